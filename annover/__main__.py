@@ -1,0 +1,3 @@
+from annover.cli import entry
+
+entry()

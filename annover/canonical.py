@@ -1,0 +1,367 @@
+"""Canonical encoding and content hashing of annover's three tables.
+
+Pure functions over Arrow tables and plain data: no I/O. The snapshot id is a hash
+of the *logical* content (rows in key order, values encoded by rules defined here
+from the Arrow columnar spec), never of file bytes, so it does not move with the
+pyarrow version, the machine, the import order or the source format.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+#: Version of the table schemas below; recorded in every snapshot and version.
+TABLE_SCHEMA_VERSION = 1
+
+TABLES = ("tasks", "annotations", "predictions")
+
+# Columns per table: (name, type, nullable, role). role is "key" (sort key, hashed),
+# "content" (hashed) or "provenance" (stored, not hashed: the tool's own ids, times
+# and positions, which differ between two Label Studio projects holding the same labels).
+_REGION_COLUMNS = [
+    ("from_name", "string", True, "content"),
+    ("to_name", "string", True, "content"),
+    ("type", "string", True, "content"),
+    ("labels", "list<string>", True, "content"),
+    ("value", "json", True, "content"),
+    ("region", "json", True, "content"),
+]
+
+COLUMNS: dict[str, list[tuple[str, str, bool, str]]] = {
+    "tasks": [
+        ("task_key", "string", False, "key"),
+        ("data", "json", False, "content"),
+        ("data_hash", "string", True, "content"),
+        ("extra", "json", True, "content"),
+        ("ls_task_id", "int64", True, "provenance"),
+        ("ls_project_id", "int64", True, "provenance"),
+        ("created_at", "string", True, "provenance"),
+        ("updated_at", "string", True, "provenance"),
+    ],
+    "annotations": [
+        ("task_key", "string", False, "key"),
+        ("annotation_key", "string", False, "key"),
+        ("region_key", "string", False, "key"),
+        ("annotator", "string", True, "content"),
+        *_REGION_COLUMNS,
+        ("was_cancelled", "bool", False, "content"),
+        ("ground_truth", "bool", False, "content"),
+        ("lead_time", "float64", True, "content"),
+        ("extra", "json", True, "content"),
+        ("position", "int32", False, "provenance"),
+        ("ls_annotation_id", "int64", True, "provenance"),
+        ("ls_task_id", "int64", True, "provenance"),
+        ("created_at", "string", True, "provenance"),
+        ("updated_at", "string", True, "provenance"),
+    ],
+    "predictions": [
+        ("task_key", "string", False, "key"),
+        ("prediction_key", "string", False, "key"),
+        ("region_key", "string", False, "key"),
+        ("model_version", "string", False, "content"),
+        ("score", "float64", True, "content"),
+        *_REGION_COLUMNS,
+        ("extra", "json", True, "content"),
+        ("position", "int32", False, "provenance"),
+        ("ls_prediction_id", "int64", True, "provenance"),
+        ("ls_task_id", "int64", True, "provenance"),
+        ("created_at", "string", True, "provenance"),
+        ("updated_at", "string", True, "provenance"),
+    ],
+}
+
+KEYS: dict[str, list[str]] = {
+    t: [c[0] for c in cols if c[3] == "key"] for t, cols in COLUMNS.items()
+}
+HASHED: dict[str, list[str]] = {
+    t: [c[0] for c in cols if c[3] != "provenance"] for t, cols in COLUMNS.items()
+}
+
+#: Expected number of tasks per Parquet part. Part boundaries fall after a task whose
+#: key hash is 0 modulo this, so inserting a task rewrites one part, not all of them.
+TASKS_PER_PART = 16384
+
+
+def arrow_type(name: str) -> "pa.DataType":
+    import pyarrow as pa
+
+    return {
+        "string": pa.string(),
+        "json": pa.string(),
+        "int64": pa.int64(),
+        "int32": pa.int32(),
+        "float64": pa.float64(),
+        "bool": pa.bool_(),
+        "list<string>": pa.list_(pa.string()),
+    }[name]
+
+
+def schema(table: str) -> "pa.Schema":
+    """The Arrow schema of one canonical table."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            pa.field(n, arrow_type(t), nullable=nullable, metadata={"role": role, "type": t})
+            for n, t, nullable, role in COLUMNS[table]
+        ]
+    )
+
+
+# ---------------------------------------------------------------------------
+# canonical JSON
+
+
+def _canon(obj: Any, path: str = "$") -> Any:
+    if isinstance(obj, dict):
+        out = {}
+        for k, v in obj.items():
+            if not isinstance(k, str):
+                raise TypeError(f"{path}: object key {k!r} is not a string")
+            out[k] = _canon(v, f"{path}.{k}")
+        return out
+    if isinstance(obj, (list, tuple)):
+        return [_canon(v, f"{path}[{i}]") for i, v in enumerate(obj)]
+    if isinstance(obj, bool) or obj is None or isinstance(obj, str):
+        return obj
+    if isinstance(obj, int):
+        return obj
+    if isinstance(obj, float):
+        if not math.isfinite(obj):
+            raise ValueError(f"{path}: {obj!r} is not a finite number")
+        if obj.is_integer() and abs(obj) < 2**53:
+            return int(obj)  # 1.0 and 1 are the same value in JSON
+        return obj
+    raise TypeError(f"{path}: {type(obj).__name__} is not JSON")
+
+
+def canonical_json(obj: Any) -> str:
+    """Canonical JSON text: sorted keys, no spaces, UTF-8, integral floats as ints."""
+    return json.dumps(_canon(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def canonical_json_or_none(obj: Any) -> str | None:
+    if obj is None or obj == {} or obj == []:
+        return None
+    return canonical_json(obj)
+
+
+def json_digest(obj: Any) -> str:
+    return hashlib.sha256(canonical_json(obj).encode()).hexdigest()
+
+
+# ---------------------------------------------------------------------------
+# table canonicalisation and hashing
+
+
+def conform(table: "pa.Table", name: str) -> "pa.Table":
+    """Cast ``table`` to the canonical schema of ``name`` (column order and types).
+
+    Missing nullable columns are added as nulls; missing provenance ``position`` as 0.
+    """
+    import pyarrow as pa
+
+    target = schema(name)
+    arrays = []
+    n = table.num_rows
+    for field in target:
+        if field.name in table.column_names:
+            col = table.column(field.name)
+            if col.type != field.type:
+                col = col.cast(field.type)
+            arrays.append(col)
+        elif field.name == "position":
+            arrays.append(pa.array([0] * n, pa.int32()) if n else pa.array([], pa.int32()))
+        elif field.type == pa.bool_():
+            arrays.append(pa.array([False] * n, pa.bool_()))
+        elif field.nullable:
+            arrays.append(pa.nulls(n, field.type))
+        else:
+            raise ValueError(f"{name}: required column {field.name!r} is missing")
+    return pa.Table.from_arrays(arrays, schema=target)
+
+
+def sort_table(table: "pa.Table", name: str) -> "pa.Table":
+    """Rows in key order (byte order of the UTF-8 keys)."""
+    keys = KEYS[name]
+    if table.num_rows <= 1:
+        return table.combine_chunks()
+    import pyarrow.compute as pc
+
+    order = pc.sort_indices(table, sort_keys=[(k, "ascending") for k in keys])
+    return table.take(order).combine_chunks()
+
+
+def duplicate_keys(table: "pa.Table", name: str, limit: int = 3) -> list[dict[str, Any]]:
+    """Key tuples that occur more than once in a *sorted* table (at most ``limit``)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    if n < 2:
+        return []
+    same = None
+    for k in KEYS[name]:
+        col = table.column(k)
+        eq = pc.equal(col.slice(1), col.slice(0, n - 1))
+        same = eq if same is None else pc.and_(same, eq)
+    mask = same.to_numpy(zero_copy_only=False)
+    hits = np.flatnonzero(mask)[:limit]
+    return [{k: table.column(k)[int(i) + 1].as_py() for k in KEYS[name]} for i in hits]
+
+
+def _string_bytes(arr: "pa.Array") -> tuple[bytes, bytes]:
+    """(lengths as int64 LE, concatenated UTF-8 data) of a string array, nulls as ''."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = pc.fill_null(arr, "")
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    if len(arr) == 0:
+        return b"", b""
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype="<i8", count=len(arr) + 1, offset=arr.offset * 8)
+    lengths = np.diff(offsets).astype("<i8")
+    data = bufs[2].to_pybytes()[offsets[0] : offsets[-1]] if bufs[2] is not None else b""
+    return lengths.tobytes(), data
+
+
+def _column_chunks(col: "pa.ChunkedArray", kind: str):
+    """Yield the canonical byte encoding of one column (see module docstring)."""
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=np.uint8)
+    yield valid.tobytes()
+    if kind in ("string", "json"):
+        yield from _string_bytes(arr)
+    elif kind == "list<string>":
+        lens = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False)
+        yield np.asarray(lens, dtype="<i8").tobytes()
+        flat = pc.list_flatten(pc.fill_null(arr, pa.scalar([], arr.type))) if len(arr) else pa.array([], pa.string())
+        yield np.asarray(pc.is_valid(flat).to_numpy(zero_copy_only=False), dtype=np.uint8).tobytes()
+        yield from _string_bytes(flat)
+    elif kind in ("int64", "int32"):
+        v = pc.fill_null(arr, 0).to_numpy(zero_copy_only=False)
+        yield np.asarray(v, dtype="<i8").tobytes()
+    elif kind == "float64":
+        v = np.asarray(pc.fill_null(arr, 0.0).to_numpy(zero_copy_only=False), dtype="<f8")
+        v = np.where(v == 0.0, 0.0, v)  # -0.0 == 0.0
+        v = np.where(np.isnan(v), np.nan, v)
+        yield v.astype("<f8").tobytes()
+    elif kind == "bool":
+        v = pc.fill_null(arr, False).to_numpy(zero_copy_only=False)
+        yield np.asarray(v, dtype=np.uint8).tobytes()
+    else:  # pragma: no cover - schema and encoder kept in step by tests
+        raise TypeError(kind)
+
+
+def content_id(table: "pa.Table", name: str) -> str:
+    """Snapshot id: sha256 over the canonical encoding of a conformed, sorted table."""
+    h = hashlib.sha256()
+    header = {
+        "table": name,
+        "schema": TABLE_SCHEMA_VERSION,
+        "rows": table.num_rows,
+        "columns": [[c[0], c[1]] for c in COLUMNS[name] if c[3] != "provenance"],
+    }
+    h.update(canonical_json(header).encode())
+    kinds = {c[0]: c[1] for c in COLUMNS[name]}
+    for col in HASHED[name]:
+        h.update(b"\x00" + col.encode() + b"\x00")
+        for chunk in _column_chunks(table.column(col), kinds[col]):
+            h.update(len(chunk).to_bytes(8, "little"))
+            h.update(chunk)
+    return h.hexdigest()
+
+
+# A fixed table of pseudo-random 64-bit weights (splitmix64), one per byte position:
+# the key hash below is defined here, so part boundaries never move with a library.
+_WEIGHTS: list[Any] = []
+
+
+def _weights(n: int):
+    import numpy as np
+
+    if not _WEIGHTS or len(_WEIGHTS[0]) < n:
+        size = max(n, 256)
+        x = np.uint64(0x9E3779B97F4A7C15)
+        out = np.empty(size, dtype=np.uint64)
+        state = np.uint64(0)
+        with np.errstate(over="ignore"):
+            for i in range(size):
+                state = state + x
+                z = state
+                z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+                z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+                out[i] = z ^ (z >> np.uint64(31))
+        _WEIGHTS[:] = [out]
+    return _WEIGHTS[0][:n]
+
+
+def key_hashes(keys: "pa.Array"):
+    """A stable 64-bit hash per string (numpy uint64 array), vectorised."""
+    import numpy as np
+
+    lens_b, data = _string_bytes(keys)
+    lengths = np.frombuffer(lens_b, dtype="<i8")
+    n = len(lengths)
+    if n == 0:
+        return np.zeros(0, dtype=np.uint64)
+    raw = np.frombuffer(data, dtype=np.uint8).astype(np.uint64)
+    starts = np.zeros(n, dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    maxlen = int(lengths.max()) if n else 0
+    w = _weights(maxlen + 1)
+    with np.errstate(over="ignore"):
+        if len(raw):
+            pos = np.arange(len(raw), dtype=np.int64) - np.repeat(starts, lengths)
+            prod = (raw + np.uint64(1)) * w[pos]
+            nonempty = lengths > 0
+            sums = np.zeros(n, dtype=np.uint64)
+            sums[nonempty] = np.add.reduceat(prod, starts[nonempty])
+        else:
+            sums = np.zeros(n, dtype=np.uint64)
+        h = sums ^ (lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+        h = (h ^ (h >> np.uint64(29))) * np.uint64(0xBF58476D1CE4E5B9)
+        h = h ^ (h >> np.uint64(32))
+    return h
+
+
+def part_bounds(table: "pa.Table", per_part: int = TASKS_PER_PART) -> list[tuple[int, int]]:
+    """Split a table sorted by task_key into (start, stop) row ranges.
+
+    A part ends after the last row of a task whose key hash is 0 modulo ``per_part``:
+    boundaries depend only on the keys, so an edit rewrites only the parts it touches.
+    """
+    import numpy as np
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    if n == 0:
+        return []
+    keys = table.column("task_key").combine_chunks()
+    last_of_task = np.ones(n, dtype=bool)
+    if n > 1:
+        last_of_task[:-1] = pc.not_equal(keys.slice(0, n - 1), keys.slice(1)).to_numpy(zero_copy_only=False)
+    cut = last_of_task & (key_hashes(keys) % np.uint64(per_part) == 0)
+    ends = (np.flatnonzero(cut) + 1).tolist()
+    if not ends or ends[-1] != n:
+        ends.append(n)
+    bounds, start = [], 0
+    for end in ends:
+        bounds.append((start, end))
+        start = end
+    return bounds

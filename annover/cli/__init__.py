@@ -1,0 +1,141 @@
+"""The ``annover`` command line: each command is one porcelain call plus rendering.
+
+Commands load lazily (their modules import nothing heavy until they run), so
+``annover --help`` starts fast. Data goes to stdout, messages and progress to stderr.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+# name -> (module:attribute, one-line help shown by `annover --help`)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("annover.cli.core:init", "Make a folder an annover repository (git + DVC)."),
+    "snapshot": ("annover.cli.core:snapshot", "Record a new version from an export or Label Studio."),
+    "log": ("annover.cli.core:log", "List versions, newest first."),
+    "show": ("annover.cli.core:show", "Show one version: record, links, stats."),
+    "diff": ("annover.cli.diff_cmd:diff", "What changed between two versions."),
+    "tag": ("annover.cli.core:tag", "Name a version."),
+    "status": ("annover.cli.core:status", "HEAD, and whether its objects are pushed."),
+    "export": ("annover.cli.core:export", "Write a version as Label Studio JSON, JSONL, CSV, Parquet."),
+    "push": ("annover.cli.core:push", "Upload the objects a version needs to the DVC remote."),
+    "pull": ("annover.cli.core:pull", "Download the objects a version needs from the DVC remote."),
+    "dataset": ("annover.cli.dataset_cmd:dataset", "Label Studio projects: list, create, stats, push tasks."),
+    "config": ("annover.cli.config_cmd:config", "Labeling configs: generate from templates."),
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [n for n in COMMANDS if _available(n)]
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name not in COMMANDS or not _available(name):
+            return None
+        mod, attr = COMMANDS[name][0].split(":")
+        return getattr(importlib.import_module(mod), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(n, COMMANDS[n][1]) for n in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+def _available(name: str) -> bool:
+    mod = COMMANDS[name][0].split(":")[0]
+    return importlib.util.find_spec(mod) is not None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+             epilog="""\b
+Examples:
+  annover init
+  annover snapshot --from export.json --config labeling.xml -m "round 1"
+  annover log
+  annover diff v1 v2
+  annover push
+
+Exit codes are listed in the README; `annover COMMAND --help` shows each command.""")
+@click.version_option(package_name="annover", message="annover %(version)s")
+def main() -> None:
+    """annover: version control for labeled data (git + DVC + Label Studio)."""
+
+
+def run(argv: list[str] | None = None) -> int:
+    """Entry point: one handler turns AnnoverError into `Error: ... — hint` and its exit code."""
+    from ..errors import AnnoverError
+
+    try:
+        main.main(args=argv, prog_name="annover", standalone_mode=False)
+        return 0
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.ClickException as e:
+        e.show()
+        return e.exit_code
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except AnnoverError as e:
+        click.echo(f"Error: {e}", err=True)
+        return e.exit_code
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as e:  # a bug: say so, keep the traceback for ANNOVER_DEBUG
+        if os.environ.get("ANNOVER_DEBUG"):
+            raise
+        click.echo(f"Error: unexpected {type(e).__name__}: {e} — this is a bug in annover; "
+                   "rerun with ANNOVER_DEBUG=1 for the traceback and report it", err=True)
+        return 1
+
+
+def entry() -> None:
+    sys.exit(run())
+
+
+# ---------------------------------------------------------------- shared output helpers
+
+
+def emit_json(data: Any) -> None:
+    import json
+
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+def info(msg: str) -> None:
+    click.echo(msg, err=True)
+
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+
+
+class Progress:
+    """Progress on stderr: a spinner with the current step where stderr is a terminal."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.enabled = not quiet and sys.stderr.isatty()
+        self._status = None
+
+    def __enter__(self) -> "Progress":
+        if self.enabled:
+            from rich.console import Console
+
+            self._status = Console(stderr=True).status("working")
+            self._status.__enter__()
+        return self
+
+    def __call__(self, step: str) -> None:
+        if self._status is not None:
+            self._status.update(step)
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._status is not None:
+            self._status.__exit__(*exc)

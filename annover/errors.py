@@ -1,0 +1,128 @@
+"""One exception tree for annover; every class carries the exit code the CLI returns.
+
+The CLI prints ``Error: <message> — <hint>`` on one line for any ``AnnoverError``;
+the library never prints and never raises click exceptions.
+"""
+
+from __future__ import annotations
+
+
+class AnnoverError(Exception):
+    """Root of every error annover raises on purpose."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} — {self.hint}" if self.hint else self.message
+
+
+class UsageError(AnnoverError):
+    """Wrong arguments or options (exit 2, like click)."""
+
+    exit_code = 2
+
+
+class InputError(AnnoverError):
+    """A user file is unreadable, malformed or of the wrong shape."""
+
+    exit_code = 3
+
+
+class ValidationError(InputError):
+    """Labels or controls the labeling config does not allow."""
+
+    exit_code = 4
+
+
+class ConfigError(InputError):
+    """A labeling config that is not XML or not a valid Label Studio config."""
+
+    exit_code = 5
+
+
+class NotARepoError(AnnoverError):
+    """No annover repository here, or one in a state annover will not touch."""
+
+    exit_code = 6
+
+
+class RevisionError(AnnoverError):
+    """A revision that names no version, or more than one."""
+
+    exit_code = 7
+
+
+class ObjectError(AnnoverError):
+    """An object is missing or fails its hash check (corrupt store)."""
+
+    exit_code = 8
+
+
+class LockError(AnnoverError):
+    """Another annover process holds the repository lock, or a ref moved under us."""
+
+    exit_code = 9
+
+
+class RemoteError(AnnoverError):
+    """The DVC remote failed (push, pull, status)."""
+
+    exit_code = 10
+
+
+class LabelStudioError(AnnoverError):
+    """Label Studio answered with an error we do not map more precisely."""
+
+    exit_code = 11
+
+
+class LabelStudioConnectionError(LabelStudioError):
+    """Label Studio is down or unreachable."""
+
+    exit_code = 12
+
+
+class LabelStudioAuthError(LabelStudioError):
+    """Label Studio refused the API key."""
+
+    exit_code = 13
+
+
+class NotFoundError(AnnoverError):
+    """A named dataset (Label Studio project) or file does not exist."""
+
+    exit_code = 14
+
+
+#: Exit codes as documented in the README; a test keeps both in step.
+EXIT_CODES: dict[int, str] = {
+    0: "success (also: nothing changed, nothing to do)",
+    1: "unexpected error (a bug: please report it) / differences found with `diff --exit-code`",
+    UsageError.exit_code: "usage error: bad arguments or options",
+    InputError.exit_code: "bad input file: unreadable, malformed, wrong shape",
+    ValidationError.exit_code: "labels or controls not allowed by the labeling config",
+    ConfigError.exit_code: "labeling config is not valid XML or not a valid Label Studio config",
+    NotARepoError.exit_code: "not an annover repository, or the repository is in a bad state",
+    RevisionError.exit_code: "unknown or ambiguous revision",
+    ObjectError.exit_code: "object missing locally or corrupt",
+    LockError.exit_code: "repository is locked by another annover process",
+    RemoteError.exit_code: "DVC remote error (push, pull, status)",
+    LabelStudioError.exit_code: "Label Studio returned an error",
+    LabelStudioConnectionError.exit_code: "Label Studio is unreachable",
+    LabelStudioAuthError.exit_code: "Label Studio refused the API key",
+    NotFoundError.exit_code: "dataset (project) or file not found",
+}
+
+
+class GitError(AnnoverError):
+    """git or DVC failed in a way annover cannot explain more precisely."""
+
+    exit_code = 15
+
+
+EXIT_CODES[GitError.exit_code] = "git or DVC failed (the message shows their output)"

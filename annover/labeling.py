@@ -1,0 +1,105 @@
+"""Labeling configs (Label Studio XML): safe parsing, controls, validation of results.
+
+XML is first parsed with defusedxml (no DTDs, no entities, no external references), then
+handed to label-studio-sdk's LabelInterface, which knows every control's rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import Any
+
+from .errors import ConfigError
+
+
+@dataclass(frozen=True)
+class Control:
+    name: str
+    tag: str
+    to_name: tuple[str, ...]
+    labels: tuple[str, ...]
+
+    @property
+    def result_type(self) -> str:
+        """The ``type`` Label Studio writes for this control's results."""
+        return self.tag.lower()
+
+
+def check_xml(text: str, source: str = "config") -> None:
+    """Parse ``text`` safely; ConfigError naming ``source`` if it is not XML or is unsafe."""
+    import defusedxml.ElementTree as DET
+    from defusedxml import DefusedXmlException
+
+    try:
+        DET.fromstring(text)
+    except DefusedXmlException as e:
+        raise ConfigError(f"{source}: refused unsafe XML ({type(e).__name__})",
+                          "remove DOCTYPE/ENTITY declarations from the labeling config") from None
+    except Exception as e:  # ParseError
+        raise ConfigError(f"{source}: not valid XML: {e}", "fix the labeling config (Label Studio XML)") from None
+
+
+class LabelingConfig:
+    """A parsed, validated labeling config."""
+
+    def __init__(self, text: str, source: str = "config") -> None:
+        if not isinstance(text, str) or not text.strip():
+            raise ConfigError(f"{source}: empty labeling config", "give a Label Studio XML config with --config")
+        check_xml(text, source)
+        self.text = text
+        self.source = source
+        try:
+            from label_studio_sdk.label_interface import LabelInterface
+
+            self._li = LabelInterface(text)
+            self._li.validate()
+        except ConfigError:
+            raise
+        except Exception as e:
+            msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+            raise ConfigError(f"{source}: not a valid labeling config: {msg}",
+                              "check tag names and that every toName names an object tag") from None
+        if not self.controls:
+            raise ConfigError(f"{source}: the labeling config has no control tags",
+                              "add a control such as <Choices> or <Labels>")
+
+    @classmethod
+    def from_file(cls, path: str) -> "LabelingConfig":
+        from pathlib import Path
+
+        p = Path(path)
+        try:
+            text = p.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such file", "give the path of a Label Studio XML config") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: cannot read: {e}", "give a UTF-8 Label Studio XML file") from None
+        return cls(text, source=str(path))
+
+    @cached_property
+    def controls(self) -> dict[str, Control]:
+        out = {}
+        for c in self._li.controls:
+            labels = tuple(getattr(c, "labels", None) or ())
+            out[c.name] = Control(c.name, c.tag, tuple(c.to_name or ()), labels)
+        return out
+
+    @cached_property
+    def objects(self) -> dict[str, str]:
+        """Object tag name -> the task data field it reads (``$text`` -> ``text``)."""
+        return {o.name: str(o.value or "").lstrip("$") for o in self._li.objects}
+
+    def region_errors(self, item: dict) -> list[str]:
+        """Why a result item is not allowed by this config (empty list: it is)."""
+        if item.get("type") == "relation":
+            return []
+        try:
+            errors = self._li.validate_region(item, return_errors=True)
+        except Exception as e:  # the SDK raises on some malformed values
+            errors = [f"{type(e).__name__}: {e}"]
+        return [e.split(": ", 1)[1] if e.startswith("Region ") and ": " in e else e for e in errors]
+
+    def summary(self) -> dict[str, Any]:
+        return {n: {"tag": c.tag, "to_name": list(c.to_name), "labels": list(c.labels)}
+                for n, c in sorted(self.controls.items())}
