@@ -334,13 +334,13 @@ def key_hashes(keys: "pa.Array"):
             sums[nonempty] = np.add.reduceat(prod, starts[nonempty])
         else:
             sums = np.zeros(n, dtype=np.uint64)
-        h = sums ^ (lengths.astype(np.uint64) * np.uint64(0x9E3779B97F4A7C15))
+        h = sums ^ ((lengths.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15))
         h = (h ^ (h >> np.uint64(29))) * np.uint64(0xBF58476D1CE4E5B9)
         h = h ^ (h >> np.uint64(32))
     return h
 
 
-def part_bounds(table: "pa.Table", per_part: int = TASKS_PER_PART) -> list[tuple[int, int]]:
+def part_bounds(table: "pa.Table", per_part: int | None = None) -> list[tuple[int, int]]:
     """Split a table sorted by task_key into (start, stop) row ranges.
 
     A part ends after the last row of a task whose key hash is 0 modulo ``per_part``:
@@ -349,6 +349,7 @@ def part_bounds(table: "pa.Table", per_part: int = TASKS_PER_PART) -> list[tuple
     import numpy as np
     import pyarrow.compute as pc
 
+    per_part = per_part or TASKS_PER_PART
     n = table.num_rows
     if n == 0:
         return []

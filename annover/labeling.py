@@ -63,6 +63,12 @@ class LabelingConfig:
         if not self.controls:
             raise ConfigError(f"{source}: the labeling config has no control tags",
                               "add a control such as <Choices> or <Labels>")
+        # the SDK's own check only sees toName="..." written with double quotes
+        for c in self.controls.values():
+            missing = [t for t in c.to_name if t not in self.objects]
+            if missing:
+                raise ConfigError(f"{source}: control {c.name!r} has toName={missing[0]!r}, which names no object tag",
+                                  f"use one of: {', '.join(sorted(self.objects)) or '(no object tags)'}")
 
     @classmethod
     def from_file(cls, path: str) -> "LabelingConfig":

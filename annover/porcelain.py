@@ -70,7 +70,9 @@ def init(path: str | Path = ".", remote: str | None = None, remote_options: dict
 
             from dvc.repo import Repo as DvcRepo
 
-            with redirect_stdout(sys.stderr):
+            from .repo import quiet_dvc
+
+            with redirect_stdout(sys.stderr), quiet_dvc():
                 DvcRepo.init(str(root), subdir=root != top_path)
             dvc_made = [".dvc/config", ".dvc/.gitignore", ".dvcignore"]
             messages.append("initialised DVC")
@@ -135,8 +137,10 @@ def _set_remote(repo: Repo, remote: str | None, options: dict[str, str], message
             if public:
                 with d.config.edit("repo") as conf:
                     conf["remote"]["annover"].update(public)
-            if secret:
-                with d.config.edit("local") as conf:
+            with d.config.edit("local") as conf:
+                if conf.get("core", {}).get("remote") == "annover-local":
+                    del conf["core"]["remote"]  # the named remote replaces our local default
+                if secret:
                     conf.setdefault("remote", {}).setdefault("annover", {}).update(secret)
         messages.append(f"DVC remote 'annover' -> {_redact(remote)} (default)")
     elif not has_default:
@@ -455,8 +459,7 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
                 repo.store.put(repo.store.get(r))
         _maybe_die("before-dvc-add")
         with repo.dvc() as d:
-            d.add(repo.rel(repo.dir / "objects") if repo.dvc_root == repo.toplevel
-                  else os.path.relpath(repo.dir / "objects", repo.dvc_root))
+            d.add(repo.dvc_path(repo.dir / "objects"))
         _maybe_die("after-dvc-add")
         # 4. one commit: record, pointer, HEAD, tag
         progress("committing")
@@ -571,47 +574,75 @@ def _commit_for(repo: Repo, vid: str) -> str:
     return c
 
 
-def push(repo: Repo, rev: str = "HEAD", remote: str | None = None) -> dict:
-    """Push the objects version ``rev`` needs (its DVC pointer at its commit) and only those."""
+def _pointer_hash(repo: Repo, commit: str) -> str:
+    """The md5 of the objects folder (a DVC ``.dir`` object) in the pointer at ``commit``."""
+    text = repo.git("show", f"{commit}:{repo.rel(repo.dir / 'objects.dvc')}", check=False)
+    m = re.search(r"md5:\s*([0-9a-f]{32}\.dir)", text)
+    if not m:
+        raise NotARepoError(f"commit {commit[:12]} has no DVC pointer for the object store",
+                            "the version was made by an interrupted snapshot; run `annover snapshot` again")
+    return m.group(1)
+
+
+def _transfer(repo: Repo, rev: str, remote: str | None, direction: str) -> dict:
+    """Move one version's objects: the pointer's ``.dir`` object and the files it lists.
+
+    This is exactly what ``git checkout REV && dvc push/pull`` moves, without reading
+    the DVC config of that old commit (a remote added later would not be in it).
+    """
+    from dvc_data.hashfile.hash_info import HashInfo
+    from dvc_data.hashfile.tree import Tree
+
     vid = repo.resolve(rev)
     commit = _commit_for(repo, vid)
-    target = repo.rel(repo.dir / "objects.dvc") if repo.dvc_root == repo.toplevel else \
-        os.path.relpath(repo.dir / "objects.dvc", repo.dvc_root)
+    dir_obj = HashInfo("md5", _pointer_hash(repo, commit))
+    moved = failed = 0
     try:
         with repo.dvc() as d:
-            if commit == repo.head_commit():
-                n = d.push(targets=[target], remote=remote)
-            else:
-                n = d.push(targets=[target], remote=remote, revs=[commit], workspace=False)
+            if direction == "pull":  # the listing first, then what it lists
+                r = d.cloud.pull([dir_obj], remote=remote)
+                failed += len(r.failed)
+            files = [hi for _, _, hi in Tree.load(d.cache.local, dir_obj)] if not failed else []
+            fn = d.cloud.push if direction == "push" else d.cloud.pull
+            r = fn(files, remote=remote) if files else None
+            if r is not None:
+                moved += len(r.transferred)
+                failed += len(r.failed)
+            if direction == "push" and not failed:  # the listing last: DVC takes it as "all there"
+                r = d.cloud.push([dir_obj], remote=remote)
+                failed += len(r.failed)
     except AnnoverError:
         raise
+    except FileNotFoundError:
+        raise RemoteError(f"the object listing of {vid[:12]} is not in the local DVC cache",
+                          "pull it first (annover pull REV) from a remote that has it") from None
     except Exception as e:
-        raise RemoteError(f"dvc push failed: {_first_line(e)}", "check the DVC remote (annover status, dvc remote list)") from None
-    return {"version": vid, "commit": commit, "pushed": n}
+        raise RemoteError(f"dvc {direction} failed: {_first_line(e)}",
+                          "check the DVC remote (annover status, dvc remote list)") from None
+    if failed:
+        raise RemoteError(f"{failed} object(s) of {vid[:12]} failed to {direction}",
+                          "check the DVC remote; if pulling, push them from a clone that has them")
+    return {"version": vid, "commit": commit, "transferred": moved}
+
+
+def push(repo: Repo, rev: str = "HEAD", remote: str | None = None) -> dict:
+    """Push the objects version ``rev`` needs (and only those) to the DVC remote."""
+    out = _transfer(repo, rev, remote, "push")
+    return {"version": out["version"], "commit": out["commit"], "pushed": out["transferred"]}
 
 
 def pull(repo: Repo, rev: str = "HEAD", remote: str | None = None) -> dict:
     """Fetch the objects version ``rev`` needs into the DVC cache (and the work tree for HEAD)."""
-    vid = repo.resolve(rev)
-    commit = _commit_for(repo, vid)
-    target = repo.rel(repo.dir / "objects.dvc") if repo.dvc_root == repo.toplevel else \
-        os.path.relpath(repo.dir / "objects.dvc", repo.dvc_root)
-    try:
+    out = _transfer(repo, rev, remote, "pull")
+    vid = out["version"]
+    if vid == repo.head():
         with repo.dvc() as d:
-            if commit == repo.head_commit():
-                r = d.pull(targets=[target], remote=remote)
-                n = len(r.get("added", [])) + len(r.get("modified", [])) if isinstance(r, dict) else r
-            else:
-                n = d.fetch(targets=[target], remote=remote, revs=[commit], workspace=False)
-    except AnnoverError:
-        raise
-    except Exception as e:
-        raise RemoteError(f"dvc pull failed: {_first_line(e)}", "check the DVC remote and that the version was pushed") from None
+            d.checkout(targets=[repo.dvc_path(repo.dir / "objects.dvc")], force=True)
     missing = [r for r in repo.objects_of(repo.version(vid)) if not repo.store.has(r)]
     if missing:
         raise RemoteError(f"{len(missing)} object(s) of {vid[:12]} are still missing after the pull",
                           "push them from a clone that has them: annover push REV")
-    return {"version": vid, "commit": commit, "fetched": n}
+    return {"version": vid, "commit": out["commit"], "fetched": out["transferred"]}
 
 
 def _first_line(e: BaseException) -> str:

@@ -170,15 +170,29 @@ class Repo:
 
     @contextmanager
     def dvc(self) -> Iterator[Any]:
-        """DVC's Repo, in process, with its console output kept off our stdout."""
+        """DVC's Repo, in process, with its console output kept off our stdout.
+
+        DVC resolves targets against the working directory (also when it reads another
+        git revision), so we stand in its root for the duration and give relative paths.
+        """
         import sys
 
         from dvc.repo import Repo as DvcRepo
 
-        with redirect_stdout(sys.stderr):
-            with DvcRepo(str(self.dvc_root)) as d:
-                d.scm_context.quiet = True  # annover commits the pointer itself
-                yield d
+        root = self.dvc_root
+        cwd = os.getcwd()
+        os.chdir(root)
+        try:
+            with redirect_stdout(sys.stderr), quiet_dvc():
+                with DvcRepo(str(root)) as d:
+                    d.scm_context.quiet = True  # annover commits the pointer itself
+                    yield d
+        finally:
+            os.chdir(cwd)
+
+    def dvc_path(self, path: Path) -> str:
+        """``path`` relative to the DVC root (what DVC's API wants inside :meth:`dvc`)."""
+        return Path(os.path.relpath(Path(path).resolve(), self.dvc_root)).as_posix()
 
     def dvc_cache_dir(self) -> Path | None:
         """The md5 ``files/md5`` folder of the local DVC cache."""
@@ -461,6 +475,20 @@ class Repo:
             commit = self.commit_of(vid)
             if commit:
                 self.git("tag", name, commit, check=False)
+
+
+@contextmanager
+def quiet_dvc() -> Iterator[None]:
+    """Keep DVC's info-level log lines (written to stdout) out of our output."""
+    import logging
+
+    log = logging.getLogger("dvc")
+    old = log.level
+    log.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        log.setLevel(old)
 
 
 class _LazyCacheStore(ObjectStore):

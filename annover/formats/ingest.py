@@ -318,6 +318,8 @@ def from_flat(table: "pa.Table", source: str, *, config=None, key=None, validate
             raise _fail(source, "no 'from_name' column and no labeling config",
                         "pass --config LABELING.xml or add a from_name column")
         labelled = [c for c in config.controls.values() if c.labels]
+        if len(labelled) != 1:  # a (key, label) row is a classification: prefer the one <Choices>
+            labelled = [c for c in labelled if c.tag.lower() == "choices"]
         if len(labelled) != 1:
             raise _fail(source, f"the config has {len(labelled)} label controls and the file no from_name column",
                         "add a from_name column naming the control of each row")
@@ -374,11 +376,15 @@ def from_flat(table: "pa.Table", source: str, *, config=None, key=None, validate
             eq = pc.equal(col.slice(1), col.slice(0, base.num_rows - 1))
             same = eq if same is None else pc.and_(same, eq)
         if pc.any(same).as_py():
-            base = base.group_by(["task_key", "annotator", "from_name"], use_threads=False).aggregate(
-                [("labels", "list")])
-            merged = [sorted(set(x for sub in v for x in sub)) for v in base.column("labels_list").to_pylist()]
-            base = pa.table({"task_key": base.column("task_key"), "annotator": base.column("annotator"),
-                             "from_name": base.column("from_name"), "labels": pa.array(merged, pa.list_(pa.string()))})
+            lab = base.column("labels").combine_chunks()
+            parent = pc.list_parent_indices(lab)
+            exploded = pa.table({c: pc.take(base.column(c), parent) for c in ("task_key", "annotator", "from_name")}
+                                | {"label": pc.list_flatten(lab)})
+            g = exploded.group_by(["task_key", "annotator", "from_name"], use_threads=False).aggregate(
+                [("label", "distinct")])
+            merged = [sorted(v) for v in g.column("label_distinct").to_pylist()]
+            base = pa.table({"task_key": g.column("task_key"), "annotator": g.column("annotator"),
+                             "from_name": g.column("from_name"), "labels": pa.array(merged, pa.list_(pa.string()))})
             base = base.sort_by([("task_key", "ascending"), ("annotator", "ascending"), ("from_name", "ascending")])
 
     # value / to_name / type / region_key: few distinct (control, labels) combinations, so

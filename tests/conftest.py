@@ -1,0 +1,64 @@
+"""Shared fixtures: real git, real DVC, a local DVC remote in a temp folder."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples" / "sentiment"
+DATA = Path(__file__).resolve().parent / "data"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path_factory, monkeypatch):
+    """Nothing a test does lands in the home folder; git has an identity."""
+    home = tmp_path_factory.mktemp("remotes")
+    monkeypatch.setenv("ANNOVER_REMOTE_HOME", str(home))
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
+    monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Author")
+    monkeypatch.setenv("GIT_COMMITTER_EMAIL", "author@example.com")
+    monkeypatch.delenv("ANNOVER_TEST_KILL_AT", raising=False)
+    yield
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A fresh annover repository (cwd) with the sample dataset copied in."""
+    import annover
+
+    root = tmp_path / "repo"
+    r = annover.init(root)
+    for f in EXAMPLES.iterdir():
+        if f.suffix in (".json", ".xml"):
+            shutil.copy(f, root / f.name)
+    monkeypatch.chdir(root)
+    return r
+
+
+@pytest.fixture
+def two_rounds(repo):
+    """The sample dataset snapshotted twice: v1 (round 1) and v2 (round 2)."""
+    r1 = repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id", message="round 1")
+    r2 = repo.snapshot("round2.json", key="data.ext_id", message="round 2")
+    return repo, r1.version, r2.version
+
+
+def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, check: bool = False,
+            timeout: float = 120) -> subprocess.CompletedProcess:
+    """Run the real `annover` entry point in a subprocess (for kill and concurrency tests)."""
+    p = subprocess.run([sys.executable, "-m", "annover", *args], cwd=cwd, capture_output=True, text=True,
+                       env={**os.environ, **(env or {})}, timeout=timeout)
+    if check and p.returncode != 0:
+        raise AssertionError(f"annover {' '.join(args)} -> {p.returncode}\n{p.stdout}\n{p.stderr}")
+    return p
+
+
+def git(*args: str, cwd: Path) -> str:
+    return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout

@@ -1,0 +1,206 @@
+"""Reading every source format into the canonical tables, and the errors for bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+
+from annover import canonical as C
+from annover.errors import ConfigError, InputError, ValidationError
+from annover.formats import export as E
+from annover.formats.ingest import read_source
+from annover.formats.label_studio import labels_of, to_tasks
+from annover.labeling import LabelingConfig
+
+from .conftest import DATA, EXAMPLES
+
+
+@pytest.fixture(scope="module")
+def all_cfg():
+    return LabelingConfig.from_file(str(DATA / "all_types.xml"))
+
+
+def test_every_result_type_is_kept(all_cfg):
+    raw = json.loads((DATA / "all_types.json").read_text())
+    t = read_source(DATA / "all_types.json", config=all_cfg, key="data.uid")
+    rows = t.annotations.to_pylist()
+    raw_items = [i for a in raw[0]["annotations"] for i in a["result"]]
+    assert sorted(r["type"] for r in rows if r["type"]) == sorted(i["type"] for i in raw_items)
+    # every value comes back exactly, and labels are extracted for every labelled type
+    for item in raw_items:
+        match = [r for r in rows if r["type"] == item["type"] and r["from_name"] == item.get("from_name")
+                 and (item.get("value") is None or json.loads(r["value"]) == item["value"])]
+        assert match, item
+        assert match[0]["labels"] == labels_of(item)
+    skip = [r for r in rows if r["was_cancelled"]]
+    assert len(skip) == 1 and skip[0]["region_key"] == "" and skip[0]["annotator"] == "bo@example.com"
+    gt = {r["ground_truth"] for r in rows if r["annotator"] == "ann@example.com"}
+    assert gt == {True}
+    assert {r["lead_time"] for r in rows} == {a["lead_time"] for a in raw[0]["annotations"]}
+    # tasks: data canonical, meta kept, server counters dropped
+    tasks = {r["task_key"]: r for r in t.tasks.to_pylist()}
+    assert json.loads(tasks["img-1"]["extra"]) == {"meta": raw[0]["meta"]}
+    assert json.loads(tasks["img-1"]["data"]) == raw[0]["data"]
+    preds = t.predictions.to_pylist()
+    assert {p["model_version"] for p in preds} == {"yolo-v8", "clip-v2"}
+    assert {p["score"] for p in preds} == {0.91, 0.5}
+
+
+def test_label_studio_round_trip_is_exact(all_cfg):
+    t = read_source(DATA / "all_types.json", config=all_cfg, key="data.uid")
+    back = to_tasks(t.tasks.to_pylist(), t.annotations.to_pylist(), t.predictions.to_pylist())
+    from annover.formats.ingest import from_ls_tasks
+
+    t2 = from_ls_tasks(json.loads(json.dumps(back)), "again", config=all_cfg, key="data.uid")
+    for name in C.TABLES:
+        assert C.content_id(getattr(t, name), name) == C.content_id(getattr(t2, name), name)
+        assert getattr(t, name).equals(getattr(t2, name))
+
+
+def test_per_region_controls_sharing_an_id_are_two_regions(all_cfg):
+    t = read_source(DATA / "all_types.json", config=all_cfg, key="data.uid")
+    keys = [r for r in t.annotations.column("region_key").to_pylist() if r.startswith("b1/")]
+    assert sorted(keys) == ["b1/box", "b1/caption"]
+
+
+def _write(tmp_path: Path, name: str, obj) -> Path:
+    p = tmp_path / name
+    p.write_text(obj if isinstance(obj, str) else json.dumps(obj))
+    return p
+
+
+def test_unknown_label_names_task_and_region(tmp_path, all_cfg):
+    raw = json.loads((DATA / "all_types.json").read_text())
+    raw[0]["annotations"][0]["result"][1]["value"]["rectanglelabels"] = ["zebra"]
+    p = _write(tmp_path, "bad.json", raw)
+    with pytest.raises(ValidationError) as e:
+        read_source(p, config=all_cfg, key="data.uid")
+    msg = str(e.value)
+    assert "bad.json" in msg and "task 0 (key img-1)" in msg and "region 1" in msg and "(box)" in msg
+    assert "\n" not in msg
+    # --no-validate reads it
+    assert read_source(p, config=all_cfg, key="data.uid", validate=False).annotations.num_rows > 0
+
+
+def test_unknown_control_is_refused(tmp_path, all_cfg):
+    raw = json.loads((DATA / "all_types.json").read_text())
+    raw[0]["annotations"][0]["result"][0]["from_name"] = "nope"
+    with pytest.raises(ValidationError, match="nope"):
+        read_source(_write(tmp_path, "bad.json", raw), config=all_cfg, key="data.uid")
+
+
+@pytest.mark.parametrize("content, needle", [
+    ('[{"data": {"text": "a"}', "truncated JSON"),
+    ("{not json", "invalid JSON"),
+    ('{"a": 1}', "expected a JSON list"),
+    ('[{"data": "text"}]', "task 0.data"),
+    ('[{"data": {"t": 1}, "annotations": [{"result": {"a": 1}}]}]', "result"),
+    ('[{"data": {"t": 1}, "annotations": [{"result": [], "lead_time": "slow"}]}]', "lead_time"),
+    ('[{"data": {"t": 1}, "annotations": [{"result": [], "was_cancelled": "yes"}]}]', "was_cancelled"),
+    ('[1, 2]', "task 0"),
+])
+def test_bad_json_gives_one_line_error_naming_file_and_record(tmp_path, content, needle):
+    p = _write(tmp_path, "export.json", content)
+    with pytest.raises(InputError) as e:
+        read_source(p, fmt="label-studio")
+    assert needle in str(e.value) and "export.json" in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_missing_key_field_and_duplicate_keys(tmp_path):
+    p = _write(tmp_path, "e.json", [{"data": {"text": "a"}}])
+    with pytest.raises(InputError, match="no field 'data.uid'"):
+        read_source(p, key="data.uid")
+    p = _write(tmp_path, "e.json", [{"data": {"uid": "x", "t": 1}}, {"data": {"uid": "x", "t": 2}}])
+    with pytest.raises(InputError, match="duplicate task .*'x'"):
+        read_source(p, key="data.uid")
+
+
+@pytest.mark.parametrize("xml, needle", [
+    ("not xml at all", "not valid XML"),
+    ("<View><Choices name='c' toName='missing'><Choice value='a'/></Choices></View>", "missing"),
+    ('<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><View>&e;</View>', "unsafe XML"),
+    ("<View><Text name='t' value='$t'/></View>", "no control"),
+    ("", "empty"),
+])
+def test_bad_config(xml, needle):
+    with pytest.raises(ConfigError) as e:
+        LabelingConfig(xml, source="cfg.xml")
+    assert needle in str(e.value) and "cfg.xml" in str(e.value)
+
+
+def test_flat_csv_equals_label_studio_export_of_the_same_labels(tmp_path):
+    cfg = LabelingConfig.from_file(str(EXAMPLES / "labeling.xml"))
+    rows = [("a", "positive", "x@e.org"), ("b", "negative", "x@e.org"), ("b", "neutral", "y@e.org")]
+    csv = tmp_path / "labels.csv"
+    csv.write_text("task_key,label,annotator\n" + "\n".join(",".join(r) for r in rows) + "\n")
+    tasks = {}
+    for key, label, who in rows:
+        t = tasks.setdefault(key, {"data": {"task_key": key}, "annotations": []})
+        t["annotations"].append({"completed_by": {"email": who}, "result": [
+            {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]})
+    ls = _write(tmp_path, "ls.json", list(tasks.values()))
+    jl = tmp_path / "labels.jsonl"
+    jl.write_text("".join(json.dumps({"task_key": k, "label": l, "annotator": w}) + "\n" for k, l, w in rows))
+    pq_path = tmp_path / "labels.parquet"
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({"task_key": [r[0] for r in rows], "label": [r[1] for r in rows],
+                             "annotator": [r[2] for r in rows]}), pq_path)
+    a = read_source(csv, config=cfg)
+    b = read_source(ls, config=cfg, key="data.task_key")
+    c = read_source(jl, config=cfg)
+    d = read_source(pq_path, config=cfg)
+    for name in ("tasks", "annotations"):
+        ids = {C.content_id(getattr(x, name), name) for x in (a, b, c, d)}
+        assert len(ids) == 1, name
+
+
+def test_flat_rows_with_several_labels_become_one_region(tmp_path):
+    cfg = LabelingConfig("<View><Text name='t' value='$t'/><Choices name='c' toName='t' choice='multiple'>"
+                         "<Choice value='x'/><Choice value='y'/></Choices></View>")
+    p = tmp_path / "l.csv"
+    p.write_text("task_key,label\nk,y\nk,x\n")
+    t = read_source(p, config=cfg)
+    assert t.annotations.num_rows == 1
+    assert t.annotations.column("labels").to_pylist() == [["x", "y"]]
+
+
+def test_flat_unknown_label_is_refused_with_row(tmp_path):
+    cfg = LabelingConfig.from_file(str(EXAMPLES / "labeling.xml"))
+    p = tmp_path / "l.csv"
+    p.write_text("task_key,label\nk1,positive\nk2,angry\n")
+    with pytest.raises(ValidationError, match=r"row 1 \(key k2\).*'angry'"):
+        read_source(p, config=cfg)
+
+
+def test_json_min_reads_like_the_full_export(tmp_path):
+    cfg = LabelingConfig.from_file(str(EXAMPLES / "labeling.xml"))
+    full = read_source(EXAMPLES / "round1.json", config=cfg, key="data.ext_id")
+    tables = {n: getattr(full, n) for n in C.TABLES}
+    mini = _write(tmp_path, "min.json", E.json_min(tables, cfg.text).decode())
+    back = read_source(mini, config=cfg, key="data.ext_id")
+    live = full.annotations.filter(pa.compute.invert(full.annotations.column("was_cancelled")))
+    # JSON-MIN keeps the labels of every non-skipped answer (not region ids or flags)
+    got = sorted((r["task_key"], r["annotator"], r["from_name"], tuple(r["labels"] or ()))
+                 for r in back.annotations.to_pylist())
+    want = sorted((r["task_key"], r["annotator"], r["from_name"], tuple(r["labels"] or ()))
+                  for r in live.to_pylist())
+    assert got == want
+
+
+def test_ids_only_predictions_warn(tmp_path):
+    p = _write(tmp_path, "plain.json", [{"data": {"t": "a"}, "predictions": [5, 6]}])
+    t = read_source(p)
+    assert t.predictions.num_rows == 0
+    assert any("ids only" in w for w in t.warnings)
+
+
+def test_unsupported_extension(tmp_path):
+    p = tmp_path / "x.xlsx"
+    p.write_bytes(b"PK")
+    with pytest.raises(InputError, match="unknown file type"):
+        read_source(p)

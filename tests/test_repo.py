@@ -1,0 +1,350 @@
+"""The repository end to end on real git and real DVC."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import annover
+from annover import canonical as C
+from annover.errors import NotARepoError, ObjectError, RevisionError, UsageError
+
+from .conftest import git
+
+
+def test_init_makes_git_dvc_and_layout(tmp_path):
+    r = annover.init(tmp_path / "r")
+    root = tmp_path / "r"
+    assert (root / ".git").is_dir() and (root / ".dvc").is_dir()
+    assert (root / ".annover" / "config.json").is_file()
+    assert git("status", "--porcelain", cwd=root) == ""
+    assert "annover init" in git("log", "--format=%s", cwd=root)
+    # the default remote is a local folder, outside the repo, in DVC's local config
+    assert "annover-local" in (root / ".dvc" / "config.local").read_text()
+    assert r.head() is None
+
+
+def test_init_twice_is_harmless_and_bad_state_is_reported(tmp_path):
+    annover.init(tmp_path / "r")
+    before = git("rev-parse", "HEAD", cwd=tmp_path / "r")
+    annover.init(tmp_path / "r")
+    assert git("rev-parse", "HEAD", cwd=tmp_path / "r") == before
+    bad = tmp_path / "bad"
+    (bad / ".annover").mkdir(parents=True)
+    with pytest.raises(NotARepoError, match="no config.json"):
+        annover.init(bad)
+    assert not (bad / ".annover" / "config.json").exists()
+
+
+def test_init_inside_existing_git_repo_keeps_user_history(tmp_path):
+    root = tmp_path / "proj"
+    root.mkdir()
+    git("init", "-q", "-b", "main", cwd=root)
+    (root / "train.py").write_text("print(1)\n")
+    git("add", "train.py", cwd=root)
+    git("commit", "-q", "-m", "code", cwd=root)
+    annover.init(root)
+    log = git("log", "--format=%s", cwd=root).split("\n")
+    assert log[:2] == ["annover init", "code"]
+
+
+def test_snapshot_log_show_and_stats(two_rounds):
+    repo, v1, v2 = two_rounds
+    assert repo.resolve("v1") == v1.id and repo.resolve("v2") == v2.id == repo.head()
+    assert [v.id for v in repo.log()] == [v2.id, v1.id]
+    assert v2.parents == [v1.id]
+    raw = json.loads(Path("round2.json").read_text())
+    s = v2.stats
+    assert s["tasks"] == len(raw)
+    assert s["annotations"] == sum(len(t["annotations"]) for t in raw)
+    assert s["skipped"] == sum(a["was_cancelled"] for t in raw for a in t["annotations"])
+    labeled = sum(any(not a["was_cancelled"] for a in t["annotations"]) for t in raw)
+    assert s["labeled"] == labeled and s["unlabeled"] == len(raw) - labeled
+    want: dict[str, int] = {}
+    for t in raw:
+        for a in t["annotations"]:
+            want[a["completed_by"]["email"]] = want.get(a["completed_by"]["email"], 0) + 1
+    assert s["annotators"] == want
+    sentiments: dict[str, int] = {}
+    for t in raw:
+        for a in t["annotations"]:
+            for r in a["result"]:
+                if r["from_name"] == "sentiment":
+                    lab = r["value"]["choices"][0]
+                    sentiments[lab] = sentiments.get(lab, 0) + 1
+    assert s["labels"]["sentiment"] == dict(sorted(sentiments.items()))
+    assert set(s["predictions"]) == {p["model_version"] for t in raw for p in t["predictions"]}
+    # the record links config, origin and predictions
+    assert v2.record["config"]["oid"] == v1.record["config"]["oid"]
+    assert v2.record["origin"] == {"kind": "file", "path": "round2.json", "format": "label-studio",
+                                   "sha256": __import__("hashlib").sha256(Path("round2.json").read_bytes()).hexdigest()}
+
+
+def test_each_snapshot_is_one_commit_with_only_annover_files_and_a_tag(repo):
+    Path("notes.txt").write_text("user work in progress\n")
+    git("add", "notes.txt", cwd=Path.cwd())
+    res = repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id", message="round 1")
+    files = git("show", "--name-only", "--format=", "HEAD", cwd=Path.cwd()).split()
+    assert files and all(f.startswith(".annover/") for f in files)
+    assert ".annover/objects.dvc" in files and f".annover/versions/{res.version.id}.json" in files
+    assert git("rev-parse", "v1^{commit}", cwd=Path.cwd()).strip() == res.commit
+    # the user's staged file is still staged, not committed
+    assert "A  notes.txt" in git("status", "--porcelain", cwd=Path.cwd())
+    assert " .annover" not in git("status", "--porcelain", cwd=Path.cwd())
+
+
+def test_nothing_changed_makes_no_version(two_rounds):
+    repo, v1, v2 = two_rounds
+    head_commit = git("rev-parse", "HEAD", cwd=Path.cwd())
+    res = repo.snapshot("round2.json", key="data.ext_id", message="again")
+    assert not res.changed and res.version is None
+    assert repo.head() == v2.id and git("rev-parse", "HEAD", cwd=Path.cwd()) == head_commit
+
+
+def test_rev_parsing(two_rounds):
+    repo, v1, v2 = two_rounds
+    assert repo.resolve("HEAD~1") == v1.id == repo.resolve("HEAD^") == repo.resolve("v2~1")
+    assert repo.resolve(v1.id[:8]) == v1.id and repo.resolve(v2.id) == v2.id
+    with pytest.raises(RevisionError, match="no parent"):
+        repo.resolve("HEAD~2")
+    with pytest.raises(RevisionError, match="unknown revision"):
+        repo.resolve("nope")
+    with pytest.raises(RevisionError):
+        repo.resolve("0000000")
+
+
+def test_tag_names_a_version_in_annover_and_git(two_rounds):
+    repo, v1, v2 = two_rounds
+    out = repo.tag("baseline", "v1")
+    assert repo.resolve("baseline") == v1.id
+    assert git("rev-parse", "baseline^{commit}", cwd=Path.cwd()).strip() == out["commit"] == repo.commit_of(v1.id)
+    with pytest.raises(UsageError, match="already exists"):
+        repo.tag("baseline", "v2")
+    repo.tag("baseline", "v2", force=True)
+    assert repo.resolve("baseline") == v2.id
+    with pytest.raises(UsageError, match="invalid tag"):
+        repo.tag("bad name", "v1")
+
+
+def test_load_returns_arrow_in_schema(two_rounds):
+    repo, v1, v2 = two_rounds
+    t = annover.load("v1")
+    assert isinstance(t, pa.Table) and t.schema.names == C.schema("annotations").names
+    assert t.num_rows == v1.record["tables"]["annotations"]["rows"]
+    assert annover.load("v2", table="predictions").num_rows == v2.record["tables"]["predictions"]["sentiment-bert-v1"]["rows"]
+    tasks = annover.load("v2", table="tasks", repo=str(repo.root))
+    assert tasks.num_rows == v2.stats["tasks"]
+    with pytest.raises(UsageError):
+        annover.load("v2", table="nope")
+
+
+def test_export_label_studio_round_trip_gives_same_ids(two_rounds, tmp_path):
+    repo, v1, v2 = two_rounds
+    out = tmp_path / "v2.json"
+    repo.export("v2", "label-studio", out)
+    res = repo.snapshot(str(out), key="data.ext_id", message="re-import")
+    assert not res.changed  # same content as HEAD (v2): no new version
+    other = annover.init(tmp_path / "other")
+    res = other.snapshot(str(out), config="labeling.xml", key="data.ext_id", message="elsewhere")
+    for name in ("tasks", "annotations"):
+        assert res.version.record["tables"][name]["id"] == v2.record["tables"][name]["id"]
+    assert {mv: s["id"] for mv, s in res.version.record["tables"]["predictions"].items()} == \
+        {mv: s["id"] for mv, s in v2.record["tables"]["predictions"].items()}
+
+
+@pytest.mark.parametrize("fmt", ["json-min", "jsonl", "csv", "parquet"])
+def test_export_formats(two_rounds, tmp_path, fmt):
+    repo, v1, v2 = two_rounds
+    out = tmp_path / f"out.{fmt}"
+    res = repo.export("v2", fmt, out)
+    assert out.exists() and res["bytes"] == out.stat().st_size
+    ann = annover.load("v2")
+    if fmt == "parquet":
+        assert pq.read_table(out).equals(ann)
+    elif fmt == "jsonl":
+        rows = [json.loads(x) for x in out.read_text().splitlines()]
+        assert len(rows) == ann.num_rows
+        assert [r["labels"] for r in rows] == ann.column("labels").to_pylist()
+    elif fmt == "csv":
+        import pyarrow.csv as pcsv
+
+        assert pcsv.read_csv(out).num_rows == ann.num_rows
+    else:
+        rows = json.loads(out.read_text())
+        live = {(r["task_key"], r["annotation_key"]) for r in ann.to_pylist() if not r["was_cancelled"]}
+        assert len(rows) == len(live)
+
+
+def test_parquet_export_snapshots_back_to_the_same_annotations(two_rounds, tmp_path):
+    repo, v1, v2 = two_rounds
+    out = tmp_path / "ann.parquet"
+    repo.export("v2", "parquet", out)
+    res = repo.snapshot(str(out), message="from parquet")
+    assert res.version.record["tables"]["annotations"]["id"] == v2.record["tables"]["annotations"]["id"]
+
+
+def test_flipped_byte_in_a_part_is_never_loaded(two_rounds):
+    repo, v1, v2 = two_rounds
+    ref = repo.version(v2.id).snapshot("annotations")
+    from annover.snapshots import read_manifest
+
+    part = read_manifest(repo.store, ref)["parts"][0]["oid"]
+    p = repo.store.path(part)
+    p.chmod(0o644)
+    data = bytearray(p.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    p.write_bytes(bytes(data))
+    with pytest.raises(ObjectError, match=part[:12] + ".*corrupt"):
+        annover.load("v2")
+
+
+def test_older_versions_are_read_from_the_dvc_cache(two_rounds):
+    repo, v1, v2 = two_rounds
+    # the working store holds only HEAD's objects
+    present = {p.parent.name + p.name for p in (repo.dir / "objects").glob("*/*")}
+    assert present == {r.oid for r in repo.objects_of(v2)}
+    assert annover.load("v1").num_rows == v1.record["tables"]["annotations"]["rows"]
+
+
+def test_push_and_pull_move_only_one_versions_objects(two_rounds, tmp_path):
+    repo, v1, v2 = two_rounds
+    remote = tmp_path / "remote"
+    annover.init(".", remote=str(remote))
+    repo.push("v1")
+    pushed = {p.parent.name + p.name for p in remote.rglob("*") if p.is_file() and not p.name.endswith(".dir")}
+    need_v1 = {r.md5 for r in repo.objects_of(v1)}
+    need_v2 = {r.md5 for r in repo.objects_of(v2)}
+    assert need_v1 <= pushed
+    assert not (need_v2 - need_v1) & pushed
+    assert repo.status()["pushed"] is False
+    repo.push("v2")
+    assert repo.status()["pushed"] is True
+    # a fresh clone reads v1 after pulling it, and only it
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(repo.root), str(clone)], check=True)
+    c = annover.Repo(clone)
+    with pytest.raises(ObjectError, match="annover pull"):
+        c.read_table("v1")
+    c.pull("v1")
+    assert c.read_table("v1").equals(repo.read_table("v1"))
+
+
+def test_training_script_with_plain_git_and_dvc(tmp_path, monkeypatch):
+    """git clone + checkout v1 + dvc pull, then annover.load from inside and from a git URL."""
+    from .conftest import EXAMPLES
+
+    remote = tmp_path / "remote"
+    repo = annover.init(tmp_path / "data-repo", remote=str(remote))
+    monkeypatch.chdir(repo.root)
+    v1 = repo.snapshot(str(EXAMPLES / "round1.json"), config=str(EXAMPLES / "labeling.xml"), key="data.ext_id",
+                       message="round 1").version
+    v2 = repo.snapshot(str(EXAMPLES / "round2.json"), key="data.ext_id", message="round 2").version
+    repo.push("v1")
+    repo.push("v2")
+    clone = tmp_path / "train"
+    subprocess.run(["git", "clone", "-q", str(repo.root), str(clone)], check=True)
+    subprocess.run(["git", "checkout", "-q", "v1"], cwd=clone, check=True)
+    dvc = Path(sys.executable).with_name("dvc")
+    subprocess.run([str(dvc), "pull", "-q"], cwd=clone, check=True)
+    files = {p.parent.name + p.name for p in (clone / ".annover" / "objects").glob("*/*")}
+    assert files == {r.oid for r in repo.objects_of(v1)}  # exactly v1's objects
+    code = "import annover; print(annover.load('HEAD').num_rows)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=clone, capture_output=True, text=True, check=True)
+    assert int(out.stdout) == v1.record["tables"]["annotations"]["rows"]
+    # from outside any repo, by git URL and a tag, through DVC's API
+    monkeypatch.chdir(tmp_path)
+    t = annover.load("v2", repo="file://" + str(repo.root))
+    assert t.equals(repo.read_table("v2"))
+    t = annover.load("v1", table="tasks", repo="file://" + str(repo.root))
+    assert t.equals(repo.read_table("v1", "tasks"))
+
+
+def test_source_data_link_and_data_hashes(repo):
+    imgs = Path("data/images")
+    imgs.mkdir(parents=True)
+    (imgs / "a.png").write_bytes(b"\x89PNG-a")
+    (imgs / "b.png").write_bytes(b"\x89PNG-b")
+    tasks = [{"data": {"image": "/data/local-files/?d=data/images/a.png"}},
+             {"data": {"image": "data/images/b.png"}}, {"data": {"image": "http://elsewhere/c.png"}}]
+    Path("img.json").write_text(json.dumps(tasks))
+    res = repo.snapshot("img.json", source_data="data/images", message="images")
+    src = res.version.record["source"]
+    assert src["path"] == "data/images" and src["nfiles"] == 2
+    hashes = dict(zip(*[repo.read_table("HEAD", "tasks").column(c).to_pylist() for c in ("data", "data_hash")]))
+    import hashlib
+
+    want = {json.dumps(t["data"], separators=(",", ":")): None for t in tasks}
+    got = {json.dumps(json.loads(k), separators=(",", ":")): v for k, v in hashes.items()}
+    assert got[json.dumps(tasks[0]["data"], separators=(",", ":"))] == hashlib.sha256(b"\x89PNG-a").hexdigest()
+    assert got[json.dumps(tasks[1]["data"], separators=(",", ":"))] == hashlib.sha256(b"\x89PNG-b").hexdigest()
+    assert got[json.dumps(tasks[2]["data"], separators=(",", ":"))] is None
+    assert set(got) == set(want)
+    # changing an image changes the version's source link and the task's content
+    (imgs / "a.png").write_bytes(b"\x89PNG-a2")
+    res2 = repo.snapshot("img.json", source_data="data/images", message="images changed")
+    assert res2.changed and res2.version.record["source"]["sha256"] != src["sha256"]
+    assert res2.version.record["tables"]["tasks"]["id"] != res.version.record["tables"]["tasks"]["id"]
+
+
+def test_source_outside_repo_is_refused(repo, tmp_path):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    from annover.errors import InputError
+
+    with pytest.raises(InputError, match="outside the repository"):
+        repo.snapshot("round1.json", config="labeling.xml", source_data=str(outside), message="x")
+    with pytest.raises(InputError, match="outside the repository"):
+        repo.snapshot("round1.json", config="labeling.xml", source_data="../outside", message="x")
+    assert repo.head() is None
+
+
+def test_predictions_file_by_task_key(repo, tmp_path):
+    p = tmp_path / "preds.jsonl"
+    p.write_text("".join(json.dumps({"task_key": f"rev-{i:03d}", "model_version": "m2", "score": 0.5 + i / 100,
+                                     "result": [{"from_name": "sentiment", "to_name": "text", "type": "choices",
+                                                 "value": {"choices": ["neutral"]}}]}) + "\n" for i in range(5)))
+    res = repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id", predictions=str(p), message="p")
+    assert res.version.stats["predictions"] == {"m2": {"tasks": 5, "regions": 5}}
+    t = repo.read_table("HEAD", "predictions", model_version="m2")
+    assert sorted(t.column("task_key").to_pylist()) == [f"rev-{i:03d}" for i in range(5)]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps({"task_key": "nope", "model_version": "m2", "result": []}) + "\n")
+    from annover.errors import InputError
+
+    with pytest.raises(InputError, match="not in the data"):
+        repo.snapshot("round1.json", key="data.ext_id", predictions=str(bad), message="p")
+
+
+def test_large_table_is_split_into_parts_and_unchanged_parts_are_shared(repo, tmp_path, monkeypatch):
+    monkeypatch.setattr(C, "TASKS_PER_PART", 64)
+    n = 3000
+    rows = {"task_key": [f"t{i:05d}" for i in range(n)], "label": ["positive"] * n}
+    pq.write_table(pa.table(rows), tmp_path / "a.parquet")
+    rows["label"][10] = "negative"
+    pq.write_table(pa.table(rows), tmp_path / "b.parquet")
+    a = repo.snapshot(str(tmp_path / "a.parquet"), config="labeling.xml", message="a").version
+    b = repo.snapshot(str(tmp_path / "b.parquet"), message="b").version
+    from annover.snapshots import read_manifest
+
+    pa_ = {p["oid"] for p in read_manifest(repo.store, a.snapshot("annotations"))["parts"]}
+    pb_ = {p["oid"] for p in read_manifest(repo.store, b.snapshot("annotations"))["parts"]}
+    assert len(pa_) > 10
+    assert len(pb_ - pa_) == 1  # one label changed: one new part
+    assert repo.read_table(b.id).num_rows == n
+
+
+def test_edited_version_record_is_detected(two_rounds):
+    repo, v1, v2 = two_rounds
+    p = repo.version_path(v1.id)
+    rec = json.loads(p.read_text())
+    rec["message"] = "rewritten history"
+    p.write_text(json.dumps(rec))
+    with pytest.raises(ObjectError, match="does not match its id"):
+        repo.show("v1")
