@@ -195,12 +195,28 @@ class Repo:
         return Path(os.path.relpath(Path(path).resolve(), self.dvc_root)).as_posix()
 
     def dvc_cache_dir(self) -> Path | None:
-        """The md5 ``files/md5`` folder of the local DVC cache."""
+        """The md5 ``files/md5`` folder of the local DVC cache.
+
+        Read from DVC's config files directly (``cache.dir`` in ``.dvc/config.local`` or
+        ``.dvc/config``, relative to ``.dvc/``), so reading a version never imports DVC.
+        """
+        import configparser
+
         try:
-            with self.dvc() as d:
-                return Path(d.cache.local.path)
-        except Exception:  # a missing or broken DVC set-up only means no fallback
+            root = self.dvc_root
+        except NotARepoError:
             return None
+        cache = root / ".dvc" / "cache"
+        for name in ("config", "config.local"):  # later files override earlier ones
+            cp = configparser.ConfigParser(interpolation=None, strict=False)
+            try:
+                cp.read(root / ".dvc" / name, encoding="utf-8")
+            except configparser.Error:
+                continue
+            if cp.has_option("cache", "dir"):
+                d = Path(os.path.expanduser(cp.get("cache", "dir").strip().strip("'\"")))
+                cache = d if d.is_absolute() else (root / ".dvc" / d).resolve()
+        return cache / "files" / "md5"
 
     def lock(self, timeout: float = 60.0) -> RepoLock:
         return RepoLock(self.dir / "lock", timeout)
@@ -410,7 +426,7 @@ class Repo:
         git's HEAD commit is the truth: annover's tracked files in the work tree are reset to
         it, stale private-index files removed, and a half-done index sync finished.
         """
-        notes = []
+        notes: list[str] = []
         gd = self.git_dir
         for stale in (gd / "annover-index", gd / "annover-index.lock"):
             if stale.exists():
@@ -443,6 +459,12 @@ class Repo:
             if not target.exists() or target.read_bytes() != data:
                 write_atomic(target, data)
                 notes.append(f"restored {path} from the last commit")
+        vdir = self.dir / "versions"
+        if vdir.is_dir():  # records of versions that never got their commit
+            for p in vdir.glob("*.json"):
+                if self.rel(p) not in tracked:
+                    p.unlink()
+                    notes.append(f"removed the record of uncommitted version {p.stem[:12]}")
         prefix = f"{reld}/refs/" if reld != "." else "refs/"
         tag_dir = self.dir / "refs" / "tags"
         if tag_dir.is_dir():
@@ -457,6 +479,8 @@ class Repo:
                 if not target.exists() or target.read_bytes() != data:
                     write_atomic(target, data)
                     notes.append(f"restored {path}")
+        if notes:  # files restored: make the user's index agree with HEAD again
+            self.sync_index()
         self.ensure_git_tags()
         return notes
 

@@ -100,7 +100,9 @@ def read_snapshot(store: ObjectStore, ref: SnapshotRef, columns: Sequence[str] |
 
     def load(p: ObjectRef) -> "pa.Table":
         data = store.get(p, f"{name} part")
-        return pq.read_table(pa.BufferReader(data), columns=list(columns) if columns else None)
+        # ParquetFile reads without the dataset scanner, whose background threads can
+        # abort the interpreter at exit (apache/arrow#34314)
+        return pq.ParquetFile(pa.BufferReader(data)).read(columns=list(columns) if columns else None)
 
     if not parts:
         schema = C.schema(name)

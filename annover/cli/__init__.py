@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "push": ("annover.cli.core:push", "Upload the objects a version needs to the DVC remote."),
     "pull": ("annover.cli.core:pull", "Download the objects a version needs from the DVC remote."),
     "dataset": ("annover.cli.dataset_cmd:dataset", "Label Studio projects: list, create, stats, push tasks."),
-    "config": ("annover.cli.config_cmd:config", "Labeling configs: generate from templates."),
+    "config": ("annover.cli.config_cmd:config", "Labeling configs: list templates, generate, validate."),
 }
 
 
