@@ -218,7 +218,10 @@ class Repo:
                 cache = d if d.is_absolute() else (root / ".dvc" / d).resolve()
         return cache / "files" / "md5"
 
-    def lock(self, timeout: float = 60.0) -> RepoLock:
+    def lock(self, timeout: float | None = None) -> RepoLock:
+        """The repository lock; waits ``ANNOVER_LOCK_TIMEOUT`` seconds (default 60) for it."""
+        if timeout is None:
+            timeout = float(os.environ.get("ANNOVER_LOCK_TIMEOUT", "60"))
         return RepoLock(self.dir / "lock", timeout)
 
     # ------------------------------------------------------------------ versions

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The demo: set up annover in .venv, then run its main job on the sample dataset that
+# ships in examples/sentiment/ — a repository with a local DVC remote, two labeling
+# rounds, log, show, diff, push, and a training script's load.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(cd "$HERE/.." && pwd)
+PY=${PYTHON:-python3}
+VENV=${ANNOVER_VENV:-$ROOT/.venv}
+
+if [ ! -x "$VENV/bin/annover" ]; then
+  echo "== installing annover into $VENV" >&2
+  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT"
+fi
+export PATH="$VENV/bin:$PATH"
+
+WORK=${DEMO_DIR:-$(mktemp -d)}
+mkdir -p "$WORK"
+REPO=$WORK/labels
+REMOTE=$WORK/dvc-remote
+SAMPLE=$HERE/sentiment
+# a fresh machine may have no git identity; the demo must still commit
+export GIT_AUTHOR_NAME=${GIT_AUTHOR_NAME:-annover demo} GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL:-demo@example.com}
+export GIT_COMMITTER_NAME=${GIT_COMMITTER_NAME:-annover demo} GIT_COMMITTER_EMAIL=${GIT_COMMITTER_EMAIL:-demo@example.com}
+
+run() { printf '\n$ %s\n' "$*"; "$@"; }
+
+run annover init "$REPO" --remote "$REMOTE"
+cd "$REPO"
+cp "$SAMPLE/labeling.xml" "$SAMPLE/round1.json" "$SAMPLE/round2.json" .
+run annover snapshot --from round1.json --config labeling.xml --key data.ext_id -m "round 1: first 20 reviews"
+run annover snapshot --from round2.json --key data.ext_id -m "round 2: reviewed, 4 new reviews, model predictions"
+run annover log
+run annover show v2
+if annover diff --help >/dev/null 2>&1; then run annover diff v1 v2; fi
+run annover push v1
+run annover push v2
+run annover status
+
+echo
+echo "# a training script, in a fresh clone, with plain git + DVC:"
+CLONE=$WORK/train
+run git clone -q "$REPO" "$CLONE"
+cd "$CLONE"
+run git checkout -q v2
+run dvc pull -q
+run python - <<'PY'
+import annover
+labels = annover.load("v2")                       # pyarrow.Table
+print(f"v2: {labels.num_rows} annotation rows, columns: {', '.join(labels.column_names[:6])}, ...")
+counts = {}
+for row in labels.select(["from_name", "labels", "was_cancelled"]).to_pylist():
+    if row["from_name"] == "sentiment" and not row["was_cancelled"]:
+        counts[row["labels"][0]] = counts.get(row["labels"][0], 0) + 1
+print("sentiment labels:", dict(sorted(counts.items())))
+PY
+echo
+echo "demo repository: $REPO (DVC remote: $REMOTE)"

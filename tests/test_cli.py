@@ -1,0 +1,196 @@
+"""The command line: help everywhere, exit codes, one-line errors, nothing written on error."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from annover.cli import COMMANDS, main, run
+from annover.errors import EXIT_CODES
+
+from .conftest import ROOT, git
+
+
+def invoke(*args: str):
+    """Run the CLI in process through `run` (the real error handler), capturing both streams."""
+    runner = CliRunner()
+    with runner.isolation() as (out, err, _):
+        code = run(list(args))
+        return code, out.getvalue().decode(), err.getvalue().decode()
+
+
+def _all_commands():
+    ctx = click.Context(main)
+    out = []
+    for name in main.list_commands(ctx):
+        cmd = main.get_command(ctx, name)
+        out.append([name])
+        if isinstance(cmd, click.Group):
+            out += [[name, sub] for sub in cmd.list_commands(ctx)]
+    return out
+
+
+@pytest.mark.parametrize("path", _all_commands(), ids=lambda p: " ".join(p))
+def test_every_command_has_help_with_examples(path):
+    code, out, err = invoke(*path, "--help")
+    assert code == 0, err
+    assert "Usage: annover " + " ".join(path) in out
+    assert "Example" in out
+
+
+def test_every_registered_command_loads():
+    ctx = click.Context(main)
+    assert set(main.list_commands(ctx)) == set(COMMANDS)
+
+
+def test_help_is_fast_and_imports_nothing_heavy():
+    code = ("import sys, annover.cli as c; c.run(['--help']); "
+            "heavy=[m for m in ('pyarrow','dvc','label_studio_sdk','pandas','duckdb','git') if m in sys.modules]; "
+            "print(','.join(heavy), file=sys.stderr)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0
+    assert p.stderr.strip() == ""
+
+
+def _snapshot_args(src="round1.json"):
+    return ["snapshot", "--from", src, "--config", "labeling.xml", "--key", "data.ext_id", "-m", "m"]
+
+
+def _fingerprint(root: Path):
+    files = sorted(str(p.relative_to(root)) for p in (root / ".annover").rglob("*") if p.is_file() and p.name != "lock")
+    return files, git("rev-parse", "HEAD", cwd=root), git("tag", cwd=root)
+
+
+def test_snapshot_prints_the_id_on_stdout_and_messages_on_stderr(repo):
+    code, out, err = invoke(*_snapshot_args(), "-q")
+    assert code == 0, err
+    assert out.strip() == repo.head()
+    assert "v1" in err and repo.head() not in err.split()  # the summary line, short id only
+    code, out, err = invoke(*_snapshot_args())
+    assert code == 0 and out == "" and "nothing changed" in err
+
+
+@pytest.mark.parametrize("case, code", [
+    ("missing file", 3), ("unknown label", 4), ("bad config", 5), ("truncated", 3), ("wrong shape", 3),
+])
+def test_bad_input_exit_codes_one_line_and_nothing_written(repo, case, code):
+    invoke(*_snapshot_args())  # v1, so "nothing written" is checked against real state
+    root = repo.root
+    before = _fingerprint(root)
+    args = _snapshot_args("round2.json")
+    if case == "missing file":
+        args[2] = "nope.json"
+    elif case == "unknown label":
+        data = json.loads(Path("round2.json").read_text())
+        data[2]["annotations"][0]["result"][0]["value"]["choices"] = ["ecstatic"]
+        Path("bad.json").write_text(json.dumps(data))
+        args[2] = "bad.json"
+    elif case == "bad config":
+        Path("bad.xml").write_text("<View><Choices name='x'")
+        args[4] = "bad.xml"
+    elif case == "truncated":
+        Path("bad.json").write_text(Path("round2.json").read_text()[:500])
+        args[2] = "bad.json"
+    elif case == "wrong shape":
+        Path("bad.json").write_text('{"tasks": 5}')
+        args[2] = "bad.json"
+    got, out, err = invoke(*args)
+    assert got == code, err
+    assert out == ""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and " — " in lines[0]
+    assert "Traceback" not in err
+    assert _fingerprint(root) == before
+
+
+def test_unknown_label_error_names_file_task_and_region(repo):
+    data = json.loads(Path("round1.json").read_text())
+    data[2]["annotations"][0]["result"][0]["value"]["choices"] = ["ecstatic"]
+    Path("bad.json").write_text(json.dumps(data))
+    code, out, err = invoke(*_snapshot_args("bad.json"))
+    assert code == 4
+    assert "bad.json: task 2 (key rev-002), annotation 0, region 0 (sentiment)" in err
+    code, out, err = invoke(*_snapshot_args("bad.json"), "--no-validate")
+    assert code == 0
+
+
+def test_not_a_repo_and_unknown_revision(tmp_path, monkeypatch, repo):
+    code, out, err = invoke("show", "nope")
+    assert code == 7 and err.startswith("Error: unknown revision")
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke("log")
+    assert code == 6 and "annover init" in err
+
+
+def test_corrupt_object_exit_code(repo):
+    invoke(*_snapshot_args())
+    obj = next(p for p in (repo.root / ".annover" / "objects").rglob("*") if p.is_file())
+    obj.chmod(0o644)
+    obj.write_bytes(obj.read_bytes() + b"x")
+    code, out, err = invoke("export", "HEAD", "--format", "parquet", "--out", "x.parquet")
+    assert code == 8 and "corrupt" in err and obj.name[:10] in err.replace(obj.parent.name, "")
+    assert not Path("x.parquet").exists()
+
+
+def test_locked_repository_exit_code(repo, monkeypatch):
+    monkeypatch.setenv("ANNOVER_LOCK_TIMEOUT", "0.5")
+    with repo.lock():
+        code, out, err = invoke(*_snapshot_args())
+    assert code == 9 and "locked" in err
+
+
+def test_json_outputs(repo, tmp_path):
+    code, out, _ = invoke(*_snapshot_args(), "--json")
+    snap = json.loads(out)
+    assert snap["changed"] and snap["tag"] == "v1" and snap["version"]["id"] == repo.head()
+    code, out, _ = invoke("snapshot", "--from", "round2.json", "--key", "data.ext_id", "-m", "r2", "--json")
+    v2 = json.loads(out)["version"]["id"]
+    log = json.loads(invoke("log", "--json")[1])
+    assert [v["id"] for v in log] == [v2, snap["version"]["id"]] and log[0]["tags"] == ["v2"]
+    show = json.loads(invoke("show", "v1", "--json")[1])
+    assert show["id"] == snap["version"]["id"] and show["stats"] == snap["version"]["stats"]
+    st = json.loads(invoke("status", "--json")[1])
+    assert st["head"] == v2 and st["pushed"] is False and st["tags"] == ["v2"]
+    ex = json.loads(invoke("export", "v2", "--format", "jsonl", "--out", str(tmp_path / "a.jsonl"), "--json")[1])
+    assert ex["rows"] == len((tmp_path / "a.jsonl").read_text().splitlines())
+    tg = json.loads(invoke("tag", "best", "v1", "--json")[1])
+    assert tg["version"] == snap["version"]["id"]
+    ps = json.loads(invoke("push", "--json")[1])
+    assert ps["version"] == v2 and ps["pushed"] > 0
+    assert json.loads(invoke("status", "--json")[1])["pushed"] is True
+
+
+def test_log_text(repo):
+    invoke(*_snapshot_args())
+    invoke("snapshot", "--from", "round2.json", "--key", "data.ext_id", "-m", "second round\n\ndetails")
+    code, out, err = invoke("log", "--oneline")
+    lines = out.strip().splitlines()
+    assert len(lines) == 2 and "(HEAD, v2) second round" in lines[0] and "(v1) m" in lines[1]
+    code, out, err = invoke("show")
+    assert "Labels sentiment:" in out and "Annotators:" in out
+
+
+def test_readme_lists_every_exit_code():
+    readme = (ROOT / "README.md").read_text()
+    table = dict(re.findall(r"^\|\s*(\d+)\s*\|\s*(.+?)\s*\|$", readme, re.M))
+    assert {int(k) for k in table} >= set(EXIT_CODES)
+
+
+def test_secret_remote_options_stay_out_of_git(tmp_path):
+    root = tmp_path / "r"
+    code, out, err = invoke("init", str(root), "--remote", "s3://bucket/path",
+                            "--remote-option", "endpointurl=http://127.0.0.1:9",
+                            "--remote-option", "secret_access_key=SUPERSECRET123")
+    assert code == 0, err
+    assert "SUPERSECRET123" in (root / ".dvc" / "config.local").read_text()
+    assert "SUPERSECRET123" not in (root / ".dvc" / "config").read_text()
+    history = subprocess.run(["git", "log", "-p", "--all"], cwd=root, capture_output=True, text=True).stdout
+    assert "SUPERSECRET123" not in history and "endpointurl" in history
+    assert "SUPERSECRET123" not in out + err

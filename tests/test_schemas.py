@@ -1,0 +1,63 @@
+"""The files in schemas/ describe exactly what the code writes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from annover import canonical as C
+from annover.snapshots import read_manifest
+
+SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
+
+
+@pytest.mark.parametrize("table", C.TABLES)
+def test_table_schema_files_match_the_code(table):
+    doc = json.loads((SCHEMAS / f"{table}.arrow.json").read_text())
+    assert doc["table_schema"] == C.TABLE_SCHEMA_VERSION
+    assert doc["key"] == C.KEYS[table]
+    assert [(c["name"], c["type"], c["nullable"], c["role"]) for c in doc["columns"]] == \
+        [tuple(c) for c in C.COLUMNS[table]]
+    assert all(c["description"] for c in doc["columns"])
+    # the Arrow schema the code writes has the same names, types and nullability
+    s = C.schema(table)
+    for c in doc["columns"]:
+        f = s.field(c["name"])
+        assert f.type == C.arrow_type(c["type"]) and f.nullable == c["nullable"]
+
+
+def test_written_records_and_manifests_validate(two_rounds):
+    repo, v1, v2 = two_rounds
+    vs = json.loads((SCHEMAS / "version.schema.json").read_text())
+    ms = json.loads((SCHEMAS / "snapshot.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(vs)
+    for v in (v1, v2):
+        jsonschema.validate(v.record, vs)
+        for name in ("tasks", "annotations"):
+            jsonschema.validate(read_manifest(repo.store, v.snapshot(name)), ms)
+        for mv in v.model_versions:
+            jsonschema.validate(read_manifest(repo.store, v.snapshot("predictions", mv)), ms)
+
+
+def test_schema_rejects_a_record_with_a_credential(two_rounds):
+    repo, v1, v2 = two_rounds
+    vs = json.loads((SCHEMAS / "version.schema.json").read_text())
+    bad = json.loads(json.dumps(v2.record))
+    bad["origin"]["api_key"] = "secret"
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, vs)
+
+
+def test_parquet_parts_carry_the_canonical_schema_and_no_pandas_metadata(two_rounds):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    repo, v1, v2 = two_rounds
+    for p in read_manifest(repo.store, v2.snapshot("annotations"))["parts"]:
+        f = pq.ParquetFile(pa.BufferReader(repo.store.path(p["oid"]).read_bytes()))
+        assert f.schema_arrow.remove_metadata().equals(C.schema("annotations").remove_metadata(), check_metadata=False)
+        assert b"pandas" not in (f.schema_arrow.metadata or {})
+        assert f.num_row_groups == 1
