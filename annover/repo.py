@@ -287,19 +287,23 @@ class Repo:
         return self.version(self.resolve(rev))
 
     def log(self, rev: str = "HEAD", limit: int | None = None) -> list[Version]:
-        """Versions reachable from ``rev`` (newest first, following all parents)."""
+        """Versions reachable from ``rev``, newest first (all parents, like ``git log``)."""
+        import heapq
+
         if rev == "HEAD" and self.head() is None:
             return []
-        out, seen, todo = [], set(), [self.resolve(rev)]
-        while todo and (limit is None or len(out) < limit):
-            vid = todo.pop(0)
-            if vid in seen:
-                continue
-            seen.add(vid)
-            v = self.version(vid)
+        start = self.version(self.resolve(rev))
+        out: list[Version] = []
+        seen = {start.id}
+        heap = [(_desc(start.created_at), start.id, start)]
+        while heap and (limit is None or len(out) < limit):
+            _, _, v = heapq.heappop(heap)
             out.append(v)
-            todo.extend(v.parents)
-            todo.sort(key=lambda x: self.version(x).created_at if self.version_path(x).exists() else "", reverse=True)
+            for pid in v.parents:
+                if pid not in seen:
+                    seen.add(pid)
+                    p = self.version(pid)
+                    heapq.heappush(heap, (_desc(p.created_at), p.id, p))
         return out
 
     def tags_of(self) -> dict[str, list[str]]:
@@ -556,6 +560,11 @@ def read_version_table(store: ObjectStore, v: Version, table: str, model_version
         s = C.schema(table)
         return s.empty_table().select(columns) if columns else s.empty_table()
     return read_snapshot(store, ref, columns)
+
+
+def _desc(s: str) -> tuple[int, ...]:
+    """A key that sorts ISO timestamps newest first."""
+    return tuple(-ord(c) for c in s)
 
 
 def _maybe_die(stage: str) -> None:
