@@ -33,12 +33,12 @@ _LAZY = {
     "load": ("annover.porcelain", "load"),
     "snapshot": ("annover.porcelain", "snapshot"),
     "export": ("annover.porcelain", "export"),
-    "diff": ("annover.diff", "diff"),
+    "diff": ("annover.diffs", "diff"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from .api import Repo, init
-    from .diff import diff
+    from .diffs import diff
     from .errors import AnnoverError
     from .porcelain import export, load, snapshot
     from .repo import Version

@@ -45,7 +45,7 @@ class Repo(_BaseRepo):
         return self.read_table(rev, table, **kw)
 
     def diff(self, a: str, b: str = "HEAD", **kw: Any) -> Any:
-        from .diff import diff
+        from .diffs import diff
 
         return diff(self, a, b, **kw)
 

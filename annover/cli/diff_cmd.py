@@ -1,0 +1,296 @@
+"""``annover diff``: one call of :func:`annover.diffs.diff`, then rendering only."""
+
+from __future__ import annotations
+
+import click
+
+from . import emit_json, info, json_option
+
+POLICIES = ("latest", "majority", "ground-truth")  # kept in step with annover.diffs.POLICIES by a test
+
+
+def _short(vid: str | None) -> str:
+    return vid[:12] if vid else "-"
+
+
+def _side(d: dict) -> str:
+    rev, vid = d.get("rev"), d.get("id")
+    if rev and vid and not vid.startswith(rev):
+        return f"{rev} ({_short(vid)})"
+    return _short(vid) if vid else str(rev)
+
+
+def _counts(d: dict, changed: str = "changed") -> str:
+    parts = [f"+{d['added']}", f"-{d['removed']}"]
+    if changed in d:
+        parts.append(f"~{d[changed]}")
+    return " ".join(parts)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.1f}%"
+
+
+def _table(rows: list[list[str]], right: set[int] = frozenset(), indent: str = "  ") -> list[str]:
+    if not rows:
+        return []
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for r in rows:
+        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
+        out.append((indent + "  ".join(cells)).rstrip())
+    return out
+
+
+def render_summary(s: dict) -> list[str]:
+    """The default, readable summary."""
+    lines = [f"diff {_side(s['a'])} -> {_side(s['b'])}", ""]
+    if s["identical"]:
+        lines.append("no differences")
+        return lines
+    t, a, r, k = s["tasks"], s["annotations"], s["regions"], s["skipped"]
+    lines += _table([
+        ["Tasks:", f"{t['before']} -> {t['after']}",
+         f"+{t['added']} added, -{t['removed']} removed, {t['data_changed']} data changed, "
+         f"{t['with_annotation_changes']} with annotation changes"],
+        ["Annotations:", f"{a['before']} -> {a['after']}",
+         f"+{a['added']} added, -{a['removed']} removed, ~{a['changed']} changed"],
+        ["Regions:", f"{r['before']} -> {r['after']}",
+         f"+{r['added']} added, -{r['removed']} removed, ~{r['changed']} changed"],
+        ["Skipped:", f"{k['before']} -> {k['after']}", f"+{k['added']} skips, -{k['removed']} unskipped"],
+        ["Labeled:", f"{s['labeled']['before']} -> {s['labeled']['after']}", ""],
+        ["Unlabeled:", f"{s['unlabeled']['before']} -> {s['unlabeled']['after']}", ""],
+    ], indent="")
+    for ctl, labels in s["labels"].items():
+        lines += ["", f"Labels {ctl}:"]
+        lines += _table([[lab, f"{c['before']} -> {c['after']}", f"{c['delta']:+d}" if c["delta"] else "="]
+                         for lab, c in labels.items()])
+    if s["relabels"]:
+        lines += ["", "Relabeled regions:"]
+        lines += _table([[r_["control"], f"{r_['from']} -> {r_['to']}", str(r_["count"])] for r_ in s["relabels"][:20]],
+                        right={2})
+        if len(s["relabels"]) > 20:
+            lines.append(f"  ... {len(s['relabels']) - 20} more (see --json)")
+    if s["annotators"]:
+        lines += ["", "Annotators (answers):"]
+        lines += _table([[name, f"{c['before']} -> {c['after']}", _counts(c)] for name, c in s["annotators"].items()])
+    lines += ["", "Config: " + _config_line(s["config"])]
+    lines += _config_details(s["config"])
+    lines += ["", "Predictions:" + ("" if s["predictions"]["model_versions"] else " none")]
+    for mv, p in s["predictions"]["model_versions"].items():
+        sign = {"added": "+", "removed": "-", "changed": "~", "unchanged": " "}[p["status"]]
+        ag = p["agreement"]
+        lines.append(f"  {sign} {mv or '(no model version)'}  {p['status']}; tasks {p['tasks']['before']} -> "
+                     f"{p['tasks']['after']}; agreement with annotations {_pct(ag['before'])} -> {_pct(ag['after'])}"
+                     + (f"; predictions {_counts(p['predictions'])}" if p["status"] == "changed" else ""))
+    src = s["source"]
+    if src is not None:
+        lines += ["", "Source data: " + _source_line(src)]
+        for what, sign in (("added", "+"), ("removed", "-"), ("modified", "~")):
+            for p in src[what][:10]:
+                lines.append(f"  {sign} {p}")
+            if len(src[what]) > 10:
+                lines.append(f"  ... {len(src[what]) - 10} more {what}")
+        for p in src["renamed"][:10]:
+            lines.append(f"  > {p['from']} -> {p['to']}")
+    return lines
+
+
+def _config_line(c: dict) -> str:
+    if not c["changed"]:
+        return "unchanged"
+    bits = []
+    for key, word in (("controls_added", "added"), ("controls_removed", "removed"), ("controls_renamed", "renamed"),
+                      ("controls_changed", "changed")):
+        if c[key]:
+            bits.append(f"{len(c[key])} control(s) {word}")
+    for key, word in (("labels_added", "added"), ("labels_removed", "removed"), ("labels_renamed", "renamed")):
+        n = sum(len(v) for v in c[key].values())
+        if n:
+            bits.append(f"{n} label(s) {word}")
+    return "changed" + (": " + ", ".join(bits) if bits else " (text only, same controls and labels)")
+
+
+def _config_details(c: dict) -> list[str]:
+    out = [f"  + control {n}" for n in c["controls_added"]]
+    out += [f"  - control {n}" for n in c["controls_removed"]]
+    out += [f"  > control {r['from']} -> {r['to']}" for r in c["controls_renamed"]]
+    for ch in c["controls_changed"]:
+        out += [f"  ~ control {ch['control']}: {k} {v[0]} -> {v[1]}" for k, v in ch.items() if k != "control"]
+    for ctl, labs in c["labels_added"].items():
+        out.append(f"  + {ctl}: {', '.join(labs)}")
+    for ctl, labs in c["labels_removed"].items():
+        out.append(f"  - {ctl}: {', '.join(labs)}")
+    for ctl, pairs in c["labels_renamed"].items():
+        out.append(f"  > {ctl}: " + ", ".join(f"{p['from']} -> {p['to']}" for p in pairs))
+    return out
+
+
+def _source_line(src: dict) -> str:
+    if not src["changed"]:
+        return f"unchanged ({src['files_after']} files)"
+    return (f"{src['files_before'] if src['files_before'] is not None else '-'} -> "
+            f"{src['files_after'] if src['files_after'] is not None else '-'} files: +{len(src['added'])} added, "
+            f"-{len(src['removed'])} removed, ~{len(src['modified'])} changed, {len(src['renamed'])} renamed")
+
+
+def render_stat(s: dict) -> list[str]:
+    """``--stat``: one line per area."""
+    if s["identical"]:
+        return ["no differences"]
+    t = s["tasks"]
+    lines = [
+        ["tasks", f"+{t['added']} -{t['removed']} ~{t['data_changed']}"],
+        ["annotations", _counts(s["annotations"])],
+        ["regions", _counts(s["regions"])],
+    ]
+    deltas = [f"{ctl}:{lab} {c['delta']:+d}" for ctl, labels in s["labels"].items() for lab, c in labels.items()
+              if c["delta"]]
+    lines.append(["labels", ", ".join(deltas) if deltas else "="])
+    lines.append(["config", _config_line(s["config"])])
+    p = s["predictions"]
+    bits = [f"+{m}" for m in p["model_versions_added"]] + [f"-{m}" for m in p["model_versions_removed"]]
+    bits += [f"~{m}" for m, d in p["model_versions"].items() if d["status"] == "changed"]
+    lines.append(["predictions", ", ".join(bits) if bits else "="])
+    if s["source"] is not None:
+        lines.append(["source", _source_line(s["source"])])
+    return _table(lines, indent="")
+
+
+class _Differences(click.ClickException):
+    """Exit 1 without a message: ``--exit-code`` found differences (like ``git diff --exit-code``)."""
+
+    exit_code = 1
+
+    def __init__(self) -> None:
+        super().__init__("the versions differ")
+
+    def show(self, file: object = None) -> None:
+        pass
+
+
+_SIGN = {"added": "+", "removed": "-", "changed": "~"}
+
+
+def render_rows(rows: list[dict]) -> list[str]:
+    """``--rows``: one line per changed row."""
+    table = []
+    for r in rows:
+        if r["table"] == "tasks":
+            who, control = "(task)", ""
+        elif r["table"] == "predictions":
+            who, control = f"model {r['model_version']}", r["from_name"] or ""
+        else:
+            who, control = r["annotator"] or "-", r["from_name"] or ""
+        kind = ",".join(r["kinds"]) if r["kinds"] else r["change"]
+        table.append([_SIGN[r["change"]], _clip(r["task_key"]), _clip(who), _clip(control), kind, r["description"] or ""])
+    return _table(table, indent="")
+
+
+def _clip(s: str, n: int = 32) -> str:
+    return s if len(s) <= n else s[: n - 1] + "~"
+
+
+def render_transitions(tr: dict) -> list[str]:
+    """``--transitions``: a from/to matrix per control of the label each task resolves to."""
+    lines = []
+    for ctl, cells in tr["controls"].items():
+        labels_from = sorted({c["from"] for c in cells}, key=_label_order)
+        labels_to = sorted({c["to"] for c in cells}, key=_label_order)
+        grid = {(c["from"], c["to"]): c["count"] for c in cells}
+        lines.append(f"Transitions {ctl} (policy {tr['policy']}; rows: before, columns: after)")
+        rows = [["", *labels_to]]
+        for f in labels_from:
+            rows.append([f, *[str(grid[(f, t)]) if (f, t) in grid else "." for t in labels_to]])
+        lines += _table(rows, right=set(range(1, len(labels_to) + 1)))
+        moved = sorted((c for c in cells if c["from"] != c["to"]), key=lambda c: (-c["count"], c["from"], c["to"]))
+        if moved:
+            lines.append("  changed: " + ", ".join(f"{c['count']} {c['from']} -> {c['to']}" for c in moved[:12])
+                         + (", ..." if len(moved) > 12 else ""))
+        else:
+            lines.append("  changed: none")
+        lines.append("")
+    if not tr["controls"]:
+        lines.append("Transitions: no labeled controls")
+    return lines
+
+
+def _label_order(label: str) -> tuple[int, str]:
+    return (1 if label.startswith("(") else 0, label)
+
+
+@click.command(epilog="""\b
+Examples:
+  annover diff v1                       # v1 -> HEAD, readable summary
+  annover diff v1 v2 --stat
+  annover diff v1 v2 --rows --limit 20  # changed rows: cat -> dog, box moved, IoU 0.82...
+  annover diff v1 v2 --transitions --policy majority
+  annover diff v1 v2 --output diff.parquet
+  annover diff v1 v2 --json > diff.json
+  annover diff v2 --exit-code           # CI gate: exit 1 when anything changed
+""")
+@click.argument("a")
+@click.argument("b", default="HEAD")
+@click.option("--stat", is_flag=True, help="A short summary: one line per area.")
+@click.option("--rows", "show_rows", is_flag=True, help="Each changed row: task, annotator, control, what changed.")
+@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+              help="With --rows (and --json --rows): at most N rows; 0 for all.")
+@click.option("--output", type=click.Path(dir_okay=False), metavar="FILE.parquet",
+              help="Write the full row-level diff as a Parquet table.")
+@click.option("--transitions", is_flag=True,
+              help="Per control, a before/after matrix of the label each task resolves to.")
+@click.option("--policy", type=click.Choice(POLICIES), default="ground-truth", show_default=True,
+              help="How a task with several answers resolves to one label (transitions, prediction agreement): "
+                   "ground-truth = a ground-truth answer, else the majority; majority; latest. Ties: the latest.")
+@click.option("--iou-threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Boxes and polygons without a kept region id match when their IoU is at least this.")
+@click.option("--overlap-threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+              help="Spans without a kept region id match when they share at least this part of the shorter one.")
+@click.option("--exit-code", is_flag=True, help="Exit 1 when the versions differ, 0 when not (for CI).")
+@json_option
+def diff(a: str, b: str, stat: bool, show_rows: bool, limit: int, output: str | None, transitions: bool,
+         policy: str, iou_threshold: float, overlap_threshold: float, exit_code: bool, as_json: bool) -> None:
+    """What changed from version A to version B (default HEAD).
+
+    Tasks, answers and regions added, removed or changed; labels per control and per
+    annotator before -> after; config, predictions and source data changes. Regions are
+    matched by id where the tool kept one, else boxes by IoU and spans by overlap.
+    """
+    from ..diffs import diff as run_diff
+    from ..repo import Repo
+
+    result = run_diff(Repo("."), a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
+                      policy=policy, transitions=transitions)
+    s = result.summary
+    for w in s["warnings"]:
+        info(f"warning: {w}")
+    if output:
+        result.write_parquet(output)
+        info(f"wrote {output} ({result.rows.num_rows} rows)")
+    n = None if limit == 0 else limit
+    if as_json:
+        emit_json(result.to_json(rows=show_rows, limit=n))
+    else:
+        lines: list[str] = []
+        if stat:
+            lines += render_stat(s)
+        if show_rows:
+            rows = result.rows_json(n)
+            if lines:
+                lines.append("")
+            lines += render_rows(rows)
+            if n is not None and result.rows.num_rows > n:
+                info(f"{len(rows)} of {result.rows.num_rows} rows shown; --limit 0 shows all")
+            elif not rows:
+                info("no changed rows")
+        if transitions:
+            if lines:
+                lines.append("")
+            lines += render_transitions(result.transitions)
+        if not (stat or show_rows or transitions):
+            lines += render_summary(s)
+        for line in lines:
+            click.echo(line)
+    if exit_code and not result.identical:
+        raise _Differences()
+
