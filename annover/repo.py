@@ -339,6 +339,9 @@ class Repo:
             refs += object_refs(self.store, v.snapshot("predictions", mv))
         if v.config_ref:
             refs.append(v.config_ref)
+        files = (v.record.get("source") or {}).get("files")
+        if files:  # the {relpath: sha256} listing of the source data
+            refs.append(ObjectRef.from_json(files))
         seen, out = set(), []
         for r in refs:
             if r.oid not in seen:

@@ -171,3 +171,15 @@ def test_key_hash_is_a_fixed_function():
     h = C.key_hashes(pa.array(["", "a", "task-1", "é"]))
     assert h.tolist() == [14555800124870461561, 9377605487342251259, 13458072259187201257, 368939950562394883]
     assert C.key_hashes(pa.chunked_array([["task-1"]]))[0] == h[2]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.text(min_size=1, max_size=4), st.integers(1, 4)), min_size=1, max_size=200))
+def test_a_task_never_spans_two_parts(tasks):
+    """The diff and incremental pulls rely on it: all rows of a task are in one part."""
+    keys = sorted(k for k, n in dict(tasks).items() for _ in range(n))
+    t = pa.table({"task_key": keys})
+    seen: dict[str, int] = {}
+    for i, (a, b) in enumerate(C.part_bounds(t, per_part=4)):
+        for k in keys[a:b]:
+            assert seen.setdefault(k, i) == i

@@ -71,8 +71,8 @@ def run(argv: list[str] | None = None) -> int:
     from ..errors import AnnoverError
 
     try:
-        main.main(args=argv, prog_name="annover", standalone_mode=False)
-        return 0
+        rv = main.main(args=argv, prog_name="annover", standalone_mode=False)
+        return rv if isinstance(rv, int) else 0  # ctx.exit(n) returns n here
     except click.exceptions.Exit as e:
         return e.exit_code
     except click.ClickException as e:
