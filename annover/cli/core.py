@@ -72,10 +72,12 @@ Examples:
               help="Input format (default: from the file).")
 @click.option("--no-validate", is_flag=True, help="Do not check labels against the labeling config.")
 @click.option("--full", is_flag=True, help="With --label-studio: fetch everything, not only what changed.")
+@click.option("--ls-url", metavar="URL", help="With --label-studio: the server (default: $LABEL_STUDIO_URL).")
+@click.option("--ls-api-key", metavar="KEY", help="With --label-studio: the API key (default: $LABEL_STUDIO_API_KEY).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @json_option
 def snapshot(source, ls_project, config, message, tag, key, source_data, predictions, fmt, no_validate, full,
-             quiet, as_json) -> None:
+             ls_url, ls_api_key, quiet, as_json) -> None:
     """Record a new version: canonical snapshots, a git commit and a git tag.
 
     When nothing changed since HEAD, says so and makes no version (exit 0).
@@ -93,7 +95,8 @@ def snapshot(source, ls_project, config, message, tag, key, source_data, predict
 
             result = sync.snapshot_project(repo, ls_project, config=config, message=message, tag=tag, key=key,
                                            source_data=source_data, predictions=predictions,
-                                           validate=not no_validate, full=full, progress=progress)
+                                           validate=not no_validate, full=full, progress=progress,
+                                           url=ls_url, api_key=ls_api_key)
         else:
             result = porcelain.snapshot(repo, source, config=config, message=message, tag=tag, key=key,
                                         source_data=source_data, predictions=predictions,

@@ -1,0 +1,317 @@
+"""A connection to a Label Studio server, with its failures mapped to annover's exit codes.
+
+``connect()`` reads ``LABEL_STUDIO_URL`` and ``LABEL_STUDIO_API_KEY`` (arguments override
+them). Every server call goes through :meth:`Client.call` or :meth:`Client.raw`, which turn
+a server that is down into :class:`LabelStudioConnectionError` (exit 12), a refused key into
+:class:`LabelStudioAuthError` (13), a missing project into :class:`NotFoundError` (14) and any
+other answer into :class:`LabelStudioError` (11), each with a one-line message. The key is
+kept in one private attribute: never in a message, a repr, a log line or a file.
+
+label-studio-sdk is imported on first use only (it is slow to import).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any, Callable, TypeVar
+
+from ..errors import (
+    AnnoverError,
+    LabelStudioAuthError,
+    LabelStudioConnectionError,
+    LabelStudioError,
+    NotFoundError,
+    UsageError,
+)
+
+ENV_URL = "LABEL_STUDIO_URL"
+ENV_KEY = "LABEL_STUDIO_API_KEY"
+#: The variable Label Studio itself reads for local file serving; annover reads the same one.
+ENV_DOCUMENT_ROOT = "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT"
+ENV_TIMEOUT = "ANNOVER_LS_TIMEOUT"
+DEFAULT_TIMEOUT = 600.0
+
+T = TypeVar("T")
+
+
+def public_url(url: str) -> str:
+    """``url`` without credentials, query or trailing slash: safe to print and to record."""
+    parts = urllib.parse.urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    return urllib.parse.urlunsplit((parts.scheme, netloc, parts.path.rstrip("/"), "", ""))
+
+
+def _normalize_url(url: str) -> str:
+    url = url.strip()
+    if not re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*://", url):
+        url = "http://" + url
+    return url.rstrip("/")
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _detail(body: Any) -> str:
+    """The useful part of an error body (DRF's ``detail``, validation errors), on one line."""
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode("utf-8", "replace")
+    if isinstance(body, str):
+        try:
+            body = json.loads(body)
+        except ValueError:
+            if "<html" in body.lower():
+                m = re.search(r"<title>(.*?)</title>", body, re.S | re.I)
+                return _one_line(m.group(1) if m else "an HTML page")
+            return _one_line(body)
+    if isinstance(body, dict):
+        ve = body.get("validation_errors")
+        if isinstance(ve, dict) and ve:
+            parts = []
+            for k, v in ve.items():
+                msgs = v if isinstance(v, list) else [v]
+                parts.append(f"{k}: " + " ".join(m if isinstance(m, str) else json.dumps(m, ensure_ascii=False)
+                                                 for m in msgs))
+            return _one_line("; ".join(parts))
+        for k in ("detail", "validation_errors", "message", "error"):
+            if body.get(k):
+                v = body[k]
+                return _one_line(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
+    return _one_line(json.dumps(body, ensure_ascii=False, default=str))
+
+
+@dataclass(frozen=True)
+class Project:
+    """A Label Studio project (an annover dataset) with its counts."""
+
+    id: int
+    title: str
+    label_config: str
+    tasks: int
+    annotations: int  # non-skipped annotations
+    skipped: int
+    predictions: int
+    ls_labeled: int  # LS's num_tasks_with_annotations (excludes ground-truth-only tasks)
+    created_at: str | None = None
+    raw: dict = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def from_json(cls, d: dict) -> "Project":
+        def n(k: str) -> int:
+            v = d.get(k)
+            return int(v) if isinstance(v, (int, float)) else 0
+
+        return cls(
+            id=int(d["id"]), title=str(d.get("title") or ""), label_config=str(d.get("label_config") or ""),
+            tasks=n("task_number"), annotations=n("total_annotations_number"),
+            skipped=n("skipped_annotations_number"), predictions=n("total_predictions_number"),
+            ls_labeled=n("num_tasks_with_annotations"),
+            created_at=str(d["created_at"]) if d.get("created_at") else None, raw=d,
+        )
+
+
+class Client:
+    """One Label Studio server. Build it with :func:`connect`."""
+
+    def __init__(self, url: str, api_key: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+        self.base_url = _normalize_url(url)
+        self.url = public_url(self.base_url)
+        self.__key = api_key
+        self.timeout = timeout
+        self._sdk: Any = None
+        self._users: dict[int, str] | None = None
+
+    def __repr__(self) -> str:
+        return f"Client(url={self.url!r})"
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def sdk(self) -> Any:
+        """The label_studio_sdk.LabelStudio client (built on first use)."""
+        if self._sdk is None:
+            def build() -> Any:
+                from label_studio_sdk import LabelStudio
+
+                return LabelStudio(base_url=self.base_url, api_key=self.__key, timeout=self.timeout)
+
+            self._sdk = self.call("connecting", build)
+        return self._sdk
+
+    def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        """``fn(*args, **kwargs)`` with every failure turned into an annover error about ``what``."""
+        try:
+            return fn(*args, **kwargs)
+        except Exception as e:  # noqa: BLE001 - mapped below; unknown ones re-raised
+            mapped = self.map_error(e, what)
+            if mapped is e:
+                raise
+            raise mapped from None
+
+    def raw(self, method: str, path: str, *, what: str, params: dict | None = None, json_body: Any = None,
+            timeout: float | None = None, retries: int | None = None) -> Any:
+        """One HTTP call through the SDK's authenticated client; the parsed JSON answer."""
+        http = self.sdk._client_wrapper.httpx_client
+        opts: dict[str, Any] = {"timeout_in_seconds": timeout or self.timeout}
+        if retries is not None:
+            opts["max_retries"] = retries
+
+        def go() -> Any:
+            r = http.request(path.lstrip("/"), method=method, params=params, json=json_body, request_options=opts)
+            if r.status_code >= 400:
+                from label_studio_sdk.core.api_error import ApiError
+
+                try:
+                    body = r.json()
+                except ValueError:
+                    body = r.text
+                raise ApiError(status_code=r.status_code, body=body)
+            if r.status_code == 204 or not r.content:
+                return None
+            try:
+                return r.json()
+            except ValueError:
+                raise LabelStudioError(f"{self.url} answered {what} with something that is not JSON",
+                                       f"is {ENV_URL} the address of a Label Studio server?") from None
+
+        return self.call(what, go)
+
+    def status_of(self, path: str, *, what: str, params: dict | None = None) -> int:
+        """HTTP status of an authenticated GET of ``path`` (a page or a file, not the API)."""
+        http = self.sdk._client_wrapper.httpx_client
+
+        def go() -> int:
+            r = http.request(path.lstrip("/"), method="GET", params=params, request_options={"max_retries": 0})
+            return r.status_code
+
+        return self.call(what, go)
+
+    def map_error(self, e: BaseException, what: str) -> BaseException:
+        """The annover error for exception ``e`` raised while ``what``; ``e`` itself if unknown."""
+        if isinstance(e, AnnoverError):
+            return self._scrub(e)
+        import httpx
+
+        where = f"Label Studio at {self.url}"
+        if isinstance(e, httpx.TimeoutException):
+            return LabelStudioConnectionError(
+                f"{where} did not answer in time ({what}, limit {self.timeout:.0f} s)",
+                f"check that the server is healthy, or raise the limit with {ENV_TIMEOUT}=SECONDS")
+        if isinstance(e, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
+            return UsageError(f"{ENV_URL}={self.url!r} is not a usable URL", "give http(s)://HOST:PORT")
+        if isinstance(e, (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError)):
+            reason = _one_line(str(e) or type(e).__name__, 120)
+            return LabelStudioConnectionError(f"cannot reach {where}: {reason}",
+                                              f"start Label Studio, or check {ENV_URL}")
+        try:
+            from label_studio_sdk.core.api_error import ApiError
+            from label_studio_sdk.core.parse_error import ParsingError
+        except ImportError:  # pragma: no cover
+            return e
+        if isinstance(e, ApiError) and not isinstance(e, ParsingError) and e.status_code is not None:
+            status = e.status_code
+            detail = _detail(e.body)
+            if status == 401:
+                return self._scrub(LabelStudioAuthError(
+                    f"{where} refused the API key (HTTP 401: {detail})",
+                    f"check {ENV_KEY}: copy the token from Label Studio's Account & Settings page"))
+            if status == 403:
+                return self._scrub(LabelStudioAuthError(
+                    f"{where} refused {what} (HTTP 403: {detail})",
+                    f"use the API key of a user allowed to do this ({ENV_KEY})"))
+            if status == 404:
+                return self._scrub(NotFoundError(f"{what}: not found on {self.url}",
+                                                 "list the datasets with `annover dataset list`"))
+            return self._scrub(LabelStudioError(f"{where} answered HTTP {status} to {what}: {detail}",
+                                                "see the Label Studio server log for details"))
+        if isinstance(e, (ParsingError, ValueError)) and not isinstance(e, UnicodeError):
+            return LabelStudioError(f"unexpected answer from {where} to {what}: {_one_line(str(e), 120)}",
+                                    f"is {ENV_URL} the address of a Label Studio server (1.20 or newer)?")
+        return e
+
+    def _scrub(self, e: AnnoverError) -> AnnoverError:
+        """Belt and braces: no message may ever carry the key."""
+        key = self.__key
+        if key and len(key) >= 6:
+            e.message = e.message.replace(key, "***")
+            if e.hint:
+                e.hint = e.hint.replace(key, "***")
+            e.args = (e.message,)
+        return e
+
+    # ------------------------------------------------------------------ projects
+
+    def projects(self, title: str | None = None) -> list[Project]:
+        """Every project the key can see (``title``: only those with exactly that title)."""
+        out = []
+        page = 1
+        params: dict[str, Any] = {"page_size": 100}
+        if title is not None:
+            params.update(title=title, include="id,title")  # a cheap lookup: no counts
+        while True:
+            d = self.raw("GET", "api/projects/", what="listing projects", params={**params, "page": page})
+            items = d.get("results", []) if isinstance(d, dict) else (d or [])
+            out += [Project.from_json(p) for p in items if title is None or p.get("title") == title]
+            if not isinstance(d, dict) or not d.get("next"):
+                break
+            page += 1
+        return out
+
+    def project_by_id(self, pid: int) -> Project:
+        return Project.from_json(self.raw("GET", f"api/projects/{pid}/", what=f"reading project {pid}"))
+
+    def project(self, name: str | int) -> Project:
+        """The project titled ``name``, or with id ``name``; NotFoundError otherwise."""
+        s = str(name).strip()
+        if not s:
+            raise UsageError("empty dataset name", "give a Label Studio project title or id")
+        if s.isdigit():
+            try:
+                return self.project_by_id(int(s))
+            except NotFoundError:
+                pass
+        matches = self.projects(title=s)
+        if not matches:
+            raise NotFoundError(f"no dataset (Label Studio project) {s!r} on {self.url}",
+                                "list them with `annover dataset list`, or make it with `annover dataset create`")
+        if len(matches) > 1:
+            ids = ", ".join(str(p.id) for p in sorted(matches, key=lambda p: p.id))
+            raise UsageError(f"{len(matches)} Label Studio projects are titled {s!r} (ids {ids})",
+                             "name the dataset by its project id")
+        return self.project_by_id(matches[0].id)
+
+    def users(self) -> dict[int, str]:
+        """user id -> email, for annotators given as ids."""
+        if self._users is None:
+            d = self.raw("GET", "api/users/", what="listing users")
+            items = d.get("results", []) if isinstance(d, dict) else (d or [])
+            self._users = {int(u["id"]): str(u.get("email") or u.get("username") or u["id"]) for u in items}
+        return self._users
+
+    def project_url(self, project: Project) -> str:
+        """Where a person labels the project in a browser."""
+        return f"{self.url}/projects/{project.id}/data"
+
+
+def connect(url: str | None = None, api_key: str | None = None, timeout: float | None = None) -> Client:
+    """A :class:`Client` for ``url`` / ``api_key``, defaulting to the environment."""
+    url = url or os.environ.get(ENV_URL)
+    api_key = api_key or os.environ.get(ENV_KEY)
+    if not url:
+        raise UsageError(f"no Label Studio URL: {ENV_URL} is not set",
+                         f"export {ENV_URL}=http://localhost:8080 (or pass --url)")
+    if not api_key:
+        raise UsageError(f"no Label Studio API key: {ENV_KEY} is not set",
+                         f"export {ENV_KEY}=<token from Account & Settings> (or pass --api-key)")
+    if timeout is None:
+        raw = os.environ.get(ENV_TIMEOUT)
+        try:
+            timeout = float(raw) if raw else DEFAULT_TIMEOUT
+        except ValueError:
+            raise UsageError(f"{ENV_TIMEOUT}={raw!r} is not a number of seconds", "e.g. 600") from None
+    return Client(url, api_key.strip(), timeout)

@@ -1,0 +1,159 @@
+"""Label Studio parts that need no server: connection settings, error mapping, local-file
+URLs, reading sources, the incremental pull's starting point."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from annover.errors import InputError, LabelStudioConnectionError, NotFoundError, UsageError
+from annover.labelstudio import client as C
+from annover.labelstudio import sync, tasks
+
+from .ls_fixtures import IMAGE_CONFIG, TEXT_CONFIG, cli, png_bytes
+
+
+def closed_port_url() -> str:
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    url = f"http://127.0.0.1:{s.getsockname()[1]}"
+    s.close()
+    return url
+
+
+def test_connection_comes_from_the_environment_and_flags_override(monkeypatch):
+    monkeypatch.setenv("LABEL_STUDIO_URL", "http://ls.example:8080/")
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "secret-key-123")
+    c = C.connect()
+    assert c.url == "http://ls.example:8080"
+    assert C.connect(url="localhost:9999").url == "http://localhost:9999"
+    assert "secret-key-123" not in repr(c) and "secret-key-123" not in repr(vars(c).get("url"))
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY")
+    with pytest.raises(UsageError, match="LABEL_STUDIO_API_KEY"):
+        C.connect()
+    monkeypatch.delenv("LABEL_STUDIO_URL")
+    with pytest.raises(UsageError, match="LABEL_STUDIO_URL"):
+        C.connect(api_key="k")
+
+
+def test_public_url_drops_credentials_and_query():
+    assert C.public_url("https://user:pw@ls.example.com/sub/?token=x") == "https://ls.example.com/sub"
+
+
+def test_a_server_that_is_down_is_exit_12_with_one_line(monkeypatch):
+    url = closed_port_url()
+    with pytest.raises(LabelStudioConnectionError, match="cannot reach Label Studio"):
+        C.connect(url, "some-key").projects()
+    monkeypatch.setenv("LABEL_STUDIO_URL", url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "some-key-that-must-not-show")
+    code, out, err = cli("dataset", "list")
+    assert code == 12 and out == ""
+    assert len(err.strip().splitlines()) == 1 and url in err and "some-key-that-must-not-show" not in err
+
+
+def test_missing_settings_are_usage_errors(monkeypatch):
+    monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
+    monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)
+    code, _, err = cli("dataset", "list")
+    assert code == 2 and "LABEL_STUDIO_URL" in err
+
+
+@pytest.mark.parametrize("body, want", [
+    ({"detail": "Invalid token."}, "Invalid token."),
+    ({"detail": "Validation error", "validation_errors": {"title": ["Too short."]}}, "title: Too short."),
+    ("<html><title>Bad Gateway</title></html>", "Bad Gateway"),
+    ('{"detail": "x\\ny"}', "x y"),
+])
+def test_error_details_are_one_line(body, want):
+    assert C._detail(body) == want
+
+
+def test_config_objects_and_file_kinds():
+    assert [(o.tag, o.field, o.kind) for o in tasks.config_objects(IMAGE_CONFIG)] == [("Image", "image", "image")]
+    assert [(o.tag, o.field) for o in tasks.config_objects(TEXT_CONFIG)] == [("Text", "text")]
+    assert tasks.kind_of(Path("a.JPG")) == "image" and tasks.kind_of(Path("a.txt")) == "text"
+    assert tasks.kind_of(Path("a.md")) is None
+
+
+def test_local_file_urls_are_what_label_studio_writes(tmp_path):
+    root = tmp_path / "root"
+    (root / "data" / "sub dir").mkdir(parents=True)
+    f = root / "data" / "sub dir" / "a#b&c.png"
+    f.write_bytes(png_bytes((1, 2, 3)))
+    lf = tasks.LocalFiles(str(root))
+    assert lf.url(f, "x") == "/data/local-files/?d=data/sub%20dir/a%23b%26c.png"
+    assert lf.storage_dirs() == [(root / "data" / "sub dir").resolve()]
+    (root / "top.png").write_bytes(b"x")
+    with pytest.raises(InputError, match="directly in the document root"):
+        lf.url(root / "top.png", "x")
+    with pytest.raises(InputError, match="not below the document root"):
+        lf.url(tmp_path / "elsewhere.png", "x")
+    with pytest.raises(UsageError, match="LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT"):
+        tasks.LocalFiles(None).url(f, "x")
+
+
+def test_reading_sources(tmp_path):
+    objs = tasks.config_objects(TEXT_CONFIG)
+    lf = tasks.LocalFiles(None)
+    (tmp_path / "r.csv").write_text('id,text\n1,"a, b"\n2,c\n')
+    src = tasks.read_source(str(tmp_path / "r.csv"), objects=objs, field_name=None, local=lf, repo=None,
+                            send_annotations=False)
+    assert [i["data"] for i in src.items] == [{"id": "1", "text": "a, b"}, {"id": "2", "text": "c"}]
+    ls_task = {"id": 7, "data": {"text": "x"}, "meta": {"m": 1}, "annotations": [{"id": 3, "result": []}],
+               "predictions": [{"id": 9, "model_version": "m", "score": 0.5, "result": [], "created_at": "t"}]}
+    (tmp_path / "t.json").write_text(json.dumps([ls_task]))
+    src = tasks.read_source(str(tmp_path / "t.json"), objects=objs, field_name=None, local=lf, repo=None,
+                            send_annotations=False)
+    assert src.items == [{"data": {"text": "x"}, "meta": {"m": 1},
+                          "predictions": [{"model_version": "m", "score": 0.5, "result": []}]}]
+    assert "1 annotation(s) not sent" in src.warnings[0]
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "b.txt").write_text("bee")
+    (tmp_path / "texts" / "a.txt").write_text("ay")
+    src = tasks.read_source(str(tmp_path / "texts"), objects=objs, field_name=None, local=lf, repo=None,
+                            send_annotations=False)
+    assert [i["data"] for i in src.items] == [{"text": "ay"}, {"text": "bee"}]
+    with pytest.raises(InputError, match="no object that shows image"):
+        (tmp_path / "texts" / "c.png").write_bytes(b"x")
+        tasks.read_source(str(tmp_path / "texts"), objects=objs, field_name=None, local=lf, repo=None,
+                          send_annotations=False)
+    with pytest.raises(NotFoundError, match="nope"):
+        tasks.read_source(str(tmp_path / "nope"), objects=objs, field_name=None, local=lf, repo=None,
+                          send_annotations=False)
+
+
+def test_predictions_by_key_data_or_file(tmp_path):
+    from annover.formats.label_studio import task_key_of
+
+    files = {"sub/x.png": {"image": "/data/local-files/?d=d/sub/x.png"}}
+    rows = [{"task_key": "k1", "model_version": "m", "score": 1, "result": []},
+            {"data": {"text": "t"}, "model_version": "m", "result": [], "id": 5},
+            {"file": "sub/x.png", "model_version": "m", "result": []}]
+    (tmp_path / "p.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    got = tasks.read_predictions(str(tmp_path / "p.jsonl"), key=None, repo=None, files=files)
+    k_data = task_key_of({"data": {"text": "t"}}, None, "")
+    k_file = task_key_of({"data": files["sub/x.png"]}, None, "")
+    assert got == {"k1": [{"model_version": "m", "score": 1, "result": []}],
+                   k_data: [{"model_version": "m", "result": []}], k_file: [{"model_version": "m", "result": []}]}
+    (tmp_path / "bad.jsonl").write_text(json.dumps({"file": "other.png", "result": []}) + "\n")
+    with pytest.raises(InputError, match="other.png"):
+        tasks.read_predictions(str(tmp_path / "bad.jsonl"), key=None, repo=None, files=files)
+
+
+def test_batches_respect_count_and_size():
+    items = [{"data": {"t": "x" * 100}} for _ in range(10)]
+    assert [len(b) for b in tasks._batches(items, 4, 10**9)] == [4, 4, 2]
+    assert [len(b) for b in tasks._batches(items, 100, 250)] == [2, 2, 2, 2, 2]
+
+
+def test_the_next_pull_starts_no_later_than_the_export_began():
+    export_began = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+    tasks_ = [{"updated_at": "2026-01-01T11:00:00.5Z"}, {"updated_at": "2026-01-01T11:30:00.123456Z"}]
+    assert sync._since(tasks_, export_began) == "2026-01-01T11:30:00.123456Z"
+    tasks_.append({"updated_at": "2026-01-01T12:00:01Z"})  # changed while the export ran
+    assert sync._since(tasks_, export_began) == "2026-01-01T12:00:00.000000Z"
+    assert sync._since([], export_began) == "2026-01-01T12:00:00.000000Z"
