@@ -187,15 +187,54 @@ def conform(table: "pa.Table", name: str) -> "pa.Table":
     return pa.Table.from_arrays(arrays, schema=target)
 
 
-def sort_table(table: "pa.Table", name: str) -> "pa.Table":
-    """Rows in key order (byte order of the UTF-8 keys)."""
-    keys = KEYS[name]
-    if table.num_rows <= 1:
-        return table.combine_chunks()
+def is_sorted(table: "pa.Table", name: str) -> bool:
+    """Whether rows are already in key order (a vectorised pass, no copy)."""
     import pyarrow.compute as pc
 
-    order = pc.sort_indices(table, sort_keys=[(k, "ascending") for k in keys])
-    return table.take(order).combine_chunks()
+    n = table.num_rows
+    if n <= 1:
+        return True
+    ok = None  # per adjacent pair: "row i <= row i+1" decided on the keys so far
+    undecided = None
+    for k in KEYS[name]:
+        col = table.column(k)
+        a, b = col.slice(0, n - 1), col.slice(1)
+        lt, eq = pc.less(a, b), pc.equal(a, b)
+        if ok is None:
+            ok, undecided = lt, eq
+        else:
+            ok = pc.or_(ok, pc.and_(undecided, lt))
+            undecided = pc.and_(undecided, eq)
+    return bool(pc.all(pc.or_(ok, undecided)).as_py())
+
+
+def sort_table(table: "pa.Table", name: str) -> "pa.Table":
+    """Rows in key order (byte order of the UTF-8 keys); no copy when they already are."""
+    if is_sorted(table, name):
+        return table
+    import pyarrow.compute as pc
+
+    order = pc.sort_indices(table, sort_keys=[(k, "ascending") for k in KEYS[name]])
+    return table.take(order)
+
+
+def first_of_runs(table: "pa.Table", keys: list[str]):
+    """numpy bool mask of the first row of each run of equal ``keys`` (for key-sorted tables)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    n = table.num_rows
+    mask = np.zeros(n, dtype=bool)
+    if n:
+        mask[0] = True
+        changed = None
+        for k in keys:
+            col = table.column(k)
+            ne = pc.not_equal(col.slice(1), col.slice(0, n - 1))
+            changed = ne if changed is None else pc.or_(changed, ne)
+        if n > 1:
+            mask[1:] = changed.to_numpy(zero_copy_only=False)
+    return mask
 
 
 def duplicate_keys(table: "pa.Table", name: str, limit: int = 3) -> list[dict[str, Any]]:
@@ -347,18 +386,21 @@ def part_bounds(table: "pa.Table", per_part: int | None = None) -> list[tuple[in
     boundaries depend only on the keys, so an edit rewrites only the parts it touches.
     """
     import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     per_part = per_part or TASKS_PER_PART
     n = table.num_rows
     if n == 0:
         return []
-    keys = table.column("task_key").combine_chunks()
+    keys = table.column("task_key")
     last_of_task = np.ones(n, dtype=bool)
     if n > 1:
         last_of_task[:-1] = pc.not_equal(keys.slice(0, n - 1), keys.slice(1)).to_numpy(zero_copy_only=False)
-    cut = last_of_task & (key_hashes(keys) % np.uint64(per_part) == 0)
-    ends = (np.flatnonzero(cut) + 1).tolist()
+    ends_of_tasks = np.flatnonzero(last_of_task)
+    task_keys = pc.take(keys, pa.array(ends_of_tasks))  # one key per task: hash each once
+    cut = key_hashes(task_keys) % np.uint64(per_part) == 0
+    ends = (ends_of_tasks[cut] + 1).tolist()
     if not ends or ends[-1] != n:
         ends.append(n)
     bounds, start = [], 0

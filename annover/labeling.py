@@ -7,7 +7,6 @@ handed to label-studio-sdk's LabelInterface, which knows every control's rules.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
 from typing import Any
 
 from .errors import ConfigError
@@ -41,25 +40,67 @@ def check_xml(text: str, source: str = "config") -> None:
 
 
 class LabelingConfig:
-    """A parsed, validated labeling config."""
+    """A parsed, validated labeling config.
 
-    def __init__(self, text: str, source: str = "config") -> None:
+    With ``background=True`` the label-studio-sdk part (its import alone takes most of a
+    second) runs in a thread, so a caller can read its data meanwhile; the first use of
+    the parsed config, or :meth:`wait`, joins it and raises its ConfigError if any.
+    """
+
+    def __init__(self, text: str, source: str = "config", background: bool = False) -> None:
         if not isinstance(text, str) or not text.strip():
             raise ConfigError(f"{source}: empty labeling config", "give a Label Studio XML config with --config")
         check_xml(text, source)
         self.text = text
         self.source = source
+        self._li: Any = None
+        self._controls: dict[str, Control] = {}
+        self._objects: dict[str, str] = {}
+        self._error: BaseException | None = None
+        self._thread = None
+        if background:
+            import threading
+
+            self._thread = threading.Thread(target=self._parse_guarded, name="annover-config", daemon=True)
+            self._thread.start()
+        else:
+            self._parse()
+
+    def _parse_guarded(self) -> None:
+        try:
+            self._parse()
+        except BaseException as e:  # re-raised in the caller's thread by wait()
+            self._error = e
+
+    def wait(self) -> "LabelingConfig":
+        """Join the background parse; raise its error here."""
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+        return self
+
+    def _parse(self) -> None:
+        text, source = self.text, self.source
         try:
             from label_studio_sdk.label_interface import LabelInterface
 
-            self._li = LabelInterface(text)
-            self._li.validate()
+            li = LabelInterface(text)
+            li.validate()
         except ConfigError:
             raise
         except Exception as e:
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ConfigError(f"{source}: not a valid labeling config: {msg}",
                               "check tag names and that every toName names an object tag") from None
+        controls = {}
+        for c in li.controls:
+            labels = tuple(getattr(c, "labels", None) or ())
+            controls[c.name] = Control(c.name, c.tag, tuple(c.to_name or ()), labels)
+        objects = {o.name: str(o.value or "").lstrip("$") for o in li.objects}
+        # plain attributes, set once here (a cached_property's lock would deadlock with wait())
+        self._controls, self._objects, self._li = controls, objects, li
         if not self.controls:
             raise ConfigError(f"{source}: the labeling config has no control tags",
                               "add a control such as <Choices> or <Labels>")
@@ -70,8 +111,15 @@ class LabelingConfig:
                 raise ConfigError(f"{source}: control {c.name!r} has toName={missing[0]!r}, which names no object tag",
                                   f"use one of: {', '.join(sorted(self.objects)) or '(no object tags)'}")
 
+    @property
+    def li(self) -> Any:
+        """label-studio-sdk's LabelInterface for this config."""
+        if self._li is None:
+            self.wait()
+        return self._li
+
     @classmethod
-    def from_file(cls, path: str) -> "LabelingConfig":
+    def from_file(cls, path: str, background: bool = False) -> "LabelingConfig":
         from pathlib import Path
 
         p = Path(path)
@@ -81,27 +129,26 @@ class LabelingConfig:
             raise ConfigError(f"{path}: no such file", "give the path of a Label Studio XML config") from None
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"{path}: cannot read: {e}", "give a UTF-8 Label Studio XML file") from None
-        return cls(text, source=str(path))
+        return cls(text, source=str(path), background=background)
 
-    @cached_property
+    @property
     def controls(self) -> dict[str, Control]:
-        out = {}
-        for c in self._li.controls:
-            labels = tuple(getattr(c, "labels", None) or ())
-            out[c.name] = Control(c.name, c.tag, tuple(c.to_name or ()), labels)
-        return out
+        """Control tag name -> its tag, object names and labels."""
+        self.li  # noqa: B018 - joins the background parse
+        return self._controls
 
-    @cached_property
+    @property
     def objects(self) -> dict[str, str]:
         """Object tag name -> the task data field it reads (``$text`` -> ``text``)."""
-        return {o.name: str(o.value or "").lstrip("$") for o in self._li.objects}
+        self.li  # noqa: B018
+        return self._objects
 
     def region_errors(self, item: dict) -> list[str]:
         """Why a result item is not allowed by this config (empty list: it is)."""
         if item.get("type") == "relation":
             return []
         try:
-            errors = self._li.validate_region(item, return_errors=True)
+            errors = self.li.validate_region(item, return_errors=True)
         except Exception as e:  # the SDK raises on some malformed values
             errors = [f"{type(e).__name__}: {e}"]
         return [e.split(": ", 1)[1] if e.startswith("Region ") and ": " in e else e for e in errors]

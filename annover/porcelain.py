@@ -362,15 +362,16 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
         if tag in repo.refs.tags() or tag in repo.git("tag", "--list", tag, check=False).split():
             raise UsageError(f"tag {tag!r} already exists", "choose another name with --tag")
     # 1. read and check everything before writing anything
+    # the config is checked by label-studio-sdk in a thread while the data is read
     cfg: LabelingConfig | None = None
     if config_text is not None:
-        cfg = LabelingConfig(config_text, source="labeling config")
+        cfg = LabelingConfig(config_text, source="labeling config", background=True)
     elif config:
-        cfg = LabelingConfig.from_file(config)
+        cfg = LabelingConfig.from_file(config, background=True)
     else:
         head = repo.head()
         if head and repo.version(head).config_ref:
-            cfg = LabelingConfig(repo.config_text("HEAD"), source="the labeling config of HEAD")
+            cfg = LabelingConfig(repo.config_text("HEAD"), source="the labeling config of HEAD", background=True)
     warnings: list[str] = []
     if cfg is None:
         warnings.append("no labeling config (--config): labels are not validated")
@@ -381,6 +382,8 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
         tables = read_source(source, config=cfg, key=key, fmt=fmt, validate=validate)
         origin = origin or {"kind": "file", "path": _display_path(repo, source), "format": tables.format,
                             "sha256": _sha256_file(Path(source))}
+    if cfg is not None:
+        cfg.wait()
     warnings += tables.warnings
     preds = tables.predictions
     if predictions:
@@ -458,8 +461,7 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
             if not repo.store.path(r.oid).exists():
                 repo.store.put(repo.store.get(r))
         _maybe_die("before-dvc-add")
-        with repo.dvc() as d:
-            d.add(repo.dvc_path(repo.dir / "objects"))
+        repo.record_in_dvc(needed)
         _maybe_die("after-dvc-add")
         # 4. one commit: record, pointer, HEAD, tag
         progress("committing")

@@ -218,6 +218,50 @@ class Repo:
                 cache = d if d.is_absolute() else (root / ".dvc" / d).resolve()
         return cache / "files" / "md5"
 
+    def record_in_dvc(self, refs: list[ObjectRef]) -> str:
+        """Track the working store as ``objects.dvc`` holding exactly ``refs``; return the .dir hash.
+
+        What ``dvc add .annover/objects`` does, without re-hashing what we already know:
+        each object goes into DVC's md5 cache (a hard link where possible, read-only like
+        DVC's own), the listing is DVC's own ``Tree`` (so its ``.dir`` bytes are DVC's),
+        and the pointer file is written atomically.
+        """
+        import shutil
+
+        from dvc_data.hashfile.hash_info import HashInfo
+        from dvc_data.hashfile.meta import Meta
+        from dvc_data.hashfile.tree import Tree
+
+        cache = self.dvc_cache_dir()
+        if cache is None:
+            raise NotARepoError(f"no DVC repository at or above {self.root}", "run `annover init`")
+        tree = Tree()
+        for r in refs:
+            tree.add((r.oid[:2], r.oid[2:]), Meta(size=r.size), HashInfo("md5", r.md5))
+            dest = cache / r.md5[:2] / r.md5[2:]
+            if dest.exists():
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+            src = self.store.path(r.oid)
+            try:
+                os.link(src, tmp)
+            except OSError:
+                shutil.copyfile(src, tmp)
+            os.chmod(tmp, 0o444)
+            os.replace(tmp, dest)
+        tree.digest()
+        dir_hash = tree.hash_info.value
+        dest = cache / dir_hash[:2] / dir_hash[2:]
+        if not dest.exists():
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(dest, tree.as_bytes())
+            os.chmod(dest, 0o444)
+        pointer = (f"outs:\n- md5: {dir_hash}\n  size: {sum(r.size for r in refs)}\n  nfiles: {len(refs)}\n"
+                   f"  hash: md5\n  path: objects\n")
+        write_atomic(self.dir / "objects.dvc", pointer.encode())
+        return dir_hash
+
     def lock(self, timeout: float | None = None) -> RepoLock:
         """The repository lock; waits ``ANNOVER_LOCK_TIMEOUT`` seconds (default 60) for it."""
         if timeout is None:

@@ -4,33 +4,39 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from .canonical import first_of_runs
+
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
 
 def _answers(ann: "pa.Table") -> "pa.Table":
-    """One row per answer (task_key, annotation_key) with its annotator and was_cancelled."""
-    return ann.select(["task_key", "annotation_key", "annotator", "was_cancelled"]).group_by(
-        ["task_key", "annotation_key"], use_threads=False
-    ).aggregate([("annotator", "min"), ("was_cancelled", "min")])
+    """One row per answer (task_key, annotation_key): its annotator and was_cancelled.
+
+    The table is sorted by key, so an answer's rows are adjacent: take the first of each run.
+    """
+    import pyarrow as pa
+
+    cols = ann.select(["task_key", "annotation_key", "annotator", "was_cancelled"])
+    return cols.filter(pa.array(first_of_runs(cols, ["task_key", "annotation_key"])))
 
 
 def label_counts(ann: "pa.Table") -> dict[str, dict[str, int]]:
     """control -> label -> number of regions carrying it (skips excluded)."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    live = ann.filter(pc.invert(ann.column("was_cancelled")))
+    live = ann.select(["from_name", "labels", "was_cancelled"])
+    live = live.filter(pc.invert(live.column("was_cancelled")))
     if live.num_rows == 0:
         return {}
-    parents = pc.list_parent_indices(live.column("labels"))
-    flat = pa.table({
-        "from_name": pc.fill_null(pc.take(live.column("from_name"), parents), ""),
-        "label": pc.list_flatten(live.column("labels")),
-    })
+    labels = live.column("labels")
+    parents = pc.list_parent_indices(labels)
+    pair = pc.binary_join_element_wise(pc.fill_null(pc.take(live.column("from_name"), parents), ""),
+                                       pc.list_flatten(labels), "\x1f")
     out: dict[str, dict[str, int]] = {}
-    for row in flat.group_by(["from_name", "label"], use_threads=False).aggregate([("label", "count")]).to_pylist():
-        out.setdefault(row["from_name"], {})[row["label"]] = row["label_count"]
+    for item in pc.value_counts(pair).to_pylist():
+        ctl, _, label = item["values"].partition("\x1f")
+        out.setdefault(ctl, {})[label] = item["counts"]
     return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
 
 
@@ -44,12 +50,11 @@ def compute(tasks: "pa.Table", ann: "pa.Table", preds: dict[str, "pa.Table"] | N
     skipped = 0
     per_annotator: dict[str, int] = {}
     if answers is not None:
-        live = answers.filter(pc.invert(answers.column("was_cancelled_min")))
-        labeled = len(pc.unique(live.column("task_key")))
+        live = answers.filter(pc.invert(answers.column("was_cancelled")))
+        labeled = int(first_of_runs(live, ["task_key"]).sum())  # answers are task-sorted
         skipped = answers.num_rows - live.num_rows
-        for row in answers.group_by("annotator_min", use_threads=False).aggregate(
-                [("annotation_key", "count")]).to_pylist():
-            per_annotator[row["annotator_min"] if row["annotator_min"] is not None else "-"] = row["annotation_key_count"]
+        for item in pc.value_counts(pc.fill_null(answers.column("annotator"), "-")).to_pylist():
+            per_annotator[item["values"]] = item["counts"]
     regions = int(pc.sum(pc.not_equal(ann.column("region_key"), "")).as_py() or 0) if ann.num_rows else 0
     out = {
         "tasks": n_tasks,

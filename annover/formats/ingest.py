@@ -77,6 +77,30 @@ def _read_jsonl(path: Path) -> list[Any]:
     return rows
 
 
+def _read_flat_jsonl(path: Path) -> "pa.Table | None":
+    """A JSONL of flat rows read by pyarrow (fast); None when it holds Label Studio tasks
+    or pyarrow cannot read it (the Python reader then gives the precise error)."""
+    import pyarrow as pa
+    import pyarrow.json as pj
+
+    with path.open("rb") as f:
+        first = b""
+        for line in f:
+            if line.strip():
+                first = line
+                break
+    try:
+        head = json.loads(first) if first else None
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(head, dict) or "data" in head or "annotations" in head:
+        return None
+    try:
+        return pj.read_json(path, parse_options=pj.ParseOptions(newlines_in_values=False))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
+        return None
+
+
 def detect_format(path: Path) -> str:
     ext = path.suffix.lower()
     if ext in (".jsonl", ".ndjson"):
@@ -111,6 +135,9 @@ def read_source(path: str | Path, *, config: "LabelingConfig | None" = None, key
             return from_ls_tasks(doc, str(path), config=config, key=key, validate=validate)
         return from_json_min(doc, str(path), config=config, key=key, validate=validate)
     if kind == "jsonl":
+        flat = _read_flat_jsonl(path)
+        if flat is not None:
+            return from_flat(flat, str(path), config=config, key=key, validate=validate, fmt="jsonl")
         rows = _read_jsonl(path)
         if rows and _looks_like_tasks(rows):
             return from_ls_tasks(rows, str(path), config=config, key=key, validate=validate, fmt="jsonl")
@@ -139,8 +166,8 @@ def read_source(path: str | Path, *, config: "LabelingConfig | None" = None, key
         import pyarrow as pa
         import pyarrow.parquet as pq
 
-        try:
-            table = pq.read_table(path)
+        try:  # ParquetFile, not read_table: no dataset scanner (and no pandas import)
+            table = pq.ParquetFile(path).read()
         except (pa.ArrowInvalid, OSError) as e:
             raise _fail(str(path), f"cannot read Parquet: {str(e).splitlines()[0]}", "give a valid Parquet file") from None
         if "annotation_key" in table.column_names:
@@ -366,26 +393,30 @@ def from_flat(table: "pa.Table", source: str, *, config=None, key=None, validate
                     "fix the label or add it to the config, or pass --no-validate",
                 )
 
-    base = pa.table({"task_key": keys, "annotator": annotator, "from_name": from_name, "labels": labels})
-    base = base.sort_by([("task_key", "ascending"), ("annotator", "ascending"), ("from_name", "ascending")])
+    ann_key = pc.binary_join_element_wise(pc.fill_null(annotator, "-"), pa.scalar("0"), "#")
+    base = pa.table({"task_key": keys, "annotation_key": ann_key, "annotator": annotator, "from_name": from_name,
+                     "labels": labels})
+    group = ["task_key", "annotation_key"] + (["from_name"] if len(fn_values) > 1 else [])
+    base = _sorted_by(base, group)
     # several rows of one (task, annotator, control): one region with all their labels
     if base.num_rows > 1:
         same = None
-        for c in ("task_key", "annotator", "from_name"):
-            col = pc.fill_null(base.column(c), "\x00")
+        for c in group:
+            col = base.column(c)
             eq = pc.equal(col.slice(1), col.slice(0, base.num_rows - 1))
             same = eq if same is None else pc.and_(same, eq)
         if pc.any(same).as_py():
             lab = base.column("labels").combine_chunks()
             parent = pc.list_parent_indices(lab)
-            exploded = pa.table({c: pc.take(base.column(c), parent) for c in ("task_key", "annotator", "from_name")}
-                                | {"label": pc.list_flatten(lab)})
-            g = exploded.group_by(["task_key", "annotator", "from_name"], use_threads=False).aggregate(
-                [("label", "distinct")])
+            keep = ("task_key", "annotation_key", "annotator", "from_name")
+            exploded = pa.table({c: pc.take(base.column(c), parent) for c in keep} | {"label": pc.list_flatten(lab)})
+            g = exploded.group_by(["task_key", "annotation_key", "from_name"], use_threads=False).aggregate(
+                [("label", "distinct"), ("annotator", "first")])
             merged = [sorted(v) for v in g.column("label_distinct").to_pylist()]
-            base = pa.table({"task_key": g.column("task_key"), "annotator": g.column("annotator"),
-                             "from_name": g.column("from_name"), "labels": pa.array(merged, pa.list_(pa.string()))})
-            base = base.sort_by([("task_key", "ascending"), ("annotator", "ascending"), ("from_name", "ascending")])
+            base = pa.table({"task_key": g.column("task_key"), "annotation_key": g.column("annotation_key"),
+                             "annotator": g.column("annotator_first"), "from_name": g.column("from_name"),
+                             "labels": pa.array(merged, pa.list_(pa.string()))})
+            base = _sorted_by(base, group)
 
     # value / to_name / type / region_key: few distinct (control, labels) combinations, so
     # encode each once in Python and spread it with a dictionary take.
@@ -411,10 +442,9 @@ def from_flat(table: "pa.Table", source: str, *, config=None, key=None, validate
         rk_d.append("~" + hashlib.sha256(content.encode()).hexdigest()[:12])
     idx = enc.indices
     m = base.num_rows
-    ann_key = pc.binary_join_element_wise(pc.fill_null(base.column("annotator"), "-"), pa.scalar("0"), "#")
     annotations = pa.table({
         "task_key": base.column("task_key"),
-        "annotation_key": ann_key,
+        "annotation_key": base.column("annotation_key"),
         "region_key": pc.take(pa.array(rk_d, pa.string()), idx),
         "annotator": base.column("annotator"),
         "from_name": fn_col,
@@ -428,7 +458,9 @@ def from_flat(table: "pa.Table", source: str, *, config=None, key=None, validate
 
     # tasks: one per key; data = the key field plus any other columns (first row's values)
     other = [c for c in cols if c not in _FLAT_KNOWN and c != key_col]
-    uniq = pc.unique(keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys)
+    sorted_keys = base.column("task_key")
+    uniq = sorted_keys.filter(pa.array(C.first_of_runs(base, ["task_key"])))  # sorted, unique
+    uniq = uniq.combine_chunks() if isinstance(uniq, pa.ChunkedArray) else uniq
     if other:
         first = {}
         for i, row in enumerate(table.select([key_col, *other]).to_pylist()):
@@ -440,6 +472,14 @@ def from_flat(table: "pa.Table", source: str, *, config=None, key=None, validate
     tasks = pa.table({"task_key": uniq, "data": data_arr})
     return Tables(finish(tasks, "tasks", source), finish(annotations, "annotations", source),
                   C.schema("predictions").empty_table(), fmt, [])
+
+
+def _sorted_by(table: "pa.Table", keys: list[str]) -> "pa.Table":
+    """``table`` in the order of ``keys`` (one sort of the keys, one take of the rows)."""
+    import pyarrow.compute as pc
+
+    order = pc.sort_indices(table.select(keys), sort_keys=[(k, "ascending") for k in keys])
+    return table.take(order)
 
 
 # ---------------------------------------------------------------------------
