@@ -137,11 +137,7 @@ def main(argv: list[str] | None = None) -> dict:
             common.log(f"   load {r['load']['median_s']:.4f} s  read_table {floor['median_s']:.4f} s  ({r['ratio']}x)")
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    result["machine"]["loadavg_at_end"] = list(os.getloadavg())
-    print(report(result))
-    if a.out:
-        common.write_metrics(a.out, metrics_view(result))
-        common.write_metrics(a.out.with_name(a.out.stem + "_detail.json"), result)
+    common.finish(result, a.out, report, metrics_view)
     return result
 
 

@@ -115,11 +115,7 @@ def main(argv: list[str] | None = None) -> dict:
         }
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    result["machine"]["loadavg_at_end"] = list(os.getloadavg())
-    print(report(result))
-    if a.out:
-        common.write_metrics(a.out, metrics_view(result))
-        common.write_metrics(a.out.with_name(a.out.stem + "_detail.json"), result)
+    common.finish(result, a.out, report, metrics_view)
     return result
 
 

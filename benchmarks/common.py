@@ -342,6 +342,16 @@ def base_parser(description: str) -> argparse.ArgumentParser:
     return p
 
 
+def finish(result: dict, out: Path | None, report: Callable[[dict], str],
+           metrics_view: Callable[[dict], dict]) -> None:
+    """Close a run: note the load at the end, print the report, write metrics and details."""
+    result["machine"]["loadavg_at_end"] = list(os.getloadavg())
+    print(report(result))
+    if out:
+        write_metrics(out, metrics_view(result))
+        write_metrics(out.with_name(out.stem + "_detail.json"), result)
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
