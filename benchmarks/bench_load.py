@@ -19,7 +19,6 @@ one by one as annover does. Components time annover's steps one at a time.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sys
 from pathlib import Path

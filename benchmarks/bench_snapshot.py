@@ -33,7 +33,6 @@ from __future__ import annotations
 import cProfile
 import io
 import json
-import os
 import pstats
 import shutil
 import subprocess

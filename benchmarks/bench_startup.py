@@ -12,7 +12,6 @@ import, and the heaviest imports.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
