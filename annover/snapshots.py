@@ -100,9 +100,10 @@ def read_snapshot(store: ObjectStore, ref: SnapshotRef, columns: Sequence[str] |
 
     def load(p: ObjectRef) -> "pa.Table":
         data = store.get(p, f"{name} part")
-        # ParquetFile reads without the dataset scanner, whose background threads can
-        # abort the interpreter at exit (apache/arrow#34314)
-        return pq.ParquetFile(pa.BufferReader(data)).read(columns=list(columns) if columns else None)
+        # ParquetFile without the dataset scanner and without pre-buffering: both start
+        # Arrow I/O threads that can abort the interpreter at exit (apache/arrow#34314);
+        # the bytes are in memory already
+        return pq.ParquetFile(pa.BufferReader(data), pre_buffer=False).read(columns=list(columns) if columns else None)
 
     if not parts:
         schema = C.schema(name)

@@ -167,7 +167,7 @@ def read_source(path: str | Path, *, config: "LabelingConfig | None" = None, key
         import pyarrow.parquet as pq
 
         try:  # ParquetFile, not read_table: no dataset scanner (and no pandas import)
-            table = pq.ParquetFile(path).read()
+            table = pq.ParquetFile(path, pre_buffer=False).read()
         except (pa.ArrowInvalid, OSError) as e:
             raise _fail(str(path), f"cannot read Parquet: {str(e).splitlines()[0]}", "give a valid Parquet file") from None
         if "annotation_key" in table.column_names:
