@@ -17,22 +17,28 @@ polygons by IoU, spans by overlap (the shared length over the shorter span), oth
 results of one control one to one. So a moved box whose region key is a content hash is
 one changed region, not a removal plus an addition.
 
-SQL runs in DuckDB, over Arrow tables or straight over the (verified) Parquet parts: a
-full outer join on the keys in which one side streams its rows and the other brings
-only its keys, a 64-bit hash of its content and the position of each row, so that only
-the rows that differ are read whole; window functions give the label each task
-resolves to (transitions, prediction agreement). Row descriptions ("cat -> dog",
-"box moved, IoU 0.82") are written only when the rows are asked for.
+SQL runs in DuckDB, over Arrow tables or straight over the (verified) Parquet parts.
+Answers: one full outer join on the task key and a 64-bit hash of the other keys and the
+content, in which one side streams its whole rows and the other brings only those two;
+then one more read of that side's rows of the tasks touched, which gives its rows that
+differ and, with the rows that did not, what each touched answer holds on both sides.
+The summary is counted from these in SQL and Arrow, so that Python sees only the few
+rows left to match by shape. Tasks, narrow rows, are compared by a plain join. Window
+functions give the label each task resolves to (transitions, prediction agreement).
+Row descriptions ("cat -> dog", "box moved, IoU 0.82") are written only when the rows
+are asked for.
 """
 
 from __future__ import annotations
 
+import gc
 import json
 import math
 import re
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from . import canonical as C
 
@@ -183,8 +189,7 @@ class Side:
 class Source:
     """Rows of one canonical table: an Arrow table, or (already verified) Parquet files.
 
-    Registered in DuckDB with two more columns, ``__f`` and ``__r``, that locate a row
-    (file index, row number) so that a wide row is read again only when it differs.
+    Registered in DuckDB as a view (or an Arrow table) under a given name.
     """
 
     name: str
@@ -194,17 +199,9 @@ class Source:
     def register(self, con: Any, alias: str) -> str:
         if self.paths:
             files = ", ".join("'" + p.replace("'", "''") + "'" for p in self.paths)
-            con.execute(f"CREATE OR REPLACE VIEW {alias} AS SELECT *, file_index AS __f, file_row_number AS __r "
-                        f"FROM read_parquet([{files}])")
+            con.execute(f"CREATE OR REPLACE VIEW {alias} AS SELECT * FROM read_parquet([{files}])")
             return alias
-        import numpy as np
-        import pyarrow as pa
-
-        t = self.table if self.table is not None else C.schema(self.name).empty_table()
-        n = t.num_rows
-        t = t.append_column("__f", pa.array(np.zeros(n, dtype=np.int64))).append_column(
-            "__r", pa.array(np.arange(n, dtype=np.int64)))
-        con.register(alias, t)
+        con.register(alias, self.table if self.table is not None else C.schema(self.name).empty_table())
         return alias
 
 
@@ -612,8 +609,15 @@ def _only_labels_differ(da: dict, db: dict) -> bool:
     la, lb, va, vb = da["labels"], db["labels"], da["value"], db["value"]
     if not la or not lb or la == lb or va is None or vb is None:
         return False
-    ja, jb = C.canonical_json(la), C.canonical_json(lb)
+    ja, jb = _labels_json(la), _labels_json(lb)
     return va.count(ja) == 1 and va.replace(ja, jb) == vb
+
+
+def _labels_json(labels: list) -> str:
+    """Canonical JSON of a list of labels (plain ``json.dumps`` is canonical for strings)."""
+    if all(type(x) is str for x in labels):
+        return json.dumps(labels, separators=(",", ":"), ensure_ascii=False)
+    return C.canonical_json(labels)
 
 
 def _same_float(x: float | None, y: float | None) -> bool:
@@ -714,68 +718,82 @@ def match_regions(removed: list[_Row], added: list[_Row], opts: Options, renames
 class _Change:
     """One changed row of an answers table; its kinds and words are worked out on demand."""
 
-    __slots__ = ("spec", "change", "task_key", "answer_key", "a", "b", "match", "score", "region_change")
+    __slots__ = ("spec", "change", "task_key", "answer_key", "a", "b", "match", "score")
 
     def __init__(self, spec: _Spec, change: str, task_key: str, answer_key: str, a: _Row | None, b: _Row | None,
                  match: str | None = None, score: float | None = None) -> None:
         self.spec, self.change, self.task_key, self.answer_key = spec, change, task_key, answer_key
         self.a, self.b, self.match, self.score = a, b, match, score
-        if change == "changed" and a.region_key != "" and b.region_key != "":
-            # a pair matched by shape is a changed region; one matched by key, if a region column differs
-            self.region_change = match != "key" or any(a.data[c] != b.data[c] for c in spec.region_cols)
-        else:
-            self.region_change = False
 
-    @property
-    def relabel(self) -> tuple[str, str, str] | None:
-        if self.region_change and (self.a.data["labels"] or None) != (self.b.data["labels"] or None):
-            return (self.b.data["from_name"] or "", fmt_labels(self.a.data["labels"]), fmt_labels(self.b.data["labels"]))
-        return None
-
-    def row(self, opts: Options, renames: dict[str, str]) -> dict:
+    def row(self, opts: Options, renames: dict[str, str]) -> tuple:
+        """The row of the row-level diff, its values in the order of :data:`ROW_FIELDS`."""
         a, b = self.a, self.b
         score = self.score
         if self.change == "changed":
-            kinds, description, s2 = _compare(self.spec, a, b, opts, renames)
-            if score is None:
-                score = s2
-            if not kinds:  # matched by shape, same content: only the tool's region id changed
-                kinds, description = ["region"], "region id changed"
+            kinds, description, score = _describe_pair(self.spec, a, b, score, opts, renames)
         else:
             kinds, description = [], _one_side_description(self.spec, a or b)
         da = a.data if a else {}
         db = b.data if b else {}
         pick = db if b else da
-        return {
-            "table": self.spec.table, "change": self.change, "task_key": self.task_key,
-            "answer_key": self.answer_key,
-            "region_key_a": a.region_key if a else None, "region_key_b": b.region_key if b else None,
-            "annotator": pick.get("annotator"), "model_version": pick.get("model_version"),
-            "from_name": pick.get("from_name"), "type": pick.get("type"), "match": self.match, "score": score,
-            "kinds": kinds, "labels_a": da.get("labels") if a else None, "labels_b": db.get("labels") if b else None,
-            "value_a": da.get("value") if a else None, "value_b": db.get("value") if b else None,
-            "description": description,
-        }
+        return (self.spec.table, self.change, self.task_key, self.answer_key,
+                a.region_key if a else None, b.region_key if b else None,
+                pick.get("annotator"), pick.get("model_version"), pick.get("from_name"), pick.get("type"),
+                self.match, score, kinds, da.get("labels") if a else None, db.get("labels") if b else None,
+                da.get("value") if a else None, db.get("value") if b else None, description)
 
 
-@dataclass
-class _AnswerInfo:
-    n: int
-    annotator: str | None
-    cancelled: bool
+def _describe_pair(spec: _Spec, a: _Row, b: _Row, score: float | None, opts: Options, renames: dict[str, str]
+                   ) -> tuple[list[str], str, float | None]:
+    """Kinds, description and score of a changed row (a pair of rows)."""
+    kinds, description, s2 = _compare(spec, a, b, opts, renames)
+    if score is None:
+        score = s2
+    if not kinds:  # matched by shape, same content: only the tool's region id changed
+        kinds, description = ["region"], "region id changed"
+    return kinds, description, score
+
+
+def _no_rows() -> list:
+    return []
 
 
 @dataclass
 class _TableDiff:
-    rows: list[_Change] = field(default_factory=list)
-    added: list[tuple] = field(default_factory=list)     # answer keys
-    removed: list[tuple] = field(default_factory=list)
-    changed: list[tuple] = field(default_factory=list)
-    info_a: dict[tuple, _AnswerInfo] = field(default_factory=dict)
-    info_b: dict[tuple, _AnswerInfo] = field(default_factory=dict)
+    """What differs between two answers tables, counted: answers added, removed and changed,
+    regions added, removed and changed, relabels, skips, answers per annotator; the changed
+    rows themselves (tables of :func:`row_schema`) are built only when asked for."""
+
+    added: int = 0  # answers
+    removed: int = 0
+    changed: int = 0
+    tasks: int = 0  # tasks with an answer added, removed or changed
+    skips_added: int = 0
+    skips_removed: int = 0
+    #: annotator (or model version; "-" for none) -> {"added", "removed", "changed"} answers
+    per_annotator: dict[str, dict[str, int]] = field(default_factory=dict)
+    regions: dict[str, int] = field(default_factory=lambda: {"added": 0, "removed": 0, "changed": 0})
+    #: (control, labels before, labels after) -> regions relabeled so
+    relabels: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    any_rows: bool = False
+    rows: Callable[[], list["pa.Table"]] = _no_rows
 
 
-def _row_hash(cols: Iterable[str], alias: str) -> str:
+@dataclass
+class _TaskDiff:
+    """Tasks added, removed and changed (data, source item or attributes); rows on demand."""
+
+    added: int = 0
+    removed: int = 0
+    changed: int = 0
+    rows: Callable[[], list[tuple]] = _no_rows
+
+    @property
+    def any_rows(self) -> bool:
+        return bool(self.added or self.removed or self.changed)
+
+
+def _row_hash(cols: Iterable[str]) -> str:
     """A 64-bit hash of a row's values, equal for rows the canonical encoding calls equal."""
     parts = []
     for c in cols:
@@ -786,131 +804,338 @@ def _row_hash(cols: Iterable[str], alias: str) -> str:
     return "hash(" + ", ".join(parts) + ")"
 
 
-def _unmatched(con: Any, a: str, b: str, keys: list[str], content: list[str], prefix: str
-               ) -> tuple["pa.Table", "pa.Table"]:
-    """Rows of registered table ``a`` with no identical row in ``b``, and of ``b`` with none in ``a``.
+def _differing(con: Any, a: str, b: str, keys: list[str], content: list[str]) -> "pa.Table":
+    """The rows of registered table ``a`` with no identical row in ``b``, and where ``b``'s are.
 
-    One full outer join on the keys, where side A streams its whole rows and side B
-    brings only its keys, a 64-bit hash of its content and where each row is; the few
-    rows of B that differ are then read by position. A changed row would go unseen only
-    if its new content hashed like its old one (a 2**-64 chance).
+    One full outer join on the first key (``task_key``) and a 64-bit hash of the other
+    keys and the content (:func:`_key_hash`): side A streams its whole rows through it,
+    side B brings only those two, so that the join moves no wide rows and compares no
+    long strings but the task key. Returns A's unmatched rows (keys and content; ``__bh``
+    null) and B's as their task key ``__key`` and hash ``__bh``, which identify them.
+    A row that differs would go unseen only if its hash equalled that of a row of the
+    same task on the other side: a 2**-64 chance for each such pair.
     """
-    import pyarrow as pa
-
-    on = " AND ".join(f"x.{k} = y.{k}" for k in keys)
-    cols = ", ".join(f"x.{c}" for c in keys + content)
-    found = _fetch(con, f"""
-        WITH x AS (SELECT {", ".join(keys + content)}, {_row_hash(content, a)} AS __h FROM {a}),
-             y AS (SELECT {", ".join(keys)}, __f, __r, {_row_hash(content, b)} AS __h FROM {b})
-        SELECT {cols}, x.{keys[0]} IS NOT NULL AS __in_a, y.__f AS __bf, y.__r AS __br
-        FROM x FULL OUTER JOIN y ON {on}
-        WHERE x.{keys[0]} IS NULL OR y.{keys[0]} IS NULL OR x.__h <> y.__h""")
-    ua = found.filter(found.column("__in_a")).select(keys + content)
-    ids = found.filter(pa.compute.is_valid(found.column("__br"))).select(["__bf", "__br"])
-    if ids.num_rows == 0:
-        return ua, found.slice(0, 0).select(keys + content)
-    con.register(f"{prefix}_ids", ids)
-    ub = _fetch(con, f"""
-        SELECT {", ".join(f"z.{c}" for c in keys + content)} FROM {b} AS z
-        SEMI JOIN {prefix}_ids AS i ON z.__f = i.__bf AND z.__r = i.__br""")
-    con.unregister(f"{prefix}_ids")
-    return ua, ub
+    first = keys[0]
+    h = _key_hash(keys, content)
+    return _fetch(con, f"""
+        WITH x AS (SELECT {", ".join(keys + content)}, {h} AS __h FROM {a}),
+             y AS (SELECT {first}, {h} AS __h FROM {b})
+        SELECT {", ".join(f"x.{c}" for c in keys + content)}, coalesce(x.{first}, y.{first}) AS __key, y.__h AS __bh
+        FROM x FULL OUTER JOIN y ON x.{first} = y.{first} AND x.__h = y.__h
+        WHERE x.__h IS NULL OR y.__h IS NULL""")
 
 
-def _delta_sql(spec: _Spec, a: str, b: str) -> str:
+def _key_hash(keys: list[str], content: list[str]) -> str:
+    """The hash that, with the first key, identifies a row and its content in :func:`_differing`."""
+    return _row_hash([*keys[1:], *content])
+
+
+def _presence_sql(spec: _Spec, ua: str, bt: str) -> str:
+    """Per touched answer (one with a row that differs): on which sides it is, its annotator
+    (model version) and whether it is a skip on each side. ``ua``: A's rows that differ;
+    ``bt``: B's rows of the touched tasks, ``__u`` marking those that differ (the others
+    are identical to a row of A, so they also stand for A's rows that did not change)."""
     ak = spec.answer_key
-    sel = ", ".join(f"a.{c} AS {c}_a, b.{c} AS {c}_b" for c in spec.cols)
+    who = "annotator" if spec is _ANN else "model_version"
+    skip = "was_cancelled" if spec is _ANN else "false"
+    return f"""
+        WITH t AS (SELECT task_key, {ak} FROM {ua} UNION SELECT task_key, {ak} FROM {bt} WHERE __u),
+        s AS (SELECT false AS b, task_key, {ak}, {who} AS who, {skip} AS skip FROM {ua}
+              UNION ALL SELECT false, task_key, {ak}, {who}, {skip} FROM {bt} WHERE NOT __u
+              UNION ALL SELECT true, task_key, {ak}, {who}, {skip} FROM {bt})
+        SELECT s.task_key, s.{ak} AS answer_key, bool_or(NOT s.b) AS in_a, bool_or(s.b) AS in_b,
+               any_value(s.who) FILTER (WHERE NOT s.b) AS who_a, any_value(s.who) FILTER (WHERE s.b) AS who_b,
+               coalesce(bool_or(s.skip) FILTER (WHERE NOT s.b), false) AS skip_a,
+               coalesce(bool_or(s.skip) FILTER (WHERE s.b), false) AS skip_b
+        FROM s SEMI JOIN t ON s.task_key = t.task_key AND s.{ak} = t.{ak}
+        GROUP BY ALL"""
+
+
+def _delta_sql(spec: _Spec, ua: str, bt: str, presence: str) -> str:
+    """The rows that differ, paired by key: where each is in ``ua`` / ``bt`` (``__ia``,
+    ``__ib``) and what the counts need: ``__rc`` a pair is a changed region (a region
+    column differs), ``__rl`` a relabeled one (``__fa -> __fb``); ``__m`` a row left over
+    in an answer on both sides that has rows left over on the other side too, to be
+    matched by shape."""
+    ak = spec.answer_key
     differs = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in spec.cols)
+    region = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in spec.region_cols)
+    labels = lambda s: f"CASE WHEN len({s}.labels) > 0 THEN {s}.labels END"  # noqa: E731  [] is no labels
+    fmt = lambda s: f"coalesce(array_to_string({s}, ', '), '{NO_LABEL}')"  # noqa: E731  as fmt_labels
     return f"""
-        SELECT coalesce(a.task_key, b.task_key) AS task_key, coalesce(a.{ak}, b.{ak}) AS answer_key,
-               a.region_key AS region_key_a, b.region_key AS region_key_b, {sel}
-        FROM {a} AS a FULL OUTER JOIN {b} AS b
-          ON a.task_key = b.task_key AND a.{ak} = b.{ak} AND a.region_key = b.region_key
-        WHERE a.task_key IS NULL OR b.task_key IS NULL OR {differs}"""
+        WITH d AS (
+            SELECT coalesce(a.task_key, b.task_key) AS task_key, coalesce(a.{ak}, b.{ak}) AS answer_key,
+                   a.region_key AS region_key_a, b.region_key AS region_key_b, a.__i AS __ia, b.__i AS __ib,
+                   b.from_name AS from_name_b,
+                   coalesce(a.region_key <> '' AND b.region_key <> '' AND ({region}), false) AS __rc,
+                   {labels("a")} AS __la, {labels("b")} AS __lb
+            FROM {ua} AS a FULL OUTER JOIN (SELECT * FROM {bt} WHERE __u) AS b
+              ON a.task_key = b.task_key AND a.{ak} = b.{ak} AND a.region_key = b.region_key
+            WHERE a.task_key IS NULL OR b.task_key IS NULL OR {differs}),
+        mixed AS (SELECT task_key, answer_key FROM d WHERE region_key_b IS NULL
+                  INTERSECT SELECT task_key, answer_key FROM d WHERE region_key_a IS NULL)
+        SELECT d.* EXCLUDE (__la, __lb), __rc AND __la IS DISTINCT FROM __lb AS __rl,
+               CASE WHEN __rc THEN {fmt("__la")} END AS __fa, CASE WHEN __rc THEN {fmt("__lb")} END AS __fb,
+               (region_key_a IS NULL OR region_key_b IS NULL) AND coalesce(p.in_a AND p.in_b, false)
+                 AND m.task_key IS NOT NULL AS __m
+        FROM d LEFT JOIN {presence} AS p ON d.task_key = p.task_key AND d.answer_key = p.answer_key
+               LEFT JOIN mixed AS m ON d.task_key = m.task_key AND d.answer_key = m.answer_key"""
 
 
-def _presence_sql(spec: _Spec, src: str, touched: str) -> str:
-    ak = spec.answer_key
-    who = "any_value(x.annotator)" if spec is _ANN else "any_value(x.model_version)"
-    cancelled = "bool_or(x.was_cancelled)" if spec is _ANN else "false"
-    return f"""
-        SELECT x.task_key AS task_key, x.{ak} AS answer_key, count(*) AS n, {who} AS who, {cancelled} AS cancelled
-        FROM {src} AS x JOIN {touched} AS t ON x.task_key = t.task_key AND x.{ak} = t.answer_key
-        GROUP BY x.task_key, x.{ak}"""
+@contextmanager
+def _no_gc() -> Iterator[None]:
+    """Pause the cycle collector while building many small acyclic objects (row
+    descriptions): left on, it walks them again and again, and doubles the time."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+def _sorted_rows(parts: list["pa.Table"]) -> "pa.Table":
+    """The row-level diff as one table, in order of table, task, answer, region and change."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    t = pa.concat_tables(parts).combine_chunks()
+    if t.num_rows == 0:
+        return t
+    order = pa.table({
+        "t": pc.index_in(t.column("table"), value_set=pa.array(list(_TABLE_ORDER))),
+        "k": t.column("task_key"), "a": pc.fill_null(t.column("answer_key"), ""),
+        "r": pc.fill_null(pc.coalesce(t.column("region_key_a"), t.column("region_key_b")), ""),
+        "rb": pc.fill_null(t.column("region_key_b"), ""), "c": t.column("change")})
+    return t.take(pc.sort_indices(order, sort_keys=[(c, "ascending") for c in order.column_names]))
+
+
+def _count_true(arr: Any) -> int:
+    """How many values of a boolean array are true (nulls are not)."""
+    import pyarrow.compute as pc
+
+    return int(pc.sum(pc.cast(pc.fill_null(arr, False), "int64")).as_py() or 0)
+
+
+def _touched(con: Any, spec: _Spec, an: str, bn: str, prefix: str) -> tuple["pa.Table", "pa.Table"] | None:
+    """A's rows that differ, and B's rows of the tasks touched (None when nothing differs).
+
+    B's table has ``__u``: the row differs; the rows that do not are each identical to a
+    row of A, so that with A's rows that differ they tell what every touched answer holds
+    on both sides. Both tables get a row number ``__i``.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    keys = ["task_key", spec.answer_key, "region_key"]
+    cols = keys + list(spec.cols)
+    found = _differing(con, an, bn, keys, list(spec.cols))
+    if found.num_rows == 0:
+        return None
+    in_b = pc.is_valid(found.column("__bh"))
+    con.register(f"{prefix}_t", pa.table({"task_key": pc.unique(found.column("__key"))}))
+    con.register(f"{prefix}_u", found.filter(in_b).select(["__key", "__bh"]))
+    bt = _fetch(con, f"""
+        WITH z AS (SELECT {", ".join(cols)}, {_key_hash(keys, list(spec.cols))} AS __h
+                   FROM {bn} SEMI JOIN {prefix}_t AS t USING (task_key)),
+             u AS (SELECT DISTINCT __key, __bh FROM {prefix}_u)
+        SELECT {", ".join("z." + c for c in cols)}, u.__key IS NOT NULL AS __u
+        FROM z LEFT JOIN u ON z.task_key = u.__key AND z.__h = u.__bh""")
+    con.unregister(f"{prefix}_t")
+    con.unregister(f"{prefix}_u")
+    ua = found.filter(pc.invert(in_b)).select(cols)
+    number = lambda t: t.append_column("__i", pa.array(np.arange(t.num_rows)))  # noqa: E731
+    return number(ua), number(bt)
+
+
+def _count_answers(p: "pa.Table", out: _TableDiff) -> None:
+    """Answers added, removed, changed, skips and answers per annotator, from :func:`_presence_sql`."""
+    import pyarrow.compute as pc
+
+    in_a, in_b = pc.fill_null(p.column("in_a"), False), pc.fill_null(p.column("in_b"), False)
+    both = pc.and_(in_a, in_b)
+    out.added, out.removed = _count_true(pc.and_not(in_b, in_a)), _count_true(pc.and_not(in_a, in_b))
+    out.changed = _count_true(both)
+    out.tasks = pc.count_distinct(p.column("task_key")).as_py()
+    skip_a, skip_b = pc.and_(in_a, p.column("skip_a")), pc.and_(in_b, p.column("skip_b"))
+    out.skips_added = _count_true(pc.and_not(skip_b, skip_a))
+    out.skips_removed = _count_true(pc.and_not(skip_a, skip_b))
+    # an answer changed by its own annotator counts as changed; one whose annotator changed
+    # as removed for the one and added for the other
+    who_a, who_b = p.column("who_a"), p.column("who_b")
+    same = pc.or_(pc.fill_null(pc.equal(who_a, who_b), False), pc.and_(pc.is_null(who_a), pc.is_null(who_b)))
+    kept = pc.and_(both, same)
+    for what, who, mask in (("added", who_b, pc.and_not(in_b, kept)), ("removed", who_a, pc.and_not(in_a, kept)),
+                            ("changed", who_b, kept)):
+        for vc in pc.value_counts(who.filter(mask)).to_pylist():
+            name = vc["values"] if vc["values"] is not None else "-"
+            out.per_annotator.setdefault(name, {"added": 0, "removed": 0, "changed": 0})[what] += vc["counts"]
 
 
 def _diff_answers(con: Any, spec: _Spec, a: Source, b: Source, opts: Options, renames: dict[str, str],
                   prefix: str) -> _TableDiff:
-    """Row diff of two annotations (or predictions) tables, with region matching."""
-    an, bn = a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b")
-    ua, ub = _unmatched(con, an, bn, ["task_key", spec.answer_key, "region_key"], list(spec.cols), prefix)
-    con.register(f"{prefix}_ua", ua)
-    con.register(f"{prefix}_ub", ub)
-    delta = _fetch(con, _delta_sql(spec, f"{prefix}_ua", f"{prefix}_ub"))
-    con.unregister(f"{prefix}_ua")
-    con.unregister(f"{prefix}_ub")
+    """Diff of two annotations (or predictions) tables, with region matching; rows on demand."""
+    import pyarrow.compute as pc
+
     out = _TableDiff()
+    touched = _touched(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"), prefix)
+    if touched is None:
+        return out
+    ua, bt = touched
+    names = {k: f"{prefix}_{k}" for k in ("ua", "bt", "p")}
+    con.register(names["ua"], ua)
+    con.register(names["bt"], bt)
+    p = _fetch(con, _presence_sql(spec, names["ua"], names["bt"]))
+    con.register(names["p"], p)
+    delta = _fetch(con, _delta_sql(spec, names["ua"], names["bt"], names["p"]))
+    for n in names.values():
+        con.unregister(n)
     if delta.num_rows == 0:
         return out
-    import pyarrow as pa
+    _count_answers(p, out)
 
-    keys = sorted(set(zip(delta.column("task_key").to_pylist(), delta.column("answer_key").to_pylist())))
-    touched = pa.table({"task_key": pa.array([k[0] for k in keys], pa.string()),
-                        "answer_key": pa.array([k[1] for k in keys], pa.string())})
-    con.register(f"{prefix}_t", touched)
-    for side, src, target in (("a", an, out.info_a), ("b", bn, out.info_b)):
-        for r in _fetch(con, _presence_sql(spec, src, f"{prefix}_t")).to_pylist():
-            target[(r["task_key"], r["answer_key"])] = _AnswerInfo(r["n"], r["who"], bool(r["cancelled"]))
-    con.unregister(f"{prefix}_t")
-    leftovers: dict[tuple, tuple[list[_Row], list[_Row]]] = {}
-    cols = {n: delta.column(n).to_pylist() for n in delta.column_names}
-    names_a = [(c, cols[f"{c}_a"]) for c in spec.cols]
-    names_b = [(c, cols[f"{c}_b"]) for c in spec.cols]
-    for i, (tk, ak, rka, rkb) in enumerate(zip(cols["task_key"], cols["answer_key"], cols["region_key_a"],
-                                               cols["region_key_b"])):
-        ra = _Row(rka, {c: v[i] for c, v in names_a}) if rka is not None else None
-        rb = _Row(rkb, {c: v[i] for c, v in names_b}) if rkb is not None else None
-        if ra and rb:
-            out.rows.append(_Change(spec, "changed", tk, ak, ra, rb, "key"))
-        else:
-            slot = leftovers.setdefault((tk, ak), ([], []))
-            (slot[0] if ra else slot[1]).append(ra or rb)
-    for key, (rem, add) in leftovers.items():
-        if key in out.info_a and key in out.info_b and rem and add:
-            region_rem = [r for r in rem if r.region_key != ""]
-            region_add = [r for r in add if r.region_key != ""]
-            pairs, rest_a, rest_b = match_regions(region_rem, region_add, opts, renames)
-            out.rows += [_Change(spec, "changed", *key, ra, rb, how, score) for ra, rb, how, score in pairs]
-            rem = [r for r in rem if r.region_key == ""] + rest_a
-            add = [r for r in add if r.region_key == ""] + rest_b
-        out.rows += [_Change(spec, "removed", *key, r, None) for r in rem]
-        out.rows += [_Change(spec, "added", *key, None, r) for r in add]
-    for k in keys:
-        if k in out.info_a and k in out.info_b:
-            out.changed.append(k)
-        elif k in out.info_b:
-            out.added.append(k)
-        else:
-            out.removed.append(k)
+    # regions: pairs by key, and rows left over (matched by shape within an answer on both sides)
+    regions, relabels = out.regions, out.relabels
+    regions["changed"] = _count_true(delta.column("__rc"))
+    rl = delta.filter(delta.column("__rl")).select(["from_name_b", "__fa", "__fb"])
+    for r in rl.group_by(["from_name_b", "__fa", "__fb"]).aggregate([([], "count_all")]).to_pylist():
+        key3 = (r["from_name_b"] or "", r["__fa"], r["__fb"])
+        relabels[key3] = relabels.get(key3, 0) + r["count_all"]
+    rka, rkb = delta.column("region_key_a"), delta.column("region_key_b")
+    plain = pc.invert(pc.fill_null(delta.column("__m"), False))
+    regions["removed"] = _count_true(pc.and_(pc.and_(pc.is_null(rkb), plain), pc.not_equal(rka, "")))
+    regions["added"] = _count_true(pc.and_(pc.and_(pc.is_null(rka), plain), pc.not_equal(rkb, "")))
+
+    matched: list[_Change] = []
+    left: dict[tuple, tuple[list[_Row], list[_Row]]] = {}
+    mrows = delta.filter(pc.invert(plain))
+    for k1, k2, ra, rb in zip(mrows.column("task_key").to_pylist(), mrows.column("answer_key").to_pylist(),
+                              _py_rows(ua.take(mrows.column("__ia")), spec.cols),
+                              _py_rows(bt.take(mrows.column("__ib")), spec.cols)):
+        slot = left.setdefault((k1, k2), ([], []))
+        (slot[0] if ra is not None else slot[1]).append(ra if ra is not None else rb)
+    for k, (rem, add) in left.items():
+        pairs, rest_a, rest_b = match_regions([r for r in rem if r.region_key != ""],
+                                              [r for r in add if r.region_key != ""], opts, renames)
+        regions["changed"] += len(pairs)  # a pair matched by shape is a changed region
+        regions["removed"] += len(rest_a)
+        regions["added"] += len(rest_b)
+        for ra, rb, _, _ in pairs:
+            if (ra.data["labels"] or None) != (rb.data["labels"] or None):
+                key3 = (rb.data["from_name"] or "", fmt_labels(ra.data["labels"]), fmt_labels(rb.data["labels"]))
+                relabels[key3] = relabels.get(key3, 0) + 1
+        matched += [_Change(spec, "changed", *k, ra, rb, how, score) for ra, rb, how, score in pairs]
+        matched += [_Change(spec, "removed", *k, r, None) for r in [r for r in rem if r.region_key == ""] + rest_a]
+        matched += [_Change(spec, "added", *k, None, r) for r in [r for r in add if r.region_key == ""] + rest_b]
+
+    def rows() -> list["pa.Table"]:
+        rest = delta.filter(plain)
+        ta, tb = ua.take(rest.column("__ia")), bt.take(rest.column("__ib"))
+        in_a, in_b = pc.is_valid(rest.column("__ia")), pc.is_valid(rest.column("__ib"))
+        pair = pc.and_(in_a, in_b)
+        keys = rest.select(["task_key", "answer_key"])
+        return [_tuples_table([c.row(opts, renames) for c in matched]),
+                _pair_rows(spec, keys.filter(pair), ta.filter(pair), tb.filter(pair), opts, renames),
+                _one_side_rows(spec, "removed", keys.filter(pc.invert(in_b)), ta.filter(pc.invert(in_b))),
+                _one_side_rows(spec, "added", keys.filter(pc.invert(in_a)), tb.filter(pc.invert(in_a)))]
+
+    out.any_rows, out.rows = True, rows
     return out
 
 
-def _diff_tasks(con: Any, a: Source, b: Source) -> list[dict]:
-    ua, ub = _unmatched(con, a.register(con, "tasks_fa"), b.register(con, "tasks_fb"), ["task_key"],
-                        ["data", "data_hash", "extra"], "tasks")
-    an, bn = "tasks_a", "tasks_b"
-    con.register(an, ua)
-    con.register(bn, ub)
-    rows = _fetch(con, f"""
+def _segment(spec: _Spec, change: str, keys: "pa.Table", a: "pa.Table | None", b: "pa.Table | None",
+             kinds: list, descriptions: list[str], scores: list | None) -> "pa.Table":
+    """Rows of the row-level diff from rows of A and/or B (aligned with ``keys``) and their words."""
+    import pyarrow as pa
+
+    schema = row_schema()
+    n = keys.num_rows
+    pick = b if b is not None else a
+
+    def col(t: "pa.Table | None", name: str) -> Any:
+        return t.column(name) if t is not None and name in t.column_names else None
+
+    cols = {
+        "table": pa.repeat(spec.table, n), "change": pa.repeat(change, n),
+        "task_key": keys.column("task_key"), "answer_key": keys.column("answer_key"),
+        "region_key_a": col(a, "region_key"), "region_key_b": col(b, "region_key"),
+        "annotator": col(pick, "annotator"), "model_version": col(pick, "model_version"),
+        "from_name": col(pick, "from_name"), "type": col(pick, "type"),
+        "match": pa.repeat("key", n) if change == "changed" else None,
+        "score": pa.array(scores, pa.float64()) if scores is not None else None,
+        "kinds": pa.array(kinds, pa.list_(pa.string())),
+        "labels_a": col(a, "labels"), "labels_b": col(b, "labels"), "value_a": col(a, "value"),
+        "value_b": col(b, "value"), "description": pa.array(descriptions, pa.string()),
+    }
+    return pa.table([cols[f.name] if cols[f.name] is not None else pa.nulls(n, f.type) for f in schema],
+                    schema=schema)
+
+
+def _py_rows(t: "pa.Table", cols: Iterable[str]) -> list[_Row | None]:
+    """:class:`_Row` objects of the rows of ``t`` with the columns ``cols`` (None for a null
+    row, which a null index to ``take`` gives)."""
+    d = t.select(["region_key", *cols]).to_pydict()
+    keys = d.pop("region_key")
+    names = list(d)
+    return [_Row(k, dict(zip(names, vals))) if k is not None else None for k, vals in zip(keys, zip(*d.values()))]
+
+
+def _pair_rows(spec: _Spec, keys: "pa.Table", a: "pa.Table", b: "pa.Table", opts: Options,
+               renames: dict[str, str]) -> "pa.Table":
+    """Rows changed in place (paired by key), with their kinds, words and shape score."""
+    kinds, words, scores = [], [], []
+    for ra, rb in zip(_py_rows(a, spec.cols), _py_rows(b, spec.cols)):
+        k, w, s = _describe_pair(spec, ra, rb, None, opts, renames)
+        kinds.append(k)
+        words.append(w)
+        scores.append(s)
+    return _segment(spec, "changed", keys, a, b, kinds, words, scores)
+
+
+def _one_side_rows(spec: _Spec, change: str, keys: "pa.Table", t: "pa.Table") -> "pa.Table":
+    """Rows added (or removed), with their words; only what the words need is read into Python."""
+    cols = ["labels", "type", "value"] + (["was_cancelled"] if spec is _ANN else [])
+    words = [_one_side_description(spec, r) for r in _py_rows(t, cols)]
+    a, b = (None, t) if change == "added" else (t, None)
+    return _segment(spec, change, keys, a, b, [[]] * keys.num_rows, words, None)
+
+
+def _tuples_table(rows: list[tuple]) -> "pa.Table":
+    """A table of :func:`row_schema` from rows given as tuples in the order of :data:`ROW_FIELDS`."""
+    import pyarrow as pa
+
+    schema = row_schema()
+    if not rows:
+        return schema.empty_table()
+    return pa.table([pa.array(col, f.type) for f, col in zip(schema, zip(*rows))], schema=schema)
+
+
+def _diff_tasks(con: Any, a: Source, b: Source) -> _TaskDiff:
+    """Tasks added, removed and changed: tasks are narrow rows, so a plain full outer join
+    on the task key that compares their content is as fast as any shortcut, and exact."""
+    an, bn = a.register(con, "tasks_fa"), b.register(con, "tasks_fb")
+    diff = _fetch(con, f"""
         SELECT coalesce(a.task_key, b.task_key) AS task_key, a.task_key IS NOT NULL AS in_a,
                b.task_key IS NOT NULL AS in_b, a.data AS data_a, b.data AS data_b,
                a.data_hash AS data_hash_a, b.data_hash AS data_hash_b, a.extra AS extra_a, b.extra AS extra_b
         FROM {an} AS a FULL OUTER JOIN {bn} AS b ON a.task_key = b.task_key
         WHERE a.task_key IS NULL OR b.task_key IS NULL OR a.data IS DISTINCT FROM b.data
-           OR a.data_hash IS DISTINCT FROM b.data_hash OR a.extra IS DISTINCT FROM b.extra""").to_pylist()
+           OR a.data_hash IS DISTINCT FROM b.data_hash OR a.extra IS DISTINCT FROM b.extra""")
+    if diff.num_rows == 0:
+        return _TaskDiff()
+    in_a, in_b = diff.column("in_a").to_pylist(), diff.column("in_b").to_pylist()
+    both = sum(x and y for x, y in zip(in_a, in_b))
+    return _TaskDiff(added=in_b.count(True) - both, removed=in_a.count(True) - both, changed=both,
+                     rows=lambda: _task_rows(diff))
+
+
+def _task_rows(diff: "pa.Table") -> list[tuple]:
+    """Rows of the row-level diff for tasks (see :meth:`_Change.row`)."""
     out = []
-    for r in rows:
-        base = {c: None for c in ROW_FIELDS}
+    for r in diff.to_pylist():
+        base = dict.fromkeys(ROW_FIELDS)
         base.update(table="tasks", task_key=r["task_key"], kinds=[], value_a=r["data_a"], value_b=r["data_b"])
         if r["in_a"] and r["in_b"]:
             kinds, words = [], []
@@ -934,7 +1159,7 @@ def _diff_tasks(con: Any, a: Source, b: Source) -> list[dict]:
             base.update(change="added", value_a=None, description=_short(_loads(r["data_b"]), 60))
         else:
             base.update(change="removed", value_b=None, description=_short(_loads(r["data_a"]), 60))
-        out.append(base)
+        out.append(tuple(base.values()))
     return out
 
 
@@ -1212,7 +1437,9 @@ class _Plan:
 def _connect() -> Any:
     import duckdb
 
-    return duckdb.connect(":memory:")
+    con = duckdb.connect(":memory:")
+    con.execute("SET preserve_insertion_order = false")  # every result is keyed or sorted later
+    return con
 
 
 def _run(plan: _Plan, opts: Options) -> DiffResult:
@@ -1228,22 +1455,20 @@ def _run(plan: _Plan, opts: Options) -> DiffResult:
         warnings = config_warnings(cfg_b, plan.stats_b.get("labels", {}))
         config["warnings"] = list(warnings)
 
-        task_rows = _diff_tasks(con, *plan.tasks) if plan.tasks else []
+        tasks = _diff_tasks(con, *plan.tasks) if plan.tasks else _TaskDiff()
         ann = _diff_answers(con, _ANN, *plan.annotations, opts, renames, "ann") if plan.annotations else _TableDiff()
         preds: dict[str, _TableDiff] = {}
         for mv, pair in plan.predictions.items():
             preds[mv] = _diff_answers(con, _PRED, *pair, opts, renames, f"pred{len(preds)}") if pair else _TableDiff()
 
-        changes = ann.rows + [r for mv in sorted(preds) for r in preds[mv].rows]
-
         def make_rows() -> "pa.Table":
-            rows = task_rows + [c.row(opts, renames) for c in changes]
-            rows.sort(key=lambda r: (_TABLE_ORDER[r["table"]], r["task_key"], r["answer_key"] or "",
-                                     r["region_key_a"] if r["region_key_a"] is not None else r["region_key_b"] or "",
-                                     r["region_key_b"] or "", r["change"]))
-            return pa.Table.from_pylist(rows, schema=row_schema()) if rows else row_schema().empty_table()
+            with _no_gc():
+                parts = [_tuples_table(tasks.rows()), *ann.rows()]
+                for mv in sorted(preds):
+                    parts += preds[mv].rows()
+                return _sorted_rows(parts)
 
-        summary = _summary(plan, opts, task_rows, ann, preds, config, con)
+        summary = _summary(plan, opts, tasks, ann, preds, config, con)
         summary["warnings"] = warnings + plan.warnings
         transitions = None
         if opts.transitions:
@@ -1254,33 +1479,17 @@ def _run(plan: _Plan, opts: Options) -> DiffResult:
         con.close()
 
 
-def _count_regions(changes: Iterable[_Change]) -> dict[str, int]:
-    out = {"added": 0, "removed": 0, "changed": 0}
-    for c in changes:
-        if c.change == "added":
-            out["added"] += c.b.region_key != ""
-        elif c.change == "removed":
-            out["removed"] += c.a.region_key != ""
-        else:
-            out["changed"] += c.region_change
-    return out
-
-
-def _summary(plan: _Plan, opts: Options, task_rows: list[dict], ann: _TableDiff, preds: dict[str, _TableDiff],
+def _summary(plan: _Plan, opts: Options, task_diff: _TaskDiff, ann: _TableDiff, preds: dict[str, _TableDiff],
              config: dict, con: Any) -> dict:
     sa, sb = plan.stats_a, plan.stats_b
-    tasks = {"before": sa.get("tasks", 0), "after": sb.get("tasks", 0),
-             "added": sum(r["change"] == "added" for r in task_rows),
-             "removed": sum(r["change"] == "removed" for r in task_rows),
-             "data_changed": sum(r["change"] == "changed" for r in task_rows)}
-    touched_tasks = {k[0] for k in ann.changed} | {k[0] for k in ann.added} | {k[0] for k in ann.removed}
-    tasks["with_annotation_changes"] = len(touched_tasks)
+    tasks = {"before": sa.get("tasks", 0), "after": sb.get("tasks", 0), "added": task_diff.added,
+             "removed": task_diff.removed, "data_changed": task_diff.changed}
+    tasks["with_annotation_changes"] = ann.tasks
     annotations = {"before": sa.get("annotations", 0), "after": sb.get("annotations", 0),
-                   "added": len(ann.added), "removed": len(ann.removed), "changed": len(ann.changed)}
-    regions = {"before": sa.get("regions", 0), "after": sb.get("regions", 0), **_count_regions(ann.rows)}
-    skip_added = sum(1 for k, i in ann.info_b.items() if i.cancelled and not (k in ann.info_a and ann.info_a[k].cancelled))
-    skip_removed = sum(1 for k, i in ann.info_a.items() if i.cancelled and not (k in ann.info_b and ann.info_b[k].cancelled))
-    skipped = {"before": sa.get("skipped", 0), "after": sb.get("skipped", 0), "added": skip_added, "removed": skip_removed}
+                   "added": ann.added, "removed": ann.removed, "changed": ann.changed}
+    regions = {"before": sa.get("regions", 0), "after": sb.get("regions", 0), **ann.regions}
+    skipped = {"before": sa.get("skipped", 0), "after": sb.get("skipped", 0), "added": ann.skips_added,
+               "removed": ann.skips_removed}
 
     labels: dict[str, dict[str, dict]] = {}
     la, lb = sa.get("labels", {}), sb.get("labels", {})
@@ -1289,31 +1498,10 @@ def _summary(plan: _Plan, opts: Options, task_rows: list[dict], ann: _TableDiff,
             before, after = la.get(ctl, {}).get(lab, 0), lb.get(ctl, {}).get(lab, 0)
             labels.setdefault(ctl, {})[lab] = {"before": before, "after": after, "delta": after - before}
 
-    relabels: dict[tuple[str, str, str], int] = {}
-    for c in ann.rows:
-        k = c.relabel if c.change == "changed" else None
-        if k is not None:
-            relabels[k] = relabels.get(k, 0) + 1
     relabel_list = [{"control": c, "from": f, "to": t, "count": n}
-                    for (c, f, t), n in sorted(relabels.items(), key=lambda kv: (-kv[1], kv[0]))]
+                    for (c, f, t), n in sorted(ann.relabels.items(), key=lambda kv: (-kv[1], kv[0]))]
 
-    per: dict[str, dict[str, int]] = {}
-
-    def bump(who: str | None, what: str) -> None:
-        name = who if who is not None else "-"
-        per.setdefault(name, {"added": 0, "removed": 0, "changed": 0})[what] += 1
-
-    for k in ann.added:
-        bump(ann.info_b[k].annotator, "added")
-    for k in ann.removed:
-        bump(ann.info_a[k].annotator, "removed")
-    for k in ann.changed:
-        wa, wb = ann.info_a[k].annotator, ann.info_b[k].annotator
-        if wa == wb:
-            bump(wb, "changed")
-        else:
-            bump(wa, "removed")
-            bump(wb, "added")
+    per = ann.per_annotator
     aa, ab = sa.get("annotators", {}), sb.get("annotators", {})
     annotators = {}
     for name in sorted(set(aa) | set(ab) | set(per)):
@@ -1322,7 +1510,7 @@ def _summary(plan: _Plan, opts: Options, task_rows: list[dict], ann: _TableDiff,
 
     predictions = _prediction_summary(plan, opts, preds, con)
     source = plan.source()
-    identical = not (task_rows or ann.rows or any(p.rows for p in preds.values()) or config["changed"]
+    identical = not (task_diff.any_rows or ann.any_rows or any(p.any_rows for p in preds.values()) or config["changed"]
                      or predictions["model_versions_added"] or predictions["model_versions_removed"]
                      or (source and source["changed"]))
     return {
@@ -1342,7 +1530,7 @@ def _prediction_summary(plan: _Plan, opts: Options, preds: dict[str, _TableDiff]
     for i, mv in enumerate(sorted(set(plan.mv_a) | set(plan.mv_b))):
         in_a, in_b = mv in plan.mv_a, mv in plan.mv_b
         d = preds.get(mv, _TableDiff())
-        status = "added" if not in_a else "removed" if not in_b else "changed" if d.rows else "unchanged"
+        status = "added" if not in_a else "removed" if not in_b else "changed" if d.any_rows else "unchanged"
         agree = {}
         for side, present in (("a", in_a), ("b", in_b)):
             if not present:
@@ -1357,8 +1545,8 @@ def _prediction_summary(plan: _Plan, opts: Options, preds: dict[str, _TableDiff]
         out["model_versions"][mv] = {
             "status": status,
             "tasks": {"before": sa_.get("tasks", 0), "after": sb_.get("tasks", 0)},
-            "predictions": {"added": len(d.added), "removed": len(d.removed), "changed": len(d.changed)},
-            "regions": {"before": sa_.get("regions", 0), "after": sb_.get("regions", 0), **_count_regions(d.rows)},
+            "predictions": {"added": d.added, "removed": d.removed, "changed": d.changed},
+            "regions": {"before": sa_.get("regions", 0), "after": sb_.get("regions", 0), **d.regions},
             "agreement": {"before": agree["a"]["rate"] if agree["a"] else None,
                           "after": agree["b"]["rate"] if agree["b"] else None,
                           "pairs_before": agree["a"]["pairs"] if agree["a"] else 0,
@@ -1480,7 +1668,8 @@ def diff(repo: "Repo | str", a: str, b: str = "HEAD", *, iou_threshold: float = 
             manifests[key] = [ObjectRef.from_json(p) for p in read_manifest(repo.store, snap)["parts"]]
         return manifests[key]
 
-    def pair(name: str, sa: Any, sb: Any) -> tuple[Source, Source] | None:
+    def pair(name: str, sa: Any, sb: Any) -> tuple[str, list[Any], list[Any]] | None:
+        """The parts of each side to compare (None: none)."""
         ra, rb = part_refs(sa), part_refs(sb)
         if fast and sa is not None and sb is not None and sa.id == sb.id:
             parts["skipped"] += len(ra) + len(rb)
@@ -1495,7 +1684,7 @@ def diff(repo: "Repo | str", a: str, b: str = "HEAD", *, iou_threshold: float = 
         parts["compared"] += len(keep_a) + len(keep_b)
         if not keep_a and not keep_b:
             return None
-        return Source(name, paths=_verified_paths(repo, keep_a)), Source(name, paths=_verified_paths(repo, keep_b))
+        return name, keep_a, keep_b
 
     full_cache: dict[tuple, Source] = {}
 
@@ -1541,13 +1730,19 @@ def diff(repo: "Repo | str", a: str, b: str = "HEAD", *, iou_threshold: float = 
 
     mv_a, mv_b = va.model_versions, vb.model_versions
     ca, cb = va.config_ref, vb.config_ref
+    todo = {(name, None): pair(name, va.snapshot(name), vb.snapshot(name)) for name in ("tasks", "annotations")}
+    for mv in sorted(set(mv_a) & set(mv_b)):
+        todo["predictions", mv] = pair("predictions", va.snapshot("predictions", mv), vb.snapshot("predictions", mv))
+    # every part to read, verified once, all in one go
+    refs = {r.oid: r for p in todo.values() if p for r in p[1] + p[2]}
+    paths = dict(zip(refs, _verified_paths(repo, list(refs.values()))))
+    sources = {k: (Source(p[0], paths=tuple(paths[r.oid] for r in p[1])),
+                   Source(p[0], paths=tuple(paths[r.oid] for r in p[2]))) if p else None for k, p in todo.items()}
     plan = _Plan(
         a={"rev": a, "id": va.id}, b={"rev": b, "id": vb.id},
         stats_a=va.stats or _stats_of(repo, va), stats_b=vb.stats or _stats_of(repo, vb),
-        tasks=pair("tasks", va.snapshot("tasks"), vb.snapshot("tasks")),
-        annotations=pair("annotations", va.snapshot("annotations"), vb.snapshot("annotations")),
-        predictions={mv: pair("predictions", va.snapshot("predictions", mv), vb.snapshot("predictions", mv))
-                     for mv in sorted(set(mv_a) & set(mv_b))},
+        tasks=sources[("tasks", None)], annotations=sources[("annotations", None)],
+        predictions={k[1]: v for k, v in sources.items() if k[0] == "predictions"},
         mv_a=mv_a, mv_b=mv_b,
         config_a=lambda: config_text(va), config_b=lambda: config_text(vb),
         config_changed=(ca.oid if ca else None) != (cb.oid if cb else None),

@@ -17,6 +17,13 @@ and, for v1 -> v2 and v1 -> v3, times in one run:
     annover (CLI)     `annover diff A B --json`, `--output rows.parquet`, `--rows --limit 0`
                       as separate processes, with their peak RSS
 
+The duckdb join of the annotations parts is the figure's floor ("vs duckdb join"). It
+does less than the diff: annover also compares the two versions' tasks tables (tasks
+added, removed, data changed) and re-hashes every part it reads. So a second floor does
+the same comparisons ("vs same work"): the join of the annotations parts plus the same
+join of the tasks parts, in process for the library, and as a new process (interpreter,
+imports and all) for the CLI.
+
 Peak memory is compared with the in-memory (Arrow) size of the two tables.
 
     python benchmarks/bench_diff.py                 # 1,000,000 rows
@@ -45,6 +52,7 @@ BOXES = ["cat", "dog", "bird", "car", "tree"]
 CONTENT = ["annotator", "from_name", "to_name", "type", "labels", "value", "region", "was_cancelled",
            "ground_truth", "lead_time", "extra"]
 KEYS = ["task_key", "annotation_key", "region_key"]
+TASK_CONTENT = ["data", "data_hash", "extra"]
 
 
 # ---------------------------------------------------------------------------
@@ -140,24 +148,34 @@ def edit(base: dict, rows: int, rng: np.random.Generator, window: tuple[int, int
 # measuring
 
 
-def duckdb_join(paths_a: list[str], paths_b: list[str], rows: bool) -> int:
-    """The reference: a full outer join on keys of the two sets of Parquet parts."""
+def duckdb_join(paths_a: list[str], paths_b: list[str], rows: bool,
+                tasks: tuple[list[str], list[str]] | None = None) -> int:
+    """The reference: a full outer join on keys of the two sets of Parquet parts.
+
+    With ``tasks`` (the two versions' tasks parts), the same join of the tasks as well:
+    the comparisons the diff makes. Returns the number of differing key rows.
+    """
     import duckdb
 
     con = duckdb.connect()
-    lst = lambda ps: "[" + ", ".join(f"'{p}'" for p in ps) + "]"  # noqa: E731
-    on = " AND ".join(f"a.{k} = b.{k}" for k in KEYS)
-    differs = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in CONTENT)
-    where = f"a.task_key IS NULL OR b.task_key IS NULL OR {differs}"
-    src = f"read_parquet({lst(paths_a)}) AS a FULL OUTER JOIN read_parquet({lst(paths_b)}) AS b ON {on}"
-    if rows:
-        cols = ", ".join([f"a.{c} AS {c}_a, b.{c} AS {c}_b" for c in KEYS + CONTENT])
-        rel = con.sql(f"SELECT {cols} FROM {src} WHERE {where}")
-        out = (getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table)().num_rows
-    else:
-        out = con.sql(f"SELECT count(*) FROM {src} WHERE {where}").fetchall()[0][0]
+    out = _join(con, paths_a, paths_b, KEYS, CONTENT, rows)
+    if tasks is not None:
+        out += _join(con, tasks[0], tasks[1], ["task_key"], TASK_CONTENT, rows)
     con.close()
     return out
+
+
+def _join(con, paths_a: list[str], paths_b: list[str], keys: list[str], content: list[str], rows: bool) -> int:
+    lst = lambda ps: "[" + ", ".join(f"'{p}'" for p in ps) + "]"  # noqa: E731
+    on = " AND ".join(f"a.{k} = b.{k}" for k in keys)
+    differs = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in content)
+    where = f"a.{keys[0]} IS NULL OR b.{keys[0]} IS NULL OR {differs}"
+    src = f"read_parquet({lst(paths_a)}) AS a FULL OUTER JOIN read_parquet({lst(paths_b)}) AS b ON {on}"
+    if rows:
+        cols = ", ".join([f"a.{c} AS {c}_a, b.{c} AS {c}_b" for c in keys + content])
+        rel = con.sql(f"SELECT {cols} FROM {src} WHERE {where}")
+        return (getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table)().num_rows
+    return con.sql(f"SELECT count(*) FROM {src} WHERE {where}").fetchall()[0][0]
 
 
 # Peak RSS is read by a small wrapper process: a child forked from this (large) process
@@ -234,15 +252,21 @@ def bench(work: Path, env: dict, args: argparse.Namespace) -> dict:
             f"{len(read_manifest(repo.store, res.version.snapshot('annotations'))['parts'])} parts")
     log(f"  built in {time.perf_counter() - t0:.1f} s")
 
-    def parts(tag: str) -> list[str]:
+    def parts(tag: str, table: str = "annotations") -> list[str]:
         v = repo.show(tag)
         return [str(repo.store.locate(ObjectRef.from_json(p)))
-                for p in read_manifest(repo.store, v.snapshot("annotations"))["parts"]]
+                for p in read_manifest(repo.store, v.snapshot(table))["parts"]]
+
+    def join_process(key: str, paths_a: list[str], paths_b: list[str], rows: bool, tasks=None) -> None:
+        script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_diff as b; "
+                  f"b.duckdb_join({paths_a!r}, {paths_b!r}, rows={rows}, tasks={tasks!r})")
+        runs.setdefault(key, []).append(run_process([sys.executable, "-c", script], repo_dir, env))
 
     results = {}
     for name, (a, b) in {"scattered": ("v1", "v2"), "clustered": ("v1", "v3")}.items():
         log(f"{name}: {a} -> {b}")
         pa_, pb_ = parts(a), parts(b)
+        tasks_ab = (parts(a, "tasks"), parts(b, "tasks"))
         cli = [sys.executable, "-m", "annover", "diff", a, b]
         runs: dict[str, list] = {}
 
@@ -255,20 +279,27 @@ def bench(work: Path, env: dict, args: argparse.Namespace) -> dict:
         def proc(key: str, extra: list[str]) -> None:
             runs.setdefault(key, []).append(run_process(cli + extra, repo_dir, env))
 
-        # interleaved, so that a busy machine slows every measurement alike
+        # one untimed round first, so that no measurement pays for first imports and cold caches;
+        # then interleaved, so that a busy machine slows every measurement alike
+        duckdb_join(pa_, pb_, rows=False, tasks=tasks_ab)
+        annover.diff(repo, a, b).rows
         for _ in range(args.repeat):
             n_join = timed("join_summary", lambda: duckdb_join(pa_, pb_, rows=False))
             timed("join_rows", lambda: duckdb_join(pa_, pb_, rows=True))
             res = timed("lib_summary", lambda: annover.diff(repo, a, b))
             timed("lib_rows", lambda: annover.diff(repo, a, b).rows)
+            timed("same_summary", lambda: duckdb_join(pa_, pb_, rows=False, tasks=tasks_ab))
+            timed("same_rows", lambda: duckdb_join(pa_, pb_, rows=True, tasks=tasks_ab))
             proc("cli_summary", ["--json"])
             proc("cli_output", ["--output", str(work / "rows.parquet")])
             proc("cli_rows", ["--rows", "--limit", "0"])
+            join_process("proc_summary", pa_, pb_, rows=False, tasks=tasks_ab)
+            join_process("proc_rows", pa_, pb_, rows=True, tasks=tasks_ab)
         r: dict = {k: min(t for t, _ in v) for k, v in runs.items()}
+        r["median"] = {k: sorted(t for t, _ in v)[len(v) // 2] for k, v in runs.items()}
         r.update({f"rss_{k[4:]}": max(m for _, m in v) for k, v in runs.items() if k.startswith("cli_")})
-        join_script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_diff as b; "
-                       f"b.duckdb_join({pa_!r}, {pb_!r}, rows=True)")
-        _, r["rss_join"] = run_process([sys.executable, "-c", join_script], repo_dir, env)
+        join_process("join_rss", pa_, pb_, rows=True)
+        r["rss_join"] = runs.pop("join_rss")[0][1]
         s = res.summary
         r["changes"] = {k: s["regions"][k] for k in ("added", "removed", "changed")}
         r["answers"] = {k: s["annotations"][k] for k in ("added", "removed", "changed")}
@@ -290,29 +321,37 @@ def print_table(results: dict, args: argparse.Namespace) -> None:
     print(f"In-memory size of the two tables: {mb['v1'] + mb['v2']:.0f} MB (v1+v2), "
           f"{mb['v1'] + mb['v3']:.0f} MB (v1+v3). Machine: {os.cpu_count()} CPUs. "
           f"A process that diffs a version with itself (reads nothing): {idle_s:.2f} s, {idle_mb:.0f} MB RSS.\n")
-    print("| change | what | time (s) | vs duckdb join | peak RSS (MB) | RSS / tables |")
-    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    print("| change | what | time (s) | vs duckdb join | vs same work | peak RSS (MB) | RSS / tables |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for name, pair in (("scattered", ("v1", "v2")), ("clustered", ("v1", "v3"))):
         r = results[name]
         size = mb[pair[0]] + mb[pair[1]]
         js, jr = r["join_summary"], r["join_rows"]
         rows = [
-            ("duckdb join, counts", js, js, None),
-            ("duckdb join, differing rows", jr, jr, r["rss_join"]),
-            ("annover.diff() in process, summary", r["lib_summary"], js, None),
-            ("annover.diff() in process, summary + row table", r["lib_rows"], jr, None),
-            ("`annover diff --json` (new process)", r["cli_summary"], js, r["rss_summary"]),
-            ("`annover diff --output rows.parquet`", r["cli_output"], jr, r["rss_output"]),
-            ("`annover diff --rows --limit 0`", r["cli_rows"], jr, r["rss_rows"]),
+            ("duckdb join, counts", js, js, None, None),
+            ("duckdb join, differing rows", jr, jr, None, r["rss_join"]),
+            ("duckdb join of annotations and tasks, counts", r["same_summary"], js, None, None),
+            ("duckdb join of annotations and tasks, differing rows", r["same_rows"], jr, None, None),
+            ("the same, counts, as a new process", r["proc_summary"], js, None, None),
+            ("the same, differing rows, as a new process", r["proc_rows"], jr, None, None),
+            ("annover.diff() in process, summary", r["lib_summary"], js, r["same_summary"], None),
+            ("annover.diff() in process, summary + row table", r["lib_rows"], jr, r["same_rows"], None),
+            ("`annover diff --json` (new process)", r["cli_summary"], js, r["proc_summary"], r["rss_summary"]),
+            ("`annover diff --output rows.parquet`", r["cli_output"], jr, r["proc_rows"], r["rss_output"]),
+            ("`annover diff --rows --limit 0`", r["cli_rows"], jr, r["proc_rows"], r["rss_rows"]),
         ]
         label = f"{name} ({r['parts']['compared']} parts read, {r['parts']['skipped']} skipped)"
-        for i, (what, t, ref, rss) in enumerate(rows):
+        for i, (what, t, ref, same, rss) in enumerate(rows):
             print(f"| {label if i == 0 else ''} | {what} | {t:.2f} | {t / ref:.2f}x | "
+                  f"{'' if same is None else f'{t / same:.2f}x'} | "
                   f"{'' if rss is None else f'{rss:.0f}'} | {'' if rss is None else f'{rss / size:.2f}'} |")
     for name in ("scattered", "clustered"):
         r = results[name]
+        m = r["median"]
         print(f"\n{name}: regions {r['changes']}, answers {r['answers']}, {r['rows_out']:,} diff rows; "
-              f"the duckdb join finds {r['join_differing']:,} differing key rows")
+              f"the duckdb join finds {r['join_differing']:,} differing key rows. Medians of the same runs: "
+              f"annover.diff() summary {m['lib_summary'] / m['join_summary']:.2f}x, "
+              f"+ row table {m['lib_rows'] / m['join_rows']:.2f}x the duckdb join")
 
 
 if __name__ == "__main__":

@@ -717,6 +717,68 @@ def test_task_data_changes():
     assert res.summary["tasks"]["data_changed"] == 1
 
 
+def test_an_answer_that_keeps_some_rows_is_changed_not_added_or_removed():
+    """Rows that did not change still tell on which sides an answer is, and whose it is."""
+    def one(results):
+        return side([{"data": {"ext_id": "t", "text": TEXT}, "annotations": [
+            {"id": 1, "completed_by": {"email": "a@x"}, "result": results}]}])
+
+    both = [choice("positive", "c1"), span(0, 5, 4, "PER", "s1"), box(0, "cat", "b1")]
+    fewer = one(both[:2])
+    res = diff_tables(one(both), fewer)
+    s = res.summary
+    assert (s["annotations"]["added"], s["annotations"]["removed"], s["annotations"]["changed"]) == (0, 0, 1)
+    assert (s["regions"]["added"], s["regions"]["removed"], s["regions"]["changed"]) == (0, 1, 0)
+    assert s["annotators"]["a@x"] == {"before": 1, "after": 1, "added": 0, "removed": 0, "changed": 1}
+    assert [(r["change"], r["description"]) for r in res.rows.to_pylist()] == [("removed", "cat, box")]
+    back = diff_tables(fewer, one(both)).summary
+    assert (back["annotations"]["changed"], back["regions"]["added"]) == (1, 1)
+
+    # the same answer (key) given to another annotator: removed for one, added for the other
+    import pyarrow as pa
+
+    moved = one(both)
+    i = moved.annotations.schema.get_field_index("annotator")
+    moved.annotations = moved.annotations.set_column(i, moved.annotations.schema.field(i),
+                                                     pa.array(["b@x"] * moved.annotations.num_rows))
+    s = diff_tables(one(both), moved).summary
+    assert s["annotations"]["changed"] == 1
+    assert s["annotators"]["a@x"]["removed"] == 1 and s["annotators"]["b@x"]["added"] == 1
+    assert s["regions"]["changed"] == 0 and s["tasks"]["with_annotation_changes"] == 1
+
+
+def test_identical_rows_of_different_tasks_are_not_paired():
+    """A task removed and another added with the very same answer (same keys but the task's)."""
+    def task(key):
+        return {"data": {"ext_id": key, "text": TEXT}, "annotations": [
+            {"id": 1, "completed_by": {"email": "a@x"}, "result": [choice("positive", "c1")]}]}
+
+    res = diff_tables(side([task("t1")]), side([task("t2")]))
+    rows = sorted((r["table"], r["change"], r["task_key"]) for r in res.rows.to_pylist())
+    assert rows == [("annotations", "added", "t2"), ("annotations", "removed", "t1"),
+                    ("tasks", "added", "t2"), ("tasks", "removed", "t1")]
+    s = res.summary
+    assert (s["annotations"]["added"], s["annotations"]["removed"], s["regions"]["added"]) == (1, 1, 1)
+
+
+def test_float_columns_compare_as_values():
+    """-0.0 equals 0.0 and NaN equals NaN, as in the canonical encoding; 1.5 is not 2.5."""
+    import pyarrow as pa
+
+    def with_lead(v):
+        s = side([{"data": {"ext_id": "t", "text": TEXT}, "annotations": [
+            {"id": 1, "completed_by": {"email": "a@x"}, "result": [choice("positive", "c1")]}]}])
+        i = s.annotations.schema.get_field_index("lead_time")
+        s.annotations = s.annotations.set_column(i, s.annotations.schema.field(i),
+                                                 pa.array([v] * s.annotations.num_rows, pa.float64()))
+        return s
+
+    assert diff_tables(with_lead(0.0), with_lead(-0.0)).identical
+    assert diff_tables(with_lead(float("nan")), with_lead(float("nan"))).identical
+    (r,) = diff_tables(with_lead(1.5), with_lead(2.5)).rows.to_pylist()
+    assert r["kinds"] == ["lead_time"] and r["description"] == "lead time 1.5 -> 2.5"
+
+
 def test_options_are_checked():
     from annover.errors import UsageError
 
