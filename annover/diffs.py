@@ -35,7 +35,6 @@ import gc
 import json
 import math
 import re
-import sys
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
@@ -563,15 +562,10 @@ def _compare(spec: _Spec, a: _Row, b: _Row, opts: Options, renames: dict[str, st
             elif "geometry" not in kinds and "relabel" not in kinds:
                 kinds.append("value")
                 words.append("value changed")
-        if da["from_name"] != db["from_name"]:
-            kinds.append("control")
-            words.append(f"control {da['from_name']} -> {db['from_name']}")
-        if da["to_name"] != db["to_name"]:
-            kinds.append("to_name")
-            words.append(f"to_name {da['to_name']} -> {db['to_name']}")
-        if da["type"] != db["type"]:
-            kinds.append("type")
-            words.append(f"type {da['type']} -> {db['type']}")
+        for col, kind in (("from_name", "control"), ("to_name", "to_name"), ("type", "type")):
+            if da[col] != db[col]:
+                kinds.append(kind)
+                words.append(f"{kind} {da[col]} -> {db[col]}")
         if da["region"] != db["region"]:
             kinds.append("region")
             words.append("region attributes changed")

@@ -354,7 +354,7 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
              tables: "Tables | None" = None, origin: dict | None = None, config_text: str | None = None,
              progress: Progress = _noop, allow_empty: bool = False) -> SnapshotResult:
     """Make a version from ``source`` (a file) or ready ``tables``; None version if nothing changed."""
-    from .formats.ingest import Tables, finish, read_source
+    from .formats.ingest import finish, read_source
     from .labeling import LabelingConfig
 
     if tag is not None:

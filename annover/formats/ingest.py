@@ -25,7 +25,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 FORMATS = ("label-studio", "json-min", "jsonl", "csv", "parquet")
 _FLAT_KNOWN = {"task_key", "label", "labels", "annotator", "from_name", "to_name"}
-_MAX_ERRORS_SHOWN = 1
 
 
 @dataclass
