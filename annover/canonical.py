@@ -165,6 +165,7 @@ def conform(table: "pa.Table", name: str) -> "pa.Table":
 
     Missing nullable columns are added as nulls; missing provenance ``position`` as 0.
     """
+    import numpy as np
     import pyarrow as pa
 
     target = schema(name)
@@ -177,9 +178,9 @@ def conform(table: "pa.Table", name: str) -> "pa.Table":
                 col = col.cast(field.type)
             arrays.append(col)
         elif field.name == "position":
-            arrays.append(pa.array([0] * n, pa.int32()) if n else pa.array([], pa.int32()))
+            arrays.append(pa.array(np.zeros(n, dtype=np.int32)))
         elif field.type == pa.bool_():
-            arrays.append(pa.array([False] * n, pa.bool_()))
+            arrays.append(pa.array(np.zeros(n, dtype=bool)))
         elif field.nullable:
             arrays.append(pa.nulls(n, field.type))
         else:
@@ -212,10 +213,103 @@ def sort_table(table: "pa.Table", name: str) -> "pa.Table":
     """Rows in key order (byte order of the UTF-8 keys); no copy when they already are."""
     if is_sorted(table, name):
         return table
+    return take(table, sort_indices(table, KEYS[name]))
+
+
+def take(table: "pa.Table", indices: Any) -> "pa.Table":
+    """``table.take(indices)``, a column per thread (Arrow takes one column after another).
+
+    Arrow's kernels release the GIL, so on a million rows two cores gather two columns at once.
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+
+    workers = min(table.num_columns, os.cpu_count() or 1, 4)
+    if table.num_rows < 65536 or workers < 2:
+        return table.take(indices)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="annover-take") as ex:
+        columns = list(ex.map(lambda c: c.take(indices), table.columns))
+    return pa.Table.from_arrays(columns, schema=table.schema)
+
+
+def repeat_string(value: str, n: int) -> "pa.Array":
+    """A string array of ``n`` times ``value``, built from buffers (``pa.repeat`` is 100x slower)."""
+    import numpy as np
+    import pyarrow as pa
+
+    b = value.encode("utf-8")
+    if n * len(b) >= 2**31 - 1:
+        return pa.repeat(pa.scalar(value, pa.string()), n)
+    offsets = np.arange(n + 1, dtype=np.int32) * np.int32(len(b))
+    return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(b * n)])
+
+
+def dense_rank(col: "pa.Array | pa.ChunkedArray"):
+    """(rank per row as numpy int64, number of distinct values) of a string column without nulls.
+
+    Ranks follow Arrow's order of the values (byte order for strings). The distinct
+    values are found by hashing and only they are sorted, so a column with many
+    repeats (task keys of several answers, a few annotators) costs far less than a sort.
+    """
+    import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
 
-    order = pc.sort_indices(table, sort_keys=[(k, "ascending") for k in KEYS[name]])
-    return table.take(order)
+    if isinstance(col, pa.ChunkedArray):
+        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    enc = pc.dictionary_encode(col)
+    order = pc.sort_indices(enc.dictionary).to_numpy()
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order), dtype=np.int64)
+    return rank[enc.indices.to_numpy(zero_copy_only=False)], len(order)
+
+
+def _order_of_codes(codes, span: int):
+    """The stable sorting permutation of non-negative int64 ``codes`` below ``span``.
+
+    Distinct codes in a range not much wider than their number (key tuples are distinct
+    in a valid table) sort by placing each at its code: O(n + span), no comparisons.
+    Otherwise (or when codes repeat: a table with duplicate keys) a stable argsort.
+    """
+    import numpy as np
+
+    n = len(codes)
+    if 0 < n and span <= 16 * n:
+        slots = np.full(span, -1, dtype=np.int64)
+        slots[codes] = np.arange(n, dtype=np.int64)
+        order = slots[slots >= 0]
+        if len(order) == n:  # no code repeated
+            return order
+    return np.argsort(codes, kind="stable")
+
+
+def sort_indices(table: "pa.Table", keys: list[str]):
+    """Indices that put ``table`` in the order of ``keys`` (stable; byte order of strings).
+
+    For several keys, each column becomes a dense rank (:func:`dense_rank`) and the ranks
+    one int64 (``((r1 * n2) + r2) * n3 + r3``): one integer sort instead of Arrow's
+    multi-key comparison sort, ~2x faster on a million rows of (task_key, annotation_key).
+    Keys with nulls, non-string keys, or too many distinct tuples for an int64 take
+    Arrow's sort.
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    cols = [table.column(k) for k in keys]
+    if len(keys) > 1 and all(pa.types.is_string(c.type) and c.null_count == 0 for c in cols):
+        combined, span = None, 1
+        for c in cols:
+            rank, n = dense_rank(c)
+            span *= max(n, 1)
+            if span >= 2**62:
+                break
+            combined = rank if combined is None else combined * n + rank
+        else:
+            return pa.array(_order_of_codes(combined, span))
+    return pc.sort_indices(table.select(keys), sort_keys=[(k, "ascending") for k in keys])
 
 
 def first_of_runs(table: "pa.Table", keys: list[str]):
@@ -255,24 +349,29 @@ def duplicate_keys(table: "pa.Table", name: str, limit: int = 3) -> list[dict[st
     return [{k: table.column(k)[int(i) + 1].as_py() for k in KEYS[name]} for i in hits]
 
 
-def _string_bytes(arr: "pa.Array") -> tuple[bytes, bytes]:
-    """(lengths as int64 LE, concatenated UTF-8 data) of a string array, nulls as ''."""
+def _string_bytes(arr: "pa.Array") -> tuple[Any, Any]:
+    """(lengths as int64 LE, concatenated UTF-8 data) of a string array, nulls as ''.
+
+    Both are buffer views (no copy of the data): hashlib and numpy read them as they are.
+    """
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = pc.fill_null(arr, "")
+    if arr.null_count:
+        arr = pc.fill_null(arr, "")
     if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks()
-    if arr.type != pa.large_string():
-        arr = arr.cast(pa.large_string())
+        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
     if len(arr) == 0:
         return b"", b""
+    if arr.type not in (pa.string(), pa.large_string()):
+        arr = arr.cast(pa.large_string())
+    width = 4 if arr.type == pa.string() else 8
     bufs = arr.buffers()
-    offsets = np.frombuffer(bufs[1], dtype="<i8", count=len(arr) + 1, offset=arr.offset * 8)
+    offsets = np.frombuffer(bufs[1], dtype=f"<i{width}", count=len(arr) + 1, offset=arr.offset * width)
     lengths = np.diff(offsets).astype("<i8")
-    data = bufs[2].to_pybytes()[offsets[0] : offsets[-1]] if bufs[2] is not None else b""
-    return lengths.tobytes(), data
+    data = memoryview(bufs[2])[int(offsets[0]) : int(offsets[-1])] if bufs[2] is not None else b""
+    return memoryview(lengths).cast("B"), data
 
 
 def _column_chunks(col: "pa.ChunkedArray", kind: str):
@@ -282,8 +381,10 @@ def _column_chunks(col: "pa.ChunkedArray", kind: str):
     import pyarrow.compute as pc
 
     arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
-    valid = np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=np.uint8)
-    yield valid.tobytes()
+    if arr.null_count:
+        yield np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=np.uint8).tobytes()
+    else:
+        yield np.ones(len(arr), dtype=np.uint8).tobytes()
     if kind in ("string", "json"):
         yield from _string_bytes(arr)
     elif kind == "list<string>":

@@ -2,11 +2,22 @@
 
 XML is first parsed with defusedxml (no DTDs, no entities, no external references), then
 handed to label-studio-sdk's LabelInterface, which knows every control's rules.
+
+The SDK's verdict on a config (its controls, labels and objects) depends only on the
+config text and the SDK version, and importing the SDK alone takes most of a second, so
+the verdict on a valid config is cached per user (``$ANNOVER_CACHE_DIR``, else
+``$XDG_CACHE_HOME/annover`` or ``~/.cache/annover``), keyed by the sha256 of both. A
+snapshot with a config seen before never imports the SDK unless a result needs its
+per-region checks (Label Studio JSON does; flat files are checked against the labels).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
@@ -39,6 +50,25 @@ def check_xml(text: str, source: str = "config") -> None:
         raise ConfigError(f"{source}: not valid XML: {e}", "fix the labeling config (Label Studio XML)") from None
 
 
+def cache_dir() -> Path:
+    """Where annover keeps per-user caches (never anything a repository needs)."""
+    if os.environ.get("ANNOVER_CACHE_DIR"):
+        return Path(os.environ["ANNOVER_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "annover"
+
+
+def _verdict_path(text: str) -> Path | None:
+    """The cache file of the SDK's verdict on ``text`` (None when the SDK is not installed)."""
+    from importlib import metadata
+
+    try:
+        version = metadata.version("label-studio-sdk")
+    except metadata.PackageNotFoundError:
+        return None
+    key = hashlib.sha256(f"label-studio-sdk {version}\0{text}".encode()).hexdigest()
+    return cache_dir() / "configs" / f"{key}.json"
+
+
 class LabelingConfig:
     """A parsed, validated labeling config.
 
@@ -58,6 +88,8 @@ class LabelingConfig:
         self._objects: dict[str, str] = {}
         self._error: BaseException | None = None
         self._thread = None
+        if self._load_verdict():
+            return
         if background:
             import threading
 
@@ -81,6 +113,37 @@ class LabelingConfig:
             raise self._error
         return self
 
+    def _load_verdict(self) -> bool:
+        """Take the controls and objects from the cache; False when it has no verdict."""
+        try:
+            path = _verdict_path(self.text)
+            d = json.loads(path.read_text(encoding="utf-8")) if path else None
+            controls = {n: Control(n, c["tag"], tuple(c["to_name"]), tuple(c["labels"]))
+                        for n, c in d["controls"].items()}
+            objects = {str(k): str(v) for k, v in d["objects"].items()}
+        except (OSError, ValueError, TypeError, KeyError, AttributeError):
+            return False  # no entry, or one this code cannot read: ask the SDK
+        if not controls:
+            return False
+        self._controls, self._objects = controls, objects
+        return True
+
+    def _save_verdict(self) -> None:
+        """Remember the SDK's verdict on this (valid) config; a cache that cannot be written is skipped."""
+        from .refs import write_atomic
+
+        try:
+            path = _verdict_path(self.text)
+            if path is None or path.exists():
+                return
+            path.parent.mkdir(parents=True, exist_ok=True)
+            d = {"controls": {n: {"tag": c.tag, "to_name": list(c.to_name), "labels": list(c.labels)}
+                              for n, c in self._controls.items()},
+                 "objects": self._objects}
+            write_atomic(path, json.dumps(d, sort_keys=True).encode())
+        except OSError:
+            pass
+
     def _parse(self) -> None:
         text, source = self.text, self.source
         try:
@@ -101,21 +164,26 @@ class LabelingConfig:
         objects = {o.name: str(o.value or "").lstrip("$") for o in li.objects}
         # plain attributes, set once here (a cached_property's lock would deadlock with wait())
         self._controls, self._objects, self._li = controls, objects, li
-        if not self.controls:
+        if not controls:
             raise ConfigError(f"{source}: the labeling config has no control tags",
                               "add a control such as <Choices> or <Labels>")
         # the SDK's own check only sees toName="..." written with double quotes
-        for c in self.controls.values():
-            missing = [t for t in c.to_name if t not in self.objects]
+        for c in controls.values():
+            missing = [t for t in c.to_name if t not in objects]
             if missing:
                 raise ConfigError(f"{source}: control {c.name!r} has toName={missing[0]!r}, which names no object tag",
-                                  f"use one of: {', '.join(sorted(self.objects)) or '(no object tags)'}")
+                                  f"use one of: {', '.join(sorted(objects)) or '(no object tags)'}")
+        self._save_verdict()
 
     @property
     def li(self) -> Any:
         """label-studio-sdk's LabelInterface for this config."""
         if self._li is None:
             self.wait()
+        if self._li is None:  # the verdict came from the cache: build the interface now
+            from label_studio_sdk.label_interface import LabelInterface
+
+            self._li = LabelInterface(self.text)
         return self._li
 
     @classmethod
@@ -134,13 +202,13 @@ class LabelingConfig:
     @property
     def controls(self) -> dict[str, Control]:
         """Control tag name -> its tag, object names and labels."""
-        self.li  # noqa: B018 - joins the background parse
+        self.wait()  # joins the background parse
         return self._controls
 
     @property
     def objects(self) -> dict[str, str]:
         """Object tag name -> the task data field it reads (``$text`` -> ``text``)."""
-        self.li  # noqa: B018
+        self.wait()
         return self._objects
 
     def region_errors(self, item: dict) -> list[str]:

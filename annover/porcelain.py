@@ -406,78 +406,110 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
     by_model = _split_predictions(preds)
 
     progress("hashing content")
-    ids = {"tasks": C.content_id(tasks, "tasks"), "annotations": C.content_id(tables.annotations, "annotations")}
-    pred_ids = {mv: C.content_id(t, "predictions") for mv, t in by_model.items()}
+    from concurrent.futures import ThreadPoolExecutor
+
+    from . import stats as S
+    from .snapshots import encode_parts, part_bytes, store_snapshot
+
+    named: dict[Any, Any] = {"tasks": tasks, "annotations": tables.annotations,
+                             **{("predictions", mv): t for mv, t in by_model.items()}}
+    kind = {k: k if isinstance(k, str) else "predictions" for k in named}
     config_bytes = cfg.text.encode("utf-8") if cfg else None
     config_oid = hashlib.sha256(config_bytes).hexdigest() if config_bytes else None
+    # Hashing, part encoding and stats are independent and mostly outside the GIL (hashlib,
+    # Parquet, Arrow kernels): they run at once. Encoding is speculative: nothing is stored
+    # before the lock, and a snapshot that changes nothing cancels what has not started.
+    pool = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)), thread_name_prefix="annover")
+    try:
+        id_futs = {k: pool.submit(C.content_id, t, kind[k]) for k, t in named.items()}
+        stats_fut = pool.submit(S.compute, tasks, tables.annotations, by_model)
+        encoded = {k: encode_parts(t, pool) for k, t in named.items()}
+        sids = {k: f.result() for k, f in id_futs.items()}
+        ids = {"tasks": sids["tasks"], "annotations": sids["annotations"]}
+        pred_ids = {k[1]: v for k, v in sids.items() if isinstance(k, tuple)}
+        head = repo.head()
+        if head and not allow_empty and _same_content(repo.version(head), ids, pred_ids, config_oid, source_link):
+            for _, futs in encoded.values():  # most likely nothing to write: stop encoding
+                for f in futs:
+                    f.cancel()
 
-    with repo.lock():
-        recovered = repo.recover()
-        parent_id = repo.head()
-        parent = repo.version(parent_id) if parent_id else None
-        expected_commit = repo.head_commit()
-        if parent and not allow_empty and _same_content(parent, ids, pred_ids, config_oid, source_link):
-            return SnapshotResult(None, False, warnings=warnings + ["nothing changed since HEAD"],
-                                  recovered=recovered)
-        tag = tag or _next_tag(repo)
-        # 2. objects (write-once; an interrupted run leaves only harmless strays)
-        from .snapshots import write_snapshot
+        def parts_of(k: Any) -> list[bytes]:
+            rows, futs = encoded[k]
+            out, start = [], 0
+            for n, f in zip(rows, futs):  # a part cancelled above is encoded now (HEAD moved meanwhile)
+                out.append(part_bytes(named[k].slice(start, n)) if f.cancelled() else f.result())
+                start += n
+            return out
 
-        progress("writing snapshots")
-        snaps = {
-            "tasks": write_snapshot(repo.store, tasks, "tasks", ids["tasks"]),
-            "annotations": write_snapshot(repo.store, tables.annotations, "annotations", ids["annotations"]),
-        }
-        pred_snaps = {mv: write_snapshot(repo.store, t, "predictions", pred_ids[mv]) for mv, t in by_model.items()}
-        config_ref = repo.store.put(config_bytes) if config_bytes else None
-        if source_files:
-            source_link["files"] = repo.store.put(C.canonical_json(source_files).encode()).to_json()
-        _maybe_die("after-objects")
-        from . import stats as S
+        with repo.lock():
+            recovered = repo.recover()
+            parent_id = repo.head()
+            parent = repo.version(parent_id) if parent_id else None
+            expected_commit = repo.head_commit()
+            if parent and not allow_empty and _same_content(parent, ids, pred_ids, config_oid, source_link):
+                return SnapshotResult(None, False, warnings=warnings + ["nothing changed since HEAD"],
+                                      recovered=recovered)
+            tag = tag or _next_tag(repo)
+            # 2. objects (write-once; an interrupted run leaves only harmless strays)
+            progress("writing snapshots")
+            snaps = {k: store_snapshot(repo.store, kind[k], sids[k], encoded[k][0], parts_of(k), pool) for k in named}
+            config_ref = repo.store.put(config_bytes) if config_bytes else None
+            if source_files:
+                source_link["files"] = repo.store.put(C.canonical_json(source_files).encode()).to_json()
+            _maybe_die("after-objects")
+            record = {
+                "schema": VERSION_SCHEMA, "hash": "sha256", "parents": [parent_id] if parent_id else [],
+                "tables": {"tasks": snaps["tasks"].to_json(), "annotations": snaps["annotations"].to_json(),
+                           "predictions": {k[1]: s.to_json() for k, s in snaps.items() if isinstance(k, tuple)}},
+                "table_schema": C.TABLE_SCHEMA_VERSION,
+                "config": config_ref.to_json() if config_ref else None,
+                "source": source_link,
+                "author": repo.author(),
+                "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                "message": message,
+                "origin": origin or {},
+                "stats": stats_fut.result(),
+            }
+            return _commit_version(repo, record, parent_id, parent, tag, message, expected_commit, warnings,
+                                   recovered, progress)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
-        record = {
-            "schema": VERSION_SCHEMA, "hash": "sha256", "parents": [parent_id] if parent_id else [],
-            "tables": {"tasks": snaps["tasks"].to_json(), "annotations": snaps["annotations"].to_json(),
-                       "predictions": {mv: s.to_json() for mv, s in sorted(pred_snaps.items())}},
-            "table_schema": C.TABLE_SCHEMA_VERSION,
-            "config": config_ref.to_json() if config_ref else None,
-            "source": source_link,
-            "author": repo.author(),
-            "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-            "message": message,
-            "origin": origin or {},
-            "stats": S.compute(tasks, tables.annotations, by_model),
-        }
-        vid = C.json_digest(record)
-        vpath = repo.version_path(vid)
-        write_atomic(vpath, (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
-        version = Version(vid, record)
-        # 3. the DVC pointer covers exactly this version's objects
-        progress("updating the DVC pointer")
-        needed = repo.objects_of(version)
-        known = {r.oid: r.md5 for r in (repo.objects_of(parent) if parent else [])}
-        _prune_view(repo, {r.oid for r in needed}, known)
-        for r in needed:  # objects shared with an older version may only be in the DVC cache
-            if not repo.store.path(r.oid).exists():
-                repo.store.put(repo.store.get(r))
-        _maybe_die("before-dvc-add")
-        repo.record_in_dvc(needed)
-        _maybe_die("after-dvc-add")
-        # 4. one commit: record, pointer, HEAD, tag
-        progress("committing")
-        files: dict[str, Any] = {
-            repo.rel(vpath): vpath,
-            repo.rel(repo.dir / "objects.dvc"): repo.dir / "objects.dvc",
-            repo.rel(repo.dir / ".gitignore"): repo.dir / ".gitignore",
-            repo.rel(repo.dir / "HEAD"): (vid + "\n").encode(),
-            repo.rel(repo.dir / "refs" / "tags" / tag): (vid + "\n").encode(),
-        }
-        title = message.splitlines()[0] if message else f"snapshot {tag}"
-        commit = repo.commit(files, f"annover: {title} ({tag})\n\nannover-version: {vid}\n", expected_commit)
-        repo.refs.log(parent_id, vid, f"snapshot {tag}: {title}")
-        _maybe_die("before-git-tag")
-        repo.git("tag", tag, commit)
-        return SnapshotResult(version, True, tag, commit, warnings, recovered)
+
+def _commit_version(repo: Repo, record: dict, parent_id: str | None, parent: Version | None, tag: str, message: str,
+                    expected_commit: str | None, warnings: list[str], recovered: Any,
+                    progress: Progress = _noop) -> SnapshotResult:
+    """Write the version record, point DVC at its objects, commit and tag (under the repo lock)."""
+    vid = C.json_digest(record)
+    vpath = repo.version_path(vid)
+    write_atomic(vpath, (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+    version = Version(vid, record)
+    # 3. the DVC pointer covers exactly this version's objects
+    progress("updating the DVC pointer")
+    needed = repo.objects_of(version)
+    known = {r.oid: r.md5 for r in (repo.objects_of(parent) if parent else [])}
+    _prune_view(repo, {r.oid for r in needed}, known)
+    for r in needed:  # objects shared with an older version may only be in the DVC cache
+        if not repo.store.path(r.oid).exists():
+            repo.store.put(repo.store.get(r))
+    _maybe_die("before-dvc-add")
+    repo.record_in_dvc(needed)
+    _maybe_die("after-dvc-add")
+    # 4. one commit: record, pointer, HEAD, tag
+    progress("committing")
+    files: dict[str, Any] = {
+        repo.rel(vpath): vpath,
+        repo.rel(repo.dir / "objects.dvc"): repo.dir / "objects.dvc",
+        repo.rel(repo.dir / ".gitignore"): repo.dir / ".gitignore",
+        repo.rel(repo.dir / "HEAD"): (vid + "\n").encode(),
+        repo.rel(repo.dir / "refs" / "tags" / tag): (vid + "\n").encode(),
+    }
+    title = message.splitlines()[0] if message else f"snapshot {tag}"
+    commit = repo.commit(files, f"annover: {title} ({tag})\n\nannover-version: {vid}\n", expected_commit)
+    repo.refs.log(parent_id, vid, f"snapshot {tag}: {title}")
+    _maybe_die("before-git-tag")
+    repo.git("tag", tag, commit)
+    return SnapshotResult(version, True, tag, commit, warnings, recovered)
 
 
 def _display_path(repo: Repo, p: str) -> str:

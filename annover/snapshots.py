@@ -8,7 +8,7 @@ parts unchanged between two versions are stored (and pushed) once.
 from __future__ import annotations
 
 import json
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
@@ -52,27 +52,34 @@ def part_bytes(table: "pa.Table") -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def write_snapshot(store: ObjectStore, table: "pa.Table", name: str, sid: str | None = None) -> SnapshotRef:
-    """Store a conformed, key-sorted table; return its reference."""
-    sid = sid or C.content_id(table, name)
+def encode_parts(table: "pa.Table", pool: Executor) -> "tuple[list[int], list[Future[bytes]]]":
+    """Start encoding each part of a conformed, key-sorted table: (rows per part, futures of bytes).
+
+    Parquet encoding releases the GIL, so a snapshot encodes its parts while it hashes
+    the content and counts the stats.
+    """
     bounds = C.part_bounds(table)
+    return [b - a for a, b in bounds], [pool.submit(part_bytes, table.slice(a, b - a)) for a, b in bounds]
 
-    def put(b: tuple[int, int]) -> dict:
-        ref = store.put(part_bytes(table.slice(b[0], b[1] - b[0])))
-        return {**ref.to_json(), "rows": b[1] - b[0]}
 
-    if len(bounds) > 1:
-        with ThreadPoolExecutor(max_workers=4) as ex:
-            parts = list(ex.map(put, bounds))
-    else:
-        parts = [put(b) for b in bounds]
+def store_snapshot(store: ObjectStore, name: str, sid: str, rows: Sequence[int], parts: "Sequence[bytes]",
+                   pool: Executor | None = None) -> SnapshotRef:
+    """Store encoded parts (write-once) and their manifest; return the snapshot's reference."""
+    refs = list(pool.map(store.put, parts)) if pool is not None else [store.put(b) for b in parts]
     manifest = {
         "schema": MANIFEST_SCHEMA, "hash": "sha256", "table": name,
-        "table_schema": C.TABLE_SCHEMA_VERSION, "id": sid, "rows": table.num_rows,
-        "key": C.KEYS[name], "parts": parts,
+        "table_schema": C.TABLE_SCHEMA_VERSION, "id": sid, "rows": sum(rows),
+        "key": C.KEYS[name], "parts": [{**r.to_json(), "rows": n} for r, n in zip(refs, rows)],
     }
     mref = store.put(C.canonical_json(manifest).encode())
-    return SnapshotRef(sid, mref, table.num_rows)
+    return SnapshotRef(sid, mref, sum(rows))
+
+
+def write_snapshot(store: ObjectStore, table: "pa.Table", name: str, sid: str | None = None) -> SnapshotRef:
+    """Store a conformed, key-sorted table; return its reference."""
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        rows, futures = encode_parts(table, ex)
+        return store_snapshot(store, name, sid or C.content_id(table, name), rows, [f.result() for f in futures], ex)
 
 
 def read_manifest(store: ObjectStore, ref: SnapshotRef | ObjectRef) -> dict:

@@ -15,11 +15,17 @@ EXAMPLES = ROOT / "examples" / "sentiment"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+@pytest.fixture(scope="session")
+def _cache_home(tmp_path_factory):
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolated_env(tmp_path_factory, monkeypatch):
+def _isolated_env(tmp_path_factory, monkeypatch, _cache_home):
     """Nothing a test does lands in the home folder; git has an identity."""
     home = tmp_path_factory.mktemp("remotes")
     monkeypatch.setenv("ANNOVER_REMOTE_HOME", str(home))
+    monkeypatch.setenv("ANNOVER_CACHE_DIR", str(_cache_home))
     monkeypatch.setenv("GIT_AUTHOR_NAME", "Test Author")
     monkeypatch.setenv("GIT_AUTHOR_EMAIL", "author@example.com")
     monkeypatch.setenv("GIT_COMMITTER_NAME", "Test Author")

@@ -337,8 +337,10 @@ def from_flat(table: "pa.Table", source: str, *, config=None, key=None, validate
         keys = keys.cast(pa.string())
 
     # from_name / to_name / type: columns, or the config's single classification control
+    const_fn: str | None = None  # the control of every row, when the file has no from_name column
     if "from_name" in cols:
         from_name = table.column("from_name").cast(pa.string())
+        fn_values = pc.unique(from_name).to_pylist()
     else:
         if config is None:
             raise _fail(source, "no 'from_name' column and no labeling config",
@@ -349,8 +351,9 @@ def from_flat(table: "pa.Table", source: str, *, config=None, key=None, validate
         if len(labelled) != 1:
             raise _fail(source, f"the config has {len(labelled)} label controls and the file no from_name column",
                         "add a from_name column naming the control of each row")
-        from_name = pa.chunked_array([pa.array([labelled[0].name] * n, pa.string())]) if n else pa.chunked_array([], pa.string())
-    fn_values = pc.unique(from_name).to_pylist()
+        const_fn = labelled[0].name
+        from_name = None  # built after sorting: the same value in every row
+        fn_values = [const_fn]
     ctl_of = {}
     for fn in fn_values:
         ctl = config.controls.get(fn) if config is not None else None
@@ -359,44 +362,56 @@ def from_flat(table: "pa.Table", source: str, *, config=None, key=None, validate
                                   "fix from_name or the config, or pass --no-validate")
         ctl_of[fn] = ctl
 
-    # labels as list<string>
+    # labels: a list per row (a list-typed 'labels' column), or one per row (a 'label' column),
+    # kept as plain strings through the sort and made lists after it
     if "labels" in cols and pa.types.is_list(table.column("labels").type):
         labels = table.column("labels").cast(pa.list_(pa.string()))
+        flat, parent = pc.list_flatten(labels), pc.list_parent_indices(labels)
     else:
-        lab = table.column("label" if "label" in cols else "labels")
-        if lab.null_count:
-            i = int(np.flatnonzero(~lab.is_valid().to_numpy(zero_copy_only=False))[0])
+        labels = table.column("label" if "label" in cols else "labels")
+        if labels.null_count:
+            i = int(np.flatnonzero(~labels.is_valid().to_numpy(zero_copy_only=False))[0])
             raise _fail(source, f"row {i}: empty label", "every row needs a label")
-        lab = lab.cast(pa.string()).combine_chunks()
-        offsets = pa.array(np.arange(n + 1, dtype=np.int32))
-        labels = pa.chunked_array([pa.ListArray.from_arrays(offsets, lab)])
+        labels = labels.cast(pa.string())
+        flat, parent = labels, None
 
     annotator = table.column("annotator").cast(pa.string()) if "annotator" in cols else pa.nulls(n, pa.string())
 
     # validation: every label allowed by its control
     if validate and config is not None:
-        flat = pc.list_flatten(labels)
-        parent = pc.list_parent_indices(labels)
-        fn_flat = pc.take(from_name, parent)
+        fn_flat = None
         for fn, ctl in ctl_of.items():
             if ctl is None or not ctl.labels:
                 continue
-            mask = pc.equal(fn_flat, fn)
-            bad = pc.and_(mask, pc.invert(pc.is_in(flat, value_set=pa.array(list(ctl.labels), pa.string()))))
+            bad = pc.invert(pc.is_in(flat, value_set=pa.array(list(ctl.labels), pa.string())))
+            if len(ctl_of) > 1:
+                if fn_flat is None:
+                    fn_flat = from_name if parent is None else pc.take(from_name, parent)
+                bad = pc.and_(pc.equal(fn_flat, fn), bad)
             if pc.any(bad).as_py():
                 j = int(np.flatnonzero(bad.to_numpy(zero_copy_only=False))[0])
-                row = int(parent[j].as_py())
+                row = j if parent is None else int(parent[j].as_py())
                 raise ValidationError(
                     f"{source}: row {row} (key {keys[row].as_py()}), control {fn!r}: label {flat[j].as_py()!r} "
                     f"is not in {config.source} (allowed: {', '.join(ctl.labels)})",
                     "fix the label or add it to the config, or pass --no-validate",
                 )
 
-    ann_key = pc.binary_join_element_wise(pc.fill_null(annotator, "-"), pa.scalar("0"), "#")
-    base = pa.table({"task_key": keys, "annotation_key": ann_key, "annotator": annotator, "from_name": from_name,
-                     "labels": labels})
+    # annotation key "<annotator>#0", built once per distinct annotator
+    ann_enc = pc.dictionary_encode(pc.fill_null(annotator, "-"))
+    if isinstance(ann_enc, pa.ChunkedArray):
+        ann_enc = ann_enc.combine_chunks() if ann_enc.num_chunks != 1 else ann_enc.chunk(0)
+    ann_key = pa.DictionaryArray.from_arrays(
+        ann_enc.indices, pc.binary_join_element_wise(ann_enc.dictionary, "0", "#")).dictionary_decode()
+    base = pa.table({"task_key": keys, "annotation_key": ann_key, "annotator": annotator,
+                     **({"from_name": from_name} if from_name is not None else {}), "labels": labels})
     group = ["task_key", "annotation_key"] + (["from_name"] if len(fn_values) > 1 else [])
-    base = _sorted_by(base, group)
+    base = C.take(base, C.sort_indices(base, group))
+    if const_fn is not None:
+        base = base.add_column(3, "from_name", C.repeat_string(const_fn, base.num_rows))
+    if parent is None:  # one label per row: a list of one
+        one = base.column("labels").combine_chunks()
+        base = base.set_column(4, "labels", pa.ListArray.from_arrays(pa.array(np.arange(len(one) + 1, dtype=np.int32)), one))
     # several rows of one (task, annotator, control): one region with all their labels
     if base.num_rows > 1:
         same = None
@@ -415,21 +430,28 @@ def from_flat(table: "pa.Table", source: str, *, config=None, key=None, validate
             base = pa.table({"task_key": g.column("task_key"), "annotation_key": g.column("annotation_key"),
                              "annotator": g.column("annotator_first"), "from_name": g.column("from_name"),
                              "labels": pa.array(merged, pa.list_(pa.string()))})
-            base = _sorted_by(base, group)
+            base = C.take(base, C.sort_indices(base, group))
 
     # value / to_name / type / region_key: few distinct (control, labels) combinations, so
     # encode each once in Python and spread it with a dictionary take.
     fn_col = base.column("from_name").combine_chunks()
     lab_col = base.column("labels").combine_chunks()
-    lab_text = pc.binary_join(lab_col, "\x1f")
-    combo = pc.binary_join_element_wise(pc.fill_null(fn_col, ""), lab_text, "\x1e")
-    enc = pc.dictionary_encode(combo)
+    lengths = pc.min_max(pc.list_value_length(lab_col)).as_py() if len(lab_col) else {}
+    if len(fn_values) == 1 and fn_values[0] is not None and lengths == {"min": 1, "max": 1}:
+        # one control, one label per row (a plain (key, label) file): the label is the combination
+        enc = pc.dictionary_encode(pc.list_flatten(lab_col))
+        combos = [(fn_values[0], [label]) for label in enc.dictionary.to_pylist()]
+    else:
+        lab_text = pc.binary_join(lab_col, "\x1f")
+        enc = pc.dictionary_encode(pc.binary_join_element_wise(pc.fill_null(fn_col, ""), lab_text, "\x1e"))
+        combos = []
+        for s in enc.dictionary.to_pylist():
+            fn, _, labs = s.partition("\x1e")
+            combos.append((fn, labs.split("\x1f") if labs else []))
     if isinstance(enc, pa.ChunkedArray):
         enc = enc.combine_chunks()
     value_d, to_d, type_d, rk_d = [], [], [], []
-    for s in enc.dictionary.to_pylist():
-        fn, _, labs = s.partition("\x1e")
-        labs_l = labs.split("\x1f") if labs else []
+    for fn, labs_l in combos:
         ctl = ctl_of.get(fn)
         typ = ctl.result_type if ctl is not None else "choices"
         to_name = ctl.to_name[0] if ctl is not None and ctl.to_name else None
@@ -471,14 +493,6 @@ def from_flat(table: "pa.Table", source: str, *, config=None, key=None, validate
     tasks = pa.table({"task_key": uniq, "data": data_arr})
     return Tables(finish(tasks, "tasks", source), finish(annotations, "annotations", source),
                   C.schema("predictions").empty_table(), fmt, [])
-
-
-def _sorted_by(table: "pa.Table", keys: list[str]) -> "pa.Table":
-    """``table`` in the order of ``keys`` (one sort of the keys, one take of the rows)."""
-    import pyarrow.compute as pc
-
-    order = pc.sort_indices(table.select(keys), sort_keys=[(k, "ascending") for k in keys])
-    return table.take(order)
 
 
 # ---------------------------------------------------------------------------
