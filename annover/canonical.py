@@ -270,19 +270,27 @@ def _order_of_codes(codes, span: int):
     """The stable sorting permutation of non-negative int64 ``codes`` below ``span``.
 
     Distinct codes in a range not much wider than their number (key tuples are distinct
-    in a valid table) sort by placing each at its code: O(n + span), no comparisons.
-    Otherwise (or when codes repeat: a table with duplicate keys) a stable argsort.
+    in a valid table) sort by placing each at its code: O(n + span). Otherwise a radix
+    sort, 16 bits a pass (numpy sorts 16-bit integers stably by radix): O(n) a pass,
+    about a third of the time of a comparison sort of the int64 codes.
     """
     import numpy as np
 
     n = len(codes)
-    if 0 < n and span <= 16 * n:
+    if 0 < n and span <= 4 * n:
         slots = np.full(span, -1, dtype=np.int64)
         slots[codes] = np.arange(n, dtype=np.int64)
         order = slots[slots >= 0]
         if len(order) == n:  # no code repeated
             return order
-    return np.argsort(codes, kind="stable")
+    order = None
+    shift = 0
+    while order is None or (1 << shift) < span:
+        digit = ((codes if order is None else codes[order]) >> shift).astype(np.uint16)  # the low 16 bits
+        step = np.argsort(digit, kind="stable")
+        order = step if order is None else order[step]
+        shift += 16
+    return order
 
 
 def sort_indices(table: "pa.Table", keys: list[str]):

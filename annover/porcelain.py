@@ -225,11 +225,8 @@ def hash_source(repo: Repo, path: str) -> tuple[dict, dict[str, str]]:
 
 
 def _sha256_file(p: Path) -> str:
-    h = hashlib.sha256()
     with open(p, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _data_hashes(tasks: "pa.Table", files: dict[str, str], source_rel: str) -> "pa.Table":
@@ -379,9 +376,13 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
         if source is None:
             raise UsageError("nothing to snapshot", "give --from FILE (or --label-studio NAME)")
         progress(f"reading {source}")
-        tables = read_source(source, config=cfg, key=key, fmt=fmt, validate=validate)
-        origin = origin or {"kind": "file", "path": _display_path(repo, source), "format": tables.format,
-                            "sha256": _sha256_file(Path(source))}
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="annover-sha") as ex:
+            file_sha = ex.submit(_sha256_file, Path(source)) if origin is None else None  # while it is parsed
+            tables = read_source(source, config=cfg, key=key, fmt=fmt, validate=validate)
+            origin = origin or {"kind": "file", "path": _display_path(repo, source), "format": tables.format,
+                                "sha256": file_sha.result() if file_sha else None}
     if cfg is not None:
         cfg.wait()
     warnings += tables.warnings

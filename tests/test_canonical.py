@@ -222,3 +222,28 @@ def test_a_task_never_spans_two_parts(tasks):
     for i, (a, b) in enumerate(C.part_bounds(t, per_part=4)):
         for k in keys[a:b]:
             assert seen.setdefault(k, i) == i
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "a", "a#0", "a!", "ab", "é", "z"]), texts, st.sampled_from(["x", "y"])),
+                max_size=60),
+       st.integers(1, 3))
+def test_sort_indices_agrees_with_arrow(rows, nkeys):
+    """The dense-rank sort gives Arrow's (stable, byte-order) permutation, duplicates included."""
+    import pyarrow.compute as pc
+
+    t = pa.table({"k1": [r[0] for r in rows], "k2": [r[1] for r in rows], "k3": [r[2] for r in rows]},
+                 schema=pa.schema([("k1", pa.string()), ("k2", pa.string()), ("k3", pa.string())]))
+    keys = ["k1", "k2", "k3"][:nkeys]
+    want = pc.sort_indices(t, sort_keys=[(k, "ascending") for k in keys]).to_pylist()
+    assert C.sort_indices(t, keys).to_pylist() == want
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 2**40), max_size=300), st.integers(0, 2**62 - 2**40))
+def test_order_of_codes_is_a_stable_sort(codes, offset):
+    import numpy as np
+
+    for c in (np.array(codes, dtype=np.int64), np.array(codes, dtype=np.int64) + offset):
+        span = int(c.max()) + 1 if len(c) else 1
+        assert C._order_of_codes(c, span).tolist() == np.argsort(c, kind="stable").tolist()

@@ -536,10 +536,11 @@ def from_canonical(table: "pa.Table", source: str, *, config=None, validate=True
                     f"{source}: row {row} (key {ann.column('task_key')[row].as_py()}), control {fn!r}: "
                     f"label {flat[j].as_py()!r} is not in {config.source}",
                     "fix the label or add it to the config, or pass --no-validate")
-    keys = pc.unique(ann.column("task_key"))
+    ann = finish(ann, "annotations", source)
+    keys = ann.column("task_key").filter(pa.array(C.first_of_runs(ann, ["task_key"])))  # sorted, distinct
+    keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
     tasks = pa.table({"task_key": keys, "data": _task_data_for_keys(keys, "task_key")})
-    return Tables(finish(tasks, "tasks", source), finish(ann, "annotations", source),
-                  C.schema("predictions").empty_table(), "parquet", [])
+    return Tables(finish(tasks, "tasks", source), ann, C.schema("predictions").empty_table(), "parquet", [])
 
 
 def _task_data_for_keys(keys: "pa.Array", field: str) -> "pa.Array":
