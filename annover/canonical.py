@@ -180,7 +180,7 @@ def conform(table: "pa.Table", name: str) -> "pa.Table":
         elif field.name == "position":
             arrays.append(pa.array(np.zeros(n, dtype=np.int32)))
         elif field.type == pa.bool_():
-            arrays.append(pa.array(np.zeros(n, dtype=bool)))
+            arrays.append(pa.repeat(pa.scalar(False), n) if n else pa.array([], pa.bool_()))
         elif field.nullable:
             arrays.append(pa.nulls(n, field.type))
         else:
@@ -468,20 +468,25 @@ def key_hashes(keys: "pa.Array"):
     n = len(lengths)
     if n == 0:
         return np.zeros(0, dtype=np.uint64)
-    raw = np.frombuffer(data, dtype=np.uint8).astype(np.uint64)
+    raw = np.frombuffer(data, dtype=np.uint8)
     starts = np.zeros(n, dtype=np.int64)
     np.cumsum(lengths[:-1], out=starts[1:])
     maxlen = int(lengths.max()) if n else 0
     w = _weights(maxlen + 1)
+    sums = np.zeros(n, dtype=np.uint64)
     with np.errstate(over="ignore"):
-        if len(raw):
-            pos = np.arange(len(raw), dtype=np.int64) - np.repeat(starts, lengths)
-            prod = (raw + np.uint64(1)) * w[pos]
-            nonempty = lengths > 0
-            sums = np.zeros(n, dtype=np.uint64)
-            sums[nonempty] = np.add.reduceat(prod, starts[nonempty])
-        else:
-            sums = np.zeros(n, dtype=np.uint64)
+        # sum over a key's bytes of (byte + 1) * weight[position], mod 2**64: keys of one
+        # length at a time, as a (keys x length) byte matrix times the weights (keys are
+        # mostly of a few lengths, so this is a few matrix-vector products)
+        for length in np.unique(lengths).tolist():
+            if length == 0:
+                continue
+            rows = np.flatnonzero(lengths == length)
+            if len(rows) == n and length * n == len(raw):
+                mat = raw.reshape(n, length)  # every key this long: the data is the matrix
+            else:
+                mat = raw[starts[rows, None] + np.arange(length)]
+            sums[rows] = (mat.astype(np.uint64) + np.uint64(1)) @ w[:length]
         h = sums ^ ((lengths.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15))
         h = (h ^ (h >> np.uint64(29))) * np.uint64(0xBF58476D1CE4E5B9)
         h = h ^ (h >> np.uint64(32))
