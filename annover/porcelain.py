@@ -410,7 +410,7 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
     from concurrent.futures import ThreadPoolExecutor
 
     from . import stats as S
-    from .snapshots import encode_parts, part_bytes, store_snapshot
+    from .snapshots import collect_parts, encode_parts, store_snapshot
 
     named: dict[Any, Any] = {"tasks": tasks, "annotations": tables.annotations,
                              **{("predictions", mv): t for mv, t in by_model.items()}}
@@ -434,14 +434,6 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
                 for f in futs:
                     f.cancel()
 
-        def parts_of(k: Any) -> list[bytes]:
-            rows, futs = encoded[k]
-            out, start = [], 0
-            for n, f in zip(rows, futs):  # a part cancelled above is encoded now (HEAD moved meanwhile)
-                out.append(part_bytes(named[k].slice(start, n)) if f.cancelled() else f.result())
-                start += n
-            return out
-
         with repo.lock():
             recovered = repo.recover()
             parent_id = repo.head()
@@ -453,7 +445,9 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
             tag = tag or _next_tag(repo)
             # 2. objects (write-once; an interrupted run leaves only harmless strays)
             progress("writing snapshots")
-            snaps = {k: store_snapshot(repo.store, kind[k], sids[k], encoded[k][0], parts_of(k), pool) for k in named}
+            # a part cancelled above is encoded now (HEAD moved while we waited for the lock)
+            snaps = {k: store_snapshot(repo.store, kind[k], sids[k], encoded[k][0], collect_parts(named[k], *encoded[k]),
+                                       pool) for k in named}
             config_ref = repo.store.put(config_bytes) if config_bytes else None
             if source_files:
                 source_link["files"] = repo.store.put(C.canonical_json(source_files).encode()).to_json()

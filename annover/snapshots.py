@@ -74,6 +74,15 @@ def encode_parts(table: "pa.Table", pool: Executor) -> "tuple[list[int], list[Fu
     return [b - a for a, b in bounds], [pool.submit(part_bytes, table.slice(a, b - a)) for a, b in bounds]
 
 
+def collect_parts(table: "pa.Table", rows: Sequence[int], futures: "Sequence[Future[bytes]]") -> list[bytes]:
+    """The bytes of each part :func:`encode_parts` started; a cancelled one is encoded here."""
+    out, start = [], 0
+    for n, f in zip(rows, futures):
+        out.append(part_bytes(table.slice(start, n)) if f.cancelled() else f.result())
+        start += n
+    return out
+
+
 def store_snapshot(store: ObjectStore, name: str, sid: str, rows: Sequence[int], parts: "Sequence[bytes]",
                    pool: Executor | None = None) -> SnapshotRef:
     """Store encoded parts (write-once) and their manifest; return the snapshot's reference."""

@@ -348,3 +348,59 @@ def test_edited_version_record_is_detected(two_rounds):
     p.write_text(json.dumps(rec))
     with pytest.raises(ObjectError, match="does not match its id"):
         repo.show("v1")
+
+
+def test_cancelled_part_encodings_are_redone(two_rounds):
+    """Encoding runs ahead of the lock and is cancelled when the content looks like HEAD's;
+    parts it cancelled are encoded when the snapshot goes on (HEAD moved meanwhile)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from annover.snapshots import collect_parts, encode_parts, part_bytes
+
+    repo, v1, _ = two_rounds
+    table = repo.load(v1.id, table="annotations")
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        rows, futures = encode_parts(table, pool)
+    cancelled = [pool_future_cancelled() for _ in futures]
+    want = [part_bytes(table.slice(sum(rows[:i]), n)) for i, n in enumerate(rows)]
+    assert collect_parts(table, rows, cancelled) == want
+    assert collect_parts(table, rows, futures) == want
+
+
+def pool_future_cancelled():
+    from concurrent.futures import Future
+
+    f = Future()
+    assert f.cancel()
+    return f
+
+
+def test_snapshot_of_heads_content_after_head_moved(two_rounds, monkeypatch):
+    """The check before the lock sees v1 (stale) and cancels the encoding; under the lock
+    HEAD is v2: the snapshot of round 1 again is a complete new version with v1's content."""
+    import time
+
+    import annover.snapshots as snapshots
+
+    repo, v1, v2 = two_rounds
+    slow, collect = snapshots.part_bytes, snapshots.collect_parts
+    monkeypatch.setattr(snapshots, "part_bytes", lambda t: (time.sleep(0.3), slow(t))[1])
+    saw_cancelled = []
+    monkeypatch.setattr(snapshots, "collect_parts",
+                        lambda t, rows, futs: (saw_cancelled.append(any(f.cancelled() for f in futs)),
+                                               collect(t, rows, futs))[1])
+    real_head = type(repo).head
+    calls = []
+
+    def stale_head(self):
+        calls.append(1)
+        return v1.id if len(calls) == 1 else real_head(self)
+
+    monkeypatch.setattr(type(repo), "head", stale_head)
+    res = repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id", message="round 1 again")
+    monkeypatch.undo()
+    assert any(saw_cancelled)  # the path under test was taken
+    assert res.changed and res.version.parents == [v2.id]
+    assert res.version.record["tables"]["annotations"]["id"] == v1.record["tables"]["annotations"]["id"]
+    assert repo.load(res.version.id, table="annotations").equals(repo.load(v1.id, table="annotations"))
+    assert repo.load(res.version.id, table="tasks").equals(repo.load(v1.id, table="tasks"))
