@@ -384,7 +384,9 @@ def test_snapshot_of_heads_content_after_head_moved(two_rounds, monkeypatch):
 
     repo, v1, v2 = two_rounds
     slow, collect = snapshots.part_bytes, snapshots.collect_parts
-    monkeypatch.setattr(snapshots, "part_bytes", lambda t: (time.sleep(0.3), slow(t))[1])
+    # many small, slow parts: most are still queued when the check cancels them
+    monkeypatch.setattr(C, "TASKS_PER_PART", 2)
+    monkeypatch.setattr(snapshots, "part_bytes", lambda t: (time.sleep(0.1), slow(t))[1])
     saw_cancelled = []
     monkeypatch.setattr(snapshots, "collect_parts",
                         lambda t, rows, futs: (saw_cancelled.append(any(f.cancelled() for f in futs)),
