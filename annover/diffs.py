@@ -186,7 +186,7 @@ class Side:
 
 @dataclass(frozen=True)
 class Source:
-    """Rows of one canonical table: an Arrow table, or (already verified) Parquet files.
+    """Rows of one canonical table: an Arrow table, or Parquet files (verified as they are read).
 
     Registered in DuckDB as a view (or an Arrow table) under a given name.
     """
@@ -212,6 +212,10 @@ def _fetch(con: Any, sql: str) -> "pa.Table":
     return get()
 
 
+#: The result (region) columns of a row, the same in both answers tables.
+_RESULT_COLS = ("from_name", "to_name", "type", "labels", "value", "region")
+
+
 @dataclass
 class _Spec:
     """What differs between the annotations and the predictions tables."""
@@ -219,7 +223,7 @@ class _Spec:
     table: str
     answer_key: str
     answer_cols: tuple[str, ...]
-    region_cols: tuple[str, ...] = ("from_name", "to_name", "type", "labels", "value", "region")
+    region_cols: tuple[str, ...] = _RESULT_COLS
 
     @property
     def cols(self) -> tuple[str, ...]:
@@ -528,14 +532,42 @@ _UNSET = object()
 _SHAPE_KEYS = re.compile(r'"(?:x|points|start|globalOffsets)":')
 
 
-def _compare(spec: _Spec, a: _Row, b: _Row, opts: Options, renames: dict[str, str]) -> tuple[list[str], str, float | None]:
-    """Kinds, description and shape score of a matched pair of rows."""
+def _compare(spec: _Spec, a: _Row, b: _Row, memo: dict | None = None) -> tuple[list[str], str, float | None]:
+    """Kinds, description and shape score of a matched pair of rows.
+
+    The result part (labels, value, control...) depends only on the result columns of the
+    two rows, so with ``memo`` (one dict for the rows of one table) it is worked out once
+    per distinct pair of results: a round of labeling repeats the same flips ("positive ->
+    negative") many times. The answer part is cheap and worked out for each pair.
+    """
+    if memo is None:
+        kinds, words, score = _compare_result(a, b)
+    else:
+        key = _result_key(a, b)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = _compare_result(a, b)
+        kinds, words, score = hit
+    akinds, awords = _compare_answer(spec, a.data, b.data)
+    return [*kinds, *akinds], "; ".join([*words, *awords]), score
+
+
+def _result_key(a: _Row, b: _Row) -> tuple:
+    """What :func:`_compare_result` depends on: whether both rows are regions, and their result columns."""
+    da, db = a.data, b.data
+    la, lb = da["labels"], db["labels"]
+    return (a.region_key != "" and b.region_key != "",
+            da["from_name"], da["to_name"], da["type"], None if la is None else tuple(la), da["value"], da["region"],
+            db["from_name"], db["to_name"], db["type"], None if lb is None else tuple(lb), db["value"], db["region"])
+
+
+def _compare_result(a: _Row, b: _Row) -> tuple[tuple[str, ...], tuple[str, ...], float | None]:
+    """Kinds, words and shape score of what changed in the result columns of a matched pair."""
     da, db = a.data, b.data
     kinds: list[str] = []
     words: list[str] = []
     score: float | None = None
-    is_region = a.region_key != "" and b.region_key != ""
-    if is_region:
+    if a.region_key != "" and b.region_key != "":
         if (da["labels"] or None) != (db["labels"] or None):
             kinds.append("relabel")
             words.append(f"{fmt_labels(da['labels'])} -> {fmt_labels(db['labels'])}")
@@ -569,9 +601,16 @@ def _compare(spec: _Spec, a: _Row, b: _Row, opts: Options, renames: dict[str, st
         if da["region"] != db["region"]:
             kinds.append("region")
             words.append("region attributes changed")
-    elif any(da[c] != db[c] for c in spec.region_cols):
+    elif any(da[c] != db[c] for c in _RESULT_COLS):
         kinds.append("value")
         words.append("result changed")
+    return tuple(kinds), tuple(words), score
+
+
+def _compare_answer(spec: _Spec, da: dict, db: dict) -> tuple[list[str], list[str]]:
+    """Kinds and words of what changed in the answer (prediction) columns of a matched pair."""
+    kinds: list[str] = []
+    words: list[str] = []
     if spec is _ANN:
         if da["was_cancelled"] != db["was_cancelled"]:
             kinds.append("skip")
@@ -595,7 +634,7 @@ def _compare(spec: _Spec, a: _Row, b: _Row, opts: Options, renames: dict[str, st
     if da["extra"] != db["extra"]:
         kinds.append("attrs")
         words.append("answer attributes changed" if spec is _ANN else "prediction attributes changed")
-    return kinds, "; ".join(words), score
+    return kinds, words
 
 
 def _only_labels_differ(da: dict, db: dict) -> bool:
@@ -622,8 +661,18 @@ def _same_float(x: float | None, y: float | None) -> bool:
     return x == y
 
 
-def _one_side_description(spec: _Spec, r: _Row) -> str:
+def _one_side_description(spec: _Spec, r: _Row, memo: dict | None = None) -> str:
+    """The words for a row added or removed: its labels and shape (with ``memo``, a dict for
+    the rows of one table, worked out once per distinct row content)."""
     d = r.data
+    if memo is not None:
+        labels = d["labels"]
+        key = (r.region_key == "", spec is _ANN and bool(d.get("was_cancelled")),
+               None if labels is None else tuple(labels), d["type"], d["value"])
+        text = memo.get(key)
+        if text is None:
+            text = memo[key] = _one_side_description(spec, r)
+        return text
     if r.region_key == "":
         if spec is _ANN and d.get("was_cancelled"):
             return "skipped"
@@ -719,12 +768,12 @@ class _Change:
         self.spec, self.change, self.task_key, self.answer_key = spec, change, task_key, answer_key
         self.a, self.b, self.match, self.score = a, b, match, score
 
-    def row(self, opts: Options, renames: dict[str, str]) -> tuple:
+    def row(self) -> tuple:
         """The row of the row-level diff, its values in the order of :data:`ROW_FIELDS`."""
         a, b = self.a, self.b
         score = self.score
         if self.change == "changed":
-            kinds, description, score = _describe_pair(self.spec, a, b, score, opts, renames)
+            kinds, description, score = _describe_pair(self.spec, a, b, score)
         else:
             kinds, description = [], _one_side_description(self.spec, a or b)
         da = a.data if a else {}
@@ -737,10 +786,10 @@ class _Change:
                 da.get("value") if a else None, db.get("value") if b else None, description)
 
 
-def _describe_pair(spec: _Spec, a: _Row, b: _Row, score: float | None, opts: Options, renames: dict[str, str]
+def _describe_pair(spec: _Spec, a: _Row, b: _Row, score: float | None, memo: dict | None = None
                    ) -> tuple[list[str], str, float | None]:
-    """Kinds, description and score of a changed row (a pair of rows)."""
-    kinds, description, s2 = _compare(spec, a, b, opts, renames)
+    """Kinds, description and score of a changed row (a pair of rows); ``memo`` as in :func:`_compare`."""
+    kinds, description, s2 = _compare(spec, a, b, memo)
     if score is None:
         score = s2
     if not kinds:  # matched by shape, same content: only the tool's region id changed
@@ -1030,8 +1079,8 @@ def _diff_answers(con: Any, spec: _Spec, a: Source, b: Source, opts: Options, re
         in_a, in_b = pc.is_valid(rest.column("__ia")), pc.is_valid(rest.column("__ib"))
         pair = pc.and_(in_a, in_b)
         keys = rest.select(["task_key", "answer_key"])
-        return [_tuples_table([c.row(opts, renames) for c in matched]),
-                _pair_rows(spec, keys.filter(pair), ta.filter(pair), tb.filter(pair), opts, renames),
+        return [_tuples_table([c.row() for c in matched]),
+                _pair_rows(spec, keys.filter(pair), ta.filter(pair), tb.filter(pair)),
                 _one_side_rows(spec, "removed", keys.filter(pc.invert(in_b)), ta.filter(pc.invert(in_b))),
                 _one_side_rows(spec, "added", keys.filter(pc.invert(in_a)), tb.filter(pc.invert(in_a)))]
 
@@ -1076,12 +1125,12 @@ def _py_rows(t: "pa.Table", cols: Iterable[str]) -> list[_Row | None]:
     return [_Row(k, dict(zip(names, vals))) if k is not None else None for k, vals in zip(keys, zip(*d.values()))]
 
 
-def _pair_rows(spec: _Spec, keys: "pa.Table", a: "pa.Table", b: "pa.Table", opts: Options,
-               renames: dict[str, str]) -> "pa.Table":
+def _pair_rows(spec: _Spec, keys: "pa.Table", a: "pa.Table", b: "pa.Table") -> "pa.Table":
     """Rows changed in place (paired by key), with their kinds, words and shape score."""
     kinds, words, scores = [], [], []
+    memo: dict = {}
     for ra, rb in zip(_py_rows(a, spec.cols), _py_rows(b, spec.cols)):
-        k, w, s = _describe_pair(spec, ra, rb, None, opts, renames)
+        k, w, s = _describe_pair(spec, ra, rb, None, memo)
         kinds.append(k)
         words.append(w)
         scores.append(s)
@@ -1091,7 +1140,8 @@ def _pair_rows(spec: _Spec, keys: "pa.Table", a: "pa.Table", b: "pa.Table", opts
 def _one_side_rows(spec: _Spec, change: str, keys: "pa.Table", t: "pa.Table") -> "pa.Table":
     """Rows added (or removed), with their words; only what the words need is read into Python."""
     cols = ["labels", "type", "value"] + (["was_cancelled"] if spec is _ANN else [])
-    words = [_one_side_description(spec, r) for r in _py_rows(t, cols)]
+    memo: dict = {}
+    words = [_one_side_description(spec, r, memo) for r in _py_rows(t, cols)]
     a, b = (None, t) if change == "added" else (t, None)
     return _segment(spec, change, keys, a, b, [[]] * keys.num_rows, words, None)
 
@@ -1588,11 +1638,8 @@ def diff_tables(a: Side, b: Side, *, iou_threshold: float = DEFAULT_IOU, overlap
 # repository entry point
 
 
-def _verified_paths(repo: "Repo", refs: list[Any]) -> tuple[str, ...]:
-    """Local paths of part objects, each re-hashed first (objects are verified on read)."""
-    import hashlib
-    from concurrent.futures import ThreadPoolExecutor
-
+def _located(repo: "Repo", refs: list[Any]) -> list[tuple[Any, Any]]:
+    """(ref, local path) of part objects; ObjectError for the first that is not here."""
     from .errors import ObjectError
 
     located = []
@@ -1602,22 +1649,52 @@ def _verified_paths(repo: "Repo", refs: list[Any]) -> tuple[str, ...]:
             raise ObjectError(f"snapshot part {ref.oid[:12]} is not here",
                               "run `annover pull REV` (or `dvc pull`) to fetch it from the DVC remote")
         located.append((ref, p))
+    return located
 
-    def check(item: tuple[Any, Any]) -> str:
-        ref, p = item
-        h = hashlib.sha256()
-        with open(p, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 22), b""):
-                h.update(chunk)
-        if h.hexdigest() != ref.oid:
-            raise ObjectError(f"snapshot part {ref.oid[:12]} is corrupt: its content does not match its hash",
-                              "delete the file and run `annover pull REV` to fetch a good copy")
-        return str(p)
 
+def _check_part(ref: Any, path: Any) -> str:
+    """``path`` as a string, after checking that its content has the object's hash."""
+    import hashlib
+
+    from .errors import ObjectError
+
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 22), b""):
+            h.update(chunk)
+    if h.hexdigest() != ref.oid:
+        raise ObjectError(f"snapshot part {ref.oid[:12]} is corrupt: its content does not match its hash",
+                          "delete the file and run `annover pull REV` to fetch a good copy")
+    return str(path)
+
+
+def _verified_paths(repo: "Repo", refs: list[Any]) -> tuple[str, ...]:
+    """Local paths of part objects, each re-hashed first (objects are verified on read)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    located = _located(repo, refs)
     if len(located) <= 1:
-        return tuple(check(x) for x in located)
+        return tuple(_check_part(*x) for x in located)
     with ThreadPoolExecutor(max_workers=4) as ex:
-        return tuple(ex.map(check, located))
+        return tuple(ex.map(lambda x: _check_part(*x), located))
+
+
+@contextmanager
+def _verifying(located: list[tuple[Any, Any]]) -> Iterator[None]:
+    """Check the parts' hashes in a thread while the block reads them (hashlib releases the
+    GIL, and the files are read once more from the page cache): the block's result counts
+    only when every part checked out. When the block fails, a corrupt part is the reason
+    given (DuckDB's error about a damaged file would be the symptom)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as ex:
+        done = ex.submit(lambda: [_check_part(*x) for x in located])
+        try:
+            yield
+        except BaseException:
+            done.result()  # raises ObjectError for a corrupt part
+            raise
+        done.result()
 
 
 def _seed_dvc_cache(repo: "Repo") -> None:
@@ -1727,9 +1804,10 @@ def diff(repo: "Repo | str", a: str, b: str = "HEAD", *, iou_threshold: float = 
     todo = {(name, None): pair(name, va.snapshot(name), vb.snapshot(name)) for name in ("tasks", "annotations")}
     for mv in sorted(set(mv_a) & set(mv_b)):
         todo["predictions", mv] = pair("predictions", va.snapshot("predictions", mv), vb.snapshot("predictions", mv))
-    # every part to read, verified once, all in one go
+    # every part to read, located now and verified while DuckDB reads it (see _verifying)
     refs = {r.oid: r for p in todo.values() if p for r in p[1] + p[2]}
-    paths = dict(zip(refs, _verified_paths(repo, list(refs.values()))))
+    located = _located(repo, list(refs.values()))
+    paths = {ref.oid: str(p) for ref, p in located}
     sources = {k: (Source(p[0], paths=tuple(paths[r.oid] for r in p[1])),
                    Source(p[0], paths=tuple(paths[r.oid] for r in p[2]))) if p else None for k, p in todo.items()}
     plan = _Plan(
@@ -1745,7 +1823,8 @@ def diff(repo: "Repo | str", a: str, b: str = "HEAD", *, iou_threshold: float = 
         full_predictions=lambda s, mv: full("predictions", s, mv),
         same_agreement_input=same_agreement_input, parts=parts, warnings=late_warnings,
     )
-    return _run(plan, opts)
+    with _verifying(located):
+        return _run(plan, opts)
 
 
 def _stats_of(repo: "Repo", v: Any) -> dict:
