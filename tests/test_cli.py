@@ -194,3 +194,16 @@ def test_secret_remote_options_stay_out_of_git(tmp_path):
     history = subprocess.run(["git", "log", "-p", "--all"], cwd=root, capture_output=True, text=True).stdout
     assert "SUPERSECRET123" not in history and "endpointurl" in history
     assert "SUPERSECRET123" not in out + err
+
+
+def test_table_commands_spare_pyarrows_pandas_probe(repo):
+    """`annover snapshot` never imports pandas (pyarrow would, for nothing); pandas still
+    works for whoever asks for it afterwards."""
+    code = ("import json, sys; from annover.cli import run; "
+            "rc = run(['snapshot', '--from', 'round1.json', '--config', 'labeling.xml', '--key', 'data.ext_id', '-q']); "
+            "seen = 'pandas' in sys.modules; "
+            "import pyarrow as pa; df = pa.table({'a': [1, 2]}).to_pandas(); "
+            "print(json.dumps([rc, seen, type(df).__name__]))")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=repo.root)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout.strip().splitlines()[-1]) == [0, False, "DataFrame"]

@@ -97,6 +97,34 @@ def run(argv: list[str] | None = None) -> int:
         return 1
 
 
+def arrow_without_pandas() -> None:
+    """Spare a command pyarrow's probe for pandas (~0.2 s of imports it never uses).
+
+    pyarrow looks for pandas once, the first time it converts a Python object, and
+    imports it if it can. Commands that handle tables call this first: with pandas hidden
+    for that one probe, pyarrow remembers "no pandas" for its optional integration; pandas
+    stays importable by anyone, and pyarrow itself imports it when asked for a
+    conversion that needs it (to_pandas). Never called by the library: a notebook's
+    pyarrow keeps its pandas integration.
+    """
+    if "pandas" in sys.modules:
+        return
+
+    class Hide:  # a finder that says pandas is not there
+        @staticmethod
+        def find_spec(name: str, path: Any = None, target: Any = None) -> None:
+            if name == "pandas":
+                raise ModuleNotFoundError("hidden from pyarrow's probe", name="pandas")
+
+    sys.meta_path.insert(0, Hide)  # type: ignore[arg-type]
+    try:
+        import pyarrow as pa
+
+        pa.array([0])  # the probe: fails to import pandas, and remembers
+    finally:
+        sys.meta_path.remove(Hide)  # type: ignore[arg-type]
+
+
 def entry() -> None:
     # Arrow's allocator (mimalloc) hands freed memory back to the OS after 10 ms and takes
     # it again page by page on the next large allocation; in a VM each such page fault is

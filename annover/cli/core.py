@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import Progress, emit_json, info, json_option
+from . import Progress, arrow_without_pandas, emit_json, info, json_option
 
 
 def _repo():
@@ -85,6 +85,7 @@ def snapshot(source, ls_project, config, message, tag, key, source_data, predict
     from .. import porcelain
     from ..errors import UsageError
 
+    arrow_without_pandas()
     if bool(source) == bool(ls_project):
         raise UsageError("give exactly one of --from FILE and --label-studio DATASET",
                          "see `annover snapshot --help`")
@@ -281,6 +282,7 @@ def export(rev: str, fmt: str, out: str, table: str, as_json: bool) -> None:
     """Write version REV in a format to train with or to re-import into Label Studio."""
     from .. import porcelain
 
+    arrow_without_pandas()
     res = porcelain.export(_repo(), rev, fmt, out, table)
     if as_json:
         emit_json(res)

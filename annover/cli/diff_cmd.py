@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from . import emit_json, info, json_option
+from . import arrow_without_pandas, emit_json, info, json_option
 
 POLICIES = ("latest", "majority", "ground-truth")  # kept in step with annover.diffs.POLICIES by a test
 
@@ -259,6 +259,7 @@ def diff(a: str, b: str, stat: bool, show_rows: bool, limit: int, output: str | 
     from ..diffs import diff as run_diff
     from ..repo import Repo
 
+    arrow_without_pandas()
     result = run_diff(Repo("."), a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
                       policy=policy, transitions=transitions)
     s = result.summary
