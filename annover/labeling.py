@@ -66,7 +66,10 @@ def _verdict_path(text: str) -> Path | None:
     except metadata.PackageNotFoundError:
         return None
     key = hashlib.sha256(f"label-studio-sdk {version}\0{text}".encode()).hexdigest()
-    return cache_dir() / "configs" / f"{key}.json"
+    try:
+        return cache_dir() / "configs" / f"{key}.json"
+    except RuntimeError:  # no home folder to put a cache in: work without one
+        return None
 
 
 class LabelingConfig:

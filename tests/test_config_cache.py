@@ -66,7 +66,7 @@ def test_unwritable_cache_is_skipped(tmp_path, monkeypatch):
     blocker.write_text("not a folder")
     monkeypatch.setenv("ANNOVER_CACHE_DIR", str(blocker))
     cfg = LabelingConfig((EXAMPLES / "labeling.xml").read_text())
-    assert "sentiment" in cfg.controls or cfg.controls  # works without a cache
+    assert "sentiment" in cfg.controls  # works without a cache
 
 
 def test_flat_snapshot_with_a_known_config_never_imports_the_sdk(repo, tmp_path):
@@ -88,3 +88,18 @@ def test_flat_snapshot_with_a_known_config_never_imports_the_sdk(repo, tmp_path)
     assert runs[1] == []
     # and the first run, with an empty cache, did ask the SDK (unless an earlier test filled the cache)
     assert _verdict_path(cfg.read_text()).exists()
+
+
+def test_no_home_folder_means_no_cache(monkeypatch):
+    import pathlib
+
+    monkeypatch.delenv("ANNOVER_CACHE_DIR", raising=False)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+
+    def no_home(cls=None):
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(pathlib.Path, "home", classmethod(no_home))
+    text = (EXAMPLES / "labeling.xml").read_text()
+    assert _verdict_path(text) is None
+    assert "sentiment" in LabelingConfig(text).controls
