@@ -234,6 +234,15 @@ def take(table: "pa.Table", indices: Any) -> "pa.Table":
     return pa.Table.from_arrays(columns, schema=table.schema)
 
 
+def single_chunk(arr: "pa.Array | pa.ChunkedArray") -> "pa.Array":
+    """One contiguous array: a plain array as it is, a chunked one combined (no copy when it has one chunk)."""
+    import pyarrow as pa
+
+    if isinstance(arr, pa.ChunkedArray):
+        return arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    return arr
+
+
 def repeat_string(value: str, n: int) -> "pa.Array":
     """A string array of ``n`` times ``value``, built from buffers (``pa.repeat`` is 100x slower)."""
     import numpy as np
@@ -254,12 +263,9 @@ def dense_rank(col: "pa.Array | pa.ChunkedArray"):
     repeats (task keys of several answers, a few annotators) costs far less than a sort.
     """
     import numpy as np
-    import pyarrow as pa
     import pyarrow.compute as pc
 
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-    enc = pc.dictionary_encode(col)
+    enc = pc.dictionary_encode(single_chunk(col))
     order = pc.sort_indices(enc.dictionary).to_numpy()
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order), dtype=np.int64)
@@ -302,7 +308,6 @@ def sort_indices(table: "pa.Table", keys: list[str]):
     Keys with nulls, non-string keys, or too many distinct tuples for an int64 take
     Arrow's sort.
     """
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -368,8 +373,7 @@ def _string_bytes(arr: "pa.Array") -> tuple[Any, Any]:
 
     if arr.null_count:
         arr = pc.fill_null(arr, "")
-    if isinstance(arr, pa.ChunkedArray):
-        arr = arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
+    arr = single_chunk(arr)
     if len(arr) == 0:
         return b"", b""
     if arr.type not in (pa.string(), pa.large_string()):
@@ -388,7 +392,7 @@ def _column_chunks(col: "pa.ChunkedArray", kind: str):
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    arr = single_chunk(col)
     if arr.null_count:
         yield np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=np.uint8).tobytes()
     else:

@@ -1654,15 +1654,10 @@ def _located(repo: "Repo", refs: list[Any]) -> list[tuple[Any, Any]]:
 
 def _check_part(ref: Any, path: Any) -> str:
     """``path`` as a string, after checking that its content has the object's hash."""
-    import hashlib
-
     from .errors import ObjectError
+    from .objects import sha256_file
 
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 22), b""):
-            h.update(chunk)
-    if h.hexdigest() != ref.oid:
+    if sha256_file(path) != ref.oid:
         raise ObjectError(f"snapshot part {ref.oid[:12]} is corrupt: its content does not match its hash",
                           "delete the file and run `annover pull REV` to fetch a good copy")
     return str(path)

@@ -18,6 +18,12 @@ from pathlib import Path
 from .errors import ObjectError
 
 
+def sha256_file(path: "str | Path") -> str:
+    """The sha256 of a file's content, read in blocks (never whole into memory)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 @dataclass(frozen=True)
 class ObjectRef:
     """Where an object is and how to check it: sha256 (its id), md5 (DVC's key), size."""

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import canonical as C
 from .errors import AnnoverError, InputError, NotARepoError, RemoteError, UsageError
-from .objects import ObjectRef
+from .objects import ObjectRef, sha256_file
 from .refs import check_tag_name, write_atomic
 from .repo import ANNOVER_DIR, FORMAT, VERSION_SCHEMA, _GITIGNORE, Repo, Version, _maybe_die, read_version_table
 
@@ -208,11 +208,11 @@ def hash_source(repo: Repo, path: str) -> tuple[dict, dict[str, str]]:
         raise InputError(f"--source {path}: no such file or folder", "give the folder the tasks point at")
     files: dict[str, str] = {}
     if p.is_file():
-        files[p.name] = _sha256_file(p)
+        files[p.name] = sha256_file(p)
     else:
         for f in sorted(p.rglob("*")):
             if f.is_file() and not f.is_symlink():
-                files[f.relative_to(p).as_posix()] = _sha256_file(f)
+                files[f.relative_to(p).as_posix()] = sha256_file(f)
     link: dict[str, Any] = {"path": repo.rel(p), "nfiles": len(files),
                             "sha256": hashlib.sha256(C.canonical_json(files).encode()).hexdigest()}
     dvcfile = p.with_name(p.name + ".dvc")
@@ -222,11 +222,6 @@ def hash_source(repo: Repo, path: str) -> tuple[dict, dict[str, str]]:
     else:
         link["dvc_md5"] = None
     return link, files
-
-
-def _sha256_file(p: Path) -> str:
-    with open(p, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
 
 
 def _data_hashes(tasks: "pa.Table", files: dict[str, str], source_rel: str) -> "pa.Table":
@@ -379,7 +374,7 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
         from concurrent.futures import ThreadPoolExecutor
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="annover-sha") as ex:
-            file_sha = ex.submit(_sha256_file, Path(source)) if origin is None else None  # while it is parsed
+            file_sha = ex.submit(sha256_file, source) if origin is None else None  # while it is parsed
             tables = read_source(source, config=cfg, key=key, fmt=fmt, validate=validate)
             origin = origin or {"kind": "file", "path": _display_path(repo, source), "format": tables.format,
                                 "sha256": file_sha.result() if file_sha else None}

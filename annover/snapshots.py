@@ -96,13 +96,6 @@ def store_snapshot(store: ObjectStore, name: str, sid: str, rows: Sequence[int],
     return SnapshotRef(sid, mref, sum(rows))
 
 
-def write_snapshot(store: ObjectStore, table: "pa.Table", name: str, sid: str | None = None) -> SnapshotRef:
-    """Store a conformed, key-sorted table; return its reference."""
-    with ThreadPoolExecutor(max_workers=4) as ex:
-        rows, futures = encode_parts(table, ex)
-        return store_snapshot(store, name, sid or C.content_id(table, name), rows, [f.result() for f in futures], ex)
-
-
 def read_manifest(store: ObjectStore, ref: SnapshotRef | ObjectRef) -> dict:
     mref = ref.manifest if isinstance(ref, SnapshotRef) else ref
     try:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .canonical import first_of_runs
+from .canonical import first_of_runs, single_chunk
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -17,14 +17,11 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def _codes(col: "pa.Array | pa.ChunkedArray", null: str) -> tuple["np.ndarray", list[str]]:
     """(integer code per row, the distinct values) of a string column; nulls count as ``null``."""
-    import pyarrow as pa
     import pyarrow.compute as pc
 
     if col.null_count:
         col = pc.fill_null(col, null)
-    if isinstance(col, pa.ChunkedArray):
-        col = col.combine_chunks() if col.num_chunks != 1 else col.chunk(0)
-    enc = pc.dictionary_encode(col)
+    enc = pc.dictionary_encode(single_chunk(col))
     return enc.indices.to_numpy(zero_copy_only=False), enc.dictionary.to_pylist()
 
 
@@ -73,13 +70,12 @@ def compute(tasks: "pa.Table", ann: "pa.Table", preds: dict[str, "pa.Table"] | N
     per_annotator: dict[str, int] = {}
     labels: dict[str, dict[str, int]] = {}
     if ann.num_rows:
-        first = first_of_runs(ann, ["task_key", "annotation_key"])  # the first row of each answer
-        rows = np.flatnonzero(first)
+        task_start = first_of_runs(ann, ["task_key"])
+        rows = np.flatnonzero(task_start | first_of_runs(ann, ["annotation_key"]))  # the first row of each answer
         cancelled = ann.column("was_cancelled").to_numpy(zero_copy_only=False).astype(bool)
         answers = len(rows)
         skipped = int(cancelled[rows].sum())
         # a task is labeled when one of its answers is not a skip
-        task_start = first_of_runs(ann, ["task_key"])
         task_of_row = np.cumsum(task_start) - 1
         live_tasks = task_of_row[rows[~cancelled[rows]]]  # non-decreasing: count its runs
         labeled = int(np.count_nonzero(np.diff(live_tasks)) + 1) if len(live_tasks) else 0

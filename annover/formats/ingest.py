@@ -398,9 +398,7 @@ def from_flat(table: "pa.Table", source: str, *, config=None, key=None, validate
                 )
 
     # annotation key "<annotator>#0", built once per distinct annotator
-    ann_enc = pc.dictionary_encode(pc.fill_null(annotator, "-"))
-    if isinstance(ann_enc, pa.ChunkedArray):
-        ann_enc = ann_enc.combine_chunks() if ann_enc.num_chunks != 1 else ann_enc.chunk(0)
+    ann_enc = C.single_chunk(pc.dictionary_encode(pc.fill_null(annotator, "-")))
     ann_key = pa.DictionaryArray.from_arrays(
         ann_enc.indices, pc.binary_join_element_wise(ann_enc.dictionary, "0", "#")).dictionary_decode()
     base = pa.table({"task_key": keys, "annotation_key": ann_key, "annotator": annotator,
@@ -448,8 +446,7 @@ def from_flat(table: "pa.Table", source: str, *, config=None, key=None, validate
         for s in enc.dictionary.to_pylist():
             fn, _, labs = s.partition("\x1e")
             combos.append((fn, labs.split("\x1f") if labs else []))
-    if isinstance(enc, pa.ChunkedArray):
-        enc = enc.combine_chunks()
+    enc = C.single_chunk(enc)
     value_d, to_d, type_d, rk_d = [], [], [], []
     for fn, labs_l in combos:
         ctl = ctl_of.get(fn)
@@ -481,7 +478,7 @@ def from_flat(table: "pa.Table", source: str, *, config=None, key=None, validate
     other = [c for c in cols if c not in _FLAT_KNOWN and c != key_col]
     sorted_keys = base.column("task_key")
     uniq = sorted_keys.filter(pa.array(C.first_of_runs(base, ["task_key"])))  # sorted, unique
-    uniq = uniq.combine_chunks() if isinstance(uniq, pa.ChunkedArray) else uniq
+    uniq = C.single_chunk(uniq)
     if other:
         first = {}
         for i, row in enumerate(table.select([key_col, *other]).to_pylist()):
@@ -538,7 +535,7 @@ def from_canonical(table: "pa.Table", source: str, *, config=None, validate=True
                     "fix the label or add it to the config, or pass --no-validate")
     ann = finish(ann, "annotations", source)
     keys = ann.column("task_key").filter(pa.array(C.first_of_runs(ann, ["task_key"])))  # sorted, distinct
-    keys = keys.combine_chunks() if isinstance(keys, pa.ChunkedArray) else keys
+    keys = C.single_chunk(keys)
     tasks = pa.table({"task_key": keys, "data": _task_data_for_keys(keys, "task_key")})
     return Tables(finish(tasks, "tasks", source), ann, C.schema("predictions").empty_table(), "parquet", [])
 
