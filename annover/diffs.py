@@ -194,13 +194,23 @@ class Source:
     name: str
     table: Any = None
     paths: tuple[str, ...] = ()
+    #: the parts carry stored row hashes comparable with the other side's (see
+    #: :data:`annover.snapshots.ROW_HASH`): the diff reads the task key and the hash first
+    hashed: bool = False
 
     def register(self, con: Any, alias: str) -> str:
         if self.paths:
             files = ", ".join("'" + p.replace("'", "''") + "'" for p in self.paths)
             con.execute(f"CREATE OR REPLACE VIEW {alias} AS SELECT * FROM read_parquet([{files}])")
             return alias
-        con.register(alias, self.table if self.table is not None else C.schema(self.name).empty_table())
+        empty = C.schema(self.name).empty_table()
+        if self.hashed:
+            import pyarrow as pa
+
+            from .snapshots import ROW_HASH
+
+            empty = empty.append_column(ROW_HASH, pa.array([], pa.uint64()))
+        con.register(alias, self.table if self.table is not None else empty)
         return alias
 
 
@@ -836,41 +846,28 @@ class _TaskDiff:
         return bool(self.added or self.removed or self.changed)
 
 
-def _row_hash(cols: Iterable[str]) -> str:
-    """A 64-bit hash of a row's values, equal for rows the canonical encoding calls equal."""
-    parts = []
-    for c in cols:
-        if c in ("lead_time", "score"):  # -0.0 is 0.0, every NaN is NaN
-            parts.append(f"CASE WHEN isnan({c}) THEN 'NaN'::DOUBLE ELSE {c} + 0.0 END")
-        else:
-            parts.append(c)
-    return "hash(" + ", ".join(parts) + ")"
-
-
-def _differing(con: Any, a: str, b: str, keys: list[str], content: list[str]) -> "pa.Table":
+def _differing(con: Any, name: str, a: str, b: str, keys: list[str], content: list[str]) -> "pa.Table":
     """The rows of registered table ``a`` with no identical row in ``b``, and where ``b``'s are.
 
-    One full outer join on the first key (``task_key``) and a 64-bit hash of the other
-    keys and the content (:func:`_key_hash`): side A streams its whole rows through it,
+    One full outer join on the first key (``task_key``) and a 64-bit hash of the keys and
+    the content (:func:`annover.snapshots.row_hash_sql`, the hash parts store; computed
+    here for parts written without it): side A streams its whole rows through it,
     side B brings only those two, so that the join moves no wide rows and compares no
     long strings but the task key. Returns A's unmatched rows (keys and content; ``__bh``
     null) and B's as their task key ``__key`` and hash ``__bh``, which identify them.
     A row that differs would go unseen only if its hash equalled that of a row of the
     same task on the other side: a 2**-64 chance for each such pair.
     """
+    from .snapshots import row_hash_sql
+
     first = keys[0]
-    h = _key_hash(keys, content)
+    h = row_hash_sql(name)
     return _fetch(con, f"""
         WITH x AS (SELECT {", ".join(keys + content)}, {h} AS __h FROM {a}),
              y AS (SELECT {first}, {h} AS __h FROM {b})
         SELECT {", ".join(f"x.{c}" for c in keys + content)}, coalesce(x.{first}, y.{first}) AS __key, y.__h AS __bh
         FROM x FULL OUTER JOIN y ON x.{first} = y.{first} AND x.__h = y.__h
         WHERE x.__h IS NULL OR y.__h IS NULL""")
-
-
-def _key_hash(keys: list[str], content: list[str]) -> str:
-    """The hash that, with the first key, identifies a row and its content in :func:`_differing`."""
-    return _row_hash([*keys[1:], *content])
 
 
 def _presence_sql(spec: _Spec, ua: str, bt: str) -> str:
@@ -961,27 +958,31 @@ def _count_true(arr: Any) -> int:
     return int(pc.sum(pc.cast(pc.fill_null(arr, False), "int64")).as_py() or 0)
 
 
-def _touched(con: Any, spec: _Spec, an: str, bn: str, prefix: str) -> tuple["pa.Table", "pa.Table"] | None:
+def _touched(con: Any, spec: _Spec, an: str, bn: str, prefix: str, hashed: bool = False
+             ) -> tuple["pa.Table", "pa.Table"] | None:
     """A's rows that differ, and B's rows of the tasks touched (None when nothing differs).
 
     B's table has ``__u``: the row differs; the rows that do not are each identical to a
     row of A, so that with A's rows that differ they tell what every touched answer holds
     on both sides. Both tables get a row number ``__i``.
     """
-    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 
+    from .snapshots import row_hash_sql
+
     keys = ["task_key", spec.answer_key, "region_key"]
     cols = keys + list(spec.cols)
-    found = _differing(con, an, bn, keys, list(spec.cols))
+    if hashed:
+        return _touched_by_stored_hash(con, cols, an, bn, prefix)
+    found = _differing(con, spec.table, an, bn, keys, list(spec.cols))
     if found.num_rows == 0:
         return None
     in_b = pc.is_valid(found.column("__bh"))
     con.register(f"{prefix}_t", pa.table({"task_key": pc.unique(found.column("__key"))}))
     con.register(f"{prefix}_u", found.filter(in_b).select(["__key", "__bh"]))
     bt = _fetch(con, f"""
-        WITH z AS (SELECT {", ".join(cols)}, {_key_hash(keys, list(spec.cols))} AS __h
+        WITH z AS (SELECT {", ".join(cols)}, {row_hash_sql(spec.table)} AS __h
                    FROM {bn} SEMI JOIN {prefix}_t AS t USING (task_key)),
              u AS (SELECT DISTINCT __key, __bh FROM {prefix}_u)
         SELECT {", ".join("z." + c for c in cols)}, u.__key IS NOT NULL AS __u
@@ -989,8 +990,63 @@ def _touched(con: Any, spec: _Spec, an: str, bn: str, prefix: str) -> tuple["pa.
     con.unregister(f"{prefix}_t")
     con.unregister(f"{prefix}_u")
     ua = found.filter(pc.invert(in_b)).select(cols)
-    number = lambda t: t.append_column("__i", pa.array(np.arange(t.num_rows)))  # noqa: E731
-    return number(ua), number(bt)
+    return _numbered(ua), _numbered(bt)
+
+
+def _numbered(t: "pa.Table") -> "pa.Table":
+    import numpy as np
+    import pyarrow as pa
+
+    return t.append_column("__i", pa.array(np.arange(t.num_rows)))
+
+
+def _unmatched_hashes(con: Any, key: str, an: str, bn: str) -> "pa.Table":
+    """(key, A's hash, B's hash) of the rows of ``an`` and ``bn`` with no row of the same key
+    and stored hash on the other side: a join of two narrow columns, nothing else decoded."""
+    from .snapshots import ROW_HASH as H
+
+    return _fetch(con, f"""
+        SELECT coalesce(a.{key}, b.{key}) AS __key, a.{H} AS __ah, b.{H} AS __bh
+        FROM (SELECT {key}, {H} FROM {an}) AS a FULL OUTER JOIN (SELECT {key}, {H} FROM {bn}) AS b
+          ON a.{key} = b.{key} AND a.{H} = b.{H}
+        WHERE a.{H} IS NULL OR b.{H} IS NULL""")
+
+
+def _touched_by_stored_hash(con: Any, cols: list[str], an: str, bn: str, prefix: str
+                            ) -> tuple["pa.Table", "pa.Table"] | None:
+    """:func:`_touched` from the parts' stored row hashes (of keys and content): the rows that
+    differ are those whose hash the other side lacks, found from that one column of A and
+    the task key and hash of B; then A's rows that differ and B's rows of the touched tasks
+    are read, each side once."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from .snapshots import ROW_HASH as H
+
+    found = _fetch(con, f"""
+        SELECT a.{H} AS __ah, b.task_key AS __key, b.{H} AS __bh
+        FROM (SELECT {H} FROM {an}) AS a FULL OUTER JOIN (SELECT task_key, {H} FROM {bn}) AS b ON a.{H} = b.{H}
+        WHERE a.{H} IS NULL OR b.{H} IS NULL""")
+    if found.num_rows == 0:
+        return None
+    in_b = pc.is_valid(found.column("__bh"))
+    names = {k: f"{prefix}_{k}" for k in ("t", "da", "db")}
+    con.register(names["da"], pa.table({"h": found.column("__ah").filter(pc.invert(in_b))}))
+    sel = ", ".join("x." + c for c in cols)
+    try:
+        ua = _fetch(con, f"SELECT {sel} FROM {an} AS x SEMI JOIN {names['da']} AS d ON x.{H} = d.h")
+        changed_b = found.filter(in_b)
+        touched = pc.unique(pa.chunked_array(ua.column("task_key").chunks + changed_b.column("__key").chunks,
+                                             pa.string()))
+        con.register(names["t"], pa.table({"task_key": touched}))
+        con.register(names["db"], pa.table({"h": changed_b.column("__bh")}))
+        bt = _fetch(con, f"""SELECT {sel}, d.h IS NOT NULL AS __u
+            FROM (SELECT * FROM {bn} SEMI JOIN {names["t"]} USING (task_key)) AS x
+            LEFT JOIN {names["db"]} AS d ON x.{H} = d.h""")
+    finally:
+        for n in names.values():
+            con.unregister(n)
+    return _numbered(ua), _numbered(bt)
 
 
 def _count_answers(p: "pa.Table", out: _TableDiff) -> None:
@@ -1023,7 +1079,8 @@ def _diff_answers(con: Any, spec: _Spec, a: Source, b: Source, opts: Options, re
     import pyarrow.compute as pc
 
     out = _TableDiff()
-    touched = _touched(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"), prefix)
+    touched = _touched(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"), prefix,
+                       a.hashed and b.hashed)
     if touched is None:
         return out
     ua, bt = touched
@@ -1156,23 +1213,55 @@ def _tuples_table(rows: list[tuple]) -> "pa.Table":
     return pa.table([pa.array(col, f.type) for f, col in zip(schema, zip(*rows))], schema=schema)
 
 
+_TASKS_DIFF_SQL = """
+    SELECT coalesce(a.task_key, b.task_key) AS task_key, a.task_key IS NOT NULL AS in_a,
+           b.task_key IS NOT NULL AS in_b, a.data AS data_a, b.data AS data_b,
+           a.data_hash AS data_hash_a, b.data_hash AS data_hash_b, a.extra AS extra_a, b.extra AS extra_b
+    FROM {a} AS a FULL OUTER JOIN {b} AS b ON a.task_key = b.task_key
+    WHERE a.task_key IS NULL OR b.task_key IS NULL OR a.data IS DISTINCT FROM b.data
+       OR a.data_hash IS DISTINCT FROM b.data_hash OR a.extra IS DISTINCT FROM b.extra"""
+
+
 def _diff_tasks(con: Any, a: Source, b: Source) -> _TaskDiff:
     """Tasks added, removed and changed: tasks are narrow rows, so a plain full outer join
-    on the task key that compares their content is as fast as any shortcut, and exact."""
+    on the task key that compares their content is as fast as any shortcut, and exact.
+    With stored row hashes on both sides, the counts come from the task keys and hashes
+    alone, and the tasks' data is read only when the rows are asked for."""
     an, bn = a.register(con, "tasks_fa"), b.register(con, "tasks_fb")
-    diff = _fetch(con, f"""
-        SELECT coalesce(a.task_key, b.task_key) AS task_key, a.task_key IS NOT NULL AS in_a,
-               b.task_key IS NOT NULL AS in_b, a.data AS data_a, b.data AS data_b,
-               a.data_hash AS data_hash_a, b.data_hash AS data_hash_b, a.extra AS extra_a, b.extra AS extra_b
-        FROM {an} AS a FULL OUTER JOIN {bn} AS b ON a.task_key = b.task_key
-        WHERE a.task_key IS NULL OR b.task_key IS NULL OR a.data IS DISTINCT FROM b.data
-           OR a.data_hash IS DISTINCT FROM b.data_hash OR a.extra IS DISTINCT FROM b.extra""")
+    if a.hashed and b.hashed:
+        return _diff_tasks_by_stored_hash(con, a, b, an, bn)
+    diff = _fetch(con, _TASKS_DIFF_SQL.format(a=an, b=bn))
     if diff.num_rows == 0:
         return _TaskDiff()
     in_a, in_b = diff.column("in_a").to_pylist(), diff.column("in_b").to_pylist()
     both = sum(x and y for x, y in zip(in_a, in_b))
     return _TaskDiff(added=in_b.count(True) - both, removed=in_a.count(True) - both, changed=both,
                      rows=lambda: _task_rows(diff))
+
+
+def _diff_tasks_by_stored_hash(con: Any, a: Source, b: Source, an: str, bn: str) -> _TaskDiff:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    found = _unmatched_hashes(con, "task_key", an, bn)
+    if found.num_rows == 0:
+        return _TaskDiff()
+    keys = pc.unique(found.column("__key"))
+    in_a = pc.is_in(keys, value_set=found.filter(pc.is_valid(found.column("__ah"))).column("__key"))
+    in_b = pc.is_in(keys, value_set=found.filter(pc.is_valid(found.column("__bh"))).column("__key"))
+    both = _count_true(pc.and_(in_a, in_b))
+
+    def rows() -> list[tuple]:
+        c = _connect()
+        try:
+            c.register("tasks_k", pa.table({"task_key": keys}))
+            side = lambda src, alias: (  # noqa: E731
+                f"(SELECT * FROM {src.register(c, alias)} SEMI JOIN tasks_k USING (task_key))")
+            return _task_rows(_fetch(c, _TASKS_DIFF_SQL.format(a=side(a, "tasks_fa"), b=side(b, "tasks_fb"))))
+        finally:
+            c.close()
+
+    return _TaskDiff(added=_count_true(in_b) - both, removed=_count_true(in_a) - both, changed=both, rows=rows)
 
 
 def _task_rows(diff: "pa.Table") -> list[tuple]:
@@ -1506,11 +1595,16 @@ def _run(plan: _Plan, opts: Options) -> DiffResult:
             preds[mv] = _diff_answers(con, _PRED, *pair, opts, renames, f"pred{len(preds)}") if pair else _TableDiff()
 
         def make_rows() -> "pa.Table":
-            with _no_gc():
-                parts = [_tuples_table(tasks.rows()), *ann.rows()]
+            from concurrent.futures import ThreadPoolExecutor
+
+            # the tasks' rows may read the tasks' data (a DuckDB query, outside the GIL):
+            # in a thread, while the answers' rows are worded here
+            with _no_gc(), ThreadPoolExecutor(max_workers=1) as ex:
+                task_rows = ex.submit(tasks.rows)
+                parts = list(ann.rows())
                 for mv in sorted(preds):
                     parts += preds[mv].rows()
-                return _sorted_rows(parts)
+                return _sorted_rows([_tuples_table(task_rows.result()), *parts])
 
         summary = _summary(plan, opts, tasks, ann, preds, config, con)
         summary["warnings"] = warnings + plan.warnings
@@ -1604,8 +1698,12 @@ def _prediction_summary(plan: _Plan, opts: Options, preds: dict[str, _TableDiff]
 
 
 def diff_tables(a: Side, b: Side, *, iou_threshold: float = DEFAULT_IOU, overlap_threshold: float = DEFAULT_OVERLAP,
-                policy: str = DEFAULT_POLICY, transitions: bool = False) -> DiffResult:
-    """Diff two sides given as canonical Arrow tables (no repository, no I/O)."""
+                policy: str = DEFAULT_POLICY, transitions: bool = False, stored_hashes: bool = False) -> DiffResult:
+    """Diff two sides given as canonical Arrow tables (no repository, no I/O).
+
+    ``stored_hashes``: take the path of parts that store row hashes (the hashes computed
+    here as a snapshot stores them); the result is the same, which tests check.
+    """
     from . import stats as S
 
     opts = Options(iou_threshold, overlap_threshold, policy, transitions).check()
@@ -1613,15 +1711,22 @@ def diff_tables(a: Side, b: Side, *, iou_threshold: float = DEFAULT_IOU, overlap
     def empty(name: str) -> "pa.Table":
         return C.schema(name).empty_table()
 
+    def compared(name: str, t: "pa.Table") -> Source:
+        if not stored_hashes:
+            return Source(name, t)
+        from .snapshots import ROW_HASH, row_hashes
+
+        return Source(name, t.append_column(ROW_HASH, row_hashes(t, name)), hashed=True)
+
     sides = {"a": a, "b": b}
-    pair = lambda name, get: (Source(name, get(a)), Source(name, get(b)))  # noqa: E731
+    pair = lambda name, get: (compared(name, get(a)), compared(name, get(b)))  # noqa: E731
     mvs = sorted(set(a.predictions) & set(b.predictions))
     plan = _Plan(
         a={"rev": a.rev, "id": a.id}, b={"rev": b.rev, "id": b.id},
         stats_a=a.stats if a.stats is not None else S.compute(a.tasks, a.annotations, a.predictions),
         stats_b=b.stats if b.stats is not None else S.compute(b.tasks, b.annotations, b.predictions),
         tasks=pair("tasks", lambda s: s.tasks), annotations=pair("annotations", lambda s: s.annotations),
-        predictions={mv: (Source("predictions", a.predictions[mv]), Source("predictions", b.predictions[mv]))
+        predictions={mv: (compared("predictions", a.predictions[mv]), compared("predictions", b.predictions[mv]))
                      for mv in mvs},
         mv_a=sorted(a.predictions), mv_b=sorted(b.predictions),
         config_a=lambda: a.config, config_b=lambda: b.config, config_changed=(a.config or "") != (b.config or ""),
@@ -1724,18 +1829,28 @@ def diff(repo: "Repo | str", a: str, b: str = "HEAD", *, iou_threshold: float = 
     versions = {"a": va, "b": vb}
     parts = {"compared": 0, "skipped": 0}
     late_warnings: list[str] = []
-    manifests: dict[str, list[Any]] = {}
+    manifests: dict[str, tuple[list[Any], str | None]] = {}
 
-    def part_refs(snap: Any) -> list[Any]:
+    def manifest(snap: Any) -> tuple[list[Any], str | None]:
+        """(part refs, stored row hash fingerprint) of a snapshot."""
         if snap is None:
-            return []
+            return [], None
         key = snap.manifest.oid
         if key not in manifests:
-            manifests[key] = [ObjectRef.from_json(p) for p in read_manifest(repo.store, snap)["parts"]]
+            m = read_manifest(repo.store, snap)
+            manifests[key] = ([ObjectRef.from_json(p) for p in m["parts"]], m.get("row_hash"))
         return manifests[key]
 
-    def pair(name: str, sa: Any, sb: Any) -> tuple[str, list[Any], list[Any]] | None:
-        """The parts of each side to compare (None: none)."""
+    def part_refs(snap: Any) -> list[Any]:
+        return manifest(snap)[0]
+
+    def hashed(sa: Any, sb: Any) -> bool:
+        """Whether both snapshots' parts store row hashes of the same function."""
+        probe = manifest(sa)[1] if sa is not None else None
+        return probe is not None and probe == (manifest(sb)[1] if sb is not None else None)
+
+    def pair(name: str, sa: Any, sb: Any) -> tuple[str, list[Any], list[Any], bool] | None:
+        """The parts of each side to compare (None: none) and whether they store comparable hashes."""
         ra, rb = part_refs(sa), part_refs(sb)
         if fast and sa is not None and sb is not None and sa.id == sb.id:
             parts["skipped"] += len(ra) + len(rb)
@@ -1750,7 +1865,7 @@ def diff(repo: "Repo | str", a: str, b: str = "HEAD", *, iou_threshold: float = 
         parts["compared"] += len(keep_a) + len(keep_b)
         if not keep_a and not keep_b:
             return None
-        return name, keep_a, keep_b
+        return name, keep_a, keep_b, hashed(sa, sb)
 
     full_cache: dict[tuple, Source] = {}
 
@@ -1803,8 +1918,9 @@ def diff(repo: "Repo | str", a: str, b: str = "HEAD", *, iou_threshold: float = 
     refs = {r.oid: r for p in todo.values() if p for r in p[1] + p[2]}
     located = _located(repo, list(refs.values()))
     paths = {ref.oid: str(p) for ref, p in located}
-    sources = {k: (Source(p[0], paths=tuple(paths[r.oid] for r in p[1])),
-                   Source(p[0], paths=tuple(paths[r.oid] for r in p[2]))) if p else None for k, p in todo.items()}
+    sources = {k: (Source(p[0], paths=tuple(paths[r.oid] for r in p[1]), hashed=p[3]),
+                   Source(p[0], paths=tuple(paths[r.oid] for r in p[2]), hashed=p[3])) if p else None
+               for k, p in todo.items()}
     plan = _Plan(
         a={"rev": a, "id": va.id}, b={"rev": b, "id": vb.id},
         stats_a=va.stats or _stats_of(repo, va), stats_b=vb.stats or _stats_of(repo, vb),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
+import importlib
 import json
 import os
 import re
@@ -373,8 +374,9 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
         progress(f"reading {source}")
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="annover-sha") as ex:
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="annover-read") as ex:
             file_sha = ex.submit(sha256_file, source) if origin is None else None  # while it is parsed
+            ex.submit(importlib.import_module, "duckdb")  # the parts' row hashes need it (~0.06 s)
             tables = read_source(source, config=cfg, key=key, fmt=fmt, validate=validate)
             origin = origin or {"kind": "file", "path": _display_path(repo, source), "format": tables.format,
                                 "sha256": file_sha.result() if file_sha else None}
@@ -419,13 +421,13 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
     try:
         id_futs = {k: pool.submit(C.content_id, t, kind[k]) for k, t in named.items()}
         stats_fut = pool.submit(S.compute, tasks, tables.annotations, by_model)
-        encoded = {k: encode_parts(t, pool) for k, t in named.items()}
+        encoded = {k: encode_parts(t, pool, kind[k]) for k, t in named.items()}
         sids = {k: f.result() for k, f in id_futs.items()}
         ids = {"tasks": sids["tasks"], "annotations": sids["annotations"]}
         pred_ids = {k[1]: v for k, v in sids.items() if isinstance(k, tuple)}
         head = repo.head()
         if head and not allow_empty and _same_content(repo.version(head), ids, pred_ids, config_oid, source_link):
-            for _, futs in encoded.values():  # most likely nothing to write: stop encoding
+            for _, futs, _ in encoded.values():  # most likely nothing to write: stop encoding
                 for f in futs:
                     f.cancel()
 
@@ -441,7 +443,7 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
             # 2. objects (write-once; an interrupted run leaves only harmless strays)
             progress("writing snapshots")
             # a part cancelled above is encoded now (HEAD moved while we waited for the lock)
-            snaps = {k: store_snapshot(repo.store, kind[k], sids[k], encoded[k][0], collect_parts(named[k], *encoded[k]),
+            snaps = {k: store_snapshot(repo.store, kind[k], sids[k], encoded[k][0], collect_parts(*encoded[k]),
                                        pool) for k in named}
             config_ref = repo.store.put(config_bytes) if config_bytes else None
             if source_files:

@@ -8,6 +8,7 @@ parts unchanged between two versions are stored (and pushed) once.
 from __future__ import annotations
 
 import json
+import threading
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
@@ -20,6 +21,14 @@ if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
 MANIFEST_SCHEMA = "annover.snapshot/1"
+
+#: A column every part written since the diff's fast path carries besides the table's own:
+#: a 64-bit hash of the row's keys and content, so that a diff finds the rows that differ
+#: by reading this column (and the task key) only (see :mod:`annover.diffs`).
+#: Derived, not content: snapshot ids and ``annover.load`` ignore it. The manifest records
+#: the function's fingerprint (:func:`hash_probe`); stored hashes of two snapshots are
+#: compared only when their fingerprints are equal.
+ROW_HASH = "_row_hash"
 
 
 @dataclass(frozen=True)
@@ -42,10 +51,90 @@ class SnapshotRef:
 # it over its 1 MB limit part-way and fall back to plain pages, having hashed every value
 # for nothing. Plain pages + zstd are smaller (tasks parts: 2.3 MB instead of 3.5 MB at
 # a million rows) and quicker to write. Every other column is dictionary-encoded.
-_PLAIN_COLUMNS = frozenset({"task_key", "data", "data_hash"})
+_PLAIN_COLUMNS = frozenset({"task_key", "data", "data_hash", ROW_HASH})
 # Min/max statistics only where a reader can use them: the task key a part starts and
 # ends at (the other columns' statistics cost a quarter of the encoding time).
 _STATS_COLUMNS = ["task_key"]
+
+
+def row_hash_sql(name: str) -> str:
+    """DuckDB expression of a row's hash in table ``name``: of its key and content columns,
+    equal for rows the canonical encoding calls equal (a float's -0.0 is 0.0, every NaN is NaN)."""
+    kinds = {c[0]: c[1] for c in C.COLUMNS[name]}
+    parts = []
+    for col in C.HASHED[name]:
+        if kinds[col] == "float64":
+            parts.append(f"CASE WHEN isnan({col}) THEN 'NaN'::DOUBLE ELSE {col} + 0.0 END")
+        else:
+            parts.append(col)
+    return "hash(" + ", ".join(parts) + ")"
+
+
+_LOCAL = threading.local()
+
+
+def _hash_con():
+    """This thread's DuckDB connection for hashing (opening one costs ~15 ms; a snapshot
+    hashes each of its tables)."""
+    con = getattr(_LOCAL, "con", None)
+    if con is None:
+        import duckdb
+
+        con = _LOCAL.con = duckdb.connect(":memory:")
+        con.execute("SET preserve_insertion_order = true")  # hashes in row order (the default, made sure)
+    return con
+
+
+def row_hashes(table: "pa.Table", name: str) -> "pa.Array":
+    """:func:`row_hash_sql` of every row of a conformed table, in row order (uint64)."""
+    import pyarrow as pa
+
+    con = _hash_con()
+    con.register("__t", table.select(C.HASHED[name]))
+    try:
+        rel = con.sql(f"SELECT {row_hash_sql(name)} AS h FROM __t")
+        out = (getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table)()
+    finally:
+        con.unregister("__t")
+    h = out.column("h")
+    return C.single_chunk(h) if h.num_chunks else pa.array([], pa.uint64())
+
+
+_PROBE: list[str] = []
+
+
+def hash_probe() -> str:
+    """A fingerprint of :func:`row_hashes` as this DuckDB computes it: the hashes of a fixed
+    set of rows of every table (every column type, nulls, NaN, -0.0, long and short and
+    non-ASCII strings). Two snapshots' stored hashes are comparable when their probes match."""
+    if not _PROBE:
+        import hashlib
+
+        import pyarrow as pa
+
+        h = hashlib.sha256()
+        floats = [0.0, -0.0, float("nan"), 1.5, -2.25e300, None, 3.0]
+        for name in C.TABLES:
+            schema = C.schema(name)
+            rows = []
+            for i, text in enumerate(["", "a", "ä €", "x" * 11, "y" * 13, "z" * 300, None]):
+                row: dict = {}
+                for f in schema:
+                    if pa.types.is_string(f.type):
+                        row[f.name] = text if f.nullable or text is not None else f"k{i}"
+                    elif pa.types.is_list(f.type):
+                        row[f.name] = None if text is None else [text, "b", None][: i % 4]
+                    elif pa.types.is_boolean(f.type):
+                        row[f.name] = i % 2 == 1
+                    elif pa.types.is_floating(f.type):
+                        row[f.name] = floats[i]
+                    else:
+                        row[f.name] = i
+                rows.append(row)
+            hashes = row_hashes(pa.Table.from_pylist(rows, schema=schema), name)
+            h.update(name.encode() + b"\0" + hashes.to_numpy().astype("<u8").tobytes())
+        _PROBE.append(h.hexdigest()[:16])
+    return _PROBE[0]
 
 
 def part_bytes(table: "pa.Table") -> bytes:
@@ -64,17 +153,21 @@ def part_bytes(table: "pa.Table") -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def encode_parts(table: "pa.Table", pool: Executor) -> "tuple[list[int], list[Future[bytes]]]":
-    """Start encoding each part of a conformed, key-sorted table: (rows per part, futures of bytes).
+def encode_parts(table: "pa.Table", pool: Executor, name: str) -> "tuple[list[int], list[Future[bytes]], pa.Table]":
+    """Start encoding each part of a conformed, key-sorted table of ``name``: (rows per part,
+    futures of bytes, the table as the parts hold it: with its :data:`ROW_HASH` column).
 
     Parquet encoding releases the GIL, so a snapshot encodes its parts while it hashes
     the content and counts the stats.
     """
+    import pyarrow as pa
+
     bounds = C.part_bounds(table)
-    return [b - a for a, b in bounds], [pool.submit(part_bytes, table.slice(a, b - a)) for a, b in bounds]
+    table = table.append_column(pa.field(ROW_HASH, pa.uint64(), nullable=False), row_hashes(table, name))
+    return ([b - a for a, b in bounds], [pool.submit(part_bytes, table.slice(a, b - a)) for a, b in bounds], table)
 
 
-def collect_parts(table: "pa.Table", rows: Sequence[int], futures: "Sequence[Future[bytes]]") -> list[bytes]:
+def collect_parts(rows: Sequence[int], futures: "Sequence[Future[bytes]]", table: "pa.Table") -> list[bytes]:
     """The bytes of each part :func:`encode_parts` started; a cancelled one is encoded here."""
     out, start = [], 0
     for n, f in zip(rows, futures):
@@ -92,6 +185,9 @@ def store_snapshot(store: ObjectStore, name: str, sid: str, rows: Sequence[int],
         "table_schema": C.TABLE_SCHEMA_VERSION, "id": sid, "rows": sum(rows),
         "key": C.KEYS[name], "parts": [{**r.to_json(), "rows": n} for r, n in zip(refs, rows)],
     }
+    probe = hash_probe()
+    if probe:
+        manifest["row_hash"] = probe
     mref = store.put(C.canonical_json(manifest).encode())
     return SnapshotRef(sid, mref, sum(rows))
 
@@ -124,7 +220,9 @@ def read_snapshot(store: ObjectStore, ref: SnapshotRef, columns: Sequence[str] |
         # ParquetFile without the dataset scanner and without pre-buffering: both start
         # Arrow I/O threads that can abort the interpreter at exit (apache/arrow#34314);
         # the bytes are in memory already
-        return pq.ParquetFile(pa.BufferReader(data), pre_buffer=False).read(columns=list(columns) if columns else None)
+        f = pq.ParquetFile(pa.BufferReader(data), pre_buffer=False)
+        # only the table's columns: not the stored row hash (see ROW_HASH)
+        return f.read(columns=list(columns) if columns else [n for n in f.schema_arrow.names if n != ROW_HASH])
 
     if not parts:
         schema = C.schema(name)

@@ -342,6 +342,10 @@ def test_diff_reports_exactly_the_edits(case):
     rows = res.rows.to_pylist()
     want, counts = expected_rows(log, sa, sb)
     assert structural(rows) == want
+    # the path of parts that store row hashes gives the very same diff
+    stored = diff_tables(sa, sb, stored_hashes=True)
+    assert stored.rows.to_pylist() == rows
+    assert stored.summary == res.summary
 
     s = res.summary
     assert s["tasks"]["added"] == counts["tasks_added"]

@@ -373,6 +373,16 @@ def ls_tasks(n: int) -> list[dict]:
              "value": {"choices": [labels[i % 3]]}}]}]} for i in range(n)]
 
 
+def fresh_repo(tmp_path: Path, monkeypatch, name: str) -> Path:
+    """``annover init`` in a new folder ``name`` (made the working folder), its DVC remote in tmp_path."""
+    monkeypatch.setenv("ANNOVER_REMOTE_HOME", str(tmp_path / "remotes"))
+    root = tmp_path / name
+    root.mkdir()
+    monkeypatch.chdir(root)
+    ok("init")
+    return root
+
+
 @pytest.fixture
 def parted(tmp_path, monkeypatch):
     """A repo whose snapshots are cut into many small parts (about 8 tasks each)."""
@@ -380,11 +390,7 @@ def parted(tmp_path, monkeypatch):
 
     orig = C.part_bounds
     monkeypatch.setattr(C, "part_bounds", lambda table, per_part=8: orig(table, 8))
-    monkeypatch.setenv("ANNOVER_REMOTE_HOME", str(tmp_path / "remotes"))
-    root = tmp_path / "parted"
-    root.mkdir()
-    monkeypatch.chdir(root)
-    ok("init")
+    root = fresh_repo(tmp_path, monkeypatch, "parted")
     a = ls_tasks(300)
     b = copy.deepcopy(a)
     b[17]["annotations"][0]["result"][0]["value"]["choices"] = ["negative"]  # k00017: neutral -> negative
@@ -441,3 +447,80 @@ def test_a_corrupt_part_is_refused(parted):
     finally:
         path.write_bytes(data)
     assert cli("diff", "v1", "v2")[0] == 0
+
+
+def test_parts_store_the_hash_the_diff_would_compute(parted):
+    """Every part's stored row hash is the hash DuckDB computes from the part's rows (so a
+    diff may read the hash instead of the rows), and ``load`` leaves the column out."""
+    import duckdb
+
+    from annover import canonical as C
+    from annover.objects import ObjectRef
+    from annover.snapshots import ROW_HASH, hash_probe, read_manifest, row_hash_sql
+
+    repo = annover.Repo(".")
+    v = repo.show("v2")
+    for name in ("tasks", "annotations"):
+        m = read_manifest(repo.store, v.snapshot(name))
+        assert m["row_hash"] == hash_probe()
+        files = [str(repo.store.locate(ObjectRef.from_json(p))) for p in m["parts"]]
+        con = duckdb.connect()
+        n, same = con.execute(f"SELECT count(*), count(*) FILTER (WHERE {ROW_HASH} = {row_hash_sql(name)}) "
+                              f"FROM read_parquet({files!r})").fetchone()
+        assert n == same == v.snapshot(name).rows > 0
+        assert repo.load("v2", table=name).column_names == [c[0] for c in C.COLUMNS[name]]
+
+
+def test_parts_without_stored_hashes_diff_the_same(tmp_path, monkeypatch):
+    """A version written before parts stored row hashes (or by another hash function) is
+    diffed by computing the hashes: the same result as the stored-hash path."""
+    from concurrent.futures import Future
+
+    import annover.diffs as D
+    import annover.snapshots as S
+    from annover import canonical as C
+
+    fresh_repo(tmp_path, monkeypatch, "r")
+    a = ls_tasks(60)
+    b = copy.deepcopy(a)
+    choice = b[5]["annotations"][0]["result"][0]["value"]
+    choice["choices"] = ["positive"] if choice["choices"] == ["negative"] else ["negative"]
+    del b[30]
+    xml = str(EX / "labeling.xml")
+    files = {}
+    for name, tasks in (("a", a), ("b", b)):
+        files[name] = tmp_path / f"{name}.json"
+        files[name].write_text(json.dumps(tasks))
+
+    def old_format(t, pool, name):
+        """Parts as annover wrote them before: the table's own columns only (the cancelled
+        futures make collect_parts encode them from ``t``)."""
+        rows = [stop - start for start, stop in C.part_bounds(t)]
+        never = [Future() for _ in rows]
+        for f in never:
+            f.cancel()
+        return rows, never, t
+
+    with monkeypatch.context() as m:  # v1: the old part format (no column, no fingerprint)
+        m.setattr(S, "encode_parts", old_format)
+        m.setattr(S, "hash_probe", lambda: None)
+        ok("snapshot", "--from", str(files["a"]), "--config", xml, "--key", "data.ext_id", "-m", "old", "-q")
+    with monkeypatch.context() as m:  # v2: stored hashes of another function
+        m.setattr(S, "hash_probe", lambda: "0123456789abcdef")
+        ok("snapshot", "--from", str(files["b"]), "--key", "data.ext_id", "-m", "other", "-q")
+    ok("snapshot", "--from", str(files["a"]), "--key", "data.ext_id", "-m", "new", "-q")
+    ok("snapshot", "--from", str(files["b"]), "--key", "data.ext_id", "-m", "new", "-q")
+
+    repo = annover.Repo(".")
+    assert "row_hash" not in S.read_manifest(repo.store, repo.show("v1").snapshot("annotations"))
+    calls = []
+    real_touched = D._touched_by_stored_hash
+    monkeypatch.setattr(D, "_touched_by_stored_hash", lambda *x: (calls.append(1), real_touched(*x))[1])
+    results = {pair: annover.diff(repo, *pair) for pair in (("v1", "v2"), ("v1", "v4"), ("v3", "v2"), ("v3", "v4"))}
+    assert calls == [1]  # only v3 -> v4 has comparable stored hashes on both sides
+    want = results["v3", "v4"]
+    assert want.summary["annotations"]["changed"] == 1 and want.summary["tasks"]["removed"] == 1
+    for pair, res in results.items():
+        assert res.rows.to_pylist() == want.rows.to_pylist(), pair
+        assert {k: v for k, v in res.summary.items() if k not in ("a", "b", "parts")} == \
+            {k: v for k, v in want.summary.items() if k not in ("a", "b", "parts")}, pair

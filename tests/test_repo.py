@@ -355,16 +355,17 @@ def test_cancelled_part_encodings_are_redone(two_rounds):
     parts it cancelled are encoded when the snapshot goes on (HEAD moved meanwhile)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from annover.snapshots import collect_parts, encode_parts, part_bytes
+    from annover.snapshots import ROW_HASH, collect_parts, encode_parts, part_bytes
 
     repo, v1, _ = two_rounds
     table = repo.load(v1.id, table="annotations")
     with ThreadPoolExecutor(max_workers=1) as pool:
-        rows, futures = encode_parts(table, pool)
+        rows, futures, stored = encode_parts(table, pool, "annotations")
+    assert stored.column_names == [*table.column_names, ROW_HASH]
     cancelled = [pool_future_cancelled() for _ in futures]
-    want = [part_bytes(table.slice(sum(rows[:i]), n)) for i, n in enumerate(rows)]
-    assert collect_parts(table, rows, cancelled) == want
-    assert collect_parts(table, rows, futures) == want
+    want = [part_bytes(stored.slice(sum(rows[:i]), n)) for i, n in enumerate(rows)]
+    assert collect_parts(rows, cancelled, stored) == want
+    assert collect_parts(rows, futures, stored) == want
 
 
 def pool_future_cancelled():
@@ -389,8 +390,8 @@ def test_snapshot_of_heads_content_after_head_moved(two_rounds, monkeypatch):
     monkeypatch.setattr(snapshots, "part_bytes", lambda t: (time.sleep(0.1), slow(t))[1])
     saw_cancelled = []
     monkeypatch.setattr(snapshots, "collect_parts",
-                        lambda t, rows, futs: (saw_cancelled.append(any(f.cancelled() for f in futs)),
-                                               collect(t, rows, futs))[1])
+                        lambda rows, futs, t: (saw_cancelled.append(any(f.cancelled() for f in futs)),
+                                               collect(rows, futs, t))[1])
     real_head = type(repo).head
     calls = []
 

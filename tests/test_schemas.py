@@ -56,8 +56,20 @@ def test_parquet_parts_carry_the_canonical_schema_and_no_pandas_metadata(two_rou
     import pyarrow.parquet as pq
 
     repo, v1, v2 = two_rounds
+    doc = json.loads((SCHEMAS / "annotations.arrow.json").read_text())
+    want = C.schema("annotations").remove_metadata()
+    for c in doc["part_columns"]:
+        want = want.append(pa.field(c["name"], getattr(pa, c["type"])(), nullable=c["nullable"]))
     for p in read_manifest(repo.store, v2.snapshot("annotations"))["parts"]:
         f = pq.ParquetFile(pa.BufferReader(repo.store.path(p["oid"]).read_bytes()))
-        assert f.schema_arrow.remove_metadata().equals(C.schema("annotations").remove_metadata(), check_metadata=False)
+        assert f.schema_arrow.remove_metadata().equals(want, check_metadata=False)
         assert b"pandas" not in (f.schema_arrow.metadata or {})
         assert f.num_row_groups == 1
+
+
+@pytest.mark.parametrize("table", C.TABLES)
+def test_every_table_documents_the_same_part_columns(table):
+    from annover.snapshots import ROW_HASH
+
+    doc = json.loads((SCHEMAS / f"{table}.arrow.json").read_text())
+    assert [c["name"] for c in doc["part_columns"]] == [ROW_HASH]
