@@ -1146,8 +1146,10 @@ def _diff_answers(con: Any, spec: _Spec, a: Source, b: Source, opts: Options, re
 
 
 def _segment(spec: _Spec, change: str, keys: "pa.Table", a: "pa.Table | None", b: "pa.Table | None",
-             kinds: list, descriptions: list[str], scores: list | None) -> "pa.Table":
-    """Rows of the row-level diff from rows of A and/or B (aligned with ``keys``) and their words."""
+             kinds: "list | pa.Array", descriptions: "list[str] | pa.Array", scores: "list | pa.Array | None"
+             ) -> "pa.Table":
+    """Rows of the row-level diff from rows of A and/or B (aligned with ``keys``) and their words
+    (lists or Arrow arrays)."""
     import pyarrow as pa
 
     schema = row_schema()
@@ -1183,24 +1185,21 @@ def _py_rows(t: "pa.Table", cols: Iterable[str]) -> list[_Row | None]:
 
 
 def _pair_rows(spec: _Spec, keys: "pa.Table", a: "pa.Table", b: "pa.Table") -> "pa.Table":
-    """Rows changed in place (paired by key), with their kinds, words and shape score."""
-    kinds, words, scores = [], [], []
-    memo: dict = {}
-    for ra, rb in zip(_py_rows(a, spec.cols), _py_rows(b, spec.cols)):
-        k, w, s = _describe_pair(spec, ra, rb, None, memo)
-        kinds.append(k)
-        words.append(w)
-        scores.append(s)
+    """Rows changed in place (paired by key), with their kinds, words and shape score: worded a
+    column at a time (:mod:`annover.rowdesc`), the rows it is not sure of by :func:`_describe_pair`."""
+    from .rowdesc import describe_pairs
+
+    kinds, words, scores = describe_pairs(spec, a, b)
     return _segment(spec, "changed", keys, a, b, kinds, words, scores)
 
 
 def _one_side_rows(spec: _Spec, change: str, keys: "pa.Table", t: "pa.Table") -> "pa.Table":
-    """Rows added (or removed), with their words; only what the words need is read into Python."""
-    cols = ["labels", "type", "value"] + (["was_cancelled"] if spec is _ANN else [])
-    memo: dict = {}
-    words = [_one_side_description(spec, r, memo) for r in _py_rows(t, cols)]
+    """Rows added (or removed), with their words: worded a column at a time
+    (:mod:`annover.rowdesc`), the rows it is not sure of by :func:`_one_side_description`."""
+    from .rowdesc import describe_one_side
+
     a, b = (None, t) if change == "added" else (t, None)
-    return _segment(spec, change, keys, a, b, [[]] * keys.num_rows, words, None)
+    return _segment(spec, change, keys, a, b, [[]] * keys.num_rows, describe_one_side(spec, t), None)
 
 
 def _tuples_table(rows: list[tuple]) -> "pa.Table":
