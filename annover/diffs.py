@@ -195,8 +195,8 @@ class Source:
     name: str
     table: Any = None
     paths: tuple[str, ...] = ()
-    #: the parts carry stored row hashes comparable with the other side's (see
-    #: :data:`annover.snapshots.ROW_HASH`): the diff reads the task key and the hash first
+    #: the parts carry stored task hashes comparable with the other side's (see
+    #: :data:`annover.snapshots.TASK_HASH`): the diff reads the task key and the hash first
     hashed: bool = False
 
     def register(self, con: Any, alias: str) -> str:
@@ -208,9 +208,9 @@ class Source:
         if self.hashed:
             import pyarrow as pa
 
-            from .snapshots import ROW_HASH
+            from .snapshots import TASK_HASH
 
-            empty = empty.append_column(ROW_HASH, pa.array([], pa.uint64()))
+            empty = empty.append_column(TASK_HASH, pa.array([], pa.uint64()))
         con.register(alias, self.table if self.table is not None else empty)
         return alias
 
@@ -975,7 +975,7 @@ def _touched(con: Any, spec: _Spec, an: str, bn: str, prefix: str, hashed: bool 
     keys = ["task_key", spec.answer_key, "region_key"]
     cols = keys + list(spec.cols)
     if hashed:
-        return _touched_by_stored_hash(con, cols, an, bn, prefix)
+        return _touched_by_stored_hash(con, spec, an, bn, prefix)
     found = _differing(con, spec.table, an, bn, keys, list(spec.cols))
     if found.num_rows == 0:
         return None
@@ -1001,53 +1001,41 @@ def _numbered(t: "pa.Table") -> "pa.Table":
     return t.append_column("__i", pa.array(np.arange(t.num_rows)))
 
 
-def _unmatched_hashes(con: Any, key: str, an: str, bn: str) -> "pa.Table":
-    """(key, A's hash, B's hash) of the rows of ``an`` and ``bn`` whose stored hash (of key and
-    content) the other side lacks: a join on one integer column, the key carried along
-    (joining on the key too is twice as slow), nothing else decoded."""
-    from .snapshots import ROW_HASH as H
+def _unmatched_hashes(con: Any, an: str, bn: str) -> "pa.Table":
+    """(task key, A's hash, B's hash) of the tasks of ``an`` and ``bn`` whose stored task hash
+    (of the task's rows, key and content) the other side lacks: a join on one integer column
+    of one row per task, the key carried along (joining on it too is twice as slow),
+    nothing else decoded."""
+    from .snapshots import TASK_HASH as H
 
     return _fetch(con, f"""
-        SELECT coalesce(a.{key}, b.{key}) AS __key, a.{H} AS __ah, b.{H} AS __bh
-        FROM (SELECT {key}, {H} FROM {an}) AS a FULL OUTER JOIN (SELECT {key}, {H} FROM {bn}) AS b ON a.{H} = b.{H}
+        SELECT coalesce(a.task_key, b.task_key) AS __key, a.{H} AS __ah, b.{H} AS __bh
+        FROM (SELECT task_key, {H} FROM {an} WHERE {H} IS NOT NULL) AS a
+        FULL OUTER JOIN (SELECT task_key, {H} FROM {bn} WHERE {H} IS NOT NULL) AS b ON a.{H} = b.{H}
         WHERE a.{H} IS NULL OR b.{H} IS NULL""")
 
 
-def _touched_by_stored_hash(con: Any, cols: list[str], an: str, bn: str, prefix: str
+def _touched_by_stored_hash(con: Any, spec: _Spec, an: str, bn: str, prefix: str
                             ) -> tuple["pa.Table", "pa.Table"] | None:
-    """:func:`_touched` from the parts' stored row hashes (of keys and content): the rows that
-    differ are those whose hash the other side lacks, found from that one column of A and
-    the task key and hash of B; then A's rows that differ and B's rows of the touched tasks
-    are read, each side once."""
+    """:func:`_touched` from the parts' stored task hashes: the tasks that differ are those
+    whose hash the other side lacks, found from one row per task; both sides' rows of these
+    tasks are read (each side once) and compared as :func:`_touched` compares them."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .snapshots import ROW_HASH as H
-
-    found = _fetch(con, f"""
-        SELECT a.{H} AS __ah, b.task_key AS __key, b.{H} AS __bh
-        FROM (SELECT {H} FROM {an}) AS a FULL OUTER JOIN (SELECT task_key, {H} FROM {bn}) AS b ON a.{H} = b.{H}
-        WHERE a.{H} IS NULL OR b.{H} IS NULL""")
+    found = _unmatched_hashes(con, an, bn)
     if found.num_rows == 0:
         return None
-    in_b = pc.is_valid(found.column("__bh"))
-    names = {k: f"{prefix}_{k}" for k in ("t", "da", "db")}
-    con.register(names["da"], pa.table({"h": found.column("__ah").filter(pc.invert(in_b))}))
-    sel = ", ".join("x." + c for c in cols)
+    names = {k: f"{prefix}_{k}" for k in ("tt", "ta", "tb")}
+    con.register(names["tt"], pa.table({"task_key": pc.unique(found.column("__key"))}))
+    cols = ", ".join(["task_key", spec.answer_key, "region_key", *spec.cols])
     try:
-        ua = _fetch(con, f"SELECT {sel} FROM {an} AS x SEMI JOIN {names['da']} AS d ON x.{H} = d.h")
-        changed_b = found.filter(in_b)
-        touched = pc.unique(pa.chunked_array(ua.column("task_key").chunks + changed_b.column("__key").chunks,
-                                             pa.string()))
-        con.register(names["t"], pa.table({"task_key": touched}))
-        con.register(names["db"], pa.table({"h": changed_b.column("__bh")}))
-        bt = _fetch(con, f"""SELECT {sel}, d.h IS NOT NULL AS __u
-            FROM (SELECT * FROM {bn} SEMI JOIN {names["t"]} USING (task_key)) AS x
-            LEFT JOIN {names["db"]} AS d ON x.{H} = d.h""")
+        for side, src in (("ta", an), ("tb", bn)):
+            con.register(names[side], _fetch(con, f"SELECT {cols} FROM {src} SEMI JOIN {names['tt']} USING (task_key)"))
+        return _touched(con, spec, names["ta"], names["tb"], prefix)
     finally:
         for n in names.values():
             con.unregister(n)
-    return _numbered(ua), _numbered(bt)
 
 
 def _count_answers(p: "pa.Table", out: _TableDiff) -> None:
@@ -1225,7 +1213,7 @@ _TASKS_DIFF_SQL = """
 def _diff_tasks(con: Any, a: Source, b: Source) -> _TaskDiff:
     """Tasks added, removed and changed: tasks are narrow rows, so a plain full outer join
     on the task key that compares their content is as fast as any shortcut, and exact.
-    With stored row hashes on both sides, the counts come from the task keys and hashes
+    With stored task hashes on both sides, the counts come from the task keys and hashes
     alone, and the tasks' data is read only when the rows are asked for."""
     an, bn = a.register(con, "tasks_fa"), b.register(con, "tasks_fb")
     if a.hashed and b.hashed:
@@ -1243,7 +1231,7 @@ def _diff_tasks_by_stored_hash(con: Any, a: Source, b: Source, an: str, bn: str)
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    found = _unmatched_hashes(con, "task_key", an, bn)
+    found = _unmatched_hashes(con, an, bn)
     if found.num_rows == 0:
         return _TaskDiff()
     keys = pc.unique(found.column("__key"))
@@ -1711,7 +1699,7 @@ def diff_tables(a: Side, b: Side, *, iou_threshold: float = DEFAULT_IOU, overlap
                 policy: str = DEFAULT_POLICY, transitions: bool = False, stored_hashes: bool = False) -> DiffResult:
     """Diff two sides given as canonical Arrow tables (no repository, no I/O).
 
-    ``stored_hashes``: take the path of parts that store row hashes (the hashes computed
+    ``stored_hashes``: take the path of parts that store task hashes (the hashes computed
     here as a snapshot stores them); the result is the same, which tests check.
     """
     from . import stats as S
@@ -1724,9 +1712,9 @@ def diff_tables(a: Side, b: Side, *, iou_threshold: float = DEFAULT_IOU, overlap
     def compared(name: str, t: "pa.Table") -> Source:
         if not stored_hashes:
             return Source(name, t)
-        from .snapshots import ROW_HASH, row_hashes
+        from .snapshots import TASK_HASH, task_hashes
 
-        return Source(name, t.append_column(ROW_HASH, row_hashes(t, name)), hashed=True)
+        return Source(name, t.append_column(TASK_HASH, task_hashes(t, name)), hashed=True)
 
     sides = {"a": a, "b": b}
     pair = lambda name, get: (compared(name, get(a)), compared(name, get(b)))  # noqa: E731
@@ -1842,20 +1830,20 @@ def diff(repo: "Repo | str", a: str, b: str = "HEAD", *, iou_threshold: float = 
     manifests: dict[str, tuple[list[Any], str | None]] = {}
 
     def manifest(snap: Any) -> tuple[list[Any], str | None]:
-        """(part refs, stored row hash fingerprint) of a snapshot."""
+        """(part refs, stored task hash fingerprint) of a snapshot."""
         if snap is None:
             return [], None
         key = snap.manifest.oid
         if key not in manifests:
             m = read_manifest(repo.store, snap)
-            manifests[key] = ([ObjectRef.from_json(p) for p in m["parts"]], m.get("row_hash"))
+            manifests[key] = ([ObjectRef.from_json(p) for p in m["parts"]], m.get("task_hash"))
         return manifests[key]
 
     def part_refs(snap: Any) -> list[Any]:
         return manifest(snap)[0]
 
     def hashed(sa: Any, sb: Any) -> bool:
-        """Whether both snapshots' parts store row hashes of the same function."""
+        """Whether both snapshots' parts store task hashes of the same function."""
         probe = manifest(sa)[1] if sa is not None else None
         return probe is not None and probe == (manifest(sb)[1] if sb is not None else None)
 

@@ -376,7 +376,7 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
 
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="annover-read") as ex:
             file_sha = ex.submit(sha256_file, source) if origin is None else None  # while it is parsed
-            ex.submit(importlib.import_module, "duckdb")  # the parts' row hashes need it (~0.06 s)
+            ex.submit(importlib.import_module, "duckdb")  # the parts' task hashes need it (~0.06 s)
             tables = read_source(source, config=cfg, key=key, fmt=fmt, validate=validate)
             origin = origin or {"kind": "file", "path": _display_path(repo, source), "format": tables.format,
                                 "sha256": file_sha.result() if file_sha else None}

@@ -450,25 +450,30 @@ def test_a_corrupt_part_is_refused(parted):
 
 
 def test_parts_store_the_hash_the_diff_would_compute(parted):
-    """Every part's stored row hash is the hash DuckDB computes from the part's rows (so a
-    diff may read the hash instead of the rows), and ``load`` leaves the column out."""
+    """Every part stores, on each task's first row, the hash of that task's rows; the row
+    hash under it is the one DuckDB computes from the part's rows (the diff's other path),
+    and ``load`` leaves the column out."""
     import duckdb
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
     from annover import canonical as C
     from annover.objects import ObjectRef
-    from annover.snapshots import ROW_HASH, hash_probe, read_manifest, row_hash_sql
+    from annover.snapshots import TASK_HASH, hash_probe, read_manifest, row_hash_sql, row_hashes, task_hashes
 
     repo = annover.Repo(".")
     v = repo.show("v2")
     for name in ("tasks", "annotations"):
         m = read_manifest(repo.store, v.snapshot(name))
-        assert m["row_hash"] == hash_probe()
+        assert m["task_hash"] == hash_probe()
         files = [str(repo.store.locate(ObjectRef.from_json(p))) for p in m["parts"]]
-        con = duckdb.connect()
-        n, same = con.execute(f"SELECT count(*), count(*) FILTER (WHERE {ROW_HASH} = {row_hash_sql(name)}) "
-                              f"FROM read_parquet({files!r})").fetchone()
-        assert n == same == v.snapshot(name).rows > 0
-        assert repo.load("v2", table=name).column_names == [c[0] for c in C.COLUMNS[name]]
+        stored = pa.concat_arrays([pq.read_table(f, columns=[TASK_HASH]).column(0).combine_chunks() for f in files])
+        table = repo.load("v2", table=name)
+        assert table.column_names == [c[0] for c in C.COLUMNS[name]]
+        assert stored.equals(task_hashes(table, name))
+        assert stored.null_count == table.num_rows - len(set(table.column("task_key").to_pylist()))
+        from_parquet = duckdb.connect().execute(f"SELECT {row_hash_sql(name)} FROM read_parquet({files!r})").fetchall()
+        assert [h for (h,) in from_parquet] == row_hashes(table, name).to_pylist()
 
 
 def test_parts_without_stored_hashes_diff_the_same(tmp_path, monkeypatch):
@@ -512,7 +517,7 @@ def test_parts_without_stored_hashes_diff_the_same(tmp_path, monkeypatch):
     ok("snapshot", "--from", str(files["b"]), "--key", "data.ext_id", "-m", "new", "-q")
 
     repo = annover.Repo(".")
-    assert "row_hash" not in S.read_manifest(repo.store, repo.show("v1").snapshot("annotations"))
+    assert "task_hash" not in S.read_manifest(repo.store, repo.show("v1").snapshot("annotations"))
     calls = []
     real_touched = D._touched_by_stored_hash
     monkeypatch.setattr(D, "_touched_by_stored_hash", lambda *x: (calls.append(1), real_touched(*x))[1])

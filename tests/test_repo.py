@@ -355,13 +355,13 @@ def test_cancelled_part_encodings_are_redone(two_rounds):
     parts it cancelled are encoded when the snapshot goes on (HEAD moved meanwhile)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from annover.snapshots import ROW_HASH, collect_parts, encode_parts, part_bytes
+    from annover.snapshots import TASK_HASH, collect_parts, encode_parts, part_bytes
 
     repo, v1, _ = two_rounds
     table = repo.load(v1.id, table="annotations")
     with ThreadPoolExecutor(max_workers=1) as pool:
         rows, futures, stored = encode_parts(table, pool, "annotations")
-    assert stored.column_names == [*table.column_names, ROW_HASH]
+    assert stored.column_names == [*table.column_names, TASK_HASH]
     cancelled = [pool_future_cancelled() for _ in futures]
     want = [part_bytes(stored.slice(sum(rows[:i]), n)) for i, n in enumerate(rows)]
     assert collect_parts(rows, cancelled, stored) == want
