@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import hashlib
-import importlib
 import json
 import os
 import re
@@ -374,9 +373,11 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
         progress(f"reading {source}")
         from concurrent.futures import ThreadPoolExecutor
 
+        from .snapshots import warm_up
+
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="annover-read") as ex:
             file_sha = ex.submit(sha256_file, source) if origin is None else None  # while it is parsed
-            ex.submit(importlib.import_module, "duckdb")  # the parts' task hashes need it (~0.06 s)
+            ex.submit(warm_up)  # DuckDB for the parts' task hashes (~0.1 s): ready when they are
             tables = read_source(source, config=cfg, key=key, fmt=fmt, validate=validate)
             origin = origin or {"kind": "file", "path": _display_path(repo, source), "format": tables.format,
                                 "sha256": file_sha.result() if file_sha else None}
