@@ -27,7 +27,7 @@ MANIFEST_SCHEMA = "annover.snapshot/1"
 #: on the first row of each task, a 64-bit hash of all that task's rows in the table (keys
 #: and content); null on its other rows. A diff finds the tasks that differ by reading this
 #: column and the task key only (see :mod:`annover.diffs`). Derived, not content: snapshot
-#: ids and ``annover.load`` ignore it. The manifest records the fingerprint of the row hash
+#: ids and ``annover.load`` ignore it. The manifest records the fingerprint of the hash
 #: (:func:`hash_probe`); stored hashes of two snapshots are compared only when equal.
 TASK_HASH = "_task_hash"
 
@@ -155,15 +155,16 @@ _PROBE: list[str] = []
 
 
 def hash_probe() -> str:
-    """A fingerprint of :func:`row_hashes` as this DuckDB computes it: the hashes of a fixed
+    """A fingerprint of :func:`task_hashes` as this DuckDB computes them: the hashes of a fixed
     set of rows of every table (every column type, nulls, NaN, -0.0, long and short and
-    non-ASCII strings). Two snapshots' stored hashes are comparable when their probes match."""
+    non-ASCII strings), one task each. Two snapshots' stored hashes are comparable when
+    their probes match."""
     if not _PROBE:
         import hashlib
 
         import pyarrow as pa
 
-        h = hashlib.sha256()
+        h = hashlib.sha256(b"annover task hash 1\0")  # the scheme on top of DuckDB's hash()
         floats = [0.0, -0.0, float("nan"), 1.5, -2.25e300, None, 3.0]
         for name in C.TABLES:
             schema = C.schema(name)
@@ -182,7 +183,7 @@ def hash_probe() -> str:
                     else:
                         row[f.name] = i
                 rows.append(row)
-            hashes = row_hashes(pa.Table.from_pylist(rows, schema=schema), name)
+            hashes = task_hashes(pa.Table.from_pylist(rows, schema=schema), name)  # every task key differs
             h.update(name.encode() + b"\0" + hashes.to_numpy().astype("<u8").tobytes())
         _PROBE.append(h.hexdigest()[:16])
     return _PROBE[0]
