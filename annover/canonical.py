@@ -14,6 +14,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import pyarrow as pa
 
 #: Version of the table schemas below; recorded in every snapshot and version.
@@ -439,6 +440,20 @@ def content_id(table: "pa.Table", name: str) -> str:
     return h.hexdigest()
 
 
+def splitmix64(x: "np.ndarray") -> "np.ndarray":
+    """splitmix64's finaliser of each uint64 (a new array; arithmetic wraps mod 2**64)."""
+    import numpy as np
+
+    x = np.array(x, dtype=np.uint64)  # a copy, mixed in place: no 8 MB temporaries per step at 1M values
+    with np.errstate(over="ignore"):
+        x ^= x >> np.uint64(30)
+        x *= np.uint64(0xBF58476D1CE4E5B9)
+        x ^= x >> np.uint64(27)
+        x *= np.uint64(0x94D049BB133111EB)
+        x ^= x >> np.uint64(31)
+    return x
+
+
 # A fixed table of pseudo-random 64-bit weights (splitmix64), one per byte position:
 # the key hash below is defined here, so part boundaries never move with a library.
 _WEIGHTS: list[Any] = []
@@ -449,17 +464,9 @@ def _weights(n: int):
 
     if not _WEIGHTS or len(_WEIGHTS[0]) < n:
         size = max(n, 256)
-        x = np.uint64(0x9E3779B97F4A7C15)
-        out = np.empty(size, dtype=np.uint64)
-        state = np.uint64(0)
-        with np.errstate(over="ignore"):
-            for i in range(size):
-                state = state + x
-                z = state
-                z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-                z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-                out[i] = z ^ (z >> np.uint64(31))
-        _WEIGHTS[:] = [out]
+        with np.errstate(over="ignore"):  # splitmix64's states: i * golden gamma, i = 1, 2, ...
+            states = np.arange(1, size + 1, dtype=np.uint64) * np.uint64(0x9E3779B97F4A7C15)
+        _WEIGHTS[:] = [splitmix64(states)]
     return _WEIGHTS[0][:n]
 
 

@@ -18,15 +18,18 @@ results of one control one to one. So a moved box whose region key is a content 
 one changed region, not a removal plus an addition.
 
 SQL runs in DuckDB, over Arrow tables or straight over the (verified) Parquet parts.
-Answers: one full outer join on the task key and a 64-bit hash of the other keys and the
-content, in which one side streams its whole rows and the other brings only those two;
-then one more read of that side's rows of the tasks touched, which gives its rows that
-differ and, with the rows that did not, what each touched answer holds on both sides.
-The summary is counted from these in SQL and Arrow, so that Python sees only the few
-rows left to match by shape. Tasks, narrow rows, are compared by a plain join. Window
+Parts store a hash per task (:data:`annover.snapshots.TASK_HASH`): when both sides' are
+comparable, one join of those hashes (one row per task) finds the tasks that differ, and
+only their rows are read. Otherwise, answers: one full outer join on the task key and a
+64-bit hash of the keys and the content, in which one side streams its whole rows and
+the other brings only those two; then one more read of that side's rows of the tasks
+touched. Either way the result is A's rows that differ and B's rows of the touched
+tasks, which tell what each touched answer holds on both sides. The summary is counted
+from these in SQL and Arrow, so that Python sees only the few rows left to match by
+shape. Tasks are compared by the same stored hash, else by a plain join. Window
 functions give the label each task resolves to (transitions, prediction agreement).
 Row descriptions ("cat -> dog", "box moved, IoU 0.82") are written only when the rows
-are asked for.
+are asked for, a column at a time (:mod:`annover.rowdesc`).
 """
 
 from __future__ import annotations
@@ -35,12 +38,12 @@ import gc
 import json
 import math
 import re
-import threading
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
 from . import canonical as C
+from .duck import fetch as _fetch
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -213,14 +216,6 @@ class Source:
             empty = empty.append_column(TASK_HASH, pa.array([], pa.uint64()))
         con.register(alias, self.table if self.table is not None else empty)
         return alias
-
-
-def _fetch(con: Any, sql: str) -> "pa.Table":
-    rel = con.sql(sql)
-    if rel is None:  # pragma: no cover - statements, not queries
-        raise ValueError("not a query")
-    get = getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table
-    return get()
 
 
 #: The result (region) columns of a row, the same in both answers tables.
@@ -1555,22 +1550,11 @@ class _Plan:
     warnings: list[str] = field(default_factory=list)
 
 
-_DATABASE: list[Any] = []
-_DATABASE_LOCK = threading.Lock()
-
-
 def _connect() -> Any:
-    """A new connection to the process's in-memory DuckDB database for diffs (a cursor:
-    ~0.1 ms, where opening a database costs ~20 ms). What a diff registers is its own:
-    temporary views and Arrow tables are per connection."""
-    with _DATABASE_LOCK:
-        if not _DATABASE:
-            import duckdb
+    """A DuckDB connection of its own for one diff (every result is keyed or sorted later)."""
+    from .duck import cursor
 
-            db = duckdb.connect(":memory:")
-            db.execute("SET preserve_insertion_order = false")  # every result is keyed or sorted later
-            _DATABASE.append(db)
-        return _DATABASE[0].cursor()
+    return cursor(ordered=False)
 
 
 def _run(plan: _Plan, opts: Options) -> DiffResult:

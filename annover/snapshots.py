@@ -8,7 +8,6 @@ parts unchanged between two versions are stored (and pushed) once.
 from __future__ import annotations
 
 import json
-import threading
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
@@ -18,7 +17,6 @@ from .errors import ObjectError
 from .objects import ObjectRef, ObjectStore
 
 if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
     import pyarrow as pa
 
 MANIFEST_SCHEMA = "annover.snapshot/1"
@@ -71,27 +69,9 @@ def row_hash_sql(name: str) -> str:
     return "hash(" + ", ".join(parts) + ")"
 
 
-_DATABASE: list = []
-_DATABASE_LOCK = threading.Lock()
-
-
-def _hash_con():
-    """A connection (cursor) to the process's in-memory DuckDB database for hashing: opening
-    the database costs ~20 ms, a cursor ~0.1 ms; what a cursor registers is its own."""
-    with _DATABASE_LOCK:
-        if not _DATABASE:
-            import duckdb
-
-            db = duckdb.connect(":memory:")
-            db.execute("SET preserve_insertion_order = true")  # hashes in row order (the default, made sure)
-            _DATABASE.append(db)
-        return _DATABASE[0].cursor()
-
-
 def warm_up() -> None:
-    """Import DuckDB, open the hashing database and fingerprint the hash (~0.1 s), e.g. in a
+    """Import DuckDB, open its database and fingerprint the hash (~0.1 s), e.g. in a
     thread while a snapshot reads its input."""
-    _hash_con().close()
     hash_probe()
 
 
@@ -99,53 +79,35 @@ def row_hashes(table: "pa.Table", name: str) -> "pa.Array":
     """:func:`row_hash_sql` of every row of a conformed table, in row order (uint64)."""
     import pyarrow as pa
 
-    con = _hash_con()
+    from .duck import cursor, fetch
+
+    con = cursor()  # hashes in row order
     try:
         con.register("__t", table.select(C.HASHED[name]))
-        rel = con.sql(f"SELECT {row_hash_sql(name)} AS h FROM __t")
-        out = (getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table)()
+        out = fetch(con, f"SELECT {row_hash_sql(name)} AS h FROM __t")
     finally:
         con.close()
     h = out.column("h")
     return C.single_chunk(h) if h.num_chunks else pa.array([], pa.uint64())
 
 
-def _mix(x: "np.ndarray") -> "np.ndarray":
-    """splitmix64's finaliser, element-wise (uint64, wrapping)."""
-    import numpy as np
-
-    x = x.copy()
-    with np.errstate(over="ignore"):  # in place: every temporary of a million rows is 8 MB to fault in
-        x ^= x >> np.uint64(30)
-        x *= np.uint64(0xBF58476D1CE4E5B9)
-        x ^= x >> np.uint64(27)
-        x *= np.uint64(0x94D049BB133111EB)
-        x ^= x >> np.uint64(31)
-    return x
-
-
 def task_hashes(table: "pa.Table", name: str) -> "pa.Array":
     """:data:`TASK_HASH` of a conformed, key-sorted table: per task, the mixed sum of its
-    rows' :func:`row_hashes` and its row count, on the task's first row (uint64; null on
-    the others). Defined here, on top of the row hash, so only the row hash's fingerprint
-    needs checking."""
+    rows' :func:`row_hashes` (splitmix64-mixed) and its row count, on the task's first row
+    (uint64; null on the others). :func:`hash_probe` fingerprints the whole scheme."""
     import numpy as np
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     n = table.num_rows
     if n == 0:
         return pa.array([], pa.uint64())
     rows = row_hashes(table, name).to_numpy()
-    keys = table.column("task_key")
-    first = np.ones(n, dtype=bool)
-    if n > 1:
-        first[1:] = pc.not_equal(keys.slice(0, n - 1), keys.slice(1)).to_numpy(zero_copy_only=False)
+    first = C.first_of_runs(table, ["task_key"])
     starts = np.flatnonzero(first)
     counts = np.diff(np.append(starts, n)).astype(np.uint64)
     with np.errstate(over="ignore"):
-        sums = np.add.reduceat(_mix(rows), starts)
-        per_task = _mix(sums ^ (counts * np.uint64(0x9E3779B97F4A7C15)))
+        sums = np.add.reduceat(C.splitmix64(rows), starts)
+        per_task = C.splitmix64(sums ^ (counts * np.uint64(0x9E3779B97F4A7C15)))
     out = np.zeros(n, dtype=np.uint64)
     out[starts] = per_task
     return pa.array(out, mask=~first)
