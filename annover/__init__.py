@@ -33,15 +33,15 @@ _LAZY = {
     "load": ("annover.porcelain", "load"),
     "snapshot": ("annover.porcelain", "snapshot"),
     "export": ("annover.porcelain", "export"),
-    "diff": ("annover.diffs", "diff"),
+    "diff": ("annover.diffing.core", "diff"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .api import Repo, init
-    from .diffs import diff
-    from .errors import AnnoverError
-    from .porcelain import export, load, snapshot
-    from .repo import Version
+    from annover.api import Repo, init
+    from annover.diffing.core import diff
+    from annover.errors import AnnoverError
+    from annover.porcelain import export, load, snapshot
+    from annover.repo import Version
 
 
 def __getattr__(name: str) -> Any:

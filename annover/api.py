@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import porcelain
-from .repo import Repo as _BaseRepo
-from .repo import Version
+from annover import porcelain
+from annover.repo import Repo as _BaseRepo
+from annover.repo import Version
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -22,7 +22,7 @@ class Repo(_BaseRepo):
 
     def snapshot_label_studio(self, dataset: str | int, **kw: Any) -> porcelain.SnapshotResult:
         """``annover snapshot --label-studio DATASET``."""
-        from .labelstudio import sync
+        from annover.labelstudio import sync
 
         return sync.snapshot_project(self, dataset, **kw)
 
@@ -45,7 +45,7 @@ class Repo(_BaseRepo):
         return self.read_table(rev, table, **kw)
 
     def diff(self, a: str, b: str = "HEAD", **kw: Any) -> Any:
-        from .diffs import diff
+        from annover.diffing.core import diff
 
         return diff(self, a, b, **kw)
 

@@ -14,17 +14,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
-from . import canonical as C
-from .errors import AnnoverError, InputError, NotARepoError, RemoteError, UsageError
-from .objects import ObjectRef, sha256_file
-from .refs import check_tag_name, write_atomic
-from .repo import ANNOVER_DIR, FORMAT, VERSION_SCHEMA, _GITIGNORE, Repo, Version, _maybe_die, read_version_table
+from annover.model import canonical as C
+from annover.errors import AnnoverError, InputError, NotARepoError, RemoteError, UsageError
+from annover.store.objects import ObjectRef, sha256_file
+from annover.store.refs import check_tag_name, write_atomic
+from annover.repo import ANNOVER_DIR, FORMAT, VERSION_SCHEMA, _GITIGNORE, Repo, Version, _maybe_die, read_version_table
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-    from .formats.ingest import Tables
-    from .labeling import LabelingConfig
+    from annover.formats.ingest import Tables
+    from annover.model.config import LabelingConfig
 
 Progress = Callable[[str], None]
 
@@ -70,7 +70,7 @@ def init(path: str | Path = ".", remote: str | None = None, remote_options: dict
 
             from dvc.repo import Repo as DvcRepo
 
-            from .repo import quiet_dvc
+            from annover.repo import quiet_dvc
 
             with redirect_stdout(sys.stderr), quiet_dvc():
                 DvcRepo.init(str(root), subdir=root != top_path)
@@ -116,7 +116,7 @@ def subprocess_out(args: list[str], cwd: Path, check: bool = False) -> str:
 
     p = subprocess.run(args, cwd=cwd, capture_output=True)
     if check and p.returncode:
-        from .errors import GitError
+        from annover.errors import GitError
 
         raise GitError(f"{' '.join(args)} failed: {p.stderr.decode(errors='replace').strip()}", "check git")
     return p.stdout.decode().strip() if p.returncode == 0 else ""
@@ -260,7 +260,7 @@ def _data_hashes(tasks: "pa.Table", files: dict[str, str], source_rel: str) -> "
 def read_predictions_file(path: str, key: str | None, config: "LabelingConfig | None", validate: bool) -> "pa.Table":
     """Predictions from a file: Label Studio tasks with ``predictions``, or one object per line /
     list item ``{task_key | data, model_version, score, result}``."""
-    from .formats.ingest import _read_json, _read_jsonl, from_ls_tasks
+    from annover.formats.ingest import _read_json, _read_jsonl, from_ls_tasks
 
     p = Path(path)
     if not p.exists():
@@ -346,8 +346,8 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
              tables: "Tables | None" = None, origin: dict | None = None, config_text: str | None = None,
              progress: Progress = _noop, allow_empty: bool = False) -> SnapshotResult:
     """Make a version from ``source`` (a file) or ready ``tables``; None version if nothing changed."""
-    from .formats.ingest import finish, read_source
-    from .labeling import LabelingConfig
+    from annover.formats.ingest import finish, read_source
+    from annover.model.config import LabelingConfig
 
     if tag is not None:
         check_tag_name(tag)
@@ -373,7 +373,7 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
         progress(f"reading {source}")
         from concurrent.futures import ThreadPoolExecutor
 
-        from .snapshots import warm_up
+        from annover.store.snapshots import warm_up
 
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="annover-read") as ex:
             file_sha = ex.submit(sha256_file, source) if origin is None else None  # while it is parsed
@@ -407,8 +407,8 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
     progress("hashing content")
     from concurrent.futures import ThreadPoolExecutor
 
-    from . import stats as S
-    from .snapshots import collect_parts, encode_parts, store_snapshot
+    from annover.model import stats as S
+    from annover.store.snapshots import collect_parts, encode_parts, store_snapshot
 
     named: dict[Any, Any] = {"tasks": tasks, "annotations": tables.annotations,
                              **{("predictions", mv): t for mv, t in by_model.items()}}
@@ -689,7 +689,7 @@ class _FsStore:
         self.prefix = prefix
 
     def get(self, ref: ObjectRef, what: str = "object") -> bytes:
-        from .errors import ObjectError
+        from annover.errors import ObjectError
 
         path = f"{self.prefix}/objects/{ref.oid[:2]}/{ref.oid[2:]}"
         try:
@@ -731,7 +731,7 @@ def _is_local_repo(p: Path) -> bool:
 def _load_remote(url: str, rev: str, table: str, model_version: str | None, columns: list[str] | None) -> "pa.Table":
     from dvc.api import DVCFileSystem
 
-    from .errors import RevisionError
+    from annover.errors import RevisionError
 
     git_rev = None if rev in ("HEAD", "@") else rev
     try:
@@ -742,7 +742,7 @@ def _load_remote(url: str, rev: str, table: str, model_version: str | None, colu
         raise RevisionError(f"cannot read annover version {rev!r} from {url}: {_first_line(e)}",
                             "give a git URL or path of an annover repo and a git rev (a tag like v2)") from None
     if C.json_digest(record) != head:
-        from .errors import ObjectError
+        from annover.errors import ObjectError
 
         raise ObjectError(f"version record {head[:12]} in {url} does not match its id", "the remote repo is damaged")
     return read_version_table(_FsStore(fs, ANNOVER_DIR), Version(head, record), table, model_version, columns)
@@ -753,7 +753,7 @@ EXPORT_FORMATS = ("label-studio", "json-min", "jsonl", "csv", "parquet")
 
 def export(repo: Repo, rev: str, fmt: str, out: str | Path, table: str = "annotations") -> dict:
     """Write version ``rev`` as ``fmt`` to ``out`` (written whole, then renamed into place)."""
-    from .formats import export as E
+    from annover.formats import export as E
 
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}", f"use one of {', '.join(EXPORT_FORMATS)}")

@@ -27,11 +27,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
-from . import canonical as C
-from .errors import GitError, NotARepoError, ObjectError, RevisionError, UsageError
-from .objects import ObjectRef, ObjectStore
-from .refs import Refs, RepoLock, write_atomic
-from .snapshots import SnapshotRef, object_refs, read_snapshot
+from annover.model import canonical as C
+from annover.errors import GitError, NotARepoError, ObjectError, RevisionError, UsageError
+from annover.store.objects import ObjectRef, ObjectStore
+from annover.store.refs import Refs, RepoLock, write_atomic
+from annover.store.snapshots import SnapshotRef, object_refs, read_snapshot
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa

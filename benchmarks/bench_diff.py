@@ -230,8 +230,8 @@ def main() -> None:
 def bench(work: Path, env: dict, args: argparse.Namespace) -> dict:
     import annover
     from annover import porcelain
-    from annover.objects import ObjectRef
-    from annover.snapshots import read_manifest
+    from annover.store.objects import ObjectRef
+    from annover.store.snapshots import read_manifest
 
     rng = np.random.default_rng(args.seed)
     tasks = args.rows // 2

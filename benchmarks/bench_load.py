@@ -44,8 +44,8 @@ def make_repo(data: Path, work: Path) -> Path:
 def part_paths(root: Path, rev: str) -> tuple[list[Path], str]:
     """The files holding the parts of ``rev``'s annotations, and where they were found."""
     import annover
-    from annover.objects import ObjectRef
-    from annover.snapshots import read_manifest
+    from annover.store.objects import ObjectRef
+    from annover.store.snapshots import read_manifest
 
     repo = annover.Repo(root)
     v = repo.show(rev)
@@ -65,9 +65,9 @@ def components(root: Path, rev: str) -> dict[str, float]:
     import pyarrow.parquet as pq
 
     import annover
-    from annover.objects import ObjectRef
+    from annover.store.objects import ObjectRef
     from annover.porcelain import _is_local_repo
-    from annover.snapshots import read_manifest
+    from annover.store.snapshots import read_manifest
 
     out: dict[str, float] = {}
 

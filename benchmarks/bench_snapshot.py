@@ -167,11 +167,11 @@ def components(path: Path, config: Path, kind: str) -> dict[str, float]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from annover import canonical as C
-    from annover import stats as S
+    from annover.model import canonical as C
+    from annover.model import stats as S
     from annover.formats import ingest
-    from annover.labeling import LabelingConfig
-    from annover.snapshots import part_bytes
+    from annover.model.config import LabelingConfig
+    from annover.store.snapshots import part_bytes
 
     out: dict[str, float] = {}
 
@@ -243,9 +243,9 @@ def what_if(data: Path, config: Path) -> list[dict]:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    from annover import canonical as C
+    from annover.model import canonical as C
     from annover.formats import ingest
-    from annover.labeling import LabelingConfig
+    from annover.model.config import LabelingConfig
 
     cfg = LabelingConfig.from_file(str(config))
     flat = pq.read_table(data / common.FLAT_PARQUET)
@@ -323,7 +323,7 @@ def what_if(data: Path, config: Path) -> list[dict]:
          sort_now, "sort by the 2 keys that vary (single control), take flat columns, build the list after",
          sort_flat_then_list, lambda a, b: a.column("task_key").equals(b.column("task_key")))
 
-    from annover.snapshots import part_bytes
+    from annover.store.snapshots import part_bytes
 
     bounds = C.part_bounds(ann)
 
@@ -379,10 +379,10 @@ def warm_up(config: Path) -> None:
     """
     import annover.formats.ingest  # noqa: F401
     import annover.porcelain  # noqa: F401
-    import annover.snapshots  # noqa: F401
-    import annover.stats  # noqa: F401
+    import annover.store.snapshots  # noqa: F401
+    import annover.model.stats  # noqa: F401
     import dvc.repo  # noqa: F401
-    from annover.labeling import LabelingConfig
+    from annover.model.config import LabelingConfig
 
     LabelingConfig.from_file(str(config)).controls
 

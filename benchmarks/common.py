@@ -195,8 +195,8 @@ def generate(out: Path, rows: int, seed: int = 20240601, annotators_per_task: in
 
     # annover's own annotations Parquet, made the way `annover export --format parquet` makes it
     from annover.formats.ingest import from_flat
-    from annover.labeling import LabelingConfig
-    from annover.snapshots import part_bytes
+    from annover.model.config import LabelingConfig
+    from annover.store.snapshots import part_bytes
 
     tables = from_flat(flat, FLAT_PARQUET, config=LabelingConfig(CONFIG_XML, source=CONFIG), fmt="parquet")
     canon = tables.annotations.take(pa.array(rng.permutation(tables.annotations.num_rows)))

@@ -9,7 +9,7 @@ import pyarrow as pa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annover import canonical as C
+from annover.model import canonical as C
 from annover.formats.ingest import from_ls_tasks
 
 LABELS = ["cat", "dog", "bird"]
@@ -195,7 +195,7 @@ def test_content_ids_are_pinned(tmp_path):
     from pathlib import Path
 
     from annover.formats.ingest import read_source
-    from annover.labeling import LabelingConfig
+    from annover.model.config import LabelingConfig
 
     root = Path(__file__).resolve().parent.parent
     flat = tmp_path / "flat.csv"

@@ -9,7 +9,7 @@ import sys
 import pytest
 
 from annover.errors import ConfigError
-from annover.labeling import LabelingConfig, _verdict_path
+from annover.model.config import LabelingConfig, _verdict_path
 
 from .conftest import DATA, EXAMPLES
 

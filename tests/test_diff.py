@@ -18,12 +18,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annover import canonical as C
-from annover import stats as S
-from annover.diffs import (
-    POLICIES, Options, Side, _Row, box_iou, config_structure, config_warnings, diff_config, diff_source,
-    diff_tables, match_regions, polygon_iou, row_schema, shape_of, shape_score, span_overlap,
-)
+from annover.model import canonical as C
+from annover.model import stats as S
+from annover.diffing.core import POLICIES, Options, Side, _Row, box_iou, config_structure, config_warnings, diff_config, diff_source, diff_tables, match_regions, polygon_iou, row_schema, shape_of, shape_score, span_overlap
 from annover.formats.ingest import from_ls_tasks
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "schemas" / "diff.schema.json").read_text())
@@ -581,7 +578,7 @@ def test_geometry_implementations_agree():
     l_shape = [(0, 0), (10, 0), (10, 5), (5, 5), (5, 10), (0, 10)]
     square = [(0, 0), (5, 0), (5, 5), (0, 5)]
     l_rev = [(0, 0), (0, 10), (5, 10), (5, 5), (10, 5), (10, 0)]
-    from annover.diffs import _sampled_iou
+    from annover.diffing.core import _sampled_iou
 
     assert polygon_iou(l_shape, square) == pytest.approx(25 / 75, abs=1e-9)  # square convex: exact
     assert _sampled_iou(l_shape, l_rev) == pytest.approx(1.0, abs=1e-9)
@@ -646,7 +643,7 @@ def test_answer_level_changes_are_described():
 
 
 def test_config_structure_agrees_with_label_studio_sdk():
-    from annover.labeling import LabelingConfig
+    from annover.model.config import LabelingConfig
 
     examples = [
         (Path(__file__).parents[1] / "examples" / "sentiment" / "labeling.xml").read_text(),
@@ -797,7 +794,7 @@ def test_row_schema_matches_the_json_schema():
     props = SCHEMA["$defs"]["row"]["properties"]
     assert list(props) == row_schema().names
     assert set(SCHEMA["$defs"]["row"]["required"]) == set(row_schema().names)
-    from annover import diffs as D
+    from annover.diffing import core as D
 
     kinds = set(SCHEMA["$defs"]["row"]["properties"]["kinds"]["items"]["enum"])
     assert kinds == set(D.TASK_KINDS) | set(D.REGION_KINDS) | set(D.ANSWER_KINDS)

@@ -185,7 +185,7 @@ def test_limit_and_output_parquet(in_repo, tmp_path):
 def test_output_parquet_schema(in_repo, tmp_path):
     import pyarrow.parquet as pq
 
-    from annover.diffs import row_schema
+    from annover.diffing.core import row_schema
 
     target = tmp_path / "d.parquet"
     ok("diff", "v1", "v2", "--output", str(target))
@@ -305,7 +305,7 @@ def test_source_data_diff(in_repo):
 
 def test_source_diff_without_the_file_lists(in_repo):
     """When a version's source file list object is not here, the overall hash still tells."""
-    from annover.objects import ObjectRef
+    from annover.store.objects import ObjectRef
 
     repo = annover.Repo(".")
     ref = ObjectRef.from_json(repo.show("v4").record["source"]["files"])
@@ -334,7 +334,7 @@ def test_core_keeps_the_source_file_list(tmp_path, monkeypatch):
     (root / "data" / "a.txt").write_text("A")
     ok("snapshot", "--from", str(EX / "round1.json"), "--config", str(EX / "labeling.xml"), "--key", "data.ext_id",
        "--source", "data", "-q")
-    from annover.objects import ObjectRef
+    from annover.store.objects import ObjectRef
 
     repo = annover.Repo(".")
     ref = ObjectRef.from_json(repo.show("HEAD").record["source"]["files"])
@@ -347,7 +347,7 @@ def test_help_has_examples_and_every_option():
     for opt in ("--stat", "--json", "--rows", "--limit", "--output", "--transitions", "--policy", "--iou-threshold",
                 "--overlap-threshold", "--exit-code"):
         assert opt in out
-    from annover import diffs as D
+    from annover.diffing import core as D
     from annover.cli import diff_cmd
 
     assert diff_cmd.POLICIES == D.POLICIES
@@ -386,7 +386,7 @@ def fresh_repo(tmp_path: Path, monkeypatch, name: str) -> Path:
 @pytest.fixture
 def parted(tmp_path, monkeypatch):
     """A repo whose snapshots are cut into many small parts (about 8 tasks each)."""
-    from annover import canonical as C
+    from annover.model import canonical as C
 
     orig = C.part_bounds
     monkeypatch.setattr(C, "part_bounds", lambda table, per_part=8: orig(table, 8))
@@ -428,8 +428,8 @@ def test_fast_path_reads_only_the_parts_that_differ(parted):
 
 
 def test_a_corrupt_part_is_refused(parted):
-    from annover.snapshots import read_manifest
-    from annover.objects import ObjectRef
+    from annover.store.snapshots import read_manifest
+    from annover.store.objects import ObjectRef
 
     repo = annover.Repo(".")
     v1 = repo.show("v1")
@@ -457,9 +457,9 @@ def test_parts_store_the_hash_the_diff_would_compute(parted):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from annover import canonical as C
-    from annover.objects import ObjectRef
-    from annover.snapshots import TASK_HASH, hash_probe, read_manifest, row_hash_sql, row_hashes, task_hashes
+    from annover.model import canonical as C
+    from annover.store.objects import ObjectRef
+    from annover.store.snapshots import TASK_HASH, hash_probe, read_manifest, row_hash_sql, row_hashes, task_hashes
 
     repo = annover.Repo(".")
     v = repo.show("v2")
@@ -481,9 +481,9 @@ def test_parts_without_stored_hashes_diff_the_same(tmp_path, monkeypatch):
     diffed by computing the hashes: the same result as the stored-hash path."""
     from concurrent.futures import Future
 
-    import annover.diffs as D
-    import annover.snapshots as S
-    from annover import canonical as C
+    import annover.diffing.core as D
+    import annover.store.snapshots as S
+    from annover.model import canonical as C
 
     fresh_repo(tmp_path, monkeypatch, "r")
     a = ls_tasks(60)

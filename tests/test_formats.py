@@ -8,12 +8,12 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from annover import canonical as C
+from annover.model import canonical as C
 from annover.errors import ConfigError, InputError, ValidationError
 from annover.formats import export as E
 from annover.formats.ingest import read_source
 from annover.formats.label_studio import labels_of, to_tasks
-from annover.labeling import LabelingConfig
+from annover.model.config import LabelingConfig
 
 from .conftest import DATA, EXAMPLES
 

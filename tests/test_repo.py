@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import annover
-from annover import canonical as C
+from annover.model import canonical as C
 from annover.errors import NotARepoError, ObjectError, RevisionError, UsageError
 
 from .conftest import git
@@ -193,7 +193,7 @@ def test_parquet_export_snapshots_back_to_the_same_annotations(two_rounds, tmp_p
 def test_flipped_byte_in_a_part_is_never_loaded(two_rounds):
     repo, v1, v2 = two_rounds
     ref = repo.version(v2.id).snapshot("annotations")
-    from annover.snapshots import read_manifest
+    from annover.store.snapshots import read_manifest
 
     part = read_manifest(repo.store, ref)["parts"][0]["oid"]
     p = repo.store.path(part)
@@ -331,7 +331,7 @@ def test_large_table_is_split_into_parts_and_unchanged_parts_are_shared(repo, tm
     pq.write_table(pa.table(rows), tmp_path / "b.parquet")
     a = repo.snapshot(str(tmp_path / "a.parquet"), config="labeling.xml", message="a").version
     b = repo.snapshot(str(tmp_path / "b.parquet"), message="b").version
-    from annover.snapshots import read_manifest
+    from annover.store.snapshots import read_manifest
 
     pa_ = {p["oid"] for p in read_manifest(repo.store, a.snapshot("annotations"))["parts"]}
     pb_ = {p["oid"] for p in read_manifest(repo.store, b.snapshot("annotations"))["parts"]}
@@ -355,7 +355,7 @@ def test_cancelled_part_encodings_are_redone(two_rounds):
     parts it cancelled are encoded when the snapshot goes on (HEAD moved meanwhile)."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from annover.snapshots import TASK_HASH, collect_parts, encode_parts, part_bytes
+    from annover.store.snapshots import TASK_HASH, collect_parts, encode_parts, part_bytes
 
     repo, v1, _ = two_rounds
     table = repo.load(v1.id, table="annotations")
@@ -381,7 +381,7 @@ def test_snapshot_of_heads_content_after_head_moved(two_rounds, monkeypatch):
     HEAD is v2: the snapshot of round 1 again is a complete new version with v1's content."""
     import time
 
-    import annover.snapshots as snapshots
+    import annover.store.snapshots as snapshots
 
     repo, v1, v2 = two_rounds
     slow, collect = snapshots.part_bytes, snapshots.collect_parts

@@ -1,4 +1,4 @@
-"""The column-at-a-time row descriptions (annover.rowdesc) against the Python path.
+"""The column-at-a-time row descriptions (annover.diffing.rowdesc) against the Python path.
 
 The property tests generate pairs of rows (boxes of every kind of number and rotation,
 spans, polygons, ellipses, choices, text areas, odd and null values, labels with quotes
@@ -20,9 +20,9 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from annover import diffs as D
-from annover import rowdesc as R
-from annover.canonical import canonical_json
+from annover.diffing import core as D
+from annover.diffing import rowdesc as R
+from annover.model.canonical import canonical_json
 
 SPECS = {"annotations": D._ANN, "predictions": D._PRED}
 TYPES = {"region_key": pa.string(), "annotator": pa.string(), "was_cancelled": pa.bool_(),

@@ -8,8 +8,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from annover import canonical as C
-from annover.snapshots import read_manifest
+from annover.model import canonical as C
+from annover.store.snapshots import read_manifest
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -69,7 +69,7 @@ def test_parquet_parts_carry_the_canonical_schema_and_no_pandas_metadata(two_rou
 
 @pytest.mark.parametrize("table", C.TABLES)
 def test_every_table_documents_the_same_part_columns(table):
-    from annover.snapshots import TASK_HASH
+    from annover.store.snapshots import TASK_HASH
 
     doc = json.loads((SCHEMAS / f"{table}.arrow.json").read_text())
     assert [c["name"] for c in doc["part_columns"]] == [TASK_HASH]

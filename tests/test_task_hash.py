@@ -13,8 +13,8 @@ import pyarrow.compute as pc
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from annover import canonical as C
-from annover.snapshots import task_hashes
+from annover.model import canonical as C
+from annover.store.snapshots import task_hashes
 from tests.test_diff import side, task_list
 
 

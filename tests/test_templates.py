@@ -1,4 +1,4 @@
-"""Labeling config templates (annover.templates) and `annover config list/new/validate`."""
+"""Labeling config templates (annover.model.templates) and `annover config list/new/validate`."""
 
 from __future__ import annotations
 
@@ -18,8 +18,8 @@ from hypothesis import strategies as st
 
 from annover.cli import main, run
 from annover.errors import ConfigError, UsageError
-from annover.labeling import LabelingConfig
-from annover.templates import TEMPLATES, check_labels, render
+from annover.model.config import LabelingConfig
+from annover.model.templates import TEMPLATES, check_labels, render
 
 DOCS = os.path.join(os.path.dirname(__file__), os.pardir, "docs", "configs.md")
 
@@ -214,7 +214,7 @@ def test_metadata():
 
 
 def test_importing_templates_and_the_cli_command_stays_light():
-    code = ("import sys, annover.templates, annover.cli.config_cmd; "
+    code = ("import sys, annover.model.templates, annover.cli.config_cmd; "
             "heavy = [m for m in ('label_studio_sdk', 'pyarrow', 'dvc', 'defusedxml') if m in sys.modules]; "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)

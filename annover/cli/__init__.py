@@ -68,7 +68,7 @@ def main() -> None:
 
 def run(argv: list[str] | None = None) -> int:
     """Entry point: one handler turns AnnoverError into `Error: ... — hint` and its exit code."""
-    from ..errors import AnnoverError
+    from annover.errors import AnnoverError
 
     try:
         rv = main.main(args=argv, prog_name="annover", standalone_mode=False)

@@ -6,7 +6,7 @@ import json
 
 import click
 
-from . import emit_json, info, json_option
+from annover.cli import emit_json, info, json_option
 
 
 @click.group(epilog="""\b
@@ -30,7 +30,7 @@ def list_(as_json: bool) -> None:
 
     One line each: name, the task data key it reads (change it with --data-field), what it labels.
     """
-    from ..templates import TEMPLATES
+    from annover.model.templates import TEMPLATES
 
     if as_json:
         emit_json([t.to_json() for t in TEMPLATES.values()])
@@ -71,8 +71,8 @@ def new(template: str, labels_csv: tuple[str, ...], labels_one: tuple[str, ...],
     Prints the Label Studio XML, or writes it to --out. The config is checked with
     Label Studio's own validation before it is printed or written.
     """
-    from ..labeling import LabelingConfig
-    from ..templates import get, render
+    from annover.model.config import LabelingConfig
+    from annover.model.templates import get, render
 
     t = get(template)
     labels = [part for csv in labels_csv for part in csv.split(",")] + list(labels_one)
@@ -94,7 +94,7 @@ def _write(path: str, text: str, force: bool) -> None:
     import os
     from pathlib import Path
 
-    from ..errors import InputError, UsageError
+    from annover.errors import InputError, UsageError
 
     p = Path(path)
     data = text.encode("utf-8")
@@ -132,7 +132,7 @@ def validate(file: str, as_json: bool) -> None:
     FILE is Label Studio XML (- reads stdin). Objects and controls go to stdout; an
     invalid config exits with code 5 and says why.
     """
-    from ..labeling import LabelingConfig
+    from annover.model.config import LabelingConfig
 
     if file == "-":
         import sys

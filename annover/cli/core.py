@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import click
 
-from . import Progress, arrow_without_pandas, emit_json, info, json_option
+from annover.cli import Progress, arrow_without_pandas, emit_json, info, json_option
 
 
 def _repo():
-    from ..repo import Repo
+    from annover.repo import Repo
 
     return Repo(".")
 
@@ -33,8 +33,8 @@ def init(directory: str, remote: str | None, remote_options: tuple[str, ...], as
 
     Running it again is harmless; with --remote it sets the default remote.
     """
-    from .. import porcelain
-    from ..errors import UsageError
+    from annover import porcelain
+    from annover.errors import UsageError
 
     opts = {}
     for o in remote_options:
@@ -82,8 +82,8 @@ def snapshot(source, ls_project, config, message, tag, key, source_data, predict
 
     When nothing changed since HEAD, says so and makes no version (exit 0).
     """
-    from .. import porcelain
-    from ..errors import UsageError
+    from annover import porcelain
+    from annover.errors import UsageError
 
     arrow_without_pandas()
     if bool(source) == bool(ls_project):
@@ -92,7 +92,7 @@ def snapshot(source, ls_project, config, message, tag, key, source_data, predict
     repo = _repo()
     with Progress(quiet or as_json) as progress:
         if ls_project:
-            from ..labelstudio import sync
+            from annover.labelstudio import sync
 
             result = sync.snapshot_project(repo, ls_project, config=config, message=message, tag=tag, key=key,
                                            source_data=source_data, predictions=predictions,
@@ -226,7 +226,7 @@ Examples:
 @json_option
 def tag(name: str, rev: str, force: bool, as_json: bool) -> None:
     """Name version REV (default HEAD) NAME; also a git tag on the commit that made it."""
-    from .. import porcelain
+    from annover import porcelain
 
     out = porcelain.tag(_repo(), name, rev, force=force)
     if as_json:
@@ -244,7 +244,7 @@ Examples:
 @json_option
 def status(no_remote: bool, as_json: bool) -> None:
     """HEAD, its tags, the DVC remote, and whether HEAD's objects are pushed."""
-    from .. import porcelain
+    from annover import porcelain
 
     out = porcelain.status(_repo(), remote=not no_remote)
     if as_json:
@@ -280,7 +280,7 @@ Examples:
 @json_option
 def export(rev: str, fmt: str, out: str, table: str, as_json: bool) -> None:
     """Write version REV in a format to train with or to re-import into Label Studio."""
-    from .. import porcelain
+    from annover import porcelain
 
     arrow_without_pandas()
     res = porcelain.export(_repo(), rev, fmt, out, table)
@@ -301,7 +301,7 @@ Examples:
 @json_option
 def push(rev: str, remote: str | None, as_json: bool) -> None:
     """Upload the objects version REV needs to the DVC remote, and only those."""
-    from .. import porcelain
+    from annover import porcelain
 
     out = porcelain.push(_repo(), rev, remote)
     if as_json:
@@ -320,7 +320,7 @@ Examples:
 @json_option
 def pull(rev: str, remote: str | None, as_json: bool) -> None:
     """Download the objects version REV needs from the DVC remote, and only those."""
-    from .. import porcelain
+    from annover import porcelain
 
     out = porcelain.pull(_repo(), rev, remote)
     if as_json:

@@ -8,7 +8,7 @@ from typing import Any, Callable
 
 import click
 
-from . import emit_json, info, json_option
+from annover.cli import emit_json, info, json_option
 
 _CONNECTION_HELP = """\b
 Connection: LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY from the environment (--url and
@@ -23,14 +23,14 @@ def _connection(f: Callable) -> Callable:
 
 
 def _client(url: str | None, api_key: str | None) -> Any:
-    from ..labelstudio.client import connect
+    from annover.labelstudio.client import connect
 
     return connect(url, api_key)
 
 
 def _repo_or_none() -> Any:
-    from ..errors import NotARepoError
-    from ..repo import Repo
+    from annover.errors import NotARepoError
+    from annover.repo import Repo
 
     try:
         return Repo(".")
@@ -68,7 +68,7 @@ def list_(url: str | None, api_key: str | None, as_json: bool) -> None:
 
     Labeled: tasks with at least one annotation that is not a skip.
     """
-    from ..labelstudio.datasets import list_datasets
+    from annover.labelstudio.datasets import list_datasets
 
     client = _client(url, api_key)
     rows = list_datasets(client)
@@ -112,9 +112,9 @@ def create(name: str, config_file: str | None, template: str | None, labels_csv:
            labels_one: tuple[str, ...], data_field: str | None, description: str | None, update_config: bool,
            url: str | None, api_key: str | None, as_json: bool) -> None:
     """Create the dataset NAME (a Label Studio project), or get it if it exists."""
-    from ..errors import UsageError
-    from ..labeling import LabelingConfig
-    from ..labelstudio import datasets
+    from annover.errors import UsageError
+    from annover.model.config import LabelingConfig
+    from annover.labelstudio import datasets
 
     if bool(config_file) == bool(template):
         raise UsageError("give exactly one of --config FILE and --template NAME",
@@ -125,7 +125,7 @@ def create(name: str, config_file: str | None, template: str | None, labels_csv:
         cfg = LabelingConfig.from_file(config_file)
         text, source = cfg.text, config_file
     else:
-        from ..templates import render
+        from annover.model.templates import render
 
         labels = [part for c in labels_csv for part in c.split(",")] + list(labels_one)
         text, source = render(template, labels, data_field), f"template {template}"
@@ -158,7 +158,7 @@ Examples:
 @json_option
 def stats(name: str, url: str | None, api_key: str | None, as_json: bool) -> None:
     """Counts of DATASET: tasks, labeled, unlabeled, skipped; per label; per annotator."""
-    from ..labelstudio.datasets import dataset_stats
+    from annover.labelstudio.datasets import dataset_stats
 
     s = dataset_stats(_client(url, api_key), name)
     if as_json:
@@ -230,8 +230,8 @@ versions already made from it stay in the repository.
 @json_option
 def delete(name: str, yes: bool, url: str | None, api_key: str | None, as_json: bool) -> None:
     """Delete DATASET from Label Studio (asks first)."""
-    from ..errors import UsageError
-    from ..labelstudio import datasets
+    from annover.errors import UsageError
+    from annover.labelstudio import datasets
 
     client = _client(url, api_key)
     project = client.project(name)
@@ -324,7 +324,7 @@ def push(name: str, source: str, key: str | None, predictions: str | None, annot
          field_name: str | None, document_root: str | None, batch_size: int, dry_run: bool, no_validate: bool,
          quiet: bool, url: str | None, api_key: str | None, as_json: bool) -> None:
     """Send tasks (and model predictions) to DATASET; those already there are skipped."""
-    from ..labelstudio.tasks import push as push_tasks
+    from annover.labelstudio.tasks import push as push_tasks
 
     client = _client(url, api_key)
     with _Bar(quiet or as_json) as bar:
@@ -368,9 +368,9 @@ def export(name: str, out: str, config_out: str | None, url: str | None, api_key
     """Download DATASET's full export (tasks, annotations, predictions) to a file."""
     from pathlib import Path
 
-    from ..cli import Progress
-    from ..labelstudio.sync import export_tasks
-    from ..refs import write_atomic
+    from annover.cli import Progress
+    from annover.labelstudio.sync import export_tasks
+    from annover.store.refs import write_atomic
 
     client = _client(url, api_key)
     project = client.project(name)

@@ -1,12 +1,12 @@
-"""``annover diff``: one call of :func:`annover.diffs.diff`, then rendering only."""
+"""``annover diff``: one call of :func:`annover.diffing.core.diff`, then rendering only."""
 
 from __future__ import annotations
 
 import click
 
-from . import arrow_without_pandas, emit_json, info, json_option
+from annover.cli import arrow_without_pandas, emit_json, info, json_option
 
-POLICIES = ("latest", "majority", "ground-truth")  # kept in step with annover.diffs.POLICIES by a test
+POLICIES = ("latest", "majority", "ground-truth")  # kept in step with annover.diffing.core.POLICIES by a test
 
 
 def _short(vid: str | None) -> str:
@@ -256,8 +256,8 @@ def diff(a: str, b: str, stat: bool, show_rows: bool, limit: int, output: str | 
     annotator before -> after; config, predictions and source data changes. Regions are
     matched by id where the tool kept one, else boxes by IoU and spans by overlap.
     """
-    from ..diffs import diff as run_diff
-    from ..repo import Repo
+    from annover.diffing.core import diff as run_diff
+    from annover.repo import Repo
 
     arrow_without_pandas()
     result = run_diff(Repo("."), a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,

@@ -15,7 +15,7 @@ def _rows(t: "pa.Table") -> list[dict]:
 
 
 def label_studio(tables: dict[str, "pa.Table"]) -> bytes:
-    from .label_studio import to_tasks
+    from annover.formats.label_studio import to_tasks
 
     tasks = to_tasks(_rows(tables["tasks"]), _rows(tables["annotations"]), _rows(tables["predictions"]))
     return (json.dumps(tasks, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
@@ -23,7 +23,7 @@ def label_studio(tables: dict[str, "pa.Table"]) -> bytes:
 
 def json_min(tables: dict[str, "pa.Table"], cfg_text: str | None) -> bytes:
     """Label Studio's JSON-MIN: one object per (non-skipped) annotation, controls as keys."""
-    from .label_studio import to_tasks
+    from annover.formats.label_studio import to_tasks
 
     tasks = to_tasks(_rows(tables["tasks"]), _rows(tables["annotations"]), [])
     out = []
@@ -88,7 +88,7 @@ def csv(t: "pa.Table") -> bytes:
 
 
 def parquet(t: "pa.Table") -> bytes:
-    from ..snapshots import part_bytes
+    from annover.store.snapshots import part_bytes
 
     return part_bytes(t)
 

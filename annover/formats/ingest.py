@@ -14,14 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import canonical as C
-from ..errors import InputError, ValidationError
-from .label_studio import RecordError, Rows, parse_tasks
+from annover.model import canonical as C
+from annover.errors import InputError, ValidationError
+from annover.formats.label_studio import RecordError, Rows, parse_tasks
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-    from ..labeling import LabelingConfig
+    from annover.model.config import LabelingConfig
 
 FORMATS = ("label-studio", "json-min", "jsonl", "csv", "parquet")
 _FLAT_KNOWN = {"task_key", "label", "labels", "annotator", "from_name", "to_name"}
@@ -186,7 +186,7 @@ def _looks_like_tasks(doc: list) -> bool:
 
 def validate_ls_tasks(tasks: list[dict], config: "LabelingConfig", source: str, key: str | None) -> None:
     """Check every result item (annotations and predictions) against the config."""
-    from .label_studio import task_key_of
+    from annover.formats.label_studio import task_key_of
 
     for ti, task in enumerate(tasks):
         if not isinstance(task, dict):

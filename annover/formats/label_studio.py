@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from ..canonical import canonical_json, canonical_json_or_none
+from annover.model.canonical import canonical_json, canonical_json_or_none
 
 # Task fields Label Studio computes or owns; not part of what a user labeled.
 TASK_SERVER_FIELDS = {

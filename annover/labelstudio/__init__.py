@@ -11,6 +11,6 @@ Nothing heavy is imported here: label-studio-sdk loads on the first server call.
 
 from __future__ import annotations
 
-from .client import Client, Project, connect
+from annover.labelstudio.client import Client, Project, connect
 
 __all__ = ["Client", "Project", "connect"]

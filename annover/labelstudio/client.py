@@ -19,14 +19,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable, TypeVar
 
-from ..errors import (
-    AnnoverError,
-    LabelStudioAuthError,
-    LabelStudioConnectionError,
-    LabelStudioError,
-    NotFoundError,
-    UsageError,
-)
+from annover.errors import AnnoverError, LabelStudioAuthError, LabelStudioConnectionError, LabelStudioError, NotFoundError, UsageError
 
 ENV_URL = "LABEL_STUDIO_URL"
 ENV_KEY = "LABEL_STUDIO_API_KEY"

@@ -13,11 +13,11 @@ import json
 import re
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ConfigError, UsageError
-from .client import Client, Project
+from annover.errors import ConfigError, UsageError
+from annover.labelstudio.client import Client, Project
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..repo import Repo
+    from annover.repo import Repo
 
 #: Tasks with at least one annotation that is not a skip / with at least one skip.
 LABELED_FILTER = {"filter": "filter:tasks:total_annotations", "operator": "greater", "type": "Number", "value": 0}
@@ -64,7 +64,7 @@ def create_dataset(client: Client, name: str, config_text: str, *, description: 
     or, with ``update_config``, replaces it (Label Studio refuses changes that would orphan
     existing labels).
     """
-    from ..labeling import LabelingConfig
+    from annover.model.config import LabelingConfig
 
     LabelingConfig(config_text, source=source)
     title = name.strip()
@@ -129,8 +129,8 @@ def dataset_stats(client: Client, name: str | int) -> dict:
     Computed like ``annover show`` computes a version's stats, from the labeled tasks only
     (one filtered listing, so it stays fast on large projects).
     """
-    from .. import stats as S
-    from ..formats.ingest import from_ls_tasks
+    from annover.model import stats as S
+    from annover.formats.ingest import from_ls_tasks
 
     project = client.project(name)
     tasks = fetch_labeled_tasks(client, project)

@@ -22,15 +22,15 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
-from ..errors import AnnoverError, LabelStudioConnectionError, LabelStudioError
-from .client import Client, Project, connect
+from annover.errors import AnnoverError, LabelStudioConnectionError, LabelStudioError
+from annover.labelstudio.client import Client, Project, connect
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-    from ..formats.ingest import Tables
-    from ..porcelain import SnapshotResult
-    from ..repo import Repo
+    from annover.formats.ingest import Tables
+    from annover.porcelain import SnapshotResult
+    from annover.repo import Repo
 
 Progress = Callable[[str], None]
 
@@ -194,8 +194,8 @@ def _origin(client: Client, project: Project, mode: str, since: str, key: str | 
 
 def full_pull(client: Client, project: Project, config_text: str, *, key: str | None, validate: bool,
               progress: Progress = _noop) -> Pull:
-    from ..formats.ingest import from_ls_tasks
-    from ..labeling import LabelingConfig
+    from annover.formats.ingest import from_ls_tasks
+    from annover.model.config import LabelingConfig
 
     cfg = LabelingConfig(config_text, source=f"the labeling config of {project.title!r}")
     exp = export_tasks(client, project, progress=progress)
@@ -230,8 +230,8 @@ def incremental_pull(client: Client, project: Project, config_text: str, base: d
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from ..formats.ingest import Tables, finish, from_ls_tasks
-    from ..labeling import LabelingConfig
+    from annover.formats.ingest import Tables, finish, from_ls_tasks
+    from annover.model.config import LabelingConfig
 
     cfg = LabelingConfig(config_text, source=f"the labeling config of {project.title!r}")
     _drop_stale_views(client, project)
@@ -358,14 +358,14 @@ def snapshot_project(repo: "Repo", dataset: str | int, *, config: str | None = N
     origin records the server URL, project id and title and where the next pull starts; the
     API key is recorded nowhere. ``key`` defaults to the one HEAD was pulled with.
     """
-    from .. import porcelain
+    from annover import porcelain
 
     client = client or connect(url, api_key)
     if key is None:
         key = _default_key(repo, client, dataset)
     config_text = None
     if config:
-        from ..labeling import LabelingConfig
+        from annover.model.config import LabelingConfig
 
         config_text = LabelingConfig.from_file(config).text
     got = pull(client, dataset, repo=repo, key=key, config_text=config_text, validate=validate, full=full,

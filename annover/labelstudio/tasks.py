@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
-from ..errors import InputError, NotFoundError, RevisionError, UsageError, ValidationError
-from .client import ENV_DOCUMENT_ROOT, Client, Project
+from annover.errors import InputError, NotFoundError, RevisionError, UsageError, ValidationError
+from annover.labelstudio.client import ENV_DOCUMENT_ROOT, Client, Project
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..labeling import LabelingConfig
-    from ..repo import Repo
+    from annover.model.config import LabelingConfig
+    from annover.repo import Repo
 
 #: progress(step, done, total)
 PushProgress = Callable[[str, int, int], None]
@@ -216,7 +216,7 @@ class Source:
 
 
 def _read_json_any(path: Path) -> list:
-    from ..formats.ingest import _read_json, _read_jsonl
+    from annover.formats.ingest import _read_json, _read_jsonl
 
     if path.suffix.lower() in (".jsonl", ".ndjson"):
         return _read_jsonl(path)
@@ -344,7 +344,7 @@ def read_folder(folder: Path, objects: list[Obj], field_name: str | None, local:
 
 def read_version(repo: "Repo", rev: str, send_annotations: bool) -> Source:
     """The tasks of version ``rev`` (and, with ``send_annotations``, its annotations)."""
-    from ..formats.label_studio import to_tasks
+    from annover.formats.label_studio import to_tasks
 
     tasks = repo.read_table(rev, "tasks").to_pylist()
     anns = repo.read_table(rev, "annotations").to_pylist() if send_annotations else []
@@ -416,7 +416,7 @@ def read_predictions(spec: str, *, key: str | None, repo: "Repo | None",
     ``task_key`` (or the task's ``data``, or, for tasks sent from files, the ``file`` path
     relative to the folder / records file) plus ``model_version``, ``score``, ``result``.
     """
-    from ..formats.label_studio import RecordError, task_key_of, to_tasks
+    from annover.formats.label_studio import RecordError, task_key_of, to_tasks
 
     out: dict[str, list[dict]] = {}
     p = Path(spec)
@@ -484,7 +484,7 @@ def _validate(items: Iterable[tuple[str, dict]], cfg: "LabelingConfig", where: s
 def existing_tasks(client: Client, project: Project, key: str | None, page_size: int = 5000,
                    progress: PushProgress = _noop) -> tuple[dict[str, int], int]:
     """task key -> task id of the tasks in the project; and how many have no such key."""
-    from ..formats.label_studio import RecordError, task_key_of
+    from annover.formats.label_studio import RecordError, task_key_of
 
     out: dict[str, int] = {}
     unkeyed = 0
@@ -569,8 +569,8 @@ def push(client: Client, dataset: str | int, source: str, *, key: str | None = N
     ``predictions`` a JSON / JSONL file or a version. Nothing is sent before everything has
     been read and checked.
     """
-    from ..formats.label_studio import RecordError, task_key_of
-    from ..labeling import LabelingConfig
+    from annover.formats.label_studio import RecordError, task_key_of
+    from annover.model.config import LabelingConfig
 
     project = client.project(dataset)
     cfg = LabelingConfig(project.label_config, source=f"the labeling config of {project.title!r}")

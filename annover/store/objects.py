@@ -15,7 +15,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ObjectError
+from annover.errors import ObjectError
 
 
 def sha256_file(path: "str | Path") -> str:

@@ -13,7 +13,7 @@ import re
 import time
 from pathlib import Path
 
-from .errors import LockError, UsageError
+from annover.errors import LockError, UsageError
 
 _TAG_RE = re.compile(r"^(?!.*\.\.)(?!.*@\{)(?!/)(?!.*/$)(?!.*\.lock$)(?!-)[A-Za-z0-9._/-]{1,100}$")
 _HEX_RE = re.compile(r"^[0-9a-f]{4,64}$")

@@ -1,7 +1,7 @@
 """Labeling config templates: Label Studio XML for common tasks, built from a list of labels.
 
 ``render("object-detection", ["car", "person"])`` returns a config that passes
-``annover.labeling.LabelingConfig`` and whose control lists exactly those labels. The XML
+``annover.model.config.LabelingConfig`` and whose control lists exactly those labels. The XML
 is built as an ElementTree, so labels are escaped by the XML serializer, never pasted
 into strings. Pure and light: no Label Studio import here.
 """
@@ -15,7 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import UsageError
+from annover.errors import UsageError
 
 __all__ = ["TEMPLATES", "Tag", "Template", "check_data_field", "check_labels", "get", "render"]
 

@@ -1,6 +1,6 @@
 """Snapshots: one canonical table stored as Parquet part objects plus a manifest object.
 
-A snapshot's id is the hash of its logical content (see :mod:`annover.canonical`); its
+A snapshot's id is the hash of its logical content (see :mod:`annover.model.canonical`); its
 manifest lists the part objects, which are split at key-defined boundaries so that
 parts unchanged between two versions are stored (and pushed) once.
 """
@@ -12,9 +12,9 @@ from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
-from . import canonical as C
-from .errors import ObjectError
-from .objects import ObjectRef, ObjectStore
+from annover.model import canonical as C
+from annover.errors import ObjectError
+from annover.store.objects import ObjectRef, ObjectStore
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -24,7 +24,7 @@ MANIFEST_SCHEMA = "annover.snapshot/1"
 #: A column every part written since the diff's fast path carries besides the table's own:
 #: on the first row of each task, a 64-bit hash of all that task's rows in the table (keys
 #: and content); null on its other rows. A diff finds the tasks that differ by reading this
-#: column and the task key only (see :mod:`annover.diffs`). Derived, not content: snapshot
+#: column and the task key only (see :mod:`annover.diffing`). Derived, not content: snapshot
 #: ids and ``annover.load`` ignore it. The manifest records the fingerprint of the hash
 #: (:func:`hash_probe`); stored hashes of two snapshots are compared only when equal.
 TASK_HASH = "_task_hash"
@@ -79,7 +79,7 @@ def row_hashes(table: "pa.Table", name: str) -> "pa.Array":
     """:func:`row_hash_sql` of every row of a conformed table, in row order (uint64)."""
     import pyarrow as pa
 
-    from .duck import cursor, fetch
+    from annover.store.duck import cursor, fetch
 
     con = cursor()  # hashes in row order
     try:

@@ -1,8 +1,8 @@
 """Row descriptions worked out a column at a time: the fast path of the row-level diff.
 
 :func:`describe_pairs` and :func:`describe_one_side` give, for whole Arrow tables, the
-kinds, words and scores that :func:`annover.diffs._describe_pair` and
-:func:`annover.diffs._one_side_description` give row by row, and the same ones. They
+kinds, words and scores that :func:`annover.diffing.core._describe_pair` and
+:func:`annover.diffing.core._one_side_description` give row by row, and the same ones. They
 handle the common cases with pyarrow and numpy:
 
 - the answer columns (skip, ground truth, annotator, lead time, score, model version,
@@ -64,7 +64,7 @@ def _form() -> tuple[str, dict[str, bool]]:
     bytes. Order is free, as it is to ``json.loads``; :class:`_Values` checks that no number
     key and no ``text`` comes twice (a label key may: the words never read a value's labels)."""
     if not _FORM:
-        from .diffs import _label_keys
+        from annover.diffing.core import _label_keys
 
         labels = sorted(_label_keys())
         entry = (f'"(?:{"|".join(labels)})":{_LIST}|"(?:{"|".join(_NUM_KEYS)})":{_NUM}'
@@ -530,7 +530,7 @@ def _py_pairs(spec: Any, a: "pa.Table", b: "pa.Table", idx: "np.ndarray") -> lis
     """``diffs._describe_pair`` of the pairs at ``idx``."""
     import pyarrow as pa
 
-    from . import diffs as D
+    from annover.diffing import core as D
 
     memo: dict = {}
     take = pa.array(idx, pa.int64())
@@ -542,7 +542,7 @@ def _py_one_side(spec: Any, t: "pa.Table", idx: "np.ndarray") -> list[str]:
     """``diffs._one_side_description`` of the rows at ``idx``."""
     import pyarrow as pa
 
-    from . import diffs as D
+    from annover.diffing import core as D
 
     cols = ["labels", "type", "value"] + (["was_cancelled"] if spec is D._ANN else [])
     memo: dict = {}
@@ -565,7 +565,7 @@ def _only_labels_differ(va: "pa.Array", vb: "pa.Array", la: "pa.Array", lb: "pa.
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from . import diffs as D
+    from annover.diffing import core as D
 
     out = np.zeros(len(cand), bool)
     idx = np.nonzero(cand)[0]
@@ -656,7 +656,7 @@ def describe_pairs(spec: Any, a: "pa.Table", b: "pa.Table") -> "tuple[pa.Array, 
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from . import diffs as D
+    from annover.diffing import core as D
 
     n = a.num_rows
     if n != b.num_rows:
@@ -758,7 +758,7 @@ def describe_one_side(spec: Any, t: "pa.Table") -> "pa.Array":
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from . import diffs as D
+    from annover.diffing import core as D
 
     n = t.num_rows
     rk, labels, typ, value = (_col(t, c) for c in ("region_key", "labels", "type", "value"))

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .errors import ConfigError
+from annover.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -133,7 +133,7 @@ class LabelingConfig:
 
     def _save_verdict(self) -> None:
         """Remember the SDK's verdict on this (valid) config; a cache that cannot be written is skipped."""
-        from .refs import write_atomic
+        from annover.store.refs import write_atomic
 
         try:
             path = _verdict_path(self.text)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .canonical import first_of_runs, single_chunk
+from annover.model.canonical import first_of_runs, single_chunk
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np

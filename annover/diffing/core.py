@@ -8,7 +8,7 @@ tables whose snapshot ids are equal are not read at all, and of the others only 
 Parquet parts that the two versions do not share.
 
 Skipping shared parts is exact because parts end at task boundaries (see
-:func:`annover.canonical.part_bounds`): all rows of one task are in one part, so a part
+:func:`annover.model.canonical.part_bounds`): all rows of one task are in one part, so a part
 both versions hold contains whole tasks that are the same on both sides.
 
 Rows are matched by their keys ``(task_key, annotation_key, region_key)``. Within an
@@ -18,7 +18,7 @@ results of one control one to one. So a moved box whose region key is a content 
 one changed region, not a removal plus an addition.
 
 SQL runs in DuckDB, over Arrow tables or straight over the (verified) Parquet parts.
-Parts store a hash per task (:data:`annover.snapshots.TASK_HASH`): when both sides' are
+Parts store a hash per task (:data:`annover.store.snapshots.TASK_HASH`): when both sides' are
 comparable, one join of those hashes (one row per task) finds the tasks that differ, and
 only their rows are read. Otherwise, answers: one full outer join on the task key and a
 64-bit hash of the keys and the content, in which one side streams its whole rows and
@@ -29,7 +29,7 @@ from these in SQL and Arrow, so that Python sees only the few rows left to match
 shape. Tasks are compared by the same stored hash, else by a plain join. Window
 functions give the label each task resolves to (transitions, prediction agreement).
 Row descriptions ("cat -> dog", "box moved, IoU 0.82") are written only when the rows
-are asked for, a column at a time (:mod:`annover.rowdesc`).
+are asked for, a column at a time (:mod:`annover.diffing.rowdesc`).
 """
 
 from __future__ import annotations
@@ -42,13 +42,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator
 
-from . import canonical as C
-from .duck import fetch as _fetch
+from annover.model import canonical as C
+from annover.store.duck import fetch as _fetch
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-    from .repo import Repo
+    from annover.repo import Repo
 
 SCHEMA = "annover.diff/1"
 POLICIES = ("latest", "majority", "ground-truth")
@@ -96,7 +96,7 @@ class Options:
     transitions: bool = False
 
     def check(self) -> "Options":
-        from .errors import UsageError
+        from annover.errors import UsageError
 
         for name in ("iou_threshold", "overlap_threshold"):
             v = getattr(self, name)
@@ -199,7 +199,7 @@ class Source:
     table: Any = None
     paths: tuple[str, ...] = ()
     #: the parts carry stored task hashes comparable with the other side's (see
-    #: :data:`annover.snapshots.TASK_HASH`): the diff reads the task key and the hash first
+    #: :data:`annover.store.snapshots.TASK_HASH`): the diff reads the task key and the hash first
     hashed: bool = False
 
     def register(self, con: Any, alias: str) -> str:
@@ -211,7 +211,7 @@ class Source:
         if self.hashed:
             import pyarrow as pa
 
-            from .snapshots import TASK_HASH
+            from annover.store.snapshots import TASK_HASH
 
             empty = empty.append_column(TASK_HASH, pa.array([], pa.uint64()))
         con.register(alias, self.table if self.table is not None else empty)
@@ -441,7 +441,7 @@ _LABEL_KEYS_CACHE: list[frozenset[str]] = []
 def _label_keys() -> frozenset[str]:
     """Keys of a result value that hold its labels (as the Label Studio reader defines them)."""
     if not _LABEL_KEYS_CACHE:
-        from .formats.label_studio import _LABEL_KEYS
+        from annover.formats.label_studio import _LABEL_KEYS
 
         _LABEL_KEYS_CACHE.append(frozenset(_LABEL_KEYS))
     return _LABEL_KEYS_CACHE[0]
@@ -846,7 +846,7 @@ def _differing(con: Any, name: str, a: str, b: str, keys: list[str], content: li
     """The rows of registered table ``a`` with no identical row in ``b``, and where ``b``'s are.
 
     One full outer join on the first key (``task_key``) and a 64-bit hash of the keys and
-    the content (:func:`annover.snapshots.row_hash_sql`, the hash parts store; computed
+    the content (:func:`annover.store.snapshots.row_hash_sql`, the hash parts store; computed
     here for parts written without it): side A streams its whole rows through it,
     side B brings only those two, so that the join moves no wide rows and compares no
     long strings but the task key. Returns A's unmatched rows (keys and content; ``__bh``
@@ -854,7 +854,7 @@ def _differing(con: Any, name: str, a: str, b: str, keys: list[str], content: li
     A row that differs would go unseen only if its hash equalled that of a row of the
     same task on the other side: a 2**-64 chance for each such pair.
     """
-    from .snapshots import row_hash_sql
+    from annover.store.snapshots import row_hash_sql
 
     first = keys[0]
     h = row_hash_sql(name)
@@ -965,7 +965,7 @@ def _touched(con: Any, spec: _Spec, an: str, bn: str, prefix: str, hashed: bool 
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    from .snapshots import row_hash_sql
+    from annover.store.snapshots import row_hash_sql
 
     keys = ["task_key", spec.answer_key, "region_key"]
     cols = keys + list(spec.cols)
@@ -1001,7 +1001,7 @@ def _unmatched_hashes(con: Any, an: str, bn: str) -> "pa.Table":
     (of the task's rows, key and content) the other side lacks: a join on one integer column
     of one row per task, the key carried along (joining on it too is twice as slow),
     nothing else decoded."""
-    from .snapshots import TASK_HASH as H
+    from annover.store.snapshots import TASK_HASH as H
 
     return _fetch(con, f"""
         SELECT coalesce(a.task_key, b.task_key) AS __key, a.{H} AS __ah, b.{H} AS __bh
@@ -1170,8 +1170,8 @@ def _py_rows(t: "pa.Table", cols: Iterable[str]) -> list[_Row | None]:
 
 def _pair_rows(spec: _Spec, keys: "pa.Table", a: "pa.Table", b: "pa.Table") -> "pa.Table":
     """Rows changed in place (paired by key), with their kinds, words and shape score: worded a
-    column at a time (:mod:`annover.rowdesc`), the rows it is not sure of by :func:`_describe_pair`."""
-    from .rowdesc import describe_pairs
+    column at a time (:mod:`annover.diffing.rowdesc`), the rows it is not sure of by :func:`_describe_pair`."""
+    from annover.diffing.rowdesc import describe_pairs
 
     kinds, words, scores = describe_pairs(spec, a, b)
     return _segment(spec, "changed", keys, a, b, kinds, words, scores)
@@ -1179,8 +1179,8 @@ def _pair_rows(spec: _Spec, keys: "pa.Table", a: "pa.Table", b: "pa.Table") -> "
 
 def _one_side_rows(spec: _Spec, change: str, keys: "pa.Table", t: "pa.Table") -> "pa.Table":
     """Rows added (or removed), with their words: worded a column at a time
-    (:mod:`annover.rowdesc`), the rows it is not sure of by :func:`_one_side_description`."""
-    from .rowdesc import describe_one_side
+    (:mod:`annover.diffing.rowdesc`), the rows it is not sure of by :func:`_one_side_description`."""
+    from annover.diffing.rowdesc import describe_one_side
 
     a, b = (None, t) if change == "added" else (t, None)
     return _segment(spec, change, keys, a, b, [[]] * keys.num_rows, describe_one_side(spec, t), None)
@@ -1361,7 +1361,7 @@ def config_structure(text: str | None) -> dict[str, dict]:
         return {}
     import defusedxml.ElementTree as DET
 
-    from .errors import ConfigError
+    from annover.errors import ConfigError
 
     try:
         root = DET.fromstring(text)
@@ -1552,7 +1552,7 @@ class _Plan:
 
 def _connect() -> Any:
     """A DuckDB connection of its own for one diff (every result is keyed or sorted later)."""
-    from .duck import cursor
+    from annover.store.duck import cursor
 
     return cursor(ordered=False)
 
@@ -1686,7 +1686,7 @@ def diff_tables(a: Side, b: Side, *, iou_threshold: float = DEFAULT_IOU, overlap
     ``stored_hashes``: take the path of parts that store task hashes (the hashes computed
     here as a snapshot stores them); the result is the same, which tests check.
     """
-    from . import stats as S
+    from annover.model import stats as S
 
     opts = Options(iou_threshold, overlap_threshold, policy, transitions).check()
 
@@ -1696,7 +1696,7 @@ def diff_tables(a: Side, b: Side, *, iou_threshold: float = DEFAULT_IOU, overlap
     def compared(name: str, t: "pa.Table") -> Source:
         if not stored_hashes:
             return Source(name, t)
-        from .snapshots import TASK_HASH, task_hashes
+        from annover.store.snapshots import TASK_HASH, task_hashes
 
         return Source(name, t.append_column(TASK_HASH, task_hashes(t, name)), hashed=True)
 
@@ -1727,7 +1727,7 @@ def diff_tables(a: Side, b: Side, *, iou_threshold: float = DEFAULT_IOU, overlap
 
 def _located(repo: "Repo", refs: list[Any]) -> list[tuple[Any, Any]]:
     """(ref, local path) of part objects; ObjectError for the first that is not here."""
-    from .errors import ObjectError
+    from annover.errors import ObjectError
 
     located = []
     for ref in refs:  # the first miss may open DVC to find its cache: not in threads
@@ -1741,8 +1741,8 @@ def _located(repo: "Repo", refs: list[Any]) -> list[tuple[Any, Any]]:
 
 def _check_part(ref: Any, path: Any) -> str:
     """``path`` as a string, after checking that its content has the object's hash."""
-    from .errors import ObjectError
-    from .objects import sha256_file
+    from annover.errors import ObjectError
+    from annover.store.objects import sha256_file
 
     if sha256_file(path) != ref.oid:
         raise ObjectError(f"snapshot part {ref.oid[:12]} is corrupt: its content does not match its hash",
@@ -1798,10 +1798,10 @@ def diff(repo: "Repo | str", a: str, b: str = "HEAD", *, iou_threshold: float = 
     sides, and of the others only the Parquet parts the two versions do not share
     (``fast=False`` compares every part, for checking). Returns a :class:`DiffResult`.
     """
-    from .errors import ObjectError
-    from .objects import ObjectRef
-    from .repo import Repo
-    from .snapshots import read_manifest
+    from annover.errors import ObjectError
+    from annover.store.objects import ObjectRef
+    from annover.repo import Repo
+    from annover.store.snapshots import read_manifest
 
     if not isinstance(repo, Repo):
         repo = Repo(repo)
@@ -1921,8 +1921,8 @@ def diff(repo: "Repo | str", a: str, b: str = "HEAD", *, iou_threshold: float = 
 
 
 def _stats_of(repo: "Repo", v: Any) -> dict:
-    from . import stats as S
-    from .repo import read_version_table
+    from annover.model import stats as S
+    from annover.repo import read_version_table
 
     preds = {mv: read_version_table(repo.store, v, "predictions", mv) for mv in v.model_versions}
     return S.compute(read_version_table(repo.store, v, "tasks"), read_version_table(repo.store, v, "annotations"), preds)
