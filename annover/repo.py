@@ -23,7 +23,6 @@ import os
 import re
 import subprocess
 from contextlib import contextmanager, redirect_stdout
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -31,7 +30,8 @@ from annover.model import canonical as C
 from annover.errors import GitError, NotARepoError, ObjectError, RevisionError, UsageError
 from annover.store.objects import ObjectRef, ObjectStore
 from annover.store.refs import Refs, RepoLock, write_atomic
-from annover.store.snapshots import SnapshotRef, object_refs, read_snapshot
+from annover.store.snapshots import object_refs, read_snapshot
+from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -65,57 +65,6 @@ def find_root(start: str | Path = ".") -> Path:
                                     "this is not an annover repository; move .annover away and run `annover init`")
             return d
     raise NotARepoError(f"not an annover repository (or any parent): {p}", "run `annover init` first")
-
-
-@dataclass(frozen=True)
-class Version:
-    """One version record, as stored in ``.annover/versions/ID.json``."""
-
-    id: str
-    record: dict
-
-    @property
-    def parents(self) -> list[str]:
-        return list(self.record.get("parents", []))
-
-    @property
-    def message(self) -> str:
-        return self.record.get("message", "")
-
-    @property
-    def author(self) -> str:
-        return self.record.get("author", "")
-
-    @property
-    def created_at(self) -> str:
-        return self.record.get("created_at", "")
-
-    @property
-    def stats(self) -> dict:
-        return self.record.get("stats", {})
-
-    def snapshot(self, table: str, model_version: str | None = None) -> SnapshotRef | None:
-        t = self.record["tables"]
-        if table == "predictions":
-            preds = t.get("predictions", {})
-            if model_version is not None:
-                d = preds.get(model_version)
-                return SnapshotRef.from_json(d) if d else None
-            return None
-        d = t.get(table)
-        return SnapshotRef.from_json(d) if d else None
-
-    @property
-    def model_versions(self) -> list[str]:
-        return sorted(self.record["tables"].get("predictions", {}))
-
-    @property
-    def config_ref(self) -> ObjectRef | None:
-        c = self.record.get("config")
-        return ObjectRef.from_json(c) if c else None
-
-    def to_json(self) -> dict:
-        return {"id": self.id, **self.record}
 
 
 class Repo:

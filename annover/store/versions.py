@@ -1,0 +1,59 @@
+"""Version records: what one ``.annover/versions/ID.json`` holds, and how it reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from annover.store.objects import ObjectRef
+from annover.store.snapshots import SnapshotRef
+
+
+@dataclass(frozen=True)
+class Version:
+    """One version record, as stored in ``.annover/versions/ID.json``."""
+
+    id: str
+    record: dict
+
+    @property
+    def parents(self) -> list[str]:
+        return list(self.record.get("parents", []))
+
+    @property
+    def message(self) -> str:
+        return self.record.get("message", "")
+
+    @property
+    def author(self) -> str:
+        return self.record.get("author", "")
+
+    @property
+    def created_at(self) -> str:
+        return self.record.get("created_at", "")
+
+    @property
+    def stats(self) -> dict:
+        return self.record.get("stats", {})
+
+    def snapshot(self, table: str, model_version: str | None = None) -> SnapshotRef | None:
+        t = self.record["tables"]
+        if table == "predictions":
+            preds = t.get("predictions", {})
+            if model_version is not None:
+                d = preds.get(model_version)
+                return SnapshotRef.from_json(d) if d else None
+            return None
+        d = t.get(table)
+        return SnapshotRef.from_json(d) if d else None
+
+    @property
+    def model_versions(self) -> list[str]:
+        return sorted(self.record["tables"].get("predictions", {}))
+
+    @property
+    def config_ref(self) -> ObjectRef | None:
+        c = self.record.get("config")
+        return ObjectRef.from_json(c) if c else None
+
+    def to_json(self) -> dict:
+        return {"id": self.id, **self.record}
