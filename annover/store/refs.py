@@ -14,6 +14,9 @@ import time
 from pathlib import Path
 
 from annover.errors import LockError, UsageError
+from annover.files import write_atomic  # re-exported: older callers import it from here
+
+__all__ = ["RepoLock", "Refs", "check_tag_name", "write_atomic"]
 
 _TAG_RE = re.compile(r"^(?!.*\.\.)(?!.*@\{)(?!/)(?!.*/$)(?!.*\.lock$)(?!-)[A-Za-z0-9._/-]{1,100}$")
 _HEX_RE = re.compile(r"^[0-9a-f]{4,64}$")
@@ -26,17 +29,6 @@ def check_tag_name(name: str) -> None:
                          "use letters, digits and . _ - / (as in git tags), e.g. v3 or round-2")
     if _HEX_RE.match(name) and len(name) >= 7:
         raise UsageError(f"tag name {name!r} looks like a version id", "choose a name that is not all hex digits")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
 
 
 class RepoLock:
