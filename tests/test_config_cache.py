@@ -9,25 +9,25 @@ import sys
 import pytest
 
 from annover.errors import ConfigError
-from annover.model.config import LabelingConfig, _verdict_path
+from annover.model.config import LabelingConfig, config_structure, verdict_path
 
 from .conftest import DATA, EXAMPLES
 
 
 def _summary(cfg: LabelingConfig) -> tuple:
-    return cfg.summary(), dict(cfg.objects)
+    return cfg.summary(), dict(cfg.objects), dict(cfg.controls)
 
 
 @pytest.mark.parametrize("xml", [DATA / "all_types.xml", EXAMPLES / "labeling.xml"])
 def test_cached_verdict_equals_the_sdk(xml, tmp_path, monkeypatch):
     monkeypatch.setenv("ANNOVER_CACHE_DIR", str(tmp_path / "cache"))
     text = xml.read_text()
-    path = _verdict_path(text)
+    path = verdict_path(text)
     assert not path.exists()
     first = LabelingConfig(text)  # asks the SDK, writes the verdict
-    assert path.exists() and first._li is not None
+    assert path.exists() and first.sdk_loaded and not first.from_cache
     second = LabelingConfig(text, background=True)  # from the cache: no SDK, no thread
-    assert second._li is None and second._thread is None
+    assert second.from_cache and not second.sdk_loaded
     assert _summary(second) == _summary(first)
     # the interface is still there when a caller needs the SDK's per-region checks
     assert second.li.__class__.__name__ == "LabelInterface"
@@ -36,19 +36,22 @@ def test_cached_verdict_equals_the_sdk(xml, tmp_path, monkeypatch):
 def test_key_is_text_and_sdk_version(tmp_path, monkeypatch):
     monkeypatch.setenv("ANNOVER_CACHE_DIR", str(tmp_path))
     text = (EXAMPLES / "labeling.xml").read_text()
-    assert _verdict_path(text) == _verdict_path(text)
-    assert _verdict_path(text) != _verdict_path(text + " ")
-    assert _verdict_path(text).parent == tmp_path / "configs"
+    assert verdict_path(text) == verdict_path(text)
+    assert verdict_path(text) != verdict_path(text + " ")
+    assert verdict_path(text).parent == tmp_path / "configs"
 
 
-@pytest.mark.parametrize("damage", ["", "{", '{"controls": {}, "objects": {}}', '{"controls": 3}', "[1]"])
+@pytest.mark.parametrize("damage", ["", "{", '{"controls": {}, "objects": {}}', '{"controls": 3}', "[1]",
+                                    '{"format": 2, "controls": {"x": {"tag": "Choices", "to_name": [], "labels": [],'
+                                    ' "choice": null, "per_region": false, "dynamic": false, "aliases": []}},'
+                                    ' "objects": {}}'])
 def test_damaged_entry_is_ignored(damage, tmp_path, monkeypatch):
     monkeypatch.setenv("ANNOVER_CACHE_DIR", str(tmp_path))
     text = (EXAMPLES / "labeling.xml").read_text()
     fresh = _summary(LabelingConfig(text))
-    _verdict_path(text).write_text(damage)
+    verdict_path(text).write_text(damage)
     cfg = LabelingConfig(text)
-    assert cfg._li is not None  # asked the SDK again
+    assert cfg.sdk_loaded and not cfg.from_cache  # asked the SDK again
     assert _summary(cfg) == fresh
 
 
@@ -87,7 +90,7 @@ def test_flat_snapshot_with_a_known_config_never_imports_the_sdk(repo, tmp_path)
         runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
     assert runs[1] == []
     # and the first run, with an empty cache, did ask the SDK (unless an earlier test filled the cache)
-    assert _verdict_path(cfg.read_text()).exists()
+    assert verdict_path(cfg.read_text()).exists()
 
 
 def test_no_home_folder_means_no_cache(monkeypatch):
@@ -101,5 +104,46 @@ def test_no_home_folder_means_no_cache(monkeypatch):
 
     monkeypatch.setattr(pathlib.Path, "home", classmethod(no_home))
     text = (EXAMPLES / "labeling.xml").read_text()
-    assert _verdict_path(text) is None
+    assert verdict_path(text) is None
     assert "sentiment" in LabelingConfig(text).controls
+
+
+ALIASES = ('<View><Image name="img" value="$image"/><RectangleLabels name="box" toName="img">'
+           '<Label value="Cat" alias="c"/><Label value="Dog"/></RectangleLabels>'
+           '<Choices name="ch" toName="img" choice="multiple"><Choice value="a"/><Choice value="b"/></Choices>'
+           '<TextArea name="cap" toName="img" perRegion="true"/>'
+           '<Choices name="dyn" toName="img" value="$options"/>'
+           '<Text name="page" value="$url" valueType="url"/><Filter name="f" toName="box"/></View>')
+
+
+@pytest.mark.parametrize("text", [(DATA / "all_types.xml").read_text(), (EXAMPLES / "labeling.xml").read_text(), ALIASES])
+def test_the_model_reads_controls_and_objects_as_the_sdk_does(text):
+    from label_studio_sdk.label_interface import LabelInterface
+
+    li = LabelInterface(text)
+    cfg = LabelingConfig(text, validate=False)
+    assert not cfg.sdk_loaded
+    assert {n: (c.tag, c.to_name, c.labels) for n, c in cfg.controls.items()} == {
+        c.name: (c.tag, tuple(c.to_name), tuple(c.labels or ())) for c in li.controls}
+    assert cfg.fields == {o.name: str(o.value).lstrip("$") for o in li.objects}
+
+
+def test_aliases_dynamic_labels_choice_and_objects_are_in_the_model(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANNOVER_CACHE_DIR", str(tmp_path))
+    cfg = LabelingConfig(ALIASES)
+    box, ch, cap, dyn = (cfg.controls[n] for n in ("box", "ch", "cap", "dyn"))
+    assert box.labels == ("c", "Dog") and box.aliases == (("c", "Cat"),)
+    assert ch.choice == "multiple" and ch.labels == ("a", "b") and not ch.dynamic
+    assert cap.per_region and not box.per_region
+    assert dyn.dynamic and dyn.labels == () and dyn.choice == "single"
+    assert "f" not in cfg.controls  # a Filter is no control
+    page = cfg.objects["page"]
+    assert (page.tag, page.field, page.value_type) == ("Text", "url", "url")
+    assert cfg.structure() == config_structure(ALIASES)
+    assert cfg.structure()["box"] == {"tag": "RectangleLabels", "to_name": ["img"], "labels": ["c", "Dog"],
+                                      "dynamic": False}
+    cached = LabelingConfig(ALIASES)  # all of it comes back from the cache
+    assert cached.from_cache and cached.controls == cfg.controls and cached.objects == cfg.objects
+    assert config_structure(None) == {} and config_structure("") == {}
+    with pytest.raises(ConfigError, match="not readable XML"):
+        config_structure("<View>")

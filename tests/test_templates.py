@@ -56,7 +56,7 @@ def test_every_template_is_a_valid_config_with_exactly_its_labels(name):
     t = TEMPLATES[name]
     labels = ["cat", "dog", "bird"] if t.labels else None
     cfg = LabelingConfig(render(name, labels))
-    assert cfg.objects == {t.object.name: t.data_field}
+    assert cfg.fields == {t.object.name: t.data_field}
     assert {n: c.tag for n, c in cfg.controls.items()} == {c.name: c.tag for c in t.controls}
     for c in cfg.controls.values():
         assert c.to_name == (t.object.name,)
@@ -199,7 +199,7 @@ def test_bad_data_fields_are_refused(field):
 
 @pytest.mark.parametrize("field", ["url", "_x", "image_2", "Text"])
 def test_data_field_is_what_the_object_reads(field):
-    assert LabelingConfig(render("text-classification", ["a"], data_field=field)).objects == {"text": field}
+    assert LabelingConfig(render("text-classification", ["a"], data_field=field)).fields == {"text": field}
 
 
 def test_metadata():
@@ -268,7 +268,7 @@ def test_printable_labels_always_round_trip_exactly(template, labels, field):
     text = render(template, labels, data_field=field)
     cfg = LabelingConfig(text)
     assert cfg.controls["label"].labels == tuple(labels)
-    assert list(cfg.objects.values()) == [field]
+    assert list(cfg.fields.values()) == [field]
     label_studio_names_check(text)
 
 

@@ -11,11 +11,20 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:  # pragma: no cover
+from annover._lazy import lazy
+
+if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
 
 #: Version of the table schemas below; recorded in every snapshot and version.
 TABLE_SCHEMA_VERSION = 1
@@ -90,8 +99,6 @@ TASKS_PER_PART = 16384
 
 
 def arrow_type(name: str) -> "pa.DataType":
-    import pyarrow as pa
-
     return {
         "string": pa.string(),
         "json": pa.string(),
@@ -105,8 +112,6 @@ def arrow_type(name: str) -> "pa.DataType":
 
 def schema(table: str) -> "pa.Schema":
     """The Arrow schema of one canonical table."""
-    import pyarrow as pa
-
     return pa.schema(
         [
             pa.field(n, arrow_type(t), nullable=nullable, metadata={"role": role, "type": t})
@@ -166,9 +171,6 @@ def conform(table: "pa.Table", name: str) -> "pa.Table":
 
     Missing nullable columns are added as nulls; missing provenance ``position`` as 0.
     """
-    import numpy as np
-    import pyarrow as pa
-
     target = schema(name)
     arrays = []
     n = table.num_rows
@@ -191,8 +193,6 @@ def conform(table: "pa.Table", name: str) -> "pa.Table":
 
 def is_sorted(table: "pa.Table", name: str) -> bool:
     """Whether rows are already in key order (a vectorised pass, no copy)."""
-    import pyarrow.compute as pc
-
     n = table.num_rows
     if n <= 1:
         return True
@@ -222,11 +222,6 @@ def take(table: "pa.Table", indices: Any) -> "pa.Table":
 
     Arrow's kernels release the GIL, so on a million rows two cores gather two columns at once.
     """
-    import os
-    from concurrent.futures import ThreadPoolExecutor
-
-    import pyarrow as pa
-
     workers = min(table.num_columns, os.cpu_count() or 1, 4)
     if table.num_rows < 65536 or workers < 2:
         return table.take(indices)
@@ -237,8 +232,6 @@ def take(table: "pa.Table", indices: Any) -> "pa.Table":
 
 def single_chunk(arr: "pa.Array | pa.ChunkedArray") -> "pa.Array":
     """One contiguous array: a plain array as it is, a chunked one combined (no copy when it has one chunk)."""
-    import pyarrow as pa
-
     if isinstance(arr, pa.ChunkedArray):
         return arr.combine_chunks() if arr.num_chunks != 1 else arr.chunk(0)
     return arr
@@ -246,9 +239,6 @@ def single_chunk(arr: "pa.Array | pa.ChunkedArray") -> "pa.Array":
 
 def repeat_string(value: str, n: int) -> "pa.Array":
     """A string array of ``n`` times ``value``, built from buffers (``pa.repeat`` is 100x slower)."""
-    import numpy as np
-    import pyarrow as pa
-
     b = value.encode("utf-8")
     if n * len(b) >= 2**31 - 1:
         return pa.repeat(pa.scalar(value, pa.string()), n)
@@ -263,9 +253,6 @@ def dense_rank(col: "pa.Array | pa.ChunkedArray"):
     values are found by hashing and only they are sorted, so a column with many
     repeats (task keys of several answers, a few annotators) costs far less than a sort.
     """
-    import numpy as np
-    import pyarrow.compute as pc
-
     enc = pc.dictionary_encode(single_chunk(col))
     order = pc.sort_indices(enc.dictionary).to_numpy()
     rank = np.empty(len(order), dtype=np.int64)
@@ -281,8 +268,6 @@ def _order_of_codes(codes, span: int):
     sort, 16 bits a pass (numpy sorts 16-bit integers stably by radix): O(n) a pass,
     about a third of the time of a comparison sort of the int64 codes.
     """
-    import numpy as np
-
     n = len(codes)
     if 0 < n and span <= 4 * n:
         slots = np.full(span, -1, dtype=np.int64)
@@ -309,9 +294,6 @@ def sort_indices(table: "pa.Table", keys: list[str]):
     Keys with nulls, non-string keys, or too many distinct tuples for an int64 take
     Arrow's sort.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     cols = [table.column(k) for k in keys]
     if len(keys) > 1 and all(pa.types.is_string(c.type) and c.null_count == 0 for c in cols):
         combined, span = None, 1
@@ -328,9 +310,6 @@ def sort_indices(table: "pa.Table", keys: list[str]):
 
 def first_of_runs(table: "pa.Table", keys: list[str]):
     """numpy bool mask of the first row of each run of equal ``keys`` (for key-sorted tables)."""
-    import numpy as np
-    import pyarrow.compute as pc
-
     n = table.num_rows
     mask = np.zeros(n, dtype=bool)
     if n:
@@ -347,9 +326,6 @@ def first_of_runs(table: "pa.Table", keys: list[str]):
 
 def duplicate_keys(table: "pa.Table", name: str, limit: int = 3) -> list[dict[str, Any]]:
     """Key tuples that occur more than once in a *sorted* table (at most ``limit``)."""
-    import numpy as np
-    import pyarrow.compute as pc
-
     n = table.num_rows
     if n < 2:
         return []
@@ -368,10 +344,6 @@ def _string_bytes(arr: "pa.Array") -> tuple[Any, Any]:
 
     Both are buffer views (no copy of the data): hashlib and numpy read them as they are.
     """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     if arr.null_count:
         arr = pc.fill_null(arr, "")
     arr = single_chunk(arr)
@@ -389,10 +361,6 @@ def _string_bytes(arr: "pa.Array") -> tuple[Any, Any]:
 
 def _column_chunks(col: "pa.ChunkedArray", kind: str):
     """Yield the canonical byte encoding of one column (see module docstring)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     arr = single_chunk(col)
     if arr.null_count:
         yield np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=np.uint8).tobytes()
@@ -442,8 +410,6 @@ def content_id(table: "pa.Table", name: str) -> str:
 
 def splitmix64(x: "np.ndarray") -> "np.ndarray":
     """splitmix64's finaliser of each uint64 (a new array; arithmetic wraps mod 2**64)."""
-    import numpy as np
-
     x = np.array(x, dtype=np.uint64)  # a copy, mixed in place: no 8 MB temporaries per step at 1M values
     with np.errstate(over="ignore"):
         x ^= x >> np.uint64(30)
@@ -460,8 +426,6 @@ _WEIGHTS: list[Any] = []
 
 
 def _weights(n: int):
-    import numpy as np
-
     if not _WEIGHTS or len(_WEIGHTS[0]) < n:
         size = max(n, 256)
         with np.errstate(over="ignore"):  # splitmix64's states: i * golden gamma, i = 1, 2, ...
@@ -472,8 +436,6 @@ def _weights(n: int):
 
 def key_hashes(keys: "pa.Array"):
     """A stable 64-bit hash per string (numpy uint64 array), vectorised."""
-    import numpy as np
-
     lens_b, data = _string_bytes(keys)
     lengths = np.frombuffer(lens_b, dtype="<i8")
     n = len(lengths)
@@ -510,10 +472,6 @@ def part_bounds(table: "pa.Table", per_part: int | None = None) -> list[tuple[in
     A part ends after the last row of a task whose key hash is 0 modulo ``per_part``:
     boundaries depend only on the keys, so an edit rewrites only the parts it touches.
     """
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
     per_part = per_part or TASKS_PER_PART
     n = table.num_rows
     if n == 0:

@@ -1,14 +1,20 @@
-"""Labeling configs (Label Studio XML): safe parsing, controls, validation of results.
+"""Labeling configs (Label Studio XML): the one model of a config that validation, the diff
+and the Label Studio layer all read.
 
-XML is first parsed with defusedxml (no DTDs, no entities, no external references), then
-handed to label-studio-sdk's LabelInterface, which knows every control's rules.
+The XML is parsed once with defusedxml (no DTDs, no entities, no external references) and
+walked by the rules label-studio-sdk's LabelInterface uses: a *control* is an element with
+``name`` and ``toName`` (``Filter`` excepted); its labels are the ``Label`` / ``Choice`` /
+``Relation`` elements below it whose nearest named ancestor it is, each by its ``alias``
+where given, else its ``value``; an *object* is an element with ``name`` and ``value`` (or
+``valueList``) that is not a control, reading the task data field ``$field``.
 
-The SDK's verdict on a config (its controls, labels and objects) depends only on the
-config text and the SDK version, and importing the SDK alone takes most of a second, so
-the verdict on a valid config is cached per user (``$ANNOVER_CACHE_DIR``, else
-``$XDG_CACHE_HOME/annover`` or ``~/.cache/annover``), keyed by the sha256 of both. A
-snapshot with a config seen before never imports the SDK unless a result needs its
-per-region checks (Label Studio JSON does; flat files are checked against the labels).
+Whether the config is *valid* is label-studio-sdk's verdict (it knows every tag's rules).
+Importing the SDK alone takes most of a second and the verdict depends only on the config
+text and the SDK version, so a valid config's model is cached per user
+(``$ANNOVER_CACHE_DIR``, else ``$XDG_CACHE_HOME/annover`` or ``~/.cache/annover``), keyed
+by the sha256 of both. A snapshot with a config seen before never imports the SDK unless a
+result needs its per-region checks (Label Studio JSON does; flat files are checked
+against the labels).
 """
 
 from __future__ import annotations
@@ -16,38 +22,169 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import threading
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from annover._lazy import lazy
 from annover.errors import ConfigError
+from annover.files import write_atomic
+
+if TYPE_CHECKING:
+    import defusedxml
+    import defusedxml.ElementTree as DET
+    import label_studio_sdk.label_interface as sdk_li
+else:
+    defusedxml = lazy("defusedxml")
+    DET = lazy("defusedxml.ElementTree")
+    sdk_li = lazy("label_studio_sdk.label_interface")
+
+__all__ = ["CACHE_FORMAT", "ConfigObject", "Control", "LabelingConfig", "cache_dir", "check_xml",
+           "config_structure", "verdict_path"]
+
+#: Version of the verdict cache's entries (part of their key: a new format never reads an old entry).
+CACHE_FORMAT = 2
+#: Elements with ``name`` and ``toName`` that are not controls (the SDK's rule).
+NOT_CONTROLS = frozenset({"Filter"})
+#: Elements that hold one label of the control above them.
+LABEL_TAGS = frozenset({"Label", "Choice", "Relation"})
+#: Tags that are their own object and control (``from_name == to_name``).
+SELF_REFERENCING = frozenset({"chat", "reactcode"})
 
 
 @dataclass(frozen=True)
 class Control:
+    """A control tag: what annotators produce (choices, labels, boxes, text...)."""
+
     name: str
     tag: str
     to_name: tuple[str, ...]
-    labels: tuple[str, ...]
+    labels: tuple[str, ...]  # as results carry them: the alias where one is given
+    choice: str | None = None  # "single" / "multiple" for Choices-like tags
+    per_region: bool = False  # perRegion="true": one answer per region, not per task
+    dynamic: bool = False  # value="$field": labels come from the task data
+    aliases: tuple[tuple[str, str], ...] = ()  # (alias, value) of labels that have an alias
 
     @property
     def result_type(self) -> str:
         """The ``type`` Label Studio writes for this control's results."""
         return self.tag.lower()
 
+    def to_json(self) -> dict[str, Any]:
+        return {"tag": self.tag, "to_name": list(self.to_name), "labels": list(self.labels),
+                "choice": self.choice, "per_region": self.per_region, "dynamic": self.dynamic,
+                "aliases": [list(a) for a in self.aliases]}
 
-def check_xml(text: str, source: str = "config") -> None:
-    """Parse ``text`` safely; ConfigError naming ``source`` if it is not XML or is unsafe."""
-    import defusedxml.ElementTree as DET
-    from defusedxml import DefusedXmlException
+    @classmethod
+    def from_json(cls, name: str, d: dict) -> "Control":
+        return cls(name, str(d["tag"]), tuple(d["to_name"]), tuple(d["labels"]), d.get("choice"),
+                   bool(d["per_region"]), bool(d["dynamic"]), tuple((str(a), str(v)) for a, v in d["aliases"]))
 
+
+@dataclass(frozen=True)
+class ConfigObject:
+    """An object tag: what is shown to annotators (a text, an image...), read from task data."""
+
+    name: str
+    tag: str
+    field: str  # the task data field it reads: value="$text" -> "text"
+    value_type: str | None = None  # valueType="url": the data holds a URL, not the content
+
+    def __str__(self) -> str:  # where a string is wanted, an object reads as its data field
+        return self.field
+
+    def to_json(self) -> dict[str, Any]:
+        return {"tag": self.tag, "field": self.field, "value_type": self.value_type}
+
+    @classmethod
+    def from_json(cls, name: str, d: dict) -> "ConfigObject":
+        return cls(name, str(d["tag"]), str(d["field"]), d.get("value_type"))
+
+
+# ---------------------------------------------------------------------------
+# reading the XML
+
+
+def _parse_xml(text: str, source: str) -> ET.Element:
+    """The XML tree of ``text``, parsed safely; ConfigError naming ``source`` if unsafe or not XML."""
     try:
-        DET.fromstring(text)
-    except DefusedXmlException as e:
+        return DET.fromstring(text)
+    except defusedxml.DefusedXmlException as e:
         raise ConfigError(f"{source}: refused unsafe XML ({type(e).__name__})",
                           "remove DOCTYPE/ENTITY declarations from the labeling config") from None
     except Exception as e:  # ParseError
         raise ConfigError(f"{source}: not valid XML: {e}", "fix the labeling config (Label Studio XML)") from None
+
+
+def check_xml(text: str, source: str = "config") -> None:
+    """Parse ``text`` safely; ConfigError naming ``source`` if it is not XML or is unsafe."""
+    _parse_xml(text, source)
+
+
+def _control(el: ET.Element) -> Control:
+    name = el.get("name", "")
+    to = el.get("toName")
+    to_name = tuple(t.strip() for t in to.split(",") if t.strip()) if to else (name,)
+    choice = el.get("choice") or ("single" if el.tag in ("Choices", "Taxonomy") else None)
+    return Control(name, el.tag, to_name, (), choice, el.get("perRegion") == "true",
+                   str(el.get("value") or "").startswith("$"))
+
+
+def _walk(root: ET.Element) -> tuple[dict[str, Control], dict[str, ConfigObject]]:
+    """Controls (with their labels) and objects of a config tree, in document order."""
+    controls: dict[str, Control] = {}
+    objects: dict[str, ConfigObject] = {}
+    labels: dict[str, dict[str, str]] = {}  # control -> label -> value
+
+    def visit(el: ET.Element, owner: str | None) -> None:
+        name, value = el.get("name"), el.get("valueList", el.get("value"))
+        both = bool(name) and el.tag.lower() in SELF_REFERENCING
+        is_control = both or bool(name and el.get("toName") and el.tag not in NOT_CONTROLS)
+        if is_control:
+            controls[name] = _control(el)
+            labels.setdefault(name, {})
+        if both or not is_control and name and value:
+            objects[name] = ConfigObject(name, el.tag, str(value or "").lstrip("$"),
+                                         el.get("valueType") or el.get("valuetype"))
+        if el.tag in LABEL_TAGS and owner is not None:
+            label = el.get("alias") or el.get("value")
+            if label is not None:
+                labels[owner].setdefault(label, el.get("value") or label)
+        for child in el:
+            visit(child, name if name in controls else owner)
+
+    visit(root, None)
+    for name, c in controls.items():
+        got = labels[name]
+        aliases = tuple((a, v) for a, v in got.items() if a != v)
+        controls[name] = Control(c.name, c.tag, c.to_name, tuple(got), c.choice, c.per_region, c.dynamic, aliases)
+    return controls, objects
+
+
+def config_structure(text: str | None) -> dict[str, dict]:
+    """control name -> {"tag", "to_name", "labels", "dynamic"} of a config ({} for none).
+
+    Needs no label-studio-sdk (the diff reads old versions' configs with it).
+    """
+    if not text:
+        return {}
+    try:
+        root = DET.fromstring(text)
+    except Exception as e:
+        raise ConfigError(f"labeling config is not readable XML: {e}", "check the config of that version") from None
+    return _structure(_walk(root)[0])
+
+
+def _structure(controls: dict[str, Control]) -> dict[str, dict]:
+    return {n: {"tag": c.tag, "to_name": list(c.to_name), "labels": list(c.labels), "dynamic": c.dynamic}
+            for n, c in controls.items()}
+
+
+# ---------------------------------------------------------------------------
+# the per-user verdict cache
 
 
 def cache_dir() -> Path:
@@ -57,58 +194,102 @@ def cache_dir() -> Path:
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "annover"
 
 
-def _verdict_path(text: str) -> Path | None:
+def verdict_path(text: str) -> Path | None:
     """The cache file of the SDK's verdict on ``text`` (None when the SDK is not installed)."""
-    from importlib import metadata
-
     try:
         version = metadata.version("label-studio-sdk")
     except metadata.PackageNotFoundError:
         return None
-    key = hashlib.sha256(f"label-studio-sdk {version}\0{text}".encode()).hexdigest()
+    key = hashlib.sha256(f"annover-config {CACHE_FORMAT}\0label-studio-sdk {version}\0{text}".encode()).hexdigest()
     try:
         return cache_dir() / "configs" / f"{key}.json"
     except RuntimeError:  # no home folder to put a cache in: work without one
         return None
 
 
-class LabelingConfig:
-    """A parsed, validated labeling config.
+_verdict_path = verdict_path  # the old private name
 
-    With ``background=True`` the label-studio-sdk part (its import alone takes most of a
-    second) runs in a thread, so a caller can read its data meanwhile; the first use of
-    the parsed config, or :meth:`wait`, joins it and raises its ConfigError if any.
+
+def _model_json(controls: dict[str, Control], objects: dict[str, ConfigObject]) -> dict:
+    return {"format": CACHE_FORMAT, "controls": {n: c.to_json() for n, c in controls.items()},
+            "objects": {n: o.to_json() for n, o in objects.items()}}
+
+
+def _read_verdict(path: Path | None) -> tuple[dict[str, Control], dict[str, ConfigObject]] | None:
+    """The model a cache entry holds; None when there is none this code can read."""
+    try:
+        d = json.loads(path.read_text(encoding="utf-8")) if path else None
+        if d["format"] != CACHE_FORMAT:
+            return None
+        controls = {str(n): Control.from_json(str(n), c) for n, c in d["controls"].items()}
+        objects = {str(n): ConfigObject.from_json(str(n), o) for n, o in d["objects"].items()}
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        return None
+    return (controls, objects) if controls else None
+
+
+def _write_verdict(path: Path | None, controls: dict[str, Control], objects: dict[str, ConfigObject]) -> None:
+    """Remember the SDK accepted this model; a cache that cannot be written is skipped."""
+    try:
+        if path is not None and not path.exists():
+            write_atomic(path, json.dumps(_model_json(controls, objects), sort_keys=True).encode())
+    except OSError:
+        pass
+
+
+# ---------------------------------------------------------------------------
+# the config
+
+
+class LabelingConfig:
+    """A parsed labeling config: its controls and objects, and (``validate=True``) the SDK's verdict.
+
+    With ``background=True`` the label-studio-sdk part runs in a thread, so a caller can read
+    its data meanwhile; the first use of :attr:`controls` / :attr:`objects`, or :meth:`wait`,
+    joins it and raises its ConfigError if any. ``validate=False`` reads the structure only
+    (no SDK, no cache): for configs already accepted, as the diff reads them.
     """
 
-    def __init__(self, text: str, source: str = "config", background: bool = False) -> None:
+    def __init__(self, text: str, source: str = "config", background: bool = False,
+                 validate: bool = True) -> None:
         if not isinstance(text, str) or not text.strip():
             raise ConfigError(f"{source}: empty labeling config", "give a Label Studio XML config with --config")
-        check_xml(text, source)
         self.text = text
         self.source = source
+        self._controls, self._objects = _walk(_parse_xml(text, source))
         self._li: Any = None
-        self._controls: dict[str, Control] = {}
-        self._objects: dict[str, str] = {}
         self._error: BaseException | None = None
-        self._thread = None
-        if self._load_verdict():
+        self._thread: threading.Thread | None = None
+        self.from_cache = False  # the verdict came from the per-user cache (no SDK import)
+        if not validate:
             return
-        if background:
-            import threading
-
-            self._thread = threading.Thread(target=self._parse_guarded, name="annover-config", daemon=True)
+        self._path = verdict_path(text)
+        if _read_verdict(self._path) == (self._controls, self._objects):
+            self.from_cache = True
+        elif background:
+            self._thread = threading.Thread(target=self._validate_guarded, name="annover-config", daemon=True)
             self._thread.start()
         else:
-            self._parse()
+            self._validate()
 
-    def _parse_guarded(self) -> None:
+    @classmethod
+    def from_file(cls, path: str, background: bool = False) -> "LabelingConfig":
         try:
-            self._parse()
+            text = Path(path).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such file", "give the path of a Label Studio XML config") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{path}: cannot read: {e}", "give a UTF-8 Label Studio XML file") from None
+        return cls(text, source=str(path), background=background)
+
+    def _validate_guarded(self) -> None:
+        try:
+            self._validate()
         except BaseException as e:  # re-raised in the caller's thread by wait()
             self._error = e
 
     def wait(self) -> "LabelingConfig":
-        """Join the background parse; raise its error here."""
+        """Join the background check; raise its error here."""
         if self._thread is not None:
             self._thread.join()
             self._thread = None
@@ -116,67 +297,33 @@ class LabelingConfig:
             raise self._error
         return self
 
-    def _load_verdict(self) -> bool:
-        """Take the controls and objects from the cache; False when it has no verdict."""
+    def _validate(self) -> None:
+        """Ask label-studio-sdk; ConfigError if it refuses, or if a toName names no object."""
         try:
-            path = _verdict_path(self.text)
-            d = json.loads(path.read_text(encoding="utf-8")) if path else None
-            controls = {n: Control(n, c["tag"], tuple(c["to_name"]), tuple(c["labels"]))
-                        for n, c in d["controls"].items()}
-            objects = {str(k): str(v) for k, v in d["objects"].items()}
-        except (OSError, ValueError, TypeError, KeyError, AttributeError):
-            return False  # no entry, or one this code cannot read: ask the SDK
-        if not controls:
-            return False
-        self._controls, self._objects = controls, objects
-        return True
-
-    def _save_verdict(self) -> None:
-        """Remember the SDK's verdict on this (valid) config; a cache that cannot be written is skipped."""
-        from annover.store.refs import write_atomic
-
-        try:
-            path = _verdict_path(self.text)
-            if path is None or path.exists():
-                return
-            path.parent.mkdir(parents=True, exist_ok=True)
-            d = {"controls": {n: {"tag": c.tag, "to_name": list(c.to_name), "labels": list(c.labels)}
-                              for n, c in self._controls.items()},
-                 "objects": self._objects}
-            write_atomic(path, json.dumps(d, sort_keys=True).encode())
-        except OSError:
-            pass
-
-    def _parse(self) -> None:
-        text, source = self.text, self.source
-        try:
-            from label_studio_sdk.label_interface import LabelInterface
-
-            li = LabelInterface(text)
+            li = sdk_li.LabelInterface(self.text)
             li.validate()
         except ConfigError:
             raise
         except Exception as e:
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-            raise ConfigError(f"{source}: not a valid labeling config: {msg}",
+            raise ConfigError(f"{self.source}: not a valid labeling config: {msg}",
                               "check tag names and that every toName names an object tag") from None
-        controls = {}
-        for c in li.controls:
-            labels = tuple(getattr(c, "labels", None) or ())
-            controls[c.name] = Control(c.name, c.tag, tuple(c.to_name or ()), labels)
-        objects = {o.name: str(o.value or "").lstrip("$") for o in li.objects}
-        # plain attributes, set once here (a cached_property's lock would deadlock with wait())
-        self._controls, self._objects, self._li = controls, objects, li
-        if not controls:
-            raise ConfigError(f"{source}: the labeling config has no control tags",
+        self._li = li  # a plain attribute, set once (a cached_property's lock would deadlock with wait())
+        if not self._controls:
+            raise ConfigError(f"{self.source}: the labeling config has no control tags",
                               "add a control such as <Choices> or <Labels>")
-        # the SDK's own check only sees toName="..." written with double quotes
-        for c in controls.values():
-            missing = [t for t in c.to_name if t not in objects]
+        for c in self._controls.values():  # the SDK's own check only sees toName="..." in double quotes
+            missing = [t for t in c.to_name if t not in self._objects]
             if missing:
-                raise ConfigError(f"{source}: control {c.name!r} has toName={missing[0]!r}, which names no object tag",
-                                  f"use one of: {', '.join(sorted(objects)) or '(no object tags)'}")
-        self._save_verdict()
+                raise ConfigError(f"{self.source}: control {c.name!r} has toName={missing[0]!r}, "
+                                  "which names no object tag",
+                                  f"use one of: {', '.join(sorted(self._objects)) or '(no object tags)'}")
+        _write_verdict(self._path, self._controls, self._objects)
+
+    @property
+    def sdk_loaded(self) -> bool:
+        """Whether label-studio-sdk's LabelInterface has been built for this config."""
+        return self._li is not None
 
     @property
     def li(self) -> Any:
@@ -184,35 +331,29 @@ class LabelingConfig:
         if self._li is None:
             self.wait()
         if self._li is None:  # the verdict came from the cache: build the interface now
-            from label_studio_sdk.label_interface import LabelInterface
-
-            self._li = LabelInterface(self.text)
+            self._li = sdk_li.LabelInterface(self.text)
         return self._li
-
-    @classmethod
-    def from_file(cls, path: str, background: bool = False) -> "LabelingConfig":
-        from pathlib import Path
-
-        p = Path(path)
-        try:
-            text = p.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise ConfigError(f"{path}: no such file", "give the path of a Label Studio XML config") from None
-        except (OSError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{path}: cannot read: {e}", "give a UTF-8 Label Studio XML file") from None
-        return cls(text, source=str(path), background=background)
 
     @property
     def controls(self) -> dict[str, Control]:
-        """Control tag name -> its tag, object names and labels."""
-        self.wait()  # joins the background parse
+        """Control tag name -> its tag, object names, labels and options."""
+        self.wait()
         return self._controls
 
     @property
-    def objects(self) -> dict[str, str]:
-        """Object tag name -> the task data field it reads (``$text`` -> ``text``)."""
+    def objects(self) -> dict[str, ConfigObject]:
+        """Object tag name -> its tag and the task data field it reads."""
         self.wait()
         return self._objects
+
+    @property
+    def fields(self) -> dict[str, str]:
+        """Object tag name -> the task data field it reads (``$text`` -> ``text``)."""
+        return {n: o.field for n, o in self.objects.items()}
+
+    def structure(self) -> dict[str, dict]:
+        """control name -> {"tag", "to_name", "labels", "dynamic"}: what the diff compares."""
+        return _structure(self._controls)
 
     def region_errors(self, item: dict) -> list[str]:
         """Why a result item is not allowed by this config (empty list: it is)."""
@@ -225,5 +366,6 @@ class LabelingConfig:
         return [e.split(": ", 1)[1] if e.startswith("Region ") and ": " in e else e for e in errors]
 
     def summary(self) -> dict[str, Any]:
+        """control -> {"tag", "to_name", "labels"}, sorted by name."""
         return {n: {"tag": c.tag, "to_name": list(c.to_name), "labels": list(c.labels)}
                 for n, c in sorted(self.controls.items())}

@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from annover._lazy import lazy
 from annover.model.canonical import first_of_runs, single_chunk
 
-if TYPE_CHECKING:  # pragma: no cover
-    import numpy as np
+if TYPE_CHECKING:
     import pyarrow as pa
+else:
+    np = lazy("numpy")
+    pc = lazy("pyarrow.compute")
 
 
 def _codes(col: "pa.Array | pa.ChunkedArray", null: str) -> tuple["np.ndarray", list[str]]:
     """(integer code per row, the distinct values) of a string column; nulls count as ``null``."""
-    import pyarrow.compute as pc
-
     if col.null_count:
         col = pc.fill_null(col, null)
     enc = pc.dictionary_encode(single_chunk(col))
@@ -26,8 +27,6 @@ def _codes(col: "pa.Array | pa.ChunkedArray", null: str) -> tuple["np.ndarray", 
 
 
 def _counts(codes: "np.ndarray", values: list[str]) -> dict[str, int]:
-    import numpy as np
-
     n = np.bincount(codes, minlength=len(values)) if len(codes) else np.zeros(len(values), dtype=np.int64)
     return {v: int(c) for v, c in zip(values, n.tolist()) if c}
 
@@ -37,9 +36,6 @@ def label_counts(ann: "pa.Table", live: "np.ndarray | None" = None) -> dict[str,
 
     ``live``: a bool mask of the rows to count (default: the rows that are not skips).
     """
-    import numpy as np
-    import pyarrow.compute as pc
-
     if ann.num_rows == 0:
         return {}
     if live is None:
@@ -62,9 +58,6 @@ def label_counts(ann: "pa.Table", live: "np.ndarray | None" = None) -> dict[str,
 
 def compute(tasks: "pa.Table", ann: "pa.Table", preds: dict[str, "pa.Table"] | None = None) -> dict:
     """tasks, labeled, unlabeled, skipped, annotations, regions, per annotator, per label, predictions."""
-    import numpy as np
-    import pyarrow.compute as pc
-
     n_tasks = tasks.num_rows
     labeled = skipped = answers = regions = 0
     per_annotator: dict[str, int] = {}

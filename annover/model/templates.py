@@ -8,6 +8,7 @@ into strings. Pure and light: no Label Studio import here.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
@@ -159,8 +160,6 @@ def get(template: str) -> Template:
     try:
         return TEMPLATES[template]
     except (KeyError, TypeError):
-        import difflib
-
         close = difflib.get_close_matches(str(template), TEMPLATES, n=1)
         hint = f"did you mean {close[0]!r}? " if close else ""
         raise UsageError(f"unknown template {template!r}",
