@@ -15,9 +15,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from annover.model import canonical as C
-from annover.errors import AnnoverError, InputError, NotARepoError, RemoteError, UsageError
-from annover.store.objects import ObjectRef, sha256_file
-from annover.store.refs import check_tag_name, write_atomic
+from annover.errors import InputError, NotARepoError, ObjectError, RemoteError, RevisionError, UsageError
+from annover.files import sha256_file, write_atomic
+from annover.store import dvc as dvc_adapter
+from annover.store.dvc import Direction
+from annover.store.git import Git
+from annover.store.objects import FsStore, first_line
+from annover.store.refs import check_tag_name
 from annover.repo import ANNOVER_DIR, FORMAT, VERSION_SCHEMA, _GITIGNORE, Repo, Version, _maybe_die, read_version_table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,9 +48,6 @@ def default_remote_dir(root: Path) -> Path:
     return base / f"{root.resolve().name}-{tag}"
 
 
-_SECRET_OPTION = re.compile(r"(secret|password|token|key_id|access_key|credential|session)", re.I)
-
-
 def init(path: str | Path = ".", remote: str | None = None, remote_options: dict[str, str] | None = None) -> dict:
     """Make ``path`` an annover repository (git + DVC + layout); harmless when it already is one."""
     root = Path(path).resolve()
@@ -58,23 +59,15 @@ def init(path: str | Path = ".", remote: str | None = None, remote_options: dict
         repo = Repo(root)  # raises NotARepoError on a bad state
         messages.append(f"already an annover repository: {root}")
     else:
-        top = subprocess_out(["git", "rev-parse", "--show-toplevel"], root)
-        if not top:
-            subprocess_out(["git", "init", "-q", "-b", "main"], root, check=True)
+        top_path = Git.toplevel_of(root)
+        if top_path is None:
+            Git.init(root)
             messages.append(f"initialised git in {root}")
-        top_path = Path(subprocess_out(["git", "rev-parse", "--show-toplevel"], root)).resolve()
-        dvc_made = []
-        if not any((d / ".dvc").is_dir() for d in _between(root, top_path)):
-            import sys
-            from contextlib import redirect_stdout
-
-            from dvc.repo import Repo as DvcRepo
-
-            from annover.repo import quiet_dvc
-
-            with redirect_stdout(sys.stderr), quiet_dvc():
-                DvcRepo.init(str(root), subdir=root != top_path)
-            dvc_made = [".dvc/config", ".dvc/.gitignore", ".dvcignore"]
+            top_path = Git.toplevel_of(root) or root
+        dvc_made: tuple[str, ...] = ()
+        if dvc_adapter.find_root(root, top_path) is None:
+            dvc_adapter.init(root, subdir=root != top_path)
+            dvc_made = dvc_adapter.INIT_FILES
             messages.append("initialised DVC")
         adir.mkdir()
         (adir / "objects").mkdir()
@@ -102,72 +95,16 @@ def init(path: str | Path = ".", remote: str | None = None, remote_options: dict
     return {"root": str(repo.root), "created": created, "remote": _remote_info(repo), "messages": messages}
 
 
-def _between(a: Path, top: Path) -> list[Path]:
-    out = []
-    for d in (a, *a.parents):
-        out.append(d)
-        if d == top:
-            break
-    return out
-
-
-def subprocess_out(args: list[str], cwd: Path, check: bool = False) -> str:
-    import subprocess
-
-    p = subprocess.run(args, cwd=cwd, capture_output=True)
-    if check and p.returncode:
-        from annover.errors import GitError
-
-        raise GitError(f"{' '.join(args)} failed: {p.stderr.decode(errors='replace').strip()}", "check git")
-    return p.stdout.decode().strip() if p.returncode == 0 else ""
-
-
 def _set_remote(repo: Repo, remote: str | None, options: dict[str, str], messages: list[str]) -> None:
-    with repo.dvc() as d:
-        conf = d.config.load_one("repo")
-        local_conf = d.config.load_one("local")
-        has_default = bool(conf.get("core", {}).get("remote") or local_conf.get("core", {}).get("remote"))
     if remote:
-        with repo.dvc() as d:
-            with d.config.edit("repo") as conf:
-                conf.setdefault("remote", {})["annover"] = {"url": remote}
-                conf.setdefault("core", {})["remote"] = "annover"
-            public = {k: v for k, v in options.items() if not _SECRET_OPTION.search(k)}
-            secret = {k: v for k, v in options.items() if _SECRET_OPTION.search(k)}
-            if public:
-                with d.config.edit("repo") as conf:
-                    conf["remote"]["annover"].update(public)
-            with d.config.edit("local") as conf:
-                if conf.get("core", {}).get("remote") == "annover-local":
-                    del conf["core"]["remote"]  # the named remote replaces our local default
-                if secret:
-                    conf.setdefault("remote", {}).setdefault("annover", {}).update(secret)
-        messages.append(f"DVC remote 'annover' -> {_redact(remote)} (default)")
-    elif not has_default:
-        where = default_remote_dir(repo.root)
-        where.mkdir(parents=True, exist_ok=True)
-        with repo.dvc() as d:
-            with d.config.edit("local") as conf:
-                conf.setdefault("remote", {})["annover-local"] = {"url": str(where)}
-                conf.setdefault("core", {})["remote"] = "annover-local"
-        messages.append(f"DVC remote 'annover-local' -> a local folder (this machine only: {where}); "
-                        "name a shared one with `annover init --remote URL`")
-
-
-def _redact(url: str) -> str:
-    return re.sub(r"//[^/@]*@", "//***@", url)
+        messages.append(repo.dvc.set_remote(remote, options))
+    elif not repo.dvc.has_default_remote():
+        messages.append(repo.dvc.set_local_remote(default_remote_dir(repo.root)))
 
 
 def _remote_info(repo: Repo) -> dict | None:
-    try:
-        with repo.dvc() as d:
-            name = d.config["core"].get("remote")
-            if not name:
-                return None
-            url = d.config["remote"].get(name, {}).get("url")
-            return {"name": name, "url": _redact(url) if url else None}
-    except Exception:
-        return None
+    info = repo.dvc.remote_info()
+    return info.to_json() if info else None
 
 
 # ---------------------------------------------------------------------------
@@ -215,12 +152,7 @@ def hash_source(repo: Repo, path: str) -> tuple[dict, dict[str, str]]:
                 files[f.relative_to(p).as_posix()] = sha256_file(f)
     link: dict[str, Any] = {"path": repo.rel(p), "nfiles": len(files),
                             "sha256": hashlib.sha256(C.canonical_json(files).encode()).hexdigest()}
-    dvcfile = p.with_name(p.name + ".dvc")
-    if dvcfile.exists():
-        m = re.search(r"md5:\s*([0-9a-f]{32}(?:\.dir)?)", dvcfile.read_text())
-        link["dvc_md5"] = m.group(1) if m else None
-    else:
-        link["dvc_md5"] = None
+    link["dvc_md5"] = dvc_adapter.tracked_md5(p)
     return link, files
 
 
@@ -303,7 +235,7 @@ def read_predictions_file(path: str, key: str | None, config: "LabelingConfig | 
 
 
 def _next_tag(repo: Repo) -> str:
-    names = set(repo.refs.tags()) | set(repo.git("tag", "--list", check=False).split())
+    names = set(repo.refs.tags()) | repo.scm.tags()
     n = max([int(m.group(1)) for t in names if (m := re.fullmatch(r"v(\d+)", t))] or [0])
     return f"v{n + 1}"
 
@@ -315,7 +247,7 @@ def _prune_view(repo: Repo, keep: set[str], known_md5: dict[str, str]) -> None:
     parent stays readable); strays from an interrupted run are not referenced by any
     committed pointer and go.
     """
-    cache = None
+    cache: Path | None = None
     objdir = repo.dir / "objects"
     for sub in objdir.iterdir() if objdir.is_dir() else []:
         if not sub.is_dir():
@@ -330,7 +262,7 @@ def _prune_view(repo: Repo, keep: set[str], known_md5: dict[str, str]) -> None:
             md5 = known_md5.get(oid)
             if md5 is not None:
                 if cache is None:
-                    cache = repo.dvc_cache_dir() or Path("/nonexistent")
+                    cache = repo.dvc.cache_dir()
                 if not (cache / md5[:2] / md5[2:]).exists():
                     continue
             f.unlink(missing_ok=True)
@@ -351,7 +283,7 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
 
     if tag is not None:
         check_tag_name(tag)
-        if tag in repo.refs.tags() or tag in repo.git("tag", "--list", tag, check=False).split():
+        if tag in repo.refs.tags() or repo.scm.tags(tag):
             raise UsageError(f"tag {tag!r} already exists", "choose another name with --tag")
     # 1. read and check everything before writing anything
     # the config is checked by label-studio-sdk in a thread while the data is read
@@ -486,7 +418,7 @@ def _commit_version(repo: Repo, record: dict, parent_id: str | None, parent: Ver
         if not repo.store.path(r.oid).exists():
             repo.store.put(repo.store.get(r))
     _maybe_die("before-dvc-add")
-    repo.record_in_dvc(needed)
+    repo.dvc.record(repo.store, needed, repo.dir / "objects.dvc")
     _maybe_die("after-dvc-add")
     # 4. one commit: record, pointer, HEAD, tag
     progress("committing")
@@ -501,7 +433,7 @@ def _commit_version(repo: Repo, record: dict, parent_id: str | None, parent: Ver
     commit = repo.commit(files, f"annover: {title} ({tag})\n\nannover-version: {vid}\n", expected_commit)
     repo.refs.log(parent_id, vid, f"snapshot {tag}: {title}")
     _maybe_die("before-git-tag")
-    repo.git("tag", tag, commit)
+    repo.scm.tag(tag, commit)
     return SnapshotResult(version, True, tag, commit, warnings, recovered)
 
 
@@ -547,7 +479,7 @@ def tag(repo: Repo, name: str, rev: str = "HEAD", force: bool = False) -> dict:
     with repo.lock():
         repo.recover()
         old = repo.refs.tags().get(name)
-        git_tags = repo.git("tag", "--list", name, check=False).split()
+        git_tags = repo.scm.tags(name)
         if (old or git_tags) and not force:
             raise UsageError(f"tag {name!r} already exists", "choose another name, or pass --force to move it")
         commit_of = repo.commit_of(vid)
@@ -555,7 +487,7 @@ def tag(repo: Repo, name: str, rev: str = "HEAD", force: bool = False) -> dict:
         repo.commit({repo.rel(path): (vid + "\n").encode()}, f"annover: tag {name} -> {vid[:12]}",
                     repo.head_commit())
         if commit_of:
-            repo.git("tag", "-f", name, commit_of) if force else repo.git("tag", name, commit_of)
+            repo.scm.tag(name, commit_of, force=force)
     return {"tag": name, "version": vid, "commit": commit_of}
 
 
@@ -564,11 +496,10 @@ def status(repo: Repo, remote: bool = True) -> dict:
     head = repo.head()
     out: dict[str, Any] = {"root": str(repo.root), "head": head, "tags": repo.tags_of().get(head, []) if head else [],
                            "remote": _remote_info(repo), "pushed": None, "missing_locally": 0, "interrupted": False}
-    gd = repo.git_dir
-    out["interrupted"] = (gd / "annover-syncing").exists() or (gd / "annover-index").exists()
+    out["interrupted"] = repo.scm.interrupted()
     hc = repo.head_commit()
     if hc and head:
-        committed = repo.git("show", f"{hc}:{repo.rel(repo.dir / 'HEAD')}", check=False).strip()
+        committed = (repo.scm.show(hc, repo.rel(repo.dir / "HEAD")) or "").strip()
         if committed and committed != head:
             out["interrupted"] = True
     if head:
@@ -576,18 +507,8 @@ def status(repo: Repo, remote: bool = True) -> dict:
         needed = repo.objects_of(v)
         out["missing_locally"] = sum(1 for r in needed if not repo.store.has(r))
         if remote and out["remote"]:
-            out["pushed"] = _pushed(repo, v, needed)
+            out["pushed"] = repo.dvc.on_remote(needed)
     return out
-
-
-def _pushed(repo: Repo, v: Version, needed: list[ObjectRef]) -> bool | None:
-    try:
-        with repo.dvc() as d:
-            odb = d.cloud.get_remote_odb()
-            missing = [r for r in needed if not odb.exists(r.md5)]
-            return not missing
-    except Exception:
-        return None
 
 
 # ---------------------------------------------------------------------------
@@ -601,70 +522,27 @@ def _commit_for(repo: Repo, vid: str) -> str:
     return c
 
 
-def _pointer_hash(repo: Repo, commit: str) -> str:
-    """The md5 of the objects folder (a DVC ``.dir`` object) in the pointer at ``commit``."""
-    text = repo.git("show", f"{commit}:{repo.rel(repo.dir / 'objects.dvc')}", check=False)
-    m = re.search(r"md5:\s*([0-9a-f]{32}\.dir)", text)
-    if not m:
-        raise NotARepoError(f"commit {commit[:12]} has no DVC pointer for the object store",
-                            "the version was made by an interrupted snapshot; run `annover snapshot` again")
-    return m.group(1)
-
-
-def _transfer(repo: Repo, rev: str, remote: str | None, direction: str) -> dict:
-    """Move one version's objects: the pointer's ``.dir`` object and the files it lists.
-
-    This is exactly what ``git checkout REV && dvc push/pull`` moves, without reading
-    the DVC config of that old commit (a remote added later would not be in it).
-    """
-    from dvc_data.hashfile.hash_info import HashInfo
-    from dvc_data.hashfile.tree import Tree
-
+def _transfer(repo: Repo, rev: str, remote: str | None, direction: Direction) -> dict:
+    """Move one version's objects: its pointer's ``.dir`` listing and the files it lists."""
     vid = repo.resolve(rev)
     commit = _commit_for(repo, vid)
-    dir_obj = HashInfo("md5", _pointer_hash(repo, commit))
-    moved = failed = 0
-    try:
-        with repo.dvc() as d:
-            if direction == "pull":  # the listing first, then what it lists
-                r = d.cloud.pull([dir_obj], remote=remote)
-                failed += len(r.failed)
-            files = [hi for _, _, hi in Tree.load(d.cache.local, dir_obj)] if not failed else []
-            fn = d.cloud.push if direction == "push" else d.cloud.pull
-            r = fn(files, remote=remote) if files else None
-            if r is not None:
-                moved += len(r.transferred)
-                failed += len(r.failed)
-            if direction == "push" and not failed:  # the listing last: DVC takes it as "all there"
-                r = d.cloud.push([dir_obj], remote=remote)
-                failed += len(r.failed)
-    except AnnoverError:
-        raise
-    except FileNotFoundError:
-        raise RemoteError(f"the object listing of {vid[:12]} is not in the local DVC cache",
-                          "pull it first (annover pull REV) from a remote that has it") from None
-    except Exception as e:
-        raise RemoteError(f"dvc {direction} failed: {_first_line(e)}",
-                          "check the DVC remote (annover status, dvc remote list)") from None
-    if failed:
-        raise RemoteError(f"{failed} object(s) of {vid[:12]} failed to {direction}",
-                          "check the DVC remote; if pulling, push them from a clone that has them")
+    dir_md5 = repo.dvc.pointer_hash(repo.scm, commit, repo.rel(repo.dir / "objects.dvc"))
+    moved = repo.dvc.transfer(dir_md5, direction, remote, vid[:12])
     return {"version": vid, "commit": commit, "transferred": moved}
 
 
 def push(repo: Repo, rev: str = "HEAD", remote: str | None = None) -> dict:
     """Push the objects version ``rev`` needs (and only those) to the DVC remote."""
-    out = _transfer(repo, rev, remote, "push")
+    out = _transfer(repo, rev, remote, Direction.PUSH)
     return {"version": out["version"], "commit": out["commit"], "pushed": out["transferred"]}
 
 
 def pull(repo: Repo, rev: str = "HEAD", remote: str | None = None) -> dict:
     """Fetch the objects version ``rev`` needs into the DVC cache (and the work tree for HEAD)."""
-    out = _transfer(repo, rev, remote, "pull")
+    out = _transfer(repo, rev, remote, Direction.PULL)
     vid = out["version"]
     if vid == repo.head():
-        with repo.dvc() as d:
-            d.checkout(targets=[repo.dvc_path(repo.dir / "objects.dvc")], force=True)
+        repo.dvc.checkout(repo.dir / "objects.dvc")
     missing = [r for r in repo.objects_of(repo.version(vid)) if not repo.store.has(r)]
     if missing:
         raise RemoteError(f"{len(missing)} object(s) of {vid[:12]} are still missing after the pull",
@@ -672,35 +550,8 @@ def pull(repo: Repo, rev: str = "HEAD", remote: str | None = None) -> dict:
     return {"version": vid, "commit": out["commit"], "fetched": out["transferred"]}
 
 
-def _first_line(e: BaseException) -> str:
-    s = str(e).strip()
-    return s.splitlines()[0] if s else type(e).__name__
-
-
 # ---------------------------------------------------------------------------
 # load / export
-
-
-class _FsStore:
-    """Objects read through a DVCFileSystem (a repo given by URL or path, at a git rev)."""
-
-    def __init__(self, fs: Any, prefix: str) -> None:
-        self.fs = fs
-        self.prefix = prefix
-
-    def get(self, ref: ObjectRef, what: str = "object") -> bytes:
-        from annover.errors import ObjectError
-
-        path = f"{self.prefix}/objects/{ref.oid[:2]}/{ref.oid[2:]}"
-        try:
-            with self.fs.open(path, "rb") as f:
-                data = f.read()
-        except Exception as e:
-            raise ObjectError(f"{what} {ref.oid[:12]} could not be read: {_first_line(e)}",
-                              "check that the version was pushed to the DVC remote") from None
-        if hashlib.sha256(data).hexdigest() != ref.oid:
-            raise ObjectError(f"{what} {ref.oid[:12]} is corrupt", "push a good copy to the remote")
-        return data
 
 
 def load(rev: str = "HEAD", table: str = "annotations", repo: str | Path | Repo | None = None,
@@ -729,23 +580,17 @@ def _is_local_repo(p: Path) -> bool:
 
 
 def _load_remote(url: str, rev: str, table: str, model_version: str | None, columns: list[str] | None) -> "pa.Table":
-    from dvc.api import DVCFileSystem
-
-    from annover.errors import RevisionError
-
     git_rev = None if rev in ("HEAD", "@") else rev
     try:
-        fs = DVCFileSystem(url, rev=git_rev)
+        fs = dvc_adapter.open_fs(url, git_rev)
         head = fs.read_text(f"{ANNOVER_DIR}/HEAD").strip()
         record = json.loads(fs.read_text(f"{ANNOVER_DIR}/versions/{head}.json"))
     except Exception as e:
-        raise RevisionError(f"cannot read annover version {rev!r} from {url}: {_first_line(e)}",
+        raise RevisionError(f"cannot read annover version {rev!r} from {url}: {first_line(e)}",
                             "give a git URL or path of an annover repo and a git rev (a tag like v2)") from None
     if C.json_digest(record) != head:
-        from annover.errors import ObjectError
-
         raise ObjectError(f"version record {head[:12]} in {url} does not match its id", "the remote repo is damaged")
-    return read_version_table(_FsStore(fs, ANNOVER_DIR), Version(head, record), table, model_version, columns)
+    return read_version_table(FsStore(fs, ANNOVER_DIR), Version(head, record), table, model_version, columns)
 
 
 EXPORT_FORMATS = ("label-studio", "json-min", "jsonl", "csv", "parquet")

@@ -1,27 +1,36 @@
-"""A write-once, verified object store.
+"""Write-once, verified object stores.
 
 Objects are addressed by the sha256 of their bytes and laid out as ``oid[:2]/oid[2:]``.
-They are written to a temporary name and renamed into place, never rewritten, and
-re-hashed on every read. Each object's md5 travels with it in every reference, because
-DVC's cache is md5-addressed: an object that is not in the working store (an older
-version's part) is read straight from the DVC cache.
+Every store re-hashes an object on read (:meth:`ObjectStore.get`), and checks an id
+before it becomes part of a path. Each object's md5 travels with it in every reference,
+because DVC's cache is md5-addressed: an object that is not in the working store (an
+older version's part) is read straight from the DVC cache.
+
+Two implementations share the :class:`ObjectStore` interface: :class:`LocalStore` (a
+folder, writable, with md5-addressed fallback folders such as the DVC cache) and
+:class:`FsStore` (read-only, through an fsspec filesystem such as DVC's, for a
+repository that is not cloned).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import tempfile
+from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable, Iterable
 
 from annover.errors import ObjectError
+from annover.files import sha256_file
 
+__all__ = ["FsStore", "LocalStore", "ObjectRef", "ObjectStore", "check_md5", "check_oid", "first_line", "sha256_file", "shard"]
 
-def sha256_file(path: "str | Path") -> str:
-    """The sha256 of a file's content, read in blocks (never whole into memory)."""
-    with open(path, "rb") as f:
-        return hashlib.file_digest(f, "sha256").hexdigest()
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+_MD5_RE = re.compile(r"[0-9a-f]{32}")
+_PULL_HINT = "run `annover pull REV` (or `dvc pull`) to fetch it from the DVC remote"
 
 
 @dataclass(frozen=True)
@@ -39,29 +48,83 @@ class ObjectRef:
     def from_json(cls, d: dict) -> "ObjectRef":
         return cls(d["oid"], d["md5"], int(d["size"]))
 
+    @classmethod
+    def of(cls, data: bytes) -> "ObjectRef":
+        """The reference of ``data``."""
+        return cls(hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest(), len(data))
 
-def _relpath(oid: str) -> str:
-    if len(oid) != 64 or any(c not in "0123456789abcdef" for c in oid):
+
+def check_oid(oid: str) -> str:
+    """``oid`` if it is a sha256 in hex (so it is safe in a path); ObjectError otherwise."""
+    if not isinstance(oid, str) or not _SHA256_RE.fullmatch(oid):
         raise ObjectError(f"invalid object id {oid!r}", "object ids are 64 hex digits (sha256)")
-    return f"{oid[:2]}/{oid[2:]}"
+    return oid
 
 
-class ObjectStore:
-    """Objects under ``root`` (the DVC-tracked working store), with fallbacks to read from."""
+def check_md5(md5: str) -> str:
+    """``md5`` if it is an md5 in hex (DVC's cache key); ObjectError otherwise."""
+    if not isinstance(md5, str) or not _MD5_RE.fullmatch(md5):
+        raise ObjectError(f"invalid object md5 {md5!r}", "object md5s are 32 hex digits")
+    return md5
 
-    def __init__(self, root: Path, fallbacks: list[Path] | None = None) -> None:
-        self.root = Path(root)
-        #: md5-addressed DVC caches (``files/md5`` folders) tried when the working store lacks an object.
-        self.fallbacks = list(fallbacks or [])
 
-    def path(self, oid: str) -> Path:
-        return self.root / _relpath(oid)
+def shard(key: str) -> str:
+    """The ``ab/cdef...`` layout of a checked key (git's, DVC's and annover's)."""
+    return f"{key[:2]}/{key[2:]}"
+
+
+def _verify(ref: ObjectRef, data: bytes, what: str, where: str, hint: str) -> bytes:
+    if hashlib.sha256(data).hexdigest() != ref.oid:
+        raise ObjectError(f"{what} {ref.oid[:12]} is corrupt: its content does not match its hash ({where})", hint)
+    return data
+
+
+class ObjectStore(ABC):
+    """What every store does: find, check and read objects by reference; writable ones store them."""
+
+    #: ``put`` works (a read-only store raises ObjectError).
+    writable: bool = False
+
+    @abstractmethod
+    def locate(self, ref: ObjectRef) -> Path | None:
+        """A local file holding the object, or None (not here, or not a local store)."""
+
+    @abstractmethod
+    def has(self, ref: ObjectRef) -> bool:
+        """The store can give the object (its content is not checked)."""
+
+    @abstractmethod
+    def get(self, ref: ObjectRef, what: str = "object") -> bytes:
+        """The object's bytes, verified against its sha256; ObjectError if missing or corrupt."""
 
     def put(self, data: bytes) -> ObjectRef:
-        """Store ``data`` once; return its reference. Existing objects are not rewritten."""
-        oid = hashlib.sha256(data).hexdigest()
-        ref = ObjectRef(oid, hashlib.md5(data).hexdigest(), len(data))
-        dest = self.path(oid)
+        """Store ``data`` once; return its reference."""
+        raise ObjectError(f"{type(self).__name__} is read-only", "write to the repository's own store")
+
+
+class LocalStore(ObjectStore):
+    """Objects in a folder (the DVC-tracked working store), with md5-addressed fallbacks to read from.
+
+    ``find_fallbacks`` is called once, when an object is first missing from the folder,
+    so that reading the newest version never looks for the DVC cache.
+    """
+
+    writable = True
+
+    def __init__(self, root: Path, fallbacks: Iterable[Path] = (),
+                 find_fallbacks: Callable[[], Iterable[Path]] | None = None) -> None:
+        self.root = Path(root)
+        #: md5-addressed folders (DVC's ``files/md5``) tried when the folder lacks an object.
+        self.fallbacks = list(fallbacks)
+        self._find_fallbacks = find_fallbacks
+
+    def path(self, oid: str) -> Path:
+        """Where object ``oid`` lives (or would) in the folder."""
+        return self.root / shard(check_oid(oid))
+
+    def put(self, data: bytes) -> ObjectRef:
+        ref = ObjectRef.of(data)
+        dest = self.path(ref.oid)
         if dest.exists():
             return ref
         dest.parent.mkdir(parents=True, exist_ok=True)
@@ -73,38 +136,73 @@ class ObjectStore:
                 os.fsync(f.fileno())
             os.replace(tmp, dest)
         except BaseException:
-            try:
-                os.unlink(tmp)
-            except FileNotFoundError:
-                pass
+            Path(tmp).unlink(missing_ok=True)
             raise
         return ref
+
+    def _in_fallbacks(self, ref: ObjectRef) -> Path | None:
+        key = shard(check_md5(ref.md5))
+        for cache in self.fallbacks:
+            q = cache / key
+            if q.exists():
+                return q
+        return None
 
     def locate(self, ref: ObjectRef) -> Path | None:
         p = self.path(ref.oid)
         if p.exists():
             return p
-        for cache in self.fallbacks:
-            q = cache / ref.md5[:2] / ref.md5[2:]
-            if q.exists():
-                return q
-        return None
+        q = self._in_fallbacks(ref)
+        if q is None and self._find_fallbacks is not None:
+            found, self._find_fallbacks = self._find_fallbacks, None
+            self.fallbacks += [f for f in found() if f not in self.fallbacks]
+            q = self._in_fallbacks(ref)
+        return q
 
     def has(self, ref: ObjectRef) -> bool:
         return self.locate(ref) is not None
 
     def get(self, ref: ObjectRef, what: str = "object") -> bytes:
-        """The object's bytes, verified against its sha256; ObjectError if missing or corrupt."""
         p = self.locate(ref)
         if p is None:
-            raise ObjectError(
-                f"{what} {ref.oid[:12]} is not here",
-                "run `annover pull REV` (or `dvc pull`) to fetch it from the DVC remote",
-            )
-        data = p.read_bytes()
-        if hashlib.sha256(data).hexdigest() != ref.oid:
-            raise ObjectError(
-                f"{what} {ref.oid[:12]} is corrupt: its content does not match its hash ({p.name})",
-                "delete the file and run `annover pull REV` to fetch a good copy",
-            )
-        return data
+            raise ObjectError(f"{what} {ref.oid[:12]} is not here", _PULL_HINT)
+        return _verify(ref, p.read_bytes(), what, p.name,
+                       "delete the file and run `annover pull REV` to fetch a good copy")
+
+
+class FsStore(ObjectStore):
+    """Objects read through an fsspec filesystem (e.g. DVC's, for a repository at a git rev); read-only."""
+
+    def __init__(self, fs: Any, prefix: str) -> None:
+        self.fs = fs
+        self.prefix = prefix.rstrip("/")
+
+    def _path(self, ref: ObjectRef) -> str:
+        return f"{self.prefix}/objects/{shard(check_oid(ref.oid))}"
+
+    def locate(self, ref: ObjectRef) -> Path | None:
+        check_oid(ref.oid)
+        return None
+
+    def has(self, ref: ObjectRef) -> bool:
+        try:
+            return bool(self.fs.exists(self._path(ref)))
+        except OSError:
+            return False
+
+    def get(self, ref: ObjectRef, what: str = "object") -> bytes:
+        path = self._path(ref)
+        try:
+            with self.fs.open(path, "rb") as f:
+                data = f.read()
+        except Exception as e:  # fsspec backends raise their own errors
+            raise ObjectError(f"{what} {ref.oid[:12]} could not be read: {first_line(e)}",
+                              "check that the version was pushed to the DVC remote") from None
+        return _verify(ref, data, what, path, "push a good copy to the remote")
+
+
+def first_line(e: BaseException) -> str:
+    """The first line of an exception's message (a library's failure quoted in one of ours)."""
+    s = str(e).strip()
+    return s.splitlines()[0] if s else type(e).__name__
+

@@ -1,0 +1,300 @@
+"""The storage layer: one contract for every object store, and the git and DVC adapters.
+
+The store tests run against every implementation (like dulwich's ObjectStoreTests): a
+local folder, a local folder whose objects are only in an md5-addressed fallback (the
+DVC cache), and read-only stores through fsspec filesystems.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import fsspec
+import pytest
+from dvc.repo import Repo as DvcRepo
+
+import annover
+from annover.errors import GitError, NotARepoError, ObjectError
+from annover.files import sha256_file, write_atomic
+from annover.store import dvc as dvc_adapter
+from annover.store.dvc import Dvc
+from annover.store.git import Git
+from annover.store.objects import FsStore, LocalStore, ObjectRef, ObjectStore
+
+from .conftest import git
+
+# ---------------------------------------------------------------------------
+# one contract, every store
+
+
+@dataclass
+class Subject:
+    """A store under test, how to put an object where it reads from, and where that is."""
+
+    store: ObjectStore
+    seed: Callable[[bytes], ObjectRef]
+    where: Callable[[ObjectRef], Path]  # the file holding the object (to corrupt it)
+
+
+def _local(tmp: Path) -> Subject:
+    s = LocalStore(tmp / "objects")
+    return Subject(s, s.put, lambda r: s.path(r.oid))
+
+
+def _fallback_only(tmp: Path) -> Subject:
+    """Objects only in an md5-addressed cache, found lazily."""
+    cache = tmp / "cache" / "files" / "md5"
+    s = LocalStore(tmp / "objects", find_fallbacks=lambda: [cache])
+
+    def seed(data: bytes) -> ObjectRef:
+        ref = ObjectRef.of(data)
+        write_atomic(cache / ref.md5[:2] / ref.md5[2:], data)
+        return ref
+
+    return Subject(s, seed, lambda r: cache / r.md5[:2] / r.md5[2:])
+
+
+def _fs(tmp: Path, protocol: str) -> Subject:
+    fs = fsspec.filesystem(protocol)
+    prefix = (tmp / "remote").as_posix() if protocol == "file" else f"/{tmp.name}/remote"
+    writer = LocalStore(tmp / "remote" / "objects")
+
+    def seed(data: bytes) -> ObjectRef:
+        ref = writer.put(data)
+        if protocol != "file":
+            fs.pipe(f"{prefix}/objects/{ref.oid[:2]}/{ref.oid[2:]}", data)
+        return ref
+
+    def where(ref: ObjectRef) -> Path:
+        if protocol != "file":  # corrupt the in-memory copy through the filesystem
+            path = f"{prefix}/objects/{ref.oid[:2]}/{ref.oid[2:]}"
+            data = bytearray(fs.cat(path))
+            data[0] ^= 1
+            fs.pipe(path, bytes(data))
+        return writer.path(ref.oid)
+
+    return Subject(FsStore(fs, prefix), seed, where)
+
+
+SUBJECTS = {
+    "local": _local,
+    "local-fallback": _fallback_only,
+    "fsspec-local": lambda t: _fs(t, "file"),
+    "fsspec-memory": lambda t: _fs(t, "memory"),
+}
+
+
+@pytest.fixture(params=sorted(SUBJECTS))
+def subject(request, tmp_path) -> Subject:
+    return SUBJECTS[request.param](tmp_path)
+
+
+def _flip(path: Path) -> None:
+    path.chmod(0o644)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    path.write_bytes(bytes(data))
+
+
+def test_round_trip(subject):
+    data = b"some labels\n" * 100
+    ref = subject.seed(data)
+    assert ref == ObjectRef.of(data) and ref.size == len(data)
+    assert subject.store.has(ref)
+    assert subject.store.get(ref) == data
+    located = subject.store.locate(ref)
+    assert located is None or located.read_bytes() == data  # a remote store has no local path
+
+
+def test_write_once(subject):
+    data = b"write me once"
+    if not subject.store.writable:
+        with pytest.raises(ObjectError, match="read-only"):
+            subject.store.put(data)
+        return
+    ref = subject.store.put(data)
+    path = subject.store.locate(ref)
+    before = os.stat(path)
+    assert subject.store.put(data) == ref
+    after = os.stat(path)
+    assert (before.st_ino, before.st_mtime_ns) == (after.st_ino, after.st_mtime_ns)  # not rewritten
+
+
+def test_corrupt_object_is_detected(subject):
+    ref = subject.seed(b"0123456789" * 50)
+    _flip(subject.where(ref))
+    with pytest.raises(ObjectError, match=ref.oid[:12] + ".*corrupt"):
+        subject.store.get(ref, "part")
+
+
+def test_missing_object_is_an_error(subject):
+    ref = ObjectRef.of(b"never stored")
+    assert not subject.store.has(ref)
+    assert subject.store.locate(ref) is None
+    with pytest.raises(ObjectError, match=ref.oid[:12]):
+        subject.store.get(ref)
+
+
+@pytest.mark.parametrize("oid", ["../x", "../" + "a" * 61, "A" * 64, "a" * 63, "g" * 64, "/" + "a" * 63])
+def test_object_ids_are_checked_before_they_become_paths(subject, oid):
+    bad = ObjectRef(oid, "0" * 32, 1)
+    for op in (subject.store.get, subject.store.has, subject.store.locate):
+        with pytest.raises(ObjectError, match="invalid object id"):
+            op(bad)
+
+
+@pytest.mark.parametrize("md5", ["../../../etc/passwd", "x" * 32, "0" * 31])
+def test_md5s_are_checked_before_a_fallback_lookup(tmp_path, md5):
+    store = LocalStore(tmp_path / "objects", fallbacks=[tmp_path / "cache"])
+    with pytest.raises(ObjectError, match="invalid object md5"):
+        store.get(ObjectRef("a" * 64, md5, 1))
+
+
+def test_fallbacks_are_looked_up_once_and_only_when_needed(tmp_path):
+    calls = []
+    store = LocalStore(tmp_path / "objects", find_fallbacks=lambda: calls.append(1) or [tmp_path / "cache"])
+    ref = store.put(b"here")
+    assert store.get(ref) == b"here" and calls == []
+    missing = ObjectRef.of(b"not here")
+    assert not store.has(missing) and not store.has(missing)
+    assert calls == [1] and store.fallbacks == [tmp_path / "cache"]
+
+
+def test_files_helpers(tmp_path):
+    p = tmp_path / "a" / "b.bin"
+    write_atomic(p, b"one")
+    write_atomic(p, b"two")
+    assert p.read_bytes() == b"two" and sha256_file(p) == hashlib.sha256(b"two").hexdigest()
+    assert [f.name for f in p.parent.iterdir()] == ["b.bin"]  # no temporary left behind
+
+
+# ---------------------------------------------------------------------------
+# the git adapter
+
+
+@pytest.fixture
+def work(tmp_path) -> Git:
+    root = tmp_path / "work"
+    root.mkdir()
+    Git.init(root)
+    g = Git(root)
+    g.commit({"a.txt": b"a\n"}, "first", None)
+    return g
+
+
+def test_git_errors_follow_one_policy(work):
+    with pytest.raises(GitError, match="git cat-file failed"):
+        work.run("cat-file", "blob", "no-such-object")
+    assert work.run("cat-file", "blob", "no-such-object", check=False) == ""
+
+
+def test_git_commit_moves_head_only_from_the_expected_commit(work):
+    head = work.head_commit()
+    c2 = work.commit({"b.txt": b"b\n", "a.txt": None}, "second", head)
+    assert work.head_commit() == c2 and not (work.toplevel / "a.txt").exists()
+    assert work.ls_tree(c2, ".").keys() == {"b.txt"} and work.show(c2, "b.txt") == "b\n"
+    with pytest.raises(GitError):
+        work.commit({"c.txt": b"c\n"}, "stale", head)  # HEAD moved since `head`
+    assert work.head_commit() == c2
+    assert git("status", "--porcelain", cwd=work.toplevel) == ""  # the user's index follows
+    assert not work.interrupted()
+
+
+def test_git_values_from_data_are_never_options(work):
+    assert work.rev_parse("--all") is None
+    assert work.tags("--contains") == set()
+    work.tag("v1", work.head_commit())
+    assert work.tags() == {"v1"} and work.tags("v1") == {"v1"}
+    assert work.commit_adding("a.txt") == work.head_commit()
+
+
+# ---------------------------------------------------------------------------
+# the DVC adapter
+
+
+@pytest.fixture
+def dvc_env(tmp_path, monkeypatch):
+    """DVC's system and global config in temp folders (not this machine's)."""
+    for var, name in (("DVC_SYSTEM_CONFIG_DIR", "system"), ("DVC_GLOBAL_CONFIG_DIR", "global")):
+        d = tmp_path / f"dvc-{name}"
+        d.mkdir()
+        monkeypatch.setenv(var, str(d))
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+    return tmp_path
+
+
+def _dvc_cli(*args: str, cwd: Path) -> None:
+    exe = Path(sys.executable).with_name("dvc")
+    subprocess.run([str(exe), *args], cwd=cwd, check=True, capture_output=True)
+
+
+def _dvc_own_cache(root: Path) -> Path:
+    with DvcRepo(str(root)) as d:
+        return Path(d.cache.local.path)
+
+
+@pytest.mark.parametrize("setting", [None, ("repo", "../elsewhere"), ("local", "ABS"), ("global", "gcache"),
+                                     ("local", "~/annover-test-cache")])
+def test_cache_dir_without_dvc_agrees_with_dvc(dvc_env, tmp_path, monkeypatch, setting):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    root = tmp_path / "proj"
+    root.mkdir()
+    Git.init(root)
+    dvc_adapter.init(root, subdir=False)
+    if setting:
+        level, value = setting
+        value = str(tmp_path / "abs-cache") if value == "ABS" else value
+        _dvc_cli("config", *({"repo": [], "local": ["--local"], "global": ["--global"]}[level]), "cache.dir", value,
+                 cwd=root)
+    assert Dvc(root).cache_dir() == _dvc_own_cache(root)
+
+
+def test_recorded_pointer_is_what_dvc_add_writes(dvc_env, tmp_path):
+    root = tmp_path / "proj"
+    root.mkdir()
+    Git.init(root)
+    dvc_adapter.init(root, subdir=False)
+    store = LocalStore(root / "sub" / "objects")
+    refs = [store.put(f"object {i}".encode()) for i in range(5)]
+    ours = Dvc(root).record(store, refs, root / "sub" / "objects.dvc")
+    mine = (root / "sub" / "objects.dvc").read_bytes()
+    shutil.copytree(root / "sub" / "objects", root / "theirs" / "objects")
+    _dvc_cli("add", "-q", "theirs/objects", cwd=root)
+    assert (root / "theirs" / "objects.dvc").read_bytes() == mine
+    assert dvc_adapter.tracked_md5(root / "theirs" / "objects") == ours
+    listing = Dvc(root).cache_dir() / ours[:2] / ours[2:]
+    assert listing.stat().st_mode & 0o222 == 0  # read-only, as DVC leaves its cache
+
+
+def test_pointer_hash_at_a_commit(two_rounds):
+    repo, v1, v2 = two_rounds
+    pointer = repo.rel(repo.dir / "objects.dvc")
+    for v in (v1, v2):
+        md5 = Dvc.pointer_hash(repo.scm, repo.commit_of(v.id), pointer)
+        listing = repo.dvc.cache_dir() / md5[:2] / md5[2:]
+        assert {e["md5"] for e in json.loads(listing.read_text())} == {r.md5 for r in repo.objects_of(v)}
+    with pytest.raises(NotARepoError, match="no DVC pointer"):
+        Dvc.pointer_hash(repo.scm, repo.commit_of(v1.id), "no/such.dvc")
+
+
+def test_redact_and_secret_options():
+    assert dvc_adapter.redact("https://user:pw@host/x") == "https://***@host/x"
+    assert dvc_adapter.is_secret_option("secret_access_key") and not dvc_adapter.is_secret_option("endpointurl")
+
+
+def test_reading_an_older_version_imports_neither_dvc_nor_gitpython(two_rounds):
+    repo, v1, v2 = two_rounds
+    code = ("import sys, annover; t = annover.load('v1'); "
+            "print(t.num_rows, sorted(m for m in ('dvc', 'dvc_data', 'git', 'scmrepo') if m in sys.modules))")
+    p = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.split(" ", 1) == [str(v1.record["tables"]["annotations"]["rows"]), "[]\n"]
+    assert annover.load("v1").num_rows == v1.record["tables"]["annotations"]["rows"]
