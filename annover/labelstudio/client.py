@@ -7,7 +7,8 @@ a server that is down into :class:`LabelStudioConnectionError` (exit 12), a refu
 other answer into :class:`LabelStudioError` (11), each with a one-line message. The key is
 kept in one private attribute: never in a message, a repr, a log line or a file.
 
-label-studio-sdk is imported on first use only (it is slow to import).
+label-studio-sdk is bound lazily (it takes most of a second to import): it loads on the
+first server call.
 """
 
 from __future__ import annotations
@@ -17,9 +18,28 @@ import os
 import re
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any, Callable, TypeVar
+from typing import TYPE_CHECKING, Any, Callable, TypeVar
 
-from annover.errors import AnnoverError, LabelStudioAuthError, LabelStudioConnectionError, LabelStudioError, NotFoundError, UsageError
+from annover._lazy import lazy
+from annover.errors import (
+    AnnoverError,
+    LabelStudioAuthError,
+    LabelStudioConnectionError,
+    LabelStudioError,
+    NotFoundError,
+    UsageError,
+)
+
+if TYPE_CHECKING:
+    import httpx
+    import label_studio_sdk
+    import label_studio_sdk.core.api_error as ls_api_error
+    import label_studio_sdk.core.parse_error as ls_parse_error
+else:
+    httpx = lazy("httpx")
+    label_studio_sdk = lazy("label_studio_sdk")
+    ls_api_error = lazy("label_studio_sdk.core.api_error")
+    ls_parse_error = lazy("label_studio_sdk.core.parse_error")
 
 ENV_URL = "LABEL_STUDIO_URL"
 ENV_KEY = "LABEL_STUDIO_API_KEY"
@@ -129,9 +149,8 @@ class Client:
         """The label_studio_sdk.LabelStudio client (built on first use)."""
         if self._sdk is None:
             def build() -> Any:
-                from label_studio_sdk import LabelStudio
-
-                return LabelStudio(base_url=self.base_url, api_key=self.__key, timeout=self.timeout)
+                return label_studio_sdk.LabelStudio(base_url=self.base_url, api_key=self.__key,
+                                                    timeout=self.timeout)
 
             self._sdk = self.call("connecting", build)
         return self._sdk
@@ -157,13 +176,11 @@ class Client:
         def go() -> Any:
             r = http.request(path.lstrip("/"), method=method, params=params, json=json_body, request_options=opts)
             if r.status_code >= 400:
-                from label_studio_sdk.core.api_error import ApiError
-
                 try:
                     body = r.json()
                 except ValueError:
                     body = r.text
-                raise ApiError(status_code=r.status_code, body=body)
+                raise ls_api_error.ApiError(status_code=r.status_code, body=body)
             if r.status_code == 204 or not r.content:
                 return None
             try:
@@ -188,8 +205,6 @@ class Client:
         """The annover error for exception ``e`` raised while ``what``; ``e`` itself if unknown."""
         if isinstance(e, AnnoverError):
             return self._scrub(e)
-        import httpx
-
         where = f"Label Studio at {self.url}"
         if isinstance(e, httpx.TimeoutException):
             return LabelStudioConnectionError(
@@ -202,8 +217,7 @@ class Client:
             return LabelStudioConnectionError(f"cannot reach {where}: {reason}",
                                               f"start Label Studio, or check {ENV_URL}")
         try:
-            from label_studio_sdk.core.api_error import ApiError
-            from label_studio_sdk.core.parse_error import ParsingError
+            ApiError, ParsingError = ls_api_error.ApiError, ls_parse_error.ParsingError
         except ImportError:  # pragma: no cover
             return e
         if isinstance(e, ApiError) and not isinstance(e, ParsingError) and e.status_code is not None:
