@@ -1,8 +1,9 @@
 """The process's in-memory DuckDB database, for the diff's joins and the snapshot's hashes.
 
-Opening a database costs ~20 ms; a cursor of one kept open costs ~0.1 ms. What a cursor
-registers (Arrow tables, TEMP views) and its SESSION settings are its own, so concurrent
-users in threads do not see each other's names.
+One database is opened per process and each user takes a cursor of it (opening a
+database costs far more than a cursor). What a cursor registers (Arrow tables, TEMP
+views) and its SESSION settings are its own, so concurrent users in threads do not see
+each other's names.
 """
 
 from __future__ import annotations
@@ -10,8 +11,13 @@ from __future__ import annotations
 import threading
 from typing import TYPE_CHECKING, Any
 
+from annover._lazy import lazy
+
 if TYPE_CHECKING:  # pragma: no cover
+    import duckdb
     import pyarrow as pa
+else:
+    duckdb = lazy("duckdb")
 
 _DATABASE: list[Any] = []
 _LOCK = threading.Lock()
@@ -22,8 +28,6 @@ def cursor(*, ordered: bool = True) -> Any:
     order of their input (quicker joins; for results that are keyed or sorted later)."""
     with _LOCK:
         if not _DATABASE:
-            import duckdb
-
             _DATABASE.append(duckdb.connect(":memory:"))
         cur = _DATABASE[0].cursor()
     cur.execute(f"SET SESSION preserve_insertion_order = {'true' if ordered else 'false'}")

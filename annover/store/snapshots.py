@@ -7,17 +7,26 @@ parts unchanged between two versions are stored (and pushed) once.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Sequence
 
-from annover.model import canonical as C
+from annover._lazy import lazy
 from annover.errors import ObjectError
+from annover.model import canonical as C
+from annover.store.duck import cursor, fetch
 from annover.store.objects import ObjectRef, ObjectStore
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import pyarrow as pa
+    import pyarrow.parquet as pq
+else:
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+    pq = lazy("pyarrow.parquet")
 
 MANIFEST_SCHEMA = "annover.snapshot/1"
 
@@ -70,17 +79,13 @@ def row_hash_sql(name: str) -> str:
 
 
 def warm_up() -> None:
-    """Import DuckDB, open its database and fingerprint the hash (~0.1 s), e.g. in a
+    """Import DuckDB, open its database and fingerprint the hash ahead of use, e.g. in a
     thread while a snapshot reads its input."""
     hash_probe()
 
 
 def row_hashes(table: "pa.Table", name: str) -> "pa.Array":
     """:func:`row_hash_sql` of every row of a conformed table, in row order (uint64)."""
-    import pyarrow as pa
-
-    from annover.store.duck import cursor, fetch
-
     con = cursor()  # hashes in row order
     try:
         con.register("__t", table.select(C.HASHED[name]))
@@ -95,9 +100,6 @@ def task_hashes(table: "pa.Table", name: str) -> "pa.Array":
     """:data:`TASK_HASH` of a conformed, key-sorted table: per task, the mixed sum of its
     rows' :func:`row_hashes` (splitmix64-mixed) and its row count, on the task's first row
     (uint64; null on the others). :func:`hash_probe` fingerprints the whole scheme."""
-    import numpy as np
-    import pyarrow as pa
-
     n = table.num_rows
     if n == 0:
         return pa.array([], pa.uint64())
@@ -122,10 +124,6 @@ def hash_probe() -> str:
     non-ASCII strings), one task each. Two snapshots' stored hashes are comparable when
     their probes match."""
     if not _PROBE:
-        import hashlib
-
-        import pyarrow as pa
-
         h = hashlib.sha256(b"annover task hash 1\0")  # the scheme on top of DuckDB's hash()
         floats = [0.0, -0.0, float("nan"), 1.5, -2.25e300, None, 3.0]
         for name in C.TABLES:
@@ -153,9 +151,6 @@ def hash_probe() -> str:
 
 def part_bytes(table: "pa.Table") -> bytes:
     """Parquet bytes of one part: one row group, fixed writer options, no pandas metadata."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     sink = pa.BufferOutputStream()
     pq.write_table(
         table.replace_schema_metadata(None), sink, row_group_size=max(1, table.num_rows),
@@ -174,8 +169,6 @@ def encode_parts(table: "pa.Table", pool: Executor, name: str) -> "tuple[list[in
     Parquet encoding releases the GIL, so a snapshot encodes its parts while it hashes
     the content and counts the stats.
     """
-    import pyarrow as pa
-
     bounds = C.part_bounds(table)
     table = table.append_column(pa.field(TASK_HASH, pa.uint64()), task_hashes(table, name))
     return ([b - a for a, b in bounds], [pool.submit(part_bytes, table.slice(a, b - a)) for a, b in bounds], table)
@@ -222,9 +215,6 @@ def object_refs(store: ObjectStore, ref: SnapshotRef) -> list[ObjectRef]:
 
 def read_snapshot(store: ObjectStore, ref: SnapshotRef, columns: Sequence[str] | None = None) -> "pa.Table":
     """The snapshot's table (parts verified by hash and concatenated in key order)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
     m = read_manifest(store, ref)
     name = m["table"]
     parts = [ObjectRef.from_json(p) for p in m["parts"]]
