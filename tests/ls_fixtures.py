@@ -11,15 +11,22 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import struct
 import subprocess
 import tempfile
 import uuid
+import warnings
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
 from click.testing import CliRunner
+from label_studio_sdk import LabelStudio
+
+from annover.cli import run
+from annover.labelstudio import Datasets, connect
 
 ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = ROOT / ".ci" / "labelstudio.sh"
@@ -80,8 +87,6 @@ def ls_server(tmp_path_factory) -> Iterator[LSServer]:
             p = subprocess.run(["bash", str(SCRIPT), "stop", str(env_file)], capture_output=True, text=True,
                                timeout=120)
             if p.returncode != 0 or "stopped label-studio" not in p.stderr:
-                import warnings
-
                 warnings.warn(f"Label Studio may still run: {p.stderr.strip()[-500:]}", stacklevel=1)
         for k, v in saved.items():
             if v is None:
@@ -93,16 +98,12 @@ def ls_server(tmp_path_factory) -> Iterator[LSServer]:
 @pytest.fixture(scope="session")
 def ls(ls_server):
     """An annover Label Studio client (admin)."""
-    from annover.labelstudio import connect
-
     return connect(ls_server.url, ls_server.api_key)
 
 
 @pytest.fixture(scope="session")
 def sdk_admin(ls_server):
     """The plain label-studio-sdk client, for doing what a person does in the UI."""
-    from label_studio_sdk import LabelStudio
-
     return LabelStudio(base_url=ls_server.url, api_key=ls_server.api_key, timeout=300)
 
 
@@ -113,8 +114,6 @@ def annotator2(ls_server, sdk_admin):
     With annotator2's own token the client is theirs; without one, the admin annotates on
     their behalf with ``completed_by``.
     """
-    from label_studio_sdk import LabelStudio
-
     users = {u.email: u.id for u in sdk_admin.users.list()}
     email = ls_server.annotator2_email or next((e for e in users if not e.startswith("admin")), None)
     if email is None or email not in users:
@@ -130,10 +129,8 @@ def project_factory(ls, sdk_admin) -> Iterator[Callable[..., Any]]:
     made: list[int] = []
 
     def make(name: str, config: str = TEXT_CONFIG) -> Any:
-        from annover.labelstudio.datasets import create_dataset
-
         title = f"t-{uuid.uuid4().hex[:8]}-{name}"
-        p = create_dataset(ls, title, config)["project"]
+        p = Datasets(ls).create(title, config).project
         made.append(p.id)
         return p
 
@@ -159,8 +156,6 @@ def data_dir(ls_server) -> Iterator[Path]:
 
 def cli(*args: str, env: dict | None = None) -> tuple[int, str, str]:
     """The CLI in process through `run` (the real error handler); (exit code, stdout, stderr)."""
-    from annover.cli import run
-
     with CliRunner().isolation(env=env) as (out, err, _):
         code = run(list(args))
         return code, out.getvalue().decode(), err.getvalue().decode()
@@ -172,9 +167,6 @@ def choice(value: str, from_name: str = "sentiment", to_name: str = "text") -> l
 
 def png_bytes(rgb: tuple[int, int, int]) -> bytes:
     """A valid 2x2 PNG of one colour (distinct colours give distinct files)."""
-    import struct
-    import zlib
-
     def chunk(t: bytes, b: bytes) -> bytes:
         return struct.pack(">I", len(b)) + t + b + struct.pack(">I", zlib.crc32(t + b) & 0xFFFFFFFF)
 

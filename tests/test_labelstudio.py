@@ -7,15 +7,18 @@ made through the API as two different users, the way people make them in the UI.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import uuid
 from pathlib import Path
 
+import httpx
 import pytest
 
 import annover
-from annover.errors import InputError, ValidationError
-from annover.labelstudio import datasets, sync, tasks
+from annover import porcelain
+from annover.errors import ConfigError, InputError, UsageError, ValidationError
+from annover.labelstudio import Datasets, PullMode, RecordAction, datasets, sync, tasks
 
 from .conftest import run_cli
 from .ls_fixtures import (  # noqa: F401 - fixtures
@@ -46,6 +49,11 @@ def records(n: int, start: int = 1) -> list[dict]:
 
 def prediction(key: str, label: str, mv: str = "m1", score: float = 0.5) -> dict:
     return {"task_key": key, "model_version": mv, "score": score, "result": choice(label)}
+
+
+def pull_version(repo, dataset, client, **kw):
+    """``snapshot --label-studio`` as a library call: the pull, then the repository's snapshot step."""
+    return sync.snapshot_project(repo, dataset, commit=porcelain.snapshot, client=client, **kw)
 
 
 def ids_of(v) -> tuple:
@@ -172,6 +180,53 @@ def test_create_list_stats_annotate_delete(ls, ls_server, repo, sdk_admin, annot
     assert code == 14 and len(err.strip().splitlines()) == 1
 
 
+def test_datasets_as_library_calls(ls, sdk_admin, tmp_path):
+    """What the `dataset` commands do, as calls that return data; the record goes to the saver."""
+    saved = []
+    ds = Datasets(ls, save_record=lambda change: saved.append(change) or change.path)
+    title = f"t-{uuid.uuid4().hex[:8]}-lib"
+    r = ds.create(title, template="text-classification", labels=["pos", "neg"])
+    pid = r.project.id
+    try:
+        rec, xml = f"datasets/{datasets.slug(title)}.json", f"datasets/{datasets.slug(title)}.xml"
+        assert r.to_json() == {"id": pid, "title": title, "url": ls.project_url(r.project), "created": True,
+                               "updated": False, "recorded": rec}
+        (change,) = saved
+        assert (change.action, change.project_id, change.path) == (RecordAction.WRITE, pid, rec)
+        assert change.files[xml] == r.project.label_config.encode()
+        assert json.loads(change.files[rec])["project_id"] == pid and change.names_project(change.files[rec])
+        again = ds.create(title, config_text=r.project.label_config)
+        assert (again.created, again.updated, again.project.id) == (False, False, pid)
+        with pytest.raises(ConfigError, match="different labeling config"):
+            ds.create(title, template="text-classification", labels=["pos", "neg", "x"])
+        with pytest.raises(UsageError, match="exactly one"):
+            ds.create(title, config_text=r.project.label_config, template="ner")
+        with pytest.raises(UsageError, match="go with --template"):
+            ds.create(title, config_text=r.project.label_config, labels=["a"])
+
+        sdk_admin.projects.import_tasks(id=pid, request=[{"data": {"text": "a"}}, {"data": {"text": "b"}}])
+        (row,) = [x for x in ds.list() if x.id == pid]
+        assert (row.title, row.tasks, row.labeled, row.unlabeled) == (title, 2, 0, 2)
+        assert row.to_json()["unlabeled"] == 2
+        s = ds.stats(title)
+        assert (s.tasks, s.labeled, s.unlabeled, s.annotations, s.labels) == (2, 0, 2, 0, {})
+        assert ds.annotate_url(pid).to_json() == {"id": pid, "title": title, "url": ls.project_url(r.project)}
+        e = ds.export(title, tmp_path / "e.json", config_out=tmp_path / "c.xml")
+        assert e.to_json() == {"id": pid, "title": title, "tasks": 2, "path": str(tmp_path / "e.json"),
+                               "config": str(tmp_path / "c.xml")}
+        assert sorted(t["data"]["text"] for t in json.loads((tmp_path / "e.json").read_text())) == ["a", "b"]
+        assert (tmp_path / "c.xml").read_text() == r.project.label_config
+
+        d = ds.delete(title)
+        assert d.to_json() == {"id": pid, "title": title, "deleted": True, "forgot": rec}
+        assert (saved[-1].action, saved[-1].files) == (RecordAction.REMOVE, {rec: None, xml: None})
+        assert not saved[-1].names_project(b'{"project_id": 0}')
+        assert not any(p.id == pid for p in sdk_admin.projects.list())
+    finally:
+        if any(p.id == pid for p in sdk_admin.projects.list()):
+            sdk_admin.projects.delete(id=pid)
+
+
 # ---------------------------------------------------------------------------
 # sending tasks
 
@@ -233,8 +288,6 @@ def test_push_records_with_predictions_is_incremental(ls, project_factory, sdk_a
 
 
 def test_push_folder_of_images_served_by_local_storage(ls, ls_server, project_factory, sdk_admin, data_dir, tmp_path):
-    import httpx
-
     p = project_factory("images", IMAGE_CONFIG)
     folder = data_dir / "pets"
     (folder / "sub").mkdir(parents=True)
@@ -308,7 +361,7 @@ def test_pull_makes_a_version_with_every_annotator_skip_and_ground_truth(ls, ls_
 
 def test_pull_is_the_same_as_a_file_import_of_the_same_export(ls, repo, labeled, sdk_admin, tmp_path, monkeypatch):
     p, _, _ = labeled
-    pulled = sync.snapshot_project(repo, p.title, key="data.id", message="pulled", client=ls).version
+    pulled = pull_version(repo, p.title, ls, key="data.id", message="pulled").version
     # the server's own export snapshot, with the same options, to a file
     export = tmp_path / "export.json"
     export.write_text(json.dumps(server_tasks(sdk_admin, p.id)))
@@ -325,7 +378,7 @@ def test_pull_is_the_same_as_a_file_import_of_the_same_export(ls, repo, labeled,
 
 def test_round_trip_through_a_fresh_project(ls, repo, labeled, project_factory, tmp_path, monkeypatch):
     p, _, _ = labeled
-    first = sync.snapshot_project(repo, p.id, key="data.id", message="pulled", client=ls).version
+    first = pull_version(repo, p.id, ls, key="data.id", message="pulled").version
     code, _, err = cli("export", first.id, "--format", "label-studio", "--out", str(tmp_path / "v.json"))
     assert code == 0, err
     # the tasks and predictions of a version (no annotations) into another project
@@ -334,7 +387,7 @@ def test_round_trip_through_a_fresh_project(ls, repo, labeled, project_factory, 
                          "--key", "data.id", "--json")
     assert code == 0, err
     assert (json.loads(out)["sent"], json.loads(out)["predictions"], json.loads(out)["annotations"]) == (6, 4, 0)
-    got = sync.snapshot_project(repo, bare.id, key="data.id", message="bare", client=ls).version
+    got = pull_version(repo, bare.id, ls, key="data.id", message="bare").version
     assert ids_of(got)[0] == ids_of(first)[0] and ids_of(got)[2] == ids_of(first)[2]
     assert got.stats["annotations"] == 0
 
@@ -357,12 +410,12 @@ def test_incremental_pull_equals_full_pull(ls, repo, project_factory, sdk_admin,
     ids = {t["data"]["id"]: t["id"] for t in server_tasks(sdk_admin, p.id)}
     a1 = annotate(sdk_admin, ids["r1"], choice("pos"))
     a2 = annotate(sdk_admin, ids["r2"], choice("neg"), annotator2)
-    v1 = sync.snapshot_project(repo, p.id, key="data.id", message="v1", client=ls).version
+    v1 = pull_version(repo, p.id, ls, key="data.id", message="v1").version
     assert v1.record["origin"]["sync"]["mode"] == "full"
 
     def full_ids() -> tuple:
         other = annover.init(tmp_path / f"full-{uuid.uuid4().hex[:6]}")
-        return ids_of(sync.snapshot_project(other, p.id, key="data.id", message="full", full=True, client=ls).version)
+        return ids_of(pull_version(other, p.id, ls, key="data.id", message="full", full=True).version)
 
     # round 2: an update, a delete of an annotation, a skip, a deleted task, a new task with a prediction
     sdk_admin.annotations.update(id=a1.id, result=choice("neutral"))
@@ -371,7 +424,7 @@ def test_incremental_pull_equals_full_pull(ls, repo, project_factory, sdk_admin,
     sdk_admin.tasks.delete(id=ids["r4"])  # not the last: sqlite gives the last id to the next task
     sdk_admin.projects.import_tasks(id=p.id, request=[{"data": {"id": "r9", "text": "nine"}, "predictions": [
         {"model_version": "m1", "score": 0.1, "result": choice("neg")}]}])
-    r = sync.snapshot_project(repo, p.id, message="v2", client=ls)  # key: HEAD's
+    r = pull_version(repo, p.id, ls, message="v2")  # key: HEAD's
     v2 = r.version
     s = v2.record["origin"]["sync"]
     assert (s["mode"], s["key"], s["deleted_tasks"]) == ("incremental", "data.id", 1), r.warnings
@@ -387,13 +440,20 @@ def test_incremental_pull_equals_full_pull(ls, repo, project_factory, sdk_admin,
     r3 = tasks.push(ls, p.id, str(write_jsonl(tmp_path / "r6.jsonl", records(1, start=6))), key="data.id",
                     predictions=str(write_jsonl(tmp_path / "p2.jsonl", [prediction("r6", "neg", "m2", 0.6)])))
     assert (r3.sent, r3.predictions) == (0, 1)
-    r = sync.snapshot_project(repo, p.id, message="v3", client=ls)
+    r = pull_version(repo, p.id, ls, message="v3")
     assert r.version.record["origin"]["sync"]["mode"] == "full"
     assert any("predictions" in w for w in r.warnings), r.warnings
     assert "m2" in r.version.record["tables"]["predictions"]
     assert ids_of(r.version) == full_ids()
     # round 4: nothing changed
-    assert not sync.snapshot_project(repo, p.id, message="v4", client=ls).changed
+    assert not pull_version(repo, p.id, ls, message="v4").changed
+    # the pull alone returns data: incremental from HEAD and nothing new, or full without a previous version
+    got = sync.pull(ls, p.id, previous=sync.Previous.of(repo), key="data.id")
+    assert (got.mode, got.nothing_new, got.warnings) == (PullMode.INCREMENTAL, True, [])
+    assert got.to_json()["mode"] == "incremental" and got.tables.tasks.num_rows == 8
+    got = sync.pull(ls, p.id, key="data.id")
+    assert (got.mode, got.nothing_new, got.fetched) == (PullMode.FULL, False, 8)
+    assert got.origin == {**got.origin, "kind": "label-studio", "project_id": p.id}
 
 
 # ---------------------------------------------------------------------------
@@ -419,8 +479,6 @@ def test_wrong_key_missing_project_and_server_down_exit_codes(ls_server, labeled
     assert r.returncode == 14 and "no-such-dataset" in _one_line_error(r)
     r = run_cli("snapshot", "--label-studio", "999999", "-m", "x", cwd=repo.root)
     assert r.returncode == 14, r.stderr
-    import socket
-
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
     closed = f"http://127.0.0.1:{s.getsockname()[1]}"

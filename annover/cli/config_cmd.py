@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
+from pathlib import Path
 
 import click
 
 from annover.cli import emit_json, info, json_option
+from annover.errors import InputError, UsageError
+from annover.model.config import LabelingConfig
+from annover.model.templates import TEMPLATES, get, render
+
+
+def split_labels(labels_csv: tuple[str, ...], labels_one: tuple[str, ...]) -> list[str]:
+    """``--labels A,B`` (split on commas) then ``--label X`` (as is), in that order."""
+    return [part for csv in labels_csv for part in csv.split(",")] + list(labels_one)
 
 
 @click.group(epilog="""\b
@@ -30,8 +41,6 @@ def list_(as_json: bool) -> None:
 
     One line each: name, the task data key it reads (change it with --data-field), what it labels.
     """
-    from annover.model.templates import TEMPLATES
-
     if as_json:
         emit_json([t.to_json() for t in TEMPLATES.values()])
         return
@@ -71,12 +80,8 @@ def new(template: str, labels_csv: tuple[str, ...], labels_one: tuple[str, ...],
     Prints the Label Studio XML, or writes it to --out. The config is checked with
     Label Studio's own validation before it is printed or written.
     """
-    from annover.model.config import LabelingConfig
-    from annover.model.templates import get, render
-
     t = get(template)
-    labels = [part for csv in labels_csv for part in csv.split(",")] + list(labels_one)
-    text = render(t.name, labels, data_field)
+    text = render(t.name, split_labels(labels_csv, labels_one), data_field)
     cfg = LabelingConfig(text, source=f"template {t.name}")  # belt and braces: the SDK agrees
     labels_out = list(cfg.controls[t.labels].labels) if t.labels else []
     field = data_field or t.data_field
@@ -91,11 +96,6 @@ def new(template: str, labels_csv: tuple[str, ...], labels_one: tuple[str, ...],
 
 def _write(path: str, text: str, force: bool) -> None:
     """Write ``text`` to ``path``: never over an existing file unless ``force`` (then by rename)."""
-    import os
-    from pathlib import Path
-
-    from annover.errors import InputError, UsageError
-
     p = Path(path)
     data = text.encode("utf-8")
     try:
@@ -132,11 +132,7 @@ def validate(file: str, as_json: bool) -> None:
     FILE is Label Studio XML (- reads stdin). Objects and controls go to stdout; an
     invalid config exits with code 5 and says why.
     """
-    from annover.model.config import LabelingConfig
-
     if file == "-":
-        import sys
-
         cfg = LabelingConfig(sys.stdin.read(), source="<stdin>")
     else:
         cfg = LabelingConfig.from_file(file)

@@ -1,14 +1,31 @@
-"""``annover dataset``: Label Studio projects as datasets (list, create, stats, push tasks...)."""
+"""``annover dataset``: Label Studio projects as datasets (list, create, stats, push tasks...).
+
+Each command is one call of :class:`annover.labelstudio.datasets.Datasets` plus rendering.
+"""
 
 from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable
+import webbrowser
+from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
-from annover.cli import emit_json, info, json_option
+from annover._lazy import lazy
+from annover.cli import Progress, emit_json, info, json_option
+from annover.cli.config_cmd import split_labels
+from annover.errors import NotARepoError, UsageError
+from annover.labelstudio.client import connect
+from annover.labelstudio.datasets import Datasets, RecordAction, RecordChange
+from annover.repo import Repo
+
+if TYPE_CHECKING:
+    import rich.console as rich_console
+    import rich.progress as rich_progress
+else:
+    rich_console = lazy("rich.console")
+    rich_progress = lazy("rich.progress")
 
 _CONNECTION_HELP = """\b
 Connection: LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY from the environment (--url and
@@ -22,20 +39,39 @@ def _connection(f: Callable) -> Callable:
     return f
 
 
-def _client(url: str | None, api_key: str | None) -> Any:
-    from annover.labelstudio.client import connect
+def _record_saver(repo: Repo) -> Callable[[RecordChange], str | None]:
+    """Writes and commits a dataset record in ``repo``.
 
-    return connect(url, api_key)
+    Interim: this belongs to the repository (``Repo.datasets`` passes its own); it is here
+    only until the repository layer has it.
+    """
+    def save(change: RecordChange) -> str | None:
+        files = {repo.rel(repo.dir / p): data for p, data in change.files.items()}
+        record = repo.dir / change.path
+        with repo.lock():
+            repo.recover()
+            head = repo.head_commit()
+            if change.action is RecordAction.REMOVE:
+                if not record.is_file() or not change.names_project(record.read_bytes()):
+                    return None
+            elif head is not None and all(
+                    data is not None and repo.git("cat-file", "-p", f"{head}:{p}", check=False) == data.decode()
+                    for p, data in files.items()):
+                return repo.rel(record)
+            repo.commit(dict(files), change.message, head)
+        return repo.rel(record)
+
+    return save
 
 
-def _repo_or_none() -> Any:
-    from annover.errors import NotARepoError
-    from annover.repo import Repo
-
+def _datasets(url: str | None, api_key: str | None) -> Datasets:
+    """The server's datasets, bound to the repository here if there is one."""
+    client = connect(url, api_key)
     try:
-        return Repo(".")
+        repo = Repo(".")
     except NotARepoError:
-        return None
+        return Datasets(client)
+    return Datasets(client, repo, save_record=_record_saver(repo))
 
 
 @click.group(epilog=f"""\b
@@ -68,21 +104,18 @@ def list_(url: str | None, api_key: str | None, as_json: bool) -> None:
 
     Labeled: tasks with at least one annotation that is not a skip.
     """
-    from annover.labelstudio.datasets import list_datasets
-
-    client = _client(url, api_key)
-    rows = list_datasets(client)
+    ds = _datasets(url, api_key)
+    rows = ds.list()
     if as_json:
-        emit_json(rows)
+        emit_json([r.to_json() for r in rows])
         return
     if not rows:
-        info(f"no datasets on {client.url}; make one with `annover dataset create`")
+        info(f"no datasets on {ds.client.url}; make one with `annover dataset create`")
         return
-    w = max(5, max(len(str(r["tasks"])) for r in rows))
+    w = max(5, max(len(str(r.tasks)) for r in rows))
     click.echo(f"{'ID':>5}  {'TASKS':>{w}}  {'LABELED':>{max(w, 7)}}  {'UNLABELED':>{max(w, 9)}}  TITLE")
     for r in rows:
-        click.echo(f"{r['id']:>5}  {r['tasks']:>{w}}  {r['labeled']:>{max(w, 7)}}  {r['unlabeled']:>{max(w, 9)}}  "
-                   f"{r['title']}")
+        click.echo(f"{r.id:>5}  {r.tasks:>{w}}  {r.labeled:>{max(w, 7)}}  {r.unlabeled:>{max(w, 9)}}  {r.title}")
 
 
 @dataset.command(epilog=f"""\b
@@ -112,39 +145,17 @@ def create(name: str, config_file: str | None, template: str | None, labels_csv:
            labels_one: tuple[str, ...], data_field: str | None, description: str | None, update_config: bool,
            url: str | None, api_key: str | None, as_json: bool) -> None:
     """Create the dataset NAME (a Label Studio project), or get it if it exists."""
-    from annover.errors import UsageError
-    from annover.model.config import LabelingConfig
-    from annover.labelstudio import datasets
-
-    if bool(config_file) == bool(template):
-        raise UsageError("give exactly one of --config FILE and --template NAME",
-                         "e.g. --template text-classification --labels pos,neg")
-    if config_file:
-        if labels_csv or labels_one or data_field:
-            raise UsageError("--labels, --label and --data-field go with --template", "drop them, or use --template")
-        cfg = LabelingConfig.from_file(config_file)
-        text, source = cfg.text, config_file
-    else:
-        from annover.model.templates import render
-
-        labels = [part for c in labels_csv for part in c.split(",")] + list(labels_one)
-        text, source = render(template, labels, data_field), f"template {template}"
-    client = _client(url, api_key)
-    out = datasets.create_dataset(client, name, text, description=description, update_config=update_config,
-                                  source=source)
-    project = out["project"]
-    repo = _repo_or_none()
-    recorded = datasets.record(repo, client, project) if repo is not None else None
-    data = {"id": project.id, "title": project.title, "url": client.project_url(project), "created": out["created"],
-            "updated": out["updated"], "recorded": recorded}
+    r = _datasets(url, api_key).create(name, config_file=config_file, template=template,
+                                       labels=split_labels(labels_csv, labels_one), data_field=data_field,
+                                       description=description, update_config=update_config)
     if as_json:
-        emit_json(data)
+        emit_json(r.to_json())
         return
-    what = "created" if out["created"] else "updated the config of" if out["updated"] else "found existing"
-    info(f"{what} dataset {project.title!r} (project {project.id}): {data['url']}")
-    if recorded:
-        info(f"recorded in {recorded}")
-    click.echo(project.id)
+    what = "created" if r.created else "updated the config of" if r.updated else "found existing"
+    info(f"{what} dataset {r.project.title!r} (project {r.project.id}): {r.url}")
+    if r.recorded:
+        info(f"recorded in {r.recorded}")
+    click.echo(r.project.id)
 
 
 @dataset.command(epilog=f"""\b
@@ -158,19 +169,17 @@ Examples:
 @json_option
 def stats(name: str, url: str | None, api_key: str | None, as_json: bool) -> None:
     """Counts of DATASET: tasks, labeled, unlabeled, skipped; per label; per annotator."""
-    from annover.labelstudio.datasets import dataset_stats
-
-    s = dataset_stats(_client(url, api_key), name)
+    s = _datasets(url, api_key).stats(name)
     if as_json:
-        emit_json(s)
+        emit_json(s.to_json())
         return
-    click.echo(f"dataset {s['title']} (project {s['id']})  {s['url']}")
-    click.echo(f"Tasks:       {s['tasks']} ({s['labeled']} labeled, {s['unlabeled']} unlabeled)")
-    click.echo(f"Annotations: {s['annotations']} ({s['skipped']} skipped), {s['regions']} regions")
-    click.echo(f"Predictions: {s['predictions']}")
-    if s["annotators"]:
-        click.echo("Annotators:  " + ", ".join(f"{k} {n}" for k, n in s["annotators"].items()))
-    for ctl, counts in s["labels"].items():
+    click.echo(f"dataset {s.title} (project {s.id})  {s.url}")
+    click.echo(f"Tasks:       {s.tasks} ({s.labeled} labeled, {s.unlabeled} unlabeled)")
+    click.echo(f"Annotations: {s.annotations} ({s.skipped} skipped), {s.regions} regions")
+    click.echo(f"Predictions: {s.predictions}")
+    if s.annotators:
+        click.echo("Annotators:  " + ", ".join(f"{k} {n}" for k, n in s.annotators.items()))
+    for ctl, counts in s.labels.items():
         click.echo(f"Labels {ctl}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
 
 
@@ -195,21 +204,17 @@ Prints the URL; opens it in a browser only where there is a display.
 @json_option
 def annotate(name: str, no_browser: bool, url: str | None, api_key: str | None, as_json: bool) -> None:
     """Print the URL where DATASET is labeled, and open it in a browser."""
-    client = _client(url, api_key)
-    project = client.project(name)
-    link = client.project_url(project)
+    link = _datasets(url, api_key).annotate_url(name)
     opened = False
     if not no_browser and _has_display():
         try:
-            import webbrowser
-
-            opened = bool(webbrowser.open(link))
+            opened = bool(webbrowser.open(link.url))
         except Exception:  # noqa: BLE001 - a browser that fails to start is not an error
             opened = False
     if as_json:
-        emit_json({"id": project.id, "title": project.title, "url": link, "opened": opened})
+        emit_json({**link.to_json(), "opened": opened})
         return
-    click.echo(link)
+    click.echo(link.url)
     if opened:
         info("opened in your browser")
 
@@ -230,22 +235,17 @@ versions already made from it stay in the repository.
 @json_option
 def delete(name: str, yes: bool, url: str | None, api_key: str | None, as_json: bool) -> None:
     """Delete DATASET from Label Studio (asks first)."""
-    from annover.errors import UsageError
-    from annover.labelstudio import datasets
-
-    client = _client(url, api_key)
-    project = client.project(name)
+    ds = _datasets(url, api_key)
+    project = ds.get(name)
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError(f"not deleting {project.title!r} without confirmation", "pass --yes")
         click.confirm(f"Delete dataset {project.title!r} (project {project.id}: {project.tasks} tasks, "
-                      f"{project.annotations} annotations) from {client.url}? This cannot be undone",
+                      f"{project.annotations} annotations) from {ds.client.url}? This cannot be undone",
                       abort=True, err=True)
-    datasets.delete_dataset(client, project.id)
-    repo = _repo_or_none()
-    forgot = datasets.forget(repo, project) if repo is not None else None
+    r = ds.delete(project.id)
     if as_json:
-        emit_json({"id": project.id, "title": project.title, "deleted": True, "forgot": forgot})
+        emit_json(r.to_json())
         return
     info(f"deleted dataset {project.title!r} (project {project.id})")
 
@@ -260,11 +260,10 @@ class _Bar:
 
     def __enter__(self) -> "_Bar":
         if self.enabled:
-            from rich.console import Console
-            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
-            self._p = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                               TimeRemainingColumn(), console=Console(stderr=True), transient=False)
+            rp = rich_progress
+            self._p = rp.Progress(rp.TextColumn("{task.description}"), rp.BarColumn(), rp.MofNCompleteColumn(),
+                                  rp.TimeRemainingColumn(), console=rich_console.Console(stderr=True),
+                                  transient=False)
             self._p.__enter__()
         return self
 
@@ -324,13 +323,11 @@ def push(name: str, source: str, key: str | None, predictions: str | None, annot
          field_name: str | None, document_root: str | None, batch_size: int, dry_run: bool, no_validate: bool,
          quiet: bool, url: str | None, api_key: str | None, as_json: bool) -> None:
     """Send tasks (and model predictions) to DATASET; those already there are skipped."""
-    from annover.labelstudio.tasks import push as push_tasks
-
-    client = _client(url, api_key)
+    ds = _datasets(url, api_key)
     with _Bar(quiet or as_json) as bar:
-        r = push_tasks(client, name, source, key=key, predictions=predictions, annotations=annotations,
-                       field_name=field_name, document_root=document_root, validate=not no_validate,
-                       repo=_repo_or_none(), dry_run=dry_run, batch_size=batch_size, progress=bar)
+        r = ds.push(name, source, key=key, predictions=predictions, annotations=annotations, field_name=field_name,
+                    document_root=document_root, validate=not no_validate, dry_run=dry_run, batch_size=batch_size,
+                    progress=bar)
     for w in r.warnings:
         info(f"warning: {w}")
     if as_json:
@@ -366,21 +363,9 @@ what `annover snapshot --label-studio` reads.
 def export(name: str, out: str, config_out: str | None, url: str | None, api_key: str | None,
            as_json: bool) -> None:
     """Download DATASET's full export (tasks, annotations, predictions) to a file."""
-    from pathlib import Path
-
-    from annover.cli import Progress
-    from annover.labelstudio.sync import export_tasks
-    from annover.store.refs import write_atomic
-
-    client = _client(url, api_key)
-    project = client.project(name)
     with Progress(as_json) as progress:
-        exp = export_tasks(client, project, progress=progress)
-    write_atomic(Path(out), exp.raw)
-    if config_out:
-        write_atomic(Path(config_out), project.label_config.encode("utf-8"))
-    data = {"id": project.id, "title": project.title, "tasks": len(exp.tasks), "path": out, "config": config_out}
+        r = _datasets(url, api_key).export(name, out, config_out=config_out, progress=progress)
     if as_json:
-        emit_json(data)
+        emit_json(r.to_json())
     else:
-        info(f"wrote {out}: {len(exp.tasks)} tasks of {project.title!r} (project {project.id})")
+        info(f"wrote {out}: {r.tasks} tasks of {r.project.title!r} (project {r.project.id})")

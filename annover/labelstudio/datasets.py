@@ -1,27 +1,44 @@
-"""Datasets (Label Studio projects): list, create, stats, delete, and their record in the repo.
+"""Datasets (Label Studio projects) as library calls: what ``annover dataset ...`` does.
 
-A dataset created from annover is recorded in the repository as
-``.annover/datasets/<name>.json`` (project id, server URL, config hash) and
-``.annover/datasets/<name>.xml`` (the labeling config), committed to git, so the config a
-dataset was created with is versioned with the labels. The API key is never recorded.
+    from annover.labelstudio.datasets import Datasets
+    ds = Datasets()                                  # LABEL_STUDIO_URL, LABEL_STUDIO_API_KEY
+    ds.create("reviews", template="text-classification", labels=["pos", "neg"])
+    ds.push("reviews", "reviews.jsonl", key="data.id", predictions="preds.jsonl")
+    ds.stats("reviews").to_json()
+
+Every call returns a dataclass with ``to_json()``; nothing is printed. Bound to a
+repository, a dataset created from annover is recorded there as
+``.annover/datasets/<name>.json`` (project id, server URL, config hash) and ``.xml`` (the
+labeling config), so the config a dataset was made with is versioned with the labels.
+This module only says what to record (:class:`RecordChange`); the repository writes and
+commits it through the ``save_record`` callable it passes in. The API key is never recorded.
 """
 
 from __future__ import annotations
 
+import builtins
+import enum
 import hashlib
 import json
 import re
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
 
 from annover.errors import ConfigError, UsageError
-from annover.labelstudio.client import Client, Project
-
-if TYPE_CHECKING:  # pragma: no cover
-    from annover.repo import Repo
+from annover.files import write_atomic
+from annover.formats.ingest import from_ls_tasks
+from annover.labelstudio import sync, tasks
+from annover.labelstudio.client import Client, Project, connect
+from annover.model import stats as model_stats
+from annover.model.config import LabelingConfig
+from annover.model.templates import render
 
 #: Tasks with at least one annotation that is not a skip / with at least one skip.
 LABELED_FILTER = {"filter": "filter:tasks:total_annotations", "operator": "greater", "type": "Number", "value": 0}
 SKIPPED_FILTER = {"filter": "filter:tasks:cancelled_annotations", "operator": "greater", "type": "Number", "value": 0}
+#: Where dataset records live, relative to the repository's ``.annover/`` folder.
+RECORD_DIR = "datasets"
 
 
 def task_query(*items: dict, conjunction: str = "and") -> str:
@@ -37,69 +54,6 @@ def count_tasks(client: Client, project: Project, *filters: dict, conjunction: s
     return int(d.get("total", 0)) if isinstance(d, dict) else 0
 
 
-def summary(client: Client, project: Project) -> dict:
-    """Counts of one project; ``labeled`` = tasks with at least one annotation that is not a skip."""
-    labeled = count_tasks(client, project, LABELED_FILTER) if project.tasks else 0
-    return {
-        "id": project.id, "title": project.title, "tasks": project.tasks, "labeled": labeled,
-        "unlabeled": project.tasks - labeled, "annotations": project.annotations, "skipped": project.skipped,
-        "predictions": project.predictions, "url": client.project_url(project),
-    }
-
-
-def list_datasets(client: Client) -> list[dict]:
-    """Every project the key can see, with total / labeled / unlabeled counts, by id."""
-    return [summary(client, p) for p in sorted(client.projects(), key=lambda p: p.id)]
-
-
-def _same_config(a: str, b: str) -> bool:
-    return " ".join(a.split()) == " ".join(b.split())
-
-
-def create_dataset(client: Client, name: str, config_text: str, *, description: str | None = None,
-                   update_config: bool = False, source: str = "labeling config") -> dict:
-    """Get or create the project titled ``name`` with ``config_text`` (validated first).
-
-    An existing project keeps its config unless it is the same; a different one is an error,
-    or, with ``update_config``, replaces it (Label Studio refuses changes that would orphan
-    existing labels).
-    """
-    from annover.model.config import LabelingConfig
-
-    LabelingConfig(config_text, source=source)
-    title = name.strip()
-    if not title:
-        raise UsageError("empty dataset name", "give the project a title")
-    if title.isdigit():
-        raise UsageError(f"dataset name {title!r} is all digits", "digits name projects by id; choose a title")
-    existing = client.projects(title=title)
-    if len(existing) > 1:
-        raise UsageError(f"{len(existing)} Label Studio projects are already titled {title!r}",
-                         "give a title no other project has")
-    if existing:
-        project = client.project_by_id(existing[0].id)
-        if _same_config(project.label_config, config_text):
-            return {"project": project, "created": False, "updated": False}
-        if not update_config:
-            raise ConfigError(f"dataset {title!r} exists (project {project.id}) with a different labeling config",
-                              "pass --update-config to replace it, or choose another name")
-        client.raw("PATCH", f"api/projects/{project.id}/", what=f"updating the labeling config of {title!r}",
-                   json_body={"label_config": config_text})
-        return {"project": client.project_by_id(project.id), "created": False, "updated": True}
-    body: dict[str, Any] = {"title": title, "label_config": config_text}
-    if description:
-        body["description"] = description
-    d = client.raw("POST", "api/projects/", what=f"creating project {title!r}", json_body=body, retries=0)
-    return {"project": client.project_by_id(int(d["id"])), "created": True, "updated": False}
-
-
-def delete_dataset(client: Client, name: str | int) -> Project:
-    """Delete the project (its tasks, annotations and predictions) from Label Studio."""
-    project = client.project(name)
-    client.raw("DELETE", f"api/projects/{project.id}/", what=f"deleting project {project.title!r}", retries=0)
-    return project
-
-
 def fetch_labeled_tasks(client: Client, project: Project, page_size: int = 1000) -> list[dict]:
     """Tasks with an annotation or a skip, as export-shaped dicts (annotators as emails)."""
     users = client.users()
@@ -110,85 +64,334 @@ def fetch_labeled_tasks(client: Client, project: Project, page_size: int = 1000)
         d = client.raw("GET", "api/tasks", what=f"listing labeled tasks of project {project.id}",
                        params={"project": project.id, "fields": "all", "resolve_uri": "false",
                                "page": page, "page_size": page_size, "query": query})
-        tasks = d.get("tasks", []) if isinstance(d, dict) else []
-        for t in tasks:
+        found = d.get("tasks", []) if isinstance(d, dict) else []
+        for t in found:
             for a in t.get("annotations") or []:
                 cb = a.get("completed_by")
                 if isinstance(cb, int) and not isinstance(cb, bool):
                     a["completed_by"] = {"id": cb, "email": users.get(cb, str(cb))}
-        out += tasks
-        if not tasks or len(out) >= int(d.get("total", 0)):
-            break
+        out += found
+        if not found or len(out) >= int(d.get("total", 0)):
+            return out
         page += 1
-    return out
 
 
-def dataset_stats(client: Client, name: str | int) -> dict:
-    """total, labeled, unlabeled, skipped; regions per label; answers per annotator.
-
-    Computed like ``annover show`` computes a version's stats, from the labeled tasks only
-    (one filtered listing, so it stays fast on large projects).
-    """
-    from annover.model import stats as S
-    from annover.formats.ingest import from_ls_tasks
-
-    project = client.project(name)
-    tasks = fetch_labeled_tasks(client, project)
-    # stats need no task data: key each task by its id so equal data cannot collide
-    slim = [{"data": {"id": t["id"]}, "annotations": t.get("annotations") or []} for t in tasks]
-    tables = from_ls_tasks(slim, f"project {project.id}", key="data.id", validate=False)
-    s = S.compute(tables.tasks, tables.annotations, {})
-    return {
-        "id": project.id, "title": project.title, "url": client.project_url(project),
-        "tasks": project.tasks, "labeled": s["labeled"], "unlabeled": project.tasks - s["labeled"],
-        "skipped": s["skipped"], "annotations": s["annotations"], "regions": s["regions"],
-        "predictions": project.predictions, "labels": s["labels"], "annotators": s["annotators"],
-    }
-
-
-# ---------------------------------------------------------------------------
-# record in the repository
+def _quiet(*_: Any) -> None:
+    pass
 
 
 def slug(title: str) -> str:
+    """A dataset title as a file name."""
     s = re.sub(r"[^A-Za-z0-9._-]+", "-", title.strip()).strip("-.").lower()
     return s or "dataset"
 
 
-def record(repo: "Repo", client: Client, project: Project) -> str:
-    """Commit the dataset's record and labeling config to the repo; returns the record path."""
-    base = repo.dir / "datasets" / slug(project.title)
-    meta = {
-        "title": project.title, "project_id": project.id, "url": client.url,
-        "config_sha256": hashlib.sha256(project.label_config.encode("utf-8")).hexdigest(),
-    }
-    files = {
-        repo.rel(base.with_suffix(".json")): (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode(),
-        repo.rel(base.with_suffix(".xml")): project.label_config.encode("utf-8"),
-    }
-    with repo.lock():
-        repo.recover()
-        head = repo.head_commit()
-        same = head is not None and all(
-            repo.git("cat-file", "-p", f"{head}:{p}", check=False) == data.decode("utf-8") for p, data in files.items())
-        if not same:
-            repo.commit(dict(files), f"annover: dataset {project.title} (Label Studio project {project.id})", head)
-    return repo.rel(base.with_suffix(".json"))
+def _same_config(a: str, b: str) -> bool:
+    return " ".join(a.split()) == " ".join(b.split())
 
 
-def forget(repo: "Repo", project: Project) -> str | None:
-    """Remove the dataset's record from the repo (a commit), if it has one for this project."""
-    base = repo.dir / "datasets" / slug(project.title)
-    j = base.with_suffix(".json")
-    if not j.is_file():
-        return None
-    try:
-        if json.loads(j.read_text()).get("project_id") != project.id:
-            return None
-    except ValueError:
-        return None
-    files: dict[str, Any] = {repo.rel(j): None, repo.rel(base.with_suffix(".xml")): None}
-    with repo.lock():
-        repo.recover()
-        repo.commit(files, f"annover: forget dataset {project.title} (deleted from Label Studio)", repo.head_commit())
-    return repo.rel(j)
+# ---------------------------------------------------------------------------
+# results
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """One project with its counts; ``labeled``: tasks with an annotation that is not a skip."""
+
+    id: int
+    title: str
+    tasks: int
+    labeled: int
+    annotations: int
+    skipped: int
+    predictions: int
+    url: str
+
+    @property
+    def unlabeled(self) -> int:
+        return self.tasks - self.labeled
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "title": self.title, "tasks": self.tasks, "labeled": self.labeled,
+                "unlabeled": self.unlabeled, "annotations": self.annotations, "skipped": self.skipped,
+                "predictions": self.predictions, "url": self.url}
+
+
+@dataclass(frozen=True)
+class DatasetStats:
+    """Counts of a project, computed as ``annover show`` computes a version's."""
+
+    id: int
+    title: str
+    url: str
+    tasks: int
+    labeled: int
+    skipped: int
+    annotations: int
+    regions: int
+    predictions: int
+    labels: dict[str, dict[str, int]]  # control -> label -> regions
+    annotators: dict[str, int]  # annotator -> answers
+
+    @property
+    def unlabeled(self) -> int:
+        return self.tasks - self.labeled
+
+    def to_json(self) -> dict:
+        return {"id": self.id, "title": self.title, "url": self.url, "tasks": self.tasks, "labeled": self.labeled,
+                "unlabeled": self.unlabeled, "skipped": self.skipped, "annotations": self.annotations,
+                "regions": self.regions, "predictions": self.predictions, "labels": self.labels,
+                "annotators": self.annotators}
+
+
+@dataclass(frozen=True)
+class Created:
+    """What ``create`` did: made the project, replaced its config, or found it as it was."""
+
+    project: Project
+    url: str
+    created: bool
+    updated: bool
+    recorded: str | None = None  # the record's path in the repository, when bound to one
+
+    def to_json(self) -> dict:
+        return {"id": self.project.id, "title": self.project.title, "url": self.url, "created": self.created,
+                "updated": self.updated, "recorded": self.recorded}
+
+
+@dataclass(frozen=True)
+class DatasetLink:
+    """Where a person labels a project in a browser."""
+
+    project: Project
+    url: str
+
+    def to_json(self) -> dict:
+        return {"id": self.project.id, "title": self.project.title, "url": self.url}
+
+
+@dataclass(frozen=True)
+class Deleted:
+    project: Project
+    forgot: str | None = None  # the record removed from the repository, if there was one
+
+    def to_json(self) -> dict:
+        return {"id": self.project.id, "title": self.project.title, "deleted": True, "forgot": self.forgot}
+
+
+@dataclass(frozen=True)
+class Exported:
+    project: Project
+    tasks: int
+    path: str
+    config: str | None = None  # where the labeling config was written, if asked
+
+    def to_json(self) -> dict:
+        return {"id": self.project.id, "title": self.project.title, "tasks": self.tasks, "path": self.path,
+                "config": self.config}
+
+
+# ---------------------------------------------------------------------------
+# the record of a dataset in a repository
+
+
+class RecordAction(str, enum.Enum):
+    WRITE = "write"
+    REMOVE = "remove"
+
+
+@dataclass(frozen=True)
+class RecordChange:
+    """Files under ``.annover/`` to write (bytes) or remove (None) in one commit, for one dataset.
+
+    The repository applies it: a WRITE only when the files differ from HEAD's, a REMOVE
+    only when the record there names ``project_id`` (:meth:`names_project`).
+    """
+
+    action: RecordAction
+    project_id: int
+    path: str  # the record (.json), relative to .annover/
+    files: dict[str, bytes | None]
+    message: str
+
+    def names_project(self, record: bytes) -> bool:
+        """Whether ``record`` (a dataset record file's content) is this change's project's."""
+        try:
+            return json.loads(record).get("project_id") == self.project_id
+        except (ValueError, AttributeError):
+            return False
+
+    @classmethod
+    def write(cls, project: Project, server_url: str) -> "RecordChange":
+        base = f"{RECORD_DIR}/{slug(project.title)}"
+        meta = {"title": project.title, "project_id": project.id, "url": server_url,
+                "config_sha256": hashlib.sha256(project.label_config.encode("utf-8")).hexdigest()}
+        files: dict[str, bytes | None] = {
+            f"{base}.json": (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode(),
+            f"{base}.xml": project.label_config.encode("utf-8")}
+        return cls(RecordAction.WRITE, project.id, f"{base}.json", files,
+                   f"annover: dataset {project.title} (Label Studio project {project.id})")
+
+    @classmethod
+    def remove(cls, project: Project) -> "RecordChange":
+        base = f"{RECORD_DIR}/{slug(project.title)}"
+        return cls(RecordAction.REMOVE, project.id, f"{base}.json", {f"{base}.json": None, f"{base}.xml": None},
+                   f"annover: forget dataset {project.title} (deleted from Label Studio)")
+
+
+RecordSaver = Callable[[RecordChange], "str | None"]
+
+
+# ---------------------------------------------------------------------------
+# the library calls
+
+
+def _config_of(config_text: str | None, config_file: str | None, template: str | None, labels: Sequence[str],
+               data_field: str | None) -> LabelingConfig:
+    """The labeling config from exactly one of text, a file, or a template with labels (validated)."""
+    if sum(x is not None for x in (config_text, config_file, template)) != 1:
+        raise UsageError("give exactly one of --config FILE and --template NAME",
+                         "e.g. --template text-classification --labels pos,neg")
+    if template is None and (labels or data_field):
+        raise UsageError("--labels, --label and --data-field go with --template", "drop them, or use --template")
+    if config_file is not None:
+        return LabelingConfig.from_file(config_file)
+    if template is not None:
+        return LabelingConfig(render(template, list(labels), data_field), source=f"template {template}")
+    return LabelingConfig(str(config_text), source="labeling config")
+
+
+def _check_title(name: str) -> str:
+    title = name.strip()
+    if not title:
+        raise UsageError("empty dataset name", "give the project a title")
+    if title.isdigit():
+        raise UsageError(f"dataset name {title!r} is all digits", "digits name projects by id; choose a title")
+    return title
+
+
+class Datasets:
+    """The datasets (projects) of one Label Studio server, optionally bound to a repository.
+
+    ``client`` defaults to :func:`~annover.labelstudio.client.connect` (the environment),
+    made on first use. ``repo`` lets ``push`` send a version; ``save_record`` writes and
+    commits a :class:`RecordChange` in that repository and returns the record's path.
+    """
+
+    def __init__(self, client: Client | None = None, repo: Any = None, *,
+                 save_record: RecordSaver | None = None) -> None:
+        self._client = client
+        self.repo = repo
+        self._save_record = save_record
+
+    @property
+    def client(self) -> Client:
+        if self._client is None:
+            self._client = connect()
+        return self._client
+
+    def get(self, name: str | int) -> Project:
+        """The project titled ``name`` (or with id ``name``); NotFoundError otherwise."""
+        return self.client.project(name)
+
+    def _summary(self, project: Project) -> DatasetSummary:
+        labeled = count_tasks(self.client, project, LABELED_FILTER) if project.tasks else 0
+        return DatasetSummary(project.id, project.title, project.tasks, labeled, project.annotations,
+                              project.skipped, project.predictions, self.client.project_url(project))
+
+    def create(self, name: str, config_text: str | None = None, *, config_file: str | None = None,
+               template: str | None = None, labels: Sequence[str] = (), data_field: str | None = None,
+               description: str | None = None, update_config: bool = False) -> Created:
+        """Get or create the project titled ``name`` with a labeling config (validated first).
+
+        An existing project keeps its config when it is the same; a different one is an
+        error or, with ``update_config``, replaces it. Bound to a repository, the dataset is
+        recorded there.
+        """
+        text = _config_of(config_text, config_file, template, labels, data_field).text
+        title = _check_title(name)
+        existing = self.client.projects(title=title)
+        if len(existing) > 1:
+            raise UsageError(f"{len(existing)} Label Studio projects are already titled {title!r}",
+                             "give a title no other project has")
+        created = updated = False
+        if existing:
+            project = self.client.project_by_id(existing[0].id)
+            if not _same_config(project.label_config, text):
+                project = self._replace_config(project, text, update_config)
+                updated = True
+        else:
+            project = self._make(title, text, description)
+            created = True
+        recorded = self._save(RecordChange.write(project, self.client.url))
+        return Created(project, self.client.project_url(project), created, updated, recorded)
+
+    def _replace_config(self, project: Project, text: str, allowed: bool) -> Project:
+        if not allowed:
+            raise ConfigError(f"dataset {project.title!r} exists (project {project.id}) with a different "
+                              "labeling config", "pass --update-config to replace it, or choose another name")
+        self.client.raw("PATCH", f"api/projects/{project.id}/", json_body={"label_config": text},
+                        what=f"updating the labeling config of {project.title!r}")
+        return self.client.project_by_id(project.id)
+
+    def _make(self, title: str, text: str, description: str | None) -> Project:
+        body: dict[str, Any] = {"title": title, "label_config": text}
+        if description:
+            body["description"] = description
+        d = self.client.raw("POST", "api/projects/", what=f"creating project {title!r}", json_body=body, retries=0)
+        return self.client.project_by_id(int(d["id"]))
+
+    def _save(self, change: RecordChange) -> str | None:
+        return self._save_record(change) if self._save_record is not None else None
+
+    def stats(self, name: str | int) -> DatasetStats:
+        """tasks, labeled, unlabeled, skipped; regions per label; answers per annotator.
+
+        Computed from the labeled tasks only (one filtered listing), as ``annover show``
+        computes a version's stats.
+        """
+        project = self.get(name)
+        found = fetch_labeled_tasks(self.client, project)
+        # stats need no task data: key each task by its id so equal data cannot collide
+        slim = [{"data": {"id": t["id"]}, "annotations": t.get("annotations") or []} for t in found]
+        tables = from_ls_tasks(slim, f"project {project.id}", key="data.id", validate=False)
+        s = model_stats.compute(tables.tasks, tables.annotations, {})
+        return DatasetStats(project.id, project.title, self.client.project_url(project), project.tasks,
+                            s["labeled"], s["skipped"], s["annotations"], s["regions"], project.predictions,
+                            s["labels"], s["annotators"])
+
+    def annotate_url(self, name: str | int) -> DatasetLink:
+        """Where ``name`` is labeled in a browser."""
+        project = self.get(name)
+        return DatasetLink(project, self.client.project_url(project))
+
+    def delete(self, name: str | int) -> Deleted:
+        """Delete the project (its tasks, annotations and predictions) from Label Studio, and its record."""
+        project = self.get(name)
+        self.client.raw("DELETE", f"api/projects/{project.id}/", what=f"deleting project {project.title!r}",
+                        retries=0)
+        return Deleted(project, self._save(RecordChange.remove(project)))
+
+    def push(self, name: str | int, source: str, *, key: str | None = None, predictions: str | None = None,
+             annotations: bool = False, field_name: str | None = None, document_root: str | None = None,
+             validate: bool = True, dry_run: bool = False, batch_size: int = tasks.MAX_BATCH_TASKS,
+             progress: tasks.PushProgress = _quiet) -> tasks.PushResult:
+        """Send the tasks of ``source`` (folder, records file, or a version of the repository)
+        that ``name`` does not have yet, with their predictions."""
+        return tasks.push(self.client, name, source, key=key, predictions=predictions, annotations=annotations,
+                          field_name=field_name, document_root=document_root, validate=validate,
+                          repo=self.repo, dry_run=dry_run, batch_size=batch_size, progress=progress)
+
+    def export(self, name: str | int, out: str | Path, *, config_out: str | Path | None = None,
+               progress: sync.Progress = _quiet) -> Exported:
+        """Write the project's full export (what ``snapshot --label-studio`` reads) to ``out``."""
+        project = self.get(name)
+        exp = sync.export_tasks(self.client, project, progress=progress)
+        write_atomic(out, exp.raw)
+        if config_out is not None:
+            write_atomic(config_out, project.label_config.encode("utf-8"))
+        return Exported(project, len(exp.tasks), str(out), str(config_out) if config_out is not None else None)
+
+    def list(self) -> builtins.list[DatasetSummary]:
+        """Every project the key can see, with total / labeled / unlabeled counts, by id."""
+        return [self._summary(p) for p in sorted(self.client.projects(), key=lambda p: p.id)]

@@ -1,36 +1,43 @@
-"""Pull a Label Studio project into a version: ``annover snapshot --label-studio NAME``.
+"""Pull a Label Studio project: its tables, config and origin, ready to become a version.
 
 A full pull asks the server for an export snapshot with full predictions and annotators
 expanded to emails, and reads it exactly as a file import of that export would
 (:func:`annover.formats.ingest.from_ls_tasks`), so the canonical rows and snapshot ids are
 the same as those of ``annover snapshot --from <that export>``.
 
-An incremental pull starts from HEAD when HEAD was pulled from the same project with the
-same task key and labeling config. It exports only the tasks whose ``updated_at`` is after
-the moment recorded in HEAD's origin (a data-manager filter; the same export serializer),
-drops tasks deleted since (task id sets), and replaces those tasks' rows in HEAD's tables.
-Project totals (tasks, annotations, skips, predictions) are checked afterwards: where they
-disagree (a change that did not touch its task, such as bulk-imported predictions), it falls
-back to a full pull, so both ways give the same version content.
+An incremental pull starts from the previous version (HEAD) when it was pulled from the
+same project with the same task key and labeling config. It exports only the tasks whose
+``updated_at`` is after the moment recorded in that version's origin (a data-manager
+filter; the same export serializer), drops tasks deleted since (task id sets), and
+replaces those tasks' rows in the previous tables. Project totals (tasks, annotations,
+skips, predictions) are checked afterwards: where they disagree (a change that did not
+touch its task, such as bulk-imported predictions), it falls back to a full pull, so both
+ways give the same version content.
+
+This module returns data; the repository makes the version (see :func:`snapshot_project`).
 """
 
 from __future__ import annotations
 
 import datetime as _dt
+import enum
 import json
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
+from annover._lazy import lazy
 from annover.errors import AnnoverError, LabelStudioConnectionError, LabelStudioError
-from annover.labelstudio.client import Client, Project, connect
+from annover.formats.ingest import Tables, finish, from_ls_tasks
+from annover.labelstudio.client import ENV_TIMEOUT, Client, Project, connect
+from annover.model.config import LabelingConfig
 
-if TYPE_CHECKING:  # pragma: no cover
+if TYPE_CHECKING:
     import pyarrow as pa
-
-    from annover.formats.ingest import Tables
-    from annover.porcelain import SnapshotResult
-    from annover.repo import Repo
+    import pyarrow.compute as pc
+else:
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
 
 Progress = Callable[[str], None]
 
@@ -40,8 +47,26 @@ EXPORT_OPTIONS = {"predictions": {"only_id": False}, "annotations__completed_by"
 LS_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 VIEW_TITLE = "annover: tasks changed since the last pull"
 EXPORT_TITLE = "annover pull"
-NO_HEAD = "no previous version"
-OTHER_ORIGIN = "HEAD was not pulled from this project"
+#: ``origin.kind`` of a version pulled from Label Studio.
+ORIGIN_KIND = "label-studio"
+TABLES = ("tasks", "annotations", "predictions")
+_DONE = ("completed", "failed")
+
+
+class PullMode(str, enum.Enum):
+    """How a pull got the project: everything, or only what changed since the previous version."""
+
+    FULL = "full"
+    INCREMENTAL = "incremental"
+
+
+class _NoIncremental(Exception):
+    """Why an incremental pull cannot be done; ``quiet`` when a full pull is the expected case."""
+
+    def __init__(self, reason: str, quiet: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.quiet = quiet
 
 
 def _noop(_: str) -> None:
@@ -61,6 +86,10 @@ def _mb(n: int) -> str:
     return f"{n / 1e6:.1f} MB"
 
 
+def source_name(project: Project) -> str:
+    return f"Label Studio project {project.title!r} ({project.id})"
+
+
 # ---------------------------------------------------------------------------
 # export
 
@@ -72,47 +101,54 @@ class Export:
     raw: bytes  # the export as the server wrote it
 
 
+def _wait_for_export(client: Client, project: Project, snap: dict, poll: float) -> None:
+    what = f"exporting project {project.id}"
+    deadline = time.monotonic() + client.timeout
+    while snap.get("status") not in _DONE:
+        if time.monotonic() > deadline:
+            raise LabelStudioError(f"the export of project {project.id} did not finish in {client.timeout:.0f} s",
+                                   f"raise {ENV_TIMEOUT}, or check the server's workers")
+        time.sleep(poll)
+        snap.update(client.raw("GET", f"api/projects/{project.id}/exports/{snap['id']}", what=what))
+    if snap["status"] == "failed":
+        raise LabelStudioError(f"Label Studio failed to export project {project.id}", "see the Label Studio server log")
+
+
+def _download(client: Client, project: Project, eid: int, progress: Progress) -> bytes:
+    chunks: list[bytes] = []
+
+    def go() -> None:
+        got = 0
+        for chunk in client.sdk.projects.exports.download(
+                project.id, eid, export_type="JSON",
+                request_options={"timeout_in_seconds": client.timeout, "chunk_size": 1 << 20}):
+            chunks.append(chunk)
+            got += len(chunk)
+            progress(f"downloading the export: {_mb(got)}")
+
+    client.call(f"downloading the export of project {project.id}", go)
+    return b"".join(chunks)
+
+
 def export_tasks(client: Client, project: Project, *, view: int | None = None,
                  progress: Progress = _noop, poll: float = 0.5) -> Export:
     """An export snapshot of the project (or of the tasks a data-manager view selects)."""
-    what = f"exporting project {project.id}"
     body: dict[str, Any] = {"title": EXPORT_TITLE, "serialization_options": EXPORT_OPTIONS}
     if view is not None:
         body["task_filter_options"] = {"view": view}
     progress(f"Label Studio is exporting {'changed tasks' if view else f'{project.tasks} tasks'}")
-    snap = client.raw("POST", f"api/projects/{project.id}/exports/", what=what, json_body=body, retries=0)
+    snap = client.raw("POST", f"api/projects/{project.id}/exports/", what=f"exporting project {project.id}",
+                      json_body=body, retries=0)
     eid = int(snap["id"])
     try:
-        deadline = time.monotonic() + client.timeout
-        while snap.get("status") not in ("completed", "failed"):
-            if time.monotonic() > deadline:
-                raise LabelStudioError(f"the export of project {project.id} did not finish in {client.timeout:.0f} s",
-                                       "raise ANNOVER_LS_TIMEOUT, or check the server's workers")
-            time.sleep(poll)
-            snap = client.raw("GET", f"api/projects/{project.id}/exports/{eid}", what=what)
-        if snap["status"] == "failed":
-            raise LabelStudioError(f"Label Studio failed to export project {project.id}",
-                                   "see the Label Studio server log")
-        chunks: list[bytes] = []
-        got = 0
-
-        def download() -> None:
-            nonlocal got
-            for chunk in client.sdk.projects.exports.download(
-                    project.id, eid, export_type="JSON",
-                    request_options={"timeout_in_seconds": client.timeout, "chunk_size": 1 << 20}):
-                chunks.append(chunk)
-                got += len(chunk)
-                progress(f"downloading the export: {_mb(got)}")
-
-        client.call(f"downloading the export of project {project.id}", download)
+        _wait_for_export(client, project, snap, poll)
+        raw = _download(client, project, eid, progress)
     finally:
         try:
             client.raw("DELETE", f"api/projects/{project.id}/exports/{eid}", what="removing the export", retries=0)
         except AnnoverError:
             pass  # a leftover export file on the server is harmless
-    progress(f"reading the export ({_mb(got)})")
-    raw = b"".join(chunks)
+    progress(f"reading the export ({_mb(len(raw))})")
     try:
         tasks = json.loads(raw)
     except ValueError as e:
@@ -131,14 +167,18 @@ def _changed_view(client: Client, project: Project, since: str) -> int:
     return int(v["id"])
 
 
+def _delete_view(client: Client, view: int) -> None:
+    try:
+        client.raw("DELETE", f"api/dm/views/{view}/", what="removing a task filter", retries=0)
+    except AnnoverError:
+        pass
+
+
 def _drop_stale_views(client: Client, project: Project) -> None:
     views = client.raw("GET", "api/dm/views/", what="listing task filters", params={"project": project.id}) or []
     for v in views:
         if (v.get("data") or {}).get("title") == VIEW_TITLE:
-            try:
-                client.raw("DELETE", f"api/dm/views/{v['id']}/", what="removing a task filter", retries=0)
-            except AnnoverError:
-                pass
+            _delete_view(client, int(v["id"]))
 
 
 def list_task_ids(client: Client, project: Project, page_size: int = 5000) -> set[int]:
@@ -156,19 +196,69 @@ def list_task_ids(client: Client, project: Project, page_size: int = 5000) -> se
 
 
 # ---------------------------------------------------------------------------
-# pull
+# what a pull returns, and what it builds on
 
 
 @dataclass
 class Pull:
-    tables: "Tables"
+    """A project's tables as a version would hold them, with where they came from."""
+
+    tables: Tables
     project: Project
     config_text: str
     origin: dict
-    mode: str  # "full" or "incremental"
-    fetched: int
-    deleted: int = 0
-    notes: list[str] = field(default_factory=list)
+    mode: PullMode
+    fetched: int  # tasks exported
+    deleted: int = 0  # tasks gone since the previous version (incremental)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def nothing_new(self) -> bool:
+        """An incremental pull that found no task changed or deleted since the previous version."""
+        return self.mode is PullMode.INCREMENTAL and self.fetched == 0 and self.deleted == 0
+
+    def to_json(self) -> dict:
+        return {"dataset": self.project.title, "project_id": self.project.id, "mode": self.mode.value,
+                "fetched": self.fetched, "deleted": self.deleted, "nothing_new": self.nothing_new,
+                "tasks": self.tables.tasks.num_rows, "origin": self.origin, "warnings": self.warnings}
+
+
+@dataclass(frozen=True)
+class Previous:
+    """The version a pull may build on (HEAD): its origin, and its config and tables on demand."""
+
+    origin: Mapping[str, Any]
+    read_config: Callable[[], str | None]
+    read_table: Callable[[str], "pa.Table"]
+
+    @classmethod
+    def of(cls, repo: Any, rev: str = "HEAD") -> "Previous | None":
+        """From anything with ``head()``, ``version(id).record``, ``config_text(id)`` and
+        ``read_table(id, name)`` (an annover repository); None when it has no version yet."""
+        head = repo.head() if rev == "HEAD" else repo.resolve(rev)
+        if not head:
+            return None
+        origin = repo.version(head).record.get("origin") or {}
+        return cls(origin, lambda: repo.config_text(head), lambda name: repo.read_table(head, name))
+
+    def pulled_from(self, client: Client, project_id: int) -> bool:
+        o = self.origin
+        return o.get("kind") == ORIGIN_KIND and o.get("url") == client.url and o.get("project_id") == project_id
+
+    @property
+    def sync(self) -> Mapping[str, Any]:
+        return self.origin.get("sync") or {}
+
+
+def default_key(client: Client, dataset: str | int, previous: Previous | None) -> str | None:
+    """The task key the previous version was pulled from ``dataset`` with, if it was."""
+    if previous is None:
+        return None
+    o = previous.origin
+    if o.get("kind") == ORIGIN_KIND and o.get("url") == client.url and str(dataset) in (
+            str(o.get("project_id")), str(o.get("project"))):
+        return previous.sync.get("key")
+    return None
 
 
 def _since(tasks: "pa.Table | list[dict]", export_created: _dt.datetime) -> str:
@@ -183,36 +273,37 @@ def _since(tasks: "pa.Table | list[dict]", export_created: _dt.datetime) -> str:
     return format_time(min(newest, export_created))
 
 
-def _origin(client: Client, project: Project, mode: str, since: str, key: str | None, validate: bool,
+def _origin(client: Client, project: Project, mode: PullMode, since: str, key: str | None, validate: bool,
             fetched: int, deleted: int) -> dict:
     return {
-        "kind": "label-studio", "url": client.url, "project_id": project.id, "project": project.title,
-        "sync": {"mode": mode, "since": since, "key": key, "validated": validate,
+        "kind": ORIGIN_KIND, "url": client.url, "project_id": project.id, "project": project.title,
+        "sync": {"mode": mode.value, "since": since, "key": key, "validated": validate,
                  "fetched_tasks": fetched, "deleted_tasks": deleted},
     }
 
 
+def _config(text: str, project: Project) -> LabelingConfig:
+    return LabelingConfig(text, source=f"the labeling config of {project.title!r}")
+
+
+# ---------------------------------------------------------------------------
+# full and incremental pulls
+
+
 def full_pull(client: Client, project: Project, config_text: str, *, key: str | None, validate: bool,
               progress: Progress = _noop) -> Pull:
-    from annover.formats.ingest import from_ls_tasks
-    from annover.model.config import LabelingConfig
-
-    cfg = LabelingConfig(config_text, source=f"the labeling config of {project.title!r}")
+    """Every task of the project, from one export snapshot."""
+    cfg = _config(config_text, project)
     exp = export_tasks(client, project, progress=progress)
     progress(f"reading {len(exp.tasks)} tasks")
-    tables = from_ls_tasks(exp.tasks, source_name(client, project), config=cfg, key=key, validate=validate)
-    origin = _origin(client, project, "full", _since(exp.tasks, exp.created_at), key, validate, len(exp.tasks), 0)
-    return Pull(tables, project, config_text, origin, "full", len(exp.tasks))
-
-
-def source_name(client: Client, project: Project) -> str:
-    return f"Label Studio project {project.title!r} ({project.id})"
+    tables = from_ls_tasks(exp.tasks, source_name(project), config=cfg, key=key, validate=validate)
+    origin = _origin(client, project, PullMode.FULL, _since(exp.tasks, exp.created_at), key, validate,
+                     len(exp.tasks), 0)
+    return Pull(tables, project, config_text, origin, PullMode.FULL, len(exp.tasks))
 
 
 def _answers(t: "pa.Table", key: str) -> tuple[int, int]:
     """(answers that are not skips, skips) of an annotations / predictions table."""
-    import pyarrow.compute as pc
-
     if t.num_rows == 0:
         return 0, 0
     cols = ["task_key", key] + (["was_cancelled"] if "was_cancelled" in t.column_names else [])
@@ -224,26 +315,38 @@ def _answers(t: "pa.Table", key: str) -> tuple[int, int]:
     return g.num_rows - skipped, skipped
 
 
-def incremental_pull(client: Client, project: Project, config_text: str, base: dict, since: str, *,
-                     key: str | None, validate: bool, progress: Progress = _noop) -> Pull | str:
-    """HEAD's tables with the tasks changed since ``since`` replaced; or why it cannot be done."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
+def _check_totals(merged: dict[str, "pa.Table"], project: Project) -> None:
+    """The project's totals must add up: a change that did not touch its task's updated_at shows here."""
+    done, skipped = _answers(merged["annotations"], "annotation_key")
+    preds, _ = _answers(merged["predictions"], "prediction_key")
+    have = {"tasks": merged["tasks"].num_rows, "annotations": done, "skipped": skipped, "predictions": preds}
+    want = {"tasks": project.tasks, "annotations": project.annotations, "skipped": project.skipped,
+            "predictions": project.predictions}
+    for k in have:
+        if have[k] != want[k]:
+            raise _NoIncremental(f"the project's {k} ({want[k]}) do not add up to {have[k]} "
+                                 "after fetching only what changed")
 
-    from annover.formats.ingest import Tables, finish, from_ls_tasks
-    from annover.model.config import LabelingConfig
 
-    cfg = LabelingConfig(config_text, source=f"the labeling config of {project.title!r}")
+def _export_changed(client: Client, project: Project, since: str, progress: Progress) -> Export:
     _drop_stale_views(client, project)
     view = _changed_view(client, project, since)
     try:
-        exp = export_tasks(client, project, view=view, progress=progress)
+        return export_tasks(client, project, view=view, progress=progress)
     finally:
-        try:
-            client.raw("DELETE", f"api/dm/views/{view}/", what="removing a task filter", retries=0)
-        except AnnoverError:
-            pass
-    changed = from_ls_tasks(exp.tasks, source_name(client, project), config=cfg, key=key, validate=validate)
+        _delete_view(client, view)
+
+
+def incremental_pull(client: Client, project: Project, config_text: str, base: dict[str, "pa.Table"], since: str,
+                     *, key: str | None, validate: bool, progress: Progress = _noop) -> Pull:
+    """``base`` (the previous tables) with the tasks changed since ``since`` replaced.
+
+    Raises ``_NoIncremental`` when the result would not equal a full pull's.
+    """
+    cfg = _config(config_text, project)
+    exp = _export_changed(client, project, since, progress)
+    source = source_name(project)
+    changed = from_ls_tasks(exp.tasks, source, config=cfg, key=key, validate=validate)
     changed_ids = {int(t["id"]) for t in exp.tasks}
     base_ids = {i for i in base["tasks"].column("ls_task_id").to_pylist() if i is not None}
     deleted: set[int] = set()
@@ -252,52 +355,37 @@ def incremental_pull(client: Client, project: Project, config_text: str, base: d
         deleted = base_ids - changed_ids - list_task_ids(client, project)
     drop = pa.array(sorted(changed_ids | deleted), pa.int64())
     merged = {}
-    for name in ("tasks", "annotations", "predictions"):
+    for name in TABLES:
         old = base[name]
         keep = old.filter(pc.invert(pc.fill_null(pc.is_in(old.column("ls_task_id"), value_set=drop), False)))
-        merged[name] = finish(pa.concat_tables([keep, getattr(changed, name)]), name, source_name(client, project))
-    # totals: a change that did not touch its task's updated_at shows here
-    done, skipped = _answers(merged["annotations"], "annotation_key")
-    preds, _ = _answers(merged["predictions"], "prediction_key")
-    have = {"tasks": merged["tasks"].num_rows, "annotations": done, "skipped": skipped, "predictions": preds}
-    want = {"tasks": project.tasks, "annotations": project.annotations, "skipped": project.skipped,
-            "predictions": project.predictions}
-    off = [k for k in have if have[k] != want[k]]
-    if off:
-        return (f"the project's {off[0]} ({want[off[0]]}) do not add up to {have[off[0]]} "
-                "after fetching only what changed")
+        merged[name] = finish(pa.concat_tables([keep, getattr(changed, name)]), name, source)
+    _check_totals(merged, project)
     tables = Tables(merged["tasks"], merged["annotations"], merged["predictions"], "label-studio", changed.warnings)
-    origin = _origin(client, project, "incremental", _since(merged["tasks"], exp.created_at), key, validate,
+    origin = _origin(client, project, PullMode.INCREMENTAL, _since(merged["tasks"], exp.created_at), key, validate,
                      len(exp.tasks), len(deleted))
-    return Pull(tables, project, config_text, origin, "incremental", len(exp.tasks), len(deleted))
+    return Pull(tables, project, config_text, origin, PullMode.INCREMENTAL, len(exp.tasks), len(deleted))
 
 
-def _base(repo: "Repo", client: Client, project: Project, key: str | None, validate: bool,
-          config_text: str) -> tuple[dict, str] | str:
-    """HEAD's tables and pull moment when HEAD can be the base of an incremental pull; else why not."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    head = repo.head()
-    if not head:
-        return NO_HEAD
-    v = repo.version(head)
-    o = v.record.get("origin") or {}
-    if o.get("kind") != "label-studio" or o.get("url") != client.url or o.get("project_id") != project.id:
-        return OTHER_ORIGIN
-    sync = o.get("sync") or {}
+def _base(previous: Previous | None, client: Client, project: Project, key: str | None, validate: bool,
+          config_text: str) -> tuple[dict[str, "pa.Table"], str]:
+    """The previous version's tables and pull moment, when they can be the base of an incremental pull."""
+    if previous is None:
+        raise _NoIncremental("no previous version", quiet=True)
+    if not previous.pulled_from(client, project.id):
+        raise _NoIncremental("HEAD was not pulled from this project", quiet=True)
+    sync = previous.sync
     if not sync.get("since"):
-        return "HEAD does not say when it was pulled"
+        raise _NoIncremental("HEAD does not say when it was pulled")
     if sync.get("key") != key:
-        return "the task key differs from HEAD's"
+        raise _NoIncremental("the task key differs from HEAD's")
     if validate and not sync.get("validated"):
-        return "HEAD was pulled without validation"
+        raise _NoIncremental("HEAD was pulled without validation")
     try:
-        if (repo.config_text(head) or "") != config_text:
-            return "the labeling config changed"
-        tables = {name: repo.read_table(head, name) for name in ("tasks", "annotations", "predictions")}
+        if (previous.read_config() or "") != config_text:
+            raise _NoIncremental("the labeling config changed")
+        tables = {name: previous.read_table(name) for name in TABLES}
     except AnnoverError as e:
-        return f"HEAD's tables cannot be read ({e.message})"
+        raise _NoIncremental(f"HEAD's tables cannot be read ({e.message})") from None
     # only what the server gave: no predictions attached from a file, no source-data hashes
     preds = tables["predictions"]
     tables["predictions"] = preds.filter(pc.is_valid(preds.column("ls_prediction_id")))
@@ -307,75 +395,72 @@ def _base(repo: "Repo", client: Client, project: Project, key: str | None, valid
     return tables, str(sync["since"])
 
 
-def pull(client: Client, dataset: str | int, *, repo: "Repo | None" = None, key: str | None = None,
-         config_text: str | None = None, validate: bool = True, full: bool = False,
-         progress: Progress = _noop) -> Pull:
-    """The project's tables: incremental from HEAD where possible, else a full export."""
+def _try_incremental(client: Client, project: Project, text: str, previous: Previous | None, *, key: str | None,
+                     validate: bool, progress: Progress) -> Pull:
+    base, since = _base(previous, client, project, key, validate, text)
+    progress("fetching the tasks changed since the last pull")
+    try:
+        return incremental_pull(client, project, text, base, since, key=key, validate=validate, progress=progress)
+    except LabelStudioConnectionError:
+        raise
+    except LabelStudioError as e:  # e.g. a key that may not make data-manager views
+        raise _NoIncremental(f"the server refused the filtered export ({e.message})") from None
+
+
+def pull(client: Client, dataset: str | int, *, previous: Previous | None = None, key: str | None = None,
+         config_text: str | None = None, config_source: str | None = None, validate: bool = True,
+         full: bool = False, progress: Progress = _noop) -> Pull:
+    """The project's tables: incremental from ``previous`` where possible, else a full export.
+
+    ``config_text`` (read from ``config_source``) replaces the project's labeling config in
+    the result; a warning says so when they differ.
+    """
     project = client.project(dataset)
     text = config_text if config_text is not None else project.label_config
-    notes: list[str] = []
-    if not full and repo is not None:
-        base = _base(repo, client, project, key, validate, text)
-        if isinstance(base, str) and base not in (NO_HEAD, OTHER_ORIGIN):
-            notes.append(f"full pull: {base}")
-        if isinstance(base, tuple):
-            progress("fetching the tasks changed since the last pull")
-            try:
-                got: Pull | str = incremental_pull(client, project, text, base[0], base[1], key=key,
-                                                   validate=validate, progress=progress)
-            except LabelStudioConnectionError:
-                raise
-            except LabelStudioError as e:  # e.g. a key that may not make data-manager views
-                got = f"the server refused the filtered export ({e.message})"
-            if isinstance(got, Pull):
-                return got
-            notes.append(f"full pull: {got}")
-            project = client.project_by_id(project.id)
-    p = full_pull(client, project, text, key=key, validate=validate, progress=progress)
-    p.notes = notes
-    return p
+    warnings: list[str] = []
+    if config_text is not None and config_text != project.label_config:
+        warnings.append(f"{config_source or 'the labeling config given'} differs from the labeling config of "
+                        f"{project.title!r}; the version records the file's")
+    got: Pull | None = None
+    if not full:
+        try:
+            got = _try_incremental(client, project, text, previous, key=key, validate=validate, progress=progress)
+        except _NoIncremental as why:
+            if not why.quiet:
+                warnings.append(f"full pull: {why.reason}")
+                project = client.project_by_id(project.id)
+    if got is None:
+        got = full_pull(client, project, text, key=key, validate=validate, progress=progress)
+    got.warnings = warnings + got.warnings
+    return got
 
 
-def _default_key(repo: "Repo", client: Client, dataset: str | int) -> str | None:
-    head = repo.head()
-    if not head:
-        return None
-    o = repo.version(head).record.get("origin") or {}
-    if o.get("kind") == "label-studio" and o.get("url") == client.url and str(dataset) in (
-            str(o.get("project_id")), str(o.get("project"))):
-        return (o.get("sync") or {}).get("key")
-    return None
+# ---------------------------------------------------------------------------
+# until the repository makes versions from a pull itself
 
 
-def snapshot_project(repo: "Repo", dataset: str | int, *, config: str | None = None, message: str = "",
-                     tag: str | None = None, key: str | None = None, source_data: str | None = None,
-                     predictions: str | None = None, validate: bool = True, full: bool = False,
-                     progress: Progress = _noop, client: Client | None = None, url: str | None = None,
-                     api_key: str | None = None) -> "SnapshotResult":
-    """``annover snapshot --label-studio DATASET``: pull the project and make a version of it.
+def snapshot_project(repo: Any, dataset: str | int, *, commit: Callable[..., Any], config: str | None = None,
+                     message: str = "", tag: str | None = None, key: str | None = None,
+                     source_data: str | None = None, predictions: str | None = None, validate: bool = True,
+                     full: bool = False, progress: Progress = _noop, client: Client | None = None,
+                     url: str | None = None, api_key: str | None = None) -> Any:
+    """``annover snapshot --label-studio DATASET``: pull the project, then ``commit`` makes the version.
 
-    The version's labeling config is the project's (or ``config``, a file, when given); its
-    origin records the server URL, project id and title and where the next pull starts; the
-    API key is recorded nowhere. ``key`` defaults to the one HEAD was pulled with.
+    ``commit`` is the repository's snapshot step (``commit(repo, tables=..., origin=...,
+    config_text=..., message=..., ...)`` returning a result with ``warnings``); this layer
+    never writes to the repository. ``key`` defaults to the one HEAD was pulled with.
     """
-    from annover import porcelain
-
     client = client or connect(url, api_key)
+    previous = Previous.of(repo)
     if key is None:
-        key = _default_key(repo, client, dataset)
-    config_text = None
-    if config:
-        from annover.model.config import LabelingConfig
-
-        config_text = LabelingConfig.from_file(config).text
-    got = pull(client, dataset, repo=repo, key=key, config_text=config_text, validate=validate, full=full,
+        key = default_key(client, dataset, previous)
+    config_text = LabelingConfig.from_file(config).text if config else None
+    got = pull(client, dataset, previous=previous, key=key, config_text=config_text,
+               config_source=f"--config {config}" if config else None, validate=validate, full=full,
                progress=progress)
     progress("making the version")
-    result = porcelain.snapshot(repo, tables=got.tables, origin=got.origin, config_text=got.config_text,
-                                message=message, tag=tag, key=key, source_data=source_data, predictions=predictions,
-                                validate=validate, progress=progress)
-    if config_text is not None and config_text != got.project.label_config:
-        result.warnings.append(f"--config {config} differs from the labeling config of {got.project.title!r}; "
-                               "the version records the file's")
-    result.warnings.extend(got.notes)
+    result = commit(repo, tables=got.tables, origin=got.origin, config_text=got.config_text, message=message,
+                    tag=tag, key=key, source_data=source_data, predictions=predictions, validate=validate,
+                    progress=progress)
+    result.warnings.extend(got.warnings)
     return result
