@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover.model import canonical as C
 from annover.errors import InputError, NotARepoError, ObjectError, RemoteError, RevisionError, UsageError
 from annover.files import sha256_file, write_atomic
+from annover.formats.predictions import read_predictions_table
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Direction
 from annover.store.git import Git
@@ -189,51 +190,6 @@ def _data_hashes(tasks: "pa.Table", files: dict[str, str], source_rel: str) -> "
     return tasks.set_column(idx, tasks.schema.field(idx), pa.array(out, pa.string()))
 
 
-def read_predictions_file(path: str, key: str | None, config: "LabelingConfig | None", validate: bool) -> "pa.Table":
-    """Predictions from a file: Label Studio tasks with ``predictions``, or one object per line /
-    list item ``{task_key | data, model_version, score, result}``."""
-    from annover.formats.ingest import _read_json, _read_jsonl, from_ls_tasks
-
-    p = Path(path)
-    if not p.exists():
-        raise InputError(f"--predictions {path}: no such file", "give a JSON or JSONL file of predictions")
-    rows = _read_jsonl(p) if p.suffix.lower() in (".jsonl", ".ndjson") else _read_json(p)
-    if not isinstance(rows, list):
-        raise InputError(f"{path}: expected a list of predictions", "give a JSON list or a JSONL file")
-    tasks = []
-    for i, r in enumerate(rows):
-        if not isinstance(r, dict):
-            raise InputError(f"{path}: record {i} is not an object", "each prediction is a JSON object")
-        if "predictions" in r and "data" in r:
-            tasks.append({"data": r["data"], "predictions": r["predictions"]})
-            continue
-        if "task_key" in r:
-            data = {"__annover_task_key__": str(r["task_key"])}
-        elif "data" in r:
-            data = r["data"]
-        else:
-            raise InputError(f"{path}: record {i} has neither task_key nor data",
-                             "give each prediction the task_key of its task (or the task's data)")
-        if "result" not in r:
-            raise InputError(f"{path}: record {i} has no result", "a prediction needs a result list")
-        pred = {k: v for k, v in r.items() if k not in ("task_key", "data")}
-        tasks.append({"data": data, "predictions": [pred]})
-    # records given by task_key keep it; the others derive it from data like the tasks do
-    keyed = [t for t in tasks if "__annover_task_key__" in t["data"]]
-    rest = [t for t in tasks if "__annover_task_key__" not in t["data"]]
-    import pyarrow as pa
-
-    tables = []
-    if rest:
-        tables.append(from_ls_tasks(rest, path, config=config, key=key, validate=validate).predictions)
-    if keyed:
-        t = from_ls_tasks(keyed, path, config=config, key="data.__annover_task_key__", validate=validate)
-        tables.append(t.predictions)
-    if not tables:
-        return C.schema("predictions").empty_table()
-    return pa.concat_tables(tables)
-
-
 def _next_tag(repo: Repo) -> str:
     names = set(repo.refs.tags()) | repo.scm.tags()
     n = max([int(m.group(1)) for t in names if (m := re.fullmatch(r"v(\d+)", t))] or [0])
@@ -319,7 +275,7 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
     preds = tables.predictions
     if predictions:
         progress(f"reading predictions {predictions}")
-        extra = read_predictions_file(predictions, key, cfg, validate)
+        extra = read_predictions_table(predictions, key, cfg, validate)
         import pyarrow as pa
 
         if extra.num_rows:

@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 
 from annover.errors import InputError, LabelStudioConnectionError, NotFoundError, UsageError
+from annover.formats.label_studio import task_key_of
 from annover.labelstudio import client as C
 from annover.labelstudio import sync, tasks
+from annover.model.config import LabelingConfig
 
 from .ls_fixtures import IMAGE_CONFIG, TEXT_CONFIG, cli, png_bytes
 
@@ -73,8 +75,11 @@ def test_error_details_are_one_line(body, want):
 
 
 def test_config_objects_and_file_kinds():
-    assert [(o.tag, o.field, o.kind) for o in tasks.config_objects(IMAGE_CONFIG)] == [("Image", "image", "image")]
-    assert [(o.tag, o.field) for o in tasks.config_objects(TEXT_CONFIG)] == [("Text", "text")]
+    assert [(o.tag, o.field) for o in tasks.data_objects(LabelingConfig(IMAGE_CONFIG))] == [("Image", "image")]
+    assert [(o.tag, o.field) for o in tasks.data_objects(LabelingConfig(TEXT_CONFIG))] == [("Text", "text")]
+    url_text = '<View><Text name="t" value="$url" valueType="url"/><Image name="i" value="fixed.png"/>' \
+               '<Choices name="c" toName="t"><Choice value="a"/></Choices></View>'
+    assert tasks.data_objects(LabelingConfig(url_text)) == []  # a URL to fetch, a fixed image: no files to send
     assert tasks.kind_of(Path("a.JPG")) == "image" and tasks.kind_of(Path("a.txt")) == "text"
     assert tasks.kind_of(Path("a.md")) is None
 
@@ -97,16 +102,16 @@ def test_local_file_urls_are_what_label_studio_writes(tmp_path):
 
 
 def test_reading_sources(tmp_path):
-    objs = tasks.config_objects(TEXT_CONFIG)
+    objs = tasks.data_objects(LabelingConfig(TEXT_CONFIG))
     lf = tasks.LocalFiles(None)
     (tmp_path / "r.csv").write_text('id,text\n1,"a, b"\n2,c\n')
-    src = tasks.read_source(str(tmp_path / "r.csv"), objects=objs, field_name=None, local=lf, repo=None,
+    src = tasks.read_tasks(str(tmp_path / "r.csv"), objects=objs, field_name=None, local=lf, repo=None,
                             send_annotations=False)
     assert [i["data"] for i in src.items] == [{"id": "1", "text": "a, b"}, {"id": "2", "text": "c"}]
     ls_task = {"id": 7, "data": {"text": "x"}, "meta": {"m": 1}, "annotations": [{"id": 3, "result": []}],
                "predictions": [{"id": 9, "model_version": "m", "score": 0.5, "result": [], "created_at": "t"}]}
     (tmp_path / "t.json").write_text(json.dumps([ls_task]))
-    src = tasks.read_source(str(tmp_path / "t.json"), objects=objs, field_name=None, local=lf, repo=None,
+    src = tasks.read_tasks(str(tmp_path / "t.json"), objects=objs, field_name=None, local=lf, repo=None,
                             send_annotations=False)
     assert src.items == [{"data": {"text": "x"}, "meta": {"m": 1},
                           "predictions": [{"model_version": "m", "score": 0.5, "result": []}]}]
@@ -114,21 +119,19 @@ def test_reading_sources(tmp_path):
     (tmp_path / "texts").mkdir()
     (tmp_path / "texts" / "b.txt").write_text("bee")
     (tmp_path / "texts" / "a.txt").write_text("ay")
-    src = tasks.read_source(str(tmp_path / "texts"), objects=objs, field_name=None, local=lf, repo=None,
+    src = tasks.read_tasks(str(tmp_path / "texts"), objects=objs, field_name=None, local=lf, repo=None,
                             send_annotations=False)
     assert [i["data"] for i in src.items] == [{"text": "ay"}, {"text": "bee"}]
     with pytest.raises(InputError, match="no object that shows image"):
         (tmp_path / "texts" / "c.png").write_bytes(b"x")
-        tasks.read_source(str(tmp_path / "texts"), objects=objs, field_name=None, local=lf, repo=None,
+        tasks.read_tasks(str(tmp_path / "texts"), objects=objs, field_name=None, local=lf, repo=None,
                           send_annotations=False)
     with pytest.raises(NotFoundError, match="nope"):
-        tasks.read_source(str(tmp_path / "nope"), objects=objs, field_name=None, local=lf, repo=None,
+        tasks.read_tasks(str(tmp_path / "nope"), objects=objs, field_name=None, local=lf, repo=None,
                           send_annotations=False)
 
 
 def test_predictions_by_key_data_or_file(tmp_path):
-    from annover.formats.label_studio import task_key_of
-
     files = {"sub/x.png": {"image": "/data/local-files/?d=d/sub/x.png"}}
     rows = [{"task_key": "k1", "model_version": "m", "score": 1, "result": []},
             {"data": {"text": "t"}, "model_version": "m", "result": [], "id": 5},

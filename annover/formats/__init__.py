@@ -1,1 +1,29 @@
-"""Readers and writers between the formats people label and train with and annover's tables."""
+"""Readers and writers between the formats people label and train with and annover's tables.
+
+One module per input shape (``label_studio``, ``json_min``, ``flat``, ``own_parquet``,
+``records``, ``predictions``), detection and dispatch in ``read``, export writers in
+``write``. :class:`Format` is the one list of file formats: detection, export and the
+command line's choices all read it.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+__all__ = ["EXPORT_FORMATS", "INPUT_FORMATS", "Format"]
+
+
+class Format(StrEnum):
+    """A file format annover reads (``snapshot --format``) and writes (``export --format``)."""
+
+    LABEL_STUDIO = "label-studio"  # Label Studio JSON export: a list of tasks
+    JSON_MIN = "json-min"  # Label Studio JSON-MIN: one flat object per annotation
+    JSONL = "jsonl"  # Label Studio tasks or flat rows, one JSON object a line
+    CSV = "csv"  # flat (task key, label) rows; .tsv too
+    PARQUET = "parquet"  # flat rows, or annover's own annotations table
+
+
+#: What ``annover snapshot --format`` accepts.
+INPUT_FORMATS: tuple[str, ...] = tuple(f.value for f in Format)
+#: What ``annover export --format`` writes.
+EXPORT_FORMATS: tuple[str, ...] = tuple(f.value for f in Format)

@@ -1,17 +1,23 @@
-"""Label Studio JSON (full export) <-> canonical rows.
+"""Label Studio JSON tasks (a full export) in and out.
 
-Pure: takes parsed JSON (a list of task dicts) and returns plain row dicts; the
-Arrow building, validation and file handling live in :mod:`annover.formats.ingest`.
+:func:`parse_tasks` turns parsed tasks into canonical row dicts, :func:`from_ls_tasks` into
+checked canonical tables, and :func:`to_tasks` rebuilds export tasks from canonical rows.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
+from annover.errors import InputError
+from annover.formats import Format
+from annover.formats.tables import Tables, rows_to_tables
+from annover.formats.validate import Where, check_results
 from annover.model.canonical import canonical_json, canonical_json_or_none
+from annover.model.config import LabelingConfig
 
 # Task fields Label Studio computes or owns; not part of what a user labeled.
 TASK_SERVER_FIELDS = {
@@ -36,12 +42,13 @@ PREDICTION_SERVER_FIELDS = {
 }
 REGION_FIELDS = {"id", "from_name", "to_name", "type", "value"}
 
-# value keys that hold the label(s) of a result, by result type
-_LABEL_KEYS = (
+#: Value keys that hold the label(s) of a result, by result type.
+LABEL_KEYS = (
     "choices", "labels", "rectanglelabels", "polygonlabels", "keypointlabels", "brushlabels",
     "ellipselabels", "videorectangle", "timeserieslabels", "paragraphlabels", "hypertextlabels",
     "taxonomy", "rating", "pairwise", "selected", "ranker",
 )
+_LABEL_KEYS = LABEL_KEYS  # the old name, until every caller reads LABEL_KEYS
 
 
 class RecordError(ValueError):
@@ -61,7 +68,7 @@ def labels_of(item: dict) -> list[str] | None:
     value = item.get("value")
     if not isinstance(value, dict):
         return None
-    for k in _LABEL_KEYS:
+    for k in LABEL_KEYS:
         if k not in value:
             continue
         v = value[k]
@@ -202,65 +209,79 @@ def parse_tasks(tasks: Iterable[Any], key: str | None = None, source: str = "inp
     """
     out = Rows()
     for ti, task in enumerate(tasks):
-        where = f"{source}: task {ti}"
-        if not isinstance(task, dict):
-            raise RecordError(where, f"is {type(task).__name__}, expected an object (a Label Studio task)")
-        if "data" not in task:
-            raise RecordError(where, "has no 'data' field; is this a Label Studio JSON export?")
-        if not isinstance(task["data"], dict):
-            raise RecordError(where + ".data", f"is {type(task['data']).__name__}, expected an object")
-        tkey = task_key_of(task, key, where)
-        where = f"{source}: task {ti} (key {tkey})"
-        ls_task_id = _int_or_none(task.get("id"))
-        extra = {k: v for k, v in task.items() if k not in TASK_SERVER_FIELDS}
-        if extra.get("meta") in ({}, None):
-            extra.pop("meta", None)
-        try:
-            data_json = canonical_json(task["data"])
-            extra_json = canonical_json_or_none(extra)
-        except (TypeError, ValueError) as e:
-            raise RecordError(where, str(e)) from None
-        out.tasks.append({
-            "task_key": tkey, "data": data_json, "data_hash": None, "extra": extra_json,
-            "ls_task_id": ls_task_id, "ls_project_id": _int_or_none(task.get("project")),
-            "created_at": _str_or_none(task.get("created_at")), "updated_at": _str_or_none(task.get("updated_at")),
-        })
-
-        anns = task.get("annotations", task.get("completions")) or []
-        if not isinstance(anns, list):
-            raise RecordError(where + ".annotations", "is not a list")
-        by_annotator: dict[Any, list[int]] = {}
-        for ai, ann in enumerate(anns):
-            if not isinstance(ann, dict):
-                raise RecordError(f"{where}, annotation {ai}", "is not an object")
-            by_annotator.setdefault(annotator_of(ann.get("completed_by")), []).append(ai)
-        for annotator, idxs in by_annotator.items():
-            ranks = _ranked([anns[i] for i in idxs])
-            for ai, rank in zip(idxs, ranks):
-                out.annotations.extend(_answer_rows(
-                    anns[ai], tkey, ls_task_id, f"{annotator if annotator is not None else '-'}#{rank}",
-                    f"{where}, annotation {ai}", annotation=True,
-                ))
-
-        preds = task.get("predictions") or []
-        if not isinstance(preds, list):
-            raise RecordError(where + ".predictions", "is not a list")
-        by_model: dict[str, list[int]] = {}
-        for pi, pred in enumerate(preds):
-            if isinstance(pred, int) and not isinstance(pred, bool):
-                out.prediction_ids_only += 1
-                continue
-            if not isinstance(pred, dict):
-                raise RecordError(f"{where}, prediction {pi}", "is not an object")
-            by_model.setdefault(str(pred.get("model_version") or ""), []).append(pi)
-        for mv, idxs in by_model.items():
-            ranks = _ranked([preds[i] for i in idxs])
-            for pi, rank in zip(idxs, ranks):
-                out.predictions.extend(_answer_rows(
-                    preds[pi], tkey, ls_task_id, f"{mv}#{rank}", f"{where}, prediction {pi}",
-                    annotation=False,
-                ))
+        row = _task_row(task, key, f"{source}: task {ti}")
+        out.tasks.append(row)
+        where = f"{source}: task {ti} (key {row['task_key']})"
+        out.annotations.extend(_annotation_rows(task, row["task_key"], row["ls_task_id"], where))
+        preds, ids_only = _prediction_rows(task, row["task_key"], row["ls_task_id"], where)
+        out.predictions.extend(preds)
+        out.prediction_ids_only += ids_only
     return out
+
+
+def _task_row(task: Any, key: str | None, where: str) -> dict:
+    """The tasks-table row of one export task."""
+    if not isinstance(task, dict):
+        raise RecordError(where, f"is {type(task).__name__}, expected an object (a Label Studio task)")
+    if "data" not in task:
+        raise RecordError(where, "has no 'data' field; is this a Label Studio JSON export?")
+    if not isinstance(task["data"], dict):
+        raise RecordError(where + ".data", f"is {type(task['data']).__name__}, expected an object")
+    tkey = task_key_of(task, key, where)
+    extra = {k: v for k, v in task.items() if k not in TASK_SERVER_FIELDS}
+    if extra.get("meta") in ({}, None):
+        extra.pop("meta", None)
+    try:
+        data_json = canonical_json(task["data"])
+        extra_json = canonical_json_or_none(extra)
+    except (TypeError, ValueError) as e:
+        raise RecordError(f"{where} (key {tkey})", str(e)) from None
+    return {
+        "task_key": tkey, "data": data_json, "data_hash": None, "extra": extra_json,
+        "ls_task_id": _int_or_none(task.get("id")), "ls_project_id": _int_or_none(task.get("project")),
+        "created_at": _str_or_none(task.get("created_at")), "updated_at": _str_or_none(task.get("updated_at")),
+    }
+
+
+def _annotation_rows(task: dict, tkey: str, ls_task_id: int | None, where: str) -> list[dict]:
+    """Rows of a task's annotations; ``annotation_key`` is ``<annotator>#<rank by time>``."""
+    anns = task.get("annotations", task.get("completions")) or []
+    if not isinstance(anns, list):
+        raise RecordError(where + ".annotations", "is not a list")
+    by_annotator: dict[Any, list[int]] = {}
+    for ai, ann in enumerate(anns):
+        if not isinstance(ann, dict):
+            raise RecordError(f"{where}, annotation {ai}", "is not an object")
+        by_annotator.setdefault(annotator_of(ann.get("completed_by")), []).append(ai)
+    out: list[dict] = []
+    for annotator, idxs in by_annotator.items():
+        for ai, rank in zip(idxs, _ranked([anns[i] for i in idxs])):
+            out.extend(_answer_rows(anns[ai], tkey, ls_task_id, f"{annotator if annotator is not None else '-'}#{rank}",
+                                    f"{where}, annotation {ai}", annotation=True))
+    return out
+
+
+def _prediction_rows(task: dict, tkey: str, ls_task_id: int | None, where: str) -> tuple[list[dict], int]:
+    """Rows of a task's predictions (``prediction_key`` is ``<model_version>#<rank>``), and how
+    many were given as ids only."""
+    preds = task.get("predictions") or []
+    if not isinstance(preds, list):
+        raise RecordError(where + ".predictions", "is not a list")
+    by_model: dict[str, list[int]] = {}
+    ids_only = 0
+    for pi, pred in enumerate(preds):
+        if isinstance(pred, int) and not isinstance(pred, bool):
+            ids_only += 1
+            continue
+        if not isinstance(pred, dict):
+            raise RecordError(f"{where}, prediction {pi}", "is not an object")
+        by_model.setdefault(str(pred.get("model_version") or ""), []).append(pi)
+    out: list[dict] = []
+    for mv, idxs in by_model.items():
+        for pi, rank in zip(idxs, _ranked([preds[i] for i in idxs])):
+            out.extend(_answer_rows(preds[pi], tkey, ls_task_id, f"{mv}#{rank}", f"{where}, prediction {pi}",
+                                    annotation=False))
+    return out, ids_only
 
 
 def _str_or_none(v: Any) -> str | None:
@@ -299,13 +320,54 @@ def _answer_rows(ans: dict, tkey: str, ls_task_id: int | None, akey: str, where:
     return [{**base, **r} for r in regions]
 
 
+def from_ls_tasks(tasks: list, source: str, *, config: LabelingConfig | None = None, key: str | None = None,
+                  validate: bool = True, fmt: str = Format.LABEL_STUDIO) -> Tables:
+    """Canonical tables of Label Studio tasks; InputError / ValidationError naming the record."""
+    try:
+        rows = parse_tasks(tasks, key=key, source=source)
+    except RecordError as e:
+        raise InputError(str(e), "fix the record, or check that this is a Label Studio JSON export") from None
+    if validate and config is not None:
+        validate_ls_tasks(tasks, config, source, key)
+    warnings = []
+    if rows.prediction_ids_only:
+        warnings.append(
+            f"{source}: {rows.prediction_ids_only} predictions are given as ids only (a plain export); "
+            "they are not kept — export with full predictions or pass --predictions FILE")
+    return rows_to_tables({"tasks": rows.tasks, "annotations": rows.annotations, "predictions": rows.predictions},
+                          fmt, source, warnings)
+
+
+def validate_ls_tasks(tasks: list, config: LabelingConfig, source: str, key: str | None) -> None:
+    """Check every result item (annotations and predictions) against the config."""
+    check_results(_answers(tasks, source, key), config,
+                  f"fix the label or add it to {config.source}, or pass --no-validate")
+
+
+def _answers(tasks: list, source: str, key: str | None) -> Iterator[tuple[Where, dict]]:
+    """(where, answer) of every annotation and prediction; ``where`` is worded only on error."""
+    for ti, task in enumerate(tasks):
+        if not isinstance(task, dict):
+            continue
+        for kind in ("annotation", "prediction"):
+            answers = task.get(kind + "s") or (task.get("completions") if kind == "annotation" else None) or []
+            for ai, ans in enumerate(answers if isinstance(answers, list) else []):
+                yield (lambda ti=ti, task=task, kind=kind, ai=ai:
+                       f"{source}: task {ti} (key {_key_or_mark(task, key)}), {kind} {ai}"), ans
+
+
+def _key_or_mark(task: dict, key: str | None) -> str:
+    try:
+        return task_key_of(task, key, "")
+    except RecordError:
+        return "?"
+
+
 # ---------------------------------------------------------------------------
 # canonical rows -> Label Studio JSON
 
 
 def _loads(s: str | None) -> Any:
-    import json
-
     return None if s is None else json.loads(s)
 
 

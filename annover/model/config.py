@@ -92,16 +92,17 @@ class ConfigObject:
     tag: str
     field: str  # the task data field it reads: value="$text" -> "text"
     value_type: str | None = None  # valueType="url": the data holds a URL, not the content
+    from_data: bool = True  # value="$field" (False: a fixed value written in the config)
 
     def __str__(self) -> str:  # where a string is wanted, an object reads as its data field
         return self.field
 
     def to_json(self) -> dict[str, Any]:
-        return {"tag": self.tag, "field": self.field, "value_type": self.value_type}
+        return {"tag": self.tag, "field": self.field, "value_type": self.value_type, "from_data": self.from_data}
 
     @classmethod
     def from_json(cls, name: str, d: dict) -> "ConfigObject":
-        return cls(name, str(d["tag"]), str(d["field"]), d.get("value_type"))
+        return cls(name, str(d["tag"]), str(d["field"]), d.get("value_type"), bool(d["from_data"]))
 
 
 # ---------------------------------------------------------------------------
@@ -148,7 +149,7 @@ def _walk(root: ET.Element) -> tuple[dict[str, Control], dict[str, ConfigObject]
             labels.setdefault(name, {})
         if both or not is_control and name and value:
             objects[name] = ConfigObject(name, el.tag, str(value or "").lstrip("$"),
-                                         el.get("valueType") or el.get("valuetype"))
+                                         el.get("valueType") or el.get("valuetype"), str(value or "").startswith("$"))
         if el.tag in LABEL_TAGS and owner is not None:
             label = el.get("alias") or el.get("value")
             if label is not None:
@@ -231,7 +232,7 @@ def _read_verdict(path: Path | None) -> tuple[dict[str, Control], dict[str, Conf
 def _write_verdict(path: Path | None, controls: dict[str, Control], objects: dict[str, ConfigObject]) -> None:
     """Remember the SDK accepted this model; a cache that cannot be written is skipped."""
     try:
-        if path is not None and not path.exists():
+        if path is not None:  # written only when the cache had no readable verdict
             write_atomic(path, json.dumps(_model_json(controls, objects), sort_keys=True).encode())
     except OSError:
         pass

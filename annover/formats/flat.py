@@ -1,0 +1,262 @@
+"""Flat ``(task key, label)`` rows (CSV / TSV / JSONL / Parquet) -> canonical tables.
+
+Vectorised for large inputs: a row becomes an annotation region through Arrow kernels and
+a few dictionary takes, never a Python loop over rows. Columns: the task key (``task_key``,
+or the one ``--key data.COL`` names), ``label`` (or a list-typed ``labels``), optional
+``annotator`` and ``from_name``; other columns become task data. Several rows of one
+(task, annotator, control) become one region with all their labels.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from annover._lazy import lazy
+from annover.formats import Format
+from annover.formats.tables import Tables, empty, finish, first_of_each, task_data_for_keys
+from annover.formats.text import fail
+from annover.formats.validate import check_label_column, controls_of
+from annover.model import canonical as C
+from annover.model.config import Control, LabelingConfig
+
+if TYPE_CHECKING:
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+    import pyarrow.json as pj
+else:
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
+    pcsv = lazy("pyarrow.csv")
+    pj = lazy("pyarrow.json")
+
+__all__ = ["KNOWN_COLUMNS", "from_flat", "read_csv", "read_jsonl_rows", "read_jsonl_table"]
+
+#: Columns with a meaning; any other column is task data.
+KNOWN_COLUMNS = frozenset({"task_key", "label", "labels", "annotator", "from_name", "to_name"})
+
+
+# ---------------------------------------------------------------------------
+# reading files into one Arrow table
+
+
+def read_csv(path: Path) -> "pa.Table":
+    """A CSV (``.tsv``: tab-separated) file as an Arrow table; keys and labels stay strings."""
+    delim = "\t" if path.suffix.lower() == ".tsv" else ","
+    try:
+        return pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delim),
+                             convert_options=pcsv.ConvertOptions(
+                                 strings_can_be_null=False,
+                                 column_types={"task_key": pa.string(), "label": pa.string()}))
+    except (pa.ArrowInvalid, OSError) as e:
+        raise fail(path, f"cannot read CSV: {str(e).splitlines()[0]}", "check the CSV header and quoting") from None
+
+
+def read_jsonl_table(path: Path) -> "pa.Table | None":
+    """A JSONL of flat rows read by pyarrow (fast); None when it holds Label Studio tasks
+    or pyarrow cannot read it (the Python reader then gives the precise error)."""
+    with path.open("rb") as f:
+        first = next((line for line in f if line.strip()), b"")
+    try:
+        head = json.loads(first) if first else None
+    except json.JSONDecodeError:
+        return None
+    if not isinstance(head, dict) or "data" in head or "annotations" in head:
+        return None
+    try:
+        return pj.read_json(path, parse_options=pj.ParseOptions(newlines_in_values=False))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
+        return None
+
+
+def read_jsonl_rows(path: Path, rows: list) -> "pa.Table":
+    """Flat rows already parsed from a JSONL file (pyarrow could not read it) as a table."""
+    bad = next((i for i, r in enumerate(rows) if not isinstance(r, dict)), None)
+    if bad is not None:
+        raise fail(path, f"line {bad + 1}: not a JSON object", "each line must be one JSON object")
+    try:
+        return pa.Table.from_pylist(rows)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+        raise fail(path, f"columns of mixed types: {e}", "give each column one type") from None
+
+
+# ---------------------------------------------------------------------------
+# rows -> canonical tables
+
+
+def from_flat(table: "pa.Table", source: str, *, config: LabelingConfig | None = None, key: str | None = None,
+              validate: bool = True, fmt: str = Format.CSV) -> Tables:
+    """Canonical tables of flat rows; InputError / ValidationError naming the row."""
+    key_col = (key.split(".", 1)[1] if key and key.startswith("data.") else key) or "task_key"
+    keys = _key_column(table, key_col, source)
+    from_name, fn_values, const_fn = _control_column(table, config, source)
+    ctl_of = controls_of(fn_values, config, source, validate)
+    labels, flat, parent = _label_column(table, source)
+    if validate and config is not None:
+        check_label_column(flat, parent, from_name, keys, ctl_of, config, source)
+    annotator = (table.column("annotator").cast(pa.string()) if "annotator" in table.column_names
+                 else pa.nulls(table.num_rows, pa.string()))
+    group = ["task_key", "annotation_key"] + (["from_name"] if len(fn_values) > 1 else [])
+    base = _answers(keys, annotator, from_name, labels, group, const_fn, one_label=parent is None)
+    annotations = _regions(base, fn_values, ctl_of)
+    tasks = _tasks(table, key_col, base)
+    return Tables(finish(tasks, "tasks", source), finish(annotations, "annotations", source),
+                  empty("predictions"), str(fmt), [])
+
+
+def _key_column(table: "pa.Table", key_col: str, source: str) -> "pa.ChunkedArray":
+    """The task keys as strings; every row needs one."""
+    cols = table.column_names
+    if key_col not in cols:
+        raise fail(source, f"no key column {key_col!r} (columns: {', '.join(cols) or 'none'})",
+                   "name the task key column with --key data.COLUMN, or add a task_key column")
+    if "label" not in cols and "labels" not in cols:
+        raise fail(source, "no 'label' or 'labels' column", "add a label column: one row per (task key, label)")
+    keys = table.column(key_col)
+    if keys.null_count:
+        i = int(np.flatnonzero(~keys.is_valid().to_numpy(zero_copy_only=False))[0])
+        raise fail(source, f"row {i}: empty task key in column {key_col!r}", "every row needs a task key")
+    return keys if pa.types.is_string(keys.type) else keys.cast(pa.string())
+
+
+def _control_column(table: "pa.Table", config: LabelingConfig | None,
+                    source: str) -> tuple["pa.ChunkedArray | None", list, str | None]:
+    """(the from_name column or None, its distinct values, the control of every row when the file
+    has no from_name column: the config's one label control, preferring the one <Choices>)."""
+    if "from_name" in table.column_names:
+        from_name = table.column("from_name").cast(pa.string())
+        return from_name, pc.unique(from_name).to_pylist(), None
+    if config is None:
+        raise fail(source, "no 'from_name' column and no labeling config",
+                   "pass --config LABELING.xml or add a from_name column")
+    labelled = [c for c in config.controls.values() if c.labels]
+    if len(labelled) != 1:  # a (key, label) row is a classification: prefer the one <Choices>
+        labelled = [c for c in labelled if c.tag.lower() == "choices"]
+    if len(labelled) != 1:
+        raise fail(source, f"the config has {len(labelled)} label controls and the file no from_name column",
+                   "add a from_name column naming the control of each row")
+    return None, [labelled[0].name], labelled[0].name
+
+
+def _label_column(table: "pa.Table", source: str) -> tuple["pa.ChunkedArray", "pa.ChunkedArray", "pa.Array | None"]:
+    """(labels as given, labels flattened, the row of each flattened label or None for one a row)."""
+    cols = table.column_names
+    if "labels" in cols and pa.types.is_list(table.column("labels").type):
+        labels = table.column("labels").cast(pa.list_(pa.string()))
+        return labels, pc.list_flatten(labels), pc.list_parent_indices(labels)
+    labels = table.column("label" if "label" in cols else "labels")
+    if labels.null_count:
+        i = int(np.flatnonzero(~labels.is_valid().to_numpy(zero_copy_only=False))[0])
+        raise fail(source, f"row {i}: empty label", "every row needs a label")
+    labels = labels.cast(pa.string())
+    return labels, labels, None
+
+
+def _answers(keys: "pa.ChunkedArray", annotator: "pa.ChunkedArray", from_name: "pa.ChunkedArray | None",
+             labels: "pa.ChunkedArray", group: list[str], const_fn: str | None, one_label: bool) -> "pa.Table":
+    """task_key, annotation_key, annotator, from_name, labels (a list): sorted, one row a region."""
+    # annotation key "<annotator>#0", built once per distinct annotator
+    ann_enc = C.single_chunk(pc.dictionary_encode(pc.fill_null(annotator, "-")))
+    ann_key = pa.DictionaryArray.from_arrays(
+        ann_enc.indices, pc.binary_join_element_wise(ann_enc.dictionary, "0", "#")).dictionary_decode()
+    base = pa.table({"task_key": keys, "annotation_key": ann_key, "annotator": annotator,
+                     **({"from_name": from_name} if from_name is not None else {}), "labels": labels})
+    base = C.take(base, C.sort_indices(base, group))
+    if const_fn is not None:
+        base = base.add_column(3, "from_name", C.repeat_string(const_fn, base.num_rows))
+    if one_label:  # a list of one
+        one = base.column("labels").combine_chunks()
+        offsets = pa.array(np.arange(len(one) + 1, dtype=np.int32))
+        base = base.set_column(4, "labels", pa.ListArray.from_arrays(offsets, one))
+    return _merge_runs(base, group)
+
+
+def _merge_runs(base: "pa.Table", group: list[str]) -> "pa.Table":
+    """Several rows of one (task, annotator, control): one row with all their labels, sorted."""
+    n = base.num_rows
+    if n < 2:
+        return base
+    same = None
+    for c in group:
+        col = base.column(c)
+        eq = pc.equal(col.slice(1), col.slice(0, n - 1))
+        same = eq if same is None else pc.and_(same, eq)
+    if not pc.any(same).as_py():
+        return base
+    lab = base.column("labels").combine_chunks()
+    parent = pc.list_parent_indices(lab)
+    keep = ("task_key", "annotation_key", "annotator", "from_name")
+    exploded = pa.table({c: pc.take(base.column(c), parent) for c in keep} | {"label": pc.list_flatten(lab)})
+    g = exploded.group_by(["task_key", "annotation_key", "from_name"], use_threads=False).aggregate(
+        [("label", "distinct"), ("annotator", "first")])
+    merged = [sorted(v) for v in g.column("label_distinct").to_pylist()]
+    base = pa.table({"task_key": g.column("task_key"), "annotation_key": g.column("annotation_key"),
+                     "annotator": g.column("annotator_first"), "from_name": g.column("from_name"),
+                     "labels": pa.array(merged, pa.list_(pa.string()))})
+    return C.take(base, C.sort_indices(base, group))
+
+
+def _regions(base: "pa.Table", fn_values: list, ctl_of: dict[str | None, Control | None]) -> "pa.Table":
+    """The annotations table: value / to_name / type / region_key encoded once per distinct
+    (control, labels) and spread with a dictionary take."""
+    fn_col = base.column("from_name").combine_chunks()
+    lab_col = base.column("labels").combine_chunks()
+    lengths = pc.min_max(pc.list_value_length(lab_col)).as_py() if len(lab_col) else {}
+    if len(fn_values) == 1 and fn_values[0] is not None and lengths == {"min": 1, "max": 1}:
+        # one control, one label per row (a plain (key, label) file): the label is the combination
+        enc = pc.dictionary_encode(pc.list_flatten(lab_col))
+        combos = [(fn_values[0], [label]) for label in enc.dictionary.to_pylist()]
+    else:
+        lab_text = pc.binary_join(lab_col, "\x1f")
+        enc = pc.dictionary_encode(pc.binary_join_element_wise(pc.fill_null(fn_col, ""), lab_text, "\x1e"))
+        combos = []
+        for s in enc.dictionary.to_pylist():
+            fn, _, labs = s.partition("\x1e")
+            combos.append((fn, labs.split("\x1f") if labs else []))
+    columns = list(zip(*(_region_of(fn, labs, ctl_of.get(fn)) for fn, labs in combos))) or [(), (), (), ()]
+    idx = C.single_chunk(enc).indices
+    value_d, to_d, type_d, rk_d = (pa.array(list(c), pa.string()) for c in columns)
+    m = base.num_rows
+    return pa.table({
+        "task_key": base.column("task_key"),
+        "annotation_key": base.column("annotation_key"),
+        "region_key": pc.take(rk_d, idx),
+        "annotator": base.column("annotator"),
+        "from_name": fn_col,
+        "to_name": pc.take(to_d, idx),
+        "type": pc.take(type_d, idx),
+        "labels": lab_col,
+        "value": pc.take(value_d, idx),
+        "was_cancelled": pa.array(np.zeros(m, dtype=bool)),
+        "ground_truth": pa.array(np.zeros(m, dtype=bool)),
+    })
+
+
+def _region_of(fn: str, labels: list[str], ctl: Control | None) -> tuple[str, str | None, str, str]:
+    """(value, to_name, type, region_key) of a region of control ``fn`` carrying ``labels``."""
+    typ = ctl.result_type if ctl is not None else "choices"
+    to_name = ctl.to_name[0] if ctl is not None and ctl.to_name else None
+    value = C.canonical_json({typ: labels})
+    content = C.canonical_json([fn, to_name, typ, value, None])
+    return value, to_name, typ, "~" + hashlib.sha256(content.encode()).hexdigest()[:12]
+
+
+def _tasks(table: "pa.Table", key_col: str, base: "pa.Table") -> "pa.Table":
+    """One task per key; data = the key field plus any other columns (first row's values)."""
+    other = [c for c in table.column_names if c not in KNOWN_COLUMNS and c != key_col]
+    uniq = first_of_each(base.column("task_key"), base)  # sorted, unique
+    if other:
+        first: dict[str, dict] = {}
+        for row in table.select([key_col, *other]).to_pylist():
+            first.setdefault(str(row[key_col]), row)
+        data = [C.canonical_json({**{c: first[k][c] for c in other}, key_col: k}) for k in uniq.to_pylist()]
+        data_arr = pa.array(data, pa.string())
+    else:
+        data_arr = task_data_for_keys(uniq, key_col)
+    return pa.table({"task_key": uniq, "data": data_arr})
+

@@ -1,0 +1,64 @@
+"""annover's own annotations Parquet (``annover export --format parquet``) -> canonical tables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from annover._lazy import lazy
+from annover.formats import Format
+from annover.formats.tables import Tables, empty, finish, first_of_each, task_data_for_keys
+from annover.formats.text import fail
+from annover.formats.validate import check_label_column, controls_of
+from annover.model import canonical as C
+from annover.model.config import LabelingConfig
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+else:
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
+    pq = lazy("pyarrow.parquet")
+
+__all__ = ["from_canonical", "is_canonical", "read_parquet"]
+
+#: Columns a canonical annotations table may leave out (filled with defaults).
+_DEFAULTED = frozenset({"position", "was_cancelled", "ground_truth"})
+
+
+def read_parquet(path: Path) -> "pa.Table":
+    """A Parquet file as one table."""
+    try:  # ParquetFile, not read_table: no dataset scanner (and no pandas import)
+        return pq.ParquetFile(path, pre_buffer=False).read()
+    except (pa.ArrowInvalid, OSError) as e:
+        raise fail(path, f"cannot read Parquet: {str(e).splitlines()[0]}", "give a valid Parquet file") from None
+
+
+def is_canonical(table: "pa.Table") -> bool:
+    """Whether a table is annover's annotations table rather than flat rows."""
+    return "annotation_key" in table.column_names
+
+
+def from_canonical(table: "pa.Table", source: str, *, config: LabelingConfig | None = None,
+                   validate: bool = True) -> Tables:
+    """An annotations table in annover's schema; tasks are made from its keys."""
+    want = C.schema("annotations")
+    missing = [f.name for f in want if f.name not in table.column_names and not f.nullable
+               and f.name not in _DEFAULTED]
+    if missing:
+        raise fail(source, f"missing column(s) {', '.join(missing)}", "give a Parquet file written by annover export")
+    try:
+        ann = C.conform(table.select([c for c in table.column_names if c in want.names]), "annotations")
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
+        raise fail(source, f"a column has the wrong type: {e}", "give a Parquet file written by annover export") from None
+    if validate and config is not None:
+        names = [fn for fn in pc.unique(ann.column("from_name")).to_pylist() if fn is not None]
+        labels = ann.column("labels")
+        check_label_column(pc.list_flatten(labels), pc.list_parent_indices(labels), ann.column("from_name"),
+                           ann.column("task_key"), controls_of(names, config, source, validate), config, source)
+    ann = finish(ann, "annotations", source)
+    keys = first_of_each(ann.column("task_key"), ann)  # sorted, distinct
+    tasks = pa.table({"task_key": keys, "data": task_data_for_keys(keys, "task_key")})
+    return Tables(finish(tasks, "tasks", source), ann, empty("predictions"), Format.PARQUET.value, [])

@@ -1,0 +1,85 @@
+"""Reading any supported file into the three canonical tables: detection and dispatch.
+
+Nothing is written before everything has been read and checked; errors name the file,
+the record and the field.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from annover.formats import INPUT_FORMATS, Format
+from annover.formats.flat import from_flat, read_csv, read_jsonl_rows, read_jsonl_table
+from annover.formats.json_min import from_json_min
+from annover.formats.label_studio import from_ls_tasks
+from annover.formats.own_parquet import from_canonical, is_canonical, read_parquet
+from annover.formats.tables import Tables
+from annover.formats.text import JSONL_SUFFIXES, fail, read_json_list, read_jsonl
+from annover.model.config import LabelingConfig
+
+__all__ = ["JSON", "detect_format", "looks_like_tasks", "read_source"]
+
+#: What detection says of a ``.json`` file until its content tells a full export from JSON-MIN.
+JSON = "json"
+_SUFFIXES: dict[str, str] = {
+    **dict.fromkeys(JSONL_SUFFIXES, Format.JSONL), ".csv": Format.CSV, ".tsv": Format.CSV,
+    ".parquet": Format.PARQUET, ".pq": Format.PARQUET, ".json": JSON,
+}
+
+
+def detect_format(path: Path) -> str:
+    """The format of ``path`` by its name: a :class:`Format`, or :data:`JSON` (decided by content)."""
+    kind = _SUFFIXES.get(path.suffix.lower())
+    if kind is None:
+        raise fail(path, f"unknown file type {path.suffix.lower() or '(none)'}",
+                   "use .json (Label Studio export or JSON-MIN), .jsonl, .csv or .parquet, or pass --format")
+    return kind
+
+
+def looks_like_tasks(doc: list) -> bool:
+    """Whether parsed records are Label Studio tasks (rather than JSON-MIN or flat rows)."""
+    first = next((x for x in doc if isinstance(x, dict)), None)
+    return first is None or "data" in first or "annotations" in first or "completions" in first
+
+
+def read_source(path: str | Path, *, config: LabelingConfig | None = None, key: str | None = None,
+                fmt: str | None = None, validate: bool = True) -> Tables:
+    """Read ``path`` into canonical tables; InputError / ValidationError on bad input."""
+    path = Path(path)
+    if not path.exists():
+        raise fail(path, "no such file", "check the path given to --from")
+    kind = fmt or detect_format(path)
+    opts = {"config": config, "key": key, "validate": validate}
+    if kind in (JSON, Format.LABEL_STUDIO, Format.JSON_MIN):
+        return _read_json(path, kind, opts)
+    if kind == Format.JSONL:
+        return _read_jsonl(path, opts)
+    if kind == Format.CSV:
+        return from_flat(read_csv(path), str(path), fmt=Format.CSV, **opts)
+    if kind == Format.PARQUET:
+        table = read_parquet(path)
+        if is_canonical(table):
+            return from_canonical(table, str(path), config=config, validate=validate)
+        return from_flat(table, str(path), fmt=Format.PARQUET, **opts)
+    raise fail(path, f"unknown format {kind!r}", f"use one of {', '.join(INPUT_FORMATS)}")
+
+
+def _read_json(path: Path, kind: str, opts: dict) -> Tables:
+    """A JSON list: Label Studio tasks or JSON-MIN records (by content when not said)."""
+    doc = read_json_list(path, "tasks")
+    if kind == JSON:
+        kind = Format.LABEL_STUDIO if looks_like_tasks(doc) else Format.JSON_MIN
+    if kind == Format.LABEL_STUDIO:
+        return from_ls_tasks(doc, str(path), **opts)
+    return from_json_min(doc, str(path), **opts)
+
+
+def _read_jsonl(path: Path, opts: dict) -> Tables:
+    """JSONL: flat rows (read by pyarrow where it can), or Label Studio tasks one a line."""
+    flat = read_jsonl_table(path)
+    if flat is not None:
+        return from_flat(flat, str(path), fmt=Format.JSONL, **opts)
+    rows = read_jsonl(path)
+    if rows and looks_like_tasks(rows):
+        return from_ls_tasks(rows, str(path), fmt=Format.JSONL, **opts)
+    return from_flat(read_jsonl_rows(path, rows), str(path), fmt=Format.JSONL, **opts)

@@ -1,0 +1,74 @@
+"""The canonical tables a reader returns, and the last step every reader takes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from annover._lazy import lazy
+from annover.errors import InputError
+from annover.model import canonical as C
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
+
+__all__ = ["Tables", "empty", "finish", "rows_to_tables", "task_data_for_keys"]
+
+
+@dataclass
+class Tables:
+    """The canonical tables of one source, each conformed to its schema and sorted by key."""
+
+    tasks: "pa.Table"
+    annotations: "pa.Table"
+    predictions: "pa.Table"
+    format: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+def empty(name: str) -> "pa.Table":
+    """An empty canonical table ``name``."""
+    return C.schema(name).empty_table()
+
+
+def finish(table: "pa.Table", name: str, source: str) -> "pa.Table":
+    """Conform, sort, and refuse duplicate keys (naming them)."""
+    t = C.sort_table(C.conform(table, name), name)
+    dups = C.duplicate_keys(t, name)
+    if dups:
+        what = ", ".join(f"{k}={v!r}" for k, v in dups[0].items())
+        hint = ("tasks need unique keys: choose a unique data field with --key data.FIELD"
+                if name == "tasks" else "each row needs a unique key")
+        raise InputError(f"{source}: duplicate {name[:-1]} ({what})", hint)
+    return t
+
+
+def rows_to_tables(rows: dict[str, list[dict[str, Any]]], fmt: str, source: str,
+                   warnings: list[str] | None = None) -> Tables:
+    """Tables from row dicts per table name (missing columns are nulls)."""
+    out = {}
+    for name in C.TABLES:
+        data = rows.get(name)
+        try:
+            t = pa.Table.from_pylist(data, schema=C.schema(name)) if data else empty(name)
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
+            raise InputError(f"{source}: a field has the wrong type: {e}", "check the export") from None
+        out[name] = finish(t, name, source)
+    return Tables(out["tasks"], out["annotations"], out["predictions"], str(fmt), list(warnings or []))
+
+
+def task_data_for_keys(keys: "pa.Array", field_name: str) -> "pa.Array":
+    """``{"FIELD": key}`` as canonical JSON per key; vectorised when no key needs escaping."""
+    esc = pc.match_substring_regex(keys, r'["\\\x00-\x1f\x7f]')
+    if pc.any(esc).as_py() or any(ch in field_name for ch in '"\\') or any(ord(ch) < 32 for ch in field_name):
+        return pa.array([C.canonical_json({field_name: k}) for k in keys.to_pylist()], pa.string())
+    return pc.binary_join_element_wise('{"' + field_name + '":"', keys, '"}', "")
+
+
+def first_of_each(keys: "pa.ChunkedArray", table: "pa.Table") -> "pa.Array":
+    """The distinct task keys of a key-sorted table, in order, as one array."""
+    return C.single_chunk(keys.filter(pa.array(C.first_of_runs(table, ["task_key"]))))
