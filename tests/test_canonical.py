@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import random
+from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from annover.model import canonical as C
-from annover.formats.ingest import from_ls_tasks
+from annover.formats.label_studio import from_ls_tasks
+from annover.formats.read import read_source
+from annover.model.config import LabelingConfig
 
 LABELS = ["cat", "dog", "bird"]
 ANNOTATORS = ["a@x.org", "b@x.org", "c@x.org"]
@@ -192,11 +197,6 @@ _FLAT = "task_key,from_name,label,annotator\nt2,cls,dog,bob\nt1,cls,cat,alice\nt
 
 
 def test_content_ids_are_pinned(tmp_path):
-    from pathlib import Path
-
-    from annover.formats.ingest import read_source
-    from annover.model.config import LabelingConfig
-
     root = Path(__file__).resolve().parent.parent
     flat = tmp_path / "flat.csv"
     flat.write_text(_FLAT)
@@ -230,8 +230,6 @@ def test_a_task_never_spans_two_parts(tasks):
        st.integers(1, 3))
 def test_sort_indices_agrees_with_arrow(rows, nkeys):
     """The dense-rank sort gives Arrow's (stable, byte-order) permutation, duplicates included."""
-    import pyarrow.compute as pc
-
     t = pa.table({"k1": [r[0] for r in rows], "k2": [r[1] for r in rows], "k3": [r[2] for r in rows]},
                  schema=pa.schema([("k1", pa.string()), ("k2", pa.string()), ("k3", pa.string())]))
     keys = ["k1", "k2", "k3"][:nkeys]
@@ -242,8 +240,6 @@ def test_sort_indices_agrees_with_arrow(rows, nkeys):
 @settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(0, 2**40), max_size=300), st.integers(0, 2**62 - 2**40))
 def test_order_of_codes_is_a_stable_sort(codes, offset):
-    import numpy as np
-
     for c in (np.array(codes, dtype=np.int64), np.array(codes, dtype=np.int64) + offset):
         span = int(c.max()) + 1 if len(c) else 1
         assert C._order_of_codes(c, span).tolist() == np.argsort(c, kind="stable").tolist()

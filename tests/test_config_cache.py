@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+from label_studio_sdk.label_interface import LabelInterface
 
 from annover.errors import ConfigError
 from annover.model.config import LabelingConfig, config_structure, verdict_path
@@ -118,8 +119,6 @@ ALIASES = ('<View><Image name="img" value="$image"/><RectangleLabels name="box" 
 
 @pytest.mark.parametrize("text", [(DATA / "all_types.xml").read_text(), (EXAMPLES / "labeling.xml").read_text(), ALIASES])
 def test_the_model_reads_controls_and_objects_as_the_sdk_does(text):
-    from label_studio_sdk.label_interface import LabelInterface
-
     li = LabelInterface(text)
     cfg = LabelingConfig(text, validate=False)
     assert not cfg.sdk_loaded

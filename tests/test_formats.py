@@ -6,13 +6,16 @@ import json
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from annover.model import canonical as C
-from annover.errors import ConfigError, InputError, ValidationError
-from annover.formats import export as E
-from annover.formats.ingest import read_source
-from annover.formats.label_studio import labels_of, to_tasks
+from annover.errors import ConfigError, InputError, UsageError, ValidationError
+from annover.formats import EXPORT_FORMATS, INPUT_FORMATS, Format
+from annover.formats import write as W
+from annover.formats.label_studio import LABEL_KEYS, from_ls_tasks, labels_of, to_tasks
+from annover.formats.predictions import read_predictions, read_predictions_table
+from annover.formats.read import read_source
 from annover.model.config import LabelingConfig
 
 from .conftest import DATA, EXAMPLES
@@ -52,8 +55,6 @@ def test_every_result_type_is_kept(all_cfg):
 def test_label_studio_round_trip_is_exact(all_cfg):
     t = read_source(DATA / "all_types.json", config=all_cfg, key="data.uid")
     back = to_tasks(t.tasks.to_pylist(), t.annotations.to_pylist(), t.predictions.to_pylist())
-    from annover.formats.ingest import from_ls_tasks
-
     t2 = from_ls_tasks(json.loads(json.dumps(back)), "again", config=all_cfg, key="data.uid")
     for name in C.TABLES:
         assert C.content_id(getattr(t, name), name) == C.content_id(getattr(t2, name), name)
@@ -146,8 +147,6 @@ def test_flat_csv_equals_label_studio_export_of_the_same_labels(tmp_path):
     jl = tmp_path / "labels.jsonl"
     jl.write_text("".join(json.dumps({"task_key": k, "label": l, "annotator": w}) + "\n" for k, l, w in rows))
     pq_path = tmp_path / "labels.parquet"
-    import pyarrow.parquet as pq
-
     pq.write_table(pa.table({"task_key": [r[0] for r in rows], "label": [r[1] for r in rows],
                              "annotator": [r[2] for r in rows]}), pq_path)
     a = read_source(csv, config=cfg)
@@ -181,7 +180,7 @@ def test_json_min_reads_like_the_full_export(tmp_path):
     cfg = LabelingConfig.from_file(str(EXAMPLES / "labeling.xml"))
     full = read_source(EXAMPLES / "round1.json", config=cfg, key="data.ext_id")
     tables = {n: getattr(full, n) for n in C.TABLES}
-    mini = _write(tmp_path, "min.json", E.json_min(tables, cfg.text).decode())
+    mini = _write(tmp_path, "min.json", W.json_min(tables).decode())
     back = read_source(mini, config=cfg, key="data.ext_id")
     live = full.annotations.filter(pa.compute.invert(full.annotations.column("was_cancelled")))
     # JSON-MIN keeps the labels of every non-skipped answer (not region ids or flags)
@@ -204,3 +203,71 @@ def test_unsupported_extension(tmp_path):
     p.write_bytes(b"PK")
     with pytest.raises(InputError, match="unknown file type"):
         read_source(p)
+
+
+def test_one_list_of_formats():
+    assert INPUT_FORMATS == EXPORT_FORMATS == ("label-studio", "json-min", "jsonl", "csv", "parquet")
+    assert Format("json-min") is Format.JSON_MIN and f"{Format.CSV}" == "csv"
+    assert "choices" in LABEL_KEYS and "rectanglelabels" in LABEL_KEYS
+
+
+def test_every_export_format_is_written():
+    cfg = LabelingConfig.from_file(str(EXAMPLES / "labeling.xml"))
+    t = read_source(EXAMPLES / "round1.json", config=cfg, key="data.ext_id")
+    tables = {n: getattr(t, n) for n in C.TABLES}
+    for fmt in EXPORT_FORMATS:
+        assert W.render(fmt, tables), fmt
+    with pytest.raises(UsageError, match="unknown export format"):
+        W.render("xlsx", tables)
+
+
+PRED_RECORDS = [
+    {"task_key": "k1", "model_version": "m", "score": 0.5, "result": []},
+    {"data": {"ext_id": "k2", "text": "b"}, "model_version": "m", "result": [], "id": 7},
+    {"data": {"ext_id": "k3", "text": "c"}, "predictions": [{"model_version": "n", "result": []}, 12]},
+    {"file": "sub/x.png", "model_version": "m", "result": []},
+]
+
+
+def test_one_predictions_reader_takes_key_data_tasks_and_files(tmp_path):
+    p = tmp_path / "p.jsonl"
+    p.write_text("".join(json.dumps(r) + "\n" for r in PRED_RECORDS))
+    got = read_predictions(p, key="data.ext_id", files={"sub/x.png": {"ext_id": "k4", "image": "x.png"}})
+    assert got == {"k1": [{"model_version": "m", "score": 0.5, "result": []}],
+                   "k2": [{"model_version": "m", "result": [], "id": 7}],
+                   "k3": [{"model_version": "n", "result": []}],  # an id alone (a plain export) says nothing
+                   "k4": [{"model_version": "m", "result": []}]}
+    # without the files sent (a snapshot), a record by file names no task
+    with pytest.raises(InputError, match="no task_key or data"):
+        read_predictions(p, key="data.ext_id")
+
+
+def test_predictions_table_keys_and_ranks(tmp_path):
+    p = tmp_path / "p.json"
+    p.write_text(json.dumps(PRED_RECORDS[:3] + [{"task_key": "k1", "model_version": "m", "result": []}]))
+    t = read_predictions_table(str(p), "data.ext_id", None, True)
+    rows = sorted((r["task_key"], r["prediction_key"], r["ls_prediction_id"]) for r in t.to_pylist())
+    assert rows == [("k1", "m#0", None), ("k1", "m#1", None), ("k2", "m#0", 7), ("k3", "n#0", None)]
+
+
+@pytest.mark.parametrize("record, needle", [
+    ({"task_key": "k", "model_version": "m"}, "no result list"),
+    ({"task_key": "k", "result": [], "score": "high"}, "not a number"),
+    ({"model_version": "m", "result": []}, "no task_key or data"),
+    ([1], "not an object"),
+])
+def test_bad_prediction_records(tmp_path, record, needle):
+    p = tmp_path / "p.json"
+    p.write_text(json.dumps([record]))
+    with pytest.raises(InputError, match=needle):
+        read_predictions(p)
+
+
+def test_predictions_are_checked_against_the_config(tmp_path):
+    cfg = LabelingConfig.from_file(str(EXAMPLES / "labeling.xml"))
+    p = tmp_path / "p.json"
+    item = {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["furious"]}}
+    p.write_text(json.dumps([{"task_key": "k", "model_version": "m", "result": [item]}]))
+    with pytest.raises(ValidationError, match=r"prediction 0, region 0 \(sentiment\)"):
+        read_predictions_table(str(p), None, cfg, True)
+    assert read_predictions_table(str(p), None, cfg, False).num_rows == 1

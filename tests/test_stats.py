@@ -7,7 +7,7 @@ from collections import Counter
 from hypothesis import HealthCheck, given, settings
 
 from annover.model import stats as S
-from annover.formats.ingest import from_ls_tasks
+from annover.formats.label_studio import from_ls_tasks
 
 from .test_canonical import export
 
