@@ -27,7 +27,7 @@ from typing import Any, Callable, Sequence
 
 from annover.errors import ConfigError, UsageError
 from annover.files import write_atomic
-from annover.formats.ingest import from_ls_tasks
+from annover.formats.label_studio import from_ls_tasks
 from annover.labelstudio import sync, tasks
 from annover.labelstudio.client import Client, Project, connect
 from annover.model import stats as model_stats

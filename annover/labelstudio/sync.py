@@ -2,7 +2,7 @@
 
 A full pull asks the server for an export snapshot with full predictions and annotators
 expanded to emails, and reads it exactly as a file import of that export would
-(:func:`annover.formats.ingest.from_ls_tasks`), so the canonical rows and snapshot ids are
+(:func:`annover.formats.label_studio.from_ls_tasks`), so the canonical rows and snapshot ids are
 the same as those of ``annover snapshot --from <that export>``.
 
 An incremental pull starts from the previous version (HEAD) when it was pulled from the
@@ -28,7 +28,8 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from annover._lazy import lazy
 from annover.errors import AnnoverError, LabelStudioConnectionError, LabelStudioError
-from annover.formats.ingest import Tables, finish, from_ls_tasks
+from annover.formats.label_studio import from_ls_tasks
+from annover.formats.tables import Tables, finish
 from annover.labelstudio.client import ENV_TIMEOUT, Client, Project, connect
 from annover.model.config import LabelingConfig
 
