@@ -242,4 +242,4 @@ def test_sort_indices_agrees_with_arrow(rows, nkeys):
 def test_order_of_codes_is_a_stable_sort(codes, offset):
     for c in (np.array(codes, dtype=np.int64), np.array(codes, dtype=np.int64) + offset):
         span = int(c.max()) + 1 if len(c) else 1
-        assert C._order_of_codes(c, span).tolist() == np.argsort(c, kind="stable").tolist()
+        assert C.order_of_codes(c, span).tolist() == np.argsort(c, kind="stable").tolist()

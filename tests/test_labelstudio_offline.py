@@ -149,8 +149,8 @@ def test_predictions_by_key_data_or_file(tmp_path):
 
 def test_batches_respect_count_and_size():
     items = [{"data": {"t": "x" * 100}} for _ in range(10)]
-    assert [len(b) for b in tasks._batches(items, 4, 10**9)] == [4, 4, 2]
-    assert [len(b) for b in tasks._batches(items, 100, 250)] == [2, 2, 2, 2, 2]
+    assert [len(b) for b in tasks.batches(items, 4, 10**9)] == [4, 4, 2]
+    assert [len(b) for b in tasks.batches(items, 100, 250)] == [2, 2, 2, 2, 2]
 
 
 def test_the_next_pull_starts_no_later_than_the_export_began():

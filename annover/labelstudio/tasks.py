@@ -328,7 +328,8 @@ def model_versions(client: Client, project: Project) -> dict[int, set[str]]:
     return out
 
 
-def _batches(items: list[dict], max_n: int, max_bytes: int) -> Iterable[list[dict]]:
+def batches(items: list[dict], max_n: int, max_bytes: int) -> Iterable[list[dict]]:
+    """``items`` in batches of at most ``max_n`` items and about ``max_bytes`` of JSON each."""
     batch: list[dict] = []
     size = 0
     for it in items:
@@ -471,7 +472,7 @@ def _send(client: Client, project: Project, new: list[dict], attach: list[dict],
           result: PushResult, progress: PushProgress) -> None:
     """Import the new tasks, then the predictions of tasks already there, in batches."""
     done = 0
-    for batch in _batches(new, max(1, batch_size), MAX_BATCH_BYTES):
+    for batch in batches(new, max(1, batch_size), MAX_BATCH_BYTES):
         progress("sending tasks", done, len(new))
         r = client.call(f"sending {len(batch)} task(s) to {project.title!r}", client.sdk.projects.import_tasks,
                         id=project.id, request=batch, return_task_ids=True,
@@ -480,7 +481,7 @@ def _send(client: Client, project: Project, new: list[dict], attach: list[dict],
         done += len(batch)
         progress("sending tasks", done, len(new))
     done = 0
-    for batch in _batches(attach, max(1, batch_size), MAX_BATCH_BYTES):
+    for batch in batches(attach, max(1, batch_size), MAX_BATCH_BYTES):
         progress("sending predictions to tasks already there", done, len(attach))
         client.call(f"sending {len(batch)} prediction(s) to {project.title!r}",
                     client.sdk.projects.import_predictions, id=project.id, request=batch,

@@ -260,7 +260,7 @@ def dense_rank(col: "pa.Array | pa.ChunkedArray"):
     return rank[enc.indices.to_numpy(zero_copy_only=False)], len(order)
 
 
-def _order_of_codes(codes, span: int):
+def order_of_codes(codes, span: int):
     """The stable sorting permutation of non-negative int64 ``codes`` below ``span``.
 
     Distinct codes in a range not much wider than their number (key tuples are distinct
@@ -304,7 +304,7 @@ def sort_indices(table: "pa.Table", keys: list[str]):
                 break
             combined = rank if combined is None else combined * n + rank
         else:
-            return pa.array(_order_of_codes(combined, span))
+            return pa.array(order_of_codes(combined, span))
     return pc.sort_indices(table.select(keys), sort_keys=[(k, "ascending") for k in keys])
 
 
