@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from annover.errors import InputError, LabelStudioConnectionError, NotFoundError, UsageError
+from annover.errors import InputError, LabelStudioConnectionError, NotFoundError, UsageError, ValidationError
 from annover.formats.label_studio import task_key_of
 from annover.labelstudio import client as C
 from annover.labelstudio import sync, tasks
@@ -160,3 +160,71 @@ def test_the_next_pull_starts_no_later_than_the_export_began():
     tasks_.append({"updated_at": "2026-01-01T12:00:01Z"})  # changed while the export ran
     assert sync._since(tasks_, export_began) == "2026-01-01T12:00:00.000000Z"
     assert sync._since([], export_began) == "2026-01-01T12:00:00.000000Z"
+
+
+class FakeServer:
+    """Just enough of :class:`annover.labelstudio.client.Client` for :func:`tasks.push`."""
+
+    url = "http://ls.test"
+    timeout = 5
+
+    def __init__(self, config: str) -> None:
+        self.config = config
+        self.tasks: list[dict] = []
+        self.predictions: list[dict] = []
+        self.sdk = type("Sdk", (), {"projects": type("Projects", (), {
+            "import_tasks": staticmethod(self._import_tasks),
+            "import_predictions": staticmethod(self._import_predictions)})()})()
+
+    def project(self, dataset):
+        return C.Project(1, "reviews", self.config, len(self.tasks), 0, 0, len(self.predictions), 0)
+
+    def project_url(self, project):
+        return f"{self.url}/projects/{project.id}"
+
+    def raw(self, method, path, what="", params=None, **kw):
+        if path == "api/tasks":
+            return {"tasks": [{"id": t["id"], "data": t["data"]} for t in self.tasks], "total": len(self.tasks)}
+        assert path == "api/predictions/", path
+        return self.predictions
+
+    def call(self, what, fn, **kw):
+        return fn(**kw)
+
+    def _import_tasks(self, id, request, return_task_ids, request_options):
+        ids = []
+        for item in request:
+            tid = len(self.tasks) + 1
+            self.tasks.append({"id": tid, **item})
+            self.predictions += [{"task": tid, **p} for p in item.get("predictions", [])]
+            ids.append(tid)
+        return type("R", (), {"task_ids": ids})()
+
+    def _import_predictions(self, id, request, request_options):
+        self.predictions += request
+
+
+def test_push_reads_records_and_predictions_through_the_formats(tmp_path):
+    server = FakeServer(TEXT_CONFIG)
+    (tmp_path / "r.jsonl").write_text("".join(json.dumps({"id": f"r{i}", "text": f"t{i}"}) + "\n" for i in range(3)))
+    pred = {"model_version": "m1", "score": 0.5, "id": 77,
+            "result": [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["pos"]}}]}
+    (tmp_path / "p.jsonl").write_text(json.dumps({"task_key": "r0", **pred}) + "\n"
+                                      + json.dumps({"data": {"id": "r1", "text": "t1"}, **pred}) + "\n")
+    r = tasks.push(server, "reviews", str(tmp_path / "r.jsonl"), key="data.id", predictions=str(tmp_path / "p.jsonl"))
+    assert (r.tasks, r.sent, r.already, r.predictions) == (3, 3, 0, 2)
+    sent = {t["data"]["id"]: t.get("predictions", []) for t in server.tasks}
+    want = {k: v for k, v in pred.items() if k != "id"}  # Label Studio's own ids are not sent
+    assert sent == {"r0": [want], "r1": [want], "r2": []}
+    # again, with a new model version for a task already there: only that prediction goes
+    (tmp_path / "p2.jsonl").write_text(json.dumps({"task_key": "r0", **pred}) + "\n"
+                                       + json.dumps({"task_key": "r2", **pred, "model_version": "m2"}) + "\n")
+    r = tasks.push(server, "reviews", str(tmp_path / "r.jsonl"), key="data.id", predictions=str(tmp_path / "p2.jsonl"))
+    assert (r.sent, r.already, r.predictions, r.predictions_already) == (0, 3, 1, 1)
+    assert server.predictions[-1]["task"] == 3 and server.predictions[-1]["model_version"] == "m2"
+    # a label the dataset's config does not have: refused before anything is sent
+    bad = {"task_key": "r2", **pred, "result": [{**pred["result"][0], "value": {"choices": ["ecstatic"]}}]}
+    (tmp_path / "bad.jsonl").write_text(json.dumps(bad) + "\n")
+    with pytest.raises(ValidationError, match="ecstatic"):
+        tasks.push(server, "reviews", str(tmp_path / "r.jsonl"), key="data.id", predictions=str(tmp_path / "bad.jsonl"))
+    assert len(server.tasks) == 3
