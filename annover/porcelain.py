@@ -10,6 +10,7 @@ import hashlib
 import json
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -23,6 +24,7 @@ from annover.store.dvc import Direction
 from annover.store.git import Git
 from annover.store.objects import FsStore, first_line
 from annover.store.refs import check_tag_name
+from annover.store import snapshots
 from annover.repo import ANNOVER_DIR, FORMAT, VERSION_SCHEMA, _GITIGNORE, Repo, Version, _maybe_die, read_version_table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -104,7 +106,10 @@ def _set_remote(repo: Repo, remote: str | None, options: dict[str, str], message
 
 
 def _remote_info(repo: Repo) -> dict | None:
-    info = repo.dvc.remote_info()
+    try:
+        info = repo.dvc.remote_info()
+    except NotARepoError:  # no DVC repository: no remote
+        return None
     return info.to_json() if info else None
 
 
@@ -259,13 +264,9 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
         if source is None:
             raise UsageError("nothing to snapshot", "give --from FILE (or --label-studio NAME)")
         progress(f"reading {source}")
-        from concurrent.futures import ThreadPoolExecutor
-
-        from annover.store.snapshots import warm_up
-
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="annover-read") as ex:
             file_sha = ex.submit(sha256_file, source) if origin is None else None  # while it is parsed
-            ex.submit(warm_up)  # DuckDB for the parts' task hashes (~0.1 s): ready when they are
+            ex.submit(snapshots.warm_up)  # DuckDB for the parts' task hashes (~0.1 s): ready when they are
             tables = read_source(source, config=cfg, key=key, fmt=fmt, validate=validate)
             origin = origin or {"kind": "file", "path": _display_path(repo, source), "format": tables.format,
                                 "sha256": file_sha.result() if file_sha else None}
@@ -293,10 +294,7 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
     by_model = _split_predictions(preds)
 
     progress("hashing content")
-    from concurrent.futures import ThreadPoolExecutor
-
     from annover.model import stats as S
-    from annover.store.snapshots import collect_parts, encode_parts, store_snapshot
 
     named: dict[Any, Any] = {"tasks": tasks, "annotations": tables.annotations,
                              **{("predictions", mv): t for mv, t in by_model.items()}}
@@ -310,7 +308,7 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
     try:
         id_futs = {k: pool.submit(C.content_id, t, kind[k]) for k, t in named.items()}
         stats_fut = pool.submit(S.compute, tasks, tables.annotations, by_model)
-        encoded = {k: encode_parts(t, pool, kind[k]) for k, t in named.items()}
+        encoded = {k: snapshots.encode_parts(t, pool, kind[k]) for k, t in named.items()}
         sids = {k: f.result() for k, f in id_futs.items()}
         ids = {"tasks": sids["tasks"], "annotations": sids["annotations"]}
         pred_ids = {k[1]: v for k, v in sids.items() if isinstance(k, tuple)}
@@ -332,8 +330,8 @@ def snapshot(repo: Repo, source: str | None = None, *, config: str | None = None
             # 2. objects (write-once; an interrupted run leaves only harmless strays)
             progress("writing snapshots")
             # a part cancelled above is encoded now (HEAD moved while we waited for the lock)
-            snaps = {k: store_snapshot(repo.store, kind[k], sids[k], encoded[k][0], collect_parts(*encoded[k]),
-                                       pool) for k in named}
+            snaps = {k: snapshots.store_snapshot(repo.store, kind[k], sids[k], encoded[k][0],
+                                                 snapshots.collect_parts(*encoded[k]), pool) for k in named}
             config_ref = repo.store.put(config_bytes) if config_bytes else None
             if source_files:
                 source_link["files"] = repo.store.put(C.canonical_json(source_files).encode()).to_json()
