@@ -12,16 +12,18 @@ import hashlib
 import json
 import math
 import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 
 if TYPE_CHECKING:
+    import concurrent.futures as futures
+
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 else:
+    futures = lazy("concurrent.futures")  # threads for large takes only; its import pulls in logging
     np = lazy("numpy")
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
@@ -225,7 +227,7 @@ def take(table: "pa.Table", indices: Any) -> "pa.Table":
     workers = min(table.num_columns, os.cpu_count() or 1, 4)
     if table.num_rows < 65536 or workers < 2:
         return table.take(indices)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="annover-take") as ex:
+    with futures.ThreadPoolExecutor(max_workers=workers, thread_name_prefix="annover-take") as ex:
         columns = list(ex.map(lambda c: c.take(indices), table.columns))
     return pa.Table.from_arrays(columns, schema=table.schema)
 

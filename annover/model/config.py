@@ -23,9 +23,7 @@ import hashlib
 import json
 import os
 import threading
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,10 +32,14 @@ from annover.errors import ConfigError
 from annover.files import write_atomic
 
 if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
+    from importlib import metadata
+
     import defusedxml
     import defusedxml.ElementTree as DET
     import label_studio_sdk.label_interface as sdk_li
 else:
+    metadata = lazy("importlib.metadata")  # ~40 ms of imports, needed only to key the cache
     defusedxml = lazy("defusedxml")
     DET = lazy("defusedxml.ElementTree")
     sdk_li = lazy("label_studio_sdk.label_interface")
