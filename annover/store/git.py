@@ -1,8 +1,8 @@
 """The one git adapter: every git command annover runs goes through :class:`Git`.
 
 git runs as a subprocess (``git`` on PATH), not through gitpython: importing gitpython
-takes 50-70 ms, half of ``annover log``'s whole startup budget, and its plumbing calls
-are subprocesses too. One error policy: :meth:`Git.run` raises :class:`GitError` with
+would cost ``annover log`` a large part of its startup, and gitpython runs git as a
+subprocess for these plumbing calls anyway. One error policy: :meth:`Git.run` raises :class:`GitError` with
 git's last message line when the command fails, or (``check=False``) returns ``""``.
 
 Where a ref or path comes from data, git's options end with ``--`` (or
@@ -23,8 +23,6 @@ __all__ = ["Git", "ZERO_OID", "Stage"]
 
 #: git's "no object" id: update-ref's expected value for a ref that must not exist yet.
 ZERO_OID = "0" * 40
-#: Files a commit writes: bytes (new content), a Path (taken from the work tree), None (deleted).
-Content = "bytes | Path | None"
 #: Called with a stage name at the commit's points of no return (the crash tests' hook).
 Stage = Callable[[str], None]
 
