@@ -9,10 +9,9 @@ where given, else its ``value``; an *object* is an element with ``name`` and ``v
 ``valueList``) that is not a control, reading the task data field ``$field``.
 
 Whether the config is *valid* is label-studio-sdk's verdict (it knows every tag's rules).
-Importing the SDK alone takes most of a second and the verdict depends only on the config
-text and the SDK version, so a valid config's model is cached per user
-(``$ANNOVER_CACHE_DIR``, else ``$XDG_CACHE_HOME/annover`` or ``~/.cache/annover``), keyed
-by the sha256 of both. A snapshot with a config seen before never imports the SDK unless a
+Importing the SDK is slow and the verdict depends only on the config text and the SDK
+version, so a valid config's model is cached per user (``$ANNOVER_CACHE_DIR``, else
+``$XDG_CACHE_HOME/annover`` or ``~/.cache/annover``), keyed by the sha256 of both. A snapshot with a config seen before never imports the SDK unless a
 result needs its per-region checks (Label Studio JSON does; flat files are checked
 against the labels).
 """
@@ -39,7 +38,7 @@ if TYPE_CHECKING:
     import defusedxml.ElementTree as DET
     import label_studio_sdk.label_interface as sdk_li
 else:
-    metadata = lazy("importlib.metadata")  # ~40 ms of imports, needed only to key the cache
+    metadata = lazy("importlib.metadata")  # a wide import, needed only to key the cache
     defusedxml = lazy("defusedxml")
     DET = lazy("defusedxml.ElementTree")
     sdk_li = lazy("label_studio_sdk.label_interface")
