@@ -130,7 +130,7 @@ def _control(el: ET.Element) -> Control:
     name = el.get("name", "")
     to = el.get("toName")
     to_name = tuple(t.strip() for t in to.split(",") if t.strip()) if to else (name,)
-    choice = el.get("choice") or ("single" if el.tag in ("Choices", "Taxonomy") else None)
+    choice = el.get("choice") or ("single" if el.tag == "Choices" else None)  # Label Studio's default
     return Control(name, el.tag, to_name, (), choice, el.get("perRegion") == "true",
                    str(el.get("value") or "").startswith("$"))
 
