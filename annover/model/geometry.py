@@ -1,0 +1,157 @@
+"""The geometry of Label Studio regions: what shape a result value has, and how much two overlap.
+
+One module for the diff's region matching and its wording alike. A value is a shape when
+it has the keys of one (numbers, not booleans):
+
+- an axis-aligned box ``x, y, width, height`` (``rotation`` 0 or absent), kept as
+  ``(x, y, width, height)``; a rotated one becomes the polygon of its corners, rotated
+  about the top-left corner as Label Studio draws it;
+- an ellipse ``x, y, radiusX, radiusY`` (a 32-gon), a polygon ``points`` (three or more);
+- a span ``start, end`` (or ``globalOffsets``).
+
+Areas compare by IoU, computed exactly with shapely for polygons, ellipses and rotated
+boxes; spans by overlap, the shared length over the shorter span.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from annover._lazy import lazy
+
+if TYPE_CHECKING:  # pragma: no cover
+    import shapely
+else:
+    shapely = lazy("shapely")
+
+AREA = "area"
+SPAN = "span"
+BOX, POLYGON, ELLIPSE = "box", "polygon", "ellipse"
+#: Keys of a value that one of the shapes reads (a value without any of them is no shape).
+SHAPE_KEYS = ("x", "points", "start", "globalOffsets")
+#: Vertices of the polygon an ellipse is taken as.
+ELLIPSE_VERTICES = 32
+
+Point = tuple[float, float]
+
+
+class Shape(NamedTuple):
+    """``family`` (area or span), ``form`` (box, polygon, ellipse or span) and the geometry:
+    ``(x, y, w, h)`` of an axis-aligned box, a list of points, or ``(start, end)``."""
+
+    family: str
+    form: str
+    geom: Any
+
+    @property
+    def axis_box(self) -> bool:
+        return self.form == BOX and not isinstance(self.geom[0], tuple)
+
+
+def _num(v: Any) -> bool:
+    t = type(v)
+    return t is int or (t is float and math.isfinite(v))
+
+
+def rect_polygon(x: float, y: float, w: float, h: float, rot: float) -> list[Point]:
+    """Corners of a Label Studio rectangle rotated by ``rot`` degrees about its top-left corner."""
+    c, s = math.cos(math.radians(rot)), math.sin(math.radians(rot))
+    return [(x, y), (x + w * c, y + w * s), (x + w * c - h * s, y + w * s + h * c), (x - h * s, y + h * c)]
+
+
+def _ellipse(v: dict) -> list[Point]:
+    rot = math.radians(v.get("rotation") or 0) if _num(v.get("rotation") or 0) else 0.0
+    pts = []
+    for i in range(ELLIPSE_VERTICES):
+        t = 2 * math.pi * i / ELLIPSE_VERTICES
+        ex, ey = v["radiusX"] * math.cos(t), v["radiusY"] * math.sin(t)
+        pts.append((v["x"] + ex * math.cos(rot) - ey * math.sin(rot), v["y"] + ex * math.sin(rot) + ey * math.cos(rot)))
+    return pts
+
+
+def shape_of(value: Any) -> Shape | None:
+    """The shape of a result value (a parsed JSON object), or None."""
+    if not isinstance(value, dict):
+        return None
+    v = value
+    if "x" in v and _num(v["x"]) and _num(v.get("y")) and _num(v.get("width")) and _num(v.get("height")):
+        rot = v.get("rotation") or 0
+        if _num(rot) and rot % 360:
+            return Shape(AREA, BOX, rect_polygon(v["x"], v["y"], v["width"], v["height"], rot))
+        return Shape(AREA, BOX, (float(v["x"]), float(v["y"]), float(v["width"]), float(v["height"])))
+    if "radiusX" in v and _num(v.get("x")) and _num(v.get("y")) and _num(v["radiusX"]) and _num(v.get("radiusY")):
+        return Shape(AREA, ELLIPSE, _ellipse(v))
+    pts = v.get("points")
+    if isinstance(pts, list) and len(pts) >= 3 and all(
+            isinstance(p, (list, tuple)) and len(p) >= 2 and _num(p[0]) and _num(p[1]) for p in pts):
+        return Shape(AREA, POLYGON, [(float(p[0]), float(p[1])) for p in pts])
+    if _num(v.get("start")) and _num(v.get("end")):
+        return Shape(SPAN, SPAN, (float(v["start"]), float(v["end"])))
+    g = v.get("globalOffsets")
+    if isinstance(g, dict) and _num(g.get("start")) and _num(g.get("end")):
+        return Shape(SPAN, SPAN, (float(g["start"]), float(g["end"])))
+    return None
+
+
+def box_iou(a: tuple, b: tuple) -> float:
+    """IoU of two axis-aligned boxes ``(x, y, width, height)``."""
+    ax0, ay0, ax1, ay1 = min(a[0], a[0] + a[2]), min(a[1], a[1] + a[3]), max(a[0], a[0] + a[2]), max(a[1], a[1] + a[3])
+    bx0, by0, bx1, by1 = min(b[0], b[0] + b[2]), min(b[1], b[1] + b[3]), max(b[0], b[0] + b[2]), max(b[1], b[1] + b[3])
+    inter = max(0.0, min(ax1, bx1) - max(ax0, bx0)) * max(0.0, min(ay1, by1) - max(ay0, by0))
+    union = (ax1 - ax0) * (ay1 - ay0) + (bx1 - bx0) * (by1 - by0) - inter
+    if union <= 0:
+        return 1.0 if tuple(a) == tuple(b) else 0.0
+    return inter / union
+
+
+def span_overlap(a: tuple, b: tuple) -> float:
+    """Shared length over the length of the shorter span (1.0 when one contains the other)."""
+    inter = min(a[1], b[1]) - max(a[0], b[0])
+    shorter = min(a[1] - a[0], b[1] - b[0])
+    if shorter <= 0:  # an empty span overlaps a span it lies in
+        return 1.0 if inter >= 0 else 0.0
+    return max(0.0, inter) / shorter
+
+
+def _polygon(points: list[Point]) -> Any:
+    poly = shapely.Polygon(points)
+    return poly if poly.is_valid else shapely.make_valid(poly)
+
+
+def polygon_iou(p: list[Point], q: list[Point]) -> float:
+    """Exact IoU of two polygons (self-intersecting ones made valid first)."""
+    gp, gq = _polygon(p), _polygon(q)
+    if gp.area <= 0 or gq.area <= 0:
+        return 1.0 if p == q else 0.0
+    inter = gp.intersection(gq).area
+    union = gp.area + gq.area - inter
+    return max(0.0, min(1.0, inter / union)) if union > 0 else 0.0
+
+
+def as_polygon(s: Shape) -> list[Point]:
+    """The points of an area (an axis-aligned box as its four corners)."""
+    if s.axis_box:
+        x, y, w, h = s.geom
+        return [(x, y), (x + w, y), (x + w, y + h), (x, y + h)]
+    return s.geom
+
+
+def shape_score(sa: Shape, sb: Shape) -> float | None:
+    """IoU of two areas or overlap of two spans, rounded to 6 places; None when they are not comparable."""
+    if sa.family != sb.family:
+        return None
+    if sa.family == SPAN:
+        s = span_overlap(sa.geom, sb.geom)
+    elif sa.axis_box and sb.axis_box:
+        s = box_iou(sa.geom, sb.geom)
+    else:
+        pa_, pb_ = as_polygon(sa), as_polygon(sb)
+        if (pb_, pa_) < (pa_, pb_):  # the same float rounding whichever side is which
+            pa_, pb_ = pb_, pa_
+        s = polygon_iou(pa_, pb_)
+    return round(s, 6)
+
+
+__all__ = ["AREA", "SPAN", "BOX", "POLYGON", "ELLIPSE", "SHAPE_KEYS", "Shape", "shape_of", "box_iou",
+           "span_overlap", "polygon_iou", "as_polygon", "shape_score", "rect_polygon"]
