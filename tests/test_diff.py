@@ -20,7 +20,10 @@ from hypothesis import strategies as st
 
 from annover.model import canonical as C
 from annover.model import stats as S
-from annover.diffing.core import POLICIES, Options, Side, _Row, box_iou, config_structure, config_warnings, diff_config, diff_source, diff_tables, match_regions, polygon_iou, row_schema, shape_of, shape_score, span_overlap
+import annover.diffing as D
+from annover.diffing import (POLICIES, Options, Region, Side, config_structure, config_warnings, diff_config,
+                             diff_source, diff_tables, match_regions, row_schema)
+from annover.model.geometry import box_iou, polygon_iou, shape_of, shape_score, span_overlap
 from annover.formats.ingest import from_ls_tasks
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "schemas" / "diff.schema.json").read_text())
@@ -534,7 +537,7 @@ def test_prediction_agreement_before_and_after():
 
 
 def row(rk, value, frm="objects", labels=None):
-    return _Row(rk, {"from_name": frm, "value": json.dumps(value), "labels": labels})
+    return Region(rk, frm, labels, json.dumps(value))
 
 
 def test_moved_boxes_pair_by_best_iou_and_far_moves_do_not():
@@ -574,15 +577,13 @@ def test_geometry_implementations_agree():
         pb_ = [(b[0], b[1]), (b[0] + b[2], b[1]), (b[0] + b[2], b[1] + b[3]), (b[0], b[1] + b[3])]
         assert polygon_iou(pa_, pb_) == pytest.approx(box_iou(a, b), abs=1e-9)
         assert polygon_iou(pb_[::-1], pa_) == pytest.approx(box_iou(a, b), abs=1e-9)
-    # a non-convex L shape against a square: sampled IoU close to the exact value 25/(75+25-25)
+    # a non-convex L shape: exact IoU (shapely), whichever side is which
     l_shape = [(0, 0), (10, 0), (10, 5), (5, 5), (5, 10), (0, 10)]
     square = [(0, 0), (5, 0), (5, 5), (0, 5)]
     l_rev = [(0, 0), (0, 10), (5, 10), (5, 5), (10, 5), (10, 0)]
-    from annover.diffing.core import _sampled_iou
-
-    assert polygon_iou(l_shape, square) == pytest.approx(25 / 75, abs=1e-9)  # square convex: exact
-    assert _sampled_iou(l_shape, l_rev) == pytest.approx(1.0, abs=1e-9)
-    assert _sampled_iou(l_shape, square) == pytest.approx(25 / 75, abs=0.02)
+    assert polygon_iou(l_shape, square) == pytest.approx(25 / 75, abs=1e-12)
+    assert polygon_iou(l_shape, l_rev) == pytest.approx(1.0, abs=1e-12)
+    assert polygon_iou(square, l_shape) == polygon_iou(l_shape, square)
     # a rotated rectangle against itself, and rotation by 90 degrees about its corner
     r0 = shape_of({"x": 10, "y": 10, "width": 10, "height": 10, "rotation": 0})
     r90 = shape_of({"x": 20, "y": 10, "width": 10, "height": 10, "rotation": 90})
@@ -794,8 +795,6 @@ def test_row_schema_matches_the_json_schema():
     props = SCHEMA["$defs"]["row"]["properties"]
     assert list(props) == row_schema().names
     assert set(SCHEMA["$defs"]["row"]["required"]) == set(row_schema().names)
-    from annover.diffing import core as D
-
     kinds = set(SCHEMA["$defs"]["row"]["properties"]["kinds"]["items"]["enum"])
     assert kinds == set(D.TASK_KINDS) | set(D.REGION_KINDS) | set(D.ANSWER_KINDS)
     assert SCHEMA["$defs"]["policy"]["enum"] == list(POLICIES)

@@ -185,7 +185,7 @@ def test_limit_and_output_parquet(in_repo, tmp_path):
 def test_output_parquet_schema(in_repo, tmp_path):
     import pyarrow.parquet as pq
 
-    from annover.diffing.core import row_schema
+    from annover.diffing import row_schema
 
     target = tmp_path / "d.parquet"
     ok("diff", "v1", "v2", "--output", str(target))
@@ -347,7 +347,7 @@ def test_help_has_examples_and_every_option():
     for opt in ("--stat", "--json", "--rows", "--limit", "--output", "--transitions", "--policy", "--iou-threshold",
                 "--overlap-threshold", "--exit-code"):
         assert opt in out
-    from annover.diffing import core as D
+    import annover.diffing as D
     from annover.cli import diff_cmd
 
     assert diff_cmd.POLICIES == D.POLICIES
@@ -481,7 +481,7 @@ def test_parts_without_stored_hashes_diff_the_same(tmp_path, monkeypatch):
     diffed by computing the hashes: the same result as the stored-hash path."""
     from concurrent.futures import Future
 
-    import annover.diffing.core as D
+    import annover.diffing.answers as D
     import annover.store.snapshots as S
     from annover.model import canonical as C
 
@@ -519,8 +519,8 @@ def test_parts_without_stored_hashes_diff_the_same(tmp_path, monkeypatch):
     repo = annover.Repo(".")
     assert "task_hash" not in S.read_manifest(repo.store, repo.show("v1").snapshot("annotations"))
     calls = []
-    real_touched = D._touched_by_stored_hash
-    monkeypatch.setattr(D, "_touched_by_stored_hash", lambda *x: (calls.append(1), real_touched(*x))[1])
+    real_touched = D.touched_by_stored_hash
+    monkeypatch.setattr(D, "touched_by_stored_hash", lambda *x: (calls.append(1), real_touched(*x))[1])
     results = {pair: annover.diff(repo, *pair) for pair in (("v1", "v2"), ("v1", "v4"), ("v3", "v2"), ("v3", "v4"))}
     assert calls == [1]  # only v3 -> v4 has comparable stored hashes on both sides
     want = results["v3", "v4"]

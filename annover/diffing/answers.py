@@ -1,0 +1,234 @@
+"""Diff of two answers tables (annotations, or one model version's predictions): counts in
+SQL and Arrow, the leftover regions of an answer matched by shape, rows worded on demand."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from annover._lazy import lazy
+from annover.diffing import sql
+from annover.diffing.describe import segment
+from annover.diffing.match import Region, match_regions
+from annover.diffing.result import ADDED, CHANGED, REMOVED, Options, fmt_labels
+from annover.diffing.sources import Source, Spec
+from annover.store.duck import fetch
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
+
+
+def _no_rows() -> list:
+    return []
+
+
+@dataclass
+class TableDiff:
+    """What differs between two answers tables, counted: answers added, removed and changed,
+    regions added, removed and changed, relabels, skips, answers per annotator; the changed
+    rows themselves (tables of :func:`annover.diffing.result.row_schema`) only when asked for."""
+
+    added: int = 0  # answers
+    removed: int = 0
+    changed: int = 0
+    tasks: int = 0  # tasks with an answer added, removed or changed
+    skips_added: int = 0
+    skips_removed: int = 0
+    #: annotator (or model version; "-" for none) -> {"added", "removed", "changed"} answers
+    per_annotator: dict[str, dict[str, int]] = field(default_factory=dict)
+    regions: dict[str, int] = field(default_factory=lambda: {ADDED: 0, REMOVED: 0, CHANGED: 0})
+    #: (control, labels before, labels after) -> regions relabeled so
+    relabels: dict[tuple[str, str, str], int] = field(default_factory=dict)
+    any_rows: bool = False
+    rows: Callable[[], list["pa.Table"]] = _no_rows
+
+
+def count_true(arr: Any) -> int:
+    """How many values of a boolean array are true (nulls are not)."""
+    return int(pc.sum(pc.cast(pc.fill_null(arr, False), "int64")).as_py() or 0)
+
+
+def numbered(t: "pa.Table") -> "pa.Table":
+    return t.append_column("__i", pa.array(np.arange(t.num_rows)))
+
+
+class _Registered:
+    """Arrow tables registered in a DuckDB connection for the length of a ``with`` block."""
+
+    def __init__(self, con: Any, tables: dict[str, Any]) -> None:
+        self.con, self.tables = con, tables
+
+    def __enter__(self) -> "_Registered":
+        for name, t in self.tables.items():
+            self.con.register(name, t)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for name in self.tables:
+            self.con.unregister(name)
+
+
+def touched(con: Any, spec: Spec, an: str, bn: str, prefix: str) -> "tuple[pa.Table, pa.Table] | None":
+    """A's rows that differ, and B's rows of the tasks touched (None when nothing differs).
+
+    B's table has ``__u``: the row differs; the rows that do not are each identical to a
+    row of A, so that with A's rows that differ they tell what every touched answer holds
+    on both sides. Both tables get a row number ``__i``.
+    """
+    keys = ["task_key", spec.answer_key, "region_key"]
+    found = fetch(con, sql.differing(spec.table, an, bn, keys, list(spec.cols)))
+    if found.num_rows == 0:
+        return None
+    in_b = pc.is_valid(found.column("__bh"))
+    names = {"t": f"{prefix}_t", "u": f"{prefix}_u"}
+    with _Registered(con, {names["t"]: pa.table({"task_key": pc.unique(found.column("__key"))}),
+                           names["u"]: found.filter(in_b).select(["__key", "__bh"])}):
+        bt = fetch(con, sql.b_rows_of_touched(spec, bn, names["t"], names["u"]))
+    ua = found.filter(pc.invert(in_b)).select(keys + list(spec.cols))
+    return numbered(ua), numbered(bt)
+
+
+def touched_by_stored_hash(con: Any, spec: Spec, an: str, bn: str, prefix: str
+                           ) -> "tuple[pa.Table, pa.Table] | None":
+    """:func:`touched` from the parts' stored task hashes: the tasks that differ are those
+    whose hash the other side lacks, found from one row per task; both sides' rows of these
+    tasks are read (each side once) and compared as :func:`touched` compares them."""
+    found = fetch(con, sql.unmatched_hashes(an, bn))
+    if found.num_rows == 0:
+        return None
+    tt, ta, tb = f"{prefix}_tt", f"{prefix}_ta", f"{prefix}_tb"
+    with _Registered(con, {tt: pa.table({"task_key": pc.unique(found.column("__key"))})}):
+        sides = {ta: fetch(con, sql.rows_of_tasks(spec, an, tt)), tb: fetch(con, sql.rows_of_tasks(spec, bn, tt))}
+    with _Registered(con, sides):
+        return touched(con, spec, ta, tb, prefix)
+
+
+def count_answers(p: "pa.Table", out: TableDiff) -> None:
+    """Answers added, removed, changed, skips and answers per annotator, from :func:`sql.presence`."""
+    in_a, in_b = pc.fill_null(p.column("in_a"), False), pc.fill_null(p.column("in_b"), False)
+    both = pc.and_(in_a, in_b)
+    out.added, out.removed = count_true(pc.and_not(in_b, in_a)), count_true(pc.and_not(in_a, in_b))
+    out.changed = count_true(both)
+    out.tasks = pc.count_distinct(p.column("task_key")).as_py()
+    skip_a, skip_b = pc.and_(in_a, p.column("skip_a")), pc.and_(in_b, p.column("skip_b"))
+    out.skips_added = count_true(pc.and_not(skip_b, skip_a))
+    out.skips_removed = count_true(pc.and_not(skip_a, skip_b))
+    # an answer changed by its own annotator counts as changed; one whose annotator changed
+    # as removed for the one and added for the other
+    who_a, who_b = p.column("who_a"), p.column("who_b")
+    same = pc.or_(pc.fill_null(pc.equal(who_a, who_b), False), pc.and_(pc.is_null(who_a), pc.is_null(who_b)))
+    kept = pc.and_(both, same)
+    for what, who, mask in ((ADDED, who_b, pc.and_not(in_b, kept)), (REMOVED, who_a, pc.and_not(in_a, kept)),
+                            (CHANGED, who_b, kept)):
+        for vc in pc.value_counts(who.filter(mask)).to_pylist():
+            name = vc["values"] if vc["values"] is not None else "-"
+            out.per_annotator.setdefault(name, {ADDED: 0, REMOVED: 0, CHANGED: 0})[what] += vc["counts"]
+
+
+def _count_key_regions(delta: "pa.Table", plain: "pa.Array", out: TableDiff) -> None:
+    """Regions changed (paired by key), relabeled, added and removed (not left to matching)."""
+    out.regions[CHANGED] = count_true(delta.column("__rc"))
+    rl = delta.filter(delta.column("__rl")).select(["from_name_b", "__fa", "__fb"])
+    for r in rl.group_by(["from_name_b", "__fa", "__fb"]).aggregate([([], "count_all")]).to_pylist():
+        key3 = (r["from_name_b"] or "", r["__fa"], r["__fb"])
+        out.relabels[key3] = out.relabels.get(key3, 0) + r["count_all"]
+    rka, rkb = delta.column("region_key_a"), delta.column("region_key_b")
+    out.regions[REMOVED] = count_true(pc.and_(pc.and_(pc.is_null(rkb), plain), pc.not_equal(rka, "")))
+    out.regions[ADDED] = count_true(pc.and_(pc.and_(pc.is_null(rka), plain), pc.not_equal(rkb, "")))
+
+
+def _regions(t: "pa.Table", idx: "pa.Array") -> list[Region | None]:
+    """:class:`Region` of the rows of ``t`` at ``idx`` (None for a null index)."""
+    d = t.select(["region_key", "from_name", "labels", "value", "__i"]).take(idx).to_pydict()
+    return [Region(*r) if r[0] is not None else None
+            for r in zip(d["region_key"], d["from_name"], d["labels"], d["value"], d["__i"])]
+
+
+@dataclass
+class Matched:
+    """Rows of answers on both sides that pairing by key left over, after matching by shape."""
+
+    pairs: list[tuple[tuple, Region, Region, str, "float | None"]] = field(default_factory=list)
+    removed: list[tuple[tuple, Region]] = field(default_factory=list)
+    added: list[tuple[tuple, Region]] = field(default_factory=list)
+
+
+def _match(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", opts: Options, renames: dict[str, str],
+           out: TableDiff) -> Matched:
+    """Match the leftover rows of each answer by shape, and count what that makes."""
+    left: dict[tuple, tuple[list[Region], list[Region]]] = {}
+    for k1, k2, ra, rb in zip(mrows.column("task_key").to_pylist(), mrows.column("answer_key").to_pylist(),
+                              _regions(ua, mrows.column("__ia")), _regions(bt, mrows.column("__ib"))):
+        slot = left.setdefault((k1, k2), ([], []))
+        (slot[0] if ra is not None else slot[1]).append(ra if ra is not None else rb)
+    m = Matched()
+    for k, (rem, add) in left.items():
+        pairs, rest_a, rest_b = match_regions([r for r in rem if r.region_key != ""],
+                                              [r for r in add if r.region_key != ""], opts, renames)
+        out.regions[CHANGED] += len(pairs)  # a pair matched by shape is a changed region
+        out.regions[REMOVED] += len(rest_a)
+        out.regions[ADDED] += len(rest_b)
+        for ra, rb, _, _ in pairs:
+            if (ra.labels or None) != (rb.labels or None):
+                key3 = (rb.from_name or "", fmt_labels(ra.labels), fmt_labels(rb.labels))
+                out.relabels[key3] = out.relabels.get(key3, 0) + 1
+        m.pairs += [(k, *p) for p in pairs]
+        m.removed += [(k, r) for r in [r for r in rem if r.region_key == ""] + rest_a]
+        m.added += [(k, r) for r in [r for r in add if r.region_key == ""] + rest_b]
+    return m
+
+
+def _keys(ks: list[tuple]) -> "pa.Table":
+    return pa.table({"task_key": pa.array([k[0] for k in ks], pa.string()),
+                     "answer_key": pa.array([k[1] for k in ks], pa.string())})
+
+
+def _rows_of(spec: Spec, ua: "pa.Table", bt: "pa.Table", delta: "pa.Table", plain: "pa.Array",
+             m: Matched) -> list["pa.Table"]:
+    """The row tables of one answers diff: pairs by key and by shape, rows added and removed."""
+    rest = delta.filter(plain)
+    ta, tb = ua.take(rest.column("__ia")), bt.take(rest.column("__ib"))
+    in_a, in_b = pc.is_valid(rest.column("__ia")), pc.is_valid(rest.column("__ib"))
+    pair = pc.and_(in_a, in_b)
+    keys = rest.select(["task_key", "answer_key"])
+    take = lambda t, rs: t.take(pa.array([r.index for r in rs], pa.int64()))  # noqa: E731
+    pa_, pb_ = [p[1] for p in m.pairs], [p[2] for p in m.pairs]
+    return [
+        segment(spec, CHANGED, keys.filter(pair), ta.filter(pair), tb.filter(pair)),
+        segment(spec, CHANGED, _keys([p[0] for p in m.pairs]), take(ua, pa_), take(bt, pb_),
+                pa.array([p[3] for p in m.pairs], pa.string()), pa.array([p[4] for p in m.pairs], pa.float64())),
+        segment(spec, REMOVED, pa.concat_tables([keys.filter(pc.invert(in_b)), _keys([r[0] for r in m.removed])]),
+                pa.concat_tables([ta.filter(pc.invert(in_b)), take(ua, [r[1] for r in m.removed])]), None),
+        segment(spec, ADDED, pa.concat_tables([keys.filter(pc.invert(in_a)), _keys([r[0] for r in m.added])]),
+                None, pa.concat_tables([tb.filter(pc.invert(in_a)), take(bt, [r[1] for r in m.added])])),
+    ]
+
+
+def diff_answers(con: Any, spec: Spec, a: Source, b: Source, opts: Options, renames: dict[str, str],
+                 prefix: str) -> TableDiff:
+    """Diff of two annotations (or predictions) tables, with region matching; rows on demand."""
+    out = TableDiff()
+    an, bn = a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b")
+    found = (touched_by_stored_hash if a.hashed and b.hashed else touched)(con, spec, an, bn, prefix)
+    if found is None:
+        return out
+    ua, bt = found
+    names = {k: f"{prefix}_{k}" for k in ("ua", "bt", "p")}
+    with _Registered(con, {names["ua"]: ua, names["bt"]: bt}):
+        p = fetch(con, sql.presence(spec, names["ua"], names["bt"]))
+        with _Registered(con, {names["p"]: p}):
+            delta = fetch(con, sql.delta(spec, names["ua"], names["bt"], names["p"]))
+    if delta.num_rows == 0:
+        return out
+    count_answers(p, out)
+    plain = pc.invert(pc.fill_null(delta.column("__m"), False))
+    _count_key_regions(delta, plain, out)
+    matched = _match(ua, bt, delta.filter(pc.invert(plain)), opts, renames, out)
+    out.any_rows, out.rows = True, lambda: _rows_of(spec, ua, bt, delta, plain, matched)
+    return out

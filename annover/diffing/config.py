@@ -1,0 +1,140 @@
+"""The labeling configs of two versions compared: controls and labels added, removed,
+renamed, changed; labels the annotations use that a config lacks."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from annover._lazy import lazy
+from annover.errors import ConfigError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import defusedxml.ElementTree as DET
+else:
+    DET = lazy("defusedxml.ElementTree")
+
+#: The summary's config section when the two configs are the same.
+UNCHANGED = {"changed": False, "controls_added": [], "controls_removed": [], "controls_renamed": [],
+             "controls_changed": [], "labels_added": {}, "labels_removed": {}, "labels_renamed": {}}
+
+
+def config_structure(text: str | None) -> dict[str, dict]:
+    """control name -> {"tag", "to_name", "labels", "dynamic"} of a Label Studio XML config.
+
+    A structural reading (elements with ``name`` and ``toName`` are controls; ``Label`` /
+    ``Choice`` below them are labels, by ``alias`` where given), parsed safely.
+    """
+    if not text:
+        return {}
+    return _structure(text)
+
+
+def _structure(text: str) -> dict[str, dict]:
+    """The structure of a config text; to be read from the one config model
+    (``annover.model.config.LabelingConfig(...).structure()``) once it serves the diff."""
+    try:
+        root = DET.fromstring(text)
+    except Exception as e:
+        raise ConfigError(f"labeling config is not readable XML: {e}", "check the config of that version") from None
+    out: dict[str, dict] = {}
+    for el in root.iter():
+        name, to = el.get("name"), el.get("toName")
+        if not name or not to:
+            continue
+        labels: list[str] = []
+        for sub in el.iter():
+            if sub is not el and sub.tag in ("Label", "Choice", "Relation") and sub.get("value") is not None:
+                lab = sub.get("alias") or sub.get("value")
+                if lab not in labels:
+                    labels.append(lab)
+        out[name] = {"tag": el.tag, "to_name": [t.strip() for t in to.split(",") if t.strip()], "labels": labels,
+                     "dynamic": str(el.get("value") or "").startswith("$")}
+    return out
+
+
+def _jaccard(x: list[str], y: list[str]) -> float:
+    sx, sy = set(x), set(y)
+    return len(sx & sy) / len(sx | sy) if sx | sy else 1.0
+
+
+def diff_config(text_a: str | None, text_b: str | None) -> dict:
+    """Controls and labels added, removed, renamed (where the structure shows it), changed."""
+    ca, cb = config_structure(text_a), config_structure(text_b)
+    out: dict[str, Any] = {
+        "changed": (text_a or "") != (text_b or ""), "controls_added": [], "controls_removed": [],
+        "controls_renamed": [], "controls_changed": [], "labels_added": {}, "labels_removed": {},
+        "labels_renamed": {},
+    }
+    removed = sorted(set(ca) - set(cb))
+    added = sorted(set(cb) - set(ca))
+    cands = []
+    for x in removed:
+        for y in added:
+            if ca[x]["tag"] != cb[y]["tag"]:
+                continue
+            j = _jaccard(ca[x]["labels"], cb[y]["labels"])
+            same_obj = ca[x]["to_name"] == cb[y]["to_name"]
+            if (ca[x]["labels"] or cb[y]["labels"]) and j >= 0.5 or (not ca[x]["labels"] and not cb[y]["labels"] and same_obj):
+                cands.append((-j, not same_obj, x, y))
+    cands.sort()
+    pairs: dict[str, str] = {}
+    for _, _, x, y in cands:
+        if x not in pairs and y not in pairs.values():
+            pairs[x] = y
+    out["controls_renamed"] = [{"from": x, "to": y} for x, y in sorted(pairs.items())]
+    out["controls_removed"] = [x for x in removed if x not in pairs]
+    out["controls_added"] = [y for y in added if y not in pairs.values()]
+    both = [(n, n) for n in sorted(set(ca) & set(cb))] + sorted(pairs.items())
+    for x, y in both:
+        a, b = ca[x], cb[y]
+        change = {}
+        if a["tag"] != b["tag"]:
+            change["tag"] = [a["tag"], b["tag"]]
+        if a["to_name"] != b["to_name"]:
+            change["to_name"] = [a["to_name"], b["to_name"]]
+        if change:
+            out["controls_changed"].append({"control": y, **change})
+        la, lb = a["labels"], b["labels"]
+        rem = [l for l in la if l not in lb]
+        add = [l for l in lb if l not in la]
+        renamed = []
+        common = [l for l in la if l in lb]
+        if rem and add and all(la.index(c) == lb.index(c) for c in common):
+            for l in list(rem):
+                i = la.index(l)
+                if i < len(lb) and lb[i] in add:
+                    renamed.append({"from": l, "to": lb[i]})
+                    rem.remove(l)
+                    add.remove(lb[i])
+        if rem:
+            out["labels_removed"][y] = rem
+        if add:
+            out["labels_added"][y] = add
+        if renamed:
+            out["labels_renamed"][y] = renamed
+    return out
+
+
+def config_warnings(text_b: str | None, labels_b: dict[str, dict[str, int]], side: str = "B") -> list[str]:
+    """Labels (and controls) the annotations of a side use that its config lacks."""
+    if not text_b:
+        return []
+    cb = config_structure(text_b)
+    out = []
+    for ctl, counts in sorted(labels_b.items()):
+        if ctl == "":
+            continue
+        if ctl not in cb:
+            n = sum(counts.values())
+            out.append(f"{side}'s annotations use control {ctl!r} ({n} label(s)) that {side}'s config lacks")
+            continue
+        c = cb[ctl]
+        if not c["labels"] or c["dynamic"]:
+            continue
+        allowed = set(c["labels"])
+        for lab, n in sorted(counts.items()):
+            parts = lab.split("/") if c["tag"] == "Taxonomy" else [lab]
+            if not all(p in allowed for p in parts):
+                out.append(f"{side}'s annotations use label {lab!r} of control {ctl!r} ({n} region(s)) "
+                           f"that {side}'s config lacks")
+    return out

@@ -1,0 +1,213 @@
+"""The one description path of the row-level diff: kinds, words and shape score of each
+changed, added or removed answers row.
+
+The columns a row's words depend on alone (labels, control, target, type, region
+attributes, skip, ground truth, annotator, lead time, score, model version, attributes)
+are compared and worded a column at a time with Arrow. A value that differs is worded in
+Python (:mod:`annover.diffing.words`), once per distinct pair of value texts, because its
+geometry is read by :mod:`annover.model.geometry`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from annover._lazy import lazy
+from annover.diffing import columns as K
+from annover.diffing.result import BY_KEY, TABLE_ORDER, row_schema
+from annover.diffing.sources import Spec
+from annover.diffing.words import VALUE_CHANGED, ValueChange, num_s, region_text, value_change
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
+
+
+def _values(words: K.Words, cols: tuple[dict, dict], both: "np.ndarray", relabel: "tuple[np.ndarray, np.ndarray]"
+            ) -> "tuple[np.ndarray, np.ndarray]":
+    """Geometry and value words of the pairs whose value differs; (shape score, has score).
+    ``relabel``: rows relabeled, and of these the ones with labels on both sides."""
+    n = words.n
+    va, vb = cols[0]["value"], cols[1]["value"]
+    idx = np.nonzero(both & K.distinct(va, vb))[0]
+    score, has_score = np.zeros(n), np.zeros(n, bool)
+    if not len(idx):
+        return score, has_score
+    take = pa.array(idx)
+    memo: dict[tuple, ValueChange] = {}
+    found = []
+    for pair in zip(va.take(take).to_pylist(), vb.take(take).to_pylist()):
+        hit = memo.get(pair)
+        if hit is None:
+            hit = memo[pair] = value_change(*pair)
+        found.append(hit)
+    # only the labels a value holds differ: the relabel words say it all
+    said = ~np.array([c.labels_only for c in found], bool) | ~relabel[1][idx]
+    geo = pa.array([c.geometry for c in found], pa.string())
+    keys = pa.array([c.keys if c.keys else VALUE_CHANGED if c.changed and not c.geometry else None
+                     for c in found], pa.string())
+    s = np.array([np.nan if c.score is None else c.score for c in found])
+    score[idx], has_score[idx] = np.nan_to_num(s), ~np.isnan(s) & said
+    words.add("geometry", _at(n, idx, K.np_bool(pc.is_valid(geo))), K.scatter(n, idx, geo))
+    plain = pc.equal(keys, VALUE_CHANGED)  # "value changed" only when there is no relabel
+    keep = K.np_bool(pc.is_valid(keys)) & ~(K.np_bool(plain) & relabel[0][idx])
+    words.add("value", _at(n, idx, keep), K.scatter(n, idx, keys))
+    return score, has_score
+
+
+def _at(n: int, idx: "np.ndarray", mask: "np.ndarray") -> "np.ndarray":
+    out = np.zeros(n, bool)
+    out[idx[mask]] = True
+    return out
+
+
+def _results(words: K.Words, ca: dict, cb: dict) -> "tuple[np.ndarray, tuple[np.ndarray, np.ndarray]]":
+    """Words of the result columns; (both rows are regions, (relabeled, from labels to labels))."""
+    la, lb = ca["labels"], cb["labels"]
+    len_a, len_b = K.lengths(la), K.lengths(lb)
+    both = K.np_bool(pc.not_equal(ca["region_key"], "")) & K.np_bool(pc.not_equal(cb["region_key"], ""))
+    if not both.all():  # a result that is not a region (an empty answer): changed or not, as a whole
+        differ = K.lists_differ(la, lb, len_a, len_b, empty_is_none=False)
+        for col in ("from_name", "to_name", "type", "value", "region"):
+            differ |= K.distinct(ca[col], cb[col])
+        words.add("value", ~both & differ, "result changed")
+    relabel = both & K.lists_differ(la, lb, len_a, len_b, empty_is_none=True)
+    words.add("relabel", relabel, K.concat(K.fmt_labels(la, len_a), " -> ", K.fmt_labels(lb, len_b)))
+    return both, (relabel, relabel & (len_a > 0) & (len_b > 0))
+
+
+def _targets(words: K.Words, ca: dict, cb: dict, both: "np.ndarray") -> None:
+    """Words of the control, target, type and region attributes of two regions."""
+    for col, kind in (("from_name", "control"), ("to_name", "to_name"), ("type", "type")):
+        differ = both & K.distinct(ca[col], cb[col])
+        if differ.any():
+            words.add(kind, differ, K.concat(f"{kind} ", K.str_or(ca[col], "None"), " -> ", K.str_or(cb[col], "None")))
+    words.add("region", both & K.distinct(ca["region"], cb["region"]), "region attributes changed")
+
+
+def _numbers(words: K.Words, ca: dict, cb: dict, col: str, label: str) -> None:
+    differ = K.floats_differ(ca[col], cb[col])
+    if differ.any():
+        i = np.nonzero(differ)[0]
+        xa, xb = ca[col].take(pa.array(i)).to_pylist(), cb[col].take(pa.array(i)).to_pylist()
+        said = pa.array([f"{label} {num_s(x)} -> {num_s(y)}" for x, y in zip(xa, xb)], pa.string())
+        words.add(col, differ, K.scatter(words.n, i, said))
+
+
+def _answers(words: K.Words, spec: Spec, ca: dict, cb: dict) -> None:
+    """Words of the answer (prediction) columns."""
+    if spec.is_annotations:
+        for col, kind, yes, no in (("was_cancelled", "skip", "skipped", "unskipped"),
+                                   ("ground_truth", "ground_truth", "ground truth set", "ground truth unset")):
+            differ = K.distinct(ca[col], cb[col])
+            if differ.any():
+                words.add(kind, differ, pc.if_else(pc.fill_null(cb[col], False), pa.scalar(yes), pa.scalar(no)))
+        differ = K.distinct(ca["annotator"], cb["annotator"])
+        if differ.any():
+            words.add("annotator", differ, K.concat("annotator ", K.str_or(ca["annotator"], "-", "-"), " -> ",
+                                                    K.str_or(cb["annotator"], "-", "-")))
+        _numbers(words, ca, cb, "lead_time", "lead time")
+    else:
+        _numbers(words, ca, cb, "score", "score")
+        differ = K.distinct(ca["model_version"], cb["model_version"])
+        if differ.any():
+            words.add("model_version", differ, K.concat("model version ", K.str_or(ca["model_version"], "None"),
+                                                        " -> ", K.str_or(cb["model_version"], "None")))
+    words.add("attrs", K.distinct(ca["extra"], cb["extra"]),
+              "answer attributes changed" if spec.is_annotations else "prediction attributes changed")
+
+
+def describe_pairs(spec: Spec, a: "pa.Table", b: "pa.Table") -> "tuple[pa.Array, pa.Array, pa.Array]":
+    """Kinds (list<string>), description (string) and shape score (float64, null for none)
+    of each pair of rows ``a[i]``, ``b[i]`` (columns ``region_key`` and ``spec.cols``)."""
+    n = a.num_rows
+    if n != b.num_rows:
+        raise ValueError(f"{n} rows against {b.num_rows}")
+    ca = {name: K.column(a, name) for name in ("region_key", *spec.cols)}
+    cb = {name: K.column(b, name) for name in ("region_key", *spec.cols)}
+    words = K.Words(n)
+    both, relabel = _results(words, ca, cb)
+    score, has_score = _values(words, (ca, cb), both, relabel)
+    _targets(words, ca, cb, both)
+    _answers(words, spec, ca, cb)
+    kinds, description = words.arrays()
+    return kinds, description, pa.array(score, pa.float64(), mask=~has_score)
+
+
+def describe_one_side(spec: Spec, t: "pa.Table") -> "pa.Array":
+    """The description of each row of ``t``, added or removed: its labels and shape, or a skip."""
+    n = t.num_rows
+    rk, labels, typ, value = (K.column(t, c) for c in ("region_key", "labels", "type", "value"))
+    region = K.np_bool(pc.not_equal(rk, ""))
+    idx = np.nonzero(region)[0]
+    take = pa.array(idx)
+    memo: dict[tuple, str] = {}
+    texts = []
+    for lab, ty, v in zip(labels.take(take).to_pylist(), typ.take(take).to_pylist(), value.take(take).to_pylist()):
+        key = (None if lab is None else tuple(lab), ty, v)
+        hit = memo.get(key)
+        if hit is None:
+            hit = memo[key] = region_text(lab, ty, v)
+        texts.append(hit)
+    out = K.scatter(n, idx, pa.array(texts, pa.string()))
+    skipped = pc.fill_null(K.column(t, "was_cancelled"), False) if spec.is_annotations else \
+        pa.array(np.zeros(n, bool))
+    return pc.coalesce(out, pc.if_else(skipped, pa.scalar("skipped"), pa.scalar("empty answer")))
+
+
+def _col_or_null(t: "pa.Table | None", name: str) -> Any:
+    return t.column(name) if t is not None and name in t.column_names else None
+
+
+def segment(spec: Spec, change: str, keys: "pa.Table", a: "pa.Table | None", b: "pa.Table | None",
+            match: "pa.Array | None" = None, scores: "pa.Array | None" = None) -> "pa.Table":
+    """Rows of the row-level diff from rows of A and/or B aligned with ``keys`` (task and
+    answer key), worded here; ``match``/``scores``: how pairs were matched and their
+    matching score (by key, with the shape score of their values, when not given)."""
+    n = keys.num_rows
+    pick = b if b is not None else a
+    if a is not None and b is not None:
+        kinds, description, shape = describe_pairs(spec, a, b)
+        scores = shape if scores is None else pc.coalesce(scores, shape)
+        match = pa.repeat(BY_KEY, n) if match is None else match
+    else:
+        kinds, description = pa.array([[]] * n, pa.list_(pa.string())), describe_one_side(spec, pick)
+    cols = {
+        "table": pa.repeat(spec.table, n), "change": pa.repeat(change, n),
+        "task_key": keys.column("task_key"), "answer_key": keys.column("answer_key"),
+        "region_key_a": _col_or_null(a, "region_key"), "region_key_b": _col_or_null(b, "region_key"),
+        "annotator": _col_or_null(pick, "annotator"), "model_version": _col_or_null(pick, "model_version"),
+        "from_name": _col_or_null(pick, "from_name"), "type": _col_or_null(pick, "type"),
+        "match": match, "score": scores, "kinds": kinds,
+        "labels_a": _col_or_null(a, "labels"), "labels_b": _col_or_null(b, "labels"),
+        "value_a": _col_or_null(a, "value"), "value_b": _col_or_null(b, "value"), "description": description,
+    }
+    schema = row_schema()
+    return pa.table([cols[f.name].cast(f.type) if cols[f.name] is not None else pa.nulls(n, f.type)
+                     for f in schema], schema=schema)
+
+
+def tuples_table(rows: list[tuple]) -> "pa.Table":
+    """A table of :func:`row_schema` from rows given as tuples in its order of fields."""
+    schema = row_schema()
+    if not rows:
+        return schema.empty_table()
+    return pa.table([pa.array(col, f.type) for f, col in zip(schema, zip(*rows))], schema=schema)
+
+
+def sorted_rows(parts: list["pa.Table"]) -> "pa.Table":
+    """The row-level diff as one table, in order of table, task, answer, region and change."""
+    t = pa.concat_tables(parts).combine_chunks()
+    if t.num_rows == 0:
+        return t
+    order = pa.table({
+        "t": pc.index_in(t.column("table"), value_set=pa.array(list(TABLE_ORDER))),
+        "k": t.column("task_key"), "a": pc.fill_null(t.column("answer_key"), ""),
+        "r": pc.fill_null(pc.coalesce(t.column("region_key_a"), t.column("region_key_b")), ""),
+        "rb": pc.fill_null(t.column("region_key_b"), ""), "c": t.column("change")})
+    return t.take(pc.sort_indices(order, sort_keys=[(c, "ascending") for c in order.column_names]))

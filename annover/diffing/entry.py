@@ -1,0 +1,211 @@
+"""The entry of the diff over a store: two versions, their Parquet parts read where they differ.
+
+:func:`diff_versions` takes what it needs as data (an object store and two version
+records); :func:`diff` resolves two revisions through a repository object for the callers
+of ``annover.diff(repo, a, b)``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from annover._lazy import lazy
+from annover.diffing.plan import Pair, Plan
+from annover.diffing.result import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, DiffResult, Options
+from annover.diffing.run import run
+from annover.diffing.source_data import diff_source
+from annover.diffing.sources import Source, locate, verified_paths, verifying
+from annover.errors import ObjectError
+from annover.model import canonical as C
+from annover.model import stats as S
+from annover.store.objects import ObjectRef, ObjectStore
+from annover.store.snapshots import SnapshotRef, read_manifest, read_snapshot
+from annover.store.versions import Version
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+else:
+    pa = lazy("pyarrow")
+
+TABLES = ("tasks", "annotations")
+
+
+@dataclass
+class _Parts:
+    """The part objects of snapshots (manifests read once) and which of them a diff reads."""
+
+    store: ObjectStore
+    fast: bool
+    counts: dict = field(default_factory=lambda: {"compared": 0, "skipped": 0})
+    _manifests: dict = field(default_factory=dict)
+
+    def manifest(self, snap: SnapshotRef | None) -> tuple[list[ObjectRef], str | None]:
+        """(part refs, stored task hash fingerprint) of a snapshot."""
+        if snap is None:
+            return [], None
+        key = snap.manifest.oid
+        if key not in self._manifests:
+            m = read_manifest(self.store, snap)
+            self._manifests[key] = ([ObjectRef.from_json(p) for p in m["parts"]], m.get("task_hash"))
+        return self._manifests[key]
+
+    def hashed(self, sa: SnapshotRef | None, sb: SnapshotRef | None) -> bool:
+        """Whether both snapshots' parts store task hashes of the same function."""
+        probe = self.manifest(sa)[1]
+        return sa is not None and sb is not None and probe is not None and probe == self.manifest(sb)[1]
+
+    def to_read(self, sa: SnapshotRef | None, sb: SnapshotRef | None) -> tuple[list, list] | None:
+        """The parts of each side to compare (None: none): those the two sides do not share."""
+        ra, rb = self.manifest(sa)[0], self.manifest(sb)[0]
+        if self.fast and sa is not None and sb is not None and sa.id == sb.id:
+            self.counts["skipped"] += len(ra) + len(rb)
+            return None
+        shared = {r.oid for r in ra} & {r.oid for r in rb} if self.fast else set()
+        keep_a = [r for r in ra if r.oid not in shared]
+        keep_b = [r for r in rb if r.oid not in shared]
+        self.counts["skipped"] += (len(ra) - len(keep_a)) + (len(rb) - len(keep_b))
+        self.counts["compared"] += len(keep_a) + len(keep_b)
+        return (keep_a, keep_b) if keep_a or keep_b else None
+
+
+@dataclass
+class _Whole:
+    """Both sides' whole tables as verified parts, located when first asked for."""
+
+    parts: _Parts
+    versions: dict[str, Version]
+    _cache: dict = field(default_factory=dict)
+
+    def _source(self, name: str, side: str, mv: str | None = None) -> Source:
+        key = (name, side, mv)
+        if key not in self._cache:
+            v = self.versions[side]
+            snap = v.snapshot(name, mv) if name == "predictions" else v.snapshot(name)
+            self._cache[key] = Source(name, paths=verified_paths(self.parts.store, self.parts.manifest(snap)[0]))
+        return self._cache[key]
+
+    def tasks(self, side: str) -> Source:
+        return self._source("tasks", side)
+
+    def annotations(self, side: str) -> Source:
+        return self._source("annotations", side)
+
+    def predictions(self, side: str, model_version: str) -> Source:
+        return self._source("predictions", side, model_version)
+
+    def same_agreement_input(self, model_version: str) -> bool:
+        va, vb = self.versions["a"], self.versions["b"]
+        sa, sb = va.snapshot("annotations"), vb.snapshot("annotations")
+        pa_, pb_ = va.snapshot("predictions", model_version), vb.snapshot("predictions", model_version)
+        return bool(sa and sb and pa_ and pb_ and sa.id == sb.id and pa_.id == pb_.id)
+
+
+def _file_list(store: ObjectStore, link: dict | None, rev: str, warnings: list[str]) -> dict | None:
+    if not link or not link.get("files"):
+        return None
+    try:
+        return json.loads(store.get(ObjectRef.from_json(link["files"]), "source file list"))
+    except ObjectError as e:
+        warnings.append(f"the source file list of {rev} is not available ({e.message}); "
+                        "source data compared by its overall hash only")
+        return None
+
+
+def _source_data(store: ObjectStore, va: Version, vb: Version, revs: tuple[str, str], warnings: list[str]
+                 ) -> dict | None:
+    """The source data of the two versions compared (by file lists when both have one)."""
+    la, lb = va.record.get("source"), vb.record.get("source")
+    if not la and not lb:
+        return None
+    if la and lb and la.get("sha256") == lb.get("sha256"):
+        n = la.get("nfiles")
+        return {"path_a": la.get("path"), "path_b": lb.get("path"), "changed": False, "files_before": n,
+                "files_after": n, "added": [], "removed": [], "modified": [], "renamed": []}
+    fa, fb = _file_list(store, la, revs[0], warnings), _file_list(store, lb, revs[1], warnings)
+    if (la and la.get("files") and fa is None) or (lb and lb.get("files") and fb is None):
+        fa = fb = None
+    return diff_source(la, lb, fa, fb)
+
+
+def _table(store: ObjectStore, snap: SnapshotRef | None, name: str) -> "pa.Table":
+    return read_snapshot(store, snap) if snap is not None else C.schema(name).empty_table()
+
+
+def _stats(store: ObjectStore, v: Version) -> dict:
+    """A version's stats: from its record, else computed from its tables."""
+    if v.stats:
+        return v.stats
+    preds = {mv: _table(store, v.snapshot("predictions", mv), "predictions") for mv in v.model_versions}
+    return S.compute(_table(store, v.snapshot("tasks"), "tasks"), _table(store, v.snapshot("annotations"),
+                                                                          "annotations"), preds)
+
+
+def _config_text(store: ObjectStore, v: Version) -> str | None:
+    return store.get(v.config_ref, "labeling config").decode("utf-8") if v.config_ref else None
+
+
+def diff_versions(store: ObjectStore, version_a: Version, version_b: Version, *, rev_a: str, rev_b: str,
+                  options: Options | None = None, fast: bool = True) -> DiffResult:
+    """What changed from ``version_a`` to ``version_b``, reading objects from ``store``.
+
+    ``rev_a``/``rev_b`` are the names the summary shows. Reads only what differs: nothing of
+    a table whose snapshot id is the same on both sides, and of the others only the Parquet
+    parts the two versions do not share (``fast=False`` compares every part, for checking).
+    Every part read is verified against its hash. Parts must be local (``store.locate``):
+    ObjectError names the first that is not.
+    """
+    opts = (options or Options()).check()
+    va, vb = version_a, version_b
+    parts = _Parts(store, fast)
+    todo: dict[tuple[str, str | None], tuple] = {}
+    for name in TABLES:
+        todo[name, None] = (name, va.snapshot(name), vb.snapshot(name))
+    for mv in sorted(set(va.model_versions) & set(vb.model_versions)):
+        todo["predictions", mv] = ("predictions", va.snapshot("predictions", mv), vb.snapshot("predictions", mv))
+    reads = {k: (name, parts.to_read(sa, sb), parts.hashed(sa, sb)) for k, (name, sa, sb) in todo.items()}
+    refs = {r.oid: r for _, found, _ in reads.values() if found for r in found[0] + found[1]}
+    located = locate(store, list(refs.values()))  # verified while DuckDB reads them (see verifying)
+    paths = {ref.oid: str(p) for ref, p in located}
+
+    def sources(name: str, found: tuple | None, hashed: bool) -> Pair | None:
+        if found is None:
+            return None
+        return (Source(name, paths=tuple(paths[r.oid] for r in found[0]), hashed=hashed),
+                Source(name, paths=tuple(paths[r.oid] for r in found[1]), hashed=hashed))
+
+    pairs = {k: sources(*v) for k, v in reads.items()}
+    warnings: list[str] = []
+    ca, cb = va.config_ref, vb.config_ref
+    plan = Plan(
+        a={"rev": rev_a, "id": va.id}, b={"rev": rev_b, "id": vb.id}, stats_a=_stats(store, va),
+        stats_b=_stats(store, vb), tasks=pairs["tasks", None], annotations=pairs["annotations", None],
+        predictions={k[1]: v for k, v in pairs.items() if k[0] == "predictions"},
+        mv_a=va.model_versions, mv_b=vb.model_versions,
+        config_a=_config_text(store, va), config_b=_config_text(store, vb),
+        config_changed=(ca.oid if ca else None) != (cb.oid if cb else None),
+        source=_source_data(store, va, vb, (rev_a, rev_b), warnings),
+        whole=_Whole(parts, {"a": va, "b": vb}), parts=parts.counts, warnings=warnings,
+    )
+    with verifying(located):
+        return run(plan, opts)
+
+
+def diff(repo: Any, a: str, b: str = "HEAD", *, iou_threshold: float = DEFAULT_IOU,
+         overlap_threshold: float = DEFAULT_OVERLAP, policy: str = DEFAULT_POLICY, transitions: bool = False,
+         fast: bool = True) -> DiffResult:
+    """``annover diff A B``: what changed from version ``a`` to version ``b`` (default HEAD) of
+    ``repo`` (a repository object, or the path of one). Returns a :class:`DiffResult`.
+
+    The repository is used through its public ``show(rev)`` and ``store`` only. For the
+    callers of ``annover.diff(repo, a, b)`` until that is ``Repo.diff``: the repository
+    layer's entry then calls :func:`diff_versions` itself.
+    """
+    if isinstance(repo, (str, bytes)) or hasattr(repo, "__fspath__"):
+        # a path: opened by the package's public ``annover.Repo`` (its lazy attribute, the
+        # package's edge), as diffing sits below the repository layer and imports none of it
+        repo = sys.modules["annover"].Repo(repo)
+    opts = Options(iou_threshold, overlap_threshold, policy, transitions).check()
+    return diff_versions(repo.store, repo.show(a), repo.show(b), rev_a=a, rev_b=b, options=opts, fast=fast)

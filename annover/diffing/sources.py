@@ -1,0 +1,120 @@
+"""What one side of a compared table is: an Arrow table or verified Parquet parts, registered in DuckDB."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterator
+
+from annover._lazy import lazy
+from annover.errors import ObjectError
+from annover.model import canonical as C
+from annover.store.objects import ObjectRef, ObjectStore, sha256_file
+from annover.store.snapshots import TASK_HASH
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+else:
+    pa = lazy("pyarrow")
+
+#: The result (region) columns of a row, the same in both answers tables.
+RESULT_COLS = ("from_name", "to_name", "type", "labels", "value", "region")
+
+
+@dataclass(frozen=True)
+class Spec:
+    """What differs between the annotations and the predictions tables."""
+
+    table: str
+    answer_key: str
+    answer_cols: tuple[str, ...]
+    #: the column that tells who answered (annotator, model version) and the skip flag (or "false")
+    who: str
+    skip: str
+    region_cols: tuple[str, ...] = RESULT_COLS
+
+    @property
+    def cols(self) -> tuple[str, ...]:
+        return self.answer_cols + self.region_cols
+
+    @property
+    def is_annotations(self) -> bool:
+        return self.table == "annotations"
+
+
+ANN = Spec("annotations", "annotation_key", ("annotator", "was_cancelled", "ground_truth", "lead_time", "extra"),
+           "annotator", "was_cancelled")
+PRED = Spec("predictions", "prediction_key", ("model_version", "score", "extra"), "model_version", "false")
+
+
+@dataclass(frozen=True)
+class Source:
+    """Rows of one canonical table: an Arrow table, or Parquet files (verified as they are read).
+
+    Registered in DuckDB as a view (or an Arrow table) under a given name.
+    """
+
+    name: str
+    table: Any = None
+    paths: tuple[str, ...] = ()
+    #: the parts carry stored task hashes comparable with the other side's (see
+    #: :data:`annover.store.snapshots.TASK_HASH`): the diff reads the task key and the hash first
+    hashed: bool = False
+
+    def register(self, con: Any, alias: str) -> str:
+        if self.paths:
+            files = ", ".join("'" + p.replace("'", "''") + "'" for p in self.paths)
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {alias} AS SELECT * FROM read_parquet([{files}])")
+            return alias
+        empty = C.schema(self.name).empty_table()
+        if self.hashed:
+            empty = empty.append_column(TASK_HASH, pa.array([], pa.uint64()))
+        con.register(alias, self.table if self.table is not None else empty)
+        return alias
+
+
+def locate(store: ObjectStore, refs: list[ObjectRef]) -> list[tuple[ObjectRef, Path]]:
+    """(ref, local path) of part objects; ObjectError for the first that is not here."""
+    located = []
+    for ref in refs:  # the first miss may open DVC to find its cache: not in threads
+        p = store.locate(ref)
+        if p is None:
+            raise ObjectError(f"snapshot part {ref.oid[:12]} is not here",
+                              "run `annover pull REV` (or `dvc pull`) to fetch it from the DVC remote")
+        located.append((ref, p))
+    return located
+
+
+def check_part(ref: ObjectRef, path: Path) -> str:
+    """``path`` as a string, after checking that its content has the object's hash."""
+    if sha256_file(path) != ref.oid:
+        raise ObjectError(f"snapshot part {ref.oid[:12]} is corrupt: its content does not match its hash",
+                          "delete the file and run `annover pull REV` to fetch a good copy")
+    return str(path)
+
+
+def verified_paths(store: ObjectStore, refs: list[ObjectRef]) -> tuple[str, ...]:
+    """Local paths of part objects, each re-hashed first (objects are verified on read)."""
+    located = locate(store, refs)
+    if len(located) <= 1:
+        return tuple(check_part(*x) for x in located)
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        return tuple(ex.map(lambda x: check_part(*x), located))
+
+
+@contextmanager
+def verifying(located: list[tuple[ObjectRef, Path]]) -> Iterator[None]:
+    """Check the parts' hashes in a thread while the block reads them (hashlib releases the
+    GIL, and the files are read once more from the page cache): the block's result counts
+    only when every part checked out. When the block fails, a corrupt part is the reason
+    given (DuckDB's error about a damaged file would be the symptom)."""
+    with ThreadPoolExecutor(max_workers=1) as ex:
+        done = ex.submit(lambda: [check_part(*x) for x in located])
+        try:
+            yield
+        except BaseException:
+            done.result()  # raises ObjectError for a corrupt part
+            raise
+        done.result()

@@ -1,0 +1,177 @@
+"""The query text of the diff (DuckDB): joins that find what differs, counts, resolved labels."""
+
+from __future__ import annotations
+
+from annover.diffing.result import NO_LABEL, NO_TASK
+from annover.diffing.sources import Spec
+from annover.store.snapshots import TASK_HASH, row_hash_sql
+
+#: The order in which each policy picks an answer's label for a task and control.
+POLICY_ORDER = {
+    "latest": "ts DESC, annotation_key DESC",
+    "majority": "votes DESC, ts DESC, annotation_key DESC",
+    "ground-truth": "gt DESC, votes DESC, ts DESC, annotation_key DESC",
+}
+
+
+def differing(name: str, a: str, b: str, keys: list[str], content: list[str]) -> str:
+    """The rows of registered table ``a`` with no identical row in ``b``, and where ``b``'s are.
+
+    One full outer join on the first key (``task_key``) and a 64-bit hash of the keys and
+    the content (:func:`annover.store.snapshots.row_hash_sql`): side A streams its whole
+    rows through it, side B brings only those two. Gives A's unmatched rows (keys and
+    content; ``__bh`` null) and B's as their task key ``__key`` and hash ``__bh``. A row
+    that differs goes unseen only if its hash equals that of a row of the same task on
+    the other side: a 2**-64 chance for each such pair.
+    """
+    first = keys[0]
+    h = row_hash_sql(name)
+    return f"""
+        WITH x AS (SELECT {", ".join(keys + content)}, {h} AS __h FROM {a}),
+             y AS (SELECT {first}, {h} AS __h FROM {b})
+        SELECT {", ".join(f"x.{c}" for c in keys + content)}, coalesce(x.{first}, y.{first}) AS __key, y.__h AS __bh
+        FROM x FULL OUTER JOIN y ON x.{first} = y.{first} AND x.__h = y.__h
+        WHERE x.__h IS NULL OR y.__h IS NULL"""
+
+
+def b_rows_of_touched(spec: Spec, b: str, tasks: str, unmatched: str) -> str:
+    """B's rows of the touched tasks, ``__u`` marking those with no identical row in A."""
+    cols = ["task_key", spec.answer_key, "region_key", *spec.cols]
+    return f"""
+        WITH z AS (SELECT {", ".join(cols)}, {row_hash_sql(spec.table)} AS __h
+                   FROM {b} SEMI JOIN {tasks} AS t USING (task_key)),
+             u AS (SELECT DISTINCT __key, __bh FROM {unmatched})
+        SELECT {", ".join("z." + c for c in cols)}, u.__key IS NOT NULL AS __u
+        FROM z LEFT JOIN u ON z.task_key = u.__key AND z.__h = u.__bh"""
+
+
+def rows_of_tasks(spec: Spec, src: str, tasks: str) -> str:
+    cols = ", ".join(["task_key", spec.answer_key, "region_key", *spec.cols])
+    return f"SELECT {cols} FROM {src} SEMI JOIN {tasks} USING (task_key)"
+
+
+def unmatched_hashes(a: str, b: str) -> str:
+    """(task key, A's hash, B's hash) of the tasks whose stored task hash the other side
+    lacks: a join on one integer column of one row per task, the key carried along."""
+    h = TASK_HASH
+    return f"""
+        SELECT coalesce(a.task_key, b.task_key) AS __key, a.{h} AS __ah, b.{h} AS __bh
+        FROM (SELECT task_key, {h} FROM {a} WHERE {h} IS NOT NULL) AS a
+        FULL OUTER JOIN (SELECT task_key, {h} FROM {b} WHERE {h} IS NOT NULL) AS b ON a.{h} = b.{h}
+        WHERE a.{h} IS NULL OR b.{h} IS NULL"""
+
+
+def presence(spec: Spec, ua: str, bt: str) -> str:
+    """Per touched answer: on which sides it is, its annotator (model version) and whether it
+    is a skip on each side. ``ua``: A's rows that differ; ``bt``: B's rows of the touched
+    tasks, ``__u`` marking those that differ (the others stand for A's unchanged rows)."""
+    ak, who, skip = spec.answer_key, spec.who, spec.skip
+    return f"""
+        WITH t AS (SELECT task_key, {ak} FROM {ua} UNION SELECT task_key, {ak} FROM {bt} WHERE __u),
+        s AS (SELECT false AS b, task_key, {ak}, {who} AS who, {skip} AS skip FROM {ua}
+              UNION ALL SELECT false, task_key, {ak}, {who}, {skip} FROM {bt} WHERE NOT __u
+              UNION ALL SELECT true, task_key, {ak}, {who}, {skip} FROM {bt})
+        SELECT s.task_key, s.{ak} AS answer_key, bool_or(NOT s.b) AS in_a, bool_or(s.b) AS in_b,
+               any_value(s.who) FILTER (WHERE NOT s.b) AS who_a, any_value(s.who) FILTER (WHERE s.b) AS who_b,
+               coalesce(bool_or(s.skip) FILTER (WHERE NOT s.b), false) AS skip_a,
+               coalesce(bool_or(s.skip) FILTER (WHERE s.b), false) AS skip_b
+        FROM s SEMI JOIN t ON s.task_key = t.task_key AND s.{ak} = t.{ak}
+        GROUP BY ALL"""
+
+
+def _labels(side: str) -> str:
+    return f"CASE WHEN len({side}.labels) > 0 THEN {side}.labels END"  # [] is no labels
+
+
+def _fmt(labels: str) -> str:
+    return f"coalesce(array_to_string({labels}, ', '), '{NO_LABEL}')"  # as fmt_labels
+
+
+def delta(spec: Spec, ua: str, bt: str, presence_table: str) -> str:
+    """The rows that differ, paired by key: where each is in ``ua`` / ``bt`` (``__ia``,
+    ``__ib``); ``__rc`` a pair is a changed region, ``__rl`` a relabeled one (``__fa ->
+    __fb``); ``__m`` a row left over in an answer on both sides that has rows left over on
+    the other side too, to be matched by shape."""
+    ak = spec.answer_key
+    differs = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in spec.cols)
+    region = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in spec.region_cols)
+    return f"""
+        WITH d AS (
+            SELECT coalesce(a.task_key, b.task_key) AS task_key, coalesce(a.{ak}, b.{ak}) AS answer_key,
+                   a.region_key AS region_key_a, b.region_key AS region_key_b, a.__i AS __ia, b.__i AS __ib,
+                   b.from_name AS from_name_b,
+                   coalesce(a.region_key <> '' AND b.region_key <> '' AND ({region}), false) AS __rc,
+                   {_labels("a")} AS __la, {_labels("b")} AS __lb
+            FROM {ua} AS a FULL OUTER JOIN (SELECT * FROM {bt} WHERE __u) AS b
+              ON a.task_key = b.task_key AND a.{ak} = b.{ak} AND a.region_key = b.region_key
+            WHERE a.task_key IS NULL OR b.task_key IS NULL OR {differs}),
+        mixed AS (SELECT task_key, answer_key FROM d WHERE region_key_b IS NULL
+                  INTERSECT SELECT task_key, answer_key FROM d WHERE region_key_a IS NULL)
+        SELECT d.* EXCLUDE (__la, __lb), __rc AND __la IS DISTINCT FROM __lb AS __rl,
+               CASE WHEN __rc THEN {_fmt("__la")} END AS __fa, CASE WHEN __rc THEN {_fmt("__lb")} END AS __fb,
+               (region_key_a IS NULL OR region_key_b IS NULL) AND coalesce(p.in_a AND p.in_b, false)
+                 AND m.task_key IS NOT NULL AS __m
+        FROM d LEFT JOIN {presence_table} AS p ON d.task_key = p.task_key AND d.answer_key = p.answer_key
+               LEFT JOIN mixed AS m ON d.task_key = m.task_key AND d.answer_key = m.answer_key"""
+
+
+TASKS_DIFF = """
+    SELECT coalesce(a.task_key, b.task_key) AS task_key, a.task_key IS NOT NULL AS in_a,
+           b.task_key IS NOT NULL AS in_b, a.data AS data_a, b.data AS data_b,
+           a.data_hash AS data_hash_a, b.data_hash AS data_hash_b, a.extra AS extra_a, b.extra AS extra_b
+    FROM {a} AS a FULL OUTER JOIN {b} AS b ON a.task_key = b.task_key
+    WHERE a.task_key IS NULL OR b.task_key IS NULL OR a.data IS DISTINCT FROM b.data
+       OR a.data_hash IS DISTINCT FROM b.data_hash OR a.extra IS DISTINCT FROM b.extra"""
+
+
+def resolved(src: str, policy: str) -> str:
+    """Per (task, control): the label (sorted distinct labels of one answer, ', '-joined) the policy picks."""
+    return f"""
+        WITH r AS (
+            SELECT task_key, annotation_key, from_name,
+                   array_to_string(list_sort(list_distinct(flatten(list(labels)))), ', ') AS label,
+                   bool_or(ground_truth) AS gt,
+                   max(coalesce(updated_at, created_at, '')) AS ts
+            FROM {src}
+            WHERE NOT was_cancelled AND region_key <> '' AND from_name IS NOT NULL
+              AND labels IS NOT NULL AND len(labels) > 0
+            GROUP BY task_key, annotation_key, from_name),
+        v AS (SELECT *, count(*) OVER (PARTITION BY task_key, from_name, label) AS votes FROM r)
+        SELECT task_key, from_name, label FROM v
+        QUALIFY row_number() OVER (PARTITION BY task_key, from_name ORDER BY {POLICY_ORDER[policy]}) = 1"""
+
+
+def transitions(ann_a: str, ann_b: str, tasks_a: str, tasks_b: str, policy: str) -> str:
+    """Per control, how many tasks went from each resolved label to each other."""
+    return f"""
+        WITH ra AS ({resolved(ann_a, policy)}), rb AS ({resolved(ann_b, policy)}),
+        ctl AS (SELECT from_name FROM ra UNION SELECT from_name FROM rb),
+        tk AS (SELECT task_key, bool_or(sa) AS in_a, bool_or(sb) AS in_b FROM (
+                 SELECT task_key, true AS sa, false AS sb FROM {tasks_a} UNION ALL
+                 SELECT task_key, true, false FROM ra UNION ALL
+                 SELECT task_key, false, true FROM {tasks_b} UNION ALL
+                 SELECT task_key, false, true FROM rb) GROUP BY task_key),
+        grid AS (SELECT tk.task_key, tk.in_a, tk.in_b, ctl.from_name FROM tk CROSS JOIN ctl)
+        SELECT grid.from_name AS control,
+               coalesce(ra.label, CASE WHEN grid.in_a THEN '{NO_LABEL}' ELSE '{NO_TASK}' END) AS "from",
+               coalesce(rb.label, CASE WHEN grid.in_b THEN '{NO_LABEL}' ELSE '{NO_TASK}' END) AS "to",
+               count(*) AS count
+        FROM grid LEFT JOIN ra ON ra.task_key = grid.task_key AND ra.from_name = grid.from_name
+                  LEFT JOIN rb ON rb.task_key = grid.task_key AND rb.from_name = grid.from_name
+        GROUP BY ALL ORDER BY control, count DESC, "from", "to" """
+
+
+def agreement(ann: str, preds: str, policy: str) -> str:
+    """How many (task, control) pairs have both a resolved label and a prediction, and how many agree."""
+    return f"""
+        WITH ann AS ({resolved(ann, policy)}),
+        p AS (SELECT task_key, prediction_key, from_name,
+                     array_to_string(list_sort(list_distinct(flatten(list(labels)))), ', ') AS label,
+                     max(score) AS score
+              FROM {preds} WHERE region_key <> '' AND from_name IS NOT NULL AND labels IS NOT NULL
+                AND len(labels) > 0
+              GROUP BY task_key, prediction_key, from_name),
+        best AS (SELECT * FROM p QUALIFY row_number() OVER (
+                    PARTITION BY task_key, from_name ORDER BY score DESC NULLS LAST, prediction_key) = 1)
+        SELECT count(*) AS pairs, count(*) FILTER (WHERE ann.label = best.label) AS agree
+        FROM ann JOIN best ON ann.task_key = best.task_key AND ann.from_name = best.from_name"""
