@@ -16,7 +16,8 @@ from annover._lazy import lazy
 from annover.diffing import columns as K
 from annover.diffing.result import BY_KEY, TABLE_ORDER, row_schema
 from annover.diffing.sources import Spec
-from annover.diffing.words import VALUE_CHANGED, ValueChange, num_s, region_text, value_change
+from annover.diffing.match import MAY_BE_SHAPE
+from annover.diffing.words import VALUE_CHANGED, ValueChange, num_s, parse_all, shape_suffix, short, value_change
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -39,12 +40,14 @@ def _values(words: K.Words, cols: tuple[dict, dict], both: "np.ndarray", relabel
     if not len(idx):
         return score, has_score
     take = pa.array(idx)
+    ta, tb = va.take(take).to_pylist(), vb.take(take).to_pylist()
+    parsed = parse_all(ta + tb)
     memo: dict[tuple, ValueChange] = {}
     found = []
-    for pair in zip(va.take(take).to_pylist(), vb.take(take).to_pylist()):
+    for pair in zip(ta, tb):
         hit = memo.get(pair)
         if hit is None:
-            hit = memo[pair] = value_change(*pair)
+            hit = memo[pair] = value_change(*pair, parsed)
         found.append(hit)
     # only the labels a value holds differ: the relabel words say it all
     said = ~np.array([c.labels_only for c in found], bool) | ~relabel[1][idx]
@@ -140,24 +143,30 @@ def describe_pairs(spec: Spec, a: "pa.Table", b: "pa.Table") -> "tuple[pa.Array,
 
 
 def describe_one_side(spec: Spec, t: "pa.Table") -> "pa.Array":
-    """The description of each row of ``t``, added or removed: its labels and shape, or a skip."""
+    """The description of each row of ``t``, added or removed: its labels (or type) and its
+    shape, or without either its value; or a skip."""
     n = t.num_rows
     rk, labels, typ, value = (K.column(t, c) for c in ("region_key", "labels", "type", "value"))
+    lengths = K.lengths(labels)
+    text = pc.if_else(pa.array(lengths > 0), K.fmt_labels(labels, lengths), K.str_or(typ, "result", "result"))
     region = K.np_bool(pc.not_equal(rk, ""))
-    idx = np.nonzero(region)[0]
-    take = pa.array(idx)
+    shaped = K.np_bool(pc.match_substring_regex(value, MAY_BE_SHAPE.pattern))
+    plain = (lengths <= 0) & ~K.is_null(value)  # no labels: the value is the words
+    idx = np.nonzero(region & (shaped | plain))[0]
+    texts = value.take(pa.array(idx)).to_pylist()
+    parsed = parse_all(texts)
     memo: dict[tuple, str] = {}
-    texts = []
-    for lab, ty, v in zip(labels.take(take).to_pylist(), typ.take(take).to_pylist(), value.take(take).to_pylist()):
-        key = (None if lab is None else tuple(lab), ty, v)
-        hit = memo.get(key)
+    suffixes = []
+    for v, no_labels in zip(texts, plain[idx].tolist()):
+        hit = memo.get((v, no_labels))
         if hit is None:
-            hit = memo[key] = region_text(lab, ty, v)
-        texts.append(hit)
-    out = K.scatter(n, idx, pa.array(texts, pa.string()))
+            hit = shape_suffix(v, parsed[v])
+            memo[v, no_labels] = hit = hit if hit or not no_labels else f" {short(parsed[v])}"
+        suffixes.append(hit)
+    out = K.concat(text, pc.fill_null(K.scatter(n, idx, pa.array(suffixes, pa.string())), ""))
     skipped = pc.fill_null(K.column(t, "was_cancelled"), False) if spec.is_annotations else \
         pa.array(np.zeros(n, bool))
-    return pc.coalesce(out, pc.if_else(skipped, pa.scalar("skipped"), pa.scalar("empty answer")))
+    return pc.if_else(pa.array(region), out, pc.if_else(skipped, pa.scalar("skipped"), pa.scalar("empty answer")))
 
 
 def _col_or_null(t: "pa.Table | None", name: str) -> Any:

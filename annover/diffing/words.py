@@ -6,10 +6,9 @@ reads."""
 from __future__ import annotations
 
 import json
-from typing import Any, NamedTuple
+from typing import Any, Iterable, NamedTuple
 
 from annover.diffing.match import MAY_BE_SHAPE
-from annover.diffing.result import fmt_labels
 from annover.formats import label_studio as _ls
 from annover.model.geometry import BOX, ELLIPSE, POLYGON, SPAN, Shape, shape_of, shape_score
 
@@ -42,9 +41,10 @@ def short(v: Any, n: int = 40) -> str:
     return s if len(s) <= n else s[: n - 3] + "..."
 
 
-def keys_changed(da: dict, db: dict, prefix: str = "", skip: frozenset = frozenset()) -> list[str]:
-    """Words for the keys whose values differ: ``k a -> b`` for the first few."""
-    ks = [k for k in sorted(set(da) | set(db)) if k not in skip and da.get(k) != db.get(k)]
+def keys_changed(da: dict, db: dict, prefix: str = "", keys: list[str] | None = None) -> list[str]:
+    """Words for the keys whose values differ (``keys``: those, sorted, if known): ``k a -> b``
+    for the first few."""
+    ks = keys if keys is not None else [k for k in sorted(da.keys() | db.keys()) if da.get(k) != db.get(k)]
     return [f"{prefix}{k} {short(da.get(k))} -> {short(db.get(k))}" for k in ks[:KEYS_SHOWN]] + \
         (["..."] if len(ks) > KEYS_SHOWN else [])
 
@@ -109,38 +109,44 @@ class ValueChange(NamedTuple):
 _SAME = ValueChange(False)
 
 
-def _without_labels(v: Any) -> Any:
-    return {k: x for k, x in v.items() if k not in LABEL_KEYS} if isinstance(v, dict) else v
+def parse_all(texts: Iterable[str | None]) -> dict[str | None, Any]:
+    """Distinct JSON texts parsed, in one call of the parser (None stays None)."""
+    distinct = list({t for t in texts if t is not None})
+    parsed = json.loads("[" + ",".join(distinct) + "]") if distinct else []
+    out: dict[str | None, Any] = dict(zip(distinct, parsed))
+    out[None] = None
+    return out
 
 
-def value_change(text_a: str | None, text_b: str | None) -> ValueChange:
-    """How two value texts (canonical JSON) differ, apart from their labels."""
-    va = None if text_a is None else json.loads(text_a)
-    vb = None if text_b is None else json.loads(text_b)
+def _shape(text: str | None, value: Any) -> Shape | None:
+    return shape_of(value) if text is not None and MAY_BE_SHAPE.search(text) else None
+
+
+def value_change(text_a: str | None, text_b: str | None, parsed: dict | None = None) -> ValueChange:
+    """How two value texts (canonical JSON) differ, apart from their labels (``parsed``:
+    texts already parsed, from :func:`parse_all`)."""
+    parsed = parsed if parsed is not None else parse_all((text_a, text_b))
+    va, vb = parsed[text_a], parsed[text_b]
     if va == vb:
         return _SAME
-    sa = shape_of(va) if text_a is not None and MAY_BE_SHAPE.search(text_a) else None
-    sb = shape_of(vb) if text_b is not None and MAY_BE_SHAPE.search(text_b) else None
-    if _without_labels(va) == _without_labels(vb):
-        return ValueChange(True, score=shape_score(sa, sb) if sa and sb else None, labels_only=True)
-    used = LABEL_KEYS
-    geometry, score = None, None
-    if sa and sb:
-        score = shape_score(sa, sb)
-        geometry, gused = geometry_words(sa, sb, va, vb, score)
-        used = used | gused
     da = va if isinstance(va, dict) else {"value": va}
     db = vb if isinstance(vb, dict) else {"value": vb}
-    keys = keys_changed(da, db, skip=used)
+    differ = [k for k in sorted(da.keys() | db.keys()) if da.get(k) != db.get(k)]
+    sa, sb = _shape(text_a, va), _shape(text_b, vb)
+    score = shape_score(sa, sb) if sa and sb else None
+    if all(k in LABEL_KEYS for k in differ):
+        return ValueChange(True, score=score, labels_only=True)
+    geometry, used = None, LABEL_KEYS
+    if sa and sb:
+        geometry, gused = geometry_words(sa, sb, va, vb, score)
+        used = used | gused
+    keys = keys_changed(da, db, keys=[k for k in differ if k not in used])
     return ValueChange(True, geometry or None, "; ".join(keys) or None, score)
 
 
-def region_text(labels: list | None, typ: str | None, value: str | None) -> str:
-    """The words for a region added or removed: its labels (or type) and its shape."""
-    text = fmt_labels(labels) if labels else (typ or "result")
-    s = shape_of(json.loads(value)) if value is not None and MAY_BE_SHAPE.search(value) else None
-    if s is not None:
-        return text + (f", span {num_s(s.geom[0], True)}-{num_s(s.geom[1], True)}" if s.family == SPAN else f", {s.form}")
-    if not labels and value is not None:
-        return f"{text} {short(json.loads(value))}"
-    return text
+def shape_suffix(text: str | None, value: Any) -> str:
+    """What the words for a region added or removed say of its shape ("" for none)."""
+    s = _shape(text, value)
+    if s is None:
+        return ""
+    return f", span {num_s(s.geom[0], True)}-{num_s(s.geom[1], True)}" if s.family == SPAN else f", {s.form}"
