@@ -80,17 +80,22 @@ def test_unknown_label_names_task_and_region(tmp_path, all_cfg):
     with pytest.raises(ValidationError) as e:
         read_source(p, config=all_cfg, key="data.uid")
     msg = str(e.value)
-    assert "bad.json" in msg and "task 0 (key img-1)" in msg and "region 1" in msg and "(box)" in msg
+    assert "bad.json" in msg and "task 0 (key img-1)" in msg and "result 1" in msg and "annotation 0" in msg and "zebra" in msg
     assert "\n" not in msg
     # --no-validate reads it
     assert read_source(p, config=all_cfg, key="data.uid", validate=False).annotations.num_rows > 0
 
 
-def test_unknown_control_is_refused(tmp_path, all_cfg):
+def test_unknown_control_is_kept_with_a_warning_and_refused_when_strict(tmp_path, all_cfg):
+    """A control the config no longer has (an edited config): kept, said; refused with strict."""
     raw = json.loads((DATA / "all_types.json").read_text())
     raw[0]["annotations"][0]["result"][0]["from_name"] = "nope"
-    with pytest.raises(ValidationError, match="nope"):
-        read_source(_write(tmp_path, "bad.json", raw), config=all_cfg, key="data.uid")
+    p = _write(tmp_path, "bad.json", raw)
+    t = read_source(p, config=all_cfg, key="data.uid")
+    assert "nope" in t.annotations.column("from_name").to_pylist()
+    assert any("1 × control 'nope' is not in the labeling config" in w and "annotation 0" in w for w in t.warnings)
+    with pytest.raises(ValidationError, match=r"nope.*task 0 \(key img-1\), annotation 0 \(id 11\), result 0"):
+        read_source(p, config=all_cfg, key="data.uid", validate="strict")
 
 
 @pytest.mark.parametrize("content, needle", [
@@ -268,6 +273,6 @@ def test_predictions_are_checked_against_the_config(tmp_path):
     p = tmp_path / "p.json"
     item = {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["furious"]}}
     p.write_text(json.dumps([{"task_key": "k", "model_version": "m", "result": [item]}]))
-    with pytest.raises(ValidationError, match=r"prediction 0, region 0 \(sentiment\)"):
+    with pytest.raises(ValidationError, match=r"furious.*prediction 0, result 0"):
         read_predictions_table(str(p), None, cfg, True)
     assert read_predictions_table(str(p), None, cfg, False).num_rows == 1

@@ -7,17 +7,19 @@ checked canonical tables, and :func:`to_tasks` rebuilds export tasks from canoni
 from __future__ import annotations
 
 import hashlib
-import json
-import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
 from annover.errors import InputError
 from annover.formats import Format
+from annover.formats.ls_results import LABEL_KEYS, Where, check_answers, labels_of, strictness
+from annover.formats.ls_writer import AS_EMBEDDED, AS_ID, answer_out, diff, dump, item_out, task_out, to_tasks
 from annover.formats.tables import Tables, rows_to_tables
-from annover.formats.validate import Where, check_results
 from annover.model.canonical import canonical_json, canonical_json_or_none
 from annover.model.config import LabelingConfig
+
+__all__ = ["LABEL_KEYS", "RecordError", "Rows", "TASK_ID_KEY", "annotator_of", "from_ls_tasks", "labels_of",
+           "parse_tasks", "task_key_of", "to_tasks", "validate_ls_tasks"]
 
 # Task fields Label Studio computes or owns; not part of what a user labeled.
 TASK_SERVER_FIELDS = {
@@ -41,15 +43,7 @@ PREDICTION_SERVER_FIELDS = {
     "cluster", "neighbors", "mislabeling", "model", "model_run", "created_ago",
 }
 REGION_FIELDS = {"id", "from_name", "to_name", "type", "value"}
-
-#: Value keys that hold the label(s) of a result, by result type.
-LABEL_KEYS = (
-    "choices", "labels", "rectanglelabels", "polygonlabels", "keypointlabels", "brushlabels",
-    "ellipselabels", "videorectangle", "timeserieslabels", "paragraphlabels", "hypertextlabels",
-    "taxonomy", "rating", "pairwise", "selected", "ranker",
-)
 _LABEL_KEYS = LABEL_KEYS  # the old name, until every caller reads LABEL_KEYS
-
 
 class RecordError(ValueError):
     """A record of the input is wrong; carries where (task index, key, field)."""
@@ -60,47 +54,38 @@ class RecordError(ValueError):
         self.message = message
 
 
-def labels_of(item: dict) -> list[str] | None:
-    """The label strings of one result item (choices, span/box labels, taxonomy paths...)."""
-    if item.get("type") == "relation":
-        labels = item.get("labels")
-        return [str(x) for x in labels] if labels else None
-    value = item.get("value")
-    if not isinstance(value, dict):
-        return None
-    for k in LABEL_KEYS:
-        if k not in value:
-            continue
-        v = value[k]
-        if k == "taxonomy" and isinstance(v, list):
-            return ["/".join(str(p) for p in path) if isinstance(path, list) else str(path) for path in v]
-        if isinstance(v, list):
-            if v and all(isinstance(x, (str, int, float)) for x in v):
-                return [str(x) for x in v]
-            if not v:
-                return []
-            continue
-        if isinstance(v, (str, int, float)) and not isinstance(v, bool):
-            return [str(v)]
-    return None
-
-
-def annotator_of(completed_by: Any) -> str | None:
-    """A stable annotator name: the email where the export has it, else the user id."""
+def annotator_of(completed_by: Any, users: dict[int, str] | None = None) -> str | None:
+    """A stable annotator name: the email where the export has it (or ``users`` maps the
+    numeric user id to one), else the user id."""
     if completed_by is None:
         return None
     if isinstance(completed_by, dict):
         if completed_by.get("email"):
             return str(completed_by["email"])
-        if completed_by.get("id") is not None:
-            return str(completed_by["id"])
-        return None
+        completed_by = completed_by.get("id")
+        if completed_by is None:
+            return None
+    if users and not isinstance(completed_by, bool):
+        uid = completed_by if isinstance(completed_by, int) else int(completed_by) if str(completed_by).isdigit() else None
+        if uid in users:
+            return str(users[uid])
     return str(completed_by)
 
 
+#: ``--key id``: key tasks on Label Studio's task id.
+TASK_ID_KEY = "id"
+
+
 def task_key_of(task: dict, key: str | None, where: str) -> str:
-    """The task's stable key: a chosen field of its data (``data.FIELD``), else a data hash."""
+    """The task's stable key: a chosen field of its data (``data.FIELD``), Label Studio's task
+    id (``id``), else a data hash."""
     data = task.get("data")
+    if key == TASK_ID_KEY:
+        tid = task.get("id")
+        if isinstance(tid, bool) or not isinstance(tid, (int, str)) or tid == "":
+            raise RecordError(where, "task has no 'id' (--key id keys on Label Studio's task id); "
+                                     "export from Label Studio with task ids, or choose --key data.FIELD")
+        return str(tid)
     if key:
         path = key.split(".")
         if path[0] == "data":
@@ -108,7 +93,8 @@ def task_key_of(task: dict, key: str | None, where: str) -> str:
         cur: Any = data
         for part in path:
             if not isinstance(cur, dict) or part not in cur:
-                raise RecordError(where, f"task data has no field {key!r} (from --key); check the field name")
+                raise RecordError(where, f"task data has no field {key!r} (from --key); check the field name, "
+                                         "or key on Label Studio's task id with --key id")
             cur = cur[part]
         if isinstance(cur, bool) or not isinstance(cur, (str, int)):
             raise RecordError(where, f"key field {key!r} is {type(cur).__name__}, expected a string or an integer")
@@ -193,18 +179,26 @@ def _int_or_none(v: Any) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) else None
 
 
+def _id_of(obj: dict) -> str:
+    return f" (id {obj['id']})" if isinstance(obj, dict) and obj.get("id") is not None else ""
+
+
 @dataclass
 class Rows:
     tasks: list[dict] = field(default_factory=list)
     annotations: list[dict] = field(default_factory=list)
     predictions: list[dict] = field(default_factory=list)
-    #: predictions given only as ids (a plain export): counted so the caller can warn.
+    #: predictions given only as ids (a plain export) and found nowhere in full: counted so the caller can warn.
     prediction_ids_only: int = 0
+    #: numeric annotator ids a ``users`` map given did not map to e-mails.
+    unmapped_users: set[str] = field(default_factory=set)
 
 
-def parse_tasks(tasks: Iterable[Any], key: str | None = None, source: str = "input") -> Rows:
+def parse_tasks(tasks: Iterable[Any], key: str | None = None, source: str = "input",
+                users: dict[int, str] | None = None) -> Rows:
     """Turn Label Studio export tasks into canonical row dicts.
 
+    ``users`` maps numeric ``completed_by`` ids to e-mails (a plain export names users by id).
     Raises :class:`RecordError` naming the record (``source: task 3 (key k): ...``).
     """
     out = Rows()
@@ -212,10 +206,16 @@ def parse_tasks(tasks: Iterable[Any], key: str | None = None, source: str = "inp
         row = _task_row(task, key, f"{source}: task {ti}")
         out.tasks.append(row)
         where = f"{source}: task {ti} (key {row['task_key']})"
-        out.annotations.extend(_annotation_rows(task, row["task_key"], row["ls_task_id"], where))
-        preds, ids_only = _prediction_rows(task, row["task_key"], row["ls_task_id"], where)
-        out.predictions.extend(preds)
+        anns = task.get("annotations", task.get("completions")) or []
+        if not isinstance(anns, list):
+            raise RecordError(where + ".annotations", "is not a list")
+        out.annotations.extend(_annotation_rows(anns, row, where, users))
+        preds, ids_only = _prediction_list(task, anns, where)
+        out.predictions.extend(_prediction_rows(preds, row, where))
         out.prediction_ids_only += ids_only
+    _place_tasks(out.tasks)
+    if users is not None:
+        out.unmapped_users = {a for r in out.annotations if (a := r["annotator"]) is not None and a.isdigit()}
     return out
 
 
@@ -236,79 +236,139 @@ def _task_row(task: Any, key: str | None, where: str) -> dict:
         extra_json = canonical_json_or_none(extra)
     except (TypeError, ValueError) as e:
         raise RecordError(f"{where} (key {tkey})", str(e)) from None
-    return {
+    row = {
         "task_key": tkey, "data": data_json, "data_hash": None, "extra": extra_json,
         "ls_task_id": _int_or_none(task.get("id")), "ls_project_id": _int_or_none(task.get("project")),
         "created_at": _str_or_none(task.get("created_at")), "updated_at": _str_or_none(task.get("updated_at")),
     }
+    row["ls_original"] = _task_original(task, row)  # a dict until _place_tasks writes it
+    return row
 
 
-def _annotation_rows(task: dict, tkey: str, ls_task_id: int | None, where: str) -> list[dict]:
+def _place_tasks(rows: list[dict]) -> None:
+    """Each task's ``ls_original`` as JSON, with its place in the input when that is not key order."""
+    keys = [r["task_key"] for r in rows]
+    in_order = keys == sorted(keys)
+    for i, r in enumerate(rows):
+        if not in_order:
+            r["ls_original"]["i"] = i
+        r["ls_original"] = dump(r["ls_original"])
+
+
+def _task_original(task: dict, row: dict) -> dict:
+    """What the writer needs besides ``row`` to give ``task`` back (answers aside)."""
+    d = diff({k: v for k, v in task.items() if k not in ("annotations", "completions", "predictions")},
+             task_out(row))
+    has = {"annotations": "annotations" in task or "completions" in task, "predictions": "predictions" in task}
+    minus = [k for k in d.pop("-", ()) if not has.get(k)]
+    if minus:
+        d["-"] = minus
+    preds = task.get("predictions")
+    if isinstance(preds, list) and preds and all(isinstance(p, int) and not isinstance(p, bool) for p in preds):
+        d.setdefault("+", {})["predictions"] = preds  # a plain export: predictions by id
+    return d
+
+
+def _keys_in_order(groups: dict[Any, list[int]], items: list[dict], n: int) -> list[str]:
+    """``<name>#<rank>`` of each item, ranks within each group by time (:func:`_ranked`)."""
+    keys = [""] * n
+    for name, idxs in groups.items():
+        for i, rank in zip(idxs, _ranked([items[j] for j in idxs])):
+            keys[i] = f"{name if name is not None else '-'}#{rank}"
+    return keys
+
+
+def _annotation_rows(anns: list, trow: dict, where: str, users: dict[int, str] | None) -> list[dict]:
     """Rows of a task's annotations; ``annotation_key`` is ``<annotator>#<rank by time>``."""
-    anns = task.get("annotations", task.get("completions")) or []
-    if not isinstance(anns, list):
-        raise RecordError(where + ".annotations", "is not a list")
     by_annotator: dict[Any, list[int]] = {}
     for ai, ann in enumerate(anns):
         if not isinstance(ann, dict):
             raise RecordError(f"{where}, annotation {ai}", "is not an object")
-        by_annotator.setdefault(annotator_of(ann.get("completed_by")), []).append(ai)
+        by_annotator.setdefault(annotator_of(ann.get("completed_by"), users), []).append(ai)
+    keys = _keys_in_order(by_annotator, anns, len(anns))
+    in_order = keys == sorted(keys)
     out: list[dict] = []
-    for annotator, idxs in by_annotator.items():
-        for ai, rank in zip(idxs, _ranked([anns[i] for i in idxs])):
-            out.extend(_answer_rows(anns[ai], tkey, ls_task_id, f"{annotator if annotator is not None else '-'}#{rank}",
-                                    f"{where}, annotation {ai}", annotation=True))
+    for ai, ann in enumerate(anns):
+        out.extend(_answer_rows(ann, trow, keys[ai], f"{where}, annotation {ai}{_id_of(ann)}", True, users,
+                                {} if in_order else {"i": ai}))
     return out
 
 
-def _prediction_rows(task: dict, tkey: str, ls_task_id: int | None, where: str) -> tuple[list[dict], int]:
-    """Rows of a task's predictions (``prediction_key`` is ``<model_version>#<rank>``), and how
-    many were given as ids only."""
+def _prediction_list(task: dict, anns: list, where: str) -> tuple[list[tuple[dict, dict, str]], int]:
+    """(prediction, marks, where) of a task's predictions, those in ``task.predictions`` first,
+    then those found only in ``annotations[].prediction`` (each once, by id); and how many ids
+    in ``task.predictions`` name no prediction given in full."""
     preds = task.get("predictions") or []
     if not isinstance(preds, list):
         raise RecordError(where + ".predictions", "is not a list")
-    by_model: dict[str, list[int]] = {}
-    ids_only = 0
-    for pi, pred in enumerate(preds):
-        if isinstance(pred, int) and not isinstance(pred, bool):
-            ids_only += 1
+    listed = {p for p in preds if isinstance(p, int) and not isinstance(p, bool)}
+    out: list[tuple[dict, dict, str]] = []
+    seen: set[Any] = set()
+    for pi, p in enumerate(preds):
+        if isinstance(p, int) and not isinstance(p, bool):
             continue
-        if not isinstance(pred, dict):
+        if not isinstance(p, dict):
             raise RecordError(f"{where}, prediction {pi}", "is not an object")
-        by_model.setdefault(str(pred.get("model_version") or ""), []).append(pi)
+        out.append((p, {"i": pi}, f"{where}, prediction {pi}{_id_of(p)}"))
+        seen.add(_int_or_none(p.get("id")))
+    for ai, ann in enumerate(anns):
+        p = ann.get("prediction")
+        if not isinstance(p, dict) or not isinstance(p.get("result"), list):
+            continue
+        pid = _int_or_none(p.get("id"))
+        ident = pid if pid is not None else canonical_json(p)
+        if ident in seen:
+            continue
+        seen.add(ident)
+        out.append((p, {"as": AS_ID if pid in listed else AS_EMBEDDED},
+                    f"{where}, annotation {ai}{_id_of(ann)}, its prediction{_id_of(p)}"))
+    return out, len(listed - seen)
+
+
+def _prediction_rows(preds: list[tuple[dict, dict, str]], trow: dict, where: str) -> list[dict]:
+    """Rows of a task's predictions; ``prediction_key`` is ``<model_version>#<rank>``."""
+    by_model: dict[str, list[int]] = {}
+    for i, (p, _, _) in enumerate(preds):
+        by_model.setdefault(str(p.get("model_version") or ""), []).append(i)
+    keys = _keys_in_order(by_model, [p for p, _, _ in preds], len(preds))
+    listed = [keys[i] for i, (_, m, _) in enumerate(preds) if "i" in m]
+    in_order = listed == sorted(listed)
     out: list[dict] = []
-    for mv, idxs in by_model.items():
-        for pi, rank in zip(idxs, _ranked([preds[i] for i in idxs])):
-            out.extend(_answer_rows(preds[pi], tkey, ls_task_id, f"{mv}#{rank}", f"{where}, prediction {pi}",
-                                    annotation=False))
-    return out, ids_only
+    for i, (p, marks, pwhere) in enumerate(preds):
+        if in_order:
+            marks = {k: v for k, v in marks.items() if k != "i"}
+        out.extend(_answer_rows(p, trow, keys[i], pwhere, False, None, marks))
+    return out
 
 
 def _str_or_none(v: Any) -> str | None:
     return None if v is None else str(v)
 
 
-def _answer_rows(ans: dict, tkey: str, ls_task_id: int | None, akey: str, where: str, annotation: bool) -> list[dict]:
+def _answer_rows(ans: dict, trow: dict, akey: str, where: str, annotation: bool,
+                 users: dict[int, str] | None, marks: dict) -> list[dict]:
     result = ans.get("result") or []
     if not isinstance(result, list):
         raise RecordError(where + ".result", f"is {type(result).__name__}, expected a list")
-    regions = [_region_row(item, i, f"{where}, region {i}") for i, item in enumerate(result)]
+    regions = [_region_row(item, i, f"{where}, result {i}{_id_of(item)}") for i, item in enumerate(result)]
     _assign_region_keys(regions)
     if not regions:
         regions = [_empty_region()]
     server = ANNOTATION_SERVER_FIELDS if annotation else PREDICTION_SERVER_FIELDS
     extra = canonical_json_or_none({k: v for k, v in ans.items() if k not in server})
-    base: dict[str, Any] = {"task_key": tkey, "ls_task_id": ls_task_id, "extra": extra,
+    base: dict[str, Any] = {"task_key": trow["task_key"], "ls_task_id": trow["ls_task_id"], "extra": extra,
                             "created_at": _str_or_none(ans.get("created_at")),
                             "updated_at": _str_or_none(ans.get("updated_at"))}
     if annotation:
         base.update({
             "annotation_key": akey,
-            "annotator": annotator_of(ans.get("completed_by")),
+            "annotator": annotator_of(ans.get("completed_by"), users),
             "was_cancelled": _bool(ans.get("was_cancelled"), where + ".was_cancelled"),
             "ground_truth": _bool(ans.get("ground_truth"), where + ".ground_truth"),
             "lead_time": _float_or_none(ans.get("lead_time"), where + ".lead_time"),
             "ls_annotation_id": _int_or_none(ans.get("id")),
+            "ls_parent_prediction_id": _int_or_none(ans.get("parent_prediction")),
+            "ls_parent_annotation_id": _int_or_none(ans.get("parent_annotation")),
         })
     else:
         base.update({
@@ -317,43 +377,87 @@ def _answer_rows(ans: dict, tkey: str, ls_task_id: int | None, akey: str, where:
             "score": _float_or_none(ans.get("score"), where + ".score"),
             "ls_prediction_id": _int_or_none(ans.get("id")),
         })
-    return [{**base, **r} for r in regions]
+    rows = [{**base, **r} for r in regions]
+    _attach_originals(ans, result, rows, annotation, marks)
+    return rows
+
+
+def _attach_originals(ans: dict, result: list, rows: list[dict], annotation: bool, marks: dict) -> None:
+    """Each row's ``ls_original``: its result item's difference from what the writer rebuilds,
+    and, on the answer's first row in key order, the answer's (see :mod:`annover.formats.ls_writer`)."""
+    originals: list[dict] = [{} for _ in rows]
+    for j, r in enumerate(rows):
+        if r["region_key"] != "":
+            d = diff(result[r["position"]], item_out(r))
+            if d:
+                originals[j]["r"] = d
+    a = diff({k: v for k, v in ans.items() if k != "result"}, answer_out(rows[0], annotation))
+    minus = [k for k in a.pop("-", ()) if k != "result" or "result" not in ans]
+    if minus:
+        a["-"] = minus
+    a.update(marks)
+    if a:
+        originals[min(range(len(rows)), key=lambda j: rows[j]["region_key"])]["a"] = a
+    for r, o in zip(rows, originals):
+        r["ls_original"] = dump(o)
 
 
 def from_ls_tasks(tasks: list, source: str, *, config: LabelingConfig | None = None, key: str | None = None,
-                  validate: bool = True, fmt: str = Format.LABEL_STUDIO) -> Tables:
-    """Canonical tables of Label Studio tasks; InputError / ValidationError naming the record."""
+                  validate: bool | str = True, fmt: str = Format.LABEL_STUDIO,
+                  users: dict[int, str] | None = None) -> Tables:
+    """Canonical tables of Label Studio tasks; InputError / ValidationError naming the record.
+
+    ``validate``: True / False, or a strictness of :data:`annover.formats.ls_results.LEVELS`.
+    """
+    level = strictness(validate)
     try:
-        rows = parse_tasks(tasks, key=key, source=source)
+        rows = parse_tasks(tasks, key=key, source=source, users=users)
     except RecordError as e:
         raise InputError(str(e), "fix the record, or check that this is a Label Studio JSON export") from None
-    if validate and config is not None:
-        validate_ls_tasks(tasks, config, source, key)
-    warnings = []
+    warnings: list[str] = []
+    if config is not None and level != "off":
+        warnings += check_answers(_answers(tasks, source, key), config, level, source, _hint(config, level))
     if rows.prediction_ids_only:
         warnings.append(
-            f"{source}: {rows.prediction_ids_only} predictions are given as ids only (a plain export); "
-            "they are not kept — export with full predictions or pass --predictions FILE")
+            f"{source}: {rows.prediction_ids_only} predictions are given as ids only (a plain export) and "
+            "nowhere in full; they are kept as ids — export with full predictions or pass --predictions FILE")
+    if rows.unmapped_users:
+        ids = sorted(rows.unmapped_users, key=int)
+        warnings.append(f"{source}: annotators {', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''} are numeric "
+                        "Label Studio user ids the users map does not name; they stay ids, not e-mails")
     return rows_to_tables({"tasks": rows.tasks, "annotations": rows.annotations, "predictions": rows.predictions},
                           fmt, source, warnings)
 
 
-def validate_ls_tasks(tasks: list, config: LabelingConfig, source: str, key: str | None) -> None:
-    """Check every result item (annotations and predictions) against the config."""
-    check_results(_answers(tasks, source, key), config,
-                  f"fix the label or add it to {config.source}, or pass --no-validate")
+def _hint(config: LabelingConfig, level: str) -> str:
+    return (f"fix the results or {config.source}; or choose a strictness: 'warn' keeps them with a warning"
+            if level != "strict" else f"fix the results or {config.source}, or check less strictly")
+
+
+def validate_ls_tasks(tasks: list, config: LabelingConfig, source: str, key: str | None,
+                      validate: bool | str = True) -> list[str]:
+    """Check every result item (annotations and predictions) against the config; the warnings."""
+    return check_answers(_answers(tasks, source, key), config, strictness(validate), source, _hint(config, "check"))
 
 
 def _answers(tasks: list, source: str, key: str | None) -> Iterator[tuple[Where, dict]]:
-    """(where, answer) of every annotation and prediction; ``where`` is worded only on error."""
+    """(where, answer) of every annotation and prediction (embedded ones too); ``where`` is worded only on error."""
     for ti, task in enumerate(tasks):
         if not isinstance(task, dict):
             continue
-        for kind in ("annotation", "prediction"):
-            answers = task.get(kind + "s") or (task.get("completions") if kind == "annotation" else None) or []
+        anns = task.get("annotations") or task.get("completions") or []
+        preds = task.get("predictions") or []
+        full_ids = {p.get("id") for p in preds if isinstance(p, dict)} if isinstance(preds, list) else set()
+        for kind, answers in (("annotation", anns), ("prediction", preds)):
             for ai, ans in enumerate(answers if isinstance(answers, list) else []):
-                yield (lambda ti=ti, task=task, kind=kind, ai=ai:
-                       f"{source}: task {ti} (key {_key_or_mark(task, key)}), {kind} {ai}"), ans
+                yield (lambda ti=ti, task=task, kind=kind, ai=ai, ans=ans:
+                       f"{source}: task {ti} (key {_key_or_mark(task, key)}), {kind} {ai}{_id_of(ans)}"), ans
+        for ai, ann in enumerate(anns if isinstance(anns, list) else []):
+            p = ann.get("prediction") if isinstance(ann, dict) else None
+            if isinstance(p, dict) and p.get("result") and (p.get("id") is None or p.get("id") not in full_ids):
+                yield (lambda ti=ti, task=task, ai=ai, ann=ann, p=p:
+                       f"{source}: task {ti} (key {_key_or_mark(task, key)}), annotation {ai}{_id_of(ann)}, "
+                       f"its prediction{_id_of(p)}"), p
 
 
 def _key_or_mark(task: dict, key: str | None) -> str:
@@ -361,94 +465,3 @@ def _key_or_mark(task: dict, key: str | None) -> str:
         return task_key_of(task, key, "")
     except RecordError:
         return "?"
-
-
-# ---------------------------------------------------------------------------
-# canonical rows -> Label Studio JSON
-
-
-def _loads(s: str | None) -> Any:
-    return None if s is None else json.loads(s)
-
-
-def _result_items(rows: list[dict]) -> list[dict]:
-    items = []
-    for r in sorted(rows, key=lambda r: (r.get("position", 0), r["region_key"])):
-        if r["region_key"] == "":
-            continue
-        item: dict[str, Any] = {}
-        rk = r["region_key"]
-        if not rk.startswith("~"):
-            rid = re.sub(r"#\d+$", "", rk)
-            suffix = "/" + str(r["from_name"])
-            item["id"] = rid[: -len(suffix)] if rid.endswith(suffix) else rid
-        item.update(_loads(r["region"]) or {})
-        for k in ("from_name", "to_name", "type"):
-            if r[k] is not None:
-                item[k] = r[k]
-        if r["value"] is not None:
-            item["value"] = _loads(r["value"])
-        items.append(item)
-    return items
-
-
-def to_tasks(tasks: list[dict], annotations: list[dict], predictions: list[dict]) -> list[dict]:
-    """Rebuild Label Studio export tasks from canonical rows (inverse of :func:`parse_tasks`)."""
-    anns: dict[str, dict[str, list[dict]]] = {}
-    for r in annotations:
-        anns.setdefault(r["task_key"], {}).setdefault(r["annotation_key"], []).append(r)
-    preds: dict[str, dict[str, list[dict]]] = {}
-    for r in predictions:
-        preds.setdefault(r["task_key"], {}).setdefault(r["prediction_key"], []).append(r)
-    out = []
-    for t in tasks:
-        task: dict[str, Any] = {}
-        if t.get("ls_task_id") is not None:
-            task["id"] = t["ls_task_id"]
-        task["data"] = _loads(t["data"])
-        task.update(_loads(t["extra"]) or {})
-        task["annotations"] = []
-        for akey, rows in sorted(anns.get(t["task_key"], {}).items()):
-            first = rows[0]
-            a: dict[str, Any] = {}
-            if first.get("ls_annotation_id") is not None:
-                a["id"] = first["ls_annotation_id"]
-            a["completed_by"] = _annotator_out(first["annotator"])
-            a["result"] = _result_items(rows)
-            a["was_cancelled"] = first["was_cancelled"]
-            a["ground_truth"] = first["ground_truth"]
-            if first["lead_time"] is not None:
-                a["lead_time"] = first["lead_time"]
-            for k in ("created_at", "updated_at"):
-                if first.get(k) is not None:
-                    a[k] = first[k]
-            a.update(_loads(first["extra"]) or {})
-            task["annotations"].append(a)
-        task["predictions"] = []
-        for pkey, rows in sorted(preds.get(t["task_key"], {}).items()):
-            first = rows[0]
-            p: dict[str, Any] = {}
-            if first.get("ls_prediction_id") is not None:
-                p["id"] = first["ls_prediction_id"]
-            p["model_version"] = first["model_version"]
-            if first["score"] is not None:
-                p["score"] = first["score"]
-            p["result"] = _result_items(rows)
-            for k in ("created_at", "updated_at"):
-                if first.get(k) is not None:
-                    p[k] = first[k]
-            p.update(_loads(first["extra"]) or {})
-            task["predictions"].append(p)
-        for k in ("created_at", "updated_at"):
-            if t.get(k) is not None:
-                task[k] = t[k]
-        out.append(task)
-    return out
-
-
-def _annotator_out(name: str | None) -> Any:
-    if name is None:
-        return None
-    if name.isdigit():
-        return int(name)
-    return {"email": name} if "@" in name else name

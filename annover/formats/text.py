@@ -60,12 +60,14 @@ def read_jsonl(path: Path) -> list[Any]:
 
 
 def read_json_list(path: Path, what: str = "records") -> list[Any]:
-    """A JSONL file, or a JSON list (or ``{"tasks": [...]}``), as a list."""
+    """A JSONL file, or a JSON list (or ``{"tasks": [...]}``, or one task object), as a list."""
     if path.suffix.lower() in JSONL_SUFFIXES:
         return read_jsonl(path)
     doc = read_json(path)
     if isinstance(doc, dict) and isinstance(doc.get("tasks"), list):
         doc = doc["tasks"]
+    elif isinstance(doc, dict) and isinstance(doc.get("data"), dict):
+        doc = [doc]  # one task: Label Studio exports a single task so
     if not isinstance(doc, list):
         raise fail(path, f"expected a JSON list of {what}, got a JSON {type(doc).__name__}",
                    f"give a JSON list of {what} or a JSONL file")

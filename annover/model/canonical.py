@@ -35,7 +35,9 @@ TABLES = ("tasks", "annotations", "predictions")
 
 # Columns per table: (name, type, nullable, role). role is "key" (sort key, hashed),
 # "content" (hashed) or "provenance" (stored, not hashed: the tool's own ids, times
-# and positions, which differ between two Label Studio projects holding the same labels).
+# and positions, which differ between two Label Studio projects holding the same labels,
+# and ``ls_original``: what the input held that the other columns do not give back as it was
+# written, so an export returns it; see docs/inputs.md).
 _REGION_COLUMNS = [
     ("from_name", "string", True, "content"),
     ("to_name", "string", True, "content"),
@@ -55,6 +57,7 @@ COLUMNS: dict[str, list[tuple[str, str, bool, str]]] = {
         ("ls_project_id", "int64", True, "provenance"),
         ("created_at", "string", True, "provenance"),
         ("updated_at", "string", True, "provenance"),
+        ("ls_original", "json", True, "provenance"),
     ],
     "annotations": [
         ("task_key", "string", False, "key"),
@@ -71,6 +74,9 @@ COLUMNS: dict[str, list[tuple[str, str, bool, str]]] = {
         ("ls_task_id", "int64", True, "provenance"),
         ("created_at", "string", True, "provenance"),
         ("updated_at", "string", True, "provenance"),
+        ("ls_parent_prediction_id", "int64", True, "provenance"),
+        ("ls_parent_annotation_id", "int64", True, "provenance"),
+        ("ls_original", "json", True, "provenance"),
     ],
     "predictions": [
         ("task_key", "string", False, "key"),
@@ -85,6 +91,7 @@ COLUMNS: dict[str, list[tuple[str, str, bool, str]]] = {
         ("ls_task_id", "int64", True, "provenance"),
         ("created_at", "string", True, "provenance"),
         ("updated_at", "string", True, "provenance"),
+        ("ls_original", "json", True, "provenance"),
     ],
 }
 

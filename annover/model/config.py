@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -54,6 +55,18 @@ NOT_CONTROLS = frozenset({"Filter"})
 LABEL_TAGS = frozenset({"Label", "Choice", "Relation"})
 #: Tags that are their own object and control (``from_name == to_name``).
 SELF_REFERENCING = frozenset({"chat", "reactcode"})
+#: Controls whose results name the control itself as ``to_name`` (Label Studio writes them so).
+SELF_NAMED_RESULTS = frozenset({"pairwise", "chat", "reactcode", "ranker"})
+#: A Repeater's index placeholder in a tag name (``labels_{{idx}}``).
+_PLACEHOLDER = re.compile(r"\{\{[^{}]+\}\}")
+
+
+def _name_pattern(name: str) -> "re.Pattern[str] | None":
+    """The names a Repeater template (``labels_{{idx}}``) expands to, None for a plain name."""
+    parts = _PLACEHOLDER.split(name)
+    if len(parts) == 1:
+        return None
+    return re.compile(r"(\d+)".join(re.escape(p) for p in parts) + r"\Z")
 
 
 @dataclass(frozen=True)
@@ -366,6 +379,26 @@ class LabelingConfig:
         except Exception as e:  # the SDK raises on some malformed values
             errors = [f"{type(e).__name__}: {e}"]
         return [e.split(": ", 1)[1] if e.startswith("Region ") and ": " in e else e for e in errors]
+
+    def control_for(self, name: Any) -> Control | None:
+        """The control a result's ``from_name`` names: exactly, or a Repeater template it expands
+        (``labels_0`` -> ``labels_{{idx}}``); None when the config has no such control."""
+        if not isinstance(name, str):
+            return None
+        controls = self.controls
+        ctl = controls.get(name)
+        if ctl is not None or "{{" not in self.text:
+            return ctl
+        return next((c for n, c in controls.items() if (p := _name_pattern(n)) is not None and p.match(name)), None)
+
+    def expand(self, template: str, name: str, other: str) -> str:
+        """``other`` (a template such as ``page_{{idx}}``) with the index ``name`` gave ``template``."""
+        p = _name_pattern(template)
+        m = p.match(name) if p is not None else None
+        if m is None:
+            return other
+        groups = iter(m.groups())
+        return _PLACEHOLDER.sub(lambda _: next(groups, ""), other)
 
     def summary(self) -> dict[str, Any]:
         """control -> {"tag", "to_name", "labels"}, sorted by name."""

@@ -1,0 +1,188 @@
+"""Label Studio result items against the labeling config: their labels, and what is wrong with them.
+
+Label Studio writes some results label-studio-sdk's per-region check refuses; they are
+accepted here before the SDK is asked: a result whose ``to_name`` is its own control
+(Pairwise, Chat, Ranker), Repeater names (``labels_0`` for ``labels_{{idx}}``), an empty
+brush mask (``rle: []``), span labels (``type: labels``) on an image or other non-text
+object (only their labels are checked), and results naming a control the config no longer
+has (kept; a warning, or an error with ``strict``). Everything else the SDK refuses is a
+problem. Problems are counted per kind, with the first places each was seen.
+
+Strictness (``validate=``): ``"strict"`` refuses every problem, stale controls included;
+``"check"`` (``True``, the default) keeps results of controls the config no longer has with
+a warning and refuses the rest; ``"warn"`` keeps everything and warns; ``"off"``
+(``False``) checks nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Union
+
+from annover.errors import InputError, UsageError, ValidationError
+from annover.model.config import SELF_NAMED_RESULTS, Control, LabelingConfig
+
+__all__ = ["LABEL_KEYS", "LEVELS", "Problems", "check_answers", "item_problem", "labels_of", "strictness"]
+
+#: Value keys that hold the label(s) of a result, by result type.
+LABEL_KEYS = (
+    "choices", "labels", "rectanglelabels", "polygonlabels", "keypointlabels", "brushlabels",
+    "ellipselabels", "videorectangle", "timeserieslabels", "paragraphlabels", "hypertextlabels",
+    "taxonomy", "rating", "pairwise", "selected", "ranker",
+)
+#: Strictness levels, strictest first.
+LEVELS = ("strict", "check", "warn", "off")
+#: Kind of problem Label Studio itself leaves behind when a config is edited.
+STALE = "stale"
+#: Objects span labels (``type: labels``) are checked fully on; elsewhere only their labels.
+TEXT_OBJECTS = frozenset({"Text", "HyperText", "Paragraphs"})
+_SPAN_TYPES = frozenset({"labels", "hypertextlabels"})
+#: How many places are named per kind of problem.
+SHOWN = 3
+
+Where = Union[str, Callable[[], str]]
+
+
+def strictness(validate: bool | str | None) -> str:
+    """One of :data:`LEVELS` for ``validate`` (True: ``check``, False/None: ``off``)."""
+    if validate is True:
+        return "check"
+    if validate is False or validate is None:
+        return "off"
+    if validate in LEVELS:
+        return str(validate)
+    raise UsageError(f"unknown strictness {validate!r}", f"use one of {', '.join(LEVELS)}")
+
+
+def labels_of(item: dict) -> list[str] | None:
+    """The label strings of one result item (choices, span/box labels, taxonomy paths...)."""
+    if item.get("type") == "relation":
+        labels = item.get("labels")
+        return [str(x) for x in labels] if labels else None
+    value = item.get("value")
+    if not isinstance(value, dict):
+        return None
+    for k in LABEL_KEYS:
+        if k not in value:
+            continue
+        v = value[k]
+        if k == "taxonomy" and isinstance(v, list):
+            return ["/".join(str(p) for p in path) if isinstance(path, list) else str(path) for path in v]
+        if isinstance(v, list):
+            if v and all(isinstance(x, (str, int, float)) for x in v):
+                return [str(x) for x in v]
+            if not v:
+                return []
+            continue
+        if isinstance(v, (str, int, float)) and not isinstance(v, bool):
+            return [str(v)]
+    return None
+
+
+def _labels_problem(item: dict, ctl: Control) -> tuple[str, str] | None:
+    if not ctl.labels or ctl.dynamic:
+        return None
+    if item.get("type") == "taxonomy":
+        return None  # paths: the SDK checks them
+    bad = next((x for x in labels_of(item) or () if x not in ctl.labels), None)
+    if bad is None:
+        return None
+    return f"label {bad!r} is not in control {ctl.name!r} (allowed: {', '.join(ctl.labels)})", "value"
+
+
+def _labels_only(item: dict, ctl: Control, config: LabelingConfig, to_name: Any) -> bool:
+    """Results Label Studio writes that the SDK's value schemas refuse: check their labels only."""
+    value = item.get("value") if isinstance(item.get("value"), dict) else {}
+    if value.get("rle") == [] or (item.get("type") in _SPAN_TYPES and "rle" in value):
+        return True
+    obj = config.objects.get(to_name) if isinstance(to_name, str) else None
+    return item.get("type") in _SPAN_TYPES and obj is not None and obj.tag not in TEXT_OBJECTS
+
+
+def item_problem(item: dict, config: LabelingConfig) -> tuple[str, str, str] | None:
+    """(kind, problem, field) of a result item the config does not allow; None when it does.
+
+    ``kind`` is :data:`STALE` for a control the config does not have, else ``"invalid"``.
+    """
+    if item.get("type") == "relation":
+        return None
+    fn = item.get("from_name")
+    ctl = config.control_for(fn)
+    if ctl is None:
+        return STALE, f"control {fn!r} is not in the labeling config", "from_name"
+    to_name = item.get("to_name")
+    if to_name == fn and (ctl.tag.lower() in SELF_NAMED_RESULTS or fn not in config.objects):
+        to_name = ctl.to_name[0] if ctl.to_name else fn
+    elif ctl.name != fn:  # a Repeater's control: its objects are named with the same index
+        to_name = next((t for t in ctl.to_name if config.expand(ctl.name, fn, t) == to_name), to_name)
+    found = _labels_problem(item, ctl)
+    if found is not None:
+        return ("invalid", *found)
+    if _labels_only(item, ctl, config, to_name):
+        return None
+    probe = item if (ctl.name, to_name) == (fn, item.get("to_name")) else {**item, "from_name": ctl.name,
+                                                                            "to_name": to_name}
+    errors = config.region_errors(probe)
+    if not errors:
+        return None
+    return "invalid", f"control {fn!r}: {errors[0]}", _field_of(errors[0])
+
+
+def _field_of(error: str) -> str:
+    for f in ("to_name", "from_name", "type", "score"):
+        if f"'{f}'" in error or f" {f} " in error:
+            return f
+    return "value"
+
+
+@dataclass
+class Problems:
+    """Problems counted per (kind, problem), with the first places each was seen."""
+
+    seen: dict[tuple[str, str], list] = field(default_factory=dict)
+
+    def add(self, kind: str, problem: str, where: Where) -> None:
+        entry = self.seen.setdefault((kind, problem), [0, []])
+        entry[0] += 1
+        if len(entry[1]) < SHOWN:
+            entry[1].append(where() if callable(where) else where)
+
+    def lines(self, kinds: Iterable[str]) -> list[str]:
+        wanted = set(kinds)
+        return [f"{n} × {problem} (at {'; '.join(places)}{'; ...' if n > len(places) else ''})"
+                for (kind, problem), (n, places) in sorted(self.seen.items()) if kind in wanted]
+
+
+def check_answers(answers: Iterable[tuple[Where, dict]], config: LabelingConfig, level: str,
+                  source: str, hint: str) -> list[str]:
+    """Check every result item of every answer at ``level``; the warnings, or ValidationError."""
+    if level == "off":
+        return []
+    found = Problems()
+    for where, answer in answers:
+        result = answer.get("result") if isinstance(answer, dict) else None
+        for ri, item in enumerate(result if isinstance(result, list) else ()):
+            if not isinstance(item, dict):
+                raise InputError(f"{_text(where)}, result {ri}: is not an object", "fix the result")
+            p = item_problem(item, config)
+            if p is not None:
+                found.add(p[0], p[1], lambda w=where, ri=ri, item=item, f=p[2]:
+                          f"{_text(w)}, result {ri}{_rid(item)}, field {f}")
+    errors = found.lines(("invalid", STALE) if level == "strict" else ("invalid",) if level == "check" else ())
+    if errors:
+        raise ValidationError(f"{source}: {sum(found.seen[k][0] for k in found.seen if k[0] in _kinds(level))} "
+                              f"result(s) not allowed by {config.source}: " + "; ".join(errors), hint)
+    kept = found.lines(("invalid", STALE) if level == "warn" else (STALE,))
+    return [f"{source}: kept, not checked against {config.source}: {line}" for line in kept]
+
+
+def _kinds(level: str) -> tuple[str, ...]:
+    return ("invalid", STALE) if level == "strict" else ("invalid",)
+
+
+def _rid(item: dict) -> str:
+    return f" (id {item['id']})" if item.get("id") is not None else ""
+
+
+def _text(where: Where) -> str:
+    return where() if callable(where) else where
