@@ -13,7 +13,7 @@ and, for v1 -> v2 and v1 -> v3, times in one run:
 
     duckdb join       a full outer join on the keys of the two versions' Parquet parts,
                       comparing every content column (counts only / every differing row)
-    annover (lib)     annover.diff(repo, A, B) in process (summary + full row table)
+    annover (lib)     repo.diff(A, B) in process (summary + full row table)
     annover (CLI)     `annover diff A B --json`, `--output rows.parquet`, `--rows --limit 0`
                       as separate processes, with their peak RSS
 
@@ -41,10 +41,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+import annover
+from annover.store.objects import ObjectRef
+from annover.store.snapshots import read_manifest
 
 ANNOTATORS = 20
 CHOICES = ["positive", "negative", "neutral"]
@@ -155,8 +160,6 @@ def duckdb_join(paths_a: list[str], paths_b: list[str], rows: bool,
     With ``tasks`` (the two versions' tasks parts), the same join of the tasks as well:
     the comparisons the diff makes. Returns the number of differing key rows.
     """
-    import duckdb
-
     con = duckdb.connect()
     out = _join(con, paths_a, paths_b, KEYS, CONTENT, rows)
     if tasks is not None:
@@ -228,26 +231,20 @@ def main() -> None:
 
 
 def bench(work: Path, env: dict, args: argparse.Namespace) -> dict:
-    import annover
-    from annover import porcelain
-    from annover.store.objects import ObjectRef
-    from annover.store.snapshots import read_manifest
-
     rng = np.random.default_rng(args.seed)
     tasks = args.rows // 2
     repo_dir = work / "repo"
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     log(f"building {args.rows:,} rows ({tasks:,} tasks) x 3 versions in {repo_dir}")
     t0 = time.perf_counter()
-    porcelain.init(repo_dir)
-    repo = annover.Repo(repo_dir)
+    repo = annover.init(repo_dir)
     base = make_rows(_task_keys(np.arange(tasks)), rng, np.arange(tasks))
     window = (int(tasks * 0.40), int(tasks * 0.40) + max(args.rows // 50, 64))
     versions = {"v1": to_table(base), "v2": edit(base, args.rows, rng, None), "v3": edit(base, args.rows, rng, window)}
     for tag, table in versions.items():
         path = work / f"{tag}.parquet"
         pq.write_table(table, path)
-        res = porcelain.snapshot(repo, str(path), message=tag, tag=tag, validate=False)
+        res = repo.snapshot(str(path), message=tag, tag=tag, validate=False)
         log(f"  {tag}: {res.version.record['tables']['annotations']['rows']:,} rows, "
             f"{len(read_manifest(repo.store, res.version.snapshot('annotations'))['parts'])} parts")
     log(f"  built in {time.perf_counter() - t0:.1f} s")
@@ -282,12 +279,12 @@ def bench(work: Path, env: dict, args: argparse.Namespace) -> dict:
         # one untimed round first, so that no measurement pays for first imports and cold caches;
         # then interleaved, so that a busy machine slows every measurement alike
         duckdb_join(pa_, pb_, rows=False, tasks=tasks_ab)
-        annover.diff(repo, a, b).rows
+        repo.diff(a, b).rows
         for _ in range(args.repeat):
             n_join = timed("join_summary", lambda: duckdb_join(pa_, pb_, rows=False))
             timed("join_rows", lambda: duckdb_join(pa_, pb_, rows=True))
-            res = timed("lib_summary", lambda: annover.diff(repo, a, b))
-            timed("lib_rows", lambda: annover.diff(repo, a, b).rows)
+            res = timed("lib_summary", lambda: repo.diff(a, b))
+            timed("lib_rows", lambda: repo.diff(a, b).rows)
             timed("same_summary", lambda: duckdb_join(pa_, pb_, rows=False, tasks=tasks_ab))
             timed("same_rows", lambda: duckdb_join(pa_, pb_, rows=True, tasks=tasks_ab))
             proc("cli_summary", ["--json"])
@@ -334,8 +331,8 @@ def print_table(results: dict, args: argparse.Namespace) -> None:
             ("duckdb join of annotations and tasks, differing rows", r["same_rows"], jr, None, None),
             ("the same, counts, as a new process", r["proc_summary"], js, None, None),
             ("the same, differing rows, as a new process", r["proc_rows"], jr, None, None),
-            ("annover.diff() in process, summary", r["lib_summary"], js, r["same_summary"], None),
-            ("annover.diff() in process, summary + row table", r["lib_rows"], jr, r["same_rows"], None),
+            ("repo.diff() in process, summary", r["lib_summary"], js, r["same_summary"], None),
+            ("repo.diff() in process, summary + row table", r["lib_rows"], jr, r["same_rows"], None),
             ("`annover diff --json` (new process)", r["cli_summary"], js, r["proc_summary"], r["rss_summary"]),
             ("`annover diff --output rows.parquet`", r["cli_output"], jr, r["proc_rows"], r["rss_output"]),
             ("`annover diff --rows --limit 0`", r["cli_rows"], jr, r["proc_rows"], r["rss_rows"]),
@@ -350,7 +347,7 @@ def print_table(results: dict, args: argparse.Namespace) -> None:
         m = r["median"]
         print(f"\n{name}: regions {r['changes']}, answers {r['answers']}, {r['rows_out']:,} diff rows; "
               f"the duckdb join finds {r['join_differing']:,} differing key rows. Medians of the same runs: "
-              f"annover.diff() summary {m['lib_summary'] / m['join_summary']:.2f}x, "
+              f"repo.diff() summary {m['lib_summary'] / m['join_summary']:.2f}x, "
               f"+ row table {m['lib_rows'] / m['join_rows']:.2f}x the duckdb join")
 
 

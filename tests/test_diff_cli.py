@@ -196,7 +196,7 @@ def test_default_b_is_head_and_library_matches_cli(in_repo):
     head = json.loads(ok("show", "--json"))["id"]
     assert json.loads(ok("diff", "v1", "--json"))["b"] == {"rev": "HEAD", "id": head}
     assert ok("diff", "v1", "--rows") == ok("diff", "v1", "HEAD", "--rows")
-    res = annover.diff(annover.Repo("."), "v1", "v2")
+    res = annover.diff("v1", "v2")
     assert res.to_json() == json.loads(ok("diff", "v1", "v2", "--json"))
     assert annover.Repo(".").diff("v1", "v2").summary == res.summary
 
@@ -205,8 +205,8 @@ def test_diff_with_itself_and_mirror(in_repo):
     doc = json.loads(ok("diff", "v2", "v2", "--json", "--rows"))
     assert doc["identical"] and doc["rows"]["total"] == 0
     assert doc["parts"]["compared"] == 0  # same snapshot ids: nothing read
-    fwd = annover.diff(".", "v1", "v2")
-    back = annover.diff(".", "v2", "v1")
+    fwd = annover.diff("v1", "v2", repo=".")
+    back = annover.Repo(".").diff("v2", "v1")
     for area in ("tasks", "annotations", "regions", "skipped"):
         assert fwd.summary[area]["added"] == back.summary[area]["removed"]
         assert fwd.summary[area]["before"] == back.summary[area]["after"]
@@ -407,8 +407,8 @@ def parted(tmp_path, monkeypatch):
 
 def test_fast_path_reads_only_the_parts_that_differ(parted):
     repo = annover.Repo(".")
-    fast = annover.diff(repo, "v1", "v2")
-    full = annover.diff(repo, "v1", "v2", fast=False)
+    fast = repo.diff("v1", "v2")
+    full = repo.diff("v1", "v2", fast=False)
     assert fast.summary["parts"]["skipped"] > 10 * fast.summary["parts"]["compared"] > 0
     assert full.summary["parts"]["skipped"] == 0
     assert fast.rows.to_pylist() == full.rows.to_pylist()
@@ -521,7 +521,7 @@ def test_parts_without_stored_hashes_diff_the_same(tmp_path, monkeypatch):
     calls = []
     real_touched = D.touched_by_stored_hash
     monkeypatch.setattr(D, "touched_by_stored_hash", lambda *x: (calls.append(1), real_touched(*x))[1])
-    results = {pair: annover.diff(repo, *pair) for pair in (("v1", "v2"), ("v1", "v4"), ("v3", "v2"), ("v3", "v4"))}
+    results = {pair: repo.diff(*pair) for pair in (("v1", "v2"), ("v1", "v4"), ("v3", "v2"), ("v3", "v4"))}
     assert calls == [1]  # only v3 -> v4 has comparable stored hashes on both sides
     want = results["v3", "v4"]
     assert want.summary["annotations"]["changed"] == 1 and want.summary["tasks"]["removed"] == 1

@@ -1,12 +1,12 @@
-"""``annover diff``: one call of :func:`annover.diffing.core.diff`, then rendering only."""
+"""``annover diff``: one call of :meth:`annover.repo.Repo.diff`, then rendering only."""
 
 from __future__ import annotations
 
 import click
 
 from annover.cli import arrow_without_pandas, emit_json, info, json_option
-
-POLICIES = ("latest", "majority", "ground-truth")  # kept in step with annover.diffing.core.POLICIES by a test
+from annover.diffing import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, POLICIES
+from annover.repo import Repo
 
 
 def _short(vid: str | None) -> str:
@@ -239,12 +239,12 @@ Examples:
               help="Write the full row-level diff as a Parquet table.")
 @click.option("--transitions", is_flag=True,
               help="Per control, a before/after matrix of the label each task resolves to.")
-@click.option("--policy", type=click.Choice(POLICIES), default="ground-truth", show_default=True,
+@click.option("--policy", type=click.Choice(POLICIES), default=DEFAULT_POLICY, show_default=True,
               help="How a task with several answers resolves to one label (transitions, prediction agreement): "
                    "ground-truth = a ground-truth answer, else the majority; majority; latest. Ties: the latest.")
-@click.option("--iou-threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--iou-threshold", type=click.FloatRange(0, 1), default=DEFAULT_IOU, show_default=True,
               help="Boxes and polygons without a kept region id match when their IoU is at least this.")
-@click.option("--overlap-threshold", type=click.FloatRange(0, 1), default=0.5, show_default=True,
+@click.option("--overlap-threshold", type=click.FloatRange(0, 1), default=DEFAULT_OVERLAP, show_default=True,
               help="Spans without a kept region id match when they share at least this part of the shorter one.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the versions differ, 0 when not (for CI).")
 @json_option
@@ -256,12 +256,9 @@ def diff(a: str, b: str, stat: bool, show_rows: bool, limit: int, output: str | 
     annotator before -> after; config, predictions and source data changes. Regions are
     matched by id where the tool kept one, else boxes by IoU and spans by overlap.
     """
-    from annover.diffing.core import diff as run_diff
-    from annover.repo import Repo
-
     arrow_without_pandas()
-    result = run_diff(Repo("."), a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
-                      policy=policy, transitions=transitions)
+    result = Repo(".").diff(a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
+                            policy=policy, transitions=transitions)
     s = result.summary
     for w in s["warnings"]:
         info(f"warning: {w}")

@@ -29,13 +29,13 @@ sees only the few rows left to match by shape.
 """
 
 from annover.diffing.config import config_structure, config_warnings, diff_config
-from annover.diffing.entry import diff, diff_versions
+from annover.diffing.entry import diff_versions
 from annover.diffing.match import Region, match_regions
 from annover.diffing.result import (ANSWER_KINDS, DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, POLICIES, REGION_KINDS,
                                     ROW_FIELDS, TASK_KINDS, DiffResult, Options, Side, row_schema)
 from annover.diffing.source_data import diff_source
 from annover.diffing.tables import diff_tables
 
-__all__ = ["DiffResult", "Options", "POLICIES", "DEFAULT_POLICY", "DEFAULT_IOU", "DEFAULT_OVERLAP", "Side", "Region", "diff", "diff_versions",
+__all__ = ["DiffResult", "Options", "POLICIES", "DEFAULT_POLICY", "DEFAULT_IOU", "DEFAULT_OVERLAP", "Side", "Region", "diff_versions",
            "diff_tables", "diff_config", "diff_source", "config_structure", "config_warnings", "match_regions",
            "row_schema", "ROW_FIELDS", "TASK_KINDS", "REGION_KINDS", "ANSWER_KINDS"]

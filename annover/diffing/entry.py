@@ -1,20 +1,18 @@
 """The entry of the diff over a store: two versions, their Parquet parts read where they differ.
 
 :func:`diff_versions` takes what it needs as data (an object store and two version
-records); :func:`diff` resolves two revisions through a repository object for the callers
-of ``annover.diff(repo, a, b)``.
+records); the repository resolves the revisions (``Repo.diff``).
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from annover._lazy import lazy
 from annover.diffing.plan import Pair, Plan
-from annover.diffing.result import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, DiffResult, Options
+from annover.diffing.result import DiffResult, Options
 from annover.diffing.run import run
 from annover.diffing.source_data import diff_source
 from annover.diffing.sources import Source, locate, verified_paths, verifying
@@ -191,21 +189,3 @@ def diff_versions(store: ObjectStore, version_a: Version, version_b: Version, *,
     )
     with verifying(located):
         return run(plan, opts)
-
-
-def diff(repo: Any, a: str, b: str = "HEAD", *, iou_threshold: float = DEFAULT_IOU,
-         overlap_threshold: float = DEFAULT_OVERLAP, policy: str = DEFAULT_POLICY, transitions: bool = False,
-         fast: bool = True) -> DiffResult:
-    """``annover diff A B``: what changed from version ``a`` to version ``b`` (default HEAD) of
-    ``repo`` (a repository object, or the path of one). Returns a :class:`DiffResult`.
-
-    The repository is used through its public ``show(rev)`` and ``store`` only. For the
-    callers of ``annover.diff(repo, a, b)`` until that is ``Repo.diff``: the repository
-    layer's entry then calls :func:`diff_versions` itself.
-    """
-    if isinstance(repo, (str, bytes)) or hasattr(repo, "__fspath__"):
-        # a path: opened by the package's public ``annover.Repo`` (its lazy attribute, the
-        # package's edge), as diffing sits below the repository layer and imports none of it
-        repo = sys.modules["annover"].Repo(repo)
-    opts = Options(iou_threshold, overlap_threshold, policy, transitions).check()
-    return diff_versions(repo.store, repo.show(a), repo.show(b), rev_a=a, rev_b=b, options=opts, fast=fast)
