@@ -1,4 +1,4 @@
-"""The repository: object store + refs + version records, glued to git and DVC.
+"""The repository's plumbing: object store, refs and version records, glued to git and DVC.
 
 Layout (everything under ``.annover/`` beside ``.dvc/`` in a git work tree)::
 
@@ -14,6 +14,8 @@ Older versions' objects live in the DVC cache (they were ``dvc add``-ed when mad
 on the DVC remote; the store reads them from the cache by the md5 each reference
 carries. Each snapshot is one git commit made with a private index (so it holds
 annover's files only) and moved into place with a compare-and-swap ``update-ref``.
+
+:class:`RepoCore` is this plumbing; :class:`annover.repo.Repo` adds the commands.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import json
 import os
 import re
 import signal
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -46,7 +49,9 @@ else:
 FORMAT = 1
 VERSION_SCHEMA = "annover.version/1"
 ANNOVER_DIR = ".annover"
-_GITIGNORE = "/objects\n/lock\n/logs/\n/tmp/\n"
+GITIGNORE = "/objects\n/lock\n/logs/\n/tmp/\n"
+#: the environment variable naming the stage at which the crash tests kill annover
+KILL_AT_ENV = "ANNOVER_TEST_KILL_AT"
 _REV_RE = re.compile(r"^(?P<base>.+?)(?P<ops>(?:~\d*|\^)*)$")
 
 
@@ -63,8 +68,8 @@ def find_root(start: str | Path = ".") -> Path:
     raise NotARepoError(f"not an annover repository (or any parent): {p}", "run `annover init` first")
 
 
-class Repo:
-    """An annover repository (see the module docstring for the layout)."""
+class RepoCore:
+    """An annover repository's plumbing (see the module docstring for the layout)."""
 
     def __init__(self, path: str | Path = ".") -> None:
         self.root = find_root(path)
@@ -267,7 +272,7 @@ class Repo:
         work tree) or None (deleted). Uses a private index, so the user's staged changes
         stay out of it; HEAD moves only if it is still ``expected`` (compare-and-swap).
         """
-        return self.scm.commit(files, message, expected, stage=_maybe_die)
+        return self.scm.commit(files, message, expected, stage=maybe_die)
 
     def recover(self) -> list[str]:
         """Repair what an interrupted snapshot left behind (run under the lock).
@@ -339,6 +344,7 @@ class Repo:
 
 def read_version_table(store: ObjectStore, v: Version, table: str, model_version: str | None = None,
                        columns: list[str] | None = None) -> "pa.Table":
+    """One table of version ``v`` read from ``store`` (predictions: all model versions, or one)."""
     if table == "predictions":
         mvs = [model_version] if model_version is not None else v.model_versions
         if model_version is not None and model_version not in v.model_versions:
@@ -361,7 +367,16 @@ def _desc(s: str) -> tuple[int, ...]:
     return tuple(-ord(c) for c in s)
 
 
-def _maybe_die(stage: str) -> None:
+class Stage(StrEnum):
+    """The snapshot's fault-injection points (the git adapter has its own around update-ref)."""
+
+    AFTER_OBJECTS = "after-objects"
+    BEFORE_DVC_ADD = "before-dvc-add"
+    AFTER_DVC_ADD = "after-dvc-add"
+    BEFORE_GIT_TAG = "before-git-tag"
+
+
+def maybe_die(stage: str) -> None:
     """Fault injection for the crash tests: SIGKILL ourselves at a named stage."""
-    if os.environ.get("ANNOVER_TEST_KILL_AT") == stage:
+    if os.environ.get(KILL_AT_ENV) == stage:
         os.kill(os.getpid(), signal.SIGKILL)

@@ -1,0 +1,121 @@
+"""``Repo``: an annover repository, with one method per command of the command line.
+
+    repo = Repo(".")                                  # searches parent folders
+    res = repo.snapshot("export.json", config="labeling.xml", message="round 1")
+    repo.log(); repo.show("v2"); repo.diff("v1", "v2"); repo.push("v2")
+
+Every method returns data (a version, a table, a result dataclass with ``to_json()``) and
+prints nothing.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from annover.diffing import diff_versions
+from annover.diffing.result import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, DiffResult, Options
+from annover.errors import UsageError
+from annover.labelstudio.client import Client
+from annover.labelstudio.datasets import Datasets, RecordChange
+from annover.repo import export as export_
+from annover.repo import labelstudio as ls
+from annover.repo import remote as remote_
+from annover.repo.core import RepoCore
+from annover.repo.results import ExportResult, InitResult, SnapshotResult, StatusResult, TagResult, TransferResult
+from annover.repo.snapshot import SnapshotInput, make_version, noop
+from annover.store.refs import check_tag_name
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+__all__ = ["Repo"]
+
+Progress = Callable[[str], None]
+
+
+class Repo(RepoCore):
+    """An annover repository. ``Repo(path)`` opens one (searching parent folders);
+    ``Repo.init(path)`` makes one."""
+
+    @classmethod
+    def init(cls, path: str | Path = ".", remote: str | None = None,
+             remote_options: dict[str, str] | None = None) -> InitResult:
+        """``annover init``: make ``path`` a repository (harmless when it is one); ``.repo`` opens it."""
+        return remote_.init(cls, path, remote, remote_options)
+
+    def snapshot(self, source: str | None = None, *, config: str | None = None, message: str = "",
+                 tag: str | None = None, key: str | None = None, source_data: str | None = None,
+                 predictions: str | None = None, validate: bool = True, fmt: str | None = None,
+                 label_studio: str | int | None = None, full: bool = False, url: str | None = None,
+                 api_key: str | None = None, client: Client | None = None,
+                 progress: Progress | None = None) -> SnapshotResult:
+        """``annover snapshot``: a new version from the file ``source`` or the Label Studio
+        project ``label_studio`` (``full``, ``url``, ``api_key``, ``client`` are for that pull)."""
+        if (source is None) == (label_studio is None):
+            raise UsageError("give exactly one of --from FILE and --label-studio DATASET",
+                             "see `annover snapshot --help`")
+        inp = SnapshotInput(source=source, config=config, message=message, tag=tag, key=key,
+                            source_data=source_data, predictions=predictions, validate=validate, fmt=fmt)
+        if label_studio is not None:
+            return ls.snapshot_label_studio(self, label_studio, inp, full=full, client=client, url=url,
+                                            api_key=api_key, progress=progress or noop)
+        return make_version(self, inp, progress or noop)
+
+    def tag(self, name: str, rev: str = "HEAD", force: bool = False) -> TagResult:
+        """``annover tag``: name a version (an annover ref committed to git, and a git tag on its commit)."""
+        check_tag_name(name)
+        vid = self.resolve(rev)
+        with self.lock():
+            self.recover()
+            if (self.refs.tags().get(name) or self.scm.tags(name)) and not force:
+                raise UsageError(f"tag {name!r} already exists", "choose another name, or pass --force to move it")
+            commit = self.commit_of(vid)
+            path = self.dir / "refs" / "tags" / name
+            self.commit({self.rel(path): (vid + "\n").encode()}, f"annover: tag {name} -> {vid[:12]}",
+                        self.head_commit())
+            if commit:
+                self.scm.tag(name, commit, force=force)
+        return TagResult(name, vid, commit)
+
+    def status(self, remote: bool = True) -> StatusResult:
+        """``annover status``: HEAD, its tags, the DVC remote, whether HEAD's objects are pushed."""
+        return remote_.status(self, remote)
+
+    def export(self, rev: str, fmt: str, out: str | Path, table: str = "annotations") -> ExportResult:
+        """``annover export``: write version ``rev`` as ``fmt`` to ``out``."""
+        return export_.export(self, rev, fmt, out, table)
+
+    def push(self, rev: str = "HEAD", remote: str | None = None) -> TransferResult:
+        """``annover push``: the objects version ``rev`` needs, and only those, to the DVC remote."""
+        return remote_.push(self, rev, remote)
+
+    def pull(self, rev: str = "HEAD", remote: str | None = None) -> TransferResult:
+        """``annover pull``: the objects version ``rev`` needs, and only those, from the DVC remote."""
+        return remote_.pull(self, rev, remote)
+
+    def load(self, rev: str = "HEAD", table: str = "annotations", *, model_version: str | None = None,
+             columns: list[str] | None = None) -> "pa.Table":
+        """Table ``table`` of version ``rev`` (predictions: of all model versions, or one)."""
+        return self.read_table(rev, table, model_version, columns)
+
+    def diff(self, a: str, b: str = "HEAD", *, iou_threshold: float = DEFAULT_IOU,
+             overlap_threshold: float = DEFAULT_OVERLAP, policy: str = DEFAULT_POLICY, transitions: bool = False,
+             fast: bool = True) -> DiffResult:
+        """``annover diff A B``: what changed from version ``a`` to version ``b``; reads only the
+        Parquet parts the two do not share (``fast=False`` compares every part, for checking)."""
+        options = Options(iou_threshold, overlap_threshold, policy, transitions)
+        return diff_versions(self.store, self.show(a), self.show(b), rev_a=a, rev_b=b, options=options, fast=fast)
+
+    def datasets_on(self, client: Client | None = None) -> Datasets:
+        """The datasets of a Label Studio server, bound to this repository (``annover dataset``)."""
+        return ls.datasets_on(self, client)
+
+    @property
+    def datasets(self) -> Datasets:
+        """The datasets of the environment's Label Studio server (connected on first use)."""
+        return self.datasets_on()
+
+    def save_dataset_record(self, change: RecordChange) -> str | None:
+        """Commit a dataset's record (what ``Datasets`` hands a bound repository)."""
+        return ls.save_dataset_record(self, change)

@@ -1,0 +1,81 @@
+"""The top-level API (``annover.load``, ``annover.snapshot``...): each is one :class:`Repo` method,
+with the repository as the keyword ``repo`` (a path, a :class:`Repo`, or, for ``load``, a
+git URL); by default the repository at or above the current folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from annover.diffing.result import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, DiffResult
+from annover.errors import NotARepoError
+from annover.labelstudio.client import Client
+from annover.repo.commands import Repo
+from annover.repo.export import load_url
+from annover.repo.results import ExportResult, SnapshotResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+__all__ = ["diff", "export", "init", "load", "open_repo", "snapshot"]
+
+RepoLike = str | Path | Repo | None
+
+
+def open_repo(repo: RepoLike = None) -> Repo:
+    """``repo`` itself, or the repository at (or above) that path, default the current folder."""
+    return repo if isinstance(repo, Repo) else Repo(repo if repo is not None else ".")
+
+
+def is_local_repo(path: Path) -> bool:
+    """Whether ``path`` is (inside) an annover repository."""
+    try:
+        Repo(path)
+        return True
+    except NotARepoError:
+        return False
+
+
+def init(path: str | Path = ".", remote: str | None = None, remote_options: dict[str, str] | None = None) -> Repo:
+    """``annover init``: make ``path`` an annover repository (harmless when it is one) and open it."""
+    return Repo.init(path, remote, remote_options).repo  # type: ignore[return-value]
+
+
+def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None, model_version: str | None = None,
+         columns: list[str] | None = None) -> "pa.Table":
+    """Table ``table`` of version ``rev`` as a pyarrow Table.
+
+    ``repo`` is a repository (a path or a :class:`Repo`; default: the current one) or, for a
+    repository you have not cloned, a git URL: then ``rev`` is a git rev (a tag such as
+    ``v2``, a branch, ``HEAD``) and everything is read through DVC's API from the DVC remote.
+    """
+    if repo is None or isinstance(repo, Repo) or (Path(repo).is_dir() and is_local_repo(Path(repo))):
+        return open_repo(repo).load(rev, table, model_version=model_version, columns=columns)
+    return load_url(str(repo), rev, table, model_version, columns)
+
+
+def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | None = None, message: str = "",
+             tag: str | None = None, key: str | None = None, source_data: str | None = None,
+             predictions: str | None = None, validate: bool = True, fmt: str | None = None,
+             label_studio: str | int | None = None, full: bool = False, url: str | None = None,
+             api_key: str | None = None, client: Client | None = None,
+             progress: Callable[[str], None] | None = None) -> SnapshotResult:
+    """``annover snapshot``: see :meth:`Repo.snapshot`."""
+    return open_repo(repo).snapshot(source, config=config, message=message, tag=tag, key=key,
+                                    source_data=source_data, predictions=predictions, validate=validate, fmt=fmt,
+                                    label_studio=label_studio, full=full, url=url, api_key=api_key, client=client,
+                                    progress=progress)
+
+
+def diff(a: str, b: str = "HEAD", *, repo: RepoLike = None, iou_threshold: float = DEFAULT_IOU,
+         overlap_threshold: float = DEFAULT_OVERLAP, policy: str = DEFAULT_POLICY, transitions: bool = False,
+         fast: bool = True) -> DiffResult:
+    """``annover diff A B``: see :meth:`Repo.diff`."""
+    return open_repo(repo).diff(a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
+                                policy=policy, transitions=transitions, fast=fast)
+
+
+def export(rev: str, fmt: str, out: str | Path, *, repo: RepoLike = None, table: str = "annotations") -> ExportResult:
+    """``annover export``: see :meth:`Repo.export`."""
+    return open_repo(repo).export(rev, fmt, out, table)

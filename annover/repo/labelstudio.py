@@ -1,0 +1,68 @@
+"""The repository's side of Label Studio: dataset records committed, versions made from a pull.
+
+The Label Studio layer returns data (a :class:`~annover.labelstudio.sync.Pull`, a
+:class:`~annover.labelstudio.datasets.RecordChange`); the commits are made here.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from annover.labelstudio import sync as ls_sync
+from annover.labelstudio.client import Client, connect
+from annover.labelstudio.datasets import Datasets, RecordAction, RecordChange
+from annover.model.config import LabelingConfig
+from annover.repo.core import RepoCore
+from annover.repo.results import SnapshotResult
+from annover.repo.snapshot import SnapshotInput, make_version
+
+__all__ = ["datasets_on", "save_dataset_record", "snapshot_label_studio"]
+
+Progress = Callable[[str], None]
+
+
+def save_dataset_record(repo: RepoCore, change: RecordChange) -> str | None:
+    """Write and commit a dataset record; its path, or None when a REMOVE found nothing of its project.
+
+    A WRITE whose files are those of HEAD already makes no commit.
+    """
+    files = {repo.rel(repo.dir / p): data for p, data in change.files.items()}
+    record = repo.dir / change.path
+    with repo.lock():
+        repo.recover()
+        head = repo.head_commit()
+        if change.action is RecordAction.REMOVE:
+            if not record.is_file() or not change.names_project(record.read_bytes()):
+                return None
+        elif head is not None and all(data is not None and repo.scm.show(head, p) == data.decode()
+                                      for p, data in files.items()):
+            return repo.rel(record)
+        repo.commit(dict(files), change.message, head)
+    return repo.rel(record)
+
+
+def datasets_on(repo: RepoCore, client: Client | None = None) -> Datasets:
+    """The datasets of a Label Studio server (``client``, else the environment's on first use),
+    bound to ``repo``: records are committed there, versions can be sent."""
+    return Datasets(client, repo, save_record=lambda change: save_dataset_record(repo, change))
+
+
+def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput, *, full: bool,
+                          client: Client | None, url: str | None, api_key: str | None,
+                          progress: Progress) -> SnapshotResult:
+    """``annover snapshot --label-studio DATASET``: pull the project (incrementally from HEAD where
+    it can), then make the version. ``inp.key`` defaults to the one HEAD was pulled with."""
+    client = client or connect(url, api_key)
+    previous = ls_sync.Previous.of(repo)
+    key = inp.key if inp.key is not None else ls_sync.default_key(client, dataset, previous)
+    config_text = LabelingConfig.from_file(inp.config).text if inp.config else None
+    got = ls_sync.pull(client, dataset, previous=previous, key=key, config_text=config_text,
+                       config_source=f"--config {inp.config}" if inp.config else None,
+                       validate=inp.validate, full=full, progress=progress)
+    progress("making the version")
+    pulled = SnapshotInput(tables=got.tables, origin=got.origin, config_text=got.config_text, message=inp.message,
+                           tag=inp.tag, key=key, source_data=inp.source_data, predictions=inp.predictions,
+                           validate=inp.validate)
+    result = make_version(repo, pulled, progress)
+    result.warnings.extend(got.warnings)
+    return result

@@ -1,0 +1,124 @@
+"""What the repository's commands return: one dataclass per command, each with ``to_json()``.
+
+``to_json()`` is what the command line prints with ``--json``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from annover.store.dvc import Direction, RemoteInfo
+from annover.store.versions import Version
+
+if TYPE_CHECKING:  # pragma: no cover
+    from annover.repo.core import RepoCore
+
+__all__ = ["ExportResult", "InitResult", "SnapshotResult", "StatusResult", "TagResult", "TransferResult"]
+
+
+def _remote_json(remote: RemoteInfo | None) -> dict | None:
+    return remote.to_json() if remote else None
+
+
+@dataclass
+class InitResult:
+    """``annover init``: the repository, whether it was made now, its DVC remote, what was done."""
+
+    repo: "RepoCore"
+    created: bool
+    remote: RemoteInfo | None
+    messages: list[str] = field(default_factory=list)
+
+    @property
+    def root(self) -> str:
+        return str(self.repo.root)
+
+    def to_json(self) -> dict:
+        return {"root": self.root, "created": self.created, "remote": _remote_json(self.remote),
+                "messages": self.messages}
+
+
+@dataclass
+class SnapshotResult:
+    """``annover snapshot``: the new version, or ``changed=False`` when HEAD already holds this content.
+
+    ``head`` is the version HEAD names afterwards (the new one, or the unchanged HEAD).
+    """
+
+    version: Version | None
+    changed: bool
+    tag: str | None = None
+    commit: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    recovered: list[str] = field(default_factory=list)
+    head: str | None = None
+
+    def to_json(self) -> dict:
+        return {
+            "changed": self.changed, "tag": self.tag, "commit": self.commit, "head": self.head,
+            "version": self.version.to_json() if self.version else None,
+            "warnings": self.warnings, "recovered": self.recovered,
+        }
+
+
+@dataclass(frozen=True)
+class TagResult:
+    """``annover tag``: the name, the version it names, the git commit that made that version."""
+
+    tag: str
+    version: str
+    commit: str | None
+
+    def to_json(self) -> dict:
+        return {"tag": self.tag, "version": self.version, "commit": self.commit}
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    """``annover status``: HEAD, its tags, the DVC remote, and whether HEAD's objects are pushed.
+
+    ``pushed`` is None when the remote was not asked (or there is none); ``interrupted``
+    says an interrupted snapshot was found (the next command repairs it).
+    """
+
+    root: str
+    head: str | None
+    tags: list[str]
+    remote: RemoteInfo | None
+    pushed: bool | None
+    missing_locally: int
+    interrupted: bool
+
+    def to_json(self) -> dict:
+        return {"root": self.root, "head": self.head, "tags": self.tags, "remote": _remote_json(self.remote),
+                "pushed": self.pushed, "missing_locally": self.missing_locally, "interrupted": self.interrupted}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """``annover export``: what was written where; ``rows`` of the table, or tasks for task formats."""
+
+    version: str
+    format: str
+    path: str
+    bytes: int
+    rows: int
+
+    def to_json(self) -> dict:
+        return {"version": self.version, "format": self.format, "path": self.path, "bytes": self.bytes,
+                "rows": self.rows}
+
+
+@dataclass(frozen=True)
+class TransferResult:
+    """``annover push`` / ``annover pull``: one version's objects moved to or from the DVC remote."""
+
+    direction: Direction
+    version: str
+    commit: str
+    transferred: int  # files moved (the pointer's listing and the objects it lists)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"direction": self.direction.value, "version": self.version, "commit": self.commit,
+                "transferred": self.transferred}

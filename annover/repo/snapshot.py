@@ -1,0 +1,407 @@
+"""The snapshot pipeline: input -> checked tables -> content ids -> objects -> record -> commit and tag.
+
+The steps, in order (:func:`make_version` runs them):
+
+1. :func:`read_inputs`: the labeling config (checked by label-studio-sdk in a thread while
+   the data is read), the tables, predictions and source data; everything is read and
+   checked before anything is written.
+2. :func:`hash_and_encode`: content ids, stats and Parquet parts at once in a thread pool
+   (mostly outside the GIL). Encoding is speculative: nothing is stored before the lock.
+3. :func:`same_content` against HEAD: when the content looks unchanged the encoding still
+   queued is cancelled; the check is made again under the lock, where HEAD may have moved
+   (a cancelled part is then encoded after all).
+4. Under the repository lock: :func:`store_objects` (write-once: an interrupted run leaves
+   only harmless strays), :func:`version_record`, then :func:`commit_version` (the record,
+   the DVC pointer of exactly this version's objects, one commit, the tag).
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import hashlib
+import json
+import os
+import re
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable
+
+from annover._lazy import lazy
+from annover.errors import InputError, UsageError
+from annover.files import sha256_file, write_atomic
+from annover.formats.predictions import read_predictions_table
+from annover.formats.read import read_source
+from annover.formats.tables import Tables, finish
+from annover.model import canonical as C
+from annover.model import stats as S
+from annover.model.config import LabelingConfig
+from annover.repo.core import VERSION_SCHEMA, RepoCore, Stage, maybe_die
+from annover.repo.results import SnapshotResult
+from annover.repo.source_data import data_hashes, hash_source
+from annover.store import snapshots
+from annover.store.objects import ObjectRef
+from annover.store.refs import check_tag_name
+from annover.store.snapshots import SnapshotRef
+from annover.store.versions import Version
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
+
+__all__ = ["Content", "Encoded", "SnapshotInput", "make_version"]
+
+Progress = Callable[[str], None]
+#: a snapshot's key in a pipeline: a table name, or ("predictions", model version)
+Key = str | tuple[str, str]
+PREDICTIONS = "predictions"
+NO_CONFIG_WARNING = "no labeling config (--config): labels are not validated"
+_TAG_RE = re.compile(r"v(\d+)")
+
+
+def noop(_: str) -> None:
+    pass
+
+
+@dataclass
+class SnapshotInput:
+    """What a snapshot is made from: a ``source`` file or ready ``tables``, and the options.
+
+    ``tables`` with ``origin`` and ``config_text`` come from a Label Studio pull; ``config``
+    is a file; with neither config, HEAD's config is used.
+    """
+
+    source: str | None = None
+    tables: Tables | None = None
+    origin: dict | None = None
+    config: str | None = None
+    config_text: str | None = None
+    message: str = ""
+    tag: str | None = None
+    key: str | None = None
+    source_data: str | None = None
+    predictions: str | None = None
+    validate: bool = True
+    fmt: str | None = None
+
+
+@dataclass
+class Content:
+    """The checked content of the version to make, before anything is stored."""
+
+    tasks: "pa.Table"
+    annotations: "pa.Table"
+    by_model: dict[str, "pa.Table"]
+    origin: dict
+    config_bytes: bytes | None
+    source_link: dict | None = None
+    source_files: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def named(self) -> dict[Key, "pa.Table"]:
+        return {"tasks": self.tasks, "annotations": self.annotations,
+                **{(PREDICTIONS, mv): t for mv, t in self.by_model.items()}}
+
+    @property
+    def config_oid(self) -> str | None:
+        return hashlib.sha256(self.config_bytes).hexdigest() if self.config_bytes else None
+
+
+@dataclass
+class Encoded:
+    """Per snapshot: its table kind, content id and parts (rows, futures, stored table); the stats."""
+
+    kind: dict[Key, str]
+    sids: dict[Key, str]
+    parts: dict[Key, tuple]
+    stats: "Future[dict]"
+
+    @property
+    def ids(self) -> dict[str, str]:
+        return {"tasks": self.sids["tasks"], "annotations": self.sids["annotations"]}
+
+    @property
+    def pred_ids(self) -> dict[str, str]:
+        return {k[1]: v for k, v in self.sids.items() if isinstance(k, tuple)}
+
+    def cancel(self) -> None:
+        """Stop encoding what has not started (most likely nothing is to be written)."""
+        for _, futs, _ in self.parts.values():
+            for f in futs:
+                f.cancel()
+
+
+# ---------------------------------------------------------------------------
+# 1. read and check
+
+
+def check_new_tag(repo: RepoCore, tag: str | None) -> None:
+    if tag is not None:
+        check_tag_name(tag)
+        if tag in repo.refs.tags() or repo.scm.tags(tag):
+            raise UsageError(f"tag {tag!r} already exists", "choose another name with --tag")
+
+
+def open_config(repo: RepoCore, inp: SnapshotInput) -> LabelingConfig | None:
+    """The labeling config, its SDK check started in the background: given, from a file, or HEAD's."""
+    if inp.config_text is not None:
+        return LabelingConfig(inp.config_text, source="labeling config", background=True)
+    if inp.config:
+        return LabelingConfig.from_file(inp.config, background=True)
+    head = repo.head()
+    if head and repo.version(head).config_ref:
+        return LabelingConfig(repo.config_text("HEAD"), source="the labeling config of HEAD", background=True)
+    return None
+
+
+def _display_path(repo: RepoCore, p: str) -> str:
+    try:
+        return repo.rel(Path(p))
+    except ValueError:
+        return str(p)
+
+
+def read_tables(repo: RepoCore, inp: SnapshotInput, cfg: LabelingConfig | None,
+                progress: Progress) -> tuple[Tables, dict | None]:
+    """(tables, origin): ``inp.tables`` as given, or the source file read (hashed meanwhile)."""
+    if inp.tables is not None:
+        return inp.tables, inp.origin
+    if inp.source is None:
+        raise UsageError("nothing to snapshot", "give --from FILE (or --label-studio NAME)")
+    progress(f"reading {inp.source}")
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="annover-read") as ex:
+        file_sha = ex.submit(sha256_file, inp.source) if inp.origin is None else None  # while it is parsed
+        ex.submit(snapshots.warm_up)  # DuckDB for the parts' task hashes: ready when they are
+        tables = read_source(inp.source, config=cfg, key=inp.key, fmt=inp.fmt, validate=inp.validate)
+        origin = inp.origin or {"kind": "file", "path": _display_path(repo, inp.source), "format": tables.format,
+                                "sha256": file_sha.result() if file_sha else None}
+    return tables, origin
+
+
+def attach_predictions(inp: SnapshotInput, tables: Tables, cfg: LabelingConfig | None,
+                       progress: Progress) -> "pa.Table":
+    """The tables' predictions with those of ``inp.predictions`` (matched to tasks by key) added."""
+    preds = tables.predictions
+    if not inp.predictions:
+        return preds
+    progress(f"reading predictions {inp.predictions}")
+    extra = read_predictions_table(inp.predictions, inp.key, cfg, inp.validate)
+    if not extra.num_rows:
+        return preds
+    unknown = set(extra.column("task_key").to_pylist()) - set(tables.tasks.column("task_key").to_pylist())
+    if unknown:
+        raise InputError(f"{inp.predictions}: predictions for {len(unknown)} task(s) not in the data, "
+                         f"e.g. {sorted(unknown)[0]!r}", "match predictions to tasks by the same --key")
+    return finish(pa.concat_tables([preds, extra]), PREDICTIONS, inp.predictions)
+
+
+def split_predictions(preds: "pa.Table") -> dict[str, "pa.Table"]:
+    """One predictions table per model version, in model-version order."""
+    if preds.num_rows == 0:
+        return {}
+    out = {}
+    for mv in sorted(pc.unique(preds.column("model_version")).to_pylist()):
+        out[mv] = preds.filter(pc.equal(preds.column("model_version"), mv))
+    return out
+
+
+def read_inputs(repo: RepoCore, inp: SnapshotInput, progress: Progress) -> Content:
+    """Everything the version will hold, read and checked; nothing written."""
+    cfg = open_config(repo, inp)
+    warnings = [] if cfg is not None else [NO_CONFIG_WARNING]
+    tables, origin = read_tables(repo, inp, cfg, progress)
+    if cfg is not None:
+        cfg.wait()
+    warnings += tables.warnings
+    preds = attach_predictions(inp, tables, cfg, progress)
+    tasks, link, files = tables.tasks, None, {}
+    if inp.source_data:
+        progress(f"hashing source data {inp.source_data}")
+        link, files = hash_source(repo, inp.source_data)
+        tasks = data_hashes(tasks, files, link["path"])
+    return Content(tasks, tables.annotations, split_predictions(preds), origin or {},
+                   cfg.text.encode("utf-8") if cfg else None, link, files, warnings)
+
+
+# ---------------------------------------------------------------------------
+# 2-3. hash, encode, compare
+
+
+def hash_and_encode(content: Content, pool: ThreadPoolExecutor) -> Encoded:
+    """Content ids, stats and part encodings submitted at once; waits for the ids only."""
+    named = content.named
+    kind = {k: k if isinstance(k, str) else PREDICTIONS for k in named}
+    id_futs = {k: pool.submit(C.content_id, t, kind[k]) for k, t in named.items()}
+    stats = pool.submit(S.compute, content.tasks, content.annotations, content.by_model)
+    parts = {k: snapshots.encode_parts(t, pool, kind[k]) for k, t in named.items()}
+    return Encoded(kind, {k: f.result() for k, f in id_futs.items()}, parts, stats)
+
+
+def same_content(parent: Version, enc: Encoded, content: Content) -> bool:
+    """Whether ``parent`` holds exactly this content (tables, predictions, config, source data)."""
+    t = parent.record["tables"]
+    ids = enc.ids
+    if t["tasks"]["id"] != ids["tasks"] or t["annotations"]["id"] != ids["annotations"]:
+        return False
+    if {mv: s["id"] for mv, s in t.get(PREDICTIONS, {}).items()} != enc.pred_ids:
+        return False
+    pc_ = parent.record.get("config")
+    if (pc_["oid"] if pc_ else None) != content.config_oid:
+        return False
+    ps = parent.record.get("source")
+    return (ps or {}).get("sha256") == (content.source_link or {}).get("sha256")
+
+
+def next_tag(repo: RepoCore) -> str:
+    """``v<N+1>`` for the largest N of the ``vN`` tags in annover and git."""
+    names = set(repo.refs.tags()) | repo.scm.tags()
+    n = max([int(m.group(1)) for t in names if (m := _TAG_RE.fullmatch(t))] or [0])
+    return f"v{n + 1}"
+
+
+# ---------------------------------------------------------------------------
+# 4. store, record, commit (under the lock)
+
+
+@dataclass
+class Stored:
+    snaps: dict[Key, SnapshotRef]
+    config_ref: ObjectRef | None
+
+
+def store_objects(repo: RepoCore, content: Content, enc: Encoded, pool: ThreadPoolExecutor) -> Stored:
+    """Write every object (write-once); a part whose encoding was cancelled is encoded now."""
+    snaps = {k: snapshots.store_snapshot(repo.store, enc.kind[k], enc.sids[k], enc.parts[k][0],
+                                         snapshots.collect_parts(*enc.parts[k]), pool) for k in content.named}
+    config_ref = repo.store.put(content.config_bytes) if content.config_bytes else None
+    if content.source_files:
+        content.source_link["files"] = repo.store.put(C.canonical_json(content.source_files).encode()).to_json()
+    return Stored(snaps, config_ref)
+
+
+def version_record(repo: RepoCore, content: Content, stored: Stored, parent_id: str | None, stats: dict,
+                   message: str) -> dict:
+    """The version record (its id is the sha256 of its canonical JSON)."""
+    snaps = stored.snaps
+    return {
+        "schema": VERSION_SCHEMA, "hash": "sha256", "parents": [parent_id] if parent_id else [],
+        "tables": {"tasks": snaps["tasks"].to_json(), "annotations": snaps["annotations"].to_json(),
+                   PREDICTIONS: {k[1]: s.to_json() for k, s in snaps.items() if isinstance(k, tuple)}},
+        "table_schema": C.TABLE_SCHEMA_VERSION,
+        "config": stored.config_ref.to_json() if stored.config_ref else None,
+        "source": content.source_link,
+        "author": repo.author(),
+        "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "message": message,
+        "origin": content.origin,
+        "stats": stats,
+    }
+
+
+def prune_view(repo: RepoCore, keep: set[str], known_md5: dict[str, str]) -> None:
+    """Leave in the working store only the objects the new version needs.
+
+    An object of the parent version is removed only if the DVC cache has it (so the
+    parent stays readable); strays from an interrupted run are not referenced by any
+    committed pointer and go.
+    """
+    cache: Path | None = None
+    objdir = repo.dir / "objects"
+    for sub in objdir.iterdir() if objdir.is_dir() else []:
+        if not sub.is_dir():
+            continue
+        for f in sub.iterdir():
+            oid = sub.name + f.name
+            if oid in keep:
+                continue
+            if f.name.startswith(".tmp-"):
+                f.unlink(missing_ok=True)
+                continue
+            md5 = known_md5.get(oid)
+            if md5 is not None:
+                if cache is None:
+                    cache = repo.dvc.cache_dir()
+                if not (cache / md5[:2] / md5[2:]).exists():
+                    continue
+            f.unlink(missing_ok=True)
+        try:
+            sub.rmdir()
+        except OSError:
+            pass
+
+
+def point_dvc_at(repo: RepoCore, version: Version, parent: Version | None) -> None:
+    """The working store and its DVC pointer cover exactly ``version``'s objects."""
+    needed = repo.objects_of(version)
+    known = {r.oid: r.md5 for r in (repo.objects_of(parent) if parent else [])}
+    prune_view(repo, {r.oid for r in needed}, known)
+    for r in needed:  # objects shared with an older version may only be in the DVC cache
+        if not repo.store.path(r.oid).exists():
+            repo.store.put(repo.store.get(r))
+    maybe_die(Stage.BEFORE_DVC_ADD)
+    repo.dvc.record(repo.store, needed, repo.dir / "objects.dvc")
+    maybe_die(Stage.AFTER_DVC_ADD)
+
+
+def commit_version(repo: RepoCore, record: dict, parent: Version | None, tag: str, message: str,
+                   expected_commit: str | None, progress: Progress) -> tuple[Version, str]:
+    """Write the version record, point DVC at its objects, commit and tag: (version, commit)."""
+    vid = C.json_digest(record)
+    vpath = repo.version_path(vid)
+    write_atomic(vpath, (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+    version = Version(vid, record)
+    progress("updating the DVC pointer")
+    point_dvc_at(repo, version, parent)
+    progress("committing")
+    files: dict[str, Any] = {
+        repo.rel(vpath): vpath,
+        repo.rel(repo.dir / "objects.dvc"): repo.dir / "objects.dvc",
+        repo.rel(repo.dir / ".gitignore"): repo.dir / ".gitignore",
+        repo.rel(repo.dir / "HEAD"): (vid + "\n").encode(),
+        repo.rel(repo.dir / "refs" / "tags" / tag): (vid + "\n").encode(),
+    }
+    title = message.splitlines()[0] if message else f"snapshot {tag}"
+    commit = repo.commit(files, f"annover: {title} ({tag})\n\nannover-version: {vid}\n", expected_commit)
+    repo.refs.log(parent.id if parent else None, vid, f"snapshot {tag}: {title}")
+    maybe_die(Stage.BEFORE_GIT_TAG)
+    repo.scm.tag(tag, commit)
+    return version, commit
+
+
+def _locked(repo: RepoCore, inp: SnapshotInput, content: Content, enc: Encoded, pool: ThreadPoolExecutor,
+            progress: Progress) -> SnapshotResult:
+    """The steps under the repository lock: recheck HEAD, store, record, commit, tag."""
+    recovered = repo.recover()
+    parent_id = repo.head()
+    parent = repo.version(parent_id) if parent_id else None
+    expected_commit = repo.head_commit()
+    if parent and same_content(parent, enc, content):
+        return SnapshotResult(None, False, warnings=content.warnings, recovered=recovered, head=parent_id)
+    tag = inp.tag or next_tag(repo)
+    progress("writing snapshots")
+    stored = store_objects(repo, content, enc, pool)
+    maybe_die(Stage.AFTER_OBJECTS)
+    record = version_record(repo, content, stored, parent_id, enc.stats.result(), inp.message)
+    version, commit = commit_version(repo, record, parent, tag, inp.message, expected_commit, progress)
+    return SnapshotResult(version, True, tag, commit, content.warnings, recovered, head=version.id)
+
+
+def make_version(repo: RepoCore, inp: SnapshotInput, progress: Progress = noop) -> SnapshotResult:
+    """Make a version from ``inp``; ``changed=False`` (no version) when HEAD holds the same content."""
+    check_new_tag(repo, inp.tag)
+    content = read_inputs(repo, inp, progress)
+    progress("hashing content")
+    pool = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)), thread_name_prefix="annover")
+    try:
+        enc = hash_and_encode(content, pool)
+        head = repo.head()
+        if head and same_content(repo.version(head), enc, content):
+            enc.cancel()  # most likely nothing to write
+        with repo.lock():
+            return _locked(repo, inp, content, enc, pool, progress)
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,86 @@
+"""The link from a version to the source data its tasks point at (``snapshot --source``).
+
+The link records the folder's DVC hash where DVC tracks it and the sha256 of every file;
+each task whose data names one of those files gets that file's sha256 as ``data_hash``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import urllib.parse
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from annover._lazy import lazy
+from annover.errors import InputError
+from annover.files import sha256_file
+from annover.model import canonical as C
+from annover.repo.core import RepoCore
+from annover.store import dvc as dvc_adapter
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+else:
+    pa = lazy("pyarrow")
+
+__all__ = ["data_hashes", "hash_source", "inside"]
+
+#: Label Studio's local-files URLs carry the path after this.
+_LOCAL_FILES_QUERY = "?d="
+
+
+def inside(base: Path, p: Path, what: str) -> Path:
+    """``p`` resolved, refused (InputError) unless it is inside ``base``."""
+    rp = p.resolve()
+    try:
+        rp.relative_to(base.resolve())
+    except ValueError:
+        raise InputError(f"{what} {p} is outside the repository ({base})",
+                         "move or copy the data into the repository, or give a path inside it") from None
+    return rp
+
+
+def hash_source(repo: RepoCore, path: str) -> tuple[dict, dict[str, str]]:
+    """(the link, {relative path: sha256}) of the source data at ``path`` (a file or a folder)."""
+    p = inside(repo.toplevel, Path(path) if Path(path).is_absolute() else Path.cwd() / path, "--source")
+    if not p.exists():
+        raise InputError(f"--source {path}: no such file or folder", "give the folder the tasks point at")
+    files: dict[str, str] = {}
+    if p.is_file():
+        files[p.name] = sha256_file(p)
+    else:
+        for f in sorted(p.rglob("*")):
+            if f.is_file() and not f.is_symlink():
+                files[f.relative_to(p).as_posix()] = sha256_file(f)
+    link: dict[str, Any] = {"path": repo.rel(p), "nfiles": len(files),
+                            "sha256": hashlib.sha256(C.canonical_json(files).encode()).hexdigest()}
+    link["dvc_md5"] = dvc_adapter.tracked_md5(p)
+    return link, files
+
+
+def _file_of(data_json: str, by_suffix: dict[str, str]) -> str | None:
+    """The sha256 of the first source file a task's data names, if any."""
+    for v in json.loads(data_json).values():
+        if not isinstance(v, str):
+            continue
+        s = urllib.parse.unquote(v.split(_LOCAL_FILES_QUERY, 1)[1] if _LOCAL_FILES_QUERY in v else v)
+        parts = s.lstrip("/").split("/")
+        for i in range(len(parts)):
+            found = by_suffix.get("/".join(parts[i:]))
+            if found:
+                return found
+    return None
+
+
+def data_hashes(tasks: "pa.Table", files: dict[str, str], source_rel: str) -> "pa.Table":
+    """``tasks`` with ``data_hash`` set for tasks whose data points at a file of the source data."""
+    if not files:
+        return tasks
+    by_suffix = {}
+    for rel, digest in files.items():
+        by_suffix[rel] = digest
+        by_suffix[f"{source_rel}/{rel}"] = digest
+    out = [_file_of(d, by_suffix) for d in tasks.column("data").to_pylist()]
+    idx = tasks.schema.get_field_index("data_hash")
+    return tasks.set_column(idx, tasks.schema.field(idx), pa.array(out, pa.string()))
