@@ -4,7 +4,10 @@
     labels = annover.load("v2")                      # pyarrow Table of annotations
     repo = annover.Repo(".")
     repo.snapshot("export.json", config="labeling.xml", message="round 3")
-    annover.diff(repo, "v1", "v2")
+    annover.diff("v1", "v2")                         # or repo.diff("v1", "v2")
+
+The functions take the repository as the keyword ``repo`` (default: the current one) and
+mirror :class:`Repo`'s methods. Names load on first use, so ``import annover`` is cheap.
 """
 
 from __future__ import annotations
@@ -27,21 +30,19 @@ __all__ = [
 
 _LAZY = {
     "AnnoverError": ("annover.errors", "AnnoverError"),
-    "Repo": ("annover.api", "Repo"),
+    "Repo": ("annover.repo", "Repo"),
     "Version": ("annover.repo", "Version"),
-    "init": ("annover.api", "init"),
-    "load": ("annover.porcelain", "load"),
-    "snapshot": ("annover.porcelain", "snapshot"),
-    "export": ("annover.porcelain", "export"),
-    "diff": ("annover.diffing.core", "diff"),
+    "init": ("annover.repo.functions", "init"),
+    "load": ("annover.repo.functions", "load"),
+    "snapshot": ("annover.repo.functions", "snapshot"),
+    "export": ("annover.repo.functions", "export"),
+    "diff": ("annover.repo.functions", "diff"),
 }
 
 if TYPE_CHECKING:  # pragma: no cover
-    from annover.api import Repo, init
-    from annover.diffing.core import diff
     from annover.errors import AnnoverError
-    from annover.porcelain import export, load, snapshot
-    from annover.repo import Version
+    from annover.repo import Repo, Version
+    from annover.repo.functions import diff, export, init, load, snapshot
 
 
 def __getattr__(name: str) -> Any:

@@ -1,30 +1,41 @@
-"""The ``annover`` command line: each command is one porcelain call plus rendering.
+"""The ``annover`` command line: each command is one :class:`annover.repo.Repo` call plus rendering.
 
-Commands load lazily (their modules import nothing heavy until they run), so
-``annover --help`` starts fast. Data goes to stdout, messages and progress to stderr.
+Commands load lazily (a command's module is imported when it runs), so ``annover --help``
+starts fast. Data goes to stdout, messages and progress to stderr.
 """
 
 from __future__ import annotations
 
 import importlib
+import json
 import os
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
+from annover._lazy import lazy
+from annover.errors import AnnoverError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+    import rich.console as rich_console
+else:
+    pa = lazy("pyarrow")
+    rich_console = lazy("rich.console")
+
 # name -> (module:attribute, one-line help shown by `annover --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
-    "init": ("annover.cli.core:init", "Make a folder an annover repository (git + DVC)."),
-    "snapshot": ("annover.cli.core:snapshot", "Record a new version from an export or Label Studio."),
-    "log": ("annover.cli.core:log", "List versions, newest first."),
-    "show": ("annover.cli.core:show", "Show one version: record, links, stats."),
+    "init": ("annover.cli.snapshot:init", "Make a folder an annover repository (git + DVC)."),
+    "snapshot": ("annover.cli.snapshot:snapshot", "Record a new version from an export or Label Studio."),
+    "log": ("annover.cli.history:log", "List versions, newest first."),
+    "show": ("annover.cli.history:show", "Show one version: record, links, stats."),
     "diff": ("annover.cli.diff_cmd:diff", "What changed between two versions."),
-    "tag": ("annover.cli.core:tag", "Name a version."),
-    "status": ("annover.cli.core:status", "HEAD, and whether its objects are pushed."),
-    "export": ("annover.cli.core:export", "Write a version as Label Studio JSON, JSONL, CSV, Parquet."),
-    "push": ("annover.cli.core:push", "Upload the objects a version needs to the DVC remote."),
-    "pull": ("annover.cli.core:pull", "Download the objects a version needs from the DVC remote."),
+    "tag": ("annover.cli.history:tag", "Name a version."),
+    "status": ("annover.cli.remote:status", "HEAD, and whether its objects are pushed."),
+    "export": ("annover.cli.export:export", "Write a version as Label Studio JSON, JSONL, CSV, Parquet."),
+    "push": ("annover.cli.remote:push", "Upload the objects a version needs to the DVC remote."),
+    "pull": ("annover.cli.remote:pull", "Download the objects a version needs from the DVC remote."),
     "dataset": ("annover.cli.dataset_cmd:dataset", "Label Studio projects: list, create, stats, push tasks."),
     "config": ("annover.cli.config_cmd:config", "Labeling configs: list templates, generate, validate."),
 }
@@ -68,8 +79,6 @@ def main() -> None:
 
 def run(argv: list[str] | None = None) -> int:
     """Entry point: one handler turns AnnoverError into `Error: ... — hint` and its exit code."""
-    from annover.errors import AnnoverError
-
     try:
         rv = main.main(args=argv, prog_name="annover", standalone_mode=False)
         return rv if isinstance(rv, int) else 0  # ctx.exit(n) returns n here
@@ -98,7 +107,7 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def arrow_without_pandas() -> None:
-    """Spare a command pyarrow's probe for pandas (~0.2 s of imports it never uses).
+    """Spare a command pyarrow's probe for pandas (imports it never uses).
 
     pyarrow looks for pandas once, the first time it converts a Python object, and
     imports it if it can. Commands that handle tables call this first: with pandas hidden
@@ -118,8 +127,6 @@ def arrow_without_pandas() -> None:
 
     sys.meta_path.insert(0, Hide)  # type: ignore[arg-type]
     try:
-        import pyarrow as pa
-
         pa.array([0])  # the probe: fails to import pandas, and remembers
     finally:
         sys.meta_path.remove(Hide)  # type: ignore[arg-type]
@@ -138,9 +145,12 @@ def entry() -> None:
 # ---------------------------------------------------------------- shared output helpers
 
 
-def emit_json(data: Any) -> None:
-    import json
+def short(vid: str | None) -> str:
+    """A version id as shown to people: its first 12 digits."""
+    return vid[:12] if vid else "-"
 
+
+def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
@@ -160,9 +170,7 @@ class Progress:
 
     def __enter__(self) -> "Progress":
         if self.enabled:
-            from rich.console import Console
-
-            self._status = Console(stderr=True).status("working")
+            self._status = rich_console.Console(stderr=True).status("working")
             self._status.__enter__()
         return self
 

@@ -138,9 +138,9 @@ def validate(file: str, as_json: bool) -> None:
         cfg = LabelingConfig.from_file(file)
     controls = cfg.summary()
     if as_json:
-        emit_json({"path": file, "valid": True, "objects": cfg.objects, "controls": controls})
+        emit_json({"path": file, "valid": True, "objects": cfg.fields, "controls": controls})
         return
-    for name, field in sorted(cfg.objects.items()):
+    for name, field in sorted(cfg.fields.items()):
         click.echo(f"object  {name} <- ${field}")
     for name, c in controls.items():
         n = len(c["labels"])

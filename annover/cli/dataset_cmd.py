@@ -17,7 +17,7 @@ from annover.cli import Progress, emit_json, info, json_option
 from annover.cli.config_cmd import split_labels
 from annover.errors import NotARepoError, UsageError
 from annover.labelstudio.client import connect
-from annover.labelstudio.datasets import Datasets, RecordAction, RecordChange
+from annover.labelstudio.datasets import Datasets
 from annover.repo import Repo
 
 if TYPE_CHECKING:
@@ -39,31 +39,6 @@ def _connection(f: Callable) -> Callable:
     return f
 
 
-def _record_saver(repo: Repo) -> Callable[[RecordChange], str | None]:
-    """Writes and commits a dataset record in ``repo``.
-
-    Interim: this belongs to the repository (``Repo.datasets`` passes its own); it is here
-    only until the repository layer has it.
-    """
-    def save(change: RecordChange) -> str | None:
-        files = {repo.rel(repo.dir / p): data for p, data in change.files.items()}
-        record = repo.dir / change.path
-        with repo.lock():
-            repo.recover()
-            head = repo.head_commit()
-            if change.action is RecordAction.REMOVE:
-                if not record.is_file() or not change.names_project(record.read_bytes()):
-                    return None
-            elif head is not None and all(
-                    data is not None and repo.git("cat-file", "-p", f"{head}:{p}", check=False) == data.decode()
-                    for p, data in files.items()):
-                return repo.rel(record)
-            repo.commit(dict(files), change.message, head)
-        return repo.rel(record)
-
-    return save
-
-
 def _datasets(url: str | None, api_key: str | None) -> Datasets:
     """The server's datasets, bound to the repository here if there is one."""
     client = connect(url, api_key)
@@ -71,7 +46,7 @@ def _datasets(url: str | None, api_key: str | None) -> Datasets:
         repo = Repo(".")
     except NotARepoError:
         return Datasets(client)
-    return Datasets(client, repo, save_record=_record_saver(repo))
+    return repo.datasets_on(client)
 
 
 @click.group(epilog=f"""\b

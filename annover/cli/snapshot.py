@@ -1,0 +1,105 @@
+"""``annover init`` and ``annover snapshot``: making a repository and its versions."""
+
+from __future__ import annotations
+
+import click
+
+from annover.cli import Progress, arrow_without_pandas, emit_json, info, json_option, short
+from annover.errors import UsageError
+from annover.formats import INPUT_FORMATS
+from annover.repo import Repo, SnapshotResult
+
+
+def _options(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``KEY=VALUE`` strings as a dict."""
+    out = {}
+    for o in pairs:
+        if "=" not in o:
+            raise UsageError(f"--remote-option {o!r} is not KEY=VALUE", "e.g. --remote-option endpointurl=http://...")
+        k, v = o.split("=", 1)
+        out[k.strip()] = v
+    return out
+
+
+@click.command(epilog="""\b
+Examples:
+  annover init                         # here; DVC remote: a local folder
+  annover init data-repo --remote s3://bucket/annover
+  annover init --remote s3://b/p --remote-option endpointurl=http://127.0.0.1:5000
+""")
+@click.argument("directory", default=".", type=click.Path(file_okay=False))
+@click.option("--remote", help="DVC remote URL (a folder, s3://..., any DVC remote). Default: a local folder.")
+@click.option("--remote-option", "remote_options", multiple=True, metavar="KEY=VALUE",
+              help="An option of that remote (e.g. endpointurl=...). Keys naming secrets go to DVC's local config only.")
+@json_option
+def init(directory: str, remote: str | None, remote_options: tuple[str, ...], as_json: bool) -> None:
+    """Make DIRECTORY an annover repository: git (if needed), DVC, a default DVC remote.
+
+    Running it again is harmless; with --remote it sets the default remote.
+    """
+    out = Repo.init(directory, remote=remote, remote_options=_options(remote_options))
+    if as_json:
+        emit_json(out.to_json())
+    else:
+        for m in out.messages:
+            info(m)
+
+
+def _report(result: SnapshotResult) -> None:
+    """The one-line summary of a new version on stderr, its id on stdout."""
+    v = result.version
+    if v is None:
+        info(f"nothing changed since HEAD ({short(result.head)}); no new version")
+        return
+    s = v.stats
+    info(f"{result.tag} {short(v.id)}  {s['tasks']} tasks, {s['labeled']} labeled, {s['annotations']} annotations"
+         f"{', ' + str(len(s['predictions'])) + ' model version(s)' if s['predictions'] else ''}")
+    click.echo(v.id)
+
+
+@click.command(epilog="""\b
+Examples:
+  annover snapshot --from export.json --config labeling.xml -m "round 1"
+  annover snapshot --from round2.json -m "round 2, reviewed" --tag round-2
+  annover snapshot --from labels.csv --key data.ext_id -m "from a CSV of (key, label)"
+  annover snapshot --from export.json --source data/images --predictions preds.jsonl -m "with model v3"
+  annover snapshot --label-studio my-dataset -m "pulled from Label Studio"
+""")
+@click.option("--from", "source", metavar="FILE",
+              help="Label Studio JSON / JSON-MIN export, JSONL or CSV of (task key, label), or Parquet.")
+@click.option("--label-studio", "ls_project", metavar="DATASET",
+              help="Pull this Label Studio project (title or id) instead of reading a file.")
+@click.option("--config", type=click.Path(dir_okay=False), help="Labeling config (Label Studio XML). Default: HEAD's.")
+@click.option("-m", "--message", default="", help="Why this version exists.")
+@click.option("--tag", help="Name of the new version (default: v1, v2, ...).")
+@click.option("--key", help="Task key: a field of the task data, e.g. data.ext_id (default: hash of the data).")
+@click.option("--source", "source_data", type=click.Path(), help="Folder (or file) of the data the tasks point at.")
+@click.option("--predictions", type=click.Path(dir_okay=False), help="Model predictions (JSON/JSONL) to attach.")
+@click.option("--format", "fmt", type=click.Choice(INPUT_FORMATS), help="Input format (default: from the file).")
+@click.option("--no-validate", is_flag=True, help="Do not check labels against the labeling config.")
+@click.option("--full", is_flag=True, help="With --label-studio: fetch everything, not only what changed.")
+@click.option("--ls-url", metavar="URL", help="With --label-studio: the server (default: $LABEL_STUDIO_URL).")
+@click.option("--ls-api-key", metavar="KEY", help="With --label-studio: the API key (default: $LABEL_STUDIO_API_KEY).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@json_option
+def snapshot(source: str | None, ls_project: str | None, config: str | None, message: str, tag: str | None,
+             key: str | None, source_data: str | None, predictions: str | None, fmt: str | None, no_validate: bool,
+             full: bool, ls_url: str | None, ls_api_key: str | None, quiet: bool, as_json: bool) -> None:
+    """Record a new version: canonical snapshots, a git commit and a git tag.
+
+    When nothing changed since HEAD, says so and makes no version (exit 0).
+    """
+    arrow_without_pandas()
+    repo = Repo(".")
+    with Progress(quiet or as_json) as progress:
+        result = repo.snapshot(source, config=config, message=message, tag=tag, key=key, source_data=source_data,
+                               predictions=predictions, validate=not no_validate, fmt=fmt, label_studio=ls_project,
+                               full=full, url=ls_url, api_key=ls_api_key, progress=progress)
+    for w in result.warnings:
+        info(f"warning: {w}")
+    for r in result.recovered:
+        info(f"recovered: {r}")
+    if as_json:
+        emit_json(result.to_json())
+    else:
+        _report(result)
