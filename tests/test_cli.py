@@ -163,7 +163,7 @@ def test_json_outputs(repo, tmp_path):
     tg = json.loads(invoke("tag", "best", "v1", "--json")[1])
     assert tg["version"] == snap["version"]["id"]
     ps = json.loads(invoke("push", "--json")[1])
-    assert ps["version"] == v2 and ps["pushed"] > 0
+    assert ps["version"] == v2 and ps["direction"] == "push" and ps["transferred"] > 0
     assert json.loads(invoke("status", "--json")[1])["pushed"] is True
 
 

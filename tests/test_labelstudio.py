@@ -16,7 +16,6 @@ import httpx
 import pytest
 
 import annover
-from annover import porcelain
 from annover.errors import ConfigError, InputError, UsageError, ValidationError
 from annover.labelstudio import Datasets, PullMode, RecordAction, datasets, sync, tasks
 
@@ -53,7 +52,7 @@ def prediction(key: str, label: str, mv: str = "m1", score: float = 0.5) -> dict
 
 def pull_version(repo, dataset, client, **kw):
     """``snapshot --label-studio`` as a library call: the pull, then the repository's snapshot step."""
-    return sync.snapshot_project(repo, dataset, commit=porcelain.snapshot, client=client, **kw)
+    return repo.snapshot(label_studio=dataset, client=client, **kw)
 
 
 def ids_of(v) -> tuple:
@@ -431,7 +430,7 @@ def test_incremental_pull_equals_full_pull(ls, repo, project_factory, sdk_admin,
     assert s["fetched_tasks"] == 4  # r1, r2, r3 and the new r9: not the other 4
     assert ids_of(v2) == full_ids()
     assert v2.stats["tasks"] == 8 and v2.stats["skipped"] == 1
-    diff = annover.diff(repo, v1.id, v2.id)
+    diff = annover.diff(v1.id, v2.id, repo=repo)
     assert diff.summary["tasks"]["removed"] == 1 and diff.summary["tasks"]["added"] == 1
     assert diff.summary["annotations"]["changed"] + diff.summary["annotations"]["removed"] >= 2
 

@@ -124,7 +124,7 @@ def test_tag_names_a_version_in_annover_and_git(two_rounds):
     repo, v1, v2 = two_rounds
     out = repo.tag("baseline", "v1")
     assert repo.resolve("baseline") == v1.id
-    assert git("rev-parse", "baseline^{commit}", cwd=Path.cwd()).strip() == out["commit"] == repo.commit_of(v1.id)
+    assert git("rev-parse", "baseline^{commit}", cwd=Path.cwd()).strip() == out.commit == repo.commit_of(v1.id)
     with pytest.raises(UsageError, match="already exists"):
         repo.tag("baseline", "v2")
     repo.tag("baseline", "v2", force=True)
@@ -164,7 +164,7 @@ def test_export_formats(two_rounds, tmp_path, fmt):
     repo, v1, v2 = two_rounds
     out = tmp_path / f"out.{fmt}"
     res = repo.export("v2", fmt, out)
-    assert out.exists() and res["bytes"] == out.stat().st_size
+    assert out.exists() and res.bytes == out.stat().st_size
     ann = annover.load("v2")
     if fmt == "parquet":
         assert pq.read_table(out).equals(ann)
@@ -223,9 +223,9 @@ def test_push_and_pull_move_only_one_versions_objects(two_rounds, tmp_path):
     need_v2 = {r.md5 for r in repo.objects_of(v2)}
     assert need_v1 <= pushed
     assert not (need_v2 - need_v1) & pushed
-    assert repo.status()["pushed"] is False
+    assert repo.status().pushed is False
     repo.push("v2")
-    assert repo.status()["pushed"] is True
+    assert repo.status().pushed is True
     # a fresh clone reads v1 after pulling it, and only it
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(repo.root), str(clone)], check=True)
@@ -407,3 +407,58 @@ def test_snapshot_of_heads_content_after_head_moved(two_rounds, monkeypatch):
     assert res.version.record["tables"]["annotations"]["id"] == v1.record["tables"]["annotations"]["id"]
     assert repo.load(res.version.id, table="annotations").equals(repo.load(v1.id, table="annotations"))
     assert repo.load(res.version.id, table="tasks").equals(repo.load(v1.id, table="tasks"))
+
+
+def test_unchanged_snapshot_says_so_in_a_field(two_rounds):
+    repo, v1, v2 = two_rounds
+    res = repo.snapshot("round2.json", key="data.ext_id", message="again")
+    assert not res.changed and res.head == v2.id
+    assert not any("nothing changed" in w for w in res.warnings)
+    assert res.to_json()["changed"] is False and res.to_json()["head"] == v2.id
+
+
+def test_push_and_pull_return_the_same_result_shape(two_rounds, tmp_path):
+    repo, v1, v2 = two_rounds
+    annover.init(".", remote=str(tmp_path / "remote"))
+    pushed, pulled = repo.push("v1"), repo.pull("v1")
+    assert type(pushed) is type(pulled)
+    assert pushed.to_json().keys() == pulled.to_json().keys() >= {"direction", "version", "commit", "transferred"}
+    assert (pushed.direction.value, pulled.direction.value) == ("push", "pull")
+    assert pushed.version == pulled.version == v1.id and pushed.transferred > 0
+
+
+def test_top_level_functions_take_the_repository_as_a_keyword(two_rounds, tmp_path, monkeypatch):
+    repo, v1, v2 = two_rounds
+    monkeypatch.chdir(tmp_path)  # outside the repository: repo= says which
+    assert annover.diff("v1", "v2", repo=repo.root).summary == repo.diff("v1", "v2").summary
+    out = annover.export("v1", "parquet", tmp_path / "v1.parquet", repo=str(repo.root))
+    assert out.version == v1.id and pq.read_table(tmp_path / "v1.parquet").equals(repo.load("v1"))
+    assert annover.load("v1", repo=repo).equals(repo.load("v1"))
+    res = annover.snapshot(str(repo.root / "round1.json"), repo=repo.root, key="data.ext_id", message="again")
+    assert res.changed and res.version.record["tables"]["annotations"]["id"] == \
+        v1.record["tables"]["annotations"]["id"]
+    with pytest.raises(UsageError, match="exactly one"):
+        repo.snapshot()
+
+
+def test_dataset_records_are_committed_by_the_repository(repo):
+    """What ``Datasets`` hands a bound repository: a record written once, removed only for its project."""
+    from annover.labelstudio.client import Project
+    from annover.labelstudio.datasets import RecordChange
+
+    import dataclasses
+
+    project = Project(id=7, title="Reviews", label_config="<View/>", tasks=0, annotations=0, skipped=0,
+                      predictions=0, ls_labeled=0)
+    head = git("rev-parse", "HEAD", cwd=repo.root)
+    path = repo.save_dataset_record(RecordChange.write(project, "http://ls.example"))
+    assert path == ".annover/datasets/reviews.json" and (repo.root / path).is_file()
+    first = git("rev-parse", "HEAD", cwd=repo.root)
+    assert first != head and "dataset Reviews" in git("log", "-1", "--format=%s", cwd=repo.root)
+    assert repo.save_dataset_record(RecordChange.write(project, "http://ls.example")) == path
+    assert git("rev-parse", "HEAD", cwd=repo.root) == first  # the same record: no commit
+    other = dataclasses.replace(project, id=8)
+    assert repo.save_dataset_record(RecordChange.remove(other)) is None  # not this project's record
+    assert repo.save_dataset_record(RecordChange.remove(project)) == path
+    assert not (repo.root / path).exists() and git("status", "--porcelain", "--", ".annover", cwd=repo.root) == ""
+    assert repo.datasets_on().repo is repo

@@ -76,10 +76,10 @@ def test_push_clone_pull_load_over_s3(tmp_path, monkeypatch, s3_env):
         shutil.copy(EXAMPLES / f, f)
     v1 = repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id", message="r1").version
     v2 = repo.snapshot("round2.json", key="data.ext_id", message="r2").version
-    assert repo.status()["pushed"] is False
+    assert repo.status().pushed is False
     repo.push("v1")
     repo.push("v2")
-    assert repo.status()["pushed"] is True
+    assert repo.status().pushed is True
     import boto3
 
     keys = {o["Key"] for o in boto3.client("s3", endpoint_url=endpoint).list_objects_v2(Bucket=bucket)["Contents"]}
