@@ -21,57 +21,89 @@ if TYPE_CHECKING:
 
 __all__ = ["from_json_min", "to_json_min"]
 
-#: Keys of a JSON-MIN record that describe the annotation, not the task.
-META_KEYS = frozenset({"id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time"})
+#: Keys of a JSON-MIN (or CSV) record that describe the annotation or the task, not the task's data.
+META_KEYS = frozenset({"id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time",
+                       "agreement", "history"})
 #: Result types whose single value JSON-MIN writes as the value object itself.
 _SINGLE_VALUE_TYPES = ("choices", "taxonomy", "textarea", "rating", "number", "datetime")
+#: The value key of a result Label Studio writes in JSON-MIN as a bare string (Choices, TextArea).
+_STRING_KEYS = {"textarea": "text"}
+#: Result fields JSON-MIN moves into the value; moved back.
+_ITEM_FIELDS = ("original_width", "original_height")
+_DATA_PREFIX = "_data_"
 
 
 def from_json_min(rows: list, source: str, *, config: LabelingConfig | None = None, key: str | None = None,
-                  validate: bool = True) -> Tables:
-    """Canonical tables of a JSON-MIN export (records grouped into tasks by ``id``)."""
+                  validate: bool | str = True, users: dict[int, str] | None = None,
+                  fmt: str = Format.JSON_MIN) -> Tables:
+    """Canonical tables of a JSON-MIN export (records grouped into tasks by ``id``).
+
+    A record with no ``annotation_id`` and no label is an unlabeled task (Label Studio writes
+    one for each task without annotations), not an empty answer.
+    """
     if config is None:
-        raise InputError(f"{source}: a JSON-MIN export needs the labeling config",
-                         "pass --config LABELING.xml so annover knows which keys are labels")
-    controls = config.controls
+        raise InputError(f"{source}: a Label Studio {'CSV' if fmt == Format.CSV else 'JSON-MIN'} export needs "
+                         "the labeling config", "pass --config LABELING.xml so annover knows which keys are labels")
     tasks: dict[Any, dict] = {}
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
             raise fail(source, f"record {i} is {type(row).__name__}, expected an object", "give a JSON-MIN export")
+        controls = {k: c for k in row if k not in META_KEYS and (c := config.control_for(k)) is not None}
         tid = row.get("id", f"row{i}")
-        data = {k: v for k, v in row.items() if k not in META_KEYS and k not in controls}
-        task = tasks.setdefault(json.dumps(tid, sort_keys=True, default=str),
-                                {"data": data, "annotations": [], **({"id": tid} if isinstance(tid, int) else {})})
-        task["annotations"].append(_annotation(row, i, controls, source))
-    return from_ls_tasks(list(tasks.values()), source, config=config, key=key, validate=validate,
-                         fmt=Format.JSON_MIN)
+        task = tasks.get(json.dumps(tid, sort_keys=True, default=str))
+        if task is None:
+            data = {_data_name(k, config): v for k, v in row.items() if k not in META_KEYS and k not in controls}
+            task = tasks[json.dumps(tid, sort_keys=True, default=str)] = {
+                **({"id": tid} if isinstance(tid, int) and not isinstance(tid, bool) else {}),
+                "data": data, "annotations": []}
+            if row.get("agreement") is not None:
+                task["agreement"] = row["agreement"]
+        ann = _annotation(row, i, controls, config, source)
+        if ann is not None:
+            task["annotations"].append(ann)
+    return from_ls_tasks(list(tasks.values()), source, config=config, key=key, validate=validate, fmt=fmt,
+                         users=users)
 
 
-def _annotation(row: dict, i: int, controls: dict[str, Control], source: str) -> dict:
-    """The Label Studio annotation one JSON-MIN record holds."""
+def _data_name(k: str, config: LabelingConfig) -> str:
+    """A data field's name: Label Studio's CSV writes ``_data_<name>`` where it collides with a control."""
+    if k.startswith(_DATA_PREFIX) and config.control_for(k[len(_DATA_PREFIX):]) is not None:
+        return k[len(_DATA_PREFIX):]
+    return k
+
+
+def _annotation(row: dict, i: int, controls: dict[str, Control], config: LabelingConfig, source: str) -> dict | None:
+    """The Label Studio annotation one JSON-MIN record holds; None for an unlabeled task's record."""
+    values = {name: row[name] for name in controls if row[name] not in (None, "", [], {})}
+    if row.get("annotation_id") in (None, "") and not values:
+        return None
     result = []
-    for name, ctl in controls.items():
-        if name in row:
-            result.extend(_results(name, ctl, row[name], f"record {i}, field {name!r}", source))
-    ann: dict[str, Any] = {"completed_by": row.get("annotator"), "result": result}
-    for k in ("created_at", "updated_at", "lead_time"):
-        if k in row:
+    for name, v in values.items():
+        result.extend(_results(name, controls[name], v, config, f"record {i}, field {name!r}", source))
+    ann: dict[str, Any] = {"completed_by": row.get("annotator") if row.get("annotator") != "" else None,
+                           "result": result}
+    for k in ("created_at", "updated_at", "lead_time", "history"):
+        if row.get(k) not in (None, ""):
             ann[k] = row[k]
     if isinstance(row.get("annotation_id"), int):
         ann["id"] = row["annotation_id"]
     return ann
 
 
-def _results(name: str, ctl: Control, v: Any, where: str, source: str) -> list[dict]:
+def _results(name: str, ctl: Control, v: Any, config: LabelingConfig, where: str, source: str) -> list[dict]:
     """Result items of one control's value in a record (a label, a value object, a list of them)."""
     to_name = ctl.to_name[0] if ctl.to_name else None
+    if to_name is not None and ctl.name != name:
+        to_name = config.expand(ctl.name, name, to_name)  # a Repeater's control and its object
     typ = ctl.result_type
 
     def item(value: Any) -> dict:
-        return {"from_name": name, "to_name": to_name, "type": typ, "value": value}
+        value = dict(value) if isinstance(value, dict) else value
+        moved = {k: value.pop(k) for k in _ITEM_FIELDS if isinstance(value, dict) and k in value}
+        return {"from_name": name, "to_name": to_name, "type": typ, **moved, "value": value}
 
     if isinstance(v, str):
-        return [item({typ: [v]})]
+        return [item({_STRING_KEYS.get(typ, typ): [v]})]
     if isinstance(v, dict):
         return [item(v)]
     if isinstance(v, list):

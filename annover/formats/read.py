@@ -12,6 +12,8 @@ from annover.formats import INPUT_FORMATS, Format
 from annover.formats.flat import from_flat, read_csv, read_jsonl_rows, read_jsonl_table
 from annover.formats.json_min import from_json_min
 from annover.formats.label_studio import from_ls_tasks
+from annover.formats.ls_csv import is_label_studio_csv, read_label_studio_csv
+from annover.formats.ls_results import strictness
 from annover.formats.own_parquet import from_canonical, is_canonical, read_parquet
 from annover.formats.tables import Tables
 from annover.formats.text import JSONL_SUFFIXES, fail, read_json_list, read_jsonl
@@ -43,23 +45,34 @@ def looks_like_tasks(doc: list) -> bool:
 
 
 def read_source(path: str | Path, *, config: LabelingConfig | None = None, key: str | None = None,
-                fmt: str | None = None, validate: bool = True) -> Tables:
-    """Read ``path`` into canonical tables; InputError / ValidationError on bad input."""
+                fmt: str | None = None, validate: bool | str = True,
+                users: dict[int, str] | None = None) -> Tables:
+    """Read ``path`` into canonical tables; InputError / ValidationError on bad input.
+
+    ``validate``: True / False or a strictness (``strict``, ``check``, ``warn``, ``off``; see
+    :mod:`annover.formats.ls_results`), which Label Studio's own shapes (JSON, JSON-MIN, CSV)
+    follow; flat rows and annover's Parquet are checked unless it is ``off``. ``users`` maps
+    numeric Label Studio user ids to e-mails (``completed_by`` of a plain export).
+    """
     path = Path(path)
     if not path.exists():
         raise fail(path, "no such file", "check the path given to --from")
     kind = fmt or detect_format(path)
-    opts = {"config": config, "key": key, "validate": validate}
+    level = strictness(validate)
+    opts = {"config": config, "key": key, "validate": level != "off"}
+    ls_opts = {"config": config, "key": key, "validate": level, "users": users}
     if kind in (JSON, Format.LABEL_STUDIO, Format.JSON_MIN):
-        return _read_json(path, kind, opts)
+        return _read_json(path, kind, ls_opts)
     if kind == Format.JSONL:
-        return _read_jsonl(path, opts)
+        return _read_jsonl(path, opts, ls_opts)
     if kind == Format.CSV:
+        if is_label_studio_csv(path):
+            return from_json_min(read_label_studio_csv(path, config), str(path), fmt=Format.CSV, **ls_opts)
         return from_flat(read_csv(path), str(path), fmt=Format.CSV, **opts)
     if kind == Format.PARQUET:
         table = read_parquet(path)
         if is_canonical(table):
-            return from_canonical(table, str(path), config=config, validate=validate)
+            return from_canonical(table, str(path), config=config, validate=level != "off")
         return from_flat(table, str(path), fmt=Format.PARQUET, **opts)
     raise fail(path, f"unknown format {kind!r}", f"use one of {', '.join(INPUT_FORMATS)}")
 
@@ -74,12 +87,12 @@ def _read_json(path: Path, kind: str, opts: dict) -> Tables:
     return from_json_min(doc, str(path), **opts)
 
 
-def _read_jsonl(path: Path, opts: dict) -> Tables:
+def _read_jsonl(path: Path, opts: dict, ls_opts: dict) -> Tables:
     """JSONL: flat rows (read by pyarrow where it can), or Label Studio tasks one a line."""
     flat = read_jsonl_table(path)
     if flat is not None:
         return from_flat(flat, str(path), fmt=Format.JSONL, **opts)
     rows = read_jsonl(path)
     if rows and looks_like_tasks(rows):
-        return from_ls_tasks(rows, str(path), fmt=Format.JSONL, **opts)
+        return from_ls_tasks(rows, str(path), fmt=Format.JSONL, **ls_opts)
     return from_flat(read_jsonl_rows(path, rows), str(path), fmt=Format.JSONL, **opts)

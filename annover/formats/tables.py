@@ -41,7 +41,8 @@ def finish(table: "pa.Table", name: str, source: str) -> "pa.Table":
     dups = C.duplicate_keys(t, name)
     if dups:
         what = ", ".join(f"{k}={v!r}" for k, v in dups[0].items())
-        hint = ("tasks need unique keys: choose a unique data field with --key data.FIELD"
+        hint = ("tasks need unique keys: choose a unique data field with --key data.FIELD, or key on "
+                "Label Studio's task id with --key id (ids change when tasks are imported again)"
                 if name == "tasks" else "each row needs a unique key")
         raise InputError(f"{source}: duplicate {name[:-1]} ({what})", hint)
     return t

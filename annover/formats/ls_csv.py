@@ -1,0 +1,124 @@
+"""Label Studio's CSV and TSV exports, read as JSON-MIN records (one reader for both).
+
+Label Studio writes these with Python's ``csv.DictWriter(quoting=QUOTE_NONNUMERIC)``, one
+row per annotation that is not a skip (and one row, with empty label cells, per task
+without annotations). So a quoted cell is a string and an unquoted one a number (or
+``True``/``False``); an empty cell is absent (Label Studio writes a missing value, None,
+as ``""``); a quoted cell holding a JSON list or object is that list or object (task data
+and labels that are not a single choice or text are written with ``json.dumps``). Label
+columns are named after the config's controls; a data field whose name collides with a
+control is written ``_data_<name>`` (read back by the JSON-MIN reader); ``<control>_transcript`` repeats a chat's messages.
+The header always has :data:`LS_CSV_COLUMNS`; a CSV without them is flat rows
+(:mod:`annover.formats.flat`).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+from annover.formats.text import fail
+from annover.model.config import LabelingConfig
+
+__all__ = ["LS_CSV_COLUMNS", "is_label_studio_csv", "read_label_studio_csv"]
+
+#: Columns Label Studio's CSV export always writes.
+LS_CSV_COLUMNS = frozenset({"annotator", "annotation_id", "created_at", "updated_at", "lead_time"})
+_INT = re.compile(r"-?\d+\Z")
+
+
+def _delimiter(path: Path) -> str:
+    return "\t" if path.suffix.lower() == ".tsv" else ","
+
+
+def _header(path: Path) -> list[str]:
+    """The column names of the first line (a cheap look: the header has no newlines)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            line = f.readline().rstrip("\r\n")
+    except (OSError, UnicodeDecodeError):
+        return []
+    return [c[1:-1].replace('""', '"') if len(c) >= 2 and c[0] == c[-1] == '"' else c
+            for c in line.split(_delimiter(path))]
+
+
+def is_label_studio_csv(path: Path) -> bool:
+    """Whether the header is that of Label Studio's CSV / TSV export."""
+    return LS_CSV_COLUMNS <= set(_header(path))
+
+
+def _cells(text: str, delim: str, path: Path) -> list[list[tuple[str, bool]]]:
+    """Records of (cell text, was quoted), parsed by RFC 4180 with ``delim``."""
+    d = re.escape(delim)
+    cell = re.compile(rf'(?:"((?:[^"]|"")*)"|([^"{d}\r\n]*))({d}|\r\n|\n|\r|\Z)')
+    records: list[list[tuple[str, bool]]] = []
+    current: list[tuple[str, bool]] = []
+    pos, n = 0, len(text)
+    while pos < n:
+        m = cell.match(text, pos)
+        if m is None or m.end() == pos:
+            line = text.count("\n", 0, pos) + 1
+            raise fail(path, f"cannot read CSV at line {line}: a quote inside an unquoted cell",
+                       "re-export the file from Label Studio")
+        quoted = m.group(1) is not None
+        current.append((m.group(1).replace('""', '"') if quoted else m.group(2), quoted))
+        pos = m.end()
+        if m.group(3) != delim:
+            records.append(current)
+            current = []
+    if current:
+        records.append(current)
+    return records
+
+
+def _value(text: str, quoted: bool) -> Any:
+    """A cell as Label Studio wrote it (see the module docstring); None for an empty cell."""
+    if text == "":
+        return None
+    if quoted:
+        if text[0] in "[{":
+            try:
+                v = json.loads(text)
+            except ValueError:
+                return text
+            return v if isinstance(v, (list, dict)) else text
+        return text
+    if text in ("True", "False"):
+        return text == "True"
+    try:
+        return int(text) if _INT.match(text) else float(text)
+    except ValueError:
+        return text
+
+
+def read_label_studio_csv(path: Path, config: LabelingConfig | None) -> list[dict]:
+    """The JSON-MIN records of a Label Studio CSV / TSV export."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise fail(path, f"not UTF-8 text ({e.reason})", "save the file as UTF-8") from None
+    records = _cells(text, _delimiter(path), path)
+    if not records:
+        raise fail(path, "no header row", "the first line names the columns")
+    header = [c for c, _ in records[0]]
+    chats = {n for n, c in (config.controls.items() if config else ()) if c.tag.lower() == "chat"}
+    names = [_column(h, chats) for h in header]
+    out = []
+    for i, rec in enumerate(records[1:], 2):
+        if rec == [("", False)]:
+            continue  # a blank line
+        if len(rec) != len(header):
+            raise fail(path, f"line {i} has {len(rec)} values, the header {len(header)} columns",
+                       "quote values that contain the delimiter")
+        out.append({name: v for name, (t, q) in zip(names, rec)
+                    if name is not None and (v := _value(t, q)) is not None})
+    return out
+
+
+def _column(name: str, chats: set[str]) -> str | None:
+    """The JSON-MIN key of a CSV column; None for a column that repeats another (a chat transcript)."""
+    if name.endswith("_transcript") and name[: -len("_transcript")] in chats:
+        return None
+    return name  # "_data_<control>" stays: the JSON-MIN reader puts it back in the data
