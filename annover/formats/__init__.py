@@ -1,8 +1,9 @@
 """Readers and writers between the formats people label and train with and annover's tables.
 
-One module per input shape (``label_studio``, ``json_min``, ``flat``, ``own_parquet``,
-``records``, ``predictions``), detection and dispatch in ``read``, export writers in
-``write``. :class:`Format` is the one list of file formats: detection, export and the
+One module per input shape (``label_studio``, ``json_min``, ``ls_csv`` (read through
+``json_min``), ``flat``, ``own_parquet``, ``records``, ``predictions``), detection and dispatch
+in ``read``, export writers in ``write`` (Label Studio JSON: ``ls_writer``), result checks
+against the config in ``ls_results`` and ``validate``. :class:`Format` is the one list of file formats: detection, export and the
 command line's choices all read it.
 """
 
@@ -19,7 +20,7 @@ class Format(StrEnum):
     LABEL_STUDIO = "label-studio"  # Label Studio JSON export: a list of tasks
     JSON_MIN = "json-min"  # Label Studio JSON-MIN: one flat object per annotation
     JSONL = "jsonl"  # Label Studio tasks or flat rows, one JSON object a line
-    CSV = "csv"  # flat (task key, label) rows; .tsv too
+    CSV = "csv"  # Label Studio's CSV export (by its header), else flat (task key, label) rows; .tsv too
     PARQUET = "parquet"  # flat rows, or annover's own annotations table
 
 
