@@ -11,8 +11,7 @@ from annover.repo.commands import Repo
 from annover.repo.core import find_root
 from annover.repo.results import (ExportResult, InitResult, SnapshotResult, StatusResult, TagResult,
                                   TransferResult)
-from annover.repo.snapshot import SnapshotInput
 from annover.store.versions import Version
 
-__all__ = ["ExportResult", "InitResult", "Repo", "SnapshotInput", "SnapshotResult", "StatusResult", "TagResult",
+__all__ = ["ExportResult", "InitResult", "Repo", "SnapshotResult", "StatusResult", "TagResult",
            "TransferResult", "Version", "find_root"]

@@ -13,21 +13,31 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from annover.diffing import diff_versions
-from annover.diffing.result import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, DiffResult, Options
+from annover._lazy import lazy
 from annover.errors import UsageError
-from annover.labelstudio.client import Client
-from annover.labelstudio.datasets import Datasets, RecordChange
-from annover.repo import export as export_
-from annover.repo import labelstudio as ls
 from annover.repo import remote as remote_
 from annover.repo.core import RepoCore
 from annover.repo.results import ExportResult, InitResult, SnapshotResult, StatusResult, TagResult, TransferResult
-from annover.repo.snapshot import SnapshotInput, make_version, noop
 from annover.store.refs import check_tag_name
 
+# The commands that read, diff or talk to Label Studio bind their modules here and load them
+# on first use (as heavy libraries are bound), so `annover log` does not import the diff,
+# the readers or the Label Studio client. import-linter reads the TYPE_CHECKING branch.
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
+
+    from annover import diffing
+    from annover.diffing import DiffResult
+    from annover.labelstudio.client import Client
+    from annover.labelstudio.datasets import Datasets, RecordChange
+    from annover.repo import export as export_
+    from annover.repo import labelstudio as ls
+    from annover.repo import snapshot as snap
+else:
+    diffing = lazy("annover.diffing")
+    export_ = lazy("annover.repo.export")
+    ls = lazy("annover.repo.labelstudio")
+    snap = lazy("annover.repo.snapshot")
 
 __all__ = ["Repo"]
 
@@ -48,19 +58,19 @@ class Repo(RepoCore):
                  tag: str | None = None, key: str | None = None, source_data: str | None = None,
                  predictions: str | None = None, validate: bool = True, fmt: str | None = None,
                  label_studio: str | int | None = None, full: bool = False, url: str | None = None,
-                 api_key: str | None = None, client: Client | None = None,
+                 api_key: str | None = None, client: "Client | None" = None,
                  progress: Progress | None = None) -> SnapshotResult:
         """``annover snapshot``: a new version from the file ``source`` or the Label Studio
         project ``label_studio`` (``full``, ``url``, ``api_key``, ``client`` are for that pull)."""
         if (source is None) == (label_studio is None):
             raise UsageError("give exactly one of --from FILE and --label-studio DATASET",
                              "see `annover snapshot --help`")
-        inp = SnapshotInput(source=source, config=config, message=message, tag=tag, key=key,
+        inp = snap.SnapshotInput(source=source, config=config, message=message, tag=tag, key=key,
                             source_data=source_data, predictions=predictions, validate=validate, fmt=fmt)
         if label_studio is not None:
             return ls.snapshot_label_studio(self, label_studio, inp, full=full, client=client, url=url,
-                                            api_key=api_key, progress=progress or noop)
-        return make_version(self, inp, progress or noop)
+                                            api_key=api_key, progress=progress or snap.noop)
+        return snap.make_version(self, inp, progress or snap.noop)
 
     def tag(self, name: str, rev: str = "HEAD", force: bool = False) -> TagResult:
         """``annover tag``: name a version (an annover ref committed to git, and a git tag on its commit)."""
@@ -99,23 +109,29 @@ class Repo(RepoCore):
         """Table ``table`` of version ``rev`` (predictions: of all model versions, or one)."""
         return self.read_table(rev, table, model_version, columns)
 
-    def diff(self, a: str, b: str = "HEAD", *, iou_threshold: float = DEFAULT_IOU,
-             overlap_threshold: float = DEFAULT_OVERLAP, policy: str = DEFAULT_POLICY, transitions: bool = False,
-             fast: bool = True) -> DiffResult:
+    def diff(self, a: str, b: str = "HEAD", *, iou_threshold: float | None = None,
+             overlap_threshold: float | None = None, policy: str | None = None, transitions: bool = False,
+             fast: bool = True) -> "DiffResult":
         """``annover diff A B``: what changed from version ``a`` to version ``b``; reads only the
-        Parquet parts the two do not share (``fast=False`` compares every part, for checking)."""
-        options = Options(iou_threshold, overlap_threshold, policy, transitions)
-        return diff_versions(self.store, self.show(a), self.show(b), rev_a=a, rev_b=b, options=options, fast=fast)
+        Parquet parts the two do not share (``fast=False`` compares every part, for checking).
 
-    def datasets_on(self, client: Client | None = None) -> Datasets:
+        A threshold or policy left None is the diff's default (``annover.diffing.DEFAULT_IOU``,
+        ``DEFAULT_OVERLAP``, ``DEFAULT_POLICY``: what ``annover diff`` uses).
+        """
+        given = {"iou_threshold": iou_threshold, "overlap_threshold": overlap_threshold, "policy": policy}
+        options = diffing.Options(transitions=transitions, **{k: v for k, v in given.items() if v is not None})
+        return diffing.diff_versions(self.store, self.show(a), self.show(b), rev_a=a, rev_b=b, options=options,
+                                     fast=fast)
+
+    def datasets_on(self, client: "Client | None" = None) -> "Datasets":
         """The datasets of a Label Studio server, bound to this repository (``annover dataset``)."""
         return ls.datasets_on(self, client)
 
     @property
-    def datasets(self) -> Datasets:
+    def datasets(self) -> "Datasets":
         """The datasets of the environment's Label Studio server (connected on first use)."""
         return self.datasets_on()
 
-    def save_dataset_record(self, change: RecordChange) -> str | None:
+    def save_dataset_record(self, change: "RecordChange") -> str | None:
         """Commit a dataset's record (what ``Datasets`` hands a bound repository)."""
         return ls.save_dataset_record(self, change)

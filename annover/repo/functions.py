@@ -8,15 +8,19 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from annover.diffing.result import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, DiffResult
+from annover._lazy import lazy
 from annover.errors import NotARepoError
-from annover.labelstudio.client import Client
 from annover.repo.commands import Repo
-from annover.repo.export import load_url
 from annover.repo.results import ExportResult, SnapshotResult
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
+
+    from annover.diffing import DiffResult
+    from annover.labelstudio.client import Client
+    from annover.repo import export as export_
+else:  # loaded on first use, as in annover.repo.commands
+    export_ = lazy("annover.repo.export")
 
 __all__ = ["diff", "export", "init", "load", "open_repo", "snapshot"]
 
@@ -52,14 +56,14 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
     """
     if repo is None or isinstance(repo, Repo) or (Path(repo).is_dir() and is_local_repo(Path(repo))):
         return open_repo(repo).load(rev, table, model_version=model_version, columns=columns)
-    return load_url(str(repo), rev, table, model_version, columns)
+    return export_.load_url(str(repo), rev, table, model_version, columns)
 
 
 def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | None = None, message: str = "",
              tag: str | None = None, key: str | None = None, source_data: str | None = None,
              predictions: str | None = None, validate: bool = True, fmt: str | None = None,
              label_studio: str | int | None = None, full: bool = False, url: str | None = None,
-             api_key: str | None = None, client: Client | None = None,
+             api_key: str | None = None, client: "Client | None" = None,
              progress: Callable[[str], None] | None = None) -> SnapshotResult:
     """``annover snapshot``: see :meth:`Repo.snapshot`."""
     return open_repo(repo).snapshot(source, config=config, message=message, tag=tag, key=key,
@@ -68,9 +72,9 @@ def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | 
                                     progress=progress)
 
 
-def diff(a: str, b: str = "HEAD", *, repo: RepoLike = None, iou_threshold: float = DEFAULT_IOU,
-         overlap_threshold: float = DEFAULT_OVERLAP, policy: str = DEFAULT_POLICY, transitions: bool = False,
-         fast: bool = True) -> DiffResult:
+def diff(a: str, b: str = "HEAD", *, repo: RepoLike = None, iou_threshold: float | None = None,
+         overlap_threshold: float | None = None, policy: str | None = None, transitions: bool = False,
+         fast: bool = True) -> "DiffResult":
     """``annover diff A B``: see :meth:`Repo.diff`."""
     return open_repo(repo).diff(a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
                                 policy=policy, transitions=transitions, fast=fast)
