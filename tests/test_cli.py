@@ -116,7 +116,8 @@ def test_unknown_label_error_names_file_task_and_region(repo):
     Path("bad.json").write_text(json.dumps(data))
     code, out, err = invoke(*_snapshot_args("bad.json"))
     assert code == 4
-    assert "bad.json: task 2 (key rev-002), annotation 0, region 0 (sentiment)" in err
+    assert "bad.json: task 2 (key rev-002), annotation 0 (id 1002), result 0 (id r1002s)" in err
+    assert "'ecstatic' is not in control 'sentiment'" in err
     code, out, err = invoke(*_snapshot_args("bad.json"), "--no-validate")
     assert code == 0
 
