@@ -16,6 +16,7 @@ import pytest
 
 import annover
 from annover.errors import InputError, ValidationError
+from annover.formats.label_studio import to_tasks
 from annover.formats.read import read_source
 from annover.model import canonical as C
 from annover.model.config import LabelingConfig
@@ -190,3 +191,11 @@ def test_numbers_come_back_as_written_and_ids_stay(tmp_path):
     p = tmp_path / "video.json"
     p.write_text(json.dumps(raw))
     assert _ids(a) == _ids(_read_with(p, OWN / "video.xml"))
+
+
+def test_predictions_alone_are_written_in_full():
+    """Without the annotations that embed it, a prediction given by id is written whole (dataset push)."""
+    t = _read(OWN / "ocr.json")
+    alone = to_tasks(t.tasks.to_pylist(), [], t.predictions.to_pylist())
+    assert [p["id"] for p in alone[0]["predictions"]] == [31]
+    assert len(alone[0]["predictions"][0]["result"]) == 2

@@ -185,8 +185,11 @@ def to_tasks(tasks: list[dict], annotations: list[dict], predictions: list[dict]
     for t, t_diff in sorted(((t, _original(t)) for t in tasks), key=lambda td: td[1].get("i", 2**62)):
         task = task_out(t)
         task["annotations"] = [a for a, _ in _answers(anns.get(t["task_key"], {}), True)]
-        full = [p for p, d in _answers(preds.get(t["task_key"], {}), False) if "as" not in d]
         ids = (t_diff.get("+") or {}).get("predictions")
+        # a prediction the input gave by id, or inside an annotation, is written so again where
+        # that is written (the ids list, the annotations); else as a prediction of its own
+        shown = {AS_ID: ids is not None, AS_EMBEDDED: bool(task["annotations"])}
+        full = [p for p, d in _answers(preds.get(t["task_key"], {}), False) if not shown.get(d.get("as"), False)]
         task["predictions"] = full
         apply(task, t_diff)
         if ids is not None:
