@@ -196,6 +196,8 @@ def test_numbers_come_back_as_written_and_ids_stay(tmp_path):
 def test_predictions_alone_are_written_in_full():
     """Without the annotations that embed it, a prediction given by id is written whole (dataset push)."""
     t = _read(OWN / "ocr.json")
-    alone = to_tasks(t.tasks.to_pylist(), [], t.predictions.to_pylist())
+    stub = [{"task_key": k, "data": "{}", "extra": None, "ls_task_id": None}
+            for k in t.tasks.column("task_key").to_pylist()]  # as dataset push reads a version's predictions
+    alone = to_tasks(stub, [], t.predictions.to_pylist())
     assert [p["id"] for p in alone[0]["predictions"]] == [31]
     assert len(alone[0]["predictions"][0]["result"]) == 2
