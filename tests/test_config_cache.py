@@ -78,8 +78,8 @@ def test_flat_snapshot_with_a_known_config_never_imports_the_sdk(repo, tmp_path)
     flat = tmp_path / "flat.csv"
     flat.write_text("task_key,label\na,positive\nb,negative\n")
     cfg = repo.root / "labeling.xml"
-    code = ("import sys, annover; from annover import porcelain as P; r = annover.Repo(sys.argv[1]); "
-            "P.snapshot(r, sys.argv[2], config=sys.argv[3], message=sys.argv[4]); "
+    code = ("import sys, annover; r = annover.Repo(sys.argv[1]); "
+            "r.snapshot(sys.argv[2], config=sys.argv[3], message=sys.argv[4]); "
             "print(json.dumps(sorted(m for m in sys.modules if m.startswith('label_studio_sdk'))))")
     code = "import json; " + code
     runs = []
