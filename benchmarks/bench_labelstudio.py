@@ -104,7 +104,7 @@ def main() -> int:
                  "GIT_COMMITTER_NAME": "bench", "GIT_COMMITTER_EMAIL": "bench@example.com"}.items():
         os.environ.setdefault(k, v)
     import annover
-    from annover.labelstudio import connect, datasets, sync, tasks
+    from annover.labelstudio import Datasets, connect, sync, tasks
     from label_studio_sdk import LabelStudio
 
     client = connect()
@@ -119,7 +119,7 @@ def main() -> int:
         (tmp / "preds.jsonl").write_text("".join(json.dumps(p) + "\n" for p in preds))
 
         def project(name: str):
-            p = datasets.create_dataset(client, f"bench-{tag}-{name}", CONFIG)["project"]
+            p = Datasets(client).create(f"bench-{tag}-{name}", CONFIG).project
             made.append(p.id)
             return p
 
@@ -170,8 +170,8 @@ def main() -> int:
                 else:
                     repo = annover.init(tmp / f"repo{rep}")
                     log(f"round {rep + 1}: annover snapshot --label-studio (full)")
-                    got[side], _ = timed(lambda: sync.snapshot_project(repo, p_av.id, key="data.id", message="bench",
-                                                                       full=True, client=client))
+                    got[side], _ = timed(lambda: repo.snapshot(label_studio=p_av.id, key="data.id", message="bench",
+                                                                 full=True, client=client))
             snap_pairs.append((got["annover"], got["server"]))
         rows.append((f"snapshot of a {n}-task project",
                      *_pairs(snap_pairs, f"export create + download, {nbytes / 1e6:.0f} MB")))
@@ -184,13 +184,13 @@ def main() -> int:
         for tid in ids:
             sdk.annotations.create(id=tid, result=result("neg"))
         log("annover snapshot --label-studio (incremental)")
-        t_inc, inc = timed(lambda: sync.snapshot_project(repo, p_av.id, message="bench 2", client=client))
+        t_inc, inc = timed(lambda: repo.snapshot(label_studio=p_av.id, message="bench 2", client=client))
         mode = inc.version.record["origin"]["sync"]
         assert mode["mode"] == "incremental", (mode, inc.warnings)
         other = annover.init(tmp / "repo-full")
         log("annover snapshot --label-studio --full of the same state")
-        t_full, full = timed(lambda: sync.snapshot_project(other, p_av.id, key="data.id", message="full", full=True,
-                                                           client=client))
+        t_full, full = timed(lambda: other.snapshot(label_studio=p_av.id, key="data.id", message="full", full=True,
+                                                     client=client))
         same = inc.version.record["tables"] == full.version.record["tables"]
         rows.append((f"pull after {k} of {n} tasks changed", f"{t_inc:.1f} s (incremental, {mode['fetched_tasks']} "
                      "tasks fetched)", f"{t_full:.1f} s (full pull)", f"{t_inc / t_full:.2f}x"

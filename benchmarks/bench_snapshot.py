@@ -4,7 +4,7 @@ For each input (flat JSONL, flat Parquet, annover's canonical annotations Parque
 
 - floor:   pyarrow read of the input + sort by key + Parquet write of the same rows
            (zstd level 3, annover's codec; no fsync);
-- library: ``porcelain.snapshot`` on a fresh repository (made by ``annover.init``, not
+- library: ``Repo.snapshot`` on a fresh repository (made by ``annover.init``, not
            timed) with a labeling config whose single Choices control has the labels;
 - cli:     ``annover snapshot --from FILE --config labeling.xml -m ... -q`` end to end
            in a subprocess, on a fresh repository;
@@ -53,7 +53,7 @@ INPUTS = {
 }
 TARGET = 1.5
 
-# progress messages of porcelain.snapshot -> the stage that *starts* there
+# progress messages of Repo.snapshot -> the stage that *starts* there
 _STAGE_OF = [
     ("reading ", "read + canonicalise"),
     ("hashing content", "content hash + lock/recover"),
@@ -97,7 +97,7 @@ def floor_process(path: Path, sort_keys: list[str], dest: Path) -> None:
 
 
 class StageClock:
-    """A porcelain progress callback that timestamps each step."""
+    """A snapshot progress callback that timestamps each step."""
 
     def __init__(self) -> None:
         self.marks: list[tuple[str, float]] = []
@@ -120,9 +120,8 @@ class StageClock:
 
 
 def library_case(path: Path, config: Path, work: Path, stage_log: list[dict]):
-    """(fn, setup) for porcelain.snapshot on a fresh repository."""
+    """(fn, setup) for Repo.snapshot on a fresh repository."""
     import annover
-    from annover import porcelain
 
     state: dict = {}
     clock = StageClock()
@@ -134,8 +133,7 @@ def library_case(path: Path, config: Path, work: Path, stage_log: list[dict]):
     def fn() -> None:
         clock.start()
         with common.chdir(state["repo"].root):
-            res = porcelain.snapshot(state["repo"], str(path), config=str(config), message="bench",
-                                     progress=clock)
+            res = state["repo"].snapshot(str(path), config=str(config), message="bench", progress=clock)
         t_end = time.perf_counter()
         assert res.changed and res.version is not None
         stage_log.append(clock.stages(t_end))
@@ -169,7 +167,9 @@ def components(path: Path, config: Path, kind: str) -> dict[str, float]:
 
     from annover.model import canonical as C
     from annover.model import stats as S
-    from annover.formats import ingest
+    from annover.formats.flat import from_flat
+    from annover.formats.own_parquet import from_canonical
+    from annover.formats.text import read_jsonl
     from annover.model.config import LabelingConfig
     from annover.store.snapshots import part_bytes
 
@@ -182,19 +182,19 @@ def components(path: Path, config: Path, kind: str) -> dict[str, float]:
 
     cfg = t("parse labeling config", lambda: LabelingConfig.from_file(config))
     if kind == "jsonl":
-        rows = t("read: json.loads per line (_read_jsonl)", lambda: ingest._read_jsonl(path))
+        rows = t("read: json.loads per line (read_jsonl)", lambda: read_jsonl(path))
         table = t("read: pa.Table.from_pylist", lambda: pa.Table.from_pylist(rows))
         del rows
         import pyarrow.json as pj
 
         t("(reference) pyarrow.json.read_json", lambda: pj.read_json(path))
-        tables = t("canonicalise: from_flat", lambda: ingest.from_flat(table, str(path), config=cfg, fmt="jsonl"))
+        tables = t("canonicalise: from_flat", lambda: from_flat(table, str(path), config=cfg, fmt="jsonl"))
     else:
         table = t("read: pq.read_table", lambda: pq.read_table(path))
         if kind == "canonical":
-            tables = t("canonicalise: from_canonical", lambda: ingest.from_canonical(table, str(path), config=cfg))
+            tables = t("canonicalise: from_canonical", lambda: from_canonical(table, str(path), config=cfg))
         else:
-            tables = t("canonicalise: from_flat", lambda: ingest.from_flat(table, str(path), config=cfg, fmt="parquet"))
+            tables = t("canonicalise: from_flat", lambda: from_flat(table, str(path), config=cfg, fmt="parquet"))
     ann, tasks = tables.annotations, tables.tasks
     t("canonicalise: sort_table(annotations) again (inside finish)", lambda: C.sort_table(ann, "annotations"))
     t("content_id(annotations)", lambda: C.content_id(ann, "annotations"))
@@ -214,14 +214,13 @@ def components(path: Path, config: Path, kind: str) -> dict[str, float]:
 def profile_library(path: Path, config: Path, work: Path, top: int = 30) -> str:
     """cProfile text (cumulative and self time) of one library snapshot."""
     import annover
-    from annover import porcelain
 
     root = common.fresh_repo(work, "prof")
     repo = annover.Repo(root)
     prof = cProfile.Profile()
     with common.chdir(root):
         prof.enable()
-        porcelain.snapshot(repo, str(path), config=str(config), message="profile")
+        repo.snapshot(str(path), config=str(config), message="profile")
         prof.disable()
     shutil.rmtree(root, ignore_errors=True)
     buf = io.StringIO()
@@ -243,13 +242,14 @@ def what_if(data: Path, config: Path) -> list[dict]:
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    from annover.formats.flat import from_flat
+    from annover.formats.text import read_jsonl
     from annover.model import canonical as C
-    from annover.formats import ingest
     from annover.model.config import LabelingConfig
 
     cfg = LabelingConfig.from_file(str(config))
     flat = pq.read_table(data / common.FLAT_PARQUET)
-    tables = ingest.from_flat(flat, "flat.parquet", config=cfg, fmt="parquet")
+    tables = from_flat(flat, "flat.parquet", config=cfg, fmt="parquet")
     ann = tables.annotations
     out: list[dict] = []
 
@@ -299,7 +299,7 @@ def what_if(data: Path, config: Path) -> list[dict]:
     import pyarrow.json as pj
 
     case("read a flat JSONL", "json.loads per line + pa.Table.from_pylist",
-         lambda: pa.Table.from_pylist(ingest._read_jsonl(data / common.FLAT_JSONL)),
+         lambda: pa.Table.from_pylist(read_jsonl(data / common.FLAT_JSONL)),
          "pyarrow.json.read_json (multithreaded C++), Python path kept for Label Studio task lines and errors",
          lambda: pj.read_json(data / common.FLAT_JSONL), lambda a, b: a.num_rows == b.num_rows)
 
@@ -377,8 +377,9 @@ def warm_up(config: Path) -> None:
 
     The CLI figure is the cold one (a new interpreter each run).
     """
-    import annover.formats.ingest  # noqa: F401
-    import annover.porcelain  # noqa: F401
+    import annover.formats.flat  # noqa: F401
+    import annover.formats.own_parquet  # noqa: F401
+    import annover.repo.snapshot  # noqa: F401
     import annover.store.snapshots  # noqa: F401
     import annover.model.stats  # noqa: F401
     import dvc.repo  # noqa: F401
@@ -455,14 +456,13 @@ def arrow_trace(lines: dict):
 def trace_library(path: Path, config: Path, work: Path, top: int = 25) -> tuple[str, list[dict]]:
     """Arrow time per annover source line during one library snapshot."""
     import annover
-    from annover import porcelain
 
     root = common.fresh_repo(work, "trace")
     repo = annover.Repo(root)
     lines: dict = {}
     with common.chdir(root), arrow_trace(lines):
         t0 = time.perf_counter()
-        porcelain.snapshot(repo, str(path), config=str(config), message="trace")
+        repo.snapshot(str(path), config=str(config), message="trace")
         total = time.perf_counter() - t0
     shutil.rmtree(root, ignore_errors=True)
     rows = sorted(({"where": w, "call": c, **v} for (w, c), v in lines.items()), key=lambda r: -r["s"])

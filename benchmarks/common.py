@@ -194,7 +194,7 @@ def generate(out: Path, rows: int, seed: int = 20240601, annotators_per_task: in
     (out / CONFIG).write_text(CONFIG_XML, encoding="utf-8")
 
     # annover's own annotations Parquet, made the way `annover export --format parquet` makes it
-    from annover.formats.ingest import from_flat
+    from annover.formats.flat import from_flat
     from annover.model.config import LabelingConfig
     from annover.store.snapshots import part_bytes
 
