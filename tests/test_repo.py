@@ -84,7 +84,8 @@ def test_snapshot_log_show_and_stats(two_rounds):
     # the record links config, origin and predictions
     assert v2.record["config"]["oid"] == v1.record["config"]["oid"]
     assert v2.record["origin"] == {"kind": "file", "path": "round2.json", "format": "label-studio",
-                                   "sha256": __import__("hashlib").sha256(Path("round2.json").read_bytes()).hexdigest()}
+                                   "sha256": __import__("hashlib").sha256(Path("round2.json").read_bytes()).hexdigest(),
+                                   "reading": {"key": "data.ext_id", "validate": "check"}}
 
 
 def test_each_snapshot_is_one_commit_with_only_annover_files_and_a_tag(repo):

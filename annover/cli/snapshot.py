@@ -7,6 +7,7 @@ import click
 from annover.cli import Progress, arrow_without_pandas, emit_json, info, json_option, short
 from annover.errors import UsageError
 from annover.formats import INPUT_FORMATS
+from annover.formats.ls_results import LEVELS
 from annover.repo import Repo, SnapshotResult
 
 
@@ -62,6 +63,9 @@ Examples:
   annover snapshot --from export.json --config labeling.xml -m "round 1"
   annover snapshot --from round2.json -m "round 2, reviewed" --tag round-2
   annover snapshot --from labels.csv --key data.ext_id -m "from a CSV of (key, label)"
+  annover snapshot --from round2.json -m "round 2"      # --key, --validate: HEAD's
+  annover snapshot --from ui-export.json --users users.csv -m "annotators by id"
+  annover snapshot --from export.json --validate warn -m "config edited after labeling"
   annover snapshot --from export.json --source data/images --predictions preds.jsonl -m "with model v3"
   annover snapshot --label-studio my-dataset -m "pulled from Label Studio"
 """)
@@ -72,34 +76,53 @@ Examples:
 @click.option("--config", type=click.Path(dir_okay=False), help="Labeling config (Label Studio XML). Default: HEAD's.")
 @click.option("-m", "--message", default="", help="Why this version exists.")
 @click.option("--tag", help="Name of the new version (default: v1, v2, ...).")
-@click.option("--key", help="Task key: a field of the task data, e.g. data.ext_id (default: hash of the data).")
+@click.option("--key", help="Task key: a field of the task data (data.ext_id), Label Studio's task id (id), or "
+              "auto (a task_key column, else a hash of the data). Default: HEAD's, else auto.")
 @click.option("--source", "source_data", type=click.Path(), help="Folder (or file) of the data the tasks point at.")
 @click.option("--predictions", type=click.Path(dir_okay=False), help="Model predictions (JSON/JSONL) to attach.")
 @click.option("--format", "fmt", type=click.Choice(INPUT_FORMATS), help="Input format (default: from the file).")
-@click.option("--no-validate", is_flag=True, help="Do not check labels against the labeling config.")
+@click.option("--validate", "level", type=click.Choice(LEVELS),
+              help="How strictly labels are checked against the labeling config: strict (every problem is an "
+                   "error), check (errors, except what Label Studio itself leaves behind: warned), warn (all "
+                   "warned), off. Default: HEAD's, else check.")
+@click.option("--no-validate", is_flag=True, help="Same as --validate off.")
+@click.option("--users", "users", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Label Studio user ids -> e-mails (JSON {id: email}, /api/users/ output, or CSV id,email), "
+                   "for exports that name annotators by id. Remembered by the repository.")
 @click.option("--full", is_flag=True, help="With --label-studio: fetch everything, not only what changed.")
 @click.option("--ls-url", metavar="URL", help="With --label-studio: the server (default: $LABEL_STUDIO_URL).")
 @click.option("--ls-api-key", metavar="KEY", help="With --label-studio: the API key (default: $LABEL_STUDIO_API_KEY).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @json_option
 def snapshot(source: str | None, ls_project: str | None, config: str | None, message: str, tag: str | None,
-             key: str | None, source_data: str | None, predictions: str | None, fmt: str | None, no_validate: bool,
-             full: bool, ls_url: str | None, ls_api_key: str | None, quiet: bool, as_json: bool) -> None:
+             key: str | None, source_data: str | None, predictions: str | None, fmt: str | None, level: str | None,
+             no_validate: bool, users: str | None, full: bool, ls_url: str | None, ls_api_key: str | None,
+             quiet: bool, as_json: bool) -> None:
     """Record a new version: canonical snapshots, a git commit and a git tag.
 
-    When nothing changed since HEAD, says so and makes no version (exit 0).
+    When nothing changed since HEAD, says so and makes no version (exit 0). With -q, only
+    the new version's id is printed (and errors).
     """
+    if no_validate and level not in (None, "off"):
+        raise UsageError(f"--no-validate and --validate {level} disagree", "give one of them")
     arrow_without_pandas()
     repo = Repo(".")
     with Progress(quiet or as_json) as progress:
         result = repo.snapshot(source, config=config, message=message, tag=tag, key=key, source_data=source_data,
-                               predictions=predictions, validate=not no_validate, fmt=fmt, label_studio=ls_project,
-                               full=full, url=ls_url, api_key=ls_api_key, progress=progress)
+                               predictions=predictions, validate="off" if no_validate else level, fmt=fmt,
+                               users=users, label_studio=ls_project, full=full, url=ls_url, api_key=ls_api_key,
+                               progress=progress)
+    if as_json:
+        emit_json(result.to_json())
+        return
+    if quiet:
+        if result.version is not None:
+            click.echo(result.version.id)
+        return
+    if result.remembered:
+        info(f"reading with {' '.join(result.remembered)}, as HEAD was (--key auto / --validate to change)")
     for w in result.warnings:
         info(f"warning: {w}")
     for r in result.recovered:
         info(f"recovered: {r}")
-    if as_json:
-        emit_json(result.to_json())
-    else:
-        _report(result)
+    _report(result)

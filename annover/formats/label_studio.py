@@ -19,7 +19,7 @@ from annover.model.canonical import canonical_json, canonical_json_or_none
 from annover.model.config import LabelingConfig
 
 __all__ = ["LABEL_KEYS", "RecordError", "Rows", "TASK_ID_KEY", "annotator_of", "from_ls_tasks", "labels_of",
-           "parse_tasks", "task_key_of", "to_tasks", "validate_ls_tasks"]
+           "parse_tasks", "task_key_of", "to_tasks", "users_in", "validate_ls_tasks"]
 
 # Task fields Label Studio computes or owns; not part of what a user labeled.
 TASK_SERVER_FIELDS = {
@@ -70,6 +70,21 @@ def annotator_of(completed_by: Any, users: dict[int, str] | None = None) -> str 
         if uid in users:
             return str(users[uid])
     return str(completed_by)
+
+
+def users_in(tasks: list) -> dict[int, str]:
+    """``{user id: e-mail}`` of every annotator an export names as an object (``completed_by:
+    {"id": 1, "email": ...}``, as a full export with annotators expanded gives)."""
+    out: dict[int, str] = {}
+    for t in tasks if isinstance(tasks, list) else []:
+        if not isinstance(t, dict):
+            continue
+        for kind in ("annotations", "completions", "drafts"):
+            for a in t.get(kind) or []:
+                u = a.get("completed_by") if isinstance(a, dict) else None
+                if isinstance(u, dict) and isinstance(u.get("id"), int) and u.get("email"):
+                    out[u["id"]] = str(u["email"])
+    return out
 
 
 #: ``--key id``: key tasks on Label Studio's task id.
@@ -424,7 +439,8 @@ def from_ls_tasks(tasks: list, source: str, *, config: LabelingConfig | None = N
     if rows.unmapped_users:
         ids = sorted(rows.unmapped_users, key=int)
         warnings.append(f"{source}: annotators {', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''} are numeric "
-                        "Label Studio user ids the users map does not name; they stay ids, not e-mails")
+                        "Label Studio user ids, not e-mails; pass --users FILE (user id and e-mail), or snapshot once "
+                        "with --label-studio so the repository learns them")
     return rows_to_tables({"tasks": rows.tasks, "annotations": rows.annotations, "predictions": rows.predictions},
                           fmt, source, warnings)
 

@@ -14,7 +14,7 @@ skips, predictions) are checked afterwards: where they disagree (a change that d
 touch its task, such as bulk-imported predictions), it falls back to a full pull, so both
 ways give the same version content.
 
-This module returns data; the repository makes the version (see :func:`snapshot_project`).
+This module returns data; the repository makes the version (``annover.repo.labelstudio``).
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from annover._lazy import lazy
 from annover.errors import AnnoverError, LabelStudioConnectionError, LabelStudioError
-from annover.formats.label_studio import from_ls_tasks
+from annover.formats.label_studio import from_ls_tasks, users_in
 from annover.formats.tables import Tables, finish
-from annover.labelstudio.client import ENV_TIMEOUT, Client, Project, connect
+from annover.labelstudio.client import ENV_TIMEOUT, Client, Project
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -212,6 +212,8 @@ class Pull:
     fetched: int  # tasks exported
     deleted: int = 0  # tasks gone since the previous version (incremental)
     warnings: list[str] = field(default_factory=list)
+    #: Label Studio user id -> e-mail, as the export named its annotators
+    users: dict[int, str] = field(default_factory=dict)
 
     @property
     def nothing_new(self) -> bool:
@@ -300,7 +302,7 @@ def full_pull(client: Client, project: Project, config_text: str, *, key: str | 
     tables = from_ls_tasks(exp.tasks, source_name(project), config=cfg, key=key, validate=validate)
     origin = _origin(client, project, PullMode.FULL, _since(exp.tasks, exp.created_at), key, validate,
                      len(exp.tasks), 0)
-    return Pull(tables, project, config_text, origin, PullMode.FULL, len(exp.tasks))
+    return Pull(tables, project, config_text, origin, PullMode.FULL, len(exp.tasks), users=users_in(exp.tasks))
 
 
 def _answers(t: "pa.Table", key: str) -> tuple[int, int]:
@@ -364,7 +366,8 @@ def incremental_pull(client: Client, project: Project, config_text: str, base: d
     tables = Tables(merged["tasks"], merged["annotations"], merged["predictions"], "label-studio", changed.warnings)
     origin = _origin(client, project, PullMode.INCREMENTAL, _since(merged["tasks"], exp.created_at), key, validate,
                      len(exp.tasks), len(deleted))
-    return Pull(tables, project, config_text, origin, PullMode.INCREMENTAL, len(exp.tasks), len(deleted))
+    return Pull(tables, project, config_text, origin, PullMode.INCREMENTAL, len(exp.tasks), len(deleted),
+                users=users_in(exp.tasks))
 
 
 def _base(previous: Previous | None, client: Client, project: Project, key: str | None, validate: bool,
@@ -434,34 +437,3 @@ def pull(client: Client, dataset: str | int, *, previous: Previous | None = None
         got = full_pull(client, project, text, key=key, validate=validate, progress=progress)
     got.warnings = warnings + got.warnings
     return got
-
-
-# ---------------------------------------------------------------------------
-# until the repository makes versions from a pull itself
-
-
-def snapshot_project(repo: Any, dataset: str | int, *, commit: Callable[..., Any], config: str | None = None,
-                     message: str = "", tag: str | None = None, key: str | None = None,
-                     source_data: str | None = None, predictions: str | None = None, validate: bool = True,
-                     full: bool = False, progress: Progress = _noop, client: Client | None = None,
-                     url: str | None = None, api_key: str | None = None) -> Any:
-    """``annover snapshot --label-studio DATASET``: pull the project, then ``commit`` makes the version.
-
-    ``commit`` is the repository's snapshot step (``commit(repo, tables=..., origin=...,
-    config_text=..., message=..., ...)`` returning a result with ``warnings``); this layer
-    never writes to the repository. ``key`` defaults to the one HEAD was pulled with.
-    """
-    client = client or connect(url, api_key)
-    previous = Previous.of(repo)
-    if key is None:
-        key = default_key(client, dataset, previous)
-    config_text = LabelingConfig.from_file(config).text if config else None
-    got = pull(client, dataset, previous=previous, key=key, config_text=config_text,
-               config_source=f"--config {config}" if config else None, validate=validate, full=full,
-               progress=progress)
-    progress("making the version")
-    result = commit(repo, tables=got.tables, origin=got.origin, config_text=got.config_text, message=message,
-                    tag=tag, key=key, source_data=source_data, predictions=predictions, validate=validate,
-                    progress=progress)
-    result.warnings.extend(got.warnings)
-    return result

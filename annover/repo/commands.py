@@ -32,11 +32,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from annover.labelstudio.datasets import Datasets, RecordChange
     from annover.repo import export as export_
     from annover.repo import labelstudio as ls
+    from annover.repo import reading
     from annover.repo import snapshot as snap
 else:
     diffing = lazy("annover.diffing")
     export_ = lazy("annover.repo.export")
     ls = lazy("annover.repo.labelstudio")
+    reading = lazy("annover.repo.reading")
     snap = lazy("annover.repo.snapshot")
 
 __all__ = ["Repo"]
@@ -56,17 +58,22 @@ class Repo(RepoCore):
 
     def snapshot(self, source: str | None = None, *, config: str | None = None, message: str = "",
                  tag: str | None = None, key: str | None = None, source_data: str | None = None,
-                 predictions: str | None = None, validate: bool = True, fmt: str | None = None,
-                 label_studio: str | int | None = None, full: bool = False, url: str | None = None,
-                 api_key: str | None = None, client: "Client | None" = None,
+                 predictions: str | None = None, validate: bool | str | None = None, fmt: str | None = None,
+                 users: str | None = None, label_studio: str | int | None = None, full: bool = False,
+                 url: str | None = None, api_key: str | None = None, client: "Client | None" = None,
                  progress: Progress | None = None) -> SnapshotResult:
         """``annover snapshot``: a new version from the file ``source`` or the Label Studio
-        project ``label_studio`` (``full``, ``url``, ``api_key``, ``client`` are for that pull)."""
+        project ``label_studio`` (``full``, ``url``, ``api_key``, ``client`` are for that pull).
+
+        ``key`` (``"auto"``: the format's default) and ``validate`` (True/False or ``strict``,
+        ``check``, ``warn``, ``off``) left None are HEAD's; ``users`` is a file mapping Label
+        Studio user ids to e-mails, remembered by the repository."""
         if (source is None) == (label_studio is None):
             raise UsageError("give exactly one of --from FILE and --label-studio DATASET",
                              "see `annover snapshot --help`")
         inp = snap.SnapshotInput(source=source, config=config, message=message, tag=tag, key=key,
-                            source_data=source_data, predictions=predictions, validate=validate, fmt=fmt)
+                                 source_data=source_data, predictions=predictions, validate=validate, fmt=fmt,
+                                 users=users)
         if label_studio is not None:
             return ls.snapshot_label_studio(self, label_studio, inp, full=full, client=client, url=url,
                                             api_key=api_key, progress=progress or snap.noop)
@@ -120,8 +127,12 @@ class Repo(RepoCore):
         """
         given = {"iou_threshold": iou_threshold, "overlap_threshold": overlap_threshold, "policy": policy}
         options = diffing.Options(transitions=transitions, **{k: v for k, v in given.items() if v is not None})
-        return diffing.diff_versions(self.store, self.show(a), self.show(b), rev_a=a, rev_b=b, options=options,
-                                     fast=fast)
+        va, vb = self.show(a), self.show(b)
+        result = diffing.diff_versions(self.store, va, vb, rev_a=a, rev_b=b, options=options, fast=fast)
+        change = reading.key_change(reading.reading_of(va), reading.reading_of(vb), f"{a} -> {b}")
+        if change:
+            result.summary.setdefault("warnings", []).append(change)
+        return result
 
     def datasets_on(self, client: "Client | None" = None) -> "Datasets":
         """The datasets of a Label Studio server, bound to this repository (``annover dataset``)."""

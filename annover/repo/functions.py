@@ -61,15 +61,15 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
 
 def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | None = None, message: str = "",
              tag: str | None = None, key: str | None = None, source_data: str | None = None,
-             predictions: str | None = None, validate: bool = True, fmt: str | None = None,
-             label_studio: str | int | None = None, full: bool = False, url: str | None = None,
-             api_key: str | None = None, client: "Client | None" = None,
+             predictions: str | None = None, validate: bool | str | None = None, fmt: str | None = None,
+             users: str | None = None, label_studio: str | int | None = None, full: bool = False,
+             url: str | None = None, api_key: str | None = None, client: "Client | None" = None,
              progress: Callable[[str], None] | None = None) -> SnapshotResult:
     """``annover snapshot``: see :meth:`Repo.snapshot`."""
     return open_repo(repo).snapshot(source, config=config, message=message, tag=tag, key=key,
                                     source_data=source_data, predictions=predictions, validate=validate, fmt=fmt,
-                                    label_studio=label_studio, full=full, url=url, api_key=api_key, client=client,
-                                    progress=progress)
+                                    users=users, label_studio=label_studio, full=full, url=url, api_key=api_key,
+                                    client=client, progress=progress)
 
 
 def diff(a: str, b: str = "HEAD", *, repo: RepoLike = None, iou_threshold: float | None = None,

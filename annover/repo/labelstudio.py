@@ -11,8 +11,10 @@ from typing import Callable
 from annover.labelstudio import sync as ls_sync
 from annover.labelstudio.client import Client, connect
 from annover.labelstudio.datasets import Datasets, RecordAction, RecordChange
+from annover.errors import LabelStudioError
 from annover.model.config import LabelingConfig
 from annover.repo.core import RepoCore
+from annover.repo.reading import reading_of, remembered
 from annover.repo.results import SnapshotResult
 from annover.repo.snapshot import SnapshotInput, make_version
 
@@ -41,6 +43,14 @@ def save_dataset_record(repo: RepoCore, change: RecordChange) -> str | None:
     return repo.rel(record)
 
 
+def _users(client: Client) -> dict[int, str]:
+    """The server's users (id -> e-mail); empty when this API key may not list them."""
+    try:
+        return client.users()
+    except LabelStudioError:
+        return {}
+
+
 def datasets_on(repo: RepoCore, client: Client | None = None) -> Datasets:
     """The datasets of a Label Studio server (``client``, else the environment's on first use),
     bound to ``repo``: records are committed there, versions can be sent."""
@@ -54,15 +64,16 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
     it can), then make the version. ``inp.key`` defaults to the one HEAD was pulled with."""
     client = client or connect(url, api_key)
     previous = ls_sync.Previous.of(repo)
-    key = inp.key if inp.key is not None else ls_sync.default_key(client, dataset, previous)
+    head = repo.head()
+    reading, _ = remembered(reading_of(repo.version(head)) if head else None, inp.key, inp.validate)
     config_text = LabelingConfig.from_file(inp.config).text if inp.config else None
-    got = ls_sync.pull(client, dataset, previous=previous, key=key, config_text=config_text,
+    got = ls_sync.pull(client, dataset, previous=previous, key=reading.key, config_text=config_text,
                        config_source=f"--config {inp.config}" if inp.config else None,
-                       validate=inp.validate, full=full, progress=progress)
+                       validate=reading.validate != "off", full=full, progress=progress)
     progress("making the version")
     pulled = SnapshotInput(tables=got.tables, origin=got.origin, config_text=got.config_text, message=inp.message,
-                           tag=inp.tag, key=key, source_data=inp.source_data, predictions=inp.predictions,
-                           validate=inp.validate)
+                           tag=inp.tag, key=inp.key, source_data=inp.source_data, predictions=inp.predictions,
+                           validate=inp.validate, learned_users=(client.url, {**_users(client), **got.users}))
     result = make_version(repo, pulled, progress)
     result.warnings.extend(got.warnings)
     return result

@@ -53,12 +53,16 @@ class SnapshotResult:
     warnings: list[str] = field(default_factory=list)
     recovered: list[str] = field(default_factory=list)
     head: str | None = None
+    #: the reading options used ({"key", "validate"}), and those taken from HEAD (``--key X``...)
+    reading: dict | None = None
+    remembered: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {
             "changed": self.changed, "tag": self.tag, "commit": self.commit, "head": self.head,
             "version": self.version.to_json() if self.version else None,
-            "warnings": self.warnings, "recovered": self.recovered,
+            "warnings": self.warnings, "recovered": self.recovered, "reading": self.reading,
+            "remembered": self.remembered,
         }
 
 

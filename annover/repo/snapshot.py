@@ -37,6 +37,7 @@ from annover.model import canonical as C
 from annover.model import stats as S
 from annover.model.config import LabelingConfig
 from annover.repo.core import VERSION_SCHEMA, RepoCore, Stage, maybe_die
+from annover.repo.reading import USERS_FILE, Reading, Users, key_change, read_users_file, reading_of, remembered
 from annover.repo.results import SnapshotResult
 from annover.repo.source_data import data_hashes, hash_source
 from annover.store import snapshots
@@ -71,7 +72,9 @@ class SnapshotInput:
     """What a snapshot is made from: a ``source`` file or ready ``tables``, and the options.
 
     ``tables`` with ``origin`` and ``config_text`` come from a Label Studio pull; ``config``
-    is a file; with neither config, HEAD's config is used.
+    is a file; with neither config, HEAD's config is used. ``key`` and ``validate`` left None
+    are HEAD's (see :mod:`annover.repo.reading`); ``users`` is a file of Label Studio user ids
+    and e-mails, ``learned_users`` the (server, map) a pull learned.
     """
 
     source: str | None = None
@@ -84,8 +87,10 @@ class SnapshotInput:
     key: str | None = None
     source_data: str | None = None
     predictions: str | None = None
-    validate: bool = True
+    validate: bool | str | None = None
     fmt: str | None = None
+    users: str | None = None
+    learned_users: tuple[str | None, dict[int, str]] | None = None
 
 
 @dataclass
@@ -100,6 +105,9 @@ class Content:
     source_link: dict | None = None
     source_files: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    reading: Reading = field(default_factory=Reading)
+    remembered: list[str] = field(default_factory=list)
+    users_file: bytes | None = None  # the repository's new users map, when it learned something
 
     @property
     def named(self) -> dict[Key, "pa.Table"]:
@@ -165,8 +173,8 @@ def _display_path(repo: RepoCore, p: str) -> str:
         return str(p)
 
 
-def read_tables(repo: RepoCore, inp: SnapshotInput, cfg: LabelingConfig | None,
-                progress: Progress) -> tuple[Tables, dict | None]:
+def read_tables(repo: RepoCore, inp: SnapshotInput, cfg: LabelingConfig | None, reading: Reading,
+                users: dict[int, str], progress: Progress) -> tuple[Tables, dict | None]:
     """(tables, origin): ``inp.tables`` as given, or the source file read (hashed meanwhile)."""
     if inp.tables is not None:
         return inp.tables, inp.origin
@@ -176,20 +184,21 @@ def read_tables(repo: RepoCore, inp: SnapshotInput, cfg: LabelingConfig | None,
     with ThreadPoolExecutor(max_workers=2, thread_name_prefix="annover-read") as ex:
         file_sha = ex.submit(sha256_file, inp.source) if inp.origin is None else None  # while it is parsed
         ex.submit(snapshots.warm_up)  # DuckDB for the parts' task hashes: ready when they are
-        tables = read_source(inp.source, config=cfg, key=inp.key, fmt=inp.fmt, validate=inp.validate)
+        tables = read_source(inp.source, config=cfg, key=reading.key, fmt=inp.fmt, validate=reading.validate,
+                             users=users)
         origin = inp.origin or {"kind": "file", "path": _display_path(repo, inp.source), "format": tables.format,
                                 "sha256": file_sha.result() if file_sha else None}
     return tables, origin
 
 
-def attach_predictions(inp: SnapshotInput, tables: Tables, cfg: LabelingConfig | None,
+def attach_predictions(inp: SnapshotInput, tables: Tables, cfg: LabelingConfig | None, reading: Reading,
                        progress: Progress) -> "pa.Table":
     """The tables' predictions with those of ``inp.predictions`` (matched to tasks by key) added."""
     preds = tables.predictions
     if not inp.predictions:
         return preds
     progress(f"reading predictions {inp.predictions}")
-    extra = read_predictions_table(inp.predictions, inp.key, cfg, inp.validate)
+    extra = read_predictions_table(inp.predictions, reading.key, cfg, reading.validate != "off")
     if not extra.num_rows:
         return preds
     unknown = set(extra.column("task_key").to_pylist()) - set(tables.tasks.column("task_key").to_pylist())
@@ -209,22 +218,45 @@ def split_predictions(preds: "pa.Table") -> dict[str, "pa.Table"]:
     return out
 
 
-def read_inputs(repo: RepoCore, inp: SnapshotInput, progress: Progress) -> Content:
-    """Everything the version will hold, read and checked; nothing written."""
+def known_users(repo: RepoCore, inp: SnapshotInput) -> tuple[dict[int, str], bytes | None]:
+    """The id -> e-mail map to read with, and the repository's users file when it learned something."""
+    users = Users.load(repo.dir)
+    before = users.to_bytes()
+    if inp.users:
+        users.learn(None, read_users_file(inp.users))
+    if inp.learned_users:
+        users.learn(*inp.learned_users)
+    after = users.to_bytes()
+    return users.mapping(), (after if after != before else None)
+
+
+def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: Progress) -> Content:
+    """Everything the version will hold, read and checked against ``head``; nothing written."""
+    head_reading = reading_of(repo.version(head)) if head else None
+    reading, taken = remembered(head_reading, inp.key, inp.validate)
+    users, users_file = known_users(repo, inp)
     cfg = open_config(repo, inp)
     warnings = [] if cfg is not None else [NO_CONFIG_WARNING]
-    tables, origin = read_tables(repo, inp, cfg, progress)
+    tables, origin = read_tables(repo, inp, cfg, reading, users, progress)
     if cfg is not None:
         cfg.wait()
-    warnings += tables.warnings
-    preds = attach_predictions(inp, tables, cfg, progress)
+    change = key_change(head_reading, reading, f"since HEAD ({_name(repo, head)})")
+    warnings += tables.warnings + ([change] if change else [])
+    preds = attach_predictions(inp, tables, cfg, reading, progress)
     tasks, link, files = tables.tasks, None, {}
     if inp.source_data:
         progress(f"hashing source data {inp.source_data}")
         link, files = hash_source(repo, inp.source_data)
         tasks = data_hashes(tasks, files, link["path"])
-    return Content(tasks, tables.annotations, split_predictions(preds), origin or {},
-                   cfg.text.encode("utf-8") if cfg else None, link, files, warnings)
+    origin = {**(origin or {}), "reading": reading.to_json()}
+    return Content(tasks, tables.annotations, split_predictions(preds), origin,
+                   cfg.text.encode("utf-8") if cfg else None, link, files, warnings, reading, taken, users_file)
+
+
+def _name(repo: RepoCore, vid: str | None) -> str:
+    """A version as people name it: its first tag, else its short id."""
+    tags = sorted(repo.tags_of().get(vid or "", []))
+    return tags[0] if tags else (vid or "")[:12]
 
 
 # ---------------------------------------------------------------------------
@@ -348,7 +380,8 @@ def point_dvc_at(repo: RepoCore, version: Version, parent: Version | None) -> No
 
 
 def commit_version(repo: RepoCore, record: dict, parent: Version | None, tag: str, message: str,
-                   expected_commit: str | None, progress: Progress) -> tuple[Version, str]:
+                   expected_commit: str | None, progress: Progress,
+                   users_file: bytes | None = None) -> tuple[Version, str]:
     """Write the version record, point DVC at its objects, commit and tag: (version, commit)."""
     vid = C.json_digest(record)
     vpath = repo.version_path(vid)
@@ -364,6 +397,8 @@ def commit_version(repo: RepoCore, record: dict, parent: Version | None, tag: st
         repo.rel(repo.dir / "HEAD"): (vid + "\n").encode(),
         repo.rel(repo.dir / "refs" / "tags" / tag): (vid + "\n").encode(),
     }
+    if users_file is not None:
+        files[repo.rel(repo.dir / USERS_FILE)] = users_file
     title = message.splitlines()[0] if message else f"snapshot {tag}"
     commit = repo.commit(files, f"annover: {title} ({tag})\n\nannover-version: {vid}\n", expected_commit)
     repo.refs.log(parent.id if parent else None, vid, f"snapshot {tag}: {title}")
@@ -380,28 +415,32 @@ def _locked(repo: RepoCore, inp: SnapshotInput, content: Content, enc: Encoded, 
     parent = repo.version(parent_id) if parent_id else None
     expected_commit = repo.head_commit()
     if parent and same_content(parent, enc, content):
-        return SnapshotResult(None, False, warnings=content.warnings, recovered=recovered, head=parent_id)
+        return SnapshotResult(None, False, warnings=content.warnings, recovered=recovered, head=parent_id,
+                              reading=content.reading.to_json(), remembered=content.remembered)
     tag = inp.tag or next_tag(repo)
     progress("writing snapshots")
     stored = store_objects(repo, content, enc, pool)
     maybe_die(Stage.AFTER_OBJECTS)
     record = version_record(repo, content, stored, parent_id, enc.stats.result(), inp.message)
-    version, commit = commit_version(repo, record, parent, tag, inp.message, expected_commit, progress)
-    return SnapshotResult(version, True, tag, commit, content.warnings, recovered, head=version.id)
+    version, commit = commit_version(repo, record, parent, tag, inp.message, expected_commit, progress,
+                                     content.users_file)
+    return SnapshotResult(version, True, tag, commit, content.warnings, recovered, head=version.id,
+                          reading=content.reading.to_json(), remembered=content.remembered)
 
 
 def make_version(repo: RepoCore, inp: SnapshotInput, progress: Progress = noop) -> SnapshotResult:
     """Make a version from ``inp``; ``changed=False`` (no version) when HEAD holds the same content."""
     check_new_tag(repo, inp.tag)
-    content = read_inputs(repo, inp, progress)
+    start = repo.begin_write()  # HEAD as reading starts (refused on a detached git HEAD)
+    head = repo.head()
+    content = read_inputs(repo, inp, head, progress)
     progress("hashing content")
     pool = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)), thread_name_prefix="annover")
     try:
         enc = hash_and_encode(content, pool)
-        head = repo.head()
         if head and same_content(repo.version(head), enc, content):
             enc.cancel()  # most likely nothing to write
-        with repo.lock():
+        with repo.lock(expect_head=start):  # refused if another version landed meanwhile
             return _locked(repo, inp, content, enc, pool, progress)
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

@@ -1,0 +1,181 @@
+"""Reading options a repository remembers from version to version, and the annotators it knows.
+
+A task key scheme (``--key``) and a strictness (``--validate``) are properties of a dataset,
+not of one command: the version records the ones it was read with (``origin.reading``), and
+the next snapshot reads with them unless told otherwise. A change of key scheme is said out
+loud, at the snapshot and in the diff, since tasks then show as removed and added.
+
+Label Studio names annotators by e-mail in a live pull and by numeric user id in a plain
+export. The repository learns the id -> e-mail map whenever it talks to a server (and from
+``--users FILE``) and keeps it in ``.annover/users.json``, committed with the version, so
+the same labels get the same snapshot id whichever way they left Label Studio.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from annover.errors import InputError, UsageError
+from annover.formats.ls_results import strictness
+from annover.store.versions import Version
+
+__all__ = ["AUTO_KEY", "DEFAULT_LEVEL", "USERS_FILE", "Reading", "Users", "key_change", "reading_of",
+           "read_users_file", "remembered"]
+
+#: ``--key auto``: the format's own default (a ``task_key`` column, else a hash of the task's data).
+AUTO_KEY = "auto"
+#: Strictness when neither the command nor HEAD says one.
+DEFAULT_LEVEL = "check"
+#: The annotators a repository knows, relative to ``.annover``.
+USERS_FILE = "users.json"
+USERS_SCHEMA = "annover.users/1"
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How a version's input was read: its task key (None: the format's default) and strictness."""
+
+    key: str | None = None
+    validate: str = DEFAULT_LEVEL
+
+    def to_json(self) -> dict:
+        return {"key": self.key, "validate": self.validate}
+
+    @staticmethod
+    def describe_key(key: str | None) -> str:
+        return f"--key {key}" if key else "the format's default key (a task_key column or a hash of the data)"
+
+
+def reading_of(v: Version | None) -> Reading | None:
+    """The reading options ``v`` records; None for no version. Versions made before they were
+    recorded give the key their Label Studio pull used, if any, and the default strictness."""
+    if v is None:
+        return None
+    origin = v.record.get("origin") or {}
+    r = origin.get("reading")
+    if isinstance(r, Mapping):
+        return Reading(r.get("key") or None, str(r.get("validate") or DEFAULT_LEVEL))
+    sync = origin.get("sync") or {}
+    return Reading(sync.get("key") or None, DEFAULT_LEVEL)
+
+
+def remembered(head: Reading | None, key: str | None, validate: bool | str | None) -> tuple[Reading, list[str]]:
+    """The options to read with: those given, else HEAD's; and what was taken from HEAD (for a note)."""
+    taken: list[str] = []
+    if key is None:
+        eff_key = head.key if head else None
+        if eff_key:
+            taken.append(f"--key {eff_key}")
+    else:
+        eff_key = None if key == AUTO_KEY else key
+    if validate is None:
+        level = head.validate if head else DEFAULT_LEVEL
+        if head and level != DEFAULT_LEVEL:
+            taken.append(f"--validate {level}")
+    else:
+        level = strictness(validate)
+    return Reading(eff_key, level), taken
+
+
+def key_change(before: Reading | None, after: Reading | None, what: str) -> str | None:
+    """A sentence when the key scheme differs between two versions' readings, else None."""
+    if before is None or after is None or before.key == after.key:
+        return None
+    return (f"{what}: task keys changed scheme, from {Reading.describe_key(before.key)} to "
+            f"{Reading.describe_key(after.key)}; the same tasks show as removed and added")
+
+
+# ---------------------------------------------------------------------------
+# annotators
+
+
+def _ids(m: Mapping[Any, Any], where: str) -> dict[int, str]:
+    out: dict[int, str] = {}
+    for k, v in m.items():
+        if isinstance(k, bool) or not str(k).strip().isdigit() or not isinstance(v, str) or not v:
+            raise InputError(f"{where}: entry {k!r}: expected a numeric Label Studio user id and an e-mail",
+                             'write {"1": "alice@example.com", ...}')
+        out[int(str(k).strip())] = v
+    return out
+
+
+def read_users_file(path: str | Path) -> dict[int, str]:
+    """A user id -> e-mail map from ``path``: a JSON object ``{"1": "a@x"}``, Label Studio's
+    ``/api/users/`` list (``[{"id": 1, "email": "a@x"}, ...]`` or ``{"results": [...]}``), or a
+    CSV with ``id`` and ``email`` columns."""
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such file (from --users)", "give a JSON or CSV file of Label Studio user ids and e-mails")
+    text = p.read_text(encoding="utf-8-sig")
+    if p.suffix.lower() == ".csv":
+        rows = list(csv.DictReader(io.StringIO(text)))
+        if rows and not {"id", "email"} <= set(rows[0]):
+            raise InputError(f"{p}: the CSV needs 'id' and 'email' columns", "add a header line: id,email")
+        return _ids({r["id"]: r["email"] for r in rows}, str(p))
+    try:
+        doc = json.loads(text)
+    except ValueError as e:
+        raise InputError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})", "give a JSON or CSV users file") from None
+    if isinstance(doc, dict) and isinstance(doc.get("results"), list):
+        doc = doc["results"]
+    if isinstance(doc, list):
+        out: dict[int, str] = {}
+        for i, u in enumerate(doc):
+            if not isinstance(u, dict) or "id" not in u or not (u.get("email") or u.get("username")):
+                raise InputError(f"{p}: user {i}: expected an object with 'id' and 'email'",
+                                 "give Label Studio's /api/users/ list or a {id: email} object")
+            out.update(_ids({u["id"]: u.get("email") or u.get("username")}, f"{p}: user {i}"))
+        return out
+    if isinstance(doc, dict):
+        return _ids(doc, str(p))
+    raise InputError(f"{p}: expected a JSON object or list of users", 'write {"1": "alice@example.com", ...}')
+
+
+@dataclass
+class Users:
+    """The annotators a repository knows: per Label Studio server, and given in files."""
+
+    servers: dict[str, dict[int, str]] = field(default_factory=dict)
+    given: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, annover_dir: Path) -> "Users":
+        p = annover_dir / USERS_FILE
+        if not p.is_file():
+            return cls()
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+            return cls({url: _ids(m, str(p)) for url, m in (doc.get("servers") or {}).items()},
+                       _ids(doc.get("given") or {}, str(p)))
+        except (ValueError, AttributeError, InputError):
+            raise UsageError(f"{p} is damaged", "restore it with `git checkout -- .annover/users.json`") from None
+
+    def learn(self, server: str | None, users: Mapping[int, str]) -> None:
+        if server is None:
+            self.given.update(users)
+        else:
+            self.servers.setdefault(server, {}).update(users)
+
+    def mapping(self) -> dict[int, str]:
+        """One id -> e-mail map: ids given in files first, then ids every known server agrees on."""
+        merged: dict[int, str] = {}
+        clash: set[int] = set()
+        for m in self.servers.values():
+            for uid, email in m.items():
+                if merged.get(uid, email) != email:
+                    clash.add(uid)
+                merged.setdefault(uid, email)
+        out = {uid: e for uid, e in merged.items() if uid not in clash}
+        out.update(self.given)
+        return out
+
+    def to_bytes(self) -> bytes:
+        doc = {"schema": USERS_SCHEMA,
+               "servers": {url: {str(k): v for k, v in sorted(m.items())} for url, m in sorted(self.servers.items())},
+               "given": {str(k): v for k, v in sorted(self.given.items())}}
+        return (json.dumps(doc, indent=2, ensure_ascii=False) + "\n").encode()

@@ -1,0 +1,247 @@
+"""Reading options a repository remembers (``--key``, ``--validate``) and the annotators it
+knows (``--users``, learned from Label Studio), walked the way a user types them."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import httpx
+import pytest
+
+import annover
+from annover.errors import InputError, ValidationError
+from annover.labelstudio import tasks as ls_tasks
+
+from .conftest import EXAMPLES, ROOT, git, run_cli
+from .ls_fixtures import annotator2, choice, ls, ls_server, project_factory, sdk_admin  # noqa: F401 - fixtures
+
+
+def _tasks(path: Path) -> list[dict]:
+    return json.loads(path.read_text())
+
+
+def _write(path: Path, tasks: list[dict]) -> Path:
+    path.write_text(json.dumps(tasks, indent=1))
+    return path
+
+
+def _by_id(tasks: list[dict]) -> list[dict]:
+    """The export as a plain Label Studio JSON export names annotators: by numeric user id."""
+    out = json.loads(json.dumps(tasks))
+    for t in out:
+        for a in t.get("annotations", []):
+            if isinstance(a.get("completed_by"), dict):
+                a["completed_by"] = a["completed_by"]["id"]
+    return out
+
+
+def _users_of(tasks: list[dict]) -> dict[int, str]:
+    return {a["completed_by"]["id"]: a["completed_by"]["email"] for t in tasks for a in t.get("annotations", [])
+            if isinstance(a.get("completed_by"), dict)}
+
+
+def _ext_ids(path: Path) -> set[str]:
+    return {t["data"]["ext_id"] for t in _tasks(path)}
+
+
+# ---------------------------------------------------------------------------
+# --key
+
+
+def test_key_is_remembered_from_head(repo):
+    v1 = repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id", message="round 1")
+    v2 = repo.snapshot("round2.json", message="round 2")  # no --key: HEAD's
+    assert v2.remembered == ["--key data.ext_id"]
+    assert v2.version.record["origin"]["reading"] == {"key": "data.ext_id", "validate": "check"}
+    keys1, keys2 = _ext_ids(repo.root / "round1.json"), _ext_ids(repo.root / "round2.json")
+    s = repo.diff("v1", "v2").summary
+    assert s["tasks"]["added"] == len(keys2 - keys1)
+    assert s["tasks"]["removed"] == len(keys1 - keys2)
+    assert set(repo.load("v2", "tasks").column("task_key").to_pylist()) == keys2
+    assert not any("scheme" in w for w in v1.warnings + v2.warnings + s["warnings"])
+
+
+def test_a_change_of_key_scheme_is_said_at_the_snapshot_and_in_the_diff(repo):
+    repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id", message="round 1")
+    res = repo.snapshot("round1.json", key="auto", message="keys from content")
+    assert res.changed and res.remembered == []
+    assert any("task keys changed scheme, from --key data.ext_id" in w and "since HEAD (v1)" in w
+               for w in res.warnings), res.warnings
+    d = repo.diff("v1", "v2")
+    n = len(_tasks(repo.root / "round1.json"))
+    assert d.summary["tasks"]["added"] == d.summary["tasks"]["removed"] == n
+    assert any("v1 -> v2: task keys changed scheme" in w for w in d.summary["warnings"])
+    # and the CLI says it on stderr
+    p = run_cli("diff", "v1", "v2", cwd=repo.root)
+    assert p.returncode == 0 and "task keys changed scheme" in p.stderr
+
+
+# ---------------------------------------------------------------------------
+# --validate
+
+
+def _with_unknown_label(src: Path, dst: Path) -> Path:
+    tasks = _tasks(src)
+    ann = next(a for t in tasks for a in t.get("annotations", []) if a["result"])
+    ann["result"][0] = {**ann["result"][0], "value": {"choices": ["sarcastic"]}}
+    assert ann["result"][0]["from_name"] == "sentiment"
+    return _write(dst, tasks)
+
+
+def test_strictness_is_remembered_and_can_be_changed(repo):
+    bad1 = _with_unknown_label(repo.root / "round1.json", repo.root / "bad1.json")
+    with pytest.raises(ValidationError, match="sarcastic"):
+        repo.snapshot(str(bad1), config="labeling.xml", key="data.ext_id", message="checked by default")
+    assert repo.head() is None  # nothing written
+    v1 = repo.snapshot(str(bad1), config="labeling.xml", key="data.ext_id", validate="warn", message="round 1")
+    assert any("sarcastic" in w for w in v1.warnings)
+    bad2 = _with_unknown_label(repo.root / "round2.json", repo.root / "bad2.json")
+    v2 = repo.snapshot(str(bad2), message="round 2")  # warn, as HEAD
+    assert v2.changed and set(v2.remembered) == {"--key data.ext_id", "--validate warn"}
+    assert any("sarcastic" in w for w in v2.warnings)
+    with pytest.raises(ValidationError):
+        repo.snapshot(str(bad1), validate="check", message="back to checking")
+    assert repo.show("HEAD").id == v2.version.id
+
+
+def test_cli_validate_levels_and_the_quiet_flag(repo):
+    bad1 = _with_unknown_label(repo.root / "round1.json", repo.root / "bad1.json")
+    p = run_cli("snapshot", "--from", str(bad1), "--config", "labeling.xml", "--key", "data.ext_id",
+                "--validate", "strict", cwd=repo.root)
+    assert p.returncode == ValidationError.exit_code and "sarcastic" in p.stderr
+    assert p.stderr.count("\n") == 1 and "Traceback" not in p.stderr
+    p = run_cli("snapshot", "--from", str(bad1), "--config", "labeling.xml", "--key", "data.ext_id",
+                "--no-validate", "--validate", "warn", cwd=repo.root)
+    assert p.returncode != 0 and "disagree" in p.stderr
+    p = run_cli("snapshot", "--from", str(bad1), "--config", "labeling.xml", "--key", "data.ext_id",
+                "--validate", "warn", "-q", cwd=repo.root)
+    assert p.returncode == 0, p.stderr
+    assert p.stderr == "" and re.fullmatch(r"[0-9a-f]{64}\n", p.stdout)
+    assert p.stdout.strip() == repo.head()
+
+
+# ---------------------------------------------------------------------------
+# annotators: --users and the repository's map
+
+
+def test_numeric_annotators_are_named_and_mapped_with_a_users_file(repo, tmp_path):
+    tasks = _tasks(repo.root / "round1.json")
+    users = _users_of(tasks)
+    assert users, "the sample names its annotators by e-mail"
+    plain = _write(tmp_path / "plain.json", _by_id(tasks))
+    # unmapped: said, by id
+    other = annover.init(tmp_path / "other")
+    res = other.snapshot(str(plain), config=str(repo.root / "labeling.xml"), key="data.ext_id", message="ids")
+    named = [w for w in res.warnings if "numeric" in w]
+    assert named and all(str(uid) in named[0] for uid in users), res.warnings
+    assert set(other.load("HEAD").column("annotator").to_pylist()) - {None} == {str(u) for u in users}
+    # mapped by a users file: the same snapshot ids as the export that names them by e-mail
+    ufile = tmp_path / "users.csv"
+    ufile.write_text("id,email\n" + "".join(f"{k},{v}\n" for k, v in users.items()))
+    v1 = repo.snapshot(str(plain), config="labeling.xml", key="data.ext_id", users=str(ufile), message="mapped")
+    assert not any("numeric" in w for w in v1.warnings)
+    assert git("show", "HEAD:.annover/users.json", cwd=repo.root)  # committed with the version
+    emails = repo.snapshot("round1.json", message="the export with e-mails")
+    assert not emails.changed, "the same labels, named two ways, are the same content"
+    # the map is remembered: a plain export later needs no --users
+    again = repo.snapshot(str(plain), message="plain again")
+    assert not again.changed and not any("numeric" in w for w in again.warnings)
+
+
+@pytest.mark.parametrize("shape", ["json-object", "api-list", "bad"])
+def test_users_file_shapes(repo, tmp_path, shape):
+    plain = _write(tmp_path / "plain.json", _by_id(_tasks(repo.root / "round1.json")))
+    users = _users_of(_tasks(repo.root / "round1.json"))
+    f = tmp_path / "users.json"
+    if shape == "json-object":
+        f.write_text(json.dumps({str(k): v for k, v in users.items()}))
+    elif shape == "api-list":
+        f.write_text(json.dumps({"results": [{"id": k, "email": v, "first_name": ""} for k, v in users.items()]}))
+    else:
+        f.write_text(json.dumps({"alice": "alice@example.com"}))
+    if shape == "bad":
+        with pytest.raises(InputError, match="entry 'alice'"):
+            repo.snapshot(str(plain), config="labeling.xml", key="data.ext_id", users=str(f), message="x")
+        assert repo.head() is None and not (repo.dir / "users.json").exists()
+        return
+    res = repo.snapshot(str(plain), config="labeling.xml", key="data.ext_id", users=str(f), message="x")
+    assert set(repo.load("HEAD").column("annotator").to_pylist()) - {None} == set(users.values())
+    assert res.changed
+
+
+# ---------------------------------------------------------------------------
+# the README's Quickstart, typed as written
+
+
+def _quickstart() -> str:
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## Quickstart", 1)[1].split("```sh\n", 1)[1].split("```", 1)[0]
+    return block
+
+
+def test_quickstart_typed_literally_gives_a_sensible_diff(tmp_path):
+    lines = [ln for ln in _quickstart().splitlines() if ln.strip() and not ln.startswith("pip install")]
+    assert any("annover diff v1 v2" in ln for ln in lines)
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    script = "set -euo pipefail\n" + "\n".join(lines) + "\nannover diff v1 v2 --json > ~/diff.json\n"
+    p = subprocess.run(["bash", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 0, p.stderr[-2000:]
+    assert "diff v1" in p.stdout
+    s = json.loads((home / "diff.json").read_text())
+    keys1, keys2 = _ext_ids(EXAMPLES / "round1.json"), _ext_ids(EXAMPLES / "round2.json")
+    assert s["tasks"]["added"] == len(keys2 - keys1)
+    assert s["tasks"]["removed"] == len(keys1 - keys2)
+
+
+# ---------------------------------------------------------------------------
+# a live Label Studio project: pulled, and exported the way the UI exports it
+
+
+@pytest.mark.labelstudio
+def test_live_pull_and_the_ui_export_give_the_same_snapshot(repo, tmp_path, ls, project_factory, sdk_admin,
+                                                            annotator2, ls_server):
+    p = project_factory("ui-export")
+    src = tmp_path / "records.jsonl"
+    src.write_text("".join(json.dumps({"id": f"r{i}", "text": f"review {i}"}) + "\n" for i in range(1, 5)))
+    ls_tasks.push(ls, p.id, str(src), key="data.id")
+    ids = {t.data["id"]: t.id for t in sdk_admin.tasks.list(project=p.id)}
+    sdk_admin.annotations.create(id=ids["r1"], result=choice("pos"))
+    sdk_admin.annotations.create(id=ids["r2"], result=choice("neg"))
+    client2, email2, completed_by2 = annotator2
+    kw = {"completed_by": completed_by2} if completed_by2 is not None else {}
+    client2.annotations.create(id=ids["r1"], result=choice("neg"), **kw)
+
+    live = repo.snapshot(label_studio=p.id, client=ls, key="data.id", message="pulled live")
+    assert live.changed
+    assert email2 in set(repo.load("HEAD").column("annotator").to_pylist())
+    # the UI's Export button: plain JSON, annotators as numeric user ids (with the unlabeled
+    # tasks too, which the plain export leaves out unless asked: annover's pull has them)
+    r = httpx.get(f"{ls_server.url}/api/projects/{p.id}/export",
+                  params={"exportType": "JSON", "download_all_tasks": "true"},
+                  headers={"Authorization": f"Token {ls_server.api_key}"}, timeout=120)
+    r.raise_for_status()
+    exported = r.json()
+    assert any(isinstance(a["completed_by"], int) for t in exported for a in t["annotations"])
+    ui = _write(tmp_path / "ui-export.json", exported)
+    same = repo.snapshot(str(ui), message="the UI export")
+    assert not same.changed, "the repository learned the annotators from the server"
+    assert not any("numeric" in w for w in same.warnings)
+    # a repository that never talked to the server says so, and agrees once given the users
+    fresh = annover.init(tmp_path / "fresh")
+    cfg = tmp_path / "labeling.xml"
+    cfg.write_text(repo.config_text("HEAD"))
+    res = fresh.snapshot(str(ui), config=str(cfg), key="data.id", message="ids only")
+    assert any("numeric" in w for w in res.warnings)
+    users = tmp_path / "users.json"
+    users.write_text(json.dumps([{"id": u.id, "email": u.email} for u in sdk_admin.users.list()]))
+    mapped = fresh.snapshot(str(ui), users=str(users), message="mapped")
+    t = mapped.version.record["tables"]
+    assert (t["tasks"]["id"], t["annotations"]["id"]) == (live.version.record["tables"]["tasks"]["id"],
+                                                         live.version.record["tables"]["annotations"]["id"])
