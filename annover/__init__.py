@@ -21,6 +21,7 @@ __all__ = [
     "Repo",
     "Version",
     "__version__",
+    "annotate",
     "diff",
     "export",
     "init",
@@ -37,10 +38,12 @@ _LAZY = {
     "snapshot": ("annover.repo.functions", "snapshot"),
     "export": ("annover.repo.functions", "export"),
     "diff": ("annover.repo.functions", "diff"),
+    "annotate": ("annover.notebook.widget", "annotate"),  # the notebook extra: loaded on first use only
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.errors import AnnoverError
+    from annover.notebook.widget import annotate
     from annover.repo import Repo, Version
     from annover.repo.functions import diff, export, init, load, snapshot
 

@@ -1,0 +1,175 @@
+"""A session's answers as Label Studio annotations, canonical rows, and a new version.
+
+Each answer is written as Label Studio writes an annotation (``completed_by``, a ``choices``
+result, ``was_cancelled`` for a skip, ``lead_time``, times) and read back through the Label
+Studio reader, so its keys and columns are what a Label Studio export of the same answer
+gives. The new version holds HEAD's tables plus these rows (a later save of the same
+session replaces its earlier rows, as an update of the annotation), so ``annover diff``
+shows what the session changed and nothing else.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from annover._lazy import lazy
+from annover.errors import InputError, UsageError
+from annover.formats.label_studio import RecordError, parse_tasks
+from annover.formats.ls_writer import annotator_out, to_tasks
+from annover.formats.tables import Tables, finish
+from annover.model import canonical as C
+from annover.notebook.session import Answer, Session
+from annover.repo import Repo
+from annover.repo.results import SnapshotResult
+from annover.repo.snapshot import SnapshotInput, make_version
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
+
+__all__ = ["SaveResult", "answers_table", "ls_annotation", "save"]
+
+FORMAT = "notebook"
+
+
+def ls_annotation(ans: Answer, session: Session) -> dict:
+    """One answer as a Label Studio annotation."""
+    result = [] if ans.skipped else [{
+        "from_name": session.from_name, "to_name": session.to_name, "type": "choices",
+        "value": {"choices": list(ans.labels)}, "origin": "manual"}]
+    return {"completed_by": annotator_out(session.annotator), "result": result, "was_cancelled": ans.skipped,
+            "ground_truth": False, "lead_time": ans.lead_time, "created_at": ans.created_at,
+            "updated_at": ans.updated_at}
+
+
+def answers_table(session: Session) -> "pa.Table":
+    """The session's answers, one row per task answered, in task order."""
+    rows = []
+    for t in session.tasks:
+        a = session.answers.get(t.key)
+        if a is not None:
+            rows.append({"task_key": t.key, "annotator": session.annotator, "from_name": session.from_name,
+                         "labels": list(a.labels), "was_cancelled": a.skipped, "lead_time": a.lead_time,
+                         "created_at": a.created_at, "updated_at": a.updated_at})
+    schema = pa.schema([("task_key", pa.string()), ("annotator", pa.string()), ("from_name", pa.string()),
+                        ("labels", pa.list_(pa.string())), ("was_cancelled", pa.bool_()),
+                        ("lead_time", pa.float64()), ("created_at", pa.string()), ("updated_at", pa.string())])
+    return pa.Table.from_pylist(rows, schema=schema)
+
+
+@dataclass
+class SaveResult:
+    """What ``save`` made: the snapshot's result and the annotation rows the session added."""
+
+    snapshot: SnapshotResult
+    answers: "pa.Table"
+
+    @property
+    def version(self) -> Any:
+        return self.snapshot.version
+
+    @property
+    def tag(self) -> str | None:
+        return self.snapshot.tag
+
+    def to_json(self) -> dict:
+        return {**self.snapshot.to_json(), "answers": self.answers.num_rows}
+
+
+def _parse(tasks: list[dict], key: str | None) -> Any:
+    try:
+        return parse_tasks(tasks, key=key, source="notebook session")
+    except RecordError as e:
+        raise InputError(str(e), "check the task data") from None
+
+
+def _rows_of(table: "pa.Table", key: str) -> list[dict]:
+    if table.num_rows == 0:
+        return []
+    return table.filter(pc.equal(table.column("task_key"), key)).to_pylist()
+
+
+def new_rows(session: Session, base_tasks: "pa.Table", base_ann: "pa.Table",
+             key: str | None) -> tuple[list[dict], list[dict], dict[str, str]]:
+    """(task rows to add, annotation rows to add, task key -> annotation key) of the answers.
+
+    ``base_ann`` is HEAD's annotations without this session's earlier rows.
+    """
+    known = set(base_tasks.column("task_key").to_pylist())
+    task_rows: list[dict] = []
+    ann_rows: list[dict] = []
+    keys: dict[str, str] = {}
+    for t in session.tasks:
+        ans = session.answers.get(t.key)
+        if ans is None:
+            continue
+        ann = ls_annotation(ans, session)
+        if t.key in known:
+            trow = _rows_of(base_tasks, t.key)[0]
+            existing = _rows_of(base_ann, t.key)
+            task = to_tasks([trow], existing, [])[0]
+            task["annotations"].append(ann)
+            task["id"] = t.key  # parsed with key="id", so the rows carry the version's task key
+            before = {r["annotation_key"] for r in existing}
+            rows = [r for r in _parse([task], "id").annotations if r["annotation_key"] not in before]
+            for r in rows:
+                r["ls_task_id"] = trow["ls_task_id"]
+        else:
+            parsed = _parse([{"data": t.data, "annotations": [ann]}], key)
+            if parsed.tasks[0]["task_key"] != t.key:
+                raise InputError(f"task {t.key!r} reads back with key {parsed.tasks[0]['task_key']!r}",
+                                 "give the same key= as when the session started")
+            task_rows.extend(parsed.tasks)
+            rows = parsed.annotations
+        keys[t.key] = rows[0]["annotation_key"]
+        ann_rows.extend(rows)
+    return task_rows, ann_rows, keys
+
+
+def _table(rows: list[dict], name: str) -> "pa.Table":
+    return pa.Table.from_pylist(rows, schema=C.schema(name)) if rows else C.schema(name).empty_table()
+
+
+def _without(ann: "pa.Table", pairs: dict[str, str]) -> "pa.Table":
+    """``ann`` without the rows of these (task key, annotation key) pairs."""
+    if not pairs or ann.num_rows == 0:
+        return ann
+    keep = [(t, a) not in pairs.items() for t, a in zip(ann.column("task_key").to_pylist(),
+                                                        ann.column("annotation_key").to_pylist())]
+    return ann.filter(pa.array(keep, pa.bool_()))
+
+
+def save(session: Session, repo: Repo, config_text: str | None, *, message: str = "", tag: str | None = None,
+         key: str | None = None) -> SaveResult:
+    """A new version: HEAD's tables plus the session's answers (its earlier save's rows replaced)."""
+    if not session.answers:
+        raise UsageError("nothing answered yet", "label or skip a task first")
+    head = repo.head()
+    v = repo.show(head) if head else None
+    if v is not None:
+        base = {name: repo.load(v.id, name) for name in C.TABLES}
+        if v.config_ref:
+            config_text = repo.config_text(v.id)
+    else:
+        base = {name: C.schema(name).empty_table() for name in C.TABLES}
+    base_ann = _without(base["annotations"], session.saved)
+    task_rows, ann_rows, keys = new_rows(session, base["tasks"], base_ann, key)
+    added = finish(_table(ann_rows, "annotations"), "annotations", "notebook session")
+    source = "notebook session"
+    tables = Tables(finish(pa.concat_tables([base["tasks"], _table(task_rows, "tasks")]), "tasks", source),
+                    finish(pa.concat_tables([base_ann, added]), "annotations", source),
+                    base["predictions"], FORMAT)
+    origin = {"kind": "notebook", "session": session.id, "annotator": session.annotator,
+              "control": session.from_name, "tasks": session.total, "answers": len(session.answers),
+              "base": session.base, "journal": session.journal.name if session.journal else None}
+    src = (v.record.get("source") or {}).get("path") if v is not None else None
+    inp = SnapshotInput(tables=tables, origin=origin, config_text=config_text, message=message, tag=tag,
+                        source_data=str(repo.toplevel / src) if src else None)
+    res = make_version(repo, inp)
+    if res.version is not None:
+        session.mark_saved(res.version.id, keys)
+    return SaveResult(res, added)

@@ -1,0 +1,268 @@
+"""Where a session's tasks and labels come from: a version, texts, image paths or URLs, a
+folder of images; the labels from the version's labeling config (its Choices control) or a list.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from xml.sax.saxutils import quoteattr
+
+from annover._lazy import lazy
+from annover.errors import UsageError
+from annover.formats.label_studio import task_key_of
+from annover.model.config import Control, LabelingConfig
+from annover.notebook.session import IMAGE, TEXT, Prediction, Task
+from annover.repo import Repo
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+else:
+    pa = lazy("pyarrow")
+
+__all__ = ["IMAGE_SUFFIXES", "ONLY", "Plan", "from_items", "from_version", "generated_config", "image_files",
+           "pick_control"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".svg", ".tif", ".tiff")
+#: what ``only=`` may name besides a list of task keys
+ONLY = ("unlabeled", "disagreement")
+#: object tags shown as an image; every other object is shown as text
+_IMAGE_TAGS = {"Image"}
+
+
+@dataclass
+class Plan:
+    """The tasks, labels and control of a session, and the labeling config its version will carry."""
+
+    tasks: list[Task]
+    labels: list[str]
+    from_name: str
+    to_name: str
+    multiple: bool
+    config_text: str | None
+    base: str | None = None
+    key: str | None = None
+
+
+def pick_control(cfg: LabelingConfig, control: str | None, where: str) -> Control:
+    """The Choices control to answer: ``control`` by name, else the config's only one."""
+    choices = {n: c for n, c in cfg.controls.items() if c.tag == "Choices" and not c.per_region}
+    if control is not None:
+        if control not in choices:
+            raise UsageError(f"{where} has no Choices control {control!r}",
+                             f"its Choices controls: {', '.join(sorted(choices)) or 'none'}")
+        return choices[control]
+    if not choices:
+        raise UsageError(f"{where} has no Choices control: the notebook annotator labels with one",
+                         "add a <Choices> control to the config and snapshot it with --config, "
+                         "or annotate texts or images with labels=[...]")
+    if len(choices) > 1:
+        raise UsageError(f"{where} has {len(choices)} Choices controls ({', '.join(sorted(choices))})",
+                         "name one with control=")
+    return next(iter(choices.values()))
+
+
+def _labels(ctl: Control, labels: Sequence[str] | None, where: str) -> list[str]:
+    if ctl.dynamic:
+        raise UsageError(f"control {ctl.name!r} of {where} takes its labels from the task data",
+                         "the notebook annotator needs the labels written in the config")
+    if labels is None:
+        return list(ctl.labels)
+    unknown = [lab for lab in labels if lab not in ctl.labels]
+    if unknown:
+        raise UsageError(f"label {unknown[0]!r} is not a choice of control {ctl.name!r} in {where}",
+                         f"its choices: {', '.join(ctl.labels)}")
+    return list(labels)
+
+
+def _kind_and_field(cfg: LabelingConfig, ctl: Control, where: str) -> tuple[str, str, str]:
+    """(to_name, kind, data field) of the object the control labels."""
+    for name in ctl.to_name:
+        obj = cfg.objects.get(name)
+        if obj is not None and obj.from_data:
+            return name, IMAGE if obj.tag in _IMAGE_TAGS else TEXT, obj.field
+    raise UsageError(f"control {ctl.name!r} of {where} labels no object that reads task data",
+                     "check its toName")
+
+
+def generated_config(kind: str, labels: Sequence[str], multiple: bool) -> str:
+    """A labeling config for one text or image and one Choices control named ``label``."""
+    obj = '<Image name="image" value="$image"/>' if kind == IMAGE else '<Text name="text" value="$text"/>'
+    choices = "\n".join(f"    <Choice value={quoteattr(lab)}/>" for lab in labels)
+    return (f"<View>\n  {obj}\n  <Choices name=\"label\" toName=\"{kind}\" choice=\""
+            f"{'multiple' if multiple else 'single'}\" showInline=\"true\">\n{choices}\n  </Choices>\n</View>\n")
+
+
+def _rows(table: "pa.Table", columns: list[str]) -> list[dict]:
+    return table.select(columns).to_pylist()
+
+
+def _answered(ann: "pa.Table", control: str) -> dict[str, list[tuple[str, ...]]]:
+    """task key -> label sets of its answers (not skipped) on ``control``."""
+    out: dict[str, list[tuple[str, ...]]] = {}
+    for r in _rows(ann, ["task_key", "from_name", "labels", "was_cancelled"]):
+        if r["from_name"] == control and not r["was_cancelled"]:
+            out.setdefault(r["task_key"], []).append(tuple(sorted(r["labels"] or ())))
+    return out
+
+
+def _predictions(preds: "pa.Table", control: str, model_version: str | None) -> dict[str, Prediction]:
+    """task key -> the prediction on ``control`` of ``model_version`` (default: the last in name order)."""
+    rows = [r for r in _rows(preds, ["task_key", "model_version", "score", "from_name", "labels"])
+            if r["from_name"] == control]
+    versions = sorted({r["model_version"] for r in rows})
+    if model_version is None:
+        if not versions:
+            return {}
+        model_version = versions[-1]
+    elif model_version not in versions:
+        raise UsageError(f"no predictions of model version {model_version!r} on control {control!r}",
+                         f"its model versions: {', '.join(versions) or 'none'}")
+    out: dict[str, Prediction] = {}
+    for r in rows:
+        if r["model_version"] == model_version and r["task_key"] not in out:
+            out[r["task_key"]] = Prediction(tuple(r["labels"] or ()), model_version, r["score"])
+    return out
+
+
+def from_version(repo: Repo, rev: str, only: str | Sequence[str] | None, labels: Sequence[str] | None,
+                 control: str | None, model_version: str | None) -> Plan:
+    """The tasks of version ``rev`` (all, ``only="unlabeled"``, ``"disagreement"`` or a list of
+    task keys), labeled with its config's Choices control."""
+    v = repo.show(rev)
+    where = f"the labeling config of {rev}"
+    text = repo.config_text(v.id) if v.config_ref else None
+    if text is None:
+        raise UsageError(f"version {rev} has no labeling config", "snapshot it with --config, or give texts")
+    cfg = LabelingConfig(text, source=where, validate=False)
+    ctl = pick_control(cfg, control, where)
+    to_name, kind, data_field = _kind_and_field(cfg, ctl, where)
+    tasks = repo.load(v.id, "tasks", columns=["task_key", "data"])
+    data = {r["task_key"]: r["data"] for r in _rows(tasks, ["task_key", "data"])}
+    answered = _answered(repo.load(v.id, "annotations"), ctl.name)
+    if only is None:
+        keys = list(data)
+    elif isinstance(only, str) and only == "unlabeled":
+        keys = [k for k in data if k not in answered]
+    elif isinstance(only, str) and only == "disagreement":
+        keys = [k for k in data if len(set(answered.get(k, ()))) > 1]
+    elif isinstance(only, str):
+        raise UsageError(f"only={only!r}", f"use one of {', '.join(ONLY)} or a list of task keys")
+    else:
+        keys = list(only)
+        missing = [k for k in keys if k not in data]
+        if missing:
+            raise UsageError(f"version {rev} has no task {missing[0]!r}", "give keys of its tasks")
+    preds = _predictions(repo.load(v.id, "predictions"), ctl.name, model_version) if v.model_versions else {}
+    out = [Task(k, json.loads(data[k]), data_field, kind, preds.get(k)) for k in keys]
+    return Plan(out, _labels(ctl, labels, where), ctl.name, to_name, ctl.choice == "multiple", text, base=v.id)
+
+
+def image_files(folder: Path) -> list[Path]:
+    """The image files in ``folder`` and below, in path order."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+def _looks_like_image(value: Any) -> bool:
+    return isinstance(value, (str, Path)) and str(value).split("?")[0].lower().endswith(IMAGE_SUFFIXES)
+
+
+def _records(items: Any) -> tuple[list[Any], bool]:
+    """(items, whether they are records): a DataFrame's rows, a list of dicts, or plain values."""
+    if hasattr(items, "to_dict") and hasattr(items, "columns"):
+        return list(items.to_dict("records")), True
+    items = list(items)
+    return items, bool(items) and all(isinstance(x, dict) for x in items)
+
+
+def from_items(items: Iterable[Any] | str | Path, labels: Sequence[str] | None, *, kind: str | None,
+               column: str | None, key: str | None, multiple: bool, root: Path,
+               base_config: tuple[str, str | None] | None) -> Plan:
+    """Tasks of texts, image paths or URLs (a list, a DataFrame, records, or a folder of images).
+
+    ``base_config``: (text, version id) of the repository's HEAD config, whose Choices control
+    then gives the labels (a new repository gets a config made for ``labels``).
+    """
+    if isinstance(items, (str, Path)):
+        folder = Path(items)
+        if not folder.is_dir():
+            raise UsageError(f"{folder}: not a folder", "give a folder of images, or a list of texts or paths")
+        values: list[Any] = [_shown_path(p, root) for p in image_files(folder)]
+        records, kind = False, kind or IMAGE
+    else:
+        values, records = _records(items)
+    if not values:
+        raise UsageError("no tasks to label", "give texts, image paths or a folder with images")
+    if records:
+        cols = list(values[0])
+        column = column or next((c for c in (TEXT, IMAGE) if c in cols), None) or (cols[0] if cols else None)
+        if column is None or any(column not in r for r in values):
+            raise UsageError(f"records without the field {column!r}", "name the field to show with column=")
+        datas = [{k: _plain(v) for k, v in r.items()} for r in values]
+    else:
+        if any(not isinstance(v, (str, Path)) for v in values):
+            raise UsageError("tasks must be texts, paths or URLs", "give strings, or records with column=")
+        column = None
+        datas = []
+    if kind is None:
+        shown = [d[column] for d in datas] if records else values
+        kind = IMAGE if all(_looks_like_image(v) for v in shown) else TEXT
+    if kind not in (TEXT, IMAGE):
+        raise UsageError(f"kind={kind!r}", "use 'text' or 'image'")
+    if not records:
+        column = kind
+        datas = [{kind: str(v) if kind == TEXT else _shown_path(Path(v), root) if not _is_url(str(v)) else str(v)}
+                 for v in values]
+    config_text, base = (None, None) if base_config is None else base_config
+    if config_text is not None:
+        cfg = LabelingConfig(config_text, source="the labeling config of HEAD", validate=False)
+        ctl = pick_control(cfg, None, "the labeling config of HEAD")
+        to_name, obj_kind, data_field = _kind_and_field(cfg, ctl, "the labeling config of HEAD")
+        if data_field != column:
+            datas = [{data_field: d.pop(column), **d} for d in datas]
+            column = data_field
+        plan_labels, from_name, multiple = _labels(ctl, labels, "the labeling config of HEAD"), ctl.name, \
+            ctl.choice == "multiple"
+    else:
+        if not labels:
+            raise UsageError("no labels to choose from", "give labels=[...]")
+        plan_labels, from_name, to_name = list(labels), "label", kind
+        config_text = generated_config(kind, plan_labels, multiple)
+    tasks = []
+    for i, d in enumerate(datas):
+        try:
+            k = task_key_of({"data": d}, key, f"task {i}")
+        except ValueError as e:
+            raise UsageError(str(e), "give key='data.FIELD' of a unique field, or no key") from None
+        tasks.append(Task(k, d, column, kind))
+    return Plan(tasks, plan_labels, from_name, to_name, multiple, config_text, base=base, key=key)
+
+
+def _is_url(s: str) -> bool:
+    return s.startswith(("http://", "https://", "data:", "s3://", "gs://"))
+
+
+def _shown_path(p: Path, root: Path) -> str:
+    """A local path as task data: relative to the repository when inside it, else absolute."""
+    p = p.expanduser()
+    full = p if p.is_absolute() else (Path.cwd() / p)
+    try:
+        return full.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(full)
+
+
+def _plain(v: Any) -> Any:
+    """A record value as JSON data (numpy scalars, paths and timestamps as plain values)."""
+    if isinstance(v, Path):
+        return str(v)
+    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
+        try:
+            return v.item()
+        except (TypeError, ValueError):
+            pass
+    if isinstance(v, (str, int, float, bool)) or v is None:
+        return v
+    return str(v)

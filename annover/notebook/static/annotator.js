@@ -1,0 +1,98 @@
+// annover's notebook annotator: a view of the Python session's state (`view`), which
+// sends each click or key as a `command` ({action, label, index, seq}) for Python to apply.
+// The model needs get, set, on("change:view") and save_changes: anywidget's, or a shim.
+
+const CONTROL_KEYS = { ArrowLeft: "back", ArrowRight: "forward", s: "skip", u: "undo", Enter: "submit" };
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (v !== undefined && v !== null) node.setAttribute(k, v);
+  }
+  for (const c of children) if (c !== null && c !== undefined) node.append(c);
+  return node;
+}
+
+function render({ model, el: root }) {
+  let seq = 0;
+  const box = el("div", { class: "annover-annotator", tabindex: "0" });
+  root.append(box);
+
+  const send = (action, extra = {}) => {
+    seq += 1;
+    model.set("command", { action, seq, ...extra });
+    model.save_changes();
+  };
+
+  const onKey = (ev) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const view = model.get("view") || {};
+    const label = (view.labels || []).find((l) => l.key === ev.key);
+    const action = CONTROL_KEYS[ev.key];
+    if (label) send("choose", { label: label.name });
+    else if (action === "submit" && !view.multiple) return;
+    else if (action) send(action);
+    else return;
+    ev.preventDefault();
+    ev.stopPropagation();
+  };
+  box.addEventListener("keydown", onKey);
+
+  const draw = () => {
+    const v = model.get("view") || {};
+    const p = v.progress || { position: 0, total: 0, labeled: 0, skipped: 0 };
+    const answered = p.labeled + p.skipped;
+    const shown = Math.min(p.position + 1, p.total);
+    const task = v.task;
+    const content = !task
+      ? el("div", { class: "annover-done" }, `All ${p.total} tasks answered. `,
+          el("code", {}, "annotator.save(message=...)"), " makes a version.")
+      : task.kind === "image"
+        ? (task.src
+          ? el("img", { class: "annover-image", src: task.src, alt: task.value })
+          : el("div", { class: "annover-missing" }, `image not found: ${task.value}`))
+        : el("div", { class: "annover-text" }, String(task.value ?? ""));
+    const pred = task && task.prediction
+      ? el("div", { class: "annover-prediction" }, `model ${task.prediction.model_version} suggests `,
+          el("b", {}, task.prediction.labels.join(", ") || "(nothing)"),
+          task.prediction.score === null || task.prediction.score === undefined
+            ? "" : ` (score ${Number(task.prediction.score).toFixed(2)})`)
+      : null;
+    const labels = el("div", { class: "annover-labels" },
+      ...(v.labels || []).map((l) => el("button", {
+        class: "annover-label" + (l.selected ? " selected" : ""), "data-label": l.name,
+        title: `key ${l.key}`, disabled: task ? null : "disabled",
+        onclick: () => send("choose", { label: l.name }),
+      }, el("kbd", {}, l.key), " ", l.name)));
+    const nav = el("div", { class: "annover-nav" },
+      el("button", { class: "annover-back", onclick: () => send("back"), title: "key ←" }, el("kbd", {}, "←"), " back"),
+      v.multiple ? el("button", { class: "annover-submit", onclick: () => send("submit"), title: "key Enter",
+        disabled: task ? null : "disabled" }, el("kbd", {}, "⏎"), " submit") : null,
+      el("button", { class: "annover-skip", onclick: () => send("skip"), title: "key s",
+        disabled: task ? null : "disabled" }, el("kbd", {}, "s"), " skip"),
+      el("button", { class: "annover-undo", onclick: () => send("undo"), title: "key u" }, el("kbd", {}, "u"), " undo"),
+      el("button", { class: "annover-forward", onclick: () => send("forward"), title: "key →" }, "next ", el("kbd", {}, "→")));
+    const state = task && task.answer
+      ? (task.answer.skipped ? "skipped" : `answered: ${task.answer.labels.join(", ")}`) : (task ? "not answered" : "");
+    const head = el("div", { class: "annover-head" },
+      el("span", { class: "annover-count" }, `${shown} / ${p.total}`),
+      el("progress", { max: String(p.total || 1), value: String(answered) }),
+      el("span", { class: "annover-stats" }, `${p.labeled} labeled · ${p.skipped} skipped`),
+      el("span", { class: "annover-who" }, v.annotator || ""),
+      el("span", { class: "annover-saved" + (v.saved && v.saved.ok ? " ok" : "") }, (v.saved && v.saved.text) || ""));
+    box.replaceChildren(...[head,
+      el("div", { class: "annover-key" }, task ? `task ${task.key}` : "", el("span", { class: "annover-state" }, state)),
+      el("div", { class: "annover-content" }, content), pred, labels, nav,
+      v.error ? el("div", { class: "annover-error" }, v.error) : null].filter((c) => c !== null));
+  };
+
+  model.on("change:view", draw);
+  draw();
+  box.focus({ preventScroll: true });
+  box.addEventListener("click", () => box.focus({ preventScroll: true }));
+  return () => { box.removeEventListener("keydown", onKey); model.off && model.off("change:view", draw); };
+}
+
+export default { render };

@@ -1,0 +1,256 @@
+"""The notebook widget: a thin anywidget view over a :class:`~annover.notebook.session.Session`.
+
+Python renders the session into the ``view`` trait; the front end (``static/annotator.js``)
+draws it and sends each click or key back as the ``command`` trait, which Python applies
+to the session. ``annotate(...)`` is the entry point (``annover.annotate``).
+"""
+
+from __future__ import annotations
+
+import base64
+import mimetypes
+import os
+import re
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
+
+from annover.errors import AnnoverError, UsageError
+from annover.notebook import answers as answers_
+from annover.notebook import sources
+from annover.notebook.session import IMAGE, Session, session_id
+from annover.repo import Repo
+from annover.store.git import run_git
+
+try:
+    import anywidget
+    import traitlets
+except ImportError as e:  # pragma: no cover - the extra is missing
+    raise UsageError(f"the notebook annotator needs anywidget ({e.name} is not installed)",
+                     "pip install 'annover[notebook]'") from None
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+
+__all__ = ["Annotator", "annotate", "default_annotator", "shortcut_keys"]
+
+STATIC = Path(__file__).resolve().parent / "static"
+#: keys the front end uses for skip (s) and undo (u): never a label's
+RESERVED_KEYS = frozenset("su")
+#: local images larger than this are not inlined (shown as a placeholder naming the file)
+MAX_INLINE_BYTES = 20 * 1024 * 1024
+
+
+def shortcut_keys(n: int) -> list[str]:
+    """The keys of ``n`` label buttons: 1-9, then letters (not those of skip and undo)."""
+    keys = [str(i) for i in range(1, 10)] + [c for c in "abcdefghijklmnopqrstuvwxyz" if c not in RESERVED_KEYS]
+    return keys[:n] + [""] * max(n - len(keys), 0)
+
+
+def default_annotator(cwd: Path | None = None) -> str:
+    """Who answers: git's user.email (else GIT_AUTHOR_EMAIL, else the login name)."""
+    email = run_git(["config", "user.email"], Path(cwd or Path.cwd()), check=False).decode().strip()
+    if email:
+        return email
+    try:
+        return os.environ.get("GIT_AUTHOR_EMAIL") or os.getlogin()
+    except OSError:
+        return os.environ.get("USER", "-")
+
+
+def image_source(value: Any, root: Path) -> str | None:
+    """What an ``<img>`` shows for a task's image: a URL as it is, a local file inlined as a
+    data URL; None when the file is not there (the view shows the path instead)."""
+    s = str(value or "")
+    if s.startswith(("http://", "https://", "data:")):
+        return s
+    p = Path(s).expanduser()
+    p = p if p.is_absolute() else root / p
+    try:
+        if not p.is_file() or p.stat().st_size > MAX_INLINE_BYTES:
+            return None
+        data = p.read_bytes()
+    except OSError:
+        return None
+    mime = mimetypes.guess_type(p.name)[0] or "application/octet-stream"
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+
+
+class Annotator(anywidget.AnyWidget):
+    """Label tasks in a notebook; ``.save(message=...)`` makes a version of the answers."""
+
+    _esm = STATIC / "annotator.js"
+    _css = STATIC / "annotator.css"
+    view = traitlets.Dict().tag(sync=True)
+    command = traitlets.Dict().tag(sync=True)
+
+    def __init__(self, session: Session, *, repo: Repo | None = None, config_text: str | None = None,
+                 key: str | None = None, root: Path | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.session = session
+        self.repo = repo
+        self.config_text = config_text
+        self.key = key
+        self.root = Path(root or (repo.root if repo else Path.cwd()))
+        self.result: answers_.SaveResult | None = None
+        self._keys = dict(zip(session.labels, shortcut_keys(len(session.labels))))
+        self._error: str | None = None
+        self.observe(self._on_command, names="command")
+        self.refresh()
+
+    # ------------------------------------------------------------------ the session's handles
+
+    def choose(self, label: str) -> None:
+        self._do(self.session.choose, label)
+
+    def answer(self, labels: Sequence[str]) -> None:
+        self._do(self.session.answer, labels)
+
+    def submit(self) -> None:
+        self._do(self.session.submit)
+
+    def skip(self) -> None:
+        self._do(self.session.skip)
+
+    def back(self) -> None:
+        self._do(self.session.back)
+
+    def forward(self) -> None:
+        self._do(self.session.forward)
+
+    def goto(self, index: int) -> None:
+        self._do(self.session.goto, index)
+
+    def undo(self) -> bool:
+        return bool(self._do(self.session.undo))
+
+    @property
+    def progress(self) -> dict[str, int]:
+        return self.session.progress()
+
+    @property
+    def answers(self) -> "pa.Table":
+        """The answers given so far (one row per task), as an Arrow table."""
+        return answers_.answers_table(self.session)
+
+    def save(self, message: str = "", *, tag: str | None = None) -> answers_.SaveResult:
+        """A new version: the repository's HEAD plus these answers (see :func:`annover.notebook.answers.save`)."""
+        repo = self.repo or Repo(".")
+        self.result = answers_.save(self.session, repo, self.config_text, message=message, tag=tag, key=self.key)
+        self.refresh()
+        return self.result
+
+    # ------------------------------------------------------------------ the view
+
+    def _do(self, fn: Any, *args: Any) -> Any:
+        self._error = None
+        try:
+            return fn(*args)
+        finally:
+            self.refresh()
+
+    def _on_command(self, change: dict) -> None:
+        cmd = change["new"] or {}
+        actions = {"choose": lambda: self.session.choose(str(cmd.get("label"))), "submit": self.session.submit,
+                   "skip": self.session.skip, "back": self.session.back, "forward": self.session.forward,
+                   "undo": self.session.undo, "goto": lambda: self.session.goto(int(cmd.get("index", 0)))}
+        fn = actions.get(cmd.get("action", ""))
+        if fn is None:
+            return
+        try:
+            fn()
+            self._error = None
+        except AnnoverError as e:  # a click the session refuses: shown in the widget, not raised into the void
+            self._error = str(e)
+        self.refresh()
+
+    def _task_view(self) -> dict | None:
+        s = self.session
+        task = s.current
+        if task is None:
+            return None
+        out: dict[str, Any] = {"key": task.key, "kind": task.kind, "index": s.position, "value": task.value}
+        if task.kind == IMAGE:
+            out["src"] = image_source(task.value, self.root)
+        else:
+            out["value"] = task.value if isinstance(task.value, str) else str(task.value)
+        out["prediction"] = task.prediction.to_json() if task.prediction else None
+        ans = s.answers.get(task.key)
+        out["answer"] = {"labels": list(ans.labels), "skipped": ans.skipped} if ans else None
+        return out
+
+    def _saved_view(self) -> dict:
+        s = self.session
+        if s.saved_version and self.result is not None and self.result.tag:
+            return {"ok": True, "text": f"saved as {self.result.tag}"}
+        if s.journal is None:
+            return {"ok": False, "text": "not saved: no journal"}
+        if s.answers:
+            return {"ok": True, "text": f"✓ saved to journal ({len(s.answers)} answers)"}
+        return {"ok": True, "text": "journal ready"}
+
+    def refresh(self) -> None:
+        """Render the session into ``view`` (the front end redraws on change)."""
+        s = self.session
+        self.view = {
+            "task": self._task_view(), "progress": s.progress(), "annotator": s.annotator,
+            "multiple": s.multiple, "saved": self._saved_view(), "error": self._error,
+            "labels": [{"name": lab, "key": self._keys[lab], "selected": lab in s.selection} for lab in s.labels],
+        }
+
+
+def _journal_path(journal: str | Path | None, repo: Repo | None, session_key: str) -> Path:
+    if journal is not None:
+        return Path(journal)
+    base = repo.dir / "logs" / "notebook" if repo is not None else Path.cwd() / ".annover-notebook"
+    return base / f"{session_key}.json"
+
+
+def _safe(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]+", "_", s)[:40]
+
+
+def annotate(source: "Repo | str | Path | Iterable[Any]", rev: str | None = None, *,
+             labels: Sequence[str] | None = None, only: str | Sequence[str] | None = None,
+             control: str | None = None, model_version: str | None = None, multiple: bool = False,
+             kind: str | None = None, column: str | None = None, key: str | None = None,
+             annotator: str | None = None, journal: str | Path | None = None, repo: Repo | None = None,
+             clock: Any = None) -> Annotator:
+    """A notebook annotator over a version's tasks or over new ones.
+
+    - ``annotate(repo, "v3", only="unlabeled")``: tasks of a version (all, ``"unlabeled"`` or
+      ``"disagreement"`` on the control, or a list of task keys), labels from its config's
+      Choices control (``control=`` picks one; ``labels=`` a subset), predictions pre-selected.
+    - ``annotate(["text", ...], labels=[...])``, a DataFrame or records (``column=`` the field
+      shown), image paths or URLs, or a folder of images (``kind=`` "text" or "image" when it
+      cannot be told): new tasks; ``repo=`` the repository ``save`` adds them to (default:
+      the current folder's), whose HEAD config, if any, gives the labels.
+
+    Answers go to ``journal`` (default: in the repository's ``.annover/logs/notebook/``, else
+    ``./.annover-notebook/``) as they are given; the same call again resumes the session.
+    """
+    if isinstance(source, Repo):
+        repo = source
+        plan = sources.from_version(repo, rev or "HEAD", only, labels, control, model_version)
+        root = repo.root
+    else:
+        if rev is not None or only is not None:
+            raise UsageError("rev= and only= select tasks of a version", "pass the Repo first: annotate(repo, 'v3')")
+        if repo is None:
+            try:
+                repo = Repo(".")
+            except AnnoverError:
+                repo = None
+        root = repo.root if repo is not None else Path.cwd()
+        head = repo.head() if repo is not None else None
+        base_cfg = None
+        if head is not None and repo is not None and repo.show(head).config_ref:
+            base_cfg = (repo.config_text(head), head)
+        plan = sources.from_items(source, labels, kind=kind, column=column, key=key, multiple=multiple,
+                                  root=root, base_config=base_cfg)
+    who = annotator or default_annotator(root)
+    kwargs = {"clock": clock} if clock is not None else {}
+    sid = session_id([t.key for t in plan.tasks], plan.labels, plan.from_name, who, plan.multiple)
+    path = _journal_path(journal, repo, f"{_safe(who)}-{sid}")
+    session = Session(plan.tasks, plan.labels, who, plan.from_name, plan.to_name, plan.multiple, path, plan.base,
+                      **kwargs)
+    return Annotator(session, repo=repo, config_text=plan.config_text, key=plan.key, root=root)

@@ -1,0 +1,144 @@
+"""The notebook annotator on a real repository (git + DVC, a local DVC remote): tasks from a
+version, saves that make versions, and a diff that shows exactly the session's answers."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import annover
+from annover.errors import UsageError
+from tests.conftest import git
+
+widget = pytest.importorskip("annover.notebook.widget")
+
+BOB = "bob@example.com"
+
+
+def _answers(result) -> list[tuple]:
+    t = result.answers
+    return sorted(zip(t.column("task_key").to_pylist(), t.column("annotator").to_pylist(),
+                      t.column("labels").to_pylist(), t.column("was_cancelled").to_pylist()))
+
+
+def test_save_makes_a_version_whose_diff_is_exactly_the_session(two_rounds):
+    repo, _, v2 = two_rounds
+    ann = annover.annotate(repo, "v2", annotator=BOB)
+    first = [t.key for t in ann.session.tasks[:4]]
+    ann.choose("positive")
+    ann.skip()
+    ann.choose("negative")
+    ann.back()
+    ann.choose("neutral")  # changes the third answer
+    ann.undo()  # and takes that back
+    ann.choose("negative")
+    ann.choose("neutral")
+    res = ann.save(message="checked in the notebook")
+    assert res.tag == "v3" and res.version.parents == [v2.id]
+    assert res.version.record["origin"]["kind"] == "notebook"
+    expected = [(first[0], BOB, ["positive"], False), (first[1], BOB, None, True),
+                (first[2], BOB, ["negative"], False), (first[3], BOB, ["neutral"], False)]
+    assert _answers(res) == expected
+    d = repo.diff("v2", "v3")
+    rows = d.rows.to_pylist()
+    assert {(r["table"], r["change"]) for r in rows} == {("annotations", "added")}
+    assert sorted((r["task_key"], r["answer_key"], r["labels_b"]) for r in rows) == [
+        (first[0], f"{BOB}#0", ["positive"]), (first[1], f"{BOB}#0", None),
+        (first[2], f"{BOB}#0", ["negative"]), (first[3], f"{BOB}#0", ["neutral"])]
+    # the new version is the old one plus these answers: nothing else moved
+    old, new = repo.load("v2"), repo.load("v3")
+    assert new.num_rows == old.num_rows + 4
+    assert repo.load("v3", "tasks").equals(repo.load("v2", "tasks"))
+    ids = lambda rev: {mv: s["id"] for mv, s in repo.show(rev).record["tables"]["predictions"].items()}
+    assert ids("v3") == ids("v2") and ids("v2")
+    mine = [r for r in new.to_pylist() if r["annotator"] == BOB]
+    assert all(r["lead_time"] is not None and r["created_at"] for r in mine)
+    assert [r["was_cancelled"] for r in mine if r["task_key"] == first[1]] == [True]
+
+
+def test_a_second_save_updates_the_session_answers(two_rounds):
+    repo, _, _ = two_rounds
+    ann = annover.annotate(repo, "v2", only="unlabeled", annotator=BOB)
+    key = ann.session.tasks[0].key
+    ann.choose("positive")
+    ann.save(message="first")
+    ann.back()
+    ann.choose("negative")
+    ann.save(message="second")
+    rows = repo.diff("v3", "v4").rows.to_pylist()
+    assert [(r["change"], r["task_key"], r["labels_a"], r["labels_b"]) for r in rows] == [
+        ("changed", key, ["positive"], ["negative"])]
+    assert "relabel" in rows[0]["kinds"]
+
+
+def test_only_unlabeled_disagreement_or_keys_and_predictions_preselected(two_rounds):
+    repo, _, _ = two_rounds
+    ann = repo.load("v2")
+    live = {}
+    for r in ann.to_pylist():
+        if r["from_name"] == "sentiment" and not r["was_cancelled"]:
+            live.setdefault(r["task_key"], set()).add(tuple(r["labels"]))
+    tasks = repo.load("v2", "tasks").column("task_key").to_pylist()
+    unlabeled = annover.annotate(repo, "v2", only="unlabeled", annotator=BOB).session
+    assert [t.key for t in unlabeled.tasks] == [k for k in tasks if k not in live]
+    with pytest.raises(UsageError, match="no tasks to label"):
+        annover.annotate(repo, "v2", only="disagreement")  # the sample's annotators agree
+    labeled = next(k for k in tasks if k in live)
+    other = next(lab for lab in ("positive", "negative") if (lab,) not in live[labeled])
+    carol = annover.annotate(repo, "v2", only=[labeled], annotator="carol@example.com")
+    carol.choose(other)
+    carol.save(message="a second opinion")
+    dis = annover.annotate(repo, "v3", only="disagreement", annotator=BOB).session
+    assert [t.key for t in dis.tasks] == [labeled]
+    some = annover.annotate(repo, "v2", only=[tasks[3], tasks[1]], annotator=BOB).session
+    assert [t.key for t in some.tasks] == [tasks[3], tasks[1]]
+    preds = {r["task_key"]: r for r in repo.load("v2", "predictions").to_pylist() if r["from_name"] == "sentiment"}
+    with_pred = next(t for t in some.tasks + unlabeled.tasks if t.key in preds)
+    assert with_pred.prediction is not None and with_pred.prediction.labels == tuple(preds[with_pred.key]["labels"])
+    assert with_pred.prediction.score == preds[with_pred.key]["score"]
+    with pytest.raises(UsageError, match="has no task 'nope'"):
+        annover.annotate(repo, "v2", only=["nope"])
+    with pytest.raises(UsageError, match="only='sometimes'"):
+        annover.annotate(repo, "v2", only="sometimes")
+
+
+def test_resume_after_the_process_ends_then_save(two_rounds):
+    repo, _, _ = two_rounds
+    a = annover.annotate(repo, "v2", annotator=BOB)
+    a.choose("positive")
+    a.choose("negative")
+    journal = a.session.journal
+    assert journal.is_relative_to(repo.dir / "logs") and json.loads(journal.read_text())["position"] == 2
+    b = annover.annotate(repo, "v2", annotator=BOB)  # the same call: the same session, resumed
+    assert b.session.journal == journal and b.session.position == 2 and len(b.session.answers) == 2
+    res = b.save(message="resumed")
+    assert res.answers.num_rows == 2
+    assert ".annover/logs" not in git("status", "--porcelain", "--untracked-files=all", cwd=repo.root)
+
+
+def test_new_texts_go_into_a_new_repository_with_a_made_config(repo):
+    ann = annover.annotate(["a fine day", "a dull day"], labels=["good", "bad"], annotator=BOB, repo=repo)
+    ann.choose("good")
+    ann.choose("bad")
+    res = ann.save(message="two texts")
+    assert res.tag == "v1"
+    cfg = repo.config_text("v1")
+    assert '<Choices name="label" toName="text" choice="single"' in cfg
+    tasks = repo.load("v1", "tasks").to_pylist()
+    assert sorted(json.loads(t["data"])["text"] for t in tasks) == ["a dull day", "a fine day"]
+    out = repo.export("v1", "label-studio", "v1.json")
+    exported = json.loads(open(out.path).read())
+    assert sorted(t["annotations"][0]["result"][0]["value"]["choices"][0] for t in exported) == ["bad", "good"]
+    # a snapshot of that export gives the same version content back (the version is like any other)
+    again = repo.snapshot("v1.json", message="round trip")
+    assert again.changed is False
+
+
+def test_a_version_without_a_choices_control_is_a_clear_error(repo):
+    (repo.root / "ner.xml").write_text('<View><Text name="text" value="$text"/><Labels name="ents" toName="text">'
+                                       '<Label value="PER"/></Labels></View>')
+    (repo.root / "t.json").write_text(json.dumps([{"data": {"text": "Ada"}}]))
+    repo.snapshot("t.json", config="ner.xml", message="ner")
+    with pytest.raises(UsageError, match="has no Choices control: the notebook annotator labels with one"):
+        annover.annotate(repo, "v1")
