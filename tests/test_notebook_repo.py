@@ -9,7 +9,9 @@ import pytest
 
 import annover
 from annover.errors import UsageError
+from annover.labelstudio import tasks as ls_tasks
 from tests.conftest import git
+from tests.ls_fixtures import ls, ls_server, project_factory, sdk_admin  # noqa: F401 - fixtures
 
 widget = pytest.importorskip("annover.notebook.widget")
 
@@ -142,3 +144,25 @@ def test_a_version_without_a_choices_control_is_a_clear_error(repo):
     repo.snapshot("t.json", config="ner.xml", message="ner")
     with pytest.raises(UsageError, match="has no Choices control: the notebook annotator labels with one"):
         annover.annotate(repo, "v1")
+
+
+@pytest.mark.labelstudio
+def test_the_saved_version_exported_imports_into_label_studio(repo, tmp_path, ls, sdk_admin, project_factory):
+    """The notebook's answers, exported as Label Studio JSON, import into a real project."""
+    ann = annover.annotate([{"id": "a", "text": "a fine day"}, {"id": "b", "text": "a dull day"},
+                            {"id": "c", "text": "rain"}], labels=["good", "bad"], repo=repo,
+                           annotator=sdk_admin.users.whoami().email,  # a user of the server: push checks
+                           key="data.id")
+    ann.choose("good")
+    ann.skip()
+    ann.choose("bad")
+    res = ann.save(message="notebook")
+    out = repo.export(res.tag, "label-studio", str(tmp_path / "v.json"))
+    project = project_factory("notebook", repo.config_text(res.tag))
+    r = ls_tasks.push(ls, project.id, out.path, key="data.id", annotations=True)
+    assert (r.sent, r.annotations) == (3, 3)
+    got = {}
+    for t in sdk_admin.tasks.list(project=project.id, fields="all"):
+        got[t.data["id"]] = [(a["was_cancelled"], [c for i in a["result"] for c in i["value"]["choices"]])
+                             for a in t.annotations]
+    assert got == {"a": [(False, ["good"])], "b": [(True, [])], "c": [(False, ["bad"])]}
