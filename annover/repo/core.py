@@ -15,11 +15,17 @@ on the DVC remote; the store reads them from the cache by the md5 each reference
 carries. Each snapshot is one git commit made with a private index (so it holds
 annover's files only) and moved into place with a compare-and-swap ``update-ref``.
 
+git is the truth: tags are git's tags (annover's tag files fill in names git lacks), a
+version record missing from the work tree is read from the commit that added it, and
+opening a repository repairs what a killed command left (unless a live one is writing),
+so every command sees the committed state whatever is checked out.
+
 :class:`RepoCore` is this plumbing; :class:`annover.repo.Repo` adds the commands.
 """
 
 from __future__ import annotations
 
+import contextlib
 import heapq
 import json
 import os
@@ -27,17 +33,17 @@ import re
 import signal
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from annover._lazy import lazy
-from annover.errors import NotARepoError, ObjectError, RevisionError, UsageError
+from annover.errors import GitError, LockError, NotARepoError, ObjectError, RevisionError, UsageError
 from annover.files import write_atomic
 from annover.model import canonical as C
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Dvc
 from annover.store.git import Git
 from annover.store.objects import LocalStore, ObjectRef, ObjectStore
-from annover.store.refs import Refs, RepoLock
+from annover.store.refs import Refs, RepoLock, is_tag_name, is_version_id
 from annover.store.snapshots import object_refs, read_snapshot
 from annover.store.versions import Version
 
@@ -53,6 +59,8 @@ GITIGNORE = "/objects\n/lock\n/logs/\n/tmp/\n"
 #: the environment variable naming the stage at which the crash tests kill annover
 KILL_AT_ENV = "ANNOVER_TEST_KILL_AT"
 _REV_RE = re.compile(r"^(?P<base>.+?)(?P<ops>(?:~\d*|\^)*)$")
+#: ``lock(expect_head=...)``'s default: no check of HEAD
+_ANY = object()
 
 
 def find_root(start: str | Path = ".") -> Path:
@@ -89,6 +97,11 @@ class RepoCore:
         #: only when an object is missing (so reading HEAD never reads DVC's config)
         self.store = LocalStore(self.dir / "objects", find_fallbacks=self._dvc_caches)
         self._dvc: Dvc | None = None
+        #: what opening the repository repaired (a killed command's leftovers) or left out
+        self.recovered: list[str] = []
+        self._version_at: dict[str, str | None] = {}  # commit -> the version HEAD names there
+        self._record_hint: dict[str, str] = {}  # version id -> a commit whose tree holds its record
+        self.settle()
 
     # ------------------------------------------------------------------ git / DVC
 
@@ -128,11 +141,83 @@ class RepoCore:
         except NotARepoError:
             return []
 
-    def lock(self, timeout: float | None = None) -> RepoLock:
-        """The repository lock; waits ``ANNOVER_LOCK_TIMEOUT`` seconds (default 60) for it."""
+    @contextlib.contextmanager
+    def lock(self, timeout: float | None = None, expect_head: "str | None | object" = _ANY) -> Iterator[RepoLock]:
+        """The repository lock; waits ``ANNOVER_LOCK_TIMEOUT`` seconds (default 60) for it.
+
+        With ``expect_head`` (the HEAD version a command started from, see :meth:`begin_write`),
+        refuses like a non-fast-forward when another command committed a version meanwhile.
+        """
         if timeout is None:
             timeout = float(os.environ.get("ANNOVER_LOCK_TIMEOUT", "60"))
-        return RepoLock(self.dir / "lock", timeout)
+        with RepoLock(self.dir / "lock", timeout) as held:
+            if expect_head is not _ANY:
+                self.check_unmoved(expect_head)  # type: ignore[arg-type]
+            yield held
+
+    def settle(self) -> None:
+        """See the committed state: repair what a killed command left (see :meth:`recover`).
+
+        Cheap when there is nothing to do (a look at the lock file and one ``git diff-index``).
+        A live annover process holding the lock is left alone: it repairs what it finds.
+        """
+        lock = RepoLock(self.dir / "lock", 0)
+        try:
+            pending = (lock.left_by_dead_writer() or self.scm.interrupted()
+                       or bool(self.scm.index_differences(self.rel(self.dir))))
+            if not pending:
+                return
+            with lock:
+                self.recovered += self.recover()
+        except (LockError, NotARepoError, GitError, OSError):
+            return  # busy (a live writer), no git here, or a read-only copy: read what is there
+
+    def begin_write(self) -> str | None:
+        """The HEAD version a command that makes a version starts from; refuses a detached git HEAD."""
+        self.check_on_branch()
+        return self.committed_head()
+
+    def committed_head(self) -> str | None:
+        """The version HEAD names in git's HEAD commit (the work tree's file may lag a killed command)."""
+        text = self.scm.show("HEAD", self.rel(self.dir / "HEAD")) if self.head_commit() else None
+        vid = (text or "").strip()
+        return vid if is_version_id(vid) else None
+
+    def check_on_branch(self) -> None:
+        """Refuse to commit on a detached git HEAD: the version would be on no branch.
+
+        *Design choice:* refuse rather than follow git (which commits there and warns on
+        leaving): a version is named by a tag as soon as it is made, and a tag on a commit
+        no branch holds is a version the next snapshot on the branch silently reverts.
+        """
+        if self.scm.branch() is not None or self.head_commit() is None:
+            return
+        head = self.head()
+        names = sorted(self.tags_of().get(head or "", []))
+        at = f" at {names[0]}" if names else (f" at version {head[:12]}" if head else "")
+        raise NotARepoError(f"git HEAD is detached{at}: a version made here would be on no branch",
+                            "switch to a branch first: `git switch main` (or `git switch -c NAME` to start one "
+                            "from here), then run the command again")
+
+    def check_unmoved(self, start: str | None) -> None:
+        """Refuse (like git's non-fast-forward) when HEAD is no longer ``start``, naming what landed."""
+        now = self.committed_head()
+        if now == start:
+            return
+        names = self.tags_of()
+        landed = []
+        for v in self.log(now, limit=20) if now else []:
+            if v.id == start:
+                break
+            tag = sorted(names.get(v.id, []))
+            title = v.message.splitlines()[0] if v.message else ""
+            landed.append(f"{tag[0] if tag else v.id[:12]} ({v.id[:12]}{', ' + repr(title) if title else ''})")
+        what = ", ".join(landed) or f"version {now[:12] if now else '(none)'}"
+        base = start[:12] if start else "no version"
+        raise LockError(f"HEAD moved while this command was reading: {what} landed meanwhile (it started from {base})",
+                        f"a version holds a full state, so this one would undo theirs: see `annover diff "
+                        f"{start[:12] if start else now} HEAD`, include their labels in your input (export again "
+                        f"from the labeling tool), and run the command again")
 
     # ------------------------------------------------------------------ versions
 
@@ -143,22 +228,79 @@ class RepoCore:
         return self.dir / "versions" / f"{vid}.json"
 
     def version(self, vid: str) -> Version:
+        """Version ``vid``'s record: from the work tree, else from the git commit that holds it."""
+        if not is_version_id(vid):
+            raise ObjectError(f"{vid[:80]!r} is not a version id", "restore the record or ref that names it from git")
         p = self.version_path(vid)
+        source = None
         try:
-            record = json.loads(p.read_text(encoding="utf-8"))
+            data = p.read_bytes()
         except FileNotFoundError:
-            raise RevisionError(f"version {vid[:12]} has no record here ({self.rel(p)})",
-                                "check out a commit that has it, or pull the git history") from None
-        except json.JSONDecodeError as e:
+            source, data = self._record_in_git(vid)
+            if data is None:
+                raise RevisionError(f"version {vid[:12]} has no record here ({self.rel(p)}) nor in git's history",
+                                    "fetch the git history that has it (git fetch --tags)") from None
+        try:
+            record = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ObjectError(f"version record {vid[:12]} is not JSON: {e}", "restore it from git") from None
         if C.json_digest(record) != vid:
             raise ObjectError(f"version record {vid[:12]} does not match its id (edited or corrupt)",
                               f"restore it from git: git checkout -- {self.rel(p)}")
-        return Version(vid, record)
+        v = Version(vid, record)
+        if source:  # its ancestors' records are in the same tree
+            for pid in v.parents:
+                self._record_hint.setdefault(pid, source)
+        return v
+
+    def _record_in_git(self, vid: str) -> tuple[str | None, bytes | None]:
+        """(commit, record bytes) of ``vid`` from git: a commit known to hold it, else the one that added it."""
+        path = self.rel(self.version_path(vid))
+        try:
+            commit = self._record_hint.get(vid) or self.scm.commit_adding(path, everywhere=True)
+            data = self.scm.blobs([f"{commit}:{path}"])[0] if commit else None
+        except (NotARepoError, GitError):
+            return None, None
+        return (commit, data) if data is not None else (None, None)
 
     def version_ids(self) -> list[str]:
         d = self.dir / "versions"
         return sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
+
+    def _version_ids_in_git(self) -> list[str]:
+        """Ids of every version record any git ref's history added (for short ids of versions not checked out)."""
+        vdir = self.rel(self.dir / "versions")
+        try:
+            out = self.scm.run("log", "--all", "--format=", "--name-only", "--diff-filter=A", "--", vdir, check=False)
+        except NotARepoError:
+            return []
+        ids = {Path(ln).stem for ln in out.splitlines() if ln.endswith(".json")}
+        return sorted(i for i in ids if is_version_id(i))
+
+    def tags(self) -> dict[str, str]:
+        """``{tag: version id}``, whatever is checked out: git's tags (the version HEAD names in the
+        tagged commit), and annover's tag files for names git does not have (yet)."""
+        out = self.refs.tags()
+        for name in self.refs.rejected:
+            note = f"ignored .annover/refs/tags/{name}: not a valid tag name or version id"
+            if note not in self.recovered:
+                self.recovered.append(note)
+        try:
+            commits = {n: c for n, c in self.scm.tag_commits().items() if is_tag_name(n)}
+        except (NotARepoError, GitError):
+            return out
+        todo = sorted({c for c in commits.values() if c not in self._version_at})
+        if todo:
+            head_path = self.rel(self.dir / "HEAD")
+            for c, data in zip(todo, self.scm.blobs([f"{c}:{head_path}" for c in todo])):
+                vid = (data or b"").decode("ascii", errors="replace").strip()
+                self._version_at[c] = vid if is_version_id(vid) else None
+        for name, c in commits.items():
+            vid = self._version_at.get(c)
+            if vid:
+                out[name] = vid
+                self._record_hint.setdefault(vid, c)
+        return out
 
     def resolve(self, rev: str = "HEAD") -> str:
         """A version id from a tag, a full or unique short id, HEAD, and ~N / ^ suffixes."""
@@ -170,7 +312,7 @@ class RepoCore:
             if vid is None:
                 raise RevisionError("no versions yet (HEAD is empty)", "make one with `annover snapshot`")
         else:
-            vid = self.refs.tags().get(base) or self._by_prefix(base, rev)
+            vid = self.tags().get(base) or self._by_prefix(base, rev)
         steps = 0
         for op in re.findall(r"~\d*|\^", ops):
             steps += 1 if op in ("^", "~") else int(op[1:])
@@ -186,6 +328,8 @@ class RepoCore:
             raise RevisionError(f"unknown revision {rev!r}",
                                 "use a tag (annover log shows them), a version id, HEAD or HEAD~N")
         hits = [v for v in self.version_ids() if v.startswith(prefix)]
+        if not hits:  # a version not checked out: ask git's history
+            hits = [v for v in self._version_ids_in_git() if v.startswith(prefix)]
         if not hits:
             raise RevisionError(f"unknown revision {rev!r}", "no version id starts with that; see `annover log`")
         if len(hits) > 1:
@@ -217,7 +361,7 @@ class RepoCore:
     def tags_of(self) -> dict[str, list[str]]:
         """version id -> its tag names."""
         out: dict[str, list[str]] = {}
-        for name, vid in self.refs.tags().items():
+        for name, vid in self.tags().items():
             out.setdefault(vid, []).append(name)
         return out
 
@@ -229,7 +373,10 @@ class RepoCore:
         if table not in C.TABLES:
             raise UsageError(f"unknown table {table!r}", f"use one of {', '.join(C.TABLES)}")
         v = self.show(rev)
-        return read_version_table(self.store, v, table, model_version, columns)
+        try:
+            return read_version_table(self.store, v, table, model_version, columns)
+        except ObjectError as e:
+            raise missing_objects(e, rev, v.id) from None
 
     def config_text(self, rev: str = "HEAD") -> str | None:
         v = self.show(rev)
@@ -271,35 +418,48 @@ class RepoCore:
         Content is bytes (written to git, then to the work tree), a Path (taken from the
         work tree) or None (deleted). Uses a private index, so the user's staged changes
         stay out of it; HEAD moves only if it is still ``expected`` (compare-and-swap).
+        Refused on a detached git HEAD (see :meth:`check_on_branch`).
         """
+        self.check_on_branch()
         return self.scm.commit(files, message, expected, stage=maybe_die)
 
     def recover(self) -> list[str]:
-        """Repair what an interrupted snapshot left behind (run under the lock).
+        """Repair what an interrupted command left behind (run under the lock); what it did.
 
         git's HEAD commit is the truth: annover's tracked files in the work tree are reset to
-        it, stale private-index files removed, and a half-done index sync finished.
+        it, records and tags it does not have removed, stale private-index files removed,
+        git's index made to agree with it for annover's files (a sync cut short leaves it
+        staging the deletion of the new version), and missing git tags made.
         """
         notes: list[str] = []
         reld = self.rel(self.dir)
-        self.scm.clear_private_index()
+        if self.scm.clear_private_index():
+            notes.append("removed the private index of an interrupted commit")
         if self.scm.finish_interrupted_sync(reld):
             notes.append("finished an interrupted index update")
         head = self.head_commit()
         if head is None:
             return notes
         tracked = self.scm.ls_tree(head, reld)
+        prefix = f"{reld}/refs/" if reld != "." else "refs/"
+        wanted: dict[str, str | None] = {}
         for sub in ("HEAD", "objects.dvc", ".gitignore"):
             path = f"{reld}/{sub}" if reld != "." else sub
-            want = tracked.get(path)
+            wanted[path] = tracked.get(path)
+        wanted.update({p: b for p, b in tracked.items()
+                       if p.startswith(prefix) and ".." not in p.split("/")})  # git's trees can hold ".." names
+        present = {p: b for p, b in wanted.items() if b is not None}
+        contents = dict(zip(present, self.scm.blobs(list(present.values()))))
+        for path, blob in wanted.items():
             target = self.toplevel / path
-            if want is None:
-                if sub == "HEAD" and target.exists():
-                    target.unlink()
-                    notes.append("removed an uncommitted HEAD")
+            if blob is None:
+                if path.endswith("/HEAD") or path == "HEAD":
+                    if target.exists():
+                        target.unlink()
+                        notes.append("removed an uncommitted HEAD")
                 continue
-            data = self.scm.blob(want)
-            if not target.exists() or target.read_bytes() != data:
+            data = contents.get(path)
+            if data is not None and (not target.exists() or target.read_bytes() != data):
                 write_atomic(target, data)
                 notes.append(f"restored {path} from the last commit")
         vdir = self.dir / "versions"
@@ -308,38 +468,43 @@ class RepoCore:
                 if self.rel(p) not in tracked:
                     p.unlink()
                     notes.append(f"removed the record of uncommitted version {p.stem[:12]}")
-        prefix = f"{reld}/refs/" if reld != "." else "refs/"
         tag_dir = self.dir / "refs" / "tags"
         if tag_dir.is_dir():
             for p in tag_dir.rglob("*"):
                 if p.is_file() and self.rel(p) not in tracked:
                     p.unlink()
-                    notes.append(f"removed uncommitted tag {p.name}")
-        for path, blob in tracked.items():
-            if path.startswith(prefix):
-                target = self.toplevel / path
-                data = self.scm.blob(blob)
-                if not target.exists() or target.read_bytes() != data:
-                    write_atomic(target, data)
-                    notes.append(f"restored {path}")
-        if notes:  # files restored: make the user's index agree with HEAD again
-            self.scm.sync_index(reld)
-        self.ensure_git_tags()
+                    notes.append(f"removed uncommitted tag {p.relative_to(tag_dir).as_posix()}")
+        if self.scm.sync_index(reld):
+            notes.append("made git's index agree with the last commit for annover's files (an interrupted "
+                         "command left it staging their deletion)")
+        notes += self.ensure_git_tags()
         return notes
 
     def commit_of(self, vid: str) -> str | None:
-        """The git commit that added version ``vid``."""
-        return self.scm.commit_adding(self.rel(self.version_path(vid)))
+        """The git commit that added version ``vid`` (on HEAD's history, else on any ref's)."""
+        path = self.rel(self.version_path(vid))
+        return self.scm.commit_adding(path) or self.scm.commit_adding(path, everywhere=True)
 
-    def ensure_git_tags(self) -> None:
-        """Every annover tag also exists as a git tag on the commit that made its version."""
-        existing = self.scm.tags()
+    def ensure_git_tags(self) -> list[str]:
+        """Every annover tag also exists as a git tag on the commit that made its version; what was made."""
+        existing = self.scm.tag_commits()
+        made = []
         for name, vid in self.refs.tags().items():
             if name in existing:
                 continue
             commit = self.commit_of(vid)
             if commit:
                 self.scm.tag(name, commit, check=False)
+                made.append(f"made the missing git tag {name}")
+        return made
+
+
+def missing_objects(e: ObjectError, rev: str, vid: str) -> ObjectError:
+    """``e`` (an object missing or corrupt) said of version ``rev``, with the command that fetches it:
+    ``annover pull REV`` (plain ``dvc pull`` fetches only the checked-out version's objects)."""
+    name = rev if rev == vid[: len(rev)] else f"{rev} ({vid[:12]})"
+    return ObjectError(f"version {name}: {e.message}",
+                       f"run `annover pull {rev}` to fetch that version's objects from the DVC remote")
 
 
 def read_version_table(store: ObjectStore, v: Version, table: str, model_version: str | None = None,
@@ -368,12 +533,16 @@ def _desc(s: str) -> tuple[int, ...]:
 
 
 class Stage(StrEnum):
-    """The snapshot's fault-injection points (the git adapter has its own around update-ref)."""
+    """The fault-injection points of a snapshot and of every commit."""
 
     AFTER_OBJECTS = "after-objects"
     BEFORE_DVC_ADD = "before-dvc-add"
     AFTER_DVC_ADD = "after-dvc-add"
     BEFORE_GIT_TAG = "before-git-tag"
+    # the git adapter's, around update-ref and the sync of the user's index
+    BEFORE_UPDATE_REF = "before-update-ref"
+    AFTER_UPDATE_REF = "after-update-ref"
+    BEFORE_INDEX_SYNC = "before-index-sync"
 
 
 def maybe_die(stage: str) -> None:

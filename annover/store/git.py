@@ -72,20 +72,25 @@ class Git:
     def init(path: Path, branch: str = "main") -> None:
         run_git(["init", "-q", "-b", branch], path)
 
+    def _locate(self) -> None:
+        """The top level and the git dir, asked of git once."""
+        out = run_git(["rev-parse", "--show-toplevel", "--absolute-git-dir"], self.cwd, check=False).decode()
+        lines = out.splitlines()
+        if len(lines) != 2:
+            raise NotARepoError(f"{self.cwd} is not inside a git work tree", "run `annover init` here")
+        self._toplevel, self._git_dir = Path(lines[0]).resolve(), Path(lines[1])
+
     @property
     def toplevel(self) -> Path:
         if self._toplevel is None:
-            top = self.toplevel_of(self.cwd)
-            if top is None:
-                raise NotARepoError(f"{self.cwd} is not inside a git work tree", "run `annover init` here")
-            self._toplevel = top
-        return self._toplevel
+            self._locate()
+        return self._toplevel  # type: ignore[return-value]
 
     @property
     def git_dir(self) -> Path:
         if self._git_dir is None:
-            self._git_dir = Path(self.run("rev-parse", "--absolute-git-dir").strip())
-        return self._git_dir
+            self._locate()
+        return self._git_dir  # type: ignore[return-value]
 
     def rel(self, path: Path) -> str:
         """``path`` relative to the top level, posix style (what git plumbing takes)."""
@@ -105,6 +110,16 @@ class Git:
 
     def head_commit(self) -> str | None:
         return self.rev_parse("HEAD")
+
+    def branch(self) -> str | None:
+        """The branch HEAD is on (``refs/heads/...``), or None when HEAD is detached."""
+        return self.run("symbolic-ref", "-q", "HEAD", check=False).strip() or None
+
+    def remote_refs_containing(self, commit: str) -> list[str]:
+        """The remote-tracking refs (``refs/remotes/...``) whose history holds ``commit``."""
+        out = self.run("for-each-ref", "--format=%(refname:short)", f"--contains={commit}", "refs/remotes",
+                       check=False)
+        return [ln for ln in out.splitlines() if ln and not ln.endswith("/HEAD")]
 
     def show(self, commit: str, path: str) -> str | None:
         """The text of ``path`` at ``commit``, or None where it has none (or it is empty)."""
@@ -127,19 +142,63 @@ class Git:
             rows.append((p, mode, blob))
         return rows
 
-    def commit_adding(self, path: str) -> str | None:
-        """The commit that added ``path`` (on HEAD's history)."""
-        return self.run("log", "--format=%H", "--diff-filter=A", "-1", "--", path, check=False).strip() or None
+    def commit_adding(self, path: str, everywhere: bool = False) -> str | None:
+        """The commit that added ``path`` on HEAD's history (``everywhere``: on any ref's)."""
+        return self.run("log", *(["--all"] if everywhere else []), "--format=%H", "--diff-filter=A", "-1", "--",
+                        path, check=False).strip() or None
+
+    def blobs(self, specs: list[str]) -> list[bytes | None]:
+        """The content of each ``REV:PATH`` in ``specs`` (None where there is none), in one git call."""
+        if not specs:
+            return []
+        if any("\n" in sp for sp in specs):
+            raise ValueError("a git object name cannot hold a newline")
+        out = run_git(["cat-file", "--batch"], self.toplevel, input="".join(f"{sp}\n" for sp in specs).encode(),
+                      check=False)
+        result: list[bytes | None] = []
+        pos = 0
+        for _ in specs:
+            nl = out.index(b"\n", pos)
+            header = out[pos:nl].split()
+            pos = nl + 1
+            if len(header) == 3 and len(header[0]) in (40, 64) and header[2].isdigit():
+                size = int(header[2])
+                result.append(out[pos:pos + size] if header[1] == b"blob" else None)
+                pos += size + 1
+            else:  # "<spec> missing" (or ambiguous)
+                result.append(None)
+        return result
 
     # ------------------------------------------------------------------ tags
 
     def tags(self, name: str | None = None) -> set[str]:
         """Every tag name (or ``{name}`` if that tag exists)."""
-        args = ["tag", "--list"] + (["--", name] if name is not None else [])
-        return set(self.run(*args, check=False).split())
+        if name is not None:
+            return {name} if self.tag_commits().get(name) else set()
+        return set(self.tag_commits())
 
-    def tag(self, name: str, commit: str, force: bool = False, check: bool = True) -> None:
-        self.run("tag", *(["-f"] if force else []), "--", name, commit, check=check)
+    def tag_commits(self) -> dict[str, str]:
+        """``{tag name: the commit it names}`` (annotated tags peeled), from git's refs."""
+        out = self.run("for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)", "refs/tags",
+                       check=False)
+        tags = {}
+        for ln in out.splitlines():
+            ref, obj, peeled = ln.split("\0")
+            tags[ref[len("refs/tags/"):]] = peeled or obj
+        return tags
+
+    def tag(self, name: str, commit: str, force: bool = False, check: bool = True,
+            old: str | None = None) -> None:
+        """Point tag ``name`` at ``commit``: a new tag, or (``force``) a moved one; ``old``, when
+        given, is the commit it must still name (compare-and-swap). Set by its full ref name,
+        so a name can never be read as an option."""
+        expected = [old] if old else ([] if force else [ZERO_OID])
+        self.run("update-ref", "-m", f"annover: tag {name}", "--", f"refs/tags/{name}", commit, *expected,
+                 check=check)
+
+    def delete_tag(self, name: str, old: str | None = None) -> None:
+        """Delete tag ``name`` (only if it still names ``old``, when given)."""
+        self.run("update-ref", "-d", "--", f"refs/tags/{name}", *([old] if old else []))
 
     # ------------------------------------------------------------------ identity
 
@@ -168,8 +227,11 @@ class Git:
         """Commit exactly ``files`` (paths relative to the top level) on top of ``expected``.
 
         A private index keeps the user's staged changes out; HEAD moves only if it still is
-        ``expected`` (compare-and-swap ``update-ref``). Then the work tree and the user's
-        index follow. ``stage`` is called just before and after HEAD moves.
+        ``expected`` (compare-and-swap ``update-ref``). The work tree and the user's index
+        take the new files *before* HEAD moves, so no moment exists where the index stages
+        the deletion of what HEAD just gained (a user's ``git commit`` after a kill there
+        would have deleted the version); before HEAD moves, they are what the next
+        command's recovery resets. ``stage`` is called at each of these points.
         """
         env = {"GIT_INDEX_FILE": str(self.git_dir / _PRIVATE_INDEX), **self.identity_env()}
         self.clear_private_index()
@@ -180,20 +242,39 @@ class Git:
             tree = self.run("write-tree", env=env).strip()
             commit = self.run("commit-tree", tree, *(["-p", expected] if expected else []), "-m", message,
                               env=env).strip()
-            stage("before-update-ref")
-            title = message.splitlines()[0] if message else ""
-            self.run("update-ref", "-m", f"annover: {title}", "--", "HEAD", commit, expected or ZERO_OID)
         finally:  # a failed commit leaves nothing behind (a killed one is cleared by the next)
             self.clear_private_index()
-        stage("after-update-ref")
+        if self.head_commit() != expected:
+            raise GitError("git HEAD moved while annover was committing", "run the command again")
         for path, content in files.items():
             target = self.toplevel / path
             if isinstance(content, bytes):
                 write_atomic(target, content)
             elif content is None:
                 target.unlink(missing_ok=True)
+        stage("before-index-sync")
         self.sync_index(index_info=index_info)
+        stage("before-update-ref")
+        title = message.splitlines()[0] if message else ""
+        try:
+            self.run("update-ref", "-m", f"annover: {title}", "--", "HEAD", commit, expected or ZERO_OID)
+        except GitError:
+            self.reset_paths(list(files), keep_work_tree=[p for p, c in files.items() if isinstance(c, Path)])
+            raise
+        stage("after-update-ref")
         return commit
+
+    def reset_paths(self, paths: list[str], keep_work_tree: "list[str] | tuple[str, ...]" = ()) -> None:
+        """Put ``paths`` back as HEAD has them, in the work tree (but ``keep_work_tree``) and the index."""
+        head = self.head_commit()
+        wt = [p for p in paths if p not in keep_work_tree]
+        for path, data in zip(wt, self.blobs([f"{head}:{p}" for p in wt]) if head else [None] * len(wt)):
+            if data is None:
+                (self.toplevel / path).unlink(missing_ok=True)
+            else:
+                write_atomic(self.toplevel / path, data)
+        if head:
+            self.sync_index(*paths)
 
     def _index_info(self, files: "dict[str, bytes | Path | None]") -> bytes:
         """``update-index --index-info`` lines for ``files``; their blobs written to git."""
@@ -220,17 +301,35 @@ class Git:
         """A commit or an index sync was cut short (their files are still there)."""
         return (self.git_dir / _SYNC_MARKER).exists() or (self.git_dir / _PRIVATE_INDEX).exists()
 
-    def sync_index(self, path: str = ".", index_info: bytes | None = None) -> None:
-        """Make the user's index agree with HEAD for the files under ``path`` (marker-guarded)."""
+    def index_differences(self, *paths: str) -> bytes:
+        """``update-index --index-info`` lines that make the index agree with HEAD under ``path``
+        (empty when it does): HEAD's entry for a path that differs, a removal for one HEAD lacks."""
+        out = run_git(["diff-index", "--cached", "--no-renames", "-z", "HEAD", "--", *paths], self.toplevel,
+                      check=False)
+        fields = out.split(b"\0")
+        lines = []
+        for meta, p in zip(fields[0::2], fields[1::2]):
+            if not meta.startswith(b":"):
+                continue
+            head_mode, _, head_blob = meta[1:].split()[:3]
+            if head_mode == b"000000":  # staged here, absent from HEAD
+                lines.append(b"0 " + ZERO_OID.encode() + b"\t" + p + b"\n")
+            else:
+                lines.append(head_mode + b" " + head_blob + b"\t" + p + b"\n")
+        return b"".join(lines)
+
+    def sync_index(self, *paths: str, index_info: bytes | None = None) -> bool:
+        """Make the user's index agree with HEAD for the files under ``paths`` (default all;
+        marker-guarded), or apply ``index_info``; whether anything had to change."""
+        if index_info is None:
+            index_info = self.index_differences(*(paths or (".",)))
+        if not index_info:
+            return False
         marker = self.git_dir / _SYNC_MARKER
         write_atomic(marker, b"1")
-        if index_info is None:
-            index_info = b"".join(f"{mode} {blob}\t{p}\n".encode()
-                                  for p, mode, blob in self._ls_tree("HEAD", path))
-        if index_info:
-            self.run("update-index", "--index-info", input=index_info)
+        self.run("update-index", "--index-info", input=index_info)
         marker.unlink(missing_ok=True)
-
+        return True
 
     def finish_interrupted_sync(self, path: str) -> bool:
         """Finish an index sync a killed process left (run under annover's lock); True if one was."""
@@ -238,4 +337,5 @@ class Git:
             return False
         (self.git_dir / "index.lock").unlink(missing_ok=True)  # left by our own killed update-index
         self.sync_index(path)
+        (self.git_dir / _SYNC_MARKER).unlink(missing_ok=True)
         return True

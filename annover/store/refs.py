@@ -3,6 +3,10 @@
 Refs are small text files holding a version id. They move only under the repository
 lock and only by compare-and-swap (the caller says what it expects the old value to
 be), and every move is logged in ``.annover/logs/HEAD`` like git's reflog.
+
+Tag names come from files a cloned repository may have planted, so a name is checked
+by git's ref-name rules (and annover's: no leading ``-``, no id look-alikes) wherever it
+is read; a file whose name or content fails is left out and listed in ``Refs.rejected``.
 """
 
 from __future__ import annotations
@@ -16,23 +20,55 @@ from pathlib import Path
 from annover.errors import LockError, UsageError
 from annover.files import write_atomic  # re-exported: older callers import it from here
 
-__all__ = ["RepoLock", "Refs", "check_tag_name", "write_atomic"]
+__all__ = ["RepoLock", "Refs", "check_tag_name", "is_tag_name", "is_version_id", "write_atomic"]
 
-_TAG_RE = re.compile(r"^(?!.*\.\.)(?!.*@\{)(?!/)(?!.*/$)(?!.*\.lock$)(?!-)[A-Za-z0-9._/-]{1,100}$")
+_TAG_CHARS = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
 _HEX_RE = re.compile(r"^[0-9a-f]{4,64}$")
+_VERSION_ID = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _tag_name_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a tag (git's ``check-ref-format`` rules, narrowed), or None."""
+    if not _TAG_CHARS.match(name):
+        return "use letters, digits and . _ - / (as in git tags), e.g. v3 or round-2"
+    if name.startswith("-"):
+        return "a tag name cannot start with '-'"
+    if name in ("HEAD", "@") or name.startswith("HEAD~") or name.startswith("HEAD^"):
+        return "HEAD is a revision, not a tag name"
+    if ".." in name or "//" in name or name.endswith(".") or name.endswith("/"):
+        return "git forbids '..', '//' and a trailing '.' or '/' in ref names"
+    for part in name.split("/"):
+        if not part or part.startswith(".") or part.endswith(".lock"):
+            return "git forbids an empty part, a part starting with '.' and a part ending in '.lock'"
+    return None
+
+
+def is_tag_name(name: str) -> bool:
+    """Whether ``name`` is a tag name annover accepts (see :func:`check_tag_name`)."""
+    return _tag_name_problem(name) is None and not (_HEX_RE.match(name) and len(name) >= 7)
+
+
+def is_version_id(value: str) -> bool:
+    """Whether ``value`` has the form of a version id (64 lowercase hex digits)."""
+    return bool(_VERSION_ID.match(value))
 
 
 def check_tag_name(name: str) -> None:
     """Tag names follow git's rules (they become git tags too) and must not look like ids."""
-    if not _TAG_RE.match(name) or name in ("HEAD", "@") or name.startswith("HEAD~") or name.endswith("."):
-        raise UsageError(f"invalid tag name {name!r}",
-                         "use letters, digits and . _ - / (as in git tags), e.g. v3 or round-2")
+    problem = _tag_name_problem(name)
+    if problem:
+        raise UsageError(f"invalid tag name {name!r}", problem)
     if _HEX_RE.match(name) and len(name) >= 7:
         raise UsageError(f"tag name {name!r} looks like a version id", "choose a name that is not all hex digits")
 
 
 class RepoLock:
-    """An exclusive advisory lock on ``.annover/lock`` (fcntl.flock: released if the process dies)."""
+    """An exclusive advisory lock on ``.annover/lock`` (fcntl.flock: released if the process dies).
+
+    While held, the lock file holds the holder's pid; a clean exit empties it. A lock file
+    that is not empty while nobody holds the lock is what a killed writer left
+    (:meth:`left_by_dead_writer`): the next command repairs the repository.
+    """
 
     def __init__(self, path: Path, timeout: float = 60.0) -> None:
         self.path = path
@@ -54,13 +90,26 @@ class RepoLock:
                                     "wait for it to finish and run the command again") from None
                 time.sleep(0.05)
         self._fd = fd
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         return self
 
     def __exit__(self, *exc) -> None:
         if self._fd is not None:
+            os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None
+
+    def left_by_dead_writer(self) -> bool:
+        """Whether a process died holding the lock (its pid is still in the lock file).
+
+        Also true for a moment while a live process holds it; callers then find the lock busy.
+        """
+        try:
+            return self.path.stat().st_size > 0
+        except OSError:
+            return False
 
 
 class Refs:
@@ -68,6 +117,8 @@ class Refs:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        #: tag files the last :meth:`tags` left out (a name git would refuse, or not a version id)
+        self.rejected: list[str] = []
 
     def _path(self, name: str) -> Path:
         if name == "HEAD":
@@ -83,12 +134,24 @@ class Refs:
         return value or None
 
     def tags(self) -> dict[str, str]:
+        """``{name: version id}`` of the tag files; a bad name or content goes to :attr:`rejected`."""
         base = self.root / "refs" / "tags"
-        out = {}
+        out: dict[str, str] = {}
+        rejected: list[str] = []
         if base.is_dir():
             for p in sorted(base.rglob("*")):
-                if p.is_file() and not p.name.startswith("."):
-                    out[p.relative_to(base).as_posix()] = p.read_text().strip()
+                if not p.is_file() or p.name.startswith("."):  # temporary files of write_atomic
+                    continue
+                name = p.relative_to(base).as_posix()
+                try:
+                    value = p.read_text(encoding="ascii").strip()
+                except (OSError, UnicodeDecodeError):
+                    value = ""
+                if is_tag_name(name) and is_version_id(value):
+                    out[name] = value
+                else:
+                    rejected.append(name)
+        self.rejected = rejected
         return out
 
     def set(self, name: str, new: str, expected: str | None, log: str = "") -> None:
