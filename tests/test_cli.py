@@ -71,14 +71,17 @@ def _fingerprint(root: Path):
 def test_snapshot_prints_the_id_on_stdout_and_messages_on_stderr(repo):
     code, out, err = invoke(*_snapshot_args(), "-q")
     assert code == 0, err
+    assert out.strip() == repo.head() and err == ""  # -q: the id, nothing else
+    code, out, err = invoke(*_snapshot_args("round2.json"))
+    assert code == 0, err
     assert out.strip() == repo.head()
-    assert "v1" in err and repo.head() not in err.split()  # the summary line, short id only
-    code, out, err = invoke(*_snapshot_args())
+    assert "v2" in err and repo.head() not in err.split()  # the summary line, short id only
+    code, out, err = invoke(*_snapshot_args("round2.json"))
     assert code == 0 and out == "" and "nothing changed" in err
 
 
 @pytest.mark.parametrize("case, code", [
-    ("missing file", 3), ("unknown label", 4), ("bad config", 5), ("truncated", 3), ("wrong shape", 3),
+    ("missing file", 14), ("unknown label", 4), ("bad config", 5), ("truncated", 3), ("wrong shape", 3),
 ])
 def test_bad_input_exit_codes_one_line_and_nothing_written(repo, case, code):
     invoke(*_snapshot_args())  # v1, so "nothing written" is checked against real state

@@ -118,7 +118,7 @@ def test_bad_json_gives_one_line_error_naming_file_and_record(tmp_path, content,
 
 def test_missing_key_field_and_duplicate_keys(tmp_path):
     p = _write(tmp_path, "e.json", [{"data": {"text": "a"}}])
-    with pytest.raises(InputError, match="no field 'data.uid'"):
+    with pytest.raises(InputError, match="no field uid .--key data.uid.; its fields: text"):
         read_source(p, key="data.uid")
     p = _write(tmp_path, "e.json", [{"data": {"uid": "x", "t": 1}}, {"data": {"uid": "x", "t": 2}}])
     with pytest.raises(InputError, match="duplicate task .*'x'"):

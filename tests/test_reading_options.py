@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +15,7 @@ import httpx
 import pytest
 
 import annover
-from annover.errors import InputError, ValidationError
+from annover.errors import InputError, ObjectError, ValidationError
 from annover.labelstudio import tasks as ls_tasks
 
 from .conftest import EXAMPLES, ROOT, git, run_cli
@@ -245,3 +246,61 @@ def test_live_pull_and_the_ui_export_give_the_same_snapshot(repo, tmp_path, ls, 
     t = mapped.version.record["tables"]
     assert (t["tasks"]["id"], t["annotations"]["id"]) == (live.version.record["tables"]["tasks"]["id"],
                                                          live.version.record["tables"]["annotations"]["id"])
+
+
+# ---------------------------------------------------------------------------
+# messages that say the right thing (issue 11, item 8)
+
+
+def test_missing_files_are_exit_14_whatever_the_option(repo, tmp_path):
+    cases = [("--from", "nope.json"), ("--config", "nope.xml"), ("--predictions", "nope.jsonl"),
+             ("--users", "nope.csv"), ("--source", "nope-folder")]
+    base = {"--from": "round1.json", "--config": "labeling.xml", "--key": "data.ext_id"}
+    for opt, name in cases:
+        p = run_cli("snapshot", *[x for kv in {**base, opt: name}.items() for x in kv], cwd=repo.root)
+        assert p.returncode == 14, (opt, p.stderr)
+        assert p.stderr.startswith("Error: ") and name in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    assert repo.head() is None
+
+
+def test_json_that_is_empty_cut_off_or_invalid_is_told_apart(repo):
+    text = (repo.root / "round1.json").read_text()
+    cases = {"empty.json": ("", "the file is empty"),
+             "cut.json": (text[:300], "truncated JSON: the file ends at line"),
+             "cut-number.json": (text[:text.index('"id"', 10) + 6], "truncated JSON"),
+             "bad.json": (text.replace('"data"', 'data', 1), "invalid JSON at line")}
+    for name, (body, want) in cases.items():
+        (repo.root / name).write_text(body)
+        p = run_cli("snapshot", "--from", name, "--config", "labeling.xml", cwd=repo.root)
+        assert p.returncode == InputError.exit_code and want in p.stderr, (name, p.stderr)
+        assert "Unterminated string starting at —" not in p.stderr
+
+
+def test_a_key_error_names_the_fields_that_exist(repo):
+    p = run_cli("snapshot", "--from", "round1.json", "--config", "labeling.xml", "--key", "data.doc_id",
+                cwd=repo.root)
+    fields = sorted(_tasks(repo.root / "round1.json")[0]["data"])
+    assert p.returncode == InputError.exit_code
+    assert "no field doc_id" in p.stderr and f"its fields: {', '.join(fields)}" in p.stderr, p.stderr
+    assert "'data.doc_id'" not in p.stderr
+
+
+def test_click_usage_errors_are_one_line(repo):
+    p = run_cli("snapshot", "--bogus", cwd=repo.root)
+    assert p.returncode == 2 and p.stderr.count("\n") == 1 and "--bogus" in p.stderr and "--help" in p.stderr, p.stderr
+
+
+def test_a_missing_object_names_the_version_and_the_command_that_fetches_it(two_rounds):
+    repo, v1, v2 = two_rounds
+    before = repo.load("v1")
+    repo.push("v1")
+    shutil.rmtree(repo.dvc.cache_dir())
+    for p in (repo.dir / "objects").rglob("*"):
+        if p.is_file():
+            p.unlink()
+    with pytest.raises(ObjectError) as e:
+        repo.load("v1")
+    assert e.value.message.startswith(f"version v1 ({v1.id[:12]}): ") and e.value.hint.startswith("run `annover pull v1`")
+    assert "dvc pull" not in str(e.value)
+    repo.pull("v1")
+    assert repo.load("v1").equals(before)

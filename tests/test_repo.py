@@ -319,8 +319,13 @@ def test_predictions_file_by_task_key(repo, tmp_path):
     bad.write_text(json.dumps({"task_key": "nope", "model_version": "m2", "result": []}) + "\n")
     from annover.errors import InputError
 
-    with pytest.raises(InputError, match="not in the data"):
+    with pytest.raises(InputError, match="none of its 1 predictions is for a task in the data"):
         repo.snapshot("round1.json", key="data.ext_id", predictions=str(bad), message="p")
+    # some of them elsewhere: left out, counted
+    bad.write_text(p.read_text().replace("rev-000", "nope").replace("rev-001", "gone").replace('"m2"', '"m3"'))
+    res = repo.snapshot("round1.json", predictions=str(bad), message="p3")
+    assert any("2 prediction(s) of 2 task(s) not in the data were left out" in w for w in res.warnings)
+    assert res.version.stats["predictions"]["m3"] == {"tasks": 3, "regions": 3}
 
 
 def test_large_table_is_split_into_parts_and_unchanged_parts_are_shared(repo, tmp_path, monkeypatch):

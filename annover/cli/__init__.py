@@ -84,6 +84,10 @@ def run(argv: list[str] | None = None) -> int:
         return rv if isinstance(rv, int) else 0  # ctx.exit(n) returns n here
     except click.exceptions.Exit as e:
         return e.exit_code
+    except click.UsageError as e:  # one line, like annover's own errors
+        where = e.ctx.command_path if e.ctx is not None else "annover"
+        click.echo(f"Error: {e.format_message()} — see `{where} --help`", err=True)
+        return e.exit_code
     except click.ClickException as e:
         e.show()
         return e.exit_code
@@ -139,7 +143,17 @@ def entry() -> None:
     # and its peak memory is what it is: keep freed memory for reuse until exit. Set
     # before pyarrow is imported; the user's own setting wins.
     os.environ.setdefault("MIMALLOC_PURGE_DELAY", "-1")
-    sys.exit(run())
+    code = run()
+    # Leave without the interpreter's teardown: pyarrow's static destructors can abort a
+    # finished process ("terminate called without an active exception", apache/arrow#34314),
+    # turning a success into exit 134 now and then. Everything annover writes is written
+    # and closed by now; only the standard streams need flushing.
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(code)
 
 
 # ---------------------------------------------------------------- shared output helpers

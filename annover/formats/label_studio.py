@@ -48,10 +48,11 @@ _LABEL_KEYS = LABEL_KEYS  # the old name, until every caller reads LABEL_KEYS
 class RecordError(ValueError):
     """A record of the input is wrong; carries where (task index, key, field)."""
 
-    def __init__(self, where: str, message: str) -> None:
+    def __init__(self, where: str, message: str, hint: str | None = None) -> None:
         super().__init__(f"{where}: {message}")
         self.where = where
         self.message = message
+        self.hint = hint
 
 
 def annotator_of(completed_by: Any, users: dict[int, str] | None = None) -> str | None:
@@ -108,8 +109,10 @@ def task_key_of(task: dict, key: str | None, where: str) -> str:
         cur: Any = data
         for part in path:
             if not isinstance(cur, dict) or part not in cur:
-                raise RecordError(where, f"task data has no field {key!r} (from --key); check the field name, "
-                                         "or key on Label Studio's task id with --key id")
+                fields = ", ".join(sorted(map(str, cur))) if isinstance(cur, dict) else "none: it is not an object"
+                raise RecordError(where, f"the task data has no field {part} (--key {key}); its fields: {fields}",
+                                  "name one of those fields with --key data.FIELD, or key on Label Studio's "
+                                  "task id with --key id")
             cur = cur[part]
         if isinstance(cur, bool) or not isinstance(cur, (str, int)):
             raise RecordError(where, f"key field {key!r} is {type(cur).__name__}, expected a string or an integer")
@@ -428,14 +431,13 @@ def from_ls_tasks(tasks: list, source: str, *, config: LabelingConfig | None = N
     try:
         rows = parse_tasks(tasks, key=key, source=source, users=users)
     except RecordError as e:
-        raise InputError(str(e), "fix the record, or check that this is a Label Studio JSON export") from None
+        raise InputError(str(e), e.hint or "fix the record, or check that this is a Label Studio JSON export") from None
     warnings: list[str] = []
     if config is not None and level != "off":
         warnings += check_answers(_answers(tasks, source, key), config, level, source, _hint(config, level))
     if rows.prediction_ids_only:
-        warnings.append(
-            f"{source}: {rows.prediction_ids_only} predictions are given as ids only (a plain export) and "
-            "nowhere in full; they are kept as ids — export with full predictions or pass --predictions FILE")
+        warnings.append(f"{source}: {rows.prediction_ids_only} predictions are given as ids only (a plain export) "
+                        "and nowhere in full; they are kept as ids")
     if rows.unmapped_users:
         ids = sorted(rows.unmapped_users, key=int)
         warnings.append(f"{source}: annotators {', '.join(ids[:5])}{' ...' if len(ids) > 5 else ''} are numeric "

@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from annover.errors import InputError
+from annover.errors import InputError, NotFoundError
 from annover.formats.label_studio import RecordError, from_ls_tasks, task_key_of
 from annover.formats.tables import empty
 from annover.formats.text import read_json_list
@@ -38,7 +38,7 @@ def read_predictions(path: str | Path, *, key: str | None = None, files: dict[st
     label = what or str(path)
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"{label}: no such file", "give a JSON or JSONL file of predictions")
+        raise NotFoundError(f"{label}: no such file (--predictions)", "give a JSON or JSONL file of predictions")
     out: dict[str, list[dict]] = {}
     for i, rec in enumerate(read_json_list(p, "predictions")):
         where = f"{label}: record {i}"

@@ -16,7 +16,7 @@ from annover.formats.ls_csv import is_label_studio_csv, read_label_studio_csv
 from annover.formats.ls_results import strictness
 from annover.formats.own_parquet import from_canonical, is_canonical, read_parquet
 from annover.formats.tables import Tables
-from annover.formats.text import JSONL_SUFFIXES, fail, read_json_list, read_jsonl
+from annover.formats.text import JSONL_SUFFIXES, fail, missing, read_json_list, read_jsonl
 from annover.model.config import LabelingConfig
 
 __all__ = ["JSON", "detect_format", "looks_like_tasks", "read_source"]
@@ -56,7 +56,7 @@ def read_source(path: str | Path, *, config: LabelingConfig | None = None, key: 
     """
     path = Path(path)
     if not path.exists():
-        raise fail(path, "no such file", "check the path given to --from")
+        raise missing(path)
     kind = fmt or detect_format(path)
     level = strictness(validate)
     opts = {"config": config, "key": key, "validate": level != "off"}

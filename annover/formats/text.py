@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from annover.errors import InputError
+from annover.errors import InputError, NotFoundError
 
 __all__ = ["JSONL_SUFFIXES", "fail", "read_csv_records", "read_json", "read_json_list", "read_jsonl"]
 
@@ -23,20 +23,34 @@ def fail(path: str | Path, msg: str, hint: str) -> InputError:
     return InputError(f"{path}: {msg}", hint)
 
 
+def missing(path: str | Path, option: str = "--from") -> NotFoundError:
+    """The error for an input file that does not exist (exit code 14, whatever the file)."""
+    return NotFoundError(f"{path}: no such file ({option})", f"check the path given to {option}")
+
+
+def json_problem(text: str, e: "json.JSONDecodeError") -> tuple[str, str]:
+    """(what is wrong, how to fix it) for JSON that does not parse: empty, cut off, or invalid."""
+    if not text.strip():
+        return "the file is empty", "export the data again; a Label Studio export is a JSON list of tasks"
+    where = f"line {e.lineno} column {e.colno}"
+    if e.msg.startswith("Unterminated string") or e.pos >= len(text.rstrip()):
+        return (f"truncated JSON: the file ends at {where} before the document is closed",
+                "the file was cut off: export or copy it again")
+    return f"invalid JSON at {where}: {e.msg}", "fix the JSON there, or export the file again"
+
+
 def read_json(path: Path) -> Any:
     """The JSON document in ``path``."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise fail(path, "no such file", "check the path given to --from") from None
+        raise missing(path) from None
     except UnicodeDecodeError as e:
         raise fail(path, f"not UTF-8 text ({e.reason} at byte {e.start})", "export the file as UTF-8 JSON") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as e:
-        what = "truncated JSON" if e.pos >= len(text.rstrip()) else "invalid JSON"
-        raise fail(path, f"{what} at line {e.lineno} column {e.colno}: {e.msg}",
-                   "re-export the file from Label Studio or fix the JSON") from None
+        raise fail(path, *json_problem(text, e)) from None
 
 
 def read_jsonl(path: Path) -> list[Any]:
@@ -50,10 +64,11 @@ def read_jsonl(path: Path) -> list[Any]:
                 try:
                     rows.append(json.loads(line))
                 except json.JSONDecodeError as e:
-                    raise fail(path, f"line {n}: invalid JSON at column {e.colno}: {e.msg}",
-                               "each line must be one JSON object") from None
+                    what, _ = json_problem(line, e)
+                    raise fail(path, f"line {n}: {what.replace(' at line 1 ', ' at ')}",
+                               "each line must be one complete JSON object") from None
     except FileNotFoundError:
-        raise fail(path, "no such file", "check the path given to --from") from None
+        raise missing(path) from None
     except UnicodeDecodeError as e:
         raise fail(path, f"not UTF-8 text ({e.reason})", "save the file as UTF-8") from None
     return rows

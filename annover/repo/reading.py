@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from annover.errors import InputError, UsageError
+from annover.errors import InputError, NotFoundError, UsageError
 from annover.formats.ls_results import strictness
 from annover.store.versions import Version
 
@@ -110,7 +110,7 @@ def read_users_file(path: str | Path) -> dict[int, str]:
     CSV with ``id`` and ``email`` columns."""
     p = Path(path)
     if not p.is_file():
-        raise InputError(f"{p}: no such file (from --users)", "give a JSON or CSV file of Label Studio user ids and e-mails")
+        raise NotFoundError(f"{p}: no such file (--users)", "give a JSON or CSV file of Label Studio user ids and e-mails")
     text = p.read_text(encoding="utf-8-sig")
     if p.suffix.lower() == ".csv":
         rows = list(csv.DictReader(io.StringIO(text)))

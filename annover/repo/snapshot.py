@@ -192,8 +192,9 @@ def read_tables(repo: RepoCore, inp: SnapshotInput, cfg: LabelingConfig | None, 
 
 
 def attach_predictions(inp: SnapshotInput, tables: Tables, cfg: LabelingConfig | None, reading: Reading,
-                       progress: Progress) -> "pa.Table":
-    """The tables' predictions with those of ``inp.predictions`` (matched to tasks by key) added."""
+                       warnings: list[str], progress: Progress) -> "pa.Table":
+    """The tables' predictions with those of ``inp.predictions`` (matched to tasks by key) added;
+    predictions of tasks not in the data are left out, with a warning that counts them."""
     preds = tables.predictions
     if not inp.predictions:
         return preds
@@ -201,10 +202,18 @@ def attach_predictions(inp: SnapshotInput, tables: Tables, cfg: LabelingConfig |
     extra = read_predictions_table(inp.predictions, reading.key, cfg, reading.validate != "off")
     if not extra.num_rows:
         return preds
-    unknown = set(extra.column("task_key").to_pylist()) - set(tables.tasks.column("task_key").to_pylist())
-    if unknown:
-        raise InputError(f"{inp.predictions}: predictions for {len(unknown)} task(s) not in the data, "
-                         f"e.g. {sorted(unknown)[0]!r}", "match predictions to tasks by the same --key")
+    known = tables.tasks.column("task_key")
+    inside = pc.is_in(extra.column("task_key"), value_set=known)
+    n_out = extra.num_rows - pc.sum(inside).as_py()
+    if n_out:
+        if n_out == extra.num_rows:
+            raise InputError(f"{inp.predictions}: none of its {n_out} predictions is for a task in the data "
+                             f"(e.g. task key {extra.column('task_key')[0].as_py()})",
+                             f"key predictions the way the tasks are keyed ({Reading.describe_key(reading.key)})")
+        unknown = sorted(set(pc.filter(extra.column("task_key"), pc.invert(inside)).to_pylist()))
+        warnings.append(f"{inp.predictions}: {n_out} prediction(s) of {len(unknown)} task(s) not in the data were "
+                        f"left out (e.g. task key {unknown[0]})")
+        extra = extra.filter(inside)
     return finish(pa.concat_tables([preds, extra]), PREDICTIONS, inp.predictions)
 
 
@@ -242,7 +251,7 @@ def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: 
         cfg.wait()
     change = key_change(head_reading, reading, f"since HEAD ({_name(repo, head)})")
     warnings += tables.warnings + ([change] if change else [])
-    preds = attach_predictions(inp, tables, cfg, reading, progress)
+    preds = attach_predictions(inp, tables, cfg, reading, warnings, progress)
     tasks, link, files = tables.tasks, None, {}
     if inp.source_data:
         progress(f"hashing source data {inp.source_data}")

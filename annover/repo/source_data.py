@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
-from annover.errors import InputError
+from annover.errors import InputError, NotFoundError
 from annover.files import sha256_file
 from annover.model import canonical as C
 from annover.repo.core import RepoCore
@@ -45,7 +45,7 @@ def hash_source(repo: RepoCore, path: str) -> tuple[dict, dict[str, str]]:
     """(the link, {relative path: sha256}) of the source data at ``path`` (a file or a folder)."""
     p = inside(repo.toplevel, Path(path) if Path(path).is_absolute() else Path.cwd() / path, "--source")
     if not p.exists():
-        raise InputError(f"--source {path}: no such file or folder", "give the folder the tasks point at")
+        raise NotFoundError(f"--source {path}: no such file or folder", "give the folder the tasks point at")
     files: dict[str, str] = {}
     if p.is_file():
         files[p.name] = sha256_file(p)

@@ -30,7 +30,7 @@ __all__ = ["FsStore", "LocalStore", "ObjectRef", "ObjectStore", "check_md5", "ch
 
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _MD5_RE = re.compile(r"[0-9a-f]{32}")
-_PULL_HINT = "run `annover pull REV` (or `dvc pull`) to fetch it from the DVC remote"
+_PULL_HINT = "run `annover pull VERSION` with the version that needs it, to fetch it from the DVC remote"
 
 
 @dataclass(frozen=True)
@@ -167,7 +167,7 @@ class LocalStore(ObjectStore):
         if p is None:
             raise ObjectError(f"{what} {ref.oid[:12]} is not here", _PULL_HINT)
         return _verify(ref, p.read_bytes(), what, p.name,
-                       "delete the file and run `annover pull REV` to fetch a good copy")
+                       "delete the file and run `annover pull VERSION` with the version that needs it, to fetch a good copy")
 
 
 class FsStore(ObjectStore):
