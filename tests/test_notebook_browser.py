@@ -7,6 +7,9 @@ view it answers with: a click or a key in Chromium goes through the same Python 
 notebook runs, and the version saved afterwards holds exactly those answers. A screenshot
 of the widget goes to the test's folder (``ANNOVER_SCREENSHOT=path`` also writes it there:
 that is how ``docs/img/annotator.png`` is made).
+
+The last test runs the notebook itself in Voilà on 127.0.0.1: a real kernel, anywidget's own
+front end and comm, in the same Chromium.
 """
 
 from __future__ import annotations
@@ -14,7 +17,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
+import subprocess
+import sys
+import time
 from pathlib import Path
+
+import httpx
 
 import pytest
 
@@ -142,3 +151,94 @@ def test_a_missing_image_is_a_placeholder_naming_the_path_in_chromium(tmp_path, 
             assert page.get_attribute(".annover-image", "src") == "https://example.invalid/x.png"
         finally:
             browser.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def voila(two_rounds, tmp_path):
+    """Voilà serving a notebook that opens the annotator on v2 (a real kernel, anywidget's own front end)."""
+    repo, _, _ = two_rounds
+    exe = Path(sys.executable).with_name("voila")
+    if not exe.exists():
+        pytest.skip("voila is not installed: pip install -e '.[test]'")
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source":
+                     "import annover\nann = annover.annotate(annover.Repo('.'), 'v2', annotator=WHO)\nann"
+                     .replace("WHO", repr(VOILA_WHO))}],
+          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
+          "nbformat": 4, "nbformat_minor": 5}
+    (repo.root / "label.ipynb").write_text(json.dumps(nb))
+    port = _free_port()
+    log = open(tmp_path / "voila.log", "wb")
+    proc = subprocess.Popen([str(exe), "label.ipynb", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
+                            cwd=repo.root, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        for _ in range(600):
+            if proc.poll() is not None:
+                pytest.fail(f"voila exited: {(tmp_path / 'voila.log').read_text()[-2000:]}")
+            try:
+                if httpx.get(url, timeout=1).status_code < 500:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.1)
+        yield repo, url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+VOILA_WHO = "voila@example.com"
+
+
+def _count_is(page, text: str) -> None:
+    page.wait_for_function(f"document.querySelector('.annover-count').innerText === {text!r}", timeout=60_000)
+
+
+def test_voila_clicks_keys_skip_back_then_the_saved_version_holds_them(voila, tmp_path):
+    """Voilà on 127.0.0.1, headless Chromium: clicks and keys go through a real kernel's widget
+    into its journal; the session resumed here saves exactly those answers."""
+    repo, url = voila
+    keys = repo.load("v2", "tasks").column("task_key").to_pylist()
+    n = len(keys)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 860, "height": 600})
+            page.goto(url)
+            page.wait_for_selector(".annover-annotator .annover-label", timeout=120_000)
+            _count_is(page, f"1 / {n}")
+            page.click(".annover-label[data-label=negative]")
+            _count_is(page, f"2 / {n}")
+            page.keyboard.press("1")
+            _count_is(page, f"3 / {n}")
+            page.keyboard.press("s")
+            _count_is(page, f"4 / {n}")
+            page.keyboard.press("ArrowLeft")
+            _count_is(page, f"3 / {n}")
+            page.wait_for_function("document.querySelector('.annover-state').innerText === 'skipped'")
+            page.keyboard.press("3")
+            _count_is(page, f"4 / {n}")
+            page.wait_for_function("document.querySelector('.annover-stats').innerText === '3 labeled · 0 skipped'")
+            page.locator(".annover-annotator").screenshot(path=str(tmp_path / "voila.png"))
+        finally:
+            browser.close()
+    # the kernel is gone with Voilà; the same call here resumes the session from its journal
+    ann = annover.annotate(repo, "v2", annotator=VOILA_WHO)
+    assert ann.session.position == 3
+    res = ann.save(message="labeled in Voilà")
+    expected = {keys[0]: ["negative"], keys[1]: ["positive"], keys[2]: ["neutral"]}
+    assert {r["task_key"]: r["labels"] for r in res.answers.to_pylist()} == expected
+    rows = repo.diff("v2", res.tag).rows.to_pylist()
+    assert sorted((r["change"], r["task_key"], r["answer_key"], r["labels_b"]) for r in rows) == sorted(
+        ("added", k, f"{VOILA_WHO}#0", labs) for k, labs in expected.items())
