@@ -75,6 +75,10 @@ class RemoteError(AnnoverError):
     exit_code = 10
 
 
+class RemoteUnreachableError(RemoteError):
+    """The DVC remote did not answer within the timeout, or refused the connection (exit 10)."""
+
+
 class LabelStudioError(AnnoverError):
     """Label Studio answered with an error we do not map more precisely."""
 
@@ -111,7 +115,7 @@ EXIT_CODES: dict[int, str] = {
     RevisionError.exit_code: "unknown or ambiguous revision",
     ObjectError.exit_code: "object missing locally or corrupt",
     LockError.exit_code: "repository is locked by another annover process",
-    RemoteError.exit_code: "DVC remote error (push, pull, status)",
+    RemoteError.exit_code: "DVC remote error or unreachable remote (push, pull, status; `--timeout`)",
     LabelStudioError.exit_code: "Label Studio returned an error",
     LabelStudioConnectionError.exit_code: "Label Studio is unreachable",
     LabelStudioAuthError.exit_code: "Label Studio refused the API key",

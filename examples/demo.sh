@@ -1,23 +1,32 @@
 #!/usr/bin/env bash
 # The demo: set up annover in .venv, then run its main job on the sample dataset that
 # ships in examples/sentiment/ — a repository with a local DVC remote, two labeling
-# rounds, log, show, diff, push, and a training script's load.
+# rounds, log, show, diff, push, and a training script's load. The repository goes to a
+# temporary folder, removed at the end, unless DEMO_DIR names a folder to keep it in.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/.." && pwd)
 PY=${PYTHON:-python3}
 VENV=${ANNOVER_VENV:-$ROOT/.venv}
 
+pipq() {  # pip, quiet, without this machine's notes about its local package mirrors (as .ci/run)
+  "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" 2> >(grep -v "^WARNING: Location" >&2)
+}
 if [ ! -x "$VENV/bin/annover" ]; then
   echo "== installing annover into $VENV" >&2
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-  "$VENV/bin/python" -m pip install -q --disable-pip-version-check -e "$ROOT"
+  pipq --upgrade pip
+  pipq -e "$ROOT"
 fi
 export PATH="$VENV/bin:$PATH"
 
-WORK=${DEMO_DIR:-$(mktemp -d)}
-mkdir -p "$WORK"
+if [ -n "${DEMO_DIR:-}" ]; then
+  WORK=$DEMO_DIR
+  mkdir -p "$WORK"
+else
+  WORK=$(mktemp -d)
+  trap 'rm -rf "$WORK"' EXIT
+fi
 REPO=$WORK/labels
 REMOTE=$WORK/dvc-remote
 SAMPLE=$HERE/sentiment
@@ -35,8 +44,7 @@ run annover snapshot --from round2.json --key data.ext_id -m "round 2: reviewed,
 run annover log
 run annover show v2
 if annover diff --help >/dev/null 2>&1; then run annover diff v1 v2; fi
-run annover push v1
-run annover push v2
+run annover push            # every version the remote lacks, like git push
 run annover status
 
 echo
@@ -57,4 +65,8 @@ for row in labels.select(["from_name", "labels", "was_cancelled"]).to_pylist():
 print("sentiment labels:", dict(sorted(counts.items())))
 PY
 echo
-echo "demo repository: $REPO (DVC remote: $REMOTE)"
+if [ -n "${DEMO_DIR:-}" ]; then
+  echo "demo repository: $REPO (DVC remote: $REMOTE)"
+else
+  echo "demo folder $WORK: removed on exit (set DEMO_DIR=path to keep it)"
+fi

@@ -167,7 +167,8 @@ def test_json_outputs(repo, tmp_path):
     tg = json.loads(invoke("tag", "best", "v1", "--json")[1])
     assert tg["version"] == snap["version"]["id"]
     ps = json.loads(invoke("push", "--json")[1])
-    assert ps["version"] == v2 and ps["direction"] == "push" and ps["transferred"] > 0
+    assert ps["version"] is None and ps["direction"] == "push" and ps["transferred"] > 0  # every version
+    assert (ps["versions"], ps["moved"], ps["up_to_date"]) == (2, 2, 0) and v2 in ps["moved_versions"]
     assert json.loads(invoke("status", "--json")[1])["pushed"] is True
 
 

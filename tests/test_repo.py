@@ -26,8 +26,8 @@ def test_init_makes_git_dvc_and_layout(tmp_path):
     assert (root / ".annover" / "config.json").is_file()
     assert git("status", "--porcelain", cwd=root) == ""
     assert "annover init" in git("log", "--format=%s", cwd=root)
-    # the default remote is a local folder, outside the repo, in DVC's local config
-    assert "annover-local" in (root / ".dvc" / "config.local").read_text()
+    # the default remote is a local folder, outside the repo, committed in .dvc/config (issue 11)
+    assert "annover" in git("show", "HEAD:.dvc/config", cwd=root) and r.status().remote.this_machine
     assert r.head() is None
 
 

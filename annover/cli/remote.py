@@ -5,9 +5,20 @@ from __future__ import annotations
 import click
 
 from annover.cli import emit_json, info, json_option, short
-from annover.repo import Repo, StatusResult
+from annover.repo import Repo, StatusResult, TransferResult
+from annover.store.dvc import REMOTE_TIMEOUT, RemoteInfo, this_machine_warning
 
 _PUSHED = {True: "yes", False: "no (run `annover push`)", None: "unknown"}
+
+remote_option = click.option("--remote", help="DVC remote name (default: the default remote).")
+timeout_option = click.option("--timeout", type=click.FloatRange(min=0.1), default=REMOTE_TIMEOUT,
+                              show_default=True, metavar="SECONDS",
+                              help="How long to wait for the remote's first answer (then exit 10).")
+
+
+def _warn_this_machine(remote: RemoteInfo | None) -> None:
+    if remote and remote.this_machine:
+        info(this_machine_warning(remote))
 
 
 def _render_status(out: StatusResult) -> None:
@@ -19,58 +30,78 @@ def _render_status(out: StatusResult) -> None:
     click.echo(f"remote: {r.name} {r.url}" if r else "remote: none (set one with `annover init --remote URL`)")
     if out.head:
         click.echo(f"pushed: {_PUSHED[out.pushed]}")
+        if out.unpushed is not None:
+            click.echo(f"versions not pushed: {len(out.unpushed)} of {out.versions}"
+                       + (" (run `annover push`)" if out.unpushed else ""))
         if out.missing_locally:
             click.echo(f"missing locally: {out.missing_locally} object(s) (run `annover pull`)")
     if out.interrupted:
         click.echo("an interrupted snapshot was found; the next annover command repairs it")
+    _warn_this_machine(r)
 
 
 @click.command(epilog="""\b
 Examples:
   annover status
   annover status --json
+  annover status --timeout 30      # a slow remote
+  annover status --no-remote       # offline: do not ask the remote
+\b
+Exit 10 when the remote does not answer within --timeout.
 """)
-@click.option("--no-remote", is_flag=True, help="Do not ask the DVC remote whether HEAD is pushed.")
+@click.option("--no-remote", is_flag=True, help="Do not ask the DVC remote what it lacks.")
+@timeout_option
 @json_option
-def status(no_remote: bool, as_json: bool) -> None:
-    """HEAD, its tags, the DVC remote, and whether HEAD's objects are pushed."""
-    out = Repo(".").status(remote=not no_remote)
+def status(no_remote: bool, timeout: float, as_json: bool) -> None:
+    """HEAD, its tags, the DVC remote, and how many versions it lacks."""
+    out = Repo(".").status(remote=not no_remote, timeout=timeout)
     if as_json:
         emit_json(out.to_json())
     else:
         _render_status(out)
 
 
-@click.command(epilog="""\b
-Examples:
-  annover push            # HEAD
-  annover push v1
-  annover push --remote backup
-""")
-@click.argument("rev", default="HEAD")
-@click.option("--remote", help="DVC remote name (default: the default remote).")
-@json_option
-def push(rev: str, remote: str | None, as_json: bool) -> None:
-    """Upload the objects version REV needs to the DVC remote, and only those."""
-    out = Repo(".").push(rev, remote)
-    if as_json:
-        emit_json(out.to_json())
-    else:
-        info(f"pushed {out.transferred} file(s) for {short(out.version)}")
+def _render_transfer(out: TransferResult, verb: str, there: str) -> None:
+    what = short(out.version) if out.version else f"{len(out.moved) + len(out.up_to_date)} version(s)"
+    info(f"{verb} {len(out.moved)} version(s), {out.transferred} file(s), of {what}; "
+         f"{len(out.up_to_date)} already {there}")
 
 
 @click.command(epilog="""\b
 Examples:
-  annover pull            # HEAD
-  annover pull v1         # then: annover export v1 ... / annover.load('v1')
+  annover push            # every version reachable from HEAD and the tags that the remote lacks
+  annover push v1         # one version
+  annover push --remote backup --json
 """)
-@click.argument("rev", default="HEAD")
-@click.option("--remote", help="DVC remote name (default: the default remote).")
+@click.argument("rev", required=False)
+@remote_option
+@timeout_option
 @json_option
-def pull(rev: str, remote: str | None, as_json: bool) -> None:
-    """Download the objects version REV needs from the DVC remote, and only those."""
-    out = Repo(".").pull(rev, remote)
+def push(rev: str | None, remote: str | None, timeout: float, as_json: bool) -> None:
+    """Upload to the DVC remote what it lacks: of version REV, or of every version reachable
+    from HEAD and the tags (like `git push`). What is there is not sent again."""
+    out = Repo(".").push(rev, remote, timeout=timeout)
     if as_json:
         emit_json(out.to_json())
     else:
-        info(f"pulled {out.transferred} file(s) for {short(out.version)}")
+        _render_transfer(out, "pushed", "on the remote")
+    _warn_this_machine(out.remote if remote is None else None)
+
+
+@click.command(epilog="""\b
+Examples:
+  annover pull            # every version reachable from HEAD and the tags that this clone lacks
+  annover pull v1         # one version; then: annover export v1 ... / annover.load('v1')
+""")
+@click.argument("rev", required=False)
+@remote_option
+@timeout_option
+@json_option
+def pull(rev: str | None, remote: str | None, timeout: float, as_json: bool) -> None:
+    """Download from the DVC remote what the local DVC cache lacks: of version REV, or of every
+    version reachable from HEAD and the tags; HEAD's objects land in the work tree."""
+    out = Repo(".").pull(rev, remote, timeout=timeout)
+    if as_json:
+        emit_json(out.to_json())
+    else:
+        _render_transfer(out, "pulled", "here")

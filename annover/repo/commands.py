@@ -95,21 +95,26 @@ class Repo(RepoCore):
                 self.scm.tag(name, commit, force=force)
         return TagResult(name, vid, commit)
 
-    def status(self, remote: bool = True) -> StatusResult:
-        """``annover status``: HEAD, its tags, the DVC remote, whether HEAD's objects are pushed."""
-        return remote_.status(self, remote)
+    def status(self, remote: bool = True, timeout: float = remote_.REMOTE_TIMEOUT) -> StatusResult:
+        """``annover status``: HEAD, its tags, the DVC remote (waiting ``timeout`` s for its first
+        answer), and the versions it lacks."""
+        return remote_.status(self, remote, timeout)
 
     def export(self, rev: str, fmt: str, out: str | Path, table: str = "annotations") -> ExportResult:
         """``annover export``: write version ``rev`` as ``fmt`` to ``out``."""
         return export_.export(self, rev, fmt, out, table)
 
-    def push(self, rev: str = "HEAD", remote: str | None = None) -> TransferResult:
-        """``annover push``: the objects version ``rev`` needs, and only those, to the DVC remote."""
-        return remote_.push(self, rev, remote)
+    def push(self, rev: str | None = None, remote: str | None = None,
+             timeout: float = remote_.REMOTE_TIMEOUT) -> TransferResult:
+        """``annover push``: what the DVC remote lacks of version ``rev``, or (None) of every
+        version reachable from HEAD and the tags, like ``git push``."""
+        return remote_.push(self, rev, remote, timeout)
 
-    def pull(self, rev: str = "HEAD", remote: str | None = None) -> TransferResult:
-        """``annover pull``: the objects version ``rev`` needs, and only those, from the DVC remote."""
-        return remote_.pull(self, rev, remote)
+    def pull(self, rev: str | None = None, remote: str | None = None,
+             timeout: float = remote_.REMOTE_TIMEOUT) -> TransferResult:
+        """``annover pull``: what the DVC cache lacks of version ``rev``, or (None) of every
+        version reachable from HEAD and the tags; HEAD's objects land in the work tree."""
+        return remote_.pull(self, rev, remote, timeout)
 
     def load(self, rev: str = "HEAD", table: str = "annotations", *, model_version: str | None = None,
              columns: list[str] | None = None) -> "pa.Table":

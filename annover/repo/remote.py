@@ -8,16 +8,16 @@ import os
 from pathlib import Path
 from typing import Any
 
-from annover.errors import NotARepoError, RemoteError
+from annover.errors import NotARepoError, ObjectError, RemoteError
 from annover.files import write_atomic
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore
 from annover.repo.results import InitResult, StatusResult, TransferResult
 from annover.store import dvc as dvc_adapter
-from annover.store.dvc import Direction, RemoteInfo
+from annover.store.dvc import REMOTE_TIMEOUT, Direction, Moved, RemoteInfo
 from annover.store.git import Git
 
-__all__ = ["default_remote_dir", "init", "pull", "push", "remote_info", "status"]
+__all__ = ["default_remote_dir", "init", "pull", "push", "reachable", "remote_info", "status"]
 
 #: where ``annover init`` puts the default local DVC remote (default ~/.cache/annover/remotes)
 REMOTE_HOME_ENV = "ANNOVER_REMOTE_HOME"
@@ -105,7 +105,20 @@ def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = No
         if dvc_config.exists():
             with repo.lock():
                 repo.commit({repo.rel(dvc_config): dvc_config}, "annover: set DVC remote", repo.head_commit())
+        if repo.head():
+            messages.append(_older_versions_note(remote, remote_options or {}))
     return InitResult(repo, False, remote_info(repo), messages)
+
+
+def _older_versions_note(url: str, options: dict[str, str]) -> str:
+    """What a clone types so versions committed before ``url`` was set pull from it too."""
+    name = dvc_adapter.REMOTE
+    lines = [f"dvc remote add --local -f {name} {dvc_adapter.redact(url)}"]
+    lines += [f"dvc remote modify --local {name} {k} {'...' if dvc_adapter.is_secret_option(k) else v}"
+              for k, v in options.items()]
+    return ("versions made before now name the old remote in their commits; run `annover push` to copy "
+            "them all here, and in each clone, once: " + " && ".join(lines) +
+            " (git-ignored, so it holds for every `git checkout vN && dvc pull`)")
 
 
 def _interrupted(repo: RepoCore, head: str | None) -> bool:
@@ -119,20 +132,72 @@ def _interrupted(repo: RepoCore, head: str | None) -> bool:
     return False
 
 
-def status(repo: RepoCore, remote: bool = True) -> StatusResult:
-    """HEAD, its tags, the DVC remote, and (asking the remote unless ``remote=False``) whether
-    HEAD's objects are on it."""
+def reachable(repo: RepoCore) -> dict[str, tuple[str, str | None]]:
+    """Every version reachable from git's HEAD and tags: id -> (its commit, its objects' listing).
+
+    The listing is the ``.dir`` md5 the commit's ``objects.dvc`` records (None: no pointer,
+    an interrupted snapshot). Two git calls, whatever the number of versions: the log of
+    the commits that added version records, and the pointers read in one batch.
+    """
+    vdir = repo.rel(repo.dir / "versions")
+    out = repo.git("log", "--full-history", "--diff-filter=A", "--format=commit %H", "--name-only",
+                   "HEAD", "--tags", "--", f"{vdir}/", check=False)
+    commits: dict[str, str] = {}
+    commit = ""
+    for line in out.splitlines():
+        if line.startswith("commit "):
+            commit = line[7:].strip()
+        elif line.endswith(".json") and commit:
+            commits.setdefault(line.rsplit("/", 1)[-1][:-5], commit)
+    pointer = repo.rel(repo.dir / "objects.dvc")
+    return {vid: (c, lst) for (vid, c), lst in zip(commits.items(), _pointers(repo, list(commits.values()), pointer))}
+
+
+def _pointers(repo: RepoCore, commits: list[str], pointer: str) -> list[str | None]:
+    """The listing each commit's ``pointer`` file records (``git cat-file --batch``)."""
+    if not commits:
+        return []
+    data = repo.git("cat-file", "--batch", input="".join(f"{c}:{pointer}\n" for c in commits).encode())
+    out: list[str | None] = []
+    pos = 0
+    for c in commits:
+        end = data.index("\n", pos)
+        header = data[pos:end].split()
+        pos = end + 1
+        if len(header) < 3 or header[1] != "blob":  # "<name> missing"
+            out.append(None)
+            continue
+        size = int(header[2])  # the pointer is ASCII YAML: characters are bytes
+        out.append(dvc_adapter.listing_of(data[pos:pos + size], f"{c[:12]}:{pointer}"))
+        pos += size + 1
+    return out
+
+
+def _name(repo: RepoCore, vid: str) -> str:
+    tags = repo.tags_of().get(vid)
+    return f"{tags[0]} ({vid[:12]})" if tags else vid[:12]
+
+
+def status(repo: RepoCore, remote: bool = True, timeout: float = REMOTE_TIMEOUT) -> StatusResult:
+    """HEAD, its tags, the DVC remote, and (asking the remote unless ``remote=False``, waiting
+    ``timeout`` seconds for its first answer) which versions reachable from HEAD and the tags
+    it lacks. An unreachable remote raises :class:`~annover.errors.RemoteUnreachableError`."""
     head = repo.head()
     info = remote_info(repo)
     interrupted = _interrupted(repo, head)
-    pushed, missing = None, 0
+    versions = reachable(repo) if head else {}
+    pushed, missing, unpushed = None, 0, None
     if head:
         needed = repo.objects_of(repo.version(head))
         missing = sum(1 for r in needed if not repo.store.has(r))
         if remote and info:
-            pushed = repo.dvc.on_remote(needed)
+            listings = [lst for _, lst in versions.values() if lst]
+            there = repo.dvc.listings_on_remote(listings, None, timeout)
+            unpushed = [vid for vid, (_, lst) in versions.items() if lst not in there]
+            head_listing = versions.get(head, (None, None))[1]
+            pushed = head_listing in there if head_listing else None
     return StatusResult(str(repo.root), head, repo.tags_of().get(head, []) if head else [], info, pushed, missing,
-                        interrupted)
+                        interrupted, len(versions), unpushed)
 
 
 def _commit_for(repo: RepoCore, vid: str) -> str:
@@ -142,27 +207,67 @@ def _commit_for(repo: RepoCore, vid: str) -> str:
     return c
 
 
-def transfer(repo: RepoCore, rev: str, remote: str | None, direction: Direction) -> TransferResult:
-    """Move one version's objects: its pointer's ``.dir`` listing and the files it lists."""
+def _targets(repo: RepoCore, rev: str | None) -> dict[str, tuple[str, str | None]]:
+    """The versions a push or pull moves: ``rev``'s alone, or all reachable from HEAD and the tags."""
+    if rev is None:
+        return reachable(repo)
     vid = repo.resolve(rev)
     commit = _commit_for(repo, vid)
-    dir_md5 = repo.dvc.pointer_hash(repo.scm, commit, repo.rel(repo.dir / "objects.dvc"))
-    moved = repo.dvc.transfer(dir_md5, direction, remote, vid[:12])
-    return TransferResult(direction, vid, commit, moved)
+    return {vid: (commit, repo.dvc.pointer_hash(repo.scm, commit, repo.rel(repo.dir / "objects.dvc")))}
 
 
-def push(repo: RepoCore, rev: str = "HEAD", remote: str | None = None) -> TransferResult:
-    """Push the objects version ``rev`` needs (and only those) to the DVC remote."""
-    return transfer(repo, rev, remote, Direction.PUSH)
+def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Direction,
+             timeout: float = REMOTE_TIMEOUT) -> TransferResult:
+    """Move the objects of version ``rev`` (None: of every version reachable from HEAD and the
+    tags) that the other side lacks; what is there already is not sent again."""
+    targets = _targets(repo, rev)
+    by_listing: dict[str, list[str]] = {}
+    unrecorded = []
+    for vid, (_, lst) in targets.items():
+        if lst:
+            by_listing.setdefault(lst, []).append(vid)
+        else:
+            unrecorded.append(vid)
+    fn = repo.dvc.push if direction == Direction.PUSH else repo.dvc.pull
+    moved: Moved = fn(list(by_listing), remote, timeout) if by_listing else Moved([], [], [], 0)
+
+    def vids(listings: list[str]) -> list[str]:
+        return [v for m in listings for v in by_listing[m]]
+
+    one = next(iter(targets)) if rev is not None else None
+    out = TransferResult(direction, one, targets[one][0] if one else None, moved.files, vids(moved.moved),
+                         vids(moved.present), remote_info(repo))
+    lost = vids(moved.missing) + unrecorded
+    if lost:
+        names = ", ".join(_name(repo, v) for v in lost[:5]) + (", ..." if len(lost) > 5 else "")
+        done = f"{len(out.moved)} other version(s) moved; " if out.moved else ""
+        if direction == Direction.PUSH:
+            raise ObjectError(f"{len(lost)} version(s) not pushed, their objects are neither in the local DVC "
+                              f"cache nor on the remote: {names}",
+                              f"{done}pull them where they are (annover pull --remote NAME) or push from the "
+                              "clone that made them")
+        raise RemoteError(f"{len(lost)} version(s) not on the remote: {names}",
+                          f"{done}push them from a clone that has them: annover push")
+    return out
 
 
-def pull(repo: RepoCore, rev: str = "HEAD", remote: str | None = None) -> TransferResult:
-    """Fetch the objects version ``rev`` needs into the DVC cache (and the work tree for HEAD)."""
-    out = transfer(repo, rev, remote, Direction.PULL)
-    if out.version == repo.head():
+def push(repo: RepoCore, rev: str | None = None, remote: str | None = None,
+         timeout: float = REMOTE_TIMEOUT) -> TransferResult:
+    """Push what the remote lacks of version ``rev``, or of every version reachable from HEAD
+    and the tags (like ``git push``), incrementally."""
+    return transfer(repo, rev, remote, Direction.PUSH, timeout)
+
+
+def pull(repo: RepoCore, rev: str | None = None, remote: str | None = None,
+         timeout: float = REMOTE_TIMEOUT) -> TransferResult:
+    """Fetch into the DVC cache what it lacks of version ``rev``, or of every version reachable
+    from HEAD and the tags; HEAD's objects are then checked out into the work tree."""
+    out = transfer(repo, rev, remote, Direction.PULL, timeout)
+    head = repo.head()
+    if head and (rev is None or out.version == head):
         repo.dvc.checkout(repo.dir / "objects.dvc")
-    missing = [r for r in repo.objects_of(repo.version(out.version)) if not repo.store.has(r)]
-    if missing:
-        raise RemoteError(f"{len(missing)} object(s) of {out.version[:12]} are still missing after the pull",
-                          "push them from a clone that has them: annover push REV")
+        missing = [r for r in repo.objects_of(repo.version(head)) if not repo.store.has(r)]
+        if missing:
+            raise RemoteError(f"{len(missing)} object(s) of {head[:12]} are still missing after the pull",
+                              "push them from a clone that has them: annover push")
     return out

@@ -80,9 +80,11 @@ class TagResult:
 
 @dataclass(frozen=True)
 class StatusResult:
-    """``annover status``: HEAD, its tags, the DVC remote, and whether HEAD's objects are pushed.
+    """``annover status``: HEAD, its tags, the DVC remote, and what is not pushed.
 
-    ``pushed`` is None when the remote was not asked (or there is none); ``interrupted``
+    ``pushed`` (HEAD's objects are on the remote) and ``unpushed`` (the versions reachable
+    from HEAD and the tags whose objects the remote lacks) are None when the remote was not
+    asked (or there is none); ``versions`` counts the reachable versions; ``interrupted``
     says an interrupted snapshot was found (the next command repairs it).
     """
 
@@ -93,10 +95,14 @@ class StatusResult:
     pushed: bool | None
     missing_locally: int
     interrupted: bool
+    versions: int = 0
+    unpushed: list[str] | None = None
 
     def to_json(self) -> dict:
         return {"root": self.root, "head": self.head, "tags": self.tags, "remote": _remote_json(self.remote),
-                "pushed": self.pushed, "missing_locally": self.missing_locally, "interrupted": self.interrupted}
+                "pushed": self.pushed, "missing_locally": self.missing_locally, "interrupted": self.interrupted,
+                "versions": self.versions, "unpushed": None if self.unpushed is None else len(self.unpushed),
+                "unpushed_versions": self.unpushed}
 
 
 @dataclass(frozen=True)
@@ -116,13 +122,24 @@ class ExportResult:
 
 @dataclass(frozen=True)
 class TransferResult:
-    """``annover push`` / ``annover pull``: one version's objects moved to or from the DVC remote."""
+    """``annover push`` / ``annover pull``: versions' objects moved to or from the DVC remote.
+
+    ``version`` and ``commit`` name the one version asked for (None when every version
+    reachable from HEAD and the tags was); ``moved`` are the versions whose objects moved,
+    ``up_to_date`` those already there; ``transferred`` counts the files moved (listings
+    and the objects they list).
+    """
 
     direction: Direction
-    version: str
-    commit: str
-    transferred: int  # files moved (the pointer's listing and the objects it lists)
+    version: str | None
+    commit: str | None
+    transferred: int
+    moved: list[str] = field(default_factory=list)
+    up_to_date: list[str] = field(default_factory=list)
+    remote: RemoteInfo | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"direction": self.direction.value, "version": self.version, "commit": self.commit,
-                "transferred": self.transferred}
+                "transferred": self.transferred, "versions": len(self.moved) + len(self.up_to_date),
+                "moved": len(self.moved), "up_to_date": len(self.up_to_date), "moved_versions": self.moved,
+                "remote": _remote_json(self.remote)}

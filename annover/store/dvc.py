@@ -3,8 +3,8 @@
 What annover needs of DVC: its repository (in process, its output kept off stdout),
 its md5 cache folder, a set of objects recorded as one ``objects.dvc`` pointer (cache
 entries + the ``.dir`` listing), the ``.dir`` hash of a pointer at a git commit,
-push/pull of one version's objects, the remote's config, and the ``.dvc`` file of a
-source folder. Formats are DVC's own: the listing is dvc-data's ``Tree``, pointer files
+incremental push/pull of versions' listings and the files they list, a bounded wait for
+the remote's first answer, the remote's config, and the ``.dvc`` file of a source folder. Formats are DVC's own: the listing is dvc-data's ``Tree``, pointer files
 are written and read with DVC's YAML dumper and loader.
 
 One light path: :meth:`Dvc.cache_dir` reads DVC's config files with ``configobj`` (the
@@ -23,13 +23,14 @@ import os
 import re
 import shutil
 import sys
+import threading
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
 from annover._lazy import lazy
-from annover.errors import AnnoverError, NotARepoError, RemoteError
+from annover.errors import AnnoverError, NotARepoError, RemoteError, RemoteUnreachableError
 from annover.files import write_atomic
 from annover.store.git import Git
 from annover.store.objects import LocalStore, ObjectRef, check_md5, first_line, shard
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     import dvc_data.hashfile.hash_info as dvc_hash_info
     import dvc_data.hashfile.meta as dvc_meta
     import dvc_data.hashfile.tree as dvc_tree
+    import dvc_objects.errors as dvc_objects_errors
     import platformdirs
 else:
     configobj = lazy("configobj")
@@ -51,17 +53,23 @@ else:
     dvc_hash_info = lazy("dvc_data.hashfile.hash_info")
     dvc_meta = lazy("dvc_data.hashfile.meta")
     dvc_tree = lazy("dvc_data.hashfile.tree")
+    dvc_objects_errors = lazy("dvc_objects.errors")
     platformdirs = lazy("platformdirs")
 
-__all__ = ["DVC_DIR", "Direction", "Dvc", "RemoteInfo", "find_root", "open_fs", "redact", "tracked_md5"]
+__all__ = ["DVC_DIR", "REMOTE_TIMEOUT", "Direction", "Dvc", "Moved", "RemoteInfo", "find_root", "is_local_url",
+           "listing_of", "open_fs", "redact", "tracked_md5"]
 
 DVC_DIR = ".dvc"
 #: The files ``dvc init`` makes (committed by ``annover init``).
 INIT_FILES = (".dvc/config", ".dvc/.gitignore", ".dvcignore")
 HASH_NAME = "md5"
-#: The remote ``annover init --remote URL`` names, and the machine-local default otherwise.
+#: The default remote ``annover init`` sets (a local folder unless ``--remote URL``), in ``.dvc/config``
+#: from the first commit on, so every version's commit names it.
 REMOTE = "annover"
+#: The machine-local default of repositories made before the remote was committed (``.dvc/config.local``).
 LOCAL_REMOTE = "annover-local"
+#: Seconds status, push and pull wait for the remote's first answer.
+REMOTE_TIMEOUT = 5.0
 _DIR_SUFFIX = ".dir"
 _APP, _APP_AUTHOR = "dvc", "iterative"  # DVC's platformdirs names (dvc/dirs.py)
 _SECRET_OPTION = re.compile(r"(secret|password|token|key_id|access_key|credential|session)", re.I)
@@ -75,13 +83,37 @@ class Direction(str, enum.Enum):
 
 @dataclass(frozen=True)
 class RemoteInfo:
-    """The default DVC remote: its name and URL (credentials in it redacted)."""
+    """The default DVC remote: its name and URL (credentials in it redacted).
+
+    ``this_machine``: the URL is a folder path, which a clone on another machine cannot reach.
+    """
 
     name: str
     url: str | None
 
+    @property
+    def this_machine(self) -> bool:
+        return bool(self.url) and is_local_url(self.url or "")
+
     def to_json(self) -> dict:
-        return {"name": self.name, "url": self.url}
+        return {"name": self.name, "url": self.url, "this_machine": self.this_machine}
+
+
+@dataclass
+class Moved:
+    """What a push or pull of object listings did: the listings (``.dir`` md5s) moved,
+    those already there, those that could not be moved (files neither here nor there),
+    and the number of files moved."""
+
+    moved: list[str]
+    present: list[str]
+    missing: list[str]
+    files: int
+
+
+def is_local_url(url: str) -> bool:
+    """A remote URL that is a folder path (``/srv/dvc``, ``../store``, ``file://...``)."""
+    return "://" not in url or url.startswith("file://")
 
 
 def redact(url: str) -> str:
@@ -136,6 +168,15 @@ def tracked_md5(path: Path) -> str | None:
     return _out_md5(pointer.read_text(encoding="utf-8"), str(pointer))
 
 
+def listing_of(text: str, where: str) -> str | None:
+    """The ``.dir`` md5 an ``objects.dvc`` pointer's text records (None: not a listing pointer)."""
+    md5 = _out_md5(text, where)
+    if not md5 or not md5.endswith(_DIR_SUFFIX):
+        return None
+    check_md5(md5[: -len(_DIR_SUFFIX)])
+    return md5
+
+
 def _out_md5(text: str, where: str) -> str | None:
     """The md5 of the first output of a ``.dvc`` file's text (DVC's YAML loader)."""
     try:
@@ -159,6 +200,55 @@ def _config_value(path: Path, section: str, key: str) -> str | None:
                 if k.lower() == key and isinstance(v, str):
                     return v
     return None
+
+
+def this_machine_warning(remote: RemoteInfo) -> str:
+    """What init, status and push say about a remote that is a folder on this machine."""
+    return (f"warning: the DVC remote '{remote.name}' is a folder on this machine only; clones here can "
+            "`dvc pull`, clones elsewhere cannot. Share it: `annover init --remote s3://BUCKET/PATH` "
+            "(or any DVC URL), then `annover push`")
+
+
+def _dir_hash(md5: str) -> Any:
+    return dvc_hash_info.HashInfo(HASH_NAME, md5)
+
+
+def _label(d: Any, remote: str | None) -> str:
+    """``'name' (url)`` of the remote ``remote`` (the default one when None), credentials redacted."""
+    try:
+        name = remote or d.config["core"].get("remote") or "?"
+        url = d.config["remote"].get(name, {}).get("url")
+    except Exception:  # the config is broken: the caller's error says more
+        return repr(remote or "default")
+    return f"'{name}' ({redact(url)})" if url else f"'{name}'"
+
+
+def _probe(odb: Any, label: str, timeout: float) -> None:
+    """Ask the remote one question (does its folder exist); raise unless it answers in ``timeout`` s.
+
+    The question runs in a daemon thread, so a remote that does not answer (its client
+    retrying a refused connection, a host that drops packets) holds neither the command
+    nor the process's exit longer than ``timeout``. Errors propagate (``odb.exists``
+    would turn them into "no").
+    """
+    box: dict[str, BaseException] = {}
+
+    def ask() -> None:
+        try:
+            odb.fs.exists(odb.path)
+        except BaseException as e:  # reported by the caller's thread
+            box["error"] = e
+
+    t = threading.Thread(target=ask, name="annover-remote-probe", daemon=True)
+    t.start()
+    t.join(timeout)
+    hint = ("check the URL, the network and the credentials (`dvc remote list`); "
+            "`--timeout SECONDS` waits longer, `annover status --no-remote` does not ask")
+    if t.is_alive():
+        raise RemoteUnreachableError(f"the DVC remote {label} did not answer within {timeout:g} s", hint)
+    if "error" in box:
+        raise RemoteUnreachableError(f"the DVC remote {label} cannot be reached: {first_line(box['error'])}",
+                                     hint)
 
 
 class Dvc:
@@ -250,60 +340,121 @@ class Dvc:
     def pointer_hash(git: Git, commit: str, pointer: str) -> str:
         """The ``.dir`` md5 the pointer file ``pointer`` (relative to git's top level) holds at ``commit``."""
         text = git.show(commit, pointer)
-        md5 = _out_md5(text, pointer) if text else None
-        if not md5 or not md5.endswith(_DIR_SUFFIX):
+        md5 = listing_of(text, pointer) if text else None
+        if not md5:
             raise NotARepoError(f"commit {commit[:12]} has no DVC pointer for the object store",
                                 "the version was made by an interrupted snapshot; run `annover snapshot` again")
-        check_md5(md5[: -len(_DIR_SUFFIX)])
         return md5
 
     # ------------------------------------------------------------------ remotes
 
-    def transfer(self, dir_md5: str, direction: Direction, remote: str | None, what: str) -> int:
-        """Push or pull one listing and the files it lists; the number of files moved.
+    def push(self, listings: list[str], remote: str | None, timeout: float = REMOTE_TIMEOUT) -> Moved:
+        """Push the listings (``.dir`` md5s) the remote lacks, and the files they list.
 
-        What ``git checkout REV && dvc push/pull`` moves, without reading that commit's DVC
-        config (a remote added later would not be in it). On push the listing goes last:
-        DVC takes a listing on the remote to mean "all its files are there".
+        What ``git checkout REV && dvc push`` moves for each version, without reading that
+        commit's DVC config (a remote added later would not be in it). Incremental: a
+        listing on the remote means all its files are there (DVC's own rule), so it is
+        skipped, and DVC sends only the files the remote lacks. The listings go last.
         """
-        dir_obj = dvc_hash_info.HashInfo(HASH_NAME, dir_md5)
-        moved = failed = 0
+        with self._remote(remote, timeout) as (d, odb):
+            there = set(odb.oids_exist(listings)) if listings else set()
+            todo = [m for m in dict.fromkeys(listings) if m not in there]
+            files, missing = self._listed(d.cache.local, todo)
+            wanted = {hi.value: hi for fs in files.values() for hi in fs}
+            absent = [oid for oid in wanted if not d.cache.local.exists(oid)]
+            gone = set(absent) - set(odb.oids_exist(absent)) if absent else set()
+            complete = [m for m in files if not any(hi.value in gone for hi in files[m])]
+            missing += [m for m in files if m not in complete]
+            send = list({hi.value: hi for m in complete for hi in files[m]}.values())
+            n = self._send(d.cloud.push, send, remote, "push")
+            n += self._send(d.cloud.push, [_dir_hash(m) for m in complete], remote, "push")
+        return Moved(complete, [m for m in dict.fromkeys(listings) if m in there], missing, n)
+
+    def pull(self, listings: list[str], remote: str | None, timeout: float = REMOTE_TIMEOUT) -> Moved:
+        """Fetch into the DVC cache the listings and listed files it lacks (see :meth:`push`).
+
+        Listings whose files are all in the cache already are not asked for: with nothing
+        to fetch, the remote is not contacted.
+        """
+        listings = list(dict.fromkeys(listings))
+        with self.repo() as d:
+            cache = d.cache.local
+            files, _ = self._listed(cache, [m for m in listings if cache.exists(m)])
+            have = [m for m in files if all(cache.exists(hi.value) for hi in files[m])]
+            todo = [m for m in listings if m not in have]
+            if not todo:
+                return Moved([], have, [], 0)
+            self._remote_odb(d, remote, timeout)
+            n = self._send(d.cloud.pull, [_dir_hash(m) for m in todo if not cache.exists(m)], remote, "pull")
+            files, missing = self._listed(cache, todo)
+            wanted = {hi.value: hi for fs in files.values() for hi in fs}
+            n += self._send(d.cloud.pull, [hi for oid, hi in wanted.items() if not cache.exists(oid)], remote,
+                            "pull")
+            done = [m for m in files if all(cache.exists(hi.value) for hi in files[m])]
+            missing += [m for m in files if m not in done]
+        return Moved(done, have, missing, n)
+
+    def listings_on_remote(self, listings: list[str], remote: str | None = None,
+                           timeout: float = REMOTE_TIMEOUT) -> set[str]:
+        """Which of the listings the remote has (a listing there means its files are there)."""
+        with self._remote(remote, timeout) as (_, odb):
+            return set(odb.oids_exist(list(dict.fromkeys(listings)))) if listings else set()
+
+    @contextmanager
+    def _remote(self, remote: str | None, timeout: float) -> Iterator[tuple[Any, Any]]:
+        """DVC's repo and the remote's object DB, once the remote has answered."""
+        with self.repo() as d:
+            odb = self._remote_odb(d, remote, timeout)
+            try:
+                yield d, odb
+            except AnnoverError:
+                raise
+            except Exception as e:  # DVC and its filesystems raise many kinds
+                raise RemoteError(f"the DVC remote {_label(d, remote)} failed: {first_line(e)}",
+                                  _REMOTE_HINT) from None
+
+    @staticmethod
+    def _remote_odb(d: Any, remote: str | None, timeout: float) -> Any:
+        """The remote's object DB, after it answered one question within ``timeout`` seconds."""
         try:
-            with self.repo() as d:
-                if direction == Direction.PULL:  # the listing first, then what it lists
-                    failed += len(d.cloud.pull([dir_obj], remote=remote).failed)
-                files = [hi for _, _, hi in dvc_tree.Tree.load(d.cache.local, dir_obj)] if not failed else []
-                fn = d.cloud.push if direction == Direction.PUSH else d.cloud.pull
-                if files:
-                    r = fn(files, remote=remote)
-                    moved, failed = moved + len(r.transferred), failed + len(r.failed)
-                if direction == Direction.PUSH and not failed:
-                    failed += len(d.cloud.push([dir_obj], remote=remote).failed)
+            odb = d.cloud.get_remote_odb(remote, "push")
+        except Exception as e:
+            raise RemoteError(f"no usable DVC remote: {first_line(e)}",
+                              "set one with `annover init --remote URL` (see `dvc remote list`)") from None
+        _probe(odb, _label(d, remote), timeout)
+        return odb
+
+    @staticmethod
+    def _listed(cache: Any, listings: list[str]) -> tuple[dict[str, list[Any]], list[str]]:
+        """The files each listing in the local cache names; the listings not in the cache."""
+        files: dict[str, list[Any]] = {}
+        missing: list[str] = []
+        for m in listings:
+            try:
+                files[m] = [hi for _, _, hi in dvc_tree.Tree.load(cache, _dir_hash(m))]
+            except (FileNotFoundError, dvc_objects_errors.ObjectFormatError):
+                missing.append(m)
+        return files, missing
+
+    @staticmethod
+    def _send(fn: Any, objs: list[Any], remote: str | None, verb: str) -> int:
+        if not objs:
+            return 0
+        try:
+            r = fn(objs, remote=remote)
         except AnnoverError:
             raise
-        except FileNotFoundError:
-            raise RemoteError(f"the object listing of {what} is not in the local DVC cache",
-                              "pull it first (annover pull REV) from a remote that has it") from None
         except Exception as e:  # DVC and its filesystems raise many kinds
-            raise RemoteError(f"dvc {direction.value} failed: {first_line(e)}", _REMOTE_HINT) from None
-        if failed:
-            raise RemoteError(f"{failed} object(s) of {what} failed to {direction.value}",
-                              "check the DVC remote; if pulling, push them from a clone that has them")
-        return moved
+            raise RemoteError(f"dvc {verb} failed: {first_line(e)}", _REMOTE_HINT) from None
+        if r.failed:
+            raise RemoteError(f"{len(r.failed)} file(s) failed to {verb}",
+                              "check the DVC remote and run the command again (what moved stays moved)")
+        return len(r.transferred)
 
     def checkout(self, pointer: Path) -> None:
         """``dvc checkout --force POINTER``: the work tree gets the pointer's files."""
         with self.repo() as d:
             d.checkout(targets=[self.path(pointer)], force=True)
-
-    def on_remote(self, refs: list[ObjectRef]) -> bool | None:
-        """Whether the default remote has every object (None: it cannot be asked)."""
-        try:
-            with self.repo() as d:
-                odb = d.cloud.get_remote_odb()
-                return all(odb.exists(r.md5) for r in refs)
-        except Exception:  # no remote, unreachable, no credentials: unknown
-            return None
 
     def has_default_remote(self) -> bool:
         with self.repo() as d:
@@ -326,14 +477,19 @@ class Dvc:
         return f"DVC remote '{REMOTE}' -> {redact(url)} (default)"
 
     def set_local_remote(self, where: Path) -> str:
-        """Make the folder ``where`` the default remote of this clone only. A message."""
+        """Make the folder ``where`` the default remote ``annover``, in ``.dvc/config`` (committed).
+
+        Committed from the first commit on, so every version's commit names the remote: a
+        clone on this machine pulls any version with plain ``dvc pull``, and a clone
+        elsewhere points the one name at a shared copy once (``dvc remote add --local``).
+        A message that says the folder is on this machine only.
+        """
         where.mkdir(parents=True, exist_ok=True)
         with self.repo() as d:
-            with d.config.edit("local") as conf:
-                conf.setdefault("remote", {})[LOCAL_REMOTE] = {"url": str(where)}
-                conf.setdefault("core", {})["remote"] = LOCAL_REMOTE
-        return (f"DVC remote '{LOCAL_REMOTE}' -> a local folder (this machine only: {where}); "
-                "name a shared one with `annover init --remote URL`")
+            with d.config.edit("repo") as conf:
+                conf.setdefault("remote", {})[REMOTE] = {"url": str(where)}
+                conf.setdefault("core", {})["remote"] = REMOTE
+        return f"DVC remote '{REMOTE}' -> {where} (default)\n" + this_machine_warning(RemoteInfo(REMOTE, str(where)))
 
     def remote_info(self) -> RemoteInfo | None:
         """The default remote, or None (none set, or DVC cannot read its config)."""

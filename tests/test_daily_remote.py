@@ -1,0 +1,348 @@
+"""The daily loop with a remote (issue 11): a default repository a clone can `dvc pull`, push and
+pull like git, status against an unreachable remote, the demo's temp folder, and reading a
+version in a clone without annover. Real git, real DVC, a local folder remote and moto's S3."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import annover
+from annover.cli import run
+from annover.errors import RemoteError, RemoteUnreachableError
+from click.testing import CliRunner
+
+from .conftest import EXAMPLES, ROOT, git, run_cli
+from .test_s3 import s3_env, s3_server  # noqa: F401  (fixtures: moto's S3 server on 127.0.0.1)
+
+DVC = Path(sys.executable).with_name("dvc")
+STORE = ".annover"
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    """The CLI in process through `run` (its real error handler): exit code, stdout, stderr."""
+    with CliRunner().isolation() as (out, err, _):
+        code = run(list(args))
+        return code, out.getvalue().decode(), err.getvalue().decode()
+
+
+def ok(*args: str) -> tuple[str, str]:
+    code, out, err = invoke(*args)
+    assert code == 0, f"annover {' '.join(args)} -> {code}: {err}"
+    return out, err
+
+
+def as_json(*args: str) -> dict:
+    return json.loads(ok(*args, "--json")[0])
+
+
+def dvc(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(DVC), *args], cwd=cwd, capture_output=True, text=True)
+
+
+def copy_sample(root: Path) -> None:
+    for f in ("labeling.xml", "round1.json", "round2.json"):
+        shutil.copy(EXAMPLES / f, root / f)
+    tasks = json.loads((EXAMPLES / "round2.json").read_text())
+    tasks[0]["annotations"][0]["result"][0]["value"]["choices"] = ["negative"]  # a reviewer's fix
+    (root / "round3.json").write_text(json.dumps(tasks))
+
+
+def snapshot(n: int) -> None:
+    args = ["snapshot", "--from", f"round{n}.json", "--key", "data.ext_id", "-m", f"round {n}"]
+    ok(*args, *(["--config", "labeling.xml"] if n == 1 else []))
+
+
+def clone(src: Path, dest: Path) -> Path:
+    subprocess.run(["git", "clone", "-q", str(src), str(dest)], check=True)
+    return dest
+
+
+def checkout_and_dvc_pull(clone_dir: Path, tag: str) -> None:
+    """The training script's two commands: plain git and plain DVC."""
+    subprocess.run(["git", "checkout", "-q", tag], cwd=clone_dir, check=True)
+    p = dvc("pull", "-q", cwd=clone_dir)
+    assert p.returncode == 0, f"dvc pull at {tag}: {p.stdout}{p.stderr}"
+
+
+def same_table(a: pa.Table, b: pa.Table) -> bool:
+    return a.replace_schema_metadata(None).equals(b.replace_schema_metadata(None))
+
+
+def files_needed(repo, *vids: str) -> set[str]:
+    return {r.md5 for v in vids for r in repo.objects_of(repo.version(v))}
+
+
+# ---------------------------------------------------------------------- item 1
+
+
+def test_default_init_says_its_remote_is_this_machines_and_a_clone_here_pulls_every_version(tmp_path, monkeypatch):
+    root = tmp_path / "labels"
+    _, err = ok("init", str(root))
+    assert "folder on this machine only" in err and "annover init --remote" in err
+    monkeypatch.chdir(root)
+    assert "annover" in git("show", "HEAD:.dvc/config", cwd=root)  # every commit from here on names it
+    copy_sample(root)
+    snapshot(1)
+    snapshot(2)
+    out, err = ok("status")
+    assert "versions not pushed: 2 of 2" in out and "folder on this machine only" in err
+    _, err = ok("push")
+    assert "pushed 2 version(s)" in err and "folder on this machine only" in err
+    repo = annover.Repo(root)
+    train = clone(root, tmp_path / "train")
+    for tag in ("v1", "v2"):
+        checkout_and_dvc_pull(train, tag)
+        assert same_table(annover.Repo(train).read_table("HEAD"), repo.read_table(tag))
+
+
+@pytest.mark.s3
+def test_a_shared_remote_set_after_v2_serves_every_version_to_a_clone_elsewhere(tmp_path, monkeypatch, s3_env):
+    endpoint, bucket = s3_env
+    root = tmp_path / "labels"
+    ok("init", str(root))
+    monkeypatch.chdir(root)
+    copy_sample(root)
+    snapshot(1)
+    snapshot(2)
+    url = f"s3://{bucket}/store"
+    _, err = ok("init", ".", "--remote", url, "--remote-option", f"endpointurl={endpoint}")
+    line = re.search(r"in each clone, once: (.+?) \(git-ignored", err)
+    assert line, err
+    commands = line.group(1).split(" && ")
+    assert commands == [f"dvc remote add --local -f annover {url}",
+                        f"dvc remote modify --local annover endpointurl {endpoint}"]
+    snapshot(3)
+    pushed = as_json("push")
+    assert (pushed["versions"], pushed["moved"]) == (3, 3) and pushed["remote"]["this_machine"] is False
+    assert as_json("status")["unpushed"] == 0
+    repo = annover.Repo(root)
+    # another machine: the folder the old commits name does not exist there
+    shutil.rmtree(Path(os.environ["ANNOVER_REMOTE_HOME"]))
+    train = clone(root, tmp_path / "train")
+    subprocess.run(["git", "checkout", "-q", "v1"], cwd=train, check=True)
+    assert dvc("pull", "-q", cwd=train).returncode != 0  # v1's commit names the old folder
+    for cmd in commands:  # what the message says to type, as typed
+        p = subprocess.run(cmd.replace("dvc", str(DVC), 1).split(), cwd=train, capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+    for tag in ("v1", "v2", "v3"):
+        checkout_and_dvc_pull(train, tag)
+        assert same_table(annover.Repo(train).read_table("HEAD"), repo.read_table(tag))
+
+
+# ---------------------------------------------------------------------- item 2
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def remote_url(request, tmp_path) -> tuple[str, list[str]]:
+    """A remote URL and its `--remote-option`s: a local folder, or a bucket on moto's server."""
+    if request.param == "local":
+        return str(tmp_path / "dvc-remote"), []
+    endpoint, bucket = request.getfixturevalue("s3_env")
+    return f"s3://{bucket}/store", ["--remote-option", f"endpointurl={endpoint}"]
+
+
+def test_push_sends_what_the_remote_lacks_of_every_version_and_pull_is_symmetric(tmp_path, monkeypatch,
+                                                                              remote_url):
+    url, options = remote_url
+    root = tmp_path / "labels"
+    ok("init", str(root), "--remote", url, *options)
+    monkeypatch.chdir(root)
+    copy_sample(root)
+    snapshot(1)
+    snapshot(2)
+    repo = annover.Repo(root)
+    v1, v2 = repo.resolve("v1"), repo.resolve("v2")
+    st = as_json("status")
+    assert (st["versions"], st["unpushed"], st["pushed"]) == (2, 2, False)
+    one = as_json("push", "v1")
+    assert (one["version"], one["moved"], one["moved_versions"]) == (v1, 1, [v1])
+    assert one["transferred"] == len(files_needed(repo, v1)) + 1  # its files and its listing
+    assert as_json("status")["unpushed_versions"] == [v2]
+    # `annover push`: every version the remote lacks, and of those only the files it lacks
+    rest = as_json("push")
+    assert (rest["versions"], rest["moved"], rest["up_to_date"], rest["moved_versions"]) == (2, 1, 1, [v2])
+    assert rest["transferred"] == len(files_needed(repo, v2) - files_needed(repo, v1)) + 1
+    again = as_json("push")
+    assert (again["moved"], again["up_to_date"], again["transferred"]) == (0, 2, 0)
+    snapshot(3)
+    v3 = repo.resolve("v3")
+    new = as_json("push")
+    assert new["moved_versions"] == [v3]
+    assert new["transferred"] == len(files_needed(repo, v3) - files_needed(repo, v1, v2)) + 1
+    st = as_json("status")
+    assert (st["versions"], st["unpushed"], st["pushed"]) == (3, 0, True)
+    # a clone: `annover pull` fetches every version, then nothing; each reads as pushed
+    train = clone(root, tmp_path / "train")
+    monkeypatch.chdir(train)
+    got = as_json("pull")
+    assert (got["versions"], got["moved"]) == (3, 3)
+    assert got["transferred"] == len(files_needed(repo, v1, v2, v3)) + 3
+    assert as_json("pull") | {"remote": None} == got | {"moved": 0, "up_to_date": 3, "transferred": 0,
+                                                          "moved_versions": [], "remote": None}
+    c = annover.Repo(train)
+    assert all(c.store.has(r) for r in c.objects_of(c.version(v3)))  # HEAD's objects in the work tree
+    for tag in ("v1", "v2", "v3"):
+        assert same_table(c.read_table(tag), repo.read_table(tag))
+
+
+def test_pull_of_a_version_nobody_pushed_names_it(tmp_path, monkeypatch):
+    root = tmp_path / "labels"
+    ok("init", str(root), "--remote", str(tmp_path / "dvc-remote"))
+    monkeypatch.chdir(root)
+    copy_sample(root)
+    snapshot(1)
+    snapshot(2)
+    ok("push", "v2")
+    train = clone(root, tmp_path / "train")
+    monkeypatch.chdir(train)
+    code, out, err = invoke("pull")
+    assert code == RemoteError.exit_code and out == ""
+    assert "1 version(s) not on the remote: v1 (" in err and "annover push" in err
+    assert annover.Repo(train).read_table("v2").num_rows > 0  # what was there was pulled
+
+
+# ---------------------------------------------------------------------- item 6
+
+
+@pytest.fixture
+def silent_endpoint():
+    """An S3 endpoint that accepts connections and never answers."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen(16)
+        yield f"http://127.0.0.1:{s.getsockname()[1]}"
+
+
+def test_status_against_a_remote_that_does_not_answer_exits_10_after_the_timeout(tmp_path, monkeypatch,
+                                                                                silent_endpoint):
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "annover-test-key-id")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "annover-test-secret")
+    root = tmp_path / "labels"
+    ok("init", str(root), "--remote", "s3://nowhere/store", "--remote-option", f"endpointurl={silent_endpoint}")
+    monkeypatch.chdir(root)
+    copy_sample(root)
+    snapshot(1)
+    p = run_cli("status", "--timeout", "1", cwd=root)
+    assert p.returncode == RemoteUnreachableError.exit_code == 10 and p.stdout == ""
+    assert re.fullmatch(r"Error: the DVC remote 'annover' \(s3://nowhere/store\) did not answer within 1 s — "
+                        r".*--timeout SECONDS.*--no-remote.*\n", p.stderr), p.stderr
+    p = run_cli("push", "--timeout", "1", cwd=root)
+    assert p.returncode == 10 and "did not answer within 1 s" in p.stderr
+    out, _ = ok("status", "--no-remote")
+    assert "HEAD: " in out and "versions not pushed" not in out
+    with pytest.raises(RemoteUnreachableError, match="did not answer"):
+        annover.Repo(root).status(timeout=0.5)
+
+
+def test_status_against_a_refused_connection_exits_10(tmp_path, monkeypatch):
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "annover-test-key-id")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "annover-test-secret")
+    root = tmp_path / "labels"
+    ok("init", str(root), "--remote", "s3://nowhere/store", "--remote-option", f"endpointurl=http://127.0.0.1:{port}")
+    monkeypatch.chdir(root)
+    copy_sample(root)
+    snapshot(1)
+    code, out, err = invoke("status", "--timeout", "1")
+    assert code == 10 and out == "" and err.startswith("Error: the DVC remote 'annover'") and err.count("\n") == 1
+
+
+# ---------------------------------------------------------------------- item 11
+
+
+def _fake_venv(tmp_path: Path) -> Path:
+    """A venv whose pip prints this machine's mirror notes, as the real one does here."""
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    real = Path(sys.executable).parent
+    py = venv / "bin" / "python"
+    py.write_text(f"""#!/bin/sh
+if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then
+  echo "WARNING: Location 'file:///opt/mirror' is ignored: it is neither a file nor a directory." >&2
+  ln -sf "{real / 'annover'}" "{venv / 'bin' / 'annover'}"
+  exit 0
+fi
+exec "{real / 'python'}" "$@"
+""")
+    py.chmod(0o755)
+    return venv
+
+
+@pytest.mark.slow
+def test_demo_removes_its_temporary_folder_unless_DEMO_DIR_and_hides_pips_notes(tmp_path):
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp), "ANNOVER_VENV": str(_fake_venv(tmp_path)),
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    env.pop("DEMO_DIR", None)
+    p = subprocess.run(["bash", str(ROOT / "examples" / "demo.sh")], env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert "installing annover" in p.stderr and "WARNING: Location" not in p.stderr
+    assert "sentiment labels:" in p.stdout
+    work = Path(re.search(r"^demo folder (.+): removed on exit", p.stdout, re.M).group(1))
+    assert work.parent == tmp and not work.exists()  # the temporary folder is gone
+    keep = tmp_path / "keep"
+    p = subprocess.run(["bash", str(ROOT / "examples" / "demo.sh")], env={**env, "DEMO_DIR": str(keep)},
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert (keep / "labels" / STORE).is_dir() and f"demo repository: {keep}/labels" in p.stdout
+    assert not [d for d in tmp.iterdir() if d.is_dir()]  # nothing else made a folder there
+
+
+# ---------------------------------------------------------------------- item 12
+
+
+def readme_block(heading: str) -> str:
+    """The first ```python block after ``heading`` in the README."""
+    text = (ROOT / "README.md").read_text()
+    after = text[text.index(heading):]
+    return re.search(r"```python\n(.*?)```", after, re.S).group(1)
+
+
+def _pyarrow_pin() -> str:
+    pins = (ROOT / ".ci" / "constraints.txt").read_text()
+    m = re.search(r"^pyarrow==\S+$", pins, re.M)
+    return m.group(0) if m else "pyarrow"
+
+
+@pytest.mark.slow
+def test_a_training_script_without_annover_reads_a_version_with_the_readme_example(tmp_path, monkeypatch):
+    code = readme_block("### Reading a version without annover")
+    assert len(code.strip().splitlines()) <= 5
+    root = tmp_path / "labels"
+    ok("init", str(root), "--remote", str(tmp_path / "dvc-remote"))
+    monkeypatch.chdir(root)
+    copy_sample(root)
+    snapshot(1)
+    snapshot(2)
+    ok("push")
+    repo = annover.Repo(root)
+    venv = tmp_path / "plain-venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)  # no system site-packages
+    py = venv / "bin" / "python"
+    p = subprocess.run([str(py), "-m", "pip", "install", "-q", "--disable-pip-version-check", _pyarrow_pin()],
+                       capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert subprocess.run([str(py), "-c", "import annover"], capture_output=True).returncode != 0
+    train = clone(root, tmp_path / "train")
+    for tag in ("v1", "v2"):
+        checkout_and_dvc_pull(train, tag)
+        script = code + "\nimport pyarrow.parquet\npyarrow.parquet.write_table(labels, 'out.parquet')\n"
+        p = subprocess.run([str(py), "-c", script], cwd=train, capture_output=True, text=True,
+                           env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+        assert p.returncode == 0, p.stderr
+        got = pq.read_table(train / "out.parquet")
+        assert same_table(got, repo.read_table(tag))
