@@ -3,9 +3,10 @@ changed, added or removed answers row.
 
 The columns a row's words depend on alone (labels, control, target, type, region
 attributes, skip, ground truth, annotator, lead time, score, model version, attributes)
-are compared and worded a column at a time with Arrow. A value that differs is worded in
-Python (:mod:`annover.diffing.words`), once per distinct pair of value texts, because its
-geometry is read by :mod:`annover.model.geometry`.
+are compared and worded a column at a time with Arrow. Values that differ are worded by
+:mod:`annover.diffing.values`: label-only values and axis-aligned boxes a column at a time,
+any other value in Python (:mod:`annover.diffing.words`, whose geometry is
+:mod:`annover.model.geometry`'s), once per distinct pair of value texts.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from annover.diffing import columns as K
 from annover.diffing.result import BY_KEY, TABLE_ORDER, row_schema
 from annover.diffing.sources import Spec
 from annover.diffing.match import MAY_BE_SHAPE
-from annover.diffing.words import VALUE_CHANGED, ValueChange, num_s, parse_all, shape_suffix, short, value_change
+from annover.diffing.values import value_changes
+from annover.diffing.words import VALUE_CHANGED, num_s, parse_all, shape_suffix, short
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -40,21 +42,13 @@ def _values(words: K.Words, cols: tuple[dict, dict], both: "np.ndarray", relabel
     if not len(idx):
         return score, has_score
     take = pa.array(idx)
-    ta, tb = va.take(take).to_pylist(), vb.take(take).to_pylist()
-    parsed = parse_all(ta + tb)
-    memo: dict[tuple, ValueChange] = {}
-    found = []
-    for pair in zip(ta, tb):
-        hit = memo.get(pair)
-        if hit is None:
-            hit = memo[pair] = value_change(*pair, parsed)
-        found.append(hit)
+    found = value_changes(va.take(take).to_pylist(), vb.take(take).to_pylist())
     # only the labels a value holds differ: the relabel words say it all
-    said = ~np.array([c.labels_only for c in found], bool) | ~relabel[1][idx]
-    geo = pa.array([c.geometry for c in found], pa.string())
-    keys = pa.array([c.keys if c.keys else VALUE_CHANGED if c.changed and not c.geometry else None
-                     for c in found], pa.string())
-    s = np.array([np.nan if c.score is None else c.score for c in found])
+    said = ~found.labels_only | ~relabel[1][idx]
+    geo = pa.array(found.geometry, pa.string())
+    keys = pa.array([k if k else VALUE_CHANGED if c and not g else None
+                     for k, c, g in zip(found.keys, found.changed.tolist(), found.geometry)], pa.string())
+    s = found.score
     score[idx], has_score[idx] = np.nan_to_num(s), ~np.isnan(s) & said
     words.add("geometry", _at(n, idx, K.np_bool(pc.is_valid(geo))), K.scatter(n, idx, geo))
     plain = pc.equal(keys, VALUE_CHANGED)  # "value changed" only when there is no relabel

@@ -72,7 +72,12 @@ def _moves(form: str, va: dict, vb: dict) -> str:
         moves.append("resized")
     if (va.get("rotation") or 0) != (vb.get("rotation") or 0):
         moves.append("rotated")
-    return moves[0] if len(moves) == 1 else ", ".join(moves[:-1]) + " and " + moves[-1] if moves else ""
+    return joined(moves)
+
+
+def joined(words: list[str]) -> str:
+    """"a", "a and b", "a, b and c" ("" for none)."""
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1] if words else ""
 
 
 def geometry_words(sa: Shape, sb: Shape, va: dict, vb: dict, score: float | None) -> tuple[str, frozenset]:
