@@ -304,3 +304,14 @@ def test_a_missing_object_names_the_version_and_the_command_that_fetches_it(two_
     assert "dvc pull" not in str(e.value)
     repo.pull("v1")
     assert repo.load("v1").equals(before)
+
+
+def test_a_file_outside_the_repository_is_recorded_by_its_name_only(repo, tmp_path):
+    outside = tmp_path / "elsewhere" / "deep"
+    outside.mkdir(parents=True)
+    shutil.copy(repo.root / "round1.json", outside / "export.json")
+    res = repo.snapshot(str(outside / "export.json"), config="labeling.xml", key="data.ext_id", message="x")
+    assert res.version.record["origin"]["path"] == "export.json"
+    assert str(tmp_path) not in json.dumps(res.version.record) and ".." not in res.version.record["origin"]["path"]
+    inside = repo.snapshot("round2.json", message="y")
+    assert inside.version.record["origin"]["path"] == "round2.json"

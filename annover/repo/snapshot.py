@@ -167,10 +167,14 @@ def open_config(repo: RepoCore, inp: SnapshotInput) -> LabelingConfig | None:
 
 
 def _display_path(repo: RepoCore, p: str) -> str:
+    """How a version records where its file came from: the path inside the repository, or
+    only the file's name for a file outside it (a path of this machine means nothing in a
+    clone, and says more about the machine than a record should)."""
     try:
-        return repo.rel(Path(p))
+        rel = repo.rel(Path(p))
     except ValueError:
-        return str(p)
+        rel = ".."
+    return Path(p).name if rel == ".." or rel.startswith("../") else rel
 
 
 def read_tables(repo: RepoCore, inp: SnapshotInput, cfg: LabelingConfig | None, reading: Reading,
