@@ -6,27 +6,51 @@ import click
 
 from annover.cli import arrow_without_pandas, emit_json, info, json_option, short
 from annover.formats import EXPORT_FORMATS
+from annover.formats.resolve import RULES
 from annover.model.canonical import TABLES
 from annover.repo import Repo
+from annover.repo import export as export_
 
 
-@click.command(epilog="""\b
+@click.command(epilog=f"""\b
 Examples:
   annover export v2 --format label-studio --out v2.json
   annover export HEAD --format parquet --out labels.parquet
   annover export v1 --format csv --table tasks --out tasks.csv
+  annover export v3 --format coco --out v3-coco.json
+  annover export v3 --format yolo --out v3-yolo --resolve ground-truth
+  annover export v3 --format coco --predictions yolov8-2024 --out preds.json
+  annover export v3 --format conll --out v3.conll --resolve annotator:ann@example.com
+  annover export v3 --format voc --out v3-voc --force
+
+\b
+--resolve (training formats hold one answer per item; see docs/formats.md):
+  {", ".join(RULES)}
 """)
 @click.argument("rev", default="HEAD")
 @click.option("--format", "fmt", required=True, type=click.Choice(EXPORT_FORMATS), help="Output format.")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file.")
+@click.option("--out", required=True, type=click.Path(), help="Output file (a folder for yolo, yolo-obb, voc).")
 @click.option("--table", type=click.Choice(TABLES), default="annotations",
               help="Table for jsonl/csv/parquet (default annotations).")
+@click.option("--resolve", metavar="RULE",
+              help="Training formats: which answer of a task to write when it has several "
+                   "(only, ground-truth, latest, all, annotator:EMAIL; default only).")
+@click.option("--predictions", metavar="MODEL_VERSION",
+              help="Training formats: write this model version's predictions instead of the annotations.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
-def export(rev: str, fmt: str, out: str, table: str, as_json: bool) -> None:
-    """Write version REV in a format to train with or to re-import into Label Studio."""
+def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predictions: str | None, force: bool,
+           as_json: bool) -> None:
+    """Write version REV in a format to train with (COCO, YOLO, VOC, CoNLL) or to re-import
+    into Label Studio (Label Studio JSON, JSON-MIN, JSONL, CSV, Parquet).
+
+    An existing --out is not replaced unless --force is given.
+    """
     arrow_without_pandas()
-    res = Repo(".").export(rev, fmt, out, table)
+    res = export_.export(Repo("."), rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force)
     if as_json:
         emit_json(res.to_json())
-    else:
-        info(f"wrote {res.path} ({res.format}, {res.bytes} bytes) from {short(res.version)}")
+        return
+    for note in getattr(res, "notes", []):
+        info(f"note: {note}")
+    info(f"wrote {res.path} ({res.format}, {res.bytes} bytes) from {short(res.version)}")

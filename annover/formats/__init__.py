@@ -2,7 +2,8 @@
 
 One module per input shape (``label_studio``, ``json_min``, ``ls_csv`` (read through
 ``json_min``), ``flat``, ``own_parquet``, ``records``, ``predictions``), detection and dispatch
-in ``read``, export writers in ``write`` (Label Studio JSON: ``ls_writer``), result checks
+in ``read``, export writers in ``write`` (Label Studio JSON: ``ls_writer``), the training
+formats (``coco``, ``yolo``, ``voc``, ``conll``) through ``training``, result checks
 against the config in ``ls_results`` and ``validate``. :class:`Format` is the one list of file formats: detection, export and the
 command line's choices all read it.
 """
@@ -22,6 +23,11 @@ class Format(StrEnum):
     JSONL = "jsonl"  # Label Studio tasks or flat rows, one JSON object a line
     CSV = "csv"  # Label Studio's CSV export (by its header), else flat (task key, label) rows; .tsv too
     PARQUET = "parquet"  # flat rows, or annover's own annotations table
+    COCO = "coco"  # COCO JSON: boxes, polygons, RLE masks, keypoints (docs/formats.md)
+    YOLO = "yolo"  # YOLO folder: detect, segment or pose labels/*.txt, data.yaml, classes.txt
+    YOLO_OBB = "yolo-obb"  # YOLO oriented boxes: four corners per line
+    VOC = "voc"  # Pascal VOC: one XML file per image
+    CONLL = "conll"  # CoNLL-2003 / BIO: span labels on text, a token per line
 
 
 #: What ``annover snapshot --format`` accepts.

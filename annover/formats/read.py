@@ -17,6 +17,7 @@ from annover.formats.ls_results import strictness
 from annover.formats.own_parquet import from_canonical, is_canonical, read_parquet
 from annover.formats.tables import Tables
 from annover.formats.text import JSONL_SUFFIXES, fail, missing, read_json_list, read_jsonl
+from annover.formats.training import TRAIN_FORMATS, read_train
 from annover.model.config import LabelingConfig
 
 __all__ = ["JSON", "detect_format", "looks_like_tasks", "read_source"]
@@ -57,6 +58,8 @@ def read_source(path: str | Path, *, config: LabelingConfig | None = None, key: 
     path = Path(path)
     if not path.exists():
         raise missing(path)
+    if fmt in TRAIN_FORMATS:
+        return read_train(path, fmt, config, validate)
     kind = fmt or detect_format(path)
     level = strictness(validate)
     opts = {"config": config, "key": key, "validate": level != "off"}

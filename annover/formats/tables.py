@@ -28,6 +28,8 @@ class Tables:
     predictions: "pa.Table"
     format: str = ""
     warnings: list[str] = field(default_factory=list)
+    #: a labeling config the reader generated (training formats read without one), stored with the version
+    config_text: str | None = None
 
 
 def empty(name: str) -> "pa.Table":

@@ -7,6 +7,10 @@ filesystem (the record from git, the objects from the DVC remote), each object v
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,6 +18,7 @@ from annover._lazy import lazy
 from annover.errors import ObjectError, RevisionError, UsageError
 from annover.files import write_atomic
 from annover.formats import EXPORT_FORMATS
+from annover.formats.training import FOLDER_FORMATS, TRAIN_FORMATS, Rendered, render_train
 from annover.formats.write import TABLE_FORMATS, render
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, RepoCore, read_version_table
@@ -27,7 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["check_table", "export", "load_url"]
+__all__ = ["TrainExportResult", "check_out", "check_table", "export", "load_url"]
 
 #: revisions that name the current version (of a git URL: its default branch)
 HEAD_NAMES = ("HEAD", "@")
@@ -38,16 +43,84 @@ def check_table(table: str) -> None:
         raise UsageError(f"unknown table {table!r}", f"use one of {', '.join(C.TABLES)}")
 
 
-def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "annotations") -> ExportResult:
-    """Write version ``rev`` as ``fmt`` to ``out`` (written whole, then renamed into place)."""
+@dataclass(frozen=True)
+class TrainExportResult(ExportResult):
+    """An export to a training format: also what was left out of it (``notes``), and the rule used."""
+
+    notes: list[str] = field(default_factory=list)
+    resolve: str = "only"
+    predictions: str | None = None
+
+    def to_json(self) -> dict:
+        return {**super().to_json(), "notes": list(self.notes), "resolve": self.resolve,
+                "predictions": self.predictions}
+
+
+def check_out(path: Path, force: bool, folder: bool) -> None:
+    """Refuse to replace an existing ``path`` unless ``force`` (saying what it would replace)."""
+    if not path.exists() and not path.is_symlink():
+        return
+    what = "folder" if path.is_dir() else "file"
+    if not force:
+        raise UsageError(f"{path} exists (a {what}); the export would replace it",
+                         "choose another --out, or pass --force to replace it")
+    if path.is_dir() and not folder:
+        raise UsageError(f"{path} is a folder; this format writes one file", "give --out a file name")
+
+
+def _write_folder(path: Path, files: dict[str, bytes]) -> int:
+    """Write ``files`` into a new folder beside ``path``, then put it in place of ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
+    old: Path | None = None
+    try:
+        for rel, data in sorted(files.items()):
+            f = tmp / rel
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_bytes(data)
+        if path.exists() or path.is_symlink():
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.replace(path, old)
+        os.replace(tmp, path)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        if old is not None and not path.exists():
+            os.replace(old, path)
+        raise
+    if old is not None:
+        shutil.rmtree(old) if old.is_dir() else old.unlink()
+    return sum(len(d) for d in files.values())
+
+
+def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "annotations", *,
+           resolve: str | None = None, predictions: str | None = None, force: bool = False) -> ExportResult:
+    """Write version ``rev`` as ``fmt`` to ``out`` (written whole, then renamed into place).
+
+    An existing ``out`` is replaced only with ``force``. For the training formats (COCO, YOLO,
+    VOC, CoNLL), ``resolve`` chooses the one answer per task they hold and ``predictions``
+    exports a model version's predictions instead (see :mod:`annover.formats.resolve`).
+    """
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}", f"use one of {', '.join(EXPORT_FORMATS)}")
     check_table(table)
+    if fmt not in TRAIN_FORMATS and (resolve or predictions):
+        raise UsageError(f"--resolve and --predictions are for the training formats, not {fmt}",
+                         f"use them with one of {', '.join(TRAIN_FORMATS)}")
+    path = Path(out)
+    check_out(path, force, fmt in FOLDER_FORMATS)
     v = repo.show(rev)
     tables = {name: read_version_table(repo.store, v, name) for name in C.TABLES}
     cfg_text = repo.config_text(v.id) if v.config_ref else None
+    if fmt in TRAIN_FORMATS:
+        r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)
+        if r.files is not None:
+            size = _write_folder(path, r.files)
+        else:
+            assert r.data is not None
+            write_atomic(path, r.data)
+            size = len(r.data)
+        return TrainExportResult(v.id, fmt, str(path), size, r.items, r.notes, resolve or "only", predictions)
     data = render(fmt, tables, cfg_text, table)
-    path = Path(out)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, data)
     rows = tables[table].num_rows if fmt in TABLE_FORMATS else tables["tasks"].num_rows

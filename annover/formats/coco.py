@@ -1,0 +1,352 @@
+"""COCO (object detection / instance segmentation / keypoints) to and from annover's tables.
+
+Export: one JSON file, ``images`` / ``annotations`` / ``categories``. Boxes give ``bbox``;
+polygons ``segmentation`` polygons (bbox their extent); brush masks uncompressed RLE;
+keypoints whose region has a ``parentID`` belong to that object (``keypoints`` x, y, v in the
+order of the config's KeyPointLabels). Categories: the config's object labels, ids 1.. in
+document order. Image ids: the tasks' COCO image id when every exported task has a distinct
+one (``data.coco_image.id``), else 1.. over all the version's tasks in key order (the same for
+every export of one version, so a predictions file matches its ground truth). Annotation
+ids: 1.. in export order. Pixel values are written with the fewest decimals that read back as
+the same value (``174.71``, not ``174.710016``); rotated boxes and masks to 0.01.
+
+With ``predictions``, the output is COCO's results format (a list of ``image_id``,
+``category_id``, ``bbox`` / ``segmentation`` / ``keypoints``, ``score``), which
+``COCO.loadRes`` reads against the ground-truth file of the same version.
+
+Import: each image is a task (``data.image`` = ``file_name``, ``data.coco_image`` = the other
+image fields), keyed by the file name's stem; each annotation one region (a polygon when it
+has polygon segmentation, a brush mask for RLE, else a box), keypoints regions with a
+``parentID``. Fields the region cannot say (an ``area`` or ``bbox`` other than the one
+computed, ``iscrowd``, ``attributes``...) are kept in the region's ``coco`` field and written
+back. Annotation ids and the ``skeleton`` are not kept.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from annover._lazy import lazy
+from annover.errors import InputError
+from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, keypoint_names, pct, px,
+                                    px_of, rbox_corners)
+from annover.formats.resolve import Picked
+from annover.formats.text import fail, read_json
+from annover.formats.train import TrainInput, image_config, region_id, stem_key
+from annover.model.config import LabelingConfig
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    import label_studio_sdk.converter.brush as brush
+else:
+    np = lazy("numpy")
+    brush = lazy("label_studio_sdk.converter.brush")
+
+__all__ = ["read", "write"]
+
+#: Annotation fields rebuilt from the region (the rest is kept in the region's ``coco`` field).
+_REBUILT = {"id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation", "keypoints",
+            "num_keypoints", "score"}
+
+
+# ---------------------------------------------------------------------------
+# masks
+
+
+def mask_of_ls(rle: list[int], width: int, height: int) -> "np.ndarray":
+    """A boolean (height, width) mask from Label Studio's brush RLE."""
+    return brush.decode_rle(rle).reshape(height, width, 4)[:, :, 3] > 0
+
+
+def ls_of_mask(mask: "np.ndarray") -> list[int]:
+    """Label Studio's brush RLE of a boolean (height, width) mask."""
+    rgba = np.zeros((*mask.shape, 4), dtype=np.uint8)
+    rgba[mask] = 255
+    return [int(x) for x in brush.encode_rle(rgba.ravel())]
+
+
+def coco_counts(mask: "np.ndarray") -> list[int]:
+    """COCO's uncompressed RLE counts (column-major runs, starting with background)."""
+    flat = np.asarray(mask, dtype=bool).ravel(order="F")
+    change = np.flatnonzero(np.diff(flat.astype(np.int8))) + 1
+    bounds = np.concatenate([[0], change, [flat.size]])
+    runs = np.diff(bounds).tolist()
+    return ([0] + runs) if flat.size and flat[0] else runs
+
+
+def _string_counts(s: str) -> list[int]:
+    """Counts of COCO's compressed RLE string (pycocotools' ``rleFrString``)."""
+    counts: list[int] = []
+    p = 0
+    while p < len(s):
+        x = k = 0
+        more = True
+        while more:
+            c = ord(s[p]) - 48
+            x |= (c & 0x1F) << (5 * k)
+            more = bool(c & 0x20)
+            p += 1
+            k += 1
+            if not more and c & 0x10:
+                x |= -1 << (5 * k)
+        if len(counts) > 2:
+            x += counts[-2]
+        counts.append(x)
+    return counts
+
+
+def mask_of_coco(seg: dict, width: int, height: int) -> "np.ndarray":
+    counts = seg["counts"] if isinstance(seg["counts"], list) else _string_counts(str(seg["counts"]))
+    flat = np.zeros(width * height, dtype=bool)
+    pos, val = 0, False
+    for n in counts:
+        if val:
+            flat[pos:pos + n] = True
+        pos += n
+        val = not val
+    return flat.reshape((height, width), order="F")
+
+
+# ---------------------------------------------------------------------------
+# export
+
+
+def _poly_area(pts: list[tuple[float, float]]) -> float:
+    n = len(pts)
+    return abs(sum(pts[i][0] * pts[(i + 1) % n][1] - pts[(i + 1) % n][0] * pts[i][1] for i in range(n))) / 2
+
+
+def _annotation(o: Obj, img: Image, cats: dict[str, int], kp_names: list[str], kp_cats: set[str]) -> dict:
+    w, h = img.size("COCO")
+    kept = dict(o.extras.get("coco") or {})
+    ann: dict[str, Any] = {"category_id": cats[o.label]}
+    if o.kind == "box" and not o.rotation:
+        ann["bbox"] = [px_of(o.x, w), px_of(o.y, h), px_of(o.w, w), px_of(o.h, h)]
+        ann["area"] = px(ann["bbox"][2] * ann["bbox"][3], 10)
+    elif o.kind == "box":
+        pts = rbox_corners(o, w, h)
+        ann["segmentation"] = [[px(c) for p in pts for c in p]]
+        ann["bbox"] = [px(c) for c in o.extent(w, h)]
+        ann["area"] = px(_poly_area(pts))
+    elif o.kind == "polygon":
+        parts = [o.points] + [[(float(a), float(b)) for a, b in part] for part in kept.pop("more", [])]
+        segs = [[(px_of(a, w), px_of(b, h)) for a, b in part] for part in parts]
+        ann["segmentation"] = [[c for p in seg for c in p] for seg in segs]
+        ann["bbox"] = _extent([p for seg in segs for p in seg])
+        ann["area"] = px(sum(_poly_area(seg) for seg in segs), 10)
+    elif o.kind == "mask":
+        m = mask_of_ls(o.rle, w, h)
+        ann["segmentation"] = {"counts": coco_counts(m), "size": [h, w]}
+        ys, xs = np.nonzero(m)
+        ann["bbox"] = [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)] \
+            if xs.size else [0, 0, 0, 0]
+        ann["area"] = int(m.sum())
+    else:  # keypoints without a parent region
+        ann["bbox"] = _extent([(px_of(k[1], w), px_of(k[2], h)) for k in o.keypoints if k[3] > 0])
+        ann["area"] = px(ann["bbox"][2] * ann["bbox"][3], 10)
+    ann["iscrowd"] = 0
+    if o.label in kp_cats:
+        at = {k[0]: k for k in o.keypoints}
+        flat: list[float | int] = []
+        for name in kp_names:
+            k = at.get(name)
+            flat += [px_of(k[1], w), px_of(k[2], h), k[3]] if k else [0, 0, 0]
+        ann["keypoints"] = flat
+        ann["num_keypoints"] = sum(1 for k in o.keypoints if k[3] > 0)
+    ann.update(kept)
+    if o.score is not None:
+        ann["score"] = o.score
+    return ann
+
+
+def _extent(pts: list[tuple[float, float]]) -> list[float | int]:
+    """[x, y, w, h] of the box around pixel points."""
+    if not pts:
+        return [0, 0, 0, 0]
+    xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+    return [min(xs), min(ys), px(max(xs) - min(xs), 10), px(max(ys) - min(ys), 10)]
+
+
+def _image_ids(picked: Picked, images: list[Image]) -> dict[str, int]:
+    ids = {img.task_key: (img.data.get("coco_image") or {}).get("id") for img in images}
+    vals = list(ids.values())
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in vals) and len(set(vals)) == len(vals):
+        return ids  # type: ignore[return-value]
+    return {k: i for i, k in enumerate(picked.all_tasks, 1)}
+
+
+def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predictions: bool = False) -> bytes:
+    """The COCO JSON of ``picked`` (the results format with ``predictions``)."""
+    images = images_of(picked, cfg, "COCO", notes)
+    check_kinds(images, ("box", "rotated box", "polygon", "mask", "points"), "COCO", notes)
+    names = categories(cfg, images, notes)
+    kp_names = keypoint_names(cfg, images)
+    for img in images:  # keypoints without a parent region: a category of their own (the control's name)
+        names += [o.label for o in img.objects if o.kind == "points" and o.label not in names]
+    cats = {n: i for i, n in enumerate(names, 1)}
+    kp_cats = {o.label for img in images for o in img.objects if o.keypoints}
+    image_ids = _image_ids(picked, images)
+    out_images, anns = [], []
+    for img in images:
+        iid = image_ids[img.task_key]
+        extra = {k: v for k, v in (img.data.get("coco_image") or {}).items()
+                 if k not in ("id", "file_name", "width", "height")}
+        out_images.append({"id": iid, "file_name": img.file_name, "width": img.width, "height": img.height,
+                           **extra})
+        for o in img.objects:
+            a = _annotation(o, img, cats, kp_names, kp_cats)
+            anns.append({"id": len(anns) + 1, "image_id": iid, **a})
+    if predictions:
+        doc: Any = [{k: v for k, v in a.items() if k not in ("id", "area", "iscrowd", "num_keypoints")}
+                    for a in anns]
+        for a in doc:
+            a.setdefault("score", 1.0)
+    else:
+        cat_list = []
+        for n, i in cats.items():
+            c: dict[str, Any] = {"id": i, "name": n, "supercategory": ""}
+            if n in kp_cats:
+                c["keypoints"] = kp_names
+                c["skeleton"] = []
+            cat_list.append(c)
+        doc = {"info": {"description": "exported by annover"}, "images": out_images, "annotations": anns,
+               "categories": cat_list}
+    return (json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+# ---------------------------------------------------------------------------
+# import
+
+
+def _num(v: Any, where: str, field: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise InputError(f"{where}: {field} is {v!r}, expected a number", "fix the COCO file")
+    return float(v)
+
+
+def _bool01(v: Any) -> int:
+    if isinstance(v, str):
+        return 1 if v.strip().lower() in ("1", "true", "yes") else 0
+    return 1 if v else 0
+
+
+def _regions(a: dict, w: int, h: int, label: str, kp_names: list[str], where: str) -> list[dict]:
+    size = {"original_width": w, "original_height": h, "image_rotation": 0}
+    kept = {k: v for k, v in a.items() if k not in _REBUILT}
+    seg = a.get("segmentation")
+    bbox = a.get("bbox")
+    if bbox is not None and (not isinstance(bbox, list) or len(bbox) != 4):
+        raise InputError(f"{where}: bbox is {bbox!r}, expected [x, y, width, height]", "fix the COCO file")
+    box = [_num(v, where, "bbox") for v in bbox] if bbox else None
+    iscrowd = _bool01(a.get("iscrowd", 0))
+    if iscrowd:
+        kept["iscrowd"] = 1
+    item: dict[str, Any]
+    if isinstance(seg, list) and seg and isinstance(seg[0], list):
+        parts = [[(pct(_num(p[i], where, "segmentation") / w * 100), pct(_num(p[i + 1], where, "segmentation") / h * 100))
+                  for i in range(0, len(p) - 1, 2)] for p in seg]
+        if len(parts) > 1:
+            kept["more"] = [[list(pt) for pt in part] for part in parts[1:]]
+        pixels = [[(x * w / 100, y * h / 100) for x, y in part] for part in parts]
+        xs = [p[0] for part in pixels for p in part]
+        ys = [p[1] for part in pixels for p in part]
+        ext = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+        if box is not None and any(abs(a_ - b_) > 0.01 for a_, b_ in zip(box, ext)):
+            kept["bbox"] = bbox
+        computed = sum(_poly_area(part) for part in pixels)
+        item = {"type": "polygonlabels", "value": {"points": [list(pt) for pt in parts[0]], "closed": True,
+                                                   "polygonlabels": [label]}}
+    elif isinstance(seg, dict) and "counts" in seg:
+        m = mask_of_coco(seg, w, h)
+        computed = float(m.sum())
+        if box is not None:
+            kept["bbox"] = bbox
+        item = {"type": "brushlabels", "value": {"format": "rle", "rle": ls_of_mask(m), "brushlabels": [label]}}
+    elif box is not None:
+        computed = box[2] * box[3]
+        item = {"type": "rectanglelabels", "value": {
+            "x": pct(box[0] / w * 100), "y": pct(box[1] / h * 100), "width": pct(box[2] / w * 100),
+            "height": pct(box[3] / h * 100), "rotation": 0, "rectanglelabels": [label]}}
+    else:
+        raise InputError(f"{where}: neither bbox nor segmentation", "give each annotation a bbox")
+    if "area" in a and abs(_num(a["area"], where, "area") - computed) > 0.01:
+        kept["area"] = a["area"]
+    name = {"polygonlabels": "polygon", "brushlabels": "mask", "rectanglelabels": "label"}[item["type"]]
+    item.update({"from_name": name, "to_name": "image", **size})
+    if kept:
+        item["coco"] = kept
+    out = [item]
+    kps = a.get("keypoints")
+    if isinstance(kps, list) and any(kps[2::3]):
+        if len(kps) != 3 * len(kp_names):
+            raise InputError(f"{where}: {len(kps) // 3} keypoints, its category names {len(kp_names)}",
+                             "give one (x, y, v) per name in the category's keypoints")
+        pid = item["id"] = region_id(item)
+        for i, name_ in enumerate(kp_names):
+            x, y, v = kps[3 * i:3 * i + 3]
+            if not v:
+                continue
+            kp: dict[str, Any] = {"type": "keypointlabels", "from_name": "keypoints", "to_name": "image",
+                                  "parentID": pid, **size,
+                                  "value": {"x": pct(_num(x, where, "keypoints") / w * 100),
+                                            "y": pct(_num(y, where, "keypoints") / h * 100),
+                                            "keypointlabels": [name_]}}
+            if v != 2:
+                kp["visibility"] = int(v)
+            out.append(kp)
+    return out
+
+
+def read(path: Path) -> TrainInput:
+    """Label Studio tasks and a config for the COCO file ``path``; InputError naming the record."""
+    doc = read_json(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("images"), list) or \
+            not isinstance(doc.get("annotations", []), list):
+        raise fail(path, "not a COCO file (no 'images' list)", "give a COCO JSON with images, annotations, categories")
+    cats: dict[Any, dict] = {}
+    for i, c in enumerate(doc.get("categories") or []):
+        if not isinstance(c, dict) or "id" not in c or "name" not in c:
+            raise fail(path, f"category {i} has no id or name", "give each category an id and a name")
+        cats[c["id"]] = c
+    images: dict[Any, dict] = {}
+    for i, im in enumerate(doc["images"]):
+        where = f"image {i}"
+        if not isinstance(im, dict) or "id" not in im or not im.get("file_name"):
+            raise fail(path, f"{where} has no id or file_name", "give each image an id and a file_name")
+        images[im["id"]] = {"im": im, "result": [], "where": where}
+    names = [str(c["name"]) for _, c in sorted(cats.items(), key=lambda kv: str(kv[0]).zfill(12))]
+    kp_names = next((list(map(str, c["keypoints"])) for c in cats.values() if c.get("keypoints")), [])
+    kinds: set[str] = set()
+    for i, a in enumerate(doc.get("annotations") or []):
+        where = f"{path}: annotation {i}" + (f" (id {a['id']})" if isinstance(a, dict) and "id" in a else "")
+        if not isinstance(a, dict):
+            raise InputError(f"{where} is not an object", "fix the COCO file")
+        slot = images.get(a.get("image_id"))
+        if slot is None:
+            raise InputError(f"{where}: image_id {a.get('image_id')!r} names no image",
+                             "add the image to 'images' or remove the annotation")
+        cat = cats.get(a.get("category_id"))
+        if cat is None:
+            raise InputError(f"{where}: category_id {a.get('category_id')!r} names no category",
+                             "add the category to 'categories'")
+        im = slot["im"]
+        for f in ("width", "height"):  # needed where an annotation is converted
+            if isinstance(im.get(f), bool) or not isinstance(im.get(f), int) or im[f] <= 0:
+                raise fail(path, f"{slot['where']} (id {im['id']}): {f} is {im.get(f)!r}",
+                           "give image sizes in pixels")
+        ckp = list(map(str, cat.get("keypoints") or kp_names))
+        regions = _regions(a, im["width"], im["height"], str(cat["name"]), ckp, where)
+        kinds.update(r["type"] for r in regions)
+        slot["result"] += regions
+    tasks = []
+    for slot in images.values():
+        im = slot["im"]
+        rest = {k: v for k, v in im.items() if k != "file_name"}
+        tasks.append({"id": stem_key(str(im["file_name"])),
+                      "data": {"image": str(im["file_name"]), "coco_image": rest},
+                      "annotations": [{"result": slot["result"]}]})
+    return TrainInput(tasks, image_config(names, kinds, kp_names))

@@ -1,0 +1,170 @@
+"""CoNLL-2003 / BIO for span labels on text, to and from annover.
+
+Export: a ``-DOCSTART- -X- -X- O`` line, then one sentence per task: a line per token,
+``token _ _ TAG`` (CoNLL-2003's four columns, POS and chunk left ``_``), a blank line after
+each. Tags are BIO (IOB2): ``B-LABEL`` on a span's first token, ``I-LABEL`` on the others,
+``O`` outside. Tasks come in Label Studio task id order where every task has one (a CoNLL
+file read in keeps its sentence order), else in key order.
+
+Tokenisation (stable, no model): the text is split at whitespace, and a token is split again
+where a span starts or ends inside it, so every span covers whole tokens (``"Paris,"`` with
+a span on ``Paris`` gives ``Paris`` and ``,``). Overlapping spans cannot be written in BIO:
+the span that starts first (then the longer) is kept and the others are counted in the notes.
+
+Import: tokens (first column) and tags (last column; BIO, IOB1 or BIOES), sentences split at
+blank lines, ``-DOCSTART-`` lines skipped. Each sentence is a task whose ``data.text`` is its
+tokens joined by single spaces (a repeated sentence also gets ``data.copy``: 1, 2, ...), keyed
+by the hash of its data, with one span per entity (``labels`` on the ``Text`` object). The
+POS and chunk columns are not kept.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from annover.errors import InputError
+from annover.formats.resolve import Picked
+from annover.formats.text import fail
+from annover.formats.train import TrainInput, _labels
+from annover.model.config import LabelingConfig
+
+__all__ = ["read", "tokens", "write"]
+
+_WS = re.compile(r"\S+")
+SPAN_TYPES = ("labels",)
+
+
+def tokens(text: str, cuts: set[int] | None = None) -> list[tuple[int, int]]:
+    """(start, end) of each token: whitespace-separated, split again at the offsets ``cuts``."""
+    out = []
+    for m in _WS.finditer(text):
+        s, e = m.start(), m.end()
+        inner = sorted(c for c in (cuts or ()) if s < c < e)
+        for c in inner:
+            out.append((s, c))
+            s = c
+        out.append((s, e))
+    return out
+
+
+def _text_field(cfg: LabelingConfig | None, data: dict, to_name: str | None) -> str:
+    if cfg is not None and to_name and to_name in cfg.objects and cfg.objects[to_name].field in data:
+        return cfg.objects[to_name].field
+    if isinstance(data.get("text"), str):
+        return "text"
+    strings = [k for k, v in data.items() if isinstance(v, str)]
+    if len(strings) == 1:
+        return strings[0]
+    raise InputError(f"task data {sorted(data)} has no field the text is in",
+                     "give a labeling config with a <Text value=\"$field\"> tag")
+
+
+def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> bytes:
+    """CoNLL-2003 text of the span labels of ``picked``."""
+    order = picked.task_ids
+    items = picked.items
+    if items and all(order.get(it.task_key) is not None for it in items):
+        items = sorted(items, key=lambda it: order[it.task_key])
+    out = ["-DOCSTART- -X- -X- O", ""]
+    overlapping = other = 0
+    for it in items:
+        spans = [r for r in it.regions if (r.type or "") in SPAN_TYPES and "start" in r.value]
+        other += len(it.regions) - len(spans)
+        to_name = spans[0].to_name if spans else None
+        try:
+            text = str(it.data[_text_field(cfg, it.data, to_name)])
+        except InputError as e:
+            raise InputError(f"task {it.task_key!r}: {e.message}", e.hint) from None
+        chosen: list[tuple[int, int, str]] = []
+        for r in sorted(spans, key=lambda r: (int(r.value["start"]), -int(r.value["end"]))):
+            s, e = int(r.value["start"]), int(r.value["end"])
+            if chosen and s < chosen[-1][1]:
+                overlapping += 1
+                continue
+            chosen.append((s, e, r.labels[0] if r.labels else ""))
+        cuts = {c for s, e, _ in chosen for c in (s, e)}
+        toks = tokens(text, cuts)
+        tags = ["O"] * len(toks)
+        for s, e, label in chosen:
+            inside = [i for i, (ts, te) in enumerate(toks) if s <= ts and te <= e]
+            for j, i in enumerate(inside):
+                tags[i] = ("B-" if j == 0 else "I-") + label
+        out += [f"{text[ts:te]} _ _ {tag}" for (ts, te), tag in zip(toks, tags)]
+        out.append("")
+    if overlapping:
+        notes.append(f"{overlapping} overlapping span(s) cannot be written in BIO and were left out")
+    if other:
+        notes.append(f"{other} region(s) that are not spans on text have no place in CoNLL and were left out")
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def _spans(toks: list[str], tags: list[str], where: list[str]) -> list[tuple[int, int, str]]:
+    """(first token, last token + 1, label) of each entity in BIO / IOB1 / BIOES tags."""
+    out: list[tuple[int, int, str]] = []
+    cur: list[Any] | None = None
+    for i, tag in enumerate(tags):
+        if tag == "O":
+            cur = None
+            continue
+        if len(tag) < 3 or tag[1] != "-" or tag[0] not in "BIES":
+            raise InputError(f"{where[i]}: tag {tag!r} is not O, B-X, I-X, E-X or S-X",
+                             "use BIO (IOB2), IOB1 or BIOES tags")
+        kind, label = tag[0], tag[2:]
+        if kind in "BS" or cur is None or cur[2] != label:
+            cur = [i, i + 1, label]
+            out.append(cur)  # type: ignore[arg-type]
+        else:
+            cur[1] = i + 1
+        if kind in "SE":
+            cur = None
+    return [tuple(s) for s in out]  # type: ignore[misc]
+
+
+def read(path: Path) -> TrainInput:
+    """Label Studio tasks and a config for the CoNLL file ``path``."""
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as e:
+        raise fail(path, f"not UTF-8 text ({e.reason})", "save the file as UTF-8") from None
+    sentences: list[list[tuple[str, str, str]]] = [[]]
+    for n, line in enumerate(lines, 1):
+        cols = line.split()
+        if not cols:
+            if sentences[-1]:
+                sentences.append([])
+            continue
+        if cols[0] == "-DOCSTART-":
+            continue
+        if len(cols) < 2:
+            raise InputError(f"{path}: line {n}: one column, expected a token and its tag",
+                             "write `token TAG` (or CoNLL-2003's `token POS chunk TAG`)")
+        sentences[-1].append((cols[0], cols[-1], f"{path}: line {n}"))
+    sentences = [s for s in sentences if s]
+    if not sentences:
+        raise fail(path, "no sentences", "give a CoNLL file: a token and its tag per line, sentences split by blank lines")
+    tasks, labels, seen = [], [], {}
+    for i, sent in enumerate(sentences):
+        toks = [t for t, _, _ in sent]
+        starts, pos = [], 0
+        for t in toks:
+            starts.append(pos)
+            pos += len(t) + 1
+        text = " ".join(toks)
+        result = []
+        for a, b, label in _spans(toks, [g for _, g, _ in sent], [w for _, _, w in sent]):
+            s, e = starts[a], starts[b - 1] + len(toks[b - 1])
+            result.append({"from_name": "label", "to_name": "text", "type": "labels",
+                           "value": {"start": s, "end": e, "text": text[s:e], "labels": [label]}})
+            if label not in labels:
+                labels.append(label)
+        data: dict[str, Any] = {"text": text}
+        copy = seen.get(text, 0)
+        seen[text] = copy + 1
+        if copy:
+            data["copy"] = copy
+        tasks.append({"id": i + 1, "data": data, "annotations": [{"result": result}]})
+    cfg = ("<View>\n  <Text name=\"text\" value=\"$text\"/>\n" + _labels("Labels", "label", "text", labels)
+           + "</View>\n")
+    return TrainInput(tasks, cfg, key=None)

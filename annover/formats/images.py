@@ -1,0 +1,303 @@
+"""Image regions between Label Studio's values and the pixel or normalised coordinates of
+the training formats (COCO, YOLO, Pascal VOC): objects, sizes, file names, categories.
+
+Label Studio keeps geometry in percent of the image (``x, y, width, height``, a rotation in
+degrees about the top-left corner, in pixels; polygon and keypoint ``[x, y]`` points) with
+the image size in ``original_width`` / ``original_height``. annover rounds what it reads
+from a training format to :data:`PCT_DIGITS` decimals of a percent (1e-7 of the image
+size), so a COCO file and the YOLO folder of the same boxes give the same values, hence
+the same snapshot ids.
+"""
+
+from __future__ import annotations
+
+import math
+import posixpath
+import urllib.parse
+from dataclasses import dataclass, field
+from typing import Any
+
+from annover.errors import InputError, UsageError
+from annover.formats.resolve import Item, Picked, Region
+from annover.model.config import LabelingConfig
+
+__all__ = ["CATEGORY_TAGS", "PCT_DIGITS", "Image", "Obj", "categories", "file_name_of", "images_of", "pct",
+           "px", "px_of", "rbox_corners", "rbox_from_corners"]
+
+#: Decimals of a percent kept from a training format (1e-7 of the image size).
+PCT_DIGITS = 5
+#: Decimals of a pixel written to COCO and VOC where no exact value is known (rotated boxes, masks).
+PX_DIGITS = 2
+#: Control tags whose labels are object categories.
+CATEGORY_TAGS = ("RectangleLabels", "PolygonLabels", "BrushLabels", "KeyPointLabels")
+#: Result types that become objects.
+BOX_TYPES = ("rectanglelabels", "rectangle")
+POLYGON_TYPES = ("polygonlabels", "polygon")
+BRUSH_TYPES = ("brushlabels", "brush")
+KEYPOINT_TYPES = ("keypointlabels", "keypoint")
+#: Result item fields holding what a format's import kept that Label Studio has no field for
+#: (``{"coco": {"area": .., "iscrowd": 1}}``, ``{"voc": {"difficult": 1}}``); keypoints keep
+#: a visibility other than 2 (visible) in ``visibility``.
+KEPT = ("coco", "voc")
+
+
+def pct(v: float) -> float:
+    """A percent as annover stores one read from a training format."""
+    r = round(float(v), PCT_DIGITS)
+    return 0.0 if r == 0 else r
+
+
+def px(v: float, digits: int = PX_DIGITS) -> float | int:
+    """A pixel value rounded to ``digits`` decimals (integral values as integers)."""
+    r = round(float(v), digits)
+    return int(r) if r.is_integer() else r
+
+
+def px_of(p: float, size: int) -> float | int:
+    """The pixel value of the percent ``p`` of ``size`` pixels, with the fewest decimals that
+    read back as the same percent (:func:`pct`): ``27.29844`` % of 640 -> ``174.71``."""
+    target = pct(p)
+    v = p * size / 100
+    for d in range(11):
+        r = round(v, d)
+        if pct(r / size * 100) == target:
+            return int(r) if float(r).is_integer() else r
+    return px(v, 10)
+
+
+@dataclass
+class Obj:
+    """One object of an image: a box (``rotation`` 0), a rotated box, a polygon, a mask, keypoints."""
+
+    kind: str  # "box", "polygon", "mask", "points" (keypoints without a parent region)
+    label: str
+    x: float = 0.0  # percent; a box's top-left corner
+    y: float = 0.0
+    w: float = 0.0
+    h: float = 0.0
+    rotation: float = 0.0  # degrees, clockwise about (x, y), in pixels
+    points: list[tuple[float, float]] = field(default_factory=list)  # polygon, percent
+    rle: list[int] = field(default_factory=list)  # Label Studio's brush RLE
+    keypoints: list[tuple[str, float, float, int]] = field(default_factory=list)  # (name, x%, y%, visibility)
+    extras: dict = field(default_factory=dict)  # {"coco": {...}}: a format's fields kept on import
+    score: float | None = None
+
+    def extent(self, width: float = 100.0, height: float = 100.0) -> tuple[float, float, float, float]:
+        """(x, y, w, h) of the axis-aligned box around the object, in units of ``width`` / ``height``."""
+        if self.kind == "box" and not self.rotation:
+            return self.x * width / 100, self.y * height / 100, self.w * width / 100, self.h * height / 100
+        if self.kind == "box":
+            pts = rbox_corners(self, width, height)
+        else:
+            pts = [(a * width / 100, b * height / 100) for a, b in
+                   (self.points or [(k[1], k[2]) for k in self.keypoints if k[3] > 0])]
+        if not pts:
+            return 0.0, 0.0, 0.0, 0.0
+        xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+        return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
+
+
+@dataclass
+class Image:
+    """A task as an image: its key, file name, size (None when not known) and objects."""
+
+    task_key: str
+    file_name: str
+    width: int | None
+    height: int | None
+    data: dict
+    objects: list[Obj] = field(default_factory=list)
+
+    def size(self, fmt: str) -> tuple[int, int]:
+        """(width, height); InputError naming the task when the size is not known."""
+        if not self.width or not self.height:
+            raise InputError(f"task {self.task_key!r} ({self.file_name}): the image size is not known, "
+                             f"and {fmt} needs it",
+                             "give original_width/original_height in the results, or width and height "
+                             "in the task data")
+        return self.width, self.height
+
+
+def rbox_corners(o: Obj, width: float, height: float) -> list[tuple[float, float]]:
+    """The four corners of a (rotated) box in units of ``width`` / ``height``, Label Studio's order."""
+    x0, y0 = o.x * width / 100, o.y * height / 100
+    w, h = o.w * width / 100, o.h * height / 100
+    c, s = math.cos(math.radians(o.rotation)), math.sin(math.radians(o.rotation))
+    return [(x0, y0), (x0 + w * c, y0 + w * s), (x0 + w * c - h * s, y0 + w * s + h * c), (x0 - h * s, y0 + h * c)]
+
+
+def rbox_from_corners(pts: list[tuple[float, float]], width: float, height: float) -> tuple[float, ...]:
+    """(x%, y%, w%, h%, rotation) of the box whose corners (pixels) are ``pts``, in either winding."""
+    (x0, y0), (x1, y1), _, (x3, y3) = pts
+    if (x1 - x0) * (y3 - y0) - (y1 - y0) * (x3 - x0) < 0:  # counter-clockwise on screen: walk it the other way
+        (x1, y1), (x3, y3) = (x3, y3), (x1, y1)
+    w = math.hypot(x1 - x0, y1 - y0)
+    h = math.hypot(x3 - x0, y3 - y0)
+    rot = math.degrees(math.atan2(y1 - y0, x1 - x0)) % 360
+    rot = round(rot, PCT_DIGITS) % 360
+    return pct(x0 / width * 100), pct(y0 / height * 100), pct(w / width * 100), pct(h / height * 100), rot
+
+
+def file_name_of(value: Any) -> str:
+    """The file name a format gets for an image URL or path of the task data.
+
+    A URL (``s3://b/a.jpg``, ``http://host/x/a.jpg``, Label Studio's ``/data/upload/1/a.jpg`` or
+    ``/data/local-files/?d=dir/a.jpg``) gives its last path segment; a relative path stays as it is.
+    """
+    s = str(value)
+    parsed = urllib.parse.urlparse(s)
+    if parsed.query and "d=" in parsed.query:
+        s = urllib.parse.parse_qs(parsed.query).get("d", [s])[0]
+        return posixpath.basename(s)
+    if parsed.scheme or s.startswith("/"):
+        return posixpath.basename(urllib.parse.unquote(parsed.path)) or s
+    return s
+
+
+def _image_field(cfg: LabelingConfig | None, data: dict, to_name: str | None) -> str:
+    if cfg is not None:
+        obj = cfg.objects.get(to_name or "") if to_name else None
+        if obj is None:
+            imgs = [o for o in cfg.objects.values() if o.tag == "Image"]
+            obj = imgs[0] if len(imgs) == 1 else None
+        if obj is not None and obj.field in data:
+            return obj.field
+    for k in ("image", "img", "file_name", "url"):
+        if isinstance(data.get(k), str):
+            return k
+    strings = [k for k, v in data.items() if isinstance(v, str)]
+    if len(strings) == 1:
+        return strings[0]
+    raise InputError(f"task data {sorted(data)} has no field the image is in",
+                     "give a labeling config with an <Image value=\"$field\"> tag")
+
+
+def _size_of(data: dict, regions: list[Region]) -> tuple[int | None, int | None]:
+    for r in regions:
+        w, h = r.region.get("original_width"), r.region.get("original_height")
+        if w and h:
+            return int(w), int(h)
+    for src in (data, data.get("coco_image") if isinstance(data.get("coco_image"), dict) else {}):
+        w, h = src.get("width"), src.get("height")
+        if isinstance(w, (int, float)) and isinstance(h, (int, float)) and w and h:
+            return int(w), int(h)
+    return None, None
+
+
+def _obj(r: Region, label: str) -> Obj | None:
+    v = r.value
+    extras = {k: r.region[k] for k in KEPT if isinstance(r.region.get(k), dict)}
+    t = r.type or ""
+    if t in BOX_TYPES:
+        return Obj("box", label, float(v.get("x", 0)), float(v.get("y", 0)), float(v.get("width", 0)),
+                   float(v.get("height", 0)), float(v.get("rotation") or 0), extras=extras, score=r.score)
+    if t in POLYGON_TYPES:
+        return Obj("polygon", label, points=[(float(p[0]), float(p[1])) for p in v.get("points") or []],
+                   extras=extras, score=r.score)
+    if t in BRUSH_TYPES and v.get("format", "rle") == "rle":
+        return Obj("mask", label, rle=list(v.get("rle") or []), extras=extras, score=r.score)
+    return None
+
+
+def images_of(picked: Picked, cfg: LabelingConfig | None, fmt: str, notes: list[str]) -> list[Image]:
+    """The picked items as images with their objects; what has no place in ``fmt`` is counted in ``notes``."""
+    out = []
+    skipped: dict[str, int] = {}
+    multi = 0
+    for it in picked.items:
+        out.append(_image(it, cfg, skipped))
+        multi += sum(1 for r in it.regions if len(r.labels) > 1)
+    for t, n in sorted(skipped.items()):
+        notes.append(f"{n} region(s) of type {t} have no place in {fmt} and were left out")
+    if multi:
+        notes.append(f"{multi} region(s) with several labels were written with their first label")
+    return out
+
+
+def _image(it: Item, cfg: LabelingConfig | None, skipped: dict[str, int]) -> Image:
+    to_name = next((r.to_name for r in it.regions), None)
+    try:
+        name = file_name_of(it.data[_image_field(cfg, it.data, to_name)])
+    except InputError as e:
+        raise InputError(f"task {it.task_key!r}: {e.message}", e.hint) from None
+    w, h = _size_of(it.data, it.regions)
+    img = Image(it.task_key, name, w, h, it.data)
+    by_id: dict[str, Obj] = {}
+    loose: dict[str, Obj] = {}
+    points: list[Region] = []
+    for r in it.regions:
+        if (r.type or "") in KEYPOINT_TYPES:
+            points.append(r)
+            continue
+        label = r.labels[0] if r.labels else (r.from_name or "")
+        o = _obj(r, label)
+        if o is None:
+            skipped[r.type or "?"] = skipped.get(r.type or "?", 0) + 1
+            continue
+        img.objects.append(o)
+        if r.id is not None:
+            by_id[r.id] = o
+    for r in points:
+        kp = (r.labels[0] if r.labels else "", float(r.value.get("x", 0)), float(r.value.get("y", 0)),
+              int(r.region.get("visibility", 2)))
+        parent = by_id.get(str(r.region.get("parentID"))) if r.region.get("parentID") is not None else None
+        if parent is None:
+            ctl = r.from_name or "keypoints"
+            parent = loose.get(ctl)
+            if parent is None:
+                parent = loose[ctl] = Obj("points", ctl, score=r.score)
+                img.objects.append(parent)
+        parent.keypoints.append(kp)
+    return img
+
+
+def categories(cfg: LabelingConfig | None, images: list[Image], notes: list[str]) -> list[str]:
+    """Category names in a stable order: the config's object labels in document order, then
+    labels the data has and the config does not (sorted, said in ``notes``)."""
+    names: list[str] = []
+    if cfg is not None:
+        for c in cfg.controls.values():
+            if c.tag in CATEGORY_TAGS[:3]:
+                names += [n for n in c.labels if n not in names]
+    seen = sorted({o.label for img in images for o in img.objects} - set(names))
+    if seen and names:
+        notes.append(f"labels not in the labeling config were added after its labels: {', '.join(seen[:5])}")
+    return names + seen
+
+
+def keypoint_names(cfg: LabelingConfig | None, images: list[Image]) -> list[str]:
+    """Keypoint names in a stable order: the config's KeyPointLabels labels, then others seen (sorted)."""
+    names: list[str] = []
+    if cfg is not None:
+        for c in cfg.controls.values():
+            if c.tag == "KeyPointLabels":
+                names += [n for n in c.labels if n not in names]
+    seen = sorted({k[0] for img in images for o in img.objects for k in o.keypoints} - set(names))
+    return names + seen
+
+
+def check_kinds(images: list[Image], allowed: tuple[str, ...], fmt: str, notes: list[str]) -> None:
+    """Drop objects of kinds ``fmt`` cannot hold, counting them in ``notes``."""
+    dropped: dict[str, int] = {}
+    for img in images:
+        keep = []
+        for o in img.objects:
+            kind = "rotated box" if o.kind == "box" and o.rotation else o.kind
+            if kind in allowed:
+                keep.append(o)
+            else:
+                dropped[kind] = dropped.get(kind, 0) + 1
+        img.objects = keep
+    for k, n in sorted(dropped.items()):
+        notes.append(f"{n} {k} object(s) have no place in {fmt} and were left out")
+
+
+def unique_names(images: list[Image], fmt: str) -> None:
+    """Refuse two images with one file name (their files would overwrite each other)."""
+    seen: dict[str, str] = {}
+    for img in images:
+        if img.file_name in seen:
+            raise UsageError(f"tasks {seen[img.file_name]!r} and {img.task_key!r} both name the image "
+                             f"{img.file_name!r}; {fmt} keys files by image name",
+                             "give the tasks distinct image file names")
+        seen[img.file_name] = img.task_key

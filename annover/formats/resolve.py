@@ -1,0 +1,190 @@
+"""Which answer of each task a training format gets: the ``--resolve`` rule, or one model's predictions.
+
+A training format (COCO, YOLO, VOC, CoNLL) holds one set of labels per item. A version
+may hold several answers per task (annotators, skips) and predictions; what goes out is
+chosen here, by a rule the user names, and what is left out is counted, never dropped in
+silence:
+
+- ``only`` (default): the task's one answer; a task with several is an error naming them;
+- ``ground-truth``: the answer marked ground truth, else the only answer, else an error;
+- ``latest``: the answer updated (else created) last;
+- ``annotator:EMAIL``: that annotator's answer (their latest); tasks they did not answer are left out;
+- ``all``: every answer's regions together (for sets where annotators labeled different objects).
+
+Skips (``was_cancelled``) are never labels. A task with no answer left is left out of the
+export (an empty YOLO file or a COCO image without objects would say "nothing here").
+With ``predictions=MODEL_VERSION`` the answers are that model's predictions instead.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from annover._lazy import lazy
+from annover.errors import UsageError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
+
+__all__ = ["RULES", "Item", "Picked", "Region", "pick"]
+
+RULES = ("only", "ground-truth", "latest", "all", "annotator:EMAIL")
+_COLUMNS = ("task_key", "region_key", "annotator", "from_name", "to_name", "type", "labels", "value", "region",
+            "was_cancelled", "ground_truth", "created_at", "updated_at", "position")
+
+
+@dataclass
+class Region:
+    """One result region of the chosen answer, its JSON columns parsed."""
+
+    from_name: str | None
+    to_name: str | None
+    type: str | None
+    labels: list[str]
+    value: dict
+    region: dict  # the result item's other fields (original_width, id, parentID...)
+    score: float | None = None
+    key: str = ""  # region_key: ``<region id>/<control>`` where the result item had an id
+
+    @property
+    def id(self) -> str | None:
+        """The result item's id (what a keypoint's ``parentID`` names), None for a region keyed by content."""
+        suffix = f"/{self.from_name}"
+        if self.key.startswith("~") or not self.key.endswith(suffix):
+            return None
+        return self.key[:-len(suffix)].split("#")[0] or None
+
+
+@dataclass
+class Item:
+    """A task with the regions of its chosen answer (none: a labeled "nothing here")."""
+
+    task_key: str
+    data: dict
+    regions: list[Region] = field(default_factory=list)
+
+
+@dataclass
+class Picked:
+    """What goes out, in task-key order, and what was left out (said to the user)."""
+
+    items: list[Item]
+    all_tasks: list[str]  # every task key of the version, in order (stable image ids)
+    task_data: dict[str, dict]
+    task_ids: dict[str, int | None] = field(default_factory=dict)  # Label Studio task ids (provenance)
+    notes: list[str] = field(default_factory=list)
+
+
+def _rule(resolve: str | None) -> tuple[str, str | None]:
+    r = resolve or "only"
+    if r.startswith("annotator:") and len(r) > len("annotator:"):
+        return "annotator", r.split(":", 1)[1]
+    if r in ("only", "ground-truth", "latest", "all"):
+        return r, None
+    raise UsageError(f"unknown --resolve {r!r}", f"use one of {', '.join(RULES)}")
+
+
+def _answers(rows: list[dict], key_col: str) -> dict[str, list[dict]]:
+    out: dict[str, list[dict]] = {}
+    for r in rows:
+        out.setdefault(r[key_col], []).append(r)
+    return out
+
+
+def _region(r: dict) -> Region | None:
+    if r["region_key"] == "":
+        return None
+    return Region(r["from_name"], r["to_name"], r["type"], list(r["labels"] or []),
+                  json.loads(r["value"]) if r["value"] else {}, json.loads(r["region"]) if r["region"] else {},
+                  r.get("score"), r["region_key"])
+
+
+def _time(rows: list[dict]) -> str:
+    return str(rows[0].get("updated_at") or rows[0].get("created_at") or "")
+
+
+def _choose(task: str, answers: dict[str, list[dict]], rule: str, who: str | None, what: str,
+            hint_rules: str) -> list[str] | None:
+    """The answer keys to use for one task (None: leave the task out)."""
+    keys = sorted(answers)
+    if rule == "all" or len(keys) == 1 and rule in ("only", "ground-truth", "latest"):
+        return keys
+    if rule == "annotator":
+        mine = [k for k in keys if answers[k][0].get("annotator") == who]
+        return [max(mine, key=lambda k: (_time(answers[k]), k))] if mine else None
+    if rule == "latest":
+        return [max(keys, key=lambda k: (_time(answers[k]), k))]
+    if rule == "ground-truth":
+        gt = [k for k in keys if answers[k][0].get("ground_truth")]
+        if len(gt) == 1:
+            return gt
+    names = ", ".join(f"{k}" for k in keys[:4])
+    raise UsageError(f"task {task!r} has {len(keys)} {what} ({names}) and a training format holds one",
+                     f"choose with --resolve {hint_rules}")
+
+
+def pick(tables: dict[str, "pa.Table"], resolve: str | None = None, predictions: str | None = None) -> Picked:
+    """The items to export from a version's tables, by ``resolve`` (see the module) or a model's predictions."""
+    rule, who = _rule(resolve)
+    tasks = tables["tasks"]
+    all_tasks = tasks.column("task_key").to_pylist()
+    task_data = {k: json.loads(d) for k, d in zip(all_tasks, tasks.column("data").to_pylist())}
+    notes: list[str] = []
+    if predictions is not None:
+        t = tables["predictions"]
+        t = t.filter(pc.equal(t.column("model_version"), predictions))
+        if t.num_rows == 0:
+            have = sorted(set(tables["predictions"].column("model_version").to_pylist()))
+            raise UsageError(f"this version has no predictions of model version {predictions!r}",
+                             f"use one of: {', '.join(have) or '(none)'}")
+        key_col, what = "prediction_key", "predictions"
+        cols = [c for c in (*_COLUMNS, "prediction_key", "score") if c in t.column_names]
+        hint_rules = "latest or all"
+    else:
+        t = tables["annotations"]
+        key_col, what = "annotation_key", "answers"
+        cols = [c for c in (*_COLUMNS, "annotation_key") if c in t.column_names]
+        hint_rules = "ground-truth, latest, all or annotator:EMAIL"
+        if rule == "annotator" and who not in set(t.column("annotator").to_pylist()):
+            raise UsageError(f"no answers by annotator {who!r} in this version",
+                             "name an annotator as `annover show` lists them")
+    rows = t.select(cols).to_pylist()
+    by_task: dict[str, list[dict]] = {}
+    skipped: set[tuple[str, str]] = set()
+    for r in rows:
+        if r.get("was_cancelled"):
+            skipped.add((r["task_key"], r[key_col]))
+            continue
+        by_task.setdefault(r["task_key"], []).append(r)
+    items: list[Item] = []
+    left_out = 0
+    for task in all_tasks:
+        rs = by_task.get(task)
+        if not rs:
+            continue
+        answers = _answers(rs, key_col)
+        chosen = _choose(task, answers, rule, who, what, hint_rules)
+        if chosen is None:
+            left_out += 1
+            continue
+        regions = [g for k in chosen for r in sorted(answers[k], key=lambda r: r.get("position") or 0)
+                   if (g := _region(r)) is not None]  # in the order the answer gave them
+        items.append(Item(task, task_data[task], regions))
+    if skipped:
+        notes.append(f"{len(skipped)} skipped answer(s) are not labels and were left out")
+    unlabeled = len(all_tasks) - len(items) - left_out
+    if unlabeled:
+        notes.append(f"{unlabeled} task(s) without a usable {'prediction' if predictions else 'answer'} "
+                     "were left out")
+    if left_out:
+        notes.append(f"{left_out} task(s) not answered by {who} were left out")
+    if predictions is None and tables["predictions"].num_rows:
+        notes.append("predictions are not exported (choose a model with --predictions MODEL_VERSION)")
+    task_ids = dict(zip(all_tasks, tasks.column("ls_task_id").to_pylist()))
+    return Picked(items, all_tasks, task_data, task_ids, notes)

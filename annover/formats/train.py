@@ -1,0 +1,119 @@
+"""What the training-format readers (COCO, YOLO, VOC, CoNLL) share: their output as Label
+Studio tasks, the labeling config generated for them, the check against a given one, and the
+step to canonical tables.
+
+Each reader turns its files into Label Studio tasks (``id`` = the task key: an image file's
+name without folder and extension, a CoNLL sentence's number) with one answer each, and a
+config naming what they hold. The tasks then go through the Label Studio reader, so a COCO
+file and a YOLO folder of the same boxes give the same rows. With a config given, results
+are renamed to its controls (the one control of each tag) and checked against it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import posixpath
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+from xml.sax.saxutils import quoteattr
+
+from annover._lazy import lazy
+from annover.errors import ValidationError
+from annover.formats.label_studio import TASK_ID_KEY, from_ls_tasks
+from annover.formats.tables import Tables
+from annover.model.canonical import canonical_json
+from annover.model.config import LabelingConfig
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+else:
+    pa = lazy("pyarrow")
+
+__all__ = ["TrainInput", "image_config", "region_id", "stem_key", "to_tables"]
+
+#: control name and tag per result type, in a generated config
+CONTROLS = {"rectanglelabels": ("label", "RectangleLabels"), "polygonlabels": ("polygon", "PolygonLabels"),
+            "brushlabels": ("mask", "BrushLabels"), "keypointlabels": ("keypoints", "KeyPointLabels"),
+            "labels": ("label", "Labels")}
+
+
+@dataclass
+class TrainInput:
+    """A training format read as Label Studio tasks, and the config generated for them."""
+
+    tasks: list[dict]
+    config: str
+    key: str | None = TASK_ID_KEY  # the tasks' ``id`` is their key; None: the hash of their data
+
+
+def stem_key(file_name: str) -> str:
+    """The task key of an image: its file name without folder and extension (``a/b/1.jpg`` -> ``1``)."""
+    base = posixpath.basename(file_name.replace("\\", "/"))
+    stem, dot, _ = base.rpartition(".")
+    return stem if dot and stem else base
+
+
+def region_id(item: dict) -> str:
+    """An id for a result item that others point at (keypoints' ``parentID``), from its content."""
+    return hashlib.sha256(canonical_json([item["from_name"], item["value"]]).encode()).hexdigest()[:10]
+
+
+def _labels(tag: str, name: str, to: str, labels: list[str]) -> str:
+    inner = "".join(f"\n    <Label value={quoteattr(lb)}/>" for lb in labels)
+    return f"  <{tag} name=\"{name}\" toName=\"{to}\">{inner}\n  </{tag}>\n"
+
+
+def image_config(categories: list[str], kinds: set[str], keypoints: list[str] | None = None) -> str:
+    """A labeling config for images with the controls ``kinds`` (result types) need."""
+    out = "<View>\n  <Image name=\"image\" value=\"$image\"/>\n"
+    for t in ("rectanglelabels", "polygonlabels", "brushlabels"):
+        if t in kinds or t == "rectanglelabels" and not kinds:
+            name, tag = CONTROLS[t]
+            out += _labels(tag, name, "image", categories)
+    if "keypointlabels" in kinds:
+        out += _labels("KeyPointLabels", "keypoints", "image", list(keypoints or []))
+    return out + "</View>\n"
+
+
+def _rename(tasks: list[dict], generated: LabelingConfig, given: LabelingConfig, source: str) -> None:
+    """Results and data renamed from the generated config's controls and objects to the given one's."""
+    names: dict[str, str] = {}
+    for c in generated.controls.values():
+        mine = [g for g in given.controls.values() if g.tag == c.tag]
+        if len(mine) != 1:
+            raise ValidationError(f"{source}: the labeling config has {len(mine)} <{c.tag}> controls, "
+                                  f"and the data needs one", f"give a config with one <{c.tag}> tag, or none "
+                                                            "to have one generated")
+        names[c.name] = mine[0].name
+    objects: dict[str, tuple[str, str]] = {}
+    for o in generated.objects.values():
+        mine_o = [g for g in given.objects.values() if g.tag == o.tag]
+        if len(mine_o) != 1:
+            raise ValidationError(f"{source}: the labeling config has {len(mine_o)} <{o.tag}> objects, "
+                                  "and the data needs one", f"give a config with one <{o.tag}> tag")
+        objects[o.name] = (mine_o[0].name, mine_o[0].field)
+    fields = {generated.objects[n].field: f for n, (_, f) in objects.items()}
+    for t in tasks:
+        t["data"] = {fields.get(k, k): v for k, v in t["data"].items()}
+        for a in t.get("annotations", []):
+            for r in a["result"]:
+                r["from_name"] = names.get(r["from_name"], r["from_name"])
+                r["to_name"] = objects.get(r["to_name"], (r["to_name"],))[0]
+
+
+def to_tables(inp: TrainInput, source: str, fmt: str, config: LabelingConfig | None,
+              validate: bool | str) -> tuple[Tables, str]:
+    """Canonical tables of a training format read as tasks, and the config they were checked with."""
+    generated = LabelingConfig(inp.config, source=f"the config generated for {source}", validate=False)
+    if config is not None:
+        _rename(inp.tasks, generated, config, source)
+        cfg = config
+    else:
+        cfg = generated
+    tables = from_ls_tasks(inp.tasks, source, config=cfg if config is not None else None, key=inp.key,
+                           validate=validate, fmt=fmt)
+    for name in ("tasks", "annotations", "predictions"):  # no Label Studio JSON came in: nothing to give back
+        t = getattr(tables, name)
+        i = t.schema.get_field_index("ls_original")
+        setattr(tables, name, t.set_column(i, t.schema.field(i), pa.nulls(t.num_rows, pa.string())))
+    return tables, cfg.text

@@ -1,0 +1,87 @@
+"""The formats people train on (COCO, YOLO, YOLO OBB, Pascal VOC, CoNLL): one entry to read
+them into canonical tables and one to write a version's tables out in them.
+
+Writing picks one answer per task first (:mod:`annover.formats.resolve`), then renders; the
+output is one file (COCO, CoNLL) or a folder (YOLO, VOC) as ``{relative path: bytes}``.
+What had no place in the format is said in ``notes``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from annover.errors import UsageError
+from annover.formats import Format
+from annover.formats import coco, conll, voc, yolo
+from annover.formats.resolve import pick
+from annover.formats.tables import Tables
+from annover.formats.train import TrainInput, to_tables
+from annover.model.config import LabelingConfig
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["FOLDER_FORMATS", "TRAIN_FORMATS", "Rendered", "read_train", "render_train", "train_input"]
+
+TRAIN_FORMATS = (Format.COCO, Format.YOLO, Format.YOLO_OBB, Format.VOC, Format.CONLL)
+#: formats written as a folder of files (the others as one file)
+FOLDER_FORMATS = (Format.YOLO, Format.YOLO_OBB, Format.VOC)
+
+
+@dataclass
+class Rendered:
+    """A version in a training format: one file's bytes, or a folder's files; what was left out."""
+
+    files: dict[str, bytes] | None = None
+    data: bytes | None = None
+    items: int = 0
+    notes: list[str] = field(default_factory=list)
+
+
+def train_input(path: Path, fmt: str) -> TrainInput:
+    """``path`` read as Label Studio tasks and a generated labeling config."""
+    if fmt == Format.COCO:
+        return coco.read(path)
+    if fmt in (Format.YOLO, Format.YOLO_OBB):
+        return yolo.read(path, obb=fmt == Format.YOLO_OBB)
+    if fmt == Format.VOC:
+        return voc.read(path)
+    if fmt == Format.CONLL:
+        return conll.read(path)
+    raise UsageError(f"{fmt!r} is not a training format", f"use one of {', '.join(TRAIN_FORMATS)}")
+
+
+def read_train(path: Path, fmt: str, config: LabelingConfig | None, validate: bool | str) -> Tables:
+    """Canonical tables of a training-format file or folder; checked against ``config`` when given.
+
+    Without a config, the generated one is in the result's ``config_text`` (the snapshot
+    stores it) and a warning says so.
+    """
+    tables, text = to_tables(train_input(path, fmt), str(path), fmt, config, validate)
+    if config is None:
+        tables.warnings.append(f"{path}: no labeling config given; one was generated from the {fmt} labels")
+        tables.config_text = text
+    return tables
+
+
+def render_train(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resolve: str | None = None,
+                 predictions: str | None = None) -> Rendered:
+    """A version's tables in a training format, one answer per task chosen by ``resolve`` (or
+    the predictions of model version ``predictions``)."""
+    picked = pick(tables, resolve, predictions)
+    cfg = LabelingConfig(cfg_text, source="the version's labeling config", validate=False) if cfg_text else None
+    notes = list(picked.notes)
+    out = Rendered(items=len(picked.items), notes=notes)
+    if fmt == Format.COCO:
+        out.data = coco.write(picked, cfg, notes, predictions=predictions is not None)
+    elif fmt in (Format.YOLO, Format.YOLO_OBB):
+        out.files = yolo.write(picked, cfg, notes, obb=fmt == Format.YOLO_OBB)
+    elif fmt == Format.VOC:
+        out.files = voc.write(picked, cfg, notes)
+    elif fmt == Format.CONLL:
+        out.data = conll.write(picked, cfg, notes)
+    else:
+        raise UsageError(f"{fmt!r} is not a training format", f"use one of {', '.join(TRAIN_FORMATS)}")
+    return out

@@ -1,0 +1,190 @@
+"""Pascal VOC (one XML file per image, ``Annotations/<stem>.xml``) to and from annover.
+
+Export: ``<annotation>`` with ``folder``, ``filename``, ``size`` (width, height, depth 3),
+``segmented`` 0 and one ``<object>`` per box (``name``, ``pose``, ``truncated``,
+``difficult``, ``bndbox`` in pixels: the fewest decimals that read back as the same box;
+integral values as integers). Only
+boxes have a place in VOC: a rotated box is written as the box around it, polygons and
+masks as the box around them, keypoints are left out (all said in the notes). VOC needs the
+image size.
+
+Import reads ``*.xml`` in a folder (or its ``Annotations``/``annotations`` subfolder): a task
+per file (``data.image`` = ``filename``, key = its stem), a box per ``<object>``. ``pose``,
+``truncated``, ``difficult``, ``occluded`` other than the defaults, ``<part>``s and
+``<actions>`` are kept in the region's ``voc`` field and written back; other image-level
+fields (``path``, ``source``, ``segmented``) are not kept.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import escape
+
+from annover._lazy import lazy
+from annover.errors import InputError
+from annover.formats.images import Image, Obj, categories, check_kinds, images_of, pct, px, px_of, unique_names
+from annover.formats.resolve import Picked
+from annover.formats.text import fail
+from annover.formats.train import TrainInput, image_config, stem_key
+from annover.model.config import LabelingConfig
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
+
+    import defusedxml.ElementTree as DET
+else:
+    DET = lazy("defusedxml.ElementTree")
+
+__all__ = ["read", "write"]
+
+_DEFAULTS = {"pose": "Unspecified", "truncated": 0, "difficult": 0}
+
+
+def _n(v: float) -> str:
+    return str(px(v, 10))
+
+
+def _object(o: Obj, img: Image, notes: dict[str, int]) -> str:
+    w, h = img.size("Pascal VOC")
+    if o.kind != "box" or o.rotation:
+        kind = o.kind if o.kind != "box" else "rotated box"
+        notes[kind] = notes.get(kind, 0) + 1
+    if o.kind == "box" and not o.rotation:
+        x, y, bw, bh = px_of(o.x, w), px_of(o.y, h), px_of(o.w, w), px_of(o.h, h)
+    else:
+        x, y, bw, bh = (px(c) for c in o.extent(w, h))
+    kept = dict(o.extras.get("voc") or {})
+    fields = {**_DEFAULTS, **{k: v for k, v in kept.items() if k in ("pose", "truncated", "difficult", "occluded")}}
+    out = f"  <object>\n    <name>{escape(o.label)}</name>\n"
+    out += "".join(f"    <{k}>{escape(str(v))}</{k}>\n" for k, v in fields.items())
+    out += (f"    <bndbox>\n      <xmin>{_n(x)}</xmin>\n      <ymin>{_n(y)}</ymin>\n"
+            f"      <xmax>{_n(x + bw)}</xmax>\n      <ymax>{_n(y + bh)}</ymax>\n    </bndbox>\n")
+    for part in kept.get("parts", []):
+        b = part["bndbox"]
+        out += (f"    <part>\n      <name>{escape(str(part['name']))}</name>\n      <bndbox>\n"
+                + "".join(f"        <{k}>{_n(b[k])}</{k}>\n" for k in ("xmin", "ymin", "xmax", "ymax"))
+                + "      </bndbox>\n    </part>\n")
+    if kept.get("actions"):
+        out += "    <actions>\n" + "".join(f"      <{escape(k)}>{int(v)}</{escape(k)}>\n"
+                                           for k, v in kept["actions"].items()) + "    </actions>\n"
+    return out + "  </object>\n"
+
+
+def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> dict[str, bytes]:
+    """The VOC folder of ``picked``: ``Annotations/<stem>.xml`` per image, and ``labels.txt``."""
+    images = images_of(picked, cfg, "Pascal VOC", notes)
+    check_kinds(images, ("box", "rotated box", "polygon", "mask"), "Pascal VOC", notes)
+    unique_names(images, "Pascal VOC")
+    names = categories(cfg, images, notes)
+    counts: dict[str, int] = {}
+    files: dict[str, bytes] = {}
+    for img in images:
+        w, h = img.size("Pascal VOC")
+        name = img.file_name.replace("\\", "/").rsplit("/", 1)[-1]
+        doc = (f"<annotation>\n  <folder>JPEGImages</folder>\n  <filename>{escape(name)}</filename>\n"
+               f"  <size>\n    <width>{w}</width>\n    <height>{h}</height>\n    <depth>3</depth>\n  </size>\n"
+               f"  <segmented>0</segmented>\n" + "".join(_object(o, img, counts) for o in img.objects)
+               + "</annotation>\n")
+        files[f"Annotations/{stem_key(name)}.xml"] = doc.encode("utf-8")
+    for k, n in sorted(counts.items()):
+        notes.append(f"{n} {k} object(s) were written as the boxes around them (VOC holds boxes)")
+    files["labels.txt"] = "".join(n + "\n" for n in names).encode("utf-8")
+    return files
+
+
+def _text(el: "ET.Element", tag: str, where: str, required: bool = True) -> str | None:
+    child = el.find(tag)
+    if child is None or child.text is None or not child.text.strip():
+        if required:
+            raise InputError(f"{where}: no <{tag}>", f"give each object a <{tag}>")
+        return None
+    return child.text.strip()
+
+
+def _coord(el: "ET.Element", tag: str, where: str) -> float:
+    s = _text(el, tag, where)
+    try:
+        v = float(s or "")
+    except ValueError:
+        raise InputError(f"{where}: <{tag}> is {s!r}, not a number", "fix the box") from None
+    if not math.isfinite(v):
+        raise InputError(f"{where}: <{tag}> is {s!r}", "fix the box")
+    return v
+
+
+def _box(el: "ET.Element", where: str) -> dict[str, float]:
+    b = el.find("bndbox")
+    if b is None:
+        raise InputError(f"{where}: no <bndbox>", "give each object a <bndbox>")
+    box = {k: _coord(b, k, f"{where}, bndbox") for k in ("xmin", "ymin", "xmax", "ymax")}
+    if box["xmin"] > box["xmax"] or box["ymin"] > box["ymax"]:
+        axis = "x" if box["xmin"] > box["xmax"] else "y"
+        raise InputError(f"{where}: {axis}min {box[axis + 'min']:g} > {axis}max {box[axis + 'max']:g}",
+                         "swap the corners so that min <= max")
+    return box
+
+
+def _read_file(f: Path) -> tuple[dict, list[str]]:
+    try:
+        root = DET.parse(str(f)).getroot()
+    except Exception as e:  # ParseError, defusedxml's refusals
+        raise fail(f, f"not readable XML: {e}", "fix the VOC file") from None
+    if root.tag != "annotation":
+        raise fail(f, f"root element is <{root.tag}>, not <annotation>", "give Pascal VOC XML")
+    name = _text(root, "filename", str(f)) or f.stem
+    size = root.find("size")
+    if size is None:
+        raise fail(f, "no <size>", "give the image width and height in <size>")
+    w, h = (int(_coord(size, k, f"{f}: size")) for k in ("width", "height"))
+    if w <= 0 or h <= 0:
+        raise fail(f, f"size is {w}x{h}", "give the image size in pixels")
+    result, labels = [], []
+    for i, ob in enumerate(root.findall("object")):
+        where = f"{f}: object {i}"
+        label = _text(ob, "name", where) or ""
+        b = _box(ob, where)
+        kept: dict[str, Any] = {}
+        for k in ("pose", "truncated", "difficult", "occluded"):
+            v = _text(ob, k, where, required=False)
+            if v is None:
+                continue
+            val: Any = int(float(v)) if k != "pose" else v
+            if _DEFAULTS.get(k) != val:
+                kept[k] = val
+        parts = [{"name": _text(p, "name", f"{where}, part") or "", "bndbox": _box(p, f"{where}, part")}
+                 for p in ob.findall("part")]
+        if parts:
+            kept["parts"] = parts
+        acts = ob.find("actions")
+        if acts is not None:
+            kept["actions"] = {a.tag: int(float((a.text or "0").strip())) for a in acts}
+        item: dict[str, Any] = {"from_name": "label", "to_name": "image", "type": "rectanglelabels",
+                                "original_width": w, "original_height": h, "image_rotation": 0, "value": {
+                                    "x": pct(b["xmin"] / w * 100), "y": pct(b["ymin"] / h * 100),
+                                    "width": pct((b["xmax"] - b["xmin"]) / w * 100),
+                                    "height": pct((b["ymax"] - b["ymin"]) / h * 100), "rotation": 0,
+                                    "rectanglelabels": [label]}}
+        if kept:
+            item["voc"] = kept
+        result.append(item)
+        labels.append(label)
+    return {"id": stem_key(name), "data": {"image": name}, "annotations": [{"result": result}]}, labels
+
+
+def read(root: Path) -> TrainInput:
+    """Label Studio tasks and a config for the VOC folder (or one XML file) ``root``."""
+    if root.is_file():
+        files = [root]
+    else:
+        base = next((root / d for d in ("Annotations", "annotations") if (root / d).is_dir()), root)
+        files = sorted(base.glob("*.xml"))
+        if not files:
+            raise fail(root, "no *.xml files", "give a Pascal VOC folder (Annotations/*.xml)")
+    tasks, names = [], []
+    for f in files:
+        task, labels = _read_file(f)
+        tasks.append(task)
+        names += [lb for lb in labels if lb not in names]
+    return TrainInput(tasks, image_config(names, {"rectanglelabels"}))

@@ -1,0 +1,324 @@
+"""YOLO (Ultralytics layout: ``labels/*.txt``, ``data.yaml``, ``classes.txt``) to and from annover.
+
+One line per object, class id first, coordinates normalised to the image (0..1):
+
+- detect: ``c cx cy w h``;
+- segment: ``c x1 y1 x2 y2 ...`` (a polygon; a brush mask has no place here);
+- pose: ``c cx cy w h`` then ``x y v`` per keypoint (``kpt_shape: [K, 3]``; ``[K, 2]`` on import);
+- OBB (``--format yolo-obb``): ``c x1 y1 x2 y2 x3 y3 x4 y4``, the four corners.
+
+``--format yolo`` writes pose when the objects have keypoints, else segment when there are
+polygons (boxes then as their 4-corner polygon), else detect; a rotated box is written as
+the box around it there (said in the notes): choose ``yolo-obb`` to keep the rotation.
+Class ids are the config's object labels in document order, from 0. Numbers are written
+with up to 8 decimals, enough for annover's 1e-7 of the image size, so a folder read and
+written again gives the same numbers up to that (full-precision floats come back rounded
+to it). OBB needs the image sizes (a rotation is in pixels).
+
+Export also writes ``sizes.json`` (image path -> width, height) when the sizes are known, so
+the folder converts to pixels again without the images. Import reads a folder: ``data.yaml`` (``names`` as a list or a map) or ``classes.txt``, the
+label files under ``labels/`` (or the folder itself), and image sizes from ``sizes.json``
+(``{"images/train/1.jpg": {"width": .., "height": ..}}``) or from the images' headers when
+they lie in ``images/`` beside ``labels/``; without sizes the values are kept in percent
+with no ``original_width``. Task key: the label file's stem (= the image file's stem).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from annover._lazy import lazy
+from annover.errors import InputError
+from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, keypoint_names, pct,
+                                    rbox_corners, rbox_from_corners, unique_names)
+from annover.formats.resolve import Picked
+from annover.formats.text import fail
+from annover.formats.train import TrainInput, image_config, region_id, stem_key
+from annover.model.config import LabelingConfig
+
+if TYPE_CHECKING:
+    import PIL.Image as PILImage
+    import yaml
+else:
+    PILImage = lazy("PIL.Image")
+    yaml = lazy("yaml")
+
+__all__ = ["label_path", "read", "write"]
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+
+
+def num(v: float) -> str:
+    """A normalised coordinate as written: up to 8 decimals, no trailing zeros."""
+    s = f"{v:.8f}".rstrip("0").rstrip(".")
+    return "0" if s in ("-0", "") else s
+
+
+def label_path(file_name: str) -> str:
+    """Where an image's label file goes: ``images/a/1.jpg`` -> ``labels/a/1.txt``, ``1.jpg`` -> ``labels/1.txt``."""
+    p = file_name.replace("\\", "/").lstrip("/")
+    if p.startswith("images/"):
+        p = p[len("images/"):]
+    stem, dot, _ = p.rpartition(".")
+    return "labels/" + (stem if dot and "/" not in p[len(stem):] else p) + ".txt"
+
+
+# ---------------------------------------------------------------------------
+# export
+
+
+def _image_path(file_name: str) -> str:
+    """Where an image lies in the folder: ``images/<file name>`` (as given when it starts with ``images/``)."""
+    p = file_name.replace("\\", "/").lstrip("/")
+    return p if p.startswith("images/") else "images/" + p
+
+
+def _task(images: list[Image], obb: bool) -> str:
+    kinds = {o.kind for img in images for o in img.objects}
+    if obb:
+        return "obb"
+    if any(o.keypoints for img in images for o in img.objects):
+        return "pose"
+    if "polygon" in kinds:
+        return "segment"
+    return "detect"
+
+
+def _line(o: Obj, img: Image, cls: int, task: str, kp_names: list[str], notes: dict[str, int]) -> str:
+    if task == "obb":
+        w, h = img.size("YOLO OBB")
+        pts = rbox_corners(o, w, h)
+        return " ".join([str(cls), *(num(c) for x, y in pts for c in (x / w, y / h))])
+    if task == "segment" and o.kind == "polygon":
+        return " ".join([str(cls), *(num(c / 100) for p in o.points for c in p)])
+    if o.kind == "box" and o.rotation:
+        notes["rotated"] = notes.get("rotated", 0) + 1
+        w, h = img.size("a rotated box in YOLO")
+        bx, by, bw, bh = o.extent(w, h)
+        bx, by, bw, bh = bx / w * 100, by / h * 100, bw / w * 100, bh / h * 100
+    else:
+        bx, by, bw, bh = o.extent()
+    if task == "segment":
+        pts = [(bx, by), (bx + bw, by), (bx + bw, by + bh), (bx, by + bh)]
+        return " ".join([str(cls), *(num(c / 100) for p in pts for c in p)])
+    out = [str(cls), num((bx + bw / 2) / 100), num((by + bh / 2) / 100), num(bw / 100), num(bh / 100)]
+    if task == "pose":
+        at = {k[0]: k for k in o.keypoints}
+        for name in kp_names:
+            k = at.get(name)
+            out += [num(k[1] / 100), num(k[2] / 100), str(k[3])] if k else ["0", "0", "0"]
+    return " ".join(out)
+
+
+def _yaml(names: list[str], task: str, kp_names: list[str]) -> str:
+    out = "# written by annover\npath: .\ntrain: images\nval: images\n"
+    if task == "pose":
+        out += f"kpt_shape: [{len(kp_names)}, 3]\nkpt_names: {json.dumps(kp_names, ensure_ascii=False)}\n"
+    out += "names:\n" + "".join(f"  {i}: {json.dumps(n, ensure_ascii=False)}\n" for i, n in enumerate(names))
+    return out
+
+
+def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: bool = False) -> dict[str, bytes]:
+    """The YOLO folder of ``picked``: relative path -> bytes."""
+    fmt = "YOLO OBB" if obb else "YOLO"
+    images = images_of(picked, cfg, fmt, notes)
+    check_kinds(images, ("box", "rotated box") if obb else ("box", "rotated box", "polygon"), fmt, notes)
+    unique_names(images, fmt)
+    names = categories(cfg, images, notes)
+    cls = {n: i for i, n in enumerate(names)}
+    task = _task(images, obb)
+    kp_names = keypoint_names(cfg, images) if task == "pose" else []
+    counts: dict[str, int] = {}
+    files: dict[str, bytes] = {}
+    for img in images:
+        lines = [_line(o, img, cls[o.label], task, kp_names, counts) for o in img.objects]
+        files[label_path(img.file_name)] = "".join(line + "\n" for line in lines).encode("utf-8")
+    if counts.get("rotated"):
+        notes.append(f"{counts['rotated']} rotated box(es) were written as the boxes around them "
+                     "(--format yolo-obb keeps the rotation)")
+    notes.append(f"YOLO task: {task}")
+    sizes = {_image_path(img.file_name): {"width": img.width, "height": img.height}
+             for img in images if img.width and img.height}
+    if sizes:
+        files["sizes.json"] = (json.dumps(sizes, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
+    files["data.yaml"] = _yaml(names, task, kp_names).encode("utf-8")
+    files["classes.txt"] = "".join(n + "\n" for n in names).encode("utf-8")
+    return files
+
+
+# ---------------------------------------------------------------------------
+# import
+
+
+def _names(root: Path) -> tuple[list[str], dict]:
+    """Class names and the data.yaml document ({} without one)."""
+    for name in ("data.yaml", "dataset.yaml", "data.yml"):
+        p = root / name
+        if p.is_file():
+            try:
+                doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+            except yaml.YAMLError as e:
+                raise fail(p, f"not valid YAML: {str(e).splitlines()[0]}", "fix data.yaml") from None
+            names = doc.get("names") if isinstance(doc, dict) else None
+            if isinstance(names, dict):
+                try:
+                    ordered = [str(names[k]) for k in sorted(names, key=int)]
+                except (TypeError, ValueError):
+                    raise fail(p, "names has keys that are not class ids", "key names by 0, 1, ...") from None
+                if sorted(int(k) for k in names) != list(range(len(names))):
+                    raise fail(p, "names does not number classes 0..N-1", "number the classes from 0") from None
+                return ordered, doc
+            if isinstance(names, list):
+                return [str(n) for n in names], doc
+            raise fail(p, "no 'names' (the class names)", "add names: {0: first, 1: second, ...}")
+    p = root / "classes.txt"
+    if p.is_file():
+        return [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()], {}
+    raise fail(root, "no data.yaml or classes.txt", "give a YOLO folder with data.yaml (names) or classes.txt")
+
+
+def _sizes(root: Path) -> dict[str, tuple[int, int, str]]:
+    """label-file stem path -> (width, height, image path), from sizes.json or the images' headers."""
+    out: dict[str, tuple[int, int, str]] = {}
+    p = root / "sizes.json"
+    if p.is_file():
+        try:
+            doc = json.loads(p.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as e:
+            raise fail(p, f"invalid JSON: {e.msg}", "fix sizes.json") from None
+        for img, s in (doc.items() if isinstance(doc, dict) else []):
+            if not isinstance(s, dict) or not isinstance(s.get("width"), int) or not isinstance(s.get("height"), int):
+                raise fail(p, f"{img!r}: expected {{width, height}} in pixels", "fix sizes.json")
+            out[label_path(img)] = (s["width"], s["height"], img)
+        return out
+    images = root / "images"
+    if images.is_dir():
+        for f in sorted(images.rglob("*")):
+            if f.suffix.lower() in IMAGE_SUFFIXES:
+                rel = f.relative_to(root).as_posix()
+                with PILImage.open(f) as im:
+                    out[label_path(rel)] = (im.width, im.height, rel)
+    return out
+
+
+def _floats(parts: list[str], where: str) -> list[float]:
+    out = []
+    for i, s in enumerate(parts):
+        try:
+            v = float(s)
+        except ValueError:
+            raise InputError(f"{where}: value {i + 2} is {s!r}, not a number", "fix the label line") from None
+        if not math.isfinite(v):
+            raise InputError(f"{where}: value {i + 2} is {s!r}", "fix the label line")
+        out.append(v)
+    return out
+
+
+def _parse_line(line: str, where: str, names: list[str], task: str, kpt: tuple[int, int] | None,
+                size: tuple[int, int] | None) -> list[dict]:
+    parts = line.split()
+    try:
+        c = int(parts[0])
+    except ValueError:
+        raise InputError(f"{where}: class {parts[0]!r} is not an integer", "a line starts with the class id") from None
+    if not 0 <= c < len(names):
+        raise InputError(f"{where}: class id {c} is out of range (the folder names {len(names)} classes)",
+                         "fix the class id, or add the class to data.yaml / classes.txt")
+    v = _floats(parts[1:], where)
+    label = names[c]
+    n = len(v)
+    extra: dict[str, Any] = {"to_name": "image"}
+    if size:
+        extra.update({"original_width": size[0], "original_height": size[1], "image_rotation": 0})
+    if task == "obb":
+        if n != 8:
+            raise InputError(f"{where}: {n} numbers after the class, an OBB line has 8 (4 corners)",
+                             "write x1 y1 x2 y2 x3 y3 x4 y4")
+        if not size:
+            raise InputError(f"{where}: the image size is not known, and a rotated box needs it",
+                             "put sizes.json or the images beside labels/")
+        w, h = size
+        x, y, bw, bh, rot = rbox_from_corners([(v[i] * w, v[i + 1] * h) for i in range(0, 8, 2)], w, h)
+        return [{"from_name": "label", "type": "rectanglelabels", **extra, "value": {
+            "x": x, "y": y, "width": bw, "height": bh, "rotation": rot, "rectanglelabels": [label]}}]
+    if kpt is not None:
+        k, dim = kpt
+        if n != 4 + k * dim:
+            raise InputError(f"{where}: {n} numbers after the class, a pose line has {4 + k * dim} "
+                             f"(box and {k} keypoints of {dim})", "check kpt_shape in data.yaml")
+    elif n == 4:
+        pass
+    elif n < 6 or n % 2:
+        raise InputError(f"{where}: {n} numbers after the class; a box has 4, a polygon an even number from 6",
+                         "write c cx cy w h, or c x1 y1 x2 y2 x3 y3 ...")
+    else:
+        pts = [[pct(v[i] * 100), pct(v[i + 1] * 100)] for i in range(0, n, 2)]
+        return [{"from_name": "polygon", "type": "polygonlabels", **extra,
+                 "value": {"points": pts, "closed": True, "polygonlabels": [label]}}]
+    cx, cy, bw, bh = v[:4]
+    box = {"from_name": "label", "type": "rectanglelabels", **extra, "value": {
+        "x": pct((cx - bw / 2) * 100), "y": pct((cy - bh / 2) * 100), "width": pct(bw * 100),
+        "height": pct(bh * 100), "rotation": 0, "rectanglelabels": [label]}}
+    out = [box]
+    if kpt is not None:
+        k, dim = kpt
+        pid = box["id"] = region_id(box)
+        for i in range(k):
+            x, y = v[4 + i * dim], v[5 + i * dim]
+            vis = int(v[6 + i * dim]) if dim == 3 else (0 if x == 0 and y == 0 else 2)
+            if vis == 0:
+                continue
+            kp: dict[str, Any] = {"from_name": "keypoints", "type": "keypointlabels", "parentID": pid, **extra,
+                                  "value": {"x": pct(x * 100), "y": pct(y * 100), "keypointlabels": [f"kp_{i}"]}}
+            if vis != 2:
+                kp["visibility"] = vis
+            out.append(kp)
+    return out
+
+
+def read(root: Path, obb: bool = False) -> TrainInput:
+    """Label Studio tasks and a config for the YOLO folder ``root``."""
+    if not root.is_dir():
+        raise fail(root, "not a folder", "give the YOLO folder (with data.yaml or classes.txt)")
+    names, doc = _names(root)
+    kpt = None
+    if isinstance(doc.get("kpt_shape"), list) and len(doc["kpt_shape"]) == 2:
+        kpt = (int(doc["kpt_shape"][0]), int(doc["kpt_shape"][1]))
+    task = "obb" if obb or doc.get("task") == "obb" else "pose" if kpt else "auto"
+    kp_names = _kpt_names(doc, kpt)
+    sizes = _sizes(root)
+    base = root / "labels" if (root / "labels").is_dir() else root
+    files = sorted(f for f in base.rglob("*.txt") if f.name != "classes.txt")
+    tasks, kinds = [], set()
+    for f in files:
+        rel = f.relative_to(root).as_posix()
+        lp = rel if rel.startswith("labels/") else "labels/" + rel
+        size = sizes.get(lp)
+        result: list[dict] = []
+        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+            if line.strip():
+                result += _parse_line(line, f"{f}: line {n}", names, task, kpt, size[:2] if size else None)
+        if kp_names:
+            for r in result:
+                if r["type"] == "keypointlabels":
+                    i = int(r["value"]["keypointlabels"][0][3:])
+                    r["value"]["keypointlabels"] = [kp_names[i]]
+        kinds.update(r["type"] for r in result)
+        image = size[2] if size else "images/" + lp[len("labels/"):-len(".txt")]
+        tasks.append({"id": stem_key(lp), "data": {"image": image}, "annotations": [{"result": result}]})
+    if not files:
+        raise fail(root, "no label files (*.txt under labels/)", "give a YOLO folder with labels/*.txt")
+    k_names = kp_names or ([f"kp_{i}" for i in range(kpt[0])] if kpt else [])
+    return TrainInput(tasks, image_config(names, kinds, k_names))
+
+
+def _kpt_names(doc: dict, kpt: tuple[int, int] | None) -> list[str]:
+    names = doc.get("kpt_names")
+    if isinstance(names, dict) and names:
+        names = next(iter(names.values()))
+    if kpt and isinstance(names, list) and len(names) == kpt[0]:
+        return [str(n) for n in names]
+    return []

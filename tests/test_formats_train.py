@@ -1,0 +1,555 @@
+"""The training formats (COCO, YOLO, Pascal VOC, CoNLL): round trips on samples other people
+wrote (``../shared/corpus/formats``, read in place), output read by the tools that define
+each format, the --resolve choices, refusals, and a property test of the round trip."""
+
+from __future__ import annotations
+
+import json
+import math
+import shutil
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from PIL import Image as PILImage
+
+from annover.formats.label_studio import from_ls_tasks
+from annover.formats.tables import Tables
+from annover.formats.training import read_train, render_train
+
+from .test_cli import invoke
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "formats"
+if not CORPUS.is_dir():
+    CORPUS = Path("/work/shared/corpus/formats")
+pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus of training formats is not here")
+
+COCO_SAMPLES = ["coco_chess_roboflow.json", "coco_person_keypoints_mmpose.json", "coco_polygons_cocoannotator.json",
+                "coco_instances_rle_datumaro.json"]
+YOLO_SAMPLES = [("yolo_detect_lssdk", "yolo"), ("yolo_segment_datumaro", "yolo"), ("yolo_obb_datumaro", "yolo-obb"),
+                ("yolo_pose_datumaro", "yolo")]
+VOC_SAMPLES = ["voc_bccd", "voc_raccoon_labelimg", "voc_parts_actions_datumaro"]
+CONLL_SAMPLES = ["conll_spacy_ontonotes.conll", "conll_flair_fashion.conll"]
+ANN_COLUMNS = ["task_key", "annotation_key", "region_key", "labels", "value", "region", "from_name", "to_name", "type"]
+
+
+def _tables(t: Tables) -> dict:
+    return {"tasks": t.tasks, "annotations": t.annotations, "predictions": t.predictions}
+
+
+def _export(src: Path, fmt: str, out: Path, resolve: str | None = None) -> tuple[Tables, Path, list[str]]:
+    """``src`` read, then written as ``fmt`` to ``out`` (a file or a folder)."""
+    t = read_train(src, fmt, None, True)
+    r = render_train(fmt, _tables(t), t.config_text, resolve)
+    if r.files is not None:
+        for rel, data in r.files.items():
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / rel).write_bytes(data)
+    else:
+        out.write_bytes(r.data)
+    return t, out, r.notes
+
+
+def _close(a, b, tol: float) -> bool:
+    return len(a) == len(b) and all(abs(float(x) - float(y)) <= tol for x, y in zip(a, b))
+
+
+# ---------------------------------------------------------------------------
+# COCO
+
+
+@pytest.mark.parametrize("name", COCO_SAMPLES)
+def test_coco_corpus_round_trip_and_pycocotools(name, tmp_path):
+    from pycocotools.coco import COCO
+
+    src = CORPUS / name
+    t, out, _ = _export(src, "coco", tmp_path / "out.json")
+    orig, got = json.loads(src.read_text()), json.loads(out.read_text())
+    # the same images, by id, name and size
+    assert {(i["id"], i["file_name"], i["width"], i["height"]) for i in orig["images"]} == \
+        {(i["id"], i["file_name"], i["width"], i["height"]) for i in got["images"]}
+    # categories: the same names in the same order (ids renumbered 1..)
+    by_id = {c["id"]: c["name"] for c in orig["categories"]}
+    assert [c["name"] for c in sorted(orig["categories"], key=lambda c: c["id"])] == \
+        [c["name"] for c in got["categories"]]
+    got_names = {c["id"]: c["name"] for c in got["categories"]}
+    # the same annotations, image by image, in order; coordinates within 0.01 px
+    assert len(got["annotations"]) == len(orig["annotations"])
+    gt, res = COCO(str(src)), COCO(str(out))  # pycocotools loads the export
+    for a, b in zip(sorted(orig["annotations"], key=lambda a: (a["image_id"], a["id"])),
+                    sorted(got["annotations"], key=lambda a: (a["image_id"], a["id"]))):
+        assert (a["image_id"], by_id[a["category_id"]]) == (b["image_id"], got_names[b["category_id"]])
+        assert _close(a["bbox"], b["bbox"], 0.01), (a["bbox"], b["bbox"])
+        assert abs(a["area"] - b["area"]) <= 0.01
+        if isinstance(a["segmentation"], list) and a["segmentation"]:
+            assert len(a["segmentation"]) == len(b["segmentation"])
+            assert all(_close(p, q, 0.01) for p, q in zip(a["segmentation"], b["segmentation"]))
+        if a.get("keypoints") and any(a["keypoints"]):
+            assert _close(a["keypoints"], b["keypoints"], 0.01)
+            assert a["num_keypoints"] == b["num_keypoints"]
+        assert bool(a.get("iscrowd") in (1, True, "true")) == bool(b["iscrowd"])
+        # pycocotools draws the same mask from both
+        if a["segmentation"]:
+            assert np.array_equal(gt.annToMask(gt.anns[a["id"]]), res.annToMask(res.anns[b["id"]]))
+    # and reading the export again gives the same canonical annotations
+    t2 = read_train(out, "coco", None, True)
+    assert t2.annotations.select(ANN_COLUMNS).equals(t.annotations.select(ANN_COLUMNS))
+
+
+def test_coco_keypoints_belong_to_their_person(tmp_path):
+    src = CORPUS / "coco_person_keypoints_mmpose.json"
+    t = read_train(src, "coco", None, True)
+    types = t.annotations.column("type").to_pylist()
+    assert types.count("keypointlabels") == sum(a["num_keypoints"] for a in json.loads(src.read_text())["annotations"])
+    regions = [json.loads(r) for r, ty in zip(t.annotations.column("region").to_pylist(), types)
+               if ty == "keypointlabels"]
+    parents = {k.split("/")[0] for k, ty in zip(t.annotations.column("region_key").to_pylist(), types)
+               if ty == "polygonlabels" and not k.startswith("~")}
+    assert {r["parentID"] for r in regions} <= parents
+
+
+# ---------------------------------------------------------------------------
+# YOLO
+
+
+def _lines(folder: Path) -> dict[str, list[list[float]]]:
+    base = folder / "labels"
+    return {f.relative_to(base).as_posix(): sorted([float(x) for x in ln.split()]
+                                                   for ln in f.read_text().splitlines() if ln.strip())
+            for f in sorted(base.rglob("*.txt"))}
+
+
+def _corners(row: list[float]) -> list[tuple[float, float]]:
+    return sorted((round(row[i], 5), round(row[i + 1], 5)) for i in range(1, 9, 2))
+
+
+@pytest.mark.parametrize("name,fmt", YOLO_SAMPLES)
+def test_yolo_corpus_round_trip(name, fmt, tmp_path):
+    src = CORPUS / name
+    t, out, notes = _export(src, fmt, tmp_path / "out")
+    a, b = _lines(src), _lines(out)
+    assert a.keys() == b.keys()
+    for k in a:
+        assert len(a[k]) == len(b[k])
+        for x, y in zip(a[k], b[k]):
+            if fmt == "yolo-obb":  # the same four corners, maybe starting at another one
+                flat = [c for p in _corners(x) for c in p], [c for p in _corners(y) for c in p]
+                assert x[0] == y[0] and flat[0] == pytest.approx(flat[1], abs=2e-5)
+            else:  # the same numbers, within annover's 1e-7 of the image size
+                assert _close(x, y, 2e-7), (x, y)
+    names = yaml.safe_load((src / "data.yaml").read_text())["names"] if (src / "data.yaml").exists() else \
+        (src / "classes.txt").read_text().split()
+    names = [names[i] for i in sorted(names)] if isinstance(names, dict) else names
+    assert yaml.safe_load((out / "data.yaml").read_text())["names"] == dict(enumerate(names))
+    assert (out / "classes.txt").read_text().split() == names
+    assert read_train(out, fmt, None, True).annotations.select(ANN_COLUMNS).equals(
+        t.annotations.select(ANN_COLUMNS))
+
+
+def _blank_images(folder: Path) -> Path:
+    """Blank images of the sizes sizes.json gives, where supervision looks for them."""
+    sizes = json.loads((folder / "sizes.json").read_text())
+    for rel, s in sizes.items():
+        p = folder / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        PILImage.new("RGB", (s["width"], s["height"])).save(p)
+    return folder
+
+
+@pytest.mark.parametrize("name,fmt", [s for s in YOLO_SAMPLES if "pose" not in s[0]])
+def test_supervision_reads_the_yolo_export(name, fmt, tmp_path):
+    """supervision (Roboflow's reader of the Ultralytics layout) loads the export: the same boxes."""
+    sv = pytest.importorskip("supervision")
+    _, out, _ = _export(CORPUS / name, fmt, tmp_path / "out")
+    _blank_images(out)
+    sub = next((p.relative_to(out / "labels") for p in (out / "labels").iterdir() if p.is_dir()), Path("."))
+    ds = sv.DetectionDataset.from_yolo(str(out / "images" / sub), str(out / "labels" / sub), str(out / "data.yaml"),
+                                       is_obb=fmt == "yolo-obb")
+    n = sum(len(d) for _, _, d in ds)
+    assert n == sum(len(v) for v in _lines(CORPUS / name).values())
+    assert ds.classes == list(yaml.safe_load((out / "data.yaml").read_text())["names"].values())
+
+
+def test_yolo_pose_lines_follow_ultralytics_layout(tmp_path):
+    """Pose: class, box, then K (x, y, v) as kpt_shape says (the spec Ultralytics' loader checks)."""
+    _, out, notes = _export(CORPUS / "yolo_pose_datumaro", "yolo", tmp_path / "out")
+    doc = yaml.safe_load((out / "data.yaml").read_text())
+    k, dim = doc["kpt_shape"]
+    assert (k, dim) == (3, 3) and "YOLO task: pose" in notes
+    for rows in _lines(out).values():
+        for row in rows:
+            assert len(row) == 5 + k * dim and all(0 <= v <= 1 for v in row[1:5])
+
+
+# ---------------------------------------------------------------------------
+# Pascal VOC
+
+
+def _voc(folder: Path) -> dict[str, list[tuple]]:
+    """Objects per file, read with the standard library's XML parser (not annover's reader)."""
+    base = next((folder / d for d in ("Annotations", "annotations") if (folder / d).is_dir()), folder)
+    out = {}
+    for f in sorted(base.glob("*.xml")):
+        root = ET.parse(f).getroot()
+        objs = []
+        for o in root.findall("object"):
+            b = o.find("bndbox")
+            box = tuple(float(b.find(k).text) for k in ("xmin", "ymin", "xmax", "ymax"))
+            flags = tuple(int(float(o.findtext(k) or 0)) for k in ("truncated", "difficult"))
+            parts = tuple((p.findtext("name"), tuple(float(p.find("bndbox").find(k).text)
+                                                     for k in ("xmin", "ymin", "xmax", "ymax")))
+                          for p in o.findall("part"))
+            objs.append((o.findtext("name"), box, flags, parts))
+        size = root.find("size")
+        out[f.stem] = (root.findtext("filename"), int(size.findtext("width")), int(size.findtext("height")),
+                       sorted(objs))
+    return out
+
+
+@pytest.mark.parametrize("name", VOC_SAMPLES)
+def test_voc_corpus_round_trip(name, tmp_path):
+    src = CORPUS / name
+    t, out, _ = _export(src, "voc", tmp_path / "out")
+    assert _voc(out) == _voc(src)
+    assert read_train(out, "voc", None, True).annotations.select(ANN_COLUMNS).equals(
+        t.annotations.select(ANN_COLUMNS))
+
+
+def test_supervision_reads_the_voc_export(tmp_path):
+    sv = pytest.importorskip("supervision")
+    _, out, _ = _export(CORPUS / "voc_raccoon_labelimg", "voc", tmp_path / "out")
+    images = tmp_path / "images"
+    images.mkdir()
+    for stem, (fname, w, h, _) in _voc(out).items():
+        PILImage.new("RGB", (w, h)).save(images / fname)
+    ds = sv.DetectionDataset.from_pascal_voc(str(images), str(out / "Annotations"))
+    assert sum(len(d) for _, _, d in ds) == 32
+    assert ds.classes == ["raccoon"]
+
+
+# ---------------------------------------------------------------------------
+# CoNLL
+
+
+def _conll(path: Path) -> list[tuple[list[str], list[str]]]:
+    """(tokens, tags) per sentence: first and last column, -DOCSTART- skipped."""
+    sents, cur = [], ([], [])
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        cols = line.split()
+        if not cols:
+            if cur[0]:
+                sents.append(cur)
+            cur = ([], [])
+        elif cols[0] != "-DOCSTART-":
+            cur[0].append(cols[0])
+            cur[1].append(cols[-1])
+    return sents
+
+
+@pytest.mark.parametrize("name", CONLL_SAMPLES)
+def test_conll_corpus_round_trip_read_by_seqeval(name, tmp_path):
+    from seqeval.metrics import f1_score
+    from seqeval.metrics.sequence_labeling import get_entities
+
+    src = CORPUS / name
+    _, out, _ = _export(src, "conll", tmp_path / "out.conll")
+    a, b = _conll(src), _conll(out)
+    assert [s[0] for s in a] == [s[0] for s in b]  # the same tokens, sentence by sentence, in order
+    for (_, ta), (_, tb) in zip(a, b):
+        assert get_entities(ta) == get_entities(tb)  # the same entities (BIOES read as BIO)
+        assert all(t == "O" or t[:2] in ("B-", "I-") for t in tb)
+    assert f1_score([s[1] for s in a], [s[1] for s in b]) == 1.0
+
+
+def test_conll_tokenisation_splits_at_span_edges():
+    tasks = [{"id": 1, "data": {"text": "Visit Paris, then Rome."}, "annotations": [{"result": [
+        {"from_name": "label", "to_name": "text", "type": "labels",
+         "value": {"start": 6, "end": 11, "text": "Paris", "labels": ["LOC"]}},
+        {"from_name": "label", "to_name": "text", "type": "labels",
+         "value": {"start": 18, "end": 22, "text": "Rome", "labels": ["LOC"]}}]}]}]
+    t = from_ls_tasks(tasks, "mem")
+    r = render_train("conll", _tables(t), None)
+    assert r.data.decode().splitlines()[2:9] == ["Visit _ _ O", "Paris _ _ B-LOC", ", _ _ O", "then _ _ O",
+                                                 "Rome _ _ B-LOC", ". _ _ O", ""]
+
+
+# ---------------------------------------------------------------------------
+# through the repository and the command line
+
+
+def test_coco_and_yolo_of_the_same_boxes_give_the_same_snapshot(repo, tmp_path):
+    """YOLO folder -> annover -> COCO -> annover: the same task keys and the same annotations id."""
+    import annover
+
+    a = repo.snapshot(str(CORPUS / "yolo_detect_lssdk"), fmt="yolo", message="yolo")
+    assert "RectangleLabels" in repo.config_text("HEAD")  # the generated config is kept
+    code, _, err = invoke("export", "HEAD", "--format", "coco", "--out", str(tmp_path / "c.json"))
+    assert code == 0, err
+    other = annover.init(tmp_path / "other")
+    b = other.snapshot(str(tmp_path / "c.json"), fmt="coco", message="coco")
+    ta, tb = a.version.record["tables"], b.version.record["tables"]
+    assert ta["annotations"]["id"] == tb["annotations"]["id"]
+    assert repo.load("HEAD", "tasks").column("task_key").to_pylist() == \
+        other.load("HEAD", "tasks").column("task_key").to_pylist() == [f"img_{i}" for i in range(1, 8)]
+    # and back to YOLO: the class ids of classes.txt
+    code, _, err = invoke("export", "HEAD", "--format", "yolo", "--out", str(tmp_path / "y"))
+    assert code == 0, err
+    assert (tmp_path / "y" / "classes.txt").read_text() == (CORPUS / "yolo_detect_lssdk" / "classes.txt").read_text()
+
+
+def test_export_refuses_to_overwrite_without_force(repo, tmp_path):
+    repo.snapshot(str(CORPUS / "voc_raccoon_labelimg"), fmt="voc", message="voc")
+    for fmt, out in (("coco", tmp_path / "a.json"), ("voc", tmp_path / "v"), ("label-studio", tmp_path / "l.json")):
+        assert invoke("export", "--format", fmt, "--out", str(out))[0] == 0
+        before = sorted(p.name for p in out.rglob("*")) if out.is_dir() else out.read_bytes()
+        code, _, err = invoke("export", "--format", fmt, "--out", str(out))
+        assert code == 2 and str(out) in err and "--force" in err and "exists" in err
+        assert (sorted(p.name for p in out.rglob("*")) if out.is_dir() else out.read_bytes()) == before
+        stale = out / "stale.txt" if out.is_dir() else None
+        if stale:
+            stale.write_text("old")
+        code, _, err = invoke("export", "--format", fmt, "--out", str(out), "--force")
+        assert code == 0, err
+        assert stale is None or not stale.exists()  # the folder was replaced, not merged
+
+
+BAD = [
+    ("coco", "bad.json", lambda p: p.write_text(json.dumps({
+        "images": [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10}],
+        "annotations": [{"id": 5, "image_id": 2, "category_id": 1, "bbox": [0, 0, 1, 1]}],
+        "categories": [{"id": 1, "name": "x"}]})), ["bad.json", "annotation 0 (id 5)", "image_id 2"]),
+    ("yolo", "y", lambda p: (p.mkdir(), (p / "classes.txt").write_text("a\n"), (p / "labels").mkdir(),
+                             (p / "labels" / "1.txt").write_text("0 0.5 0.5 0.2 0.2\n0 0.5 0.5 0.2\n")),
+     ["1.txt: line 2", "3 numbers"]),
+    ("yolo", "y", lambda p: (p.mkdir(), (p / "classes.txt").write_text("a\nb\n"), (p / "labels").mkdir(),
+                             (p / "labels" / "1.txt").write_text("2 0.5 0.5 0.2 0.2\n")),
+     ["1.txt: line 1", "class id 2 is out of range", "2 classes"]),
+    ("voc", "v", lambda p: (p.mkdir(), (p / "1.xml").write_text(
+        "<annotation><filename>1.jpg</filename><size><width>10</width><height>10</height></size>"
+        "<object><name>a</name><bndbox><xmin>5</xmin><ymin>1</ymin><xmax>2</xmax><ymax>3</ymax></bndbox>"
+        "</object></annotation>")), ["1.xml: object 0", "xmin 5 > xmax 2"]),
+    ("conll", "c.conll", lambda p: p.write_text("EU B-ORG\nrejects X-VERB\n"), ["c.conll: line 2", "X-VERB"]),
+]
+
+
+@pytest.mark.parametrize("fmt,name,make,words", BAD, ids=["coco-missing-image", "yolo-short-line", "yolo-class-id",
+                                                           "voc-xmin-above-xmax", "conll-bad-tag"])
+def test_bad_input_is_one_line_naming_the_place_and_writes_nothing(repo, tmp_path, fmt, name, make, words):
+    path = tmp_path / name
+    make(path)
+    code, out, err = invoke("snapshot", "--from", str(path), "--format", fmt, "-m", "bad")
+    assert code == 3, err
+    line = err.strip()
+    assert "\n" not in line and line.startswith("Error: ") and " — " in line
+    for w in words:
+        assert w in line
+    assert repo.log() == []
+
+
+def _two_annotators(tmp_path: Path) -> Path:
+    def box(x, label):
+        return {"from_name": "label", "to_name": "image", "type": "rectanglelabels", "original_width": 100,
+                "original_height": 50, "value": {"x": x, "y": 10, "width": 20, "height": 20, "rotation": 0,
+                                                 "rectanglelabels": [label]}}
+    tasks = [
+        {"id": 1, "data": {"image": "/data/upload/1/a.jpg"},
+         "annotations": [
+             {"id": 11, "completed_by": {"id": 1, "email": "ann@example.com"}, "result": [box(10, "cat")],
+              "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"},
+             {"id": 12, "completed_by": {"id": 2, "email": "bob@example.com"}, "result": [box(12, "dog")],
+              "created_at": "2024-01-02T00:00:00Z", "updated_at": "2024-01-02T00:00:00Z", "ground_truth": True}],
+         "predictions": [{"id": 5, "model_version": "m1", "score": 0.5, "result": [box(11, "cat")]}]},
+        {"id": 2, "data": {"image": "/data/upload/1/b.jpg"},
+         "annotations": [{"id": 13, "completed_by": {"id": 1, "email": "ann@example.com"}, "result": [],
+                          "was_cancelled": True}]},
+        {"id": 3, "data": {"image": "/data/upload/1/c.jpg"},
+         "annotations": [{"id": 14, "completed_by": {"id": 1, "email": "ann@example.com"},
+                          "result": [box(50, "dog")]}],
+         "predictions": [{"id": 6, "model_version": "m1", "score": 0.9, "result": [box(51, "dog")]}]},
+    ]
+    p = tmp_path / "two.json"
+    p.write_text(json.dumps(tasks))
+    cfg = tmp_path / "cfg.xml"
+    cfg.write_text('<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image">'
+                   '<Label value="dog"/><Label value="cat"/></RectangleLabels></View>')
+    return p, cfg
+
+
+def test_resolve_chooses_one_answer_and_says_what_was_left_out(repo, tmp_path):
+    from pycocotools.coco import COCO
+
+    src, cfg = _two_annotators(tmp_path)
+    repo.snapshot(str(src), config=str(cfg), message="two annotators")
+    code, _, err = invoke("export", "--format", "coco", "--out", str(tmp_path / "x.json"))
+    assert code == 2 and "task" in err and "2 answers" in err and "--resolve" in err
+    assert not (tmp_path / "x.json").exists()
+
+    def cats(resolve: str) -> tuple[list[str], str]:
+        out = tmp_path / f"{resolve.replace(':', '_')}.json"
+        code, _, err = invoke("export", "--format", "coco", "--out", str(out), "--resolve", resolve)
+        assert code == 0, err
+        doc = json.loads(out.read_text())
+        names = {c["id"]: c["name"] for c in doc["categories"]}
+        assert [c["name"] for c in doc["categories"]] == ["dog", "cat"]  # the config's order
+        assert [i["file_name"] for i in doc["images"]] == ["a.jpg", "c.jpg"]
+        return [names[a["category_id"]] for a in doc["annotations"]], err
+
+    assert cats("ground-truth")[0] == ["dog", "dog"]
+    assert cats("latest")[0] == ["dog", "dog"]
+    got, err = cats("annotator:ann@example.com")
+    assert got == ["cat", "dog"]
+    assert "1 skipped answer(s)" in err and "1 task(s) without a usable answer" in err
+    assert "predictions are not exported" in err
+    assert cats("all")[0] == ["cat", "dog", "dog"]
+    # a model's predictions: COCO's results format, which pycocotools reads against the ground truth
+    out = tmp_path / "preds.json"
+    code, _, err = invoke("export", "--format", "coco", "--out", str(out), "--predictions", "m1")
+    assert code == 0, err
+    gt = COCO(str(tmp_path / "ground-truth.json"))
+    res = gt.loadRes(str(out))
+    assert sorted(a["score"] for a in res.anns.values()) == [0.5, 0.9]
+    assert {a["image_id"] for a in res.anns.values()} == set(gt.imgs)
+    code, _, err = invoke("export", "--format", "coco", "--out", str(tmp_path / "p2.json"), "--predictions", "m9")
+    assert code == 2 and "m1" in err
+
+
+def test_given_config_is_checked_and_its_names_used(repo, tmp_path):
+    cfg = tmp_path / "cfg.xml"
+    cfg.write_text('<View><Image name="img" value="$photo"/><RectangleLabels name="box" toName="img">'
+                   '<Label value="raccoon"/></RectangleLabels></View>')
+    repo.snapshot(str(CORPUS / "voc_raccoon_labelimg"), fmt="voc", config=str(cfg), message="voc")
+    ann = repo.load("HEAD")
+    assert set(ann.column("from_name").to_pylist()) == {"box"} and set(ann.column("to_name").to_pylist()) == {"img"}
+    assert "photo" in json.loads(repo.load("HEAD", "tasks").column("data")[0].as_py())
+    bad = tmp_path / "bad.xml"
+    bad.write_text('<View><Image name="img" value="$photo"/><RectangleLabels name="box" toName="img">'
+                   '<Label value="cat"/></RectangleLabels></View>')
+    code, _, err = invoke("snapshot", "--from", str(CORPUS / "voc_bccd"), "--format", "voc", "--config", str(bad))
+    assert code == 4, err
+    assert len(repo.log()) == 1
+
+
+# ---------------------------------------------------------------------------
+# the property: canonical -> format -> canonical
+
+
+def _pct():
+    return st.integers(0, 8_000_000).map(lambda n: n / 100_000)  # 0..80 %, at annover's 1e-5 of a percent
+
+
+@st.composite
+def _boxes(draw):
+    w, h = draw(st.integers(8, 5000)), draw(st.integers(8, 5000))
+    n = draw(st.integers(1, 4))
+    result = []
+    for _ in range(n):
+        x, y = draw(_pct()), draw(_pct())
+        bw = draw(st.integers(1, 2_000_000).map(lambda n: n / 100_000))
+        bh = draw(st.integers(1, 2_000_000).map(lambda n: n / 100_000))
+        label = draw(st.sampled_from(["a", "b", "c d"]))
+        result.append({"from_name": "label", "to_name": "image", "type": "rectanglelabels", "original_width": w,
+                       "original_height": h, "image_rotation": 0,
+                       "value": {"x": x, "y": y, "width": bw, "height": bh, "rotation": 0,
+                                 "rectanglelabels": [label]}})
+    return w, h, result
+
+
+@st.composite
+def _polygons(draw):
+    w, h = draw(st.integers(8, 5000)), draw(st.integers(8, 5000))
+    result = []
+    for _ in range(draw(st.integers(1, 3))):
+        pts = draw(st.lists(st.tuples(_pct(), _pct()), min_size=3, max_size=7, unique=True))
+        result.append({"from_name": "polygon", "to_name": "image", "type": "polygonlabels", "original_width": w,
+                       "original_height": h, "image_rotation": 0,
+                       "value": {"points": [list(p) for p in pts], "closed": True,
+                                 "polygonlabels": [draw(st.sampled_from(["a", "b"]))]}})
+    return w, h, result
+
+
+CFG = ('<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image">'
+       '<Label value="a"/><Label value="b"/><Label value="c d"/></RectangleLabels>'
+       '<PolygonLabels name="polygon" toName="image"><Label value="a"/><Label value="b"/></PolygonLabels></View>')
+
+
+def _canonical(tasks: list[dict]) -> Tables:
+    for t in tasks:
+        t["id"] = t["data"]["image"].rsplit(".", 1)[0]
+    return from_ls_tasks(tasks, "generated", key="id")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(images=st.lists(st.one_of(_boxes(), _polygons()), min_size=1, max_size=4), fmt=st.sampled_from(
+    ["coco", "yolo", "voc"]))
+def test_property_canonical_to_format_and_back(images, fmt, tmp_path_factory):
+    """Boxes and polygons at annover's precision come back the same through COCO, YOLO and VOC
+    (a YOLO folder of one kind: a box in a segment folder becomes a polygon; VOC: boxes)."""
+    if fmt != "coco":  # one kind per folder: a YOLO folder is detect or segment, VOC holds boxes
+        kind = "rectanglelabels" if fmt == "voc" else images[0][2][0]["type"]
+        images = [im for im in images if im[2][0]["type"] == kind]
+        if not images:
+            return
+    tasks = [{"data": {"image": f"img{i}.jpg"}, "annotations": [{"result": res}]}
+             for i, (_, _, res) in enumerate(images)]
+    sizes = {f"img{i}": (w, h) for i, (w, h, _) in enumerate(images)}
+    t = _canonical(tasks)
+    r = render_train(fmt, _tables(t), CFG)
+    out = tmp_path_factory.mktemp("prop") / "out"
+    if r.files is not None:
+        for rel, data in r.files.items():
+            (out / rel).parent.mkdir(parents=True, exist_ok=True)
+            (out / rel).write_bytes(data)
+    else:
+        out.write_bytes(r.data)
+    back = read_train(out, fmt, None, True)
+    cols = ["task_key", "region_key", "labels", "value", "type"]
+    assert back.annotations.select(cols).equals(t.annotations.select(cols))
+    for key, reg in zip(back.annotations.column("task_key").to_pylist(), back.annotations.column("region")):
+        if reg.as_py():
+            s = json.loads(reg.as_py())
+            assert (s["original_width"], s["original_height"]) == sizes[key]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.lists(st.tuples(st.text(st.characters(codec="utf-8", exclude_categories=("Z", "C")),
+                                           min_size=1, max_size=6),
+                                   st.sampled_from(["O", "PER", "LOC", "B-X"])), min_size=1, max_size=8),
+                min_size=1, max_size=4, unique_by=lambda s: " ".join(t for t, _ in s)))
+def test_property_spans_through_conll(sentences):
+    """Spans on whitespace-separated tokens come back the same through CoNLL."""
+    tasks = []
+    for sent in sentences:
+        text, result, pos, prev = "", [], 0, None
+        for tok, label in sent:
+            start = len(text) + (1 if text else 0)
+            text += (" " if text else "") + tok
+            if label == "O":
+                prev = None
+                continue
+            if prev is not None and prev["value"]["labels"] == [label] and label != "B-X":
+                prev["value"]["end"] = len(text)
+                prev["value"]["text"] = text[prev["value"]["start"]:]
+                continue
+            prev = {"from_name": "label", "to_name": "text", "type": "labels",
+                    "value": {"start": start, "end": len(text), "text": tok, "labels": [label]}}
+            result.append(prev)
+        tasks.append({"data": {"text": text}, "annotations": [{"result": result}]})
+    t = from_ls_tasks(tasks, "generated")
+    r = render_train("conll", _tables(t), None)
+    back = read_train(_write_tmp(r.data), "conll", None, True)
+    cols = ["task_key", "labels", "value"]
+    assert sorted(back.annotations.select(cols).to_pylist(), key=json.dumps) == \
+        sorted(t.annotations.select(cols).to_pylist(), key=json.dumps)
+
+
+def _write_tmp(data: bytes) -> Path:
+    import tempfile
+
+    fd = tempfile.NamedTemporaryFile("wb", suffix=".conll", delete=False)
+    fd.write(data)
+    fd.close()
+    return Path(fd.name)
