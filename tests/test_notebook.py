@@ -254,7 +254,7 @@ def test_a_command_from_the_front_end_changes_the_session_and_the_view(tmp_path)
         ("positive", "1", False), ("negative", "2", True), ("neutral", "3", False)]
     ann.command = {"action": "choose", "label": "positive", "seq": 1}
     assert ann.session.answers["t0"].labels == ("positive",) and ann.view["task"]["key"] == "t1"
-    assert ann.view["progress"]["labeled"] == 1 and ann.view["saved"]["text"].startswith("✓ saved to journal")
+    assert ann.view["progress"]["labeled"] == 1 and ann.view["saved"]["text"] == "✓ in the journal · 1 not in a version yet"
     ann.command = {"action": "skip", "seq": 2}
     ann.command = {"action": "back", "seq": 3}
     assert ann.view["task"]["answer"] == {"labels": [], "skipped": True}
@@ -294,6 +294,9 @@ def test_annotate_texts_and_a_folder_of_images_without_a_repository(tmp_path, mo
     assert imgs.session.tasks[0].kind == "image" and imgs.session.multiple
     rows = widget.annotate([{"id": 7, "text": "hello"}], labels=["x", "y"], annotator="a@b.c", key="data.id")
     assert rows.session.tasks[0].key == "7"
+    paths = widget.annotate([{"path": "imgs/a.jpg", "n": 1}], labels=["x"], annotator="a@b.c", column="path")
+    t = paths.session.tasks[0]
+    assert (t.kind, t.field, t.data) == ("image", "image", {"image": "imgs/a.jpg", "n": 1})  # the made config's $image
     with pytest.raises(UsageError, match="no tasks to label"):
         widget.annotate([], labels=["x"])
     with pytest.raises(UsageError, match="not a folder"):

@@ -116,7 +116,7 @@ def test_clicks_and_keys_in_chromium_answer_and_the_version_holds_them(two_round
             _settle(page, 7)
             assert keys[3] not in ann.session.answers and ann.session.position == 3
             assert page.inner_text(".annover-stats") == "3 labeled · 0 skipped"
-            assert "saved to journal" in page.inner_text(".annover-saved")
+            assert page.inner_text(".annover-saved") == "✓ in the journal · 3 not in a version yet"
             assert page.locator(".annover-error").count() == 0
             page.mouse.move(0, 0)
             shot = tmp_path / "annotator.png"

@@ -65,9 +65,14 @@ def test_a_second_save_updates_the_session_answers(two_rounds):
     key = ann.session.tasks[0].key
     ann.choose("positive")
     ann.save(message="first")
+    assert ann.view["saved"]["text"] == "✓ saved as v3"
     ann.back()
     ann.choose("negative")
+    assert ann.view["saved"]["text"] == "✓ in the journal · 1 not in a version yet"
+    resumed = annover.annotate(repo, "v2", only="unlabeled", annotator=BOB)  # what a restart shows
+    assert resumed.session.unsaved() == 1 and resumed.session.saved_name == "v3"
     ann.save(message="second")
+    assert ann.view["saved"]["text"] == "✓ saved as v4"
     rows = repo.diff("v3", "v4").rows.to_pylist()
     assert [(r["change"], r["task_key"], r["labels_a"], r["labels_b"]) for r in rows] == [
         ("changed", key, ["positive"], ["negative"])]
@@ -166,3 +171,15 @@ def test_the_saved_version_exported_imports_into_label_studio(repo, tmp_path, ls
         got[t.data["id"]] = [(a["was_cancelled"], [c for i in a["result"] for c in i["value"]["choices"]])
                              for a in t.annotations]
     assert got == {"a": [(False, ["good"])], "b": [(True, [])], "c": [(False, ["bad"])]}
+
+
+def test_new_texts_join_a_repository_whose_config_gives_the_labels(two_rounds):
+    repo, _, _ = two_rounds
+    ann = annover.annotate([{"ext_id": "new-1", "text": "Arrived broken."}], annotator=BOB, key="data.ext_id")
+    assert ann.session.labels == ["positive", "negative", "neutral"] and ann.session.from_name == "sentiment"
+    ann.choose("negative")
+    res = ann.save(message="one more")
+    rows = repo.diff("v2", res.tag).rows.to_pylist()
+    assert sorted((r["table"], r["change"], r["task_key"]) for r in rows) == [
+        ("annotations", "added", "new-1"), ("tasks", "added", "new-1")]
+    assert repo.config_text(res.tag) == repo.config_text("v2")

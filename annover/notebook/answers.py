@@ -171,5 +171,5 @@ def save(session: Session, repo: Repo, config_text: str | None, *, message: str 
                         source_data=str(repo.toplevel / src) if src else None)
     res = make_version(repo, inp)
     if res.version is not None:
-        session.mark_saved(res.version.id, keys)
+        session.mark_saved(res.version.id, keys, res.tag)
     return SaveResult(res, added)

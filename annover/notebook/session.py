@@ -117,7 +117,10 @@ class Session:
     answers: dict[str, Answer] = field(default_factory=dict)
     #: (task key, annotation key) of the answers a save put in a version, so a later save updates them
     saved: dict[str, str] = field(default_factory=dict)
+    #: task key -> ``updated_at`` of each answer as saved (what changed since is not in a version)
+    saved_at: dict[str, str] = field(default_factory=dict)
     saved_version: str | None = None
+    saved_name: str | None = None
     history: list[_Undo] = field(default_factory=list)
     selection: list[str] = field(default_factory=list)
 
@@ -163,6 +166,11 @@ class Session:
         return {"position": self.position, "total": self.total, "labeled": len(self.answers) - skipped,
                 "skipped": skipped, "remaining": self.total - len(self.answers)}
 
+    def unsaved(self) -> int:
+        """How many answers (or take-backs) are in the journal but not in a saved version."""
+        changed = sum(1 for k, a in self.answers.items() if self.saved_at.get(k) != a.updated_at)
+        return changed + sum(1 for k in self.saved_at if k not in self.answers)
+
     def preselected(self) -> list[str]:
         """What the current task starts with: its answer, else the model's prediction."""
         task = self.current
@@ -181,7 +189,8 @@ class Session:
         return {"position": self.position, "answers": {k: a.to_json() for k, a in sorted(self.answers.items())},
                 "history": [{"task": u.task, "before": u.before.to_json() if u.before else None,
                              "position": u.position} for u in self.history],
-                "saved": dict(sorted(self.saved.items())), "saved_version": self.saved_version}
+                "saved": dict(sorted(self.saved.items())), "saved_at": dict(sorted(self.saved_at.items())),
+                "saved_version": self.saved_version, "saved_name": self.saved_name}
 
     # ------------------------------------------------------------------ acting
 
@@ -281,10 +290,12 @@ class Session:
         doc = {**self.header(), **self.state()}
         write_atomic(self.journal, (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode())
 
-    def mark_saved(self, version: str, keys: dict[str, str]) -> None:
-        """A save put these answers in ``version`` (``keys``: task key -> annotation key)."""
+    def mark_saved(self, version: str, keys: dict[str, str], name: str | None = None) -> None:
+        """A save put the answers in ``version`` (``keys``: task key -> annotation key; ``name``: its tag)."""
         self.saved = dict(keys)
+        self.saved_at = {k: a.updated_at for k, a in self.answers.items()}
         self.saved_version = version
+        self.saved_name = name or version[:12]
         self._write()
 
     def _resume(self, path: Path) -> None:
@@ -304,7 +315,9 @@ class Session:
                                   int(u["position"])) for u in doc["history"]]
             self.position = min(max(int(doc["position"]), 0), self.total)
             self.saved = {str(k): str(v) for k, v in (doc.get("saved") or {}).items()}
+            self.saved_at = {str(k): str(v) for k, v in (doc.get("saved_at") or {}).items()}
             self.saved_version = doc.get("saved_version")
+            self.saved_name = doc.get("saved_name")
         except (KeyError, TypeError, ValueError) as e:
             raise InputError(f"{path}: damaged session journal ({e!r})",
                              "move the file away to start the session afresh") from None

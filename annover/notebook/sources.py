@@ -177,59 +177,66 @@ def _records(items: Any) -> tuple[list[Any], bool]:
     return items, bool(items) and all(isinstance(x, dict) for x in items)
 
 
+def _task_data(items: Iterable[Any] | str | Path, kind: str | None, column: str | None,
+               root: Path) -> tuple[list[dict], str, str]:
+    """(task data of each item, the field shown, "text" or "image")."""
+    if isinstance(items, (str, Path)):
+        folder = Path(items)
+        if not folder.is_dir():
+            raise UsageError(f"{folder}: not a folder", "give a folder of images, or a list of texts or paths")
+        values, records, kind = list(image_files(folder)), False, kind or IMAGE
+    else:
+        values, records = _records(items)
+    if not values:
+        raise UsageError("no tasks to label", "give texts, image paths or a folder with images")
+    if records:
+        column = column or next((c for c in (TEXT, IMAGE) if c in values[0]), None) or next(iter(values[0]), None)
+        if column is None or any(column not in r for r in values):
+            raise UsageError(f"records without the field {column!r}", "name the field to show with column=")
+        datas = [{k: _plain(v) for k, v in r.items()} for r in values]
+    elif any(not isinstance(v, (str, Path)) for v in values):
+        raise UsageError("tasks must be texts, paths or URLs", "give strings, or records with column=")
+    else:
+        column = kind or (IMAGE if all(_looks_like_image(v) for v in values) else TEXT)
+        datas = [{column: str(v)} for v in values]
+    kind = kind or (IMAGE if all(_looks_like_image(d[column]) for d in datas) else TEXT)
+    if kind not in (TEXT, IMAGE):
+        raise UsageError(f"kind={kind!r}", "use 'text' or 'image'")
+    if kind == IMAGE:  # local paths as the repository sees them; URLs as they are
+        for d in datas:
+            v = str(d[column])
+            d[column] = v if _is_url(v) else _shown_path(Path(v), root)
+    return datas, column, kind
+
+
 def from_items(items: Iterable[Any] | str | Path, labels: Sequence[str] | None, *, kind: str | None,
                column: str | None, key: str | None, multiple: bool, root: Path,
                base_config: tuple[str, str | None] | None) -> Plan:
     """Tasks of texts, image paths or URLs (a list, a DataFrame, records, or a folder of images).
 
     ``base_config``: (text, version id) of the repository's HEAD config, whose Choices control
-    then gives the labels (a new repository gets a config made for ``labels``).
+    then gives the labels and the data field (a new repository gets a config made for ``labels``).
     """
-    if isinstance(items, (str, Path)):
-        folder = Path(items)
-        if not folder.is_dir():
-            raise UsageError(f"{folder}: not a folder", "give a folder of images, or a list of texts or paths")
-        values: list[Any] = [_shown_path(p, root) for p in image_files(folder)]
-        records, kind = False, kind or IMAGE
-    else:
-        values, records = _records(items)
-    if not values:
-        raise UsageError("no tasks to label", "give texts, image paths or a folder with images")
-    if records:
-        cols = list(values[0])
-        column = column or next((c for c in (TEXT, IMAGE) if c in cols), None) or (cols[0] if cols else None)
-        if column is None or any(column not in r for r in values):
-            raise UsageError(f"records without the field {column!r}", "name the field to show with column=")
-        datas = [{k: _plain(v) for k, v in r.items()} for r in values]
-    else:
-        if any(not isinstance(v, (str, Path)) for v in values):
-            raise UsageError("tasks must be texts, paths or URLs", "give strings, or records with column=")
-        column = None
-        datas = []
-    if kind is None:
-        shown = [d[column] for d in datas] if records else values
-        kind = IMAGE if all(_looks_like_image(v) for v in shown) else TEXT
-    if kind not in (TEXT, IMAGE):
-        raise UsageError(f"kind={kind!r}", "use 'text' or 'image'")
-    if not records:
-        column = kind
-        datas = [{kind: str(v) if kind == TEXT else _shown_path(Path(v), root) if not _is_url(str(v)) else str(v)}
-                 for v in values]
-    config_text, base = (None, None) if base_config is None else base_config
-    if config_text is not None:
-        cfg = LabelingConfig(config_text, source="the labeling config of HEAD", validate=False)
-        ctl = pick_control(cfg, None, "the labeling config of HEAD")
-        to_name, obj_kind, data_field = _kind_and_field(cfg, ctl, "the labeling config of HEAD")
-        if data_field != column:
+    datas, column, kind = _task_data(items, kind, column, root)
+    if base_config is not None:
+        text, base = base_config
+        where = "the labeling config of HEAD"
+        cfg = LabelingConfig(text, source=where, validate=False)
+        ctl = pick_control(cfg, None, where)
+        to_name, kind, data_field = _kind_and_field(cfg, ctl, where)  # shown as the config shows it
+        if data_field != column:  # the config reads another field: the shown value goes there
             datas = [{data_field: d.pop(column), **d} for d in datas]
             column = data_field
-        plan_labels, from_name, multiple = _labels(ctl, labels, "the labeling config of HEAD"), ctl.name, \
-            ctl.choice == "multiple"
+        plan_labels, from_name, multiple = _labels(ctl, labels, where), ctl.name, ctl.choice == "multiple"
+        config_text: str | None = text
     else:
         if not labels:
             raise UsageError("no labels to choose from", "give labels=[...]")
-        plan_labels, from_name, to_name = list(labels), "label", kind
+        plan_labels, from_name, to_name, base = list(labels), "label", kind, None
         config_text = generated_config(kind, plan_labels, multiple)
+        if column != kind:  # the made config reads $text or $image
+            datas = [{kind: d.pop(column), **d} for d in datas]
+            column = kind
     tasks = []
     for i, d in enumerate(datas):
         try:

@@ -94,6 +94,7 @@ class Annotator(anywidget.AnyWidget):
         self.result: answers_.SaveResult | None = None
         self._keys = dict(zip(session.labels, shortcut_keys(len(session.labels))))
         self._error: str | None = None
+        self._src: tuple[str | None, str | None] = (None, None)
         self.observe(self._on_command, names="command")
         self.refresh()
 
@@ -169,8 +170,10 @@ class Annotator(anywidget.AnyWidget):
         if task is None:
             return None
         out: dict[str, Any] = {"key": task.key, "kind": task.kind, "index": s.position, "value": task.value}
-        if task.kind == IMAGE:
-            out["src"] = image_source(task.value, self.root)
+        if task.kind == IMAGE:  # read once per task shown, not at every redraw
+            if self._src[0] != task.key:
+                self._src = (task.key, image_source(task.value, self.root))
+            out["src"] = self._src[1]
         else:
             out["value"] = task.value if isinstance(task.value, str) else str(task.value)
         out["prediction"] = task.prediction.to_json() if task.prediction else None
@@ -179,14 +182,16 @@ class Annotator(anywidget.AnyWidget):
         return out
 
     def _saved_view(self) -> dict:
+        """Where the answers are: the journal (safe from a dying kernel) and, after a save, a version."""
         s = self.session
-        if s.saved_version and self.result is not None and self.result.tag:
-            return {"ok": True, "text": f"saved as {self.result.tag}"}
+        unsaved = s.unsaved()
         if s.journal is None:
-            return {"ok": False, "text": "not saved: no journal"}
-        if s.answers:
-            return {"ok": True, "text": f"✓ saved to journal ({len(s.answers)} answers)"}
-        return {"ok": True, "text": "journal ready"}
+            return {"ok": False, "text": "no journal: answers are in memory only"}
+        if s.saved_version and not unsaved:
+            return {"ok": True, "text": f"✓ saved as {s.saved_name}"}
+        if not unsaved:
+            return {"ok": True, "text": "journal ready"}
+        return {"ok": True, "text": f"✓ in the journal · {unsaved} not in a version yet"}
 
     def refresh(self) -> None:
         """Render the session into ``view`` (the front end redraws on change)."""

@@ -17,7 +17,9 @@ function el(tag, attrs = {}, ...children) {
 
 function render({ model, el: root }) {
   let seq = 0;
-  const box = el("div", { class: "annover-annotator", tabindex: "0" });
+  // keys act while the widget has focus; JupyterLab reads the attribute as "leave these keys
+  // alone" (its command-mode a, b, s, 1... would otherwise fire too)
+  const box = el("div", { class: "annover-annotator", tabindex: "0", "data-lm-suppress-shortcuts": "true" });
   root.append(box);
 
   const send = (action, extra = {}) => {
