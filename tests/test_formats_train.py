@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image as PILImage
 
+from annover.errors import UsageError
 from annover.formats.label_studio import from_ls_tasks
 from annover.formats.tables import Tables
 from annover.formats.training import read_train, render_train
@@ -380,6 +381,7 @@ def _two_annotators(tmp_path: Path) -> Path:
 
 
 def test_resolve_chooses_one_answer_and_says_what_was_left_out(repo, tmp_path):
+    import annover
     from pycocotools.coco import COCO
 
     src, cfg = _two_annotators(tmp_path)
@@ -405,6 +407,11 @@ def test_resolve_chooses_one_answer_and_says_what_was_left_out(repo, tmp_path):
     assert "1 skipped answer(s)" in err and "1 task(s) without a usable answer" in err
     assert "predictions are not exported" in err
     assert cats("all")[0] == ["cat", "dog", "dog"]
+    # the Python API: the same choices, and the same refusal to replace a file
+    res = annover.export("HEAD", "coco", tmp_path / "api.json", resolve="annotator:bob@example.com")
+    assert res.rows == 1 and res.resolve == "annotator:bob@example.com" and res.to_json()["notes"]
+    with pytest.raises(UsageError, match="exists"):
+        annover.export("HEAD", "coco", tmp_path / "api.json", resolve="latest")
     # a model's predictions: COCO's results format, which pycocotools reads against the ground truth
     out = tmp_path / "preds.json"
     code, _, err = invoke("export", "--format", "coco", "--out", str(out), "--predictions", "m1")
@@ -553,3 +560,33 @@ def _write_tmp(data: bytes) -> Path:
     fd.write(data)
     fd.close()
     return Path(fd.name)
+
+
+def test_label_studio_shapes_without_a_place_are_said(tmp_path):
+    """A rotated box, keypoints with no parent region and an ellipse, as Label Studio writes them."""
+    size = {"original_width": 200, "original_height": 100, "to_name": "image"}
+    tasks = [{"id": "a", "data": {"image": "s3://bucket/dir/a.png"}, "annotations": [{"result": [
+        {**size, "from_name": "label", "type": "rectanglelabels",
+         "value": {"x": 10, "y": 20, "width": 30, "height": 40, "rotation": 90, "rectanglelabels": ["car"]}},
+        {**size, "from_name": "kp", "type": "keypointlabels", "value": {"x": 50, "y": 50, "keypointlabels": ["nose"]}},
+        {**size, "from_name": "kp", "type": "keypointlabels", "value": {"x": 60, "y": 40, "keypointlabels": ["eye"]}},
+        {**size, "from_name": "ell", "type": "ellipselabels",
+         "value": {"x": 5, "y": 5, "radiusX": 2, "radiusY": 2, "ellipselabels": ["car"]}}]}]}]
+    t = from_ls_tasks(tasks, "mem", key="id")
+    coco = render_train("coco", _tables(t), None)
+    doc = json.loads(coco.data)
+    assert doc["images"] == [{"id": 1, "file_name": "a.png", "width": 200, "height": 100}]
+    by_cat = {c["name"]: c for c in doc["categories"]}
+    assert set(by_cat) == {"car", "kp"} and by_cat["kp"]["keypoints"] == ["eye", "nose"]
+    car = next(a for a in doc["annotations"] if a["category_id"] == by_cat["car"]["id"])
+    # 60 x 40 px turned 90 degrees clockwise about its top-left corner (20, 20): 40 px wide, 60 px high
+    assert car["bbox"] == [-20, 20, 40, 60] and len(car["segmentation"][0]) == 8
+    kp = next(a for a in doc["annotations"] if a["category_id"] == by_cat["kp"]["id"])
+    assert kp["keypoints"] == [120, 40, 2, 100, 50, 2] and kp["num_keypoints"] == 2
+    assert any("ellipselabels" in n for n in coco.notes)
+    yolo = render_train("yolo", _tables(t), None)
+    assert any("rotated box(es) were written as the boxes around them" in n for n in yolo.notes)
+    assert any("points object(s) have no place in YOLO" in n for n in yolo.notes)
+    obb = render_train("yolo-obb", _tables(t), None)
+    corners = [float(v) for v in obb.files["labels/a.txt"].decode().split()[1:]]
+    assert corners == pytest.approx([0.1, 0.2, 0.1, 0.8, -0.1, 0.8, -0.1, 0.2])

@@ -80,6 +80,10 @@ def diff(a: str, b: str = "HEAD", *, repo: RepoLike = None, iou_threshold: float
                                 policy=policy, transitions=transitions, fast=fast)
 
 
-def export(rev: str, fmt: str, out: str | Path, *, repo: RepoLike = None, table: str = "annotations") -> ExportResult:
-    """``annover export``: see :meth:`Repo.export`."""
-    return open_repo(repo).export(rev, fmt, out, table)
+def export(rev: str, fmt: str, out: str | Path, *, repo: RepoLike = None, table: str = "annotations",
+           resolve: str | None = None, predictions: str | None = None, force: bool = False) -> ExportResult:
+    """``annover export``: see :meth:`Repo.export`; for the training formats (coco, yolo, yolo-obb,
+    voc, conll) ``resolve`` picks one answer per task and ``predictions`` a model version's
+    predictions instead (docs/formats.md); an existing ``out`` is replaced only with ``force``."""
+    return export_.export(open_repo(repo), rev, fmt, out, table, resolve=resolve, predictions=predictions,
+                          force=force)
