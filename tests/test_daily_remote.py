@@ -106,6 +106,28 @@ def test_default_init_says_its_remote_is_this_machines_and_a_clone_here_pulls_ev
         assert same_table(annover.Repo(train).read_table("HEAD"), repo.read_table(tag))
 
 
+def test_a_clone_elsewhere_of_a_default_repository_is_told_how_to_reach_the_data(tmp_path, monkeypatch):
+    root = tmp_path / "labels"
+    ok("init", str(root))
+    monkeypatch.chdir(root)
+    copy_sample(root)
+    snapshot(1)
+    ok("push")
+    shared = tmp_path / "shared"  # what the team copies the folder to (or any DVC URL)
+    shutil.copytree(annover.Repo(root).status().remote.url, shared)
+    shutil.rmtree(Path(os.environ["ANNOVER_REMOTE_HOME"]))  # another machine: the folder is not there
+    train = clone(root, tmp_path / "train")
+    monkeypatch.chdir(train)
+    for cmd in ("status", "pull"):
+        code, out, err = invoke(cmd)
+        assert code == 10 and out == ""
+        assert "is a folder that does not exist on this machine" in err
+        assert "dvc remote add --local -f annover URL" in err
+    assert dvc("remote", "add", "--local", "-f", "annover", str(shared), cwd=train).returncode == 0
+    assert as_json("pull")["moved"] == 1
+    checkout_and_dvc_pull(train, "v1")
+
+
 @pytest.mark.s3
 def test_a_shared_remote_set_after_v2_serves_every_version_to_a_clone_elsewhere(tmp_path, monkeypatch, s3_env):
     endpoint, bucket = s3_env

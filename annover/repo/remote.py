@@ -16,6 +16,7 @@ from annover.repo.results import InitResult, StatusResult, TransferResult
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import REMOTE_TIMEOUT, Direction, Moved, RemoteInfo
 from annover.store.git import Git
+from annover.store.versions import Version
 
 __all__ = ["default_remote_dir", "init", "pull", "push", "reachable", "remote_info", "status"]
 
@@ -40,9 +41,9 @@ def remote_info(repo: RepoCore) -> RemoteInfo | None:
 
 def _set_remote(repo: RepoCore, remote: str | None, options: dict[str, str], messages: list[str]) -> None:
     if remote:
-        messages.append(repo.dvc.set_remote(remote, options))
+        messages += repo.dvc.set_remote(remote, options).splitlines()
     elif not repo.dvc.has_default_remote():
-        messages.append(repo.dvc.set_local_remote(default_remote_dir(repo.root)))
+        messages += repo.dvc.set_local_remote(default_remote_dir(repo.root)).splitlines()
 
 
 def _make_layout(root: Path, messages: list[str]) -> tuple[str, ...]:
@@ -188,8 +189,7 @@ def status(repo: RepoCore, remote: bool = True, timeout: float = REMOTE_TIMEOUT)
     versions = reachable(repo) if head else {}
     pushed, missing, unpushed = None, 0, None
     if head:
-        needed = repo.objects_of(repo.version(head))
-        missing = sum(1 for r in needed if not repo.store.has(r))
+        missing = _missing_locally(repo, repo.version(head))
         if remote and info:
             listings = [lst for _, lst in versions.values() if lst]
             there = repo.dvc.listings_on_remote(listings, None, timeout)
@@ -198,6 +198,17 @@ def status(repo: RepoCore, remote: bool = True, timeout: float = REMOTE_TIMEOUT)
             pushed = head_listing in there if head_listing else None
     return StatusResult(str(repo.root), head, repo.tags_of().get(head, []) if head else [], info, pushed, missing,
                         interrupted, len(versions), unpushed)
+
+
+def _missing_locally(repo: RepoCore, v: Version) -> int:
+    """How many of ``v``'s objects are not here (a fresh clone: at least its manifests)."""
+    try:
+        return sum(1 for r in repo.objects_of(v) if not repo.store.has(r))
+    except ObjectError:  # a manifest is not here, nor then the list of its parts
+        refs = [v.snapshot("tasks"), v.snapshot("annotations"), *(v.snapshot("predictions", mv)
+                                                                   for mv in v.model_versions)]
+        direct = [s.manifest for s in refs if s] + ([v.config_ref] if v.config_ref else [])
+        return max(1, sum(1 for r in direct if not repo.store.has(r)))
 
 
 def _commit_for(repo: RepoCore, vid: str) -> str:

@@ -223,19 +223,19 @@ def _label(d: Any, remote: str | None) -> str:
     return f"'{name}' ({redact(url)})" if url else f"'{name}'"
 
 
-def _probe(odb: Any, label: str, timeout: float) -> None:
-    """Ask the remote one question (does its folder exist); raise unless it answers in ``timeout`` s.
+def _probe(fs: Any, path: str, label: str, timeout: float) -> bool:
+    """Ask the remote one question (does ``path``, its root, exist); raise unless it answers in ``timeout`` s.
 
     The question runs in a daemon thread, so a remote that does not answer (its client
     retrying a refused connection, a host that drops packets) holds neither the command
     nor the process's exit longer than ``timeout``. Errors propagate (``odb.exists``
     would turn them into "no").
     """
-    box: dict[str, BaseException] = {}
+    box: dict[str, Any] = {}
 
     def ask() -> None:
         try:
-            odb.fs.exists(odb.path)
+            box["exists"] = bool(fs.exists(path))
         except BaseException as e:  # reported by the caller's thread
             box["error"] = e
 
@@ -249,6 +249,7 @@ def _probe(odb: Any, label: str, timeout: float) -> None:
     if "error" in box:
         raise RemoteUnreachableError(f"the DVC remote {label} cannot be reached: {first_line(box['error'])}",
                                      hint)
+    return box["exists"]
 
 
 class Dvc:
@@ -384,7 +385,7 @@ class Dvc:
             todo = [m for m in listings if m not in have]
             if not todo:
                 return Moved([], have, [], 0)
-            self._remote_odb(d, remote, timeout)
+            self._remote_odb(d, remote, timeout, must_exist=True)
             n = self._send(d.cloud.pull, [_dir_hash(m) for m in todo if not cache.exists(m)], remote, "pull")
             files, missing = self._listed(cache, todo)
             wanted = {hi.value: hi for fs in files.values() for hi in fs}
@@ -397,14 +398,14 @@ class Dvc:
     def listings_on_remote(self, listings: list[str], remote: str | None = None,
                            timeout: float = REMOTE_TIMEOUT) -> set[str]:
         """Which of the listings the remote has (a listing there means its files are there)."""
-        with self._remote(remote, timeout) as (_, odb):
+        with self._remote(remote, timeout, must_exist=True) as (_, odb):
             return set(odb.oids_exist(list(dict.fromkeys(listings)))) if listings else set()
 
     @contextmanager
-    def _remote(self, remote: str | None, timeout: float) -> Iterator[tuple[Any, Any]]:
+    def _remote(self, remote: str | None, timeout: float, must_exist: bool = False) -> Iterator[tuple[Any, Any]]:
         """DVC's repo and the remote's object DB, once the remote has answered."""
         with self.repo() as d:
-            odb = self._remote_odb(d, remote, timeout)
+            odb = self._remote_odb(d, remote, timeout, must_exist)
             try:
                 yield d, odb
             except AnnoverError:
@@ -414,14 +415,24 @@ class Dvc:
                                   _REMOTE_HINT) from None
 
     @staticmethod
-    def _remote_odb(d: Any, remote: str | None, timeout: float) -> Any:
-        """The remote's object DB, after it answered one question within ``timeout`` seconds."""
+    def _remote_odb(d: Any, remote: str | None, timeout: float, must_exist: bool = False) -> Any:
+        """The remote's object DB, after it answered one question within ``timeout`` seconds.
+
+        ``must_exist`` (status, pull): a folder remote that is not there is unreachable, not
+        empty; it is what a clone on another machine sees of the default remote.
+        """
         try:
+            root = d.cloud.get_remote(remote, "push").path
             odb = d.cloud.get_remote_odb(remote, "push")
         except Exception as e:
             raise RemoteError(f"no usable DVC remote: {first_line(e)}",
                               "set one with `annover init --remote URL` (see `dvc remote list`)") from None
-        _probe(odb, _label(d, remote), timeout)
+        label = _label(d, remote)
+        if not _probe(odb.fs, root, label, timeout) and must_exist and getattr(odb.fs, "protocol", "") == "local":
+            name = remote or d.config["core"].get("remote") or REMOTE
+            raise RemoteUnreachableError(f"the DVC remote {label} is a folder that does not exist on this machine",
+                                         f"point it at the shared copy, once per clone: "
+                                         f"dvc remote add --local -f {name} URL")
         return odb
 
     @staticmethod
@@ -474,7 +485,11 @@ class Dvc:
                     del conf["core"]["remote"]  # the named remote replaces our local default
                 if secret:
                     conf.setdefault("remote", {}).setdefault(REMOTE, {}).update(secret)
-        return f"DVC remote '{REMOTE}' -> {redact(url)} (default)"
+        if is_local_url(url):  # made now, so that "not there" means another machine (see _remote_odb)
+            folder = Path(os.path.expanduser(url.removeprefix("file://")))
+            (folder if folder.is_absolute() else self.root / DVC_DIR / folder).mkdir(parents=True, exist_ok=True)
+        said = f"DVC remote '{REMOTE}' -> {redact(url)} (default)"
+        return said + "\n" + this_machine_warning(RemoteInfo(REMOTE, url)) if is_local_url(url) else said
 
     def set_local_remote(self, where: Path) -> str:
         """Make the folder ``where`` the default remote ``annover``, in ``.dvc/config`` (committed).
