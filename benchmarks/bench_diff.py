@@ -26,7 +26,7 @@ imports and all) for the CLI.
 
 Peak memory is compared with the in-memory (Arrow) size of the two tables.
 
-    python benchmarks/bench_diff.py                 # 1,000,000 rows
+    python benchmarks/bench_diff.py                 # 1,000,000 rows, 5 interleaved runs, medians
     python benchmarks/bench_diff.py --rows 100000   # a quick run
 """
 
@@ -211,7 +211,7 @@ def best_process(args: list[str], cwd: Path, env: dict, repeat: int) -> tuple[fl
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", type=int, default=1_000_000, help="annotation rows per version (default 1,000,000)")
-    ap.add_argument("--repeat", type=int, default=3, help="runs per measurement; the best time counts")
+    ap.add_argument("--repeat", type=int, default=5, help="runs per measurement, interleaved; medians count")
     ap.add_argument("--dir", help="work folder (default: a temporary one, removed afterwards)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
     ap.add_argument("--seed", type=int, default=1)
@@ -259,7 +259,7 @@ def bench(work: Path, env: dict, args: argparse.Namespace) -> dict:
                   f"b.duckdb_join({paths_a!r}, {paths_b!r}, rows={rows}, tasks={tasks!r})")
         runs.setdefault(key, []).append(run_process([sys.executable, "-c", script], repo_dir, env))
 
-    results = {}
+    results: dict = {"load": [os.getloadavg()[0]]}
     for name, (a, b) in {"scattered": ("v1", "v2"), "clustered": ("v1", "v3")}.items():
         log(f"{name}: {a} -> {b}")
         pa_, pb_ = parts(a), parts(b)
@@ -306,49 +306,50 @@ def bench(work: Path, env: dict, args: argparse.Namespace) -> dict:
         results[name] = r
     # the fixed cost of a process: interpreter, annover, DuckDB, pyarrow; a diff that reads nothing
     results["idle"] = run_process([sys.executable, "-m", "annover", "diff", "v1", "v1", "--json"], repo_dir, env)
+    results["load"].append(os.getloadavg()[0])
     results["tables_mb"] = {t: repo.read_table(t).nbytes / 2**20 for t in ("v1", "v2", "v3")}
     return results
 
 
 def print_table(results: dict, args: argparse.Namespace) -> None:
+    """Medians of the interleaved runs (best in brackets); ratios are of medians."""
     mb = results["tables_mb"]
     print(f"\n### annover diff, {args.rows:,} vs {args.rows:,} annotation rows "
-          f"(1% changed, 0.5% removed, 0.5% added; best of {args.repeat})\n")
+          f"(1% changed, 0.5% removed, 0.5% added; median of {args.repeat} runs, best in brackets)\n")
     idle_s, idle_mb = results["idle"]
     print(f"In-memory size of the two tables: {mb['v1'] + mb['v2']:.0f} MB (v1+v2), "
-          f"{mb['v1'] + mb['v3']:.0f} MB (v1+v3). Machine: {os.cpu_count()} CPUs. "
+          f"{mb['v1'] + mb['v3']:.0f} MB (v1+v3). {os.cpu_count()} CPUs, load average "
+          f"{results['load'][0]:.1f} before the runs, {results['load'][1]:.1f} after. "
           f"A process that diffs a version with itself (reads nothing): {idle_s:.2f} s, {idle_mb:.0f} MB RSS.\n")
     print("| change | what | time (s) | vs duckdb join | vs same work | peak RSS (MB) | RSS / tables |")
     print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for name, pair in (("scattered", ("v1", "v2")), ("clustered", ("v1", "v3"))):
         r = results[name]
+        m = r["median"]
         size = mb[pair[0]] + mb[pair[1]]
-        js, jr = r["join_summary"], r["join_rows"]
         rows = [
-            ("duckdb join, counts", js, js, None, None),
-            ("duckdb join, differing rows", jr, jr, None, r["rss_join"]),
-            ("duckdb join of annotations and tasks, counts", r["same_summary"], js, None, None),
-            ("duckdb join of annotations and tasks, differing rows", r["same_rows"], jr, None, None),
-            ("the same, counts, as a new process", r["proc_summary"], js, None, None),
-            ("the same, differing rows, as a new process", r["proc_rows"], jr, None, None),
-            ("repo.diff() in process, summary", r["lib_summary"], js, r["same_summary"], None),
-            ("repo.diff() in process, summary + row table", r["lib_rows"], jr, r["same_rows"], None),
-            ("`annover diff --json` (new process)", r["cli_summary"], js, r["proc_summary"], r["rss_summary"]),
-            ("`annover diff --output rows.parquet`", r["cli_output"], jr, r["proc_rows"], r["rss_output"]),
-            ("`annover diff --rows --limit 0`", r["cli_rows"], jr, r["proc_rows"], r["rss_rows"]),
+            ("duckdb join, counts", "join_summary", "join_summary", None, None),
+            ("duckdb join, differing rows", "join_rows", "join_rows", None, r["rss_join"]),
+            ("duckdb join of annotations and tasks, counts", "same_summary", "join_summary", None, None),
+            ("duckdb join of annotations and tasks, differing rows", "same_rows", "join_rows", None, None),
+            ("the same, counts, as a new process", "proc_summary", "join_summary", None, None),
+            ("the same, differing rows, as a new process", "proc_rows", "join_rows", None, None),
+            ("repo.diff() in process, summary", "lib_summary", "join_summary", "same_summary", None),
+            ("repo.diff() in process, summary + row table", "lib_rows", "join_rows", "same_rows", None),
+            ("`annover diff --json` (new process)", "cli_summary", "join_summary", "proc_summary", r["rss_summary"]),
+            ("`annover diff --output rows.parquet`", "cli_output", "join_rows", "proc_rows", r["rss_output"]),
+            ("`annover diff --rows --limit 0`", "cli_rows", "join_rows", "proc_rows", r["rss_rows"]),
         ]
         label = f"{name} ({r['parts']['compared']} parts read, {r['parts']['skipped']} skipped)"
-        for i, (what, t, ref, same, rss) in enumerate(rows):
-            print(f"| {label if i == 0 else ''} | {what} | {t:.2f} | {t / ref:.2f}x | "
-                  f"{'' if same is None else f'{t / same:.2f}x'} | "
+        for i, (what, key, ref, same, rss) in enumerate(rows):
+            print(f"| {label if i == 0 else ''} | {what} | {m[key]:.2f} ({r[key]:.2f}) | "
+                  f"{m[key] / m[ref]:.2f}x ({r[key] / r[ref]:.2f}x) | "
+                  f"{'' if same is None else f'{m[key] / m[same]:.2f}x'} | "
                   f"{'' if rss is None else f'{rss:.0f}'} | {'' if rss is None else f'{rss / size:.2f}'} |")
     for name in ("scattered", "clustered"):
         r = results[name]
-        m = r["median"]
         print(f"\n{name}: regions {r['changes']}, answers {r['answers']}, {r['rows_out']:,} diff rows; "
-              f"the duckdb join finds {r['join_differing']:,} differing key rows. Medians of the same runs: "
-              f"repo.diff() summary {m['lib_summary'] / m['join_summary']:.2f}x, "
-              f"+ row table {m['lib_rows'] / m['join_rows']:.2f}x the duckdb join")
+              f"the duckdb join finds {r['join_differing']:,} differing key rows.")
 
 
 if __name__ == "__main__":
