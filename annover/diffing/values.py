@@ -13,7 +13,7 @@ A property test checks that both paths say the same of every pair.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, NamedTuple, Sequence
+from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 from annover._lazy import lazy
 from annover.diffing.words import BOX_KEYS, LABEL_KEYS, ValueChange, joined, parse_all, value_change
@@ -102,7 +102,8 @@ def value_changes(texts_a: Sequence[str | None], texts_b: Sequence[str | None]) 
                 if va != vb:
                     changed[i] = labels_only[i] = True
                 continue
-            if ka == kb and _BOX <= ka <= _BOX_OR_LABELS and '"x":' in ta and '"x":' in tb:  # ta, tb: shapes
+            # '"x":' in the texts: MAY_BE_SHAPE finds them shapes, as value_change reads them
+            if ka == kb and _BOX <= ka <= _BOX_OR_LABELS and '"x":' in ta and '"x":' in tb:
                 ba, bb = _box(va), _box(vb)
                 if ba is not None and bb is not None:
                     if va != vb:
