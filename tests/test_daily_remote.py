@@ -98,7 +98,7 @@ def test_default_init_says_its_remote_is_this_machines_and_a_clone_here_pulls_ev
     out, err = ok("status")
     assert "versions not pushed: 2 of 2" in out and "folder on this machine only" in err
     _, err = ok("push")
-    assert "pushed 2 version(s)" in err and "folder on this machine only" in err
+    assert "pushed 2 of 2 version(s), " in err and "folder on this machine only" in err
     repo = annover.Repo(root)
     train = clone(root, tmp_path / "train")
     for tag in ("v1", "v2"):

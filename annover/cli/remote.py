@@ -62,8 +62,9 @@ def status(no_remote: bool, timeout: float, as_json: bool) -> None:
 
 
 def _render_transfer(out: TransferResult, verb: str, there: str) -> None:
-    what = short(out.version) if out.version else f"{len(out.moved) + len(out.up_to_date)} version(s)"
-    info(f"{verb} {len(out.moved)} version(s), {out.transferred} file(s), of {what}; "
+    total = len(out.moved) + len(out.up_to_date)
+    what = f" ({short(out.version)})" if out.version else ""
+    info(f"{verb} {len(out.moved)} of {total} version(s){what}, {out.transferred} file(s); "
          f"{len(out.up_to_date)} already {there}")
 
 
