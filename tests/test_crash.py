@@ -15,8 +15,10 @@ import pytest
 
 from .conftest import git, run_cli
 
-STAGES = ["after-objects", "before-dvc-add", "after-dvc-add", "before-update-ref", "after-update-ref",
-          "before-git-tag"]
+STAGES = ["after-objects", "before-dvc-add", "after-dvc-add", "before-index-sync", "before-update-ref",
+          "after-update-ref", "before-git-tag"]
+#: the stages after git's HEAD moved: the version is committed
+COMMITTED = ("after-update-ref", "before-git-tag")
 
 
 def _state(root: Path) -> dict:
@@ -51,11 +53,13 @@ def test_sigkill_at_each_stage_then_rerun(one_version, stage):
     p = run_cli("snapshot", "--from", "round2.json", "--key", "data.ext_id", "-m", "round 2", cwd=root,
                 env={"ANNOVER_TEST_KILL_AT": stage})
     assert p.returncode == -signal.SIGKILL, p.stderr
+    # before any write: reads see the committed state (and repair the rest)
     st = _state(root)
-    if stage in ("after-update-ref", "before-git-tag"):
-        assert st["ids"][-1] == v1 and len(st["ids"]) in (1, 2)  # committed, or HEAD file not yet moved
+    if stage in COMMITTED:
+        assert st["ids"][-1] == v1 and len(st["ids"]) == 2 and st["tags"] == {"v1", "v2"}
     else:
         assert st["ids"] == [v1]  # the previous HEAD, intact; no half-written version
+    _assert_consistent(root)
     again = run_cli("snapshot", "--from", "round2.json", "--key", "data.ext_id", "-m", "round 2", cwd=root)
     assert again.returncode == 0, again.stderr
     st = _state(root)
@@ -80,6 +84,7 @@ def test_sigkill_at_random_moments(one_version):
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         before = _state(root)["ids"]
+        _assert_consistent(root)  # before the next write, too
         again = run_cli("snapshot", "--from", src.name, "--key", "data.ext_id", "-m", f"edit {i}", cwd=root)
         assert again.returncode == 0, again.stderr
         after = _state(root)["ids"]

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
 
 from annover._lazy import lazy
-from annover.errors import GitError, LockError, NotARepoError, ObjectError, RevisionError, UsageError
+from annover.errors import AnnoverError, GitError, LockError, NotARepoError, ObjectError, RevisionError, UsageError
 from annover.files import write_atomic
 from annover.model import canonical as C
 from annover.store import dvc as dvc_adapter
@@ -168,9 +168,11 @@ class RepoCore:
             if not pending:
                 return
             with lock:
-                self.recovered += self.recover()
+                self.recovered += self.recover(view=True)
         except (LockError, NotARepoError, GitError, OSError):
             return  # busy (a live writer), no git here, or a read-only copy: read what is there
+        except AnnoverError as e:
+            self.recovered.append(f"could not repair what an interrupted command left: {e}")
 
     def begin_write(self) -> str | None:
         """The HEAD version a command that makes a version starts from; refuses a detached git HEAD."""
@@ -423,8 +425,11 @@ class RepoCore:
         self.check_on_branch()
         return self.scm.commit(files, message, expected, stage=maybe_die)
 
-    def recover(self) -> list[str]:
+    def recover(self, view: bool = False) -> list[str]:
         """Repair what an interrupted command left behind (run under the lock); what it did.
+
+        ``view``: also make the working store hold exactly HEAD's objects again (a killed
+        snapshot may have pruned it for a version that was never committed).
 
         git's HEAD commit is the truth: annover's tracked files in the work tree are reset to
         it, records and tags it does not have removed, stale private-index files removed,
@@ -478,6 +483,37 @@ class RepoCore:
             notes.append("made git's index agree with the last commit for annover's files (an interrupted "
                          "command left it staging their deletion)")
         notes += self.ensure_git_tags()
+        if view:
+            notes += self._restore_view()
+        return notes
+
+    def _restore_view(self) -> list[str]:
+        """The working store holds HEAD's objects and nothing else (what DVC's pointer lists).
+
+        An object HEAD does not need is in the DVC cache (committed versions' objects are) or
+        is a stray of a version never committed: either way it can go.
+        """
+        head = self.head()
+        needed = {r.oid: r for r in self.objects_of(self.version(head))} if head else {}
+        notes = []
+        objdir = self.dir / "objects"
+        strays = [f for f in objdir.glob("*/*") if f.parent.name + f.name not in needed] if objdir.is_dir() else []
+        for f in strays:
+            f.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                f.parent.rmdir()
+        if strays:
+            notes.append(f"removed {len(strays)} object(s) HEAD does not need from {self.rel(objdir)}")
+        missing = 0
+        for r in needed.values():
+            if not self.store.path(r.oid).exists():
+                try:
+                    self.store.put(self.store.get(r))
+                    missing += 1
+                except ObjectError:
+                    pass  # not here at all: `annover pull` fetches it, status counts it
+        if missing:
+            notes.append(f"put back {missing} object(s) of HEAD in {self.rel(objdir)} from the DVC cache")
         return notes
 
     def commit_of(self, vid: str) -> str | None:

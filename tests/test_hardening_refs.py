@@ -1,0 +1,148 @@
+"""Hardening of refs and commits (issue 16): kills around the commit, tag names from a clone.
+
+Real git, real DVC, the real ``annover`` entry point in a subprocess.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import annover
+from annover.errors import UsageError
+from annover.store.refs import Refs, check_tag_name, is_tag_name
+
+from .conftest import git, run_cli
+
+SNAP = ("snapshot", "--from", "round2.json", "--key", "data.ext_id", "-m", "round 2")
+
+
+def _dvc_status_clean(root: Path) -> None:
+    exe = Path(sys.executable).with_name("dvc")
+    out = subprocess.run([str(exe), "status", "-q"], cwd=root, capture_output=True, text=True)
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+@pytest.fixture
+def v1(repo):
+    repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id", message="round 1")
+    return repo
+
+
+# ---------------------------------------------------------------- 16.2 kill between commit and index sync
+
+
+@pytest.mark.parametrize("stage", ["before-index-sync", "before-update-ref", "after-update-ref"])
+def test_a_kill_around_the_commit_never_stages_the_deletion_of_a_version(v1, stage):
+    root = v1.root
+    old = v1.head()
+    p = run_cli(*SNAP, cwd=root, env={"ANNOVER_TEST_KILL_AT": stage})
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    committed = (git("show", "HEAD:.annover/HEAD", cwd=root).strip() != old)
+    assert committed == (stage == "after-update-ref")
+    # before any annover command: nothing staged deletes what HEAD holds
+    staged = git("diff", "--cached", "--name-status", "--no-renames", "HEAD", "--", ".annover", cwd=root)
+    assert not [ln for ln in staged.splitlines() if ln.startswith("D")], staged
+    # a read sees the committed state, repairs the rest and says so
+    log = run_cli("log", "--json", cwd=root)
+    assert log.returncode == 0, log.stderr
+    ids = [v["id"] for v in json.loads(log.stdout)]
+    assert (len(ids) == 2) == committed and ids[-1] == old
+    assert "repaired:" in log.stderr
+    assert git("status", "--porcelain", "--", ".annover", cwd=root) == ""
+    _dvc_status_clean(root)
+    if committed:
+        assert git("rev-parse", "v2^{commit}", cwd=root).strip() == git("rev-parse", "HEAD", cwd=root).strip()
+        status = json.loads(run_cli("status", "--json", cwd=root, check=True).stdout)
+        assert status["head"] == ids[0] and not status["interrupted"]
+    # the user's own next commit keeps every version
+    (root / "notes.txt").write_text("mine\n")
+    git("add", "notes.txt", cwd=root)
+    git("commit", "-q", "-m", "notes", cwd=root)
+    changed = git("show", "--name-status", "--format=", "HEAD", cwd=root).split()
+    assert changed == ["A", "notes.txt"]
+    again = run_cli(*SNAP, cwd=root)
+    assert again.returncode == 0, again.stderr
+    assert len(json.loads(run_cli("log", "--json", cwd=root, check=True).stdout)) == 2
+
+
+def test_an_index_left_staging_the_deletion_by_an_older_annover_is_repaired_by_a_read(v1):
+    """The exact state 16.2 found: HEAD has the new version, git's index still the old tree."""
+    root = v1.root
+    run_cli(*SNAP, cwd=root, check=True)
+    git("read-tree", "HEAD~1", cwd=root)  # the index as the old sync-after-update-ref left it
+    assert "D  .annover/versions/" in git("status", "--porcelain", cwd=root)
+    p = run_cli("show", "--json", cwd=root)
+    assert p.returncode == 0 and "repaired:" in p.stderr and "index" in p.stderr
+    assert git("status", "--porcelain", "--", ".annover", cwd=root) == ""
+    assert annover.Repo(root).resolve("v2") == json.loads(p.stdout)["id"]
+
+
+def test_a_read_only_sees_committed_state_when_a_live_writer_holds_the_lock(v1):
+    root = v1.root
+    with v1.lock():  # as a live snapshot would: the reader neither waits nor repairs
+        p = run_cli("log", "--json", cwd=root, env={"ANNOVER_LOCK_TIMEOUT": "0"})
+    assert p.returncode == 0 and len(json.loads(p.stdout)) == 1 and "repaired" not in p.stderr
+
+
+# ---------------------------------------------------------------- 16.4 tag names from a clone
+
+
+def _planted_clone(v1, tmp_path: Path, name: str) -> Path:
+    """A clone of a repository whose history holds ``.annover/refs/tags/NAME``."""
+    root = v1.root
+    f = root / ".annover" / "refs" / "tags" / name
+    f.parent.mkdir(parents=True, exist_ok=True)
+    f.write_text(v1.head() + "\n")
+    git("add", "--", str(f.relative_to(root)), cwd=root)
+    git("commit", "-q", "-m", "planted", cwd=root)
+    run_cli("push", "v1", cwd=root, check=True)
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(root), str(clone), cwd=tmp_path)
+    exe = Path(sys.executable).with_name("dvc")
+    for args in (("remote", "add", "--local", "-f", "-d", "shared", v1.dvc.remote_info().url), ("pull",)):
+        out = subprocess.run([str(exe), *args], cwd=clone, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
+    return clone
+
+
+@pytest.mark.parametrize("name", ["-Fplanted.txt", "-a", "--contains", "a..b", "x.lock", "deadbeef00"])
+def test_planted_tag_files_never_reach_git_as_options(v1, tmp_path, name):
+    clone = _planted_clone(v1, tmp_path, name)
+    git("tag", "-d", "v1", cwd=clone)  # so that annover makes the git tags it finds missing
+    before = set(git("for-each-ref", "--format=%(refname)", cwd=clone).split())
+    log = run_cli("log", "--json", cwd=clone, env={"GIT_EDITOR": "false"})
+    assert log.returncode == 0, log.stderr
+    assert [v["tags"] for v in json.loads(log.stdout)] == [["v1"]]  # the bad name is not a tag
+    assert "warning: ignored" in log.stderr and name in log.stderr
+    snap = run_cli("snapshot", "--from", str(v1.root / "round2.json"), "--key", "data.ext_id", "-m", "round 2",
+                   cwd=clone, env={"GIT_EDITOR": "false"})
+    assert snap.returncode == 0, snap.stderr
+    tags = set(git("tag", "--list", cwd=clone).split())
+    assert tags == {"v1", "v2"}, tags
+    refs = set(git("for-each-ref", "--format=%(refname)", cwd=clone).split())
+    assert refs - before == {"refs/tags/v1", "refs/tags/v2"}
+    with pytest.raises(UsageError):
+        annover.Repo(clone).tag(name)
+
+
+def test_tag_files_with_a_value_that_is_not_a_version_id_are_ignored(v1):
+    tags = v1.dir / "refs" / "tags"
+    (tags / "evil").write_text("../../../etc/passwd\n")
+    refs = Refs(v1.dir)
+    assert refs.tags() == {"v1": v1.head()} and refs.rejected == ["evil"]
+
+
+def test_tag_names_follow_gits_rules():
+    for ok in ("v1", "round-3", "team/a/v2", "r.1", "a-"):
+        check_tag_name(ok)
+    for bad in ("-x", "a..b", "a//b", "a/", "/a", ".a", "a/.b", "a.lock", "a/b.lock/c", "a b", "HEAD", "HEAD~1",
+                "a.", "deadbeef12", "ä", "a:b", "a\\b", "a\nb", ""):
+        assert not is_tag_name(bad), bad
+        with pytest.raises(UsageError):
+            check_tag_name(bad)
