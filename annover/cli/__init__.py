@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "show": ("annover.cli.history:show", "Show one version: record, links, stats."),
     "diff": ("annover.cli.diff_cmd:diff", "What changed between two versions."),
     "tag": ("annover.cli.history:tag", "Name a version."),
+    "revert": ("annover.cli.history:revert", "Undo HEAD (or restore a version) with a new version."),
+    "reset": ("annover.cli.history:reset", "Move HEAD back, dropping versions not pushed yet."),
     "status": ("annover.cli.remote:status", "HEAD, and whether its objects are pushed."),
     "export": ("annover.cli.export:export", "Write a version as Label Studio JSON, JSONL, CSV, Parquet."),
     "push": ("annover.cli.remote:push", "Upload the objects a version needs to the DVC remote."),

@@ -1,11 +1,27 @@
-"""``annover log``, ``show`` and ``tag``: reading the history and naming versions."""
+"""``annover log``, ``show``, ``tag``, ``revert`` and ``reset``: reading, naming and undoing versions."""
 
 from __future__ import annotations
+
+import sys
 
 import click
 
 from annover.cli import emit_json, info, json_option, short
+from annover.errors import UsageError
 from annover.repo import Repo
+
+
+def _open() -> Repo:
+    """The repository here; what opening it repaired (an interrupted command's leftovers) goes to stderr."""
+    repo = Repo(".")
+    _notes(repo)
+    return repo
+
+
+def _notes(repo: Repo) -> None:
+    for note in repo.recovered:
+        info(f"warning: {note}" if note.startswith(("ignored", "could not")) else f"repaired: {note}")
+    repo.recovered.clear()
 
 
 @click.command(epilog="""\b
@@ -20,9 +36,10 @@ Examples:
 @json_option
 def log(rev: str, max_count: int | None, oneline: bool, as_json: bool) -> None:
     """List versions reachable from REV (default HEAD), newest first."""
-    repo = Repo(".")
+    repo = _open()
     versions = repo.log(rev, max_count)
     tags = repo.tags_of()
+    _notes(repo)
     head = repo.head()
     if as_json:
         emit_json([{**v.to_json(), "tags": tags.get(v.id, [])} for v in versions])
@@ -60,9 +77,10 @@ Examples:
 @json_option
 def show(rev: str, as_json: bool) -> None:
     """Show one version: its record, links (config, source data, predictions) and stats."""
-    repo = Repo(".")
+    repo = _open()
     v = repo.show(rev)
     tags = repo.tags_of().get(v.id, [])
+    _notes(repo)
     if as_json:
         emit_json({**v.to_json(), "tags": tags})
         return
@@ -106,16 +124,93 @@ def show(rev: str, as_json: bool) -> None:
 Examples:
   annover tag reviewed          # names HEAD
   annover tag baseline v2
-  annover tag baseline v3 --force
+  annover tag baseline v3 --force   # moves it; says which version it named before
 """)
 @click.argument("name")
 @click.argument("rev", default="HEAD")
-@click.option("--force", is_flag=True, help="Move the tag if it exists.")
+@click.option("--force", is_flag=True, help="Move the tag if it exists (says what it named before).")
 @json_option
 def tag(name: str, rev: str, force: bool, as_json: bool) -> None:
     """Name version REV (default HEAD) NAME; also a git tag on the commit that made it."""
-    out = Repo(".").tag(name, rev, force=force)
+    repo = _open()
+    out = repo.tag(name, rev, force=force)
+    _notes(repo)
+    if as_json:
+        emit_json(out.to_json())
+    elif out.replaced:
+        info(f"{name} -> {short(out.version)} (moved; it named {short(out.replaced)} before)")
+    else:
+        info(f"{name} -> {short(out.version)}")
+
+
+@click.command(epilog="""\b
+Examples:
+  annover revert                # a new version undoing HEAD: its parent's content
+  annover revert --to v2        # a new version holding v2's content
+  annover revert --to v2 -m "back to the reviewed labels" --json
+\b
+Nothing is lost: the undone version keeps its tag and stays in the history
+(see also: annover reset, which drops versions that are not pushed yet).
+""")
+@click.argument("rev", required=False)
+@click.option("--to", "to", metavar="REV", help="Restore this version's content instead of HEAD's parent's.")
+@click.option("-m", "--message", help="Message of the new version (default: Revert \"...\").")
+@click.option("--tag", "tag_name", help="Name of the new version (default: the next vN).")
+@json_option
+def revert(rev: str | None, to: str | None, message: str | None, tag_name: str | None, as_json: bool) -> None:
+    """Make a new version that undoes HEAD (REV must be HEAD), or with --to, holds REV's content."""
+    if rev and to:
+        raise UsageError("give REV or --to REV, not both", "see `annover revert --help`")
+    repo = _open()
+    out = repo.revert(rev or "HEAD", to=to, message=message, tag=tag_name)
+    _notes(repo)
+    if as_json:
+        emit_json(out.to_json())
+        return
+    if out.version is None:
+        info(f"HEAD already holds the content of {short(out.restored)}; no new version")
+        return
+    info(f"{out.tag} {short(out.version.id)}  content of {short(out.restored)}"
+         + (f", undoing {short(out.reverted)}" if out.reverted else ""))
+    click.echo(out.version.id)
+
+
+@click.command(epilog="""\b
+Examples:
+  annover reset v2 --dry-run    # what would be dropped
+  annover reset v2              # asks before dropping the versions after v2
+  annover reset HEAD~1 --force  # drop HEAD without asking (scripts)
+\b
+HEAD goes back to REV; the versions after it lose their tags (annover's and
+git's) and their records, in a new commit (git's history keeps them). Versions
+already on a git remote are never dropped: undo those with `annover revert`.
+""")
+@click.argument("rev")
+@click.option("--force", is_flag=True, help="Drop without asking.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be dropped.")
+@json_option
+def reset(rev: str, force: bool, dry_run: bool, as_json: bool) -> None:
+    """Move HEAD back to version REV, dropping the versions made after it (not pushed ones only)."""
+    repo = _open()
+    plan = repo.reset(rev, dry_run=True)
+    tags = repo.tags_of()
+    listed = [f"{short(v)} {' '.join(sorted(tags.get(v, [])))}".rstrip() for v in plan.dropped]
+    if dry_run or not plan.dropped:
+        if as_json:
+            emit_json(plan.to_json())
+        else:
+            info(f"would drop {len(plan.dropped)} version(s): {', '.join(listed)}" if plan.dropped
+                 else f"HEAD is already {short(plan.target)}; nothing to drop")
+        return
+    if not force:
+        if not sys.stdin.isatty():
+            raise UsageError(f"reset to {rev} would drop {len(plan.dropped)} version(s): {', '.join(listed)}",
+                             "pass --force to drop them, or undo with a new version: annover revert --to " + rev)
+        if not click.confirm(f"Drop {len(plan.dropped)} version(s) ({', '.join(listed)})?", err=True):
+            raise click.exceptions.Abort()
+    out = repo.reset(rev, force=True)
+    _notes(repo)
     if as_json:
         emit_json(out.to_json())
     else:
-        info(f"{name} -> {short(out.version)}")
+        info(f"HEAD is now {short(out.target)}; dropped {', '.join(listed)}")

@@ -18,7 +18,6 @@ from annover.errors import UsageError
 from annover.repo import remote as remote_
 from annover.repo.core import RepoCore
 from annover.repo.results import ExportResult, InitResult, SnapshotResult, StatusResult, TagResult, TransferResult
-from annover.store.refs import check_tag_name
 
 # The commands that read, diff or talk to Label Studio bind their modules here and load them
 # on first use (as heavy libraries are bound), so `annover log` does not import the diff,
@@ -31,12 +30,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from annover.labelstudio.client import Client
     from annover.labelstudio.datasets import Datasets, RecordChange
     from annover.repo import export as export_
+    from annover.repo import history
     from annover.repo import labelstudio as ls
     from annover.repo import reading
     from annover.repo import snapshot as snap
+    from annover.repo.history import ResetResult, RevertResult
 else:
     diffing = lazy("annover.diffing")
     export_ = lazy("annover.repo.export")
+    history = lazy("annover.repo.history")
     ls = lazy("annover.repo.labelstudio")
     reading = lazy("annover.repo.reading")
     snap = lazy("annover.repo.snapshot")
@@ -80,20 +82,20 @@ class Repo(RepoCore):
         return snap.make_version(self, inp, progress or snap.noop)
 
     def tag(self, name: str, rev: str = "HEAD", force: bool = False) -> TagResult:
-        """``annover tag``: name a version (an annover ref committed to git, and a git tag on its commit)."""
-        check_tag_name(name)
-        vid = self.resolve(rev)
-        with self.lock():
-            self.recover()
-            if (self.refs.tags().get(name) or self.scm.tags(name)) and not force:
-                raise UsageError(f"tag {name!r} already exists", "choose another name, or pass --force to move it")
-            commit = self.commit_of(vid)
-            path = self.dir / "refs" / "tags" / name
-            self.commit({self.rel(path): (vid + "\n").encode()}, f"annover: tag {name} -> {vid[:12]}",
-                        self.head_commit())
-            if commit:
-                self.scm.tag(name, commit, force=force)
-        return TagResult(name, vid, commit)
+        """``annover tag``: name a version (an annover ref committed to git, and a git tag on its
+        commit); an existing name moves only with ``force`` (``.replaced`` says what it named)."""
+        return history.tag(self, name, rev, force)
+
+    def revert(self, rev: str | None = "HEAD", *, to: str | None = None, message: str | None = None,
+               tag: str | None = None) -> "RevertResult":
+        """``annover revert``: a new version undoing HEAD (its parent's content), or with ``to``
+        holding version ``to``'s content; the history keeps everything."""
+        return history.revert(self, rev, to, message, tag)
+
+    def reset(self, rev: str, *, force: bool = False, dry_run: bool = False) -> "ResetResult":
+        """``annover reset``: HEAD back to ``rev``, dropping the unpublished versions after it
+        (``force`` to do it, ``dry_run`` to see what would go)."""
+        return history.reset(self, rev, force, dry_run)
 
     def status(self, remote: bool = True, timeout: float = remote_.REMOTE_TIMEOUT) -> StatusResult:
         """``annover status``: HEAD, its tags, the DVC remote (waiting ``timeout`` s for its first

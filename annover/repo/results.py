@@ -68,14 +68,16 @@ class SnapshotResult:
 
 @dataclass(frozen=True)
 class TagResult:
-    """``annover tag``: the name, the version it names, the git commit that made that version."""
+    """``annover tag``: the name, the version it names, the git commit that made that version,
+    and the version the name named before (``--force``), if another."""
 
     tag: str
     version: str
     commit: str | None
+    replaced: str | None = None
 
     def to_json(self) -> dict:
-        return {"tag": self.tag, "version": self.version, "commit": self.commit}
+        return {"tag": self.tag, "version": self.version, "commit": self.commit, "replaced": self.replaced}
 
 
 @dataclass(frozen=True)

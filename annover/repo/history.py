@@ -1,0 +1,262 @@
+"""Naming and undoing versions: ``annover tag``, ``annover revert`` and ``annover reset``.
+
+Each is a commit of annover's files on the branch git's HEAD is on (never on a detached
+HEAD), under the repository lock:
+
+- ``tag`` names a version; moving an existing name needs ``force`` and says what it named.
+- ``revert`` undoes by adding: a new version whose content (tables, config, source data)
+  is that of HEAD's parent (``revert HEAD``) or of any version (``revert --to REV``). The
+  history keeps everything, so it is safe on versions others already have.
+- ``reset`` undoes by dropping: HEAD goes back to an older version and the versions after
+  it lose their tags (annover's and git's) and their records. It is refused for versions
+  already on a git remote (a remote-tracking branch holds their commit: others may have
+  them; revert instead) and needs ``force``. *Design choice:* the branch is not rewound;
+  the reset is a new commit, so commits of the user's own files on the branch stay, and
+  the dropped versions' commits remain in git's history for whoever needs them back.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from annover.errors import ObjectError, RevisionError, UsageError
+from annover.files import write_atomic
+from annover.model import canonical as C
+from annover.repo.core import VERSION_SCHEMA, RepoCore, Stage, maybe_die
+from annover.repo.results import TagResult
+from annover.repo.snapshot import next_tag, point_dvc_at
+from annover.store.refs import check_tag_name
+from annover.store.versions import Version
+
+__all__ = ["ResetResult", "RevertResult", "reset", "revert", "tag"]
+
+#: what a revert copies from the version whose content it restores
+_CONTENT_FIELDS = ("tables", "table_schema", "config", "source", "stats")
+
+
+@dataclass(frozen=True)
+class RevertResult:
+    """``annover revert``: the new version (None when HEAD already holds that content), its tag,
+    the version whose content it restores and the one it undoes (None with ``--to``)."""
+
+    version: Version | None
+    changed: bool
+    restored: str
+    reverted: str | None
+    tag: str | None = None
+    commit: str | None = None
+
+    def to_json(self) -> dict:
+        return {"changed": self.changed, "tag": self.tag, "commit": self.commit, "restored": self.restored,
+                "reverted": self.reverted, "version": self.version.to_json() if self.version else None}
+
+
+@dataclass(frozen=True)
+class ResetResult:
+    """``annover reset``: HEAD before and after, the versions dropped (newest first) and the tags
+    they lose; ``done`` is False for a dry run (or when there was nothing to drop)."""
+
+    head: str
+    target: str
+    dropped: list[str]
+    tags: dict[str, str] = field(default_factory=dict)
+    done: bool = False
+    commit: str | None = None
+
+    def to_json(self) -> dict:
+        return {"head": self.head, "target": self.target, "dropped": self.dropped, "tags": self.tags,
+                "done": self.done, "commit": self.commit}
+
+
+def _name(repo: RepoCore, vid: str, tags: dict[str, list[str]] | None = None) -> str:
+    """A version as people know it: its first tag and short id, e.g. ``v3 (0123456789ab)``."""
+    names = sorted((tags if tags is not None else repo.tags_of()).get(vid, []))
+    return f"{names[0]} ({vid[:12]})" if names else vid[:12]
+
+
+# ---------------------------------------------------------------------------- tag
+
+
+def tag(repo: RepoCore, name: str, rev: str = "HEAD", force: bool = False) -> TagResult:
+    """Name version ``rev`` ``name`` (an annover ref committed to git, and a git tag on the
+    commit that made it). An existing name moves only with ``force``; the result says what
+    it named before (``replaced``)."""
+    check_tag_name(name)
+    vid = repo.resolve(rev)
+    repo.check_on_branch()
+    with repo.lock():
+        repo.recover()
+        old = repo.tags().get(name)
+        git_old = repo.scm.tag_commits().get(name)
+        if (old or git_old) and not force:
+            was = f" (it names {_name(repo, old)})" if old else ""
+            raise UsageError(f"tag {name!r} already exists{was}",
+                             "choose another name, or pass --force to move it (a training record may cite it)")
+        commit = repo.commit_of(vid)
+        if old != vid:
+            path = repo.dir / "refs" / "tags" / name
+            title = f"annover: tag {name} -> {vid[:12]}" + (f" (was {old[:12]})" if old else "")
+            repo.commit({repo.rel(path): (vid + "\n").encode()}, title, repo.head_commit())
+        if commit and commit != git_old:
+            repo.scm.tag(name, commit, force=force, old=git_old)
+    return TagResult(name, vid, commit, replaced=old if old != vid else None)
+
+
+# ---------------------------------------------------------------------------- revert
+
+
+def _same_content(a: Version, b: Version) -> bool:
+    return all(a.record.get(k) == b.record.get(k) for k in ("tables", "config", "source"))
+
+
+def _check_objects_here(repo: RepoCore, v: Version, rev: str) -> None:
+    missing = [r for r in repo.objects_of(v) if not repo.store.has(r)]
+    if missing:
+        raise ObjectError(f"{len(missing)} object(s) of {_name(repo, v.id)} are not here",
+                          f"fetch them first: annover pull {rev}")
+
+
+def _commit_version(repo: RepoCore, record: dict, parent: Version, tag_name: str, message: str,
+                    expected_commit: str | None) -> tuple[Version, str]:
+    """Write ``record``, point DVC at its objects, commit (record, pointer, HEAD, tag) and tag in git."""
+    vid = C.json_digest(record)
+    vpath = repo.version_path(vid)
+    write_atomic(vpath, (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
+    version = Version(vid, record)
+    point_dvc_at(repo, version, parent)
+    files: dict[str, Any] = {
+        repo.rel(vpath): vpath,
+        repo.rel(repo.dir / "objects.dvc"): repo.dir / "objects.dvc",
+        repo.rel(repo.dir / ".gitignore"): repo.dir / ".gitignore",
+        repo.rel(repo.dir / "HEAD"): (vid + "\n").encode(),
+        repo.rel(repo.dir / "refs" / "tags" / tag_name): (vid + "\n").encode(),
+    }
+    title = message.splitlines()[0] if message else tag_name
+    commit = repo.commit(files, f"annover: {title} ({tag_name})\n\nannover-version: {vid}\n", expected_commit)
+    repo.refs.log(parent.id, vid, f"{tag_name}: {title}")
+    maybe_die(Stage.BEFORE_GIT_TAG)
+    repo.scm.tag(tag_name, commit)
+    return version, commit
+
+
+def revert(repo: RepoCore, rev: str | None = "HEAD", to: str | None = None, message: str | None = None,
+           tag_name: str | None = None) -> RevertResult:
+    """A new version on top of HEAD that undoes ``rev`` (HEAD: its content becomes its parent's),
+    or, with ``to``, whose content is version ``to``'s. HEAD already holding it: no version."""
+    start = repo.begin_write()
+    if start is None:
+        raise RevisionError("no versions yet (HEAD is empty)", "make one with `annover snapshot`")
+    head = repo.version(start)
+    reverted = None
+    if to is not None:
+        target = repo.resolve(to)
+        target_rev = to
+    else:
+        reverted = repo.resolve(rev or "HEAD")
+        if reverted != start:
+            raise UsageError(f"{rev} is {_name(repo, reverted)}, not HEAD: a version holds a full state, so undoing it "
+                             "alone is not defined", f"to go back to the state before it, and drop what came after, "
+                             f"run `annover revert --to {rev}~1`")
+        if not head.parents:
+            raise UsageError(f"{_name(repo, start)} is the first version: there is no state before it",
+                             "to drop it, run `annover reset` (see annover reset --help)")
+        target = head.parents[0]
+        target_rev = f"{rev or 'HEAD'}~1"
+    restored = repo.version(target)
+    if _same_content(head, restored):
+        return RevertResult(None, False, target, reverted)
+    if tag_name is not None:
+        check_tag_name(tag_name)
+        if tag_name in repo.tags():
+            raise UsageError(f"tag {tag_name!r} already exists", "choose another name with --tag")
+    _check_objects_here(repo, restored, target_rev)
+    tags = repo.tags_of()
+    if message is None:
+        if reverted:
+            old = head.message.splitlines()[0] if head.message else ""
+            message = f'Revert "{old}"\n\nThis reverts {_name(repo, reverted, tags)}.' if old else \
+                f"Revert {_name(repo, reverted, tags)}"
+        else:
+            message = f"Restore the content of {_name(repo, target, tags)}"
+    with repo.lock(expect_head=start):
+        repo.recover()
+        name = tag_name or next_tag(repo)
+        record = {
+            "schema": VERSION_SCHEMA, "hash": "sha256", "parents": [start],
+            **{k: restored.record.get(k) for k in _CONTENT_FIELDS},
+            "author": repo.author(),
+            "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+            "message": message,
+            "origin": {"kind": "revert", "version": target, "reverts": reverted},
+        }
+        version, commit = _commit_version(repo, record, head, name, message, repo.head_commit())
+    return RevertResult(version, True, target, reverted, name, commit)
+
+
+# ---------------------------------------------------------------------------- reset
+
+
+def reset(repo: RepoCore, rev: str, force: bool = False, dry_run: bool = False) -> ResetResult:
+    """Move HEAD back to ``rev`` (one of its ancestors), dropping the versions after it.
+
+    ``dry_run``: only say what would be dropped. Without ``force``, dropping anything is
+    refused (the command line asks on a terminal). Versions already on a git remote are
+    never dropped.
+    """
+    start = repo.begin_write()
+    if start is None:
+        raise RevisionError("no versions yet (HEAD is empty)", "make one with `annover snapshot`")
+    target = repo.resolve(rev)
+    if target == start:
+        return ResetResult(start, target, [])
+    reachable = repo.log(start)
+    if target not in {v.id for v in reachable}:
+        raise UsageError(f"{rev} ({target[:12]}) is not an ancestor of HEAD: reset only goes back",
+                         "to make HEAD hold its content, run `annover revert --to " + rev + "`")
+    keep = {v.id for v in repo.log(target)}
+    dropped = [v for v in reachable if v.id not in keep]
+    names = repo.tags()
+    lost = {n: vid for n, vid in sorted(names.items()) if vid in {v.id for v in dropped}}
+    tags_of = repo.tags_of()
+    for v in dropped:
+        commit = repo.commit_of(v.id)
+        published = repo.scm.remote_refs_containing(commit) if commit else []
+        if published:
+            raise UsageError(f"{_name(repo, v.id, tags_of)} is already on {published[0]}: others may have it",
+                             f"undo it with a new version instead: annover revert --to {rev}")
+    result = ResetResult(start, target, [v.id for v in dropped], lost)
+    if dry_run:
+        return result
+    if not force:
+        listed = ", ".join(_name(repo, v.id, tags_of) for v in dropped)
+        raise UsageError(f"reset to {rev} would drop {len(dropped)} version(s): {listed}",
+                         "pass --force to drop them (annover reset asks on a terminal), or undo with a new version: "
+                         f"annover revert --to {rev}")
+    target_v = repo.version(target)
+    _check_objects_here(repo, target_v, rev)
+    with repo.lock(expect_head=start):
+        repo.recover()
+        git_tags = repo.scm.tag_commits()
+        point_dvc_at(repo, target_v, repo.version(start))
+        files: dict[str, Any] = {
+            repo.rel(repo.dir / "HEAD"): (target + "\n").encode(),
+            repo.rel(repo.dir / "objects.dvc"): repo.dir / "objects.dvc",
+            repo.rel(repo.dir / ".gitignore"): repo.dir / ".gitignore",
+        }
+        for n in lost:
+            if (repo.dir / "refs" / "tags" / n).exists():
+                files[repo.rel(repo.dir / "refs" / "tags" / n)] = None
+        for v in dropped:
+            if repo.version_path(v.id).exists():
+                files[repo.rel(repo.version_path(v.id))] = None
+        what = ", ".join(_name(repo, v.id, tags_of) for v in dropped)
+        commit = repo.commit(files, f"annover: reset to {_name(repo, target, tags_of)}\n\nDrops {what}.\n",
+                             repo.head_commit())
+        repo.refs.log(start, target, f"reset: moving to {rev}")
+        for n in lost:
+            if n in git_tags:
+                repo.scm.delete_tag(n, old=git_tags[n])
+    return ResetResult(start, target, [v.id for v in dropped], lost, True, commit)
