@@ -232,6 +232,7 @@ def test_pull_of_a_version_nobody_pushed_names_it(tmp_path, monkeypatch):
     assert code == RemoteError.exit_code and out == ""
     assert "1 version(s) not on the remote: v1 (" in err and "annover push" in err
     assert annover.Repo(train).read_table("v2").num_rows > 0  # what was there was pulled
+    assert any(p.is_file() for p in (train / STORE / "objects").rglob("*"))  # and HEAD's checked out
 
 
 # ---------------------------------------------------------------------- item 6

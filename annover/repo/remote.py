@@ -228,9 +228,10 @@ def _targets(repo: RepoCore, rev: str | None) -> dict[str, tuple[str, str | None
 
 
 def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Direction,
-             timeout: float = REMOTE_TIMEOUT) -> TransferResult:
+             timeout: float = REMOTE_TIMEOUT) -> tuple[TransferResult, list[str]]:
     """Move the objects of version ``rev`` (None: of every version reachable from HEAD and the
-    tags) that the other side lacks; what is there already is not sent again."""
+    tags) that the other side lacks; what is there already is not sent again. Also returns
+    the versions that could not be moved (their objects are on neither side)."""
     targets = _targets(repo, rev)
     by_listing: dict[str, list[str]] = {}
     unrecorded = []
@@ -248,37 +249,45 @@ def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Dir
     one = next(iter(targets)) if rev is not None else None
     out = TransferResult(direction, one, targets[one][0] if one else None, moved.files, vids(moved.moved),
                          vids(moved.present), remote_info(repo))
-    lost = vids(moved.missing) + unrecorded
-    if lost:
-        names = ", ".join(_name(repo, v) for v in lost[:5]) + (", ..." if len(lost) > 5 else "")
-        done = f"{len(out.moved)} other version(s) moved; " if out.moved else ""
-        if direction == Direction.PUSH:
-            raise ObjectError(f"{len(lost)} version(s) not pushed, their objects are neither in the local DVC "
-                              f"cache nor on the remote: {names}",
-                              f"{done}pull them where they are (annover pull --remote NAME) or push from the "
-                              "clone that made them")
-        raise RemoteError(f"{len(lost)} version(s) not on the remote: {names}",
-                          f"{done}push them from a clone that has them: annover push")
-    return out
+    return out, vids(moved.missing) + unrecorded
+
+
+def _refuse_lost(repo: RepoCore, out: TransferResult, lost: list[str]) -> None:
+    """Say which versions could not be moved (after the others were)."""
+    if not lost:
+        return
+    names = ", ".join(_name(repo, v) for v in lost[:5]) + (", ..." if len(lost) > 5 else "")
+    done = f"{len(out.moved)} other version(s) moved; " if out.moved else ""
+    if out.direction == Direction.PUSH:
+        raise ObjectError(f"{len(lost)} version(s) not pushed, their objects are neither in the local DVC "
+                          f"cache nor on the remote: {names}",
+                          f"{done}pull them where they are (annover pull --remote NAME) or push from the "
+                          "clone that made them")
+    raise RemoteError(f"{len(lost)} version(s) not on the remote: {names}",
+                      f"{done}push them from a clone that has them: annover push")
 
 
 def push(repo: RepoCore, rev: str | None = None, remote: str | None = None,
          timeout: float = REMOTE_TIMEOUT) -> TransferResult:
     """Push what the remote lacks of version ``rev``, or of every version reachable from HEAD
     and the tags (like ``git push``), incrementally."""
-    return transfer(repo, rev, remote, Direction.PUSH, timeout)
+    out, lost = transfer(repo, rev, remote, Direction.PUSH, timeout)
+    _refuse_lost(repo, out, lost)
+    return out
 
 
 def pull(repo: RepoCore, rev: str | None = None, remote: str | None = None,
          timeout: float = REMOTE_TIMEOUT) -> TransferResult:
     """Fetch into the DVC cache what it lacks of version ``rev``, or of every version reachable
-    from HEAD and the tags; HEAD's objects are then checked out into the work tree."""
-    out = transfer(repo, rev, remote, Direction.PULL, timeout)
+    from HEAD and the tags; HEAD's objects are then checked out into the work tree (also
+    when some other version is on neither side, which is then reported)."""
+    out, lost = transfer(repo, rev, remote, Direction.PULL, timeout)
     head = repo.head()
-    if head and (rev is None or out.version == head):
+    if head and head not in lost and (rev is None or out.version == head):
         repo.dvc.checkout(repo.dir / "objects.dvc")
         missing = [r for r in repo.objects_of(repo.version(head)) if not repo.store.has(r)]
         if missing:
             raise RemoteError(f"{len(missing)} object(s) of {head[:12]} are still missing after the pull",
                               "push them from a clone that has them: annover push")
+    _refuse_lost(repo, out, lost)
     return out
