@@ -16,6 +16,7 @@ import annover
 from annover.errors import LockError
 
 from .conftest import git, run_cli
+from .test_reading_options import _by_id, _tasks, _users_of, _write
 
 SNAP = ("--key", "data.ext_id")
 
@@ -256,3 +257,26 @@ def test_moving_a_tag_needs_force_and_says_what_it_named(two_rounds):
     assert json.loads(p.stdout)["replaced"] == v2.id
     assert git("rev-parse", "baseline^{commit}", cwd=root).strip() == annover.Repo(root).commit_of(v1.id)
     _clean(root)
+
+
+# ---------------------------------------------------------------- 11.10 annotators by name in show
+
+
+def test_show_names_annotators_an_older_version_knew_only_by_id(repo, tmp_path):
+    tasks = _tasks(repo.root / "round1.json")
+    users = _users_of(tasks)
+    plain = _write(tmp_path / "plain.json", _by_id(tasks))
+    root = repo.root
+    run_cli("snapshot", "--from", str(plain), "--config", "labeling.xml", *SNAP, "-m", "ids", cwd=root, check=True)
+    before = run_cli("show", "v1", cwd=root, check=True).stdout
+    line = next(ln for ln in before.splitlines() if ln.startswith("Annotators:"))
+    assert all(f"{uid} " in line and email not in line for uid, email in users.items())
+    ufile = tmp_path / "users.csv"
+    ufile.write_text("id,email\n" + "".join(f"{k},{v}\n" for k, v in users.items()))
+    run_cli("snapshot", "--from", str(plain), "--users", str(ufile), "-m", "mapped", cwd=root, check=True)
+    shown = run_cli("show", "v1", cwd=root, check=True).stdout
+    line = next(ln for ln in shown.splitlines() if ln.startswith("Annotators:"))
+    for uid, email in users.items():
+        assert f"{email} ({uid})" in line
+    raw = json.loads(run_cli("show", "v1", "--json", cwd=root, check=True).stdout)
+    assert set(raw["stats"]["annotators"]) == {str(u) for u in users}  # the record is unchanged

@@ -7,8 +7,9 @@ import sys
 import click
 
 from annover.cli import emit_json, info, json_option, short
-from annover.errors import UsageError
+from annover.errors import AnnoverError, UsageError
 from annover.repo import Repo
+from annover.repo.reading import Users
 
 
 def _open() -> Repo:
@@ -67,6 +68,14 @@ def log(rev: str, max_count: int | None, oneline: bool, as_json: bool) -> None:
         click.echo("")
 
 
+def _annotator_names(repo: Repo) -> dict[str, str]:
+    """Label Studio user ids the repository knows as e-mails, for display (``id`` -> ``email (id)``)."""
+    try:
+        return {str(uid): f"{email} ({uid})" for uid, email in Users.load(repo.dir).mapping().items()}
+    except AnnoverError:
+        return {}
+
+
 @click.command(epilog="""\b
 Examples:
   annover show              # HEAD
@@ -113,7 +122,8 @@ def show(rev: str, as_json: bool) -> None:
     click.echo(f"Tasks:       {s['tasks']} ({s['labeled']} labeled, {s['unlabeled']} unlabeled)")
     click.echo(f"Annotations: {s['annotations']} ({s['skipped']} skipped), {s['regions']} regions")
     if s.get("annotators"):
-        click.echo("Annotators:  " + ", ".join(f"{k} {n}" for k, n in s["annotators"].items()))
+        names = _annotator_names(repo)
+        click.echo("Annotators:  " + ", ".join(f"{names.get(k, k)} {n}" for k, n in s["annotators"].items()))
     for ctl, counts in s.get("labels", {}).items():
         click.echo(f"Labels {ctl}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
     for mv, p in s.get("predictions", {}).items():

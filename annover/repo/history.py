@@ -71,9 +71,9 @@ class ResetResult:
                 "done": self.done, "commit": self.commit}
 
 
-def _name(repo: RepoCore, vid: str, tags: dict[str, list[str]] | None = None) -> str:
-    """A version as people know it: its first tag and short id, e.g. ``v3 (0123456789ab)``."""
-    names = sorted((tags if tags is not None else repo.tags_of()).get(vid, []))
+def _name(repo: RepoCore, vid: str, tags: dict[str, list[str]] | None = None, but: str | None = None) -> str:
+    """A version as people know it: its first tag (other than ``but``) and short id, e.g. ``v3 (0123456789ab)``."""
+    names = sorted(n for n in (tags if tags is not None else repo.tags_of()).get(vid, []) if n != but)
     return f"{names[0]} ({vid[:12]})" if names else vid[:12]
 
 
@@ -92,7 +92,7 @@ def tag(repo: RepoCore, name: str, rev: str = "HEAD", force: bool = False) -> Ta
         old = repo.tags().get(name)
         git_old = repo.scm.tag_commits().get(name)
         if (old or git_old) and not force:
-            was = f" (it names {_name(repo, old)})" if old else ""
+            was = f" (it names {_name(repo, old, but=name)})" if old else ""
             raise UsageError(f"tag {name!r} already exists{was}",
                              "choose another name, or pass --force to move it (a training record may cite it)")
         commit = repo.commit_of(vid)
