@@ -590,3 +590,48 @@ def test_label_studio_shapes_without_a_place_are_said(tmp_path):
     obb = render_train("yolo-obb", _tables(t), None)
     corners = [float(v) for v in obb.files["labels/a.txt"].decode().split()[1:]]
     assert corners == pytest.approx([0.1, 0.2, 0.1, 0.8, -0.1, 0.8, -0.1, 0.2])
+
+
+# ---------------------------------------------------------------------------
+# Hugging Face datasets
+
+
+def test_hf_load_and_export_have_classlabels_from_the_config(two_rounds, tmp_path):
+    """The sample (a sentiment choice and entity spans, two annotators): features from the config,
+    the same label ids in both versions, save_to_disk output that load_from_disk reads."""
+    datasets = pytest.importorskip("datasets")
+    import annover
+
+    repo, v1, v2 = two_rounds
+    with pytest.raises(UsageError, match="--resolve"):
+        annover.load("v1", format="hf")
+    a = annover.load("v1", format="hf", resolve="latest")
+    b = annover.load("v2", format="hf", resolve="latest")
+    for ds in (a, b):
+        assert ds.features["sentiment"].names == ["positive", "negative", "neutral"]
+        assert ds.features["entities"].feature["label"].names == ["PER", "ORG", "LOC", "MISC"]
+        assert ds.features["entities_tags"].feature.names[:3] == ["O", "B-PER", "I-PER"]
+    labels = repo.load("v1")
+    row = a[0]
+    gold = [r for r in labels.to_pylist() if r["task_key"] == row["task_key"] and r["from_name"] == "sentiment"]
+    assert a.features["sentiment"].int2str(row["sentiment"]) in {g["labels"][0] for g in gold}
+    for r in a:
+        assert len(r["tokens"]) == len(r["entities_tags"])
+        assert r["text"] is not None and r["task_key"]
+    code, _, err = invoke("export", "v2", "--format", "hf", "--out", str(tmp_path / "hf"), "--resolve", "latest")
+    assert code == 0, err
+    back = datasets.load_from_disk(str(tmp_path / "hf"))
+    assert back.features == b.features and back.num_rows == b.num_rows
+    assert back.to_list() == b.to_list()
+
+
+def test_hf_boxes_from_an_image_version(repo, tmp_path):
+    pytest.importorskip("datasets")
+    import annover
+
+    repo.snapshot(str(CORPUS / "voc_raccoon_labelimg"), fmt="voc", message="voc")
+    ds = annover.load("HEAD", format="hf")
+    assert ds.features["label"].feature["label"].names == ["raccoon"]
+    assert sum(len(r["label"]) for r in ds) == 32
+    first = ds[0]
+    assert first["image"].endswith(".jpg") and first["width"] > 0 and len(first["label"][0]["bbox"]) == 4

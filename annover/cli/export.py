@@ -9,7 +9,6 @@ from annover.formats import EXPORT_FORMATS
 from annover.formats.resolve import RULES
 from annover.model.canonical import TABLES
 from annover.repo import Repo
-from annover.repo import export as export_
 
 
 @click.command(epilog=f"""\b
@@ -47,7 +46,7 @@ def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predic
     An existing --out is not replaced unless --force is given.
     """
     arrow_without_pandas()
-    res = export_.export(Repo("."), rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force)
+    res = Repo(".").export(rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force)
     if as_json:
         emit_json(res.to_json())
         return

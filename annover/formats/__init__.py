@@ -28,9 +28,10 @@ class Format(StrEnum):
     YOLO_OBB = "yolo-obb"  # YOLO oriented boxes: four corners per line
     VOC = "voc"  # Pascal VOC: one XML file per image
     CONLL = "conll"  # CoNLL-2003 / BIO: span labels on text, a token per line
+    HF = "hf"  # Hugging Face datasets, save_to_disk (export only)
 
 
 #: What ``annover snapshot --format`` accepts.
-INPUT_FORMATS: tuple[str, ...] = tuple(f.value for f in Format)
+INPUT_FORMATS: tuple[str, ...] = tuple(f.value for f in Format if f is not Format.HF)
 #: What ``annover export --format`` writes.
 EXPORT_FORMATS: tuple[str, ...] = tuple(f.value for f in Format)

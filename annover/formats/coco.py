@@ -247,11 +247,11 @@ def _regions(a: dict, w: int, h: int, label: str, kp_names: list[str], where: st
         kept["iscrowd"] = 1
     item: dict[str, Any]
     if isinstance(seg, list) and seg and isinstance(seg[0], list):
-        parts = [[(pct(_num(p[i], where, "segmentation") / w * 100), pct(_num(p[i + 1], where, "segmentation") / h * 100))
-                  for i in range(0, len(p) - 1, 2)] for p in seg]
+        pixels = [[(_num(p[i], where, "segmentation"), _num(p[i + 1], where, "segmentation"))
+                   for i in range(0, len(p) - 1, 2)] for p in seg]
+        parts = [[(pct(x / w * 100), pct(y / h * 100)) for x, y in part] for part in pixels]
         if len(parts) > 1:
             kept["more"] = [[list(pt) for pt in part] for part in parts[1:]]
-        pixels = [[(x * w / 100, y * h / 100) for x, y in part] for part in parts]
         xs = [p[0] for part in pixels for p in part]
         ys = [p[1] for part in pixels for p in part]
         ext = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]

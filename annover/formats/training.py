@@ -1,8 +1,10 @@
-"""The formats people train on (COCO, YOLO, YOLO OBB, Pascal VOC, CoNLL): one entry to read
-them into canonical tables and one to write a version's tables out in them.
+"""The formats people train on (COCO, YOLO, YOLO OBB, Pascal VOC, CoNLL; Hugging Face datasets
+for export only): one entry to read them into canonical tables and one to write a version's
+tables out in them.
 
 Writing picks one answer per task first (:mod:`annover.formats.resolve`), then renders; the
-output is one file (COCO, CoNLL) or a folder (YOLO, VOC) as ``{relative path: bytes}``.
+output is one file (COCO, CoNLL), a folder (YOLO, VOC) as ``{relative path: bytes}``, or a
+``datasets.Dataset`` (HF).
 What had no place in the format is said in ``notes``.
 """
 
@@ -14,28 +16,31 @@ from typing import TYPE_CHECKING
 
 from annover.errors import UsageError
 from annover.formats import Format
-from annover.formats import coco, conll, voc, yolo
+from annover.formats import coco, conll, hf, voc, yolo
 from annover.formats.resolve import pick
 from annover.formats.tables import Tables
 from annover.formats.train import TrainInput, to_tables
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
+    import datasets
     import pyarrow as pa
 
 __all__ = ["FOLDER_FORMATS", "TRAIN_FORMATS", "Rendered", "read_train", "render_train", "train_input"]
 
-TRAIN_FORMATS = (Format.COCO, Format.YOLO, Format.YOLO_OBB, Format.VOC, Format.CONLL)
-#: formats written as a folder of files (the others as one file)
-FOLDER_FORMATS = (Format.YOLO, Format.YOLO_OBB, Format.VOC)
+TRAIN_FORMATS = (Format.COCO, Format.YOLO, Format.YOLO_OBB, Format.VOC, Format.CONLL, Format.HF)
+#: formats written as a folder (the others as one file)
+FOLDER_FORMATS = (Format.YOLO, Format.YOLO_OBB, Format.VOC, Format.HF)
 
 
 @dataclass
 class Rendered:
-    """A version in a training format: one file's bytes, or a folder's files; what was left out."""
+    """A version in a training format: one file's bytes, a folder's files, or a Hugging Face
+    dataset (written with ``save_to_disk``); what was left out."""
 
     files: dict[str, bytes] | None = None
     data: bytes | None = None
+    dataset: "datasets.Dataset | None" = None
     items: int = 0
     notes: list[str] = field(default_factory=list)
 
@@ -82,6 +87,8 @@ def render_train(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, 
         out.files = voc.write(picked, cfg, notes)
     elif fmt == Format.CONLL:
         out.data = conll.write(picked, cfg, notes)
+    elif fmt == Format.HF:
+        out.dataset = hf.to_dataset(picked, cfg, notes)
     else:
         raise UsageError(f"{fmt!r} is not a training format", f"use one of {', '.join(TRAIN_FORMATS)}")
     return out

@@ -23,6 +23,7 @@ from annover.repo.results import ExportResult, InitResult, SnapshotResult, Statu
 # on first use (as heavy libraries are bound), so `annover log` does not import the diff,
 # the readers or the Label Studio client. import-linter reads the TYPE_CHECKING branch.
 if TYPE_CHECKING:  # pragma: no cover
+    import datasets
     import pyarrow as pa
 
     from annover import diffing
@@ -102,9 +103,12 @@ class Repo(RepoCore):
         answer), and the versions it lacks."""
         return remote_.status(self, remote, timeout)
 
-    def export(self, rev: str, fmt: str, out: str | Path, table: str = "annotations") -> ExportResult:
-        """``annover export``: write version ``rev`` as ``fmt`` to ``out``."""
-        return export_.export(self, rev, fmt, out, table)
+    def export(self, rev: str, fmt: str, out: str | Path, table: str = "annotations", resolve: str | None = None,
+               predictions: str | None = None, force: bool = False) -> ExportResult:
+        """``annover export``: write version ``rev`` as ``fmt`` to ``out`` (replacing it only with
+        ``force``); for the training formats ``resolve`` picks one answer per task and
+        ``predictions`` a model version's predictions instead (docs/formats.md)."""
+        return export_.export(self, rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force)
 
     def push(self, rev: str | None = None, remote: str | None = None,
              timeout: float = remote_.REMOTE_TIMEOUT) -> TransferResult:
@@ -119,8 +123,15 @@ class Repo(RepoCore):
         return remote_.pull(self, rev, remote, timeout)
 
     def load(self, rev: str = "HEAD", table: str = "annotations", *, model_version: str | None = None,
-             columns: list[str] | None = None) -> "pa.Table":
-        """Table ``table`` of version ``rev`` (predictions: of all model versions, or one)."""
+             columns: list[str] | None = None, format: str | None = None,
+             resolve: str | None = None) -> "pa.Table | datasets.Dataset":
+        """Table ``table`` of version ``rev`` (predictions: of all model versions, or one); with
+        ``format="hf"`` the version as a Hugging Face ``datasets.Dataset`` (one answer per task by
+        ``resolve``, or ``model_version``'s predictions; ClassLabels from the config)."""
+        if format is not None:
+            if format != "hf":
+                raise UsageError(f"unknown load format {format!r}", "use format='hf', or none for an Arrow table")
+            return export_.load_hf(self, rev, resolve, model_version)
         return self.read_table(rev, table, model_version, columns)
 
     def diff(self, a: str, b: str = "HEAD", *, iou_threshold: float | None = None,

@@ -12,12 +12,13 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Callable
 
 from annover._lazy import lazy
 from annover.errors import ObjectError, RevisionError, UsageError
 from annover.files import write_atomic
-from annover.formats import EXPORT_FORMATS
+from annover.formats import EXPORT_FORMATS, Format
+from annover.formats import hf
 from annover.formats.training import FOLDER_FORMATS, TRAIN_FORMATS, Rendered, render_train
 from annover.formats.write import TABLE_FORMATS, render
 from annover.model import canonical as C
@@ -28,11 +29,12 @@ from annover.store.objects import FsStore, first_line
 from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
+    import datasets
     import pyarrow as pa
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["TrainExportResult", "check_out", "check_table", "export", "load_url"]
+__all__ = ["TrainExportResult", "check_out", "check_table", "export", "load_hf", "load_url"]
 
 #: revisions that name the current version (of a git URL: its default branch)
 HEAD_NAMES = ("HEAD", "@")
@@ -68,16 +70,23 @@ def check_out(path: Path, force: bool, folder: bool) -> None:
         raise UsageError(f"{path} is a folder; this format writes one file", "give --out a file name")
 
 
-def _write_folder(path: Path, files: dict[str, bytes]) -> int:
-    """Write ``files`` into a new folder beside ``path``, then put it in place of ``path``."""
+def _write_files(files: dict[str, bytes]) -> Callable[[Path], None]:
+    def write(folder: Path) -> None:
+        for rel, data in sorted(files.items()):
+            f = folder / rel
+            f.parent.mkdir(parents=True, exist_ok=True)
+            f.write_bytes(data)
+    return write
+
+
+def _write_folder(path: Path, write: Callable[[Path], None]) -> int:
+    """Fill a new folder beside ``path`` with ``write``, then put it in place of ``path``; its size in bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     old: Path | None = None
     try:
-        for rel, data in sorted(files.items()):
-            f = tmp / rel
-            f.parent.mkdir(parents=True, exist_ok=True)
-            f.write_bytes(data)
+        write(tmp)
+        size = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file())
         if path.exists() or path.is_symlink():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
             os.replace(path, old)
@@ -89,7 +98,7 @@ def _write_folder(path: Path, files: dict[str, bytes]) -> int:
         raise
     if old is not None:
         shutil.rmtree(old) if old.is_dir() else old.unlink()
-    return sum(len(d) for d in files.values())
+    return size
 
 
 def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "annotations", *,
@@ -113,8 +122,11 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     cfg_text = repo.config_text(v.id) if v.config_ref else None
     if fmt in TRAIN_FORMATS:
         r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)
-        if r.files is not None:
-            size = _write_folder(path, r.files)
+        if r.dataset is not None:
+            dataset = r.dataset
+            size = _write_folder(path, lambda folder: hf.save(dataset, str(folder)))
+        elif r.files is not None:
+            size = _write_folder(path, _write_files(r.files))
         else:
             assert r.data is not None
             write_atomic(path, r.data)
@@ -125,6 +137,18 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     write_atomic(path, data)
     rows = tables[table].num_rows if fmt in TABLE_FORMATS else tables["tasks"].num_rows
     return ExportResult(v.id, fmt, str(path), len(data), rows)
+
+
+def load_hf(repo: RepoCore, rev: str, resolve: str | None = None,
+            predictions: str | None = None) -> "datasets.Dataset":
+    """Version ``rev`` as a Hugging Face ``datasets.Dataset`` (one answer per task by ``resolve``,
+    or model version ``predictions``), its ClassLabel features from the version's config."""
+    v = repo.show(rev)
+    tables = {name: read_version_table(repo.store, v, name) for name in C.TABLES}
+    cfg_text = repo.config_text(v.id) if v.config_ref else None
+    r = render_train(Format.HF, tables, cfg_text, resolve, predictions)
+    assert r.dataset is not None
+    return r.dataset
 
 
 def load_url(url: str, rev: str, table: str, model_version: str | None = None,

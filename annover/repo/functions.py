@@ -14,6 +14,7 @@ from annover.repo.commands import Repo
 from annover.repo.results import ExportResult, SnapshotResult
 
 if TYPE_CHECKING:  # pragma: no cover
+    import datasets
     import pyarrow as pa
 
     from annover.diffing import DiffResult
@@ -47,13 +48,20 @@ def init(path: str | Path = ".", remote: str | None = None, remote_options: dict
 
 
 def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None, model_version: str | None = None,
-         columns: list[str] | None = None) -> "pa.Table":
+         columns: list[str] | None = None, format: str | None = None,
+         resolve: str | None = None) -> "pa.Table | datasets.Dataset":
     """Table ``table`` of version ``rev`` as a pyarrow Table.
 
     ``repo`` is a repository (a path or a :class:`Repo`; default: the current one) or, for a
     repository you have not cloned, a git URL: then ``rev`` is a git rev (a tag such as
     ``v2``, a branch, ``HEAD``) and everything is read through DVC's API from the DVC remote.
+
+    ``format="hf"``: the version as a Hugging Face ``datasets.Dataset`` instead, one row per
+    task, ClassLabel features from the labeling config, one answer per task by ``resolve``
+    (or ``model_version``'s predictions); see docs/formats.md.
     """
+    if format is not None:
+        return open_repo(repo).load(rev, table, model_version=model_version, format=format, resolve=resolve)
     if repo is None or isinstance(repo, Repo) or (Path(repo).is_dir() and is_local_repo(Path(repo))):
         return open_repo(repo).load(rev, table, model_version=model_version, columns=columns)
     return export_.load_url(str(repo), rev, table, model_version, columns)
@@ -82,8 +90,5 @@ def diff(a: str, b: str = "HEAD", *, repo: RepoLike = None, iou_threshold: float
 
 def export(rev: str, fmt: str, out: str | Path, *, repo: RepoLike = None, table: str = "annotations",
            resolve: str | None = None, predictions: str | None = None, force: bool = False) -> ExportResult:
-    """``annover export``: see :meth:`Repo.export`; for the training formats (coco, yolo, yolo-obb,
-    voc, conll) ``resolve`` picks one answer per task and ``predictions`` a model version's
-    predictions instead (docs/formats.md); an existing ``out`` is replaced only with ``force``."""
-    return export_.export(open_repo(repo), rev, fmt, out, table, resolve=resolve, predictions=predictions,
-                          force=force)
+    """``annover export``: see :meth:`Repo.export`."""
+    return open_repo(repo).export(rev, fmt, out, table, resolve, predictions, force)

@@ -1,0 +1,176 @@
+"""A version as a Hugging Face ``datasets.Dataset``, its features from the labeling config.
+
+One row per task that has an answer (chosen by ``--resolve``, or a model's predictions, as
+for the other training formats): ``task_key``, the task data fields the config's objects
+read (``image``, ``text``...), and a column per control, named after it:
+
+- ``Choices`` (single): a ``ClassLabel`` (None when the answer has no choice); ``choice="multiple"``
+  and ``Taxonomy``: a list of ``ClassLabel``;
+- ``Labels`` on a ``Text``: a list of ``{start, end, text, label}`` (``label`` a ``ClassLabel``),
+  plus ``tokens`` and ``<control>_tags``: the tokens and BIO tags of the CoNLL export (same
+  tokenisation), the tags a list of ``ClassLabel`` (``O``, then ``B-``/``I-`` of each label);
+- ``RectangleLabels``: a list of ``{bbox: [x, y, width, height], rotation, label}``;
+  ``PolygonLabels``: ``{points: [[x, y], ...], label}``; ``KeyPointLabels``: ``{x, y, label}``; in
+  percent of the image as Label Studio keeps them, with the image's ``width`` / ``height`` in
+  pixels where known;
+- ``TextArea``: a list of strings; ``Rating`` / ``Number``: a number; other controls: the
+  results' values as JSON text.
+
+Label ids come from the config's labels in document order, so they are the same in every
+version with that config.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from annover._lazy import lazy
+from annover.errors import UsageError
+from annover.formats.conll import tokens
+from annover.formats.resolve import Picked, Region
+from annover.model.config import Control, LabelingConfig
+
+if TYPE_CHECKING:
+    import datasets
+else:
+    datasets = lazy("datasets")
+
+__all__ = ["INSTALL_HINT", "save", "to_dataset"]
+
+INSTALL_HINT = "install the Hugging Face extra: pip install 'annover[hf]' (or pip install datasets)"
+
+
+def _features_module() -> Any:
+    try:
+        return datasets.Features
+    except ImportError:
+        raise UsageError("the Hugging Face format needs the datasets library", INSTALL_HINT) from None
+
+
+def _label(names: list[str]) -> "datasets.ClassLabel":
+    return datasets.ClassLabel(names=names)
+
+
+def _span_tags(labels: tuple[str, ...]) -> list[str]:
+    return ["O", *(f"{p}-{lb}" for lb in labels for p in ("B", "I"))]
+
+
+def _feature(c: Control) -> dict[str, Any]:
+    """The columns of one control."""
+    cl = _label(list(c.labels)) if c.labels else datasets.Value("string")
+    if c.tag == "Choices" and c.choice != "multiple":
+        return {c.name: cl}
+    if c.tag in ("Choices", "Taxonomy"):
+        return {c.name: datasets.Sequence(cl)}
+    if c.tag == "Labels":
+        return {c.name: [{"start": datasets.Value("int64"), "end": datasets.Value("int64"),
+                          "text": datasets.Value("string"), "label": cl}],
+                "tokens": datasets.Sequence(datasets.Value("string")),
+                f"{c.name}_tags": datasets.Sequence(_label(_span_tags(c.labels)))}
+    if c.tag == "RectangleLabels":
+        return {c.name: [{"bbox": datasets.Sequence(datasets.Value("float64"), length=4),
+                          "rotation": datasets.Value("float64"), "label": cl}]}
+    if c.tag == "PolygonLabels":
+        return {c.name: [{"points": datasets.Sequence(datasets.Sequence(datasets.Value("float64"), length=2)),
+                          "label": cl}]}
+    if c.tag == "KeyPointLabels":
+        return {c.name: [{"x": datasets.Value("float64"), "y": datasets.Value("float64"), "label": cl}]}
+    if c.tag == "TextArea":
+        return {c.name: datasets.Sequence(datasets.Value("string"))}
+    if c.tag in ("Rating", "Number"):
+        return {c.name: datasets.Value("float64")}
+    return {c.name: datasets.Sequence(datasets.Value("string"))}
+
+
+def _value(c: Control, regions: list[Region], text: str | None) -> dict[str, Any]:
+    mine = [r for r in regions if r.from_name == c.name]
+    labels = [lb for r in mine for lb in r.labels]
+    if c.tag == "Choices" and c.choice != "multiple":
+        return {c.name: labels[0] if labels else None}
+    if c.tag in ("Choices", "Taxonomy"):
+        return {c.name: labels}
+    if c.tag == "Labels":
+        spans = sorted(((int(r.value.get("start", 0)), int(r.value.get("end", 0)), r.labels[0] if r.labels else "")
+                        for r in mine if "start" in r.value), key=lambda s: (s[0], -s[1]))
+        out: dict[str, Any] = {c.name: [{"start": s, "end": e, "text": (text or "")[s:e], "label": lb}
+                                        for s, e, lb in spans]}
+        toks = tokens(text or "", {x for s, e, _ in spans for x in (s, e)})
+        tags = ["O"] * len(toks)
+        last = -1
+        for s, e, lb in spans:
+            if s < last:
+                continue  # overlapping: as in CoNLL, the first (longer) span is kept
+            inside = [i for i, (ts, te) in enumerate(toks) if s <= ts and te <= e]
+            for j, i in enumerate(inside):
+                tags[i] = ("B-" if j == 0 else "I-") + lb
+            last = e
+        out["tokens"] = [(text or "")[a:b] for a, b in toks]
+        out[f"{c.name}_tags"] = tags
+        return out
+    if c.tag == "RectangleLabels":
+        return {c.name: [{"bbox": [float(r.value.get(k, 0)) for k in ("x", "y", "width", "height")],
+                          "rotation": float(r.value.get("rotation") or 0), "label": r.labels[0] if r.labels else None}
+                         for r in mine]}
+    if c.tag == "PolygonLabels":
+        return {c.name: [{"points": [[float(p[0]), float(p[1])] for p in r.value.get("points") or []],
+                          "label": r.labels[0] if r.labels else None} for r in mine]}
+    if c.tag == "KeyPointLabels":
+        return {c.name: [{"x": float(r.value.get("x", 0)), "y": float(r.value.get("y", 0)),
+                          "label": r.labels[0] if r.labels else None} for r in mine]}
+    if c.tag == "TextArea":
+        return {c.name: [str(t) for r in mine for t in (r.value.get("text") or [])]}
+    if c.tag in ("Rating", "Number"):
+        v = next((r.value.get(c.tag.lower()) for r in mine), None)
+        return {c.name: float(v) if isinstance(v, (int, float)) else None}
+    return {c.name: [json.dumps(r.value, sort_keys=True, ensure_ascii=False) for r in mine]}
+
+
+def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> "datasets.Dataset":
+    """The picked answers as a ``datasets.Dataset`` with features from ``cfg``."""
+    Features = _features_module()
+    if cfg is None:
+        raise UsageError("this version has no labeling config, and the Hugging Face features come from one",
+                         "snapshot it with --config labeling.xml")
+    controls = list(cfg.controls.values())
+    fields = sorted({o.field for o in cfg.objects.values() if o.from_data})
+    spec: dict[str, Any] = {"task_key": datasets.Value("string")}
+    spec.update({f: datasets.Value("string") for f in fields})
+    spec.update({"width": datasets.Value("int64"), "height": datasets.Value("int64")})
+    for c in controls:
+        spec.update(_feature(c))
+    text_of = {c.name: cfg.objects[c.to_name[0]].field for c in controls
+               if c.tag == "Labels" and c.to_name and c.to_name[0] in cfg.objects}
+    rows = []
+    unknown = stale = 0
+    allowed = {c.name: set(c.labels) for c in controls if c.labels and not c.dynamic}
+    for it in picked.items:
+        keep = [r for r in it.regions if r.from_name not in allowed or not r.labels
+                or all(lb in allowed[r.from_name] for lb in r.labels)]
+        stale += len(it.regions) - len(keep)
+        it = type(it)(it.task_key, it.data, keep)
+        row: dict[str, Any] = {"task_key": it.task_key}
+        row.update({f: None if it.data.get(f) is None else str(it.data.get(f)) for f in fields})
+        size = next(((r.region.get("original_width"), r.region.get("original_height")) for r in it.regions
+                     if r.region.get("original_width")), (None, None))
+        row["width"], row["height"] = size
+        for c in controls:
+            row.update(_value(c, it.regions, it.data.get(text_of.get(c.name, ""))))
+        unknown += sum(1 for r in it.regions if r.from_name not in cfg.controls)
+        rows.append(row)
+    if stale:
+        notes.append(f"{stale} region(s) with labels the config does not have were left out")
+    if unknown:
+        notes.append(f"{unknown} region(s) of controls the config does not have were left out")
+    return datasets.Dataset.from_list(rows, features=Features(spec))
+
+
+def save(dataset: "datasets.Dataset", folder: str) -> None:
+    """``dataset.save_to_disk(folder)``, without the progress bar ``datasets`` draws on stderr."""
+    shown = datasets.utils.logging.is_progress_bar_enabled()
+    datasets.utils.logging.disable_progress_bar()
+    try:
+        dataset.save_to_disk(folder)
+    finally:
+        if shown:
+            datasets.utils.logging.enable_progress_bar()
