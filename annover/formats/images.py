@@ -57,12 +57,13 @@ def px_of(p: float, size: int) -> float | int:
     """The pixel value of the percent ``p`` of ``size`` pixels, with the fewest decimals that
     read back as the same percent (:func:`pct`): ``27.29844`` % of 640 -> ``174.71``."""
     target = pct(p)
-    v = p * size / 100
+    center = target * size / 100
+    half = 0.5 * 10 ** -PCT_DIGITS * size / 100  # pixels that round to the same percent lie within this
     for d in range(11):
-        r = round(v, d)
-        if pct(r / size * 100) == target:
+        r = round(center, d)
+        if abs(r - center) <= half * 1.01 and pct(r / size * 100) == target:  # a cheap test first
             return int(r) if float(r).is_integer() else r
-    return px(v, 10)
+    return px(center, 10)
 
 
 @dataclass

@@ -97,12 +97,16 @@ def _answers(rows: list[dict], key_col: str) -> dict[str, list[dict]]:
     return out
 
 
-def _region(r: dict) -> Region | None:
+def _region(r: dict, parsed: dict[str, dict]) -> Region | None:
+    """The region of a row; ``parsed`` remembers region texts (most rows of an image set share one)."""
     if r["region_key"] == "":
         return None
+    text = r["region"]
+    region = parsed.get(text) if text else {}
+    if region is None:
+        region = parsed[text] = json.loads(text)
     return Region(r["from_name"], r["to_name"], r["type"], list(r["labels"] or []),
-                  json.loads(r["value"]) if r["value"] else {}, json.loads(r["region"]) if r["region"] else {},
-                  r.get("score"), r["region_key"])
+                  json.loads(r["value"]) if r["value"] else {}, dict(region), r.get("score"), r["region_key"])
 
 
 def _time(rows: list[dict]) -> str:
@@ -163,6 +167,7 @@ def pick(tables: dict[str, "pa.Table"], resolve: str | None = None, predictions:
             continue
         by_task.setdefault(r["task_key"], []).append(r)
     items: list[Item] = []
+    parsed: dict[str, dict] = {}
     left_out = 0
     for task in all_tasks:
         rs = by_task.get(task)
@@ -174,7 +179,7 @@ def pick(tables: dict[str, "pa.Table"], resolve: str | None = None, predictions:
             left_out += 1
             continue
         regions = [g for k in chosen for r in sorted(answers[k], key=lambda r: r.get("position") or 0)
-                   if (g := _region(r)) is not None]  # in the order the answer gave them
+                   if (g := _region(r, parsed)) is not None]  # in the order the answer gave them
         items.append(Item(task, task_data[task], regions))
     if skipped:
         notes.append(f"{len(skipped)} skipped answer(s) are not labels and were left out")
