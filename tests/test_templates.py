@@ -456,7 +456,7 @@ def test_config_validate_invalid_exits_5(tmp_path, text, err):
 
 def test_config_validate_missing_file(tmp_path):
     code, out, err = annover("config", "validate", str(tmp_path / "none.xml"))
-    assert (code, out) == (5, "")
+    assert (code, out) == (14, "")
     assert err == f"Error: {tmp_path / 'none.xml'}: no such file — give the path of a Label Studio XML config\n"
 
 

@@ -292,7 +292,7 @@ class LabelingConfig:
         try:
             text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise NotFoundError(f"{path}: no such file (--config)", "give the path of a Label Studio XML config") from None
+            raise NotFoundError(f"{path}: no such file", "give the path of a Label Studio XML config") from None
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"{path}: cannot read: {e}", "give a UTF-8 Label Studio XML file") from None
         return cls(text, source=str(path), background=background)
