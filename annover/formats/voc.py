@@ -133,7 +133,7 @@ def _read_file(f: Path) -> tuple[dict, list[str]]:
         raise fail(f, f"not readable XML: {e}", "fix the VOC file") from None
     if root.tag != "annotation":
         raise fail(f, f"root element is <{root.tag}>, not <annotation>", "give Pascal VOC XML")
-    name = _text(root, "filename", str(f)) or f.stem
+    name = _text(root, "filename", str(f), required=False) or f.stem  # without <filename>: the XML file's stem
     size = root.find("size")
     if size is None:
         raise fail(f, "no <size>", "give the image width and height in <size>")
