@@ -40,6 +40,11 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "pull": ("annover.cli.remote:pull", "Download the objects a version needs from the DVC remote."),
     "dataset": ("annover.cli.dataset_cmd:dataset", "Label Studio projects: list, create, stats, push tasks."),
     "config": ("annover.cli.config_cmd:config", "Labeling configs: list templates, generate, validate."),
+    "agreement": ("annover.cli.loop_cmd:agreement", "Agreement between annotators, per control and label."),
+    "eval": ("annover.cli.loop_cmd:eval_", "A model's predictions against the labels."),
+    "suspects": ("annover.cli.loop_cmd:suspects", "Labels worth a second look, ranked, with reasons."),
+    "sample": ("annover.cli.loop_cmd:sample", "Pick tasks to label next (uncertainty, disagreement...)."),
+    "report": ("annover.cli.loop_cmd:report", "A self-contained HTML report of a version or range."),
 }
 
 

@@ -11,7 +11,7 @@ prints nothing.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from annover._lazy import lazy
 from annover.errors import UsageError
@@ -30,6 +30,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from annover.diffing import DiffResult
     from annover.labelstudio.client import Client
     from annover.labelstudio.datasets import Datasets, RecordChange
+    from annover.loop import api as loop_api
+    from annover.loop import report as loop_report
     from annover.repo import export as export_
     from annover.repo import history
     from annover.repo import labelstudio as ls
@@ -41,6 +43,8 @@ else:
     export_ = lazy("annover.repo.export")
     history = lazy("annover.repo.history")
     ls = lazy("annover.repo.labelstudio")
+    loop_api = lazy("annover.loop.api")
+    loop_report = lazy("annover.loop.report")
     reading = lazy("annover.repo.reading")
     snap = lazy("annover.repo.snapshot")
 
@@ -164,3 +168,36 @@ class Repo(RepoCore):
     def save_dataset_record(self, change: "RecordChange") -> str | None:
         """Commit a dataset's record (what ``Datasets`` hands a bound repository)."""
         return ls.save_dataset_record(self, change)
+
+    # the labeling loop (docs/loop.md): agreement, model vs labels, suspects, sampling, the report
+
+    def agreement(self, rev: str = "HEAD", *, iou_threshold: float | None = None,
+                  overlap_threshold: float | None = None) -> Any:
+        """``annover agreement REV``: agreement between annotators per control and label
+        (``A..B``: one figure per version of the range)."""
+        return loop_api.run_agreement(self, rev, iou_threshold, overlap_threshold)
+
+    def eval(self, rev: str = "HEAD", *, model: str | None = None, policy: str | None = None,
+             against: str | None = None) -> Any:
+        """``annover eval REV --model M``: model ``model``'s predictions against the resolved labels
+        (``A..B``: per version; ``against``: a second model on the tasks both predicted)."""
+        return loop_api.run_eval(self, rev, model, policy or loop_api.DEFAULT_POLICY, against)
+
+    def suspects(self, rev: str = "HEAD", *, threshold: float | None = None, policy: str | None = None,
+                 since: str | None = None, models: list[str] | None = None) -> Any:
+        """``annover suspects REV``: labels worth a second look, ranked, with reasons (``since``:
+        the version an answer's label is compared with; default REV's parent)."""
+        return loop_api.run_suspects(self, rev, loop_api.DEFAULT_THRESHOLD if threshold is None else threshold,
+                                     policy or loop_api.DEFAULT_POLICY, since, models)
+
+    def sample(self, rev: str = "HEAD", *, strategy: str = "uncertainty", n: int = 100, seed: int = 0,
+               model: str | None = None, stratify: bool = False, control: str | None = None,
+               out: str | None = None, record: bool = True) -> Any:
+        """``annover sample REV``: ``n`` task keys to label next, chosen by ``strategy``, written to
+        ``out`` and recorded (committed) under ``.annover/samples/`` unless ``record=False``."""
+        return loop_api.run_sample(self, rev, strategy, n, seed, model, stratify, control, out, record)
+
+    def report(self, rev: str = "HEAD", out: str | Path = "report.html", *, force: bool = False,
+               progress: Progress | None = None) -> Any:
+        """``annover report [REV | A..B]``: one self-contained HTML page of the loop's figures."""
+        return loop_report.write_report(self, rev, out, force=force, progress=progress)

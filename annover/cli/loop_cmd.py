@@ -1,0 +1,299 @@
+"""The labeling loop's commands: ``agreement``, ``eval``, ``suspects``, ``sample``, ``report``.
+
+Each is one :class:`annover.repo.Repo` call, then rendering only (docs/loop.md).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from annover.cli import Progress, arrow_without_pandas, emit_json, info, json_option
+from annover.diffing import POLICIES
+from annover.loop.sample import STRATEGIES
+from annover.repo import Repo
+
+__all__ = ["agreement", "eval_", "suspects", "sample", "report"]
+
+
+def _v(x: Any, digits: int = 3) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float):
+        return f"{x:.{digits}f}"
+    return str(x)
+
+
+def _stat(d: dict | None) -> str:
+    if not d:
+        return "-"
+    return f"{_v(d.get('value'))} (n={d.get('n', 0)})"
+
+
+def _table(rows: list[list[str]]) -> list[str]:
+    if not rows:
+        return []
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths))).rstrip() for r in rows]
+
+
+def _notes(notes: list[str]) -> None:
+    for n in notes:
+        info(f"note: {n}")
+
+
+def _series(doc: dict) -> None:
+    for v in doc["versions"]:
+        parts = []
+        for ctl, e in (v.get("controls") or {}).items():
+            if "krippendorff_alpha" in e:
+                parts.append(f"{ctl}: alpha {_stat(e['krippendorff_alpha'])}, kappa {_stat(e['fleiss_kappa'])}")
+            elif "f1" in e:
+                parts.append(f"{ctl}: F1 {_stat(e['f1'])}")
+            elif "accuracy" in e:
+                parts.append(f"{ctl}: accuracy {_v(e['accuracy'])} on {e['tasks']}, macro F1 {_v(e['macro_f1'])}")
+            elif "thresholds" in e:
+                parts.append(f"{ctl}: " + ", ".join(f"P/R@{t} {_v(x['precision'])}/{_v(x['recall'])}"
+                                                   for t, x in e["thresholds"].items()))
+        click.echo(f"{v['name']:<14} " + ("; ".join(parts) or v.get("note", "")))
+
+
+@click.command("agreement")
+@click.argument("rev", default="HEAD")
+@click.option("--iou", "iou", type=float, default=None, help="IoU for two boxes to be one region (the diff's: 0.5).")
+@click.option("--overlap", type=float, default=None, help="Overlap for two spans to be one region (the diff's: 0.5).")
+@json_option
+def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool) -> None:
+    """How much annotators agree in version REV, per control and per label.
+
+    \b
+    Choices: Krippendorff's alpha and Fleiss' kappa over the tasks two or more annotators
+    answered, Cohen's kappa per pair; spans and boxes: F1 of regions matched as the diff
+    matches them. Each figure says how many tasks it rests on; REV A..B gives one line
+    per version of the range.
+
+    \b
+    Examples:
+      annover agreement                 # HEAD
+      annover agreement v3 --json
+      annover agreement v1..v5          # how agreement moved
+      annover agreement v3 --iou 0.7
+    """
+    arrow_without_pandas()
+    res = Repo(".").agreement(rev, iou_threshold=iou, overlap_threshold=overlap)
+    doc = res.to_json()
+    if as_json:
+        emit_json(doc)
+        return
+    if doc.get("range"):
+        _series(doc)
+        return
+    v = doc["options"]["version"]
+    click.echo(f"agreement at {v['name']}: {doc['tasks']} task(s), {doc['answers']} answer(s), "
+               f"{len(doc['annotators'])} annotator(s)")
+    for ctl, e in doc["controls"].items():
+        click.echo("")
+        if e["kind"] == "classification":
+            click.echo(f"{ctl} ({'multi-label' if e['multi_label'] else 'one label'}; "
+                       f"{e['tasks_with_two_or_more']} task(s) with two answers or more)")
+            rows = [["", "Krippendorff's alpha", "Fleiss' kappa"],
+                    ["(control)", _stat(e["krippendorff_alpha"]), _stat(e["fleiss_kappa"])]]
+            rows += [[lab, _stat(x["krippendorff_alpha"]), _stat(x["fleiss_kappa"])] for lab, x in e["labels"].items()]
+            for line in _table(rows):
+                click.echo(line)
+            for p in e["pairs"]:
+                click.echo(f"  Cohen's kappa {p['a']} / {p['b']}: {_stat(p['cohen_kappa'])}, "
+                           f"{p['agree']} of {p['tasks']} agree")
+        else:
+            click.echo(f"{ctl} (regions; {e['tasks_with_two_or_more']} task(s) with two annotators)")
+            click.echo(f"  F1 {_stat(e['f1'])}; ignoring labels {_stat(e['f1_any_label'])}")
+            for lab, x in e["labels"].items():
+                click.echo(f"  {lab}: F1 {_stat(x['f1'])}")
+        if e.get("note"):
+            click.echo(f"  note: {e['note']}")
+    worst = [p for p in doc["disagreeing_pairs"] if p["disagree"]][:5]
+    if worst:
+        click.echo("\nmost disagreeing pairs:")
+        for p in worst:
+            click.echo(f"  {p['control']}: {p['a']} / {p['b']}: {p['disagree']} disagreement(s) on {p['tasks']} "
+                       f"task(s), {p['measure']} {_v(p['score'])}")
+    _notes(doc["notes"])
+
+
+@click.command("eval")
+@click.argument("rev", default="HEAD")
+@click.option("--model", "models", multiple=True, metavar="MODEL_VERSION",
+              help="The model version (default: the only one); twice to compare two on the tasks both predicted.")
+@click.option("--resolve", "policy", type=click.Choice(POLICIES), default=None,
+              help="How a task's label is chosen among its answers (the diff's policies; default ground-truth).")
+@json_option
+def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool) -> None:
+    """A model's stored predictions against the labels of version REV.
+
+    \b
+    Choices: accuracy, a confusion matrix, precision/recall/F1 per label; spans and boxes:
+    matched-region precision and recall at IoU (overlap) 0.5 and 0.75. REV A..B: the model
+    on each version of the range.
+
+    \b
+    Examples:
+      annover eval v3 --model bert-v2
+      annover eval v1..v5 --model bert-v2 --json
+      annover eval v3 --model bert-v1 --model bert-v2    # two models on the same tasks
+    """
+    arrow_without_pandas()
+    if len(models) > 2:
+        raise click.UsageError("give --model once, or twice to compare two model versions")
+    res = Repo(".").eval(rev, model=models[0] if models else None, policy=policy,
+                         against=models[1] if len(models) == 2 else None)
+    doc = res.to_json()
+    if as_json:
+        emit_json(doc)
+        return
+    if doc.get("range") and doc["what"] == "compare":
+        c = doc["versions"][0]
+        click.echo(f"{c['models'][0]} vs {c['models'][1]} on {c['tasks']} task(s) both predicted")
+        for side in ("a", "b"):
+            for ctl, e in c[side]["controls"].items():
+                if e["kind"] == "classification":
+                    click.echo(f"  {c[side]['model']} {ctl}: accuracy {_v(e['accuracy'])}, macro F1 {_v(e['macro_f1'])}")
+        for ctl, a in c["agreement"].items():
+            click.echo(f"  same label on {ctl}: {a['same']} of {a['tasks']} ({_v(a['rate'])})")
+        return
+    if doc.get("range"):
+        _series(doc)
+        return
+    click.echo(f"{doc['model']} against the labels ({doc['policy']})")
+    for ctl, e in doc["controls"].items():
+        click.echo("")
+        if e["kind"] == "classification":
+            click.echo(f"{ctl}: accuracy {_v(e['accuracy'])} ({e['correct']} of {e['tasks']}), "
+                       f"macro F1 {_v(e['macro_f1'])}")
+            rows = [["label", "precision", "recall", "F1", "support"]]
+            rows += [[k, _v(x["precision"]), _v(x["recall"]), _v(x["f1"]), str(x["support"])]
+                     for k, x in e["labels"].items()]
+            for line in _table(rows):
+                click.echo(line)
+            labels = e["confusion"]["labels"]
+            click.echo("  confusion (rows: label, columns: predicted):")
+            for line in _table([[""] + labels] + [[lab] + [str(x) for x in row]
+                                                  for lab, row in zip(labels, e["confusion"]["matrix"])]):
+                click.echo("  " + line)
+        else:
+            click.echo(f"{ctl}: matched regions on {e['tasks']} task(s)")
+            for t, x in e["thresholds"].items():
+                click.echo(f"  at {t}: precision {_v(x['precision'])}, recall {_v(x['recall'])}, F1 {_v(x['f1'])}")
+    _notes(doc["notes"])
+
+
+@click.command("suspects")
+@click.argument("rev", default="HEAD")
+@click.option("--threshold", type=float, default=None,
+              help="A prediction this confident (score) that contradicts the label makes it suspect (default 0.9).")
+@click.option("--since", default=None, metavar="REV", help="Compare answers with this version (default: REV's parent).")
+@click.option("--model", "models", multiple=True, metavar="MODEL_VERSION", help="Trust only these model versions.")
+@click.option("--resolve", "policy", type=click.Choice(POLICIES), default=None,
+              help="How a task's label is chosen among its answers (default ground-truth).")
+@click.option("-n", "limit", type=int, default=20, show_default=True, help="Show the top N (all with --json/--out).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the suspect task keys, one a line.")
+@json_option
+def suspects(rev: str, threshold: float | None, since: str | None, models: tuple[str, ...], policy: str | None,
+             limit: int, out: str | None, as_json: bool) -> None:
+    """Labels worth a second look in version REV, ranked, each with its reasons.
+
+    \b
+    A label is suspect when the other annotators' majority says otherwise, when a
+    model confidently says otherwise, or when the answer changed since the earlier
+    version (a review). --out writes the task keys (for `annover sample`-like use).
+
+    \b
+    Examples:
+      annover suspects
+      annover suspects v3 --threshold 0.95 --out recheck.txt
+      annover suspects v3 --since v1 --json
+    """
+    arrow_without_pandas()
+    res = Repo(".").suspects(rev, threshold=threshold, policy=policy, since=since, models=list(models) or None)
+    if out:
+        with open(out, "w", encoding="utf-8") as f:
+            f.writelines(k + "\n" for k in res.task_keys())
+        info(f"wrote {len(res.task_keys())} task key(s) to {out}")
+    doc = res.to_json()
+    if as_json:
+        emit_json(doc)
+        return
+    items = doc["suspects"]
+    click.echo(f"{len(items)} suspect label(s)" + (f", top {limit}:" if len(items) > limit else ":" if items else ""))
+    for i in items[:limit]:
+        click.echo(f"  {i['score']:.2f}  {i['task_key']}  {i['control']}={i['label']}  "
+                   + "; ".join(r["text"] for r in i["reasons"]))
+    _notes(doc["notes"])
+
+
+@click.command("sample")
+@click.argument("rev", default="HEAD")
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="uncertainty", show_default=True)
+@click.option("--n", "n", type=int, required=True, help="How many tasks to pick.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Orders ties (and random picks) reproducibly.")
+@click.option("--model", default=None, metavar="MODEL_VERSION", help="The model's predictions to use (default: the only one).")
+@click.option("--stratify", is_flag=True, help="Spread the picks evenly over the labels of --control.")
+@click.option("--control", default=None, help="The control whose labels --stratify and the scores use (default: the most used).")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the task keys here, one a line.")
+@click.option("--no-record", is_flag=True, help="Do not commit the selection under .annover/samples/.")
+@json_option
+def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, stratify: bool, control: str | None,
+           out: str | None, no_record: bool, as_json: bool) -> None:
+    """Pick N tasks of version REV to label next, reproducibly.
+
+    \b
+    uncertainty / margin: unlabeled tasks the model is least sure of; disagreement: tasks
+    whose annotators (or model and label) disagree; rare-labels: unlabeled tasks predicted
+    as the rarest labels; unlabeled; random. The keys go to --out and the choice is
+    committed under .annover/samples/ (strategy, n, seed, version, keys).
+
+    \b
+    Examples:
+      annover sample --strategy uncertainty --n 200 --out next.txt
+      annover sample v3 --strategy rare-labels --n 50 --stratify --seed 7
+      annover sample --strategy random --n 100 --seed 1 --no-record --json
+    """
+    arrow_without_pandas()
+    res = Repo(".").sample(rev, strategy=strategy, n=n, seed=seed, model=model, stratify=stratify, control=control,
+                           out=out, record=not no_record)
+    if as_json:
+        emit_json(res.to_json())
+    else:
+        for k in res.keys:
+            click.echo(k)
+    if out:
+        info(f"wrote {len(res.keys)} task key(s) to {out}")
+    _notes(res.notes)
+
+
+@click.command("report")
+@click.argument("rev", default="HEAD")
+@click.option("--out", type=click.Path(dir_okay=False), default="report.html", show_default=True)
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
+@json_option
+def report(rev: str, out: str, force: bool, as_json: bool) -> None:
+    """One self-contained HTML page about version REV (or the range A..B).
+
+    \b
+    Stats, label distribution, answers per annotator and agreement, each model's
+    confusion matrix, label transitions and drift since the previous version (or A),
+    agreement and class balance over the history, the top suspects. Inline SVG, no
+    script, nothing fetched: it opens offline and mails as one file.
+
+    \b
+    Examples:
+      annover report --out report.html
+      annover report v1..v5 --out rounds.html --force
+    """
+    arrow_without_pandas()
+    with Progress() as progress:
+        res = Repo(".").report(rev, out, force=force, progress=progress)
+    if as_json:
+        emit_json(res.to_json())
+    else:
+        info(f"wrote {res.path} ({res.size // 1024} KB: {', '.join(res.sections).lower()})")

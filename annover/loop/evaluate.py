@@ -1,0 +1,201 @@
+"""A model's stored predictions against the version's labels.
+
+Classification controls: each task's label is resolved from its answers by the diff's
+policy (``ground-truth``: a ground-truth answer, else the majority, ties to the latest),
+the model's label is its best-scored prediction for the control; then accuracy, a
+confusion matrix, and per-label precision, recall and F1 (per label as a yes/no question,
+so multi-label answers count each of their labels). Region controls (spans, boxes): the
+regions of the task's resolved answer (a ground-truth one, else the latest) against the
+regions of the model's best prediction, paired as the diff pairs them, at each IoU (or
+span overlap) threshold: a prediction is a true positive when it pairs with a labeled
+region of the same labels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from annover._lazy import lazy
+from annover.diffing.match import Region, match_regions
+from annover.diffing.result import DEFAULT_POLICY, Options
+from annover.errors import UsageError
+from annover.loop import queries as Q
+from annover.loop.stats import prf
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
+
+__all__ = ["EvalResult", "evaluate", "compare_models", "THRESHOLDS", "model_versions"]
+
+#: IoU (boxes) / overlap (spans) thresholds of matched-region precision and recall.
+THRESHOLDS = (0.5, 0.75)
+
+
+@dataclass
+class EvalResult:
+    """One model version against one version's labels (``to_json()`` is the ``--json`` document)."""
+
+    model: str
+    policy: str
+    controls: dict[str, dict] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"model": self.model, "policy": self.policy, "controls": self.controls, "notes": self.notes}
+
+
+def model_versions(predictions: "pa.Table") -> list[str]:
+    return sorted(set(predictions.column("model_version").unique().to_pylist())) if predictions.num_rows else []
+
+
+def _check_model(predictions: "pa.Table", model: str) -> None:
+    have = model_versions(predictions)
+    if model not in have:
+        raise UsageError(f"this version has no predictions of model version {model!r}",
+                         f"use one of: {', '.join(have) or '(none: snapshot with --predictions FILE)'}")
+
+
+def _classification(s: Q.Session, res: EvalResult) -> None:
+    pairs = s.fetch("""
+        SELECT r.from_name, r.labels AS t_labels, r.label AS t, p.labels AS p_labels, p.label AS p, count(*) AS n
+        FROM res AS r JOIN best AS p ON r.task_key = p.task_key AND r.from_name = p.from_name
+        GROUP BY ALL ORDER BY ALL""").to_pylist()
+    only = {(r[0], r[1]): (int(r[2]), int(r[3])) for r in s.con.execute("""
+        SELECT coalesce(r.from_name, p.from_name), r.task_key IS NULL,
+               count(*) FILTER (WHERE r.task_key IS NULL), count(*) FILTER (WHERE p.task_key IS NULL)
+        FROM res AS r FULL OUTER JOIN best AS p ON r.task_key = p.task_key AND r.from_name = p.from_name
+        WHERE r.task_key IS NULL OR p.task_key IS NULL GROUP BY ALL""").fetchall()}
+    controls = sorted({p["from_name"] for p in pairs} | {k[0] for k in only})
+    for ctl in controls:
+        mine = [p for p in pairs if p["from_name"] == ctl]
+        total = sum(p["n"] for p in mine)
+        right = sum(p["n"] for p in mine if p["t"] == p["p"])
+        labels = sorted({x for p in mine for x in (p["t"], p["p"])})
+        matrix = [[sum(p["n"] for p in mine if p["t"] == t and p["p"] == q) for q in labels] for t in labels]
+        single = sorted({x for p in mine for x in (*p["t_labels"], *p["p_labels"])})
+        per_label = {}
+        for lab in single:
+            tp = sum(p["n"] for p in mine if lab in p["t_labels"] and lab in p["p_labels"])
+            npred = sum(p["n"] for p in mine if lab in p["p_labels"])
+            ntrue = sum(p["n"] for p in mine if lab in p["t_labels"])
+            per_label[lab] = prf(tp, npred, ntrue)
+        f1s = [v["f1"] for v in per_label.values() if v["f1"] is not None and v["support"]]
+        unpredicted = sum(v[1] for k, v in only.items() if k[0] == ctl and not k[1])
+        unlabeled = sum(v[0] for k, v in only.items() if k[0] == ctl and k[1])
+        entry = {"kind": "classification", "tasks": total,
+                 "accuracy": round(right / total, 6) if total else None, "correct": right,
+                 "macro_f1": round(sum(f1s) / len(f1s), 6) if f1s else None,
+                 "labels": per_label, "confusion": {"labels": labels, "matrix": matrix},
+                 "labeled_not_predicted": unpredicted, "predicted_not_labeled": unlabeled}
+        if not total:
+            entry["note"] = "no task has both a label and a prediction of this control"
+        res.controls[ctl] = entry
+
+
+def _shape_regions(rows: dict[str, list]) -> dict[str, list[Region]]:
+    out: dict[str, list[Region]] = {}
+    for i, task in enumerate(rows["task_key"]):
+        out.setdefault(task, []).append(Region(rows["region_key"][i], rows["from_name"][i], rows["labels"][i],
+                                               rows["value"][i], i))
+    return out
+
+
+def _regions(s: Q.Session, res: EvalResult, thresholds: tuple[float, ...]) -> None:
+    gold = s.fetch("""
+        WITH pick AS (SELECT task_key, annotation_key FROM (SELECT DISTINCT task_key, annotation_key, gt, ts FROM regions)
+                      QUALIFY row_number() OVER (PARTITION BY task_key ORDER BY gt DESC, ts DESC, annotation_key DESC) = 1)
+        SELECT r.* FROM regions AS r JOIN pick USING (task_key, annotation_key)""").to_pydict()
+    pred = s.fetch(f"""
+        WITH pick AS (SELECT task_key, prediction_key FROM (
+                         SELECT task_key, prediction_key, max(score) AS score FROM preds GROUP BY ALL)
+                      QUALIFY row_number() OVER (PARTITION BY task_key ORDER BY score DESC NULLS LAST, prediction_key) = 1)
+        SELECT p.task_key, p.region_key, p.from_name, p.labels, p.value FROM preds AS p JOIN pick USING (task_key, prediction_key)
+        WHERE p.region_key <> '' AND p.from_name IS NOT NULL AND p.labels IS NOT NULL AND len(p.labels) > 0
+          AND regexp_matches(coalesce(p.value, ''), '{Q.SHAPE_RE}')""").to_pydict()
+    if not gold["task_key"] and not pred["task_key"]:
+        return
+    g, p = _shape_regions(gold), _shape_regions(pred)
+    controls = sorted(set(gold["from_name"]) | set(pred["from_name"]))
+    ran = {r[0] for r in s.con.execute("SELECT DISTINCT task_key FROM preds").fetchall()}
+    tasks = sorted((set(g) | set(p)) & ran)
+    for ctl in controls:
+        entry: dict[str, Any] = {"kind": "regions", "tasks": len(tasks), "thresholds": {}}
+        for t in thresholds:
+            opts = Options(iou_threshold=t, overlap_threshold=t).check()
+            tp = n_pred = n_true = 0
+            per_label: dict[str, list[int]] = {}
+            for task in tasks:
+                ga = [r for r in g.get(task, []) if r.from_name == ctl]
+                pb = [r for r in p.get(task, []) if r.from_name == ctl]
+                n_true += len(ga)
+                n_pred += len(pb)
+                for r in ga:
+                    for lab in r.labels:
+                        per_label.setdefault(lab, [0, 0, 0])[2] += 1
+                for r in pb:
+                    for lab in r.labels:
+                        per_label.setdefault(lab, [0, 0, 0])[1] += 1
+                for ra, rb, _, _ in match_regions(ga, pb, opts)[0]:
+                    if sorted(ra.labels) == sorted(rb.labels):
+                        tp += 1
+                    for lab in set(ra.labels) & set(rb.labels):
+                        per_label[lab][0] += 1
+            entry["thresholds"][str(t)] = {**prf(tp, n_pred, n_true), "matched": tp,
+                                           "labels": {k: prf(*v) for k, v in sorted(per_label.items())}}
+        res.controls[ctl] = entry
+    unseen = len(set(g) - ran)
+    if unseen:
+        res.notes.append(f"regions: {unseen} labeled task(s) the model made no prediction for are not counted")
+
+
+def evaluate(annotations: "pa.Table", predictions: "pa.Table", model: str, policy: str = DEFAULT_POLICY,
+             thresholds: tuple[float, ...] = THRESHOLDS, tasks: list[str] | None = None) -> EvalResult:
+    """Model version ``model``'s predictions against the labels resolved by ``policy`` (see the module);
+    ``tasks``: only these task keys (the tasks two models both predicted, say)."""
+    _check_model(predictions, model)
+    Options(policy=policy).check()
+    res = EvalResult(model, policy)
+    preds = predictions.filter(pc.equal(predictions.column("model_version"), model))
+    if tasks is not None:
+        keep = pa.array(tasks, pa.string())
+        annotations = annotations.filter(pc.is_in(annotations.column("task_key"), value_set=keep))
+        preds = preds.filter(pc.is_in(preds.column("task_key"), value_set=keep))
+    with Q.Session(ann=annotations, preds=preds) as s:
+        s.make("chosen", Q.chosen("ann"))
+        s.make("ratings", Q.ratings("ann", "chosen"))
+        s.make("res", Q.resolved("ratings", policy))
+        s.make("best", Q.best_predictions("preds"))
+        s.make("regions", Q.regions("ann", "chosen"))
+        _classification(s, res)
+        _regions(s, res, thresholds)
+    if not res.controls:
+        res.notes.append("no control has both labels and predictions of this model")
+    return res
+
+
+def compare_models(annotations: "pa.Table", predictions: "pa.Table", a: str, b: str,
+                   policy: str = DEFAULT_POLICY) -> dict[str, Any]:
+    """Two model versions on the tasks both predicted: each against the labels, and how often they agree."""
+    _check_model(predictions, a)
+    _check_model(predictions, b)
+    with Q.Session(preds=predictions) as s:
+        s.make("best", Q.best_predictions("preds"))
+        common = [r[0] for r in s.con.execute(f"""
+            SELECT DISTINCT task_key FROM preds WHERE model_version = '{a.replace("'", "''")}'
+            INTERSECT SELECT DISTINCT task_key FROM preds WHERE model_version = '{b.replace("'", "''")}'
+            ORDER BY 1""").fetchall()]
+        same = s.con.execute(f"""
+            SELECT x.from_name, count(*), count(*) FILTER (WHERE x.label = y.label)
+            FROM best AS x JOIN best AS y ON x.task_key = y.task_key AND x.from_name = y.from_name
+            WHERE x.model_version = '{a.replace("'", "''")}' AND y.model_version = '{b.replace("'", "''")}'
+            GROUP BY 1 ORDER BY 1""").fetchall()
+    return {"models": [a, b], "tasks": len(common),
+            "a": evaluate(annotations, predictions, a, policy, tasks=common).to_json(),
+            "b": evaluate(annotations, predictions, b, policy, tasks=common).to_json(),
+            "agreement": {ctl: {"tasks": int(n), "same": int(k), "rate": round(k / n, 6) if n else None}
+                          for ctl, n, k in same}}

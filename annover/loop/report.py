@@ -1,0 +1,394 @@
+"""``annover report``: one self-contained HTML page of a version (or a range) of labels.
+
+Everything is inline: CSS in a ``<style>``, charts as SVG, no script, no font, no image
+fetched, so the file opens anywhere, offline, and mails as one attachment. Pictures where
+people would rather look (bars, heat maps, lines), tables beside them to copy from.
+
+The page: the version's stats; label distribution per control; answers per annotator
+and agreement (per control and label, the most disagreeing pairs); each model version's
+confusion matrix and per-label scores; label transitions from the previous version (or
+the range's first) as a matrix; drift (chi-square, Jensen-Shannon) and per-annotator
+rate shift; agreement and class balance over the history; the top suspects.
+"""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any, Callable
+
+from annover.errors import UsageError
+from annover.files import write_atomic
+from annover.loop import api
+from annover.loop.agreement import agreement
+from annover.loop.drift import drift
+from annover.loop.evaluate import evaluate
+from annover.loop.suspects import suspects
+
+__all__ = ["write_report", "render", "collect", "ReportResult", "HISTORY_LIMIT", "SUSPECTS_SHOWN"]
+
+#: Versions drawn in the history charts (the newest ones) when no range is given.
+HISTORY_LIMIT = 12
+SUSPECTS_SHOWN = 25
+PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
+           "#bab0ac"]
+
+
+class ReportResult:
+    """Where the report went and what it holds."""
+
+    def __init__(self, path: str, sections: list[str], version: dict, size: int) -> None:
+        self.path, self.sections, self.version, self.size = path, sections, version, size
+
+    def to_json(self) -> dict[str, Any]:
+        return {"path": self.path, "sections": self.sections, "version": self.version, "bytes": self.size}
+
+
+# ---------------------------------------------------------------- gathering
+
+
+def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Everything the page shows, as plain data."""
+    say = progress or (lambda _: None)
+    if ".." in spec:
+        history = api.versions_in(repo, spec)
+        cur, prev = history[-1], history[0]
+    else:
+        cur = repo.show(spec)
+        history = list(reversed(repo.log(cur.id, limit=HISTORY_LIMIT)))
+        prev = repo.show(cur.parents[0]) if cur.parents else None
+    say("reading the version")
+    ann = repo.load(cur.id, "annotations")
+    preds = repo.load(cur.id, "predictions")
+    labels = api.config_labels(repo, cur)
+    data: dict[str, Any] = {"version": {**api.head_of(repo, cur), "stats": cur.stats}, "config_labels": labels}
+    say("agreement")
+    data["agreement"] = agreement(ann, labels).to_json()
+    data["models"] = {}
+    for mv in sorted(cur.model_versions):
+        say(f"model {mv}")
+        data["models"][mv] = evaluate(ann, preds, mv).to_json()
+    say("suspects")
+    prev_ann = repo.load(prev.id, "annotations") if prev is not None and prev.id != cur.id else None
+    data["suspects"] = suspects(ann, preds, prev_ann,
+                                since=api.name_of(repo, prev) if prev_ann is not None else None).to_json()
+    if prev_ann is not None:
+        say("changes since " + api.name_of(repo, prev))
+        data["previous"] = api.head_of(repo, prev)
+        data["transitions"] = repo.diff(prev.id, cur.id, transitions=True).transitions
+        data["drift"] = drift(prev_ann, ann)
+    data["history"] = []
+    for v in history:
+        say(f"history: {api.name_of(repo, v)}")
+        same = v.id == cur.id
+        a = ann if same else repo.load(v.id, "annotations")
+        res = data["agreement"] if same else agreement(a, api.config_labels(repo, v)).to_json()
+        data["history"].append({**api.head_of(repo, v), "labels": v.stats.get("labels", {}),
+                                "agreement": {c: (e.get("krippendorff_alpha") or e.get("f1") or {}).get("value")
+                                              for c, e in res["controls"].items()}})
+    return data
+
+
+def write_report(repo: Any, spec: str, out: str | Path, *, force: bool = False,
+                 progress: Callable[[str], None] | None = None) -> ReportResult:
+    """Write the report of ``spec`` (a revision or ``A..B``) to ``out``; an existing file only with ``force``."""
+    path = Path(out)
+    if path.exists() and not force:
+        raise UsageError(f"{path} exists", "give another --out, or --force to replace it")
+    data = collect(repo, spec, progress)
+    page = render(data).encode("utf-8")
+    write_atomic(path, page)
+    return ReportResult(str(path), [s for s, _ in _sections(data)], data["version"], len(page))
+
+
+# ---------------------------------------------------------------- drawing
+
+def _e(x: Any) -> str:
+    return html.escape(str(x), quote=True)
+
+
+def _num(x: Any, digits: int = 3) -> str:
+    if x is None:
+        return "–"
+    if isinstance(x, float):
+        return f"{x:.{digits}f}"
+    return str(x)
+
+
+def bars(items: list[tuple[str, float]], width: int = 520, unit: str = "") -> str:
+    """Horizontal bars with their labels and values."""
+    if not items:
+        return '<p class="muted">nothing to show</p>'
+    top = max(v for _, v in items) or 1
+    h, label_w = 22, 170
+    rows = []
+    for i, (name, v) in enumerate(items):
+        w = (width - label_w - 60) * (v / top)
+        y = i * h
+        rows.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{_e(name[:28])}</text>'
+                    f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{h - 6}" '
+                    f'fill="{PALETTE[i % len(PALETTE)]}"><title>{_e(name)}: {_e(v)}</title></rect>'
+                    f'<text x="{label_w + w + 5:.1f}" y="{y + 15}">{_e(_num(v))}{unit}</text>')
+    return (f'<svg class="chart" width="{width}" height="{len(items) * h + 4}" role="img" '
+            f'xmlns="http://www.w3.org/2000/svg">{"".join(rows)}</svg>')
+
+
+def heatmap(labels_y: list[str], labels_x: list[str], matrix: list[list[float]], x_title: str = "",
+            y_title: str = "") -> str:
+    """A matrix as coloured cells with their counts (rows: y labels, columns: x labels)."""
+    if not labels_y or not labels_x:
+        return '<p class="muted">nothing to show</p>'
+    cell, left, top_m = 46, 130, 90
+    top = max((v for r in matrix for v in r), default=0) or 1
+    out = []
+    for j, lx in enumerate(labels_x):
+        x = left + j * cell + cell / 2
+        out.append(f'<text transform="translate({x:.1f},{top_m - 6}) rotate(-40)" font-size="11">{_e(lx[:18])}</text>')
+    for i, ly in enumerate(labels_y):
+        y = top_m + i * cell
+        out.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end" font-size="11">{_e(ly[:18])}</text>')
+        for j, v in enumerate(matrix[i]):
+            t = v / top
+            diag = i < len(labels_x) and labels_x[j] == ly
+            colour = f"rgba(78,121,167,{0.08 + 0.92 * t:.3f})" if diag or not v else f"rgba(225,87,89,{0.15 + 0.85 * t:.3f})"
+            ink = "#fff" if t > 0.55 else "#222"
+            out.append(f'<rect x="{left + j * cell}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{colour}">'
+                       f'<title>{_e(ly)} → {_e(labels_x[j])}: {v}</title></rect>'
+                       f'<text x="{left + j * cell + cell / 2 - 1:.1f}" y="{y + cell / 2 + 4:.1f}" text-anchor="middle" '
+                       f'fill="{ink}" font-size="12">{v}</text>')
+    w = left + len(labels_x) * cell + 10
+    h = top_m + len(labels_y) * cell + 24
+    out.append(f'<text x="{left + len(labels_x) * cell / 2:.1f}" y="{h - 6}" text-anchor="middle" class="axis">{_e(x_title)}</text>')
+    out.append(f'<text transform="translate(12,{top_m + len(labels_y) * cell / 2:.1f}) rotate(-90)" '
+               f'text-anchor="middle" class="axis">{_e(y_title)}</text>')
+    return f'<svg class="chart" width="{w}" height="{h}" role="img" xmlns="http://www.w3.org/2000/svg">{"".join(out)}</svg>'
+
+
+def lines(xs: list[str], series: dict[str, list[float | None]], lo: float = 0.0, hi: float = 1.0,
+          width: int = 560, height: int = 200) -> str:
+    """One line per series over the versions (None: no point)."""
+    if not xs or not series:
+        return '<p class="muted">nothing to show</p>'
+    left, right, top, bottom = 40, 150, 10, 30
+    pw, ph = width - left - right, height - top - bottom
+    step = pw / max(1, len(xs) - 1)
+
+    def y_of(v: float) -> float:
+        return top + ph * (1 - (v - lo) / ((hi - lo) or 1))
+
+    out = [f'<line x1="{left}" y1="{top + ph}" x2="{left + pw}" y2="{top + ph}" stroke="#999"/>',
+           f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="#999"/>']
+    for tick in (lo, (lo + hi) / 2, hi):
+        out.append(f'<text x="{left - 4}" y="{y_of(tick) + 4:.1f}" text-anchor="end" font-size="10">{tick:g}</text>')
+    for i, x in enumerate(xs):
+        out.append(f'<text x="{left + i * step:.1f}" y="{height - 10}" text-anchor="middle" font-size="10">{_e(x[:10])}</text>')
+    for k, (name, vals) in enumerate(sorted(series.items())):
+        colour = PALETTE[k % len(PALETTE)]
+        pts = [(left + i * step, y_of(max(lo, min(hi, v)))) for i, v in enumerate(vals) if v is not None]
+        if len(pts) > 1:
+            out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
+                       f'points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in pts)}"/>')
+        for (x, y), v in zip(pts, [v for v in vals if v is not None]):
+            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{_e(name)}: {v:.3f}</title></circle>')
+        out.append(f'<rect x="{left + pw + 12}" y="{top + k * 18}" width="10" height="10" fill="{colour}"/>'
+                   f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(name[:20])}</text>')
+    return f'<svg class="chart" width="{width}" height="{height}" role="img" xmlns="http://www.w3.org/2000/svg">{"".join(out)}</svg>'
+
+
+def stacked(xs: list[str], shares: list[dict[str, int]], width: int = 560, height: int = 190) -> str:
+    """Class balance per version: one 100% bar per version, a colour per label."""
+    labels = sorted({k for s in shares for k in s})
+    if not xs or not labels:
+        return '<p class="muted">nothing to show</p>'
+    left, right, top, bottom = 10, 150, 10, 30
+    pw, ph = width - left - right, height - top - bottom
+    bw = pw / len(xs)
+    out = []
+    for i, (x, s) in enumerate(zip(xs, shares)):
+        total = sum(s.values()) or 1
+        y = top + ph
+        for k, lab in enumerate(labels):
+            h = ph * s.get(lab, 0) / total
+            y -= h
+            out.append(f'<rect x="{left + i * bw + 3:.1f}" y="{y:.1f}" width="{bw - 6:.1f}" height="{h:.1f}" '
+                       f'fill="{PALETTE[k % len(PALETTE)]}"><title>{_e(x)} {_e(lab)}: {s.get(lab, 0)} '
+                       f'({100 * s.get(lab, 0) / total:.0f}%)</title></rect>')
+        out.append(f'<text x="{left + i * bw + bw / 2:.1f}" y="{height - 10}" text-anchor="middle" font-size="10">{_e(x[:10])}</text>')
+    for k, lab in enumerate(labels[:8]):
+        out.append(f'<rect x="{left + pw + 12}" y="{top + k * 18}" width="10" height="10" fill="{PALETTE[k % len(PALETTE)]}"/>'
+                   f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(lab[:20])}</text>')
+    return f'<svg class="chart" width="{width}" height="{height}" role="img" xmlns="http://www.w3.org/2000/svg">{"".join(out)}</svg>'
+
+
+def table(head: list[str], rows: list[list[Any]], cls: str = "") -> str:
+    body = "".join("<tr>" + "".join(f"<td>{_e(_num(c))}</td>" for c in r) + "</tr>" for r in rows)
+    return (f'<table class="{cls}"><thead><tr>{"".join(f"<th>{_e(h)}</th>" for h in head)}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
+def _stat(d: dict | None) -> str:
+    if not d:
+        return "–"
+    return f"{_num(d.get('value'))} (n={d.get('n', 0)})"
+
+
+# ---------------------------------------------------------------- sections
+
+
+def _overview(d: dict) -> str:
+    st = d["version"]["stats"]
+    cards = [("tasks", st.get("tasks")), ("labeled", st.get("labeled")), ("unlabeled", st.get("unlabeled")),
+             ("answers", st.get("annotations")), ("skipped", st.get("skipped")), ("regions", st.get("regions")),
+             ("annotators", len(st.get("annotators", {}))), ("model versions", len(st.get("predictions", {})))]
+    out = '<div class="cards">' + "".join(f'<div class="card"><b>{_e(_num(v))}</b><span>{_e(k)}</span></div>'
+                                          for k, v in cards) + "</div>"
+    for ctl, counts in sorted(st.get("labels", {}).items()):
+        order = d["config_labels"].get(ctl, [])
+        names = list(dict.fromkeys([*order, *sorted(counts)]))
+        out += f"<h3>{_e(ctl)}</h3>" + bars([(n, counts.get(n, 0)) for n in names])
+    return out
+
+
+def _annotators(d: dict) -> str:
+    st = d["version"]["stats"]
+    ag = d["agreement"]
+    out = bars(sorted(st.get("annotators", {}).items(), key=lambda kv: (-kv[1], kv[0])))
+    rows = []
+    for ctl, e in ag["controls"].items():
+        if e["kind"] == "classification":
+            rows.append([ctl, "classification" + (" (multi-label)" if e["multi_label"] else ""),
+                         e["tasks_with_two_or_more"], _stat(e["krippendorff_alpha"]), _stat(e["fleiss_kappa"]),
+                         _num(e["cohen_kappa_mean"]["value"]), e.get("note", "")])
+        else:
+            rows.append([ctl, "regions", e["tasks_with_two_or_more"], "F1 " + _stat(e["f1"]),
+                         "F1, any label " + _stat(e["f1_any_label"]), "–", e.get("note", "")])
+    out += "<h3>Agreement per control</h3>" + table(
+        ["control", "kind", "tasks with 2+ answers", "Krippendorff's α", "Fleiss' κ", "mean Cohen's κ", "note"], rows)
+    lab_rows = [[ctl, lab, v.get("answers", "–"), _stat(v.get("krippendorff_alpha") or v.get("f1")),
+                 _stat(v.get("fleiss_kappa"))]
+                for ctl, e in ag["controls"].items() for lab, v in e.get("labels", {}).items()]
+    if lab_rows:
+        out += "<h3>Agreement per label</h3>" + table(["control", "label", "answers", "α (or F1)", "Fleiss' κ"],
+                                                       lab_rows)
+    pairs = ag["disagreeing_pairs"][:10]
+    if pairs:
+        out += "<h3>Most disagreeing pairs</h3>" + table(
+            ["control", "annotator", "annotator", "tasks", "disagreements", "measure", "score"],
+            [[p["control"], p["a"], p["b"], p["tasks"], p["disagree"], p["measure"], p["score"]] for p in pairs])
+    if ag["notes"]:
+        out += "".join(f'<p class="muted">note: {_e(n)}</p>' for n in ag["notes"])
+    return out
+
+
+def _models(d: dict) -> str:
+    out = ""
+    for mv, res in d["models"].items():
+        out += f"<h3>{_e(mv)}</h3>"
+        for ctl, e in res["controls"].items():
+            if e["kind"] == "classification":
+                out += (f"<h4>{_e(ctl)}: accuracy {_num(e['accuracy'])} on {e['tasks']} task(s), "
+                        f"macro F1 {_num(e['macro_f1'])}</h4>")
+                c = e["confusion"]
+                out += '<div class="row">' + heatmap(c["labels"], c["labels"], c["matrix"], "predicted", "label")
+                out += table(["label", "precision", "recall", "F1", "support"],
+                             [[k, v["precision"], v["recall"], v["f1"], v["support"]] for k, v in e["labels"].items()])
+                out += "</div>"
+            else:
+                out += f"<h4>{_e(ctl)}: matched regions on {e['tasks']} task(s)</h4>" + table(
+                    ["IoU / overlap ≥", "precision", "recall", "F1", "labeled regions"],
+                    [[t, v["precision"], v["recall"], v["f1"], v["support"]] for t, v in e["thresholds"].items()])
+        out += "".join(f'<p class="muted">note: {_e(n)}</p>' for n in res["notes"])
+    return out
+
+
+def _transitions(d: dict) -> str:
+    out = f'<p>From {_e(d["previous"]["name"])} to {_e(d["version"]["name"])}, one task per count, labels resolved by ' \
+          f'the {_e(d["transitions"]["policy"])} policy.</p>'
+    for ctl, rows in sorted(d["transitions"]["controls"].items()):
+        ys = sorted({r["from"] for r in rows})
+        xs = sorted({r["to"] for r in rows})
+        m = [[sum(r["count"] for r in rows if r["from"] == y and r["to"] == x) for x in xs] for y in ys]
+        out += f"<h3>{_e(ctl)}</h3>" + heatmap(ys, xs, m, d["version"]["name"], d["previous"]["name"])
+    return out
+
+
+def _drift(d: dict) -> str:
+    rows, people = [], []
+    for ctl, e in d["drift"]["controls"].items():
+        cs = e["chi_square"]
+        rows.append([ctl, sum(e["a"]), sum(e["b"]), cs.get("statistic"), cs.get("dof"), cs.get("p_value"),
+                     e["jensen_shannon"]])
+        for who, p in e["annotators"].items():
+            people.append([ctl, who, p["regions_a"], p["regions_b"], p["jensen_shannon"], p["chi_square"].get("p_value")])
+    people.sort(key=lambda r: -(r[4] or 0))
+    return (table(["control", f"labels in {d['previous']['name']}", f"labels in {d['version']['name']}", "χ²", "dof",
+                   "p-value", "Jensen-Shannon"], rows)
+            + "<h3>Per-annotator label-rate shift</h3>"
+            + table(["control", "annotator", "labels before", "labels after", "Jensen-Shannon", "χ² p-value"], people))
+
+
+def _history(d: dict) -> str:
+    h = d["history"]
+    xs = [v["name"] for v in h]
+    controls = sorted({c for v in h for c in v["agreement"]})
+    out = "<h3>Agreement (Krippendorff's α; F1 for regions)</h3>" + lines(
+        xs, {c: [v["agreement"].get(c) for v in h] for c in controls}, lo=min(
+            [0.0] + [x for v in h for x in v["agreement"].values() if x is not None]))
+    for ctl in sorted({c for v in h for c in v["labels"]}):
+        out += f"<h3>Class balance: {_e(ctl)}</h3>" + stacked(xs, [v["labels"].get(ctl, {}) for v in h])
+    return out
+
+
+def _suspects(d: dict) -> str:
+    items = d["suspects"]["suspects"][:SUSPECTS_SHOWN]
+    if not items:
+        return '<p class="muted">no suspect labels</p>'
+    return table(["task", "control", "label", "score", "reasons"],
+                 [[i["task_key"], i["control"], i["label"], i["score"], "; ".join(r["text"] for r in i["reasons"])]
+                  for i in items], "wide")
+
+
+def _sections(d: dict) -> list[tuple[str, Callable[[dict], str]]]:
+    out = [("Overview", _overview), ("Annotators and agreement", _annotators)]
+    if d["models"]:
+        out.append(("Model vs labels", _models))
+    if d.get("transitions"):
+        out.append(("Label transitions", _transitions))
+    if d.get("drift"):
+        out.append(("Drift", _drift))
+    if len(d["history"]) > 1:
+        out.append(("History", _history))
+    out.append(("Top suspects", _suspects))
+    return out
+
+
+CSS = """
+body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#222;margin:0;background:#f6f7f9}
+main{max-width:1100px;margin:0 auto;padding:20px 28px;background:#fff}
+h1{font-size:22px;margin:4px 0}h2{font-size:18px;border-bottom:2px solid #4e79a7;padding-bottom:3px;margin-top:30px}
+h3{font-size:15px;margin:18px 0 6px}h4{font-size:13px;margin:12px 0 4px;font-weight:600}
+.muted{color:#777}.cards{display:flex;flex-wrap:wrap;gap:10px;margin:10px 0}
+.card{border:1px solid #dde;border-radius:6px;padding:8px 14px;min-width:90px;background:#fafbfd}
+.card b{display:block;font-size:20px}.card span{color:#666;font-size:12px}
+table{border-collapse:collapse;margin:6px 0 10px;font-size:12.5px}th,td{border:1px solid #dde;padding:3px 8px;text-align:left}
+th{background:#eef2f7}tbody tr:nth-child(even){background:#fafbfd}.wide td:last-child{max-width:560px}
+svg.chart{display:block;margin:4px 0;font-size:12px;font-family:inherit}.row{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}
+nav a{margin-right:12px}.axis{font-size:11px;fill:#555}
+"""
+
+
+def render(d: dict) -> str:
+    """The page (a string of HTML) for the data of :func:`collect`."""
+    v = d["version"]
+    secs = _sections(d)
+    body = "".join(f'<section id="s{i}"><h2>{_e(name)}</h2>{fn(d)}</section>' for i, (name, fn) in enumerate(secs))
+    nav = "".join(f'<a href="#s{i}">{_e(name)}</a>' for i, (name, _) in enumerate(secs))
+    since = f" · compared with {_e(d['previous']['name'])}" if d.get("previous") else ""
+    return (f'<!doctype html><html lang="en"><head><meta charset="utf-8">'
+            f'<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'; img-src data:">'
+            f'<meta name="viewport" content="width=device-width,initial-scale=1">'
+            f'<title>annover report: {_e(v["name"])}</title><style>{CSS}</style></head><body><main>'
+            f'<h1>Labels at {_e(v["name"])}</h1><p class="muted">version {_e(v["id"][:12])} · {_e(v["created_at"])} · '
+            f'{_e(v["message"])}{since}</p><nav>{nav}</nav>{body}'
+            f'<p class="muted">made by annover report; self-contained: no script, nothing fetched.</p></main></body></html>')
+

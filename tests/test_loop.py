@@ -1,0 +1,367 @@
+"""The labeling loop's library: agreement, eval, suspects, sample, drift, over Arrow tables.
+
+Numbers are checked against the reference implementations (the ``krippendorff`` package,
+statsmodels' ``fleiss_kappa``, scikit-learn's metrics) on random answer sets made into
+annover's annotations table, so the queries that gather the answers are checked too.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+
+import krippendorff
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.stats import chi2_contingency
+from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
+from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
+
+from annover.errors import UsageError
+from annover.loop.agreement import agreement
+from annover.loop.drift import drift
+from annover.loop.evaluate import compare_models, evaluate
+from annover.loop.sample import sample
+from annover.loop.suspects import suspects
+
+LABELS = ["a", "b", "c", "d"]
+
+
+def answers_table(rows: list[dict]) -> pa.Table:
+    """An annotations table with the columns the loop reads. A row: task, who, labels (None: a skip),
+    and optionally control, value, gt, ts, key, region."""
+    cols: dict[str, list] = {k: [] for k in ("task_key", "annotation_key", "region_key", "annotator", "from_name",
+                                             "to_name", "type", "labels", "value", "was_cancelled", "ground_truth",
+                                             "created_at", "updated_at")}
+    for i, r in enumerate(rows):
+        skip = r.get("labels") is None
+        ctl = r.get("control", "ctl")
+        cols["task_key"].append(r["task"])
+        cols["annotation_key"].append(r.get("key", f"{r['who']}#0"))
+        cols["region_key"].append("" if skip else r.get("region", f"r{i}/{ctl}"))
+        cols["annotator"].append(r["who"])
+        cols["from_name"].append(None if skip else ctl)
+        cols["to_name"].append(None if skip else "text")
+        cols["type"].append(None if skip else r.get("type", "choices"))
+        cols["labels"].append(None if skip else r["labels"])
+        cols["value"].append(None if skip else json.dumps(r.get("value", {"choices": r["labels"]})))
+        cols["was_cancelled"].append(skip)
+        cols["ground_truth"].append(r.get("gt", False))
+        cols["created_at"].append(r.get("ts", "2026-01-01T00:00:00Z"))
+        cols["updated_at"].append(r.get("ts", "2026-01-01T00:00:00Z"))
+    return pa.table(cols, schema=pa.schema([
+        (k, pa.list_(pa.string()) if k == "labels" else pa.bool_() if k in ("was_cancelled", "ground_truth")
+         else pa.string()) for k in cols]))
+
+
+def predictions_table(rows: list[dict]) -> pa.Table:
+    """A predictions table: task, model, labels, score, optionally control, value, key."""
+    cols: dict[str, list] = {k: [] for k in ("task_key", "prediction_key", "region_key", "model_version", "score",
+                                             "from_name", "to_name", "type", "labels", "value")}
+    for i, r in enumerate(rows):
+        ctl = r.get("control", "ctl")
+        cols["task_key"].append(r["task"])
+        cols["prediction_key"].append(r.get("key", f"{r['model']}#0"))
+        cols["region_key"].append(f"p{i}/{ctl}")
+        cols["model_version"].append(r["model"])
+        cols["score"].append(r.get("score"))
+        cols["from_name"].append(ctl)
+        cols["to_name"].append("text")
+        cols["type"].append(r.get("type", "choices"))
+        cols["labels"].append(r["labels"])
+        cols["value"].append(json.dumps(r.get("value", {"choices": r["labels"]})))
+    return pa.table(cols, schema=pa.schema([
+        (k, pa.list_(pa.string()) if k == "labels" else pa.float64() if k == "score" else pa.string())
+        for k in cols]))
+
+
+def _no_nan(doc) -> None:
+    json.dumps(doc, allow_nan=False)  # raises on NaN or inf anywhere
+
+
+# ---------------------------------------------------------------- agreement, against the references
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.integers(2, 4), st.integers(2, 4), st.integers(2, 25), st.randoms(use_true_random=False))
+def test_agreement_matches_krippendorff_sklearn_and_statsmodels(k, coders, units, rnd):
+    labels = LABELS[:k]
+    data = np.full((coders, units), np.nan)
+    rows = []
+    for j in range(units):
+        for i in range(coders):
+            if rnd.random() < 0.8:
+                v = rnd.randrange(k)
+                data[i, j] = v
+                rows.append({"task": f"t{j:03d}", "who": f"w{i}", "labels": [labels[v]]})
+    if not rows:
+        return
+    res = agreement(answers_table(rows)).to_json()
+    _no_nan(res)
+    e = res["controls"]["ctl"]
+    counts = np.zeros((units, k), int)
+    for i in range(coders):
+        for j in range(units):
+            if not math.isnan(data[i, j]):
+                counts[j, int(data[i, j])] += 1
+    pairable = counts.sum(1) >= 2
+    assert e["krippendorff_alpha"]["n"] == e["fleiss_kappa"]["n"] == int(pairable.sum())
+    if (counts[pairable].sum(0) > 0).sum() >= 2:
+        ref = krippendorff.alpha(reliability_data=data, level_of_measurement="nominal",
+                                 value_domain=sorted({int(x) for x in data[~np.isnan(data)]}))
+        assert e["krippendorff_alpha"]["value"] == pytest.approx(ref, abs=1e-6)
+    else:
+        assert e["krippendorff_alpha"]["value"] is None and e["krippendorff_alpha"]["note"]
+    full = counts[counts.sum(1) == coders]  # statsmodels needs the same number of raters per unit
+    if len(full) and (counts.sum(1)[pairable] == coders).all() and e["fleiss_kappa"]["value"] is not None:
+        assert e["fleiss_kappa"]["value"] == pytest.approx(sm_fleiss(full, method="fleiss"), abs=1e-6)
+    for p in e["pairs"]:
+        a, b = int(p["a"][1:]), int(p["b"][1:])
+        both = ~np.isnan(data[a]) & ~np.isnan(data[b])
+        assert p["tasks"] == int(both.sum())
+        with np.errstate(all="ignore"):
+            ref = cohen_kappa_score(data[a][both], data[b][both])
+        if math.isnan(ref):
+            assert p["cohen_kappa"]["value"] is None
+        else:
+            assert p["cohen_kappa"]["value"] == pytest.approx(ref, abs=1e-6)
+
+
+def test_multi_label_is_one_yes_no_question_per_label():
+    rng = random.Random(3)
+    rows, per_label = [], {lab: np.full((3, 30), np.nan) for lab in LABELS[:3]}
+    for j in range(30):
+        for i in range(3):
+            chosen = sorted(rng.sample(LABELS[:3], rng.randint(1, 2)))
+            rows.append({"task": f"t{j}", "who": f"w{i}", "labels": chosen})
+            for lab in LABELS[:3]:
+                per_label[lab][i, j] = 1.0 if lab in chosen else 0.0
+    e = agreement(answers_table(rows), {"ctl": LABELS}).to_json()["controls"]["ctl"]
+    assert e["multi_label"] and "pooled" in e["note"]
+    for lab in LABELS[:3]:
+        ref = krippendorff.alpha(reliability_data=per_label[lab], level_of_measurement="nominal")
+        assert e["labels"][lab]["krippendorff_alpha"]["value"] == pytest.approx(ref, abs=1e-6)
+    # pooled: every (task, label) one unit
+    pooled = np.hstack([per_label[lab] for lab in LABELS[:3]])
+    ref = krippendorff.alpha(reliability_data=pooled, level_of_measurement="nominal")
+    assert e["krippendorff_alpha"]["value"] == pytest.approx(ref, abs=1e-6)
+    unused = e["labels"]["d"]  # in the config, used by nobody
+    assert unused["answers"] == 0 and unused["krippendorff_alpha"] == {"value": None, "n": 30,
+                                                                        "note": "nobody used this label"}
+
+
+def test_one_annotator_all_skips_and_a_label_nobody_used_are_defined_with_notes():
+    one = agreement(answers_table([{"task": f"t{i}", "who": "w0", "labels": ["a"]} for i in range(5)]),
+                    {"ctl": ["a", "b"]}).to_json()
+    _no_nan(one)
+    e = one["controls"]["ctl"]
+    assert e["krippendorff_alpha"] == {"value": None, "n": 0, "note": "no task has two answers or more"}
+    assert e["pairs"] == [] and e["cohen_kappa_mean"] == {"value": None, "pairs": 0}
+    assert any("1 annotator(s)" in n for n in one["notes"])
+    skips = agreement(answers_table([{"task": f"t{i}", "who": w, "labels": None} for i in range(3)
+                                     for w in ("w0", "w1")])).to_json()
+    _no_nan(skips)
+    assert skips["controls"] == {} and skips["skipped"] == 6 and skips["annotators"] == {}
+    assert any("skipped" in n for n in skips["notes"]) and any("0 annotator(s)" in n for n in skips["notes"])
+    same = agreement(answers_table([{"task": f"t{i}", "who": w, "labels": ["a"]} for i in range(4)
+                                    for w in ("w0", "w1")])).to_json()
+    _no_nan(same)
+    assert same["controls"]["ctl"]["krippendorff_alpha"]["value"] is None
+    assert same["controls"]["ctl"]["pairs"][0]["cohen_kappa"]["note"].startswith("undefined")
+
+
+def test_a_later_answer_of_the_same_annotator_replaces_the_earlier_one():
+    rows = [{"task": "t1", "who": "w0", "labels": ["a"], "key": "w0#0", "ts": "2026-01-01"},
+            {"task": "t1", "who": "w0", "labels": ["b"], "key": "w0#1", "ts": "2026-01-02"},
+            {"task": "t1", "who": "w1", "labels": ["b"]}]
+    e = agreement(answers_table(rows)).to_json()["controls"]["ctl"]
+    assert e["pairs"][0]["agree"] == 1 and e["pairs"][0]["tasks"] == 1
+
+
+def _span(start: int, end: int, label: str) -> dict:
+    return {"start": start, "end": end, "labels": [label]}
+
+
+def test_span_agreement_pairs_regions_by_overlap_and_gives_f1():
+    rows = [  # w0: 3 spans; w1: 2 matching (one with another label), 1 extra
+        {"task": "t1", "who": "w0", "control": "ner", "type": "labels", "labels": ["PER"], "value": _span(0, 5, "PER")},
+        {"task": "t1", "who": "w0", "control": "ner", "type": "labels", "labels": ["LOC"], "value": _span(10, 16, "LOC")},
+        {"task": "t1", "who": "w0", "control": "ner", "type": "labels", "labels": ["ORG"], "value": _span(20, 24, "ORG")},
+        {"task": "t1", "who": "w1", "control": "ner", "type": "labels", "labels": ["PER"], "value": _span(0, 4, "PER")},
+        {"task": "t1", "who": "w1", "control": "ner", "type": "labels", "labels": ["ORG"], "value": _span(10, 16, "ORG")},
+        {"task": "t1", "who": "w1", "control": "ner", "type": "labels", "labels": ["LOC"], "value": _span(40, 44, "LOC")},
+    ]
+    res = agreement(answers_table(rows)).to_json()
+    e = res["controls"]["ner"]
+    assert e["kind"] == "regions"
+    assert e["f1"] == {"value": pytest.approx(2 * 1 / 6), "n": 1}  # one pair with the same label
+    assert e["f1_any_label"]["value"] == pytest.approx(2 * 2 / 6)  # two pairs by overlap
+    assert e["labels"]["PER"]["f1"]["value"] == 1.0
+    assert e["labels"]["LOC"]["f1"]["value"] == 0.0
+    assert res["disagreeing_pairs"][0]["measure"] == "f1"
+    strict = agreement(answers_table(rows), overlap_threshold=1.0).to_json()["controls"]["ner"]
+    assert strict["f1_any_label"]["value"] == pytest.approx(2 * 2 / 6)  # 0..4 lies in 0..5: overlap 1
+
+
+def test_box_agreement_uses_iou_threshold():
+    box = lambda x, lab: {"x": x, "y": 0, "width": 10, "height": 10, "rectanglelabels": [lab]}  # noqa: E731
+    rows = [{"task": "t1", "who": "w0", "control": "box", "type": "rectanglelabels", "labels": ["car"], "value": box(0, "car")},
+            {"task": "t1", "who": "w1", "control": "box", "type": "rectanglelabels", "labels": ["car"], "value": box(3, "car")}]
+    iou = 70 / 130
+    assert agreement(answers_table(rows), iou_threshold=0.5).to_json()["controls"]["box"]["f1"]["value"] == 1.0
+    assert agreement(answers_table(rows), iou_threshold=0.6).to_json()["controls"]["box"]["f1"]["value"] == 0.0
+    assert iou < 0.6
+
+
+# ---------------------------------------------------------------- eval
+
+
+def test_eval_matches_scikit_learn():
+    rng = random.Random(5)
+    truth, pred, rows, prows = [], [], [], []
+    for j in range(80):
+        t = rng.choice(LABELS[:3])
+        p = t if rng.random() < 0.7 else rng.choice(LABELS[:3])
+        truth.append(t)
+        pred.append(p)
+        rows.append({"task": f"t{j:02d}", "who": "w0", "labels": [t]})
+        prows.append({"task": f"t{j:02d}", "model": "m1", "labels": [p], "score": rng.random()})
+    prows.append({"task": "t99", "model": "m1", "labels": ["a"], "score": 0.5})  # no label: not counted
+    res = evaluate(answers_table(rows), predictions_table(prows), "m1").to_json()
+    _no_nan(res)
+    e = res["controls"]["ctl"]
+    assert e["accuracy"] == pytest.approx(accuracy_score(truth, pred), abs=1e-6)
+    labels = e["confusion"]["labels"]
+    assert e["confusion"]["matrix"] == confusion_matrix(truth, pred, labels=labels).tolist()
+    p, r, f, s = precision_recall_fscore_support(truth, pred, labels=labels, zero_division=0)
+    for i, lab in enumerate(labels):
+        assert e["labels"][lab]["precision"] == pytest.approx(p[i], abs=1e-6)
+        assert e["labels"][lab]["recall"] == pytest.approx(r[i], abs=1e-6)
+        assert e["labels"][lab]["f1"] == pytest.approx(f[i], abs=1e-6)
+        assert e["labels"][lab]["support"] == s[i]
+    assert e["predicted_not_labeled"] == 1 and e["labeled_not_predicted"] == 0
+
+
+def test_eval_resolves_labels_by_the_policy_and_refuses_unknown_models():
+    rows = [{"task": "t1", "who": "w0", "labels": ["a"], "ts": "2026-01-03"},
+            {"task": "t1", "who": "w1", "labels": ["b"], "ts": "2026-01-01"},
+            {"task": "t1", "who": "w2", "labels": ["b"], "ts": "2026-01-02", "gt": True}]
+    preds = predictions_table([{"task": "t1", "model": "m", "labels": ["a"], "score": 0.9}])
+    assert evaluate(answers_table(rows), preds, "m", "latest").controls["ctl"]["accuracy"] == 1.0
+    assert evaluate(answers_table(rows), preds, "m", "majority").controls["ctl"]["accuracy"] == 0.0
+    with pytest.raises(UsageError, match="no predictions of model version 'x'"):
+        evaluate(answers_table(rows), preds, "x")
+
+
+def test_eval_boxes_precision_recall_at_iou_thresholds():
+    box = lambda x, lab: {"x": x, "y": 0, "width": 10, "height": 10, "rectanglelabels": [lab]}  # noqa: E731
+    ann = answers_table([
+        {"task": "t1", "who": "w0", "control": "box", "type": "rectanglelabels", "labels": ["car"], "value": box(0, "car")},
+        {"task": "t1", "who": "w0", "control": "box", "type": "rectanglelabels", "labels": ["bus"], "value": box(50, "bus")}])
+    preds = predictions_table([  # IoU 0.6 with the car; a bus nowhere near the bus
+        {"task": "t1", "model": "m", "control": "box", "type": "rectanglelabels", "labels": ["car"], "value": box(2.5, "car"),
+         "score": 0.8},
+        {"task": "t1", "model": "m", "control": "box", "type": "rectanglelabels", "labels": ["bus"], "value": box(90, "bus"),
+         "score": 0.8}])
+    e = evaluate(ann, preds, "m").to_json()["controls"]["box"]
+    assert e["thresholds"]["0.5"]["precision"] == 0.5 and e["thresholds"]["0.5"]["recall"] == 0.5
+    assert e["thresholds"]["0.75"]["precision"] == 0.0
+    assert e["thresholds"]["0.5"]["labels"]["car"]["f1"] == 1.0
+
+
+def test_two_models_on_the_tasks_both_predicted():
+    ann = answers_table([{"task": f"t{i}", "who": "w0", "labels": ["a"]} for i in range(4)])
+    preds = predictions_table([{"task": f"t{i}", "model": "m1", "labels": ["a"], "score": 0.9} for i in range(4)]
+                              + [{"task": f"t{i}", "model": "m2", "labels": ["a" if i else "b"], "score": 0.9}
+                                 for i in range(1, 3)])
+    out = compare_models(ann, preds, "m1", "m2")
+    assert out["tasks"] == 2 and out["agreement"]["ctl"] == {"tasks": 2, "same": 2, "rate": 1.0}
+    assert out["a"]["controls"]["ctl"]["tasks"] == 2 and out["b"]["controls"]["ctl"]["accuracy"] == 1.0
+
+
+# ---------------------------------------------------------------- suspects
+
+
+def test_suspects_rank_majority_model_and_changed_with_reasons():
+    rows = [{"task": "t1", "who": w, "labels": [lab]} for w, lab in (("w0", "a"), ("w1", "b"), ("w2", "b"))]
+    rows += [{"task": "t2", "who": "w0", "labels": ["a"]}, {"task": "t3", "who": "w0", "labels": ["c"]}]
+    preds = predictions_table([{"task": "t2", "model": "m", "labels": ["b"], "score": 0.97},
+                               {"task": "t3", "model": "m", "labels": ["b"], "score": 0.5}])
+    before = answers_table([{"task": "t3", "who": "w0", "labels": ["b"]}])
+    res = suspects(answers_table(rows), preds, before, threshold=0.9, since="v1")
+    doc = res.to_json()
+    _no_nan(doc)
+    assert [(i["task_key"], [r["kind"] for r in i["reasons"]]) for i in doc["suspects"]] == [
+        ("t1", ["majority"]), ("t2", ["model"]), ("t3", ["changed"])]
+    assert doc["suspects"][0]["reasons"][0]["text"] == "w0 said 'a'; 2 of 2 others said 'b'"
+    assert "m says 'b' (score 0.97)" in doc["suspects"][1]["reasons"][0]["text"]
+    assert "changed since v1: 'b' -> 'c'" in doc["suspects"][2]["reasons"][0]["text"]
+    assert res.task_keys() == ["t1", "t2", "t3"]
+    assert doc["counts"] == {"majority": 1, "model": 1, "changed": 1}
+    assert suspects(answers_table(rows), preds, threshold=0.99).items[0]["task_key"] == "t1"
+
+
+# ---------------------------------------------------------------- sample
+
+
+def _pool(n: int = 40):
+    tasks = pa.table({"task_key": [f"t{i:02d}" for i in range(n)]})
+    ann = answers_table([{"task": f"t{i:02d}", "who": w, "labels": [LABELS[(i + k * (i % 3 == 0)) % 3]]}
+                         for i in range(10) for k, w in enumerate(("w0", "w1"))])
+    preds = predictions_table([{"task": f"t{i:02d}", "model": "m", "labels": [LABELS[i % 3]],
+                                "score": round(0.3 + (i * 37 % 60) / 100, 2)} for i in range(n)])
+    return tasks, ann, preds
+
+
+@pytest.mark.parametrize("strategy", ["uncertainty", "margin", "disagreement", "rare-labels", "unlabeled", "random"])
+def test_sample_is_reproducible_whatever_the_input_order(strategy):
+    tasks, ann, preds = _pool()
+    one = sample(tasks, ann, preds, strategy, 7, seed=4)
+    rev = lambda t: t.take(list(range(t.num_rows - 1, -1, -1)))  # noqa: E731
+    two = sample(rev(tasks), rev(ann), rev(preds), strategy, 7, seed=4)
+    assert one.keys == two.keys and len(set(one.keys)) == len(one.keys)
+    labeled = {f"t{i:02d}" for i in range(10)}
+    if strategy in ("uncertainty", "margin", "rare-labels", "unlabeled"):
+        assert not set(one.keys) & labeled
+    if strategy == "disagreement":
+        assert set(one.keys) <= labeled and one.keys[0] in {"t00", "t03", "t06", "t09"}
+    if strategy == "uncertainty":
+        scores = one.scores
+        assert scores == sorted(scores)
+    if strategy in ("random", "unlabeled"):
+        assert sample(tasks, ann, preds, strategy, 7, seed=5).keys != one.keys
+
+
+def test_sample_stratified_spreads_over_labels_and_says_when_short():
+    tasks, ann, preds = _pool()
+    res = sample(tasks, ann, preds, "uncertainty", 6, seed=1, stratify=True)
+    assert sorted(res.labels) == ["a", "a", "b", "b", "c", "c"] and res.stratify == "ctl"
+    short = sample(tasks, ann, preds, "unlabeled", 100)
+    assert len(short.keys) == 30 and "fewer than the 100" in short.notes[0]
+    with pytest.raises(UsageError, match="unknown strategy"):
+        sample(tasks, ann, preds, "loudest", 5)
+    with pytest.raises(UsageError, match="needs a model"):
+        sample(tasks, ann, None, "uncertainty", 5)
+
+
+# ---------------------------------------------------------------- drift
+
+
+def test_drift_counts_chi_square_and_per_annotator_shift():
+    a = answers_table([{"task": f"t{i}", "who": "w0" if i % 2 else "w1", "labels": ["a" if i < 30 else "b"]}
+                       for i in range(40)])
+    b = answers_table([{"task": f"t{i}", "who": "w0" if i % 2 else "w1",
+                        "labels": ["a" if (i < 30 if i % 2 == 0 else i < 10) else "b"]} for i in range(40)])
+    d = drift(a, b)
+    _no_nan(d)
+    e = d["controls"]["ctl"]
+    assert e["labels"] == ["a", "b"] and e["a"] == [30, 10] and e["b"] == [20, 20]
+    stat, p, dof, _ = chi2_contingency(np.array([[30, 10], [20, 20]]), correction=False)
+    assert e["chi_square"]["statistic"] == pytest.approx(stat, abs=1e-5)
+    assert e["chi_square"]["p_value"] == pytest.approx(p, abs=1e-5)
+    assert e["annotators"]["w1"]["jensen_shannon"] == 0.0  # w1 kept labeling as before
+    assert e["annotators"]["w0"]["jensen_shannon"] > 0.1
