@@ -21,6 +21,7 @@ Examples:
   annover export v3 --format coco --predictions yolov8-2024 --out preds.json
   annover export v3 --format conll --out v3.conll --resolve annotator:ann@example.com
   annover export v3 --format voc --out v3-voc --force
+  annover export v3 --format hf --out v3-hf --resolve latest     # datasets.load_from_disk("v3-hf")
 
 \b
 --resolve (training formats hold one answer per item; see docs/formats.md):
@@ -28,7 +29,7 @@ Examples:
 """)
 @click.argument("rev", default="HEAD")
 @click.option("--format", "fmt", required=True, type=click.Choice(EXPORT_FORMATS), help="Output format.")
-@click.option("--out", required=True, type=click.Path(), help="Output file (a folder for yolo, yolo-obb, voc).")
+@click.option("--out", required=True, type=click.Path(), help="Output file (a folder for yolo, yolo-obb, voc, hf).")
 @click.option("--table", type=click.Choice(TABLES), default="annotations",
               help="Table for jsonl/csv/parquet (default annotations).")
 @click.option("--resolve", metavar="RULE",
@@ -40,8 +41,8 @@ Examples:
 @json_option
 def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predictions: str | None, force: bool,
            as_json: bool) -> None:
-    """Write version REV in a format to train with (COCO, YOLO, VOC, CoNLL) or to re-import
-    into Label Studio (Label Studio JSON, JSON-MIN, JSONL, CSV, Parquet).
+    """Write version REV in a format to train with (COCO, YOLO, VOC, CoNLL, Hugging Face
+    datasets) or to re-import into Label Studio (Label Studio JSON, JSON-MIN, JSONL, CSV, Parquet).
 
     An existing --out is not replaced unless --force is given.
     """
