@@ -29,6 +29,14 @@ DVC = Path(sys.executable).with_name("dvc")
 STORE = ".annover"
 
 
+@pytest.fixture(autouse=True)
+def _patient_remote(monkeypatch):
+    """Two busy cores can keep moto's first answer past the default 5 s: only the timeout tests
+    (which pass --timeout) are about the wait."""
+    monkeypatch.setenv("ANNOVER_REMOTE_TIMEOUT", "60")
+    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
+
+
 def invoke(*args: str) -> tuple[int, str, str]:
     """The CLI in process through `run` (its real error handler): exit code, stdout, stderr."""
     with CliRunner().isolation() as (out, err, _):

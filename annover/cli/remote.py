@@ -6,14 +6,15 @@ import click
 
 from annover.cli import emit_json, info, json_option, short
 from annover.repo import Repo, StatusResult, TransferResult
-from annover.store.dvc import REMOTE_TIMEOUT, RemoteInfo, this_machine_warning
+from annover.store.dvc import REMOTE_TIMEOUT, TIMEOUT_ENV, TRANSFER_TIMEOUT, RemoteInfo, this_machine_warning
 
 _PUSHED = {True: "yes", False: "no (run `annover push`)", None: "unknown"}
 
 remote_option = click.option("--remote", help="DVC remote name (default: the default remote).")
-timeout_option = click.option("--timeout", type=click.FloatRange(min=0.1), default=REMOTE_TIMEOUT,
-                              show_default=True, metavar="SECONDS",
-                              help="How long to wait for the remote's first answer (then exit 10).")
+timeout_option = click.option(
+    "--timeout", type=click.FloatRange(min=0.1), metavar="SECONDS",
+    help=f"How long to wait for the remote's first answer, then exit 10 (default: ${TIMEOUT_ENV}, else "
+         f"{REMOTE_TIMEOUT:g} for status, {TRANSFER_TIMEOUT:g} for push and pull).")
 
 
 def _warn_this_machine(remote: RemoteInfo | None) -> None:
@@ -52,7 +53,7 @@ Exit 10 when the remote does not answer within --timeout.
 @click.option("--no-remote", is_flag=True, help="Do not ask the DVC remote what it lacks.")
 @timeout_option
 @json_option
-def status(no_remote: bool, timeout: float, as_json: bool) -> None:
+def status(no_remote: bool, timeout: float | None, as_json: bool) -> None:
     """HEAD, its tags, the DVC remote, and how many versions it lacks."""
     out = Repo(".").status(remote=not no_remote, timeout=timeout)
     if as_json:
@@ -78,7 +79,7 @@ Examples:
 @remote_option
 @timeout_option
 @json_option
-def push(rev: str | None, remote: str | None, timeout: float, as_json: bool) -> None:
+def push(rev: str | None, remote: str | None, timeout: float | None, as_json: bool) -> None:
     """Upload to the DVC remote what it lacks: of version REV, or of every version reachable
     from HEAD and the tags (like `git push`). What is there is not sent again."""
     out = Repo(".").push(rev, remote, timeout=timeout)
@@ -98,7 +99,7 @@ Examples:
 @remote_option
 @timeout_option
 @json_option
-def pull(rev: str | None, remote: str | None, timeout: float, as_json: bool) -> None:
+def pull(rev: str | None, remote: str | None, timeout: float | None, as_json: bool) -> None:
     """Download from the DVC remote what the local DVC cache lacks: of version REV, or of every
     version reachable from HEAD and the tags; HEAD's objects land in the work tree."""
     out = Repo(".").pull(rev, remote, timeout=timeout)

@@ -102,7 +102,7 @@ class Repo(RepoCore):
         (``force`` to do it, ``dry_run`` to see what would go)."""
         return history.reset(self, rev, force, dry_run)
 
-    def status(self, remote: bool = True, timeout: float = remote_.REMOTE_TIMEOUT) -> StatusResult:
+    def status(self, remote: bool = True, timeout: float | None = None) -> StatusResult:
         """``annover status``: HEAD, its tags, the DVC remote (waiting ``timeout`` s for its first
         answer), and the versions it lacks."""
         return remote_.status(self, remote, timeout)
@@ -115,13 +115,13 @@ class Repo(RepoCore):
         return export_.export(self, rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force)
 
     def push(self, rev: str | None = None, remote: str | None = None,
-             timeout: float = remote_.REMOTE_TIMEOUT) -> TransferResult:
+             timeout: float | None = None) -> TransferResult:
         """``annover push``: what the DVC remote lacks of version ``rev``, or (None) of every
         version reachable from HEAD and the tags, like ``git push``."""
         return remote_.push(self, rev, remote, timeout)
 
     def pull(self, rev: str | None = None, remote: str | None = None,
-             timeout: float = remote_.REMOTE_TIMEOUT) -> TransferResult:
+             timeout: float | None = None) -> TransferResult:
         """``annover pull``: what the DVC cache lacks of version ``rev``, or (None) of every
         version reachable from HEAD and the tags; HEAD's objects land in the work tree."""
         return remote_.pull(self, rev, remote, timeout)

@@ -14,7 +14,7 @@ from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore
 from annover.repo.results import InitResult, StatusResult, TransferResult
 from annover.store import dvc as dvc_adapter
-from annover.store.dvc import REMOTE_TIMEOUT, Direction, Moved, RemoteInfo
+from annover.store.dvc import Direction, Moved, RemoteInfo
 from annover.store.git import Git
 from annover.store.versions import Version
 
@@ -137,12 +137,25 @@ def reachable(repo: RepoCore) -> dict[str, tuple[str, str | None]]:
     """Every version reachable from git's HEAD and tags: id -> (its commit, its objects' listing).
 
     The listing is the ``.dir`` md5 the commit's ``objects.dvc`` records (None: no pointer,
-    an interrupted snapshot). Two git calls, whatever the number of versions: the log of
-    the commits that added version records, and the pointers read in one batch.
+    an interrupted snapshot). A version whose record HEAD's tree no longer holds (dropped by
+    ``annover reset``) counts only if a tag not on HEAD's history reaches it. Four git calls,
+    whatever the number of versions: two logs of the commits that added version records,
+    HEAD's records, and the pointers read in one batch.
     """
-    vdir = repo.rel(repo.dir / "versions")
-    out = repo.git("log", "--full-history", "--diff-filter=A", "--format=commit %H", "--name-only",
-                   "HEAD", "--tags", "--", f"{vdir}/", check=False)
+    vdir = f"{repo.rel(repo.dir / 'versions')}/"
+    commits = _added(repo, "HEAD", "--tags", "--", vdir)
+    kept = {p.rsplit("/", 1)[-1][:-5] for p in repo.git("ls-tree", "-r", "--name-only", "HEAD", "--", vdir,
+                                                       check=False).splitlines() if p.endswith(".json")}
+    kept |= set(_added(repo, "--tags", "--not", "HEAD", "--", vdir))
+    commits = {vid: c for vid, c in commits.items() if vid in kept}
+    pointer = repo.rel(repo.dir / "objects.dvc")
+    return {vid: (c, lst) for (vid, c), lst in zip(commits.items(), _pointers(repo, list(commits.values()), pointer))}
+
+
+def _added(repo: RepoCore, *revs: str) -> dict[str, str]:
+    """Version id -> the commit that added its record, for ``git log REVS`` (newest first)."""
+    out = repo.git("log", "--full-history", "--diff-filter=A", "--format=commit %H", "--name-only", *revs,
+                   check=False)
     commits: dict[str, str] = {}
     commit = ""
     for line in out.splitlines():
@@ -150,8 +163,7 @@ def reachable(repo: RepoCore) -> dict[str, tuple[str, str | None]]:
             commit = line[7:].strip()
         elif line.endswith(".json") and commit:
             commits.setdefault(line.rsplit("/", 1)[-1][:-5], commit)
-    pointer = repo.rel(repo.dir / "objects.dvc")
-    return {vid: (c, lst) for (vid, c), lst in zip(commits.items(), _pointers(repo, list(commits.values()), pointer))}
+    return commits
 
 
 def _pointers(repo: RepoCore, commits: list[str], pointer: str) -> list[str | None]:
@@ -179,10 +191,11 @@ def _name(repo: RepoCore, vid: str) -> str:
     return f"{tags[0]} ({vid[:12]})" if tags else vid[:12]
 
 
-def status(repo: RepoCore, remote: bool = True, timeout: float = REMOTE_TIMEOUT) -> StatusResult:
+def status(repo: RepoCore, remote: bool = True, timeout: float | None = None) -> StatusResult:
     """HEAD, its tags, the DVC remote, and (asking the remote unless ``remote=False``, waiting
     ``timeout`` seconds for its first answer) which versions reachable from HEAD and the tags
-    it lacks. An unreachable remote raises :class:`~annover.errors.RemoteUnreachableError`."""
+    it lacks. An unreachable remote raises :class:`~annover.errors.RemoteUnreachableError`.
+    ``timeout`` None: ``$ANNOVER_REMOTE_TIMEOUT``, else 5 s (push and pull: 30 s)."""
     head = repo.head()
     info = remote_info(repo)
     interrupted = _interrupted(repo, head)
@@ -228,7 +241,7 @@ def _targets(repo: RepoCore, rev: str | None) -> dict[str, tuple[str, str | None
 
 
 def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Direction,
-             timeout: float = REMOTE_TIMEOUT) -> tuple[TransferResult, list[str]]:
+             timeout: float | None = None) -> tuple[TransferResult, list[str]]:
     """Move the objects of version ``rev`` (None: of every version reachable from HEAD and the
     tags) that the other side lacks; what is there already is not sent again. Also returns
     the versions that could not be moved (their objects are on neither side)."""
@@ -268,7 +281,7 @@ def _refuse_lost(repo: RepoCore, out: TransferResult, lost: list[str]) -> None:
 
 
 def push(repo: RepoCore, rev: str | None = None, remote: str | None = None,
-         timeout: float = REMOTE_TIMEOUT) -> TransferResult:
+         timeout: float | None = None) -> TransferResult:
     """Push what the remote lacks of version ``rev``, or of every version reachable from HEAD
     and the tags (like ``git push``), incrementally."""
     out, lost = transfer(repo, rev, remote, Direction.PUSH, timeout)
@@ -277,7 +290,7 @@ def push(repo: RepoCore, rev: str | None = None, remote: str | None = None,
 
 
 def pull(repo: RepoCore, rev: str | None = None, remote: str | None = None,
-         timeout: float = REMOTE_TIMEOUT) -> TransferResult:
+         timeout: float | None = None) -> TransferResult:
     """Fetch into the DVC cache what it lacks of version ``rev``, or of every version reachable
     from HEAD and the tags; HEAD's objects are then checked out into the work tree (also
     when some other version is on neither side, which is then reported)."""

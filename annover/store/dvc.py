@@ -56,8 +56,8 @@ else:
     dvc_objects_errors = lazy("dvc_objects.errors")
     platformdirs = lazy("platformdirs")
 
-__all__ = ["DVC_DIR", "REMOTE_TIMEOUT", "Direction", "Dvc", "Moved", "RemoteInfo", "find_root", "is_local_url",
-           "listing_of", "open_fs", "redact", "tracked_md5"]
+__all__ = ["DVC_DIR", "REMOTE_TIMEOUT", "TIMEOUT_ENV", "TRANSFER_TIMEOUT", "Direction", "Dvc", "Moved", "RemoteInfo", "find_root", "is_local_url",
+           "listing_of", "open_fs", "redact", "remote_timeout", "tracked_md5"]
 
 DVC_DIR = ".dvc"
 #: The files ``dvc init`` makes (committed by ``annover init``).
@@ -68,8 +68,11 @@ HASH_NAME = "md5"
 REMOTE = "annover"
 #: The machine-local default of repositories made before the remote was committed (``.dvc/config.local``).
 LOCAL_REMOTE = "annover-local"
-#: Seconds status, push and pull wait for the remote's first answer.
+#: Seconds ``status`` waits for the remote's first answer, and ``push``/``pull`` (which would
+#: rather wait than call a slow remote unreachable); the environment variable sets both.
 REMOTE_TIMEOUT = 5.0
+TRANSFER_TIMEOUT = 30.0
+TIMEOUT_ENV = "ANNOVER_REMOTE_TIMEOUT"
 _DIR_SUFFIX = ".dir"
 _APP, _APP_AUTHOR = "dvc", "iterative"  # DVC's platformdirs names (dvc/dirs.py)
 _SECRET_OPTION = re.compile(r"(secret|password|token|key_id|access_key|credential|session)", re.I)
@@ -109,6 +112,17 @@ class Moved:
     present: list[str]
     missing: list[str]
     files: int
+
+
+def remote_timeout(timeout: float | None, default: float) -> float:
+    """``timeout``, else ``$ANNOVER_REMOTE_TIMEOUT``, else ``default`` (seconds)."""
+    if timeout is not None:
+        return timeout
+    try:
+        return float(os.environ.get(TIMEOUT_ENV) or default)
+    except ValueError:
+        raise RemoteError(f"{TIMEOUT_ENV}={os.environ[TIMEOUT_ENV]!r} is not a number of seconds",
+                          f"set it to a number, e.g. {TIMEOUT_ENV}=30") from None
 
 
 def is_local_url(url: str) -> bool:
@@ -349,7 +363,7 @@ class Dvc:
 
     # ------------------------------------------------------------------ remotes
 
-    def push(self, listings: list[str], remote: str | None, timeout: float = REMOTE_TIMEOUT) -> Moved:
+    def push(self, listings: list[str], remote: str | None, timeout: float | None = None) -> Moved:
         """Push the listings (``.dir`` md5s) the remote lacks, and the files they list.
 
         What ``git checkout REV && dvc push`` moves for each version, without reading that
@@ -357,7 +371,7 @@ class Dvc:
         listing on the remote means all its files are there (DVC's own rule), so it is
         skipped, and DVC sends only the files the remote lacks. The listings go last.
         """
-        with self._remote(remote, timeout) as (d, odb):
+        with self._remote(remote, remote_timeout(timeout, TRANSFER_TIMEOUT)) as (d, odb):
             there = set(odb.oids_exist(listings)) if listings else set()
             todo = [m for m in dict.fromkeys(listings) if m not in there]
             files, missing = self._listed(d.cache.local, todo)
@@ -371,7 +385,7 @@ class Dvc:
             n += self._send(d.cloud.push, [_dir_hash(m) for m in complete], remote, "push")
         return Moved(complete, [m for m in dict.fromkeys(listings) if m in there], missing, n)
 
-    def pull(self, listings: list[str], remote: str | None, timeout: float = REMOTE_TIMEOUT) -> Moved:
+    def pull(self, listings: list[str], remote: str | None, timeout: float | None = None) -> Moved:
         """Fetch into the DVC cache the listings and listed files it lacks (see :meth:`push`).
 
         Listings whose files are all in the cache already are not asked for: with nothing
@@ -385,7 +399,7 @@ class Dvc:
             todo = [m for m in listings if m not in have]
             if not todo:
                 return Moved([], have, [], 0)
-            self._remote_odb(d, remote, timeout, must_exist=True)
+            self._remote_odb(d, remote, remote_timeout(timeout, TRANSFER_TIMEOUT), must_exist=True)
             n = self._send(d.cloud.pull, [_dir_hash(m) for m in todo if not cache.exists(m)], remote, "pull")
             files, missing = self._listed(cache, todo)
             wanted = {hi.value: hi for fs in files.values() for hi in fs}
@@ -396,9 +410,9 @@ class Dvc:
         return Moved(done, have, missing, n)
 
     def listings_on_remote(self, listings: list[str], remote: str | None = None,
-                           timeout: float = REMOTE_TIMEOUT) -> set[str]:
+                           timeout: float | None = None) -> set[str]:
         """Which of the listings the remote has (a listing there means its files are there)."""
-        with self._remote(remote, timeout, must_exist=True) as (_, odb):
+        with self._remote(remote, remote_timeout(timeout, REMOTE_TIMEOUT), must_exist=True) as (_, odb):
             return set(odb.oids_exist(list(dict.fromkeys(listings)))) if listings else set()
 
     @contextmanager
