@@ -19,7 +19,7 @@ import pytest
 
 import annover
 from annover.cli import run
-from annover.errors import RemoteError, RemoteUnreachableError
+from annover.errors import ObjectError, RemoteError, RemoteUnreachableError
 from click.testing import CliRunner
 
 from .conftest import EXAMPLES, ROOT, git, run_cli
@@ -241,6 +241,25 @@ def test_pull_of_a_version_nobody_pushed_names_it(tmp_path, monkeypatch):
     assert "1 version(s) not on the remote: v1 (" in err and "annover push" in err
     assert annover.Repo(train).read_table("v2").num_rows > 0  # what was there was pulled
     assert any(p.is_file() for p in (train / STORE / "objects").rglob("*"))  # and HEAD's checked out
+
+
+def test_push_to_a_second_remote_names_the_version_this_clone_does_not_have(tmp_path, monkeypatch):
+    root = tmp_path / "labels"
+    ok("init", str(root), "--remote", str(tmp_path / "dvc-remote"))
+    monkeypatch.chdir(root)
+    copy_sample(root)
+    snapshot(1)
+    snapshot(2)
+    ok("push")
+    train = clone(root, tmp_path / "train")
+    monkeypatch.chdir(train)
+    ok("pull", "v2")  # v2 only: v1's objects are not here
+    backup = tmp_path / "backup"
+    assert dvc("remote", "add", "--local", "backup", str(backup), cwd=train).returncode == 0
+    code, out, err = invoke("push", "--remote", "backup")
+    assert code == ObjectError.exit_code and out == ""
+    assert "1 version(s) not pushed" in err and "v1 (" in err and "1 other version(s) moved" in err
+    assert as_json("push", "v2", "--remote", "backup")["up_to_date"] == 1  # v2 went before the error
 
 
 # ---------------------------------------------------------------------- item 6
