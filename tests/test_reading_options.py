@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 import annover
-from annover.errors import InputError, ObjectError, ValidationError
+from annover.errors import InputError, LockError, ObjectError, ValidationError
 from annover.labelstudio import tasks as ls_tasks
 
 from .conftest import EXAMPLES, ROOT, git, run_cli
@@ -315,3 +315,31 @@ def test_a_file_outside_the_repository_is_recorded_by_its_name_only(repo, tmp_pa
     assert str(tmp_path) not in json.dumps(res.version.record) and ".." not in res.version.record["origin"]["path"]
     inside = repo.snapshot("round2.json", message="y")
     assert inside.version.record["origin"]["path"] == "round2.json"
+
+
+@pytest.mark.labelstudio
+def test_a_version_landing_during_a_label_studio_pull_refuses_the_pull(repo, tmp_path, ls, project_factory,
+                                                                      sdk_admin):
+    p = project_factory("landing")
+    src = tmp_path / "records.jsonl"
+    src.write_text("".join(json.dumps({"id": f"r{i}", "text": f"review {i}"}) + "\n" for i in range(1, 4)))
+    ls_tasks.push(ls, p.id, str(src), key="data.id")
+    first = repo.snapshot(label_studio=p.id, client=ls, key="data.id", message="pulled")
+    task = next(iter(sdk_admin.tasks.list(project=p.id)))
+    sdk_admin.annotations.create(id=task.id, result=choice("pos"))
+    exported = _write(tmp_path / "teammate.json", [
+        {"id": t.id, "data": t.data, "annotations": [{"completed_by": {"id": 1, "email": "t@example.com"},
+                                                        "result": choice("neg")}]}
+        for t in sdk_admin.tasks.list(project=p.id)])
+    landed = {}
+
+    def progress(step: str) -> None:  # while the server exports, a teammate's version lands
+        if step.startswith("Label Studio is exporting") and not landed:
+            q = run_cli("snapshot", "--from", str(exported), "-m", "their round", cwd=repo.root)
+            assert q.returncode == 0, q.stderr
+            landed["id"] = q.stdout.strip()
+
+    with pytest.raises(LockError) as e:
+        repo.snapshot(label_studio=p.id, client=ls, message="my pull", full=True, progress=progress)
+    assert landed and landed["id"][:12] in str(e.value) and "their round" in str(e.value)
+    assert [v.id for v in repo.log()] == [landed["id"], first.version.id]

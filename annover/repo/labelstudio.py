@@ -62,6 +62,7 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
                           progress: Progress) -> SnapshotResult:
     """``annover snapshot --label-studio DATASET``: pull the project (incrementally from HEAD where
     it can), then make the version. ``inp.key`` defaults to the one HEAD was pulled with."""
+    start = repo.begin_write()  # before the pull: a version landing during it refuses this one
     client = client or connect(url, api_key)
     previous = ls_sync.Previous.of(repo)
     head = repo.head()
@@ -74,6 +75,6 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
     pulled = SnapshotInput(tables=got.tables, origin=got.origin, config_text=got.config_text, message=inp.message,
                            tag=inp.tag, key=inp.key, source_data=inp.source_data, predictions=inp.predictions,
                            validate=inp.validate, learned_users=(client.url, {**_users(client), **got.users}))
-    result = make_version(repo, pulled, progress)
+    result = make_version(repo, pulled, progress, start=start)
     result.warnings.extend(got.warnings)
     return result

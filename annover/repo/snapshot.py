@@ -444,10 +444,20 @@ def _locked(repo: RepoCore, inp: SnapshotInput, content: Content, enc: Encoded, 
                           reading=content.reading.to_json(), remembered=content.remembered)
 
 
-def make_version(repo: RepoCore, inp: SnapshotInput, progress: Progress = noop) -> SnapshotResult:
-    """Make a version from ``inp``; ``changed=False`` (no version) when HEAD holds the same content."""
+#: ``make_version(start=...)`` not given: HEAD is read as the snapshot starts.
+NOW = object()
+
+
+def make_version(repo: RepoCore, inp: SnapshotInput, progress: Progress = noop, *,
+                 start: "str | None | object" = NOW) -> SnapshotResult:
+    """Make a version from ``inp``; ``changed=False`` (no version) when HEAD holds the same content.
+
+    ``start``: the HEAD version the input was read against (a Label Studio pull records it
+    before the pull); a version landed since then refuses this one.
+    """
     check_new_tag(repo, inp.tag)
-    start = repo.begin_write()  # HEAD as reading starts (refused on a detached git HEAD)
+    if start is NOW:
+        start = repo.begin_write()  # HEAD as reading starts (refused on a detached git HEAD)
     head = repo.head()
     content = read_inputs(repo, inp, head, progress)
     progress("hashing content")
