@@ -90,7 +90,7 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool)
         _series(doc)
         return
     v = doc["options"]["version"]
-    click.echo(f"agreement at {v['name']}: {doc['tasks']} task(s), {doc['answers']} answer(s), "
+    click.echo(f"agreement at {v['name']}: {doc['tasks']} task(s) with answers, {doc['answers']} answer(s), "
                f"{len(doc['annotators'])} annotator(s)")
     for ctl, e in doc["controls"].items():
         click.echo("")

@@ -123,7 +123,11 @@ def _regions(s: Q.Session, res: EvalResult, thresholds: tuple[float, ...]) -> No
     controls = sorted(set(gold["from_name"]) | set(pred["from_name"]))
     ran = {r[0] for r in s.con.execute("SELECT DISTINCT task_key FROM preds").fetchall()}
     tasks = sorted((set(g) | set(p)) & ran)
+    predicted = set(pred["from_name"])
     for ctl in controls:
+        if ctl not in predicted:
+            res.notes.append(f"{ctl}: the model predicts no regions of this control")
+            continue
         entry: dict[str, Any] = {"kind": "regions", "tasks": len(tasks), "thresholds": {}}
         for t in thresholds:
             opts = Options(iou_threshold=t, overlap_threshold=t).check()

@@ -30,6 +30,9 @@ __all__ = ["write_report", "render", "collect", "ReportResult", "HISTORY_LIMIT",
 #: Versions drawn in the history charts (the newest ones) when no range is given.
 HISTORY_LIMIT = 12
 SUSPECTS_SHOWN = 25
+#: Label sets drawn in a transition matrix; the rarer ones are merged into one row and column.
+TRANSITION_LABELS = 7
+OTHER = "(other)"
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#bab0ac"]
 
@@ -149,14 +152,14 @@ def heatmap(labels_y: list[str], labels_x: list[str], matrix: list[list[float]],
         out.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end" font-size="11">{_e(ly[:18])}</text>')
         for j, v in enumerate(matrix[i]):
             t = v / top
-            diag = i < len(labels_x) and labels_x[j] == ly
+            diag = labels_x[j] == ly
             colour = f"rgba(78,121,167,{0.08 + 0.92 * t:.3f})" if diag or not v else f"rgba(225,87,89,{0.15 + 0.85 * t:.3f})"
             ink = "#fff" if t > 0.55 else "#222"
             out.append(f'<rect x="{left + j * cell}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{colour}">'
                        f'<title>{_e(ly)} → {_e(labels_x[j])}: {v}</title></rect>'
                        f'<text x="{left + j * cell + cell / 2 - 1:.1f}" y="{y + cell / 2 + 4:.1f}" text-anchor="middle" '
                        f'fill="{ink}" font-size="12">{v}</text>')
-    w = left + len(labels_x) * cell + 10
+    w = left + len(labels_x) * cell + 70  # room for the last column's slanted name
     h = top_m + len(labels_y) * cell + 24
     out.append(f'<text x="{left + len(labels_x) * cell / 2:.1f}" y="{h - 6}" text-anchor="middle" class="axis">{_e(x_title)}</text>')
     out.append(f'<text transform="translate(12,{top_m + len(labels_y) * cell / 2:.1f}) rotate(-90)" '
@@ -242,17 +245,19 @@ def _overview(d: dict) -> str:
              ("annotators", len(st.get("annotators", {}))), ("model versions", len(st.get("predictions", {})))]
     out = '<div class="cards">' + "".join(f'<div class="card"><b>{_e(_num(v))}</b><span>{_e(k)}</span></div>'
                                           for k, v in cards) + "</div>"
+    charts = []
     for ctl, counts in sorted(st.get("labels", {}).items()):
         order = d["config_labels"].get(ctl, [])
         names = list(dict.fromkeys([*order, *sorted(counts)]))
-        out += f"<h3>{_e(ctl)}</h3>" + bars([(n, counts.get(n, 0)) for n in names])
-    return out
+        charts.append(f"<div><h3>Labels: {_e(ctl)}</h3>" + bars([(n, counts.get(n, 0)) for n in names], 440) + "</div>")
+    return out + '<div class="row">' + "".join(charts) + "</div>"
 
 
 def _annotators(d: dict) -> str:
     st = d["version"]["stats"]
     ag = d["agreement"]
-    out = bars(sorted(st.get("annotators", {}).items(), key=lambda kv: (-kv[1], kv[0])))
+    out = '<div class="row"><div><h3>Answers per annotator</h3>' + bars(
+        sorted(st.get("annotators", {}).items(), key=lambda kv: (-kv[1], kv[0])), 440) + "</div>"
     rows = []
     for ctl, e in ag["controls"].items():
         if e["kind"] == "classification":
@@ -262,19 +267,23 @@ def _annotators(d: dict) -> str:
         else:
             rows.append([ctl, "regions", e["tasks_with_two_or_more"], "F1 " + _stat(e["f1"]),
                          "F1, any label " + _stat(e["f1_any_label"]), "–", e.get("note", "")])
-    out += "<h3>Agreement per control</h3>" + table(
-        ["control", "kind", "tasks with 2+ answers", "Krippendorff's α", "Fleiss' κ", "mean Cohen's κ", "note"], rows)
+    out += "<div><h3>Agreement per control</h3>" + table(
+        ["control", "kind", "tasks with 2+ answers", "Krippendorff's α", "Fleiss' κ", "mean Cohen's κ", "note"],
+        rows) + "</div></div>"
     lab_rows = [[ctl, lab, v.get("answers", "–"), _stat(v.get("krippendorff_alpha") or v.get("f1")),
                  _stat(v.get("fleiss_kappa"))]
                 for ctl, e in ag["controls"].items() for lab, v in e.get("labels", {}).items()]
+    out += '<div class="row">'
     if lab_rows:
-        out += "<h3>Agreement per label</h3>" + table(["control", "label", "answers", "α (or F1)", "Fleiss' κ"],
-                                                       lab_rows)
+        out += "<div><h3>Agreement per label</h3>" + table(
+            ["control", "label", "answers", "α (or F1)", "Fleiss' κ"], lab_rows) + "</div>"
     pairs = ag["disagreeing_pairs"][:10]
     if pairs:
-        out += "<h3>Most disagreeing pairs</h3>" + table(
-            ["control", "annotator", "annotator", "tasks", "disagreements", "measure", "score"],
-            [[p["control"], p["a"], p["b"], p["tasks"], p["disagree"], p["measure"], p["score"]] for p in pairs])
+        out += "<div><h3>Most disagreeing pairs</h3>" + table(
+            ["control", "annotator", "annotator", "tasks", "disagree", "measure", "score"],
+            [[p["control"], p["a"], p["b"], p["tasks"], p["disagree"], p["measure"], p["score"]] for p in pairs]) \
+            + "</div>"
+    out += "</div>"
     if ag["notes"]:
         out += "".join(f'<p class="muted">note: {_e(n)}</p>' for n in ag["notes"])
     return out
@@ -304,12 +313,32 @@ def _models(d: dict) -> str:
 def _transitions(d: dict) -> str:
     out = f'<p>From {_e(d["previous"]["name"])} to {_e(d["version"]["name"])}, one task per count, labels resolved by ' \
           f'the {_e(d["transitions"]["policy"])} policy.</p>'
+    charts = []
     for ctl, rows in sorted(d["transitions"]["controls"].items()):
+        rows, merged = _top(rows, TRANSITION_LABELS)
         ys = sorted({r["from"] for r in rows})
         xs = sorted({r["to"] for r in rows})
         m = [[sum(r["count"] for r in rows if r["from"] == y and r["to"] == x) for x in xs] for y in ys]
-        out += f"<h3>{_e(ctl)}</h3>" + heatmap(ys, xs, m, d["version"]["name"], d["previous"]["name"])
-    return out
+        note = f'<p class="muted">{merged} rarer label set(s) shown as {OTHER}</p>' if merged else ""
+        charts.append(f"<div><h3>{_e(ctl)}</h3>" + heatmap(ys, xs, m, d["version"]["name"], d["previous"]["name"])
+                      + note + "</div>")
+    return out + '<div class="row">' + "".join(charts) + "</div>"
+
+
+def _top(rows: list[dict], k: int) -> tuple[list[dict], int]:
+    """Transition rows with label sets beyond the ``k`` most frequent merged into one."""
+    weight: dict[str, int] = {}
+    for r in rows:
+        for side in ("from", "to"):
+            weight[r[side]] = weight.get(r[side], 0) + r["count"]
+    keep = set(sorted(weight, key=lambda x: (-weight[x], x))[:k])
+    if len(weight) <= k:
+        return rows, 0
+    out: dict[tuple[str, str], int] = {}
+    for r in rows:
+        key = (r["from"] if r["from"] in keep else OTHER, r["to"] if r["to"] in keep else OTHER)
+        out[key] = out.get(key, 0) + r["count"]
+    return [{"from": a, "to": b, "count": n} for (a, b), n in out.items()], len(weight) - k
 
 
 def _drift(d: dict) -> str:

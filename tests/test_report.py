@@ -1,0 +1,164 @@
+"""``annover report``: one self-contained HTML page, opened in headless Chromium (Debian's).
+
+The repository is three rounds of a generated sentiment + entities project: three
+annotators of different care (one drifts in round 3), skips, a ground truth, two model
+versions. The browser must see no console error and make no request besides the file;
+the screenshot goes to docs/img/report.png (the README shows it).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+
+import annover
+from tests.conftest import EXAMPLES, ROOT
+
+SENTIMENTS = ["positive", "negative", "neutral"]
+PEOPLE = [("Maria", "Acme", "Lisbon"), ("Kenji", "Globex", "Osaka"), ("Ana", "Initech", "Porto"),
+          ("Tom", "Umbrella", "Leeds"), ("Lea", "Hooli", "Bern")]
+ANNOTATORS = [("alice@example.com", 0.08), ("bob@example.com", 0.18), ("carol@example.com", 0.3)]
+
+
+def _spans(i: int, rng: random.Random, shift: bool) -> tuple[str, list[tuple[int, int, str]]]:
+    name, org, city = PEOPLE[i % len(PEOPLE)]
+    text = f"{name} from {org} visited {city} last week."
+    spans = [(0, len(name), "PER"), (text.index(org), text.index(org) + len(org), "ORG"),
+             (text.index(city), text.index(city) + len(city), "LOC")]
+    out = []
+    for s, e, lab in spans:
+        if rng.random() < 0.1:
+            continue  # missed
+        if shift and rng.random() < 0.3:
+            e = max(s + 1, e - 2)
+        if rng.random() < 0.08:
+            lab = "MISC"
+        out.append((s, e, lab))
+    return text, out
+
+
+def make_round(n_tasks: int, round_no: int, seed: int = 7) -> list[dict]:
+    """A Label Studio export of ``n_tasks`` tasks as round ``round_no`` has them."""
+    rng = random.Random(seed)
+    tasks = []
+    for i in range(n_tasks):
+        truth = rng.choices(SENTIMENTS, weights=[5, 3, 2])[0]
+        r = random.Random(seed * 1000 + i)  # a task's answers do not depend on the round, unless reviewed
+        ents = i % 3 == 0
+        text = f"Review {i}: the product was {truth}." if not ents else None
+        who = ANNOTATORS if i % 5 < 2 else [ANNOTATORS[i % 3]]
+        anns = []
+        for k, (email, noise) in enumerate(who):
+            if round_no >= 3 and email.startswith("carol"):
+                noise = 0.5  # carol drifts
+            label = truth if r.random() > noise else r.choice(SENTIMENTS)
+            if round_no >= 2 and i % 17 == 4 and email.startswith("alice"):
+                label = truth  # a review fixed it
+            result = [{"id": f"s{i}-{k}", "from_name": "sentiment", "to_name": "text", "type": "choices",
+                       "value": {"choices": [label]}}]
+            if ents:
+                text, spans = _spans(i, r, shift=email.startswith("carol"))
+                result += [{"id": f"e{i}-{k}-{j}", "from_name": "entities", "to_name": "text", "type": "labels",
+                            "value": {"start": s, "end": e, "text": text[s:e], "labels": [lab]}}
+                           for j, (s, e, lab) in enumerate(spans)]
+            skip = i % 23 == 7 and k == 0
+            anns.append({"id": 10000 * round_no + 10 * i + k, "completed_by": {"id": k + 1, "email": email},
+                         "result": [] if skip else result, "was_cancelled": skip, "ground_truth": i == 1 and k == 0,
+                         "created_at": f"2026-10-{1 + i % 28:02d}T10:00:00Z", "updated_at": f"2026-10-{1 + i % 28:02d}T10:00:00Z",
+                         "lead_time": 5.0 + i % 7})
+        if i % 11 == 10 and i >= n_tasks - 12:
+            anns = []  # still to label
+        preds = []
+        for mv, acc, since in (("sentiment-bert-v1", 0.75, 1), ("sentiment-bert-v2", 0.88, 3)):
+            if round_no < since:
+                continue
+            pr = random.Random(seed * 7 + i * 13 + len(mv))
+            lab = truth if pr.random() < acc else pr.choice([s for s in SENTIMENTS if s != truth])
+            preds.append({"id": 50000 + i * 3 + since, "model_version": mv, "score": round(0.45 + 0.55 * pr.random(), 2),
+                          "result": [{"id": f"p{i}-{since}", "from_name": "sentiment", "to_name": "text",
+                                      "type": "choices", "value": {"choices": [lab]}}]})
+        tasks.append({"id": 1000 + i, "data": {"ext_id": f"rev-{i:03d}", "text": text or f"Review {i}."},
+                      "annotations": anns, "predictions": preds})
+    return tasks
+
+
+@pytest.fixture
+def loop_repo(tmp_path, monkeypatch):
+    """Three rounds: 60 tasks, then 90, then 120 (v1, v2, v3)."""
+    root = tmp_path / "labels"
+    repo = annover.init(root)
+    shutil.copy(EXAMPLES / "labeling.xml", root / "labeling.xml")
+    monkeypatch.chdir(root)
+    for n, size in enumerate((60, 90, 120), start=1):
+        (root / f"round{n}.json").write_text(json.dumps(make_round(size, n)))
+        repo.snapshot(f"round{n}.json", config="labeling.xml" if n == 1 else None, key="data.ext_id",
+                      message=f"round {n}")
+    return repo
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def _browser():
+    sync_api = pytest.importorskip("playwright.sync_api")
+    if not Path(CHROMIUM).exists():
+        (pytest.fail if os.environ.get("CI") else pytest.skip)("needs Chromium: apt-get install chromium")
+    return sync_api
+
+
+def test_report_renders_in_chromium_with_no_errors_and_no_requests(loop_repo, tmp_path):
+    out = tmp_path / "report.html"
+    res = loop_repo.report("HEAD", out)
+    page_html = out.read_text()
+    assert res.sections == ["Overview", "Annotators and agreement", "Model vs labels", "Label transitions", "Drift",
+                            "History", "Top suspects"]
+    # self-contained: nothing to fetch (no script, no stylesheet, image or font by URL)
+    assert "<script" not in page_html and not re.search(r"""(src|href)=["'](?!#)""", page_html)
+    assert "NaN" not in page_html and "nan<" not in page_html
+    sync_api = _browser()
+    errors, requests = [], []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1160, "height": 1400})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(out.as_uri())
+            page.wait_for_load_state("load")
+            assert page.title() == "annover report: v3"
+            assert page.locator("svg.chart").count() >= 8
+            assert page.locator("h2").all_inner_texts() == res.sections
+            # the pictures have their numbers in tables beside them
+            assert "Krippendorff's α" in page.inner_text("body") and "sentiment-bert-v2" in page.inner_text("body")
+            shot = ROOT / "docs" / "img" / "report.png"
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=False)
+        finally:
+            browser.close()
+    assert errors == []
+    assert requests == [out.as_uri()]
+
+
+def test_report_of_a_range_compares_its_ends_and_refuses_to_overwrite(loop_repo, tmp_path):
+    out = tmp_path / "r.html"
+    res = loop_repo.report("v1..v3", out)
+    text = out.read_text()
+    assert "From v1 to v3" in text and res.version["name"] == "v3"
+    assert text.count('<circle') >= 3  # agreement over the three versions
+    with pytest.raises(annover.AnnoverError, match="exists"):
+        loop_repo.report("v1..v3", out)
+    loop_repo.report("v1", out, force=True)
+    assert "Label transitions" not in out.read_text()  # v1 has no earlier version
+
+
+def test_report_of_the_shipped_sample(two_rounds, tmp_path):
+    repo, _, _ = two_rounds
+    res = repo.report("v2", tmp_path / "s.html")
+    assert res.size > 10000 and "Top suspects" in res.sections
