@@ -165,8 +165,9 @@ def quiet() -> Iterator[None]:
 
 def init(root: Path, subdir: bool) -> None:
     """``dvc init`` (``--subdir`` when ``root`` is not the git top level)."""
+    make = dvc_repo.Repo.init  # imported first: importing DVC sets its logger's level, quiet() then lowers it
     with quiet():
-        dvc_repo.Repo.init(str(root), subdir=subdir)
+        make(str(root), subdir=subdir)
 
 
 def open_fs(url: str, rev: str | None) -> Any:
@@ -284,7 +285,8 @@ class Dvc:
         cwd = os.getcwd()
         os.chdir(self.root)
         try:
-            with quiet(), dvc_repo.Repo(str(self.root)) as d:
+            opener = dvc_repo.Repo  # imported before quiet(), which must come after DVC sets its logger
+            with quiet(), opener(str(self.root)) as d:
                 d.scm_context.quiet = True  # annover commits pointers itself
                 yield d
         finally:
