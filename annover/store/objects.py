@@ -26,10 +26,14 @@ from typing import Any, Callable, Iterable
 from annover.errors import ObjectError
 from annover.files import sha256_file
 
-__all__ = ["FsStore", "LocalStore", "ObjectRef", "ObjectStore", "check_md5", "check_oid", "first_line", "sha256_file", "shard"]
+__all__ = ["SHA256_RE", "TAMPERED", "FsStore", "LocalStore", "ObjectRef", "ObjectStore", "check_md5", "check_oid",
+           "first_line", "sha256_file", "shard"]
 
-_SHA256_RE = re.compile(r"[0-9a-f]{64}")
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _MD5_RE = re.compile(r"[0-9a-f]{32}")
+#: The hint of a record or manifest whose references are not in annover's form.
+TAMPERED = ("the record or manifest was edited or damaged: restore it from git (`git log -p` on the file) "
+             "or pull the version again")
 _PULL_HINT = "run `annover pull VERSION` with the version that needs it, to fetch it from the DVC remote"
 
 
@@ -45,8 +49,19 @@ class ObjectRef:
         return {"oid": self.oid, "md5": self.md5, "size": self.size}
 
     @classmethod
-    def from_json(cls, d: dict) -> "ObjectRef":
-        return cls(d["oid"], d["md5"], int(d["size"]))
+    def from_json(cls, d: Any, where: str = "an object reference") -> "ObjectRef":
+        """The reference a record or manifest holds, its fields checked for their form (they
+        become paths in the store and DVC's cache); ObjectError naming ``where`` otherwise."""
+        if not isinstance(d, dict):
+            raise ObjectError(f"{where} is {type(d).__name__}, not an object reference", TAMPERED)
+        oid, md5, size = d.get("oid"), d.get("md5"), d.get("size")
+        if not isinstance(oid, str) or not SHA256_RE.fullmatch(oid):
+            raise ObjectError(f"{where}: oid {_shown(oid)} is not 64 hex digits (sha256)", TAMPERED)
+        if not isinstance(md5, str) or not _MD5_RE.fullmatch(md5):
+            raise ObjectError(f"{where}: md5 {_shown(md5)} is not 32 hex digits", TAMPERED)
+        if isinstance(size, bool) or not isinstance(size, int) or size < 0:
+            raise ObjectError(f"{where}: size {_shown(size)} is not a byte count", TAMPERED)
+        return cls(oid, md5, size)
 
     @classmethod
     def of(cls, data: bytes) -> "ObjectRef":
@@ -54,9 +69,14 @@ class ObjectRef:
         return cls(hashlib.sha256(data).hexdigest(), hashlib.md5(data).hexdigest(), len(data))
 
 
+def _shown(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 70 else text[:67] + "..."
+
+
 def check_oid(oid: str) -> str:
     """``oid`` if it is a sha256 in hex (so it is safe in a path); ObjectError otherwise."""
-    if not isinstance(oid, str) or not _SHA256_RE.fullmatch(oid):
+    if not isinstance(oid, str) or not SHA256_RE.fullmatch(oid):
         raise ObjectError(f"invalid object id {oid!r}", "object ids are 64 hex digits (sha256)")
     return oid
 

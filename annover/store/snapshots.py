@@ -11,13 +11,13 @@ import hashlib
 import json
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from annover._lazy import lazy
 from annover.errors import ObjectError
 from annover.model import canonical as C
 from annover.store.duck import cursor, fetch
-from annover.store.objects import ObjectRef, ObjectStore
+from annover.store.objects import SHA256_RE, TAMPERED, ObjectRef, ObjectStore
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -51,8 +51,16 @@ class SnapshotRef:
         return {"id": self.id, "manifest": self.manifest.to_json(), "rows": self.rows}
 
     @classmethod
-    def from_json(cls, d: dict) -> "SnapshotRef":
-        return cls(d["id"], ObjectRef.from_json(d["manifest"]), int(d["rows"]))
+    def from_json(cls, d: Any, where: str = "a snapshot reference") -> "SnapshotRef":
+        """The reference a version record holds, checked for its form; ObjectError naming ``where``."""
+        if not isinstance(d, dict):
+            raise ObjectError(f"{where} is {type(d).__name__}, not a snapshot reference", TAMPERED)
+        sid, rows = d.get("id"), d.get("rows")
+        if not isinstance(sid, str) or not SHA256_RE.fullmatch(sid):
+            raise ObjectError(f"{where}: id {sid!r:.70} is not 64 hex digits (a snapshot id)", TAMPERED)
+        if isinstance(rows, bool) or not isinstance(rows, int) or rows < 0:
+            raise ObjectError(f"{where}: rows {rows!r:.70} is not a row count", TAMPERED)
+        return cls(sid, ObjectRef.from_json(d.get("manifest"), f"{where}, manifest"), rows)
 
 
 # Columns whose values are (nearly) all distinct: Parquet would build a dictionary, find
@@ -200,11 +208,18 @@ def store_snapshot(store: ObjectStore, name: str, sid: str, rows: Sequence[int],
 
 
 def read_manifest(store: ObjectStore, ref: SnapshotRef | ObjectRef) -> dict:
+    """A snapshot's manifest, verified by hash, its table and part references checked for their form."""
     mref = ref.manifest if isinstance(ref, SnapshotRef) else ref
+    what = f"snapshot manifest {mref.oid[:12]}"
     try:
-        return json.loads(store.get(mref, "snapshot manifest"))
-    except json.JSONDecodeError:
-        raise ObjectError(f"snapshot manifest {mref.oid[:12]} is not JSON", "the store is damaged; pull it again") from None
+        m = json.loads(store.get(mref, "snapshot manifest"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise ObjectError(f"{what} is not JSON", "the store is damaged; pull it again") from None
+    if not isinstance(m, dict) or m.get("table") not in C.TABLES or not isinstance(m.get("parts"), list):
+        raise ObjectError(f"{what} is not a snapshot manifest (a table name and a list of parts)", TAMPERED)
+    for i, p in enumerate(m["parts"]):
+        ObjectRef.from_json(p, f"{what}, part {i}")
+    return m
 
 
 def object_refs(store: ObjectStore, ref: SnapshotRef) -> list[ObjectRef]:

@@ -41,10 +41,13 @@ class Version:
             preds = t.get("predictions", {})
             if model_version is not None:
                 d = preds.get(model_version)
-                return SnapshotRef.from_json(d) if d else None
+                return SnapshotRef.from_json(d, self._where(f"tables.predictions.{model_version}")) if d else None
             return None
         d = t.get(table)
-        return SnapshotRef.from_json(d) if d else None
+        return SnapshotRef.from_json(d, self._where(f"tables.{table}")) if d else None
+
+    def _where(self, field: str) -> str:
+        return f"version record {self.id[:12]}, field {field}"
 
     @property
     def model_versions(self) -> list[str]:
@@ -53,7 +56,7 @@ class Version:
     @property
     def config_ref(self) -> ObjectRef | None:
         c = self.record.get("config")
-        return ObjectRef.from_json(c) if c else None
+        return ObjectRef.from_json(c, self._where("config")) if c else None
 
     def to_json(self) -> dict:
         return {"id": self.id, **self.record}
