@@ -53,7 +53,7 @@ def read_csv(path: Path) -> "pa.Table":
                              convert_options=pcsv.ConvertOptions(
                                  strings_can_be_null=False,
                                  column_types={"task_key": pa.string(), "label": pa.string()}))
-    except (pa.ArrowInvalid, OSError) as e:
+    except (pa.ArrowException, OSError) as e:
         raise fail(path, f"cannot read CSV: {str(e).splitlines()[0]}", "check the CSV header and quoting") from None
 
 
@@ -62,9 +62,9 @@ def read_jsonl_table(path: Path) -> "pa.Table | None":
     or pyarrow cannot read it (the Python reader then gives the precise error)."""
     with path.open("rb") as f:
         first = next((line for line in f if line.strip()), b"")
-    try:
-        head = json.loads(first) if first else None
-    except json.JSONDecodeError:
+    try:  # UTF-8 as the file must be (json.loads of bytes would guess UTF-16 from a NUL)
+        head = json.loads(first.decode("utf-8")) if first else None
+    except (ValueError, RecursionError):  # not JSON, not UTF-8: the Python reader says where
         return None
     if not isinstance(head, dict) or "data" in head or "annotations" in head:
         return None
@@ -89,9 +89,44 @@ def read_jsonl_rows(path: Path, rows: list) -> "pa.Table":
 # rows -> canonical tables
 
 
+def column_names(table: "pa.Table", source: str) -> list[str]:
+    """The column names of a table read from a file: UTF-8 text, each once; InputError otherwise."""
+    names = []
+    for i, f in enumerate(table.schema):
+        try:
+            names.append(f.name)
+        except UnicodeDecodeError:
+            raise fail(source, f"the name of column {i + 1} is not UTF-8 text", "save the file as UTF-8") from None
+    dup = next((n for i, n in enumerate(names) if n in names[:i]), None)
+    if dup is not None:
+        raise fail(source, f"column {dup!r} appears {names.count(dup)} times",
+                   "give each column one name; rename or drop the repeated ones")
+    return names
+
+
+def strings(table: "pa.Table", col: str, source: str) -> "pa.ChunkedArray":
+    """Column ``col`` as strings (strings, numbers and booleans are; lists, objects and bytes are refused)."""
+    c = table.column(col)
+    t = c.type
+    if pa.types.is_string(t):
+        return c
+    if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_null(t)
+            or pa.types.is_large_string(t) or pa.types.is_dictionary(t) and pa.types.is_string(t.value_type)):
+        i = next((j for j, v in enumerate(c.is_valid().to_pylist()) if v), 0)
+        raise fail(source, f"row {i}, column {col!r}: {_value_text(c[i].as_py()) if len(c) else ''} is {t}, "
+                           "expected a string", f"give {col} as text (one value a row)")
+    return c.cast(pa.string())
+
+
+def _value_text(v: object) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def from_flat(table: "pa.Table", source: str, *, config: LabelingConfig | None = None, key: str | None = None,
               validate: bool = True, fmt: str = Format.CSV) -> Tables:
     """Canonical tables of flat rows; InputError / ValidationError naming the row."""
+    column_names(table, source)
     key_col = (key.split(".", 1)[1] if key and key.startswith("data.") else key) or "task_key"
     keys = _key_column(table, key_col, source)
     from_name, fn_values, const_fn = _control_column(table, config, source)
@@ -99,12 +134,12 @@ def from_flat(table: "pa.Table", source: str, *, config: LabelingConfig | None =
     labels, flat, parent = _label_column(table, source)
     if validate and config is not None:
         check_label_column(flat, parent, from_name, keys, ctl_of, config, source)
-    annotator = (table.column("annotator").cast(pa.string()) if "annotator" in table.column_names
+    annotator = (strings(table, "annotator", source) if "annotator" in table.column_names
                  else pa.nulls(table.num_rows, pa.string()))
     group = ["task_key", "annotation_key"] + (["from_name"] if len(fn_values) > 1 else [])
     base = _answers(keys, annotator, from_name, labels, group, const_fn, one_label=parent is None)
     annotations = _regions(base, fn_values, ctl_of)
-    tasks = _tasks(table, key_col, base)
+    tasks = _tasks(table, key_col, base, source)
     return Tables(finish(tasks, "tasks", source), finish(annotations, "annotations", source),
                   empty("predictions"), str(fmt), [])
 
@@ -117,11 +152,12 @@ def _key_column(table: "pa.Table", key_col: str, source: str) -> "pa.ChunkedArra
                    "name the task key column with --key data.COLUMN, or add a task_key column")
     if "label" not in cols and "labels" not in cols:
         raise fail(source, "no 'label' or 'labels' column", "add a label column: one row per (task key, label)")
-    keys = table.column(key_col)
-    if keys.null_count:
-        i = int(np.flatnonzero(~keys.is_valid().to_numpy(zero_copy_only=False))[0])
+    keys = strings(table, key_col, source)
+    empty_key = pc.fill_null(pc.equal(keys, ""), True)  # null or "": no key
+    if len(keys) and pc.any(empty_key).as_py():
+        i = int(np.flatnonzero(empty_key.to_numpy(zero_copy_only=False))[0])
         raise fail(source, f"row {i}: empty task key in column {key_col!r}", "every row needs a task key")
-    return keys if pa.types.is_string(keys.type) else keys.cast(pa.string())
+    return keys
 
 
 def _control_column(table: "pa.Table", config: LabelingConfig | None,
@@ -129,7 +165,7 @@ def _control_column(table: "pa.Table", config: LabelingConfig | None,
     """(the from_name column or None, its distinct values, the control of every row when the file
     has no from_name column: the config's one label control, preferring the one <Choices>)."""
     if "from_name" in table.column_names:
-        from_name = table.column("from_name").cast(pa.string())
+        from_name = strings(table, "from_name", source)
         return from_name, pc.unique(from_name).to_pylist(), None
     if config is None:
         raise fail(source, "no 'from_name' column and no labeling config",
@@ -147,13 +183,19 @@ def _label_column(table: "pa.Table", source: str) -> tuple["pa.ChunkedArray", "p
     """(labels as given, labels flattened, the row of each flattened label or None for one a row)."""
     cols = table.column_names
     if "labels" in cols and pa.types.is_list(table.column("labels").type):
-        labels = table.column("labels").cast(pa.list_(pa.string()))
-        return labels, pc.list_flatten(labels), pc.list_parent_indices(labels)
+        labels = table.column("labels")
+        flat = pc.list_flatten(labels)
+        parent = pc.list_parent_indices(labels)
+        flat = strings(pa.table({"labels": flat}), "labels", source)  # a list of strings, not of objects
+        if flat.null_count:
+            j = int(np.flatnonzero(~flat.is_valid().to_numpy(zero_copy_only=False))[0])
+            raise fail(source, f"row {parent[j].as_py()}, column 'labels': a null label", "give labels as text")
+        return labels.cast(pa.list_(pa.string())), C.single_chunk(flat), C.single_chunk(parent)
     labels = table.column("label" if "label" in cols else "labels")
     if labels.null_count:
         i = int(np.flatnonzero(~labels.is_valid().to_numpy(zero_copy_only=False))[0])
         raise fail(source, f"row {i}: empty label", "every row needs a label")
-    labels = labels.cast(pa.string())
+    labels = strings(table, "label" if "label" in cols else "labels", source)
     return labels, labels, None
 
 
@@ -246,7 +288,17 @@ def _region_of(fn: str, labels: list[str], ctl: Control | None) -> tuple[str, st
     return value, to_name, typ, "~" + hashlib.sha256(content.encode()).hexdigest()[:12]
 
 
-def _tasks(table: "pa.Table", key_col: str, base: "pa.Table") -> "pa.Table":
+def _data_json(data: dict, key: str, source: str) -> str:
+    """A task's data as canonical JSON; InputError naming the task and column where a value cannot be."""
+    try:
+        return C.canonical_json(data)
+    except (TypeError, ValueError) as e:
+        at, _, what = str(e).removeprefix("$.").partition(": ")
+        raise fail(source, f"task key {key}, column {at}: {what or e}",
+                   "give task data as text, numbers (finite), lists or objects") from None
+
+
+def _tasks(table: "pa.Table", key_col: str, base: "pa.Table", source: str) -> "pa.Table":
     """One task per key; data = the key field plus any other columns (first row's values)."""
     other = [c for c in table.column_names if c not in KNOWN_COLUMNS and c != key_col]
     uniq = first_of_each(base.column("task_key"), base)  # sorted, unique
@@ -254,7 +306,7 @@ def _tasks(table: "pa.Table", key_col: str, base: "pa.Table") -> "pa.Table":
         first: dict[str, dict] = {}
         for row in table.select([key_col, *other]).to_pylist():
             first.setdefault(str(row[key_col]), row)
-        data = [C.canonical_json({**{c: first[k][c] for c in other}, key_col: k}) for k in uniq.to_pylist()]
+        data = [_data_json({**{c: first[k][c] for c in other}, key_col: k}, k, source) for k in uniq.to_pylist()]
         data_arr = pa.array(data, pa.string())
     else:
         data_arr = task_data_for_keys(uniq, key_col)

@@ -7,6 +7,7 @@ checked canonical tables, and :func:`to_tasks` rebuilds export tasks from canoni
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
 
@@ -15,7 +16,7 @@ from annover.formats import Format
 from annover.formats.ls_results import LABEL_KEYS, Where, check_answers, labels_of, strictness
 from annover.formats.ls_writer import AS_EMBEDDED, AS_ID, answer_out, diff, dump, item_out, task_out, to_tasks
 from annover.formats.tables import Tables, rows_to_tables
-from annover.model.canonical import canonical_json, canonical_json_or_none
+from annover.model.canonical import canonical_json
 from annover.model.config import LabelingConfig
 
 __all__ = ["LABEL_KEYS", "RecordError", "Rows", "TASK_ID_KEY", "annotator_of", "from_ls_tasks", "labels_of",
@@ -67,7 +68,9 @@ def annotator_of(completed_by: Any, users: dict[int, str] | None = None) -> str 
         if completed_by is None:
             return None
     if users and not isinstance(completed_by, bool):
-        uid = completed_by if isinstance(completed_by, int) else int(completed_by) if str(completed_by).isdigit() else None
+        text = str(completed_by)
+        uid = (completed_by if isinstance(completed_by, int)
+               else int(text) if text.isascii() and text.isdigit() and len(text) < 20 else None)
         if uid in users:
             return str(users[uid])
     return str(completed_by)
@@ -116,8 +119,11 @@ def task_key_of(task: dict, key: str | None, where: str) -> str:
             cur = cur[part]
         if isinstance(cur, bool) or not isinstance(cur, (str, int)):
             raise RecordError(where, f"key field {key!r} is {type(cur).__name__}, expected a string or an integer")
+        if cur == "":
+            raise RecordError(where, f"key field {key!r} is empty", "every task needs a key; fill the field, "
+                              "or choose another with --key data.FIELD")
         return str(cur)
-    return hashlib.sha256(canonical_json(data).encode()).hexdigest()[:16]
+    return hashlib.sha256(_json(data, f"{where}, field data").encode()).hexdigest()[:16]
 
 
 def _region_row(item: Any, position: int, where: str) -> dict:
@@ -127,16 +133,42 @@ def _region_row(item: Any, position: int, where: str) -> dict:
     value = item.get("value")
     if value is not None and not isinstance(value, dict):
         raise RecordError(where + ".value", f"is {type(value).__name__}, expected an object")
+    for f in ("from_name", "to_name", "type"):
+        v = item.get(f)
+        if v is not None and not isinstance(v, str):
+            raise RecordError(f"{where}, field {f}", f"is {type(v).__name__} {_short(v)}, expected a string")
+    if item.get("type") != "relation" and not item.get("from_name"):
+        raise RecordError(f"{where}, field from_name", "is missing or empty; every result but a relation "
+                          "names its control", "give each result the name of its control (from_name)")
+    rid = item.get("id")
+    if rid is not None and (isinstance(rid, bool) or not isinstance(rid, (str, int))):
+        raise RecordError(f"{where}, field id", f"is {type(rid).__name__} {_short(rid)}, expected a string")
     return {
-        "_id": item.get("id"),
+        "_id": rid,
         "from_name": item.get("from_name"),
         "to_name": item.get("to_name"),
         "type": item.get("type"),
         "labels": labels_of(item),
-        "value": canonical_json(value) if value is not None else None,
-        "region": canonical_json_or_none(rest),
+        "value": _json(value, f"{where}, field value") if value is not None else None,
+        "region": _json(rest, where) if rest else None,
         "position": position,
     }
+
+
+def _json(obj: Any, where: str) -> str:
+    """Canonical JSON of a record's value; RecordError naming the field where it cannot be."""
+    try:
+        return canonical_json(obj)
+    except (TypeError, ValueError) as e:
+        msg = str(e).removeprefix("$")
+        field, _, what = msg.partition(": ")
+        at = f"{where}{field}" if ", field " in where else f"{where}, field {field.lstrip('.')}"
+        raise RecordError(at, what or msg) from None
+
+
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _assign_region_keys(regions: list[dict]) -> None:
@@ -181,8 +213,11 @@ def _float_or_none(v: Any, where: str) -> float | None:
     if v is None:
         return None
     if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise RecordError(where, f"is {type(v).__name__} {v!r}, expected a number")
-    return float(v)
+        raise RecordError(where, f"is {type(v).__name__} {_short(v)}, expected a number")
+    f = float(v) if isinstance(v, float) or abs(v) < 2**1023 else math.inf
+    if not math.isfinite(f):
+        raise RecordError(where, f"is {_short(v)}, expected a finite number")
+    return f
 
 
 def _bool(v: Any, where: str) -> bool:
@@ -195,6 +230,15 @@ def _bool(v: Any, where: str) -> bool:
 
 def _int_or_none(v: Any) -> int | None:
     return v if isinstance(v, int) and not isinstance(v, bool) else None
+
+
+def _id_or_none(v: Any, where: str) -> int | None:
+    """A Label Studio id (a 64-bit integer) or None; RecordError for an integer beyond 64 bits."""
+    i = _int_or_none(v)
+    if i is not None and not -(2**63) <= i < 2**63:
+        raise RecordError(where, f"is {_short(v)}, beyond the 64-bit integers Label Studio's ids are",
+                          "give the id Label Studio exported, or leave it out")
+    return i
 
 
 def _id_of(obj: dict) -> str:
@@ -233,7 +277,7 @@ def parse_tasks(tasks: Iterable[Any], key: str | None = None, source: str = "inp
         out.prediction_ids_only += ids_only
     _place_tasks(out.tasks)
     if users is not None:
-        out.unmapped_users = {a for r in out.annotations if (a := r["annotator"]) is not None and a.isdigit()}
+        out.unmapped_users = {a for r in out.annotations if (a := r["annotator"]) is not None and a.isascii() and a.isdigit()}
     return out
 
 
@@ -249,14 +293,12 @@ def _task_row(task: Any, key: str | None, where: str) -> dict:
     extra = {k: v for k, v in task.items() if k not in TASK_SERVER_FIELDS}
     if extra.get("meta") in ({}, None):
         extra.pop("meta", None)
-    try:
-        data_json = canonical_json(task["data"])
-        extra_json = canonical_json_or_none(extra)
-    except (TypeError, ValueError) as e:
-        raise RecordError(f"{where} (key {tkey})", str(e)) from None
+    data_json = _json(task["data"], f"{where} (key {tkey}), field data")
+    extra_json = _json(extra, f"{where} (key {tkey})") if extra else None
     row = {
         "task_key": tkey, "data": data_json, "data_hash": None, "extra": extra_json,
-        "ls_task_id": _int_or_none(task.get("id")), "ls_project_id": _int_or_none(task.get("project")),
+        "ls_task_id": _id_or_none(task.get("id"), f"{where}, field id"),
+        "ls_project_id": _id_or_none(task.get("project"), f"{where}, field project"),
         "created_at": _str_or_none(task.get("created_at")), "updated_at": _str_or_none(task.get("updated_at")),
     }
     row["ls_original"] = _task_original(task, row)  # a dict until _place_tasks writes it
@@ -334,7 +376,7 @@ def _prediction_list(task: dict, anns: list, where: str) -> tuple[list[tuple[dic
         if not isinstance(p, dict) or not isinstance(p.get("result"), list):
             continue
         pid = _int_or_none(p.get("id"))
-        ident = pid if pid is not None else canonical_json(p)
+        ident = pid if pid is not None else _json(p, f"{where}, annotation {ai}, field prediction")
         if ident in seen:
             continue
         seen.add(ident)
@@ -373,7 +415,8 @@ def _answer_rows(ans: dict, trow: dict, akey: str, where: str, annotation: bool,
     if not regions:
         regions = [_empty_region()]
     server = ANNOTATION_SERVER_FIELDS if annotation else PREDICTION_SERVER_FIELDS
-    extra = canonical_json_or_none({k: v for k, v in ans.items() if k not in server})
+    extra_fields = {k: v for k, v in ans.items() if k not in server}
+    extra = _json(extra_fields, where) if extra_fields else None
     base: dict[str, Any] = {"task_key": trow["task_key"], "ls_task_id": trow["ls_task_id"], "extra": extra,
                             "created_at": _str_or_none(ans.get("created_at")),
                             "updated_at": _str_or_none(ans.get("updated_at"))}
@@ -384,16 +427,16 @@ def _answer_rows(ans: dict, trow: dict, akey: str, where: str, annotation: bool,
             "was_cancelled": _bool(ans.get("was_cancelled"), where + ".was_cancelled"),
             "ground_truth": _bool(ans.get("ground_truth"), where + ".ground_truth"),
             "lead_time": _float_or_none(ans.get("lead_time"), where + ".lead_time"),
-            "ls_annotation_id": _int_or_none(ans.get("id")),
-            "ls_parent_prediction_id": _int_or_none(ans.get("parent_prediction")),
-            "ls_parent_annotation_id": _int_or_none(ans.get("parent_annotation")),
+            "ls_annotation_id": _id_or_none(ans.get("id"), where + ", field id"),
+            "ls_parent_prediction_id": _id_or_none(ans.get("parent_prediction"), where + ", field parent_prediction"),
+            "ls_parent_annotation_id": _id_or_none(ans.get("parent_annotation"), where + ", field parent_annotation"),
         })
     else:
         base.update({
             "prediction_key": akey,
             "model_version": str(ans.get("model_version") or ""),
             "score": _float_or_none(ans.get("score"), where + ".score"),
-            "ls_prediction_id": _int_or_none(ans.get("id")),
+            "ls_prediction_id": _id_or_none(ans.get("id"), where + ", field id"),
         })
     rows = [{**base, **r} for r in regions]
     _attach_originals(ans, result, rows, annotation, marks)

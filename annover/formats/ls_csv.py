@@ -103,6 +103,10 @@ def read_label_studio_csv(path: Path, config: LabelingConfig | None) -> list[dic
     if not records:
         raise fail(path, "no header row", "the first line names the columns")
     header = [c for c, _ in records[0]]
+    dup = next((h for i, h in enumerate(header) if h in header[:i]), None)
+    if dup is not None:
+        raise fail(path, f"column {dup!r} appears {header.count(dup)} times in the header",
+                   "give each column one name; re-export the file from Label Studio")
     chats = {n for n, c in (config.controls.items() if config else ()) if c.tag.lower() == "chat"}
     names = [_column(h, chats) for h in header]
     out = []

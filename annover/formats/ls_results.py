@@ -107,6 +107,11 @@ def item_problem(item: dict, config: LabelingConfig) -> tuple[str, str, str] | N
     if item.get("type") == "relation":
         return None
     fn = item.get("from_name")
+    for f in ("from_name", "to_name", "type"):
+        if item.get(f) is not None and not isinstance(item.get(f), str):
+            return "invalid", f"{f} is {type(item.get(f)).__name__}, not a string", f
+    if not fn:
+        return "invalid", "the result names no control (from_name)", "from_name"
     ctl = config.control_for(fn)
     if ctl is None:
         return STALE, f"control {fn!r} is not in the labeling config", "from_name"

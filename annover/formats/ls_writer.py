@@ -97,7 +97,7 @@ def annotator_out(name: str | None) -> Any:
     """``completed_by`` as written from an annotator name."""
     if name is None:
         return None
-    if name.isdigit():
+    if name.isascii() and name.isdigit() and len(name) <= 18:  # a user id ("²" is a digit to isdigit)
         return int(name)
     return {"email": name} if "@" in name else name
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from annover._lazy import lazy
 from annover.formats import Format
+from annover.formats.flat import column_names
 from annover.formats.tables import Tables, empty, finish, first_of_each, task_data_for_keys
 from annover.formats.text import fail
 from annover.formats.validate import check_label_column, controls_of
@@ -14,10 +15,12 @@ from annover.model import canonical as C
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 else:
+    np = lazy("numpy")
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
     pq = lazy("pyarrow.parquet")
@@ -37,22 +40,35 @@ def read_parquet(path: Path) -> "pa.Table":
 
 
 def is_canonical(table: "pa.Table") -> bool:
-    """Whether a table is annover's annotations table rather than flat rows."""
-    return "annotation_key" in table.column_names
+    """Whether a table is annover's annotations table (it has all three key columns) rather than
+    flat rows: one column of that name alone (``annotation_key``) does not make it one."""
+    try:
+        names = set(table.column_names)
+    except UnicodeDecodeError:
+        return False  # flat rows' reader says which name is not UTF-8
+    return all(k in names for k in C.KEYS["annotations"])
 
 
 def from_canonical(table: "pa.Table", source: str, *, config: LabelingConfig | None = None,
                    validate: bool = True) -> Tables:
     """An annotations table in annover's schema; tasks are made from its keys."""
     want = C.schema("annotations")
+    column_names(table, source)
     missing = [f.name for f in want if f.name not in table.column_names and not f.nullable
                and f.name not in _DEFAULTED]
     if missing:
         raise fail(source, f"missing column(s) {', '.join(missing)}", "give a Parquet file written by annover export")
     try:
         ann = C.conform(table.select([c for c in table.column_names if c in want.names]), "annotations")
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, ValueError) as e:
-        raise fail(source, f"a column has the wrong type: {e}", "give a Parquet file written by annover export") from None
+    except (pa.ArrowException, ValueError) as e:
+        raise fail(source, f"a column has the wrong type: {str(e).splitlines()[0]}",
+                   "give a Parquet file written by annover export") from None
+    for k in C.KEYS["annotations"]:
+        col = ann.column(k)
+        bad = pc.is_null(col) if k == "region_key" else pc.fill_null(pc.equal(col, ""), True)
+        if pc.any(bad).as_py():
+            i = int(np.flatnonzero(bad.to_numpy(zero_copy_only=False))[0])
+            raise fail(source, f"row {i}: empty {k}", "every row of annover's annotations table has its keys")
     if validate and config is not None:
         names = [fn for fn in pc.unique(ann.column("from_name")).to_pylist() if fn is not None]
         labels = ann.column("labels")

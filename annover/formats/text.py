@@ -8,14 +8,22 @@ from __future__ import annotations
 
 import csv
 import json
+import math
+import re
 from pathlib import Path
 from typing import Any
 
 from annover.errors import InputError, NotFoundError
+from annover.model.canonical import MAX_DEPTH
 
-__all__ = ["JSONL_SUFFIXES", "fail", "read_csv_records", "read_json", "read_json_list", "read_jsonl"]
+__all__ = ["JSONL_SUFFIXES", "fail", "json_value_problem", "read_csv_records", "read_json", "read_json_list",
+           "read_jsonl"]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
+#: Text that may hold a value annover cannot keep (a lone surrogate escape, an exponent that can
+#: overflow, a number longer than a float holds, NaN / Infinity): only then is the parsed
+#: document walked to find it, so an ordinary export costs one regex pass.
+_SUSPECT = re.compile(r"\\u[dD][89a-fA-F]|[eE][+]?[0-9]{3}|[0-9]{300}|NaN|Infinity")
 
 
 def fail(path: str | Path, msg: str, hint: str) -> InputError:
@@ -39,8 +47,88 @@ def json_problem(text: str, e: "json.JSONDecodeError") -> tuple[str, str]:
     return f"invalid JSON at {where}: {e.msg}", "fix the JSON there, or export the file again"
 
 
-def read_json(path: Path) -> Any:
-    """The JSON document in ``path``."""
+def _loads(text: str, path: Path, where: str = "") -> Any:
+    """``json.loads``, with what it raises besides JSONDecodeError said as an InputError."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise fail(path, f"{where}JSON nested more deeply than Python can read",
+                   f"annover reads JSON nested at most {MAX_DEPTH} levels deep") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as e:  # an integer of more digits than int() takes
+        raise fail(path, f"{where}a number is too long: {str(e).splitlines()[0]}",
+                   "give numbers that fit in 64 bits, or write them as strings") from None
+
+
+def json_value_problem(doc: Any) -> tuple[str, str] | None:
+    """(where, what) of the first value in a parsed document annover cannot keep: a string
+    with a lone surrogate (not UTF-8), NaN or an infinite number, an integer beyond a
+    float's range; None when there is none. ``where`` is a path such as ``[3].data.text``."""
+    stack: list[tuple[Any, str]] = [(doc, "")]
+    while stack:
+        v, at = stack.pop()
+        if isinstance(v, dict):
+            for k, x in v.items():
+                if _bad_text(k):
+                    return at, f"key {k!r} holds a lone surrogate (not UTF-8 text)"
+                stack.append((x, f"{at}.{k}"))
+            continue
+        if isinstance(v, list):
+            stack.extend((x, f"{at}[{i}]") for i, x in enumerate(v))
+            continue
+        what = _bad_value(v)
+        if what:
+            return at, what
+    return None
+
+
+def _bad_text(s: str) -> bool:
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def _bad_value(v: Any) -> str | None:
+    if isinstance(v, str):
+        return f"{v[:40]!r} holds a lone surrogate (not UTF-8 text)" if _bad_text(v) else None
+    if isinstance(v, float) and not math.isfinite(v):
+        return ("NaN is not a number JSON allows" if math.isnan(v)
+                else "Infinity, or a number too large for a float, is not a number JSON allows")
+    if isinstance(v, int) and not isinstance(v, bool) and abs(v) > 2**1023:
+        return f"{str(v)[:20]}... ({len(str(abs(v)))} digits) is beyond the range of a number"
+    return None
+
+
+def check_json_values(doc: Any, text: str, path: Path, record: str = "record", line: str = "") -> None:
+    """InputError naming the record and field of the first value :func:`json_value_problem`
+    finds, when the text could hold one. ``record`` names a list's items; ``line`` the JSONL line."""
+    if not _SUSPECT.search(text):
+        return
+    found = json_value_problem(doc)
+    if found is None:
+        return
+    at, what = found
+    items = doc["tasks"] if isinstance(doc, dict) and isinstance(doc.get("tasks"), list) else doc
+    head = "[" if items is doc else ".tasks["
+    if not line and isinstance(items, list) and at.startswith(head):
+        i, _, at = at[len(head):].partition("]")
+        place = f"{record} {i}{_id_in(items[int(i)])}, "
+    else:
+        place = f"{line}{_id_in(doc)}, " if line else ""
+    raise fail(path, f"{place}field {at.lstrip('.') or '(the whole value)'}: {what}",
+               "fix the value (numbers must be finite and text UTF-8), or export the file again")
+
+
+def _id_in(rec: Any) -> str:
+    rid = rec.get("id") if isinstance(rec, dict) else None
+    return f" (id {rid})" if isinstance(rid, (int, str)) and not isinstance(rid, bool) and len(str(rid)) < 40 else ""
+
+
+def read_json(path: Path, record: str = "record") -> Any:
+    """The JSON document in ``path``; ``record`` names its items in errors."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -48,9 +136,11 @@ def read_json(path: Path) -> Any:
     except UnicodeDecodeError as e:
         raise fail(path, f"not UTF-8 text ({e.reason} at byte {e.start})", "export the file as UTF-8 JSON") from None
     try:
-        return json.loads(text)
+        doc = _loads(text, path)
     except json.JSONDecodeError as e:
         raise fail(path, *json_problem(text, e)) from None
+    check_json_values(doc, text, path, record)
+    return doc
 
 
 def read_jsonl(path: Path) -> list[Any]:
@@ -62,11 +152,13 @@ def read_jsonl(path: Path) -> list[Any]:
                 if not line.strip():
                     continue
                 try:
-                    rows.append(json.loads(line))
+                    row = _loads(line, path, f"line {n}: ")
                 except json.JSONDecodeError as e:
                     what, _ = json_problem(line, e)
                     raise fail(path, f"line {n}: {what.replace(' at line 1 ', ' at ')}",
                                "each line must be one complete JSON object") from None
+                check_json_values(row, line, path, line=f"line {n}")
+                rows.append(row)
     except FileNotFoundError:
         raise missing(path) from None
     except UnicodeDecodeError as e:
@@ -78,7 +170,7 @@ def read_json_list(path: Path, what: str = "records") -> list[Any]:
     """A JSONL file, or a JSON list (or ``{"tasks": [...]}``, or one task object), as a list."""
     if path.suffix.lower() in JSONL_SUFFIXES:
         return read_jsonl(path)
-    doc = read_json(path)
+    doc = read_json(path, "task" if what == "tasks" else "record")
     if isinstance(doc, dict) and isinstance(doc.get("tasks"), list):
         doc = doc["tasks"]
     elif isinstance(doc, dict) and isinstance(doc.get("data"), dict):

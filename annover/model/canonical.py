@@ -133,16 +133,22 @@ def schema(table: str) -> "pa.Schema":
 # canonical JSON
 
 
-def _canon(obj: Any, path: str = "$") -> Any:
+#: How deeply canonical JSON may nest (objects and lists); deeper is refused, never a RecursionError.
+MAX_DEPTH = 100
+
+
+def _canon(obj: Any, path: str = "$", depth: int = 0) -> Any:
+    if isinstance(obj, (dict, list, tuple)) and depth >= MAX_DEPTH:
+        raise ValueError(f"{path[:60]}...: nested more than {MAX_DEPTH} levels deep")
     if isinstance(obj, dict):
         out = {}
         for k, v in obj.items():
             if not isinstance(k, str):
                 raise TypeError(f"{path}: object key {k!r} is not a string")
-            out[k] = _canon(v, f"{path}.{k}")
+            out[k] = _canon(v, f"{path}.{k}", depth + 1)
         return out
     if isinstance(obj, (list, tuple)):
-        return [_canon(v, f"{path}[{i}]") for i, v in enumerate(obj)]
+        return [_canon(v, f"{path}[{i}]", depth + 1) for i, v in enumerate(obj)]
     if isinstance(obj, bool) or obj is None or isinstance(obj, str):
         return obj
     if isinstance(obj, int):
