@@ -1,0 +1,189 @@
+"""Training formats: ``annover export --format coco|yolo`` of a large image version against
+label-studio-sdk's converter on the same version's Label Studio JSON, and COCO import against
+``pycocotools.COCO()`` loading the same file.
+
+    python benchmarks/bench_formats.py                          # 100,000 images, 5 boxes each
+    python benchmarks/bench_formats.py --images 10000 --repeat 3
+
+What is timed (best of ``--repeat``; setup is not timed):
+
+- ``annover coco`` / ``annover yolo``: ``Repo.export(v, fmt, out)`` of the version (reads the
+  snapshot's Parquet parts, picks one answer per task, writes the file / folder);
+- ``sdk coco`` / ``sdk yolo``: ``Converter.convert_to_coco`` / ``convert_to_yolo`` of
+  label-studio-sdk on the Label Studio JSON that ``annover export --format label-studio``
+  wrote of the same version (reading that file is part of its work, as writing is part of
+  annover's);
+- ``annover import coco``: ``read_train`` of the COCO file annover wrote (to canonical tables,
+  no repository) and ``pycocotools.COCO(file)``.
+
+Both exports are checked to hold the same boxes (COCO: bbox within 0.01 px; YOLO: the same
+numbers within 1e-6) before the figures are printed. Figures, not tests: nothing fails
+when a target (export >= 5x faster than the converter, import <= 1.5x of pycocotools) is missed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import random
+import shutil
+import sys
+import tempfile
+import time
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from common import chdir, fresh_repo, isolate_env, log, markdown_table  # noqa: E402
+
+LABELS = ["car", "person", "bike", "dog", "cat"]
+CONFIG = ('<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image">'
+          + "".join(f'<Label value="{lb}"/>' for lb in LABELS) + "</RectangleLabels></View>")
+
+
+def generate(path: Path, images: int, boxes: int, seed: int) -> None:
+    """Label Studio JSON: ``images`` tasks of ``boxes`` boxes each, one annotator, sizes given."""
+    rnd = random.Random(seed)
+    tasks = []
+    for i in range(images):
+        w, h = rnd.choice([(640, 480), (1280, 720), (1920, 1080)])
+        result = []
+        for j in range(boxes):
+            x, y = rnd.uniform(0, 80), rnd.uniform(0, 80)
+            result.append({"id": f"r{i}_{j}", "from_name": "label", "to_name": "image", "type": "rectanglelabels",
+                           "original_width": w, "original_height": h, "image_rotation": 0,
+                           "value": {"x": round(x, 4), "y": round(y, 4), "width": round(rnd.uniform(1, 20), 4),
+                                     "height": round(rnd.uniform(1, 20), 4), "rotation": 0,
+                                     "rectanglelabels": [rnd.choice(LABELS)]}})
+        tasks.append({"id": i + 1, "data": {"image": f"/data/upload/1/img{i:06d}.jpg"},
+                      "annotations": [{"id": i + 1, "completed_by": 1, "result": result}]})
+    path.write_text(json.dumps(tasks))
+
+
+def best(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def quiet(fn):
+    def run():
+        with redirect_stdout(io.StringIO()), redirect_stderr(io.StringIO()):
+            return fn()
+    return run
+
+
+def check_coco(a: Path, b: Path) -> int:
+    da, db = json.loads(a.read_text()), json.loads(b.read_text())
+    ia = {i["id"]: i["file_name"].rsplit("/", 1)[-1] for i in da["images"]}
+    ib = {i["id"]: i["file_name"].rsplit("/", 1)[-1] for i in db["images"]}
+    ca = {c["id"]: c["name"] for c in da["categories"]}
+    cb = {c["id"]: c["name"] for c in db["categories"]}
+    boxes_a = sorted((ia[x["image_id"]], ca[x["category_id"]], *(round(v, 2) for v in x["bbox"]))
+                     for x in da["annotations"])
+    boxes_b = sorted((ib[x["image_id"]], cb[x["category_id"]], *(round(v, 2) for v in x["bbox"]))
+                     for x in db["annotations"])
+    assert len(boxes_a) == len(boxes_b)
+    bad = sum(1 for p, q in zip(boxes_a, boxes_b) if p[:2] != q[:2] or any(abs(u - v) > 0.011 for u, v in
+                                                                          zip(p[2:], q[2:])))
+    return bad
+
+
+def check_yolo(a: Path, b: Path) -> int:
+    """Lines that differ (beyond 1e-6) between annover's labels/ and the converter's."""
+    names_a = (a / "classes.txt").read_text().split()
+    names_b = (b / "classes.txt").read_text().split()
+    bad = 0
+    for f in sorted((a / "labels").glob("*.txt")):
+        g = next((b / "labels").glob(f"*{f.stem}.txt"), None)
+        la = sorted((names_a[int(ln.split()[0])], *map(float, ln.split()[1:])) for ln in f.read_text().splitlines())
+        lb = sorted((names_b[int(ln.split()[0])], *map(float, ln.split()[1:]))
+                    for ln in (g.read_text().splitlines() if g else []))
+        if len(la) != len(lb) or any(p[0] != q[0] or any(abs(u - v) > 1e-6 for u, v in zip(p[1:], q[1:]))
+                                     for p, q in zip(la, lb)):
+            bad += 1
+    return bad
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--images", type=int, default=100_000)
+    ap.add_argument("--boxes", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=1)
+    ap.add_argument("--seed", type=int, default=20240601)
+    ap.add_argument("--keep", action="store_true")
+    args = ap.parse_args()
+
+    import annover
+    from label_studio_sdk.converter import Converter
+    from pycocotools.coco import COCO
+
+    from annover.formats.training import read_train
+
+    tmp = isolate_env()
+    try:
+        src = tmp / "tasks.json"
+        log(f"generating {args.images} images x {args.boxes} boxes")
+        generate(src, args.images, args.boxes, args.seed)
+        (tmp / "labeling.xml").write_text(CONFIG)
+        root = fresh_repo(tmp)
+        with chdir(root):
+            repo = annover.Repo(".")
+            log("snapshot (not timed)")
+            v = repo.snapshot(str(src), config=str(tmp / "labeling.xml"), message="bench").version.id
+            ls_json = tmp / "version.json"
+            repo.export(v, "label-studio", ls_json)
+            rows = []
+            out = {}
+
+            def ours(fmt: str, path: Path):
+                def run():
+                    if path.exists():
+                        shutil.rmtree(path) if path.is_dir() else path.unlink()
+                    repo.export(v, fmt, path)
+                return run
+
+            def sdk(fmt: str, path: Path):
+                def run():
+                    if path.exists():
+                        shutil.rmtree(path)
+                    c = Converter(CONFIG, str(tmp), download_resources=False)
+                    if fmt == "coco":
+                        c.convert_to_coco(str(ls_json), str(path), is_dir=False)
+                    else:
+                        c.convert_to_yolo(str(ls_json), str(path), is_dir=False)
+                return run
+
+            for fmt in ("coco", "yolo"):
+                a_path = tmp / f"annover-{fmt}" if fmt == "yolo" else tmp / "annover-coco.json"
+                b_path = tmp / f"sdk-{fmt}"
+                log(f"{fmt}: annover")
+                ta = best(ours(fmt, a_path), args.repeat)
+                log(f"{fmt}: label-studio-sdk converter")
+                tb = best(quiet(sdk(fmt, b_path)), args.repeat)
+                bad = check_coco(a_path, b_path / "result.json") if fmt == "coco" else check_yolo(a_path, b_path)
+                out[fmt] = (ta, tb, bad)
+                rows.append([f"export {fmt}", f"{ta:.2f} s", f"{tb:.2f} s", f"{tb / ta:.1f}x faster",
+                             "same boxes" if bad == 0 else f"{bad} differ"])
+            coco_file = tmp / "annover-coco.json"
+            log("import coco: annover read_train / pycocotools COCO()")
+            ti = best(lambda: read_train(coco_file, "coco", None, "off"), args.repeat)
+            tp = best(quiet(lambda: COCO(str(coco_file))), args.repeat)
+            rows.append(["import coco", f"{ti:.2f} s", f"{tp:.2f} s (pycocotools)", f"{ti / tp:.1f}x of it", ""])
+        print(f"## Training formats: {args.images:,} images, {args.images * args.boxes:,} boxes\n")
+        print(markdown_table(["case", "annover", "baseline", "ratio", "output"], rows))
+    finally:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        else:
+            log(f"kept {tmp}")
+
+
+if __name__ == "__main__":
+    main()
