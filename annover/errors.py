@@ -32,6 +32,10 @@ class InputError(AnnoverError):
 
     exit_code = 3
 
+    def __str__(self) -> str:
+        # one line, whatever the file held: a column name or a label with a newline is shown escaped
+        return super().__str__().replace("\r", "\\r").replace("\n", "\\n")
+
 
 class ValidationError(InputError):
     """Labels or controls the labeling config does not allow."""

@@ -19,6 +19,7 @@ from click.testing import CliRunner
 import annover
 from annover.cli import run
 from annover.errors import ObjectError
+from annover.formats.records import read_records
 from annover.model import canonical as C
 from annover.store.objects import ObjectRef
 from annover.store.snapshots import SnapshotRef
@@ -141,6 +142,9 @@ CASES = [
     # found by the fuzz suite
     ("a JSONL starting with a NUL byte", "t.jsonl", b'\x00"id": 1, "data": {"text": "x"}}\n{"data": {}}\n', [], 3,
      ["line 1"]),
+    ("a newline in a column name", "t.csv", b'"task\nkey",label\na,positive\n', [], 3,
+     ["no key column 'task_key'", "task\\nkey"]),
+    ("a newline in a task key", "t.csv", b'task_key,label\n"a\nb",ecstatic\n', [], 4, ["(key a\\nb)"]),
     # 16.7: malformed input that was accepted
     ("empty key in a CSV row", "t.csv", b"task_key,label\n,positive\nb,negative\n", [], 3,
      ["row 0: empty task key"]),
@@ -299,3 +303,21 @@ def test_a_config_reference_whose_md5_is_a_path_is_refused(repo):
     vid = _plant(repo.root, record)
     code, _, err = invoke("export", vid, "--format", "label-studio", "--out", "x.json")
     assert code == 8 and "field config: md5 '../x'" in err, err
+
+
+def test_predictions_with_an_empty_task_key_are_refused_through_the_cli(v1_repo, tmp_path, monkeypatch):
+    monkeypatch.chdir(v1_repo)
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text('{"task_key": "", "model_version": "m", "result": []}\n')
+    before = _fingerprint(v1_repo)
+    code, _, err = invoke("snapshot", "--from", str(EXAMPLES / "round1.json"), "--predictions", str(preds), "-m", "p")
+    assert code == 3 and "record 0, field task_key" in err and len(err.strip().splitlines()) == 1, err
+    assert _fingerprint(v1_repo) == before
+
+
+def test_records_to_send_with_a_repeated_column_are_refused(tmp_path):
+    p = tmp_path / "tasks.csv"
+    p.write_text("text,text\na,b\n")
+    with pytest.raises(annover.AnnoverError, match="column 'text' appears 2 times") as e:
+        read_records(p)
+    assert e.value.exit_code == 3

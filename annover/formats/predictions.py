@@ -61,7 +61,11 @@ def read_predictions(path: str | Path, *, key: str | None = None, files: dict[st
 def _target(rec: dict, key: str | None, files: dict[str, dict] | None, where: str) -> tuple[str, tuple[str, ...]]:
     """(the task key of a prediction record, the fields that said it)."""
     if "task_key" in rec:
-        return str(rec["task_key"]), TARGET_FIELDS
+        k = rec["task_key"]
+        if isinstance(k, bool) or not isinstance(k, (str, int)) or k == "":
+            raise InputError(f"{where}, field task_key: is {k!r:.40}, expected a task key (text or an integer)",
+                             "say which task each prediction is for with its task key")
+        return str(k), TARGET_FIELDS
     if isinstance(rec.get("data"), dict):
         return task_key_of(rec, key, where), TARGET_FIELDS
     if "file" in rec and files is not None:

@@ -9,7 +9,6 @@ from __future__ import annotations
 import csv
 import json
 import math
-import re
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,30 @@ __all__ = ["JSONL_SUFFIXES", "fail", "json_value_problem", "read_csv_records", "
            "read_jsonl"]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
-#: Text that may hold a value annover cannot keep (a lone surrogate escape, an exponent that can
-#: overflow, a number longer than a float holds, NaN / Infinity): only then is the parsed
-#: document walked to find it, so an ordinary export costs one regex pass.
-_SUSPECT = re.compile(r"\\u[dD][89a-fA-F]|[eE][+]?[0-9]{3}|[0-9]{300}|NaN|Infinity")
+
+
+class _Numbers:
+    """json.loads' number hooks, noting a value annover cannot keep (NaN, Infinity, a float that
+    overflows, an integer beyond a float's range) while parsing at little cost: only then is the
+    parsed document walked to say where it is."""
+
+    def __init__(self) -> None:
+        self.odd = False
+
+    def constant(self, s: str) -> float:  # NaN, Infinity, -Infinity: not JSON, Python's json reads them
+        self.odd = True
+        return float(s)
+
+    def float(self, s: str) -> float:
+        v = float(s)
+        if v in (math.inf, -math.inf):
+            self.odd = True
+        return v
+
+    def int(self, s: str) -> int:
+        if len(s) > 300:
+            self.odd = True
+        return int(s)
 
 
 def fail(path: str | Path, msg: str, hint: str) -> InputError:
@@ -47,10 +66,13 @@ def json_problem(text: str, e: "json.JSONDecodeError") -> tuple[str, str]:
     return f"invalid JSON at {where}: {e.msg}", "fix the JSON there, or export the file again"
 
 
-def _loads(text: str, path: Path, where: str = "") -> Any:
-    """``json.loads``, with what it raises besides JSONDecodeError said as an InputError."""
+def _loads(text: str, path: Path, where: str = "") -> tuple[Any, bool]:
+    """(``json.loads(text)``, whether it may hold a value annover cannot keep), with what it
+    raises besides JSONDecodeError said as an InputError."""
+    seen = _Numbers()
     try:
-        return json.loads(text)
+        doc = json.loads(text, parse_float=seen.float, parse_int=seen.int, parse_constant=seen.constant)
+        return doc, seen.odd or "\\ud" in text or "\\uD" in text  # a surrogate escape, maybe lone
     except RecursionError:
         raise fail(path, f"{where}JSON nested more deeply than Python can read",
                    f"annover reads JSON nested at most {MAX_DEPTH} levels deep") from None
@@ -102,11 +124,9 @@ def _bad_value(v: Any) -> str | None:
     return None
 
 
-def check_json_values(doc: Any, text: str, path: Path, record: str = "record", line: str = "") -> None:
+def check_json_values(doc: Any, path: Path, record: str = "record", line: str = "") -> None:
     """InputError naming the record and field of the first value :func:`json_value_problem`
-    finds, when the text could hold one. ``record`` names a list's items; ``line`` the JSONL line."""
-    if not _SUSPECT.search(text):
-        return
+    finds. ``record`` names a list's items; ``line`` the JSONL line."""
     found = json_value_problem(doc)
     if found is None:
         return
@@ -136,10 +156,11 @@ def read_json(path: Path, record: str = "record") -> Any:
     except UnicodeDecodeError as e:
         raise fail(path, f"not UTF-8 text ({e.reason} at byte {e.start})", "export the file as UTF-8 JSON") from None
     try:
-        doc = _loads(text, path)
+        doc, odd = _loads(text, path)
     except json.JSONDecodeError as e:
         raise fail(path, *json_problem(text, e)) from None
-    check_json_values(doc, text, path, record)
+    if odd:
+        check_json_values(doc, path, record)
     return doc
 
 
@@ -152,12 +173,13 @@ def read_jsonl(path: Path) -> list[Any]:
                 if not line.strip():
                     continue
                 try:
-                    row = _loads(line, path, f"line {n}: ")
+                    row, odd = _loads(line, path, f"line {n}: ")
                 except json.JSONDecodeError as e:
                     what, _ = json_problem(line, e)
                     raise fail(path, f"line {n}: {what.replace(' at line 1 ', ' at ')}",
                                "each line must be one complete JSON object") from None
-                check_json_values(row, line, path, line=f"line {n}")
+                if odd:
+                    check_json_values(row, path, line=f"line {n}")
                 rows.append(row)
     except FileNotFoundError:
         raise missing(path) from None
@@ -189,6 +211,10 @@ def read_csv_records(path: Path) -> list[dict[str, str]]:
             reader = csv.DictReader(f, delimiter=delim)
             if not reader.fieldnames:
                 raise fail(path, "no header row", "the first line names the columns")
+            dup = next((c for i, c in enumerate(reader.fieldnames) if c in reader.fieldnames[:i]), None)
+            if dup is not None:
+                raise fail(path, f"column {dup!r} appears {reader.fieldnames.count(dup)} times",
+                           "give each column one name; rename or drop the repeated ones")
             rows = []
             for n, row in enumerate(reader, 2):
                 if None in row:
