@@ -21,7 +21,9 @@ from scipy.stats import chi2_contingency
 from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
+from annover.diffing.sql import resolved as diff_resolved
 from annover.errors import UsageError
+from annover.loop import queries as Q
 from annover.loop.agreement import agreement
 from annover.loop.drift import drift
 from annover.loop.evaluate import compare_models, evaluate
@@ -365,3 +367,22 @@ def test_drift_counts_chi_square_and_per_annotator_shift():
     assert e["chi_square"]["p_value"] == pytest.approx(p, abs=1e-5)
     assert e["annotators"]["w1"]["jensen_shannon"] == 0.0  # w1 kept labeling as before
     assert e["annotators"]["w0"]["jensen_shannon"] > 0.1
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(0, 3), st.sampled_from(LABELS[:3]), st.integers(0, 3),
+                          st.booleans()), min_size=1, max_size=40),
+       st.sampled_from(["latest", "majority", "ground-truth"]))
+def test_labels_resolve_as_the_diff_resolves_them(answers, policy):
+    """The loop's resolution (two GROUP BYs) picks what the diff's query (a window) picks."""
+    seen, rows = set(), []
+    for task, who, lab, day, gt in answers:
+        if (task, who) in seen:
+            continue  # one answer per annotator and task, as the diff counts answers
+        seen.add((task, who))
+        rows.append({"task": f"t{task}", "who": f"w{who}", "labels": [lab], "ts": f"2026-01-0{day + 1}", "gt": gt})
+    with Q.Session(ann=answers_table(rows)) as s:
+        Q.build_ratings(s, "ann", "ratings")
+        ours = sorted(s.con.execute(f"SELECT task_key, from_name, label FROM ({Q.resolved('ratings', policy)})").fetchall())
+        theirs = sorted(s.con.execute(diff_resolved("ann", policy)).fetchall())
+    assert ours == theirs

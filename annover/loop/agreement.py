@@ -247,14 +247,14 @@ def agreement(annotations: "pa.Table", config_labels: dict[str, list[str]] | Non
     opts = Options(**{k: v for k, v in given.items() if v is not None}).check()
     res = AgreementResult(options={"iou_threshold": opts.iou_threshold, "overlap_threshold": opts.overlap_threshold})
     with Q.Session(ann=annotations) as s:
-        s.make("chosen", Q.chosen("ann"))
-        s.make("ratings", Q.ratings("ann", "chosen"))
-        s.make("regions", Q.regions("ann", "chosen"))
-        res.tasks, res.answers, res.skipped = (int(x or 0) for x in s.one("""
-            SELECT count(DISTINCT task_key), count(DISTINCT (task_key, annotation_key)),
-                   count(DISTINCT (task_key, annotation_key)) FILTER (WHERE was_cancelled) FROM ann"""))
-        res.annotators = {r[0]: int(r[1]) for r in s.con.execute(
-            "SELECT annotator, count(*) FROM chosen GROUP BY 1 ORDER BY 2 DESC, 1").fetchall()}
+        Q.build_ratings(s, "ann", "ratings")
+        Q.build_regions(s, "ann", "regions")
+        res.tasks, res.skipped = (int(x or 0) for x in s.one(
+            "SELECT count(DISTINCT task_key), count(*) FILTER (WHERE was_cancelled) FROM ann"))
+        res.answers = int(s.one("SELECT count(*) FROM (SELECT DISTINCT task_key, annotation_key FROM ann)")[0])
+        res.annotators = {r[0]: int(r[1]) for r in s.con.execute("""
+            SELECT coalesce(annotator, '-'), count(DISTINCT task_key) FROM ann WHERE NOT was_cancelled
+            GROUP BY 1 ORDER BY 2 DESC, 1""").fetchall()}
         _classification(s, config_labels or {}, res)
         _regions(s, opts, res)
     if res.skipped:

@@ -65,12 +65,9 @@ def _classification(s: Q.Session, res: EvalResult) -> None:
         SELECT r.from_name, r.labels AS t_labels, r.label AS t, p.labels AS p_labels, p.label AS p, count(*) AS n
         FROM res AS r JOIN best AS p ON r.task_key = p.task_key AND r.from_name = p.from_name
         GROUP BY ALL ORDER BY ALL""").to_pylist()
-    only = {(r[0], r[1]): (int(r[2]), int(r[3])) for r in s.con.execute("""
-        SELECT coalesce(r.from_name, p.from_name), r.task_key IS NULL,
-               count(*) FILTER (WHERE r.task_key IS NULL), count(*) FILTER (WHERE p.task_key IS NULL)
-        FROM res AS r FULL OUTER JOIN best AS p ON r.task_key = p.task_key AND r.from_name = p.from_name
-        WHERE r.task_key IS NULL OR p.task_key IS NULL GROUP BY ALL""").fetchall()}
-    controls = sorted({p["from_name"] for p in pairs} | {k[0] for k in only})
+    labeled = dict(s.con.execute("SELECT from_name, count(*) FROM res GROUP BY 1").fetchall())
+    predicted = dict(s.con.execute("SELECT from_name, count(*) FROM best GROUP BY 1").fetchall())
+    controls = sorted({p["from_name"] for p in pairs} | set(labeled) | set(predicted))
     for ctl in controls:
         mine = [p for p in pairs if p["from_name"] == ctl]
         total = sum(p["n"] for p in mine)
@@ -85,8 +82,8 @@ def _classification(s: Q.Session, res: EvalResult) -> None:
             ntrue = sum(p["n"] for p in mine if lab in p["t_labels"])
             per_label[lab] = prf(tp, npred, ntrue)
         f1s = [v["f1"] for v in per_label.values() if v["f1"] is not None and v["support"]]
-        unpredicted = sum(v[1] for k, v in only.items() if k[0] == ctl and not k[1])
-        unlabeled = sum(v[0] for k, v in only.items() if k[0] == ctl and k[1])
+        unpredicted = int(labeled.get(ctl, 0)) - total
+        unlabeled = int(predicted.get(ctl, 0)) - total
         entry = {"kind": "classification", "tasks": total,
                  "accuracy": round(right / total, 6) if total else None, "correct": right,
                  "macro_f1": round(sum(f1s) / len(f1s), 6) if f1s else None,
@@ -107,7 +104,7 @@ def _shape_regions(rows: dict[str, list]) -> dict[str, list[Region]]:
 
 def _regions(s: Q.Session, res: EvalResult, thresholds: tuple[float, ...]) -> None:
     gold = s.fetch("""
-        WITH pick AS (SELECT task_key, annotation_key FROM (SELECT DISTINCT task_key, annotation_key, gt, ts FROM regions)
+        WITH pick AS (SELECT task_key, annotation_key FROM (SELECT task_key, annotation_key, bool_or(gt) AS gt, max(ts) AS ts FROM regions GROUP BY ALL)
                       QUALIFY row_number() OVER (PARTITION BY task_key ORDER BY gt DESC, ts DESC, annotation_key DESC) = 1)
         SELECT r.* FROM regions AS r JOIN pick USING (task_key, annotation_key)""").to_pydict()
     pred = s.fetch(f"""
@@ -115,8 +112,7 @@ def _regions(s: Q.Session, res: EvalResult, thresholds: tuple[float, ...]) -> No
                          SELECT task_key, prediction_key, max(score) AS score FROM preds GROUP BY ALL)
                       QUALIFY row_number() OVER (PARTITION BY task_key ORDER BY score DESC NULLS LAST, prediction_key) = 1)
         SELECT p.task_key, p.region_key, p.from_name, p.labels, p.value FROM preds AS p JOIN pick USING (task_key, prediction_key)
-        WHERE p.region_key <> '' AND p.from_name IS NOT NULL AND p.labels IS NOT NULL AND len(p.labels) > 0
-          AND regexp_matches(coalesce(p.value, ''), '{Q.SHAPE_RE}')""").to_pydict()
+        WHERE {Q.answered("p.", shape=True, skips=False)}""").to_pydict()
     if not gold["task_key"] and not pred["task_key"]:
         return
     g, p = _shape_regions(gold), _shape_regions(pred)
@@ -170,11 +166,10 @@ def evaluate(annotations: "pa.Table", predictions: "pa.Table", model: str, polic
         annotations = annotations.filter(pc.is_in(annotations.column("task_key"), value_set=keep))
         preds = preds.filter(pc.is_in(preds.column("task_key"), value_set=keep))
     with Q.Session(ann=annotations, preds=preds) as s:
-        s.make("chosen", Q.chosen("ann"))
-        s.make("ratings", Q.ratings("ann", "chosen"))
+        Q.build_ratings(s, "ann", "ratings")
         s.make("res", Q.resolved("ratings", policy))
-        s.make("best", Q.best_predictions("preds"))
-        s.make("regions", Q.regions("ann", "chosen"))
+        Q.build_best(s, "preds", "best")
+        Q.build_regions(s, "ann", "regions")
         _classification(s, res)
         _regions(s, res, thresholds)
     if not res.controls:
@@ -188,7 +183,7 @@ def compare_models(annotations: "pa.Table", predictions: "pa.Table", a: str, b: 
     _check_model(predictions, a)
     _check_model(predictions, b)
     with Q.Session(preds=predictions) as s:
-        s.make("best", Q.best_predictions("preds"))
+        Q.build_best(s, "preds", "best")
         common = [r[0] for r in s.con.execute(f"""
             SELECT DISTINCT task_key FROM preds WHERE model_version = '{a.replace("'", "''")}'
             INTERSECT SELECT DISTINCT task_key FROM preds WHERE model_version = '{b.replace("'", "''")}'

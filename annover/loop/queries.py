@@ -1,7 +1,7 @@
 """The loop's queries (DuckDB) over a version's annotations and predictions.
 
-Who said what, one row per (task, control, annotator): an annotator's answer is their
-latest one on the task (skips are not answers); a control is a *classification* control
+Who said what, one row per (task, control, annotator): an annotator's label for a control
+comes from their latest answer on the task that gives one (skips are not answers); a control is a *classification* control
 where its results carry labels and no shape (Choices, Taxonomy) and a *region* control
 where they have a shape (spans, boxes, polygons: the diff's rule,
 :data:`annover.diffing.match.MAY_BE_SHAPE`). A label is the sorted distinct labels of one
@@ -23,66 +23,122 @@ if TYPE_CHECKING:  # pragma: no cover
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["Session", "SHAPE_RE", "chosen", "ratings", "resolved", "best_predictions", "regions"]
+__all__ = ["Session", "SHAPE_RE", "build_ratings", "build_regions", "resolved", "build_best", "answered", "PLAIN_TYPES"]
 
 SHAPE_RE = MAY_BE_SHAPE.pattern.replace("'", "''")
-_LABELLED = "region_key <> '' AND from_name IS NOT NULL AND labels IS NOT NULL AND len(labels) > 0"
+#: Result types whose values are never shapes (a choice, a taxonomy path, a text, a number).
+PLAIN_TYPES = "('choices', 'taxonomy', 'textarea', 'rating', 'number', 'datetime')"
 
 
-def chosen(ann: str) -> str:
-    """One answer per (task, annotator): their latest that is not a skip."""
-    return f"""
-        SELECT task_key, annotation_key, annotator, ts, gt FROM (
-            SELECT task_key, annotation_key, coalesce(annotator, '-') AS annotator, bool_or(was_cancelled) AS skip,
-                   bool_or(ground_truth) AS gt, max(coalesce(updated_at, created_at, '')) AS ts
-            FROM {ann} GROUP BY task_key, annotation_key, annotator)
-        WHERE NOT skip
-        QUALIFY row_number() OVER (PARTITION BY task_key, annotator ORDER BY ts DESC, annotation_key DESC) = 1"""
+def answered(p: str = "", shape: bool = False, skips: bool = True) -> str:
+    """The rows that give labels (of a classification control, or with ``shape`` of a region control)."""
+    plain = f"coalesce({p}type, '') IN {PLAIN_TYPES}"  # spares the regular expression most rows
+    has_shape = f"regexp_matches(coalesce({p}value, ''), '{SHAPE_RE}')"
+    kind = f"NOT {plain} AND {has_shape}" if shape else f"({plain} OR NOT {has_shape})"
+    return (f"{f'NOT {p}was_cancelled AND ' if skips else ''}{p}region_key <> '' AND {p}from_name IS NOT NULL AND {p}labels IS NOT NULL "
+            f"AND len({p}labels) > 0 AND {kind}")
 
 
-def ratings(ann: str, chosen_name: str) -> str:
-    """(task, control, annotator) -> label list and label text, for classification controls."""
-    return f"""
-        SELECT r.task_key, r.from_name, c.annotator, c.annotation_key, any_value(c.gt) AS gt, any_value(c.ts) AS ts,
-               list_sort(list_distinct(flatten(list(r.labels)))) AS labels,
-               array_to_string(list_sort(list_distinct(flatten(list(r.labels)))), ', ') AS label
-        FROM {ann} AS r JOIN {chosen_name} AS c ON r.task_key = c.task_key AND r.annotation_key = c.annotation_key
-        WHERE r.region_key <> '' AND r.from_name IS NOT NULL AND r.labels IS NOT NULL AND len(r.labels) > 0
-          AND NOT regexp_matches(coalesce(r.value, ''), '{SHAPE_RE}')
-        GROUP BY r.task_key, r.from_name, c.annotator, c.annotation_key"""
+def _latest_per_annotator(src: str) -> str:
+    return f"""SELECT * FROM {src} QUALIFY row_number() OVER (
+                   PARTITION BY task_key, annotator, from_name ORDER BY ts DESC, annotation_key DESC) = 1"""
+
+
+def build_ratings(s: "Session", ann: str, name: str) -> None:
+    """Make table ``name``: (task, control, annotator) -> labels (list) and label (text), for
+    classification controls, from each annotator's latest answer that gives the control.
+
+    The labelled rows are read once. Answers with several rows for one control (rare) are
+    found by a count of distinct 64-bit hashes of (task, answer, control) and merged by a
+    GROUP BY; a hash collision can only send the table that way, never skip it. The
+    latest-answer rule runs only when some annotator answered a task twice (an annotation
+    key not ending in ``#0``).
+    """
+    s.make(f"{name}_r", f"""
+        SELECT task_key, annotation_key, coalesce(annotator, '-') AS annotator, from_name, labels,
+               ground_truth AS gt, coalesce(updated_at, created_at, '') AS ts,
+               hash(task_key, annotation_key, from_name) AS h
+        FROM {ann} WHERE {answered()}""")
+    rows, distinct, later = s.one(f"""SELECT count(*), count(DISTINCT h),
+                                             count(*) FILTER (WHERE NOT suffix(annotation_key, '#0')) FROM {name}_r""")
+    cols = "task_key, annotation_key, annotator, from_name"
+    if rows == distinct:
+        body = f"SELECT {cols}, gt, ts, list_sort(list_distinct(labels)) AS labels FROM {name}_r"
+    else:
+        body = f"""SELECT {cols}, bool_or(gt) AS gt, max(ts) AS ts,
+                          list_sort(list_distinct(flatten(list(labels)))) AS labels
+                   FROM {name}_r GROUP BY {cols}"""
+    if later:
+        body = _latest_per_annotator(f"({body})")
+    s.make(name, f"SELECT *, array_to_string(labels, ', ') AS label FROM ({body})")
+    s.con.execute(f"DROP TABLE {name}_r")
+
+
+#: Per policy: the order of a label's answers (the best first) and of a task's labels, by
+#: fields of DuckDB structs (compared field by field). The same orders as the diff's
+#: :data:`annover.diffing.sql.POLICY_ORDER` (a test keeps them equal), as two GROUP BYs.
+_ANSWER_ORDER = {"latest": "{'ts': ts, 'k': annotation_key}", "majority": "{'ts': ts, 'k': annotation_key}",
+                 "ground-truth": "{'gt': gt, 'ts': ts, 'k': annotation_key}"}
+_LABEL_ORDER = {"latest": "{'ts': best.ts, 'k': best.k}", "majority": "{'v': votes, 'ts': best.ts, 'k': best.k}",
+                "ground-truth": "{'gt': best.gt, 'v': votes, 'ts': best.ts, 'k': best.k}"}
 
 
 def resolved(ratings_name: str, policy: str) -> str:
-    """Per (task, control) of classification: the label the policy picks (the diff's order)."""
+    """Per (task, control) of classification: the label the policy picks (the diff's order,
+    :data:`annover.diffing.sql.POLICY_ORDER`), its votes and the task's answers."""
+    if policy not in POLICY_ORDER:
+        raise ValueError(policy)
+    key = _LABEL_ORDER[policy]
     return f"""
-        WITH v AS (SELECT *, count(*) OVER (PARTITION BY task_key, from_name, label) AS votes,
-                          count(*) OVER (PARTITION BY task_key, from_name) AS answers FROM {ratings_name})
-        SELECT task_key, from_name, labels, label, votes, answers FROM v
-        QUALIFY row_number() OVER (PARTITION BY task_key, from_name ORDER BY {POLICY_ORDER[policy]}) = 1"""
+        WITH l AS (SELECT task_key, from_name, label, any_value(labels) AS labels, count(*) AS votes,
+                          max({_ANSWER_ORDER[policy]}) AS best
+                   FROM {ratings_name} GROUP BY task_key, from_name, label)
+        SELECT task_key, from_name, arg_max(labels, {key}) AS labels, arg_max(label, {key}) AS label,
+               arg_max(votes, {key}) AS votes, sum(votes)::BIGINT AS answers
+        FROM l GROUP BY task_key, from_name"""
 
 
-def best_predictions(preds: str, shapes: bool = False) -> str:
-    """Per (task, control, model version): the labels of its best-scored prediction (classification)."""
-    cond = "" if shapes else f"AND NOT regexp_matches(coalesce(value, ''), '{SHAPE_RE}')"
-    return f"""
-        WITH p AS (SELECT task_key, model_version, prediction_key, from_name,
-                          list_sort(list_distinct(flatten(list(labels)))) AS labels,
-                          array_to_string(list_sort(list_distinct(flatten(list(labels)))), ', ') AS label,
-                          max(score) AS score
-                   FROM {preds} WHERE {_LABELLED} {cond}
-                   GROUP BY task_key, model_version, prediction_key, from_name)
-        SELECT * FROM p QUALIFY row_number() OVER (
-            PARTITION BY task_key, from_name, model_version ORDER BY score DESC NULLS LAST, prediction_key) = 1"""
+def build_best(s: "Session", preds: str, name: str) -> None:
+    """Make table ``name``: per (task, control, model version) of classification, the labels of the
+    model's best-scored prediction (ties to the first prediction key), with its score.
+
+    As :func:`build_ratings`: the merge of several rows of one prediction and control, and
+    the choice among several predictions of one model on a task (a prediction key not
+    ending in ``#0``), run only when the table has them.
+    """
+    s.make(f"{name}_r", f"""
+        SELECT task_key, model_version, prediction_key, from_name, labels, score,
+               hash(task_key, prediction_key, from_name) AS h
+        FROM {preds} WHERE {answered(skips=False)}""")
+    rows, distinct, later = s.one(f"""SELECT count(*), count(DISTINCT h),
+                                             count(*) FILTER (WHERE NOT suffix(prediction_key, '#0')) FROM {name}_r""")
+    cols = "task_key, model_version, prediction_key, from_name"
+    if rows == distinct:
+        body = f"SELECT {cols}, score, list_sort(list_distinct(labels)) AS labels FROM {name}_r"
+    else:
+        body = f"""SELECT {cols}, max(score) AS score, list_sort(list_distinct(flatten(list(labels)))) AS labels
+                   FROM {name}_r GROUP BY {cols}"""
+    if later:
+        body = f"""SELECT * FROM ({body}) QUALIFY row_number() OVER (
+                       PARTITION BY task_key, from_name, model_version ORDER BY score DESC NULLS LAST, prediction_key) = 1"""
+    s.make(name, f"SELECT *, array_to_string(labels, ', ') AS label FROM ({body})")
+    s.con.execute(f"DROP TABLE {name}_r")
 
 
-def regions(ann: str, chosen_name: str) -> str:
-    """Region rows (values with a shape) of the chosen answers."""
-    return f"""
-        SELECT r.task_key, c.annotator, c.annotation_key, c.gt, c.ts, r.region_key, r.from_name, r.labels, r.value
-        FROM {ann} AS r JOIN {chosen_name} AS c ON r.task_key = c.task_key AND r.annotation_key = c.annotation_key
-        WHERE r.region_key <> '' AND r.from_name IS NOT NULL AND r.labels IS NOT NULL AND len(r.labels) > 0
-          AND regexp_matches(coalesce(r.value, ''), '{SHAPE_RE}')
-        ORDER BY r.task_key, c.annotator, r.region_key"""
+def build_regions(s: "Session", ann: str, name: str) -> None:
+    """Make table ``name``: the region rows (values with a shape) of each annotator's latest answer."""
+    body = f"""
+        SELECT task_key, coalesce(annotator, '-') AS annotator, annotation_key, ground_truth AS gt,
+               coalesce(updated_at, created_at, '') AS ts, region_key, from_name, labels, value
+        FROM {ann} WHERE {answered(shape=True)}"""
+    if s.one(f"SELECT count(*) FROM ({body}) WHERE NOT suffix(annotation_key, '#0')")[0]:
+        body = f"""SELECT r.* FROM ({body}) AS r SEMI JOIN (
+                       SELECT task_key, annotation_key FROM (
+                           SELECT task_key, annotator, annotation_key, max(ts) AS ts FROM ({body}) GROUP BY ALL)
+                       QUALIFY row_number() OVER (PARTITION BY task_key, annotator ORDER BY ts DESC,
+                                                  annotation_key DESC) = 1) AS c
+                   ON r.task_key = c.task_key AND r.annotation_key = c.annotation_key"""
+    s.make(name, f"SELECT * FROM ({body}) ORDER BY task_key, annotator, region_key")
 
 
 class Session:

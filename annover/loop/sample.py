@@ -96,19 +96,19 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
         pa.table({"task_key": pa.array([], pa.string()), "prediction_key": pa.array([], pa.string()),
                   "region_key": pa.array([], pa.string()), "from_name": pa.array([], pa.string()),
                   "labels": pa.array([], pa.list_(pa.string())), "value": pa.array([], pa.string()),
-                  "score": pa.array([], pa.float64()), "model_version": pa.array([], pa.string())})
+                  "score": pa.array([], pa.float64()), "model_version": pa.array([], pa.string()),
+                  "type": pa.array([], pa.string())})
     with Q.Session(tasks=tasks.select(["task_key"]), ann=annotations, preds=preds) as s:
-        s.make("chosen", Q.chosen("ann"))
-        s.make("ratings", Q.ratings("ann", "chosen"))
+        Q.build_ratings(s, "ann", "ratings")
         s.make("res", Q.resolved("ratings", policy))
-        s.make("best", Q.best_predictions("preds"))
+        Q.build_best(s, "preds", "best")
         ctl = control
         if ctl is None:
             row = s.one("SELECT from_name FROM (SELECT from_name FROM best UNION ALL SELECT from_name FROM ratings) "
                         "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
             ctl = row[0] if row else None
         c = f"from_name = '{_q(ctl)}'" if ctl else "true"
-        s.make("unl", "SELECT task_key FROM tasks WHERE task_key NOT IN (SELECT task_key FROM chosen)")
+        s.make("unl", "SELECT task_key FROM tasks WHERE task_key NOT IN (SELECT task_key FROM ann WHERE NOT was_cancelled)")
         s.make("label_of", f"""SELECT t.task_key, coalesce(b.label, r.label) AS label FROM tasks AS t
                                LEFT JOIN (SELECT * FROM best WHERE {c}) AS b ON b.task_key = t.task_key
                                LEFT JOIN (SELECT * FROM res WHERE {c}) AS r ON r.task_key = t.task_key""")

@@ -81,8 +81,7 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
     if previous is not None:
         tables["prev"] = previous
     with Q.Session(**tables) as s:
-        s.make("chosen", Q.chosen("ann"))
-        s.make("ratings", Q.ratings("ann", "chosen"))
+        Q.build_ratings(s, "ann", "ratings")
         s.make("res", Q.resolved("ratings", policy))
         for r in s.fetch("""
             WITH v AS (SELECT task_key, from_name, label, count(*) AS votes FROM ratings GROUP BY ALL),
@@ -98,7 +97,7 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
                 "text": f"{r['annotator']} said {r['label']!r}; {r['other_votes']} of {r['others']} others said "
                         f"{r['other']!r}"})
         if "preds" in tables:
-            s.make("best", Q.best_predictions("preds"))
+            Q.build_best(s, "preds", "best")
             only = "" if models is None else "AND p.model_version IN (" + ", ".join(f"'{_q(m)}'" for m in models) + ")"
             for r in s.fetch(f"""
                 SELECT r.task_key, r.from_name, r.label, p.model_version, p.label AS predicted, p.score
@@ -112,8 +111,7 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
         elif predictions is None or not predictions.num_rows:
             res.notes.append("no predictions in this version: the model reason was not checked")
         if "prev" in tables:
-            s.make("pchosen", Q.chosen("prev"))
-            s.make("pratings", Q.ratings("prev", "pchosen"))
+            Q.build_ratings(s, "prev", "pratings")
             for r in s.fetch("""
                 SELECT r.task_key, r.from_name, r.annotator, r.label, p.label AS before
                 FROM ratings AS r JOIN pratings AS p
