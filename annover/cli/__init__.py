@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -93,7 +94,7 @@ def run(argv: list[str] | None = None) -> int:
         return e.exit_code
     except click.UsageError as e:  # one line, like annover's own errors
         where = e.ctx.command_path if e.ctx is not None else "annover"
-        click.echo(f"Error: {e.format_message()} — see `{where} --help`", err=True)
+        click.echo(safe(f"Error: {e.format_message()} — see `{where} --help`", lines=True), err=True)
         return e.exit_code
     except click.ClickException as e:
         e.show()
@@ -102,7 +103,7 @@ def run(argv: list[str] | None = None) -> int:
         click.echo("Aborted.", err=True)
         return 130
     except AnnoverError as e:
-        click.echo(f"Error: {e}", err=True)
+        click.echo(safe(f"Error: {e}", lines=True), err=True)
         return e.exit_code
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
@@ -171,12 +172,44 @@ def short(vid: str | None) -> str:
     return vid[:12] if vid else "-"
 
 
+#: characters a terminal acts on rather than shows: C0 controls (ESC, BEL, CR, backspace...),
+#: DEL, C1 controls (a lone 0x9b is a CSI), the bidi overrides and isolates that reorder what
+#: follows them, and Unicode's line and paragraph separators
+_BIDI_AND_SEPARATORS = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+_UNSAFE_RE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+_UNSAFE_BUT_NEWLINE = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+_NON_ASCII_UNSAFE = re.compile(f"[\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+
+
+def _escaped(m: "re.Match[str]") -> str:
+    c = ord(m.group())
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def safe(text: str, lines: bool = False) -> str:
+    """``text`` as plain-text output shows it: every character a terminal acts on rather than shows
+    (C0 controls such as ESC, BEL, CR; DEL; C1 controls, where a lone 0x9b is a CSI; the bidi
+    overrides and isolates that reorder what follows; line and paragraph separators) written as
+    ``\\x1b`` / ``\\u202e``, so a version message, a tag, an annotator or a label from a file can
+    neither drive the terminal nor hide what follows. ``lines``: keep newlines."""
+    return (_UNSAFE_BUT_NEWLINE if lines else _UNSAFE_RE).sub(_escaped, text)
+
+
+def echo(line: str) -> None:
+    """One line of plain-text output on stdout, with :func:`safe` applied."""
+    click.echo(safe(line))
+
+
 def emit_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+    """``data`` as JSON on stdout: the exact strings (controls and bidi characters as JSON escapes,
+    which json already does for C0, so the text is safe on a terminal too)."""
+    text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
+    click.echo(_NON_ASCII_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
 
 
 def info(msg: str) -> None:
-    click.echo(msg, err=True)
+    """A message on stderr, with :func:`safe` applied (newlines kept)."""
+    click.echo(safe(msg, lines=True), err=True)
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")

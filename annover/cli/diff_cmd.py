@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import arrow_without_pandas, emit_json, info, json_option
+from annover.cli import arrow_without_pandas, echo, emit_json, info, json_option
 from annover.diffing import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, POLICIES
 from annover.repo import Repo
 
@@ -288,7 +288,7 @@ def diff(a: str, b: str, stat: bool, show_rows: bool, limit: int, output: str | 
         if not (stat or show_rows or transitions):
             lines += render_summary(s)
         for line in lines:
-            click.echo(line)
+            echo(line)
     if exit_code and not result.identical:
         raise _Differences()
 

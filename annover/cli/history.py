@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from annover.cli import emit_json, info, json_option, short
+from annover.cli import echo, emit_json, info, json_option, short
 from annover.errors import AnnoverError, UsageError
 from annover.repo import Repo
 from annover.repo.reading import Users
@@ -25,6 +25,12 @@ def _notes(repo: Repo) -> None:
     repo.recovered.clear()
 
 
+def warn_moved_tags(repo: Repo) -> None:
+    """Say on stderr which tags were moved outside annover, and the commands that settle each."""
+    for m in repo.moved_tags():
+        info(f"warning: {m.describe(repo)} — {m.fix()}")
+
+
 @click.command(epilog="""\b
 Examples:
   annover log
@@ -41,6 +47,7 @@ def log(rev: str, max_count: int | None, oneline: bool, as_json: bool) -> None:
     versions = repo.log(rev, max_count)
     tags = repo.tags_of()
     _notes(repo)
+    warn_moved_tags(repo)
     head = repo.head()
     if as_json:
         emit_json([{**v.to_json(), "tags": tags.get(v.id, [])} for v in versions])
@@ -53,19 +60,19 @@ def log(rev: str, max_count: int | None, oneline: bool, as_json: bool) -> None:
         deco = " (" + ", ".join((["HEAD"] if v.id == head else []) + names) + ")" if names or v.id == head else ""
         s = v.stats
         if oneline:
-            click.echo(f"{short(v.id)}{deco} {v.message.splitlines()[0] if v.message else ''}")
+            echo(f"{short(v.id)}{deco} {v.message.splitlines()[0] if v.message else ''}")
             continue
-        click.echo(f"version {v.id}{deco}")
+        echo(f"version {v.id}{deco}")
         if len(v.parents) > 1:
-            click.echo("Merge:   " + " ".join(short(p) for p in v.parents))
-        click.echo(f"Author:  {v.author}")
-        click.echo(f"Date:    {v.created_at}")
-        click.echo(f"Stats:   {s.get('tasks', 0)} tasks, {s.get('labeled', 0)} labeled, "
+            echo("Merge:   " + " ".join(short(p) for p in v.parents))
+        echo(f"Author:  {v.author}")
+        echo(f"Date:    {v.created_at}")
+        echo(f"Stats:   {s.get('tasks', 0)} tasks, {s.get('labeled', 0)} labeled, "
                    f"{s.get('annotations', 0)} annotations, {s.get('skipped', 0)} skipped")
-        click.echo("")
+        echo("")
         for line in (v.message or "(no message)").splitlines():
-            click.echo(f"    {line}")
-        click.echo("")
+            echo(f"    {line}")
+        echo("")
 
 
 def _annotator_names(repo: Repo) -> dict[str, str]:
@@ -90,44 +97,45 @@ def show(rev: str, as_json: bool) -> None:
     v = repo.show(rev)
     tags = repo.tags_of().get(v.id, [])
     _notes(repo)
+    warn_moved_tags(repo)
     if as_json:
         emit_json({**v.to_json(), "tags": tags})
         return
     r = v.record
     s = v.stats
-    click.echo(f"version {v.id}" + (f" ({', '.join(tags)})" if tags else ""))
-    click.echo(f"Parents: {' '.join(short(p) for p in v.parents) or '-'}")
-    click.echo(f"Author:  {v.author}")
-    click.echo(f"Date:    {v.created_at}")
+    echo(f"version {v.id}" + (f" ({', '.join(tags)})" if tags else ""))
+    echo(f"Parents: {' '.join(short(p) for p in v.parents) or '-'}")
+    echo(f"Author:  {v.author}")
+    echo(f"Date:    {v.created_at}")
     o = r.get("origin") or {}
     if o:
         where = o.get("path") or (f"{o.get('url')} project {o.get('project_id')}" if o.get("url") else "")
-        click.echo(f"Origin:  {o.get('kind')} {where} {('(' + o['format'] + ')') if o.get('format') else ''}".rstrip())
-    click.echo("")
+        echo(f"Origin:  {o.get('kind')} {where} {('(' + o['format'] + ')') if o.get('format') else ''}".rstrip())
+    echo("")
     for line in (v.message or "(no message)").splitlines():
-        click.echo(f"    {line}")
-    click.echo("")
+        echo(f"    {line}")
+    echo("")
     t = r["tables"]
-    click.echo("Snapshots:")
-    click.echo(f"  tasks        {short(t['tasks']['id'])}  {t['tasks']['rows']} rows")
-    click.echo(f"  annotations  {short(t['annotations']['id'])}  {t['annotations']['rows']} rows")
+    echo("Snapshots:")
+    echo(f"  tasks        {short(t['tasks']['id'])}  {t['tasks']['rows']} rows")
+    echo(f"  annotations  {short(t['annotations']['id'])}  {t['annotations']['rows']} rows")
     for mv, p in sorted(t.get("predictions", {}).items()):
-        click.echo(f"  predictions  {short(p['id'])}  {p['rows']} rows  model_version={mv or '(none)'}")
-    click.echo(f"Config:  {short(r['config']['oid']) if r.get('config') else '-'}")
+        echo(f"  predictions  {short(p['id'])}  {p['rows']} rows  model_version={mv or '(none)'}")
+    echo(f"Config:  {short(r['config']['oid']) if r.get('config') else '-'}")
     src = r.get("source")
     if src:
-        click.echo(f"Source:  {src['path']}  {src['nfiles']} files  "
+        echo(f"Source:  {src['path']}  {src['nfiles']} files  "
                    f"{'dvc ' + src['dvc_md5'] if src.get('dvc_md5') else 'sha256 ' + src['sha256'][:12]}")
-    click.echo("")
-    click.echo(f"Tasks:       {s['tasks']} ({s['labeled']} labeled, {s['unlabeled']} unlabeled)")
-    click.echo(f"Annotations: {s['annotations']} ({s['skipped']} skipped), {s['regions']} regions")
+    echo("")
+    echo(f"Tasks:       {s['tasks']} ({s['labeled']} labeled, {s['unlabeled']} unlabeled)")
+    echo(f"Annotations: {s['annotations']} ({s['skipped']} skipped), {s['regions']} regions")
     if s.get("annotators"):
         names = _annotator_names(repo)
-        click.echo("Annotators:  " + ", ".join(f"{names.get(k, k)} {n}" for k, n in s["annotators"].items()))
+        echo("Annotators:  " + ", ".join(f"{names.get(k, k)} {n}" for k, n in s["annotators"].items()))
     for ctl, counts in s.get("labels", {}).items():
-        click.echo(f"Labels {ctl}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
+        echo(f"Labels {ctl}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
     for mv, p in s.get("predictions", {}).items():
-        click.echo(f"Predictions {mv or '(none)'}: {p['tasks']} tasks, {p['regions']} regions")
+        echo(f"Predictions {mv or '(none)'}: {p['tasks']} tasks, {p['regions']} regions")
 
 
 @click.command(epilog="""\b

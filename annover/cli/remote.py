@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import emit_json, info, json_option, short
+from annover.cli import echo, emit_json, info, json_option, short
 from annover.repo import Repo, StatusResult, TransferResult
 from annover.store.dvc import REMOTE_TIMEOUT, TIMEOUT_ENV, TRANSFER_TIMEOUT, RemoteInfo, this_machine_warning
 
@@ -24,20 +24,20 @@ def _warn_this_machine(remote: RemoteInfo | None) -> None:
 
 def _render_status(out: StatusResult) -> None:
     if not out.head:
-        click.echo("HEAD: no versions yet")
+        echo("HEAD: no versions yet")
     else:
-        click.echo(f"HEAD: {out.head}" + (f" ({', '.join(out.tags)})" if out.tags else ""))
+        echo(f"HEAD: {out.head}" + (f" ({', '.join(out.tags)})" if out.tags else ""))
     r = out.remote
-    click.echo(f"remote: {r.name} {r.url}" if r else "remote: none (set one with `annover init --remote URL`)")
+    echo(f"remote: {r.name} {r.url}" if r else "remote: none (set one with `annover init --remote URL`)")
     if out.head:
-        click.echo(f"pushed: {_PUSHED[out.pushed]}")
+        echo(f"pushed: {_PUSHED[out.pushed]}")
         if out.unpushed is not None:
-            click.echo(f"versions not pushed: {len(out.unpushed)} of {out.versions}"
+            echo(f"versions not pushed: {len(out.unpushed)} of {out.versions}"
                        + (" (run `annover push`)" if out.unpushed else ""))
         if out.missing_locally:
-            click.echo(f"missing locally: {out.missing_locally} object(s) (run `annover pull`)")
+            echo(f"missing locally: {out.missing_locally} object(s) (run `annover pull`)")
     if out.interrupted:
-        click.echo("an interrupted snapshot was found; the next annover command repairs it")
+        echo("an interrupted snapshot was found; the next annover command repairs it")
     _warn_this_machine(r)
 
 
@@ -55,11 +55,15 @@ Exit 10 when the remote does not answer within --timeout.
 @json_option
 def status(no_remote: bool, timeout: float | None, as_json: bool) -> None:
     """HEAD, its tags, the DVC remote, and how many versions it lacks."""
-    out = Repo(".").status(remote=not no_remote, timeout=timeout)
+    repo = Repo(".")
+    out = repo.status(remote=not no_remote, timeout=timeout)
+    moved = repo.moved_tags()
     if as_json:
-        emit_json(out.to_json())
+        emit_json({**out.to_json(), "moved_tags": [m.to_json() for m in moved]})
     else:
         _render_status(out)
+        for m in moved:
+            echo(f"moved tag: {m.describe(repo)} — {m.fix()}")
 
 
 def _render_transfer(out: TransferResult, verb: str, there: str) -> None:

@@ -31,6 +31,7 @@ import json
 import os
 import re
 import signal
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterator
@@ -101,6 +102,8 @@ class RepoCore:
         self.recovered: list[str] = []
         self._version_at: dict[str, str | None] = {}  # commit -> the version HEAD names there
         self._record_hint: dict[str, str] = {}  # version id -> a commit whose tree holds its record
+        self._killed = False  # a command was killed holding the lock: its half-written files are repaired
+        self._moved: list[MovedTag] | None = None
         self.settle()
 
     # ------------------------------------------------------------------ git / DVC
@@ -151,6 +154,8 @@ class RepoCore:
         if timeout is None:
             timeout = float(os.environ.get("ANNOVER_LOCK_TIMEOUT", "60"))
         with RepoLock(self.dir / "lock", timeout) as held:
+            self._killed = self._killed or held.inherited
+            self._moved = None
             if expect_head is not _ANY:
                 self.check_unmoved(expect_head)  # type: ignore[arg-type]
             yield held
@@ -168,6 +173,7 @@ class RepoCore:
             if not pending:
                 return
             with lock:
+                self._killed = self._killed or lock.inherited
                 self.recovered += self.recover(view=True)
         except (LockError, NotARepoError, GitError, OSError):
             return  # busy (a live writer), no git here, or a read-only copy: read what is there
@@ -315,6 +321,9 @@ class RepoCore:
                 raise RevisionError("no versions yet (HEAD is empty)", "make one with `annover snapshot`")
         else:
             vid = self.tags().get(base) or self._by_prefix(base, rev)
+            moved = next((m for m in self.moved_tags() if m.name == base), None)
+            if moved is not None:
+                raise RevisionError(moved.describe(self), moved.fix())
         steps = 0
         for op in re.findall(r"~\d*|\^", ops):
             steps += 1 if op in ("^", "~") else int(op[1:])
@@ -366,6 +375,52 @@ class RepoCore:
         for name, vid in self.tags().items():
             out.setdefault(vid, []).append(name)
         return out
+
+    def recorded_tags(self) -> dict[str, str]:
+        """``{tag: version id}`` as annover last recorded each: the tag file as the newest commit on
+        any ref that wrote it left it (a snapshot's, or ``annover tag``'s); a deleted one is left out."""
+        tag_dir = self.rel(self.dir / "refs" / "tags")
+        try:
+            last = {p[len(tag_dir) + 1:]: b for p, b in self.scm.last_changes(tag_dir).items() if b}
+            datas = self.scm.blobs(list(last.values()))
+        except (NotARepoError, GitError):
+            return {}
+        out = {}
+        for name, data in zip(last, datas):
+            vid = (data or b"").decode("ascii", "replace").strip()
+            if is_tag_name(name) and is_version_id(vid):
+                out[name] = vid
+        return out
+
+    def moved_tags(self) -> list["MovedTag"]:
+        """Tags moved outside annover: git's tag moved (``git tag -f``) away from the version annover
+        recorded for it, or its file under ``refs/tags/`` changed or added by hand and not committed."""
+        if self._moved is not None:
+            return self._moved
+        moved: dict[str, MovedTag] = {}
+        try:
+            git_tags = {n: c for n, c in self.scm.tag_commits().items() if is_tag_name(n)}
+            head = self.head_commit()
+        except (NotARepoError, GitError):
+            return []
+        self.tags()  # fills in the version each tagged commit holds
+        if git_tags:
+            recorded = self.recorded_tags()
+            for name, commit in sorted(git_tags.items()):
+                was, now = recorded.get(name), self._version_at.get(commit)
+                if was is not None and now != was:
+                    moved[name] = MovedTag(name, was, now, "git", commit)
+        tag_dir = self.dir / "refs" / "tags"
+        files = self.refs.tags()
+        if files:
+            names = sorted(files)
+            specs = [f"{head}:{self.rel(tag_dir / n)}" for n in names] if head else []
+            for name, data in zip(names, self.scm.blobs(specs) if head else [None] * len(names)):
+                was = (data or b"").decode("ascii", "replace").strip()
+                if was != files[name]:  # changed, or added, by hand
+                    moved.setdefault(name, MovedTag(name, was if is_version_id(was) else None, files[name], "file"))
+        self._moved = list(moved.values())
+        return self._moved
 
     # ------------------------------------------------------------------ tables
 
@@ -438,6 +493,7 @@ class RepoCore:
         """
         notes: list[str] = []
         reld = self.rel(self.dir)
+        killed = self._killed or self.scm.interrupted()
         if self.scm.clear_private_index():
             notes.append("removed the private index of an interrupted commit")
         if self.scm.finish_interrupted_sync(reld):
@@ -455,8 +511,12 @@ class RepoCore:
                        if p.startswith(prefix) and ".." not in p.split("/")})  # git's trees can hold ".." names
         present = {p: b for p, b in wanted.items() if b is not None}
         contents = dict(zip(present, self.scm.blobs(list(present.values()))))
+        # a tag file changed by hand is the user's move, reported (moved_tags), never put back;
+        # after a killed command (it held the lock, or left git's markers) it is a half-done write
         for path, blob in wanted.items():
             target = self.toplevel / path
+            if not killed and path.startswith(prefix) and target.is_file():
+                continue
             if blob is None:
                 if path.endswith("/HEAD") or path == "HEAD":
                     if target.exists():
@@ -474,7 +534,7 @@ class RepoCore:
                     p.unlink()
                     notes.append(f"removed the record of uncommitted version {p.stem[:12]}")
         tag_dir = self.dir / "refs" / "tags"
-        if tag_dir.is_dir():
+        if tag_dir.is_dir() and killed:
             for p in tag_dir.rglob("*"):
                 if p.is_file() and self.rel(p) not in tracked:
                     p.unlink()
@@ -482,7 +542,10 @@ class RepoCore:
         if self.scm.sync_index(reld):
             notes.append("made git's index agree with the last commit for annover's files (an interrupted "
                          "command left it staging their deletion)")
-        notes += self.ensure_git_tags()
+        committed = {p[len(prefix) + len("tags/"):]: (contents.get(p) or b"").decode("ascii", "replace").strip()
+                     for p in wanted if p.startswith(prefix + "tags/")}
+        notes += self.ensure_git_tags(committed)
+        self._moved = None
         if view:
             notes += self._restore_view()
         return notes
@@ -521,18 +584,54 @@ class RepoCore:
         path = self.rel(self.version_path(vid))
         return self.scm.commit_adding(path) or self.scm.commit_adding(path, everywhere=True)
 
-    def ensure_git_tags(self) -> list[str]:
-        """Every annover tag also exists as a git tag on the commit that made its version; what was made."""
+    def ensure_git_tags(self, committed: dict[str, str] | None = None) -> list[str]:
+        """Every annover tag HEAD's commit holds (``committed``: ``{name: version id}``, default the
+        tag files) also exists as a git tag on the commit that made its version; what was made."""
         existing = self.scm.tag_commits()
         made = []
-        for name, vid in self.refs.tags().items():
-            if name in existing:
+        for name, vid in (self.refs.tags() if committed is None else committed).items():
+            if name in existing or not is_tag_name(name) or not is_version_id(vid):
                 continue
             commit = self.commit_of(vid)
             if commit:
                 self.scm.tag(name, commit, check=False)
                 made.append(f"made the missing git tag {name}")
         return made
+
+
+@dataclass(frozen=True)
+class MovedTag:
+    """A tag moved outside annover: the version annover ``recorded`` for it (None: none) and the
+    one it names ``now`` (None: git's tag names a ``commit`` that holds no version), ``by`` git's
+    tag (``git``) or its tag file changed by hand (``file``)."""
+
+    name: str
+    recorded: str | None
+    now: str | None
+    by: str
+    commit: str | None = None
+
+    def describe(self, repo: "RepoCore") -> str:
+        def named(vid: str) -> str:
+            try:
+                title = repo.version(vid).message.splitlines()[0]
+            except (AnnoverError, IndexError):
+                title = ""
+            return f"{vid[:12]}" + (f" ({title!r})" if title else "")
+
+        how = (f"git's tag {self.name} now names " if self.by == "git"
+               else f"its file .annover/refs/tags/{self.name} was changed by hand to ")
+        now = named(self.now) if self.now else f"commit {(self.commit or '')[:12]}, which holds no version"
+        was = f"it was made for {named(self.recorded)}" if self.recorded else "annover never recorded it"
+        return f"tag {self.name} was moved outside annover: {was}, but {how}{now}"
+
+    def fix(self) -> str:
+        keep = f"`annover tag {self.name} {self.now[:12]} --force` records the move" if self.now else ""
+        back = f"`annover tag {self.name} {self.recorded[:12]} --force` puts it back" if self.recorded else ""
+        return ", or ".join(x for x in (keep, back) if x) or f"`annover tag {self.name} REV --force` says where it points"
+
+    def to_json(self) -> dict:
+        return {"name": self.name, "recorded": self.recorded, "now": self.now, "by": self.by, "commit": self.commit}
 
 
 def missing_objects(e: ObjectError, rev: str, vid: str) -> ObjectError:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from annover._lazy import lazy
-from annover.errors import ObjectError, RevisionError, UsageError
+from annover.errors import NotARepoError, ObjectError, RevisionError, UsageError
 from annover.files import write_atomic
 from annover.formats import EXPORT_FORMATS, Format
 from annover.formats import hf
@@ -34,7 +34,7 @@ if TYPE_CHECKING:  # pragma: no cover
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["TrainExportResult", "check_out", "check_table", "export", "load_hf", "load_url"]
+__all__ = ["TrainExportResult", "check_not_owned", "check_out", "check_table", "export", "load_hf", "load_url"]
 
 #: revisions that name the current version (of a git URL: its default branch)
 HEAD_NAMES = ("HEAD", "@")
@@ -68,6 +68,45 @@ def check_out(path: Path, force: bool, folder: bool) -> None:
                          "choose another --out, or pass --force to replace it")
     if path.is_dir() and not folder:
         raise UsageError(f"{path} is a folder; this format writes one file", "give --out a file name")
+
+
+def _owned(repo: RepoCore) -> list[Path]:
+    """What git, DVC and annover keep in the repository: their folders and their own files."""
+    top = repo.toplevel
+    owned = [repo.dir, repo.git_dir, top / ".git", top / ".gitignore", top / ".gitattributes", top / ".gitmodules",
+             top / ".dvcignore"]
+    try:
+        owned.append(repo.dvc_root / ".dvc")
+    except NotARepoError:
+        pass
+    return [p.resolve() for p in owned]
+
+
+def check_not_owned(repo: RepoCore, path: Path) -> None:
+    """Refuse an ``--out`` that is, is inside, or holds what git, DVC or annover keep in the repository
+    (``.annover/``, ``.git/``, ``.dvc/config``, a ``*.dvc`` pointer...): an export must not replace them."""
+    here = path.parent.resolve() / path.name  # the name as given; also where a symlink leads
+    for p in {here, path.resolve()}:
+        for own in _owned(repo):
+            name = own.relative_to(repo.toplevel).as_posix() if own.is_relative_to(repo.toplevel) else str(own)
+            where = ("is" if p == own else "is inside" if own in p.parents else "holds" if p in own.parents else "")
+            if where:
+                raise UsageError(f"--out {path} {where} {name}{'/' if own.is_dir() else ''}, which git, DVC and annover keep: an export there "
+                                 "would damage the repository", "give --out a path outside .annover/, .git/ and .dvc/")
+        if p.suffix == ".dvc" and p.is_relative_to(repo.toplevel):
+            raise UsageError(f"--out {path} has the name of a DVC pointer file in the repository",
+                             "give --out another name")
+
+
+def _unwritable(path: Path, e: OSError) -> UsageError:
+    """``--out`` could not be written: why, in one line (a parent that is a file, a folder without permission)."""
+    why = e.strerror or str(e)
+    for parent in path.absolute().parents:
+        if parent.exists():
+            if not parent.is_dir():
+                why = f"{parent} is a file, not a folder"
+            break
+    return UsageError(f"cannot write --out {path}: {why}", "give --out a path in a folder you can write to")
 
 
 def _write_files(files: dict[str, bytes]) -> Callable[[Path], None]:
@@ -116,25 +155,33 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
         raise UsageError(f"--resolve and --predictions are for the training formats, not {fmt}",
                          f"use them with one of {', '.join(TRAIN_FORMATS)}")
     path = Path(out)
+    check_not_owned(repo, path)
     check_out(path, force, fmt in FOLDER_FORMATS)
     v = repo.show(rev)
     tables = {name: read_version_table(repo.store, v, name) for name in C.TABLES}
     cfg_text = repo.config_text(v.id) if v.config_ref else None
     if fmt in TRAIN_FORMATS:
         r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)
-        if r.dataset is not None:
-            dataset = r.dataset
-            size = _write_folder(path, lambda folder: hf.save(dataset, str(folder)))
-        elif r.files is not None:
-            size = _write_folder(path, _write_files(r.files))
-        else:
-            assert r.data is not None
-            write_atomic(path, r.data)
-            size = len(r.data)
+        try:
+            if r.dataset is not None:
+                dataset = r.dataset
+                size = _write_folder(path, lambda folder: hf.save(dataset, str(folder)))
+            elif r.files is not None:
+                size = _write_folder(path, _write_files(r.files))
+            else:
+                assert r.data is not None
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_atomic(path, r.data)
+                size = len(r.data)
+        except OSError as e:
+            raise _unwritable(path, e) from None
         return TrainExportResult(v.id, fmt, str(path), size, r.items, r.notes, resolve or "only", predictions)
     data = render(fmt, tables, cfg_text, table)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, data)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(path, data)
+    except OSError as e:
+        raise _unwritable(path, e) from None
     rows = tables[table].num_rows if fmt in TABLE_FORMATS else tables["tasks"].num_rows
     return ExportResult(v.id, fmt, str(path), len(data), rows)
 

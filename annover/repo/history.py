@@ -89,20 +89,26 @@ def tag(repo: RepoCore, name: str, rev: str = "HEAD", force: bool = False) -> Ta
     repo.check_on_branch()
     with repo.lock():
         repo.recover()
-        old = repo.tags().get(name)
+        moved = next((m for m in repo.moved_tags() if m.name == name), None)
+        old = moved.recorded if moved else repo.tags().get(name)
         git_old = repo.scm.tag_commits().get(name)
-        if (old or git_old) and not force:
+        if (old or git_old or moved) and not force:
             was = f" (it names {_name(repo, old, but=name)})" if old else ""
+            if moved:
+                was = f" ({moved.describe(repo)})"
             raise UsageError(f"tag {name!r} already exists{was}",
                              "choose another name, or pass --force to move it (a training record may cite it)")
         commit = repo.commit_of(vid)
-        if old != vid:
-            path = repo.dir / "refs" / "tags" / name
-            title = f"annover: tag {name} -> {vid[:12]}" + (f" (was {old[:12]})" if old else "")
-            repo.commit({repo.rel(path): (vid + "\n").encode()}, title, repo.head_commit())
+        path = repo.dir / "refs" / "tags" / name
+        head = repo.head_commit()
+        committed = (repo.scm.show(head, repo.rel(path)) or "").strip() if head else ""
+        if committed != vid or repo.refs.read(name) != vid:  # records it (and a hand-edited file)
+            title = f"annover: tag {name} -> {vid[:12]}" + (f" (was {old[:12]})" if old and old != vid else "")
+            repo.commit({repo.rel(path): (vid + "\n").encode()}, title, head)
         if commit and commit != git_old:
             repo.scm.tag(name, commit, force=force, old=git_old)
-    return TagResult(name, vid, commit, replaced=old if old != vid else None)
+    replaced = old if old != vid else (moved.now if moved and moved.now != vid else None)
+    return TagResult(name, vid, commit, replaced=replaced)
 
 
 # ---------------------------------------------------------------------------- revert

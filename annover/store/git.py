@@ -11,6 +11,7 @@ Where a ref or path comes from data, git's options end with ``--`` (or
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
 from pathlib import Path
@@ -170,6 +171,27 @@ class Git:
         return result
 
     # ------------------------------------------------------------------ tags
+
+    def last_changes(self, path: str) -> dict[str, str | None]:
+        """``{file: blob id}`` under ``path`` as the newest commit on any ref that changed each
+        file left it (None: that commit deleted it); one history walk, children before parents."""
+        out = self.run("log", "--all", "--date-order", "--format=", "--raw", "--no-abbrev", "--no-renames",
+                       "--", f"{path}/", check=False)
+        newest: dict[str, str | None] = {}
+        for ln in out.splitlines():
+            if not ln.startswith(":") or "\t" not in ln:
+                continue
+            meta, p = ln.split("\t", 1)
+            fields = meta.split()
+            if p not in newest and len(fields) >= 5:
+                newest[p] = None if fields[4].startswith("D") or set(fields[3]) == {"0"} else fields[3]
+        return newest
+
+    def blob_id(self, data: bytes, like: str) -> str:
+        """The id git gives a blob of ``data``, in the hash of object id ``like`` (sha1 or sha256)."""
+        h = hashlib.sha256() if len(like) == 64 else hashlib.sha1()
+        h.update(b"blob %d\0" % len(data) + data)
+        return h.hexdigest()
 
     def tags(self, name: str | None = None) -> set[str]:
         """Every tag name (or ``{name}`` if that tag exists)."""

@@ -74,6 +74,9 @@ class RepoLock:
         self.path = path
         self.timeout = timeout
         self._fd: int | None = None
+        #: whether the lock file still held a pid when this process took the lock: its last
+        #: holder died holding it (a clean exit empties it), so what it wrote may be half done
+        self.inherited = False
 
     def __enter__(self) -> "RepoLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -90,6 +93,7 @@ class RepoLock:
                                     "wait for it to finish and run the command again") from None
                 time.sleep(0.05)
         self._fd = fd
+        self.inherited = bool(os.pread(fd, 64, 0).strip())
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         return self
