@@ -89,6 +89,10 @@ class LabelStudioError(AnnoverError):
     exit_code = 11
 
 
+class LabelStudioServerError(LabelStudioError):
+    """Label Studio failed on its side (HTTP 5xx): not a refusal a smaller request could avoid (exit 11)."""
+
+
 class LabelStudioConnectionError(LabelStudioError):
     """Label Studio is down or unreachable."""
 

@@ -4,7 +4,8 @@
 them). Every server call goes through :meth:`Client.call` or :meth:`Client.raw`, which turn
 a server that is down into :class:`LabelStudioConnectionError` (exit 12), a refused key into
 :class:`LabelStudioAuthError` (13), a missing project into :class:`NotFoundError` (14) and any
-other answer into :class:`LabelStudioError` (11), each with a one-line message. The key is
+other answer into :class:`LabelStudioError` (11; a failure on the server's side, HTTP 5xx, is
+its subclass :class:`LabelStudioServerError`), each with a one-line message. The key is
 kept in one private attribute: never in a message, a repr, a log line or a file.
 
 label-studio-sdk is bound lazily (it takes most of a second to import): it loads on the
@@ -26,6 +27,7 @@ from annover.errors import (
     LabelStudioAuthError,
     LabelStudioConnectionError,
     LabelStudioError,
+    LabelStudioServerError,
     NotFoundError,
     UsageError,
 )
@@ -234,8 +236,9 @@ class Client:
             if status == 404:
                 return self._scrub(NotFoundError(f"{what}: not found on {self.url}",
                                                  "list the datasets with `annover dataset list`"))
-            return self._scrub(LabelStudioError(f"{where} answered HTTP {status} to {what}: {detail}",
-                                                "see the Label Studio server log for details"))
+            error = LabelStudioServerError if status >= 500 else LabelStudioError
+            return self._scrub(error(f"{where} answered HTTP {status} to {what}: {detail}",
+                                     "see the Label Studio server log for details"))
         if isinstance(e, (ParsingError, ValueError)) and not isinstance(e, UnicodeError):
             return LabelStudioError(f"unexpected answer from {where} to {what}: {_one_line(str(e), 120)}",
                                     f"is {ENV_URL} the address of a Label Studio server (1.20 or newer)?")

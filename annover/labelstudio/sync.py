@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from annover._lazy import lazy
-from annover.errors import AnnoverError, LabelStudioConnectionError, LabelStudioError
+from annover.errors import AnnoverError, LabelStudioConnectionError, LabelStudioError, LabelStudioServerError
 from annover.formats.label_studio import from_ls_tasks, users_in
 from annover.formats.tables import Tables, finish
 from annover.labelstudio.client import ENV_TIMEOUT, Client, Project
@@ -405,9 +405,9 @@ def _try_incremental(client: Client, project: Project, text: str, previous: Prev
     progress("fetching the tasks changed since the last pull")
     try:
         return incremental_pull(client, project, text, base, since, key=key, validate=validate, progress=progress)
-    except LabelStudioConnectionError:
-        raise
-    except LabelStudioError as e:  # e.g. a key that may not make data-manager views
+    except (LabelStudioConnectionError, LabelStudioServerError):
+        raise  # down, silent or failing: a full export would meet the same server, and ask it for more
+    except LabelStudioError as e:  # a refusal, e.g. a key that may not make data-manager views
         raise _NoIncremental(f"the server refused the filtered export ({e.message})") from None
 
 
