@@ -4,8 +4,9 @@ What annover needs of DVC: its repository (in process, its output kept off stdou
 its md5 cache folder, a set of objects recorded as one ``objects.dvc`` pointer (cache
 entries + the ``.dir`` listing), the ``.dir`` hash of a pointer at a git commit,
 incremental push/pull of versions' listings and the files they list, a bounded wait for
-the remote's first answer, the remote's config, and the ``.dvc`` file of a source folder. Formats are DVC's own: the listing is dvc-data's ``Tree``, pointer files
-are written and read with DVC's YAML dumper and loader.
+the remote's first answer, the remote's config, and the ``.dvc`` file of a source folder.
+Formats are DVC's own: the listing is dvc-data's ``Tree``, pointer files are written and
+read with DVC's YAML dumper and loader.
 
 One light path: :meth:`Dvc.cache_dir` reads DVC's config files with ``configobj`` (the
 parser DVC itself uses) instead of importing DVC, because reading an older version
@@ -56,8 +57,9 @@ else:
     dvc_objects_errors = lazy("dvc_objects.errors")
     platformdirs = lazy("platformdirs")
 
-__all__ = ["DVC_DIR", "REMOTE_TIMEOUT", "TIMEOUT_ENV", "TRANSFER_TIMEOUT", "Direction", "Dvc", "Moved", "RemoteInfo", "find_root", "is_local_url",
-           "listing_of", "open_fs", "redact", "remote_timeout", "tracked_md5"]
+__all__ = ["DVC_DIR", "REMOTE_TIMEOUT", "TIMEOUT_ENV", "TRANSFER_TIMEOUT", "Direction", "Dvc", "Moved", "RemoteInfo",
+           "find_root", "is_local_url", "listing_of", "open_fs", "redact", "remote_timeout", "this_machine_warning",
+           "tracked_md5"]
 
 DVC_DIR = ".dvc"
 #: The files ``dvc init`` makes (committed by ``annover init``).
