@@ -50,9 +50,9 @@ def _json(*tasks: dict) -> bytes:
     return json.dumps(list(tasks)).encode()
 
 
-def _parquet(table: pa.Table) -> bytes:
+def _parquet(table: pa.Table, **options) -> bytes:
     sink = io.BytesIO()
-    pq.write_table(table, sink)
+    pq.write_table(table, sink, **options)
     return sink.getvalue()
 
 
@@ -145,6 +145,17 @@ CASES = [
     ("a newline in a column name", "t.csv", b'"task\nkey",label\na,positive\n', [], 3,
      ["no key column 'task_key'", "task\\nkey"]),
     ("a newline in a task key", "t.csv", b'task_key,label\n"a\nb",ecstatic\n', [], 4, ["(key a\\nb)"]),
+    ("a Parquet column name that is not UTF-8", "t.parquet",
+     _parquet(pa.table({"task_key": ["a"], "label": ["positive"]}), store_schema=False).replace(b"task_key", b"\xffask_key"),
+     [], 3, ["cannot read Parquet", "not UTF-8"]),
+    ("invalid UTF-8 inside a JSONL string", "t.jsonl",
+     b'{"task_key": "a", "label": "positive"}\n{"task_key": "0", "label": "positive", "from_name": ",\x80"}\n', [], 3,
+     ["not UTF-8"]),
+    ("a list as a prediction id", "t.json",
+     _json({**_task(), "predictions": [{"id": [1], "model_version": "m", "result": []}]}), [], 3,
+     ["prediction 0", "field id", "expected an integer id"]),
+    ("a list as an embedded prediction's id", "t.json",
+     _json(_task(annotation={"prediction": {"id": [1], "result": [_SPAN]}})), [], 3, ["field id"]),
     # 16.7: malformed input that was accepted
     ("empty key in a CSV row", "t.csv", b"task_key,label\n,positive\nb,negative\n", [], 3,
      ["row 0: empty task key"]),

@@ -69,8 +69,10 @@ def read_jsonl_table(path: Path) -> "pa.Table | None":
     if not isinstance(head, dict) or "data" in head or "annotations" in head:
         return None
     try:
-        return pj.read_json(path, parse_options=pj.ParseOptions(newlines_in_values=False))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError):
+        table = pj.read_json(path, parse_options=pj.ParseOptions(newlines_in_values=False))
+        table.validate(full=True)  # pyarrow's JSON reader leaves bytes that are not UTF-8 in its strings
+        return table
+    except (pa.ArrowException, OSError):
         return None
 
 

@@ -233,7 +233,11 @@ def _int_or_none(v: Any) -> int | None:
 
 
 def _id_or_none(v: Any, where: str) -> int | None:
-    """A Label Studio id (a 64-bit integer) or None; RecordError for an integer beyond 64 bits."""
+    """A Label Studio id (a 64-bit integer) or None; RecordError for an integer beyond 64 bits,
+    and for an id that is neither an integer nor text (a list, an object, a number with a fraction)."""
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, str))):
+        raise RecordError(where, f"is {type(v).__name__} {_short(v)}, expected an integer id",
+                          "give the id Label Studio exported, or leave it out")
     i = _int_or_none(v)
     if i is not None and not -(2**63) <= i < 2**63:
         raise RecordError(where, f"is {_short(v)}, beyond the 64-bit integers Label Studio's ids are",
@@ -508,17 +512,22 @@ def _answers(tasks: list, source: str, key: str | None) -> Iterator[tuple[Where,
             continue
         anns = task.get("annotations") or task.get("completions") or []
         preds = task.get("predictions") or []
-        full_ids = {p.get("id") for p in preds if isinstance(p, dict)} if isinstance(preds, list) else set()
+        full_ids = {_hashable(p.get("id")) for p in preds if isinstance(p, dict)} if isinstance(preds, list) else set()
         for kind, answers in (("annotation", anns), ("prediction", preds)):
             for ai, ans in enumerate(answers if isinstance(answers, list) else []):
                 yield (lambda ti=ti, task=task, kind=kind, ai=ai, ans=ans:
                        f"{source}: task {ti} (key {_key_or_mark(task, key)}), {kind} {ai}{_id_of(ans)}"), ans
         for ai, ann in enumerate(anns if isinstance(anns, list) else []):
             p = ann.get("prediction") if isinstance(ann, dict) else None
-            if isinstance(p, dict) and p.get("result") and (p.get("id") is None or p.get("id") not in full_ids):
+            if isinstance(p, dict) and p.get("result") and (p.get("id") is None or _hashable(p.get("id")) not in full_ids):
                 yield (lambda ti=ti, task=task, ai=ai, ann=ann, p=p:
                        f"{source}: task {ti} (key {_key_or_mark(task, key)}), annotation {ai}{_id_of(ann)}, "
                        f"its prediction{_id_of(p)}"), p
+
+
+def _hashable(v: Any) -> Any:
+    """``v`` where it can be a set member (an id as given), else its canonical text."""
+    return v if v is None or isinstance(v, (str, int, float)) else repr(v)
 
 
 def _key_or_mark(task: dict, key: str | None) -> str:

@@ -35,8 +35,12 @@ def read_parquet(path: Path) -> "pa.Table":
     """A Parquet file as one table."""
     try:  # ParquetFile, not read_table: no dataset scanner (and no pandas import)
         return pq.ParquetFile(path, pre_buffer=False).read()
-    except (pa.ArrowInvalid, OSError) as e:
-        raise fail(path, f"cannot read Parquet: {str(e).splitlines()[0]}", "give a valid Parquet file") from None
+    except UnicodeDecodeError as e:  # a column name in the footer that is not UTF-8
+        raise fail(path, f"cannot read Parquet: a name in its schema is not UTF-8 text ({e.reason})",
+                   "give a valid Parquet file") from None
+    except (pa.ArrowException, OSError) as e:
+        raise fail(path, f"cannot read Parquet: {(str(e).strip() or type(e).__name__).splitlines()[0]}",
+                   "give a valid Parquet file") from None
 
 
 def is_canonical(table: "pa.Table") -> bool:
