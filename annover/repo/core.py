@@ -104,6 +104,7 @@ class RepoCore:
         self._record_hint: dict[str, str] = {}  # version id -> a commit whose tree holds its record
         self._killed = False  # a command was killed holding the lock: its half-written files are repaired
         self._moved: list[MovedTag] | None = None
+        self._git_tags: dict[str, str] = {}  # git's tags as tags() last read them: name -> commit
         self.settle()
 
     # ------------------------------------------------------------------ git / DVC
@@ -297,6 +298,7 @@ class RepoCore:
             commits = {n: c for n, c in self.scm.tag_commits().items() if is_tag_name(n)}
         except (NotARepoError, GitError):
             return out
+        self._git_tags = commits
         todo = sorted({c for c in commits.values() if c not in self._version_at})
         if todo:
             head_path = self.rel(self.dir / "HEAD")
@@ -376,49 +378,39 @@ class RepoCore:
             out.setdefault(vid, []).append(name)
         return out
 
-    def recorded_tags(self) -> dict[str, str]:
-        """``{tag: version id}`` as annover last recorded each: the tag file as the newest commit on
-        any ref that wrote it left it (a snapshot's, or ``annover tag``'s); a deleted one is left out."""
-        tag_dir = self.rel(self.dir / "refs" / "tags")
-        try:
-            last = {p[len(tag_dir) + 1:]: b for p, b in self.scm.last_changes(tag_dir).items() if b}
-            datas = self.scm.blobs(list(last.values()))
-        except (NotARepoError, GitError):
-            return {}
-        out = {}
-        for name, data in zip(last, datas):
-            vid = (data or b"").decode("ascii", "replace").strip()
-            if is_tag_name(name) and is_version_id(vid):
-                out[name] = vid
-        return out
-
     def moved_tags(self) -> list["MovedTag"]:
         """Tags moved outside annover: git's tag moved (``git tag -f``) away from the version annover
-        recorded for it, or its file under ``refs/tags/`` changed or added by hand and not committed."""
+        recorded for it (the tag file as the newest commit on any ref that wrote it left it: a
+        snapshot's, or ``annover tag``'s), or its file under ``refs/tags/`` changed or added by hand
+        and not committed. Where git's tags agree with HEAD's tag files, one batch read of git's
+        objects; else also one walk of the history of the tag files."""
         if self._moved is not None:
             return self._moved
-        moved: dict[str, MovedTag] = {}
+        self.tags()  # git's tags, and the version each tagged commit holds
+        git_tags = self._git_tags
+        files = self.refs.tags()
+        tag_dir = self.rel(self.dir / "refs" / "tags")
+        names = sorted(git_tags) + sorted(files)
+
+        def text(data: bytes | None) -> str:
+            return (data or b"").decode("ascii", "replace").strip()
+
         try:
-            git_tags = {n: c for n, c in self.scm.tag_commits().items() if is_tag_name(n)}
-            head = self.head_commit()
+            at_head = [text(d) for d in self.scm.blobs([f"HEAD:{tag_dir}/{n}" for n in names])]
+            recorded = dict(zip(sorted(git_tags), at_head))
+            if any(recorded[n] != self._version_at.get(c) for n, c in git_tags.items()):
+                last = {p[len(tag_dir) + 1:]: b for p, b in self.scm.last_changes(tag_dir).items() if b}
+                recorded = {n: text(d) for n, d in zip(last, self.scm.blobs(list(last.values())))}
         except (NotARepoError, GitError):
             return []
-        self.tags()  # fills in the version each tagged commit holds
-        if git_tags:
-            recorded = self.recorded_tags()
-            for name, commit in sorted(git_tags.items()):
-                was, now = recorded.get(name), self._version_at.get(commit)
-                if was is not None and now != was:
-                    moved[name] = MovedTag(name, was, now, "git", commit)
-        tag_dir = self.dir / "refs" / "tags"
-        files = self.refs.tags()
-        if files:
-            names = sorted(files)
-            specs = [f"{head}:{self.rel(tag_dir / n)}" for n in names] if head else []
-            for name, data in zip(names, self.scm.blobs(specs) if head else [None] * len(names)):
-                was = (data or b"").decode("ascii", "replace").strip()
-                if was != files[name]:  # changed, or added, by hand
-                    moved.setdefault(name, MovedTag(name, was if is_version_id(was) else None, files[name], "file"))
+        moved: dict[str, MovedTag] = {}
+        for name, commit in sorted(git_tags.items()):
+            was, now = recorded.get(name), self._version_at.get(commit)
+            if was and is_version_id(was) and now != was:
+                moved[name] = MovedTag(name, was, now, "git", commit)
+        for name, was in zip(sorted(files), at_head[len(git_tags):]):
+            if was != files[name]:  # changed, or added, by hand
+                moved.setdefault(name, MovedTag(name, was if is_version_id(was) else None, files[name], "file"))
         self._moved = list(moved.values())
         return self._moved
 
