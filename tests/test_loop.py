@@ -383,6 +383,7 @@ def test_labels_resolve_as_the_diff_resolves_them(answers, policy):
         rows.append({"task": f"t{task}", "who": f"w{who}", "labels": [lab], "ts": f"2026-01-0{day + 1}", "gt": gt})
     with Q.Session(ann=answers_table(rows)) as s:
         Q.build_ratings(s, "ann", "ratings")
-        ours = sorted(s.con.execute(f"SELECT task_key, from_name, label FROM ({Q.resolved('ratings', policy)})").fetchall())
+        ours = sorted((t, c, Q.shown(lab)) for t, c, lab in s.con.execute(
+            f"SELECT task_key, from_name, label FROM ({Q.resolved('ratings', policy)})").fetchall())
         theirs = sorted(s.con.execute(diff_resolved("ann", policy)).fetchall())
     assert ours == theirs

@@ -6,11 +6,11 @@ numpy for the statistics; ``annover.loop.api`` runs them over a repository's ver
 See docs/loop.md.
 """
 
-from annover.loop.agreement import AgreementResult, agreement
-from annover.loop.drift import drift
-from annover.loop.evaluate import EvalResult, compare_models, evaluate
-from annover.loop.sample import STRATEGIES, SampleResult, sample
-from annover.loop.suspects import SuspectsResult, suspects
+# The functions live in modules of the same names (annover.loop.agreement.agreement...):
+# importing them here would hide those modules behind the functions.
+from annover.loop.agreement import AgreementResult
+from annover.loop.evaluate import EvalResult
+from annover.loop.sample import STRATEGIES, SampleResult
+from annover.loop.suspects import SuspectsResult
 
-__all__ = ["AgreementResult", "agreement", "drift", "EvalResult", "evaluate", "compare_models", "STRATEGIES",
-           "SampleResult", "sample", "SuspectsResult", "suspects"]
+__all__ = ["AgreementResult", "EvalResult", "STRATEGIES", "SampleResult", "SuspectsResult"]

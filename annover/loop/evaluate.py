@@ -62,14 +62,15 @@ def _check_model(predictions: "pa.Table", model: str) -> None:
 
 def _classification(s: Q.Session, res: EvalResult) -> None:
     pairs = s.fetch("""
-        SELECT r.from_name, r.labels AS t_labels, r.label AS t, p.labels AS p_labels, p.label AS p, count(*) AS n
+        SELECT r.from_name, r.label AS t, p.label AS p, count(*) AS n
         FROM res AS r JOIN best AS p ON r.task_key = p.task_key AND r.from_name = p.from_name
         GROUP BY ALL ORDER BY ALL""").to_pylist()
     labeled = dict(s.con.execute("SELECT from_name, count(*) FROM res GROUP BY 1").fetchall())
     predicted = dict(s.con.execute("SELECT from_name, count(*) FROM best GROUP BY 1").fetchall())
     controls = sorted({p["from_name"] for p in pairs} | set(labeled) | set(predicted))
     for ctl in controls:
-        mine = [p for p in pairs if p["from_name"] == ctl]
+        mine = [{**p, "t": Q.shown(p["t"]), "p": Q.shown(p["p"]), "t_labels": Q.split(p["t"]),
+                 "p_labels": Q.split(p["p"])} for p in pairs if p["from_name"] == ctl]
         total = sum(p["n"] for p in mine)
         right = sum(p["n"] for p in mine if p["t"] == p["p"])
         labels = sorted({x for p in mine for x in (p["t"], p["p"])})
@@ -166,8 +167,7 @@ def evaluate(annotations: "pa.Table", predictions: "pa.Table", model: str, polic
         annotations = annotations.filter(pc.is_in(annotations.column("task_key"), value_set=keep))
         preds = preds.filter(pc.is_in(preds.column("task_key"), value_set=keep))
     with Q.Session(ann=annotations, preds=preds) as s:
-        Q.build_ratings(s, "ann", "ratings")
-        s.make("res", Q.resolved("ratings", policy))
+        s.make("res", Q.resolved(f"({Q.ratings_sql(s, 'ann')})", policy))
         Q.build_best(s, "preds", "best")
         Q.build_regions(s, "ann", "regions")
         _classification(s, res)

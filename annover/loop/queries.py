@@ -5,7 +5,7 @@ comes from their latest answer on the task that gives one (skips are not answers
 where its results carry labels and no shape (Choices, Taxonomy) and a *region* control
 where they have a shape (spans, boxes, polygons: the diff's rule,
 :data:`annover.diffing.match.MAY_BE_SHAPE`). A label is the sorted distinct labels of one
-answer for one control, joined with ``", "`` as the diff shows them. Resolving a task's
+answer for one control, joined with :data:`SEP` (shown ``a, b`` as the diff shows them). Resolving a task's
 label uses the diff's policies (:data:`annover.diffing.sql.POLICY_ORDER`).
 """
 
@@ -23,9 +23,24 @@ if TYPE_CHECKING:  # pragma: no cover
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["Session", "SHAPE_RE", "build_ratings", "build_regions", "resolved", "build_best", "answered", "PLAIN_TYPES"]
+__all__ = ["Session", "SHAPE_RE", "ratings_sql", "best_sql", "build_ratings", "build_regions", "resolved", "build_best", "answered", "PLAIN_TYPES", "SEP", "shown", "split"]
 
 SHAPE_RE = MAY_BE_SHAPE.pattern.replace("'", "''")
+#: What joins an answer's labels into its ``label`` text inside the queries (a character no
+#: label holds); :func:`shown` writes it as the diff does, ``a, b``.
+SEP = "\x1f"
+
+
+def shown(label: str | None) -> str | None:
+    """A ``label`` text of the queries as people read it (and ``annover diff`` writes it)."""
+    return None if label is None else label.replace(SEP, ", ")
+
+
+def split(label: str) -> list[str]:
+    """The labels of a ``label`` text."""
+    return label.split(SEP) if label else []
+
+
 #: Result types whose values are never shapes (a choice, a taxonomy path, a text, a number).
 PLAIN_TYPES = "('choices', 'taxonomy', 'textarea', 'rating', 'number', 'datetime')"
 
@@ -44,85 +59,89 @@ def _latest_per_annotator(src: str) -> str:
                    PARTITION BY task_key, annotator, from_name ORDER BY ts DESC, annotation_key DESC) = 1"""
 
 
-def build_ratings(s: "Session", ann: str, name: str) -> None:
-    """Make table ``name``: (task, control, annotator) -> labels (list) and label (text), for
+def ratings_sql(s: "Session", ann: str) -> str:
+    """The query of (task, control, annotator) -> labels (list) and label (text), for
     classification controls, from each annotator's latest answer that gives the control.
 
-    The labelled rows are read once. Answers with several rows for one control (rare) are
-    found by a count of distinct 64-bit hashes of (task, answer, control) and merged by a
-    GROUP BY; a hash collision can only send the table that way, never skip it. The
-    latest-answer rule runs only when some annotator answered a task twice (an annotation
-    key not ending in ``#0``).
+    One scan of the labelled rows first says what the query must do. Answers with several
+    rows for one control (rare) are found by a count of distinct 64-bit hashes of (task,
+    answer, control) and merged by a GROUP BY (a hash collision can only send the table
+    that way, never skip it); the latest-answer rule runs only when some annotator answered
+    a task twice (an annotation key not ending in ``#0``).
     """
-    s.make(f"{name}_r", f"""
-        SELECT task_key, annotation_key, coalesce(annotator, '-') AS annotator, from_name, labels,
-               ground_truth AS gt, coalesce(updated_at, created_at, '') AS ts,
-               hash(task_key, annotation_key, from_name) AS h
-        FROM {ann} WHERE {answered()}""")
-    rows, distinct, later = s.one(f"""SELECT count(*), count(DISTINCT h),
-                                             count(*) FILTER (WHERE NOT suffix(annotation_key, '#0')) FROM {name}_r""")
-    cols = "task_key, annotation_key, annotator, from_name"
+    where = answered()
+    rows, distinct, later = s.one(f"""
+        SELECT count(*), count(DISTINCT hash(task_key, annotation_key, from_name)),
+               count(*) FILTER (WHERE NOT suffix(annotation_key, '#0')) FROM {ann} WHERE {where}""")
+    cols = "task_key, annotation_key, coalesce(annotator, '-') AS annotator, from_name"
     if rows == distinct:
-        body = f"SELECT {cols}, gt, ts, list_sort(list_distinct(labels)) AS labels FROM {name}_r"
+        body = f"""SELECT {cols}, ground_truth AS gt, coalesce(updated_at, created_at, '') AS ts,
+                          list_sort(list_distinct(labels)) AS labels FROM {ann} WHERE {where}"""
     else:
-        body = f"""SELECT {cols}, bool_or(gt) AS gt, max(ts) AS ts,
+        body = f"""SELECT {cols}, bool_or(ground_truth) AS gt, max(coalesce(updated_at, created_at, '')) AS ts,
                           list_sort(list_distinct(flatten(list(labels)))) AS labels
-                   FROM {name}_r GROUP BY {cols}"""
+                   FROM {ann} WHERE {where} GROUP BY task_key, annotation_key, annotator, from_name"""
     if later:
         body = _latest_per_annotator(f"({body})")
-    s.make(name, f"SELECT *, array_to_string(labels, ', ') AS label FROM ({body})")
-    s.con.execute(f"DROP TABLE {name}_r")
+    return f"SELECT *, array_to_string(labels, chr(31)) AS label FROM ({body})"
 
 
-#: Per policy: the order of a label's answers (the best first) and of a task's labels, by
-#: fields of DuckDB structs (compared field by field). The same orders as the diff's
-#: :data:`annover.diffing.sql.POLICY_ORDER` (a test keeps them equal), as two GROUP BYs.
-_ANSWER_ORDER = {"latest": "{'ts': ts, 'k': annotation_key}", "majority": "{'ts': ts, 'k': annotation_key}",
-                 "ground-truth": "{'gt': gt, 'ts': ts, 'k': annotation_key}"}
-_LABEL_ORDER = {"latest": "{'ts': best.ts, 'k': best.k}", "majority": "{'v': votes, 'ts': best.ts, 'k': best.k}",
-                "ground-truth": "{'gt': best.gt, 'v': votes, 'ts': best.ts, 'k': best.k}"}
+def build_ratings(s: "Session", ann: str, name: str) -> None:
+    """Make table ``name`` from :func:`ratings_sql`."""
+    s.make(name, ratings_sql(s, ann))
+
+
+#: Per policy: an answer's rank among the answers of its label, as one string compared as
+#: text (ground truth first where the policy says so, then time, then the answer key; ``chr(0)``
+#: parts the fields, so "shorter first" holds field by field), and a label's rank among the
+#: task's labels, as a DuckDB struct (compared field by field). The same orders as the
+#: diff's :data:`annover.diffing.sql.POLICY_ORDER` (a test keeps them equal), as two GROUP BYs.
+_ANSWER_RANK = {"latest": "ts || chr(0) || annotation_key", "majority": "ts || chr(0) || annotation_key",
+                "ground-truth": "CASE WHEN gt THEN '1' ELSE '0' END || ts || chr(0) || annotation_key"}
+_LABEL_RANK = {"latest": "{'r': best}", "majority": "{'v': votes, 'r': best}",
+               "ground-truth": "{'g': best[1], 'v': votes, 'r': best}"}
 
 
 def resolved(ratings_name: str, policy: str) -> str:
     """Per (task, control) of classification: the label the policy picks (the diff's order,
-    :data:`annover.diffing.sql.POLICY_ORDER`), its votes and the task's answers."""
+    :data:`annover.diffing.sql.POLICY_ORDER`) and the task's answers."""
     if policy not in POLICY_ORDER:
         raise ValueError(policy)
-    key = _LABEL_ORDER[policy]
+    key = _LABEL_RANK[policy]
     return f"""
-        WITH l AS (SELECT task_key, from_name, label, any_value(labels) AS labels, count(*) AS votes,
-                          max({_ANSWER_ORDER[policy]}) AS best
+        WITH l AS (SELECT task_key, from_name, label, count(*) AS votes, max({_ANSWER_RANK[policy]}) AS best
                    FROM {ratings_name} GROUP BY task_key, from_name, label)
-        SELECT task_key, from_name, arg_max(labels, {key}) AS labels, arg_max(label, {key}) AS label,
-               arg_max(votes, {key}) AS votes, sum(votes)::BIGINT AS answers
+        SELECT task_key, from_name, arg_max(label, {key}) AS label, sum(votes)::BIGINT AS answers
         FROM l GROUP BY task_key, from_name"""
 
 
-def build_best(s: "Session", preds: str, name: str) -> None:
-    """Make table ``name``: per (task, control, model version) of classification, the labels of the
-    model's best-scored prediction (ties to the first prediction key), with its score.
+def best_sql(s: "Session", preds: str) -> str:
+    """The query of the labels of each model's best-scored prediction per (task, control) of
+    classification (ties to the first prediction key), with its score.
 
-    As :func:`build_ratings`: the merge of several rows of one prediction and control, and
-    the choice among several predictions of one model on a task (a prediction key not
-    ending in ``#0``), run only when the table has them.
+    As :func:`ratings_sql`: the merge of several rows of one prediction and control, and the
+    choice among several predictions of one model on a task (a prediction key not ending in
+    ``#0``), run only when the table has them.
     """
-    s.make(f"{name}_r", f"""
-        SELECT task_key, model_version, prediction_key, from_name, labels, score,
-               hash(task_key, prediction_key, from_name) AS h
-        FROM {preds} WHERE {answered(skips=False)}""")
-    rows, distinct, later = s.one(f"""SELECT count(*), count(DISTINCT h),
-                                             count(*) FILTER (WHERE NOT suffix(prediction_key, '#0')) FROM {name}_r""")
+    where = answered(skips=False)
+    rows, distinct, later = s.one(f"""
+        SELECT count(*), count(DISTINCT hash(task_key, prediction_key, from_name)),
+               count(*) FILTER (WHERE NOT suffix(prediction_key, '#0')) FROM {preds} WHERE {where}""")
     cols = "task_key, model_version, prediction_key, from_name"
     if rows == distinct:
-        body = f"SELECT {cols}, score, list_sort(list_distinct(labels)) AS labels FROM {name}_r"
+        body = f"SELECT {cols}, score, list_sort(list_distinct(labels)) AS labels FROM {preds} WHERE {where}"
     else:
         body = f"""SELECT {cols}, max(score) AS score, list_sort(list_distinct(flatten(list(labels)))) AS labels
-                   FROM {name}_r GROUP BY {cols}"""
+                   FROM {preds} WHERE {where} GROUP BY {cols}"""
     if later:
         body = f"""SELECT * FROM ({body}) QUALIFY row_number() OVER (
                        PARTITION BY task_key, from_name, model_version ORDER BY score DESC NULLS LAST, prediction_key) = 1"""
-    s.make(name, f"SELECT *, array_to_string(labels, ', ') AS label FROM ({body})")
-    s.con.execute(f"DROP TABLE {name}_r")
+    return f"SELECT *, array_to_string(labels, chr(31)) AS label FROM ({body})"
+
+
+def build_best(s: "Session", preds: str, name: str) -> None:
+    """Make table ``name`` from :func:`best_sql`."""
+    s.make(name, best_sql(s, preds))
 
 
 def build_regions(s: "Session", ann: str, name: str) -> None:

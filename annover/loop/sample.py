@@ -143,6 +143,7 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
         }[strategy]
         rows = s.fetch(f"""SELECT c.task_key, c.score, l.label FROM ({body}) AS c
                            LEFT JOIN label_of AS l USING (task_key)""").to_pylist()
+    rows = [{**r, "label": Q.shown(r["label"])} for r in rows]
     rows.sort(key=lambda r: (r["score"] if r["score"] is not None else 0.0, tie_key(seed, r["task_key"])))
     if stratify:
         groups: dict[str, list[dict]] = {}

@@ -55,6 +55,11 @@ class SuspectsResult:
         return {"suspects": self.items, "counts": self.counts, "notes": self.notes, "options": self.options}
 
 
+def _shown(row: dict) -> dict:
+    """A result row with its label texts as people read them."""
+    return {k: Q.shown(v) if k in ("label", "other", "predicted", "before") else v for k, v in row.items()}
+
+
 def _q(s: str) -> str:
     return s.replace("'", "''")
 
@@ -92,6 +97,7 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
                   JOIN t ON r.task_key = t.task_key AND r.from_name = t.from_name WHERE t.answers >= 3)
             SELECT * FROM o WHERE other <> label AND others >= 2 AND other_votes * 2 > others
             ORDER BY task_key, from_name, annotator""").to_pylist():
+            r = _shown(r)
             add(r["task_key"], r["from_name"], r["label"], {
                 "kind": "majority", "weight": round(int(r["other_votes"]) / int(r["others"]), 6), "annotator": r["annotator"],
                 "text": f"{r['annotator']} said {r['label']!r}; {r['other_votes']} of {r['others']} others said "
@@ -104,6 +110,7 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
                 FROM res AS r JOIN best AS p ON r.task_key = p.task_key AND r.from_name = p.from_name
                 WHERE p.score >= {float(threshold)!r} AND p.label <> r.label {only}
                 ORDER BY r.task_key, r.from_name, p.model_version""").to_pylist():
+                r = _shown(r)
                 add(r["task_key"], r["from_name"], r["label"], {
                     "kind": "model", "weight": round(float(r["score"]), 6), "model": r["model_version"],
                     "text": f"labeled {r['label']!r}; {r['model_version']} says {r['predicted']!r} "
@@ -117,6 +124,7 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
                 FROM ratings AS r JOIN pratings AS p
                   ON r.task_key = p.task_key AND r.from_name = p.from_name AND r.annotation_key = p.annotation_key
                 WHERE r.label <> p.label ORDER BY r.task_key, r.from_name, r.annotator""").to_pylist():
+                r = _shown(r)
                 add(r["task_key"], r["from_name"], r["label"], {
                     "kind": "changed", "weight": CHANGED_WEIGHT, "annotator": r["annotator"],
                     "text": f"{r['annotator']}'s answer changed since {since or 'the earlier version'}: "
