@@ -16,7 +16,7 @@ from annover.diffing.result import DEFAULT_POLICY
 from annover.errors import UsageError
 from annover.loop.agreement import AgreementResult, agreement
 from annover.loop.drift import drift
-from annover.loop.evaluate import EvalResult, compare_models, evaluate, model_versions
+from annover.loop.evaluate import compare_models, evaluate, model_versions
 from annover.loop.sample import SampleResult, sample
 from annover.loop.suspects import DEFAULT_THRESHOLD, SuspectsResult, suspects
 from annover.model.config import config_structure
@@ -108,22 +108,21 @@ def run_eval(repo: Any, spec: str, model: str | None, policy: str = DEFAULT_POLI
         return Series("compare", [out])
     if ".." not in spec:
         v = vs[0]
-        res = evaluate(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), _model(repo, v, model), policy)
-        return res
+        return evaluate(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), _model(repo, v, model), policy)
+    if model is None:
+        raise UsageError("eval over a range needs the model", "name it with --model MODEL_VERSION")
     series = Series("eval")
     for v in vs:
         preds = repo.load(v.id, "predictions")
-        if model is None or model not in model_versions(preds):
+        if model not in model_versions(preds):
             series.versions.append({**head_of(repo, v), "note": f"no predictions of {model}"})
             continue
-        res: EvalResult = evaluate(repo.load(v.id, "annotations"), preds, model, policy)
+        res = evaluate(repo.load(v.id, "annotations"), preds, model, policy)
         series.versions.append({**head_of(repo, v), "controls": {
             ctl: ({"accuracy": e["accuracy"], "macro_f1": e["macro_f1"], "tasks": e["tasks"]}
                   if e["kind"] == "classification" else {"thresholds": {t: {k: x[k] for k in ("precision", "recall")}
                                                                         for t, x in e["thresholds"].items()}})
             for ctl, e in res.controls.items()}})
-    if model is None:
-        raise UsageError("eval over a range needs the model", "name it with --model MODEL_VERSION")
     return series
 
 
