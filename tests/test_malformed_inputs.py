@@ -62,6 +62,9 @@ _LS_CSV_HEAD = "annotation_id,annotator,created_at,id,lead_time,sentiment,text,u
 
 #: (case, file name, bytes, extra CLI args, exit code, what the message must say)
 CASES = [
+    # found by the fuzz suite in CI: an integer beyond 64 bits inside a list in a JSONL row
+    ("huge integer in a list in JSONL", "in.jsonl", b'{"task_key": [100000000000000000000000000000, ""]}\n',
+     ["--key", "auto"], 3, ["too large for a 64-bit integer"]),
     # 16.6: errors that were unexpected (exit 1)
     ("nesting 600 levels in data", "t.json",
      json.dumps([{"data": {"text": "x", "ext_id": "a", "deep": json.loads("[" * 600 + "]" * 600)}}]).encode(),

@@ -85,6 +85,9 @@ def read_jsonl_rows(path: Path, rows: list) -> "pa.Table":
         return pa.Table.from_pylist(rows)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
         raise fail(path, f"columns of mixed types: {e}", "give each column one type") from None
+    except OverflowError:  # an integer beyond 64 bits, in a list or where pyarrow infers one
+        raise fail(path, "a number is too large for a 64-bit integer",
+                   "write large ids and keys as strings") from None
 
 
 # ---------------------------------------------------------------------------
