@@ -14,7 +14,6 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import shlex
 import signal
 import socket
 import subprocess
@@ -34,22 +33,13 @@ import annover
 from annover.labelstudio.client import Client
 
 from .conftest import git
-from .ls_fixtures import SCRIPT, TEXT_CONFIG, choice, cli
+from .ls_fixtures import SCRIPT, TEXT_CONFIG, _read_env_file, choice, cli
 
 pytestmark = pytest.mark.labelstudio
 
 CACHE = Path(os.environ.get("ANNOVER_CI_CACHE") or Path.home() / ".cache" / "annover-ci")
 #: a bound for each faulty pull (the client's own limit is a few seconds here)
 BOUND = 90
-
-
-def _env_file(path: Path) -> dict[str, str]:
-    out = {}
-    for line in path.read_text().splitlines():
-        if line.startswith("export ") and "=" in line:
-            k, v = line[len("export "):].split("=", 1)
-            out[k] = shlex.split(v)[0] if v else ""
-    return out
 
 
 def _health(url: str) -> bool:
@@ -144,7 +134,7 @@ def own_ls(tmp_path_factory) -> Iterator[OwnServer]:
     p = subprocess.run(["bash", str(SCRIPT), "start", str(env_file)], capture_output=True, text=True, timeout=900)
     if p.returncode != 0:
         pytest.fail(f"could not start a second Label Studio:\n{p.stderr[-3000:]}")
-    e = _env_file(env_file)
+    e = _read_env_file(env_file)
     server = OwnServer(env_file, e["LABEL_STUDIO_URL"], e["LABEL_STUDIO_API_KEY"], int(e["ANNOVER_TEST_LS_PID"]),
                        Path(e["ANNOVER_TEST_LS_DIR"]), e["LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT"])
     try:

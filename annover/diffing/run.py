@@ -3,12 +3,11 @@ summary, the transitions, and the row table on demand."""
 
 from __future__ import annotations
 
-import gc
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
+from annover._runtime import no_gc
 from annover.diffing import sql
 from annover.diffing.answers import TableDiff, diff_answers
 from annover.diffing.config import UNCHANGED, config_warnings, diff_config
@@ -26,23 +25,12 @@ else:
     pa = lazy("pyarrow")
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    """Pause the cycle collector while building many small acyclic objects (row
-    descriptions): left on, it walks them again and again."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _rows(found: Compared) -> "pa.Table":
     """The row table: the tasks' rows may read the tasks' data (a DuckDB query, outside the
     GIL), in a thread while the answers' rows are worded here."""
-    with _no_gc(), ThreadPoolExecutor(max_workers=1) as ex:
+    with no_gc(), ThreadPoolExecutor(max_workers=1) as ex:
         task_rows = ex.submit(found.tasks.rows)
         parts = list(found.annotations.rows())
         for mv in sorted(found.predictions):

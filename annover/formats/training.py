@@ -10,12 +10,11 @@ What had no place in the format is said in ``notes``.
 
 from __future__ import annotations
 
-import gc
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING
 
+from annover._runtime import no_gc
 from annover.errors import UsageError
 from annover.formats import Format
 from annover.formats import coco, conll, hf, voc, yolo
@@ -77,19 +76,10 @@ def render_train(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, 
                  predictions: str | None = None) -> Rendered:
     """A version's tables in a training format, one answer per task chosen by ``resolve`` (or
     the predictions of model version ``predictions``)."""
-    with _no_gc():  # many small objects and no cycles: the collector's passes would cost a third of the time
+    with no_gc():  # many small objects and no cycles: the collector's passes would cost a third of the time
         return _render(fmt, tables, cfg_text, resolve, predictions)
 
 
-@contextmanager
-def _no_gc() -> Iterator[None]:
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 def _render(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resolve: str | None,

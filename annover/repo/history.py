@@ -18,16 +18,13 @@ HEAD), under the repository lock:
 from __future__ import annotations
 
 import datetime as _dt
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
 from annover.errors import ObjectError, RevisionError, UsageError
-from annover.files import write_atomic
-from annover.model import canonical as C
-from annover.repo.core import VERSION_SCHEMA, RepoCore, Stage, maybe_die
+from annover.repo.core import VERSION_SCHEMA, RepoCore
 from annover.repo.results import TagResult
-from annover.repo.snapshot import next_tag, point_dvc_at
+from annover.repo.snapshot import commit_version, next_tag, noop, point_dvc_at
 from annover.store.refs import check_tag_name
 from annover.store.versions import Version
 
@@ -125,29 +122,6 @@ def _check_objects_here(repo: RepoCore, v: Version, rev: str) -> None:
                           f"fetch them first: annover pull {rev}")
 
 
-def _commit_version(repo: RepoCore, record: dict, parent: Version, tag_name: str, message: str,
-                    expected_commit: str | None) -> tuple[Version, str]:
-    """Write ``record``, point DVC at its objects, commit (record, pointer, HEAD, tag) and tag in git."""
-    vid = C.json_digest(record)
-    vpath = repo.version_path(vid)
-    write_atomic(vpath, (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
-    version = Version(vid, record)
-    point_dvc_at(repo, version, parent)
-    files: dict[str, Any] = {
-        repo.rel(vpath): vpath,
-        repo.rel(repo.dir / "objects.dvc"): repo.dir / "objects.dvc",
-        repo.rel(repo.dir / ".gitignore"): repo.dir / ".gitignore",
-        repo.rel(repo.dir / "HEAD"): (vid + "\n").encode(),
-        repo.rel(repo.dir / "refs" / "tags" / tag_name): (vid + "\n").encode(),
-    }
-    title = message.splitlines()[0] if message else tag_name
-    commit = repo.commit(files, f"annover: {title} ({tag_name})\n\nannover-version: {vid}\n", expected_commit)
-    repo.refs.log(parent.id, vid, f"{tag_name}: {title}")
-    maybe_die(Stage.BEFORE_GIT_TAG)
-    repo.scm.tag(tag_name, commit)
-    return version, commit
-
-
 def revert(repo: RepoCore, rev: str | None = "HEAD", to: str | None = None, message: str | None = None,
            tag_name: str | None = None) -> RevertResult:
     """A new version on top of HEAD that undoes ``rev`` (HEAD: its content becomes its parent's),
@@ -198,7 +172,7 @@ def revert(repo: RepoCore, rev: str | None = "HEAD", to: str | None = None, mess
             "message": message,
             "origin": {"kind": "revert", "version": target, "reverts": reverted},
         }
-        version, commit = _commit_version(repo, record, head, name, message, repo.head_commit())
+        version, commit = commit_version(repo, record, head, name, message, repo.head_commit(), noop, what=None)
     return RevertResult(version, True, target, reverted, name, commit)
 
 
