@@ -343,3 +343,48 @@ def test_a_version_landing_during_a_label_studio_pull_refuses_the_pull(repo, tmp
         repo.snapshot(label_studio=p.id, client=ls, message="my pull", full=True, progress=progress)
     assert landed and landed["id"][:12] in str(e.value) and "their round" in str(e.value)
     assert [v.id for v in repo.log()] == [landed["id"], first.version.id]
+
+
+# ---------------------------------------------------------------------------
+# --users FILE: any bytes give a map or a one-line InputError, never another exception
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from annover.errors import InputError  # noqa: E402
+from annover.repo.reading import read_users_file  # noqa: E402
+
+_USERS_SAMPLES = [
+    b'{"1": "alice@example.com", "2": "bob@example.com"}',
+    b'[{"id": 3, "email": "carol@example.com"}]',
+    b"id,email\n4,dave@example.com\n",
+]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(base=st.sampled_from(_USERS_SAMPLES), suffix=st.sampled_from([".json", ".csv"]),
+       cut=st.integers(0, 60), junk=st.binary(max_size=24))
+def test_users_file_any_bytes_is_a_map_or_one_line_error(tmp_path, base, suffix, cut, junk):
+    data = base[:cut] + junk + base[cut:]
+    p = tmp_path / f"users{suffix}"
+    p.write_bytes(data)
+    try:
+        users = read_users_file(p)
+    except InputError as e:
+        assert "\n" not in str(e) and str(p) in str(e)
+        return
+    assert all(isinstance(k, int) and isinstance(v, str) and v for k, v in users.items())
+
+
+@pytest.mark.parametrize("name,data,says", [
+    ("users.json", b'{"1": "a@x"}\xff', "not UTF-8"),
+    ("users.json", b"[" * 100_000, "nested too deeply"),
+    ("users.csv", b'id,email\n1,"' + b"x" * 200_000 + b'"\n', "not valid CSV"),
+    ("users.json", '{"²": "a@x"}'.encode(), "numeric Label Studio user id"),
+])
+def test_users_file_malformed_is_named(tmp_path, name, data, says):
+    p = tmp_path / name
+    p.write_bytes(data)
+    with pytest.raises(InputError) as e:
+        read_users_file(p)
+    assert says in str(e.value) and str(p) in str(e.value)

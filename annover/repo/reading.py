@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -94,10 +95,13 @@ def key_change(before: Reading | None, after: Reading | None, what: str) -> str 
 # annotators
 
 
+_USER_ID = re.compile(r"[0-9]{1,18}")  # ASCII digits: "²".isdigit() is True and int() refuses it
+
+
 def _ids(m: Mapping[Any, Any], where: str) -> dict[int, str]:
     out: dict[int, str] = {}
     for k, v in m.items():
-        if isinstance(k, bool) or not str(k).strip().isdigit() or not isinstance(v, str) or not v:
+        if isinstance(k, bool) or not _USER_ID.fullmatch(str(k).strip()) or not isinstance(v, str) or not v:
             raise InputError(f"{where}: entry {k!r}: expected a numeric Label Studio user id and an e-mail",
                              'write {"1": "alice@example.com", ...}')
         out[int(str(k).strip())] = v
@@ -111,16 +115,20 @@ def read_users_file(path: str | Path) -> dict[int, str]:
     p = Path(path)
     if not p.is_file():
         raise NotFoundError(f"{p}: no such file (--users)", "give a JSON or CSV file of Label Studio user ids and e-mails")
-    text = p.read_text(encoding="utf-8-sig")
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{p}: byte {e.start} is not UTF-8 (--users)", "save the users file as UTF-8") from None
+    except OSError as e:
+        raise InputError(f"{p}: cannot read: {e.strerror or e}", "give a readable JSON or CSV users file") from None
     if p.suffix.lower() == ".csv":
-        rows = list(csv.DictReader(io.StringIO(text)))
-        if rows and not {"id", "email"} <= set(rows[0]):
-            raise InputError(f"{p}: the CSV needs 'id' and 'email' columns", "add a header line: id,email")
-        return _ids({r["id"]: r["email"] for r in rows}, str(p))
+        return _users_csv(p, text)
     try:
         doc = json.loads(text)
     except ValueError as e:
         raise InputError(f"{p}: not valid JSON ({e.msg} at line {e.lineno})", "give a JSON or CSV users file") from None
+    except RecursionError:
+        raise InputError(f"{p}: JSON nested too deeply", "give Label Studio's /api/users/ list or a {id: email} object") from None
     if isinstance(doc, dict) and isinstance(doc.get("results"), list):
         doc = doc["results"]
     if isinstance(doc, list):
@@ -134,6 +142,18 @@ def read_users_file(path: str | Path) -> dict[int, str]:
     if isinstance(doc, dict):
         return _ids(doc, str(p))
     raise InputError(f"{p}: expected a JSON object or list of users", 'write {"1": "alice@example.com", ...}')
+
+
+def _users_csv(p: Path, text: str) -> dict[int, str]:
+    """The ``id``/``email`` columns of a users CSV."""
+    reader = csv.DictReader(io.StringIO(text))
+    try:
+        rows = list(reader)
+    except csv.Error as e:
+        raise InputError(f"{p}: line {reader.line_num}: not valid CSV ({e})", "write one user a line: id,email") from None
+    if rows and not {"id", "email"} <= set(rows[0]):
+        raise InputError(f"{p}: the CSV needs 'id' and 'email' columns", "add a header line: id,email")
+    return _ids({r["id"]: r["email"] for r in rows}, str(p))
 
 
 @dataclass
