@@ -48,11 +48,15 @@ KNOWN_COLUMNS = frozenset({"task_key", "label", "labels", "annotator", "from_nam
 def read_csv(path: Path) -> "pa.Table":
     """A CSV (``.tsv``: tab-separated) file as an Arrow table; keys and labels stay strings."""
     delim = "\t" if path.suffix.lower() == ".tsv" else ","
+    convert = pcsv.ConvertOptions(strings_can_be_null=False, column_types={"task_key": pa.string(), "label": pa.string()})
     try:
-        return pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delim),
-                             convert_options=pcsv.ConvertOptions(
-                                 strings_can_be_null=False,
-                                 column_types={"task_key": pa.string(), "label": pa.string()}))
+        try:
+            return pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delim), convert_options=convert)
+        except pa.ArrowInvalid:
+            # a quoted cell holding a line break splits Arrow's parallel blocks mid-row: read
+            # again with newlines in values allowed (slower), which also gives the real error
+            return pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delim, newlines_in_values=True),
+                                 convert_options=convert)
     except (pa.ArrowException, OSError) as e:
         raise fail(path, f"cannot read CSV: {str(e).splitlines()[0]}", "check the CSV header and quoting") from None
 
