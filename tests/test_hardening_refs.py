@@ -146,3 +146,23 @@ def test_tag_names_follow_gits_rules():
         assert not is_tag_name(bad), bad
         with pytest.raises(UsageError):
             check_tag_name(bad)
+
+
+def test_init_on_a_detached_head_makes_nothing(tmp_path):
+    """`annover init` in a git repository whose HEAD is detached is refused before it writes
+    anything (it used to leave .dvc/ and .annover/ made and staged); on the branch it works."""
+    root = tmp_path / "detached"
+    root.mkdir()
+    git("init", "-q", cwd=root)
+    git("-c", "user.name=t", "-c", "user.email=t@example.com", "commit", "-q", "--allow-empty", "-m", "first", cwd=root)
+    branch = git("symbolic-ref", "--short", "HEAD", cwd=root).strip()
+    git("checkout", "-q", "--detach", cwd=root)
+    before = sorted(p.name for p in root.iterdir())
+    p = run_cli("init", cwd=root)
+    assert p.returncode == 6, p.stderr
+    assert "detached" in p.stderr and "git switch" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert sorted(p.name for p in root.iterdir()) == before
+    assert git("status", "--porcelain", cwd=root) == ""
+    git("switch", "-q", branch, cwd=root)
+    run_cli("init", cwd=root, check=True)
+    assert (root / ".annover").is_dir() and git("status", "--porcelain", cwd=root) == ""

@@ -14,8 +14,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from annover._lazy import lazy
-from annover.errors import UsageError
+from annover.errors import NotARepoError, UsageError
 from annover.repo import remote as remote_
+from annover.store import git as git_
 from annover.repo.core import RepoCore
 from annover.repo.results import ExportResult, InitResult, SnapshotResult, StatusResult, TagResult, TransferResult
 
@@ -60,7 +61,15 @@ class Repo(RepoCore):
     @classmethod
     def init(cls, path: str | Path = ".", remote: str | None = None,
              remote_options: dict[str, str] | None = None) -> InitResult:
-        """``annover init``: make ``path`` a repository (harmless when it is one); ``.repo`` opens it."""
+        """``annover init``: make ``path`` a repository (harmless when it is one); ``.repo`` opens it.
+
+        Refused, before anything is made, inside a git repository whose HEAD is detached:
+        the commit ``init`` makes would be on no branch.
+        """
+        if Path(path).is_dir() and git_.detached_head(Path(path)):
+            raise NotARepoError(f"git HEAD is detached in {Path(path).resolve()}: annover's first commit would be on "
+                                "no branch", "switch to a branch first: `git switch main` (or `git switch -c NAME`), "
+                                "then run `annover init` again")
         return remote_.init(cls, path, remote, remote_options)
 
     def snapshot(self, source: str | None = None, *, config: str | None = None, message: str = "",

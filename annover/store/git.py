@@ -53,6 +53,12 @@ def run_git(args: list[str], cwd: Path, *, env: Mapping[str, str] | None = None,
     return p.stdout
 
 
+def detached_head(path: Path) -> bool:
+    """Whether ``path`` is in a git work tree whose HEAD is a commit on no branch."""
+    return bool(run_git(["rev-parse", "-q", "--verify", "HEAD"], path, check=False).strip()) and \
+        not run_git(["symbolic-ref", "-q", "HEAD"], path, check=False).strip()
+
+
 class Git:
     """A git work tree, seen from ``cwd`` (a folder inside it)."""
 
