@@ -39,6 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("annover.cli.export:export", "Write a version as Label Studio JSON, JSONL, CSV, Parquet."),
     "push": ("annover.cli.remote:push", "Upload the objects a version needs to the DVC remote."),
     "pull": ("annover.cli.remote:pull", "Download the objects a version needs from the DVC remote."),
+    "gc": ("annover.cli.gc_cmd:gc", "Remove from the local DVC cache what no version or tag needs."),
     "dataset": ("annover.cli.dataset_cmd:dataset", "Label Studio projects: list, create, stats, push tasks."),
     "config": ("annover.cli.config_cmd:config", "Labeling configs: list templates, generate, validate."),
     "agreement": ("annover.cli.loop_cmd:agreement", "Agreement between annotators, per control and label."),

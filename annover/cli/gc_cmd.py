@@ -1,0 +1,130 @@
+"""``annover gc``: remove from the local DVC cache what no version a user can name needs (dry run first)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from annover._lazy import lazy
+from annover.cli import echo, emit_json, info, json_option, short
+from annover.errors import UsageError
+from annover.repo import Repo
+from annover.repo.gc import GcResult
+from annover.repo.gc import gc as collect
+
+if TYPE_CHECKING:  # pragma: no cover
+    import rich.console as rich_console
+    import rich.progress as rich_progress
+else:
+    rich_console = lazy("rich.console")
+    rich_progress = lazy("rich.progress")
+
+#: seconds gc runs before its progress bar appears (a quick gc shows none)
+BAR_AFTER = 1.0
+
+
+class _Bar:
+    """A rich progress bar on stderr, shown once gc has run :data:`BAR_AFTER` seconds, where
+    stderr is a terminal."""
+
+    def __init__(self, quiet: bool) -> None:
+        self.enabled = not quiet and sys.stderr.isatty()
+        self._start = time.monotonic()
+        self._p: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> "_Bar":
+        return self
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._p is None:
+            if time.monotonic() - self._start < BAR_AFTER:
+                return
+            rp = rich_progress
+            self._p = rp.Progress(rp.TextColumn("{task.description}"), rp.BarColumn(), rp.MofNCompleteColumn(),
+                                  rp.TimeRemainingColumn(), console=rich_console.Console(stderr=True),
+                                  transient=True)
+            self._p.__enter__()
+        if step not in self._tasks:
+            self._tasks[step] = self._p.add_task(step, total=max(total, 1))
+        self._p.update(self._tasks[step], completed=done, total=max(total, 1))
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._p is not None:
+            self._p.__exit__(*exc)
+
+
+def _size(n: int) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000  # type: ignore[assignment]
+    return f"{n} B"  # pragma: no cover
+
+
+def _render(out: GcResult) -> None:
+    """The files on stdout (md5, bytes), the summary on stderr."""
+    for md5, size in sorted(out.objects.items()):
+        echo(f"{md5}  {size}")
+    kept = f"{len(out.kept)} version(s) kept"
+    if out.not_here:
+        kept += (f" ({len(out.not_here)} not in this cache: gc keeps what annover knows they need, "
+                 "`annover pull` fetches the rest)")
+    remote = "the DVC remote is not touched"
+    if not out.objects:
+        info(f"nothing to remove: every object of annover's in the DVC cache is needed; {kept}; {remote}")
+        return
+    versions = ", ".join(short(v) for v in out.dropped[:5]) + (", ..." if len(out.dropped) > 5 else "")
+    of = f" of {len(out.dropped)} version(s) no version or tag reaches ({versions})" if out.dropped else \
+        " of versions no commit names (a snapshot that did not finish, or history git no longer has)"
+    what = (f"{len(out.objects)} object(s) ({len(out.listings)} listing(s)), {_size(out.bytes)}"
+            + (f" + {len(out.view)} file(s) of the working store" if out.view else ""))
+    if out.done:
+        info(f"removed {what}{of}; {_size(out.freed)} freed on disk; {kept}; {remote}")
+    else:
+        info(f"would remove {what}{of}; {_size(out.freed)} would be freed on disk; {kept}; {remote}. "
+             "Run `annover gc --force` to remove them")
+
+
+@click.command(epilog="""\b
+Examples:
+  annover gc                 # dry run: what would go, with counts and bytes
+  annover gc --force         # remove it
+  annover gc -n --json       # the dry run as JSON (objects, bytes, bytes_freed, versions kept)
+  annover reset v3 --force && annover gc -f   # drop v4, then free its objects
+\b
+Removes from the local DVC cache (and the working store) the objects of versions no one
+can name any more: dropped by `annover reset`, left by a snapshot that did not finish,
+on a deleted branch. Kept: every object of a version HEAD's history, a branch, a
+remote-tracking branch or a tag reaches (also a tag on a version a reset dropped), and
+every file that is not annover's (the user's own DVC data). Without --force nothing is
+removed. The DVC remote is never touched: a version pushed before stays pullable.
+\b
+Exit 6 when the repository has pending state (a command killed while writing, or
+annover's files in the work tree or git's index differing from HEAD's commit); exit 9
+when another annover command holds the repository lock past ANNOVER_LOCK_TIMEOUT.
+""")
+@click.option("-n", "--dry-run", is_flag=True, help="Only list what would be removed (the default).")
+@click.option("-f", "--force", is_flag=True, help="Remove it (without --force, gc is a dry run).")
+@json_option
+def gc(dry_run: bool, force: bool, as_json: bool) -> None:
+    """Remove from the local DVC cache the objects no reachable version or tag needs.
+
+    A dry run unless --force: the objects that would go are listed on stdout (md5, bytes),
+    the counts and bytes on stderr."""
+    if dry_run and force:
+        raise UsageError("give --dry-run or --force, not both", "see `annover gc --help`")
+    repo = Repo(".")
+    with _Bar(as_json) as bar:
+        out = collect(repo, force=force, progress=bar)
+    for note in repo.recovered:
+        info(f"warning: {note}" if note.startswith(("ignored", "could not")) else f"repaired: {note}")
+    if as_json:
+        emit_json(out.to_json())
+    else:
+        _render(out)

@@ -1,0 +1,404 @@
+"""``annover gc``: drop from the local DVC cache the objects no reachable version needs.
+
+Each version's objects are recorded as one DVC listing (the ``.dir`` file ``objects.dvc``
+names at the version's commit). gc works from those listings and the cache alone, never
+from annover's manifests, so it holds for any layout of a version's objects.
+
+Kept (never removed), whatever else happens:
+
+- the listing and every listed object of each version a user can still name: the
+  versions whose records HEAD's tree holds (its history), those of every branch,
+  remote-tracking branch and tag tip (git's tags and annover's tag files, also a tag on a
+  version ``annover reset`` dropped), and what :func:`annover.repo.remote.reachable` gives;
+- what ``git checkout REF && dvc checkout`` needs for HEAD, every branch and every tag
+  (the listing each one's ``objects.dvc`` names, as ``dvc gc --all-branches --all-tags``);
+- every file of the cache that is not annover's: whatever the ``.dvc`` and ``dvc.lock``
+  files of any commit on any ref, or of the work tree, name, and everything a listing that
+  is not annover's lists (source data, the user's own DVC outputs).
+
+What may go: annover's listings of the versions no one can name any more (dropped by
+``annover reset``, left by a killed snapshot, on a branch that was deleted) and the objects
+they list that nothing kept lists. Listed objects go first and their listing last, so a
+gc cut short leaves a listing the next one finds again. The DVC remote is not touched.
+
+It runs under the repository lock and refuses (exit 6) a repository with pending state
+(a command killed while writing since it was opened, annover's files in the work tree or
+git's index differing from HEAD's commit): reachability is read from the commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterable
+
+from annover.errors import AnnoverError, NotARepoError
+from annover.repo.core import RepoCore
+from annover.repo.remote import reachable
+from annover.store import dvc as dvc_adapter
+from annover.store.git import run_git
+from annover.store.refs import RepoLock, is_version_id
+
+__all__ = ["GcResult", "gc"]
+
+#: ``progress(step, done, total)``
+Progress = Callable[[str, int, int], None]
+
+_DIR = ".dir"
+_MD5_RE = re.compile(r"[0-9a-f]{32}")
+#: an entry of annover's object store in a listing: the sha256 of the object, as oid[:2]/oid[2:]
+_ENTRY_RE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{62}")
+#: an md5 (or a listing's) anywhere in a DVC file's text: kept however the file's format names it
+_MD5_TOKEN = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?:\.dir)?(?![0-9a-f])")
+_ROOTS = ("refs/heads", "refs/remotes", "refs/tags")
+_STATUS_HINT = "run `annover status` (opening the repository repairs what a killed command left), then gc again"
+
+
+def _noop(_: str, __: int, ___: int) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class GcResult:
+    """``annover gc``: the cache files removed (``done``) or that would be (a dry run).
+
+    ``objects``: md5 -> size of each cache file (a listing's md5 ends in ``.dir``);
+    ``freed``: the bytes the disk gets back (a file still hard-linked elsewhere frees
+    nothing); ``view``: files of the working store removed with them; ``kept``: the versions
+    kept; ``dropped``: versions (known to git's history) whose listing goes; ``not_here``:
+    kept versions whose listing is not in the local cache (nothing of theirs is known here
+    to keep; ``annover pull`` fetches them whole).
+    """
+
+    done: bool
+    objects: dict[str, int]
+    freed: int
+    view: list[str]
+    kept: list[str]
+    dropped: list[str]
+    not_here: list[str]
+    cache: str
+    tags: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def bytes(self) -> int:
+        return sum(self.objects.values())
+
+    @property
+    def listings(self) -> list[str]:
+        return sorted(m for m in self.objects if m.endswith(_DIR))
+
+    def to_json(self) -> dict:
+        return {"dry_run": not self.done, "done": self.done, "objects": len(self.objects),
+                "listings": len(self.listings), "bytes": self.bytes, "bytes_freed": self.freed,
+                "versions_kept": len(self.kept), "kept": self.kept, "dropped": self.dropped,
+                "not_here": self.not_here, "view_files": len(self.view), "cache": self.cache,
+                "remote": "not touched", "md5s": sorted(self.objects)}
+
+
+# ---------------------------------------------------------------------------- the cache
+
+
+def _path(cache: Path, md5: str) -> Path:
+    return cache / md5[:2] / md5[2:]
+
+
+def read_listing(cache: Path, md5: str) -> dict[str, str] | None:
+    """relpath -> md5 of the ``.dir`` listing ``md5`` in the cache (None: not there, or not a listing)."""
+    if not (md5.endswith(_DIR) and _MD5_RE.fullmatch(md5[:-len(_DIR)])):
+        return None
+    try:
+        data = json.loads(_path(cache, md5).read_bytes())
+    except (OSError, ValueError):
+        return None
+    out: dict[str, str] = {}
+    for e in data if isinstance(data, list) else [None]:
+        rel, m = (e.get("relpath"), e.get("md5")) if isinstance(e, dict) else (None, None)
+        if not isinstance(rel, str) or not isinstance(m, str) or not _MD5_RE.fullmatch(m):
+            return None
+        out[rel] = m
+    return out
+
+
+def listings_in(cache: Path) -> list[str]:
+    """Every ``.dir`` file of the md5 cache (annover's listings and any other DVC directory's)."""
+    out = []
+    for sub in sorted(os.scandir(cache), key=lambda e: e.name) if cache.is_dir() else []:
+        if len(sub.name) != 2 or not sub.is_dir():
+            continue
+        out += [sub.name + f.name for f in os.scandir(sub.path)
+                if f.name.endswith(_DIR) and _MD5_RE.fullmatch(sub.name + f.name[:-len(_DIR)])]
+    return sorted(out)
+
+
+def is_annover_listing(entries: dict[str, str]) -> bool:
+    """A listing of annover's object store: every entry is a sharded sha256 (``ab/cdef...``)."""
+    return bool(entries) and all(_ENTRY_RE.fullmatch(r) for r in entries)
+
+
+# ---------------------------------------------------------------------------- git
+
+
+def _tips(repo: RepoCore) -> dict[str, str]:
+    """ref -> commit for HEAD, the branches, the remote-tracking branches and the tags (peeled)."""
+    out = repo.git("for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)", *_ROOTS, check=False)
+    tips = {}
+    for ln in out.splitlines():
+        ref, obj, peeled = ln.split("\0")
+        tips[ref] = peeled or obj
+    head = repo.head_commit()
+    if head:
+        tips["HEAD"] = head
+    return tips
+
+
+def _added(repo: RepoCore) -> dict[str, str]:
+    """Version id -> the commit that added its record, over every ref's history and the reflogs
+    (newest first): the reflogs name versions that only they still hold."""
+    vdir = f"{repo.rel(repo.dir / 'versions')}/"
+    out = repo.git("log", "--all", "--reflog", "--full-history", "--diff-filter=A", "--format=commit %H",
+                   "--name-only", "--", vdir, check=False)
+    added: dict[str, str] = {}
+    commit = ""
+    for line in out.splitlines():
+        if line.startswith("commit "):
+            commit = line[7:].strip()
+        elif line.endswith(".json") and commit:
+            added.setdefault(line.rsplit("/", 1)[-1][:-5], commit)
+    return added
+
+
+def _records_at(repo: RepoCore, commits: Iterable[str]) -> set[str]:
+    """The version ids whose records the trees of ``commits`` hold (one ``cat-file --batch``)."""
+    todo = sorted(set(commits))
+    if not todo:
+        return set()
+    vdir = repo.rel(repo.dir / "versions")
+    data = run_git(["cat-file", "--batch"], repo.toplevel, input="".join(f"{c}:{vdir}\n" for c in todo).encode(),
+                   check=False)
+    return _parse_trees(data, len(todo))
+
+
+def _parse_trees(data: bytes, n: int) -> set[str]:
+    """Version ids named in ``n`` tree objects of ``git cat-file --batch`` output."""
+    out: set[str] = set()
+    pos = 0
+    for _ in range(n if data else 0):
+        nl = data.index(b"\n", pos)
+        header = data[pos:nl].split()
+        pos = nl + 1
+        if len(header) != 3 or not header[2].isdigit():
+            continue  # "<spec> missing"
+        size, oid_len = int(header[2]), len(header[0]) // 2
+        body, pos = data[pos:pos + size], pos + size + 1
+        if header[1] != b"tree":
+            continue
+        i = 0
+        while i < len(body):
+            nul = body.index(b"\0", i)
+            name = body[body.index(b" ", i) + 1:nul].decode("utf-8", "replace")
+            i = nul + 1 + oid_len
+            if name.endswith(".json") and is_version_id(name[:-5]):
+                out.add(name[:-5])
+    return out
+
+
+def _pointers(repo: RepoCore, commits: Iterable[str]) -> dict[str, str | None]:
+    """commit -> the listing its ``objects.dvc`` names (None: none there)."""
+    todo = sorted(set(commits))
+    pointer = repo.rel(repo.dir / "objects.dvc")
+    out: dict[str, str | None] = {}
+    for c, blob in zip(todo, repo.scm.blobs([f"{c}:{pointer}" for c in todo])):
+        try:
+            out[c] = dvc_adapter.listing_of(blob.decode("utf-8", "replace"), f"{c[:12]}:{pointer}") if blob else None
+        except AnnoverError:  # a malformed md5: names nothing
+            out[c] = None
+    return out
+
+
+def _dvc_file_md5s(repo: RepoCore) -> set[str]:
+    """Every md5 (and listing) a ``.dvc`` or ``dvc.lock`` file other than annover's pointer names,
+    in any commit on any ref or in the work tree: the user's own DVC data, kept whatever it is."""
+    pointer = repo.rel(repo.dir / "objects.dvc")
+    specs = ("--", "*.dvc", "*dvc.lock", f":(exclude){pointer}")
+    out = repo.git("log", "--all", "-m", "--diff-filter=AMRCT", "--format=commit %H", "--name-only", *specs,
+                   check=False)
+    blobs: list[str] = []
+    commit = ""
+    for line in out.splitlines():
+        if line.startswith("commit "):
+            commit = line[7:].strip()
+        elif line and commit:
+            blobs.append(f"{commit}:{line}")
+    texts = [b for b in repo.scm.blobs(sorted(set(blobs))) if b]
+    for rel in repo.git("ls-files", "-z", "-c", "-o", "--exclude-standard", *specs, check=False).split("\0"):
+        with contextlib.suppress(OSError):
+            if rel:
+                texts.append((repo.toplevel / rel).read_bytes())
+    return {m for t in texts for m in _MD5_TOKEN.findall(t.decode("utf-8", "replace"))}
+
+
+# ---------------------------------------------------------------------------- what stays
+
+
+@dataclass
+class _Plan:
+    """What gc found: the versions kept, the cache's listings, the md5s kept and what may go."""
+
+    cache: Path
+    kept: set[str] = field(default_factory=set)
+    listing_of: dict[str, str | None] = field(default_factory=dict)  # version id -> its listing
+    listings: dict[str, dict[str, str] | None] = field(default_factory=dict)  # in the cache
+    keep: set[str] = field(default_factory=set)
+    not_here: list[str] = field(default_factory=list)
+    garbage: dict[str, int] = field(default_factory=dict)  # md5 -> size
+
+
+def _kept_versions(repo: RepoCore, tips: dict[str, str]) -> set[str]:
+    """Every version a user can still name: HEAD's, every branch's and tag's records, the tags'
+    versions (git's and annover's tag files, also a tag on a version a reset dropped), what
+    :func:`reachable` gives (the versions push and status count) and HEAD's own."""
+    kept = _records_at(repo, tips.values()) | set(reachable(repo))
+    kept |= set(repo.tags().values()) | set(repo.refs.tags().values())
+    kept |= {v for m in repo.moved_tags() for v in (m.recorded, m.now) if v}  # either side of a moved tag
+    for vid in (repo.head(), repo.committed_head()):
+        if vid:
+            kept.add(vid)
+    return kept
+
+
+def _plan(repo: RepoCore, progress: Progress) -> _Plan:
+    """Read the versions, the listings and the cache; decide what stays and what may go."""
+    plan = _Plan(repo.dvc.cache_dir())
+    tips = _tips(repo)
+    plan.kept = _kept_versions(repo, tips)
+    added = _added(repo)
+    pointers = _pointers(repo, [*added.values(), *tips.values()])
+    plan.listing_of = {vid: pointers.get(c) for vid, c in added.items()}
+    work = dvc_adapter.tracked_md5(repo.dir / "objects")  # the work tree's pointer (= HEAD's, checked)
+    keep_listings = {plan.listing_of.get(v) for v in plan.kept} | {pointers.get(c) for c in tips.values()} | {work}
+    keep_listings.discard(None)
+    names = listings_in(plan.cache)
+    for i, m in enumerate(names):
+        progress("reading listings", i, len(names))
+        plan.listings[m] = read_listing(plan.cache, m)
+    progress("reading listings", len(names), len(names))
+    ours = {m for m, e in plan.listings.items() if e is not None and is_annover_listing(e)}
+    ours |= {m for m in plan.listing_of.values() if m in plan.listings}
+    plan.keep = set(keep_listings) | _dvc_file_md5s(repo)
+    for m, entries in plan.listings.items():  # a listing kept, or not annover's: all it lists stays
+        if entries is not None and (m in keep_listings or m in plan.keep or m not in ours):
+            plan.keep |= set(entries.values())
+    _keep_unlisted(repo, plan)
+    _garbage(plan, ours)
+    return plan
+
+
+def _keep_unlisted(repo: RepoCore, plan: _Plan) -> None:
+    """Kept versions whose listing is not in the cache: keep what annover says they need, if it
+    can say (a clone that pulled some of a version's objects as another version's)."""
+    for vid in sorted(plan.kept):
+        lst = plan.listing_of.get(vid)
+        if lst is not None and plan.listings.get(lst) is not None:
+            continue
+        plan.not_here.append(vid)
+        with contextlib.suppress(AnnoverError):
+            plan.keep |= {r.md5 for r in repo.objects_of(repo.version(vid))}
+
+
+def _garbage(plan: _Plan, ours: set[str]) -> None:
+    """The cache files that may go: annover's listings no kept version names, and what they list
+    that nothing kept lists; listed objects before their listing."""
+    gone = sorted(m for m in ours if m not in plan.keep)
+    for m in gone:
+        for md5 in sorted(set((plan.listings[m] or {}).values())):
+            if md5 not in plan.keep and md5 not in plan.garbage:
+                with contextlib.suppress(FileNotFoundError):
+                    plan.garbage[md5] = _path(plan.cache, md5).stat().st_size
+    for m in gone:
+        with contextlib.suppress(FileNotFoundError):
+            plan.garbage[m] = _path(plan.cache, m).stat().st_size
+
+
+def _view_files(repo: RepoCore, plan: _Plan) -> list[Path]:
+    """Files of the working store holding an object that goes (a hard link keeps its bytes)."""
+    gone_rel = {rel for m in plan.garbage if m.endswith(_DIR) for rel, md5 in (plan.listings[m] or {}).items()
+                if md5 in plan.garbage}
+    objdir = repo.dir / "objects"
+    return [objdir / rel for rel in sorted(gone_rel) if (objdir / rel).is_file()]
+
+
+# ---------------------------------------------------------------------------- pending state
+
+
+def check_settled(repo: RepoCore, held: RepoLock) -> None:
+    """Refuse (exit 6) a repository whose state is not the committed one: gc reads what the
+    commits reach, and must not remove what an unfinished command wrote."""
+    if held.inherited or repo.scm.interrupted():
+        raise NotARepoError("an interrupted annover command left the repository half-written", _STATUS_HINT)
+    failed = [n for n in repo.recovered if n.startswith("could not repair")]
+    if failed:
+        raise NotARepoError(failed[0], _STATUS_HINT)
+    commit = repo.head_commit()
+    for name in ("HEAD", "objects.dvc"):
+        path = repo.dir / name
+        committed = repo.scm.show(commit, repo.rel(path)) if commit else None
+        try:
+            here: str | None = path.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            here = None
+        if (committed or None) != (here or None):
+            raise NotARepoError(f"{repo.rel(path)} differs from git's HEAD commit (a snapshot that did not finish, "
+                                "or an edit by hand)",
+                                f"restore it: git checkout -- {repo.rel(path)} && dvc checkout, then run gc again")
+    if repo.scm.index_differences(repo.rel(repo.dir)):
+        raise NotARepoError(f"git's index stages changes to annover's files ({repo.rel(repo.dir)})",
+                            f"unstage them: git restore --staged {repo.rel(repo.dir)}, then run gc again")
+
+
+# ---------------------------------------------------------------------------- removing
+
+
+def bytes_freed(paths: Iterable[Path]) -> int:
+    """The bytes removing ``paths`` gives back: a file's size once all its hard links are among them."""
+    by_inode: dict[tuple[int, int], list[os.stat_result]] = {}
+    for p in paths:
+        with contextlib.suppress(FileNotFoundError):
+            st = p.lstat()
+            by_inode.setdefault((st.st_dev, st.st_ino), []).append(st)
+    return sum(sts[0].st_size for sts in by_inode.values() if len(sts) >= sts[0].st_nlink)
+
+
+def _remove(paths: list[Path], progress: Progress) -> None:
+    """Unlink ``paths`` in order (objects before their listings), then the folders left empty."""
+    for i, p in enumerate(paths):
+        progress("removing", i, len(paths))
+        p.unlink(missing_ok=True)
+    progress("removing", len(paths), len(paths))
+    for d in sorted({p.parent for p in paths}):
+        with contextlib.suppress(OSError):
+            d.rmdir()
+
+
+def gc(repo: RepoCore, force: bool = False, progress: Progress = _noop) -> GcResult:
+    """Remove (``force``; else only say, a dry run) from the local DVC cache, and from the working
+    store, the objects no version a user can still name needs (see the module docstring).
+    Under the repository lock; pending state is refused (exit 6), a lock held by another
+    annover command is waited for, then exit 9. The DVC remote is not touched."""
+    with repo.lock() as held:
+        check_settled(repo, held)
+        plan = _plan(repo, progress)
+        view = _view_files(repo, plan)
+        doomed = [_path(plan.cache, m) for m in plan.garbage if not m.endswith(_DIR)]
+        doomed += [_path(plan.cache, m) for m in plan.garbage if m.endswith(_DIR)]
+        freed = bytes_freed([*view, *doomed])
+        if force:
+            _remove([*view, *doomed], progress)
+    tags = repo.tags_of()
+    dropped = sorted(v for v, m in plan.listing_of.items() if m in plan.garbage and v not in plan.kept)
+    return GcResult(force, dict(plan.garbage), freed, [repo.rel(p) for p in view], sorted(plan.kept), dropped,
+                    plan.not_here, str(plan.cache), {v: sorted(tags.get(v, [])) for v in plan.kept if v in tags})
