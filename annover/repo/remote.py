@@ -16,6 +16,7 @@ from annover.repo.results import InitResult, StatusResult, TransferResult
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Direction, Moved, RemoteInfo
 from annover.store.git import Git
+from annover.store.objects import sha256_file, shard
 from annover.store.versions import Version
 
 __all__ = ["default_remote_dir", "init", "pull", "push", "reachable", "remote_info", "status"]
@@ -92,6 +93,8 @@ def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = No
     ``opener`` is the repository class to open it with. With ``remote`` on an existing
     repository, that becomes the default remote (committed).
     """
+    if remote:
+        dvc_adapter.split_userinfo(remote)  # a URL whose credentials DVC cannot take: refused before anything is made
     root = Path(path).resolve()
     root.mkdir(parents=True, exist_ok=True)
     messages: list[str] = []
@@ -112,11 +115,14 @@ def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = No
 
 
 def _older_versions_note(url: str, options: dict[str, str]) -> str:
-    """What a clone types so versions committed before ``url`` was set pull from it too."""
+    """What a clone types so versions committed before ``url`` was set pull from it too (credentials
+    shown as ``...``)."""
     name = dvc_adapter.REMOTE
-    lines = [f"dvc remote add --local -f {name} {dvc_adapter.redact(url)}"]
-    lines += [f"dvc remote modify --local {name} {k} {'...' if dvc_adapter.is_secret_option(k) else v}"
+    url, from_url = dvc_adapter.split_userinfo(url)
+    lines = [f"dvc remote add --local -f {name} {url}"]
+    lines += [f"dvc remote modify --local {name} {k} {'...' if dvc_adapter.is_secret_option(k, url) else v}"
               for k, v in options.items()]
+    lines += [f"dvc remote modify --local {name} {k} ..." for k in from_url]
     return ("versions made before now name the old remote in their commits; run `annover push` to copy "
             "them all here, and in each clone, once: " + " && ".join(lines) +
             " (git-ignored, so it holds for every `git checkout vN && dvc pull`)")
@@ -241,10 +247,13 @@ def _targets(repo: RepoCore, rev: str | None) -> dict[str, tuple[str, str | None
 
 
 def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Direction,
-             timeout: float | None = None) -> tuple[TransferResult, list[str]]:
+             timeout: float | None = None) -> tuple[TransferResult, list[str], dict[str, str]]:
     """Move the objects of version ``rev`` (None: of every version reachable from HEAD and the
     tags) that the other side lacks; what is there already is not sent again. Also returns
-    the versions that could not be moved (their objects are on neither side)."""
+    the versions that could not be moved (their objects are on neither side) and, for a push,
+    the objects damaged or missing in the local DVC cache (``{md5: how}``). A push whose
+    objects the remote does not hold afterwards, or holds only damaged here, raises (see
+    :func:`_refuse_lost`)."""
     targets = _targets(repo, rev)
     by_listing: dict[str, list[str]] = {}
     unrecorded = []
@@ -253,8 +262,9 @@ def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Dir
             by_listing.setdefault(lst, []).append(vid)
         else:
             unrecorded.append(vid)
-    fn = repo.dvc.push if direction == Direction.PUSH else repo.dvc.pull
-    moved: Moved = fn(list(by_listing), remote, timeout) if by_listing else Moved([], [], [], 0)
+    head = targets.get(repo.head() or "", (None, None))[1]  # the listing pull checks out: its files are checked
+    moved = (Moved([], [], [], 0) if not by_listing else repo.dvc.push(list(by_listing), remote, timeout)
+             if direction == Direction.PUSH else repo.dvc.pull(list(by_listing), remote, timeout, check=head))
 
     def vids(listings: list[str]) -> list[str]:
         return [v for m in listings for v in by_listing[m]]
@@ -262,18 +272,50 @@ def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Dir
     one = next(iter(targets)) if rev is not None else None
     out = TransferResult(direction, one, targets[one][0] if one else None, moved.files, vids(moved.moved),
                          vids(moved.present), remote_info(repo))
-    return out, vids(moved.missing) + unrecorded
+    _refuse_unconfirmed(repo, out, moved, by_listing)
+    return out, vids(moved.missing) + unrecorded, moved.damaged
 
 
-def _refuse_lost(repo: RepoCore, out: TransferResult, lost: list[str]) -> None:
-    """Say which versions could not be moved (after the others were)."""
+def _objects_named(repo: RepoCore, vids: list[str], md5s: list[str]) -> str:
+    """``md5s`` as the objects of versions ``vids`` they are (``object 0123abcd4567 (md5 ...)``)."""
+    oids: dict[str, str] = {}
+    for vid in vids:
+        try:
+            oids |= {r.md5: r.oid for r in repo.objects_of(repo.version(vid))}
+        except ObjectError:  # a manifest not here: the md5 alone names it
+            pass
+    shown = [f"object {oids[m][:12]} (md5 {m})" if m in oids else f"md5 {m}" for m in md5s[:3]]
+    return ", ".join(shown) + (f" and {len(md5s) - 3} more" if len(md5s) > 3 else "")
+
+
+def _refuse_unconfirmed(repo: RepoCore, out: TransferResult, moved: Moved, by_listing: dict[str, list[str]]) -> None:
+    """A push the remote does not hold all of afterwards is exit 10, naming the objects (their listings
+    were not sent, so the versions still count as not pushed and the next push sends them again)."""
+    if not moved.unconfirmed:
+        return
+    vids = [v for m in moved.unconfirmed for v in by_listing[m]]
+    md5s = [md5 for gone in moved.unconfirmed.values() for md5 in gone]
+    names = ", ".join(_name(repo, v) for v in vids[:5]) + (", ..." if len(vids) > 5 else "")
+    done = f"{len(out.moved)} other version(s) pushed; " if out.moved else ""
+    raise RemoteError(f"the DVC remote does not hold {len(md5s)} object(s) of {names} after the push, though DVC "
+                      f"reported them sent: {_objects_named(repo, vids, md5s)}",
+                      f"{done}check the remote (space, permissions, `dvc status -c`) and run `annover push` again; "
+                      "these versions count as not pushed until it holds them")
+
+
+def _refuse_lost(repo: RepoCore, out: TransferResult, lost: list[str], damaged: dict[str, str] | None = None) -> None:
+    """Say which versions could not be moved (after the others were); for a push, the objects that
+    are damaged or missing in the local DVC cache."""
     if not lost:
         return
     names = ", ".join(_name(repo, v) for v in lost[:5]) + (", ..." if len(lost) > 5 else "")
     done = f"{len(out.moved)} other version(s) moved; " if out.moved else ""
     if out.direction == Direction.PUSH:
+        corrupt = sorted(m for m, how in (damaged or {}).items() if how == "corrupt")
+        why = (f"; the DVC cache's copy of {_objects_named(repo, lost, corrupt)} is corrupt (its bytes do not "
+               "match its md5)" if corrupt else "")
         raise ObjectError(f"{len(lost)} version(s) not pushed, their objects are neither in the local DVC "
-                          f"cache nor on the remote: {names}",
+                          f"cache nor on the remote: {names}{why}",
                           f"{done}pull them where they are (annover pull --remote NAME) or push from the "
                           "clone that made them")
     raise RemoteError(f"{len(lost)} version(s) not on the remote: {names}",
@@ -283,9 +325,10 @@ def _refuse_lost(repo: RepoCore, out: TransferResult, lost: list[str]) -> None:
 def push(repo: RepoCore, rev: str | None = None, remote: str | None = None,
          timeout: float | None = None) -> TransferResult:
     """Push what the remote lacks of version ``rev``, or of every version reachable from HEAD
-    and the tags (like ``git push``), incrementally."""
-    out, lost = transfer(repo, rev, remote, Direction.PUSH, timeout)
-    _refuse_lost(repo, out, lost)
+    and the tags (like ``git push``), incrementally; the remote is then asked whether it holds
+    what was sent (RemoteError otherwise), and an object whose local copy is damaged is named."""
+    out, lost, damaged = transfer(repo, rev, remote, Direction.PUSH, timeout)
+    _refuse_lost(repo, out, lost, damaged)
     return out
 
 
@@ -293,12 +336,24 @@ def pull(repo: RepoCore, rev: str | None = None, remote: str | None = None,
          timeout: float | None = None) -> TransferResult:
     """Fetch into the DVC cache what it lacks of version ``rev``, or of every version reachable
     from HEAD and the tags; HEAD's objects are then checked out into the work tree (also
-    when some other version is on neither side, which is then reported)."""
-    out, lost = transfer(repo, rev, remote, Direction.PULL, timeout)
+    when some other version is on neither side, which is then reported).
+
+    Nothing from the remote becomes a path unchecked: every listing's entries must be objects
+    of the store before any file is fetched, and HEAD's pointer and listing must name exactly
+    the objects its manifests do before anything is checked out (ObjectError otherwise)."""
+    out, lost, _ = transfer(repo, rev, remote, Direction.PULL, timeout)
     head = repo.head()
     if head and head not in lost and (rev is None or out.version == head):
-        repo.dvc.checkout(repo.dir / "objects.dvc")
-        missing = [r for r in repo.objects_of(repo.version(head)) if not repo.store.has(r)]
+        needed = repo.objects_of(repo.version(head))
+        for r in needed:  # a damaged copy in the work tree is not always replaced by DVC's checkout
+            path = repo.store.path(r.oid)
+            if path.is_file() and sha256_file(path) != r.oid:
+                path.unlink()
+        pointer = repo.dir / "objects.dvc"
+        listing = repo.dvc.pointer_hash(repo.scm, _commit_for(repo, head), repo.rel(pointer))
+        repo.dvc.checkout(pointer, repo.store.root, listing, {shard(r.oid): r.md5 for r in needed},
+                          f"version {_name(repo, head)}")
+        missing = [r for r in needed if not repo.store.has(r)]
         if missing:
             raise RemoteError(f"{len(missing)} object(s) of {head[:12]} are still missing after the pull",
                               "push them from a clone that has them: annover push")

@@ -18,7 +18,10 @@ checks it against ``dvc.repo.Repo(...).cache.local.path``.
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import hashlib
+import json
 import logging
 import os
 import re
@@ -26,12 +29,13 @@ import shutil
 import sys
 import threading
 from contextlib import contextmanager, redirect_stdout
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
+from urllib.parse import unquote
 
 from annover._lazy import lazy
-from annover.errors import AnnoverError, NotARepoError, RemoteError, RemoteUnreachableError
+from annover.errors import AnnoverError, NotARepoError, ObjectError, RemoteError, RemoteUnreachableError, UsageError
 from annover.files import write_atomic
 from annover.store.git import Git
 from annover.store.objects import LocalStore, ObjectRef, check_md5, first_line, shard
@@ -39,8 +43,10 @@ from annover.store.objects import LocalStore, ObjectRef, check_md5, first_line, 
 if TYPE_CHECKING:
     import configobj
     import dvc.api as dvc_api
+    import dvc.exceptions as dvc_exceptions
     import dvc.repo as dvc_repo
     import dvc.utils.serialize as dvc_serialize
+    import dvc_data.hashfile.db as dvc_db
     import dvc_data.hashfile.hash_info as dvc_hash_info
     import dvc_data.hashfile.meta as dvc_meta
     import dvc_data.hashfile.tree as dvc_tree
@@ -49,17 +55,19 @@ if TYPE_CHECKING:
 else:
     configobj = lazy("configobj")
     dvc_api = lazy("dvc.api")
+    dvc_exceptions = lazy("dvc.exceptions")
     dvc_repo = lazy("dvc.repo")
     dvc_serialize = lazy("dvc.utils.serialize")
+    dvc_db = lazy("dvc_data.hashfile.db")
     dvc_hash_info = lazy("dvc_data.hashfile.hash_info")
     dvc_meta = lazy("dvc_data.hashfile.meta")
     dvc_tree = lazy("dvc_data.hashfile.tree")
     dvc_objects_errors = lazy("dvc_objects.errors")
     platformdirs = lazy("platformdirs")
 
-__all__ = ["DVC_DIR", "REMOTE_TIMEOUT", "TIMEOUT_ENV", "TRANSFER_TIMEOUT", "Direction", "Dvc", "Moved", "RemoteInfo",
-           "find_root", "is_local_url", "listing_of", "open_fs", "redact", "remote_timeout", "this_machine_warning",
-           "tracked_md5"]
+__all__ = ["CREDENTIALS", "DVC_DIR", "REMOTE_TIMEOUT", "TIMEOUT_ENV", "TRANSFER_TIMEOUT", "Direction", "Dvc", "Moved",
+           "RemoteInfo", "find_root", "is_local_url", "is_secret_option", "listing_of", "open_fs", "parse_listing",
+           "redact", "remote_timeout", "split_userinfo", "this_machine_warning", "tracked_md5"]
 
 DVC_DIR = ".dvc"
 #: The files ``dvc init`` makes (committed by ``annover init``).
@@ -77,7 +85,42 @@ TRANSFER_TIMEOUT = 30.0
 TIMEOUT_ENV = "ANNOVER_REMOTE_TIMEOUT"
 _DIR_SUFFIX = ".dir"
 _APP, _APP_AUTHOR = "dvc", "iterative"  # DVC's platformdirs names (dvc/dirs.py)
-_SECRET_OPTION = re.compile(r"(secret|password|token|key_id|access_key|credential|session)", re.I)
+#: Remote options that hold a credential or the path of one, per remote type (the URL's scheme): those
+#: DVC's documentation sets with ``dvc remote modify --local`` (its config schema marks none), and
+#: ``gdrive_client_secret`` and ``sse_customer_key``. A test checks each is an option of that type in
+#: DVC's schema. Any type's option whose name says secret (:data:`_SECRET_OPTION`) counts too.
+CREDENTIALS: dict[str, frozenset[str]] = {
+    "s3": frozenset({"access_key_id", "secret_access_key", "session_token", "sse_customer_key", "credentialpath",
+                     "configpath"}),
+    "gs": frozenset({"credentialpath"}),
+    "azure": frozenset({"connection_string", "sas_token", "account_key", "client_id", "client_secret", "tenant_id"}),
+    "ssh": frozenset({"password", "passphrase", "keyfile"}),
+    "hdfs": frozenset({"kerb_ticket"}),
+    "webhdfs": frozenset({"token", "user", "password"}),
+    "http": frozenset({"user", "password", "custom_auth_header"}),
+    "https": frozenset({"user", "password", "custom_auth_header"}),
+    "webdav": frozenset({"user", "password", "token", "custom_auth_header", "cert_path", "key_path"}),
+    "webdavs": frozenset({"user", "password", "token", "custom_auth_header", "cert_path", "key_path"}),
+    "oss": frozenset({"oss_key_id", "oss_key_secret"}),
+    "gdrive": frozenset({"gdrive_client_secret", "gdrive_user_credentials_file",
+                         "gdrive_service_account_json_file_path", "profile"}),
+}
+_SECRET_OPTION = re.compile(r"secret|passw|token|credential|session|access_key|account_key|connection_string"
+                            r"|sas|key_?file|key_path|auth_header", re.I)
+#: Where the user and password of a URL's ``user:password@`` go, per remote type (DVC's option names).
+_USERINFO_OPTIONS: dict[str, tuple[str, str | None]] = {
+    "s3": ("access_key_id", "secret_access_key"), "oss": ("oss_key_id", "oss_key_secret"),
+    "ssh": ("user", "password"), "http": ("user", "password"), "https": ("user", "password"),
+    "webdav": ("user", "password"), "webdavs": ("user", "password"), "webhdfs": ("user", "password"),
+    "hdfs": ("user", None),
+}
+#: An entry of a listing of annover's store: ``ab/`` and the other 62 hex digits of a sha256.
+_OBJECT_PATH = re.compile(r"[0-9a-f]{2}/[0-9a-f]{62}")
+_MD5 = re.compile(r"[0-9a-f]{32}")
+#: The keys of an ``objects.dvc`` pointer annover writes (DVC's ``dvc add`` writes the same).
+_POINTER_KEYS = frozenset({"md5", "size", "nfiles", "hash", "path"})
+_TAMPERED = ("the DVC remote or the version's objects.dvc was altered or damaged: see who changed them "
+             "(git log -p -- .annover/objects.dvc) and do not `dvc pull` this version")
 _REMOTE_HINT = "check the DVC remote (annover status, dvc remote list)"
 
 
@@ -108,12 +151,20 @@ class RemoteInfo:
 class Moved:
     """What a push or pull of object listings did: the listings (``.dir`` md5s) moved,
     those already there, those that could not be moved (files neither here nor there),
-    and the number of files moved."""
+    and the number of files moved.
+
+    Push only: ``damaged``, objects (md5) the remote lacks whose copy in the local DVC cache
+    is missing or corrupt (``{md5: "missing" | "corrupt"}``), which DVC would skip in silence;
+    ``unconfirmed``, listings whose files were sent but that the remote does not hold after
+    the push (``{listing: [md5, ...]}``); their listings were not sent.
+    """
 
     moved: list[str]
     present: list[str]
     missing: list[str]
     files: int
+    damaged: dict[str, str] = field(default_factory=dict)
+    unconfirmed: dict[str, list[str]] = field(default_factory=dict)
 
 
 def remote_timeout(timeout: float | None, default: float) -> float:
@@ -134,12 +185,108 @@ def is_local_url(url: str) -> bool:
 
 def redact(url: str) -> str:
     """``url`` with any ``user:password@`` replaced by ``***@``."""
-    return re.sub(r"//[^/@]*@", "//***@", url)
+    found = _userinfo(url)
+    return url if found is None else found[2].replace("://", "://***@", 1)
 
 
-def is_secret_option(name: str) -> bool:
-    """Remote options that hold credentials go to ``.dvc/config.local`` (git-ignored)."""
-    return bool(_SECRET_OPTION.search(name))
+def _scheme(url: str) -> str:
+    return "" if is_local_url(url) else url.split("://", 1)[0].lower()
+
+
+def is_secret_option(name: str, url: str = "") -> bool:
+    """An option of the remote at ``url`` that holds a credential (see :data:`CREDENTIALS`): it goes to
+    ``.dvc/config.local`` (git-ignored), never to the committed ``.dvc/config``."""
+    return name.lower() in CREDENTIALS.get(_scheme(url), ()) or bool(_SECRET_OPTION.search(name))
+
+
+def _userinfo(url: str) -> tuple[str, str | None, str] | None:
+    """``(user, password, url without them)`` when ``url`` holds ``user[:password]@``, else None.
+
+    As URLs have it (an ``@`` before the first ``/`` after the scheme), and also a password
+    with a ``/`` not written ``%2F`` (S3 secret keys hold them): ``s3://KEY:ab/cd@bucket``.
+    """
+    if is_local_url(url):
+        return None
+    scheme, rest = url.split("://", 1)
+    m = re.match(r"([^/:@]*)(?::([^@]*))?@", rest)
+    if not m:
+        return None
+    user, password = m.group(1), m.group(2)
+    if "@" not in rest.split("/", 1)[0] and (password is None or re.fullmatch(r"\d*", password.split("/", 1)[0])):
+        return None  # an '@' in the path (a port before it: host:8080/a@b)
+    return unquote(user), None if password is None else unquote(password), f"{scheme}://{rest[m.end():]}"
+
+
+def split_userinfo(url: str) -> tuple[str, dict[str, str]]:
+    """``url`` without its ``user:password@``, and the remote options that carry them instead.
+
+    DVC's option names for the remote type (``s3://KEY:SECRET@bucket``: ``access_key_id`` and
+    ``secret_access_key``; ``https://u:pw@host``: ``user`` and ``password``). A type whose
+    credentials are not a user and a password is a UsageError: name them with ``--remote-option``.
+    """
+    found = _userinfo(url)
+    if found is None:
+        return url, {}
+    user, password, bare = found
+    names = _USERINFO_OPTIONS.get(_scheme(url))
+    if names is None or (password is not None and names[1] is None):
+        raise UsageError(f"the remote URL {redact(url)} holds credentials (user:password@), which DVC does not "
+                         f"take from {_scheme(url)}:// URLs",
+                         "give them with --remote-option KEY=VALUE (DVC's option names; they go to "
+                         ".dvc/config.local, which git ignores)")
+    options = {names[0]: user}
+    if password is not None and names[1]:
+        options[names[1]] = password
+    return bare, options
+
+
+def parse_listing(data: bytes, listing: str) -> dict[str, str]:
+    """The ``{relpath: md5}`` entries of the ``.dir`` listing ``listing`` (its bytes), checked before
+    any becomes a path.
+
+    A listing of annover's store names objects only: ``ab/cdef...`` (a sha256 as the store lays it
+    out) with a 32-hex md5, each once, and its bytes hash to its name. Anything else (``../x``, an
+    absolute path, a backslash, an md5 that is not hex) is an ObjectError naming the entry.
+    """
+    def refuse(what: str) -> ObjectError:
+        return ObjectError(f"refused the DVC listing {listing}: {what}; nothing was written", _TAMPERED)
+
+    if hashlib.md5(data).hexdigest() != listing.removesuffix(_DIR_SUFFIX):
+        raise refuse("its content does not match its md5 (altered after DVC made it)")
+    try:
+        raw = json.loads(data)
+    except (ValueError, RecursionError):
+        raise refuse("it is not JSON") from None
+    if not isinstance(raw, list):
+        raise refuse("it is not a list of entries")
+    entries: dict[str, str] = {}
+    for i, e in enumerate(raw):
+        rel, md5 = (e.get("relpath"), e.get("md5")) if isinstance(e, dict) else (None, None)
+        if not isinstance(rel, str) or not _OBJECT_PATH.fullmatch(rel):
+            raise refuse(f"entry {i} has relpath {_shown(rel)}, not an object of annover's store "
+                         "(2 hex digits, '/', 62 hex digits)")
+        if not isinstance(md5, str) or not _MD5.fullmatch(md5):
+            raise refuse(f"entry {i} ({rel}) has md5 {_shown(md5)}, not 32 hex digits")
+        if rel in entries:
+            raise refuse(f"entry {i} names {rel} a second time")
+        entries[rel] = md5
+    return entries
+
+
+def _shown(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 70 else text[:67] + "..."
+
+
+def _md5_of(path: Path) -> str | None:
+    """The md5 of the file at ``path`` (None: no such file)."""
+    try:
+        with open(path, "rb") as f:
+            return hashlib.file_digest(f, "md5").hexdigest()
+    except FileNotFoundError:
+        return None
+    except OSError:  # not a readable file: damaged
+        return ""
 
 
 def find_root(start: Path, stop: Path) -> Path | None:
@@ -228,6 +375,21 @@ def this_machine_warning(remote: RemoteInfo) -> str:
 
 def _dir_hash(md5: str) -> Any:
     return dvc_hash_info.HashInfo(HASH_NAME, md5)
+
+
+def _same_objects(entries: dict[str, str], expected: dict[str, str], name: str) -> None:
+    """Refuse a listing whose ``{relpath: md5}`` entries are not exactly ``expected``."""
+    def refuse(what: str) -> ObjectError:
+        return ObjectError(f"refused {name}: {what}; nothing was written", _TAMPERED)
+
+    for rel, md5 in entries.items():
+        if rel not in expected:
+            raise refuse(f"its entry {rel} is not one of the {len(expected)} objects the version's manifests name")
+        if md5 != expected[rel]:
+            raise refuse(f"its entry {rel} has md5 {md5}, the version's manifests say {expected[rel]}")
+    lacking = [rel for rel in expected if rel not in entries]
+    if lacking:
+        raise refuse(f"it lacks {len(lacking)} of the version's objects ({lacking[0]}...)")
 
 
 def _label(d: Any, remote: str | None) -> str:
@@ -373,38 +535,79 @@ class Dvc:
         What ``git checkout REV && dvc push`` moves for each version, without reading that
         commit's DVC config (a remote added later would not be in it). Incremental: a
         listing on the remote means all its files are there (DVC's own rule), so it is
-        skipped, and DVC sends only the files the remote lacks. The listings go last.
+        skipped, and only the files the remote lacks are sent, each checked against its md5
+        first (DVC skips a damaged cache copy in silence, and sends one it trusts by its
+        mode). A listing goes last, once the remote is seen to hold every file it lists.
         """
+        listings = list(dict.fromkeys(listings))
         with self._remote(remote, remote_timeout(timeout, TRANSFER_TIMEOUT)) as (d, odb):
             there = set(odb.oids_exist(listings)) if listings else set()
-            todo = [m for m in dict.fromkeys(listings) if m not in there]
-            files, missing = self._listed(d.cache.local, todo)
+            files, missing = self._listed(d.cache.local, [m for m in listings if m not in there])
             wanted = {hi.value: hi for fs in files.values() for hi in fs}
-            absent = [oid for oid in wanted if not d.cache.local.exists(oid)]
-            gone = set(absent) - set(odb.oids_exist(absent)) if absent else set()
-            complete = [m for m in files if not any(hi.value in gone for hi in files[m])]
+            lacking = set(wanted) - set(odb.oids_exist(list(wanted))) if wanted else set()
+            damaged = self._damaged(d.cache.local, sorted(lacking))
+            complete = [m for m in files if not any(hi.value in damaged for hi in files[m])]
             missing += [m for m in files if m not in complete]
-            send = list({hi.value: hi for m in complete for hi in files[m]}.values())
-            n = self._send(d.cloud.push, send, remote, "push")
-            n += self._send(d.cloud.push, [_dir_hash(m) for m in complete], remote, "push")
-        return Moved(complete, [m for m in dict.fromkeys(listings) if m in there], missing, n)
+            send = {hi.value: hi for m in complete for hi in files[m] if hi.value in lacking}
+            n, absent = self._send_verified(odb, [send[oid] for oid in sorted(send)], d.cloud.push, remote)
+            unconfirmed = {m: [hi.value for hi in files[m] if hi.value in absent] for m in complete}
+            unconfirmed = {m: gone for m, gone in unconfirmed.items() if gone}
+            ready = [m for m in complete if m not in unconfirmed]
+            n += self._send(d.cloud.push, [_dir_hash(m) for m in ready], remote, "push")
+            held = set(odb.oids_exist(ready)) if ready else set()
+            unconfirmed |= {m: [m] for m in ready if m not in held}
+        return Moved([m for m in ready if m in held], [m for m in listings if m in there], missing, n, damaged,
+                     unconfirmed)
 
-    def pull(self, listings: list[str], remote: str | None, timeout: float | None = None) -> Moved:
+    @classmethod
+    def _send_verified(cls, odb: Any, send: list[Any], push: Any, remote: str | None) -> tuple[int, set[str]]:
+        """Push ``send``, then ask the remote for each: (files moved, those it does not hold).
+
+        DVC skips a file its index of the remote says is there; when the remote lacks one
+        anyway (deleted there since), that index is stale: it is cleared and the files sent again.
+        """
+        n = cls._send(push, send, remote, "push")
+        absent = {hi.value for hi in send} - set(odb.oids_exist([hi.value for hi in send])) if send else set()
+        if absent:
+            dvc_db.get_index(odb).clear()
+            n += cls._send(push, [hi for hi in send if hi.value in absent], remote, "push")
+            absent -= set(odb.oids_exist(sorted(absent)))
+        return n, absent
+
+    @staticmethod
+    def _damaged(cache: Any, oids: list[str]) -> dict[str, str]:
+        """The objects whose copy in the local cache is missing or does not hash to its md5."""
+        out = {}
+        for oid in oids:
+            actual = _md5_of(Path(cache.oid_to_path(oid)))
+            if actual != oid:
+                out[oid] = "missing" if actual is None else "corrupt"
+        return out
+
+    def pull(self, listings: list[str], remote: str | None, timeout: float | None = None,
+             check: str | None = None) -> Moved:
         """Fetch into the DVC cache the listings and listed files it lacks (see :meth:`push`).
 
         Listings whose files are all in the cache already are not asked for: with nothing
-        to fetch, the remote is not contacted.
+        to fetch, the remote is not contacted. A listing is read from the remote and checked
+        (:func:`parse_listing`) before it is written to the cache, so a listing naming a path
+        outside the store, or an md5 that is not one, stops the pull before any file is fetched.
+        The files of listing ``check`` (the one to be checked out) are checked against their
+        md5 first: a damaged copy is dropped from the cache and fetched again.
         """
         listings = list(dict.fromkeys(listings))
         with self.repo() as d:
             cache = d.cache.local
             files, _ = self._listed(cache, [m for m in listings if cache.exists(m)])
+            for oid in self._damaged(cache, [hi.value for hi in files.get(check or "", [])]):
+                with contextlib.suppress(OSError):  # what DVC's own check does
+                    Path(cache.oid_to_path(oid)).unlink()
             have = [m for m in files if all(cache.exists(hi.value) for hi in files[m])]
             todo = [m for m in listings if m not in have]
             if not todo:
                 return Moved([], have, [], 0)
-            self._remote_odb(d, remote, remote_timeout(timeout, TRANSFER_TIMEOUT), must_exist=True)
-            n = self._send(d.cloud.pull, [_dir_hash(m) for m in todo if not cache.exists(m)], remote, "pull")
+            odb = self._remote_odb(d, remote, remote_timeout(timeout, TRANSFER_TIMEOUT), must_exist=True)
+            n = self._fetch_listings(d, odb, [m for m in todo if not cache.exists(m)], remote)
             files, missing = self._listed(cache, todo)
             wanted = {hi.value: hi for fs in files.values() for hi in fs}
             n += self._send(d.cloud.pull, [hi for oid, hi in wanted.items() if not cache.exists(oid)], remote,
@@ -412,6 +615,26 @@ class Dvc:
             done = [m for m in files if all(cache.exists(hi.value) for hi in files[m])]
             missing += [m for m in files if m not in done]
         return Moved(done, have, missing, n)
+
+    @staticmethod
+    def _fetch_listings(d: Any, odb: Any, listings: list[str], remote: str | None) -> int:
+        """Read each listing from the remote, check it, then write it to the cache; how many came."""
+        n = 0
+        for m in listings:
+            try:
+                data = odb.fs.cat_file(odb.oid_to_path(m))
+            except FileNotFoundError:
+                continue  # not on the remote: the caller counts it missing
+            except Exception as e:  # DVC's filesystems raise many kinds
+                raise RemoteError(f"the DVC remote {_label(d, remote)} failed: {first_line(e)}",
+                                  _REMOTE_HINT) from None
+            parse_listing(data, m)
+            dest = Path(d.cache.local.oid_to_path(m))
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            write_atomic(dest, data)
+            os.chmod(dest, 0o444)
+            n += 1
+        return n
 
     def listings_on_remote(self, listings: list[str], remote: str | None = None,
                            timeout: float | None = None) -> set[str]:
@@ -455,14 +678,17 @@ class Dvc:
 
     @staticmethod
     def _listed(cache: Any, listings: list[str]) -> tuple[dict[str, list[Any]], list[str]]:
-        """The files each listing in the local cache names; the listings not in the cache."""
+        """The files each listing in the local cache names, each entry checked (:func:`parse_listing`);
+        the listings not in the cache."""
         files: dict[str, list[Any]] = {}
         missing: list[str] = []
         for m in listings:
             try:
-                files[m] = [hi for _, _, hi in dvc_tree.Tree.load(cache, _dir_hash(m))]
-            except (FileNotFoundError, dvc_objects_errors.ObjectFormatError):
+                data = Path(cache.oid_to_path(m)).read_bytes()
+            except FileNotFoundError:
                 missing.append(m)
+                continue
+            files[m] = [dvc_hash_info.HashInfo(HASH_NAME, md5) for md5 in parse_listing(data, m).values()]
         return files, missing
 
     @staticmethod
@@ -480,10 +706,63 @@ class Dvc:
                               "check the DVC remote and run the command again (what moved stays moved)")
         return len(r.transferred)
 
-    def checkout(self, pointer: Path) -> None:
-        """``dvc checkout --force POINTER``: the work tree gets the pointer's files."""
+    def checkout(self, pointer: Path, folder: Path, listing: str, expected: dict[str, str], what: str) -> None:
+        """``dvc checkout --force POINTER``, once the pointer and its listing are what annover makes.
+
+        The pointer must record one output, ``folder``, the listing ``listing`` (what the
+        version's commit records) and nothing else; the listing (in the cache) must name exactly
+        ``expected`` (``{relpath: md5}``, from the version's manifests; ``what`` names the
+        version). Otherwise an ObjectError says what differs, and nothing is written. A file DVC
+        then cannot check out (its ``CheckoutError``: missing from the cache, or a damaged copy
+        it drops) is a RemoteError.
+        """
+        recorded = self._pointer_listing(pointer, folder)
+        if recorded != listing:
+            raise ObjectError(f"refused {self.path(pointer)}: it records the listing {recorded}, the commit that made "
+                              f"{what} records {listing}; nothing was written",
+                              f"put the committed one back (git checkout -- {self.path(pointer)}) if you did not "
+                              "change it on purpose")
         with self.repo() as d:
-            d.checkout(targets=[self.path(pointer)], force=True)
+            try:
+                data = Path(d.cache.local.oid_to_path(listing)).read_bytes()
+            except FileNotFoundError:
+                raise RemoteError(f"the DVC listing {listing} of {what} is not in the DVC cache",
+                                  "fetch it: annover pull") from None
+            _same_objects(parse_listing(data, listing), expected, f"the DVC listing {listing} of {what}")
+            try:
+                d.checkout(targets=[self.path(pointer)], force=True)
+            except dvc_exceptions.CheckoutError as e:
+                failed = (getattr(e, "result", None) or {}).get("failed") or e.target_infos
+                raise RemoteError(f"DVC could not check out {len(failed)} path(s) of {what} "
+                                  f"({', '.join(map(str, failed[:3]))}): the DVC cache lacks their files or "
+                                  "held damaged copies", "run `annover pull` again (DVC dropped the damaged copies); "
+                                  "if the remote lacks them, push them from a clone that has them") from None
+
+    def _pointer_listing(self, pointer: Path, folder: Path) -> str:
+        """The listing ``pointer`` records, once it is seen to hold the one output ``folder`` and no more."""
+        where = self.path(pointer)
+
+        def refuse(what: str) -> ObjectError:
+            return ObjectError(f"refused {where}: {what}; nothing was written", _TAMPERED)
+
+        try:
+            doc = dvc_serialize.parse_yaml(pointer.read_text(encoding="utf-8"), where)
+        except (OSError, UnicodeDecodeError, dvc_serialize.ParseError):
+            raise refuse("it is not DVC's YAML") from None
+        outs = doc.get("outs") if isinstance(doc, dict) else None
+        if not isinstance(outs, list) or len(outs) != 1 or not isinstance(outs[0], dict) or set(doc) != {"outs"}:
+            raise refuse("it is not one output and nothing else (as annover writes it)")
+        out = outs[0]
+        if set(out) - _POINTER_KEYS:
+            raise refuse(f"its output has {', '.join(sorted(map(str, set(out) - _POINTER_KEYS)))}, "
+                         "which annover does not write")
+        path = Path(os.path.relpath(folder, pointer.parent)).as_posix()
+        if out.get("path") != path:
+            raise refuse(f"its output is {_shown(out.get('path'))}, not {path!r}")
+        md5 = out.get(HASH_NAME)
+        if not isinstance(md5, str) or not md5.endswith(_DIR_SUFFIX) or not _MD5.fullmatch(md5[:-len(_DIR_SUFFIX)]):
+            raise refuse(f"its md5 {_shown(md5)} is not a listing's (32 hex digits and .dir)")
+        return md5
 
     def has_default_remote(self) -> bool:
         with self.repo() as d:
@@ -491,9 +770,15 @@ class Dvc:
         return bool(repo_conf.get("core", {}).get("remote") or local_conf.get("core", {}).get("remote"))
 
     def set_remote(self, url: str, options: dict[str, str]) -> str:
-        """Make ``url`` the default remote ``annover``; credentials go to the local config. A message."""
-        public = {k: v for k, v in options.items() if not is_secret_option(k)}
-        secret = {k: v for k, v in options.items() if is_secret_option(k)}
+        """Make ``url`` the default remote ``annover``. A message.
+
+        Credentials never reach the committed ``.dvc/config``: options that hold one (see
+        :func:`is_secret_option`) and a ``user:password@`` taken out of the URL (see
+        :func:`split_userinfo`) go to ``.dvc/config.local``, as ``dvc remote modify --local`` does.
+        """
+        url, from_url = split_userinfo(url)
+        public = {k: v for k, v in options.items() if not is_secret_option(k, url)}
+        secret = {**{k: v for k, v in options.items() if is_secret_option(k, url)}, **from_url}
         with self.repo() as d:
             with d.config.edit("repo") as conf:
                 conf.setdefault("remote", {})[REMOTE] = {"url": url, **public}
@@ -501,13 +786,23 @@ class Dvc:
             with d.config.edit("local") as conf:
                 if conf.get("core", {}).get("remote") == LOCAL_REMOTE:
                     del conf["core"]["remote"]  # the named remote replaces our local default
+                remotes = conf.setdefault("remote", {})
+                remotes.pop(REMOTE, None)  # a former remote's credentials (DVC refuses options not of its type)
                 if secret:
-                    conf.setdefault("remote", {}).setdefault(REMOTE, {}).update(secret)
+                    remotes[REMOTE] = secret
         if is_local_url(url):  # made now, so that "not there" means another machine (see _remote_odb)
             folder = Path(os.path.expanduser(url.removeprefix("file://")))
             (folder if folder.is_absolute() else self.root / DVC_DIR / folder).mkdir(parents=True, exist_ok=True)
-        said = f"DVC remote '{REMOTE}' -> {redact(url)} (default)"
-        return said + "\n" + this_machine_warning(RemoteInfo(REMOTE, url)) if is_local_url(url) else said
+        said = [f"DVC remote '{REMOTE}' -> {url} (default)"]
+        if from_url:
+            said.append(f"the credentials in the URL went to .dvc/config.local (git-ignored) as "
+                        f"{', '.join(from_url)}, not to .dvc/config")
+        if secret.keys() - from_url.keys():
+            said.append(f"{', '.join(sorted(secret.keys() - from_url.keys()))}: in .dvc/config.local (git-ignored) "
+                        "only; set them in each clone with `dvc remote modify --local`")
+        if is_local_url(url):
+            said.append(this_machine_warning(RemoteInfo(REMOTE, url)))
+        return "\n".join(said)
 
     def set_local_remote(self, where: Path) -> str:
         """Make the folder ``where`` the default remote ``annover``, in ``.dvc/config`` (committed).
