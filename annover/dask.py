@@ -1,0 +1,84 @@
+"""A version's table as a Dask DataFrame, read straight from the DVC remote.
+
+``annover.dask.read(url, "v3")`` works out on the client which Parquet parts make up the
+version (:mod:`annover.repo.layout`); the workers read them from the remote through
+fsspec and need neither annover nor the git repository::
+
+    import annover.dask
+    ddf = annover.dask.read("s3://bucket/labels", "v3", storage_options={"endpoint_url": ...})
+    ddf.groupby("annotator").size().compute()
+
+Needs the ``dask`` extra: ``pip install 'annover[dask]'``. Rows come in no particular
+order across partitions (a delta's rows follow the base's); sort by the table's keys
+(``task_key``, ``annotation_key``, ``region_key`` for annotations) where order matters.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import TYPE_CHECKING, Any
+
+from annover._lazy import lazy
+from annover.errors import UsageError
+from annover.model import canonical as C
+from annover.repo.functions import RepoLike, open_repo
+from annover.repo.layout import Layout, remote_layout
+
+if TYPE_CHECKING:  # pragma: no cover
+    import dask.dataframe as dd
+    import fsspec
+    import pandas as pd
+    import pyarrow.parquet as pq
+else:
+    dd = lazy("dask.dataframe")
+    fsspec = lazy("fsspec")
+    pd = lazy("pandas")
+    pq = lazy("pyarrow.parquet")
+
+__all__ = ["read"]
+
+
+def _dd() -> Any:
+    if importlib.util.find_spec("dask") is None:
+        raise UsageError("annover.dask needs Dask", "pip install 'annover[dask]'")
+    return dd
+
+
+def read(url: str | None = None, rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None,
+         model_version: str | None = None, columns: list[str] | None = None,
+         storage_options: dict[str, Any] | None = None) -> "dd.DataFrame":
+    """Table ``table`` of version ``rev`` as a Dask DataFrame over the Parquet parts on the DVC
+    remote ``url`` (default: the repository's remote). ``storage_options`` go to fsspec (for
+    S3: ``key``, ``secret``, ``endpoint_url``; by default the AWS environment variables)."""
+    dd_ = _dd()
+    layout = remote_layout(open_repo(repo), rev, table, remote=url, model_version=model_version,
+                           storage_options=storage_options)
+    cols = list(columns or layout.columns)
+    return _merge(dd_, layout, cols, storage_options or {})
+
+
+def _keys(url: str, storage_options: dict[str, Any]) -> list[str]:
+    """The distinct task keys of one (small) delta file, read on the client."""
+    with fsspec.open(url, "rb", **storage_options) as f:
+        return sorted(set(pq.read_table(f, columns=["task_key"]).column("task_key").to_pylist()))
+
+
+def _merge(dd_: Any, layout: Layout, cols: list[str], so: dict[str, Any]) -> "dd.DataFrame":
+    """The base parts less the tasks any delta names, plus each delta's upserts less the tasks a
+    later delta names (merge-on-read, as :mod:`annover.store.snapshots` defines it)."""
+    named = [sorted(set(_keys(d.upserts, so) if d.upserts else []) | set(_keys(d.deletes, so) if d.deletes else []))
+             for d in layout.deltas]
+    frames = []
+    if layout.base:
+        base = dd_.read_parquet(layout.base, columns=cols, storage_options=so)
+        later = sorted(set().union(*named)) if named else []
+        frames.append(base[~base["task_key"].isin(later)] if later else base)
+    for i, d in enumerate(layout.deltas):
+        if d.upserts:
+            ups = dd_.read_parquet([d.upserts], columns=cols, storage_options=so)
+            later = sorted(set().union(*named[i + 1:])) if i + 1 < len(named) else []
+            frames.append(ups[~ups["task_key"].isin(later)] if later else ups)
+    if not frames:
+        empty = C.schema(layout.table).empty_table().select(cols).to_pandas(types_mapper=pd.ArrowDtype)
+        return dd_.from_pandas(empty, npartitions=1)
+    return dd_.concat(frames) if len(frames) > 1 else frames[0]

@@ -1,0 +1,75 @@
+"""A version's table as a Spark DataFrame, read straight from the DVC remote.
+
+``annover.spark.read(spark, url, "v3")`` works out on the driver which Parquet parts make
+up the version (:mod:`annover.repo.layout`); the executors read them with Spark's own
+Parquet reader and need neither annover nor the git repository::
+
+    from pyspark.sql import SparkSession
+    import annover.spark
+    spark = SparkSession.builder.master("local[2]").getOrCreate()
+    df = annover.spark.read(spark, "/data/labels-remote", "v3")
+    df.groupBy("annotator").count().show()
+
+Needs pyspark (``pip install 'annover[spark]'``) and a Java runtime. The URL is one Spark's
+Hadoop file system reads: a local folder, ``file://``, or ``s3a://`` with the hadoop-aws
+jars on Spark's class path. Rows come in no particular order; sort by the table's keys
+where order matters.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import TYPE_CHECKING, Any
+
+from annover.errors import UsageError
+from annover.model import canonical as C
+from annover.repo.functions import RepoLike, open_repo
+from annover.repo.layout import Layout, remote_layout
+
+if TYPE_CHECKING:  # pragma: no cover
+    from pyspark.sql import DataFrame, SparkSession
+
+__all__ = ["read"]
+
+
+def read(spark: "SparkSession", url: str | None = None, rev: str = "HEAD", table: str = "annotations", *,
+         repo: RepoLike = None, model_version: str | None = None,
+         columns: list[str] | None = None) -> "DataFrame":
+    """Table ``table`` of version ``rev`` as a Spark DataFrame over the Parquet parts on the DVC
+    remote ``url`` (default: the repository's remote)."""
+    if importlib.util.find_spec("pyspark") is None:
+        raise UsageError("annover.spark needs pyspark", "pip install 'annover[spark]'")
+    layout = remote_layout(open_repo(repo), rev, table, remote=url, model_version=model_version)
+    return _merge(spark, layout, list(columns or layout.columns))
+
+
+def _read(spark: "SparkSession", urls: list[str], cols: list[str]) -> "DataFrame":
+    return spark.read.parquet(*urls).select(*cols)
+
+
+def _merge(spark: "SparkSession", layout: Layout, cols: list[str]) -> Any:
+    """The base parts less the tasks any delta names, plus each delta's upserts less the tasks a
+    later delta names (merge-on-read, as :mod:`annover.store.snapshots` defines it)."""
+    named = []  # per delta: a one-column DataFrame of the task keys it names
+    for d in layout.deltas:
+        keys = [_read(spark, [u], ["task_key"]) for u in (d.upserts, d.deletes) if u]
+        named.append(keys[0].union(keys[1]).distinct() if len(keys) == 2 else keys[0].distinct())
+    frames = []
+    if layout.base:
+        frames.append(_less(_read(spark, layout.base, cols), named))
+    for i, d in enumerate(layout.deltas):
+        if d.upserts:
+            frames.append(_less(_read(spark, [d.upserts], cols), named[i + 1:]))
+    if not frames:
+        return spark.createDataFrame(C.schema(layout.table).empty_table().select(cols).to_pandas())
+    out = frames[0]
+    for f in frames[1:]:
+        out = out.unionByName(f)
+    return out
+
+
+def _less(df: "DataFrame", named: list["DataFrame"]) -> "DataFrame":
+    """``df`` without the rows of tasks any of ``named`` lists (a left anti join each)."""
+    for keys in named:
+        df = df.join(keys, on="task_key", how="left_anti")
+    return df

@@ -1,0 +1,132 @@
+"""A version read by Dask and by Spark straight from the DVC remote, without annover on the workers.
+
+Real components: a local-folder DVC remote and moto's S3 server on 127.0.0.1 (Dask through
+fsspec/s3fs), pyspark in local mode (a real JVM). Each engine's rows must be the rows
+``annover.load`` gives for the same version.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import annover
+import annover.dask
+import annover.spark
+from annover.errors import ObjectError, UsageError
+from annover.model import canonical as C
+from annover.repo.layout import remote_layout
+
+from .conftest import EXAMPLES
+from .test_s3 import s3_env, s3_server  # noqa: F401  (fixtures: moto's server, a bucket)
+
+
+def _rows(df, table: str) -> list[str]:
+    """Rows of a pandas DataFrame as sorted canonical JSON (list cells as lists, NaN/None as null)."""
+    out = []
+    for rec in df.to_dict("records"):
+        norm = {}
+        for k, v in rec.items():
+            if hasattr(v, "tolist"):
+                v = v.tolist()
+            elif isinstance(v, float) and v != v:
+                v = None
+            elif v is not None and type(v).__name__ in ("NAType", "NaTType"):
+                v = None
+            norm[k] = v
+        out.append(json.dumps(norm, sort_keys=True, default=str))
+    return sorted(out)
+
+
+def _expected(repo: annover.Repo, rev: str, table: str = "annotations") -> list[str]:
+    return _rows(repo.read_table(rev, table).to_pandas(), table)
+
+
+def _two_versions(root: Path, remote: str | None = None, options: dict | None = None) -> annover.Repo:
+    repo = annover.init(root, remote=remote, remote_options=options)
+    for f in ("labeling.xml", "round1.json", "round2.json"):
+        shutil.copy(EXAMPLES / f, root / f)
+    repo.snapshot(str(root / "round1.json"), config=str(root / "labeling.xml"), key="data.ext_id", message="r1")
+    repo.snapshot(str(root / "round2.json"), key="data.ext_id", message="r2")
+    repo.push("v1")
+    repo.push("v2")
+    return repo
+
+
+def _clone(repo: annover.Repo, dest: Path) -> Path:
+    """A git clone without `dvc pull`: the client has the records, not the objects."""
+    subprocess.run(["git", "clone", "-q", str(repo.root), str(dest)], check=True)
+    assert not (dest / ".annover" / "objects").exists() or not any((dest / ".annover" / "objects").rglob("*.*"))
+    return dest
+
+
+@pytest.fixture(scope="module")
+def local_repo(tmp_path_factory):
+    root = tmp_path_factory.mktemp("engines")
+    return _two_versions(root / "labels", remote=str(root / "remote"))
+
+
+def test_layout_lists_the_remote_parts(local_repo, tmp_path):
+    clone = _clone(local_repo, tmp_path / "clone")
+    lay = remote_layout(annover.Repo(clone), "v2", "annotations")
+    assert lay.rows == local_repo.show("v2").snapshot("annotations").rows
+    assert lay.base and all(u.startswith("file://") for u in lay.base)
+    assert all(Path(u[len("file://"):]).is_file() for u in lay.base)  # every part is on the remote
+    assert lay.columns == [f.name for f in C.schema("annotations")]
+    with pytest.raises(UsageError, match="unknown table"):
+        remote_layout(annover.Repo(clone), "v2", "labels")
+    with pytest.raises(UsageError, match="model_version"):
+        remote_layout(annover.Repo(clone), "v2", "predictions", model_version="nope")
+
+
+@pytest.mark.parametrize("rev", ["v1", "v2"])
+@pytest.mark.parametrize("table", ["annotations", "tasks"])
+def test_dask_reads_a_version_from_a_local_remote(local_repo, tmp_path, rev, table):
+    clone = _clone(local_repo, tmp_path / "clone")
+    ddf = annover.dask.read(None, rev, table, repo=clone)
+    assert list(ddf.columns) == [f.name for f in C.schema(table)]
+    got = _rows(ddf.compute(), table)
+    assert got == _expected(local_repo, rev, table) and got
+
+
+def test_dask_over_s3(tmp_path, s3_env):  # noqa: F811
+    endpoint, bucket = s3_env
+    repo = _two_versions(tmp_path / "labels", remote=f"s3://{bucket}/store", options={"endpointurl": endpoint})
+    clone = _clone(repo, tmp_path / "clone")
+    so = {"endpoint_url": endpoint}
+    for rev in ("v1", "v2"):
+        ddf = annover.dask.read(f"s3://{bucket}/store", rev, repo=clone, storage_options=so)
+        assert _rows(ddf.compute(), "annotations") == _expected(repo, rev)
+    # a version never pushed: the manifest is not on the remote, and the error says to push
+    repo2 = annover.Repo(clone)
+    with pytest.raises(ObjectError, match="push"):
+        annover.dask.read(f"s3://{bucket}/elsewhere", "v2", repo=repo2, storage_options=so)
+
+
+@pytest.fixture(scope="module")
+def spark():
+    if shutil.which("java") is None:
+        pytest.fail("Spark needs a Java runtime: .ci/run installs Debian's default-jre-headless")
+    from pyspark.sql import SparkSession
+
+    s = (SparkSession.builder.master("local[1]").appName("annover-test")
+         .config("spark.ui.enabled", "false").config("spark.driver.host", "127.0.0.1")
+         .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.shuffle.partitions", "2")
+         .getOrCreate())
+    s.sparkContext.setLogLevel("ERROR")
+    yield s
+    s.stop()
+
+
+def test_spark_reads_a_version_from_a_local_remote(local_repo, tmp_path, spark):
+    clone = _clone(local_repo, tmp_path / "clone")
+    for rev in ("v1", "v2"):
+        df = annover.spark.read(spark, None, rev, repo=clone)
+        assert df.columns == [f.name for f in C.schema("annotations")]
+        assert _rows(df.toPandas(), "annotations") == _expected(local_repo, rev)
+    tasks = annover.spark.read(spark, None, "v2", "tasks", repo=clone)
+    assert _rows(tasks.toPandas(), "tasks") == _expected(local_repo, "v2", "tasks")
