@@ -62,7 +62,9 @@ class RevisionError(AnnoverError):
 
 
 class ObjectError(AnnoverError):
-    """An object is missing or fails its hash check (corrupt store)."""
+    """An object is missing or fails its hash check (corrupt store), or a record, manifest, DVC
+    pointer or DVC listing does not hold what annover wrote (tampered: refused before anything is
+    written)."""
 
     exit_code = 8
 
@@ -121,9 +123,11 @@ EXIT_CODES: dict[int, str] = {
     ConfigError.exit_code: "labeling config is not valid XML or not a valid Label Studio config",
     NotARepoError.exit_code: "not an annover repository, or the repository is in a bad state",
     RevisionError.exit_code: "unknown or ambiguous revision",
-    ObjectError.exit_code: "object missing locally or corrupt",
+    ObjectError.exit_code: "object missing locally or corrupt (also: a tampered record, manifest, DVC pointer or "
+                           "listing, refused before anything is written)",
     LockError.exit_code: "repository is locked by another annover process",
-    RemoteError.exit_code: "DVC remote error or unreachable remote (push, pull, status; `--timeout`)",
+    RemoteError.exit_code: "DVC remote error or unreachable remote (push, pull, status; `--timeout`; also: the "
+                           "remote does not hold what a push sent, or DVC cannot check a pulled file out)",
     LabelStudioError.exit_code: "Label Studio returned an error",
     LabelStudioConnectionError.exit_code: "Label Studio is unreachable",
     LabelStudioAuthError.exit_code: "Label Studio refused the API key",
