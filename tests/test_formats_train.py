@@ -17,10 +17,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image as PILImage
 
-from annover.errors import UsageError
+from annover.errors import InputError, UsageError
+from annover.formats import boxes_fast, coco, coco_fast, yolo
+from annover.formats.detect import detect_train
 from annover.formats.label_studio import from_ls_tasks
+from annover.formats.read import read_source
+from annover.formats.resolve import pick
 from annover.formats.tables import Tables
-from annover.formats.training import read_train, render_train
+from annover.formats.train import to_tables
+from annover.formats.training import read_train, render_train, train_input
+from annover.model import canonical as C
+from annover.model.config import LabelingConfig
 
 from .test_cli import invoke
 
@@ -635,3 +642,195 @@ def test_hf_boxes_from_an_image_version(repo, tmp_path):
     assert sum(len(r["label"]) for r in ds) == 32
     first = ds[0]
     assert first["image"].endswith(".jpg") and first["width"] > 0 and len(first["label"][0]["bbox"]) == 4
+
+
+# ---------------------------------------------------------------------------
+# the column-at-a-time paths give what the general ones give
+
+
+def _general_coco(path: Path) -> tuple[Tables, str]:
+    return to_tables(train_input(path, "coco"), str(path), "coco", None, True)
+
+
+def _assert_same_tables(a: Tables, b: Tables) -> None:
+    for name in ("tasks", "annotations", "predictions"):
+        ta, tb = getattr(a, name), getattr(b, name)
+        assert ta.schema.equals(tb.schema), name
+        for col in tb.column_names:
+            assert ta.column(col).to_pylist() == tb.column(col).to_pylist(), (name, col)
+        assert C.content_id(ta, name) == C.content_id(tb, name)
+
+
+@pytest.mark.parametrize("name", COCO_SAMPLES)
+def test_coco_fast_import_gives_the_general_readers_tables_on_the_corpus(name):
+    fast = coco_fast.read_tables(CORPUS / name, "coco")
+    assert fast is not None
+    general, text = _general_coco(CORPUS / name)
+    _assert_same_tables(fast[0], general)
+    assert fast[1] == text
+
+
+_NUMS = st.one_of(st.integers(0, 3000), st.floats(0, 3000, allow_nan=False, allow_infinity=False),
+                  st.integers(0, 30_000_000).map(lambda n: n / 10_000),
+                  st.decimals(0, 3000, places=2).map(float))
+
+
+@st.composite
+def _coco_docs(draw):
+    cats = draw(st.lists(st.tuples(st.integers(0, 9), st.sampled_from(["a", "b c", 'q"uote', "back\\slash", "é"])),
+                         min_size=1, max_size=4, unique_by=lambda c: c[0]))
+    n = draw(st.integers(1, 5))
+    ids = draw(st.lists(st.integers(0, 10**6), min_size=n, max_size=n, unique=True))
+    images = []
+    for i, iid in enumerate(ids):
+        im = {"id": iid, "file_name": f"dir/img{i}.{draw(st.sampled_from(['jpg', 'png']))}",
+              "width": draw(st.integers(1, 4000)), "height": draw(st.integers(1, 4000))}
+        im.update(draw(st.dictionaries(st.sampled_from(["license", "coco_url", "scale"]),
+                                       st.one_of(st.integers(0, 9), st.text(max_size=3), st.floats(0, 4)),
+                                       max_size=2)))
+        images.append(im)
+    anns = []
+    for k in range(draw(st.integers(0, 12))):
+        a = {"id": k, "image_id": draw(st.sampled_from(ids)), "category_id": draw(st.sampled_from([c[0] for c in cats])),
+             "bbox": draw(st.lists(_NUMS, min_size=4, max_size=4))}
+        if draw(st.booleans()):
+            a["area"] = draw(st.one_of(st.just(a["bbox"][2] * a["bbox"][3]), _NUMS))
+        a.update(draw(st.dictionaries(st.sampled_from(["iscrowd", "segmentation", "attributes", "score"]),
+                                      st.sampled_from([0, 1, "false", [], {"occluded": False}, 0.5]), max_size=2)))
+        if a.get("segmentation") not in (None, []):
+            a.pop("segmentation")
+        if draw(st.integers(0, 9)) == 0 and anns:
+            a = {**anns[-1], "id": k}  # the same box twice in one image: its region key gets #1
+        anns.append(a)
+    return {"images": images, "annotations": anns,
+            "categories": [{"id": c, "name": nm, "supercategory": ""} for c, nm in cats]}
+
+
+@settings(max_examples=60, deadline=None)
+@given(doc=_coco_docs())
+def test_property_coco_fast_import_gives_the_general_readers_tables(doc):
+    """Random COCO files (integer and decimal boxes, areas that match or not, crowd flags,
+    extra fields, repeated boxes, images without objects): the same tables, the same ids."""
+    path = _write_tmp(json.dumps(doc).encode())
+    fast = coco_fast.read_tables(path, "coco")
+    assert fast is not None
+    general, text = _general_coco(path)
+    _assert_same_tables(fast[0], general)
+    assert fast[1] == text
+
+
+def test_coco_fast_import_leaves_bad_files_to_the_general_reader(tmp_path):
+    """A record the general reader refuses: the fast path steps aside, so the error is the general one."""
+    bad = {"images": [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10}],
+           "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1]},
+                           {"id": 2, "image_id": 1, "category_id": 1, "bbox": [0, True, 1, 1]}],
+           "categories": [{"id": 1, "name": "x"}]}
+    path = tmp_path / "bad.json"
+    path.write_text(json.dumps(bad))
+    assert coco_fast.read_tables(path, "coco") is None
+    with pytest.raises(InputError, match=r"annotation 1 \(id 2\): bbox is True"):
+        read_train(path, "coco", None, True)
+
+
+_BOX_CFG = ('<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image">'
+            '<Label value="a"/><Label value="b"/></RectangleLabels></View>')
+
+
+@st.composite
+def _box_versions(draw):
+    tasks = []
+    for i in range(draw(st.integers(1, 6))):
+        w, h = draw(st.sampled_from([(640, 480), (7, 3), (1920, 1080), (4000, 3000)]))
+        result = []
+        for j in range(draw(st.integers(0, 4))):
+            v = {k: draw(st.one_of(st.floats(0, 100, allow_nan=False), st.integers(0, 10**7).map(lambda n: n / 10**5),
+                                   st.integers(0, 100)))
+                 for k in ("x", "y", "width", "height")}
+            result.append({"id": f"r{i}_{j}", "from_name": "label", "to_name": "image", "type": "rectanglelabels",
+                           "original_width": w, "original_height": h,
+                           "value": {**v, "rotation": 0, "rectanglelabels": [draw(st.sampled_from(["a", "b", "z"]))]}})
+        t: dict = {"id": i + 1, "data": {"image": f"/data/upload/1/im{i}.jpg"}}
+        if draw(st.integers(0, 5)):
+            t["annotations"] = [{"id": i + 1, "completed_by": 1, "result": result}]
+        tasks.append(t)
+    return tasks
+
+
+@settings(max_examples=60, deadline=None)
+@given(tasks=_box_versions(), fmt=st.sampled_from(["coco", "yolo"]))
+def test_property_box_export_a_column_at_a_time_gives_the_general_writers_bytes(tasks, fmt):
+    """Plain boxes at any precision (and a label the config lacks, tasks without answers or
+    with empty ones): COCO and YOLO written from columns are the general writers' bytes and notes."""
+    t = from_ls_tasks(tasks, "generated", key="id")
+    tables = _tables(t)
+    cfg = LabelingConfig(_BOX_CFG, validate=False)
+    boxes = boxes_fast.plain_boxes(tables, cfg, None, None)
+    if not any(x.get("annotations") and x["annotations"][0]["result"] for x in tasks):
+        return  # no boxes: the general writers
+    assert boxes is not None
+    fast_notes, general_notes = list(boxes.notes), []
+    picked = pick(tables)
+    general_notes = list(picked.notes)
+    if fmt == "coco":
+        assert boxes_fast.coco_bytes(boxes, cfg, fast_notes) == coco.write(picked, cfg, general_notes)
+    else:
+        assert boxes_fast.yolo_files(boxes, cfg, fast_notes) == yolo.write(picked, cfg, general_notes)
+    assert fast_notes == general_notes
+
+
+def test_box_export_leaves_several_answers_to_the_general_writer(tmp_path):
+    tables = _tables(from_ls_tasks(json.loads(_two_annotators(tmp_path)[0].read_text()), "two", key="id"))
+    assert boxes_fast.plain_boxes(tables, None, "latest", None) is None
+
+
+# ---------------------------------------------------------------------------
+# recognising a training format without --format
+
+
+DETECTED = [("coco_chess_roboflow.json", "coco"), ("coco_person_keypoints_mmpose.json", "coco"),
+            ("coco_polygons_cocoannotator.json", "coco"), ("coco_instances_rle_datumaro.json", "coco"),
+            ("yolo_detect_lssdk", "yolo"), ("yolo_segment_datumaro", "yolo"), ("yolo_pose_datumaro", "yolo"),
+            ("voc_bccd", "voc"), ("voc_raccoon_labelimg", "voc"), ("voc_parts_actions_datumaro", "voc"),
+            ("conll_spacy_ontonotes.conll", "conll"), ("conll_flair_fashion.conll", "conll")]
+
+
+@pytest.mark.parametrize("name,fmt", DETECTED)
+def test_training_formats_are_recognised_on_the_corpus(name, fmt):
+    assert detect_train(CORPUS / name) == fmt
+    a, b = read_source(CORPUS / name), read_source(CORPUS / name, fmt=fmt)
+    assert a.format == fmt
+    _assert_same_tables(a, b)
+
+
+def test_recognising_says_what_is_ambiguous_or_missing(tmp_path):
+    # 4-corner lines and no task in data.yaml: a polygon or an oriented box
+    with pytest.raises(InputError, match="yolo-obb") as e:
+        detect_train(CORPUS / "yolo_obb_datumaro")
+    assert "\n" not in str(e.value)
+    both = tmp_path / "both"
+    shutil.copytree(CORPUS / "yolo_detect_lssdk", both)
+    shutil.copy(CORPUS / "voc_parts_actions_datumaro" / "Annotations" / "2007_000001.xml", both / "a.xml")
+    with pytest.raises(InputError, match="could be YOLO .* or Pascal VOC") as e:
+        detect_train(both)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="not a training-format folder"):
+        detect_train(tmp_path / "empty")
+    ls = tmp_path / "ls.json"
+    ls.write_text(json.dumps([{"data": {"image": "a.jpg"}}]))
+    assert detect_train(ls) is None
+    one = tmp_path / "one.json"
+    one.write_text(json.dumps({"data": {"image": "a.jpg"}, "annotations": []}))
+    assert detect_train(one) is None
+    labels = tmp_path / "1.txt"
+    labels.write_text("0 0.5 0.5 0.1 0.1\n")
+    assert detect_train(labels) is None
+
+
+def test_snapshot_without_format_reads_a_coco_file_and_refuses_an_ambiguous_folder(repo, tmp_path):
+    code, out, err = invoke("snapshot", "--from", str(CORPUS / "coco_chess_roboflow.json"), "-m", "coco")
+    assert code == 0, err
+    assert repo.show("HEAD").record["origin"]["format"] == "coco"
+    assert sum(1 for k in repo.load("HEAD", "annotations").column("region_key").to_pylist() if k) == 376
+    code, _, err = invoke("snapshot", "--from", str(CORPUS / "yolo_obb_datumaro"), "-m", "obb")
+    assert code == 3 and "\n" not in err.strip() and "--format yolo-obb" in err
+    assert len(repo.log()) == 1

@@ -68,12 +68,12 @@ Examples:
   annover snapshot --from export.json --validate warn -m "config edited after labeling"
   annover snapshot --from export.json --source data/images --predictions preds.jsonl -m "with model v3"
   annover snapshot --label-studio my-dataset -m "pulled from Label Studio"
-  annover snapshot --from instances.json --format coco -m "COCO in"   # a labeling config is generated
+  annover snapshot --from instances.json -m "COCO in"   # COCO recognised; a labeling config is generated
   annover snapshot --from yolo-folder --format yolo --config labeling.xml -m "YOLO, checked against a config"
 """)
 @click.option("--from", "source", metavar="FILE",
               help="Label Studio JSON / JSON-MIN export, JSONL or CSV of (task key, label), or Parquet; "
-                   "with --format: a COCO file, a YOLO or VOC folder, a CoNLL file.")
+                   "a COCO file, a YOLO or VOC folder, a CoNLL file (recognised, or named with --format).")
 @click.option("--label-studio", "ls_project", metavar="DATASET",
               help="Pull this Label Studio project (title or id) instead of reading a file.")
 @click.option("--config", type=click.Path(dir_okay=False), help="Labeling config (Label Studio XML). Default: HEAD's.")
@@ -84,7 +84,7 @@ Examples:
 @click.option("--source", "source_data", type=click.Path(), help="Folder (or file) of the data the tasks point at.")
 @click.option("--predictions", type=click.Path(dir_okay=False), help="Model predictions (JSON/JSONL) to attach.")
 @click.option("--format", "fmt", type=click.Choice(INPUT_FORMATS),
-              help="Input format (default: from the file; coco, yolo, yolo-obb, voc, conll must be named).")
+              help="Input format (default: from the file or folder; a folder of 4-corner lines needs yolo or yolo-obb).")
 @click.option("--validate", "level", type=click.Choice(LEVELS),
               help="How strictly labels are checked against the labeling config: strict (every problem is an "
                    "error), check (errors, except what Label Studio itself leaves behind: warned), warn (all "

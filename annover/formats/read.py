@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from annover.formats import INPUT_FORMATS, Format
+from annover.formats.detect import detect_train
 from annover.formats.flat import from_flat, read_csv, read_jsonl_rows, read_jsonl_table
 from annover.formats.json_min import from_json_min
 from annover.formats.label_studio import from_ls_tasks
@@ -58,6 +59,8 @@ def read_source(path: str | Path, *, config: LabelingConfig | None = None, key: 
     path = Path(path)
     if not path.exists():
         raise missing(path)
+    if fmt is None:
+        fmt = detect_train(path)  # a COCO file, a YOLO or VOC folder, a CoNLL file; None: decided below
     if fmt in TRAIN_FORMATS:
         return read_train(path, fmt, config, validate)
     kind = fmt or detect_format(path)

@@ -46,6 +46,19 @@ def _n(v: float) -> str:
     return str(px(v, 10))
 
 
+def _far_edge(lo: float, p: float, size: int) -> float | int:
+    """``xmax`` (``ymax``) for a box from ``lo`` (as written) that is ``p`` percent of ``size`` wide:
+    the fewest decimals whose difference from ``lo`` reads back as the same percent (the sum
+    ``lo + width`` alone can land a digit off once both are rounded)."""
+    target = pct(p)
+    center = lo + target * size / 100
+    for d in range(11):
+        r = round(center, d)
+        if pct((r - lo) / size * 100) == target:
+            return int(r) if float(r).is_integer() else r
+    return px(center, 10)
+
+
 def _object(o: Obj, img: Image, notes: dict[str, int]) -> str:
     w, h = img.size("Pascal VOC")
     if o.kind != "box" or o.rotation:
@@ -59,8 +72,13 @@ def _object(o: Obj, img: Image, notes: dict[str, int]) -> str:
     fields = {**_DEFAULTS, **{k: v for k, v in kept.items() if k in ("pose", "truncated", "difficult", "occluded")}}
     out = f"  <object>\n    <name>{escape(o.label)}</name>\n"
     out += "".join(f"    <{k}>{escape(str(v))}</{k}>\n" for k, v in fields.items())
+    if o.kind == "box" and not o.rotation:  # the far edges that read back as the same width and height
+        x, y = px(x, 10), px(y, 10)
+        x2, y2 = _far_edge(x, o.w, w), _far_edge(y, o.h, h)
+    else:
+        x2, y2 = x + bw, y + bh
     out += (f"    <bndbox>\n      <xmin>{_n(x)}</xmin>\n      <ymin>{_n(y)}</ymin>\n"
-            f"      <xmax>{_n(x + bw)}</xmax>\n      <ymax>{_n(y + bh)}</ymax>\n    </bndbox>\n")
+            f"      <xmax>{_n(x2)}</xmax>\n      <ymax>{_n(y2)}</ymax>\n    </bndbox>\n")
     for part in kept.get("parts", []):
         b = part["bndbox"]
         out += (f"    <part>\n      <name>{escape(str(part['name']))}</name>\n      <bndbox>\n"

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Callable
 
 from annover._lazy import lazy
 from annover.errors import NotARepoError, ObjectError, RevisionError, UsageError
-from annover.files import write_atomic
+from annover.files import write_atomic, write_chunks_atomic
 from annover.formats import EXPORT_FORMATS, Format
 from annover.formats import hf
 from annover.formats.training import FOLDER_FORMATS, TRAIN_FORMATS, Rendered, render_train
-from annover.formats.write import TABLE_FORMATS, render
+from annover.formats.write import TABLE_FORMATS, render_chunks
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, RepoCore, read_version_table
 from annover.repo.results import ExportResult
@@ -111,21 +111,36 @@ def _unwritable(path: Path, e: OSError) -> UsageError:
 
 def _write_files(files: dict[str, bytes]) -> Callable[[Path], None]:
     def write(folder: Path) -> None:
-        for rel, data in sorted(files.items()):
-            f = folder / rel
-            f.parent.mkdir(parents=True, exist_ok=True)
-            f.write_bytes(data)
+        made: set[str] = set()
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+        for rel, data in sorted(files.items()):  # a YOLO folder is many small files: one open, write, close each
+            if rel.startswith("/") or ".." in rel.replace("\\", "/").split("/"):
+                raise UsageError(f"the export would write {rel!r}, outside its folder (an image name with '..')",
+                                 "give the tasks image names without '..' parts")
+            parent = os.path.dirname(rel)
+            if parent not in made:
+                (folder / parent).mkdir(parents=True, exist_ok=True)
+                made.add(parent)
+            fd = os.open(os.path.join(folder, rel), flags, 0o666)
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[os.write(fd, view):]
+            finally:
+                os.close(fd)
     return write
 
 
-def _write_folder(path: Path, write: Callable[[Path], None]) -> int:
-    """Fill a new folder beside ``path`` with ``write``, then put it in place of ``path``; its size in bytes."""
+def _write_folder(path: Path, write: Callable[[Path], None], size: int | None = None) -> int:
+    """Fill a new folder beside ``path`` with ``write``, then put it in place of ``path``; its size in bytes
+    (``size`` when the caller knows it)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     old: Path | None = None
     try:
         write(tmp)
-        size = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file())
+        if size is None:
+            size = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file())
         if path.exists() or path.is_symlink():
             old = path.with_name(f".{path.name}.old-{os.getpid()}")
             os.replace(path, old)
@@ -167,7 +182,7 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
                 dataset = r.dataset
                 size = _write_folder(path, lambda folder: hf.save(dataset, str(folder)))
             elif r.files is not None:
-                size = _write_folder(path, _write_files(r.files))
+                size = _write_folder(path, _write_files(r.files), sum(map(len, r.files.values())))
             else:
                 assert r.data is not None
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -176,14 +191,12 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
         except OSError as e:
             raise _unwritable(path, e) from None
         return TrainExportResult(v.id, fmt, str(path), size, r.items, r.notes, resolve or "only", predictions)
-    data = render(fmt, tables, cfg_text, table)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(path, data)
+    try:  # written in pieces as they are rendered: a large version is never whole in memory as text
+        size = write_chunks_atomic(path, render_chunks(fmt, tables, cfg_text, table))
     except OSError as e:
         raise _unwritable(path, e) from None
     rows = tables[table].num_rows if fmt in TABLE_FORMATS else tables["tasks"].num_rows
-    return ExportResult(v.id, fmt, str(path), len(data), rows)
+    return ExportResult(v.id, fmt, str(path), size, rows)
 
 
 def load_hf(repo: RepoCore, rev: str, resolve: str | None = None,

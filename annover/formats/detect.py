@@ -1,0 +1,155 @@
+"""Which training format a path holds, for ``annover snapshot --from PATH`` without ``--format``.
+
+- a COCO file: a ``.json`` file holding one object with ``images``, ``annotations`` and
+  ``categories`` lists (a Label Studio export is a list of tasks, or an object with ``tasks``
+  or ``data``);
+- a YOLO folder: ``data.yaml`` (``dataset.yaml``, ``data.yml``) or ``classes.txt``, and label
+  files under ``labels/``; ``yolo-obb`` when ``data.yaml`` says ``task: obb``. Lines of 8
+  numbers with no ``task`` are either a 4-point polygon or an oriented box: that is asked;
+- a Pascal VOC folder: ``*.xml`` files (or in ``Annotations/``, ``annotations/``) whose root
+  is ``<annotation>``; also one such ``.xml`` file;
+- a CoNLL file (``.conll``, ``.iob``, ``.bio``, ``.txt``): lines of at least two columns whose
+  last column is a tag (``O``, ``B-X``, ``I-X``, ``E-X``, ``S-X``), blank lines between sentences.
+
+A path that is none of them is left to the other readers (None), except a folder, which only
+the training formats read: a folder that is none of them, or more than one, is a one-line
+error naming what was found.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from annover.errors import InputError
+from annover.formats import Format
+from annover.formats.text import fail, read_json
+
+__all__ = ["detect_train"]
+
+_YAMLS = ("data.yaml", "dataset.yaml", "data.yml")
+_CONLL_SUFFIXES = (".conll", ".conll03", ".iob", ".iob2", ".bio", ".txt")
+_TAG = re.compile(r"^(O|[BIESLU]-\S+)$")
+#: lines of a CoNLL file looked at to recognise it
+_CONLL_LINES = 200
+
+
+def detect_train(path: Path) -> str | None:
+    """The training format at ``path`` (a :class:`Format`), None for a file the other readers
+    decide on; InputError when a folder is no training format or could be two."""
+    if path.is_dir():
+        return _folder(path)
+    suffix = path.suffix.lower()
+    if suffix == ".json" and _starts_with_object(path):
+        return Format.COCO if _is_coco(path) else None
+    if suffix == ".xml" and _is_voc_xml(path):
+        return Format.VOC
+    if suffix in _CONLL_SUFFIXES and _is_conll(path):
+        return Format.CONLL
+    return None
+
+
+def _starts_with_object(path: Path) -> bool:
+    with path.open("rb") as f:
+        head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"{")
+
+
+def _parsed(path: Path) -> Any:
+    """The JSON document in ``path``: by orjson where it is installed, else (or where it refuses
+    the text) by the readers' own parser, which says what is wrong in one line."""
+    try:
+        import orjson
+
+        return orjson.loads(path.read_bytes())
+    except Exception:  # noqa: BLE001 - not installed, or the text is refused: the readers' parser decides
+        return read_json(path, "task")
+
+
+def _is_coco(path: Path) -> bool:
+    doc = _parsed(path)
+    coco = isinstance(doc, dict) and all(isinstance(doc.get(k), list) for k in ("images", "annotations", "categories"))
+    if coco and ("data" in doc or "tasks" in doc):
+        raise fail(path, "could be COCO (images, annotations, categories) or Label Studio (data / tasks)",
+                   "pass --format coco or --format label-studio")
+    return coco
+
+
+def _is_voc_xml(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            head = f.read(2048).decode("utf-8", "replace")
+    except OSError:
+        return False
+    head = re.sub(r"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", "", head, flags=re.S).lstrip()
+    return head.startswith("<annotation") and head[len("<annotation"):][:1] in (">", " ", "\t", "\r", "\n", "/")
+
+
+def _voc_files(root: Path) -> list[Path]:
+    base = next((root / d for d in ("Annotations", "annotations") if (root / d).is_dir()), root)
+    return sorted(base.glob("*.xml"))[:3]
+
+
+def _yolo_labels(root: Path) -> list[Path]:
+    base = root / "labels"
+    return sorted(f for f in base.rglob("*.txt") if f.name != "classes.txt")[:50] if base.is_dir() else []
+
+
+def _folder(root: Path) -> str:
+    names = [n for n in (*_YAMLS, "classes.txt") if (root / n).is_file()]
+    labels = _yolo_labels(root)
+    voc = [f for f in _voc_files(root) if _is_voc_xml(f)]
+    found = []
+    if names and labels:
+        found.append("YOLO (" + ", ".join(names) + " and labels/)")
+    if voc:
+        found.append(f"Pascal VOC ({voc[0].relative_to(root).as_posix()})")
+    if len(found) > 1:
+        raise fail(root, f"the folder could be {' or '.join(found)}", "pass --format yolo or --format voc")
+    if voc:
+        return Format.VOC
+    if not found:
+        what = ("label files under labels/ but no data.yaml or classes.txt" if labels else
+                f"{names[0]} but no label files under labels/" if names else "no data.yaml, classes.txt or *.xml")
+        raise fail(root, f"not a training-format folder: {what}",
+                   "give a YOLO folder (data.yaml or classes.txt, labels/*.txt) or a Pascal VOC folder "
+                   "(Annotations/*.xml), or pass --format")
+    return _yolo_kind(root, names, labels)
+
+
+def _yolo_kind(root: Path, names: list[str], labels: list[Path]) -> str:
+    yaml_text = next(((root / n).read_text(encoding="utf-8", errors="replace") for n in names if n in _YAMLS), "")
+    task = re.search(r"^task\s*:\s*['\"]?(\w+)", yaml_text, flags=re.M)
+    if task and task.group(1) == "obb":
+        return Format.YOLO_OBB
+    if task or re.search(r"^kpt_shape\s*:", yaml_text, flags=re.M):
+        return Format.YOLO
+    counts = set()
+    for f in labels:
+        for line in f.read_text(encoding="utf-8", errors="replace").splitlines()[:100]:
+            if line.strip():
+                counts.add(len(line.split()) - 1)
+    if counts == {8}:
+        raise InputError(f"{root}: every label line has 8 numbers: 4-point polygons (YOLO segment) or oriented "
+                         "boxes (YOLO OBB)", "pass --format yolo for polygons or --format yolo-obb for oriented boxes, "
+                         "or add 'task: obb' to data.yaml")
+    return Format.YOLO
+
+
+def _is_conll(path: Path) -> bool:
+    seen = 0
+    try:
+        with path.open(encoding="utf-8") as f:
+            for line in f:
+                cols = line.split()
+                if not cols or cols[0] == "-DOCSTART-":
+                    continue
+                if len(cols) < 2 or not _TAG.match(cols[-1]):
+                    return False
+                seen += 1
+                if seen >= _CONLL_LINES:
+                    break
+    except (UnicodeDecodeError, OSError):
+        return False
+    return seen > 0
