@@ -15,12 +15,12 @@ from annover.diffing.plan import Pair, Plan
 from annover.diffing.result import DiffResult, Options
 from annover.diffing.run import run
 from annover.diffing.source_data import diff_source
-from annover.diffing.sources import Source, locate, verified_paths, verifying
+from annover.diffing.sources import Source, locate, merged_sql, verified_paths, verifying
 from annover.errors import ObjectError
 from annover.model import canonical as C
 from annover.model import stats as S
 from annover.store.objects import ObjectRef, ObjectStore
-from annover.store.snapshots import SnapshotRef, read_manifest, read_snapshot
+from annover.store.snapshots import Layout, SnapshotRef, read_manifest, read_snapshot
 from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,6 +29,36 @@ else:
     pa = lazy("pyarrow")
 
 TABLES = ("tasks", "annotations")
+_NONE = Layout(())
+
+
+@dataclass(frozen=True)
+class _Side:
+    """What a diff reads of one side of a table: whole base parts (``parts``) and, for a
+    snapshot with deltas, the deltas applied to them; with ``keys`` (delta files), the
+    ``shared`` base parts too, for the tasks those keys name only."""
+
+    parts: tuple[ObjectRef, ...]
+    deltas: tuple = ()
+    shared: tuple[ObjectRef, ...] = ()
+    keys: tuple[ObjectRef, ...] = ()
+
+    def refs(self) -> list[ObjectRef]:
+        return [*self.parts, *self.shared, *self.keys, *(r for d in self.deltas for r in d if r is not None)]
+
+    def source(self, name: str, paths: dict[str, str], hashed: bool) -> Source:
+        if not self.deltas and not self.shared:
+            return Source(name, paths=tuple(paths[r.oid] for r in self.parts), hashed=hashed)
+        at = lambda rs: [paths[r.oid] for r in rs]  # noqa: E731
+        deltas = [tuple(paths[r.oid] if r is not None else None for r in d) for d in self.deltas]
+        return Source(name, view=merged_sql(at(self.parts), deltas, at(self.shared), at(self.keys)), hashed=hashed)
+
+
+def _common(a: tuple, b: tuple) -> int:
+    n = 0
+    while n < min(len(a), len(b)) and a[n] == b[n]:
+        n += 1
+    return n
 
 
 @dataclass
@@ -40,14 +70,14 @@ class _Parts:
     counts: dict = field(default_factory=lambda: {"compared": 0, "skipped": 0})
     _manifests: dict = field(default_factory=dict)
 
-    def manifest(self, snap: SnapshotRef | None) -> tuple[list[ObjectRef], str | None]:
-        """(part refs, stored task hash fingerprint) of a snapshot."""
+    def manifest(self, snap: SnapshotRef | None) -> tuple[Layout, str | None]:
+        """(layout: base parts and deltas, stored task hash fingerprint) of a snapshot."""
         if snap is None:
-            return [], None
+            return _NONE, None
         key = snap.manifest.oid
         if key not in self._manifests:
             m = read_manifest(self.store, snap)
-            self._manifests[key] = ([ObjectRef.from_json(p) for p in m["parts"]], m.get("task_hash"))
+            self._manifests[key] = (Layout.of(m), m.get("task_hash"))
         return self._manifests[key]
 
     def hashed(self, sa: SnapshotRef | None, sb: SnapshotRef | None) -> bool:
@@ -55,18 +85,30 @@ class _Parts:
         probe = self.manifest(sa)[1]
         return sa is not None and sb is not None and probe is not None and probe == self.manifest(sb)[1]
 
-    def to_read(self, sa: SnapshotRef | None, sb: SnapshotRef | None) -> tuple[list, list] | None:
-        """The parts of each side to compare (None: none): those the two sides do not share."""
-        ra, rb = self.manifest(sa)[0], self.manifest(sb)[0]
+    def to_read(self, sa: SnapshotRef | None, sb: SnapshotRef | None) -> tuple[_Side, _Side] | None:
+        """What to compare of each side (None: nothing): the parts the two sides do not share;
+        with deltas, also the tasks named by the deltas the two sides do not share."""
+        la, lb = self.manifest(sa)[0], self.manifest(sb)[0]
         if self.fast and sa is not None and sb is not None and sa.id == sb.id:
-            self.counts["skipped"] += len(ra) + len(rb)
+            self.counts["skipped"] += len(la.objects()) + len(lb.objects())
             return None
-        shared = {r.oid for r in ra} & {r.oid for r in rb} if self.fast else set()
-        keep_a = [r for r in ra if r.oid not in shared]
-        keep_b = [r for r in rb if r.oid not in shared]
-        self.counts["skipped"] += (len(ra) - len(keep_a)) + (len(rb) - len(keep_b))
+        shared = {r.oid for r in la.base} & {r.oid for r in lb.base} if self.fast else set()
+        keep_a = tuple(r for r in la.base if r.oid not in shared)
+        keep_b = tuple(r for r in lb.base if r.oid not in shared)
+        if la.deltas or lb.deltas:  # and the tasks named by the deltas after a common base and chain
+            common = _common(la.deltas, lb.deltas) if la.base == lb.base and self.fast else 0
+            keys = tuple(r for d in la.deltas[common:] + lb.deltas[common:] for r in d if r is not None)
+            if not keys:  # the same layout
+                return None
+            a, b = (_Side(keep, lay.deltas, tuple(r for r in lay.base if r.oid in shared), keys)
+                    for lay, keep in ((la, keep_a), (lb, keep_b)))
+            read = len({r.oid for r in a.refs() + b.refs()})
+            self.counts["compared"] += read
+            self.counts["skipped"] += max(0, len({r.oid for r in la.objects() + lb.objects()}) - read)
+            return a, b
+        self.counts["skipped"] += (len(la.base) - len(keep_a)) + (len(lb.base) - len(keep_b))
         self.counts["compared"] += len(keep_a) + len(keep_b)
-        return (keep_a, keep_b) if keep_a or keep_b else None
+        return (_Side(keep_a), _Side(keep_b)) if keep_a or keep_b else None
 
 
 @dataclass
@@ -82,7 +124,10 @@ class _Whole:
         if key not in self._cache:
             v = self.versions[side]
             snap = v.snapshot(name, mv) if name == "predictions" else v.snapshot(name)
-            self._cache[key] = Source(name, paths=verified_paths(self.parts.store, self.parts.manifest(snap)[0]))
+            lay = self.parts.manifest(snap)[0]
+            refs = lay.objects()
+            paths = dict(zip((r.oid for r in refs), verified_paths(self.parts.store, refs)))
+            self._cache[key] = _Side(lay.base, lay.deltas).source(name, paths, False)
         return self._cache[key]
 
     def tasks(self, side: str) -> Source:
@@ -164,15 +209,14 @@ def diff_versions(store: ObjectStore, version_a: Version, version_b: Version, *,
     for mv in sorted(set(va.model_versions) & set(vb.model_versions)):
         todo["predictions", mv] = ("predictions", va.snapshot("predictions", mv), vb.snapshot("predictions", mv))
     reads = {k: (name, parts.to_read(sa, sb), parts.hashed(sa, sb)) for k, (name, sa, sb) in todo.items()}
-    refs = {r.oid: r for _, found, _ in reads.values() if found for r in found[0] + found[1]}
+    refs = {r.oid: r for _, found, _ in reads.values() if found for r in found[0].refs() + found[1].refs()}
     located = locate(store, list(refs.values()))  # verified while DuckDB reads them (see verifying)
     paths = {ref.oid: str(p) for ref, p in located}
 
     def sources(name: str, found: tuple | None, hashed: bool) -> Pair | None:
         if found is None:
             return None
-        return (Source(name, paths=tuple(paths[r.oid] for r in found[0]), hashed=hashed),
-                Source(name, paths=tuple(paths[r.oid] for r in found[1]), hashed=hashed))
+        return found[0].source(name, paths, hashed), found[1].source(name, paths, hashed)
 
     pairs = {k: sources(*v) for k, v in reads.items()}
     warnings: list[str] = []

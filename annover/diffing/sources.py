@@ -6,7 +6,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from annover._lazy import lazy
 from annover.errors import ObjectError
@@ -62,8 +62,13 @@ class Source:
     #: the parts carry stored task hashes comparable with the other side's (see
     #: :data:`annover.store.snapshots.TASK_HASH`): the diff reads the task key and the hash first
     hashed: bool = False
+    #: a query giving the rows instead (a snapshot's base parts with its deltas applied: :func:`merged_sql`)
+    view: str | None = None
 
     def register(self, con: Any, alias: str) -> str:
+        if self.view is not None:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {alias} AS {self.view}")
+            return alias
         if self.paths:
             files = ", ".join("'" + p.replace("'", "''") + "'" for p in self.paths)
             con.execute(f"CREATE OR REPLACE TEMP VIEW {alias} AS SELECT * FROM read_parquet([{files}])")
@@ -73,6 +78,36 @@ class Source:
             empty = empty.append_column(TASK_HASH, pa.array([], pa.uint64()))
         con.register(alias, self.table if self.table is not None else empty)
         return alias
+
+
+def _read(paths: Sequence[str]) -> str:
+    files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+    return f"read_parquet([{files}], union_by_name = true)"
+
+
+def merged_sql(parts: Sequence[str], deltas: Sequence[tuple[str | None, str | None]],
+               shared: Sequence[str] = (), keys: Sequence[str] = ()) -> str:
+    """A query of a merge-on-read snapshot's rows (see :mod:`annover.store.snapshots`): the
+    rows of the base ``parts`` whose task no delta names, and each named task's rows in the
+    last delta naming it. With ``keys`` (delta files), only the tasks those name are taken
+    from the ``shared`` parts and from the deltas (what a diff compares of parts both sides share)."""
+    ups = [f"SELECT *, {j} AS __j FROM {_read([u])}" for j, (u, _) in enumerate(deltas) if u]
+    dels = [f"SELECT task_key, {j} AS __j FROM {_read([d])}" for j, (_, d) in enumerate(deltas) if d]
+    named = " UNION ALL ".join([f"SELECT task_key, __j FROM ({q})" for q in ups] + dels)
+    ctes = [f"__last AS (SELECT task_key, max(__j) AS __j FROM ({named}) GROUP BY task_key)"] if named else [
+        "__last AS (SELECT NULL::VARCHAR AS task_key WHERE false)"]
+    if keys:
+        ctes.append(f"__keys AS (SELECT DISTINCT task_key FROM {_read(keys)})")
+    base = [f"SELECT * FROM {_read(parts)}"] if parts else []
+    if shared and keys:
+        base.append(f"SELECT * FROM {_read(shared)} SEMI JOIN __keys USING (task_key)")
+    out = [f"SELECT * FROM ({' UNION ALL BY NAME '.join(base)}) ANTI JOIN __last USING (task_key)"] if base else []
+    if ups:
+        last = f"(SELECT * FROM ({' UNION ALL BY NAME '.join(ups)}) SEMI JOIN __last USING (task_key, __j))"
+        if keys:
+            last = f"(SELECT * FROM {last} SEMI JOIN __keys USING (task_key))"
+        out.append(f"SELECT * EXCLUDE (__j) FROM {last}")
+    return f"WITH {', '.join(ctes)} {' UNION ALL BY NAME '.join(out)}"
 
 
 def locate(store: ObjectStore, refs: list[ObjectRef]) -> list[tuple[ObjectRef, Path]]:

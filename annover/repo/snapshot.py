@@ -7,6 +7,9 @@ The steps, in order (:func:`make_version` runs them):
    checked before anything is written.
 2. :func:`hash_and_encode`: content ids, stats and Parquet parts at once in a thread pool
    (mostly outside the GIL). Encoding is speculative: nothing is stored before the lock.
+   A table whose HEAD snapshot is large is encoded as HEAD's layout plus a delta of the
+   tasks that changed (:func:`annover.store.snapshots.encode_snapshot`), until the deltas
+   pass their threshold and the table is written whole again.
 3. :func:`same_content` against HEAD: when the content looks unchanged the encoding still
    queued is cancelled; the check is made again under the lock, where HEAD may have moved
    (a cancelled part is then encoded after all).
@@ -121,11 +124,11 @@ class Content:
 
 @dataclass
 class Encoded:
-    """Per snapshot: its table kind, content id and parts (rows, futures, stored table); the stats."""
+    """Per snapshot: its table kind, content id and encoding (whole parts or a delta); the stats."""
 
     kind: dict[Key, str]
     sids: dict[Key, str]
-    parts: dict[Key, tuple]
+    parts: dict[Key, snapshots.Encoding]
     stats: "Future[dict]"
 
     @property
@@ -138,9 +141,8 @@ class Encoded:
 
     def cancel(self) -> None:
         """Stop encoding what has not started (most likely nothing is to be written)."""
-        for _, futs, _ in self.parts.values():
-            for f in futs:
-                f.cancel()
+        for enc in self.parts.values():
+            enc.cancel()
 
 
 # ---------------------------------------------------------------------------
@@ -279,13 +281,25 @@ def _name(repo: RepoCore, vid: str | None) -> str:
 # 2-3. hash, encode, compare
 
 
-def hash_and_encode(content: Content, pool: ThreadPoolExecutor) -> Encoded:
-    """Content ids, stats and part encodings submitted at once; waits for the ids only."""
+def parent_snapshot(parent: Version | None, key: Key) -> SnapshotRef | None:
+    """The snapshot of ``key`` in ``parent`` (what a delta is relative to), if any."""
+    if parent is None:
+        return None
+    return parent.snapshot(key) if isinstance(key, str) else parent.snapshot(PREDICTIONS, key[1])
+
+
+def hash_and_encode(content: Content, pool: ThreadPoolExecutor, repo: RepoCore | None = None,
+                    head: str | None = None) -> Encoded:
+    """Content ids, stats and part encodings submitted at once; waits for the ids only.
+    With ``repo`` and ``head``, each table may be encoded as a delta on HEAD's snapshot."""
     named = content.named
     kind = {k: k if isinstance(k, str) else PREDICTIONS for k in named}
     id_futs = {k: pool.submit(C.content_id, t, kind[k]) for k, t in named.items()}
     stats = pool.submit(S.compute, content.tasks, content.annotations, content.by_model)
-    parts = {k: snapshots.encode_parts(t, pool, kind[k]) for k, t in named.items()}
+    parent = repo.version(head) if repo is not None and head else None
+    store = repo.store if repo is not None else None
+    parts = {k: snapshots.encode_snapshot(t, pool, kind[k], store, parent_snapshot(parent, k))
+             for k, t in named.items()}
     return Encoded(kind, {k: f.result() for k, f in id_futs.items()}, parts, stats)
 
 
@@ -321,10 +335,12 @@ class Stored:
     config_ref: ObjectRef | None
 
 
-def store_objects(repo: RepoCore, content: Content, enc: Encoded, pool: ThreadPoolExecutor) -> Stored:
-    """Write every object (write-once); a part whose encoding was cancelled is encoded now."""
-    snaps = {k: snapshots.store_snapshot(repo.store, enc.kind[k], enc.sids[k], enc.parts[k][0],
-                                         snapshots.collect_parts(*enc.parts[k]), pool) for k in content.named}
+def store_objects(repo: RepoCore, content: Content, enc: Encoded, pool: ThreadPoolExecutor,
+                  parent: Version | None = None) -> Stored:
+    """Write every object (write-once); a part whose encoding was cancelled is encoded now; a
+    delta planned on another HEAD than ``parent`` is written whole instead."""
+    snaps = {k: snapshots.store_encoding(repo.store, enc.kind[k], enc.sids[k], enc.parts[k], pool,
+                                         parent_snapshot(parent, k)) for k in content.named}
     config_ref = repo.store.put(content.config_bytes) if content.config_bytes else None
     if content.source_files:
         content.source_link["files"] = repo.store.put(C.canonical_json(content.source_files).encode()).to_json()
@@ -439,7 +455,7 @@ def _locked(repo: RepoCore, inp: SnapshotInput, content: Content, enc: Encoded, 
                               reading=content.reading.to_json(), remembered=content.remembered)
     tag = inp.tag or next_tag(repo)
     progress("writing snapshots")
-    stored = store_objects(repo, content, enc, pool)
+    stored = store_objects(repo, content, enc, pool, parent)
     maybe_die(Stage.AFTER_OBJECTS)
     record = version_record(repo, content, stored, parent_id, enc.stats.result(), inp.message)
     version, commit = commit_version(repo, record, parent, tag, inp.message, expected_commit, progress,
@@ -467,7 +483,7 @@ def make_version(repo: RepoCore, inp: SnapshotInput, progress: Progress = noop, 
     progress("hashing content")
     pool = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)), thread_name_prefix="annover")
     try:
-        enc = hash_and_encode(content, pool)
+        enc = hash_and_encode(content, pool, repo, head)
         if head and same_content(repo.version(head), enc, content):
             enc.cancel()  # most likely nothing to write
         with repo.lock(expect_head=start):  # refused if another version landed meanwhile

@@ -3,6 +3,17 @@
 A snapshot's id is the hash of its logical content (see :mod:`annover.model.canonical`); its
 manifest lists the part objects, which are split at key-defined boundaries so that
 parts unchanged between two versions are stored (and pushed) once.
+
+Two manifest layouts, both read (the id never depends on the layout):
+
+- ``annover.snapshot/1``: ``parts``, the whole table in key order.
+- ``annover.snapshot/2`` (merge-on-read): ``base``, parts as above (those of an earlier
+  snapshot), and ``deltas``, applied in order. A delta holds ``upserts`` (every row of
+  each task added or changed, key-sorted, as a part) and ``deletes`` (the task keys
+  removed, one column ``task_key``); either may be null. A task's rows are those of the
+  last delta naming its key (none if that delta deletes it), else the base's. A snapshot
+  whose parent's deltas would pass :data:`MAX_DELTA_FRACTION` of the base rows, or
+  :data:`MAX_CHAIN` deltas, is written whole again (compaction), as a v1 manifest.
 """
 
 from __future__ import annotations
@@ -10,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Sequence
 
 from annover._lazy import lazy
@@ -22,13 +33,25 @@ from annover.store.objects import SHA256_RE, TAMPERED, ObjectRef, ObjectStore
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 else:
     np = lazy("numpy")
     pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
     pq = lazy("pyarrow.parquet")
 
 MANIFEST_SCHEMA = "annover.snapshot/1"
+#: The merge-on-read layout: base parts and deltas (see the module docstring).
+DELTA_SCHEMA = "annover.snapshot/2"
+
+#: Compaction thresholds. A delta is written when the accumulated deltas (upserted rows and
+#: deleted task keys, this version's included) stay within this fraction of the base rows ...
+MAX_DELTA_FRACTION = 0.10
+#: ... the chain stays within this many deltas ...
+MAX_CHAIN = 16
+#: ... and the base is at least this large (smaller tables are cheap to write whole).
+MIN_BASE_BYTES = 1 << 20
 
 #: A column every part written since the diff's fast path carries besides the table's own:
 #: on the first row of each task, a 64-bit hash of all that task's rows in the table (keys
@@ -170,15 +193,18 @@ def part_bytes(table: "pa.Table") -> bytes:
     return sink.getvalue().to_pybytes()
 
 
-def encode_parts(table: "pa.Table", pool: Executor, name: str) -> "tuple[list[int], list[Future[bytes]], pa.Table]":
+def encode_parts(table: "pa.Table", pool: Executor, name: str, stored: "pa.Table | None" = None
+                 ) -> "tuple[list[int], list[Future[bytes]], pa.Table]":
     """Start encoding each part of a conformed, key-sorted table of ``name``: (rows per part,
-    futures of bytes, the table as the parts hold it: with its :data:`TASK_HASH` column).
+    futures of bytes, the table as the parts hold it: with its :data:`TASK_HASH` column, which
+    ``stored`` already has when given).
 
     Parquet encoding releases the GIL, so a snapshot encodes its parts while it hashes
     the content and counts the stats.
     """
     bounds = C.part_bounds(table)
-    table = table.append_column(pa.field(TASK_HASH, pa.uint64()), task_hashes(table, name))
+    table = stored if stored is not None else table.append_column(pa.field(TASK_HASH, pa.uint64()),
+                                                                   task_hashes(table, name))
     return ([b - a for a, b in bounds], [pool.submit(part_bytes, table.slice(a, b - a)) for a, b in bounds], table)
 
 
@@ -191,64 +217,402 @@ def collect_parts(rows: Sequence[int], futures: "Sequence[Future[bytes]]", table
     return out
 
 
+def _manifest_head(name: str, sid: str, rows: int, schema: str) -> dict:
+    m = {"schema": schema, "hash": "sha256", "table": name, "table_schema": C.TABLE_SCHEMA_VERSION, "id": sid,
+         "rows": rows, "key": C.KEYS[name]}
+    probe = hash_probe()
+    if probe:
+        m["task_hash"] = probe
+    return m
+
+
 def store_snapshot(store: ObjectStore, name: str, sid: str, rows: Sequence[int], parts: "Sequence[bytes]",
                    pool: Executor | None = None) -> SnapshotRef:
     """Store encoded parts (write-once) and their manifest; return the snapshot's reference."""
     refs = list(pool.map(store.put, parts)) if pool is not None else [store.put(b) for b in parts]
-    manifest = {
-        "schema": MANIFEST_SCHEMA, "hash": "sha256", "table": name,
-        "table_schema": C.TABLE_SCHEMA_VERSION, "id": sid, "rows": sum(rows),
-        "key": C.KEYS[name], "parts": [{**r.to_json(), "rows": n} for r, n in zip(refs, rows)],
-    }
-    probe = hash_probe()
-    if probe:
-        manifest["task_hash"] = probe
+    manifest = {**_manifest_head(name, sid, sum(rows), MANIFEST_SCHEMA),
+                "parts": [{**r.to_json(), "rows": n} for r, n in zip(refs, rows)]}
     mref = store.put(C.canonical_json(manifest).encode())
     return SnapshotRef(sid, mref, sum(rows))
 
 
+def _part_list(m: Any, field: str, what: str) -> None:
+    if not isinstance(m.get(field), list):
+        raise ObjectError(f"{what} is not a snapshot manifest (a table name and a list of {field})", TAMPERED)
+    for i, p in enumerate(m[field]):
+        ObjectRef.from_json(p, f"{what}, {field} {i}")
+        _row_count(p, f"{what}, {field} {i}")
+
+
+def _row_count(p: dict, where: str) -> int:
+    n = p.get("rows", 0)
+    if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+        raise ObjectError(f"{where}: rows {n!r:.70} is not a row count", TAMPERED)
+    return n
+
+
+def _check_deltas(m: dict, what: str) -> None:
+    if not isinstance(m.get("deltas"), list):
+        raise ObjectError(f"{what} has no list of deltas", TAMPERED)
+    for i, d in enumerate(m["deltas"]):
+        if not isinstance(d, dict):
+            raise ObjectError(f"{what}, delta {i} is {type(d).__name__}, not a delta", TAMPERED)
+        for field in ("upserts", "deletes"):
+            if d.get(field) is not None:
+                ObjectRef.from_json(d[field], f"{what}, delta {i} {field}")
+                _row_count(d[field], f"{what}, delta {i} {field}")
+
+
 def read_manifest(store: ObjectStore, ref: SnapshotRef | ObjectRef) -> dict:
-    """A snapshot's manifest, verified by hash, its table and part references checked for their form."""
+    """A snapshot's manifest, verified by hash, its table and part references checked for their form
+    (a v2 manifest's base parts and deltas too; see the module docstring)."""
     mref = ref.manifest if isinstance(ref, SnapshotRef) else ref
     what = f"snapshot manifest {mref.oid[:12]}"
     try:
         m = json.loads(store.get(mref, "snapshot manifest"))
     except (json.JSONDecodeError, UnicodeDecodeError):
         raise ObjectError(f"{what} is not JSON", "the store is damaged; pull it again") from None
-    if not isinstance(m, dict) or m.get("table") not in C.TABLES or not isinstance(m.get("parts"), list):
+    if not isinstance(m, dict) or m.get("table") not in C.TABLES:
         raise ObjectError(f"{what} is not a snapshot manifest (a table name and a list of parts)", TAMPERED)
-    for i, p in enumerate(m["parts"]):
-        ObjectRef.from_json(p, f"{what}, part {i}")
+    if m.get("schema") == DELTA_SCHEMA:
+        _part_list(m, "base", what)
+        _check_deltas(m, what)
+    else:
+        _part_list(m, "parts", what)
     return m
 
 
+@dataclass(frozen=True)
+class Layout:
+    """Where a snapshot's rows are: base parts in key order, then deltas (upserts, deletes) applied in order."""
+
+    base: tuple[ObjectRef, ...]
+    deltas: tuple[tuple[ObjectRef | None, ObjectRef | None], ...] = ()
+    #: rows per base part, and per delta (upserted rows, deleted task keys)
+    base_rows: tuple[int, ...] = ()
+    delta_rows: tuple[tuple[int, int], ...] = ()
+
+    @classmethod
+    def of(cls, m: dict) -> "Layout":
+        """The layout a manifest checked by :func:`read_manifest` describes."""
+        ref = lambda p: ObjectRef.from_json(p) if p is not None else None  # noqa: E731
+        if m.get("schema") != DELTA_SCHEMA:
+            return cls(tuple(ref(p) for p in m["parts"]), (), tuple(p.get("rows", 0) for p in m["parts"]))
+        deltas = tuple((ref(d.get("upserts")), ref(d.get("deletes"))) for d in m["deltas"])
+        rows = tuple(tuple((d.get(f) or {}).get("rows", 0) for f in ("upserts", "deletes")) for d in m["deltas"])
+        return cls(tuple(ref(p) for p in m["base"]), deltas, tuple(p.get("rows", 0) for p in m["base"]), rows)
+
+    def objects(self) -> list[ObjectRef]:
+        return [*self.base, *(r for d in self.deltas for r in d if r is not None)]
+
+
 def object_refs(store: ObjectStore, ref: SnapshotRef) -> list[ObjectRef]:
-    """Every object a snapshot needs: its manifest and its parts."""
-    m = read_manifest(store, ref)
-    return [ref.manifest, *(ObjectRef.from_json(p) for p in m["parts"])]
+    """Every object a snapshot needs: its manifest, its parts, and its deltas."""
+    return [ref.manifest, *Layout.of(read_manifest(store, ref)).objects()]
+
+
+def _read_part(store: ObjectStore, p: ObjectRef, what: str, columns: Sequence[str] | None,
+               keep_hash: bool = False) -> "pa.Table":
+    data = store.get(p, what)
+    # ParquetFile without the dataset scanner and without pre-buffering: both start
+    # Arrow I/O threads that can abort the interpreter at exit (apache/arrow#34314);
+    # the bytes are in memory already
+    f = pq.ParquetFile(pa.BufferReader(data), pre_buffer=False)
+    # only the table's columns: not the stored task hash (see TASK_HASH) unless asked for
+    names = f.schema_arrow.names
+    cols = list(columns) if columns else [n for n in names if keep_hash or n != TASK_HASH]
+    return f.read(columns=cols)
+
+
+def _empty(name: str, columns: Sequence[str] | None) -> "pa.Table":
+    t = C.schema(name).empty_table()
+    if columns and TASK_HASH in columns:
+        t = t.append_column(pa.field(TASK_HASH, pa.uint64()), pa.array([], pa.uint64()))
+    return t.select(list(columns)) if columns else t
+
+
+def _read_many(store: ObjectStore, jobs: list[tuple[ObjectRef, str, Sequence[str] | None]]) -> "list[pa.Table]":
+    """Parts read (verified) in a few threads: (ref, what, columns) each."""
+    load = lambda j: _read_part(store, *j)  # noqa: E731
+    if len(jobs) <= 1:
+        return [load(j) for j in jobs]
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        return list(ex.map(load, jobs))
 
 
 def read_snapshot(store: ObjectStore, ref: SnapshotRef, columns: Sequence[str] | None = None) -> "pa.Table":
-    """The snapshot's table (parts verified by hash and concatenated in key order)."""
+    """The snapshot's table (parts verified by hash and concatenated in key order; deltas applied)."""
     m = read_manifest(store, ref)
-    name = m["table"]
-    parts = [ObjectRef.from_json(p) for p in m["parts"]]
+    return read_layout(store, m["table"], Layout.of(m), columns)
 
-    def load(p: ObjectRef) -> "pa.Table":
-        data = store.get(p, f"{name} part")
-        # ParquetFile without the dataset scanner and without pre-buffering: both start
-        # Arrow I/O threads that can abort the interpreter at exit (apache/arrow#34314);
-        # the bytes are in memory already
-        f = pq.ParquetFile(pa.BufferReader(data), pre_buffer=False)
-        # only the table's columns: not the stored task hash (see TASK_HASH)
-        return f.read(columns=list(columns) if columns else [n for n in f.schema_arrow.names if n != TASK_HASH])
 
-    if not parts:
-        schema = C.schema(name)
-        return schema.empty_table().select(list(columns)) if columns else schema.empty_table()
-    if len(parts) == 1:
-        tables = [load(parts[0])]
-    else:
-        with ThreadPoolExecutor(max_workers=4) as ex:
-            tables = list(ex.map(load, parts))
-    return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+def read_layout(store: ObjectStore, name: str, lay: Layout, columns: Sequence[str] | None = None) -> "pa.Table":
+    """The table of ``name`` a layout holds (``columns``: only these, :data:`TASK_HASH` included if named)."""
+    want = list(columns) if columns else None
+    if not lay.deltas:
+        if not lay.base:
+            return _empty(name, want)
+        tables = _read_many(store, [(p, f"{name} part", want) for p in lay.base])
+        return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+    cols = want or [c[0] for c in C.COLUMNS[name]]
+    read = cols if "task_key" in cols else ["task_key", *cols]
+    jobs = [(p, f"{name} part", read) for p in lay.base]
+    for up, dl in lay.deltas:
+        if up is not None:
+            jobs.append((up, f"{name} delta", read))
+        if dl is not None:
+            jobs.append((dl, f"{name} delta", ["task_key"]))
+    tables = iter(_read_many(store, jobs))
+    base = [next(tables) for _ in lay.base]
+    base_t = pa.concat_tables(base) if base else _empty(name, read)
+    ups, dels = [], []
+    for up, dl in lay.deltas:
+        ups.append(next(tables) if up is not None else None)
+        dels.append(next(tables).column("task_key") if dl is not None else None)
+    return apply_deltas(base_t, ups, dels).select(cols)
+
+
+def _sortable(keys: "pa.Array"):
+    """Strings as a numpy ``S`` array ordered as Arrow orders them (byte order), or None when
+    a key holds a NUL byte (numpy pads with NULs, so it would compare equal to a shorter key)."""
+    keys = C.single_chunk(keys)
+    n = len(keys)
+    if n == 0:
+        return np.zeros(0, dtype="S1")
+    if keys.null_count or keys.type != pa.string():
+        return None
+    offsets = np.frombuffer(keys.buffers()[1], dtype=np.int32, count=n + 1, offset=keys.offset * 4)
+    start, data = int(offsets[0]), keys.buffers()[2]
+    offsets = offsets - start
+    raw = (np.frombuffer(data, dtype=np.uint8, count=int(offsets[-1]), offset=start) if data is not None
+           else np.zeros(0, np.uint8))
+    if raw.size and not raw.all():
+        return None
+    lengths = np.diff(offsets)
+    width = max(1, int(lengths.max()))
+    if int(lengths.min()) == width:  # every key as long: the data is the matrix
+        return raw.reshape(n, width).view(f"S{width}").ravel()
+    out = np.zeros((n, width), dtype=np.uint8)
+    for length in np.unique(lengths).tolist():
+        if length:
+            rows = np.flatnonzero(lengths == length)
+            out[rows, :length] = raw[offsets[rows, None] + np.arange(length)]
+    return out.view(f"S{width}").ravel()
+
+
+def _resolve(upserts: "Sequence[pa.Table | None]", deletes: "Sequence[pa.Array | None]"
+             ) -> "tuple[pa.Table | None, pa.Array | None]":
+    """(rows the deltas leave, key-sorted; every task key they name): a task's rows are
+    those of the last delta naming it."""
+    named: list = []
+    kept = []
+    for up, dl in reversed(list(zip(upserts, deletes))):
+        if up is not None and up.num_rows:
+            if named:
+                later = pa.concat_arrays([C.single_chunk(a) for a in named])
+                up = up.filter(pc.invert(pc.is_in(up.column("task_key"), value_set=later)))
+            if up.num_rows:
+                kept.append(up)
+                named.append(pc.unique(up.column("task_key")))
+        if dl is not None and len(dl):
+            named.append(dl)
+    keys = pa.concat_arrays([C.single_chunk(a).cast(pa.string()) for a in named]) if named else None
+    if not kept:
+        return None, keys
+    rows = kept[0] if len(kept) == 1 else pa.concat_tables(kept[::-1])
+    if len(kept) > 1:  # tasks of different deltas are disjoint: a stable sort on the task key alone
+        rows = C.take(rows, pc.sort_indices(rows.column("task_key")))
+    return rows, keys
+
+
+def apply_deltas(base: "pa.Table", upserts: "Sequence[pa.Table | None]",
+                 deletes: "Sequence[pa.Array | None]") -> "pa.Table":
+    """``base`` (in key order) with the deltas applied in order, in key order: the rows of
+    every task a delta names are dropped from the base, and each task takes the rows of the
+    last delta that names it (none if that one deletes it). ``upserts`` have ``base``'s columns."""
+    rows, keys = _resolve(upserts, deletes)
+    if keys is None:
+        return base
+    n = base.num_rows
+    drop = pc.is_in(base.column("task_key"), value_set=keys).to_numpy(zero_copy_only=False) if n else np.zeros(0, bool)
+    keep = np.flatnonzero(~drop)
+    if rows is None or rows.num_rows == 0:
+        return base.take(pa.array(keep)) if len(keep) < n else base
+    rows = rows.select(base.column_names).cast(base.schema)
+    m = rows.num_rows
+    kb, kd = _sortable(base.column("task_key")), _sortable(rows.column("task_key"))
+    if kb is None or kd is None:  # keys with NUL bytes: a stable sort of both on the task key
+        both = pa.concat_tables([base.take(pa.array(keep)), rows])
+        return C.take(both, pc.sort_indices(both.column("task_key")))
+    before = np.searchsorted(kb, kd, side="left")  # base rows before each delta row ...
+    dropped = np.concatenate([[0], np.cumsum(drop)])
+    at = before - dropped[before] + np.arange(m)  # ... less those dropped, plus the delta rows before it
+    order = np.empty(len(keep) + m, dtype=np.int64)
+    is_delta = np.zeros(len(order), dtype=bool)
+    is_delta[at] = True
+    order[at] = n + np.arange(m)
+    order[~is_delta] = keep
+    return C.take(pa.concat_tables([base, rows]), pa.array(order))
+
+
+# ---------------------------------------------------------------------------
+# writing a snapshot as its parent's layout plus a delta
+
+
+@dataclass
+class Delta:
+    """A snapshot to store as its parent's layout plus one delta (see :func:`plan_delta`)."""
+
+    parent: ObjectRef  # the parent snapshot's manifest, which the delta is relative to
+    manifest: dict  # that manifest
+    upserts: "pa.Table"  # every row of the tasks added or changed, key-sorted, with TASK_HASH
+    deletes: "pa.Table"  # the task keys removed
+    futures: list = field(default_factory=list)  # their Parquet bytes (None for an empty one)
+
+
+@dataclass
+class Encoding:
+    """One snapshot's encoding under way: whole parts (rows, futures, stored table), or a delta."""
+
+    rows: list[int]
+    futures: list
+    table: "pa.Table"
+    delta: Delta | None = None
+    #: the conformed, key-sorted table (to encode whole after all, when the parent moved)
+    source: "pa.Table | None" = None
+
+    def cancel(self) -> None:
+        for f in self.futures + (self.delta.futures if self.delta else []):
+            if f is not None:
+                f.cancel()
+
+
+def _first_rows(t: "pa.Table") -> "tuple[np.ndarray, np.ndarray, np.ndarray]":
+    """(first row of each task, its row count, its TASK_HASH) of a key-sorted table holding TASK_HASH."""
+    h = C.single_chunk(t.column(TASK_HASH))
+    starts = np.flatnonzero(h.is_valid().to_numpy(zero_copy_only=False))
+    counts = np.diff(np.append(starts, t.num_rows))
+    return starts, counts, pc.drop_null(h).to_numpy()
+
+
+def _provenance_changed(new: "pa.Table", old: "pa.Table", rows_new, rows_old, name: str):
+    """Row indices (into ``rows_new``) of the rows whose provenance differs from the aligned old row:
+    tasks with equal task hashes have the same keys, so their rows align one to one."""
+    out = np.zeros(len(rows_new), dtype=bool)
+    sel_new, sel_old = pa.array(rows_new), pa.array(rows_old)
+    for col, _, _, role in C.COLUMNS[name]:
+        if role != "provenance":
+            continue
+        a, b = new.column(col), old.column(col)
+        if a.null_count == len(a) and b.null_count == len(b):
+            continue
+        a, b = C.single_chunk(a).take(sel_new), C.single_chunk(b).take(sel_old)
+        differs = pc.or_(pc.fill_null(pc.not_equal(a, b), False), pc.xor(pc.is_null(a), pc.is_null(b)))
+        out |= differs.to_numpy(zero_copy_only=False)
+    return np.flatnonzero(out)
+
+
+def _changes(new: "pa.Table", old: "pa.Table", name: str) -> "tuple[np.ndarray, pa.Array] | None":
+    """(row mask of ``new``'s tasks added or changed, task keys of ``old`` removed); None when the
+    task hashes do not line up (then the snapshot is written whole)."""
+    sn, cn, hn = _first_rows(new)
+    so, co, ho = _first_rows(old)
+    same_n, same_o = np.isin(hn, ho), np.isin(ho, hn)
+    rows_n, rows_o = np.flatnonzero(np.repeat(same_n, cn)), np.flatnonzero(np.repeat(same_o, co))
+    if len(rows_n) != len(rows_o):
+        return None
+    moved = _provenance_changed(new, old, rows_n, rows_o, name)
+    if len(moved):
+        first = np.zeros(new.num_rows, dtype=bool)
+        first[sn] = True
+        task_of_row = np.cumsum(first) - 1
+        same_n[task_of_row[rows_n[moved]]] = False
+    keys_n, keys_o = new.column("task_key"), old.column("task_key")
+    changed_keys = C.single_chunk(keys_n).take(pa.array(sn[~same_n]))
+    gone = C.single_chunk(keys_o).take(pa.array(so[~same_o]))
+    gone = gone.filter(pc.invert(pc.is_in(gone, value_set=changed_keys)))
+    return np.repeat(~same_n, cn), gone
+
+
+def delta_budget(store: ObjectStore, name: str, parent: SnapshotRef) -> "tuple[dict, Layout, float] | None":
+    """(parent's manifest, its layout, the rows a new delta may hold) when a snapshot of ``name``
+    may be written as a delta on ``parent``; None: write it whole (the parent has no comparable
+    task hashes, is small, or its deltas reached :data:`MAX_DELTA_FRACTION` or :data:`MAX_CHAIN`)."""
+    m = read_manifest(store, parent)
+    probe = hash_probe()
+    if not probe or m.get("task_hash") != probe or m["table"] != name:
+        return None
+    lay = Layout.of(m)
+    if sum(r.size for r in lay.base) < MIN_BASE_BYTES or len(lay.deltas) + 1 > MAX_CHAIN:
+        return None
+    budget = MAX_DELTA_FRACTION * sum(lay.base_rows) - sum(u + d for u, d in lay.delta_rows)
+    return (m, lay, budget) if budget > 0 else None
+
+
+def plan_delta(store: ObjectStore, stored: "pa.Table", name: str, parent: SnapshotRef,
+               budget: "tuple[dict, Layout, float]") -> Delta | None:
+    """``stored`` (a key-sorted table of ``name`` with its TASK_HASH column) as ``parent``'s
+    layout plus one delta of the tasks whose rows differ, or None when that delta would pass
+    the budget (:func:`delta_budget`) or the task hashes do not line up."""
+    m, lay, rows_left = budget
+    cols = ["task_key", TASK_HASH, *(c[0] for c in C.COLUMNS[name] if c[3] == "provenance")]
+    found = _changes(stored, read_layout(store, name, lay, cols), name)
+    if found is None:
+        return None
+    mask, gone = found
+    upserts = stored.filter(pa.array(mask))
+    if upserts.num_rows + len(gone) > rows_left or upserts.num_rows + len(gone) == 0:
+        return None
+    return Delta(parent.manifest, m, upserts, pa.table({"task_key": gone}))
+
+
+def encode_snapshot(table: "pa.Table", pool: Executor, name: str, store: ObjectStore | None = None,
+                    parent: SnapshotRef | None = None) -> Encoding:
+    """Start encoding a conformed, key-sorted table of ``name``: as a delta on ``parent`` when
+    :func:`plan_delta` finds one, else whole (:func:`encode_parts`)."""
+    budget = stored = delta = None
+    try:
+        if store is not None and parent is not None and table.num_rows:
+            budget = delta_budget(store, name, parent)
+        if budget is not None:
+            stored = table.append_column(pa.field(TASK_HASH, pa.uint64()), task_hashes(table, name))
+            delta = plan_delta(store, stored, name, parent, budget)  # type: ignore[arg-type]
+    except ObjectError:  # the parent's objects are not here (a clone that did not pull them)
+        delta = None
+    if delta is None:
+        encoded = encode_parts(table, pool, name) if stored is None else encode_parts(table, pool, name, stored)
+        return Encoding(*encoded, source=table)
+    delta.futures = [pool.submit(part_bytes, t) if t.num_rows else None for t in (delta.upserts, delta.deletes)]
+    return Encoding([], [], stored, delta, table)
+
+
+def _delta_bytes(delta: Delta) -> "list[bytes | None]":
+    out = []
+    for t, f in zip((delta.upserts, delta.deletes), delta.futures):
+        out.append(None if f is None else part_bytes(t) if f.cancelled() else f.result())
+    return out
+
+
+def store_encoding(store: ObjectStore, name: str, sid: str, enc: Encoding, pool: Executor | None = None,
+                   parent: SnapshotRef | None = None) -> SnapshotRef:
+    """Store an encoding's objects and manifest. A delta is stored only on the parent it was
+    planned against; when HEAD moved meanwhile the table is encoded and stored whole."""
+    delta = enc.delta
+    if delta is not None and (parent is None or parent.manifest != delta.parent):
+        assert enc.source is not None
+        with ThreadPoolExecutor(max_workers=2) as own:
+            rows, futures, table = encode_parts(enc.source, pool or own, name, stored=enc.table)
+            parts = collect_parts(rows, futures, table)
+        return store_snapshot(store, name, sid, rows, parts, pool)
+    if delta is None:
+        return store_snapshot(store, name, sid, enc.rows, collect_parts(enc.rows, enc.futures, enc.table), pool)
+    up, dl = _delta_bytes(delta)
+    entry = {f: ({**store.put(b).to_json(), "rows": t.num_rows} if b is not None else None)
+             for f, b, t in (("upserts", up, delta.upserts), ("deletes", dl, delta.deletes))}
+    pm = delta.manifest
+    base = pm["base"] if pm.get("schema") == DELTA_SCHEMA else pm["parts"]
+    rows = enc.table.num_rows
+    manifest = {**_manifest_head(name, sid, rows, DELTA_SCHEMA), "base": base,
+                "deltas": [*pm.get("deltas", []), entry]}
+    mref = store.put(C.canonical_json(manifest).encode())
+    return SnapshotRef(sid, mref, rows)

@@ -1,0 +1,262 @@
+"""Merge-on-read snapshots: a version stored as its parent's base parts plus deltas.
+
+Store level: random sequences of upserts, deletes and provenance-only edits, with and
+without compaction, read back as the table they were made from (same rows, same order,
+same stored task hashes). Repository level: the same content snapshotted through deltas
+and snapshotted fresh gives the same snapshot ids, the same ``load`` and the same diffs;
+plain pyarrow and plain DuckDB read a version with deltas in a process without annover.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+import annover
+from annover.model import canonical as C
+from annover.store import snapshots as S
+from annover.store.objects import LocalStore
+
+KEY_CHARS = ["a", "b", "ab", "ä", "z\x00", "é€", "0"]  # prefixes of each other, non-ASCII, a NUL byte
+
+
+def _table(state: dict) -> "pa.Table":
+    """The canonical annotations table of {task_key: [(annotation_key, label, ls_id)]}."""
+    rows = [(k, a, lab, ls) for k in state for a, lab, ls in state[k]]
+    t = pa.table({
+        "task_key": [r[0] for r in rows], "annotation_key": [r[1] for r in rows],
+        "region_key": ["r"] * len(rows), "from_name": ["label"] * len(rows),
+        "labels": [[r[2]] for r in rows], "ls_annotation_id": pa.array([r[3] for r in rows], pa.int64()),
+    })
+    return C.sort_table(C.conform(t, "annotations"), "annotations")
+
+
+task_keys = st.lists(st.sampled_from(KEY_CHARS), min_size=1, max_size=3).map("".join)
+answers = st.lists(st.tuples(st.sampled_from(["x#1", "y#1", "z#2"]), st.sampled_from(["p", "n", "m"]),
+                             st.one_of(st.none(), st.integers(0, 3))), min_size=1, max_size=3,
+                   unique_by=lambda a: a[0])
+step = st.tuples(st.dictionaries(task_keys, answers, max_size=6),  # upserts
+                 st.lists(task_keys, max_size=4))  # deletes
+
+
+def _store_chain(tmp, first: dict, steps: list, chain: int, fraction: float, monkeypatch) -> None:
+    monkeypatch.setattr(S, "MIN_BASE_BYTES", 0)
+    monkeypatch.setattr(S, "MAX_CHAIN", chain)
+    monkeypatch.setattr(S, "MAX_DELTA_FRACTION", fraction)
+    store = LocalStore(tmp)
+    state, parent, kinds = dict(first), None, []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for ups, dels in [({}, []), *steps]:
+            state.update(ups)
+            for k in dels:
+                state.pop(k, None)
+            table = _table(state)
+            enc = S.encode_snapshot(table, pool, "annotations", store, parent)
+            ref = S.store_encoding(store, "annotations", C.content_id(table, "annotations"), enc, pool, parent)
+            m = S.read_manifest(store, ref)
+            kinds.append(len(m.get("deltas", [])))
+            assert len(m.get("deltas", [])) <= chain and m["rows"] == table.num_rows
+            assert S.read_snapshot(store, ref).equals(table)
+            stored = S.read_layout(store, "annotations", S.Layout.of(m), ["task_key", S.TASK_HASH])
+            assert stored.column(S.TASK_HASH).equals(pa.chunked_array([S.task_hashes(table, "annotations")]))
+            parent = ref
+    return kinds
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(first=st.dictionaries(task_keys, answers, min_size=1, max_size=12), steps=st.lists(step, max_size=6),
+       chain=st.sampled_from([1, 3, 16]), fraction=st.sampled_from([0.2, 10.0]))
+def test_deltas_read_back_as_the_table_they_were_made_from(tmp_path_factory, monkeypatch, first, steps, chain,
+                                                           fraction):
+    _store_chain(tmp_path_factory.mktemp("store"), first, steps, chain, fraction, monkeypatch)
+
+
+def test_deltas_are_written_and_compacted_at_the_threshold(tmp_path, monkeypatch):
+    first = {f"t{i:03d}": [("x#1", "p", None)] for i in range(100)}
+    steps = [({f"t{i:03d}": [("x#1", "n", None)]}, []) for i in range(8)]  # one task (1 row) per version
+    kinds = _store_chain(tmp_path, first, steps, 16, 0.05, monkeypatch)
+    assert kinds == [0, 1, 2, 3, 4, 5, 0, 1, 2]  # the sixth delta would pass 5% of 100 rows: compacted
+
+
+def test_provenance_only_edit_is_kept(tmp_path, monkeypatch):
+    first = {f"t{i}": [("x#1", "p", i)] for i in range(20)}
+    kinds = _store_chain(tmp_path, first, [({"t3": [("x#1", "p", 99)]}, [])], 16, 0.5, monkeypatch)
+    assert kinds == [0, 1]
+
+
+# ---------------------------------------------------------------------------
+# repositories
+
+XML = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text">'
+       '<Choice value="p"/><Choice value="n"/><Choice value="m"/></Choices></View>')
+
+
+def _write(path, state: dict) -> str:
+    rows = [(k, a, lab) for k, v in sorted(state.items()) for a, lab in v.items()]
+    pq.write_table(pa.table({"task_key": [r[0] for r in rows], "annotator": [r[1] for r in rows],
+                             "label": [r[2] for r in rows]}), path)
+    return str(path)
+
+
+def _rounds(root, states: list[dict], deltas: bool, monkeypatch) -> "annover.Repo":
+    monkeypatch.setattr(S, "MIN_BASE_BYTES", 0 if deltas else 1 << 60)
+    monkeypatch.setattr(S, "MAX_DELTA_FRACTION", 1.0)
+    monkeypatch.setattr(S, "MAX_CHAIN", 3)
+    r = annover.init(root)
+    (root / "l.xml").write_text(XML)
+    for i, state in enumerate(states):
+        r.snapshot(_write(root / f"in{i}.parquet", state), config=str(root / "l.xml") if i == 0 else None,
+                   message=f"round {i}")
+    return r
+
+
+def _ids(v) -> dict:
+    return {t: v.record["tables"][t]["id"] for t in ("tasks", "annotations")}
+
+
+repo_keys = st.sampled_from([f"k{i:02d}" for i in range(40)])
+repo_answers = st.dictionaries(st.sampled_from(["a@x", "b@x"]), st.sampled_from(["p", "n", "m"]), min_size=1)
+repo_step = st.tuples(st.dictionaries(repo_keys, repo_answers, max_size=4), st.lists(repo_keys, max_size=3))
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # a shrink would snapshot for many minutes
+@given(first=st.dictionaries(repo_keys, repo_answers, min_size=20, max_size=40),
+       steps=st.lists(repo_step, min_size=1, max_size=4))
+def test_versions_through_deltas_equal_fresh_snapshots_and_diff_alike(tmp_path_factory, monkeypatch, first, steps):
+    states = [first]
+    for ups, dels in steps:
+        state = {**states[-1], **ups}
+        for k in dels:
+            state.pop(k, None)
+        if state != states[-1] and state:  # each round changes something
+            states.append(state)
+    tmp = tmp_path_factory.mktemp("repos")
+    with_deltas = _rounds(tmp / "deltas", states, True, monkeypatch)
+    whole = _rounds(tmp / "whole", states, False, monkeypatch)
+    dv, wv = with_deltas.log()[::-1], whole.log()[::-1]
+    assert [_ids(v) for v in dv] == [_ids(v) for v in wv]
+    layouts = [S.read_manifest(with_deltas.store, v.snapshot("annotations")).get("schema") for v in dv]
+    assert (S.DELTA_SCHEMA in layouts) == (len(dv) > 1)  # the path under test was taken
+    for a, b in zip(dv, wv):
+        for t in ("tasks", "annotations"):
+            assert with_deltas.load(a.id, t).equals(whole.load(b.id, t))
+    pairs = [(0, len(dv) - 1), *((i, i + 1) for i in range(len(dv) - 1)), (len(dv) - 1, 0)]
+    for i, j in pairs:
+        got = with_deltas.diff(f"v{i + 1}", f"v{j + 1}")
+        want = whole.diff(f"v{i + 1}", f"v{j + 1}")
+        full = with_deltas.diff(f"v{i + 1}", f"v{j + 1}", fast=False)
+        strip = lambda s: {k: v for k, v in s.items() if k not in ("parts", "a", "b")}  # noqa: E731
+        assert strip(got.summary) == strip(want.summary) == strip(full.summary)
+        assert got.rows.to_pylist() == want.rows.to_pylist() == full.rows.to_pylist()
+
+
+@pytest.fixture
+def chain_repo(tmp_path, monkeypatch):
+    """A repository whose HEAD has two deltas (a relabel, then a task added and one removed)."""
+    base = {f"k{i:03d}": {"a@x": "p", "b@x": "n"} for i in range(60)}
+    second = {**base, "k005": {"a@x": "m", "b@x": "n"}}
+    third = {k: v for k, v in second.items() if k != "k010"} | {"k0305": {"a@x": "m"}}
+    r = _rounds(tmp_path / "repo", [base, second, third], True, monkeypatch)
+    m = S.read_manifest(r.store, r.show("HEAD").snapshot("annotations"))
+    assert m["schema"] == S.DELTA_SCHEMA and len(m["deltas"]) == 2
+    return r
+
+
+# The snippets of the README's design section ("Deltas: merge-on-read"), run as they are there.
+PYARROW_SNIPPET = '''
+import json, pathlib, pyarrow as pa, pyarrow.compute as pc, pyarrow.parquet as pq
+a = pathlib.Path(".annover"); obj = lambda r: str(a / "objects" / r["oid"][:2] / r["oid"][2:])
+version = json.loads((a / "versions" / ((a / "HEAD").read_text().strip() + ".json")).read_text())
+m = json.loads(open(obj(version["tables"]["annotations"]["manifest"])).read())
+table = pq.read_table([obj(p) for p in m.get("parts") or m["base"]])
+for d in m.get("deltas", []):  # in order; each names whole tasks
+    named = [pq.read_table(obj(d[f]), columns=["task_key"])["task_key"] for f in ("upserts", "deletes") if d[f]]
+    table = table.filter(pc.invert(pc.is_in(table["task_key"], pa.chunked_array(named).combine_chunks())))
+    if d["upserts"]:
+        table = pa.concat_tables([table, pq.read_table(obj(d["upserts"]))])
+labels = table.sort_by([(k, "ascending") for k in m["key"]]).drop_columns(["_task_hash"])
+'''
+
+DUCKDB_SNIPPET = '''
+import json, pathlib, duckdb
+a = pathlib.Path(".annover"); obj = lambda r: str(a / "objects" / r["oid"][:2] / r["oid"][2:])
+version = json.loads((a / "versions" / ((a / "HEAD").read_text().strip() + ".json")).read_text())
+m = json.loads(open(obj(version["tables"]["annotations"]["manifest"])).read())
+q = f"SELECT * FROM read_parquet({[obj(p) for p in m.get('parts') or m['base']]})"
+for d in m.get("deltas", []):  # in order; each names whole tasks
+    named = " UNION ALL ".join(f"SELECT task_key FROM read_parquet('{obj(d[f])}')" for f in ("upserts", "deletes") if d[f])
+    q = f"SELECT * FROM ({q}) ANTI JOIN ({named}) USING (task_key)"
+    q += f" UNION ALL BY NAME SELECT * FROM read_parquet('{obj(d['upserts'])}')" if d["upserts"] else ""
+labels = duckdb.sql(f"SELECT * EXCLUDE (_task_hash) FROM ({q}) ORDER BY {', '.join(m['key'])}").fetch_arrow_table()
+'''
+
+
+def _readme_snippet(marker: str) -> str:
+    """The snippet of the README's design section that follows ``marker``."""
+    from .conftest import EXAMPLES
+
+    text = (EXAMPLES.parent.parent / "README.md").read_text(encoding="utf-8")
+    start = text.index("```python\n", text.index(marker)) + len("```python\n")
+    return text[start:text.index("```", start)]
+
+
+@pytest.mark.parametrize("snippet,marker", [(PYARROW_SNIPPET, "With pyarrow"), (DUCKDB_SNIPPET, "With DuckDB")])
+def test_plain_readers_apply_the_deltas_without_annover(chain_repo, tmp_path, snippet, marker):
+    assert _readme_snippet(marker).strip() == snippet.strip()  # the README shows what runs here
+    out = tmp_path / "plain.parquet"
+    code = (snippet + f"\nimport sys, pyarrow.parquet as _pq\n_pq.write_table(labels, {str(out)!r})\n"
+            "assert not [k for k in sys.modules if k.split('.')[0] == 'annover'], 'annover was imported'\n")
+    p = subprocess.run([sys.executable, "-I", "-c", code], cwd=chain_repo.root, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    got, want = pq.read_table(out), chain_repo.load("HEAD", "annotations")
+    assert got.num_rows == want.num_rows > 0
+    assert got.cast(want.schema).equals(want)
+
+
+def test_checkout_and_dvc_pull_give_exactly_a_versions_objects(chain_repo, tmp_path):
+    """Each version's DVC pointer lists its manifest, base parts and deltas: a clone at tag
+    vN, after plain ``dvc pull``, holds exactly vN's objects, and plain pyarrow reads them."""
+    from .conftest import git
+
+    r = chain_repo
+    r.push()  # to the repository's default DVC remote
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(r.root), str(clone), cwd=tmp_path)
+    for tag in ("v2", "v3"):
+        v = r.show(tag)
+        git("checkout", "-q", tag, cwd=clone)
+        dvc = Path(sys.executable).with_name("dvc")
+        p = subprocess.run([str(dvc), "pull", "-q"], cwd=clone, capture_output=True, text=True)
+        assert p.returncode == 0, p.stdout + p.stderr
+        have = {f.parent.name + f.name for f in (clone / ".annover" / "objects").glob("*/*")}
+        assert have == {ref.oid for ref in r.objects_of(v)}
+        m = S.read_manifest(r.store, v.snapshot("annotations"))
+        assert m["schema"] == S.DELTA_SCHEMA and {p["oid"] for p in m["base"]} <= have
+        out = tmp_path / f"{tag}.parquet"
+        code = PYARROW_SNIPPET + f"\nimport pyarrow.parquet as _pq\n_pq.write_table(labels, {str(out)!r})\n"
+        p = subprocess.run([sys.executable, "-I", "-c", code], cwd=clone, capture_output=True, text=True)
+        assert p.returncode == 0, p.stderr
+        want = r.load(tag, "annotations")
+        assert pq.read_table(out).cast(want.schema).equals(want)
+
+
+def test_a_manifest_with_bad_deltas_is_refused(chain_repo):
+    from annover.errors import ObjectError
+
+    v = chain_repo.show("HEAD")
+    ref = v.snapshot("annotations")
+    m = S.read_manifest(chain_repo.store, ref)
+    m["deltas"][0]["upserts"]["oid"] = "../" * 20 + "x" * 4
+    bad = chain_repo.store.put(C.canonical_json(m).encode())
+    with pytest.raises(ObjectError, match="delta 0 upserts"):
+        S.read_manifest(chain_repo.store, bad)
