@@ -121,6 +121,21 @@ def test_gc_after_reset_frees_exactly_the_dropped_versions_unique_objects(four):
     assert _gc_json("--force")["objects"] == 0  # nothing left to collect
 
 
+def test_gc_removes_what_dvc_gc_of_every_branch_and_tag_would(four, tmp_path):
+    """DVC's own answer, on a copy of the repository: ``dvc gc --workspace --all-branches
+    --all-tags`` removes the same files (every version here has its tag)."""
+    repo, vids, _ = four
+    root = repo.root
+    run_cli("reset", "v3", "--force", cwd=root, check=True)
+    plan = set(_gc_json("-n")["md5s"])
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy, symlinks=True)
+    before = _cache(annover.Repo(copy))
+    out = _dvc("gc", "--workspace", "--all-branches", "--all-tags", "--force", cwd=copy)
+    assert out.returncode == 0, out.stderr
+    assert plan and set(before) - set(_cache(annover.Repo(copy))) == plan
+
+
 def test_every_version_checks_out_with_git_and_dvc_after_gc(four):
     repo, vids, tables = four
     root = repo.root

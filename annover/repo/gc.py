@@ -124,14 +124,17 @@ def read_listing(cache: Path, md5: str) -> dict[str, str] | None:
     return out
 
 
-def listings_in(cache: Path) -> list[str]:
+def listings_in(cache: Path, progress: Progress = _noop) -> list[str]:
     """Every ``.dir`` file of the md5 cache (annover's listings and any other DVC directory's)."""
     out = []
-    for sub in sorted(os.scandir(cache), key=lambda e: e.name) if cache.is_dir() else []:
+    subs = sorted(os.scandir(cache), key=lambda e: e.name) if cache.is_dir() else []
+    for i, sub in enumerate(subs):
+        progress("scanning the DVC cache", i, len(subs))
         if len(sub.name) != 2 or not sub.is_dir():
             continue
         out += [sub.name + f.name for f in os.scandir(sub.path)
                 if f.name.endswith(_DIR) and _MD5_RE.fullmatch(sub.name + f.name[:-len(_DIR)])]
+    progress("scanning the DVC cache", len(subs), len(subs))
     return sorted(out)
 
 
@@ -282,7 +285,7 @@ def _plan(repo: RepoCore, progress: Progress) -> _Plan:
     work = dvc_adapter.tracked_md5(repo.dir / "objects")  # the work tree's pointer (= HEAD's, checked)
     keep_listings = {plan.listing_of.get(v) for v in plan.kept} | {pointers.get(c) for c in tips.values()} | {work}
     keep_listings.discard(None)
-    names = listings_in(plan.cache)
+    names = listings_in(plan.cache, progress)
     for i, m in enumerate(names):
         progress("reading listings", i, len(names))
         plan.listings[m] = read_listing(plan.cache, m)
