@@ -17,6 +17,7 @@ import pyarrow as pa
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency
 from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, precision_recall_fscore_support
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
@@ -25,10 +26,12 @@ from annover.diffing.sql import resolved as diff_resolved
 from annover.errors import UsageError
 from annover.loop import queries as Q
 from annover.loop.agreement import agreement
+from annover.loop.api import sample_record
 from annover.loop.drift import drift
 from annover.loop.evaluate import compare_models, evaluate
-from annover.loop.sample import sample
+from annover.loop.sample import SampleResult, sample
 from annover.loop.suspects import suspects
+from annover.repo.samples import _read_record
 
 LABELS = ["a", "b", "c", "d"]
 
@@ -367,6 +370,61 @@ def test_drift_counts_chi_square_and_per_annotator_shift():
     assert e["chi_square"]["p_value"] == pytest.approx(p, abs=1e-5)
     assert e["annotators"]["w1"]["jensen_shannon"] == 0.0  # w1 kept labeling as before
     assert e["annotators"]["w0"]["jensen_shannon"] > 0.1
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from(LABELS), st.booleans()), max_size=60),
+       st.lists(st.tuples(st.integers(0, 3), st.sampled_from(LABELS), st.booleans()), max_size=60))
+def test_drift_of_counts_is_scipy_on_the_counts(side_a, side_b):
+    """Random answers on two sides: the counts are the rows', chi-square and JS are scipy's, never NaN."""
+    def table(side):
+        return answers_table([{"task": f"t{i}", "who": f"w{who}", "labels": None if skip else [lab]}
+                              for i, (who, lab, skip) in enumerate(side)])
+
+    def counts(side, who=None):
+        return [sum(1 for w, lab_, skip in side if lab_ == lab and not skip and who in (None, w)) for lab in LABELS]
+
+    d = drift(table(side_a), table(side_b))
+    _no_nan(d)
+    e = d["controls"].get("ctl")
+    if e is None:
+        assert sum(counts(side_a)) + sum(counts(side_b)) == 0
+        return
+    used = [i for i, lab in enumerate(LABELS) if lab in e["labels"]]
+    a, b = [counts(side_a)[i] for i in used], [counts(side_b)[i] for i in used]
+    assert (e["a"], e["b"]) == (a, b)
+    if sum(a) and sum(b) and len(used) > 1:
+        stat, p, dof, _ = chi2_contingency(np.array([a, b]), correction=False)
+        assert (e["chi_square"]["statistic"], e["chi_square"]["p_value"], e["chi_square"]["dof"]) == \
+            (pytest.approx(stat, abs=1e-5), pytest.approx(p, abs=1e-5), dof)
+        assert e["jensen_shannon"] == pytest.approx(jensenshannon(a, b, base=2) ** 2, abs=1e-5)
+    else:
+        assert e["chi_square"]["p_value"] in (None, 1.0) and "note" in e["chi_square"]
+    for who, x in e["annotators"].items():
+        mine = [counts(side_a, int(who[1:])), counts(side_b, int(who[1:]))]
+        assert x["a"] == [mine[0][LABELS.index(lab)] for lab in x["labels"]]
+        assert x["b"] == [mine[1][LABELS.index(lab)] for lab in x["labels"]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1, max_size=12)
+                .map(str.strip).filter(bool), min_size=1, max_size=20, unique=True),
+       st.sampled_from(["uncertainty", "random", "unlabeled"]), st.integers(1, 500), st.integers(0, 2**31),
+       st.one_of(st.none(), st.text(min_size=1, max_size=10)))
+def test_a_sample_record_round_trips_and_its_id_is_its_content(tmp_path_factory, keys, strategy, n, seed, model):
+    res = SampleResult(keys, strategy, n, seed, model, len(keys) + 3)
+    doc = sample_record("v" * 40, res, None)
+    assert doc["id"] == sample_record("v" * 40, SampleResult(list(keys), strategy, n, seed, model, len(keys) + 3),
+                                      None)["id"]
+    changed = [SampleResult(keys, strategy, n + 1, seed, model, len(keys) + 3),
+               SampleResult(keys, strategy, n, seed + 1, model, len(keys) + 3),
+               SampleResult(keys[::-1] + ["another"], strategy, n, seed, model, len(keys) + 3)]
+    assert doc["id"] not in {sample_record("v" * 40, r, None)["id"] for r in changed}
+    assert sample_record("w" * 40, res, None)["id"] != doc["id"]
+    path = tmp_path_factory.mktemp("s") / f"{doc['id']}.json"
+    path.write_text(json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n", encoding="utf-8")
+    sel = _read_record(path, "sample")
+    assert (sel.id, sel.version, sel.keys, sel.model) == (doc["id"], "v" * 40, keys, model)
 
 
 @settings(max_examples=40, deadline=None)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
+import annover
 from tests.conftest import git
 from tests.test_cli import invoke
 from tests.test_report import loop_repo  # noqa: F401  (the fixture)
@@ -57,6 +60,10 @@ def test_suspects_ranked_with_reasons_and_keys_out(loop_repo, tmp_path):  # noqa
     assert set(doc["counts"]) == {"majority", "model", "changed"} and doc["options"]["since"] == "v2"
 
 
+def _commits(repo) -> int:
+    return int(git("rev-list", "--count", "HEAD", cwd=repo.root).strip())
+
+
 def test_sample_writes_records_and_commits_reproducibly(loop_repo, tmp_path):  # noqa: F811
     out1 = tmp_path / "next.txt"
     code, out, err = invoke("sample", "--strategy", "uncertainty", "--n", "3", "--model", "sentiment-bert-v2",
@@ -64,16 +71,59 @@ def test_sample_writes_records_and_commits_reproducibly(loop_repo, tmp_path):  #
     assert code == 0, err
     keys = out.split()
     assert len(keys) == 3 and out1.read_text().split() == keys
-    record = loop_repo.dir / "samples" / "v3-uncertainty-n3-seed1.json"
-    doc = json.loads(record.read_text())
+    records = sorted((loop_repo.dir / "samples").glob("*.json"))
+    assert len(records) == 1
+    doc = json.loads(records[0].read_text())
     assert doc["keys"] == keys and doc["version"] == loop_repo.show("v3").id and doc["seed"] == 1
-    assert "sample v3-uncertainty-n3-seed1" in git("log", "-1", "--format=%s", cwd=loop_repo.root)
+    assert (doc["strategy"], doc["n"], doc["params"]["model"]) == ("uncertainty", 3, "sentiment-bert-v2")
+    assert records[0].stem == doc["id"] and f"recorded as .annover/samples/{doc['id']}.json" in err
+    assert f"sample {doc['id']}: v3 uncertainty n=3 seed=1" in git("log", "-1", "--format=%s", cwd=loop_repo.root)
     assert git("status", "--porcelain", ".annover", cwd=loop_repo.root).strip() == ""
     code, again, _ = invoke("sample", "--strategy", "random", "--n", "5", "--seed", "9", "--no-record", "--json")
     assert json.loads(again)["keys"] == json.loads(invoke("sample", "--strategy", "random", "--n", "5", "--seed", "9",
                                                           "--no-record", "--json")[1])["keys"]
+    assert json.loads(again)["record"] is None and len(list((loop_repo.dir / "samples").glob("*.json"))) == 1
     code, _, err = invoke("sample", "--strategy", "margin", "--n", "0")
     assert code == 2 and "--n 0" in err
+
+
+def test_a_sample_id_is_its_content(loop_repo):  # noqa: F811
+    """The same selection (from any spelling of its version) is one record and one commit; another seed is another."""
+    args = ["--strategy", "random", "--n", "4", "--json"]
+    first = json.loads(invoke("sample", "v3", "--seed", "2", *args)[1])
+    commits = _commits(loop_repo)
+    same = json.loads(invoke("sample", loop_repo.show("v3").id[:10], "--seed", "2", *args)[1])
+    assert (same["id"], same["record"], same["keys"]) == (first["id"], first["record"], first["keys"])
+    assert _commits(loop_repo) == commits
+    other = json.loads(invoke("sample", "v3", "--seed", "3", *args)[1])
+    assert other["id"] != first["id"] and _commits(loop_repo) == commits + 1
+    older = json.loads(invoke("sample", "v2", "--seed", "2", *args)[1])
+    assert older["id"] not in (first["id"], other["id"])
+    ids = {p.stem for p in (loop_repo.dir / "samples").glob("*.json")}
+    assert ids == {first["id"], other["id"], older["id"]}
+
+
+def test_push_from_a_bad_sample_fails_before_connecting(loop_repo, tmp_path, monkeypatch):  # noqa: F811
+    """Each in one line with its exit code, before any server is asked (none is reachable here)."""
+    monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "x")
+    good = json.loads(invoke("sample", "--strategy", "unlabeled", "--n", "3", "--json")[1])
+    keys = tmp_path / "keys.txt"
+    keys.write_text("\n".join(good["keys"]) + "\nrev-999\n")
+    not_json = tmp_path / "r.json"
+    not_json.write_text('{"schema": "something/1", "keys": ["a"]}')
+    cases = [(["--from-sample", "0123abcd"], 14, "no recorded sample has that id"),
+             (["--from-sample", "no-such-file.txt"], 14, "no such file, and not a sample id"),
+             (["--from-sample", str(not_json)], 3, "is not a sample record"),
+             (["--from-sample", str(keys)], 2, "does not say its version"),
+             (["--from-sample", str(keys), "--from", "v3"], 3, "'rev-999'"),
+             (["--from-sample", good["id"], "--from", "v2"], 2, "is not the version sample")]
+    for extra, want, needle in cases:
+        code, out, err = invoke("dataset", "push", "some-dataset", *extra)
+        assert (code, out) == (want, ""), (extra, err)
+        assert needle in err and len(err.strip().splitlines()) == 1, err
+    code, _, err = invoke("dataset", "push", "some-dataset")
+    assert code == 2 and "--from-sample" in err
 
 
 def test_report_command(loop_repo, tmp_path):  # noqa: F811
@@ -82,3 +132,19 @@ def test_report_command(loop_repo, tmp_path):  # noqa: F811
     assert code == 0, err
     code, _, err = invoke("report", "v2", "--out", str(out))
     assert code == 2 and "exists" in err and "--force" in err
+
+
+def test_the_notebook_annotator_takes_a_sample(loop_repo):  # noqa: F811
+    pytest.importorskip("annover.notebook.widget")
+    code, out, err = invoke("sample", "--strategy", "uncertainty", "--n", "4", "--model", "sentiment-bert-v1",
+                            "--seed", "2", "--json")
+    chosen = json.loads(out)
+    ann = annover.annotate(loop_repo, sample=chosen["id"], control="sentiment", annotator="nb@example.com")
+    s = ann.session
+    assert [t.key for t in s.tasks] == chosen["keys"] and s.base == chosen["version"]
+    preds = {r["task_key"]: sorted(r["labels"]) for r in loop_repo.load("v3", "predictions").to_pylist()
+             if r["model_version"] == "sentiment-bert-v1"}
+    assert all(t.prediction.model_version == "sentiment-bert-v1" and sorted(t.prediction.labels) == preds[t.key]
+               for t in s.tasks)
+    with pytest.raises(annover.AnnoverError, match="sample= and only="):
+        annover.annotate(loop_repo, sample=chosen["id"], only="unlabeled")

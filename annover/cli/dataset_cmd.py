@@ -23,7 +23,10 @@ from annover.repo import Repo
 if TYPE_CHECKING:
     import rich.console as rich_console
     import rich.progress as rich_progress
+
+    from annover.repo import samples
 else:
+    samples = lazy("annover.repo.samples")
     rich_console = lazy("rich.console")
     rich_progress = lazy("rich.progress")
 
@@ -262,6 +265,8 @@ Examples:
   annover dataset push pets --from v2 --predictions v2          # tasks + predictions of a version
   annover dataset push restore --from v2.json --annotations     # an export, with its annotations
   annover dataset push reviews --from more.jsonl --key data.id --dry-run
+  annover dataset push reviews --from-sample 3f9c2a1b7d04            # what `annover sample` picked
+  annover dataset push reviews --from-sample next.txt --from v3 --predictions bert-v2
 
 \b
 --from is a folder (one task per image / audio / video / .txt file), a .jsonl / .json /
@@ -279,9 +284,12 @@ LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and LABEL_STUDIO_LOCAL_FILES_DOCUM
 
 {_CONNECTION_HELP}""")
 @click.argument("name", metavar="DATASET")
-@click.option("--from", "source", required=True, metavar="FOLDER|FILE|VERSION", help="What to send.")
+@click.option("--from", "source", metavar="FOLDER|FILE|VERSION", help="What to send.")
+@click.option("--from-sample", "sample", metavar="SAMPLE",
+              help="Send the tasks of a recorded sample: its id, its record file, or a file of task keys.")
 @click.option("--key", help="Task key: a field of the task data, e.g. data.id (default: hash of the data).")
-@click.option("--predictions", metavar="FILE|VERSION", help="Model predictions to attach as pre-annotations.")
+@click.option("--predictions", metavar="FILE|VERSION", help="Model predictions to attach as pre-annotations "
+              "(with --from-sample: a MODEL_VERSION stored in the sample's version; default the sample's model).")
 @click.option("--annotations", is_flag=True, help="Also send the annotations the records (or version) carry.")
 @click.option("--field", "field_name", metavar="NAME", help="For a folder: the data field files go in "
               "(default: the config's object for that kind of file).")
@@ -294,19 +302,34 @@ LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and LABEL_STUDIO_LOCAL_FILES_DOCUM
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @_connection
 @json_option
-def push(name: str, source: str, key: str | None, predictions: str | None, annotations: bool,
-         field_name: str | None, document_root: str | None, batch_size: int, dry_run: bool, no_validate: bool,
-         quiet: bool, url: str | None, api_key: str | None, as_json: bool) -> None:
+def push(name: str, source: str | None, sample: str | None, key: str | None, predictions: str | None,
+         annotations: bool, field_name: str | None, document_root: str | None, batch_size: int, dry_run: bool,
+         no_validate: bool, quiet: bool, url: str | None, api_key: str | None, as_json: bool) -> None:
     """Send tasks (and model predictions) to DATASET; those already there are skipped."""
+    chosen = None
+    if sample is not None:
+        if field_name or document_root:
+            raise UsageError("--field and --document-root are for a folder or records", "drop them with --from-sample")
+        repo = Repo(".")
+        chosen = samples.find_sample(repo, sample, rev=source)  # before connecting: a bad sample sends nothing
+        key = key or samples.push_key(repo, chosen.version)
+        predictions = predictions or chosen.model
+    elif source is None:
+        raise UsageError("nothing to send", "give --from FOLDER|FILE|VERSION or --from-sample SAMPLE")
     ds = _datasets(url, api_key)
     with _Bar(quiet or as_json) as bar:
-        r = ds.push(name, source, key=key, predictions=predictions, annotations=annotations, field_name=field_name,
-                    document_root=document_root, validate=not no_validate, dry_run=dry_run, batch_size=batch_size,
-                    progress=bar)
+        if chosen is not None:
+            r = ds.push_sample(name, chosen.version, chosen.keys, key=key, model=predictions, annotations=annotations,
+                               validate=not no_validate, dry_run=dry_run, batch_size=batch_size, progress=bar,
+                               source=chosen.source)
+        else:
+            r = ds.push(name, str(source), key=key, predictions=predictions, annotations=annotations,
+                        field_name=field_name, document_root=document_root, validate=not no_validate,
+                        dry_run=dry_run, batch_size=batch_size, progress=bar)
     for w in r.warnings:
         info(f"warning: {w}")
     if as_json:
-        emit_json(r.to_json())
+        emit_json({**r.to_json(), "sample": chosen.to_json() if chosen is not None else None})
         return
     verb = "would send" if dry_run else "sent"
     info(f"{verb} {r.sent} task(s) to {r.project.title!r} (project {r.project.id}); {r.already} already there")

@@ -250,13 +250,16 @@ def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, strati
     uncertainty / margin: unlabeled tasks the model is least sure of; disagreement: tasks
     whose annotators (or model and label) disagree; rare-labels: unlabeled tasks predicted
     as the rarest labels; unlabeled; random. The keys go to --out and the choice is
-    committed under .annover/samples/ (strategy, n, seed, version, keys).
+    committed as .annover/samples/ID.json (version, strategy, n, seed, params, keys): the
+    id is a hash of that content, so the same choice is the same id. Send it to Label
+    Studio with `annover dataset push DATASET --from-sample ID`.
 
     \b
     Examples:
       annover sample --strategy uncertainty --n 200 --out next.txt
       annover sample v3 --strategy rare-labels --n 50 --stratify --seed 7
       annover sample --strategy random --n 100 --seed 1 --no-record --json
+      annover dataset push round-4 --from-sample ID       # the chosen tasks, with predictions
     """
     arrow_without_pandas()
     res = Repo(".").sample(rev, strategy=strategy, n=n, seed=seed, model=model, stratify=stratify, control=control,
@@ -268,6 +271,7 @@ def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, strati
             click.echo(k)
     if out:
         info(f"wrote {len(res.keys)} task key(s) to {out}")
+    info(f"sample {res.id}: recorded as {res.record}" if res.record else f"sample {res.id} (not recorded)")
     _notes(res.notes)
 
 

@@ -382,6 +382,22 @@ class Datasets:
                           field_name=field_name, document_root=document_root, validate=validate,
                           repo=self.repo, dry_run=dry_run, batch_size=batch_size, progress=progress)
 
+    def push_sample(self, name: str | int, version: str, keys: list[str], *, key: str | None = None,
+                    model: str | None = None, annotations: bool = False, validate: bool = True,
+                    dry_run: bool = False, batch_size: int = tasks.MAX_BATCH_TASKS,
+                    progress: tasks.PushProgress = _quiet, source: str | None = None) -> tasks.PushResult:
+        """Send the tasks ``keys`` of ``version`` (a sample: ``annover dataset push --from-sample``)
+        that ``name`` does not have yet, with model version ``model``'s stored predictions.
+
+        ``key`` matches them with the project's tasks (``data.FIELD``, else the data's hash);
+        ``source`` names the sample in messages. Needs a bound repository."""
+        if self.repo is None:
+            raise UsageError("sending a sample needs the repository it was drawn from",
+                             "run this inside the annover repository")
+        return tasks.push_sample(self.client, name, self.repo, version, keys, key=key, model=model,
+                                 annotations=annotations, validate=validate, dry_run=dry_run,
+                                 batch_size=batch_size, progress=progress, name=source)
+
     def export(self, name: str | int, out: str | Path, *, config_out: str | Path | None = None,
                progress: sync.Progress = _quiet) -> Exported:
         """Write the project's full export (what ``snapshot --label-studio`` reads) to ``out``."""

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
+from annover._lazy import lazy
 from annover.errors import InputError, NotFoundError, RevisionError, UsageError
 from annover.formats.label_studio import RecordError, task_key_of, to_tasks
 from annover.formats.predictions import read_predictions as read_prediction_file
@@ -34,6 +35,10 @@ from annover.model.config import ConfigObject, LabelingConfig
 
 if TYPE_CHECKING:
     import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
 
 
 class Repo(Protocol):
@@ -366,6 +371,13 @@ def _check_annotators(client: Client, items: list[dict], where: str) -> int:
     return n
 
 
+def _target(client: Client, dataset: str | int, document_root: str | None) -> tuple[Project, LabelingConfig,
+                                                                                    LocalFiles]:
+    project = client.project(dataset)
+    cfg = LabelingConfig(project.label_config, source=f"the labeling config of {project.title!r}")
+    return project, cfg, LocalFiles(document_root or os.environ.get(ENV_DOCUMENT_ROOT))
+
+
 def push(client: Client, dataset: str | int, source: str, *, key: str | None = None,
          predictions: str | None = None, annotations: bool = False, field_name: str | None = None,
          document_root: str | None = None, validate: bool = True, repo: "Repo | None" = None,
@@ -377,12 +389,86 @@ def push(client: Client, dataset: str | int, source: str, *, key: str | None = N
     ``predictions`` a JSON / JSONL file or a version. Nothing is sent before everything has
     been read and checked.
     """
-    project = client.project(dataset)
-    cfg = LabelingConfig(project.label_config, source=f"the labeling config of {project.title!r}")
-    objects = data_objects(cfg)
-    local = LocalFiles(document_root or os.environ.get(ENV_DOCUMENT_ROOT))
-    src = read_tasks(source, objects=objects, field_name=field_name, local=local, repo=repo,
+    project, cfg, local = _target(client, dataset, document_root)
+    src = read_tasks(source, objects=data_objects(cfg), field_name=field_name, local=local, repo=repo,
                      send_annotations=annotations)
+    preds = read_predictions(predictions, key=key, repo=repo, files=src.files) if predictions else {}
+    return deliver(client, project, cfg, src, preds, key=key, local=local, what=f"--predictions {predictions}",
+                   annotations=annotations, validate=validate, dry_run=dry_run, batch_size=batch_size,
+                   progress=progress)
+
+
+def push_sample(client: Client, dataset: str | int, repo: "Repo", rev: str, keys: list[str], *,
+                key: str | None = None, model: str | None = None, annotations: bool = False,
+                validate: bool = True, dry_run: bool = False, batch_size: int = MAX_BATCH_TASKS,
+                progress: PushProgress = _noop, name: str | None = None) -> PushResult:
+    """Send the tasks ``keys`` of version ``rev`` (a sample) that the project does not have yet,
+    with model version ``model``'s stored predictions on them as pre-annotations.
+
+    ``key`` is how the project's tasks are matched (``data.FIELD``, else the hash of the task
+    data); nothing is sent before every key is found and everything is checked.
+    """
+    project, cfg, local = _target(client, dataset, None)
+    src, preds = read_sample(repo, rev, keys, key, model, annotations, name or f"sample of version {rev}")
+    return deliver(client, project, cfg, src, preds, key=key, local=local, what=f"the predictions of {model}",
+                   annotations=annotations, validate=validate, dry_run=dry_run, batch_size=batch_size,
+                   progress=progress)
+
+
+def read_sample(repo: "Repo", rev: str, keys: list[str], key: str | None, model: str | None,
+                send_annotations: bool, name: str) -> tuple[Source, dict[str, list[dict]]]:
+    """The tasks ``keys`` of version ``rev`` in that order, and ``model``'s predictions on them,
+    keyed as the project will know them (``key``)."""
+    want = pa.array(keys, pa.string())
+    tasks = repo.read_table(rev, "tasks")
+    rows = {r["task_key"]: r for r in tasks.filter(pc.is_in(tasks.column("task_key"), want)).to_pylist()}
+    missing = [k for k in keys if k not in rows]
+    if missing:
+        raise InputError(f"{name}: version {rev} has no task {missing[0]!r} ({len(missing)} key(s) missing)",
+                         "give keys of that version's tasks")
+    anns: dict[str, list[dict]] = {}
+    if send_annotations:
+        t = repo.read_table(rev, "annotations")
+        for a in t.filter(pc.is_in(t.column("task_key"), want)).to_pylist():
+            anns.setdefault(a["task_key"], []).append(a)
+    items, push_keys = [], {}
+    for k in keys:
+        task = to_tasks([rows[k]], anns.get(k, []), [])[0]
+        item: dict[str, Any] = {"data": task["data"]}
+        if isinstance(task.get("meta"), dict) and task["meta"]:
+            item["meta"] = task["meta"]
+        if task.get("annotations"):
+            item["annotations"] = [clean(a, ANNOTATION_SERVER_FIELDS) for a in task["annotations"]]
+        try:
+            push_keys[k] = task_key_of(item, key, f"{name}: task {k}")
+        except RecordError as e:
+            raise InputError(str(e), "send with --key data.FIELD naming a field every task has") from None
+        items.append(item)
+    return Source(items, name), _sample_predictions(repo, rev, want, model, push_keys)
+
+
+def _sample_predictions(repo: "Repo", rev: str, want: "pa.Array", model: str | None,
+                        push_keys: dict[str, str]) -> dict[str, list[dict]]:
+    if model is None:
+        return {}
+    preds = repo.read_table(rev, "predictions")
+    have = sorted(set(preds.column("model_version").to_pylist()))
+    if model not in have:
+        raise UsageError(f"version {rev} has no predictions of model version {model!r}",
+                         f"use one of: {', '.join(have) or '(none: send without --predictions)'}")
+    mine = preds.filter(pc.and_(pc.equal(preds.column("model_version"), model),
+                                pc.is_in(preds.column("task_key"), want))).to_pylist()
+    stub = [{"task_key": k, "data": "{}", "extra": None, "ls_task_id": None}
+            for k in sorted({r["task_key"] for r in mine})]
+    return {push_keys[t["task_key"]]: [clean(p, PREDICTION_SERVER_FIELDS) for p in task["predictions"]]
+            for t, task in zip(stub, to_tasks(stub, [], mine))}
+
+
+def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, preds: dict[str, list[dict]], *,
+            key: str | None, local: LocalFiles, what: str, annotations: bool, validate: bool, dry_run: bool,
+            batch_size: int, progress: PushProgress) -> PushResult:
+    """Check ``src``'s tasks and ``preds`` (task key -> predictions), then send what the project lacks."""
+    objects = data_objects(cfg)
     result = PushResult(project, client.project_url(project), src.name, tasks=len(src.items),
                         warnings=list(src.warnings), dry_run=dry_run)
     keyed = _keyed(src, key, [o.field for o in objects] if validate else [])
@@ -391,9 +477,7 @@ def push(client: Client, dataset: str | int, source: str, *, key: str | None = N
                    for p in it.get("predictions", [])), cfg)
         _validate(((f"{src.name}: annotation (task {k})", a) for k, it in keyed.items()
                    for a in it.get("annotations", [])), cfg)
-    preds = read_predictions(predictions, key=key, repo=repo, files=src.files) if predictions else {}
-    if validate and preds:
-        _validate(((f"--predictions {predictions} (task {k})", p) for k, ps in preds.items() for p in ps), cfg)
+        _validate(((f"{what} (task {k})", p) for k, ps in preds.items() for p in ps), cfg)
     if project.tasks:
         progress("reading the project's tasks", 0, project.tasks)
     have, unkeyed = existing_tasks(client, project, key, progress=progress)
@@ -401,7 +485,7 @@ def push(client: Client, dataset: str | int, source: str, *, key: str | None = N
         result.warnings.append(f"{unkeyed} task(s) of the project have no {key!r} field; they are never matched")
     unknown = [k for k in preds if k not in keyed and k not in have]
     if unknown:
-        raise InputError(f"--predictions {predictions}: predictions for {len(unknown)} task(s) neither in "
+        raise InputError(f"{what}: predictions for {len(unknown)} task(s) neither in "
                          f"{src.name} nor in the project, e.g. {sorted(unknown)[0]!r}",
                          "match predictions to tasks by the same --key")
     new, attach = _plan(client, project, keyed, preds, have, result)

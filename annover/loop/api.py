@@ -7,25 +7,30 @@ first.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from annover.diffing.result import DEFAULT_POLICY
 from annover.errors import UsageError
+from annover.files import write_atomic
 from annover.loop.agreement import AgreementResult, agreement
-from annover.loop.drift import drift
+from annover.loop.drift import COUNT_COLUMNS, drift_of_counts, label_counts
 from annover.loop.evaluate import compare_models, evaluate, model_versions
 from annover.loop.sample import SampleResult, sample
 from annover.loop.suspects import DEFAULT_THRESHOLD, SuspectsResult, suspects
 from annover.model.config import config_structure
 
 __all__ = ["Series", "versions_in", "name_of", "run_agreement", "run_eval", "run_suspects", "run_sample",
-           "run_drift", "config_labels", "head_of", "SAMPLES_DIR", "DEFAULT_POLICY", "DEFAULT_THRESHOLD"]
+           "run_drift", "diff_drift", "drift_counts", "sample_record", "config_labels", "head_of", "SAMPLES_DIR",
+           "SAMPLE_SCHEMA", "DEFAULT_POLICY", "DEFAULT_THRESHOLD"]
 
 #: Where ``annover sample`` records its selections, in the repository (committed to git).
 SAMPLES_DIR = "samples"
+#: The ``schema`` of a sample record.
+SAMPLE_SCHEMA = "annover.sample/1"
 
 
 @dataclass
@@ -153,38 +158,69 @@ def run_suspects(repo: Any, rev: str, threshold: float = DEFAULT_THRESHOLD, poli
     return res
 
 
+def sample_record(v_id: str, res: SampleResult, control: str | None) -> dict[str, Any]:
+    """The record of a selection: the version, how it was chosen, the keys; ``id`` is the first
+    12 hex digits of the sha256 of the rest, so the same selection always has the same id."""
+    doc: dict[str, Any] = {"schema": SAMPLE_SCHEMA, "version": v_id, "strategy": res.strategy, "n": res.n,
+                           "seed": res.seed, "params": {"model": res.model, "stratify": res.stratify is not None,
+                                                        "control": res.stratify or control},
+                           "candidates": res.candidates, "keys": res.keys}
+    body = json.dumps(doc, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return {"id": hashlib.sha256(body.encode()).hexdigest()[:12], **doc}
+
+
 def run_sample(repo: Any, rev: str, strategy: str, n: int, seed: int = 0, model: str | None = None,
                stratify: bool = False, control: str | None = None, out: str | None = None,
                record: bool = True) -> SampleResult:
-    """Choose tasks, write their keys to ``out`` (one a line) and record the choice in the repository."""
+    """Choose tasks, write their keys to ``out`` (one a line) and record the choice in the repository
+    as ``.annover/samples/<id>.json`` (content-addressed: the same choice, the same file)."""
     v = repo.show(rev)
-    res = sample(repo.load(v.id, "tasks"), repo.load(v.id, "annotations"), repo.load(v.id, "predictions"),
-                 strategy, n, seed, model, stratify, control)
+    res = sample(repo.load(v.id, "tasks", columns=["task_key"]), repo.load(v.id, "annotations"),
+                 repo.load(v.id, "predictions"), strategy, n, seed, model, stratify, control)
+    doc = sample_record(v.id, res, control)
+    res.id, res.version = doc["id"], v.id
     if out is not None:
-        Path(out).write_text("".join(k + "\n" for k in res.keys))
+        write_atomic(out, "".join(k + "\n" for k in res.keys).encode())
     if record:
-        doc = {"schema": "annover.sample/1", "version": v.id, "rev": rev, **res.to_json()}
-        doc.pop("items")
         body = (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
-        name = f"{name_of(repo, v)}-{strategy}-n{n}-seed{seed}{'-stratified' if stratify else ''}"
-        res.notes.append(f"recorded as {_record(repo, name, body, f'sample {name}: {len(res.keys)} task(s)')}")
+        what = f"{name_of(repo, v)} {strategy} n={n} seed={seed}{' stratified' if stratify else ''}"
+        res.record = _record(repo, doc["id"], body, f"annover: sample {doc['id']}: {what}, {len(res.keys)} task(s)")
     return res
 
 
 def _record(repo: Any, name: str, body: bytes, message: str) -> str:
-    """Commit ``.annover/samples/NAME.json`` (annover's own commit, like a dataset record); its path."""
+    """Commit ``.annover/samples/NAME.json`` (annover's own commit, like a dataset record) unless
+    it is there already; its path."""
     path = repo.dir / SAMPLES_DIR / f"{name}.json"
     rel = repo.rel(path)
     with repo.lock():
         repo.recover()
         head = repo.head_commit()
-        if not (path.is_file() and path.read_bytes() == body):
+        if not path.is_file():
             repo.commit({rel: body}, message, head)
     return rel
 
 
+def drift_counts(repo: Any, vid: str) -> dict[tuple[str, str, str], int]:
+    """(control, annotator, label) -> regions of version ``vid``: the only columns drift reads."""
+    return label_counts(repo.load(vid, "annotations", columns=COUNT_COLUMNS))
+
+
+def diff_drift(repo: Any, a: str, b: str, same: bool = False) -> dict[str, Any] | None:
+    """Drift between two versions for ``annover diff``: label and per-annotator rate shift from
+    one grouped count per version; None when nothing can have moved (``same``: the diff found
+    the versions identical, so it read nothing, and neither does this)."""
+    ida, idb = repo.resolve(a), repo.resolve(b)
+    if same or idb == ida:
+        return None
+    with ThreadPoolExecutor(1) as pool:  # Parquet reads and Arrow kernels let go of the GIL
+        later = pool.submit(drift_counts, repo, idb)
+        ca = drift_counts(repo, ida)
+        return drift_of_counts(ca, later.result())
+
+
 def run_drift(repo: Any, a: str, b: str) -> dict[str, Any]:
     va, vb = repo.show(a), repo.show(b)
-    out = drift(repo.load(va.id, "annotations"), repo.load(vb.id, "annotations"))
+    out = drift_of_counts(drift_counts(repo, va.id), drift_counts(repo, vb.id))
     out["a"], out["b"] = head_of(repo, va), head_of(repo, vb)
     return out

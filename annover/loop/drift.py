@@ -1,6 +1,7 @@
 """Drift between two versions: how each control's label distribution moved, and each annotator's.
 
-Counts are regions (answers' labels, skips left out) per control and label. For each
+Counts are regions (answers' labels, skips left out) per control and label, as ``annover
+show`` and the diff's label summary count them. For each
 control: the counts on both sides, Pearson's chi-square test of homogeneity (statistic,
 degrees of freedom, p-value) and the Jensen-Shannon divergence (base 2: 0 same, 1
 disjoint). For each annotator and control: their label rates on both sides and the
@@ -12,28 +13,67 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
-from annover.loop import queries as Q
 from annover.loop.stats import chi_square, jensen_shannon
+from annover.model.canonical import single_chunk
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pyarrow as pa
+    import pyarrow.compute as pc
 else:
     np = lazy("numpy")
-    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
 
-__all__ = ["drift", "label_counts"]
+__all__ = ["COUNT_COLUMNS", "drift", "drift_of_counts", "label_counts"]
+
+#: The annotation columns :func:`label_counts` reads (load only these for drift).
+COUNT_COLUMNS = ["from_name", "annotator", "labels", "was_cancelled"]
+#: Above this many (control, annotator, label) cells, counts go through a sort, not a bincount.
+_DENSE_CELLS = 1 << 22
+
+Counts = dict[tuple[str, str, str], int]
 
 
-def label_counts(annotations: "pa.Table") -> dict[tuple[str, str, str], int]:
-    """(control, annotator, label) -> regions with that label (skips left out)."""
-    with Q.Session(ann=annotations) as s:
-        rows = s.con.execute("""
-            SELECT from_name, coalesce(annotator, '-'), label, count(*) FROM (
-                SELECT from_name, annotator, unnest(labels) AS label FROM ann
-                WHERE NOT was_cancelled AND region_key <> '' AND from_name IS NOT NULL AND labels IS NOT NULL)
-            GROUP BY ALL""").fetchall()
-    return {(c, a, lab): int(n) for c, a, lab, n in rows}
+def _codes(col: "pa.Array", null: str) -> tuple["np.ndarray", list[str]]:
+    """(integer code per row, the distinct values) of a string column; nulls are ``null``."""
+    enc = pc.dictionary_encode(pc.fill_null(col, null) if col.null_count else col)
+    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), enc.dictionary.to_pylist()
+
+
+def label_counts(annotations: "pa.Table") -> Counts:
+    """(control, annotator, label) -> regions with that label (skips left out; annotator ``-``
+    when unknown), as ``annover show`` counts labels: one grouped count over the
+    :data:`COUNT_COLUMNS` of a version's annotations (integer codes and a bincount)."""
+    if annotations.num_rows == 0:
+        return {}
+    labels = single_chunk(annotations.column("labels"))
+    flat = pc.list_flatten(labels)
+    if len(flat) == 0:
+        return {}
+    parents = pc.list_parent_indices(labels).to_numpy(zero_copy_only=False)
+    ctl = single_chunk(annotations.column("from_name"))
+    live = ~pc.fill_null(single_chunk(annotations.column("was_cancelled")), False).to_numpy(zero_copy_only=False)
+    live &= ctl.is_valid().to_numpy(zero_copy_only=False)
+    keep = live[parents] & flat.is_valid().to_numpy(zero_copy_only=False)
+    rows = parents[keep]
+    ctl_codes, ctls = _codes(ctl, "")
+    who_codes, whos = _codes(single_chunk(annotations.column("annotator")), "-")
+    lab_codes, labs = _codes(flat, "")
+    nw, nl = max(len(whos), 1), max(len(labs), 1)
+    cell = (ctl_codes[rows] * nw + who_codes[rows]) * nl + lab_codes[keep]
+    cells = len(ctls) * nw * nl
+    if cells <= _DENSE_CELLS:
+        n = np.bincount(cell, minlength=cells)
+        found = np.flatnonzero(n)
+        counts = n[found]
+    else:
+        found, counts = np.unique(cell, return_counts=True)
+    out: Counts = {}
+    for c, k in zip(found.tolist(), counts.tolist()):
+        rest, lab = divmod(c, nl)
+        i, w = divmod(rest, nw)
+        out[(ctls[i], whos[w], labs[lab])] = int(k)
+    return out
 
 
 def _compare(a: dict[str, int], b: dict[str, int]) -> dict[str, Any]:
@@ -50,7 +90,11 @@ def _compare(a: dict[str, int], b: dict[str, int]) -> dict[str, Any]:
 
 def drift(annotations_a: "pa.Table", annotations_b: "pa.Table") -> dict[str, Any]:
     """Label distribution shift per control and per (control, annotator), from side A to side B."""
-    ca, cb = label_counts(annotations_a), label_counts(annotations_b)
+    return drift_of_counts(label_counts(annotations_a), label_counts(annotations_b))
+
+
+def drift_of_counts(ca: Counts, cb: Counts) -> dict[str, Any]:
+    """:func:`drift` from the two sides' :func:`label_counts`."""
     controls: dict[str, dict] = {}
     for ctl in sorted({k[0] for k in ca} | {k[0] for k in cb}):
         tot_a: dict[str, int] = {}

@@ -53,9 +53,13 @@ class SampleResult:
     labels: list[str | None] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     stratify: str | None = None
+    #: the selection's content-addressed id, its version, and its record's path once recorded
+    id: str | None = None
+    version: str | None = None
+    record: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"strategy": self.strategy, "n": self.n, "seed": self.seed, "model": self.model,
+        return {"id": self.id, "version": self.version, "record": self.record, "strategy": self.strategy, "n": self.n, "seed": self.seed, "model": self.model,
                 "stratify": self.stratify, "candidates": self.candidates, "keys": self.keys,
                 "items": [{"task_key": k, "score": s, "label": lab} for k, s, lab in
                           zip(self.keys, self.scores, self.labels)], "notes": self.notes}
@@ -68,6 +72,53 @@ def tie_key(seed: int, task_key: str) -> str:
 
 def _q(s: str) -> str:
     return s.replace("'", "''")
+
+
+def _candidates(strategy: str, c: str) -> str:
+    """The query of the strategy's candidates and their scores (lower is picked first); ``c``
+    restricts labels and predictions to the control."""
+    return {
+        "uncertainty": f"""SELECT u.task_key, max(b.score) AS score FROM unl AS u JOIN best AS b USING (task_key)
+                           WHERE b.score IS NOT NULL AND {c} GROUP BY 1""",
+        "margin": """SELECT task_key, CASE WHEN count(*) >= 2 THEN max(score) - max(score2)
+                                           ELSE 2 * max(score) - 1 END AS score
+                     FROM (SELECT u.task_key, p.score, lead(p.score) OVER (PARTITION BY u.task_key
+                                  ORDER BY p.score DESC) AS score2
+                           FROM unl AS u JOIN (SELECT task_key, prediction_key, max(score) AS score FROM preds
+                                               GROUP BY ALL) AS p USING (task_key) WHERE p.score IS NOT NULL)
+                     GROUP BY 1""",
+        "disagreement": f"""
+            WITH v AS (SELECT task_key, label, count(*) AS k FROM ratings WHERE {c} GROUP BY ALL),
+            t AS (SELECT task_key, sum(k) AS m FROM v GROUP BY 1),
+            e AS (SELECT v.task_key, -sum((k / m) * ln(k / m)) AS entropy, any_value(m) AS m
+                  FROM v JOIN t USING (task_key) GROUP BY 1),
+            x AS (SELECT r.task_key, b.label <> r.label AS off FROM (SELECT * FROM res WHERE {c}) AS r
+                  JOIN (SELECT * FROM best WHERE {c}) AS b USING (task_key))
+            SELECT coalesce(e.task_key, x.task_key) AS task_key,
+                   -(coalesce(e.entropy, 0) + CASE WHEN x.off THEN 0.001 ELSE 0 END) AS score
+            FROM e FULL OUTER JOIN x USING (task_key)
+            WHERE coalesce(e.entropy, 0) > 0 OR coalesce(x.off, false)""",
+        "rare-labels": f"""
+            WITH f AS (SELECT label, count(*) AS k FROM res WHERE {c} GROUP BY 1)
+            SELECT u.task_key, coalesce(f.k, 0) AS score FROM unl AS u
+            JOIN (SELECT * FROM best WHERE {c}) AS b USING (task_key) LEFT JOIN f ON f.label = b.label""",
+        "unlabeled": "SELECT task_key, NULL::DOUBLE AS score FROM unl",
+        "random": "SELECT task_key, NULL::DOUBLE AS score FROM tasks",
+    }[strategy]
+
+
+def _stratified(rows: list[dict], n: int) -> list[dict]:
+    """``n`` of ``rows`` (in order), round-robin over their labels in the labels' order."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["label"] or "(none)", []).append(r)
+    picked: list[dict] = []
+    order = sorted(groups)
+    while len(picked) < n and any(groups.values()):
+        for g in order:
+            if groups[g] and len(picked) < n:
+                picked.append(groups[g].pop(0))
+    return picked
 
 
 def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | None", strategy: str, n: int,
@@ -112,51 +163,12 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
         s.make("label_of", f"""SELECT t.task_key, coalesce(b.label, r.label) AS label FROM tasks AS t
                                LEFT JOIN (SELECT * FROM best WHERE {c}) AS b ON b.task_key = t.task_key
                                LEFT JOIN (SELECT * FROM res WHERE {c}) AS r ON r.task_key = t.task_key""")
-        # score: lower is picked first
-        body = {
-            "uncertainty": f"""SELECT u.task_key, max(b.score) AS score FROM unl AS u JOIN best AS b USING (task_key)
-                               WHERE b.score IS NOT NULL AND {c} GROUP BY 1""",
-            "margin": """SELECT task_key, CASE WHEN count(*) >= 2 THEN max(score) - max(score2)
-                                               ELSE 2 * max(score) - 1 END AS score
-                         FROM (SELECT u.task_key, p.score, lead(p.score) OVER (PARTITION BY u.task_key
-                                      ORDER BY p.score DESC) AS score2
-                               FROM unl AS u JOIN (SELECT task_key, prediction_key, max(score) AS score FROM preds
-                                                   GROUP BY ALL) AS p USING (task_key) WHERE p.score IS NOT NULL)
-                         GROUP BY 1""",
-            "disagreement": f"""
-                WITH v AS (SELECT task_key, label, count(*) AS k FROM ratings WHERE {c} GROUP BY ALL),
-                t AS (SELECT task_key, sum(k) AS m FROM v GROUP BY 1),
-                e AS (SELECT v.task_key, -sum((k / m) * ln(k / m)) AS entropy, any_value(m) AS m
-                      FROM v JOIN t USING (task_key) GROUP BY 1),
-                x AS (SELECT r.task_key, b.label <> r.label AS off FROM (SELECT * FROM res WHERE {c}) AS r
-                      JOIN (SELECT * FROM best WHERE {c}) AS b USING (task_key))
-                SELECT coalesce(e.task_key, x.task_key) AS task_key,
-                       -(coalesce(e.entropy, 0) + CASE WHEN x.off THEN 0.001 ELSE 0 END) AS score
-                FROM e FULL OUTER JOIN x USING (task_key)
-                WHERE coalesce(e.entropy, 0) > 0 OR coalesce(x.off, false)""",
-            "rare-labels": f"""
-                WITH f AS (SELECT label, count(*) AS k FROM res WHERE {c} GROUP BY 1)
-                SELECT u.task_key, coalesce(f.k, 0) AS score FROM unl AS u
-                JOIN (SELECT * FROM best WHERE {c}) AS b USING (task_key) LEFT JOIN f ON f.label = b.label""",
-            "unlabeled": "SELECT task_key, NULL::DOUBLE AS score FROM unl",
-            "random": "SELECT task_key, NULL::DOUBLE AS score FROM tasks",
-        }[strategy]
+        body = _candidates(strategy, c)
         rows = s.fetch(f"""SELECT c.task_key, c.score, l.label FROM ({body}) AS c
                            LEFT JOIN label_of AS l USING (task_key)""").to_pylist()
     rows = [{**r, "label": Q.shown(r["label"])} for r in rows]
     rows.sort(key=lambda r: (r["score"] if r["score"] is not None else 0.0, tie_key(seed, r["task_key"])))
-    if stratify:
-        groups: dict[str, list[dict]] = {}
-        for r in rows:
-            groups.setdefault(r["label"] or "(none)", []).append(r)
-        picked: list[dict] = []
-        order = sorted(groups)
-        while len(picked) < n and any(groups.values()):
-            for g in order:
-                if groups[g] and len(picked) < n:
-                    picked.append(groups[g].pop(0))
-    else:
-        picked = rows[:n]
+    picked = _stratified(rows, n) if stratify else rows[:n]
     if len(picked) < n:
         notes.append(f"{len(rows)} task(s) qualify for {strategy!r}: fewer than the {n} asked for")
     if strategy in ("disagreement",) and not rows:

@@ -19,6 +19,7 @@ from annover.notebook import answers as answers_
 from annover.notebook import sources
 from annover.notebook.session import IMAGE, Session, session_id
 from annover.repo import Repo
+from annover.repo.samples import find_sample
 from annover.store.git import run_git
 
 try:
@@ -219,12 +220,15 @@ def annotate(source: "Repo | str | Path | Iterable[Any]", rev: str | None = None
              control: str | None = None, model_version: str | None = None, multiple: bool = False,
              kind: str | None = None, column: str | None = None, key: str | None = None,
              annotator: str | None = None, journal: str | Path | None = None, repo: Repo | None = None,
-             clock: Any = None) -> Annotator:
+             clock: Any = None, sample: str | None = None) -> Annotator:
     """A notebook annotator over a version's tasks or over new ones.
 
     - ``annotate(repo, "v3", only="unlabeled")``: tasks of a version (all, ``"unlabeled"`` or
       ``"disagreement"`` on the control, or a list of task keys), labels from its config's
       Choices control (``control=`` picks one; ``labels=`` a subset), predictions pre-selected.
+    - ``annotate(repo, sample="3f9c2a1b7d04")``: the tasks a sample chose (``annover sample``:
+      its id, record file, or a file of task keys with ``rev=``), from its version, with the
+      predictions of the model it was drawn with unless ``model_version=`` says another.
     - ``annotate(["text", ...], labels=[...])``, a DataFrame or records (``column=`` the field
       shown), image paths or URLs, or a folder of images (``kind=`` "text" or "image" when it
       cannot be told): new tasks; ``repo=`` the repository ``save`` adds them to (default:
@@ -233,13 +237,19 @@ def annotate(source: "Repo | str | Path | Iterable[Any]", rev: str | None = None
     Answers go to ``journal`` (default: in the repository's ``.annover/logs/notebook/``, else
     ``./.annover-notebook/``) as they are given; the same call again resumes the session.
     """
+    if isinstance(source, Repo) and sample is not None:
+        if only is not None:
+            raise UsageError("sample= and only= both choose the tasks", "give one of them")
+        chosen = find_sample(source, sample, rev=rev)
+        rev, only, model_version = chosen.version, chosen.keys, model_version or chosen.model
     if isinstance(source, Repo):
         repo = source
         plan = sources.from_version(repo, rev or "HEAD", only, labels, control, model_version)
         root = repo.root
     else:
-        if rev is not None or only is not None:
-            raise UsageError("rev= and only= select tasks of a version", "pass the Repo first: annotate(repo, 'v3')")
+        if rev is not None or only is not None or sample is not None:
+            raise UsageError("rev=, only= and sample= select tasks of a version",
+                             "pass the Repo first: annotate(repo, 'v3')")
         if repo is None:
             try:
                 repo = Repo(".")
