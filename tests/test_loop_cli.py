@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 
+import jsonschema
 import pytest
+from scipy.spatial.distance import jensenshannon
+from scipy.stats import chi2_contingency
 
 import annover
-from tests.conftest import git
+from tests.conftest import ROOT, git
 from tests.test_cli import invoke
 from tests.test_report import loop_repo  # noqa: F401  (the fixture)
+
+SCHEMA = json.loads((ROOT / "schemas" / "diff.schema.json").read_text())
 
 
 def test_agreement_text_and_json(loop_repo):  # noqa: F811
@@ -124,6 +129,54 @@ def test_push_from_a_bad_sample_fails_before_connecting(loop_repo, tmp_path, mon
         assert needle in err and len(err.strip().splitlines()) == 1, err
     code, _, err = invoke("dataset", "push", "some-dataset")
     assert code == 2 and "--from-sample" in err
+
+
+def _regions(repo, rev: str) -> dict[tuple[str, str], int]:
+    """(control, label) -> regions, straight from the table (independent of the loop's query)."""
+    out: dict[tuple[str, str], int] = {}
+    for r in repo.load(rev, "annotations").to_pylist():
+        if r["was_cancelled"] or not r["region_key"]:
+            continue
+        for lab in r["labels"] or []:
+            out[(r["from_name"], lab)] = out.get((r["from_name"], lab), 0) + 1
+    return out
+
+
+def test_diff_json_has_drift_checked_against_scipy(loop_repo):  # noqa: F811
+    code, out, err = invoke("diff", "v2", "v3", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    jsonschema.validate(doc, SCHEMA)
+    ra, rb = _regions(loop_repo, "v2"), _regions(loop_repo, "v3")
+    for ctl, e in doc["drift"]["controls"].items():
+        assert e["a"] == [ra.get((ctl, lab), 0) for lab in e["labels"]]
+        assert e["b"] == [rb.get((ctl, lab), 0) for lab in e["labels"]]
+        assert {lab: c["after"] for lab, c in doc["labels"][ctl].items()} == dict(zip(e["labels"], e["b"]))
+        stat, p, dof, _ = chi2_contingency([e["a"], e["b"]], correction=False)
+        assert (e["chi_square"]["dof"], e["chi_square"]["statistic"], e["chi_square"]["p_value"]) == \
+            (dof, pytest.approx(stat, abs=1e-5), pytest.approx(p, abs=1e-5))
+        assert e["jensen_shannon"] == pytest.approx(jensenshannon(e["a"], e["b"], base=2) ** 2, abs=1e-5)
+        per_label: dict[str, int] = {}
+        for x in e["annotators"].values():
+            assert sum(x["a"]) == x["regions_a"] and sum(x["b"]) == x["regions_b"]
+            for lab, n in zip(x["labels"], x["b"]):
+                per_label[lab] = per_label.get(lab, 0) + n
+        assert [per_label.get(lab, 0) for lab in e["labels"]] == e["b"]
+    assert json.loads(invoke("diff", "v3", "v3", "--json")[1])["drift"] is None  # identical: nothing read
+
+
+def test_diff_plain_output_has_one_drift_line(loop_repo):  # noqa: F811
+    doc = json.loads(invoke("diff", "v2", "v3", "--json")[1])["drift"]["controls"]
+    code, out, err = invoke("diff", "v2", "v3")
+    assert code == 0, err
+    lines = [line for line in out.splitlines() if line.startswith("Drift: ")]
+    assert len(lines) == 1
+    for ctl, e in doc.items():
+        assert f"{ctl} JS {e['jensen_shannon']:.3f}" in lines[0]
+    shift = max(((x["jensen_shannon"], who, ctl) for ctl, e in doc.items() for who, x in e["annotators"].items()
+                 if x["jensen_shannon"] is not None))
+    assert f"annotator most shifted: {shift[1]} on {shift[2]} (JS {shift[0]:.3f})" in lines[0]
+    assert "Drift" not in invoke("diff", "v2", "v3", "--stat")[1]
 
 
 def test_report_command(loop_repo, tmp_path):  # noqa: F811

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
+from annover._lazy import lazy
 from annover.cli import arrow_without_pandas, echo, emit_json, info, json_option
 from annover.diffing import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, POLICIES
 from annover.repo import Repo
+
+if TYPE_CHECKING:  # pragma: no cover
+    from annover.loop import api as loop_api
+else:
+    loop_api = lazy("annover.loop.api")
 
 
 def _short(vid: str | None) -> str:
@@ -157,6 +165,26 @@ def render_stat(s: dict) -> list[str]:
     return _table(lines, indent="")
 
 
+def _g(x: float | None, spec: str = ".3f") -> str:
+    return "-" if x is None else format(x, spec)
+
+
+def render_drift(d: dict) -> list[str]:
+    """One line: per control, the Jensen-Shannon divergence and the chi-square p-value of its
+    label distribution; the annotator whose own label rates moved most."""
+    parts, worst = [], None
+    for ctl, e in d["controls"].items():
+        parts.append(f"{ctl} JS {_g(e['jensen_shannon'])}, chi-square p {_g(e['chi_square'].get('p_value'), '.3g')}")
+        for who, x in e["annotators"].items():
+            js = x["jensen_shannon"]
+            if js is not None and (worst is None or js > worst[0]):
+                worst = (js, who, ctl)
+    line = "Drift: " + ("; ".join(parts) if parts else "no labels on either side")
+    if worst is not None and worst[0] > 0:
+        line += f"; annotator most shifted: {worst[1]} on {worst[2]} (JS {worst[0]:.3f})"
+    return ["", line]
+
+
 class _Differences(click.ClickException):
     """Exit 1 without a message: ``--exit-code`` found differences (like ``git diff --exit-code``)."""
 
@@ -257,8 +285,11 @@ def diff(a: str, b: str, stat: bool, show_rows: bool, limit: int, output: str | 
     matched by id where the tool kept one, else boxes by IoU and spans by overlap.
     """
     arrow_without_pandas()
-    result = Repo(".").diff(a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
-                            policy=policy, transitions=transitions)
+    repo = Repo(".")
+    result = repo.diff(a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
+                       policy=policy, transitions=transitions)
+    summary_only = not (stat or show_rows or transitions)
+    drift = loop_api.diff_drift(repo, a, b, result.identical) if as_json or summary_only else None
     s = result.summary
     for w in s["warnings"]:
         info(f"warning: {w}")
@@ -267,7 +298,7 @@ def diff(a: str, b: str, stat: bool, show_rows: bool, limit: int, output: str | 
         info(f"wrote {output} ({result.rows.num_rows} rows)")
     n = None if limit == 0 else limit
     if as_json:
-        emit_json(result.to_json(rows=show_rows, limit=n))
+        emit_json({**result.to_json(rows=show_rows, limit=n), "drift": drift})
     else:
         lines: list[str] = []
         if stat:
@@ -285,8 +316,9 @@ def diff(a: str, b: str, stat: bool, show_rows: bool, limit: int, output: str | 
             if lines:
                 lines.append("")
             lines += render_transitions(result.transitions)
-        if not (stat or show_rows or transitions):
+        if summary_only:
             lines += render_summary(s)
+            lines += render_drift(drift) if drift is not None else []
         for line in lines:
             echo(line)
     if exit_code and not result.identical:
