@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 import annover
-from annover.errors import ObjectError
+from annover.errors import NotARepoError, ObjectError
 from annover.repo.gc import gc
 from annover.store.refs import RepoLock
 
@@ -267,6 +267,18 @@ def test_gc_waits_for_the_lock_then_exits_9(four, monkeypatch):
     with RepoLock(repo.dir / "lock", 1):
         code, out, err = invoke("gc", "--force")
     assert code == 9 and "locked" in err and err.count("\n") == 1
+    assert _cache(repo) == before
+
+
+def test_a_command_killed_after_the_repository_was_opened_is_refused(four):
+    """Its pid still in the lock file when gc takes the lock: what it wrote may be half done."""
+    repo, vids, _ = four
+    run_cli("reset", "v3", "--force", cwd=repo.root, check=True)
+    before = _cache(repo)
+    opened = annover.Repo(repo.root)
+    (repo.dir / "lock").write_text("4194304\n")  # a writer that died holding the lock
+    with pytest.raises(NotARepoError, match="interrupted annover command"):
+        gc(opened, force=True)
     assert _cache(repo) == before
 
 
