@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from annover._lazy import lazy
 from annover.errors import InputError
-from annover.formats.coco_fast import json_numbers, pct_array, round_exact
+from annover.formats.coco_fast import json_numbers, pct_array, round_exact, scaled_integers
 from annover.formats.images import CATEGORY_TAGS, PCT_DIGITS, _image_field, _size_of, file_name_of, unique_names
 from annover.formats.resolve import _rule
 from annover.formats.yolo import _image_path, _yaml, label_path
@@ -230,9 +230,8 @@ def px_of_array(p: "np.ndarray", size: "np.ndarray") -> "np.ndarray":
 def num_texts(v: "np.ndarray") -> "pa.Array":
     """:func:`annover.formats.yolo.num` of each value: up to 8 decimals, no trailing zeros."""
     from annover.formats.yolo import num
-    y = v * 1e8
-    near = (np.abs(np.abs(y - np.floor(y)) - 0.5) <= 4 * np.spacing(np.abs(y))) | ~(np.abs(y) < 2.0 ** 52)
-    k = np.where(near, 0, np.rint(y)).astype(np.int64)
+    n, near = scaled_integers(v, 1e8)
+    k = np.where(near, 0, n).astype(np.int64)
     absk = np.abs(k)
     ip = pc.cast(pa.array(absk // 10 ** 8), pa.string())
     fp = pc.utf8_rtrim(pc.utf8_lpad(pc.cast(pa.array(absk % 10 ** 8), pa.string()), 8, "0"), characters="0")

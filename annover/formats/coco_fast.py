@@ -58,15 +58,39 @@ def _load(path: Path) -> Any:
         raise _Other from None
 
 
-def round_exact(v: "np.ndarray", digits: int) -> "np.ndarray":
-    """``round(x, digits)`` of each value, as Python rounds (correctly, half to even): numpy's
-    scaled ``rint`` gives the same double except near a half, where Python rounds those few."""
-    scale = 10.0 ** digits
+_SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's split of a double into two halves
+
+
+def _split(a: "np.ndarray") -> tuple["np.ndarray", "np.ndarray"]:
+    c = _SPLIT * a
+    hi = c - (c - a)
+    return hi, a - hi
+
+
+def scaled_integers(v: "np.ndarray", scale: float) -> tuple["np.ndarray", "np.ndarray"]:
+    """(n, odd): n is the integer nearest to the exact product ``v * scale`` (ties to even), as
+    Python's ``round`` and ``format`` round the decimal digits of a double; ``odd`` marks the values
+    (beyond 2**52, not finite) left to Python. Where the rounded product is a half, its rounding
+    error (Dekker's exact product) says on which side the exact product lies."""
     y = v * scale
-    out = np.rint(y) / scale
-    near = np.abs(np.abs(y - np.floor(y)) - 0.5) <= 4 * np.spacing(np.abs(y))
-    near |= ~(np.abs(y) < 2.0 ** 52)
-    for i in np.flatnonzero(near).tolist():
+    n = np.rint(y)
+    half = np.flatnonzero(np.abs(y - n) == 0.5)
+    if half.size:
+        a, yh = v[half], y[half]
+        ah, al = _split(a)
+        bh, bl = _split(np.full(half.size, scale))
+        err = ((ah * bh - yh) + ah * bl + al * bh) + al * bl  # v * scale == y + err, exactly
+        low = np.floor(yh)
+        n[half] = np.where(err > 0, low + 1, np.where(err < 0, low, n[half]))
+    return n, ~(np.abs(y) < 2.0 ** 52)
+
+
+def round_exact(v: "np.ndarray", digits: int) -> "np.ndarray":
+    """``round(x, digits)`` of each value, as Python rounds (correctly, half to even)."""
+    scale = 10.0 ** digits
+    n, odd = scaled_integers(v, scale)
+    out = n / scale
+    for i in np.flatnonzero(odd).tolist():
         out[i] = round(float(v[i]), digits)
     return out
 
