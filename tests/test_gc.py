@@ -236,6 +236,29 @@ def test_the_users_own_dvc_data_is_never_removed(four):
     assert (cache / shared[:2] / shared[2:]).exists()
 
 
+def test_a_cache_outside_the_repository_needs_shared_cache(tmp_path, monkeypatch):
+    """``dvc cache dir`` elsewhere (other clones may share it): --force alone is exit 2, removing nothing."""
+    root = tmp_path / "repo"
+    annover.init(root)
+    assert _dvc("cache", "dir", "--local", str(tmp_path / "shared-cache"), cwd=root).returncode == 0
+    for f in ("round1.json", "round2.json", "labeling.xml"):
+        shutil.copy(EXAMPLES / f, root / f)
+    monkeypatch.chdir(root)
+    repo = annover.Repo(root)
+    v1 = repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id").version.id
+    v2 = repo.snapshot(_edited(root, 2)).version.id
+    unique = _unique(repo, v2, [v1])
+    run_cli("reset", "v1", "--force", cwd=root, check=True)
+    assert repo.dvc.cache_dir().is_relative_to(tmp_path / "shared-cache")
+    before = _cache(repo)
+    plan = _gc_json("-n")
+    assert plan["cache_outside_repo"] and set(plan["md5s"]) == unique
+    code, out, err = invoke("gc", "--force")
+    assert code == 2 and "--shared-cache" in err and err.count("\n") == 1 and _cache(repo) == before
+    assert set(_gc_json("--force", "--shared-cache")["md5s"]) == unique
+    assert _cache(repo) == {m: s for m, s in before.items() if m not in unique}
+
+
 # ---------------------------------------------------------------- pending state, locks, crashes
 
 
@@ -304,7 +327,7 @@ def test_gc_options_and_help(four):
     assert code == 2 and "not both" in err
     code, out, err = invoke("gc", "--help")
     assert code == 0 and "Examples:" in out and "--json" in out and "--force" in out and "--dry-run" in out
-    assert "remote is never touched" in out and "Exit 6" in out
+    assert "remote is never touched" in out and "exit 6" in out and "--shared-cache" in out
 
 
 # ---------------------------------------------------------------- property

@@ -76,6 +76,9 @@ def _render(out: GcResult) -> None:
         kept += (f" ({len(out.not_here)} not in this cache: gc keeps what annover knows they need, "
                  "`annover pull` fetches the rest)")
     remote = "the DVC remote is not touched"
+    if out.shared:
+        info(f"warning: the DVC cache is outside this repository ({out.cache}); if other clones share it, "
+             "what their versions need is not known here (--force needs --shared-cache)")
     if not out.objects:
         info(f"nothing to remove: every object of annover's in the DVC cache is needed; {kept}; {remote}")
         return
@@ -104,15 +107,21 @@ on a deleted branch. Kept: every object of a version HEAD's history, a branch, a
 remote-tracking branch or a tag reaches (also a tag on a version a reset dropped), and
 every file that is not annover's (the user's own DVC data). Without --force nothing is
 removed. The DVC remote is never touched: a version pushed before stays pullable.
+A cache outside the repository (`dvc cache dir`), which other clones may share, is
+removed from only with --shared-cache.
 \b
-Exit 6 when the repository has pending state (a command killed while writing, or
-annover's files in the work tree or git's index differing from HEAD's commit); exit 9
-when another annover command holds the repository lock past ANNOVER_LOCK_TIMEOUT.
+Exit 2 for --force on a cache outside the repository without --shared-cache; exit 6
+when the repository has pending state (a command killed while writing, or annover's
+files in the work tree or git's index differing from HEAD's commit); exit 9 when
+another annover command holds the repository lock past ANNOVER_LOCK_TIMEOUT.
 """)
 @click.option("-n", "--dry-run", is_flag=True, help="Only list what would be removed (the default).")
 @click.option("-f", "--force", is_flag=True, help="Remove it (without --force, gc is a dry run).")
+@click.option("--shared-cache", is_flag=True,
+              help="Remove from a DVC cache outside the repository too (`dvc cache dir`): only when no other "
+                   "clone or project uses it (without it, --force on such a cache is exit 2).")
 @json_option
-def gc(dry_run: bool, force: bool, as_json: bool) -> None:
+def gc(dry_run: bool, force: bool, shared_cache: bool, as_json: bool) -> None:
     """Remove from the local DVC cache the objects no reachable version or tag needs.
 
     A dry run unless --force: the objects that would go are listed on stdout (md5, bytes),
@@ -121,7 +130,7 @@ def gc(dry_run: bool, force: bool, as_json: bool) -> None:
         raise UsageError("give --dry-run or --force, not both", "see `annover gc --help`")
     repo = Repo(".")
     with _Bar(as_json) as bar:
-        out = collect(repo, force=force, progress=bar)
+        out = collect(repo, force=force, progress=bar, shared_cache=shared_cache)
     for note in repo.recovered:
         info(f"warning: {note}" if note.startswith(("ignored", "could not")) else f"repaired: {note}")
     if as_json:

@@ -21,6 +21,9 @@ What may go: annover's listings of the versions no one can name any more (droppe
 they list that nothing kept lists. Listed objects go first and their listing last, so a
 gc cut short leaves a listing the next one finds again. The DVC remote is not touched.
 
+A DVC cache outside the repository (``dvc cache dir``) may be shared by other clones, whose
+versions this one cannot see: removing from it needs ``shared_cache`` (``--shared-cache``).
+
 It runs under the repository lock and refuses (exit 6) a repository with pending state
 (a command killed while writing since it was opened, annover's files in the work tree or
 git's index differing from HEAD's commit): reachability is read from the commits.
@@ -36,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from annover.errors import AnnoverError, NotARepoError
+from annover.errors import AnnoverError, NotARepoError, UsageError
 from annover.repo.core import RepoCore
 from annover.repo.remote import reachable
 from annover.store import dvc as dvc_adapter
@@ -83,6 +86,7 @@ class GcResult:
     not_here: list[str]
     cache: str
     tags: dict[str, list[str]] = field(default_factory=dict)
+    shared: bool = False  # the cache is outside the repository: other clones may use it
 
     @property
     def bytes(self) -> int:
@@ -97,6 +101,7 @@ class GcResult:
                 "listings": len(self.listings), "bytes": self.bytes, "bytes_freed": self.freed,
                 "versions_kept": len(self.kept), "kept": self.kept, "dropped": self.dropped,
                 "not_here": self.not_here, "view_files": len(self.view), "cache": self.cache,
+                "cache_outside_repo": self.shared,
                 "remote": "not touched", "md5s": sorted(self.objects)}
 
 
@@ -387,11 +392,26 @@ def _remove(paths: list[Path], progress: Progress) -> None:
             d.rmdir()
 
 
-def gc(repo: RepoCore, force: bool = False, progress: Progress = _noop) -> GcResult:
+def outside(repo: RepoCore, cache: Path) -> bool:
+    """Whether the DVC cache is outside the repository's own ``.dvc/cache`` (``dvc cache dir``):
+    other clones or projects may use it, and what they need is not known here."""
+    own = (repo.dvc_root / dvc_adapter.DVC_DIR / "cache").resolve()
+    return not cache.resolve().is_relative_to(own)
+
+
+def gc(repo: RepoCore, force: bool = False, progress: Progress = _noop, shared_cache: bool = False) -> GcResult:
     """Remove (``force``; else only say, a dry run) from the local DVC cache, and from the working
     store, the objects no version a user can still name needs (see the module docstring).
     Under the repository lock; pending state is refused (exit 6), a lock held by another
-    annover command is waited for, then exit 9. The DVC remote is not touched."""
+    annover command is waited for, then exit 9. A cache outside the repository (which other
+    clones may share) is removed from only with ``shared_cache`` (exit 2 otherwise). The
+    DVC remote is not touched."""
+    cache = repo.dvc.cache_dir()
+    if force and not shared_cache and outside(repo, cache):
+        raise UsageError(f"the DVC cache is outside this repository ({cache}): other clones or projects may "
+                         "share it, and gc cannot know what their versions need",
+                         "if none does, run `annover gc --force --shared-cache`; else `dvc gc --projects ...` "
+                         "names them all")
     with repo.lock() as held:
         check_settled(repo, held)
         plan = _plan(repo, progress)
@@ -404,4 +424,5 @@ def gc(repo: RepoCore, force: bool = False, progress: Progress = _noop) -> GcRes
     tags = repo.tags_of()
     dropped = sorted(v for v, m in plan.listing_of.items() if m in plan.garbage and v not in plan.kept)
     return GcResult(force, dict(plan.garbage), freed, [repo.rel(p) for p in view], sorted(plan.kept), dropped,
-                    plan.not_here, str(plan.cache), {v: sorted(tags.get(v, [])) for v in plan.kept if v in tags})
+                    plan.not_here, str(plan.cache), {v: sorted(tags.get(v, [])) for v in plan.kept if v in tags},
+                    outside(repo, plan.cache))
