@@ -24,6 +24,7 @@ from annover.store import dvc as dvc_adapter
 from annover.store.objects import shard
 
 from .conftest import EXAMPLES
+from .ls_fixtures import choice, ls, ls_server, project_factory, sdk_admin  # noqa: F401  (a real Label Studio)
 from .test_s3 import s3_env, s3_server  # noqa: F401  (fixtures: moto's S3 server on 127.0.0.1)
 
 DVC = Path(sys.executable).with_name("dvc")
@@ -75,6 +76,7 @@ def published(tmp_path_factory):
     base = tmp_path_factory.mktemp("published")
     mp.chdir(base)
     mp.setenv("DVC_NO_ANALYTICS", "1")
+    mp.setenv("ANNOVER_CACHE_DIR", str(base / "cache"))  # before the function-scoped isolation: nothing in $HOME
     for k, v in {"GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.com", "GIT_COMMITTER_NAME": "A",
                  "GIT_COMMITTER_EMAIL": "a@example.com"}.items():
         mp.setenv(k, v)
@@ -459,13 +461,10 @@ def test_the_s3_keys_given_to_moto_are_in_no_file_history_or_log(tmp_path, monke
 
 
 @pytest.mark.labelstudio
-def test_the_label_studio_keys_are_in_no_file_history_or_log(tmp_path, monkeypatch, request):
-    from .ls_fixtures import choice
-
-    server = request.getfixturevalue("ls_server")
-    p = request.getfixturevalue("project_factory")("security")
-    sdk = request.getfixturevalue("sdk_admin")
-    sdk.projects.import_tasks(id=p.id, request=[{"data": {"id": "s1", "text": "one"}}, {"data": {"id": "s2"}}])
+def test_the_label_studio_keys_are_in_no_file_history_or_log(tmp_path, monkeypatch, ls_server, project_factory,
+                                                             sdk_admin):
+    p, sdk = project_factory("security"), sdk_admin
+    sdk.projects.import_tasks(id=p.id, request=[{"data": {"id": "s1", "text": "one"}}, {"data": {"id": "s2", "text": "two"}}])
     task = next(iter(sdk.tasks.list(project=p.id)))
     sdk.annotations.create(id=task.id, result=choice("pos"))
     root = tmp_path / "labels"
@@ -479,5 +478,5 @@ def test_the_label_studio_keys_are_in_no_file_history_or_log(tmp_path, monkeypat
     if log and Path(log).is_file():  # the server's log: a key sent in a URL would show there
         outputs.append(Path(log).read_text(errors="replace"))
     keys = _test_credentials()
-    assert server.api_key in keys
+    assert ls_server.api_key in keys
     assert leaks(root, keys, outputs) == []
