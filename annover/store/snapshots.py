@@ -561,8 +561,8 @@ def plan_delta(store: ObjectStore, stored: "pa.Table", name: str, parent: Snapsh
         return None
     mask, gone = found
     upserts = stored.filter(pa.array(mask))
-    if upserts.num_rows + len(gone) > rows_left or upserts.num_rows + len(gone) == 0:
-        return None
+    if upserts.num_rows + len(gone) > rows_left:
+        return None  # an empty delta: the same content (the snapshot is the parent's)
     return Delta(parent.manifest, m, upserts, pa.table({"task_key": gone}))
 
 
@@ -595,10 +595,15 @@ def _delta_bytes(delta: Delta) -> "list[bytes | None]":
 
 def store_encoding(store: ObjectStore, name: str, sid: str, enc: Encoding, pool: Executor | None = None,
                    parent: SnapshotRef | None = None) -> SnapshotRef:
-    """Store an encoding's objects and manifest. A delta is stored only on the parent it was
-    planned against; when HEAD moved meanwhile the table is encoded and stored whole."""
+    """Store an encoding's objects and manifest; nothing when the delta planned on ``parent``
+    found every row the same. A delta is stored only on the parent it was planned against;
+    when HEAD moved meanwhile the table is encoded and stored whole."""
     delta = enc.delta
-    if delta is not None and (parent is None or parent.manifest != delta.parent):
+    planned = delta is not None and parent is not None and parent.manifest == delta.parent
+    empty = delta is not None and delta.upserts.num_rows + delta.deletes.num_rows == 0
+    if planned and empty and parent.id == sid:  # every row as the parent's, provenance too
+        return parent
+    if delta is not None and (not planned or empty):
         assert enc.source is not None
         with ThreadPoolExecutor(max_workers=2) as own:
             rows, futures, table = encode_parts(enc.source, pool or own, name, stored=enc.table)
