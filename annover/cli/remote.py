@@ -78,6 +78,9 @@ Examples:
   annover push            # every version reachable from HEAD and the tags that the remote lacks
   annover push v1         # one version
   annover push --remote backup --json
+\b
+Exit 8 when an object's copy in the DVC cache is corrupt or missing (named; that version is not
+pushed), 10 when the remote does not answer or does not hold what was sent.
 """)
 @click.argument("rev", required=False)
 @remote_option
@@ -98,6 +101,10 @@ def push(rev: str | None, remote: str | None, timeout: float | None, as_json: bo
 Examples:
   annover pull            # every version reachable from HEAD and the tags that this clone lacks
   annover pull v1         # one version; then: annover export v1 ... / annover.load('v1')
+\b
+Exit 8 when a DVC listing or pointer from the remote names anything but the version's own
+objects (refused before anything is written), 10 when the remote does not answer or lacks a
+version, or DVC cannot check a file out.
 """)
 @click.argument("rev", required=False)
 @remote_option
