@@ -302,3 +302,54 @@ def test_flat_csv_with_line_breaks_inside_quoted_cells(tmp_path, rows):
     assert json.loads(a.tasks.column("data")[rows - 1].as_py())["text"] == recs[-1]["text"]
     for name in ("tasks", "annotations"):
         assert C.content_id(getattr(a, name), name) == C.content_id(getattr(b, name), name)
+
+
+# ---------------------------------------------------------------------------
+# exports written in batches (never whole in memory) are byte for byte the whole render
+
+_CORPUS_LS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "label-studio"
+_BATCH_SOURCES = sorted([*(_CORPUS_LS.glob("*.json") if _CORPUS_LS.is_dir() else []),
+                         *(DATA / "ls").glob("*.json"), DATA / "all_types.json"])
+
+
+def _whole(fmt: str, tables: dict, table: str = "annotations") -> bytes:
+    """The definition of each format, rendered in one piece."""
+    import pyarrow.compute as pc
+    import pyarrow.csv as pcsv
+
+    from annover.formats.label_studio import to_tasks as ls_to_tasks
+    from annover.formats.json_min import to_json_min
+
+    if fmt == "label-studio":
+        doc = ls_to_tasks(tables["tasks"].to_pylist(), tables["annotations"].to_pylist(),
+                          tables["predictions"].to_pylist())
+    elif fmt == "json-min":
+        doc = to_json_min(tables)
+    elif fmt == "jsonl":
+        out = []
+        for r in tables[table].to_pylist():
+            out.append(json.dumps({k: json.loads(v) if k in W.JSON_COLUMNS and isinstance(v, str) else v
+                                   for k, v in r.items()}, ensure_ascii=False) + "\n")
+        return "".join(out).encode()
+    else:
+        t = tables[table]
+        cols = [pc.binary_join(c, "|") if pa.types.is_list(c.type) else c for c in t.columns]
+        sink = pa.BufferOutputStream()
+        pcsv.write_csv(pa.table(cols, names=t.column_names), sink)
+        return sink.getvalue().to_pybytes()
+    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode()
+
+
+@pytest.mark.parametrize("src", _BATCH_SOURCES, ids=lambda p: p.name)
+def test_exports_in_batches_equal_the_whole(src, monkeypatch):
+    cfg = src.with_suffix(".xml")
+    config = LabelingConfig.from_file(str(cfg)) if cfg.exists() else None
+    key = "data.uid" if src.name == "all_types.json" else ("id" if src.name == "ls_ground_truth_dup_ids.json" else None)
+    t = read_source(src, config=config, key=key, validate=False)
+    tables = {"tasks": t.tasks, "annotations": t.annotations, "predictions": t.predictions}
+    for fmt in ("label-studio", "json-min", "jsonl", "csv"):
+        for table in (("annotations", "tasks", "predictions") if fmt in ("jsonl", "csv") else ("annotations",)):
+            expected = _whole(fmt, tables, table)
+            for size in (1, 3, 10**6):
+                monkeypatch.setattr(W, "BATCH", size)
+                assert b"".join(W.render_chunks(fmt, tables, None, table)) == expected, (fmt, table, size)

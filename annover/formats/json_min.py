@@ -19,7 +19,7 @@ from annover.model.config import Control, LabelingConfig
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["from_json_min", "to_json_min"]
+__all__ = ["from_json_min", "json_min_records", "to_json_min"]
 
 #: Keys of a JSON-MIN (or CSV) record that describe the annotation or the task, not the task's data.
 META_KEYS = frozenset({"id", "annotator", "annotation_id", "created_at", "updated_at", "lead_time",
@@ -118,7 +118,11 @@ def _results(name: str, ctl: Control, v: Any, config: LabelingConfig, where: str
 
 def to_json_min(tables: dict[str, "pa.Table"]) -> list[dict]:
     """JSON-MIN records of a version: one per annotation that is not a skip."""
-    tasks = to_tasks(tables["tasks"].to_pylist(), tables["annotations"].to_pylist(), [])
+    return json_min_records(to_tasks(tables["tasks"].to_pylist(), tables["annotations"].to_pylist(), []))
+
+
+def json_min_records(tasks: list[dict]) -> list[dict]:
+    """JSON-MIN records of Label Studio tasks: one per annotation that is not a skip."""
     return [_record(t, a) for t in tasks for a in t["annotations"] if not a.get("was_cancelled")]
 
 

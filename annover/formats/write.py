@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
-import io
 import json
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Iterator
 
 from annover._lazy import lazy
 from annover.errors import UsageError
 from annover.formats import EXPORT_FORMATS, Format
-from annover.formats.json_min import to_json_min
+from annover.formats.json_min import json_min_records
 from annover.formats.label_studio import to_tasks
+from annover.model import canonical as C
 from annover.store.snapshots import part_bytes
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
 else:
+    np = lazy("numpy")
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
     pcsv = lazy("pyarrow.csv")
 
-__all__ = ["csv", "json_min", "jsonl", "label_studio", "parquet", "render"]
+__all__ = ["csv", "json_min", "jsonl", "label_studio", "parquet", "render", "render_chunks"]
+
+#: Tasks (Label Studio JSON, JSON-MIN) or rows (JSONL, CSV) turned into Python objects at a
+#: time: an export of ten million rows is written in pieces, never whole in memory.
+BATCH = 20_000
 
 #: Columns holding JSON text, written as JSON values in JSONL.
 JSON_COLUMNS = ("data", "value", "region", "extra")
@@ -30,55 +36,143 @@ JSON_COLUMNS = ("data", "value", "region", "extra")
 TABLE_FORMATS = (Format.JSONL, Format.CSV, Format.PARQUET)
 
 
-def _json_bytes(doc: object) -> bytes:
-    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode("utf-8")
+def _json_array(batches: Iterator[list]) -> Iterator[bytes]:
+    """``json.dumps(all items, ensure_ascii=False, indent=1) + "\\n"``, byte for byte, from batches."""
+    first = True
+    for items in batches:
+        if not items:
+            continue
+        text = json.dumps(items, ensure_ascii=False, indent=1)
+        yield (("[\n" if first else ",\n") + text[2:-2]).encode("utf-8")  # the items without "[\n" and "\n]"
+        first = False
+    yield b"[]\n" if first else b"\n]\n"
+
+
+def _runs(t: "pa.Table") -> "tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]":
+    """(task keys, first row, row count, order) of each task's rows in ``t`` (ordered by task key,
+    stably, through ``order``: the row indices in that order)."""
+    keys = C.single_chunk(t.column("task_key"))
+    n = len(keys)
+    in_order = n < 2 or pc.all(pc.less_equal(keys.slice(0, n - 1), keys.slice(1))).as_py()
+    order = np.arange(n, dtype=np.int64) if in_order else pc.sort_indices(keys).to_numpy()  # Arrow's sort is stable
+    k = keys if in_order else keys.take(pa.array(order))
+    if len(k) == 0:
+        return k, np.zeros(0, np.int64), np.zeros(0, np.int64), order
+    first = np.ones(len(k), dtype=bool)
+    first[1:] = pc.not_equal(k.slice(1), k.slice(0, len(k) - 1)).to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(first)
+    counts = np.diff(np.append(starts, len(k)))
+    return k.filter(pa.array(first)), starts, counts, order
+
+
+def _rows_of(t: "pa.Table", runs: tuple, task_keys: "pa.Array") -> list[dict]:
+    """The rows of ``t`` of the tasks ``task_keys``, each task's rows together, in ``t``'s order."""
+    run_keys, starts, counts, order = runs
+    at = pc.index_in(task_keys, value_set=run_keys).to_numpy(zero_copy_only=False)
+    at = at[~np.isnan(at)].astype(np.int64) if at.dtype.kind == "f" else at[at >= 0]
+    if not len(at):
+        return []
+    n = counts[at]
+    offsets = np.repeat(starts[at] - np.cumsum(np.append(0, n[:-1])), n) + np.arange(n.sum())
+    return t.take(pa.array(order[offsets])).to_pylist()
+
+
+def task_batches(tables: dict[str, "pa.Table"], size: int | None = None) -> Iterator[tuple[list, list, list]]:
+    """(task rows, their annotation rows, their prediction rows) a batch of tasks at a time, the
+    tasks in the order :func:`~annover.formats.label_studio.to_tasks` writes them (their
+    position in the input export, then task key), so that the batches' tasks concatenated are
+    exactly ``to_tasks`` of everything."""
+    tasks = tables["tasks"]
+    pos = [(_position(o), i) for i, o in enumerate(tasks.column("ls_original").to_pylist())] \
+        if "ls_original" in tasks.column_names else [(0, i) for i in range(tasks.num_rows)]
+    order = np.array([i for _, i in sorted(pos)], dtype=np.int64)
+    ann, pred = _runs(tables["annotations"]), _runs(tables["predictions"])
+    size = size or BATCH
+    for a in range(0, len(order), size):
+        batch = tasks.take(pa.array(order[a:a + size]))
+        keys = C.single_chunk(batch.column("task_key"))
+        yield (batch.to_pylist(), _rows_of(tables["annotations"], ann, keys),
+               _rows_of(tables["predictions"], pred, keys))
+
+
+def _position(original: str | None) -> int:
+    """A task's position in the export it was read from (after all that have one when none)."""
+    if not original:
+        return 2**62
+    i = json.loads(original).get("i", 2**62)
+    return i if isinstance(i, int) else 2**62
+
+
+def label_studio_chunks(tables: dict[str, "pa.Table"]) -> Iterator[bytes]:
+    """Label Studio JSON: tasks with their annotations and predictions, to import again."""
+    return _json_array(to_tasks(t, a, p) for t, a, p in task_batches(tables))
+
+
+def json_min_chunks(tables: dict[str, "pa.Table"]) -> Iterator[bytes]:
+    """Label Studio's JSON-MIN: one object per (non-skipped) annotation, controls as keys."""
+    return _json_array(json_min_records(to_tasks(t, a, [])) for t, a, _ in task_batches(tables))
+
+
+def jsonl_chunks(t: "pa.Table") -> Iterator[bytes]:
+    """One JSON object per row; JSON columns (data, value, region, extra) embedded as objects."""
+    for a in range(0, t.num_rows, BATCH):
+        lines = []
+        for r in t.slice(a, BATCH).to_pylist():
+            for k in JSON_COLUMNS:
+                if isinstance(r.get(k), str):
+                    r[k] = json.loads(r[k])
+            lines.append(json.dumps(r, ensure_ascii=False, sort_keys=False) + "\n")
+        yield "".join(lines).encode("utf-8")
+
+
+def csv_chunks(t: "pa.Table") -> Iterator[bytes]:
+    """Flat CSV: lists joined with '|', JSON columns as JSON text (a header, then rows in batches)."""
+    cols = [pc.binary_join(c, "|") if pa.types.is_list(c.type) else c for c in t.columns]
+    flat = pa.table(cols, names=t.column_names)
+    for a in range(0, max(flat.num_rows, 1), BATCH * 10):
+        sink = pa.BufferOutputStream()
+        pcsv.write_csv(flat.slice(a, BATCH * 10), sink, pcsv.WriteOptions(include_header=a == 0))
+        yield sink.getvalue().to_pybytes()
+
+
+def render_chunks(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None = None,
+                  table: str = "annotations") -> Iterator[bytes]:
+    """``tables`` as ``fmt`` (one of :data:`EXPORT_FORMATS`), in pieces to write one after
+    another; the one-table formats write ``table``."""
+    if fmt == Format.LABEL_STUDIO:
+        return label_studio_chunks(tables)
+    if fmt == Format.JSON_MIN:
+        return json_min_chunks(tables)
+    if fmt == Format.JSONL:
+        return jsonl_chunks(tables[table])
+    if fmt == Format.CSV:
+        return csv_chunks(tables[table])
+    if fmt == Format.PARQUET:
+        return iter([part_bytes(tables[table])])
+    raise UsageError(f"unknown export format {fmt!r}", f"use one of {', '.join(EXPORT_FORMATS)}")
+
+
+def render(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None = None, table: str = "annotations") -> bytes:
+    """``tables`` as ``fmt``, whole (see :func:`render_chunks`)."""
+    return b"".join(render_chunks(fmt, tables, cfg_text, table))
 
 
 def label_studio(tables: dict[str, "pa.Table"]) -> bytes:
-    """Label Studio JSON: tasks with their annotations and predictions, to import again."""
-    return _json_bytes(to_tasks(tables["tasks"].to_pylist(), tables["annotations"].to_pylist(),
-                                tables["predictions"].to_pylist()))
+    return render(Format.LABEL_STUDIO, tables)
 
 
 def json_min(tables: dict[str, "pa.Table"], cfg_text: str | None = None) -> bytes:
-    """Label Studio's JSON-MIN: one object per (non-skipped) annotation, controls as keys."""
-    return _json_bytes(to_json_min(tables))
+    return render(Format.JSON_MIN, tables)
 
 
 def jsonl(t: "pa.Table") -> bytes:
-    """One JSON object per row; JSON columns (data, value, region, extra) embedded as objects."""
-    buf = io.StringIO()
-    for r in t.to_pylist():
-        for k in JSON_COLUMNS:
-            if isinstance(r.get(k), str):
-                r[k] = json.loads(r[k])
-        buf.write(json.dumps(r, ensure_ascii=False, sort_keys=False) + "\n")
-    return buf.getvalue().encode("utf-8")
+    return b"".join(jsonl_chunks(t))
 
 
 def csv(t: "pa.Table") -> bytes:
-    """Flat CSV: lists joined with '|', JSON columns as JSON text."""
-    cols = [pc.binary_join(c, "|") if pa.types.is_list(c.type) else c for c in t.columns]
-    sink = pa.BufferOutputStream()
-    pcsv.write_csv(pa.table(cols, names=t.column_names), sink)
-    return sink.getvalue().to_pybytes()
+    return b"".join(csv_chunks(t))
 
 
 def parquet(t: "pa.Table") -> bytes:
     """Parquet written as annover writes its parts (``annover snapshot`` reads it back)."""
     return part_bytes(t)
-
-
-def render(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None = None, table: str = "annotations") -> bytes:
-    """``tables`` as ``fmt`` (one of :data:`EXPORT_FORMATS`); the one-table formats write ``table``."""
-    if fmt == Format.LABEL_STUDIO:
-        return label_studio(tables)
-    if fmt == Format.JSON_MIN:
-        return json_min(tables)
-    if fmt == Format.JSONL:
-        return jsonl(tables[table])
-    if fmt == Format.CSV:
-        return csv(tables[table])
-    if fmt == Format.PARQUET:
-        return parquet(tables[table])
-    raise UsageError(f"unknown export format {fmt!r}", f"use one of {', '.join(EXPORT_FORMATS)}")
