@@ -165,6 +165,24 @@ def test_diff_json_has_drift_checked_against_scipy(loop_repo):  # noqa: F811
     assert json.loads(invoke("diff", "v3", "v3", "--json")[1])["drift"] is None  # identical: nothing read
 
 
+def test_drift_counts_are_cached_per_version_and_a_bad_entry_is_counted_again(loop_repo, tmp_path,  # noqa: F811
+                                                                              monkeypatch):
+    cache = tmp_path / "cache" / "drift"
+    monkeypatch.setenv("ANNOVER_CACHE_DIR", str(tmp_path / "cache"))
+    first = json.loads(invoke("diff", "v2", "v3", "--json")[1])["drift"]
+    sid = {v: loop_repo.show(v).record["tables"]["annotations"]["id"] for v in ("v2", "v3")}
+    assert sorted(p.stem for p in cache.glob("*.json")) == sorted(sid.values())
+    (cache / f"{sid['v2']}.json").write_text('{"format": 1, "counts": [["sentiment", "a", "positive", -3]]}')
+    (cache / f"{sid['v3']}.json").write_text("{not json")
+    assert json.loads(invoke("diff", "v2", "v3", "--json")[1])["drift"] == first
+    entry = cache / f"{sid['v3']}.json"
+    assert json.loads(entry.read_text())["format"] == 1  # written again
+    # what the next diff reads: a well-formed entry is taken as the version's counts
+    entry.write_text(json.dumps({"format": 1, "counts": [["sentiment", "zed@example.com", "positive", 5]]}))
+    got = json.loads(invoke("diff", "v2", "v3", "--json")[1])["drift"]["controls"]["sentiment"]
+    assert got["annotators"]["zed@example.com"]["b"] == [5] and sum(got["b"]) == 5
+
+
 def test_diff_plain_output_has_one_drift_line(loop_repo):  # noqa: F811
     doc = json.loads(invoke("diff", "v2", "v3", "--json")[1])["drift"]["controls"]
     code, out, err = invoke("diff", "v2", "v3")
@@ -177,6 +195,8 @@ def test_diff_plain_output_has_one_drift_line(loop_repo):  # noqa: F811
                  if x["jensen_shannon"] is not None))
     assert f"annotator most shifted: {shift[1]} on {shift[2]} (JS {shift[0]:.3f})" in lines[0]
     assert "Drift" not in invoke("diff", "v2", "v3", "--stat")[1]
+    assert "Drift" not in invoke("diff", "v2", "v3", "--no-drift")[1]
+    assert json.loads(invoke("diff", "v2", "v3", "--json", "--no-drift")[1])["drift"] is None
 
 
 def test_report_command(loop_repo, tmp_path):  # noqa: F811

@@ -275,21 +275,27 @@ Examples:
 @click.option("--overlap-threshold", type=click.FloatRange(0, 1), default=DEFAULT_OVERLAP, show_default=True,
               help="Spans without a kept region id match when they share at least this part of the shorter one.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the versions differ, 0 when not (for CI).")
+@click.option("--no-drift", is_flag=True, help="Leave out drift (label and per-annotator rate shift): it counts "
+              "both versions' labels whole, where the diff reads only the parts that differ.")
 @json_option
 def diff(a: str, b: str, stat: bool, show_rows: bool, limit: int, output: str | None, transitions: bool,
-         policy: str, iou_threshold: float, overlap_threshold: float, exit_code: bool, as_json: bool) -> None:
+         policy: str, iou_threshold: float, overlap_threshold: float, exit_code: bool, no_drift: bool,
+         as_json: bool) -> None:
     """What changed from version A to version B (default HEAD).
 
     Tasks, answers and regions added, removed or changed; labels per control and per
     annotator before -> after; config, predictions and source data changes. Regions are
-    matched by id where the tool kept one, else boxes by IoU and spans by overlap.
+    matched by id where the tool kept one, else boxes by IoU and spans by overlap. The
+    summary and --json end with drift: per control, chi-square and Jensen-Shannon of the
+    label distributions; the annotator whose label rates moved most (docs/loop.md).
     """
     arrow_without_pandas()
     repo = Repo(".")
     result = repo.diff(a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
                        policy=policy, transitions=transitions)
     summary_only = not (stat or show_rows or transitions)
-    drift = loop_api.diff_drift(repo, a, b, result.identical) if as_json or summary_only else None
+    want_drift = not no_drift and (as_json or summary_only)
+    drift = loop_api.diff_drift(repo, a, b, result.identical) if want_drift else None
     s = result.summary
     for w in s["warnings"]:
         info(f"warning: {w}")

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from annover.diffing.result import DEFAULT_POLICY
@@ -21,7 +23,7 @@ from annover.loop.drift import COUNT_COLUMNS, drift_of_counts, label_counts
 from annover.loop.evaluate import compare_models, evaluate, model_versions
 from annover.loop.sample import SampleResult, sample
 from annover.loop.suspects import DEFAULT_THRESHOLD, SuspectsResult, suspects
-from annover.model.config import config_structure
+from annover.model.config import cache_dir, config_structure
 
 __all__ = ["Series", "versions_in", "name_of", "run_agreement", "run_eval", "run_suspects", "run_sample",
            "run_drift", "diff_drift", "drift_counts", "sample_record", "config_labels", "head_of", "SAMPLES_DIR",
@@ -31,6 +33,9 @@ __all__ = ["Series", "versions_in", "name_of", "run_agreement", "run_eval", "run
 SAMPLES_DIR = "samples"
 #: The ``schema`` of a sample record.
 SAMPLE_SCHEMA = "annover.sample/1"
+#: The format of the per-user cache of label counts (``$ANNOVER_CACHE_DIR/drift/``); a change
+#: in how :func:`annover.loop.drift.label_counts` counts must change it.
+COUNTS_FORMAT = 1
 
 
 @dataclass
@@ -201,9 +206,45 @@ def _record(repo: Any, name: str, body: bytes, message: str) -> str:
     return rel
 
 
+def _counts_path(repo: Any, vid: str) -> Path | None:
+    """The per-user cache file of a version's label counts, named by its annotations table's
+    snapshot id (content-addressed: an entry never goes stale); None without one."""
+    sid = ((repo.version(vid).record.get("tables") or {}).get("annotations") or {}).get("id")
+    if not isinstance(sid, str) or not re.fullmatch(r"[0-9a-f]{8,128}", sid):
+        return None
+    try:
+        return cache_dir() / "drift" / f"{sid}.json"
+    except RuntimeError:  # no home folder to keep a cache in
+        return None
+
+
+def _read_counts(path: Path | None) -> dict[tuple[str, str, str], int] | None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8")) if path is not None else None
+        if doc["format"] != COUNTS_FORMAT:
+            return None
+        out = {(c, a, lab): n for c, a, lab, n in doc["counts"]}
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    ok = all(isinstance(x, str) for k in out for x in k) and all(type(n) is int and n > 0 for n in out.values())
+    return out if ok else None
+
+
 def drift_counts(repo: Any, vid: str) -> dict[tuple[str, str, str], int]:
-    """(control, annotator, label) -> regions of version ``vid``: the only columns drift reads."""
-    return label_counts(repo.load(vid, "annotations", columns=COUNT_COLUMNS))
+    """(control, annotator, label) -> regions of version ``vid``, from the columns drift reads;
+    kept in the per-user cache, so each version is counted once on a machine."""
+    path = _counts_path(repo, vid)
+    cached = _read_counts(path)
+    if cached is not None:
+        return cached
+    counts = label_counts(repo.load(vid, "annotations", columns=COUNT_COLUMNS))
+    if path is not None:
+        body = {"format": COUNTS_FORMAT, "counts": sorted([*k, n] for k, n in counts.items())}
+        try:
+            write_atomic(path, json.dumps(body, ensure_ascii=False).encode())
+        except OSError:  # a cache that cannot be written is skipped
+            pass
+    return counts
 
 
 def diff_drift(repo: Any, a: str, b: str, same: bool = False) -> dict[str, Any] | None:

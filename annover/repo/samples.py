@@ -59,8 +59,8 @@ def find_sample(repo: RepoCore, spec: str, rev: str | None = None) -> Selection:
         sel = _read_record(_by_id(repo, spec), f"sample {spec}")
     else:
         raise NotFoundError(f"sample {spec!r}: no such file, and not a sample id",
-                            f"give an id from {SAMPLES_DIR}/ in .annover (annover sample prints it), a record "
-                            "file, or the file of task keys annover sample --out wrote")
+                            f"give a sample id (annover sample prints it; records are in .annover/{SAMPLES_DIR}/), "
+                            "a record file, or the file of task keys annover sample --out wrote")
     if rev is not None and sel.id is not None and repo.resolve(rev) != sel.version:
         raise UsageError(f"--from {rev} is not the version sample {sel.id} was drawn from ({sel.version[:12]})",
                          "leave --from out: the sample names its version")
