@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import InputError
+from annover.formats.detect import take_parsed
 from annover.formats.coco import _REBUILT, _bool01, _regions
 from annover.formats.label_studio import REGION_FIELDS
 from annover.formats.ls_results import labels_of
@@ -48,6 +49,9 @@ class _Other(Exception):
 
 
 def _load(path: Path) -> Any:
+    doc = take_parsed(path)  # parsed already when the format was recognised
+    if doc is not None:
+        return doc
     try:
         import orjson
     except ImportError:
@@ -426,7 +430,7 @@ def read_tables(path: Path, fmt: str) -> tuple[Tables, str] | None:
         tasks = finish(pa.table({"task_key": keys_arr, "data": data}), "tasks", source)
         labels = [str(c["name"]) for c in cats.values()]  # in the order rows.b_cat counts them
         anns = finish(_annotations(rows, ims, labels, keys_arr), "annotations", source)
-    except (_Other, InputError, TypeError, ValueError, KeyError, AttributeError):
+    except (_Other, InputError, TypeError, ValueError, KeyError, AttributeError, OverflowError):
         return None  # the general reader reads it, and says what is wrong
     kinds = rows.kinds | ({"rectanglelabels"} if rows.b_img else set())
     preds = empty("predictions")

@@ -26,7 +26,7 @@ from annover.errors import InputError
 from annover.formats import Format
 from annover.formats.text import fail, read_json
 
-__all__ = ["detect_train"]
+__all__ = ["detect_train", "take_parsed"]
 
 _YAMLS = ("data.yaml", "dataset.yaml", "data.yml")
 _CONLL_SUFFIXES = (".conll", ".conll03", ".iob", ".iob2", ".bio", ".txt")
@@ -56,23 +56,43 @@ def _starts_with_object(path: Path) -> bool:
     return head.startswith(b"{")
 
 
-def _parsed(path: Path) -> Any:
-    """The JSON document in ``path``: by orjson where it is installed, else (or where it refuses
-    the text) by the readers' own parser, which says what is wrong in one line."""
+#: the COCO document detection parsed, for the reader that follows: (path, mtime, size), document
+_PARSED: list[tuple[tuple, Any]] = []
+
+
+def _stamp(path: Path) -> tuple:
+    st = path.stat()
+    return str(path.resolve()), st.st_mtime_ns, st.st_size
+
+
+def take_parsed(path: Path) -> Any:
+    """The document detection parsed of the unchanged file ``path`` (once), else None."""
+    if _PARSED and _PARSED[0][0] == _stamp(path):
+        return _PARSED.pop()[1]
+    _PARSED.clear()
+    return None
+
+
+def _parsed(path: Path) -> tuple[Any, bool]:
+    """(the JSON document in ``path``, whether orjson read it): by orjson where it is installed,
+    else (or where it refuses the text) by the readers' own parser, which says what is wrong in one line."""
     try:
         import orjson
 
-        return orjson.loads(path.read_bytes())
+        return orjson.loads(path.read_bytes()), True
     except Exception:  # noqa: BLE001 - not installed, or the text is refused: the readers' parser decides
-        return read_json(path, "task")
+        return read_json(path, "task"), False
 
 
 def _is_coco(path: Path) -> bool:
-    doc = _parsed(path)
+    doc, by_orjson = _parsed(path)
     coco = isinstance(doc, dict) and all(isinstance(doc.get(k), list) for k in ("images", "annotations", "categories"))
     if coco and ("data" in doc or "tasks" in doc):
         raise fail(path, "could be COCO (images, annotations, categories) or Label Studio (data / tasks)",
                    "pass --format coco or --format label-studio")
+    _PARSED.clear()
+    if coco and by_orjson:  # the COCO reader takes it instead of parsing the file again
+        _PARSED.append((_stamp(path), doc))
     return coco
 
 
