@@ -1,8 +1,10 @@
 """``annover gc``: drop from the local DVC cache the objects no reachable version needs.
 
 Each version's objects are recorded as one DVC listing (the ``.dir`` file ``objects.dvc``
-names at the version's commit). gc works from those listings and the cache alone, never
-from annover's manifests, so it holds for any layout of a version's objects.
+names at the version's commit). gc works from those listings and the cache, not from
+annover's manifests, so it holds for any layout of a version's objects (a kept version
+whose listing is not in this cache is the one case where it asks the repository what the
+version needs: a clone that pulled some of its objects as another version's).
 
 Kept (never removed), whatever else happens:
 
