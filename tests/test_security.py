@@ -186,6 +186,8 @@ def test_a_malicious_remote_listing_is_refused_before_anything_is_written(publis
     assert files_under(tmp_path, victim) == before  # nothing outside the clone
     assert not any(p.is_file() for p in (victim / ".annover" / "objects").rglob("*"))  # nor checked out
     assert not _outside(attack).exists() and not (tmp_path / "pwned-dir").exists()
+    payload = hashlib.md5(PAYLOAD).hexdigest()
+    assert not (victim / ".dvc" / "cache" / "files" / "md5" / shard(payload)).exists()  # not even fetched
 
 
 def test_plain_dvc_pull_of_the_same_listing_does_write_outside(published, tmp_path):
@@ -464,7 +466,7 @@ def test_the_s3_keys_given_to_moto_are_in_no_file_history_or_log(tmp_path, monke
 def test_the_label_studio_keys_are_in_no_file_history_or_log(tmp_path, monkeypatch, ls_server, project_factory,
                                                              sdk_admin):
     p, sdk = project_factory("security"), sdk_admin
-    sdk.projects.import_tasks(id=p.id, request=[{"data": {"id": "s1", "text": "one"}}, {"data": {"id": "s2", "text": "two"}}])
+    sdk.projects.import_tasks(id=p.id, request=[{"data": {"id": f"s{i}", "text": t}} for i, t in enumerate(("a", "b"))])
     task = next(iter(sdk.tasks.list(project=p.id)))
     sdk.annotations.create(id=task.id, result=choice("pos"))
     root = tmp_path / "labels"

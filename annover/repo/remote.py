@@ -6,7 +6,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from annover.errors import NotARepoError, ObjectError, RemoteError
 from annover.files import write_atomic
@@ -16,7 +16,7 @@ from annover.repo.results import InitResult, StatusResult, TransferResult
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Direction, Moved, RemoteInfo
 from annover.store.git import Git
-from annover.store.objects import sha256_file, shard
+from annover.store.objects import ObjectRef, sha256_file, shard
 from annover.store.versions import Version
 
 __all__ = ["default_remote_dir", "init", "pull", "push", "reachable", "remote_info", "status"]
@@ -224,10 +224,7 @@ def _missing_locally(repo: RepoCore, v: Version) -> int:
     try:
         return sum(1 for r in repo.objects_of(v) if not repo.store.has(r))
     except ObjectError:  # a manifest is not here, nor then the list of its parts
-        refs = [v.snapshot("tasks"), v.snapshot("annotations"), *(v.snapshot("predictions", mv)
-                                                                   for mv in v.model_versions)]
-        direct = [s.manifest for s in refs if s] + ([v.config_ref] if v.config_ref else [])
-        return max(1, sum(1 for r in direct if not repo.store.has(r)))
+        return max(1, sum(1 for r in _direct_refs(v) if not repo.store.has(r)))
 
 
 def _commit_for(repo: RepoCore, vid: str) -> str:
@@ -264,7 +261,8 @@ def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Dir
             unrecorded.append(vid)
     head = targets.get(repo.head() or "", (None, None))[1]  # the listing pull checks out: its files are checked
     moved = (Moved([], [], [], 0) if not by_listing else repo.dvc.push(list(by_listing), remote, timeout)
-             if direction == Direction.PUSH else repo.dvc.pull(list(by_listing), remote, timeout, check=head))
+             if direction == Direction.PUSH else
+             repo.dvc.pull(list(by_listing), remote, timeout, check=head, verify=_verifier(repo, by_listing)))
 
     def vids(listings: list[str]) -> list[str]:
         return [v for m in listings for v in by_listing[m]]
@@ -274,6 +272,33 @@ def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Dir
                          vids(moved.present), remote_info(repo))
     _refuse_unconfirmed(repo, out, moved, by_listing)
     return out, vids(moved.missing) + unrecorded, moved.damaged
+
+
+def _verifier(repo: RepoCore, by_listing: dict[str, list[str]]) -> dvc_adapter.Verify:
+    """What a pull checks a listing from the remote against before fetching its files: the objects
+    its version's manifests name (the manifests fetched first, by the md5s the version record in
+    git gives). False when they are not on the remote either: the version is then not pulled."""
+    def verify(listing: str, entries: dict[str, str], fetch: Callable[[list[str]], None]) -> bool:
+        vid = by_listing[listing][0]
+        v = repo.version(vid)
+        direct = _direct_refs(v)
+        fetch([r.md5 for r in direct])
+        if not all(repo.store.has(r) for r in direct):
+            return False
+        dvc_adapter.check_listing(entries, {shard(r.oid): r.md5 for r in repo.objects_of(v)},
+                                  f"the DVC listing {listing} of version {_name(repo, vid)}")
+        return True
+
+    return verify
+
+
+def _direct_refs(v: Version) -> list[ObjectRef]:
+    """The objects version ``v``'s record names itself: its manifests, config and source listing."""
+    refs = [v.snapshot("tasks"), v.snapshot("annotations"), *(v.snapshot("predictions", mv)
+                                                              for mv in v.model_versions)]
+    files = (v.record.get("source") or {}).get("files")
+    return ([s.manifest for s in refs if s] + ([v.config_ref] if v.config_ref else [])
+            + ([ObjectRef.from_json(files)] if files else []))
 
 
 def _objects_named(repo: RepoCore, vids: list[str], md5s: list[str]) -> str:
@@ -339,8 +364,9 @@ def pull(repo: RepoCore, rev: str | None = None, remote: str | None = None,
     when some other version is on neither side, which is then reported).
 
     Nothing from the remote becomes a path unchecked: every listing's entries must be objects
-    of the store before any file is fetched, and HEAD's pointer and listing must name exactly
-    the objects its manifests do before anything is checked out (ObjectError otherwise)."""
+    of the store, and exactly those its version's manifests name (fetched first, by the md5s
+    the version record in git gives), before any of its files is fetched; HEAD's pointer must
+    record its own listing before anything is checked out (ObjectError otherwise)."""
     out, lost, _ = transfer(repo, rev, remote, Direction.PULL, timeout)
     head = repo.head()
     if head and head not in lost and (rev is None or out.version == head):

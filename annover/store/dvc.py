@@ -31,7 +31,7 @@ import threading
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 from urllib.parse import unquote
 
 from annover._lazy import lazy
@@ -66,8 +66,9 @@ else:
     platformdirs = lazy("platformdirs")
 
 __all__ = ["CREDENTIALS", "DVC_DIR", "REMOTE_TIMEOUT", "TIMEOUT_ENV", "TRANSFER_TIMEOUT", "Direction", "Dvc", "Moved",
-           "RemoteInfo", "find_root", "is_local_url", "is_secret_option", "listing_of", "open_fs", "parse_listing",
-           "redact", "remote_timeout", "split_userinfo", "this_machine_warning", "tracked_md5"]
+           "RemoteInfo", "Verify", "check_listing", "find_root", "is_local_url", "is_secret_option", "listing_of",
+           "open_fs", "parse_listing", "redact", "remote_timeout", "split_userinfo", "this_machine_warning",
+           "tracked_md5"]
 
 DVC_DIR = ".dvc"
 #: The files ``dvc init`` makes (committed by ``annover init``).
@@ -145,6 +146,10 @@ class RemoteInfo:
 
     def to_json(self) -> dict:
         return {"name": self.name, "url": self.url, "this_machine": self.this_machine}
+
+
+#: ``verify(listing, entries, fetch) -> bool`` (see :meth:`Dvc.pull`).
+Verify = Callable[[str, "dict[str, str]", Callable[[list[str]], None]], bool]
 
 
 @dataclass
@@ -373,12 +378,16 @@ def this_machine_warning(remote: RemoteInfo) -> str:
             "(or any DVC URL), then `annover push`")
 
 
-def _dir_hash(md5: str) -> Any:
+def _hash(md5: str) -> Any:
+    """DVC's HashInfo of a file or (``...dir``) a listing."""
     return dvc_hash_info.HashInfo(HASH_NAME, md5)
 
 
-def _same_objects(entries: dict[str, str], expected: dict[str, str], name: str) -> None:
-    """Refuse a listing whose ``{relpath: md5}`` entries are not exactly ``expected``."""
+
+
+def check_listing(entries: dict[str, str], expected: dict[str, str], name: str) -> None:
+    """Refuse (ObjectError) the listing ``name`` unless its ``{relpath: md5}`` entries are exactly
+    ``expected`` (what the version's manifests name)."""
     def refuse(what: str) -> ObjectError:
         return ObjectError(f"refused {name}: {what}; nothing was written", _TAMPERED)
 
@@ -553,7 +562,7 @@ class Dvc:
             unconfirmed = {m: [hi.value for hi in files[m] if hi.value in absent] for m in complete}
             unconfirmed = {m: gone for m, gone in unconfirmed.items() if gone}
             ready = [m for m in complete if m not in unconfirmed]
-            n += self._send(d.cloud.push, [_dir_hash(m) for m in ready], remote, "push")
+            n += self._send(d.cloud.push, [_hash(m) for m in ready], remote, "push")
             held = set(odb.oids_exist(ready)) if ready else set()
             unconfirmed |= {m: [m] for m in ready if m not in held}
         return Moved([m for m in ready if m in held], [m for m in listings if m in there], missing, n, damaged,
@@ -585,13 +594,16 @@ class Dvc:
         return out
 
     def pull(self, listings: list[str], remote: str | None, timeout: float | None = None,
-             check: str | None = None) -> Moved:
+             check: str | None = None, verify: Verify | None = None) -> Moved:
         """Fetch into the DVC cache the listings and listed files it lacks (see :meth:`push`).
 
         Listings whose files are all in the cache already are not asked for: with nothing
         to fetch, the remote is not contacted. A listing is read from the remote and checked
         (:func:`parse_listing`) before it is written to the cache, so a listing naming a path
         outside the store, or an md5 that is not one, stops the pull before any file is fetched.
+        ``verify(listing, entries, fetch)`` then checks each listing against what its version
+        names (``fetch(md5s)`` brings the objects the version's record names, its manifests),
+        raising when they differ; False: it cannot tell, and the listing's files are not fetched.
         The files of listing ``check`` (the one to be checked out) are checked against their
         md5 first: a damaged copy is dropped from the cache and fetched again.
         """
@@ -608,10 +620,19 @@ class Dvc:
                 return Moved([], have, [], 0)
             odb = self._remote_odb(d, remote, remote_timeout(timeout, TRANSFER_TIMEOUT), must_exist=True)
             n = self._fetch_listings(d, odb, [m for m in todo if not cache.exists(m)], remote)
+
+            def fetch(md5s: list[str]) -> None:
+                nonlocal n
+                n += self._send(d.cloud.pull, [_hash(m) for m in dict.fromkeys(md5s) if not cache.exists(m)],
+                                remote, "pull")
+
             files, missing = self._listed(cache, todo)
+            for m in list(files) if verify else []:
+                if not verify(m, self._entries(cache, m), fetch):
+                    missing.append(m)
+                    del files[m]
             wanted = {hi.value: hi for fs in files.values() for hi in fs}
-            n += self._send(d.cloud.pull, [hi for oid, hi in wanted.items() if not cache.exists(oid)], remote,
-                            "pull")
+            fetch([oid for oid in wanted if not cache.exists(oid)])
             done = [m for m in files if all(cache.exists(hi.value) for hi in files[m])]
             missing += [m for m in files if m not in done]
         return Moved(done, have, missing, n)
@@ -676,20 +697,23 @@ class Dvc:
                                          f"dvc remote add --local -f {name} URL")
         return odb
 
-    @staticmethod
-    def _listed(cache: Any, listings: list[str]) -> tuple[dict[str, list[Any]], list[str]]:
+    @classmethod
+    def _listed(cls, cache: Any, listings: list[str]) -> tuple[dict[str, list[Any]], list[str]]:
         """The files each listing in the local cache names, each entry checked (:func:`parse_listing`);
         the listings not in the cache."""
         files: dict[str, list[Any]] = {}
         missing: list[str] = []
         for m in listings:
             try:
-                data = Path(cache.oid_to_path(m)).read_bytes()
+                files[m] = [_hash(md5) for md5 in cls._entries(cache, m).values()]
             except FileNotFoundError:
                 missing.append(m)
-                continue
-            files[m] = [dvc_hash_info.HashInfo(HASH_NAME, md5) for md5 in parse_listing(data, m).values()]
         return files, missing
+
+    @staticmethod
+    def _entries(cache: Any, listing: str) -> dict[str, str]:
+        """The checked ``{relpath: md5}`` entries of a listing in the cache (FileNotFoundError: not there)."""
+        return parse_listing(Path(cache.oid_to_path(listing)).read_bytes(), listing)
 
     @staticmethod
     def _send(fn: Any, objs: list[Any], remote: str | None, verb: str) -> int:
@@ -728,7 +752,7 @@ class Dvc:
             except FileNotFoundError:
                 raise RemoteError(f"the DVC listing {listing} of {what} is not in the DVC cache",
                                   "fetch it: annover pull") from None
-            _same_objects(parse_listing(data, listing), expected, f"the DVC listing {listing} of {what}")
+            check_listing(parse_listing(data, listing), expected, f"the DVC listing {listing} of {what}")
             try:
                 d.checkout(targets=[self.path(pointer)], force=True)
             except dvc_exceptions.CheckoutError as e:
