@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import os
 import random
 import shutil
 import subprocess
@@ -75,10 +76,13 @@ def best(fn, repeat: int) -> float:
     return min(times)
 
 
-def paired(a, b, repeat: int) -> tuple[float, float]:
-    """Best times of ``a`` and ``b`` run in turn ``repeat`` times (a loaded machine slows both alike)."""
+def paired(a, b, repeat: int, setup=None) -> tuple[float, float]:
+    """Best times of ``a`` and ``b`` run in turn ``repeat`` times (a loaded machine slows both alike);
+    ``setup`` (not timed) runs before each pair."""
     ta, tb = [], []
     for _ in range(repeat):
+        if setup:
+            setup()
         for fn, out in ((a, ta), (b, tb)):
             t0 = time.perf_counter()
             fn()
@@ -124,6 +128,16 @@ def check_yolo(a: Path, b: Path) -> int:
                                      for p, q in zip(la, lb)):
             bad += 1
     return bad + abs(len(theirs) - len(list((a / "labels").glob("*.txt"))))
+
+
+def write_bare(folder: Path, files: dict[str, bytes]) -> None:
+    """The floor of a folder export: each file created and written once, nothing else."""
+    for parent in sorted({str(Path(rel).parent) for rel in files}):
+        (folder / parent).mkdir(parents=True, exist_ok=True)
+    for rel, data in files.items():
+        fd = os.open(folder / rel, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+        os.write(fd, data)
+        os.close(fd)
 
 
 def snapshot_cli(tmp: Path, coco_file: Path, detect: bool):
@@ -184,17 +198,20 @@ def main() -> None:
             rows = []
             out = {}
 
+            def clear(*paths: Path):
+                def run():
+                    for path in paths:
+                        if path.exists():
+                            shutil.rmtree(path) if path.is_dir() else path.unlink()
+                return run
+
             def ours(fmt: str, path: Path):
                 def run():
-                    if path.exists():
-                        shutil.rmtree(path) if path.is_dir() else path.unlink()
                     repo.export(v, fmt, path)
                 return run
 
             def sdk(fmt: str, path: Path):
                 def run():
-                    if path.exists():
-                        shutil.rmtree(path)
                     c = Converter(CONFIG, str(tmp), download_resources=False)
                     if fmt == "coco":
                         c.convert_to_coco(str(ls_json), str(path), is_dir=False)
@@ -206,13 +223,22 @@ def main() -> None:
                 a_path = tmp / f"annover-{fmt}" if fmt == "yolo" else tmp / "annover-coco.json"
                 b_path = tmp / f"sdk-{fmt}"
                 log(f"{fmt}: annover and label-studio-sdk's converter, in turn")
-                ta, tb = paired(ours(fmt, a_path), quiet(sdk(fmt, b_path)), args.repeat)
+                ta, tb = paired(ours(fmt, a_path), quiet(sdk(fmt, b_path)), args.repeat, clear(a_path, b_path))
                 if args.profile:
+                    clear(a_path)()
                     profile(ours(fmt, a_path))
                 bad = check_coco(a_path, b_path / "result.json") if fmt == "coco" else check_yolo(a_path, b_path)
                 out[fmt] = (ta, tb, bad)
                 rows.append([f"export {fmt}", f"{ta:.2f} s", f"{tb:.2f} s", f"{tb / ta:.1f}x faster", ">= 5x faster",
                              "same boxes" if bad == 0 else f"{bad} differ"])
+                if fmt == "yolo":  # the files alone: the same bytes written by a bare loop
+                    files = {f.relative_to(a_path).as_posix(): f.read_bytes() for f in a_path.rglob("*") if f.is_file()}
+                    floor = tmp / "floor-yolo"
+                    clear(a_path)()
+                    ta2, tf = paired(ours(fmt, a_path), lambda: write_bare(floor, files), args.repeat,
+                                     clear(a_path, floor))
+                    rows.append(["export yolo vs its files alone", f"{ta2:.2f} s", f"{tf:.2f} s (bare writes)",
+                                 f"{ta2 / tf:.2f}x of it", "(the floor)", f"{len(files):,} files"])
             coco_file = tmp / "annover-coco.json"
             log("import coco: annover read_train / pycocotools COCO()")
             ti, tp = paired(lambda: read_train(coco_file, "coco", None, "off"), quiet(lambda: COCO(str(coco_file))),
