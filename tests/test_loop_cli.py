@@ -169,7 +169,14 @@ def test_drift_counts_are_cached_per_version_and_a_bad_entry_is_counted_again(lo
                                                                               monkeypatch):
     cache = tmp_path / "cache" / "drift"
     monkeypatch.setenv("ANNOVER_CACHE_DIR", str(tmp_path / "cache"))
+    kept = json.loads(invoke("diff", "v2", "v3", "--json")[1])["drift"]
+    assert not cache.exists()  # versions made now keep their counts in their stats: nothing counted
+    # a version made before stats kept them (as an older repository's): counted once, then cached
+    from annover.loop import api as loop_api
+
+    monkeypatch.setattr(loop_api, "_recorded_counts", lambda stats: None)
     first = json.loads(invoke("diff", "v2", "v3", "--json")[1])["drift"]
+    assert first == kept
     sid = {v: loop_repo.show(v).record["tables"]["annotations"]["id"] for v in ("v2", "v3")}
     assert sorted(p.stem for p in cache.glob("*.json")) == sorted(sid.values())
     (cache / f"{sid['v2']}.json").write_text('{"format": 1, "counts": [["sentiment", "a", "positive", -3]]}')
@@ -221,3 +228,20 @@ def test_the_notebook_annotator_takes_a_sample(loop_repo):  # noqa: F811
                for t in s.tasks)
     with pytest.raises(annover.AnnoverError, match="sample= and only="):
         annover.annotate(loop_repo, sample=chosen["id"], only="unlabeled")
+
+
+def test_counts_kept_in_stats_are_the_tables_counts(loop_repo):  # noqa: F811
+    """What a snapshot keeps in its stats (labels_by_annotator) is what counting the table gives."""
+    from annover.loop import api as loop_api
+    from annover.loop.drift import COUNT_COLUMNS, label_counts
+
+    for v in ("v1", "v2", "v3"):
+        stats = loop_repo.show(v).record["stats"]
+        kept = loop_api._recorded_counts(stats)
+        assert kept, v
+        assert kept == label_counts(loop_repo.load(v, "annotations", columns=COUNT_COLUMNS))
+        by_control = {}
+        for (ctl, _, lab), n in kept.items():
+            by_control.setdefault(ctl, {}).setdefault(lab, 0)
+            by_control[ctl][lab] += n
+        assert by_control == stats["labels"]

@@ -206,6 +206,22 @@ def _record(repo: Any, name: str, body: bytes, message: str) -> str:
     return rel
 
 
+def _recorded_counts(stats: dict) -> dict[tuple[str, str, str], int] | None:
+    """The (control, annotator, label) counts a version's stats keep (``labels_by_annotator``),
+    or None where they do not (older versions, or too many cells to keep)."""
+    kept = stats.get("labels_by_annotator")
+    if not isinstance(kept, dict):
+        return None
+    out = {}
+    for ctl, whos in kept.items():
+        for who, labs in (whos.items() if isinstance(whos, dict) else ()):
+            for lab, n in (labs.items() if isinstance(labs, dict) else ()):
+                if type(n) is not int or n < 0:
+                    return None
+                out[(ctl, who, lab)] = n
+    return out
+
+
 def _counts_path(repo: Any, vid: str) -> Path | None:
     """The per-user cache file of a version's label counts, named by its annotations table's
     snapshot id (content-addressed: an entry never goes stale); None without one."""
@@ -233,6 +249,9 @@ def _read_counts(path: Path | None) -> dict[tuple[str, str, str], int] | None:
 def drift_counts(repo: Any, vid: str) -> dict[tuple[str, str, str], int]:
     """(control, annotator, label) -> regions of version ``vid``, from the columns drift reads;
     kept in the per-user cache, so each version is counted once on a machine."""
+    kept = _recorded_counts(repo.version(vid).record.get("stats") or {})
+    if kept is not None:  # the snapshot counted them (versions made since stats kept them)
+        return kept
     path = _counts_path(repo, vid)
     cached = _read_counts(path)
     if cached is not None:

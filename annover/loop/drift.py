@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.loop.stats import chi_square, jensen_shannon
-from annover.model.canonical import single_chunk
+from annover.model.stats import label_cells
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -28,52 +28,15 @@ __all__ = ["COUNT_COLUMNS", "drift", "drift_of_counts", "label_counts"]
 
 #: The annotation columns :func:`label_counts` reads (load only these for drift).
 COUNT_COLUMNS = ["from_name", "annotator", "labels", "was_cancelled"]
-#: Above this many (control, annotator, label) cells, counts go through a sort, not a bincount.
-_DENSE_CELLS = 1 << 22
 
 Counts = dict[tuple[str, str, str], int]
 
 
-def _codes(col: "pa.Array", null: str) -> tuple["np.ndarray", list[str]]:
-    """(integer code per row, the distinct values) of a string column; nulls are ``null``."""
-    enc = pc.dictionary_encode(pc.fill_null(col, null) if col.null_count else col)
-    return enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), enc.dictionary.to_pylist()
-
-
 def label_counts(annotations: "pa.Table") -> Counts:
     """(control, annotator, label) -> regions with that label (skips left out; annotator ``-``
-    when unknown), as ``annover show`` counts labels: one grouped count over the
-    :data:`COUNT_COLUMNS` of a version's annotations (integer codes and a bincount)."""
-    if annotations.num_rows == 0:
-        return {}
-    labels = single_chunk(annotations.column("labels"))
-    flat = pc.list_flatten(labels)
-    if len(flat) == 0:
-        return {}
-    parents = pc.list_parent_indices(labels).to_numpy(zero_copy_only=False)
-    ctl = single_chunk(annotations.column("from_name"))
-    live = ~pc.fill_null(single_chunk(annotations.column("was_cancelled")), False).to_numpy(zero_copy_only=False)
-    live &= ctl.is_valid().to_numpy(zero_copy_only=False)
-    keep = live[parents] & flat.is_valid().to_numpy(zero_copy_only=False)
-    rows = parents[keep]
-    ctl_codes, ctls = _codes(ctl, "")
-    who_codes, whos = _codes(single_chunk(annotations.column("annotator")), "-")
-    lab_codes, labs = _codes(flat, "")
-    nw, nl = max(len(whos), 1), max(len(labs), 1)
-    cell = (ctl_codes[rows] * nw + who_codes[rows]) * nl + lab_codes[keep]
-    cells = len(ctls) * nw * nl
-    if cells <= _DENSE_CELLS:
-        n = np.bincount(cell, minlength=cells)
-        found = np.flatnonzero(n)
-        counts = n[found]
-    else:
-        found, counts = np.unique(cell, return_counts=True)
-    out: Counts = {}
-    for c, k in zip(found.tolist(), counts.tolist()):
-        rest, lab = divmod(c, nl)
-        i, w = divmod(rest, nw)
-        out[(ctls[i], whos[w], labs[lab])] = int(k)
-    return out
+    when unknown), as ``annover show`` counts labels (:func:`annover.model.stats.label_cells`,
+    which a snapshot keeps in its version's stats as ``labels_by_annotator``)."""
+    return label_cells(annotations)
 
 
 def _compare(a: dict[str, int], b: dict[str, int]) -> dict[str, Any]:

@@ -31,11 +31,32 @@ def _counts(codes: "np.ndarray", values: list[str]) -> dict[str, int]:
     return {v: int(c) for v, c in zip(values, n.tolist()) if c}
 
 
+#: ``labels_by_annotator`` is kept in a version's stats only up to this many (control,
+#: annotator, label) cells: a taxonomy of thousands of labels and many annotators would
+#: make the record large; drift then counts the table itself (and caches the result).
+MAX_ANNOTATOR_CELLS = 10_000
+
+
 def label_counts(ann: "pa.Table", live: "np.ndarray | None" = None) -> dict[str, dict[str, int]]:
     """control -> label -> number of regions carrying it (skips excluded).
 
     ``live``: a bool mask of the rows to count (default: the rows that are not skips).
     """
+    return label_counts_of(label_cells(ann, live))
+
+
+def label_counts_of(cells: dict[tuple[str, str, str], int]) -> dict[str, dict[str, int]]:
+    """control -> label -> regions, summed over the annotators of :func:`label_cells`."""
+    by_control: dict[str, dict[str, int]] = {}
+    for (ctl, _who, lab), n in cells.items():
+        counts = by_control.setdefault(ctl, {})
+        counts[lab] = counts.get(lab, 0) + n
+    return {k: dict(sorted(v.items())) for k, v in sorted(by_control.items())}
+
+
+def label_cells(ann: "pa.Table", live: "np.ndarray | None" = None) -> dict[tuple[str, str, str], int]:
+    """(control, annotator, label) -> number of regions carrying the label (skips excluded;
+    annotator ``-`` when unknown): one integer code per row and a ``bincount``."""
     if ann.num_rows == 0:
         return {}
     if live is None:
@@ -46,14 +67,34 @@ def label_counts(ann: "pa.Table", live: "np.ndarray | None" = None) -> dict[str,
     if len(flat) == 0:
         return {}
     ctl_codes, ctls = _codes(ann.column("from_name"), "")
+    who_codes, whos = _codes(ann.column("annotator"), "-")
     lab_codes, labs = _codes(flat, "")
     keep = live[parents]
-    pair = ctl_codes[parents[keep]].astype(np.int64) * max(len(labs), 1) + lab_codes[keep]
-    counts = np.bincount(pair, minlength=len(ctls) * len(labs)).reshape(len(ctls), max(len(labs), 1))
-    out: dict[str, dict[str, int]] = {}
-    for i, j in zip(*np.nonzero(counts)):
-        out.setdefault(ctls[i], {})[labs[j]] = int(counts[i, j])
-    return {k: dict(sorted(v.items())) for k, v in sorted(out.items())}
+    rows = parents[keep]
+    nw, nl = max(len(whos), 1), max(len(labs), 1)
+    cell = (ctl_codes[rows].astype(np.int64) * nw + who_codes[rows]) * nl + lab_codes[keep]
+    if len(ctls) * nw * nl <= 1 << 24:
+        n = np.bincount(cell, minlength=len(ctls) * nw * nl)
+        found = np.flatnonzero(n)
+        counts = n[found]
+    else:
+        found, counts = np.unique(cell, return_counts=True)
+    out: dict[tuple[str, str, str], int] = {}
+    for c, k in zip(found.tolist(), counts.tolist()):
+        rest, lab = divmod(c, nl)
+        i, w = divmod(rest, nw)
+        out[(ctls[i], whos[w], labs[lab])] = int(k)
+    return out
+
+
+def by_annotator(cells: dict[tuple[str, str, str], int]) -> dict[str, dict[str, dict[str, int]]] | None:
+    """control -> annotator -> label -> regions, sorted; None beyond :data:`MAX_ANNOTATOR_CELLS` cells."""
+    if len(cells) > MAX_ANNOTATOR_CELLS:
+        return None
+    out: dict[str, dict[str, dict[str, int]]] = {}
+    for (ctl, who, lab), n in sorted(cells.items()):
+        out.setdefault(ctl, {}).setdefault(who, {})[lab] = n
+    return out
 
 
 def compute(tasks: "pa.Table", ann: "pa.Table", preds: dict[str, "pa.Table"] | None = None) -> dict:
@@ -62,6 +103,7 @@ def compute(tasks: "pa.Table", ann: "pa.Table", preds: dict[str, "pa.Table"] | N
     labeled = skipped = answers = regions = 0
     per_annotator: dict[str, int] = {}
     labels: dict[str, dict[str, int]] = {}
+    cells: dict[tuple[str, str, str], int] = {}
     if ann.num_rows:
         task_start = first_of_runs(ann, ["task_key"])
         rows = np.flatnonzero(task_start | first_of_runs(ann, ["annotation_key"]))  # the first row of each answer
@@ -75,7 +117,8 @@ def compute(tasks: "pa.Table", ann: "pa.Table", preds: dict[str, "pa.Table"] | N
         codes, names = _codes(ann.column("annotator"), "-")
         per_annotator = _counts(codes[rows], names)
         regions = int(pc.sum(pc.greater(pc.binary_length(ann.column("region_key")), 0)).as_py() or 0)
-        labels = label_counts(ann, ~cancelled)
+        cells = label_cells(ann, ~cancelled)
+        labels = label_counts_of(cells)
     out = {
         "tasks": n_tasks,
         "labeled": labeled,
@@ -87,6 +130,9 @@ def compute(tasks: "pa.Table", ann: "pa.Table", preds: dict[str, "pa.Table"] | N
         "labels": labels,
         "predictions": {},
     }
+    cells_by = by_annotator(cells) if ann.num_rows else {}
+    if cells_by is not None:  # drift between versions reads these instead of the tables
+        out["labels_by_annotator"] = cells_by
     for mv, t in sorted((preds or {}).items()):
         out["predictions"][mv] = {
             "tasks": len(pc.unique(t.column("task_key"))) if t.num_rows else 0,
