@@ -238,6 +238,9 @@ def bench(work: Path, env: dict, args: argparse.Namespace) -> dict:
     log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
     log(f"building {args.rows:,} rows ({tasks:,} tasks) x 3 versions in {repo_dir}")
     t0 = time.perf_counter()
+    from annover.store import snapshots
+
+    snapshots.MIN_BASE_BYTES = 1 << 62  # versions written whole: a figure of parts (deltas: bench_storage.py)
     repo = annover.init(repo_dir)
     base = make_rows(_task_keys(np.arange(tasks)), rng, np.arange(tasks))
     window = (int(tasks * 0.40), int(tasks * 0.40) + max(args.rows // 50, 64))

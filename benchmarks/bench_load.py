@@ -32,7 +32,9 @@ TARGET = 1.2
 
 def make_repo(data: Path, work: Path) -> Path:
     import annover
+    from annover.store import snapshots
 
+    snapshots.MIN_BASE_BYTES = 1 << 62  # versions written whole: a figure of parts (deltas: bench_storage.py)
     root = common.fresh_repo(work, "load")
     repo = annover.Repo(root)
     with common.chdir(root):

@@ -188,7 +188,7 @@ labels = table.sort_by([(k, "ascending") for k in m["key"]]).drop_columns(["_tas
 '''
 
 DUCKDB_SNIPPET = '''
-import json, pathlib, duckdb
+import json, pathlib, duckdb, pyarrow as pa
 a = pathlib.Path(".annover"); obj = lambda r: str(a / "objects" / r["oid"][:2] / r["oid"][2:])
 version = json.loads((a / "versions" / ((a / "HEAD").read_text().strip() + ".json")).read_text())
 m = json.loads(open(obj(version["tables"]["annotations"]["manifest"])).read())
@@ -197,7 +197,7 @@ for d in m.get("deltas", []):  # in order; each names whole tasks
     named = " UNION ALL ".join(f"SELECT task_key FROM read_parquet('{obj(d[f])}')" for f in ("upserts", "deletes") if d[f])
     q = f"SELECT * FROM ({q}) ANTI JOIN ({named}) USING (task_key)"
     q += f" UNION ALL BY NAME SELECT * FROM read_parquet('{obj(d['upserts'])}')" if d["upserts"] else ""
-labels = duckdb.sql(f"SELECT * EXCLUDE (_task_hash) FROM ({q}) ORDER BY {', '.join(m['key'])}").fetch_arrow_table()
+labels = pa.table(duckdb.sql(f"SELECT * EXCLUDE (_task_hash) FROM ({q}) ORDER BY {', '.join(m['key'])}").arrow())
 '''
 
 

@@ -364,12 +364,38 @@ def read_layout(store: ObjectStore, name: str, lay: Layout, columns: Sequence[st
             jobs.append((dl, f"{name} delta", ["task_key"]))
     tables = iter(_read_many(store, jobs))
     base = [next(tables) for _ in lay.base]
-    base_t = pa.concat_tables(base) if base else _empty(name, read)
     ups, dels = [], []
     for up, dl in lay.deltas:
         ups.append(next(tables) if up is not None else None)
         dels.append(next(tables).column("task_key") if dl is not None else None)
-    return apply_deltas(base_t, ups, dels).select(cols)
+    return apply_by_part(base or [_empty(name, read)], ups, dels).select(cols)
+
+
+def apply_by_part(parts: "Sequence[pa.Table]", upserts: "Sequence[pa.Table | None]",
+                  deletes: "Sequence[pa.Array | None]") -> "pa.Table":
+    """:func:`apply_deltas` on base parts in key order, each part with the delta rows and keys
+    of its key range, in a few threads (a part no delta touches is kept as it is)."""
+    rows, named = _resolve(upserts, deletes)
+    parts = [p for p in parts if p.num_rows] or list(parts[:1])
+    if named is None:
+        return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+    lasts = _sortable(pa.array([p.column("task_key")[-1].as_py() for p in parts[:-1]], pa.string()))
+    kd = _sortable(rows.column("task_key")) if rows is not None else np.zeros(0, "S1")
+    kn = _sortable(named)
+    if lasts is None or kd is None or kn is None or len(parts) == 1:
+        return apply_deltas(pa.concat_tables(parts), [rows], [named])
+    order = np.argsort(kn, kind="stable")
+    named, kn = named.take(pa.array(order)), kn[order]
+    cut_rows = [0, *np.searchsorted(kd, lasts, side="right").tolist(), len(kd)]
+    cut_named = [0, *np.searchsorted(kn, lasts, side="right").tolist(), len(kn)]
+    jobs = []
+    for i, part in enumerate(parts):
+        r0, r1, n0, n1 = cut_rows[i], cut_rows[i + 1], cut_named[i], cut_named[i + 1]
+        jobs.append((part, rows.slice(r0, r1 - r0) if rows is not None and r1 > r0 else None,
+                     named.slice(n0, n1 - n0) if n1 > n0 else None))
+    merge = lambda j: apply_deltas(j[0], [j[1]], [j[2]]) if j[1] is not None or j[2] is not None else j[0]  # noqa: E731
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        return pa.concat_tables(list(ex.map(merge, jobs)))
 
 
 def _sortable(keys: "pa.Array"):
@@ -404,6 +430,41 @@ def _resolve(upserts: "Sequence[pa.Table | None]", deletes: "Sequence[pa.Array |
              ) -> "tuple[pa.Table | None, pa.Array | None]":
     """(rows the deltas leave, key-sorted; every task key they name): a task's rows are
     those of the last delta naming it."""
+    named, later, kept, order = [], [], [], []
+    for up, dl in reversed(list(zip(upserts, deletes))):
+        if up is not None and up.num_rows:
+            ks = _sortable(up.column("task_key"))
+            if ks is None:
+                return _resolve_arrow(upserts, deletes)
+            if later:
+                seen = np.unique(np.concatenate(later))
+                pos = np.minimum(np.searchsorted(seen, ks), len(seen) - 1)
+                fresh = seen[pos] != ks
+                if not fresh.all():
+                    up, ks = up.filter(pa.array(fresh)), ks[fresh]
+            if up.num_rows:
+                kept.append(up)
+                order.append(ks)
+                named.append(up.column("task_key"))
+                later.append(ks)
+        if dl is not None and len(dl):
+            kd = _sortable(dl)
+            if kd is None:
+                return _resolve_arrow(upserts, deletes)
+            named.append(dl)
+            later.append(kd)
+    keys = pa.concat_arrays([C.single_chunk(a).cast(pa.string()) for a in named]) if named else None
+    if not kept:
+        return None, keys
+    if len(kept) == 1:
+        return kept[0], keys
+    rows = pa.concat_tables(kept)  # tasks of different deltas are disjoint: a stable sort on the task key
+    return C.take(rows, pa.array(np.argsort(np.concatenate(order), kind="stable"))), keys
+
+
+def _resolve_arrow(upserts: "Sequence[pa.Table | None]", deletes: "Sequence[pa.Array | None]"
+             ) -> "tuple[pa.Table | None, pa.Array | None]":
+    """:func:`_resolve` with Arrow's kernels (for keys :func:`_sortable` cannot order)."""
     named: list = []
     kept = []
     for up, dl in reversed(list(zip(upserts, deletes))):
@@ -425,25 +486,64 @@ def _resolve(upserts: "Sequence[pa.Table | None]", deletes: "Sequence[pa.Array |
     return rows, keys
 
 
+def _named_rows(kb, named) -> "np.ndarray":
+    """Mask of the rows of a key-sorted table (task keys ``kb``, :func:`_sortable`) whose task is in ``named``."""
+    named = np.unique(named)
+    lo, hi = np.searchsorted(kb, named, side="left"), np.searchsorted(kb, named, side="right")
+    edges = np.zeros(len(kb) + 1, dtype=np.int64)
+    np.add.at(edges, lo, 1)
+    np.add.at(edges, hi, -1)
+    return np.cumsum(edges[:-1]) > 0
+
+
+def _in_place(base: "pa.Table", rows: "pa.Table", at) -> "pa.Table | None":
+    """``base`` with its rows ``at`` (whole tasks) replaced by ``rows`` when these hold the
+    same tasks with as many rows each (a relabel): the rows keep their places, and only the
+    columns whose values differ are rebuilt; None when the tasks differ."""
+    where = pa.array(at)
+    if not C.single_chunk(base.column("task_key")).take(where).equals(C.single_chunk(rows.column("task_key"))):
+        return None
+    n, cols = base.num_rows, []
+    order = None
+    for name in base.column_names:
+        col, new = base.column(name), C.single_chunk(rows.column(name))
+        if C.single_chunk(col).take(where).equals(new):
+            cols.append(col)
+            continue
+        if order is None:
+            order = np.arange(n, dtype=np.int64)
+            order[at] = n + np.arange(len(at))
+            order = pa.array(order)
+        cols.append(pa.concat_arrays([*col.chunks, new]).take(order))
+    return pa.Table.from_arrays(cols, schema=base.schema)
+
+
 def apply_deltas(base: "pa.Table", upserts: "Sequence[pa.Table | None]",
                  deletes: "Sequence[pa.Array | None]") -> "pa.Table":
     """``base`` (in key order) with the deltas applied in order, in key order: the rows of
     every task a delta names are dropped from the base, and each task takes the rows of the
     last delta that names it (none if that one deletes it). ``upserts`` have ``base``'s columns."""
-    rows, keys = _resolve(upserts, deletes)
-    if keys is None:
+    rows, named = _resolve(upserts, deletes)
+    if named is None:
         return base
     n = base.num_rows
-    drop = pc.is_in(base.column("task_key"), value_set=keys).to_numpy(zero_copy_only=False) if n else np.zeros(0, bool)
+    kb, kn = _sortable(base.column("task_key")), _sortable(named)
+    kd = _sortable(rows.column("task_key")) if rows is not None else np.zeros(0, "S1")
+    if kb is None or kn is None or kd is None:  # keys with NUL bytes: a stable sort on the task key
+        keep = pc.invert(pc.is_in(base.column("task_key"), value_set=named))
+        both = pa.concat_tables([base.filter(keep), *([rows.select(base.column_names).cast(base.schema)]
+                                                      if rows is not None else [])])
+        return C.take(both, pc.sort_indices(both.column("task_key")))
+    drop = _named_rows(kb, kn) if n else np.zeros(0, dtype=bool)
     keep = np.flatnonzero(~drop)
     if rows is None or rows.num_rows == 0:
         return base.take(pa.array(keep)) if len(keep) < n else base
     rows = rows.select(base.column_names).cast(base.schema)
     m = rows.num_rows
-    kb, kd = _sortable(base.column("task_key")), _sortable(rows.column("task_key"))
-    if kb is None or kd is None:  # keys with NUL bytes: a stable sort of both on the task key
-        both = pa.concat_tables([base.take(pa.array(keep)), rows])
-        return C.take(both, pc.sort_indices(both.column("task_key")))
+    if n - len(keep) == m:
+        same = _in_place(base, rows, np.flatnonzero(drop))
+        if same is not None:
+            return same
     before = np.searchsorted(kb, kd, side="left")  # base rows before each delta row ...
     dropped = np.concatenate([[0], np.cumsum(drop)])
     at = before - dropped[before] + np.arange(m)  # ... less those dropped, plus the delta rows before it
@@ -452,7 +552,7 @@ def apply_deltas(base: "pa.Table", upserts: "Sequence[pa.Table | None]",
     is_delta[at] = True
     order[at] = n + np.arange(m)
     order[~is_delta] = keep
-    return C.take(pa.concat_tables([base, rows]), pa.array(order))
+    return C.take(pa.concat_tables([base, rows]).combine_chunks(), pa.array(order))
 
 
 # ---------------------------------------------------------------------------
