@@ -395,3 +395,18 @@ def test_every_reachable_version_loads_as_before_whatever_the_history(ops, monke
                 assert not set(res.dropped) & reachable and set(res.dropped) <= set(made)
                 assert gc(repo).objects == {}  # nothing is left to collect
                 collected |= set(made) - reachable
+
+
+def test_push_sends_a_version_only_a_tag_keeps_after_a_reset(four):
+    """`annover push` (and status) count a version a tag names after `annover reset` dropped it
+    from HEAD's tree: its objects reach the remote, as gc keeps them locally."""
+    repo, vids, tables = four
+    root = repo.root
+    run_cli("reset", "v3", "--force", cwd=root, check=True)
+    run_cli("tag", "keep", vids[3], cwd=root, check=True)
+    r = annover.Repo(root)
+    assert vids[3] in r.tags_of()
+    run_cli("push", cwd=root, check=True)
+    remote = Path(r.dvc.remote_info().url)
+    on_remote = {p.parent.name + p.name for p in (remote / "files" / "md5").glob("*/*")}
+    assert _needs(r, vids[3]) <= on_remote

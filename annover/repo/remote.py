@@ -153,6 +153,7 @@ def reachable(repo: RepoCore) -> dict[str, tuple[str, str | None]]:
     kept = {p.rsplit("/", 1)[-1][:-5] for p in repo.git("ls-tree", "-r", "--name-only", "HEAD", "--", vdir,
                                                        check=False).splitlines() if p.endswith(".json")}
     kept |= set(_added(repo, "--tags", "--not", "HEAD", "--", vdir))
+    kept |= set(repo.tags_of())  # a version a tag names, also one a reset dropped from HEAD's tree
     commits = {vid: c for vid, c in commits.items() if vid in kept}
     pointer = repo.rel(repo.dir / "objects.dvc")
     return {vid: (c, lst) for (vid, c), lst in zip(commits.items(), _pointers(repo, list(commits.values()), pointer))}
