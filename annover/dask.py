@@ -22,7 +22,7 @@ from annover._lazy import lazy
 from annover.errors import UsageError
 from annover.model import canonical as C
 from annover.repo.functions import RepoLike, open_repo
-from annover.repo.layout import Layout, remote_layout
+from annover.repo.layout import RemoteLayout as Layout, remote_layout
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.dataframe as dd

@@ -22,6 +22,7 @@ from annover.model import canonical as C
 from annover.repo.layout import remote_layout
 
 from .conftest import EXAMPLES
+from .test_deltas import chain_repo  # noqa: F401  (fixture: HEAD stored as a base and two deltas)
 from .test_s3 import s3_env, s3_server  # noqa: F401  (fixtures: moto's server, a bucket)
 
 
@@ -130,3 +131,22 @@ def test_spark_reads_a_version_from_a_local_remote(local_repo, tmp_path, spark):
         assert _rows(df.toPandas(), "annotations") == _expected(local_repo, rev)
     tasks = annover.spark.read(spark, None, "v2", "tasks", repo=clone)
     assert _rows(tasks.toPandas(), "tasks") == _expected(local_repo, "v2", "tasks")
+
+
+def test_engines_apply_deltas(chain_repo, tmp_path, spark):  # noqa: F811
+    """A version stored as base parts plus two deltas (a relabel; a task added, one removed)
+    reads in Dask and Spark as annover.load gives it."""
+    from .test_deltas import S
+
+    head = chain_repo.show("HEAD")
+    m = S.read_manifest(chain_repo.store, head.snapshot("annotations"))
+    assert m["schema"] == S.DELTA_SCHEMA and len(m["deltas"]) == 2
+    chain_repo.push()
+    clone = _clone(chain_repo, tmp_path / "clone")
+    lay = remote_layout(annover.Repo(clone), head.id)
+    assert len(lay.deltas) == 2 and all(d.upserts or d.deletes for d in lay.deltas)
+    want = _expected(chain_repo, head.id)
+    assert _rows(annover.dask.read(None, head.id, repo=clone).compute(), "annotations") == want
+    assert _rows(annover.spark.read(spark, None, head.id, repo=clone).toPandas(), "annotations") == want
+    for vid in head.parents:  # the version before, one delta
+        assert _rows(annover.dask.read(None, vid, repo=clone).compute(), "annotations") == _expected(chain_repo, vid)

@@ -12,16 +12,17 @@ DVC 3 keeps an object with md5 ``m`` at ``<remote>/files/md5/<m[:2]>/<m[2:]>``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import ObjectError, UsageError
 from annover.model import canonical as C
 from annover.repo.core import RepoCore
-from annover.store.objects import ObjectRef, first_line
-from annover.store.snapshots import TASK_HASH, SnapshotRef
+from annover.store.dvc import redact
+from annover.store.objects import ObjectRef, ObjectStore, first_line, verify
+from annover.store.snapshots import TASK_HASH, Layout, read_manifest
 
 if TYPE_CHECKING:  # pragma: no cover
     import fsspec
@@ -33,7 +34,7 @@ DERIVED_COLUMNS = (TASK_HASH,)
 
 
 @dataclass(frozen=True)
-class Delta:
+class RemoteDelta:
     """One delta of a merge-on-read snapshot: the rows of the tasks it adds or changes
     (``upserts``) and the task keys it removes (``deletes``), each a Parquet URL or None."""
 
@@ -42,7 +43,7 @@ class Delta:
 
 
 @dataclass(frozen=True)
-class Layout:
+class RemoteLayout:
     """A version's table on the remote: base part URLs in key order, then deltas in order.
 
     A task's rows are those of the last delta naming its key (by upserts or deletes), else
@@ -53,7 +54,7 @@ class Layout:
     version: str
     rows: int
     base: list[str]
-    deltas: list[Delta] = field(default_factory=list)
+    deltas: list[RemoteDelta] = field(default_factory=list)
     columns: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
@@ -79,32 +80,37 @@ def default_remote(repo: RepoCore) -> str:
     return info.url
 
 
-def _manifest(repo: RepoCore, ref: SnapshotRef, remote: str, storage_options: dict | None) -> dict:
-    """The snapshot's manifest: from the local store when it is there, else from the remote."""
-    if repo.store.has(ref.manifest):
-        return json.loads(repo.store.get(ref.manifest, "snapshot manifest"))
-    url = object_url(remote, ref.manifest.md5)
-    try:
-        with fsspec.open(url, "rb", **(storage_options or {})) as f:
-            data = f.read()
-    except Exception as e:  # fsspec backends raise their own errors
-        raise ObjectError(f"snapshot manifest {ref.manifest.oid[:12]} could not be read from {url}: {first_line(e)}",
-                          "push the version first: `annover push`") from None
-    if ObjectRef.of(data) != ref.manifest:
-        raise ObjectError(f"snapshot manifest {ref.manifest.oid[:12]} on the remote does not match its hash",
-                          "push a good copy: `annover push` from a clone that has it")
-    return json.loads(data)
+class RemoteStore(ObjectStore):
+    """Objects read by md5 from a DVC remote through fsspec (read-only), checked by sha256."""
 
+    def __init__(self, remote: str, storage_options: dict | None = None) -> None:
+        self.remote = remote
+        self.storage_options = storage_options or {}
 
-def _refs(items: Any, where: str) -> list[ObjectRef]:
-    if not isinstance(items, list):
-        raise ObjectError(f"{where} is not a list of parts", "the store is damaged; pull it again")
-    return [ObjectRef.from_json(p, f"{where} {i}") for i, p in enumerate(items)]
+    def locate(self, ref: ObjectRef) -> Path | None:
+        return None
+
+    def has(self, ref: ObjectRef) -> bool:
+        try:
+            fs, path = fsspec.core.url_to_fs(object_url(self.remote, ref.md5), **self.storage_options)
+            return bool(fs.exists(path))
+        except Exception:  # fsspec backends raise their own errors
+            return False
+
+    def get(self, ref: ObjectRef, what: str = "object") -> bytes:
+        url = object_url(self.remote, ref.md5)
+        try:
+            with fsspec.open(url, "rb", **self.storage_options) as f:
+                data = f.read()
+        except Exception as e:  # fsspec backends raise their own errors
+            raise ObjectError(f"{what} {ref.oid[:12]} could not be read from {redact(url)}: {first_line(e)}",
+                              "push the version first: `annover push`") from None
+        return verify(ref, data, what, redact(url), "push a good copy: `annover push` from a clone that has it")
 
 
 def remote_layout(repo: RepoCore, rev: str = "HEAD", table: str = "annotations", *, remote: str | None = None,
-                  model_version: str | None = None, storage_options: dict | None = None) -> Layout:
-    """The :class:`Layout` of ``table`` of version ``rev`` on the DVC remote ``remote``
+                  model_version: str | None = None, storage_options: dict | None = None) -> RemoteLayout:
+    """The :class:`RemoteLayout` of ``table`` of version ``rev`` on the DVC remote ``remote``
     (default: the repository's own). Predictions need ``model_version``."""
     if table not in C.TABLES:
         raise UsageError(f"unknown table {table!r}", f"use one of {', '.join(C.TABLES)}")
@@ -115,14 +121,10 @@ def remote_layout(repo: RepoCore, rev: str = "HEAD", table: str = "annotations",
     ref = v.snapshot(table, model_version) if table == "predictions" else v.snapshot(table)
     columns = [f.name for f in C.schema(table)]
     if ref is None:
-        return Layout(table, v.id, 0, [], [], columns)
+        return RemoteLayout(table, v.id, 0, [], [], columns)
     url = remote or default_remote(repo)
-    m = _manifest(repo, ref, url, storage_options)
-    where = f"snapshot manifest {ref.manifest.oid[:12]}"
-    base = _refs(m["parts"] if "parts" in m else m.get("base"), f"{where}, part")
-    deltas = []
-    for i, d in enumerate(m.get("deltas") or []):
-        ups, dels = (ObjectRef.from_json(d[k], f"{where}, delta {i} {k}") if d.get(k) else None
-                     for k in ("upserts", "deletes"))
-        deltas.append(Delta(object_url(url, ups.md5) if ups else None, object_url(url, dels.md5) if dels else None))
-    return Layout(table, v.id, ref.rows, [object_url(url, p.md5) for p in base], deltas, columns)
+    local = repo.store.has(ref.manifest)  # a pulled version's manifest is here already
+    lay = Layout.of(read_manifest(repo.store if local else RemoteStore(url, storage_options), ref))
+    deltas = [RemoteDelta(object_url(url, up.md5) if up else None, object_url(url, dl.md5) if dl else None)
+              for up, dl in lay.deltas]
+    return RemoteLayout(table, v.id, ref.rows, [object_url(url, p.md5) for p in lay.base], deltas, columns)

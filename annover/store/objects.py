@@ -27,7 +27,7 @@ from annover.errors import ObjectError
 from annover.files import sha256_file
 
 __all__ = ["SHA256_RE", "TAMPERED", "FsStore", "LocalStore", "ObjectRef", "ObjectStore", "check_md5", "check_oid",
-           "first_line", "sha256_file", "shard"]
+           "first_line", "sha256_file", "shard", "verify"]
 
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
 _MD5_RE = re.compile(r"[0-9a-f]{32}")
@@ -93,7 +93,8 @@ def shard(key: str) -> str:
     return f"{key[:2]}/{key[2:]}"
 
 
-def _verify(ref: ObjectRef, data: bytes, what: str, where: str, hint: str) -> bytes:
+def verify(ref: ObjectRef, data: bytes, what: str, where: str, hint: str) -> bytes:
+    """``data`` when it hashes to ``ref``'s sha256; ObjectError naming ``where`` otherwise."""
     if hashlib.sha256(data).hexdigest() != ref.oid:
         raise ObjectError(f"{what} {ref.oid[:12]} is corrupt: its content does not match its hash ({where})", hint)
     return data
@@ -186,7 +187,7 @@ class LocalStore(ObjectStore):
         p = self.locate(ref)
         if p is None:
             raise ObjectError(f"{what} {ref.oid[:12]} is not here", _PULL_HINT)
-        return _verify(ref, p.read_bytes(), what, p.name,
+        return verify(ref, p.read_bytes(), what, p.name,
                        "delete the file and run `annover pull VERSION` with the version that needs it, to fetch a good copy")
 
 
@@ -218,7 +219,7 @@ class FsStore(ObjectStore):
         except Exception as e:  # fsspec backends raise their own errors
             raise ObjectError(f"{what} {ref.oid[:12]} could not be read: {first_line(e)}",
                               "check that the version was pushed to the DVC remote") from None
-        return _verify(ref, data, what, path, "push a good copy to the remote")
+        return verify(ref, data, what, path, "push a good copy to the remote")
 
 
 def first_line(e: BaseException) -> str:
