@@ -127,29 +127,8 @@ def _classification(s: Q.Session, config_labels: dict[str, list[str]], res: Agre
         multiple = ctl in multi
         entry: dict[str, Any] = {"kind": "classification", "multi_label": multiple,
                                  "tasks": n_units, "tasks_with_two_or_more": int((raters >= 2).sum())}
-        # per label: a yes/no question over the tasks of this control
         es = elems.filter(pc.equal(elems.column("from_name"), ctl))
-        e_unit = np.asarray(es.column("u").to_numpy(), np.int64)
-        e_code, e_names = codes(es.column("label"))
-        e_n = np.asarray(es.column("n").to_numpy(), np.int64)
-        labels = list(dict.fromkeys([*config_labels.get(ctl, []), *sorted(e_names)]))
-        per_label: dict[str, dict] = {}
-        pooled: list[tuple] = []
-        where = {name: j for j, name in enumerate(e_names)}
-        for j, lab in enumerate(labels):
-            mask = e_code == where.get(lab, -1)
-            has = np.bincount(e_unit[mask], weights=e_n[mask], minlength=n_units).astype(np.int64)
-            used = int(has.sum())
-            u, c, m = _binary(raters, has)
-            st = _stats(u, c, m)
-            if used == 0:
-                for v in st.values():
-                    v["value"] = None
-                    v["note"] = "nobody used this label"
-            per_label[lab] = {"answers": used, **st}
-            if used:  # a label nobody used would add agreement on nothing
-                pooled.append((u + j * n_units, c, m))
-        entry["labels"] = per_label
+        entry["labels"], pooled = _per_label(es, config_labels.get(ctl, []), raters)
         if multiple and pooled:
             u = np.concatenate([p[0] for p in pooled])
             c = np.concatenate([p[1] for p in pooled])
@@ -168,6 +147,34 @@ def _classification(s: Q.Session, config_labels: dict[str, list[str]], res: Agre
         res.pairs.extend({"control": ctl, "a": p["a"], "b": p["b"], "tasks": p["tasks"],
                           "disagree": p["tasks"] - p["agree"], "score": p["cohen_kappa"]["value"],
                           "measure": "cohen_kappa"} for p in mine)
+
+
+def _per_label(es: "pa.Table", config_labels: list[str], raters: "np.ndarray") -> tuple[dict[str, dict], list[tuple]]:
+    """Per label of one control, a yes/no question over its tasks: (its statistics by label,
+    the (units, categories, counts) of the labels used, for pooling a multi-label control).
+    ``es``: the control's (unit, label, n) counts of label elements; ``raters``: answers per unit."""
+    n_units = len(raters)
+    e_unit = np.asarray(es.column("u").to_numpy(), np.int64)
+    e_code, e_names = codes(es.column("label"))
+    e_n = np.asarray(es.column("n").to_numpy(), np.int64)
+    labels = list(dict.fromkeys([*config_labels, *sorted(e_names)]))
+    per_label: dict[str, dict] = {}
+    pooled: list[tuple] = []
+    where = {name: j for j, name in enumerate(e_names)}
+    for j, lab in enumerate(labels):
+        mask = e_code == where.get(lab, -1)
+        has = np.bincount(e_unit[mask], weights=e_n[mask], minlength=n_units).astype(np.int64)
+        used = int(has.sum())
+        u, c, m = _binary(raters, has)
+        st = _stats(u, c, m)
+        if used == 0:
+            for v in st.values():
+                v["value"] = None
+                v["note"] = "nobody used this label"
+        per_label[lab] = {"answers": used, **st}
+        if used:  # a label nobody used would add agreement on nothing
+            pooled.append((u + j * n_units, c, m))
+    return per_label, pooled
 
 
 def region_pairs(rows: dict[str, list], opts: Options) -> dict[tuple, dict]:

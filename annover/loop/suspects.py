@@ -88,48 +88,63 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
     with Q.Session(**tables) as s:
         Q.build_ratings(s, "ann", "ratings")
         s.make("res", Q.resolved("ratings", policy))
-        for r in s.fetch("""
-            WITH v AS (SELECT task_key, from_name, label, count(*) AS votes FROM ratings GROUP BY ALL),
-            t AS (SELECT task_key, from_name, sum(votes)::BIGINT AS answers FROM v GROUP BY ALL),
-            o AS (SELECT r.task_key, r.from_name, r.annotator, r.label, v.label AS other, v.votes, t.answers - 1 AS others,
-                         v.votes - CASE WHEN v.label = r.label THEN 1 ELSE 0 END AS other_votes
-                  FROM ratings AS r JOIN v ON r.task_key = v.task_key AND r.from_name = v.from_name
-                  JOIN t ON r.task_key = t.task_key AND r.from_name = t.from_name WHERE t.answers >= 3)
-            SELECT * FROM o WHERE other <> label AND others >= 2 AND other_votes * 2 > others
-            ORDER BY task_key, from_name, annotator""").to_pylist():
-            r = _shown(r)
-            add(r["task_key"], r["from_name"], r["label"], {
-                "kind": "majority", "weight": round(int(r["other_votes"]) / int(r["others"]), 6), "annotator": r["annotator"],
-                "text": f"{r['annotator']} said {r['label']!r}; {r['other_votes']} of {r['others']} others said "
-                        f"{r['other']!r}"})
+        _majority(s, add)
         if "preds" in tables:
-            Q.build_best(s, "preds", "best")
-            only = "" if models is None else "AND p.model_version IN (" + ", ".join(f"'{_q(m)}'" for m in models) + ")"
-            for r in s.fetch(f"""
-                SELECT r.task_key, r.from_name, r.label, p.model_version, p.label AS predicted, p.score
-                FROM res AS r JOIN best AS p ON r.task_key = p.task_key AND r.from_name = p.from_name
-                WHERE p.score >= {float(threshold)!r} AND p.label <> r.label {only}
-                ORDER BY r.task_key, r.from_name, p.model_version""").to_pylist():
-                r = _shown(r)
-                add(r["task_key"], r["from_name"], r["label"], {
-                    "kind": "model", "weight": round(float(r["score"]), 6), "model": r["model_version"],
-                    "text": f"labeled {r['label']!r}; {r['model_version']} says {r['predicted']!r} "
-                            f"(score {r['score']:.2f})"})
+            _model(s, add, threshold, models)
         elif predictions is None or not predictions.num_rows:
             res.notes.append("no predictions in this version: the model reason was not checked")
         if "prev" in tables:
-            Q.build_ratings(s, "prev", "pratings")
-            for r in s.fetch("""
-                SELECT r.task_key, r.from_name, r.annotator, r.label, p.label AS before
-                FROM ratings AS r JOIN pratings AS p
-                  ON r.task_key = p.task_key AND r.from_name = p.from_name AND r.annotation_key = p.annotation_key
-                WHERE r.label <> p.label ORDER BY r.task_key, r.from_name, r.annotator""").to_pylist():
-                r = _shown(r)
-                add(r["task_key"], r["from_name"], r["label"], {
-                    "kind": "changed", "weight": CHANGED_WEIGHT, "annotator": r["annotator"],
-                    "text": f"{r['annotator']}'s answer changed since {since or 'the earlier version'}: "
-                            f"{r['before']!r} -> {r['label']!r}"})
+            _changed(s, add, since)
     for item in found.values():
         item["score"] = round(item["score"], 6)
     res.items = sorted(found.values(), key=lambda i: (-i["score"], i["task_key"], i["control"]))
     return res
+
+
+def _majority(s: "Q.Session", add: Any) -> None:
+    """An answer the other annotators' majority (of at least two others) contradicts."""
+    for r in s.fetch("""
+        WITH v AS (SELECT task_key, from_name, label, count(*) AS votes FROM ratings GROUP BY ALL),
+        t AS (SELECT task_key, from_name, sum(votes)::BIGINT AS answers FROM v GROUP BY ALL),
+        o AS (SELECT r.task_key, r.from_name, r.annotator, r.label, v.label AS other, v.votes, t.answers - 1 AS others,
+                     v.votes - CASE WHEN v.label = r.label THEN 1 ELSE 0 END AS other_votes
+              FROM ratings AS r JOIN v ON r.task_key = v.task_key AND r.from_name = v.from_name
+              JOIN t ON r.task_key = t.task_key AND r.from_name = t.from_name WHERE t.answers >= 3)
+        SELECT * FROM o WHERE other <> label AND others >= 2 AND other_votes * 2 > others
+        ORDER BY task_key, from_name, annotator""").to_pylist():
+        r = _shown(r)
+        add(r["task_key"], r["from_name"], r["label"], {
+            "kind": "majority", "weight": round(int(r["other_votes"]) / int(r["others"]), 6), "annotator": r["annotator"],
+            "text": f"{r['annotator']} said {r['label']!r}; {r['other_votes']} of {r['others']} others said "
+                    f"{r['other']!r}"})
+
+
+def _model(s: "Q.Session", add: Any, threshold: float, models: list[str] | None) -> None:
+    """A resolved label a model's best prediction contradicts with a score of at least ``threshold``."""
+    Q.build_best(s, "preds", "best")
+    only = "" if models is None else "AND p.model_version IN (" + ", ".join(f"'{_q(m)}'" for m in models) + ")"
+    for r in s.fetch(f"""
+        SELECT r.task_key, r.from_name, r.label, p.model_version, p.label AS predicted, p.score
+        FROM res AS r JOIN best AS p ON r.task_key = p.task_key AND r.from_name = p.from_name
+        WHERE p.score >= {float(threshold)!r} AND p.label <> r.label {only}
+        ORDER BY r.task_key, r.from_name, p.model_version""").to_pylist():
+        r = _shown(r)
+        add(r["task_key"], r["from_name"], r["label"], {
+            "kind": "model", "weight": round(float(r["score"]), 6), "model": r["model_version"],
+            "text": f"labeled {r['label']!r}; {r['model_version']} says {r['predicted']!r} "
+                    f"(score {r['score']:.2f})"})
+
+
+def _changed(s: "Q.Session", add: Any, since: str | None) -> None:
+    """An answer whose label changed since the earlier version."""
+    Q.build_ratings(s, "prev", "pratings")
+    for r in s.fetch("""
+        SELECT r.task_key, r.from_name, r.annotator, r.label, p.label AS before
+        FROM ratings AS r JOIN pratings AS p
+          ON r.task_key = p.task_key AND r.from_name = p.from_name AND r.annotation_key = p.annotation_key
+        WHERE r.label <> p.label ORDER BY r.task_key, r.from_name, r.annotator""").to_pylist():
+        r = _shown(r)
+        add(r["task_key"], r["from_name"], r["label"], {
+            "kind": "changed", "weight": CHANGED_WEIGHT, "annotator": r["annotator"],
+            "text": f"{r['annotator']}'s answer changed since {since or 'the earlier version'}: "
+                    f"{r['before']!r} -> {r['label']!r}"})
