@@ -15,7 +15,7 @@ from annover.diffing.plan import Pair, Plan
 from annover.diffing.result import DiffResult, Options
 from annover.diffing.run import run
 from annover.diffing.source_data import diff_source
-from annover.diffing.sources import Source, locate, merged_sql, verified_paths, verifying
+from annover.diffing.sources import Source, locate, merged_sql, shared_rows_sql, verified_paths, verifying
 from annover.errors import ObjectError
 from annover.model import canonical as C
 from annover.model import stats as S
@@ -42,6 +42,8 @@ class _Side:
     deltas: tuple = ()
     shared: tuple[ObjectRef, ...] = ()
     keys: tuple[ObjectRef, ...] = ()
+    #: the shared parts' rows of the named tasks, read once for both sides (see Source.prelude)
+    cache: dict | None = field(default=None, compare=False)
 
     def refs(self) -> list[ObjectRef]:
         return [*self.parts, *self.shared, *self.keys, *(r for d in self.deltas for r in d if r is not None)]
@@ -51,7 +53,13 @@ class _Side:
             return Source(name, paths=tuple(paths[r.oid] for r in self.parts), hashed=hashed)
         at = lambda rs: [paths[r.oid] for r in rs]  # noqa: E731
         deltas = [tuple(paths[r.oid] if r is not None else None for r in d) for d in self.deltas]
-        return Source(name, view=merged_sql(at(self.parts), deltas, at(self.shared), at(self.keys)), hashed=hashed)
+        if self.cache is not None and self.shared and self.keys:
+            table = f"__base_{id(self.cache):x}"
+            return Source(name, view=merged_sql(at(self.parts), deltas, keys=at(self.keys), shared_table=table), hashed=hashed,
+                          materialize=not self.parts, prelude=(table, shared_rows_sql(at(self.shared), at(self.keys))),
+                          shared=self.cache)
+        return Source(name, view=merged_sql(at(self.parts), deltas, at(self.shared), at(self.keys)), hashed=hashed,
+                      materialize=bool(self.keys) and not self.parts)
 
 
 def _common(a: tuple, b: tuple) -> int:
@@ -100,7 +108,8 @@ class _Parts:
             keys = tuple(r for d in la.deltas[common:] + lb.deltas[common:] for r in d if r is not None)
             if not keys:  # the same layout
                 return None
-            a, b = (_Side(keep, lay.deltas, tuple(r for r in lay.base if r.oid in shared), keys)
+            cache: dict = {}
+            a, b = (_Side(keep, lay.deltas, tuple(r for r in lay.base if r.oid in shared), keys, cache)
                     for lay, keep in ((la, keep_a), (lb, keep_b)))
             read = len({r.oid for r in a.refs() + b.refs()})
             self.counts["compared"] += read

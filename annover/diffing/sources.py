@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from annover._lazy import lazy
 from annover.errors import ObjectError
 from annover.model import canonical as C
+from annover.store.duck import fetch
 from annover.store.objects import ObjectRef, ObjectStore, sha256_file
 from annover.store.snapshots import TASK_HASH
 
@@ -64,8 +65,25 @@ class Source:
     hashed: bool = False
     #: a query giving the rows instead (a snapshot's base parts with its deltas applied: :func:`merged_sql`)
     view: str | None = None
+    #: run ``view`` once and keep its rows (few: the tasks some deltas name), not a view read at each use
+    materialize: bool = False
+    #: (name, query) of rows both sides' views read (the shared base parts' rows of the named
+    #: tasks), run once for the two and kept in ``shared``
+    prelude: tuple[str, str] | None = None
+    shared: dict | None = field(default=None, compare=False, repr=False)
+    _rows: dict = field(default_factory=dict, compare=False, repr=False)
 
     def register(self, con: Any, alias: str) -> str:
+        if self.prelude is not None and self.shared is not None:
+            name, query = self.prelude
+            if name not in self.shared:
+                self.shared[name] = fetch(con, query)
+            con.register(name, self.shared[name])
+        if self.view is not None and self.materialize:
+            if "rows" not in self._rows:
+                self._rows["rows"] = fetch(con, self.view)
+            con.register(alias, self._rows["rows"])
+            return alias
         if self.view is not None:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {alias} AS {self.view}")
             return alias
@@ -85,12 +103,18 @@ def _read(paths: Sequence[str]) -> str:
     return f"read_parquet([{files}], union_by_name = true)"
 
 
+def shared_rows_sql(shared: Sequence[str], keys: Sequence[str]) -> str:
+    """The rows of the ``shared`` parts whose task the ``keys`` files name."""
+    return f"SELECT * FROM {_read(shared)} SEMI JOIN (SELECT DISTINCT task_key FROM {_read(keys)}) USING (task_key)"
+
+
 def merged_sql(parts: Sequence[str], deltas: Sequence[tuple[str | None, str | None]],
-               shared: Sequence[str] = (), keys: Sequence[str] = ()) -> str:
+               shared: Sequence[str] = (), keys: Sequence[str] = (), shared_table: str | None = None) -> str:
     """A query of a merge-on-read snapshot's rows (see :mod:`annover.store.snapshots`): the
     rows of the base ``parts`` whose task no delta names, and each named task's rows in the
     last delta naming it. With ``keys`` (delta files), only the tasks those name are taken
-    from the ``shared`` parts and from the deltas (what a diff compares of parts both sides share)."""
+    from the ``shared`` parts (or the registered table ``shared_table``: :func:`shared_rows_sql`)
+    and from the deltas (what a diff compares of parts both sides share)."""
     ups = [f"SELECT *, {j} AS __j FROM {_read([u])}" for j, (u, _) in enumerate(deltas) if u]
     dels = [f"SELECT task_key, {j} AS __j FROM {_read([d])}" for j, (_, d) in enumerate(deltas) if d]
     named = " UNION ALL ".join([f"SELECT task_key, __j FROM ({q})" for q in ups] + dels)
@@ -99,7 +123,9 @@ def merged_sql(parts: Sequence[str], deltas: Sequence[tuple[str | None, str | No
     if keys:
         ctes.append(f"__keys AS (SELECT DISTINCT task_key FROM {_read(keys)})")
     base = [f"SELECT * FROM {_read(parts)}"] if parts else []
-    if shared and keys:
+    if shared_table is not None:
+        base.append(f"SELECT * FROM {shared_table}")
+    elif shared and keys:
         base.append(f"SELECT * FROM {_read(shared)} SEMI JOIN __keys USING (task_key)")
     out = [f"SELECT * FROM ({' UNION ALL BY NAME '.join(base)}) ANTI JOIN __last USING (task_key)"] if base else []
     if ups:
