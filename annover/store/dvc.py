@@ -1,4 +1,5 @@
-"""The one DVC adapter: every assumption annover makes about DVC lives here.
+"""The one DVC adapter: every assumption annover makes about DVC lives here (with
+:mod:`annover.store.credentials`, which remote options and URL parts are credentials).
 
 What annover needs of DVC: its repository (in process, its output kept off stdout),
 its md5 cache folder, a set of objects recorded as one ``objects.dvc`` pointer (cache
@@ -21,10 +22,8 @@ from __future__ import annotations
 import contextlib
 import enum
 import hashlib
-import json
 import logging
 import os
-import re
 import shutil
 import sys
 import threading
@@ -32,12 +31,13 @@ from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
-from urllib.parse import unquote
 
 from annover._lazy import lazy
 from annover.errors import AnnoverError, NotARepoError, ObjectError, RemoteError, RemoteUnreachableError, UsageError
 from annover.files import write_atomic
+from annover.store.credentials import CREDENTIALS, is_local_url, is_secret_option, redact, split_userinfo
 from annover.store.git import Git
+from annover.store.listings import DIR_SUFFIX, MD5_RE, TAMPERED, check_listing, parse_listing, shown
 from annover.store.objects import LocalStore, ObjectRef, check_md5, first_line, shard
 
 if TYPE_CHECKING:
@@ -84,44 +84,9 @@ LOCAL_REMOTE = "annover-local"
 REMOTE_TIMEOUT = 5.0
 TRANSFER_TIMEOUT = 30.0
 TIMEOUT_ENV = "ANNOVER_REMOTE_TIMEOUT"
-_DIR_SUFFIX = ".dir"
 _APP, _APP_AUTHOR = "dvc", "iterative"  # DVC's platformdirs names (dvc/dirs.py)
-#: Remote options that hold a credential or the path of one, per remote type (the URL's scheme): those
-#: DVC's documentation sets with ``dvc remote modify --local`` (its config schema marks none), and
-#: ``gdrive_client_secret`` and ``sse_customer_key``. A test checks each is an option of that type in
-#: DVC's schema. Any type's option whose name says secret (:data:`_SECRET_OPTION`) counts too.
-CREDENTIALS: dict[str, frozenset[str]] = {
-    "s3": frozenset({"access_key_id", "secret_access_key", "session_token", "sse_customer_key", "credentialpath",
-                     "configpath"}),
-    "gs": frozenset({"credentialpath"}),
-    "azure": frozenset({"connection_string", "sas_token", "account_key", "client_id", "client_secret", "tenant_id"}),
-    "ssh": frozenset({"password", "passphrase", "keyfile"}),
-    "hdfs": frozenset({"kerb_ticket"}),
-    "webhdfs": frozenset({"token", "user", "password"}),
-    "http": frozenset({"user", "password", "custom_auth_header"}),
-    "https": frozenset({"user", "password", "custom_auth_header"}),
-    "webdav": frozenset({"user", "password", "token", "custom_auth_header", "cert_path", "key_path"}),
-    "webdavs": frozenset({"user", "password", "token", "custom_auth_header", "cert_path", "key_path"}),
-    "oss": frozenset({"oss_key_id", "oss_key_secret"}),
-    "gdrive": frozenset({"gdrive_client_secret", "gdrive_user_credentials_file",
-                         "gdrive_service_account_json_file_path", "profile"}),
-}
-_SECRET_OPTION = re.compile(r"secret|passw|token|credential|session|access_key|account_key|connection_string"
-                            r"|sas|key_?file|key_path|auth_header", re.I)
-#: Where the user and password of a URL's ``user:password@`` go, per remote type (DVC's option names).
-_USERINFO_OPTIONS: dict[str, tuple[str, str | None]] = {
-    "s3": ("access_key_id", "secret_access_key"), "oss": ("oss_key_id", "oss_key_secret"),
-    "ssh": ("user", "password"), "http": ("user", "password"), "https": ("user", "password"),
-    "webdav": ("user", "password"), "webdavs": ("user", "password"), "webhdfs": ("user", "password"),
-    "hdfs": ("user", None),
-}
-#: An entry of a listing of annover's store: ``ab/`` and the other 62 hex digits of a sha256.
-_OBJECT_PATH = re.compile(r"[0-9a-f]{2}/[0-9a-f]{62}")
-_MD5 = re.compile(r"[0-9a-f]{32}")
 #: The keys of an ``objects.dvc`` pointer annover writes (DVC's ``dvc add`` writes the same).
 _POINTER_KEYS = frozenset({"md5", "size", "nfiles", "hash", "path"})
-_TAMPERED = ("the DVC remote or the version's objects.dvc was altered or damaged: see who changed them "
-             "(git log -p -- .annover/objects.dvc) and do not `dvc pull` this version")
 _REMOTE_HINT = "check the DVC remote (annover status, dvc remote list)"
 
 
@@ -183,106 +148,6 @@ def remote_timeout(timeout: float | None, default: float) -> float:
                           f"set it to a number, e.g. {TIMEOUT_ENV}=30") from None
 
 
-def is_local_url(url: str) -> bool:
-    """A remote URL that is a folder path (``/srv/dvc``, ``../store``, ``file://...``)."""
-    return "://" not in url or url.startswith("file://")
-
-
-def redact(url: str) -> str:
-    """``url`` with any ``user:password@`` replaced by ``***@``."""
-    found = _userinfo(url)
-    return url if found is None else found[2].replace("://", "://***@", 1)
-
-
-def _scheme(url: str) -> str:
-    return "" if is_local_url(url) else url.split("://", 1)[0].lower()
-
-
-def is_secret_option(name: str, url: str = "") -> bool:
-    """An option of the remote at ``url`` that holds a credential (see :data:`CREDENTIALS`): it goes to
-    ``.dvc/config.local`` (git-ignored), never to the committed ``.dvc/config``."""
-    return name.lower() in CREDENTIALS.get(_scheme(url), ()) or bool(_SECRET_OPTION.search(name))
-
-
-def _userinfo(url: str) -> tuple[str, str | None, str] | None:
-    """``(user, password, url without them)`` when ``url`` holds ``user[:password]@``, else None.
-
-    As URLs have it (an ``@`` before the first ``/`` after the scheme), and also a password
-    with a ``/`` not written ``%2F`` (S3 secret keys hold them): ``s3://KEY:ab/cd@bucket``.
-    """
-    if is_local_url(url):
-        return None
-    scheme, rest = url.split("://", 1)
-    m = re.match(r"([^/:@]*)(?::([^@]*))?@", rest)
-    if not m:
-        return None
-    user, password = m.group(1), m.group(2)
-    if "@" not in rest.split("/", 1)[0] and (password is None or re.fullmatch(r"\d*", password.split("/", 1)[0])):
-        return None  # an '@' in the path (a port before it: host:8080/a@b)
-    return unquote(user), None if password is None else unquote(password), f"{scheme}://{rest[m.end():]}"
-
-
-def split_userinfo(url: str) -> tuple[str, dict[str, str]]:
-    """``url`` without its ``user:password@``, and the remote options that carry them instead.
-
-    DVC's option names for the remote type (``s3://KEY:SECRET@bucket``: ``access_key_id`` and
-    ``secret_access_key``; ``https://u:pw@host``: ``user`` and ``password``). A type whose
-    credentials are not a user and a password is a UsageError: name them with ``--remote-option``.
-    """
-    found = _userinfo(url)
-    if found is None:
-        return url, {}
-    user, password, bare = found
-    names = _USERINFO_OPTIONS.get(_scheme(url))
-    if names is None or (password is not None and names[1] is None):
-        raise UsageError(f"the remote URL {redact(url)} holds credentials (user:password@), which DVC does not "
-                         f"take from {_scheme(url)}:// URLs",
-                         "give them with --remote-option KEY=VALUE (DVC's option names; they go to "
-                         ".dvc/config.local, which git ignores)")
-    options = {names[0]: user}
-    if password is not None and names[1]:
-        options[names[1]] = password
-    return bare, options
-
-
-def parse_listing(data: bytes, listing: str) -> dict[str, str]:
-    """The ``{relpath: md5}`` entries of the ``.dir`` listing ``listing`` (its bytes), checked before
-    any becomes a path.
-
-    A listing of annover's store names objects only: ``ab/cdef...`` (a sha256 as the store lays it
-    out) with a 32-hex md5, each once, and its bytes hash to its name. Anything else (``../x``, an
-    absolute path, a backslash, an md5 that is not hex) is an ObjectError naming the entry.
-    """
-    def refuse(what: str) -> ObjectError:
-        return ObjectError(f"refused the DVC listing {listing}: {what}; nothing was written", _TAMPERED)
-
-    if hashlib.md5(data).hexdigest() != listing.removesuffix(_DIR_SUFFIX):
-        raise refuse("its content does not match its md5 (altered after DVC made it)")
-    try:
-        raw = json.loads(data)
-    except (ValueError, RecursionError):
-        raise refuse("it is not JSON") from None
-    if not isinstance(raw, list):
-        raise refuse("it is not a list of entries")
-    entries: dict[str, str] = {}
-    for i, e in enumerate(raw):
-        rel, md5 = (e.get("relpath"), e.get("md5")) if isinstance(e, dict) else (None, None)
-        if not isinstance(rel, str) or not _OBJECT_PATH.fullmatch(rel):
-            raise refuse(f"entry {i} has relpath {_shown(rel)}, not an object of annover's store "
-                         "(2 hex digits, '/', 62 hex digits)")
-        if not isinstance(md5, str) or not _MD5.fullmatch(md5):
-            raise refuse(f"entry {i} ({rel}) has md5 {_shown(md5)}, not 32 hex digits")
-        if rel in entries:
-            raise refuse(f"entry {i} names {rel} a second time")
-        entries[rel] = md5
-    return entries
-
-
-def _shown(v: Any) -> str:
-    text = repr(v)
-    return text if len(text) <= 70 else text[:67] + "..."
-
-
 def _md5_of(path: Path) -> str | None:
     """The md5 of the file at ``path`` (None: no such file)."""
     try:
@@ -340,9 +205,9 @@ def tracked_md5(path: Path) -> str | None:
 def listing_of(text: str, where: str) -> str | None:
     """The ``.dir`` md5 an ``objects.dvc`` pointer's text records (None: not a listing pointer)."""
     md5 = _out_md5(text, where)
-    if not md5 or not md5.endswith(_DIR_SUFFIX):
+    if not md5 or not md5.endswith(DIR_SUFFIX):
         return None
-    check_md5(md5[: -len(_DIR_SUFFIX)])
+    check_md5(md5[: -len(DIR_SUFFIX)])
     return md5
 
 
@@ -383,22 +248,6 @@ def _hash(md5: str) -> Any:
     return dvc_hash_info.HashInfo(HASH_NAME, md5)
 
 
-
-
-def check_listing(entries: dict[str, str], expected: dict[str, str], name: str) -> None:
-    """Refuse (ObjectError) the listing ``name`` unless its ``{relpath: md5}`` entries are exactly
-    ``expected`` (what the version's manifests name)."""
-    def refuse(what: str) -> ObjectError:
-        return ObjectError(f"refused {name}: {what}; nothing was written", _TAMPERED)
-
-    for rel, md5 in entries.items():
-        if rel not in expected:
-            raise refuse(f"its entry {rel} is not one of the {len(expected)} objects the version's manifests name")
-        if md5 != expected[rel]:
-            raise refuse(f"its entry {rel} has md5 {md5}, the version's manifests say {expected[rel]}")
-    lacking = [rel for rel in expected if rel not in entries]
-    if lacking:
-        raise refuse(f"it lacks {len(lacking)} of the version's objects ({lacking[0]}...)")
 
 
 def _label(d: Any, remote: str | None) -> str:
@@ -767,7 +616,7 @@ class Dvc:
         where = self.path(pointer)
 
         def refuse(what: str) -> ObjectError:
-            return ObjectError(f"refused {where}: {what}; nothing was written", _TAMPERED)
+            return ObjectError(f"refused {where}: {what}; nothing was written", TAMPERED)
 
         try:
             doc = dvc_serialize.parse_yaml(pointer.read_text(encoding="utf-8"), where)
@@ -782,10 +631,10 @@ class Dvc:
                          "which annover does not write")
         path = Path(os.path.relpath(folder, pointer.parent)).as_posix()
         if out.get("path") != path:
-            raise refuse(f"its output is {_shown(out.get('path'))}, not {path!r}")
+            raise refuse(f"its output is {shown(out.get('path'))}, not {path!r}")
         md5 = out.get(HASH_NAME)
-        if not isinstance(md5, str) or not md5.endswith(_DIR_SUFFIX) or not _MD5.fullmatch(md5[:-len(_DIR_SUFFIX)]):
-            raise refuse(f"its md5 {_shown(md5)} is not a listing's (32 hex digits and .dir)")
+        if not isinstance(md5, str) or not md5.endswith(DIR_SUFFIX) or not MD5_RE.fullmatch(md5[:-len(DIR_SUFFIX)]):
+            raise refuse(f"its md5 {shown(md5)} is not a listing's (32 hex digits and .dir)")
         return md5
 
     def has_default_remote(self) -> bool:
