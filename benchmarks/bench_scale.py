@@ -28,6 +28,7 @@ rows): it runs for sizes under 5,000,000 rows, and at every size with ``--ls-jso
 
     python benchmarks/bench_scale.py --rows 200000,1000000            # quick check
     python benchmarks/bench_scale.py --out benchmarks/out/scale.json   # 1M and 10M
+    python benchmarks/bench_scale.py --rows 10000000 --ls-json --skip read,remote   # the LS export at 10M
 """
 
 from __future__ import annotations
@@ -319,16 +320,18 @@ def one_size(rows: int, a, tmp: Path) -> dict:
     gen_s = round(time.perf_counter() - t0, 1)
     root = common.fresh_repo(work, "repo")
     steps = steps_snapshot(data, root, work, a.repeats)
-    read, info = steps_read(root, work, a.repeats)
-    steps.update(read)
+    info: dict = {}
+    if "read" not in a.skip:
+        read, info = steps_read(root, work, a.repeats)
+        steps.update(read)
     p = subprocess.run(py(_SIZES, "v2", str(root)), capture_output=True, text=True, check=True)
     sizes = json.loads(p.stdout)
     if a.ls_json or (rows < LS_JSON_DEFAULT_BELOW and not a.no_ls_json):
         steps.update(step_ls(root, work, a.repeats))
-    remote = remote_dir(root)
-    rem, rinfo = steps_remote(root, work, remote, a.repeats)
-    steps.update(rem)
-    info.update(rinfo)
+    if "remote" not in a.skip:
+        rem, rinfo = steps_remote(root, work, remote_dir(root), a.repeats)
+        steps.update(rem)
+        info.update(rinfo)
     if data_arg != common.DEFAULT_DATA and a.data is None:
         shutil.rmtree(data, ignore_errors=True)
     shutil.rmtree(work, ignore_errors=True)
@@ -369,7 +372,12 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--ls-json", action="store_true",
                    help=f"export to Label Studio JSON at every size (default: only under {LS_JSON_DEFAULT_BELOW:,} rows)")
     p.add_argument("--no-ls-json", action="store_true", help="never export to Label Studio JSON")
+    p.add_argument("--skip", default="", help="comma list of step groups to leave out: read (export parquet, "
+                   "load, diff), remote (push, pull); the snapshots always run")
     a = p.parse_args(argv)
+    a.skip = {x.strip() for x in a.skip.split(",") if x.strip()}
+    if a.skip - {"read", "remote"}:
+        p.error(f"--skip: unknown step group(s) {', '.join(sorted(a.skip - {'read', 'remote'}))}; use read, remote")
     sizes = [int(x.replace("_", "")) for x in a.rows.split(",") if x.strip()]
     if a.data is not None and len(sizes) > 1:
         p.error("--data names one data folder: give one size with it")
@@ -417,6 +425,8 @@ def report(result: dict) -> str:
         text.append(common.markdown_table(["step", "annover", "floor", "ratio", "peak RSS", "floor RSS",
                                            "RSS / table"], rows))
         i = r["info"]
+        if "v2_base_parts" not in i or "pushed_bytes" not in i:
+            continue
         text.append(f"v2: {i['v2_base_parts']} base parts + {i['v2_deltas']} delta(s); pushed {i['pushed_bytes'] / 1e6:.1f} MB "
                     f"in {i['pushed_files']} files (DVC cache {i['dvc_cache_bytes'] / 1e6:.1f} MB); pull wrote "
                     f"{i['pulled_cache_bytes'] / 1e6:.1f} MB to the clone's cache; export parquet "
