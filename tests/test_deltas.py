@@ -9,7 +9,8 @@ plain pyarrow and plain DuckDB read a version with deltas in a process without a
 
 from __future__ import annotations
 
-import json
+import os
+import signal
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -260,3 +261,44 @@ def test_a_manifest_with_bad_deltas_is_refused(chain_repo):
     bad = chain_repo.store.put(C.canonical_json(m).encode())
     with pytest.raises(ObjectError, match="delta 0 upserts"):
         S.read_manifest(chain_repo.store, bad)
+
+
+_SNAPSHOT_SMALL_THRESHOLDS = """
+import sys, annover
+from annover.store import snapshots as S
+S.MIN_BASE_BYTES, S.MAX_DELTA_FRACTION, S.MAX_CHAIN = 0, 1.0, 2
+annover.Repo(".").snapshot(sys.argv[1], message=sys.argv[2])
+"""
+
+
+@pytest.mark.parametrize("stage", ["after-objects", "before-dvc-add", "after-update-ref"])
+def test_sigkill_during_compaction_leaves_every_version_readable(tmp_path, monkeypatch, stage):
+    """v2 and v3 are deltas on v1 (a chain of 2, the limit here): v4 is a compaction,
+    killed at ``stage``; every version in the log loads, and the rerun completes."""
+    from annover.store.snapshots import DELTA_SCHEMA
+
+    from .test_crash import _assert_consistent, _state
+
+    base = {f"k{i:03d}": {"a@x": "p"} for i in range(40)}
+    states = [base, {**base, "k001": {"a@x": "n"}}, {**base, "k001": {"a@x": "n"}, "k002": {"a@x": "m"}}]
+    r = _rounds(tmp_path / "repo", states, True, monkeypatch)
+    monkeypatch.setattr(S, "MAX_CHAIN", 2)
+    schemas = [S.read_manifest(r.store, v.snapshot("annotations"))["schema"] for v in r.log()]
+    assert schemas == [DELTA_SCHEMA, DELTA_SCHEMA, S.MANIFEST_SCHEMA]
+    last = {**states[-1], "k003": {"a@x": "n"}}
+    src = _write(tmp_path / "repo" / "in3.parquet", last)
+    run = lambda env: subprocess.run([sys.executable, "-c", _SNAPSHOT_SMALL_THRESHOLDS, src, "round 4"],  # noqa: E731
+                                     cwd=r.root, capture_output=True, text=True, env={**os.environ, **env})
+    p = run({"ANNOVER_TEST_KILL_AT": stage})
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    _assert_consistent(r.root)  # every version in the log loads (v3's deltas and v1's base too)
+    if stage != "after-update-ref":  # not committed: the rerun makes v4
+        assert len(_state(r.root)["ids"]) == 3
+        p = run({})
+        assert p.returncode == 0, p.stderr
+    r = annover.Repo(r.root)
+    head = r.show("HEAD")
+    assert S.read_manifest(r.store, head.snapshot("annotations"))["schema"] == S.MANIFEST_SCHEMA  # compacted
+    want = _rounds(tmp_path / "whole", [last], False, monkeypatch)
+    assert r.load("HEAD").equals(want.load("HEAD"))
+    _assert_consistent(r.root)
