@@ -265,7 +265,16 @@ def _box_columns(rows: _Rows, ims: list[dict], names: list[str]) -> dict[str, An
     kept = np.flatnonzero(~np.isnan(area) & ~(np.abs(area - box[:, 2] * box[:, 3]) <= 0.01))
     if kept.size:
         region = _with_area(region, kept.tolist(), rows.b_area, w, h)
-    keys = region_keys(pc.binary_join_element_wise(_BOX_HEAD, _quoted(value), ",", _quoted(region), "]", ""))
+    # the hash's input, canonical JSON of [from_name, to_name, type, value, region], built as
+    # escaped text directly (the same bytes as json.dumps of the two texts, without a pass over them)
+    label_q = pa.array([_json_str(_json_str(nm))[1:-1] for nm in names], pa.string()).take(
+        pa.array(rows.b_cat, pa.int64()))
+    value_q = pc.binary_join_element_wise('"{\\"height\\":', bh, ',\\"rectanglelabels\\":[', label_q,
+                                          '],\\"rotation\\":0,\\"width\\":', bw, ',\\"x\\":', x, ',\\"y\\":', y,
+                                          '}"', "")
+    region_q = _quoted(region) if kept.size else pc.binary_join_element_wise(
+        '"{\\"image_rotation\\":0,\\"original_height\\":', hs, ',\\"original_width\\":', ws, '}"', "")
+    keys = region_keys(pc.binary_join_element_wise(_BOX_HEAD, value_q, ",", region_q, "]", ""))
     labels = pa.ListArray.from_arrays(pa.array(np.arange(n + 1, dtype=np.int32)),
                                       pa.array(names, pa.string()).take(pa.array(rows.b_cat, pa.int64())))
     return {"slot": slot, "region_key": keys, "value": value, "region": region, "labels": labels,
