@@ -834,3 +834,21 @@ def test_snapshot_without_format_reads_a_coco_file_and_refuses_an_ambiguous_fold
     code, _, err = invoke("snapshot", "--from", str(CORPUS / "yolo_obb_datumaro"), "-m", "obb")
     assert code == 3 and "\n" not in err.strip() and "--format yolo-obb" in err
     assert len(repo.log()) == 1
+
+
+def test_a_folder_export_never_writes_outside_its_folder(repo, tmp_path):
+    """An image named with '..' would put its label file outside --out: refused, nothing written."""
+    tasks = [{"id": 1, "data": {"image": "../../escaped.jpg"}, "annotations": [{"result": [
+        {"from_name": "label", "to_name": "image", "type": "rectanglelabels", "original_width": 10,
+         "original_height": 10, "value": {"x": 1, "y": 1, "width": 5, "height": 5, "rotation": 0,
+                                          "rectanglelabels": ["a"]}}]}]}]
+    src = tmp_path / "t.json"
+    src.write_text(json.dumps(tasks))
+    cfg = tmp_path / "c.xml"
+    cfg.write_text(_BOX_CFG)
+    repo.snapshot(str(src), config=str(cfg), message="dots")
+    out = tmp_path / "deep" / "er" / "y"
+    code, _, err = invoke("export", "--format", "yolo", "--out", str(out))
+    assert code == 2 and "outside its folder" in err and "\n" not in err.strip()
+    assert not out.exists() and not (tmp_path / "deep" / "escaped.txt").exists()
+    assert not list((tmp_path / "deep").rglob("*.txt"))
