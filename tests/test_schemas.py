@@ -11,6 +11,8 @@ import pytest
 from annover.model import canonical as C
 from annover.store.snapshots import read_manifest
 
+from .test_deltas import chain_repo  # noqa: F401  (fixture: HEAD stored as a base and two deltas)
+
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
 
 
@@ -73,3 +75,23 @@ def test_every_table_documents_the_same_part_columns(table):
 
     doc = json.loads((SCHEMAS / f"{table}.arrow.json").read_text())
     assert [c["name"] for c in doc["part_columns"]] == [TASK_HASH]
+
+
+def test_delta_manifests_validate(chain_repo):  # noqa: F811
+    """A merge-on-read manifest (annover.snapshot/2: a base and deltas) validates; one that mixes
+    the two layouts, or a delta without its fields, does not."""
+    from annover.store import snapshots as S
+
+    ms = json.loads((SCHEMAS / "snapshot.schema.json").read_text())
+    jsonschema.Draft202012Validator.check_schema(ms)
+    seen = set()
+    for vid in [chain_repo.head(), *chain_repo.show("HEAD").parents]:
+        m = read_manifest(chain_repo.store, chain_repo.show(vid).snapshot("annotations"))
+        jsonschema.validate(m, ms)
+        seen.add(m["schema"])
+    assert S.DELTA_SCHEMA in seen
+    m = read_manifest(chain_repo.store, chain_repo.show("HEAD").snapshot("annotations"))
+    for bad in ({**m, "parts": m["base"]}, {**m, "deltas": [{"upserts": None}]}, {**m, "schema": "annover.snapshot/1"},
+                {**m, "extra": 1}):
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(bad, ms)
