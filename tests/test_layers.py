@@ -97,3 +97,18 @@ def test_top_level_functions_mirror_the_repo_methods():
         assert "repo" in function and function["repo"].kind is inspect.Parameter.KEYWORD_ONLY, name
         assert [p for p in function if p != "repo"] == [p for p in method if p != "self"], name
         assert not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in method.values()), name
+
+
+def test_no_function_over_sixty_lines():
+    """A function's body (its docstring aside) fits on a screen: at most 60 lines."""
+    long = []
+    for path in _modules():
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                body = node.body
+                if body and isinstance(body[0], ast.Expr) and isinstance(getattr(body[0], "value", None), ast.Constant):
+                    body = body[1:]
+                n = body[-1].end_lineno - body[0].lineno + 1 if body else 0
+                if n > 60:
+                    long.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name} ({n} lines)")
+    assert not long, long

@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING
 from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.coco_fast import json_numbers, pct_array, round_exact, scaled_integers
-from annover.formats.images import CATEGORY_TAGS, PCT_DIGITS, _image_field, _size_of, file_name_of, unique_names
+from annover.formats.images import CATEGORY_TAGS, PCT_DIGITS, Image, _image_field, _size_of, file_name_of, unique_names
 from annover.formats.resolve import _rule
-from annover.formats.yolo import _image_path, _yaml, label_path
+from annover.formats.yolo import _image_path, _yaml, label_path, num
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -31,7 +31,9 @@ if TYPE_CHECKING:
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.json as pj
+    import orjson
 else:
+    orjson = lazy("orjson")  # JSON parsed at C speed
     np = lazy("numpy")
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
@@ -179,10 +181,8 @@ def _boxes(tables: dict[str, "pa.Table"], t: "pa.Table", cfg: LabelingConfig | N
 def _documents(texts: list[str]) -> list[dict]:
     """The JSON documents (task data), parsed in one call by orjson where it is installed."""
     try:
-        import orjson
-
         return orjson.loads("[" + ",".join(texts) + "]")
-    except (ImportError, ValueError):  # not installed, or an integer beyond 64 bits: one at a time
+    except ValueError:  # an integer beyond 64 bits: one at a time
         return [json.loads(t) for t in texts]
 
 
@@ -240,7 +240,6 @@ def px_of_array(p: "np.ndarray", size: "np.ndarray") -> "np.ndarray":
 
 def num_texts(v: "np.ndarray") -> "pa.Array":
     """:func:`annover.formats.yolo.num` of each value: up to 8 decimals, no trailing zeros."""
-    from annover.formats.yolo import num
     n, near = scaled_integers(v, 1e8)
     k = np.where(near, 0, n).astype(np.int64)
     absk = np.abs(k)
@@ -340,7 +339,6 @@ def _sizes_json(sizes: dict[str, tuple[int, int]]) -> bytes:
 def yolo_files(b: Boxes, cfg: LabelingConfig | None, notes: list[str]) -> dict[str, bytes]:
     """What :func:`annover.formats.yolo.write` writes of these boxes (YOLO detect)."""
     if len(set(b.names)) != len(b.names):
-        from annover.formats.images import Image
         unique_names([Image(k, fn, w, h, d) for k, fn, w, h, d in zip(b.keys, b.names, b.width, b.height, b.data)],
                      "YOLO")
     names = _categories(cfg, b, notes)

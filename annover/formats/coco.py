@@ -279,25 +279,32 @@ def _regions(a: dict, w: int, h: int, label: str, kp_names: list[str], where: st
     item.update({"from_name": name, "to_name": "image", **size})
     if kept:
         item["coco"] = kept
-    out = [item]
+    return [item, *_keypoints(a, item, size, kp_names, where)]
+
+
+def _keypoints(a: dict, item: dict, size: dict, kp_names: list[str], where: str) -> list[dict]:
+    """The visible keypoints of annotation ``a`` as regions whose parent is ``item`` (given an id)."""
     kps = a.get("keypoints")
-    if isinstance(kps, list) and any(kps[2::3]):
-        if len(kps) != 3 * len(kp_names):
-            raise InputError(f"{where}: {len(kps) // 3} keypoints, its category names {len(kp_names)}",
-                             "give one (x, y, v) per name in the category's keypoints")
-        pid = item["id"] = region_id(item)
-        for i, name_ in enumerate(kp_names):
-            x, y, v = kps[3 * i:3 * i + 3]
-            if not v:
-                continue
-            kp: dict[str, Any] = {"type": "keypointlabels", "from_name": "keypoints", "to_name": "image",
-                                  "parentID": pid, **size,
-                                  "value": {"x": pct(_num(x, where, "keypoints") / w * 100),
-                                            "y": pct(_num(y, where, "keypoints") / h * 100),
-                                            "keypointlabels": [name_]}}
-            if v != 2:
-                kp["visibility"] = int(v)
-            out.append(kp)
+    if not isinstance(kps, list) or not any(kps[2::3]):
+        return []
+    if len(kps) != 3 * len(kp_names):
+        raise InputError(f"{where}: {len(kps) // 3} keypoints, its category names {len(kp_names)}",
+                         "give one (x, y, v) per name in the category's keypoints")
+    w, h = size["original_width"], size["original_height"]
+    pid = item["id"] = region_id(item)
+    out = []
+    for i, name_ in enumerate(kp_names):
+        x, y, v = kps[3 * i:3 * i + 3]
+        if not v:
+            continue
+        kp: dict[str, Any] = {"type": "keypointlabels", "from_name": "keypoints", "to_name": "image",
+                              "parentID": pid, **size,
+                              "value": {"x": pct(_num(x, where, "keypoints") / w * 100),
+                                        "y": pct(_num(y, where, "keypoints") / h * 100),
+                                        "keypointlabels": [name_]}}
+        if v != 2:
+            kp["visibility"] = int(v)
+        out.append(kp)
     return out
 
 

@@ -27,12 +27,15 @@ from annover.formats.ls_results import labels_of
 from annover.formats.tables import Tables, empty, finish
 from annover.formats.train import image_config, stem_key
 from annover.model.canonical import canonical_json
+from annover.store import duck
 
 if TYPE_CHECKING:
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
+    import orjson
 else:
+    orjson = lazy("orjson")  # JSON parsed at C speed
     np = lazy("numpy")
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
@@ -52,10 +55,6 @@ def _load(path: Path) -> Any:
     doc = take_parsed(path)  # parsed already when the format was recognised
     if doc is not None:
         return doc
-    try:
-        import orjson
-    except ImportError:
-        raise _Other from None
     try:
         return orjson.loads(path.read_bytes())
     except (orjson.JSONDecodeError, OSError):  # the general reader says what is wrong
@@ -290,7 +289,6 @@ def _quoted(texts: "pa.Array") -> "pa.Array":
 def region_keys(texts: "pa.Array") -> "pa.Array":
     """``~`` and the first 12 hex digits of each text's SHA-256 (a region keyed by its content),
     hashed by DuckDB a column at a time."""
-    from annover.store import duck
 
     con = duck.cursor()
     try:

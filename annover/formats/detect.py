@@ -20,11 +20,17 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats import Format
 from annover.formats.text import fail, read_json
+
+if TYPE_CHECKING:  # pragma: no cover
+    import orjson
+else:
+    orjson = lazy("orjson")  # JSON parsed at C speed
 
 __all__ = ["detect_train", "take_parsed"]
 
@@ -77,10 +83,8 @@ def _parsed(path: Path) -> tuple[Any, bool]:
     """(the JSON document in ``path``, whether orjson read it): by orjson where it is installed,
     else (or where it refuses the text) by the readers' own parser, which says what is wrong in one line."""
     try:
-        import orjson
-
         return orjson.loads(path.read_bytes()), True
-    except Exception:  # noqa: BLE001 - not installed, or the text is refused: the readers' parser decides
+    except (ValueError, OSError):  # the text is refused (or unreadable): the readers' parser decides
         return read_json(path, "task"), False
 
 

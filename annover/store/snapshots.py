@@ -239,9 +239,10 @@ def store_snapshot(store: ObjectStore, name: str, sid: str, rows: Sequence[int],
 def _part_list(m: Any, field: str, what: str) -> None:
     if not isinstance(m.get(field), list):
         raise ObjectError(f"{what} is not a snapshot manifest (a table name and a list of {field})", TAMPERED)
+    label = "part" if field == "parts" else f"{field} part"
     for i, p in enumerate(m[field]):
-        ObjectRef.from_json(p, f"{what}, {field} {i}")
-        _row_count(p, f"{what}, {field} {i}")
+        ObjectRef.from_json(p, f"{what}, {label} {i}")
+        _row_count(p, f"{what}, {label} {i}")
 
 
 def _row_count(p: dict, where: str) -> int:
