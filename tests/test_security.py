@@ -15,40 +15,20 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 import annover
-from annover.cli import run
 from annover.errors import ObjectError, RemoteError, UsageError
 from annover.store import dvc as dvc_adapter
 from annover.store.objects import shard
 
 from .conftest import EXAMPLES
 from .ls_fixtures import choice, ls, ls_server, project_factory, sdk_admin  # noqa: F401  (a real Label Studio)
+from .test_daily_remote import _patient_remote, invoke, ok  # noqa: F401  (_patient_remote: autouse)
 from .test_s3 import s3_env, s3_server  # noqa: F401  (fixtures: moto's S3 server on 127.0.0.1)
 
 DVC = Path(sys.executable).with_name("dvc")
 #: The S3 keys tests/test_s3.py gives moto (through the environment).
 S3_TEST_KEYS = ("annover-test-key-id", "annover-test-secret-0123456789")
-
-
-@pytest.fixture(autouse=True)
-def _patient_remote(monkeypatch):
-    monkeypatch.setenv("ANNOVER_REMOTE_TIMEOUT", "60")
-    monkeypatch.setenv("DVC_NO_ANALYTICS", "1")
-
-
-def invoke(*args: str) -> tuple[int, str, str]:
-    """The CLI in process through `run` (its real error handler): exit code, stdout, stderr."""
-    with CliRunner().isolation() as (out, err, _):
-        code = run(list(args))
-        return code, out.getvalue().decode(), err.getvalue().decode()
-
-
-def ok(*args: str) -> tuple[str, str]:
-    code, out, err = invoke(*args)
-    assert code == 0, f"annover {' '.join(args)} -> {code}: {err}"
-    return out, err
 
 
 def snapshot(root: Path, n: int = 1) -> None:

@@ -11,6 +11,7 @@ import json
 import os
 import re
 import sys
+import time
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -21,9 +22,11 @@ from annover.errors import AnnoverError
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
     import rich.console as rich_console
+    import rich.progress as rich_progress
 else:
     pa = lazy("pyarrow")
     rich_console = lazy("rich.console")
+    rich_progress = lazy("rich.progress")
 
 # name -> (module:attribute, one-line help shown by `annover --help`)
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -214,6 +217,40 @@ def info(msg: str) -> None:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+
+
+class Bars:
+    """Rich progress bars on stderr, one line per step, where stderr is a terminal; shown from the
+    first update after ``after`` seconds (a quick run shows none). Called as ``bars(step, done, total)``."""
+
+    def __init__(self, quiet: bool = False, *, after: float = 0.0, transient: bool = False) -> None:
+        self.enabled = not quiet and sys.stderr.isatty()
+        self._after, self._transient = after, transient
+        self._start = time.monotonic()
+        self._p: Any = None
+        self._tasks: dict[str, Any] = {}
+
+    def __enter__(self) -> "Bars":
+        return self
+
+    def __call__(self, step: str, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        if self._p is None:
+            if time.monotonic() - self._start < self._after:
+                return
+            rp = rich_progress
+            self._p = rp.Progress(rp.TextColumn("{task.description}"), rp.BarColumn(), rp.MofNCompleteColumn(),
+                                  rp.TimeRemainingColumn(), console=rich_console.Console(stderr=True),
+                                  transient=self._transient)
+            self._p.__enter__()
+        if step not in self._tasks:
+            self._tasks[step] = self._p.add_task(step, total=max(total, 1))
+        self._p.update(self._tasks[step], completed=done, total=max(total, 1))
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._p is not None:
+            self._p.__exit__(*exc)
 
 
 class Progress:

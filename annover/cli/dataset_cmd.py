@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import click
 
 from annover._lazy import lazy
-from annover.cli import Progress, emit_json, info, json_option
+from annover.cli import Bars, Progress, emit_json, info, json_option
 from annover.cli.config_cmd import split_labels
 from annover.errors import NotARepoError, UsageError
 from annover.labelstudio.client import connect
@@ -21,14 +21,9 @@ from annover.labelstudio.datasets import Datasets
 from annover.repo import Repo
 
 if TYPE_CHECKING:
-    import rich.console as rich_console
-    import rich.progress as rich_progress
-
     from annover.repo import samples
 else:
     samples = lazy("annover.repo.samples")
-    rich_console = lazy("rich.console")
-    rich_progress = lazy("rich.progress")
 
 _CONNECTION_HELP = """\b
 Connection: LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY from the environment (--url and
@@ -228,35 +223,6 @@ def delete(name: str, yes: bool, url: str | None, api_key: str | None, as_json: 
     info(f"deleted dataset {project.title!r} (project {project.id})")
 
 
-class _Bar:
-    """A rich progress bar on stderr (one line per step) where stderr is a terminal."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.enabled = not quiet and sys.stderr.isatty()
-        self._p: Any = None
-        self._tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> "_Bar":
-        if self.enabled:
-            rp = rich_progress
-            self._p = rp.Progress(rp.TextColumn("{task.description}"), rp.BarColumn(), rp.MofNCompleteColumn(),
-                                  rp.TimeRemainingColumn(), console=rich_console.Console(stderr=True),
-                                  transient=False)
-            self._p.__enter__()
-        return self
-
-    def __call__(self, step: str, done: int, total: int) -> None:
-        if self._p is None:
-            return
-        if step not in self._tasks:
-            self._tasks[step] = self._p.add_task(step, total=max(total, 1))
-        self._p.update(self._tasks[step], completed=done, total=max(total, 1))
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._p is not None:
-            self._p.__exit__(*exc)
-
-
 @dataset.command(epilog=f"""\b
 Examples:
   annover dataset push reviews --from reviews.jsonl --key data.id
@@ -317,7 +283,7 @@ def push(name: str, source: str | None, sample: str | None, key: str | None, pre
     elif source is None:
         raise UsageError("nothing to send", "give --from FOLDER|FILE|VERSION or --from-sample SAMPLE")
     ds = _datasets(url, api_key)
-    with _Bar(quiet or as_json) as bar:
+    with Bars(quiet or as_json) as bar:
         if chosen is not None:
             r = ds.push_sample(name, chosen.version, chosen.keys, key=key, model=predictions, annotations=annotations,
                                validate=not no_validate, dry_run=dry_run, batch_size=batch_size, progress=bar,

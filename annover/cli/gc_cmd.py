@@ -2,61 +2,16 @@
 
 from __future__ import annotations
 
-import sys
-import time
-from typing import TYPE_CHECKING, Any
-
 import click
 
-from annover._lazy import lazy
-from annover.cli import echo, emit_json, info, json_option, short
+from annover.cli import Bars, echo, emit_json, info, json_option, short
 from annover.errors import UsageError
 from annover.repo import Repo
 from annover.repo.gc import GcResult
 from annover.repo.gc import gc as collect
 
-if TYPE_CHECKING:  # pragma: no cover
-    import rich.console as rich_console
-    import rich.progress as rich_progress
-else:
-    rich_console = lazy("rich.console")
-    rich_progress = lazy("rich.progress")
-
 #: seconds gc runs before its progress bar appears (a quick gc shows none)
 BAR_AFTER = 1.0
-
-
-class _Bar:
-    """A rich progress bar on stderr, shown once gc has run :data:`BAR_AFTER` seconds, where
-    stderr is a terminal."""
-
-    def __init__(self, quiet: bool) -> None:
-        self.enabled = not quiet and sys.stderr.isatty()
-        self._start = time.monotonic()
-        self._p: Any = None
-        self._tasks: dict[str, Any] = {}
-
-    def __enter__(self) -> "_Bar":
-        return self
-
-    def __call__(self, step: str, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        if self._p is None:
-            if time.monotonic() - self._start < BAR_AFTER:
-                return
-            rp = rich_progress
-            self._p = rp.Progress(rp.TextColumn("{task.description}"), rp.BarColumn(), rp.MofNCompleteColumn(),
-                                  rp.TimeRemainingColumn(), console=rich_console.Console(stderr=True),
-                                  transient=True)
-            self._p.__enter__()
-        if step not in self._tasks:
-            self._tasks[step] = self._p.add_task(step, total=max(total, 1))
-        self._p.update(self._tasks[step], completed=done, total=max(total, 1))
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._p is not None:
-            self._p.__exit__(*exc)
 
 
 def _size(n: int) -> str:
@@ -129,7 +84,7 @@ def gc(dry_run: bool, force: bool, shared_cache: bool, as_json: bool) -> None:
     if dry_run and force:
         raise UsageError("give --dry-run or --force, not both", "see `annover gc --help`")
     repo = Repo(".")
-    with _Bar(as_json) as bar:
+    with Bars(as_json, after=BAR_AFTER, transient=True) as bar:
         out = collect(repo, force=force, progress=bar, shared_cache=shared_cache)
     for note in repo.recovered:
         info(f"warning: {note}" if note.startswith(("ignored", "could not")) else f"repaired: {note}")
