@@ -322,7 +322,7 @@ def _read_part(store: ObjectStore, p: ObjectRef, what: str, columns: Sequence[st
     # only the table's columns: not the stored task hash (see TASK_HASH) unless asked for
     names = f.schema_arrow.names
     cols = list(columns) if columns else [n for n in names if keep_hash or n != TASK_HASH]
-    return f.read(columns=cols)
+    return f.read(columns=cols, use_threads=False)  # parts are read in parallel already (see _read_many)
 
 
 def _empty(name: str, columns: Sequence[str] | None) -> "pa.Table":
