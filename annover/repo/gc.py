@@ -43,7 +43,7 @@ from typing import Callable, Iterable
 
 from annover.errors import AnnoverError, NotARepoError, UsageError
 from annover.repo.core import RepoCore
-from annover.repo.remote import reachable
+from annover.repo.remote import added_records, reachable
 from annover.store import dvc as dvc_adapter
 from annover.store.git import run_git
 from annover.store.refs import RepoLock, is_version_id
@@ -169,17 +169,7 @@ def _tips(repo: RepoCore) -> dict[str, str]:
 def _added(repo: RepoCore) -> dict[str, str]:
     """Version id -> the commit that added its record, over every ref's history and the reflogs
     (newest first): the reflogs name versions that only they still hold."""
-    vdir = f"{repo.rel(repo.dir / 'versions')}/"
-    out = repo.git("log", "--all", "--reflog", "--full-history", "--diff-filter=A", "--format=commit %H",
-                   "--name-only", "--", vdir, check=False)
-    added: dict[str, str] = {}
-    commit = ""
-    for line in out.splitlines():
-        if line.startswith("commit "):
-            commit = line[7:].strip()
-        elif line.endswith(".json") and commit:
-            added.setdefault(line.rsplit("/", 1)[-1][:-5], commit)
-    return added
+    return added_records(repo, "--all", "--reflog", "--", f"{repo.rel(repo.dir / 'versions')}/")
 
 
 def _records_at(repo: RepoCore, commits: Iterable[str]) -> set[str]:

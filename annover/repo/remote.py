@@ -19,7 +19,7 @@ from annover.store.git import Git
 from annover.store.objects import ObjectRef, sha256_file, shard
 from annover.store.versions import Version
 
-__all__ = ["default_remote_dir", "init", "pull", "push", "reachable", "remote_info", "status"]
+__all__ = ["added_records", "default_remote_dir", "init", "pull", "push", "reachable", "remote_info", "status"]
 
 #: where ``annover init`` puts the default local DVC remote (default ~/.cache/annover/remotes)
 REMOTE_HOME_ENV = "ANNOVER_REMOTE_HOME"
@@ -149,17 +149,17 @@ def reachable(repo: RepoCore) -> dict[str, tuple[str, str | None]]:
     HEAD's records, and the pointers read in one batch.
     """
     vdir = f"{repo.rel(repo.dir / 'versions')}/"
-    commits = _added(repo, "HEAD", "--tags", "--", vdir)
+    commits = added_records(repo, "HEAD", "--tags", "--", vdir)
     kept = {p.rsplit("/", 1)[-1][:-5] for p in repo.git("ls-tree", "-r", "--name-only", "HEAD", "--", vdir,
                                                        check=False).splitlines() if p.endswith(".json")}
-    kept |= set(_added(repo, "--tags", "--not", "HEAD", "--", vdir))
+    kept |= set(added_records(repo, "--tags", "--not", "HEAD", "--", vdir))
     kept |= set(repo.tags_of())  # a version a tag names, also one a reset dropped from HEAD's tree
     commits = {vid: c for vid, c in commits.items() if vid in kept}
     pointer = repo.rel(repo.dir / "objects.dvc")
     return {vid: (c, lst) for (vid, c), lst in zip(commits.items(), _pointers(repo, list(commits.values()), pointer))}
 
 
-def _added(repo: RepoCore, *revs: str) -> dict[str, str]:
+def added_records(repo: RepoCore, *revs: str) -> dict[str, str]:
     """Version id -> the commit that added its record, for ``git log REVS`` (newest first)."""
     out = repo.git("log", "--full-history", "--diff-filter=A", "--format=commit %H", "--name-only", *revs,
                    check=False)
