@@ -22,16 +22,12 @@ from annover.model import canonical as C
 from annover.repo.core import RepoCore
 from annover.store.dvc import redact
 from annover.store.objects import ObjectRef, ObjectStore, first_line, verify
-from annover.store.snapshots import TASK_HASH, Layout, read_manifest
+from annover.store.snapshots import Layout, read_manifest
 
 if TYPE_CHECKING:  # pragma: no cover
     import fsspec
 else:
     fsspec = lazy("fsspec")  # DVC's file-system layer, present wherever DVC is
-
-#: Columns a part holds that are not the table's: engines drop them.
-DERIVED_COLUMNS = (TASK_HASH,)
-
 
 @dataclass(frozen=True)
 class RemoteDelta:
