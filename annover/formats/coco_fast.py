@@ -300,11 +300,23 @@ def region_keys(texts: "pa.Array") -> "pa.Array":
 
 
 def _with_area(region: "pa.Array", at: list[int], areas: list[Any], w: "np.ndarray", h: "np.ndarray") -> "pa.Array":
-    texts = region.to_pylist()
-    for i in at:
-        texts[i] = canonical_json({"coco": {"area": areas[i]}, "image_rotation": 0,
-                                   "original_height": int(h[i]), "original_width": int(w[i])})
-    return pa.array(texts, pa.string())
+    """``region`` with the boxes ``at`` keeping their COCO area (one that is not the box's
+    width x height, such as a mask's), as canonical JSON."""
+    vals = [areas[i] for i in at]
+    num = np.array(vals, dtype=np.float64)
+    if not np.isfinite(num).all() or any(type(a) is int and abs(a) >= 2 ** 53 for a in vals):
+        texts = region.to_pylist()  # canonical_json refuses what is not finite; huge integers stay exact
+        for i in at:
+            texts[i] = canonical_json({"coco": {"area": areas[i]}, "image_rotation": 0,
+                                       "original_height": int(h[i]), "original_width": int(w[i])})
+        return pa.array(texts, pa.string())
+    idx = np.asarray(at, dtype=np.int64)
+    kept = pc.binary_join_element_wise('{"coco":{"area":', json_numbers(num), '},"image_rotation":0,"original_height":',
+                                       pc.cast(pa.array(h[idx]), pa.string()), ',"original_width":',
+                                       pc.cast(pa.array(w[idx]), pa.string()), "}", "")
+    order = np.arange(len(region), dtype=np.int64)
+    order[idx] = len(region) + np.arange(len(idx))
+    return pa.concat_arrays([region, kept]).take(pa.array(order))
 
 
 def _task_columns(ims: list[dict]) -> tuple["pa.Array", "pa.Array"]:

@@ -12,6 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from annover._runtime import no_gc
 from annover.errors import InputError, NotFoundError
 from annover.model.canonical import MAX_DEPTH
 
@@ -71,7 +72,8 @@ def _loads(text: str, path: Path, where: str = "") -> tuple[Any, bool]:
     raises besides JSONDecodeError said as an InputError."""
     seen = _Numbers()
     try:
-        doc = json.loads(text, parse_float=seen.float, parse_int=seen.int, parse_constant=seen.constant)
+        with no_gc():  # many small objects and no cycles (see annover._runtime.no_gc)
+            doc = json.loads(text, parse_float=seen.float, parse_int=seen.int, parse_constant=seen.constant)
         return doc, seen.odd or "\\ud" in text or "\\uD" in text  # a surrogate escape, maybe lone
     except RecursionError:
         raise fail(path, f"{where}JSON nested more deeply than Python can read",

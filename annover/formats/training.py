@@ -66,8 +66,10 @@ def read_train(path: Path, fmt: str, config: LabelingConfig | None, validate: bo
     stores it) and a warning says so. A COCO file without a config is read straight into
     columns (:mod:`annover.formats.coco_fast`: the same tables, faster).
     """
-    fast = coco_fast.read_tables(path, fmt) if fmt == Format.COCO and config is None else None
-    tables, text = fast or to_tables(train_input(path, fmt), str(path), fmt, config, validate)
+    path = Path(path)
+    with no_gc():  # millions of parsed objects and no cycles: the collector's passes would cost twice the parse
+        fast = coco_fast.read_tables(path, fmt) if fmt == Format.COCO and config is None else None
+        tables, text = fast or to_tables(train_input(path, fmt), str(path), fmt, config, validate)
     if config is None:
         tables.warnings.append(f"{path}: no labeling config given; one was generated from the {fmt} labels")
         tables.config_text = text
