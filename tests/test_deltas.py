@@ -251,6 +251,26 @@ def test_checkout_and_dvc_pull_give_exactly_a_versions_objects(chain_repo, tmp_p
         assert pq.read_table(out).cast(want.schema).equals(want)
 
 
+def test_a_diff_on_one_base_reads_the_deltas_alone(chain_repo, monkeypatch):
+    """Versions on one base diff from their deltas (the before images hold the older rows):
+    no base part is read, and the result is the one of comparing whole tables."""
+    r = chain_repo
+    lay = S.Layout.of(S.read_manifest(r.store, r.show("v3").snapshot("annotations")))
+    assert all(lay.imaged) and any(b is not None for b in lay.befores)  # the relabel's old rows
+    base = {p.oid for p in lay.base}
+    asked: list[str] = []
+    real = r.store.locate
+    monkeypatch.setattr(r.store, "locate", lambda ref: asked.append(ref.oid) or real(ref))
+    for x, y in (("v2", "v3"), ("v3", "v2"), ("v1", "v3"), ("v3", "v1"), ("v1", "v2")):
+        asked.clear()
+        got = r.diff(x, y)
+        assert asked and not base & set(asked), (x, y)  # v1 is the base itself: its deltas are none
+        full = r.diff(x, y, fast=False)
+        assert got.summary["annotations"] == full.summary["annotations"]
+        assert got.rows.to_pylist() == full.rows.to_pylist()
+        assert got.rows.num_rows > 0
+
+
 def test_a_manifest_with_bad_deltas_is_refused(chain_repo):
     from annover.errors import ObjectError
 

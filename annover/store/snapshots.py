@@ -11,7 +11,10 @@ Two manifest layouts, both read (the id never depends on the layout):
   snapshot), and ``deltas``, applied in order. A delta holds ``upserts`` (every row of
   each task added or changed, key-sorted, as a part) and ``deletes`` (the task keys
   removed, one column ``task_key``); either may be null. A task's rows are those of the
-  last delta naming its key (none if that delta deletes it), else the base's. A snapshot
+  last delta naming its key (none if that delta deletes it), else the base's. A delta
+  written since the diff reads deltas alone also holds ``before`` (null when empty): the
+  rows the snapshot before it held of the tasks it names, so that a diff between versions
+  on one base reads their deltas and nothing of the base; readers of the table ignore it. A snapshot
   whose parent's deltas would pass :data:`MAX_DELTA_FRACTION` of the base rows, or
   :data:`MAX_CHAIN` deltas, is written whole again (compaction), as a v1 manifest.
 """
@@ -258,7 +261,7 @@ def _check_deltas(m: dict, what: str) -> None:
     for i, d in enumerate(m["deltas"]):
         if not isinstance(d, dict):
             raise ObjectError(f"{what}, delta {i} is {type(d).__name__}, not a delta", TAMPERED)
-        for field in ("upserts", "deletes"):
+        for field in ("upserts", "deletes", "before"):
             if d.get(field) is not None:
                 ObjectRef.from_json(d[field], f"{what}, delta {i} {field}")
                 _row_count(d[field], f"{what}, delta {i} {field}")
@@ -292,6 +295,11 @@ class Layout:
     #: rows per base part, and per delta (upserted rows, deleted task keys)
     base_rows: tuple[int, ...] = ()
     delta_rows: tuple[tuple[int, int], ...] = ()
+    #: per delta, its before image (the rows the snapshot before it held of the tasks it
+    #: names; None when it names no task that snapshot held) ...
+    befores: tuple[ObjectRef | None, ...] = ()
+    #: ... and whether it records one (deltas written before images were, do not)
+    imaged: tuple[bool, ...] = ()
 
     @classmethod
     def of(cls, m: dict) -> "Layout":
@@ -301,10 +309,12 @@ class Layout:
             return cls(tuple(ref(p) for p in m["parts"]), (), tuple(p.get("rows", 0) for p in m["parts"]))
         deltas = tuple((ref(d.get("upserts")), ref(d.get("deletes"))) for d in m["deltas"])
         rows = tuple(tuple((d.get(f) or {}).get("rows", 0) for f in ("upserts", "deletes")) for d in m["deltas"])
-        return cls(tuple(ref(p) for p in m["base"]), deltas, tuple(p.get("rows", 0) for p in m["base"]), rows)
+        return cls(tuple(ref(p) for p in m["base"]), deltas, tuple(p.get("rows", 0) for p in m["base"]), rows,
+                   tuple(ref(d.get("before")) for d in m["deltas"]), tuple("before" in d for d in m["deltas"]))
 
     def objects(self) -> list[ObjectRef]:
-        return [*self.base, *(r for d in self.deltas for r in d if r is not None)]
+        return [*self.base, *(r for d in self.deltas for r in d if r is not None),
+                *(r for r in self.befores if r is not None)]
 
 
 def object_refs(store: ObjectStore, ref: SnapshotRef) -> list[ObjectRef]:
@@ -568,7 +578,12 @@ class Delta:
     manifest: dict  # that manifest
     upserts: "pa.Table"  # every row of the tasks added or changed, key-sorted, with TASK_HASH
     deletes: "pa.Table"  # the task keys removed
+    before: "pa.Table"  # the parent's rows of the tasks changed or removed (the table's columns)
     futures: list = field(default_factory=list)  # their Parquet bytes (None for an empty one)
+
+    @property
+    def tables(self) -> "tuple[pa.Table, pa.Table, pa.Table]":
+        return self.upserts, self.deletes, self.before
 
 
 @dataclass
@@ -656,15 +671,17 @@ def plan_delta(store: ObjectStore, stored: "pa.Table", name: str, parent: Snapsh
     layout plus one delta of the tasks whose rows differ, or None when that delta would pass
     the budget (:func:`delta_budget`) or the task hashes do not line up."""
     m, lay, rows_left = budget
-    cols = ["task_key", TASK_HASH, *(c[0] for c in C.COLUMNS[name] if c[3] == "provenance")]
-    found = _changes(stored, read_layout(store, name, lay, cols), name)
+    old = read_layout(store, name, lay, [*(c[0] for c in C.COLUMNS[name]), TASK_HASH])
+    found = _changes(stored, old, name)
     if found is None:
         return None
     mask, gone = found
     upserts = stored.filter(pa.array(mask))
     if upserts.num_rows + len(gone) > rows_left:
         return None  # an empty delta: the same content (the snapshot is the parent's)
-    return Delta(parent.manifest, m, upserts, pa.table({"task_key": gone}))
+    named = pa.concat_arrays([C.single_chunk(pc.unique(upserts.column("task_key"))), C.single_chunk(gone)])
+    before = old.drop_columns([TASK_HASH]).filter(pc.is_in(old.column("task_key"), value_set=named))
+    return Delta(parent.manifest, m, upserts, pa.table({"task_key": gone}), before)
 
 
 def encode_snapshot(table: "pa.Table", pool: Executor, name: str, store: ObjectStore | None = None,
@@ -683,13 +700,13 @@ def encode_snapshot(table: "pa.Table", pool: Executor, name: str, store: ObjectS
     if delta is None:
         encoded = encode_parts(table, pool, name) if stored is None else encode_parts(table, pool, name, stored)
         return Encoding(*encoded, source=table)
-    delta.futures = [pool.submit(part_bytes, t) if t.num_rows else None for t in (delta.upserts, delta.deletes)]
+    delta.futures = [pool.submit(part_bytes, t) if t.num_rows else None for t in delta.tables]
     return Encoding([], [], stored, delta, table)
 
 
 def _delta_bytes(delta: Delta) -> "list[bytes | None]":
     out = []
-    for t, f in zip((delta.upserts, delta.deletes), delta.futures):
+    for t, f in zip(delta.tables, delta.futures):
         out.append(None if f is None else part_bytes(t) if f.cancelled() else f.result())
     return out
 
@@ -712,9 +729,8 @@ def store_encoding(store: ObjectStore, name: str, sid: str, enc: Encoding, pool:
         return store_snapshot(store, name, sid, rows, parts, pool)
     if delta is None:
         return store_snapshot(store, name, sid, enc.rows, collect_parts(enc.rows, enc.futures, enc.table), pool)
-    up, dl = _delta_bytes(delta)
     entry = {f: ({**store.put(b).to_json(), "rows": t.num_rows} if b is not None else None)
-             for f, b, t in (("upserts", up, delta.upserts), ("deletes", dl, delta.deletes))}
+             for f, b, t in zip(("upserts", "deletes", "before"), _delta_bytes(delta), delta.tables)}
     pm = delta.manifest
     base = pm["base"] if pm.get("schema") == DELTA_SCHEMA else pm["parts"]
     rows = enc.table.num_rows
