@@ -346,6 +346,14 @@ def test_diff_reports_exactly_the_edits(case):
     stored = diff_tables(sa, sb, stored_hashes=True)
     assert stored.rows.to_pylist() == rows
     assert stored.summary == res.summary
+    # regions paired by control a column at a time pair as region-by-region matching pairs them
+    from unittest import mock
+
+    import annover.diffing.answers as answers
+    with mock.patch.object(answers, "_by_control", lambda ua, bt, mrows, out: (None, mrows)):
+        one_by_one = diff_tables(sa, sb)
+    assert one_by_one.rows.to_pylist() == rows
+    assert one_by_one.summary == res.summary
 
     s = res.summary
     assert s["tasks"]["added"] == counts["tasks_added"]

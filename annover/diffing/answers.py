@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover._lazy import lazy
 from annover.diffing import sql
 from annover.diffing.describe import segment
-from annover.diffing.match import Region, match_regions
-from annover.diffing.result import ADDED, CHANGED, REMOVED, Options, fmt_labels
+from annover.diffing.match import MAY_BE_SHAPE, Region, match_regions
+from annover.diffing.result import ADDED, BY_CONTROL, CHANGED, REMOVED, Options, fmt_labels
 from annover.diffing.sources import Source, Spec
 from annover.store.duck import fetch
 
@@ -157,17 +157,61 @@ class Matched:
     pairs: list[tuple[tuple, Region, Region, str, "float | None"]] = field(default_factory=list)
     removed: list[tuple[tuple, Region]] = field(default_factory=list)
     added: list[tuple[tuple, Region]] = field(default_factory=list)
+    #: pairs by control found a column at a time (task_key, answer_key, __ia, __ib; see :func:`_by_control`)
+    by_control: "pa.Table | None" = None
+
+
+def _side(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", col: str) -> "pa.Array":
+    """Column ``col`` of each leftover row, from the side it is on."""
+    ia, ib = mrows.column("__ia"), mrows.column("__ib")
+    return pc.if_else(pc.is_valid(ia), ua.column(col).take(pc.fill_null(ia, 0)), bt.column(col).take(pc.fill_null(ib, 0)))
+
+
+def _by_control(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", out: TableDiff
+                ) -> "tuple[pa.Table | None, pa.Table]":
+    """(pairs of leftover rows that :func:`match_regions` pairs by control, the rows left to it):
+    one row on each side of a control in an answer, neither value a possible shape (a relabel
+    of a classification), found and counted a column at a time."""
+    is_a = pc.is_valid(mrows.column("__ia"))
+    shape = pc.fill_null(pc.match_substring_regex(_side(ua, bt, mrows, "value"), MAY_BE_SHAPE.pattern), False)
+    rows = pa.table({"k": mrows.column("task_key"), "ak": mrows.column("answer_key"),
+                     "fn": _side(ua, bt, mrows, "from_name"), "a": pc.cast(is_a, pa.int8()),
+                     "s": pc.cast(shape, pa.int8()), "i": pa.array(np.arange(mrows.num_rows))})
+    rows = rows.filter(pc.fill_null(pc.not_equal(_side(ua, bt, mrows, "region_key"), ""), False))
+    g = rows.group_by(["k", "ak", "fn"], use_threads=False).aggregate(
+        [("a", "sum"), ("a", "count"), ("s", "sum"), ("i", "min"), ("i", "max")])
+    g = g.filter(pc.and_(pc.and_(pc.equal(g.column("a_count"), 2), pc.equal(g.column("a_sum"), 1)),
+                         pc.equal(g.column("s_sum"), 0)))
+    if g.num_rows == 0:
+        return None, mrows
+    first, last = g.column("i_min"), g.column("i_max")
+    a_first = pc.is_valid(mrows.column("__ia").take(first))
+    at_a, at_b = pc.if_else(a_first, first, last), pc.if_else(a_first, last, first)
+    pairs = pa.table({"task_key": mrows.column("task_key").take(at_a), "answer_key": mrows.column("answer_key").take(at_a),
+                      "__ia": mrows.column("__ia").take(at_a), "__ib": mrows.column("__ib").take(at_b)})
+    out.regions[CHANGED] += pairs.num_rows
+    labels_a = ua.column("labels").take(pairs.column("__ia")).to_pylist()
+    labels_b = bt.column("labels").take(pairs.column("__ib")).to_pylist()
+    for la, lb, fn in zip(labels_a, labels_b, bt.column("from_name").take(pairs.column("__ib")).to_pylist()):
+        if (la or None) != (lb or None):
+            key3 = (fn or "", fmt_labels(la), fmt_labels(lb))
+            out.relabels[key3] = out.relabels.get(key3, 0) + 1
+    used = np.zeros(mrows.num_rows, dtype=bool)
+    used[np.concatenate([first.to_numpy(), last.to_numpy()])] = True
+    return pairs, mrows.filter(pa.array(~used))
 
 
 def _match(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", opts: Options, renames: dict[str, str],
            out: TableDiff) -> Matched:
     """Match the leftover rows of each answer by shape, and count what that makes."""
+    m = Matched()
+    if not renames and mrows.num_rows:
+        m.by_control, mrows = _by_control(ua, bt, mrows, out)
     left: dict[tuple, tuple[list[Region], list[Region]]] = {}
     for k1, k2, ra, rb in zip(mrows.column("task_key").to_pylist(), mrows.column("answer_key").to_pylist(),
                               _regions(ua, mrows.column("__ia")), _regions(bt, mrows.column("__ib"))):
         slot = left.setdefault((k1, k2), ([], []))
         (slot[0] if ra is not None else slot[1]).append(ra if ra is not None else rb)
-    m = Matched()
     for k, (rem, add) in left.items():
         pairs, rest_a, rest_b = match_regions([r for r in rem if r.region_key != ""],
                                               [r for r in add if r.region_key != ""], opts, renames)
@@ -199,7 +243,12 @@ def _rows_of(spec: Spec, ua: "pa.Table", bt: "pa.Table", delta: "pa.Table", plai
     keys = rest.select(["task_key", "answer_key"])
     take = lambda t, rs: t.take(pa.array([r.index for r in rs], pa.int64()))  # noqa: E731
     pa_, pb_ = [p[1] for p in m.pairs], [p[2] for p in m.pairs]
+    bc = m.by_control
+    by_control = [] if bc is None else [segment(
+        spec, CHANGED, bc.select(["task_key", "answer_key"]), ua.take(bc.column("__ia")), bt.take(bc.column("__ib")),
+        pa.array([BY_CONTROL] * bc.num_rows, pa.string()), pa.nulls(bc.num_rows, pa.float64()))]
     return [
+        *by_control,
         segment(spec, CHANGED, keys.filter(pair), ta.filter(pair), tb.filter(pair)),
         segment(spec, CHANGED, _keys([p[0] for p in m.pairs]), take(ua, pa_), take(bt, pb_),
                 pa.array([p[3] for p in m.pairs], pa.string()), pa.array([p[4] for p in m.pairs], pa.float64())),

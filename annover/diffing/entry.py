@@ -15,12 +15,12 @@ from annover.diffing.plan import Pair, Plan
 from annover.diffing.result import DiffResult, Options
 from annover.diffing.run import run
 from annover.diffing.source_data import diff_source
-from annover.diffing.sources import Source, imaged_sql, locate, merged_sql, shared_rows_sql, verified_paths, verifying
+from annover.diffing.sources import Source, locate, merged_sql, shared_rows_sql, verified_paths, verifying
 from annover.errors import ObjectError
 from annover.model import canonical as C
 from annover.model import stats as S
 from annover.store.objects import ObjectRef, ObjectStore
-from annover.store.snapshots import Layout, SnapshotRef, read_manifest, read_snapshot
+from annover.store.snapshots import Layout, SnapshotRef, read_manifest, read_part, read_snapshot, rows_after
 from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,27 +66,36 @@ class _Side:
 class _Imaged:
     """One side's rows of the tasks named by the deltas either side has after a layout both
     share, from those deltas alone (their before images hold the shared layout's rows;
-    :func:`imaged_sql`)."""
+    :func:`annover.store.snapshots.rows_after`)."""
 
+    store: ObjectStore
     mine: tuple  # (upserts, deletes, before) of this side's deltas after the shared layout
     theirs: tuple  # the same of the other side's
 
     def refs(self) -> list[ObjectRef]:
         return [r for d in self.mine + self.theirs for r in d if r is not None]
 
+    def _keys(self, d: tuple) -> "pa.Array":
+        named = [self._read(r, ["task_key"]).column("task_key") for r in d[:2] if r is not None]
+        return pa.chunked_array(named, pa.string()).combine_chunks() if named else pa.array([], pa.string())
+
+    def _read(self, ref: ObjectRef, columns: list[str] | None = None) -> "pa.Table":
+        return read_part(self.store, ref, f"{ref.oid[:12]} (a delta)", columns, keep_hash=columns is None)
+
     def source(self, name: str, paths: dict[str, str], hashed: bool) -> Source:
-        at = lambda ds: [tuple(paths[r.oid] if r is not None else None for r in d) for d in ds]  # noqa: E731
-        view = imaged_sql(at(self.mine), at(self.theirs))
-        return Source(name) if view is None else Source(name, view=view, materialize=True)
+        ups = [self._read(u) if u is not None else None for u, _, _ in self.mine]
+        dels = [self._read(d, ["task_key"]).column("task_key") if d is not None else None for _, d, _ in self.mine]
+        theirs = [(self._keys(d), self._read(d[2]) if d[2] is not None else None) for d in self.theirs]
+        return Source(name, table=rows_after(name, ups, dels, theirs))
 
 
-def _imaged(la: Layout, lb: Layout, common: int) -> "tuple[_Imaged, _Imaged] | None":
+def _imaged(store: ObjectStore, la: Layout, lb: Layout, common: int) -> "tuple[_Imaged, _Imaged] | None":
     """Both sides from their deltas after the ``common`` ones, when every one of those has a before image."""
     if not all(la.imaged[common:]) or not all(lb.imaged[common:]):
         return None
     ea = tuple((*d, la.befores[j]) for j, d in enumerate(la.deltas) if j >= common)
     eb = tuple((*d, lb.befores[j]) for j, d in enumerate(lb.deltas) if j >= common)
-    return _Imaged(ea, eb), _Imaged(eb, ea)
+    return _Imaged(store, ea, eb), _Imaged(store, eb, ea)
 
 
 def _common(a: tuple, b: tuple) -> int:
@@ -135,7 +144,7 @@ class _Parts:
             keys = tuple(r for d in la.deltas[common:] + lb.deltas[common:] for r in d if r is not None)
             if not keys:  # the same layout
                 return None
-            imaged = _imaged(la, lb, common) if la.base == lb.base and self.fast else None
+            imaged = _imaged(self.store, la, lb, common) if la.base == lb.base and self.fast else None
             if imaged is not None:
                 read = len({r.oid for r in imaged[0].refs()})
                 self.counts["compared"] += read

@@ -136,37 +136,6 @@ def merged_sql(parts: Sequence[str], deltas: Sequence[tuple[str | None, str | No
     return f"WITH {', '.join(ctes)} {' UNION ALL BY NAME '.join(out)}"
 
 
-def _named(deltas: Sequence[tuple[str | None, str | None, str | None]], pick: str) -> str:
-    """(task_key, __j): each task the deltas name, with the index of the last (``max``) or
-    first (``min``) delta naming it."""
-    named = [f"SELECT task_key, {j} AS __j FROM {_read([f])}" for j, d in enumerate(deltas) for f in d[:2] if f]
-    if not named:
-        return "SELECT NULL::VARCHAR AS task_key, NULL::INTEGER AS __j WHERE false"
-    return f"SELECT task_key, {pick}(__j) AS __j FROM ({' UNION ALL '.join(named)}) GROUP BY task_key"
-
-
-def imaged_sql(mine: Sequence[tuple[str | None, str | None, str | None]],
-               theirs: Sequence[tuple[str | None, str | None, str | None]]) -> str | None:
-    """A query of one side's rows of the tasks named by the deltas either side has after a
-    layout both share (``(upserts, deletes, before)`` files each; None: no rows). A task its
-    own deltas name has the rows of the last of them (none if that one deletes it); any
-    other has the shared layout's rows, which the before image of the first of the other
-    side's deltas naming it holds. Nothing of the base is read."""
-    ups = [f"SELECT *, {j} AS __j FROM {_read([d[0]])}" for j, d in enumerate(mine) if d[0]]
-    old = [f"SELECT *, {j} AS __j FROM {_read([d[2]])}" for j, d in enumerate(theirs) if d[2]]
-    out = []
-    if ups:
-        out.append(f"SELECT * EXCLUDE (__j, {TASK_HASH}) FROM ({' UNION ALL BY NAME '.join(ups)}) "
-                   "SEMI JOIN __mine USING (task_key, __j)")
-    if old:
-        out.append(f"SELECT * EXCLUDE (__j) FROM ({' UNION ALL BY NAME '.join(old)}) "
-                   "SEMI JOIN __theirs USING (task_key, __j) ANTI JOIN __mine USING (task_key)")
-    if not out:
-        return None
-    return (f"WITH __mine AS ({_named(mine, 'max')}), __theirs AS ({_named(theirs, 'min')}) "
-            + " UNION ALL BY NAME ".join(out))
-
-
 def locate(store: ObjectStore, refs: list[ObjectRef]) -> list[tuple[ObjectRef, Path]]:
     """(ref, local path) of part objects; ObjectError for the first that is not here."""
     located = []

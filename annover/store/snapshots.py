@@ -322,7 +322,7 @@ def object_refs(store: ObjectStore, ref: SnapshotRef) -> list[ObjectRef]:
     return [ref.manifest, *Layout.of(read_manifest(store, ref)).objects()]
 
 
-def _read_part(store: ObjectStore, p: ObjectRef, what: str, columns: Sequence[str] | None,
+def read_part(store: ObjectStore, p: ObjectRef, what: str, columns: Sequence[str] | None,
                keep_hash: bool = False) -> "pa.Table":
     data = store.get(p, what)
     # ParquetFile without the dataset scanner and without pre-buffering: both start
@@ -344,7 +344,7 @@ def _empty(name: str, columns: Sequence[str] | None) -> "pa.Table":
 
 def _read_many(store: ObjectStore, jobs: list[tuple[ObjectRef, str, Sequence[str] | None]]) -> "list[pa.Table]":
     """Parts read (verified) in a few threads: (ref, what, columns) each."""
-    load = lambda j: _read_part(store, *j)  # noqa: E731
+    load = lambda j: read_part(store, *j)  # noqa: E731
     if len(jobs) <= 1:
         return [load(j) for j in jobs]
     with ThreadPoolExecutor(max_workers=4) as ex:
@@ -380,6 +380,28 @@ def read_layout(store: ObjectStore, name: str, lay: Layout, columns: Sequence[st
         ups.append(next(tables) if up is not None else None)
         dels.append(next(tables).column("task_key") if dl is not None else None)
     return apply_by_part(base or [_empty(name, read)], ups, dels).select(cols)
+
+
+def rows_after(name: str, ups: "Sequence[pa.Table | None]", dels: "Sequence[pa.Array | None]",
+               theirs: "Sequence[tuple[pa.Array, pa.Table | None]]") -> "pa.Table":
+    """One side's rows of the tasks named by the deltas either of two snapshots has after a
+    layout both share, from those deltas alone: ``ups``/``dels``, this side's deltas
+    (upserted rows, deleted task keys) in order; ``theirs``, the other side's, as (the task
+    keys it names, its before image) in order. A task this side's deltas name has the rows
+    of the last of them (none if that one deletes it); any other has the shared layout's
+    rows, which the before image of the first of the other side's deltas naming it holds."""
+    schema = C.schema(name)
+    rows, named = _resolve(ups, dels)
+    out = [rows.select(schema.names).cast(schema)] if rows is not None and rows.num_rows else []
+    seen = [C.single_chunk(named)] if named is not None and len(named) else []
+    for keys, before in theirs:
+        if before is not None and before.num_rows:
+            if seen:
+                before = before.filter(pc.invert(pc.is_in(before.column("task_key"),
+                                                          value_set=pa.concat_arrays(seen))))
+            out.append(before.select(schema.names).cast(schema))
+        seen.append(C.single_chunk(keys).cast(pa.string()))
+    return pa.concat_tables(out) if out else schema.empty_table()
 
 
 def apply_by_part(parts: "Sequence[pa.Table]", upserts: "Sequence[pa.Table | None]",
