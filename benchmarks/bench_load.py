@@ -68,7 +68,6 @@ def components(root: Path, rev: str) -> dict[str, float]:
 
     import annover
     from annover.store.objects import ObjectRef
-    from annover.repo.functions import is_local_repo
     from annover.store.snapshots import read_manifest
 
     out: dict[str, float] = {}
@@ -78,7 +77,6 @@ def components(root: Path, rev: str) -> dict[str, float]:
         out[name] = round(dt, 5)
         return res
 
-    t("is_local_repo(path) (load() opens the repo to check)", lambda: is_local_repo(root))
     repo = t("Repo(path)", lambda: annover.Repo(root))
     v = t("repo.show(rev): resolve + read + verify record", lambda: repo.show(rev))
     m = t("read_manifest", lambda: read_manifest(repo.store, v.snapshot("annotations")))

@@ -33,15 +33,6 @@ def open_repo(repo: RepoLike = None) -> Repo:
     return repo if isinstance(repo, Repo) else Repo(repo if repo is not None else ".")
 
 
-def is_local_repo(path: Path) -> bool:
-    """Whether ``path`` is (inside) an annover repository."""
-    try:
-        Repo(path)
-        return True
-    except NotARepoError:
-        return False
-
-
 def init(path: str | Path = ".", remote: str | None = None, remote_options: dict[str, str] | None = None) -> Repo:
     """``annover init``: make ``path`` an annover repository (harmless when it is one) and open it."""
     return Repo.init(path, remote, remote_options).repo  # type: ignore[return-value]
@@ -62,9 +53,22 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
     """
     if format is not None:
         return open_repo(repo).load(rev, table, model_version=model_version, format=format, resolve=resolve)
-    if repo is None or isinstance(repo, Repo) or (Path(repo).is_dir() and is_local_repo(Path(repo))):
-        return open_repo(repo).load(rev, table, model_version=model_version, columns=columns)
+    local = _local_repo(repo)
+    if local is not None:
+        return local.load(rev, table, model_version=model_version, columns=columns)
     return export_.load_url(str(repo), rev, table, model_version, columns)
+
+
+def _local_repo(repo: RepoLike) -> Repo | None:
+    """The repository ``repo`` names when it is one here (opened once: opening settles it), else None."""
+    if repo is None or isinstance(repo, Repo):
+        return open_repo(repo)
+    if not Path(repo).is_dir():
+        return None
+    try:
+        return Repo(repo)
+    except NotARepoError:
+        return None
 
 
 def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | None = None, message: str = "",
