@@ -271,6 +271,37 @@ def test_a_diff_on_one_base_reads_the_deltas_alone(chain_repo, monkeypatch):
         assert got.rows.num_rows > 0
 
 
+def test_branches_from_one_version_diff_from_their_deltas(chain_repo, monkeypatch):
+    """Two versions made on two branches from v2 (each v2's layout plus its own delta) diff
+    from those two deltas: each side's rows of a task the other side changed come from the
+    other delta's before image. The result is the one of comparing whole tables."""
+    from .conftest import git
+
+    r = chain_repo
+    root = r.root
+    git("switch", "-q", "-c", "side", "v2", cwd=root)
+    side = {f"k{i:03d}": {"a@x": "p", "b@x": "n"} for i in range(60)} | {"k005": {"a@x": "m", "b@x": "n"},
+                                                                          "k020": {"a@x": "n", "b@x": "n"}}
+    del side["k030"]
+    r.snapshot(_write(root / "side.parquet", side), message="side branch")
+    git("switch", "-q", "-", cwd=root)
+    lays = {t: S.Layout.of(S.read_manifest(r.store, r.show(t).snapshot("annotations"))) for t in ("v3", "v4")}
+    assert lays["v3"].base == lays["v4"].base and lays["v3"].deltas[0] == lays["v4"].deltas[0]
+    assert lays["v3"].deltas[1] != lays["v4"].deltas[1]  # siblings: one delta each after v2's
+    base = {p.oid for p in lays["v3"].base}
+    asked: list[str] = []
+    real = r.store.locate
+    monkeypatch.setattr(r.store, "locate", lambda ref: asked.append(ref.oid) or real(ref))
+    for x, y in (("v3", "v4"), ("v4", "v3")):
+        asked.clear()
+        got = r.diff(x, y)
+        assert asked and not base & set(asked)
+        full = r.diff(x, y, fast=False)
+        assert got.summary["annotations"] == full.summary["annotations"]
+        assert got.rows.to_pylist() == full.rows.to_pylist()
+        assert {row["task_key"] for row in got.rows.to_pylist()} == {"k010", "k0305", "k020", "k030"}
+
+
 def test_a_manifest_with_bad_deltas_is_refused(chain_repo):
     from annover.errors import ObjectError
 
