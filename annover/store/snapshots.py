@@ -693,7 +693,8 @@ def plan_delta(store: ObjectStore, stored: "pa.Table", name: str, parent: Snapsh
     layout plus one delta of the tasks whose rows differ, or None when that delta would pass
     the budget (:func:`delta_budget`) or the task hashes do not line up."""
     m, lay, rows_left = budget
-    old = read_layout(store, name, lay, [*(c[0] for c in C.COLUMNS[name]), TASK_HASH])
+    cols = ["task_key", TASK_HASH, *(c[0] for c in C.COLUMNS[name] if c[3] == "provenance")]
+    old = read_layout(store, name, lay, cols)
     found = _changes(stored, old, name)
     if found is None:
         return None
@@ -702,7 +703,10 @@ def plan_delta(store: ObjectStore, stored: "pa.Table", name: str, parent: Snapsh
     if upserts.num_rows + len(gone) > rows_left:
         return None  # an empty delta: the same content (the snapshot is the parent's)
     named = pa.concat_arrays([C.single_chunk(pc.unique(upserts.column("task_key"))), C.single_chunk(gone)])
-    before = old.drop_columns([TASK_HASH]).filter(pc.is_in(old.column("task_key"), value_set=named))
+    before = C.schema(name).empty_table()
+    if len(named) and pc.any(pc.is_in(old.column("task_key"), value_set=named)).as_py():
+        whole = read_layout(store, name, lay)  # the parent's rows, every column: only when it held a named task
+        before = whole.filter(pc.is_in(whole.column("task_key"), value_set=named))
     return Delta(parent.manifest, m, upserts, pa.table({"task_key": gone}), before)
 
 
