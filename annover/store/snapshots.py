@@ -687,6 +687,21 @@ def delta_budget(store: ObjectStore, name: str, parent: SnapshotRef) -> "tuple[d
     return (m, lay, budget) if budget > 0 else None
 
 
+def rows_of_tasks(store: ObjectStore, name: str, lay: Layout, keys: "pa.Array") -> "pa.Table":
+    """The rows (every column of the table) of the tasks ``keys`` names in a layout: each part
+    is read and at once cut down to those tasks, so the whole table is never in memory."""
+    cols = [c[0] for c in C.COLUMNS[name]]
+    pick = lambda t: t.filter(pc.is_in(t.column("task_key"), value_set=keys))  # noqa: E731
+    read = lambda p: pick(read_part(store, p, f"{name} part", cols))  # noqa: E731
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        base = list(ex.map(read, lay.base))
+    ups = [read(up) if up is not None else None for up, _ in lay.deltas]
+    dels = [read_part(store, dl, f"{name} delta", ["task_key"]).column("task_key") if dl is not None else None
+            for _, dl in lay.deltas]
+    rows = apply_deltas(pa.concat_tables(base) if base else _empty(name, cols), ups, dels)
+    return pick(rows) if lay.deltas else rows
+
+
 def plan_delta(store: ObjectStore, stored: "pa.Table", name: str, parent: SnapshotRef,
                budget: "tuple[dict, Layout, float]") -> Delta | None:
     """``stored`` (a key-sorted table of ``name`` with its TASK_HASH column) as ``parent``'s
@@ -705,8 +720,7 @@ def plan_delta(store: ObjectStore, stored: "pa.Table", name: str, parent: Snapsh
     named = pa.concat_arrays([C.single_chunk(pc.unique(upserts.column("task_key"))), C.single_chunk(gone)])
     before = C.schema(name).empty_table()
     if len(named) and pc.any(pc.is_in(old.column("task_key"), value_set=named)).as_py():
-        whole = read_layout(store, name, lay)  # the parent's rows, every column: only when it held a named task
-        before = whole.filter(pc.is_in(whole.column("task_key"), value_set=named))
+        before = rows_of_tasks(store, name, lay, named)  # only when the parent held a task the delta names
     return Delta(parent.manifest, m, upserts, pa.table({"task_key": gone}), before)
 
 
