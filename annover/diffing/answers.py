@@ -164,7 +164,8 @@ class Matched:
 def _side(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", col: str) -> "pa.Array":
     """Column ``col`` of each leftover row, from the side it is on."""
     ia, ib = mrows.column("__ia"), mrows.column("__ib")
-    return pc.if_else(pc.is_valid(ia), ua.column(col).take(pc.fill_null(ia, 0)), bt.column(col).take(pc.fill_null(ib, 0)))
+    return pc.if_else(pc.is_valid(ia), ua.column(col).take(pc.fill_null(ia, 0)),
+                      bt.column(col).take(pc.fill_null(ib, 0)))
 
 
 def _by_control(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", out: TableDiff
@@ -187,7 +188,8 @@ def _by_control(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", out: TableDif
     first, last = g.column("i_min"), g.column("i_max")
     a_first = pc.is_valid(mrows.column("__ia").take(first))
     at_a, at_b = pc.if_else(a_first, first, last), pc.if_else(a_first, last, first)
-    pairs = pa.table({"task_key": mrows.column("task_key").take(at_a), "answer_key": mrows.column("answer_key").take(at_a),
+    pairs = pa.table({"task_key": mrows.column("task_key").take(at_a),
+                      "answer_key": mrows.column("answer_key").take(at_a),
                       "__ia": mrows.column("__ia").take(at_a), "__ib": mrows.column("__ib").take(at_b)})
     out.regions[CHANGED] += pairs.num_rows
     labels_a = ua.column("labels").take(pairs.column("__ia")).to_pylist()

@@ -14,8 +14,8 @@ Two manifest layouts, both read (the id never depends on the layout):
   last delta naming its key (none if that delta deletes it), else the base's. A delta
   written since the diff reads deltas alone also holds ``before`` (null when empty): the
   rows the snapshot before it held of the tasks it names, so that a diff between versions
-  on one base reads their deltas and nothing of the base; readers of the table ignore it. A snapshot
-  whose parent's deltas would pass :data:`MAX_DELTA_FRACTION` of the base rows, or
+  on one base reads their deltas and nothing of the base; readers of the table ignore
+  it. A snapshot whose parent's deltas would pass :data:`MAX_DELTA_FRACTION` of the base rows, or
   :data:`MAX_CHAIN` deltas, is written whole again (compaction), as a v1 manifest.
 """
 
@@ -323,7 +323,9 @@ def object_refs(store: ObjectStore, ref: SnapshotRef) -> list[ObjectRef]:
 
 
 def read_part(store: ObjectStore, p: ObjectRef, what: str, columns: Sequence[str] | None,
-               keep_hash: bool = False) -> "pa.Table":
+              keep_hash: bool = False) -> "pa.Table":
+    """One part object as a table (verified by hash; ``columns`` or all but :data:`TASK_HASH`
+    unless ``keep_hash``), decoded on the calling thread."""
     data = store.get(p, what)
     # ParquetFile without the dataset scanner and without pre-buffering: both start
     # Arrow I/O threads that can abort the interpreter at exit (apache/arrow#34314);
