@@ -7,11 +7,13 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from annover._lazy import lazy
+from annover.diffing import columns as K
 from annover.diffing import sql
 from annover.diffing.describe import segment
 from annover.diffing.match import MAY_BE_SHAPE, Region, match_regions
 from annover.diffing.result import ADDED, BY_CONTROL, CHANGED, REMOVED, Options, fmt_labels
 from annover.diffing.sources import Source, Spec
+from annover.model.canonical import single_chunk as C1
 from annover.store.duck import fetch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -192,15 +194,27 @@ def _by_control(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", out: TableDif
                       "answer_key": mrows.column("answer_key").take(at_a),
                       "__ia": mrows.column("__ia").take(at_a), "__ib": mrows.column("__ib").take(at_b)})
     out.regions[CHANGED] += pairs.num_rows
-    labels_a = ua.column("labels").take(pairs.column("__ia")).to_pylist()
-    labels_b = bt.column("labels").take(pairs.column("__ib")).to_pylist()
-    for la, lb, fn in zip(labels_a, labels_b, bt.column("from_name").take(pairs.column("__ib")).to_pylist()):
-        if (la or None) != (lb or None):
-            key3 = (fn or "", fmt_labels(la), fmt_labels(lb))
-            out.relabels[key3] = out.relabels.get(key3, 0) + 1
+    _count_relabels(ua.column("labels").take(pairs.column("__ia")), bt.column("labels").take(pairs.column("__ib")),
+                    bt.column("from_name").take(pairs.column("__ib")), out)
     used = np.zeros(mrows.num_rows, dtype=bool)
     used[np.concatenate([first.to_numpy(), last.to_numpy()])] = True
     return pairs, mrows.filter(pa.array(~used))
+
+
+def _count_relabels(la: "pa.ChunkedArray", lb: "pa.ChunkedArray", fn: "pa.ChunkedArray", out: TableDiff) -> None:
+    """Count the pairs whose labels differ (``(a or None) != (b or None)`` of the lists) as
+    relabels (control, labels before, labels after), a column at a time."""
+    la, lb, fn = (C1(x) for x in (la, lb, fn))
+    na, nb = K.lengths(la), K.lengths(lb)
+    differ = K.lists_differ(la, lb, na, nb, empty_is_none=True)
+    if not differ.any():
+        return
+    sel = pa.array(np.flatnonzero(differ))
+    t = pa.table({"fn": pc.fill_null(fn.take(sel), ""), "fa": K.fmt_labels(la.take(sel), na[differ]),
+                  "fb": K.fmt_labels(lb.take(sel), nb[differ])})
+    for r in t.group_by(["fn", "fa", "fb"], use_threads=False).aggregate([([], "count_all")]).to_pylist():
+        key3 = (r["fn"], r["fa"], r["fb"])
+        out.relabels[key3] = out.relabels.get(key3, 0) + r["count_all"]
 
 
 def _match(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", opts: Options, renames: dict[str, str],

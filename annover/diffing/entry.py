@@ -71,21 +71,25 @@ class _Imaged:
     store: ObjectStore
     mine: tuple  # (upserts, deletes, before) of this side's deltas after the shared layout
     theirs: tuple  # the same of the other side's
+    #: the delta files read, by object id (both sides share it: each file is read once)
+    read: dict = field(default_factory=dict, compare=False)
 
     def refs(self) -> list[ObjectRef]:
         return [r for d in self.mine + self.theirs for r in d if r is not None]
 
     def _keys(self, d: tuple) -> "pa.Array":
-        named = [self._read(r, ["task_key"]).column("task_key") for r in d[:2] if r is not None]
+        named = [self._table(r).column("task_key") for r in d[:2] if r is not None]
         return pa.chunked_array(named, pa.string()).combine_chunks() if named else pa.array([], pa.string())
 
-    def _read(self, ref: ObjectRef, columns: list[str] | None = None) -> "pa.Table":
-        return read_part(self.store, ref, f"{ref.oid[:12]} (a delta)", columns, keep_hash=columns is None)
+    def _table(self, ref: ObjectRef) -> "pa.Table":
+        if ref.oid not in self.read:
+            self.read[ref.oid] = read_part(self.store, ref, f"{ref.oid[:12]} (a delta)", None, keep_hash=True)
+        return self.read[ref.oid]
 
     def source(self, name: str, paths: dict[str, str], hashed: bool) -> Source:
-        ups = [self._read(u) if u is not None else None for u, _, _ in self.mine]
-        dels = [self._read(d, ["task_key"]).column("task_key") if d is not None else None for _, d, _ in self.mine]
-        theirs = [(self._keys(d), self._read(d[2]) if d[2] is not None else None) for d in self.theirs]
+        ups = [self._table(u) if u is not None else None for u, _, _ in self.mine]
+        dels = [self._table(d).column("task_key") if d is not None else None for _, d, _ in self.mine]
+        theirs = [(self._keys(d), self._table(d[2]) if d[2] is not None else None) for d in self.theirs]
         return Source(name, table=rows_after(name, ups, dels, theirs))
 
 
@@ -95,7 +99,8 @@ def _imaged(store: ObjectStore, la: Layout, lb: Layout, common: int) -> "tuple[_
         return None
     ea = tuple((*d, la.befores[j]) for j, d in enumerate(la.deltas) if j >= common)
     eb = tuple((*d, lb.befores[j]) for j, d in enumerate(lb.deltas) if j >= common)
-    return _Imaged(store, ea, eb), _Imaged(store, eb, ea)
+    read: dict = {}
+    return _Imaged(store, ea, eb, read), _Imaged(store, eb, ea, read)
 
 
 def _common(a: tuple, b: tuple) -> int:
