@@ -7,6 +7,7 @@ records); the repository resolves the revisions (``Repo.diff``).
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -20,7 +21,7 @@ from annover.errors import ObjectError
 from annover.model import canonical as C
 from annover.model import stats as S
 from annover.store.objects import ObjectRef, ObjectStore
-from annover.store.snapshots import Layout, SnapshotRef, read_manifest, read_part, read_snapshot, rows_after
+from annover.store.snapshots import Layout, SnapshotRef, decode_part, read_manifest, read_snapshot, rows_after
 from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -68,7 +69,6 @@ class _Imaged:
     share, from those deltas alone (their before images hold the shared layout's rows;
     :func:`annover.store.snapshots.rows_after`)."""
 
-    store: ObjectStore
     mine: tuple  # (upserts, deletes, before) of this side's deltas after the shared layout
     theirs: tuple  # the same of the other side's
     #: the delta files read, by object id (both sides share it: each file is read once)
@@ -77,30 +77,30 @@ class _Imaged:
     def refs(self) -> list[ObjectRef]:
         return [r for d in self.mine + self.theirs for r in d if r is not None]
 
-    def _keys(self, d: tuple) -> "pa.Array":
-        named = [self._table(r).column("task_key") for r in d[:2] if r is not None]
-        return pa.chunked_array(named, pa.string()).combine_chunks() if named else pa.array([], pa.string())
-
-    def _table(self, ref: ObjectRef) -> "pa.Table":
-        if ref.oid not in self.read:
-            self.read[ref.oid] = read_part(self.store, ref, f"{ref.oid[:12]} (a delta)", None, keep_hash=True)
-        return self.read[ref.oid]
-
     def source(self, name: str, paths: dict[str, str], hashed: bool) -> Source:
-        ups = [self._table(u) if u is not None else None for u, _, _ in self.mine]
-        dels = [self._table(d).column("task_key") if d is not None else None for _, d, _ in self.mine]
-        theirs = [(self._keys(d), self._table(d[2]) if d[2] is not None else None) for d in self.theirs]
+        def table(ref: ObjectRef) -> "pa.Table":  # verified by diff_versions while the diff runs (see verifying)
+            if ref.oid not in self.read:
+                self.read[ref.oid] = decode_part(Path(paths[ref.oid]).read_bytes(), None, keep_hash=True)
+            return self.read[ref.oid]
+
+        def keys(d: tuple) -> "pa.Array":
+            named = [table(r).column("task_key") for r in d[:2] if r is not None]
+            return pa.chunked_array(named, pa.string()).combine_chunks() if named else pa.array([], pa.string())
+
+        ups = [table(u) if u is not None else None for u, _, _ in self.mine]
+        dels = [table(d).column("task_key") if d is not None else None for _, d, _ in self.mine]
+        theirs = [(keys(d), table(d[2]) if d[2] is not None else None) for d in self.theirs]
         return Source(name, table=rows_after(name, ups, dels, theirs))
 
 
-def _imaged(store: ObjectStore, la: Layout, lb: Layout, common: int) -> "tuple[_Imaged, _Imaged] | None":
+def _imaged(la: Layout, lb: Layout, common: int) -> "tuple[_Imaged, _Imaged] | None":
     """Both sides from their deltas after the ``common`` ones, when every one of those has a before image."""
     if not all(la.imaged[common:]) or not all(lb.imaged[common:]):
         return None
     ea = tuple((*d, la.befores[j]) for j, d in enumerate(la.deltas) if j >= common)
     eb = tuple((*d, lb.befores[j]) for j, d in enumerate(lb.deltas) if j >= common)
     read: dict = {}
-    return _Imaged(store, ea, eb, read), _Imaged(store, eb, ea, read)
+    return _Imaged(ea, eb, read), _Imaged(eb, ea, read)
 
 
 def _common(a: tuple, b: tuple) -> int:
@@ -149,19 +149,15 @@ class _Parts:
             keys = tuple(r for d in la.deltas[common:] + lb.deltas[common:] for r in d if r is not None)
             if not keys:  # the same layout
                 return None
-            imaged = _imaged(self.store, la, lb, common) if la.base == lb.base and self.fast else None
-            if imaged is not None:
-                read = len({r.oid for r in imaged[0].refs()})
-                self.counts["compared"] += read
-                self.counts["skipped"] += max(0, len({r.oid for r in la.objects() + lb.objects()}) - read)
-                return imaged
-            cache: dict = {}
-            a, b = (_Side(keep, lay.deltas, tuple(r for r in lay.base if r.oid in shared), keys, cache)
-                    for lay, keep in ((la, keep_a), (lb, keep_b)))
-            read = len({r.oid for r in a.refs() + b.refs()})
+            imaged = _imaged(la, lb, common) if la.base == lb.base and self.fast else None
+            if imaged is None:
+                cache: dict = {}
+                imaged = tuple(_Side(keep, lay.deltas, tuple(r for r in lay.base if r.oid in shared), keys, cache)
+                               for lay, keep in ((la, keep_a), (lb, keep_b)))
+            read = len({r.oid for r in imaged[0].refs() + imaged[1].refs()})
             self.counts["compared"] += read
             self.counts["skipped"] += max(0, len({r.oid for r in la.objects() + lb.objects()}) - read)
-            return a, b
+            return imaged
         self.counts["skipped"] += (len(la.base) - len(keep_a)) + (len(lb.base) - len(keep_b))
         self.counts["compared"] += len(keep_a) + len(keep_b)
         return (_Side(keep_a), _Side(keep_b)) if keep_a or keep_b else None

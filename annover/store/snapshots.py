@@ -324,9 +324,13 @@ def object_refs(store: ObjectStore, ref: SnapshotRef) -> list[ObjectRef]:
 
 def read_part(store: ObjectStore, p: ObjectRef, what: str, columns: Sequence[str] | None,
               keep_hash: bool = False) -> "pa.Table":
-    """One part object as a table (verified by hash; ``columns`` or all but :data:`TASK_HASH`
-    unless ``keep_hash``), decoded on the calling thread."""
-    data = store.get(p, what)
+    """One part object as a table, verified by hash (see :func:`decode_part`)."""
+    return decode_part(store.get(p, what), columns, keep_hash)
+
+
+def decode_part(data: bytes, columns: Sequence[str] | None, keep_hash: bool = False) -> "pa.Table":
+    """A part's bytes as a table (``columns``, or all but :data:`TASK_HASH` unless
+    ``keep_hash``), decoded on the calling thread."""
     # ParquetFile without the dataset scanner and without pre-buffering: both start
     # Arrow I/O threads that can abort the interpreter at exit (apache/arrow#34314);
     # the bytes are in memory already
@@ -344,9 +348,13 @@ def _empty(name: str, columns: Sequence[str] | None) -> "pa.Table":
     return t.select(list(columns)) if columns else t
 
 
-def _read_many(store: ObjectStore, jobs: list[tuple[ObjectRef, str, Sequence[str] | None]]) -> "list[pa.Table]":
-    """Parts read (verified) in a few threads: (ref, what, columns) each."""
-    load = lambda j: read_part(store, *j)  # noqa: E731
+def _read_many(store: ObjectStore, jobs: list[tuple[ObjectRef, str, Sequence[str] | None]],
+               keys: "pa.Array | None" = None) -> "list[pa.Table]":
+    """Parts read (verified) in a few threads: (ref, what, columns) each; with ``keys``, each
+    cut down to the rows of those tasks as it is read."""
+    def load(j: tuple) -> "pa.Table":
+        t = read_part(store, *j)
+        return t if keys is None else t.filter(pc.is_in(t.column("task_key"), value_set=keys))
     if len(jobs) <= 1:
         return [load(j) for j in jobs]
     with ThreadPoolExecutor(max_workers=4) as ex:
@@ -359,13 +367,16 @@ def read_snapshot(store: ObjectStore, ref: SnapshotRef, columns: Sequence[str] |
     return read_layout(store, m["table"], Layout.of(m), columns)
 
 
-def read_layout(store: ObjectStore, name: str, lay: Layout, columns: Sequence[str] | None = None) -> "pa.Table":
-    """The table of ``name`` a layout holds (``columns``: only these, :data:`TASK_HASH` included if named)."""
+def read_layout(store: ObjectStore, name: str, lay: Layout, columns: Sequence[str] | None = None,
+                keys: "pa.Array | None" = None) -> "pa.Table":
+    """The table of ``name`` a layout holds (``columns``: only these, :data:`TASK_HASH` included if named;
+    ``keys``: only the rows of these tasks, each part cut down as it is read, so the whole
+    table is never in memory; ``columns`` must then hold ``task_key``)."""
     want = list(columns) if columns else None
     if not lay.deltas:
         if not lay.base:
             return _empty(name, want)
-        tables = _read_many(store, [(p, f"{name} part", want) for p in lay.base])
+        tables = _read_many(store, [(p, f"{name} part", want) for p in lay.base], keys)
         return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     cols = want or [c[0] for c in C.COLUMNS[name]]
     read = cols if "task_key" in cols else ["task_key", *cols]
@@ -375,7 +386,7 @@ def read_layout(store: ObjectStore, name: str, lay: Layout, columns: Sequence[st
             jobs.append((up, f"{name} delta", read))
         if dl is not None:
             jobs.append((dl, f"{name} delta", ["task_key"]))
-    tables = iter(_read_many(store, jobs))
+    tables = iter(_read_many(store, jobs, keys))
     base = [next(tables) for _ in lay.base]
     ups, dels = [], []
     for up, dl in lay.deltas:
@@ -692,21 +703,6 @@ def delta_budget(store: ObjectStore, name: str, parent: SnapshotRef) -> "tuple[d
     return (m, lay, budget) if budget > 0 else None
 
 
-def rows_of_tasks(store: ObjectStore, name: str, lay: Layout, keys: "pa.Array") -> "pa.Table":
-    """The rows (every column of the table) of the tasks ``keys`` names in a layout: each part
-    is read and at once cut down to those tasks, so the whole table is never in memory."""
-    cols = [c[0] for c in C.COLUMNS[name]]
-    pick = lambda t: t.filter(pc.is_in(t.column("task_key"), value_set=keys))  # noqa: E731
-    read = lambda p: pick(read_part(store, p, f"{name} part", cols))  # noqa: E731
-    with ThreadPoolExecutor(max_workers=4) as ex:
-        base = list(ex.map(read, lay.base))
-    ups = [read(up) if up is not None else None for up, _ in lay.deltas]
-    dels = [read_part(store, dl, f"{name} delta", ["task_key"]).column("task_key") if dl is not None else None
-            for _, dl in lay.deltas]
-    rows = apply_deltas(pa.concat_tables(base) if base else _empty(name, cols), ups, dels)
-    return pick(rows) if lay.deltas else rows
-
-
 def plan_delta(store: ObjectStore, stored: "pa.Table", name: str, parent: SnapshotRef,
                budget: "tuple[dict, Layout, float]") -> Delta | None:
     """``stored`` (a key-sorted table of ``name`` with its TASK_HASH column) as ``parent``'s
@@ -725,7 +721,7 @@ def plan_delta(store: ObjectStore, stored: "pa.Table", name: str, parent: Snapsh
     named = pa.concat_arrays([C.single_chunk(pc.unique(upserts.column("task_key"))), C.single_chunk(gone)])
     before = C.schema(name).empty_table()
     if len(named) and pc.any(pc.is_in(old.column("task_key"), value_set=named)).as_py():
-        before = rows_of_tasks(store, name, lay, named)  # only when the parent held a task the delta names
+        before = read_layout(store, name, lay, keys=named)  # only when the parent held a task the delta names
     return Delta(parent.manifest, m, upserts, pa.table({"task_key": gone}), before)
 
 
