@@ -23,7 +23,7 @@ from dvc.repo import Repo as DvcRepo
 
 import annover
 from annover.errors import GitError, NotARepoError, ObjectError
-from annover.files import sha256_file, write_atomic
+from annover.files import sha256_file, write_atomic, write_files
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Dvc
 from annover.store.git import Git
@@ -174,6 +174,23 @@ def test_files_helpers(tmp_path):
     write_atomic(p, b"two")
     assert p.read_bytes() == b"two" and sha256_file(p) == hashlib.sha256(b"two").hexdigest()
     assert [f.name for f in p.parent.iterdir()] == ["b.bin"]  # no temporary left behind
+
+
+@pytest.mark.parametrize("count", [3, 2500])  # one thread; several (from 1,000 files on)
+def test_write_files_creates_each_file_once(tmp_path, count):
+    """A folder of many files (a YOLO export): every file, in its sub-folder, with its bytes;
+    a file that is already there is an error, not overwritten."""
+    files = {f"labels/{'sub/' if i % 3 == 0 else ''}{i}.txt": os.urandom(i % 50) for i in range(count)}
+    files["data.yaml"] = b"names: []\n"
+    write_files(tmp_path / "out", files)
+    got = {f.relative_to(tmp_path / "out").as_posix(): f.read_bytes()
+           for f in (tmp_path / "out").rglob("*") if f.is_file()}
+    assert got == files
+    (tmp_path / "again" / "labels").mkdir(parents=True)
+    (tmp_path / "again" / "labels" / "1.txt").write_bytes(b"mine")
+    with pytest.raises(FileExistsError):
+        write_files(tmp_path / "again", files)
+    assert (tmp_path / "again" / "labels" / "1.txt").read_bytes() == b"mine"
 
 
 # ---------------------------------------------------------------------------

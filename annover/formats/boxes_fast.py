@@ -114,6 +114,8 @@ def plain_boxes(tables: dict[str, "pa.Table"], cfg: LabelingConfig | None, resol
         v = _parse(bt.column("value").combine_chunks(), [(k, pa.float64()) for k in ("x", "y", "width", "height",
                                                                                       "rotation")])
         regions = bt.column("region").combine_chunks().dictionary_encode()  # a few sizes: each parsed once
+        if _kept_by_import(regions.dictionary):
+            return None
         r = _parse(regions.dictionary, [("original_width", pa.float64()), ("original_height", pa.float64())])
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         return None
@@ -135,15 +137,18 @@ def plain_boxes(tables: dict[str, "pa.Table"], cfg: LabelingConfig | None, resol
 
 
 def _plain(bt: "pa.Table") -> bool:
-    """One label each, a value and a region, nothing a format's import kept."""
+    """One label each, a value and a region."""
     lengths = pc.list_value_length(bt.column("labels"))
     if not pc.all(pc.fill_null(pc.equal(lengths, 1), False)).as_py():
         return False
     if bt.column("value").null_count or bt.column("region").null_count:
         return False
-    region = bt.column("region")
-    return not (pc.any(pc.match_substring(region, '"coco"')).as_py() or
-                pc.any(pc.match_substring(region, '"voc"')).as_py())
+    return True
+
+
+def _kept_by_import(regions: "pa.Array") -> bool:
+    """Whether a region text holds what a format's import kept (a COCO area, VOC flags)."""
+    return pc.any(pc.match_substring(regions, '"coco"')).as_py() or pc.any(pc.match_substring(regions, '"voc"')).as_py()
 
 
 def _boxes(tables: dict[str, "pa.Table"], t: "pa.Table", cfg: LabelingConfig | None, image_starts: "np.ndarray",

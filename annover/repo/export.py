@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from typing import TYPE_CHECKING, Callable
 
 from annover._lazy import lazy
 from annover.errors import NotARepoError, ObjectError, RevisionError, UsageError
-from annover.files import write_atomic, write_chunks_atomic
+from annover.files import write_atomic, write_chunks_atomic, write_files
 from annover.formats import EXPORT_FORMATS, Format
 from annover.formats import hf
 from annover.formats.training import FOLDER_FORMATS, TRAIN_FORMATS, Rendered, render_train
@@ -109,26 +110,18 @@ def _unwritable(path: Path, e: OSError) -> UsageError:
     return UsageError(f"cannot write --out {path}: {why}", "give --out a path in a folder you can write to")
 
 
+_ESCAPES = re.compile(r"(?:^|/)\.\.(?:/|$)|^/", re.M)
+
+
 def _write_files(files: dict[str, bytes]) -> Callable[[Path], None]:
-    def write(folder: Path) -> None:
-        made: set[str] = set()
-        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
-        for rel, data in sorted(files.items()):  # a YOLO folder is many small files: one open, write, close each
-            if rel.startswith("/") or ".." in rel.replace("\\", "/").split("/"):
-                raise UsageError(f"the export would write {rel!r}, outside its folder (an image name with '..')",
-                                 "give the tasks image names without '..' parts")
-            parent = os.path.dirname(rel)
-            if parent not in made:
-                (folder / parent).mkdir(parents=True, exist_ok=True)
-                made.add(parent)
-            fd = os.open(os.path.join(folder, rel), flags, 0o666)
-            try:
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(fd, view):]
-            finally:
-                os.close(fd)
-    return write
+    """Write ``files`` into a folder, once none of their paths leaves it."""
+    rel = None
+    if _ESCAPES.search("\n".join(files).replace("\\", "/")):  # one search for all; then the name, for the message
+        rel = next((r for r in files if _ESCAPES.search(r.replace("\\", "/"))), None)
+    if rel is not None:
+        raise UsageError(f"the export would write {rel!r}, outside its folder (an image name with '..')",
+                         "give the tasks image names without '..' parts")
+    return lambda folder: write_files(folder, files)
 
 
 def _write_folder(path: Path, write: Callable[[Path], None], size: int | None = None) -> int:
