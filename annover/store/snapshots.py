@@ -439,7 +439,7 @@ def apply_by_part(parts: "Sequence[pa.Table]", upserts: "Sequence[pa.Table | Non
         r0, r1, n0, n1 = cut_rows[i], cut_rows[i + 1], cut_named[i], cut_named[i + 1]
         jobs.append((part, rows.slice(r0, r1 - r0) if rows is not None and r1 > r0 else None,
                      named.slice(n0, n1 - n0) if n1 > n0 else None))
-    merge = lambda j: apply_deltas(j[0], [j[1]], [j[2]]) if j[1] is not None or j[2] is not None else j[0]  # noqa: E731
+    merge = lambda j: _apply(j[0], j[1], j[2]) if j[2] is not None else j[0]  # noqa: E731 (named holds rows' keys)
     with ThreadPoolExecutor(max_workers=4) as ex:
         return pa.concat_tables(list(ex.map(merge, jobs)))
 
@@ -573,8 +573,12 @@ def apply_deltas(base: "pa.Table", upserts: "Sequence[pa.Table | None]",
     every task a delta names are dropped from the base, and each task takes the rows of the
     last delta that names it (none if that one deletes it). ``upserts`` have ``base``'s columns."""
     rows, named = _resolve(upserts, deletes)
-    if named is None:
-        return base
+    return base if named is None else _apply(base, rows, named)
+
+
+def _apply(base: "pa.Table", rows: "pa.Table | None", named: "pa.Array") -> "pa.Table":
+    """:func:`apply_deltas` of resolved deltas: ``rows``, key-sorted; ``named``, every task key
+    they name (``rows``' included)."""
     n = base.num_rows
     kb, kn = _sortable(base.column("task_key")), _sortable(named)
     kd = _sortable(rows.column("task_key")) if rows is not None else np.zeros(0, "S1")
