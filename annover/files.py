@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Iterable
 
@@ -64,29 +64,40 @@ def write_files(folder: "str | Path", files: dict[str, bytes], threads: int = 4)
         by_parent.setdefault(parent, []).append((name, data))
     fds: list[int] = []
     work: list[tuple[int | str, str, bytes]] = []
+    by_fd = _DIR_FD and len(by_parent) <= 256  # a descriptor open per folder: for a few folders only
     try:
         for parent, items in by_parent.items():
             where = os.path.join(folder, parent)
             os.makedirs(where, exist_ok=True)
-            if _DIR_FD:
+            if by_fd:
                 fds.append(os.open(where, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)))
-            work += [(fds[-1] if _DIR_FD else where, name, data) for name, data in items]
+            work += [(fds[-1] if by_fd else where, name, data) for name, data in items]
         k = max(1, min(threads, len(work) // 1000))
+        stop: list[bool] = []  # set when one thread fails or the caller is interrupted: the others stop too
         if k == 1:
-            _create(work)
+            _create(work, stop)
             return
         step = -(-len(work) // k)
         with ThreadPoolExecutor(max_workers=k, thread_name_prefix="annover-write") as ex:
-            for f in [ex.submit(_create, work[i:i + step]) for i in range(0, len(work), step)]:
-                f.result()
+            try:
+                futures = [ex.submit(_create, work[i:i + step], stop) for i in range(0, len(work), step)]
+                if wait(futures, return_when=FIRST_EXCEPTION).not_done:  # one failed
+                    stop.append(True)
+                for f in futures:
+                    f.result()
+            except BaseException:
+                stop.append(True)
+                raise
     finally:
         for fd in fds:
             os.close(fd)
 
 
-def _create(work: list[tuple[int | str, str, bytes]]) -> None:
+def _create(work: list[tuple[int | str, str, bytes]], stop: list[bool]) -> None:
     op, wr, cl = os.open, os.write, os.close
     for where, name, data in work:
+        if stop:
+            return
         fd = op(name, _FLAGS, 0o666, dir_fd=where) if type(where) is int else op(os.path.join(where, name), _FLAGS, 0o666)
         try:
             n = wr(fd, data)

@@ -176,21 +176,22 @@ def test_files_helpers(tmp_path):
     assert [f.name for f in p.parent.iterdir()] == ["b.bin"]  # no temporary left behind
 
 
-@pytest.mark.parametrize("count", [3, 2500])  # one thread; several (from 1,000 files on)
-def test_write_files_creates_each_file_once(tmp_path, count):
+@pytest.mark.parametrize("count,folders", [(3, 2), (2500, 2), (2500, 400)])  # one thread; several; many folders
+def test_write_files_creates_each_file_once(tmp_path, count, folders):
     """A folder of many files (a YOLO export): every file, in its sub-folder, with its bytes;
     a file that is already there is an error, not overwritten."""
-    files = {f"labels/{'sub/' if i % 3 == 0 else ''}{i}.txt": os.urandom(i % 50) for i in range(count)}
+    files = {f"labels/{'sub' + str(i % folders) + '/' if i % folders else ''}{i}.txt": os.urandom(i % 50)
+             for i in range(count)}
     files["data.yaml"] = b"names: []\n"
     write_files(tmp_path / "out", files)
     got = {f.relative_to(tmp_path / "out").as_posix(): f.read_bytes()
            for f in (tmp_path / "out").rglob("*") if f.is_file()}
     assert got == files
     (tmp_path / "again" / "labels").mkdir(parents=True)
-    (tmp_path / "again" / "labels" / "1.txt").write_bytes(b"mine")
+    (tmp_path / "again" / "labels" / "0.txt").write_bytes(b"mine")
     with pytest.raises(FileExistsError):
         write_files(tmp_path / "again", files)
-    assert (tmp_path / "again" / "labels" / "1.txt").read_bytes() == b"mine"
+    assert (tmp_path / "again" / "labels" / "0.txt").read_bytes() == b"mine"
 
 
 # ---------------------------------------------------------------------------
