@@ -21,8 +21,8 @@ What is timed (best of ``--repeat``, each annover run next to its baseline's; se
 
 Creating a YOLO folder's 100,000 files is, on a slow disk, most of both tools' time and the
 least steady part (the same bare loop takes seconds to a minute); ``--out`` on a memory file
-system compares the tools' own work. Both exports are checked to hold the same boxes (COCO: bbox within 0.01 px; YOLO: the same
-numbers within 1e-6) before the figures are printed. Figures, not tests: nothing fails
+system compares the tools' own work. Both exports are checked to hold the same boxes (COCO:
+bbox within 0.01 px; YOLO: the same numbers within 1e-6) before the figures are printed. Figures, not tests: nothing fails
 when a target (export >= 5x faster than the converter, import <= 1.5x of pycocotools) is missed.
 """
 
