@@ -98,7 +98,10 @@ def _create(work: list[tuple[int | str, str, bytes]], stop: list[bool]) -> None:
     for where, name, data in work:
         if stop:
             return
-        fd = op(name, _FLAGS, 0o666, dir_fd=where) if type(where) is int else op(os.path.join(where, name), _FLAGS, 0o666)
+        if type(where) is int:
+            fd = op(name, _FLAGS, 0o666, dir_fd=where)
+        else:
+            fd = op(os.path.join(where, name), _FLAGS, 0o666)
         try:
             n = wr(fd, data)
             while n < len(data):  # a short write (a signal, a full pipe): the rest
