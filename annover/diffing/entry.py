@@ -7,8 +7,8 @@ records); the repository resolves the revisions (``Repo.diff``).
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from annover._lazy import lazy

@@ -26,7 +26,7 @@ from annover.formats.label_studio import REGION_FIELDS
 from annover.formats.ls_results import labels_of
 from annover.formats.tables import Tables, empty, finish
 from annover.formats.train import image_config, stem_key
-from annover.model.canonical import canonical_json
+from annover.model.canonical import canonical_json, replaced
 from annover.store import duck
 
 if TYPE_CHECKING:
@@ -314,9 +314,7 @@ def _with_area(region: "pa.Array", at: list[int], areas: list[Any], w: "np.ndarr
     kept = pc.binary_join_element_wise('{"coco":{"area":', json_numbers(num), '},"image_rotation":0,"original_height":',
                                        pc.cast(pa.array(h[idx]), pa.string()), ',"original_width":',
                                        pc.cast(pa.array(w[idx]), pa.string()), "}", "")
-    order = np.arange(len(region), dtype=np.int64)
-    order[idx] = len(region) + np.arange(len(idx))
-    return pa.concat_arrays([region, kept]).take(pa.array(order))
+    return replaced(region, idx, kept)
 
 
 def _task_columns(ims: list[dict]) -> tuple["pa.Array", "pa.Array"]:

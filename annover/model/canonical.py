@@ -252,6 +252,15 @@ def single_chunk(arr: "pa.Array | pa.ChunkedArray") -> "pa.Array":
     return arr
 
 
+def replaced(values: "pa.Array | pa.ChunkedArray", at: "np.ndarray", new: "pa.Array") -> "pa.Array":
+    """``values`` with the value at each position ``at[i]`` replaced by ``new[i]`` (one gather)."""
+    n = len(values)
+    order = np.arange(n, dtype=np.int64)
+    order[at] = n + np.arange(len(at))
+    chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
+    return pa.concat_arrays([*chunks, new]).take(pa.array(order))
+
+
 def repeat_string(value: str, n: int) -> "pa.Array":
     """A string array of ``n`` times ``value``, built from buffers (``pa.repeat`` makes one scalar a row)."""
     b = value.encode("utf-8")

@@ -552,18 +552,10 @@ def _in_place(base: "pa.Table", rows: "pa.Table", at) -> "pa.Table | None":
     old = base.take(pa.array(at))  # every column's old values in one call
     if not C.single_chunk(old.column("task_key")).equals(C.single_chunk(rows.column("task_key"))):
         return None
-    n, cols = base.num_rows, []
-    order = None
+    cols = []
     for name in base.column_names:
         col, new = base.column(name), C.single_chunk(rows.column(name))
-        if C.single_chunk(old.column(name)).equals(new):
-            cols.append(col)
-            continue
-        if order is None:
-            order = np.arange(n, dtype=np.int64)
-            order[at] = n + np.arange(len(at))
-            order = pa.array(order)
-        cols.append(pa.concat_arrays([*col.chunks, new]).take(order))
+        cols.append(col if C.single_chunk(old.column(name)).equals(new) else C.replaced(col, at, new))
     return pa.Table.from_arrays(cols, schema=base.schema)
 
 
