@@ -262,8 +262,12 @@ PY
     # after setsid, its process group.
     local docroot
     docroot="$(cd "$DOCUMENT_ROOT" 2>/dev/null && pwd -P)" || die "document root $DOCUMENT_ROOT is not a folder"
+    # SQLite transactions that queue for the write lock (see ls_sqlite.py)
+    mkdir -p "$dir/site"
+    cp "$SCRIPT_DIR/ls_sqlite.py" "$dir/site/sitecustomize.py"
     clean_env "$dir"
     env -i "${CLEAN_ENV[@]}" \
+        PYTHONPATH="$dir/site" \
         LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true \
         LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT="$docroot" \
         "$VENV/bin/python" -c 'import os, sys; os.setsid(); os.execvp(sys.argv[1], sys.argv[1:])' \
