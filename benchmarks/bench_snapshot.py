@@ -9,7 +9,10 @@ For each input (flat JSONL, flat Parquet, annover's canonical annotations Parque
 - cli:     ``annover snapshot --from FILE --config labeling.xml -m ... -q`` end to end
            in a subprocess, on a fresh repository;
 - floor (process): the floor as a command of its own (a new interpreter importing
-           pyarrow), the like-for-like floor of the CLI, which pays start and imports too.
+           pyarrow), the like-for-like floor of the CLI, which pays start and imports too;
+- floor (process, system allocator): the same on the Arrow memory pool the ``annover``
+           command picks (``annover.cli.ARROW_POOL``), so the allocator's share of the CLI's
+           lead is visible.
 
 Cases run round-robin (floor, library, cli, floor, ...) so load from elsewhere hits
 all of them alike; the ratio is median(case) / median(floor) of the same run.
@@ -34,6 +37,7 @@ from __future__ import annotations
 
 import cProfile
 import io
+import os
 import pstats
 import shutil
 import subprocess
@@ -45,6 +49,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
+
+from annover.cli import ARROW_POOL as CLI_POOL  # noqa: E402
 
 INPUTS = {
     "jsonl": (common.FLAT_JSONL, ["task_key", "annotator"]),
@@ -92,8 +98,11 @@ pq.write_table(table, dest, compression="zstd", compression_level=3)
 """
 
 
-def floor_process(path: Path, sort_keys: list[str], dest: Path) -> None:
-    subprocess.run([sys.executable, "-c", _FLOOR_PROCESS, str(path), str(dest), ",".join(sort_keys)], check=True)
+def floor_process(path: Path, sort_keys: list[str], dest: Path, pool: str | None = None) -> None:
+    """The floor as a process; ``pool``: its Arrow memory pool (default: pyarrow's own default)."""
+    env = {**os.environ, "ARROW_DEFAULT_MEMORY_POOL": pool} if pool else None
+    subprocess.run([sys.executable, "-c", _FLOOR_PROCESS, str(path), str(dest), ",".join(sort_keys)], check=True,
+                   env=env)
 
 
 class StageClock:
@@ -502,6 +511,9 @@ def main(argv: list[str] | None = None) -> dict:
             if not a.no_cli:
                 cli_fn, cli_setup = cli_case(path, config, tmp)
                 cases["floor_process"] = (lambda: floor_process(path, sort_keys, tmp / "floor_p.parquet"), None)
+                # the same floor on the allocator the annover command picks (annover.cli.ARROW_POOL)
+                cases["floor_process_cli_pool"] = (
+                    lambda: floor_process(path, sort_keys, tmp / "floor_q.parquet", CLI_POOL), None)
                 cases["cli"] = (cli_fn, cli_setup)
             times = common.time_interleaved(cases, a.repeats, log=common.log)
             v = lib_state["version"]
@@ -518,6 +530,8 @@ def main(argv: list[str] | None = None) -> dict:
                 entry["ratio_cli"] = common.ratio(times["cli"], times["floor"])
                 entry["floor_process"] = times["floor_process"]
                 entry["ratio_cli_process"] = common.ratio(times["cli"], times["floor_process"])
+                entry["floor_process_cli_pool"] = times["floor_process_cli_pool"]
+                entry["ratio_cli_process_same_pool"] = common.ratio(times["cli"], times["floor_process_cli_pool"])
             if not a.no_profile:
                 common.log("   components ...")
                 entry["components_s"] = components(path, config, kind)
@@ -530,7 +544,9 @@ def main(argv: list[str] | None = None) -> dict:
             common.log(f"   floor {times['floor']['median_s']:.3f} s  library {times['library']['median_s']:.3f} s "
                        f"({entry['ratio_library']}x)"
                        + (f"  cli {times['cli']['median_s']:.3f} s ({entry['ratio_cli']}x; "
-                          f"{entry['ratio_cli_process']}x of the floor as a process)" if "cli" in times else ""))
+                          f"{entry['ratio_cli_process']}x of the floor as a process, "
+                          f"{entry['ratio_cli_process_same_pool']}x of it on the {CLI_POOL} allocator)"
+                          if "cli" in times else ""))
         if not a.no_what_if:
             common.log("== what if: prototypes of proposed changes")
             result["what_if"] = what_if(a.data, config)
@@ -557,7 +573,9 @@ def metrics_view(result: dict) -> dict:
              "ratio_library": e["ratio_library"]}
         if "cli" in e:
             m |= {"cli_s": e["cli"]["median_s"], "ratio_cli": e["ratio_cli"],
-                  "floor_process_s": e["floor_process"]["median_s"], "ratio_cli_process": e["ratio_cli_process"]}
+                  "floor_process_s": e["floor_process"]["median_s"], "ratio_cli_process": e["ratio_cli_process"],
+                  "floor_process_cli_pool_s": e["floor_process_cli_pool"]["median_s"],
+                  "ratio_cli_process_same_pool": e["ratio_cli_process_same_pool"]}
         m["stages_s"] = {common.metric_key(k): v for k, v in e["stages_median_s"].items()}
         out[kind] = m
     return out
@@ -571,10 +589,13 @@ def report(result: dict) -> str:
                      f"{e['floor_process']['median_s']:.3f}" if cli else "-",
                      f"{e['cli']['median_s']:.3f}" if cli else "-",
                      f"{e['ratio_cli_process']:.2f}x" if cli else "-",
+                     f"{e['floor_process_cli_pool']['median_s']:.3f}" if cli else "-",
+                     f"{e['ratio_cli_process_same_pool']:.2f}x" if cli else "-",
                      f"{e['ratio_cli']:.2f}x" if cli else "-", f"<= {result['target_ratio']}x"])
     text = [f"snapshot of {result['rows']:,} annotation rows ({result['tasks']:,} tasks), "
             f"median of {next(iter(result['inputs'].values()))['floor']['repeats']} runs, seconds",
             common.markdown_table(["input", "floor", "library", "ratio", "floor (process)", "cli", "ratio",
+                                   f"floor (process, {CLI_POOL} allocator)", "ratio",
                                    "cli / in-process floor", "target"], rows)]
     for kind, e in result["inputs"].items():
         text.append(f"\nstages of the library call, {kind} input (median s):")

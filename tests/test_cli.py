@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+import annover.cli as cli_mod
 from annover.cli import COMMANDS, main, run
 from annover.errors import EXIT_CODES
 
@@ -57,6 +59,25 @@ def test_help_is_fast_and_imports_nothing_heavy():
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0
     assert p.stderr.strip() == ""
+
+
+@pytest.mark.parametrize("preset", [None, "jemalloc"])
+def test_a_command_runs_on_the_system_allocator_unless_the_user_chose_one(preset):
+    """``entry`` picks Arrow's memory pool before pyarrow loads; a pool the user set stays."""
+    code = ("import annover.cli as c\n"
+            "def run():\n"
+            "    import pyarrow as pa\n"
+            "    print(pa.default_memory_pool().backend_name)\n"
+            "    return 3\n"
+            "c.run = run\n"
+            "c.entry()\n")
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if preset:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = preset
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert p.returncode == 3, p.stderr  # entry leaves with run's code
+    assert p.stdout.strip() == (preset or cli_mod.ARROW_POOL), p.stderr
+    assert p.stderr == ""
 
 
 def _snapshot_args(src="round1.json"):
