@@ -12,6 +12,7 @@ next pull completes.
 from __future__ import annotations
 
 import http.client
+import json
 import os
 import re
 import signal
@@ -150,7 +151,9 @@ def own_ls(tmp_path_factory) -> Iterator[OwnServer]:
 
 class Proxy:
     """Forwards to Label Studio, except requests matching a rule: ``500`` answers the HTML page
-    Django serves on a server error, ``hang`` never answers (until the test ends)."""
+    Django serves on a server error, ``hang`` never answers (until the test ends),
+    ``drop-predictions`` forwards an import without its tasks' predictions (what Label Studio
+    on SQLite does when its database is busy: tasks saved, predictions dropped, 201)."""
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.split("://", 1)[1]
@@ -174,6 +177,10 @@ class Proxy:
                             proxy.release.wait(BOUND)
                             self.close_connection = True
                             return
+                        if action == "drop-predictions":
+                            body = json.dumps([{k: v for k, v in t.items() if k != "predictions"}
+                                               for t in json.loads(body)]).encode()
+                            break
                         page = b"<!doctype html><html><head><title>Server Error (500)</title></head>" \
                                b"<body><h1>Server Error (500)</h1></body></html>"
                         self.send_response(500)
@@ -183,7 +190,8 @@ class Proxy:
                         self.wfile.write(page)
                         return
                 conn = http.client.HTTPConnection(proxy.upstream, timeout=BOUND)
-                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                headers = {k: v for k, v in self.headers.items()
+                           if k.lower() not in ("host", "connection", "content-length")}
                 conn.request(self.command, self.path, body=body or None, headers=headers)
                 r = conn.getresponse()
                 data = r.read()
@@ -393,4 +401,37 @@ def test_a_server_that_does_not_answer_is_exit_12_and_no_version(own_ls, project
     assert code == 0, err
     assert annover.Repo(repo.root).show("v2").stats["annotations"] == 5
     _whole_or_none(repo.root, 2)
+    sdk.projects.delete(id=pid)
+
+
+def test_predictions_the_server_drops_are_a_warning_and_the_next_push_attaches_them(own_ls, proxy, tmp_path):
+    own_ls.ensure_up()
+    sdk = LabelStudio(base_url=own_ls.url, api_key=own_ls.api_key, timeout=120)
+    pid = sdk.projects.create(title=f"faults-{uuid.uuid4().hex[:8]}", label_config=TEXT_CONFIG).id
+    records = tmp_path / "reviews.jsonl"
+    records.write_text("".join(json.dumps({"id": f"r{i}", "text": f"review {i}"}) + "\n" for i in range(5)))
+    preds = tmp_path / "preds.jsonl"
+    preds.write_text("".join(json.dumps({"task_key": f"r{i}", "model_version": "m1", "score": 0.5 + i / 20,
+                                         "result": choice(("pos", "neg")[i % 2])}) + "\n" for i in range(4)))
+    env = _env(proxy.url, own_ls.api_key)
+    push = ("dataset", "push", str(pid), "--from", str(records), "--key", "data.id",
+            "--predictions", str(preds), "--json")
+
+    proxy.fail("POST", r"/api/projects/\d+/import\b", "drop-predictions")
+    code, out, err = cli(*push, env=env)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert (doc["sent"], doc["predictions"]) == (5, 4) and proxy.hits
+    assert [w for w in doc["warnings"] if "dropped 4" in w and "push again" in w], doc["warnings"]
+    assert "dropped 4" in err  # said on stderr too
+    assert sdk.projects.get(id=pid).total_predictions_number == 0
+
+    proxy.heal()
+    code, out, err = cli(*push, env=env)
+    assert code == 0, err
+    doc = json.loads(out)
+    assert (doc["sent"], doc["already"], doc["predictions"], doc["warnings"]) == (0, 5, 4, [])
+    got = {t.data["id"]: [p.model_version for p in sdk.predictions.list(task=t.id)]
+           for t in sdk.tasks.list(project=pid)}
+    assert got == {f"r{i}": ["m1"] if i < 4 else [] for i in range(5)}
     sdk.projects.delete(id=pid)

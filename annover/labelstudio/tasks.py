@@ -493,7 +493,21 @@ def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, 
     result.storage = local.ensure_storage(client, project, dry_run)
     if not dry_run:
         _send(client, project, new, attach, batch_size, result, progress)
+        if result.predictions:
+            _check_kept(client, project, result)
     return result
+
+
+def _check_kept(client: Client, project: Project, result: PushResult) -> None:
+    """Warn when the project holds fewer new predictions than were sent: Label Studio on SQLite
+    can answer an import 201 with its tasks saved and every prediction of it dropped (its
+    database busy with another writer)."""
+    kept = client.project_by_id(project.id).predictions - project.predictions
+    if kept < result.predictions:
+        result.warnings.append(
+            f"Label Studio holds {max(kept, 0)} more prediction(s) than before this push, not the "
+            f"{result.predictions} sent: it dropped {result.predictions - max(kept, 0)} (its log says why); "
+            "push again to attach them to the tasks that lack them")
 
 
 def _keyed(src: Source, key: str | None, needed: list[str]) -> dict[str, dict]:
