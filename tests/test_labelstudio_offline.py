@@ -179,6 +179,9 @@ class FakeServer:
     def project(self, dataset):
         return C.Project(1, "reviews", self.config, len(self.tasks), 0, 0, len(self.predictions), 0)
 
+    def project_by_id(self, pid):  # the push reads the prediction count again after sending
+        return self.project(pid)
+
     def project_url(self, project):
         return f"{self.url}/projects/{project.id}"
 
@@ -212,7 +215,7 @@ def test_push_reads_records_and_predictions_through_the_formats(tmp_path):
     (tmp_path / "p.jsonl").write_text(json.dumps({"task_key": "r0", **pred}) + "\n"
                                       + json.dumps({"data": {"id": "r1", "text": "t1"}, **pred}) + "\n")
     r = tasks.push(server, "reviews", str(tmp_path / "r.jsonl"), key="data.id", predictions=str(tmp_path / "p.jsonl"))
-    assert (r.tasks, r.sent, r.already, r.predictions) == (3, 3, 0, 2)
+    assert (r.tasks, r.sent, r.already, r.predictions, r.warnings) == (3, 3, 0, 2, [])
     sent = {t["data"]["id"]: t.get("predictions", []) for t in server.tasks}
     want = {k: v for k, v in pred.items() if k != "id"}  # Label Studio's own ids are not sent
     assert sent == {"r0": [want], "r1": [want], "r2": []}
