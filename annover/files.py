@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Iterable
@@ -73,7 +74,7 @@ def write_files(folder: "str | Path", files: dict[str, bytes], threads: int = 4)
                 fds.append(os.open(where, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0)))
             work += [(fds[-1] if by_fd else where, name, data) for name, data in items]
         k = max(1, min(threads, len(work) // 1000))
-        stop: list[bool] = []  # set when one thread fails or the caller is interrupted: the others stop too
+        stop = threading.Event()  # set when one thread fails or the caller is interrupted: the others stop too
         if k == 1:
             _create(work, stop)
             return
@@ -82,21 +83,21 @@ def write_files(folder: "str | Path", files: dict[str, bytes], threads: int = 4)
             try:
                 futures = [ex.submit(_create, work[i:i + step], stop) for i in range(0, len(work), step)]
                 if wait(futures, return_when=FIRST_EXCEPTION).not_done:  # one failed
-                    stop.append(True)
+                    stop.set()
                 for f in futures:
                     f.result()
             except BaseException:
-                stop.append(True)
+                stop.set()
                 raise
     finally:
         for fd in fds:
             os.close(fd)
 
 
-def _create(work: list[tuple[int | str, str, bytes]], stop: list[bool]) -> None:
+def _create(work: list[tuple[int | str, str, bytes]], stop: threading.Event) -> None:
     op, wr, cl = os.open, os.write, os.close
     for where, name, data in work:
-        if stop:
+        if stop.is_set():
             return
         if type(where) is int:
             fd = op(name, _FLAGS, 0o666, dir_fd=where)

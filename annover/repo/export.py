@@ -115,10 +115,8 @@ _ESCAPES = re.compile(r"(?:^|/)\.\.(?:/|$)|^/", re.M)
 
 def _write_files(files: dict[str, bytes]) -> Callable[[Path], None]:
     """Write ``files`` into a folder, once none of their paths leaves it."""
-    rel = None
     if _ESCAPES.search("\n".join(files).replace("\\", "/")):  # one search for all; then the name, for the message
-        rel = next((r for r in files if _ESCAPES.search(r.replace("\\", "/"))), None)
-    if rel is not None:
+        rel = next(r for r in files if _ESCAPES.search(r.replace("\\", "/")))
         raise UsageError(f"the export would write {rel!r}, outside its folder (an image name with '..')",
                          "give the tasks image names without '..' parts")
     return lambda folder: write_files(folder, files)
