@@ -9,6 +9,8 @@ plain pyarrow and plain DuckDB read a version with deltas in a process without a
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import os
 import signal
 import subprocess
@@ -67,6 +69,10 @@ def _store_chain(tmp, first: dict, steps: list, chain: int, fraction: float, mon
             kinds.append(len(m.get("deltas", [])))
             assert len(m.get("deltas", [])) <= chain and m["rows"] == table.num_rows
             assert S.read_snapshot(store, ref).equals(table)
+            lay = S.Layout.of(m)
+            if any(r is not None for r in lay.replaces):  # the same without the in-place shortcut
+                general = dataclasses.replace(lay, replaces=tuple(None for _ in lay.deltas))
+                assert S.read_layout(store, "annotations", general).equals(table)
             stored = S.read_layout(store, "annotations", S.Layout.of(m), ["task_key", S.TASK_HASH])
             assert stored.column(S.TASK_HASH).equals(pa.chunked_array([S.task_hashes(table, "annotations")]))
             parent = ref
@@ -86,6 +92,53 @@ def test_deltas_are_written_and_compacted_at_the_threshold(tmp_path, monkeypatch
     steps = [({f"t{i:03d}": [("x#1", "n", None)]}, []) for i in range(8)]  # one task (1 row) per version
     kinds = _store_chain(tmp_path, first, steps, 16, 0.05, monkeypatch)
     assert kinds == [0, 1, 2, 3, 4, 5, 0, 1, 2]  # the sixth delta would pass 5% of 100 rows: compacted
+
+
+def test_relabels_replace_only_their_columns_in_place(tmp_path, monkeypatch):
+    """A chain of relabels (the same tasks, as many rows each) records the columns each delta
+    changes, and the base parts are read with only those rebuilt; a delta that adds a row or
+    removes a task records none, and the table is read the general way."""
+    calls = []
+    real = S.replace_rows
+    monkeypatch.setattr(S, "replace_rows", lambda *a: calls.append(a[2]) or real(*a))
+    first = {f"t{i:03d}": [("x#1", "p", None), ("y#1", "p", i)] for i in range(60)}
+    relabels = [({f"t{i:03d}": [("x#1", "n", None), ("y#1", "p", i)] for i in range(j, 60, 7)}, []) for j in range(3)]
+    _store_chain(tmp_path / "a", first, relabels, 16, 0.9, monkeypatch)
+    assert {frozenset(c) for c in calls} == {frozenset({"labels"}), frozenset({S.TASK_HASH})}  # as each read asks
+    store = LocalStore(tmp_path / "a")
+    replaces = [d.get("replaces") for p in (tmp_path / "a").rglob("*") if p.is_file()
+                for m in [_manifest(p)] if m for d in m.get("deltas", [])]
+    assert replaces and all(r == ["labels"] for r in replaces)
+    calls.clear()
+    grown = ({"t001": [("x#1", "n", None), ("y#1", "p", 1), ("z#2", "m", None)]}, [])
+    _store_chain(tmp_path / "b", first, [relabels[0], grown, ({}, ["t002"])], 16, 0.9, monkeypatch)
+    store = LocalStore(tmp_path / "b")
+    last = max((m for p in (tmp_path / "b").rglob("*") if p.is_file() for m in [_manifest(p)] if m),
+               key=lambda m: len(m.get("deltas", [])))
+    assert [("replaces" in d) for d in last["deltas"]] == [True, False, False]
+    assert S.read_layout(store, "annotations", S.Layout.of(last)).num_rows == last["rows"]
+
+
+def test_a_delta_that_does_not_line_up_is_read_the_general_way(tmp_path, monkeypatch):
+    """A manifest whose delta says it replaces rows in place but adds a row (never written by
+    annover, so made here by hand) reads as the general merge does."""
+    first = {f"t{i:03d}": [("x#1", "p", None)] for i in range(40)}
+    grown = ({"t005": [("x#1", "n", None), ("y#1", "n", None)]}, [])
+    _store_chain(tmp_path, first, [grown], 16, 0.9, monkeypatch)
+    store = LocalStore(tmp_path)
+    m = next(m for p in tmp_path.rglob("*") if p.is_file() for m in [_manifest(p)] if m and m.get("deltas"))
+    honest = S.Layout.of(m)
+    assert honest.replaces == (None,)
+    claimed = dataclasses.replace(honest, replaces=(frozenset({"labels"}),))
+    assert S.read_layout(store, "annotations", claimed).equals(S.read_layout(store, "annotations", honest))
+
+
+def _manifest(path: Path) -> dict | None:
+    try:
+        m = json.loads(path.read_bytes())
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return m if isinstance(m, dict) and m.get("schema") in (S.MANIFEST_SCHEMA, S.DELTA_SCHEMA) else None
 
 
 def test_provenance_only_edit_is_kept(tmp_path, monkeypatch):

@@ -21,7 +21,8 @@ from annover.errors import ObjectError
 from annover.model import canonical as C
 from annover.model import stats as S
 from annover.store.objects import ObjectRef, ObjectStore
-from annover.store.snapshots import Layout, SnapshotRef, decode_part, read_manifest, read_snapshot, rows_after
+from annover.store.merge import rows_after
+from annover.store.snapshots import Layout, SnapshotRef, decode_part, read_manifest, read_snapshot
 from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,7 +68,7 @@ class _Side:
 class _Imaged:
     """One side's rows of the tasks named by the deltas either side has after a layout both
     share, from those deltas alone (their before images hold the shared layout's rows;
-    :func:`annover.store.snapshots.rows_after`)."""
+    :func:`annover.store.merge.rows_after`)."""
 
     mine: tuple  # (upserts, deletes, before) of this side's deltas after the shared layout
     theirs: tuple  # the same of the other side's

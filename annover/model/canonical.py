@@ -261,6 +261,13 @@ def replaced(values: "pa.Array | pa.ChunkedArray", at: "np.ndarray", new: "pa.Ar
     return pa.concat_arrays([*chunks, new]).take(pa.array(order))
 
 
+def int64_array(values: "np.ndarray") -> "pa.Array":
+    """A numpy integer array as an Arrow int64 array, zero-copy when it is int64 already
+    (``pa.array`` would import pandas on its first call in a process, a quarter of a second)."""
+    values = np.ascontiguousarray(values, dtype=np.int64)
+    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+
+
 def repeat_string(value: str, n: int) -> "pa.Array":
     """A string array of ``n`` times ``value``, built from buffers (``pa.repeat`` makes one scalar a row)."""
     b = value.encode("utf-8")

@@ -25,12 +25,13 @@ import hashlib
 import json
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from annover._lazy import lazy
 from annover.errors import ObjectError
 from annover.model import canonical as C
 from annover.store.duck import cursor, fetch
+from annover.store.merge import NotInPlace, Replacing, apply_by_part, replace_rows
 from annover.store.objects import SHA256_RE, TAMPERED, ObjectRef, ObjectStore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -265,6 +266,12 @@ def _check_deltas(m: dict, what: str) -> None:
             if d.get(field) is not None:
                 ObjectRef.from_json(d[field], f"{what}, delta {i} {field}")
                 _row_count(d[field], f"{what}, delta {i} {field}")
+        names = {c[0] for c in C.COLUMNS[m["table"]]}
+        if "replaces" in d and (d.get("deletes") is not None or d.get("upserts") is None
+                                or not isinstance(d["replaces"], list)
+                                or not all(isinstance(c, str) and c in names for c in d["replaces"])):
+            raise ObjectError(f"{what}, delta {i}: replaces {d['replaces']!r:.70} is not a list of "
+                              f"the table's columns (of a delta that upserts and removes no task)", TAMPERED)
 
 
 def read_manifest(store: ObjectStore, ref: SnapshotRef | ObjectRef) -> dict:
@@ -300,6 +307,9 @@ class Layout:
     befores: tuple[ObjectRef | None, ...] = ()
     #: ... and whether it records one (deltas written before images were, do not)
     imaged: tuple[bool, ...] = ()
+    #: per delta, the columns whose values it changes when it replaces tasks' rows in place
+    #: (the same tasks as the snapshot before it held, with as many rows each); else None
+    replaces: tuple[frozenset[str] | None, ...] = ()
 
     @classmethod
     def of(cls, m: dict) -> "Layout":
@@ -310,7 +320,8 @@ class Layout:
         deltas = tuple((ref(d.get("upserts")), ref(d.get("deletes"))) for d in m["deltas"])
         rows = tuple(tuple((d.get(f) or {}).get("rows", 0) for f in ("upserts", "deletes")) for d in m["deltas"])
         return cls(tuple(ref(p) for p in m["base"]), deltas, tuple(p.get("rows", 0) for p in m["base"]), rows,
-                   tuple(ref(d.get("before")) for d in m["deltas"]), tuple("before" in d for d in m["deltas"]))
+                   tuple(ref(d.get("before")) for d in m["deltas"]), tuple("before" in d for d in m["deltas"]),
+                   tuple(frozenset(d["replaces"]) if "replaces" in d else None for d in m["deltas"]))
 
     def objects(self) -> list[ObjectRef]:
         return [*self.base, *(r for d in self.deltas for r in d if r is not None),
@@ -349,16 +360,19 @@ def _empty(name: str, columns: Sequence[str] | None) -> "pa.Table":
 
 
 def _read_many(store: ObjectStore, jobs: list[tuple[ObjectRef, str, Sequence[str] | None]],
-               keys: "pa.Array | None" = None) -> "list[pa.Table]":
-    """Parts read (verified) in a few threads: (ref, what, columns) each; with ``keys``, each
-    cut down to the rows of those tasks as it is read."""
-    def load(j: tuple) -> "pa.Table":
+               keys: "pa.Array | None" = None, then: "Callable[[pa.Table], Any] | None" = None) -> list:
+    """Parts read (verified) in a few threads, the largest first: (ref, what, columns) each;
+    with ``keys``, each cut down to the rows of those tasks as it is read; with ``then``,
+    what it gives of each table, on the reading thread."""
+    def load(j: tuple) -> Any:
         t = read_part(store, *j)
-        return t if keys is None else t.filter(pc.is_in(t.column("task_key"), value_set=keys))
+        t = t if keys is None else t.filter(pc.is_in(t.column("task_key"), value_set=keys))
+        return t if then is None else then(t)
     if len(jobs) <= 1:
         return [load(j) for j in jobs]
-    with ThreadPoolExecutor(max_workers=4) as ex:
-        return list(ex.map(load, jobs))
+    with ThreadPoolExecutor(max_workers=4) as ex:  # the largest first: the last to finish is a small one
+        futures = {i: ex.submit(load, jobs[i]) for i in sorted(range(len(jobs)), key=lambda i: -jobs[i][0].size)}
+        return [futures[i].result() for i in range(len(jobs))]
 
 
 def read_snapshot(store: ObjectStore, ref: SnapshotRef, columns: Sequence[str] | None = None) -> "pa.Table":
@@ -380,6 +394,11 @@ def read_layout(store: ObjectStore, name: str, lay: Layout, columns: Sequence[st
         return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     cols = want or [c[0] for c in C.COLUMNS[name]]
     read = cols if "task_key" in cols else ["task_key", *cols]
+    if keys is None and lay.base and all(r is not None for r in lay.replaces) and len(lay.replaces) == len(lay.deltas):
+        try:
+            return _read_replacing(store, name, lay, read).select(cols)
+        except NotInPlace:
+            pass  # a manifest that promised more than its deltas hold: the general way
     jobs = [(p, f"{name} part", read) for p in lay.base]
     for up, dl in lay.deltas:
         if up is not None:
@@ -395,209 +414,20 @@ def read_layout(store: ObjectStore, name: str, lay: Layout, columns: Sequence[st
     return apply_by_part(base or [_empty(name, read)], ups, dels).select(cols)
 
 
-def rows_after(name: str, ups: "Sequence[pa.Table | None]", dels: "Sequence[pa.Array | None]",
-               theirs: "Sequence[tuple[pa.Array, pa.Table | None]]") -> "pa.Table":
-    """One side's rows of the tasks named by the deltas either of two snapshots has after a
-    layout both share, from those deltas alone: ``ups``/``dels``, this side's deltas
-    (upserted rows, deleted task keys) in order; ``theirs``, the other side's, as (the task
-    keys it names, its before image) in order. A task this side's deltas name has the rows
-    of the last of them (none if that one deletes it); any other has the shared layout's
-    rows, which the before image of the first of the other side's deltas naming it holds."""
-    schema = C.schema(name)
-    rows, named = _resolve(ups, dels)
-    out = [rows.select(schema.names).cast(schema)] if rows is not None and rows.num_rows else []
-    seen = [C.single_chunk(named)] if named is not None and len(named) else []
-    for keys, before in theirs:
-        if before is not None and before.num_rows:
-            if seen:
-                before = before.filter(pc.invert(pc.is_in(before.column("task_key"),
-                                                          value_set=pa.concat_arrays(seen))))
-            out.append(before.select(schema.names).cast(schema))
-        seen.append(C.single_chunk(keys).cast(pa.string()))
-    return pa.concat_tables(out) if out else schema.empty_table()
-
-
-def apply_by_part(parts: "Sequence[pa.Table]", upserts: "Sequence[pa.Table | None]",
-                  deletes: "Sequence[pa.Array | None]") -> "pa.Table":
-    """:func:`apply_deltas` on base parts in key order, each part with the delta rows and keys
-    of its key range, in a few threads (a part no delta touches is kept as it is)."""
-    rows, named = _resolve(upserts, deletes)
-    parts = [p for p in parts if p.num_rows] or list(parts[:1])
-    if named is None:
-        return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
-    lasts = _sortable(pa.array([p.column("task_key")[-1].as_py() for p in parts[:-1]], pa.string()))
-    kd = _sortable(rows.column("task_key")) if rows is not None else np.zeros(0, "S1")
-    kn = _sortable(named)
-    if lasts is None or kd is None or kn is None or len(parts) == 1:
-        return apply_deltas(pa.concat_tables(parts), [rows], [named])
-    order = np.argsort(kn, kind="stable")
-    named, kn = named.take(pa.array(order)), kn[order]
-    cut_rows = [0, *np.searchsorted(kd, lasts, side="right").tolist(), len(kd)]
-    cut_named = [0, *np.searchsorted(kn, lasts, side="right").tolist(), len(kn)]
-    jobs = []
-    for i, part in enumerate(parts):
-        r0, r1, n0, n1 = cut_rows[i], cut_rows[i + 1], cut_named[i], cut_named[i + 1]
-        jobs.append((part, rows.slice(r0, r1 - r0) if rows is not None and r1 > r0 else None,
-                     named.slice(n0, n1 - n0) if n1 > n0 else None))
-    merge = lambda j: _apply(j[0], j[1], j[2]) if j[2] is not None else j[0]  # noqa: E731 (named holds rows' keys)
-    with ThreadPoolExecutor(max_workers=4) as ex:
-        return pa.concat_tables(list(ex.map(merge, jobs)))
-
-
-def _sortable(keys: "pa.Array"):
-    """Strings as a numpy ``S`` array ordered as Arrow orders them (byte order), or None when
-    a key holds a NUL byte (numpy pads with NULs, so it would compare equal to a shorter key)."""
-    keys = C.single_chunk(keys)
-    n = len(keys)
-    if n == 0:
-        return np.zeros(0, dtype="S1")
-    if keys.null_count or keys.type != pa.string():
-        return None
-    offsets = np.frombuffer(keys.buffers()[1], dtype=np.int32, count=n + 1, offset=keys.offset * 4)
-    start, data = int(offsets[0]), keys.buffers()[2]
-    offsets = offsets - start
-    raw = (np.frombuffer(data, dtype=np.uint8, count=int(offsets[-1]), offset=start) if data is not None
-           else np.zeros(0, np.uint8))
-    if raw.size and not raw.all():
-        return None
-    lengths = np.diff(offsets)
-    width = max(1, int(lengths.max()))
-    if int(lengths.min()) == width:  # every key as long: the data is the matrix
-        return raw.reshape(n, width).view(f"S{width}").ravel()
-    out = np.zeros((n, width), dtype=np.uint8)
-    for length in np.unique(lengths).tolist():
-        if length:
-            rows = np.flatnonzero(lengths == length)
-            out[rows, :length] = raw[offsets[rows, None] + np.arange(length)]
-    return out.view(f"S{width}").ravel()
-
-
-def _resolve(upserts: "Sequence[pa.Table | None]", deletes: "Sequence[pa.Array | None]"
-             ) -> "tuple[pa.Table | None, pa.Array | None]":
-    """(rows the deltas leave, key-sorted; every task key they name): a task's rows are
-    those of the last delta naming it."""
-    named, later, kept, order = [], [], [], []
-    for up, dl in reversed(list(zip(upserts, deletes))):
-        if up is not None and up.num_rows:
-            ks = _sortable(up.column("task_key"))
-            if ks is None:
-                return _resolve_arrow(upserts, deletes)
-            if later:
-                seen = np.unique(np.concatenate(later))
-                pos = np.minimum(np.searchsorted(seen, ks), len(seen) - 1)
-                fresh = seen[pos] != ks
-                if not fresh.all():
-                    up, ks = up.filter(pa.array(fresh)), ks[fresh]
-            if up.num_rows:
-                kept.append(up)
-                order.append(ks)
-                named.append(up.column("task_key"))
-                later.append(ks)
-        if dl is not None and len(dl):
-            kd = _sortable(dl)
-            if kd is None:
-                return _resolve_arrow(upserts, deletes)
-            named.append(dl)
-            later.append(kd)
-    keys = pa.concat_arrays([C.single_chunk(a).cast(pa.string()) for a in named]) if named else None
-    if not kept:
-        return None, keys
-    if len(kept) == 1:
-        return kept[0], keys
-    rows = pa.concat_tables(kept)  # tasks of different deltas are disjoint: a stable sort on the task key
-    return C.take(rows, pa.array(np.argsort(np.concatenate(order), kind="stable"))), keys
-
-
-def _resolve_arrow(upserts: "Sequence[pa.Table | None]", deletes: "Sequence[pa.Array | None]"
-             ) -> "tuple[pa.Table | None, pa.Array | None]":
-    """:func:`_resolve` with Arrow's kernels (for keys :func:`_sortable` cannot order)."""
-    named: list = []
-    kept = []
-    for up, dl in reversed(list(zip(upserts, deletes))):
-        if up is not None and up.num_rows:
-            if named:
-                later = pa.concat_arrays([C.single_chunk(a) for a in named])
-                up = up.filter(pc.invert(pc.is_in(up.column("task_key"), value_set=later)))
-            if up.num_rows:
-                kept.append(up)
-                named.append(pc.unique(up.column("task_key")))
-        if dl is not None and len(dl):
-            named.append(dl)
-    keys = pa.concat_arrays([C.single_chunk(a).cast(pa.string()) for a in named]) if named else None
-    if not kept:
-        return None, keys
-    rows = kept[0] if len(kept) == 1 else pa.concat_tables(kept[::-1])
-    if len(kept) > 1:  # tasks of different deltas are disjoint: a stable sort on the task key alone
-        rows = C.take(rows, pc.sort_indices(rows.column("task_key")))
-    return rows, keys
-
-
-def _named_rows(kb, named) -> "np.ndarray":
-    """Mask of the rows of a key-sorted table (task keys ``kb``, :func:`_sortable`) whose task is in ``named``."""
-    if len(named) > 1:  # np.unique, without its sort when the keys come in order (a delta's do)
-        if not (named[1:] >= named[:-1]).all():
-            named = np.sort(named)
-        named = named[np.concatenate(([True], named[1:] != named[:-1]))]
-    lo, hi = np.searchsorted(kb, named, side="left"), np.searchsorted(kb, named, side="right")
-    edges = np.zeros(len(kb) + 1, dtype=np.int64)
-    np.add.at(edges, lo, 1)
-    np.add.at(edges, hi, -1)
-    return np.cumsum(edges[:-1]) > 0
-
-
-def _in_place(base: "pa.Table", rows: "pa.Table", at) -> "pa.Table | None":
-    """``base`` with its rows ``at`` (whole tasks) replaced by ``rows`` when these hold the
-    same tasks with as many rows each (a relabel): the rows keep their places, and only the
-    columns whose values differ are rebuilt; None when the tasks differ."""
-    old = base.take(pa.array(at))  # every column's old values in one call
-    if not C.single_chunk(old.column("task_key")).equals(C.single_chunk(rows.column("task_key"))):
-        return None
-    cols = []
-    for name in base.column_names:
-        col, new = base.column(name), C.single_chunk(rows.column(name))
-        cols.append(col if C.single_chunk(old.column(name)).equals(new) else C.replaced(col, at, new))
-    return pa.Table.from_arrays(cols, schema=base.schema)
-
-
-def apply_deltas(base: "pa.Table", upserts: "Sequence[pa.Table | None]",
-                 deletes: "Sequence[pa.Array | None]") -> "pa.Table":
-    """``base`` (in key order) with the deltas applied in order, in key order: the rows of
-    every task a delta names are dropped from the base, and each task takes the rows of the
-    last delta that names it (none if that one deletes it). ``upserts`` have ``base``'s columns."""
-    rows, named = _resolve(upserts, deletes)
-    return base if named is None else _apply(base, rows, named)
-
-
-def _apply(base: "pa.Table", rows: "pa.Table | None", named: "pa.Array") -> "pa.Table":
-    """:func:`apply_deltas` of resolved deltas: ``rows``, key-sorted; ``named``, every task key
-    they name (``rows``' included)."""
-    n = base.num_rows
-    kb, kn = _sortable(base.column("task_key")), _sortable(named)
-    kd = _sortable(rows.column("task_key")) if rows is not None else np.zeros(0, "S1")
-    if kb is None or kn is None or kd is None:  # keys with NUL bytes: a stable sort on the task key
-        keep = pc.invert(pc.is_in(base.column("task_key"), value_set=named))
-        both = pa.concat_tables([base.filter(keep), *([rows.select(base.column_names).cast(base.schema)]
-                                                      if rows is not None else [])])
-        return C.take(both, pc.sort_indices(both.column("task_key")))
-    drop = _named_rows(kb, kn) if n else np.zeros(0, dtype=bool)
-    keep = np.flatnonzero(~drop)
-    if rows is None or rows.num_rows == 0:
-        return base.take(pa.array(keep)) if len(keep) < n else base
-    rows = rows.select(base.column_names).cast(base.schema)
-    m = rows.num_rows
-    if n - len(keep) == m:
-        same = _in_place(base, rows, np.flatnonzero(drop))
-        if same is not None:
-            return same
-    before = np.searchsorted(kb, kd, side="left")  # base rows before each delta row ...
-    dropped = np.concatenate([[0], np.cumsum(drop)])
-    at = before - dropped[before] + np.arange(m)  # ... less those dropped, plus the delta rows before it
-    order = np.empty(len(keep) + m, dtype=np.int64)
-    is_delta = np.zeros(len(order), dtype=bool)
-    is_delta[at] = True
-    order[at] = n + np.arange(m)
-    order[~is_delta] = keep
-    return C.take(pa.concat_tables([base, rows]).combine_chunks(), pa.array(order))
+def _read_replacing(store: ObjectStore, name: str, lay: Layout, read: Sequence[str]) -> "pa.Table":
+    """:func:`read_layout` of a layout whose deltas all replace rows in place: the deltas'
+    changed columns read first, then each base part read and given them as it is read
+    (:func:`annover.store.merge.replace_rows`). The task hash changes with any content."""
+    changed = frozenset().union(*lay.replaces, {TASK_HASH}) & set(read)  # type: ignore[arg-type]
+    if not changed:
+        raise NotInPlace("no column to replace")
+    small = ["task_key", *(c for c in read if c in changed)]
+    deltas = [Replacing.of(t) for t in _read_many(store, [(up, f"{name} delta", small) for up, _ in lay.deltas])]
+    done = _read_many(store, [(p, f"{name} part", read) for p in lay.base],
+                      then=lambda t: replace_rows(t, deltas, changed))
+    if sum(used for _, used in done) != sum(d.rows.num_rows for d in deltas):
+        raise NotInPlace("a delta names a task outside the base parts")
+    return pa.concat_tables([t for t, _ in done])
 
 
 # ---------------------------------------------------------------------------
@@ -614,6 +444,18 @@ class Delta:
     deletes: "pa.Table"  # the task keys removed
     before: "pa.Table"  # the parent's rows of the tasks changed or removed (the table's columns)
     futures: list = field(default_factory=list)  # their Parquet bytes (None for an empty one)
+
+    @property
+    def replaces(self) -> list[str] | None:
+        """The columns whose values differ when the delta replaces rows in place (the parent's
+        tasks, as many rows each, none removed: a relabel), else None. Recorded in the
+        manifest, it lets a reader rebuild only those columns (see :func:`read_layout`)."""
+        up, before = self.upserts, self.before
+        if self.deletes.num_rows or up.num_rows != before.num_rows or not up.num_rows or \
+                not C.single_chunk(up.column("task_key")).equals(C.single_chunk(before.column("task_key"))):
+            return None
+        return [c for c in before.column_names
+                if not C.single_chunk(up.column(c)).equals(C.single_chunk(before.column(c)))]
 
     @property
     def tables(self) -> "tuple[pa.Table, pa.Table, pa.Table]":
@@ -768,6 +610,9 @@ def store_encoding(store: ObjectStore, name: str, sid: str, enc: Encoding, pool:
         return store_snapshot(store, name, sid, enc.rows, collect_parts(enc.rows, enc.futures, enc.table), pool)
     entry = {f: ({**store.put(b).to_json(), "rows": t.num_rows} if b is not None else None)
              for f, b, t in zip(("upserts", "deletes", "before"), _delta_bytes(delta), delta.tables)}
+    replaces = delta.replaces
+    if replaces is not None:
+        entry["replaces"] = replaces
     pm = delta.manifest
     base = pm["base"] if pm.get("schema") == DELTA_SCHEMA else pm["parts"]
     rows = enc.table.num_rows
