@@ -34,7 +34,7 @@ import signal
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from annover._lazy import lazy
 from annover.errors import AnnoverError, GitError, LockError, NotARepoError, ObjectError, RevisionError, UsageError
@@ -105,6 +105,7 @@ class RepoCore:
         self._killed = False  # a command was killed holding the lock: its half-written files are repaired
         self._moved: list[MovedTag] | None = None
         self._git_tags: dict[str, str] = {}  # git's tags as tags() last read them: name -> commit
+        self._tags_read: dict[str, str] = {}  # tags() as moved_tags() last read them
         self.settle()
 
     # ------------------------------------------------------------------ git / DVC
@@ -289,6 +290,12 @@ class RepoCore:
     def tags(self) -> dict[str, str]:
         """``{tag: version id}``, whatever is checked out: git's tags (the version HEAD names in the
         tagged commit), and annover's tag files for names git does not have (yet)."""
+        return self._read_tags()[0]
+
+    def _read_tags(self, also: "Callable[[dict[str, str]], list[str]] | None" = None
+                   ) -> "tuple[dict[str, str], list[bytes | None]]":
+        """(:meth:`tags`, the blobs of the ``REV:PATH`` specs ``also`` gives of git's tags
+        ``{name: commit}``, read in the same git call as the tagged commits' HEAD files)."""
         out = self.refs.tags()
         for name in self.refs.rejected:
             note = f"ignored .annover/refs/tags/{name}: not a valid tag name or version id"
@@ -297,20 +304,22 @@ class RepoCore:
         try:
             commits = {n: c for n, c in self.scm.tag_commits().items() if is_tag_name(n)}
         except (NotARepoError, GitError):
-            return out
+            self._git_tags = {}
+            return out, []
         self._git_tags = commits
         todo = sorted({c for c in commits.values() if c not in self._version_at})
-        if todo:
-            head_path = self.rel(self.dir / "HEAD")
-            for c, data in zip(todo, self.scm.blobs([f"{c}:{head_path}" for c in todo])):
-                vid = (data or b"").decode("ascii", errors="replace").strip()
-                self._version_at[c] = vid if is_version_id(vid) else None
+        extra = also(commits) if also is not None else []
+        head_path = self.rel(self.dir / "HEAD")
+        blobs = self.scm.blobs([f"{c}:{head_path}" for c in todo] + extra) if todo or extra else []
+        for c, data in zip(todo, blobs):
+            vid = (data or b"").decode("ascii", errors="replace").strip()
+            self._version_at[c] = vid if is_version_id(vid) else None
         for name, c in commits.items():
             vid = self._version_at.get(c)
             if vid:
                 out[name] = vid
                 self._record_hint.setdefault(vid, c)
-        return out
+        return out, blobs[len(todo):]
 
     def resolve(self, rev: str = "HEAD") -> str:
         """A version id from a tag, a full or unique short id, HEAD, and ~N / ^ suffixes."""
@@ -322,8 +331,10 @@ class RepoCore:
             if vid is None:
                 raise RevisionError("no versions yet (HEAD is empty)", "make one with `annover snapshot`")
         else:
-            vid = self.tags().get(base) or self._by_prefix(base, rev)
-            moved = next((m for m in self.moved_tags() if m.name == base), None)
+            fresh = self._moved is None  # moved_tags() reads the tags (as tags() would) once
+            moved_tags = self.moved_tags()
+            vid = (self._tags_read if fresh else self.tags()).get(base) or self._by_prefix(base, rev)
+            moved = next((m for m in moved_tags if m.name == base), None)
             if moved is not None:
                 raise RevisionError(moved.describe(self), moved.fix())
         steps = 0
@@ -386,17 +397,17 @@ class RepoCore:
         objects; else also one walk of the history of the tag files."""
         if self._moved is not None:
             return self._moved
-        self.tags()  # git's tags, and the version each tagged commit holds
-        git_tags = self._git_tags
         files = self.refs.tags()
         tag_dir = self.rel(self.dir / "refs" / "tags")
-        names = sorted(git_tags) + sorted(files)
+        at_head_specs = lambda commits: [f"HEAD:{tag_dir}/{n}" for n in sorted(commits) + sorted(files)]  # noqa: E731
 
         def text(data: bytes | None) -> str:
             return (data or b"").decode("ascii", "replace").strip()
 
-        try:
-            at_head = [text(d) for d in self.scm.blobs([f"HEAD:{tag_dir}/{n}" for n in names])]
+        try:  # git's tags, the version each tagged commit holds, and HEAD's tag files: one git call
+            self._tags_read, blobs = self._read_tags(at_head_specs)
+            git_tags = self._git_tags
+            at_head = [text(d) for d in blobs]
             recorded = dict(zip(sorted(git_tags), at_head))
             if any(recorded[n] != self._version_at.get(c) for n, c in git_tags.items()):
                 last = {p[len(tag_dir) + 1:]: b for p, b in self.scm.last_changes(tag_dir).items() if b}
