@@ -416,16 +416,24 @@ def read_layout(store: ObjectStore, name: str, lay: Layout, columns: Sequence[st
 
 def _read_replacing(store: ObjectStore, name: str, lay: Layout, read: Sequence[str]) -> "pa.Table":
     """:func:`read_layout` of a layout whose deltas all replace rows in place: the deltas'
-    changed columns read first, then each base part read and given them as it is read
+    changed columns and the base parts read in one pool (deltas first, then parts, the
+    largest first), each part given its replacements on the thread that decoded it
     (:func:`annover.store.merge.replace_rows`). The task hash changes with any content."""
     changed = frozenset().union(*lay.replaces, {TASK_HASH}) & set(read)  # type: ignore[arg-type]
     if not changed:
         raise NotInPlace("no column to replace")
     small = ["task_key", *(c for c in read if c in changed)]
-    deltas = [Replacing.of(t) for t in _read_many(store, [(up, f"{name} delta", small) for up, _ in lay.deltas])]
-    done = _read_many(store, [(p, f"{name} part", read) for p in lay.base],
-                      then=lambda t: replace_rows(t, deltas, changed))
-    if sum(used for _, used in done) != sum(d.rows.num_rows for d in deltas):
+    with ThreadPoolExecutor(max_workers=4) as ex:  # FIFO: every delta starts before any part waits on one
+        pending = [ex.submit(lambda up: Replacing.of(read_part(store, up, f"{name} delta", small)), up)
+                   for up, _ in lay.deltas]
+
+        def merged(p: ObjectRef) -> "tuple[pa.Table, int]":
+            part = read_part(store, p, f"{name} part", read)
+            return replace_rows(part, [f.result() for f in pending], changed)
+        order = sorted(range(len(lay.base)), key=lambda i: -lay.base[i].size)
+        futures = {i: ex.submit(merged, lay.base[i]) for i in order}
+        done = [futures[i].result() for i in range(len(lay.base))]
+    if sum(used for _, used in done) != sum(f.result().rows.num_rows for f in pending):
         raise NotInPlace("a delta names a task outside the base parts")
     return pa.concat_tables([t for t, _ in done])
 
