@@ -268,6 +268,12 @@ def int64_array(values: "np.ndarray") -> "pa.Array":
     return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
 
 
+def int32_array(values: "np.ndarray") -> "pa.Array":
+    """:func:`int64_array` for int32 (list offsets)."""
+    values = np.ascontiguousarray(values, dtype=np.int32)
+    return pa.Array.from_buffers(pa.int32(), len(values), [None, pa.py_buffer(values)])
+
+
 def repeat_string(value: str, n: int) -> "pa.Array":
     """A string array of ``n`` times ``value``, built from buffers (``pa.repeat`` makes one scalar a row)."""
     b = value.encode("utf-8")

@@ -83,10 +83,40 @@ def replace_rows(part: "pa.Table", deltas: "Sequence[Replacing]", changed: "froz
     if order is None:
         return part, 0
     take = C.int64_array(order)
-    cols = [col if name not in changed else
-            pa.concat_arrays([*col.chunks, *(c for s in sources for c in s.column(name).chunks)]).take(take)
-            for name, col in zip(part.column_names, part.columns)]
+    cols = []
+    for name, col in zip(part.column_names, part.columns):
+        if name in changed:
+            new = pa.concat_arrays([c for s in sources for c in s.column(name).chunks])
+            col = (_replaced_lists(col.combine_chunks(), new, order) if pa.types.is_list(col.type) else None) \
+                or pa.concat_arrays([*col.chunks, new]).take(take)
+        cols.append(col)
     return pa.Table.from_arrays(cols, schema=part.schema), used
+
+
+def _replaced_lists(old: "pa.ListArray", new: "pa.ListArray", order: "np.ndarray") -> "pa.ListArray | None":
+    """A list column with the rows ``order`` points past its end (at ``len(old) + i``) replaced by
+    ``new[i]``, when every such list is as long as the one it replaces and neither side has a
+    null list: the offsets stay, and only the items are gathered (a list gather builds both).
+    None otherwise."""
+    if old.null_count or new.null_count:
+        return None
+    n = len(old)
+    at = np.flatnonzero(order >= n)
+    src = order[at] - n
+    off = old.offsets.to_numpy()
+    noff = new.offsets.to_numpy()
+    lengths = off[at + 1] - off[at]
+    if not np.array_equal(lengths, noff[src + 1] - noff[src]):
+        return None
+    items_old, items_new = old.flatten(), new.flatten()  # the items of the lists as sliced
+    base = int(off[0])
+    items = np.arange(len(items_old), dtype=np.int64)
+    total = int(lengths.sum())
+    within = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    items[np.repeat(off[at] - base, lengths) + within] = (len(items_old) + np.repeat(noff[src] - int(noff[0]), lengths)
+                                                          + within)
+    gathered = pa.concat_arrays([items_old, items_new]).take(C.int64_array(items))
+    return pa.ListArray.from_arrays(C.int32_array(off - base), gathered, type=old.type)
 
 
 def rows_after(name: str, ups: "Sequence[pa.Table | None]", dels: "Sequence[pa.Array | None]",
