@@ -85,7 +85,8 @@ class _Imaged:
             return self.read[ref.oid]
 
         def keys(d: tuple) -> "pa.Array":
-            named = [table(r).column("task_key") for r in d[:2] if r is not None]
+            named = [c for r in d[:2] if r is not None for c in table(r).column("task_key").chunks]
+            # chunks, not columns: pa.chunked_array converts a column given as a chunk row by row
             return pa.chunked_array(named, pa.string()).combine_chunks() if named else pa.array([], pa.string())
 
         ups = [table(u) if u is not None else None for u, _, _ in self.mine]
