@@ -25,6 +25,7 @@ written whole (a fresh snapshot with deltas off), target ≤ 1.2x.
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import sys
 from pathlib import Path
@@ -190,7 +191,13 @@ def load_at_threshold(data: Path, tmp: Path, seed: int, repeats: int) -> dict:
 
     repo = annover.Repo(root)
     join = (part_files("v1"), paths)
+    lay = S.Layout.of(dm)  # the same layout, and as a reader that ignores `replaces` merges it
+    general = dataclasses.replace(lay, replaces=tuple(None for _ in lay.deltas))
     cases = {"annover.load (deltas)": (lambda: annover.load(tag, repo=root), None),
+             "its layout read in place (no repository opened)": (
+                 lambda: S.read_layout(repo.store, "annotations", lay), None),
+             "its layout read the general way (no repository opened)": (
+                 lambda: S.read_layout(repo.store, "annotations", general), None),
              "pq.read_table(parts written whole)": (lambda: pq.read_table(paths), None),
              "annover.load (written whole)": (lambda: annover.load("v2", repo=whole_root), None),
              "DuckDB join of the parent and the version, whole": (lambda: bench_diff.duckdb_join(*join, rows=False), None),
@@ -203,6 +210,8 @@ def load_at_threshold(data: Path, tmp: Path, seed: int, repeats: int) -> dict:
     return {"tag": tag, "deltas": deltas, "delta_rows": delta_rows, "base_rows": base_rows, "steps": steps,
             "times": times, "ratio": common.ratio(times["annover.load (deltas)"], floor_t),
             "ratio_whole": common.ratio(times["annover.load (written whole)"], floor_t),
+            "ratio_in_place": common.ratio(times["its layout read in place (no repository opened)"], floor_t),
+            "ratio_general": common.ratio(times["its layout read the general way (no repository opened)"], floor_t),
             "diff_ratios": {k: common.ratio(v, jt) for k, v in times.items() if k.startswith("annover diff")}}
 
 
@@ -223,7 +232,9 @@ def report(r: dict) -> str:
                 f"on {ld['base_rows']:,} base rows): annover.load {t['annover.load (deltas)']['median_s']:.3f} s, "
                 f"pq.read_table of the same content written whole "
                 f"{t['pq.read_table(parts written whole)']['median_s']:.3f} s: **{ld['ratio']}x** "
-                f"(target ≤ {TARGET_LOAD}x); annover.load of the whole-written version {ld['ratio_whole']}x",
+                f"(target ≤ {TARGET_LOAD}x); annover.load of the whole-written version {ld['ratio_whole']}x; "
+                f"its layout read in place {ld['ratio_in_place']}x, the general way {ld['ratio_general']}x "
+                "(both without opening the repository)",
                 "Diff vs the DuckDB join of the two versions written whole "
                 f"({t['DuckDB join of the parent and the version, whole']['median_s']:.3f} s): "
                 + ", ".join(f"{k[len('annover diff '):]} {t[k]['median_s']:.3f} s ({v}x)"

@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
@@ -166,6 +167,30 @@ def test_fallbacks_are_looked_up_once_and_only_when_needed(tmp_path):
     missing = ObjectRef.of(b"not here")
     assert not store.has(missing) and not store.has(missing)
     assert calls == [1] and store.fallbacks == [tmp_path / "cache"]
+
+
+def test_threads_that_miss_at_once_all_find_the_fallbacks(tmp_path):
+    """Parts are read in threads: while the first miss looks for the DVC cache (slow: it opens
+    DVC), the others wait for it instead of calling their objects missing."""
+    import threading
+    import time
+
+    cache = tmp_path / "cache"
+    blobs = [f"part {i}".encode() for i in range(8)]
+    refs = [LocalStore(tmp_path / "writer").put(b) for b in blobs]
+    for r in refs:  # in the fallback, md5-addressed as DVC's cache is
+        (cache / r.md5[:2]).mkdir(parents=True, exist_ok=True)
+        (cache / r.md5[:2] / r.md5[2:]).write_bytes(blobs[refs.index(r)])
+    calls = []
+    store = LocalStore(tmp_path / "objects", find_fallbacks=lambda: calls.append(time.sleep(0.3)) or [cache])
+    start = threading.Barrier(len(refs))
+
+    def read(r):
+        start.wait()
+        return store.get(r)
+    with ThreadPoolExecutor(max_workers=len(refs)) as ex:
+        assert list(ex.map(read, refs)) == blobs
+    assert len(calls) == 1
 
 
 def test_files_helpers(tmp_path):

@@ -18,6 +18,7 @@ import hashlib
 import os
 import re
 import tempfile
+import threading
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,6 +139,7 @@ class LocalStore(ObjectStore):
         #: md5-addressed folders (DVC's ``files/md5``) tried when the folder lacks an object.
         self.fallbacks = list(fallbacks)
         self._find_fallbacks = find_fallbacks
+        self._finding = threading.Lock()
 
     def path(self, oid: str) -> Path:
         """Where object ``oid`` lives (or would) in the folder."""
@@ -175,8 +177,11 @@ class LocalStore(ObjectStore):
             return p
         q = self._in_fallbacks(ref)
         if q is None and self._find_fallbacks is not None:
-            found, self._find_fallbacks = self._find_fallbacks, None
-            self.fallbacks += [f for f in found() if f not in self.fallbacks]
+            with self._finding:  # parts are read in threads: the others wait for the first to find them
+                if self._find_fallbacks is not None:
+                    found = self._find_fallbacks()
+                    self.fallbacks += [f for f in found if f not in self.fallbacks]
+                    self._find_fallbacks = None
             q = self._in_fallbacks(ref)
         return q
 
