@@ -10,6 +10,9 @@ naming it):
   with one another.
 - :func:`apply_by_part` for any deltas (tasks added, removed, or given other rows): the
   deltas resolved into one key-sorted set of rows, then spliced into each part.
+
+:func:`rows_after` gives the diff one side's rows of the tasks two snapshots' deltas name,
+from those deltas and their before images alone.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ import hashlib
 import json
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Sequence
 
 from annover._lazy import lazy
 from annover.errors import ObjectError
@@ -360,14 +360,12 @@ def _empty(name: str, columns: Sequence[str] | None) -> "pa.Table":
 
 
 def _read_many(store: ObjectStore, jobs: list[tuple[ObjectRef, str, Sequence[str] | None]],
-               keys: "pa.Array | None" = None, then: "Callable[[pa.Table], Any] | None" = None) -> list:
+               keys: "pa.Array | None" = None) -> "list[pa.Table]":
     """Parts read (verified) in a few threads, the largest first: (ref, what, columns) each;
-    with ``keys``, each cut down to the rows of those tasks as it is read; with ``then``,
-    what it gives of each table, on the reading thread."""
-    def load(j: tuple) -> Any:
+    with ``keys``, each cut down to the rows of those tasks as it is read."""
+    def load(j: tuple) -> "pa.Table":
         t = read_part(store, *j)
-        t = t if keys is None else t.filter(pc.is_in(t.column("task_key"), value_set=keys))
-        return t if then is None else then(t)
+        return t if keys is None else t.filter(pc.is_in(t.column("task_key"), value_set=keys))
     if len(jobs) <= 1:
         return [load(j) for j in jobs]
     with ThreadPoolExecutor(max_workers=4) as ex:  # the largest first: the last to finish is a small one
