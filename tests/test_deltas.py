@@ -416,12 +416,12 @@ items = st.one_of(st.none(), st.sampled_from(["a", "bb", "ccc", ""]))
 @given(old=st.lists(st.lists(items, max_size=3), min_size=1, max_size=30), data=st.data(), cut=st.integers(0, 3),
        same_lengths=st.booleans(), null_list=st.booleans())
 def test_list_columns_replaced_in_place_as_a_gather_would(old, data, cut, same_lengths, null_list):
-    """The list-column shortcut of an in-place read (offsets kept, items gathered) gives what a
-    gather of the whole column gives, on sliced arrays too; it declines (None) rather than
+    """The list-column shortcut of replacing values (offsets kept, items gathered; what an
+    in-place read of relabels takes) gives what a gather of the whole column gives, on sliced arrays too; it declines (None) rather than
     guess when a list changes length or a side has a null list."""
     import numpy as np
 
-    from annover.store.merge import _replaced_lists
+    from annover.model.canonical import replaced_items
 
     col = pa.array([["x"]] * cut + old, pa.list_(pa.string())).slice(cut)
     n = len(col)
@@ -435,7 +435,7 @@ def test_list_columns_replaced_in_place_as_a_gather_would(old, data, cut, same_l
     new = pa.array(rows, pa.list_(pa.string()))
     order = np.arange(n)
     order[at] = n + np.arange(len(at))
-    got = _replaced_lists(col, new, order)
+    got = replaced_items(col, np.array(at), new)
     want = pa.concat_arrays([col, new]).take(pa.array(order))
     if not null_list and all(len(old[r]) == len(rows[i]) for i, r in enumerate(at)):
         assert got is not None and got.equals(want)

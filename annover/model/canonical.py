@@ -253,25 +253,42 @@ def single_chunk(arr: "pa.Array | pa.ChunkedArray") -> "pa.Array":
 
 
 def replaced(values: "pa.Array | pa.ChunkedArray", at: "np.ndarray", new: "pa.Array") -> "pa.Array":
-    """``values`` with the value at each position ``at[i]`` replaced by ``new[i]`` (one gather)."""
+    """``values`` with the value at each position ``at[i]`` replaced by ``new[i]`` (one gather;
+    a list column whose replaced lists keep their lengths keeps its offsets, see :func:`replaced_items`)."""
+    if pa.types.is_list(values.type):
+        kept = replaced_items(single_chunk(values), at, single_chunk(new))
+        if kept is not None:
+            return kept
     n = len(values)
     order = np.arange(n, dtype=np.int64)
     order[at] = n + np.arange(len(at))
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
-    return pa.concat_arrays([*chunks, new]).take(pa.array(order))
+    return pa.concat_arrays([*chunks, new]).take(int_array(order))
 
 
-def int64_array(values: "np.ndarray") -> "pa.Array":
-    """A numpy integer array as an Arrow int64 array, zero-copy when it is int64 already
-    (``pa.array`` would import pandas on its first call in a process, a quarter of a second)."""
-    values = np.ascontiguousarray(values, dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), len(values), [None, pa.py_buffer(values)])
+def replaced_items(old: "pa.ListArray", at: "np.ndarray", new: "pa.ListArray") -> "pa.ListArray | None":
+    """:func:`replaced` of a list column when every list ``new[i]`` is as long as ``old[at[i]]``
+    and neither side has a null list: the offsets stay, and only the items are gathered (a
+    list gather builds both). None otherwise."""
+    if old.null_count or new.null_count:
+        return None
+    off, lengths = old.offsets.to_numpy(), np.diff(new.offsets.to_numpy())
+    if not np.array_equal(off[at + 1] - off[at], lengths):
+        return None
+    items_old, items_new = old.flatten(), new.flatten()  # the items of the lists as sliced
+    base, total = int(off[0]), int(lengths.sum())
+    items = np.arange(len(items_old), dtype=np.int64)
+    within = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    items[np.repeat(off[at] - base, lengths) + within] = len(items_old) + np.arange(total)
+    gathered = pa.concat_arrays([items_old, items_new]).take(int_array(items))
+    return pa.ListArray.from_arrays(int_array(off - base, "int32"), gathered, type=old.type)
 
 
-def int32_array(values: "np.ndarray") -> "pa.Array":
-    """:func:`int64_array` for int32 (list offsets)."""
-    values = np.ascontiguousarray(values, dtype=np.int32)
-    return pa.Array.from_buffers(pa.int32(), len(values), [None, pa.py_buffer(values)])
+def int_array(values: "np.ndarray", dtype: str = "int64") -> "pa.Array":
+    """A numpy integer array as an Arrow int64 (or ``dtype``) array, zero-copy when it is of that
+    type already (``pa.array`` would import pandas on its first call in a process, a quarter of a second)."""
+    values = np.ascontiguousarray(values, dtype=dtype)
+    return pa.Array.from_buffers(pa.from_numpy_dtype(values.dtype), len(values), [None, pa.py_buffer(values)])
 
 
 def repeat_string(value: str, n: int) -> "pa.Array":

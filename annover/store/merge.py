@@ -58,7 +58,8 @@ class Replacing:
 def replace_rows(part: "pa.Table", deltas: "Sequence[Replacing]", changed: "frozenset[str]") -> "tuple[pa.Table, int]":
     """(``part`` with the rows of every task a delta names replaced by that delta's rows, the
     last delta winning; the number of delta rows used). Every column outside ``changed`` is
-    kept as it is; each in it is rebuilt with one gather. Raises :class:`NotInPlace` when a
+    kept as it is; each in it is rebuilt with one gather (:func:`annover.model.canonical.replaced`).
+    Raises :class:`NotInPlace` when a
     task a delta names in the part's key range has another number of rows in the part."""
     n = part.num_rows
     kb = sortable(part.column("task_key")) if n else None
@@ -85,41 +86,16 @@ def replace_rows(part: "pa.Table", deltas: "Sequence[Replacing]", changed: "froz
         used += m
     if order is None:
         return part, 0
-    take = C.int64_array(order)
+    at = np.flatnonzero(order >= n)
+    src = order[at] - n  # which delta row each replaced row takes (a later delta's, where two name a task)
+    pick = None if np.array_equal(src, np.arange(len(src))) else C.int_array(src)
     cols = []
     for name, col in zip(part.column_names, part.columns):
         if name in changed:
             new = pa.concat_arrays([c for s in sources for c in s.column(name).chunks])
-            col = (_replaced_lists(col.combine_chunks(), new, order) if pa.types.is_list(col.type) else None) \
-                or pa.concat_arrays([*col.chunks, new]).take(take)
+            col = C.replaced(col, at, new if pick is None else new.take(pick))
         cols.append(col)
     return pa.Table.from_arrays(cols, schema=part.schema), used
-
-
-def _replaced_lists(old: "pa.ListArray", new: "pa.ListArray", order: "np.ndarray") -> "pa.ListArray | None":
-    """A list column with the rows ``order`` points past its end (at ``len(old) + i``) replaced by
-    ``new[i]``, when every such list is as long as the one it replaces and neither side has a
-    null list: the offsets stay, and only the items are gathered (a list gather builds both).
-    None otherwise."""
-    if old.null_count or new.null_count:
-        return None
-    n = len(old)
-    at = np.flatnonzero(order >= n)
-    src = order[at] - n
-    off = old.offsets.to_numpy()
-    noff = new.offsets.to_numpy()
-    lengths = off[at + 1] - off[at]
-    if not np.array_equal(lengths, noff[src + 1] - noff[src]):
-        return None
-    items_old, items_new = old.flatten(), new.flatten()  # the items of the lists as sliced
-    base = int(off[0])
-    items = np.arange(len(items_old), dtype=np.int64)
-    total = int(lengths.sum())
-    within = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    items[np.repeat(off[at] - base, lengths) + within] = (len(items_old) + np.repeat(noff[src] - int(noff[0]), lengths)
-                                                          + within)
-    gathered = pa.concat_arrays([items_old, items_new]).take(C.int64_array(items))
-    return pa.ListArray.from_arrays(C.int32_array(off - base), gathered, type=old.type)
 
 
 def rows_after(name: str, ups: "Sequence[pa.Table | None]", dels: "Sequence[pa.Array | None]",

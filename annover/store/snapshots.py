@@ -259,6 +259,7 @@ def _row_count(p: dict, where: str) -> int:
 def _check_deltas(m: dict, what: str) -> None:
     if not isinstance(m.get("deltas"), list):
         raise ObjectError(f"{what} has no list of deltas", TAMPERED)
+    names = {c[0] for c in C.COLUMNS[m["table"]]}
     for i, d in enumerate(m["deltas"]):
         if not isinstance(d, dict):
             raise ObjectError(f"{what}, delta {i} is {type(d).__name__}, not a delta", TAMPERED)
@@ -266,7 +267,6 @@ def _check_deltas(m: dict, what: str) -> None:
             if d.get(field) is not None:
                 ObjectRef.from_json(d[field], f"{what}, delta {i} {field}")
                 _row_count(d[field], f"{what}, delta {i} {field}")
-        names = {c[0] for c in C.COLUMNS[m["table"]]}
         if "replaces" in d and (d.get("deletes") is not None or d.get("upserts") is None
                                 or not isinstance(d["replaces"], list)
                                 or not all(isinstance(c, str) and c in names for c in d["replaces"])):
@@ -323,6 +323,12 @@ class Layout:
                    tuple(ref(d.get("before")) for d in m["deltas"]), tuple("before" in d for d in m["deltas"]),
                    tuple(frozenset(d["replaces"]) if "replaces" in d else None for d in m["deltas"]))
 
+    @property
+    def in_place(self) -> bool:
+        """Every delta replaces rows in place and says which columns (see :func:`read_layout`)."""
+        return bool(self.base and self.deltas) and len(self.replaces) == len(self.deltas) and \
+            all(r is not None for r in self.replaces)
+
     def objects(self) -> list[ObjectRef]:
         return [*self.base, *(r for d in self.deltas for r in d if r is not None),
                 *(r for r in self.befores if r is not None)]
@@ -368,9 +374,14 @@ def _read_many(store: ObjectStore, jobs: list[tuple[ObjectRef, str, Sequence[str
         return t if keys is None else t.filter(pc.is_in(t.column("task_key"), value_set=keys))
     if len(jobs) <= 1:
         return [load(j) for j in jobs]
-    with ThreadPoolExecutor(max_workers=4) as ex:  # the largest first: the last to finish is a small one
-        futures = {i: ex.submit(load, jobs[i]) for i in sorted(range(len(jobs)), key=lambda i: -jobs[i][0].size)}
+    with ThreadPoolExecutor(max_workers=4) as ex:
+        futures = {i: ex.submit(load, jobs[i]) for i in _largest_first([j[0] for j in jobs])}
         return [futures[i].result() for i in range(len(jobs))]
+
+
+def _largest_first(refs: Sequence[ObjectRef]) -> list[int]:
+    """Indices of ``refs``, the largest object first: read in that order, the last to finish is a small one."""
+    return sorted(range(len(refs)), key=lambda i: -refs[i].size)
 
 
 def read_snapshot(store: ObjectStore, ref: SnapshotRef, columns: Sequence[str] | None = None) -> "pa.Table":
@@ -392,7 +403,7 @@ def read_layout(store: ObjectStore, name: str, lay: Layout, columns: Sequence[st
         return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     cols = want or [c[0] for c in C.COLUMNS[name]]
     read = cols if "task_key" in cols else ["task_key", *cols]
-    if keys is None and lay.base and all(r is not None for r in lay.replaces) and len(lay.replaces) == len(lay.deltas):
+    if keys is None and lay.in_place:
         try:
             return _read_replacing(store, name, lay, read).select(cols)
         except NotInPlace:
@@ -428,8 +439,7 @@ def _read_replacing(store: ObjectStore, name: str, lay: Layout, read: Sequence[s
         def merged(p: ObjectRef) -> "tuple[pa.Table, int]":
             part = read_part(store, p, f"{name} part", read)
             return replace_rows(part, [f.result() for f in pending], changed)
-        order = sorted(range(len(lay.base)), key=lambda i: -lay.base[i].size)
-        futures = {i: ex.submit(merged, lay.base[i]) for i in order}
+        futures = {i: ex.submit(merged, lay.base[i]) for i in _largest_first(lay.base)}
         done = [futures[i].result() for i in range(len(lay.base))]
     if sum(used for _, used in done) != sum(f.result().rows.num_rows for f in pending):
         raise NotInPlace("a delta names a task outside the base parts")
