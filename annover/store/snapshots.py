@@ -184,13 +184,19 @@ def hash_probe() -> str:
     return _PROBE[0]
 
 
+def _leaf(field: "pa.Field") -> str:
+    """A column's Parquet path as the writer's options name it: a list column's values are
+    ``NAME.list.element`` (named ``NAME``, a list of labels was written plain: 3.8x the bytes)."""
+    return f"{field.name}.list.element" if pa.types.is_list(field.type) else field.name
+
+
 def part_bytes(table: "pa.Table") -> bytes:
     """Parquet bytes of one part: one row group, fixed writer options, no pandas metadata."""
     sink = pa.BufferOutputStream()
     pq.write_table(
         table.replace_schema_metadata(None), sink, row_group_size=max(1, table.num_rows),
         compression="zstd", compression_level=3,
-        use_dictionary=[c for c in table.column_names if c not in _PLAIN_COLUMNS],
+        use_dictionary=[_leaf(f) for f in table.schema if f.name not in _PLAIN_COLUMNS],
         write_statistics=[c for c in _STATS_COLUMNS if c in table.column_names],
         version="2.6", data_page_version="1.0", write_page_index=False, store_schema=True,
     )
