@@ -16,6 +16,7 @@ from annover.model import canonical as C
 from annover.formats.label_studio import from_ls_tasks
 from annover.formats.read import read_source
 from annover.model.config import LabelingConfig
+from annover.store import duck
 
 LABELS = ["cat", "dog", "bird"]
 ANNOTATORS = ["a@x.org", "b@x.org", "c@x.org"]
@@ -235,6 +236,18 @@ def test_sort_indices_agrees_with_arrow(rows, nkeys):
     keys = ["k1", "k2", "k3"][:nkeys]
     want = pc.sort_indices(t, sort_keys=[(k, "ascending") for k in keys]).to_pylist()
     assert C.sort_indices(t, keys).to_pylist() == want
+    assert duck.sort_indices(t, keys, min_rows=0).to_pylist() == want  # DuckDB's sort, as large tables take
+
+
+def test_duckdb_sort_of_a_large_table_is_stable():
+    """Above the size DuckDB sorts on several threads, ties still keep their input order."""
+    rng = np.random.default_rng(7)
+    n = duck.SORT_ROWS * 3
+    words = np.array(["", "a", "a\x00", "ä", "b", "ab", "é", "z", "zz"] + [f"k{i}" for i in range(40)])
+    t = pa.table({"k1": words[rng.integers(0, len(words), n)], "k2": words[rng.integers(0, 3, n)]})
+    want = pc.sort_indices(t, sort_keys=[("k1", "ascending"), ("k2", "ascending")]).to_numpy()
+    assert np.array_equal(duck.sort_indices(t, ["k1", "k2"]).to_numpy(), want)
+    assert np.array_equal(duck.sort_indices(t, ["k2"]).to_numpy(), pc.sort_indices(t.column("k2")).to_numpy())
 
 
 @settings(max_examples=100, deadline=None)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Callable
 
 from annover._lazy import lazy
 from annover.formats import Format
@@ -21,14 +21,18 @@ from annover.formats.text import fail
 from annover.formats.validate import check_label_column, controls_of
 from annover.model import canonical as C
 from annover.model.config import Control, LabelingConfig
+from annover.store import duck
 
 if TYPE_CHECKING:
+    import concurrent.futures as futures
+
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
     import pyarrow.json as pj
 else:
+    futures = lazy("concurrent.futures")  # its import pulls in logging: only when a large file is read
     np = lazy("numpy")
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
@@ -147,10 +151,24 @@ def from_flat(table: "pa.Table", source: str, *, config: LabelingConfig | None =
                  else pa.nulls(table.num_rows, pa.string()))
     group = ["task_key", "annotation_key"] + (["from_name"] if len(fn_values) > 1 else [])
     base = _answers(keys, annotator, from_name, labels, group, const_fn, one_label=parent is None)
-    annotations = _regions(base, fn_values, ctl_of)
-    tasks = _tasks(table, key_col, base, source)
-    return Tables(finish(tasks, "tasks", source), finish(annotations, "annotations", source),
-                  empty("predictions"), str(fmt), [])
+    tasks, annotations = _both(lambda: finish(_tasks(table, key_col, base, source), "tasks", source),
+                               lambda: finish(_regions(base, fn_values, ctl_of), "annotations", source),
+                               base.num_rows)
+    return Tables(tasks, annotations, empty("predictions"), str(fmt), [])
+
+
+def _both(first: "Callable[[], Any]", second: "Callable[[], Any]", rows: int) -> tuple[Any, Any]:
+    """(first(), second()), ``first`` on a thread of its own when ``rows`` is large (Arrow's
+    kernels release the GIL); an error of ``first`` is raised before one of ``second``."""
+    if rows < 65536:
+        return first(), second()
+    with futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="annover-read") as ex:
+        one = ex.submit(first)
+        try:
+            two = second()
+        finally:
+            out = one.result()
+    return out, two
 
 
 def _key_column(table: "pa.Table", key_col: str, source: str) -> "pa.ChunkedArray":
@@ -213,11 +231,14 @@ def _answers(keys: "pa.ChunkedArray", annotator: "pa.ChunkedArray", from_name: "
     """task_key, annotation_key, annotator, from_name, labels (a list): sorted, one row a region."""
     # annotation key "<annotator>#0", built once per distinct annotator
     ann_enc = C.single_chunk(pc.dictionary_encode(pc.fill_null(annotator, "-")))
-    ann_key = pa.DictionaryArray.from_arrays(
-        ann_enc.indices, pc.binary_join_element_wise(ann_enc.dictionary, "0", "#")).dictionary_decode()
+    ann_keys = pc.binary_join_element_wise(ann_enc.dictionary, "0", "#")
+    ann_key = pa.DictionaryArray.from_arrays(ann_enc.indices, ann_keys).dictionary_decode()
     base = pa.table({"task_key": keys, "annotation_key": ann_key, "annotator": annotator,
                      **({"from_name": from_name} if from_name is not None else {}), "labels": labels})
-    base = C.take(base, C.sort_indices(base, group))
+    # sorted on the annotation key's rank among the few distinct keys: an integer compares quicker
+    rank = C.int_array(C.dense_rank(ann_keys)[0], "int32").take(ann_enc.indices)
+    order = base.select(group).set_column(1, "annotation_key", rank)
+    base = C.take(base, duck.sort_indices(order, group))
     if const_fn is not None:
         base = base.add_column(3, "from_name", C.repeat_string(const_fn, base.num_rows))
     if one_label:  # a list of one
@@ -249,7 +270,7 @@ def _merge_runs(base: "pa.Table", group: list[str]) -> "pa.Table":
     base = pa.table({"task_key": g.column("task_key"), "annotation_key": g.column("annotation_key"),
                      "annotator": g.column("annotator_first"), "from_name": g.column("from_name"),
                      "labels": pa.array(merged, pa.list_(pa.string()))})
-    return C.take(base, C.sort_indices(base, group))
+    return C.take(base, duck.sort_indices(base, group))
 
 
 def _regions(base: "pa.Table", fn_values: list, ctl_of: dict[str | None, Control | None]) -> "pa.Table":

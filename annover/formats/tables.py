@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import InputError
 from annover.model import canonical as C
+from annover.store import duck
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -39,8 +40,8 @@ def empty(name: str) -> "pa.Table":
 
 def finish(table: "pa.Table", name: str, source: str) -> "pa.Table":
     """Conform, sort, and refuse duplicate keys (naming them)."""
-    t = C.sort_table(C.conform(table, name), name)
-    dups = C.duplicate_keys(t, name)
+    t, same = C.sorted_table(C.conform(table, name), name, duck.sort_indices)
+    dups = C.duplicate_keys(t, name, same=same)
     if dups:
         what = ", ".join(f"{k}={v!r}" for k, v in dups[0].items())
         hint = ("tasks need unique keys: choose a unique data field with --key data.FIELD, or key on "

@@ -206,11 +206,12 @@ def conform(table: "pa.Table", name: str) -> "pa.Table":
     return pa.Table.from_arrays(arrays, schema=target)
 
 
-def is_sorted(table: "pa.Table", name: str) -> bool:
-    """Whether rows are already in key order (a vectorised pass, no copy)."""
+def key_order(table: "pa.Table", name: str) -> tuple[bool, "np.ndarray"]:
+    """(whether rows are in key order, per adjacent pair of rows whether their keys are equal),
+    in one vectorised pass over the key columns (no copy)."""
     n = table.num_rows
     if n <= 1:
-        return True
+        return True, np.zeros(0, dtype=bool)
     ok = None  # per adjacent pair: "row i <= row i+1" decided on the keys so far
     undecided = None
     for k in KEYS[name]:
@@ -222,14 +223,28 @@ def is_sorted(table: "pa.Table", name: str) -> bool:
         else:
             ok = pc.or_(ok, pc.and_(undecided, lt))
             undecided = pc.and_(undecided, eq)
-    return bool(pc.all(pc.or_(ok, undecided)).as_py())
+    return bool(pc.all(pc.or_(ok, undecided)).as_py()), undecided.to_numpy(zero_copy_only=False)
+
+
+def is_sorted(table: "pa.Table", name: str) -> bool:
+    """Whether rows are already in key order."""
+    return key_order(table, name)[0]
+
+
+def sorted_table(table: "pa.Table", name: str, sort: "Any" = None) -> tuple["pa.Table", "np.ndarray"]:
+    """(rows in key order, per adjacent pair whether their keys are equal, as :func:`key_order`);
+    no copy when they already are. ``sort``: a function like :func:`sort_indices` (the default)
+    that gives the order (byte order of the UTF-8 keys)."""
+    ordered, same = key_order(table, name)
+    if ordered:
+        return table, same
+    table = take(table, (sort or sort_indices)(table, KEYS[name]))
+    return table, key_order(table, name)[1]
 
 
 def sort_table(table: "pa.Table", name: str) -> "pa.Table":
     """Rows in key order (byte order of the UTF-8 keys); no copy when they already are."""
-    if is_sorted(table, name):
-        return table
-    return take(table, sort_indices(table, KEYS[name]))
+    return sorted_table(table, name)[0]
 
 
 def take(table: "pa.Table", indices: Any) -> "pa.Table":
@@ -377,18 +392,12 @@ def first_of_runs(table: "pa.Table", keys: list[str]):
     return mask
 
 
-def duplicate_keys(table: "pa.Table", name: str, limit: int = 3) -> list[dict[str, Any]]:
-    """Key tuples that occur more than once in a *sorted* table (at most ``limit``)."""
-    n = table.num_rows
-    if n < 2:
+def duplicate_keys(table: "pa.Table", name: str, limit: int = 3, same: "np.ndarray | None" = None) -> list[dict[str, Any]]:
+    """Key tuples that occur more than once in a *sorted* table (at most ``limit``); ``same``:
+    the table's pairs of equal keys, as :func:`key_order` gives them, when already known."""
+    if table.num_rows < 2:
         return []
-    same = None
-    for k in KEYS[name]:
-        col = table.column(k)
-        eq = pc.equal(col.slice(1), col.slice(0, n - 1))
-        same = eq if same is None else pc.and_(same, eq)
-    mask = same.to_numpy(zero_copy_only=False)
-    hits = np.flatnonzero(mask)[:limit]
+    hits = np.flatnonzero(key_order(table, name)[1] if same is None else same)[:limit]
     return [{k: table.column(k)[int(i) + 1].as_py() for k in KEYS[name]} for i in hits]
 
 

@@ -1,4 +1,4 @@
-"""The process's in-memory DuckDB database, for the diff's joins and the snapshot's hashes.
+"""The process's in-memory DuckDB database, for the diff's joins and the snapshot's hashes and sorts.
 
 One database is opened per process and each user takes a cursor of it (opening a
 database costs far more than a cursor). What a cursor registers (Arrow tables, TEMP
@@ -12,12 +12,16 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
+from annover.model import canonical as C
 
 if TYPE_CHECKING:  # pragma: no cover
     import duckdb
+    import numpy as np
     import pyarrow as pa
 else:
     duckdb = lazy("duckdb")
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
 
 _DATABASE: list[Any] = []
 _LOCK = threading.Lock()
@@ -41,3 +45,32 @@ def fetch(con: Any, sql: str) -> "pa.Table":
         raise ValueError("not a query")
     get = getattr(rel, "to_arrow_table", None) or rel.fetch_arrow_table
     return get()
+
+
+#: Tables of fewer rows sort in Arrow: a query's set-up costs more than DuckDB's threads save.
+SORT_ROWS = 100_000
+
+
+def sort_indices(table: "pa.Table", keys: list[str], min_rows: int = SORT_ROWS) -> "pa.Array":
+    """:func:`annover.model.canonical.sort_indices` (stable, byte order of strings), sorted by
+    DuckDB on all its threads when ``table`` is large and its keys are strings or integers
+    without nulls (Arrow's sort is one thread: at a million rows of two string keys 0.17 s
+    against 0.22 s on two cores, 0.13 s when the second key is an integer rank). Fewer rows
+    than ``min_rows``: Arrow's sort."""
+    cols = [table.column(k) for k in keys]
+    if table.num_rows < min_rows or not all(_sortable(c) for c in cols):
+        return C.sort_indices(table, keys)
+    named = {f"k{i}": c for i, c in enumerate(cols)} | {"i": C.int_array(np.arange(table.num_rows))}
+    con = cursor()
+    try:
+        con.register("__sort", pa.table(named))
+        order = ", ".join(f"k{i}" for i in range(len(cols)))
+        out = fetch(con, f"SELECT i FROM __sort ORDER BY {order}, i")  # i last: ties keep their order
+    finally:
+        con.close()
+    return C.single_chunk(out.column("i"))
+
+
+def _sortable(col: "pa.ChunkedArray | pa.Array") -> bool:
+    """Whether DuckDB orders ``col`` as Arrow does: strings (byte order) and integers, no nulls."""
+    return (pa.types.is_string(col.type) or pa.types.is_integer(col.type)) and col.null_count == 0
