@@ -54,9 +54,11 @@ def label_counts_of(cells: dict[tuple[str, str, str], int]) -> dict[str, dict[st
     return {k: dict(sorted(v.items())) for k, v in sorted(by_control.items())}
 
 
-def label_cells(ann: "pa.Table", live: "np.ndarray | None" = None) -> dict[tuple[str, str, str], int]:
+def label_cells(ann: "pa.Table", live: "np.ndarray | None" = None,
+                who: "tuple[np.ndarray, list[str]] | None" = None) -> dict[tuple[str, str, str], int]:
     """(control, annotator, label) -> number of regions carrying the label (skips excluded;
-    annotator ``-`` when unknown): one integer code per row and a ``bincount``."""
+    annotator ``-`` when unknown): one integer code per row and a ``bincount``. ``who``: the
+    annotator column's :func:`_codes`, when the caller has them."""
     if ann.num_rows == 0:
         return {}
     if live is None:
@@ -67,7 +69,7 @@ def label_cells(ann: "pa.Table", live: "np.ndarray | None" = None) -> dict[tuple
     if len(flat) == 0:
         return {}
     ctl_codes, ctls = _codes(ann.column("from_name"), "")
-    who_codes, whos = _codes(ann.column("annotator"), "-")
+    who_codes, whos = who or _codes(ann.column("annotator"), "-")
     lab_codes, labs = _codes(flat, "")
     keep = live[parents]
     rows = parents[keep]
@@ -117,7 +119,7 @@ def compute(tasks: "pa.Table", ann: "pa.Table", preds: dict[str, "pa.Table"] | N
         codes, names = _codes(ann.column("annotator"), "-")
         per_annotator = _counts(codes[rows], names)
         regions = int(pc.sum(pc.greater(pc.binary_length(ann.column("region_key")), 0)).as_py() or 0)
-        cells = label_cells(ann, ~cancelled)
+        cells = label_cells(ann, ~cancelled, (codes, names))
         labels = label_counts_of(cells)
     out = {
         "tasks": n_tasks,
