@@ -44,6 +44,7 @@ from annover.repo.reading import USERS_FILE, Reading, Users, key_change, read_us
 from annover.repo.results import SnapshotResult
 from annover.repo.source_data import data_hashes, hash_source
 from annover.store import snapshots
+from annover.store.dvc import Dvc
 from annover.store.objects import ObjectRef
 from annover.store.refs import check_tag_name
 from annover.store.snapshots import SnapshotRef
@@ -191,6 +192,7 @@ def read_tables(repo: RepoCore, inp: SnapshotInput, cfg: LabelingConfig | None, 
         hash_file = inp.origin is None and Path(inp.source).is_file()  # a folder (YOLO, VOC) has no one hash
         file_sha = ex.submit(sha256_file, inp.source) if hash_file else None  # while it is parsed
         ex.submit(snapshots.warm_up)  # DuckDB for the parts' task hashes: ready when they are
+        ex.submit(Dvc.warm_up)  # and DVC's listing and YAML for the pointer, when it is written
         tables = read_source(inp.source, config=cfg, key=reading.key, fmt=inp.fmt, validate=reading.validate,
                              users=users)
         origin = inp.origin or {"kind": "file", "path": _display_path(repo, inp.source), "format": tables.format,

@@ -337,6 +337,12 @@ class Dvc:
 
     # ------------------------------------------------------------------ recording objects
 
+    @staticmethod
+    def warm_up() -> None:
+        """Import what :meth:`record` uses (a tenth of a second in a new process), e.g. in a
+        thread while a snapshot reads its input, so that committing does not wait for it."""
+        _ = (dvc_tree.Tree, dvc_meta.Meta, dvc_hash_info.HashInfo, dvc_serialize.dumps_yaml)
+
     def record(self, store: LocalStore, refs: list[ObjectRef], pointer: Path) -> str:
         """Track ``store``'s folder as ``pointer`` (``objects.dvc``) holding exactly ``refs``.
 
