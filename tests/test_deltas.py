@@ -15,6 +15,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -171,6 +172,24 @@ def _rounds(root, states: list[dict], deltas: bool, monkeypatch) -> "annover.Rep
         r.snapshot(_write(root / f"in{i}.parquet", state), config=str(root / "l.xml") if i == 0 else None,
                    message=f"round {i}")
     return r
+
+
+def test_the_parents_rows_are_read_while_the_input_is(tmp_path, monkeypatch):
+    """The rows a delta is planned on (the parent's task keys and hashes) are read ahead, on a
+    thread of their own, and the delta planned with them is the one planned without."""
+    base = {f"t{i:03d}": {"a": "p", "b": "n"} for i in range(50)}
+    relabel = {**base, "t007": {"a": "n", "b": "n"}}
+    threads: list[str] = []
+    real = S.compared_rows
+    monkeypatch.setattr(S, "compared_rows", lambda *a: threads.append(threading.current_thread().name) or real(*a))
+    r = _rounds(tmp_path / "ahead", [base, relabel], True, monkeypatch)
+    assert len(threads) == 2 and all(t.startswith("annover-parent") for t in threads)  # tasks, annotations
+    m = _manifest(r.store.path(r.show("v2").snapshot("annotations").manifest.oid))
+    assert m and len(m["deltas"]) == 1 and m["deltas"][0]["upserts"]["rows"] == 2
+    monkeypatch.setattr(S, "compared_rows", real)
+    plain = _rounds(tmp_path / "plain", [base, relabel], True, monkeypatch)
+    assert _ids(plain.show("v2")) == _ids(r.show("v2"))
+    assert plain.show("v2").snapshot("annotations").manifest == r.show("v2").snapshot("annotations").manifest
 
 
 def _ids(v) -> dict:

@@ -291,16 +291,17 @@ def parent_snapshot(parent: Version | None, key: Key) -> SnapshotRef | None:
 
 
 def hash_and_encode(content: Content, pool: ThreadPoolExecutor, repo: RepoCore | None = None,
-                    head: str | None = None) -> Encoded:
+                    head: str | None = None, compared: "dict[Key, Future] | None" = None) -> Encoded:
     """Content ids, stats and part encodings submitted at once; waits for the ids only.
-    With ``repo`` and ``head``, each table may be encoded as a delta on HEAD's snapshot."""
+    With ``repo`` and ``head``, each table may be encoded as a delta on HEAD's snapshot
+    (``compared``: :func:`annover.store.snapshots.compared_rows` of its tables, read ahead)."""
     named = content.named
     kind = {k: k if isinstance(k, str) else PREDICTIONS for k in named}
     id_futs = {k: pool.submit(C.content_id, t, kind[k]) for k, t in named.items()}
     stats = pool.submit(S.compute, content.tasks, content.annotations, content.by_model)
     parent = repo.version(head) if repo is not None and head else None
     store = repo.store if repo is not None else None
-    parts = {k: snapshots.encode_snapshot(t, pool, kind[k], store, parent_snapshot(parent, k))
+    parts = {k: snapshots.encode_snapshot(t, pool, kind[k], store, parent_snapshot(parent, k), (compared or {}).get(k))
              for k, t in named.items()}
     return Encoded(kind, {k: f.result() for k, f in id_futs.items()}, parts, stats)
 
@@ -481,14 +482,19 @@ def make_version(repo: RepoCore, inp: SnapshotInput, progress: Progress = noop, 
     if start is NOW:
         start = repo.begin_write()  # HEAD as reading starts (refused on a detached git HEAD)
     head = repo.head()
-    content = read_inputs(repo, inp, head, progress)
-    progress("hashing content")
+    ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="annover-parent")
     pool = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)), thread_name_prefix="annover")
     try:
-        enc = hash_and_encode(content, pool, repo, head)
+        parent = repo.version(head) if head else None  # its rows a delta is planned on, read while the input is
+        compared = {k: ahead.submit(snapshots.compared_rows, repo.store, k, parent_snapshot(parent, k))
+                    for k in ("tasks", "annotations")} if parent else {}
+        content = read_inputs(repo, inp, head, progress)
+        progress("hashing content")
+        enc = hash_and_encode(content, pool, repo, head, compared)
         if head and same_content(repo.version(head), enc, content):
             enc.cancel()  # most likely nothing to write
         with repo.lock(expect_head=start):  # refused if another version landed meanwhile
             return _locked(repo, inp, content, enc, pool, progress)
     finally:
+        ahead.shutdown(wait=False, cancel_futures=True)  # after an error, not waited for (read only)
         pool.shutdown(wait=True, cancel_futures=True)

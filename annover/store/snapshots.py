@@ -540,7 +540,14 @@ def _changes(new: "pa.Table", old: "pa.Table", name: str) -> "tuple[np.ndarray, 
     task hashes do not line up (then the snapshot is written whole)."""
     sn, cn, hn = _first_rows(new)
     so, co, ho = _first_rows(old)
-    same_n, same_o = np.isin(hn, ho), np.isin(ho, hn)
+    kn, ko = new.column("task_key").take(C.int_array(sn)), old.column("task_key").take(C.int_array(so))
+    if len(sn) == len(so) and kn.equals(ko):  # the same tasks in the same order (relabels): compare in place
+        same_n = hn == ho
+        same_o = same_n.copy()
+    else:
+        an, ao = C.int_array(hn, "uint64"), C.int_array(ho, "uint64")
+        same_n = pc.is_in(an, value_set=ao).to_numpy(zero_copy_only=False)
+        same_o = pc.is_in(ao, value_set=an).to_numpy(zero_copy_only=False)
     rows_n, rows_o = np.flatnonzero(np.repeat(same_n, cn)), np.flatnonzero(np.repeat(same_o, co))
     if len(rows_n) != len(rows_o):
         return None
@@ -550,9 +557,8 @@ def _changes(new: "pa.Table", old: "pa.Table", name: str) -> "tuple[np.ndarray, 
         first[sn] = True
         task_of_row = np.cumsum(first) - 1
         same_n[task_of_row[rows_n[moved]]] = False
-    keys_n, keys_o = new.column("task_key"), old.column("task_key")
-    changed_keys = C.single_chunk(keys_n).take(pa.array(sn[~same_n]))
-    gone = C.single_chunk(keys_o).take(pa.array(so[~same_o]))
+    changed_keys = C.single_chunk(kn.filter(pa.array(~same_n)))
+    gone = C.single_chunk(ko.filter(pa.array(~same_o)))
     gone = gone.filter(pc.invert(pc.is_in(gone, value_set=changed_keys)))
     return np.repeat(~same_n, cn), gone
 
@@ -572,14 +578,25 @@ def delta_budget(store: ObjectStore, name: str, parent: SnapshotRef) -> "tuple[d
     return (m, lay, budget) if budget > 0 else None
 
 
+def compared_rows(store: ObjectStore, name: str, parent: SnapshotRef | None
+                  ) -> "tuple[tuple[dict, Layout, float], pa.Table] | None":
+    """What :func:`plan_delta` compares a new table of ``name`` with: (:func:`delta_budget`,
+    ``parent``'s task keys, task hashes and provenance columns), or None when no delta may be
+    written on ``parent``. A snapshot reads it ahead, in a thread while it reads its input."""
+    budget = delta_budget(store, name, parent) if parent is not None else None
+    if budget is None:
+        return None
+    cols = ["task_key", TASK_HASH, *(c[0] for c in C.COLUMNS[name] if c[3] == "provenance")]
+    return budget, read_layout(store, name, budget[1], cols)
+
+
 def plan_delta(store: ObjectStore, stored: "pa.Table", name: str, parent: SnapshotRef,
-               budget: "tuple[dict, Layout, float]") -> Delta | None:
+               budget: "tuple[dict, Layout, float]", old: "pa.Table") -> Delta | None:
     """``stored`` (a key-sorted table of ``name`` with its TASK_HASH column) as ``parent``'s
     layout plus one delta of the tasks whose rows differ, or None when that delta would pass
-    the budget (:func:`delta_budget`) or the task hashes do not line up."""
+    the budget (:func:`delta_budget`) or the task hashes do not line up. ``budget`` and
+    ``old``: :func:`compared_rows`."""
     m, lay, rows_left = budget
-    cols = ["task_key", TASK_HASH, *(c[0] for c in C.COLUMNS[name] if c[3] == "provenance")]
-    old = read_layout(store, name, lay, cols)
     found = _changes(stored, old, name)
     if found is None:
         return None
@@ -595,16 +612,17 @@ def plan_delta(store: ObjectStore, stored: "pa.Table", name: str, parent: Snapsh
 
 
 def encode_snapshot(table: "pa.Table", pool: Executor, name: str, store: ObjectStore | None = None,
-                    parent: SnapshotRef | None = None) -> Encoding:
+                    parent: SnapshotRef | None = None, ahead: "Future | None" = None) -> Encoding:
     """Start encoding a conformed, key-sorted table of ``name``: as a delta on ``parent`` when
-    :func:`plan_delta` finds one, else whole (:func:`encode_parts`)."""
-    budget = stored = delta = None
+    :func:`plan_delta` finds one, else whole (:func:`encode_parts`). ``ahead``: the future of
+    :func:`compared_rows` of ``parent``, when it was read ahead."""
+    compared = stored = delta = None
     try:
         if store is not None and parent is not None and table.num_rows:
-            budget = delta_budget(store, name, parent)
-        if budget is not None:
+            compared = ahead.result() if ahead is not None else compared_rows(store, name, parent)
+        if compared is not None:
             stored = table.append_column(pa.field(TASK_HASH, pa.uint64()), task_hashes(table, name))
-            delta = plan_delta(store, stored, name, parent, budget)  # type: ignore[arg-type]
+            delta = plan_delta(store, stored, name, parent, *compared)  # type: ignore[arg-type]
     except ObjectError:  # the parent's objects are not here (a clone that did not pull them)
         delta = None
     if delta is None:
