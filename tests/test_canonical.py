@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -197,7 +198,10 @@ _PINNED_IDS = {
 _FLAT = "task_key,from_name,label,annotator\nt2,cls,dog,bob\nt1,cls,cat,alice\nt1,cls,dog,alice\nt1,box,cat,bob\nt3,cls,cat,\nt2,cls,cat,alice\n"
 
 
-def test_content_ids_are_pinned(tmp_path):
+@pytest.mark.parametrize("piece", [C.PIECE, 1, 3])
+def test_content_ids_are_pinned(tmp_path, monkeypatch, piece):
+    """... whatever the pieces the encoding is hashed in (long chunks are hashed a piece at a time)."""
+    monkeypatch.setattr(C, "PIECE", piece)
     root = Path(__file__).resolve().parent.parent
     flat = tmp_path / "flat.csv"
     flat.write_text(_FLAT)

@@ -12,7 +12,8 @@ import hashlib
 import json
 import math
 import os
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Iterator
 
 from annover._lazy import lazy
 
@@ -189,6 +190,7 @@ def conform(table: "pa.Table", name: str) -> "pa.Table":
     target = schema(name)
     arrays = []
     n = table.num_rows
+    nulls: dict = {}  # one array of nulls a type, shared by the columns of that type (immutable)
     for field in target:
         if field.name in table.column_names:
             col = table.column(field.name)
@@ -200,7 +202,9 @@ def conform(table: "pa.Table", name: str) -> "pa.Table":
         elif field.type == pa.bool_():
             arrays.append(pa.repeat(pa.scalar(False), n) if n else pa.array([], pa.bool_()))
         elif field.nullable:
-            arrays.append(pa.nulls(n, field.type))
+            if field.type not in nulls:
+                nulls[field.type] = pa.nulls(n, field.type)
+            arrays.append(nulls[field.type])
         else:
             raise ValueError(f"{name}: required column {field.name!r} is missing")
     return pa.Table.from_arrays(arrays, schema=target)
@@ -421,32 +425,95 @@ def _string_bytes(arr: "pa.Array") -> tuple[Any, Any]:
     return memoryview(lengths).cast("B"), data
 
 
-def _column_chunks(col: "pa.ChunkedArray", kind: str):
-    """Yield the canonical byte encoding of one column (see module docstring)."""
-    arr = single_chunk(col)
+#: Rows of a long chunk of the encoding (string lengths, validity) made and hashed at a time:
+#: the chunk is never in memory whole (at 10M rows, a string column's lengths are 80 MB).
+PIECE = 1 << 16
+
+
+@dataclass(frozen=True)
+class _Streamed:
+    """A chunk of the canonical encoding given as its byte length and its bytes in pieces."""
+
+    size: int
+    pieces: Iterator[Any]
+
+
+def _ones(n: int) -> _Streamed:
+    """``n`` bytes 1 (the validity of a column without nulls)."""
+    one = np.ones(min(n, PIECE), dtype=np.uint8)
+    return _Streamed(n, (one[: min(PIECE, n - a)] for a in range(0, n, PIECE)))
+
+
+def _zeros(n: int) -> _Streamed:
+    """``n`` bytes 0."""
+    zero = np.zeros(min(n, PIECE * 8), dtype=np.uint8)
+    return _Streamed(n, (zero[: min(len(zero), n - a)] for a in range(0, n, len(zero) or 1)))
+
+
+def _lengths(offsets: "np.ndarray") -> _Streamed:
+    """The int64 LE lengths between consecutive ``offsets``, a piece at a time in one buffer."""
+    n = len(offsets) - 1
+    buf = np.empty(min(n, PIECE), dtype="<i8")
+
+    def pieces() -> Iterator[Any]:
+        for a in range(0, n, PIECE):
+            b = min(n, a + PIECE)
+            yield np.subtract(offsets[a + 1 : b + 1], offsets[a:b], out=buf[: b - a], dtype="<i8")
+    return _Streamed(n * 8, pieces())
+
+
+def _string_parts(arr: "pa.Array") -> "tuple[_Streamed, Any]":
+    """:func:`_string_bytes` with the lengths streamed (:func:`_lengths`)."""
+    if arr.null_count == len(arr):  # every value null, as '': lengths 0, no data
+        return _zeros(len(arr) * 8), b""
     if arr.null_count:
-        yield np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=np.uint8).tobytes()
-    else:
-        yield np.ones(len(arr), dtype=np.uint8).tobytes()
+        arr = pc.fill_null(arr, "")
+    if len(arr) == 0:
+        return _Streamed(0, iter(())), b""
+    if arr.type not in (pa.string(), pa.large_string()):
+        arr = arr.cast(pa.large_string())
+    width = 4 if arr.type == pa.string() else 8
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=f"<i{width}", count=len(arr) + 1, offset=arr.offset * width)
+    data = memoryview(bufs[2])[int(offsets[0]) : int(offsets[-1])] if bufs[2] is not None else b""
+    return _lengths(offsets), data
+
+
+def _validity(arr: "pa.Array") -> Any:
+    """One byte a value, 1 where it is not null."""
+    if not arr.null_count:
+        return _ones(len(arr))
+    if arr.null_count == len(arr):
+        return _zeros(len(arr))
+    return np.asarray(arr.is_valid().to_numpy(zero_copy_only=False)).view(np.uint8)
+
+
+def _column_chunks(col: "pa.ChunkedArray", kind: str):
+    """Yield the canonical byte encoding of one column (see module docstring), each chunk as
+    bytes or as :class:`_Streamed`."""
+    arr = single_chunk(col)
+    yield _validity(arr)
     if kind in ("string", "json"):
-        yield from _string_bytes(arr)
+        yield from _string_parts(arr)
     elif kind == "list<string>":
         lens = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False)
         yield np.asarray(lens, dtype="<i8").tobytes()
         flat = pc.list_flatten(pc.fill_null(arr, pa.scalar([], arr.type))) if len(arr) else pa.array([], pa.string())
-        yield np.asarray(pc.is_valid(flat).to_numpy(zero_copy_only=False), dtype=np.uint8).tobytes()
-        yield from _string_bytes(flat)
+        yield _validity(single_chunk(flat))
+        yield from _string_parts(single_chunk(flat))
+    elif kind in ("int64", "int32", "float64", "bool") and arr.null_count == len(arr):
+        yield _zeros(len(arr) * (1 if kind == "bool" else 8))  # nulls encode as 0, 0.0, false
     elif kind in ("int64", "int32"):
         v = pc.fill_null(arr, 0).to_numpy(zero_copy_only=False)
-        yield np.asarray(v, dtype="<i8").tobytes()
+        yield np.ascontiguousarray(v, dtype="<i8")
     elif kind == "float64":
-        v = np.asarray(pc.fill_null(arr, 0.0).to_numpy(zero_copy_only=False), dtype="<f8")
-        v = np.where(v == 0.0, 0.0, v)  # -0.0 == 0.0
-        v = np.where(np.isnan(v), np.nan, v)
-        yield v.astype("<f8").tobytes()
+        v = np.array(pc.fill_null(arr, 0.0).to_numpy(zero_copy_only=False), dtype="<f8")  # a copy, mended in place
+        v[v == 0.0] = 0.0  # -0.0 == 0.0
+        v[np.isnan(v)] = np.nan  # one NaN
+        yield v
     elif kind == "bool":
         v = pc.fill_null(arr, False).to_numpy(zero_copy_only=False)
-        yield np.asarray(v, dtype=np.uint8).tobytes()
+        yield np.ascontiguousarray(v).view(np.uint8)
     else:  # pragma: no cover - schema and encoder kept in step by tests
         raise TypeError(kind)
 
@@ -465,8 +532,13 @@ def content_id(table: "pa.Table", name: str) -> str:
     for col in HASHED[name]:
         h.update(b"\x00" + col.encode() + b"\x00")
         for chunk in _column_chunks(table.column(col), kinds[col]):
-            h.update(len(chunk).to_bytes(8, "little"))
-            h.update(chunk)
+            if isinstance(chunk, _Streamed):
+                h.update(chunk.size.to_bytes(8, "little"))
+                for piece in chunk.pieces:
+                    h.update(piece)
+            else:
+                h.update(memoryview(chunk).nbytes.to_bytes(8, "little"))  # bytes, not items
+                h.update(chunk)
     return h.hexdigest()
 
 
