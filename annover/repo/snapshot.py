@@ -180,6 +180,11 @@ def _display_path(repo: RepoCore, p: str) -> str:
     return Path(p).name if rel == ".." or rel.startswith("../") else rel
 
 
+#: Inputs from this size on import DVC's modules in a thread while they are read; below it the
+#: imports (0.1 s of the interpreter's lock) would slow the read more than they save.
+WARM_UP_BYTES = 1 << 20
+
+
 def read_tables(repo: RepoCore, inp: SnapshotInput, cfg: LabelingConfig | None, reading: Reading,
                 users: dict[int, str], progress: Progress) -> tuple[Tables, dict | None]:
     """(tables, origin): ``inp.tables`` as given, or the source file read (hashed meanwhile)."""
@@ -192,7 +197,8 @@ def read_tables(repo: RepoCore, inp: SnapshotInput, cfg: LabelingConfig | None, 
         hash_file = inp.origin is None and Path(inp.source).is_file()  # a folder (YOLO, VOC) has no one hash
         file_sha = ex.submit(sha256_file, inp.source) if hash_file else None  # while it is parsed
         ex.submit(snapshots.warm_up)  # DuckDB for the parts' task hashes: ready when they are
-        ex.submit(Dvc.warm_up)  # and DVC's listing and YAML for the pointer, when it is written
+        if hash_file and Path(inp.source).stat().st_size >= WARM_UP_BYTES:  # a small input: in the way
+            ex.submit(Dvc.warm_up)  # DVC's listing and YAML for the pointer, ready when it is written
         tables = read_source(inp.source, config=cfg, key=reading.key, fmt=inp.fmt, validate=reading.validate,
                              users=users)
         origin = inp.origin or {"kind": "file", "path": _display_path(repo, inp.source), "format": tables.format,
