@@ -307,7 +307,8 @@ def hash_and_encode(content: Content, pool: ThreadPoolExecutor, repo: RepoCore |
     stats = pool.submit(S.compute, content.tasks, content.annotations, content.by_model)
     parent = repo.version(head) if repo is not None and head else None
     store = repo.store if repo is not None else None
-    parts = {k: snapshots.encode_snapshot(t, pool, kind[k], store, parent_snapshot(parent, k), (compared or {}).get(k))
+    ahead = compared or {}
+    parts = {k: snapshots.encode_snapshot(t, pool, kind[k], store, parent_snapshot(parent, k), ahead.get(k))
              for k, t in named.items()}
     return Encoded(kind, {k: f.result() for k, f in id_futs.items()}, parts, stats)
 
