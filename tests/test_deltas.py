@@ -20,6 +20,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
@@ -57,7 +58,7 @@ def _store_chain(tmp, first: dict, steps: list, chain: int, fraction: float, mon
     monkeypatch.setattr(S, "MAX_CHAIN", chain)
     monkeypatch.setattr(S, "MAX_DELTA_FRACTION", fraction)
     store = LocalStore(tmp)
-    state, parent, kinds = dict(first), None, []
+    state, parent, kinds, prev = dict(first), None, [], None
     with ThreadPoolExecutor(max_workers=2) as pool:
         for ups, dels in [({}, []), *steps]:
             state.update(ups)
@@ -65,6 +66,11 @@ def _store_chain(tmp, first: dict, steps: list, chain: int, fraction: float, mon
                 state.pop(k, None)
             table = _table(state)
             enc = S.encode_snapshot(table, pool, "annotations", store, parent)
+            if enc.delta is not None:  # its before image: the parent's rows of the tasks it names
+                named = pa.concat_arrays([C.single_chunk(enc.delta.upserts.column("task_key")),
+                                          C.single_chunk(enc.delta.deletes.column("task_key"))])
+                assert enc.delta.before.equals(prev.filter(pc.is_in(prev.column("task_key"), value_set=named)))
+            prev = table
             ref = S.store_encoding(store, "annotations", C.content_id(table, "annotations"), enc, pool, parent)
             m = S.read_manifest(store, ref)
             kinds.append(len(m.get("deltas", [])))

@@ -606,9 +606,23 @@ def plan_delta(store: ObjectStore, stored: "pa.Table", name: str, parent: Snapsh
         return None  # an empty delta: the same content (the snapshot is the parent's)
     named = pa.concat_arrays([C.single_chunk(pc.unique(upserts.column("task_key"))), C.single_chunk(gone)])
     before = C.schema(name).empty_table()
-    if len(named) and pc.any(pc.is_in(old.column("task_key"), value_set=named)).as_py():
-        before = read_layout(store, name, lay, keys=named)  # only when the parent held a task the delta names
+    held = pc.is_in(old.column("task_key"), value_set=named)
+    if len(named) and pc.any(held).as_py():  # only when the parent held a task the delta names
+        before = _before_image(store, name, lay, old.filter(held), named)
     return Delta(parent.manifest, m, upserts, pa.table({"task_key": gone}), before)
+
+
+def _before_image(store: ObjectStore, name: str, lay: Layout, held: "pa.Table", named: "pa.Array") -> "pa.Table":
+    """The rows ``lay`` holds of the ``named`` tasks: the columns ``held`` (those rows of
+    :func:`compared_rows`: keys, hashes, provenance) lacks read from the layout, the others taken
+    from it (both in the layout's order: decoding a column of every part costs what its values do)."""
+    target = C.schema(name)
+    have = [f.name for f in target if f.name in held.column_names]
+    rest = read_layout(store, name, lay, ["task_key", *(f.name for f in target if f.name not in have)], keys=named)
+    if rest.num_rows != held.num_rows or not rest.column("task_key").equals(held.column("task_key")):
+        return read_layout(store, name, lay, keys=named)  # pragma: no cover - the two reads disagree: read it whole
+    cols = {c: held.column(c) for c in have} | {c: rest.column(c) for c in rest.column_names}
+    return pa.Table.from_arrays([cols[f.name] for f in target], schema=target)
 
 
 def encode_snapshot(table: "pa.Table", pool: Executor, name: str, store: ObjectStore | None = None,
