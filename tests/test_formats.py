@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from pathlib import Path
 
 import pyarrow as pa
@@ -12,12 +13,14 @@ import pytest
 from annover.model import canonical as C
 from annover.errors import ConfigError, InputError, UsageError, ValidationError
 from annover.formats import EXPORT_FORMATS, INPUT_FORMATS, Format
+from annover.formats import flat
 from annover.formats import write as W
 from annover.formats.label_studio import LABEL_KEYS, from_ls_tasks, labels_of, to_tasks
 from annover.formats.predictions import read_predictions, read_predictions_table
 from annover.formats.read import read_source
 from annover.formats.training import TRAIN_FORMATS
 from annover.model.config import LabelingConfig
+from annover.store import duck
 
 from .conftest import DATA, EXAMPLES
 
@@ -353,3 +356,25 @@ def test_exports_in_batches_equal_the_whole(src, monkeypatch):
             for size in (1, 3, 10**6):
                 monkeypatch.setattr(W, "BATCH", size)
                 assert b"".join(W.render_chunks(fmt, tables, None, table)) == expected, (fmt, table, size)
+
+
+@pytest.mark.parametrize("controls", [["cls"], ["cls", "box"]])
+def test_a_large_flat_file_reads_as_the_one_thread_way(tmp_path, monkeypatch, all_cfg, controls):
+    """From the sizes on where a flat file is sorted by DuckDB and its tasks built on a thread,
+    the tables are those of the one-thread Arrow way, answers with several labels merged."""
+    rng = random.Random(11)
+    n = duck.SORT_ROWS + 20_000
+    who = ["alice", "bob", "-", "é", "a b", None, "zed"]
+    rows = {"task_key": [f"t{rng.randrange(40_000):05d}" for _ in range(n)],
+            "annotator": [rng.choice(who) for _ in range(n)],
+            "from_name": [rng.choice(controls) for _ in range(n)],
+            "label": [rng.choice(["cat", "dog"]) for _ in range(n)]}
+    path = tmp_path / "big.parquet"
+    pq.write_table(pa.table(rows), path)
+    fast = read_source(str(path), config=all_cfg)
+    monkeypatch.setattr(duck, "SORT_ROWS", 10**9)
+    monkeypatch.setattr(flat, "THREADED_ROWS", 10**9)
+    plain = read_source(str(path), config=all_cfg)
+    assert fast.annotations.num_rows < n  # answers of one annotator, task and control merged
+    for name in ("tasks", "annotations"):
+        assert getattr(fast, name).equals(getattr(plain, name)), name

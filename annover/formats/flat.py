@@ -157,10 +157,14 @@ def from_flat(table: "pa.Table", source: str, *, config: LabelingConfig | None =
     return Tables(tasks, annotations, empty("predictions"), str(fmt), [])
 
 
+#: From this many rows on, a flat file's tasks table is built on a thread while its regions are.
+THREADED_ROWS = 65536
+
+
 def _both(first: "Callable[[], Any]", second: "Callable[[], Any]", rows: int) -> tuple[Any, Any]:
     """(first(), second()), ``first`` on a thread of its own when ``rows`` is large (Arrow's
     kernels release the GIL); an error of ``first`` is raised before one of ``second``."""
-    if rows < 65536:
+    if rows < THREADED_ROWS:
         return first(), second()
     with futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="annover-read") as ex:
         one = ex.submit(first)
