@@ -7,6 +7,7 @@ records); the repository resolves the revisions (``Repo.diff``).
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -79,9 +80,13 @@ class _Imaged:
         return [r for d in self.mine + self.theirs for r in d if r is not None]
 
     def source(self, name: str, paths: dict[str, str], hashed: bool) -> Source:
+        todo = list(dict.fromkeys(r.oid for r in self.refs() if r.oid not in self.read))
+        if todo:  # both sides' delta files, each decoded once, at once (decoding releases the GIL)
+            with ThreadPoolExecutor(max_workers=min(4, len(todo)), thread_name_prefix="annover-delta") as ex:
+                tables = ex.map(lambda oid: decode_part(Path(paths[oid]).read_bytes(), None, keep_hash=True), todo)
+                self.read.update(zip(todo, tables))
+
         def table(ref: ObjectRef) -> "pa.Table":  # verified by diff_versions while the diff runs (see verifying)
-            if ref.oid not in self.read:
-                self.read[ref.oid] = decode_part(Path(paths[ref.oid]).read_bytes(), None, keep_hash=True)
             return self.read[ref.oid]
 
         def keys(d: tuple) -> "pa.Array":
