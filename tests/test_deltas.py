@@ -466,3 +466,30 @@ def test_list_columns_replaced_in_place_as_a_gather_would(old, data, cut, same_l
         assert got is not None and got.equals(want)
     else:
         assert got is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(old=st.lists(st.lists(items, max_size=3), min_size=1, max_size=30), data=st.data(), cut=st.integers(0, 3),
+       as_list=st.booleans())
+def test_dictionary_encoded_columns_replaced_as_a_gather_would(old, data, cut, as_list):
+    """A column as a Parquet reader gives it with ``read_dictionary`` (a dictionary array, or a
+    list of one: what an in-place read of relabels decodes) is replaced into the plain column
+    that replacing in the decoded column gives, on sliced arrays too."""
+    import numpy as np
+
+    rows = [["x"]] * cut + old
+    if as_list:
+        whole = pa.array(rows, pa.list_(pa.string()))
+        coded = pa.ListArray.from_arrays(whole.offsets, whole.values.dictionary_encode())
+    else:
+        whole = pa.array([r[0] if r else None for r in rows], pa.string())
+        coded = whole.dictionary_encode()
+    col, plain = coded.slice(cut), whole.slice(cut)
+    n = len(col)
+    at = np.array(sorted(data.draw(st.sets(st.integers(0, n - 1), min_size=1, max_size=n))))
+    lengths = [len(old[r]) for r in at]  # lists as long as the old ones: the shortcut keeps the offsets
+    new = pa.array([data.draw(st.lists(items, min_size=k, max_size=k)) for k in lengths], pa.list_(pa.string())) \
+        if as_list else pa.array([data.draw(items) for _ in at], pa.string())
+    assert C.plain(col).equals(plain)
+    got, want = C.replaced(col, at, new), C.replaced(plain, at, new)
+    assert got.type == want.type and got.equals(want)

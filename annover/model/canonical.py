@@ -273,16 +273,46 @@ def single_chunk(arr: "pa.Array | pa.ChunkedArray") -> "pa.Array":
 
 def replaced(values: "pa.Array | pa.ChunkedArray", at: "np.ndarray", new: "pa.Array") -> "pa.Array":
     """``values`` with the value at each position ``at[i]`` replaced by ``new[i]`` (one gather;
-    a list column whose replaced lists keep their lengths keeps its offsets, see :func:`replaced_items`)."""
+    a list column whose replaced lists keep their lengths keeps its offsets, see :func:`replaced_items`).
+    ``values`` may be dictionary-encoded (strings, or the items of a list, as a Parquet reader
+    gives them with ``read_dictionary``): the result is plain, built by one gather from the
+    dictionary and ``new`` (a small source instead of the whole column)."""
     if pa.types.is_list(values.type):
         kept = replaced_items(single_chunk(values), at, single_chunk(new))
         if kept is not None:
             return kept
+        values = plain(values)
+    if pa.types.is_dictionary(values.type):
+        return _replaced_in_dictionary(single_chunk(values), at, single_chunk(new))
     n = len(values)
     order = np.arange(n, dtype=np.int64)
     order[at] = n + np.arange(len(at))
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     return pa.concat_arrays([*chunks, new]).take(int_array(order))
+
+
+def _replaced_in_dictionary(old: "pa.DictionaryArray", at: "np.ndarray", new: "pa.Array") -> "pa.Array":
+    """:func:`replaced` of a dictionary-encoded array: its indices, those at ``at`` pointing
+    past its dictionary at ``new``, decoded from the dictionary followed by ``new``."""
+    words = old.dictionary
+    if old.null_count or len(words) + len(new) >= 2**31 - 1:
+        return replaced(old.dictionary_decode(), at, new)
+    idx = np.array(old.indices.to_numpy(zero_copy_only=False), dtype=np.int32)  # a copy to write in
+    idx[at] = len(words) + np.arange(len(at), dtype=np.int32)
+    return pa.concat_arrays([words, new.cast(words.type)]).take(int_array(idx, "int32"))
+
+
+def plain(values: "pa.Array | pa.ChunkedArray") -> "pa.Array | pa.ChunkedArray":
+    """``values`` with dictionary-encoded strings (or list items) decoded; others as they are."""
+    if pa.types.is_dictionary(values.type):
+        return values.dictionary_decode() if isinstance(values, pa.Array) else \
+            pa.chunked_array([c.dictionary_decode() for c in values.chunks], values.type.value_type)
+    if pa.types.is_list(values.type) and pa.types.is_dictionary(values.type.value_type):
+        arr = single_chunk(values)
+        items = arr.values.dictionary_decode()
+        kind = pa.list_(values.type.value_field.with_type(items.type))
+        return pa.ListArray.from_arrays(arr.offsets, items, type=kind, mask=arr.is_null() if arr.null_count else None)
+    return values
 
 
 def replaced_items(old: "pa.ListArray", at: "np.ndarray", new: "pa.ListArray") -> "pa.ListArray | None":
@@ -296,11 +326,10 @@ def replaced_items(old: "pa.ListArray", at: "np.ndarray", new: "pa.ListArray") -
         return None
     items_old, items_new = old.flatten(), new.flatten()  # the items of the lists as sliced
     base, total = int(off[0]), int(lengths.sum())
-    items = np.arange(len(items_old), dtype=np.int64)
     within = np.arange(total) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    items[np.repeat(off[at] - base, lengths) + within] = len(items_old) + np.arange(total)
-    gathered = pa.concat_arrays([items_old, items_new]).take(int_array(items))
-    return pa.ListArray.from_arrays(int_array(off - base, "int32"), gathered, type=old.type)
+    gathered = replaced(items_old, np.repeat(off[at] - base, lengths) + within, items_new)
+    kind = pa.list_(old.type.value_field.with_type(gathered.type))
+    return pa.ListArray.from_arrays(int_array(off - base, "int32"), gathered, type=kind)
 
 
 def int_array(values: "np.ndarray", dtype: str = "int64") -> "pa.Array":

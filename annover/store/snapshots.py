@@ -355,22 +355,43 @@ def object_refs(store: ObjectStore, ref: SnapshotRef) -> list[ObjectRef]:
 
 
 def read_part(store: ObjectStore, p: ObjectRef, what: str, columns: Sequence[str] | None,
-              keep_hash: bool = False) -> "pa.Table":
+              keep_hash: bool = False, dictionary: Sequence[str] = ()) -> "pa.Table":
     """One part object as a table, verified by hash (see :func:`decode_part`)."""
-    return decode_part(store.get(p, what), columns, keep_hash)
+    return decode_part(store.get(p, what), columns, keep_hash, dictionary)
 
 
-def decode_part(data: bytes, columns: Sequence[str] | None, keep_hash: bool = False) -> "pa.Table":
+def decode_part(data: bytes, columns: Sequence[str] | None, keep_hash: bool = False,
+                dictionary: Sequence[str] = ()) -> "pa.Table":
     """A part's bytes as a table (``columns``, or all but :data:`TASK_HASH` unless
-    ``keep_hash``), decoded on the calling thread."""
+    ``keep_hash``), decoded on the calling thread. The string columns (or list items) named
+    in ``dictionary`` that the part dictionary-encodes come as dictionary arrays (their indices
+    and dictionary, as stored; see :func:`annover.model.canonical.plain`)."""
     # ParquetFile without the dataset scanner and without pre-buffering: both start
     # Arrow I/O threads that can abort the interpreter at exit (apache/arrow#34314);
     # the bytes are in memory already
     f = pq.ParquetFile(pa.BufferReader(data), pre_buffer=False)
+    leaves = _dictionary_leaves(f, dictionary) if dictionary else []
+    if leaves:
+        f = pq.ParquetFile(pa.BufferReader(data), pre_buffer=False, read_dictionary=leaves, metadata=f.metadata)
     # only the table's columns: not the stored task hash (see TASK_HASH) unless asked for
     names = f.schema_arrow.names
     cols = list(columns) if columns else [n for n in names if keep_hash or n != TASK_HASH]
     return f.read(columns=cols, use_threads=False)  # parts are read in parallel already (see _read_many)
+
+
+def _dictionary_leaves(f: "pq.ParquetFile", columns: Sequence[str]) -> list[str]:
+    """The Parquet paths of ``columns`` (strings, or lists of them) that ``f`` stores with a
+    dictionary in every row group (read plain otherwise: a reader would have to build one)."""
+    meta, want = f.metadata, {c: f"{c}.list.element" for c in columns} | {c: c for c in columns}
+    paths = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    out = []
+    for c in columns:
+        for path in (c, want[c]):
+            i = paths.get(path)
+            if i is not None and meta.schema.column(i).physical_type == "BYTE_ARRAY" and all(
+                    meta.row_group(g).column(i).has_dictionary_page for g in range(meta.num_row_groups)):
+                out.append(path)
+    return out
 
 
 def _empty(name: str, columns: Sequence[str] | None) -> "pa.Table":
@@ -452,8 +473,13 @@ def _read_replacing(store: ObjectStore, name: str, lay: Layout, read: Sequence[s
                    for up, _ in lay.deltas]
 
         def merged(p: ObjectRef) -> "tuple[pa.Table, int]":
-            part = read_part(store, p, f"{name} part", read)
-            return replace_rows(part, [f.result() for f in pending], changed)
+            # the replaced text columns as the part stores them, indices and dictionary: rebuilt
+            # from the dictionary and the deltas' values, not gathered from the decoded column
+            part = read_part(store, p, f"{name} part", read, dictionary=sorted(changed - {TASK_HASH}))
+            t, used = replace_rows(part, [f.result() for f in pending], changed)
+            cols = [C.plain(c) for c in t.columns]
+            return pa.Table.from_arrays(cols, schema=pa.schema(
+                [f.with_type(c.type) for f, c in zip(t.schema, cols)], metadata=t.schema.metadata)), used
         futures = {i: ex.submit(merged, lay.base[i]) for i in _largest_first(lay.base)}
         done = [futures[i].result() for i in range(len(lay.base))]
     if sum(used for _, used in done) != sum(f.result().rows.num_rows for f in pending):
