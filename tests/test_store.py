@@ -33,7 +33,7 @@ from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Dvc
 from annover.store.git import Git
 from annover.store.objects import FsStore, LocalStore, ObjectRef, ObjectStore
-from annover.store.snapshots import TASK_HASH, part_bytes
+from annover.store.snapshots import TASK_HASH, decode_part, part_bytes
 
 from .conftest import git
 
@@ -360,3 +360,24 @@ def test_parts_dictionary_encode_every_column_but_the_distinct_ones():
     dictionary = {meta.column(i).path_in_schema: meta.column(i).has_dictionary_page for i in range(meta.num_columns)}
     assert dictionary["labels.list.element"] and dictionary["value"] and dictionary["annotation_key"]
     assert not dictionary["task_key"] and not dictionary[TASK_HASH]
+
+
+@pytest.mark.parametrize("distinct", [3, 50_000])
+def test_a_part_decodes_as_the_parquet_reader_decodes_it(distinct):
+    """Text columns read through their dictionary (small ones) or plain (large ones) give what
+    the Parquet reader gives: values, nulls, null lists and empty ones, schema."""
+    n = 60_000
+    words = [None, "", "cat", "dög", "a\x00b"] + [f"w{i}" for i in range(distinct)]
+    t = C.conform(pa.table({
+        "task_key": [f"t{i:06d}" for i in range(n)], "annotation_key": ["a#0"] * n,
+        "region_key": [words[2 + i % (len(words) - 2)] for i in range(n)],
+        "annotator": [words[i % len(words)] for i in range(n)],
+        "labels": [None if i % 7 == 0 else [] if i % 11 == 0 else [words[i % len(words)], "x"][: 1 + i % 2]
+                   for i in range(n)],
+        "value": [words[(i * 7) % len(words)] for i in range(n)]}), "annotations")
+    t = t.append_column(pa.field(TASK_HASH, pa.uint64()), pa.array(range(n), pa.uint64()))
+    data = part_bytes(t)
+    want = pq.read_table(io.BytesIO(data)).drop_columns([TASK_HASH])
+    got = decode_part(data, None)
+    assert got.schema == want.schema and got.equals(want)
+    assert decode_part(data, ["labels", "value"]).equals(want.select(["labels", "value"]))
