@@ -120,13 +120,22 @@ def _polygon(points: list[Point]) -> Any:
 
 
 def polygon_iou(p: list[Point], q: list[Point]) -> float:
-    """Exact IoU of two polygons (self-intersecting ones made valid first)."""
-    gp, gq = _polygon(p), _polygon(q)
-    if gp.area <= 0 or gq.area <= 0:
-        return 1.0 if p == q else 0.0
-    inter = gp.intersection(gq).area
+    """Exact IoU of two polygons (self-intersecting ones made valid first). Polygons beyond
+    what the geometry can compute (corners or areas past the range of a double: a box
+    millions of light years wide) count as the same or not, like empty ones."""
+    degenerate = 1.0 if p == q else 0.0
+    if not all(math.isfinite(c) for pt in (*p, *q) for c in pt):
+        return degenerate
+    try:
+        gp, gq = _polygon(p), _polygon(q)
+        if not (0 < gp.area < math.inf and 0 < gq.area < math.inf):
+            return degenerate
+        inter = gp.intersection(gq).area
+    except shapely.errors.GEOSException:  # a topology the library cannot settle at such magnitudes
+        return degenerate
     union = gp.area + gq.area - inter
-    return max(0.0, min(1.0, inter / union)) if union > 0 else 0.0
+    iou = inter / union if union > 0 else 0.0
+    return max(0.0, min(1.0, iou)) if math.isfinite(iou) else degenerate
 
 
 def as_polygon(s: Shape) -> list[Point]:
