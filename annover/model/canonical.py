@@ -302,6 +302,13 @@ def _replaced_in_dictionary(old: "pa.DictionaryArray", at: "np.ndarray", new: "p
     return pa.concat_arrays([words, new.cast(words.type)]).take(int_array(idx, "int32"))
 
 
+def retyped(schema: "pa.Schema", columns: list) -> "pa.Table":
+    """A table of ``columns`` under ``schema``'s names, nullability and metadata, each field
+    taking its column's type (a column decoded from a dictionary, or kept as one)."""
+    return pa.Table.from_arrays(columns, schema=pa.schema(
+        [f.with_type(c.type) for f, c in zip(schema, columns)], metadata=schema.metadata))
+
+
 def plain(values: "pa.Array | pa.ChunkedArray") -> "pa.Array | pa.ChunkedArray":
     """``values`` with dictionary-encoded strings (or list items) decoded; others as they are."""
     if pa.types.is_dictionary(values.type):
@@ -434,24 +441,29 @@ def duplicate_keys(table: "pa.Table", name: str, limit: int = 3, same: "np.ndarr
     return [{k: table.column(k)[int(i) + 1].as_py() for k in KEYS[name]} for i in hits]
 
 
-def _string_bytes(arr: "pa.Array") -> tuple[Any, Any]:
-    """(lengths as int64 LE, concatenated UTF-8 data) of a string array, nulls as ''.
-
-    Both are buffer views (no copy of the data): hashlib and numpy read them as they are.
-    """
+def _text_buffers(arr: "pa.Array") -> "tuple[np.ndarray, Any]":
+    """(offsets as numpy, concatenated UTF-8 data) of a string array, nulls as ''; buffer views,
+    no copy of the data (an empty array: one offset, no data)."""
     if arr.null_count:
         arr = pc.fill_null(arr, "")
     arr = single_chunk(arr)
     if len(arr) == 0:
-        return b"", b""
+        return np.zeros(1, dtype="<i8"), b""
     if arr.type not in (pa.string(), pa.large_string()):
         arr = arr.cast(pa.large_string())
     width = 4 if arr.type == pa.string() else 8
     bufs = arr.buffers()
     offsets = np.frombuffer(bufs[1], dtype=f"<i{width}", count=len(arr) + 1, offset=arr.offset * width)
-    lengths = np.diff(offsets).astype("<i8")
     data = memoryview(bufs[2])[int(offsets[0]) : int(offsets[-1])] if bufs[2] is not None else b""
-    return memoryview(lengths).cast("B"), data
+    return offsets, data
+
+
+def _string_bytes(arr: "pa.Array") -> tuple[Any, Any]:
+    """(lengths as int64 LE, concatenated UTF-8 data) of a string array, nulls as ''."""
+    offsets, data = _text_buffers(arr)
+    if len(offsets) == 1:
+        return b"", b""
+    return memoryview(np.diff(offsets).astype("<i8")).cast("B"), data
 
 
 #: Rows of a long chunk of the encoding (string lengths, validity) made and hashed at a time:
@@ -495,16 +507,7 @@ def _string_parts(arr: "pa.Array") -> "tuple[_Streamed, Any]":
     """:func:`_string_bytes` with the lengths streamed (:func:`_lengths`)."""
     if arr.null_count == len(arr):  # every value null, as '': lengths 0, no data
         return _zeros(len(arr) * 8), b""
-    if arr.null_count:
-        arr = pc.fill_null(arr, "")
-    if len(arr) == 0:
-        return _Streamed(0, iter(())), b""
-    if arr.type not in (pa.string(), pa.large_string()):
-        arr = arr.cast(pa.large_string())
-    width = 4 if arr.type == pa.string() else 8
-    bufs = arr.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=f"<i{width}", count=len(arr) + 1, offset=arr.offset * width)
-    data = memoryview(bufs[2])[int(offsets[0]) : int(offsets[-1])] if bufs[2] is not None else b""
+    offsets, data = _text_buffers(arr)
     return _lengths(offsets), data
 
 

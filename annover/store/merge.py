@@ -95,8 +95,7 @@ def replace_rows(part: "pa.Table", deltas: "Sequence[Replacing]", changed: "froz
             new = pa.concat_arrays([c for s in sources for c in s.column(name).chunks])
             col = C.replaced(col, at, new if pick is None else new.take(pick))
         cols.append(col)
-    schema = pa.schema([f.with_type(c.type) for f, c in zip(part.schema, cols)], metadata=part.schema.metadata)
-    return pa.Table.from_arrays(cols, schema=schema), used  # a replaced dictionary column comes back plain
+    return C.retyped(part.schema, cols), used  # a replaced dictionary column comes back plain
 
 
 def rows_after(name: str, ups: "Sequence[pa.Table | None]", dels: "Sequence[pa.Array | None]",

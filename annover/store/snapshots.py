@@ -382,9 +382,7 @@ def decode_part(data: bytes, columns: Sequence[str] | None, keep_hash: bool = Fa
     f = pq.ParquetFile(pa.BufferReader(data), pre_buffer=False, read_dictionary=leaves, metadata=f.metadata)
     t = f.read(columns=cols, use_threads=False)
     keep = set(dictionary)
-    out = [c if n in keep else C.plain(c) for n, c in zip(t.column_names, t.columns)]
-    return pa.Table.from_arrays(out, schema=pa.schema(
-        [fld.with_type(c.type) for fld, c in zip(t.schema, out)], metadata=t.schema.metadata))
+    return C.retyped(t.schema, [c if n in keep else C.plain(c) for n, c in zip(t.column_names, t.columns)])
 
 
 #: A dictionary page up to this size (compressed) is small enough to decode from: a larger one
@@ -493,9 +491,7 @@ def _read_replacing(store: ObjectStore, name: str, lay: Layout, read: Sequence[s
             # from the dictionary and the deltas' values, not gathered from the decoded column
             part = read_part(store, p, f"{name} part", read, dictionary=sorted(changed - {TASK_HASH}))
             t, used = replace_rows(part, [f.result() for f in pending], changed)
-            cols = [C.plain(c) for c in t.columns]  # those no delta replaced in this part
-            return pa.Table.from_arrays(cols, schema=pa.schema(
-                [f.with_type(c.type) for f, c in zip(t.schema, cols)], metadata=t.schema.metadata)), used
+            return C.retyped(t.schema, [C.plain(c) for c in t.columns]), used  # those no delta replaced here
         futures = {i: ex.submit(merged, lay.base[i]) for i in _largest_first(lay.base)}
         done = [futures[i].result() for i in range(len(lay.base))]
     if sum(used for _, used in done) != sum(f.result().rows.num_rows for f in pending):
