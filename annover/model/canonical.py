@@ -230,11 +230,6 @@ def key_order(table: "pa.Table", name: str) -> tuple[bool, "np.ndarray"]:
     return bool(pc.all(pc.or_(ok, undecided)).as_py()), undecided.to_numpy(zero_copy_only=False)
 
 
-def is_sorted(table: "pa.Table", name: str) -> bool:
-    """Whether rows are already in key order."""
-    return key_order(table, name)[0]
-
-
 def sorted_table(table: "pa.Table", name: str, sort: "Any" = None) -> tuple["pa.Table", "np.ndarray"]:
     """(rows in key order, per adjacent pair whether their keys are equal, as :func:`key_order`);
     no copy when they already are. ``sort``: a function like :func:`sort_indices` (the default)
