@@ -23,6 +23,7 @@ from annover.model import stats as S
 import annover.diffing as D
 from annover.diffing import (POLICIES, Options, Region, Side, config_structure, config_warnings, diff_config,
                              diff_source, diff_tables, match_regions, row_schema)
+from annover.diffing.sources import Source
 from annover.model.geometry import box_iou, polygon_iou, shape_of, shape_score, span_overlap
 from annover.formats.ingest import from_ls_tasks
 
@@ -350,10 +351,19 @@ def test_diff_reports_exactly_the_edits(case):
     from unittest import mock
 
     import annover.diffing.answers as answers
+    touched = answers.touched
     with mock.patch.object(answers, "_by_control", lambda ua, bt, mrows, out: (None, mrows)):
         one_by_one = diff_tables(sa, sb)
     assert one_by_one.rows.to_pylist() == rows
     assert one_by_one.summary == res.summary
+    # tables read from files take DuckDB's join first (not the pairing in memory): the same diff
+    joined: list = []
+    with mock.patch.object(Source, "in_memory", lambda self: None), mock.patch.object(
+            answers, "touched", lambda *x: (joined.append(1), touched(*x))[1]):
+        by_join = diff_tables(sa, sb)
+    assert joined
+    assert by_join.rows.to_pylist() == rows
+    assert by_join.summary == res.summary
 
     s = res.summary
     assert s["tasks"]["added"] == counts["tasks_added"]

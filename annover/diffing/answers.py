@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from annover._lazy import lazy
 from annover.diffing import columns as K
-from annover.diffing import sql
+from annover.diffing import pairing, sql
 from annover.diffing.describe import segment
 from annover.diffing.match import MAY_BE_SHAPE, Region, match_regions
 from annover.diffing.result import ADDED, BY_CONTROL, CHANGED, REMOVED, Options, fmt_labels
@@ -100,19 +100,34 @@ def touched_by_stored_hash(con: Any, spec: Spec, an: str, bn: str, prefix: str
                            ) -> "tuple[pa.Table, pa.Table] | None":
     """:func:`touched` from the parts' stored task hashes: the tasks that differ are those
     whose hash the other side lacks, found from one row per task; both sides' rows of these
-    tasks are read (each side once) and compared as :func:`touched` compares them."""
+    tasks are read (each side once) and compared in memory (:func:`annover.diffing.pairing.touched`)."""
     found = fetch(con, sql.unmatched_hashes(an, bn))
     if found.num_rows == 0:
         return None
-    tt, ta, tb = f"{prefix}_tt", f"{prefix}_ta", f"{prefix}_tb"
+    tt = f"{prefix}_tt"
     with _Registered(con, {tt: pa.table({"task_key": pc.unique(found.column("__key"))})}):
-        sides = {ta: fetch(con, sql.rows_of_tasks(spec, an, tt)), tb: fetch(con, sql.rows_of_tasks(spec, bn, tt))}
-    with _Registered(con, sides):
-        return touched(con, spec, ta, tb, prefix)
+        ta, tb = fetch(con, sql.rows_of_tasks(spec, an, tt)), fetch(con, sql.rows_of_tasks(spec, bn, tt))
+    return touched_in_memory(spec, ta, tb)
+
+
+def touched_in_memory(spec: Spec, a: "pa.Table", b: "pa.Table") -> "tuple[pa.Table, pa.Table] | None":
+    """:func:`touched` of two tables held in memory, without DuckDB."""
+    found = pairing.touched(spec, a, b)
+    return None if found is None else (numbered(found[0]), numbered(found[1]))
+
+
+def _touched(con: Any, spec: Spec, a: Source, b: Source, prefix: str) -> "tuple[pa.Table, pa.Table] | None":
+    """:func:`touched` the way the sources allow: from stored hashes, in memory, or by DuckDB's join."""
+    ta, tb = a.in_memory(), b.in_memory()
+    if a.hashed and b.hashed:
+        return touched_by_stored_hash(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"), prefix)
+    if ta is not None and tb is not None:
+        return touched_in_memory(spec, ta, tb)
+    return touched(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"), prefix)
 
 
 def count_answers(p: "pa.Table", out: TableDiff) -> None:
-    """Answers added, removed, changed, skips and answers per annotator, from :func:`sql.presence`."""
+    """Answers added, removed, changed, skips and answers per annotator, from :func:`pairing.presence`."""
     in_a, in_b = pc.fill_null(p.column("in_a"), False), pc.fill_null(p.column("in_b"), False)
     both = pc.and_(in_a, in_b)
     out.added, out.removed = count_true(pc.and_not(in_b, in_a)), count_true(pc.and_not(in_a, in_b))
@@ -279,16 +294,12 @@ def diff_answers(con: Any, spec: Spec, a: Source, b: Source, opts: Options, rena
                  prefix: str) -> TableDiff:
     """Diff of two annotations (or predictions) tables, with region matching; rows on demand."""
     out = TableDiff()
-    an, bn = a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b")
-    found = (touched_by_stored_hash if a.hashed and b.hashed else touched)(con, spec, an, bn, prefix)
+    found = _touched(con, spec, a, b, prefix)
     if found is None:
         return out
-    ua, bt = found
-    names = {k: f"{prefix}_{k}" for k in ("ua", "bt", "p")}
-    with _Registered(con, {names["ua"]: ua, names["bt"]: bt}):
-        p = fetch(con, sql.presence(spec, names["ua"], names["bt"]))
-        with _Registered(con, {names["p"]: p}):
-            delta = fetch(con, sql.delta(spec, names["ua"], names["bt"], names["p"]))
+    ua, bt = pairing.coded(spec, found)  # coded already when paired in memory
+    p = pairing.presence(spec, ua, bt)
+    delta = pairing.delta(spec, ua, bt, p)
     if delta.num_rows == 0:
         return out
     count_answers(p, out)

@@ -73,6 +73,12 @@ class Source:
     shared: dict | None = field(default=None, compare=False, repr=False)
     _rows: dict = field(default_factory=dict, compare=False, repr=False)
 
+    def in_memory(self) -> "pa.Table | None":
+        """The rows as an Arrow table when they are one (not Parquet files or a query)."""
+        if self.view is not None or self.paths:
+            return None
+        return self.table if self.table is not None else C.schema(self.name).empty_table()
+
     def register(self, con: Any, alias: str) -> str:
         if self.prelude is not None and self.shared is not None:
             name, query = self.prelude

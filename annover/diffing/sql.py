@@ -61,60 +61,6 @@ def unmatched_hashes(a: str, b: str) -> str:
         WHERE a.{h} IS NULL OR b.{h} IS NULL"""
 
 
-def presence(spec: Spec, ua: str, bt: str) -> str:
-    """Per touched answer: on which sides it is, its annotator (model version) and whether it
-    is a skip on each side. ``ua``: A's rows that differ; ``bt``: B's rows of the touched
-    tasks, ``__u`` marking those that differ (the others stand for A's unchanged rows)."""
-    ak, who, skip = spec.answer_key, spec.who, spec.skip
-    return f"""
-        WITH t AS (SELECT task_key, {ak} FROM {ua} UNION SELECT task_key, {ak} FROM {bt} WHERE __u),
-        s AS (SELECT false AS b, task_key, {ak}, {who} AS who, {skip} AS skip FROM {ua}
-              UNION ALL SELECT false, task_key, {ak}, {who}, {skip} FROM {bt} WHERE NOT __u
-              UNION ALL SELECT true, task_key, {ak}, {who}, {skip} FROM {bt})
-        SELECT s.task_key, s.{ak} AS answer_key, bool_or(NOT s.b) AS in_a, bool_or(s.b) AS in_b,
-               any_value(s.who) FILTER (WHERE NOT s.b) AS who_a, any_value(s.who) FILTER (WHERE s.b) AS who_b,
-               coalesce(bool_or(s.skip) FILTER (WHERE NOT s.b), false) AS skip_a,
-               coalesce(bool_or(s.skip) FILTER (WHERE s.b), false) AS skip_b
-        FROM s SEMI JOIN t ON s.task_key = t.task_key AND s.{ak} = t.{ak}
-        GROUP BY ALL"""
-
-
-def _labels(side: str) -> str:
-    return f"CASE WHEN len({side}.labels) > 0 THEN {side}.labels END"  # [] is no labels
-
-
-def _fmt(labels: str) -> str:
-    return f"coalesce(array_to_string({labels}, ', '), '{NO_LABEL}')"  # as fmt_labels
-
-
-def delta(spec: Spec, ua: str, bt: str, presence_table: str) -> str:
-    """The rows that differ, paired by key: where each is in ``ua`` / ``bt`` (``__ia``,
-    ``__ib``); ``__rc`` a pair is a changed region, ``__rl`` a relabeled one (``__fa ->
-    __fb``); ``__m`` a row left over in an answer on both sides that has rows left over on
-    the other side too, to be matched by shape."""
-    ak = spec.answer_key
-    differs = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in spec.cols)
-    region = " OR ".join(f"a.{c} IS DISTINCT FROM b.{c}" for c in spec.region_cols)
-    return f"""
-        WITH d AS (
-            SELECT coalesce(a.task_key, b.task_key) AS task_key, coalesce(a.{ak}, b.{ak}) AS answer_key,
-                   a.region_key AS region_key_a, b.region_key AS region_key_b, a.__i AS __ia, b.__i AS __ib,
-                   b.from_name AS from_name_b,
-                   coalesce(a.region_key <> '' AND b.region_key <> '' AND ({region}), false) AS __rc,
-                   {_labels("a")} AS __la, {_labels("b")} AS __lb
-            FROM {ua} AS a FULL OUTER JOIN (SELECT * FROM {bt} WHERE __u) AS b
-              ON a.task_key = b.task_key AND a.{ak} = b.{ak} AND a.region_key = b.region_key
-            WHERE a.task_key IS NULL OR b.task_key IS NULL OR {differs}),
-        mixed AS (SELECT task_key, answer_key FROM d WHERE region_key_b IS NULL
-                  INTERSECT SELECT task_key, answer_key FROM d WHERE region_key_a IS NULL)
-        SELECT d.* EXCLUDE (__la, __lb), __rc AND __la IS DISTINCT FROM __lb AS __rl,
-               CASE WHEN __rc THEN {_fmt("__la")} END AS __fa, CASE WHEN __rc THEN {_fmt("__lb")} END AS __fb,
-               (region_key_a IS NULL OR region_key_b IS NULL) AND coalesce(p.in_a AND p.in_b, false)
-                 AND m.task_key IS NOT NULL AS __m
-        FROM d LEFT JOIN {presence_table} AS p ON d.task_key = p.task_key AND d.answer_key = p.answer_key
-               LEFT JOIN mixed AS m ON d.task_key = m.task_key AND d.answer_key = m.answer_key"""
-
-
 TASKS_DIFF = """
     SELECT coalesce(a.task_key, b.task_key) AS task_key, a.task_key IS NOT NULL AS in_a,
            b.task_key IS NOT NULL AS in_b, a.data AS data_a, b.data AS data_b,

@@ -1,0 +1,236 @@
+"""Rows of two answers tables paired by key, in Arrow and numpy: which rows differ, on
+which sides each touched answer is, and the pairs the diff counts and words.
+
+A row is keyed by (task, answer, region) and the keys are unique within a table, so two
+rows are the same row on both sides when their keys are equal, and identical when their
+content is equal too (floats as values: nulls equal, NaNs equal, -0.0 equal to 0.0).
+Keys are compared as integer codes from one dictionary per key column over both sides,
+which is exact (no hash) and quicker than a join of strings.
+
+The diff of tables held in memory (a version's deltas against its parent's, the rows of
+the tasks whose stored hashes differ) is worked out here whole; tables read from files
+are narrowed first by one streaming join in DuckDB (:func:`annover.diffing.sql.differing`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Sequence
+
+from annover._lazy import lazy
+from annover.diffing import columns as K
+from annover.diffing.sources import Spec
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
+
+#: codes combine while the product of dictionary sizes stays below this (int64, with room)
+_CODE_LIMIT = 1 << 62
+#: the columns of an answer's code and a row's code (see :func:`coded`)
+ANSWER, ROW = "__ka", "__kr"
+
+
+def row_keys(spec: Spec) -> list[str]:
+    return ["task_key", spec.answer_key, "region_key"]
+
+
+def _column(tables: Sequence["pa.Table"], name: str) -> "pa.Array":
+    """Column ``name`` of the tables end to end, as one array (of the first table's type)."""
+    typ = tables[0].schema.field(name).type
+    chunks = [ch if ch.type == typ else ch.cast(typ) for t in tables for ch in t.column(name).chunks]
+    return pa.chunked_array(chunks, typ).combine_chunks()
+
+
+def _then(code: "np.ndarray", values: "pa.Array") -> "np.ndarray":
+    """Codes of (what ``code`` codes, ``values``)."""
+    enc = pc.dictionary_encode(values, null_encoding="encode")
+    idx, size = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), max(len(enc.dictionary), 1)
+    if len(code) and int(code.max()) >= _CODE_LIMIT // size:  # re-rank before the product could overflow
+        code = np.unique(code, return_inverse=True)[1].astype(np.int64)
+    return code * size + idx
+
+
+def _split(code: "np.ndarray", tables: Sequence["pa.Table"]) -> list["np.ndarray"]:
+    return np.split(code, np.cumsum([t.num_rows for t in tables])[:-1])
+
+
+def codes(tables: Sequence["pa.Table"], cols: Sequence[str]) -> list["np.ndarray"]:
+    """One int64 per row of each table, equal for two rows exactly when their ``cols`` are."""
+    code = np.zeros(sum(t.num_rows for t in tables), np.int64)
+    for name in cols:
+        code = _then(code, _column(tables, name))
+    return _split(code, tables)
+
+
+def coded(spec: Spec, tables: Sequence["pa.Table"]) -> list["pa.Table"]:
+    """The tables with the codes of each row's answer (:data:`ANSWER`: task and answer key)
+    and of the row (:data:`ROW`: the region key too), comparable across the tables; tables
+    coded together already are returned as they are."""
+    if all(ROW in t.column_names for t in tables):
+        return list(tables)
+    tables = [t.drop_columns([c for c in (ANSWER, ROW) if c in t.column_names]) for t in tables]
+    answer = _then(_then(np.zeros(sum(t.num_rows for t in tables), np.int64), _column(tables, "task_key")),
+                   _column(tables, spec.answer_key))
+    row = _then(answer, _column(tables, "region_key"))
+    return [t.append_column(ANSWER, pa.array(x)).append_column(ROW, pa.array(y))
+            for t, x, y in zip(tables, _split(answer, tables), _split(row, tables))]
+
+
+def _stored_codes(t: "pa.Table", name: str) -> "np.ndarray":
+    return K.column(t, name).to_numpy(zero_copy_only=False)
+
+
+def positions(x: "np.ndarray", y: "np.ndarray") -> "np.ndarray":
+    """Position in ``y`` of each value of ``x`` (-1 where ``y`` lacks it; ``y``'s values unique)."""
+    if not len(x) or not len(y):
+        return np.full(len(x), -1, np.int64)
+    found = pc.index_in(pa.array(x), value_set=pa.array(y))
+    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def rows_differ(ta: "pa.Table", tb: "pa.Table", cols: Sequence[str]) -> "np.ndarray":
+    """Row by row, whether two aligned tables differ in any of ``cols`` (as the Python values)."""
+    out = np.zeros(ta.num_rows, bool)
+    for name in cols:
+        x, y = K.column(ta, name), K.column(tb, name)
+        if x.type != y.type:
+            y = y.cast(x.type)
+        if pa.types.is_list(x.type) or pa.types.is_large_list(x.type):
+            out |= K.lists_differ(x, y, K.lengths(x), K.lengths(y), empty_is_none=False)
+        elif pa.types.is_floating(x.type):
+            out |= K.floats_differ(x, y)
+        else:
+            out |= K.distinct(x, y)
+    return out
+
+
+def _at(values: "np.ndarray") -> "pa.Array":
+    """Indices for ``take``, null where negative."""
+    return pa.array(values, pa.int64(), mask=values < 0)
+
+
+def touched(spec: Spec, a: "pa.Table", b: "pa.Table") -> "tuple[pa.Table, pa.Table] | None":
+    """A's rows with no identical row in B, and B's rows of the tasks touched, ``__u``
+    marking those with no identical row in A (None when nothing differs): what
+    :func:`annover.diffing.answers.touched` gives of tables held in memory (:func:`coded`)."""
+    cols = row_keys(spec) + list(spec.cols)
+    a, b = coded(spec, [a.select(cols), b.select(cols)])
+    at_b = positions(_stored_codes(a, ROW), _stored_codes(b, ROW))
+    paired = np.flatnonzero(at_b >= 0)
+    same = np.zeros(a.num_rows, bool)
+    if len(paired):
+        content = list(spec.cols)
+        same[paired] = ~rows_differ(a.select(content).take(pa.array(paired)),
+                                    b.select(content).take(pa.array(at_b[paired])), content)
+    b_same = np.zeros(b.num_rows, bool)
+    b_same[at_b[same]] = True
+    if same.all() and b_same.all():
+        return None
+    keys = [t.select(["task_key"]).filter(pa.array(~m)) for t, m in ((a, same), (b, b_same))]
+    tasks = pc.unique(_column(keys, "task_key"))
+    in_t = K.np_bool(pc.is_in(b.column("task_key"), value_set=tasks))
+    bt = b.filter(pa.array(in_t)).append_column("__u", pa.array(~b_same[in_t]))
+    return a.filter(pa.array(~same)), bt
+
+
+def _side(spec: Spec, t: "pa.Table", rows: "np.ndarray | None" = None) -> "tuple[np.ndarray, pa.Table]":
+    """(answer codes, who and skip) of the rows of ``t`` (at ``rows``; skip false where the
+    table has none: predictions)."""
+    skip = t.column(spec.skip) if spec.skip in t.column_names else pa.array(np.zeros(t.num_rows, bool))
+    side = pa.table({"who": t.column(spec.who), "skip": skip})
+    code = _stored_codes(t, ANSWER)
+    return (code, side) if rows is None else (code[rows], side.take(pa.array(rows)))
+
+
+def _on_side(answers: "np.ndarray", sides: list[tuple["np.ndarray", "pa.Table"]]
+             ) -> "tuple[pa.Array, pa.Array, pa.Array]":
+    """(on the side, its who: the first non-null, any skip) of each answer (codes, sorted),
+    from the rows of one side (:func:`_side` of each of its tables)."""
+    code = np.concatenate([c for c, _ in sides])
+    t = pa.concat_tables([s for _, s in sides], promote_options="permissive")
+    pos = np.clip(np.searchsorted(answers, code), 0, max(len(answers) - 1, 0))
+    hit = (answers[pos] == code) if len(answers) else np.zeros(len(code), bool)
+    on, skip = np.zeros(len(answers), bool), np.zeros(len(answers), bool)
+    on[pos[hit]] = True
+    skip[pos[hit & K.np_bool(t.column("skip"))]] = True
+    named = np.flatnonzero(hit & ~K.is_null(K.column(t, "who")))
+    first = np.full(len(answers), -1, np.int64)
+    first[pos[named[::-1]]] = named[::-1]  # the last write is the first row
+    return pa.array(on), t.column("who").take(_at(first)), pa.array(skip)
+
+
+def presence(spec: Spec, ua: "pa.Table", bt: "pa.Table") -> "pa.Table":
+    """Per touched answer: on which sides it is, its annotator (model version) on each and
+    whether it is a skip on each, and its code (:data:`ANSWER`). ``ua``, ``bt``: as
+    :func:`touched` gives them, :func:`coded` together (B's rows that do not differ stand
+    for A's identical rows)."""
+    u = K.np_bool(bt.column("__u"))
+    changed = np.concatenate([_stored_codes(ua, ANSWER), _stored_codes(bt, ANSWER)[u]])
+    answers, first = np.unique(changed, return_index=True)
+    in_a, who_a, skip_a = _on_side(answers, [_side(spec, ua), _side(spec, bt, np.flatnonzero(~u))])
+    in_b, who_b, skip_b = _on_side(answers, [_side(spec, bt)])
+    names = ["task_key", spec.answer_key]
+    keys = pa.concat_tables([ua.select(names), bt.filter(pa.array(u)).select(names)],
+                            promote_options="permissive").take(pa.array(first))
+    return pa.table({"task_key": keys.column(0), "answer_key": keys.column(1), "in_a": in_a, "in_b": in_b,
+                     "who_a": who_a, "who_b": who_b, "skip_a": skip_a, "skip_b": skip_b, ANSWER: pa.array(answers)})
+
+
+def _paired(ua: "pa.Table", bt: "pa.Table", cols: Sequence[str]) -> "tuple[np.ndarray, np.ndarray]":
+    """(row of ``ua``, row of ``bt``; -1 for none) of the rows that differ, paired by key:
+    A's rows that differ, with B's of the same key (where B has one that differs), then
+    B's that differ and pair with none. A pair whose ``cols`` are the same is no row."""
+    u_idx = np.flatnonzero(K.np_bool(bt.column("__u")))
+    at = positions(_stored_codes(ua, ROW), _stored_codes(bt, ROW)[u_idx])
+    pairs = np.flatnonzero(at >= 0)
+    keep = at < 0
+    if len(pairs):
+        keep[pairs] = rows_differ(ua.select(cols).take(pa.array(pairs)),
+                                  bt.select(cols).take(pa.array(u_idx[at[pairs]])), cols)
+    alone_b = np.ones(len(u_idx), bool)
+    alone_b[at[pairs]] = False
+    ia = np.flatnonzero(keep)
+    ib = np.where(at[ia] >= 0, u_idx[np.maximum(at[ia], 0)] if len(u_idx) else -1, -1)
+    return (np.concatenate([ia, np.full(int(alone_b.sum()), -1, np.int64)]),
+            np.concatenate([ib, u_idx[alone_b]]).astype(np.int64))
+
+
+def _mixed(answer: "np.ndarray", alone_a: "np.ndarray", alone_b: "np.ndarray", p: "pa.Table") -> "np.ndarray":
+    """Rows on one side only, of an answer on both sides with rows on one side only on each
+    side: left to matching by shape (``answer``: the rows' answer codes)."""
+    mixed = np.isin(answer, np.intersect1d(answer[alone_a], answer[alone_b]))
+    pos = positions(answer, _stored_codes(p, ANSWER))
+    both = K.np_bool(pc.and_(p.column("in_a"), p.column("in_b")))
+    on_both = np.where(pos >= 0, both[np.maximum(pos, 0)] if len(both) else False, False)
+    return (alone_a | alone_b) & mixed & on_both
+
+
+def delta(spec: Spec, ua: "pa.Table", bt: "pa.Table", p: "pa.Table") -> "pa.Table":
+    """The rows that differ, paired by key: where each is in ``ua`` / ``bt`` (``__ia``,
+    ``__ib``); ``__rc`` a pair is a changed region, ``__rl`` a relabeled one (``__fa ->
+    __fb``); ``__m`` a row left over in an answer on both sides that has rows left over on
+    the other side too, to be matched by shape. ``p``: :func:`presence`."""
+    ia, ib = _paired(ua, bt, spec.cols)
+    cols = ["task_key", spec.answer_key, "region_key", *spec.region_cols]
+    ta, tb = ua.select(cols).take(_at(ia)), bt.select(cols).take(_at(ib))
+    pair = (ia >= 0) & (ib >= 0)
+    rka, rkb = K.column(ta, "region_key"), K.column(tb, "region_key")
+    regions = pair & K.np_bool(pc.not_equal(rka, "")) & K.np_bool(pc.not_equal(rkb, ""))
+    rc = regions & rows_differ(ta, tb, spec.region_cols)
+    la, lb = K.column(ta, "labels"), K.column(tb, "labels")
+    na, nb = K.lengths(la), K.lengths(lb)
+    rl = rc & K.lists_differ(la, lb, na, nb, empty_is_none=True)
+    shown = lambda x, n: pc.if_else(pa.array(rc), K.fmt_labels(x, n), pa.scalar(None, pa.string()))  # noqa: E731
+    answer = np.where(ia >= 0, _stored_codes(ua, ANSWER)[np.maximum(ia, 0)] if ua.num_rows else 0,
+                      _stored_codes(bt, ANSWER)[np.maximum(ib, 0)] if bt.num_rows else 0)
+    return pa.table({
+        "task_key": pc.coalesce(K.column(ta, "task_key"), K.column(tb, "task_key")),
+        "answer_key": pc.coalesce(K.column(ta, spec.answer_key), K.column(tb, spec.answer_key)),
+        "region_key_a": rka, "region_key_b": rkb, "__ia": _at(ia), "__ib": _at(ib),
+        "from_name_b": K.column(tb, "from_name"), "__rc": pa.array(rc), "__rl": pa.array(rl),
+        "__fa": shown(la, na), "__fb": shown(lb, nb), "__m": pa.array(_mixed(answer, ib < 0, ia < 0, p))})
