@@ -31,7 +31,7 @@ from annover._lazy import lazy
 from annover.errors import ObjectError
 from annover.model import canonical as C
 from annover.store.duck import cursor, fetch
-from annover.store.merge import NotInPlace, Replacing, apply_by_part, replace_rows
+from annover.store.merge import READERS, NotInPlace, Replacing, apply_by_part, replace_rows
 from annover.store.objects import SHA256_RE, TAMPERED, ObjectRef, ObjectStore
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -424,7 +424,7 @@ def _read_many(store: ObjectStore, jobs: list[tuple[ObjectRef, str, Sequence[str
         return t if keys is None else t.filter(pc.is_in(t.column("task_key"), value_set=keys))
     if len(jobs) <= 1:
         return [load(j) for j in jobs]
-    with ThreadPoolExecutor(max_workers=4) as ex:
+    with ThreadPoolExecutor(max_workers=READERS) as ex:
         futures = {i: ex.submit(load, jobs[i]) for i in _largest_first([j[0] for j in jobs])}
         return [futures[i].result() for i in range(len(jobs))]
 
@@ -482,7 +482,7 @@ def _read_replacing(store: ObjectStore, name: str, lay: Layout, read: Sequence[s
     if not changed:
         raise NotInPlace("no column to replace")
     small = ["task_key", *(c for c in read if c in changed)]
-    with ThreadPoolExecutor(max_workers=4) as ex:  # FIFO: every delta starts before any part waits on one
+    with ThreadPoolExecutor(max_workers=READERS) as ex:  # FIFO: every delta starts before any part waits on one
         pending = [ex.submit(lambda up: Replacing.of(read_part(store, up, f"{name} delta", small)), up)
                    for up, _ in lay.deltas]
 
