@@ -166,3 +166,29 @@ def test_init_on_a_detached_head_makes_nothing(tmp_path):
     git("switch", "-q", branch, cwd=root)
     run_cli("init", cwd=root, check=True)
     assert (root / ".annover").is_dir() and git("status", "--porcelain", cwd=root) == ""
+
+
+def test_revisions_resolved_together_read_gits_tags_once(two_rounds, monkeypatch):
+    """A diff resolves both its revisions from one read of git's tags, and gets what resolving
+    each alone gives (tags, ids, prefixes, HEAD~N); a moved tag is refused the same way."""
+    import annover
+    from annover.errors import RevisionError
+    from annover.store import git as G
+
+    repo, v1, v2 = two_rounds
+    revs = ["v1", "v2", "HEAD", "HEAD~1", v1.id, v2.id[:10], "v2^"]
+    want = [annover.Repo(".").resolve(r) for r in revs]
+    assert want == [v1.id, v2.id, v2.id, v1.id, v1.id, v2.id, v1.id]
+    calls: list = []
+    real = G.run_git
+    monkeypatch.setattr(G, "run_git", lambda args, *a, **k: (calls.append(args[0]), real(args, *a, **k))[1])
+    fresh = annover.Repo(".")
+    calls.clear()
+    assert fresh.resolve_all(*revs) == want
+    assert calls.count("for-each-ref") == 1
+    calls.clear()
+    fresh.diff("v1", "v2")
+    assert calls.count("for-each-ref") <= 1
+    git("tag", "-f", "v1", git("rev-parse", "HEAD", cwd=Path(".")).strip(), cwd=Path("."))  # v1 moved by hand
+    with pytest.raises(RevisionError, match="v1"):
+        annover.Repo(".").resolve_all("v2", "v1")

@@ -39,17 +39,20 @@ def row_keys(spec: Spec) -> list[str]:
     return ["task_key", spec.answer_key, "region_key"]
 
 
-def _column(tables: Sequence["pa.Table"], name: str) -> "pa.Array":
-    """Column ``name`` of the tables end to end, as one array (of the first table's type)."""
+def _column(tables: Sequence["pa.Table"], name: str) -> "pa.ChunkedArray":
+    """Column ``name`` of the tables end to end (of the first table's type; not copied)."""
     typ = tables[0].schema.field(name).type
-    chunks = [ch if ch.type == typ else ch.cast(typ) for t in tables for ch in t.column(name).chunks]
-    return pa.chunked_array(chunks, typ).combine_chunks()
+    return pa.chunked_array([ch if ch.type == typ else ch.cast(typ) for t in tables for ch in t.column(name).chunks],
+                            typ)
 
 
-def _then(code: "np.ndarray", values: "pa.Array") -> "np.ndarray":
+def _then(code: "np.ndarray", values: "pa.ChunkedArray") -> "np.ndarray":
     """Codes of (what ``code`` codes, ``values``)."""
-    enc = pc.dictionary_encode(values, null_encoding="encode")
-    idx, size = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64), max(len(enc.dictionary), 1)
+    enc = pc.dictionary_encode(values, null_encoding="encode")  # one dictionary over the chunks
+    if not enc.num_chunks:
+        return code
+    idx = np.concatenate([ch.indices.to_numpy(zero_copy_only=False) for ch in enc.chunks]).astype(np.int64)
+    size = max(max(len(ch.dictionary) for ch in enc.chunks), 1)
     if len(code) and int(code.max()) >= _CODE_LIMIT // size:  # re-rank before the product could overflow
         code = np.unique(code, return_inverse=True)[1].astype(np.int64)
     return code * size + idx

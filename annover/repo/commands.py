@@ -158,7 +158,7 @@ class Repo(RepoCore):
         """
         given = {"iou_threshold": iou_threshold, "overlap_threshold": overlap_threshold, "policy": policy}
         options = diffing.Options(transitions=transitions, **{k: v for k, v in given.items() if v is not None})
-        va, vb = self.show(a), self.show(b)
+        va, vb = (self.version(v) for v in self.resolve_all(a, b))
         result = diffing.diff_versions(self.store, va, vb, rev_a=a, rev_b=b, options=options, fast=fast)
         change = reading.key_change(reading.reading_of(va), reading.reading_of(vb), f"{a} -> {b}")
         if change:

@@ -106,6 +106,7 @@ class RepoCore:
         self._moved: list[MovedTag] | None = None
         self._git_tags: dict[str, str] = {}  # git's tags as tags() last read them: name -> commit
         self._tags_read: dict[str, str] = {}  # tags() as moved_tags() last read them
+        self._held_tags: dict[str, str] | None = None  # tags() for the revisions resolve_all resolves
         self.settle()
 
     # ------------------------------------------------------------------ git / DVC
@@ -321,6 +322,17 @@ class RepoCore:
                 self._record_hint.setdefault(vid, c)
         return out, blobs[len(todo):]
 
+    def resolve_all(self, *revs: str) -> list[str]:
+        """:meth:`resolve` of each revision, git's tags read once for them all (a diff's two)."""
+        if len(revs) < 2:
+            return [self.resolve(r) for r in revs]
+        self.moved_tags()
+        held, self._held_tags = self._held_tags, self._tags_read if self._held_tags is None else self._held_tags
+        try:
+            return [self.resolve(r) for r in revs]
+        finally:
+            self._held_tags = held
+
     def resolve(self, rev: str = "HEAD") -> str:
         """A version id from a tag, a full or unique short id, HEAD, and ~N / ^ suffixes."""
         rev = (rev or "HEAD").strip()
@@ -333,7 +345,8 @@ class RepoCore:
         else:
             fresh = self._moved is None  # moved_tags() reads the tags (as tags() would) once
             moved_tags = self.moved_tags()
-            vid = (self._tags_read if fresh else self.tags()).get(base) or self._by_prefix(base, rev)
+            tags = self._tags_read if fresh else self._held_tags if self._held_tags is not None else self.tags()
+            vid = tags.get(base) or self._by_prefix(base, rev)
             moved = next((m for m in moved_tags if m.name == base), None)
             if moved is not None:
                 raise RevisionError(moved.describe(self), moved.fix())
