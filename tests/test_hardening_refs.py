@@ -192,3 +192,29 @@ def test_revisions_resolved_together_read_gits_tags_once(two_rounds, monkeypatch
     git("tag", "-f", "v1", git("rev-parse", "HEAD", cwd=Path(".")).strip(), cwd=Path("."))  # v1 moved by hand
     with pytest.raises(RevisionError, match="v1"):
         annover.Repo(".").resolve_all("v2", "v1")
+
+
+def test_the_work_tree_is_found_as_git_finds_it(tmp_path, monkeypatch):
+    """The git dir and top level found on the file system are what `git rev-parse` says; where
+    git's own rules decide (a linked work tree, GIT_DIR set, no repository), git is asked."""
+    from annover.store import git as G
+
+    def asked(path: Path) -> "tuple[Path, Path] | None":
+        out = subprocess.run(["git", "rev-parse", "--show-toplevel", "--absolute-git-dir"], cwd=path,
+                             capture_output=True, text=True).stdout.splitlines()
+        return (Path(out[0]).resolve(), Path(out[1])) if len(out) == 2 else None
+
+    main = tmp_path / "main"
+    (main / "a" / "b").mkdir(parents=True)
+    git("init", "-q", cwd=main)
+    for where in (main, main / "a", main / "a" / "b"):
+        assert G._discover(where) == asked(where) is not None
+    git("-c", "user.name=t", "-c", "user.email=t@x", "commit", "-q", "--allow-empty", "-m", "one", cwd=main)
+    git("worktree", "add", "-q", str(tmp_path / "linked"), cwd=main)
+    assert G._discover(tmp_path / "linked") is None and asked(tmp_path / "linked") is not None
+    assert G._discover(tmp_path) is None and asked(tmp_path) is None
+    monkeypatch.setenv("GIT_DIR", str(main / ".git"))
+    assert G._discover(main / "a") is None
+    monkeypatch.delenv("GIT_DIR")
+    g = G.Git(tmp_path / "linked")  # asked of git: the linked tree's own top level
+    assert (g.toplevel, g.git_dir) == asked(tmp_path / "linked")
