@@ -825,3 +825,30 @@ def test_canonical_inputs_are_not_mutated():
     before = (C.content_id(a.annotations, "annotations"), C.content_id(a.tasks, "tasks"))
     diff_tables(a, b, transitions=True)
     assert (C.content_id(a.annotations, "annotations"), C.content_id(a.tasks, "tasks")) == before
+
+
+@pytest.mark.parametrize("encoding", ["dictionary", "large_string"])
+def test_tables_given_with_other_string_encodings_diff_the_same(encoding):
+    """Canonical tables handed to diff_tables with some text columns dictionary-encoded (as a
+    Parquet reader's read_dictionary gives them) or as large strings diff as the plain ones,
+    whichever side holds them."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    round1, round2 = (json.loads((Path(__file__).parent.parent / "examples" / "sentiment" / f).read_text())
+                      for f in ("round1.json", "round2.json"))
+
+    def encoded(s: Side) -> Side:
+        t = s.annotations
+        for name in ("annotator", "from_name", "value", "region_key"):
+            i = t.schema.get_field_index(name)
+            col = pc.dictionary_encode(t.column(name)) if encoding == "dictionary" else t.column(name).cast(pa.large_string())
+            t = t.set_column(i, name, col)
+        return Side(s.tasks, t, s.predictions, config=s.config)
+
+    plain = diff_tables(side(round1), side(round2))
+    assert plain.rows.num_rows
+    for a, b in ((True, False), (False, True), (True, True)):
+        got = diff_tables(*(encoded(s) if e else s for s, e in ((side(round1), a), (side(round2), b))))
+        assert got.summary == plain.summary
+        assert got.rows.to_pylist() == plain.rows.to_pylist()

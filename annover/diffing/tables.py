@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -47,6 +48,18 @@ def _compared(name: str, t: "pa.Table", stored_hashes: bool) -> Source:
     return Source(name, t.append_column(TASK_HASH, task_hashes(t, name)), hashed=True)
 
 
+def plain_side(s: Side) -> Side:
+    """``s`` with its tables' dictionary-encoded columns decoded (as a Parquet reader's
+    ``read_dictionary`` gives them): the diff compares plain values."""
+    def plain(t: "pa.Table") -> "pa.Table":
+        if not any(pa.types.is_dictionary(f.type) or (pa.types.is_list(f.type) and pa.types.is_dictionary(
+                f.type.value_type)) for f in t.schema):
+            return t
+        return C.retyped(t.schema, [C.plain(c) for c in t.columns])
+    return dataclasses.replace(s, tasks=plain(s.tasks), annotations=plain(s.annotations),
+                               predictions={mv: plain(t) for mv, t in s.predictions.items()})
+
+
 def _stats(s: Side) -> dict:
     return s.stats if s.stats is not None else S.compute(s.tasks, s.annotations, s.predictions)
 
@@ -59,6 +72,7 @@ def diff_tables(a: Side, b: Side, *, iou_threshold: float = DEFAULT_IOU, overlap
     here as a snapshot stores them); the result is the same, which tests check.
     """
     opts = Options(iou_threshold, overlap_threshold, policy, transitions).check()
+    a, b = plain_side(a), plain_side(b)
     pair = lambda name, ta, tb: (_compared(name, ta, stored_hashes), _compared(name, tb, stored_hashes))  # noqa: E731
     source = diff_source({"sha256": None} if a.source is not None else None,
                          {"sha256": None} if b.source is not None else None, a.source, b.source)
