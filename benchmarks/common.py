@@ -258,11 +258,18 @@ def time_interleaved(cases: dict[str, tuple[Callable[[], Any], Callable[[], Any]
     """Time several cases round-robin: ``name -> (fn, setup or None)``; setup is not timed.
 
     Interleaving means a burst of load from elsewhere on the machine hits every case of
-    one round, not all repeats of one case, so ratios of medians stay fair.
+    one round, not all repeats of one case, so ratios of medians stay fair. Each round
+    starts one case further on (round r runs cases r, r+1, ..., wrapping), so every case
+    follows every other in turn: a case run right after one that frees much memory pays for
+    taking it back from the OS in page faults, and a fixed order would charge that to the
+    same case every round.
     """
     samples: dict[str, list[float]] = {name: [] for name in cases}
+    names = list(cases)
     for r in range(-warmup, repeats):
-        for name, (fn, setup) in cases.items():
+        k = r % len(names) if names else 0
+        for name in names[k:] + names[:k]:
+            fn, setup = cases[name]
             if setup is not None:
                 setup()
             dt, _ = time_once(fn)
