@@ -192,11 +192,12 @@ def _by_control(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", out: TableDif
     of a classification), found and counted a column at a time."""
     is_a = pc.is_valid(mrows.column("__ia"))
     shape = pc.fill_null(pc.match_substring_regex(_side(ua, bt, mrows, "value"), MAY_BE_SHAPE.pattern), False)
-    rows = pa.table({"k": mrows.column("task_key"), "ak": mrows.column("answer_key"),
-                     "fn": _side(ua, bt, mrows, "from_name"), "a": pc.cast(is_a, pa.int8()),
+    # one integer per (answer, control): the answer's code (pairing.coded) then the control's
+    answer = C1(_side(ua, bt, mrows, pairing.ANSWER)).to_numpy(zero_copy_only=False)
+    rows = pa.table({"g": pairing.then(answer, _side(ua, bt, mrows, "from_name")), "a": pc.cast(is_a, pa.int8()),
                      "s": pc.cast(shape, pa.int8()), "i": pa.array(np.arange(mrows.num_rows))})
     rows = rows.filter(pc.fill_null(pc.not_equal(_side(ua, bt, mrows, "region_key"), ""), False))
-    g = rows.group_by(["k", "ak", "fn"], use_threads=False).aggregate(
+    g = rows.group_by(["g"], use_threads=False).aggregate(
         [("a", "sum"), ("a", "count"), ("s", "sum"), ("i", "min"), ("i", "max")])
     g = g.filter(pc.and_(pc.and_(pc.equal(g.column("a_count"), 2), pc.equal(g.column("a_sum"), 1)),
                          pc.equal(g.column("s_sum"), 0)))

@@ -46,8 +46,10 @@ def _column(tables: Sequence["pa.Table"], name: str) -> "pa.ChunkedArray":
                             typ)
 
 
-def _then(code: "np.ndarray", values: "pa.ChunkedArray") -> "np.ndarray":
-    """Codes of (what ``code`` codes, ``values``)."""
+def then(code: "np.ndarray", values: "pa.ChunkedArray | pa.Array") -> "np.ndarray":
+    """Codes of (what ``code`` codes, ``values``): equal for two rows exactly when both are."""
+    if not isinstance(values, pa.ChunkedArray):
+        values = pa.chunked_array([values], values.type)
     enc = pc.dictionary_encode(values, null_encoding="encode")  # one dictionary over the chunks
     if not enc.num_chunks:
         return code
@@ -66,7 +68,7 @@ def codes(tables: Sequence["pa.Table"], cols: Sequence[str]) -> list["np.ndarray
     """One int64 per row of each table, equal for two rows exactly when their ``cols`` are."""
     code = np.zeros(sum(t.num_rows for t in tables), np.int64)
     for name in cols:
-        code = _then(code, _column(tables, name))
+        code = then(code, _column(tables, name))
     return _split(code, tables)
 
 
@@ -76,10 +78,11 @@ def coded(spec: Spec, tables: Sequence["pa.Table"]) -> list["pa.Table"]:
     coded together already are returned as they are."""
     if all(ROW in t.column_names for t in tables):
         return list(tables)
-    tables = [t.drop_columns([c for c in (ANSWER, ROW) if c in t.column_names]) for t in tables]
-    answer = _then(_then(np.zeros(sum(t.num_rows for t in tables), np.int64), _column(tables, "task_key")),
+    # one chunk a column (DuckDB gives many): every take and comparison after reads them whole
+    tables = [t.drop_columns([c for c in (ANSWER, ROW) if c in t.column_names]).combine_chunks() for t in tables]
+    answer = then(then(np.zeros(sum(t.num_rows for t in tables), np.int64), _column(tables, "task_key")),
                    _column(tables, spec.answer_key))
-    row = _then(answer, _column(tables, "region_key"))
+    row = then(answer, _column(tables, "region_key"))
     return [t.append_column(ANSWER, pa.array(x)).append_column(ROW, pa.array(y))
             for t, x, y in zip(tables, _split(answer, tables), _split(row, tables))]
 
@@ -205,12 +208,15 @@ def _paired(ua: "pa.Table", bt: "pa.Table", cols: Sequence[str]) -> "tuple[np.nd
 
 def _mixed(answer: "np.ndarray", alone_a: "np.ndarray", alone_b: "np.ndarray", p: "pa.Table") -> "np.ndarray":
     """Rows on one side only, of an answer on both sides with rows on one side only on each
-    side: left to matching by shape (``answer``: the rows' answer codes)."""
-    mixed = np.isin(answer, np.intersect1d(answer[alone_a], answer[alone_b]))
-    pos = positions(answer, _stored_codes(p, ANSWER))
+    side: left to matching by shape (``answer``: the rows' answer codes, each one of ``p``'s)."""
+    at = positions(answer, _stored_codes(p, ANSWER))
+    found = at >= 0
+    at = np.maximum(at, 0)
+    alone_here_a, alone_here_b = np.zeros(p.num_rows, bool), np.zeros(p.num_rows, bool)
+    alone_here_a[at[alone_a & found]] = True
+    alone_here_b[at[alone_b & found]] = True
     both = K.np_bool(pc.and_(p.column("in_a"), p.column("in_b")))
-    on_both = np.where(pos >= 0, both[np.maximum(pos, 0)] if len(both) else False, False)
-    return (alone_a | alone_b) & mixed & on_both
+    return (alone_a | alone_b) & found & (alone_here_a & alone_here_b & both)[at]
 
 
 def delta(spec: Spec, ua: "pa.Table", bt: "pa.Table", p: "pa.Table") -> "pa.Table":
