@@ -218,3 +218,15 @@ def test_the_work_tree_is_found_as_git_finds_it(tmp_path, monkeypatch):
     monkeypatch.delenv("GIT_DIR")
     g = G.Git(tmp_path / "linked")  # asked of git: the linked tree's own top level
     assert (g.toplevel, g.git_dir) == asked(tmp_path / "linked")
+
+
+def test_a_work_tree_set_in_gits_config_is_asked_of_git(tmp_path):
+    """core.worktree moves the work tree away from .git's folder: git decides, not the file system."""
+    from annover.store import git as G
+
+    repo, tree = tmp_path / "store", tmp_path / "tree"
+    repo.mkdir(), tree.mkdir()
+    git("init", "-q", cwd=repo)
+    assert G._discover(repo) is not None
+    git("config", "core.worktree", str(tree), cwd=repo)
+    assert G._discover(repo) is None

@@ -77,6 +77,9 @@ def _discover(cwd: Path) -> "tuple[Path, Path] | None":
         dot = d / ".git"
         try:
             if dot.is_dir() and (dot / "HEAD").is_file() and (dot / "objects").is_dir():
+                config = (dot / "config").read_bytes().lower() if (dot / "config").is_file() else b""
+                if b"worktree" in config or b"bare" in config.replace(b"bare = false", b""):
+                    return None  # core.worktree puts the work tree elsewhere; a bare repository has none
                 return (d, dot) if dot.stat().st_uid == os.getuid() == d.stat().st_uid else None
             if os.path.lexists(dot) or ((d / "HEAD").is_file() and (d / "objects").is_dir()):
                 return None
