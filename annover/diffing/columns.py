@@ -26,11 +26,8 @@ REGION_ID_CHANGED = "region id changed"
 
 
 def column(t: "pa.Table", name: str) -> "pa.Array":
-    """Column ``name`` as one array (not copied when it is one chunk: ``combine_chunks`` copies)."""
     c = t.column(name)
-    if not hasattr(c, "combine_chunks"):
-        return c
-    return c.chunk(0) if c.num_chunks == 1 else c.combine_chunks()
+    return c.combine_chunks() if hasattr(c, "combine_chunks") else c
 
 
 def np_bool(arr: Any) -> "np.ndarray":
