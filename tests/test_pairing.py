@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -34,7 +35,11 @@ def test_codes_are_equal_exactly_when_the_values_are(tables, limit):
     arrow = [pa.table({"a": pa.array([r[0] for r in t], pa.string()), "b": pa.array([r[1] for r in t], pa.string()),
                        "c": pa.array([r[2] for r in t], pa.int64())}) for t in tables]
     with mock.patch.object(P, "_CODE_LIMIT", limit):  # 8: codes re-ranked before each product
-        got = P.codes(arrow, ["a", "b", "c"])
+        code = np.zeros(sum(t.num_rows for t in arrow), np.int64)
+        for name in ("a", "b", "c"):
+            code = P.then(code, pa.chunked_array([c for t in arrow for c in t.column(name).chunks],
+                                                 arrow[0].schema.field(name).type))
+        got = np.split(code, np.cumsum([t.num_rows for t in arrow])[:-1])
     rows = [r for t in tables for r in t]
     flat = [int(c) for cs in got for c in cs]
     assert [len(c) for c in got] == [len(t) for t in tables]
@@ -45,8 +50,6 @@ def test_codes_are_equal_exactly_when_the_values_are(tables, limit):
 
 @given(st.lists(st.integers(0, 9), max_size=12), st.lists(st.integers(0, 9), max_size=12, unique=True))
 def test_positions_are_a_lookup(x, y):
-    import numpy as np
-
     at = {v: i for i, v in enumerate(y)}
     assert P.positions(np.array(x, np.int64), np.array(y, np.int64)).tolist() == [at.get(v, -1) for v in x]
 

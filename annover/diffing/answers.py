@@ -118,9 +118,9 @@ def touched_in_memory(spec: Spec, a: "pa.Table", b: "pa.Table") -> "tuple[pa.Tab
 
 def _touched(con: Any, spec: Spec, a: Source, b: Source, prefix: str) -> "tuple[pa.Table, pa.Table] | None":
     """:func:`touched` the way the sources allow: from stored hashes, in memory, or by DuckDB's join."""
-    ta, tb = a.in_memory(), b.in_memory()
     if a.hashed and b.hashed:
         return touched_by_stored_hash(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"), prefix)
+    ta, tb = a.in_memory(), b.in_memory()
     if ta is not None and tb is not None:
         return touched_in_memory(spec, ta, tb)
     return touched(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"), prefix)

@@ -64,14 +64,6 @@ def _split(code: "np.ndarray", tables: Sequence["pa.Table"]) -> list["np.ndarray
     return np.split(code, np.cumsum([t.num_rows for t in tables])[:-1])
 
 
-def codes(tables: Sequence["pa.Table"], cols: Sequence[str]) -> list["np.ndarray"]:
-    """One int64 per row of each table, equal for two rows exactly when their ``cols`` are."""
-    code = np.zeros(sum(t.num_rows for t in tables), np.int64)
-    for name in cols:
-        code = then(code, _column(tables, name))
-    return _split(code, tables)
-
-
 def coded(spec: Spec, tables: Sequence["pa.Table"]) -> list["pa.Table"]:
     """The tables with the codes of each row's answer (:data:`ANSWER`: task and answer key)
     and of the row (:data:`ROW`: the region key too), comparable across the tables; tables

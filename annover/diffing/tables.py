@@ -51,13 +51,8 @@ def _compared(name: str, t: "pa.Table", stored_hashes: bool) -> Source:
 def plain_side(s: Side) -> Side:
     """``s`` with its tables' dictionary-encoded columns decoded (as a Parquet reader's
     ``read_dictionary`` gives them): the diff compares plain values."""
-    def plain(t: "pa.Table") -> "pa.Table":
-        if not any(pa.types.is_dictionary(f.type) or (pa.types.is_list(f.type) and pa.types.is_dictionary(
-                f.type.value_type)) for f in t.schema):
-            return t
-        return C.retyped(t.schema, [C.plain(c) for c in t.columns])
-    return dataclasses.replace(s, tasks=plain(s.tasks), annotations=plain(s.annotations),
-                               predictions={mv: plain(t) for mv, t in s.predictions.items()})
+    return dataclasses.replace(s, tasks=C.plain_table(s.tasks), annotations=C.plain_table(s.annotations),
+                               predictions={mv: C.plain_table(t) for mv, t in s.predictions.items()})
 
 
 def _stats(s: Side) -> dict:

@@ -13,7 +13,7 @@ import json
 import math
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator, Sequence
 
 from annover._lazy import lazy
 
@@ -315,6 +315,15 @@ def plain(values: "pa.Array | pa.ChunkedArray") -> "pa.Array | pa.ChunkedArray":
         kind = pa.list_(values.type.value_field.with_type(items.type))
         return pa.ListArray.from_arrays(arr.offsets, items, type=kind, mask=arr.is_null() if arr.null_count else None)
     return values
+
+
+def plain_table(table: "pa.Table", keep: "Sequence[str] | frozenset[str]" = ()) -> "pa.Table":
+    """``table`` with its dictionary-encoded columns (strings, or list items) decoded, but those
+    named in ``keep``; as it is when it has none."""
+    if not any(pa.types.is_dictionary(f.type) or (pa.types.is_list(f.type) and pa.types.is_dictionary(
+            f.type.value_type)) for f in table.schema if f.name not in keep):
+        return table
+    return retyped(table.schema, [c if n in keep else plain(c) for n, c in zip(table.column_names, table.columns)])
 
 
 def replaced_items(old: "pa.ListArray", at: "np.ndarray", new: "pa.ListArray") -> "pa.ListArray | None":

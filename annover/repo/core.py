@@ -106,7 +106,6 @@ class RepoCore:
         self._moved: list[MovedTag] | None = None
         self._git_tags: dict[str, str] = {}  # git's tags as tags() last read them: name -> commit
         self._tags_read: dict[str, str] = {}  # tags() as moved_tags() last read them
-        self._held_tags: dict[str, str] | None = None  # tags() for the revisions resolve_all resolves
         self.settle()
 
     # ------------------------------------------------------------------ git / DVC
@@ -326,15 +325,21 @@ class RepoCore:
         """:meth:`resolve` of each revision, git's tags read once for them all (a diff's two)."""
         if len(revs) < 2:
             return [self.resolve(r) for r in revs]
+        tags = self._current_tags()
+        return [self._resolve(r, tags) for r in revs]
+
+    def _current_tags(self) -> dict[str, str]:
+        """:meth:`tags`, read by :meth:`moved_tags` when it has not looked yet, else read now."""
+        fresh = self._moved is None  # moved_tags() reads the tags (as tags() would) once
         self.moved_tags()
-        held, self._held_tags = self._held_tags, self._tags_read if self._held_tags is None else self._held_tags
-        try:
-            return [self.resolve(r) for r in revs]
-        finally:
-            self._held_tags = held
+        return self._tags_read if fresh else self.tags()
 
     def resolve(self, rev: str = "HEAD") -> str:
         """A version id from a tag, a full or unique short id, HEAD, and ~N / ^ suffixes."""
+        return self._resolve(rev, None)
+
+    def _resolve(self, rev: str, tags: "dict[str, str] | None") -> str:
+        """:meth:`resolve` with git's tags as ``tags`` (None: read them)."""
         rev = (rev or "HEAD").strip()
         m = _REV_RE.match(rev)
         base, ops = (m.group("base"), m.group("ops")) if m else (rev, "")
@@ -343,11 +348,9 @@ class RepoCore:
             if vid is None:
                 raise RevisionError("no versions yet (HEAD is empty)", "make one with `annover snapshot`")
         else:
-            fresh = self._moved is None  # moved_tags() reads the tags (as tags() would) once
-            moved_tags = self.moved_tags()
-            tags = self._tags_read if fresh else self._held_tags if self._held_tags is not None else self.tags()
+            tags = self._current_tags() if tags is None else tags
             vid = tags.get(base) or self._by_prefix(base, rev)
-            moved = next((m for m in moved_tags if m.name == base), None)
+            moved = next((m for m in self.moved_tags() if m.name == base), None)
             if moved is not None:
                 raise RevisionError(moved.describe(self), moved.fix())
         steps = 0

@@ -380,9 +380,7 @@ def decode_part(data: bytes, columns: Sequence[str] | None, keep_hash: bool = Fa
     if not leaves:
         return f.read(columns=cols, use_threads=False)  # parts are read in parallel already (see _read_many)
     f = pq.ParquetFile(pa.BufferReader(data), pre_buffer=False, read_dictionary=leaves, metadata=f.metadata)
-    t = f.read(columns=cols, use_threads=False)
-    keep = set(dictionary)
-    return C.retyped(t.schema, [c if n in keep else C.plain(c) for n, c in zip(t.column_names, t.columns)])
+    return C.plain_table(f.read(columns=cols, use_threads=False), frozenset(dictionary))
 
 
 #: A dictionary page up to this size (compressed) is small enough to decode from: a larger one
@@ -491,7 +489,7 @@ def _read_replacing(store: ObjectStore, name: str, lay: Layout, read: Sequence[s
             # from the dictionary and the deltas' values, not gathered from the decoded column
             part = read_part(store, p, f"{name} part", read, dictionary=sorted(changed - {TASK_HASH}))
             t, used = replace_rows(part, [f.result() for f in pending], changed)
-            return C.retyped(t.schema, [C.plain(c) for c in t.columns]), used  # those no delta replaced here
+            return C.plain_table(t), used  # those no delta replaced here
         futures = {i: ex.submit(merged, lay.base[i]) for i in _largest_first(lay.base)}
         done = [futures[i].result() for i in range(len(lay.base))]
     if sum(used for _, used in done) != sum(f.result().rows.num_rows for f in pending):
