@@ -16,13 +16,19 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from annover.diffing import answers as A
+from annover.diffing import columns as K
 from annover.diffing import describe as R
 from annover.diffing import values as V
 from annover.diffing.values import ValueChanges, value_changes
+from annover.diffing.match import MAY_BE_SHAPE
 from annover.diffing.words import parse_all, value_change
 from annover.model.canonical import canonical_json
-from tests.test_describe import (LABEL, LABELS, NUM, ROTATION, SPECS, _edit_value, common_pair, described, pair,
-                                 valid_json, value)
+from tests.test_describe import (LABEL, LABELS, NUM, ROTATION, SPECS, _edit_value, ann, common_pair, described,
+                                 pair, valid_json, value)
 
 
 def reference(texts_a: list, texts_b: list) -> ValueChanges:
@@ -213,3 +219,80 @@ def test_the_fast_path_is_taken_for_boxes_and_labels():
     finally:
         V.value_change = value_change
     assert calls == [(text({"start": 1, "end": 2}), text({"start": 1, "end": 3}))]
+
+
+# ---------------------------------------------------------------------------
+# values that repeat (a relabel of classifications): worked out once per distinct value or pair
+
+
+@pytest.mark.parametrize("table_name", ["annotations", "predictions"])
+@given(data=st.data())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+def test_rows_worded_once_per_distinct_pair_as_one_by_one(table_name, data):
+    """Pairs repeated (as a relabel of a classification repeats them) and worded through
+    their distinct pairs say what each pair worded on its own says."""
+    spec = SPECS[table_name]
+    pairs = data.draw(st.lists(st.one_of(pair(spec), common_pair(spec)), min_size=1, max_size=4))
+    rows = data.draw(st.permutations(pairs * data.draw(st.integers(4, 6))))
+    a, b = [p[0] for p in rows], [p[1] for p in rows]
+    assume(valid_json(a + b))
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(K, "repeats", lambda x: True)
+        once = described(spec, a, b)
+        mp.setattr(K, "distinct_pairs", lambda x, y: None)
+        each = described(spec, a, b)
+    for f, s, x, y in zip(once, each, a, b):
+        assert f[:2] == s[:2] and (f[2] == s[2] or (f[2] != f[2] and s[2] != s[2])), (x, y, f, s)
+
+
+def test_a_relabel_of_many_rows_is_worded_once_per_distinct_pair(monkeypatch):
+    """10,000 rows of two relabels and a box moved, then one box resized: the values go
+    through their distinct pairs (four), and say what they say one by one."""
+    spec = SPECS["annotations"]
+    choice = lambda c: ann("r1", {"choices": [c]}, [c], from_name="sentiment", type="choices")  # noqa: E731
+    box = lambda x, w: ann("r2", {"x": x, "y": 2, "width": w, "height": 4})  # noqa: E731
+    a = [choice("positive"), choice("negative"), box(1, 3)] * 3_333 + [box(1, 3)]
+    b = [choice("negative"), choice("neutral"), box(2, 3)] * 3_333 + [box(1, 5)]
+    calls = []
+    monkeypatch.setattr(R, "value_changes", lambda x, y: calls.append(len(x)) or value_changes(x, y))
+    once = described(spec, a, b)
+    monkeypatch.setattr(K, "distinct_pairs", lambda x, y: None)
+    each = described(spec, a, b)
+    assert calls == [4, len(a)] and once == each
+    assert len({once[i][1] for i in (0, 1, 2, -1)}) == 4 and once[:3] == once[3:6]
+
+
+@given(data=st.data())
+def test_distinct_pairs_give_back_every_pair(data):
+    some = data.draw(st.lists(st.tuples(st.sampled_from(["a", "b", "", None]), st.sampled_from(["a", "c", None])),
+                              min_size=1, max_size=5))
+    pairs = data.draw(st.permutations(some * data.draw(st.integers(1, 6))))
+    x, y = pa.array([p[0] for p in pairs], pa.string()), pa.array([p[1] for p in pairs], pa.string())
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(K, "repeats", lambda v: True)
+        got = K.distinct_pairs(x, y)
+    if got is None:  # too few repeats to be worth it
+        assert 4 * len(set(pairs)) > len(pairs)
+        return
+    first, rows = got
+    distinct = [pairs[i] for i in first]
+    assert len(set(distinct)) == len(distinct) == len(set(pairs))
+    assert [distinct[j] for j in rows] == pairs
+
+
+def test_repeats_looks_at_a_sample():
+    many = pa.array(['{"choices": ["a"]}', '{"choices": ["b"]}'] * 10_000)
+    assert K.repeats(many) and not K.repeats(many.slice(0, 100))  # short: not worth a dictionary
+    assert not K.repeats(pa.array([str(i) for i in range(20_000)]))
+
+
+@given(st.lists(st.sampled_from([None, text({"choices": ["a"]}), text({"x": 1, "y": 2, "width": 3, "height": 4}),
+                                 text({"start": 0, "end": 3, "labels": ["P"]}), '{"points": []}', "x"]),
+                min_size=1, max_size=30))
+def test_may_be_shape_through_a_dictionary_as_value_by_value(values):
+    v = pa.array(values, pa.string())
+    want = pc.match_substring_regex(v, MAY_BE_SHAPE.pattern).to_pylist()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(K, "repeats", lambda x: True)
+        got = A._may_be_shape(v).to_pylist()
+    assert got == want == [None if t is None else bool(MAY_BE_SHAPE.search(t)) for t in values]

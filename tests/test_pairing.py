@@ -11,6 +11,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from annover.diffing import answers
 from annover.diffing import pairing as P
 from annover.diffing.sources import ANN
 
@@ -100,3 +101,18 @@ def test_touched_rows_are_those_a_set_of_rows_gives(ka, kb, va, vb):
     assert sorted(row(r) for r in ua.to_pylist()) == sorted(only_a)
     tasks = {r[0] for r in only_a + only_b}
     assert sorted((row(r), r["__u"]) for r in bt.to_pylist()) == sorted((r, r in only_b) for r in rb if r[0] in tasks)
+
+
+@given(st.lists(st.tuples(st.integers(0, 6), st.booleans(), st.booleans()), max_size=40))
+def test_one_each_pairs_the_groups_of_one_row_a_side_and_no_shape(rows):
+    """Pairing by control: a group (an answer's control) of exactly two rows, one on each
+    side, neither a possible shape, gives its (first, last) rows; as a dict of lists finds them."""
+    g = np.array([r[0] for r in rows], np.int64)
+    on_a, shape = np.array([r[1] for r in rows], bool), np.array([r[2] for r in rows], bool)
+    groups: dict[int, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(r[0], []).append(i)
+    want = {(m[0], m[1]) for m in groups.values()
+            if len(m) == 2 and on_a[m[0]] != on_a[m[1]] and not shape[m].any()}
+    first, last = answers._one_each(g, on_a, shape)
+    assert set(zip(first.tolist(), last.tolist())) == want and len(first) == len(want)

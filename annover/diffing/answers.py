@@ -178,11 +178,57 @@ class Matched:
     by_control: "pa.Table | None" = None
 
 
-def _side(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", col: str) -> "pa.Array":
-    """Column ``col`` of each leftover row, from the side it is on."""
-    ia, ib = mrows.column("__ia"), mrows.column("__ib")
-    return pc.if_else(pc.is_valid(ia), ua.column(col).take(pc.fill_null(ia, 0)),
-                      bt.column(col).take(pc.fill_null(ib, 0)))
+def _from_sides(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table",
+                of: "Callable[[pa.Table, np.ndarray], np.ndarray]") -> "np.ndarray":
+    """``of(table, rows)`` of each leftover row, from the side it is on (each side's rows taken once)."""
+    ia, ib = (pc.fill_null(mrows.column(c), -1).to_numpy(zero_copy_only=False) for c in ("__ia", "__ib"))
+    on_a = ia >= 0
+    x, y = of(ua, ia[on_a]), of(bt, ib[~on_a])
+    out = np.empty(mrows.num_rows, x.dtype)
+    out[on_a], out[~on_a] = x, y
+    return out
+
+
+def _taken(name: str, then: "Callable[[pa.Array], pa.Array]") -> "Callable[[pa.Table, np.ndarray], np.ndarray]":
+    return lambda t, rows: K.np_bool(then(K.column(t, name).take(pa.array(rows, pa.int64()))))
+
+
+def _control_codes(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table") -> "np.ndarray":
+    """One integer per (answer, control) of each leftover row: the answer's code
+    (:func:`pairing.coded`) then the control's, one dictionary of controls over both sides."""
+    ia, ib = (pc.fill_null(mrows.column(c), -1).to_numpy(zero_copy_only=False) for c in ("__ia", "__ib"))
+    on_a = ia >= 0
+    order = np.concatenate([np.flatnonzero(on_a), np.flatnonzero(~on_a)])
+    answer = np.concatenate([pairing.stored_codes(ua, pairing.ANSWER)[ia[on_a]],
+                             pairing.stored_codes(bt, pairing.ANSWER)[ib[~on_a]]])
+    x = K.column(ua, "from_name").take(pa.array(ia[on_a], pa.int64()))
+    y = K.column(bt, "from_name").take(pa.array(ib[~on_a], pa.int64()))
+    names = pa.chunked_array([x, y if y.type == x.type else y.cast(x.type)], x.type)
+    out = np.empty(mrows.num_rows, np.int64)
+    out[order] = pairing.then(answer, names)
+    return out
+
+
+def _may_be_shape(v: "pa.Array") -> "pa.Array":
+    """Whether each value may be a shape (:data:`MAY_BE_SHAPE`); values that repeat (a
+    classification's) are matched once each, through a dictionary."""
+    if K.repeats(v):
+        enc = pc.dictionary_encode(v)
+        return pc.match_substring_regex(enc.dictionary, MAY_BE_SHAPE.pattern).take(enc.indices)
+    return pc.match_substring_regex(v, MAY_BE_SHAPE.pattern)
+
+
+def _one_each(g: "np.ndarray", on_a: "np.ndarray", shape: "np.ndarray") -> "tuple[np.ndarray, np.ndarray]":
+    """(first, last) row of each group of ``g`` that has two rows, one on each side (``on_a``),
+    neither of them a possible shape: a sort, not a hash (``g`` comes in two sorted runs)."""
+    order = np.argsort(g, kind="stable")
+    gs = g[order]
+    starts = np.flatnonzero(np.concatenate(([True], gs[1:] != gs[:-1]))) if len(gs) else np.zeros(0, np.int64)
+    ends = np.append(starts[1:], len(gs))
+    two = starts[(ends - starts) == 2]
+    first, last = order[two], order[two + 1]  # stable: the first row of the group first
+    ok = (on_a[first] != on_a[last]) & ~shape[first] & ~shape[last]
+    return first[ok], last[ok]
 
 
 def _by_control(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", out: TableDiff
@@ -190,22 +236,14 @@ def _by_control(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", out: TableDif
     """(pairs of leftover rows that :func:`match_regions` pairs by control, the rows left to it):
     one row on each side of a control in an answer, neither value a possible shape (a relabel
     of a classification), found and counted a column at a time."""
-    is_a = pc.is_valid(mrows.column("__ia"))
-    shape = pc.fill_null(pc.match_substring_regex(_side(ua, bt, mrows, "value"), MAY_BE_SHAPE.pattern), False)
-    # one integer per (answer, control): the answer's code (pairing.coded) then the control's
-    answer = C1(_side(ua, bt, mrows, pairing.ANSWER)).to_numpy(zero_copy_only=False)
-    rows = pa.table({"g": pairing.then(answer, _side(ua, bt, mrows, "from_name")), "a": pc.cast(is_a, pa.int8()),
-                     "s": pc.cast(shape, pa.int8()), "i": pa.array(np.arange(mrows.num_rows))})
-    rows = rows.filter(pc.fill_null(pc.not_equal(_side(ua, bt, mrows, "region_key"), ""), False))
-    g = rows.group_by(["g"], use_threads=False).aggregate(
-        [("a", "sum"), ("a", "count"), ("s", "sum"), ("i", "min"), ("i", "max")])
-    g = g.filter(pc.and_(pc.and_(pc.equal(g.column("a_count"), 2), pc.equal(g.column("a_sum"), 1)),
-                         pc.equal(g.column("s_sum"), 0)))
-    if g.num_rows == 0:
+    on_a = K.np_bool(pc.is_valid(mrows.column("__ia")))
+    region = np.flatnonzero(_from_sides(ua, bt, mrows, _taken("region_key", lambda v: pc.not_equal(v, ""))))
+    shape = _from_sides(ua, bt, mrows, _taken("value", _may_be_shape))
+    first, last = _one_each(_control_codes(ua, bt, mrows)[region], on_a[region], shape[region])
+    if not len(first):
         return None, mrows
-    first, last = g.column("i_min"), g.column("i_max")
-    a_first = pc.is_valid(mrows.column("__ia").take(first))
-    at_a, at_b = pc.if_else(a_first, first, last), pc.if_else(a_first, last, first)
+    first, last = region[first], region[last]
+    at_a, at_b = pa.array(np.where(on_a[first], first, last)), pa.array(np.where(on_a[first], last, first))
     pairs = pa.table({"task_key": mrows.column("task_key").take(at_a),
                       "answer_key": mrows.column("answer_key").take(at_a),
                       "__ia": mrows.column("__ia").take(at_a), "__ib": mrows.column("__ib").take(at_b)})
@@ -213,7 +251,7 @@ def _by_control(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", out: TableDif
     _count_relabels(ua.column("labels").take(pairs.column("__ia")), bt.column("labels").take(pairs.column("__ib")),
                     bt.column("from_name").take(pairs.column("__ib")), out)
     used = np.zeros(mrows.num_rows, dtype=bool)
-    used[np.concatenate([first.to_numpy(), last.to_numpy()])] = True
+    used[first], used[last] = True, True
     return pairs, mrows.filter(pa.array(~used))
 
 

@@ -83,6 +83,26 @@ def lists_differ(x: "pa.Array", y: "pa.Array", lx: "np.ndarray", ly: "np.ndarray
     return differ
 
 
+def repeats(x: "pa.Array", head: int = 1024) -> bool:
+    """Whether ``x``'s values repeat enough to be worked out once each, through a dictionary:
+    long, and few distinct values in its first ``head`` (a sample, so that a column of
+    distinct values costs no dictionary)."""
+    first = x.slice(0, head)
+    return len(x) > 8 * head and pc.count_distinct(first, mode="all").as_py() * 8 < len(first)
+
+
+def distinct_pairs(x: "pa.Array", y: "pa.Array") -> "tuple[np.ndarray, np.ndarray] | None":
+    """(first row of each distinct pair, the distinct pair of each row) of two aligned arrays
+    whose pairs repeat; None when they do not (then each row is its own)."""
+    if not (repeats(x) and repeats(y)):
+        return None
+    ex, ey = pc.dictionary_encode(x, null_encoding="encode"), pc.dictionary_encode(y, null_encoding="encode")
+    code = (ex.indices.to_numpy(zero_copy_only=False).astype(np.int64) * max(len(ey.dictionary), 1)
+            + ey.indices.to_numpy(zero_copy_only=False))
+    _, first, inverse = np.unique(code, return_index=True, return_inverse=True)
+    return None if 4 * len(first) > len(x) else (first, inverse.reshape(-1))
+
+
 def fmt_labels(x: "pa.Array", n: "np.ndarray") -> "pa.Array":
     """:func:`annover.diffing.result.fmt_labels` of each list (``n``: their lengths)."""
     if pc.list_flatten(x).null_count:  # a null label is written as ""

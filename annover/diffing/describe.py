@@ -42,7 +42,13 @@ def _values(words: K.Words, cols: tuple[dict, dict], both: "np.ndarray", relabel
     if not len(idx):
         return score, has_score
     take = pa.array(idx)
-    found = value_changes(va.take(take).to_pylist(), vb.take(take).to_pylist())
+    ta, tb = va.take(take), vb.take(take)
+    once = K.distinct_pairs(ta, tb)  # a relabel of classifications: a few distinct pairs
+    if once is None:
+        found = value_changes(ta.to_pylist(), tb.to_pylist())
+    else:
+        first = pa.array(once[0])
+        found = value_changes(ta.take(first).to_pylist(), tb.take(first).to_pylist()).expand(once[1])
     # only the labels a value holds differ: the relabel words say it all
     said = ~found.labels_only | ~relabel[1][idx]
     geo = pa.array(found.geometry, pa.string())

@@ -79,7 +79,7 @@ def coded(spec: Spec, tables: Sequence["pa.Table"]) -> list["pa.Table"]:
             for t, x, y in zip(tables, _split(answer, tables), _split(row, tables))]
 
 
-def _stored_codes(t: "pa.Table", name: str) -> "np.ndarray":
+def stored_codes(t: "pa.Table", name: str) -> "np.ndarray":
     return K.column(t, name).to_numpy(zero_copy_only=False)
 
 
@@ -118,7 +118,7 @@ def touched(spec: Spec, a: "pa.Table", b: "pa.Table") -> "tuple[pa.Table, pa.Tab
     :func:`annover.diffing.answers.touched` gives of tables held in memory (:func:`coded`)."""
     cols = row_keys(spec) + list(spec.cols)
     a, b = coded(spec, [a.select(cols), b.select(cols)])
-    at_b = positions(_stored_codes(a, ROW), _stored_codes(b, ROW))
+    at_b = positions(stored_codes(a, ROW), stored_codes(b, ROW))
     paired = np.flatnonzero(at_b >= 0)
     same = np.zeros(a.num_rows, bool)
     if len(paired):
@@ -132,8 +132,13 @@ def touched(spec: Spec, a: "pa.Table", b: "pa.Table") -> "tuple[pa.Table, pa.Tab
     keys = [t.select(["task_key"]).filter(pa.array(~m)) for t, m in ((a, same), (b, b_same))]
     tasks = pc.unique(_column(keys, "task_key"))
     in_t = K.np_bool(pc.is_in(b.column("task_key"), value_set=tasks))
-    bt = b.filter(pa.array(in_t)).append_column("__u", pa.array(~b_same[in_t]))
-    return a.filter(pa.array(~same)), bt
+    bt = _rows(b, in_t).append_column("__u", pa.array(~b_same[in_t]))
+    return _rows(a, ~same), bt
+
+
+def _rows(t: "pa.Table", mask: "np.ndarray") -> "pa.Table":
+    """``t``'s rows where ``mask`` (``t`` itself, not a copy, when that is every row)."""
+    return t if mask.all() else t.filter(pa.array(mask))
 
 
 def _side(spec: Spec, t: "pa.Table", rows: "np.ndarray | None" = None) -> "tuple[np.ndarray, pa.Table]":
@@ -141,7 +146,7 @@ def _side(spec: Spec, t: "pa.Table", rows: "np.ndarray | None" = None) -> "tuple
     table has none: predictions)."""
     skip = t.column(spec.skip) if spec.skip in t.column_names else pa.array(np.zeros(t.num_rows, bool))
     side = pa.table({"who": t.column(spec.who), "skip": skip})
-    code = _stored_codes(t, ANSWER)
+    code = stored_codes(t, ANSWER)
     return (code, side) if rows is None else (code[rows], side.take(pa.array(rows)))
 
 
@@ -168,7 +173,7 @@ def presence(spec: Spec, ua: "pa.Table", bt: "pa.Table") -> "pa.Table":
     :func:`touched` gives them, :func:`coded` together (B's rows that do not differ stand
     for A's identical rows)."""
     u = K.np_bool(bt.column("__u"))
-    changed = np.concatenate([_stored_codes(ua, ANSWER), _stored_codes(bt, ANSWER)[u]])
+    changed = np.concatenate([stored_codes(ua, ANSWER), stored_codes(bt, ANSWER)[u]])
     answers, first = np.unique(changed, return_index=True)
     in_a, who_a, skip_a = _on_side(answers, [_side(spec, ua), _side(spec, bt, np.flatnonzero(~u))])
     in_b, who_b, skip_b = _on_side(answers, [_side(spec, bt)])
@@ -184,7 +189,7 @@ def _paired(ua: "pa.Table", bt: "pa.Table", cols: Sequence[str]) -> "tuple[np.nd
     A's rows that differ, with B's of the same key (where B has one that differs), then
     B's that differ and pair with none. A pair whose ``cols`` are the same is no row."""
     u_idx = np.flatnonzero(K.np_bool(bt.column("__u")))
-    at = positions(_stored_codes(ua, ROW), _stored_codes(bt, ROW)[u_idx])
+    at = positions(stored_codes(ua, ROW), stored_codes(bt, ROW)[u_idx])
     pairs = np.flatnonzero(at >= 0)
     keep = at < 0
     if len(pairs):
@@ -201,7 +206,7 @@ def _paired(ua: "pa.Table", bt: "pa.Table", cols: Sequence[str]) -> "tuple[np.nd
 def _mixed(answer: "np.ndarray", alone_a: "np.ndarray", alone_b: "np.ndarray", p: "pa.Table") -> "np.ndarray":
     """Rows on one side only, of an answer on both sides with rows on one side only on each
     side: left to matching by shape (``answer``: the rows' answer codes, each one of ``p``'s)."""
-    at = positions(answer, _stored_codes(p, ANSWER))
+    at = positions(answer, stored_codes(p, ANSWER))
     found = at >= 0
     at = np.maximum(at, 0)
     alone_here_a, alone_here_b = np.zeros(p.num_rows, bool), np.zeros(p.num_rows, bool)
@@ -214,24 +219,41 @@ def _mixed(answer: "np.ndarray", alone_a: "np.ndarray", alone_b: "np.ndarray", p
 def delta(spec: Spec, ua: "pa.Table", bt: "pa.Table", p: "pa.Table") -> "pa.Table":
     """The rows that differ, paired by key: where each is in ``ua`` / ``bt`` (``__ia``,
     ``__ib``); ``__rc`` a pair is a changed region, ``__rl`` a relabeled one (``__fa ->
-    __fb``); ``__m`` a row left over in an answer on both sides that has rows left over on
-    the other side too, to be matched by shape. ``p``: :func:`presence`."""
+    __fb``, of control ``from_name_b``; null on other rows); ``__m`` a row left over in an
+    answer on both sides that has rows left over on the other side too, to be matched by
+    shape. ``p``: :func:`presence`. Only the pairs' region columns are read."""
     ia, ib = _paired(ua, bt, spec.cols)
-    cols = ["task_key", spec.answer_key, "region_key", *spec.region_cols]
-    ta, tb = ua.select(cols).take(_at(ia)), bt.select(cols).take(_at(ib))
-    pair = (ia >= 0) & (ib >= 0)
-    rka, rkb = K.column(ta, "region_key"), K.column(tb, "region_key")
-    regions = pair & K.np_bool(pc.not_equal(rka, "")) & K.np_bool(pc.not_equal(rkb, ""))
-    rc = regions & rows_differ(ta, tb, spec.region_cols)
-    la, lb = K.column(ta, "labels"), K.column(tb, "labels")
-    na, nb = K.lengths(la), K.lengths(lb)
-    rl = rc & K.lists_differ(la, lb, na, nb, empty_is_none=True)
-    shown = lambda x, n: pc.if_else(pa.array(rc), K.fmt_labels(x, n), pa.scalar(None, pa.string()))  # noqa: E731
-    answer = np.where(ia >= 0, _stored_codes(ua, ANSWER)[np.maximum(ia, 0)] if ua.num_rows else 0,
-                      _stored_codes(bt, ANSWER)[np.maximum(ib, 0)] if bt.num_rows else 0)
+    keys = ["task_key", spec.answer_key, "region_key"]
+    ta, tb = ua.select(keys).take(_at(ia)), bt.select(keys).take(_at(ib))
+    marks = _regions_changed(spec, ua, bt, ia, ib)
+    answer = np.where(ia >= 0, stored_codes(ua, ANSWER)[np.maximum(ia, 0)] if ua.num_rows else 0,
+                      stored_codes(bt, ANSWER)[np.maximum(ib, 0)] if bt.num_rows else 0)
     return pa.table({
         "task_key": pc.coalesce(K.column(ta, "task_key"), K.column(tb, "task_key")),
         "answer_key": pc.coalesce(K.column(ta, spec.answer_key), K.column(tb, spec.answer_key)),
-        "region_key_a": rka, "region_key_b": rkb, "__ia": _at(ia), "__ib": _at(ib),
-        "from_name_b": K.column(tb, "from_name"), "__rc": pa.array(rc), "__rl": pa.array(rl),
-        "__fa": shown(la, na), "__fb": shown(lb, nb), "__m": pa.array(_mixed(answer, ib < 0, ia < 0, p))})
+        "region_key_a": K.column(ta, "region_key"), "region_key_b": K.column(tb, "region_key"),
+        "__ia": _at(ia), "__ib": _at(ib), **marks, "__m": pa.array(_mixed(answer, ib < 0, ia < 0, p))})
+
+
+def _regions_changed(spec: Spec, ua: "pa.Table", bt: "pa.Table", ia: "np.ndarray", ib: "np.ndarray"
+                     ) -> dict[str, "pa.Array"]:
+    """:func:`delta`'s ``__rc``, ``__rl``, ``__fa``, ``__fb`` and ``from_name_b`` of the rows
+    at ``ia`` / ``ib``, worked out on the pairs alone (rows on one side are neither)."""
+    n, pair = len(ia), np.flatnonzero((ia >= 0) & (ib >= 0))
+    rc, rl = np.zeros(n, bool), np.zeros(n, bool)
+    none = pa.nulls(n, pa.string())
+    out = {"from_name_b": none, "__rc": rc, "__rl": rl, "__fa": none, "__fb": none}
+    if len(pair):
+        cols = ["region_key", *spec.region_cols]
+        ra, rb = ua.select(cols).take(pa.array(ia[pair])), bt.select(cols).take(pa.array(ib[pair]))
+        rc_p = (K.np_bool(pc.not_equal(K.column(ra, "region_key"), ""))
+                & K.np_bool(pc.not_equal(K.column(rb, "region_key"), "")))
+        rc_p &= rows_differ(ra, rb, spec.region_cols)
+        la, lb = K.column(ra, "labels"), K.column(rb, "labels")
+        na, nb = K.lengths(la), K.lengths(lb)
+        rc[pair], rl[pair] = rc_p, rc_p & K.lists_differ(la, lb, na, nb, empty_is_none=True)
+        at = np.flatnonzero(rc_p)
+        shown = lambda x, m: K.scatter(n, pair[at], K.fmt_labels(x.take(pa.array(at)), m[at]))  # noqa: E731
+        out.update(__fa=shown(la, na), __fb=shown(lb, nb), from_name_b=K.scatter(
+            n, pair[at], K.column(rb, "from_name").take(pa.array(at))))
+    return {k: pa.array(v) if isinstance(v, np.ndarray) else v for k, v in out.items()}

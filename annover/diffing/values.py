@@ -50,6 +50,12 @@ class ValueChanges(NamedTuple):
                    [c.keys for c in found], np.array([np.nan if c.score is None else c.score for c in found], float),
                    np.array([c.labels_only for c in found], bool))
 
+    def expand(self, rows: "np.ndarray") -> "ValueChanges":
+        """The changes of ``rows`` (indices into these)."""
+        pick = lambda xs: np.array(xs, dtype=object)[rows].tolist() if len(rows) else []  # noqa: E731
+        return ValueChanges(self.changed[rows], pick(self.geometry), pick(self.keys), self.score[rows],
+                            self.labels_only[rows])
+
 
 def _box(v: dict) -> tuple | None:
     """(x, y, width, height, rotation) of a value with a box's keys and labels, if it is an
