@@ -305,10 +305,12 @@ def _keys(ks: list[tuple]) -> "pa.Table":
 
 def _rows_of(spec: Spec, ua: "pa.Table", bt: "pa.Table", delta: "pa.Table", plain: "pa.Array",
              m: Matched) -> list["pa.Table"]:
-    """The row tables of one answers diff: pairs by key and by shape, rows added and removed."""
+    """The row tables of one answers diff: pairs by key and by shape, rows added and removed
+    (each side's worded columns taken once for each)."""
+    ua, bt = (t.select(["region_key", *spec.cols]) for t in (ua, bt))
     rest = delta.filter(plain)
-    ta, tb = ua.take(rest.column("__ia")), bt.take(rest.column("__ib"))
-    in_a, in_b = pc.is_valid(rest.column("__ia")), pc.is_valid(rest.column("__ib"))
+    ia, ib = rest.column("__ia"), rest.column("__ib")
+    in_a, in_b = pc.is_valid(ia), pc.is_valid(ib)
     pair = pc.and_(in_a, in_b)
     keys = rest.select(["task_key", "answer_key"])
     take = lambda t, rs: t.take(pa.array([r.index for r in rs], pa.int64()))  # noqa: E731
@@ -319,13 +321,13 @@ def _rows_of(spec: Spec, ua: "pa.Table", bt: "pa.Table", delta: "pa.Table", plai
         pa.array([BY_CONTROL] * bc.num_rows, pa.string()), pa.nulls(bc.num_rows, pa.float64()))]
     return [
         *by_control,
-        segment(spec, CHANGED, keys.filter(pair), ta.filter(pair), tb.filter(pair)),
+        segment(spec, CHANGED, keys.filter(pair), ua.take(ia.filter(pair)), bt.take(ib.filter(pair))),
         segment(spec, CHANGED, _keys([p[0] for p in m.pairs]), take(ua, pa_), take(bt, pb_),
                 pa.array([p[3] for p in m.pairs], pa.string()), pa.array([p[4] for p in m.pairs], pa.float64())),
         segment(spec, REMOVED, pa.concat_tables([keys.filter(pc.invert(in_b)), _keys([r[0] for r in m.removed])]),
-                pa.concat_tables([ta.filter(pc.invert(in_b)), take(ua, [r[1] for r in m.removed])]), None),
+                pa.concat_tables([ua.take(ia.filter(pc.invert(in_b))), take(ua, [r[1] for r in m.removed])]), None),
         segment(spec, ADDED, pa.concat_tables([keys.filter(pc.invert(in_a)), _keys([r[0] for r in m.added])]),
-                None, pa.concat_tables([tb.filter(pc.invert(in_a)), take(bt, [r[1] for r in m.added])])),
+                None, pa.concat_tables([bt.take(ib.filter(pc.invert(in_a))), take(bt, [r[1] for r in m.added])])),
     ]
 
 
