@@ -347,10 +347,16 @@ def test_diff_reports_exactly_the_edits(case):
     stored = diff_tables(sa, sb, stored_hashes=True)
     assert stored.rows.to_pylist() == rows
     assert stored.summary == res.summary
-    # regions paired by control a column at a time pair as region-by-region matching pairs them
     from unittest import mock
 
     import annover.diffing.answers as answers
+
+    # the tasks that differ split in parts diffed on threads (as many tasks do): the same diff
+    with mock.patch.object(answers, "PARTITION_TASKS", 1), mock.patch.object(answers, "PARTS", 3):
+        parted = diff_tables(sa, sb, stored_hashes=True)
+    assert parted.rows.to_pylist() == rows
+    assert parted.summary == res.summary
+    # regions paired by control a column at a time pair as region-by-region matching pairs them
     touched = answers.touched
     with mock.patch.object(answers, "_by_control", lambda ua, bt, mrows, out: (None, mrows)):
         one_by_one = diff_tables(sa, sb)
@@ -852,3 +858,32 @@ def test_tables_given_with_other_string_encodings_diff_the_same(encoding):
         got = diff_tables(*(encoded(s) if e else s for s, e in ((side(round1), a), (side(round2), b))))
         assert got.summary == plain.summary
         assert got.rows.to_pylist() == plain.rows.to_pylist()
+
+
+def test_tasks_in_parts_count_as_one_diff():
+    """Thirty tasks relabeled alike, one skipped, one annotator changed, diffed in three parts
+    on threads: every count sums over the parts as the one-part diff counts it."""
+    from unittest import mock
+
+    import annover.diffing.answers as answers
+
+    def tasks(label: str, who: str, last_cancelled: bool) -> list[dict]:
+        out = []
+        for i in range(30):
+            res = [] if (last_cancelled and i == 29) else [choice(label, None), box(0, "cat", f"b{i}")]
+            out.append({"id": i, "data": {"ext_id": f"t{i:02d}", "text": TEXT, "image": "x.png"},
+                        "annotations": [{"id": 100 + i, "completed_by": {"email": who if i == 3 else "alice@x"},
+                                         "result": res, "was_cancelled": last_cancelled and i == 29,
+                                         "lead_time": 1.0}]})
+        return out
+
+    sa, sb = side(tasks("positive", "alice@x", False)), side(tasks("negative", "bob@x", True))
+    whole = diff_tables(sa, sb, stored_hashes=True)
+    with mock.patch.object(answers, "PARTITION_TASKS", 1), mock.patch.object(answers, "PARTS", 3):
+        parted = diff_tables(sa, sb, stored_hashes=True)
+    assert parted.summary == whole.summary and parted.rows.to_pylist() == whole.rows.to_pylist()
+    relabels = {(r["control"], r["from"], r["to"]): r["count"] for r in whole.summary["relabels"]}
+    # task 29 is a skip now, task 3's answer is bob's (removed for alice, added for bob)
+    assert relabels == {("sentiment", "positive", "negative"): 28}
+    ann = whole.summary["annotations"]
+    assert (ann["added"], ann["removed"], ann["changed"]) == (1, 1, 29)

@@ -3,6 +3,7 @@ SQL and Arrow, the leftover regions of an answer matched by shape, rows worded o
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -15,6 +16,7 @@ from annover.diffing.result import ADDED, BY_CONTROL, CHANGED, REMOVED, Options,
 from annover.diffing.sources import Source, Spec
 from annover.model.canonical import single_chunk as C1
 from annover.store.duck import fetch
+from annover.store.merge import READERS
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -24,6 +26,12 @@ else:
     np = lazy("numpy")
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
+
+
+#: From this many tasks that differ on, a diff by stored hashes splits them in :data:`PARTS`
+#: parts, each read and paired on a thread of its own (a task's rows are all in one part).
+PARTITION_TASKS = 50_000
+PARTS = READERS
 
 
 def _no_rows() -> list:
@@ -49,6 +57,28 @@ class TableDiff:
     relabels: dict[tuple[str, str, str], int] = field(default_factory=dict)
     any_rows: bool = False
     rows: Callable[[], list["pa.Table"]] = _no_rows
+
+    @classmethod
+    def of_parts(cls, parts: "list[TableDiff]") -> "TableDiff":
+        """The diff of tables whose tasks are split among ``parts`` (each task in one part)."""
+        if len(parts) == 1:
+            return parts[0]
+        out = cls()
+        for d in parts:
+            out.added, out.removed, out.changed = out.added + d.added, out.removed + d.removed, out.changed + d.changed
+            out.tasks, out.skips_added, out.skips_removed = (out.tasks + d.tasks, out.skips_added + d.skips_added,
+                                                             out.skips_removed + d.skips_removed)
+            for who, counts in d.per_annotator.items():
+                mine = out.per_annotator.setdefault(who, {ADDED: 0, REMOVED: 0, CHANGED: 0})
+                for k, v in counts.items():
+                    mine[k] += v
+            for k, v in d.regions.items():
+                out.regions[k] += v
+            for k3, v in d.relabels.items():
+                out.relabels[k3] = out.relabels.get(k3, 0) + v
+        out.any_rows = any(d.any_rows for d in parts)
+        out.rows = lambda: [t for rows in _on_threads([d.rows for d in parts]) for t in rows]
+        return out
 
 
 def count_true(arr: Any) -> int:
@@ -97,17 +127,23 @@ def touched(con: Any, spec: Spec, an: str, bn: str, prefix: str) -> "tuple[pa.Ta
 
 
 def touched_by_stored_hash(con: Any, spec: Spec, an: str, bn: str, prefix: str
-                           ) -> "tuple[pa.Table, pa.Table] | None":
-    """:func:`touched` from the parts' stored task hashes: the tasks that differ are those
-    whose hash the other side lacks, found from one row per task; both sides' rows of these
-    tasks are read (each side once) and compared in memory (:func:`annover.diffing.pairing.touched`)."""
+                           ) -> "list[tuple[pa.Table, pa.Table]]":
+    """The tasks that differ, from the parts' stored task hashes (those whose hash the other
+    side lacks, found from one row per task), and both sides' rows of them, read (each side
+    once) for :func:`annover.diffing.pairing.touched` to compare in memory: in one part, or
+    in :data:`PARTS` of the tasks each when they are many (:data:`PARTITION_TASKS`)."""
     found = fetch(con, sql.unmatched_hashes(an, bn))
     if found.num_rows == 0:
-        return None
-    tt = f"{prefix}_tt"
-    with _Registered(con, {tt: pa.table({"task_key": pc.unique(found.column("__key"))})}):
-        ta, tb = fetch(con, sql.rows_of_tasks(spec, an, tt)), fetch(con, sql.rows_of_tasks(spec, bn, tt))
-    return touched_in_memory(spec, ta, tb)
+        return []
+    tasks = pc.unique(found.column("__key"))
+    n = PARTS if len(tasks) >= PARTITION_TASKS else 1
+    cuts = [i * len(tasks) // n for i in range(n + 1)]
+    out = []
+    for i in range(n):
+        tt = f"{prefix}_tt{i}"
+        with _Registered(con, {tt: pa.table({"task_key": tasks.slice(cuts[i], cuts[i + 1] - cuts[i])})}):
+            out.append((fetch(con, sql.rows_of_tasks(spec, an, tt)), fetch(con, sql.rows_of_tasks(spec, bn, tt))))
+    return out
 
 
 def touched_in_memory(spec: Spec, a: "pa.Table", b: "pa.Table") -> "tuple[pa.Table, pa.Table] | None":
@@ -116,14 +152,21 @@ def touched_in_memory(spec: Spec, a: "pa.Table", b: "pa.Table") -> "tuple[pa.Tab
     return None if found is None else (numbered(found[0]), numbered(found[1]))
 
 
-def _touched(con: Any, spec: Spec, a: Source, b: Source, prefix: str) -> "tuple[pa.Table, pa.Table] | None":
-    """:func:`touched` the way the sources allow: from stored hashes, in memory, or by DuckDB's join."""
+Touched = Callable[[], "tuple[pa.Table, pa.Table] | None"]
+
+
+def _touched(con: Any, spec: Spec, a: Source, b: Source, prefix: str) -> list[Touched]:
+    """:func:`touched` the way the sources allow, by parts of the tasks (each found when
+    called): from stored hashes, in memory, or by DuckDB's join."""
     if a.hashed and b.hashed:
-        return touched_by_stored_hash(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"), prefix)
+        reads = touched_by_stored_hash(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"),
+                                       prefix)
+        return [lambda ta=ta, tb=tb: touched_in_memory(spec, ta, tb) for ta, tb in reads]
     ta, tb = a.in_memory(), b.in_memory()
     if ta is not None and tb is not None:
-        return touched_in_memory(spec, ta, tb)
-    return touched(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"), prefix)
+        return [lambda: touched_in_memory(spec, ta, tb)]
+    found = touched(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"), prefix)
+    return [lambda: found]
 
 
 def count_answers(p: "pa.Table", out: TableDiff) -> None:
@@ -331,11 +374,10 @@ def _rows_of(spec: Spec, ua: "pa.Table", bt: "pa.Table", delta: "pa.Table", plai
     ]
 
 
-def diff_answers(con: Any, spec: Spec, a: Source, b: Source, opts: Options, renames: dict[str, str],
-                 prefix: str) -> TableDiff:
-    """Diff of two annotations (or predictions) tables, with region matching; rows on demand."""
+def _diff_found(spec: Spec, found: "tuple[pa.Table, pa.Table] | None", opts: Options, renames: dict[str, str]
+                ) -> TableDiff:
+    """The diff of the rows :func:`touched` found, with region matching; rows on demand."""
     out = TableDiff()
-    found = _touched(con, spec, a, b, prefix)
     if found is None:
         return out
     ua, bt = pairing.coded(spec, found)  # coded already when paired in memory
@@ -349,3 +391,20 @@ def diff_answers(con: Any, spec: Spec, a: Source, b: Source, opts: Options, rena
     matched = _match(ua, bt, delta.filter(pc.invert(plain)), opts, renames, out)
     out.any_rows, out.rows = True, lambda: _rows_of(spec, ua, bt, delta, plain, matched)
     return out
+
+
+def _on_threads(calls: "list[Callable[[], Any]]") -> list[Any]:
+    """Each call's result, the calls on threads of their own when there are several."""
+    if len(calls) <= 1:
+        return [c() for c in calls]
+    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="annover-diff") as ex:
+        return list(ex.map(lambda c: c(), calls))
+
+
+def diff_answers(con: Any, spec: Spec, a: Source, b: Source, opts: Options, renames: dict[str, str],
+                 prefix: str) -> TableDiff:
+    """Diff of two annotations (or predictions) tables, with region matching; rows on demand.
+    Many tasks that differ are diffed in parts on threads (Arrow and numpy release the GIL)."""
+    parts = _touched(con, spec, a, b, prefix)
+    return TableDiff.of_parts(_on_threads([lambda t=t: _diff_found(spec, t(), opts, renames) for t in parts])) \
+        if parts else TableDiff()
