@@ -405,6 +405,10 @@ def diff_answers(con: Any, spec: Spec, a: Source, b: Source, opts: Options, rena
                  prefix: str) -> TableDiff:
     """Diff of two annotations (or predictions) tables, with region matching; rows on demand.
     Many tasks that differ are diffed in parts on threads (Arrow and numpy release the GIL)."""
-    parts = _touched(con, spec, a, b, prefix)
-    return TableDiff.of_parts(_on_threads([lambda t=t: _diff_found(spec, t(), opts, renames) for t in parts])) \
-        if parts else TableDiff()
+    parts: list[Touched | None] = list(_touched(con, spec, a, b, prefix))
+
+    def part(i: int) -> TableDiff:
+        found = parts[i]()  # type: ignore[misc]
+        parts[i] = None  # the rows read for it are not held while the part is diffed
+        return _diff_found(spec, found, opts, renames)
+    return TableDiff.of_parts(_on_threads([lambda i=i: part(i) for i in range(len(parts))])) if parts else TableDiff()
