@@ -887,3 +887,28 @@ def test_tasks_in_parts_count_as_one_diff():
     assert relabels == {("sentiment", "positive", "negative"): 28}
     ann = whole.summary["annotations"]
     assert (ann["added"], ann["removed"], ann["changed"]) == (1, 1, 29)
+
+
+def test_parts_by_key_range_keep_every_task_whatever_its_key():
+    """Parts are ranges of task keys, read with a BETWEEN on the key: keys of every kind of
+    text (accents, other scripts, emoji, quotes, spaces, case) land in exactly one part."""
+    from unittest import mock
+
+    import annover.diffing.answers as answers
+
+    keys = ["Z", "a", "é", "e", "日本", "ß", "ss", "\U0001f600", "it's", " lead", "A", "z ", "Ω", "o'", "ä", "b"]
+
+    def tasks(label: str) -> list[dict]:
+        return [{"id": i, "data": {"ext_id": k, "text": TEXT, "image": "x.png"},
+                 "annotations": [{"id": 100 + i, "completed_by": {"email": "alice@x"}, "lead_time": 1.0,
+                                  "result": [choice(label if i % 2 else "neutral", None)]}]}
+                for i, k in enumerate(keys)]
+
+    sa, sb = side(tasks("positive")), side(tasks("negative"))
+    whole = diff_tables(sa, sb, stored_hashes=True)
+    for parts in (2, 3, 5):
+        with mock.patch.object(answers, "PARTITION_TASKS", 1), mock.patch.object(answers, "PARTS", parts):
+            parted = diff_tables(sa, sb, stored_hashes=True)
+        assert parted.summary == whole.summary and parted.rows.to_pylist() == whole.rows.to_pylist()
+    changed = {r["task_key"] for r in whole.rows.to_pylist()}
+    assert changed == {k for i, k in enumerate(keys) if i % 2}

@@ -137,12 +137,15 @@ def touched_by_stored_hash(con: Any, spec: Spec, an: str, bn: str, prefix: str
         return []
     tasks = pc.unique(found.column("__key"))
     n = PARTS if len(tasks) >= PARTITION_TASKS else 1
+    if n > 1:  # ranges of keys: each part's query reads only the files of its range
+        tasks = tasks.take(pc.sort_indices(tasks))
     cuts = [i * len(tasks) // n for i in range(n + 1)]
     out = []
     for i in range(n):
-        tt = f"{prefix}_tt{i}"
-        with _Registered(con, {tt: pa.table({"task_key": tasks.slice(cuts[i], cuts[i + 1] - cuts[i])})}):
-            out.append((fetch(con, sql.rows_of_tasks(spec, an, tt)), fetch(con, sql.rows_of_tasks(spec, bn, tt))))
+        tt, keys = f"{prefix}_tt{i}", tasks.slice(cuts[i], cuts[i + 1] - cuts[i])
+        within = (keys[0].as_py(), keys[-1].as_py()) if n > 1 and len(keys) else None
+        with _Registered(con, {tt: pa.table({"task_key": keys})}):
+            out.append(tuple(fetch(con, sql.rows_of_tasks(spec, side, tt, within)) for side in (an, bn)))
     return out
 
 

@@ -45,9 +45,17 @@ def b_rows_of_touched(spec: Spec, b: str, tasks: str, unmatched: str) -> str:
         FROM z LEFT JOIN u ON z.task_key = u.__key AND z.__h = u.__bh"""
 
 
-def rows_of_tasks(spec: Spec, src: str, tasks: str) -> str:
+def rows_of_tasks(spec: Spec, src: str, tasks: str, within: "tuple[str, str] | None" = None) -> str:
+    """The rows of the tasks of table ``tasks``; ``within``: their smallest and largest key,
+    so that the reader skips the parts (row groups) of other keys by their statistics."""
     cols = ", ".join(["task_key", spec.answer_key, "region_key", *spec.cols])
-    return f"SELECT {cols} FROM {src} SEMI JOIN {tasks} USING (task_key)"
+    where = "" if within is None else f" WHERE task_key BETWEEN {quoted(within[0])} AND {quoted(within[1])}"
+    return f"SELECT {cols} FROM {src} SEMI JOIN {tasks} USING (task_key){where}"
+
+
+def quoted(text: str) -> str:
+    """``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
 
 
 def unmatched_hashes(a: str, b: str) -> str:
