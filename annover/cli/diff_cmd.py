@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from annover._lazy import lazy
-from annover.cli import arrow_without_pandas, echo, emit_json, info, json_option
+from annover.cli import Progress, arrow_without_pandas, echo, emit_json, info, json_option
 from annover.diffing import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, POLICIES
 from annover.repo import Repo
 
@@ -256,6 +256,7 @@ Examples:
   annover diff v1 v2 --output diff.parquet
   annover diff v1 v2 --json > diff.json
   annover diff v2 --exit-code           # CI gate: exit 1 when anything changed
+  annover diff v1 v2 -q                 # no spinner on stderr while it works
 """)
 @click.argument("a")
 @click.argument("b", default="HEAD")
@@ -277,10 +278,11 @@ Examples:
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the versions differ, 0 when not (for CI).")
 @click.option("--no-drift", is_flag=True, help="Leave out drift (label and per-annotator rate shift): it counts "
               "both versions' labels whole, where the diff reads only the parts that differ.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @json_option
 def diff(a: str, b: str, stat: bool, show_rows: bool, limit: int, output: str | None, transitions: bool,
          policy: str, iou_threshold: float, overlap_threshold: float, exit_code: bool, no_drift: bool,
-         as_json: bool) -> None:
+         quiet: bool, as_json: bool) -> None:
     """What changed from version A to version B (default HEAD).
 
     Tasks, answers and regions added, removed or changed; labels per control and per
@@ -291,16 +293,25 @@ def diff(a: str, b: str, stat: bool, show_rows: bool, limit: int, output: str | 
     """
     arrow_without_pandas()
     repo = Repo(".")
-    result = repo.diff(a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
-                       policy=policy, transitions=transitions)
     summary_only = not (stat or show_rows or transitions)
     want_drift = not no_drift and (as_json or summary_only)
-    drift = loop_api.diff_drift(repo, a, b, result.identical) if want_drift else None
+    with Progress(quiet) as progress:  # a spinner on a terminal's stderr while the diff works
+        progress(f"comparing {a} and {b}")
+        result = repo.diff(a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
+                           policy=policy, transitions=transitions)
+        if want_drift:
+            progress("counting drift")
+        drift = loop_api.diff_drift(repo, a, b, result.identical) if want_drift else None
+        if output or show_rows:
+            progress("wording the changed rows")
+            result.rows  # noqa: B018 - worded here, under the spinner
+        if output:
+            progress(f"writing {output}")
+            result.write_parquet(output)
     s = result.summary
     for w in s["warnings"]:
         info(f"warning: {w}")
     if output:
-        result.write_parquet(output)
         info(f"wrote {output} ({result.rows.num_rows} rows)")
     n = None if limit == 0 else limit
     if as_json:
