@@ -340,7 +340,10 @@ def _whole(fmt: str, tables: dict, table: str = "annotations") -> bytes:
         sink = pa.BufferOutputStream()
         pcsv.write_csv(pa.table(cols, names=t.column_names), sink)
         return sink.getvalue().to_pybytes()
-    return (json.dumps(doc, ensure_ascii=False, indent=1) + "\n").encode()
+    if not doc:
+        return b"[]\n"  # a JSON array, one item a line, compact within it
+    return ("[\n" + ",\n".join(json.dumps(x, ensure_ascii=False, separators=(",", ":")) for x in doc)
+            + "\n]\n").encode()
 
 
 @pytest.mark.parametrize("src", _BATCH_SOURCES, ids=lambda p: p.name)
@@ -378,3 +381,40 @@ def test_a_large_flat_file_reads_as_the_one_thread_way(tmp_path, monkeypatch, al
     assert fast.annotations.num_rows < n  # answers of one annotator, task and control merged
     for name in ("tasks", "annotations"):
         assert getattr(fast, name).equals(getattr(plain, name)), name
+
+
+def test_label_studio_json_holds_what_orjson_refuses(tmp_path):
+    """Task data with an integer beyond 64 bits (which orjson refuses): that batch is written
+    by the standard library, and the file reads back to the same tasks."""
+    tasks = [{"id": i, "data": {"ext_id": f"t{i}", "big": 2**70 + i, "text": "é ✓"},
+              "annotations": [{"id": 10 + i, "result": [{"from_name": "s", "to_name": "text", "type": "choices",
+                                                          "value": {"choices": ["a"]}}]}]} for i in range(5)]
+    src = tmp_path / "big.json"
+    src.write_text(json.dumps(tasks))
+    t = read_source(src, key="data.ext_id", validate=False)
+    tables = {"tasks": t.tasks, "annotations": t.annotations, "predictions": t.predictions}
+    for size in (2, 10**6):
+        W.TASK_BATCH, keep = size, W.TASK_BATCH
+        try:
+            text = b"".join(W.render_chunks("label-studio", tables, None, "annotations"))
+        finally:
+            W.TASK_BATCH = keep
+        back = json.loads(text)
+        assert [x["data"]["big"] for x in back] == [2**70 + i for i in range(5)]
+        assert [x["data"]["text"] for x in back] == ["é ✓"] * 5 and b"\\u" not in text  # UTF-8, not escaped
+
+
+@pytest.mark.parametrize("fmt", ["label-studio", "json-min", "jsonl", "csv"])
+def test_export_pieces_tell_the_items_done(fmt, monkeypatch):
+    """The formats written in pieces tell how many items (tasks; rows of one-table formats)
+    are rendered after each piece: rising, ending at all of them; the file is the same."""
+    src = EXAMPLES / "round2.json"
+    t = read_source(src, key="data.ext_id", validate=False)
+    tables = {"tasks": t.tasks, "annotations": t.annotations, "predictions": t.predictions}
+    whole = b"".join(W.render_chunks(fmt, tables))
+    monkeypatch.setattr(W, "TASK_BATCH", 3)
+    monkeypatch.setattr(W, "BATCH", 2)
+    told: list[int] = []
+    assert b"".join(W.render_chunks(fmt, tables, done=told.append)) == whole
+    total = t.annotations.num_rows if fmt in ("jsonl", "csv") else t.tasks.num_rows
+    assert len(told) > 1 and told == sorted(told) and told[-1] == total and len(set(told)) == len(told)

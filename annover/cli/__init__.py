@@ -222,6 +222,10 @@ def info(msg: str) -> None:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
 
 
+#: Seconds a command works before its progress bar appears (a quick run shows none).
+BAR_AFTER = 1.0
+
+
 class Bars:
     """Rich progress bars on stderr, one line per step, where stderr is a terminal; shown from the
     first update after ``after`` seconds (a quick run shows none). Called as ``bars(step, done, total)``."""

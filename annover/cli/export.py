@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import arrow_without_pandas, emit_json, info, json_option, short
+from annover.cli import BAR_AFTER, Bars, arrow_without_pandas, emit_json, info, json_option, short
 from annover.formats import EXPORT_FORMATS
 from annover.formats.resolve import RULES
 from annover.model.canonical import TABLES
@@ -47,7 +47,9 @@ def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predic
     An existing --out is not replaced unless --force is given.
     """
     arrow_without_pandas()
-    res = Repo(".").export(rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force)
+    with Bars(as_json, after=BAR_AFTER, transient=True) as bar:  # on a terminal, for an export of seconds
+        res = Repo(".").export(rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force,
+                               progress=bar)
     if as_json:
         emit_json(res.to_json())
         return

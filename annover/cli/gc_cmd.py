@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import Bars, echo, emit_json, info, json_option, short
+from annover.cli import BAR_AFTER, Bars, echo, emit_json, info, json_option, short
 from annover.errors import UsageError
 from annover.repo import Repo
 from annover.repo.gc import GcResult
 from annover.repo.gc import gc as collect
 
-#: seconds gc runs before its progress bar appears (a quick gc shows none)
-BAR_AFTER = 1.0
 
 
 def _size(n: int) -> str:

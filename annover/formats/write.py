@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from annover._lazy import lazy
 from annover.errors import UsageError
@@ -15,6 +15,7 @@ from annover.store.snapshots import part_bytes
 
 if TYPE_CHECKING:
     import numpy as np
+    import orjson
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
@@ -23,31 +24,43 @@ else:
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
     pcsv = lazy("pyarrow.csv")
+    orjson = lazy("orjson")
 
 __all__ = ["csv", "json_min", "jsonl", "label_studio", "parquet", "render", "render_chunks"]
 
 #: Tasks (Label Studio JSON, JSON-MIN) or rows (JSONL, CSV) turned into Python objects at a
 #: time: an export of ten million rows is written in pieces, never whole in memory.
 BATCH = 20_000
-#: Tasks a batch of Label Studio JSON (and JSON-MIN) holds: json.dumps(indent=1), the pure-Python
-#: encoder, holds every piece of a batch's text at once (~9 kB a task); 2,000 tasks keep that
-#: near 18 MB (20,000 made a 1M-row export peak at 4.5x the tables, 2,000 at 2.8x; as fast).
+#: Tasks a batch of Label Studio JSON (and JSON-MIN) holds, as Python objects and then as text at
+#: once; 2,000 tasks keep that near 18 MB (20,000 made a 1M-row export peak at 4.5x the tables,
+#: 2,000 at 2.8x; as fast).
 TASK_BATCH = 2_000
 
+#: Told how many items are rendered so far (see :func:`render_chunks`).
+Done = Callable[[int], None]
 #: Columns holding JSON text, written as JSON values in JSONL.
 JSON_COLUMNS = ("data", "value", "region", "extra")
 #: Formats that write one table (the others write tasks with their answers).
 TABLE_FORMATS = (Format.JSONL, Format.CSV, Format.PARQUET)
 
 
+def _json_item(item: object) -> bytes:
+    """``json.dumps(item, ensure_ascii=False, separators=(",", ":"))`` as UTF-8, by orjson (the
+    standard library's encoder where orjson refuses a value: an integer beyond 64 bits)."""
+    try:
+        return orjson.dumps(item)
+    except orjson.JSONEncodeError:
+        return json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def _json_array(batches: Iterator[list]) -> Iterator[bytes]:
-    """``json.dumps(all items, ensure_ascii=False, indent=1) + "\\n"``, byte for byte, from batches."""
+    """A JSON array of the batches' items, one item a line (compact within it, as Label Studio's
+    own export writes tasks): ``[``, the items joined by ``,`` and newlines, ``]``."""
     first = True
     for items in batches:
         if not items:
             continue
-        text = json.dumps(items, ensure_ascii=False, indent=1)
-        yield (("[\n" if first else ",\n") + text[2:-2]).encode("utf-8")  # the items without "[\n" and "\n]"
+        yield (b"[\n" if first else b",\n") + b",\n".join(_json_item(x) for x in items)
         first = False
     yield b"[]\n" if first else b"\n]\n"
 
@@ -69,11 +82,16 @@ def _runs(t: "pa.Table") -> "tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]
     return k.filter(pa.array(first)), starts, counts, order
 
 
-def _rows_of(t: "pa.Table", runs: tuple, task_keys: "pa.Array") -> list[dict]:
-    """The rows of ``t`` of the tasks ``task_keys``, each task's rows together, in ``t``'s order."""
-    run_keys, starts, counts, order = runs
-    at = pc.index_in(task_keys, value_set=run_keys).to_numpy(zero_copy_only=False)
-    at = at[~np.isnan(at)].astype(np.int64) if at.dtype.kind == "f" else at[at >= 0]
+def _run_of(runs: tuple, task_keys: "pa.Array") -> "np.ndarray":
+    """The run (:func:`_runs`) of each of ``task_keys``, -1 for a task with no rows."""
+    return pc.fill_null(pc.index_in(task_keys, value_set=runs[0]), -1).to_numpy(zero_copy_only=False)
+
+
+def _rows_of(t: "pa.Table", runs: tuple, at: "np.ndarray") -> list[dict]:
+    """The rows of ``t`` of the tasks whose runs are ``at`` (:func:`_run_of`), each task's rows
+    together, in ``t``'s order."""
+    _, starts, counts, order = runs
+    at = at[at >= 0]
     if not len(at):
         return []
     n = counts[at]
@@ -81,22 +99,26 @@ def _rows_of(t: "pa.Table", runs: tuple, task_keys: "pa.Array") -> list[dict]:
     return t.take(pa.array(order[offsets])).to_pylist()
 
 
-def task_batches(tables: dict[str, "pa.Table"], size: int | None = None) -> Iterator[tuple[list, list, list]]:
+def task_batches(tables: dict[str, "pa.Table"], size: int | None = None, done: "Done | None" = None
+                 ) -> Iterator[tuple[list, list, list]]:
     """(task rows, their annotation rows, their prediction rows) a batch of tasks at a time, the
     tasks in the order :func:`~annover.formats.label_studio.to_tasks` writes them (their
     position in the input export, then task key), so that the batches' tasks concatenated are
-    exactly ``to_tasks`` of everything."""
+    exactly ``to_tasks`` of everything. ``done``: told the tasks rendered so far, after each batch."""
     tasks = tables["tasks"]
     pos = [(_position(o), i) for i, o in enumerate(tasks.column("ls_original").to_pylist())] \
         if "ls_original" in tasks.column_names else [(0, i) for i in range(tasks.num_rows)]
     order = np.array([i for _, i in sorted(pos)], dtype=np.int64)
     ann, pred = _runs(tables["annotations"]), _runs(tables["predictions"])
+    keys = C.single_chunk(tasks.column("task_key")).take(pa.array(order))
+    ann_at, pred_at = _run_of(ann, keys), _run_of(pred, keys)  # one lookup for every batch
     size = size or TASK_BATCH
     for a in range(0, len(order), size):
         batch = tasks.take(pa.array(order[a:a + size]))
-        keys = C.single_chunk(batch.column("task_key"))
-        yield (batch.to_pylist(), _rows_of(tables["annotations"], ann, keys),
-               _rows_of(tables["predictions"], pred, keys))
+        yield (batch.to_pylist(), _rows_of(tables["annotations"], ann, ann_at[a:a + size]),
+               _rows_of(tables["predictions"], pred, pred_at[a:a + size]))
+        if done is not None:
+            done(a + batch.num_rows)
 
 
 def _position(original: str | None) -> int:
@@ -107,17 +129,17 @@ def _position(original: str | None) -> int:
     return i if isinstance(i, int) else 2**62
 
 
-def label_studio_chunks(tables: dict[str, "pa.Table"]) -> Iterator[bytes]:
+def label_studio_chunks(tables: dict[str, "pa.Table"], done: "Done | None" = None) -> Iterator[bytes]:
     """Label Studio JSON: tasks with their annotations and predictions, to import again."""
-    return _json_array(to_tasks(t, a, p) for t, a, p in task_batches(tables))
+    return _json_array(to_tasks(t, a, p) for t, a, p in task_batches(tables, done=done))
 
 
-def json_min_chunks(tables: dict[str, "pa.Table"]) -> Iterator[bytes]:
+def json_min_chunks(tables: dict[str, "pa.Table"], done: "Done | None" = None) -> Iterator[bytes]:
     """Label Studio's JSON-MIN: one object per (non-skipped) annotation, controls as keys."""
-    return _json_array(json_min_records(to_tasks(t, a, [])) for t, a, _ in task_batches(tables))
+    return _json_array(json_min_records(to_tasks(t, a, [])) for t, a, _ in task_batches(tables, done=done))
 
 
-def jsonl_chunks(t: "pa.Table") -> Iterator[bytes]:
+def jsonl_chunks(t: "pa.Table", done: "Done | None" = None) -> Iterator[bytes]:
     """One JSON object per row; JSON columns (data, value, region, extra) embedded as objects."""
     for a in range(0, t.num_rows, BATCH):
         lines = []
@@ -127,9 +149,11 @@ def jsonl_chunks(t: "pa.Table") -> Iterator[bytes]:
                     r[k] = json.loads(r[k])
             lines.append(json.dumps(r, ensure_ascii=False, sort_keys=False) + "\n")
         yield "".join(lines).encode("utf-8")
+        if done is not None:
+            done(min(a + BATCH, t.num_rows))
 
 
-def csv_chunks(t: "pa.Table") -> Iterator[bytes]:
+def csv_chunks(t: "pa.Table", done: "Done | None" = None) -> Iterator[bytes]:
     """Flat CSV: lists joined with '|', JSON columns as JSON text (a header, then rows in batches)."""
     cols = [pc.binary_join(c, "|") if pa.types.is_list(c.type) else c for c in t.columns]
     flat = pa.table(cols, names=t.column_names)
@@ -137,20 +161,23 @@ def csv_chunks(t: "pa.Table") -> Iterator[bytes]:
         sink = pa.BufferOutputStream()
         pcsv.write_csv(flat.slice(a, BATCH * 10), sink, pcsv.WriteOptions(include_header=a == 0))
         yield sink.getvalue().to_pybytes()
+        if done is not None:
+            done(min(a + BATCH * 10, flat.num_rows))
 
 
 def render_chunks(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None = None,
-                  table: str = "annotations") -> Iterator[bytes]:
+                  table: str = "annotations", done: "Done | None" = None) -> Iterator[bytes]:
     """``tables`` as ``fmt`` (one of :data:`EXPORT_FORMATS`), in pieces to write one after
-    another; the one-table formats write ``table``."""
+    another; the one-table formats write ``table``. ``done``: told the items (tasks; rows of
+    the one-table formats) rendered so far, as the pieces are."""
     if fmt == Format.LABEL_STUDIO:
-        return label_studio_chunks(tables)
+        return label_studio_chunks(tables, done)
     if fmt == Format.JSON_MIN:
-        return json_min_chunks(tables)
+        return json_min_chunks(tables, done)
     if fmt == Format.JSONL:
-        return jsonl_chunks(tables[table])
+        return jsonl_chunks(tables[table], done)
     if fmt == Format.CSV:
-        return csv_chunks(tables[table])
+        return csv_chunks(tables[table], done)
     if fmt == Format.PARQUET:
         return iter([part_bytes(tables[table])])
     raise UsageError(f"unknown export format {fmt!r}", f"use one of {', '.join(EXPORT_FORMATS)}")

@@ -117,11 +117,14 @@ class Repo(RepoCore):
         return remote_.status(self, remote, timeout)
 
     def export(self, rev: str, fmt: str, out: str | Path, table: str = "annotations", resolve: str | None = None,
-               predictions: str | None = None, force: bool = False) -> ExportResult:
+               predictions: str | None = None, force: bool = False,
+               progress: "Callable[[str, int, int], None] | None" = None) -> ExportResult:
         """``annover export``: write version ``rev`` as ``fmt`` to ``out`` (replacing it only with
         ``force``); for the training formats ``resolve`` picks one answer per task and
-        ``predictions`` a model version's predictions instead (docs/formats.md)."""
-        return export_.export(self, rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force)
+        ``predictions`` a model version's predictions instead (docs/formats.md). ``progress``:
+        told ``(step, items written, items)`` as Label Studio JSON, JSON-MIN, JSONL and CSV are."""
+        return export_.export(self, rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force,
+                              progress=progress)
 
     def push(self, rev: str | None = None, remote: str | None = None,
              timeout: float | None = None) -> TransferResult:

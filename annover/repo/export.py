@@ -24,6 +24,7 @@ from annover.formats.training import FOLDER_FORMATS, TRAIN_FORMATS, Rendered, re
 from annover.formats.write import TABLE_FORMATS, render_chunks
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, RepoCore, read_version_table
+from annover.repo.gc import Progress
 from annover.repo.results import ExportResult
 from annover.store import dvc as dvc_adapter
 from annover.store.objects import FsStore, first_line
@@ -147,12 +148,14 @@ def _write_folder(path: Path, write: Callable[[Path], None], size: int | None = 
 
 
 def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "annotations", *,
-           resolve: str | None = None, predictions: str | None = None, force: bool = False) -> ExportResult:
+           resolve: str | None = None, predictions: str | None = None, force: bool = False,
+           progress: "Progress | None" = None) -> ExportResult:
     """Write version ``rev`` as ``fmt`` to ``out`` (written whole, then renamed into place).
 
     An existing ``out`` is replaced only with ``force``. For the training formats (COCO, YOLO,
     VOC, CoNLL), ``resolve`` chooses the one answer per task they hold and ``predictions``
     exports a model version's predictions instead (see :mod:`annover.formats.resolve`).
+    ``progress``: told ``(step, items written, items)`` as the formats written in pieces are.
     """
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}", f"use one of {', '.join(EXPORT_FORMATS)}")
@@ -182,11 +185,12 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
         except OSError as e:
             raise _unwritable(path, e) from None
         return TrainExportResult(v.id, fmt, str(path), size, r.items, r.notes, resolve or "only", predictions)
+    rows = tables[table].num_rows if fmt in TABLE_FORMATS else tables["tasks"].num_rows
+    done = None if progress is None else (lambda n: progress(f"writing {path.name}", n, rows))
     try:  # written in pieces as they are rendered: a large version is never whole in memory as text
-        size = write_chunks_atomic(path, render_chunks(fmt, tables, cfg_text, table))
+        size = write_chunks_atomic(path, render_chunks(fmt, tables, cfg_text, table, done))
     except OSError as e:
         raise _unwritable(path, e) from None
-    rows = tables[table].num_rows if fmt in TABLE_FORMATS else tables["tasks"].num_rows
     return ExportResult(v.id, fmt, str(path), size, rows)
 
 
