@@ -332,7 +332,7 @@ def _whole(fmt: str, tables: dict, table: str = "annotations") -> bytes:
         out = []
         for r in tables[table].to_pylist():
             out.append(json.dumps({k: json.loads(v) if k in W.JSON_COLUMNS and isinstance(v, str) else v
-                                   for k, v in r.items()}, ensure_ascii=False) + "\n")
+                                   for k, v in r.items()}, ensure_ascii=False, separators=(",", ":")) + "\n")
         return "".join(out).encode()
     else:
         t = tables[table]
@@ -418,3 +418,24 @@ def test_export_pieces_tell_the_items_done(fmt, monkeypatch):
     assert b"".join(W.render_chunks(fmt, tables, done=told.append)) == whole
     total = t.annotations.num_rows if fmt in ("jsonl", "csv") else t.tasks.num_rows
     assert len(told) > 1 and told == sorted(told) and told[-1] == total and len(set(told)) == len(told)
+
+
+def test_an_export_holding_nan_is_written_as_python_reads_it_back():
+    """orjson writes NaN and infinities as null; a version holding one (a float column, or
+    the word in a JSON text column) is exported by the standard library, so the values read
+    back as they were; without one, orjson's bytes are the standard library's."""
+    t = read_source(EXAMPLES / "round2.json", key="data.ext_id", validate=False)
+    tables = {"tasks": t.tasks, "annotations": t.annotations, "predictions": t.predictions}
+    assert W.json_encoder(tables.values()) is W._json_item
+    ann = t.annotations
+    lead = pa.array([float("nan")] + [1.0] * (ann.num_rows - 1), pa.float64())
+    odd = {**tables, "annotations": ann.set_column(ann.schema.get_field_index("lead_time"), "lead_time", lead)}
+    assert W.json_encoder(odd.values()) is W._json_item_std
+    back = json.loads(b"".join(W.render_chunks("label-studio", odd)))
+    leads = [a.get("lead_time") for task in back for a in task["annotations"]]
+    assert sum(1 for x in leads if isinstance(x, float) and x != x) == 1  # NaN, not null
+    rows = [json.loads(line) for line in b"".join(W.render_chunks("jsonl", odd)).splitlines()]
+    assert sum(1 for r in rows if r["lead_time"] != r["lead_time"]) == 1
+    tasks = t.tasks.set_column(t.tasks.schema.get_field_index("data"), "data",
+                               pa.array(['{"x":"NaN is a word"}'] * t.tasks.num_rows))
+    assert W.json_encoder([tasks]) is W._json_item_std  # a word, not a number: slower, the same

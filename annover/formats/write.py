@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterable, Iterator
 
 from annover._lazy import lazy
 from annover.errors import UsageError
@@ -40,6 +40,9 @@ TASK_BATCH = 2_000
 Done = Callable[[int], None]
 #: Columns holding JSON text, written as JSON values in JSONL.
 JSON_COLUMNS = ("data", "value", "region", "extra")
+#: Columns holding JSON text that an export parses (:data:`JSON_COLUMNS`, and the task's place
+#: in the export it came from).
+JSON_TEXT = frozenset(JSON_COLUMNS) | {"ls_original"}
 #: Formats that write one table (the others write tasks with their answers).
 TABLE_FORMATS = (Format.JSONL, Format.CSV, Format.PARQUET)
 
@@ -50,17 +53,36 @@ def _json_item(item: object) -> bytes:
     try:
         return orjson.dumps(item)
     except orjson.JSONEncodeError:
-        return json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return _json_item_std(item)
 
 
-def _json_array(batches: Iterator[list]) -> Iterator[bytes]:
+def _json_item_std(item: object) -> bytes:
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def json_encoder(tables: "Iterable[pa.Table]") -> "Callable[[object], bytes]":
+    """:func:`_json_item`, unless the tables may hold a NaN or an infinity (a float column that
+    does, or a JSON text column holding the word ``NaN`` or ``Infinity``, which Python's json
+    reads as one): orjson writes those as null, the standard library as Python's json reads
+    them back, so such an export is written by the standard library (slower, the same values)."""
+    for t in tables:
+        for name, col in zip(t.column_names, t.columns):
+            if pa.types.is_floating(col.type) and (pc.any(pc.is_nan(col)).as_py() or pc.any(pc.is_inf(col)).as_py()):
+                return _json_item_std
+            if name in JSON_TEXT and pa.types.is_string(col.type) and any(
+                    pc.any(pc.match_substring(col, word)).as_py() for word in ("NaN", "Infinity")):
+                return _json_item_std
+    return _json_item
+
+
+def _json_array(batches: Iterator[list], encode: "Callable[[object], bytes]") -> Iterator[bytes]:
     """A JSON array of the batches' items, one item a line (compact within it, as Label Studio's
     own export writes tasks): ``[``, the items joined by ``,`` and newlines, ``]``."""
     first = True
     for items in batches:
         if not items:
             continue
-        yield (b"[\n" if first else b",\n") + b",\n".join(_json_item(x) for x in items)
+        yield (b"[\n" if first else b",\n") + b",\n".join(encode(x) for x in items)
         first = False
     yield b"[]\n" if first else b"\n]\n"
 
@@ -131,24 +153,27 @@ def _position(original: str | None) -> int:
 
 def label_studio_chunks(tables: dict[str, "pa.Table"], done: "Done | None" = None) -> Iterator[bytes]:
     """Label Studio JSON: tasks with their annotations and predictions, to import again."""
-    return _json_array(to_tasks(t, a, p) for t, a, p in task_batches(tables, done=done))
+    return _json_array((to_tasks(t, a, p) for t, a, p in task_batches(tables, done=done)),
+                       json_encoder(tables.values()))
 
 
 def json_min_chunks(tables: dict[str, "pa.Table"], done: "Done | None" = None) -> Iterator[bytes]:
     """Label Studio's JSON-MIN: one object per (non-skipped) annotation, controls as keys."""
-    return _json_array(json_min_records(to_tasks(t, a, [])) for t, a, _ in task_batches(tables, done=done))
+    return _json_array((json_min_records(to_tasks(t, a, [])) for t, a, _ in task_batches(tables, done=done)),
+                       json_encoder([tables["tasks"], tables["annotations"]]))
 
 
 def jsonl_chunks(t: "pa.Table", done: "Done | None" = None) -> Iterator[bytes]:
-    """One JSON object per row; JSON columns (data, value, region, extra) embedded as objects."""
+    """One JSON object per row, compact; JSON columns (data, value, region, extra) embedded as objects."""
+    encode = json_encoder([t])
     for a in range(0, t.num_rows, BATCH):
         lines = []
         for r in t.slice(a, BATCH).to_pylist():
             for k in JSON_COLUMNS:
                 if isinstance(r.get(k), str):
-                    r[k] = json.loads(r[k])
-            lines.append(json.dumps(r, ensure_ascii=False, sort_keys=False) + "\n")
-        yield "".join(lines).encode("utf-8")
+                    r[k] = json.loads(r[k])  # not orjson: it reads an integer beyond 64 bits as a float
+            lines.append(encode(r) + b"\n")
+        yield b"".join(lines)
         if done is not None:
             done(min(a + BATCH, t.num_rows))
 
