@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pty
 import shutil
 import subprocess
 import sys
@@ -68,3 +69,29 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, check:
 
 def git(*args: str, cwd: Path) -> str:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
+
+
+def on_a_terminal(*args: str) -> tuple[int, str, str]:
+    """``annover ARGS`` as a process whose stderr is a terminal (a pseudo-terminal) and whose
+    stdout is a pipe: (exit code, stdout, what the terminal showed)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+           "TERM": "xterm", "COLUMNS": "100"}
+    master, slave = pty.openpty()
+    try:
+        p = subprocess.Popen([sys.executable, "-m", "annover", *args], env=env, stdout=subprocess.PIPE,
+                             stderr=slave, stdin=subprocess.DEVNULL)
+        os.close(slave)
+        shown = bytearray()
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the process closed its end
+                break
+            if not chunk:
+                break
+            shown += chunk
+        out = p.stdout.read().decode()
+        code = p.wait()
+    finally:
+        os.close(master)
+    return code, out, shown.decode(errors="replace")

@@ -18,6 +18,7 @@ from click.testing import CliRunner
 import annover
 from annover.cli import run
 from annover.repo import Repo
+from tests.conftest import on_a_terminal
 
 ROOT = Path(__file__).parents[1]
 EX = ROOT / "examples" / "sentiment"
@@ -239,41 +240,13 @@ def test_exit_code_from_a_real_process(in_repo):
     assert p.returncode == 0 and "no differences" in p.stdout
 
 
-def _on_a_terminal(*args: str) -> tuple[int, str, str]:
-    """``annover ARGS`` as a process whose stderr is a terminal (a pseudo-terminal) and whose
-    stdout is a pipe: (exit code, stdout, what the terminal showed)."""
-    import pty
-
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "TERM": "xterm", "COLUMNS": "100"}
-    master, slave = pty.openpty()
-    try:
-        p = subprocess.Popen([sys.executable, "-m", "annover", *args], env=env, stdout=subprocess.PIPE,
-                             stderr=slave, stdin=subprocess.DEVNULL)
-        os.close(slave)
-        shown = bytearray()
-        while True:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:  # the process closed its end
-                break
-            if not chunk:
-                break
-            shown += chunk
-        out = p.stdout.read().decode()
-        code = p.wait()
-    finally:
-        os.close(master)
-    return code, out, shown.decode(errors="replace")
-
-
 def test_a_spinner_on_a_terminal_and_nothing_on_a_pipe(in_repo, tmp_path):
     """While it works, the diff shows its step on stderr where that is a terminal (data stays on
     stdout); -q, or stderr not a terminal, shows nothing."""
-    code, out, shown = _on_a_terminal("diff", "v1", "v2", "--stat", "--output", str(tmp_path / "rows.parquet"))
+    code, out, shown = on_a_terminal("diff", "v1", "v2", "--stat", "--output", str(tmp_path / "rows.parquet"))
     assert code == 0 and out.startswith("tasks") and "comparing v1 and v2" not in out
     assert "comparing v1 and v2" in shown and f"wrote {tmp_path / 'rows.parquet'}" in shown
-    code, out, shown = _on_a_terminal("diff", "v1", "v2", "--stat", "-q")
+    code, out, shown = on_a_terminal("diff", "v1", "v2", "--stat", "-q")
     assert code == 0 and out.startswith("tasks") and "comparing" not in shown
     code, out, err = cli("diff", "v1", "v2", "--stat")
     assert code == 0 and "comparing" not in err and "comparing" not in out

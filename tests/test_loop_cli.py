@@ -10,7 +10,7 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency
 
 import annover
-from tests.conftest import ROOT, git
+from tests.conftest import ROOT, git, on_a_terminal
 from tests.test_cli import invoke
 from tests.test_report import loop_repo  # noqa: F401  (the fixture)
 
@@ -245,3 +245,13 @@ def test_counts_kept_in_stats_are_the_tables_counts(loop_repo):  # noqa: F811
             by_control.setdefault(ctl, {}).setdefault(lab, 0)
             by_control[ctl][lab] += n
         assert by_control == stats["labels"]
+
+
+def test_loop_commands_show_their_step_on_a_terminal(loop_repo):  # noqa: F811
+    """agreement, suspects and sample name what they are doing on a terminal's stderr while
+    they work (seconds at a million rows); stdout keeps the data."""
+    for args, step in ((("agreement", "v3"), "measuring agreement at v3"),
+                       (("suspects", "v3", "-n", "3"), "finding suspect labels at v3"),
+                       (("sample", "v3", "--strategy", "random", "--n", "5", "--no-record"), "picking 5 task(s) of v3")):
+        code, out, shown = on_a_terminal(*args)
+        assert code == 0 and out and step in shown and step not in out, (args, shown[-300:])

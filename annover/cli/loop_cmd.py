@@ -81,7 +81,9 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool)
       annover agreement v3 --iou 0.7
     """
     arrow_without_pandas()
-    res = Repo(".").agreement(rev, iou_threshold=iou, overlap_threshold=overlap)
+    with Progress() as progress:  # a spinner on a terminal's stderr while it works
+        progress(f"measuring agreement at {rev}")
+        res = Repo(".").agreement(rev, iou_threshold=iou, overlap_threshold=overlap)
     doc = res.to_json()
     if as_json:
         emit_json(doc)
@@ -145,8 +147,10 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool) 
     arrow_without_pandas()
     if len(models) > 2:
         raise click.UsageError("give --model once, or twice to compare two model versions")
-    res = Repo(".").eval(rev, model=models[0] if models else None, policy=policy,
-                         against=models[1] if len(models) == 2 else None)
+    with Progress() as progress:
+        progress(f"scoring predictions against {rev}")
+        res = Repo(".").eval(rev, model=models[0] if models else None, policy=policy,
+                             against=models[1] if len(models) == 2 else None)
     doc = res.to_json()
     if as_json:
         emit_json(doc)
@@ -214,7 +218,9 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
       annover suspects v3 --since v1 --json
     """
     arrow_without_pandas()
-    res = Repo(".").suspects(rev, threshold=threshold, policy=policy, since=since, models=list(models) or None)
+    with Progress() as progress:
+        progress(f"finding suspect labels at {rev}")
+        res = Repo(".").suspects(rev, threshold=threshold, policy=policy, since=since, models=list(models) or None)
     if out:
         with open(out, "w", encoding="utf-8") as f:
             f.writelines(k + "\n" for k in res.task_keys())
@@ -262,8 +268,10 @@ def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, strati
       annover dataset push round-4 --from-sample ID       # the chosen tasks, with predictions
     """
     arrow_without_pandas()
-    res = Repo(".").sample(rev, strategy=strategy, n=n, seed=seed, model=model, stratify=stratify, control=control,
-                           out=out, record=not no_record)
+    with Progress() as progress:
+        progress(f"picking {n} task(s) of {rev}")
+        res = Repo(".").sample(rev, strategy=strategy, n=n, seed=seed, model=model, stratify=stratify,
+                               control=control, out=out, record=not no_record)
     if as_json:
         emit_json(res.to_json())
     else:
