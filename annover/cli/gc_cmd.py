@@ -11,7 +11,6 @@ from annover.repo.gc import GcResult
 from annover.repo.gc import gc as collect
 
 
-
 def _size(n: int) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1000 or unit == "GB":
