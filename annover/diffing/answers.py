@@ -224,13 +224,19 @@ class Matched:
     by_control: "pa.Table | None" = None
 
 
-def _from_sides(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table",
+def _at_sides(mrows: "pa.Table") -> "tuple[np.ndarray, np.ndarray]":
+    """(row in ``ua``, row in ``bt``; -1 for none) of each leftover row."""
+    return tuple(pc.fill_null(mrows.column(c), -1).to_numpy(zero_copy_only=False)  # type: ignore[return-value]
+                 for c in ("__ia", "__ib"))
+
+
+def _from_sides(ua: "pa.Table", bt: "pa.Table", ia: "np.ndarray", ib: "np.ndarray",
                 of: "Callable[[pa.Table, np.ndarray], np.ndarray]") -> "np.ndarray":
-    """``of(table, rows)`` of each leftover row, from the side it is on (each side's rows taken once)."""
-    ia, ib = (pc.fill_null(mrows.column(c), -1).to_numpy(zero_copy_only=False) for c in ("__ia", "__ib"))
+    """``of(table, rows)`` of each leftover row (at ``ia`` / ``ib``: :func:`_at_sides`), from the
+    side it is on (each side's rows taken once)."""
     on_a = ia >= 0
     x, y = of(ua, ia[on_a]), of(bt, ib[~on_a])
-    out = np.empty(mrows.num_rows, x.dtype)
+    out = np.empty(len(ia), x.dtype)
     out[on_a], out[~on_a] = x, y
     return out
 
@@ -239,10 +245,9 @@ def _taken(name: str, then: "Callable[[pa.Array], pa.Array]") -> "Callable[[pa.T
     return lambda t, rows: K.np_bool(then(K.column(t, name).take(pa.array(rows, pa.int64()))))
 
 
-def _control_codes(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table") -> "np.ndarray":
-    """One integer per (answer, control) of each leftover row: the answer's code
-    (:func:`pairing.coded`) then the control's, one dictionary of controls over both sides."""
-    ia, ib = (pc.fill_null(mrows.column(c), -1).to_numpy(zero_copy_only=False) for c in ("__ia", "__ib"))
+def _control_codes(ua: "pa.Table", bt: "pa.Table", ia: "np.ndarray", ib: "np.ndarray") -> "np.ndarray":
+    """One integer per (answer, control) of each leftover row (at ``ia`` / ``ib``): the answer's
+    code (:func:`pairing.coded`) then the control's, one dictionary of controls over both sides."""
     on_a = ia >= 0
     order = np.concatenate([np.flatnonzero(on_a), np.flatnonzero(~on_a)])
     answer = np.concatenate([pairing.stored_codes(ua, pairing.ANSWER)[ia[on_a]],
@@ -250,7 +255,7 @@ def _control_codes(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table") -> "np.nda
     x = K.column(ua, "from_name").take(pa.array(ia[on_a], pa.int64()))
     y = K.column(bt, "from_name").take(pa.array(ib[~on_a], pa.int64()))
     names = pa.chunked_array([x, y if y.type == x.type else y.cast(x.type)], x.type)
-    out = np.empty(mrows.num_rows, np.int64)
+    out = np.empty(len(ia), np.int64)
     out[order] = pairing.then(answer, names)
     return out
 
@@ -282,10 +287,11 @@ def _by_control(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", out: TableDif
     """(pairs of leftover rows that :func:`match_regions` pairs by control, the rows left to it):
     one row on each side of a control in an answer, neither value a possible shape (a relabel
     of a classification), found and counted a column at a time."""
-    on_a = K.np_bool(pc.is_valid(mrows.column("__ia")))
-    region = np.flatnonzero(_from_sides(ua, bt, mrows, _taken("region_key", lambda v: pc.not_equal(v, ""))))
-    shape = _from_sides(ua, bt, mrows, _taken("value", _may_be_shape))
-    first, last = _one_each(_control_codes(ua, bt, mrows)[region], on_a[region], shape[region])
+    ia, ib = _at_sides(mrows)
+    on_a = ia >= 0
+    region = np.flatnonzero(_from_sides(ua, bt, ia, ib, _taken("region_key", lambda v: pc.not_equal(v, ""))))
+    shape = _from_sides(ua, bt, ia, ib, _taken("value", _may_be_shape))
+    first, last = _one_each(_control_codes(ua, bt, ia, ib)[region], on_a[region], shape[region])
     if not len(first):
         return None, mrows
     first, last = region[first], region[last]

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Iterator, Sequence
 from annover._lazy import lazy
 from annover.errors import ObjectError
 from annover.model import canonical as C
-from annover.store.duck import fetch
+from annover.store.duck import fetch, quoted
 from annover.store.objects import ObjectRef, ObjectStore, sha256_file
 from annover.store.snapshots import TASK_HASH
 
@@ -94,7 +94,7 @@ class Source:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {alias} AS {self.view}")
             return alias
         if self.paths:
-            files = ", ".join("'" + p.replace("'", "''") + "'" for p in self.paths)
+            files = ", ".join(quoted(p) for p in self.paths)
             con.execute(f"CREATE OR REPLACE TEMP VIEW {alias} AS SELECT * FROM read_parquet([{files}])")
             return alias
         empty = C.schema(self.name).empty_table()
@@ -105,7 +105,7 @@ class Source:
 
 
 def _read(paths: Sequence[str]) -> str:
-    files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+    files = ", ".join(quoted(p) for p in paths)
     return f"read_parquet([{files}], union_by_name = true)"
 
 

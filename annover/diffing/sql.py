@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from annover.diffing.result import NO_LABEL, NO_TASK
 from annover.diffing.sources import Spec
+from annover.store.duck import quoted
 from annover.store.snapshots import TASK_HASH, row_hash_sql
 
 #: The order in which each policy picks an answer's label for a task and control.
@@ -51,11 +52,6 @@ def rows_of_tasks(spec: Spec, src: str, tasks: str, within: "tuple[str, str] | N
     cols = ", ".join(["task_key", spec.answer_key, "region_key", *spec.cols])
     where = "" if within is None else f" WHERE task_key BETWEEN {quoted(within[0])} AND {quoted(within[1])}"
     return f"SELECT {cols} FROM {src} SEMI JOIN {tasks} USING (task_key){where}"
-
-
-def quoted(text: str) -> str:
-    """``text`` as an SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def unmatched_hashes(a: str, b: str) -> str:

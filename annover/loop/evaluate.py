@@ -22,6 +22,7 @@ from annover.diffing.result import DEFAULT_POLICY, Options
 from annover.errors import UsageError
 from annover.loop import queries as Q
 from annover.loop.stats import prf
+from annover.store.duck import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -185,13 +186,13 @@ def compare_models(annotations: "pa.Table", predictions: "pa.Table", a: str, b: 
     with Q.Session(preds=predictions) as s:
         Q.build_best(s, "preds", "best")
         common = [r[0] for r in s.con.execute(f"""
-            SELECT DISTINCT task_key FROM preds WHERE model_version = '{a.replace("'", "''")}'
-            INTERSECT SELECT DISTINCT task_key FROM preds WHERE model_version = '{b.replace("'", "''")}'
+            SELECT DISTINCT task_key FROM preds WHERE model_version = {quoted(a)}
+            INTERSECT SELECT DISTINCT task_key FROM preds WHERE model_version = {quoted(b)}
             ORDER BY 1""").fetchall()]
         same = s.con.execute(f"""
             SELECT x.from_name, count(*), count(*) FILTER (WHERE x.label = y.label)
             FROM best AS x JOIN best AS y ON x.task_key = y.task_key AND x.from_name = y.from_name
-            WHERE x.model_version = '{a.replace("'", "''")}' AND y.model_version = '{b.replace("'", "''")}'
+            WHERE x.model_version = {quoted(a)} AND y.model_version = {quoted(b)}
             GROUP BY 1 ORDER BY 1""").fetchall()
     return {"models": [a, b], "tasks": len(common),
             "a": evaluate(annotations, predictions, a, policy, tasks=common).to_json(),

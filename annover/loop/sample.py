@@ -25,6 +25,7 @@ from annover._lazy import lazy
 from annover.diffing.result import DEFAULT_POLICY
 from annover.errors import UsageError
 from annover.loop import queries as Q
+from annover.store.duck import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -68,10 +69,6 @@ class SampleResult:
 def tie_key(seed: int, task_key: str) -> str:
     """The order of equal candidates: a hash of the seed and the task key."""
     return hashlib.sha256(f"{seed}\0{task_key}".encode()).hexdigest()
-
-
-def _q(s: str) -> str:
-    return s.replace("'", "''")
 
 
 def _candidates(strategy: str, c: str) -> str:
@@ -158,7 +155,7 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
             row = s.one("SELECT from_name FROM (SELECT from_name FROM best UNION ALL SELECT from_name FROM ratings) "
                         "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
             ctl = row[0] if row else None
-        c = f"from_name = '{_q(ctl)}'" if ctl else "true"
+        c = f"from_name = {quoted(ctl)}" if ctl else "true"
         s.make("unl", "SELECT task_key FROM tasks WHERE task_key NOT IN (SELECT task_key FROM ann WHERE NOT was_cancelled)")
         s.make("label_of", f"""SELECT t.task_key, coalesce(b.label, r.label) AS label FROM tasks AS t
                                LEFT JOIN (SELECT * FROM best WHERE {c}) AS b ON b.task_key = t.task_key

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.diffing.result import DEFAULT_POLICY, Options
 from annover.loop import queries as Q
+from annover.store.duck import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -58,10 +59,6 @@ class SuspectsResult:
 def _shown(row: dict) -> dict:
     """A result row with its label texts as people read them."""
     return {k: Q.shown(v) if k in ("label", "other", "predicted", "before") else v for k, v in row.items()}
-
-
-def _q(s: str) -> str:
-    return s.replace("'", "''")
 
 
 def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, previous: "pa.Table | None" = None,
@@ -122,7 +119,7 @@ def _majority(s: "Q.Session", add: Any) -> None:
 def _model(s: "Q.Session", add: Any, threshold: float, models: list[str] | None) -> None:
     """A resolved label a model's best prediction contradicts with a score of at least ``threshold``."""
     Q.build_best(s, "preds", "best")
-    only = "" if models is None else "AND p.model_version IN (" + ", ".join(f"'{_q(m)}'" for m in models) + ")"
+    only = "" if models is None else "AND p.model_version IN (" + ", ".join(quoted(m) for m in models) + ")"
     for r in s.fetch(f"""
         SELECT r.task_key, r.from_name, r.label, p.model_version, p.label AS predicted, p.score
         FROM res AS r JOIN best AS p ON r.task_key = p.task_key AND r.from_name = p.from_name

@@ -38,6 +38,11 @@ def cursor(*, ordered: bool = True) -> Any:
     return cur
 
 
+def quoted(text: str) -> str:
+    """``text`` as an SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
 def fetch(con: Any, sql: str) -> "pa.Table":
     """The result of a query as one Arrow table."""
     rel = con.sql(sql)
