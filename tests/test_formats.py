@@ -9,6 +9,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from annover.model import canonical as C
 from annover.errors import ConfigError, InputError, UsageError, ValidationError
@@ -381,6 +383,35 @@ def test_a_large_flat_file_reads_as_the_one_thread_way(tmp_path, monkeypatch, al
     assert fast.annotations.num_rows < n  # answers of one annotator, task and control merged
     for name in ("tasks", "annotations"):
         assert getattr(fast, name).equals(getattr(plain, name)), name
+
+
+_KEY_TEXT = st.text(alphabet=st.sampled_from("ab1é€ -#~\U0001F600"), min_size=1, max_size=4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(_KEY_TEXT, st.one_of(st.none(), st.sampled_from(["a", "a-b", "a b", "é", "z#0"])),
+                               st.sampled_from(["cat", "dog"])), min_size=0, max_size=40),
+       sort_rows=st.sampled_from([1, 10**9]))
+def test_a_flat_file_of_one_control_comes_out_in_key_order(rows, sort_rows):
+    """With one control, from_flat trusts its own order (no second check): the annotations are
+    in key order with unique keys, whichever sort ordered them (DuckDB or Arrow), and
+    checking and sorting them again changes nothing."""
+    cfg = LabelingConfig("<View><Text name='text' value='$text'/><Choices name='cls' toName='text'>"
+                         "<Choice value='cat'/><Choice value='dog'/></Choices></View>")
+    table = pa.table({"task_key": [r[0] for r in rows], "annotator": [r[1] for r in rows],
+                      "label": [r[2] for r in rows]}, schema=pa.schema([("task_key", pa.string()),
+                                                                        ("annotator", pa.string()),
+                                                                        ("label", pa.string())]))
+    keep = duck.SORT_ROWS
+    duck.SORT_ROWS = sort_rows
+    try:
+        ann = flat.from_flat(table, "rows.parquet", config=cfg).annotations
+    finally:
+        duck.SORT_ROWS = keep
+    ordered, same = C.key_order(ann, "annotations")
+    assert ordered and not same.any()
+    assert C.sort_table(ann, "annotations").equals(ann)
+    assert ann.num_rows == len({(k, w or "-") for k, w, _ in rows})
 
 
 def test_label_studio_json_holds_what_orjson_refuses(tmp_path):

@@ -151,8 +151,11 @@ def from_flat(table: "pa.Table", source: str, *, config: LabelingConfig | None =
                  else pa.nulls(table.num_rows, pa.string()))
     group = ["task_key", "annotation_key"] + (["from_name"] if len(fn_values) > 1 else [])
     base = _answers(keys, annotator, from_name, labels, group, const_fn, one_label=parent is None)
+    # one control: an answer is one row, sorted on (task_key, annotation_key), so on the key with
+    # its region_key too; several: sorted on from_name, not on region_key
+    in_order = len(group) == 2
     tasks, annotations = _both(lambda: finish(_tasks(table, key_col, base, source), "tasks", source),
-                               lambda: finish(_regions(base, fn_values, ctl_of), "annotations", source),
+                               lambda: finish(_regions(base, fn_values, ctl_of), "annotations", source, in_order),
                                base.num_rows)
     return Tables(tasks, annotations, empty("predictions"), str(fmt), [])
 

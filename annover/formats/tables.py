@@ -38,8 +38,11 @@ def empty(name: str) -> "pa.Table":
     return C.schema(name).empty_table()
 
 
-def finish(table: "pa.Table", name: str, source: str) -> "pa.Table":
-    """Conform, sort, and refuse duplicate keys (naming them)."""
+def finish(table: "pa.Table", name: str, source: str, in_order: bool = False) -> "pa.Table":
+    """Conform, sort, and refuse duplicate keys (naming them). ``in_order``: the caller built
+    the rows in key order with unique keys (conformed only: the check reads every key column)."""
+    if in_order:
+        return C.conform(table, name)
     t, same = C.sorted_table(C.conform(table, name), name, duck.sort_indices)
     dups = C.duplicate_keys(t, name, same=same)
     if dups:
