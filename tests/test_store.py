@@ -381,3 +381,41 @@ def test_a_part_decodes_as_the_parquet_reader_decodes_it(distinct):
     got = decode_part(data, None)
     assert got.schema == want.schema and got.equals(want)
     assert decode_part(data, ["labels", "value"]).equals(want.select(["labels", "value"]))
+
+
+def test_identity_is_read_as_git_config_reads_it(tmp_path, monkeypatch):
+    """One git run for user.name and user.email gives what ``git config KEY`` gives (the last of
+    a key set twice, spaces kept); unset: the environment, then annover's fallback."""
+    root = tmp_path / "r"
+    root.mkdir()
+    Git.init(root)
+    g = Git(root)
+    for k in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+        monkeypatch.delenv(k, raising=False)
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-global"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("USER", "someone")
+    assert g.author() == "someone <annover@localhost>"
+    git("config", "user.name", "First Name", cwd=root)
+    git("config", "--add", "user.name", "Ann  O'Ver", cwd=root)
+    git("config", "user.email", "ann@example.org", cwd=root)
+    want = [git("config", k, cwd=root).strip() for k in ("user.name", "user.email")]
+    assert want == ["Ann  O'Ver", "ann@example.org"]
+    assert g.author() == f"{want[0]} <{want[1]}>" and g.identity_env() == {}
+
+
+def test_a_commit_writes_its_files_as_blobs_in_one_run(tmp_path):
+    """The blobs of a commit are written as they are (no filters, even where attributes ask
+    for some), in path order, whatever their bytes."""
+    root = tmp_path / "r"
+    root.mkdir()
+    Git.init(root)
+    (root / ".gitattributes").write_text("* text=auto eol=crlf\n")
+    g = Git(root)
+    files = {"b.txt": b"two\r\nlines\r\n", "a/x.bin": bytes(range(256)) * 3, "c": b"", "d\u00e9.json": b'{"k": 1}\n'}
+    commit = g.commit(files, "m", None)
+    for path, data in files.items():
+        assert subprocess.run(["git", "cat-file", "blob", f"{commit}:{path}"], cwd=root, capture_output=True,
+                              check=True).stdout == data
+        assert g.blob_id(data, commit) == git("rev-parse", f"{commit}:{path}", cwd=root).strip()
+    assert not list(g.git_dir.glob("annover-blobs-*"))

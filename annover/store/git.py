@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -263,23 +264,27 @@ class Git:
 
     # ------------------------------------------------------------------ identity
 
-    def _config(self, key: str) -> str:
-        return self.run("config", key, check=False).strip()
+    def _identity(self) -> tuple[str, str]:
+        """(user.name, user.email) as git's config has them, '' where unset: one git run
+        (the last value of a key given twice wins, as ``git config KEY`` reads it)."""
+        out = self.run("config", "-z", "--get-regexp", r"^user\.(name|email)$", check=False)
+        found = dict(item.partition("\n")[::2] for item in out.split("\0") if item)
+        return found.get("user.name", "").strip(), found.get("user.email", "").strip()
 
-    def identity_env(self) -> dict[str, str]:
+    def identity_env(self, identity: tuple[str, str] | None = None) -> dict[str, str]:
         """git author/committer, falling back to 'annover' where git has no identity."""
+        name, email = identity or self._identity()
         env = {}
-        if not self._config("user.name") and "GIT_AUTHOR_NAME" not in os.environ:
+        if not name and "GIT_AUTHOR_NAME" not in os.environ:
             env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = os.environ.get("USER") or "annover"
-        if not self._config("user.email") and "GIT_AUTHOR_EMAIL" not in os.environ:
+        if not email and "GIT_AUTHOR_EMAIL" not in os.environ:
             env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = "annover@localhost"
         return env
 
     def author(self) -> str:
-        env = {**os.environ, **self.identity_env()}
-        name = self._config("user.name") or env.get("GIT_AUTHOR_NAME", "")
-        email = self._config("user.email") or env.get("GIT_AUTHOR_EMAIL", "")
-        return f"{name} <{email}>"
+        name, email = identity = self._identity()
+        env = {**os.environ, **self.identity_env(identity)}
+        return f"{name or env.get('GIT_AUTHOR_NAME', '')} <{email or env.get('GIT_AUTHOR_EMAIL', '')}>"
 
     # ------------------------------------------------------------------ commits
 
@@ -339,15 +344,24 @@ class Git:
 
     def _index_info(self, files: "dict[str, bytes | Path | None]") -> bytes:
         """``update-index --index-info`` lines for ``files``; their blobs written to git."""
-        entries = []
-        for path, content in sorted(files.items()):
-            if content is None:
-                entries.append(f"0 {ZERO_OID}\t{path}")
-                continue
-            data = content if isinstance(content, bytes) else (self.toplevel / path).read_bytes()
-            blob = self.run("hash-object", "-w", "--stdin", input=data).strip()
-            entries.append(f"{_FILE_MODE} {blob}\t{path}")
+        items = sorted(files.items())
+        blobs = iter(self._write_blobs([c if isinstance(c, bytes) else (self.toplevel / p).read_bytes()
+                                        for p, c in items if c is not None]))
+        entries = [f"0 {ZERO_OID}\t{path}" if content is None else f"{_FILE_MODE} {next(blobs)}\t{path}"
+                   for path, content in items]
         return ("\n".join(entries) + "\n").encode()
+
+    def _write_blobs(self, contents: list[bytes]) -> list[str]:
+        """Write each content as a blob, as it is (no filters), in one git run; their ids in order."""
+        if not contents:
+            return []
+        with tempfile.TemporaryDirectory(prefix="annover-blobs-", dir=self.git_dir) as tmp:
+            paths = [Path(tmp) / str(i) for i in range(len(contents))]
+            for path, content in zip(paths, contents):
+                path.write_bytes(content)
+            out = self.run("hash-object", "-w", "--no-filters", "--stdin-paths",
+                           input="".join(f"{p}\n" for p in paths).encode())
+        return out.split()
 
     def clear_private_index(self) -> bool:
         """Remove a private index (and its lock) an earlier commit left; True if there was one."""
