@@ -412,6 +412,11 @@ def test_a_flat_file_of_one_control_comes_out_in_key_order(rows, sort_rows):
     assert ordered and not same.any()
     assert C.sort_table(ann, "annotations").equals(ann)
     assert ann.num_rows == len({(k, w or "-") for k, w, _ in rows})
+    # an unknown annotator stays unknown (its answer key is "-#0"); each answer names its own
+    assert set(zip(ann.column("task_key").to_pylist(), ann.column("annotator").to_pylist())) == {
+        (k, w) for k, w, _ in rows}
+    assert all(a == f"{w or '-'}#0" for w, a in zip(ann.column("annotator").to_pylist(),
+                                                    ann.column("annotation_key").to_pylist()))
 
 
 def test_label_studio_json_holds_what_orjson_refuses(tmp_path):

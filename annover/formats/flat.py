@@ -236,16 +236,20 @@ def _label_column(table: "pa.Table", source: str) -> tuple["pa.ChunkedArray", "p
 def _answers(keys: "pa.ChunkedArray", annotator: "pa.ChunkedArray", from_name: "pa.ChunkedArray | None",
              labels: "pa.ChunkedArray", group: list[str], const_fn: str | None, one_label: bool) -> "pa.Table":
     """task_key, annotation_key, annotator, from_name, labels (a list): sorted, one row a region."""
-    # annotation key "<annotator>#0", built once per distinct annotator
-    ann_enc = C.single_chunk(pc.dictionary_encode(pc.fill_null(annotator, "-")))
-    ann_keys = pc.binary_join_element_wise(ann_enc.dictionary, "0", "#")
-    ann_key = pa.DictionaryArray.from_arrays(ann_enc.indices, ann_keys).dictionary_decode()
-    base = pa.table({"task_key": keys, "annotation_key": ann_key, "annotator": annotator,
-                     **({"from_name": from_name} if from_name is not None else {}), "labels": labels})
-    # sorted on the annotation key's rank among the few distinct keys: an integer compares quicker
-    rank = C.int_array(C.dense_rank(ann_keys)[0], "int32").take(ann_enc.indices)
-    order = base.select(group).set_column(1, "annotation_key", rank)
-    base = C.take(base, duck.sort_indices(order, group))
+    # a code per distinct annotator (a null one too: it stays null, its answer key is "-#0"), whose
+    # annotation key "<annotator>#0" is built once; the rows are sorted on the key's rank among
+    # the few distinct keys (an integer compares quicker) and carry the code, decoded once sorted
+    who = C.single_chunk(pc.dictionary_encode(annotator, null_encoding="encode"))
+    ann_keys = pc.binary_join_element_wise(pc.fill_null(who.dictionary, "-"), "0", "#")
+    rank = C.int_array(C.dense_rank(ann_keys)[0], "int32").take(who.indices)
+    fn = {"from_name": from_name} if from_name is not None else {}
+    order = pa.table({"task_key": keys, "annotation_key": rank, **fn}).select(group)
+    rows = C.take(pa.table({"task_key": keys, "code": who.indices, **fn, "labels": labels}),
+                  duck.sort_indices(order, group))
+    code = rows.column("code")
+    base = pa.table({"task_key": rows.column("task_key"), "annotation_key": ann_keys.take(code),
+                     "annotator": who.dictionary.take(code), **{k: rows.column(k) for k in fn},
+                     "labels": rows.column("labels")})
     if const_fn is not None:
         base = base.add_column(3, "from_name", C.repeat_string(const_fn, base.num_rows))
     if one_label:  # a list of one
