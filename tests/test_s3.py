@@ -103,3 +103,25 @@ def test_push_clone_pull_load_over_s3(tmp_path, monkeypatch, s3_env):
     tracked = subprocess.run(["git", "grep", "-I", "annover-test-secret", "HEAD"], cwd=repo.root,
                              capture_output=True, text=True)
     assert "annover-test-secret" not in history and tracked.stdout == ""
+
+
+def test_a_push_sees_what_dvc_wrote_beside_a_listed_folder(tmp_path, s3_env):
+    """s3fs caches the listing of each two-letter folder it read; an object DVC writes there
+    afterwards (through its own client) is seen by annover's next check of the remote, not
+    hidden by that cache (a version whose listing shares its first two letters with one of
+    its files' was refused after a complete push)."""
+    import boto3
+
+    from annover.store.dvc import Dvc, _on_remote
+
+    endpoint, bucket = s3_env
+    repo = annover.init(tmp_path / "labels", remote=f"s3://{bucket}/store", remote_options={"endpointurl": endpoint})
+    s3 = boto3.client("s3", endpoint_url=endpoint)
+    first, second = "ab" + "0" * 30, "ab" + "1" * 30 + ".dir"
+    s3.put_object(Bucket=bucket, Key=f"store/files/md5/ab/{first[2:]}", Body=b"x")
+    with Dvc(repo.root)._remote(None, 30) as (_, odb):
+        folder = odb.fs.parent(odb.oid_to_path(first))
+        assert odb.fs.ls(folder)  # the folder's listing, now cached
+        s3.put_object(Bucket=bucket, Key=f"store/files/md5/ab/{second[2:]}", Body=b"[]")
+        assert _on_remote(odb, [first, second]) == {first, second}
+        assert _on_remote(odb, [second, "cd" + "2" * 30]) == {second}

@@ -243,11 +243,22 @@ def this_machine_warning(remote: RemoteInfo) -> str:
             "(or any DVC URL), then `annover push`")
 
 
+def _on_remote(odb: Any, oids: list[str]) -> set[str]:
+    """Which of ``oids`` the remote holds, asked now: an object store's filesystem (s3fs) caches
+    the listing of each two-letter folder it lists, and does not see what DVC's push wrote
+    there since through another instance (a listing whose md5 shares its first two letters
+    with one of its files' would seem absent after the push)."""
+    if not oids:
+        return set()
+    fs = getattr(odb.fs, "fs", None)
+    if hasattr(fs, "invalidate_cache"):
+        fs.invalidate_cache()
+    return set(odb.oids_exist(oids))
+
+
 def _hash(md5: str) -> Any:
     """DVC's HashInfo of a file or (``...dir``) a listing."""
     return dvc_hash_info.HashInfo(HASH_NAME, md5)
-
-
 
 
 def _label(d: Any, remote: str | None) -> str:
@@ -405,10 +416,10 @@ class Dvc:
         """
         listings = list(dict.fromkeys(listings))
         with self._remote(remote, remote_timeout(timeout, TRANSFER_TIMEOUT)) as (d, odb):
-            there = set(odb.oids_exist(listings)) if listings else set()
+            there = _on_remote(odb, listings)
             files, missing = self._listed(d.cache.local, [m for m in listings if m not in there])
             wanted = {hi.value: hi for fs in files.values() for hi in fs}
-            lacking = set(wanted) - set(odb.oids_exist(list(wanted))) if wanted else set()
+            lacking = set(wanted) - _on_remote(odb, list(wanted))
             damaged = self._damaged(d.cache.local, sorted(lacking))
             complete = [m for m in files if not any(hi.value in damaged for hi in files[m])]
             missing += [m for m in files if m not in complete]
@@ -418,7 +429,7 @@ class Dvc:
             unconfirmed = {m: gone for m, gone in unconfirmed.items() if gone}
             ready = [m for m in complete if m not in unconfirmed]
             n += self._send(d.cloud.push, [_hash(m) for m in ready], remote, "push")
-            held = set(odb.oids_exist(ready)) if ready else set()
+            held = _on_remote(odb, ready)
             unconfirmed |= {m: [m] for m in ready if m not in held}
         return Moved([m for m in ready if m in held], [m for m in listings if m in there], missing, n, damaged,
                      unconfirmed)
@@ -431,11 +442,11 @@ class Dvc:
         anyway (deleted there since), that index is stale: it is cleared and the files sent again.
         """
         n = cls._send(push, send, remote, "push")
-        absent = {hi.value for hi in send} - set(odb.oids_exist([hi.value for hi in send])) if send else set()
+        absent = {hi.value for hi in send} - _on_remote(odb, [hi.value for hi in send])
         if absent:
             dvc_db.get_index(odb).clear()
             n += cls._send(push, [hi for hi in send if hi.value in absent], remote, "push")
-            absent -= set(odb.oids_exist(sorted(absent)))
+            absent -= _on_remote(odb, sorted(absent))
         return n, absent
 
     @staticmethod
@@ -516,7 +527,7 @@ class Dvc:
                            timeout: float | None = None) -> set[str]:
         """Which of the listings the remote has (a listing there means its files are there)."""
         with self._remote(remote, remote_timeout(timeout, REMOTE_TIMEOUT), must_exist=True) as (_, odb):
-            return set(odb.oids_exist(list(dict.fromkeys(listings)))) if listings else set()
+            return _on_remote(odb, list(dict.fromkeys(listings)))
 
     @contextmanager
     def _remote(self, remote: str | None, timeout: float, must_exist: bool = False) -> Iterator[tuple[Any, Any]]:
