@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
+from xml.sax.saxutils import quoteattr
 
 import numpy as np
 import pyarrow as pa
@@ -18,6 +19,8 @@ from annover.formats.label_studio import from_ls_tasks
 from annover.formats.read import read_source
 from annover.model.config import LabelingConfig
 from annover.store import duck
+
+from .conftest import DATA
 
 LABELS = ["cat", "dog", "bird"]
 ANNOTATORS = ["a@x.org", "b@x.org", "c@x.org"]
@@ -260,3 +263,69 @@ def test_order_of_codes_is_a_stable_sort(codes, offset):
     for c in (np.array(codes, dtype=np.int64), np.array(codes, dtype=np.int64) + offset):
         span = int(c.max()) + 1 if len(c) else 1
         assert C.order_of_codes(c, span).tolist() == np.argsort(c, kind="stable").tolist()
+
+
+_WORDS = st.text(alphabet=st.sampled_from("ab é€\U0001F600\"\\"), min_size=1, max_size=5)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=st.lists(st.tuples(_WORDS, st.one_of(st.none(), _WORDS), _WORDS), min_size=0, max_size=60),
+       piece=st.sampled_from([1, 3, 1 << 16]))
+def test_a_flat_file_read_with_dictionaries_is_the_same_content(rows, piece):
+    """Read for a snapshot, a flat file's label-decided columns are dictionary arrays: the
+    content id (streamed a piece at a time), task hashes, stats and the Parquet parts are
+    those of the plain texts, and the parts read back as texts."""
+    from annover.formats import flat
+    from annover.model import stats
+    from annover.store import snapshots as S
+
+    labels = sorted({r[2] for r in rows}) or ["x"]
+    cfg = LabelingConfig("<View><Text name='t' value='$t'/><Choices name='c' toName='t'>"
+                         + "".join(f"<Choice value={quoteattr(lab)}/>" for lab in labels) + "</Choices></View>")
+    table = pa.table({"task_key": [r[0] for r in rows], "annotator": [r[1] for r in rows],
+                      "label": [r[2] for r in rows]},
+                     schema=pa.schema([("task_key", pa.string()), ("annotator", pa.string()), ("label", pa.string())]))
+    plain = flat.from_flat(table, "f", config=cfg, validate=False)
+    enc = flat.from_flat(table, "f", config=cfg, validate=False, encoded=True)
+    keep, C.PIECE = C.PIECE, piece
+    try:
+        for name in ("tasks", "annotations"):
+            a, b = getattr(plain, name), getattr(enc, name)
+            assert C.content_id(a, name) == C.content_id(b, name)
+            assert S.task_hashes(a, name).equals(S.task_hashes(b, name))
+    finally:
+        C.PIECE = keep
+    if rows:
+        assert any(pa.types.is_dictionary(f.type) for f in enc.annotations.schema)
+    assert C.plain_table(enc.annotations).equals(plain.annotations)
+    assert stats.compute(enc.tasks, enc.annotations) == stats.compute(plain.tasks, plain.annotations)
+    assert S.part_bytes(enc.annotations) == S.part_bytes(plain.annotations)  # byte for byte, a slice too
+    n = enc.annotations.num_rows
+    assert S.part_bytes(enc.annotations.slice(n // 3, n // 2)) == S.part_bytes(plain.annotations.slice(n // 3, n // 2))
+    assert pq_read(S.part_bytes(enc.annotations)).equals(plain.annotations)
+
+
+def pq_read(data: bytes) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    return pq.read_table(pa.BufferReader(data))
+
+
+@pytest.mark.parametrize("name", C.TABLES)
+def test_parts_read_back_with_the_canonical_types_without_an_arrow_schema(name):
+    """A part stores no Arrow schema: pyarrow reads each canonical column back with its type
+    and nullability from the Parquet types alone (a list's item is named ``element``)."""
+    from annover.store import snapshots as S
+
+    t = read_source(DATA / "all_types.json", config=LabelingConfig.from_file(str(DATA / "all_types.xml")),
+                    key="data.uid")
+    table = getattr(t, name)
+    import pyarrow.parquet as pq
+
+    data = S.part_bytes(table)
+    assert b"ARROW:schema" not in (pq.ParquetFile(pa.BufferReader(data)).metadata.metadata or {})
+    back = pq_read(data)
+    for want, got in zip(C.schema(name), back.schema):
+        kind = want.type if not pa.types.is_list(want.type) else pa.list_(pa.field("element", want.type.value_type))
+        assert (got.name, got.type, got.nullable) == (want.name, kind, want.nullable)
+    assert C.conform(back, name).equals(table)

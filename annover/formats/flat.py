@@ -137,8 +137,10 @@ def _value_text(v: object) -> str:
 
 
 def from_flat(table: "pa.Table", source: str, *, config: LabelingConfig | None = None, key: str | None = None,
-              validate: bool = True, fmt: str = Format.CSV) -> Tables:
-    """Canonical tables of flat rows; InputError / ValidationError naming the row."""
+              validate: bool = True, fmt: str = Format.CSV, encoded: bool = False) -> Tables:
+    """Canonical tables of flat rows; InputError / ValidationError naming the row. ``encoded``:
+    with one control, the columns a region's label decides (value, region key, control, type)
+    may be dictionary arrays (see :func:`annover.model.canonical.encoded`)."""
     column_names(table, source)
     key_col = (key.split(".", 1)[1] if key and key.startswith("data.") else key) or "task_key"
     keys = _key_column(table, key_col, source)
@@ -155,7 +157,8 @@ def from_flat(table: "pa.Table", source: str, *, config: LabelingConfig | None =
     # its region_key too; several: sorted on from_name, not on region_key
     in_order = len(group) == 2
     tasks, annotations = _both(lambda: finish(_tasks(table, key_col, base, source), "tasks", source),
-                               lambda: finish(_regions(base, fn_values, ctl_of), "annotations", source, in_order),
+                               lambda: finish(_regions(base, fn_values, ctl_of, encoded and in_order), "annotations",
+                                              source, in_order),
                                base.num_rows)
     return Tables(tasks, annotations, empty("predictions"), str(fmt), [])
 
@@ -284,9 +287,10 @@ def _merge_runs(base: "pa.Table", group: list[str]) -> "pa.Table":
     return C.take(base, duck.sort_indices(base, group))
 
 
-def _regions(base: "pa.Table", fn_values: list, ctl_of: dict[str | None, Control | None]) -> "pa.Table":
+def _regions(base: "pa.Table", fn_values: list, ctl_of: dict[str | None, Control | None],
+             encoded: bool = False) -> "pa.Table":
     """The annotations table: value / to_name / type / region_key encoded once per distinct
-    (control, labels) and spread with a dictionary take."""
+    (control, labels) and spread with a dictionary take (kept as dictionaries: ``encoded``)."""
     fn_col = base.column("from_name").combine_chunks()
     lab_col = base.column("labels").combine_chunks()
     lengths = pc.min_max(pc.list_value_length(lab_col)).as_py() if len(lab_col) else {}
@@ -304,17 +308,18 @@ def _regions(base: "pa.Table", fn_values: list, ctl_of: dict[str | None, Control
     columns = list(zip(*(_region_of(fn, labs, ctl_of.get(fn)) for fn, labs in combos))) or [(), (), (), ()]
     idx = C.single_chunk(enc).indices
     value_d, to_d, type_d, rk_d = (pa.array(list(c), pa.string()) for c in columns)
+    spread = C.encoded if encoded else (lambda i, d: d.take(i))
     m = base.num_rows
     return pa.table({
         "task_key": base.column("task_key"),
         "annotation_key": base.column("annotation_key"),
-        "region_key": pc.take(rk_d, idx),
+        "region_key": spread(idx, rk_d),
         "annotator": base.column("annotator"),
         "from_name": fn_col,
-        "to_name": pc.take(to_d, idx),
-        "type": pc.take(type_d, idx),
+        "to_name": spread(idx, to_d),
+        "type": spread(idx, type_d),
         "labels": lab_col,
-        "value": pc.take(value_d, idx),
+        "value": spread(idx, value_d),
         "was_cancelled": pa.array(np.zeros(m, dtype=bool)),
         "ground_truth": pa.array(np.zeros(m, dtype=bool)),
     })

@@ -48,13 +48,15 @@ def looks_like_tasks(doc: list) -> bool:
 
 def read_source(path: str | Path, *, config: LabelingConfig | None = None, key: str | None = None,
                 fmt: str | None = None, validate: bool | str = True,
-                users: dict[int, str] | None = None) -> Tables:
+                users: dict[int, str] | None = None, encoded: bool = False) -> Tables:
     """Read ``path`` into canonical tables; InputError / ValidationError on bad input.
 
     ``validate``: True / False or a strictness (``strict``, ``check``, ``warn``, ``off``; see
     :mod:`annover.formats.ls_results`), which Label Studio's own shapes (JSON, JSON-MIN, CSV)
     follow; flat rows and annover's Parquet are checked unless it is ``off``. ``users`` maps
     numeric Label Studio user ids to e-mails (``completed_by`` of a plain export).
+    ``encoded``: text columns a flat file repeats may be dictionary arrays (for a snapshot,
+    which hashes and stores them so; see :func:`annover.model.canonical.encoded`).
     """
     path = Path(path)
     if not path.exists():
@@ -65,7 +67,7 @@ def read_source(path: str | Path, *, config: LabelingConfig | None = None, key: 
         return read_train(path, fmt, config, validate)
     kind = fmt or detect_format(path)
     level = strictness(validate)
-    opts = {"config": config, "key": key, "validate": level != "off"}
+    opts = {"config": config, "key": key, "validate": level != "off", "encoded": encoded}
     ls_opts = {"config": config, "key": key, "validate": level, "users": users}
     if kind in (JSON, Format.LABEL_STUDIO, Format.JSON_MIN):
         return _read_json(path, kind, ls_opts)

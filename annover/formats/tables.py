@@ -40,9 +40,10 @@ def empty(name: str) -> "pa.Table":
 
 def finish(table: "pa.Table", name: str, source: str, in_order: bool = False) -> "pa.Table":
     """Conform, sort, and refuse duplicate keys (naming them). ``in_order``: the caller built
-    the rows in key order with unique keys (conformed only: the check reads every key column)."""
+    the rows in key order with unique keys (conformed only: the check reads every key column;
+    a text column may be a dictionary, see :func:`annover.model.canonical.encoded`)."""
     if in_order:
-        return C.conform(table, name)
+        return C.conform(table, name, dictionary=True)
     t, same = C.sorted_table(C.conform(table, name), name, duck.sort_indices)
     dups = C.duplicate_keys(t, name, same=same)
     if dups:

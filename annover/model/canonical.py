@@ -182,10 +182,12 @@ def json_digest(obj: Any) -> str:
 # table canonicalisation and hashing
 
 
-def conform(table: "pa.Table", name: str) -> "pa.Table":
+def conform(table: "pa.Table", name: str, dictionary: bool = False) -> "pa.Table":
     """Cast ``table`` to the canonical schema of ``name`` (column order and types).
 
     Missing nullable columns are added as nulls; missing provenance ``position`` as 0.
+    ``dictionary``: a text column encoded as a dictionary of texts stays encoded (see
+    :func:`encoded`).
     """
     target = schema(name)
     arrays = []
@@ -194,7 +196,7 @@ def conform(table: "pa.Table", name: str) -> "pa.Table":
     for field in target:
         if field.name in table.column_names:
             col = table.column(field.name)
-            if col.type != field.type:
+            if col.type != field.type and not (dictionary and col.type == pa.dictionary(pa.int32(), field.type)):
                 col = col.cast(field.type)
             arrays.append(col)
         elif field.name == "position":
@@ -207,7 +209,21 @@ def conform(table: "pa.Table", name: str) -> "pa.Table":
             arrays.append(nulls[field.type])
         else:
             raise ValueError(f"{name}: required column {field.name!r} is missing")
-    return pa.Table.from_arrays(arrays, schema=target)
+    return retyped(target, arrays) if dictionary else pa.Table.from_arrays(arrays, schema=target)
+
+
+def encoded(indices: "pa.Array", values: "pa.Array") -> "pa.Array":
+    """``values.take(indices)``, kept as a dictionary array (indices, and each value once) when
+    no value is null: a snapshot's hashes, counts and Parquet parts read a repeated text once
+    that way, and its content id is that of the texts (see :func:`content_id`)."""
+    if values.null_count or indices.null_count:
+        return values.take(indices)
+    words = single_chunk(pc.dictionary_encode(values))  # each text once
+    if len(words.dictionary) == 1:
+        indices = int_array(np.zeros(len(indices), dtype=np.int32), "int32")
+    elif len(words.dictionary) < len(values):
+        indices = words.indices.take(indices)
+    return pa.DictionaryArray.from_arrays(indices.cast(pa.int32()), words.dictionary)
 
 
 def key_order(table: "pa.Table", name: str) -> tuple[bool, "np.ndarray"]:
@@ -511,8 +527,32 @@ def _string_parts(arr: "pa.Array") -> "tuple[_Streamed, Any]":
     """:func:`_string_bytes` with the lengths streamed (:func:`_lengths`)."""
     if arr.null_count == len(arr):  # every value null, as '': lengths 0, no data
         return _zeros(len(arr) * 8), b""
+    if pa.types.is_dictionary(arr.type) and not arr.null_count and not arr.dictionary.null_count:
+        return _dictionary_parts(arr)
     offsets, data = _text_buffers(arr)
     return _lengths(offsets), data
+
+
+def _dictionary_parts(arr: "pa.DictionaryArray") -> "tuple[_Streamed, _Streamed]":
+    """:func:`_string_parts` of a dictionary array without nulls, decoded a piece at a time:
+    the lengths gathered from the dictionary's, the texts taken from it (the bytes of the
+    decoded column, never in memory whole)."""
+    words = arr.dictionary if arr.dictionary.type == pa.string() else arr.dictionary.cast(pa.string())
+    offsets, _ = _text_buffers(words)
+    sizes = np.diff(offsets).astype("<i8")
+    codes = arr.indices.to_numpy(zero_copy_only=False)
+    n = len(codes)
+    total = int(np.bincount(codes, minlength=len(sizes)) @ sizes) if n else 0
+    buf = np.empty(min(n, PIECE), dtype="<i8")
+
+    def lengths() -> Iterator[Any]:
+        for a in range(0, n, PIECE):
+            yield np.take(sizes, codes[a : a + PIECE], out=buf[: min(PIECE, n - a)])
+
+    def texts() -> Iterator[Any]:
+        for a in range(0, n, PIECE):
+            yield _text_buffers(words.take(arr.indices.slice(a, PIECE)))[1]
+    return _Streamed(n * 8, lengths()), _Streamed(total, texts())
 
 
 def _validity(arr: "pa.Array") -> Any:

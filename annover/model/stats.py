@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 else:
     np = lazy("numpy")
+    pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
 
@@ -24,6 +25,16 @@ def _codes(col: "pa.Array | pa.ChunkedArray", null: str) -> tuple["np.ndarray", 
         col = pc.fill_null(col, null)
     enc = pc.dictionary_encode(single_chunk(col))
     return enc.indices.to_numpy(zero_copy_only=False), enc.dictionary.to_pylist()
+
+
+def _nonempty(col: "pa.Array | pa.ChunkedArray") -> int:
+    """How many values of a text column (or a dictionary of texts) are neither null nor ''."""
+    col = single_chunk(col)
+    if pa.types.is_dictionary(col.type) and not col.null_count:  # each distinct text measured once
+        full = pc.greater(pc.binary_length(col.dictionary), 0).to_numpy(zero_copy_only=False)
+        codes = col.indices.to_numpy(zero_copy_only=False)
+        return int(np.bincount(codes, minlength=len(full))[full].sum()) if len(codes) else 0
+    return int(pc.sum(pc.greater(pc.binary_length(col), 0)).as_py() or 0)
 
 
 def _counts(codes: "np.ndarray", values: list[str]) -> dict[str, int]:
@@ -118,7 +129,7 @@ def compute(tasks: "pa.Table", ann: "pa.Table", preds: dict[str, "pa.Table"] | N
         labeled = int(np.count_nonzero(np.diff(live_tasks)) + 1) if len(live_tasks) else 0
         codes, names = _codes(ann.column("annotator"), "-")
         per_annotator = _counts(codes[rows], names)
-        regions = int(pc.sum(pc.greater(pc.binary_length(ann.column("region_key")), 0)).as_py() or 0)
+        regions = _nonempty(ann.column("region_key"))
         cells = label_cells(ann, ~cancelled, (codes, names))
         labels = label_counts_of(cells)
     out = {

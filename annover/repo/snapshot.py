@@ -200,7 +200,7 @@ def read_tables(repo: RepoCore, inp: SnapshotInput, cfg: LabelingConfig | None, 
         if hash_file and Path(inp.source).stat().st_size >= WARM_UP_BYTES:  # a small input: in the way
             ex.submit(Dvc.warm_up)  # DVC's listing and YAML for the pointer, ready when it is written
         tables = read_source(inp.source, config=cfg, key=reading.key, fmt=inp.fmt, validate=reading.validate,
-                             users=users)
+                             users=users, encoded=True)
         origin = inp.origin or {"kind": "file", "path": _display_path(repo, inp.source), "format": tables.format,
                                 "sha256": file_sha.result() if file_sha else None}
     return tables, origin

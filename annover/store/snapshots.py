@@ -194,8 +194,13 @@ def part_bytes(table: "pa.Table") -> bytes:
     """Parquet bytes of one part: one row group, fixed writer options, no pandas metadata.
     A column of nulls only is written plain and uncompressed: its page is a run of null
     levels, a few bytes that zstd would only frame (a dozen such columns cost a part more
-    than a millisecond)."""
+    than a millisecond). A text column may come as a dictionary array (see
+    :func:`annover.model.canonical.encoded`): its dictionary is written as it is, and no
+    Arrow schema is stored, so every reader reads texts (the Parquet types say all the
+    canonical schema does: parts written before, with the Arrow schema, read the same)."""
     sink = pa.BufferOutputStream()
+    if any(pa.types.is_dictionary(c.type) for c in table.columns):
+        table = C.retyped(table.schema, [_first_seen(c) if pa.types.is_dictionary(c.type) else c for c in table.columns])
     nulls = {f.name for f, c in zip(table.schema, table.columns) if c.null_count == len(c) > 0}
     pq.write_table(
         table.replace_schema_metadata(None), sink, row_group_size=max(1, table.num_rows),
@@ -203,9 +208,25 @@ def part_bytes(table: "pa.Table") -> bytes:
         compression_level={_leaf(f): 3 for f in table.schema if f.name not in nulls},
         use_dictionary=[_leaf(f) for f in table.schema if f.name not in _PLAIN_COLUMNS | nulls],
         write_statistics=[c for c in _STATS_COLUMNS if c in table.column_names],
-        version="2.6", data_page_version="1.0", write_page_index=False, store_schema=True,
+        version="2.6", data_page_version="1.0", write_page_index=False, store_schema=False,
     )
     return sink.getvalue().to_pybytes()
+
+
+def _first_seen(col: "pa.ChunkedArray | pa.Array") -> "pa.Array":
+    """A dictionary column (a part's slice of the table's) with only the values it uses, in
+    the order they first occur: the dictionary the Parquet writer builds from the texts
+    themselves, so the part's bytes are those of its texts alone (a value elsewhere in the
+    table, or the same texts given plain, write the same part: unchanged parts are shared)."""
+    arr = C.single_chunk(col)
+    if arr.null_count:
+        return C.plain(arr)
+    used = pc.unique(arr.indices)  # codes, in order of first occurrence
+    words = C.single_chunk(pc.dictionary_encode(arr.dictionary.take(used)))  # their texts, each once
+    codes = np.zeros(len(arr.dictionary), dtype=np.int32)
+    codes[used.to_numpy(zero_copy_only=False)] = words.indices.to_numpy(zero_copy_only=False)
+    indices = C.int_array(codes[arr.indices.to_numpy(zero_copy_only=False)], "int32")
+    return pa.DictionaryArray.from_arrays(indices, words.dictionary)
 
 
 def encode_parts(table: "pa.Table", pool: Executor, name: str, stored: "pa.Table | None" = None
@@ -642,7 +663,7 @@ def plan_delta(store: ObjectStore, stored: "pa.Table", name: str, parent: Snapsh
     if found is None:
         return None
     mask, gone = found
-    upserts = stored.filter(pa.array(mask))
+    upserts = C.plain_table(stored.filter(pa.array(mask)))  # compared with the parent's rows as texts
     if upserts.num_rows + len(gone) > rows_left:
         return None  # an empty delta: the same content (the snapshot is the parent's)
     named = pa.concat_arrays([C.single_chunk(pc.unique(upserts.column("task_key"))), C.single_chunk(gone)])
