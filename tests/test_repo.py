@@ -383,21 +383,11 @@ def pool_future_cancelled():
 
 
 def test_snapshot_of_heads_content_after_head_moved(two_rounds, monkeypatch):
-    """The check before the lock sees v1 (stale) and cancels the encoding; under the lock
-    HEAD is v2: the snapshot of round 1 again is a complete new version with v1's content."""
-    import time
-
-    import annover.store.snapshots as snapshots
-
+    """The content is read and encoded against v1 (HEAD as the snapshot starts, stale); under
+    the lock HEAD is v2, whose content differs: the snapshot of round 1 again is a complete
+    new version with v1's content, on v2 (nothing planned against v1 is taken as it is)."""
     repo, v1, v2 = two_rounds
-    slow, collect = snapshots.part_bytes, snapshots.collect_parts
-    # many small, slow parts: most are still queued when the check cancels them
-    monkeypatch.setattr(C, "TASKS_PER_PART", 2)
-    monkeypatch.setattr(snapshots, "part_bytes", lambda t: (time.sleep(0.1), slow(t))[1])
-    saw_cancelled = []
-    monkeypatch.setattr(snapshots, "collect_parts",
-                        lambda rows, futs, t: (saw_cancelled.append(any(f.cancelled() for f in futs)),
-                                               collect(rows, futs, t))[1])
+    monkeypatch.setattr(C, "TASKS_PER_PART", 2)  # many small parts
     real_head = type(repo).head
     calls = []
 
@@ -408,7 +398,7 @@ def test_snapshot_of_heads_content_after_head_moved(two_rounds, monkeypatch):
     monkeypatch.setattr(type(repo), "head", stale_head)
     res = repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id", message="round 1 again")
     monkeypatch.undo()
-    assert any(saw_cancelled)  # the path under test was taken
+    assert len(calls) >= 2  # read stale as it started, then under the lock
     assert res.changed and res.version.parents == [v2.id]
     assert res.version.record["tables"]["annotations"]["id"] == v1.record["tables"]["annotations"]["id"]
     assert repo.load(res.version.id, table="annotations").equals(repo.load(v1.id, table="annotations"))

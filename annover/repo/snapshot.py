@@ -128,9 +128,14 @@ class Encoded:
     """Per snapshot: its table kind, content id and encoding (whole parts or a delta); the stats."""
 
     kind: dict[Key, str]
-    sids: dict[Key, str]
+    id_futures: "dict[Key, Future[str]]"
     parts: dict[Key, snapshots.Encoding]
     stats: "Future[dict]"
+
+    @property
+    def sids(self) -> dict[Key, str]:
+        """The content ids (waited for: they are hashed while the parts are encoded)."""
+        return {k: f.result() for k, f in self.id_futures.items()}
 
     @property
     def ids(self) -> dict[str, str]:
@@ -298,7 +303,7 @@ def parent_snapshot(parent: Version | None, key: Key) -> SnapshotRef | None:
 
 def hash_and_encode(content: Content, pool: ThreadPoolExecutor, repo: RepoCore | None = None,
                     head: str | None = None, compared: "dict[Key, Future] | None" = None) -> Encoded:
-    """Content ids, stats and part encodings submitted at once; waits for the ids only.
+    """Content ids, stats and part encodings submitted at once (none waited for).
     With ``repo`` and ``head``, each table may be encoded as a delta on HEAD's snapshot
     (``compared``: :func:`annover.store.snapshots.compared_rows` of its tables, read ahead)."""
     named = content.named
@@ -310,7 +315,7 @@ def hash_and_encode(content: Content, pool: ThreadPoolExecutor, repo: RepoCore |
     ahead = compared or {}
     parts = {k: snapshots.encode_snapshot(t, pool, kind[k], store, parent_snapshot(parent, k), ahead.get(k))
              for k, t in named.items()}
-    return Encoded(kind, {k: f.result() for k, f in id_futs.items()}, parts, stats)
+    return Encoded(kind, id_futs, parts, stats)
 
 
 def same_content(parent: Version, enc: Encoded, content: Content) -> bool:
@@ -455,15 +460,17 @@ def commit_version(repo: RepoCore, record: dict, parent: Version | None, tag: st
 
 def _locked(repo: RepoCore, inp: SnapshotInput, content: Content, enc: Encoded, pool: ThreadPoolExecutor,
             progress: Progress) -> SnapshotResult:
-    """The steps under the repository lock: recheck HEAD, store, record, commit, tag."""
+    """The steps under the repository lock: recheck HEAD, store, record, commit, tag. The lock is
+    taken while the content is hashed: git's answers here come meanwhile."""
     recovered = repo.recover()
     parent_id = repo.head()
     parent = repo.version(parent_id) if parent_id else None
     expected_commit = repo.head_commit()
-    if parent and same_content(parent, enc, content):
+    tag = inp.tag or next_tag(repo)
+    if parent and same_content(parent, enc, content):  # waits for the content ids
+        enc.cancel()
         return SnapshotResult(None, False, warnings=content.warnings, recovered=recovered, head=parent_id,
                               reading=content.reading.to_json(), remembered=content.remembered)
-    tag = inp.tag or next_tag(repo)
     progress("writing snapshots")
     stored = store_objects(repo, content, enc, pool, parent)
     maybe_die(Stage.AFTER_OBJECTS)
@@ -498,8 +505,6 @@ def make_version(repo: RepoCore, inp: SnapshotInput, progress: Progress = noop, 
         content = read_inputs(repo, inp, head, progress)
         progress("hashing content")
         enc = hash_and_encode(content, pool, repo, head, compared)
-        if head and same_content(repo.version(head), enc, content):
-            enc.cancel()  # most likely nothing to write
         with repo.lock(expect_head=start):  # refused if another version landed meanwhile
             return _locked(repo, inp, content, enc, pool, progress)
     finally:
