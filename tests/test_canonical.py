@@ -269,9 +269,9 @@ _WORDS = st.text(alphabet=st.sampled_from("ab é€\U0001F600\"\\"), min_size=1,
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(rows=st.lists(st.tuples(_WORDS, st.one_of(st.none(), _WORDS), _WORDS), min_size=0, max_size=60),
-       piece=st.sampled_from([1, 3, 1 << 16]))
-def test_a_flat_file_read_with_dictionaries_is_the_same_content(rows, piece):
+@given(rows=st.lists(st.tuples(_WORDS, st.one_of(st.none(), _WORDS), _WORDS, _WORDS), min_size=0, max_size=60),
+       piece=st.sampled_from([1, 3, 1 << 16]), shape=st.sampled_from(["label", "labels", "from_name"]))
+def test_a_flat_file_read_with_dictionaries_is_the_same_content(rows, piece, shape):
     """Read for a snapshot, a flat file's label-decided columns are dictionary arrays: the
     content id (streamed a piece at a time), task hashes, stats and the Parquet parts are
     those of the plain texts, and the parts read back as texts."""
@@ -279,12 +279,18 @@ def test_a_flat_file_read_with_dictionaries_is_the_same_content(rows, piece):
     from annover.model import stats
     from annover.store import snapshots as S
 
-    labels = sorted({r[2] for r in rows}) or ["x"]
-    cfg = LabelingConfig("<View><Text name='t' value='$t'/><Choices name='c' toName='t'>"
+    labels = sorted({r[2] for r in rows} | {r[3] for r in rows}) or ["x"]
+    cfg = LabelingConfig("<View><Text name='t' value='$t'/><Choices name='c' toName='t' choice='multiple'>"
                          + "".join(f"<Choice value={quoteattr(lab)}/>" for lab in labels) + "</Choices></View>")
-    table = pa.table({"task_key": [r[0] for r in rows], "annotator": [r[1] for r in rows],
-                      "label": [r[2] for r in rows]},
-                     schema=pa.schema([("task_key", pa.string()), ("annotator", pa.string()), ("label", pa.string())]))
+    cols = {"task_key": pa.array([r[0] for r in rows], pa.string()),
+            "annotator": pa.array([r[1] for r in rows], pa.string())}
+    if shape == "labels":  # one or two labels a row
+        cols["labels"] = pa.array([sorted({r[2], r[3]}) for r in rows], pa.list_(pa.string()))
+    else:
+        cols["label"] = pa.array([r[2] for r in rows], pa.string())
+    if shape == "from_name":
+        cols["from_name"] = pa.array(["c"] * len(rows), pa.string())
+    table = pa.table(cols)
     plain = flat.from_flat(table, "f", config=cfg, validate=False)
     enc = flat.from_flat(table, "f", config=cfg, validate=False, encoded=True)
     keep, C.PIECE = C.PIECE, piece

@@ -152,10 +152,10 @@ def from_flat(table: "pa.Table", source: str, *, config: LabelingConfig | None =
     annotator = (strings(table, "annotator", source) if "annotator" in table.column_names
                  else pa.nulls(table.num_rows, pa.string()))
     group = ["task_key", "annotation_key"] + (["from_name"] if len(fn_values) > 1 else [])
-    base = _answers(keys, annotator, from_name, labels, group, const_fn, one_label=parent is None)
     # one control: an answer is one row, sorted on (task_key, annotation_key), so on the key with
     # its region_key too; several: sorted on from_name, not on region_key
     in_order = len(group) == 2
+    base = _answers(keys, annotator, from_name, labels, group, const_fn, parent is None, encoded and in_order)
     tasks, annotations = _both(lambda: finish(_tasks(table, key_col, base, source), "tasks", source),
                                lambda: finish(_regions(base, fn_values, ctl_of, encoded and in_order), "annotations",
                                               source, in_order),
@@ -237,8 +237,10 @@ def _label_column(table: "pa.Table", source: str) -> tuple["pa.ChunkedArray", "p
 
 
 def _answers(keys: "pa.ChunkedArray", annotator: "pa.ChunkedArray", from_name: "pa.ChunkedArray | None",
-             labels: "pa.ChunkedArray", group: list[str], const_fn: str | None, one_label: bool) -> "pa.Table":
-    """task_key, annotation_key, annotator, from_name, labels (a list): sorted, one row a region."""
+             labels: "pa.ChunkedArray", group: list[str], const_fn: str | None, one_label: bool,
+             encoded: bool = False) -> "pa.Table":
+    """task_key, annotation_key, annotator, from_name, labels (a list): sorted, one row a region
+    (the annotator, its key and a file's one control as dictionaries: ``encoded``)."""
     # a code per distinct annotator (a null one too: it stays null, its answer key is "-#0"), whose
     # annotation key "<annotator>#0" is built once; the rows are sorted on the key's rank among
     # the few distinct keys (an integer compares quicker) and carry the code, decoded once sorted
@@ -249,12 +251,16 @@ def _answers(keys: "pa.ChunkedArray", annotator: "pa.ChunkedArray", from_name: "
     order = pa.table({"task_key": keys, "annotation_key": rank, **fn}).select(group)
     rows = C.take(pa.table({"task_key": keys, "code": who.indices, **fn, "labels": labels}),
                   duck.sort_indices(order, group))
-    code = rows.column("code")
-    base = pa.table({"task_key": rows.column("task_key"), "annotation_key": ann_keys.take(code),
-                     "annotator": who.dictionary.take(code), **{k: rows.column(k) for k in fn},
+    code = C.single_chunk(rows.column("code"))
+    spread = C.encoded if encoded else (lambda i, d: d.take(i))
+    base = pa.table({"task_key": rows.column("task_key"), "annotation_key": spread(code, ann_keys),
+                     "annotator": spread(code, who.dictionary), **{k: rows.column(k) for k in fn},
                      "labels": rows.column("labels")})
     if const_fn is not None:
-        base = base.add_column(3, "from_name", C.repeat_string(const_fn, base.num_rows))
+        n = base.num_rows
+        one = C.encoded(C.int_array(np.zeros(n, dtype=np.int32), "int32"), pa.array([const_fn])) if encoded \
+            else C.repeat_string(const_fn, n)
+        base = base.add_column(3, "from_name", one)
     if one_label:  # a list of one
         one = base.column("labels").combine_chunks()
         offsets = pa.array(np.arange(len(one) + 1, dtype=np.int32))
@@ -269,11 +275,12 @@ def _merge_runs(base: "pa.Table", group: list[str]) -> "pa.Table":
         return base
     same = None
     for c in group:
-        col = base.column(c)
+        col = C.compared(base.column(c))
         eq = pc.equal(col.slice(1), col.slice(0, n - 1))
         same = eq if same is None else pc.and_(same, eq)
     if not pc.any(same).as_py():
         return base
+    base = C.plain_table(base)  # merged by texts
     lab = base.column("labels").combine_chunks()
     parent = pc.list_parent_indices(lab)
     keep = ("task_key", "annotation_key", "annotator", "from_name")
@@ -300,7 +307,7 @@ def _regions(base: "pa.Table", fn_values: list, ctl_of: dict[str | None, Control
         combos = [(fn_values[0], [label]) for label in enc.dictionary.to_pylist()]
     else:
         lab_text = pc.binary_join(lab_col, "\x1f")
-        enc = pc.dictionary_encode(pc.binary_join_element_wise(pc.fill_null(fn_col, ""), lab_text, "\x1e"))
+        enc = pc.dictionary_encode(pc.binary_join_element_wise(pc.fill_null(C.plain(fn_col), ""), lab_text, "\x1e"))
         combos = []
         for s in enc.dictionary.to_pylist():
             fn, _, labs = s.partition("\x1e")

@@ -436,6 +436,18 @@ def sort_indices(table: "pa.Table", keys: list[str]):
     return pc.sort_indices(table.select(keys), sort_keys=[(k, "ascending") for k in keys])
 
 
+def compared(col: "pa.Array | pa.ChunkedArray") -> "pa.Array | pa.ChunkedArray":
+    """What to compare a column's rows by for equality: a dictionary array's codes when its
+    dictionary holds each value once (as :func:`encoded` makes it: equal codes, equal values;
+    comparing the texts would decode them all), else the column itself."""
+    if not pa.types.is_dictionary(col.type):
+        return col
+    arr = single_chunk(col)
+    if arr.null_count or len(pc.unique(arr.dictionary)) != len(arr.dictionary):
+        return col
+    return arr.indices
+
+
 def first_of_runs(table: "pa.Table", keys: list[str]):
     """numpy bool mask of the first row of each run of equal ``keys`` (for key-sorted tables)."""
     n = table.num_rows
@@ -444,7 +456,7 @@ def first_of_runs(table: "pa.Table", keys: list[str]):
         mask[0] = True
         changed = None
         for k in keys:
-            col = table.column(k)
+            col = compared(table.column(k))
             ne = pc.not_equal(col.slice(1), col.slice(0, n - 1))
             changed = ne if changed is None else pc.or_(changed, ne)
         if n > 1:
