@@ -443,7 +443,7 @@ def compared(col: "pa.Array | pa.ChunkedArray") -> "pa.Array | pa.ChunkedArray":
     if not pa.types.is_dictionary(col.type):
         return col
     arr = single_chunk(col)
-    if arr.null_count or len(pc.unique(arr.dictionary)) != len(arr.dictionary):
+    if arr.null_count or arr.dictionary.null_count or len(pc.unique(arr.dictionary)) != len(arr.dictionary):
         return col
     return arr.indices
 
@@ -580,6 +580,8 @@ def _column_chunks(col: "pa.ChunkedArray", kind: str):
     """Yield the canonical byte encoding of one column (see module docstring), each chunk as
     bytes or as :class:`_Streamed`."""
     arr = single_chunk(col)
+    if pa.types.is_dictionary(arr.type) and arr.dictionary.null_count:  # a null is in its values, not its codes
+        arr = plain(arr)
     yield _validity(arr)
     if kind in ("string", "json"):
         yield from _string_parts(arr)

@@ -30,7 +30,7 @@ def _codes(col: "pa.Array | pa.ChunkedArray", null: str) -> tuple["np.ndarray", 
 def _nonempty(col: "pa.Array | pa.ChunkedArray") -> int:
     """How many values of a text column (or a dictionary of texts) are neither null nor ''."""
     col = single_chunk(col)
-    if pa.types.is_dictionary(col.type) and not col.null_count:  # each distinct text measured once
+    if pa.types.is_dictionary(col.type) and not col.null_count and not col.dictionary.null_count:  # each text once
         full = pc.greater(pc.binary_length(col.dictionary), 0).to_numpy(zero_copy_only=False)
         codes = col.indices.to_numpy(zero_copy_only=False)
         return int(np.bincount(codes, minlength=len(full))[full].sum()) if len(codes) else 0

@@ -219,7 +219,7 @@ def _first_seen(col: "pa.ChunkedArray | pa.Array") -> "pa.Array":
     themselves, so the part's bytes are those of its texts alone (a value elsewhere in the
     table, or the same texts given plain, write the same part: unchanged parts are shared)."""
     arr = C.single_chunk(col)
-    if arr.null_count:
+    if arr.null_count or arr.dictionary.null_count:
         return C.plain(arr)
     used = pc.unique(arr.indices)  # codes, in order of first occurrence
     words = C.single_chunk(pc.dictionary_encode(arr.dictionary.take(used)))  # their texts, each once
