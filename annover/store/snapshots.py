@@ -21,6 +21,7 @@ Two manifest layouts, both read (the id never depends on the layout):
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -195,22 +196,32 @@ def part_bytes(table: "pa.Table") -> bytes:
     A column of nulls only is written plain and uncompressed: its page is a run of null
     levels, a few bytes that zstd would only frame (a dozen such columns cost a part more
     than a millisecond). A text column may come as a dictionary array (see
-    :func:`annover.model.canonical.encoded`): its dictionary is written as it is, and no
-    Arrow schema is stored, so every reader reads texts (the Parquet types say all the
-    canonical schema does: parts written before, with the Arrow schema, read the same)."""
+    :func:`annover.model.canonical.encoded`): its dictionary is written as it is, and the
+    Arrow schema stored is that of the texts, so every reader reads texts, with the
+    canonical fields' metadata (the bytes pyarrow writes for the plain table)."""
     sink = pa.BufferOutputStream()
+    table = table.replace_schema_metadata(None)
+    stored = table.schema  # the Arrow schema readers get back: texts, not dictionaries
     if any(pa.types.is_dictionary(c.type) for c in table.columns):
+        stored = pa.schema([f.with_type(f.type.value_type) if pa.types.is_dictionary(f.type) else f
+                            for f in table.schema])
         table = C.retyped(table.schema, [_first_seen(c) if pa.types.is_dictionary(c.type) else c for c in table.columns])
     nulls = {f.name for f, c in zip(table.schema, table.columns) if c.null_count == len(c) > 0}
-    pq.write_table(
-        table.replace_schema_metadata(None), sink, row_group_size=max(1, table.num_rows),
+    with pq.ParquetWriter(
+        sink, table.schema,
         compression={_leaf(f): "none" if f.name in nulls else "zstd" for f in table.schema},
         compression_level={_leaf(f): 3 for f in table.schema if f.name not in nulls},
         use_dictionary=[_leaf(f) for f in table.schema if f.name not in _PLAIN_COLUMNS | nulls],
         write_statistics=[c for c in _STATS_COLUMNS if c in table.column_names],
         version="2.6", data_page_version="1.0", write_page_index=False, store_schema=False,
-    )
+    ) as writer:
+        writer.write_table(table, row_group_size=max(1, table.num_rows))
+        writer.add_key_value_metadata({_ARROW_SCHEMA: base64.b64encode(stored.serialize().to_pybytes()).decode()})
     return sink.getvalue().to_pybytes()
+
+
+#: The key under which pyarrow stores a file's Arrow schema (``store_schema=True``).
+_ARROW_SCHEMA = "ARROW:schema"
 
 
 def _first_seen(col: "pa.ChunkedArray | pa.Array") -> "pa.Array":
