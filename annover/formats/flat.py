@@ -252,9 +252,8 @@ def _answers(keys: "pa.ChunkedArray", annotator: "pa.ChunkedArray", from_name: "
     rows = C.take(pa.table({"task_key": keys, "code": who.indices, **fn, "labels": labels}),
                   duck.sort_indices(order, group))
     code = C.single_chunk(rows.column("code"))
-    spread = C.encoded if encoded else (lambda i, d: d.take(i))
-    base = pa.table({"task_key": rows.column("task_key"), "annotation_key": spread(code, ann_keys),
-                     "annotator": spread(code, who.dictionary), **{k: rows.column(k) for k in fn},
+    base = pa.table({"task_key": rows.column("task_key"), "annotation_key": C.encoded(code, ann_keys, encoded),
+                     "annotator": C.encoded(code, who.dictionary, encoded), **{k: rows.column(k) for k in fn},
                      "labels": rows.column("labels")})
     if const_fn is not None:
         n = base.num_rows
@@ -315,18 +314,17 @@ def _regions(base: "pa.Table", fn_values: list, ctl_of: dict[str | None, Control
     columns = list(zip(*(_region_of(fn, labs, ctl_of.get(fn)) for fn, labs in combos))) or [(), (), (), ()]
     idx = C.single_chunk(enc).indices
     value_d, to_d, type_d, rk_d = (pa.array(list(c), pa.string()) for c in columns)
-    spread = C.encoded if encoded else (lambda i, d: d.take(i))
     m = base.num_rows
     return pa.table({
         "task_key": base.column("task_key"),
         "annotation_key": base.column("annotation_key"),
-        "region_key": spread(idx, rk_d),
+        "region_key": C.encoded(idx, rk_d, encoded),
         "annotator": base.column("annotator"),
         "from_name": fn_col,
-        "to_name": spread(idx, to_d),
-        "type": spread(idx, type_d),
+        "to_name": C.encoded(idx, to_d, encoded),
+        "type": C.encoded(idx, type_d, encoded),
         "labels": lab_col,
-        "value": spread(idx, value_d),
+        "value": C.encoded(idx, value_d, encoded),
         "was_cancelled": pa.array(np.zeros(m, dtype=bool)),
         "ground_truth": pa.array(np.zeros(m, dtype=bool)),
     })

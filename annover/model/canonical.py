@@ -212,11 +212,11 @@ def conform(table: "pa.Table", name: str, dictionary: bool = False) -> "pa.Table
     return retyped(target, arrays) if dictionary else pa.Table.from_arrays(arrays, schema=target)
 
 
-def encoded(indices: "pa.Array", values: "pa.Array") -> "pa.Array":
+def encoded(indices: "pa.Array", values: "pa.Array", as_dictionary: bool = True) -> "pa.Array":
     """``values.take(indices)``, kept as a dictionary array (indices, and each value once) when
-    no value is null: a snapshot's hashes, counts and Parquet parts read a repeated text once
-    that way, and its content id is that of the texts (see :func:`content_id`)."""
-    if values.null_count or indices.null_count:
+    ``as_dictionary`` and no value is null: a snapshot's hashes, counts and Parquet parts read
+    a repeated text once that way, and its content id is that of the texts (see :func:`content_id`)."""
+    if not as_dictionary or values.null_count or indices.null_count:
         return values.take(indices)
     words = single_chunk(pc.dictionary_encode(values))  # each text once
     if len(words.dictionary) == 1:
