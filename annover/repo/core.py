@@ -165,13 +165,14 @@ class RepoCore:
     def settle(self) -> None:
         """See the committed state: repair what a killed command left (see :meth:`recover`).
 
-        Cheap when there is nothing to do (a look at the lock file and one ``git diff-index``).
+        Cheap when there is nothing to do (a look at the lock file and one ``git diff-index``,
+        none when the index and HEAD are those last seen agreeing: :meth:`Git.index_agrees`).
         A live annover process holding the lock is left alone: it repairs what it finds.
         """
         lock = RepoLock(self.dir / "lock", 0)
         try:
             pending = (lock.left_by_dead_writer() or self.scm.interrupted()
-                       or bool(self.scm.index_differences(self.rel(self.dir))))
+                       or not self.scm.index_agrees(self.rel(self.dir)))
             if not pending:
                 return
             with lock:
@@ -415,7 +416,8 @@ class RepoCore:
             return self._moved
         files = self.refs.tags()
         tag_dir = self.rel(self.dir / "refs" / "tags")
-        at_head_specs = lambda commits: [f"HEAD:{tag_dir}/{n}" for n in sorted(commits) + sorted(files)]  # noqa: E731
+        head = self.scm.head_oid() or "HEAD"  # a commit id: its files are read once a process
+        at_head_specs = lambda commits: [f"{head}:{tag_dir}/{n}" for n in sorted(commits) + sorted(files)]  # noqa: E731
 
         def text(data: bytes | None) -> str:
             return (data or b"").decode("ascii", "replace").strip()

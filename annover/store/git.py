@@ -20,6 +20,7 @@ from typing import Callable, Mapping
 
 from annover.errors import GitError, NotARepoError
 from annover.files import write_atomic
+from annover.store import gitrefs
 
 __all__ = ["Git", "ZERO_OID", "Stage"]
 
@@ -30,6 +31,13 @@ Stage = Callable[[str], None]
 
 _PRIVATE_INDEX = "annover-index"
 _SYNC_MARKER = "annover-syncing"
+#: In the git dir: the index file and HEAD commit last seen agreeing with each other (see
+#: :meth:`Git.index_agrees`).
+_AGREES = "annover-index-agrees"
+#: ``COMMIT:PATH`` blobs read, by git dir: a commit's files never change. Found ones only (an
+#: object a fetch brings later must not stay missing), and at most this many.
+_BLOBS: "dict[tuple[str, str], bytes]" = {}
+_BLOBS_MAX = 1 << 16
 _FILE_MODE = "100644"
 _HINT = "check the git repository (git status) and try again"
 
@@ -96,6 +104,8 @@ class Git:
         self.cwd = Path(cwd)
         self._toplevel: Path | None = None
         self._git_dir: Path | None = None
+        #: found on the file system (a plain ``.git`` folder): its refs may be read as files
+        self._plain = False
 
     # ------------------------------------------------------------------ setup
 
@@ -114,6 +124,7 @@ class Git:
         found = _discover(self.cwd)
         if found is not None:
             self._toplevel, self._git_dir = found
+            self._plain = True
             return
         out = run_git(["rev-parse", "--show-toplevel", "--absolute-git-dir"], self.cwd, check=False).decode()
         lines = out.splitlines()
@@ -152,6 +163,11 @@ class Git:
     def head_commit(self) -> str | None:
         return self.rev_parse("HEAD")
 
+    def head_oid(self) -> str | None:
+        """The commit HEAD is on, read from git's files without running git; None when they
+        do not say (see :mod:`annover.store.gitrefs`): then ask git (``HEAD``)."""
+        return gitrefs.head_commit(self.git_dir) if self.git_dir and self._plain else None
+
     def branch(self) -> str | None:
         """The branch HEAD is on (``refs/heads/...``), or None when HEAD is detached."""
         return self.run("symbolic-ref", "-q", "HEAD", check=False).strip() or None
@@ -189,11 +205,26 @@ class Git:
                         path, check=False).strip() or None
 
     def blobs(self, specs: list[str]) -> list[bytes | None]:
-        """The content of each ``REV:PATH`` in ``specs`` (None where there is none), in one git call."""
+        """The content of each ``REV:PATH`` in ``specs`` (None where there is none), in one git
+        call; none when every REV is a commit id whose file this process read before."""
         if not specs:
             return []
         if any("\n" in sp for sp in specs):
             raise ValueError("a git object name cannot hold a newline")
+        where = str(self.git_dir)
+        known = {sp: _BLOBS[(where, sp)] for sp in specs if (where, sp) in _BLOBS}
+        asked = [sp for sp in dict.fromkeys(specs) if sp not in known]
+        got = dict(zip(asked, self._cat_blobs(asked))) if asked else {}
+        if len(_BLOBS) > _BLOBS_MAX:
+            _BLOBS.clear()
+        for sp, data in got.items():
+            rev = sp.split(":", 1)[0]
+            if data is not None and len(rev) in (40, 64) and all(ch in "0123456789abcdef" for ch in rev):
+                _BLOBS[(where, sp)] = data
+        return [known[sp] if sp in known else got[sp] for sp in specs]
+
+    def _cat_blobs(self, specs: list[str]) -> list[bytes | None]:
+        """:meth:`blobs`, asked of ``git cat-file --batch``."""
         out = run_git(["cat-file", "--batch"], self.toplevel, input="".join(f"{sp}\n" for sp in specs).encode(),
                       check=False)
         result: list[bytes | None] = []
@@ -240,7 +271,11 @@ class Git:
         return set(self.tag_commits())
 
     def tag_commits(self) -> dict[str, str]:
-        """``{tag name: the commit it names}`` (annotated tags peeled), from git's refs."""
+        """``{tag name: the commit it names}`` (annotated tags peeled), from git's refs: read as
+        files where they are plain files (:mod:`annover.store.gitrefs`), else asked of git."""
+        found = gitrefs.tag_commits(self.git_dir) if self.git_dir and self._plain else None
+        if found is not None:
+            return found
         out = self.run("for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)", "refs/tags",
                        check=False)
         tags = {}
@@ -392,6 +427,40 @@ class Git:
             else:
                 lines.append(head_mode + b" " + head_blob + b"\t" + p + b"\n")
         return b"".join(lines)
+
+    def index_agrees(self, path: str) -> bool:
+        """Whether the index agrees with HEAD under ``path`` (:meth:`index_differences` is empty).
+
+        A yes is remembered in the git dir with the index file's identity (inode, size, times)
+        and HEAD's commit it was found with, and holds while both stay: git replaces the index
+        by renaming a new file over it, and a commit's tree never changes. So a repository
+        opened again runs no git for it (2 ms a command)."""
+        seen = self._index_state(path)
+        marker = self.git_dir / _AGREES
+        try:
+            if seen is not None and marker.read_text() == seen:
+                return True
+        except (OSError, UnicodeDecodeError):
+            pass
+        if self.index_differences(path):
+            return False
+        if seen is not None and self._index_state(path) == seen:  # nothing moved while git looked
+            try:
+                write_atomic(marker, seen.encode())
+            except OSError:
+                pass  # a read-only repository: ask git each time
+        return True
+
+    def _index_state(self, path: str) -> str | None:
+        """What :meth:`index_agrees` remembers an answer by, or None when it cannot tell."""
+        head = self.head_oid()
+        try:
+            st = (self.git_dir / "index").stat()
+        except OSError:
+            return None
+        if head is None:
+            return None
+        return f"{path}\0{head}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n"
 
     def sync_index(self, *paths: str, index_info: bytes | None = None) -> bool:
         """Make the user's index agree with HEAD for the files under ``paths`` (default all;
