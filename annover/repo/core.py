@@ -402,7 +402,7 @@ class RepoCore:
     def tags_of(self) -> dict[str, list[str]]:
         """version id -> its tag names."""
         out: dict[str, list[str]] = {}
-        for name, vid in self.tags().items():
+        for name, vid in self._current_tags().items():  # with moved_tags(), in one read
             out.setdefault(vid, []).append(name)
         return out
 
