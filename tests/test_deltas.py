@@ -126,6 +126,22 @@ def test_relabels_replace_only_their_columns_in_place(tmp_path, monkeypatch):
     assert S.read_layout(store, "annotations", S.Layout.of(last)).num_rows == last["rows"]
 
 
+def test_relabels_of_the_same_tasks_in_several_deltas_read_as_the_last(tmp_path, monkeypatch):
+    """Deltas that relabel some of the same tasks (and some rows of a task, not all): read in
+    place, each task has the rows of the last delta naming it (the deltas merged once for
+    every part, :meth:`Replacing.last_of`, the same table as the general way)."""
+    from annover.store.merge import Replacing
+
+    merges = []
+    real = Replacing.last_of
+    monkeypatch.setattr(Replacing, "last_of", classmethod(lambda cls, ds: merges.append(len(ds)) or real.__func__(cls, ds)))
+    first = {f"t{i:03d}": [("x#1", "p", None), ("y#1", "p", i)] for i in range(90)}
+    rounds = [({f"t{i:03d}": [("x#1", lab, None), ("y#1", "p" if i % 2 else lab, i)] for i in range(j, 90, step)}, [])
+              for j, step, lab in ((0, 3, "n"), (0, 2, "m"), (1, 5, "n"), (0, 6, "p"))]
+    kinds = _store_chain(tmp_path, first, rounds, 16, 10.0, monkeypatch)
+    assert kinds == [0, 1, 2, 3, 4] and max(merges) == 4  # every version read in place, through its deltas
+
+
 def test_a_delta_that_does_not_line_up_is_read_the_general_way(tmp_path, monkeypatch):
     """A manifest whose delta says it replaces rows in place but adds a row (never written by
     annover, so made here by hand) reads as the general merge does."""

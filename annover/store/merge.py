@@ -6,8 +6,9 @@ naming it):
 - :func:`replace_rows`, for deltas that each replace tasks' rows in place (the same tasks
   with as many rows each, as a relabel does; the manifest says so, with the columns whose
   values changed): each base part keeps its columns but those, which are rebuilt with one
-  gather each, as the part is read. Nothing is sorted and the deltas are never merged
-  with one another.
+  gather each, as the part is read. The deltas' rows (a few percent of the table) are
+  merged once, last delta winning (:meth:`Replacing.last_of`), and each part looks its
+  tasks up in them once; the base is never sorted or copied whole.
 - :func:`apply_by_part` for any deltas (tasks added, removed, or given other rows): the
   deltas resolved into one key-sorted set of rows, then spliced into each part.
 
@@ -61,6 +62,25 @@ class Replacing:
         starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1]))) if len(keys) else np.zeros(0, int)
         return cls(rows, keys[starts], np.append(starts, len(keys)))
 
+    @classmethod
+    def last_of(cls, deltas: "Sequence[Replacing]") -> "Replacing":
+        """One delta with, for each task any of ``deltas`` names, the rows of the last naming
+        it: what they replace together, merged once for every part (their rows gathered in
+        one take), so a part looks its tasks up once, not once a delta."""
+        if len(deltas) == 1:
+            return deltas[0]
+        keys = np.concatenate([d.tasks for d in deltas])
+        order = np.argsort(keys, kind="stable")  # a task named twice: the later delta's last
+        keys = keys[order]
+        last = np.append(keys[1:] != keys[:-1], True)
+        shift = np.cumsum([0, *(d.rows.num_rows for d in deltas[:-1])])
+        begins = np.concatenate([d.starts[:-1] + k for d, k in zip(deltas, shift)])[order[last]]
+        counts = np.concatenate([np.diff(d.starts) for d in deltas])[order[last]]
+        ends = np.cumsum(counts)
+        rows = pa.concat_tables([d.rows for d in deltas]).take(
+            C.int_array(np.repeat(begins - (ends - counts), counts) + np.arange(int(ends[-1]) if len(ends) else 0)))
+        return cls(rows, keys[last], np.append(0, ends))
+
 
 def replace_rows(part: "pa.Table", deltas: "Sequence[Replacing]", changed: "frozenset[str]") -> "tuple[pa.Table, int]":
     """(``part`` with the rows of every task a delta names replaced by that delta's rows, the
@@ -74,7 +94,7 @@ def replace_rows(part: "pa.Table", deltas: "Sequence[Replacing]", changed: "froz
         if n:
             raise NotInPlace("task keys numpy cannot order")
         return part, 0
-    order, sources, used = None, [], 0
+    places, sources, used = [], [], 0
     for d in deltas:
         u0, u1 = int(np.searchsorted(d.tasks, kb[0], "left")), int(np.searchsorted(d.tasks, kb[-1], "right"))
         if u1 <= u0:
@@ -86,16 +106,12 @@ def replace_rows(part: "pa.Table", deltas: "Sequence[Replacing]", changed: "froz
         if end[-1] > n or not (kb[end - 1] == tasks).all() or ((end < n) & (kb[np.minimum(end, n - 1)] == tasks)).any():
             raise NotInPlace("a task has other rows than the base's")
         i0, m = int(starts[0]), int(starts[-1] - starts[0])
-        if order is None:
-            order = np.arange(n, dtype=np.int64)
-        order[np.repeat(lo - (starts[:-1] - i0), counts) + np.arange(m)] = n + used + np.arange(m)
+        places.append(np.repeat(lo - (starts[:-1] - i0), counts) + np.arange(m))  # the part's row of each
         sources.append(d.rows.slice(i0, m))
         used += m
-    if order is None:
+    if not places:
         return part, 0
-    at = np.flatnonzero(order >= n)
-    src = order[at] - n  # which delta row each replaced row takes (a later delta's, where two name a task)
-    pick = None if np.array_equal(src, np.arange(len(src))) else C.int_array(src)
+    at, pick = _last_wins(places)
     cols = []
     for name, col in zip(part.column_names, part.columns):
         if name in changed:
@@ -103,6 +119,21 @@ def replace_rows(part: "pa.Table", deltas: "Sequence[Replacing]", changed: "froz
             col = C.replaced(col, at, new if pick is None else new.take(pick))
         cols.append(col)
     return C.retyped(part.schema, cols), used  # a replaced dictionary column comes back plain
+
+
+def _last_wins(places: "list[np.ndarray]") -> "tuple[np.ndarray, pa.Array | None]":
+    """(the part rows replaced, ascending; which of the deltas' rows, numbered across ``places``
+    in order, each takes: None when they are taken in that order) from the part rows each
+    delta's rows replace (``places``, each ascending), a later delta's row winning where two
+    name one row. Only the deltas' rows are sorted, nothing as long as the part."""
+    if len(places) == 1:
+        return places[0], None
+    every = np.concatenate(places)
+    order = np.argsort(every, kind="stable")  # a row named twice: the later delta's last
+    rows = every[order]
+    last = np.append(rows[1:] != rows[:-1], True)
+    src = order[last]
+    return rows[last], None if np.array_equal(src, np.arange(len(src))) else C.int_array(src)
 
 
 def rows_after(name: str, ups: "Sequence[pa.Table | None]", dels: "Sequence[pa.Array | None]",

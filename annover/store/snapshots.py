@@ -520,16 +520,17 @@ def _read_replacing(store: ObjectStore, name: str, lay: Layout, read: Sequence[s
     with ThreadPoolExecutor(max_workers=READERS) as ex:  # FIFO: every delta starts before any part waits on one
         pending = [ex.submit(lambda up: Replacing.of(read_part(store, up, f"{name} delta", small)), up)
                    for up, _ in lay.deltas]
+        together = ex.submit(lambda: Replacing.last_of([f.result() for f in pending]))  # after them
 
         def merged(p: ObjectRef) -> "tuple[pa.Table, int]":
             # the replaced text columns as the part stores them, indices and dictionary: rebuilt
             # from the dictionary and the deltas' values, not gathered from the decoded column
             part = read_part(store, p, f"{name} part", read, dictionary=sorted(changed - {TASK_HASH}))
-            t, used = replace_rows(part, [f.result() for f in pending], changed)
+            t, used = replace_rows(part, [together.result()], changed)
             return C.plain_table(t), used  # those no delta replaced here
         futures = {i: ex.submit(merged, lay.base[i]) for i in _largest_first(lay.base)}
         done = [futures[i].result() for i in range(len(lay.base))]
-    if sum(used for _, used in done) != sum(f.result().rows.num_rows for f in pending):
+    if sum(used for _, used in done) != together.result().rows.num_rows:
         raise NotInPlace("a delta names a task outside the base parts")
     return pa.concat_tables([t for t, _ in done])
 
