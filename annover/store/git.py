@@ -218,8 +218,7 @@ class Git:
         if len(_BLOBS) > _BLOBS_MAX:
             _BLOBS.clear()
         for sp, data in got.items():
-            rev = sp.split(":", 1)[0]
-            if data is not None and len(rev) in (40, 64) and all(ch in "0123456789abcdef" for ch in rev):
+            if data is not None and gitrefs.is_object_id(sp.split(":", 1)[0]):
                 _BLOBS[(where, sp)] = data
         return [known[sp] if sp in known else got[sp] for sp in specs]
 

@@ -19,10 +19,15 @@ import re
 import zlib
 from pathlib import Path
 
-__all__ = ["head_commit", "tag_commits"]
+__all__ = ["head_commit", "is_object_id", "tag_commits"]
 
 _OID = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 _TAGS = "refs/tags/"
+
+
+def is_object_id(text: str) -> bool:
+    """Whether ``text`` is a full git object id (sha1 or sha256, lower-case hex)."""
+    return _OID.fullmatch(text.encode("ascii", "replace")) is not None
 
 
 class _Unreadable(Exception):
@@ -33,10 +38,7 @@ def tag_commits(git_dir: Path) -> "dict[str, str] | None":
     """``{tag name: the commit it names}`` (annotated tags peeled), or None: ask git."""
     try:
         packed, peeled = _packed(git_dir)
-        tags = {name[len(_TAGS):]: oid for name, oid in packed.items() if name.startswith(_TAGS)}
-        for name in tags:
-            if peeled.get(_TAGS + name) is not None:
-                tags[name] = peeled[_TAGS + name]
+        tags = {name[len(_TAGS):]: peeled.get(name, oid) for name, oid in packed.items() if name.startswith(_TAGS)}
         for name, oid in _loose(git_dir, _TAGS).items():
             tags[name] = _peel(git_dir, oid)
         return tags

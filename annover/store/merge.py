@@ -82,58 +82,34 @@ class Replacing:
         return cls(rows, keys[last], np.append(0, ends))
 
 
-def replace_rows(part: "pa.Table", deltas: "Sequence[Replacing]", changed: "frozenset[str]") -> "tuple[pa.Table, int]":
-    """(``part`` with the rows of every task a delta names replaced by that delta's rows, the
-    last delta winning; the number of delta rows used). Every column outside ``changed`` is
-    kept as it is; each in it is rebuilt with one gather (:func:`annover.model.canonical.replaced`).
-    Raises :class:`NotInPlace` when a
-    task a delta names in the part's key range has another number of rows in the part."""
+def replace_rows(part: "pa.Table", delta: Replacing, changed: "frozenset[str]") -> "tuple[pa.Table, int]":
+    """(``part`` with the rows of every task ``delta`` names replaced by the delta's rows; the
+    number of delta rows used). ``delta``: the deltas of a version merged, the last naming a
+    task winning (:meth:`Replacing.last_of`). Every column outside ``changed`` is kept as it
+    is; each in it is rebuilt with one gather (:func:`annover.model.canonical.replaced`).
+    Raises :class:`NotInPlace` when a task the delta names in the part's key range has
+    another number of rows in the part."""
     n = part.num_rows
     kb = sortable(part.column("task_key")) if n else None
     if kb is None:
         if n:
             raise NotInPlace("task keys numpy cannot order")
         return part, 0
-    places, sources, used = [], [], 0
-    for d in deltas:
-        u0, u1 = int(np.searchsorted(d.tasks, kb[0], "left")), int(np.searchsorted(d.tasks, kb[-1], "right"))
-        if u1 <= u0:
-            continue
-        tasks, starts = d.tasks[u0:u1], d.starts[u0:u1 + 1]
-        counts = np.diff(starts)
-        lo = np.searchsorted(kb, tasks, "left")
-        end = lo + counts  # the part holds these tasks' rows at lo..end, and no more of them
-        if end[-1] > n or not (kb[end - 1] == tasks).all() or ((end < n) & (kb[np.minimum(end, n - 1)] == tasks)).any():
-            raise NotInPlace("a task has other rows than the base's")
-        i0, m = int(starts[0]), int(starts[-1] - starts[0])
-        places.append(np.repeat(lo - (starts[:-1] - i0), counts) + np.arange(m))  # the part's row of each
-        sources.append(d.rows.slice(i0, m))
-        used += m
-    if not places:
+    u0, u1 = int(np.searchsorted(delta.tasks, kb[0], "left")), int(np.searchsorted(delta.tasks, kb[-1], "right"))
+    if u1 <= u0:
         return part, 0
-    at, pick = _last_wins(places)
-    cols = []
-    for name, col in zip(part.column_names, part.columns):
-        if name in changed:
-            new = pa.concat_arrays([c for s in sources for c in s.column(name).chunks])
-            col = C.replaced(col, at, new if pick is None else new.take(pick))
-        cols.append(col)
-    return C.retyped(part.schema, cols), used  # a replaced dictionary column comes back plain
-
-
-def _last_wins(places: "list[np.ndarray]") -> "tuple[np.ndarray, pa.Array | None]":
-    """(the part rows replaced, ascending; which of the deltas' rows, numbered across ``places``
-    in order, each takes: None when they are taken in that order) from the part rows each
-    delta's rows replace (``places``, each ascending), a later delta's row winning where two
-    name one row. Only the deltas' rows are sorted, nothing as long as the part."""
-    if len(places) == 1:
-        return places[0], None
-    every = np.concatenate(places)
-    order = np.argsort(every, kind="stable")  # a row named twice: the later delta's last
-    rows = every[order]
-    last = np.append(rows[1:] != rows[:-1], True)
-    src = order[last]
-    return rows[last], None if np.array_equal(src, np.arange(len(src))) else C.int_array(src)
+    tasks, starts = delta.tasks[u0:u1], delta.starts[u0:u1 + 1]
+    counts = np.diff(starts)
+    lo = np.searchsorted(kb, tasks, "left")
+    end = lo + counts  # the part holds these tasks' rows at lo..end, and no more of them
+    if end[-1] > n or not (kb[end - 1] == tasks).all() or ((end < n) & (kb[np.minimum(end, n - 1)] == tasks)).any():
+        raise NotInPlace("a task has other rows than the base's")
+    i0, m = int(starts[0]), int(starts[-1] - starts[0])
+    at = np.repeat(lo - (starts[:-1] - i0), counts) + np.arange(m)  # the part's row of each delta row
+    source = delta.rows.slice(i0, m)
+    cols = [C.replaced(col, at, C.single_chunk(source.column(name))) if name in changed else col
+            for name, col in zip(part.column_names, part.columns)]
+    return C.retyped(part.schema, cols), m  # a replaced dictionary column comes back plain
 
 
 def rows_after(name: str, ups: "Sequence[pa.Table | None]", dels: "Sequence[pa.Array | None]",

@@ -526,7 +526,7 @@ def _read_replacing(store: ObjectStore, name: str, lay: Layout, read: Sequence[s
             # the replaced text columns as the part stores them, indices and dictionary: rebuilt
             # from the dictionary and the deltas' values, not gathered from the decoded column
             part = read_part(store, p, f"{name} part", read, dictionary=sorted(changed - {TASK_HASH}))
-            t, used = replace_rows(part, [together.result()], changed)
+            t, used = replace_rows(part, together.result(), changed)
             return C.plain_table(t), used  # those no delta replaced here
         futures = {i: ex.submit(merged, lay.base[i]) for i in _largest_first(lay.base)}
         done = [futures[i].result() for i in range(len(lay.base))]
