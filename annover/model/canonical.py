@@ -13,7 +13,7 @@ import json
 import math
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from annover._lazy import lazy
 
@@ -666,28 +666,34 @@ def key_hashes(keys: "pa.Array"):
     if n == 0:
         return np.zeros(0, dtype=np.uint64)
     raw = np.frombuffer(data, dtype=np.uint8)
-    starts = np.zeros(n, dtype=np.int64)
-    np.cumsum(lengths[:-1], out=starts[1:])
-    maxlen = int(lengths.max()) if n else 0
-    w = _weights(maxlen + 1)
-    sums = np.zeros(n, dtype=np.uint64)
+    shortest, longest = int(lengths.min()), int(lengths.max())
     with np.errstate(over="ignore"):
         # sum over a key's bytes of (byte + 1) * weight[position], mod 2**64: keys of one
-        # length at a time, as a (keys x length) byte matrix times the weights (keys are
-        # mostly of a few lengths, so this is a few matrix-vector products)
-        for length in np.unique(lengths).tolist():
-            if length == 0:
-                continue
-            rows = np.flatnonzero(lengths == length)
-            if len(rows) == n and length * n == len(raw):
-                mat = raw.reshape(n, length)  # every key this long: the data is the matrix
-            else:
-                mat = raw[starts[rows, None] + np.arange(length)]
-            sums[rows] = (mat.astype(np.uint64) + np.uint64(1)) @ w[:length]
+        # length at a time, a byte position at a time (no keys x length matrix of uint64:
+        # at 333k keys of 12 bytes that is 32 MB of fresh pages, slow when threads fault too)
+        if shortest == longest:  # the usual case: the data is the (keys x length) byte matrix
+            sums = _weighted_bytes(raw.reshape(n, longest).T, longest, n)
+        else:
+            sums, starts = np.zeros(n, dtype=np.uint64), np.zeros(n, dtype=np.int64)
+            np.cumsum(lengths[:-1], out=starts[1:])
+            for length in np.unique(lengths).tolist():
+                rows = np.flatnonzero(lengths == length)
+                at = starts[rows]
+                sums[rows] = _weighted_bytes((raw[at + j] for j in range(length)), length, len(rows))
         h = sums ^ ((lengths.astype(np.uint64) + np.uint64(1)) * np.uint64(0x9E3779B97F4A7C15))
         h = (h ^ (h >> np.uint64(29))) * np.uint64(0xBF58476D1CE4E5B9)
         h = h ^ (h >> np.uint64(32))
     return h
+
+
+def _weighted_bytes(columns: "Iterable[np.ndarray]", length: int, n: int) -> "np.ndarray":
+    """Per key, the sum of (byte + 1) * weight[position] (mod 2**64) over ``columns``: the
+    keys' bytes at position 0, 1, ... ``length - 1`` (uint8 arrays of ``n``)."""
+    w = _weights(length)
+    acc = np.full(n, np.add.reduce(w, dtype=np.uint64), dtype=np.uint64)  # the "+ 1" of each byte
+    for j, col in enumerate(columns):
+        acc += col * w[j]
+    return acc
 
 
 def part_bounds(table: "pa.Table", per_part: int | None = None) -> list[tuple[int, int]]:
