@@ -30,7 +30,7 @@ else:
 
 #: From this many tasks that differ on, a diff by stored hashes splits them in :data:`PARTS`
 #: parts, each read and paired on a thread of its own (a task's rows are all in one part).
-PARTITION_TASKS = 50_000
+PARTITION_TASKS = 20_000
 PARTS = READERS
 
 
