@@ -1,18 +1,23 @@
-"""``annover diff`` of two versions that differ everywhere: every label of ``flat.parquet`` changed.
+"""``annover diff`` of two versions whose labels differ in a given share of the rows, up to every one.
 
-A relabel of a flat file changes each region's key (it is derived from the content), so
-every row of both versions is left over after pairing by key and is paired by control:
-the diff's most expensive path. v1 is ``flat.parquet``; v2 the same rows with each label
-replaced by the next one of the sorted label set. Timed round-robin against the DuckDB
-full outer join of the two versions' parts (``bench_diff.duckdb_join``, the floor of
-``bench_diff.py``), in process; the target of distant versions is ≤ 1.0x of that join.
+A relabel of a flat file changes the region's key (it is derived from the content), so
+each relabeled row is left over after pairing by key and is paired by control: the
+diff's most expensive path. v1 is ``flat.parquet``; v2 the same rows with a share of
+them (scattered, chosen by the seed) relabeled to the next label of the sorted label set.
+The diff is timed round-robin against the DuckDB full outer join of the two versions'
+parts (``bench_diff.duckdb_join``, the floor of ``bench_diff.py``), in process; v2's
+parts for the join are those of v2 written whole (a repository of its own), as a
+version with deltas has no whole parts. The target of distant versions is ≤ 1.0x of
+that join.
 
-    python benchmarks/bench_diff_all.py                  # 1,000,000 rows
+    python benchmarks/bench_diff_all.py                          # 1,000,000 rows, every label
+    python benchmarks/bench_diff_all.py --share 0.1,0.3,1.0      # a sweep
     python benchmarks/bench_diff_all.py --rows 100000
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -23,70 +28,92 @@ import common  # noqa: E402
 TARGET = 1.0
 
 
-def relabeled(data: Path, out: Path) -> Path:
-    """``flat.parquet`` with every label replaced by the next of the sorted labels."""
+def relabeled(data: Path, out: Path, share: float = 1.0, seed: int = 1) -> Path:
+    """``flat.parquet`` with ``share`` of its rows (all of them at 1.0) relabeled to the next
+    of the sorted labels."""
+    import numpy as np
+    import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     t = pq.read_table(data / "flat.parquet")
     labels = sorted(set(pc.unique(t.column("label")).to_pylist()))
     nxt = pc.take(labels[1:] + labels[:1], pc.index_in(t.column("label"), value_set=pc.cast(labels, "string")))
-    path = out / "flat_relabeled.parquet"
+    if share < 1.0:
+        nxt = pc.if_else(pa.array(np.random.default_rng(seed).random(t.num_rows) < share), nxt, t.column("label"))
+    path = out / f"flat_relabeled_{share}.parquet"
     pq.write_table(t.set_column(t.schema.get_field_index("label"), "label", nxt), path)
     return path
 
 
-def measure(data: Path, tmp: Path, repeats: int) -> dict:
+def measure(data: Path, tmp: Path, repeats: int, share: float = 1.0) -> dict:
     import bench_diff
 
     import annover
     from annover.store.objects import ObjectRef
     from annover.store.snapshots import read_manifest
 
-    root = common.fresh_repo(tmp, "diff-all")
-    repo = annover.Repo(root)
-    with common.chdir(root):
-        repo.snapshot(str(data / "flat.parquet"), config=str(data / common.CONFIG), message="v1")
-        repo.snapshot(str(relabeled(data, tmp)), message="v2")
+    config, v2 = str(data / common.CONFIG), str(relabeled(data, tmp, share))
+    repo, whole = (annover.Repo(common.fresh_repo(tmp, f"{name}-{share}")) for name in ("diff", "whole"))
+    with common.chdir(repo.root):
+        repo.snapshot(str(data / "flat.parquet"), config=config, message="v1")
+        repo.snapshot(v2, message="v2")
+    with common.chdir(whole.root):
+        whole.snapshot(v2, config=config, message="v2 written whole")
 
-    def parts(rev: str) -> list[str]:
-        m = read_manifest(repo.store, repo.show(rev).snapshot("annotations"))
-        return [str(repo.store.locate(ObjectRef.from_json(p))) for p in m["parts"]]
+    def parts(r: "annover.Repo", rev: str) -> list[str]:
+        m = read_manifest(r.store, r.show(rev).snapshot("annotations"))
+        return [str(r.store.locate(ObjectRef.from_json(p))) for p in m["parts"]]
 
-    a, b = parts("v1"), parts("v2")
+    a, b = parts(repo, "v1"), parts(whole, "v1")
+    assert whole.show("v1").record["tables"]["annotations"]["id"] == repo.show("v2").record["tables"]["annotations"]["id"]
     summary = repo.diff("v1", "v2").summary
     cases = {"DuckDB join of the two versions": (lambda: bench_diff.duckdb_join(a, b, rows=False), None),
              "annover diff v1 v2, summary": (lambda: repo.diff("v1", "v2"), None),
              "annover diff v1 v2, summary + row table": (lambda: repo.diff("v1", "v2").rows, None)}
     times = common.time_interleaved(cases, repeats, warmup=1, log=common.log)
     join = times["DuckDB join of the two versions"]
-    return {"times": times, "regions": summary["regions"], "annotations": summary["annotations"],
+    return {"share": share, "times": times, "regions": summary["regions"], "annotations": summary["annotations"],
             "ratios": {k: common.ratio(v, join) for k, v in times.items() if k.startswith("annover")}}
 
 
 def report(r: dict) -> str:
-    t = r["result"]["times"]
-    rows = [[k, f"{v['median_s']:.3f}", f"{v['best_s']:.3f}",
-             f"{r['result']['ratios'][k]}x" if k in r["result"]["ratios"] else "1.0x"] for k, v in t.items()]
-    return "\n".join([f"Diff of two versions of {r['rows']:,} annotation rows, every label changed "
-                      f"(regions {r['result']['regions']}); target ≤ {TARGET}x of the join", "",
-                      common.markdown_table(["case", "median (s)", "best (s)", "vs join"], rows)])
+    out = [f"Diff of two versions of {r['rows']:,} annotation rows, a share of the labels changed; "
+           f"target of distant versions ≤ {TARGET}x of the join"]
+    for x in r["results"]:
+        rows = [[k, f"{v['median_s']:.3f}", f"{v['best_s']:.3f}", f"{x['ratios'][k]}x" if k in x["ratios"] else "1.0x"]
+                for k, v in x["times"].items()]
+        out += ["", f"{x['share']:.0%} of the labels changed (regions {x['regions']})", "",
+                common.markdown_table(["case", "median (s)", "best (s)", "vs join"], rows)]
+    return "\n".join(out)
+
+
+def _shares(text: str) -> list[float]:
+    try:
+        shares = [float(x) for x in text.split(",")]
+    except ValueError:
+        shares = []
+    if not shares or not all(0 < x <= 1 for x in shares):
+        raise argparse.ArgumentTypeError(f"{text!r}: give shares above 0 and at most 1, e.g. 0.1,0.3,1.0")
+    return shares
 
 
 def main(argv: list[str] | None = None) -> dict:
     p = common.base_parser(__doc__.split("\n\n")[0])
+    p.add_argument("--share", type=_shares, default=[1.0],
+                   help="shares of the rows relabeled, comma-separated (default 1.0: every label)")
     p.set_defaults(repeats=5)
     a = p.parse_args(argv)
     tmp = common.isolate_env(a.tmp)
     a.data, meta = common.ensure_data(a.data, a.rows, a.seed, tmp)
     result = {"figure": "diff_all", "rows": a.rows, "machine": common.machine()}
     try:
-        result["result"] = measure(a.data, tmp, a.repeats)
+        result["results"] = [measure(a.data, tmp, a.repeats, share) for share in a.share]
     finally:
         import shutil
 
         shutil.rmtree(tmp, ignore_errors=True)
-    common.finish(result, a.out, report, lambda r: {"ratios": r["result"]["ratios"]})
+    common.finish(result, a.out, report, lambda r: {"ratios": {str(x["share"]): x["ratios"] for x in r["results"]}})
     return result
 
 
