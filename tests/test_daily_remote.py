@@ -115,6 +115,37 @@ def test_default_init_says_its_remote_is_this_machines_and_a_clone_here_pulls_ev
         assert same_table(annover.Repo(train).read_table("HEAD"), repo.read_table(tag))
 
 
+def test_a_file_url_remote_is_the_folder_it_names(tmp_path, monkeypatch):
+    """DVC reads ``file:///x`` as a folder named ``file:`` in the repository: init gives DVC the path."""
+    root, remote = tmp_path / "labels", tmp_path / "store"
+    ok("init", str(root), "--remote", remote.as_uri())
+    assert f"url = {remote}" in git("show", "HEAD:.dvc/config", cwd=root)
+    monkeypatch.chdir(root)
+    copy_sample(root)
+    snapshot(1)
+    ok("push")
+    repo = annover.Repo(root)
+    assert files_needed(repo, repo.show("v1").id) <= {p.parent.name + p.name for p in remote.rglob("*") if p.is_file()}
+    assert not [p for p in root.iterdir() if p.name.startswith("file:")]  # nothing landed in the work tree
+    train = clone(root, tmp_path / "train")
+    checkout_and_dvc_pull(train, "v1")
+    assert same_table(annover.Repo(train).read_table("HEAD"), repo.read_table("v1"))
+
+
+@pytest.mark.parametrize("args, said", [
+    (["--remote", "/tmp/x", "--remote-option", "bogus_opt=1"], "extra keys not allowed"),
+    (["--remote", "foo://bucket/x"], "Unsupported URL type foo://"),
+    (["--remote", "s3://b/x", "--remote-option", "use_ssl=maybe"], "use_ssl"),
+    (["--remote", "file://host/x"], "absolute path"),
+    (["--remote-option", "endpointurl=http://127.0.0.1:9"], "without a remote"),
+])
+def test_init_refuses_a_remote_dvc_would_refuse_and_makes_nothing(tmp_path, args, said):
+    root = tmp_path / "labels"
+    code, out, err = invoke("init", str(root), *args)
+    assert code == 2 and said in err and len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not root.exists()
+
+
 def test_a_clone_elsewhere_of_a_default_repository_is_told_how_to_reach_the_data(tmp_path, monkeypatch):
     root = tmp_path / "labels"
     ok("init", str(root))

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 from typing import Any, Callable
 
-from annover.errors import NotARepoError, ObjectError, RemoteError
+from annover.errors import NotARepoError, ObjectError, RemoteError, UsageError
 from annover.files import write_atomic
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore
@@ -93,8 +93,11 @@ def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = No
     ``opener`` is the repository class to open it with. With ``remote`` on an existing
     repository, that becomes the default remote (committed).
     """
-    if remote:
-        dvc_adapter.split_userinfo(remote)  # a URL whose credentials DVC cannot take: refused before anything is made
+    if remote_options and not remote:
+        raise UsageError("remote options given without a remote", "name the remote they are for: --remote URL")
+    if remote:  # a URL or options DVC would refuse: refused before anything is made
+        dvc_adapter.split_userinfo(remote)
+        remote = dvc_adapter.checked_remote(remote, remote_options or {})
     root = Path(path).resolve()
     root.mkdir(parents=True, exist_ok=True)
     messages: list[str] = []

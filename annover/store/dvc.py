@@ -43,6 +43,7 @@ from annover.store.objects import LocalStore, ObjectRef, check_md5, first_line, 
 if TYPE_CHECKING:
     import configobj
     import dvc.api as dvc_api
+    import dvc.config as dvc_config
     import dvc.exceptions as dvc_exceptions
     import dvc.repo as dvc_repo
     import dvc.utils.serialize as dvc_serialize
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 else:
     configobj = lazy("configobj")
     dvc_api = lazy("dvc.api")
+    dvc_config = lazy("dvc.config")
     dvc_exceptions = lazy("dvc.exceptions")
     dvc_repo = lazy("dvc.repo")
     dvc_serialize = lazy("dvc.utils.serialize")
@@ -157,6 +159,28 @@ def _md5_of(path: Path) -> str | None:
         return None
     except OSError:  # not a readable file: damaged
         return ""
+
+
+def checked_remote(url: str, options: dict[str, str]) -> str:
+    """``url`` as DVC is to be given it, checked with ``options`` against DVC's own config
+    schema before anything is made: UsageError naming what DVC refuses (an unknown scheme,
+    an option the remote type has not). A ``file://`` URL becomes its path: DVC reads a
+    ``file://`` URL as a relative folder named ``file:``."""
+    if url.startswith("file://"):
+        path = url[len("file://"):]
+        path = path[len("localhost"):] if path.startswith("localhost/") else path
+        if not path.startswith("/"):
+            raise UsageError(f"remote {redact(url)}: a file:// URL names an absolute path, as in file:///srv/dvc",
+                             "give the folder as file:///ABSOLUTE/PATH or as a plain path")
+        url = path
+    try:
+        dvc_config.Config.validate({"remote": {REMOTE: {"url": url, **options}}})
+    except dvc_config.ConfigError as e:
+        why = first_line(e).removeprefix("config file error: ")
+        raise UsageError(f"remote {redact(url)}: DVC refuses it: {why}",
+                         "give a folder or a URL DVC knows (s3://, gs://, azure://, ssh://, ...) and only "
+                         "--remote-option names that remote type has (see `dvc remote modify --help`)") from None
+    return url
 
 
 def find_root(start: Path, stop: Path) -> Path | None:
