@@ -402,6 +402,14 @@ def test_identity_is_read_as_git_config_reads_it(tmp_path, monkeypatch):
     want = [git("config", k, cwd=root).strip() for k in ("user.name", "user.email")]
     assert want == ["Ann  O'Ver", "ann@example.org"]
     assert g.author() == f"{want[0]} <{want[1]}>" and g.identity_env() == {}
+    # GIT_AUTHOR_NAME / _EMAIL win over the config, as in the commit git writes
+    monkeypatch.setenv("GIT_AUTHOR_NAME", "Env Author")
+    monkeypatch.setenv("GIT_AUTHOR_EMAIL", "env@example.org")
+    commit = g.commit({"f": b"x"}, "m", None)
+    by_git = git("log", "-1", "--format=%an <%ae>", commit, cwd=root).strip()
+    assert g.author() == by_git == "Env Author <env@example.org>"
+    monkeypatch.delenv("GIT_AUTHOR_EMAIL")
+    assert g.author() == git("log", "-1", "--format=%an <%ae>", g.commit({"f": b"y"}, "m", commit), cwd=root).strip()
 
 
 def test_a_commit_writes_its_files_as_blobs_in_one_run(tmp_path):

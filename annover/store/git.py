@@ -316,9 +316,13 @@ class Git:
         return env
 
     def author(self) -> str:
+        """The author git gives the commit: GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL over git's config
+        (as git reads them), then annover's fallback."""
         name, email = identity = self._identity()
-        env = {**os.environ, **self.identity_env(identity)}
-        return f"{name or env.get('GIT_AUTHOR_NAME', '')} <{email or env.get('GIT_AUTHOR_EMAIL', '')}>"
+        fallback = self.identity_env(identity)
+        name = os.environ.get("GIT_AUTHOR_NAME") or name or fallback.get("GIT_AUTHOR_NAME", "")
+        email = os.environ.get("GIT_AUTHOR_EMAIL") or email or fallback.get("GIT_AUTHOR_EMAIL", "")
+        return f"{name} <{email}>"
 
     # ------------------------------------------------------------------ commits
 
