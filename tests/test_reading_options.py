@@ -302,6 +302,13 @@ def test_a_missing_object_names_the_version_and_the_command_that_fetches_it(two_
         repo.load("v1")
     assert e.value.message.startswith(f"version v1 ({v1.id[:12]}): ") and e.value.hint.startswith("run `annover pull v1`")
     assert "dvc pull" not in str(e.value)
+    with pytest.raises(ObjectError) as e:  # export and diff name it too
+        repo.export("v1", "csv", str(repo.root / "out.csv"))
+    assert e.value.message.startswith(f"version v1 ({v1.id[:12]}): ") and e.value.hint.startswith("run `annover pull v1`")
+    with pytest.raises(ObjectError) as e:
+        repo.diff("v1", "v2")
+    assert e.value.message.startswith("v1 -> v2: ") and "`annover pull v1` and `annover pull v2`" in e.value.hint
+    assert "VERSION" not in str(e.value)
     repo.pull("v1")
     assert repo.load("v1").equals(before)
 

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from annover._lazy import lazy
-from annover.errors import NotARepoError, UsageError
+from annover.errors import NotARepoError, ObjectError, UsageError
 from annover.repo import remote as remote_
 from annover.store import git as git_
 from annover.repo.core import RepoCore
@@ -162,7 +162,11 @@ class Repo(RepoCore):
         given = {"iou_threshold": iou_threshold, "overlap_threshold": overlap_threshold, "policy": policy}
         options = diffing.Options(transitions=transitions, **{k: v for k, v in given.items() if v is not None})
         va, vb = (self.version(v) for v in self.resolve_all(a, b))
-        result = diffing.diff_versions(self.store, va, vb, rev_a=a, rev_b=b, options=options, fast=fast)
+        try:
+            result = diffing.diff_versions(self.store, va, vb, rev_a=a, rev_b=b, options=options, fast=fast)
+        except ObjectError as e:
+            raise ObjectError(f"{a} -> {b}: {e.message}", f"run `annover pull {a}` and `annover pull {b}` to fetch "
+                              "the two versions' objects from the DVC remote") from None
         change = reading.key_change(reading.reading_of(va), reading.reading_of(vb), f"{a} -> {b}")
         if change:
             result.summary.setdefault("warnings", []).append(change)

@@ -23,7 +23,7 @@ from annover.formats import hf
 from annover.formats.training import FOLDER_FORMATS, TRAIN_FORMATS, Rendered, render_train
 from annover.formats.write import TABLE_FORMATS, render_chunks
 from annover.model import canonical as C
-from annover.repo.core import ANNOVER_DIR, RepoCore, read_version_table
+from annover.repo.core import ANNOVER_DIR, RepoCore, missing_objects, read_version_table
 from annover.repo.gc import Progress
 from annover.repo.results import ExportResult
 from annover.store import dvc as dvc_adapter
@@ -147,6 +147,17 @@ def _write_folder(path: Path, write: Callable[[Path], None], size: int | None = 
     return size
 
 
+def _read_version(repo: RepoCore, rev: str) -> "tuple[Version, dict[str, pa.Table], str | None]":
+    """(version ``rev``, its tables, its labeling config); an object missing or corrupt said
+    of ``rev``, with the command that fetches it."""
+    v = repo.show(rev)
+    try:
+        tables = {name: read_version_table(repo.store, v, name) for name in C.TABLES}
+        return v, tables, repo.config_text(v.id) if v.config_ref else None
+    except ObjectError as e:
+        raise missing_objects(e, rev, v.id) from None
+
+
 def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "annotations", *,
            resolve: str | None = None, predictions: str | None = None, force: bool = False,
            progress: "Progress | None" = None) -> ExportResult:
@@ -166,9 +177,7 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     path = Path(out)
     check_not_owned(repo, path)
     check_out(path, force, fmt in FOLDER_FORMATS)
-    v = repo.show(rev)
-    tables = {name: read_version_table(repo.store, v, name) for name in C.TABLES}
-    cfg_text = repo.config_text(v.id) if v.config_ref else None
+    v, tables, cfg_text = _read_version(repo, rev)
     if fmt in TRAIN_FORMATS:
         r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)
         try:
@@ -198,9 +207,7 @@ def load_hf(repo: RepoCore, rev: str, resolve: str | None = None,
             predictions: str | None = None) -> "datasets.Dataset":
     """Version ``rev`` as a Hugging Face ``datasets.Dataset`` (one answer per task by ``resolve``,
     or model version ``predictions``), its ClassLabel features from the version's config."""
-    v = repo.show(rev)
-    tables = {name: read_version_table(repo.store, v, name) for name in C.TABLES}
-    cfg_text = repo.config_text(v.id) if v.config_ref else None
+    _, tables, cfg_text = _read_version(repo, rev)
     r = render_train(Format.HF, tables, cfg_text, resolve, predictions)
     assert r.dataset is not None
     return r.dataset

@@ -35,7 +35,8 @@ _MD5_RE = re.compile(r"[0-9a-f]{32}")
 #: The hint of a record or manifest whose references are not in annover's form.
 TAMPERED = ("the record or manifest was edited or damaged: restore it from git (`git log -p` on the file) "
              "or pull the version again")
-_PULL_HINT = "run `annover pull VERSION` with the version that needs it, to fetch it from the DVC remote"
+_PULL_HINT = ("run `annover pull` (every version) or `annover pull <rev>` (the version that needs it) to "
+              "fetch it from the DVC remote")
 
 
 @dataclass(frozen=True)
@@ -193,7 +194,7 @@ class LocalStore(ObjectStore):
         if p is None:
             raise ObjectError(f"{what} {ref.oid[:12]} is not here", _PULL_HINT)
         return verify(ref, p.read_bytes(), what, p.name,
-                       "delete the file and run `annover pull VERSION` with the version that needs it, to fetch a good copy")
+                       "delete the file and run `annover pull <rev>` with the version that needs it, to fetch a good copy")
 
 
 class FsStore(ObjectStore):
