@@ -22,7 +22,7 @@ from annover._lazy import lazy
 from annover.errors import UsageError
 from annover.model import canonical as C
 from annover.repo.functions import RepoLike, open_repo
-from annover.repo.layout import RemoteLayout as Layout, remote_layout
+from annover.repo.layout import RemoteLayout as Layout, not_on_remote, remote_layout
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.dataframe as dd
@@ -54,7 +54,10 @@ def read(url: str | None = None, rev: str = "HEAD", table: str = "annotations", 
     layout = remote_layout(open_repo(repo), rev, table, remote=url, model_version=model_version,
                            storage_options=storage_options)
     cols = list(columns or layout.columns)
-    return _merge(dd_, layout, cols, storage_options or {})
+    try:  # Dask reads the parts' footers here, so a part not pushed shows now
+        return _merge(dd_, layout, cols, storage_options or {})
+    except FileNotFoundError as e:
+        raise not_on_remote(layout, rev, e) from None
 
 
 def _keys(url: str, storage_options: dict[str, Any]) -> list[str]:

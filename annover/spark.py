@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 from annover.errors import UsageError
 from annover.model import canonical as C
 from annover.repo.functions import RepoLike, open_repo
-from annover.repo.layout import RemoteLayout as Layout, remote_layout
+from annover.repo.layout import RemoteLayout as Layout, not_on_remote, remote_layout
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -40,7 +40,12 @@ def read(spark: "SparkSession", url: str | None = None, rev: str = "HEAD", table
     if importlib.util.find_spec("pyspark") is None:
         raise UsageError("annover.spark needs pyspark", "pip install 'annover[spark]'")
     layout = remote_layout(open_repo(repo), rev, table, remote=url, model_version=model_version)
-    return _merge(spark, layout, list(columns or layout.columns))
+    try:  # Spark lists the parts here, so a part not pushed shows now
+        return _merge(spark, layout, list(columns or layout.columns))
+    except Exception as e:
+        if "PATH_NOT_FOUND" in str(e) or "Path does not exist" in str(e):  # pyspark's AnalysisException
+            raise not_on_remote(layout, rev, e) from None
+        raise
 
 
 def _read(spark: "SparkSession", urls: list[str], cols: list[str]) -> "DataFrame":

@@ -17,7 +17,7 @@ import pytest
 import annover
 import annover.dask
 import annover.spark
-from annover.errors import ObjectError, UsageError
+from annover.errors import ObjectError, RemoteError, UsageError
 from annover.model import canonical as C
 from annover.repo.layout import remote_layout
 
@@ -109,6 +109,26 @@ def test_dask_over_s3(tmp_path, s3_env):  # noqa: F811
 
 
 @pytest.fixture(scope="module")
+def half_pushed(tmp_path_factory):
+    """A repository whose v2 is made and not pushed: its manifest is here, its parts are not on the remote."""
+    root = tmp_path_factory.mktemp("half") / "labels"
+    repo = annover.init(root, remote=str(root.parent / "remote"))
+    for f in ("labeling.xml", "round1.json", "round2.json"):
+        shutil.copy(EXAMPLES / f, root / f)
+    repo.snapshot(str(root / "round1.json"), config=str(root / "labeling.xml"), key="data.ext_id", message="r1")
+    repo.push("v1")
+    repo.snapshot(str(root / "round2.json"), key="data.ext_id", message="r2")
+    return repo
+
+
+def test_dask_says_to_push_a_version_whose_parts_are_not_on_the_remote(half_pushed):
+    assert _rows(annover.dask.read(None, "v1", repo=half_pushed).compute(), "annotations") == \
+        _expected(half_pushed, "v1")
+    with pytest.raises(RemoteError, match=r"version v2 .*not on the DVC remote.*annover push"):
+        annover.dask.read(None, "v2", repo=half_pushed)
+
+
+@pytest.fixture(scope="module")
 def spark():
     if shutil.which("java") is None:
         pytest.fail("Spark needs a Java runtime: .ci/run installs Debian's default-jre-headless")
@@ -131,6 +151,13 @@ def test_spark_reads_a_version_from_a_local_remote(local_repo, tmp_path, spark):
         assert _rows(df.toPandas(), "annotations") == _expected(local_repo, rev)
     tasks = annover.spark.read(spark, None, "v2", "tasks", repo=clone)
     assert _rows(tasks.toPandas(), "tasks") == _expected(local_repo, "v2", "tasks")
+
+
+def test_spark_says_to_push_a_version_whose_parts_are_not_on_the_remote(half_pushed, spark):
+    assert _rows(annover.spark.read(spark, None, "v1", repo=half_pushed).toPandas(), "annotations") == \
+        _expected(half_pushed, "v1")
+    with pytest.raises(RemoteError, match=r"version v2 .*not on the DVC remote.*annover push"):
+        annover.spark.read(spark, None, "v2", repo=half_pushed)
 
 
 def test_engines_apply_deltas(chain_repo, tmp_path, spark):  # noqa: F811

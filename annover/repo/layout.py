@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
-from annover.errors import ObjectError, UsageError
+from annover.errors import ObjectError, RemoteError, UsageError
 from annover.model import canonical as C
 from annover.repo.core import RepoCore
 from annover.store.dvc import redact
@@ -124,3 +124,11 @@ def remote_layout(repo: RepoCore, rev: str = "HEAD", table: str = "annotations",
     deltas = [RemoteDelta(object_url(url, up.md5) if up else None, object_url(url, dl.md5) if dl else None)
               for up, dl in lay.deltas]
     return RemoteLayout(table, v.id, ref.rows, [object_url(url, p.md5) for p in lay.base], deltas, columns)
+
+
+def not_on_remote(layout: RemoteLayout, rev: str, e: BaseException) -> RemoteError:
+    """What a reader says when a part of version ``rev`` is not where the remote should hold it
+    (``e``: the engine's own error, its first line kept)."""
+    return RemoteError(f"version {rev} ({layout.version[:12]}): a part of its {layout.table} is not on the DVC remote: "
+                       f"{redact(first_line(e))}",
+                       "run `annover push` to copy the version's objects there, or name the remote that holds them")
