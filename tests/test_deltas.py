@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -23,10 +24,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import annover
+from annover.cli import run
 from annover.model import canonical as C
 from annover.store import snapshots as S
 from annover.store.objects import LocalStore
@@ -509,3 +512,37 @@ def test_dictionary_encoded_columns_replaced_as_a_gather_would(old, data, cut, a
     assert C.plain(col).equals(plain)
     got, want = C.replaced(col, at, new), C.replaced(plain, at, new)
     assert got.type == want.type and got.equals(want)
+
+
+def test_show_says_how_each_version_is_stored_and_what_it_added(chain_repo, monkeypatch):
+    """``annover show`` words each table's layout (whole, or base parts plus deltas) and the
+    bytes the version added over its parent, as the manifests and the object files say."""
+    monkeypatch.chdir(chain_repo.root)
+
+    def show(*args: str) -> tuple[int, str]:
+        with CliRunner().isolation() as (out, _, _):
+            code = run(["show", *args])
+            return code, out.getvalue().decode()
+
+    files = lambda v: {r.oid: chain_repo.store.locate(r).stat().st_size  # noqa: E731
+                       for r in chain_repo.objects_of(chain_repo.show(v))}
+    for rev, parent in (("v1", None), ("v2", "v1"), ("v3", "v2")):
+        code, out = show(rev, "--json")
+        stored = json.loads(out)["storage"]
+        m = S.read_manifest(chain_repo.store, chain_repo.show(rev).snapshot("annotations"))
+        ann = stored["tables"]["annotations"]
+        assert ann["deltas"] == len(m.get("deltas", [])) and ann["layout"] == ("deltas" if m.get("deltas") else "whole")
+        assert ann["upserted_rows"] == sum((d["upserts"] or {}).get("rows", 0) for d in m.get("deltas", []))
+        mine, theirs = files(rev), files(parent) if parent else {}
+        assert stored["bytes"] == sum(mine.values()) and stored["objects"] == len(mine)
+        assert stored["new_bytes"] == sum(n for oid, n in mine.items() if oid not in theirs)
+    assert stored["new_bytes"] < stored["bytes"] / 2  # v3: two small deltas on a shared base
+    code, text = show("v3")
+    assert code == 0 and "annotations" in text and "+ 2 deltas: " in text and "1 task deleted" in text
+    for p in (chain_repo.root / ".annover" / "objects").rglob("*"):  # not pulled here
+        if p.is_file():
+            p.unlink()
+    shutil.rmtree(chain_repo.dvc.cache_dir(), ignore_errors=True)
+    code, out = show("v3", "--json")
+    assert code == 0 and json.loads(out)["storage"] is None
+    assert "its objects are not here (`annover pull v3` fetches them)" in show("v3")[1]

@@ -179,6 +179,15 @@ def short(vid: str | None) -> str:
     return vid[:12] if vid else "-"
 
 
+def size_text(n: float) -> str:
+    """A byte count as shown to people (1000-based units: 12 B, 4.1 KB, 6.9 MB)."""
+    for unit in ("B", "KB", "MB", "GB"):
+        if n < 1000 or unit == "GB":
+            return f"{int(n)} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    return f"{n} B"  # pragma: no cover
+
+
 #: characters a terminal acts on rather than shows: C0 controls (ESC, BEL, CR, backspace...),
 #: DEL, C1 controls (a lone 0x9b is a CSI), the bidi overrides and isolates that reorder what
 #: follows them, and Unicode's line and paragraph separators

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import BAR_AFTER, Bars, echo, emit_json, info, json_option, short
+from annover.cli import BAR_AFTER, Bars, echo, emit_json, info, json_option, short, size_text
 from annover.errors import UsageError
 from annover.repo import Repo
 from annover.repo.gc import GcResult
 from annover.repo.gc import gc as collect
-
-
-def _size(n: int) -> str:
-    for unit in ("B", "KB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000  # type: ignore[assignment]
-    return f"{n} B"  # pragma: no cover
 
 
 def _render(out: GcResult) -> None:
@@ -37,12 +29,12 @@ def _render(out: GcResult) -> None:
     versions = ", ".join(short(v) for v in out.dropped[:5]) + (", ..." if len(out.dropped) > 5 else "")
     of = f" of {len(out.dropped)} version(s) no version or tag reaches ({versions})" if out.dropped else \
         " of versions no commit names (a snapshot that did not finish, or history git no longer has)"
-    what = (f"{len(out.objects)} object(s) ({len(out.listings)} listing(s)), {_size(out.bytes)}"
+    what = (f"{len(out.objects)} object(s) ({len(out.listings)} listing(s)), {size_text(out.bytes)}"
             + (f" + {len(out.view)} file(s) of the working store" if out.view else ""))
     if out.done:
-        info(f"removed {what}{of}; {_size(out.freed)} freed on disk; {kept}; {remote}")
+        info(f"removed {what}{of}; {size_text(out.freed)} freed on disk; {kept}; {remote}")
     else:
-        info(f"would remove {what}{of}; {_size(out.freed)} would be freed on disk; {kept}; {remote}. "
+        info(f"would remove {what}{of}; {size_text(out.freed)} would be freed on disk; {kept}; {remote}. "
              "Run `annover gc --force` to remove them")
 
 

@@ -6,9 +6,10 @@ import sys
 
 import click
 
-from annover.cli import echo, emit_json, info, json_option, short
+from annover.cli import echo, emit_json, info, json_option, short, size_text
 from annover.errors import AnnoverError, UsageError
 from annover.repo import Repo
+from annover.repo.layout import storage
 from annover.repo.reading import Users
 
 
@@ -83,6 +84,28 @@ def _annotator_names(repo: Repo) -> dict[str, str]:
         return {}
 
 
+def _layout(t: dict | None) -> str:
+    """How one table is stored, as ``show`` words it after its row count."""
+    if t is None:
+        return ""
+    parts = f"{t['base_parts']} part{'s' if t['base_parts'] != 1 else ''}"
+    if t["layout"] == "whole":
+        return f"  ({parts})"
+    n = t["deleted_tasks"]
+    deleted = f", {n} task{'s' if n != 1 else ''} deleted" if n else ""
+    return (f"  ({parts} + {t['deltas']} delta{'s' if t['deltas'] != 1 else ''}: "
+            f"{t['upserted_rows']} rows upserted{deleted})")
+
+
+def _stored(stored: dict | None, rev: str) -> str:
+    if stored is None:
+        return f"its objects are not here (`annover pull {rev}` fetches them)"
+    out = f"{stored['objects']} objects, {size_text(stored['bytes'])}"
+    if stored["new_bytes"] is None:
+        return out
+    return out + f"; new in this version: {stored['new_objects']} objects, {size_text(stored['new_bytes'])}"
+
+
 @click.command(epilog="""\b
 Examples:
   annover show              # HEAD
@@ -98,8 +121,9 @@ def show(rev: str, as_json: bool) -> None:
     tags = repo.tags_of().get(v.id, [])
     _notes(repo)
     warn_moved_tags(repo)
+    stored = storage(repo, v)
     if as_json:
-        emit_json({**v.to_json(), "tags": tags})
+        emit_json({**v.to_json(), "tags": tags, "storage": stored})
         return
     r = v.record
     s = v.stats
@@ -116,11 +140,15 @@ def show(rev: str, as_json: bool) -> None:
         echo(f"    {line}")
     echo("")
     t = r["tables"]
+    laid = (stored or {}).get("tables", {})
     echo("Snapshots:")
-    echo(f"  tasks        {short(t['tasks']['id'])}  {t['tasks']['rows']} rows")
-    echo(f"  annotations  {short(t['annotations']['id'])}  {t['annotations']['rows']} rows")
+    echo(f"  tasks        {short(t['tasks']['id'])}  {t['tasks']['rows']} rows{_layout(laid.get('tasks'))}")
+    echo(f"  annotations  {short(t['annotations']['id'])}  {t['annotations']['rows']} rows"
+         f"{_layout(laid.get('annotations'))}")
     for mv, p in sorted(t.get("predictions", {}).items()):
-        echo(f"  predictions  {short(p['id'])}  {p['rows']} rows  model_version={mv or '(none)'}")
+        echo(f"  predictions  {short(p['id'])}  {p['rows']} rows  model_version={mv or '(none)'}"
+             f"{_layout(laid.get(f'predictions {mv}'))}")
+    echo(f"Storage: {_stored(stored, rev)}")
     echo(f"Config:  {short(r['config']['oid']) if r.get('config') else '-'}")
     src = r.get("source")
     if src:

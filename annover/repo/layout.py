@@ -22,7 +22,8 @@ from annover.model import canonical as C
 from annover.repo.core import RepoCore
 from annover.store.dvc import redact
 from annover.store.objects import ObjectRef, ObjectStore, first_line, verify
-from annover.store.snapshots import Layout, read_manifest
+from annover.store.snapshots import Layout, SnapshotRef, read_manifest
+from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
     import fsspec
@@ -132,3 +133,34 @@ def not_on_remote(layout: RemoteLayout, rev: str, e: BaseException) -> RemoteErr
     return RemoteError(f"version {rev} ({layout.version[:12]}): a part of its {layout.table} is not on the DVC remote: "
                        f"{redact(first_line(e))}",
                        "run `annover push` to copy the version's objects there, or name the remote that holds them")
+
+
+def _snapshots(v: Version) -> list[tuple[str, SnapshotRef]]:
+    """(name, snapshot) of each table of ``v``: tasks, annotations, ``predictions MODEL_VERSION``."""
+    named = [(name, v.snapshot(name)) for name in ("tasks", "annotations")]
+    named += [(f"predictions {mv}", v.snapshot("predictions", mv)) for mv in v.model_versions]
+    return [(name, ref) for name, ref in named if ref is not None]
+
+
+def storage(repo: RepoCore, v: Version) -> dict | None:
+    """How version ``v`` is stored (None where its objects are not here: not pulled): per table,
+    written whole or as base parts plus deltas; its objects and their bytes; and those of
+    them its parents do not have, what the version added (None where a parent's are not here)."""
+    try:
+        tables = {}
+        for name, ref in _snapshots(v):
+            lay = Layout.of(read_manifest(repo.store, ref))
+            tables[name] = {"layout": "deltas" if lay.deltas else "whole", "base_parts": len(lay.base),
+                            "deltas": len(lay.deltas), "upserted_rows": sum(u for u, _ in lay.delta_rows),
+                            "deleted_tasks": sum(d for _, d in lay.delta_rows)}
+        mine = {r.oid: r.size for r in repo.objects_of(v)}
+    except ObjectError:
+        return None
+    out = {"tables": tables, "objects": len(mine), "bytes": sum(mine.values()), "new_objects": None,
+           "new_bytes": None}
+    try:
+        theirs = {r.oid for p in v.parents for r in repo.objects_of(repo.version(p))}
+    except ObjectError:
+        return out
+    new = [size for oid, size in mine.items() if oid not in theirs]
+    return {**out, "new_objects": len(new), "new_bytes": sum(new)}
