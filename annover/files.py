@@ -15,10 +15,35 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["sha256_file", "write_atomic", "write_chunks_atomic", "write_files"]
+__all__ = ["file_mode", "sha256_file", "write_atomic", "write_chunks_atomic", "write_files"]
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _DIR_FD = os.open in os.supports_dir_fd
+
+
+_UMASK: list[int] = []
+
+
+def _umask() -> int:
+    """The process's umask: from ``/proc/self/status`` where Linux gives it (setting the umask
+    to read it would, for a moment, loosen it for every other thread), else set and set back."""
+    if not _UMASK:
+        try:
+            with open("/proc/self/status", encoding="ascii") as f:
+                found = [line.split()[1] for line in f if line.startswith("Umask:")]
+            _UMASK.append(int(found[0], 8))
+        except (OSError, IndexError, ValueError):
+            mask = os.umask(0o022)
+            os.umask(mask)
+            _UMASK.append(mask)
+    return _UMASK[0]
+
+
+def file_mode(folder: bool = False) -> int:
+    """The mode ``open`` or ``mkdir`` would give a new file (folder) here: 0o666 (0o777) less the
+    umask. A temporary file (``mkstemp``: 0o600) renamed into place is set to it, so that
+    what annover writes is as readable as what any other tool writes."""
+    return (0o777 if folder else 0o666) & ~_umask()
 
 
 def write_atomic(path: "str | Path", data: bytes) -> None:
@@ -35,6 +60,7 @@ def write_chunks_atomic(path: "str | Path", chunks: Iterable[bytes]) -> int:
     size = 0
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), file_mode())
             for chunk in chunks:
                 f.write(chunk)
                 size += len(chunk)

@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
+import stat
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -144,6 +148,58 @@ def test_export_onto_the_repositorys_own_files_is_refused(two_rounds, out):
     assert run_cli("log", cwd=root).returncode == 0
 
 
+@pytest.mark.parametrize("cmd", [
+    ["diff", "v1", "v2", "--stat", "--output"],
+    ["suspects", "v2", "--out"],
+    ["sample", "v2", "--strategy", "random", "--n", "2", "--no-record", "--out"],
+    ["report", "v1..v2", "--force", "--out"],
+])
+@pytest.mark.parametrize("out", [".annover/HEAD", ".annover/config.json", ".git/config", ".dvc/config", "x.dvc"])
+def test_every_output_option_refuses_the_repositorys_own_files(two_rounds, cmd, out):
+    repo, v1, v2 = two_rounds
+    root = repo.root
+    before = _state(root)
+    p = run_cli(*cmd, out, cwd=root)
+    assert p.returncode == 2, p.stderr
+    assert len(p.stderr.strip().splitlines()) == 1 and cmd[-1] in p.stderr and ("would damage" in p.stderr or "DVC pointer" in p.stderr), p.stderr
+    assert _state(root) == before and not (root / "x.dvc").exists()
+    assert run_cli("log", cwd=root).returncode == 0
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o027])
+def test_what_annover_writes_follows_the_umask(two_rounds, umask):
+    """Files and folders written through a temporary name (0o600 / 0o700) end with the mode any
+    tool would give them: 0o666 / 0o777 less the umask (readable on a shared training machine)."""
+    repo, v1, v2 = two_rounds
+    root = repo.root
+    run = lambda *a: subprocess.run([sys.executable, "-m", "annover", *a], cwd=root, capture_output=True,  # noqa: E731
+                                    text=True, preexec_fn=lambda: os.umask(umask), timeout=120)
+    for args, out in ((["export", "v2", "--format", "csv", "--out"], "v2.csv"),
+                      (["export", "v2", "--format", "hf", "--resolve", "latest", "--out"], "hf"),
+                      (["report", "v1..v2", "--out"], "r.html"), (["suspects", "v2", "--out"], "s.txt"),
+                      (["diff", "v1", "v2", "--stat", "--output"], "d.parquet")):
+        p = run(*args, out)
+        assert p.returncode == 0, p.stderr
+        made = root / out
+        for f in [made, *made.rglob("*")] if made.is_dir() else [made]:
+            want = (0o777 if f.is_dir() else 0o666) & ~umask
+            assert stat.S_IMODE(f.stat().st_mode) == want, (f, oct(f.stat().st_mode))
+    p = run("snapshot", "--from", "round1.json", "--key", "data.ext_id", "-m", "round 1 again")
+    assert p.returncode == 0, p.stderr
+    assert stat.S_IMODE((root / ".annover" / "HEAD").stat().st_mode) == 0o666 & ~umask  # repository files too
+
+
+@pytest.mark.parametrize("fmt", ["coco", "yolo", "yolo-obb", "voc"])
+def test_an_image_format_of_text_labels_is_refused(two_rounds, fmt):
+    """The sample labels <Text>: an image format would write the reviews as image file names."""
+    repo, v1, v2 = two_rounds
+    p = run_cli("export", "v2", "--format", fmt, "--resolve", "latest", "--out", "out", cwd=repo.root)
+    assert p.returncode == 2 and "<Text>, no <Image>" in p.stderr and len(p.stderr.strip().splitlines()) == 1
+    assert not (repo.root / "out").exists()
+    assert run_cli("export", "v2", "--format", "conll", "--resolve", "latest", "--out", "out.conll",
+                   cwd=repo.root).returncode == 0
+
+
 def test_export_through_a_symlink_into_git_is_refused(two_rounds):
     repo, v1, v2 = two_rounds
     root = repo.root
@@ -169,8 +225,8 @@ def test_an_unwritable_out_is_a_one_line_usage_error(two_rounds, out, why):
 
 def test_an_unwritable_folder_export_is_a_usage_error(two_rounds):
     repo, v1, v2 = two_rounds
-    p = run_cli("export", "v1", "--format", "yolo", "--resolve", "latest", "--out", "labeling.xml/yolo",
-                cwd=repo.root)
+    p = run_cli("export", "v1", "--format", "hf", "--resolve", "latest", "--out", "labeling.xml/hf",
+                cwd=repo.root)  # a folder format these (text) labels go to
     assert p.returncode == 2 and "is a file, not a folder" in p.stderr, p.stderr
 
 

@@ -39,7 +39,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "revert": ("annover.cli.history:revert", "Undo HEAD (or restore a version) with a new version."),
     "reset": ("annover.cli.history:reset", "Move HEAD back, dropping versions not pushed yet."),
     "status": ("annover.cli.remote:status", "HEAD, and whether its objects are pushed."),
-    "export": ("annover.cli.export:export", "Write a version as Label Studio JSON, JSONL, CSV, Parquet."),
+    "export": ("annover.cli.export:export", "Write a version: COCO, YOLO, VOC, CoNLL, HF, Parquet, CSV, JSON."),
     "push": ("annover.cli.remote:push", "Upload the objects a version needs to the DVC remote."),
     "pull": ("annover.cli.remote:pull", "Download the objects a version needs from the DVC remote."),
     "gc": ("annover.cli.gc_cmd:gc", "Remove from the local DVC cache what no version or tag needs."),

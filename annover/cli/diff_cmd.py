@@ -10,6 +10,7 @@ from annover._lazy import lazy
 from annover.cli import Progress, arrow_without_pandas, echo, emit_json, info, json_option
 from annover.diffing import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, POLICIES
 from annover.repo import Repo
+from annover.repo.outputs import check_not_owned
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.loop import api as loop_api
@@ -293,6 +294,8 @@ def diff(a: str, b: str, stat: bool, show_rows: bool, limit: int, output: str | 
     """
     arrow_without_pandas()
     repo = Repo(".")
+    if output:
+        check_not_owned(repo, output, "--output")
     summary_only = not (stat or show_rows or transitions)
     want_drift = not no_drift and (as_json or summary_only)
     with Progress(quiet) as progress:  # a spinner on a terminal's stderr while the diff works

@@ -39,7 +39,7 @@ Examples:
   annover log v3 --json
 """)
 @click.argument("rev", default="HEAD")
-@click.option("-n", "--max-count", type=int, help="Show at most N versions.")
+@click.option("-n", "--max-count", type=click.IntRange(min=1), help="Show at most N versions.")
 @click.option("--oneline", is_flag=True, help="One line per version.")
 @json_option
 def log(rev: str, max_count: int | None, oneline: bool, as_json: bool) -> None:

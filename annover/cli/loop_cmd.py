@@ -11,8 +11,10 @@ import click
 
 from annover.cli import Progress, arrow_without_pandas, emit_json, info, json_option
 from annover.diffing import POLICIES
+from annover.files import write_atomic
 from annover.loop.sample import STRATEGIES
 from annover.repo import Repo
+from annover.repo.outputs import check_not_owned
 
 __all__ = ["agreement", "eval_", "suspects", "sample", "report"]
 
@@ -199,7 +201,7 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool) 
 @click.option("--model", "models", multiple=True, metavar="MODEL_VERSION", help="Trust only these model versions.")
 @click.option("--resolve", "policy", type=click.Choice(POLICIES), default=None,
               help="How a task's label is chosen among its answers (default ground-truth).")
-@click.option("-n", "limit", type=int, default=20, show_default=True, help="Show the top N (all with --json/--out).")
+@click.option("-n", "limit", type=click.IntRange(min=0), default=20, show_default=True, help="Show the top N (all with --json/--out).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the suspect task keys, one a line.")
 @json_option
 def suspects(rev: str, threshold: float | None, since: str | None, models: tuple[str, ...], policy: str | None,
@@ -218,12 +220,14 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
       annover suspects v3 --since v1 --json
     """
     arrow_without_pandas()
+    repo = Repo(".")
+    if out:
+        check_not_owned(repo, out)
     with Progress() as progress:
         progress(f"finding suspect labels at {rev}")
-        res = Repo(".").suspects(rev, threshold=threshold, policy=policy, since=since, models=list(models) or None)
+        res = repo.suspects(rev, threshold=threshold, policy=policy, since=since, models=list(models) or None)
     if out:
-        with open(out, "w", encoding="utf-8") as f:
-            f.writelines(k + "\n" for k in res.task_keys())
+        write_atomic(out, "".join(k + "\n" for k in res.task_keys()).encode())
         info(f"wrote {len(res.task_keys())} task key(s) to {out}")
     doc = res.to_json()
     if as_json:

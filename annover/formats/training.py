@@ -76,6 +76,20 @@ def read_train(path: Path, fmt: str, config: LabelingConfig | None, validate: bo
     return tables
 
 
+#: The training formats of image annotations (a file name, a size and regions on the image).
+IMAGE_FORMATS = (Format.COCO, Format.YOLO, Format.YOLO_OBB, Format.VOC)
+
+
+def _check_images(fmt: str, cfg: LabelingConfig | None) -> None:
+    """Refuse an image format for a labeling config that labels no <Image> (text, audio...): its
+    tasks' text would be written as image file names."""
+    tags = sorted({o.tag for o in cfg.objects.values()}) if cfg is not None else []
+    if fmt in IMAGE_FORMATS and tags and "Image" not in tags:
+        raise UsageError(f"{fmt} holds image annotations, and the version's labeling config labels "
+                         f"{', '.join(f'<{t}>' for t in tags)}, no <Image>",
+                         "export these labels as conll (spans), hf, csv, parquet or label-studio")
+
+
 def render_train(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resolve: str | None = None,
                  predictions: str | None = None) -> Rendered:
     """A version's tables in a training format, one answer per task chosen by ``resolve`` (or
@@ -87,6 +101,7 @@ def render_train(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, 
 def _render(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resolve: str | None,
             predictions: str | None) -> Rendered:
     cfg = LabelingConfig(cfg_text, source="the version's labeling config", validate=False) if cfg_text else None
+    _check_images(fmt, cfg)
     if fmt in (Format.COCO, Format.YOLO):
         boxes = boxes_fast.plain_boxes(tables, cfg, resolve, predictions)
         if boxes is not None:  # plain boxes, one answer per task: the same output, a column at a time

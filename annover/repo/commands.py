@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover._lazy import lazy
 from annover.errors import NotARepoError, ObjectError, UsageError
 from annover.repo import remote as remote_
+from annover.repo.outputs import check_not_owned
 from annover.store import git as git_
 from annover.repo.core import RepoCore
 from annover.repo.results import ExportResult, InitResult, SnapshotResult, StatusResult, TagResult, TransferResult
@@ -211,9 +212,12 @@ class Repo(RepoCore):
                out: str | None = None, record: bool = True) -> Any:
         """``annover sample REV``: ``n`` task keys to label next, chosen by ``strategy``, written to
         ``out`` and recorded (committed) under ``.annover/samples/`` unless ``record=False``."""
+        if out is not None:
+            check_not_owned(self, out)
         return loop_api.run_sample(self, rev, strategy, n, seed, model, stratify, control, out, record)
 
     def report(self, rev: str = "HEAD", out: str | Path = "report.html", *, force: bool = False,
                progress: Progress | None = None) -> Any:
         """``annover report [REV | A..B]``: one self-contained HTML page of the loop's figures."""
+        check_not_owned(self, out)
         return loop_report.write_report(self, rev, out, force=force, progress=progress)

@@ -16,14 +16,15 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from annover._lazy import lazy
-from annover.errors import NotARepoError, ObjectError, RevisionError, UsageError
-from annover.files import write_atomic, write_chunks_atomic, write_files
+from annover.errors import ObjectError, RevisionError, UsageError
+from annover.files import file_mode, write_atomic, write_chunks_atomic, write_files
 from annover.formats import EXPORT_FORMATS, Format
 from annover.formats import hf
 from annover.formats.training import FOLDER_FORMATS, TRAIN_FORMATS, Rendered, render_train
 from annover.formats.write import TABLE_FORMATS, render_chunks
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, RepoCore, missing_objects, read_version_table
+from annover.repo.outputs import check_not_owned
 from annover.repo.gc import Progress
 from annover.repo.results import ExportResult
 from annover.store import dvc as dvc_adapter
@@ -36,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["TrainExportResult", "check_not_owned", "check_out", "check_table", "export", "load_hf", "load_url"]
+__all__ = ["TrainExportResult", "check_out", "check_table", "export", "load_hf", "load_url"]
 
 #: revisions that name the current version (of a git URL: its default branch)
 HEAD_NAMES = ("HEAD", "@")
@@ -72,34 +73,6 @@ def check_out(path: Path, force: bool, folder: bool) -> None:
         raise UsageError(f"{path} is a folder; this format writes one file", "give --out a file name")
 
 
-def _owned(repo: RepoCore) -> list[Path]:
-    """What git, DVC and annover keep in the repository: their folders and their own files."""
-    top = repo.toplevel
-    owned = [repo.dir, repo.git_dir, top / ".git", top / ".gitignore", top / ".gitattributes", top / ".gitmodules",
-             top / ".dvcignore"]
-    try:
-        owned.append(repo.dvc_root / ".dvc")
-    except NotARepoError:
-        pass
-    return [p.resolve() for p in owned]
-
-
-def check_not_owned(repo: RepoCore, path: Path) -> None:
-    """Refuse an ``--out`` that is, is inside, or holds what git, DVC or annover keep in the repository
-    (``.annover/``, ``.git/``, ``.dvc/config``, a ``*.dvc`` pointer...): an export must not replace them."""
-    here = path.parent.resolve() / path.name  # the name as given; also where a symlink leads
-    for p in {here, path.resolve()}:
-        for own in _owned(repo):
-            name = own.relative_to(repo.toplevel).as_posix() if own.is_relative_to(repo.toplevel) else str(own)
-            where = ("is" if p == own else "is inside" if own in p.parents else "holds" if p in own.parents else "")
-            if where:
-                raise UsageError(f"--out {path} {where} {name}{'/' if own.is_dir() else ''}, which git, DVC and annover keep: an export there "
-                                 "would damage the repository", "give --out a path outside .annover/, .git/ and .dvc/")
-        if p.suffix == ".dvc" and p.is_relative_to(repo.toplevel):
-            raise UsageError(f"--out {path} has the name of a DVC pointer file in the repository",
-                             "give --out another name")
-
-
 def _unwritable(path: Path, e: OSError) -> UsageError:
     """``--out`` could not be written: why, in one line (a parent that is a file, a folder without permission)."""
     why = e.strerror or str(e)
@@ -130,6 +103,7 @@ def _write_folder(path: Path, write: Callable[[Path], None], size: int | None = 
     tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
     old: Path | None = None
     try:
+        tmp.chmod(file_mode(folder=True))  # mkdtemp's 0o700: as readable as a folder mkdir makes
         write(tmp)
         if size is None:
             size = sum(f.stat().st_size for f in tmp.rglob("*") if f.is_file())

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from annover.errors import ObjectError
-from annover.files import sha256_file
+from annover.files import file_mode, sha256_file
 
 __all__ = ["SHA256_RE", "TAMPERED", "FsStore", "LocalStore", "ObjectRef", "ObjectStore", "check_md5", "check_oid",
            "first_line", "sha256_file", "shard", "verify"]
@@ -155,6 +155,7 @@ class LocalStore(ObjectStore):
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as f:
+                os.fchmod(f.fileno(), file_mode())
                 f.write(data)
                 f.flush()
                 os.fsync(f.fileno())

@@ -1,0 +1,41 @@
+"""Where a command may write a file it is given: never onto what git, DVC and annover keep."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from annover.errors import NotARepoError, UsageError
+from annover.repo.core import RepoCore
+
+__all__ = ["check_not_owned"]
+
+
+def _owned(repo: RepoCore) -> list[Path]:
+    """What git, DVC and annover keep in the repository: their folders and their own files."""
+    top = repo.toplevel
+    owned = [repo.dir, repo.git_dir, top / ".git", top / ".gitignore", top / ".gitattributes", top / ".gitmodules",
+             top / ".dvcignore"]
+    try:
+        owned.append(repo.dvc_root / ".dvc")
+    except NotARepoError:
+        pass
+    return [p.resolve() for p in owned]
+
+
+def check_not_owned(repo: RepoCore, path: str | Path, option: str = "--out") -> None:
+    """Refuse an output path (given as ``option``) that is, is inside, or holds what git, DVC and
+    annover keep in the repository (``.annover/``, ``.git/``, ``.dvc/config``, a ``*.dvc`` pointer...):
+    a file written there must not replace them."""
+    path = Path(path)
+    here = path.parent.resolve() / path.name  # the name as given; also where a symlink leads
+    for p in {here, path.resolve()}:
+        for own in _owned(repo):
+            name = own.relative_to(repo.toplevel).as_posix() if own.is_relative_to(repo.toplevel) else str(own)
+            where = ("is" if p == own else "is inside" if own in p.parents else "holds" if p in own.parents else "")
+            if where:
+                raise UsageError(f"{option} {path} {where} {name}{'/' if own.is_dir() else ''}, which git, DVC and "
+                                 "annover keep: a file written there would damage the repository",
+                                 f"give {option} a path outside .annover/, .git/ and .dvc/")
+        if p.suffix == ".dvc" and p.is_relative_to(repo.toplevel):
+            raise UsageError(f"{option} {path} has the name of a DVC pointer file in the repository",
+                             f"give {option} another name")
