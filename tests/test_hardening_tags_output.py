@@ -286,3 +286,12 @@ def test_terminal_escapes_are_shown_escaped_and_json_keeps_them(repo):
 def test_errors_naming_user_text_are_escaped(repo):
     p = run_cli("show", "no\x1b]0;x\x07such\u202e", cwd=repo.root)
     assert p.returncode == 7 and not RAW.search(p.stderr.rstrip("\n")), p.stderr
+
+
+@pytest.mark.parametrize("cmd", [["log", "-n", "0"], ["log", "-n", "-1"], ["suspects", "v2", "-n", "-1"]])
+def test_a_negative_or_zero_count_is_a_usage_error(two_rounds, cmd):
+    """`log -n 0` said "no versions yet" of a repository with two."""
+    repo, v1, v2 = two_rounds
+    p = run_cli(*cmd, cwd=repo.root)
+    assert p.returncode == 2 and "-n" in p.stderr and len(p.stderr.strip().splitlines()) == 1, p.stderr
+    assert "no versions yet" not in p.stderr + p.stdout
