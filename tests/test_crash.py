@@ -8,6 +8,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -90,6 +91,28 @@ def test_sigkill_at_random_moments(one_version):
         after = _state(root)["ids"]
         assert after[1:] == before or after == before  # one new version on top, or it had landed
         assert len(after) == i + 2
+    _assert_consistent(root)
+
+
+def test_temporary_files_of_a_killed_write_are_removed(one_version):
+    """A kill between a write's temporary file and its rename (write_atomic) leaves a
+    ``.NAME.*.tmp`` file that git lists as untracked: the next command removes it."""
+    root = one_version.root
+    p = run_cli("snapshot", "--from", "round2.json", "--key", "data.ext_id", "-m", "round 2", cwd=root,
+                env={"ANNOVER_TEST_KILL_AT": "before-update-ref"})
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    adir = root / ".annover"
+    # what write_atomic leaves when killed before its rename (a kill cannot be timed into it)
+    left = [Path(tempfile.mkstemp(dir=d, prefix=f".{name}.", suffix=".tmp")[1])
+            for d, name in ((adir, "objects.dvc"), (adir, "HEAD"), (adir / "versions", "x.json"),
+                            (adir / "refs" / "tags", "v2"))]
+    keep = adir / "notes.tmp"  # not a temporary name of ours: the user's file stays
+    keep.write_text("mine")
+    assert git("status", "--porcelain", "--", ".annover", cwd=root) != ""
+    run_cli("log", cwd=root, check=True)
+    assert [p for p in left if p.exists()] == []
+    assert keep.read_text() == "mine"
+    keep.unlink()
     _assert_consistent(root)
 
 

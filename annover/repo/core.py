@@ -554,6 +554,8 @@ class RepoCore:
                 if self.rel(p) not in tracked:
                     p.unlink()
                     notes.append(f"removed the record of uncommitted version {p.stem[:12]}")
+        if killed:
+            notes += self._remove_temp_files()
         tag_dir = self.dir / "refs" / "tags"
         if tag_dir.is_dir() and killed:
             for p in tag_dir.rglob("*"):
@@ -570,6 +572,15 @@ class RepoCore:
         if view:
             notes += self._restore_view()
         return notes
+
+    def _remove_temp_files(self) -> list[str]:
+        """Remove the temporary files a write killed before its rename left (``.NAME.*.tmp``
+        next to HEAD, objects.dvc, records and tags; git would list them as untracked)."""
+        places = [self.dir, self.dir / "versions", *(p for p in (self.dir / "refs").rglob("*") if p.is_dir())]
+        temps = [p for d in places if d.is_dir() for p in d.glob(".*.tmp") if p.is_file()]
+        for p in temps:
+            p.unlink(missing_ok=True)
+        return [f"removed {len(temps)} temporary file(s) of an interrupted write"] if temps else []
 
     def _restore_view(self) -> list[str]:
         """The working store holds HEAD's objects and nothing else (what DVC's pointer lists).
