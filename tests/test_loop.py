@@ -334,6 +334,9 @@ def test_sample_is_reproducible_whatever_the_input_order(strategy):
         assert not set(one.keys) & labeled
     if strategy == "disagreement":
         assert set(one.keys) <= labeled and one.keys[0] in {"t00", "t03", "t06", "t09"}
+        # the score is the entropy of the annotators' labels (two of them disagreeing: ln 2), highest first
+        assert one.scores == sorted(one.scores, reverse=True)
+        assert one.scores[0] == pytest.approx(math.log(2), abs=0.002)
     if strategy == "uncertainty":
         scores = one.scores
         assert scores == sorted(scores)

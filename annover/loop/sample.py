@@ -38,6 +38,8 @@ __all__ = ["STRATEGIES", "SampleResult", "sample", "tie_key"]
 
 STRATEGIES = ("uncertainty", "margin", "disagreement", "rare-labels", "unlabeled", "random")
 _NEEDS_MODEL = ("uncertainty", "margin", "rare-labels")
+#: strategies whose highest scores are picked first (the entropy of the annotators' labels)
+_HIGHER_FIRST = ("disagreement",)
 
 
 @dataclass
@@ -72,8 +74,8 @@ def tie_key(seed: int, task_key: str) -> str:
 
 
 def _candidates(strategy: str, c: str) -> str:
-    """The query of the strategy's candidates and their scores (lower is picked first); ``c``
-    restricts labels and predictions to the control."""
+    """The query of the strategy's candidates and their scores (lower is picked first, higher
+    for :data:`_HIGHER_FIRST`); ``c`` restricts labels and predictions to the control."""
     return {
         "uncertainty": f"""SELECT u.task_key, max(b.score) AS score FROM unl AS u JOIN best AS b USING (task_key)
                            WHERE b.score IS NOT NULL AND {c} GROUP BY 1""",
@@ -92,7 +94,7 @@ def _candidates(strategy: str, c: str) -> str:
             x AS (SELECT r.task_key, b.label <> r.label AS off FROM (SELECT * FROM res WHERE {c}) AS r
                   JOIN (SELECT * FROM best WHERE {c}) AS b USING (task_key))
             SELECT coalesce(e.task_key, x.task_key) AS task_key,
-                   -(coalesce(e.entropy, 0) + CASE WHEN x.off THEN 0.001 ELSE 0 END) AS score
+                   coalesce(e.entropy, 0) + CASE WHEN x.off THEN 0.001 ELSE 0 END AS score
             FROM e FULL OUTER JOIN x USING (task_key)
             WHERE coalesce(e.entropy, 0) > 0 OR coalesce(x.off, false)""",
         "rare-labels": f"""
@@ -164,7 +166,8 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
         rows = s.fetch(f"""SELECT c.task_key, c.score, l.label FROM ({body}) AS c
                            LEFT JOIN label_of AS l USING (task_key)""").to_pylist()
     rows = [{**r, "label": Q.shown(r["label"])} for r in rows]
-    rows.sort(key=lambda r: (r["score"] if r["score"] is not None else 0.0, tie_key(seed, r["task_key"])))
+    sign = -1.0 if strategy in _HIGHER_FIRST else 1.0
+    rows.sort(key=lambda r: (sign * r["score"] if r["score"] is not None else 0.0, tie_key(seed, r["task_key"])))
     picked = _stratified(rows, n) if stratify else rows[:n]
     if len(picked) < n:
         notes.append(f"{len(rows)} task(s) qualify for {strategy!r}: fewer than the {n} asked for")
