@@ -132,6 +132,31 @@ def test_a_file_url_remote_is_the_folder_it_names(tmp_path, monkeypatch):
     assert same_table(annover.Repo(train).read_table("HEAD"), repo.read_table("v1"))
 
 
+def test_a_file_url_remote_set_before_is_named_and_fixed_by_its_hint(tmp_path, monkeypatch):
+    """A remote recorded as ``file:///x`` (as annover did before, or by hand): push and
+    status refuse it in one line, before DVC writes into a folder named ``file:``, and the
+    hint's command makes it work."""
+    root, remote = tmp_path / "labels", tmp_path / "store"
+    ok("init", str(root), "--remote", str(remote))
+    monkeypatch.chdir(root)
+    copy_sample(root)
+    snapshot(1)
+    subprocess.run([str(Path(sys.executable).with_name("dvc")), "remote", "modify", "annover", "url", remote.as_uri()],
+                   check=True, cwd=root)
+    for cmd in ("push", "status"):
+        code, out, err = invoke(cmd)
+        assert code == 10 and "file:// URL" in err and len(err.strip().splitlines()) <= 2, (cmd, err)
+    assert not [p for p in root.iterdir() if p.name.startswith("file:")]
+    assert not [p for p in remote.rglob("*") if p.is_file()]
+    hint = re.search(r"dvc remote modify annover url (\S+)", err)
+    assert hint and hint.group(1) == str(remote)
+    subprocess.run([str(Path(sys.executable).with_name("dvc")), "remote", "modify", "annover", "url", hint.group(1)],
+                   check=True, cwd=root)
+    ok("push")
+    repo = annover.Repo(root)
+    assert files_needed(repo, repo.show("v1").id) <= {p.parent.name + p.name for p in remote.rglob("*") if p.is_file()}
+
+
 @pytest.mark.parametrize("args, said", [
     (["--remote", "/tmp/x", "--remote-option", "bogus_opt=1"], "extra keys not allowed"),
     (["--remote", "foo://bucket/x"], "Unsupported URL type foo://"),

@@ -573,6 +573,13 @@ class Dvc:
         ``must_exist`` (status, pull): a folder remote that is not there is unreachable, not
         empty; it is what a clone on another machine sees of the default remote.
         """
+        name = remote or d.config["core"].get("remote") or REMOTE
+        url = str(d.config["remote"].get(name, {}).get("url") or "")
+        if url.startswith("file://"):  # set so by annover before 2026-12-04, or by hand
+            path = url[len("file://"):]
+            raise RemoteError(f"the DVC remote '{name}' is {redact(url)}: DVC reads a file:// URL as a folder "
+                              "named 'file:' inside the repository", f"set it to the folder's path, once: "
+                              f"dvc remote modify {name} url {path or '/PATH'} (then `git commit .dvc/config`)")
         try:
             root = d.cloud.get_remote(remote, "push").path
             odb = d.cloud.get_remote_odb(remote, "push")
@@ -581,7 +588,6 @@ class Dvc:
                               "set one with `annover init --remote URL` (see `dvc remote list`)") from None
         label = _label(d, remote)
         if not _probe(odb.fs, root, label, timeout) and must_exist and getattr(odb.fs, "protocol", "") == "local":
-            name = remote or d.config["core"].get("remote") or REMOTE
             raise RemoteUnreachableError(f"the DVC remote {label} is a folder that does not exist on this machine",
                                          f"point it at the shared copy, once per clone: "
                                          f"dvc remote add --local -f {name} URL")
