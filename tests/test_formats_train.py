@@ -49,9 +49,10 @@ def _tables(t: Tables) -> dict:
     return {"tasks": t.tasks, "annotations": t.annotations, "predictions": t.predictions}
 
 
-def _export(src: Path, fmt: str, out: Path, resolve: str | None = None) -> tuple[Tables, Path, list[str]]:
-    """``src`` read, then written as ``fmt`` to ``out`` (a file or a folder)."""
-    t = read_train(src, fmt, None, True)
+def _export(src: Path, fmt: str, out: Path, resolve: str | None = None,
+            src_fmt: str | None = None) -> tuple[Tables, Path, list[str]]:
+    """``src`` read (as ``src_fmt``, by default ``fmt``), then written as ``fmt`` to ``out`` (a file or a folder)."""
+    t = read_train(src, src_fmt or fmt, None, True)
     r = render_train(fmt, _tables(t), t.config_text, resolve)
     if r.files is not None:
         for rel, data in r.files.items():
@@ -341,15 +342,50 @@ BAD = [
         "<object><name>a</name><bndbox><xmin>5</xmin><ymin>1</ymin><xmax>2</xmax><ymax>3</ymax></bndbox>"
         "</object></annotation>")), ["1.xml: object 0", "xmin 5 > xmax 2"]),
     ("conll", "c.conll", lambda p: p.write_text("EU B-ORG\nrejects X-VERB\n"), ["c.conll: line 2", "X-VERB"]),
+    # found by an audit: each of these was read in silence, changed, or ended in a traceback
+    ("coco", "dup.json", lambda p: _coco_file(p, images=[{"id": 1, "file_name": "1.jpg", "width": 100, "height": 50},
+                                                         {"id": 1, "file_name": "2.jpg", "width": 100, "height": 50}]),
+     ["dup.json", "image 1 (id 1)", "image 0 has that id too"]),
+    ("coco", "cats.json", lambda p: _coco_file(p, categories=[{"id": 1, "name": "cat"}, {"id": 2, "name": "cat"}]),
+     ["cats.json", "category 1 (name 'cat')"]),
+    ("coco", "neg.json", lambda p: _coco_file(p, ann={"bbox": [10, 5, -20, 10]}), ["annotation 0 (id 1)", "negative"]),
+    ("coco", "poly.json", lambda p: _coco_file(p, ann={"bbox": [10, 5, 20, 10], "segmentation": [[1, 2, 3, 4, 5]]}),
+     ["annotation 0 (id 1)", "segmentation polygon 0 has 5 values"]),
+    ("coco", "kp.json", lambda p: _coco_file(p, ann={"bbox": [10, 5, 20, 10], "keypoints": [1, 2]},
+                                             categories=[{"id": 1, "name": "p", "keypoints": ["a", "b"]}]),
+     ["annotation 0 (id 1)", "keypoints has 2 values", "2 keypoints"]),
+    ("yolo", "y", lambda p: (p.mkdir(), (p / "classes.txt").write_bytes(b"caf\xe9\n"), (p / "labels").mkdir(),
+                             (p / "labels" / "a.txt").write_text("0 .5 .5 .1 .1\n")), ["classes.txt", "not UTF-8"]),
+    ("yolo", "y", lambda p: (p.mkdir(), (p / "classes.txt").write_text("a\n"), (p / "labels").mkdir(),
+                             (p / "labels" / "a.txt").write_bytes(b"0 .5 .5 .1 .1 \xff\n")), ["a.txt", "not UTF-8"]),
+    ("yolo", "y", lambda p: (p.mkdir(), (p / "classes.txt").write_text("a\na\n"), (p / "labels").mkdir(),
+                             (p / "labels" / "i.txt").write_text("0 .5 .5 .1 .1\n1 .2 .2 .1 .1\n")),
+     ["classes.txt", "classes 0 and 1 are both named 'a'"]),
+    ("voc", "v", lambda p: (p.mkdir(), (p / "a.xml").write_text(
+        "<annotation><filename>a.jpg</filename><size><width>100</width><height>50</height></size><object>"
+        "<name>x</name><difficult>yes</difficult><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax>"
+        "</bndbox></object></annotation>")), ["a.xml: object 0", "<difficult> is 'yes'"]),
 ]
 
 
-@pytest.mark.parametrize("fmt,name,make,words", BAD, ids=["coco-missing-image", "yolo-short-line", "yolo-class-id",
-                                                           "voc-xmin-above-xmax", "conll-bad-tag"])
-def test_bad_input_is_one_line_naming_the_place_and_writes_nothing(repo, tmp_path, fmt, name, make, words):
+def _coco_file(p: Path, images: list | None = None, categories: list | None = None, ann: dict | None = None) -> None:
+    """A small COCO file: one image, one category, one box (parts replaced as given)."""
+    p.write_text(json.dumps({
+        "images": images or [{"id": 1, "file_name": "1.jpg", "width": 100, "height": 50}],
+        "annotations": [{"id": 1, "image_id": 1, "category_id": 1, **(ann or {"bbox": [10, 5, 20, 10]})}],
+        "categories": categories or [{"id": 1, "name": "cat"}]}))
+
+
+@pytest.mark.parametrize("fmt,name,make,words", BAD, ids=[
+    "coco-missing-image", "yolo-short-line", "yolo-class-id", "voc-xmin-above-xmax", "conll-bad-tag",
+    "coco-duplicate-image-id", "coco-duplicate-category-name", "coco-negative-width", "coco-short-polygon",
+    "coco-keypoints-count", "yolo-classes-not-utf8", "yolo-labels-not-utf8", "yolo-duplicate-class",
+    "voc-difficult-not-a-number"])
+@pytest.mark.parametrize("given", [True, False], ids=["format-given", "format-recognised"])
+def test_bad_input_is_one_line_naming_the_place_and_writes_nothing(repo, tmp_path, fmt, name, make, words, given):
     path = tmp_path / name
     make(path)
-    code, out, err = invoke("snapshot", "--from", str(path), "--format", fmt, "-m", "bad")
+    code, out, err = invoke("snapshot", "--from", str(path), *(["--format", fmt] if given else []), "-m", "bad")
     assert code == 3, err
     line = err.strip()
     assert "\n" not in line and line.startswith("Error: ") and " — " in line
@@ -599,6 +635,91 @@ def test_label_studio_shapes_without_a_place_are_said(tmp_path):
     assert corners == pytest.approx([0.1, 0.2, 0.1, 0.8, -0.1, 0.8, -0.1, 0.2])
 
 
+def test_an_image_without_objects_keeps_its_size_through_voc_and_yolo(tmp_path):
+    """A background image (a VOC file with no <object>, an empty YOLO label file) keeps its
+    size: VOC -> VOC round trips, and COCO gets its width and height, not null."""
+    voc = tmp_path / "voc" / "Annotations"
+    voc.mkdir(parents=True)
+    (tmp_path / "voc_out").mkdir()
+    shutil.copy(CORPUS / "voc_raccoon_labelimg" / "annotations" / "raccoon-1.xml", voc)
+    (voc / "bg.xml").write_text("<annotation><filename>bg.jpg</filename><size><width>320</width>"
+                                "<height>240</height><depth>3</depth></size></annotation>")
+    _, out, _ = _export(tmp_path / "voc", "voc", tmp_path / "voc_out")
+    size = ET.parse(out / "Annotations" / "bg.xml").getroot().find("size")
+    assert (size.findtext("width"), size.findtext("height")) == ("320", "240")
+    assert not ET.parse(out / "Annotations" / "bg.xml").getroot().findall("object")
+    _, out, _ = _export(tmp_path / "voc", "coco", tmp_path / "voc.json", src_fmt="voc")
+    bg = next(im for im in json.loads(out.read_text())["images"] if im["file_name"] == "bg.jpg")
+    assert (bg["width"], bg["height"]) == (320, 240)
+    y = tmp_path / "yolo"
+    (y / "labels").mkdir(parents=True)
+    (y / "classes.txt").write_text("cat\n")
+    (y / "labels" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n")
+    (y / "labels" / "bg.txt").write_text("")
+    (y / "sizes.json").write_text(json.dumps({"images/a.jpg": {"width": 640, "height": 480},
+                                             "images/bg.jpg": {"width": 800, "height": 600}}))
+    (tmp_path / "yolo_out").mkdir()
+    _, out, _ = _export(y, "yolo", tmp_path / "yolo_out")
+    assert json.loads((out / "sizes.json").read_text())["images/bg.jpg"] == {"width": 800, "height": 600}
+    _, out, _ = _export(y, "coco", tmp_path / "yolo.json", src_fmt="yolo")
+    bg = next(im for im in json.loads(out.read_text())["images"] if im["file_name"] == "images/bg.jpg")
+    assert (bg["width"], bg["height"]) == (800, 600)
+
+
+def test_keypoints_voc_and_yolo_obb_cannot_hold_are_said(tmp_path):
+    """Keypoints attached to a box or a polygon go from VOC and YOLO OBB with a note that counts them."""
+    for src, src_fmt, fmt in ((CORPUS / "coco_person_keypoints_mmpose.json", "coco", "voc"),
+                              (CORPUS / "yolo_pose_datumaro", "yolo", "voc"),
+                              (CORPUS / "yolo_pose_datumaro", "yolo", "yolo-obb")):
+        t = read_train(src, src_fmt, None, True)
+        points = sum(1 for ty in t.annotations.column("type").to_pylist() if ty == "keypointlabels")
+        assert points
+        (tmp_path / src_fmt / fmt).mkdir(parents=True)
+        _, _, notes = _export(src, fmt, tmp_path / src_fmt / fmt, src_fmt=src_fmt)
+        said = [n for n in notes if "keypoint(s)" in n]
+        assert said == [f"{points} keypoint(s) of boxes and polygons have no place in "
+                        f"{'Pascal VOC' if fmt == 'voc' else 'YOLO OBB'} and were left out"], notes
+    _, _, notes = _export(CORPUS / "coco_person_keypoints_mmpose.json", "coco", tmp_path / "c.json")
+    assert not [n for n in notes if "keypoint(s)" in n]
+
+
+def test_coco_of_predictions_takes_the_image_size_from_the_answers(repo, tmp_path):
+    """ML backends often leave ``original_width`` out of predictions: the task's answers give it."""
+    ls = CORPUS.parent / "label-studio"
+    stem = "sdk_bbox_reviews_predictions"
+    code, _, err = invoke("snapshot", "--from", str(ls / f"{stem}.json"), "--config", str(ls / f"{stem}.xml"),
+                          "-m", "x")
+    assert code == 0, err
+    gt, dt = tmp_path / "gt.json", tmp_path / "dt.json"
+    assert invoke("export", "v1", "--format", "coco", "--out", str(gt))[0] == 0
+    preds = json.loads((ls / f"{stem}.json").read_text())
+    model = next(p["model_version"] for t in preds for p in t.get("predictions") or [] if p.get("model_version"))
+    code, _, err = invoke("export", "v1", "--format", "coco", "--predictions", str(model), "--out", str(dt))
+    assert code == 0, err
+    from pycocotools.coco import COCO
+
+    truth = COCO(str(gt))
+    res = truth.loadRes(str(dt))  # the results format, on the ground truth's images
+    assert len(res.getAnnIds()) == len(json.loads(dt.read_text())) > 0
+
+
+def test_recognition_leaves_a_conll_file_and_a_voc_file_with_a_dtd_to_their_readers(repo, tmp_path):
+    """Without --format, a .conll file with a bad tag, and VOC XML with an internal DTD, get
+    the reader's own error, not "unknown file type" / "not a training-format folder"."""
+    conll = tmp_path / "k.conll"
+    conll.write_text("a X-FOO\n")
+    code, _, err = invoke("snapshot", "--from", str(conll), "-m", "x")
+    assert code == 3 and "line 1" in err and "X-FOO" in err, err
+    voc = tmp_path / "v"
+    voc.mkdir()
+    (voc / "a.xml").write_text('<?xml version="1.0"?>\n<!DOCTYPE annotation [<!ENTITY e "x">]>\n'
+                               "<annotation><filename>a.jpg</filename><size><width>9</width><height>9</height>"
+                               "</size></annotation>")
+    code, _, err = invoke("snapshot", "--from", str(voc), "-m", "x")
+    assert code == 3 and "a.xml" in err and "not readable XML" in err, err
+    assert repo.log() == []
+
+
 # ---------------------------------------------------------------------------
 # Hugging Face datasets
 
@@ -644,6 +765,28 @@ def test_hf_boxes_from_an_image_version(repo, tmp_path):
     assert first["image"].endswith(".jpg") and first["width"] > 0 and len(first["label"][0]["bbox"]) == 4
 
 
+def test_hf_single_choice_with_answers_merged_says_what_it_kept(repo, tmp_path):
+    """``--resolve all`` merges two annotators' single choices: the dataset keeps the first,
+    and the notes count the answers that held several labels."""
+    pytest.importorskip("datasets")
+    import datasets
+
+    def answer(aid, who, label):
+        return {"id": aid, "completed_by": who, "result": [{"id": f"r{aid}", "from_name": "s", "to_name": "text",
+                                                           "type": "choices", "value": {"choices": [label]}}]}
+    tasks = [{"id": 1, "data": {"text": "hi"}, "annotations": [answer(10, 1, "pos"), answer(11, 2, "neg")]},
+             {"id": 2, "data": {"text": "ok"}, "annotations": [answer(12, 1, "pos"), answer(13, 2, "pos")]}]
+    (tmp_path / "t.json").write_text(json.dumps(tasks))
+    (tmp_path / "c.xml").write_text('<View><Text name="text" value="$text"/><Choices name="s" toName="text">'
+                                    '<Choice value="pos"/><Choice value="neg"/></Choices></View>')
+    assert invoke("snapshot", "--from", str(tmp_path / "t.json"), "--config", str(tmp_path / "c.xml"), "-m", "x")[0] == 0
+    code, _, err = invoke("export", "v1", "--format", "hf", "--resolve", "all", "--out", str(tmp_path / "o"))
+    assert code == 0, err
+    assert "1 single-choice answer(s) held several labels" in err
+    ds = datasets.load_from_disk(str(tmp_path / "o"))
+    assert sorted(ds["s"]) == [0, 0]  # pos, the first label of each; the note says what went
+
+
 # ---------------------------------------------------------------------------
 # the column-at-a-time paths give what the general ones give
 
@@ -678,7 +821,7 @@ _NUMS = st.one_of(st.integers(0, 3000), st.floats(0, 3000, allow_nan=False, allo
 @st.composite
 def _coco_docs(draw):
     cats = draw(st.lists(st.tuples(st.integers(0, 9), st.sampled_from(["a", "b c", 'q"uote', "back\\slash", "é"])),
-                         min_size=1, max_size=4, unique_by=lambda c: c[0]))
+                         min_size=1, max_size=4, unique_by=(lambda c: c[0], lambda c: c[1])))
     n = draw(st.integers(1, 5))
     ids = draw(st.lists(st.integers(0, 10**6), min_size=n, max_size=n, unique=True))
     images = []

@@ -242,11 +242,18 @@ def _regions(a: dict, w: int, h: int, label: str, kp_names: list[str], where: st
     if bbox is not None and (not isinstance(bbox, list) or len(bbox) != 4):
         raise InputError(f"{where}: bbox is {bbox!r}, expected [x, y, width, height]", "fix the COCO file")
     box = [_num(v, where, "bbox") for v in bbox] if bbox else None
+    if box is not None and (box[2] < 0 or box[3] < 0):
+        raise InputError(f"{where}: bbox is {bbox!r}, a negative width or height",
+                         "give bbox as [x, y, width, height] with width and height ≥ 0")
     iscrowd = _bool01(a.get("iscrowd", 0))
     if iscrowd:
         kept["iscrowd"] = 1
     item: dict[str, Any]
     if isinstance(seg, list) and seg and isinstance(seg[0], list):
+        for j, p in enumerate(seg):
+            if not isinstance(p, list) or len(p) < 6 or len(p) % 2:
+                raise InputError(f"{where}: segmentation polygon {j} has {len(p) if isinstance(p, list) else p!r} "
+                                 "values", "give each polygon as [x1, y1, x2, y2, x3, y3, ...]: three points or more")
         pixels = [[(_num(p[i], where, "segmentation"), _num(p[i + 1], where, "segmentation"))
                    for i in range(0, len(p) - 1, 2)] for p in seg]
         parts = [[(pct(x / w * 100), pct(y / h * 100)) for x, y in part] for part in pixels]
@@ -285,11 +292,13 @@ def _regions(a: dict, w: int, h: int, label: str, kp_names: list[str], where: st
 def _keypoints(a: dict, item: dict, size: dict, kp_names: list[str], where: str) -> list[dict]:
     """The visible keypoints of annotation ``a`` as regions whose parent is ``item`` (given an id)."""
     kps = a.get("keypoints")
-    if not isinstance(kps, list) or not any(kps[2::3]):
+    if not isinstance(kps, list) or not kps:
         return []
     if len(kps) != 3 * len(kp_names):
-        raise InputError(f"{where}: {len(kps) // 3} keypoints, its category names {len(kp_names)}",
+        raise InputError(f"{where}: keypoints has {len(kps)} values, its category names {len(kp_names)} keypoints",
                          "give one (x, y, v) per name in the category's keypoints")
+    if not any(kps[2::3]):
+        return []
     w, h = size["original_width"], size["original_height"]
     pid = item["id"] = region_id(item)
     out = []
@@ -315,15 +324,23 @@ def read(path: Path) -> TrainInput:
             not isinstance(doc.get("annotations", []), list):
         raise fail(path, "not a COCO file (no 'images' list)", "give a COCO JSON with images, annotations, categories")
     cats: dict[Any, dict] = {}
+    named: dict[str, int] = {}
     for i, c in enumerate(doc.get("categories") or []):
         if not isinstance(c, dict) or "id" not in c or "name" not in c:
             raise fail(path, f"category {i} has no id or name", "give each category an id and a name")
-        cats[c["id"]] = c
+        if c["id"] in cats or str(c["name"]) in named:
+            what, other = ("id", c["id"]) if c["id"] in cats else ("name", c["name"])
+            raise fail(path, f"category {i} ({what} {other!r}): another category has that {what}",
+                       "give each category its own id and name (labels are kept by name)")
+        cats[c["id"]], named[str(c["name"])] = c, i
     images: dict[Any, dict] = {}
     for i, im in enumerate(doc["images"]):
         where = f"image {i}"
         if not isinstance(im, dict) or "id" not in im or not im.get("file_name"):
             raise fail(path, f"{where} has no id or file_name", "give each image an id and a file_name")
+        if im["id"] in images:
+            raise fail(path, f"{where} (id {im['id']!r}): {images[im['id']]['where']} has that id too",
+                       "give each image its own id")
         images[im["id"]] = {"im": im, "result": [], "where": where}
     names = [str(c["name"]) for _, c in sorted(cats.items(), key=lambda kv: str(kv[0]).zfill(12))]
     kp_names = next((list(map(str, c["keypoints"])) for c in cats.values() if c.get("keypoints")), [])

@@ -123,9 +123,11 @@ def json_numbers(v: "np.ndarray") -> "pa.Array":
 def _cats(doc: dict) -> tuple[dict, list[str], list[str]]:
     cats: dict[Any, dict] = {}
     for c in doc.get("categories") or []:
-        if not isinstance(c, dict) or "id" not in c or "name" not in c:
+        if not isinstance(c, dict) or "id" not in c or "name" not in c or c["id"] in cats:
             raise _Other
         cats[c["id"]] = c
+    if len({str(c["name"]) for c in cats.values()}) < len(cats):
+        raise _Other
     names = [str(c["name"]) for _, c in sorted(cats.items(), key=lambda kv: str(kv[0]).zfill(12))]
     kp_names = next((list(map(str, c["keypoints"])) for c in cats.values() if c.get("keypoints")), [])
     return cats, names, kp_names
@@ -205,9 +207,11 @@ def _gather(doc: dict, path: Path, cats: dict, kp_names: list[str], index: dict,
             raise _Other
         size = sizes.get(slot) or sizes.setdefault(slot, _size(ims[slot]))
         kps = a.get("keypoints")
+        cat = cats[cid]
         if (a.keys() <= _REBUILT and not a.get("segmentation") and not ("iscrowd" in a and _bool01(a["iscrowd"]))
-                and not (isinstance(kps, list) and any(kps[2::3])) and type(a.get("bbox")) is list
-                and len(a["bbox"]) == 4):
+                and not (isinstance(kps, list) and kps and (any(kps[2::3]) or
+                                                            len(kps) != 3 * len(cat.get("keypoints") or kp_names)))
+                and type(a.get("bbox")) is list and len(a["bbox"]) == 4):
             rows.b_img.append(slot)
             rows.b_cat.append(cat_index[cid])
             rows.b_pos.append(rows.pos[slot])
@@ -216,7 +220,6 @@ def _gather(doc: dict, path: Path, cats: dict, kp_names: list[str], index: dict,
             rows.b_area.append(a.get("area"))
             continue
         where = f"{path}: annotation {i}" + (f" (id {a['id']})" if "id" in a else "")
-        cat = cats[cid]
         items = _regions(a, size[0], size[1], str(cat["name"]), list(map(str, cat.get("keypoints") or kp_names)),
                          where)
         for item in items:
@@ -247,7 +250,7 @@ def _box_columns(rows: _Rows, ims: list[dict], names: list[str]) -> dict[str, An
     if not set(map(type, rows.b_box)) <= {int, float} or not set(map(type, rows.b_area)) <= {int, float, type(None)}:
         raise _Other
     box = np.array(rows.b_box, dtype=np.float64).reshape(n, 4)
-    if not np.isfinite(box).all():
+    if not np.isfinite(box).all() or (box[:, 2:] < 0).any():
         raise _Other
     slot = np.array(rows.b_img, dtype=np.int64)
     wh = np.zeros((len(ims), 2), dtype=np.int64)

@@ -26,7 +26,7 @@ from typing import Any
 
 from annover.errors import InputError
 from annover.formats.resolve import Picked
-from annover.formats.text import fail
+from annover.formats.text import fail, utf8_text
 from annover.formats.train import TrainInput, _labels
 from annover.model.config import LabelingConfig
 
@@ -124,10 +124,7 @@ def _spans(toks: list[str], tags: list[str], where: list[str]) -> list[tuple[int
 
 def read(path: Path) -> TrainInput:
     """Label Studio tasks and a config for the CoNLL file ``path``."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as e:
-        raise fail(path, f"not UTF-8 text ({e.reason})", "save the file as UTF-8") from None
+    lines = utf8_text(path).splitlines()
     sentences: list[list[tuple[str, str, str]]] = [[]]
     for n, line in enumerate(lines, 1):
         cols = line.split()

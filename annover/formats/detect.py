@@ -37,6 +37,8 @@ __all__ = ["detect_train", "take_parsed"]
 
 _YAMLS = ("data.yaml", "dataset.yaml", "data.yml")
 _CONLL_SUFFIXES = (".conll", ".conll03", ".iob", ".iob2", ".bio", ".txt")
+#: suffixes that name CoNLL alone: such a file is read as CoNLL, and its reader says what is wrong
+_CONLL_ONLY = _CONLL_SUFFIXES[:-1]
 _TAG = re.compile(r"^(O|[BIESLU]-\S+)$")
 #: lines of a CoNLL file looked at to recognise it
 _CONLL_LINES = 200
@@ -52,7 +54,7 @@ def detect_train(path: Path) -> str | None:
         return Format.COCO if _is_coco(path) else None
     if suffix == ".xml" and _is_voc_xml(path):
         return Format.VOC
-    if suffix in _CONLL_SUFFIXES and _is_conll(path):
+    if suffix in _CONLL_ONLY or suffix in _CONLL_SUFFIXES and _is_conll(path):
         return Format.CONLL
     return None
 
@@ -108,7 +110,7 @@ def _is_voc_xml(path: Path) -> bool:
             head = f.read(2048).decode("utf-8", "replace")
     except OSError:
         return False
-    head = re.sub(r"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^>]*>", "", head, flags=re.S).lstrip()
+    head = re.sub(r"<\?.*?\?>|<!--.*?-->|<!DOCTYPE[^\[>]*(\[.*?\])?\s*>", "", head, flags=re.S).lstrip()
     return head.startswith("<annotation") and head[len("<annotation"):][:1] in (">", " ", "\t", "\r", "\n", "/")
 
 

@@ -142,26 +142,32 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> 
     text_of = {c.name: cfg.objects[c.to_name[0]].field for c in controls
                if c.tag == "Labels" and c.to_name and c.to_name[0] in cfg.objects}
     rows = []
-    unknown = stale = 0
+    unknown = stale = several = 0
+    single = [c.name for c in controls if c.tag == "Choices" and c.choice != "multiple"]
     allowed = {c.name: set(c.labels) for c in controls if c.labels and not c.dynamic}
     for it in picked.items:
         keep = [r for r in it.regions if r.from_name not in allowed or not r.labels
                 or all(lb in allowed[r.from_name] for lb in r.labels)]
         stale += len(it.regions) - len(keep)
-        it = type(it)(it.task_key, it.data, keep)
+        it = type(it)(it.task_key, it.data, keep, it.size)
         row: dict[str, Any] = {"task_key": it.task_key}
         row.update({f: None if it.data.get(f) is None else str(it.data.get(f)) for f in fields})
         size = next(((r.region.get("original_width"), r.region.get("original_height")) for r in it.regions
-                     if r.region.get("original_width")), (None, None))
+                     if r.region.get("original_width")), it.size or (None, None))
         row["width"], row["height"] = size
         for c in controls:
             row.update(_value(c, it.regions, it.data.get(text_of.get(c.name, ""))))
+        several += sum(1 for c in single if len({lb for r in it.regions if r.from_name == c for lb in r.labels}) > 1)
         unknown += sum(1 for r in it.regions if r.from_name not in cfg.controls)
         rows.append(row)
     if stale:
         notes.append(f"{stale} region(s) with labels the config does not have were left out")
     if unknown:
         notes.append(f"{unknown} region(s) of controls the config does not have were left out")
+    if several:
+        notes.append(f"{several} single-choice answer(s) held several labels (answers merged by --resolve all, "
+                     "or a choice made several times): the first was kept; choose one answer a task with "
+                     "--resolve ground-truth, latest or annotator:EMAIL")
     return datasets.Dataset.from_list(rows, features=Features(spec))
 
 

@@ -222,6 +222,8 @@ def _image(it: Item, cfg: LabelingConfig | None, skipped: dict[str, int]) -> Ima
     except InputError as e:
         raise InputError(f"task {it.task_key!r}: {e.message}", e.hint) from None
     w, h = _size_of(it.data, it.regions)
+    if w is None and it.size is not None:
+        w, h = it.size
     img = Image(it.task_key, name, w, h, it.data)
     by_id: dict[str, Obj] = {}
     loose: dict[str, Obj] = {}
@@ -277,20 +279,28 @@ def keypoint_names(cfg: LabelingConfig | None, images: list[Image]) -> list[str]
     return names + seen
 
 
-def check_kinds(images: list[Image], allowed: tuple[str, ...], fmt: str, notes: list[str]) -> None:
-    """Drop objects of kinds ``fmt`` cannot hold, counting them in ``notes``."""
+def check_kinds(images: list[Image], allowed: tuple[str, ...], fmt: str, notes: list[str],
+                keypoints: bool = True) -> None:
+    """Drop objects of kinds ``fmt`` cannot hold, and (``keypoints`` false) the keypoints of
+    those it keeps, counting them in ``notes``."""
     dropped: dict[str, int] = {}
+    points = 0
     for img in images:
         keep = []
         for o in img.objects:
             kind = "rotated box" if o.kind == "box" and o.rotation else o.kind
             if kind in allowed:
                 keep.append(o)
+                if not keypoints and o.keypoints:
+                    points += len(o.keypoints)
+                    o.keypoints = []
             else:
                 dropped[kind] = dropped.get(kind, 0) + 1
         img.objects = keep
     for k, n in sorted(dropped.items()):
         notes.append(f"{n} {k} object(s) have no place in {fmt} and were left out")
+    if points:
+        notes.append(f"{points} keypoint(s) of boxes and polygons have no place in {fmt} and were left out")
 
 
 def unique_names(images: list[Image], fmt: str) -> None:

@@ -68,6 +68,8 @@ class Item:
     task_key: str
     data: dict
     regions: list[Region] = field(default_factory=list)
+    #: the image size (pixels) the task's answers give, for predictions that give none
+    size: "tuple[int, int] | None" = None
 
 
 @dataclass
@@ -133,6 +135,22 @@ def _choose(task: str, answers: dict[str, list[dict]], rule: str, who: str | Non
                      f"choose with --resolve {hint_rules}")
 
 
+def _answer_sizes(ann: "pa.Table") -> dict[str, tuple[int, int]]:
+    """task key -> the image size in pixels its answers' regions give (``original_width`` /
+    ``original_height``), for predictions from a model that does not give it."""
+    enc = pc.dictionary_encode(ann.column("region")).combine_chunks()  # few distinct texts: one per size
+    sizes = []
+    for text in enc.dictionary.to_pylist():
+        region = json.loads(text) if text else {}
+        w, h = region.get("original_width"), region.get("original_height")
+        ok = isinstance(w, (int, float)) and isinstance(h, (int, float)) and w > 0 and h > 0
+        sizes.append((int(w), int(h)) if ok else None)
+    rows = pa.table({"task_key": ann.column("task_key"), "i": enc.indices}).filter(
+        pc.is_in(enc.indices, value_set=pa.array([i for i, x in enumerate(sizes) if x], enc.indices.type)))
+    first = rows.group_by("task_key", use_threads=False).aggregate([("i", "min")])
+    return {k: sizes[i] for k, i in zip(first.column("task_key").to_pylist(), first.column("i_min").to_pylist())}
+
+
 def pick(tables: dict[str, "pa.Table"], resolve: str | None = None, predictions: str | None = None) -> Picked:
     """The items to export from a version's tables, by ``resolve`` (see the module) or a model's predictions."""
     rule, who = _rule(resolve)
@@ -159,6 +177,7 @@ def pick(tables: dict[str, "pa.Table"], resolve: str | None = None, predictions:
             raise UsageError(f"no answers by annotator {who!r} in this version",
                              "name an annotator as `annover show` lists them")
     rows = t.select(cols).to_pylist()
+    sizes = _answer_sizes(tables["annotations"]) if predictions is not None else {}
     by_task: dict[str, list[dict]] = {}
     skipped: set[tuple[str, str]] = set()
     for r in rows:
@@ -180,7 +199,7 @@ def pick(tables: dict[str, "pa.Table"], resolve: str | None = None, predictions:
             continue
         regions = [g for k in chosen for r in sorted(answers[k], key=lambda r: r.get("position") or 0)
                    if (g := _region(r, parsed)) is not None]  # in the order the answer gave them
-        items.append(Item(task, task_data[task], regions))
+        items.append(Item(task, task_data[task], regions, sizes.get(task)))
     if skipped:
         notes.append(f"{len(skipped)} skipped answer(s) are not labels and were left out")
     unlabeled = len(all_tasks) - len(items) - left_out

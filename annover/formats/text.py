@@ -51,6 +51,14 @@ def fail(path: str | Path, msg: str, hint: str) -> InputError:
     return InputError(f"{path}: {msg}", hint)
 
 
+def utf8_text(path: Path) -> str:
+    """The text of ``path``, or an InputError naming it when it is not UTF-8."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise fail(path, f"not UTF-8 text (byte {e.start}: {e.reason})", "save the file as UTF-8") from None
+
+
 def missing(path: str | Path, option: str = "--from") -> NotFoundError:
     """The error for an input file that does not exist (exit code 14, whatever the file)."""
     return NotFoundError(f"{path}: no such file ({option})", f"check the path given to {option}")

@@ -93,7 +93,7 @@ def _object(o: Obj, img: Image, notes: dict[str, int]) -> str:
 def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> dict[str, bytes]:
     """The VOC folder of ``picked``: ``Annotations/<stem>.xml`` per image, and ``labels.txt``."""
     images = images_of(picked, cfg, "Pascal VOC", notes)
-    check_kinds(images, ("box", "rotated box", "polygon", "mask"), "Pascal VOC", notes)
+    check_kinds(images, ("box", "rotated box", "polygon", "mask"), "Pascal VOC", notes, keypoints=False)
     unique_names(images, "Pascal VOC")
     names = categories(cfg, images, notes)
     counts: dict[str, int] = {}
@@ -168,7 +168,7 @@ def _read_file(f: Path) -> tuple[dict, list[str]]:
             v = _text(ob, k, where, required=False)
             if v is None:
                 continue
-            val: Any = int(float(v)) if k != "pose" else v
+            val: Any = _flag(v, where, k) if k != "pose" else v
             if _DEFAULTS.get(k) != val:
                 kept[k] = val
         parts = [{"name": _text(p, "name", f"{where}, part") or "", "bndbox": _box(p, f"{where}, part")}
@@ -177,7 +177,7 @@ def _read_file(f: Path) -> tuple[dict, list[str]]:
             kept["parts"] = parts
         acts = ob.find("actions")
         if acts is not None:
-            kept["actions"] = {a.tag: int(float((a.text or "0").strip())) for a in acts}
+            kept["actions"] = {a.tag: _flag((a.text or "0").strip(), f"{where}, actions", a.tag) for a in acts}
         item: dict[str, Any] = {"from_name": "label", "to_name": "image", "type": "rectanglelabels",
                                 "original_width": w, "original_height": h, "image_rotation": 0, "value": {
                                     "x": pct(b["xmin"] / w * 100), "y": pct(b["ymin"] / h * 100),
@@ -188,7 +188,17 @@ def _read_file(f: Path) -> tuple[dict, list[str]]:
             item["voc"] = kept
         result.append(item)
         labels.append(label)
-    return {"id": stem_key(name), "data": {"image": name}, "annotations": [{"result": result}]}, labels
+    data: dict[str, Any] = {"image": name} if result else {"image": name, "width": w, "height": h}
+    return {"id": stem_key(name), "data": data, "annotations": [{"result": result}]}, labels
+
+
+def _flag(v: str, where: str, tag: str) -> int:
+    """A VOC flag (``difficult``, ``truncated``, an action) as an integer."""
+    try:
+        return int(float(v))
+    except (ValueError, OverflowError):
+        raise InputError(f"{where}: <{tag}> is {v!r}, expected a number (0 or 1)", f"write <{tag}>0</{tag}> "
+                         f"or <{tag}>1</{tag}>") from None
 
 
 def read(root: Path) -> TrainInput:

@@ -35,7 +35,7 @@ from annover.errors import InputError
 from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, keypoint_names, pct,
                                     rbox_corners, rbox_from_corners, unique_names)
 from annover.formats.resolve import Picked
-from annover.formats.text import fail
+from annover.formats.text import fail, utf8_text
 from annover.formats.train import TrainInput, image_config, region_id, stem_key
 from annover.model.config import LabelingConfig
 
@@ -125,7 +125,8 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     """The YOLO folder of ``picked``: relative path -> bytes."""
     fmt = "YOLO OBB" if obb else "YOLO"
     images = images_of(picked, cfg, fmt, notes)
-    check_kinds(images, ("box", "rotated box") if obb else ("box", "rotated box", "polygon"), fmt, notes)
+    check_kinds(images, ("box", "rotated box") if obb else ("box", "rotated box", "polygon"), fmt, notes,
+                keypoints=not obb)
     unique_names(images, fmt)
     names = categories(cfg, images, notes)
     cls = {n: i for i, n in enumerate(names)}
@@ -154,12 +155,25 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
 
 
 def _names(root: Path) -> tuple[list[str], dict]:
-    """Class names and the data.yaml document ({} without one)."""
+    """Class names and the data.yaml document ({} without one); two classes of one name refused."""
+    names, doc = _names_as_given(root)
+    seen: dict[str, int] = {}
+    for i, n in enumerate(names):
+        if n in seen:
+            src = next((root / f for f in ("data.yaml", "dataset.yaml", "data.yml", "classes.txt")
+                        if (root / f).is_file()), root)
+            raise fail(src, f"classes {seen[n]} and {i} are both named {n!r}",
+                       "give each class its own name (labels are kept by name)")
+        seen[n] = i
+    return names, doc
+
+
+def _names_as_given(root: Path) -> tuple[list[str], dict]:
     for name in ("data.yaml", "dataset.yaml", "data.yml"):
         p = root / name
         if p.is_file():
             try:
-                doc = yaml.safe_load(p.read_text(encoding="utf-8")) or {}
+                doc = yaml.safe_load(utf8_text(p)) or {}
             except yaml.YAMLError as e:
                 raise fail(p, f"not valid YAML: {str(e).splitlines()[0]}", "fix data.yaml") from None
             names = doc.get("names") if isinstance(doc, dict) else None
@@ -176,7 +190,7 @@ def _names(root: Path) -> tuple[list[str], dict]:
             raise fail(p, "no 'names' (the class names)", "add names: {0: first, 1: second, ...}")
     p = root / "classes.txt"
     if p.is_file():
-        return [ln.strip() for ln in p.read_text(encoding="utf-8").splitlines() if ln.strip()], {}
+        return [ln.strip() for ln in utf8_text(p).splitlines() if ln.strip()], {}
     raise fail(root, "no data.yaml or classes.txt", "give a YOLO folder with data.yaml (names) or classes.txt")
 
 
@@ -186,7 +200,7 @@ def _sizes(root: Path) -> dict[str, tuple[int, int, str]]:
     p = root / "sizes.json"
     if p.is_file():
         try:
-            doc = json.loads(p.read_text(encoding="utf-8"))
+            doc = json.loads(utf8_text(p))
         except json.JSONDecodeError as e:
             raise fail(p, f"invalid JSON: {e.msg}", "fix sizes.json") from None
         for img, s in (doc.items() if isinstance(doc, dict) else []):
@@ -298,7 +312,7 @@ def read(root: Path, obb: bool = False) -> TrainInput:
         lp = rel if rel.startswith("labels/") else "labels/" + rel
         size = sizes.get(lp)
         result: list[dict] = []
-        for n, line in enumerate(f.read_text(encoding="utf-8").splitlines(), 1):
+        for n, line in enumerate(utf8_text(f).splitlines(), 1):
             if line.strip():
                 result += _parse_line(line, f"{f}: line {n}", names, task, kpt, size[:2] if size else None)
         if kp_names:
@@ -308,7 +322,9 @@ def read(root: Path, obb: bool = False) -> TrainInput:
                     r["value"]["keypointlabels"] = [kp_names[i]]
         kinds.update(r["type"] for r in result)
         image = size[2] if size else "images/" + lp[len("labels/"):-len(".txt")]
-        tasks.append({"id": stem_key(lp), "data": {"image": image}, "annotations": [{"result": result}]})
+        data: dict[str, Any] = {"image": image} if result or not size else \
+            {"image": image, "width": size[0], "height": size[1]}  # a background image keeps its size
+        tasks.append({"id": stem_key(lp), "data": data, "annotations": [{"result": result}]})
     if not files:
         raise fail(root, "no label files (*.txt under labels/)", "give a YOLO folder with labels/*.txt")
     k_names = kp_names or ([f"kp_{i}" for i in range(kpt[0])] if kpt else [])
