@@ -260,6 +260,8 @@ def test_a_command_from_the_front_end_changes_the_session_and_the_view(tmp_path)
     assert ann.view["task"]["answer"] == {"labels": [], "skipped": True}
     ann.command = {"action": "choose", "label": "nope", "seq": 4}  # refused: shown, not raised
     assert "unknown label 'nope'" in ann.view["error"]
+    ann.command = {"action": "goto", "index": "x", "seq": 4}  # refused: shown, not raised
+    assert "task index 'x' is not a number" in ann.view["error"]
     ann.command = {"action": "undo", "seq": 5}
     assert ann.view["error"] is None and "t1" not in ann.session.answers
     assert ann.answers.column("task_key").to_pylist() == ["t0"]
@@ -297,7 +299,18 @@ def test_annotate_texts_and_a_folder_of_images_without_a_repository(tmp_path, mo
     paths = widget.annotate([{"path": "imgs/a.jpg", "n": 1}], labels=["x"], annotator="a@b.c", column="path")
     t = paths.session.tasks[0]
     assert (t.kind, t.field, t.data) == ("image", "image", {"image": "imgs/a.jpg", "n": 1})  # the made config's $image
+    numbers = widget.annotate(["a", "b"], labels=[1, 2], annotator="a@b.c")  # labels are text, as in Label Studio
+    assert numbers.session.labels == ["1", "2"]
+    numbers.choose(1)
+    assert numbers.session.answers[numbers.session.tasks[0].key].labels == ("1",)
+    missing = widget.annotate(_frame({"text": ["x", "y"], "n": [1.0, float("nan")]}), labels=["q"], annotator="a@b.c")
+    assert [t.data for t in missing.session.tasks] == [{"text": "x", "n": 1.0}, {"text": "y", "n": None}]
     with pytest.raises(UsageError, match="no tasks to label"):
         widget.annotate([], labels=["x"])
     with pytest.raises(UsageError, match="not a folder"):
         widget.annotate(tmp_path / "nowhere", labels=["x"])
+
+
+def _frame(columns: dict):
+    pd = pytest.importorskip("pandas")
+    return pd.DataFrame(columns)

@@ -183,3 +183,12 @@ def test_new_texts_join_a_repository_whose_config_gives_the_labels(two_rounds):
     assert sorted((r["table"], r["change"], r["task_key"]) for r in rows) == [
         ("annotations", "added", "new-1"), ("tasks", "added", "new-1")]
     assert repo.config_text(res.tag) == repo.config_text("v2")
+
+
+def test_a_model_version_is_refused_where_the_version_has_no_predictions(two_rounds):
+    repo, _, _ = two_rounds
+    assert not repo.show("v1").model_versions and repo.show("v2").model_versions
+    with pytest.raises(UsageError, match="version v1 has no predictions"):
+        annover.annotate(repo, "v1", model_version="nope")
+    with pytest.raises(UsageError, match="no predictions of model version 'nope'"):
+        annover.annotate(repo, "v2", model_version="nope")

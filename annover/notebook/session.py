@@ -130,6 +130,7 @@ class Session:
                                                   "with tasks (check `only=`)")
         if not self.labels:
             raise UsageError("no labels to choose from", "give labels=[...] or a config with a Choices control")
+        self.labels = [str(lab) for lab in self.labels]  # Label Studio's choices are text: labels=[1, 2] too
         if len(set(self.labels)) != len(self.labels):
             raise UsageError(f"labels repeat: {self.labels}", "give each label once")
         keys = [t.key for t in self.tasks]
@@ -196,6 +197,7 @@ class Session:
 
     def choose(self, label: str) -> None:
         """A label button or its key: single choice answers; multi-label toggles the label."""
+        label = str(label)
         self._check_label(label)
         if not self.multiple:
             self.answer([label])
@@ -210,7 +212,7 @@ class Session:
 
     def answer(self, labels: Sequence[str]) -> None:
         """Answer the current task with ``labels`` and go to the next task."""
-        labels = list(labels)
+        labels = [str(lab) for lab in labels]
         for lab in labels:
             self._check_label(lab)
         if not labels:

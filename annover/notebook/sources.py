@@ -5,6 +5,7 @@ folder of images; the labels from the version's labeling config (its Choices con
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
@@ -155,6 +156,9 @@ def from_version(repo: Repo, rev: str, only: str | Sequence[str] | None, labels:
         missing = [k for k in keys if k not in data]
         if missing:
             raise UsageError(f"version {rev} has no task {missing[0]!r}", "give keys of its tasks")
+    if not v.model_versions and model_version is not None:
+        raise UsageError(f"version {rev} has no predictions (model_version={model_version!r})",
+                         "leave model_version out, or snapshot the predictions with --predictions FILE")
     preds = _predictions(repo.load(v.id, "predictions"), ctl.name, model_version) if v.model_versions else {}
     out = [Task(k, json.loads(data[k]), data_field, kind, preds.get(k)) for k in keys]
     return Plan(out, _labels(ctl, labels, where), ctl.name, to_name, ctl.choice == "multiple", text, base=v.id)
@@ -265,11 +269,15 @@ def _plain(v: Any) -> Any:
     """A record value as JSON data (numpy scalars, paths and timestamps as plain values)."""
     if isinstance(v, Path):
         return str(v)
+    if type(v).__name__ in ("NAType", "NaTType"):  # pandas' missing values (pandas is not imported here)
+        return None
     if hasattr(v, "item") and not isinstance(v, (str, bytes)):
         try:
-            return v.item()
+            v = v.item()
         except (TypeError, ValueError):
             pass
+    if isinstance(v, float) and math.isnan(v):  # a DataFrame's missing number
+        return None
     if isinstance(v, (str, int, float, bool)) or v is None:
         return v
     return str(v)

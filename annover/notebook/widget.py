@@ -154,7 +154,7 @@ class Annotator(anywidget.AnyWidget):
         cmd = change["new"] or {}
         actions = {"choose": lambda: self.session.choose(str(cmd.get("label"))), "submit": self.session.submit,
                    "skip": self.session.skip, "back": self.session.back, "forward": self.session.forward,
-                   "undo": self.session.undo, "goto": lambda: self.session.goto(int(cmd.get("index", 0)))}
+                   "undo": self.session.undo, "goto": lambda: self.session.goto(_index(cmd.get("index", 0)))}
         fn = actions.get(cmd.get("action", ""))
         if fn is None:
             return
@@ -204,6 +204,14 @@ class Annotator(anywidget.AnyWidget):
         }
 
 
+def _index(value: Any) -> int:
+    """A task index sent by the page (a number, or text of one)."""
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"task index {value!r} is not a number", "go to a task by its number") from None
+
+
 def _journal_path(journal: str | Path | None, repo: Repo | None, session_key: str) -> Path:
     if journal is not None:
         return Path(journal)
@@ -237,6 +245,8 @@ def annotate(source: "Repo | str | Path | Iterable[Any]", rev: str | None = None
     Answers go to ``journal`` (default: in the repository's ``.annover/logs/notebook/``, else
     ``./.annover-notebook/``) as they are given; the same call again resumes the session.
     """
+    if labels is not None and not isinstance(labels, str):
+        labels = [str(lab) for lab in labels]  # Label Studio's choices are text: labels=[1, 2] too
     if isinstance(source, Repo) and sample is not None:
         if only is not None:
             raise UsageError("sample= and only= both choose the tasks", "give one of them")
