@@ -8,17 +8,20 @@ from __future__ import annotations
 import os
 import sys
 import webbrowser
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 import click
 
 from annover._lazy import lazy
-from annover.cli import Bars, Progress, emit_json, info, json_option
+from annover.cli import Bars, Progress, echo, emit_json, info, json_option
 from annover.cli.config_cmd import split_labels
 from annover.errors import NotARepoError, UsageError
 from annover.labelstudio.client import connect
 from annover.labelstudio.datasets import Datasets
 from annover.repo import Repo
+from annover.repo.export import check_out
+from annover.repo.outputs import check_not_owned
 
 if TYPE_CHECKING:
     from annover.repo import samples
@@ -86,9 +89,9 @@ def list_(url: str | None, api_key: str | None, as_json: bool) -> None:
         info(f"no datasets on {ds.client.url}; make one with `annover dataset create`")
         return
     w = max(5, max(len(str(r.tasks)) for r in rows))
-    click.echo(f"{'ID':>5}  {'TASKS':>{w}}  {'LABELED':>{max(w, 7)}}  {'UNLABELED':>{max(w, 9)}}  TITLE")
+    echo(f"{'ID':>5}  {'TASKS':>{w}}  {'LABELED':>{max(w, 7)}}  {'UNLABELED':>{max(w, 9)}}  TITLE")
     for r in rows:
-        click.echo(f"{r.id:>5}  {r.tasks:>{w}}  {r.labeled:>{max(w, 7)}}  {r.unlabeled:>{max(w, 9)}}  {r.title}")
+        echo(f"{r.id:>5}  {r.tasks:>{w}}  {r.labeled:>{max(w, 7)}}  {r.unlabeled:>{max(w, 9)}}  {r.title}")
 
 
 @dataset.command(epilog=f"""\b
@@ -128,7 +131,7 @@ def create(name: str, config_file: str | None, template: str | None, labels_csv:
     info(f"{what} dataset {r.project.title!r} (project {r.project.id}): {r.url}")
     if r.recorded:
         info(f"recorded in {r.recorded}")
-    click.echo(r.project.id)
+    echo(str(r.project.id))
 
 
 @dataset.command(epilog=f"""\b
@@ -146,14 +149,14 @@ def stats(name: str, url: str | None, api_key: str | None, as_json: bool) -> Non
     if as_json:
         emit_json(s.to_json())
         return
-    click.echo(f"dataset {s.title} (project {s.id})  {s.url}")
-    click.echo(f"Tasks:       {s.tasks} ({s.labeled} labeled, {s.unlabeled} unlabeled)")
-    click.echo(f"Annotations: {s.annotations} ({s.skipped} skipped), {s.regions} regions")
-    click.echo(f"Predictions: {s.predictions}")
+    echo(f"dataset {s.title} (project {s.id})  {s.url}")
+    echo(f"Tasks:       {s.tasks} ({s.labeled} labeled, {s.unlabeled} unlabeled)")
+    echo(f"Annotations: {s.annotations} ({s.skipped} skipped), {s.regions} regions")
+    echo(f"Predictions: {s.predictions}")
     if s.annotators:
-        click.echo("Annotators:  " + ", ".join(f"{k} {n}" for k, n in s.annotators.items()))
+        echo("Annotators:  " + ", ".join(f"{k} {n}" for k, n in s.annotators.items()))
     for ctl, counts in s.labels.items():
-        click.echo(f"Labels {ctl}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
+        echo(f"Labels {ctl}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
 
 
 def _has_display() -> bool:
@@ -187,7 +190,7 @@ def annotate(name: str, no_browser: bool, url: str | None, api_key: str | None, 
     if as_json:
         emit_json({**link.to_json(), "opened": opened})
         return
-    click.echo(link.url)
+    echo(link.url)
     if opened:
         info("opened in your browser")
 
@@ -306,7 +309,7 @@ def push(name: str, source: str | None, sample: str | None, key: str | None, pre
     if r.storage:
         info(f"files served by Label Studio's local storage: {r.storage}")
     if not dry_run:
-        click.echo(r.url)
+        echo(r.url)
 
 
 @dataset.command(epilog=f"""\b
@@ -322,11 +325,21 @@ what `annover snapshot --label-studio` reads.
 @click.argument("name", metavar="DATASET")
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file.")
 @click.option("--config-out", type=click.Path(dir_okay=False), help="Also write the labeling config here.")
+@click.option("--force", is_flag=True, help="Replace --out / --config-out if they exist.")
 @_connection
 @json_option
-def export(name: str, out: str, config_out: str | None, url: str | None, api_key: str | None,
+def export(name: str, out: str, config_out: str | None, force: bool, url: str | None, api_key: str | None,
            as_json: bool) -> None:
     """Download DATASET's full export (tasks, annotations, predictions) to a file."""
+    try:
+        repo: Repo | None = Repo(".")
+    except NotARepoError:
+        repo = None
+    for option, path in (("--out", out), ("--config-out", config_out)):  # before the server is asked
+        if path is not None:
+            if repo is not None:
+                check_not_owned(repo, path, option)
+            check_out(Path(path), force, folder=False)
     with Progress(as_json) as progress:
         r = _datasets(url, api_key).export(name, out, config_out=config_out, progress=progress)
     if as_json:

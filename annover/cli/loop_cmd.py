@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from annover.cli import Progress, arrow_without_pandas, emit_json, info, json_option
+from annover.cli import Progress, arrow_without_pandas, echo, emit_json, info, json_option
 from annover.diffing import POLICIES
 from annover.files import write_atomic
 from annover.loop.sample import STRATEGIES
@@ -58,7 +58,7 @@ def _series(doc: dict) -> None:
             elif "thresholds" in e:
                 parts.append(f"{ctl}: " + ", ".join(f"P/R@{t} {_v(x['precision'])}/{_v(x['recall'])}"
                                                    for t, x in e["thresholds"].items()))
-        click.echo(f"{v['name']:<14} " + ("; ".join(parts) or v.get("note", "")))
+        echo(f"{v['name']:<14} " + ("; ".join(parts) or v.get("note", "")))
 
 
 @click.command("agreement")
@@ -94,34 +94,35 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool)
         _series(doc)
         return
     v = doc["options"]["version"]
-    click.echo(f"agreement at {v['name']}: {doc['tasks']} task(s) with answers, {doc['answers']} answer(s), "
-               f"{len(doc['annotators'])} annotator(s)")
+    echo(f"agreement at {v['name']}: {doc['tasks']} task(s) with answers, {doc['answers']} answer(s), "
+         f"{len(doc['annotators'])} annotator(s)")
     for ctl, e in doc["controls"].items():
-        click.echo("")
+        echo("")
         if e["kind"] == "classification":
-            click.echo(f"{ctl} ({'multi-label' if e['multi_label'] else 'one label'}; "
-                       f"{e['tasks_with_two_or_more']} task(s) with two answers or more)")
+            echo(f"{ctl} ({'multi-label' if e['multi_label'] else 'one label'}; "
+                 f"{e['tasks_with_two_or_more']} task(s) with two answers or more)")
             rows = [["", "Krippendorff's alpha", "Fleiss' kappa"],
                     ["(control)", _stat(e["krippendorff_alpha"]), _stat(e["fleiss_kappa"])]]
             rows += [[lab, _stat(x["krippendorff_alpha"]), _stat(x["fleiss_kappa"])] for lab, x in e["labels"].items()]
             for line in _table(rows):
-                click.echo(line)
+                echo(line)
             for p in e["pairs"]:
-                click.echo(f"  Cohen's kappa {p['a']} / {p['b']}: {_stat(p['cohen_kappa'])}, "
-                           f"{p['agree']} of {p['tasks']} agree")
+                echo(f"  Cohen's kappa {p['a']} / {p['b']}: {_stat(p['cohen_kappa'])}, "
+                     f"{p['agree']} of {p['tasks']} agree")
         else:
-            click.echo(f"{ctl} (regions; {e['tasks_with_two_or_more']} task(s) with two annotators)")
-            click.echo(f"  F1 {_stat(e['f1'])}; ignoring labels {_stat(e['f1_any_label'])}")
+            echo(f"{ctl} (regions; {e['tasks_with_two_or_more']} task(s) with two annotators)")
+            echo(f"  F1 {_stat(e['f1'])}; ignoring labels {_stat(e['f1_any_label'])}")
             for lab, x in e["labels"].items():
-                click.echo(f"  {lab}: F1 {_stat(x['f1'])}")
+                echo(f"  {lab}: F1 {_stat(x['f1'])}")
         if e.get("note"):
-            click.echo(f"  note: {e['note']}")
+            echo(f"  note: {e['note']}")
     worst = [p for p in doc["disagreeing_pairs"] if p["disagree"]][:5]
     if worst:
-        click.echo("\nmost disagreeing pairs:")
+        echo("")
+        echo("most disagreeing pairs:")
         for p in worst:
-            click.echo(f"  {p['control']}: {p['a']} / {p['b']}: {p['disagree']} disagreement(s) on {p['tasks']} "
-                       f"task(s), {p['measure']} {_v(p['score'])}")
+            echo(f"  {p['control']}: {p['a']} / {p['b']}: {p['disagree']} disagreement(s) on {p['tasks']} "
+                 f"task(s), {p['measure']} {_v(p['score'])}")
     _notes(doc["notes"])
 
 
@@ -159,37 +160,37 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool) 
         return
     if doc.get("range") and doc["what"] == "compare":
         c = doc["versions"][0]
-        click.echo(f"{c['models'][0]} vs {c['models'][1]} on {c['tasks']} task(s) both predicted")
+        echo(f"{c['models'][0]} vs {c['models'][1]} on {c['tasks']} task(s) both predicted")
         for side in ("a", "b"):
             for ctl, e in c[side]["controls"].items():
                 if e["kind"] == "classification":
-                    click.echo(f"  {c[side]['model']} {ctl}: accuracy {_v(e['accuracy'])}, macro F1 {_v(e['macro_f1'])}")
+                    echo(f"  {c[side]['model']} {ctl}: accuracy {_v(e['accuracy'])}, macro F1 {_v(e['macro_f1'])}")
         for ctl, a in c["agreement"].items():
-            click.echo(f"  same label on {ctl}: {a['same']} of {a['tasks']} ({_v(a['rate'])})")
+            echo(f"  same label on {ctl}: {a['same']} of {a['tasks']} ({_v(a['rate'])})")
         return
     if doc.get("range"):
         _series(doc)
         return
-    click.echo(f"{doc['model']} against the labels ({doc['policy']})")
+    echo(f"{doc['model']} against the labels ({doc['policy']})")
     for ctl, e in doc["controls"].items():
-        click.echo("")
+        echo("")
         if e["kind"] == "classification":
-            click.echo(f"{ctl}: accuracy {_v(e['accuracy'])} ({e['correct']} of {e['tasks']}), "
-                       f"macro F1 {_v(e['macro_f1'])}")
+            echo(f"{ctl}: accuracy {_v(e['accuracy'])} ({e['correct']} of {e['tasks']}), "
+                 f"macro F1 {_v(e['macro_f1'])}")
             rows = [["label", "precision", "recall", "F1", "support"]]
             rows += [[k, _v(x["precision"]), _v(x["recall"]), _v(x["f1"]), str(x["support"])]
                      for k, x in e["labels"].items()]
             for line in _table(rows):
-                click.echo(line)
+                echo(line)
             labels = e["confusion"]["labels"]
-            click.echo("  confusion (rows: label, columns: predicted):")
+            echo("  confusion (rows: label, columns: predicted):")
             for line in _table([[""] + labels] + [[lab] + [str(x) for x in row]
                                                   for lab, row in zip(labels, e["confusion"]["matrix"])]):
-                click.echo("  " + line)
+                echo("  " + line)
         else:
-            click.echo(f"{ctl}: matched regions on {e['tasks']} task(s)")
+            echo(f"{ctl}: matched regions on {e['tasks']} task(s)")
             for t, x in e["thresholds"].items():
-                click.echo(f"  at {t}: precision {_v(x['precision'])}, recall {_v(x['recall'])}, F1 {_v(x['f1'])}")
+                echo(f"  at {t}: precision {_v(x['precision'])}, recall {_v(x['recall'])}, F1 {_v(x['f1'])}")
     _notes(doc["notes"])
 
 
@@ -234,9 +235,9 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
         emit_json(doc)
         return
     items = doc["suspects"]
-    click.echo(f"{len(items)} suspect label(s)" + (f", top {limit}:" if len(items) > limit else ":" if items else ""))
+    echo(f"{len(items)} suspect label(s)" + (f", top {limit}:" if len(items) > limit else ":" if items else ""))
     for i in items[:limit]:
-        click.echo(f"  {i['score']:.2f}  {i['task_key']}  {i['control']}={i['label']}  "
+        echo(f"  {i['score']:.2f}  {i['task_key']}  {i['control']}={i['label']}  "
                    + "; ".join(r["text"] for r in i["reasons"]))
     _notes(doc["notes"])
 
@@ -280,7 +281,7 @@ def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, strati
         emit_json(res.to_json())
     else:
         for k in res.keys:
-            click.echo(k)
+            echo(k)
     if out:
         info(f"wrote {len(res.keys)} task key(s) to {out}")
     info(f"sample {res.id}: recorded as {res.record}" if res.record else f"sample {res.id} (not recorded)")

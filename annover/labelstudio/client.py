@@ -15,6 +15,7 @@ first server call.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import urllib.parse
@@ -214,6 +215,10 @@ class Client:
                 f"check that the server is healthy, or raise the limit with {ENV_TIMEOUT}=SECONDS")
         if isinstance(e, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
             return UsageError(f"{ENV_URL}={self.url!r} is not a usable URL", "give http(s)://HOST:PORT")
+        if isinstance(e, (httpx.LocalProtocolError, UnicodeError)):  # a header or URL HTTP cannot carry
+            return self._scrub(UsageError(f"a request to {where} could not be sent ({what}): "
+                                          f"{_one_line(str(e) or type(e).__name__, 120)}",
+                                          f"check {ENV_URL} and {ENV_KEY} for spaces or non-ASCII characters"))
         if isinstance(e, (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError)):
             reason = _one_line(str(e) or type(e).__name__, 120)
             return LabelStudioConnectionError(f"cannot reach {where}: {reason}",
@@ -240,8 +245,9 @@ class Client:
             return self._scrub(error(f"{where} answered HTTP {status} to {what}: {detail}",
                                      "see the Label Studio server log for details"))
         if isinstance(e, (ParsingError, ValueError)) and not isinstance(e, UnicodeError):
-            return LabelStudioError(f"unexpected answer from {where} to {what}: {_one_line(str(e), 120)}",
-                                    f"is {ENV_URL} the address of a Label Studio server (1.20 or newer)?")
+            return self._scrub(LabelStudioError(
+                f"unexpected answer from {where} to {what}: {_one_line(str(e), 120)}",
+                f"is {ENV_URL} the address of a Label Studio server (1.20 or newer)?"))
         return e
 
     def _scrub(self, e: AnnoverError) -> AnnoverError:
@@ -308,20 +314,38 @@ class Client:
         return f"{self.url}/projects/{project.id}/data"
 
 
-def connect(url: str | None = None, api_key: str | None = None, timeout: float | None = None) -> Client:
-    """A :class:`Client` for ``url`` / ``api_key``, defaulting to the environment."""
+def connect(url: str | None = None, api_key: str | None = None, timeout: float | None = None,
+            flags: tuple[str, str] = ("--url", "--api-key")) -> Client:
+    """A :class:`Client` for ``url`` / ``api_key``, defaulting to the environment (``flags``:
+    the command's options for them, named in the hints)."""
     url = url or os.environ.get(ENV_URL)
     api_key = api_key or os.environ.get(ENV_KEY)
     if not url:
         raise UsageError(f"no Label Studio URL: {ENV_URL} is not set",
-                         f"export {ENV_URL}=http://localhost:8080 (or pass --url)")
+                         f"export {ENV_URL}=http://localhost:8080 (or pass {flags[0]})")
     if not api_key:
         raise UsageError(f"no Label Studio API key: {ENV_KEY} is not set",
-                         f"export {ENV_KEY}=<token from Account & Settings> (or pass --api-key)")
-    if timeout is None:
-        raw = os.environ.get(ENV_TIMEOUT)
-        try:
-            timeout = float(raw) if raw else DEFAULT_TIMEOUT
-        except ValueError:
-            raise UsageError(f"{ENV_TIMEOUT}={raw!r} is not a number of seconds", "e.g. 600") from None
-    return Client(url, api_key.strip(), timeout)
+                         f"export {ENV_KEY}=<token from Account & Settings> (or pass {flags[1]})")
+    api_key = api_key.strip()
+    if not _TOKEN.fullmatch(api_key):  # an HTTP header cannot carry it; the key itself is never shown
+        raise UsageError(f"the Label Studio API key ({ENV_KEY} or {flags[1]}) holds spaces, control or "
+                         "non-ASCII characters", "copy the token again from Label Studio's Account & Settings page")
+    return Client(url, api_key, _timeout() if timeout is None else timeout)
+
+
+#: what an API key may hold: printable ASCII without spaces (Label Studio's tokens are hex or JWTs)
+_TOKEN = re.compile(r"[!-~]+")
+
+
+def _timeout() -> float:
+    """Seconds to wait for Label Studio: ``ANNOVER_LS_TIMEOUT``, else the default."""
+    raw = os.environ.get(ENV_TIMEOUT)
+    if not raw:
+        return DEFAULT_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise UsageError(f"{ENV_TIMEOUT}={raw!r} is not a number of seconds above 0", f"e.g. {ENV_TIMEOUT}=600")
+    return seconds

@@ -279,10 +279,12 @@ class Datasets:
     """
 
     def __init__(self, client: Client | None = None, repo: Any = None, *,
-                 save_record: RecordSaver | None = None) -> None:
+                 save_record: RecordSaver | None = None,
+                 check_record: "Callable[[str], None] | None" = None) -> None:
         self._client = client
         self.repo = repo
         self._save_record = save_record
+        self._check_record = check_record  # raises before the server is changed when the record could not be saved
 
     @property
     def client(self) -> Client:
@@ -310,6 +312,8 @@ class Datasets:
         """
         text = _config_of(config_text, config_file, template, labels, data_field).text
         title = _check_title(name)
+        if self._check_record is not None:
+            self._check_record(title)
         existing = self.client.projects(title=title)
         if len(existing) > 1:
             raise UsageError(f"{len(existing)} Label Studio projects are already titled {title!r}",
@@ -368,6 +372,8 @@ class Datasets:
     def delete(self, name: str | int) -> Deleted:
         """Delete the project (its tasks, annotations and predictions) from Label Studio, and its record."""
         project = self.get(name)
+        if self._check_record is not None:
+            self._check_record(project.title)
         self.client.raw("DELETE", f"api/projects/{project.id}/", what=f"deleting project {project.title!r}",
                         retries=0)
         return Deleted(project, self._save(RecordChange.remove(project)))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -471,7 +472,8 @@ def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, 
     objects = data_objects(cfg)
     result = PushResult(project, client.project_url(project), src.name, tasks=len(src.items),
                         warnings=list(src.warnings), dry_run=dry_run)
-    keyed = _keyed(src, key, [o.field for o in objects] if validate else [])
+    # a field may reach into the data: a Repeater's $images[{{idx}}].url needs "images"
+    keyed = _keyed(src, key, sorted({re.split(r"[.\[]", o.field, maxsplit=1)[0] for o in objects}) if validate else [])
     if validate:
         _validate(((f"{src.name}: prediction (task {k})", p) for k, it in keyed.items()
                    for p in it.get("predictions", [])), cfg)
@@ -537,13 +539,27 @@ def _validate(answers: Iterable[tuple[str, dict]], cfg: LabelingConfig) -> None:
     check_results(answers, cfg, "fix the label or the dataset's labeling config, or pass --no-validate")
 
 
+def _distinct(ps: list[dict]) -> list[dict]:
+    """The predictions, each once: the tasks' own and a --predictions file may hold the same one
+    (same model version, result and score)."""
+    seen: set[str] = set()
+    out = []
+    for p in ps:
+        ident = json.dumps([str(p.get("model_version") or ""), p.get("result"), p.get("score")], sort_keys=True,
+                           default=str)
+        if ident not in seen:
+            seen.add(ident)
+            out.append(p)
+    return out
+
+
 def _plan(client: Client, project: Project, keyed: dict[str, dict], preds: dict[str, list[dict]],
           have: dict[str, int], result: PushResult) -> tuple[list[dict], list[dict]]:
     """(new tasks to send with their predictions, predictions to attach to tasks already there)."""
     new: list[dict] = []
-    old_targets: dict[str, list[dict]] = {k: ps for k, ps in preds.items() if k not in keyed}
+    old_targets: dict[str, list[dict]] = {k: _distinct(ps) for k, ps in preds.items() if k not in keyed}
     for k, item in keyed.items():
-        ps = [*item.get("predictions", []), *preds.get(k, [])]
+        ps = _distinct([*item.get("predictions", []), *preds.get(k, [])])
         if k in have:  # the task is there; its predictions may still be new
             result.already += 1
             if ps:

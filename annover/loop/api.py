@@ -179,6 +179,8 @@ def run_sample(repo: Any, rev: str, strategy: str, n: int, seed: int = 0, model:
                record: bool = True) -> SampleResult:
     """Choose tasks, write their keys to ``out`` (one a line) and record the choice in the repository
     as ``.annover/samples/<id>.json`` (content-addressed: the same choice, the same file)."""
+    if record:  # before any work: the record is committed
+        repo.check_on_branch("the sample's record", instead=", or pass --no-record")
     v = repo.show(rev)
     res = sample(repo.load(v.id, "tasks", columns=["task_key"]), repo.load(v.id, "annotations"),
                  repo.load(v.id, "predictions"), strategy, n, seed, model, stratify, control)
@@ -202,7 +204,7 @@ def _record(repo: Any, name: str, body: bytes, message: str) -> str:
         repo.recover()
         head = repo.head_commit()
         if not path.is_file():
-            repo.commit({rel: body}, message, head)
+            repo.commit({rel: body}, message, head, what="the sample's record")
     return rel
 
 

@@ -157,6 +157,13 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
             row = s.one("SELECT from_name FROM (SELECT from_name FROM best UNION ALL SELECT from_name FROM ratings) "
                         "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
             ctl = row[0] if row else None
+        else:
+            have = [r["f"] for r in s.fetch("SELECT DISTINCT from_name AS f FROM (SELECT from_name FROM best UNION "
+                                            "ALL SELECT from_name FROM ratings) WHERE from_name IS NOT NULL "
+                                            "ORDER BY 1").to_pylist()]
+            if ctl not in have:
+                raise UsageError(f"--control {ctl!r}: this version has no labels or predictions on it",
+                                 f"use one of: {', '.join(have) or '(none)'}")
         c = f"from_name = {quoted(ctl)}" if ctl else "true"
         s.make("unl", "SELECT task_key FROM tasks WHERE task_key NOT IN (SELECT task_key FROM ann WHERE NOT was_cancelled)")
         s.make("label_of", f"""SELECT t.task_key, coalesce(b.label, r.label) AS label FROM tasks AS t

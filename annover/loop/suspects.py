@@ -20,11 +20,13 @@ model confidently contradicts), written as one DuckDB join.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.diffing.result import DEFAULT_POLICY, Options
+from annover.errors import UsageError
 from annover.loop import queries as Q
 from annover.store.duck import quoted
 
@@ -67,6 +69,9 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
     """Suspect labels of one version (see the module); ``previous``: an earlier version's annotations
     (``since`` names it in the reasons); ``models``: the model versions to trust (default: all)."""
     Options(policy=policy).check()
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
+        raise UsageError(f"--threshold {threshold!r} is not a finite number",
+                         "give the least prediction score that contradicts a label, such as --threshold 0.9")
     res = SuspectsResult(options={"threshold": threshold, "policy": policy, "since": since})
     found: dict[tuple[str, str], dict] = {}
 

@@ -194,8 +194,9 @@ class RepoCore:
         vid = (text or "").strip()
         return vid if is_version_id(vid) else None
 
-    def check_on_branch(self) -> None:
-        """Refuse to commit on a detached git HEAD: the version would be on no branch.
+    def check_on_branch(self, what: str = "a version made here", instead: str = "") -> None:
+        """Refuse to commit on a detached git HEAD: the version (``what``) would be on no branch;
+        ``instead``: another way out, for the hint.
 
         *Design choice:* refuse rather than follow git (which commits there and warns on
         leaving): a version is named by a tag as soon as it is made, and a tag on a commit
@@ -206,9 +207,9 @@ class RepoCore:
         head = self.head()
         names = sorted(self.tags_of().get(head or "", []))
         at = f" at {names[0]}" if names else (f" at version {head[:12]}" if head else "")
-        raise NotARepoError(f"git HEAD is detached{at}: a version made here would be on no branch",
+        raise NotARepoError(f"git HEAD is detached{at}: {what} would be on no branch",
                             "switch to a branch first: `git switch main` (or `git switch -c NAME` to start one "
-                            "from here), then run the command again")
+                            f"from here), then run the command again{instead}")
 
     def check_unmoved(self, start: str | None) -> None:
         """Refuse (like git's non-fast-forward) when HEAD is no longer ``start``, naming what landed."""
@@ -490,15 +491,16 @@ class RepoCore:
     def head_commit(self) -> str | None:
         return self.scm.head_commit()
 
-    def commit(self, files: dict[str, bytes | Path | None], message: str, expected: str | None) -> str:
+    def commit(self, files: dict[str, bytes | Path | None], message: str, expected: str | None,
+               what: str = "a version made here") -> str:
         """Commit exactly ``files`` (paths relative to the git top level) on top of HEAD.
 
         Content is bytes (written to git, then to the work tree), a Path (taken from the
         work tree) or None (deleted). Uses a private index, so the user's staged changes
         stay out of it; HEAD moves only if it is still ``expected`` (compare-and-swap).
-        Refused on a detached git HEAD (see :meth:`check_on_branch`).
+        Refused on a detached git HEAD (see :meth:`check_on_branch`; ``what`` names what is committed).
         """
-        self.check_on_branch()
+        self.check_on_branch(what)
         return self.scm.commit(files, message, expected, stage=maybe_die)
 
     def recover(self, view: bool = False) -> list[str]:

@@ -6,12 +6,13 @@ The Label Studio layer returns data (a :class:`~annover.labelstudio.sync.Pull`, 
 
 from __future__ import annotations
 
+import json
 from typing import Callable
 
 from annover.labelstudio import sync as ls_sync
 from annover.labelstudio.client import Client, connect
-from annover.labelstudio.datasets import Datasets, RecordAction, RecordChange
-from annover.errors import LabelStudioError
+from annover.labelstudio.datasets import RECORD_DIR, Datasets, RecordAction, RecordChange, slug
+from annover.errors import LabelStudioError, UsageError
 from annover.model.config import LabelingConfig
 from annover.repo.core import RepoCore
 from annover.repo.reading import reading_of, remembered
@@ -39,8 +40,24 @@ def save_dataset_record(repo: RepoCore, change: RecordChange) -> str | None:
         elif head is not None and all(data is not None and repo.scm.show(head, p) == data.decode()
                                       for p, data in files.items()):
             return repo.rel(record)
-        repo.commit(dict(files), change.message, head)
+        repo.commit(dict(files), change.message, head, what="the dataset's record")
     return repo.rel(record)
+
+
+def check_dataset_record(repo: RepoCore, title: str) -> None:
+    """Before a dataset is made or deleted on the server: its record can be committed here (git
+    HEAD on a branch), and its file is this title's, not another dataset's of the same slug."""
+    repo.check_on_branch("the dataset's record")
+    record = repo.dir / RECORD_DIR / f"{slug(title)}.json"
+    if not record.is_file():
+        return
+    try:
+        other = json.loads(record.read_text(encoding="utf-8")).get("title")
+    except (ValueError, OSError, AttributeError):
+        return
+    if isinstance(other, str) and other != title:
+        raise UsageError(f"dataset {title!r} would be recorded as {repo.rel(record)}, the record of dataset {other!r}",
+                         "choose a title that differs from it in more than case, spaces and punctuation")
 
 
 def _users(client: Client) -> dict[int, str]:
@@ -54,7 +71,8 @@ def _users(client: Client) -> dict[int, str]:
 def datasets_on(repo: RepoCore, client: Client | None = None) -> Datasets:
     """The datasets of a Label Studio server (``client``, else the environment's on first use),
     bound to ``repo``: records are committed there, versions can be sent."""
-    return Datasets(client, repo, save_record=lambda change: save_dataset_record(repo, change))
+    return Datasets(client, repo, save_record=lambda change: save_dataset_record(repo, change),
+                    check_record=lambda title: check_dataset_record(repo, title))
 
 
 def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput, *, full: bool,
@@ -63,7 +81,7 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
     """``annover snapshot --label-studio DATASET``: pull the project (incrementally from HEAD where
     it can), then make the version. ``inp.key`` defaults to the one HEAD was pulled with."""
     start = repo.begin_write()  # before the pull: a version landing during it refuses this one
-    client = client or connect(url, api_key)
+    client = client or connect(url, api_key, flags=("--ls-url", "--ls-api-key"))
     previous = ls_sync.Previous.of(repo)
     head = repo.head()
     reading, _ = remembered(reading_of(repo.version(head)) if head else None, inp.key, inp.validate)

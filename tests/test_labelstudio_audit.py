@@ -1,0 +1,181 @@
+"""What an audit of the Label Studio commands found, each against the real server: keys and
+timeouts a request cannot carry, outputs onto the repository's own files, server changes
+refused before they happen when their record could not be committed, predictions sent once,
+Repeater configs, terminal escapes from project titles, and the loop's refusals."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from pathlib import Path
+
+import pytest
+
+import annover
+from annover.labelstudio import Datasets, tasks
+
+from .conftest import git
+from .ls_fixtures import (  # noqa: F401 - fixtures
+    TEXT_CONFIG,
+    annotator2,
+    choice,
+    cli,
+    ls,
+    ls_server,
+    project_factory,
+    sdk_admin,
+)
+from .test_labelstudio import records, server_tasks, write_jsonl
+
+pytestmark = pytest.mark.labelstudio
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "label-studio"
+if not CORPUS.is_dir():
+    CORPUS = Path("/work/shared/corpus/label-studio")
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+@pytest.mark.parametrize("key", ["abcdef\nghijkl", "kéy-0123456789", "abc def 0123456789"])
+def test_a_key_no_request_can_carry_is_a_usage_error_that_does_not_show_it(ls_server, key):
+    for args in (["dataset", "list"], ["dataset", "list", "--api-key", key]):
+        code, out, err = cli(*args, env={"LABEL_STUDIO_API_KEY": key})
+        line = _one_line(err)
+        assert code == 2 and "API key" in line and "bug" not in line, err
+        assert key not in err and key.split()[0] not in err and out == ""
+
+
+@pytest.mark.parametrize("value", ["-1", "0", "nan", "inf", "soon"])
+def test_a_timeout_that_is_no_number_of_seconds_is_said_as_such(ls_server, value):
+    code, _, err = cli("dataset", "list", env={"ANNOVER_LS_TIMEOUT": value})
+    assert code == 2 and f"ANNOVER_LS_TIMEOUT={value!r}" in _one_line(err), err
+
+
+def test_the_missing_url_hint_names_the_commands_own_options(repo):
+    code, _, err = cli("snapshot", "--label-studio", "x", "-m", "x", env={"LABEL_STUDIO_URL": None})
+    assert code == 2 and "--ls-url" in _one_line(err), err
+    code, _, err = cli("dataset", "list", env={"LABEL_STUDIO_URL": None})
+    assert code == 2 and "pass --url" in _one_line(err), err
+    code, _, err = cli("snapshot", "--label-studio", "x", "-m", "x", env={"LABEL_STUDIO_API_KEY": None})
+    assert code == 2 and "--ls-api-key" in _one_line(err), err
+
+
+def test_dataset_export_refuses_the_repositorys_files_and_an_existing_file(ls, project_factory, repo, tmp_path):
+    p = project_factory("export")
+    tasks.push(ls, p.id, str(write_jsonl(tmp_path / "r.jsonl", records(3))), key="data.id")
+    head = (repo.root / ".annover" / "HEAD").read_bytes() if (repo.root / ".annover" / "HEAD").exists() else None
+    config = (repo.root / ".git" / "config").read_bytes()
+    for args in (["--out", ".annover/HEAD"], ["--out", str(tmp_path / "e.json"), "--config-out", ".git/config"]):
+        code, _, err = cli("dataset", "export", p.title, *args)
+        assert code == 2 and "git, DVC and annover keep" in _one_line(err), err
+    assert (repo.root / ".git" / "config").read_bytes() == config and not (tmp_path / "e.json").exists()
+    assert ((repo.root / ".annover" / "HEAD").read_bytes() if head is not None else None) == head
+    out = tmp_path / "e.json"
+    out.write_text("mine")
+    code, _, err = cli("dataset", "export", p.title, "--out", str(out))
+    assert code == 2 and "exists" in _one_line(err) and out.read_text() == "mine"
+    code, _, err = cli("dataset", "export", p.title, "--out", str(out), "--force")
+    assert code == 0, err
+    assert len(json.loads(out.read_text())) == 3
+
+
+def test_create_and_delete_on_a_detached_head_change_nothing_on_the_server(ls, repo, sdk_admin):
+    title = f"t-{uuid.uuid4().hex[:8]}-detached"
+    code, _, err = cli("dataset", "create", title, "--template", "text-classification", "--labels", "a,b")
+    assert code == 0, err
+    git("checkout", "-q", "--detach", cwd=repo.root)
+    try:
+        code, _, err = cli("dataset", "delete", title, "--yes")
+        assert code == 6 and "the dataset's record would be on no branch" in _one_line(err), err
+        assert ls.projects(title=title)  # still on the server
+        other = f"t-{uuid.uuid4().hex[:8]}-never"
+        code, _, err = cli("dataset", "create", other, "--template", "text-classification", "--labels", "a,b")
+        assert code == 6 and not ls.projects(title=other), err
+    finally:
+        git("checkout", "-q", "-", cwd=repo.root)
+    code, _, err = cli("dataset", "delete", title, "--yes")
+    assert code == 0 and not ls.projects(title=title), err
+    assert not list((repo.root / ".annover" / "datasets").glob("*detached*"))
+
+
+def test_a_title_whose_record_another_dataset_has_is_refused_before_the_server(ls, repo, sdk_admin):
+    tag = uuid.uuid4().hex[:8]
+    first, second = f"My Reviews {tag}", f"my-reviews-{tag}"
+    code, _, err = cli("dataset", "create", first, "--template", "text-classification", "--labels", "pos,neg")
+    assert code == 0, err
+    record = repo.root / ".annover" / "datasets" / f"my-reviews-{tag}.json"
+    before = record.read_bytes()
+    try:
+        code, _, err = cli("dataset", "create", second, "--template", "ner", "--labels", "PER,ORG")
+        assert code == 2 and f"the record of dataset {first!r}" in _one_line(err), err
+        assert not ls.projects(title=second) and record.read_bytes() == before
+    finally:
+        for p in ls.projects(title=first):
+            sdk_admin.projects.delete(id=p.id)
+
+
+def test_predictions_in_the_tasks_and_in_a_predictions_file_are_sent_once(ls, project_factory, sdk_admin, tmp_path):
+    p = project_factory("dup-preds")
+    rows = [{**r, "predictions": [{"model_version": "m1", "score": 0.8, "result": choice("pos")}]}
+            for r in records(3)]
+    items = [{"data": {k: v for k, v in r.items() if k != "predictions"}, "predictions": r["predictions"]}
+             for r in rows]
+    src = tmp_path / "tasks.json"
+    src.write_text(json.dumps(items))
+    preds = write_jsonl(tmp_path / "p.jsonl", [{"task_key": r["id"], **r["predictions"][0]} for r in rows])
+    res = tasks.push(ls, p.id, str(src), key="data.id", predictions=str(preds))
+    assert res.predictions == 3
+    got = server_tasks(sdk_admin, p.id)
+    assert [len(t["predictions"]) for t in got] == [1, 1, 1]
+    again = tasks.push(ls, p.id, str(src), key="data.id", predictions=str(preds))
+    assert (again.predictions, again.predictions_already) == (0, 3)
+
+
+def test_a_repeater_config_takes_its_tasks(ls, repo, sdk_admin):
+    stem = "sdk_repeater_taxonomy"
+    title = f"t-{uuid.uuid4().hex[:8]}-repeater"
+    code, _, err = cli("dataset", "create", title, "--config", str(CORPUS / f"{stem}.xml"))
+    assert code == 0, err
+    try:
+        code, _, err = cli("dataset", "push", title, "--from", str(CORPUS / f"{stem}.json"))
+        assert code == 0, err
+        n = len(json.loads((CORPUS / f"{stem}.json").read_text()))
+        assert ls.project_by_id(ls.projects(title=title)[0].id).tasks == n
+    finally:
+        for p in ls.projects(title=title):
+            sdk_admin.projects.delete(id=p.id)
+
+
+def test_list_and_stats_escape_what_a_title_or_label_would_do_to_the_terminal(ls, sdk_admin):
+    title = f"t-{uuid.uuid4().hex[:8]}-evil\x1b[31mred"
+    p = Datasets(ls).create(title, TEXT_CONFIG).project
+    try:
+        for args in (["dataset", "list"], ["dataset", "stats", str(p.id)]):
+            code, out, err = cli(*args)
+            assert code == 0, err
+            assert "\x1b" not in out and "evil\\x1b[31mred" in out
+    finally:
+        sdk_admin.projects.delete(id=p.id)
+
+
+def test_suspects_threshold_and_sample_control_are_checked(two_rounds):
+    repo, _, _ = two_rounds
+    for value in ("nan", "inf", "-inf", "1e400"):
+        code, _, err = cli("suspects", "--threshold", value)
+        assert code == 2 and "not a finite number" in _one_line(err), err
+    code, _, err = cli("sample", "--strategy", "random", "--n", "3", "--control", "nonesuch", "--no-record")
+    line = _one_line(err)
+    assert code == 2 and "'nonesuch'" in line and "sentiment" in line, err
+    git("checkout", "-q", "--detach", cwd=repo.root)
+    try:
+        code, _, err = cli("sample", "--strategy", "random", "--n", "3")
+        line = _one_line(err)
+        assert code == 6 and "the sample's record would be on no branch" in line and "--no-record" in line, err
+        code, out, err = cli("sample", "--strategy", "random", "--n", "3", "--no-record")
+        assert code == 0 and len(out.split()) == 3, err
+    finally:
+        git("checkout", "-q", "-", cwd=repo.root)
+    assert annover.Repo(repo.root).log()  # the repository is as it was
