@@ -9,8 +9,9 @@ import click
 from annover._lazy import lazy
 from annover.cli import Progress, arrow_without_pandas, echo, emit_json, info, json_option
 from annover.diffing import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, POLICIES
+from annover.errors import UsageError
 from annover.repo import Repo
-from annover.repo.outputs import check_not_owned
+from annover.repo.outputs import check_output
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.loop import api as loop_api
@@ -244,6 +245,19 @@ def render_transitions(tr: dict) -> list[str]:
     return lines
 
 
+def _range(a: str, b: str | None) -> tuple[str, str]:
+    """(A, B) of ``diff A B``, ``diff A`` (B is HEAD) or ``diff A..B`` (a side left out is HEAD, as in git)."""
+    if ".." not in a:
+        return a, b or "HEAD"
+    if b is not None:
+        raise UsageError(f"{a!r} is a range and {b!r} a second version", "give A B or A..B, not both")
+    left, _, right = a.partition("..")
+    if right.startswith("."):
+        raise UsageError(f"{a!r}: a diff compares two versions (A..B); git's A...B has no meaning here",
+                         "write A..B or A B")
+    return left or "HEAD", right or "HEAD"
+
+
 def _label_order(label: str) -> tuple[int, str]:
     return (1 if label.startswith("(") else 0, label)
 
@@ -252,6 +266,7 @@ def _label_order(label: str) -> tuple[int, str]:
 Examples:
   annover diff v1                       # v1 -> HEAD, readable summary
   annover diff v1 v2 --stat
+  annover diff v1..v2 --stat            # the same, as git writes it (v1.. is v1..HEAD)
   annover diff v1 v2 --rows --limit 20  # changed rows: cat -> dog, box moved, IoU 0.82...
   annover diff v1 v2 --transitions --policy majority
   annover diff v1 v2 --output diff.parquet
@@ -260,13 +275,14 @@ Examples:
   annover diff v1 v2 -q                 # no spinner on stderr while it works
 """)
 @click.argument("a")
-@click.argument("b", default="HEAD")
+@click.argument("b", required=False)
 @click.option("--stat", is_flag=True, help="A short summary: one line per area.")
 @click.option("--rows", "show_rows", is_flag=True, help="Each changed row: task, annotator, control, what changed.")
 @click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
               help="With --rows (and --json --rows): at most N rows; 0 for all.")
 @click.option("--output", type=click.Path(dir_okay=False), metavar="FILE.parquet",
               help="Write the full row-level diff as a Parquet table.")
+@click.option("--force", is_flag=True, help="Replace --output if it exists.")
 @click.option("--transitions", is_flag=True,
               help="Per control, a before/after matrix of the label each task resolves to.")
 @click.option("--policy", type=click.Choice(POLICIES), default=DEFAULT_POLICY, show_default=True,
@@ -281,9 +297,9 @@ Examples:
               "both versions' labels whole, where the diff reads only the parts that differ.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @json_option
-def diff(a: str, b: str, stat: bool, show_rows: bool, limit: int, output: str | None, transitions: bool,
-         policy: str, iou_threshold: float, overlap_threshold: float, exit_code: bool, no_drift: bool,
-         quiet: bool, as_json: bool) -> None:
+def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int, output: str | None, force: bool,
+         transitions: bool, policy: str, iou_threshold: float, overlap_threshold: float, exit_code: bool,
+         no_drift: bool, quiet: bool, as_json: bool) -> None:
     """What changed from version A to version B (default HEAD).
 
     Tasks, answers and regions added, removed or changed; labels per control and per
@@ -293,9 +309,10 @@ def diff(a: str, b: str, stat: bool, show_rows: bool, limit: int, output: str | 
     label distributions; the annotator whose label rates moved most (docs/loop.md).
     """
     arrow_without_pandas()
+    a, b = _range(a, b)
     repo = Repo(".")
     if output:
-        check_not_owned(repo, output, "--output")
+        check_output(repo, output, "--output", force)
     summary_only = not (stat or show_rows or transitions)
     want_drift = not no_drift and (as_json or summary_only)
     with Progress(quiet) as progress:  # a spinner on a terminal's stderr while the diff works
@@ -310,7 +327,7 @@ def diff(a: str, b: str, stat: bool, show_rows: bool, limit: int, output: str | 
             result.rows  # noqa: B018 - worded here, under the spinner
         if output:
             progress(f"writing {output}")
-            result.write_parquet(output)
+            result.write_parquet(output, force=True)  # checked above, before the diff
     s = result.summary
     for w in s["warnings"]:
         info(f"warning: {w}")

@@ -14,7 +14,7 @@ from annover.diffing import POLICIES
 from annover.files import write_atomic
 from annover.loop.sample import STRATEGIES
 from annover.repo import Repo
-from annover.repo.outputs import check_not_owned
+from annover.repo.outputs import check_output
 
 __all__ = ["agreement", "eval_", "suspects", "sample", "report"]
 
@@ -204,9 +204,10 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool) 
               help="How a task's label is chosen among its answers (default ground-truth).")
 @click.option("-n", "limit", type=click.IntRange(min=0), default=20, show_default=True, help="Show the top N (all with --json/--out).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the suspect task keys, one a line.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
 def suspects(rev: str, threshold: float | None, since: str | None, models: tuple[str, ...], policy: str | None,
-             limit: int, out: str | None, as_json: bool) -> None:
+             limit: int, out: str | None, force: bool, as_json: bool) -> None:
     """Labels worth a second look in version REV, ranked, each with its reasons.
 
     \b
@@ -223,7 +224,7 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
     arrow_without_pandas()
     repo = Repo(".")
     if out:
-        check_not_owned(repo, out)
+        check_output(repo, out, "--out", force)
     with Progress() as progress:
         progress(f"finding suspect labels at {rev}")
         res = repo.suspects(rev, threshold=threshold, policy=policy, since=since, models=list(models) or None)
@@ -251,10 +252,11 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
 @click.option("--stratify", is_flag=True, help="Spread the picks evenly over the labels of --control.")
 @click.option("--control", default=None, help="The control whose labels --stratify and the scores use (default: the most used).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the task keys here, one a line.")
+@click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @click.option("--no-record", is_flag=True, help="Do not commit the selection under .annover/samples/.")
 @json_option
 def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, stratify: bool, control: str | None,
-           out: str | None, no_record: bool, as_json: bool) -> None:
+           out: str | None, force: bool, no_record: bool, as_json: bool) -> None:
     """Pick N tasks of version REV to label next, reproducibly.
 
     \b
@@ -276,7 +278,7 @@ def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, strati
     with Progress() as progress:
         progress(f"picking {n} task(s) of {rev}")
         res = Repo(".").sample(rev, strategy=strategy, n=n, seed=seed, model=model, stratify=stratify,
-                               control=control, out=out, record=not no_record)
+                               control=control, out=out, record=not no_record, force=force)
     if as_json:
         emit_json(res.to_json())
     else:

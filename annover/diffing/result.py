@@ -89,6 +89,8 @@ class DiffResult:
         self.summary = summary
         self._rows = rows
         self.transitions = transitions
+        #: (path, force) -> None, raising where :meth:`write_parquet` must not write (set by the repository)
+        self.check_output: "Callable[[str, bool], None] | None" = None
 
     @property
     def rows(self) -> "pa.Table":
@@ -107,8 +109,12 @@ class DiffResult:
         t = self.rows if limit is None else self.rows.slice(0, limit)
         return t.to_pylist()
 
-    def write_parquet(self, path: str) -> None:
-        """Write the row-level diff to ``path`` (a temporary file renamed into place)."""
+    def write_parquet(self, path: str, force: bool = False) -> None:
+        """Write the row-level diff to ``path`` (a temporary file renamed into place); an existing
+        file is replaced only with ``force``, and never one the repository keeps (``.annover/``,
+        ``.git/``, ``.dvc/``: the check :meth:`annover.Repo.diff` gives the result)."""
+        if self.check_output is not None:
+            self.check_output(path, force)
         p = Path(path)
         p.parent.mkdir(parents=True, exist_ok=True)
         tmp = p.with_name(f".{p.name}.{os.getpid()}.tmp")

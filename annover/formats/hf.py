@@ -168,6 +168,8 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> 
         notes.append(f"{several} single-choice answer(s) held several labels (answers merged by --resolve all, "
                      "or a choice made several times): the first was kept; choose one answer a task with "
                      "--resolve ground-truth, latest or annotator:EMAIL")
+    if not rows:  # from_list cannot tell the columns of no rows
+        return datasets.Dataset.from_dict({name: [] for name in spec}, features=Features(spec))
     return datasets.Dataset.from_list(rows, features=Features(spec))
 
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover._lazy import lazy
 from annover.errors import NotARepoError, ObjectError, UsageError
 from annover.repo import remote as remote_
-from annover.repo.outputs import check_not_owned
+from annover.repo.outputs import check_not_owned, check_output
 from annover.store import git as git_
 from annover.repo.core import RepoCore
 from annover.repo.results import ExportResult, InitResult, SnapshotResult, StatusResult, TagResult, TransferResult
@@ -171,6 +171,7 @@ class Repo(RepoCore):
         change = reading.key_change(reading.reading_of(va), reading.reading_of(vb), f"{a} -> {b}")
         if change:
             result.summary.setdefault("warnings", []).append(change)
+        result.check_output = lambda path, force: check_output(self, path, "path", force)
         return result
 
     def datasets_on(self, client: "Client | None" = None) -> "Datasets":
@@ -209,11 +210,12 @@ class Repo(RepoCore):
 
     def sample(self, rev: str = "HEAD", *, strategy: str = "uncertainty", n: int = 100, seed: int = 0,
                model: str | None = None, stratify: bool = False, control: str | None = None,
-               out: str | None = None, record: bool = True) -> Any:
+               out: str | None = None, record: bool = True, force: bool = False) -> Any:
         """``annover sample REV``: ``n`` task keys to label next, chosen by ``strategy``, written to
-        ``out`` and recorded (committed) under ``.annover/samples/`` unless ``record=False``."""
+        ``out`` (an existing file replaced only with ``force``) and recorded (committed) under
+        ``.annover/samples/`` unless ``record=False``."""
         if out is not None:
-            check_not_owned(self, out)
+            check_output(self, out, "--out", force)
         return loop_api.run_sample(self, rev, strategy, n, seed, model, stratify, control, out, record)
 
     def report(self, rev: str = "HEAD", out: str | Path = "report.html", *, force: bool = False,

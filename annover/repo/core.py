@@ -34,7 +34,7 @@ import signal
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from annover._lazy import lazy
 from annover.errors import AnnoverError, GitError, LockError, NotARepoError, ObjectError, RevisionError, UsageError
@@ -169,6 +169,8 @@ class RepoCore:
         none when the index and HEAD are those last seen agreeing: :meth:`Git.index_agrees`).
         A live annover process holding the lock is left alone: it repairs what it finds.
         """
+        if self.scm.in_progress():  # the user's merge or rebase holds annover's files: read, touch nothing
+            return
         lock = RepoLock(self.dir / "lock", 0)
         try:
             pending = (lock.left_by_dead_writer() or self.scm.interrupted()
@@ -184,7 +186,9 @@ class RepoCore:
             self.recovered.append(f"could not repair what an interrupted command left: {e}")
 
     def begin_write(self) -> str | None:
-        """The HEAD version a command that makes a version starts from; refuses a detached git HEAD."""
+        """The HEAD version a command that makes a version starts from; refuses a detached git HEAD
+        and a merge or rebase under way."""
+        self._check_no_git_operation()
         self.check_on_branch()
         return self.committed_head()
 
@@ -242,6 +246,7 @@ class RepoCore:
     def version(self, vid: str) -> Version:
         """Version ``vid``'s record: from the work tree, else from the git commit that holds it."""
         if not is_version_id(vid):
+            self._check_no_git_operation()  # a merge's conflict in .annover/HEAD, say
             raise ObjectError(f"{vid[:80]!r} is not a version id", "restore the record or ref that names it from git")
         p = self.version_path(vid)
         source = None
@@ -342,7 +347,13 @@ class RepoCore:
 
     def _resolve(self, rev: str, tags: "dict[str, str] | None") -> str:
         """:meth:`resolve` with git's tags as ``tags`` (None: read them)."""
-        rev = (rev or "HEAD").strip()
+        if rev is None:
+            rev = "HEAD"
+        if not isinstance(rev, str):
+            raise RevisionError(f"revision {rev!r} is not text", "give a tag, a version id or HEAD, as a string")
+        rev = rev.strip()
+        if not rev:
+            raise RevisionError("an empty revision", "give a tag, a version id or HEAD")
         m = _REV_RE.match(rev)
         base, ops = (m.group("base"), m.group("ops")) if m else (rev, "")
         if base in ("HEAD", "@"):
@@ -514,6 +525,7 @@ class RepoCore:
         git's index made to agree with it for annover's files (a sync cut short leaves it
         staging the deletion of the new version), and missing git tags made.
         """
+        self._check_no_git_operation()
         notes: list[str] = []
         reld = self.rel(self.dir)
         killed = self._killed or self.scm.interrupted()
@@ -550,20 +562,7 @@ class RepoCore:
             if data is not None and (not target.exists() or target.read_bytes() != data):
                 write_atomic(target, data)
                 notes.append(f"restored {path} from the last commit")
-        vdir = self.dir / "versions"
-        if vdir.is_dir():  # records of versions that never got their commit
-            for p in vdir.glob("*.json"):
-                if self.rel(p) not in tracked:
-                    p.unlink()
-                    notes.append(f"removed the record of uncommitted version {p.stem[:12]}")
-        if killed:
-            notes += self._remove_temp_files()
-        tag_dir = self.dir / "refs" / "tags"
-        if tag_dir.is_dir() and killed:
-            for p in tag_dir.rglob("*"):
-                if p.is_file() and self.rel(p) not in tracked:
-                    p.unlink()
-                    notes.append(f"removed uncommitted tag {p.relative_to(tag_dir).as_posix()}")
+        notes += self._remove_uncommitted(tracked, killed)
         if self.scm.sync_index(reld):
             notes.append("made git's index agree with the last commit for annover's files (an interrupted "
                          "command left it staging their deletion)")
@@ -574,6 +573,34 @@ class RepoCore:
         if view:
             notes += self._restore_view()
         return notes
+
+    def _remove_uncommitted(self, tracked: dict[str, str], killed: bool) -> list[str]:
+        """Remove the records of versions that never got their commit and, after a killed
+        command, the tags it left uncommitted and its temporary files; what was removed."""
+        notes = []
+        vdir = self.dir / "versions"
+        if vdir.is_dir():
+            for p in vdir.glob("*.json"):
+                if self.rel(p) not in tracked:
+                    p.unlink()
+                    notes.append(f"removed the record of uncommitted version {p.stem[:12]}")
+        if not killed:
+            return notes
+        notes += self._remove_temp_files()
+        tag_dir = self.dir / "refs" / "tags"
+        for p in tag_dir.rglob("*") if tag_dir.is_dir() else []:
+            if p.is_file() and self.rel(p) not in tracked:
+                p.unlink()
+                notes.append(f"removed uncommitted tag {p.relative_to(tag_dir).as_posix()}")
+        return notes
+
+    def _check_no_git_operation(self) -> None:
+        """Refuse to write while git merges or rebases: its index and work tree are the user's,
+        mid-way, and nothing there is to be repaired."""
+        op = self.scm.in_progress()
+        if op:
+            raise NotARepoError(f"git is in the middle of a {op}", f"finish it (`git {op} --continue`, or `git commit` "
+                                f"for a merge) or abort it (`git {op} --abort`), then run the command again")
 
     def _remove_temp_files(self) -> list[str]:
         """Remove the temporary files a write killed before its rename left (``.NAME.*.tmp``
@@ -679,6 +706,8 @@ def missing_objects(e: ObjectError, rev: str, vid: str) -> ObjectError:
 def read_version_table(store: ObjectStore, v: Version, table: str, model_version: str | None = None,
                        columns: list[str] | None = None) -> "pa.Table":
     """One table of version ``v`` read from ``store`` (predictions: all model versions, or one)."""
+    if columns is not None:
+        check_columns(table, columns)
     if table == "predictions":
         mvs = [model_version] if model_version is not None else v.model_versions
         if model_version is not None and model_version not in v.model_versions:
@@ -694,6 +723,18 @@ def read_version_table(store: ObjectStore, v: Version, table: str, model_version
         s = C.schema(table)
         return s.empty_table().select(columns) if columns else s.empty_table()
     return read_snapshot(store, ref, columns)
+
+
+def check_columns(table: str, columns: Any) -> None:
+    """Refuse ``columns`` that are not a list of the table's column names (a name the table does
+    not have read as nothing, or as no rows at all, and a string as its letters)."""
+    if isinstance(columns, str) or not isinstance(columns, (list, tuple)) or \
+            not all(isinstance(c, str) for c in columns):
+        raise UsageError(f"columns={columns!r} is not a list of column names", "e.g. columns=['task_key', 'labels']")
+    known = C.schema(table).names
+    unknown = [c for c in columns if c not in known]
+    if unknown:
+        raise UsageError(f"table {table} has no column {unknown[0]!r}", f"its columns: {', '.join(known)}")
 
 
 def _desc(s: str) -> tuple[int, ...]:

@@ -13,7 +13,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from annover._lazy import lazy
 from annover.errors import ObjectError, RevisionError, UsageError
@@ -29,6 +29,7 @@ from annover.repo.gc import Progress
 from annover.repo.results import ExportResult
 from annover.store import dvc as dvc_adapter
 from annover.store.objects import FsStore, first_line
+from annover.store.refs import is_tag_name
 from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -187,11 +188,30 @@ def load_hf(repo: RepoCore, rev: str, resolve: str | None = None,
     return r.dataset
 
 
+def _check_tag_at(fs: Any, url: str, rev: str, head: str) -> None:
+    """Refuse a git tag moved outside annover: the tag file annover committed for ``rev``, in
+    the tree the git tag names, must name the version that tree holds."""
+    if rev in HEAD_NAMES or not is_tag_name(rev):
+        return
+    try:
+        recorded = fs.read_text(f"{ANNOVER_DIR}/refs/tags/{rev}").strip()
+    except Exception:  # noqa: BLE001 - a branch, a commit, or a git tag annover did not make
+        return
+    if recorded != head:
+        raise RevisionError(f"tag {rev!r} of {url} was moved outside annover: its commit holds version {head[:12]}, "
+                            f"and annover recorded {rev} as {recorded[:12]}",
+                            f"read the version annover recorded by its id ({recorded[:12]}), or move the tag back "
+                            f"in the repository (annover status says how)")
+
+
 def load_url(url: str, rev: str, table: str, model_version: str | None = None,
              columns: list[str] | None = None) -> "pa.Table":
     """A table of version ``rev`` (a git rev: a tag such as ``v2``, a branch, HEAD) of the
     repository at git URL ``url``, read through DVC's API from its DVC remote."""
     check_table(table)
+    if not isinstance(rev, str) or not rev.strip() or re.search(r"[~^:]", rev):
+        raise UsageError(f"revision {rev!r}: over a URL, give a tag, a branch or a commit",
+                         "relative revisions (HEAD~1, v2^) are read in a clone: git clone URL && dvc pull")
     git_rev = None if rev in HEAD_NAMES else rev
     try:
         fs = dvc_adapter.open_fs(url, git_rev)
@@ -202,4 +222,5 @@ def load_url(url: str, rev: str, table: str, model_version: str | None = None,
                             "give a git URL or path of an annover repo and a git rev (a tag like v2)") from None
     if C.json_digest(record) != head:
         raise ObjectError(f"version record {head[:12]} in {url} does not match its id", "the remote repo is damaged")
+    _check_tag_at(fs, url, rev, head)
     return read_version_table(FsStore(fs, ANNOVER_DIR), Version(head, record), table, model_version, columns)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from annover._lazy import lazy
-from annover.errors import NotARepoError
+from annover.errors import NotARepoError, UsageError
 from annover.repo.commands import Repo
 from annover.repo.results import ExportResult, SnapshotResult
 
@@ -51,9 +51,12 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
     task, ClassLabel features from the labeling config, one answer per task by ``resolve``
     (or ``model_version``'s predictions); see docs/formats.md.
     """
-    if format is not None:
-        return open_repo(repo).load(rev, table, model_version=model_version, format=format, resolve=resolve)
     local = _local_repo(repo)
+    if format is not None:
+        if local is None:
+            raise UsageError(f"format={format!r} reads a repository on this machine, and {repo} is not one",
+                             "clone it first (git clone URL && dvc pull), or load its tables by URL without format=")
+        return local.load(rev, table, model_version=model_version, format=format, resolve=resolve)
     if local is not None:
         return local.load(rev, table, model_version=model_version, columns=columns)
     return export_.load_url(str(repo), rev, table, model_version, columns)

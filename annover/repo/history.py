@@ -23,8 +23,9 @@ from typing import Any
 
 from annover.errors import ObjectError, RevisionError, UsageError
 from annover.repo.core import VERSION_SCHEMA, RepoCore
+from annover.repo.reading import Reading, reading_of
 from annover.repo.results import TagResult
-from annover.repo.snapshot import commit_version, next_tag, noop, point_dvc_at
+from annover.repo.snapshot import check_tag_beside, commit_version, next_tag, noop, point_dvc_at
 from annover.store.refs import check_tag_name
 from annover.store.versions import Version
 
@@ -82,10 +83,11 @@ def tag(repo: RepoCore, name: str, rev: str = "HEAD", force: bool = False) -> Ta
     commit that made it). An existing name moves only with ``force``; the result says what
     it named before (``replaced``)."""
     check_tag_name(name)
-    vid = repo.resolve(rev)
     repo.check_on_branch()
     with repo.lock():
         repo.recover()
+        vid = repo.resolve(rev)  # after the repair: never a version an interrupted command left
+        check_tag_beside(repo, name)
         moved = next((m for m in repo.moved_tags() if m.name == name), None)
         old = moved.recorded if moved else repo.tags().get(name)
         git_old = repo.scm.tag_commits().get(name)
@@ -152,6 +154,7 @@ def revert(repo: RepoCore, rev: str | None = "HEAD", to: str | None = None, mess
         check_tag_name(tag_name)
         if tag_name in repo.tags():
             raise UsageError(f"tag {tag_name!r} already exists", "choose another name with --tag")
+        check_tag_beside(repo, tag_name)
     _check_objects_here(repo, restored, target_rev)
     tags = repo.tags_of()
     if message is None:
@@ -170,7 +173,9 @@ def revert(repo: RepoCore, rev: str | None = "HEAD", to: str | None = None, mess
             "author": repo.author(),
             "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
             "message": message,
-            "origin": {"kind": "revert", "version": target, "reverts": reverted},
+            # the restored content was read with its version's key: the next snapshot reads so too
+            "origin": {"kind": "revert", "version": target, "reverts": reverted,
+                       "reading": (reading_of(restored) or Reading()).to_json()},
         }
         version, commit = commit_version(repo, record, head, name, message, repo.head_commit(), noop, what=None)
     return RevertResult(version, True, target, reverted, name, commit)

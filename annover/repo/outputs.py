@@ -7,7 +7,7 @@ from pathlib import Path
 from annover.errors import NotARepoError, UsageError
 from annover.repo.core import RepoCore
 
-__all__ = ["check_not_owned"]
+__all__ = ["check_not_owned", "check_output"]
 
 
 def _owned(repo: RepoCore) -> list[Path]:
@@ -39,3 +39,15 @@ def check_not_owned(repo: RepoCore, path: str | Path, option: str = "--out") -> 
         if p.suffix == ".dvc" and p.is_relative_to(repo.toplevel):
             raise UsageError(f"{option} {path} has the name of a DVC pointer file in the repository",
                              f"give {option} another name")
+
+
+def check_output(repo: RepoCore, path: str | Path, option: str = "--out", force: bool = False) -> None:
+    """Refuse an output file onto what the repository keeps (:func:`check_not_owned`), a folder,
+    or a file that exists unless ``force``, before any work: as ``export`` and ``report`` do."""
+    check_not_owned(repo, path, option)
+    p = Path(path)
+    if p.is_dir():
+        raise UsageError(f"{option} {path} is a folder", f"give {option} a file name")
+    if (p.exists() or p.is_symlink()) and not force:
+        raise UsageError(f"{option} {path} exists; it would be replaced",
+                         f"choose another {option}, or pass --force to replace it")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any, Callable
 
@@ -29,7 +30,8 @@ def default_remote_dir(root: Path) -> Path:
     """Where ``annover init`` puts the DVC remote when none is named: outside the repo."""
     base = Path(os.environ.get(REMOTE_HOME_ENV) or Path.home() / ".cache" / "annover" / "remotes")
     tag = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:8]
-    return base / f"{root.resolve().name}-{tag}"
+    name = re.sub(r"[^A-Za-z0-9._-]+", "-", root.resolve().name).strip("-.") or "repo"  # DVC's config is ASCII
+    return base / f"{name}-{tag}"
 
 
 def remote_info(repo: RepoCore) -> RemoteInfo | None:
@@ -86,6 +88,16 @@ def _create(opener: type[RepoCore], root: Path, remote: str | None, options: dic
     return repo
 
 
+def _check_not_nested(root: Path) -> None:
+    """Refuse a new repository inside another (or inside its ``.annover/``): it would share that
+    repository's git history, and their tags would name each other's versions."""
+    for d in root.parents:
+        if (d / ANNOVER_DIR / "config.json").is_file():
+            raise UsageError(f"{root} is inside the annover repository {d}",
+                             "make the new repository outside it (a repository inside another shares its git "
+                             "history and tags)")
+
+
 def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = None,
          remote_options: dict[str, str] | None = None) -> InitResult:
     """Make ``path`` an annover repository (git + DVC + layout); harmless when it already is one.
@@ -99,6 +111,12 @@ def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = No
         dvc_adapter.split_userinfo(remote)
         remote = dvc_adapter.checked_remote(remote, remote_options or {})
     root = Path(path).resolve()
+    if root.exists() and not root.is_dir():
+        raise UsageError(f"{root} is a file, not a folder", "give the folder to make the repository in")
+    if not (root / ANNOVER_DIR).exists():  # checked before anything is made
+        _check_not_nested(root)
+        if not remote:
+            dvc_adapter.checked_remote(str(default_remote_dir(root)), {})
     root.mkdir(parents=True, exist_ok=True)
     messages: list[str] = []
     if not (root / ANNOVER_DIR).exists():

@@ -96,6 +96,20 @@ class SnapshotInput:
     users: str | None = None
     learned_users: tuple[str | None, dict[int, str]] | None = None
 
+    def __post_init__(self) -> None:
+        if self.message is None:
+            self.message = ""  # the record's message is text (schemas/version.schema.json)
+        if not isinstance(self.message, str):
+            raise UsageError(f"message {self.message!r} is not text", "give the version's message as a string")
+        for name in ("source", "config", "source_data", "predictions", "users"):
+            value = getattr(self, name)
+            if isinstance(value, os.PathLike):
+                setattr(self, name, os.fspath(value))
+            elif value is not None and not isinstance(value, str):
+                raise UsageError(f"{name}= is a {type(value).__name__}, not a file path",
+                                 "write the data to a file (df.to_parquet('round.parquet'), json.dump(...)) and "
+                                 "give its path")
+
 
 @dataclass
 class Content:
@@ -160,6 +174,16 @@ def check_new_tag(repo: RepoCore, tag: str | None) -> None:
         check_tag_name(tag)
         if tag in repo.refs.tags() or repo.scm.tags(tag):
             raise UsageError(f"tag {tag!r} already exists", "choose another name with --tag")
+        check_tag_beside(repo, tag)
+
+
+def check_tag_beside(repo: RepoCore, tag: str) -> None:
+    """Refuse a tag name that an existing tag's name is a folder of, or inside (``x`` and ``x/y``):
+    neither annover's tag files nor git's refs can hold both."""
+    other = repo.refs.clash(tag, repo.scm.tags())
+    if other is not None:
+        raise UsageError(f"tag {tag!r} cannot sit beside tag {other!r} (git keeps tags as files and folders)",
+                         "choose a name that is neither a folder of an existing tag nor inside one")
 
 
 def open_config(repo: RepoCore, inp: SnapshotInput) -> LabelingConfig | None:

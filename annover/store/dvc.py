@@ -173,6 +173,11 @@ def checked_remote(url: str, options: dict[str, str]) -> str:
             raise UsageError(f"remote {redact(url)}: a file:// URL names an absolute path, as in file:///srv/dvc",
                              "give the folder as file:///ABSOLUTE/PATH or as a plain path")
         url = path
+    odd = next((x for x in (url, *options.values()) if not str(x).isascii()), None)
+    if odd is not None:  # DVC writes its config as ASCII: it would fail half-way through init
+        raise UsageError(f"remote {redact(url)}: DVC cannot record a path, URL or option with non-ASCII "
+                         f"characters ({redact(str(odd))})", "choose a folder whose path is ASCII (a symbolic "
+                         "link to it will do)")
     try:
         dvc_config.Config.validate({"remote": {REMOTE: {"url": url, **options}}})
     except dvc_config.ConfigError as e:

@@ -410,6 +410,17 @@ class Git:
                 stale.unlink(missing_ok=True)
         return found
 
+    def in_progress(self) -> str | None:
+        """The git operation under way (``merge``, ``rebase``, ``cherry-pick``, ``revert``), None
+        when there is none: the user is combining histories, annover's files included."""
+        if not self.git_dir:
+            return None
+        for name, what in (("MERGE_HEAD", "merge"), ("rebase-merge", "rebase"), ("rebase-apply", "rebase"),
+                           ("CHERRY_PICK_HEAD", "cherry-pick"), ("REVERT_HEAD", "revert")):
+            if (self.git_dir / name).exists():
+                return what
+        return None
+
     def interrupted(self) -> bool:
         """A commit or an index sync was cut short (their files are still there)."""
         return (self.git_dir / _SYNC_MARKER).exists() or (self.git_dir / _PRIVATE_INDEX).exists()

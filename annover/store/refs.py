@@ -16,6 +16,7 @@ import os
 import re
 import time
 from pathlib import Path
+from typing import Iterable
 
 from annover.errors import LockError, UsageError
 from annover.files import write_atomic  # re-exported: older callers import it from here
@@ -157,6 +158,13 @@ class Refs:
                     rejected.append(name)
         self.rejected = rejected
         return out
+
+    def clash(self, name: str, others: Iterable[str] = ()) -> str | None:
+        """A tag that a new tag ``name`` cannot sit beside, as git refuses it too: one named by a
+        folder of ``name`` (``x`` for ``x/y``), or one inside it (``x/y`` for ``x``); among the
+        tag files here and ``others`` (git's tags)."""
+        names = set(self.tags()) | set(others)
+        return next((t for t in sorted(names) if name.startswith(t + "/") or t.startswith(name + "/")), None)
 
     def set(self, name: str, new: str, expected: str | None, log: str = "") -> None:
         """Set ``name`` to ``new`` if it still holds ``expected`` (None: must not exist)."""

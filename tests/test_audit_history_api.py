@@ -1,0 +1,196 @@
+"""What an audit of the history commands and the Python API found, each with real git and DVC:
+a revert that forgot the key the data was read with, tag names git cannot hold beside each
+other, repositories inside repositories, non-ASCII paths DVC cannot record, git merges left
+alone, ``A..B`` ranges, outputs that replace files only with --force, and reads by URL that
+must not answer for a moved tag or a relative revision."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+import annover
+from annover.errors import RevisionError, UsageError
+
+from .conftest import EXAMPLES, git
+from .test_daily_remote import invoke
+
+
+def _one_line(err: str) -> str:
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+def _ok(*args: str) -> str:
+    code, out, err = invoke(*args)
+    assert code == 0, f"annover {' '.join(args)} -> {code}: {err}"
+    return out
+
+
+def test_a_revert_keeps_the_key_its_content_was_read_with(two_rounds):
+    repo, _, _ = two_rounds
+    _ok("revert")  # v3: v1's content again
+    v3 = repo.show("v3")
+    assert v3.record["origin"]["reading"]["key"] == "data.ext_id"
+    code, _, err = invoke("snapshot", "--from", "round2.json", "-m", "again")
+    assert code == 0 and "--key data.ext_id" in err, err  # read as HEAD's history says
+    d = repo.diff("v2", "HEAD")
+    assert d.identical and not d.summary.get("warnings")
+    assert not repo.diff("v1", "v3").summary.get("warnings")
+
+
+def test_a_tag_beside_a_tag_folder_is_refused_before_anything_is_written(two_rounds):
+    repo, _, _ = two_rounds
+    _ok("tag", "x/y", "v1")
+    before = (repo.log(), git("status", "--porcelain", cwd=repo.root))
+    for args in (["snapshot", "--from", "round1.json", "--tag", "x", "-m", "clash"], ["tag", "x", "v1"],
+                 ["tag", "x/y/z", "v2"], ["revert", "--tag", "x"]):
+        code, _, err = invoke(*args)
+        assert code == 2 and "cannot sit beside tag 'x/y'" in _one_line(err), (args, err)
+        assert (repo.log(), git("status", "--porcelain", cwd=repo.root)) == before
+    _ok("tag", "x-y", "v2")  # a name beside it, not in its way
+
+
+def test_init_in_a_non_ascii_folder_works_and_a_non_ascii_remote_is_refused_first(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANNOVER_REMOTE_HOME", str(tmp_path / "remotes"))
+    root = tmp_path / "ünï labels"
+    _ok("init", str(root))
+    monkeypatch.chdir(root)
+    shutil.copy(EXAMPLES / "round1.json", root)
+    shutil.copy(EXAMPLES / "labeling.xml", root)
+    _ok("snapshot", "--from", "round1.json", "--config", "labeling.xml", "--key", "data.ext_id", "-m", "r1")
+    _ok("push")
+    assert git("status", "--porcelain", "--", ".annover", ".dvc", cwd=root) == ""
+    other = tmp_path / "other"
+    code, _, err = invoke("init", str(other), "--remote", str(tmp_path / "rem ü"))
+    assert code == 2 and "non-ASCII" in _one_line(err) and not other.exists(), err
+
+
+def test_a_repository_inside_another_or_on_a_file_is_refused(two_rounds, tmp_path):
+    repo, _, _ = two_rounds
+    for inner in (repo.root / "inner", repo.root / ".annover" / "x"):
+        code, _, err = invoke("init", str(inner))
+        assert code == 2 and "is inside the annover repository" in _one_line(err) and not inner.exists(), err
+    f = tmp_path / "notes.txt"
+    f.write_text("x")
+    code, _, err = invoke("init", str(f))
+    assert code == 2 and "is a file" in _one_line(err) and f.read_text() == "x"
+
+
+def test_a_git_merge_in_progress_is_left_to_git(two_rounds):
+    """A conflicting merge of two branches' versions: reads touch neither git's index nor the
+    work tree, and writes are refused until the merge is finished or aborted."""
+    repo, _, _ = two_rounds
+    root = repo.root
+    git("switch", "-q", "-c", "relabel", cwd=root)
+    data = json.loads((root / "round2.json").read_text())
+    data[0]["annotations"][0]["result"][0]["value"]["choices"] = ["negative"]
+    (root / "r3.json").write_text(json.dumps(data))
+    _ok("snapshot", "--from", "r3.json", "-m", "on a branch")
+    git("switch", "-q", "main", cwd=root)
+    data[1]["annotations"][0]["result"][0]["value"]["choices"] = ["negative"]
+    (root / "r4.json").write_text(json.dumps(data))
+    _ok("snapshot", "--from", "r4.json", "-m", "on main")
+    merged = subprocess.run(["git", "merge", "-q", "relabel"], cwd=root, capture_output=True, text=True)
+    assert merged.returncode != 0 and (root / ".git" / "MERGE_HEAD").exists()
+    state = (git("status", "--porcelain", cwd=root), (root / ".git" / "index").read_bytes())
+    for cmd in ("log", "status"):
+        code, _, err = invoke(cmd)
+        assert code in (0, 6) and "Traceback" not in err, err
+    assert (git("status", "--porcelain", cwd=root), (root / ".git" / "index").read_bytes()) == state
+    code, _, err = invoke("snapshot", "--from", "round1.json", "-m", "mid-merge")
+    assert code == 6 and "in the middle of a merge" in _one_line(err), err
+    git("merge", "--abort", cwd=root)
+    assert _ok("log", "--oneline")
+    branch_version = repo.show("v3")  # the branch's version: its labels brought over as the README says
+    _ok("revert", "--to", "v3")
+    assert repo.show("HEAD").record["tables"]["annotations"]["id"] == \
+        branch_version.record["tables"]["annotations"]["id"]
+
+
+def test_diff_takes_a_range_and_refuses_an_empty_revision(two_rounds, tmp_path):
+    repo, _, _ = two_rounds
+    assert json.loads(_ok("diff", "v1..v2", "--json")) == json.loads(_ok("diff", "v1", "v2", "--json"))
+    assert json.loads(_ok("diff", "v1..", "--json")) == json.loads(_ok("diff", "v1", "HEAD", "--json"))
+    code, _, err = invoke("diff", "v1..v2", "v2")
+    assert code == 2 and "not both" in _one_line(err)
+    for args in (["show", ""], ["diff", "", "v2"]):
+        code, _, err = invoke(*args)
+        assert code == 7 and "empty revision" in _one_line(err), (args, err)
+    with pytest.raises(RevisionError, match="not text"):
+        annover.load(1)
+
+
+def test_outputs_replace_a_file_only_with_force(two_rounds, tmp_path):
+    repo, _, _ = two_rounds
+    out = tmp_path / "notes.txt"
+    for args in (["diff", "v1", "v2", "--output", str(out)], ["suspects", "v2", "--out", str(out)],
+                 ["sample", "v2", "--strategy", "random", "--n", "2", "--out", str(out), "--no-record"]):
+        out.write_text("precious")
+        code, _, err = invoke(*args)
+        assert code == 2 and "exists" in _one_line(err) and out.read_text() == "precious", (args, err)
+        code, _, err = invoke(*args, "--force")
+        assert code == 0 and out.read_bytes() != b"precious", (args, err)
+    d = repo.diff("v1", "v2")
+    head = (repo.root / ".git" / "HEAD").read_bytes()
+    with pytest.raises(UsageError, match="git, DVC and annover keep"):
+        d.write_parquet(str(repo.root / ".git" / "HEAD"), force=True)
+    assert (repo.root / ".git" / "HEAD").read_bytes() == head
+    out.write_text("precious")
+    with pytest.raises(UsageError, match="exists"):
+        d.write_parquet(str(out))
+    d.write_parquet(str(out), force=True)
+    assert pq.read_table(out).num_rows == d.rows.num_rows
+
+
+def test_reading_by_url_refuses_a_moved_tag_and_a_relative_revision(two_rounds, tmp_path, monkeypatch):
+    repo, _, _ = two_rounds
+    repo.push()  # a clone reads the objects from the DVC remote
+    url = "file://" + str(repo.root)
+    monkeypatch.chdir(tmp_path)
+    assert annover.load("v1", repo=url).equals(repo.read_table("v1"))
+    for rev in ("HEAD~1", "v2^", ""):
+        with pytest.raises(UsageError, match="over a URL"):
+            annover.load(rev, repo=url)
+    moved = tmp_path / "moved"
+    subprocess.run(["git", "clone", "-q", str(repo.root), str(moved)], check=True)
+    git("tag", "-f", "v1", "v2", cwd=moved)
+    with pytest.raises(RevisionError, match="moved outside annover"):
+        annover.load("v1", repo="file://" + str(moved))
+    assert annover.load("v2", repo="file://" + str(moved)).equals(repo.read_table("v2"))
+    with pytest.raises(UsageError, match="reads a repository on this machine"):
+        annover.load("v2", repo=url, format="hf")
+
+
+def test_load_checks_columns_whatever_the_layout(two_rounds):
+    repo, _, _ = two_rounds
+    assert annover.load("v2", columns=["task_key", "labels"]).column_names == ["task_key", "labels"]
+    for table, columns, said in (("annotations", ["nope"], "no column 'nope'"),
+                                 ("annotations", "task_key", "not a list"),
+                                 ("tasks", ["nope"], "no column 'nope'"),
+                                 ("predictions", ["nope"], "no column 'nope'"),
+                                 ("annotations", ["_task_hash"], "no column '_task_hash'")):
+        with pytest.raises(UsageError, match=said):
+            annover.load("v2", table, columns=columns)
+
+
+def test_snapshot_arguments_of_the_wrong_kind_and_a_version_without_answers(repo, tmp_path):
+    pd = pytest.importorskip("pandas")
+    with pytest.raises(UsageError, match="not a file path"):
+        repo.snapshot(pd.DataFrame({"text": ["a"]}))
+    tasks = [{"data": t["data"]} for t in json.loads(Path("round1.json").read_text())]
+    Path("bare.json").write_text(json.dumps(tasks))
+    r = repo.snapshot(Path("bare.json"), config="labeling.xml", key="data.ext_id", message=None)
+    assert r.version.record["message"] == ""
+    datasets = pytest.importorskip("datasets")
+    ds = annover.load("HEAD", format="hf")
+    assert isinstance(ds, datasets.Dataset) and ds.num_rows == 0 and "sentiment" in ds.features
+    os.chdir(tmp_path)
