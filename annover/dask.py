@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import UsageError
 from annover.model import canonical as C
+from annover.repo.core import check_columns
 from annover.repo.functions import RepoLike, open_repo
 from annover.repo.layout import RemoteLayout as Layout, not_on_remote, remote_layout
 
@@ -53,11 +54,15 @@ def read(url: str | None = None, rev: str = "HEAD", table: str = "annotations", 
     dd_ = _dd()
     layout = remote_layout(open_repo(repo), rev, table, remote=url, model_version=model_version,
                            storage_options=storage_options)
+    if columns is not None:
+        check_columns(table, columns)
     cols = list(columns or layout.columns)
+    read = cols if "task_key" in cols else ["task_key", *cols]  # the merge drops tasks by key
     try:  # Dask reads the parts' footers here, so a part not pushed shows now
-        return _merge(dd_, layout, cols, storage_options or {})
+        out = _merge(dd_, layout, read, storage_options or {})
     except FileNotFoundError as e:
         raise not_on_remote(layout, rev, e) from None
+    return out if read == cols else out[cols]
 
 
 def _keys(url: str, storage_options: dict[str, Any]) -> list[str]:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from annover.errors import UsageError
 from annover.model import canonical as C
+from annover.repo.core import check_columns
 from annover.repo.functions import RepoLike, open_repo
 from annover.repo.layout import RemoteLayout as Layout, not_on_remote, remote_layout
 
@@ -39,9 +40,14 @@ def read(spark: "SparkSession", url: str | None = None, rev: str = "HEAD", table
     remote ``url`` (default: the repository's remote)."""
     if importlib.util.find_spec("pyspark") is None:
         raise UsageError("annover.spark needs pyspark", "pip install 'annover[spark]'")
+    if columns is not None:
+        check_columns(table, columns)
     layout = remote_layout(open_repo(repo), rev, table, remote=url, model_version=model_version)
+    cols = list(columns or layout.columns)
+    read = cols if "task_key" in cols else ["task_key", *cols]  # the merge drops tasks by key
     try:  # Spark lists the parts here, so a part not pushed shows now
-        return _merge(spark, layout, list(columns or layout.columns))
+        out = _merge(spark, layout, read)
+        return out if read == cols else out.select(*cols)
     except Exception as e:
         if "PATH_NOT_FOUND" in str(e) or "Path does not exist" in str(e):  # pyspark's AnalysisException
             raise not_on_remote(layout, rev, e) from None

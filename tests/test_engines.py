@@ -177,3 +177,21 @@ def test_engines_apply_deltas(chain_repo, tmp_path, spark):  # noqa: F811
     assert _rows(annover.spark.read(spark, None, head.id, repo=clone).toPandas(), "annotations") == want
     for vid in head.parents:  # the version before, one delta
         assert _rows(annover.dask.read(None, vid, repo=clone).compute(), "annotations") == _expected(chain_repo, vid)
+
+
+def test_engines_read_the_columns_asked_for_over_deltas_and_refuse_unknown_ones(chain_repo, tmp_path, spark):  # noqa: F811
+    """columns= without task_key, over a version with deltas (the merge drops tasks by key), as
+    annover.load gives them; an unknown column is a UsageError, not the engine's own."""
+    head = chain_repo.show("HEAD")
+    chain_repo.push()
+    clone = _clone(chain_repo, tmp_path / "clone")
+    cols = ["labels", "annotator"]
+    want = _rows(chain_repo.load(head.id, columns=cols).to_pandas(), "annotations")
+    ddf = annover.dask.read(None, head.id, repo=clone, columns=cols)
+    assert list(ddf.columns) == cols and _rows(ddf.compute(), "annotations") == want
+    sdf = annover.spark.read(spark, None, head.id, repo=clone, columns=cols)
+    assert sdf.columns == cols and _rows(sdf.toPandas(), "annotations") == want
+    with pytest.raises(UsageError, match="no column 'nope'"):
+        annover.dask.read(None, head.id, repo=clone, columns=["nope"])
+    with pytest.raises(UsageError, match="no column 'nope'"):
+        annover.spark.read(spark, None, head.id, repo=clone, columns=["nope"])
