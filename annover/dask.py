@@ -50,10 +50,13 @@ def read(url: str | None = None, rev: str = "HEAD", table: str = "annotations", 
          storage_options: dict[str, Any] | None = None) -> "dd.DataFrame":
     """Table ``table`` of version ``rev`` as a Dask DataFrame over the Parquet parts on the DVC
     remote ``url`` (default: the repository's remote). ``storage_options`` go to fsspec (for
-    S3: ``key``, ``secret``, ``endpoint_url``; by default the AWS environment variables)."""
+    S3: ``key``, ``secret``, ``endpoint_url``; by default, for the repository's own remote, the
+    options DVC's config gives it, such as its ``endpointurl``; else the AWS environment variables)."""
     dd_ = _dd()
-    layout = remote_layout(open_repo(repo), rev, table, remote=url, model_version=model_version,
-                           storage_options=storage_options)
+    r = open_repo(repo)
+    if url is None and storage_options is None:  # the repository's remote, opened as DVC opens it
+        storage_options = r.dvc.remote_fs_args()
+    layout = remote_layout(r, rev, table, remote=url, model_version=model_version, storage_options=storage_options)
     if columns is not None:
         check_columns(table, columns)
     cols = list(columns or layout.columns)

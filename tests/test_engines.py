@@ -102,6 +102,8 @@ def test_dask_over_s3(tmp_path, s3_env):  # noqa: F811
     for rev in ("v1", "v2"):
         ddf = annover.dask.read(f"s3://{bucket}/store", rev, repo=clone, storage_options=so)
         assert _rows(ddf.compute(), "annotations") == _expected(repo, rev)
+        # the repository's own remote: its endpoint comes from DVC's config, as dvc pull finds it
+        assert _rows(annover.dask.read(None, rev, repo=clone).compute(), "annotations") == _expected(repo, rev)
     # a version never pushed: the manifest is not on the remote, and the error says to push
     repo2 = annover.Repo(clone)
     with pytest.raises(ObjectError, match="push"):

@@ -744,6 +744,17 @@ class Dvc:
                 conf.setdefault("core", {})["remote"] = REMOTE
         return f"DVC remote '{REMOTE}' -> {where} (default)\n" + this_machine_warning(RemoteInfo(REMOTE, str(where)))
 
+    def remote_fs_args(self) -> dict[str, Any]:
+        """The fsspec options DVC opens the default remote with (an S3 endpoint, region, profile
+        or keys from DVC's config and its local config), for readers that go there without DVC;
+        {} where there are none."""
+        try:
+            with self.repo() as d:
+                fs = d.cloud.get_remote_odb(None, "push").fs
+                return dict(getattr(fs, "fs_args", None) or {})
+        except Exception:  # no remote, or one DVC cannot open: the reader says what is wrong
+            return {}
+
     def remote_info(self) -> RemoteInfo | None:
         """The default remote, or None (none set, or DVC cannot read its config)."""
         try:
