@@ -194,3 +194,17 @@ def test_snapshot_arguments_of_the_wrong_kind_and_a_version_without_answers(repo
     ds = annover.load("HEAD", format="hf")
     assert isinstance(ds, datasets.Dataset) and ds.num_rows == 0 and "sentiment" in ds.features
     os.chdir(tmp_path)
+
+
+def test_a_load_by_url_leaves_no_clone_behind(two_rounds, tmp_path):
+    """DVC clones the repository into the temporary folder to read it by URL: the process
+    removes that clone and its cache when it ends, as DVC's own command line does."""
+    repo, _, _ = two_rounds
+    repo.push()
+    tmp = tmp_path / "tmp"
+    tmp.mkdir()
+    code = f"import annover; print(annover.load('v2', repo={'file://' + str(repo.root)!r}).num_rows)"
+    p = subprocess.run([sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True,
+                       env={**os.environ, "TMPDIR": str(tmp)})
+    assert p.returncode == 0 and int(p.stdout) == repo.read_table("v2").num_rows, p.stderr
+    assert sorted(x.name for x in tmp.iterdir()) == []

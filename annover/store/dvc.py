@@ -19,6 +19,7 @@ checks it against ``dvc.repo.Repo(...).cache.local.path``.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import enum
 import hashlib
@@ -46,6 +47,7 @@ if TYPE_CHECKING:
     import dvc.config as dvc_config
     import dvc.exceptions as dvc_exceptions
     import dvc.repo as dvc_repo
+    import dvc.repo.open_repo as dvc_open_repo
     import dvc.utils.serialize as dvc_serialize
     import dvc_data.hashfile.db as dvc_db
     import dvc_data.hashfile.hash_info as dvc_hash_info
@@ -56,6 +58,7 @@ if TYPE_CHECKING:
 else:
     configobj = lazy("configobj")
     dvc_api = lazy("dvc.api")
+    dvc_open_repo = lazy("dvc.repo.open_repo")
     dvc_config = lazy("dvc.config")
     dvc_exceptions = lazy("dvc.exceptions")
     dvc_repo = lazy("dvc.repo")
@@ -219,8 +222,21 @@ def init(root: Path, subdir: bool) -> None:
 
 
 def open_fs(url: str, rev: str | None) -> Any:
-    """DVC's filesystem of the repository at ``url`` (git URL or path) at git ``rev``."""
+    """DVC's filesystem of the repository at ``url`` (git URL or path) at git ``rev``. The git
+    clone and cache DVC makes for it in the temporary folder are removed when the process ends
+    (DVC's own command line does so; a library caller is left them)."""
+    if not _CLEAN_AT_EXIT:
+        atexit.register(_clean_clones)
+        _CLEAN_AT_EXIT.append(True)
     return dvc_api.DVCFileSystem(url, rev=rev)
+
+
+#: whether :func:`_clean_clones` is registered to run at exit
+_CLEAN_AT_EXIT: list[bool] = []
+
+
+def _clean_clones() -> None:
+    dvc_open_repo.clean_repos()
 
 
 def tracked_md5(path: Path) -> str | None:
