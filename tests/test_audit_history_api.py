@@ -208,3 +208,24 @@ def test_a_load_by_url_leaves_no_clone_behind(two_rounds, tmp_path):
                        env={**os.environ, "TMPDIR": str(tmp)})
     assert p.returncode == 0 and int(p.stdout) == repo.read_table("v2").num_rows, p.stderr
     assert sorted(x.name for x in tmp.iterdir()) == []
+
+
+def test_tag_d_deletes_a_name_and_git_tag_d_alone_is_put_back(two_rounds, tmp_path):
+    repo, v1, _ = two_rounds
+    _ok("tag", "baseline", "v1")
+    out = json.loads(_ok("tag", "-d", "baseline", "--json"))
+    assert out["deleted"] is True and out["version"] == v1.id
+    assert "baseline" not in repo.tags() and "baseline" not in git("tag", cwd=repo.root).split()
+    assert git("status", "--porcelain", "--", ".annover", cwd=repo.root) == ""
+    assert "delete tag baseline" in git("log", "-1", "--format=%s", cwd=repo.root)
+    _ok("snapshot", "--from", "round1.json", "-m", "after")  # a write does not bring it back
+    assert "baseline" not in git("tag", cwd=repo.root).split()
+    code, _, err = invoke("show", "baseline")
+    assert code == 7, err
+    code, _, err = invoke("tag", "-d", "baseline")
+    assert code == 7 and "no tag 'baseline'" in _one_line(err)
+    code, _, err = invoke("tag", "-d", "v1")  # numbers stay: never given to another version
+    assert code == 2 and "version number" in _one_line(err) and "v1" in repo.tags()
+    git("tag", "-d", "v2", cwd=repo.root)  # git's own delete: annover's tag file is the record
+    _ok("tag", "other", "v2")
+    assert "v2" in git("tag", cwd=repo.root).split()

@@ -171,18 +171,22 @@ Examples:
   annover tag reviewed          # names HEAD
   annover tag baseline v2
   annover tag baseline v3 --force   # moves it; says which version it named before
+  annover tag -d baseline           # deletes it (the version stays; v1, v2... cannot be deleted)
 """)
 @click.argument("name")
 @click.argument("rev", default="HEAD")
 @click.option("--force", is_flag=True, help="Move the tag if it exists (says what it named before).")
+@click.option("-d", "--delete", is_flag=True, help="Delete tag NAME: its annover ref (in a commit) and its git tag.")
 @json_option
-def tag(name: str, rev: str, force: bool, as_json: bool) -> None:
+def tag(name: str, rev: str, force: bool, delete: bool, as_json: bool) -> None:
     """Name version REV (default HEAD) NAME; also a git tag on the commit that made it."""
     repo = _open()
-    out = repo.tag(name, rev, force=force)
+    out = repo.untag(name) if delete else repo.tag(name, rev, force=force)
     _notes(repo)
     if as_json:
         emit_json(out.to_json())
+    elif out.deleted:
+        info(f"deleted tag {name}" + (f" (it named {short(out.version)})" if out.version else ""))
     elif out.replaced:
         info(f"{name} -> {short(out.version)} (moved; it named {short(out.replaced)} before)")
     else:

@@ -101,6 +101,11 @@ class Repo(RepoCore):
         commit); an existing name moves only with ``force`` (``.replaced`` says what it named)."""
         return history.tag(self, name, rev, force)
 
+    def untag(self, name: str) -> TagResult:
+        """``annover tag -d``: delete tag ``name`` (its annover ref, in a commit, and its git tag);
+        the version stays. Numbers annover gave (``v3``) are never deleted, nor given twice."""
+        return history.untag(self, name)
+
     def revert(self, rev: str | None = "HEAD", *, to: str | None = None, message: str | None = None,
                tag: str | None = None) -> "RevertResult":
         """``annover revert``: a new version undoing HEAD (its parent's content), or with ``to``

@@ -18,6 +18,7 @@ HEAD), under the repository lock:
 from __future__ import annotations
 
 import datetime as _dt
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,6 +109,34 @@ def tag(repo: RepoCore, name: str, rev: str = "HEAD", force: bool = False) -> Ta
             repo.scm.tag(name, commit, force=force, old=git_old)
     replaced = old if old != vid else (moved.now if moved and moved.now != vid else None)
     return TagResult(name, vid, commit, replaced=replaced)
+
+
+def untag(repo: RepoCore, name: str) -> TagResult:
+    """Delete tag ``name``: its annover ref (in a commit) and its git tag. A number annover gave
+    (``v3``) is refused: numbers are never given twice, so a record citing one stays right."""
+    check_tag_name(name)
+    if _TAG_NUMBER.fullmatch(name):
+        raise UsageError(f"{name!r} is a version number annover gave; numbers stay, so that a training record "
+                         "citing one never names another version", f"give it another name too: annover tag NAME {name}")
+    repo.check_on_branch("the tag's removal")
+    with repo.lock():
+        repo.recover()
+        old = repo.tags().get(name)
+        git_old = repo.scm.tag_commits().get(name)
+        if old is None and git_old is None:
+            raise RevisionError(f"no tag {name!r}", "list the tags with `annover log`")
+        path = repo.rel(repo.dir / "refs" / "tags" / name)
+        head = repo.head_commit()
+        if old is not None or (head and repo.scm.show(head, path)):
+            repo.commit({path: None}, f"annover: delete tag {name}" + (f" (was {old[:12]})" if old else ""), head,
+                        what="the tag's removal")
+        if git_old:
+            repo.scm.delete_tag(name, git_old)
+    return TagResult(name, old or "", git_old, deleted=True)
+
+
+#: the names annover numbers versions with
+_TAG_NUMBER = re.compile(r"v\d+")
 
 
 # ---------------------------------------------------------------------------- revert

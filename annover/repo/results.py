@@ -75,9 +75,11 @@ class TagResult:
     version: str
     commit: str | None
     replaced: str | None = None
+    deleted: bool = False  # ``annover tag -d``: the name no longer names ``version``
 
     def to_json(self) -> dict:
-        return {"tag": self.tag, "version": self.version, "commit": self.commit, "replaced": self.replaced}
+        return {"tag": self.tag, "version": self.version, "commit": self.commit, "replaced": self.replaced,
+                "deleted": self.deleted}
 
 
 @dataclass(frozen=True)
