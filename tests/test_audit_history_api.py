@@ -224,7 +224,7 @@ def test_tag_d_deletes_a_name_and_git_tag_d_alone_is_put_back(two_rounds, tmp_pa
     assert code == 7, err
     code, _, err = invoke("tag", "-d", "baseline")
     assert code == 7 and "no tag 'baseline'" in _one_line(err)
-    code, _, err = invoke("tag", "-d", "v1")  # numbers stay: never given to another version
+    code, _, err = invoke("tag", "-d", "v1")  # numbers stay: deleted, the next snapshot would get it
     assert code == 2 and "version number" in _one_line(err) and "v1" in repo.tags()
     git("tag", "-d", "v2", cwd=repo.root)  # git's own delete: annover's tag file is the record
     _ok("tag", "other", "v2")

@@ -171,7 +171,7 @@ Examples:
   annover tag reviewed          # names HEAD
   annover tag baseline v2
   annover tag baseline v3 --force   # moves it; says which version it named before
-  annover tag -d baseline           # deletes it (the version stays; v1, v2... cannot be deleted)
+  annover tag -d baseline           # deletes it (the version stays; v1, v2... are not deleted)
 """)
 @click.argument("name")
 @click.argument("rev", default="HEAD")

@@ -103,7 +103,8 @@ class Repo(RepoCore):
 
     def untag(self, name: str) -> TagResult:
         """``annover tag -d``: delete tag ``name`` (its annover ref, in a commit, and its git tag);
-        the version stays. Numbers annover gave (``v3``) are never deleted, nor given twice."""
+        the version stays. The numbers annover gives (``v3``) are not deleted: the next snapshot
+        would be given the number."""
         return history.untag(self, name)
 
     def revert(self, rev: str | None = "HEAD", *, to: str | None = None, message: str | None = None,

@@ -112,12 +112,14 @@ def tag(repo: RepoCore, name: str, rev: str = "HEAD", force: bool = False) -> Ta
 
 
 def untag(repo: RepoCore, name: str) -> TagResult:
-    """Delete tag ``name``: its annover ref (in a commit) and its git tag. A number annover gave
-    (``v3``) is refused: numbers are never given twice, so a record citing one stays right."""
+    """Delete tag ``name``: its annover ref (in a commit) and its git tag. A number annover gives
+    (``v3``) is refused: the next snapshot would be given it, and a record citing it would name
+    other labels."""
     check_tag_name(name)
     if _TAG_NUMBER.fullmatch(name):
-        raise UsageError(f"{name!r} is a version number annover gave; numbers stay, so that a training record "
-                         "citing one never names another version", f"give it another name too: annover tag NAME {name}")
+        raise UsageError(f"{name!r} is a version number annover gives; deleted, it would be given to the next "
+                         "version, and a training record citing it would name other labels",
+                         f"give the version another name too: annover tag NAME {name}")
     repo.check_on_branch("the tag's removal")
     with repo.lock():
         repo.recover()
