@@ -223,6 +223,42 @@ def test_reset_drops_unpushed_versions_only_when_asked(two_rounds):
     assert "v3" in p.stderr and annover.Repo(root).show("v3").parents == [v2.id]
 
 
+def test_a_clone_at_an_old_tag_does_not_count_a_version_reset_dropped(two_rounds, tmp_path):
+    """A version reset dropped stays in git's history behind the newer tags; a clone checked out
+    at an older tag must not count it as reachable (it was never pushed: status said "not
+    pushed", push failed and pull exited 10)."""
+    repo, v1, v2 = two_rounds
+    root = repo.root
+    run_cli("snapshot", "--from", _edited(root, "r3.json", " oops"), *SNAP, "-m", "by accident", cwd=root,
+            check=True)
+    dropped = annover.Repo(root).head()
+    run_cli("reset", "v2", "--force", cwd=root, check=True)
+    run_cli("snapshot", "--from", _edited(root, "r3b.json", " fixed"), *SNAP, "-m", "round 3", "--tag", "release",
+            cwd=root, check=True)
+    v3 = annover.Repo(root).head()
+    assert v3 != dropped
+    run_cli("push", cwd=root, check=True)
+    here = json.loads(run_cli("status", "--json", cwd=root, check=True).stdout)
+    assert here["unpushed_versions"] == []
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(root), str(clone), cwd=tmp_path)
+    assert _dvc("remote", "add", "--local", "-f", "-d", "shared", repo.dvc.remote_info().url, cwd=clone).returncode == 0
+    git("checkout", "-q", "v1", cwd=clone)
+    st = json.loads(run_cli("status", "--json", cwd=clone, check=True).stdout)
+    assert st["unpushed_versions"] == [] and st["versions"] == 3, st
+    pulled = run_cli("pull", "--json", cwd=clone)
+    assert pulled.returncode == 0, pulled.stderr
+    assert run_cli("push", cwd=clone).returncode == 0
+    for rev in ("v1", "v2", "release"):
+        assert annover.load(rev, repo=clone).equals(repo.load(rev))
+    # the dropped version is still there by its id where a tag not on HEAD's history holds it
+    git("tag", "kept", dropped_commit := git("log", "--format=%H", "-1", "--diff-filter=A", "--",
+                                              f".annover/versions/{dropped}.json", cwd=root).strip(), cwd=clone)
+    assert dropped_commit
+    st = json.loads(run_cli("status", "--json", cwd=clone, check=True).stdout)
+    assert st["versions"] == 4 and st["unpushed_versions"] == [dropped], st
+
+
 def test_reset_refuses_versions_already_on_a_git_remote(two_rounds, tmp_path):
     repo, v1, v2 = two_rounds
     root = repo.root

@@ -164,20 +164,35 @@ def reachable(repo: RepoCore) -> dict[str, tuple[str, str | None]]:
     """Every version reachable from git's HEAD and tags: id -> (its commit, its objects' listing).
 
     The listing is the ``.dir`` md5 the commit's ``objects.dvc`` records (None: no pointer,
-    an interrupted snapshot). A version whose record HEAD's tree no longer holds (dropped by
-    ``annover reset``) counts only if a tag not on HEAD's history reaches it. Four git calls,
-    whatever the number of versions: two logs of the commits that added version records,
-    HEAD's records, and the pointers read in one batch.
+    an interrupted snapshot). A version counts where HEAD's tree, or the tree of a tag not on
+    HEAD's history, holds its record, or a tag names it: one dropped by ``annover reset`` stays
+    in git's history behind the newer tags, and counts only while something still holds it.
+    At most six git calls, whatever the number of versions: two logs of the commits that added
+    version records, HEAD's records, the tags off HEAD's history and which of the records
+    added there their trees hold (one batch), and the pointers read in one batch.
     """
     vdir = f"{repo.rel(repo.dir / 'versions')}/"
     commits = added_records(repo, "HEAD", "--tags", "--", vdir)
     kept = {p.rsplit("/", 1)[-1][:-5] for p in repo.git("ls-tree", "-r", "--name-only", "HEAD", "--", vdir,
                                                        check=False).splitlines() if p.endswith(".json")}
-    kept |= set(added_records(repo, "--tags", "--not", "HEAD", "--", vdir))
+    kept |= _held_by_tags(repo, vdir, set(added_records(repo, "--tags", "--not", "HEAD", "--", vdir)) - kept)
     kept |= set(repo.tags_of())  # a version a tag names, also one a reset dropped from HEAD's tree
     commits = {vid: c for vid, c in commits.items() if vid in kept}
     pointer = repo.rel(repo.dir / "objects.dvc")
     return {vid: (c, lst) for (vid, c), lst in zip(commits.items(), _pointers(repo, list(commits.values()), pointer))}
+
+
+def _held_by_tags(repo: RepoCore, vdir: str, candidates: set[str]) -> set[str]:
+    """Which of ``candidates`` (version ids) the tree of a git tag not on HEAD's history holds."""
+    if not candidates:
+        return set()
+    tags = repo.git("for-each-ref", "--no-merged=HEAD", "--format=%(refname)", "refs/tags", check=False).split()
+    pairs = [(vid, f"{tag}:{vdir}{vid}.json") for tag in tags for vid in sorted(candidates)]
+    if not pairs:
+        return set()
+    out = repo.git("cat-file", "--batch-check", input="".join(f"{spec}\n" for _, spec in pairs).encode(),
+                   check=False).splitlines()
+    return {vid for (vid, _), line in zip(pairs, out) if not line.endswith(" missing")}
 
 
 def added_records(repo: RepoCore, *revs: str) -> dict[str, str]:
