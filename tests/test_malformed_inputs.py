@@ -154,6 +154,18 @@ CASES = [
     ("invalid UTF-8 inside a JSONL string", "t.jsonl",
      b'{"task_key": "a", "label": "positive"}\n{"task_key": "0", "label": "positive", "from_name": ",\x80"}\n', [], 3,
      ["not UTF-8"]),
+    ("invalid UTF-8 in a JSONL field name", "t.jsonl",
+     b'{"task_key": "a", "label": "positive"}\n{"\xfftask_key": null}\n', [], 3, ["not UTF-8"]),
+    ("a string where annover's JSONL table has a list of labels", "t.jsonl",
+     b'{"task_key": "a", "annotation_key": "1", "region_key": "r", "labels": ["x"]}\n'
+     b'{"task_key": "b", "annotation_key": "1", "region_key": "r", "labels": "oops"}\n', [], 3,
+     ["line 2", "'labels'", "not a list"]),
+    ("a list where annover's JSONL table has a number", "t.jsonl",
+     b'{"task_key": "a", "annotation_key": "1", "region_key": "r"}\n'
+     b'{"task_key": "b", "annotation_key": "1", "region_key": "r", "lead_time": [1]}\n', [], 3,
+     ["line 2", "'lead_time'", "not double"]),
+    ("a line of annover's JSONL table that is not an object", "t.jsonl",
+     b'{"task_key": "a", "annotation_key": "1", "region_key": "r"}\n[1, 2]\n', [], 3, ["line 2", "not a JSON object"]),
     ("a list as a prediction id", "t.json",
      _json({**_task(), "predictions": [{"id": [1], "model_version": "m", "result": []}]}), [], 3,
      ["prediction 0", "field id", "expected an integer id"]),

@@ -183,12 +183,22 @@ def test_export_formats(two_rounds, tmp_path, fmt):
         assert len(rows) == len(live)
 
 
-def test_parquet_export_snapshots_back_to_the_same_annotations(two_rounds, tmp_path):
+@pytest.mark.parametrize("fmt", ["parquet", "jsonl"])
+def test_own_export_snapshots_back_to_the_same_annotations(two_rounds, tmp_path, fmt):
+    """annover's annotations table exported as Parquet or JSONL (JSON columns embedded as
+    objects) reads back as that table: skips, ground truth and provenance included, the same id."""
     repo, v1, v2 = two_rounds
-    out = tmp_path / "ann.parquet"
-    repo.export("v2", "parquet", out)
-    res = repo.snapshot(str(out), message="from parquet")
-    assert res.version.record["tables"]["annotations"]["id"] == v2.record["tables"]["annotations"]["id"]
+    tasks = json.loads(Path("round2.json").read_text())
+    tasks[0]["annotations"].append({"id": 999, "completed_by": 3, "was_cancelled": True, "result": []})
+    tasks[1]["annotations"][0]["ground_truth"] = True
+    Path("round3.json").write_text(json.dumps(tasks))
+    v3 = repo.snapshot("round3.json", message="a skip and a ground truth").version
+    out = tmp_path / f"ann.{fmt}"
+    repo.export("v3", fmt, out)
+    other = annover.init(tmp_path / "other")
+    res = other.snapshot(str(out), message=f"from {fmt}")
+    assert res.version.record["tables"]["annotations"]["id"] == v3.record["tables"]["annotations"]["id"]
+    assert other.read_table("HEAD").equals(repo.read_table("v3"))
 
 
 def test_flipped_byte_in_a_part_is_never_loaded(two_rounds):

@@ -65,6 +65,11 @@ def read_csv(path: Path) -> "pa.Table":
         raise fail(path, f"cannot read CSV: {str(e).splitlines()[0]}", "check the CSV header and quoting") from None
 
 
+def is_canonical_row(row: dict) -> bool:
+    """Whether a JSONL row is one of annover's annotations table (it has all three key fields)."""
+    return all(k in row for k in C.KEYS["annotations"])
+
+
 def read_jsonl_table(path: Path) -> "pa.Table | None":
     """A JSONL of flat rows read by pyarrow (fast); None when it holds Label Studio tasks
     or pyarrow cannot read it (the Python reader then gives the precise error)."""
@@ -74,13 +79,13 @@ def read_jsonl_table(path: Path) -> "pa.Table | None":
         head = json.loads(first.decode("utf-8")) if first else None
     except (ValueError, RecursionError):  # not JSON, not UTF-8: the Python reader says where
         return None
-    if not isinstance(head, dict) or "data" in head or "annotations" in head:
+    if not isinstance(head, dict) or "data" in head or "annotations" in head or is_canonical_row(head):
         return None
     try:
         table = pj.read_json(path, parse_options=pj.ParseOptions(newlines_in_values=False))
         table.validate(full=True)  # pyarrow's JSON reader leaves bytes that are not UTF-8 in its strings
         return table
-    except (pa.ArrowException, OSError):
+    except (pa.ArrowException, OSError, UnicodeDecodeError):  # ... and in its field names
         return None
 
 

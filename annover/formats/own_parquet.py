@@ -11,6 +11,7 @@ from annover.formats.flat import column_names
 from annover.formats.tables import Tables, empty, finish, first_of_each, task_data_for_keys
 from annover.formats.text import fail
 from annover.formats.validate import check_label_column, controls_of
+from annover.formats.write import JSON_COLUMNS
 from annover.model import canonical as C
 from annover.model.config import LabelingConfig
 
@@ -51,6 +52,40 @@ def is_canonical(table: "pa.Table") -> bool:
     except UnicodeDecodeError:
         return False  # flat rows' reader says which name is not UTF-8
     return all(k in names for k in C.KEYS["annotations"])
+
+
+def canonical_rows(rows: list[dict], source: str) -> "pa.Table":
+    """Rows of annover's annotations table as ``export --format jsonl`` writes them (the JSON
+    columns embedded as values: an object, a list, a string...) back as the table: those
+    columns as canonical JSON text again."""
+    names = set().union(*rows)
+    given = [f for f in C.schema("annotations") if f.name in names]
+    cols = {}
+    for f in given:
+        values = [r.get(f.name) for r in rows]
+        if f.name in JSON_COLUMNS:
+            values = [None if v is None else C.canonical_json(v) for v in values]
+        elif pa.types.is_list(f.type):  # pyarrow would take a string as a list of its characters
+            bad = next((i for i, v in enumerate(values) if v is not None and not isinstance(v, list)), None)
+            if bad is not None:
+                raise fail(source, f"line {bad + 1}: field {f.name!r} is not a list",
+                           "give a file written by annover export")
+        try:
+            cols[f.name] = pa.array(values, f.type)
+        except (pa.ArrowException, TypeError, ValueError):
+            raise _wrong_type(values, f, source) from None
+    return pa.table(cols)
+
+
+def _wrong_type(values: list, f: "pa.Field", source: str) -> Exception:
+    """The error naming the first row whose ``f`` value is not of ``f``'s type."""
+    for i, v in enumerate(values):
+        try:
+            pa.array([v], f.type)
+        except (pa.ArrowException, TypeError, ValueError) as e:
+            return fail(source, f"line {i + 1}: field {f.name!r} is not {f.type}: {str(e).splitlines()[0]}",
+                        "give a file written by annover export")
+    return fail(source, f"field {f.name!r} is not {f.type}", "give a file written by annover export")
 
 
 def from_canonical(table: "pa.Table", source: str, *, config: LabelingConfig | None = None,

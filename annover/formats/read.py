@@ -10,12 +10,12 @@ from pathlib import Path
 
 from annover.formats import INPUT_FORMATS, Format
 from annover.formats.detect import detect_train
-from annover.formats.flat import from_flat, read_csv, read_jsonl_rows, read_jsonl_table
+from annover.formats.flat import from_flat, is_canonical_row, read_csv, read_jsonl_rows, read_jsonl_table
 from annover.formats.json_min import from_json_min
 from annover.formats.label_studio import from_ls_tasks
 from annover.formats.ls_csv import is_label_studio_csv, read_label_studio_csv
 from annover.formats.ls_results import strictness
-from annover.formats.own_parquet import from_canonical, is_canonical, read_parquet
+from annover.formats.own_parquet import canonical_rows, from_canonical, is_canonical, read_parquet
 from annover.formats.tables import Tables
 from annover.formats.text import JSONL_SUFFIXES, fail, missing, read_json_list, read_jsonl
 from annover.formats.training import TRAIN_FORMATS, read_train
@@ -101,6 +101,12 @@ def _read_jsonl(path: Path, opts: dict, ls_opts: dict) -> Tables:
     if flat is not None:
         return from_flat(flat, str(path), fmt=Format.JSONL, **opts)
     rows = read_jsonl(path)
+    if rows and isinstance(rows[0], dict) and is_canonical_row(rows[0]):  # annover's own table (export --format jsonl)
+        if any(not isinstance(r, dict) for r in rows):
+            n = next(i for i, r in enumerate(rows) if not isinstance(r, dict))
+            raise fail(path, f"line {n + 1}: not a JSON object", "each line must be one JSON object")
+        table = canonical_rows(rows, str(path))
+        return from_canonical(table, str(path), config=opts["config"], validate=opts["validate"])
     if rows and looks_like_tasks(rows):
         return from_ls_tasks(rows, str(path), fmt=Format.JSONL, **ls_opts)
     return from_flat(read_jsonl_rows(path, rows), str(path), fmt=Format.JSONL, **opts)
