@@ -276,6 +276,28 @@ def test_credentials_in_remote_options_and_urls_never_reach_git_or_a_log(tmp_pat
     assert any("config.local" in o for o in outputs)  # said where they went
 
 
+def test_a_url_valued_option_with_credentials_is_committed_without_them(tmp_path, monkeypatch):
+    """``--remote-option endpointurl=http://user:pw@proxy``: .dvc/config (committed) has the
+    endpoint without the user and password, .dvc/config.local the whole URL, and DVC reads that."""
+    endpoint = "http://proxy-us3r:proxy-Passw0rd%2Fx@127.0.0.1:9"
+    root = tmp_path / "labels"
+    outputs = list(ok("init", str(root), "--remote", "s3://bucket/labels", "--remote-option",
+                      f"endpointurl={endpoint}", "--remote-option", "region=eu-west-1"))
+    monkeypatch.chdir(root)
+    other = tmp_path / "labels-later"
+    ok("init", str(other))
+    monkeypatch.chdir(other)
+    snapshot(other)  # on a repository with versions: the note on what clones type shows no credential
+    outputs += ok("init", str(other), "--remote", "s3://bucket/labels", "--remote-option", f"endpointurl={endpoint}")
+    for r in (root, other):
+        assert leaks(r, ["proxy-Passw0rd%2Fx", "proxy-Passw0rd/x", "proxy-us3r"], outputs) == []
+        committed = git("show", "HEAD:.dvc/config", cwd=r)
+        assert "endpointurl = http://127.0.0.1:9" in committed and "@" not in committed
+        assert endpoint in (r / ".dvc" / "config.local").read_text()
+        assert str(_dvc_sees(r)["endpointurl"]) == endpoint
+    assert any("endpointurl" in o and "config.local" in o for o in outputs)
+
+
 def test_a_url_with_credentials_dvc_cannot_take_from_options_is_refused(tmp_path):
     code, out, err = invoke("init", str(tmp_path / "r"), "--remote", "gs://u:gs-Secr3t@bucket/labels")
     assert code == UsageError.exit_code and "gs-Secr3t" not in out + err and "--remote-option" in err

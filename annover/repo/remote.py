@@ -141,8 +141,8 @@ def _older_versions_note(url: str, options: dict[str, str]) -> str:
     name = dvc_adapter.REMOTE
     url, from_url = dvc_adapter.split_userinfo(url)
     lines = [f"dvc remote add --local -f {name} {url}"]
-    lines += [f"dvc remote modify --local {name} {k} {'...' if dvc_adapter.is_secret_option(k, url) else v}"
-              for k, v in options.items()]
+    shown = {k: "..." if dvc_adapter.is_secret_option(k, url) else dvc_adapter.redact(v) for k, v in options.items()}
+    lines += [f"dvc remote modify --local {name} {k} {v}" for k, v in shown.items()]
     lines += [f"dvc remote modify --local {name} {k} ..." for k in from_url]
     return ("versions made before now name the old remote in their commits; run `annover push` to copy "
             "them all here, and in each clone, once: " + " && ".join(lines) +

@@ -10,7 +10,7 @@ from urllib.parse import unquote
 
 from annover.errors import UsageError
 
-__all__ = ["CREDENTIALS", "is_local_url", "is_secret_option", "redact", "scheme", "split_userinfo"]
+__all__ = ["CREDENTIALS", "is_local_url", "is_secret_option", "redact", "scheme", "split_options", "split_userinfo"]
 
 #: Remote options that hold a credential or the path of one, per remote type (the URL's scheme): those
 #: DVC's documentation sets with ``dvc remote modify --local`` (its config schema marks none), and
@@ -103,3 +103,22 @@ def split_userinfo(url: str) -> tuple[str, dict[str, str]]:
     if password is not None and names[1]:
         options[names[1]] = password
     return bare, options
+
+
+def split_options(url: str, options: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Remote options as ``(public, secret)``: ``.dvc/config`` (committed) takes the first,
+    ``.dvc/config.local`` (git-ignored) the second. A credential option is secret; a URL-valued
+    option with a ``user:password@`` (``endpointurl=http://u:pw@proxy``) is public without it
+    and secret with it, so a clone has the endpoint and this machine also the credentials
+    (DVC reads an option of ``config.local`` over the same one of ``config``)."""
+    public: dict[str, str] = {}
+    secret: dict[str, str] = {}
+    for k, v in options.items():
+        if is_secret_option(k, url):
+            secret[k] = v
+            continue
+        found = _userinfo(v) if "://" in v else None
+        public[k] = v if found is None else found[2]
+        if found is not None:
+            secret[k] = v
+    return public, secret

@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 from annover._lazy import lazy
 from annover.errors import AnnoverError, NotARepoError, ObjectError, RemoteError, RemoteUnreachableError, UsageError
 from annover.files import write_atomic
-from annover.store.credentials import CREDENTIALS, is_local_url, is_secret_option, redact, split_userinfo
+from annover.store.credentials import (CREDENTIALS, is_local_url, is_secret_option, redact, split_options,
+                                        split_userinfo)
 from annover.store.git import Git
 from annover.store.listings import DIR_SUFFIX, MD5_RE, TAMPERED, check_listing, parse_listing, shown
 from annover.store.objects import LocalStore, ObjectRef, check_md5, first_line, shard
@@ -718,8 +719,9 @@ class Dvc:
         :func:`split_userinfo`) go to ``.dvc/config.local``, as ``dvc remote modify --local`` does.
         """
         url, from_url = split_userinfo(url)
-        public = {k: v for k, v in options.items() if not is_secret_option(k, url)}
-        secret = {**{k: v for k, v in options.items() if is_secret_option(k, url)}, **from_url}
+        public, secret = split_options(url, options)
+        in_urls = sorted(k for k in secret if k in public)
+        secret |= from_url
         with self.repo() as d:
             with d.config.edit("repo") as conf:
                 conf.setdefault("remote", {})[REMOTE] = {"url": url, **public}
@@ -738,8 +740,11 @@ class Dvc:
         if from_url:
             said.append(f"the credentials in the URL went to .dvc/config.local (git-ignored) as "
                         f"{', '.join(from_url)}, not to .dvc/config")
-        if secret.keys() - from_url.keys():
-            said.append(f"{', '.join(sorted(secret.keys() - from_url.keys()))}: in .dvc/config.local (git-ignored) "
+        if in_urls:
+            said.append(f"the credentials in the URL of {', '.join(in_urls)} went to .dvc/config.local (git-ignored); "
+                        ".dvc/config has the URL without them")
+        if only_local := sorted(secret.keys() - from_url.keys() - set(in_urls)):
+            said.append(f"{', '.join(only_local)}: in .dvc/config.local (git-ignored) "
                         "only; set them in each clone with `dvc remote modify --local`")
         if is_local_url(url):
             said.append(this_machine_warning(RemoteInfo(REMOTE, url)))
