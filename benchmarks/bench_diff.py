@@ -294,7 +294,7 @@ def bench(work: Path, env: dict, args: argparse.Namespace) -> dict:
             if args.no_cli:
                 continue
             proc("cli_summary", ["--json"])
-            proc("cli_output", ["--output", str(work / "rows.parquet")])
+            proc("cli_output", ["--output", str(work / "rows.parquet"), "--force"])  # written again each repeat
             proc("cli_rows", ["--rows", "--limit", "0"])
             join_process("proc_summary", pa_, pb_, rows=False, tasks=tasks_ab)
             join_process("proc_rows", pa_, pb_, rows=True, tasks=tasks_ab)

@@ -165,6 +165,10 @@ def load_at_threshold(data: Path, tmp: Path, seed: int, repeats: int) -> dict:
     from annover.store.objects import ObjectRef
 
     root, tag, deltas, steps = chain_to_threshold(data, tmp, seed)
+    if tag is None:  # the table is under MIN_BASE_BYTES: every version is written whole
+        common.log(f"   no version took deltas (a table under {S.MIN_BASE_BYTES >> 20} MiB is written whole): "
+                   "nothing to time")
+        return {"deltas": 0, "steps": steps, "ratio": None}
     prev = f"v{int(tag[1:]) - 1}"
     whole_root = common.fresh_repo(tmp, "storage-whole")
     keep, S.MIN_BASE_BYTES = S.MIN_BASE_BYTES, 1 << 62
@@ -229,7 +233,9 @@ def report(r: dict) -> str:
            "", common.markdown_table(["round", "new bytes", "of the version", "changed rows' Parquet", "ratio",
                                       "layout (manifest schema)"], rows)]
     ld = r.get("load")
-    if ld:
+    if ld and not ld["deltas"]:
+        out += ["", "No version of this size took deltas (a table under the compaction floor is written whole)."]
+    elif ld:
         steps = ", ".join(f"{s['tag']} {s['bytes'] / 1e3:.0f} kB ({s['deltas']} deltas)" for s in ld["steps"])
         t = ld["times"]
         out += ["", f"Chain of 1% scattered relabels: {steps}",
