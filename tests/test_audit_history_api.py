@@ -229,3 +229,13 @@ def test_tag_d_deletes_a_name_and_git_tag_d_alone_is_put_back(two_rounds, tmp_pa
     git("tag", "-d", "v2", cwd=repo.root)  # git's own delete: annover's tag file is the record
     _ok("tag", "other", "v2")
     assert "v2" in git("tag", cwd=repo.root).split()
+
+
+def test_repo_none_is_the_repository_here_as_the_functions_take_it(two_rounds, monkeypatch, tmp_path):
+    repo, v1, v2 = two_rounds
+    monkeypatch.chdir(repo.root)
+    assert annover.Repo(None).root == repo.root and annover.Repo(None).head() == v2.id
+    assert annover.load("v1", repo=None).equals(annover.Repo(None).load("v1"))
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(annover.errors.NotARepoError):
+        annover.Repo(None)

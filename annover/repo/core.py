@@ -80,8 +80,8 @@ def find_root(start: str | Path = ".") -> Path:
 class RepoCore:
     """An annover repository's plumbing (see the module docstring for the layout)."""
 
-    def __init__(self, path: str | Path = ".") -> None:
-        self.root = find_root(path)
+    def __init__(self, path: str | Path | None = ".") -> None:
+        self.root = find_root("." if path is None else path)  # None: here, as the functions' repo=None
         self.dir = self.root / ANNOVER_DIR
         try:
             cfg = json.loads((self.dir / "config.json").read_text())
