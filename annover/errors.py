@@ -6,6 +6,9 @@ the library never prints and never raises click exceptions.
 
 from __future__ import annotations
 
+import math
+import os
+
 
 class AnnoverError(Exception):
     """Root of every error annover raises on purpose."""
@@ -142,3 +145,19 @@ class GitError(AnnoverError):
 
 
 EXIT_CODES[GitError.exit_code] = "git or DVC failed (the message shows their output)"
+
+
+def env_seconds(name: str, default: float) -> float:
+    """Seconds from the environment variable ``name`` (``default`` when unset or empty): a
+    number above 0, else a UsageError naming the variable (exit 2)."""
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        seconds = float(raw)
+    except ValueError:
+        seconds = math.nan
+    if not math.isfinite(seconds) or seconds <= 0:
+        raise UsageError(f"{name}={raw!r} is not a number of seconds above 0",
+                         f"set it to a number, e.g. {name}={default:g}, or unset it")
+    return seconds

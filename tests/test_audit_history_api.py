@@ -239,3 +239,31 @@ def test_repo_none_is_the_repository_here_as_the_functions_take_it(two_rounds, m
     monkeypatch.chdir(tmp_path)
     with pytest.raises(annover.errors.NotARepoError):
         annover.Repo(None)
+
+
+def test_init_with_the_remote_it_has_commits_nothing_and_gives_no_clone_advice(two_rounds, tmp_path, monkeypatch):
+    repo, v1, v2 = two_rounds
+    monkeypatch.chdir(repo.root)
+    code, _, err = invoke("init", ".", "--remote", str(tmp_path / "shared"))
+    assert code == 0 and "dvc remote add --local" in err  # a new remote: committed, and clones told
+    commits = git("rev-list", "--count", "HEAD", cwd=repo.root)
+    for _ in range(2):
+        code, _, err = invoke("init", ".", "--remote", str(tmp_path / "shared"))
+        assert code == 0 and "nothing committed" in err and "dvc remote add" not in err, err
+    assert git("rev-list", "--count", "HEAD", cwd=repo.root) == commits
+    assert git("status", "--porcelain", "--", ".dvc", cwd=repo.root) == ""
+    code, _, err = invoke("init", ".", "--remote", str(tmp_path / "other"))
+    assert code == 0 and int(git("rev-list", "--count", "HEAD", cwd=repo.root)) == int(commits) + 1
+
+
+@pytest.mark.parametrize("name, value", [("ANNOVER_LOCK_TIMEOUT", "x"), ("ANNOVER_LOCK_TIMEOUT", "-1"),
+                                         ("ANNOVER_REMOTE_TIMEOUT", "abc"), ("ANNOVER_REMOTE_TIMEOUT", "nan")])
+def test_a_timeout_setting_that_is_not_seconds_is_a_usage_error(two_rounds, monkeypatch, name, value):
+    repo, v1, v2 = two_rounds
+    monkeypatch.chdir(repo.root)
+    monkeypatch.setenv(name, value)
+    head = git("rev-parse", "HEAD", cwd=repo.root)
+    code, out, err = invoke(*(("tag", "zz") if "LOCK" in name else ("status",)))
+    assert code == UsageError.exit_code, err
+    assert f"{name}={value!r}" in err and err.count("\n") == 1 and "Traceback" not in err
+    assert git("rev-parse", "HEAD", cwd=repo.root) == head

@@ -15,7 +15,6 @@ first server call.
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import urllib.parse
@@ -31,6 +30,7 @@ from annover.errors import (
     LabelStudioServerError,
     NotFoundError,
     UsageError,
+    env_seconds,
 )
 
 if TYPE_CHECKING:
@@ -339,13 +339,4 @@ _TOKEN = re.compile(r"[!-~]+")
 
 def _timeout() -> float:
     """Seconds to wait for Label Studio: ``ANNOVER_LS_TIMEOUT``, else the default."""
-    raw = os.environ.get(ENV_TIMEOUT)
-    if not raw:
-        return DEFAULT_TIMEOUT
-    try:
-        seconds = float(raw)
-    except ValueError:
-        seconds = math.nan
-    if not math.isfinite(seconds) or seconds <= 0:
-        raise UsageError(f"{ENV_TIMEOUT}={raw!r} is not a number of seconds above 0", f"e.g. {ENV_TIMEOUT}=600")
-    return seconds
+    return env_seconds(ENV_TIMEOUT, DEFAULT_TIMEOUT)

@@ -37,7 +37,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from annover._lazy import lazy
-from annover.errors import AnnoverError, GitError, LockError, NotARepoError, ObjectError, RevisionError, UsageError
+from annover.errors import (AnnoverError, GitError, LockError, NotARepoError, ObjectError, RevisionError, UsageError,
+                            env_seconds)
 from annover.files import write_atomic
 from annover.model import canonical as C
 from annover.store import dvc as dvc_adapter
@@ -154,7 +155,7 @@ class RepoCore:
         refuses like a non-fast-forward when another command committed a version meanwhile.
         """
         if timeout is None:
-            timeout = float(os.environ.get("ANNOVER_LOCK_TIMEOUT", "60"))
+            timeout = env_seconds("ANNOVER_LOCK_TIMEOUT", 60)
         with RepoLock(self.dir / "lock", timeout) as held:
             self._killed = self._killed or held.inherited
             self._moved = None

@@ -125,14 +125,25 @@ def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = No
     repo = opener(root)  # raises NotARepoError on a bad state
     messages.append(f"already an annover repository: {root}")
     if remote:
-        _set_remote(repo, remote, remote_options or {}, messages)
-        dvc_config = repo.dvc_root / ".dvc" / "config"
-        if dvc_config.exists():
-            with repo.lock():
-                repo.commit({repo.rel(dvc_config): dvc_config}, "annover: set DVC remote", repo.head_commit())
-        if repo.head():
-            messages.append(_older_versions_note(remote, remote_options or {}))
+        _set_remote_again(repo, remote, remote_options or {}, messages)
     return InitResult(repo, False, remote_info(repo), messages)
+
+
+def _set_remote_again(repo: RepoCore, remote: str, options: dict[str, str], messages: list[str]) -> None:
+    """``init --remote`` on a repository: the remote set and ``.dvc/config`` committed, where
+    that changes it (the same remote again commits nothing and says so)."""
+    dvc_config = repo.dvc_root / ".dvc" / "config"
+    before = remote_info(repo)
+    _set_remote(repo, remote, options, messages)
+    head = repo.head_commit()
+    committed = repo.scm.show(head, repo.rel(dvc_config)) if head else None
+    if dvc_config.exists() and dvc_config.read_text() != committed:
+        with repo.lock():
+            repo.commit({repo.rel(dvc_config): dvc_config}, "annover: set DVC remote", head)
+    else:
+        messages.append(".dvc/config already names this remote: nothing committed")
+    if repo.head() and before != remote_info(repo):
+        messages.append(_older_versions_note(remote, options))
 
 
 def _older_versions_note(url: str, options: dict[str, str]) -> str:

@@ -34,7 +34,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from annover._lazy import lazy
-from annover.errors import AnnoverError, NotARepoError, ObjectError, RemoteError, RemoteUnreachableError, UsageError
+from annover.errors import (AnnoverError, NotARepoError, ObjectError, RemoteError, RemoteUnreachableError, UsageError,
+                            env_seconds)
 from annover.files import write_atomic
 from annover.store.credentials import (CREDENTIALS, is_local_url, is_secret_option, redact, split_options,
                                         split_userinfo)
@@ -145,13 +146,7 @@ class Moved:
 
 def remote_timeout(timeout: float | None, default: float) -> float:
     """``timeout``, else ``$ANNOVER_REMOTE_TIMEOUT``, else ``default`` (seconds)."""
-    if timeout is not None:
-        return timeout
-    try:
-        return float(os.environ.get(TIMEOUT_ENV) or default)
-    except ValueError:
-        raise RemoteError(f"{TIMEOUT_ENV}={os.environ[TIMEOUT_ENV]!r} is not a number of seconds",
-                          f"set it to a number, e.g. {TIMEOUT_ENV}=30") from None
+    return timeout if timeout is not None else env_seconds(TIMEOUT_ENV, default)
 
 
 def _md5_of(path: Path) -> str | None:
