@@ -22,6 +22,10 @@ export PATH="$VENV/bin:$PATH"
 
 if [ -n "${DEMO_DIR:-}" ]; then
   WORK=$DEMO_DIR
+  if [ -e "$WORK/labels" ] || [ -e "$WORK/train" ]; then
+    echo "Error: $WORK holds an earlier demo (labels/, train/) — remove them, or set DEMO_DIR to another folder" >&2
+    exit 2
+  fi
   mkdir -p "$WORK"
 else
   WORK=$(mktemp -d)

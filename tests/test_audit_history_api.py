@@ -267,3 +267,27 @@ def test_a_timeout_setting_that_is_not_seconds_is_a_usage_error(two_rounds, monk
     assert code == UsageError.exit_code, err
     assert f"{name}={value!r}" in err and err.count("\n") == 1 and "Traceback" not in err
     assert git("rev-parse", "HEAD", cwd=repo.root) == head
+
+
+def test_the_detached_head_hint_names_a_branch_that_exists(two_rounds, monkeypatch):
+    repo, v1, v2 = two_rounds
+    root = repo.root
+    monkeypatch.chdir(root)
+    git("branch", "-q", "-m", "labels", cwd=root)  # no branch called main
+    git("checkout", "-q", "v1", cwd=root)
+    code, _, err = invoke("tag", "there")
+    assert code == 6 and "`git switch labels`" in err, err
+    git("switch", "-q", "labels", cwd=root)
+    assert invoke("tag", "there")[0] == 0
+
+
+def test_revert_of_an_older_version_gives_a_hint_that_runs(two_rounds, monkeypatch):
+    repo, v1, v2 = two_rounds
+    monkeypatch.chdir(repo.root)
+    code, _, err = invoke("revert", "v1")  # the first version: there is nothing before it
+    assert code == 2 and "first version" in err and "v1~1" not in err and "v1 is v1" not in err, err
+    code, _, err = invoke("revert", "v2~0")
+    assert code == 0, err  # HEAD itself, named another way
+    code, _, err = invoke("revert", "v2")  # now not HEAD, and it has a parent: the hint runs
+    assert code == 2 and "`annover revert --to v2~1`" in err, err
+    assert invoke("revert", "--to", "v2~1")[0] == 0

@@ -69,7 +69,8 @@ class Repo(RepoCore):
         """
         if Path(path).is_dir() and git_.detached_head(Path(path)):
             raise NotARepoError(f"git HEAD is detached in {Path(path).resolve()}: annover's first commit would be on "
-                                "no branch", "switch to a branch first: `git switch main` (or `git switch -c NAME`), "
+                                "no branch", f"switch to a branch first: `git switch {git_.branch_back(Path(path))}` "
+                                "(or `git switch -c NAME`), "
                                 "then run `annover init` again")
         return remote_.init(cls, path, remote, remote_options)
 

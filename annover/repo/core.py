@@ -43,7 +43,7 @@ from annover.files import write_atomic
 from annover.model import canonical as C
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Dvc
-from annover.store.git import Git
+from annover.store.git import Git, branch_back
 from annover.store.objects import LocalStore, ObjectRef, ObjectStore
 from annover.store.refs import Refs, RepoLock, is_tag_name, is_version_id
 from annover.store.snapshots import object_refs, read_snapshot
@@ -213,7 +213,8 @@ class RepoCore:
         names = sorted(self.tags_of().get(head or "", []))
         at = f" at {names[0]}" if names else (f" at version {head[:12]}" if head else "")
         raise NotARepoError(f"git HEAD is detached{at}: {what} would be on no branch",
-                            "switch to a branch first: `git switch main` (or `git switch -c NAME` to start one "
+                            f"switch to a branch first: `git switch {branch_back(self.toplevel)}` (or "
+                            "`git switch -c NAME` to start one "
                             f"from here), then run the command again{instead}")
 
     def check_unmoved(self, start: str | None) -> None:

@@ -69,7 +69,7 @@ def check_out(path: Path, force: bool, folder: bool) -> None:
     what = "folder" if path.is_dir() else "file"
     if not force:
         raise UsageError(f"{path} exists (a {what}); the export would replace it",
-                         "choose another --out, or pass --force to replace it")
+                         "choose another --out, or pass --force (force=True in Python) to replace it")
     if path.is_dir() and not folder:
         raise UsageError(f"{path} is a folder; this format writes one file", "give --out a file name")
 

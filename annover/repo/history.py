@@ -170,8 +170,13 @@ def revert(repo: RepoCore, rev: str | None = "HEAD", to: str | None = None, mess
     else:
         reverted = repo.resolve(rev or "HEAD")
         if reverted != start:
-            raise UsageError(f"{rev} is {_name(repo, reverted)}, not HEAD: a version holds a full state, so undoing it "
-                             "alone is not defined", f"to go back to the state before it, and drop what came after, "
+            named = _name(repo, reverted)
+            what = named if named.startswith(f"{rev} ") else f"{rev} ({named})"
+            if not repo.version(reverted).parents:
+                raise UsageError(f"{what} is the first version, not HEAD: there is no state before it",
+                                 "to make HEAD hold another version's content, run `annover revert --to REV`")
+            raise UsageError(f"{what} is not HEAD: a version holds a full state, so undoing it "
+                             "alone is not defined", "to make HEAD hold the state before it (a new version), "
                              f"run `annover revert --to {rev}~1`")
         if not head.parents:
             raise UsageError(f"{_name(repo, start)} is the first version: there is no state before it",

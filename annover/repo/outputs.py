@@ -50,4 +50,4 @@ def check_output(repo: RepoCore, path: str | Path, option: str = "--out", force:
         raise UsageError(f"{option} {path} is a folder", f"give {option} a file name")
     if (p.exists() or p.is_symlink()) and not force:
         raise UsageError(f"{option} {path} exists; it would be replaced",
-                         f"choose another {option}, or pass --force to replace it")
+                         f"choose another {option}, or pass --force (force=True in Python) to replace it")

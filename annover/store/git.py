@@ -68,6 +68,16 @@ def detached_head(path: Path) -> bool:
         not run_git(["symbolic-ref", "-q", "HEAD"], path, check=False).strip()
 
 
+def branch_back(path: Path) -> str:
+    """The branch to name in a hint for leaving a detached HEAD: the one checked out before
+    (``@{-1}``, what ``git switch -`` goes to), else the first local branch, else ``main``."""
+    before = run_git(["rev-parse", "-q", "--symbolic-full-name", "@{-1}"], path, check=False).decode().strip()
+    if before.startswith("refs/heads/"):
+        return before.removeprefix("refs/heads/")
+    heads = run_git(["for-each-ref", "--format=%(refname:short)", "refs/heads"], path, check=False).decode().split()
+    return heads[0] if heads else "main"
+
+
 #: Environment variables that change where git finds a repository: with any of them set, git is asked.
 _DISCOVERY_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES",
                   "GIT_DISCOVERY_ACROSS_FILESYSTEM")
