@@ -995,3 +995,53 @@ def test_a_folder_export_never_writes_outside_its_folder(repo, tmp_path):
     assert code == 2 and "outside its folder" in err and "\n" not in err.strip()
     assert not out.exists() and not (tmp_path / "deep" / "escaped.txt").exists()
     assert not list((tmp_path / "deep").rglob("*.txt"))
+
+
+def _pixel_extent(seg, w: int, h: int) -> tuple[float, float, float, float]:
+    """(xmin, ymin, xmax, ymax) of a COCO segmentation: pycocotools' box of a mask, the points' of polygons."""
+    from pycocotools import mask as M
+
+    if isinstance(seg, dict):
+        x, y, bw, bh = M.toBbox(M.frPyObjects(seg, h, w) if isinstance(seg["counts"], list) else seg)
+        return float(x), float(y), float(x + bw), float(y + bh)
+    xs, ys = [c for p in seg for c in p[0::2]], [c for p in seg for c in p[1::2]]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+@pytest.mark.parametrize("name", ["coco_instances_rle_datumaro.json", "coco_polygons_cocoannotator.json"])
+def test_masks_and_polygons_in_parts_keep_their_whole_extent_in_voc_and_yolo(name, tmp_path):
+    """A mask's VOC box is the box around its pixels (it was 0,0,0,0), a polygon in several
+    parts boxes all of them (it boxed the first); YOLO segment writes every part's vertices."""
+    src = CORPUS / name
+    doc = json.loads(src.read_text())
+    size = {im["id"]: (im["width"], im["height"], im["file_name"]) for im in doc["images"]}
+    _, out, notes = _export(src, "voc", tmp_path / "voc", src_fmt="coco")
+    got = _voc(out)
+    for a in doc["annotations"]:
+        w, h, fname = size[a["image_id"]]
+        want = _pixel_extent(a["segmentation"], w, h)
+        boxes = [o[1] for o in got[Path(fname).stem][3] if o[0] == next(c["name"] for c in doc["categories"]
+                                                                    if c["id"] == a["category_id"])]
+        assert any(_close(b, want, 0.01) for b in boxes), (a["id"], want, boxes)
+    polys = [a for a in doc["annotations"] if isinstance(a["segmentation"], list)]
+    (tmp_path / "yolo").mkdir()
+    _, out, notes = _export(src, "yolo", tmp_path / "yolo", src_fmt="coco")
+    lines = [[float(x) for x in ln.split()[1:]] for f in (out / "labels").rglob("*.txt")
+             for ln in f.read_text().splitlines() if ln.strip()]
+    for a in polys:
+        w, h, _ = size[a["image_id"]]
+        pts = np.array([(x / w, y / h) for p in a["segmentation"] for x, y in zip(p[0::2], p[1::2])])
+        near = [np.abs(pts[:, None, :] - np.array(list(zip(ln[0::2], ln[1::2])))[None]).max(-1).min(1).max()
+                for ln in lines]
+        assert min(near) < 1e-5, (a["id"], min(near))
+    if any(len(a["segmentation"]) > 1 for a in polys):
+        assert any("several parts" in n for n in notes), notes
+
+
+def test_coco_export_gives_each_box_an_empty_segmentation(tmp_path):
+    """Boxes carry ``segmentation: []`` as COCO's own box annotations do (loaders index it)."""
+    (tmp_path / "o1").mkdir()
+    for src, fmt in ((CORPUS / "yolo_detect_lssdk", "yolo"), (CORPUS / "voc_raccoon_labelimg", "voc")):
+        _, out, _ = _export(src, "coco", tmp_path / f"{fmt}.json", src_fmt=fmt)
+        anns = json.loads(out.read_text())["annotations"]
+        assert anns and all(a["segmentation"] == [] for a in anns)

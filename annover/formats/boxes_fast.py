@@ -322,7 +322,7 @@ def coco_bytes(b: Boxes, cfg: LabelingConfig | None, notes: list[str]) -> bytes:
     texts = pc.binary_join_element_wise(
         '{"id":', pc.cast(pa.array(np.arange(1, n + 1)), pa.string()),
         ',"image_id":', pc.cast(pa.array(np.array(ids, dtype=np.int64)[b.image] if n else []), pa.string()),
-        ',"category_id":', _class_of(b, names, 1), ',"bbox":[', json_numbers(bx), ",", json_numbers(by), ",",
+        ',"category_id":', _class_of(b, names, 1), ',"segmentation":[],"bbox":[', json_numbers(bx), ",", json_numbers(by), ",",
         json_numbers(bw), ",", json_numbers(bh), '],"area":', json_numbers(area), ',"iscrowd":0},', "")
     cats = [{"id": i, "name": nm, "supercategory": ""} for i, nm in enumerate(names, 1)]
     dumps = json.dumps

@@ -124,7 +124,8 @@ def _annotation(o: Obj, img: Image, cats: dict[str, int], kp_names: list[str], k
     w, h = img.size("COCO")
     kept = dict(o.extras.get("coco") or {})
     ann: dict[str, Any] = {"category_id": cats[o.label]}
-    if o.kind == "box" and not o.rotation:
+    if o.kind == "box" and not o.rotation:  # segmentation [] as COCO's own boxes have (pycocotools reads it)
+        ann["segmentation"] = []
         ann["bbox"] = [px_of(o.x, w), px_of(o.y, h), px_of(o.w, w), px_of(o.h, h)]
         ann["area"] = px(ann["bbox"][2] * ann["bbox"][3], 10)
     elif o.kind == "box":
@@ -133,19 +134,18 @@ def _annotation(o: Obj, img: Image, cats: dict[str, int], kp_names: list[str], k
         ann["bbox"] = [px(c) for c in o.extent(w, h)]
         ann["area"] = px(_poly_area(pts))
     elif o.kind == "polygon":
-        parts = [o.points] + [[(float(a), float(b)) for a, b in part] for part in kept.pop("more", [])]
-        segs = [[(px_of(a, w), px_of(b, h)) for a, b in part] for part in parts]
+        kept.pop("more", None)
+        segs = [[(px_of(a, w), px_of(b, h)) for a, b in part] for part in o.parts()]
         ann["segmentation"] = [[c for p in seg for c in p] for seg in segs]
         ann["bbox"] = _extent([p for seg in segs for p in seg])
         ann["area"] = px(sum(_poly_area(seg) for seg in segs), 10)
     elif o.kind == "mask":
         m = mask_of_ls(o.rle, w, h)
         ann["segmentation"] = {"counts": coco_counts(m), "size": [h, w]}
-        ys, xs = np.nonzero(m)
-        ann["bbox"] = [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)] \
-            if xs.size else [0, 0, 0, 0]
+        ann["bbox"] = [int(c) for c in o.extent(w, h)]
         ann["area"] = int(m.sum())
     else:  # keypoints without a parent region
+        ann["segmentation"] = []
         ann["bbox"] = _extent([(px_of(k[1], w), px_of(k[2], h)) for k in o.keypoints if k[3] > 0])
         ann["area"] = px(ann["bbox"][2] * ann["bbox"][3], 10)
     ann["iscrowd"] = 0
@@ -201,8 +201,8 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
             a = _annotation(o, img, cats, kp_names, kp_cats)
             anns.append({"id": len(anns) + 1, "image_id": iid, **a})
     if predictions:
-        doc: Any = [{k: v for k, v in a.items() if k not in ("id", "area", "iscrowd", "num_keypoints")}
-                    for a in anns]
+        doc: Any = [{k: v for k, v in a.items() if k not in ("id", "area", "iscrowd", "num_keypoints")
+                     and (k != "segmentation" or v)} for a in anns]
         for a in doc:
             a.setdefault("score", 1.0)
     else:

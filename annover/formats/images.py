@@ -17,9 +17,13 @@ import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any
 
+from annover._lazy import lazy
 from annover.errors import InputError, UsageError
 from annover.formats.resolve import Item, Picked, Region
 from annover.model.config import LabelingConfig
+
+np = lazy("numpy")
+brush = lazy("label_studio_sdk.converter.brush")
 
 __all__ = ["CATEGORY_TAGS", "PCT_DIGITS", "Image", "Obj", "categories", "file_name_of", "images_of", "pct",
            "px", "px_of", "rbox_corners", "rbox_from_corners"]
@@ -89,13 +93,34 @@ class Obj:
             return self.x * width / 100, self.y * height / 100, self.w * width / 100, self.h * height / 100
         if self.kind == "box":
             pts = rbox_corners(self, width, height)
+        elif self.kind == "mask":
+            return self._mask_extent(width, height)
         else:
             pts = [(a * width / 100, b * height / 100) for a, b in
-                   (self.points or [(k[1], k[2]) for k in self.keypoints if k[3] > 0])]
+                   ([p for part in self.parts() for p in part] or [(k[1], k[2]) for k in self.keypoints if k[3] > 0])]
         if not pts:
             return 0.0, 0.0, 0.0, 0.0
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]
         return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
+
+
+    def parts(self) -> list[list[tuple[float, float]]]:
+        """A polygon's parts, in percent: its points, then those a COCO file gave it beyond the first."""
+        more = (self.extras.get("coco") or {}).get("more") or []
+        return [p for p in [self.points, *([(float(a), float(b)) for a, b in part] for part in more)] if p]
+
+    def _mask_extent(self, width: float, height: float) -> tuple[float, float, float, float]:
+        """The box around a mask's pixels (COCO's: the far edge one past the last pixel), in
+        pixels of the image's ``width`` x ``height``; zeros for an empty mask or another size."""
+        w, h = int(width), int(height)
+        try:
+            alpha = brush.decode_rle(self.rle).reshape(h, w, 4)[:, :, 3] > 0
+        except (ValueError, IndexError):  # the RLE is of an image of another size
+            return 0.0, 0.0, 0.0, 0.0
+        ys, xs = np.nonzero(alpha)
+        if not xs.size:
+            return 0.0, 0.0, 0.0, 0.0
+        return float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)
 
 
 @dataclass

@@ -93,7 +93,10 @@ def _line(o: Obj, img: Image, cls: int, task: str, kp_names: list[str], notes: d
         pts = rbox_corners(o, w, h)
         return " ".join([str(cls), *(num(c) for x, y in pts for c in (x / w, y / h))])
     if task == "segment" and o.kind == "polygon":
-        return " ".join([str(cls), *(num(c / 100) for p in o.points for c in p)])
+        parts = o.parts()
+        if len(parts) > 1:
+            notes["parts"] = notes.get("parts", 0) + 1
+        return " ".join([str(cls), *(num(c / 100) for p in bridged(parts) for c in p)])
     if o.kind == "box" and o.rotation:
         notes["rotated"] = notes.get("rotated", 0) + 1
         w, h = img.size("a rotated box in YOLO")
@@ -111,6 +114,18 @@ def _line(o: Obj, img: Image, cls: int, task: str, kp_names: list[str], notes: d
             k = at.get(name)
             out += [num(k[1] / 100), num(k[2] / 100), str(k[3])] if k else ["0", "0", "0"]
     return " ".join(out)
+
+
+def bridged(parts: list[list[tuple[float, float]]]) -> list[tuple[float, float]]:
+    """One polygon of a polygon's ``parts`` (YOLO segment has one a line): each further part
+    joined to the first at their two closest vertices, by a seam there and back (no area)."""
+    out = list(parts[0])
+    for part in parts[1:]:
+        _, i, j = min(((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2, i, j)
+                      for i, a in enumerate(out) for j, b in enumerate(part))
+        loop = part[j:] + part[:j] + [part[j]]  # around the part, back to where it joined
+        out[i + 1:i + 1] = [*loop, out[i]]
+    return out
 
 
 def _yaml(names: list[str], task: str, kp_names: list[str]) -> str:
@@ -140,6 +155,9 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     if counts.get("rotated"):
         notes.append(f"{counts['rotated']} rotated box(es) were written as the boxes around them "
                      "(--format yolo-obb keeps the rotation)")
+    if counts.get("parts"):
+        notes.append(f"{counts['parts']} polygon(s) in several parts were each written as one polygon, "
+                     "the parts joined at their closest vertices")
     notes.append(f"YOLO task: {task}")
     sizes = {_image_path(img.file_name): {"width": img.width, "height": img.height}
              for img in images if img.width and img.height}
