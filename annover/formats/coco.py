@@ -142,7 +142,9 @@ def _annotation(o: Obj, img: Image, cats: dict[str, int], kp_names: list[str], k
     elif o.kind == "mask":
         m = mask_of_ls(o.rle, w, h)
         ann["segmentation"] = {"counts": coco_counts(m), "size": [h, w]}
-        ann["bbox"] = [int(c) for c in o.extent(w, h)]
+        ys, xs = np.nonzero(m)  # the box around the pixels, as Obj.extent gives it (the mask decoded once)
+        ann["bbox"] = [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)] \
+            if xs.size else [0, 0, 0, 0]
         ann["area"] = int(m.sum())
     else:  # keypoints without a parent region
         ann["segmentation"] = []
