@@ -1045,3 +1045,22 @@ def test_coco_export_gives_each_box_an_empty_segmentation(tmp_path):
         _, out, _ = _export(src, "coco", tmp_path / f"{fmt}.json", src_fmt=fmt)
         anns = json.loads(out.read_text())["annotations"]
         assert anns and all(a["segmentation"] == [] for a in anns)
+
+
+@pytest.mark.parametrize("src, fmt", [("coco_instances_rle_datumaro.json", "coco"), ("yolo_detect_lssdk", "yolo"),
+                                      ("voc_raccoon_labelimg", "voc")])
+def test_an_image_dataset_exported_to_label_studio_snapshots_back_to_the_same_tasks(repo, tmp_path, src, fmt):
+    """COCO, YOLO and VOC key an image by its file name's stem; the version records that rule
+    (``stem:data.image``) and the next snapshot of the same images as Label Studio JSON keys
+    them the same way: nothing changed. ``--key auto`` says the scheme changed."""
+    v1 = repo.snapshot(str(CORPUS / src), message="from " + fmt).version
+    assert v1.record["origin"]["reading"]["key"] == "stem:data.image"
+    out = tmp_path / "ls.json"
+    repo.export("v1", "label-studio", out)
+    again = repo.snapshot(str(out), message="back")
+    assert not again.changed and repo.head() == v1.id
+    other = repo.snapshot(str(out), message="hash keys", key="auto")
+    assert other.changed and any("changed scheme" in w for w in other.warnings)
+    d = repo.diff("v1", "v2").summary
+    assert d["tasks"]["added"] == d["tasks"]["removed"] == repo.load("v1", "tasks").num_rows
+    assert any("changed scheme" in w for w in d["warnings"])

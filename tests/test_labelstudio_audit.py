@@ -179,3 +179,27 @@ def test_suspects_threshold_and_sample_control_are_checked(two_rounds):
     finally:
         git("checkout", "-q", "-", cwd=repo.root)
     assert annover.Repo(repo.root).log()  # the repository is as it was
+
+
+def test_a_coco_dataset_pushed_to_label_studio_pulls_back_as_the_same_tasks(ls_server, project_factory, sdk_admin,
+                                                                            repo, monkeypatch):  # noqa: F811
+    """COCO keys images by file name; a push of the version to a real project and a pull back
+    keep those keys (the pull reads with the version's recorded ``stem:data.image``): no task
+    added or removed, and the server holds each image once after a second push."""
+    src = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "formats" / "coco_polygons_cocoannotator.json"
+    if not src.is_file():
+        src = Path("/work/shared/corpus/formats/coco_polygons_cocoannotator.json")
+    monkeypatch.chdir(repo.root)
+    v1 = repo.snapshot(str(src), message="coco").version
+    p = project_factory("coco-keys", repo.config_text("v1"))
+    for _ in range(2):
+        code, out, err = cli("dataset", "push", p.title, "--from", "v1", "--annotations", "--json")
+        assert code == 0, err
+    assert len(server_tasks(sdk_admin, p.id)) == repo.load("v1", "tasks").num_rows
+    code, out, err = cli("snapshot", "--label-studio", p.title, "-m", "pulled", "--json")
+    assert code == 0, err
+    assert annover.Repo(repo.root).show("HEAD").record["origin"]["sync"]["key"] == "stem:data.image"
+    d = annover.Repo(repo.root).diff(v1.id, "HEAD").summary
+    assert (d["tasks"]["added"], d["tasks"]["removed"]) == (0, 0), d["tasks"]
+    keys = lambda rev: sorted(annover.Repo(repo.root).load(rev, "tasks").column("task_key").to_pylist())  # noqa: E731
+    assert keys("HEAD") == keys("v1")

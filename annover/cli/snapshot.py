@@ -79,7 +79,8 @@ Examples:
 @click.option("--config", type=click.Path(dir_okay=False), help="Labeling config (Label Studio XML). Default: HEAD's.")
 @click.option("-m", "--message", default="", help="Why this version exists.")
 @click.option("--tag", help="Name of the new version (default: v1, v2, ...).")
-@click.option("--key", help="Task key: a field of the task data (data.ext_id), Label Studio's task id (id), or "
+@click.option("--key", help="Task key: a field of the task data (data.ext_id), the file name in one without folder "
+              "and extension (stem:data.image, as COCO/YOLO/VOC key images), Label Studio's task id (id), or "
               "auto (a task_key column, else a hash of the data). Default: HEAD's, else auto.")
 @click.option("--source", "source_data", type=click.Path(), help="Folder (or file) of the data the tasks point at.")
 @click.option("--predictions", type=click.Path(dir_okay=False), help="Model predictions (JSON/JSONL) to attach.")

@@ -7,6 +7,7 @@ checked canonical tables, and :func:`to_tasks` rebuilds export tasks from canoni
 from __future__ import annotations
 
 import hashlib
+import posixpath
 import math
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Iterator
@@ -19,8 +20,9 @@ from annover.formats.tables import Tables, rows_to_tables
 from annover.model.canonical import canonical_json
 from annover.model.config import LabelingConfig
 
-__all__ = ["LABEL_KEYS", "RecordError", "Rows", "TASK_ID_KEY", "annotator_of", "from_ls_tasks", "labels_of",
-           "parse_tasks", "task_key_of", "to_tasks", "users_in", "validate_ls_tasks"]
+__all__ = ["IMAGE_KEY", "LABEL_KEYS", "RecordError", "Rows", "STEM_PREFIX", "TASK_ID_KEY", "annotator_of",
+           "from_ls_tasks", "labels_of", "parse_tasks", "stem_key", "task_key_of", "to_tasks", "users_in",
+           "validate_ls_tasks"]
 
 # Task fields Label Studio computes or owns; not part of what a user labeled.
 TASK_SERVER_FIELDS = {
@@ -93,6 +95,18 @@ def users_in(tasks: list) -> dict[int, str]:
 
 #: ``--key id``: key tasks on Label Studio's task id.
 TASK_ID_KEY = "id"
+#: ``--key stem:data.FIELD``: key tasks on the file name in a data field, without folder and
+#: extension: the key COCO, YOLO and VOC give an image's task (``images/a/1.jpg`` -> ``1``).
+STEM_PREFIX = "stem:"
+#: The key of the tasks the image training formats read (their image is ``data.image``).
+IMAGE_KEY = STEM_PREFIX + "data.image"
+
+
+def stem_key(file_name: str) -> str:
+    """The task key of an image: its file name without folder and extension (``a/b/1.jpg`` -> ``1``)."""
+    base = posixpath.basename(file_name.replace("\\", "/"))
+    stem, dot, _ = base.rpartition(".")
+    return stem if dot and stem else base
 
 
 def task_key_of(task: dict, key: str | None, where: str) -> str:
@@ -105,25 +119,32 @@ def task_key_of(task: dict, key: str | None, where: str) -> str:
             raise RecordError(where, "task has no 'id' (--key id keys on Label Studio's task id); "
                                      "export from Label Studio with task ids, or choose --key data.FIELD")
         return str(tid)
+    if key and key.startswith(STEM_PREFIX):
+        return stem_key(_key_field(data, key, key[len(STEM_PREFIX):], where))
     if key:
-        path = key.split(".")
-        if path[0] == "data":
-            path = path[1:]
-        cur: Any = data
-        for part in path:
-            if not isinstance(cur, dict) or part not in cur:
-                fields = ", ".join(sorted(map(str, cur))) if isinstance(cur, dict) else "none: it is not an object"
-                raise RecordError(where, f"the task data has no field {part} (--key {key}); its fields: {fields}",
-                                  "name one of those fields with --key data.FIELD, or key on Label Studio's "
-                                  "task id with --key id")
-            cur = cur[part]
-        if isinstance(cur, bool) or not isinstance(cur, (str, int)):
-            raise RecordError(where, f"key field {key!r} is {type(cur).__name__}, expected a string or an integer")
-        if cur == "":
-            raise RecordError(where, f"key field {key!r} is empty", "every task needs a key; fill the field, "
-                              "or choose another with --key data.FIELD")
-        return str(cur)
+        return _key_field(data, key, key, where)
     return hashlib.sha256(_json(data, f"{where}, field data").encode()).hexdigest()[:16]
+
+
+def _key_field(data: Any, key: str, field: str, where: str) -> str:
+    """The value of the task data's ``field`` (``data.FIELD``) that ``--key key`` keys on."""
+    path = field.split(".")
+    if path[0] == "data":
+        path = path[1:]
+    cur: Any = data
+    for part in path:
+        if not isinstance(cur, dict) or part not in cur:
+            fields = ", ".join(sorted(map(str, cur))) if isinstance(cur, dict) else "none: it is not an object"
+            raise RecordError(where, f"the task data has no field {part} (--key {key}); its fields: {fields}",
+                              "name one of those fields with --key data.FIELD, or key on Label Studio's "
+                              "task id with --key id")
+        cur = cur[part]
+    if isinstance(cur, bool) or not isinstance(cur, (str, int)):
+        raise RecordError(where, f"key field {key!r} is {type(cur).__name__}, expected a string or an integer")
+    if cur == "":
+        raise RecordError(where, f"key field {key!r} is empty", "every task needs a key; fill the field, "
+                          "or choose another with --key data.FIELD")
+    return str(cur)
 
 
 def _region_row(item: Any, position: int, where: str) -> dict:

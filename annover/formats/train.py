@@ -12,14 +12,13 @@ are renamed to its controls (the one control of each tag) and checked against it
 from __future__ import annotations
 
 import hashlib
-import posixpath
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
 from annover._lazy import lazy
 from annover.errors import ValidationError
-from annover.formats.label_studio import TASK_ID_KEY, from_ls_tasks
+from annover.formats.label_studio import TASK_ID_KEY, from_ls_tasks, stem_key
 from annover.formats.tables import Tables
 from annover.model.canonical import canonical_json
 from annover.model.config import LabelingConfig
@@ -44,13 +43,6 @@ class TrainInput:
     tasks: list[dict]
     config: str
     key: str | None = TASK_ID_KEY  # the tasks' ``id`` is their key; None: the hash of their data
-
-
-def stem_key(file_name: str) -> str:
-    """The task key of an image: its file name without folder and extension (``a/b/1.jpg`` -> ``1``)."""
-    base = posixpath.basename(file_name.replace("\\", "/"))
-    stem, dot, _ = base.rpartition(".")
-    return stem if dot and stem else base
 
 
 def region_id(item: dict) -> str:

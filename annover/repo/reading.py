@@ -22,7 +22,9 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from annover.errors import InputError, NotFoundError, UsageError
+from annover.formats.label_studio import IMAGE_KEY
 from annover.formats.ls_results import strictness
+from annover.formats.training import IMAGE_FORMATS
 from annover.store.versions import Version
 
 __all__ = ["AUTO_KEY", "DEFAULT_LEVEL", "USERS_FILE", "Reading", "Users", "key_change", "reading_of",
@@ -49,6 +51,8 @@ class Reading:
 
     @staticmethod
     def describe_key(key: str | None) -> str:
+        if key == IMAGE_KEY:
+            return f"--key {key} (the image file name's stem, as COCO, YOLO and VOC key images)"
         return f"--key {key}" if key else "the format's default key (a task_key column or a hash of the data)"
 
 
@@ -60,9 +64,17 @@ def reading_of(v: Version | None) -> Reading | None:
     origin = v.record.get("origin") or {}
     r = origin.get("reading")
     if isinstance(r, Mapping):
-        return Reading(r.get("key") or None, str(r.get("validate") or DEFAULT_LEVEL))
+        return Reading(r.get("key") or of_format(origin.get("format")), str(r.get("validate") or DEFAULT_LEVEL))
     sync = origin.get("sync") or {}
     return Reading(sync.get("key") or None, DEFAULT_LEVEL)
+
+
+def of_format(fmt: Any) -> str | None:
+    """The key a format's reader gives its tasks where it is not the format's default hash: an
+    image training format keys an image by its file name's stem (``stem:data.image``), so the
+    next snapshot of the same images from Label Studio finds the same tasks (versions made
+    before the key was recorded say None)."""
+    return IMAGE_KEY if fmt in IMAGE_FORMATS else None
 
 
 def remembered(head: Reading | None, key: str | None, validate: bool | str | None) -> tuple[Reading, list[str]]:

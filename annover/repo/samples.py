@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from annover.errors import InputError, NotFoundError, UsageError
+from annover.formats.label_studio import STEM_PREFIX
 from annover.loop.api import SAMPLE_SCHEMA, SAMPLES_DIR
 from annover.repo.core import RepoCore
 from annover.repo.reading import reading_of
@@ -126,7 +127,8 @@ def _check_keys(repo: RepoCore, sel: Selection) -> None:
 
 def push_key(repo: RepoCore, version: str) -> str | None:
     """The ``--key`` that finds a version's tasks again in a Label Studio project: the version's own
-    ``data.FIELD`` key, else None (the hash of the task data, as snapshots key by default)."""
+    ``data.FIELD`` (or ``stem:data.FIELD``) key, else None (the hash of the task data, as snapshots
+    key by default)."""
     reading = reading_of(repo.version(repo.resolve(version)))
     key = reading.key if reading is not None else None
-    return key if key and key.startswith("data.") else None
+    return key if key and key.startswith(("data.", STEM_PREFIX)) else None
