@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -291,3 +292,13 @@ def test_revert_of_an_older_version_gives_a_hint_that_runs(two_rounds, monkeypat
     code, _, err = invoke("revert", "v2")  # now not HEAD, and it has a parent: the hint runs
     assert code == 2 and "`annover revert --to v2~1`" in err, err
     assert invoke("revert", "--to", "v2~1")[0] == 0
+
+
+def test_a_loop_command_on_a_version_not_pulled_names_it_by_its_tag(two_rounds, tmp_path, monkeypatch):
+    repo, v1, v2 = two_rounds
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(repo.root), str(clone), cwd=tmp_path)
+    monkeypatch.chdir(clone)
+    for cmd in (("agreement", "v2"), ("suspects", "v2"), ("export", "v2", "--format", "csv", "--out", "x.csv")):
+        code, _, err = invoke(*cmd)
+        assert code == 8 and re.search(r"`annover pull v[12]`", err) and v1.id not in err and v2.id not in err, (cmd, err)

@@ -467,8 +467,8 @@ class RepoCore:
         v = self.show(rev)
         try:
             return read_version_table(self.store, v, table, model_version, columns)
-        except ObjectError as e:
-            raise missing_objects(e, rev, v.id) from None
+        except ObjectError as e:  # a version given by its whole id (as the loop's commands pass it) named by its tag
+            raise missing_objects(e, rev if rev != v.id else min(self.tags_of().get(v.id, [v.id[:12]])), v.id) from None
 
     def config_text(self, rev: str = "HEAD") -> str | None:
         v = self.show(rev)
