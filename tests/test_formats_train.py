@@ -1064,3 +1064,28 @@ def test_an_image_dataset_exported_to_label_studio_snapshots_back_to_the_same_ta
     d = repo.diff("v1", "v2").summary
     assert d["tasks"]["added"] == d["tasks"]["removed"] == repo.load("v1", "tasks").num_rows
     assert any("changed scheme" in w for w in d["warnings"])
+
+
+def test_conll_export_says_which_spans_disagree_with_the_task_text(tmp_path):
+    """Spans whose ``text`` is not the task's text at their offsets (a real export whose text
+    was edited after labeling) are written by the offsets, and the notes say how many and one."""
+    src = CORPUS.parent / "label-studio" / "ner_predictions_nerine.json"
+    cfg = LabelingConfig((CORPUS.parent / "label-studio" / "ner_predictions_nerine.xml").read_text())
+    t = read_source(src, config=cfg)
+    r = render_train("conll", _tables(t), cfg.text)
+    spans = [(row["task_key"], json.loads(row["value"])) for row in t.annotations.to_pylist()
+             if row["type"] == "labels" and row["value"]]
+    data = {row["task_key"]: json.loads(row["data"]) for row in t.tasks.to_pylist()}
+    off = [(k, v) for k, v in spans if v.get("text") != data[k]["text"][v["start"]:v["end"]]]
+    assert off, "the corpus file has such spans"
+    said = [n for n in r.notes if "not the task's text at their offsets" in n]
+    assert len(said) == 1 and any(repr(v["text"]) in said[0] for _, v in off), (said, off[:2])
+    clean = json.loads(src.read_text())
+    for task in clean:  # the same file with each span's text read from the task's text: nothing said
+        for a in task.get("annotations", []):
+            for res in a["result"]:
+                if "start" in res.get("value", {}):
+                    res["value"]["text"] = task["data"]["text"][res["value"]["start"]:res["value"]["end"]]
+    (tmp_path / "clean.json").write_text(json.dumps(clean))
+    t2 = read_source(tmp_path / "clean.json", config=cfg)
+    assert not [n for n in render_train("conll", _tables(t2), cfg.text).notes if "offsets" in n]

@@ -69,6 +69,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> bytes
         items = sorted(items, key=lambda it: order[it.task_key])
     out = ["-DOCSTART- -X- -X- O", ""]
     overlapping = other = 0
+    off: list[str] = []  # spans whose text is not the task's text at their offsets
     for it in items:
         spans = [r for r in it.regions if (r.type or "") in SPAN_TYPES and "start" in r.value]
         other += len(it.regions) - len(spans)
@@ -80,6 +81,9 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> bytes
         chosen: list[tuple[int, int, str]] = []
         for r in sorted(spans, key=lambda r: (int(r.value["start"]), -int(r.value["end"]))):
             s, e = int(r.value["start"]), int(r.value["end"])
+            said = r.value.get("text")
+            if isinstance(said, str) and said != text[s:e]:
+                off.append(f"task {it.task_key!r} {s}-{e}: {said!r} reads {text[s:e]!r}")
             if chosen and s < chosen[-1][1]:
                 overlapping += 1
                 continue
@@ -93,6 +97,9 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> bytes
                 tags[i] = ("B-" if j == 0 else "I-") + label
         out += [f"{text[ts:te]} _ _ {tag}" for (ts, te), tag in zip(toks, tags)]
         out.append("")
+    if off:
+        notes.append(f"{len(off)} span(s) whose text is not the task's text at their offsets were written by the "
+                     f"offsets (e.g. {off[0]}): the offsets or the task text changed after labeling")
     if overlapping:
         notes.append(f"{overlapping} overlapping span(s) cannot be written in BIO and were left out")
     if other:
