@@ -82,6 +82,9 @@ def test_layout_lists_the_remote_parts(local_repo, tmp_path):
         remote_layout(annover.Repo(clone), "v2", "labels")
     with pytest.raises(UsageError, match="model_version"):
         remote_layout(annover.Repo(clone), "v2", "predictions", model_version="nope")
+    with pytest.raises(UsageError, match="no model_version given") as e:
+        remote_layout(annover.Repo(clone), "v2", "predictions")
+    assert all(mv in e.value.hint for mv in local_repo.show("v2").model_versions) and "None" not in str(e.value)
 
 
 @pytest.mark.parametrize("rev", ["v1", "v2"])

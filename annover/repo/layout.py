@@ -113,8 +113,9 @@ def remote_layout(repo: RepoCore, rev: str = "HEAD", table: str = "annotations",
         raise UsageError(f"unknown table {table!r}", f"use one of {', '.join(C.TABLES)}")
     v = repo.show(rev)
     if table == "predictions" and model_version not in v.model_versions:
-        raise UsageError(f"version {v.id[:12]} has no predictions of model_version {model_version!r}",
-                         f"give model_version= one of: {', '.join(v.model_versions) or 'none'}")
+        what = ("predictions are read one model version at a time: no model_version given" if model_version is None
+                else f"version {v.id[:12]} has no predictions of model_version {model_version!r}")
+        raise UsageError(what, f"give model_version= one of: {', '.join(v.model_versions) or 'none'}")
     ref = v.snapshot(table, model_version) if table == "predictions" else v.snapshot(table)
     columns = [f.name for f in C.schema(table)]
     if ref is None:
