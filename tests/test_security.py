@@ -277,18 +277,22 @@ def test_credentials_in_remote_options_and_urls_never_reach_git_or_a_log(tmp_pat
 
 
 def test_a_url_valued_option_with_credentials_is_committed_without_them(tmp_path, monkeypatch):
-    """``--remote-option endpointurl=http://user:pw@proxy``: .dvc/config (committed) has the
-    endpoint without the user and password, .dvc/config.local the whole URL, and DVC reads that."""
+    """``--remote-option endpointurl=http://user:pw@proxy`` (a gs:// remote): .dvc/config (committed)
+    has the endpoint without the user and password, .dvc/config.local the whole URL, and DVC
+    reads that. An S3 endpoint with them is refused first: the S3 client refuses such a URL."""
     endpoint = "http://proxy-us3r:proxy-Passw0rd%2Fx@127.0.0.1:9"
     root = tmp_path / "labels"
-    outputs = list(ok("init", str(root), "--remote", "s3://bucket/labels", "--remote-option",
-                      f"endpointurl={endpoint}", "--remote-option", "region=eu-west-1"))
+    code, out, err = invoke("init", str(root), "--remote", "s3://bucket/labels", "--remote-option",
+                            f"endpointurl={endpoint}")
+    assert code == 2 and "access_key_id" in err and "proxy-Passw0rd" not in err and not root.exists(), err
+    outputs = list(ok("init", str(root), "--remote", "gs://bucket/labels", "--remote-option",
+                      f"endpointurl={endpoint}", "--remote-option", "projectname=labels-proj"))
     monkeypatch.chdir(root)
     other = tmp_path / "labels-later"
     ok("init", str(other))
     monkeypatch.chdir(other)
     snapshot(other)  # on a repository with versions: the note on what clones type shows no credential
-    outputs += ok("init", str(other), "--remote", "s3://bucket/labels", "--remote-option", f"endpointurl={endpoint}")
+    outputs += ok("init", str(other), "--remote", "gs://bucket/labels", "--remote-option", f"endpointurl={endpoint}")
     for r in (root, other):
         assert leaks(r, ["proxy-Passw0rd%2Fx", "proxy-Passw0rd/x", "proxy-us3r"], outputs) == []
         committed = git("show", "HEAD:.dvc/config", cwd=r)
@@ -296,6 +300,24 @@ def test_a_url_valued_option_with_credentials_is_committed_without_them(tmp_path
         assert endpoint in (r / ".dvc" / "config.local").read_text()
         assert str(_dvc_sees(r)["endpointurl"]) == endpoint
     assert any("endpointurl" in o and "config.local" in o for o in outputs)
+
+
+def test_init_again_keeps_the_credentials_of_the_same_kind_of_remote(tmp_path, monkeypatch):
+    """``annover init . --remote URL`` run again (the same remote, or another S3 bucket) keeps the
+    keys ``.dvc/config.local`` holds for it; a remote of another type drops them (DVC refuses
+    options not of its type), and says nothing it did not do."""
+    root = tmp_path / "labels"
+    keys = ["--remote-option", "access_key_id=AKIAKEEPME000001", "--remote-option", "secret_access_key=keep/Me+0"]
+    ok("init", str(root), "--remote", "s3://team/labels", "--remote-option", "endpointurl=http://127.0.0.1:9", *keys)
+    monkeypatch.chdir(root)
+    for url in ("s3://team/labels", "s3://team/labels-2"):
+        _, err = ok("init", ".", "--remote", url)
+        seen = _dvc_sees(root)
+        assert (seen["url"], seen["access_key_id"], seen["secret_access_key"]) == (url, "AKIAKEEPME000001", "keep/Me+0")
+        assert "kept access_key_id, secret_access_key" in err
+    _, err = ok("init", ".", "--remote", str(tmp_path / "folder"))
+    assert "access_key_id" not in (root / ".dvc" / "config.local").read_text() and "kept" not in err
+    assert leaks(root, ["keep/Me+0"]) == []
 
 
 def test_a_url_with_credentials_dvc_cannot_take_from_options_is_refused(tmp_path):

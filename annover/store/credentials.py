@@ -10,7 +10,8 @@ from urllib.parse import unquote
 
 from annover.errors import UsageError
 
-__all__ = ["CREDENTIALS", "is_local_url", "is_secret_option", "redact", "scheme", "split_options", "split_userinfo"]
+__all__ = ["CREDENTIALS", "has_userinfo", "is_local_url", "is_secret_option", "redact", "scheme", "split_options",
+           "split_userinfo"]
 
 #: Remote options that hold a credential or the path of one, per remote type (the URL's scheme): those
 #: DVC's documentation sets with ``dvc remote modify --local`` (its config schema marks none), and
@@ -103,6 +104,11 @@ def split_userinfo(url: str) -> tuple[str, dict[str, str]]:
     if password is not None and names[1]:
         options[names[1]] = password
     return bare, options
+
+
+def has_userinfo(value: str) -> bool:
+    """Whether ``value`` is a URL with a ``user[:password]@``."""
+    return "://" in value and _userinfo(value) is not None
 
 
 def split_options(url: str, options: dict[str, str]) -> tuple[dict[str, str], dict[str, str]]:

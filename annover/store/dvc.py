@@ -37,8 +37,8 @@ from annover._lazy import lazy
 from annover.errors import (AnnoverError, NotARepoError, ObjectError, RemoteError, RemoteUnreachableError, UsageError,
                             env_seconds)
 from annover.files import write_atomic
-from annover.store.credentials import (CREDENTIALS, is_local_url, is_secret_option, redact, split_options,
-                                        split_userinfo)
+from annover.store.credentials import (CREDENTIALS, has_userinfo, is_local_url, is_secret_option, redact, scheme,
+                                        split_options, split_userinfo)
 from annover.store.git import Git
 from annover.store.listings import DIR_SUFFIX, MD5_RE, TAMPERED, check_listing, parse_listing, shown
 from annover.store.objects import LocalStore, ObjectRef, check_md5, first_line, shard
@@ -172,6 +172,10 @@ def checked_remote(url: str, options: dict[str, str]) -> str:
             raise UsageError(f"remote {redact(url)}: a file:// URL names an absolute path, as in file:///srv/dvc",
                              "give the folder as file:///ABSOLUTE/PATH or as a plain path")
         url = path
+    if scheme(url) == "s3" and has_userinfo(str(options.get("endpointurl", ""))):
+        raise UsageError(f"remote {redact(url)}: an S3 endpointurl cannot carry a user and password (the S3 client "
+                         "refuses such a URL)", "give the endpoint without them and the keys as --remote-option "
+                         "access_key_id=... --remote-option secret_access_key=... (they go to .dvc/config.local)")
     odd = next((x for x in (url, *options.values()) if not str(x).isascii()), None)
     if odd is not None:  # DVC writes its config as ASCII: it would fail half-way through init
         raise UsageError(f"remote {redact(url)}: DVC cannot record a path, URL or option with non-ASCII "
@@ -717,21 +721,28 @@ class Dvc:
         public, secret = split_options(url, options)
         in_urls = sorted(k for k in secret if k in public)
         secret |= from_url
+        kept: list[str] = []
         with self.repo() as d:
+            before = str(d.config["remote"].get(REMOTE, {}).get("url") or "")
+            with d.config.edit("local") as conf:  # first out, so that DVC checks the new remote without them
+                if conf.get("core", {}).get("remote") == LOCAL_REMOTE:
+                    del conf["core"]["remote"]  # the named remote replaces our local default
+                former = {k: v for k, v in (conf.setdefault("remote", {}).pop(REMOTE, None) or {}).items() if k != "url"}
+            if before and scheme(before) == scheme(url):  # the same type: its credentials still apply
+                kept = sorted(former.keys() - secret.keys())
+                secret = {**{k: former[k] for k in kept}, **secret}
             with d.config.edit("repo") as conf:
                 conf.setdefault("remote", {})[REMOTE] = {"url": url, **public}
                 conf.setdefault("core", {})["remote"] = REMOTE
-            with d.config.edit("local") as conf:
-                if conf.get("core", {}).get("remote") == LOCAL_REMOTE:
-                    del conf["core"]["remote"]  # the named remote replaces our local default
-                remotes = conf.setdefault("remote", {})
-                remotes.pop(REMOTE, None)  # a former remote's credentials (DVC refuses options not of its type)
-                if secret:
-                    remotes[REMOTE] = secret
+            if secret:  # another type's options are dropped: DVC refuses options not of a remote's type
+                with d.config.edit("local") as conf:
+                    conf.setdefault("remote", {})[REMOTE] = secret
         if is_local_url(url):  # made now, so that "not there" means another machine (see _remote_odb)
             folder = Path(os.path.expanduser(url.removeprefix("file://")))
             (folder if folder.is_absolute() else self.root / DVC_DIR / folder).mkdir(parents=True, exist_ok=True)
         said = [f"DVC remote '{REMOTE}' -> {url} (default)"]
+        if kept:
+            said.append(f"kept {', '.join(kept)} from .dvc/config.local (git-ignored)")
         if from_url:
             said.append(f"the credentials in the URL went to .dvc/config.local (git-ignored) as "
                         f"{', '.join(from_url)}, not to .dvc/config")
