@@ -316,3 +316,34 @@ def test_show_names_annotators_an_older_version_knew_only_by_id(repo, tmp_path):
         assert f"{email} ({uid})" in line
     raw = json.loads(run_cli("show", "v1", "--json", cwd=root, check=True).stdout)
     assert set(raw["stats"]["annotators"]) == {str(u) for u in users}  # the record is unchanged
+
+
+def test_a_tag_moved_or_deleted_on_another_machine_is_told_apart_on_this_one(two_rounds, tmp_path):
+    """Two clones of one git remote: A moves a tag (``annover tag --force``) and deletes another
+    (``tag -d``); B pulls. git keeps B's old tags; annover says what happened and what updates
+    them (``git fetch --tags --force``, ``git tag -d``), and then reads the tags as A left them."""
+    repo, v1, v2 = two_rounds
+    a = repo.root
+    bare = tmp_path / "origin.git"
+    git("init", "-q", "--bare", str(bare), cwd=tmp_path)
+    git("remote", "add", "origin", str(bare), cwd=a)
+    run_cli("tag", "reviewed", "v1", cwd=a, check=True)
+    run_cli("tag", "golden", "v1", cwd=a, check=True)
+    git("push", "-q", "origin", "main", "--tags", cwd=a)
+    b = tmp_path / "b"
+    git("clone", "-q", str(bare), str(b), cwd=tmp_path)
+    run_cli("tag", "reviewed", "v2", "--force", cwd=a, check=True)
+    run_cli("tag", "-d", "golden", cwd=a, check=True)
+    git("push", "-q", "--force", "origin", "main", "--tags", cwd=a)
+    git("push", "-q", "origin", ":refs/tags/golden", cwd=a)
+    git("pull", "-q", "--no-rebase", "origin", "main", cwd=b)
+    p = run_cli("show", "reviewed", cwd=b)
+    assert p.returncode == 7 and "git fetch --tags --force" in p.stderr, p.stderr
+    p = run_cli("show", "golden", cwd=b)
+    assert p.returncode == 7 and "was deleted" in p.stderr and "git tag -d golden" in p.stderr, p.stderr
+    git("fetch", "-q", "--tags", "--force", "--prune", "--prune-tags", "origin", cwd=b)
+    shown = json.loads(run_cli("show", "reviewed", "--json", cwd=b, check=True).stdout)
+    assert shown["id"] == v2.id
+    p = run_cli("show", "golden", cwd=b)
+    assert p.returncode == 7 and "unknown revision" in p.stderr
+    assert run_cli("log", cwd=b, check=True).stderr.count("warning") == 0

@@ -441,8 +441,11 @@ class RepoCore:
             git_tags = self._git_tags
             at_head = [text(d) for d in blobs]
             recorded = dict(zip(sorted(git_tags), at_head))
+            deleted: set[str] = set()
             if any(recorded[n] != self._version_at.get(c) for n, c in git_tags.items()):
-                last = {p[len(tag_dir) + 1:]: b for p, b in self.scm.last_changes(tag_dir).items() if b}
+                changes = {p[len(tag_dir) + 1:]: b for p, b in self.scm.last_changes(tag_dir).items()}
+                deleted = {n for n, b in changes.items() if b is None and n not in files}  # by annover tag -d
+                last = {n: b for n, b in changes.items() if b}
                 recorded = {n: text(d) for n, d in zip(last, self.scm.blobs(list(last.values())))}
         except (NotARepoError, GitError):
             return []
@@ -451,6 +454,8 @@ class RepoCore:
             was, now = recorded.get(name), self._version_at.get(commit)
             if was and is_version_id(was) and now != was:
                 moved[name] = MovedTag(name, was, now, "git", commit)
+            elif name in deleted and now:
+                moved[name] = MovedTag(name, None, now, "deleted", commit)
         for name, was in zip(sorted(files), at_head[len(git_tags):]):
             if was != files[name]:  # changed, or added, by hand
                 moved.setdefault(name, MovedTag(name, was if is_version_id(was) else None, files[name], "file"))
@@ -666,7 +671,8 @@ class RepoCore:
 class MovedTag:
     """A tag moved outside annover: the version annover ``recorded`` for it (None: none) and the
     one it names ``now`` (None: git's tag names a ``commit`` that holds no version), ``by`` git's
-    tag (``git``) or its tag file changed by hand (``file``)."""
+    tag (``git``), its tag file changed by hand (``file``), or git's tag left after ``annover tag
+    -d`` deleted the tag in a commit pulled here (``deleted``)."""
 
     name: str
     recorded: str | None
@@ -682,16 +688,26 @@ class MovedTag:
                 title = ""
             return f"{vid[:12]}" + (f" ({title!r})" if title else "")
 
+        now = named(self.now) if self.now else f"commit {(self.commit or '')[:12]}, which holds no version"
+        if self.by == "deleted":
+            return (f"tag {self.name} was deleted (`annover tag -d`, in a commit on a branch here), but git's tag "
+                    f"{self.name} is left and names {now}")
         how = (f"git's tag {self.name} now names " if self.by == "git"
                else f"its file .annover/refs/tags/{self.name} was changed by hand to ")
-        now = named(self.now) if self.now else f"commit {(self.commit or '')[:12]}, which holds no version"
         was = f"it was made for {named(self.recorded)}" if self.recorded else "annover never recorded it"
         return f"tag {self.name} was moved outside annover: {was}, but {how}{now}"
 
     def fix(self) -> str:
+        if self.by == "deleted":
+            return (f"`git tag -d {self.name}` removes git's tag (`git fetch --prune --prune-tags` does so for every "
+                    f"tag the git remote deleted), or `annover tag {self.name} REV --force` makes it again")
         keep = f"`annover tag {self.name} {self.now[:12]} --force` records the move" if self.now else ""
         back = f"`annover tag {self.name} {self.recorded[:12]} --force` puts it back" if self.recorded else ""
-        return ", or ".join(x for x in (keep, back) if x) or f"`annover tag {self.name} REV --force` says where it points"
+        fixes = ", or ".join(x for x in (keep, back) if x) or f"`annover tag {self.name} REV --force` says where it points"
+        if self.by == "git":  # the usual cause in a team: the tag was moved on another machine
+            fixes = ("if it was moved with `annover tag --force` elsewhere, `git fetch --tags --force` brings git's "
+                     "tag up to date; else " + fixes)
+        return fixes
 
     def to_json(self) -> dict:
         return {"name": self.name, "recorded": self.recorded, "now": self.now, "by": self.by, "commit": self.commit}
