@@ -347,3 +347,16 @@ def test_records_to_send_with_a_repeated_column_are_refused(tmp_path):
     with pytest.raises(annover.AnnoverError, match="column 'text' appears 2 times") as e:
         read_records(p)
     assert e.value.exit_code == 3
+
+
+@pytest.mark.parametrize("fmt", ["coco", "conll", "label-studio", "jsonl", "json-min", "csv", "parquet"])
+def test_a_folder_given_to_a_one_file_format_is_one_line_and_writes_nothing(v1_repo, tmp_path, monkeypatch, fmt):
+    monkeypatch.chdir(v1_repo)
+    folder = tmp_path / "labels"
+    folder.mkdir()
+    (folder / "a.json").write_text("[]")
+    before = _fingerprint(v1_repo)
+    got, out, err = invoke("snapshot", "--from", str(folder), "--format", fmt, "-m", "folder")
+    assert got == 3 and "Traceback" not in err and "unexpected" not in err, err
+    assert err.count("\n") == 1 and str(folder) in err and "is a folder" in err and out == ""
+    assert _fingerprint(v1_repo) == before

@@ -40,6 +40,10 @@ def detect_format(path: Path) -> str:
     return kind
 
 
+#: The input formats that are a folder (the others are one file).
+FOLDER_FORMATS = (Format.YOLO, Format.YOLO_OBB, Format.VOC)
+
+
 def looks_like_tasks(doc: list) -> bool:
     """Whether parsed records are Label Studio tasks (rather than JSON-MIN or flat rows)."""
     first = next((x for x in doc if isinstance(x, dict)), None)
@@ -61,6 +65,9 @@ def read_source(path: str | Path, *, config: LabelingConfig | None = None, key: 
     path = Path(path)
     if not path.exists():
         raise missing(path)
+    if fmt is not None and path.is_dir() and fmt not in FOLDER_FORMATS:
+        raise fail(path, f"is a folder, and --format {fmt} reads one file",
+                   f"give the file, or a folder format ({', '.join(FOLDER_FORMATS)})")
     if fmt is None:
         fmt = detect_train(path)  # a COCO file, a YOLO or VOC folder, a CoNLL file; None: decided below
     if fmt in TRAIN_FORMATS:
