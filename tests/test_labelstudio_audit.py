@@ -203,3 +203,25 @@ def test_a_coco_dataset_pushed_to_label_studio_pulls_back_as_the_same_tasks(ls_s
     assert (d["tasks"]["added"], d["tasks"]["removed"]) == (0, 0), d["tasks"]
     keys = lambda rev: sorted(annover.Repo(repo.root).load(rev, "tasks").column("task_key").to_pylist())  # noqa: E731
     assert keys("HEAD") == keys("v1")
+
+
+def test_update_config_that_orphans_labels_in_use_is_refused_as_label_studio_does(ls_server, project_factory,
+                                                                                   sdk_admin, tmp_path):  # noqa: F811
+    """``dataset create --update-config`` asks Label Studio's own check first: a config without a
+    label the annotations use is refused (exit 5) and the project keeps its config; one that
+    keeps it goes through."""
+    p = project_factory("orphans", TEXT_CONFIG)
+    sdk_admin.projects.import_tasks(id=p.id, request=[{"data": {"text": "fine"}}])
+    task = next(iter(sdk_admin.tasks.list(project=p.id)))
+    sdk_admin.annotations.create(id=task.id, result=choice("neutral"))
+    without = tmp_path / "without.xml"
+    without.write_text(TEXT_CONFIG.replace('<Choice value="neutral"/>', ""))
+    code, out, err = cli("dataset", "create", p.title, "--config", str(without), "--update-config")
+    line = _one_line(err)
+    assert code == 5 and "neutral" in line and "nothing was changed" in line, err
+    assert "neutral" in sdk_admin.projects.get(id=p.id).label_config
+    more = tmp_path / "more.xml"
+    more.write_text(TEXT_CONFIG.replace('<Choice value="neutral"/>', '<Choice value="neutral"/><Choice value="mixed"/>'))
+    code, out, err = cli("dataset", "create", p.title, "--config", str(more), "--update-config")
+    assert code == 0, err
+    assert "mixed" in sdk_admin.projects.get(id=p.id).label_config

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from annover.errors import ConfigError, UsageError
+from annover.errors import ConfigError, LabelStudioError, UsageError
 from annover.files import write_atomic
 from annover.formats.label_studio import from_ls_tasks
 from annover.labelstudio import sync, tasks
@@ -334,6 +334,17 @@ class Datasets:
         if not allowed:
             raise ConfigError(f"dataset {project.title!r} exists (project {project.id}) with a different "
                               "labeling config", "pass --update-config to replace it, or choose another name")
+        what = f"checking the new labeling config of {project.title!r}"
+        try:  # Label Studio's own check: its UI refuses a config that orphans labels annotations use
+            self.client.raw("POST", f"api/projects/{project.id}/validate/", json_body={"label_config": text},
+                            what=what, retries=0)
+        except LabelStudioError as e:
+            if "HTTP 400" not in e.message:
+                raise
+            raise ConfigError(f"Label Studio refuses the new labeling config of {project.title!r}: "
+                              f"{e.message.split(f'to {what}: ', 1)[-1]}",
+                              "keep what the project's annotations use in the config (labels, control "
+                              "names), or change those annotations first; nothing was changed") from None
         self.client.raw("PATCH", f"api/projects/{project.id}/", json_body={"label_config": text},
                         what=f"updating the labeling config of {project.title!r}")
         return self.client.project_by_id(project.id)
