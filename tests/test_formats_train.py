@@ -1089,3 +1089,15 @@ def test_conll_export_says_which_spans_disagree_with_the_task_text(tmp_path):
     (tmp_path / "clean.json").write_text(json.dumps(clean))
     t2 = read_source(tmp_path / "clean.json", config=cfg)
     assert not [n for n in render_train("conll", _tables(t2), cfg.text).notes if "offsets" in n]
+
+
+def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):
+    doc = {"images": [{"id": 1, "file_name": "a/x.jpg", "width": 10, "height": 10},
+                      {"id": 2, "file_name": "b/x.jpg", "width": 10, "height": 10}],
+           "annotations": [{"id": i, "image_id": i, "category_id": 1, "bbox": [0, 0, 1, 1]} for i in (1, 2)],
+           "categories": [{"id": 1, "name": "c"}]}
+    (tmp_path / "c.json").write_text(json.dumps(doc))
+    for cfg in (None, LabelingConfig(coco.read(tmp_path / "c.json").config)):  # the fast reader, and the general one
+        with pytest.raises(InputError) as e:
+            read_train(tmp_path / "c.json", "coco", cfg, True)
+        assert "task_key='x'" in str(e.value) and "distinct file names" in e.value.hint and "--key data" not in e.value.hint

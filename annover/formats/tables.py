@@ -51,8 +51,12 @@ def finish(table: "pa.Table", name: str, source: str, in_order: bool = False) ->
         hint = ("tasks need unique keys: choose a unique data field with --key data.FIELD, or key on "
                 "Label Studio's task id with --key id (ids change when tasks are imported again)"
                 if name == "tasks" else "each row needs a unique key")
-        raise InputError(f"{source}: duplicate {name[:-1]} ({what})", hint)
+        raise DuplicateKey(f"{source}: duplicate {name[:-1]} ({what})", hint)
     return t
+
+
+class DuplicateKey(InputError):
+    """Two rows of a table with one key (its message names the key; its hint how to fix it)."""
 
 
 def rows_to_tables(rows: dict[str, list[dict[str, Any]]], fmt: str, source: str,

@@ -19,7 +19,7 @@ from annover.errors import UsageError
 from annover.formats import Format
 from annover.formats import boxes_fast, coco, coco_fast, conll, hf, voc, yolo
 from annover.formats.resolve import pick
-from annover.formats.tables import Tables
+from annover.formats.tables import DuplicateKey, Tables
 from annover.formats.train import TrainInput, to_tables
 from annover.model.config import LabelingConfig
 
@@ -68,8 +68,14 @@ def read_train(path: Path, fmt: str, config: LabelingConfig | None, validate: bo
     """
     path = Path(path)
     with no_gc():  # millions of parsed objects and no cycles: the collector's passes would cost twice the parse
-        fast = coco_fast.read_tables(path, fmt) if fmt == Format.COCO and config is None else None
-        tables, text = fast or to_tables(train_input(path, fmt), str(path), fmt, config, validate)
+        try:
+            fast = coco_fast.read_tables(path, fmt) if fmt == Format.COCO and config is None else None
+            tables, text = fast or to_tables(train_input(path, fmt), str(path), fmt, config, validate)
+        except DuplicateKey as e:
+            if fmt not in IMAGE_FORMATS:
+                raise
+            raise DuplicateKey(e.message, f"{fmt} keys an image by its file name without folder and extension "
+                               "(--key does not apply): give the two images distinct file names") from None
     if config is None:
         tables.warnings.append(f"{path}: no labeling config given; one was generated from the {fmt} labels")
         tables.config_text = text
