@@ -88,12 +88,17 @@ IMAGE_FORMATS = (Format.COCO, Format.YOLO, Format.YOLO_OBB, Format.VOC)
 
 def _check_images(fmt: str, cfg: LabelingConfig | None) -> None:
     """Refuse an image format for a labeling config that labels no <Image> (text, audio...): its
-    tasks' text would be written as image file names."""
+    tasks' text would be written as image file names; and CoNLL for one that labels no text
+    (image file names would be written as tokens)."""
     tags = sorted({o.tag for o in cfg.objects.values()}) if cfg is not None else []
     if fmt in IMAGE_FORMATS and tags and "Image" not in tags:
         raise UsageError(f"{fmt} holds image annotations, and the version's labeling config labels "
                          f"{', '.join(f'<{t}>' for t in tags)}, no <Image>",
                          "export these labels as conll (spans), hf, csv, parquet or label-studio")
+    if fmt == Format.CONLL and tags and not {"Text", "HyperText", "Paragraphs"} & set(tags):
+        raise UsageError(f"conll holds spans on text, and the version's labeling config labels "
+                         f"{', '.join(f'<{t}>' for t in tags)}, no <Text>",
+                         "export these labels as coco, yolo, voc, hf, csv, parquet or label-studio")
 
 
 def render_train(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resolve: str | None = None,
