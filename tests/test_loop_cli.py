@@ -30,7 +30,7 @@ def test_agreement_text_and_json(loop_repo):  # noqa: F811
     code, out, _ = invoke("agreement", "v1..v3")
     assert [line.split()[0] for line in out.splitlines()] == ["v1", "v2", "v3"]
     code, out, err = invoke("agreement", "v3..v1")
-    assert code == 2 and "v3 is not in the history of v1" in err
+    assert code == 2 and "v3 is not in the history of v1" in err and "such as v1..v3" in err
 
 
 def test_eval_one_model_two_models_and_a_range(loop_repo):  # noqa: F811
@@ -255,3 +255,8 @@ def test_loop_commands_show_their_step_on_a_terminal(loop_repo):  # noqa: F811
                        (("sample", "v3", "--strategy", "random", "--n", "5", "--no-record"), "picking 5 task(s) of v3")):
         code, out, shown = on_a_terminal(*args)
         assert code == 0 and out and step in shown and step not in out, (args, shown[-300:])
+
+
+def test_sample_control_of_regions_says_sample_ranks_classifications(loop_repo):  # noqa: F811
+    code, out, err = invoke("sample", "v2", "--strategy", "random", "--n", "5", "--control", "entities", "--no-record")
+    assert code == 2 and "classification labels" in err and "sentiment" in err and out == "", err

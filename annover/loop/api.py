@@ -63,7 +63,9 @@ def versions_in(repo: Any, spec: str) -> list[Any]:
     chain = repo.log(b or "HEAD")
     ids = [v.id for v in chain]
     if start not in ids:
-        raise UsageError(f"{a} is not in the history of {b or 'HEAD'}", f"give a range OLD..NEW, such as v1..{b or 'HEAD'}")
+        swapped = bool(a and b) and repo.resolve(b) in {v.id for v in repo.log(a)}  # NEW..OLD given
+        example = f"{b}..{a}" if swapped else f"v1..{b or 'HEAD'}"
+        raise UsageError(f"{a} is not in the history of {b or 'HEAD'}", f"give a range OLD..NEW, such as {example}")
     return list(reversed(chain[:ids.index(start) + 1]))
 
 

@@ -162,7 +162,8 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
                                             "ALL SELECT from_name FROM ratings) WHERE from_name IS NOT NULL "
                                             "ORDER BY 1").to_pylist()]
             if ctl not in have:
-                raise UsageError(f"--control {ctl!r}: this version has no labels or predictions on it",
+                raise UsageError(f"--control {ctl!r}: sample ranks tasks by their classification labels (one label "
+                                 "per answer: choices, ratings), and this version has none or no predictions on it",
                                  f"use one of: {', '.join(have) or '(none)'}")
         c = f"from_name = {quoted(ctl)}" if ctl else "true"
         s.make("unl", "SELECT task_key FROM tasks WHERE task_key NOT IN (SELECT task_key FROM ann WHERE NOT was_cancelled)")
