@@ -132,7 +132,7 @@ def test_diff_takes_a_range_and_refuses_an_empty_revision(two_rounds, tmp_path):
 
 def test_outputs_replace_a_file_only_with_force(two_rounds, tmp_path):
     repo, _, _ = two_rounds
-    out = tmp_path / "notes.txt"
+    out = tmp_path / "notes.parquet"  # a name diff --output takes; suspects and sample write any
     for args in (["diff", "v1", "v2", "--output", str(out)], ["suspects", "v2", "--out", str(out)],
                  ["sample", "v2", "--strategy", "random", "--n", "2", "--out", str(out), "--no-record"]):
         out.write_text("precious")

@@ -543,3 +543,9 @@ def test_parts_without_stored_hashes_diff_the_same(tmp_path, monkeypatch):
         assert res.rows.to_pylist() == want.rows.to_pylist(), pair
         assert {k: v for k, v in res.summary.items() if k not in ("a", "b", "parts")} == \
             {k: v for k, v in want.summary.items() if k not in ("a", "b", "parts")}, pair
+
+
+def test_output_named_other_than_parquet_is_refused(in_repo, tmp_path):
+    for name in ("diff.csv", "diff.json", "diff"):
+        code, out, err = cli("diff", "v1", "v2", "--output", str(tmp_path / name))
+        assert code == 2 and ".parquet" in err and err.count("\n") == 1 and not (tmp_path / name).exists(), err

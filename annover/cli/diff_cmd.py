@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
@@ -313,6 +314,9 @@ def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int, output:
     repo = Repo(".")
     if output:
         check_output(repo, output, "--output", force)
+        if Path(output).suffix.lower() != ".parquet":  # a .csv or .json name would hold Parquet bytes
+            raise UsageError(f"--output {output}: the row-level diff is written as Parquet",
+                             "name the file .parquet (pandas, DuckDB and pyarrow read it; --rows prints the rows)")
     summary_only = not (stat or show_rows or transitions)
     want_drift = not no_drift and (as_json or summary_only)
     with Progress(quiet) as progress:  # a spinner on a terminal's stderr while the diff works
