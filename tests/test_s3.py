@@ -125,3 +125,29 @@ def test_a_push_sees_what_dvc_wrote_beside_a_listed_folder(tmp_path, s3_env):
         s3.put_object(Bucket=bucket, Key=f"store/files/md5/ab/{second[2:]}", Body=b"[]")
         assert _on_remote(odb, [first, second]) == {first, second}
         assert _on_remote(odb, [second, "cd" + "2" * 30]) == {second}
+
+
+def test_a_load_by_url_tells_a_remote_it_cannot_read_from_a_version_not_pushed(tmp_path, monkeypatch, s3_env):
+    """Loading by URL (a bare git repository; objects from the S3 remote): without keys it is a
+    remote error (exit 10) naming where keys come from; a version not pushed is exit 8."""
+    endpoint, bucket = s3_env
+    repo = annover.init(tmp_path / "labels", remote=f"s3://{bucket}/store", remote_options={"endpointurl": endpoint})
+    monkeypatch.chdir(repo.root)
+    for f in ("labeling.xml", "round1.json", "round2.json"):
+        shutil.copy(EXAMPLES / f, f)
+    repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id", message="r1")
+    repo.snapshot("round2.json", key="data.ext_id", message="r2")
+    repo.push("v1")
+    bare = tmp_path / "labels.git"
+    subprocess.run(["git", "clone", "-q", "--bare", str(repo.root), str(bare)], check=True)
+    monkeypatch.chdir(tmp_path)
+    assert annover.load("v1", repo=str(bare)).equals(repo.read_table("v1"))
+    with pytest.raises(annover.errors.ObjectError, match="pushed"):
+        annover.load("v2", repo=str(bare))
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(k)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    with pytest.raises(annover.errors.RemoteError) as e:
+        annover.load("v1", repo=str(bare))
+    assert e.value.exit_code == 10 and "AWS_ACCESS_KEY_ID" in e.value.hint

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from annover.errors import ObjectError
+from annover.errors import ObjectError, RemoteError
 from annover.files import file_mode, sha256_file
 
 __all__ = ["SHA256_RE", "TAMPERED", "FsStore", "LocalStore", "ObjectRef", "ObjectStore", "check_md5", "check_oid",
@@ -224,9 +224,23 @@ class FsStore(ObjectStore):
             with self.fs.open(path, "rb") as f:
                 data = f.read()
         except Exception as e:  # fsspec backends raise their own errors
-            raise ObjectError(f"{what} {ref.oid[:12]} could not be read: {first_line(e)}",
-                              "check that the version was pushed to the DVC remote") from None
+            if _not_found(e):  # the object, or the listing naming it, is not on the remote
+                raise ObjectError(f"{what} {ref.oid[:12]} could not be read: {first_line(e)}",
+                                  "check that the version was pushed to the DVC remote") from None
+            raise RemoteError(f"{what} {ref.oid[:12]} could not be read from the DVC remote: {first_line(e)}",
+                              "check the remote's address and credentials (read from the environment, such as "
+                              "AWS_ACCESS_KEY_ID, or DVC's global config: a clone has no .dvc/config.local)") from None
         return verify(ref, data, what, path, "push a good copy to the remote")
+
+
+def _not_found(e: BaseException | None) -> bool:
+    """Whether ``e``, or an error it was raised from, is a file not found (DVC wraps it)."""
+    seen = 0
+    while e is not None and seen < 10:
+        if isinstance(e, FileNotFoundError):
+            return True
+        e, seen = e.__cause__ or e.__context__, seen + 1
+    return False
 
 
 def first_line(e: BaseException) -> str:
