@@ -23,7 +23,7 @@ from annover.errors import UsageError
 from annover.model import canonical as C
 from annover.repo.core import check_columns
 from annover.repo.functions import RepoLike, open_repo
-from annover.repo.layout import RemoteLayout as Layout, not_on_remote, remote_layout
+from annover.repo.layout import RemoteLayout as Layout, cannot_read_remote, not_on_remote, remote_layout
 
 if TYPE_CHECKING:  # pragma: no cover
     import dask.dataframe as dd
@@ -65,6 +65,8 @@ def read(url: str | None = None, rev: str = "HEAD", table: str = "annotations", 
         out = _merge(dd_, layout, read, storage_options or {})
     except FileNotFoundError as e:
         raise not_on_remote(layout, rev, e) from None
+    except Exception as e:  # fsspec backends raise their own errors (botocore's: no address, no keys)
+        raise cannot_read_remote(layout, rev, e) from None
     return out if read == cols else out[cols]
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import socket
 import subprocess
 from pathlib import Path
 
@@ -111,6 +112,15 @@ def test_dask_over_s3(tmp_path, s3_env):  # noqa: F811
     repo2 = annover.Repo(clone)
     with pytest.raises(ObjectError, match="push"):
         annover.dask.read(f"s3://{bucket}/elsewhere", "v2", repo=repo2, storage_options=so)
+    # a remote that does not answer: a remote error (exit 10), not a version to push, nor botocore's own
+    port = socket.socket()
+    port.bind(("127.0.0.1", 0))
+    dead = {"endpoint_url": f"http://127.0.0.1:{port.getsockname()[1]}"}
+    port.close()
+    with pytest.raises(RemoteError) as e:
+        annover.dask.read(f"s3://{bucket}/store", "v2", repo=repo2, storage_options={**dead, "config_kwargs": {
+            "retries": {"max_attempts": 1}, "connect_timeout": 2}})
+    assert e.value.exit_code == 10 and "could not be read" in str(e.value)
 
 
 @pytest.fixture(scope="module")

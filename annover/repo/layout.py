@@ -21,7 +21,7 @@ from annover.errors import ObjectError, RemoteError, UsageError
 from annover.model import canonical as C
 from annover.repo.core import RepoCore
 from annover.store.dvc import redact
-from annover.store.objects import ObjectRef, ObjectStore, first_line, verify
+from annover.store.objects import ObjectRef, ObjectStore, first_line, not_found, verify
 from annover.store.snapshots import Layout, SnapshotRef, read_manifest
 from annover.store.versions import Version
 
@@ -100,8 +100,12 @@ class RemoteStore(ObjectStore):
             with fsspec.open(url, "rb", **self.storage_options) as f:
                 data = f.read()
         except Exception as e:  # fsspec backends raise their own errors
-            raise ObjectError(f"{what} {ref.oid[:12]} could not be read from {redact(url)}: {first_line(e)}",
-                              "push the version first: `annover push`") from None
+            if not_found(e):
+                raise ObjectError(f"{what} {ref.oid[:12]} could not be read from {redact(url)}: {first_line(e)}",
+                                  "push the version first: `annover push`") from None
+            raise RemoteError(f"{what} {ref.oid[:12]} could not be read from {redact(url)}: {redact(first_line(e))}",
+                              "check the remote's address and keys (storage_options=, or AWS_ACCESS_KEY_ID... in "
+                              "the environment)") from None
         return verify(ref, data, what, redact(url), "push a good copy: `annover push` from a clone that has it")
 
 
@@ -134,6 +138,14 @@ def not_on_remote(layout: RemoteLayout, rev: str, e: BaseException) -> RemoteErr
     return RemoteError(f"version {rev} ({layout.version[:12]}): a part of its {layout.table} is not on the DVC remote: "
                        f"{redact(first_line(e))}",
                        "run `annover push` to copy the version's objects there, or name the remote that holds them")
+
+
+def cannot_read_remote(layout: RemoteLayout, rev: str, e: BaseException) -> RemoteError:
+    """What a reader says when the remote does not answer or refuses it (``e``: the engine's error)."""
+    return RemoteError(f"version {rev} ({layout.version[:12]}): the DVC remote could not be read: "
+                       f"{redact(first_line(e))}",
+                       "check the remote's address and keys (storage_options=, or AWS_ACCESS_KEY_ID... in the "
+                       "environment); `annover status` asks the remote the same way")
 
 
 def _snapshots(v: Version) -> list[tuple[str, SnapshotRef]]:

@@ -224,7 +224,7 @@ class FsStore(ObjectStore):
             with self.fs.open(path, "rb") as f:
                 data = f.read()
         except Exception as e:  # fsspec backends raise their own errors
-            if _not_found(e):  # the object, or the listing naming it, is not on the remote
+            if not_found(e):  # the object, or the listing naming it, is not on the remote
                 raise ObjectError(f"{what} {ref.oid[:12]} could not be read: {first_line(e)}",
                                   "check that the version was pushed to the DVC remote") from None
             raise RemoteError(f"{what} {ref.oid[:12]} could not be read from the DVC remote: {first_line(e)}",
@@ -233,7 +233,7 @@ class FsStore(ObjectStore):
         return verify(ref, data, what, path, "push a good copy to the remote")
 
 
-def _not_found(e: BaseException | None) -> bool:
+def not_found(e: BaseException | None) -> bool:
     """Whether ``e``, or an error it was raised from, is a file not found (DVC wraps it)."""
     seen = 0
     while e is not None and seen < 10:
