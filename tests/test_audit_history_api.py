@@ -302,3 +302,15 @@ def test_a_loop_command_on_a_version_not_pulled_names_it_by_its_tag(two_rounds, 
     for cmd in (("agreement", "v2"), ("suspects", "v2"), ("export", "v2", "--format", "csv", "--out", "x.csv")):
         code, _, err = invoke(*cmd)
         assert code == 8 and re.search(r"`annover pull v[12]`", err) and v1.id not in err and v2.id not in err, (cmd, err)
+
+
+def test_status_of_a_version_neither_here_nor_on_the_remote_says_where_to_push_it(two_rounds, tmp_path, monkeypatch):
+    repo, v1, v2 = two_rounds  # nothing pushed
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(repo.root), str(clone), cwd=tmp_path)
+    monkeypatch.chdir(clone)
+    code, out, err = invoke("status")
+    assert code == 0 and "not here either" in out and "clone that made the version" in out, out
+    monkeypatch.chdir(repo.root)
+    code, out, err = invoke("status")
+    assert code == 0 and "pushed: no (run `annover push`)" in out, out

@@ -30,7 +30,11 @@ def _render_status(out: StatusResult) -> None:
     r = out.remote
     echo(f"remote: {r.name} {r.url}" if r else "remote: none (set one with `annover init --remote URL`)")
     if out.head:
-        echo(f"pushed: {_PUSHED[out.pushed]}")
+        if out.pushed is False and out.missing_locally:  # neither here nor there: push cannot send it from here
+            echo("pushed: no, and its objects are not here either (push them from the clone that made the "
+                 "version: `annover push` there)")
+        else:
+            echo(f"pushed: {_PUSHED[out.pushed]}")
         if out.unpushed is not None:
             echo(f"versions not pushed: {len(out.unpushed)} of {out.versions}"
                        + (" (run `annover push`)" if out.unpushed else ""))
