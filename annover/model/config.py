@@ -268,7 +268,8 @@ class LabelingConfig:
     def __init__(self, text: str, source: str = "config", background: bool = False,
                  validate: bool = True) -> None:
         if not isinstance(text, str) or not text.strip():
-            raise ConfigError(f"{source}: empty labeling config", "give a Label Studio XML config (a <View> with its tags)")
+            raise ConfigError(f"{source}: empty labeling config",
+                              "give a Label Studio XML config (a <View> with its tags)")
         self.text = text
         self.source = source
         self._controls, self._objects = _walk(_parse_xml(text, source))
