@@ -15,13 +15,18 @@ import annover
 from annover.labelstudio import Datasets, tasks
 
 from .conftest import git
+from annover.errors import InputError
+
 from .ls_fixtures import (  # noqa: F401 - fixtures
+    IMAGE_CONFIG,
     TEXT_CONFIG,
     annotator2,
     choice,
     cli,
+    data_dir,
     ls,
     ls_server,
+    png_bytes,
     project_factory,
     sdk_admin,
 )
@@ -225,3 +230,19 @@ def test_update_config_that_orphans_labels_in_use_is_refused_as_label_studio_doe
     code, out, err = cli("dataset", "create", p.title, "--config", str(more), "--update-config")
     assert code == 0, err
     assert "mixed" in sdk_admin.projects.get(id=p.id).label_config
+
+
+def test_a_push_whose_files_the_server_cannot_serve_leaves_no_storage_behind(ls, ls_server, project_factory,
+                                                                            sdk_admin, data_dir):  # noqa: F811
+    """--document-root a folder below the server's real one: the storage is connected, then the
+    check that Label Studio serves a file fails (HTTP 404); nothing is sent and the storage this
+    push connected is removed."""
+    p = project_factory("storage", IMAGE_CONFIG)
+    folder = data_dir / "imgs"
+    folder.mkdir()
+    (folder / "a.png").write_bytes(png_bytes((255, 0, 0)))
+    before = ls.raw("GET", "api/storages/localfiles/", what="listing", params={"project": p.id})
+    with pytest.raises(InputError, match="cannot serve"):
+        tasks.push(ls, p.id, str(folder), document_root=str(data_dir))
+    after = ls.raw("GET", "api/storages/localfiles/", what="listing", params={"project": p.id})
+    assert after == before == [] and server_tasks(sdk_admin, p.id) == []

@@ -134,17 +134,22 @@ class LocalFiles:
         listing = client.raw("GET", "api/storages/localfiles/", what="listing local storages",
                              params={"project": project.id})
         have = [Path(s["path"]) for s in (listing or []) if s.get("path")]
+        made: list[int] = []
         for d in dirs:
             if any(d == h or h in d.parents for h in have) or dry_run:
                 continue
-            client.raw("POST", "api/storages/localfiles/", what=f"connecting local storage {d}", retries=0,
-                       json_body={"project": project.id, "path": str(d), "use_blob_urls": True,
-                                  "title": f"annover: {d.name}"[:256], "recursive_scan": True})
+            got = client.raw("POST", "api/storages/localfiles/", what=f"connecting local storage {d}", retries=0,
+                             json_body={"project": project.id, "path": str(d), "use_blob_urls": True,
+                                        "title": f"annover: {d.name}"[:256], "recursive_scan": True})
+            if isinstance(got, dict) and isinstance(got.get("id"), int):
+                made.append(got["id"])
         if not dry_run:
             first = self.files[0]
             rel = first.relative_to(self.root).as_posix()  # type: ignore[arg-type]
             status = client.status_of("data/local-files/", params={"d": rel}, what=f"reading {first}")
             if status != 200:
+                for sid in made:  # nothing is sent: the storages this push connected go too
+                    client.raw("DELETE", f"api/storages/localfiles/{sid}", what=f"removing local storage {sid}")
                 raise InputError(
                     f"Label Studio cannot serve {first} (HTTP {status} for {LOCAL_FILES_PREFIX}{rel})",
                     f"the server's {ENV_DOCUMENT_ROOT} must be {self.root}, with "
