@@ -368,10 +368,14 @@ def test_config_new_out_unicode_file_is_utf8(tmp_path):
 
 
 def test_config_new_out_in_a_missing_folder(tmp_path):
+    """The folder is made, as export, diff and report make theirs; one that cannot be is exit 2."""
     out = tmp_path / "nope" / "l.xml"
     code, stdout, err = annover("config", "new", "ner", "--labels", "PER", "--out", str(out))
-    assert (code, stdout) == (3, "")
-    assert err.startswith(f"Error: {out}: cannot write: No such file or directory — check that the folder")
+    assert (code, stdout) == (0, "") and LabelingConfig.from_file(str(out)).controls["label"].labels == ("PER",)
+    (tmp_path / "file").write_text("x")
+    bad = tmp_path / "file" / "l.xml"  # under a file: no folder can be made there
+    code, stdout, err = annover("config", "new", "ner", "--labels", "PER", "--out", str(bad))
+    assert (code, stdout) == (2, "") and err.startswith(f"Error: {bad}: cannot write") and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("args, code, err", [

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from annover.cli import emit_json, info, json_option
-from annover.errors import InputError, UsageError
+from annover.errors import UsageError
 from annover.model.config import LabelingConfig
 from annover.model.templates import TEMPLATES, get, render
 
@@ -98,6 +98,11 @@ def _write(path: str, text: str, force: bool) -> None:
     """Write ``text`` to ``path``: never over an existing file unless ``force`` (then by rename)."""
     p = Path(path)
     data = text.encode("utf-8")
+    try:  # as export, diff and report make their --out's folder
+        p.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"{path}: cannot write: {e.strerror or e} (making its folder)",
+                         "choose an --out in a folder you can write") from None
     try:
         if not force:
             with open(p, "xb") as f:  # exclusive create: an existing file is never touched
@@ -114,8 +119,8 @@ def _write(path: str, text: str, force: bool) -> None:
     except IsADirectoryError:
         raise UsageError(f"{path} is a directory", "give a file name with --out") from None
     except OSError as e:
-        raise InputError(f"{path}: cannot write: {e.strerror or e}",
-                         "check that the folder exists and is writable") from None
+        raise UsageError(f"{path}: cannot write: {e.strerror or e}",
+                         "choose an --out in a folder you can write") from None
 
 
 @config.command(epilog="""\b
