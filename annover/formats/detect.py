@@ -139,7 +139,8 @@ def _folder(root: Path) -> str:
         return Format.VOC
     if not found:
         what = ("label files under labels/ but no data.yaml or classes.txt" if labels else
-                f"{names[0]} but no label files under labels/" if names else "no data.yaml, classes.txt or *.xml")
+                f"{names[0]} but no label files under labels/" if names else
+                "no data.yaml, classes.txt or Pascal VOC *.xml (whose root is <annotation>)")
         raise fail(root, f"not a training-format folder: {what}",
                    "give a YOLO folder (data.yaml or classes.txt, labels/*.txt) or a Pascal VOC folder "
                    "(Annotations/*.xml), or pass --format")
