@@ -746,6 +746,7 @@ def test_hf_load_and_export_have_classlabels_from_the_config(two_rounds, tmp_pat
     for r in a:
         assert len(r["tokens"]) == len(r["entities_tags"])
         assert r["text"] is not None and r["task_key"]
+    assert "width" not in a.features and "height" not in a.features  # text has no size
     code, _, err = invoke("export", "v2", "--format", "hf", "--out", str(tmp_path / "hf"), "--resolve", "latest")
     assert code == 0, err
     back = datasets.load_from_disk(str(tmp_path / "hf"))

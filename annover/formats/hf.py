@@ -136,7 +136,9 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> 
     fields = sorted({o.field for o in cfg.objects.values() if o.from_data})
     spec: dict[str, Any] = {"task_key": datasets.Value("string")}
     spec.update({f: datasets.Value("string") for f in fields})
-    spec.update({"width": datasets.Value("int64"), "height": datasets.Value("int64")})
+    sized = any(o.tag == "Image" for o in cfg.objects.values())  # an image's size; text has none
+    if sized:
+        spec.update({"width": datasets.Value("int64"), "height": datasets.Value("int64")})
     for c in controls:
         spec.update(_feature(c))
     text_of = {c.name: cfg.objects[c.to_name[0]].field for c in controls
@@ -152,9 +154,10 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> 
         it = type(it)(it.task_key, it.data, keep, it.size)
         row: dict[str, Any] = {"task_key": it.task_key}
         row.update({f: None if it.data.get(f) is None else str(it.data.get(f)) for f in fields})
-        size = next(((r.region.get("original_width"), r.region.get("original_height")) for r in it.regions
-                     if r.region.get("original_width")), it.size or (None, None))
-        row["width"], row["height"] = size
+        if sized:
+            size = next(((r.region.get("original_width"), r.region.get("original_height")) for r in it.regions
+                         if r.region.get("original_width")), it.size or (None, None))
+            row["width"], row["height"] = size
         for c in controls:
             row.update(_value(c, it.regions, it.data.get(text_of.get(c.name, ""))))
         several += sum(1 for c in single if len({lb for r in it.regions if r.from_name == c for lb in r.labels}) > 1)
