@@ -308,6 +308,10 @@ def test_suspects_rank_majority_model_and_changed_with_reasons():
     assert res.task_keys() == ["t1", "t2", "t3"]
     assert doc["counts"] == {"majority": 1, "model": 1, "changed": 1}
     assert suspects(answers_table(rows), preds, threshold=0.99).items[0]["task_key"] == "t1"
+    odd = 'say "hi" it\'s'  # a label with both quotes reads as written, not as Python's repr of it
+    rows = [{"task": "t1", "who": w, "labels": [lab]} for w, lab in (("w0", odd), ("w1", "b"), ("w2", "b"))]
+    text = suspects(answers_table(rows), None).to_json()["suspects"][0]["reasons"][0]["text"]
+    assert text == "w0 said 'say \"hi\" it's'; 2 of 2 others said 'b'", text
 
 
 # ---------------------------------------------------------------- sample

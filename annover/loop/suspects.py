@@ -117,8 +117,13 @@ def _majority(s: "Q.Session", add: Any) -> None:
         r = _shown(r)
         add(r["task_key"], r["from_name"], r["label"], {
             "kind": "majority", "weight": round(int(r["other_votes"]) / int(r["others"]), 6), "annotator": r["annotator"],
-            "text": f"{r['annotator']} said {r['label']!r}; {r['other_votes']} of {r['others']} others said "
-                    f"{r['other']!r}"})
+            "text": f"{r['annotator']} said {_q(r['label'])}; {r['other_votes']} of {r['others']} others said "
+                    f"{_q(r['other'])}"})
+
+
+def _q(label: Any) -> str:
+    """A label as written, in quotes (not Python's repr: ``say "hi" it's`` stays as it is)."""
+    return f"'{label}'"
 
 
 def _model(s: "Q.Session", add: Any, threshold: float, models: list[str] | None) -> None:
@@ -133,7 +138,7 @@ def _model(s: "Q.Session", add: Any, threshold: float, models: list[str] | None)
         r = _shown(r)
         add(r["task_key"], r["from_name"], r["label"], {
             "kind": "model", "weight": round(float(r["score"]), 6), "model": r["model_version"],
-            "text": f"labeled {r['label']!r}; {r['model_version']} says {r['predicted']!r} "
+            "text": f"labeled {_q(r['label'])}; {r['model_version']} says {_q(r['predicted'])} "
                     f"(score {r['score']:.2f})"})
 
 
@@ -149,4 +154,4 @@ def _changed(s: "Q.Session", add: Any, since: str | None) -> None:
         add(r["task_key"], r["from_name"], r["label"], {
             "kind": "changed", "weight": CHANGED_WEIGHT, "annotator": r["annotator"],
             "text": f"{r['annotator']}'s answer changed since {since or 'the earlier version'}: "
-                    f"{r['before']!r} -> {r['label']!r}"})
+                    f"{_q(r['before'])} -> {_q(r['label'])}"})
