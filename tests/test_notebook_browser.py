@@ -242,3 +242,33 @@ def test_voila_clicks_keys_skip_back_then_the_saved_version_holds_them(voila, tm
     rows = repo.diff("v2", res.tag).rows.to_pylist()
     assert sorted((r["change"], r["task_key"], r["answer_key"], r["labels_b"]) for r in rows) == sorted(
         ("added", k, f"{VOILA_WHO}#0", labs) for k, labs in expected.items())
+
+
+def test_past_the_end_with_nothing_answered_says_so_and_shift_keys_answer(tmp_path, monkeypatch):
+    """→ past the last task with none answered: the widget says how many are left, not "all
+    answered"; a label key with Shift (or Caps Lock) answers as the key itself does; text is
+    laid out in its own direction."""
+    monkeypatch.chdir(tmp_path)
+    ann = annover.annotate(["great phone", "بطارية سيئة", "ok"], labels=["positive", "negative"])
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 820, "height": 640}, device_scale_factor=1)
+            _open(page, ann)
+            assert page.get_attribute(".annover-text", "dir") == "auto"
+            for n in range(1, 4):
+                page.keyboard.press("ArrowRight")
+                _settle(page, n)
+            done = page.inner_text(".annover-done")
+            assert "3 of 3 tasks not answered yet" in done and "All" not in done, done
+            for n in range(4, 7):
+                page.keyboard.press("ArrowLeft")
+                _settle(page, n)
+            assert ann.session.position == 0 and not ann.session.answers
+            labels = annover.annotate(["a", "b"], labels=[f"l{i}" for i in range(11)])  # keys 1-9, then a, b
+            _open(page2 := browser.new_page(), labels)
+            page2.keyboard.press("Shift+A")  # "A": label l9, as "a"
+            page2.wait_for_function("window.sent >= 1")
+            assert labels.session.answers[labels.session.tasks[0].key].labels == ("l9",)
+        finally:
+            browser.close()

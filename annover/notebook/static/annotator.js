@@ -31,8 +31,9 @@ function render({ model, el: root }) {
   const onKey = (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const view = model.get("view") || {};
-    const label = (view.labels || []).find((l) => l.key === ev.key);
-    const action = CONTROL_KEYS[ev.key];
+    const key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;  // Shift or Caps Lock: the same key
+    const label = (view.labels || []).find((l) => l.key === key);
+    const action = CONTROL_KEYS[key];
     if (label) send("choose", { label: label.name });
     else if (action === "submit" && !view.multiple) return;
     else if (action) send(action);
@@ -49,13 +50,17 @@ function render({ model, el: root }) {
     const shown = Math.min(p.position + 1, p.total);
     const task = v.task;
     const content = !task
-      ? el("div", { class: "annover-done" }, `All ${p.total} tasks answered. `,
-          el("code", {}, "annotator.save(message=...)"), " makes a version.")
+      ? (answered < p.total
+        ? el("div", { class: "annover-done" }, `${p.total - answered} of ${p.total} tasks not answered yet: `,
+            el("kbd", {}, "←"), " goes back to them; ", el("code", {}, ".save(message=...)"),
+            " makes a version of what is answered.")
+        : el("div", { class: "annover-done" }, `All ${p.total} tasks answered. `,
+            el("code", {}, ".save(message=...)"), " makes a version."))
       : task.kind === "image"
         ? (task.src
           ? el("img", { class: "annover-image", src: task.src, alt: task.value })
           : el("div", { class: "annover-missing" }, `image not found: ${task.value}`))
-        : el("div", { class: "annover-text" }, String(task.value ?? ""));
+        : el("div", { class: "annover-text", dir: "auto" }, String(task.value ?? ""));
     const pred = task && task.prediction
       ? el("div", { class: "annover-prediction" }, `model ${task.prediction.model_version} suggests `,
           el("b", {}, task.prediction.labels.join(", ") || "(nothing)"),
@@ -85,7 +90,8 @@ function render({ model, el: root }) {
       el("span", { class: "annover-who" }, v.annotator || ""),
       el("span", { class: "annover-saved" + (v.saved && v.saved.ok ? " ok" : "") }, (v.saved && v.saved.text) || ""));
     box.replaceChildren(...[head,
-      el("div", { class: "annover-key" }, task ? `task ${task.key}` : "", el("span", { class: "annover-state" }, state)),
+      el("div", { class: "annover-key" }, task ? `task ${task.key}` + (task.kind === "image" && task.value
+        ? ` · ${String(task.value).split("/").pop()}` : "") : "", el("span", { class: "annover-state" }, state)),
       el("div", { class: "annover-content" }, content), pred, labels, nav,
       v.error ? el("div", { class: "annover-error" }, v.error) : null].filter((c) => c !== null));
   };
