@@ -143,6 +143,23 @@ def test_report_renders_in_chromium_with_no_errors_and_no_requests(loop_repo, tm
             assert shot.stat().st_size > 20000
             if os.environ.get("ANNOVER_REPORT_SCREENSHOT"):
                 shutil.copy(shot, os.environ["ANNOVER_REPORT_SCREENSHOT"])
+            # a label keeps its colour from the overview's bars to the class balance of the history
+            fills = page.evaluate("""() => {
+                const out = {};
+                for (const r of document.querySelectorAll("svg.chart rect")) {
+                  const t = r.querySelector("title"); if (!t) continue;
+                  const m = t.textContent.match(/^(?:v\\d+ )?(positive|negative|neutral):/);
+                  if (m) (out[m[1]] = out[m[1]] || new Set()).add(r.getAttribute("fill"));
+                }
+                return Object.fromEntries(Object.entries(out).map(([k, v]) => [k, [...v]]));
+            }""")
+            assert fills and all(len(v) == 1 for v in fills.values()), fills
+            # on a phone the page is no wider than the screen: charts scale, tables scroll inside
+            phone = browser.new_page(viewport={"width": 390, "height": 844})
+            phone.goto(out.as_uri())
+            phone.wait_for_load_state("load")
+            assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+            phone.screenshot(path=str(tmp_path / "report-phone.png"), full_page=False)
         finally:
             browser.close()
     assert errors == []

@@ -128,12 +128,11 @@ def bars(items: list[tuple[str, float]], width: int = 520, unit: str = "") -> st
     for i, (name, v) in enumerate(items):
         w = (width - label_w - 60) * (v / top)
         y = i * h
-        rows.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{_e(name[:28])}</text>'
+        rows.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{_e(_short(name, 22))}</text>'
                     f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{h - 6}" '
                     f'fill="{PALETTE[i % len(PALETTE)]}"><title>{_e(name)}: {_e(v)}</title></rect>'
                     f'<text x="{label_w + w + 5:.1f}" y="{y + 15}">{_e(_num(v))}{unit}</text>')
-    return (f'<svg class="chart" width="{width}" height="{len(items) * h + 4}" role="img" '
-            f'xmlns="http://www.w3.org/2000/svg">{"".join(rows)}</svg>')
+    return _svg(width, len(items) * h + 4, "".join(rows))
 
 
 def heatmap(labels_y: list[str], labels_x: list[str], matrix: list[list[float]], x_title: str = "",
@@ -146,10 +145,10 @@ def heatmap(labels_y: list[str], labels_x: list[str], matrix: list[list[float]],
     out = []
     for j, lx in enumerate(labels_x):
         x = left + j * cell + cell / 2
-        out.append(f'<text transform="translate({x:.1f},{top_m - 6}) rotate(-40)" font-size="11">{_e(lx[:18])}</text>')
+        out.append(f'<text transform="translate({x:.1f},{top_m - 6}) rotate(-40)" font-size="11">{_e(_short(lx, 16))}</text>')
     for i, ly in enumerate(labels_y):
         y = top_m + i * cell
-        out.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end" font-size="11">{_e(ly[:18])}</text>')
+        out.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end" font-size="11">{_e(_short(ly, 16))}</text>')
         for j, v in enumerate(matrix[i]):
             t = v / top
             diag = labels_x[j] == ly
@@ -164,7 +163,7 @@ def heatmap(labels_y: list[str], labels_x: list[str], matrix: list[list[float]],
     out.append(f'<text x="{left + len(labels_x) * cell / 2:.1f}" y="{h - 6}" text-anchor="middle" class="axis">{_e(x_title)}</text>')
     out.append(f'<text transform="translate(12,{top_m + len(labels_y) * cell / 2:.1f}) rotate(-90)" '
                f'text-anchor="middle" class="axis">{_e(y_title)}</text>')
-    return f'<svg class="chart" width="{w}" height="{h}" role="img" xmlns="http://www.w3.org/2000/svg">{"".join(out)}</svg>'
+    return _svg(w, h, "".join(out))
 
 
 def lines(xs: list[str], series: dict[str, list[float | None]], lo: float = 0.0, hi: float = 1.0,
@@ -194,13 +193,17 @@ def lines(xs: list[str], series: dict[str, list[float | None]], lo: float = 0.0,
         for (x, y), v in zip(pts, [v for v in vals if v is not None]):
             out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{_e(name)}: {v:.3f}</title></circle>')
         out.append(f'<rect x="{left + pw + 12}" y="{top + k * 18}" width="10" height="10" fill="{colour}"/>'
-                   f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(name[:20])}</text>')
-    return f'<svg class="chart" width="{width}" height="{height}" role="img" xmlns="http://www.w3.org/2000/svg">{"".join(out)}</svg>'
+                   f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(_short(name, 20))}</text>')
+    return _svg(width, height, "".join(out))
 
 
-def stacked(xs: list[str], shares: list[dict[str, int]], width: int = 560, height: int = 190) -> str:
-    """Class balance per version: one 100% bar per version, a colour per label."""
-    labels = sorted({k for s in shares for k in s})
+def stacked(xs: list[str], shares: list[dict[str, int]], width: int = 560, height: int = 190,
+            order: list[str] | None = None) -> str:
+    """Class balance per version: one 100% bar per version, a colour per label (``order``: the
+    labels in the order the overview's bars take them, so that a label keeps its colour)."""
+    present = {k for s in shares for k in s}
+    labels = [lab for lab in dict.fromkeys([*(order or []), *sorted(present)]) if lab in present]
+    colour = {lab: PALETTE[i % len(PALETTE)] for i, lab in enumerate(dict.fromkeys([*(order or []), *sorted(present)]))}
     if not xs or not labels:
         return '<p class="muted">nothing to show</p>'
     left, right, top, bottom = 10, 150, 10, 30
@@ -214,13 +217,24 @@ def stacked(xs: list[str], shares: list[dict[str, int]], width: int = 560, heigh
             h = ph * s.get(lab, 0) / total
             y -= h
             out.append(f'<rect x="{left + i * bw + 3:.1f}" y="{y:.1f}" width="{bw - 6:.1f}" height="{h:.1f}" '
-                       f'fill="{PALETTE[k % len(PALETTE)]}"><title>{_e(x)} {_e(lab)}: {s.get(lab, 0)} '
+                       f'fill="{colour[lab]}"><title>{_e(x)} {_e(lab)}: {s.get(lab, 0)} '
                        f'({100 * s.get(lab, 0) / total:.0f}%)</title></rect>')
         out.append(f'<text x="{left + i * bw + bw / 2:.1f}" y="{height - 10}" text-anchor="middle" font-size="10">{_e(x[:10])}</text>')
-    for k, lab in enumerate(labels[:8]):
-        out.append(f'<rect x="{left + pw + 12}" y="{top + k * 18}" width="10" height="10" fill="{PALETTE[k % len(PALETTE)]}"/>'
-                   f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(lab[:20])}</text>')
-    return f'<svg class="chart" width="{width}" height="{height}" role="img" xmlns="http://www.w3.org/2000/svg">{"".join(out)}</svg>'
+    for k, lab in enumerate(list(reversed(labels))[:8]):  # top down, as the stacks are
+        out.append(f'<rect x="{left + pw + 12}" y="{top + k * 18}" width="10" height="10" fill="{colour[lab]}"/>'
+                   f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(_short(lab, 20))}</text>')
+    return _svg(width, height, "".join(out))
+
+
+def _svg(width: float, height: float, body: str) -> str:
+    """A chart that scales down to a narrow screen (its viewBox) and keeps its size on a wide one."""
+    return (f'<svg class="chart" width="{width}" height="{height}" viewBox="0 0 {width} {height}" role="img" '
+            f'xmlns="http://www.w3.org/2000/svg">{body}</svg>')
+
+
+def _short(name: str, n: int) -> str:
+    """``name`` cut to ``n`` characters with an ellipsis (the whole name is in the chart's tooltip)."""
+    return name if len(name) <= n else name[:n - 1] + "…"
 
 
 def table(head: list[str], rows: list[list[Any]], cls: str = "") -> str:
@@ -364,7 +378,8 @@ def _history(d: dict) -> str:
         xs, {c: [v["agreement"].get(c) for v in h] for c in controls}, lo=min(
             [0.0] + [x for v in h for x in v["agreement"].values() if x is not None]))
     for ctl in sorted({c for v in h for c in v["labels"]}):
-        out += f"<h3>Class balance: {_e(ctl)}</h3>" + stacked(xs, [v["labels"].get(ctl, {}) for v in h])
+        out += f"<h3>Class balance: {_e(ctl)}</h3>" + stacked(xs, [v["labels"].get(ctl, {}) for v in h],
+                                                             order=d["config_labels"].get(ctl, []))
     return out
 
 
@@ -403,6 +418,8 @@ table{border-collapse:collapse;margin:6px 0 10px;font-size:12.5px}th,td{border:1
 th{background:#eef2f7}tbody tr:nth-child(even){background:#fafbfd}.wide td:last-child{max-width:560px}
 svg.chart{display:block;margin:4px 0;font-size:12px;font-family:inherit}.row{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}
 nav a{margin-right:12px}.axis{font-size:11px;fill:#555}
+svg.chart{max-width:100%;height:auto}table{display:block;max-width:100%;overflow-x:auto}.row>*{min-width:0;max-width:100%}
+@media (max-width:640px){main{padding:12px}.row{gap:8px}}
 """
 
 
