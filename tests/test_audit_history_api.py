@@ -314,3 +314,17 @@ def test_status_of_a_version_neither_here_nor_on_the_remote_says_where_to_push_i
     monkeypatch.chdir(repo.root)
     code, out, err = invoke("status")
     assert code == 0 and "pushed: no (run `annover push`)" in out, out
+
+
+@pytest.mark.parametrize("cmd", [("log",), ("show", "v2"), ("agreement", "v2"), ("diff", "v1", "v2", "--rows")])
+def test_a_reader_that_leaves_early_is_not_an_error(two_rounds, cmd):
+    """``annover log | head -1``: the reader closes the pipe; annover ends quietly with 0 (click
+    turned EPIPE into exit 1, some of the time, by its own sys.exit)."""
+    repo, v1, v2 = two_rounds
+    for _ in range(3):
+        p = subprocess.Popen([sys.executable, "-m", "annover", *cmd], cwd=repo.root, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE)
+        p.stdout.readline()
+        p.stdout.close()  # as `head -1` does once it has its line
+        err = p.stderr.read().decode()
+        assert p.wait(timeout=120) == 0 and err.strip() == "", (cmd, p.returncode, err)

@@ -6,6 +6,7 @@ starts fast. Data goes to stdout, messages and progress to stderr.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
@@ -116,8 +117,14 @@ def run(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
-    except BrokenPipeError:
+    except BrokenPipeError:  # the reader left: nothing more to write, and nothing at exit's flush either
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    except SystemExit as e:
+        if type(sys.stdout).__name__ == "_PacifyFlushWrapper":  # click's answer to EPIPE: the reader left (`| head`)
+            return 0
+        raise
     except Exception as e:  # a bug: say so, keep the traceback for ANNOVER_DEBUG
         if os.environ.get("ANNOVER_DEBUG"):
             raise
