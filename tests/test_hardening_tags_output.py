@@ -153,6 +153,7 @@ def test_export_onto_the_repositorys_own_files_is_refused(two_rounds, out):
     ["suspects", "v2", "--out"],
     ["sample", "v2", "--strategy", "random", "--n", "2", "--no-record", "--out"],
     ["report", "v1..v2", "--force", "--out"],
+    ["config", "new", "ner", "--labels", "A", "--force", "--out"],
 ])
 @pytest.mark.parametrize("out", [".annover/HEAD", ".annover/config.json", ".git/config", ".dvc/config", "x.dvc"])
 def test_every_output_option_refuses_the_repositorys_own_files(two_rounds, cmd, out):

@@ -9,10 +9,14 @@ from pathlib import Path
 
 import click
 
+from annover._lazy import lazy
 from annover.cli import emit_json, info, json_option
-from annover.errors import UsageError
+from annover.errors import NotARepoError, UsageError
 from annover.model.config import LabelingConfig
 from annover.model.templates import TEMPLATES, get, render
+
+repo_ = lazy("annover.repo")  # only for --out: `config list` and printing start without it
+outputs_ = lazy("annover.repo.outputs")
 
 
 def split_labels(labels_csv: tuple[str, ...], labels_one: tuple[str, ...]) -> list[str]:
@@ -94,9 +98,22 @@ def new(template: str, labels_csv: tuple[str, ...], labels_one: tuple[str, ...],
         click.echo(text, nl=False)
 
 
+def _check_out(p: Path) -> None:
+    """Refuse an --out onto what git, DVC and annover keep, in the repository it would land in."""
+    at = next((d for d in (p.parent, *p.parent.parents) if d.is_dir()), Path("."))
+    try:
+        repo = repo_.Repo(at)
+    except NotARepoError:
+        return
+    outputs_.check_not_owned(repo, p, "--out")
+
+
 def _write(path: str, text: str, force: bool) -> None:
     """Write ``text`` to ``path``: never over an existing file unless ``force`` (then by rename)."""
     p = Path(path)
+    if not path.strip() or path == "-":
+        raise UsageError(f"--out {path!r} is not a file name", "leave --out out to print the config")
+    _check_out(p)
     data = text.encode("utf-8")
     try:  # as export, diff and report make their --out's folder
         p.parent.mkdir(parents=True, exist_ok=True)
