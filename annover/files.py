@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["file_mode", "sha256_file", "write_atomic", "write_chunks_atomic", "write_files"]
+__all__ = ["file_mode", "long_name", "sha256_file", "unwritable", "write_atomic", "write_chunks_atomic", "write_files"]
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _DIR_FD = os.open in os.supports_dir_fd
@@ -141,3 +141,35 @@ def sha256_file(path: "str | Path") -> str:
     """The sha256 of a file's content, read in blocks (never whole into memory)."""
     with open(path, "rb") as f:
         return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+#: Bytes a file name may have on the file systems annover writes to, less the room its temporary name takes.
+_NAME_ROOM = 255 - 40
+
+
+def unwritable(path: str | Path) -> str | None:
+    """Why a file could not be written at ``path`` (its folder made if missing), or None: checked
+    before the work that would end in writing it (a folder under a file, no permission, a name
+    too long for the file system)."""
+    p = Path(path)
+    long = long_name(p)
+    if long:
+        return long
+    below = next((d for d in p.absolute().parents if d.exists()), None)
+    if below is not None and not below.is_dir():
+        return f"{below} is a file, not a folder"
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".annover-check.", suffix=".tmp", dir=p.parent)
+        os.close(fd)
+        os.unlink(tmp)
+    except OSError as e:
+        return e.strerror or str(e)
+    return None
+
+
+def long_name(path: str | Path) -> str | None:
+    """Why ``path``'s name is too long for a file system, or None (no look at the disk: such a
+    name makes every look at the path fail, so it is checked first)."""
+    n = len(os.fsencode(Path(path).name))
+    return f"its name is {n} bytes long; file systems take 255" if n > _NAME_ROOM else None

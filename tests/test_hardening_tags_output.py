@@ -306,3 +306,24 @@ def test_conll_of_image_labels_is_refused(repo, tmp_path):
     p = run_cli("export", "v1", "--format", "conll", "--out", str(tmp_path / "x.conll"), cwd=repo.root)
     assert p.returncode == 2 and "<Image>, no <Text>" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.conll").exists()
+
+
+@pytest.mark.parametrize("cmd", [
+    ["diff", "v1", "v2", "--output"],
+    ["suspects", "v2", "--out"],
+    ["sample", "v2", "--strategy", "random", "--n", "2", "--no-record", "--out"],
+    ["report", "v1..v2", "--out"],
+    ["export", "v2", "--format", "jsonl", "--out"],
+])
+def test_an_output_that_cannot_be_written_is_exit_2_before_the_work(two_rounds, tmp_path, cmd):
+    """A folder under a file, a name too long for the file system, a blank name or '-': one line,
+    exit 2, nothing written (these were 'unexpected' errors, exit 1, after the work)."""
+    repo, v1, v2 = two_rounds
+    root = repo.root
+    (tmp_path / "afile").write_text("x")
+    before = _state(root)
+    for out in (str(tmp_path / "afile" / "x.parquet"), str(tmp_path / ("a" * 300 + ".parquet")), " ", "-"):
+        p = run_cli(*cmd, out, cwd=root)
+        assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, (out[:40], p.stderr)
+        assert "unexpected" not in p.stderr and p.stdout == "", p.stderr
+    assert _state(root) == before and not (root / " ").exists() and not (root / "-").exists()
