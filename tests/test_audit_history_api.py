@@ -329,3 +329,35 @@ def test_a_reader_that_leaves_early_is_not_an_error(two_rounds, cmd):
         err = p.stderr.read().decode()
         assert p.wait(timeout=120) == 0, (cmd, p.returncode, err)
         assert not any(w in err for w in ("Error", "Traceback", "Exception ignored")), (cmd, err)  # notes may stay
+
+
+def test_init_where_nothing_can_be_made_is_exit_2_and_makes_nothing(tmp_path, monkeypatch):
+    """A remote that is a file (or under one), a folder that cannot be made, a name too long:
+    exit 2 before anything is made (these were 'unexpected' errors, exit 1, and a file remote
+    left a half-made repository)."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    for args in ([str(tmp_path / "r"), "--remote", str(tmp_path / "afile")],
+                 [str(tmp_path / "r"), "--remote", str(tmp_path / "afile" / "sub")],
+                 [str(tmp_path / "afile" / "r")],
+                 [str(tmp_path / ("b" * 300))],
+                 [str(tmp_path / "r"), "--remote", str(tmp_path / ("c" * 300))]):
+        code, out, err = invoke("init", *args)
+        assert code == 2 and err.count("\n") == 1 and "unexpected" not in err, (args, err)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "1e20", "-1"])
+def test_a_timeout_of_no_sensible_length_is_refused(two_rounds, monkeypatch, value):
+    repo, v1, v2 = two_rounds
+    monkeypatch.chdir(repo.root)
+    for cmd in ("status", "push", "pull"):
+        code, out, err = invoke(cmd, "--timeout", value)
+        assert code == 2 and "--timeout" in err and err.count("\n") == 1, (cmd, err)
+
+
+def test_a_missing_choice_option_is_one_line(two_rounds, monkeypatch):
+    repo, v1, v2 = two_rounds
+    monkeypatch.chdir(repo.root)
+    code, out, err = invoke("export", "v2", "--out", "x")
+    assert code == 2 and err.count("\n") == 1 and "label-studio" in err and "coco" in err, err

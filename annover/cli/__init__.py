@@ -103,7 +103,8 @@ def run(argv: list[str] | None = None) -> int:
         return e.exit_code
     except click.UsageError as e:  # one line, like annover's own errors
         where = e.ctx.command_path if e.ctx is not None else "annover"
-        click.echo(safe(f"Error: {e.format_message()} — see `{where} --help`", lines=True), err=True)
+        message = " ".join(e.format_message().split())  # one line: click lists a choice's values a line each
+        click.echo(safe(f"Error: {message} — see `{where} --help`"), err=True)
         return e.exit_code
     except click.ClickException as e:
         e.show()

@@ -279,7 +279,7 @@ Examples:
 @click.argument("b", required=False)
 @click.option("--stat", is_flag=True, help="A short summary: one line per area.")
 @click.option("--rows", "show_rows", is_flag=True, help="Each changed row: task, annotator, control, what changed.")
-@click.option("--limit", type=click.IntRange(min=0), default=50, show_default=True,
+@click.option("--limit", type=click.IntRange(min=0, max=2**62), default=50, show_default=True,
               help="With --rows (and --json --rows): at most N rows; 0 for all.")
 @click.option("--output", type=click.Path(dir_okay=False), metavar="FILE.parquet",
               help="Write the full row-level diff as a Parquet table.")

@@ -11,8 +11,23 @@ from annover.store.dvc import REMOTE_TIMEOUT, TIMEOUT_ENV, TRANSFER_TIMEOUT, Rem
 _PUSHED = {True: "yes", False: "no (run `annover push`)", None: "unknown"}
 
 remote_option = click.option("--remote", help="DVC remote name (default: the default remote).")
+class Seconds(click.FloatRange):
+    """Seconds from 0.1 to a day; NaN refused too (a range lets it through: it compares false)."""
+
+    name = "number of seconds"
+
+    def __init__(self) -> None:
+        super().__init__(min=0.1, max=86400.0)
+
+    def convert(self, value, param, ctx):  # type: ignore[no-untyped-def]
+        v = super().convert(value, param, ctx)
+        if v != v:
+            self.fail(f"{value!r} is not a number of seconds", param, ctx)
+        return v
+
+
 timeout_option = click.option(
-    "--timeout", type=click.FloatRange(min=0.1), metavar="SECONDS",
+    "--timeout", type=Seconds(), metavar="SECONDS",
     help=f"How long to wait for the remote's first answer, then exit 10 (default: ${TIMEOUT_ENV}, else "
          f"{REMOTE_TIMEOUT:g} for status, {TRANSFER_TIMEOUT:g} for push and pull).")
 

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from annover._lazy import lazy
 from annover.errors import NotARepoError, ObjectError, UsageError
+from annover.files import long_name
 from annover.repo import remote as remote_
 from annover.repo.outputs import check_not_owned, check_output
 from annover.store import git as git_
@@ -67,7 +68,7 @@ class Repo(RepoCore):
         Refused, before anything is made, inside a git repository whose HEAD is detached:
         the commit ``init`` makes would be on no branch.
         """
-        if Path(path).is_dir() and git_.detached_head(Path(path)):
+        if not long_name(path) and Path(path).is_dir() and git_.detached_head(Path(path)):  # a long name: init says
             raise NotARepoError(f"git HEAD is detached in {Path(path).resolve()}: annover's first commit would be on "
                                 "no branch", f"switch to a branch first: `git switch {git_.branch_back(Path(path))}` "
                                 "(or `git switch -c NAME`), "

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from annover.errors import NotARepoError, ObjectError, RemoteError, UsageError
-from annover.files import write_atomic
+from annover.files import long_name, write_atomic
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore
 from annover.repo.results import InitResult, StatusResult, TransferResult
@@ -110,14 +110,21 @@ def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = No
     if remote:  # a URL or options DVC would refuse: refused before anything is made
         dvc_adapter.split_userinfo(remote)
         remote = dvc_adapter.checked_remote(remote, remote_options or {})
+    if long_name(path):
+        raise UsageError(f"cannot make {str(path)[:80]}...: {long_name(path)}", "give the folder a shorter name")
     root = Path(path).resolve()
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} is a file, not a folder", "give the folder to make the repository in")
+    if remote and dvc_adapter.is_local_url(remote):  # a folder remote: checked before anything is made
+        _check_remote_folder(remote, root)
     if not (root / ANNOVER_DIR).exists():  # checked before anything is made
         _check_not_nested(root)
         if not remote:
             dvc_adapter.checked_remote(str(default_remote_dir(root)), {})
-    root.mkdir(parents=True, exist_ok=True)
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UsageError(f"cannot make {root}: {e.strerror or e}", "give a folder in a place you can write to") from None
     messages: list[str] = []
     if not (root / ANNOVER_DIR).exists():
         repo = _create(opener, root, remote, remote_options or {}, messages)
@@ -144,6 +151,19 @@ def _set_remote_again(repo: RepoCore, remote: str, options: dict[str, str], mess
         messages.append(".dvc/config already names this remote: nothing committed")
     if repo.head() and before != remote_info(repo):
         messages.append(_older_versions_note(remote, options))
+
+
+def _check_remote_folder(remote: str, root: Path) -> None:
+    """A folder remote that is a file, or cannot be made, is refused before anything is made."""
+    folder = Path(os.path.expanduser(remote.removeprefix("file://")))
+    if not folder.is_absolute():  # DVC reads a relative one from .dvc/
+        folder = root / ".dvc" / folder
+    why = long_name(folder)
+    if not why:
+        below = next((d for d in (folder, *folder.parents) if d.exists()), None)
+        why = f"{below} is a file, not a folder" if below is not None and not below.is_dir() else None
+    if why:
+        raise UsageError(f"the remote {remote}: {why}", "give a folder the remote can be made in (or a URL)")
 
 
 def _older_versions_note(url: str, options: dict[str, str]) -> str:
