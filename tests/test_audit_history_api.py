@@ -361,3 +361,12 @@ def test_a_missing_choice_option_is_one_line(two_rounds, monkeypatch):
     monkeypatch.chdir(repo.root)
     code, out, err = invoke("export", "v2", "--out", "x")
     assert code == 2 and err.count("\n") == 1 and "label-studio" in err and "coco" in err, err
+
+
+def test_a_tag_that_is_the_start_of_a_version_id_is_refused(two_rounds, monkeypatch):
+    repo, v1, v2 = two_rounds
+    monkeypatch.chdir(repo.root)
+    for name in (v1.id[:4], v1.id[:6]):
+        code, out, err = invoke("tag", name)
+        assert code == 2 and "would hide it" in err, err
+    assert annover.Repo(repo.root).resolve(v1.id[:6]) == v1.id
