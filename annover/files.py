@@ -15,7 +15,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["file_mode", "long_name", "sha256_file", "unwritable", "write_atomic", "write_chunks_atomic", "write_files"]
+__all__ = ["bad_name", "file_mode", "long_name", "sha256_file", "under_a_file", "unwritable", "write_atomic", "write_chunks_atomic", "write_files"]
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _DIR_FD = os.open in os.supports_dir_fd
@@ -152,12 +152,9 @@ def unwritable(path: str | Path) -> str | None:
     before the work that would end in writing it (a folder under a file, no permission, a name
     too long for the file system)."""
     p = Path(path)
-    long = long_name(p)
-    if long:
-        return long
-    below = next((d for d in p.absolute().parents if d.exists()), None)
-    if below is not None and not below.is_dir():
-        return f"{below} is a file, not a folder"
+    why = bad_name(p) or under_a_file(p.parent)
+    if why:
+        return why
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".annover-check.", suffix=".tmp", dir=p.parent)
@@ -168,8 +165,24 @@ def unwritable(path: str | Path) -> str | None:
     return None
 
 
+def bad_name(path: str | Path) -> str | None:
+    """Why ``path`` cannot name a file to write, or None: blank, ``-`` (not standard output here),
+    or a name too long for a file system. No look at the disk: such a name makes every look at
+    the path fail, so it is checked first."""
+    if not str(path).strip() or str(path) == "-":
+        return f"{str(path)!r} is not a file name"
+    return long_name(path)
+
+
 def long_name(path: str | Path) -> str | None:
-    """Why ``path``'s name is too long for a file system, or None (no look at the disk: such a
-    name makes every look at the path fail, so it is checked first)."""
+    """Why ``path``'s name is too long for a file system, or None (no look at the disk)."""
     n = len(os.fsencode(Path(path).name))
     return f"its name is {n} bytes long; file systems take 255" if n > _NAME_ROOM else None
+
+
+def under_a_file(path: str | Path) -> str | None:
+    """Why no folder can be made at ``path`` because it, or the nearest of its parents that
+    exists, is a file; else None."""
+    p = Path(path).absolute()
+    below = next((d for d in (p, *p.parents) if d.exists()), None)
+    return f"{below} is a file, not a folder" if below is not None and not below.is_dir() else None

@@ -12,6 +12,7 @@ import click
 from annover._lazy import lazy
 from annover.cli import emit_json, info, json_option
 from annover.errors import NotARepoError, UsageError
+from annover.files import bad_name
 from annover.model.config import LabelingConfig
 from annover.model.templates import TEMPLATES, get, render
 
@@ -111,8 +112,8 @@ def _check_out(p: Path) -> None:
 def _write(path: str, text: str, force: bool) -> None:
     """Write ``text`` to ``path``: never over an existing file unless ``force`` (then by rename)."""
     p = Path(path)
-    if not path.strip() or path == "-":
-        raise UsageError(f"--out {path!r} is not a file name", "leave --out out to print the config")
+    if bad_name(p):
+        raise UsageError(f"--out {path[:80]!r}: {bad_name(p)}", "leave --out out to print the config")
     _check_out(p)
     data = text.encode("utf-8")
     try:  # as export, diff and report make their --out's folder

@@ -202,7 +202,8 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool) 
 @click.option("--model", "models", multiple=True, metavar="MODEL_VERSION", help="Trust only these model versions.")
 @click.option("--resolve", "policy", type=click.Choice(POLICIES), default=None,
               help="How a task's label is chosen among its answers (default ground-truth).")
-@click.option("-n", "limit", type=click.IntRange(min=0), default=20, show_default=True, help="Show the top N (all with --json/--out).")
+@click.option("-n", "limit", type=click.IntRange(min=0), default=20, show_default=True,
+              help="Show the top N (all with --json/--out).")
 @click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the suspect task keys, one a line.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
@@ -239,7 +240,7 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
     echo(f"{len(items)} suspect label(s)" + (f", top {limit}:" if len(items) > limit else ":" if items else ""))
     for i in items[:limit]:
         echo(f"  {i['score']:.2f}  {i['task_key']}  {i['control']}={i['label']}  "
-                   + "; ".join(r["text"] for r in i["reasons"]))
+             + "; ".join(r["text"] for r in i["reasons"]))
     _notes(doc["notes"])
 
 

@@ -11,6 +11,8 @@ from annover.store.dvc import REMOTE_TIMEOUT, TIMEOUT_ENV, TRANSFER_TIMEOUT, Rem
 _PUSHED = {True: "yes", False: "no (run `annover push`)", None: "unknown"}
 
 remote_option = click.option("--remote", help="DVC remote name (default: the default remote).")
+
+
 class Seconds(click.FloatRange):
     """Seconds from 0.1 to a day; NaN refused too (a range lets it through: it compares false)."""
 

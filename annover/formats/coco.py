@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import InputError
-from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, keypoint_names, pct, px,
-                                    px_of, rbox_corners)
+from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, keypoint_names, mask_box, pct,
+                                    px, px_of, rbox_corners)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, read_json
 from annover.formats.train import TrainInput, image_config, region_id, stem_key
@@ -142,9 +142,7 @@ def _annotation(o: Obj, img: Image, cats: dict[str, int], kp_names: list[str], k
     elif o.kind == "mask":
         m = mask_of_ls(o.rle, w, h)
         ann["segmentation"] = {"counts": coco_counts(m), "size": [h, w]}
-        ys, xs = np.nonzero(m)  # the box around the pixels, as Obj.extent gives it (the mask decoded once)
-        ann["bbox"] = [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)] \
-            if xs.size else [0, 0, 0, 0]
+        ann["bbox"] = [int(v) for v in mask_box(m)]  # from the mask decoded here once
         ann["area"] = int(m.sum())
     else:  # keypoints without a parent region
         ann["segmentation"] = []

@@ -26,7 +26,7 @@ np = lazy("numpy")
 brush = lazy("label_studio_sdk.converter.brush")
 
 __all__ = ["CATEGORY_TAGS", "PCT_DIGITS", "Image", "Obj", "categories", "file_name_of", "images_of", "pct",
-           "px", "px_of", "rbox_corners", "rbox_from_corners"]
+           "mask_box", "px", "px_of", "rbox_corners", "rbox_from_corners"]
 
 #: Decimals of a percent kept from a training format (1e-7 of the image size).
 PCT_DIGITS = 5
@@ -103,7 +103,6 @@ class Obj:
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]
         return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
 
-
     def parts(self) -> list[list[tuple[float, float]]]:
         """A polygon's parts, in percent: its points, then those a COCO file gave it beyond the first."""
         more = (self.extras.get("coco") or {}).get("more") or []
@@ -117,10 +116,16 @@ class Obj:
             alpha = brush.decode_rle(self.rle).reshape(h, w, 4)[:, :, 3] > 0
         except (ValueError, IndexError):  # the RLE is of an image of another size
             return 0.0, 0.0, 0.0, 0.0
-        ys, xs = np.nonzero(alpha)
-        if not xs.size:
-            return 0.0, 0.0, 0.0, 0.0
-        return float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)
+        return mask_box(alpha)
+
+
+def mask_box(mask: "np.ndarray") -> tuple[float, float, float, float]:
+    """(x, y, w, h) in pixels of the box around a boolean mask's pixels, COCO's way (the far
+    edge one past the last pixel); zeros for an empty mask."""
+    ys, xs = np.nonzero(mask)
+    if not xs.size:
+        return 0.0, 0.0, 0.0, 0.0
+    return float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)
 
 
 @dataclass

@@ -17,8 +17,7 @@ import html
 from pathlib import Path
 from typing import Any, Callable
 
-from annover.errors import UsageError
-from annover.files import long_name, unwritable, write_atomic
+from annover.files import write_atomic
 from annover.loop import api
 from annover.loop.agreement import agreement
 from annover.loop.drift import drift
@@ -92,20 +91,11 @@ def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None)
     return data
 
 
-def write_report(repo: Any, spec: str, out: str | Path, *, force: bool = False,
+def write_report(repo: Any, spec: str, out: str | Path, *,
                  progress: Callable[[str], None] | None = None) -> ReportResult:
-    """Write the report of ``spec`` (a revision or ``A..B``) to ``out``; an existing file only with ``force``."""
+    """Write the report of ``spec`` (a revision or ``A..B``) to ``out`` (checked first, an existing
+    file replaced only with ``force``, by :meth:`annover.repo.Repo.report`, as every output is)."""
     path = Path(out)
-    if not str(out).strip() or str(out) == "-":
-        raise UsageError(f"--out {str(out)!r} is not a file name", "give --out a file name, such as report.html")
-    why = long_name(path)  # first: a name too long makes every other look at the path fail
-    if why:
-        raise UsageError(f"cannot write --out {str(out)[:80]}...: {why}", "give --out a shorter name")
-    if path.exists() and not force:
-        raise UsageError(f"{path} exists", "give another --out, or --force to replace it")
-    why = unwritable(path)  # its folder made if missing, and a file made and removed there
-    if why:
-        raise UsageError(f"cannot write --out {path}: {why}", "give --out a path in a folder you can write to")
     data = collect(repo, spec, progress)
     page = render(data).encode("utf-8")
     write_atomic(path, page)

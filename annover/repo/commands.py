@@ -17,7 +17,7 @@ from annover._lazy import lazy
 from annover.errors import NotARepoError, ObjectError, UsageError
 from annover.files import long_name
 from annover.repo import remote as remote_
-from annover.repo.outputs import check_not_owned, check_output
+from annover.repo.outputs import check_output
 from annover.store import git as git_
 from annover.repo.core import RepoCore
 from annover.repo.results import ExportResult, InitResult, SnapshotResult, StatusResult, TagResult, TransferResult
@@ -229,5 +229,5 @@ class Repo(RepoCore):
     def report(self, rev: str = "HEAD", out: str | Path = "report.html", *, force: bool = False,
                progress: Progress | None = None) -> Any:
         """``annover report [REV | A..B]``: one self-contained HTML page of the loop's figures."""
-        check_not_owned(self, out)
-        return loop_report.write_report(self, rev, out, force=force, progress=progress)
+        check_output(self, out, "--out", force)
+        return loop_report.write_report(self, rev, out, progress=progress)

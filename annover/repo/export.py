@@ -17,14 +17,14 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from annover._lazy import lazy
 from annover.errors import ObjectError, RevisionError, UsageError
-from annover.files import file_mode, long_name, unwritable, write_atomic, write_chunks_atomic, write_files
+from annover.files import file_mode, write_atomic, write_chunks_atomic, write_files
 from annover.formats import EXPORT_FORMATS, Format
 from annover.formats import hf
 from annover.formats.training import FOLDER_FORMATS, TRAIN_FORMATS, Rendered, render_train
 from annover.formats.write import TABLE_FORMATS, render_chunks
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, RepoCore, missing_objects, read_version_table
-from annover.repo.outputs import check_not_owned
+from annover.repo.outputs import check_name, check_not_owned, check_writable
 from annover.repo.gc import Progress
 from annover.repo.results import ExportResult
 from annover.store import dvc as dvc_adapter
@@ -150,16 +150,10 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
         raise UsageError(f"--resolve and --predictions are for the training formats, not {fmt}",
                          f"use them with one of {', '.join(TRAIN_FORMATS)}")
     path = Path(out)
-    if not str(out).strip() or str(out) == "-":
-        raise UsageError(f"--out {str(out)!r} is not a file name", "give --out a file or folder name")
-    why = long_name(path)  # first: a name too long makes every other look at the path fail
-    if why:
-        raise UsageError(f"cannot write --out {str(out)[:80]}...: {why}", "give --out a shorter name")
+    check_name(path)
     check_not_owned(repo, path)
     check_out(path, force, fmt in FOLDER_FORMATS)
-    why = unwritable(path)  # its folder made if missing, and a file made and removed there
-    if why:
-        raise UsageError(f"cannot write --out {path}: {why}", "give --out a path in a folder you can write to")
+    check_writable(path)
     v, tables, cfg_text = _read_version(repo, rev)
     if fmt in TRAIN_FORMATS:
         r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)

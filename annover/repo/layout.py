@@ -21,7 +21,7 @@ from annover.errors import ObjectError, RemoteError, UsageError
 from annover.model import canonical as C
 from annover.repo.core import RepoCore
 from annover.store.dvc import redact
-from annover.store.objects import ObjectRef, ObjectStore, first_line, not_found, verify
+from annover.store.objects import ObjectRef, ObjectStore, first_line, unreadable, verify
 from annover.store.snapshots import Layout, SnapshotRef, read_manifest
 from annover.store.versions import Version
 
@@ -100,12 +100,12 @@ class RemoteStore(ObjectStore):
             with fsspec.open(url, "rb", **self.storage_options) as f:
                 data = f.read()
         except Exception as e:  # fsspec backends raise their own errors
-            if not_found(e):
-                raise ObjectError(f"{what} {ref.oid[:12]} could not be read from {redact(url)}: {first_line(e)}",
-                                  "push the version first: `annover push`") from None
-            raise RemoteError(f"{what} {ref.oid[:12]} could not be read from {redact(url)}: {redact(first_line(e))}",
-                              "check the remote's address and keys (storage_options=, or AWS_ACCESS_KEY_ID... in "
-                              "the environment)") from None
+            err = unreadable(e, f"{what} {ref.oid[:12]} could not be read from {redact(url)}",
+                             "push the version first: `annover push`", "check the remote's address and keys "
+                             "(storage_options=, or AWS_ACCESS_KEY_ID... in the environment)")
+            err.message = redact(err.message)  # no key of a URL shown
+            err.args = (err.message,)
+            raise err from None
         return verify(ref, data, what, redact(url), "push a good copy: `annover push` from a clone that has it")
 
 

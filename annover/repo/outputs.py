@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from annover.errors import NotARepoError, UsageError
-from annover.files import long_name, unwritable
+from annover.files import bad_name, unwritable
 from annover.repo.core import RepoCore
 
-__all__ = ["check_not_owned", "check_output"]
+__all__ = ["check_name", "check_not_owned", "check_output", "check_writable"]
 
 
 def _owned(repo: RepoCore) -> list[Path]:
@@ -45,11 +45,7 @@ def check_not_owned(repo: RepoCore, path: str | Path, option: str = "--out") -> 
 def check_output(repo: RepoCore, path: str | Path, option: str = "--out", force: bool = False) -> None:
     """Refuse an output file onto what the repository keeps (:func:`check_not_owned`), a folder,
     or a file that exists unless ``force``, before any work: as ``export`` and ``report`` do."""
-    if not str(path).strip() or str(path) == "-":
-        raise UsageError(f"{option} {str(path)!r} is not a file name", f"give {option} a file name")
-    why = long_name(path)  # first: a name too long makes every other look at the path fail
-    if why:
-        raise UsageError(f"cannot write {option} {str(path)[:80]}...: {why}", f"give {option} a shorter name")
+    check_name(path, option)
     check_not_owned(repo, path, option)
     p = Path(path)
     if p.is_dir():
@@ -57,7 +53,21 @@ def check_output(repo: RepoCore, path: str | Path, option: str = "--out", force:
     if (p.exists() or p.is_symlink()) and not force:
         raise UsageError(f"{option} {path} exists; it would be replaced",
                          f"choose another {option}, or pass --force (force=True in Python) to replace it")
-    why = unwritable(p)  # its folder made if missing, and a file made and removed there
+    check_writable(p, option)
+
+
+def check_name(path: str | Path, option: str = "--out") -> None:
+    """Refuse a blank name, ``-`` or a name too long for a file system (first: such a name makes
+    every other look at the path fail)."""
+    why = bad_name(path)
+    if why:
+        raise UsageError(f"cannot write {option} {str(path)[:80]}: {why}", f"give {option} another file name")
+
+
+def check_writable(path: str | Path, option: str = "--out") -> None:
+    """Refuse a path no file can be written at (its folder is made if missing, and a file made
+    and removed there), before the work that would end in writing it."""
+    why = unwritable(path)
     if why:
         raise UsageError(f"cannot write {option} {path}: {why}", f"give {option} a path in a folder you can write to")
 

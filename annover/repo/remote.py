@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from annover.errors import NotARepoError, ObjectError, RemoteError, UsageError
-from annover.files import long_name, write_atomic
+from annover.files import long_name, under_a_file, write_atomic
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore
 from annover.repo.results import InitResult, StatusResult, TransferResult
@@ -158,10 +158,7 @@ def _check_remote_folder(remote: str, root: Path) -> None:
     folder = Path(os.path.expanduser(remote.removeprefix("file://")))
     if not folder.is_absolute():  # DVC reads a relative one from .dvc/
         folder = root / ".dvc" / folder
-    why = long_name(folder)
-    if not why:
-        below = next((d for d in (folder, *folder.parents) if d.exists()), None)
-        why = f"{below} is a file, not a folder" if below is not None and not below.is_dir() else None
+    why = long_name(folder) or under_a_file(folder)
     if why:
         raise UsageError(f"the remote {remote}: {why}", "give a folder the remote can be made in (or a URL)")
 

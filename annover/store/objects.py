@@ -224,13 +224,20 @@ class FsStore(ObjectStore):
             with self.fs.open(path, "rb") as f:
                 data = f.read()
         except Exception as e:  # fsspec backends raise their own errors
-            if not_found(e):  # the object, or the listing naming it, is not on the remote
-                raise ObjectError(f"{what} {ref.oid[:12]} could not be read: {first_line(e)}",
-                                  "check that the version was pushed to the DVC remote") from None
-            raise RemoteError(f"{what} {ref.oid[:12]} could not be read from the DVC remote: {first_line(e)}",
-                              "check the remote's address and credentials (read from the environment, such as "
-                              "AWS_ACCESS_KEY_ID, or DVC's global config: a clone has no .dvc/config.local)") from None
+            raise unreadable(e, f"{what} {ref.oid[:12]} could not be read",
+                             "check that the version was pushed to the DVC remote",
+                             "check the remote's address and credentials (read from the environment, such as "
+                             "AWS_ACCESS_KEY_ID, or DVC's global config: a clone has no .dvc/config.local)") from None
         return verify(ref, data, what, path, "push a good copy to the remote")
+
+
+def unreadable(e: BaseException, what: str, not_pushed: str, no_remote: str) -> ObjectError | RemoteError:
+    """The error for an object a remote's file system could not give (``what``: which, and from
+    where): not on the remote (:func:`not_found`, with the hint ``not_pushed``), else the remote
+    itself (no answer, no keys: a RemoteError with the hint ``no_remote``)."""
+    if not_found(e):  # the object, or the listing naming it, is not on the remote
+        return ObjectError(f"{what}: {first_line(e)}", not_pushed)
+    return RemoteError(f"{what}: {first_line(e)}", no_remote)
 
 
 def not_found(e: BaseException | None) -> bool:
