@@ -28,6 +28,7 @@ from annover._lazy import lazy
 from annover.diffing.result import DEFAULT_POLICY, Options
 from annover.errors import UsageError
 from annover.loop import queries as Q
+from annover.loop.evaluate import model_versions
 from annover.store.duck import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -72,6 +73,7 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
     if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
         raise UsageError(f"--threshold {threshold!r} is not a finite number",
                          "give the least prediction score that contradicts a label, such as --threshold 0.9")
+    _check_models(predictions, models)
     res = SuspectsResult(options={"threshold": threshold, "policy": policy, "since": since})
     found: dict[tuple[str, str], dict] = {}
 
@@ -101,6 +103,15 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
         item["score"] = round(item["score"], 6)
     res.items = sorted(found.values(), key=lambda i: (-i["score"], i["task_key"], i["control"]))
     return res
+
+
+def _check_models(predictions: "pa.Table | None", models: list[str] | None) -> None:
+    """``--model`` names only model versions the version has predictions of (as eval and sample ask)."""
+    have = model_versions(predictions) if predictions is not None else []
+    unknown = [m for m in models or [] if m not in have]
+    if unknown:
+        raise UsageError(f"this version has no predictions of model version {unknown[0]!r}",
+                         f"use one of: {', '.join(have) or '(none: snapshot with --predictions FILE)'}")
 
 
 def _majority(s: "Q.Session", add: Any) -> None:
