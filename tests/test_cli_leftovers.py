@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import pyarrow.compute as pc
+import pytest
+
+from annover.errors import UsageError
+from annover.loop.suspects import suspects
 from tests.test_cli import invoke
 from tests.test_report import loop_repo  # noqa: F401  (the fixture)
 
@@ -16,3 +21,28 @@ def test_suspects_refuses_a_model_version_the_version_has_no_predictions_of(loop
         assert "use one of: sentiment-bert-v1, sentiment-bert-v2" in err and len(err.splitlines()) == 1
     code, _, err = invoke("suspects", "--model", "sentiment-bert-v2", "--json")
     assert code == 0, err
+
+
+def test_suspects_threshold_outside_0_1_is_a_usage_error_unless_scores_are(loop_repo, tmp_path):  # noqa: F811
+    out = tmp_path / "recheck.txt"
+    for t in ("-1", "2", "1.0000001"):
+        code, stdout, err = invoke("suspects", "--threshold", t, "--out", str(out))
+        assert code == 2 and stdout == "" and not out.exists()
+        assert f"--threshold {float(t)!r} is not between 0 and 1" in err and len(err.splitlines()) == 1
+    for t in ("0", "1"):
+        assert invoke("suspects", "--threshold", t, "--json")[0] == 0
+    # a model scoring on another scale (logits): any finite threshold means something there
+    ann, preds = loop_repo.load("v3", "annotations"), loop_repo.load("v3", "predictions")
+    i = preds.schema.get_field_index("score")
+    logits = preds.set_column(i, "score", pc.multiply(preds.column("score"), 10.0))
+    got = suspects(ann, logits, threshold=8.5)
+    assert got.counts.get("model", 0) > 0 and got.options["threshold"] == 8.5
+    with pytest.raises(UsageError, match="not between 0 and 1"):
+        suspects(ann, preds, threshold=8.5)
+
+
+def test_agreement_iou_and_overlap_are_refused_outside_0_1(loop_repo):  # noqa: F811
+    for opt in ("--iou", "--overlap"):
+        for v in ("-0.1", "1.5"):
+            code, stdout, err = invoke("agreement", opt, v)
+            assert code == 2 and stdout == "" and f"Invalid value for '{opt}'" in err and "0<=x<=1" in err

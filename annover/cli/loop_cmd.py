@@ -63,8 +63,10 @@ def _series(doc: dict) -> None:
 
 @click.command("agreement")
 @click.argument("rev", default="HEAD")
-@click.option("--iou", "iou", type=float, default=None, help="IoU for two boxes to be one region (the diff's: 0.5).")
-@click.option("--overlap", type=float, default=None, help="Overlap for two spans to be one region (the diff's: 0.5).")
+@click.option("--iou", "iou", type=click.FloatRange(0, 1), default=None,
+              help="IoU for two boxes to be one region (the diff's: 0.5).")
+@click.option("--overlap", type=click.FloatRange(0, 1), default=None,
+              help="Overlap for two spans to be one region (the diff's: 0.5).")
 @json_option
 def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool) -> None:
     """How much annotators agree in version REV, per control and per label.
@@ -197,7 +199,8 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool) 
 @click.command("suspects")
 @click.argument("rev", default="HEAD")
 @click.option("--threshold", type=float, default=None,
-              help="A prediction this confident (score) that contradicts the label makes it suspect (default 0.9).")
+              help="A prediction this confident (score) that contradicts the label makes it suspect (default 0.9; "
+                   "between 0 and 1 unless the version's models score outside 0..1).")
 @click.option("--since", default=None, metavar="REV", help="Compare answers with this version (default: REV's parent).")
 @click.option("--model", "models", multiple=True, metavar="MODEL_VERSION", help="Trust only these model versions.")
 @click.option("--resolve", "policy", type=click.Choice(POLICIES), default=None,

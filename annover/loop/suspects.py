@@ -33,8 +33,10 @@ from annover.store.duck import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
+    import pyarrow.compute as pc
 else:
     pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
 
 __all__ = ["SuspectsResult", "suspects", "DEFAULT_THRESHOLD", "CHANGED_WEIGHT"]
 
@@ -70,9 +72,7 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
     """Suspect labels of one version (see the module); ``previous``: an earlier version's annotations
     (``since`` names it in the reasons); ``models``: the model versions to trust (default: all)."""
     Options(policy=policy).check()
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
-        raise UsageError(f"--threshold {threshold!r} is not a finite number",
-                         "give the least prediction score that contradicts a label, such as --threshold 0.9")
+    _check_threshold(threshold, predictions)
     _check_models(predictions, models)
     res = SuspectsResult(options={"threshold": threshold, "policy": policy, "since": since})
     found: dict[tuple[str, str], dict] = {}
@@ -103,6 +103,22 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
         item["score"] = round(item["score"], 6)
     res.items = sorted(found.values(), key=lambda i: (-i["score"], i["task_key"], i["control"]))
     return res
+
+
+def _check_threshold(threshold: Any, predictions: "pa.Table | None") -> None:
+    """A finite number; between 0 and 1 (Label Studio's scores) unless the version's models score
+    outside 0..1 (a logit, a log-likelihood), where any finite number can mean something."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not math.isfinite(threshold):
+        raise UsageError(f"--threshold {threshold!r} is not a finite number",
+                         "give the least prediction score that contradicts a label, such as --threshold 0.9")
+    if 0.0 <= threshold <= 1.0:
+        return
+    lo_hi = pc.min_max(predictions.column("score")).as_py() if predictions is not None and predictions.num_rows \
+        else {"min": None, "max": None}
+    if (lo_hi["min"] is not None and lo_hi["min"] < 0.0) or (lo_hi["max"] is not None and lo_hi["max"] > 1.0):
+        return
+    raise UsageError(f"--threshold {threshold!r} is not between 0 and 1, where every prediction score of this "
+                     "version lies", "give the least score that contradicts a label, such as --threshold 0.9")
 
 
 def _check_models(predictions: "pa.Table | None", models: list[str] | None) -> None:
