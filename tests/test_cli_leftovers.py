@@ -46,3 +46,14 @@ def test_agreement_iou_and_overlap_are_refused_outside_0_1(loop_repo):  # noqa: 
         for v in ("-0.1", "1.5"):
             code, stdout, err = invoke("agreement", opt, v)
             assert code == 2 and stdout == "" and f"Invalid value for '{opt}'" in err and "0<=x<=1" in err
+
+
+def test_snapshot_label_studio_options_without_label_studio_are_usage_errors(two_rounds):
+    repo, _, v2 = two_rounds
+    for args, named in ((["--full"], "--full goes"), (["--ls-url", "http://127.0.0.1:9"], "--ls-url goes"),
+                        (["--ls-api-key", "k"], "--ls-api-key goes"),
+                        (["--full", "--ls-url", "http://127.0.0.1:9"], "--full and --ls-url go")):
+        code, out, err = invoke("snapshot", "--from", "round1.json", "-m", "back", *args)
+        assert code == 2 and out == "" and err.startswith(f"Error: {named} with --label-studio DATASET"), err
+        assert len(err.splitlines()) == 1
+    assert repo.resolve("HEAD") == v2.id and repo.log()[0].id == v2.id  # nothing made

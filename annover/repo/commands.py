@@ -87,6 +87,12 @@ class Repo(RepoCore):
         ``key`` (``"auto"``: the format's default) and ``validate`` (True/False or ``strict``,
         ``check``, ``warn``, ``off``) left None are HEAD's; ``users`` is a file mapping Label
         Studio user ids to e-mails, remembered by the repository."""
+        stray = [o for o, v in (("--full", full), ("--ls-url", url), ("--ls-api-key", api_key))
+                 if v not in (None, False)]
+        if label_studio is None and stray:  # a pull's options on a file would be ignored in silence
+            raise UsageError(f"{' and '.join(stray)} go{'es' if len(stray) == 1 else ''} with --label-studio DATASET",
+                             "pull a Label Studio project with --label-studio DATASET, or leave "
+                             f"{'it' if len(stray) == 1 else 'them'} out to read --from FILE")
         if (source is None) == (label_studio is None):
             raise UsageError("give exactly one of --from FILE and --label-studio DATASET",
                              "see `annover snapshot --help`")
