@@ -20,6 +20,7 @@ import pytest
 import annover
 from annover.cli import run
 from annover.errors import ObjectError, RemoteError, RemoteUnreachableError
+from annover.store.dvc import endpoint as dvc_endpoint
 from click.testing import CliRunner
 
 from .conftest import EXAMPLES, ROOT, git, run_cli
@@ -365,6 +366,42 @@ def test_status_against_a_refused_connection_exits_10(tmp_path, monkeypatch):
     snapshot(1)
     code, out, err = invoke("status", "--timeout", "1")
     assert code == 10 and out == "" and err.startswith("Error: the DVC remote 'annover'") and err.count("\n") == 1
+
+
+def test_a_refused_connection_is_told_at_once_not_after_the_timeout(tmp_path, monkeypatch):
+    """Nothing listens at the endpoint: status and push say so (the S3 client would retry
+    the refused connection until the timeout, 5 s for status and 30 s for push and pull,
+    and then say only that the remote did not answer)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "annover-test")
+    monkeypatch.setenv("ANNOVER_REMOTE_TIMEOUT", "10")  # without the check: 10 s each, then "did not answer"
+    root = tmp_path / "labels"
+    ok("init", str(root), "--remote", "s3://nowhere/store", "--remote-option", f"endpointurl=http://127.0.0.1:{port}")
+    monkeypatch.chdir(root)
+    copy_sample(root)
+    snapshot(1)
+    for cmd in ("status", "push"):  # (pull with every object here asks nothing)
+        code, out, err = invoke(cmd)
+        assert code == RemoteUnreachableError.exit_code and out == "", (cmd, err)
+        assert re.fullmatch(r"Error: the DVC remote 'annover' \(s3://nowhere/store\) refused the connection: "
+                            rf"nothing listens at 127\.0\.0\.1:{port} — start its server.*\n", err), (cmd, err)
+    monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")  # a proxy: the client's own answer
+    code, _, err = invoke("status", "--timeout", "1")
+    assert code == 10 and "refused the connection" not in err
+
+
+def test_endpoint_is_the_address_the_client_connects_to(monkeypatch):
+    for v in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+        monkeypatch.delenv(v, raising=False)
+    assert dvc_endpoint("s3://b/p", {"endpointurl": "http://minio.local:9000"}) == ("minio.local", 9000)
+    assert dvc_endpoint("s3://b/p", {"endpointurl": "https://storage.example"}) == ("storage.example", 443)
+    assert dvc_endpoint("s3://b/p", {}) is None  # the client's own default endpoint
+    assert dvc_endpoint("https://host.example/dvc", {}) == ("host.example", 443)
+    assert dvc_endpoint("/srv/remote", {}) is None and dvc_endpoint("gs://b/p", {}) is None
+    assert dvc_endpoint("s3://b/p", {"endpointurl": "http://h:notaport"}) is None
 
 
 # ---------------------------------------------------------------------- item 11

@@ -26,8 +26,10 @@ import hashlib
 import logging
 import os
 import shutil
+import socket
 import sys
 import threading
+import urllib.parse
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -316,18 +318,54 @@ def _label(d: Any, remote: str | None) -> str:
     return f"'{name}' ({redact(url)})" if url else f"'{name}'"
 
 
-def _probe(fs: Any, path: str, label: str, timeout: float) -> bool:
+#: proxy variables: with one set, the client does not connect to the endpoint itself
+_PROXY_ENV = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
+
+
+def endpoint(url: str, options: dict) -> tuple[str, int] | None:
+    """(host, port) the client of the remote at ``url`` connects to first, when annover can
+    tell (an S3 ``endpointurl``, an http(s)/webdav(s) URL) and no proxy is set; else None."""
+    kind = scheme(url)
+    target = options.get("endpointurl") if kind == "s3" else url if kind in ("http", "https", "webdav",
+                                                                               "webdavs") else None
+    if not target or any(os.environ.get(v) for v in _PROXY_ENV):
+        return None
+    parts = urllib.parse.urlsplit(str(target))
+    try:
+        port = parts.port or (443 if parts.scheme.lower() in ("https", "webdavs") else 80)
+    except ValueError:  # not a port: the client's own error says so
+        return None
+    return (parts.hostname, port) if parts.hostname else None
+
+
+def refused(addr: tuple[str, int], timeout: float) -> bool:
+    """Whether ``addr`` refuses a TCP connection (nothing listens there). Anything else (it
+    accepts, it does not answer, the name does not resolve) is left to the remote's client."""
+    try:
+        with socket.create_connection(addr, timeout=timeout):
+            return False
+    except ConnectionRefusedError:
+        return True
+    except OSError:
+        return False
+
+
+def _probe(fs: Any, path: str, label: str, timeout: float, addr: tuple[str, int] | None = None) -> bool:
     """Ask the remote one question (does ``path``, its root, exist); raise unless it answers in ``timeout`` s.
 
-    The question runs in a daemon thread, so a remote that does not answer (its client
-    retrying a refused connection, a host that drops packets) holds neither the command
-    nor the process's exit longer than ``timeout``. Errors propagate (``odb.exists``
-    would turn them into "no").
+    The question runs in a daemon thread, so a remote that does not answer (a host that
+    drops packets) holds neither the command nor the process's exit longer than
+    ``timeout``. Errors propagate (``odb.exists`` would turn them into "no"). ``addr``
+    (:func:`endpoint`): a refused connection there is an answer at once, where the
+    remote's client would retry it until the timeout.
     """
     box: dict[str, Any] = {}
 
     def ask() -> None:
         try:
+            if addr is not None and refused(addr, timeout):
+                box["refused"] = addr
+                return
             box["exists"] = bool(fs.exists(path))
         except BaseException as e:  # reported by the caller's thread
             box["error"] = e
@@ -339,6 +377,11 @@ def _probe(fs: Any, path: str, label: str, timeout: float) -> bool:
             "`--timeout SECONDS` waits longer, `annover status --no-remote` does not ask")
     if t.is_alive():
         raise RemoteUnreachableError(f"the DVC remote {label} did not answer within {timeout:g} s", hint)
+    if "refused" in box:
+        host, port = box["refused"]
+        raise RemoteUnreachableError(f"the DVC remote {label} refused the connection: nothing listens at "
+                                     f"{host}:{port}", "start its server, or check the URL and port "
+                                     "(`dvc remote list`); `annover status --no-remote` does not ask")
     if "error" in box:
         raise RemoteUnreachableError(f"the DVC remote {label} cannot be reached: {first_line(box['error'])}",
                                      hint)
@@ -608,7 +651,8 @@ class Dvc:
             raise RemoteError(f"no usable DVC remote: {first_line(e)}",
                               "set one with `annover init --remote URL` (see `dvc remote list`)") from None
         label = _label(d, remote)
-        if not _probe(odb.fs, root, label, timeout) and must_exist and getattr(odb.fs, "protocol", "") == "local":
+        addr = endpoint(url, dict(d.config["remote"].get(name, {})))
+        if not _probe(odb.fs, root, label, timeout, addr) and must_exist and getattr(odb.fs, "protocol", "") == "local":
             raise RemoteUnreachableError(f"the DVC remote {label} is a folder that does not exist on this machine",
                                          f"point it at the shared copy, once per clone: "
                                          f"dvc remote add --local -f {name} URL")
