@@ -57,3 +57,14 @@ def test_snapshot_label_studio_options_without_label_studio_are_usage_errors(two
         assert code == 2 and out == "" and err.startswith(f"Error: {named} with --label-studio DATASET"), err
         assert len(err.splitlines()) == 1
     assert repo.resolve("HEAD") == v2.id and repo.log()[0].id == v2.id  # nothing made
+
+
+def test_tag_delete_with_a_revision_too_is_a_usage_error(two_rounds):
+    repo, v1, _ = two_rounds
+    assert invoke("tag", "keep", "v1")[0] == 0
+    code, out, err = invoke("tag", "-d", "keep", "v1")
+    assert code == 2 and out == "" and err.startswith("Error: tag -d takes one NAME; 'v1' is one argument too many")
+    assert repo.resolve("keep") == v1.id  # not deleted
+    assert invoke("tag", "-d", "keep")[0] == 0
+    code, _, err = invoke("tag", "other", "")  # an empty REV is not HEAD
+    assert code == 7 and "empty revision" in err

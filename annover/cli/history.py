@@ -174,14 +174,17 @@ Examples:
   annover tag -d baseline           # deletes it (the version stays; v1, v2... are not deleted)
 """)
 @click.argument("name")
-@click.argument("rev", default="HEAD")
+@click.argument("rev", required=False)
 @click.option("--force", is_flag=True, help="Move the tag if it exists (says what it named before).")
 @click.option("-d", "--delete", is_flag=True, help="Delete tag NAME: its annover ref (in a commit) and its git tag.")
 @json_option
-def tag(name: str, rev: str, force: bool, delete: bool, as_json: bool) -> None:
+def tag(name: str, rev: str | None, force: bool, delete: bool, as_json: bool) -> None:
     """Name version REV (default HEAD) NAME; also a git tag on the commit that made it."""
+    if delete and rev is not None:  # it would be ignored: the tag is deleted whatever it names
+        raise click.UsageError(f"tag -d takes one NAME; {rev!r} is one argument too many",
+                               click.get_current_context())
     repo = _open()
-    out = repo.untag(name) if delete else repo.tag(name, rev, force=force)
+    out = repo.untag(name) if delete else repo.tag(name, "HEAD" if rev is None else rev, force=force)
     _notes(repo)
     if as_json:
         emit_json(out.to_json())
