@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pyarrow.compute as pc
 import pytest
 
@@ -68,3 +70,15 @@ def test_tag_delete_with_a_revision_too_is_a_usage_error(two_rounds):
     assert invoke("tag", "-d", "keep")[0] == 0
     code, _, err = invoke("tag", "other", "")  # an empty REV is not HEAD
     assert code == 7 and "empty revision" in err
+
+
+def test_diff_limit_implies_rows_as_git_u_implies_p(two_rounds):
+    code, out, err = invoke("diff", "v1", "v2", "--limit", "2")
+    assert code == 0, err
+    assert out == invoke("diff", "v1", "v2", "--rows", "--limit", "2")[1] and len(out.splitlines()) == 2
+    assert "2 of " in err and "--limit 0 shows all" in err
+    doc = json.loads(invoke("diff", "v1", "v2", "--json", "--limit", "1")[1])
+    assert len(doc["rows"]["items"]) == 1
+    assert json.loads(invoke("diff", "v1", "v2", "--json")[1])["rows"] is None  # no --limit: no rows, as before
+    _, out, _ = invoke("diff", "v1", "v2")
+    assert out.startswith("diff v1")  # the summary, as before

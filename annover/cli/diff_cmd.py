@@ -201,6 +201,8 @@ class _Differences(click.ClickException):
 
 
 _SIGN = {"added": "+", "removed": "-", "changed": "~"}
+#: rows ``--rows`` prints unless ``--limit`` says
+ROW_LIMIT = 50
 
 
 def render_rows(rows: list[dict]) -> list[str]:
@@ -279,8 +281,8 @@ Examples:
 @click.argument("b", required=False)
 @click.option("--stat", is_flag=True, help="A short summary: one line per area.")
 @click.option("--rows", "show_rows", is_flag=True, help="Each changed row: task, annotator, control, what changed.")
-@click.option("--limit", type=click.IntRange(min=0, max=2**62), default=50, show_default=True,
-              help="With --rows (and --json --rows): at most N rows; 0 for all.")
+@click.option("--limit", type=click.IntRange(min=0, max=2**62), default=None, metavar="N",
+              help=f"At most N changed rows (default {ROW_LIMIT}); 0 for all. Implies --rows, as git's -U implies -p.")
 @click.option("--output", type=click.Path(dir_okay=False), metavar="FILE.parquet",
               help="Write the full row-level diff as a Parquet table.")
 @click.option("--force", is_flag=True, help="Replace --output if it exists.")
@@ -298,7 +300,7 @@ Examples:
               "both versions' labels whole, where the diff reads only the parts that differ.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @json_option
-def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int, output: str | None, force: bool,
+def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int | None, output: str | None, force: bool,
          transitions: bool, policy: str, iou_threshold: float, overlap_threshold: float, exit_code: bool,
          no_drift: bool, quiet: bool, as_json: bool) -> None:
     """What changed from version A to version B (default HEAD).
@@ -310,6 +312,8 @@ def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int, output:
     label distributions; the annotator whose label rates moved most (docs/loop.md).
     """
     arrow_without_pandas()
+    show_rows = show_rows or limit is not None  # a limit on the rows asks for them
+    limit = ROW_LIMIT if limit is None else limit
     a, b = _range(a, b)
     repo = Repo(".")
     if output:
