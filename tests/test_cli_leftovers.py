@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 
 import pyarrow.compute as pc
 import pytest
@@ -82,3 +83,18 @@ def test_diff_limit_implies_rows_as_git_u_implies_p(two_rounds):
     assert json.loads(invoke("diff", "v1", "v2", "--json")[1])["rows"] is None  # no --limit: no rows, as before
     _, out, _ = invoke("diff", "v1", "v2")
     assert out.startswith("diff v1")  # the summary, as before
+
+
+def test_push_and_pull_refuse_a_remote_name_not_configured(two_rounds):
+    repo, _, _ = two_rounds
+    assert invoke("push")[0] == 0
+    backup = repo.root.parent / "backup"
+    assert subprocess.run(["dvc", "remote", "add", "--local", "backup", str(backup)], cwd=repo.root).returncode == 0
+    for cmd in ("pull", "push"):
+        for name in ("nonexist", ""):
+            code, out, err = invoke(cmd, "--remote", name)
+            assert code == 2 and out == "" and len(err.splitlines()) == 1, err
+            assert err.startswith(f"Error: no DVC remote named {name!r}; the remotes are: annover (the default), "
+                                  "backup — ")
+    assert not backup.exists()  # nothing sent anywhere
+    assert invoke("pull", "--remote", "annover")[0] == 0

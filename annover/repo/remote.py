@@ -308,6 +308,24 @@ def _targets(repo: RepoCore, rev: str | None) -> dict[str, tuple[str, str | None
     return {vid: (commit, repo.dvc.pointer_hash(repo.scm, commit, repo.rel(repo.dir / "objects.dvc")))}
 
 
+def _check_remote_name(repo: RepoCore, remote: str | None) -> None:
+    """``--remote NAME`` names a DVC remote of the repository's config (a pull with nothing to
+    fetch never asks DVC for it, and reported success)."""
+    if remote is None:
+        return
+    try:
+        with repo.dvc.repo() as d:
+            names, default = sorted(d.config["remote"]), d.config["core"].get("remote")
+    except Exception:  # a broken DVC config: the transfer's own error says what is wrong
+        return
+    if remote in names:
+        return
+    listed = ", ".join(n + (" (the default)" if n == default else "") for n in names)
+    raise UsageError(f"no DVC remote named {remote!r}" + (f"; the remotes are: {listed}" if names else ""),
+                     "name one of them with --remote, or add it: dvc remote add [--local] NAME URL" if names
+                     else "set one with `annover init --remote URL`, or add it: dvc remote add [--local] NAME URL")
+
+
 def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Direction,
              timeout: float | None = None) -> tuple[TransferResult, list[str], dict[str, str]]:
     """Move the objects of version ``rev`` (None: of every version reachable from HEAD and the
@@ -316,6 +334,7 @@ def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Dir
     the objects damaged or missing in the local DVC cache (``{md5: how}``). A push whose
     objects the remote does not hold afterwards, or holds only damaged here, raises (see
     :func:`_refuse_lost`)."""
+    _check_remote_name(repo, remote)
     targets = _targets(repo, rev)
     by_listing: dict[str, list[str]] = {}
     unrecorded = []
