@@ -98,3 +98,17 @@ def test_push_and_pull_refuse_a_remote_name_not_configured(two_rounds):
                                   "backup — ")
     assert not backup.exists()  # nothing sent anywhere
     assert invoke("pull", "--remote", "annover")[0] == 0
+
+
+def test_init_refuses_a_remote_url_with_no_bucket_or_host(tmp_path):
+    for url, said in (("s3://", "an S3 remote needs a bucket (s3://BUCKET/PATH)"),
+                      ("s3:///labels", "an S3 remote needs a bucket (s3://BUCKET/PATH)"),
+                      ("gs://", "a Google Cloud Storage remote needs a bucket (gs://BUCKET/PATH)"),
+                      ("azure://", "an Azure remote needs a container (azure://CONTAINER/PATH)"),
+                      ("ssh://", "the ssh:// remote needs a host (ssh://HOST/PATH)")):
+        root = tmp_path / "r"
+        code, out, err = invoke("init", str(root), "--remote", url)
+        assert code == 2 and out == "" and err.startswith(f"Error: remote {url}: {said}"), err
+        assert not root.exists()  # nothing made
+    for url in ("s3://bucket", f"file://{tmp_path / 'folder'}"):
+        assert invoke("init", str(tmp_path / url[:2]), "--remote", url)[0] == 0

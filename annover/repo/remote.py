@@ -6,6 +6,7 @@ import hashlib
 import json
 import os
 import re
+import urllib.parse
 from pathlib import Path
 from typing import Any, Callable
 
@@ -108,6 +109,7 @@ def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = No
     if remote_options and not remote:
         raise UsageError("remote options given without a remote", "name the remote they are for: --remote URL")
     if remote:  # a URL or options DVC would refuse: refused before anything is made
+        _check_remote_place(remote)
         dvc_adapter.split_userinfo(remote)
         remote = dvc_adapter.checked_remote(remote, remote_options or {})
     if long_name(path):
@@ -134,6 +136,31 @@ def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = No
     if remote:
         _set_remote_again(repo, remote, remote_options or {}, messages)
     return InitResult(repo, False, remote_info(repo), messages)
+
+
+#: scheme -> (the remote's kind, what the URL's first part names, an example); others name a host
+_PLACES = {"s3": ("an S3", "a bucket", "s3://BUCKET/PATH"), "gs": ("a Google Cloud Storage", "a bucket",
+                                                                   "gs://BUCKET/PATH"),
+           "oss": ("an Aliyun OSS", "a bucket", "oss://BUCKET/PATH"),
+           "azure": ("an Azure", "a container", "azure://CONTAINER/PATH"),
+           "gdrive": ("a Google Drive", "a folder id", "gdrive://FOLDER_ID/PATH")}
+
+
+def _check_remote_place(url: str) -> None:
+    """A URL with nothing between ``scheme://`` and the path (``s3://``, ``s3:///x``, ``ssh://``) names
+    no bucket or host: DVC records it, and every push and pull then fails (a ``file://`` URL is a path)."""
+    if "://" not in url:
+        return
+    try:
+        parts = urllib.parse.urlsplit(url)
+        kind, host = parts.scheme.lower(), parts.hostname
+    except ValueError:  # not a URL urllib reads: DVC's check says what is wrong
+        return
+    if kind == "file" or host:
+        return
+    what, needs, example = _PLACES.get(kind, (f"the {kind}://", "a host", f"{kind}://HOST/PATH"))
+    raise UsageError(f"remote {dvc_adapter.redact(url)}: {what} remote needs {needs} ({example})",
+                     f"give it as --remote {example}")
 
 
 def _set_remote_again(repo: RepoCore, remote: str, options: dict[str, str], messages: list[str]) -> None:
