@@ -13,6 +13,14 @@ POLICY_ORDER = {
     "majority": "votes DESC, ts DESC, annotation_key DESC",
     "ground-truth": "gt DESC, votes DESC, ts DESC, annotation_key DESC",
 }
+#: the same orders as the value each policy's pick has most of (an answer's key is unique in
+#: its task, so there are no ties): ``arg_max`` by it is an aggregate, where a window ordered
+#: by :data:`POLICY_ORDER` sorted every task's answers (ten times slower at 1M rows)
+POLICY_RANK = {
+    "latest": "struct_pack(ts, annotation_key)",
+    "majority": "struct_pack(votes, ts, annotation_key)",
+    "ground-truth": "struct_pack(gt, votes, ts, annotation_key)",
+}
 
 
 def differing(name: str, a: str, b: str, keys: list[str], content: list[str]) -> str:
@@ -87,8 +95,8 @@ def resolved(src: str, policy: str) -> str:
               AND labels IS NOT NULL AND len(labels) > 0
             GROUP BY task_key, annotation_key, from_name),
         v AS (SELECT *, count(*) OVER (PARTITION BY task_key, from_name, label) AS votes FROM r)
-        SELECT task_key, from_name, label FROM v
-        QUALIFY row_number() OVER (PARTITION BY task_key, from_name ORDER BY {POLICY_ORDER[policy]}) = 1"""
+        SELECT task_key, from_name, arg_max(label, {POLICY_RANK[policy]}) AS label FROM v
+        GROUP BY task_key, from_name"""
 
 
 def transitions(ann_a: str, ann_b: str, tasks_a: str, tasks_b: str, policy: str) -> str:
