@@ -112,3 +112,37 @@ def test_init_refuses_a_remote_url_with_no_bucket_or_host(tmp_path):
         assert not root.exists()  # nothing made
     for url in ("s3://bucket", f"file://{tmp_path / 'folder'}"):
         assert invoke("init", str(tmp_path / url[:2]), "--remote", url)[0] == 0
+
+
+EMPTY_IS_A_USAGE_ERROR = [
+    ["config", "validate", ""],
+    ["config", "new", "image-classification", "--labels", "a", "--out", ""],
+    ["init", ""], ["init", "--remote", ""],
+    ["snapshot", "--from", ""], ["snapshot", "--label-studio", ""],
+    ["snapshot", "--from", "round2.json", "--config", ""], ["snapshot", "--from", "round2.json", "--key", ""],
+    ["snapshot", "--from", "round2.json", "--source", ""],
+    ["snapshot", "--from", "round2.json", "--predictions", ""],
+    ["snapshot", "--from", "round2.json", "--users", ""],
+    ["snapshot", "--from", "round2.json", "-m", ""], ["snapshot", "--from", "round2.json", "-m", "  "],
+    ["revert", "-m", ""],
+    ["diff", "v1", "v2", "--output", ""],
+    ["export", "v1", "--format", "jsonl", "--out", ""],
+    ["export", "v1", "--format", "jsonl", "--out", "x.jsonl", "--predictions", ""],
+    ["export", "v1", "--format", "jsonl", "--out", "x.jsonl", "--resolve", ""],
+    ["suspects", "--out", ""],
+    ["dataset", "list", "--url", ""], ["dataset", "export", "x", "--out", ""], ["dataset", "push", "x", "--from", ""],
+]
+
+
+def test_an_empty_string_is_not_an_option_left_out(two_rounds):
+    repo, _, v2 = two_rounds
+    for args in EMPTY_IS_A_USAGE_ERROR:
+        code, out, err = invoke(*args)
+        assert code == 2 and out == "", (args, err)
+        assert len(err.splitlines()) == 1 and ("it is empty" in err or "an empty message" in err), (args, err)
+    for args in (["revert", ""], ["diff", "v1", ""]):  # an empty revision, as everywhere else, not HEAD
+        code, out, err = invoke(*args)
+        assert code == 7 and out == "" and "empty revision" in err, (args, err)
+    assert repo.log()[0].id == v2.id and not (repo.root / "x.jsonl").exists()  # nothing made
+    code, _, err = invoke("snapshot", "--from", "round1.json", "-m", "a message")
+    assert code == 0, err

@@ -239,6 +239,21 @@ def info(msg: str) -> None:
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
 
 
+def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
+    """A click callback: a value given as the empty string (``--out "$UNSET"``) is a usage error, not
+    the option left out nor the current folder (as ``git init ''`` is refused)."""
+    if value == "" or (isinstance(value, tuple) and "" in value):
+        raise click.BadParameter("it is empty (an unset shell variable?): give a value, or leave it out", ctx, param)
+    return value
+
+
+def not_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A click callback for a message: given, it says something (``git commit -m ''`` aborts too)."""
+    if value is not None and not value.strip():
+        raise click.BadParameter("an empty message: give one, or leave the option out", ctx, param)
+    return value
+
+
 #: Seconds a command works before its progress bar appears (a quick run shows none).
 BAR_AFTER = 1.0
 

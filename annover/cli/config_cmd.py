@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from annover._lazy import lazy
-from annover.cli import emit_json, info, json_option
+from annover.cli import emit_json, info, json_option, not_empty
 from annover.errors import NotARepoError, UsageError
 from annover.files import bad_name
 from annover.model.config import LabelingConfig
@@ -75,7 +75,8 @@ templates.""")
               help="One label (may contain commas); repeatable.")
 @click.option("--data-field", metavar="NAME",
               help="Task data key the config reads (default: per template, see `annover config list`).")
-@click.option("--out", type=click.Path(dir_okay=False), help="Write the config to this file (default: stdout).")
+@click.option("--out", type=click.Path(dir_okay=False), callback=not_empty,
+              help="Write the config to this file (default: stdout).")
 @click.option("--force", is_flag=True, help="With --out: overwrite an existing file.")
 @json_option
 def new(template: str, labels_csv: tuple[str, ...], labels_one: tuple[str, ...], data_field: str | None,
@@ -147,7 +148,7 @@ Examples:
   annover config validate labeling.xml --json
   annover config new ner --labels PER,ORG | annover config validate -
 """)
-@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("file", type=click.Path(dir_okay=False, allow_dash=True), callback=not_empty)
 @json_option
 def validate(file: str, as_json: bool) -> None:
     """Check a labeling config; show its objects, controls and labels.

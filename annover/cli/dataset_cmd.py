@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import click
 
 from annover._lazy import lazy
-from annover.cli import Bars, Progress, echo, emit_json, info, json_option
+from annover.cli import Bars, Progress, echo, emit_json, info, json_option, not_empty
 from annover.cli.config_cmd import split_labels
 from annover.errors import NotARepoError, UsageError
 from annover.labelstudio.client import connect
@@ -35,8 +35,10 @@ shell history). The key is never written anywhere."""
 
 
 def _connection(f: Callable) -> Callable:
-    f = click.option("--api-key", metavar="KEY", help="API key (default: $LABEL_STUDIO_API_KEY).")(f)
-    f = click.option("--url", metavar="URL", help="Label Studio URL (default: $LABEL_STUDIO_URL).")(f)
+    f = click.option("--api-key", metavar="KEY", callback=not_empty,
+                     help="API key (default: $LABEL_STUDIO_API_KEY).")(f)
+    f = click.option("--url", metavar="URL", callback=not_empty,
+                     help="Label Studio URL (default: $LABEL_STUDIO_URL).")(f)
     return f
 
 
@@ -108,8 +110,9 @@ is validated first; inside an annover repository it is also recorded there
 
 {_CONNECTION_HELP}""")
 @click.argument("name")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Labeling config (Label Studio XML).")
-@click.option("--template", help="Make the config from a template (see `annover config list`).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), callback=not_empty,
+              help="Labeling config (Label Studio XML).")
+@click.option("--template", callback=not_empty, help="Make the config from a template (see `annover config list`).")
 @click.option("--labels", "labels_csv", multiple=True, metavar="A,B,C", help="With --template: labels, comma-separated.")
 @click.option("--label", "labels_one", multiple=True, metavar="LABEL", help="With --template: one label; repeatable.")
 @click.option("--data-field", metavar="NAME", help="With --template: the task data key the config reads.")
@@ -253,16 +256,19 @@ LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and LABEL_STUDIO_LOCAL_FILES_DOCUM
 
 {_CONNECTION_HELP}""")
 @click.argument("name", metavar="DATASET")
-@click.option("--from", "source", metavar="FOLDER|FILE|VERSION", help="What to send.")
-@click.option("--from-sample", "sample", metavar="SAMPLE",
+@click.option("--from", "source", metavar="FOLDER|FILE|VERSION", callback=not_empty, help="What to send.")
+@click.option("--from-sample", "sample", metavar="SAMPLE", callback=not_empty,
               help="Send the tasks of a recorded sample: its id, its record file, or a file of task keys.")
-@click.option("--key", help="Task key: a field of the task data, e.g. data.id (default: hash of the data).")
-@click.option("--predictions", metavar="FILE|VERSION", help="Model predictions to attach as pre-annotations "
+@click.option("--key", callback=not_empty,
+              help="Task key: a field of the task data, e.g. data.id (default: hash of the data).")
+@click.option("--predictions", metavar="FILE|VERSION", callback=not_empty,
+              help="Model predictions to attach as pre-annotations "
               "(with --from-sample: a MODEL_VERSION stored in the sample's version; default the sample's model).")
 @click.option("--annotations", is_flag=True, help="Also send the annotations the records (or version) carry.")
-@click.option("--field", "field_name", metavar="NAME", help="For a folder: the data field files go in "
+@click.option("--field", "field_name", metavar="NAME", callback=not_empty,
+              help="For a folder: the data field files go in "
               "(default: the config's object for that kind of file).")
-@click.option("--document-root", type=click.Path(file_okay=False),
+@click.option("--document-root", type=click.Path(file_okay=False), callback=not_empty,
               help="Label Studio's local files document root (default: $LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT).")
 @click.option("--batch-size", type=click.IntRange(1), default=5000, show_default=True,
               help="Tasks per import call.")
@@ -323,8 +329,9 @@ what `annover snapshot --label-studio` reads.
 
 {_CONNECTION_HELP}""")
 @click.argument("name", metavar="DATASET")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), help="Output file.")
-@click.option("--config-out", type=click.Path(dir_okay=False), help="Also write the labeling config here.")
+@click.option("--out", required=True, type=click.Path(dir_okay=False), callback=not_empty, help="Output file.")
+@click.option("--config-out", type=click.Path(dir_okay=False), callback=not_empty,
+              help="Also write the labeling config here.")
 @click.option("--force", is_flag=True, help="Replace --out / --config-out if they exist.")
 @_connection
 @json_option

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from annover._lazy import lazy
-from annover.cli import Progress, arrow_without_pandas, echo, emit_json, info, json_option
+from annover.cli import Progress, arrow_without_pandas, echo, emit_json, info, json_option, not_empty
 from annover.diffing import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, POLICIES
 from annover.errors import UsageError
 from annover.repo import Repo
@@ -251,7 +251,7 @@ def render_transitions(tr: dict) -> list[str]:
 def _range(a: str, b: str | None) -> tuple[str, str]:
     """(A, B) of ``diff A B``, ``diff A`` (B is HEAD) or ``diff A..B`` (a side left out is HEAD, as in git)."""
     if ".." not in a:
-        return a, b or "HEAD"
+        return a, "HEAD" if b is None else b  # an empty B is refused as a revision, not taken as HEAD
     if b is not None:
         raise UsageError(f"{a!r} is a range and {b!r} a second version", "give A B or A..B, not both")
     left, _, right = a.partition("..")
@@ -283,7 +283,7 @@ Examples:
 @click.option("--rows", "show_rows", is_flag=True, help="Each changed row: task, annotator, control, what changed.")
 @click.option("--limit", type=click.IntRange(min=0, max=2**62), default=None, metavar="N",
               help=f"At most N changed rows (default {ROW_LIMIT}); 0 for all. Implies --rows, as git's -U implies -p.")
-@click.option("--output", type=click.Path(dir_okay=False), metavar="FILE.parquet",
+@click.option("--output", type=click.Path(dir_okay=False), metavar="FILE.parquet", callback=not_empty,
               help="Write the full row-level diff as a Parquet table.")
 @click.option("--force", is_flag=True, help="Replace --output if it exists.")
 @click.option("--transitions", is_flag=True,
@@ -316,7 +316,7 @@ def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int | None, 
     limit = ROW_LIMIT if limit is None else limit
     a, b = _range(a, b)
     repo = Repo(".")
-    if output:
+    if output is not None:
         check_output(repo, output, "--output", force)
         if Path(output).suffix.lower() != ".parquet":  # a .csv or .json name would hold Parquet bytes
             raise UsageError(f"--output {output}: the row-level diff is written as Parquet",

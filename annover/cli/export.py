@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import BAR_AFTER, Bars, arrow_without_pandas, emit_json, info, json_option, short
+from annover.cli import BAR_AFTER, Bars, arrow_without_pandas, emit_json, info, json_option, not_empty, short
 from annover.formats import EXPORT_FORMATS
 from annover.formats.resolve import RULES
 from annover.model.canonical import TABLES
@@ -29,13 +29,14 @@ Examples:
 """)
 @click.argument("rev", default="HEAD")
 @click.option("--format", "fmt", required=True, type=click.Choice(EXPORT_FORMATS), help="Output format.")
-@click.option("--out", required=True, type=click.Path(), help="Output file (a folder for yolo, yolo-obb, voc, hf).")
+@click.option("--out", required=True, type=click.Path(), callback=not_empty,
+              help="Output file (a folder for yolo, yolo-obb, voc, hf).")
 @click.option("--table", type=click.Choice(TABLES), default="annotations",
               help="Table for jsonl/csv/parquet (default annotations).")
-@click.option("--resolve", metavar="RULE",
+@click.option("--resolve", metavar="RULE", callback=not_empty,
               help="Training formats: which answer of a task to write when it has several "
                    "(only, ground-truth, latest, all, annotator:EMAIL; default only).")
-@click.option("--predictions", metavar="MODEL_VERSION",
+@click.option("--predictions", metavar="MODEL_VERSION", callback=not_empty,
               help="Training formats: write this model version's predictions instead of the annotations.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from annover.cli import echo, emit_json, info, json_option, short, size_text
+from annover.cli import echo, emit_json, info, json_option, not_blank, short, size_text
 from annover.errors import AnnoverError, UsageError
 from annover.repo import Repo
 from annover.repo.layout import storage
@@ -207,15 +207,15 @@ Nothing is lost: the undone version keeps its tag and stays in the history
 """)
 @click.argument("rev", required=False)
 @click.option("--to", "to", metavar="REV", help="Restore this version's content instead of HEAD's parent's.")
-@click.option("-m", "--message", help="Message of the new version (default: Revert \"...\").")
+@click.option("-m", "--message", callback=not_blank, help="Message of the new version (default: Revert \"...\").")
 @click.option("--tag", "tag_name", help="Name of the new version (default: the next vN).")
 @json_option
 def revert(rev: str | None, to: str | None, message: str | None, tag_name: str | None, as_json: bool) -> None:
     """Make a new version that undoes HEAD (REV must be HEAD), or with --to, holds REV's content."""
-    if rev and to:
+    if rev is not None and to is not None:
         raise UsageError("give REV or --to REV, not both", "see `annover revert --help`")
     repo = _open()
-    out = repo.revert(rev or "HEAD", to=to, message=message, tag=tag_name)
+    out = repo.revert("HEAD" if rev is None else rev, to=to, message=message, tag=tag_name)
     _notes(repo)
     if as_json:
         emit_json(out.to_json())

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from annover.cli import Progress, arrow_without_pandas, echo, emit_json, info, json_option
+from annover.cli import Progress, arrow_without_pandas, echo, emit_json, info, json_option, not_empty
 from annover.diffing import POLICIES
 from annover.files import write_atomic
 from annover.loop.sample import STRATEGIES
@@ -207,7 +207,8 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool) 
               help="How a task's label is chosen among its answers (default ground-truth).")
 @click.option("-n", "limit", type=click.IntRange(min=0), default=20, show_default=True,
               help="Show the top N (all with --json/--out).")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the suspect task keys, one a line.")
+@click.option("--out", type=click.Path(dir_okay=False), default=None, callback=not_empty,
+              help="Write the suspect task keys, one a line.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
 def suspects(rev: str, threshold: float | None, since: str | None, models: tuple[str, ...], policy: str | None,

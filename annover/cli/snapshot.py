@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import Progress, arrow_without_pandas, emit_json, info, json_option, short
+from annover.cli import Progress, arrow_without_pandas, emit_json, info, json_option, not_blank, not_empty, short
 from annover.errors import UsageError
 from annover.formats import INPUT_FORMATS
 from annover.formats.ls_results import LEVELS
@@ -28,8 +28,9 @@ Examples:
   annover init data-repo --remote s3://bucket/annover
   annover init --remote s3://b/p --remote-option endpointurl=http://127.0.0.1:5000
 """)
-@click.argument("directory", default=".", type=click.Path(file_okay=False))
-@click.option("--remote", help="DVC remote URL (a folder, s3://..., any DVC remote). Default: a local folder.")
+@click.argument("directory", default=".", type=click.Path(file_okay=False), callback=not_empty)
+@click.option("--remote", callback=not_empty,
+              help="DVC remote URL (a folder, s3://..., any DVC remote). Default: a local folder.")
 @click.option("--remote-option", "remote_options", multiple=True, metavar="KEY=VALUE",
               help="An option of that remote (e.g. endpointurl=...). Keys naming secrets go to DVC's local config only.")
 @json_option
@@ -71,19 +72,23 @@ Examples:
   annover snapshot --from instances.json -m "COCO in"   # COCO recognised; a labeling config is generated
   annover snapshot --from yolo-folder --format yolo --config labeling.xml -m "YOLO, checked against a config"
 """)
-@click.option("--from", "source", metavar="FILE",
+@click.option("--from", "source", metavar="FILE", callback=not_empty,
               help="Label Studio JSON / JSON-MIN export, JSONL or CSV of (task key, label), or Parquet; "
                    "a COCO file, a YOLO or VOC folder, a CoNLL file (recognised, or named with --format).")
-@click.option("--label-studio", "ls_project", metavar="DATASET",
+@click.option("--label-studio", "ls_project", metavar="DATASET", callback=not_empty,
               help="Pull this Label Studio project (title or id) instead of reading a file.")
-@click.option("--config", type=click.Path(dir_okay=False), help="Labeling config (Label Studio XML). Default: HEAD's.")
-@click.option("-m", "--message", default="", help="Why this version exists.")
+@click.option("--config", type=click.Path(dir_okay=False), callback=not_empty,
+              help="Labeling config (Label Studio XML). Default: HEAD's.")
+@click.option("-m", "--message", callback=not_blank, help="Why this version exists.")
 @click.option("--tag", help="Name of the new version (default: v1, v2, ...).")
-@click.option("--key", help="Task key: a field of the task data (data.ext_id), the file name in one without folder "
+@click.option("--key", callback=not_empty,
+              help="Task key: a field of the task data (data.ext_id), the file name in one without folder "
               "and extension (stem:data.image, as COCO/YOLO/VOC key images), Label Studio's task id (id), or "
               "auto (a task_key column, else a hash of the data). Default: HEAD's, else auto.")
-@click.option("--source", "source_data", type=click.Path(), help="Folder (or file) of the data the tasks point at.")
-@click.option("--predictions", type=click.Path(dir_okay=False), help="Model predictions (JSON/JSONL) to attach.")
+@click.option("--source", "source_data", type=click.Path(), callback=not_empty,
+              help="Folder (or file) of the data the tasks point at.")
+@click.option("--predictions", type=click.Path(dir_okay=False), callback=not_empty,
+              help="Model predictions (JSON/JSONL) to attach.")
 @click.option("--format", "fmt", type=click.Choice(INPUT_FORMATS),
               help="Input format (default: from the file or folder; a folder of 4-corner lines needs yolo or yolo-obb).")
 @click.option("--validate", "level", type=click.Choice(LEVELS),
@@ -91,15 +96,17 @@ Examples:
                    "error), check (errors, except what Label Studio itself leaves behind: warned), warn (all "
                    "warned), off. Default: HEAD's, else check.")
 @click.option("--no-validate", is_flag=True, help="Same as --validate off.")
-@click.option("--users", "users", type=click.Path(dir_okay=False), metavar="FILE",
+@click.option("--users", "users", type=click.Path(dir_okay=False), metavar="FILE", callback=not_empty,
               help="Label Studio user ids -> e-mails (JSON {id: email}, /api/users/ output, or CSV id,email), "
                    "for exports that name annotators by id. Remembered by the repository.")
 @click.option("--full", is_flag=True, help="With --label-studio: fetch everything, not only what changed.")
-@click.option("--ls-url", metavar="URL", help="With --label-studio: the server (default: $LABEL_STUDIO_URL).")
-@click.option("--ls-api-key", metavar="KEY", help="With --label-studio: the API key (default: $LABEL_STUDIO_API_KEY).")
+@click.option("--ls-url", metavar="URL", callback=not_empty,
+              help="With --label-studio: the server (default: $LABEL_STUDIO_URL).")
+@click.option("--ls-api-key", metavar="KEY", callback=not_empty,
+              help="With --label-studio: the API key (default: $LABEL_STUDIO_API_KEY).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @json_option
-def snapshot(source: str | None, ls_project: str | None, config: str | None, message: str, tag: str | None,
+def snapshot(source: str | None, ls_project: str | None, config: str | None, message: str | None, tag: str | None,
              key: str | None, source_data: str | None, predictions: str | None, fmt: str | None, level: str | None,
              no_validate: bool, users: str | None, full: bool, ls_url: str | None, ls_api_key: str | None,
              quiet: bool, as_json: bool) -> None:
@@ -113,7 +120,7 @@ def snapshot(source: str | None, ls_project: str | None, config: str | None, mes
     arrow_without_pandas()
     repo = Repo(".")
     with Progress(quiet or as_json) as progress:
-        result = repo.snapshot(source, config=config, message=message, tag=tag, key=key, source_data=source_data,
+        result = repo.snapshot(source, config=config, message=message or "", tag=tag, key=key, source_data=source_data,
                                predictions=predictions, validate="off" if no_validate else level, fmt=fmt,
                                users=users, label_studio=ls_project, full=full, url=ls_url, api_key=ls_api_key,
                                progress=progress)

@@ -168,7 +168,7 @@ def revert(repo: RepoCore, rev: str | None = "HEAD", to: str | None = None, mess
         target = repo.resolve(to)
         target_rev = to
     else:
-        reverted = repo.resolve(rev or "HEAD")
+        reverted = repo.resolve("HEAD" if rev is None else rev)  # an empty rev is refused, not HEAD
         if reverted != start:
             named = _name(repo, reverted)
             what = named if named.startswith(f"{rev} ") else f"{rev} ({named})"
