@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
@@ -60,6 +61,21 @@ def test_snapshot_label_studio_options_without_label_studio_are_usage_errors(two
         assert code == 2 and out == "" and err.startswith(f"Error: {named} with --label-studio DATASET"), err
         assert len(err.splitlines()) == 1
     assert repo.resolve("HEAD") == v2.id and repo.log()[0].id == v2.id  # nothing made
+
+
+def test_snapshot_file_options_with_label_studio_are_usage_errors(two_rounds, monkeypatch):
+    """--format and --users say how to read a file; a pull ignored them in silence. Refused
+    before the server is asked (none listens at the URL given)."""
+    repo, _, v2 = two_rounds
+    monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "annover-test")
+    (Path(repo.root) / "users.csv").write_text("1,a@example.com\n")
+    for args, named in ((["--format", "coco"], "--format goes"), (["--users", "users.csv"], "--users goes"),
+                        (["--format", "yolo", "--users", "users.csv"], "--format and --users go")):
+        code, out, err = invoke("snapshot", "--label-studio", "proj", "-m", "pull", *args)
+        assert code == 2 and out == "" and err.startswith(f"Error: {named} with --from FILE"), err
+        assert len(err.splitlines()) == 1
+    assert repo.resolve("HEAD") == v2.id
 
 
 def test_tag_delete_with_a_revision_too_is_a_usage_error(two_rounds):

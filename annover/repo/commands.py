@@ -93,6 +93,11 @@ class Repo(RepoCore):
             raise UsageError(f"{' and '.join(stray)} go{'es' if len(stray) == 1 else ''} with --label-studio DATASET",
                              "pull a Label Studio project with --label-studio DATASET, or leave "
                              f"{'it' if len(stray) == 1 else 'them'} out to read --from FILE")
+        only_files = [o for o, v in (("--format", fmt), ("--users", users)) if v is not None]
+        if label_studio is not None and only_files:  # a pull reads the server's JSON and its users
+            raise UsageError(f"{' and '.join(only_files)} go{'es' if len(only_files) == 1 else ''} with --from FILE",
+                             "a Label Studio pull reads the server's own export and its users' e-mails; "
+                             f"leave {'it' if len(only_files) == 1 else 'them'} out")
         if (source is None) == (label_studio is None):
             raise UsageError("give exactly one of --from FILE and --label-studio DATASET",
                              "see `annover snapshot --help`")
