@@ -80,10 +80,11 @@ def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None)
         data["transitions"] = repo.diff(prev.id, cur.id, transitions=True).transitions
         data["drift"] = drift(prev_ann, ann)
     data["history"] = []
+    loaded = {cur.id: ann, **({prev.id: prev_ann} if prev_ann is not None else {})}  # read once each
     for v in history:
         say(f"history: {api.name_of(repo, v)}")
         same = v.id == cur.id
-        a = ann if same else repo.load(v.id, "annotations")
+        a = loaded[v.id] if v.id in loaded else repo.load(v.id, "annotations")
         res = data["agreement"] if same else agreement(a, api.config_labels(repo, v)).to_json()
         data["history"].append({**api.head_of(repo, v), "labels": v.stats.get("labels", {}),
                                 "agreement": {c: (e.get("krippendorff_alpha") or e.get("f1") or {}).get("value")
