@@ -285,16 +285,33 @@ def read_predictions(spec: str, *, key: str | None, repo: "Repo | None",
     """task key -> predictions to send, from a file (see :mod:`annover.formats.predictions`) or a version."""
     p = Path(spec)
     if not p.exists() and _is_version(repo, spec):
-        rows = repo.read_table(spec, "predictions").to_pylist()  # type: ignore[union-attr]
-        stub = [{"task_key": k, "data": "{}", "extra": None, "ls_task_id": None}
-                for k in sorted({r["task_key"] for r in rows})]
-        return {t["task_key"]: [clean(pr, PREDICTION_SERVER_FIELDS) for pr in task["predictions"]]
-                for t, task in zip(stub, to_tasks(stub, [], rows))}
+        return _version_predictions(repo, spec, key)  # type: ignore[arg-type]
     if not p.is_file():
         raise NotFoundError(f"--predictions {spec}: no such file{' or version' if repo is not None else ''}",
                             "give a JSON / JSONL file of predictions, or a version that has them")
     got = read_prediction_file(p, key=key, files=files, what=spec)
     return {k: [clean(pr, PREDICTION_SERVER_FIELDS) for pr in ps] for k, ps in got.items()}
+
+
+def _version_predictions(repo: "Repo", rev: str, key: str | None) -> dict[str, list[dict]]:
+    """The predictions of version ``rev``, keyed as the project knows its tasks (``key``: a data
+    field, else the data's hash), not by the version's own task keys, which may differ."""
+    rows = repo.read_table(rev, "predictions").to_pylist()
+    want = sorted({r["task_key"] for r in rows})
+    tasks = repo.read_table(rev, "tasks")
+    mine = tasks.filter(pc.is_in(tasks.column("task_key"), pa.array(want, pa.string()))).to_pylist()
+    push_keys: dict[str, str] = {}
+    for row in mine:
+        data = to_tasks([row], [], [])[0]["data"]
+        try:
+            push_keys[row["task_key"]] = task_key_of({"data": data}, key,
+                                                     f"--predictions {rev}: task {row['task_key']}")
+        except RecordError as e:
+            raise InputError(str(e), "send with --key data.FIELD naming a field every task has") from None
+    stub = [{"task_key": k, "data": "{}", "extra": None, "ls_task_id": None} for k in want]
+    return {push_keys.get(t["task_key"], t["task_key"]): [clean(pr, PREDICTION_SERVER_FIELDS)
+                                                          for pr in task["predictions"]]
+            for t, task in zip(stub, to_tasks(stub, [], rows))}
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,53 @@
+"""The daily loop against a real Label Studio: a version keyed by a data field sent back with
+its own predictions, and datasets whose titles are not ASCII."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .ls_fixtures import (  # noqa: F401 - fixtures
+    TEXT_CONFIG,
+    choice,
+    cli,
+    ls,
+    ls_server,
+    project_factory,
+    sdk_admin,
+)
+from .test_labelstudio import server_tasks, write_jsonl
+
+pytestmark = pytest.mark.labelstudio
+
+
+def _version_keyed_by_id(repo, tmp_path: Path):
+    rows = [{"id": f"r{i}", "data": {"id": f"r{i}", "text": t}, "predictions": [
+        {"model_version": "bert-v1", "score": 0.5 + i / 10, "result": choice(lab)}]}
+        for i, (t, lab) in enumerate([("good", "pos"), ("bad", "neg"), ("Très bien — ça marche", "pos")])]
+    src = tmp_path / "tasks.json"
+    src.write_text(json.dumps(rows, ensure_ascii=False))
+    cfg = tmp_path / "config.xml"
+    cfg.write_text(TEXT_CONFIG)
+    return repo.snapshot(str(src), config=str(cfg), key="data.id", message="tasks").version
+
+
+def test_a_version_keyed_by_a_field_sends_its_own_predictions(ls_server, project_factory, sdk_admin, repo,
+                                                              tmp_path, monkeypatch):  # noqa: F811
+    """``dataset push --from v1 --predictions v1`` (the documented call) on a version read with
+    ``--key data.id``: every prediction arrives with its model version and score, none is taken
+    for a task "neither in version v1 nor in the project"; a second push sends nothing."""
+    monkeypatch.chdir(repo.root)
+    _version_keyed_by_id(repo, tmp_path)
+    p = project_factory("version-preds")
+    for sent in (3, 0):
+        code, out, err = cli("dataset", "push", p.title, "--from", "v1", "--predictions", "v1", "--json")
+        assert code == 0, err
+        got = json.loads(out)
+        assert (got["sent"], got["predictions"]) == (sent, sent), got
+    on_server = {t["data"]["id"]: t for t in server_tasks(sdk_admin, p.id)}
+    assert sorted(on_server) == ["r0", "r1", "r2"]
+    for tid, want in (("r0", 0.5), ("r1", 0.6), ("r2", 0.7)):
+        preds = on_server[tid]["predictions"]
+        assert [(pr["model_version"], pr["score"]) for pr in preds] == [("bert-v1", pytest.approx(want))], tid
