@@ -4,6 +4,7 @@ its own predictions, and datasets whose titles are not ASCII."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -51,3 +52,31 @@ def test_a_version_keyed_by_a_field_sends_its_own_predictions(ls_server, project
     for tid, want in (("r0", 0.5), ("r1", 0.6), ("r2", 0.7)):
         preds = on_server[tid]["predictions"]
         assert [(pr["model_version"], pr["score"]) for pr in preds] == [("bert-v1", pytest.approx(want))], tid
+
+
+def test_datasets_with_titles_in_another_script_each_get_their_own_record(ls_server, sdk_admin, repo,
+                                                                          monkeypatch):  # noqa: F811
+    """Two Cyrillic titles (and a Japanese one) were all recorded as the same ASCII-only file
+    name, so the second ``dataset create`` was refused as "the record of dataset 'Отзывы ...'"."""
+    monkeypatch.chdir(repo.root)
+    tag = uuid.uuid4().hex[:8]
+    titles = [f"Отзывы {tag}", f"Товары {tag}", f"東京 {tag}"]
+    made = []
+    try:
+        for title in titles:
+            code, out, err = cli("dataset", "create", title, "--template", "text-classification",
+                                 "--labels", "Позитив,Négatif,中立")
+            assert code == 0, err
+            made.append(int(out.split()[0]))
+        records = {json.loads(f.read_text(encoding="utf-8"))["title"]: f.name
+                   for f in (repo.root / ".annover" / "datasets").glob("*.json")}
+        assert {t: records.get(t) for t in titles} == {
+            titles[0]: f"отзывы-{tag}.json", titles[1]: f"товары-{tag}.json", titles[2]: f"東京-{tag}.json"}
+        code, out, err = cli("dataset", "delete", titles[1], "--yes")
+        assert code == 0, err
+        made.remove(made[1])
+        left = sorted(f.name for f in (repo.root / ".annover" / "datasets").glob("*.json"))
+        assert left == sorted([f"отзывы-{tag}.json", f"東京-{tag}.json"]), left
+    finally:
+        for pid in made:
+            sdk_admin.projects.delete(id=pid)

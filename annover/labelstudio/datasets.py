@@ -21,6 +21,7 @@ import enum
 import hashlib
 import json
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -81,8 +82,9 @@ def _quiet(*_: Any) -> None:
 
 
 def slug(title: str) -> str:
-    """A dataset title as a file name."""
-    s = re.sub(r"[^A-Za-z0-9._-]+", "-", title.strip()).strip("-.").lower()
+    """A dataset title as a file name: letters and digits of any script kept (NFC), lower case,
+    the rest as ``-`` (an ASCII title gives the name it always gave)."""
+    s = re.sub(r"[^\w.-]+", "-", unicodedata.normalize("NFC", title.strip())).strip("-.").lower()
     return s or "dataset"
 
 
