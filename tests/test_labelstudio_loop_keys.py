@@ -80,3 +80,16 @@ def test_datasets_with_titles_in_another_script_each_get_their_own_record(ls_ser
     finally:
         for pid in made:
             sdk_admin.projects.delete(id=pid)
+
+
+@pytest.mark.parametrize("path", ["/api", "/projects/1"])
+def test_a_url_that_is_not_the_servers_root_says_so(ls_server, path, repo, monkeypatch):  # noqa: F811
+    """LABEL_STUDIO_URL pasted with /api (or a page's path): the project list is a 404 there,
+    which was reported as 'listing projects: not found' with the hint to run `annover dataset
+    list`, the very command that failed, exit 14 (no such dataset)."""
+    monkeypatch.chdir(repo.root)
+    for args in (["dataset", "list"], ["snapshot", "--label-studio", "anything", "-m", "x"]):
+        code, out, err = cli(*args, env={"LABEL_STUDIO_URL": ls_server.url + path})
+        lines = err.strip().splitlines()
+        assert code == 11 and len(lines) == 1 and lines[0].startswith("Error: "), err
+        assert "HOST:PORT" in lines[0] and "no /api" in lines[0] and "dataset list" not in lines[0], err

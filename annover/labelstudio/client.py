@@ -270,7 +270,12 @@ class Client:
         if title is not None:
             params.update(title=title, include="id,title")  # a cheap lookup: no counts
         while True:
-            d = self.raw("GET", "api/projects/", what="listing projects", params={**params, "page": page})
+            try:
+                d = self.raw("GET", "api/projects/", what="listing projects", params={**params, "page": page})
+            except NotFoundError:  # every Label Studio has this list: the URL is not a server's root
+                raise LabelStudioError(f"{self.url} has no Label Studio project list (HTTP 404 on api/projects/)",
+                                       f"set {ENV_URL} to the server's address, http(s)://HOST:PORT, "
+                                       "with no /api or page path") from None
             items = d.get("results", []) if isinstance(d, dict) else (d or [])
             out += [Project.from_json(p) for p in items if title is None or p.get("title") == title]
             if not isinstance(d, dict) or not d.get("next"):
