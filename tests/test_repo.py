@@ -468,3 +468,35 @@ def test_dataset_records_are_committed_by_the_repository(repo):
     assert repo.save_dataset_record(RecordChange.remove(project)) == path
     assert not (repo.root / path).exists() and git("status", "--porcelain", "--", ".annover", cwd=repo.root) == ""
     assert repo.datasets_on().repo is repo
+
+
+def test_a_dataset_record_under_its_old_name_is_found_for_its_project(repo):
+    """A title in another script was recorded as ``dataset.json`` (ASCII letters only) before
+    it kept its letters: deleting that dataset removes that record, and writing it again
+    moves it to its own name (it was left behind, committed, for good)."""
+    from annover.labelstudio.client import Project
+    from annover.labelstudio.datasets import RECORD_DIR, RecordAction, RecordChange
+
+    project = Project(id=7, title="Отзывы", label_config="<View/>", tasks=0, annotations=0, skipped=0,
+                      predictions=0, ls_labeled=0)
+    new = RecordChange.write(project, "http://ls.example")
+    assert new.path == f"{RECORD_DIR}/отзывы.json"
+
+    def old_record() -> str:  # what the earlier code committed for this title
+        files = {p.replace("отзывы", "dataset"): data for p, data in new.files.items()}
+        old = RecordChange(RecordAction.WRITE, 7, f"{RECORD_DIR}/dataset.json", files, new.message)
+        return repo.save_dataset_record(old)
+
+    legacy = old_record()
+    assert legacy == ".annover/datasets/dataset.json" and (repo.root / legacy).is_file()
+    assert repo.save_dataset_record(RecordChange.remove(project)) == legacy
+    assert not (repo.root / legacy).exists() and not (repo.root / legacy).with_suffix(".xml").exists()
+    old_record()
+    path = repo.save_dataset_record(new)
+    assert path == ".annover/datasets/отзывы.json" and (repo.root / path).is_file()
+    assert sorted(f.name for f in (repo.root / ".annover/datasets").iterdir()) == ["отзывы.json", "отзывы.xml"]
+    assert git("status", "--porcelain", "--", ".annover", cwd=repo.root) == ""
+    other = Project(id=8, title="Товары", label_config="<View/>", tasks=0, annotations=0, skipped=0,
+                    predictions=0, ls_labeled=0)
+    old_record()  # another project's old record is not touched by this one's removal
+    assert repo.save_dataset_record(RecordChange.remove(other)) is None and (repo.root / legacy).is_file()

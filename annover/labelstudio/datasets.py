@@ -17,6 +17,7 @@ commits it through the ``save_record`` callable it passes in. The API key is nev
 from __future__ import annotations
 
 import builtins
+import dataclasses
 import enum
 import hashlib
 import json
@@ -86,6 +87,12 @@ def slug(title: str) -> str:
     the rest as ``-`` (an ASCII title gives the name it always gave)."""
     s = re.sub(r"[^\w.-]+", "-", unicodedata.normalize("NFC", title.strip())).strip("-.").lower()
     return s or "dataset"
+
+
+def legacy_slug(title: str) -> str:
+    """The file name a record had before titles in other scripts kept their letters (ASCII
+    letters and digits only): what a repository made then may hold."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", title.strip()).strip("-.").lower() or "dataset"
 
 
 def _same_config(a: str, b: str) -> bool:
@@ -215,6 +222,15 @@ class RecordChange:
     path: str  # the record (.json), relative to .annover/
     files: dict[str, bytes | None]
     message: str
+    title: str = ""
+
+    def renamed(self, path: str) -> "RecordChange":
+        """This change applied to the record at ``path`` (a legacy name, :func:`legacy_slug`)
+        instead: a REMOVE removes that record; a WRITE writes its own and removes that one."""
+        base, old = path[: -len(".json")], {path: None, path[: -len(".json")] + ".xml": None}
+        if self.action is RecordAction.REMOVE:
+            return dataclasses.replace(self, path=path, files={f"{base}.json": None, f"{base}.xml": None})
+        return dataclasses.replace(self, files={**old, **self.files})
 
     def names_project(self, record: bytes) -> bool:
         """Whether ``record`` (a dataset record file's content) is this change's project's."""
@@ -232,13 +248,13 @@ class RecordChange:
             f"{base}.json": (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode(),
             f"{base}.xml": project.label_config.encode("utf-8")}
         return cls(RecordAction.WRITE, project.id, f"{base}.json", files,
-                   f"annover: dataset {project.title} (Label Studio project {project.id})")
+                   f"annover: dataset {project.title} (Label Studio project {project.id})", project.title)
 
     @classmethod
     def remove(cls, project: Project) -> "RecordChange":
         base = f"{RECORD_DIR}/{slug(project.title)}"
         return cls(RecordAction.REMOVE, project.id, f"{base}.json", {f"{base}.json": None, f"{base}.xml": None},
-                   f"annover: forget dataset {project.title} (deleted from Label Studio)")
+                   f"annover: forget dataset {project.title} (deleted from Label Studio)", project.title)
 
 
 RecordSaver = Callable[[RecordChange], "str | None"]

@@ -11,7 +11,7 @@ from typing import Callable
 
 from annover.labelstudio import sync as ls_sync
 from annover.labelstudio.client import Client, connect
-from annover.labelstudio.datasets import RECORD_DIR, Datasets, RecordAction, RecordChange, slug
+from annover.labelstudio.datasets import RECORD_DIR, Datasets, RecordAction, RecordChange, legacy_slug, slug
 from annover.errors import LabelStudioError, UsageError
 from annover.model.config import LabelingConfig
 from annover.repo.core import RepoCore
@@ -24,15 +24,26 @@ __all__ = ["datasets_on", "save_dataset_record", "snapshot_label_studio"]
 Progress = Callable[[str], None]
 
 
+def _with_legacy_record(repo: RepoCore, change: RecordChange) -> RecordChange:
+    """``change`` applied to the record of its project under the name a title in another script
+    had before (:func:`legacy_slug`: ``dataset.json``) when that record is there."""
+    legacy = f"{RECORD_DIR}/{legacy_slug(change.title)}.json"
+    path = repo.dir / legacy
+    if not change.title or legacy == change.path or not path.is_file() or not change.names_project(path.read_bytes()):
+        return change
+    return change.renamed(legacy)
+
+
 def save_dataset_record(repo: RepoCore, change: RecordChange) -> str | None:
     """Write and commit a dataset record; its path, or None when a REMOVE found nothing of its project.
 
     A WRITE whose files are those of HEAD already makes no commit.
     """
-    files = {repo.rel(repo.dir / p): data for p, data in change.files.items()}
-    record = repo.dir / change.path
     with repo.lock():
         repo.recover()
+        change = _with_legacy_record(repo, change)
+        files = {repo.rel(repo.dir / p): data for p, data in change.files.items()}
+        record = repo.dir / change.path
         head = repo.head_commit()
         if change.action is RecordAction.REMOVE:
             if not record.is_file() or not change.names_project(record.read_bytes()):
