@@ -93,3 +93,31 @@ def test_a_url_that_is_not_the_servers_root_says_so(ls_server, path, repo, monke
         lines = err.strip().splitlines()
         assert code == 11 and len(lines) == 1 and lines[0].startswith("Error: "), err
         assert "HOST:PORT" in lines[0] and "no /api" in lines[0] and "dataset list" not in lines[0], err
+
+
+def test_a_dataset_deleted_in_label_studio_leaves_a_record_that_delete_removes(ls_server, sdk_admin, repo,
+                                                                               monkeypatch):  # noqa: F811
+    """A project deleted in Label Studio's UI: ``dataset delete NAME`` was exit 14 (no such
+    dataset) and the record stayed committed for good. Now it removes just the record; a
+    record of another server's project, or a name with no record, is still exit 14."""
+    monkeypatch.chdir(repo.root)
+    title = f"gone {uuid.uuid4().hex[:8]}"
+    code, out, err = cli("dataset", "create", title, "--template", "text-classification", "--labels", "a,b")
+    assert code == 0, err
+    pid = int(out.split()[0])
+    record = repo.root / ".annover" / "datasets" / f"{title.replace(' ', '-')}.json"
+    assert json.loads(record.read_text())["project_id"] == pid
+    sdk_admin.projects.delete(id=pid)  # as in the UI
+    elsewhere = json.loads(record.read_text())
+    record.write_text(json.dumps({**elsewhere, "url": "http://127.0.0.1:9"}))  # another server's record
+    code, _, err = cli("dataset", "delete", title, "--yes")
+    assert code == 14 and record.is_file(), err
+    record.write_text(json.dumps(elsewhere))
+    code, out, err = cli("dataset", "delete", title, "--yes", "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"id": pid, "title": title, "deleted": False,
+                               "forgot": f".annover/datasets/{record.name}"}
+    assert not record.exists() and not record.with_suffix(".xml").exists()
+    assert repo.scm.run("status", "--porcelain", "--", ".annover") == ""  # committed
+    code, _, err = cli("dataset", "delete", title, "--yes")
+    assert code == 14, err

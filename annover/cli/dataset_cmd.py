@@ -16,7 +16,7 @@ import click
 from annover._lazy import lazy
 from annover.cli import Bars, Progress, echo, emit_json, info, json_option, not_empty
 from annover.cli.config_cmd import split_labels
-from annover.errors import NotARepoError, UsageError
+from annover.errors import NotARepoError, NotFoundError, UsageError
 from annover.labelstudio.client import connect
 from annover.labelstudio.datasets import Datasets
 from annover.repo import Repo
@@ -205,7 +205,8 @@ Examples:
 
 \b
 Deletes the project with its tasks, annotations and predictions from Label Studio;
-versions already made from it stay in the repository.
+versions already made from it stay in the repository. A dataset whose project was
+deleted in Label Studio's UI has only its record here left: that is removed (a commit).
 
 {_CONNECTION_HELP}""")
 @click.argument("name", metavar="DATASET")
@@ -215,7 +216,18 @@ versions already made from it stay in the repository.
 def delete(name: str, yes: bool, url: str | None, api_key: str | None, as_json: bool) -> None:
     """Delete DATASET from Label Studio (asks first)."""
     ds = _datasets(url, api_key)
-    project = ds.get(name)
+    try:
+        project = ds.get(name)
+    except NotFoundError:
+        forgot = ds.forget(name)  # deleted in Label Studio's UI: only its record is left here
+        if forgot is None:
+            raise
+        if as_json:
+            emit_json({**forgot.to_json(), "deleted": False})
+            return
+        info(f"dataset {forgot.project.title!r} (project {forgot.project.id}) was already deleted from "
+             f"Label Studio; forgot its record {forgot.forgot}")
+        return
     if not yes:
         if not sys.stdin.isatty():
             raise UsageError(f"not deleting {project.title!r} without confirmation", "pass --yes")

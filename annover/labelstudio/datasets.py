@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from annover.errors import ConfigError, LabelStudioError, UsageError
+from annover.errors import ConfigError, LabelStudioError, NotFoundError, UsageError
 from annover.files import write_atomic
 from annover.formats.label_studio import from_ls_tasks
 from annover.labelstudio import sync, tasks
@@ -298,11 +298,13 @@ class Datasets:
 
     def __init__(self, client: Client | None = None, repo: Any = None, *,
                  save_record: RecordSaver | None = None,
-                 check_record: "Callable[[str], None] | None" = None) -> None:
+                 check_record: "Callable[[str], None] | None" = None,
+                 read_record: "Callable[[str], dict | None] | None" = None) -> None:
         self._client = client
         self.repo = repo
         self._save_record = save_record
         self._check_record = check_record  # raises before the server is changed when the record could not be saved
+        self._read_record = read_record  # the record of a title in the repository (its JSON), if any
 
     @property
     def client(self) -> Client:
@@ -406,6 +408,23 @@ class Datasets:
         self.client.raw("DELETE", f"api/projects/{project.id}/", what=f"deleting project {project.title!r}",
                         retries=0)
         return Deleted(project, self._save(RecordChange.remove(project)))
+
+    def forget(self, name: str | int) -> Deleted | None:
+        """Remove the record of dataset ``name`` whose project this server no longer has (deleted
+        in Label Studio's UI); None when there is no such record (of this server's URL)."""
+        rec = self._read_record(str(name).strip()) if self._read_record is not None else None
+        if not rec or not isinstance(rec.get("project_id"), int) or not isinstance(rec.get("title"), str) \
+                or str(rec.get("url", "")).rstrip("/") != self.client.url.rstrip("/"):
+            return None
+        try:
+            self.client.project_by_id(rec["project_id"])
+            return None  # still there (under another title): not gone
+        except NotFoundError:
+            pass
+        gone = Project(rec["project_id"], rec["title"], "", 0, 0, 0, 0, 0)
+        if self._check_record is not None:
+            self._check_record(gone.title)
+        return Deleted(gone, self._save(RecordChange.remove(gone)))
 
     def push(self, name: str | int, source: str, *, key: str | None = None, predictions: str | None = None,
              annotations: bool = False, field_name: str | None = None, document_root: str | None = None,

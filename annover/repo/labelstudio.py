@@ -83,7 +83,21 @@ def datasets_on(repo: RepoCore, client: Client | None = None) -> Datasets:
     """The datasets of a Label Studio server (``client``, else the environment's on first use),
     bound to ``repo``: records are committed there, versions can be sent."""
     return Datasets(client, repo, save_record=lambda change: save_dataset_record(repo, change),
-                    check_record=lambda title: check_dataset_record(repo, title))
+                    check_record=lambda title: check_dataset_record(repo, title),
+                    read_record=lambda title: dataset_record(repo, title))
+
+
+def dataset_record(repo: RepoCore, title: str) -> dict | None:
+    """The record of dataset ``title`` (its JSON; under its name, or the name it had before:
+    :func:`legacy_slug`), when it is there and names that title."""
+    for name in dict.fromkeys((slug(title), legacy_slug(title))):
+        try:
+            rec = json.loads((repo.dir / RECORD_DIR / f"{name}.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if isinstance(rec, dict) and rec.get("title") == title:
+            return rec
+    return None
 
 
 def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput, *, full: bool,
