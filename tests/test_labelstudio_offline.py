@@ -57,6 +57,18 @@ def test_a_server_that_is_down_is_exit_12_with_one_line(monkeypatch):
     assert len(err.strip().splitlines()) == 1 and url in err and "some-key-that-must-not-show" not in err
 
 
+def test_a_server_that_does_not_answer_names_the_limit_as_given(monkeypatch):
+    """A limit under a second was shown rounded: ``ANNOVER_LS_TIMEOUT=0.25`` said "limit 0 s"."""
+    with socket.socket() as s:  # accepts, never answers
+        s.bind(("127.0.0.1", 0))
+        s.listen(4)
+        monkeypatch.setenv("LABEL_STUDIO_URL", f"http://127.0.0.1:{s.getsockname()[1]}")
+        monkeypatch.setenv("LABEL_STUDIO_API_KEY", "some-key")
+        monkeypatch.setenv("ANNOVER_LS_TIMEOUT", "0.25")
+        code, out, err = cli("dataset", "list")
+    assert code == 12 and out == "" and "did not answer in time" in err and "limit 0.25 s" in err, err
+
+
 def test_missing_settings_are_usage_errors(monkeypatch):
     monkeypatch.delenv("LABEL_STUDIO_URL", raising=False)
     monkeypatch.delenv("LABEL_STUDIO_API_KEY", raising=False)

@@ -211,7 +211,7 @@ class Client:
         where = f"Label Studio at {self.url}"
         if isinstance(e, httpx.TimeoutException):
             return LabelStudioConnectionError(
-                f"{where} did not answer in time ({what}, limit {self.timeout:.0f} s)",
+                f"{where} did not answer in time ({what}, limit {self.timeout:g} s)",
                 f"check that the server is healthy, or raise the limit with {ENV_TIMEOUT}=SECONDS")
         if isinstance(e, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
             return UsageError(f"{ENV_URL}={self.url!r} is not a usable URL", "give http(s)://HOST:PORT")

@@ -107,7 +107,7 @@ def _wait_for_export(client: Client, project: Project, snap: dict, poll: float) 
     deadline = time.monotonic() + client.timeout
     while snap.get("status") not in _DONE:
         if time.monotonic() > deadline:
-            raise LabelStudioError(f"the export of project {project.id} did not finish in {client.timeout:.0f} s",
+            raise LabelStudioError(f"the export of project {project.id} did not finish in {client.timeout:g} s",
                                    f"raise {ENV_TIMEOUT}, or check the server's workers")
         time.sleep(poll)
         snap.update(client.raw("GET", f"api/projects/{project.id}/exports/{snap['id']}", what=what))
