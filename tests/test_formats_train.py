@@ -1102,3 +1102,36 @@ def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):
         with pytest.raises(InputError) as e:
             read_train(tmp_path / "c.json", "coco", cfg, True)
         assert "task_key='x'" in str(e.value) and "distinct file names" in e.value.hint and "--key data" not in e.value.hint
+
+
+
+@pytest.mark.parametrize("name,src_fmt,fmt", [("yolo_obb_datumaro", "yolo-obb", "yolo-obb"),
+                                              ("yolo_detect_lssdk", "yolo", "yolo-obb"),
+                                              ("coco_instances_rle_datumaro.json", "coco", "yolo")])
+def test_a_yolo_export_whose_lines_all_have_8_numbers_snapshots_back_without_format(name, src_fmt, fmt, repo,
+                                                                                   tmp_path):
+    """annover's own YOLO folder says its task in data.yaml, so oriented boxes (and a segment export of
+    4-point polygons only) are read back as written, with no --format: it was exit 3 ('every label line
+    has 8 numbers')."""
+    args = ["--format", src_fmt] if src_fmt == "yolo-obb" else []
+    code, _, err = invoke("snapshot", "--from", str(CORPUS / name), *args, "-m", "in")
+    assert code == 0, err
+    out = tmp_path / "out"
+    code, _, err = invoke("export", "HEAD", "--format", fmt, "--out", str(out))
+    assert code == 0, err
+    assert yaml.safe_load((out / "data.yaml").read_text())["task"] == ("obb" if fmt == "yolo-obb" else "segment")
+    assert all(len(line.split()) == 9 for f in (out / "labels").rglob("*.txt") for line in f.read_text().splitlines())
+    first = repo.show("HEAD").record["tables"]["annotations"]
+    code, _, err = invoke("snapshot", "--from", str(out), "-m", "back")
+    assert code == 0, err
+    back = repo.show("HEAD").record
+    if fmt == "yolo-obb":  # read as written: the same boxes, the same annotations snapshot
+        assert back["tables"]["annotations"] == first
+    else:  # polygons from COCO: a new version, read as YOLO segment
+        assert back["origin"]["format"] == "yolo" and len(repo.log()) == 2
+
+
+@pytest.mark.parametrize("task", ["detect", "segment", "pose", "obb"])
+def test_data_yaml_names_the_task_it_was_written_for(task):
+    doc = yaml.safe_load(yolo._yaml(["a", "b"], task, ["nose"] if task == "pose" else []))
+    assert doc["task"] == task and doc["names"] == {0: "a", 1: "b"}

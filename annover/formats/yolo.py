@@ -129,7 +129,9 @@ def bridged(parts: list[list[tuple[float, float]]]) -> list[tuple[float, float]]
 
 
 def _yaml(names: list[str], task: str, kp_names: list[str]) -> str:
-    out = "# written by annover\npath: .\ntrain: images\nval: images\n"
+    """``data.yaml``; ``task`` says which lines these are (Ultralytics' task names), so that a folder
+    whose lines all have 8 numbers (oriented boxes, or 4-point polygons) is read back as written."""
+    out = f"# written by annover\npath: .\ntrain: images\nval: images\ntask: {task}\n"
     if task == "pose":
         out += f"kpt_shape: [{len(kp_names)}, 3]\nkpt_names: {json.dumps(kp_names, ensure_ascii=False)}\n"
     out += "names:\n" + "".join(f"  {i}: {json.dumps(n, ensure_ascii=False)}\n" for i, n in enumerate(names))
