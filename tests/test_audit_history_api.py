@@ -18,7 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import annover
-from annover.errors import RevisionError, UsageError
+from annover.errors import NotFoundError, RevisionError, UsageError
 
 from .conftest import EXAMPLES, git
 from .test_daily_remote import invoke
@@ -181,6 +181,27 @@ def test_load_checks_columns_whatever_the_layout(two_rounds):
                                  ("annotations", ["_task_hash"], "no column '_task_hash'")):
         with pytest.raises(UsageError, match=said):
             annover.load("v2", table, columns=columns)
+
+
+def test_load_refuses_options_it_would_ignore_and_a_repo_path_that_is_not_there(two_rounds, tmp_path):
+    """model_version= with a table that is not predictions, and columns= or table= with format='hf', gave
+    annotations (or the whole Dataset) in silence; a mistyped repo path was tried as a URL ('SCM error')."""
+    repo, _, _ = two_rounds
+    with pytest.raises(UsageError, match="model_version='sentiment-bert-v1' selects predictions.*table='predictions'"):
+        annover.load("v2", model_version="sentiment-bert-v1")
+    with pytest.raises(UsageError, match="table 'tasks' has none"):
+        repo.load("v2", "tasks", model_version="sentiment-bert-v1")
+    assert annover.load("v2", "predictions", model_version="sentiment-bert-v1").num_rows > 0
+    with pytest.raises(UsageError, match="columns= does not apply"):
+        annover.load("v2", format="hf", columns=["task_key"])
+    with pytest.raises(UsageError, match="table= does not apply"):
+        repo.load("v2", "tasks", format="hf")
+    with pytest.raises(NotFoundError, match="no such folder, and not a git URL") as e:
+        annover.load("v2", repo=tmp_path / "no-such-labels")
+    assert "\n" not in str(e.value) and e.value.exit_code == 14
+    repo.push()
+    url = "file://" + str(repo.root)
+    assert annover.load(None, repo=url).equals(annover.load(None))  # None is HEAD by URL too, as in a clone
 
 
 def test_snapshot_arguments_of_the_wrong_kind_and_a_version_without_answers(repo, tmp_path):

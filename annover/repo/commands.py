@@ -167,6 +167,10 @@ class Repo(RepoCore):
         if format is not None:
             if format != "hf":
                 raise UsageError(f"unknown load format {format!r}", "use format='hf', or none for an Arrow table")
+            if columns is not None or table != "annotations":
+                raise UsageError(f"format='hf' makes one row per task of its own columns, so "
+                                 f"{'columns=' if columns is not None else 'table='} does not apply",
+                                 "leave it out, or select the Dataset's columns with .select_columns([...])")
             return export_.load_hf(self, rev, resolve, model_version)
         return self.read_table(rev, table, model_version, columns)
 

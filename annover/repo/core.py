@@ -726,6 +726,9 @@ def read_version_table(store: ObjectStore, v: Version, table: str, model_version
     """One table of version ``v`` read from ``store`` (predictions: all model versions, or one)."""
     if columns is not None:
         check_columns(table, columns)
+    if model_version is not None and table != "predictions":
+        raise UsageError(f"model_version={model_version!r} selects predictions, and table {table!r} has none",
+                         "pass table='predictions' to read that model's predictions (or leave model_version out)")
     if table == "predictions":
         mvs = [model_version] if model_version is not None else v.model_versions
         if model_version is not None and model_version not in v.model_versions:

@@ -211,6 +211,7 @@ def load_url(url: str, rev: str, table: str, model_version: str | None = None,
     """A table of version ``rev`` (a git rev: a tag such as ``v2``, a branch, HEAD) of the
     repository at git URL ``url``, read through DVC's API from its DVC remote."""
     check_table(table)
+    rev = "HEAD" if rev is None else rev  # as in a clone: None is HEAD
     if not isinstance(rev, str) or not rev.strip() or re.search(r"[~^:]", rev):
         raise UsageError(f"revision {rev!r}: over a URL, give a tag, a branch or a commit",
                          "relative revisions (HEAD~1, v2^) are read in a clone: git clone URL && dvc pull")

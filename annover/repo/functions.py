@@ -5,11 +5,12 @@ git URL); by default the repository at or above the current folder.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
 from annover._lazy import lazy
-from annover.errors import NotARepoError, UsageError
+from annover.errors import NotARepoError, NotFoundError, UsageError
 from annover.repo.commands import Repo
 from annover.repo.results import ExportResult, SnapshotResult
 
@@ -26,6 +27,8 @@ else:  # loaded on first use, as in annover.repo.commands
 __all__ = ["diff", "export", "init", "load", "open_repo", "snapshot"]
 
 RepoLike = str | Path | Repo | None
+#: What DVC reads as a git URL rather than a path: a scheme (https://, ssh://, file://...) or scp's user@host:path.
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|[^/@:]+@[^/:]+:")
 
 
 def open_repo(repo: RepoLike = None) -> Repo:
@@ -50,13 +53,17 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
     ``format="hf"``: the version as a Hugging Face ``datasets.Dataset`` instead, one row per
     task, ClassLabel features from the labeling config, one answer per task by ``resolve``
     (or ``model_version``'s predictions); see docs/formats.md.
+
+    ``model_version`` with a ``table`` other than ``"predictions"``, and ``columns`` or ``table``
+    with ``format="hf"``, are a :class:`~annover.errors.UsageError` (not ignored); a ``repo`` path
+    that does not exist and is not a git URL is a :class:`~annover.errors.NotFoundError`.
     """
     local = _local_repo(repo)
     if format is not None:
         if local is None:
             raise UsageError(f"format={format!r} reads a repository on this machine, and {repo} is not one",
                              "clone it first (git clone URL && dvc pull), or load its tables by URL without format=")
-        return local.load(rev, table, model_version=model_version, format=format, resolve=resolve)
+        return local.load(rev, table, model_version=model_version, columns=columns, format=format, resolve=resolve)
     if local is not None:
         return local.load(rev, table, model_version=model_version, columns=columns)
     return export_.load_url(str(repo), rev, table, model_version, columns)
@@ -67,6 +74,9 @@ def _local_repo(repo: RepoLike) -> Repo | None:
     if repo is None or isinstance(repo, Repo):
         return open_repo(repo)
     if not Path(repo).is_dir():
+        if not _URL.match(str(repo)) and not Path(repo).exists():
+            raise NotFoundError(f"repo={str(repo)!r}: no such folder, and not a git URL",
+                                "give the path of an annover repository, or a git URL (https://, ssh://, git@host:)")
         return None
     try:
         return Repo(repo)
