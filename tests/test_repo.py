@@ -500,3 +500,24 @@ def test_a_dataset_record_under_its_old_name_is_found_for_its_project(repo):
                     predictions=0, ls_labeled=0)
     old_record()  # another project's old record is not touched by this one's removal
     assert repo.save_dataset_record(RecordChange.remove(other)) is None and (repo.root / legacy).is_file()
+
+
+def test_a_git_branch_or_commit_names_the_version_head_was_at_there(repo):
+    """A load by URL takes git revisions (``annover.load("main", repo=URL)``); in a clone
+    "main" was an unknown revision. A branch, a commit, and ~N after them resolve to the
+    version HEAD was at there; an annover tag or version id still comes first."""
+    v1 = repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id", message="round 1").version
+    git("checkout", "-q", "-b", "exp", cwd=repo.root)
+    v2 = repo.snapshot("round2.json", key="data.ext_id", message="round 2").version
+    exp_commit = git("rev-parse", "HEAD", cwd=repo.root).strip()
+    git("checkout", "-q", "main", cwd=repo.root)
+    assert repo.resolve("main") == v1.id and repo.resolve("exp") == v2.id
+    assert repo.resolve(exp_commit) == repo.resolve(exp_commit[:10]) == v2.id and repo.resolve("exp~1") == v1.id
+    assert repo.load("exp").num_rows == repo.load(v2.id).num_rows != repo.load("main").num_rows
+    assert repo.diff("main", "exp").summary["tasks"] == repo.diff(v1.id, v2.id).summary["tasks"]
+    first = git("rev-list", "--max-parents=0", "HEAD", cwd=repo.root).strip()
+    with pytest.raises(RevisionError, match=r"holds no annover version"):
+        repo.resolve(first)
+    for bad in ("nope", "-x", "exp..main"):
+        with pytest.raises(RevisionError, match="unknown revision"):
+            repo.resolve(bad)

@@ -379,18 +379,31 @@ class RepoCore:
         return vid
 
     def _by_prefix(self, prefix: str, rev: str) -> str:
-        if not re.fullmatch(r"[0-9a-f]{4,64}", prefix):
-            raise RevisionError(f"unknown revision {rev!r}",
-                                "use a tag (annover log shows them), a version id, HEAD or HEAD~N")
-        hits = [v for v in self.version_ids() if v.startswith(prefix)]
-        if not hits:  # a version not checked out: ask git's history
-            hits = [v for v in self._version_ids_in_git() if v.startswith(prefix)]
+        """The version whose id starts with ``prefix``, else the one HEAD was at in git
+        revision ``prefix`` (a branch, a commit: what a load by URL takes)."""
+        hits: list[str] = []
+        if re.fullmatch(r"[0-9a-f]{4,64}", prefix):
+            hits = [v for v in self.version_ids() if v.startswith(prefix)]
+            if not hits:  # a version not checked out: ask git's history
+                hits = [v for v in self._version_ids_in_git() if v.startswith(prefix)]
         if not hits:
-            raise RevisionError(f"unknown revision {rev!r}", "no version id starts with that; see `annover log`")
+            return self._at_git_rev(prefix, rev)
         if len(hits) > 1:
             raise RevisionError(f"ambiguous revision {rev!r}: {', '.join(h[:12] for h in hits[:5])}",
                                 "give more digits of the id")
         return hits[0]
+
+    def _at_git_rev(self, name: str, rev: str) -> str:
+        """The version HEAD was at in git revision ``name``; RevisionError when git has none."""
+        commit = self.scm.rev_parse(name)
+        if commit is None:
+            raise RevisionError(f"unknown revision {rev!r}", "use a tag (annover log shows them), a version id, "
+                                "a git branch or commit, HEAD or HEAD~N")
+        vid = (self.scm.show(commit, self.rel(self.dir / "HEAD")) or "").strip()
+        if not re.fullmatch(r"[0-9a-f]{64}", vid):
+            raise RevisionError(f"git revision {rev!r} ({commit[:12]}) holds no annover version",
+                                "name a later commit, a tag or a version id (see `annover log`)")
+        return vid
 
     def show(self, rev: str = "HEAD") -> Version:
         return self.version(self.resolve(rev))
