@@ -391,3 +391,14 @@ def test_a_tag_that_is_the_start_of_a_version_id_is_refused(two_rounds, monkeypa
         code, out, err = invoke("tag", name)
         assert code == 2 and "would hide it" in err, err
     assert annover.Repo(repo.root).resolve(v1.id[:6]) == v1.id
+
+
+def test_load_with_no_columns_gives_the_rows_and_no_column(two_rounds):
+    """``columns=[]`` gave every column; pyarrow's ``read_table(columns=[])`` gives the rows
+    and none, and so does annover now, for every table (predictions of one model too)."""
+    repo, _, v2 = two_rounds
+    for table, kw in (("annotations", {}), ("tasks", {}), ("predictions", {})):
+        whole = repo.load("v2", table, **kw)
+        none = repo.load("v2", table, columns=[], **kw)
+        assert none.num_columns == 0 and none.num_rows == whole.num_rows > 0, table
+    assert annover.load("v2", columns=[]).num_columns == 0

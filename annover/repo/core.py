@@ -739,6 +739,8 @@ def read_version_table(store: ObjectStore, v: Version, table: str, model_version
     """One table of version ``v`` read from ``store`` (predictions: all model versions, or one)."""
     if columns is not None:
         check_columns(table, columns)
+        if not columns:  # the rows and no column, as pyarrow reads columns=[] (it gave every column)
+            return read_version_table(store, v, table, model_version, ["task_key"]).select([])
     if model_version is not None and table != "predictions":
         raise UsageError(f"model_version={model_version!r} selects predictions, and table {table!r} has none",
                          "pass table='predictions' to read that model's predictions (or leave model_version out)")
