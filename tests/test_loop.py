@@ -314,6 +314,20 @@ def test_suspects_rank_majority_model_and_changed_with_reasons():
     assert text == "w0 said 'say \"hi\" it's'; 2 of 2 others said 'b'", text
 
 
+def test_a_suspect_shows_the_task_s_resolved_label_not_the_first_dissenting_answer():
+    """Two annotators dissent from a task's label: the suspect's label was the first one's
+    answer ('c'), as if that were the task's label; it is the label the policy resolves
+    (majority: 'a', two votes; latest: the last answer, 'd', all at one time and w3#0 last)."""
+    rows = [{"task": "t1", "who": w, "labels": [lab]} for w, lab in (("w0", "a"), ("w1", "a"), ("w2", "c"),
+                                                                     ("w3", "d"))]
+    rows += [{"task": "t2", "who": w, "labels": [lab]} for w, lab in (("w0", "b"), ("w1", "b"), ("w2", "a"))]
+    ann = answers_table(rows)
+    for policy, want in (("majority", {"t1": "a", "t2": "b"}), ("latest", {"t1": "d", "t2": "a"})):
+        items = {i["task_key"]: i for i in suspects(ann, None, policy=policy).items}
+        assert [r["text"].split(" said")[0] for r in items["t1"]["reasons"]] == ["w2", "w3"]
+        assert {t: i["label"] for t, i in items.items()} == want, policy
+
+
 # ---------------------------------------------------------------- sample
 
 

@@ -99,6 +99,7 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
             res.notes.append("no predictions in this version: the model reason was not checked")
         if "prev" in tables:
             _changed(s, add, since)
+        _label_resolved(s, found)
     for item in found.values():
         item["score"] = round(item["score"], 6)
     res.items = sorted(found.values(), key=lambda i: (-i["score"], i["task_key"], i["control"]))
@@ -146,6 +147,17 @@ def _majority(s: "Q.Session", add: Any) -> None:
             "kind": "majority", "weight": round(int(r["other_votes"]) / int(r["others"]), 6), "annotator": r["annotator"],
             "text": f"{r['annotator']} said {_q(r['label'])}; {r['other_votes']} of {r['others']} others said "
                     f"{_q(r['other'])}"})
+
+
+def _label_resolved(s: "Q.Session", found: dict[tuple[str, str], dict]) -> None:
+    """Each suspect's label: the task's resolved label (by the policy), not the first reason's (an
+    annotator's dissenting answer, where the task's label was another and others dissented too)."""
+    if not found:
+        return
+    s.con.register("suspect_keys", pa.table({"task_key": [k[0] for k in found], "from_name": [k[1] for k in found]}))
+    for r in s.fetch("SELECT k.task_key, k.from_name, r.label FROM suspect_keys AS k JOIN res AS r "
+                     "ON k.task_key = r.task_key AND k.from_name = r.from_name").to_pylist():
+        found[(r["task_key"], r["from_name"])]["label"] = Q.shown(r["label"])
 
 
 def _q(label: Any) -> str:
