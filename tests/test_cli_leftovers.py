@@ -162,3 +162,16 @@ def test_an_empty_string_is_not_an_option_left_out(two_rounds):
     assert repo.log()[0].id == v2.id and not (repo.root / "x.jsonl").exists()  # nothing made
     code, _, err = invoke("snapshot", "--from", "round1.json", "-m", "a message")
     assert code == 0, err
+
+
+def test_an_image_format_refused_for_text_names_every_format_that_takes_it(two_rounds, tmp_path):
+    """The hint listed five formats and left out json-min and jsonl; every one it names exports."""
+    code, out, err = invoke("export", "v2", "--format", "coco", "--out", str(tmp_path / "coco.json"))
+    assert code == 2 and out == "", err
+    named = err.split("export these labels as ", 1)[1].strip().replace(" or ", ", ").split(", ")
+    names = [n.split(" ")[0] for n in named]
+    assert set(names) >= {"conll", "hf", "csv", "parquet", "json-min", "jsonl", "label-studio"}, names
+    for fmt in names:
+        resolve = ["--resolve", "latest"] if fmt in ("conll", "hf") else []  # one answer a task
+        code, _, err = invoke("export", "v2", "--format", fmt, "--out", str(tmp_path / f"out-{fmt}"), *resolve)
+        assert code == 0, (fmt, err)

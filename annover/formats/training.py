@@ -94,11 +94,11 @@ def _check_images(fmt: str, cfg: LabelingConfig | None) -> None:
     if fmt in IMAGE_FORMATS and tags and "Image" not in tags:
         raise UsageError(f"{fmt} holds image annotations, and the version's labeling config labels "
                          f"{', '.join(f'<{t}>' for t in tags)}, no <Image>",
-                         "export these labels as conll (spans), hf, csv, parquet or label-studio")
+                         "export these labels as conll (spans), hf, csv, parquet, json-min, jsonl or label-studio")
     if fmt == Format.CONLL and tags and not {"Text", "HyperText", "Paragraphs"} & set(tags):
         raise UsageError(f"conll holds spans on text, and the version's labeling config labels "
                          f"{', '.join(f'<{t}>' for t in tags)}, no <Text>",
-                         "export these labels as coco, yolo, voc, hf, csv, parquet or label-studio")
+                         "export these labels as coco, yolo, voc, hf, csv, parquet, json-min, jsonl or label-studio")
 
 
 def render_train(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resolve: str | None = None,
