@@ -10,6 +10,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tomllib
 from pathlib import Path
 
 import pytest
@@ -147,3 +148,29 @@ def test_stale_index_lock_from_a_killed_sync_is_recovered(one_version):
     assert p.returncode == 0, p.stderr
     assert not (gd / "index.lock").exists()
     _assert_consistent(root)
+
+
+_CTRL_C_WHILE_LOADING = """
+import os, runpy, signal, sys
+class CtrlC:  # the user's Ctrl-C lands while the command line imports click
+    @staticmethod
+    def find_spec(name, path=None, target=None):
+        if name == "click":
+            sys.meta_path.remove(CtrlC)
+            os.kill(os.getpid(), signal.SIGINT)
+sys.meta_path.insert(0, CtrlC)
+sys.argv = ["annover", "log"]
+runpy.run_module("annover", run_name="__main__", alter_sys=True)
+"""
+
+
+def test_ctrl_c_while_the_command_line_loads_is_one_line(tmp_path):
+    """A Ctrl-C before the command runs (its imports take a few hundred ms) is exit 130 and
+    one line, as later: it was Python's traceback of the interrupted import, and exit -2."""
+    p = subprocess.run([sys.executable, "-c", _CTRL_C_WHILE_LOADING], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=60)
+    assert p.returncode == 130, (p.returncode, p.stderr[-2000:])
+    assert p.stderr == "Interrupted.\n"
+    # the installed `annover` script goes through the same module
+    scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["annover"] == "annover.__main__:entry"
