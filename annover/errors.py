@@ -124,7 +124,8 @@ EXIT_CODES: dict[int, str] = {
     InputError.exit_code: "bad input file: unreadable, malformed, wrong shape",
     ValidationError.exit_code: "labels or controls not allowed by the labeling config",
     ConfigError.exit_code: "labeling config is not valid XML or not a valid Label Studio config",
-    NotARepoError.exit_code: "not an annover repository, or the repository is in a bad state",
+    NotARepoError.exit_code: "not an annover repository, or the repository is in a bad state (also: one that cannot "
+                             "be written)",
     RevisionError.exit_code: "unknown or ambiguous revision",
     ObjectError.exit_code: "object missing locally or corrupt (also: a tampered record, manifest, DVC pointer or "
                            "listing, refused before anything is written)",

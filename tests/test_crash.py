@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import random
@@ -14,6 +15,9 @@ import tomllib
 from pathlib import Path
 
 import pytest
+
+import annover.store.refs as refs
+from annover.errors import NotARepoError
 
 from .conftest import git, run_cli
 
@@ -174,3 +178,25 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line(tmp_path):
     # the installed `annover` script goes through the same module
     scripts = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["annover"] == "annover.__main__:entry"
+
+
+def test_a_read_only_repository_is_one_line_and_reads_still_work(one_version, monkeypatch):
+    """A repository on a read-only file system (a read-only mount; chmod does not stop root,
+    so the refusal of the lock file's open is simulated): commands that write stop with exit 6
+    naming the file and what to do, instead of 'unexpected OSError ... a bug'; reads work."""
+    real_open = os.open
+
+    def read_only(path, flags, *a, **k):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *a, **k)
+
+    v1 = one_version.head()
+    monkeypatch.setattr(refs.os, "open", read_only)
+    with pytest.raises(NotARepoError, match=r"cannot be written: .*lock: Read-only file system") as e:
+        one_version.tag("mine", "v1")
+    assert e.value.exit_code == 6 and "\n" not in str(e.value)
+    with pytest.raises(NotARepoError, match="cannot be written"):
+        one_version.snapshot("round2.json", key="data.ext_id", message="round 2")
+    assert [v.id for v in one_version.log()] == [v1]
+    assert one_version.load("v1").num_rows > 0

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from annover.errors import LockError, UsageError
+from annover.errors import LockError, NotARepoError, UsageError
 from annover.files import write_atomic  # re-exported: older callers import it from here
 
 __all__ = ["RepoLock", "Refs", "check_tag_name", "is_tag_name", "is_version_id", "write_atomic"]
@@ -80,8 +80,13 @@ class RepoLock:
         self.inherited = False
 
     def __enter__(self) -> "RepoLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as e:  # a read-only folder or file system: nothing can be written, say so in one line
+            raise NotARepoError(f"the repository cannot be written: {self.path}: {e.strerror or e}",
+                                "make it writable (its folder, .annover/, .git/ and .dvc/), or run the command in "
+                                "a writable clone (git clone, then annover pull)") from None
         deadline = time.monotonic() + self.timeout
         while True:
             try:
