@@ -16,10 +16,13 @@ from pathlib import Path
 
 import pytest
 
+import annover.store.dvc as dvc_mod
+import annover.store.objects as objects_mod
 import annover.store.refs as refs
 from annover.errors import NotARepoError
 
 from .conftest import git, run_cli
+from .test_cli import invoke  # the in-process CLI with its real error handler
 
 STAGES = ["after-objects", "before-dvc-add", "after-dvc-add", "before-index-sync", "before-update-ref",
           "after-update-ref", "before-git-tag"]
@@ -200,3 +203,27 @@ def test_a_read_only_repository_is_one_line_and_reads_still_work(one_version, mo
         one_version.snapshot("round2.json", key="data.ext_id", message="round 2")
     assert [v.id for v in one_version.log()] == [v1]
     assert one_version.load("v1").num_rows > 0
+
+
+@pytest.mark.parametrize("err", [errno.EROFS, errno.ENOSPC])
+def test_a_file_system_that_refuses_a_write_is_one_line_not_a_bug(one_version, monkeypatch, err):
+    """A write refused by the machine below annover's own lock (DVC's checkout of `annover
+    pull` in a read-only mount; a disk that fills up during a snapshot) said 'unexpected
+    OSError ... a bug in annover', exit 1: it is one line naming the file and what to do,
+    exit 6, and the repository stays as it was (the next command works)."""
+    v1 = one_version.head()
+    strerror = os.strerror(err)
+
+    def refused(*a, **k):
+        raise OSError(err, strerror, ".dvc/tmp/lock")
+    target = (dvc_mod.Dvc, "checkout") if err == errno.EROFS else (objects_mod.LocalStore, "put")
+    real = vars(target[0])[target[1]]
+    monkeypatch.setattr(*target, refused)
+    args = ["pull"] if err == errno.EROFS else ["snapshot", "--from", "round2.json", "-m", "round 2"]
+    code, out, err_text = invoke(*args)
+    assert code == 6 and out == "", err_text
+    assert err_text.startswith(f"Error: .dvc/tmp/lock: {strerror} — ") and err_text.count("\n") == 1, err_text
+    assert "bug" not in err_text
+    monkeypatch.setattr(*target, real)  # the real one again (undo() would also undo the cwd)
+    assert [v.id for v in one_version.log()] == [v1]
+    assert one_version.snapshot("round2.json", key="data.ext_id", message="round 2").changed

@@ -7,6 +7,7 @@ starts fast. Data goes to stdout, messages and progress to stderr.
 from __future__ import annotations
 
 import contextlib
+import errno
 import importlib
 import json
 import os
@@ -18,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from annover._lazy import lazy
-from annover.errors import AnnoverError
+from annover.errors import AnnoverError, NotARepoError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -126,12 +127,33 @@ def run(argv: list[str] | None = None) -> int:
         if type(sys.stdout).__name__ == "_PacifyFlushWrapper":  # click's answer to EPIPE: the reader left (`| head`)
             return 0
         raise
+    except OSError as e:
+        if os.environ.get("ANNOVER_DEBUG") or e.errno not in _CANNOT_WRITE:
+            return _unexpected(e)
+        click.echo(safe(f"Error: {e.filename or 'a file'}: {e.strerror} — {_CANNOT_WRITE[e.errno]}"), err=True)
+        return NOT_WRITABLE
     except Exception as e:  # a bug: say so, keep the traceback for ANNOVER_DEBUG
-        if os.environ.get("ANNOVER_DEBUG"):
-            raise
-        click.echo(f"Error: unexpected {type(e).__name__}: {e} — this is a bug in annover; "
-                   "rerun with ANNOVER_DEBUG=1 for the traceback and report it", err=True)
-        return 1
+        return _unexpected(e)
+
+
+#: the exit code of a repository that cannot be written (read-only, no permission, disk full)
+NOT_WRITABLE = NotARepoError.exit_code
+_WRITABLE_HINT = ("check its permissions and that its file system is not read-only, or run the command in a "
+                  "writable clone (git clone, then annover pull)")
+#: errors of the machine, not of annover: (errno -> hint) told in one line
+_CANNOT_WRITE = {errno.EROFS: _WRITABLE_HINT, errno.EACCES: _WRITABLE_HINT, errno.EPERM: _WRITABLE_HINT,
+                 errno.ENOSPC: "free some space (`annover gc` drops objects no version needs) and run it again; "
+                               "what was half written is cleaned up by the next command",
+                 errno.EDQUOT: "free some of your quota and run it again"}
+
+
+def _unexpected(e: Exception) -> int:
+    """A bug: say so, keep the traceback for ANNOVER_DEBUG."""
+    if os.environ.get("ANNOVER_DEBUG"):
+        raise e
+    click.echo(f"Error: unexpected {type(e).__name__}: {e} — this is a bug in annover; "
+               "rerun with ANNOVER_DEBUG=1 for the traceback and report it", err=True)
+    return 1
 
 
 def arrow_without_pandas() -> None:
