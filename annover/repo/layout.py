@@ -132,18 +132,27 @@ def remote_layout(repo: RepoCore, rev: str = "HEAD", table: str = "annotations",
     return RemoteLayout(table, v.id, ref.rows, [object_url(url, p.md5) for p in lay.base], deltas, columns)
 
 
+def engine_line(e: BaseException) -> str:
+    """The line of an engine's error that says what failed: Dask wraps a backend's error as
+    "An error occurred while calling the read_parquet method ...\nOriginal Message: <it>", and
+    its first line names no file; the backend's own message does."""
+    s = str(e)
+    _, marker, cause = s.partition("Original Message:")
+    return first_line(ValueError(cause)) if marker and cause.strip() else first_line(e)
+
+
 def not_on_remote(layout: RemoteLayout, rev: str, e: BaseException) -> RemoteError:
     """What a reader says when a part of version ``rev`` is not where the remote should hold it
-    (``e``: the engine's own error, its first line kept)."""
+    (``e``: the engine's own error, the line of it that names the file kept)."""
     return RemoteError(f"version {rev} ({layout.version[:12]}): a part of its {layout.table} is not on the DVC remote: "
-                       f"{redact(first_line(e))}",
+                       f"{redact(engine_line(e))}",
                        "run `annover push` to copy the version's objects there, or name the remote that holds them")
 
 
 def cannot_read_remote(layout: RemoteLayout, rev: str, e: BaseException) -> RemoteError:
     """What a reader says when the remote does not answer or refuses it (``e``: the engine's error)."""
     return RemoteError(f"version {rev} ({layout.version[:12]}): the DVC remote could not be read: "
-                       f"{redact(first_line(e))}",
+                       f"{redact(engine_line(e))}",
                        "check the remote's address and keys (storage_options=, or AWS_ACCESS_KEY_ID... in the "
                        "environment); `annover status` asks the remote the same way")
 
