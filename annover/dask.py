@@ -59,7 +59,7 @@ def read(url: str | None = None, rev: str = "HEAD", table: str = "annotations", 
     layout = remote_layout(r, rev, table, remote=url, model_version=model_version, storage_options=storage_options)
     if columns is not None:
         check_columns(table, columns)
-    cols = list(columns or layout.columns)
+    cols = list(layout.columns if columns is None else columns)  # []: the rows and no column, as annover.load
     read = cols if "task_key" in cols else ["task_key", *cols]  # the merge drops tasks by key
     try:  # Dask reads the parts' footers here, so a part not pushed shows now
         out = _merge(dd_, layout, read, storage_options or {})
@@ -67,7 +67,13 @@ def read(url: str | None = None, rev: str = "HEAD", table: str = "annotations", 
         raise not_on_remote(layout, rev, e) from None
     except Exception as e:  # fsspec backends raise their own errors (botocore's: no address, no keys)
         raise cannot_read_remote(layout, rev, e) from None
+    if not cols:  # Dask cannot project a concat onto no column: drop them part by part
+        return out.map_partitions(_no_columns, meta=out._meta.iloc[:, :0])
     return out if read == cols else out[cols]
+
+
+def _no_columns(part: "pd.DataFrame") -> "pd.DataFrame":
+    return part.iloc[:, :0]
 
 
 def _keys(url: str, storage_options: dict[str, Any]) -> list[str]:

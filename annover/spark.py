@@ -43,7 +43,7 @@ def read(spark: "SparkSession", url: str | None = None, rev: str = "HEAD", table
     if columns is not None:
         check_columns(table, columns)
     layout = remote_layout(open_repo(repo), rev, table, remote=url, model_version=model_version)
-    cols = list(columns or layout.columns)
+    cols = list(layout.columns if columns is None else columns)  # []: the rows and no column, as annover.load
     read = cols if "task_key" in cols else ["task_key", *cols]  # the merge drops tasks by key
     try:  # Spark lists the parts here, so a part not pushed shows now
         out = _merge(spark, layout, read)

@@ -210,6 +210,12 @@ def test_engines_read_the_columns_asked_for_over_deltas_and_refuse_unknown_ones(
     assert list(ddf.columns) == cols and _rows(ddf.compute(), "annotations") == want
     sdf = annover.spark.read(spark, None, head.id, repo=clone, columns=cols)
     assert sdf.columns == cols and _rows(sdf.toPandas(), "annotations") == want
+    # columns=[]: the rows and no column, as annover.load gives them (not every column)
+    rows = chain_repo.load(head.id, columns=[]).num_rows
+    none = annover.dask.read(None, head.id, repo=clone, columns=[])
+    assert list(none.columns) == [] and none.compute().shape == (rows, 0)
+    snone = annover.spark.read(spark, None, head.id, repo=clone, columns=[])
+    assert snone.columns == [] and snone.count() == rows
     with pytest.raises(UsageError, match="no column 'nope'"):
         annover.dask.read(None, head.id, repo=clone, columns=["nope"])
     with pytest.raises(UsageError, match="no column 'nope'"):
