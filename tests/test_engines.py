@@ -87,6 +87,12 @@ def test_layout_lists_the_remote_parts(local_repo, tmp_path):
     with pytest.raises(UsageError, match="no model_version given") as e:
         remote_layout(annover.Repo(clone), "v2", "predictions")
     assert all(mv in e.value.hint for mv in local_repo.show("v2").model_versions) and "None" not in str(e.value)
+    # model_version= with another table is refused, as annover.load refuses it (it was ignored)
+    mv = local_repo.show("v2").model_versions[0]
+    with pytest.raises(UsageError, match="selects predictions, and table 'annotations' has none"):
+        remote_layout(annover.Repo(clone), "v2", "annotations", model_version=mv)
+    with pytest.raises(UsageError, match="selects predictions, and table 'tasks' has none"):
+        annover.dask.read(None, "v2", "tasks", repo=clone, model_version=mv)
 
 
 @pytest.mark.parametrize("rev", ["v1", "v2"])
@@ -170,6 +176,8 @@ def test_spark_reads_a_version_from_a_local_remote(local_repo, tmp_path, spark):
         assert _rows(df.toPandas(), "annotations") == _expected(local_repo, rev)
     tasks = annover.spark.read(spark, None, "v2", "tasks", repo=clone)
     assert _rows(tasks.toPandas(), "tasks") == _expected(local_repo, "v2", "tasks")
+    with pytest.raises(UsageError, match="selects predictions, and table 'tasks' has none"):
+        annover.spark.read(spark, None, "v2", "tasks", repo=clone, model_version=local_repo.show("v2").model_versions[0])
 
 
 def test_spark_says_to_push_a_version_whose_parts_are_not_on_the_remote(half_pushed, spark):

@@ -734,6 +734,13 @@ def missing_objects(e: ObjectError, rev: str, vid: str) -> ObjectError:
                        f"run `annover pull {rev}` to fetch that version's objects from the DVC remote")
 
 
+def check_model_version(table: str, model_version: str | None) -> None:
+    """Refuse a ``model_version`` given with a table other than predictions (it would be ignored)."""
+    if model_version is not None and table != "predictions":
+        raise UsageError(f"model_version={model_version!r} selects predictions, and table {table!r} has none",
+                         "pass table='predictions' to read that model's predictions (or leave model_version out)")
+
+
 def read_version_table(store: ObjectStore, v: Version, table: str, model_version: str | None = None,
                        columns: list[str] | None = None) -> "pa.Table":
     """One table of version ``v`` read from ``store`` (predictions: all model versions, or one)."""
@@ -741,9 +748,7 @@ def read_version_table(store: ObjectStore, v: Version, table: str, model_version
         check_columns(table, columns)
         if not columns:  # the rows and no column, as pyarrow reads columns=[] (it gave every column)
             return read_version_table(store, v, table, model_version, ["task_key"]).select([])
-    if model_version is not None and table != "predictions":
-        raise UsageError(f"model_version={model_version!r} selects predictions, and table {table!r} has none",
-                         "pass table='predictions' to read that model's predictions (or leave model_version out)")
+    check_model_version(table, model_version)
     if table == "predictions":
         mvs = [model_version] if model_version is not None else v.model_versions
         if model_version is not None and model_version not in v.model_versions:

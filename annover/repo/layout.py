@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import ObjectError, RemoteError, UsageError
 from annover.model import canonical as C
-from annover.repo.core import RepoCore
+from annover.repo.core import RepoCore, check_model_version
 from annover.store.dvc import redact
 from annover.store.objects import ObjectRef, ObjectStore, first_line, unreadable, verify
 from annover.store.snapshots import Layout, SnapshotRef, read_manifest
@@ -115,6 +115,7 @@ def remote_layout(repo: RepoCore, rev: str = "HEAD", table: str = "annotations",
     (default: the repository's own). Predictions need ``model_version``."""
     if table not in C.TABLES:
         raise UsageError(f"unknown table {table!r}", f"use one of {', '.join(C.TABLES)}")
+    check_model_version(table, model_version)  # ignored otherwise, as annover.load refuses it
     v = repo.show(rev)
     if table == "predictions" and model_version not in v.model_versions:
         what = ("predictions are read one model version at a time: no model_version given" if model_version is None
