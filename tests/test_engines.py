@@ -180,6 +180,19 @@ def test_spark_reads_a_version_from_a_local_remote(local_repo, tmp_path, spark):
         annover.spark.read(spark, None, "v2", "tasks", repo=clone, model_version=local_repo.show("v2").model_versions[0])
 
 
+def test_engines_read_a_remote_folder_given_relative(local_repo, spark, monkeypatch):
+    """A folder remote given as a relative path is read from the current directory: its part URLs
+    are absolute file:// URLs (file://../remote/... named host '..', which Spark refused: 'Wrong FS')."""
+    monkeypatch.chdir(local_repo.root.parent)
+    lay = remote_layout(local_repo, "v2", remote="remote")
+    assert all(u.startswith("file:///") and Path(u[len("file://"):]).is_file() for u in lay.base)
+    monkeypatch.chdir(local_repo.root)
+    assert _rows(annover.spark.read(spark, "../remote", "v2", repo=local_repo).toPandas(), "annotations") == \
+        _expected(local_repo, "v2")
+    assert _rows(annover.dask.read("../remote", "v2", repo=local_repo).compute(), "annotations") == \
+        _expected(local_repo, "v2")
+
+
 def test_spark_says_to_push_a_version_whose_parts_are_not_on_the_remote(half_pushed, spark):
     assert _rows(annover.spark.read(spark, None, "v1", repo=half_pushed).toPandas(), "annotations") == \
         _expected(half_pushed, "v1")

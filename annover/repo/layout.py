@@ -12,6 +12,7 @@ DVC 3 keeps an object with md5 ``m`` at ``<remote>/files/md5/<m[:2]>/<m[2:]>``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -61,10 +62,11 @@ class RemoteLayout:
 
 
 def object_url(remote: str, md5: str) -> str:
-    """The URL of the object with ``md5`` in the DVC remote at ``remote`` (DVC 3's layout)."""
+    """The URL of the object with ``md5`` in the DVC remote at ``remote`` (DVC 3's layout); a folder
+    given relative is taken from the current directory, as a path given to pandas or pyarrow is."""
     base = remote.rstrip("/")
-    if "://" not in base:
-        base = "file://" + base
+    if "://" not in base:  # a folder: absolute, as a reader's file:// URL must be (file://../x names host '..')
+        base = "file://" + os.path.abspath(os.path.expanduser(base))
     return f"{base}/files/md5/{md5[:2]}/{md5[2:]}"
 
 
