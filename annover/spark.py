@@ -19,6 +19,7 @@ where order matters.
 from __future__ import annotations
 
 import importlib.util
+import re
 from typing import TYPE_CHECKING, Any
 
 from annover.errors import UsageError
@@ -26,6 +27,7 @@ from annover.model import canonical as C
 from annover.repo.core import check_columns
 from annover.repo.functions import RepoLike, open_repo
 from annover.repo.layout import RemoteLayout as Layout, not_on_remote, remote_layout
+from annover.store.dvc import redact
 
 if TYPE_CHECKING:  # pragma: no cover
     from pyspark.sql import DataFrame, SparkSession
@@ -51,7 +53,25 @@ def read(spark: "SparkSession", url: str | None = None, rev: str = "HEAD", table
     except Exception as e:
         if "PATH_NOT_FOUND" in str(e) or "Path does not exist" in str(e):  # pyspark's AnalysisException
             raise not_on_remote(layout, rev, e) from None
+        if _NO_FS.search(str(e)):  # Hadoop has no file system for the URL's scheme (s3://, or s3a:// without jars)
+            raise _no_file_system(layout, e) from None
         raise
+
+
+#: Hadoop's words for a URL scheme it cannot read: no class for it, or its class not on the class path
+_NO_FS = re.compile(r'No FileSystem for scheme "?([\w.+-]+)"?|Class (org\.apache\.hadoop\.fs\.\w+\.\w+) not found')
+
+
+def _no_file_system(layout: Layout, e: BaseException) -> UsageError:
+    """Spark's Java error (a stack trace) for a URL its Hadoop file systems cannot read, in one line."""
+    m = _NO_FS.search(str(e))
+    url = (layout.base or [d.upserts or d.deletes for d in layout.deltas] or ["?"])[0]
+    what = f"no file system for {m.group(1)}:// URLs" if m and m.group(1) else f"{m.group(2) if m else 'a class'} " \
+        "is not on its class path"
+    return UsageError(f"Spark cannot read the DVC remote's parts ({redact(url.rsplit('/files/', 1)[0])}): {what}",
+                      "give the remote as s3a://BUCKET/PATH with the hadoop-aws jars on Spark's class path "
+                      "(spark.jars.packages=org.apache.hadoop:hadoop-aws:<Spark's Hadoop version>), a local folder, "
+                      "or read it with annover.dask")
 
 
 def _read(spark: "SparkSession", urls: list[str], cols: list[str]) -> "DataFrame":

@@ -193,6 +193,16 @@ def test_engines_read_a_remote_folder_given_relative(local_repo, spark, monkeypa
         _expected(local_repo, "v2")
 
 
+def test_spark_says_in_one_line_that_it_cannot_read_an_s3_url(local_repo, spark):
+    """An s3:// remote (DVC's scheme; Hadoop reads s3a://): a UsageError naming the remote and what to
+    give instead, not py4j's Java stack trace ('No FileSystem for scheme "s3"')."""
+    with pytest.raises(UsageError) as e:
+        annover.spark.read(spark, "s3://annover-no-bucket/store", "v2", repo=local_repo)
+    msg = str(e.value)
+    assert e.value.exit_code == 2 and "\n" not in msg and "s3://annover-no-bucket/store" in msg
+    assert "no file system for s3:// URLs" in msg and "s3a://" in e.value.hint
+
+
 def test_spark_says_to_push_a_version_whose_parts_are_not_on_the_remote(half_pushed, spark):
     assert _rows(annover.spark.read(spark, None, "v1", repo=half_pushed).toPandas(), "annotations") == \
         _expected(half_pushed, "v1")
