@@ -22,7 +22,7 @@ from annover._lazy import lazy
 from annover.errors import UsageError
 from annover.model import canonical as C
 from annover.repo.core import check_columns
-from annover.repo.functions import RepoLike, open_repo
+from annover.repo.functions import RepoLike, open_clone
 from annover.repo.layout import RemoteLayout as Layout, cannot_read_remote, not_on_remote, remote_layout
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,7 +53,7 @@ def read(url: str | None = None, rev: str = "HEAD", table: str = "annotations", 
     S3: ``key``, ``secret``, ``endpoint_url``; by default, for the repository's own remote, the
     options DVC's config gives it, such as its ``endpointurl``; else the AWS environment variables)."""
     dd_ = _dd()
-    r = open_repo(repo)
+    r = open_clone(repo, "annover.dask.read")
     if url is None and storage_options is None:  # the repository's remote, opened as DVC opens it
         storage_options = r.dvc.remote_fs_args()
     layout = remote_layout(r, rev, table, remote=url, model_version=model_version, storage_options=storage_options)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 from annover.errors import UsageError
 from annover.model import canonical as C
 from annover.repo.core import check_columns
-from annover.repo.functions import RepoLike, open_repo
+from annover.repo.functions import RepoLike, open_clone
 from annover.repo.layout import RemoteLayout as Layout, not_on_remote, remote_layout
 from annover.store.dvc import redact
 
@@ -44,7 +44,7 @@ def read(spark: "SparkSession", url: str | None = None, rev: str = "HEAD", table
         raise UsageError("annover.spark needs pyspark", "pip install 'annover[spark]'")
     if columns is not None:
         check_columns(table, columns)
-    layout = remote_layout(open_repo(repo), rev, table, remote=url, model_version=model_version)
+    layout = remote_layout(open_clone(repo, "annover.spark.read"), rev, table, remote=url, model_version=model_version)
     cols = list(layout.columns if columns is None else columns)  # []: the rows and no column, as annover.load
     read = cols if "task_key" in cols else ["task_key", *cols]  # the merge drops tasks by key
     try:  # Spark lists the parts here, so a part not pushed shows now

@@ -203,6 +203,18 @@ def test_spark_says_in_one_line_that_it_cannot_read_an_s3_url(local_repo, spark)
     assert "no file system for s3:// URLs" in msg and "s3a://" in e.value.hint
 
 
+def test_engines_say_a_git_url_as_repo_needs_a_clone(local_repo, spark, tmp_path, monkeypatch):
+    """repo= a git URL (annover.load takes one; the engines read the record from a clone): a UsageError
+    saying to clone it, not 'not an annover repository: <cwd>/file:/...' with 'run annover init'."""
+    monkeypatch.chdir(tmp_path)
+    url = local_repo.root.as_uri()
+    with pytest.raises(UsageError, match=r"is a git URL") as e:
+        annover.dask.read(None, "v2", repo=url)
+    assert "clone it" in e.value.hint and str(tmp_path) not in str(e.value)
+    with pytest.raises(UsageError, match=r"is a git URL"):
+        annover.spark.read(spark, None, "v2", repo=url)
+
+
 def test_spark_says_to_push_a_version_whose_parts_are_not_on_the_remote(half_pushed, spark):
     assert _rows(annover.spark.read(spark, None, "v1", repo=half_pushed).toPandas(), "annotations") == \
         _expected(half_pushed, "v1")

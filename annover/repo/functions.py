@@ -24,7 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
 else:  # loaded on first use, as in annover.repo.commands
     export_ = lazy("annover.repo.export")
 
-__all__ = ["diff", "export", "init", "load", "open_repo", "snapshot"]
+__all__ = ["diff", "export", "init", "load", "open_clone", "open_repo", "snapshot"]
 
 RepoLike = str | Path | Repo | None
 #: What DVC reads as a git URL rather than a path: a scheme (https://, ssh://, file://...) or scp's user@host:path.
@@ -34,6 +34,15 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|[^/@:]+@[^/:]+:")
 def open_repo(repo: RepoLike = None) -> Repo:
     """``repo`` itself, or the repository at (or above) that path, default the current folder."""
     return repo if isinstance(repo, Repo) else Repo(repo if repo is not None else ".")
+
+
+def open_clone(repo: RepoLike, what: str) -> Repo:
+    """:func:`open_repo` for a reader that needs the repository here: a git URL (which
+    :func:`load` takes) is a UsageError saying to clone it, not a path joined to the current folder."""
+    if isinstance(repo, (str, Path)) and _URL.match(str(repo)) and not Path(repo).exists():
+        raise UsageError(f"{what} reads the version's record from a clone of the repository, and repo={str(repo)!r} "
+                         "is a git URL", "clone it (git clone URL; no dvc pull needed) and pass the clone's path")
+    return open_repo(repo)
 
 
 def init(path: str | Path = ".", remote: str | None = None, remote_options: dict[str, str] | None = None) -> Repo:
