@@ -227,3 +227,17 @@ def test_a_file_system_that_refuses_a_write_is_one_line_not_a_bug(one_version, m
     monkeypatch.setattr(*target, real)  # the real one again (undo() would also undo the cwd)
     assert [v.id for v in one_version.log()] == [v1]
     assert one_version.snapshot("round2.json", key="data.ext_id", message="round 2").changed
+
+
+def test_recovery_removes_only_records_it_could_have_written(one_version):
+    """A record of a version that never got its commit is removed at the next write; a file of
+    another name in .annover/versions/ (not a version id: someone's own) was removed too."""
+    vdir = one_version.root / ".annover" / "versions"
+    stray = vdir / ("ab" * 32 + ".json")  # a version id: what a killed snapshot leaves
+    stray.write_text("{}")
+    mine = vdir / "notes.json"
+    mine.write_text('{"mine": true}')
+    notes = one_version.recover()
+    assert not stray.exists() and any("ababababab" in n for n in notes), notes
+    assert mine.read_text() == '{"mine": true}'
+    assert one_version.snapshot("round2.json", key="data.ext_id", message="round 2").changed

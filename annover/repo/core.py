@@ -600,8 +600,8 @@ class RepoCore:
         notes = []
         vdir = self.dir / "versions"
         if vdir.is_dir():
-            for p in vdir.glob("*.json"):
-                if self.rel(p) not in tracked:
+            for p in vdir.glob("*.json"):  # only annover's own names: a file of another name is not its to remove
+                if is_version_id(p.stem) and self.rel(p) not in tracked:
                     p.unlink()
                     notes.append(f"removed the record of uncommitted version {p.stem[:12]}")
         if not killed:
