@@ -546,3 +546,14 @@ def test_show_says_how_each_version_is_stored_and_what_it_added(chain_repo, monk
     code, out = show("v3", "--json")
     assert code == 0 and json.loads(out)["storage"] is None
     assert "its objects are not here (`annover pull v3` fetches them)" in show("v3")[1]
+
+
+def test_an_empty_table_says_rows_0_and_lists_no_parts(repo, tmp_path):
+    """What the README tells a plain reader to check first: a version of tasks not labeled yet
+    has an annotations manifest with ``"rows": 0`` and no parts (nothing to read)."""
+    tasks = [{"data": {"text": f"hello {i}", "ext_id": f"t{i}"}} for i in range(5)]
+    (repo.root / "t.json").write_text(json.dumps(tasks))
+    v = repo.snapshot("t.json", config="labeling.xml", key="data.ext_id", message="tasks only").version
+    m = S.read_manifest(repo.store, v.snapshot("annotations"))
+    assert m["rows"] == 0 and m["parts"] == [] and "base" not in m
+    assert repo.load(v.id, "annotations").num_rows == 0 and repo.load(v.id, "tasks").num_rows == 5
