@@ -61,6 +61,18 @@ def test_help_is_fast_and_imports_nothing_heavy():
     assert p.stderr.strip() == ""
 
 
+def test_history_commands_do_not_load_the_training_formats(two_rounds):
+    """``annover log`` and ``show`` read records, not images: the training formats (COCO, YOLO,
+    VOC writers, with urllib and xml.sax) were loaded by the key rule's table of image formats,
+    ~60 ms of a ~0.1 s command."""
+    for args in (["log"], ["show", "v1"], ["status", "--no-remote"]):
+        code = (f"import sys, annover.cli as c; rc = c.run({args!r}); "
+                "loaded=[m for m in ('annover.formats.training', 'annover.formats.coco', 'annover.formats.yolo') "
+                "if m in sys.modules]; print(rc, ','.join(loaded), file=sys.stderr)")
+        p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=two_rounds[0].root)
+        assert p.returncode == 0 and p.stderr.strip().splitlines()[-1] == "0", (args, p.stderr)
+
+
 @pytest.mark.parametrize("preset", [None, "jemalloc"])
 def test_a_command_runs_on_the_system_allocator_unless_the_user_chose_one(preset):
     """``entry`` picks Arrow's memory pool before pyarrow loads; a pool the user set stays."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["EXPORT_FORMATS", "INPUT_FORMATS", "Format"]
+__all__ = ["EXPORT_FORMATS", "IMAGE_FORMATS", "INPUT_FORMATS", "Format"]
 
 
 class Format(StrEnum):
@@ -35,3 +35,5 @@ class Format(StrEnum):
 INPUT_FORMATS: tuple[str, ...] = tuple(f.value for f in Format if f is not Format.HF)
 #: What ``annover export --format`` writes.
 EXPORT_FORMATS: tuple[str, ...] = tuple(f.value for f in Format)
+#: The training formats of image annotations (a file name, a size and regions on the image).
+IMAGE_FORMATS = (Format.COCO, Format.YOLO, Format.YOLO_OBB, Format.VOC)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from annover._runtime import no_gc
 from annover.errors import UsageError
-from annover.formats import Format
+from annover.formats import IMAGE_FORMATS, Format
 from annover.formats import boxes_fast, coco, coco_fast, conll, hf, voc, yolo
 from annover.formats.resolve import pick
 from annover.formats.tables import DuplicateKey, Tables
@@ -82,8 +82,6 @@ def read_train(path: Path, fmt: str, config: LabelingConfig | None, validate: bo
     return tables
 
 
-#: The training formats of image annotations (a file name, a size and regions on the image).
-IMAGE_FORMATS = (Format.COCO, Format.YOLO, Format.YOLO_OBB, Format.VOC)
 
 
 def _check_images(fmt: str, cfg: LabelingConfig | None) -> None:

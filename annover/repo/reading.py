@@ -24,7 +24,7 @@ from typing import Any, Mapping
 from annover.errors import InputError, NotFoundError, UsageError
 from annover.formats.label_studio import IMAGE_KEY
 from annover.formats.ls_results import strictness
-from annover.formats.training import IMAGE_FORMATS
+from annover.formats import IMAGE_FORMATS
 from annover.store.versions import Version
 
 __all__ = ["AUTO_KEY", "DEFAULT_LEVEL", "USERS_FILE", "Reading", "Users", "key_change", "reading_of",
