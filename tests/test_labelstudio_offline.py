@@ -243,3 +243,20 @@ def test_push_reads_records_and_predictions_through_the_formats(tmp_path):
     with pytest.raises(ValidationError, match="ecstatic"):
         tasks.push(server, "reviews", str(tmp_path / "r.jsonl"), key="data.id", predictions=str(tmp_path / "bad.jsonl"))
     assert len(server.tasks) == 3
+
+
+def test_a_folder_sends_no_text_from_a_link_to_a_file_outside_it(tmp_path):
+    """A .txt in the --from folder that links outside it (a secret of this machine) is refused, not read and sent."""
+    objs = tasks.data_objects(LabelingConfig(TEXT_CONFIG))
+    (tmp_path / "secret").write_text("outside the folder")
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "a.txt").write_text("ay")
+    (tmp_path / "texts" / "b.txt").symlink_to(tmp_path / "secret")
+    with pytest.raises(InputError, match="b.txt: a link to .*secret, outside .*texts"):
+        tasks.read_tasks(str(tmp_path / "texts"), objects=objs, field_name=None, local=tasks.LocalFiles(None),
+                         repo=None, send_annotations=False)
+    (tmp_path / "texts" / "b.txt").unlink()
+    (tmp_path / "texts" / "b.txt").symlink_to("a.txt")  # a link inside the folder is still read
+    src = tasks.read_tasks(str(tmp_path / "texts"), objects=objs, field_name=None, local=tasks.LocalFiles(None),
+                           repo=None, send_annotations=False)
+    assert [i["data"]["text"] for i in src.items] == ["ay", "ay"]

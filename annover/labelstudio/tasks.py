@@ -211,6 +211,9 @@ def read_folder(folder: Path, objects: list[ConfigObject], field_name: str | Non
         if kind is None:
             unknown.append(rel.as_posix())
             continue
+        if kind == "text" and not p.resolve().is_relative_to(folder.resolve()):
+            raise InputError(f"{p}: a link to {p.resolve()}, outside {folder}; annover sends no text from outside "
+                             "the folder", "copy the file into the folder, or remove the link")
         data = {field_for(kind, objects, field_name, str(p)): _file_value(p, kind, local)}
         items.append({"data": data})
         files[rel.as_posix()] = data
