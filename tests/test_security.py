@@ -207,6 +207,7 @@ SECRET_CASES = {
         "token": "dav-t0ken", "user": "dav-us3r", "password": "dav-passw0rd"}),
     "gdrive options": ("gdrive://folderid", {"gdrive_client_id": "gd-client", "gdrive_client_secret": "gd-s3cret"}),
     "https userinfo": ("https://alice-h:https-Passw0rd%40x@dvc.example.com/labels", {}),
+    "https userinfo, '@' in the password": ("https://alice-a:https-Pa@ssw0rd-at@dvc.example.com/labels", {}),
     "s3 userinfo": ("s3://AKIAUSERINFOID1:s3-userinfo/s3cret+KEY@bucket/labels", {"endpointurl": "http://127.0.0.1:9"}),
     "ssh user": ("ssh://deploy-us3r@host.example.com/srv/labels", {}),
 }
@@ -218,6 +219,20 @@ def _secrets(url: str, options: dict[str, str]) -> dict[str, str]:
     """The credentials of a case: option -> value, those in the URL under DVC's names."""
     bare, from_url = dvc_adapter.split_userinfo(url)
     return {**{k: v for k, v in options.items() if k not in PUBLIC}, **from_url}
+
+
+def test_a_password_with_an_at_sign_is_split_at_the_last_one_and_never_shown():
+    """``https://u:pa@ss@host``: the userinfo ends at the authority's last '@' (RFC 3986), as urllib
+    reads it; split at the first one, 'ss' went to the committed .dvc/config and to messages as a user."""
+    url = "https://alice:pa@ss@host.example.com/labels"
+    assert dvc_adapter.split_userinfo(url) == ("https://host.example.com/labels",
+                                               {"user": "alice", "password": "pa@ss"})
+    assert dvc_adapter.redact(url) == "https://***@host.example.com/labels"
+    both = "s3://KEY:ab/c@d@bucket/labels"  # '/' and '@' unescaped in the password: where it ends is a guess
+    assert dvc_adapter.redact(both) == "s3://***@bucket/labels"
+    with pytest.raises(UsageError, match="%40") as e:
+        dvc_adapter.split_userinfo(both)
+    assert "ab/c" not in str(e.value) and "d@" not in str(e.value)
 
 
 def leaks(root: Path, secrets: list[str], outputs: list[str] = ()) -> list[str]:

@@ -51,6 +51,8 @@ def is_local_url(url: str) -> bool:
 def redact(url: str) -> str:
     """``url`` with any ``user:password@`` replaced by ``***@``."""
     found = _userinfo(url)
+    while found is not None and _userinfo(found[2]) is not None:  # a password with both '/' and '@' unescaped
+        found = _userinfo(found[2])
     return url if found is None else found[2].replace("://", "://***@", 1)
 
 
@@ -74,6 +76,11 @@ def _userinfo(url: str) -> tuple[str, str | None, str] | None:
     if is_local_url(url):
         return None
     scheme, rest = url.split("://", 1)
+    authority = rest.split("/", 1)[0]
+    at = authority.rfind("@")
+    if at >= 0:  # the userinfo ends at the authority's last '@' (RFC 3986): a password may hold '@'
+        user, colon, password = authority[:at].partition(":")
+        return unquote(user), unquote(password) if colon else None, f"{scheme}://{rest[at + 1:]}"
     m = re.match(r"([^/:@]*)(?::([^@]*))?@", rest)
     if not m:
         return None
@@ -94,6 +101,9 @@ def split_userinfo(url: str) -> tuple[str, dict[str, str]]:
     if found is None:
         return url, {}
     user, password, bare = found
+    if _userinfo(bare) is not None:
+        raise UsageError(f"the remote URL {redact(url)} holds credentials whose end DVC cannot tell: an '@' after "
+                         "a '/' in the password", "write each '@' of the password as %40 and each '/' as %2F")
     names = _USERINFO_OPTIONS.get(scheme(url))
     if names is None or (password is not None and names[1] is None):
         raise UsageError(f"the remote URL {redact(url)} holds credentials (user:password@), which DVC does not "
