@@ -998,6 +998,24 @@ def test_a_folder_export_never_writes_outside_its_folder(repo, tmp_path):
     assert not list((tmp_path / "deep").rglob("*.txt"))
 
 
+@pytest.mark.parametrize("fmt", ["yolo", "voc"])
+def test_a_folder_export_of_an_image_name_with_a_nul_says_so_in_one_line(repo, tmp_path, fmt):
+    """An image name with a NUL (a file system takes none) was an 'unexpected ValueError: embedded null byte'."""
+    tasks = [{"id": 1, "data": {"image": "a\u0000b.jpg"}, "annotations": [{"result": [
+        {"from_name": "label", "to_name": "image", "type": "rectanglelabels", "original_width": 10,
+         "original_height": 10, "value": {"x": 1, "y": 1, "width": 5, "height": 5, "rotation": 0,
+                                          "rectanglelabels": ["a"]}}]}]}]
+    src = tmp_path / "t.json"
+    src.write_text(json.dumps(tasks))
+    cfg = tmp_path / "c.xml"
+    cfg.write_text(_BOX_CFG)
+    repo.snapshot(str(src), config=str(cfg), message="nul")
+    out = tmp_path / "out"
+    code, _, err = invoke("export", "--format", fmt, "--out", str(out))
+    assert code == 2 and "NUL" in err and "a\\x00b" in err and "\n" not in err.strip(), err
+    assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
+
+
 def _pixel_extent(seg, w: int, h: int) -> tuple[float, float, float, float]:
     """(xmin, ymin, xmax, ymax) of a COCO segmentation: pycocotools' box of a mask, the points' of polygons."""
     from pycocotools import mask as M

@@ -94,6 +94,10 @@ def _write_files(files: dict[str, bytes]) -> Callable[[Path], None]:
         rel = next(r for r in files if _ESCAPES.search(r.replace("\\", "/")))
         raise UsageError(f"the export would write {rel!r}, outside its folder (an image name with '..')",
                          "give the tasks image names without '..' parts")
+    if "\0" in "".join(files):  # the file system takes no NUL in a name (os.open raised ValueError: a crash)
+        odd = next(r for r in files if "\0" in r)
+        raise UsageError(f"the export would write {odd!r}: an image name with a NUL character",
+                         "give the tasks image names without NUL characters")
     return lambda folder: write_files(folder, files)
 
 
