@@ -280,6 +280,21 @@ def test_images_local_inline_urls_as_they_are_missing_as_a_placeholder(tmp_path)
     assert ann.view["task"]["src"] is None and ann.view["task"]["value"] == "missing/bird.png"
 
 
+def test_an_image_task_naming_a_file_that_is_no_image_does_not_inline_it(tmp_path):
+    """Task data naming a secret file (an absolute path, or '..' out of the root) put the file, base64, in
+    the widget's state (a saved notebook keeps it): only files named as images are inlined."""
+    secret = tmp_path / "credentials"
+    secret.write_text("aws_secret_access_key = s3cr3t")
+    root = tmp_path / "repo"
+    root.mkdir()
+    items = [str(secret), "../credentials", "~/.ssh/id_rsa"]
+    tasks = [Task(f"i{i}", {"image": p}, "image", "image") for i, p in enumerate(items)]
+    ann = widget.Annotator(Session(tasks, ["cat", "dog"], "a", "label", "image"), root=root)
+    for value in items:
+        assert ann.view["task"]["src"] is None and ann.view["task"]["value"] == value
+        ann.skip()
+
+
 def test_annotate_texts_and_a_folder_of_images_without_a_repository(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ann = widget.annotate(["great", "awful", "meh"], labels=["pos", "neg"], annotator="a@b.c")

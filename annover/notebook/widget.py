@@ -59,20 +59,24 @@ def default_annotator(cwd: Path | None = None) -> str:
 
 
 def image_source(value: Any, root: Path) -> str | None:
-    """What an ``<img>`` shows for a task's image: a URL as it is, a local file inlined as a
-    data URL; None when the file is not there (the view shows the path instead)."""
+    """What an ``<img>`` shows for a task's image: a URL as it is, a local image file inlined as a
+    data URL; None when the file is not there or not named as an image (the view shows the path
+    instead): task data naming ``~/.aws/credentials`` must not put that file in the widget's state,
+    which a saved notebook keeps."""
     s = str(value or "")
     if s.startswith(("http://", "https://", "data:")):
         return s
     p = Path(s).expanduser()
     p = p if p.is_absolute() else root / p
+    mime = mimetypes.guess_type(p.name)[0] or ""
+    if not mime.startswith("image/"):
+        return None
     try:
         if not p.is_file() or p.stat().st_size > MAX_INLINE_BYTES:
             return None
         data = p.read_bytes()
     except OSError:
         return None
-    mime = mimetypes.guess_type(p.name)[0] or "application/octet-stream"
     return f"data:{mime};base64,{base64.b64encode(data).decode()}"
 
 
