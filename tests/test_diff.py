@@ -556,6 +556,31 @@ def test_prediction_agreement_before_and_after():
     assert res2.summary["predictions"]["model_versions"]["m1"]["agreement"]["after"] is None
 
 
+def test_a_model_version_added_or_removed_counts_its_predictions_and_regions():
+    def task(i, preds):
+        return {"data": {"ext_id": f"t{i}", "text": "x"},
+                "annotations": [{"completed_by": {"email": "a@x"}, "result": [choice("positive", None)]}],
+                "predictions": preds}
+
+    def pred(mv, *labels):
+        return {"model_version": mv, "score": 0.5, "result": [span(k, 0, 3, lab, None) for k, lab in enumerate(labels)]}
+
+    a = [task(0, [pred("old", "PER", "LOC"), pred("m1", "PER")]), task(1, [pred("old", "PER")])]
+    b = [task(0, [pred("new", "PER", "LOC", "PER"), pred("m1", "PER")]), task(1, [])]
+    for fwd, (x, y) in ((True, (a, b)), (False, (b, a))):
+        mvs = diff_tables(side(x), side(y)).summary["predictions"]["model_versions"]
+        gone, came = ("old", "new") if fwd else ("new", "old")
+        n_gone, r_gone, n_came, r_came = (2, 3, 1, 3) if fwd else (1, 3, 2, 3)
+        assert mvs[gone]["status"] == "removed" and mvs[came]["status"] == "added"
+        assert mvs[gone]["predictions"] == {"added": 0, "removed": n_gone, "changed": 0}
+        assert mvs[came]["predictions"] == {"added": n_came, "removed": 0, "changed": 0}
+        for mv in (gone, came):  # after - before = added - removed, as for annotations
+            r = mvs[mv]["regions"]
+            assert r["after"] - r["before"] == r["added"] - r["removed"]
+        assert (mvs[gone]["regions"]["removed"], mvs[came]["regions"]["added"]) == (r_gone, r_came)
+        assert mvs["m1"]["predictions"] == {"added": 0, "removed": 0, "changed": 0}
+
+
 # ---------------------------------------------------------------------------
 # region matching and descriptions
 

@@ -19,6 +19,16 @@ def _agreement(con: Any, plan: Plan, side: str, mv: str, policy: str, prefix: st
     return {"pairs": pairs, "agree": agree, "rate": round(agree / pairs, 6) if pairs else None}
 
 
+def _whole(con: Any, plan: Plan, side: str, mv: str, regions: int, prefix: str) -> TableDiff:
+    """A model version on one side only: every prediction and region of it added (side b) or removed (a)."""
+    p = plan.whole.predictions(side, mv).register(con, f"{prefix}_whole")
+    n = int(fetch(con, f"SELECT count(DISTINCT (task_key, prediction_key)) AS n FROM {p}").to_pylist()[0]["n"])
+    what = ADDED if side == "b" else REMOVED
+    d = TableDiff(**{what: n})
+    d.regions[what] = regions
+    return d
+
+
 def _model_version(con: Any, plan: Plan, opts: Options, mv: str, d: TableDiff, i: int) -> dict:
     in_a, in_b = mv in plan.mv_a, mv in plan.mv_b
     status = ADDED if not in_a else REMOVED if not in_b else CHANGED if d.any_rows else "unchanged"
@@ -29,6 +39,8 @@ def _model_version(con: Any, plan: Plan, opts: Options, mv: str, d: TableDiff, i
         same = in_a and plan.whole.same_agreement_input(mv)
         agree["b"] = agree["a"] if same else _agreement(con, plan, "b", mv, opts.policy, f"ag{i}b")
     sa, sb = plan.stats_a.get("predictions", {}).get(mv, {}), plan.stats_b.get("predictions", {}).get(mv, {})
+    if in_a != in_b:  # a whole model version added or removed: its predictions and regions all are
+        d = _whole(con, plan, "a" if in_a else "b", mv, (sa if in_a else sb).get("regions", 0), f"wh{i}")
     return {
         "status": status,
         "tasks": {"before": sa.get("tasks", 0), "after": sb.get("tasks", 0)},
