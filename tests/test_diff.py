@@ -581,6 +581,26 @@ def test_a_model_version_added_or_removed_counts_its_predictions_and_regions():
         assert mvs["m1"]["predictions"] == {"added": 0, "removed": 0, "changed": 0}
 
 
+def test_a_region_s_labels_in_another_order_are_no_relabel():
+    """A box labeled ["Car", "Road"] then ["Road", "Car"] (Label Studio keeps the order of
+    clicks) was counted as a relabel 'Car, Road -> Road, Car' while the label counts did not
+    move: a changed region worded 'labels reordered', no relabel; a real relabel still is one,
+    with a region id (paired by key) or without (paired by shape)."""
+    def task(labels, rid):
+        r = box(0, "x", rid)
+        r["value"]["rectanglelabels"] = labels
+        return {"data": {"ext_id": "t0", "image": "a.png"},
+                "annotations": [{"completed_by": {"email": "a@x"}, "result": [r]}]}
+
+    for rid in ("r1", None):
+        d = diff_tables(side([task(["Car", "Road"], rid)]), side([task(["Road", "Car"], rid)]))
+        assert d.summary["relabels"] == [] and d.summary["regions"]["changed"] == 1, (rid, d.summary)
+        rows = d.rows.to_pylist()
+        assert [(r["kinds"], r["description"]) for r in rows] == [(["value"], "labels reordered: Car, Road -> Road, Car")]
+        d2 = diff_tables(side([task(["Car", "Road"], rid)]), side([task(["Road", "Bus"], rid)]))
+        assert len(d2.summary["relabels"]) == 1 and d2.rows.to_pylist()[0]["kinds"] == ["relabel"], rid
+
+
 # ---------------------------------------------------------------------------
 # region matching and descriptions
 

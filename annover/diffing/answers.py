@@ -312,7 +312,7 @@ def _count_relabels(la: "pa.ChunkedArray", lb: "pa.ChunkedArray", fn: "pa.Chunke
     relabels (control, labels before, labels after), a column at a time."""
     la, lb, fn = (C1(x) for x in (la, lb, fn))
     na, nb = K.lengths(la), K.lengths(lb)
-    differ = K.lists_differ(la, lb, na, nb, empty_is_none=True)
+    differ = K.labels_differ(la, lb, na, nb)
     if not differ.any():
         return
     sel = pa.array(np.flatnonzero(differ))
@@ -341,7 +341,7 @@ def _match(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", opts: Options, ren
         out.regions[REMOVED] += len(rest_a)
         out.regions[ADDED] += len(rest_b)
         for ra, rb, _, _ in pairs:
-            if (ra.labels or None) != (rb.labels or None):
+            if not K.same_labels(ra.labels, rb.labels):
                 key3 = (rb.from_name or "", fmt_labels(ra.labels), fmt_labels(rb.labels))
                 out.relabels[key3] = out.relabels.get(key3, 0) + 1
         m.pairs += [(k, *p) for p in pairs]

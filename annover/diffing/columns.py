@@ -83,6 +83,39 @@ def lists_differ(x: "pa.Array", y: "pa.Array", lx: "np.ndarray", ly: "np.ndarray
     return differ
 
 
+def labels_differ(x: "pa.Array", y: "pa.Array", lx: "np.ndarray", ly: "np.ndarray") -> "np.ndarray":
+    """Whether two regions' labels differ as a relabel: ``(x or None) != (y or None)`` of the
+    lists in sorted order (a region's labels in another order are the same labels; Label
+    Studio keeps them in the order they were clicked)."""
+    differ = lists_differ(x, y, lx, ly, empty_is_none=True)
+    idx = np.flatnonzero(differ & (lx == ly) & (lx > 1))  # as long, several labels: maybe reordered only
+    if len(idx):
+        take = pa.array(idx)
+        sx, sy = _sorted_items(x.take(take), lx[idx]), _sorted_items(y.take(take), ly[idx])
+        ne = np_bool(pc.not_equal(sx, sy)) | (is_null(sx) != is_null(sy))
+        same = np.ones(len(idx), bool)
+        same[np.repeat(np.arange(len(idx)), lx[idx])[ne]] = False
+        differ[idx[same]] = False
+    return differ
+
+
+def _sorted_items(lists: "pa.Array", lengths: "np.ndarray") -> "pa.Array":
+    """The items of ``lists`` end to end, each list's sorted (nulls last)."""
+    items = pc.list_flatten(lists)
+    parent = pa.array(np.repeat(np.arange(len(lengths)), lengths))
+    order = pc.sort_indices(pa.table({"p": parent, "v": items}), sort_keys=[("p", "ascending"), ("v", "ascending")])
+    return items.take(order)
+
+
+def _label_order(v: Any) -> tuple:
+    return (v is None, v or "")
+
+
+def same_labels(a: "list | None", b: "list | None") -> bool:
+    """:func:`labels_differ` of two Python lists, negated."""
+    return sorted(a or [], key=_label_order) == sorted(b or [], key=_label_order)
+
+
 def repeats(x: "pa.Array", head: int = 1024) -> bool:
     """Whether ``x``'s values repeat enough to be worked out once each, through a dictionary:
     long, and few distinct values in its first ``head`` (a sample, so that a column of

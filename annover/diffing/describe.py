@@ -79,8 +79,11 @@ def _results(words: K.Words, ca: dict, cb: dict) -> "tuple[np.ndarray, tuple[np.
         for col in ("from_name", "to_name", "type", "value", "region"):
             differ |= K.distinct(ca[col], cb[col])
         words.add("value", ~both & differ, "result changed")
-    relabel = both & K.lists_differ(la, lb, len_a, len_b, empty_is_none=True)
-    words.add("relabel", relabel, K.concat(K.fmt_labels(la, len_a), " -> ", K.fmt_labels(lb, len_b)))
+    shown = K.concat(K.fmt_labels(la, len_a), " -> ", K.fmt_labels(lb, len_b))
+    relabel = both & K.labels_differ(la, lb, len_a, len_b)
+    words.add("relabel", relabel, shown)
+    reordered = both & ~relabel & K.lists_differ(la, lb, len_a, len_b, empty_is_none=True)
+    words.add("value", reordered, K.concat("labels reordered: ", shown))
     return both, (relabel, relabel & (len_a > 0) & (len_b > 0))
 
 

@@ -251,7 +251,7 @@ def _regions_changed(spec: Spec, ua: "pa.Table", bt: "pa.Table", ia: "np.ndarray
         rc_p &= rows_differ(ra, rb, spec.region_cols)
         la, lb = K.column(ra, "labels"), K.column(rb, "labels")
         na, nb = K.lengths(la), K.lengths(lb)
-        rc[pair], rl[pair] = rc_p, rc_p & K.lists_differ(la, lb, na, nb, empty_is_none=True)
+        rc[pair], rl[pair] = rc_p, rc_p & K.labels_differ(la, lb, na, nb)
         at = np.flatnonzero(rc_p)
         shown = lambda x, m: K.scatter(n, pair[at], K.fmt_labels(x.take(pa.array(at)), m[at]))  # noqa: E731
         out.update(__fa=shown(la, na), __fb=shown(lb, nb), from_name_b=K.scatter(
