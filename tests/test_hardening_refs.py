@@ -139,10 +139,10 @@ def test_tag_files_with_a_value_that_is_not_a_version_id_are_ignored(v1):
 
 
 def test_tag_names_follow_gits_rules():
-    for ok in ("v1", "round-3", "team/a/v2", "r.1", "a-"):
+    for ok in ("v1", "round-3", "team/a/v2", "r.1", "a-", "my-refs/x"):
         check_tag_name(ok)
     for bad in ("-x", "a..b", "a//b", "a/", "/a", ".a", "a/.b", "a.lock", "a/b.lock/c", "a b", "HEAD", "HEAD~1",
-                "a.", "deadbeef12", "ä", "a:b", "a\\b", "a\nb", ""):
+                "a.", "deadbeef12", "ä", "a:b", "a\\b", "a\nb", "", "refs/heads/main", "refs/tags/v1"):
         assert not is_tag_name(bad), bad
         with pytest.raises(UsageError):
             check_tag_name(bad)

@@ -36,6 +36,8 @@ def _tag_name_problem(name: str) -> str | None:
         return "a tag name cannot start with '-'"
     if name in ("HEAD", "@") or name.startswith("HEAD~") or name.startswith("HEAD^"):
         return "HEAD is a revision, not a tag name"
+    if name.startswith("refs/"):  # refs/tags/refs/heads/main: read as the branch by git, as the tag by annover
+        return "a tag name cannot start with 'refs/' (it reads as a full git ref name, such as a branch's)"
     if ".." in name or "//" in name or name.endswith(".") or name.endswith("/"):
         return "git forbids '..', '//' and a trailing '.' or '/' in ref names"
     for part in name.split("/"):
