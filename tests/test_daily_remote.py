@@ -116,6 +116,18 @@ def test_default_init_says_its_remote_is_this_machines_and_a_clone_here_pulls_ev
         assert same_table(annover.Repo(train).read_table("HEAD"), repo.read_table(tag))
 
 
+def test_init_run_again_says_again_that_its_remote_is_this_machines(tmp_path):
+    """The README: init, status and push say so "every time"; a second init on a repository whose
+    remote is a local folder said only 'already an annover repository'."""
+    root = tmp_path / "labels"
+    ok("init", str(root))
+    _, err = ok("init", str(root))
+    assert "already an annover repository" in err and "folder on this machine only" in err
+    ok("init", str(tmp_path / "other"), "--remote", "s3://bucket/labels")
+    _, err = ok("init", str(tmp_path / "other"))
+    assert "already an annover repository" in err and "folder on this machine only" not in err
+
+
 def test_a_file_url_remote_is_the_folder_it_names(tmp_path, monkeypatch):
     """DVC reads ``file:///x`` as a folder named ``file:`` in the repository: init gives DVC the path."""
     root, remote = tmp_path / "labels", tmp_path / "store"

@@ -135,7 +135,10 @@ def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = No
     messages.append(f"already an annover repository: {root}")
     if remote:
         _set_remote_again(repo, remote, remote_options or {}, messages)
-    return InitResult(repo, False, remote_info(repo), messages)
+    info = remote_info(repo)
+    if not remote and info and info.this_machine:  # said every time, as status and push say it
+        messages.append(dvc_adapter.this_machine_warning(info))
+    return InitResult(repo, False, info, messages)
 
 
 #: scheme -> (the remote's kind, what the URL's first part names, an example); others name a host
