@@ -145,6 +145,26 @@ def test_a_file_url_remote_is_the_folder_it_names(tmp_path, monkeypatch):
     assert same_table(annover.Repo(train).read_table("HEAD"), repo.read_table("v1"))
 
 
+def test_a_file_url_remote_in_the_local_config_is_fixed_by_its_hint(tmp_path, monkeypatch):
+    """A clone pointed at ``file:///x`` with ``dvc remote add --local``: the hint named the
+    committed config (`dvc remote modify annover url ...`, then `git commit`), which the local
+    one overrides, so running it left status at exit 10; it names ``--local``."""
+    root, remote = tmp_path / "labels", tmp_path / "store"
+    ok("init", str(root), "--remote", str(remote))
+    monkeypatch.chdir(root)
+    copy_sample(root)
+    snapshot(1)
+    dvc_exe = str(Path(sys.executable).with_name("dvc"))
+    subprocess.run([dvc_exe, "remote", "add", "--local", "-f", "annover", remote.as_uri()], check=True, cwd=root)
+    code, _, err = invoke("status")
+    assert code == 10 and "file:// URL" in err, err
+    hint = re.search(r"dvc remote modify (--local )?annover url (\S+)", err)
+    assert hint and hint.group(1) and hint.group(2) == str(remote), err
+    subprocess.run([dvc_exe, "remote", "modify", "--local", "annover", "url", hint.group(2)], check=True, cwd=root)
+    ok("push")
+    ok("status")
+
+
 def test_a_file_url_remote_set_before_is_named_and_fixed_by_its_hint(tmp_path, monkeypatch):
     """A remote recorded as ``file:///x`` (as annover did before, or by hand): push and
     status refuse it in one line, before DVC writes into a folder named ``file:``, and the

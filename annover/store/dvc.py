@@ -283,6 +283,17 @@ def _config_value(path: Path, section: str, key: str) -> str | None:
     return None
 
 
+def _file_url_fix(d: Any, name: str, path: str) -> str:
+    """The ``dvc remote modify`` that sets remote ``name`` to ``path``, in the config that holds its
+    ``file://`` URL: ``.dvc/config.local`` (a clone's ``dvc remote add --local``) overrides the
+    committed one, so changing the committed one would not fix it."""
+    local = d.config.load_one("local").get("remote", {}).get(name, {})
+    if str(local.get("url") or "").startswith("file://"):
+        return f"set it to the folder's path, once per clone: dvc remote modify --local {name} url {path or '/PATH'}"
+    return (f"set it to the folder's path, once: dvc remote modify {name} url {path or '/PATH'} "
+            "(then `git commit .dvc/config`)")
+
+
 def this_machine_warning(remote: RemoteInfo) -> str:
     """What init, status and push say about a remote that is a folder on this machine."""
     return (f"warning: the DVC remote '{remote.name}' is a folder on this machine only; clones here can "
@@ -640,10 +651,8 @@ class Dvc:
         name = remote or d.config["core"].get("remote") or REMOTE
         url = str(d.config["remote"].get(name, {}).get("url") or "")
         if url.startswith("file://"):  # set so by annover before 2026-12-04, or by hand
-            path = url[len("file://"):]
             raise RemoteError(f"the DVC remote '{name}' is {redact(url)}: DVC reads a file:// URL as a folder "
-                              "named 'file:' inside the repository", f"set it to the folder's path, once: "
-                              f"dvc remote modify {name} url {path or '/PATH'} (then `git commit .dvc/config`)")
+                              "named 'file:' inside the repository", _file_url_fix(d, name, url[len("file://"):]))
         try:
             root = d.cloud.get_remote(remote, "push").path
             odb = d.cloud.get_remote_odb(remote, "push")
