@@ -423,6 +423,20 @@ def _two_annotators(tmp_path: Path) -> Path:
     return p, cfg
 
 
+def test_resolve_ground_truth_with_none_marked_says_so_and_offers_another_rule(repo, tmp_path):
+    """A task of two answers, none marked ground truth: --resolve ground-truth is exit 2 (as
+    docs/formats.md says), and its hint named --resolve ground-truth, the rule just given."""
+    src, cfg = _two_annotators(tmp_path)
+    tasks = json.loads(src.read_text())
+    del tasks[0]["annotations"][1]["ground_truth"]
+    src.write_text(json.dumps(tasks))
+    repo.snapshot(str(src), config=str(cfg), message="two annotators, no ground truth")
+    code, _, err = invoke("export", "--format", "coco", "--out", str(tmp_path / "x.json"), "--resolve", "ground-truth")
+    assert code == 2 and "none of them marked ground truth" in err, err
+    assert "--resolve latest, all or annotator:EMAIL" in err and "--resolve ground-truth" not in err, err
+    assert not (tmp_path / "x.json").exists()
+
+
 def test_resolve_chooses_one_answer_and_says_what_was_left_out(repo, tmp_path):
     import annover
     from pycocotools.coco import COCO

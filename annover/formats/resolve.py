@@ -126,12 +126,15 @@ def _choose(task: str, answers: dict[str, list[dict]], rule: str, who: str | Non
         return [max(mine, key=lambda k: (_time(answers[k]), k))] if mine else None
     if rule == "latest":
         return [max(keys, key=lambda k: (_time(answers[k]), k))]
+    marked = ""
     if rule == "ground-truth":
         gt = [k for k in keys if answers[k][0].get("ground_truth")]
         if len(gt) == 1:
             return gt
+        marked = f", {len(gt) or 'none'} of them marked ground truth,"
+        hint_rules = hint_rules.replace("ground-truth, ", "")  # the rule given: no way out
     names = ", ".join(f"{k}" for k in keys[:4])
-    raise UsageError(f"task {task!r} has {len(keys)} {what} ({names}) and a training format holds one",
+    raise UsageError(f"task {task!r} has {len(keys)} {what} ({names}){marked} and a training format holds one",
                      f"choose with --resolve {hint_rules}")
 
 
