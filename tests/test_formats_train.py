@@ -994,9 +994,9 @@ def test_snapshot_without_format_reads_a_coco_file_and_refuses_an_ambiguous_fold
     assert len(repo.log()) == 1
 
 
-def test_a_folder_export_never_writes_outside_its_folder(repo, tmp_path):
-    """An image named with '..' would put its label file outside --out: refused, nothing written."""
-    tasks = [{"id": 1, "data": {"image": "../../escaped.jpg"}, "annotations": [{"result": [
+def _one_box_on(repo, tmp_path, image: str) -> None:
+    """A version of one task: image ``image`` with one box."""
+    tasks = [{"id": 1, "data": {"image": image}, "annotations": [{"result": [
         {"from_name": "label", "to_name": "image", "type": "rectanglelabels", "original_width": 10,
          "original_height": 10, "value": {"x": 1, "y": 1, "width": 5, "height": 5, "rotation": 0,
                                           "rectanglelabels": ["a"]}}]}]}]
@@ -1004,7 +1004,12 @@ def test_a_folder_export_never_writes_outside_its_folder(repo, tmp_path):
     src.write_text(json.dumps(tasks))
     cfg = tmp_path / "c.xml"
     cfg.write_text(_BOX_CFG)
-    repo.snapshot(str(src), config=str(cfg), message="dots")
+    repo.snapshot(str(src), config=str(cfg), message=f"one box on {image!r}")
+
+
+def test_a_folder_export_never_writes_outside_its_folder(repo, tmp_path):
+    """An image named with '..' would put its label file outside --out: refused, nothing written."""
+    _one_box_on(repo, tmp_path, "../../escaped.jpg")
     out = tmp_path / "deep" / "er" / "y"
     code, _, err = invoke("export", "--format", "yolo", "--out", str(out))
     assert code == 2 and "outside its folder" in err and "\n" not in err.strip()
@@ -1015,15 +1020,7 @@ def test_a_folder_export_never_writes_outside_its_folder(repo, tmp_path):
 @pytest.mark.parametrize("fmt", ["yolo", "voc"])
 def test_a_folder_export_of_an_image_name_with_a_nul_says_so_in_one_line(repo, tmp_path, fmt):
     """An image name with a NUL (a file system takes none) was an 'unexpected ValueError: embedded null byte'."""
-    tasks = [{"id": 1, "data": {"image": "a\u0000b.jpg"}, "annotations": [{"result": [
-        {"from_name": "label", "to_name": "image", "type": "rectanglelabels", "original_width": 10,
-         "original_height": 10, "value": {"x": 1, "y": 1, "width": 5, "height": 5, "rotation": 0,
-                                          "rectanglelabels": ["a"]}}]}]}]
-    src = tmp_path / "t.json"
-    src.write_text(json.dumps(tasks))
-    cfg = tmp_path / "c.xml"
-    cfg.write_text(_BOX_CFG)
-    repo.snapshot(str(src), config=str(cfg), message="nul")
+    _one_box_on(repo, tmp_path, "a\u0000b.jpg")
     out = tmp_path / "out"
     code, _, err = invoke("export", "--format", fmt, "--out", str(out))
     assert code == 2 and "NUL" in err and "a\\x00b" in err and "\n" not in err.strip(), err
