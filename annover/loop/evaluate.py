@@ -31,7 +31,7 @@ else:
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["EvalResult", "evaluate", "compare_models", "THRESHOLDS", "model_versions"]
+__all__ = ["EvalResult", "evaluate", "compare_models", "THRESHOLDS", "check_model", "model_versions"]
 
 #: IoU (boxes) / overlap (spans) thresholds of matched-region precision and recall.
 THRESHOLDS = (0.5, 0.75)
@@ -54,8 +54,9 @@ def model_versions(predictions: "pa.Table") -> list[str]:
     return sorted(set(predictions.column("model_version").unique().to_pylist())) if predictions.num_rows else []
 
 
-def _check_model(predictions: "pa.Table", model: str) -> None:
-    have = model_versions(predictions)
+def check_model(predictions: "pa.Table | None", model: str) -> None:
+    """``model`` names a model version ``predictions`` holds (what eval, suspects and sample ask)."""
+    have = model_versions(predictions) if predictions is not None else []
     if model not in have:
         raise UsageError(f"this version has no predictions of model version {model!r}",
                          f"use one of: {', '.join(have) or '(none: snapshot with --predictions FILE)'}")
@@ -159,7 +160,7 @@ def evaluate(annotations: "pa.Table", predictions: "pa.Table", model: str, polic
              thresholds: tuple[float, ...] = THRESHOLDS, tasks: list[str] | None = None) -> EvalResult:
     """Model version ``model``'s predictions against the labels resolved by ``policy`` (see the module);
     ``tasks``: only these task keys (the tasks two models both predicted, say)."""
-    _check_model(predictions, model)
+    check_model(predictions, model)
     Options(policy=policy).check()
     res = EvalResult(model, policy)
     preds = predictions.filter(pc.equal(predictions.column("model_version"), model))
@@ -181,8 +182,8 @@ def evaluate(annotations: "pa.Table", predictions: "pa.Table", model: str, polic
 def compare_models(annotations: "pa.Table", predictions: "pa.Table", a: str, b: str,
                    policy: str = DEFAULT_POLICY) -> dict[str, Any]:
     """Two model versions on the tasks both predicted: each against the labels, and how often they agree."""
-    _check_model(predictions, a)
-    _check_model(predictions, b)
+    check_model(predictions, a)
+    check_model(predictions, b)
     with Q.Session(preds=predictions) as s:
         Q.build_best(s, "preds", "best")
         common = [r[0] for r in s.con.execute(f"""

@@ -28,7 +28,7 @@ from annover._lazy import lazy
 from annover.diffing.result import DEFAULT_POLICY, Options
 from annover.errors import UsageError
 from annover.loop import queries as Q
-from annover.loop.evaluate import model_versions
+from annover.loop.evaluate import check_model
 from annover.store.duck import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,7 +73,8 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
     (``since`` names it in the reasons); ``models``: the model versions to trust (default: all)."""
     Options(policy=policy).check()
     _check_threshold(threshold, predictions)
-    _check_models(predictions, models)
+    for m in models or []:  # --model names model versions the version has
+        check_model(predictions, m)
     res = SuspectsResult(options={"threshold": threshold, "policy": policy, "since": since})
     found: dict[tuple[str, str], dict] = {}
 
@@ -120,15 +121,6 @@ def _check_threshold(threshold: Any, predictions: "pa.Table | None") -> None:
         return
     raise UsageError(f"--threshold {threshold!r} is not between 0 and 1, where every prediction score of this "
                      "version lies", "give the least score that contradicts a label, such as --threshold 0.9")
-
-
-def _check_models(predictions: "pa.Table | None", models: list[str] | None) -> None:
-    """``--model`` names only model versions the version has predictions of (as eval and sample ask)."""
-    have = model_versions(predictions) if predictions is not None else []
-    unknown = [m for m in models or [] if m not in have]
-    if unknown:
-        raise UsageError(f"this version has no predictions of model version {unknown[0]!r}",
-                         f"use one of: {', '.join(have) or '(none: snapshot with --predictions FILE)'}")
 
 
 def _majority(s: "Q.Session", add: Any) -> None:

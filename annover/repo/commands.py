@@ -56,6 +56,16 @@ __all__ = ["Repo"]
 Progress = Callable[[str], None]
 
 
+def _refuse_stray(given: dict[str, Any], goes_with: str, hint: str) -> None:
+    """Refuse the options of ``given`` that were given (not None or False): they go with
+    ``goes_with`` (``hint``'s ``{}``: it or them)."""
+    stray = [o for o, v in given.items() if v not in (None, False)]
+    if stray:
+        one = len(stray) == 1
+        raise UsageError(f"{' and '.join(stray)} go{'es' if one else ''} with {goes_with}",
+                         hint.format("it" if one else "them"))
+
+
 class Repo(RepoCore):
     """An annover repository. ``Repo(path)`` opens one (searching parent folders);
     ``Repo.init(path)`` makes one."""
@@ -87,17 +97,12 @@ class Repo(RepoCore):
         ``key`` (``"auto"``: the format's default) and ``validate`` (True/False or ``strict``,
         ``check``, ``warn``, ``off``) left None are HEAD's; ``users`` is a file mapping Label
         Studio user ids to e-mails, remembered by the repository."""
-        stray = [o for o, v in (("--full", full), ("--ls-url", url), ("--ls-api-key", api_key))
-                 if v not in (None, False)]
-        if label_studio is None and stray:  # a pull's options on a file would be ignored in silence
-            raise UsageError(f"{' and '.join(stray)} go{'es' if len(stray) == 1 else ''} with --label-studio DATASET",
-                             "pull a Label Studio project with --label-studio DATASET, or leave "
-                             f"{'it' if len(stray) == 1 else 'them'} out to read --from FILE")
-        only_files = [o for o, v in (("--format", fmt), ("--users", users)) if v is not None]
-        if label_studio is not None and only_files:  # a pull reads the server's JSON and its users
-            raise UsageError(f"{' and '.join(only_files)} go{'es' if len(only_files) == 1 else ''} with --from FILE",
-                             "a Label Studio pull reads the server's own export and its users' e-mails; "
-                             f"leave {'it' if len(only_files) == 1 else 'them'} out")
+        if label_studio is None:  # a pull's options on a file would be ignored in silence
+            _refuse_stray({"--full": full, "--ls-url": url, "--ls-api-key": api_key}, "--label-studio DATASET",
+                          "pull a Label Studio project with --label-studio DATASET, or leave {} out to read --from FILE")
+        else:  # a pull reads the server's JSON and its users
+            _refuse_stray({"--format": fmt, "--users": users}, "--from FILE",
+                          "a Label Studio pull reads the server's own export and its users' e-mails; leave {} out")
         if (source is None) == (label_studio is None):
             raise UsageError("give exactly one of --from FILE and --label-studio DATASET",
                              "see `annover snapshot --help`")
