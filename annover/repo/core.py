@@ -400,7 +400,7 @@ class RepoCore:
             raise RevisionError(f"unknown revision {rev!r}", "use a tag (annover log shows them), a version id, "
                                 "a git branch or commit, HEAD or HEAD~N")
         vid = (self.scm.show(commit, self.rel(self.dir / "HEAD")) or "").strip()
-        if not re.fullmatch(r"[0-9a-f]{64}", vid):
+        if not is_version_id(vid):
             raise RevisionError(f"git revision {rev!r} ({commit[:12]}) holds no annover version",
                                 "name a later commit, a tag or a version id (see `annover log`)")
         return vid

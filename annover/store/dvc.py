@@ -649,7 +649,8 @@ class Dvc:
         empty; it is what a clone on another machine sees of the default remote.
         """
         name = remote or d.config["core"].get("remote") or REMOTE
-        url = str(d.config["remote"].get(name, {}).get("url") or "")
+        section = dict(d.config["remote"].get(name, {}))
+        url = str(section.get("url") or "")
         if url.startswith("file://"):  # set so by annover before 2026-12-04, or by hand
             raise RemoteError(f"the DVC remote '{name}' is {redact(url)}: DVC reads a file:// URL as a folder "
                               "named 'file:' inside the repository", _file_url_fix(d, name, url[len("file://"):]))
@@ -660,8 +661,7 @@ class Dvc:
             raise RemoteError(f"no usable DVC remote: {first_line(e)}",
                               "set one with `annover init --remote URL` (see `dvc remote list`)") from None
         label = _label(d, remote)
-        addr = endpoint(url, dict(d.config["remote"].get(name, {})))
-        if not _probe(odb.fs, root, label, timeout, addr) and must_exist and getattr(odb.fs, "protocol", "") == "local":
+        if not _probe(odb.fs, root, label, timeout, endpoint(url, section)) and must_exist and getattr(odb.fs, "protocol", "") == "local":
             raise RemoteUnreachableError(f"the DVC remote {label} is a folder that does not exist on this machine",
                                          f"point it at the shared copy, once per clone: "
                                          f"dvc remote add --local -f {name} URL")
