@@ -164,6 +164,29 @@ def test_an_empty_string_is_not_an_option_left_out(two_rounds):
     assert code == 0, err
 
 
+OPTION_AS_A_VALUE = [
+    ["init", "fresh", "--remote", "--json"], ["init", "fresh", "--remote", "-q"], ["init", "--json", "--remote", "-h"],
+    ["export", "v1", "--format", "coco", "--out", "--force"], ["export", "v1", "--format", "jsonl", "--out", "-q"],
+    ["snapshot", "--from", "--json"], ["snapshot", "--from", "round2.json", "--config", "--full"],
+    ["diff", "v1", "v2", "--output", "--json"], ["suspects", "--out", "--json"],
+    ["dataset", "export", "x", "--out", "--json"],
+]
+
+
+def test_a_value_left_out_before_another_option_is_not_taken_as_a_file_name(two_rounds, tmp_path):
+    """`init --remote --json` made a remote folder named '--json' (and `export --out --force` a
+    folder '--force'); an option-like value is refused, and ./NAME still names such a file."""
+    repo, _, v2 = two_rounds
+    for args in OPTION_AS_A_VALUE:
+        code, out, err = invoke(*args)
+        assert code == 2 and out == "", (args, code, err)
+        assert len(err.splitlines()) == 1 and "looks like an option (a value left out?)" in err, (args, err)
+    assert repo.log()[0].id == v2.id and not (repo.root / "fresh").exists()
+    assert not any(p.name.startswith("-") for p in repo.root.iterdir())  # nothing made
+    code, _, err = invoke("export", "v1", "--format", "jsonl", "--out", "./--force")
+    assert code == 0 and (repo.root / "--force").is_file(), err
+
+
 def test_an_image_format_refused_for_text_names_every_format_that_takes_it(two_rounds, tmp_path):
     """The hint listed five formats and left out json-min and jsonl; every one it names exports."""
     code, out, err = invoke("export", "v2", "--format", "coco", "--out", str(tmp_path / "coco.json"))

@@ -266,7 +266,21 @@ def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:
     the option left out nor the current folder (as ``git init ''`` is refused)."""
     if value == "" or (isinstance(value, tuple) and "" in value):
         raise click.BadParameter("it is empty (an unset shell variable?): give a value, or leave it out", ctx, param)
+    _not_an_option(ctx, param, value)
     return value
+
+
+def _not_an_option(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """A value spelled as an option (``init --remote --json``) is an option with the value left
+    out, not a folder named ``--json`` made as the remote: refused (``./--json`` names such a file)."""
+    for v in value if isinstance(value, tuple) else (value,):
+        if isinstance(v, str) and _OPTION_LIKE.fullmatch(v):
+            raise click.BadParameter(f"{v!r} looks like an option (a value left out?): give the value, or "
+                                     f"./{v} for a file or folder named so", ctx, param)
+
+
+#: what an option looks like: ``-q``, ``--json``, ``--no-color`` (not ``-``, stdout)
+_OPTION_LIKE = re.compile(r"--?[A-Za-z][A-Za-z0-9-]*")
 
 
 def not_blank(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
