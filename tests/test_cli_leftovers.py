@@ -198,3 +198,16 @@ def test_an_image_format_refused_for_text_names_every_format_that_takes_it(two_r
         resolve = ["--resolve", "latest"] if fmt in ("conll", "hf") else []  # one answer a task
         code, _, err = invoke("export", "v2", "--format", fmt, "--out", str(tmp_path / f"out-{fmt}"), *resolve)
         assert code == 0, (fmt, err)
+
+
+def test_export_table_is_refused_for_formats_that_write_every_table(two_rounds, tmp_path):
+    """`--table tasks` was ignored by label-studio, json-min, coco...: they wrote the annotations."""
+    repo, _, _ = two_rounds
+    for fmt in ("label-studio", "json-min", "conll", "hf", "coco"):
+        out = tmp_path / f"x-{fmt}"
+        code, stdout, err = invoke("export", "v2", "--format", fmt, "--table", "tasks", "--out", str(out))
+        assert code == 2 and stdout == "" and len(err.splitlines()) == 1, (fmt, err)
+        assert f"--table tasks is for the one-table formats (jsonl, csv, parquet), not {fmt}" in err, err
+        assert not out.exists()
+    code, _, err = invoke("export", "v2", "--format", "csv", "--table", "tasks", "--out", str(tmp_path / "t.csv"))
+    assert code == 0 and (tmp_path / "t.csv").read_text().startswith("\"task_key\",\"data\""), err

@@ -153,6 +153,9 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     if fmt not in TRAIN_FORMATS and (resolve or predictions):
         raise UsageError(f"--resolve and --predictions are for the training formats, not {fmt}",
                          f"use them with one of {', '.join(TRAIN_FORMATS)}")
+    if table != "annotations" and fmt not in TABLE_FORMATS:
+        raise UsageError(f"--table {table} is for the one-table formats ({', '.join(TABLE_FORMATS)}), not {fmt}",
+                         f"leave --table out: {fmt} writes the tasks with their answers")
     path = Path(out)
     check_name(path)
     check_not_owned(repo, path)
