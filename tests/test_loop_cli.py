@@ -122,7 +122,8 @@ def test_push_from_a_bad_sample_fails_before_connecting(loop_repo, tmp_path, mon
              (["--from-sample", str(not_json)], 3, "is not a sample record"),
              (["--from-sample", str(keys)], 2, "does not say its version"),
              (["--from-sample", str(keys), "--from", "v3"], 3, "'rev-999'"),
-             (["--from-sample", good["id"], "--from", "v2"], 2, "is not the version sample")]
+             (["--from-sample", good["id"], "--from", "v2"], 2, "is not the version sample"),
+             (["--from-sample", good["id"], "--predictions", "no-such-model"], 2, "no-such-model")]
     for extra, want, needle in cases:
         code, out, err = invoke("dataset", "push", "some-dataset", *extra)
         assert (code, out) == (want, ""), (extra, err)

@@ -434,8 +434,9 @@ def push_sample(client: Client, dataset: str | int, repo: "Repo", rev: str, keys
     ``key`` is how the project's tasks are matched (``data.FIELD``, else the hash of the task
     data); nothing is sent before every key is found and everything is checked.
     """
-    project, cfg, local = _target(client, dataset, None)
+    # the version first: a model it has no predictions of is said without asking the server
     src, preds = read_sample(repo, rev, keys, key, model, annotations, name or f"sample of version {rev}")
+    project, cfg, local = _target(client, dataset, None)
     return deliver(client, project, cfg, src, preds, key=key, local=local, what=f"the predictions of {model}",
                    annotations=annotations, validate=validate, dry_run=dry_run, batch_size=batch_size,
                    progress=progress)
