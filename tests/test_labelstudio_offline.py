@@ -57,6 +57,20 @@ def test_a_server_that_is_down_is_exit_12_with_one_line(monkeypatch):
     assert len(err.strip().splitlines()) == 1 and url in err and "some-key-that-must-not-show" not in err
 
 
+def test_dataset_export_refuses_an_out_it_cannot_write_before_asking_the_server(monkeypatch, tmp_path):
+    """As `annover export`: '-' is not a file name, and a folder under a file is exit 2, not a crash
+    after the download (nor a file named '-')."""
+    monkeypatch.setenv("LABEL_STUDIO_URL", closed_port_url())  # never asked: the refusal comes first
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "some-key")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "afile").write_text("x")
+    for args in (["--out", "-"], ["--out", "afile/e.json"], ["--out", "e.json", "--config-out", "afile/c.xml"]):
+        code, out, err = cli("dataset", "export", "x", *args)
+        assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, (args, code, err)
+        assert "cannot write " + args[-2] in err and "unexpected" not in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
 def test_a_server_that_does_not_answer_names_the_limit_as_given(monkeypatch):
     """A limit under a second was shown rounded: ``ANNOVER_LS_TIMEOUT=0.25`` said "limit 0 s"."""
     with socket.socket() as s:  # accepts, never answers

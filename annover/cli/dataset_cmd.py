@@ -21,7 +21,7 @@ from annover.labelstudio.client import connect
 from annover.labelstudio.datasets import Datasets
 from annover.repo import Repo
 from annover.repo.export import check_out
-from annover.repo.outputs import check_not_owned
+from annover.repo.outputs import check_name, check_not_owned, check_writable
 
 if TYPE_CHECKING:
     from annover.repo import samples
@@ -356,9 +356,11 @@ def export(name: str, out: str, config_out: str | None, force: bool, url: str | 
         repo = None
     for option, path in (("--out", out), ("--config-out", config_out)):  # before the server is asked
         if path is not None:
+            check_name(path, option)  # '-' is not standard output here, as for `annover export`
             if repo is not None:
                 check_not_owned(repo, path, option)
             check_out(Path(path), force, folder=False)
+            check_writable(path, option)  # a parent that is a file, a folder without permission: exit 2
     with Progress(as_json) as progress:
         r = _datasets(url, api_key).export(name, out, config_out=config_out, progress=progress)
     if as_json:
