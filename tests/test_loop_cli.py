@@ -52,6 +52,18 @@ def test_eval_one_model_two_models_and_a_range(loop_repo):  # noqa: F811
     assert code == 2 and err.startswith("Error: this version has no predictions of model version 'nope'")
 
 
+def test_eval_names_the_version_it_scored_as_agreement_and_suspects_do(loop_repo):  # noqa: F811
+    docs = {}
+    for cmd in (["eval", "v2", "--model", "sentiment-bert-v1"], ["agreement", "v2"], ["suspects", "v2"]):
+        code, out, err = invoke(*cmd, "--json")
+        assert code == 0, err
+        docs[cmd[0]] = json.loads(out)
+    v = docs["agreement"]["options"]["version"]
+    assert v["name"] == "v2" and docs["suspects"]["options"]["version"] == v and docs["eval"]["version"] == v
+    code, out, err = invoke("eval", "v2", "--model", "sentiment-bert-v1")
+    assert code == 0 and out.splitlines()[0] == "sentiment-bert-v1 against the labels of v2 (ground-truth)", out
+
+
 def test_suspects_ranked_with_reasons_and_keys_out(loop_repo, tmp_path):  # noqa: F811
     keys = tmp_path / "recheck.txt"
     code, out, err = invoke("suspects", "--out", str(keys), "-n", "5")

@@ -173,7 +173,7 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool) 
     if doc.get("range"):
         _series(doc)
         return
-    echo(f"{doc['model']} against the labels ({doc['policy']})")
+    echo(f"{doc['model']} against the labels of {doc['version']['name']} ({doc['policy']})")
     for ctl, e in doc["controls"].items():
         echo("")
         if e["kind"] == "classification":

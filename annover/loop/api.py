@@ -120,7 +120,9 @@ def run_eval(repo: Any, spec: str, model: str | None, policy: str = DEFAULT_POLI
         return Series("compare", [out])
     if ".." not in spec:
         v = vs[0]
-        return evaluate(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), _model(repo, v, model), policy)
+        res = evaluate(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), _model(repo, v, model), policy)
+        res.version = head_of(repo, v)
+        return res
     if model is None:
         raise UsageError("eval over a range needs the model", "name it with --model MODEL_VERSION")
     series = Series("eval")

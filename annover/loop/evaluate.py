@@ -45,9 +45,12 @@ class EvalResult:
     policy: str
     controls: dict[str, dict] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    #: the version scored (id, name, message, created_at), as agreement and suspects give it
+    version: dict | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"model": self.model, "policy": self.policy, "controls": self.controls, "notes": self.notes}
+        return {"model": self.model, "policy": self.policy, "controls": self.controls, "notes": self.notes,
+                "version": self.version}
 
 
 def model_versions(predictions: "pa.Table") -> list[str]:
