@@ -211,3 +211,13 @@ def test_export_table_is_refused_for_formats_that_write_every_table(two_rounds, 
         assert not out.exists()
     code, _, err = invoke("export", "v2", "--format", "csv", "--table", "tasks", "--out", str(tmp_path / "t.csv"))
     assert code == 0 and (tmp_path / "t.csv").read_text().startswith("\"task_key\",\"data\""), err
+
+
+def test_a_group_without_its_command_shows_its_help_as_help_not_squashed_into_an_error_line():
+    """`annover` or `annover dataset` alone: click raises its help as a usage error; the one-line
+    handler made it `Error: Usage: ... Options: ...` on one line."""
+    for args in ([], ["dataset"], ["config"]):
+        code, out, err = invoke(*args)
+        assert code == 2 and out == "", (args, err)
+        assert err.startswith(f"Usage: {' '.join(['annover', *args])} [OPTIONS] COMMAND") and "Error:" not in err, err
+        assert "\nCommands:\n" in err and "Examples:" in err, err

@@ -102,6 +102,9 @@ def run(argv: list[str] | None = None) -> int:
         return rv if isinstance(rv, int) else 0  # ctx.exit(n) returns n here
     except click.exceptions.Exit as e:
         return e.exit_code
+    except _NO_ARGS_IS_HELP as e:  # `annover` or `annover dataset` alone: the help as it is, not squashed to a line
+        click.echo(e.format_message(), err=True)
+        return e.exit_code
     except click.UsageError as e:  # one line, like annover's own errors
         where = e.ctx.command_path if e.ctx is not None else "annover"
         message = " ".join(e.format_message().split())  # one line: click lists a choice's values a line each
@@ -135,6 +138,9 @@ def run(argv: list[str] | None = None) -> int:
     except Exception as e:  # a bug: say so, keep the traceback for ANNOVER_DEBUG
         return _unexpected(e)
 
+
+#: click (8.2+) raises this for a group run without a command, its message the group's whole help
+_NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 #: the exit code of a repository that cannot be written (read-only, no permission, disk full)
 NOT_WRITABLE = NotARepoError.exit_code
