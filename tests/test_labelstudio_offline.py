@@ -71,6 +71,18 @@ def test_dataset_export_refuses_an_out_it_cannot_write_before_asking_the_server(
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
 
 
+def test_a_bad_lock_timeout_is_refused_before_the_server_is_changed(monkeypatch, repo):
+    """In a repository, dataset create commits a record under the lock after making the project:
+    ANNOVER_LOCK_TIMEOUT that is not seconds is exit 2 before (here: before a server on a closed
+    port is asked, which would be exit 12), not after a project was made and left unrecorded.
+    (delete reads the project first, then refuses the same way before deleting it.)"""
+    monkeypatch.setenv("LABEL_STUDIO_URL", closed_port_url())
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "some-key")
+    monkeypatch.setenv("ANNOVER_LOCK_TIMEOUT", "abc")
+    code, out, err = cli("dataset", "create", "x", "--template", "text-classification", "--labels", "a,b")
+    assert code == 2 and out == "" and "ANNOVER_LOCK_TIMEOUT" in err and len(err.splitlines()) == 1, (code, err)
+
+
 def test_a_server_that_does_not_answer_names_the_limit_as_given(monkeypatch):
     """A limit under a second was shown rounded: ``ANNOVER_LS_TIMEOUT=0.25`` said "limit 0 s"."""
     with socket.socket() as s:  # accepts, never answers

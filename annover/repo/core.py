@@ -58,6 +58,13 @@ FORMAT = 1
 VERSION_SCHEMA = "annover.version/1"
 ANNOVER_DIR = ".annover"
 GITIGNORE = "/objects\n/lock\n/logs/\n/tmp/\n"
+
+
+def lock_timeout() -> float:
+    """Seconds a command waits for the repository lock: ``ANNOVER_LOCK_TIMEOUT`` (default 60); a
+    setting that is not seconds is a usage error (checked first by a command that changes
+    something elsewhere before it takes the lock)."""
+    return env_seconds("ANNOVER_LOCK_TIMEOUT", 60)
 #: the environment variable naming the stage at which the crash tests kill annover
 KILL_AT_ENV = "ANNOVER_TEST_KILL_AT"
 _REV_RE = re.compile(r"^(?P<base>.+?)(?P<ops>(?:~\d*|\^)*)$")
@@ -155,7 +162,7 @@ class RepoCore:
         refuses like a non-fast-forward when another command committed a version meanwhile.
         """
         if timeout is None:
-            timeout = env_seconds("ANNOVER_LOCK_TIMEOUT", 60)
+            timeout = lock_timeout()
         with RepoLock(self.dir / "lock", timeout) as held:
             self._killed = self._killed or held.inherited
             self._moved = None

@@ -14,7 +14,7 @@ from annover.labelstudio.client import Client, connect
 from annover.labelstudio.datasets import RECORD_DIR, Datasets, RecordAction, RecordChange, legacy_slug, slug
 from annover.errors import LabelStudioError, UsageError
 from annover.model.config import LabelingConfig
-from annover.repo.core import RepoCore
+from annover.repo.core import RepoCore, lock_timeout
 from annover.repo.reading import reading_of, remembered
 from annover.repo.results import SnapshotResult
 from annover.repo.snapshot import SnapshotInput, make_version
@@ -57,8 +57,10 @@ def save_dataset_record(repo: RepoCore, change: RecordChange) -> str | None:
 
 def check_dataset_record(repo: RepoCore, title: str) -> None:
     """Before a dataset is made or deleted on the server: its record can be committed here (git
-    HEAD on a branch), and its file is this title's, not another dataset's of the same slug."""
+    HEAD on a branch, a lock timeout that is seconds), and its file is this title's, not another
+    dataset's of the same slug."""
     repo.check_on_branch("the dataset's record")
+    lock_timeout()  # the record is committed under the lock: a bad ANNOVER_LOCK_TIMEOUT is exit 2 now, not after
     record = repo.dir / RECORD_DIR / f"{slug(title)}.json"
     if not record.is_file():
         return
