@@ -47,6 +47,16 @@ def test_every_command_has_help_with_examples(path):
     assert "Example" in out
 
 
+@pytest.mark.parametrize("path", _all_commands(), ids=lambda p: " ".join(p))
+def test_every_option_of_every_command_says_what_it_does(path):
+    """`annover sample --help` listed --strategy, and `annover report --help` --out, with no text."""
+    cmd: click.Command = main
+    for name in path:
+        cmd = cmd.get_command(click.Context(cmd), name)  # type: ignore[attr-defined]
+    bare = [p.opts[0] for p in cmd.params if isinstance(p, click.Option) and not p.hidden and not (p.help or "").strip()]
+    assert bare == [], bare
+
+
 def test_every_registered_command_loads():
     ctx = click.Context(main)
     assert set(main.list_commands(ctx)) == set(COMMANDS)

@@ -250,7 +250,8 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
 
 @click.command("sample")
 @click.argument("rev", default="HEAD")
-@click.option("--strategy", type=click.Choice(STRATEGIES), default="uncertainty", show_default=True)
+@click.option("--strategy", type=click.Choice(STRATEGIES), default="uncertainty", show_default=True,
+              help="How the tasks are picked (see above).")
 @click.option("--n", "n", type=int, required=True, help="How many tasks to pick.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Orders ties (and random picks) reproducibly.")
 @click.option("--model", default=None, metavar="MODEL_VERSION", help="The model's predictions to use (default: the only one).")
@@ -297,7 +298,8 @@ def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, strati
 
 @click.command("report")
 @click.argument("rev", default="HEAD")
-@click.option("--out", type=click.Path(dir_okay=False), default="report.html", show_default=True)
+@click.option("--out", type=click.Path(dir_okay=False), default="report.html", show_default=True,
+              help="The HTML file to write.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
 def report(rev: str, out: str, force: bool, as_json: bool) -> None:
