@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pyarrow.compute as pc
 import pytest
+from click.testing import CliRunner
 
+from annover.cli import run
 from annover.errors import UsageError
 from annover.loop.suspects import suspects
 from tests.test_cli import invoke
@@ -221,3 +223,24 @@ def test_a_group_without_its_command_shows_its_help_as_help_not_squashed_into_an
         assert code == 2 and out == "", (args, err)
         assert err.startswith(f"Usage: {' '.join(['annover', *args])} [OPTIONS] COMMAND") and "Error:" not in err, err
         assert "\nCommands:\n" in err and "Examples:" in err, err
+
+
+def test_export_to_standard_output_is_the_file_export_byte_for_byte(two_rounds, tmp_path):
+    """`--out -` wrote a file named '-' in some commands and was refused in others: a one-file
+    format now goes to stdout (the result line to stderr), a folder format is refused."""
+    repo, _, _ = two_rounds
+    for fmt in ("jsonl", "label-studio", "json-min", "csv", "parquet"):
+        code, out, err = invoke("export", "v2", "--format", fmt, "--out", str(tmp_path / f"f-{fmt}"))
+        assert code == 0, err
+        runner = CliRunner()
+        with runner.isolation() as (stdout, stderr, _):
+            code = run(["export", "v2", "--format", fmt, "--out", "-"])
+            data, said = stdout.getvalue(), stderr.getvalue().decode()
+        assert code == 0 and data == (tmp_path / f"f-{fmt}").read_bytes(), (fmt, said)
+        assert said.startswith(f"wrote standard output ({fmt}, {len(data)} bytes)"), said
+        assert not (repo.root / "-").exists()
+    rows = [json.loads(line) for line in (tmp_path / "f-jsonl").read_text().splitlines()]
+    assert len(rows) == repo.load("v2").num_rows
+    for args, needle in ((["--format", "yolo"], "yolo writes a folder"), (["--format", "jsonl", "--json"], "--json with --out -")):
+        code, out, err = invoke("export", "v2", *args, "--out", "-")
+        assert code == 2 and out == "" and needle in err and len(err.splitlines()) == 1, err

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from annover.cli import BAR_AFTER, Bars, arrow_without_pandas, emit_json, info, json_option, not_empty, short
+from annover.errors import UsageError
 from annover.formats import EXPORT_FORMATS
 from annover.formats.resolve import RULES
 from annover.model.canonical import TABLES
@@ -22,6 +25,7 @@ Examples:
   annover export v3 --format conll --out v3.conll --resolve annotator:ann@example.com
   annover export v3 --format voc --out v3-voc --force
   annover export v3 --format hf --out v3-hf --resolve latest     # datasets.load_from_disk("v3-hf")
+  annover export v3 --format jsonl --out - | head -3              # to standard output
 
 \b
 --resolve (training formats hold one answer per item; see docs/formats.md):
@@ -30,7 +34,7 @@ Examples:
 @click.argument("rev", default="HEAD")
 @click.option("--format", "fmt", required=True, type=click.Choice(EXPORT_FORMATS), help="Output format.")
 @click.option("--out", required=True, type=click.Path(), callback=not_empty,
-              help="Output file (a folder for yolo, yolo-obb, voc, hf).")
+              help="Output file (a folder for yolo, yolo-obb, voc, hf); - for standard output.")
 @click.option("--table", type=click.Choice(TABLES), default="annotations",
               help="Table for jsonl/csv/parquet (default annotations).")
 @click.option("--resolve", metavar="RULE", callback=not_empty,
@@ -48,6 +52,8 @@ def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predic
     An existing --out is not replaced unless --force is given.
     """
     arrow_without_pandas()
+    if out == "-":
+        _check_stdout(fmt, as_json)
     with Bars(as_json, after=BAR_AFTER, transient=True) as bar:  # on a terminal, for an export of seconds
         res = Repo(".").export(rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force,
                                progress=bar)
@@ -56,4 +62,15 @@ def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predic
         return
     for note in getattr(res, "notes", []):
         info(f"note: {note}")
-    info(f"wrote {res.path} ({res.format}, {res.bytes} bytes) from {short(res.version)}")
+    where = "standard output" if out == "-" else res.path
+    info(f"wrote {where} ({res.format}, {res.bytes} bytes) from {short(res.version)}")
+
+
+def _check_stdout(fmt: str, as_json: bool) -> None:
+    """``--out -``: the data is standard output, so ``--json`` (its result there too) is refused,
+    and so is Parquet (binary) to a terminal."""
+    if as_json:
+        raise UsageError("--json with --out -: the export is standard output, the result would mix with it",
+                         "leave --json out (the result line goes to stderr), or give --out a file")
+    if fmt == "parquet" and sys.stdout.isatty():
+        raise UsageError("Parquet is binary: not written to a terminal", "pipe it (--out - | ...) or give --out a file")

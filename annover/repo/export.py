@@ -10,6 +10,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,6 +157,8 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     if table != "annotations" and fmt not in TABLE_FORMATS:
         raise UsageError(f"--table {table} is for the one-table formats ({', '.join(TABLE_FORMATS)}), not {fmt}",
                          f"leave --table out: {fmt} writes the tasks with their answers")
+    if str(out) == STDOUT:
+        return _to_stdout(repo, rev, fmt, table, resolve, predictions)
     path = Path(out)
     check_name(path)
     check_not_owned(repo, path)
@@ -185,6 +188,36 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     except OSError as e:
         raise _unwritable(path, e) from None
     return ExportResult(v.id, fmt, str(path), size, rows)
+
+
+#: ``--out -``: standard output
+STDOUT = "-"
+
+
+def _to_stdout(repo: RepoCore, rev: str, fmt: str, table: str, resolve: str | None,
+               predictions: str | None) -> ExportResult:
+    """``out="-"``: a format written as one file goes to standard output, in pieces as it is
+    rendered (``annover export v2 --format jsonl --out - | head``); a folder format is refused."""
+    if fmt in FOLDER_FORMATS:
+        raise UsageError(f"{fmt} writes a folder, which cannot go to standard output ('--out -')",
+                         "give --out a folder")
+    stream = getattr(sys.stdout, "buffer", None)
+    if stream is None:  # a notebook's output takes text only
+        raise UsageError("standard output here takes no bytes ('--out -')", "give out= a file name")
+    v, tables, cfg_text = _read_version(repo, rev)
+    if fmt in TRAIN_FORMATS:
+        r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)
+        assert r.data is not None
+        stream.write(r.data)
+        stream.flush()
+        return TrainExportResult(v.id, fmt, STDOUT, len(r.data), r.items, r.notes, resolve or "only", predictions)
+    size = 0
+    for chunk in render_chunks(fmt, tables, cfg_text, table, None):
+        stream.write(chunk)
+        size += len(chunk)
+    stream.flush()
+    return ExportResult(v.id, fmt, STDOUT, size, tables[table].num_rows if fmt in TABLE_FORMATS
+                        else tables["tasks"].num_rows)
 
 
 def load_hf(repo: RepoCore, rev: str, resolve: str | None = None,
