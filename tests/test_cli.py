@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import re
@@ -55,6 +56,21 @@ def test_every_option_of_every_command_says_what_it_does(path):
         cmd = cmd.get_command(click.Context(cmd), name)  # type: ignore[attr-defined]
     bare = [p.opts[0] for p in cmd.params if isinstance(p, click.Option) and not p.hidden and not (p.help or "").strip()]
     assert bare == [], bare
+
+
+@pytest.mark.parametrize("path", _all_commands(), ids=lambda p: " ".join(p))
+def test_every_command_that_shows_progress_takes_q(path):
+    """export, gc, agreement, eval, suspects, sample, report and dataset export drew a spinner or a
+    bar on a terminal's stderr with no -q to turn it off, as snapshot, diff and dataset push have."""
+    cmd: click.Command = main
+    for name in path:
+        cmd = cmd.get_command(click.Context(cmd), name)  # type: ignore[attr-defined]
+    if cmd.callback is None or isinstance(cmd, click.Group):
+        return
+    source = inspect.getsource(inspect.unwrap(cmd.callback))
+    if "Progress(" in source or "Bars(" in source:
+        opts = {o for p in cmd.params for o in p.opts}
+        assert {"-q", "--quiet"} <= opts, path
 
 
 def test_every_registered_command_loads():

@@ -265,6 +265,7 @@ def info(msg: str) -> None:
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
+quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 
 
 def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:

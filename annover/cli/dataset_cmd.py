@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import click
 
 from annover._lazy import lazy
-from annover.cli import Bars, Progress, echo, emit_json, info, json_option, not_empty
+from annover.cli import Bars, Progress, echo, emit_json, info, json_option, not_empty, quiet_option
 from annover.cli.config_cmd import split_labels
 from annover.errors import NotARepoError, NotFoundError, UsageError
 from annover.labelstudio.client import connect
@@ -347,8 +347,9 @@ what `annover snapshot --label-studio` reads.
 @click.option("--force", is_flag=True, help="Replace --out / --config-out if they exist.")
 @_connection
 @json_option
+@quiet_option
 def export(name: str, out: str, config_out: str | None, force: bool, url: str | None, api_key: str | None,
-           as_json: bool) -> None:
+           as_json: bool, quiet: bool) -> None:
     """Download DATASET's full export (tasks, annotations, predictions) to a file."""
     try:
         repo: Repo | None = Repo(".")
@@ -361,7 +362,7 @@ def export(name: str, out: str, config_out: str | None, force: bool, url: str | 
                 check_not_owned(repo, path, option)
             check_out(Path(path), force, folder=False)
             check_writable(path, option)  # a parent that is a file, a folder without permission: exit 2
-    with Progress(as_json) as progress:
+    with Progress(as_json or quiet) as progress:
         r = _datasets(url, api_key).export(name, out, config_out=config_out, progress=progress)
     if as_json:
         emit_json(r.to_json())

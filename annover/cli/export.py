@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from annover.cli import BAR_AFTER, Bars, arrow_without_pandas, emit_json, info, json_option, not_empty, short
+from annover.cli import BAR_AFTER, Bars, arrow_without_pandas, emit_json, info, json_option, not_empty, quiet_option, short
 from annover.errors import UsageError
 from annover.formats import EXPORT_FORMATS
 from annover.formats.resolve import RULES
@@ -44,8 +44,9 @@ Examples:
               help="Training formats: write this model version's predictions instead of the annotations.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
+@quiet_option
 def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predictions: str | None, force: bool,
-           as_json: bool) -> None:
+           as_json: bool, quiet: bool) -> None:
     """Write version REV in a format to train with (COCO, YOLO, VOC, CoNLL, Hugging Face
     datasets) or to re-import into Label Studio (Label Studio JSON, JSON-MIN, JSONL, CSV, Parquet).
 
@@ -54,7 +55,7 @@ def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predic
     arrow_without_pandas()
     if out == "-":
         _check_stdout(fmt, as_json)
-    with Bars(as_json, after=BAR_AFTER, transient=True) as bar:  # on a terminal, for an export of seconds
+    with Bars(as_json or quiet, after=BAR_AFTER, transient=True) as bar:  # on a terminal, for an export of seconds
         res = Repo(".").export(rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force,
                                progress=bar)
     if as_json:

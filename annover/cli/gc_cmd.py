@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import BAR_AFTER, Bars, echo, emit_json, info, json_option, short, size_text
+from annover.cli import BAR_AFTER, Bars, echo, emit_json, info, json_option, quiet_option, short, size_text
 from annover.errors import UsageError
 from annover.repo import Repo
 from annover.repo.gc import GcResult
@@ -65,7 +65,8 @@ another annover command holds the repository lock past ANNOVER_LOCK_TIMEOUT.
               help="Remove from a DVC cache outside the repository too (`dvc cache dir`): only when no other "
                    "clone or project uses it (without it, --force on such a cache is exit 2).")
 @json_option
-def gc(dry_run: bool, force: bool, shared_cache: bool, as_json: bool) -> None:
+@quiet_option
+def gc(dry_run: bool, force: bool, shared_cache: bool, as_json: bool, quiet: bool) -> None:
     """Remove from the local DVC cache the objects no reachable version or tag needs.
 
     A dry run unless --force: the objects that would go are listed on stdout (md5, bytes),
@@ -73,7 +74,7 @@ def gc(dry_run: bool, force: bool, shared_cache: bool, as_json: bool) -> None:
     if dry_run and force:
         raise UsageError("give --dry-run or --force, not both", "see `annover gc --help`")
     repo = Repo(".")
-    with Bars(as_json, after=BAR_AFTER, transient=True) as bar:
+    with Bars(as_json or quiet, after=BAR_AFTER, transient=True) as bar:
         out = collect(repo, force=force, progress=bar, shared_cache=shared_cache)
     for note in repo.recovered:
         info(f"warning: {note}" if note.startswith(("ignored", "could not")) else f"repaired: {note}")

@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from annover.cli import Progress, arrow_without_pandas, echo, emit_json, info, json_option, not_empty
+from annover.cli import Progress, arrow_without_pandas, echo, emit_json, info, json_option, not_empty, quiet_option
 from annover.diffing import POLICIES
 from annover.files import write_atomic
 from annover.loop.sample import STRATEGIES
@@ -68,7 +68,8 @@ def _series(doc: dict) -> None:
 @click.option("--overlap", type=click.FloatRange(0, 1), default=None,
               help="Overlap for two spans to be one region (the diff's: 0.5).")
 @json_option
-def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool) -> None:
+@quiet_option
+def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool, quiet: bool) -> None:
     """How much annotators agree in version REV, per control and per label.
 
     \b
@@ -85,7 +86,7 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool)
       annover agreement v3 --iou 0.7
     """
     arrow_without_pandas()
-    with Progress() as progress:  # a spinner on a terminal's stderr while it works
+    with Progress(quiet) as progress:  # a spinner on a terminal's stderr while it works
         progress(f"measuring agreement at {rev}")
         res = Repo(".").agreement(rev, iou_threshold=iou, overlap_threshold=overlap)
     doc = res.to_json()
@@ -135,7 +136,8 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool)
 @click.option("--resolve", "policy", type=click.Choice(POLICIES), default=None,
               help="How a task's label is chosen among its answers (the diff's policies; default ground-truth).")
 @json_option
-def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool) -> None:
+@quiet_option
+def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, quiet: bool) -> None:
     """A model's stored predictions against the labels of version REV.
 
     \b
@@ -152,7 +154,7 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool) 
     arrow_without_pandas()
     if len(models) > 2:
         raise click.UsageError("give --model once, or twice to compare two model versions")
-    with Progress() as progress:
+    with Progress(quiet) as progress:
         progress(f"scoring predictions against {rev}")
         res = Repo(".").eval(rev, model=models[0] if models else None, policy=policy,
                              against=models[1] if len(models) == 2 else None)
@@ -211,8 +213,9 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool) 
               help="Write the suspect task keys, one a line.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
+@quiet_option
 def suspects(rev: str, threshold: float | None, since: str | None, models: tuple[str, ...], policy: str | None,
-             limit: int, out: str | None, force: bool, as_json: bool) -> None:
+             limit: int, out: str | None, force: bool, as_json: bool, quiet: bool) -> None:
     """Labels worth a second look in version REV, ranked, each with its reasons.
 
     \b
@@ -230,7 +233,7 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
     repo = Repo(".")
     if out:
         check_output(repo, out, "--out", force)
-    with Progress() as progress:
+    with Progress(quiet) as progress:
         progress(f"finding suspect labels at {rev}")
         res = repo.suspects(rev, threshold=threshold, policy=policy, since=since, models=list(models) or None)
     if out:
@@ -261,8 +264,9 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @click.option("--no-record", is_flag=True, help="Do not commit the selection under .annover/samples/.")
 @json_option
+@quiet_option
 def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, stratify: bool, control: str | None,
-           out: str | None, force: bool, no_record: bool, as_json: bool) -> None:
+           out: str | None, force: bool, no_record: bool, as_json: bool, quiet: bool) -> None:
     """Pick N tasks of version REV to label next, reproducibly.
 
     \b
@@ -281,7 +285,7 @@ def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, strati
       annover dataset push round-4 --from-sample ID       # the chosen tasks, with predictions
     """
     arrow_without_pandas()
-    with Progress() as progress:
+    with Progress(quiet) as progress:
         progress(f"picking {n} task(s) of {rev}")
         res = Repo(".").sample(rev, strategy=strategy, n=n, seed=seed, model=model, stratify=stratify,
                                control=control, out=out, record=not no_record, force=force)
@@ -302,7 +306,8 @@ def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, strati
               help="The HTML file to write.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
-def report(rev: str, out: str, force: bool, as_json: bool) -> None:
+@quiet_option
+def report(rev: str, out: str, force: bool, as_json: bool, quiet: bool) -> None:
     """One self-contained HTML page about version REV (or the range A..B).
 
     \b
@@ -317,7 +322,7 @@ def report(rev: str, out: str, force: bool, as_json: bool) -> None:
       annover report v1..v5 --out rounds.html --force
     """
     arrow_without_pandas()
-    with Progress() as progress:
+    with Progress(quiet) as progress:
         res = Repo(".").report(rev, out, force=force, progress=progress)
     if as_json:
         emit_json(res.to_json())
