@@ -14,6 +14,7 @@ front end and comm, in the same Chromium.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import shutil
@@ -33,6 +34,8 @@ widget = pytest.importorskip("annover.notebook.widget")
 sync_api = pytest.importorskip("playwright.sync_api")
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+#: a 1x1 PNG
+PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
 
 
 @pytest.fixture(autouse=True)
@@ -144,11 +147,32 @@ def test_a_missing_image_is_a_placeholder_naming_the_path_in_chromium(tmp_path, 
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         try:
             page = browser.new_page()
+            page.route("https://example.invalid/x.png", lambda route: route.fulfill(
+                body=base64.b64decode(PNG_1PX), content_type="image/png"))  # the URL loads, offline
             _open(page, ann)
             assert page.inner_text(".annover-missing") == "image not found: photos/gone.png"
             page.keyboard.press("2")
             _settle(page, 1)
             assert page.get_attribute(".annover-image", "src") == "https://example.invalid/x.png"
+        finally:
+            browser.close()
+
+
+def test_an_image_the_browser_cannot_decode_is_a_placeholder_too(tmp_path, monkeypatch):
+    """A file named as an image that is not one (or a URL that does not load) is inlined, and the
+    browser fails to draw it: the placeholder naming it, not a broken-image icon."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "broken.png").write_text("not a png")
+    ann = widget.annotate(["broken.png"], labels=["cat", "dog"], annotator="a@b.c")
+    assert ann.view["task"]["src"].startswith("data:image/png;base64,")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            _open(page, ann)
+            page.wait_for_selector(".annover-missing", timeout=10_000)
+            assert page.inner_text(".annover-missing") == "image cannot be shown: broken.png"
+            assert page.locator(".annover-image").count() == 0
         finally:
             browser.close()
 

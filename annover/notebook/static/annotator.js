@@ -57,8 +57,9 @@ function render({ model, el: root }) {
         : el("div", { class: "annover-done" }, `All ${p.total} tasks answered. `,
             el("code", {}, ".save(message=...)"), " makes a version."))
       : task.kind === "image"
-        ? (task.src
-          ? el("img", { class: "annover-image", src: task.src, alt: task.value })
+        ? (task.src  // a file the browser cannot decode, or a URL it cannot fetch: the placeholder too
+          ? el("img", { class: "annover-image", src: task.src, alt: task.value, onerror: (ev) => ev.target.replaceWith(
+              el("div", { class: "annover-missing" }, `image cannot be shown: ${task.value}`)) })
           : el("div", { class: "annover-missing" }, `image not found: ${task.value}`))
         : el("div", { class: "annover-text", dir: "auto" }, String(task.value ?? ""));
     const pred = task && task.prediction
