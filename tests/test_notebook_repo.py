@@ -79,6 +79,25 @@ def test_a_second_save_updates_the_session_answers(two_rounds):
     assert "relabel" in rows[0]["kinds"]
 
 
+def test_a_save_after_taking_back_every_saved_answer_removes_them(two_rounds):
+    """Undo of every answer a save put in a version leaves "2 not in a version yet": the next save
+    makes the version without them (it is not refused as "nothing answered yet")."""
+    repo, _, _ = two_rounds
+    ann = annover.annotate(repo, "v2", annotator=BOB)
+    keys = [t.key for t in ann.session.tasks[:2]]
+    ann.choose("positive")
+    ann.skip()
+    ann.save(message="first")
+    assert ann.undo() and ann.undo() and not ann.session.answers
+    assert ann.view["saved"]["text"] == "✓ in the journal · 2 not in a version yet"
+    res = ann.save(message="took them back")
+    assert res.tag == "v4" and res.answers.num_rows == 0
+    assert ann.view["saved"]["text"] == "✓ saved as v4"
+    rows = repo.diff("v3", "v4").rows.to_pylist()
+    assert sorted((r["change"], r["task_key"]) for r in rows) == sorted(("removed", k) for k in keys)
+    assert repo.load("v4").equals(repo.load("v2"))
+
+
 def test_only_unlabeled_disagreement_or_keys_and_predictions_preselected(two_rounds):
     repo, _, _ = two_rounds
     ann = repo.load("v2")

@@ -146,7 +146,7 @@ def _without(ann: "pa.Table", pairs: dict[str, str]) -> "pa.Table":
 def save(session: Session, repo: Repo, config_text: str | None, *, message: str = "", tag: str | None = None,
          key: str | None = None) -> SaveResult:
     """A new version: HEAD's tables plus the session's answers (its earlier save's rows replaced)."""
-    if not session.answers:
+    if not session.answers and not session.saved:  # every saved answer taken back: a version without them
         raise UsageError("nothing answered yet", "label or skip a task first")
     head = repo.head()
     v = repo.show(head) if head else None
