@@ -177,6 +177,27 @@ def test_an_image_the_browser_cannot_decode_is_a_placeholder_too(tmp_path, monke
             browser.close()
 
 
+def test_a_long_word_in_a_text_or_a_label_wraps_inside_the_widget(tmp_path, monkeypatch):
+    """A text with no space (a URL, a hash, a sequence) and a long label name wrap: nothing needs
+    a sideways scroll and no button sticks out of the widget's frame."""
+    monkeypatch.chdir(tmp_path)
+    ann = widget.annotate(["x" * 3000], labels=["L" * 150, "short"], annotator="a@b.c")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 820, "height": 640})
+            _open(page, ann)
+            got = page.evaluate("""() => {
+              const box = document.querySelector('.annover-annotator'), text = document.querySelector('.annover-text');
+              const right = box.getBoundingClientRect().right;
+              return {box: box.scrollWidth - box.clientWidth, text: text.scrollWidth - text.clientWidth,
+                      out: [...box.querySelectorAll('button')].filter((b) => b.getBoundingClientRect().right > right).length};
+            }""")
+            assert got == {"box": 0, "text": 0, "out": 0}
+        finally:
+            browser.close()
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
