@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 import annover
+from annover.loop import report
 from tests.conftest import EXAMPLES
 
 SENTIMENTS = ["positive", "negative", "neutral"]
@@ -194,3 +195,17 @@ def test_report_of_the_shipped_sample(two_rounds, tmp_path):
     repo, _, _ = two_rounds
     res = repo.report("v2", tmp_path / "s.html")
     assert res.size > 10000 and "Top suspects" in res.sections
+
+
+def test_history_charts_tell_versions_apart_when_their_names_share_a_prefix():
+    """Twelve tags such as 2024-round-01-reviewed: the names under the history charts were cut to
+    their first ten characters ("2024-round" twelve times, run into each other); each is told
+    apart now, and a point's tooltip names its version."""
+    xs = [f"2024-round-{i:02d}-reviewed" for i in range(1, 13)]
+    for svg in (report.lines(xs, {"sentiment": [0.5] * 12}),
+                report.stacked(xs, [{"positive": 1, "negative": 2}] * 12)):
+        ticks = re.findall(r'rotate\(-40\)"[^>]*><title>([^<]*)</title>([^<]*)</text>', svg)
+        assert [name for name, _ in ticks] == xs
+        shown = [text for _, text in ticks]
+        assert len(set(shown)) == 12 and all(x.startswith(t.rstrip("…")) for x, t in zip(xs, shown)), shown
+    assert "<title>2024-round-07-reviewed sentiment: 0.500</title>" in report.lines(xs, {"sentiment": [0.5] * 12})

@@ -32,6 +32,8 @@ SUSPECTS_SHOWN = 25
 #: Label sets drawn in a transition matrix; the rarer ones are merged into one row and column.
 TRANSITION_LABELS = 7
 OTHER = "(other)"
+#: characters of a version's name under a history chart (the whole name is its tooltip)
+XTICK_CHARS = 18
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#bab0ac"]
 
@@ -165,12 +167,19 @@ def heatmap(labels_y: list[str], labels_x: list[str], matrix: list[list[float]],
     return _svg(w, h, "".join(out))
 
 
+def _xticks(xs: list[str], at: Callable[[int], float], y: float) -> list[str]:
+    """The versions' names under a chart, slanted so that twelve of them do not run into each other,
+    each cut at its end (…) rather than to a prefix that many share («2024-round»)."""
+    return [f'<text transform="translate({at(i):.1f},{y}) rotate(-40)" text-anchor="end" font-size="10">'
+            f'<title>{_e(x)}</title>{_e(_short(x, XTICK_CHARS))}</text>' for i, x in enumerate(xs)]
+
+
 def lines(xs: list[str], series: dict[str, list[float | None]], lo: float = 0.0, hi: float = 1.0,
-          width: int = 560, height: int = 200) -> str:
+          width: int = 560, height: int = 250) -> str:
     """One line per series over the versions (None: no point)."""
     if not xs or not series:
         return '<p class="muted">nothing to show</p>'
-    left, right, top, bottom = 40, 150, 10, 30
+    left, right, top, bottom = 100, 150, 10, 80
     pw, ph = width - left - right, height - top - bottom
     step = pw / max(1, len(xs) - 1)
 
@@ -181,22 +190,22 @@ def lines(xs: list[str], series: dict[str, list[float | None]], lo: float = 0.0,
            f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + ph}" stroke="#999"/>']
     for tick in (lo, (lo + hi) / 2, hi):
         out.append(f'<text x="{left - 4}" y="{y_of(tick) + 4:.1f}" text-anchor="end" font-size="10">{tick:g}</text>')
-    for i, x in enumerate(xs):
-        out.append(f'<text x="{left + i * step:.1f}" y="{height - 10}" text-anchor="middle" font-size="10">{_e(x[:10])}</text>')
+    out += _xticks(xs, lambda i: left + i * step, top + ph + 12)
     for k, (name, vals) in enumerate(sorted(series.items())):
         colour = PALETTE[k % len(PALETTE)]
-        pts = [(left + i * step, y_of(max(lo, min(hi, v)))) for i, v in enumerate(vals) if v is not None]
+        pts = [(left + i * step, y_of(max(lo, min(hi, v))), xs[i], v) for i, v in enumerate(vals) if v is not None]
         if len(pts) > 1:
             out.append(f'<polyline fill="none" stroke="{colour}" stroke-width="2" '
-                       f'points="{" ".join(f"{x:.1f},{y:.1f}" for x, y in pts)}"/>')
-        for (x, y), v in zip(pts, [v for v in vals if v is not None]):
-            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{_e(name)}: {v:.3f}</title></circle>')
+                       f'points="{" ".join(f"{x:.1f},{y:.1f}" for x, y, _, _ in pts)}"/>')
+        for x, y, version, v in pts:
+            out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{_e(version)} '
+                       f'{_e(name)}: {v:.3f}</title></circle>')
         out.append(f'<rect x="{left + pw + 12}" y="{top + k * 18}" width="10" height="10" fill="{colour}"/>'
                    f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(_short(name, 20))}</text>')
     return _svg(width, height, "".join(out))
 
 
-def stacked(xs: list[str], shares: list[dict[str, int]], width: int = 560, height: int = 190,
+def stacked(xs: list[str], shares: list[dict[str, int]], width: int = 560, height: int = 240,
             order: list[str] | None = None) -> str:
     """Class balance per version: one 100% bar per version, a colour per label (``order``: the
     labels in the order the overview's bars take them, so that a label keeps its colour)."""
@@ -205,7 +214,7 @@ def stacked(xs: list[str], shares: list[dict[str, int]], width: int = 560, heigh
     colour = {lab: PALETTE[i % len(PALETTE)] for i, lab in enumerate(dict.fromkeys([*(order or []), *sorted(present)]))}
     if not xs or not labels:
         return '<p class="muted">nothing to show</p>'
-    left, right, top, bottom = 10, 150, 10, 30
+    left, right, top, bottom = 90, 150, 10, 80
     pw, ph = width - left - right, height - top - bottom
     bw = pw / len(xs)
     out = []
@@ -218,7 +227,7 @@ def stacked(xs: list[str], shares: list[dict[str, int]], width: int = 560, heigh
             out.append(f'<rect x="{left + i * bw + 3:.1f}" y="{y:.1f}" width="{bw - 6:.1f}" height="{h:.1f}" '
                        f'fill="{colour[lab]}"><title>{_e(x)} {_e(lab)}: {s.get(lab, 0)} '
                        f'({100 * s.get(lab, 0) / total:.0f}%)</title></rect>')
-        out.append(f'<text x="{left + i * bw + bw / 2:.1f}" y="{height - 10}" text-anchor="middle" font-size="10">{_e(x[:10])}</text>')
+    out += _xticks(xs, lambda i: left + i * bw + bw / 2, top + ph + 12)
     for k, lab in enumerate(list(reversed(labels))[:8]):  # top down, as the stacks are
         out.append(f'<rect x="{left + pw + 12}" y="{top + k * 18}" width="10" height="10" fill="{colour[lab]}"/>'
                    f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(_short(lab, 20))}</text>')
