@@ -209,3 +209,32 @@ def test_history_charts_tell_versions_apart_when_their_names_share_a_prefix():
         shown = [text for _, text in ticks]
         assert len(set(shown)) == 12 and all(x.startswith(t.rstrip("…")) for x, t in zip(xs, shown)), shown
     assert "<title>2024-round-07-reviewed sentiment: 0.500</title>" in report.lines(xs, {"sentiment": [0.5] * 12})
+
+
+def test_chart_names_stay_inside_their_chart_whatever_their_letters():
+    """Names were cut by characters: 22 capitals (MEDICAL_WARNING_MESSAGE, an e-mail with '@'s)
+    ran past the chart's left edge and lost their first letters. Cut by width, every name of
+    every chart is drawn inside its chart, in Chromium."""
+    names = ["MEDICAL_WARNING_MESSAGE", "WOMBAT-MEMORIAL-WORKER", "<b>bob</b>@example.com",
+             "ΩΜΕΓΑ ΜΜΜΜΜΜΜΜΜΜΜΜΜΜΜΜ", "一二三四五六七八九十一二三四五六七八九十", "ok"]
+    charts = [report.bars([(n, i + 1) for i, n in enumerate(names)], 440),
+              report.heatmap(names, names, [[1] * len(names)] * len(names)),
+              report.lines(names, {n: [0.5] * len(names) for n in names}),
+              report.stacked(names, [{n: 1 for n in names}] * len(names))]
+    page_html = f"<html><head><style>{report.CSS}</style></head><body style='width:2000px'>{''.join(charts)}</body></html>"
+    sync_api = _browser()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 2000, "height": 1000})
+            page.set_content(page_html)
+            outside = page.evaluate("""() => [...document.querySelectorAll("svg.chart")].flatMap((svg) => {
+              const box = svg.getBoundingClientRect();
+              return [...svg.querySelectorAll("text")].filter((t) => {
+                const r = t.getBoundingClientRect();
+                return r.left < box.left - 1 || r.right > box.right + 1 || r.top < box.top - 1;
+              }).map((t) => t.textContent);
+            })""")
+        finally:
+            browser.close()
+    assert outside == []

@@ -14,6 +14,7 @@ rate shift; agreement and class balance over the history; the top suspects.
 from __future__ import annotations
 
 import html
+import unicodedata
 from pathlib import Path
 from typing import Any, Callable
 
@@ -32,8 +33,6 @@ SUSPECTS_SHOWN = 25
 #: Label sets drawn in a transition matrix; the rarer ones are merged into one row and column.
 TRANSITION_LABELS = 7
 OTHER = "(other)"
-#: characters of a version's name under a history chart (the whole name is its tooltip)
-XTICK_CHARS = 18
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#bab0ac"]
 
@@ -129,7 +128,7 @@ def bars(items: list[tuple[str, float]], width: int = 520, unit: str = "") -> st
     for i, (name, v) in enumerate(items):
         w = (width - label_w - 60) * (v / top)
         y = i * h
-        rows.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{_e(_short(name, 22))}</text>'
+        rows.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{_e(_short(name, label_w - 10, 12))}</text>'
                     f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{h - 6}" '
                     f'fill="{PALETTE[i % len(PALETTE)]}"><title>{_e(name)}: {_e(v)}</title></rect>'
                     f'<text x="{label_w + w + 5:.1f}" y="{y + 15}">{_e(_num(v))}{unit}</text>')
@@ -146,10 +145,10 @@ def heatmap(labels_y: list[str], labels_x: list[str], matrix: list[list[float]],
     out = []
     for j, lx in enumerate(labels_x):
         x = left + j * cell + cell / 2
-        out.append(f'<text transform="translate({x:.1f},{top_m - 6}) rotate(-40)" font-size="11">{_e(_short(lx, 16))}</text>')
+        out.append(f'<text transform="translate({x:.1f},{top_m - 6}) rotate(-40)" font-size="11">{_e(_short(lx, 118, 11))}</text>')
     for i, ly in enumerate(labels_y):
         y = top_m + i * cell
-        out.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end" font-size="11">{_e(_short(ly, 16))}</text>')
+        out.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end" font-size="11">{_e(_short(ly, left - 10, 11))}</text>')
         for j, v in enumerate(matrix[i]):
             t = v / top
             diag = labels_x[j] == ly
@@ -171,7 +170,7 @@ def _xticks(xs: list[str], at: Callable[[int], float], y: float) -> list[str]:
     """The versions' names under a chart, slanted so that twelve of them do not run into each other,
     each cut at its end (…) rather than to a prefix that many share («2024-round»)."""
     return [f'<text transform="translate({at(i):.1f},{y}) rotate(-40)" text-anchor="end" font-size="10">'
-            f'<title>{_e(x)}</title>{_e(_short(x, XTICK_CHARS))}</text>' for i, x in enumerate(xs)]
+            f'<title>{_e(x)}</title>{_e(_short(x, 118, 10))}</text>' for i, x in enumerate(xs)]
 
 
 def lines(xs: list[str], series: dict[str, list[float | None]], lo: float = 0.0, hi: float = 1.0,
@@ -201,7 +200,7 @@ def lines(xs: list[str], series: dict[str, list[float | None]], lo: float = 0.0,
             out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{_e(version)} '
                        f'{_e(name)}: {v:.3f}</title></circle>')
         out.append(f'<rect x="{left + pw + 12}" y="{top + k * 18}" width="10" height="10" fill="{colour}"/>'
-                   f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(_short(name, 20))}</text>')
+                   f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(_short(name, right - 30, 11))}</text>')
     return _svg(width, height, "".join(out))
 
 
@@ -230,7 +229,7 @@ def stacked(xs: list[str], shares: list[dict[str, int]], width: int = 560, heigh
     out += _xticks(xs, lambda i: left + i * bw + bw / 2, top + ph + 12)
     for k, lab in enumerate(list(reversed(labels))[:8]):  # top down, as the stacks are
         out.append(f'<rect x="{left + pw + 12}" y="{top + k * 18}" width="10" height="10" fill="{colour[lab]}"/>'
-                   f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(_short(lab, 20))}</text>')
+                   f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(_short(lab, right - 30, 11))}</text>')
     return _svg(width, height, "".join(out))
 
 
@@ -240,9 +239,29 @@ def _svg(width: float, height: float, body: str) -> str:
             f'xmlns="http://www.w3.org/2000/svg">{body}</svg>')
 
 
-def _short(name: str, n: int) -> str:
-    """``name`` cut to ``n`` characters with an ellipsis (the whole name is in the chart's tooltip)."""
-    return name if len(name) <= n else name[:n - 1] + "…"
+def _em(ch: str) -> float:
+    """A character's width in em, on the wide side (the page's font is the reader's system font)."""
+    if not ch.isascii():
+        return 1.0 if unicodedata.east_asian_width(ch) in "WF" else 0.84
+    if ch in "MWmw@%":
+        return 1.0
+    return 0.84 if ch.isupper() or ch in "<>=+~&#" else 0.62
+
+
+def _short(name: str, px: float, font: float) -> str:
+    """``name`` cut with an ellipsis to fit ``px`` pixels at ``font`` pixels (the whole name is in
+    the chart's tooltip): by width, not by characters, so that MEDICAL_WARNING_MESSAGE is not cut
+    off at the chart's edge where medical_warning_message fits."""
+    room = px / font
+    if sum(map(_em, name)) <= room:
+        return name
+    out, used = "", 1.0  # the ellipsis
+    for ch in name:
+        used += _em(ch)
+        if used > room:
+            break
+        out += ch
+    return out + "…"
 
 
 def table(head: list[str], rows: list[list[Any]], cls: str = "") -> str:
