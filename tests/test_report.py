@@ -238,3 +238,21 @@ def test_chart_names_stay_inside_their_chart_whatever_their_letters():
         finally:
             browser.close()
     assert outside == []
+
+
+def test_class_balance_of_many_labels_gives_each_drawn_label_its_own_colour_and_legend():
+    """30 labels: the class balance drew them in 10 colours (three labels per colour) with a legend of
+    8; now the 9 most used keep a colour of their own and the rest are one "(21 others)", all in
+    the legend."""
+    labels = [f"category_{i:02d}" for i in range(30)]
+    shares = [{lab: 100 + i * (v + 1) for i, lab in enumerate(labels)} for v in range(3)]
+    svg = report.stacked(["v1", "v2", "v3"], shares, order=labels)
+    legend = re.findall(r'font-size="11">([^<]*)</text>', svg)
+    assert sorted(legend) == ["(21 others)"] + labels[21:]
+    fills: dict[str, set] = {}
+    for fill, lab in re.findall(r'fill="([^"]+)"><title>v\d ([^:]+):', svg):
+        fills.setdefault(lab, set()).add(fill)
+    assert len(fills) == 10 and all(len(f) == 1 for f in fills.values())
+    assert len({next(iter(f)) for f in fills.values()}) == 10  # ten labels, ten colours
+    others = re.search(r'<title>v1 \(21 others\): (\d+) ', svg)
+    assert others and int(others.group(1)) == sum(shares[0][lab] for lab in labels[:21])

@@ -213,6 +213,9 @@ def stacked(xs: list[str], shares: list[dict[str, int]], width: int = 560, heigh
     colour = {lab: PALETTE[i % len(PALETTE)] for i, lab in enumerate(dict.fromkeys([*(order or []), *sorted(present)]))}
     if not xs or not labels:
         return '<p class="muted">nothing to show</p>'
+    if len(labels) > len(PALETTE):  # colours would repeat and the legend not hold them: the rarest merged
+        labels, shares = _merge_rare(labels, shares, len(PALETTE) - 1)
+        colour = {lab: PALETTE[i] for i, lab in enumerate(labels)}
     left, right, top, bottom = 90, 150, 10, 80
     pw, ph = width - left - right, height - top - bottom
     bw = pw / len(xs)
@@ -227,10 +230,21 @@ def stacked(xs: list[str], shares: list[dict[str, int]], width: int = 560, heigh
                        f'fill="{colour[lab]}"><title>{_e(x)} {_e(lab)}: {s.get(lab, 0)} '
                        f'({100 * s.get(lab, 0) / total:.0f}%)</title></rect>')
     out += _xticks(xs, lambda i: left + i * bw + bw / 2, top + ph + 12)
-    for k, lab in enumerate(list(reversed(labels))[:8]):  # top down, as the stacks are
+    for k, lab in enumerate(reversed(labels)):  # top down, as the stacks are
         out.append(f'<rect x="{left + pw + 12}" y="{top + k * 18}" width="10" height="10" fill="{colour[lab]}"/>'
                    f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(_short(lab, right - 30, 11))}</text>')
     return _svg(width, height, "".join(out))
+
+
+def _merge_rare(labels: list[str], shares: list[dict[str, int]], k: int) -> tuple[list[str], list[dict[str, int]]]:
+    """The ``k`` labels most used over the versions, in their order, and one for the rest
+    (``(N others)``); the shares counted that way."""
+    used = {lab: sum(s.get(lab, 0) for s in shares) for lab in labels}
+    keep = set(sorted(labels, key=lambda lab: (-used[lab], lab))[:k])
+    other = f"({len(labels) - k} others)"
+    merged = [{**{lab: n for lab, n in s.items() if lab in keep}, other: sum(n for lab, n in s.items() if lab not in keep)}
+              for s in shares]
+    return [lab for lab in labels if lab in keep] + [other], merged
 
 
 def _svg(width: float, height: float, body: str) -> str:
