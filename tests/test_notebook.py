@@ -326,6 +326,24 @@ def test_annotate_texts_and_a_folder_of_images_without_a_repository(tmp_path, mo
         widget.annotate(tmp_path / "nowhere", labels=["x"])
 
 
+def test_task_data_that_is_not_text_is_shown_as_its_json(tmp_path, monkeypatch):
+    """A dialogue (Label Studio's Paragraphs: a list of messages) was shown as Python's repr of it
+    ([{'content': ..., 'role': 'user'}], None for null); it is shown as the JSON it is, indented."""
+    monkeypatch.chdir(tmp_path)
+    dialogue = [{"role": "user", "content": "Hi, is it in stock?"}, {"role": "assistant", "content": "Yes — «noir»"}]
+    ann = widget.annotate([{"messages": dialogue}, {"messages": None}], labels=["ok", "bad"], annotator="a@b.c",
+                          column="messages")
+    assert ann.session.tasks[0].data == {"text": dialogue}  # a list still (under the made config's $text)
+    shown = ann.view["task"]["value"]
+    assert json.loads(shown) == dialogue and '\n  "content": "Yes — «noir»"' in shown
+    ann.forward()
+    assert ann.view["task"]["value"] == "null"
+    np = pytest.importorskip("numpy")  # a DataFrame's list column holds numpy arrays
+    tokens = widget.annotate(_frame({"text": ["a b"], "tokens": [np.array(["a", "b"])]}), labels=["q"],
+                             annotator="a@b.c")
+    assert tokens.session.tasks[0].data == {"text": "a b", "tokens": ["a", "b"]}
+
+
 def _frame(columns: dict):
     pd = pytest.importorskip("pandas")
     return pd.DataFrame(columns)

@@ -266,11 +266,18 @@ def _shown_path(p: Path, root: Path) -> str:
 
 
 def _plain(v: Any) -> Any:
-    """A record value as JSON data (numpy scalars, paths and timestamps as plain values)."""
+    """A record value as JSON data (numpy scalars, paths and timestamps as plain values; lists and
+    dicts, a dialogue's messages, as lists and dicts)."""
     if isinstance(v, Path):
         return str(v)
     if type(v).__name__ in ("NAType", "NaTType"):  # pandas' missing values (pandas is not imported here)
         return None
+    if getattr(v, "ndim", 0) and hasattr(v, "tolist"):  # a numpy array (a DataFrame's list column)
+        v = v.tolist()
+    if isinstance(v, (list, tuple)):  # JSON data as JSON, not as the text of Python's repr of it
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
     if hasattr(v, "item") and not isinstance(v, (str, bytes)):
         try:
             v = v.item()

@@ -8,6 +8,7 @@ to the session. ``annotate(...)`` is the entry point (``annover.annotate``).
 from __future__ import annotations
 
 import base64
+import json
 import mimetypes
 import os
 import re
@@ -180,7 +181,7 @@ class Annotator(anywidget.AnyWidget):
                 self._src = (task.key, image_source(task.value, self.root))
             out["src"] = self._src[1]
         else:
-            out["value"] = task.value if isinstance(task.value, str) else str(task.value)
+            out["value"] = task.value if isinstance(task.value, str) else _as_text(task.value)
         out["prediction"] = task.prediction.to_json() if task.prediction else None
         ans = s.answers.get(task.key)
         out["answer"] = {"labels": list(ans.labels), "skipped": ans.skipped} if ans else None
@@ -206,6 +207,12 @@ class Annotator(anywidget.AnyWidget):
             "multiple": s.multiple, "saved": self._saved_view(), "error": self._error,
             "labels": [{"name": lab, "key": self._keys[lab], "selected": lab in s.selection} for lab in s.labels],
         }
+
+
+def _as_text(value: Any) -> str:
+    """Task data that is not text (a dialogue's list of messages, a number, null) as the JSON it is,
+    indented, not as Python's repr of it (``[{'role': 'user', ...}]``, ``None``)."""
+    return json.dumps(value, indent=1, ensure_ascii=False, default=str)
 
 
 def _index(value: Any) -> int:
