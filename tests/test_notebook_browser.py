@@ -292,7 +292,7 @@ def test_voila_clicks_keys_skip_back_then_the_saved_version_holds_them(voila, tm
 def test_past_the_end_with_nothing_answered_says_so_and_shift_keys_answer(tmp_path, monkeypatch):
     """→ past the last task with none answered: the widget says how many are left, not "all
     answered"; a label key with Shift (or Caps Lock) answers as the key itself does; text is
-    laid out in its own direction."""
+    laid out in its own direction; a label past the 33rd has no key and shows no empty key box."""
     monkeypatch.chdir(tmp_path)
     ann = annover.annotate(["great phone", "بطارية سيئة", "ok"], labels=["positive", "negative"])
     with sync_api.sync_playwright() as p:
@@ -315,5 +315,10 @@ def test_past_the_end_with_nothing_answered_says_so_and_shift_keys_answer(tmp_pa
             page2.keyboard.press("Shift+A")  # "A": label l9, as "a"
             page2.wait_for_function("window.sent >= 1")
             assert labels.session.answers[labels.session.tasks[0].key].labels == ("l9",)
+            many = annover.annotate(["a"], labels=[f"l{i}" for i in range(40)])  # keys for the first 33 only
+            _open(page3 := browser.new_page(), many)
+            assert page3.inner_text(".annover-label[data-label=l32] kbd") == "z"
+            assert page3.locator(".annover-label[data-label=l33] kbd").count() == 0  # no empty key box
+            assert page3.get_attribute(".annover-label[data-label=l33]", "title") == "no key: click it"
         finally:
             browser.close()

@@ -71,9 +71,9 @@ function render({ model, el: root }) {
     const labels = el("div", { class: "annover-labels" },
       ...(v.labels || []).map((l) => el("button", {
         class: "annover-label" + (l.selected ? " selected" : ""), "data-label": l.name,
-        title: `key ${l.key}`, disabled: task ? null : "disabled",
+        title: l.key ? `key ${l.key}` : "no key: click it", disabled: task ? null : "disabled",
         onclick: () => send("choose", { label: l.name }),
-      }, el("kbd", {}, l.key), " ", l.name)));
+      }, ...(l.key ? [el("kbd", {}, l.key), " "] : []), l.name)));  // past the 33rd label: no key, no empty box
     const nav = el("div", { class: "annover-nav" },
       el("button", { class: "annover-back", onclick: () => send("back"), title: "key ←" }, el("kbd", {}, "←"), " back"),
       v.multiple ? el("button", { class: "annover-submit", onclick: () => send("submit"), title: "key Enter",
