@@ -244,3 +244,24 @@ def test_export_to_standard_output_is_the_file_export_byte_for_byte(two_rounds, 
     for args, needle in ((["--format", "yolo"], "yolo writes a folder"), (["--format", "jsonl", "--json"], "--json with --out -")):
         code, out, err = invoke("export", "v2", *args, "--out", "-")
         assert code == 2 and out == "" and needle in err and len(err.splitlines()) == 1, err
+
+
+def test_json_keeps_stdout_to_the_result_and_still_says_warnings_and_notes_on_stderr(two_rounds, tmp_path):
+    """snapshot, export, agreement, eval and status put their warnings and notes in --json's result
+    only (status dropped the this-machine warning), where diff, sample and push said them on stderr
+    too: a script reads stdout, the person running it still reads stderr."""
+    repo, _, _ = two_rounds
+    code, out, err = invoke("export", "v2", "--format", "hf", "--resolve", "latest", "--out", str(tmp_path / "hf"),
+                            "--json")
+    notes = json.loads(out)["notes"]
+    assert code == 0 and notes and err.splitlines() == [f"note: {n}" for n in notes], err
+    code, out, err = invoke("agreement", "v2", "--json")
+    notes = json.loads(out)["notes"]
+    assert code == 0 and notes and err.splitlines() == [f"note: {n}" for n in notes], err
+    code, out, err = invoke("status", "--no-remote", "--json")
+    assert code == 0 and json.loads(out)["remote"]["this_machine"], out
+    assert err.startswith("warning: the DVC remote 'annover' is a folder on this machine only"), err
+    code, out, err = invoke("snapshot", "--from", "round2.json", "--key", "auto", "-m", "keys by hash", "--json")
+    warnings = json.loads(out)["warnings"]
+    assert code == 0 and any("changed scheme" in w for w in warnings), out
+    assert [line for line in err.splitlines() if line.startswith("warning:")] == [f"warning: {w}" for w in warnings]

@@ -60,9 +60,10 @@ def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predic
                                progress=bar)
     if as_json:
         emit_json(res.to_json())
-        return
-    for note in getattr(res, "notes", []):
+    for note in getattr(res, "notes", []):  # on stderr with --json too
         info(f"note: {note}")
+    if as_json:
+        return
     where = "standard output" if out == "-" else res.path
     info(f"wrote {where} ({res.format}, {res.bytes} bytes) from {short(res.version)}")
 

@@ -92,6 +92,7 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool,
     doc = res.to_json()
     if as_json:
         emit_json(doc)
+        _notes(doc.get("notes", []))  # on stderr too, as in the text
         return
     if doc.get("range"):
         _series(doc)
@@ -161,6 +162,7 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
     doc = res.to_json()
     if as_json:
         emit_json(doc)
+        _notes(doc.get("notes", []))  # on stderr too, as in the text
         return
     if doc.get("range") and doc["what"] == "compare":
         c = doc["versions"][0]
@@ -242,6 +244,7 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
     doc = res.to_json()
     if as_json:
         emit_json(doc)
+        _notes(doc.get("notes", []))  # on stderr too, as in the text
         return
     items = doc["suspects"]
     echo(f"{len(items)} suspect label(s)" + (f", top {limit}:" if len(items) > limit else ":" if items else ""))

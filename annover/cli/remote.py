@@ -81,6 +81,7 @@ def status(no_remote: bool, timeout: float | None, as_json: bool) -> None:
     moved = repo.moved_tags()
     if as_json:
         emit_json({**out.to_json(), "moved_tags": [m.to_json() for m in moved]})
+        _warn_this_machine(out.remote)  # on stderr too, as in the text
     else:
         _render_status(out)
         for m in moved:

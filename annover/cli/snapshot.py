@@ -42,6 +42,9 @@ def init(directory: str, remote: str | None, remote_options: tuple[str, ...], as
     out = Repo.init(directory, remote=remote, remote_options=_options(remote_options))
     if as_json:
         emit_json(out.to_json())
+        for m in out.messages:  # warnings on stderr too, as in the text
+            if m.startswith("warning:"):
+                info(m)
     else:
         for m in out.messages:
             info(m)
@@ -124,17 +127,18 @@ def snapshot(source: str | None, ls_project: str | None, config: str | None, mes
                                predictions=predictions, validate="off" if no_validate else level, fmt=fmt,
                                users=users, label_studio=ls_project, full=full, url=ls_url, api_key=ls_api_key,
                                progress=progress)
-    if as_json:
-        emit_json(result.to_json())
-        return
-    if quiet:
+    if quiet and not as_json:
         if result.version is not None:
             click.echo(result.version.id)
         return
-    if result.remembered:
+    if as_json:
+        emit_json(result.to_json())
+    elif result.remembered:
         info(f"reading with {' '.join(result.remembered)}, as HEAD was (--key auto / --validate to change)")
-    for w in result.warnings:
+    for w in result.warnings:  # on stderr with --json too
         info(f"warning: {w}")
+    if as_json:
+        return
     for r in result.recovered:
         info(f"recovered: {r}")
     _report(result)
