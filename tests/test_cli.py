@@ -73,6 +73,15 @@ def test_every_command_that_shows_progress_takes_q(path):
         assert {"-q", "--quiet"} <= opts, path
 
 
+@pytest.mark.parametrize("group", [[], ["dataset"], ["config"]], ids=lambda g: " ".join(["annover", *g]))
+def test_a_group_help_lists_each_command_in_words_not_cut(group):
+    """`annover dataset --help` listed 'Print the URL where DATASET is labeled, and open it in a...'."""
+    code, out, err = invoke(*group, "--help")
+    listed = out.split("\nCommands:\n", 1)[1].split("\n\n", 1)[0].splitlines()
+    assert code == 0 and len(listed) >= 3, out
+    assert [line for line in listed if line.rstrip().endswith("...")] == [], listed
+
+
 def test_every_registered_command_loads():
     ctx = click.Context(main)
     assert set(main.list_commands(ctx)) == set(COMMANDS)

@@ -69,7 +69,7 @@ def dataset() -> None:
     """
 
 
-@dataset.command("list", epilog=f"""\b
+@dataset.command("list", short_help="List the projects: total, labeled and unlabeled tasks.", epilog=f"""\b
 Examples:
   annover dataset list
   annover dataset list --json
@@ -96,7 +96,7 @@ def list_(url: str | None, api_key: str | None, as_json: bool) -> None:
         echo(f"{r.id:>5}  {r.tasks:>{w}}  {r.labeled:>{max(w, 7)}}  {r.unlabeled:>{max(w, 9)}}  {r.title}")
 
 
-@dataset.command(epilog=f"""\b
+@dataset.command(short_help="Create a dataset (a Label Studio project), or get it.", epilog=f"""\b
 Examples:
   annover dataset create reviews --config labeling.xml
   annover dataset create pets --template image-classification --labels cat,dog
@@ -137,7 +137,7 @@ def create(name: str, config_file: str | None, template: str | None, labels_csv:
     echo(str(r.project.id))
 
 
-@dataset.command(epilog=f"""\b
+@dataset.command(short_help="Counts of DATASET: tasks, labeled, skipped, per label.", epilog=f"""\b
 Examples:
   annover dataset stats reviews
   annover dataset stats 12 --json
@@ -168,7 +168,7 @@ def _has_display() -> bool:
     return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
 
 
-@dataset.command(epilog=f"""\b
+@dataset.command(short_help="Print DATASET's labeling URL; open it in a browser.", epilog=f"""\b
 Examples:
   annover dataset annotate reviews
   annover dataset annotate reviews --no-browser
@@ -198,7 +198,7 @@ def annotate(name: str, no_browser: bool, url: str | None, api_key: str | None, 
         info("opened in your browser")
 
 
-@dataset.command(epilog=f"""\b
+@dataset.command(short_help="Delete DATASET from Label Studio (asks first).", epilog=f"""\b
 Examples:
   annover dataset delete old-round
   annover dataset delete 12 --yes
@@ -241,7 +241,7 @@ def delete(name: str, yes: bool, url: str | None, api_key: str | None, as_json: 
     info(f"deleted dataset {project.title!r} (project {project.id})")
 
 
-@dataset.command(epilog=f"""\b
+@dataset.command(short_help="Send tasks (and model predictions) to DATASET.", epilog=f"""\b
 Examples:
   annover dataset push reviews --from reviews.jsonl --key data.id
   annover dataset push reviews --from reviews.csv --key data.id --predictions preds.jsonl
@@ -330,7 +330,7 @@ def push(name: str, source: str | None, sample: str | None, key: str | None, pre
         echo(r.url)
 
 
-@dataset.command(epilog=f"""\b
+@dataset.command(short_help="Download DATASET's full export to a file.", epilog=f"""\b
 Examples:
   annover dataset export reviews --out reviews-export.json
   annover snapshot --from reviews-export.json --config labeling.xml -m "same as --label-studio"
