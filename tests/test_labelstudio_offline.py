@@ -69,6 +69,9 @@ def test_dataset_export_refuses_an_out_it_cannot_write_before_asking_the_server(
         assert code == 2 and out == "" and len(err.strip().splitlines()) == 1, (args, code, err)
         assert "cannot write " + args[-2] in err and "unexpected" not in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+    (tmp_path / "c.xml").write_text("<View/>")  # an existing --config-out is named as such in the hint
+    code, out, err = cli("dataset", "export", "x", "--out", "e.json", "--config-out", "c.xml")
+    assert code == 2 and "c.xml exists" in err and "choose another --config-out, or pass --force" in err, err
 
 
 def test_a_bad_lock_timeout_is_refused_before_the_server_is_changed(monkeypatch, repo):

@@ -360,7 +360,7 @@ def export(name: str, out: str, config_out: str | None, force: bool, url: str | 
             check_name(path, option)  # '-' is not standard output here, as for `annover export`
             if repo is not None:
                 check_not_owned(repo, path, option)
-            check_out(Path(path), force, folder=False)
+            check_out(Path(path), force, folder=False, option=option)
             check_writable(path, option)  # a parent that is a file, a folder without permission: exit 2
     with Progress(as_json or quiet) as progress:
         r = _datasets(url, api_key).export(name, out, config_out=config_out, progress=progress)

@@ -63,16 +63,16 @@ class TrainExportResult(ExportResult):
                 "predictions": self.predictions}
 
 
-def check_out(path: Path, force: bool, folder: bool) -> None:
-    """Refuse to replace an existing ``path`` unless ``force`` (saying what it would replace)."""
+def check_out(path: Path, force: bool, folder: bool, option: str = "--out") -> None:
+    """Refuse to replace an existing ``path`` (given as ``option``) unless ``force`` (saying what it would replace)."""
     if not path.exists() and not path.is_symlink():
         return
     what = "folder" if path.is_dir() else "file"
     if not force:
         raise UsageError(f"{path} exists (a {what}); the export would replace it",
-                         "choose another --out, or pass --force (force=True in Python) to replace it")
+                         f"choose another {option}, or pass --force (force=True in Python) to replace it")
     if path.is_dir() and not folder:
-        raise UsageError(f"{path} is a folder; this format writes one file", "give --out a file name")
+        raise UsageError(f"{path} is a folder; this format writes one file", f"give {option} a file name")
 
 
 def _unwritable(path: Path, e: OSError) -> UsageError:
