@@ -55,6 +55,19 @@ def test_a_server_that_is_down_is_exit_12_with_one_line(monkeypatch):
     code, out, err = cli("dataset", "list")
     assert code == 12 and out == ""
     assert len(err.strip().splitlines()) == 1 and url in err and "some-key-that-must-not-show" not in err
+    assert err.rstrip().endswith("start Label Studio, or check LABEL_STUDIO_URL"), err
+
+
+def test_a_hint_names_the_option_that_gave_the_url_not_the_variable(monkeypatch, repo):
+    """With --url (or snapshot's --ls-url), the hint said 'check LABEL_STUDIO_URL', which was not used."""
+    monkeypatch.setenv("LABEL_STUDIO_URL", "http://127.0.0.1:1/not-this-one")
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "some-key")
+    url = closed_port_url()
+    for args, option in ((["dataset", "list", "--url", url], "--url"),
+                         (["snapshot", "--label-studio", "x", "--ls-url", url], "--ls-url")):
+        code, out, err = cli(*args)
+        assert code == 12 and out == "" and url in err, (args, err)
+        assert err.rstrip().endswith(f"start Label Studio, or check {option}"), err
 
 
 def test_dataset_export_refuses_an_out_it_cannot_write_before_asking_the_server(monkeypatch, tmp_path):

@@ -134,7 +134,9 @@ class Project:
 class Client:
     """One Label Studio server. Build it with :func:`connect`."""
 
-    def __init__(self, url: str, api_key: str, timeout: float = DEFAULT_TIMEOUT) -> None:
+    def __init__(self, url: str, api_key: str, timeout: float = DEFAULT_TIMEOUT, url_from: str = ENV_URL) -> None:
+        #: where the URL came from, named in hints: the environment variable, or the option that gave it
+        self.url_from = url_from
         self.base_url = _normalize_url(url)
         self.url = public_url(self.base_url)
         self.__key = api_key
@@ -190,7 +192,7 @@ class Client:
                 return r.json()
             except ValueError:
                 raise LabelStudioError(f"{self.url} answered {what} with something that is not JSON",
-                                       f"is {ENV_URL} the address of a Label Studio server?") from None
+                                       f"is {self.url_from} the address of a Label Studio server?") from None
 
         return self.call(what, go)
 
@@ -214,15 +216,15 @@ class Client:
                 f"{where} did not answer in time ({what}, limit {self.timeout:g} s)",
                 f"check that the server is healthy, or raise the limit with {ENV_TIMEOUT}=SECONDS")
         if isinstance(e, (httpx.UnsupportedProtocol, httpx.InvalidURL)):
-            return UsageError(f"{ENV_URL}={self.url!r} is not a usable URL", "give http(s)://HOST:PORT")
+            return UsageError(f"{self.url_from}={self.url!r} is not a usable URL", "give http(s)://HOST:PORT")
         if isinstance(e, (httpx.LocalProtocolError, UnicodeError)):  # a header or URL HTTP cannot carry
             return self._scrub(UsageError(f"a request to {where} could not be sent ({what}): "
                                           f"{_one_line(str(e) or type(e).__name__, 120)}",
-                                          f"check {ENV_URL} and {ENV_KEY} for spaces or non-ASCII characters"))
+                                          f"check {self.url_from} and {ENV_KEY} for spaces or non-ASCII characters"))
         if isinstance(e, (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError)):
             reason = _one_line(str(e) or type(e).__name__, 120)
             return LabelStudioConnectionError(f"cannot reach {where}: {reason}",
-                                              f"start Label Studio, or check {ENV_URL}")
+                                              f"start Label Studio, or check {self.url_from}")
         try:
             ApiError, ParsingError = ls_api_error.ApiError, ls_parse_error.ParsingError
         except ImportError:  # pragma: no cover
@@ -247,7 +249,7 @@ class Client:
         if isinstance(e, (ParsingError, ValueError)) and not isinstance(e, UnicodeError):
             return self._scrub(LabelStudioError(
                 f"unexpected answer from {where} to {what}: {_one_line(str(e), 120)}",
-                f"is {ENV_URL} the address of a Label Studio server (1.20 or newer)?"))
+                f"is {self.url_from} the address of a Label Studio server (1.20 or newer)?"))
         return e
 
     def _scrub(self, e: AnnoverError) -> AnnoverError:
@@ -274,7 +276,7 @@ class Client:
                 d = self.raw("GET", "api/projects/", what="listing projects", params={**params, "page": page})
             except NotFoundError:  # every Label Studio has this list: the URL is not a server's root
                 raise LabelStudioError(f"{self.url} has no Label Studio project list (HTTP 404 on api/projects/)",
-                                       f"set {ENV_URL} to the server's address, http(s)://HOST:PORT, "
+                                       f"set {self.url_from} to the server's address, http(s)://HOST:PORT, "
                                        "with no /api or page path") from None
             items = d.get("results", []) if isinstance(d, dict) else (d or [])
             out += [Project.from_json(p) for p in items if title is None or p.get("title") == title]
@@ -323,6 +325,7 @@ def connect(url: str | None = None, api_key: str | None = None, timeout: float |
             flags: tuple[str, str] = ("--url", "--api-key")) -> Client:
     """A :class:`Client` for ``url`` / ``api_key``, defaulting to the environment (``flags``:
     the command's options for them, named in the hints)."""
+    url_from = flags[0] if url else ENV_URL
     url = url or os.environ.get(ENV_URL)
     api_key = api_key or os.environ.get(ENV_KEY)
     if not url:
@@ -335,7 +338,7 @@ def connect(url: str | None = None, api_key: str | None = None, timeout: float |
     if not _TOKEN.fullmatch(api_key):  # an HTTP header cannot carry it; the key itself is never shown
         raise UsageError(f"the Label Studio API key ({ENV_KEY} or {flags[1]}) holds spaces, control or "
                          "non-ASCII characters", "copy the token again from Label Studio's Account & Settings page")
-    return Client(url, api_key, _timeout() if timeout is None else timeout)
+    return Client(url, api_key, _timeout() if timeout is None else timeout, url_from)
 
 
 #: what an API key may hold: printable ASCII without spaces (Label Studio's tokens are hex or JWTs)
