@@ -316,13 +316,15 @@ def test_conll_of_image_labels_is_refused(repo, tmp_path):
     ["export", "v2", "--format", "jsonl", "--out"],
 ])
 def test_an_output_that_cannot_be_written_is_exit_2_before_the_work(two_rounds, tmp_path, cmd):
-    """A folder under a file, a name too long for the file system, a blank name or '-': one line,
-    exit 2, nothing written (these were 'unexpected' errors, exit 1, after the work)."""
+    """A folder under a file, a name too long for the file system, a blank name or '-' (export's
+    standard output, tested with it): one line, exit 2, nothing written (these were 'unexpected'
+    errors, exit 1, after the work)."""
     repo, v1, v2 = two_rounds
     root = repo.root
     (tmp_path / "afile").write_text("x")
     before = _state(root)
-    for out in (str(tmp_path / "afile" / "x.parquet"), str(tmp_path / ("a" * 300 + ".parquet")), " ", "-"):
+    dash = [] if cmd[0] == "export" else ["-"]
+    for out in (str(tmp_path / "afile" / "x.parquet"), str(tmp_path / ("a" * 300 + ".parquet")), " ", *dash):
         p = run_cli(*cmd, out, cwd=root)
         assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, (out[:40], p.stderr)
         assert "unexpected" not in p.stderr and p.stdout == "", p.stderr
