@@ -268,6 +268,8 @@ def test_loop_commands_show_their_step_on_a_terminal(loop_repo):  # noqa: F811
                        (("sample", "v3", "--strategy", "random", "--n", "5", "--no-record"), "picking 5 task(s) of v3")):
         code, out, shown = on_a_terminal(*args)
         assert code == 0 and out and step in shown and step not in out, (args, shown[-300:])
+        code, quiet_out, shown = on_a_terminal(*args, "-q")  # -q: the same data, no step shown
+        assert code == 0 and quiet_out == out and step not in shown, (args, shown[-300:])
 
 
 def test_sample_control_of_regions_says_sample_ranks_classifications(loop_repo):  # noqa: F811
