@@ -1027,6 +1027,30 @@ def test_a_folder_export_of_an_image_name_with_a_nul_says_so_in_one_line(repo, t
     assert not out.exists() and not [p for p in tmp_path.iterdir() if p.name.startswith(".out")]
 
 
+def _boxes_on(repo, tmp_path, images: list[str], rotation: float = 0) -> None:
+    """A version of a task per image in ``images``, each with one box (rotated: the general writer)."""
+    tasks = [{"id": i, "data": {"image": im}, "annotations": [{"result": [
+        {"from_name": "label", "to_name": "image", "type": "rectanglelabels", "original_width": 10,
+         "original_height": 10, "value": {"x": 1, "y": 1, "width": 5, "height": 5, "rotation": rotation,
+                                          "rectanglelabels": ["a"]}}]}]} for i, im in enumerate(images, 1)]
+    (tmp_path / "t.json").write_text(json.dumps(tasks))
+    (tmp_path / "c.xml").write_text(_BOX_CFG)
+    repo.snapshot(str(tmp_path / "t.json"), config=str(tmp_path / "c.xml"), message="boxes")
+
+
+@pytest.mark.parametrize("fmt,images,rotation", [
+    ("yolo", ["x.jpg", "x.png"], 0), ("yolo", ["x.jpg", "x.png"], 30), ("yolo", ["images/f.001", "images/f.002"], 0),
+    ("voc", ["x.jpg", "x.png"], 0), ("voc", ["train/a.jpg", "val/a.jpg"], 0)])
+def test_two_images_a_folder_export_would_write_to_one_file_are_refused(repo, tmp_path, fmt, images, rotation):
+    """Two image names that give one label file (YOLO drops the extension, VOC also the folders):
+    the second image's file replaced the first's in silence (half the labels lost)."""
+    _boxes_on(repo, tmp_path, images, rotation)
+    out = tmp_path / "out"
+    code, _, err = invoke("export", "--format", fmt, "--out", str(out))
+    assert code == 2 and "\n" not in err.strip() and all(repr(im) in err for im in images), err
+    assert not out.exists()
+
+
 def _pixel_extent(seg, w: int, h: int) -> tuple[float, float, float, float]:
     """(xmin, ymin, xmax, ymax) of a COCO segmentation: pycocotools' box of a mask, the points' of polygons."""
     from pycocotools import mask as M

@@ -343,9 +343,9 @@ def _sizes_json(sizes: dict[str, tuple[int, int]]) -> bytes:
 
 def yolo_files(b: Boxes, cfg: LabelingConfig | None, notes: list[str]) -> dict[str, bytes]:
     """What :func:`annover.formats.yolo.write` writes of these boxes (YOLO detect)."""
-    if len(set(b.names)) != len(b.names):
+    if len({label_path(fn) for fn in b.names}) != len(b.names):
         unique_names([Image(k, fn, w, h, d) for k, fn, w, h, d in zip(b.keys, b.names, b.width, b.height, b.data)],
-                     "YOLO")
+                     "YOLO", label_path)
     names = _categories(cfg, b, notes)
     bx, by, bw, bh = (v * 100 / 100 for v in (b.x, b.y, b.w, b.h))
     lines = pc.binary_join_element_wise(

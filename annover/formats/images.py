@@ -15,7 +15,7 @@ import math
 import posixpath
 import urllib.parse
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 from annover._lazy import lazy
 from annover.errors import InputError, UsageError
@@ -333,12 +333,20 @@ def check_kinds(images: list[Image], allowed: tuple[str, ...], fmt: str, notes: 
         notes.append(f"{points} keypoint(s) of boxes and polygons have no place in {fmt} and were left out")
 
 
-def unique_names(images: list[Image], fmt: str) -> None:
-    """Refuse two images with one file name (their files would overwrite each other)."""
-    seen: dict[str, str] = {}
+def unique_names(images: list[Image], fmt: str, path: Callable[[str], str] | None = None) -> None:
+    """Refuse two images with one file name, or whose files ``path`` (image file name -> the
+    file the format writes for it) makes one: their files would overwrite each other."""
+    seen: dict[str, Image] = {}
     for img in images:
-        if img.file_name in seen:
-            raise UsageError(f"tasks {seen[img.file_name]!r} and {img.task_key!r} both name the image "
+        p = path(img.file_name) if path is not None else img.file_name
+        first = seen.setdefault(p, img)
+        if first is img:
+            continue
+        if first.file_name == img.file_name:
+            raise UsageError(f"tasks {first.task_key!r} and {img.task_key!r} both name the image "
                              f"{img.file_name!r}; {fmt} keys files by image name",
                              "give the tasks distinct image file names")
-        seen[img.file_name] = img.task_key
+        raise UsageError(f"tasks {first.task_key!r} and {img.task_key!r} name the images {first.file_name!r} "
+                         f"and {img.file_name!r}, which {fmt} writes to one file, {p!r}",
+                         "give the tasks image file names that differ in more than their extension"
+                         + (" or folder" if fmt == "Pascal VOC" else ""))

@@ -90,22 +90,31 @@ def _object(o: Obj, img: Image, notes: dict[str, int]) -> str:
     return out + "  </object>\n"
 
 
+def _base(file_name: str) -> str:
+    return file_name.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def xml_path(file_name: str) -> str:
+    """Where an image's XML goes: ``Annotations/<stem>.xml`` (the file name's folders are not kept)."""
+    return f"Annotations/{stem_key(_base(file_name))}.xml"
+
+
 def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> dict[str, bytes]:
     """The VOC folder of ``picked``: ``Annotations/<stem>.xml`` per image, and ``labels.txt``."""
     images = images_of(picked, cfg, "Pascal VOC", notes)
     check_kinds(images, ("box", "rotated box", "polygon", "mask"), "Pascal VOC", notes, keypoints=False)
-    unique_names(images, "Pascal VOC")
+    unique_names(images, "Pascal VOC", xml_path)
     names = categories(cfg, images, notes)
     counts: dict[str, int] = {}
     files: dict[str, bytes] = {}
     for img in images:
         w, h = img.size("Pascal VOC")
-        name = img.file_name.replace("\\", "/").rsplit("/", 1)[-1]
+        name = _base(img.file_name)
         doc = (f"<annotation>\n  <folder>JPEGImages</folder>\n  <filename>{escape(name)}</filename>\n"
                f"  <size>\n    <width>{w}</width>\n    <height>{h}</height>\n    <depth>3</depth>\n  </size>\n"
                f"  <segmented>0</segmented>\n" + "".join(_object(o, img, counts) for o in img.objects)
                + "</annotation>\n")
-        files[f"Annotations/{stem_key(name)}.xml"] = doc.encode("utf-8")
+        files[xml_path(img.file_name)] = doc.encode("utf-8")
     for k, n in sorted(counts.items()):
         notes.append(f"{n} {k} object(s) were written as the boxes around them (VOC holds boxes)")
     files["labels.txt"] = "".join(n + "\n" for n in names).encode("utf-8")

@@ -144,7 +144,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     images = images_of(picked, cfg, fmt, notes)
     check_kinds(images, ("box", "rotated box") if obb else ("box", "rotated box", "polygon"), fmt, notes,
                 keypoints=not obb)
-    unique_names(images, fmt)
+    unique_names(images, fmt, label_path)
     names = categories(cfg, images, notes)
     cls = {n: i for i, n in enumerate(names)}
     task = _task(images, obb)
