@@ -1145,6 +1145,23 @@ def test_conll_export_says_which_spans_disagree_with_the_task_text(tmp_path):
     assert not [n for n in render_train("conll", _tables(t2), cfg.text).notes if "offsets" in n]
 
 
+def test_conll_export_refuses_a_label_with_whitespace(repo, tmp_path):
+    """``B-Named Person`` is read as two columns (tag ``Person``) by every CoNLL reader, annover's
+    own included: the export wrote it, and the file did not snapshot back."""
+    cfg = tmp_path / "c.xml"
+    cfg.write_text('<View><Text name="text" value="$text"/><Labels name="label" toName="text">'
+                   '<Label value="Named Person"/></Labels></View>')
+    src = tmp_path / "t.json"
+    src.write_text(json.dumps([{"id": 1, "data": {"text": "John Smith works"}, "annotations": [{"result": [
+        {"from_name": "label", "to_name": "text", "type": "labels",
+         "value": {"start": 0, "end": 10, "text": "John Smith", "labels": ["Named Person"]}}]}]}]))
+    repo.snapshot(str(src), config=str(cfg), message="a label with a space")
+    out = tmp_path / "out.conll"
+    code, _, err = invoke("export", "--format", "conll", "--out", str(out))
+    assert code == 2 and "'Named Person'" in err and "\n" not in err.strip(), err
+    assert not out.exists()
+
+
 def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):
     doc = {"images": [{"id": 1, "file_name": "a/x.jpg", "width": 10, "height": 10},
                       {"id": 2, "file_name": "b/x.jpg", "width": 10, "height": 10}],

@@ -24,7 +24,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from annover.errors import InputError
+from annover.errors import InputError, UsageError
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.train import TrainInput, _labels
@@ -61,6 +61,15 @@ def _text_field(cfg: LabelingConfig | None, data: dict, to_name: str | None) -> 
                      "give a labeling config with a <Text value=\"$field\"> tag")
 
 
+def _label(label: str, task_key: str) -> str:
+    """A span's label as a tag writes it; one CoNLL cannot hold (its columns are split at whitespace) refused."""
+    if label.split() != [label]:
+        raise UsageError(f"task {task_key!r}: the label {label!r} is empty or holds whitespace, and CoNLL's "
+                         "columns are split at whitespace (the tag would read as another label)",
+                         "rename the label in the labeling config (e.g. spaces to _), or export --format hf or jsonl")
+    return label
+
+
 def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> bytes:
     """CoNLL-2003 text of the span labels of ``picked``."""
     order = picked.task_ids
@@ -87,7 +96,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> bytes
             if chosen and s < chosen[-1][1]:
                 overlapping += 1
                 continue
-            chosen.append((s, e, r.labels[0] if r.labels else ""))
+            chosen.append((s, e, _label(r.labels[0] if r.labels else "", it.task_key)))
         cuts = {c for s, e, _ in chosen for c in (s, e)}
         toks = tokens(text, cuts)
         tags = ["O"] * len(toks)
