@@ -365,6 +365,14 @@ BAD = [
         "<annotation><filename>a.jpg</filename><size><width>100</width><height>50</height></size><object>"
         "<name>x</name><difficult>yes</difficult><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax>"
         "</bndbox></object></annotation>")), ["a.xml: object 0", "<difficult> is 'yes'"]),
+    # RLE masks: a broken compressed string was an IndexError (exit 1); counts past the image were cut,
+    # and a mask of another size read as one of the image's, in silence
+    ("coco", "rle.json", lambda p: _coco_file(p, ann={"segmentation": {"counts": "abc", "size": [50, 100]}}),
+     ["annotation 0 (id 1)", "counts 'abc' are not COCO run lengths"]),
+    ("coco", "rle.json", lambda p: _coco_file(p, ann={"segmentation": {"counts": [0, 5, 9000], "size": [50, 100]}}),
+     ["annotation 0 (id 1)", "cover 9005 pixels, the image has 5000"]),
+    ("coco", "rle.json", lambda p: _coco_file(p, ann={"segmentation": {"counts": [0, 5, 20], "size": [5, 5]}}),
+     ["annotation 0 (id 1)", "size is [5, 5], the image is [50, 100]"]),
 ]
 
 
@@ -380,7 +388,7 @@ def _coco_file(p: Path, images: list | None = None, categories: list | None = No
     "coco-missing-image", "yolo-short-line", "yolo-class-id", "voc-xmin-above-xmax", "conll-bad-tag",
     "coco-duplicate-image-id", "coco-duplicate-category-name", "coco-negative-width", "coco-short-polygon",
     "coco-keypoints-count", "yolo-classes-not-utf8", "yolo-labels-not-utf8", "yolo-duplicate-class",
-    "voc-difficult-not-a-number"])
+    "voc-difficult-not-a-number", "coco-rle-string-broken", "coco-rle-past-the-image", "coco-rle-of-another-size"])
 @pytest.mark.parametrize("given", [True, False], ids=["format-given", "format-recognised"])
 def test_bad_input_is_one_line_naming_the_place_and_writes_nothing(repo, tmp_path, fmt, name, make, words, given):
     path = tmp_path / name

@@ -99,8 +99,31 @@ def _string_counts(s: str) -> list[int]:
     return counts
 
 
-def mask_of_coco(seg: dict, width: int, height: int) -> "np.ndarray":
-    counts = seg["counts"] if isinstance(seg["counts"], list) else _string_counts(str(seg["counts"]))
+def _rle_counts(seg: dict, width: int, height: int, where: str) -> list[int]:
+    """The run lengths of a COCO RLE ``segmentation`` (a list, or compressed as a string), checked
+    to cover the image (``size`` [height, width]) exactly, as pycocotools decodes them."""
+    raw, size = seg["counts"], seg.get("size")
+    if size is not None and size != [height, width]:
+        raise InputError(f"{where}: segmentation size is {size!r}, the image is [{height}, {width}] (height, width)",
+                         "give the mask at the image's size")
+    counts: Any = raw
+    if isinstance(raw, str):
+        try:
+            counts = _string_counts(raw)
+        except IndexError:
+            counts = None
+    if not isinstance(counts, list) or not all(isinstance(n, int) and not isinstance(n, bool) and n >= 0
+                                               for n in counts):
+        raise InputError(f"{where}: segmentation counts {str(raw)[:40]!r} are not COCO run lengths",
+                         "give counts as a list of run lengths or pycocotools' compressed string")
+    if sum(counts) != width * height:
+        raise InputError(f"{where}: segmentation counts cover {sum(counts)} pixels, the image has "
+                         f"{width * height} ({width}x{height})", "give the mask at the image's size")
+    return counts
+
+
+def mask_of_coco(counts: list[int], width: int, height: int) -> "np.ndarray":
+    """A boolean (height, width) mask of COCO RLE run lengths (column-major, background first)."""
     flat = np.zeros(width * height, dtype=bool)
     pos, val = 0, False
     for n in counts:
@@ -268,7 +291,7 @@ def _regions(a: dict, w: int, h: int, label: str, kp_names: list[str], where: st
         item = {"type": "polygonlabels", "value": {"points": [list(pt) for pt in parts[0]], "closed": True,
                                                    "polygonlabels": [label]}}
     elif isinstance(seg, dict) and "counts" in seg:
-        m = mask_of_coco(seg, w, h)
+        m = mask_of_coco(_rle_counts(seg, w, h, where), w, h)
         computed = float(m.sum())
         if box is not None:
             kept["bbox"] = bbox
