@@ -373,6 +373,9 @@ BAD = [
      ["annotation 0 (id 1)", "cover 9005 pixels, the image has 5000"]),
     ("coco", "rle.json", lambda p: _coco_file(p, ann={"segmentation": {"counts": [0, 5, 20], "size": [5, 5]}}),
      ["annotation 0 (id 1)", "size is [5, 5], the image is [50, 100]"]),
+    ("coco", "kp.json", lambda p: _coco_file(p, ann={"bbox": [10, 5, 20, 10], "keypoints": [1, 2, 2, 3, 4, 2]},
+                                             categories=[{"id": 1, "name": "p", "keypoints": ["a", "a"]}]),
+     ["kp.json", "category 'p' names the keypoint 'a' twice"]),
 ]
 
 
@@ -388,7 +391,8 @@ def _coco_file(p: Path, images: list | None = None, categories: list | None = No
     "coco-missing-image", "yolo-short-line", "yolo-class-id", "voc-xmin-above-xmax", "conll-bad-tag",
     "coco-duplicate-image-id", "coco-duplicate-category-name", "coco-negative-width", "coco-short-polygon",
     "coco-keypoints-count", "yolo-classes-not-utf8", "yolo-labels-not-utf8", "yolo-duplicate-class",
-    "voc-difficult-not-a-number", "coco-rle-string-broken", "coco-rle-past-the-image", "coco-rle-of-another-size"])
+    "voc-difficult-not-a-number", "coco-rle-string-broken", "coco-rle-past-the-image", "coco-rle-of-another-size",
+    "coco-keypoint-named-twice"])
 @pytest.mark.parametrize("given", [True, False], ids=["format-given", "format-recognised"])
 def test_bad_input_is_one_line_naming_the_place_and_writes_nothing(repo, tmp_path, fmt, name, make, words, given):
     path = tmp_path / name
@@ -1168,6 +1172,32 @@ def test_conll_export_refuses_a_label_with_whitespace(repo, tmp_path):
     code, _, err = invoke("export", "--format", "conll", "--out", str(out))
     assert code == 2 and "'Named Person'" in err and "\n" not in err.strip(), err
     assert not out.exists()
+
+
+def test_coco_categories_with_different_keypoints_snapshot_back_from_their_export(repo, tmp_path):
+    """A person with 2 keypoints and a hand with 3 (other names): the generated config named the
+    first category's only, so the export moved the hand's to the end in sorted order and its
+    snapshot back was refused (exit 4, 'label wrist is not in control keypoints')."""
+    from pycocotools.coco import COCO
+
+    src = tmp_path / "kp.json"
+    src.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": 100, "height": 100}],
+                               "annotations": [
+        {"id": 1, "image_id": 1, "category_id": 1, "bbox": [10, 10, 20, 20], "keypoints": [12, 12, 2, 15, 15, 2]},
+        {"id": 2, "image_id": 1, "category_id": 2, "bbox": [50, 50, 20, 20],
+         "keypoints": [52, 52, 2, 55, 55, 1, 60, 60, 2]}],
+        "categories": [{"id": 1, "name": "person", "keypoints": ["nose", "eye"]},
+                       {"id": 2, "name": "hand", "keypoints": ["wrist", "thumb", "index"]}]}))
+    v1 = repo.snapshot(str(src), message="two skeletons").version
+    out = tmp_path / "out.json"
+    repo.export("v1", "coco", out)
+    coco_ = COCO(str(out))
+    hand = coco_.loadAnns(coco_.getAnnIds(catIds=[2]))[0]
+    names = coco_.loadCats([2])[0]["keypoints"]
+    assert {n: hand["keypoints"][3 * i:3 * i + 3] for i, n in enumerate(names) if hand["keypoints"][3 * i + 2]} == \
+        {"wrist": [52, 52, 2], "thumb": [55, 55, 1], "index": [60, 60, 2]}
+    again = repo.snapshot(str(out), message="back")
+    assert not again.changed and repo.head() == v1.id
 
 
 def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):

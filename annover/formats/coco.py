@@ -340,6 +340,20 @@ def _keypoints(a: dict, item: dict, size: dict, kp_names: list[str], where: str)
     return out
 
 
+def keypoint_names_of(cats: dict, path: Path) -> list[str]:
+    """The keypoint names of every category, in category order (the generated config's
+    KeyPointLabels); a category naming one keypoint twice is refused (one would replace the other)."""
+    out: list[str] = []
+    for c in cats.values():
+        mine = list(map(str, c.get("keypoints") or []))
+        twice = next((n for i, n in enumerate(mine) if n in mine[:i]), None)
+        if twice is not None:
+            raise fail(path, f"category {c['name']!r} names the keypoint {twice!r} twice",
+                       "give each of a category's keypoints its own name")
+        out += [n for n in mine if n not in out]
+    return out
+
+
 def read(path: Path) -> TrainInput:
     """Label Studio tasks and a config for the COCO file ``path``; InputError naming the record."""
     doc = read_json(path)
@@ -366,7 +380,7 @@ def read(path: Path) -> TrainInput:
                        "give each image its own id")
         images[im["id"]] = {"im": im, "result": [], "where": where}
     names = [str(c["name"]) for _, c in sorted(cats.items(), key=lambda kv: str(kv[0]).zfill(12))]
-    kp_names = next((list(map(str, c["keypoints"])) for c in cats.values() if c.get("keypoints")), [])
+    kp_names = keypoint_names_of(cats, path)
     kinds: set[str] = set()
     for i, a in enumerate(doc.get("annotations") or []):
         where = f"{path}: annotation {i}" + (f" (id {a['id']})" if isinstance(a, dict) and "id" in a else "")

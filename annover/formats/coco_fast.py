@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.detect import take_parsed
-from annover.formats.coco import _REBUILT, _bool01, _regions
+from annover.formats.coco import _REBUILT, _bool01, _regions, keypoint_names_of
 from annover.formats.label_studio import REGION_FIELDS
 from annover.formats.ls_results import labels_of
 from annover.formats.tables import Tables, empty, finish
@@ -129,7 +129,10 @@ def _cats(doc: dict) -> tuple[dict, list[str], list[str]]:
     if len({str(c["name"]) for c in cats.values()}) < len(cats):
         raise _Other
     names = [str(c["name"]) for _, c in sorted(cats.items(), key=lambda kv: str(kv[0]).zfill(12))]
-    kp_names = next((list(map(str, c["keypoints"])) for c in cats.values() if c.get("keypoints")), [])
+    try:
+        kp_names = keypoint_names_of(cats, Path())
+    except InputError:  # the general reader names the file
+        raise _Other from None
     return cats, names, kp_names
 
 
