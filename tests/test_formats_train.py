@@ -376,7 +376,30 @@ BAD = [
     ("coco", "kp.json", lambda p: _coco_file(p, ann={"bbox": [10, 5, 20, 10], "keypoints": [1, 2, 2, 3, 4, 2]},
                                              categories=[{"id": 1, "name": "p", "keypoints": ["a", "a"]}]),
      ["kp.json", "category 'p' names the keypoint 'a' twice"]),
+    # YOLO: a file in images/ that is no image and a kpt_shape of text were tracebacks (exit 1); a
+    # negative box and sizes of 0 were kept, a keypoint name given twice dropped one of them on export
+    ("yolo", "y", lambda p: _yolo_dir(p, "names: [a]\n", "0 .5 .5 .1 .1\n", image=b"version https://git-lfs"),
+     ["a.jpg", "cannot read the image's size"]),
+    ("yolo", "y", lambda p: _yolo_dir(p, "names: [a]\nkpt_shape: [x, 3]\n", "0 .5 .5 .1 .1 .5 .5 2\n"),
+     ["data.yaml", "kpt_shape is ['x', 3]"]),
+    ("yolo", "y", lambda p: _yolo_dir(p, "names: [a]\nkpt_shape: [2, 3]\nkpt_names: [p, p]\n",
+                                      "0 .5 .5 .1 .1 .5 .5 2 .6 .6 2\n"), ["data.yaml", "the keypoint 'p' twice"]),
+    ("yolo", "y", lambda p: _yolo_dir(p, "names: [a]\n", "0 .5 .5 -.1 .1\n"), ["a.txt: line 1", "width -.1"]),
+    ("yolo", "y", lambda p: _yolo_dir(p, "names: [a]\n", "0 .5 .5 .1 .1\n", sizes={"width": 0, "height": 5}),
+     ["sizes.json", "'images/a.jpg'", "above 0"]),
 ]
+
+
+def _yolo_dir(p: Path, data_yaml: str, line: str, image: bytes | None = None, sizes: dict | None = None) -> None:
+    """A YOLO folder: data.yaml, labels/a.txt of ``line``, and images/a.jpg or sizes.json when given."""
+    (p / "labels").mkdir(parents=True)
+    (p / "data.yaml").write_text(data_yaml)
+    (p / "labels" / "a.txt").write_text(line)
+    if image is not None:
+        (p / "images").mkdir()
+        (p / "images" / "a.jpg").write_bytes(image)
+    if sizes is not None:
+        (p / "sizes.json").write_text(json.dumps({"images/a.jpg": sizes}))
 
 
 def _coco_file(p: Path, images: list | None = None, categories: list | None = None, ann: dict | None = None) -> None:
@@ -392,7 +415,8 @@ def _coco_file(p: Path, images: list | None = None, categories: list | None = No
     "coco-duplicate-image-id", "coco-duplicate-category-name", "coco-negative-width", "coco-short-polygon",
     "coco-keypoints-count", "yolo-classes-not-utf8", "yolo-labels-not-utf8", "yolo-duplicate-class",
     "voc-difficult-not-a-number", "coco-rle-string-broken", "coco-rle-past-the-image", "coco-rle-of-another-size",
-    "coco-keypoint-named-twice"])
+    "coco-keypoint-named-twice", "yolo-image-unreadable", "yolo-kpt-shape-text", "yolo-kpt-name-twice",
+    "yolo-negative-width", "yolo-size-zero"])
 @pytest.mark.parametrize("given", [True, False], ids=["format-given", "format-recognised"])
 def test_bad_input_is_one_line_naming_the_place_and_writes_nothing(repo, tmp_path, fmt, name, make, words, given):
     path = tmp_path / name

@@ -224,8 +224,8 @@ def _sizes(root: Path) -> dict[str, tuple[int, int, str]]:
         except json.JSONDecodeError as e:
             raise fail(p, f"invalid JSON: {e.msg}", "fix sizes.json") from None
         for img, s in (doc.items() if isinstance(doc, dict) else []):
-            if not isinstance(s, dict) or not isinstance(s.get("width"), int) or not isinstance(s.get("height"), int):
-                raise fail(p, f"{img!r}: expected {{width, height}} in pixels", "fix sizes.json")
+            if not isinstance(s, dict) or not all(type(s.get(k)) is int and s[k] > 0 for k in ("width", "height")):
+                raise fail(p, f"{img!r}: expected {{width, height}} in pixels (integers above 0)", "fix sizes.json")
             out[label_path(img)] = (s["width"], s["height"], img)
         return out
     images = root / "images"
@@ -233,8 +233,12 @@ def _sizes(root: Path) -> dict[str, tuple[int, int, str]]:
         for f in sorted(images.rglob("*")):
             if f.suffix.lower() in IMAGE_SUFFIXES:
                 rel = f.relative_to(root).as_posix()
-                with PILImage.open(f) as im:
-                    out[label_path(rel)] = (im.width, im.height, rel)
+                try:
+                    with PILImage.open(f) as im:
+                        out[label_path(rel)] = (im.width, im.height, rel)
+                except (OSError, SyntaxError, ValueError) as e:  # PIL's UnidentifiedImageError is an OSError
+                    raise fail(f, f"cannot read the image's size: {e.__class__.__name__}",
+                               "put a readable image there, or give the sizes in sizes.json") from None
     return out
 
 
@@ -283,16 +287,17 @@ def _parse_line(line: str, where: str, names: list[str], task: str, kpt: tuple[i
         if n != 4 + k * dim:
             raise InputError(f"{where}: {n} numbers after the class, a pose line has {4 + k * dim} "
                              f"(box and {k} keypoints of {dim})", "check kpt_shape in data.yaml")
-    elif n == 4:
-        pass
-    elif n < 6 or n % 2:
+    elif n != 4 and (n < 6 or n % 2):
         raise InputError(f"{where}: {n} numbers after the class; a box has 4, a polygon an even number from 6",
                          "write c cx cy w h, or c x1 y1 x2 y2 x3 y3 ...")
-    else:
+    elif n != 4:
         pts = [[pct(v[i] * 100), pct(v[i + 1] * 100)] for i in range(0, n, 2)]
         return [{"from_name": "polygon", "type": "polygonlabels", **extra,
                  "value": {"points": pts, "closed": True, "polygonlabels": [label]}}]
     cx, cy, bw, bh = v[:4]
+    if bw < 0 or bh < 0:
+        raise InputError(f"{where}: a box of width {parts[3]} and height {parts[4]}, below 0",
+                         "write c cx cy w h with w and h ≥ 0")
     box = {"from_name": "label", "type": "rectanglelabels", **extra, "value": {
         "x": pct((cx - bw / 2) * 100), "y": pct((cy - bh / 2) * 100), "width": pct(bw * 100),
         "height": pct(bh * 100), "rotation": 0, "rectanglelabels": [label]}}
@@ -318,11 +323,9 @@ def read(root: Path, obb: bool = False) -> TrainInput:
     if not root.is_dir():
         raise fail(root, "not a folder", "give the YOLO folder (with data.yaml or classes.txt)")
     names, doc = _names(root)
-    kpt = None
-    if isinstance(doc.get("kpt_shape"), list) and len(doc["kpt_shape"]) == 2:
-        kpt = (int(doc["kpt_shape"][0]), int(doc["kpt_shape"][1]))
+    kpt = _kpt_shape(root, doc)
     task = "obb" if obb or doc.get("task") == "obb" else "pose" if kpt else "auto"
-    kp_names = _kpt_names(doc, kpt)
+    kp_names = _kpt_names(doc, kpt, root)
     sizes = _sizes(root)
     base = root / "labels" if (root / "labels").is_dir() else root
     files = sorted(f for f in base.rglob("*.txt") if f.name != "classes.txt")
@@ -351,10 +354,32 @@ def read(root: Path, obb: bool = False) -> TrainInput:
     return TrainInput(tasks, image_config(names, kinds, k_names))
 
 
-def _kpt_names(doc: dict, kpt: tuple[int, int] | None) -> list[str]:
+def _data_yaml(root: Path) -> Path:
+    """The folder's data.yaml (as :func:`_names_as_given` found it)."""
+    return next((root / f for f in ("data.yaml", "dataset.yaml", "data.yml") if (root / f).is_file()), root)
+
+
+def _kpt_shape(root: Path, doc: dict) -> tuple[int, int] | None:
+    """``kpt_shape: [K, D]`` of a pose folder's data.yaml (None without one): K ≥ 1, D 2 or 3, as Ultralytics takes."""
+    shape = doc.get("kpt_shape")
+    if shape is None:
+        return None
+    if not (isinstance(shape, list) and len(shape) == 2 and all(type(n) is int for n in shape)
+            and shape[0] >= 1 and shape[1] in (2, 3)):
+        raise fail(_data_yaml(root),
+                   f"kpt_shape is {shape!r}", "write kpt_shape: [K, 3] (or [K, 2]): K keypoints of x, y[, visibility]")
+    return shape[0], shape[1]
+
+
+def _kpt_names(doc: dict, kpt: tuple[int, int] | None, root: Path) -> list[str]:
     names = doc.get("kpt_names")
     if isinstance(names, dict) and names:
         names = next(iter(names.values()))
     if kpt and isinstance(names, list) and len(names) == kpt[0]:
-        return [str(n) for n in names]
+        out = [str(n) for n in names]
+        twice = next((n for i, n in enumerate(out) if n in out[:i]), None)
+        if twice is not None:
+            raise fail(_data_yaml(root),
+                       f"kpt_names names the keypoint {twice!r} twice", "give each keypoint its own name")
+        return out
     return []
