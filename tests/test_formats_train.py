@@ -1224,6 +1224,21 @@ def test_coco_categories_with_different_keypoints_snapshot_back_from_their_expor
     assert not again.changed and repo.head() == v1.id
 
 
+@pytest.mark.parametrize("src,src_fmt,fmt,said", [
+    ("voc_parts_actions_datumaro", "voc", "coco", "VOC fields COCO has no place for (actions, parts, truncated)"),
+    ("voc_bccd", "voc", "yolo", "VOC fields YOLO has no place for (truncated)"),
+    ("coco_instances_rle_datumaro.json", "coco", "voc", "COCO fields Pascal VOC has no place for (attributes, "),
+    ("coco_instances_rle_datumaro.json", "coco", "voc", "1 of them crowd regions (iscrowd), written as ordinary"),
+])
+def test_fields_a_format_has_no_place_for_are_said(src, src_fmt, fmt, said, tmp_path):
+    """VOC's truncated / parts / actions and COCO's iscrowd / attributes were left out of the other
+    formats in silence (a crowd region became an ordinary object to train on)."""
+    out = tmp_path / "out"
+    out.mkdir()
+    _, _, notes = _export(CORPUS / src, fmt, out / "x.json" if fmt == "coco" else out, src_fmt=src_fmt)
+    assert any(said in n for n in notes), notes
+
+
 def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):
     doc = {"images": [{"id": 1, "file_name": "a/x.jpg", "width": 10, "height": 10},
                       {"id": 2, "file_name": "b/x.jpg", "width": 10, "height": 10}],

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import InputError
-from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, keypoint_names, mask_box, pct,
-                                    px, px_of, rbox_corners)
+from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, keypoint_names, mask_box,
+                                    note_kept, pct, px, px_of, rbox_corners)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, read_json
 from annover.formats.train import TrainInput, image_config, region_id, stem_key
@@ -206,6 +206,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
     """The COCO JSON of ``picked`` (the results format with ``predictions``)."""
     images = images_of(picked, cfg, "COCO", notes)
     check_kinds(images, ("box", "rotated box", "polygon", "mask", "points"), "COCO", notes)
+    note_kept(images, "COCO", notes, own="coco")
     names = categories(cfg, images, notes)
     kp_names = keypoint_names(cfg, images)
     for img in images:  # keypoints without a parent region: a category of their own (the control's name)

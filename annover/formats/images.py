@@ -26,7 +26,7 @@ np = lazy("numpy")
 brush = lazy("label_studio_sdk.converter.brush")
 
 __all__ = ["CATEGORY_TAGS", "PCT_DIGITS", "Image", "Obj", "categories", "file_name_of", "images_of", "pct",
-           "mask_box", "px", "px_of", "rbox_corners", "rbox_from_corners"]
+           "mask_box", "note_kept", "px", "px_of", "rbox_corners", "rbox_from_corners"]
 
 #: Decimals of a percent kept from a training format (1e-7 of the image size).
 PCT_DIGITS = 5
@@ -331,6 +331,26 @@ def check_kinds(images: list[Image], allowed: tuple[str, ...], fmt: str, notes: 
         notes.append(f"{n} {k} object(s) have no place in {fmt} and were left out")
     if points:
         notes.append(f"{points} keypoint(s) of boxes and polygons have no place in {fmt} and were left out")
+
+
+def note_kept(images: list[Image], fmt: str, notes: list[str], own: str | None = None) -> None:
+    """Count in ``notes`` the objects holding fields another format's import kept (:data:`KEPT`, but
+    ``own``) that ``fmt`` has no place for; COCO crowd regions apart: they are written as ordinary objects."""
+    for src in KEPT:
+        if src == own:
+            continue
+        fields: set[str] = set()
+        n = crowd = 0
+        for o in (o for img in images for o in img.objects):
+            kept = o.extras.get(src) or {}
+            if set(kept) - {"more"}:  # a polygon's further parts are written (joined, or boxed)
+                n += 1
+                fields |= set(kept) - {"more"}
+                crowd += bool(kept.get("iscrowd"))
+        if n:
+            notes.append(f"{n} object(s) hold {src.upper()} fields {fmt} has no place for "
+                         f"({', '.join(sorted(fields))}), left out"
+                         + (f"; {crowd} of them crowd regions (iscrowd), written as ordinary objects" if crowd else ""))
 
 
 def unique_names(images: list[Image], fmt: str, path: Callable[[str], str] | None = None) -> None:

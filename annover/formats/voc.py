@@ -24,7 +24,8 @@ from xml.sax.saxutils import escape
 
 from annover._lazy import lazy
 from annover.errors import InputError
-from annover.formats.images import Image, Obj, categories, check_kinds, images_of, pct, px, px_of, unique_names
+from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, note_kept, pct, px, px_of,
+                                    unique_names)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail
 from annover.formats.train import TrainInput, image_config, stem_key
@@ -104,6 +105,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> dict[
     images = images_of(picked, cfg, "Pascal VOC", notes)
     check_kinds(images, ("box", "rotated box", "polygon", "mask"), "Pascal VOC", notes, keypoints=False)
     unique_names(images, "Pascal VOC", xml_path)
+    note_kept(images, "Pascal VOC", notes, own="voc")
     names = categories(cfg, images, notes)
     counts: dict[str, int] = {}
     files: dict[str, bytes] = {}

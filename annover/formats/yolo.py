@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import InputError
-from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, keypoint_names, pct,
-                                    rbox_corners, rbox_from_corners, unique_names)
+from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, keypoint_names, note_kept,
+                                    pct, rbox_corners, rbox_from_corners, unique_names)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.train import TrainInput, image_config, region_id, stem_key
@@ -145,6 +145,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     check_kinds(images, ("box", "rotated box") if obb else ("box", "rotated box", "polygon"), fmt, notes,
                 keypoints=not obb)
     unique_names(images, fmt, label_path)
+    note_kept(images, fmt, notes)
     names = categories(cfg, images, notes)
     cls = {n: i for i, n in enumerate(names)}
     task = _task(images, obb)
