@@ -816,6 +816,27 @@ def test_hf_boxes_from_an_image_version(repo, tmp_path):
     assert first["image"].endswith(".jpg") and first["width"] > 0 and len(first["label"][0]["bbox"]) == 4
 
 
+def test_hf_keeps_every_part_of_a_polygon_and_says_they_were_joined(repo, tmp_path):
+    """A COCO person in 4 polygons: the Hugging Face column held the first part only (4 of its 38
+    points), in silence; the parts are joined as YOLO segment joins them, and the notes say so."""
+    pytest.importorskip("datasets")
+    import datasets
+
+    src = CORPUS / "coco_person_keypoints_mmpose.json"
+    repo.snapshot(str(src), message="coco")
+    out = tmp_path / "hf"
+    code, _, err = invoke("export", "--format", "hf", "--out", str(out))
+    assert code == 0 and "1 polygon(s) in several parts" in err, err
+    doc = json.loads(src.read_text())
+    ann = next(a for a in doc["annotations"] if len(a["segmentation"]) > 1)
+    im = next(i for i in doc["images"] if i["id"] == ann["image_id"])
+    want = {(round(x / im["width"] * 100, 5), round(y / im["height"] * 100, 5))
+            for part in ann["segmentation"] for x, y in zip(part[::2], part[1::2])}
+    row = next(r for r in datasets.load_from_disk(str(out)) if r["image"] == im["file_name"])
+    got = [{(x, y) for x, y in p["points"]} for p in row["polygon"]]
+    assert any(g == want for g in got), [len(g) for g in got]
+
+
 def test_hf_single_choice_with_answers_merged_says_what_it_kept(repo, tmp_path):
     """``--resolve all`` merges two annotators' single choices: the dataset keeps the first,
     and the notes count the answers that held several labels."""

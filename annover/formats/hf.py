@@ -29,6 +29,7 @@ from annover._lazy import lazy
 from annover.errors import UsageError
 from annover.formats.conll import tokens
 from annover.formats.resolve import Picked, Region
+from annover.formats.yolo import bridged
 from annover.model.config import Control, LabelingConfig
 
 if TYPE_CHECKING:
@@ -83,6 +84,12 @@ def _feature(c: Control) -> dict[str, Any]:
     return {c.name: datasets.Sequence(datasets.Value("string"))}
 
 
+def _parts(r: Region) -> list[list]:
+    """A polygon region's parts: its points, then those a COCO file gave it beyond the first."""
+    parts = [list(r.value.get("points") or []), *((r.region.get("coco") or {}).get("more") or [])]
+    return [p for p in parts if p] or [[]]
+
+
 def _value(c: Control, regions: list[Region], text: str | None) -> dict[str, Any]:
     mine = [r for r in regions if r.from_name == c.name]
     labels = [lb for r in mine for lb in r.labels]
@@ -112,8 +119,8 @@ def _value(c: Control, regions: list[Region], text: str | None) -> dict[str, Any
         return {c.name: [{"bbox": [float(r.value.get(k, 0)) for k in ("x", "y", "width", "height")],
                           "rotation": float(r.value.get("rotation") or 0), "label": r.labels[0] if r.labels else None}
                          for r in mine]}
-    if c.tag == "PolygonLabels":
-        return {c.name: [{"points": [[float(p[0]), float(p[1])] for p in r.value.get("points") or []],
+    if c.tag == "PolygonLabels":  # a polygon in several parts (COCO's) joined into one, as YOLO writes it
+        return {c.name: [{"points": [[float(x), float(y)] for x, y in bridged(_parts(r))],
                           "label": r.labels[0] if r.labels else None} for r in mine]}
     if c.tag == "KeyPointLabels":
         return {c.name: [{"x": float(r.value.get("x", 0)), "y": float(r.value.get("y", 0)),
@@ -144,7 +151,7 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> 
     text_of = {c.name: cfg.objects[c.to_name[0]].field for c in controls
                if c.tag == "Labels" and c.to_name and c.to_name[0] in cfg.objects}
     rows = []
-    unknown = stale = several = 0
+    unknown = stale = several = parted = 0
     single = [c.name for c in controls if c.tag == "Choices" and c.choice != "multiple"]
     allowed = {c.name: set(c.labels) for c in controls if c.labels and not c.dynamic}
     for it in picked.items:
@@ -162,11 +169,16 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> 
             row.update(_value(c, it.regions, it.data.get(text_of.get(c.name, ""))))
         several += sum(1 for c in single if len({lb for r in it.regions if r.from_name == c for lb in r.labels}) > 1)
         unknown += sum(1 for r in it.regions if r.from_name not in cfg.controls)
+        parted += sum(1 for r in it.regions if len(_parts(r)) > 1 and r.from_name in cfg.controls
+                      and cfg.controls[r.from_name].tag == "PolygonLabels")
         rows.append(row)
     if stale:
         notes.append(f"{stale} region(s) with labels the config does not have were left out")
     if unknown:
         notes.append(f"{unknown} region(s) of controls the config does not have were left out")
+    if parted:
+        notes.append(f"{parted} polygon(s) in several parts were each written as one polygon, "
+                     "the parts joined at their closest vertices")
     if several:
         notes.append(f"{several} single-choice answer(s) held several labels (answers merged by --resolve all, "
                      "or a choice made several times): the first was kept; choose one answer a task with "
