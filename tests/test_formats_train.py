@@ -1260,6 +1260,32 @@ def test_fields_a_format_has_no_place_for_are_said(src, src_fmt, fmt, said, tmp_
     assert any(said in n for n in notes), notes
 
 
+def test_yolo_obb_corners_that_are_no_rectangle_read_as_the_smallest_rectangle_around_them(tmp_path):
+    """DOTA's oriented boxes are quadrilaterals (Ultralytics' conversion keeps the 4 points and its
+    loader fits cv2.minAreaRect): the reader took the first two edges and moved the third corner
+    in silence ((600, 400) came back as (500, 300), a quarter of the object cut off)."""
+    quad = [(100, 100), (500, 100), (600, 400), (100, 300)]
+    line = "0 " + " ".join(f"{x / 1000:g} {y / 1000:g}" for x, y in quad) + "\n"
+    _yolo_dir(tmp_path / "y", "names: [plane]\ntask: obb\n", line, sizes={"width": 1000, "height": 1000})
+    t = read_train(tmp_path / "y", "yolo-obb", None, True)
+    assert any("1 OBB line(s) whose corners are no rectangle" in w and "a.txt: line 1" in w for w in t.warnings)
+    r = render_train("yolo-obb", _tables(t), t.config_text)
+    got = [float(c) * 1000 for c in r.files["labels/a.txt"].decode().split()[1:]]
+    rect = list(zip(got[::2], got[1::2]))
+
+    def extent(pts, a):  # width x height of the box around pts in the direction a
+        u = [x * math.cos(a) + y * math.sin(a) for x, y in pts]
+        v = [y * math.cos(a) - x * math.sin(a) for x, y in pts]
+        return max(u) - min(u), max(v) - min(v)
+
+    side = [math.dist(rect[0], rect[1]), math.dist(rect[1], rect[2])]
+    angle = math.atan2(rect[1][1] - rect[0][1], rect[1][0] - rect[0][0])
+    assert all(abs(a - b) < 0.01 for a, b in zip(sorted(extent(quad + rect, angle)), sorted(side)))  # holds the quad
+    assert side[0] * side[1] <= min(math.prod(extent(quad, k * math.pi / 3600)) for k in range(1800)) + 0.01
+    clean = read_train(CORPUS / "yolo_obb_datumaro", "yolo-obb", None, True)  # rectangles at 6 decimals: as written
+    assert not [w for w in clean.warnings if "OBB" in w]
+
+
 def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):
     doc = {"images": [{"id": 1, "file_name": "a/x.jpg", "width": 10, "height": 10},
                       {"id": 2, "file_name": "b/x.jpg", "width": 10, "height": 10}],

@@ -11,6 +11,7 @@ the same snapshot ids.
 
 from __future__ import annotations
 
+import itertools
 import math
 import posixpath
 import urllib.parse
@@ -26,7 +27,8 @@ np = lazy("numpy")
 brush = lazy("label_studio_sdk.converter.brush")
 
 __all__ = ["CATEGORY_TAGS", "PCT_DIGITS", "Image", "Obj", "categories", "file_name_of", "images_of", "pct",
-           "mask_box", "note_kept", "px", "px_of", "rbox_corners", "rbox_from_corners"]
+           "mask_box", "note_kept", "px", "px_of", "rbox_corners", "rbox_from_corners",
+           "rectangle_of"]
 
 #: Decimals of a percent kept from a training format (1e-7 of the image size).
 PCT_DIGITS = 5
@@ -155,6 +157,34 @@ def rbox_corners(o: Obj, width: float, height: float) -> list[tuple[float, float
     w, h = o.w * width / 100, o.h * height / 100
     c, s = math.cos(math.radians(o.rotation)), math.sin(math.radians(o.rotation))
     return [(x0, y0), (x0 + w * c, y0 + w * s), (x0 + w * c - h * s, y0 + w * s + h * c), (x0 - h * s, y0 + h * c)]
+
+
+def rectangle_of(pts: list[tuple[float, float]], width: float, height: float) -> tuple[list[tuple[float, float]], bool]:
+    """``pts`` (four corners, pixels) when they make a rectangle within 1e-5 of the image size; else the
+    smallest rotated rectangle around them (OpenCV's ``minAreaRect``, as Ultralytics reads an OBB line)
+    from its corner nearest the first point, and True."""
+    tol = 1e-5 * max(width, height)
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = pts
+    ex, ey, fx, fy = x1 - x0, y1 - y0, x3 - x0, y3 - y0
+    if math.hypot(x1 + x3 - x0 - x2, y1 + y3 - y0 - y2) <= tol and \
+            abs(ex * fx + ey * fy) <= tol * max(math.hypot(ex, ey), math.hypot(fx, fy)):
+        return pts, False
+    best: tuple[float, ...] | None = None
+    for (ax, ay), (bx, by) in itertools.combinations(pts, 2):  # a side of the smallest one lies on a hull edge
+        d = math.hypot(bx - ax, by - ay)
+        if d == 0:
+            continue
+        ux, uy = (bx - ax) / d, (by - ay) / d
+        us, vs = [x * ux + y * uy for x, y in pts], [y * ux - x * uy for x, y in pts]
+        area = (max(us) - min(us)) * (max(vs) - min(vs))
+        if best is None or area < best[0]:
+            best = (area, ux, uy, min(us), max(us), min(vs), max(vs))
+    if best is None:
+        return pts, False
+    _, ux, uy, u0, u1, v0, v1 = best
+    rect = [(u * ux - v * uy, u * uy + v * ux) for u, v in ((u0, v0), (u1, v0), (u1, v1), (u0, v1))]
+    i = min(range(4), key=lambda k: (rect[k][0] - x0) ** 2 + (rect[k][1] - y0) ** 2)
+    return rect[i:] + rect[:i], True
 
 
 def rbox_from_corners(pts: list[tuple[float, float]], width: float, height: float) -> tuple[float, ...]:

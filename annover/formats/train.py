@@ -12,7 +12,7 @@ are renamed to its controls (the one control of each tag) and checked against it
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
@@ -43,6 +43,7 @@ class TrainInput:
     tasks: list[dict]
     config: str
     key: str | None = TASK_ID_KEY  # the tasks' ``id`` is their key; None: the hash of their data
+    warnings: list[str] = field(default_factory=list)  # what the reader read another way than written
 
 
 def region_id(item: dict) -> str:
@@ -104,6 +105,7 @@ def to_tables(inp: TrainInput, source: str, fmt: str, config: LabelingConfig | N
         cfg = generated
     tables = from_ls_tasks(inp.tasks, source, config=cfg if config is not None else None, key=inp.key,
                            validate=validate, fmt=fmt)
+    tables.warnings += inp.warnings
     for name in ("tasks", "annotations", "predictions"):  # no Label Studio JSON came in: nothing to give back
         t = getattr(tables, name)
         i = t.schema.get_field_index("ls_original")

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, keypoint_names, note_kept,
-                                    pct, rbox_corners, rbox_from_corners, unique_names)
+                                    pct, rbox_corners, rbox_from_corners, rectangle_of, unique_names)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.train import TrainInput, image_config, region_id, stem_key
@@ -256,8 +256,28 @@ def _floats(parts: list[str], where: str) -> list[float]:
     return out
 
 
+def _obb_line(v: list[float], where: str, size: tuple[int, int] | None, extra: dict, label: str,
+              fitted: list[str]) -> dict:
+    """The rotated box of an OBB line's four corners; corners that are no rectangle (DOTA's
+    quadrilaterals) read as the smallest rotated rectangle around them, as Ultralytics reads them
+    (``where`` added to ``fitted``)."""
+    if len(v) != 8:
+        raise InputError(f"{where}: {len(v)} numbers after the class, an OBB line has 8 (4 corners)",
+                         "write x1 y1 x2 y2 x3 y3 x4 y4")
+    if not size:
+        raise InputError(f"{where}: the image size is not known, and a rotated box needs it",
+                         "put sizes.json or the images beside labels/")
+    w, h = size
+    corners, fit = rectangle_of([(v[i] * w, v[i + 1] * h) for i in range(0, 8, 2)], w, h)
+    if fit:
+        fitted.append(where)
+    x, y, bw, bh, rot = rbox_from_corners(corners, w, h)
+    return {"from_name": "label", "type": "rectanglelabels", **extra, "value": {
+        "x": x, "y": y, "width": bw, "height": bh, "rotation": rot, "rectanglelabels": [label]}}
+
+
 def _parse_line(line: str, where: str, names: list[str], task: str, kpt: tuple[int, int] | None,
-                size: tuple[int, int] | None) -> list[dict]:
+                size: tuple[int, int] | None, fitted: list[str]) -> list[dict]:
     parts = line.split()
     try:
         c = int(parts[0])
@@ -273,16 +293,7 @@ def _parse_line(line: str, where: str, names: list[str], task: str, kpt: tuple[i
     if size:
         extra.update({"original_width": size[0], "original_height": size[1], "image_rotation": 0})
     if task == "obb":
-        if n != 8:
-            raise InputError(f"{where}: {n} numbers after the class, an OBB line has 8 (4 corners)",
-                             "write x1 y1 x2 y2 x3 y3 x4 y4")
-        if not size:
-            raise InputError(f"{where}: the image size is not known, and a rotated box needs it",
-                             "put sizes.json or the images beside labels/")
-        w, h = size
-        x, y, bw, bh, rot = rbox_from_corners([(v[i] * w, v[i + 1] * h) for i in range(0, 8, 2)], w, h)
-        return [{"from_name": "label", "type": "rectanglelabels", **extra, "value": {
-            "x": x, "y": y, "width": bw, "height": bh, "rotation": rot, "rectanglelabels": [label]}}]
+        return [_obb_line(v, where, size, extra, label, fitted)]
     if kpt is not None:
         k, dim = kpt
         if n != 4 + k * dim:
@@ -330,7 +341,7 @@ def read(root: Path, obb: bool = False) -> TrainInput:
     sizes = _sizes(root)
     base = root / "labels" if (root / "labels").is_dir() else root
     files = sorted(f for f in base.rglob("*.txt") if f.name != "classes.txt")
-    tasks, kinds = [], set()
+    tasks, kinds, fitted = [], set(), []
     for f in files:
         rel = f.relative_to(root).as_posix()
         lp = rel if rel.startswith("labels/") else "labels/" + rel
@@ -338,7 +349,7 @@ def read(root: Path, obb: bool = False) -> TrainInput:
         result: list[dict] = []
         for n, line in enumerate(utf8_text(f).splitlines(), 1):
             if line.strip():
-                result += _parse_line(line, f"{f}: line {n}", names, task, kpt, size[:2] if size else None)
+                result += _parse_line(line, f"{f}: line {n}", names, task, kpt, size[:2] if size else None, fitted)
         if kp_names:
             for r in result:
                 if r["type"] == "keypointlabels":
@@ -352,7 +363,9 @@ def read(root: Path, obb: bool = False) -> TrainInput:
     if not files:
         raise fail(root, "no label files (*.txt under labels/)", "give a YOLO folder with labels/*.txt")
     k_names = kp_names or ([f"kp_{i}" for i in range(kpt[0])] if kpt else [])
-    return TrainInput(tasks, image_config(names, kinds, k_names))
+    warnings = [f"{len(fitted)} OBB line(s) whose corners are no rectangle (e.g. {fitted[0]}) were read as the "
+                "smallest rotated rectangle around them, as Ultralytics reads them"] if fitted else []
+    return TrainInput(tasks, image_config(names, kinds, k_names), warnings=warnings)
 
 
 def _data_yaml(root: Path) -> Path:
@@ -361,7 +374,7 @@ def _data_yaml(root: Path) -> Path:
 
 
 def _kpt_shape(root: Path, doc: dict) -> tuple[int, int] | None:
-    """``kpt_shape: [K, D]`` of a pose folder's data.yaml (None without one): K ≥ 1, D 2 or 3, as Ultralytics takes."""
+    """``kpt_shape: [K, D]`` of a pose folder's data.yaml (None without one): K ≥ 1, D 2 or 3 (Ultralytics')."""
     shape = doc.get("kpt_shape")
     if shape is None:
         return None
