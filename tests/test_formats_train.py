@@ -1286,6 +1286,25 @@ def test_yolo_obb_corners_that_are_no_rectangle_read_as_the_smallest_rectangle_a
     assert not [w for w in clean.warnings if "OBB" in w]
 
 
+def test_json_min_export_keeps_the_image_size_as_label_studio_writes_it(repo, tmp_path):
+    """Label Studio's JSON-MIN puts each region's original_width / original_height in its value
+    (annover's reader takes them back); annover's export left them out, so a VOC version sent
+    through JSON-MIN could no longer be exported to COCO or VOC ('the image size is not known')."""
+    repo.snapshot(str(CORPUS / "voc_raccoon_labelimg"), message="voc")
+    code, _, err = invoke("export", "v1", "--format", "json-min", "--out", str(tmp_path / "min.json"))
+    assert code == 0, err
+    first = json.loads((tmp_path / "min.json").read_text())[0]
+    assert {"original_width", "original_height"} <= set(first["label"][0]), first
+    code, _, err = invoke("snapshot", "--from", str(tmp_path / "min.json"), "--format", "json-min", "-m", "back")
+    assert code == 0, err
+    code, _, err = invoke("export", "HEAD", "--format", "voc", "--out", str(tmp_path / "voc"))
+    assert code == 0, err
+    boxes = {k: (fn, w, h, [(o[0], o[1]) for o in objs]) for k, (fn, w, h, objs) in
+             _voc(tmp_path / "voc").items()}  # JSON-MIN keeps no VOC flags
+    assert boxes == {k: (fn, w, h, [(o[0], o[1]) for o in objs])
+                     for k, (fn, w, h, objs) in _voc(CORPUS / "voc_raccoon_labelimg").items()}
+
+
 def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):
     doc = {"images": [{"id": 1, "file_name": "a/x.jpg", "width": 10, "height": 10},
                       {"id": 2, "file_name": "b/x.jpg", "width": 10, "height": 10}],

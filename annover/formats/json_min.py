@@ -126,6 +126,13 @@ def json_min_records(tasks: list[dict]) -> list[dict]:
     return [_record(t, a) for t in tasks for a in t["annotations"] if not a.get("was_cancelled")]
 
 
+def _min_value(item: dict) -> Any:
+    """A result's value as JSON-MIN writes it: with the image size the result gives (as Label Studio's does)."""
+    v = item["value"]
+    moved = {k: item[k] for k in _ITEM_FIELDS if k in item}
+    return {**v, **moved} if moved and isinstance(v, dict) else v
+
+
 def _record(t: dict, a: dict) -> dict:
     row = {**t["data"]}
     if "id" in t:
@@ -136,13 +143,13 @@ def _record(t: dict, a: dict) -> dict:
             by_control.setdefault(item["from_name"], []).append(item)
     for name, items in by_control.items():
         typ = items[0].get("type")
-        v0 = items[0]["value"]
+        v0 = _min_value(items[0])
         if len(items) == 1 and typ == "choices" and isinstance(v0.get(typ), list) and len(v0[typ]) == 1:
             row[name] = v0[typ][0]
         elif len(items) == 1 and typ in _SINGLE_VALUE_TYPES:
             row[name] = v0
         else:
-            row[name] = [i["value"] for i in items]
+            row[name] = [_min_value(i) for i in items]
     cb = a.get("completed_by")
     row["annotator"] = cb.get("email") if isinstance(cb, dict) else cb
     if "id" in a:
