@@ -1305,6 +1305,24 @@ def test_json_min_export_keeps_the_image_size_as_label_studio_writes_it(repo, tm
                      for k, (fn, w, h, objs) in _voc(CORPUS / "voc_raccoon_labelimg").items()}
 
 
+def test_yolo_sizes_name_the_label_files_written_for_image_paths_with_dot_or_empty_parts(tmp_path):
+    """``./images/a.jpg`` and ``images//b.jpg`` (COCO file names some tools write): the label files
+    land at the path the file system makes of them, but sizes.json kept the names as given, so
+    the folder read back had no size for them (every box lost its original_width / height)."""
+    doc = {"images": [{"id": 1, "file_name": "./images/a.jpg", "width": 100, "height": 50},
+                      {"id": 2, "file_name": "images//b.jpg", "width": 100, "height": 50}],
+           "annotations": [{"id": i, "image_id": i, "category_id": 1, "bbox": [10, 5, 20, 10]} for i in (1, 2)],
+           "categories": [{"id": 1, "name": "c"}]}
+    (tmp_path / "c.json").write_text(json.dumps(doc))
+    out = tmp_path / "y"
+    out.mkdir()
+    t, _, _ = _export(tmp_path / "c.json", "yolo", out, src_fmt="coco")
+    back = read_train(out, "yolo", None, True)
+    regions = [json.loads(r or "{}") for r in back.annotations.column("region").to_pylist()]
+    assert [r.get("original_width") for r in regions] == [100, 100], regions
+    assert back.annotations.column("value").to_pylist() == t.annotations.column("value").to_pylist()
+
+
 def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):
     doc = {"images": [{"id": 1, "file_name": "a/x.jpg", "width": 10, "height": 10},
                       {"id": 2, "file_name": "b/x.jpg", "width": 10, "height": 10}],

@@ -57,9 +57,15 @@ def num(v: float) -> str:
     return "0" if s in ("-0", "") else s
 
 
+def _relative(file_name: str) -> str:
+    """An image path with ``/`` between its parts, without empty and ``.`` parts (``./images//a.jpg`` ->
+    ``images/a.jpg``): the path a file system makes of it, so sizes.json names the file written."""
+    return "/".join(part for part in file_name.replace("\\", "/").split("/") if part not in ("", "."))
+
+
 def label_path(file_name: str) -> str:
     """Where an image's label file goes: ``images/a/1.jpg`` -> ``labels/a/1.txt``, ``1.jpg`` -> ``labels/1.txt``."""
-    p = file_name.replace("\\", "/").lstrip("/")
+    p = _relative(file_name)
     if p.startswith("images/"):
         p = p[len("images/"):]
     stem, dot, _ = p.rpartition(".")
@@ -72,7 +78,7 @@ def label_path(file_name: str) -> str:
 
 def _image_path(file_name: str) -> str:
     """Where an image lies in the folder: ``images/<file name>`` (as given when it starts with ``images/``)."""
-    p = file_name.replace("\\", "/").lstrip("/")
+    p = _relative(file_name)
     return p if p.startswith("images/") else "images/" + p
 
 
