@@ -1323,6 +1323,22 @@ def test_yolo_sizes_name_the_label_files_written_for_image_paths_with_dot_or_emp
     assert back.annotations.column("value").to_pylist() == t.annotations.column("value").to_pylist()
 
 
+def test_a_byte_order_mark_is_not_read_as_text(tmp_path):
+    """Files saved by Windows editors start with a UTF-8 byte order mark: a CoNLL file gave a
+    sentence '\\ufeff-DOCSTART-', classes.txt a class '\\ufeffcat', a YOLO label file was refused
+    ('class \\ufeff1 is not an integer')."""
+    bom = "\ufeff"
+    (tmp_path / "a.conll").write_text(bom + "-DOCSTART- -X- -X- O\n\nEU B-ORG\nrejects O\n", encoding="utf-8")
+    t = read_train(tmp_path / "a.conll", "conll", None, True)
+    assert [json.loads(d)["text"] for d in t.tasks.column("data").to_pylist()] == ["EU rejects"]
+    (tmp_path / "y" / "labels").mkdir(parents=True)
+    (tmp_path / "y" / "classes.txt").write_text(bom + "cat\ndog\n", encoding="utf-8")
+    (tmp_path / "y" / "labels" / "a.txt").write_text(bom + "1 .5 .5 .1 .1\n", encoding="utf-8")
+    t = read_train(tmp_path / "y", "yolo", None, True)
+    assert [json.loads(v)["rectanglelabels"] for v in t.annotations.column("value").to_pylist()] == [["dog"]]
+    assert '<Label value="cat"/>' in t.config_text
+
+
 def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):
     doc = {"images": [{"id": 1, "file_name": "a/x.jpg", "width": 10, "height": 10},
                       {"id": 2, "file_name": "b/x.jpg", "width": 10, "height": 10}],

@@ -52,9 +52,10 @@ def fail(path: str | Path, msg: str, hint: str) -> InputError:
 
 
 def utf8_text(path: Path) -> str:
-    """The text of ``path``, or an InputError naming it when it is not UTF-8."""
+    """The text of ``path`` without a leading byte order mark (Windows editors write one), or an
+    InputError naming it when it is not UTF-8."""
     try:
-        return path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise fail(path, f"not UTF-8 text (byte {e.start}: {e.reason})", "save the file as UTF-8") from None
 
