@@ -1339,6 +1339,14 @@ def test_a_byte_order_mark_is_not_read_as_text(tmp_path):
     assert '<Label value="cat"/>' in t.config_text
 
 
+def test_a_conll_document_start_ends_the_sentence_before_it(tmp_path):
+    """A ``-DOCSTART-`` line with no blank line before it joined the last sentence of one document
+    and the first of the next into one task."""
+    (tmp_path / "a.conll").write_text("EU B-ORG\nrejects O\n-DOCSTART- -X- -X- O\nPeter B-PER\n")
+    t = read_train(tmp_path / "a.conll", "conll", None, True)
+    assert sorted(json.loads(d)["text"] for d in t.tasks.column("data").to_pylist()) == ["EU rejects", "Peter"]
+
+
 def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):
     doc = {"images": [{"id": 1, "file_name": "a/x.jpg", "width": 10, "height": 10},
                       {"id": 2, "file_name": "b/x.jpg", "width": 10, "height": 10}],

@@ -144,11 +144,9 @@ def read(path: Path) -> TrainInput:
     sentences: list[list[tuple[str, str, str]]] = [[]]
     for n, line in enumerate(lines, 1):
         cols = line.split()
-        if not cols:
+        if not cols or cols[0] == "-DOCSTART-":  # a document's start ends a sentence, as a blank line does
             if sentences[-1]:
                 sentences.append([])
-            continue
-        if cols[0] == "-DOCSTART-":
             continue
         if len(cols) < 2:
             raise InputError(f"{path}: line {n}: one column, expected a token and its tag",
