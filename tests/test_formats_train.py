@@ -1347,6 +1347,24 @@ def test_a_conll_document_start_ends_the_sentence_before_it(tmp_path):
     assert sorted(json.loads(d)["text"] for d in t.tasks.column("data").to_pylist()) == ["EU rejects", "Peter"]
 
 
+def test_a_yolo_image_without_a_label_file_is_a_background_image(tmp_path):
+    """Ultralytics reads an image with no label file as a background image ('no *.txt file is
+    required' when there are no objects); the reader read label files only, so such images left
+    the version in silence (and a COCO export of it had no negatives)."""
+    root = tmp_path / "y"
+    for d in ("labels/train", "images/train"):
+        (root / d).mkdir(parents=True)
+    (root / "data.yaml").write_text("names: [a]\n")
+    (root / "labels" / "train" / "x.txt").write_text("0 .5 .5 .1 .1\n")
+    PILImage.new("RGB", (64, 48)).save(root / "images" / "train" / "x.jpg")
+    PILImage.new("RGB", (32, 16)).save(root / "images" / "train" / "bg.png")
+    t = read_train(root, "yolo", None, True)
+    data = {r["task_key"]: json.loads(r["data"]) for r in t.tasks.select(["task_key", "data"]).to_pylist()}
+    assert data["bg"] == {"image": "images/train/bg.png", "width": 32, "height": 16}
+    assert any("1 image(s) without a label file" in w and "bg.png" in w for w in t.warnings)
+    assert render_train("yolo", _tables(t), t.config_text).files["labels/train/bg.txt"] == b""
+
+
 def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):
     doc = {"images": [{"id": 1, "file_name": "a/x.jpg", "width": 10, "height": 10},
                       {"id": 2, "file_name": "b/x.jpg", "width": 10, "height": 10}],

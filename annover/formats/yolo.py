@@ -371,7 +371,20 @@ def read(root: Path, obb: bool = False) -> TrainInput:
     k_names = kp_names or ([f"kp_{i}" for i in range(kpt[0])] if kpt else [])
     warnings = [f"{len(fitted)} OBB line(s) whose corners are no rectangle (e.g. {fitted[0]}) were read as the "
                 "smallest rotated rectangle around them, as Ultralytics reads them"] if fitted else []
-    return TrainInput(tasks, image_config(names, kinds, k_names), warnings=warnings)
+    return TrainInput(tasks + _backgrounds(sizes, tasks, warnings), image_config(names, kinds, k_names),
+                      warnings=warnings)
+
+
+def _backgrounds(sizes: dict[str, tuple[int, int, str]], tasks: list[dict], warnings: list[str]) -> list[dict]:
+    """A task with no objects per image (in images/ or sizes.json) without a label file: Ultralytics
+    reads such an image as a background image, as it does one with an empty label file."""
+    read = {t["data"]["image"] for t in tasks}
+    out = [{"id": stem_key(lp), "data": {"image": img, "width": w, "height": h}, "annotations": [{"result": []}]}
+           for lp, (w, h, img) in sizes.items() if img not in read]
+    if out:
+        warnings.append(f"{len(out)} image(s) without a label file (e.g. {out[0]['data']['image']}) were read as "
+                        "background images (no objects), as Ultralytics reads them")
+    return out
 
 
 def _data_yaml(root: Path) -> Path:
