@@ -1365,6 +1365,22 @@ def test_a_yolo_image_without_a_label_file_is_a_background_image(tmp_path):
     assert render_train("yolo", _tables(t), t.config_text).files["labels/train/bg.txt"] == b""
 
 
+def test_voc_files_in_subfolders_of_annotations_are_read(repo, tmp_path):
+    """``Annotations/train/*.xml`` and ``Annotations/val/*.xml`` (a split kept in folders): the
+    reader took ``Annotations/*.xml`` only, and left the others out in silence (or found none)."""
+    for sub, stem in (("", "a"), ("train", "b"), ("val", "c")):
+        (tmp_path / "v" / "Annotations" / sub).mkdir(parents=True, exist_ok=True)
+        (tmp_path / "v" / "Annotations" / sub / f"{stem}.xml").write_text(
+            f"<annotation><filename>{stem}.jpg</filename><size><width>10</width><height>10</height></size>"
+            "<object><name>x</name><bndbox><xmin>1</xmin><ymin>1</ymin><xmax>5</xmax><ymax>5</ymax></bndbox>"
+            "</object></annotation>")
+    t = read_train(tmp_path / "v", "voc", None, True)
+    assert sorted(t.tasks.column("task_key").to_pylist()) == ["a", "b", "c"]
+    (tmp_path / "v" / "Annotations" / "a.xml").unlink()  # sub-folders only: recognised without --format
+    code, _, err = invoke("snapshot", "--from", str(tmp_path / "v"), "-m", "nested")
+    assert code == 0 and repo.load("HEAD", "tasks").num_rows == 2, err
+
+
 def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):
     doc = {"images": [{"id": 1, "file_name": "a/x.jpg", "width": 10, "height": 10},
                       {"id": 2, "file_name": "b/x.jpg", "width": 10, "height": 10}],

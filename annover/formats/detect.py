@@ -33,7 +33,7 @@ if TYPE_CHECKING:  # pragma: no cover
 else:
     orjson = lazy("orjson")  # JSON parsed at C speed
 
-__all__ = ["detect_train", "take_parsed"]
+__all__ = ["detect_train", "take_parsed", "voc_files"]
 
 _YAMLS = ("data.yaml", "dataset.yaml", "data.yml")
 _CONLL_SUFFIXES = (".conll", ".conll03", ".iob", ".iob2", ".bio", ".txt")
@@ -114,9 +114,15 @@ def _is_voc_xml(path: Path) -> bool:
     return head.startswith("<annotation") and head[len("<annotation"):][:1] in (">", " ", "\t", "\r", "\n", "/")
 
 
+def voc_files(root: Path) -> list[Path]:
+    """The XML files of a VOC folder: those in ``Annotations/`` (``annotations/``) and its sub-folders
+    (``Annotations/train/``), else those in the folder itself."""
+    base = next((root / d for d in ("Annotations", "annotations") if (root / d).is_dir()), None)
+    return sorted(base.rglob("*.xml")) if base is not None else sorted(root.glob("*.xml"))
+
+
 def _voc_files(root: Path) -> list[Path]:
-    base = next((root / d for d in ("Annotations", "annotations") if (root / d).is_dir()), root)
-    return sorted(base.glob("*.xml"))[:3]
+    return voc_files(root)[:3]
 
 
 def _yolo_labels(root: Path) -> list[Path]:

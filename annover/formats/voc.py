@@ -24,6 +24,7 @@ from xml.sax.saxutils import escape
 
 from annover._lazy import lazy
 from annover.errors import InputError
+from annover.formats.detect import voc_files
 from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, note_kept, pct, px, px_of,
                                     unique_names)
 from annover.formats.resolve import Picked
@@ -217,8 +218,7 @@ def read(root: Path) -> TrainInput:
     if root.is_file():
         files = [root]
     else:
-        base = next((root / d for d in ("Annotations", "annotations") if (root / d).is_dir()), root)
-        files = sorted(base.glob("*.xml"))
+        files = voc_files(root)
         if not files:
             raise fail(root, "no *.xml files", "give a Pascal VOC folder (Annotations/*.xml)")
     tasks, names = [], []
