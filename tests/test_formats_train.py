@@ -965,6 +965,8 @@ def _box_versions(draw):
                            "original_width": w, "original_height": h,
                            "value": {**v, "rotation": 0, "rectanglelabels": [draw(st.sampled_from(["a", "b", "z"]))]}})
         t: dict = {"id": i + 1, "data": {"image": f"/data/upload/1/im{i}.jpg"}}
+        if draw(st.integers(0, 3)):  # a COCO image id, mostly (the ids, or 1.., come from every task)
+            t["data"]["coco_image"] = {"id": draw(st.integers(1, 9))}
         if draw(st.integers(0, 5)):
             t["annotations"] = [{"id": i + 1, "completed_by": 1, "result": result}]
         tasks.append(t)
@@ -1379,6 +1381,31 @@ def test_voc_files_in_subfolders_of_annotations_are_read(repo, tmp_path):
     (tmp_path / "v" / "Annotations" / "a.xml").unlink()  # sub-folders only: recognised without --format
     code, _, err = invoke("snapshot", "--from", str(tmp_path / "v"), "-m", "nested")
     assert code == 0 and repo.load("HEAD", "tasks").num_rows == 2, err
+
+
+def test_coco_predictions_and_ground_truth_of_one_version_number_images_alike(repo, tmp_path):
+    """A task with a COCO image id (and a prediction) beside one without: the ground truth numbered
+    the images 1.. (not every exported task had an id) and the predictions, whose one task had
+    one, took it (7): loadRes refused the pair, and an id that another image had would have
+    scored the predictions on the wrong image."""
+    from pycocotools.coco import COCO
+
+    def box(x):
+        return {"from_name": "label", "to_name": "image", "type": "rectanglelabels", "original_width": 100,
+                "original_height": 100, "value": {"x": x, "y": 10, "width": 20, "height": 20, "rotation": 0,
+                                                  "rectanglelabels": ["a"]}}
+    tasks = [{"id": 1, "data": {"image": "a.jpg", "coco_image": {"id": 7, "width": 100, "height": 100}},
+              "annotations": [{"result": [box(10)]}], "predictions": [{"model_version": "m1", "result": [box(11)]}]},
+             {"id": 2, "data": {"image": "b.jpg"}, "annotations": [{"result": [box(50)]}]}]
+    (tmp_path / "t.json").write_text(json.dumps(tasks))
+    (tmp_path / "c.xml").write_text(_BOX_CFG)
+    repo.snapshot(str(tmp_path / "t.json"), config=str(tmp_path / "c.xml"), message="mixed")
+    repo.export("HEAD", "coco", tmp_path / "gt.json")
+    repo.export("HEAD", "coco", tmp_path / "dt.json", predictions="m1")
+    gt = COCO(str(tmp_path / "gt.json"))
+    dt = gt.loadRes(str(tmp_path / "dt.json"))
+    [p] = dt.loadAnns(dt.getAnnIds())
+    assert gt.loadImgs([p["image_id"]])[0]["file_name"] == "a.jpg"
 
 
 def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):

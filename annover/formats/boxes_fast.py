@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from annover._lazy import lazy
@@ -59,6 +59,7 @@ class Boxes:
     h: "np.ndarray"
     label: "pa.Array"
     notes: list[str]
+    other_ids: list = field(default_factory=list)  # the COCO image ids of the tasks not picked
 
 
 def _runs(col: "pa.ChunkedArray") -> "np.ndarray":
@@ -179,8 +180,12 @@ def _boxes(tables: dict[str, "pa.Table"], t: "pa.Table", cfg: LabelingConfig | N
     if tables["predictions"].num_rows:
         notes.append("predictions are not exported (choose a model with --predictions MODEL_VERSION)")
     labels = pc.list_flatten(bt.column("labels").combine_chunks())
+    picked = set(keys)
+    rest = [i for i, k in enumerate(all_tasks) if k not in picked] if unlabeled else []
+    other = _documents(tasks.column("data").take(pa.array(rest, pa.int64())).to_pylist()) if rest else []
     return Boxes(all_tasks, keys, data, names, width, height, box_image,
-                 *(cols[k].to_numpy() for k in ("x", "y", "width", "height")), labels, notes)
+                 *(cols[k].to_numpy() for k in ("x", "y", "width", "height")), labels, notes,
+                 [(d.get("coco_image") or {}).get("id") for d in other])
 
 
 def _documents(texts: list[str]) -> list[dict]:
@@ -300,7 +305,8 @@ def _class_of(b: Boxes, names: list[str], base: int) -> "pa.Array":
 
 def _image_ids(b: Boxes) -> list[int]:
     ids = [(d.get("coco_image") or {}).get("id") for d in b.data]
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in ids) and len(set(ids)) == len(ids):
+    every = ids + b.other_ids  # all the version's tasks, as coco._image_ids decides
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in every) and len(set(every)) == len(every):
         return ids  # type: ignore[return-value]
     at = {k: i for i, k in enumerate(b.all_tasks, 1)}
     return [at[k] for k in b.keys]

@@ -4,9 +4,9 @@ Export: one JSON file, ``images`` / ``annotations`` / ``categories``. Boxes give
 polygons ``segmentation`` polygons (bbox their extent); brush masks uncompressed RLE;
 keypoints whose region has a ``parentID`` belong to that object (``keypoints`` x, y, v in the
 order of the config's KeyPointLabels). Categories: the config's object labels, ids 1.. in
-document order. Image ids: the tasks' COCO image id when every exported task has a distinct
-one (``data.coco_image.id``), else 1.. over all the version's tasks in key order (the same for
-every export of one version, so a predictions file matches its ground truth). Annotation
+document order. Image ids: the tasks' COCO image id when every task of the version has a
+distinct one (``data.coco_image.id``), else 1.. over all the version's tasks in key order (the
+same for every export of one version, so a predictions file matches its ground truth). Annotation
 ids: 1.. in export order. Pixel values are written with the fewest decimals that read back as
 the same value (``174.71``, not ``174.710016``); rotated boxes and masks to 0.01.
 
@@ -194,8 +194,11 @@ def _extent(pts: list[tuple[float, float]]) -> list[float | int]:
     return [min(xs), min(ys), px(max(xs) - min(xs), 10), px(max(ys) - min(ys), 10)]
 
 
-def _image_ids(picked: Picked, images: list[Image]) -> dict[str, int]:
-    ids = {img.task_key: (img.data.get("coco_image") or {}).get("id") for img in images}
+def _image_ids(picked: Picked) -> dict[str, int]:
+    """Image id per task key: the tasks' COCO ids when every task of the version has a distinct one,
+    else 1.. in key order; from all the version's tasks, so the ground truth and the predictions of
+    one version (which export different tasks) number the same image the same way."""
+    ids = {k: ((picked.task_data.get(k) or {}).get("coco_image") or {}).get("id") for k in picked.all_tasks}
     vals = list(ids.values())
     if all(isinstance(v, int) and not isinstance(v, bool) for v in vals) and len(set(vals)) == len(vals):
         return ids  # type: ignore[return-value]
@@ -213,7 +216,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
         names += [o.label for o in img.objects if o.kind == "points" and o.label not in names]
     cats = {n: i for i, n in enumerate(names, 1)}
     kp_cats = {o.label for img in images for o in img.objects if o.keypoints}
-    image_ids = _image_ids(picked, images)
+    image_ids = _image_ids(picked)
     out_images, anns = [], []
     for img in images:
         iid = image_ids[img.task_key]
