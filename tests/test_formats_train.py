@@ -1408,6 +1408,16 @@ def test_coco_predictions_and_ground_truth_of_one_version_number_images_alike(re
     assert gt.loadImgs([p["image_id"]])[0]["file_name"] == "a.jpg"
 
 
+def test_yolo_pose_says_its_polygons_were_written_as_boxes(tmp_path):
+    """COCO persons with outlines and keypoints: YOLO pose holds a box a line, so each outline was
+    written as its box; the notes said only 'YOLO task: pose'."""
+    out = tmp_path / "y"
+    out.mkdir()
+    _, _, notes = _export(CORPUS / "coco_person_keypoints_mmpose.json", "yolo", out, src_fmt="coco")
+    assert "YOLO task: pose" in notes and any("14 polygon(s) were written as the boxes around them" in n
+                                              for n in notes), notes
+
+
 def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):
     doc = {"images": [{"id": 1, "file_name": "a/x.jpg", "width": 10, "height": 10},
                       {"id": 2, "file_name": "b/x.jpg", "width": 10, "height": 10}],

@@ -103,6 +103,8 @@ def _line(o: Obj, img: Image, cls: int, task: str, kp_names: list[str], notes: d
         if len(parts) > 1:
             notes["parts"] = notes.get("parts", 0) + 1
         return " ".join([str(cls), *(num(c / 100) for p in bridged(parts) for c in p)])
+    if o.kind == "polygon":  # pose (a box a line): the box around it
+        notes["boxed"] = notes.get("boxed", 0) + 1
     if o.kind == "box" and o.rotation:
         notes["rotated"] = notes.get("rotated", 0) + 1
         w, h = img.size("a rotated box in YOLO")
@@ -164,6 +166,9 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     if counts.get("rotated"):
         notes.append(f"{counts['rotated']} rotated box(es) were written as the boxes around them "
                      "(--format yolo-obb keeps the rotation)")
+    if counts.get("boxed"):
+        notes.append(f"{counts['boxed']} polygon(s) were written as the boxes around them (YOLO {task} lines "
+                     "hold boxes)")
     if counts.get("parts"):
         notes.append(f"{counts['parts']} polygon(s) in several parts were each written as one polygon, "
                      "the parts joined at their closest vertices")
