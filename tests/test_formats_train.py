@@ -1418,6 +1418,16 @@ def test_yolo_pose_says_its_polygons_were_written_as_boxes(tmp_path):
                                               for n in notes), notes
 
 
+def test_hf_says_which_kept_fields_it_has_no_column_for():
+    """A COCO crowd mask and its attributes became an ordinary region in the Hugging Face columns
+    without a word (COCO, YOLO and VOC say it)."""
+    pytest.importorskip("datasets")
+    t = read_train(CORPUS / "coco_instances_rle_datumaro.json", "coco", None, True)
+    notes = render_train("hf", _tables(t), t.config_text).notes
+    assert any("COCO fields the Hugging Face columns have no place for (attributes, " in n
+               and "1 of them crowd regions" in n for n in notes), notes
+
+
 def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):
     doc = {"images": [{"id": 1, "file_name": "a/x.jpg", "width": 10, "height": 10},
                       {"id": 2, "file_name": "b/x.jpg", "width": 10, "height": 10}],
