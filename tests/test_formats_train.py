@@ -1428,6 +1428,19 @@ def test_hf_says_which_kept_fields_it_has_no_column_for():
                and "1 of them crowd regions" in n for n in notes), notes
 
 
+def test_conll_export_says_it_left_out_texts_without_tokens(tmp_path):
+    """A blank text was written as an empty sentence (a blank line), which no reader sees: the task
+    was gone from the file without a word."""
+    tasks = [{"data": {"text": "EU rejects"}, "annotations": [{"result": [
+        {"from_name": "label", "to_name": "text", "type": "labels",
+         "value": {"start": 0, "end": 2, "text": "EU", "labels": ["ORG"]}}]}]},
+        {"data": {"text": "   "}, "annotations": [{"result": []}]}]
+    t = from_ls_tasks(tasks, "generated")
+    r = render_train("conll", _tables(t), None)
+    assert any("1 task(s) whose text has no token" in n for n in r.notes), r.notes
+    assert r.data.decode() == "-DOCSTART- -X- -X- O\n\nEU _ _ B-ORG\nrejects _ _ O\n\n"
+
+
 def test_two_images_of_one_file_name_say_how_to_fix_it(tmp_path):
     doc = {"images": [{"id": 1, "file_name": "a/x.jpg", "width": 10, "height": 10},
                       {"id": 2, "file_name": "b/x.jpg", "width": 10, "height": 10}],

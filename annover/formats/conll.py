@@ -77,7 +77,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> bytes
     if items and all(order.get(it.task_key) is not None for it in items):
         items = sorted(items, key=lambda it: order[it.task_key])
     out = ["-DOCSTART- -X- -X- O", ""]
-    overlapping = other = 0
+    overlapping = other = empty = 0
     off: list[str] = []  # spans whose text is not the task's text at their offsets
     for it in items:
         spans = [r for r in it.regions if (r.type or "") in SPAN_TYPES and "start" in r.value]
@@ -99,6 +99,9 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> bytes
             chosen.append((s, e, _label(r.labels[0] if r.labels else "", it.task_key)))
         cuts = {c for s, e, _ in chosen for c in (s, e)}
         toks = tokens(text, cuts)
+        if not toks:  # a sentence of no tokens is no sentence: a reader sees nothing there
+            empty += 1
+            continue
         tags = ["O"] * len(toks)
         for s, e, label in chosen:
             inside = [i for i, (ts, te) in enumerate(toks) if s <= ts and te <= e]
@@ -111,6 +114,9 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> bytes
                      f"offsets (e.g. {off[0]}): the offsets or the task text changed after labeling")
     if overlapping:
         notes.append(f"{overlapping} overlapping span(s) cannot be written in BIO and were left out")
+    if empty:
+        notes.append(f"{empty} task(s) whose text has no token (empty or blank) have no sentence in CoNLL and "
+                     "were left out")
     if other:
         notes.append(f"{other} region(s) that are not spans on text have no place in CoNLL and were left out")
     return ("\n".join(out) + "\n").encode("utf-8")
