@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image as PILImage
 
+import annover
 from annover.errors import InputError, UsageError
 from annover.formats import boxes_fast, coco, coco_fast, yolo
 from annover.formats.detect import detect_train
@@ -1484,3 +1485,23 @@ def test_a_yolo_export_whose_lines_all_have_8_numbers_snapshots_back_without_for
 def test_data_yaml_names_the_task_it_was_written_for(task):
     doc = yaml.safe_load(yolo._yaml(["a", "b"], task, ["nose"] if task == "pose" else []))
     assert doc["task"] == task and doc["names"] == {0: "a", 1: "b"}
+
+
+@pytest.mark.parametrize("name", ["round1.json", "round1.jsonl", "coco_chess_roboflow.json"])
+def test_a_json_file_with_a_byte_order_mark_reads_as_the_same_file_without(repo, tmp_path, name):
+    """Windows tools write a UTF-8 byte order mark; RFC 8259 lets a reader ignore it. Label Studio
+    JSON and COCO with one were 'invalid JSON at line 1 column 1: Unexpected UTF-8 BOM' (exit 3)."""
+    if name == "round1.jsonl":  # the same tasks a line each
+        plain = tmp_path / name
+        plain.write_text("".join(json.dumps(t) + "\n" for t in json.loads((repo.root / "round1.json").read_text())))
+    else:
+        plain = repo.root / name if name.startswith("round") else CORPUS / name
+    marked = tmp_path / f"bom-{name}"
+    marked.write_bytes(b"\xef\xbb\xbf" + plain.read_bytes())
+    config = {"config": "labeling.xml"} if name.startswith("round") else {}
+    first = repo.snapshot(str(plain), message="plain", **config)
+    again = repo.snapshot(str(marked), message="with a byte order mark")
+    assert first.changed and not again.changed  # the same content: no new version
+    other = annover.init(tmp_path / "other")
+    assert other.snapshot(str(marked), message="marked first", **{k: str(repo.root / v) for k, v in config.items()}
+                          ).version.record["tables"] == first.version.record["tables"]

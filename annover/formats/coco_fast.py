@@ -25,6 +25,7 @@ from annover.formats.coco import _REBUILT, _bool01, _regions, keypoint_names_of
 from annover.formats.label_studio import REGION_FIELDS
 from annover.formats.ls_results import labels_of
 from annover.formats.tables import Tables, empty, finish
+from annover.formats.text import json_bytes
 from annover.formats.train import image_config, stem_key
 from annover.model.canonical import canonical_json, replaced
 from annover.store import duck
@@ -56,7 +57,7 @@ def _load(path: Path) -> Any:
     if doc is not None:
         return doc
     try:
-        return orjson.loads(path.read_bytes())
+        return orjson.loads(json_bytes(path))
     except (orjson.JSONDecodeError, OSError):  # the general reader says what is wrong
         raise _Other from None
 

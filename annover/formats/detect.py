@@ -26,7 +26,7 @@ from annover._lazy import lazy
 from annover._runtime import no_gc
 from annover.errors import InputError
 from annover.formats import Format
-from annover.formats.text import fail, read_json
+from annover.formats.text import fail, json_bytes, read_json
 
 if TYPE_CHECKING:  # pragma: no cover
     import orjson
@@ -87,7 +87,7 @@ def _parsed(path: Path) -> tuple[Any, bool]:
     else (or where it refuses the text) by the readers' own parser, which says what is wrong in one line."""
     try:
         with no_gc():  # see annover._runtime.no_gc: the parse alone takes a third of the time without
-            return orjson.loads(path.read_bytes()), True
+            return orjson.loads(json_bytes(path)), True
     except (ValueError, OSError):  # the text is refused (or unreadable): the readers' parser decides
         return read_json(path, "task"), False
 

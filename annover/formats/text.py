@@ -158,10 +158,21 @@ def _id_in(rec: Any) -> str:
     return f" (id {rid})" if isinstance(rid, (int, str)) and not isinstance(rid, bool) and len(str(rid)) < 40 else ""
 
 
+def json_bytes(path: Path) -> bytes:
+    """The bytes of a JSON file without a leading UTF-8 byte order mark (Windows tools write one;
+    RFC 8259 lets a reader ignore it), for a parser of bytes."""
+    data = path.read_bytes()
+    return data[3:] if data.startswith(BOM) else data
+
+
+#: the UTF-8 byte order mark
+BOM = b"\xef\xbb\xbf"
+
+
 def read_json(path: Path, record: str = "record") -> Any:
-    """The JSON document in ``path``; ``record`` names its items in errors."""
+    """The JSON document in ``path`` (a leading byte order mark ignored); ``record`` names its items in errors."""
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
         raise missing(path) from None
     except UnicodeDecodeError as e:
@@ -176,10 +187,10 @@ def read_json(path: Path, record: str = "record") -> Any:
 
 
 def read_jsonl(path: Path) -> list[Any]:
-    """One JSON value per non-blank line of ``path``."""
+    """One JSON value per non-blank line of ``path`` (a leading byte order mark ignored)."""
     rows = []
     try:
-        with path.open(encoding="utf-8") as f:
+        with path.open(encoding="utf-8-sig") as f:
             for n, line in enumerate(f, 1):
                 if not line.strip():
                     continue
