@@ -420,6 +420,8 @@ def test_a_refused_connection_is_told_at_once_not_after_the_timeout(tmp_path, mo
         assert code == RemoteUnreachableError.exit_code and out == "", (cmd, err)
         assert re.fullmatch(r"Error: the DVC remote 'annover' \(s3://nowhere/store\) refused the connection: "
                             rf"nothing listens at 127\.0\.0\.1:{port} — start its server.*\n", err), (cmd, err)
+        # status may go on without the remote; push cannot (its hint named `status --no-remote`)
+        assert ("`annover status --no-remote` does not ask" in err) == (cmd == "status"), (cmd, err)
     monkeypatch.setenv("HTTPS_PROXY", f"http://127.0.0.1:{port}")  # a proxy: the client's own answer
     code, _, err = invoke("status", "--timeout", "1")
     assert code == 10 and "refused the connection" not in err

@@ -361,7 +361,8 @@ def refused(addr: tuple[str, int], timeout: float) -> bool:
         return False
 
 
-def _probe(fs: Any, path: str, label: str, timeout: float, addr: tuple[str, int] | None = None) -> bool:
+def _probe(fs: Any, path: str, label: str, timeout: float, addr: tuple[str, int] | None = None,
+           offline: str = "") -> bool:
     """Ask the remote one question (does ``path``, its root, exist); raise unless it answers in ``timeout`` s.
 
     The question runs in a daemon thread, so a remote that does not answer (a host that
@@ -385,14 +386,14 @@ def _probe(fs: Any, path: str, label: str, timeout: float, addr: tuple[str, int]
     t.start()
     t.join(timeout)
     hint = ("check the URL, the network and the credentials (`dvc remote list`); "
-            "`--timeout SECONDS` waits longer, `annover status --no-remote` does not ask")
+            f"`--timeout SECONDS` waits longer{offline}")
     if t.is_alive():
         raise RemoteUnreachableError(f"the DVC remote {label} did not answer within {timeout:g} s", hint)
     if "refused" in box:
         host, port = box["refused"]
         raise RemoteUnreachableError(f"the DVC remote {label} refused the connection: nothing listens at "
                                      f"{host}:{port}", "start its server, or check the URL and port "
-                                     "(`dvc remote list`); `annover status --no-remote` does not ask")
+                                     f"(`dvc remote list`){offline}")
     if "error" in box:
         raise RemoteUnreachableError(f"the DVC remote {label} cannot be reached: {first_line(box['error'])}",
                                      hint)
@@ -625,14 +626,17 @@ class Dvc:
     def listings_on_remote(self, listings: list[str], remote: str | None = None,
                            timeout: float | None = None) -> set[str]:
         """Which of the listings the remote has (a listing there means its files are there)."""
-        with self._remote(remote, remote_timeout(timeout, REMOTE_TIMEOUT), must_exist=True) as (_, odb):
+        with self._remote(remote, remote_timeout(timeout, REMOTE_TIMEOUT), must_exist=True,
+                          offline=", `annover status --no-remote` does not ask") as (_, odb):
             return _on_remote(odb, list(dict.fromkeys(listings)))
 
     @contextmanager
-    def _remote(self, remote: str | None, timeout: float, must_exist: bool = False) -> Iterator[tuple[Any, Any]]:
-        """DVC's repo and the remote's object DB, once the remote has answered."""
+    def _remote(self, remote: str | None, timeout: float, must_exist: bool = False,
+                offline: str = "") -> Iterator[tuple[Any, Any]]:
+        """DVC's repo and the remote's object DB, once the remote has answered (``offline``: the
+        end of the hint when it does not: how to go on without it)."""
         with self.repo() as d:
-            odb = self._remote_odb(d, remote, timeout, must_exist)
+            odb = self._remote_odb(d, remote, timeout, must_exist, offline)
             try:
                 yield d, odb
             except AnnoverError:
@@ -642,7 +646,7 @@ class Dvc:
                                   _REMOTE_HINT) from None
 
     @staticmethod
-    def _remote_odb(d: Any, remote: str | None, timeout: float, must_exist: bool = False) -> Any:
+    def _remote_odb(d: Any, remote: str | None, timeout: float, must_exist: bool = False, offline: str = "") -> Any:
         """The remote's object DB, after it answered one question within ``timeout`` seconds.
 
         ``must_exist`` (status, pull): a folder remote that is not there is unreachable, not
@@ -661,7 +665,7 @@ class Dvc:
             raise RemoteError(f"no usable DVC remote: {first_line(e)}",
                               "set one with `annover init --remote URL` (see `dvc remote list`)") from None
         label = _label(d, remote)
-        if not _probe(odb.fs, root, label, timeout, endpoint(url, section)) and must_exist and getattr(odb.fs, "protocol", "") == "local":
+        if not _probe(odb.fs, root, label, timeout, endpoint(url, section), offline) and must_exist and getattr(odb.fs, "protocol", "") == "local":
             raise RemoteUnreachableError(f"the DVC remote {label} is a folder that does not exist on this machine",
                                          f"point it at the shared copy, once per clone: "
                                          f"dvc remote add --local -f {name} URL")
