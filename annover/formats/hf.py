@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import UsageError
 from annover.formats.conll import tokens
-from annover.formats.images import KEPT
+from annover.formats.images import note_kept_fields
 from annover.formats.resolve import Picked, Region
 from annover.formats.yolo import bridged
 from annover.model.config import Control, LabelingConfig
@@ -184,23 +184,11 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> 
         notes.append(f"{several} single-choice answer(s) held several labels (answers merged by --resolve all, "
                      "or a choice made several times): the first was kept; choose one answer a task with "
                      "--resolve ground-truth, latest or annotator:EMAIL")
-    _note_kept(picked, notes)
+    note_kept_fields([r.region for it in picked.items for r in it.regions], "the Hugging Face columns have", notes,
+                     things="region")  # a COCO crowd region is an ordinary one here
     if not rows:  # from_list cannot tell the columns of no rows
         return datasets.Dataset.from_dict({name: [] for name in spec}, features=Features(spec))
     return datasets.Dataset.from_list(rows, features=Features(spec))
-
-
-def _note_kept(picked: Picked, notes: list[str]) -> None:
-    """Count in ``notes`` the regions holding fields a COCO or VOC import kept, which no column holds
-    (a COCO crowd region is an ordinary one here), as the COCO, YOLO and VOC exports count them."""
-    for src in KEPT:
-        kept = [r.region.get(src) for it in picked.items for r in it.regions if isinstance(r.region.get(src), dict)]
-        kept = [k for k in kept if set(k) - {"more"}]  # a polygon's further parts are in its points
-        if kept:
-            crowd = sum(1 for k in kept if k.get("iscrowd"))
-            notes.append(f"{len(kept)} region(s) hold {src.upper()} fields the Hugging Face columns have no place "
-                         f"for ({', '.join(sorted({f for k in kept for f in k} - {'more'}))}), left out"
-                         + (f"; {crowd} of them crowd regions (iscrowd), written as ordinary ones" if crowd else ""))
 
 
 def save(dataset: "datasets.Dataset", folder: str) -> None:

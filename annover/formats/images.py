@@ -27,7 +27,7 @@ np = lazy("numpy")
 brush = lazy("label_studio_sdk.converter.brush")
 
 __all__ = ["CATEGORY_TAGS", "PCT_DIGITS", "Image", "Obj", "categories", "file_name_of", "images_of", "pct",
-           "mask_box", "note_kept", "px", "px_of", "rbox_corners", "rbox_from_corners",
+           "mask_box", "note_kept", "note_kept_fields", "px", "px_of", "rbox_corners", "rbox_from_corners",
            "rectangle_of"]
 
 #: Decimals of a percent kept from a training format (1e-7 of the image size).
@@ -366,21 +366,28 @@ def check_kinds(images: list[Image], allowed: tuple[str, ...], fmt: str, notes: 
 def note_kept(images: list[Image], fmt: str, notes: list[str], own: str | None = None) -> None:
     """Count in ``notes`` the objects holding fields another format's import kept (:data:`KEPT`, but
     ``own``) that ``fmt`` has no place for; COCO crowd regions apart: they are written as ordinary objects."""
+    note_kept_fields([o.extras for img in images for o in img.objects], f"{fmt} has", notes, own)
+
+
+def note_kept_fields(extras: list[dict], place: str, notes: list[str], own: str | None = None,
+                     things: str = "object") -> None:
+    """:func:`note_kept` of each object's (region's) kept fields by source format (``extras``:
+    ``{"coco": {...}}``...); ``place``: what has no place for them (``"YOLO has"``)."""
     for src in KEPT:
         if src == own:
             continue
         fields: set[str] = set()
         n = crowd = 0
-        for o in (o for img in images for o in img.objects):
-            kept = o.extras.get(src) or {}
-            if set(kept) - {"more"}:  # a polygon's further parts are written (joined, or boxed)
+        for kept in (x.get(src) for x in extras):
+            if isinstance(kept, dict) and set(kept) - {"more"}:  # a polygon's further parts are written
                 n += 1
                 fields |= set(kept) - {"more"}
                 crowd += bool(kept.get("iscrowd"))
         if n:
-            notes.append(f"{n} object(s) hold {src.upper()} fields {fmt} has no place for "
+            notes.append(f"{n} {things}(s) hold {src.upper()} fields {place} no place for "
                          f"({', '.join(sorted(fields))}), left out"
-                         + (f"; {crowd} of them crowd regions (iscrowd), written as ordinary objects" if crowd else ""))
+                         + (f"; {crowd} of them crowd regions (iscrowd), written as ordinary {things}s" if crowd
+                            else ""))
 
 
 def unique_names(images: list[Image], fmt: str, path: Callable[[str], str] | None = None) -> None:

@@ -186,22 +186,24 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
 # import
 
 
+#: the files a YOLO folder names its classes in (data.yaml's names first), in the order they are looked for
+_YAMLS = ("data.yaml", "dataset.yaml", "data.yml")
+
+
 def _names(root: Path) -> tuple[list[str], dict]:
     """Class names and the data.yaml document ({} without one); two classes of one name refused."""
     names, doc = _names_as_given(root)
     seen: dict[str, int] = {}
     for i, n in enumerate(names):
         if n in seen:
-            src = next((root / f for f in ("data.yaml", "dataset.yaml", "data.yml", "classes.txt")
-                        if (root / f).is_file()), root)
-            raise fail(src, f"classes {seen[n]} and {i} are both named {n!r}",
+            raise fail(_names_file(root), f"classes {seen[n]} and {i} are both named {n!r}",
                        "give each class its own name (labels are kept by name)")
         seen[n] = i
     return names, doc
 
 
 def _names_as_given(root: Path) -> tuple[list[str], dict]:
-    for name in ("data.yaml", "dataset.yaml", "data.yml"):
+    for name in _YAMLS:
         p = root / name
         if p.is_file():
             try:
@@ -392,9 +394,9 @@ def _backgrounds(sizes: dict[str, tuple[int, int, str]], tasks: list[dict], warn
     return out
 
 
-def _data_yaml(root: Path) -> Path:
-    """The folder's data.yaml (as :func:`_names_as_given` found it)."""
-    return next((root / f for f in ("data.yaml", "dataset.yaml", "data.yml") if (root / f).is_file()), root)
+def _names_file(root: Path) -> Path:
+    """The file :func:`_names_as_given` read the classes (and data.yaml's other keys) from."""
+    return next((root / f for f in (*_YAMLS, "classes.txt") if (root / f).is_file()), root)
 
 
 def _kpt_shape(root: Path, doc: dict) -> tuple[int, int] | None:
@@ -404,7 +406,7 @@ def _kpt_shape(root: Path, doc: dict) -> tuple[int, int] | None:
         return None
     if not (isinstance(shape, list) and len(shape) == 2 and all(type(n) is int for n in shape)
             and shape[0] >= 1 and shape[1] in (2, 3)):
-        raise fail(_data_yaml(root),
+        raise fail(_names_file(root),
                    f"kpt_shape is {shape!r}", "write kpt_shape: [K, 3] (or [K, 2]): K keypoints of x, y[, visibility]")
     return shape[0], shape[1]
 
@@ -417,7 +419,7 @@ def _kpt_names(doc: dict, kpt: tuple[int, int] | None, root: Path) -> list[str]:
         out = [str(n) for n in names]
         twice = next((n for i, n in enumerate(out) if n in out[:i]), None)
         if twice is not None:
-            raise fail(_data_yaml(root),
+            raise fail(_names_file(root),
                        f"kpt_names names the keypoint {twice!r} twice", "give each keypoint its own name")
         return out
     return []

@@ -181,7 +181,7 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
         except OSError as e:
             raise _unwritable(path, e) from None
         return TrainExportResult(v.id, fmt, str(path), size, r.items, r.notes, resolve or "only", predictions)
-    rows = tables[table].num_rows if fmt in TABLE_FORMATS else tables["tasks"].num_rows
+    rows = _items(fmt, tables, table)
     done = None if progress is None else (lambda n: progress(f"writing {path.name}", n, rows))
     try:  # written in pieces as they are rendered: a large version is never whole in memory as text
         size = write_chunks_atomic(path, render_chunks(fmt, tables, cfg_text, table, done))
@@ -216,8 +216,12 @@ def _to_stdout(repo: RepoCore, rev: str, fmt: str, table: str, resolve: str | No
         stream.write(chunk)
         size += len(chunk)
     stream.flush()
-    return ExportResult(v.id, fmt, STDOUT, size, tables[table].num_rows if fmt in TABLE_FORMATS
-                        else tables["tasks"].num_rows)
+    return ExportResult(v.id, fmt, STDOUT, size, _items(fmt, tables, table))
+
+
+def _items(fmt: str, tables: dict, table: str) -> int:
+    """What an export of ``fmt`` writes one of: a row of ``table`` (the one-table formats), else a task."""
+    return tables[table].num_rows if fmt in TABLE_FORMATS else tables["tasks"].num_rows
 
 
 def load_hf(repo: RepoCore, rev: str, resolve: str | None = None,
