@@ -276,6 +276,7 @@ Examples:
   annover diff v1 v2 --json > diff.json
   annover diff v2 --exit-code           # CI gate: exit 1 when anything changed
   annover diff v1 v2 -q                 # no spinner on stderr while it works
+  annover diff v1 v2 --task img_042.jpg --rows   # what changed of one task
 """)
 @click.argument("a")
 @click.argument("b", required=False)
@@ -298,11 +299,14 @@ Examples:
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the versions differ, 0 when not (for CI).")
 @click.option("--no-drift", is_flag=True, help="Leave out drift (label and per-annotator rate shift): it counts "
               "both versions' labels whole, where the diff reads only the parts that differ.")
+@click.option("--task", "tasks", multiple=True, metavar="KEY", callback=not_empty,
+              help="Only what changed of this task (its data, answers, predictions); repeat for several. "
+                   "The counts are of those tasks; drift is left out.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @json_option
 def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int | None, output: str | None, force: bool,
          transitions: bool, policy: str, iou_threshold: float, overlap_threshold: float, exit_code: bool,
-         no_drift: bool, quiet: bool, as_json: bool) -> None:
+         no_drift: bool, tasks: tuple[str, ...], quiet: bool, as_json: bool) -> None:
     """What changed from version A to version B (default HEAD).
 
     Tasks, answers and regions added, removed or changed; labels per control and per
@@ -322,11 +326,11 @@ def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int | None, 
             raise UsageError(f"--output {output}: the row-level diff is written as Parquet",
                              "name the file .parquet (pandas, DuckDB and pyarrow read it; --rows prints the rows)")
     summary_only = not (stat or show_rows or transitions)
-    want_drift = not no_drift and (as_json or summary_only)
+    want_drift = not no_drift and not tasks and (as_json or summary_only)
     with Progress(quiet) as progress:  # a spinner on a terminal's stderr while the diff works
         progress(f"comparing {a} and {b}")
         result = repo.diff(a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
-                           policy=policy, transitions=transitions)
+                           policy=policy, transitions=transitions, tasks=list(tasks) if tasks else None)
         if want_drift:
             progress("counting drift")
         drift = loop_api.diff_drift(repo, a, b, result.identical) if want_drift else None

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
-from annover.cli import echo, emit_json, info, json_option, not_blank, short, size_text
+from annover._lazy import lazy
+from annover.cli import Progress, echo, emit_json, info, json_option, not_blank, not_empty, short, size_text
 from annover.errors import AnnoverError, UsageError
 from annover.repo import Repo
 from annover.repo.layout import storage
 from annover.repo.reading import Users
+
+if TYPE_CHECKING:  # pragma: no cover
+    from annover.cli import diff_cmd
+    from annover.store.versions import Version
+else:
+    diff_cmd = lazy("annover.cli.diff_cmd")  # its rendering of rows, for -p (it imports the diff)
 
 
 def _open() -> Repo:
@@ -37,43 +45,82 @@ Examples:
   annover log
   annover log -n 5 --oneline
   annover log v3 --json
+  annover log --task img_042.jpg        # the versions that changed this task's labels
+  annover log --task img_042.jpg -p     # ... each with what it changed (as git log -p)
 """)
 @click.argument("rev", default="HEAD")
 @click.option("-n", "--max-count", type=click.IntRange(min=1), help="Show at most N versions.")
 @click.option("--oneline", is_flag=True, help="One line per version.")
+@click.option("--task", "tasks", multiple=True, metavar="KEY", callback=not_empty,
+              help="Only the versions that changed this task's rows (its data, answers or predictions), as "
+                   "git log -- PATH; repeat for several. Keys are those `annover diff --rows` shows.")
+@click.option("-p", "--patch", is_flag=True, help="With --task: each version's changes to those tasks, "
+              "as `annover diff --rows` words them (from its first parent).")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr (--task reads each version's rows).")
 @json_option
-def log(rev: str, max_count: int | None, oneline: bool, as_json: bool) -> None:
-    """List versions reachable from REV (default HEAD), newest first."""
+def log(rev: str, max_count: int | None, oneline: bool, tasks: tuple[str, ...], patch: bool, quiet: bool,
+        as_json: bool) -> None:
+    """List versions reachable from REV (default HEAD), newest first.
+
+    With --task, only those that changed the given tasks, and with -p what each changed.
+    """
+    if patch and not tasks:
+        raise UsageError("-p shows what a version changed of the tasks --task names",
+                         "add --task KEY, or see a version's whole change with `annover diff REV~1 REV --rows`")
     repo = _open()
-    versions = repo.log(rev, max_count)
+    patches: dict = {}
+    if tasks:
+        with Progress(quiet) as progress:
+            progress(f"reading the versions' rows of {len(tasks)} task(s)")
+            found = repo.task_log(list(tasks), rev, max_count, patch)
+        versions = found.versions
+        patches = {v.id: d for v, d in found.entries if d is not None}
+        for key in found.unknown:
+            info(f"warning: no version reachable from {rev} holds task {key!r} "
+                 "(task keys are those `annover diff --rows` and `annover load` show)")
+    else:
+        versions = repo.log(rev, max_count)
+    _print_log(repo, versions, patches, oneline, as_json)
+
+
+def _print_log(repo: Repo, versions: "list[Version]", patches: dict, oneline: bool, as_json: bool) -> None:
     tags = repo.tags_of()
     _notes(repo)
     warn_moved_tags(repo)
     head = repo.head()
     if as_json:
-        emit_json([{**v.to_json(), "tags": tags.get(v.id, [])} for v in versions])
+        emit_json([{**v.to_json(), "tags": tags.get(v.id, []),
+                    **({"changes": patches[v.id].rows_json(None)} if v.id in patches else {})} for v in versions])
         return
     if not versions:
-        info("no versions yet; make one with `annover snapshot`")
+        info("no versions yet; make one with `annover snapshot`" if not repo.head() else "no version changed them")
         return
     for v in versions:
         names = tags.get(v.id, [])
         deco = " (" + ", ".join((["HEAD"] if v.id == head else []) + names) + ")" if names or v.id == head else ""
-        s = v.stats
         if oneline:
             echo(f"{short(v.id)}{deco} {v.message.splitlines()[0] if v.message else ''}")
-            continue
-        echo(f"version {v.id}{deco}")
-        if len(v.parents) > 1:
-            echo("Merge:   " + " ".join(short(p) for p in v.parents))
-        echo(f"Author:  {v.author}")
-        echo(f"Date:    {v.created_at}")
-        echo(f"Stats:   {s.get('tasks', 0)} tasks, {s.get('labeled', 0)} labeled, "
-                   f"{s.get('annotations', 0)} annotations, {s.get('skipped', 0)} skipped")
-        echo("")
-        for line in (v.message or "(no message)").splitlines():
-            echo(f"    {line}")
-        echo("")
+        else:
+            _print_version(v, deco)
+        if v.id in patches:
+            for line in diff_cmd.render_rows(patches[v.id].rows_json(None)):
+                echo(f"    {line}")
+            echo("")
+
+
+def _print_version(v: "Version", deco: str) -> None:
+    s = v.stats
+    echo(f"version {v.id}{deco}")
+    if len(v.parents) > 1:
+        echo("Merge:   " + " ".join(short(p) for p in v.parents))
+    echo(f"Author:  {v.author}")
+    echo(f"Date:    {v.created_at}")
+    echo(f"Stats:   {s.get('tasks', 0)} tasks, {s.get('labeled', 0)} labeled, "
+         f"{s.get('annotations', 0)} annotations, {s.get('skipped', 0)} skipped")
+    echo("")
+    for line in (v.message or "(no message)").splitlines():
+        echo(f"    {line}")
+    echo("")
 
 
 def _annotator_names(repo: Repo) -> dict[str, str]:

@@ -40,7 +40,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from annover.repo import labelstudio as ls
     from annover.repo import reading
     from annover.repo import snapshot as snap
+    from annover.repo import task_log
     from annover.repo.history import ResetResult, RevertResult
+    from annover.store.versions import Version
 else:
     diffing = lazy("annover.diffing")
     export_ = lazy("annover.repo.export")
@@ -50,6 +52,7 @@ else:
     loop_report = lazy("annover.loop.report")
     reading = lazy("annover.repo.reading")
     snap = lazy("annover.repo.snapshot")
+    task_log = lazy("annover.repo.task_log")
 
 __all__ = ["Repo"]
 
@@ -179,11 +182,28 @@ class Repo(RepoCore):
             return export_.load_hf(self, rev, resolve, model_version)
         return self.read_table(rev, table, model_version, columns)
 
+    def log(self, rev: str = "HEAD", limit: int | None = None, *, tasks: "list[str] | None" = None
+            ) -> "list[Version]":
+        """Versions reachable from ``rev``, newest first (all parents, like ``git log``); with
+        ``tasks`` (task keys), only those that changed those tasks' rows, as ``git log -- PATH``
+        (``annover log --task``; see :mod:`annover.repo.task_log`)."""
+        if tasks is None:
+            return super().log(rev, limit)
+        return task_log.log_tasks(self, rev, tasks, limit).versions
+
+    def task_log(self, tasks: "list[str] | str", rev: str = "HEAD", limit: int | None = None,
+                 patch: bool = False) -> "task_log.TaskLog":
+        """``annover log --task KEY [-p]``: the versions reachable from ``rev`` that changed the
+        rows of ``tasks`` (task keys), newest first; with ``patch``, each with its diff from its
+        first parent narrowed to those tasks; and the keys no version read holds."""
+        return task_log.log_tasks(self, rev, tasks, limit, patch)
+
     def diff(self, a: str, b: str = "HEAD", *, iou_threshold: float | None = None,
              overlap_threshold: float | None = None, policy: str | None = None, transitions: bool = False,
-             fast: bool = True) -> "DiffResult":
+             fast: bool = True, tasks: "list[str] | None" = None) -> "DiffResult":
         """``annover diff A B``: what changed from version ``a`` to version ``b``; reads only the
         Parquet parts the two do not share (``fast=False`` compares every part, for checking).
+        With ``tasks`` (task keys), only what changed of those tasks (``annover diff --task``).
 
         A threshold or policy left None is the diff's default (``annover.diffing.DEFAULT_IOU``,
         ``DEFAULT_OVERLAP``, ``DEFAULT_POLICY``: what ``annover diff`` uses).
@@ -191,6 +211,10 @@ class Repo(RepoCore):
         given = {"iou_threshold": iou_threshold, "overlap_threshold": overlap_threshold, "policy": policy}
         options = diffing.Options(transitions=transitions, **{k: v for k, v in given.items() if v is not None})
         va, vb = (self.version(v) for v in self.resolve_all(a, b))
+        if tasks is not None:
+            result = task_log.diff_tasks(self, va, vb, (a, b), tasks, options.check())
+            result.check_output = lambda path, force: check_output(self, path, "path", force)
+            return result
         try:
             result = diffing.diff_versions(self.store, va, vb, rev_a=a, rev_b=b, options=options, fast=fast)
         except ObjectError as e:

@@ -22,6 +22,7 @@ Two manifest layouts, both read (the id never depends on the layout):
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import json
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
@@ -451,17 +452,54 @@ def _empty(name: str, columns: Sequence[str] | None) -> "pa.Table":
 
 
 def _read_many(store: ObjectStore, jobs: list[tuple[ObjectRef, str, Sequence[str] | None]],
-               keys: "pa.Array | None" = None) -> "list[pa.Table]":
+               keys: "pa.Array | None" = None, cache: dict | None = None) -> "list[pa.Table]":
     """Parts read (verified) in a few threads, the largest first: (ref, what, columns) each;
-    with ``keys``, each cut down to the rows of those tasks as it is read."""
+    with ``keys``, each cut down to the rows of those tasks as it is read. ``cache``: the
+    tables already read, by object and columns (for reads of the same few ``keys`` only: a
+    part whose statistics hold none of them is not read at all, :func:`_none_of`)."""
+    few = sorted(keys.to_pylist()) if keys is not None and cache is not None else None
+
     def load(j: tuple) -> "pa.Table":
-        t = read_part(store, *j)
-        return t if keys is None else t.filter(pc.is_in(t.column("task_key"), value_set=keys))
+        at = (j[0].oid, tuple(j[2] or ()))
+        if cache is not None and at in cache:
+            return cache[at]
+        t = _none_of(store, j[0], few, j[2]) if few is not None else None
+        if t is None:
+            t = read_part(store, *j)
+            t = t if keys is None else t.filter(pc.is_in(t.column("task_key"), value_set=keys))
+        if cache is not None:
+            cache[at] = t
+        return t
     if len(jobs) <= 1:
         return [load(j) for j in jobs]
     with ThreadPoolExecutor(max_workers=READERS) as ex:
         futures = {i: ex.submit(load, jobs[i]) for i in _largest_first([j[0] for j in jobs])}
         return [futures[i].result() for i in range(len(jobs))]
+
+
+def _none_of(store: ObjectStore, ref: ObjectRef, keys: list[str], columns: Sequence[str] | None
+             ) -> "pa.Table | None":
+    """No rows (of ``columns``, as :func:`decode_part` reads them) when the part's task key
+    statistics (smallest, largest of each row group) leave out every one of the sorted ``keys``;
+    None when they may hold one, or the part cannot be looked at (it is then read, and checked)."""
+    path = store.locate(ref)
+    try:
+        meta = pq.read_metadata(path) if path is not None else None
+        col = meta.schema.names.index("task_key") if meta is not None else -1
+    except (OSError, ValueError, pa.ArrowException):
+        return None
+    if col < 0:
+        return None
+    for g in range(meta.num_row_groups):
+        st = meta.row_group(g).column(col).statistics
+        if st is None or not st.has_min_max:
+            return None
+        i = bisect.bisect_left(keys, st.min)
+        if i < len(keys) and keys[i] <= st.max:
+            return None
+    schema = meta.schema.to_arrow_schema()
+    cols = list(columns) if columns else [n for n in schema.names if n != TASK_HASH]
+    return schema.empty_table().select(cols)
 
 
 def _largest_first(refs: Sequence[ObjectRef]) -> list[int]:
@@ -476,15 +514,16 @@ def read_snapshot(store: ObjectStore, ref: SnapshotRef, columns: Sequence[str] |
 
 
 def read_layout(store: ObjectStore, name: str, lay: Layout, columns: Sequence[str] | None = None,
-                keys: "pa.Array | None" = None) -> "pa.Table":
+                keys: "pa.Array | None" = None, cache: dict | None = None) -> "pa.Table":
     """The table of ``name`` a layout holds (``columns``: only these, :data:`TASK_HASH` included if named;
     ``keys``: only the rows of these tasks, each part cut down as it is read, so the whole
-    table is never in memory; ``columns`` must then hold ``task_key``)."""
+    table is never in memory; ``columns`` must then hold ``task_key``). ``cache``: parts read
+    before, for reads of several layouts with the same ``keys`` (see :func:`_read_many`)."""
     want = list(columns) if columns else None
     if not lay.deltas:
         if not lay.base:
             return _empty(name, want)
-        tables = _read_many(store, [(p, f"{name} part", want) for p in lay.base], keys)
+        tables = _read_many(store, [(p, f"{name} part", want) for p in lay.base], keys, cache)
         return pa.concat_tables(tables) if len(tables) > 1 else tables[0]
     cols = want or [c[0] for c in C.COLUMNS[name]]
     read = cols if "task_key" in cols else ["task_key", *cols]
@@ -499,7 +538,7 @@ def read_layout(store: ObjectStore, name: str, lay: Layout, columns: Sequence[st
             jobs.append((up, f"{name} delta", read))
         if dl is not None:
             jobs.append((dl, f"{name} delta", ["task_key"]))
-    tables = iter(_read_many(store, jobs, keys))
+    tables = iter(_read_many(store, jobs, keys, cache))
     base = [next(tables) for _ in lay.base]
     ups, dels = [], []
     for up, dl in lay.deltas:
