@@ -44,10 +44,12 @@ run annover init "$REPO" --remote "$REMOTE"
 cd "$REPO"
 cp "$SAMPLE/labeling.xml" "$SAMPLE/round1.json" "$SAMPLE/round2.json" .
 run annover snapshot --from round1.json --config labeling.xml --key data.ext_id -m "round 1: first 20 reviews"
+run annover snapshot --from round2.json --dry-run    # what round 2 would record; nothing written
 run annover snapshot --from round2.json --key data.ext_id -m "round 2: reviewed, 4 new reviews, model predictions"
 run annover log
 run annover show v2
-if annover diff --help >/dev/null 2>&1; then run annover diff v1 v2; fi
+run annover diff v1 v2
+run annover log --task rev-003 -p --oneline   # one review's history: who changed its label, and when
 run annover push            # every version the remote lacks, like git push
 run annover status
 

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
+from annover._lazy import lazy
 from annover.cli import Progress, arrow_without_pandas, emit_json, info, json_option, not_blank, not_empty, short
 from annover.errors import UsageError
 from annover.formats import INPUT_FORMATS
 from annover.formats.ls_results import LEVELS
 from annover.repo import Repo, SnapshotResult
+
+if TYPE_CHECKING:  # pragma: no cover
+    from annover.cli import diff_cmd
+else:
+    diff_cmd = lazy("annover.cli.diff_cmd")  # its summary, for --dry-run (it imports the diff)
 
 
 def _options(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -62,6 +70,26 @@ def _report(result: SnapshotResult) -> None:
     click.echo(v.id)
 
 
+def _report_dry(result: SnapshotResult, quiet: bool, as_json: bool) -> None:
+    """A dry run: the diff's summary on stdout (as ``annover diff``), what would happen on stderr."""
+    if as_json:
+        emit_json(result.to_json())
+    elif result.remembered and not quiet:
+        info(f"reading with {' '.join(result.remembered)}, as HEAD was (--key auto / --validate to change)")
+    for w in result.warnings:
+        info(f"warning: {w}")
+    if as_json or quiet:
+        return
+    assert result.diff is not None
+    for line in diff_cmd.render_summary(result.diff.summary):
+        click.echo(line)
+    if result.changed:
+        on = result.diff.summary["a"]["rev"] if result.head else "an empty repository"
+        info(f"dry run: would record {result.tag} on {on}; nothing written")
+    else:
+        info(f"dry run: nothing changed since HEAD ({short(result.head)}); a snapshot would make no version")
+
+
 @click.command(epilog="""\b
 Examples:
   annover snapshot --from export.json --config labeling.xml -m "round 1"
@@ -74,6 +102,8 @@ Examples:
   annover snapshot --label-studio my-dataset -m "pulled from Label Studio"
   annover snapshot --from instances.json -m "COCO in"   # COCO recognised; a labeling config is generated
   annover snapshot --from yolo-folder --format yolo --config labeling.xml -m "YOLO, checked against a config"
+  annover snapshot --from round3.json --dry-run          # what it would record; nothing written
+  annover snapshot --label-studio my-dataset --dry-run   # what Label Studio has that HEAD has not
 """)
 @click.option("--from", "source", metavar="FILE", callback=not_empty,
               help="Label Studio JSON / JSON-MIN export, JSONL or CSV of (task key, label), or Parquet; "
@@ -107,12 +137,15 @@ Examples:
               help="With --label-studio: the server (default: $LABEL_STUDIO_URL).")
 @click.option("--ls-api-key", metavar="KEY", callback=not_empty,
               help="With --label-studio: the API key (default: $LABEL_STUDIO_API_KEY).")
+@click.option("-n", "--dry-run", is_flag=True,
+              help="Read and check the input, then show what the version would change since HEAD (the summary "
+                   "`annover diff HEAD` would give after it) and its tag; write nothing. Exit 0 either way.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
 @json_option
 def snapshot(source: str | None, ls_project: str | None, config: str | None, message: str | None, tag: str | None,
              key: str | None, source_data: str | None, predictions: str | None, fmt: str | None, level: str | None,
              no_validate: bool, users: str | None, full: bool, ls_url: str | None, ls_api_key: str | None,
-             quiet: bool, as_json: bool) -> None:
+             dry_run: bool, quiet: bool, as_json: bool) -> None:
     """Record a new version: canonical snapshots, a git commit and a git tag.
 
     When nothing changed since HEAD, says so and makes no version (exit 0). With -q, only
@@ -126,7 +159,9 @@ def snapshot(source: str | None, ls_project: str | None, config: str | None, mes
         result = repo.snapshot(source, config=config, message=message or "", tag=tag, key=key, source_data=source_data,
                                predictions=predictions, validate="off" if no_validate else level, fmt=fmt,
                                users=users, label_studio=ls_project, full=full, url=ls_url, api_key=ls_api_key,
-                               progress=progress)
+                               progress=progress, dry_run=dry_run)
+    if dry_run:
+        return _report_dry(result, quiet, as_json)
     if quiet and not as_json:
         if result.version is not None:
             click.echo(result.version.id)

@@ -39,12 +39,14 @@ if TYPE_CHECKING:  # pragma: no cover
     from annover.repo import history
     from annover.repo import labelstudio as ls
     from annover.repo import reading
+    from annover.repo import dry_run as dry
     from annover.repo import snapshot as snap
     from annover.repo import task_log
     from annover.repo.history import ResetResult, RevertResult
     from annover.store.versions import Version
 else:
     diffing = lazy("annover.diffing")
+    dry = lazy("annover.repo.dry_run")
     export_ = lazy("annover.repo.export")
     history = lazy("annover.repo.history")
     ls = lazy("annover.repo.labelstudio")
@@ -93,13 +95,14 @@ class Repo(RepoCore):
                  predictions: str | None = None, validate: bool | str | None = None, fmt: str | None = None,
                  users: str | None = None, label_studio: str | int | None = None, full: bool = False,
                  url: str | None = None, api_key: str | None = None, client: "Client | None" = None,
-                 progress: Progress | None = None) -> SnapshotResult:
+                 progress: Progress | None = None, dry_run: bool = False) -> SnapshotResult:
         """``annover snapshot``: a new version from the file ``source`` or the Label Studio
         project ``label_studio`` (``full``, ``url``, ``api_key``, ``client`` are for that pull).
 
         ``key`` (``"auto"``: the format's default) and ``validate`` (True/False or ``strict``,
         ``check``, ``warn``, ``off``) left None are HEAD's; ``users`` is a file mapping Label
-        Studio user ids to e-mails, remembered by the repository."""
+        Studio user ids to e-mails, remembered by the repository. ``dry_run``: nothing written;
+        the result says whether a version would be made, its tag, and ``diff`` from HEAD."""
         if label_studio is None:  # a pull's options on a file would be ignored in silence
             _refuse_stray({"--full": full, "--ls-url": url, "--ls-api-key": api_key}, "--label-studio DATASET",
                           "pull a Label Studio project with --label-studio DATASET, or leave {} out to read --from FILE")
@@ -114,7 +117,9 @@ class Repo(RepoCore):
                                  users=users)
         if label_studio is not None:
             return ls.snapshot_label_studio(self, label_studio, inp, full=full, client=client, url=url,
-                                            api_key=api_key, progress=progress or snap.noop)
+                                            api_key=api_key, progress=progress or snap.noop, dry_run=dry_run)
+        if dry_run:
+            return dry.dry_run(self, inp, progress or snap.noop, str(source))
         return snap.make_version(self, inp, progress or snap.noop)
 
     def tag(self, name: str, rev: str = "HEAD", force: bool = False) -> TagResult:

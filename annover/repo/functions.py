@@ -98,12 +98,12 @@ def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | 
              predictions: str | None = None, validate: bool | str | None = None, fmt: str | None = None,
              users: str | None = None, label_studio: str | int | None = None, full: bool = False,
              url: str | None = None, api_key: str | None = None, client: "Client | None" = None,
-             progress: Callable[[str], None] | None = None) -> SnapshotResult:
+             progress: Callable[[str], None] | None = None, dry_run: bool = False) -> SnapshotResult:
     """``annover snapshot``: see :meth:`Repo.snapshot`."""
     return open_repo(repo).snapshot(source, config=config, message=message, tag=tag, key=key,
                                     source_data=source_data, predictions=predictions, validate=validate, fmt=fmt,
                                     users=users, label_studio=label_studio, full=full, url=url, api_key=api_key,
-                                    client=client, progress=progress)
+                                    client=client, progress=progress, dry_run=dry_run)
 
 
 def diff(a: str, b: str = "HEAD", *, repo: RepoLike = None, iou_threshold: float | None = None,

@@ -14,6 +14,7 @@ from annover.labelstudio.client import Client, connect
 from annover.labelstudio.datasets import RECORD_DIR, Datasets, RecordAction, RecordChange, legacy_slug, slug
 from annover.errors import LabelStudioError, UsageError
 from annover.model.config import LabelingConfig
+from annover.repo import dry_run as dry
 from annover.repo.core import RepoCore, lock_timeout
 from annover.repo.reading import reading_of, remembered
 from annover.repo.results import SnapshotResult
@@ -104,10 +105,11 @@ def dataset_record(repo: RepoCore, title: str) -> dict | None:
 
 def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput, *, full: bool,
                           client: Client | None, url: str | None, api_key: str | None,
-                          progress: Progress) -> SnapshotResult:
+                          progress: Progress, dry_run: bool = False) -> SnapshotResult:
     """``annover snapshot --label-studio DATASET``: pull the project (incrementally from HEAD where
-    it can), then make the version. ``inp.key`` defaults to the one HEAD was pulled with."""
-    start = repo.begin_write()  # before the pull: a version landing during it refuses this one
+    it can), then make the version (``dry_run``: say what it would be; see :mod:`annover.repo.dry_run`).
+    ``inp.key`` defaults to the one HEAD was pulled with."""
+    start = None if dry_run else repo.begin_write()  # before the pull: a version landing during it refuses this one
     client = client or connect(url, api_key, flags=("--ls-url", "--ls-api-key"))
     previous = ls_sync.Previous.of(repo)
     head = repo.head()
@@ -116,10 +118,13 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
     got = ls_sync.pull(client, dataset, previous=previous, key=reading.key, config_text=config_text,
                        config_source=f"--config {inp.config}" if inp.config else None,
                        validate=reading.validate != "off", full=full, progress=progress)
-    progress("making the version")
     pulled = SnapshotInput(tables=got.tables, origin=got.origin, config_text=got.config_text, message=inp.message,
                            tag=inp.tag, key=inp.key, source_data=inp.source_data, predictions=inp.predictions,
                            validate=inp.validate, learned_users=(client.url, {**_users(client), **got.users}))
-    result = make_version(repo, pulled, progress, start=start)
+    if dry_run:
+        result = dry.dry_run(repo, pulled, progress, f"Label Studio {dataset}")
+    else:
+        progress("making the version")
+        result = make_version(repo, pulled, progress, start=start)
     result.warnings.extend(got.warnings)
     return result

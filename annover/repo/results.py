@@ -12,6 +12,7 @@ from annover.store.dvc import Direction, RemoteInfo
 from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
+    from annover.diffing import DiffResult
     from annover.repo.core import RepoCore
 
 __all__ = ["ExportResult", "InitResult", "SnapshotResult", "StatusResult", "TagResult", "TransferResult"]
@@ -43,7 +44,9 @@ class InitResult:
 class SnapshotResult:
     """``annover snapshot``: the new version, or ``changed=False`` when HEAD already holds this content.
 
-    ``head`` is the version HEAD names afterwards (the new one, or the unchanged HEAD).
+    ``head`` is the version HEAD names afterwards (the new one, or the unchanged HEAD). A dry
+    run (``dry_run``) makes no version: ``changed`` says whether it would, ``tag`` names it,
+    and ``diff`` is HEAD -> the content it would hold.
     """
 
     version: Version | None
@@ -56,14 +59,19 @@ class SnapshotResult:
     #: the reading options used ({"key", "validate"}), and those taken from HEAD (``--key X``...)
     reading: dict | None = None
     remembered: list[str] = field(default_factory=list)
+    diff: "DiffResult | None" = None
+    dry_run: bool = False
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "changed": self.changed, "tag": self.tag, "commit": self.commit, "head": self.head,
             "version": self.version.to_json() if self.version else None,
             "warnings": self.warnings, "recovered": self.recovered, "reading": self.reading,
-            "remembered": self.remembered,
+            "remembered": self.remembered, "dry_run": self.dry_run,
         }
+        if self.diff is not None:
+            out["diff"] = self.diff.to_json()
+        return out
 
 
 @dataclass(frozen=True)

@@ -351,13 +351,14 @@ def hash_and_encode(content: Content, pool: ThreadPoolExecutor, repo: RepoCore |
     return Encoded(kind, id_futs, parts, stats)
 
 
-def same_content(parent: Version, enc: Encoded, content: Content) -> bool:
-    """Whether ``parent`` holds exactly this content (tables, predictions, config, source data)."""
+def same_content(parent: Version, sids: dict[Key, str], content: Content) -> bool:
+    """Whether ``parent`` holds exactly this content (tables, predictions, config, source data),
+    the tables' content ids given (:attr:`Encoded.sids`)."""
     t = parent.record["tables"]
-    ids = enc.ids
-    if t["tasks"]["id"] != ids["tasks"] or t["annotations"]["id"] != ids["annotations"]:
+    if t["tasks"]["id"] != sids["tasks"] or t["annotations"]["id"] != sids["annotations"]:
         return False
-    if {mv: s["id"] for mv, s in t.get(PREDICTIONS, {}).items()} != enc.pred_ids:
+    if {mv: s["id"] for mv, s in t.get(PREDICTIONS, {}).items()} != {k[1]: v for k, v in sids.items()
+                                                                      if isinstance(k, tuple)}:
         return False
     pc_ = parent.record.get("config")
     if (pc_["oid"] if pc_ else None) != content.config_oid:
@@ -500,7 +501,7 @@ def _locked(repo: RepoCore, inp: SnapshotInput, content: Content, enc: Encoded, 
     parent = repo.version(parent_id) if parent_id else None
     expected_commit = repo.head_commit()
     tag = inp.tag or next_tag(repo)
-    if parent and same_content(parent, enc, content):  # waits for the content ids
+    if parent and same_content(parent, enc.sids, content):  # waits for the content ids
         enc.cancel()
         return SnapshotResult(None, False, warnings=content.warnings, recovered=recovered, head=parent_id,
                               reading=content.reading.to_json(), remembered=content.remembered)
