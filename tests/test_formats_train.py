@@ -1099,7 +1099,7 @@ def _boxes_on(repo, tmp_path, images: list[str], rotation: float = 0) -> None:
 
 
 @pytest.mark.parametrize("fmt,images,rotation", [
-    ("yolo", ["x.jpg", "x.png"], 0), ("yolo", ["x.jpg", "x.png"], 30), ("yolo", ["images/f.001", "images/f.002"], 0),
+    ("yolo", ["x.jpg", "x.png"], 0), ("yolo", ["x.jpg", "x.png"], 30), ("yolo", ["valid/images/a.jpg", "valid/images/a.png"], 0),
     ("voc", ["x.jpg", "x.png"], 0), ("voc", ["train/a.jpg", "val/a.jpg"], 0)])
 def test_two_images_a_folder_export_would_write_to_one_file_are_refused(repo, tmp_path, fmt, images, rotation):
     """Two image names that give one label file (YOLO drops the extension, VOC also the folders):
@@ -1363,7 +1363,7 @@ def test_a_yolo_image_without_a_label_file_is_a_background_image(tmp_path):
     PILImage.new("RGB", (32, 16)).save(root / "images" / "train" / "bg.png")
     t = read_train(root, "yolo", None, True)
     data = {r["task_key"]: json.loads(r["data"]) for r in t.tasks.select(["task_key", "data"]).to_pylist()}
-    assert data["bg"] == {"image": "images/train/bg.png", "width": 32, "height": 16}
+    assert data["bg"] == {"image": "images/train/bg.png", "width": 32, "height": 16, "split": "train"}
     assert any("1 image(s) without a label file" in w and "bg.png" in w for w in t.warnings)
     assert render_train("yolo", _tables(t), t.config_text).files["labels/train/bg.txt"] == b""
 
@@ -1483,7 +1483,8 @@ def test_a_yolo_export_whose_lines_all_have_8_numbers_snapshots_back_without_for
 
 @pytest.mark.parametrize("task", ["detect", "segment", "pose", "obb"])
 def test_data_yaml_names_the_task_it_was_written_for(task):
-    doc = yaml.safe_load(yolo._yaml(["a", "b"], task, ["nose"] if task == "pose" else []))
+    doc = yaml.safe_load(yolo._yaml(["a", "b"], task, ["nose"] if task == "pose" else [],
+                                    {"train": ["images"], "val": ["images"]}))
     assert doc["task"] == task and doc["names"] == {0: "a", 1: "b"}
 
 

@@ -23,7 +23,7 @@ from annover.errors import InputError
 from annover.formats.coco_fast import json_numbers, pct_array, round_exact, scaled_integers
 from annover.formats.images import CATEGORY_TAGS, PCT_DIGITS, Image, _image_field, _size_of, file_name_of, unique_names
 from annover.formats.resolve import _rule
-from annover.formats.yolo import _image_path, _yaml, label_path, num
+from annover.formats.yolo import _yaml, image_path, label_path, num, split_folders, split_of
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -349,9 +349,11 @@ def _sizes_json(sizes: dict[str, tuple[int, int]]) -> bytes:
 
 def yolo_files(b: Boxes, cfg: LabelingConfig | None, notes: list[str]) -> dict[str, bytes]:
     """What :func:`annover.formats.yolo.write` writes of these boxes (YOLO detect)."""
-    if len({label_path(fn) for fn in b.names}) != len(b.names):
+    splits = [split_of(d) for d in b.data]
+    paths = [image_path(fn, s) for fn, s in zip(b.names, splits)]
+    if len({label_path(p) for p in paths}) != len(paths):
         unique_names([Image(k, fn, w, h, d) for k, fn, w, h, d in zip(b.keys, b.names, b.width, b.height, b.data)],
-                     "YOLO", label_path)
+                     "YOLO", label_path, paths)
     names = _categories(cfg, b, notes)
     bx, by, bw, bh = (v * 100 / 100 for v in (b.x, b.y, b.w, b.h))
     lines = pc.binary_join_element_wise(
@@ -362,12 +364,12 @@ def yolo_files(b: Boxes, cfg: LabelingConfig | None, notes: list[str]) -> dict[s
     ends = np.searchsorted(b.image, np.arange(len(b.keys)), side="right")
     starts = np.searchsorted(b.image, np.arange(len(b.keys)), side="left")
     files: dict[str, bytes] = {}
-    for fn, s, e in zip(b.names, offsets[starts].tolist(), offsets[ends].tolist()):
-        files[label_path(fn)] = blob[s:e]
+    for p, s, e in zip(paths, offsets[starts].tolist(), offsets[ends].tolist()):
+        files[label_path(p)] = blob[s:e]
     notes.append("YOLO task: detect")
-    sizes = {_image_path(fn): (w, h) for fn, w, h in zip(b.names, b.width, b.height) if w and h}
+    sizes = {p: (w, h) for p, w, h in zip(paths, b.width, b.height) if w and h}
     if sizes:
         files["sizes.json"] = _sizes_json(sizes)
-    files["data.yaml"] = _yaml(names, "detect", []).encode("utf-8")
+    files["data.yaml"] = _yaml(names, "detect", [], split_folders(list(zip(paths, splits)), notes)).encode("utf-8")
     files["classes.txt"] = "".join(n + "\n" for n in names).encode("utf-8")
     return files

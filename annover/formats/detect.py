@@ -4,8 +4,9 @@
   ``categories`` lists (a Label Studio export is a list of tasks, or an object with ``tasks``
   or ``data``);
 - a YOLO folder: ``data.yaml`` (``dataset.yaml``, ``data.yml``) or ``classes.txt``, and label
-  files under ``labels/``; ``yolo-obb`` when ``data.yaml`` says ``task: obb``. Lines of 8
-  numbers with no ``task`` are either a 4-point polygon or an oriented box: that is asked;
+  files under ``labels/`` (or Roboflow's ``train/labels/``, ``valid/labels/``, ``test/labels/``);
+  ``yolo-obb`` when ``data.yaml`` says ``task: obb``. Lines of 8 numbers with no ``task`` are
+  either a 4-point polygon or an oriented box: that is asked;
 - a Pascal VOC folder: ``*.xml`` files (or in ``Annotations/``, ``annotations/``) whose root
   is ``<annotation>``; also one such ``.xml`` file;
 - a CoNLL file (``.conll``, ``.iob``, ``.bio``, ``.txt``): lines of at least two columns whose
@@ -125,9 +126,18 @@ def _voc_files(root: Path) -> list[Path]:
     return voc_files(root)[:3]
 
 
+#: the label folders a YOLO folder is recognised by: Ultralytics' ``labels/`` (``labels/train``...)
+#: and Roboflow's split folders (``train/labels``, ``valid/labels``, ``test/labels``)
+_YOLO_LABELS = ("labels", "train/labels", "valid/labels", "val/labels", "validation/labels", "test/labels")
+
+
 def _yolo_labels(root: Path) -> list[Path]:
-    base = root / "labels"
-    return sorted(f for f in base.rglob("*.txt") if f.name != "classes.txt")[:50] if base.is_dir() else []
+    out: list[Path] = []
+    for d in _YOLO_LABELS:
+        base = root / d
+        if base.is_dir() and len(out) < 50:
+            out += sorted(f for f in base.rglob("*.txt") if f.name != "classes.txt")[:50 - len(out)]
+    return out
 
 
 def _folder(root: Path) -> str:

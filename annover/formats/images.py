@@ -390,12 +390,15 @@ def note_kept_fields(extras: list[dict], place: str, notes: list[str], own: str 
                             else ""))
 
 
-def unique_names(images: list[Image], fmt: str, path: Callable[[str], str] | None = None) -> None:
-    """Refuse two images with one file name, or whose files ``path`` (image file name -> the
-    file the format writes for it) makes one: their files would overwrite each other."""
+def unique_names(images: list[Image], fmt: str, path: Callable[[str], str] | None = None,
+                 placed: list[str] | None = None) -> None:
+    """Refuse two images with one file name, or whose files ``path`` (image file name, or its place
+    in the folder written, ``placed``, where given -> the file the format writes for it) makes one:
+    their files would overwrite each other."""
     seen: dict[str, Image] = {}
-    for img in images:
-        p = path(img.file_name) if path is not None else img.file_name
+    for i, img in enumerate(images):
+        name = placed[i] if placed is not None else img.file_name
+        p = path(name) if path is not None else name
         first = seen.setdefault(p, img)
         if first is img:
             continue

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -49,6 +50,14 @@ else:
 __all__ = ["label_path", "read", "write"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
+#: extensions of the images and videos Ultralytics reads (its IMG_FORMATS and VID_FORMATS) and ours: the
+#: extension a label file's name drops; another ``.xxx`` is part of the stem (``frame.001.txt``)
+MEDIA_SUFFIXES = frozenset({"bmp", "dng", "jpeg", "jpg", "mpo", "png", "tif", "tiff", "webp", "pfm", "heic", "gif",
+                            "asf", "avi", "m4v", "mkv", "mov", "mp4", "mpeg", "mpg", "ts", "wmv", "webm"})
+#: data.yaml's keys for the splits, in the order they are read and written (Ultralytics')
+SPLITS = ("train", "val", "test")
+#: the other names a split goes by (a ``validation`` key, Roboflow's ``valid/`` folder) -> its key
+SPLIT_ALIASES = {"valid": "val", "validation": "val"}
 
 
 def num(v: float) -> str:
@@ -63,23 +72,95 @@ def _relative(file_name: str) -> str:
     return "/".join(part for part in file_name.replace("\\", "/").split("/") if part not in ("", "."))
 
 
+def _images_at(parts: list[str]) -> int | None:
+    """The index of the last ``images`` folder among a path's parts (the file name is no folder), else None."""
+    return next((i for i in range(len(parts) - 2, -1, -1) if parts[i] == "images"), None)
+
+
+def _without_suffix(p: str) -> str:
+    """``p`` without its file's extension when that is one of an image or video Ultralytics reads
+    (``a/1.jpg`` -> ``a/1``); a name without one stays whole (``frame.001``: a stem with dots)."""
+    stem, dot, ext = p.rpartition(".")
+    return stem if dot and "/" not in ext and ext.lower() in MEDIA_SUFFIXES else p
+
+
 def label_path(file_name: str) -> str:
-    """Where an image's label file goes: ``images/a/1.jpg`` -> ``labels/a/1.txt``, ``1.jpg`` -> ``labels/1.txt``."""
-    p = _relative(file_name)
-    if p.startswith("images/"):
-        p = p[len("images/"):]
-    stem, dot, _ = p.rpartition(".")
-    return "labels/" + (stem if dot and "/" not in p[len(stem):] else p) + ".txt"
+    """Where an image's label file goes, by Ultralytics' rule: the last ``images`` folder of its
+    path becomes ``labels`` (``images/a/1.jpg`` -> ``labels/a/1.txt``, ``valid/images/1.jpg`` ->
+    ``valid/labels/1.txt``); a path without one goes under ``labels/`` (``1.jpg`` -> ``labels/1.txt``)."""
+    parts = _relative(file_name).split("/")
+    i = _images_at(parts)
+    if i is None:
+        parts.insert(0, "labels")
+    else:
+        parts[i] = "labels"
+    return _without_suffix("/".join(parts)) + ".txt"
+
+
+def _beside(image: str) -> str:
+    """The label file Ultralytics reads for an image of a folder: :func:`label_path` where the path
+    has an ``images`` folder, else the ``.txt`` beside the image."""
+    p = _relative(image)
+    return label_path(p) if _images_at(p.split("/")) is not None else _without_suffix(p) + ".txt"
 
 
 # ---------------------------------------------------------------------------
 # export
 
 
-def _image_path(file_name: str) -> str:
-    """Where an image lies in the folder: ``images/<file name>`` (as given when it starts with ``images/``)."""
+def split_of(data: dict) -> str | None:
+    """The split a task's data names (``split``: ``train``, ``val`` or ``test``; ``valid`` and
+    ``validation`` are ``val``), None without one."""
+    s = data.get("split")
+    s = SPLIT_ALIASES.get(s, s) if isinstance(s, str) else None
+    return s if s in SPLITS else None
+
+
+def image_path(file_name: str, split: str | None = None) -> str:
+    """Where an image lies in the folder written: as given where its path has an ``images`` folder
+    (``images/train/1.jpg``, ``valid/images/1.jpg``), else under ``images/<split>/`` (``images/``
+    without a split), as Ultralytics lays a dataset out."""
     p = _relative(file_name)
-    return p if p.startswith("images/") else "images/" + p
+    if _images_at(p.split("/")) is not None:
+        return p
+    return f"images/{split}/{p}" if split else "images/" + p
+
+
+def _common(folders: list[list[str]]) -> str:
+    """The deepest folder holding all ``folders`` (as lists of parts); ``.`` for the folder itself."""
+    out = folders[0]
+    for f in folders[1:]:
+        n = next((i for i, (a, b) in enumerate(zip(out, f)) if a != b), min(len(out), len(f)))
+        out = out[:n]
+    return "/".join(out) or "."
+
+
+def split_folders(paths: list[tuple[str, str | None]], notes: list[str]) -> dict[str, list[str]]:
+    """data.yaml's ``train`` / ``val`` / ``test``: per split, the folder its images (``paths``: image
+    path, split) lie in. Without any split known, ``train`` and ``val`` both name the folder of all
+    images (``images``), as before splits were kept; images without a split beside others with one
+    are in ``train`` (said in ``notes``)."""
+    by: dict[str | None, list[list[str]]] = {}
+    for p, s in paths:
+        by.setdefault(s, []).append(p.split("/")[:-1])
+    loose = by.pop(None, [])
+    if not by:
+        d = _common(loose or [["images"]])
+        return {"train": [d], "val": [d]}
+    out = {s: [_common(by[s])] for s in SPLITS if s in by}
+    if loose:
+        notes.append(f"{len(loose)} image(s) have no split (task data 'split') beside others that have one: "
+                     "data.yaml's train names their folder too")
+        out.setdefault("train", [])
+        out["train"] += [d for d in [_common(loose)] if d not in out["train"]]
+    if "val" not in out:
+        notes.append("no image is in the val split: data.yaml has no val, which Ultralytics' training needs "
+                     "(give some tasks split 'val')")
+    return out
+
+
+def _yaml_path(p: str) -> str:
+    return p if all(c.isalnum() or c in "_-./" for c in p) and p[:1].isalnum() else json.dumps(p, ensure_ascii=False)
 
 
 def _task(images: list[Image], obb: bool) -> str:
@@ -136,10 +217,16 @@ def bridged(parts: list[list[tuple[float, float]]]) -> list[tuple[float, float]]
     return out
 
 
-def _yaml(names: list[str], task: str, kp_names: list[str]) -> str:
-    """``data.yaml``; ``task`` says which lines these are (Ultralytics' task names), so that a folder
-    whose lines all have 8 numbers (oriented boxes, or 4-point polygons) is read back as written."""
-    out = f"# written by annover\npath: .\ntrain: images\nval: images\ntask: {task}\n"
+def _yaml(names: list[str], task: str, kp_names: list[str], splits: dict[str, list[str]]) -> str:
+    """``data.yaml``: the splits' image folders (relative to the file's folder, which Ultralytics
+    takes for the dataset's root when there is no ``path``); ``task`` says which lines these are
+    (Ultralytics' task names), so that a folder whose lines all have 8 numbers (oriented boxes, or
+    4-point polygons) is read back as written."""
+    out = "# written by annover\n"
+    for s, dirs in splits.items():
+        val = _yaml_path(dirs[0]) if len(dirs) == 1 else "[" + ", ".join(map(_yaml_path, dirs)) + "]"
+        out += f"{s}: {val}\n"
+    out += f"task: {task}\n"
     if task == "pose":
         out += f"kpt_shape: [{len(kp_names)}, 3]\nkpt_names: {json.dumps(kp_names, ensure_ascii=False)}\n"
     out += "names:\n" + "".join(f"  {i}: {json.dumps(n, ensure_ascii=False)}\n" for i, n in enumerate(names))
@@ -152,7 +239,9 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     images = images_of(picked, cfg, fmt, notes)
     check_kinds(images, ("box", "rotated box") if obb else ("box", "rotated box", "polygon"), fmt, notes,
                 keypoints=not obb)
-    unique_names(images, fmt, label_path)
+    splits = [split_of(img.data) for img in images]
+    paths = [image_path(img.file_name, split) for img, split in zip(images, splits)]
+    unique_names(images, fmt, label_path, paths)
     note_kept(images, fmt, notes)
     names = categories(cfg, images, notes)
     cls = {n: i for i, n in enumerate(names)}
@@ -160,9 +249,9 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     kp_names = keypoint_names(cfg, images) if task == "pose" else []
     counts: dict[str, int] = {}
     files: dict[str, bytes] = {}
-    for img in images:
+    for img, path in zip(images, paths):
         lines = [_line(o, img, cls[o.label], task, kp_names, counts) for o in img.objects]
-        files[label_path(img.file_name)] = "".join(line + "\n" for line in lines).encode("utf-8")
+        files[label_path(path)] = "".join(line + "\n" for line in lines).encode("utf-8")
     if counts.get("rotated"):
         notes.append(f"{counts['rotated']} rotated box(es) were written as the boxes around them "
                      "(--format yolo-obb keeps the rotation)")
@@ -173,11 +262,11 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
         notes.append(f"{counts['parts']} polygon(s) in several parts were each written as one polygon, "
                      "the parts joined at their closest vertices")
     notes.append(f"YOLO task: {task}")
-    sizes = {_image_path(img.file_name): {"width": img.width, "height": img.height}
-             for img in images if img.width and img.height}
+    sizes = {p: {"width": img.width, "height": img.height} for img, p in zip(images, paths) if img.width and img.height}
     if sizes:
         files["sizes.json"] = (json.dumps(sizes, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
-    files["data.yaml"] = _yaml(names, task, kp_names).encode("utf-8")
+    folders = split_folders(list(zip(paths, splits)), notes)
+    files["data.yaml"] = _yaml(names, task, kp_names, folders).encode("utf-8")
     files["classes.txt"] = "".join(n + "\n" for n in names).encode("utf-8")
     return files
 
@@ -228,8 +317,10 @@ def _names_as_given(root: Path) -> tuple[list[str], dict]:
     raise fail(root, "no data.yaml or classes.txt", "give a YOLO folder with data.yaml (names) or classes.txt")
 
 
-def _sizes(root: Path) -> dict[str, tuple[int, int, str]]:
-    """label-file stem path -> (width, height, image path), from sizes.json or the images' headers."""
+def _sizes(root: Path, image_dirs: list[str]) -> dict[str, tuple[int, int, str]]:
+    """label-file path -> (width, height, image path), from sizes.json or the headers of the images
+    in ``image_dirs`` (folders of ``root``); an image is under its :func:`label_path` and the label
+    file Ultralytics reads for it (:func:`_beside`), the same file in the layouts written."""
     out: dict[str, tuple[int, int, str]] = {}
     p = root / "sizes.json"
     if p.is_file():
@@ -240,20 +331,127 @@ def _sizes(root: Path) -> dict[str, tuple[int, int, str]]:
         for img, s in (doc.items() if isinstance(doc, dict) else []):
             if not isinstance(s, dict) or not all(type(s.get(k)) is int and s[k] > 0 for k in ("width", "height")):
                 raise fail(p, f"{img!r}: expected {{width, height}} in pixels (integers above 0)", "fix sizes.json")
-            out[label_path(img)] = (s["width"], s["height"], img)
+            out[label_path(img)] = out[_beside(img)] = (s["width"], s["height"], img)
         return out
-    images = root / "images"
-    if images.is_dir():
-        for f in sorted(images.rglob("*")):
-            if f.suffix.lower() in IMAGE_SUFFIXES:
+    seen: set[Path] = set()
+    for d in image_dirs:
+        folder = root / d if d else root
+        if not folder.is_dir():
+            continue
+        for f in sorted(folder.rglob("*")):
+            if f.suffix.lower() in IMAGE_SUFFIXES and f not in seen:
+                seen.add(f)
                 rel = f.relative_to(root).as_posix()
                 try:
                     with PILImage.open(f) as im:
-                        out[label_path(rel)] = (im.width, im.height, rel)
+                        out[label_path(rel)] = out[_beside(rel)] = (im.width, im.height, rel)
                 except (OSError, SyntaxError, ValueError) as e:  # PIL's UnidentifiedImageError is an OSError
                     raise fail(f, f"cannot read the image's size: {e.__class__.__name__}",
                                "put a readable image there, or give the sizes in sizes.json") from None
     return out
+
+
+# ---------------------------------------------------------------------------
+# the splits of a folder
+
+
+def _rel(root: Path, p: Path) -> str | None:
+    """``p`` relative to ``root``, ``/`` between parts (``""`` for ``root``); None when outside it."""
+    r = os.path.relpath(os.path.normpath(p), os.path.normpath(root)).replace(os.sep, "/")
+    if r == ".." or r.startswith("../"):
+        return None
+    return "" if r == "." else r
+
+
+def _labels_dir(images: str) -> str:
+    """The label folder of an image folder, by Ultralytics' rule: its last ``images`` folder becomes
+    ``labels`` (``train/images`` -> ``train/labels``, ``images/val`` -> ``labels/val``); a folder
+    without one holds its labels beside its images."""
+    parts = images.split("/") if images else []
+    i = next((i for i in range(len(parts) - 1, -1, -1) if parts[i] == "images"), None)
+    if i is None:
+        return images
+    parts[i] = "labels"
+    return "/".join(parts)
+
+
+def _named_splits(root: Path, doc: dict) -> list[tuple[str, str, str]]:
+    """(split, image folder, label folder) of each folder data.yaml's ``train`` / ``val`` (or
+    ``validation``) / ``test`` name that is in ``root`` (its images, or its labels), resolved as
+    Ultralytics resolves them: against ``path`` where that is a folder in ``root``, else the YAML's
+    folder; a ``../x`` that names nothing there is ``x`` (Roboflow's ``train: ../train/images``)."""
+    base = root
+    p = doc.get("path")
+    if isinstance(p, str) and p.strip() and _rel(root, root / p) is not None and (root / p).is_dir():
+        base = root / p
+    out = []
+    for key, v in doc.items():
+        split = SPLIT_ALIASES.get(key, key) if isinstance(key, str) else None
+        if split not in SPLITS:
+            continue
+        for entry in v if isinstance(v, list) else [v]:
+            if not isinstance(entry, str) or not entry.strip():
+                continue
+            for c in [entry] + ([entry[3:]] if entry.startswith("../") else []):
+                img = _rel(root, base / c)
+                if img is not None and ((root / img).is_dir() or (root / _labels_dir(img)).is_dir()):
+                    out.append((split, img, _labels_dir(img)))
+                    break
+    return out
+
+
+def _layout(root: Path, doc: dict) -> list[tuple[str, str, str]]:
+    """The folder's splits (:func:`_named_splits`); where data.yaml names none in the folder,
+    ``labels`` folders of the two usual layouts: Roboflow's ``train/labels``, ``valid/labels``,
+    ``test/labels`` and Ultralytics' ``labels/train``, ``labels/val``, ``labels/test``."""
+    named = _named_splits(root, doc)
+    if named:
+        return named
+    out = []
+    for d in ("train", "valid", "val", "validation", "test"):
+        split = SPLIT_ALIASES.get(d, d)
+        out += [(split, img, lbl) for img, lbl in ((f"{d}/images", f"{d}/labels"), (f"images/{d}", f"labels/{d}"))
+                if (root / lbl).is_dir()]
+    return out
+
+
+def _label_files(root: Path, layout: list[tuple[str, str, str]]) -> list[tuple[Path, str, str | None]]:
+    """(file, its path as the sizes name it, split) of each label file: those in the splits' label
+    folders and in ``labels/``, else (no such folder) in the folder itself; a file in the folders of
+    several splits (``train: images`` and ``val: images``, as annover wrote a folder of no split)
+    has none."""
+    splits: dict[Path, set[str]] = {}
+    for split, _, lbl in layout:
+        folder = root / lbl if lbl else root
+        for f in folder.rglob("*.txt") if folder.is_dir() else []:
+            splits.setdefault(f, set()).add(split)
+    flat = not layout and not (root / "labels").is_dir()
+    for f in (root.rglob("*.txt") if flat else (root / "labels").rglob("*.txt") if (root / "labels").is_dir() else []):
+        splits.setdefault(f, set())
+    out = []
+    for f in sorted(splits):
+        if f.name == "classes.txt" or f.parent == root and not flat:
+            continue
+        rel = f.relative_to(root).as_posix()
+        lp = "labels/" + rel if flat else rel
+        out.append((f, lp, next(iter(splits[f])) if len(splits[f]) == 1 else None))
+    return out
+
+
+def _split_of_image(image: str, layout: list[tuple[str, str, str]]) -> str | None:
+    """The split whose image folder holds ``image`` (None for none, or several)."""
+    found = {s for s, img, _ in layout if not img or image.startswith(img + "/")}
+    return found.pop() if len(found) == 1 else None
+
+
+def _image_guess(lp: str) -> str:
+    """The image of a label file when no image or size names it: Ultralytics' rule backwards, without
+    an extension (``train/labels/1.txt`` -> ``train/images/1``)."""
+    parts = lp[:-len(".txt")].split("/")
+    i = next((i for i in range(len(parts) - 2, -1, -1) if parts[i] == "labels"), None)
+    if i is not None:
+        parts[i] = "images"
+    return "/".join(parts)
 
 
 def _floats(parts: list[str], where: str) -> list[float]:
@@ -344,20 +542,19 @@ def _parse_line(line: str, where: str, names: list[str], task: str, kpt: tuple[i
 
 
 def read(root: Path, obb: bool = False) -> TrainInput:
-    """Label Studio tasks and a config for the YOLO folder ``root``."""
+    """Label Studio tasks and a config for the YOLO folder ``root``; a task of a split (data.yaml's
+    ``train`` / ``val`` / ``test``) has it in its data (``split``)."""
     if not root.is_dir():
         raise fail(root, "not a folder", "give the YOLO folder (with data.yaml or classes.txt)")
     names, doc = _names(root)
     kpt = _kpt_shape(root, doc)
     task = "obb" if obb or doc.get("task") == "obb" else "pose" if kpt else "auto"
     kp_names = _kpt_names(doc, kpt, root)
-    sizes = _sizes(root)
-    base = root / "labels" if (root / "labels").is_dir() else root
-    files = sorted(f for f in base.rglob("*.txt") if f.name != "classes.txt")
+    layout = _layout(root, doc)
+    sizes = _sizes(root, ["images", *(img for _, img, _ in layout)])
+    files = _label_files(root, layout)
     tasks, kinds, fitted = [], set(), []
-    for f in files:
-        rel = f.relative_to(root).as_posix()
-        lp = rel if rel.startswith("labels/") else "labels/" + rel
+    for f, lp, split in files:
         size = sizes.get(lp)
         result: list[dict] = []
         for n, line in enumerate(utf8_text(f).splitlines(), 1):
@@ -369,25 +566,38 @@ def read(root: Path, obb: bool = False) -> TrainInput:
                     i = int(r["value"]["keypointlabels"][0][3:])
                     r["value"]["keypointlabels"] = [kp_names[i]]
         kinds.update(r["type"] for r in result)
-        image = size[2] if size else "images/" + lp[len("labels/"):-len(".txt")]
-        data: dict[str, Any] = {"image": image} if result or not size else \
-            {"image": image, "width": size[0], "height": size[1]}  # a background image keeps its size
+        data: dict[str, Any] = {"image": size[2] if size else _image_guess(lp)}
+        if size and not result:  # a background image keeps its size
+            data.update(width=size[0], height=size[1])
+        if split:
+            data["split"] = split
         tasks.append({"id": stem_key(lp), "data": data, "annotations": [{"result": result}]})
     if not files:
-        raise fail(root, "no label files (*.txt under labels/)", "give a YOLO folder with labels/*.txt")
+        raise fail(root, "no label files (*.txt under labels/, or under the label folders of data.yaml's "
+                   "train, val and test)", "give a YOLO folder with labels/*.txt")
     k_names = kp_names or ([f"kp_{i}" for i in range(kpt[0])] if kpt else [])
     warnings = [f"{len(fitted)} OBB line(s) whose corners are no rectangle (e.g. {fitted[0]}) were read as the "
                 "smallest rotated rectangle around them, as Ultralytics reads them"] if fitted else []
-    return TrainInput(tasks + _backgrounds(sizes, tasks, warnings), image_config(names, kinds, k_names),
+    return TrainInput(tasks + _backgrounds(sizes, tasks, layout, warnings), image_config(names, kinds, k_names),
                       warnings=warnings)
 
 
-def _backgrounds(sizes: dict[str, tuple[int, int, str]], tasks: list[dict], warnings: list[str]) -> list[dict]:
-    """A task with no objects per image (in images/ or sizes.json) without a label file: Ultralytics
-    reads such an image as a background image, as it does one with an empty label file."""
+def _backgrounds(sizes: dict[str, tuple[int, int, str]], tasks: list[dict], layout: list[tuple[str, str, str]],
+                 warnings: list[str]) -> list[dict]:
+    """A task with no objects per image (in images/, a split's image folder or sizes.json) without a
+    label file: Ultralytics reads such an image as a background image, as it does one with an empty
+    label file."""
     read = {t["data"]["image"] for t in tasks}
-    out = [{"id": stem_key(lp), "data": {"image": img, "width": w, "height": h}, "annotations": [{"result": []}]}
-           for lp, (w, h, img) in sizes.items() if img not in read]
+    out = []
+    for lp, (w, h, img) in sizes.items():
+        if img in read:
+            continue
+        read.add(img)
+        data: dict[str, Any] = {"image": img, "width": w, "height": h}
+        split = _split_of_image(img, layout)
+        if split:
+            data["split"] = split
+        out.append({"id": stem_key(lp), "data": data, "annotations": [{"result": []}]})
     if out:
         warnings.append(f"{len(out)} image(s) without a label file (e.g. {out[0]['data']['image']}) were read as "
                         "background images (no objects), as Ultralytics reads them")
