@@ -82,10 +82,10 @@ def test_coco_corpus_round_trip_and_pycocotools(name, tmp_path):
     # the same images, by id, name and size
     assert {(i["id"], i["file_name"], i["width"], i["height"]) for i in orig["images"]} == \
         {(i["id"], i["file_name"], i["width"], i["height"]) for i in got["images"]}
-    # categories: the same names in the same order (ids renumbered 1..)
+    # categories: the same names with the same ids, in id order
     by_id = {c["id"]: c["name"] for c in orig["categories"]}
-    assert [c["name"] for c in sorted(orig["categories"], key=lambda c: c["id"])] == \
-        [c["name"] for c in got["categories"]]
+    assert [(c["id"], c["name"]) for c in sorted(orig["categories"], key=lambda c: c["id"])] == \
+        [(c["id"], c["name"]) for c in got["categories"]]
     got_names = {c["id"]: c["name"] for c in got["categories"]}
     # the same annotations, image by image, in order; coordinates within 0.01 px
     assert len(got["annotations"]) == len(orig["annotations"])

@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING
 from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.coco_fast import json_numbers, pct_array, round_exact, scaled_integers
-from annover.formats.images import CATEGORY_TAGS, PCT_DIGITS, Image, _image_field, _size_of, file_name_of, unique_names
+from annover.formats.images import (CATEGORY_TAGS, PCT_DIGITS, Image, _image_field, _size_of, category_ids,
+                                    file_name_of, unique_names)
 from annover.formats.resolve import _rule
 from annover.formats.yolo import _yaml, image_path, label_path, num, split_folders, split_of
 from annover.model.config import LabelingConfig
@@ -298,9 +299,12 @@ def _categories(cfg: LabelingConfig | None, b: Boxes, notes: list[str]) -> list[
     return names + seen
 
 
-def _class_of(b: Boxes, names: list[str], base: int) -> "pa.Array":
+def _class_of(b: Boxes, names: list[str], ids: list[int] | None = None) -> "pa.Array":
+    """Each box's class as text: the index of its label in ``names``, or that label's id in ``ids``."""
     idx = pc.index_in(b.label, value_set=pa.array(names, pa.string()))
-    return pc.cast(pc.add(idx, base), pa.string())
+    if ids is not None:
+        idx = pc.take(pa.array(ids, pa.int64()), idx)
+    return pc.cast(idx, pa.string())
 
 
 def _image_ids(b: Boxes) -> list[int]:
@@ -315,6 +319,7 @@ def _image_ids(b: Boxes) -> list[int]:
 def coco_bytes(b: Boxes, cfg: LabelingConfig | None, notes: list[str]) -> bytes:
     """What :func:`annover.formats.coco.write` writes of these boxes."""
     names = _categories(cfg, b, notes)
+    cat_ids = category_ids(cfg, names)
     ids = _image_ids(b)
     images = []
     for iid, fn, w, h, d in zip(ids, b.names, b.width, b.height, b.data):
@@ -328,9 +333,9 @@ def coco_bytes(b: Boxes, cfg: LabelingConfig | None, notes: list[str]) -> bytes:
     texts = pc.binary_join_element_wise(
         '{"id":', pc.cast(pa.array(np.arange(1, n + 1)), pa.string()),
         ',"image_id":', pc.cast(pa.array(np.array(ids, dtype=np.int64)[b.image] if n else []), pa.string()),
-        ',"category_id":', _class_of(b, names, 1), ',"segmentation":[],"bbox":[', json_numbers(bx), ",", json_numbers(by), ",",
+        ',"category_id":', _class_of(b, names, [cat_ids[n] for n in names]), ',"segmentation":[],"bbox":[', json_numbers(bx), ",", json_numbers(by), ",",
         json_numbers(bw), ",", json_numbers(bh), '],"area":', json_numbers(area), ',"iscrowd":0},', "")
-    cats = [{"id": i, "name": nm, "supercategory": ""} for i, nm in enumerate(names, 1)]
+    cats = [{"id": i, "name": nm, "supercategory": ""} for nm, i in sorted(cat_ids.items(), key=lambda kv: kv[1])]
     dumps = json.dumps
     head = '{"info":{"description":"exported by annover"},"images":' + \
         dumps(images, ensure_ascii=False, separators=(",", ":")) + ',"annotations":['
@@ -357,7 +362,7 @@ def yolo_files(b: Boxes, cfg: LabelingConfig | None, notes: list[str]) -> dict[s
     names = _categories(cfg, b, notes)
     bx, by, bw, bh = (v * 100 / 100 for v in (b.x, b.y, b.w, b.h))
     lines = pc.binary_join_element_wise(
-        _class_of(b, names, 0), " ", num_texts((bx + bw / 2) / 100), " ", num_texts((by + bh / 2) / 100), " ",
+        _class_of(b, names), " ", num_texts((bx + bw / 2) / 100), " ", num_texts((by + bh / 2) / 100), " ",
         num_texts(bw / 100), " ", num_texts(bh / 100), "\n", "")
     blob = _joined(lines)
     offsets = _offsets(lines)

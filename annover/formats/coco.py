@@ -3,11 +3,12 @@
 Export: one JSON file, ``images`` / ``annotations`` / ``categories``. Boxes give ``bbox``;
 polygons ``segmentation`` polygons (bbox their extent); brush masks uncompressed RLE;
 keypoints whose region has a ``parentID`` belong to that object (``keypoints`` x, y, v in the
-order of the config's KeyPointLabels). Categories: the config's object labels, ids 1.. in
-document order. Image ids: the tasks' COCO image id when every task of the version has a
-distinct one (``data.coco_image.id``), else 1.. over all the version's tasks in key order (the
-same for every export of one version, so a predictions file matches its ground truth). Annotation
-ids: 1.. in export order. Pixel values are written with the fewest decimals that read back as
+order of the config's KeyPointLabels). Categories: the config's object labels in document order,
+each with its ``category`` id where the config gives one (a COCO import keeps the file's ids so),
+the others numbered after the largest (1.. where none is given). Image ids: the tasks' COCO image
+id when every task of the version has a distinct one (``data.coco_image.id``), else 1.. over all
+the version's tasks in key order (the same for every export of one version, so a predictions file
+matches its ground truth). Annotation ids: 1.. in export order. Pixel values are written with the fewest decimals that read back as
 the same value (``174.71``, not ``174.710016``); rotated boxes and masks to 0.01.
 
 With ``predictions``, the output is COCO's results format (a list of ``image_id``,
@@ -19,7 +20,8 @@ image fields), keyed by the file name's stem; each annotation one region (a poly
 has polygon segmentation, a brush mask for RLE, else a box), keypoints regions with a
 ``parentID``. Fields the region cannot say (an ``area`` or ``bbox`` other than the one
 computed, ``iscrowd``, ``attributes``...) are kept in the region's ``coco`` field and written
-back. Annotation ids and the ``skeleton`` are not kept.
+back. Category ids are kept as the generated config's ``category`` per label where numbering 1..
+would not give them back. Annotation ids and the ``skeleton`` are not kept.
 """
 
 from __future__ import annotations
@@ -31,8 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import InputError
-from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, keypoint_names, mask_box,
-                                    note_kept, pct, px, px_of, rbox_corners)
+from annover.formats.images import (Image, Obj, categories, category_ids, check_kinds, images_of, keypoint_names,
+                                    mask_box, note_kept, pct, px, px_of, rbox_corners)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, read_json
 from annover.formats.train import TrainInput, image_config, region_id, stem_key
@@ -214,7 +216,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
     kp_names = keypoint_names(cfg, images)
     for img in images:  # keypoints without a parent region: a category of their own (the control's name)
         names += [o.label for o in img.objects if o.kind == "points" and o.label not in names]
-    cats = {n: i for i, n in enumerate(names, 1)}
+    cats = category_ids(cfg, names)
     kp_cats = {o.label for img in images for o in img.objects if o.keypoints}
     image_ids = _image_ids(picked)
     out_images, anns = [], []
@@ -234,7 +236,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
             a.setdefault("score", 1.0)
     else:
         cat_list = []
-        for n, i in cats.items():
+        for n, i in sorted(cats.items(), key=lambda kv: kv[1]):
             c: dict[str, Any] = {"id": i, "name": n, "supercategory": ""}
             if n in kp_cats:
                 c["keypoints"] = kp_names
@@ -344,6 +346,18 @@ def _keypoints(a: dict, item: dict, size: dict, kp_names: list[str], where: str)
     return out
 
 
+def kept_ids(cats: dict) -> dict[str, int] | None:
+    """name -> id of a COCO file's categories, to keep in the generated config (the labels'
+    ``category``) where an export would number them otherwise (1.. in id order); None where it
+    would number them alike, or an id is not a whole number (then they are numbered 1..)."""
+    ids = {str(c["name"]): c["id"] for c in cats.values()}
+    if not all(type(i) is int for i in ids.values()):
+        return None
+    if sorted(ids.values()) == list(range(1, len(ids) + 1)):
+        return None
+    return ids
+
+
 def keypoint_names_of(cats: dict, path: Path) -> list[str]:
     """The keypoint names of every category, in category order (the generated config's
     KeyPointLabels); a category naming one keypoint twice is refused (one would replace the other)."""
@@ -384,6 +398,7 @@ def read(path: Path) -> TrainInput:
                        "give each image its own id")
         images[im["id"]] = {"im": im, "result": [], "where": where}
     names = [str(c["name"]) for _, c in sorted(cats.items(), key=lambda kv: str(kv[0]).zfill(12))]
+    ids = kept_ids(cats)
     kp_names = keypoint_names_of(cats, path)
     kinds: set[str] = set()
     for i, a in enumerate(doc.get("annotations") or []):
@@ -414,4 +429,4 @@ def read(path: Path) -> TrainInput:
         tasks.append({"id": stem_key(str(im["file_name"])),
                       "data": {"image": str(im["file_name"]), "coco_image": rest},
                       "annotations": [{"result": slot["result"]}]})
-    return TrainInput(tasks, image_config(names, kinds, kp_names))
+    return TrainInput(tasks, image_config(names, kinds, kp_names, ids), category_ids=ids)

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.detect import take_parsed
-from annover.formats.coco import _REBUILT, _bool01, _regions, keypoint_names_of
+from annover.formats.coco import _REBUILT, _bool01, _regions, kept_ids, keypoint_names_of
 from annover.formats.label_studio import REGION_FIELDS
 from annover.formats.ls_results import labels_of
 from annover.formats.tables import Tables, empty, finish
@@ -458,4 +458,4 @@ def read_tables(path: Path, fmt: str) -> tuple[Tables, str] | None:
         return None  # the general reader reads it, and says what is wrong
     kinds = rows.kinds | ({"rectanglelabels"} if rows.b_img else set())
     preds = empty("predictions")
-    return Tables(tasks, anns, preds, str(fmt), []), image_config(names, kinds, kp_names)
+    return Tables(tasks, anns, preds, str(fmt), []), image_config(names, kinds, kp_names, kept_ids(cats))

@@ -26,7 +26,7 @@ from annover.model.config import LabelingConfig
 np = lazy("numpy")
 brush = lazy("label_studio_sdk.converter.brush")
 
-__all__ = ["CATEGORY_TAGS", "PCT_DIGITS", "Image", "Obj", "categories", "file_name_of", "images_of", "pct",
+__all__ = ["CATEGORY_TAGS", "PCT_DIGITS", "Image", "Obj", "categories", "category_ids", "file_name_of", "images_of", "pct",
            "mask_box", "note_kept", "note_kept_fields", "px", "px_of", "rbox_corners", "rbox_from_corners",
            "rectangle_of"]
 
@@ -326,6 +326,32 @@ def categories(cfg: LabelingConfig | None, images: list[Image], notes: list[str]
     if seen and names:
         notes.append(f"labels not in the labeling config were added after its labels: {', '.join(seen[:5])}")
     return names + seen
+
+
+def category_ids(cfg: LabelingConfig | None, names: list[str]) -> dict[str, int]:
+    """COCO category id per name of ``names``: the ``category`` the config gives its label
+    (``<Label value="cat" category="4"/>``, as label-studio-sdk's converter reads it, and as a COCO
+    import keeps the file's ids), else the next id after the largest (1.. where none is given)."""
+    given = cfg.label_attributes("category", CATEGORY_TAGS[:3]) if cfg is not None else {}
+    out: dict[str, int] = {}
+    by_id: dict[int, str] = {}
+    for n in names:
+        if n not in given:
+            continue
+        try:
+            i = int(given[n])
+        except ValueError:
+            raise UsageError(f"the labeling config gives the label {n!r} the category {given[n]!r}, not a "
+                             "whole number", 'write category="ID" with a number, or remove it') from None
+        if i in by_id:
+            raise UsageError(f"the labeling config gives the labels {by_id[i]!r} and {n!r} one category, {i}",
+                             "give each label its own category id")
+        out[n] = by_id[i] = i
+    nxt = max(by_id, default=0) + 1
+    for n in names:
+        if n not in out:
+            out[n], nxt = nxt, nxt + 1
+    return {n: out[n] for n in names}
 
 
 def keypoint_names(cfg: LabelingConfig | None, images: list[Image]) -> list[str]:

@@ -18,6 +18,7 @@ from xml.sax.saxutils import quoteattr
 
 from annover._lazy import lazy
 from annover.errors import ValidationError
+from annover.formats.images import category_ids
 from annover.formats.label_studio import TASK_ID_KEY, from_ls_tasks, stem_key
 from annover.formats.tables import Tables
 from annover.model.canonical import canonical_json
@@ -44,6 +45,7 @@ class TrainInput:
     config: str
     key: str | None = TASK_ID_KEY  # the tasks' ``id`` is their key; None: the hash of their data
     warnings: list[str] = field(default_factory=list)  # what the reader read another way than written
+    category_ids: dict[str, int] | None = None  # a COCO file's category ids, where 1.. would not give them
 
 
 def region_id(item: dict) -> str:
@@ -51,18 +53,22 @@ def region_id(item: dict) -> str:
     return hashlib.sha256(canonical_json([item["from_name"], item["value"]]).encode()).hexdigest()[:10]
 
 
-def _labels(tag: str, name: str, to: str, labels: list[str]) -> str:
-    inner = "".join(f"\n    <Label value={quoteattr(lb)}/>" for lb in labels)
+def _labels(tag: str, name: str, to: str, labels: list[str], ids: dict[str, int] | None = None) -> str:
+    inner = "".join(f"\n    <Label value={quoteattr(lb)}" + (f' category="{ids[lb]}"' if ids and lb in ids else "")
+                    + "/>" for lb in labels)
     return f"  <{tag} name=\"{name}\" toName=\"{to}\">{inner}\n  </{tag}>\n"
 
 
-def image_config(categories: list[str], kinds: set[str], keypoints: list[str] | None = None) -> str:
-    """A labeling config for images with the controls ``kinds`` (result types) need."""
+def image_config(categories: list[str], kinds: set[str], keypoints: list[str] | None = None,
+                 ids: dict[str, int] | None = None) -> str:
+    """A labeling config for images with the controls ``kinds`` (result types) need; ``ids``: a
+    COCO file's category ids, kept as each label's ``category`` (label-studio-sdk's converter reads
+    them so) for an export to write back."""
     out = "<View>\n  <Image name=\"image\" value=\"$image\"/>\n"
     for t in ("rectanglelabels", "polygonlabels", "brushlabels"):
         if t in kinds or t == "rectanglelabels" and not kinds:
             name, tag = CONTROLS[t]
-            out += _labels(tag, name, "image", categories)
+            out += _labels(tag, name, "image", categories, ids)
     if "keypointlabels" in kinds:
         out += _labels("KeyPointLabels", "keypoints", "image", list(keypoints or []))
     return out + "</View>\n"
@@ -106,6 +112,10 @@ def to_tables(inp: TrainInput, source: str, fmt: str, config: LabelingConfig | N
     tables = from_ls_tasks(inp.tasks, source, config=cfg if config is not None else None, key=inp.key,
                            validate=validate, fmt=fmt)
     tables.warnings += inp.warnings
+    if config is not None and inp.category_ids and category_ids(config, list(inp.category_ids)) != inp.category_ids:
+        tables.warnings.append(f"{source}: the labeling config gives its labels other category ids than the file "
+                               f"({', '.join(f'{n}={i}' for n, i in list(inp.category_ids.items())[:5])}); a COCO "
+                               'export numbers them by the config: add category="ID" to its <Label>s to keep them')
     for name in ("tasks", "annotations", "predictions"):  # no Label Studio JSON came in: nothing to give back
         t = getattr(tables, name)
         i = t.schema.get_field_index("ls_original")

@@ -401,6 +401,19 @@ class LabelingConfig:
         groups = iter(m.groups())
         return _PLACEHOLDER.sub(lambda _: next(groups, ""), other)
 
+    def label_attributes(self, attr: str, tags: tuple[str, ...]) -> dict[str, str]:
+        """label (its alias where given) -> the value of its ``attr`` attribute, for the labels of
+        the ``tags`` controls that have one (``<Label value="cat" category="4"/>``: label-studio-sdk's
+        converter takes a ``category`` for the label's COCO / YOLO id)."""
+        out: dict[str, str] = {}
+        for el in _parse_xml(self.text, self.source).iter():
+            if el.tag in tags and el.get("name") and el.get("toName"):
+                for lab in el.iter():
+                    label = lab.get("alias") or lab.get("value")
+                    if lab.tag in LABEL_TAGS and label is not None and lab.get(attr) is not None:
+                        out.setdefault(label, str(lab.get(attr)))
+        return out
+
     def summary(self) -> dict[str, Any]:
         """control -> {"tag", "to_name", "labels"}, sorted by name."""
         return {n: {"tag": c.tag, "to_name": list(c.to_name), "labels": list(c.labels)}
