@@ -10,7 +10,9 @@ read (``image``, ``text``...), and a column per control, named after it:
   plus ``tokens`` and ``<control>_tags``: the tokens and BIO tags of the CoNLL export (same
   tokenisation), the tags a list of ``ClassLabel`` (``O``, then ``B-``/``I-`` of each label);
 - ``RectangleLabels``: a list of ``{bbox: [x, y, width, height], rotation, label}``;
-  ``PolygonLabels``: ``{points: [[x, y], ...], label}``; ``KeyPointLabels``: ``{x, y, label}``; in
+  ``PolygonLabels``: ``{points: [[x, y], ...], label}``; ``KeyPointLabels``: ``{x, y, label,
+  object_control, object_index}`` (the box or polygon its ``parentID`` names: its control's column
+  and its index there; None for a keypoint of no object); in
   percent of the image as Label Studio keeps them, with the image's ``width`` / ``height`` in
   pixels where known;
 - ``TextArea``: a list of strings; ``Rating`` / ``Number``: a number; other controls: the
@@ -77,7 +79,8 @@ def _feature(c: Control) -> dict[str, Any]:
         return {c.name: [{"points": datasets.Sequence(datasets.Sequence(datasets.Value("float64"), length=2)),
                           "label": cl}]}
     if c.tag == "KeyPointLabels":
-        return {c.name: [{"x": datasets.Value("float64"), "y": datasets.Value("float64"), "label": cl}]}
+        return {c.name: [{"x": datasets.Value("float64"), "y": datasets.Value("float64"), "label": cl,
+                          "object_control": datasets.Value("string"), "object_index": datasets.Value("int64")}]}
     if c.tag == "TextArea":
         return {c.name: datasets.Sequence(datasets.Value("string"))}
     if c.tag in ("Rating", "Number"):
@@ -91,7 +94,28 @@ def _parts(r: Region) -> list[list]:
     return [p for p in parts if p] or [[]]
 
 
-def _value(c: Control, regions: list[Region], text: str | None) -> dict[str, Any]:
+def _objects(controls: list[Control], regions: list[Region]) -> dict[str, tuple[str, int]]:
+    """Region id -> (control, index in that control's column) of the boxes and polygons: what a
+    keypoint's ``parentID`` (or a keypoint of the same id) names as its object."""
+    out: dict[str, tuple[str, int]] = {}
+    for c in controls:
+        if c.tag in ("RectangleLabels", "PolygonLabels"):
+            for i, r in enumerate(r for r in regions if r.from_name == c.name):
+                if r.id is not None:
+                    out.setdefault(r.id, (c.name, i))
+    return out
+
+
+def _keypoint(r: Region, objects: dict[str, tuple[str, int]]) -> dict[str, Any]:
+    pid = r.region.get("parentID")
+    obj = objects.get(str(pid)) if pid is not None else objects.get(r.id or "")
+    return {"x": float(r.value.get("x", 0)), "y": float(r.value.get("y", 0)),
+            "label": r.labels[0] if r.labels else None,
+            "object_control": obj[0] if obj else None, "object_index": obj[1] if obj else None}
+
+
+def _value(c: Control, regions: list[Region], text: str | None,
+           objects: dict[str, tuple[str, int]] | None = None) -> dict[str, Any]:
     mine = [r for r in regions if r.from_name == c.name]
     labels = [lb for r in mine for lb in r.labels]
     if c.tag == "Choices" and c.choice != "multiple":
@@ -124,8 +148,7 @@ def _value(c: Control, regions: list[Region], text: str | None) -> dict[str, Any
         return {c.name: [{"points": [[float(x), float(y)] for x, y in bridged(_parts(r))],
                           "label": r.labels[0] if r.labels else None} for r in mine]}
     if c.tag == "KeyPointLabels":
-        return {c.name: [{"x": float(r.value.get("x", 0)), "y": float(r.value.get("y", 0)),
-                          "label": r.labels[0] if r.labels else None} for r in mine]}
+        return {c.name: [_keypoint(r, objects or {}) for r in mine]}
     if c.tag == "TextArea":
         return {c.name: [str(t) for r in mine for t in (r.value.get("text") or [])]}
     if c.tag in ("Rating", "Number"):
@@ -166,8 +189,9 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> 
             size = next(((r.region.get("original_width"), r.region.get("original_height")) for r in it.regions
                          if r.region.get("original_width")), it.size or (None, None))
             row["width"], row["height"] = size
+        objects = _objects(controls, it.regions)
         for c in controls:
-            row.update(_value(c, it.regions, it.data.get(text_of.get(c.name, ""))))
+            row.update(_value(c, it.regions, it.data.get(text_of.get(c.name, "")), objects))
         several += sum(1 for c in single if len({lb for r in it.regions if r.from_name == c for lb in r.labels}) > 1)
         unknown += sum(1 for r in it.regions if r.from_name not in cfg.controls)
         parted += sum(1 for r in it.regions if len(_parts(r)) > 1 and r.from_name in cfg.controls

@@ -1,6 +1,7 @@
-"""COCO category ids survive a round trip: a COCO file's ids (1, 2, 4; Roboflow's from 0) are kept as
+"""Ids and links a training format keeps. COCO category ids survive a round trip: a COCO file's ids (1, 2, 4; Roboflow's from 0) are kept as
 the labels' ``category`` in the generated labeling config (as label-studio-sdk's converter reads
-them), so an export of the version writes them back, and a model head trained on them still fits."""
+them), so an export of the version writes them back, and a model head trained on them still fits.
+The Hugging Face export links each keypoint to its object."""
 
 from __future__ import annotations
 
@@ -104,3 +105,24 @@ def test_a_given_config_without_the_files_ids_is_said(tmp_path):
                          '<Label value="c"/></BrushLabels></View>')
     t = read_train(src, "coco", cfg, True)
     assert any("other category ids than the file (a=1, b=2, c=4)" in w for w in t.warnings), t.warnings
+
+
+def test_hf_keypoints_name_their_object(repo, tmp_path):
+    """Label Studio links a keypoint to its box by ``parentID`` (the corpus' pose export: 17 joints of
+    a person box); the HF column had x, y and label only, so which person a joint was of was lost."""
+    import annover
+
+    lsc = CORPUS.parent / "label-studio"
+    code, _, err = invoke("snapshot", "--from", str(lsc / "sdk_keypoints_pose.json"), "--config",
+                          str(lsc / "sdk_keypoints_pose.xml"), "-m", "pose")
+    assert code == 0, err
+    ds = annover.load("HEAD", format="hf")
+    src = json.loads((lsc / "sdk_keypoints_pose.json").read_text())
+    tasks = src if isinstance(src, list) else [src]
+    for row, task in zip(ds, tasks):
+        result = task["annotations"][0]["result"]
+        boxes = [r["id"] for r in result if r["type"] == "rectanglelabels"]
+        want = sorted((round(r["value"]["x"], 6), boxes.index(r["parentID"])) for r in result
+                      if r["type"] == "keypointlabels")
+        got = sorted((round(k["x"], 6), k["object_index"]) for k in row["keypoints"])
+        assert got == want and {k["object_control"] for k in row["keypoints"]} == {"bbox"}
