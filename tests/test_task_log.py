@@ -214,3 +214,10 @@ def test_task_keys_checked_in_python(two_rounds):
         with pytest.raises(UsageError, match="is not a list of task keys"):
             repo.task_log(bad)
     assert [v.id for v in repo.log(tasks="rev-000")] == [v.id for v in repo.log(tasks=["rev-000"])]
+
+
+def test_log_of_a_task_in_an_empty_repository(repo):
+    found = repo.task_log(["x"])
+    assert (found.entries, found.unknown) == ([], [])
+    code, out, err = cli("log", "--task", "x")
+    assert code == 0 and out == "" and "warning" not in err and "no versions yet" in err

@@ -130,7 +130,7 @@ def log_tasks(repo: "RepoCore", rev: str, tasks: Sequence[str] | str, limit: int
                 out.entries.append((v, _patch(repo, rows, v, parents[0] if parents else None) if patch else None))
         except ObjectError as e:
             raise _missing(e, v, repo) from None
-    out.unknown = held(rows, seen)
+    out.unknown = held(rows, seen) if seen else []  # no version at all: nothing to hold them
     return out
 
 
