@@ -23,10 +23,26 @@ def test_suspects_refuses_a_model_version_the_version_has_no_predictions_of(loop
         args = [a for m in models for a in ("--model", m)]
         code, stdout, err = invoke("suspects", *args, "--out", str(out))
         assert code == 2 and stdout == "" and not out.exists()
-        assert err.startswith(f"Error: this version has no predictions of model version {models[-1]!r}")
+        head = loop_repo.resolve("HEAD")
+        assert err.startswith(f"Error: version HEAD ({head[:12]}) has no predictions of model version {models[-1]!r}")
         assert "use one of: sentiment-bert-v1, sentiment-bert-v2" in err and len(err.splitlines()) == 1
     code, _, err = invoke("suspects", "--model", "sentiment-bert-v2", "--json")
     assert code == 0, err
+
+
+def test_a_model_version_a_version_lacks_is_said_of_the_version_given(loop_repo, tmp_path):  # noqa: F811
+    """eval, sample, suspects and export --predictions name the version the user gave and its id
+    (they said "this version", whichever REV was given)."""
+    v2 = loop_repo.resolve("v2")
+    out = tmp_path / "out.json"
+    for rev, named in (("v2", f"v2 ({v2[:12]})"), ("HEAD~1", f"HEAD~1 ({v2[:12]})"), (v2[:8], v2[:12])):
+        for cmd in (["eval", rev, "--model", "nope"], ["sample", rev, "--model", "nope", "--n", "3", "--no-record"],
+                    ["suspects", rev, "--model", "nope"],
+                    ["export", rev, "--format", "coco", "--out", str(out), "--predictions", "nope"]):
+            code, stdout, err = invoke(*cmd)
+            assert code == 2 and stdout == "" and not out.exists(), (cmd, err)
+            assert err.startswith(f"Error: version {named} has no predictions of model version 'nope'"), (cmd, err)
+            assert "use one of: sentiment-bert-v1" in err and len(err.splitlines()) == 1
 
 
 def test_suspects_threshold_outside_0_1_is_a_usage_error_unless_scores_are(loop_repo, tmp_path):  # noqa: F811

@@ -49,7 +49,7 @@ def test_eval_one_model_two_models_and_a_range(loop_repo):  # noqa: F811
     code, _, err = invoke("eval", "v1..v3")
     assert code == 2 and "needs the model" in err
     code, _, err = invoke("eval", "--model", "nope")
-    assert code == 2 and err.startswith("Error: this version has no predictions of model version 'nope'")
+    assert code == 2 and err.startswith("Error: version HEAD (") and "has no predictions of model version 'nope'" in err
 
 
 def test_eval_names_the_version_it_scored_as_agreement_and_suspects_do(loop_repo):  # noqa: F811

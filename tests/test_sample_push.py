@@ -108,4 +108,13 @@ def test_a_bad_sample_sends_nothing(loop_repo, project_factory, sdk_admin, tmp_p
         code, out, err = cli("dataset", "push", p.title, *extra)
         assert code == want, (extra, err)
         assert err.startswith("Error: ") and len(err.strip().splitlines()) == 1, err
+    # a model the version lacks is said of the version as given (--from), with its id; it said the whole id alone
+    keys = tmp_path / "next.txt"
+    keys.write_text("rev-001\n")
+    v2, v3 = loop_repo.resolve("v2"), loop_repo.resolve("v3")
+    for extra, named in ((["--from-sample", str(keys), "--from", "v2"], f"v2 ({v2[:12]})"),
+                         (["--from-sample", chosen["id"]], v3[:12])):
+        code, _, err = cli("dataset", "push", p.title, *extra, "--predictions", "no-such-model")
+        assert code == 2 and err.startswith(f"Error: version {named} has no predictions of model version "
+                                            "'no-such-model' — use one of: sentiment-bert-v1"), err
     assert server_tasks(sdk_admin, p.id) == []

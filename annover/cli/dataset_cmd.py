@@ -306,7 +306,8 @@ def push(name: str, source: str | None, sample: str | None, key: str | None, pre
     ds = _datasets(url, api_key)
     with Bars(quiet or as_json) as bar:
         if chosen is not None:
-            r = ds.push_sample(name, chosen.version, chosen.keys, key=key, model=predictions, annotations=annotations,
+            # the version as given (--from), which find_sample checked is the sample's: messages name it so
+            r = ds.push_sample(name, source or chosen.version, chosen.keys, key=key, model=predictions, annotations=annotations,
                                validate=not no_validate, dry_run=dry_run, batch_size=batch_size, progress=bar,
                                source=chosen.source)
         else:

@@ -33,6 +33,7 @@ from annover.formats.records import (ANNOTATION_SERVER_FIELDS, MEDIA_TAGS, PREDI
 from annover.formats.validate import check_results
 from annover.labelstudio.client import ENV_DOCUMENT_ROOT, Client, Project
 from annover.model.config import ConfigObject, LabelingConfig
+from annover.store.versions import check_has_model
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -478,11 +479,8 @@ def _sample_predictions(repo: "Repo", rev: str, want: "pa.Array", model: str | N
                         push_keys: dict[str, str]) -> dict[str, list[dict]]:
     if model is None:
         return {}
-    preds = repo.read_table(rev, "predictions")
-    have = sorted(set(preds.column("model_version").to_pylist()))
-    if model not in have:
-        raise UsageError(f"version {rev} has no predictions of model version {model!r}",
-                         f"use one of: {', '.join(have) or '(none: send without --predictions)'}")
+    check_has_model(repo.show(rev), model, rev, "(none: send without --predictions)")
+    preds = repo.read_table(rev, "predictions", model_version=model)
     mine = preds.filter(pc.and_(pc.equal(preds.column("model_version"), model),
                                 pc.is_in(preds.column("task_key"), want))).to_pylist()
     stub = [{"task_key": k, "data": "{}", "extra": None, "ls_task_id": None}

@@ -24,6 +24,7 @@ from annover.loop.evaluate import compare_models, evaluate, model_versions
 from annover.loop.sample import SampleResult, sample
 from annover.loop.suspects import DEFAULT_THRESHOLD, SuspectsResult, suspects
 from annover.model.config import cache_dir, config_structure
+from annover.store.versions import check_has_model
 
 __all__ = ["Series", "versions_in", "name_of", "run_agreement", "run_eval", "run_suspects", "run_sample",
            "run_drift", "diff_drift", "drift_counts", "sample_record", "config_labels", "head_of", "SAMPLES_DIR",
@@ -114,13 +115,17 @@ def run_eval(repo: Any, spec: str, model: str | None, policy: str = DEFAULT_POLI
         if ".." in spec:
             raise UsageError("two models are compared in one version", "give one REV with a second --model")
         v = vs[0]
-        out = compare_models(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), _model(repo, v, model),
-                             against, policy)
+        first = _model(repo, v, model)
+        for m in (first, against):
+            check_has_model(v, m, spec, _NO_MODEL)
+        out = compare_models(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), first, against, policy)
         out["version"] = head_of(repo, v)
         return Series("compare", [out])
     if ".." not in spec:
         v = vs[0]
-        res = evaluate(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), _model(repo, v, model), policy)
+        chosen = _model(repo, v, model)
+        check_has_model(v, chosen, spec, _NO_MODEL)
+        res = evaluate(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), chosen, policy)
         res.version = head_of(repo, v)
         return res
     if model is None:
@@ -138,6 +143,10 @@ def run_eval(repo: Any, spec: str, model: str | None, policy: str = DEFAULT_POLI
                                                                         for t, x in e["thresholds"].items()}})
             for ctl, e in res.controls.items()}})
     return series
+
+
+#: the hint of a model version named for a version that has no predictions at all
+_NO_MODEL = "(none: snapshot with --predictions FILE)"
 
 
 def _model(repo: Any, v: Any, model: str | None) -> str:
@@ -161,6 +170,8 @@ def run_suspects(repo: Any, rev: str, threshold: float = DEFAULT_THRESHOLD, poli
         pv = repo.show(since)
         prev = repo.load(pv.id, "annotations")
         since = name_of(repo, pv)
+    for m in models or []:
+        check_has_model(v, m, rev, _NO_MODEL)
     res = suspects(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), prev, threshold=threshold,
                    policy=policy, models=models, since=since)
     res.options["version"] = head_of(repo, v)
@@ -186,6 +197,8 @@ def run_sample(repo: Any, rev: str, strategy: str, n: int, seed: int = 0, model:
     if record:  # before any work: the record is committed
         repo.check_on_branch("the sample's record", instead=", or pass --no-record")
     v = repo.show(rev)
+    if model is not None:
+        check_has_model(v, model, rev, _NO_MODEL)
     res = sample(repo.load(v.id, "tasks", columns=["task_key"]), repo.load(v.id, "annotations"),
                  repo.load(v.id, "predictions"), strategy, n, seed, model, stratify, control)
     doc = sample_record(v.id, res, control)

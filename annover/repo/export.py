@@ -31,7 +31,7 @@ from annover.repo.results import ExportResult
 from annover.store import dvc as dvc_adapter
 from annover.store.objects import FsStore, first_line
 from annover.store.refs import is_tag_name
-from annover.store.versions import Version
+from annover.store.versions import Version, check_has_model
 
 if TYPE_CHECKING:  # pragma: no cover
     import datasets
@@ -127,10 +127,13 @@ def _write_folder(path: Path, write: Callable[[Path], None], size: int | None = 
     return size
 
 
-def _read_version(repo: RepoCore, rev: str) -> "tuple[Version, dict[str, pa.Table], str | None]":
+def _read_version(repo: RepoCore, rev: str,
+                  predictions: str | None = None) -> "tuple[Version, dict[str, pa.Table], str | None]":
     """(version ``rev``, its tables, its labeling config); an object missing or corrupt said
-    of ``rev``, with the command that fetches it."""
+    of ``rev``, with the command that fetches it; ``predictions``: a model version it must have."""
     v = repo.show(rev)
+    if predictions is not None:
+        check_has_model(v, predictions, rev, "(none: export its answers without --predictions)")
     try:
         tables = {name: read_version_table(repo.store, v, name) for name in C.TABLES}
         return v, tables, repo.config_text(v.id) if v.config_ref else None
@@ -164,7 +167,7 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     check_not_owned(repo, path)
     check_out(path, force, fmt in FOLDER_FORMATS)
     check_writable(path)
-    v, tables, cfg_text = _read_version(repo, rev)
+    v, tables, cfg_text = _read_version(repo, rev, predictions)
     if fmt in TRAIN_FORMATS:
         r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)
         try:
@@ -204,7 +207,7 @@ def _to_stdout(repo: RepoCore, rev: str, fmt: str, table: str, resolve: str | No
     stream = getattr(sys.stdout, "buffer", None)
     if stream is None:  # a notebook's output takes text only
         raise UsageError("standard output here takes no bytes ('--out -')", "give out= a file name")
-    v, tables, cfg_text = _read_version(repo, rev)
+    v, tables, cfg_text = _read_version(repo, rev, predictions)
     if fmt in TRAIN_FORMATS:
         r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)
         assert r.data is not None
@@ -228,7 +231,7 @@ def load_hf(repo: RepoCore, rev: str, resolve: str | None = None,
             predictions: str | None = None) -> "datasets.Dataset":
     """Version ``rev`` as a Hugging Face ``datasets.Dataset`` (one answer per task by ``resolve``,
     or model version ``predictions``), its ClassLabel features from the version's config."""
-    _, tables, cfg_text = _read_version(repo, rev)
+    _, tables, cfg_text = _read_version(repo, rev, predictions)
     r = render_train(Format.HF, tables, cfg_text, resolve, predictions)
     assert r.dataset is not None
     return r.dataset

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from annover.errors import UsageError
 from annover.store.objects import ObjectRef
 from annover.store.snapshots import SnapshotRef
 
@@ -60,3 +61,17 @@ class Version:
 
     def to_json(self) -> dict:
         return {"id": self.id, **self.record}
+
+
+def version_named(given: str, vid: str) -> str:
+    """Version ``vid`` as the user named it, with its id: ``HEAD~1 (0123456789ab)``; an id (or a
+    prefix of one) given, its first 12 hex digits."""
+    return vid[:12] if not given or vid.startswith(given) else f"{given} ({vid[:12]})"
+
+
+def check_has_model(v: Version, model: str, given: str, none_hint: str) -> None:
+    """Refuse model version ``model`` unless version ``v`` (named ``given`` on the command line)
+    holds predictions of it, naming the version and the model versions it has."""
+    if model not in v.model_versions:
+        raise UsageError(f"version {version_named(given, v.id)} has no predictions of model version {model!r}",
+                         f"use one of: {', '.join(v.model_versions) or none_hint}")
