@@ -6,6 +6,8 @@ Repeater configs, terminal escapes from project titles, and the loop's refusals.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -104,6 +106,44 @@ def test_create_and_delete_on_a_detached_head_change_nothing_on_the_server(ls, r
     code, _, err = cli("dataset", "delete", title, "--yes")
     assert code == 0 and not ls.projects(title=title), err
     assert not list((repo.root / ".annover" / "datasets").glob("*detached*"))
+
+
+def _hold_lock(repo) -> "subprocess.Popen":
+    """Another process holding the repository's lock until its standard input closes."""
+    code = ("import sys; from pathlib import Path; from annover.store.refs import RepoLock\n"
+            "with RepoLock(Path(sys.argv[1]), 5):\n    print('held', flush=True); sys.stdin.read()")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(repo.dir / "lock")], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline() == "held\n"
+    return proc
+
+
+def test_create_and_delete_while_another_command_holds_the_lock_change_nothing_on_the_server(ls, repo, sdk_admin):
+    """dataset create made the project, then waited for the lock to commit its record and gave up
+    (exit 9): the project stayed on the server, unrecorded. Now the lock comes first."""
+    title = f"t-{uuid.uuid4().hex[:8]}-locked"
+    head = git("rev-parse", "HEAD", cwd=repo.root)
+    holder = _hold_lock(repo)
+    try:
+        code, _, err = cli("dataset", "create", title, "--template", "text-classification", "--labels", "a,b",
+                           env={"ANNOVER_LOCK_TIMEOUT": "0.2"})
+        assert code == 9 and "locked by another annover process" in _one_line(err), err
+        assert not ls.projects(title=title) and git("rev-parse", "HEAD", cwd=repo.root) == head
+    finally:
+        holder.communicate("")
+    code, _, err = cli("dataset", "create", title, "--template", "text-classification", "--labels", "a,b")
+    assert code == 0 and len(ls.projects(title=title)) == 1, err
+    assert (repo.root / ".annover" / "datasets" / f"{title}.json").is_file()
+    holder = _hold_lock(repo)
+    try:
+        code, _, err = cli("dataset", "delete", title, "--yes", env={"ANNOVER_LOCK_TIMEOUT": "0.2"})
+        assert code == 9 and ls.projects(title=title), err  # still there, and still recorded
+        assert (repo.root / ".annover" / "datasets" / f"{title}.json").is_file()
+    finally:
+        holder.communicate("")
+    code, _, err = cli("dataset", "delete", title, "--yes")
+    assert code == 0 and not ls.projects(title=title), err
+    assert not (repo.root / ".annover" / "datasets" / f"{title}.json").exists()
 
 
 def test_a_title_whose_record_another_dataset_has_is_refused_before_the_server(ls, repo, sdk_admin):

@@ -23,9 +23,10 @@ import hashlib
 import json
 import re
 import unicodedata
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ContextManager, Sequence
 
 from annover.errors import ConfigError, LabelStudioError, NotFoundError, UsageError
 from annover.files import write_atomic
@@ -298,12 +299,14 @@ class Datasets:
 
     def __init__(self, client: Client | None = None, repo: Any = None, *,
                  save_record: RecordSaver | None = None,
-                 check_record: "Callable[[str], None] | None" = None,
+                 check_record: "Callable[[str], ContextManager[None]] | None" = None,
                  read_record: "Callable[[str], dict | None] | None" = None) -> None:
         self._client = client
         self.repo = repo
         self._save_record = save_record
-        self._check_record = check_record  # raises before the server is changed when the record could not be saved
+        #: around a change on the server whose record is saved: refuses first when the record could not be
+        #: saved, and holds what saving needs (the repository's lock) until the record is saved
+        self._check_record = check_record
         self._read_record = read_record  # the record of a title in the repository (its JSON), if any
 
     @property
@@ -332,23 +335,28 @@ class Datasets:
         """
         text = _config_of(config_text, config_file, template, labels, data_field).text
         title = _check_title(name)
-        if self._check_record is not None:
-            self._check_record(title)
-        existing = self.client.projects(title=title)
-        if len(existing) > 1:
-            raise UsageError(f"{len(existing)} Label Studio projects are already titled {title!r}",
-                             "give a title no other project has")
-        created = updated = False
-        if existing:
-            project = self.client.project_by_id(existing[0].id)
-            if not _same_config(project.label_config, text):
-                project = self._replace_config(project, text, update_config)
-                updated = True
-        else:
-            project = self._make(title, text, description)
-            created = True
-        recorded = self._save(RecordChange.write(project, self.client.url))
+        with self._recording(title):
+            existing = self.client.projects(title=title)
+            if len(existing) > 1:
+                raise UsageError(f"{len(existing)} Label Studio projects are already titled {title!r}",
+                                 "give a title no other project has")
+            created = updated = False
+            if existing:
+                project = self.client.project_by_id(existing[0].id)
+                if not _same_config(project.label_config, text):
+                    project = self._replace_config(project, text, update_config)
+                    updated = True
+            else:
+                project = self._make(title, text, description)
+                created = True
+            recorded = self._save(RecordChange.write(project, self.client.url))
         return Created(project, self.client.project_url(project), created, updated, recorded)
+
+    def _recording(self, title: str) -> "ContextManager[None]":
+        """Around a change on the server that a record follows: the bound repository's checks, and
+        its lock held until the record is committed (another command holding it: exit 9 before the
+        server is changed, never a project made and left unrecorded)."""
+        return self._check_record(title) if self._check_record is not None else nullcontext()
 
     def _replace_config(self, project: Project, text: str, allowed: bool) -> Project:
         if not allowed:
@@ -403,11 +411,10 @@ class Datasets:
     def delete(self, name: str | int) -> Deleted:
         """Delete the project (its tasks, annotations and predictions) from Label Studio, and its record."""
         project = self.get(name)
-        if self._check_record is not None:
-            self._check_record(project.title)
-        self.client.raw("DELETE", f"api/projects/{project.id}/", what=f"deleting project {project.title!r}",
-                        retries=0)
-        return Deleted(project, self._save(RecordChange.remove(project)))
+        with self._recording(project.title):
+            self.client.raw("DELETE", f"api/projects/{project.id}/", what=f"deleting project {project.title!r}",
+                            retries=0)
+            return Deleted(project, self._save(RecordChange.remove(project)))
 
     def forget(self, name: str | int) -> Deleted | None:
         """Remove the record of dataset ``name`` whose project this server no longer has (deleted
@@ -422,9 +429,8 @@ class Datasets:
         except NotFoundError:
             pass
         gone = Project(rec["project_id"], rec["title"], "", 0, 0, 0, 0, 0)
-        if self._check_record is not None:
-            self._check_record(gone.title)
-        return Deleted(gone, self._save(RecordChange.remove(gone)))
+        with self._recording(gone.title):
+            return Deleted(gone, self._save(RecordChange.remove(gone)))
 
     def push(self, name: str | int, source: str, *, key: str | None = None, predictions: str | None = None,
              annotations: bool = False, field_name: str | None = None, document_root: str | None = None,

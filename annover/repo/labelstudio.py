@@ -7,7 +7,8 @@ The Label Studio layer returns data (a :class:`~annover.labelstudio.sync.Pull`, 
 from __future__ import annotations
 
 import json
-from typing import Callable
+from contextlib import contextmanager
+from typing import Callable, Iterator
 
 from annover.labelstudio import sync as ls_sync
 from annover.labelstudio.client import Client, connect
@@ -42,18 +43,35 @@ def save_dataset_record(repo: RepoCore, change: RecordChange) -> str | None:
     """
     with repo.lock():
         repo.recover()
-        change = _with_legacy_record(repo, change)
-        files = {repo.rel(repo.dir / p): data for p, data in change.files.items()}
-        record = repo.dir / change.path
-        head = repo.head_commit()
-        if change.action is RecordAction.REMOVE:
-            if not record.is_file() or not change.names_project(record.read_bytes()):
-                return None
-        elif head is not None and all(data is not None and repo.scm.show(head, p) == data.decode()
-                                      for p, data in files.items()):
-            return repo.rel(record)
-        repo.commit(dict(files), change.message, head, what="the dataset's record")
+        return _save_locked(repo, change)
+
+
+def _save_locked(repo: RepoCore, change: RecordChange) -> str | None:
+    """:func:`save_dataset_record`, the lock held by the caller."""
+    change = _with_legacy_record(repo, change)
+    files = {repo.rel(repo.dir / p): data for p, data in change.files.items()}
+    record = repo.dir / change.path
+    head = repo.head_commit()
+    if change.action is RecordAction.REMOVE:
+        if not record.is_file() or not change.names_project(record.read_bytes()):
+            return None
+    elif head is not None and all(data is not None and repo.scm.show(head, p) == data.decode()
+                                  for p, data in files.items()):
+        return repo.rel(record)
+    repo.commit(dict(files), change.message, head, what="the dataset's record")
     return repo.rel(record)
+
+
+@contextmanager
+def recording_dataset(repo: RepoCore, title: str) -> Iterator[None]:
+    """Around a change on the server that a dataset record follows: the checks of
+    :func:`check_dataset_record`, then the repository's lock, held until the record is committed
+    (by ``datasets_on``'s saver). Another command holding the lock is exit 9 before the server
+    is changed: the project was made, then the record refused, and the project left unrecorded."""
+    check_dataset_record(repo, title)
+    with repo.lock():
+        repo.recover()
+        yield
 
 
 def check_dataset_record(repo: RepoCore, title: str) -> None:
@@ -61,7 +79,7 @@ def check_dataset_record(repo: RepoCore, title: str) -> None:
     HEAD on a branch, a lock timeout that is seconds), and its file is this title's, not another
     dataset's of the same slug."""
     repo.check_on_branch("the dataset's record")
-    lock_timeout()  # the record is committed under the lock: a bad ANNOVER_LOCK_TIMEOUT is exit 2 now, not after
+    lock_timeout()  # a bad ANNOVER_LOCK_TIMEOUT is exit 2 now, before the server is asked
     record = repo.dir / RECORD_DIR / f"{slug(title)}.json"
     if not record.is_file():
         return
@@ -85,8 +103,9 @@ def _users(client: Client) -> dict[int, str]:
 def datasets_on(repo: RepoCore, client: Client | None = None) -> Datasets:
     """The datasets of a Label Studio server (``client``, else the environment's on first use),
     bound to ``repo``: records are committed there, versions can be sent."""
-    return Datasets(client, repo, save_record=lambda change: save_dataset_record(repo, change),
-                    check_record=lambda title: check_dataset_record(repo, title),
+    # every save follows a change made under recording_dataset, which holds the lock
+    return Datasets(client, repo, save_record=lambda change: _save_locked(repo, change),
+                    check_record=lambda title: recording_dataset(repo, title),
                     read_record=lambda title: dataset_record(repo, title))
 
 
