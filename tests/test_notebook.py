@@ -87,6 +87,23 @@ def test_prediction_is_preselected_and_own_answer_wins():
     assert s.selection == ["positive"]
 
 
+def test_single_choice_submit_accepts_what_is_preselected_and_nothing_else(tmp_path):
+    """The widget's Enter in single choice: the suggestion, or the task's own answer; with nothing
+    pre-selected it is refused and nothing is recorded (the view sends no Enter then)."""
+    s = session(tmp_path, n=3, prediction=True)  # t0 has a prediction, t1 none
+    s.submit()
+    assert s.answers["t0"].labels == ("negative",) and s.position == 1 and s.selection == []
+    journal = s.journal.read_bytes()
+    with pytest.raises(UsageError, match="no label chosen"):
+        s.submit()
+    assert "t1" not in s.answers and s.position == 1 and s.journal.read_bytes() == journal
+    s.choose("positive")
+    s.back()
+    assert s.selection == ["positive"]
+    s.submit()  # the answer given before, accepted again
+    assert s.answers["t1"].labels == ("positive",) and s.position == 2
+
+
 def test_multi_label_toggles_then_submits():
     s = session(multiple=True)
     s.choose("neutral")

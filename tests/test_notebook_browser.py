@@ -322,3 +322,45 @@ def test_past_the_end_with_nothing_answered_says_so_and_shift_keys_answer(tmp_pa
             assert page3.get_attribute(".annover-label[data-label=l33]", "title") == "no key: click it"
         finally:
             browser.close()
+
+
+def test_enter_in_single_choice_accepts_the_suggestion_in_chromium(two_rounds, tmp_path, monkeypatch):
+    """Enter did nothing in single choice, so a pre-selected suggestion took a click or its label's
+    key; now Enter accepts it (or the task's own answer). With nothing pre-selected, Enter sends
+    nothing (the next key's command is the first one the widget sends)."""
+    repo, _, _ = two_rounds
+    ann = annover.annotate(repo, "v2", annotator="carol@example.com")  # every task of v2 has a prediction
+    s = ann.session
+    first, second = s.tasks[0], s.tasks[1]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 820, "height": 640}, device_scale_factor=1)
+            _open(page, ann)
+            assert page.get_attribute(".annover-label.selected", "data-label") == first.prediction.labels[0]
+            page.keyboard.press("Enter")  # the model's suggestion, accepted
+            _settle(page, 1)
+            assert s.answers[first.key].labels == first.prediction.labels and s.position == 1
+            page.keyboard.press("Enter")
+            _settle(page, 2)
+            assert s.answers[second.key].labels == second.prediction.labels and s.position == 2
+            page.keyboard.press("ArrowLeft")
+            _settle(page, 3)
+            other = next(lab for lab in s.labels if lab not in second.prediction.labels)
+            page.click(f".annover-label[data-label={other}]")  # changed, then back to it
+            page.keyboard.press("ArrowLeft")
+            _settle(page, 5)
+            page.keyboard.press("Enter")  # its own answer, not the suggestion
+            _settle(page, 6)
+            assert s.answers[second.key].labels == (other,) and s.position == 2
+            assert page.locator(".annover-error").count() == 0
+            monkeypatch.chdir(tmp_path)
+            bare = annover.annotate(["a", "b"], labels=["yes", "no"])  # new items: nothing pre-selected
+            _open(page2 := browser.new_page(), bare)
+            page2.keyboard.press("Enter")  # nothing sent
+            page2.keyboard.press("s")
+            page2.wait_for_function("document.querySelector('.annover-count').textContent === '2 / 2'")
+            assert page2.evaluate("window.sent") == 1 and bare.session.answers[bare.session.tasks[0].key].skipped
+            assert page2.locator(".annover-error").count() == 0
+        finally:
+            browser.close()

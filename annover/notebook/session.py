@@ -207,7 +207,8 @@ class Session:
             self.selection = [lab for lab in self.labels if lab in self.selection or lab == label]
 
     def submit(self) -> None:
-        """Answer the current task with the selected labels (multi-label's Enter)."""
+        """Answer the current task with the selected labels (Enter): multi-label's choice, or single
+        choice's pre-selected label (the model's suggestion, or the task's answer)."""
         self.answer(self.selection)
 
     def answer(self, labels: Sequence[str]) -> None:

@@ -35,7 +35,9 @@ function render({ model, el: root }) {
     const label = (view.labels || []).find((l) => l.key === key);
     const action = CONTROL_KEYS[key];
     if (label) send("choose", { label: label.name });
-    else if (action === "submit" && !view.multiple) return;
+    // single choice: Enter accepts what is pre-selected (the model's suggestion, or the task's answer);
+    // with nothing selected it does nothing, as before (no "no label chosen" for a stray Enter)
+    else if (action === "submit" && !view.multiple && !(view.labels || []).some((l) => l.selected)) return;
     else if (action) send(action);
     else return;
     ev.preventDefault();
