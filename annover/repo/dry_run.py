@@ -18,7 +18,8 @@ from annover._lazy import lazy
 from annover.model import canonical as C
 from annover.repo.core import RepoCore, read_version_table
 from annover.repo.results import SnapshotResult
-from annover.repo.snapshot import Content, Progress, SnapshotInput, check_new_tag, next_tag, read_inputs, same_content
+from annover.repo.snapshot import (Content, Progress, SnapshotInput, check_head_here, check_new_tag, next_tag, read_inputs,
+                                   same_content)
 from annover.store.objects import ObjectRef
 from annover.store.versions import Version
 
@@ -53,6 +54,7 @@ def dry_run(repo: RepoCore, inp: SnapshotInput, progress: Progress, label: str) 
     name), ``diff`` (HEAD -> it; ``label`` names the input in the diff)."""
     check_new_tag(repo, inp.tag)
     head = repo.head()
+    check_head_here(repo, head)  # compared with HEAD's tables: a clone that has not pulled them is told so first
     content = read_inputs(repo, inp, head, progress)
     parent = repo.version(head) if head else None
     progress("comparing with HEAD")

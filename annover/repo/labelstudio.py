@@ -19,7 +19,7 @@ from annover.repo import dry_run as dry
 from annover.repo.core import RepoCore, lock_timeout
 from annover.repo.reading import reading_of, remembered
 from annover.repo.results import SnapshotResult
-from annover.repo.snapshot import SnapshotInput, make_version
+from annover.repo.snapshot import SnapshotInput, check_head_here, make_version
 
 __all__ = ["datasets_on", "save_dataset_record", "snapshot_label_studio"]
 
@@ -129,6 +129,7 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
     it can), then make the version (``dry_run``: say what it would be; see :mod:`annover.repo.dry_run`).
     ``inp.key`` defaults to the one HEAD was pulled with."""
     start = None if dry_run else repo.begin_write()  # before the pull: a version landing during it refuses this one
+    check_head_here(repo, repo.head() if dry_run else start)  # before the pull too: HEAD's objects are needed
     client = client or connect(url, api_key, flags=("--ls-url", "--ls-api-key"))
     previous = ls_sync.Previous.of(repo)
     head = repo.head()

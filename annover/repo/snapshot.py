@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from annover._lazy import lazy
-from annover.errors import InputError, UsageError
+from annover.errors import InputError, ObjectError, UsageError
 from annover.files import sha256_file, write_atomic
 from annover.formats.predictions import read_predictions_table
 from annover.formats.read import read_source
@@ -515,6 +515,24 @@ def _locked(repo: RepoCore, inp: SnapshotInput, content: Content, enc: Encoded, 
                           reading=content.reading.to_json(), remembered=content.remembered)
 
 
+def check_head_here(repo: RepoCore, head: str | None) -> None:
+    """A new version is stored as what changed since HEAD's, so HEAD's objects must be here. In a
+    clone that has not pulled them, a snapshot read its whole input, wrote its objects and record,
+    then stopped at exit 8 naming a manifest, and left the record for the next command to remove."""
+    if head is None:
+        return
+    try:
+        here = all(repo.store.has(r) for r in repo.objects_of(repo.version(head)))
+    except ObjectError:  # a manifest is not here, nor then the list of its parts
+        here = False
+    if not here:
+        tags = sorted(repo.tags_of().get(head, []), key=lambda t: (len(t), t))
+        name = f"{tags[0]} ({head[:12]})" if tags else head[:12]
+        raise ObjectError(f"HEAD's version {name} is not pulled here: a clone or a git pull brings its record, "
+                          "not its objects", "run `annover pull` to fetch them from the DVC remote, then run the "
+                          "command again")
+
+
 #: ``make_version(start=...)`` not given: HEAD is read as the snapshot starts.
 NOW = object()
 
@@ -530,6 +548,7 @@ def make_version(repo: RepoCore, inp: SnapshotInput, progress: Progress = noop, 
     if start is NOW:
         start = repo.begin_write()  # HEAD as reading starts (refused on a detached git HEAD)
     head = repo.head()
+    check_head_here(repo, head)
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="annover-parent")
     pool = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)), thread_name_prefix="annover")
     try:
