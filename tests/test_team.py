@@ -100,3 +100,41 @@ def test_a_snapshot_in_a_clone_that_has_not_pulled_stops_before_writing(team):
     ok(b, "pull")
     out, err = ok(b, "snapshot", "--from", str(team.data / "round2.json"), "-m", "round 2")
     assert "recovered" not in err and "v2" in err
+
+
+def test_push_status_and_pull_say_what_git_still_has_to_carry(team):
+    """`annover push` said "pushed 1 of 1 version(s)" and status "pushed: yes" while the git remote
+    had none of the version's commits or tags, so a teammate's clone had nothing to pull (the
+    README's quickstart has no `git push`). Now push and status say what git lacks and the command
+    that shares it; pull says when the git remote has versions that are not here yet."""
+    a, b = team.a, team.b
+    out, _ = ok(a, "status")
+    assert "git: main is up to date with origin/main as of the last git fetch" in out
+    ok(a, "snapshot", "--from", str(team.data / "round2.json"), "-m", "round 2")
+    out, _ = ok(a, "status")
+    assert "git: main is 1 commit(s) ahead of origin/main (`git push origin main --tags` shares their versions)" in out
+    _, err = ok(a, "push")
+    assert "pushed 1 of 2 version(s)" in err and "note: annover push moved the objects; the versions' records go " \
+           "by git: main is 1 commit(s) ahead of origin/main (`git push origin main --tags`" in err
+    doc = json.loads(ok(a, "push", "--json")[0])
+    assert doc["git"] == {"branch": "main", "upstream": "origin/main", "ahead": 1, "behind": 0,
+                          "publish": "git push origin main --tags"}
+    git("push", "-q", "origin", "main", "--tags", cwd=a)  # what it says, literally
+    _, err = ok(a, "push")
+    assert "note:" not in err
+    git("fetch", "-q", cwd=b)
+    _, err = ok(b, "pull")
+    assert "note: annover pull fetched objects of the versions here; origin/main has 1 commit(s) not here " \
+           "(`git pull`, then `annover pull`)" in err
+    git("pull", "-q", cwd=b)
+    _, err = ok(b, "pull")
+    assert "note:" not in err and git("tag", cwd=b).split() == ["reviewed", "v1", "v2"]
+    git("switch", "-q", "-c", "relabel", cwd=b)  # a branch of B's own: on no git remote yet
+    out, _ = ok(b, "status", "--no-remote")
+    assert "git: branch relabel is on no git remote yet (`git push -u origin relabel --tags` shares its versions)" \
+        in out
+    assert json.loads(ok(b, "status", "--no-remote", "--json")[0])["git"]["upstream"] is None
+    lone = team.origin.parent / "lone"
+    ok(team.origin.parent, "init", str(lone), "--remote", str(team.remote))
+    out, _ = ok(lone, "status", "--no-remote")
+    assert "git:" not in out and json.loads(ok(lone, "status", "--no-remote", "--json")[0])["git"] is None

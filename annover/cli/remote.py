@@ -7,6 +7,7 @@ import click
 from annover.cli import echo, emit_json, info, json_option, short
 from annover.repo import Repo, StatusResult, TransferResult
 from annover.store.dvc import REMOTE_TIMEOUT, TIMEOUT_ENV, TRANSFER_TIMEOUT, RemoteInfo, this_machine_warning
+from annover.store.git import Tracking
 
 _PUSHED = {True: "yes", False: "no (run `annover push`)", None: "unknown"}
 
@@ -59,7 +60,20 @@ def _render_status(out: StatusResult) -> None:
             echo(f"missing locally: {out.missing_locally} object(s) (run `annover pull`)")
     if out.interrupted:
         echo("an interrupted snapshot was found; the next annover command repairs it")
+    if out.git is not None:
+        echo(f"git: {_tracking(out.git)}")
     _warn_this_machine(r)
+
+
+def _tracking(t: Tracking) -> str:
+    """The branch against its git remote, as git last saw it (annover push and pull move objects only)."""
+    if t.upstream is None:
+        return f"branch {t.branch} is on no git remote yet (`{t.publish}` shares its versions)"
+    said = [f"{t.branch} is {t.ahead} commit(s) ahead of {t.upstream} (`{t.publish}` shares their versions)"
+            ] if t.ahead else []
+    if t.behind:
+        said.append(f"{t.upstream} has {t.behind} commit(s) not here (`git pull`, then `annover pull`)")
+    return "; ".join(said) or f"{t.branch} is up to date with {t.upstream} as of the last git fetch"
 
 
 @click.command(epilog="""\b
@@ -116,6 +130,8 @@ def push(rev: str | None, remote: str | None, timeout: float | None, as_json: bo
         emit_json(out.to_json())
     else:
         _render_transfer(out, "pushed", "on the remote")
+    if out.git is not None and (out.git.ahead or out.git.upstream is None):  # the objects are out, the records not
+        info(f"note: annover push moved the objects; the versions' records go by git: {_tracking(out.git)}")
     _warn_this_machine(out.remote if remote is None else None)
 
 
@@ -140,3 +156,5 @@ def pull(rev: str | None, remote: str | None, timeout: float | None, as_json: bo
         emit_json(out.to_json())
     else:
         _render_transfer(out, "pulled", "here")
+    if out.git is not None and out.git.behind:  # the versions others made come by git first
+        info(f"note: annover pull fetched objects of the versions here; {_tracking(out.git)}")

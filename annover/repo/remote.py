@@ -311,7 +311,7 @@ def status(repo: RepoCore, remote: bool = True, timeout: float | None = None) ->
             head_listing = versions.get(head, (None, None))[1]
             pushed = head_listing in there if head_listing else None
     return StatusResult(str(repo.root), head, repo.tags_of().get(head, []) if head else [], info, pushed, missing,
-                        interrupted, len(versions), unpushed)
+                        interrupted, len(versions), unpushed, repo.scm.tracking())
 
 
 def _missing_locally(repo: RepoCore, v: Version) -> int:
@@ -383,7 +383,7 @@ def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Dir
 
     one = next(iter(targets)) if rev is not None else None
     out = TransferResult(direction, one, targets[one][0] if one else None, moved.files, vids(moved.moved),
-                         vids(moved.present), remote_info(repo))
+                         vids(moved.present), remote_info(repo), repo.scm.tracking())
     _refuse_unconfirmed(repo, out, moved, by_listing)
     return out, vids(moved.missing) + unrecorded, moved.damaged
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from annover.store.dvc import Direction, RemoteInfo
+from annover.store.git import Tracking
 from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -109,12 +110,14 @@ class StatusResult:
     interrupted: bool
     versions: int = 0
     unpushed: list[str] | None = None
+    #: the branch against its git remote (None: no git remote, or no branch)
+    git: Tracking | None = None
 
     def to_json(self) -> dict:
         return {"root": self.root, "head": self.head, "tags": self.tags, "remote": _remote_json(self.remote),
                 "pushed": self.pushed, "missing_locally": self.missing_locally, "interrupted": self.interrupted,
                 "versions": self.versions, "unpushed": None if self.unpushed is None else len(self.unpushed),
-                "unpushed_versions": self.unpushed}
+                "unpushed_versions": self.unpushed, "git": self.git.to_json() if self.git else None}
 
 
 @dataclass(frozen=True)
@@ -149,9 +152,11 @@ class TransferResult:
     moved: list[str] = field(default_factory=list)
     up_to_date: list[str] = field(default_factory=list)
     remote: RemoteInfo | None = None
+    #: the branch against its git remote, which annover push and pull do not touch (None: no git remote)
+    git: Tracking | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"direction": self.direction.value, "version": self.version, "commit": self.commit,
                 "transferred": self.transferred, "versions": len(self.moved) + len(self.up_to_date),
                 "moved": len(self.moved), "up_to_date": len(self.up_to_date), "moved_versions": self.moved,
-                "remote": _remote_json(self.remote)}
+                "remote": _remote_json(self.remote), "git": self.git.to_json() if self.git else None}

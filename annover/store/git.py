@@ -15,6 +15,7 @@ import hashlib
 import os
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping
 
@@ -22,7 +23,7 @@ from annover.errors import GitError, NotARepoError
 from annover.files import write_atomic
 from annover.store import gitrefs
 
-__all__ = ["Git", "ZERO_OID", "Stage"]
+__all__ = ["Git", "Tracking", "ZERO_OID", "Stage"]
 
 #: git's "no object" id: update-ref's expected value for a ref that must not exist yet.
 ZERO_OID = "0" * 40
@@ -107,6 +108,35 @@ def _discover(cwd: Path) -> "tuple[Path, Path] | None":
     return None
 
 
+@dataclass(frozen=True)
+class Tracking:
+    """A branch against its git remote as git last saw it: ``upstream`` (``origin/main``; None when
+    the branch has none), the commits only here (``ahead``) and only there (``behind``)."""
+
+    branch: str
+    remotes: list[str]
+    upstream: str | None
+    ahead: int
+    behind: int
+
+    @property
+    def remote(self) -> str:
+        """The git remote to publish to: the upstream's, else the only one, else ``origin`` if there."""
+        if self.upstream:
+            return self.upstream.split("/", 1)[0]
+        return self.remotes[0] if len(self.remotes) == 1 else "origin" if "origin" in self.remotes else "REMOTE"
+
+    @property
+    def publish(self) -> str:
+        """The git command that publishes the versions' commits and tags (annover's tags are lightweight:
+        ``--follow-tags`` leaves them behind)."""
+        return f"git push {'' if self.upstream else '-u '}{self.remote} {self.branch} --tags"
+
+    def to_json(self) -> dict:
+        return {"branch": self.branch, "upstream": self.upstream, "ahead": self.ahead, "behind": self.behind,
+                "publish": self.publish if self.ahead or not self.upstream else None}
+
+
 class Git:
     """A git work tree, seen from ``cwd`` (a folder inside it)."""
 
@@ -181,6 +211,21 @@ class Git:
     def branch(self) -> str | None:
         """The branch HEAD is on (``refs/heads/...``), or None when HEAD is detached."""
         return self.run("symbolic-ref", "-q", "HEAD", check=False).strip() or None
+
+    def tracking(self) -> "Tracking | None":
+        """Where HEAD's branch stands against its git remote, as git last saw it (no network: the
+        remote-tracking branch of the last fetch or push); None without a git remote or a branch."""
+        branch = self.branch()
+        remotes = self.run("remote", check=False).split()
+        if branch is None or not remotes:
+            return None
+        name = branch.removeprefix("refs/heads/")
+        upstream = self.run("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}", check=False).strip()
+        if not upstream:
+            return Tracking(name, remotes, None, 0, 0)
+        counts = self.run("rev-list", "--left-right", "--count", f"HEAD...{upstream}", check=False).split()
+        ahead, behind = (int(counts[0]), int(counts[1])) if len(counts) == 2 else (0, 0)
+        return Tracking(name, remotes, upstream, ahead, behind)
 
     def remote_refs_containing(self, commit: str) -> list[str]:
         """The remote-tracking refs (``refs/remotes/...``) whose history holds ``commit``."""
