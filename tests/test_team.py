@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from annover import Repo
 from annover.cli import run
 
-from .conftest import EXAMPLES, git
+from .conftest import EXAMPLES, git, run_cli
 
 
 @pytest.fixture(autouse=True)
@@ -138,3 +139,31 @@ def test_push_status_and_pull_say_what_git_still_has_to_carry(team):
     ok(team.origin.parent, "init", str(lone), "--remote", str(team.remote))
     out, _ = ok(lone, "status", "--no-remote")
     assert "git:" not in out and json.loads(ok(lone, "status", "--no-remote", "--json")[0])["git"] is None
+
+
+def test_a_remote_that_lost_a_file_is_repaired_by_pushing_the_version_by_name(team):
+    """A file of v2 gone from the DVC remote: B's pull said so after DVC's own multi-line warning
+    (`name: None, md5: ...`) and told B to `annover push` from a clone that has it, but A's `annover
+    push` found v2's listing there and sent nothing: no way out. Now the pull is one line naming
+    `annover push v2`, and that push asks the remote for each of v2's files and sends what it lost."""
+    a, b = team.a, team.b
+    ok(a, "snapshot", "--from", str(team.data / "round2.json"), "-m", "round 2")
+    ok(a, "push")
+    git("push", "-q", "origin", "main", "--tags", cwd=a)
+    repo = Repo(a)
+    only_v2 = sorted({r.md5 for r in repo.objects_of(repo.show("v2"))}
+                     - {r.md5 for r in repo.objects_of(repo.show("v1"))})
+    lost = team.remote / "files" / "md5" / only_v2[0][:2] / only_v2[0][2:]
+    lost.unlink()
+    git("pull", "-q", cwd=b)
+    p = run_cli("pull", cwd=b)  # a process of its own: DVC's logging goes to its real stderr
+    code, err = p.returncode, p.stderr
+    assert code == 10 and len(err.strip().splitlines()) == 1 and "md5:" not in err, err
+    assert "not on the remote: v2 (" in err and "push them from a clone that has them: `annover push v2`" in err
+    _, err = ok(a, "push")  # a listing on the remote stands for its files: DVC's rule, kept for speed
+    assert "pushed 0 of 2 version(s)" in err and not lost.exists()
+    _, err = ok(a, "push", "v2")
+    assert "pushed 1 of 1 version(s)" in err and lost.is_file()
+    _, err = ok(b, "pull")
+    assert "pulled" in err
+    assert Repo(b).load("v2").equals(repo.load("v2"))

@@ -374,7 +374,8 @@ def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Dir
         else:
             unrecorded.append(vid)
     head = targets.get(repo.head() or "", (None, None))[1]  # the listing pull checks out: its files are checked
-    moved = (Moved([], [], [], 0) if not by_listing else repo.dvc.push(list(by_listing), remote, timeout)
+    moved = (Moved([], [], [], 0) if not by_listing else repo.dvc.push(list(by_listing), remote, timeout,
+                                                                       whole=rev is not None)
              if direction == Direction.PUSH else
              repo.dvc.pull(list(by_listing), remote, timeout, check=head, verify=_verifier(repo, by_listing)))
 
@@ -457,8 +458,11 @@ def _refuse_lost(repo: RepoCore, out: TransferResult, lost: list[str], damaged: 
                           f"cache nor on the remote: {names}{why}",
                           f"{done}pull them where they are (annover pull --remote NAME) or push from the "
                           "clone that made them")
+    first = (repo.tags_of().get(lost[0]) or [lost[0][:12]])[0]
     raise RemoteError(f"{len(lost)} version(s) not on the remote: {names}",
-                      f"{done}push them from a clone that has them: annover push")
+                      f"{done}push them from a clone that has them: `annover push {first}`"
+                      + (" and the others by name" if len(lost) > 1 else "")
+                      + " (a version named is checked file by file: what the remote lost since is sent again)")
 
 
 def push(repo: RepoCore, rev: str | None = None, remote: str | None = None,

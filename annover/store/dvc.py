@@ -203,17 +203,33 @@ def find_root(start: Path, stop: Path) -> Path | None:
     return None
 
 
+class _SaidByAnnover(logging.Filter):
+    """DVC's warning listing the files neither the cache nor the remote has (``name: None, md5:
+    ...``, several lines): push and pull say it in one line naming the versions, with the fix."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Some of the cache files do not exist")
+
+
+_SAID = _SaidByAnnover()
+
+
 @contextmanager
 def quiet() -> Iterator[None]:
-    """Keep DVC's console output (info lines, progress) off our stdout."""
+    """Keep DVC's console output (info lines, progress, what annover says itself) off our stdout."""
     log = logging.getLogger("dvc")
+    cloud = logging.getLogger("dvc.data_cloud")
     old = log.level
     log.setLevel(logging.WARNING)
+    added = _SAID not in cloud.filters  # the outermost of nested calls takes it off
+    cloud.addFilter(_SAID)
     try:
         with redirect_stdout(sys.stderr):
             yield
     finally:
         log.setLevel(old)
+        if added:
+            cloud.removeFilter(_SAID)
 
 
 def init(root: Path, subdir: bool) -> None:
@@ -504,8 +520,12 @@ class Dvc:
 
     # ------------------------------------------------------------------ remotes
 
-    def push(self, listings: list[str], remote: str | None, timeout: float | None = None) -> Moved:
+    def push(self, listings: list[str], remote: str | None, timeout: float | None = None,
+             whole: bool = False) -> Moved:
         """Push the listings (``.dir`` md5s) the remote lacks, and the files they list.
+
+        ``whole``: a listing on the remote counts only when the remote holds every file it lists
+        (asked file by file): what repairs a remote that lost a file since the push.
 
         What ``git checkout REV && dvc push`` moves for each version, without reading that
         commit's DVC config (a remote added later would not be in it). Incremental: a
@@ -517,6 +537,8 @@ class Dvc:
         listings = list(dict.fromkeys(listings))
         with self._remote(remote, remote_timeout(timeout, TRANSFER_TIMEOUT)) as (d, odb):
             there = _on_remote(odb, listings)
+            if whole:
+                there -= self._incomplete(d.cache.local, odb, sorted(there))
             files, missing = self._listed(d.cache.local, [m for m in listings if m not in there])
             wanted = {hi.value: hi for fs in files.values() for hi in fs}
             lacking = set(wanted) - _on_remote(odb, list(wanted))
@@ -533,6 +555,13 @@ class Dvc:
             unconfirmed |= {m: [m] for m in ready if m not in held}
         return Moved([m for m in ready if m in held], [m for m in listings if m in there], missing, n, damaged,
                      unconfirmed)
+
+    @classmethod
+    def _incomplete(cls, cache: Any, odb: Any, listings: list[str]) -> set[str]:
+        """The listings on the remote of which it lacks a file (one the local cache can list)."""
+        files, _ = cls._listed(cache, listings)
+        held = _on_remote(odb, sorted({hi.value for fs in files.values() for hi in fs}))
+        return {m for m, fs in files.items() if any(hi.value not in held for hi in fs)}
 
     @classmethod
     def _send_verified(cls, odb: Any, send: list[Any], push: Any, remote: str | None) -> tuple[int, set[str]]:
