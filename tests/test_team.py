@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from annover import Repo
 from annover.cli import run
 
 from .conftest import EXAMPLES, git, run_cli
+from .test_s3 import s3_env, s3_server  # noqa: F401  (fixtures: moto's S3 server on 127.0.0.1)
 
 
 @pytest.fixture(autouse=True)
@@ -167,3 +169,46 @@ def test_a_remote_that_lost_a_file_is_repaired_by_pushing_the_version_by_name(te
     _, err = ok(b, "pull")
     assert "pulled" in err
     assert Repo(b).load("v2").equals(repo.load("v2"))
+
+
+def test_a_clone_without_the_s3_keys_is_told_how_to_give_them_and_no_key_reaches_git(tmp_path, monkeypatch,
+                                                                                      s3_env):  # noqa: F811
+    """A set the S3 keys with `annover init --remote-option` (kept in .dvc/config.local, as the README
+    says); B's clone has none, and pull said "Unable to locate credentials — check the URL, the
+    network and the credentials". Now it names the `dvc remote modify --local` commands (or the
+    variables); with them B pulls, snapshots and pushes, and no key is in any git object."""
+    endpoint, bucket = s3_env
+    key_id, secret = "AKIDANNOVERTEAM0001", "annover-team-secret-0123456789"
+    for v in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(v)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    origin, a = tmp_path / "origin.git", tmp_path / "A"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", str(origin)], check=True)
+    ok(tmp_path, "init", str(a), "--remote", f"s3://{bucket}/store", "--remote-option", f"endpointurl={endpoint}",
+       "--remote-option", f"access_key_id={key_id}", "--remote-option", f"secret_access_key={secret}")
+    git("remote", "add", "origin", str(origin), cwd=a)
+    ok(a, "snapshot", "--from", str(EXAMPLES / "round1.json"), "--config", str(EXAMPLES / "labeling.xml"),
+       "--key", "data.ext_id", "-m", "round 1")
+    ok(a, "push")
+    git("push", "-q", "-u", "origin", "main", "--tags", cwd=a)
+    b = tmp_path / "B"
+    subprocess.run(["git", "clone", "-q", str(origin), str(b)], check=True)
+    for args in (["pull"], ["status"]):
+        code, _, err = annover_in(b, *args)
+        assert code == 10 and "Unable to locate credentials" in err and len(err.strip().splitlines()) == 1, err
+        assert "this clone has no keys for it (they stay out of git): `dvc remote modify --local annover " \
+               "access_key_id KEY` and `... secret_access_key SECRET`, or set AWS_ACCESS_KEY_ID and " \
+               "AWS_SECRET_ACCESS_KEY" in err, err
+    dvc = Path(sys.executable).with_name("dvc")
+    for k, v in (("access_key_id", key_id), ("secret_access_key", secret)):
+        subprocess.run([str(dvc), "remote", "modify", "--local", "annover", k, v], cwd=b, check=True)
+    ok(b, "pull")
+    git("config", "user.email", "b@example.com", cwd=b)
+    ok(b, "snapshot", "--from", str(EXAMPLES / "round2.json"), "-m", "round 2")
+    ok(b, "push")
+    git("push", "-q", "origin", "main", "--tags", cwd=b)
+    for repo in (origin, a / ".git", b / ".git"):
+        objects = subprocess.run("git rev-list --all --objects | cut -d' ' -f1 | git cat-file --batch", shell=True,
+                                 cwd=repo, capture_output=True, check=True).stdout
+        assert objects and key_id.encode() not in objects and secret.encode() not in objects

@@ -378,7 +378,7 @@ def refused(addr: tuple[str, int], timeout: float) -> bool:
 
 
 def _probe(fs: Any, path: str, label: str, timeout: float, addr: tuple[str, int] | None = None,
-           offline: str = "") -> bool:
+           offline: str = "", name: str = "annover") -> bool:
     """Ask the remote one question (does ``path``, its root, exist); raise unless it answers in ``timeout`` s.
 
     The question runs in a daemon thread, so a remote that does not answer (a host that
@@ -411,9 +411,18 @@ def _probe(fs: Any, path: str, label: str, timeout: float, addr: tuple[str, int]
                                      f"{host}:{port}", "start its server, or check the URL and port "
                                      f"(`dvc remote list`){offline}")
     if "error" in box:
+        if _no_keys(box["error"]):  # a clone: the keys stayed in the .dvc/config.local of the one that set them
+            hint = (f"this clone has no keys for it (they stay out of git): `dvc remote modify --local {name} "
+                    "access_key_id KEY` and `... secret_access_key SECRET`, or set AWS_ACCESS_KEY_ID and "
+                    f"AWS_SECRET_ACCESS_KEY{offline}")
         raise RemoteUnreachableError(f"the DVC remote {label} cannot be reached: {first_line(box['error'])}",
                                      hint)
     return box["exists"]
+
+
+def _no_keys(e: BaseException) -> bool:
+    """An S3 client that found no credentials (botocore's NoCredentialsError, however wrapped)."""
+    return type(e).__name__ == "NoCredentialsError" or "Unable to locate credentials" in str(e)
 
 
 class Dvc:
@@ -694,7 +703,7 @@ class Dvc:
             raise RemoteError(f"no usable DVC remote: {first_line(e)}",
                               "set one with `annover init --remote URL` (see `dvc remote list`)") from None
         label = _label(d, remote)
-        if not _probe(odb.fs, root, label, timeout, endpoint(url, section), offline) and must_exist and getattr(odb.fs, "protocol", "") == "local":
+        if not _probe(odb.fs, root, label, timeout, endpoint(url, section), offline, name) and must_exist and getattr(odb.fs, "protocol", "") == "local":
             raise RemoteUnreachableError(f"the DVC remote {label} is a folder that does not exist on this machine",
                                          f"point it at the shared copy, once per clone: "
                                          f"dvc remote add --local -f {name} URL")
