@@ -10,6 +10,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
@@ -212,3 +214,44 @@ def test_a_clone_without_the_s3_keys_is_told_how_to_give_them_and_no_key_reaches
         objects = subprocess.run("git rev-list --all --objects | cut -d' ' -f1 | git cat-file --batch", shell=True,
                                  cwd=repo, capture_output=True, check=True).stdout
         assert objects and key_id.encode() not in objects and secret.encode() not in objects
+
+
+TRAIN = """
+import json, pathlib, sys, pyarrow.parquet as pq
+a = pathlib.Path(".annover"); obj = lambda oid: str(a / "objects" / oid[:2] / oid[2:])
+version = json.loads((a / "versions" / ((a / "HEAD").read_text().strip() + ".json")).read_text())
+manifest = json.loads(open(obj(version["tables"]["annotations"]["manifest"]["oid"])).read())
+labels = pq.read_table([obj(p["oid"]) for p in manifest["parts"]]).drop_columns(["_task_hash"])
+assert "annover" not in sys.modules
+pq.write_table(labels, sys.argv[1])
+"""
+
+
+def test_a_training_script_pinned_to_a_tag_gets_that_versions_rows_with_git_dvc_and_pyarrow(team, tmp_path):
+    """The README's recipe, in a clone of the git remote: `git checkout TAG && dvc pull`, then
+    pyarrow alone; B's newer version does not leak in, and a tag A moved (`annover tag --force`,
+    published with `git push --force --tags`) is followed after `git fetch --tags --force`."""
+    a, b = team.a, team.b
+    ok(b, "pull")
+    git("config", "user.email", "b@example.com", cwd=b)
+    ok(b, "snapshot", "--from", str(team.data / "round2.json"), "-m", "round 2")
+    ok(b, "push")
+    git("push", "-q", "origin", "main", "--tags", cwd=b)
+    train = tmp_path / "train"
+    subprocess.run(["git", "clone", "-q", str(team.origin), str(train)], check=True)
+    dvc = str(Path(sys.executable).with_name("dvc"))
+
+    def rows_at(tag: str) -> pa.Table:
+        git("checkout", "-q", tag, cwd=train)
+        subprocess.run([dvc, "pull", "-q"], cwd=train, check=True, capture_output=True)
+        out = tmp_path / f"{tag}.parquet"
+        subprocess.run([sys.executable, "-c", TRAIN, str(out)], cwd=train, check=True)
+        return pq.read_table(out)
+
+    assert rows_at("reviewed").equals(Repo(a).load("v1"))
+    git("pull", "-q", cwd=a)
+    ok(a, "tag", "reviewed", "v2", "--force")
+    git("push", "-q", "--force", "origin", "main", "--tags", cwd=a)
+    git("checkout", "-q", "main", cwd=train)
+    git("pull", "-q", "--tags", "--force", cwd=train)
+    assert rows_at("reviewed").equals(Repo(b).load("v2"))
