@@ -48,16 +48,16 @@ def test_a_git_tag_moved_by_hand_is_reported_not_followed_and_never_reverted(two
 
     p = run_cli("show", "v1", cwd=root)
     assert p.returncode == 7, p.stderr
-    assert "v1 was moved outside annover" in p.stderr and v1.id[:12] in p.stderr and v2.id[:12] in p.stderr
+    assert "git's tag v1 does not name the version annover recorded" in p.stderr and v1.id[:12] in p.stderr and v2.id[:12] in p.stderr
     assert f"annover tag v1 {v2.id[:12]} --force" in p.stderr and p.stdout == ""
-    with pytest.raises(annover.AnnoverError, match="moved outside annover"):
+    with pytest.raises(annover.AnnoverError, match="does not name the version annover recorded"):
         annover.load("v1", repo=root)  # a training script does not silently get other labels
 
     st = run_cli("status", "--no-remote", cwd=root, check=True)
-    assert "moved tag: tag v1 was moved outside annover" in st.stdout
+    assert "moved tag: git's tag v1 does not name the version annover recorded" in st.stdout
     moved = json.loads(run_cli("status", "--no-remote", "--json", cwd=root, check=True).stdout)["moved_tags"]
     assert moved == [{"name": "v1", "recorded": v1.id, "now": v2.id, "by": "git", "commit": moved_to}]
-    assert "warning: tag v1 was moved outside annover" in run_cli("log", cwd=root, check=True).stderr
+    assert "warning: git's tag v1 does not name the version annover recorded" in run_cli("log", cwd=root, check=True).stderr
 
     # the next snapshot neither reverts the move nor is blocked by it
     snap = run_cli("snapshot", "--from", _round3(root), *SNAP, "-m", "round 3", cwd=root)
@@ -80,7 +80,7 @@ def test_putting_a_moved_tag_back_restores_gits_tag(two_rounds):
     made_for = _tag_commit(root, "v1")
     git("tag", "-f", "v1", "v2", cwd=root)
     p = run_cli("tag", "v1", "v2", cwd=root)  # without --force: refused, and says why
-    assert p.returncode == 2 and "moved outside annover" in p.stderr
+    assert p.returncode == 2 and "does not name the version annover recorded" in p.stderr
     p = run_cli("tag", "v1", v1.id[:12], "--force", cwd=root, check=True)
     assert _tag_commit(root, "v1") == made_for
     assert annover.Repo(root).resolve("v1") == v1.id

@@ -255,3 +255,32 @@ def test_a_training_script_pinned_to_a_tag_gets_that_versions_rows_with_git_dvc_
     git("checkout", "-q", "main", cwd=train)
     git("pull", "-q", "--tags", "--force", cwd=train)
     assert rows_at("reviewed").equals(Repo(b).load("v2"))
+
+
+def test_a_tag_moved_or_deleted_in_another_clone_is_said_so_in_this_one(team):
+    """A moves `reviewed` with `annover tag --force` and publishes it; B's `git pull` brings the tag
+    file, not git's tag. B was told "tag reviewed was moved outside annover", which nobody did.
+    Now: git's tag does not name the version annover recorded, moved with git here or by `annover
+    tag --force` in another clone; `git fetch --tags --force` settles it. A deletion likewise."""
+    a, b = team.a, team.b
+    ok(a, "snapshot", "--from", str(team.data / "round2.json"), "-m", "round 2")
+    ok(a, "push")
+    ok(a, "tag", "reviewed", "v2", "--force")
+    git("push", "-q", "--force", "origin", "main", "--tags", cwd=a)
+    git("pull", "-q", cwd=b)
+    out, _ = ok(b, "status", "--no-remote")
+    assert "moved tag: git's tag reviewed does not name the version annover recorded (moved with git here, or by " \
+           "`annover tag --force` in another clone, which a git fetch does not follow)" in out, out
+    assert "outside annover" not in out and "`git fetch --tags --force`" in out
+    assert annover_in(b, "show", "reviewed")[0] == 7
+    git("fetch", "-q", "--tags", "--force", cwd=b)
+    out, _ = ok(b, "status", "--no-remote")
+    assert "moved tag" not in out and "HEAD: " in out and "(reviewed, v2)" in out
+    ok(a, "tag", "-d", "reviewed")
+    git("push", "-q", "origin", "main", ":refs/tags/reviewed", cwd=a)
+    git("pull", "-q", cwd=b)
+    out, _ = ok(b, "status", "--no-remote")
+    assert "moved tag: tag reviewed was deleted" in out and "git fetch --prune --prune-tags" in out
+    git("fetch", "-q", "--prune", "--prune-tags", cwd=b)
+    out, _ = ok(b, "status", "--no-remote")
+    assert "moved tag" not in out and "reviewed" not in out

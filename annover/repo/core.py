@@ -712,10 +712,13 @@ class MovedTag:
         if self.by == "deleted":
             return (f"tag {self.name} was deleted (`annover tag -d`, in a commit on a branch here), but git's tag "
                     f"{self.name} is left and names {now}")
-        how = (f"git's tag {self.name} now names " if self.by == "git"
-               else f"its file .annover/refs/tags/{self.name} was changed by hand to ")
         was = f"it was made for {named(self.recorded)}" if self.recorded else "annover never recorded it"
-        return f"tag {self.name} was moved outside annover: {was}, but {how}{now}"
+        if self.by == "git":  # a git tag -f here, or (in a team) an annover tag --force in another clone
+            return (f"git's tag {self.name} does not name the version annover recorded (moved with git here, or "
+                    f"by `annover tag --force` in another clone, which a git fetch does not follow): {was}, "
+                    f"but git's tag names {now}")
+        return (f"tag {self.name} was moved outside annover: {was}, but its file .annover/refs/tags/{self.name} "
+                f"was changed by hand to {now}")
 
     def fix(self) -> str:
         if self.by == "deleted":
