@@ -284,3 +284,19 @@ def test_a_tag_moved_or_deleted_in_another_clone_is_said_so_in_this_one(team):
     git("fetch", "-q", "--prune", "--prune-tags", cwd=b)
     out, _ = ok(b, "status", "--no-remote")
     assert "moved tag" not in out and "reviewed" not in out
+
+
+def test_push_and_pull_show_a_spinner_and_take_q(two_rounds):
+    """push and pull take seconds on a large version: a spinner on a terminal's stderr, and -q
+    (as git push -q, which users type) for none and no summary line."""
+    from tests.conftest import on_a_terminal
+    from tests.test_diff_cli import cli
+
+    code, out, shown = on_a_terminal("push")
+    assert code == 0 and "asking the DVC remote what it lacks" in shown and "pushed 2 of 2 version(s)" in shown
+    code, out, shown = on_a_terminal("pull", "-q")
+    assert code == 0 and "fetching" not in shown and "pulled" not in shown
+    code, out, err = cli("push", "-q")
+    assert (code, out) == (0, "") and "pushed" not in err
+    code, out, err = cli("pull")
+    assert code == 0 and "pulled 0 of 2 version(s)" in err and "fetching" not in err

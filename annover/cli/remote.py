@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import echo, emit_json, info, json_option, short
+from annover.cli import Progress, echo, emit_json, info, json_option, short
 from annover.repo import Repo, StatusResult, TransferResult
 from annover.store.dvc import REMOTE_TIMEOUT, TIMEOUT_ENV, TRANSFER_TIMEOUT, RemoteInfo, this_machine_warning
 from annover.store.git import Tracking
@@ -12,6 +12,8 @@ from annover.store.git import Tracking
 _PUSHED = {True: "yes", False: "no (run `annover push`)", None: "unknown"}
 
 remote_option = click.option("--remote", help="DVC remote name (default: the default remote).")
+quiet = click.option("-q", "--quiet", is_flag=True,
+                     help="No spinner on stderr and no summary line; warnings and notes are still said.")
 
 
 class Seconds(click.FloatRange):
@@ -114,6 +116,7 @@ Examples:
   annover push            # every version reachable from HEAD and the tags that the remote lacks
   annover push v1         # one version
   annover push --remote backup --json
+  annover push -q         # no spinner, no summary line (warnings and notes still)
 \b
 Exit 8 when an object's copy in the DVC cache is corrupt or missing (named; that version is not
 pushed), 10 when the remote does not answer or does not hold what was sent.
@@ -121,14 +124,17 @@ pushed), 10 when the remote does not answer or does not hold what was sent.
 @click.argument("rev", required=False)
 @remote_option
 @timeout_option
+@quiet
 @json_option
-def push(rev: str | None, remote: str | None, timeout: float | None, as_json: bool) -> None:
+def push(rev: str | None, remote: str | None, timeout: float | None, quiet: bool, as_json: bool) -> None:
     """Upload to the DVC remote what it lacks: of version REV, or of every version reachable
     from HEAD and the tags (like `git push`). What is there is not sent again."""
-    out = Repo(".").push(rev, remote, timeout=timeout)
+    with Progress(quiet) as progress:
+        progress("asking the DVC remote what it lacks, and sending it")
+        out = Repo(".").push(rev, remote, timeout=timeout)
     if as_json:
         emit_json(out.to_json())
-    else:
+    elif not quiet:
         _render_transfer(out, "pushed", "on the remote")
     if out.git is not None and (out.git.ahead or out.git.upstream is None):  # the objects are out, the records not
         info(f"note: annover push moved the objects; the versions' records go by git: {_tracking(out.git)}")
@@ -139,6 +145,7 @@ def push(rev: str | None, remote: str | None, timeout: float | None, as_json: bo
 Examples:
   annover pull            # every version reachable from HEAD and the tags that this clone lacks
   annover pull v1         # one version; then: annover export v1 ... / annover.load('v1')
+  annover pull -q         # no spinner, no summary line (warnings and notes still)
 \b
 Exit 8 when a DVC listing or pointer from the remote names anything but the version's own
 objects (refused before anything is written), 10 when the remote does not answer or lacks a
@@ -147,14 +154,17 @@ version, or DVC cannot check a file out.
 @click.argument("rev", required=False)
 @remote_option
 @timeout_option
+@quiet
 @json_option
-def pull(rev: str | None, remote: str | None, timeout: float | None, as_json: bool) -> None:
+def pull(rev: str | None, remote: str | None, timeout: float | None, quiet: bool, as_json: bool) -> None:
     """Download from the DVC remote what the local DVC cache lacks: of version REV, or of every
     version reachable from HEAD and the tags; HEAD's objects land in the work tree."""
-    out = Repo(".").pull(rev, remote, timeout=timeout)
+    with Progress(quiet) as progress:
+        progress("fetching from the DVC remote what is not here")
+        out = Repo(".").pull(rev, remote, timeout=timeout)
     if as_json:
         emit_json(out.to_json())
-    else:
+    elif not quiet:
         _render_transfer(out, "pulled", "here")
     if out.git is not None and out.git.behind:  # the versions others made come by git first
         info(f"note: annover pull fetched objects of the versions here; {_tracking(out.git)}")
