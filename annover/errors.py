@@ -148,6 +148,22 @@ class GitError(AnnoverError):
 EXIT_CODES[GitError.exit_code] = "git or DVC failed (the message shows their output)"
 
 
+class MergeConflictError(AnnoverError):
+    """``annover merge`` found changes it cannot combine: tasks (or the labeling config, or the
+    source data) both sides changed differently, or files of the user's that git cannot merge.
+    Nothing was written. ``result`` holds what the merge found (its ``conflicts``)."""
+
+    exit_code = 16
+
+    def __init__(self, message: str, hint: str | None = None, result: object = None) -> None:
+        super().__init__(message, hint)
+        self.result = result
+
+
+EXIT_CODES[MergeConflictError.exit_code] = ("merge conflicts: both sides changed the same task (or config, or "
+                                            "source data) differently, or git cannot merge a file; nothing written")
+
+
 def env_seconds(name: str, default: float) -> float:
     """Seconds from the environment variable ``name`` (``default`` when unset or empty): a
     number above 0, else a UsageError naming the variable (exit 2)."""

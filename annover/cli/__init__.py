@@ -40,6 +40,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tag": ("annover.cli.history:tag", "Name a version."),
     "revert": ("annover.cli.history:revert", "Undo HEAD (or restore a version) with a new version."),
     "reset": ("annover.cli.history:reset", "Move HEAD back, dropping versions not pushed yet."),
+    "merge": ("annover.cli.merge_cmd:merge", "Merge another branch's versions into HEAD's, task by task."),
     "status": ("annover.cli.remote:status", "HEAD, and whether its objects are pushed."),
     "export": ("annover.cli.export:export", "Write a version: COCO, YOLO, VOC, CoNLL, HF, Parquet, CSV, JSON."),
     "push": ("annover.cli.remote:push", "Upload the objects a version needs to the DVC remote."),

@@ -4,7 +4,8 @@ Modules: ``core`` (the plumbing: paths, object store, refs, the git and DVC adap
 resolve, log, read, commit, recover), ``snapshot`` (the snapshot pipeline as named steps)
 with ``source_data``, ``remote`` (init, status, push, pull), ``export`` (export, and load
 from a git URL), ``labelstudio`` (versions from a pull, dataset records), ``results`` (what
-the commands return), ``commands`` (:class:`Repo`) and ``functions`` (the top-level API).
+the commands return), ``history`` (tag, revert, reset), ``merging`` (merge), ``commands``
+(:class:`Repo`) and ``functions`` (the top-level API).
 """
 
 from annover.repo.commands import Repo

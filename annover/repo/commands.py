@@ -38,11 +38,13 @@ if TYPE_CHECKING:  # pragma: no cover
     from annover.repo import export as export_
     from annover.repo import history
     from annover.repo import labelstudio as ls
+    from annover.repo import merging
     from annover.repo import reading
     from annover.repo import dry_run as dry
     from annover.repo import snapshot as snap
     from annover.repo import task_log
     from annover.repo.history import ResetResult, RevertResult
+    from annover.repo.merging import MergeResult
     from annover.store.versions import Version
 else:
     diffing = lazy("annover.diffing")
@@ -50,6 +52,7 @@ else:
     export_ = lazy("annover.repo.export")
     history = lazy("annover.repo.history")
     ls = lazy("annover.repo.labelstudio")
+    merging = lazy("annover.repo.merging")
     loop_api = lazy("annover.loop.api")
     loop_report = lazy("annover.loop.report")
     reading = lazy("annover.repo.reading")
@@ -138,6 +141,16 @@ class Repo(RepoCore):
         """``annover revert``: a new version undoing HEAD (its parent's content), or with ``to``
         holding version ``to``'s content; the history keeps everything."""
         return history.revert(self, rev, to, message, tag)
+
+    def merge(self, rev: str, *, favor: str | None = None, dry_run: bool = False, message: str | None = None,
+              tag: str | None = None, progress: Progress | None = None) -> "MergeResult":
+        """``annover merge``: bring version ``rev`` (a branch, tag or version) into HEAD's, as ``git
+        merge`` does: already up to date, a fast-forward, or a three-way merge by task and answer
+        against their nearest common version, committed as a new version with two parents (and a
+        git merge commit). Conflicts raise :class:`annover.errors.MergeConflictError` with nothing
+        written unless ``favor`` (``"ours"`` / ``"theirs"``) takes that side for every one;
+        ``dry_run`` says what would be done and writes nothing."""
+        return merging.merge(self, rev, favor, dry_run, message, tag, progress or (lambda _: None))
 
     def reset(self, rev: str, *, force: bool = False, dry_run: bool = False) -> "ResetResult":
         """``annover reset``: HEAD back to ``rev``, dropping the unpublished versions after it

@@ -297,7 +297,8 @@ class RepoCore:
         """Ids of every version record any git ref's history added (for short ids of versions not checked out)."""
         vdir = self.rel(self.dir / "versions")
         try:
-            out = self.scm.run("log", "--all", "--format=", "--name-only", "--diff-filter=A", "--", vdir, check=False)
+            out = self.scm.run("log", "--all", "-c", "--format=", "--name-only", "--diff-filter=A", "--", vdir,
+                               check=False)  # -c: with the records merge commits add
         except NotARepoError:
             return []
         ids = {Path(ln).stem for ln in out.splitlines() if ln.endswith(".json")}
@@ -530,16 +531,18 @@ class RepoCore:
         return self.scm.head_commit()
 
     def commit(self, files: dict[str, bytes | Path | None], message: str, expected: str | None,
-               what: str = "a version made here") -> str:
+               what: str = "a version made here", *, base: str | None = None, merged: tuple[str, ...] = ()) -> str:
         """Commit exactly ``files`` (paths relative to the git top level) on top of HEAD.
 
         Content is bytes (written to git, then to the work tree), a Path (taken from the
         work tree) or None (deleted). Uses a private index, so the user's staged changes
         stay out of it; HEAD moves only if it is still ``expected`` (compare-and-swap).
         Refused on a detached git HEAD (see :meth:`check_on_branch`; ``what`` names what is committed).
+        A merge commit: ``merged``, its other parents; ``base``, the merged tree ``files`` go over
+        (see :meth:`annover.store.git.Git.commit`).
         """
         self.check_on_branch(what)
-        return self.scm.commit(files, message, expected, stage=maybe_die)
+        return self.scm.commit(files, message, expected, stage=maybe_die, base=base, merged=merged)
 
     def recover(self, view: bool = False) -> list[str]:
         """Repair what an interrupted command left behind (run under the lock); what it did.
@@ -560,6 +563,8 @@ class RepoCore:
             notes.append("removed the private index of an interrupted commit")
         if self.scm.finish_interrupted_sync(reld):
             notes.append("finished an interrupted index update")
+        if self.scm.finish_interrupted_checkout():
+            notes.append("put back as HEAD has them the files an interrupted merge was bringing in")
         head = self.head_commit()
         if head is None:
             return notes

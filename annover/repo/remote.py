@@ -255,8 +255,8 @@ def _held_by_tags(repo: RepoCore, vdir: str, candidates: set[str]) -> set[str]:
 
 def added_records(repo: RepoCore, *revs: str) -> dict[str, str]:
     """Version id -> the commit that added its record, for ``git log REVS`` (newest first)."""
-    out = repo.git("log", "--full-history", "--diff-filter=A", "--format=commit %H", "--name-only", *revs,
-                   check=False)
+    out = repo.git("log", "--full-history", "-c", "--diff-filter=A", "--format=commit %H", "--name-only", *revs,
+                   check=False)  # -c: a merge commit's own record (new to every parent), not the other side's
     commits: dict[str, str] = {}
     commit = ""
     for line in out.splitlines():

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Sequence
 
 from annover.errors import GitError, NotARepoError
 from annover.files import write_atomic
@@ -32,6 +32,10 @@ Stage = Callable[[str], None]
 
 _PRIVATE_INDEX = "annover-index"
 _SYNC_MARKER = "annover-syncing"
+#: In the git dir while a merge (or fast-forward) brings other paths into the user's index and
+#: work tree: those paths, NUL-separated; the next command makes them HEAD's again (see
+#: :meth:`Git.finish_interrupted_checkout`).
+_CHECKOUT_MARKER = "annover-checkout"
 #: In the git dir: the index file and HEAD commit last seen agreeing with each other (see
 #: :meth:`Git.index_agrees`).
 _AGREES = "annover-index-agrees"
@@ -255,9 +259,10 @@ class Git:
         return rows
 
     def commit_adding(self, path: str, everywhere: bool = False) -> str | None:
-        """The commit that added ``path`` on HEAD's history (``everywhere``: on any ref's)."""
-        return self.run("log", *(["--all"] if everywhere else []), "--format=%H", "--diff-filter=A", "-1", "--",
-                        path, check=False).strip() or None
+        """The commit that added ``path`` on HEAD's history (``everywhere``: on any ref's). A merge
+        commit adds the paths new to every parent (``-c``), not those it brings from one."""
+        return self.run("log", *(["--all"] if everywhere else []), "-c", "-s", "--format=%H", "--diff-filter=A", "-1",
+                        "--", path, check=False).strip() or None
 
     def blobs(self, specs: list[str]) -> list[bytes | None]:
         """The content of each ``REV:PATH`` in ``specs`` (None where there is none), in one git
@@ -300,16 +305,18 @@ class Git:
     def last_changes(self, path: str) -> dict[str, str | None]:
         """``{file: blob id}`` under ``path`` as the newest commit on any ref that changed each
         file left it (None: that commit deleted it); one history walk, children before parents."""
-        out = self.run("log", "--all", "--date-order", "--format=", "--raw", "--no-abbrev", "--no-renames",
+        out = self.run("log", "--all", "--date-order", "-c", "--format=", "--raw", "--no-abbrev", "--no-renames",
                        "--", f"{path}/", check=False)
         newest: dict[str, str | None] = {}
         for ln in out.splitlines():
             if not ln.startswith(":") or "\t" not in ln:
                 continue
             meta, p = ln.split("\t", 1)
-            fields = meta.split()
-            if p not in newest and len(fields) >= 5:
-                newest[p] = None if fields[4].startswith("D") or set(fields[3]) == {"0"} else fields[3]
+            n = len(meta) - len(meta.lstrip(":"))  # parents: a merge commit's combined line has one colon each
+            fields = meta.lstrip(":").split()
+            if p not in newest and len(fields) >= 2 * n + 3:
+                new, status = fields[2 * n + 1], fields[2 * n + 2]
+                newest[p] = None if status.startswith("D") or set(new) == {"0"} else new
         return newest
 
     def blob_id(self, data: bytes, like: str) -> str:
@@ -382,7 +389,7 @@ class Git:
     # ------------------------------------------------------------------ commits
 
     def commit(self, files: "dict[str, bytes | Path | None]", message: str, expected: str | None,
-               stage: Stage = _noop) -> str:
+               stage: Stage = _noop, *, base: str | None = None, merged: "Sequence[str]" = ()) -> str:
         """Commit exactly ``files`` (paths relative to the top level) on top of ``expected``.
 
         A private index keeps the user's staged changes out; HEAD moves only if it still is
@@ -391,20 +398,30 @@ class Git:
         the deletion of what HEAD just gained (a user's ``git commit`` after a kill there
         would have deleted the version); before HEAD moves, they are what the next
         command's recovery resets. ``stage`` is called at each of these points.
+
+        A merge commit: ``merged`` names its other parents and ``base`` the tree ``files`` are
+        laid over (``git merge-tree``'s); every other path where ``base`` differs from
+        ``expected`` is brought into the user's index and work tree as ``git merge`` does,
+        under a marker the next command's recovery reads (:meth:`finish_interrupted_checkout`).
         """
         env = {"GIT_INDEX_FILE": str(self.git_dir / _PRIVATE_INDEX), **self.identity_env()}
+        start = base or expected
         self.clear_private_index()
         try:
-            self.run("read-tree", *([expected] if expected else ["--empty"]), env=env)
+            self.run("read-tree", *([start] if start else ["--empty"]), env=env)
             index_info = self._index_info(files)
             self.run("update-index", "--index-info", env=env, input=index_info)
             tree = self.run("write-tree", env=env).strip()
-            commit = self.run("commit-tree", tree, *(["-p", expected] if expected else []), "-m", message,
-                              env=env).strip()
+            parents = [p for c in ([expected] if expected else []) + list(merged) for p in ("-p", c)]
+            commit = self.run("commit-tree", tree, *parents, "-m", message, env=env).strip()
         finally:  # a failed commit leaves nothing behind (a killed one is cleared by the next)
             self.clear_private_index()
         if self.head_commit() != expected:
             raise GitError("git HEAD moved while annover was committing", "run the command again")
+        others = [p for p in self.changed_paths(expected, commit) if p not in files] if base and expected else []
+        if others:
+            self._begin_checkout(others)
+            self.take_paths(commit, others)
         for path, content in files.items():
             target = self.toplevel / path
             if isinstance(content, bytes):
@@ -419,9 +436,121 @@ class Git:
             self.run("update-ref", "-m", f"annover: {title}", "--", "HEAD", commit, expected or ZERO_OID)
         except GitError:
             self.reset_paths(list(files), keep_work_tree=[p for p, c in files.items() if isinstance(c, Path)])
+            if others:
+                self.finish_interrupted_checkout()
             raise
         stage("after-update-ref")
+        (self.git_dir / _CHECKOUT_MARKER).unlink(missing_ok=True)
         return commit
+
+    # ------------------------------------------------------------------ merges
+
+    def merge_base_is(self, ancestor: str, commit: str) -> bool:
+        """Whether ``ancestor`` is ``commit`` or in its history."""
+        p = subprocess.run(["git", "merge-base", "--is-ancestor", "--end-of-options", ancestor, commit],
+                           cwd=self.toplevel, capture_output=True, env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+        if p.returncode not in (0, 1):
+            msg = p.stderr.decode(errors="replace").strip().splitlines()
+            raise GitError(f"git merge-base failed: {msg[-1] if msg else p.returncode}", _HINT)
+        return p.returncode == 0
+
+    def merge_tree(self, ours: str, theirs: str) -> "tuple[str, list[str]]":
+        """(the tree ``git merge`` would make of commits ``ours`` and ``theirs``, with conflict markers
+        where it cannot; the paths it could not merge), computed without the index or the work tree."""
+        p = subprocess.run(["git", "merge-tree", "--write-tree", "--no-messages", "--name-only", "-z",
+                            "--end-of-options", ours, theirs], cwd=self.toplevel, capture_output=True,
+                           env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
+        if p.returncode not in (0, 1):
+            msg = p.stderr.decode(errors="replace").strip().splitlines()
+            raise GitError(f"git merge-tree failed: {msg[-1] if msg else p.returncode}",
+                           "git 2.38 or later is needed for annover merge; check `git --version`")
+        fields = p.stdout.decode("utf-8", errors="surrogateescape").split("\0")
+        tree, rest = fields[0].strip(), fields[1:]
+        conflicted: list[str] = []
+        for f in rest:
+            if not f:
+                break  # the end of the conflicted file list
+            conflicted.append(f)
+        return tree, sorted(dict.fromkeys(conflicted))
+
+    def changed_paths(self, a: str, b: str) -> list[str]:
+        """The files that differ between tree-ishes ``a`` and ``b`` (added, removed, changed)."""
+        out = run_git(["diff-tree", "-r", "-z", "--no-renames", "--name-only", "--end-of-options", a, b],
+                      self.toplevel).decode("utf-8", errors="surrogateescape")
+        return [p for p in out.split("\0") if p]
+
+    def local_changes(self, paths: "Sequence[str]") -> list[str]:
+        """Those of ``paths`` the user's index or work tree changed from HEAD, or that are
+        untracked files HEAD lacks (``git merge`` refuses to overwrite either)."""
+        if not paths:
+            return []
+        out = run_git(["status", "--porcelain=v1", "-z", "--no-renames", "--untracked-files=all"],
+                      self.toplevel).decode("utf-8", errors="surrogateescape")
+        touched = {entry[3:] for entry in out.split("\0") if len(entry) > 3}
+        return sorted(touched.intersection(paths))
+
+    def advance(self, expected: str, new: str, message: str, stage: Stage = _noop) -> None:
+        """Fast-forward: HEAD from ``expected`` to its descendant ``new`` (compare-and-swap), the
+        user's index and work tree taking every path that differs first, under the marker."""
+        paths = self.changed_paths(expected, new)
+        if self.head_commit() != expected:
+            raise GitError("git HEAD moved while annover was merging", "run the command again")
+        if paths:
+            self._begin_checkout(paths)
+            self.take_paths(new, paths)
+        stage("before-update-ref")
+        try:
+            self.run("update-ref", "-m", f"annover: {message}", "--", "HEAD", new, expected)
+        except GitError:
+            if paths:
+                self.finish_interrupted_checkout()
+            raise
+        stage("after-update-ref")
+        (self.git_dir / _CHECKOUT_MARKER).unlink(missing_ok=True)
+
+    def _begin_checkout(self, paths: "Sequence[str]") -> None:
+        write_atomic(self.git_dir / _CHECKOUT_MARKER, "\0".join(paths).encode("utf-8", errors="surrogateescape"))
+
+    def take_paths(self, commit: str, paths: "Sequence[str]") -> None:
+        """The user's index and work tree hold ``paths`` as ``commit`` has them (removed where it has none)."""
+        present = set(self.run("ls-tree", "-r", "-z", "--name-only", "--end-of-options", commit,
+                               check=False).split("\0"))
+        there = [p for p in paths if p in present]
+        gone = [p for p in paths if p not in present]
+        nul = lambda ps: "".join(f"{p}\0" for p in ps).encode("utf-8", errors="surrogateescape")  # noqa: E731
+        if there:
+            self.run("--literal-pathspecs", "checkout", "-q", commit, "--pathspec-from-file=-",
+                     "--pathspec-file-nul", input=nul(there))
+        if gone:
+            self.run("--literal-pathspecs", "rm", "-q", "--cached", "--ignore-unmatch", "--pathspec-from-file=-",
+                     "--pathspec-file-nul", input=nul(gone))
+            for p in gone:
+                target = self.toplevel / p
+                if target.is_file() or target.is_symlink():
+                    target.unlink()
+                for parent in target.parents:  # as git leaves no empty folder behind
+                    if parent == self.toplevel:
+                        break
+                    try:
+                        parent.rmdir()
+                    except OSError:
+                        break
+
+    def finish_interrupted_checkout(self) -> bool:
+        """Make the paths a merge killed (or refused) mid-way was bringing in HEAD's again, in
+        the user's index and work tree (run under annover's lock); True if there was one."""
+        marker = self.git_dir / _CHECKOUT_MARKER
+        try:
+            data = marker.read_bytes()
+        except FileNotFoundError:
+            return False
+        paths = [p for p in data.decode("utf-8", errors="surrogateescape").split("\0") if p]
+        (self.git_dir / "index.lock").unlink(missing_ok=True)  # left by our own killed checkout
+        head = self.head_commit()
+        if head and paths:
+            self.take_paths(head, paths)
+        marker.unlink(missing_ok=True)
+        return True
 
     def reset_paths(self, paths: list[str], keep_work_tree: "list[str] | tuple[str, ...]" = ()) -> None:
         """Put ``paths`` back as HEAD has them, in the work tree (but ``keep_work_tree``) and the index."""
@@ -478,7 +607,7 @@ class Git:
 
     def interrupted(self) -> bool:
         """A commit or an index sync was cut short (their files are still there)."""
-        return (self.git_dir / _SYNC_MARKER).exists() or (self.git_dir / _PRIVATE_INDEX).exists()
+        return any((self.git_dir / name).exists() for name in (_SYNC_MARKER, _PRIVATE_INDEX, _CHECKOUT_MARKER))
 
     def index_differences(self, *paths: str) -> bytes:
         """``update-index --index-info`` lines that make the index agree with HEAD under ``path``

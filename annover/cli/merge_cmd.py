@@ -1,0 +1,130 @@
+"""``annover merge``: bring another branch's versions into HEAD's (three-way, by task and answer)."""
+
+from __future__ import annotations
+
+import click
+
+from annover.cli import Progress, echo, emit_json, info, json_option, not_blank, not_empty, quiet_option, short
+from annover.cli.history import _notes
+from annover.errors import MergeConflictError
+from annover.repo import Repo
+from annover.repo.merging import LISTED, MergeResult
+
+
+def _keys(keys: list[str]) -> str:
+    shown = ", ".join(keys[:LISTED])
+    return shown + (f" and {len(keys) - LISTED} more" if len(keys) > LISTED else "")
+
+
+def _counts(changes: dict[str, list[str]]) -> str:
+    return ", ".join(f"{len(changes[k])} {k}" for k in ("added", "removed", "modified") if changes.get(k)) or "nothing"
+
+
+def _render(res: MergeResult) -> None:
+    """What was taken from where, the conflicts and how they were settled, on stderr."""
+    for side in ("theirs", "ours"):
+        ch = res.changes.get(side) or {}
+        if any(ch.values()):
+            info(f"  from {side}: {_counts(ch)} task(s)")
+            for k in ("added", "removed", "modified"):
+                if ch.get(k):
+                    info(f"    {k}: {_keys(ch[k])}")
+    if res.combined:
+        info(f"  combined answer by answer (both changed other parts): {len(res.combined)} task(s): "
+             f"{_keys(res.combined)}")
+    if res.same:
+        info(f"  changed alike on both sides: {len(res.same)} task(s): {_keys(res.same)}")
+    for name, label in (("config", "labeling config"), ("source", "source data")):
+        where = getattr(res, name)
+        if where in ("ours", "theirs", "both"):
+            info(f"  {label}: {'changed alike on both sides' if where == 'both' else 'from ' + where}")
+    if res.conflicts or "conflict" in (res.config, res.source):
+        settled = f" (taken from {res.favor})" if res.favor else ""
+        info(f"  conflicts{settled}: {len(res.conflicts)} task(s)")
+        for c in res.conflicts[:LISTED]:
+            info(f"    {c.task_key}: {c.describe()}")
+        if len(res.conflicts) > LISTED:
+            info(f"    ... and {len(res.conflicts) - LISTED} more (--json lists them all)")
+        for name, label in (("config", "labeling config"), ("source", "source data")):
+            if getattr(res, name) == "conflict":
+                info(f"    {label}: changed differently on both sides")
+    for f in res.files[:LISTED]:
+        info(f"  git cannot merge: {f}")
+    for w in res.warnings:
+        info(f"warning: {w}")
+
+
+@click.command(epilog="""\b
+Examples:
+  annover merge relabel                 # bring branch relabel's versions into this one
+  annover merge relabel --dry-run       # what would be taken from each side, and the conflicts
+  annover merge relabel --theirs        # conflicting tasks take relabel's answers
+  annover merge v7 -m "merge bob's round" --json
+\b
+Like git merge: REV already in HEAD's history is "Already up to date"; HEAD's
+version in REV's history is a fast-forward; otherwise a three-way merge by task
+and answer against the nearest common version, committed as a new version (vN)
+whose parents are HEAD's version and REV's, in a git merge commit. A task, or
+an answer, one side changed is taken from it; both sides changing the same one
+differently is a conflict: nothing is written (exit 16) unless --ours or
+--theirs takes that side for every conflict. The labeling config and source
+data merge the same way. Other files merge as git merges them; one git cannot
+merge stops the merge before anything is written.
+""")
+@click.argument("rev", callback=not_empty)
+@click.option("--ours", "favor", flag_value="ours", default=None,
+              help="Take HEAD's side for every conflict (like git merge -X ours).")
+@click.option("--theirs", "favor", flag_value="theirs",
+              help="Take REV's side for every conflict (like git merge -X theirs).")
+@click.option("--dry-run", is_flag=True,
+              help="Say what would be taken from each side, and the conflicts; write nothing.")
+@click.option("-m", "--message", callback=not_blank,
+              help='Message of the merge version (default: "Merge REV into BRANCH").')
+@click.option("--tag", "tag_name", help="Name of the merge version (default: the next vN).")
+@quiet_option
+@json_option
+def merge(rev: str, favor: str | None, dry_run: bool, message: str | None, tag_name: str | None, quiet: bool,
+          as_json: bool) -> None:
+    """Merge version REV (a branch, tag or version) into HEAD's, as git merge does."""
+    repo = Repo(".")
+    _notes(repo)
+    try:
+        with Progress(quiet or as_json) as progress:
+            res = repo.merge(rev, favor=favor, dry_run=dry_run, message=message, tag=tag_name, progress=progress)
+    except MergeConflictError as e:
+        res = e.result if isinstance(e.result, MergeResult) else None
+        if res is not None:
+            if as_json:
+                emit_json(res.to_json())
+            info(f"merging {rev} into HEAD ({short(res.head)}) against {short(res.base)}: nothing written")
+            _render(res)
+        raise
+    _notes(repo)
+    if as_json:
+        emit_json(res.to_json())
+    if res.kind == "up-to-date":
+        info("Already up to date.")
+        for w in res.warnings:
+            info(f"warning: {w}")
+        return
+    if res.kind == "fast-forward":
+        verb = "would fast-forward" if dry_run else "fast-forward"
+        how = "" if res.git == "fast-forward" else " (a git merge commit: this branch has commits of its own)"
+        info(f"{verb} to {rev} ({short(res.theirs)}): {len(res.versions)} version(s){how}")
+        for f in res.files[:LISTED]:
+            info(f"  git cannot merge: {f}")
+        if not dry_run and not as_json:
+            echo(res.theirs)
+        return
+    if dry_run:
+        info(f"would merge {rev} ({short(res.theirs)}) into HEAD ({short(res.head)}) against {short(res.base)}:")
+        _render(res)
+        if res.conflicted and res.favor is None:
+            info("the merge would stop at these conflicts: rerun with --ours or --theirs to take that side for each")
+            raise click.exceptions.Exit(MergeConflictError.exit_code)
+        return
+    info(f"{res.tag} {short(res.version.id if res.version else None)}  merged {rev} ({short(res.theirs)}) into "
+         f"HEAD ({short(res.head)}) against {short(res.base)}")
+    _render(res)
+    if not as_json:
+        echo(res.version.id if res.version else "")

@@ -1,0 +1,481 @@
+"""``annover merge``: bring another branch's versions into HEAD's, as ``git merge`` does.
+
+Three outcomes, as git's:
+
+- **Already up to date**: REV's version is in HEAD's history; nothing is written.
+- **Fast-forward**: HEAD's version is in REV's history. When git's HEAD commit is in the
+  history of REV's commit too, the branch moves to REV's commit (``git merge --ff-only``);
+  when it is not (commits of the user's own files on this branch since), a git merge commit
+  of the two, whose annover files name REV's version (no new version: its content is REV's).
+- **Merge**: a three-way merge of the two versions' tables against their nearest common
+  version, task by task and answer by answer (:mod:`annover.model.threeway`), and of the
+  labeling config and source data as values. The result is stored through the snapshot
+  pipeline (so its snapshot ids are those a fresh snapshot of the same content gets), as a
+  new version whose ``parents`` are [HEAD's version, REV's], committed as a git merge
+  commit of HEAD's commit and REV's. The user's other files are merged as git merges them
+  (``git merge-tree``); a file git cannot merge stops the merge before anything is written.
+
+Conflicts (tasks both sides changed differently) stop the merge with nothing written unless
+``favor`` (``--ours`` / ``--theirs``) says which side takes every one of them.
+
+Crash safety is the snapshot's: objects are written once; the record, the DVC pointer and
+annover's files go in one commit moved into place with a compare-and-swap ``update-ref``; the
+other files the merge brings in are put into the user's index and work tree under a marker
+that the next command's recovery reads, making them HEAD's again (see
+:meth:`annover.store.git.Git.commit`). A kill leaves HEAD where it was or merged, never half.
+Nothing like ``.git/MERGE_HEAD`` is ever left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from annover._lazy import lazy
+from annover.errors import LockError, MergeConflictError, ObjectError, RevisionError, UsageError, ValidationError
+from annover.formats.validate import check_label_column, controls_of
+from annover.model import canonical as C
+from annover.model.config import LabelingConfig
+from annover.model.threeway import SIDES, Conflict, Merged, merge_blob, merge_tables
+from annover.repo.core import RepoCore, Stage, maybe_die, missing_objects, read_version_table
+from annover.repo.reading import USERS_FILE, Reading, Users, reading_of
+from annover.repo.snapshot import (Content, check_new_tag, commit_version, hash_and_encode, next_tag, noop,
+                                   point_dvc_at, split_predictions, store_objects, version_record)
+from annover.store import duck
+from annover.store.objects import ObjectRef
+from annover.store.versions import Version
+
+if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
+
+__all__ = ["MergeResult", "merge"]
+
+Progress = Callable[[str], None]
+#: how many tasks a result lists per kind in its text (``--json`` lists them all)
+LISTED = 20
+
+
+@dataclass
+class MergeResult:
+    """What ``annover merge`` did, or would do (``dry_run``).
+
+    ``kind``: ``up-to-date``, ``fast-forward`` or ``merge``. ``head``: HEAD's version before;
+    ``theirs``: REV's; ``base``: their nearest common version (a merge). ``version``, ``tag``
+    and ``commit``: what was made (none for a dry run, or a fast-forward that made no version).
+    ``git``: how the branch moved (``fast-forward`` or ``merge commit``). ``changes[side]``:
+    the tasks that side alone added, removed or modified; ``combined``: tasks both changed,
+    merged answer by answer; ``same``: tasks both changed alike; ``conflicts``: tasks both
+    changed differently (resolved by ``favor`` when given); ``config`` and ``source``: where
+    the labeling config and the source data came from (``unchanged``, ``ours``, ``theirs``,
+    ``both``, ``conflict``); ``files``: files git cannot merge; ``written``: whether anything was."""
+
+    kind: str
+    rev: str
+    head: str | None
+    theirs: str
+    base: str | None = None
+    version: Version | None = None
+    tag: str | None = None
+    commit: str | None = None
+    git: str | None = None
+    dry_run: bool = False
+    favor: str | None = None
+    versions: list[str] = field(default_factory=list)
+    changes: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    combined: list[str] = field(default_factory=list)
+    same: list[str] = field(default_factory=list)
+    conflicts: list[Conflict] = field(default_factory=list)
+    config: str = "unchanged"
+    source: str = "unchanged"
+    files: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    #: whether a version or commit was made (False: a dry run, up to date, or refused)
+    written: bool = False
+
+    @property
+    def conflicted(self) -> bool:
+        """Whether anything conflicts (tasks, config, source data or files)."""
+        return bool(self.conflicts or self.files or "conflict" in (self.config, self.source))
+
+    def to_json(self) -> dict:
+        return {"kind": self.kind, "rev": self.rev, "head": self.head, "theirs": self.theirs, "base": self.base,
+                "written": self.written, "dry_run": self.dry_run, "favor": self.favor, "git": self.git,
+                "tag": self.tag, "commit": self.commit, "versions": self.versions,
+                "version": self.version.to_json() if self.version else None,
+                "changes": self.changes, "combined": self.combined, "same": self.same,
+                "conflicts": [c.to_json() for c in self.conflicts], "config": self.config, "source": self.source,
+                "files": self.files, "warnings": self.warnings}
+
+
+# ---------------------------------------------------------------------------- history
+
+
+def _ancestors(repo: RepoCore, vid: str) -> dict[str, Version]:
+    """Every version reachable from ``vid`` (itself included), by id."""
+    seen: dict[str, Version] = {}
+    todo = [vid]
+    while todo:
+        v = todo.pop()
+        if v in seen:
+            continue
+        seen[v] = repo.version(v)
+        todo.extend(p for p in seen[v].parents if p not in seen)
+    return seen
+
+
+def merge_base(ours: dict[str, Version], theirs: dict[str, Version]) -> list[str]:
+    """The nearest common versions of two histories (each :func:`_ancestors`): the common ones
+    no other common one descends from, newest first (one but after criss-cross merges)."""
+    common = ours.keys() & theirs.keys()
+    below = {p for c in common for p in ours[c].parents}
+    best = [c for c in common if c not in below]
+    return sorted(best, key=lambda c: (ours[c].created_at, c), reverse=True)
+
+
+def _name(repo: RepoCore, vid: str | None, tags: dict[str, list[str]]) -> str:
+    names = sorted(tags.get(vid or "", []))
+    return f"{names[0]} ({(vid or '')[:12]})" if names else (vid or "")[:12]
+
+
+def _commit_of(repo: RepoCore, rev: str, vid: str) -> str:
+    """The git commit REV names as a side of the merge: a branch's or tag's commit (or a commit
+    given as such) when it holds version ``vid``, else the commit that made ``vid``."""
+    named = repo.scm.rev_parse(rev)
+    if named:
+        at = (repo.scm.show(named, repo.rel(repo.dir / "HEAD")) or "").strip()
+        if at == vid:
+            return named
+    commit = repo.commit_of(vid)
+    if commit is None:
+        raise RevisionError(f"no git commit made version {vid[:12]} ({rev})",
+                            "fetch the git history that has it (git fetch), then run the command again")
+    return commit
+
+
+def _check_here(repo: RepoCore, v: Version, rev: str) -> None:
+    missing = [r for r in repo.objects_of(v) if not repo.store.has(r)]
+    if missing:
+        raise ObjectError(f"{len(missing)} object(s) of version {v.id[:12]} ({rev}) are not here",
+                          f"fetch them first: annover pull {rev}")
+
+
+# ---------------------------------------------------------------------------- tables
+
+
+def row_hashes(table: "pa.Table", name: str, columns: "list[str] | tuple[str, ...]") -> "np.ndarray":
+    """A 64-bit hash per row of ``columns`` (DuckDB's, as the snapshot's row hashes: a float's -0.0
+    is 0.0 and every NaN one NaN), in row order: what :func:`annover.model.threeway.merge_tables` compares."""
+    if table.num_rows == 0:
+        return np.zeros(0, dtype=np.uint64)
+    kinds = {c[0]: c[1] for c in C.COLUMNS[name]}
+    exprs = []
+    for i, col in enumerate(columns):
+        q = f'"c{i}"'
+        exprs.append(f"CASE WHEN isnan({q}) THEN 'NaN'::DOUBLE ELSE {q} + 0.0 END" if kinds[col] == "float64" else q)
+    con = duck.cursor()
+    try:
+        con.register("__t", table.select(list(columns)).rename_columns([f"c{i}" for i in range(len(columns))]))
+        out = duck.fetch(con, f"SELECT hash({', '.join(exprs)}) AS h FROM __t")
+    finally:
+        con.close()
+    return np.asarray(C.single_chunk(out.column("h")).to_numpy(zero_copy_only=False), dtype=np.uint64)
+
+
+def _tables(repo: RepoCore, v: Version, rev: str) -> dict[str, "pa.Table"]:
+    try:
+        return {name: read_version_table(repo.store, v, name) for name in C.TABLES}
+    except ObjectError as e:
+        raise missing_objects(e, rev, v.id) from None
+
+
+def _check_labels(config: bytes | None, merged: Merged, level: str) -> list[str]:
+    """Warnings for merged labels the merged labeling config does not allow (one side changed the
+    config, the other labeled with what it had); none under ``--validate off``."""
+    if config is None or level == "off":
+        return []
+    cfg = LabelingConfig(config.decode("utf-8"), source="the merged labeling config")
+    out = []
+    for name in ("annotations", "predictions"):
+        t = merged.table(name)
+        if not t.num_rows:
+            continue
+        names = [fn for fn in pc.unique(t.column("from_name")).to_pylist() if fn is not None]
+        labels = C.single_chunk(t.column("labels"))
+        try:
+            check_label_column(pc.list_flatten(labels), pc.list_parent_indices(labels),
+                               C.single_chunk(t.column("from_name")), t.column("task_key"),
+                               controls_of(names, cfg, f"merged {name}", True), cfg, f"merged {name}")
+        except ValidationError as e:
+            out.append(f"{e.message} (one side changed the labeling config, the other labeled with the old one: "
+                       "relabel, or fix the config, in a new version)")
+    return out
+
+
+# ---------------------------------------------------------------------------- git
+
+
+def _own_paths(repo: RepoCore) -> dict[str, str]:
+    """annover's files a merge writes itself, whatever git makes of them (name -> path)."""
+    return {n: repo.rel(repo.dir / n) for n in ("HEAD", "objects.dvc", ".gitignore", USERS_FILE)}
+
+
+def _users_union(repo: RepoCore, theirs_commit: str) -> bytes | None:
+    """The users file with what REV's knows added (ours' entries win where both know an id), or
+    None when REV's adds nothing."""
+    path = repo.rel(repo.dir / USERS_FILE)
+    data = repo.scm.blobs([f"{theirs_commit}:{path}"])[0]
+    if not data:
+        return None
+    ours = Users.load(repo.dir)
+    before = ours.to_bytes()
+    try:
+        doc = json.loads(data)
+        other = Users({url: {int(k): v for k, v in (m or {}).items()} for url, m in (doc.get("servers") or {}).items()},
+                      {int(k): v for k, v in (doc.get("given") or {}).items()})
+    except (ValueError, AttributeError, TypeError):
+        raise UsageError(f"{path} of {theirs_commit[:12]} is damaged", "fix it on that branch first") from None
+    for url, m in other.servers.items():
+        ours.servers.setdefault(url, {})
+        for uid, email in m.items():
+            ours.servers[url].setdefault(uid, email)
+    for uid, email in other.given.items():
+        ours.given.setdefault(uid, email)
+    after = ours.to_bytes()
+    return after if after != before or not (repo.dir / USERS_FILE).is_file() else None
+
+
+@dataclass
+class _GitPlan:
+    tree: str
+    files: list[str]  # files git cannot merge
+    local: list[str]  # files the merge changes that the user changed here
+
+
+def _git_plan(repo: RepoCore, ours_commit: str, theirs_commit: str) -> _GitPlan:
+    tree, conflicted = repo.scm.merge_tree(ours_commit, theirs_commit)
+    own = set(_own_paths(repo).values())
+    files = [p for p in conflicted if p not in own]
+    changed = [p for p in repo.scm.changed_paths(ours_commit, tree) if p not in own]
+    return _GitPlan(tree, files, repo.scm.local_changes(changed))
+
+
+def _refuse_git(plan: _GitPlan, rev: str, result: MergeResult) -> None:
+    if plan.files:
+        listed = ", ".join(plan.files[:5]) + (f" and {len(plan.files) - 5} more" if len(plan.files) > 5 else "")
+        raise MergeConflictError(
+            f"git cannot merge {len(plan.files)} file(s) of this branch and {rev}: {listed}; nothing written",
+            f"make them agree first with a commit on either branch (e.g. `git checkout {rev} -- FILE` and "
+            "`git commit`), then run annover merge again", result)
+    if plan.local:
+        listed = ", ".join(plan.local[:5]) + (f" and {len(plan.local) - 5} more" if len(plan.local) > 5 else "")
+        raise UsageError(f"your local changes to {listed} would be overwritten by the merge; nothing written",
+                         "commit or stash them (git stash), then run annover merge again")
+
+
+# ---------------------------------------------------------------------------- merge
+
+
+@dataclass
+class _Sides:
+    """The two sides of a merge: HEAD's version and commit, REV's, and their histories."""
+
+    start: str | None
+    theirs: str
+    head_commit: str
+    theirs_commit: str
+    ours_hist: dict[str, Version]
+    theirs_hist: dict[str, Version]
+
+
+def merge(repo: RepoCore, rev: str, favor: str | None = None, dry_run: bool = False, message: str | None = None,
+          tag_name: str | None = None, progress: Progress = noop) -> MergeResult:
+    """Merge version ``rev`` (a branch, tag, version id...) into HEAD's; see the module docstring.
+    Conflicts raise :class:`MergeConflictError` (nothing written) unless ``favor`` is
+    ``"ours"`` or ``"theirs"``; ``dry_run`` returns what would be done, writing nothing."""
+    if favor not in (None, *SIDES):
+        raise UsageError(f"favor={favor!r}: take 'ours' or 'theirs' for the conflicts", "or leave it out")
+    if message is not None and (not isinstance(message, str) or not message.strip()):
+        raise UsageError("an empty message: give one, or leave it out", "see `annover merge --help`")
+    start = repo.begin_write()
+    head_commit = repo.head_commit()
+    if head_commit is None:
+        raise RevisionError("this branch has no commit yet", "run `annover init` first")
+    theirs = repo.resolve(rev)
+    theirs_commit = _commit_of(repo, rev, theirs)
+    tags = repo.tags_of()
+    ours_hist = _ancestors(repo, start) if start else {}
+    if theirs in ours_hist:
+        res = MergeResult("up-to-date", rev, start, theirs, base=theirs, dry_run=dry_run, favor=favor)
+        if not repo.scm.merge_base_is(theirs_commit, head_commit):
+            res.warnings.append(f"{rev}'s commit {theirs_commit[:12]} has commits this branch lacks, but no version "
+                                "HEAD lacks: merge its other files with `git merge`")
+        return res
+    sides = _Sides(start, theirs, head_commit, theirs_commit, ours_hist, _ancestors(repo, theirs))
+    res = MergeResult("merge", rev, start, theirs, dry_run=dry_run, favor=favor)
+    res.versions = [v.id for v in sorted((v for k, v in sides.theirs_hist.items() if k not in ours_hist),
+                                         key=lambda v: (v.created_at, v.id), reverse=True)]
+    if start is None or start in sides.theirs_hist:
+        res.kind, res.base = "fast-forward", start
+        return _fast_forward(repo, res, sides.theirs_hist[theirs], start, head_commit, theirs_commit, tags)
+    bases = merge_base(ours_hist, sides.theirs_hist)
+    if not bases:
+        raise UsageError(f"HEAD ({_name(repo, start, tags)}) and {rev} ({_name(repo, theirs, tags)}) share no "
+                         "version: there is nothing to merge them against",
+                         f"bring {rev}'s content over with `annover revert --to {rev}`")
+    res.base = bases[0]
+    if len(bases) > 1:
+        res.warnings.append(f"HEAD and {rev} have {len(bases)} nearest common versions (criss-cross merges); merged "
+                            f"against the newest, {_name(repo, bases[0], tags)}")
+    content, tree = _three_way(repo, res, sides, tags, progress)
+    if dry_run:
+        return res
+    _write(repo, res, sides, content, tree, message, tag_name, progress)
+    return res
+
+
+def _three_way(repo: RepoCore, res: MergeResult, sides: _Sides, tags: dict[str, list[str]], progress: Progress
+               ) -> "tuple[Content, str]":
+    """The merged content (not stored) and git's merged tree; ``res`` says what came from where."""
+    rev, favor = res.rev, res.favor
+    base_v, ours_v = sides.ours_hist[res.base], sides.ours_hist[sides.start]
+    theirs_v = sides.theirs_hist[sides.theirs]
+    ours_read, theirs_read = reading_of(ours_v) or Reading(), reading_of(theirs_v) or Reading()
+    if ours_read.key != theirs_read.key:
+        raise UsageError(f"HEAD keys tasks by {Reading.describe_key(ours_read.key)} and {rev} by "
+                         f"{Reading.describe_key(theirs_read.key)}: a merge task by task would pair none of them",
+                         "snapshot one side again with the other's --key, then merge")
+    if (reading_of(base_v) or Reading()).key != ours_read.key:
+        res.warnings.append(f"both sides changed the task key scheme since {_name(repo, base_v.id, tags)}: its "
+                            "tasks show as removed, and theirs as added, on both")
+    for v, r in ((base_v, base_v.id[:12]), (ours_v, "HEAD"), (theirs_v, rev)):
+        _check_here(repo, v, r)
+    progress("reading the three versions")
+    tables = {"base": _tables(repo, base_v, base_v.id[:12]), "ours": _tables(repo, ours_v, "HEAD"),
+              "theirs": _tables(repo, theirs_v, rev)}
+    progress("merging task by task")
+    merged = merge_tables(tables["base"], tables["ours"], tables["theirs"], row_hashes, favor)
+    res.changes, res.combined, res.same, res.conflicts = merged.changes, merged.combined, merged.same, merged.conflicts
+    cfgs = [v.record.get("config") for v in (base_v, ours_v, theirs_v)]
+    config, res.config = merge_blob(*[c["oid"] if c else None for c in cfgs], favor)
+    config_ref = next((c for c in cfgs if c and c["oid"] == config), None)
+    srcs = [v.record.get("source") for v in (base_v, ours_v, theirs_v)]
+    source_key, res.source = merge_blob(*[C.canonical_json(s) if s else None for s in srcs], favor)
+    source = next((dict(s) for s in srcs if s and C.canonical_json(s) == source_key), None)
+    git_plan = _git_plan(repo, sides.head_commit, sides.theirs_commit)
+    res.files, res.git = git_plan.files, "merge commit"
+    config_bytes = repo.store.get(ObjectRef.from_json(config_ref), "labeling config") if config_ref else None
+    if res.config in ("ours", "theirs", "conflict"):
+        res.warnings += _check_labels(config_bytes, merged, ours_read.validate)
+    origin = {"kind": "merge", "versions": [sides.start, sides.theirs], "base": res.base, "rev": rev,
+              "favor": favor, "conflicts": len(res.conflicts), "reading": ours_read.to_json()}
+    return Content(merged.tasks, merged.annotations, split_predictions(merged.predictions), origin, config_bytes,
+                   source), git_plan.tree
+
+
+def _write(repo: RepoCore, res: MergeResult, sides: _Sides, content: Content, tree: str, message: str | None,
+           tag_name: str | None, progress: Progress) -> None:
+    """Store the merged content as a new version in a git merge commit (or refuse, writing nothing)."""
+    rev = res.rev
+    _refuse_git(_git_plan(repo, sides.head_commit, sides.theirs_commit), rev, res)
+    if res.conflicted and res.favor is None:
+        raise _conflict_error(res, rev)
+    if tag_name is not None:
+        check_new_tag(repo, tag_name)
+    if message is None:
+        message = f"Merge {rev} into {(repo.scm.branch() or '').removeprefix('refs/heads/')}"
+    users_file = _users_union(repo, sides.theirs_commit)
+    ours_v = sides.ours_hist[sides.start]
+    pool = ThreadPoolExecutor(max_workers=max(2, min(4, os.cpu_count() or 2)), thread_name_prefix="annover")
+    try:
+        progress("hashing content")
+        enc = hash_and_encode(content, pool, repo, sides.start)
+        with repo.lock(expect_head=sides.start):
+            repo.recover()
+            _check_unmoved(repo, sides.head_commit)
+            _refuse_git(_git_plan(repo, sides.head_commit, sides.theirs_commit), rev, res)  # again, locked
+            tag = tag_name or next_tag(repo)
+            progress("writing snapshots")
+            stored = store_objects(repo, content, enc, pool, ours_v)
+            maybe_die(Stage.AFTER_OBJECTS)
+            record = version_record(repo, content, stored, sides.start, enc.stats.result(), message)
+            record["parents"] = [sides.start, sides.theirs]
+            res.version, res.commit = commit_version(repo, record, ours_v, tag, message, sides.head_commit, progress,
+                                                     users_file, what="merge", base=tree,
+                                                     merged=(sides.theirs_commit,))
+            res.tag, res.written = tag, True
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _check_unmoved(repo: RepoCore, head_commit: str) -> None:
+    if repo.head_commit() != head_commit:
+        raise LockError("git HEAD moved while annover merge was reading (a commit landed meanwhile)",
+                        "run annover merge again")
+
+
+def _conflict_error(res: MergeResult, rev: str) -> MergeConflictError:
+    what = []
+    if res.conflicts:
+        what.append(f"{len(res.conflicts)} task(s)")
+    for name in ("config", "source"):
+        if getattr(res, name) == "conflict":
+            what.append("the labeling config" if name == "config" else "the source data")
+    return MergeConflictError(f"merging {rev}: both sides changed {' and '.join(what)} differently; nothing written",
+                              f"see `annover diff HEAD {rev}`; rerun with --ours or --theirs to take that side for "
+                              "every conflict (or make the sides agree in a new version first)", res)
+
+
+def _fast_forward(repo: RepoCore, res: MergeResult, theirs_v: Version, start: str | None, head_commit: str,
+                  theirs_commit: str, tags: dict[str, list[str]]) -> MergeResult:
+    """HEAD's version is in REV's history: move to REV's version as git fast-forwards (or, where
+    git cannot, a merge commit naming REV's version)."""
+    ff = repo.scm.merge_base_is(head_commit, theirs_commit)
+    res.git = "fast-forward" if ff else "merge commit"
+    own = set(_own_paths(repo).values())
+    if ff:
+        changed = [p for p in repo.scm.changed_paths(head_commit, theirs_commit) if p not in own]
+        plan = _GitPlan(theirs_commit, [], repo.scm.local_changes(changed))
+    else:
+        plan = _git_plan(repo, head_commit, theirs_commit)
+    res.files = plan.files
+    if res.dry_run:
+        return res
+    _refuse_git(plan, res.rev, res)
+    _check_here(repo, theirs_v, res.rev)
+    ours_v = repo.version(start) if start else None
+    with repo.lock(expect_head=start):
+        repo.recover()
+        _check_unmoved(repo, head_commit)
+        if ff:
+            repo.check_on_branch()
+            repo.scm.advance(head_commit, theirs_commit, f"merge {res.rev}: fast-forward", stage=maybe_die)
+            res.commit = theirs_commit
+            repo.recover(view=True)  # the working store: exactly the new HEAD's objects
+        else:
+            plan = _git_plan(repo, head_commit, theirs_commit)
+            _refuse_git(plan, res.rev, res)
+            point_dvc_at(repo, theirs_v, ours_v)
+            files: dict[str, Any] = {
+                repo.rel(repo.dir / "HEAD"): (theirs_v.id + "\n").encode(),
+                repo.rel(repo.dir / "objects.dvc"): repo.dir / "objects.dvc",
+                repo.rel(repo.dir / ".gitignore"): repo.dir / ".gitignore",
+            }
+            users_file = _users_union(repo, theirs_commit)
+            if users_file is not None:
+                files[repo.rel(repo.dir / USERS_FILE)] = users_file
+            branch = (repo.scm.branch() or "").removeprefix("refs/heads/")
+            res.commit = repo.commit(files, f"annover: Merge {res.rev} into {branch} (fast-forward to "
+                                            f"{_name(repo, theirs_v.id, tags)})\n\nannover-version: {theirs_v.id}\n",
+                                     head_commit, base=plan.tree, merged=(theirs_commit,))
+        repo.refs.log(start, theirs_v.id, f"merge {res.rev}: fast-forward")
+        res.written = True
+    return res
