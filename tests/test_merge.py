@@ -388,6 +388,60 @@ def test_merge_is_refused_where_git_is_busy_or_detached(tmp_path, monkeypatch):
     assert run_cli("merge", "nope", cwd=lab.root).returncode == 7
 
 
+def _with_predictions(tasks: dict[str, Task], preds: dict[str, dict[str, str]]) -> list[dict]:
+    """Label Studio JSON of ``tasks`` with model predictions ``{task: {model_version: label}}``."""
+    out = _ls(tasks)
+    for t in out:
+        t["predictions"] = [{"model_version": mv, "score": 0.5,
+                             "result": [{"from_name": "sentiment", "to_name": "text", "type": "choices",
+                                         "value": {"choices": [label]}}]}
+                            for mv, label in sorted(preds.get(t["data"]["ext_id"], {}).items())]
+    return out
+
+
+def test_predictions_merge_by_model_version_and_task(tmp_path, monkeypatch):
+    lab = _init(tmp_path, monkeypatch)
+
+    def snap(preds: dict, message: str) -> str:
+        lab.n += 1
+        path = lab.inputs / f"round{lab.n}.json"
+        path.write_text(json.dumps(_with_predictions(BASE, preds)))
+        return lab.repo.snapshot(str(path), config=str(lab.config), key=KEY, message=message).version.id
+
+    base = {"t1": {"m1": "positive"}, "t2": {"m1": "negative"}}
+    snap(base, "base")
+    lab.git("switch", "-q", "-c", "b")
+    snap({"t1": {"m1": "neutral"}, "t2": {"m1": "negative"}}, "theirs: m1 again on t1")
+    lab.git("switch", "-q", "main")
+    snap({**base, "t3": {"m2": "positive"}}, "ours: a new model on t3")
+    res = lab.repo.merge("b")
+    assert res.changes["theirs"]["modified"] == ["t1"] and res.changes["ours"]["modified"] == ["t3"]
+    got = {(p["task_key"], p["model_version"], p["labels"][0])
+           for p in annover.Repo(lab.root).load("HEAD", table="predictions").to_pylist()}
+    assert got == {("t1", "m1", "neutral"), ("t2", "m1", "negative"), ("t3", "m2", "positive")}
+    assert annover.Repo(lab.root).show("HEAD").model_versions == ["m1", "m2"]
+    # the same prediction changed differently on both sides: a conflict on that prediction
+    lab.git("switch", "-q", "b")
+    snap({"t1": {"m1": "negative"}, "t2": {"m1": "negative"}}, "theirs: m1 once more")
+    lab.git("switch", "-q", "main")
+    snap({"t1": {"m1": "positive"}, "t2": {"m1": "negative"}, "t3": {"m2": "positive"}}, "ours: m1 back")
+    with pytest.raises(MergeConflictError) as e:
+        lab.repo.merge("b")
+    assert [(c.task_key, c.parts) for c in e.value.result.conflicts] == [("t1", ("prediction m1#0",))]
+
+
+def test_gc_push_and_status_after_a_merge_keep_every_version(tmp_path, monkeypatch):
+    lab = _init(tmp_path, monkeypatch)
+    _branches(lab, _edit(BASE, t1=("one", {"alice@x.org": "neutral"})), _edit(BASE, t2=None))
+    merged = lab.repo.merge("b").version.id
+    assert run_cli("gc", "--force", cwd=lab.root).returncode == 0
+    for v in json.loads(run_cli("log", "--json", cwd=lab.root, check=True).stdout):
+        assert annover.Repo(lab.root).load(v["id"]).num_rows > 0
+    assert run_cli("push", cwd=lab.root).returncode == 0
+    st = json.loads(run_cli("status", "--json", cwd=lab.root, check=True).stdout)
+    assert st["head"] == merged and st["pushed"] and not st["unpushed"], st
+
+
 # ---------------------------------------------------------------- config and source data
 
 
@@ -432,6 +486,26 @@ def test_a_config_changed_differently_on_both_sides_is_a_conflict(tmp_path, monk
     assert repo.show("HEAD").parents == [v_ours, v_theirs]
 
 
+def test_source_data_linked_on_one_side_is_taken_with_its_listing(tmp_path, monkeypatch):
+    lab = _init(tmp_path, monkeypatch)
+    lab.snap(BASE, "base")
+    lab.git("switch", "-q", "-c", "b")
+    (lab.root / "texts").mkdir()
+    (lab.root / "texts" / "t1.txt").write_text("one\n")
+    lab.git("add", "texts")
+    lab.git("commit", "-q", "-m", "the texts")
+    path = _write(lab, BASE)
+    v_theirs = lab.repo.snapshot(str(path), key=KEY, source_data="texts", message="linked").version.id
+    lab.git("switch", "-q", "main")
+    lab.snap(_edit(BASE, t1=("one", {"alice@x.org": "neutral"})), "ours")
+    res = lab.repo.merge("b")
+    repo = annover.Repo(lab.root)
+    assert res.source == "theirs" and repo.show("HEAD").record["source"] == repo.show(v_theirs).record["source"]
+    assert (lab.root / "texts" / "t1.txt").exists()
+    _clean(lab.root)
+    assert run_cli("gc", "--force", cwd=lab.root).returncode == 0 and run_cli("push", cwd=lab.root).returncode == 0
+
+
 # ---------------------------------------------------------------- clones and DVC
 
 
@@ -453,6 +527,27 @@ def test_a_fresh_clone_at_the_merge_commit_gets_its_objects_with_dvc_pull(tmp_pa
     p = subprocess.run([sys.executable, "-c", code], cwd=clone, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert p.stdout.split() == [str(annover.load("HEAD").num_rows), res.version.id]
+
+
+def test_two_clones_that_numbered_versions_alike_are_refused_by_name(tmp_path, monkeypatch):
+    """A known limit: Alice's and Bob's clones each made a v2; the merge says so, writing nothing."""
+    alice = _init(tmp_path, monkeypatch, "alice")
+    alice.snap(BASE, "base")
+    bob_root = tmp_path / "bob"
+    git("clone", "-q", str(alice.root), str(bob_root), cwd=tmp_path)
+    bob = Labels(bob_root, alice.inputs)
+    alice.git("switch", "-q", "-c", "a")
+    alice.snap(_edit(BASE, t1=("one", {"alice@x.org": "neutral"})), "alice's round")
+    assert run_cli("push", cwd=alice.root).returncode == 0
+    monkeypatch.chdir(bob_root)
+    assert run_cli("pull", cwd=bob_root).returncode == 0
+    bob.snap(_edit(BASE, t2=("two", {"bob@x.org": "neutral"})), "bob's round")
+    bob.git("fetch", "-q", "origin", "a")
+    assert run_cli("pull", "origin/a", cwd=bob_root).returncode == 0
+    before = _state(bob)
+    p = run_cli("merge", "origin/a", cwd=bob_root)
+    assert p.returncode == 16 and "each gave tag v2" in p.stderr and "revert --to" in p.stderr, p.stderr
+    assert _state(bob) == before
 
 
 # ---------------------------------------------------------------- crash safety

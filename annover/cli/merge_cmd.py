@@ -11,6 +11,12 @@ from annover.repo import Repo
 from annover.repo.merging import LISTED, MergeResult
 
 
+def _named(repo: Repo, vid: str | None) -> str:
+    """A version as people know it: ``v3 (0123456789ab)``, or its short id."""
+    names = sorted(repo.tags_of().get(vid or "", []))
+    return f"{names[0]} ({short(vid)})" if names else short(vid)
+
+
 def _keys(keys: list[str]) -> str:
     shown = ", ".join(keys[:LISTED])
     return shown + (f" and {len(keys) - LISTED} more" if len(keys) > LISTED else "")
@@ -96,7 +102,8 @@ def merge(rev: str, favor: str | None, dry_run: bool, message: str | None, tag_n
         if res is not None:
             if as_json:
                 emit_json(res.to_json())
-            info(f"merging {rev} into HEAD ({short(res.head)}) against {short(res.base)}: nothing written")
+            info(f"merging {rev} {_named(repo, res.theirs)} into HEAD {_named(repo, res.head)} against "
+                 f"{_named(repo, res.base)}: nothing written")
             _render(res)
         raise
     _notes(repo)
@@ -110,21 +117,22 @@ def merge(rev: str, favor: str | None, dry_run: bool, message: str | None, tag_n
     if res.kind == "fast-forward":
         verb = "would fast-forward" if dry_run else "fast-forward"
         how = "" if res.git == "fast-forward" else " (a git merge commit: this branch has commits of its own)"
-        info(f"{verb} to {rev} ({short(res.theirs)}): {len(res.versions)} version(s){how}")
+        info(f"{verb} to {rev} {_named(repo, res.theirs)}: {len(res.versions)} version(s){how}")
         for f in res.files[:LISTED]:
             info(f"  git cannot merge: {f}")
         if not dry_run and not as_json:
             echo(res.theirs)
         return
     if dry_run:
-        info(f"would merge {rev} ({short(res.theirs)}) into HEAD ({short(res.head)}) against {short(res.base)}:")
+        info(f"would merge {rev} {_named(repo, res.theirs)} into HEAD {_named(repo, res.head)} against "
+             f"{_named(repo, res.base)}:")
         _render(res)
         if res.conflicted and res.favor is None:
             info("the merge would stop at these conflicts: rerun with --ours or --theirs to take that side for each")
             raise click.exceptions.Exit(MergeConflictError.exit_code)
         return
-    info(f"{res.tag} {short(res.version.id if res.version else None)}  merged {rev} ({short(res.theirs)}) into "
-         f"HEAD ({short(res.head)}) against {short(res.base)}")
+    info(f"{res.tag} {short(res.version.id if res.version else None)}  merged {rev} {_named(repo, res.theirs)} into "
+         f"HEAD {_named(repo, res.head)} against {_named(repo, res.base)}")
     _render(res)
     if not as_json:
         echo(res.version.id if res.version else "")

@@ -268,7 +268,13 @@ def _git_plan(repo: RepoCore, ours_commit: str, theirs_commit: str) -> _GitPlan:
     return _GitPlan(tree, files, repo.scm.local_changes(changed))
 
 
-def _refuse_git(plan: _GitPlan, rev: str, result: MergeResult) -> None:
+def _refuse_git(plan: _GitPlan, rev: str, result: MergeResult, tags_dir: str = "") -> None:
+    clash = [p.rsplit("/", 1)[-1] for p in plan.files if tags_dir and p.startswith(tags_dir + "/")]
+    if clash:
+        raise MergeConflictError(
+            f"this branch and {rev} each gave tag {clash[0]} to a version of their own (made in two clones); "
+            "nothing written", f"annover cannot merge two histories that numbered versions alike yet: bring {rev}'s "
+            f"labels over with `annover revert --to {rev}` instead", result)
     if plan.files:
         listed = ", ".join(plan.files[:5]) + (f" and {len(plan.files) - 5} more" if len(plan.files) > 5 else "")
         raise MergeConflictError(
@@ -384,8 +390,8 @@ def _three_way(repo: RepoCore, res: MergeResult, sides: _Sides, tags: dict[str, 
 def _write(repo: RepoCore, res: MergeResult, sides: _Sides, content: Content, tree: str, message: str | None,
            tag_name: str | None, progress: Progress) -> None:
     """Store the merged content as a new version in a git merge commit (or refuse, writing nothing)."""
-    rev = res.rev
-    _refuse_git(_git_plan(repo, sides.head_commit, sides.theirs_commit), rev, res)
+    rev, tags_dir = res.rev, repo.rel(repo.dir / "refs" / "tags")
+    _refuse_git(_git_plan(repo, sides.head_commit, sides.theirs_commit), rev, res, tags_dir)
     if res.conflicted and res.favor is None:
         raise _conflict_error(res, rev)
     if tag_name is not None:
@@ -401,7 +407,7 @@ def _write(repo: RepoCore, res: MergeResult, sides: _Sides, content: Content, tr
         with repo.lock(expect_head=sides.start):
             repo.recover()
             _check_unmoved(repo, sides.head_commit)
-            _refuse_git(_git_plan(repo, sides.head_commit, sides.theirs_commit), rev, res)  # again, locked
+            _refuse_git(_git_plan(repo, sides.head_commit, sides.theirs_commit), rev, res, tags_dir)  # again, locked
             tag = tag_name or next_tag(repo)
             progress("writing snapshots")
             stored = store_objects(repo, content, enc, pool, ours_v)
@@ -449,7 +455,7 @@ def _fast_forward(repo: RepoCore, res: MergeResult, theirs_v: Version, start: st
     res.files = plan.files
     if res.dry_run:
         return res
-    _refuse_git(plan, res.rev, res)
+    _refuse_git(plan, res.rev, res, repo.rel(repo.dir / 'refs' / 'tags'))
     _check_here(repo, theirs_v, res.rev)
     ours_v = repo.version(start) if start else None
     with repo.lock(expect_head=start):
@@ -462,7 +468,7 @@ def _fast_forward(repo: RepoCore, res: MergeResult, theirs_v: Version, start: st
             repo.recover(view=True)  # the working store: exactly the new HEAD's objects
         else:
             plan = _git_plan(repo, head_commit, theirs_commit)
-            _refuse_git(plan, res.rev, res)
+            _refuse_git(plan, res.rev, res, repo.rel(repo.dir / 'refs' / 'tags'))
             point_dvc_at(repo, theirs_v, ours_v)
             files: dict[str, Any] = {
                 repo.rel(repo.dir / "HEAD"): (theirs_v.id + "\n").encode(),
