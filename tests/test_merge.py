@@ -529,6 +529,22 @@ def test_a_fresh_clone_at_the_merge_commit_gets_its_objects_with_dvc_pull(tmp_pa
     assert p.stdout.split() == [str(annover.load("HEAD").num_rows), res.version.id]
 
 
+def test_the_annotators_both_sides_learned_are_kept(tmp_path, monkeypatch):
+    lab = _init(tmp_path, monkeypatch)
+    lab.snap(BASE, "base")
+    for branch, uid, email, edit in (("b", "7", "bob@x.org", {"t1": ("one", {})}),
+                                     ("main", "8", "carol@x.org", {"t2": ("two", {})})):
+        lab.git("switch", "-q", *(["-c", branch] if branch == "b" else [branch]))
+        users = lab.inputs / f"users-{uid}.json"
+        users.write_text(json.dumps({uid: email}))
+        res = lab.repo.snapshot(str(_write(lab, _edit(BASE, **edit))), key=KEY, users=str(users), message=branch)
+        assert res.changed
+    lab.repo.merge("b")
+    given = json.loads((lab.root / ".annover/users.json").read_text())["given"]
+    assert given == {"7": "bob@x.org", "8": "carol@x.org"}
+    _clean(lab.root)
+
+
 def test_two_clones_that_numbered_versions_alike_are_refused_by_name(tmp_path, monkeypatch):
     """A known limit: Alice's and Bob's clones each made a v2; the merge says so, writing nothing."""
     alice = _init(tmp_path, monkeypatch, "alice")
@@ -689,7 +705,7 @@ def _expected(base: dict[str, Task], ours: dict[str, Task], theirs: dict[str, Ta
     return out, conflicts
 
 
-@settings(max_examples=int(os.environ.get("ANNOVER_MERGE_EXAMPLES", "12")), deadline=None,
+@settings(max_examples=int(os.environ.get("ANNOVER_MERGE_EXAMPLES", "20")), deadline=None,
           derandomize=not os.environ.get("ANNOVER_MERGE_EXAMPLES"),
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())

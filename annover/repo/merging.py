@@ -230,13 +230,13 @@ def _own_paths(repo: RepoCore) -> dict[str, str]:
 
 def _users_union(repo: RepoCore, theirs_commit: str) -> bytes | None:
     """The users file with what REV's knows added (ours' entries win where both know an id), or
-    None when REV's adds nothing."""
+    None when REV has none (git's merge is then HEAD's). Written whenever REV has one: git's
+    textual merge of the two could hold conflict markers."""
     path = repo.rel(repo.dir / USERS_FILE)
     data = repo.scm.blobs([f"{theirs_commit}:{path}"])[0]
     if not data:
         return None
     ours = Users.load(repo.dir)
-    before = ours.to_bytes()
     try:
         doc = json.loads(data)
         other = Users({url: {int(k): v for k, v in (m or {}).items()} for url, m in (doc.get("servers") or {}).items()},
@@ -249,8 +249,7 @@ def _users_union(repo: RepoCore, theirs_commit: str) -> bytes | None:
             ours.servers[url].setdefault(uid, email)
     for uid, email in other.given.items():
         ours.given.setdefault(uid, email)
-    after = ours.to_bytes()
-    return after if after != before or not (repo.dir / USERS_FILE).is_file() else None
+    return ours.to_bytes()
 
 
 @dataclass
