@@ -470,6 +470,21 @@ def test_a_config_changed_on_one_side_only_is_taken(tmp_path, monkeypatch):
     assert lab.table() == _edit(BASE, t1=ours["t1"], t3=theirs["t3"])
 
 
+def test_labels_the_merged_config_lacks_are_warned_about(tmp_path, monkeypatch):
+    lab = _init(tmp_path, monkeypatch)
+    base = _edit(BASE, t4=("four", {}))  # no "neutral" label left
+    lab.snap(base, "base")
+    lab.git("switch", "-q", "-c", "b")
+    no_neutral = tmp_path / "no-neutral.xml"
+    no_neutral.write_text((EXAMPLES / "labeling.xml").read_text().replace('<Choice value="neutral"/>', ""))
+    lab.snap(_edit(base, t1=("one", {"alice@x.org": "negative"})), "neutral dropped", config=no_neutral)
+    lab.git("switch", "-q", "main")
+    lab.snap(_edit(base, t3=("three", {"bob@x.org": "neutral"})), "bob said neutral")
+    p = run_cli("merge", "b", cwd=lab.root)
+    assert p.returncode == 0, p.stderr
+    assert "warning:" in p.stderr and "'neutral'" in p.stderr and "t3" in p.stderr, p.stderr
+
+
 def test_a_config_changed_differently_on_both_sides_is_a_conflict(tmp_path, monkeypatch):
     lab = _init(tmp_path, monkeypatch)
     lab.snap(BASE, "base")
