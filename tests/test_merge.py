@@ -560,8 +560,8 @@ def test_the_annotators_both_sides_learned_are_kept(tmp_path, monkeypatch):
     _clean(lab.root)
 
 
-def test_two_clones_that_numbered_versions_alike_are_refused_by_name(tmp_path, monkeypatch):
-    """A known limit: Alice's and Bob's clones each made a v2; the merge says so, writing nothing."""
+def _two_clones_with_a_v2_each(tmp_path, monkeypatch):
+    """Alice's and Bob's clones each made a v2 from the same v1; Bob has fetched Alice's."""
     alice = _init(tmp_path, monkeypatch, "alice")
     alice.snap(BASE, "base")
     bob_root = tmp_path / "bob"
@@ -575,9 +575,74 @@ def test_two_clones_that_numbered_versions_alike_are_refused_by_name(tmp_path, m
     bob.snap(_edit(BASE, t2=("two", {"bob@x.org": "neutral"})), "bob's round")
     bob.git("fetch", "-q", "origin", "a")
     assert run_cli("pull", "origin/a", cwd=bob_root).returncode == 0
+    return alice, bob
+
+
+def test_two_clones_that_numbered_versions_alike_merge_with_this_sides_number_moved(tmp_path, monkeypatch):
+    """The everyday team case: both clones made a v2 from one HEAD. Bob's v2 is on no git remote
+    (git refused its tag, or it was never pushed), so the merge gives it the next free number in a
+    commit of its own, and Alice's keeps v2 (git's tags follow); nothing is lost."""
+    alice, bob = _two_clones_with_a_v2_each(tmp_path, monkeypatch)
+    bobs, alices = bob.repo.resolve("v2"), alice.repo.resolve("v2")
+    dry = bob.repo.merge("origin/a", dry_run=True)
+    assert dry.renumbered == {"v2": "v3"} and not dry.conflicted and not dry.written
+    p = run_cli("merge", "origin/a", cwd=bob.root)
+    assert p.returncode == 0, p.stderr
+    assert "renumbered this branch's v2 as v3" in p.stderr
+    repo = annover.Repo(bob.root)
+    assert (repo.resolve("v2"), repo.resolve("v3")) == (alices, bobs)
+    merged = repo.show("v4")
+    assert merged.parents == [bobs, alices] and repo.head() == merged.id
+    tags = {n: c for n, c in repo.scm.tag_commits().items()}
+    assert tags["v2"] == repo.commit_of(alices) and tags["v3"] == repo.commit_of(bobs)
+    def labels(rev: str, key: str) -> list:
+        return sorted((r["annotation_key"], tuple(r["labels"] or ())) for r in annover.load(rev).to_pylist()
+                      if r["task_key"] == key)
+
+    assert labels("v4", "t1") == labels("v2", "t1") != labels("v1", "t1")  # Alice's round
+    assert labels("v4", "t2") == labels("v3", "t2") != labels("v1", "t2")  # Bob's round
+    log = git("log", "--format=%s", "-3", cwd=bob.root).splitlines()
+    assert log[1].startswith("annover: renumber v2 -> v3 (origin/a gave")
+    _clean(bob.root)
+
+
+def test_status_after_a_refused_push_says_what_to_type_and_it_works(tmp_path, monkeypatch):
+    """Both clones snapshot on main; Bob fetches: status says the branches diverged and names the
+    commands, which, typed literally, merge (renumbering Bob's v2)."""
+    alice = _init(tmp_path, monkeypatch, "alice")
+    alice.snap(BASE, "base")
+    bob_root = tmp_path / "bob"
+    git("clone", "-q", str(alice.root), str(bob_root), cwd=tmp_path)
+    bob = Labels(bob_root, alice.inputs)
+    alice.snap(_edit(BASE, t1=("one", {"alice@x.org": "neutral"})), "alice's round")
+    assert run_cli("push", cwd=alice.root).returncode == 0
+    monkeypatch.chdir(bob_root)
+    assert run_cli("pull", cwd=bob_root).returncode == 0
+    bob.snap(_edit(BASE, t2=("two", {"bob@x.org": "neutral"})), "bob's round")
+    bob.git("fetch", "-q", "origin")
+    p = run_cli("status", "--no-remote", cwd=bob_root)
+    said = "origin/main has 1 commit(s) not here: the two have diverged (`annover pull origin/main`, then " \
+           "`annover merge origin/main`)"
+    assert said in p.stdout, p.stdout
+    for cmd in ("annover pull origin/main", "annover merge origin/main"):
+        p = run_cli(*cmd.split()[1:], cwd=bob_root)
+        assert p.returncode == 0, (cmd, p.stderr)
+    repo = annover.Repo(bob_root)
+    assert repo.show("HEAD").parents == [repo.resolve("v3"), repo.resolve("v2")] and repo.show("HEAD").id == \
+        repo.resolve("v4")
+    assert "diverged" not in run_cli("status", "--no-remote", cwd=bob_root).stdout
+    _clean(bob_root)
+
+
+def test_a_clashing_number_already_on_a_git_remote_is_refused(tmp_path, monkeypatch):
+    """Bob's v2 is published (a remote-tracking branch holds it): others may cite it, so it is not
+    renamed; the merge is refused by name, nothing written."""
+    alice, bob = _two_clones_with_a_v2_each(tmp_path, monkeypatch)
+    bob.git("push", "-q", "origin", "HEAD:bob")
+    bob.git("fetch", "-q", "origin")
     before = _state(bob)
-    p = run_cli("merge", "origin/a", cwd=bob_root)
-    assert p.returncode == 16 and "each gave tag v2" in p.stderr and "revert --to" in p.stderr, p.stderr
+    p = run_cli("merge", "origin/a", cwd=bob.root)
+    assert p.returncode == 16 and "each gave tag v2" in p.stderr and "on a git remote already" in p.stderr, p.stderr
     assert _state(bob) == before
 
 

@@ -56,6 +56,9 @@ def _render(res: MergeResult) -> None:
                 info(f"    {label}: changed differently on both sides")
     for f in res.files[:LISTED]:
         info(f"  git cannot merge: {f}")
+    for old, new in res.renumbered.items():
+        info(f"  {'would renumber' if res.dry_run else 'renumbered'} this branch's {old} as {new}: {res.rev} gave "
+             f"{old} to a version of its own (two clones numbered alike; this branch's was on no git remote)")
     for w in res.warnings:
         info(f"warning: {w}")
 

@@ -73,7 +73,10 @@ def _tracking(t: Tracking) -> str:
         return f"branch {t.branch} is on no git remote yet (`{t.publish}` shares its versions)"
     said = [f"{t.branch} is {t.ahead} commit(s) ahead of {t.upstream} (`{t.publish}` shares their versions)"
             ] if t.ahead else []
-    if t.behind:
+    if t.behind and t.ahead:  # diverged: git pull would conflict in annover's files
+        said.append(f"{t.upstream} has {t.behind} commit(s) not here: the two have diverged (`annover pull "
+                    f"{t.upstream}`, then `annover merge {t.upstream}`)")
+    elif t.behind:
         said.append(f"{t.upstream} has {t.behind} commit(s) not here (`git pull`, then `annover pull`)")
     return "; ".join(said) or f"{t.branch} is up to date with {t.upstream} as of the last git fetch"
 

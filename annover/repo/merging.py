@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
+import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -60,6 +61,8 @@ else:
 __all__ = ["MergeResult", "merge"]
 
 Progress = Callable[[str], None]
+#: a version number annover gives (``v12``)
+_NUMBER = re.compile(r"v\d+")
 #: how many tasks a result lists per kind in its text (``--json`` lists them all)
 LISTED = 20
 
@@ -97,6 +100,8 @@ class MergeResult:
     config: str = "unchanged"
     source: str = "unchanged"
     files: list[str] = field(default_factory=list)
+    #: this branch's version numbers REV gave too (two clones), and the ones they were given
+    renumbered: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     #: whether a version or commit was made (False: a dry run, up to date, or refused)
     written: bool = False
@@ -113,7 +118,7 @@ class MergeResult:
                 "version": self.version.to_json() if self.version else None,
                 "changes": self.changes, "combined": self.combined, "same": self.same,
                 "conflicts": [c.to_json() for c in self.conflicts], "config": self.config, "source": self.source,
-                "files": self.files, "warnings": self.warnings}
+                "files": self.files, "renumbered": self.renumbered, "warnings": self.warnings}
 
 
 # ---------------------------------------------------------------------------- history
@@ -255,25 +260,34 @@ def _users_union(repo: RepoCore, theirs_commit: str) -> bytes | None:
 @dataclass
 class _GitPlan:
     tree: str
-    files: list[str]  # files git cannot merge
+    files: list[str]  # files git cannot merge (but tags both sides gave: ``tags``)
     local: list[str]  # files the merge changes that the user changed here
+    #: tag names both sides gave to versions of their own (two clones numbered alike), and
+    #: how this branch's would be renumbered ({} when they cannot be: see :func:`_renumbering`)
+    tags: list[str] = field(default_factory=list)
+    renumber: dict[str, str] = field(default_factory=dict)
 
 
 def _git_plan(repo: RepoCore, ours_commit: str, theirs_commit: str) -> _GitPlan:
     tree, conflicted = repo.scm.merge_tree(ours_commit, theirs_commit)
     own = set(_own_paths(repo).values())
-    files = [p for p in conflicted if p not in own]
+    tags_dir = _tags_dir(repo) + "/"
+    tags = [p[len(tags_dir):] for p in conflicted if p.startswith(tags_dir)]
+    files = [p for p in conflicted if p not in own and not p.startswith(tags_dir)]
     changed = [p for p in repo.scm.changed_paths(ours_commit, tree) if p not in own]
-    return _GitPlan(tree, files, repo.scm.local_changes(changed))
+    return _GitPlan(tree, files, repo.scm.local_changes(changed), tags,
+                    _renumbering(repo, tags, ours_commit, theirs_commit) if tags else {})
 
 
-def _refuse_git(plan: _GitPlan, rev: str, result: MergeResult, tags_dir: str = "") -> None:
-    clash = [p.rsplit("/", 1)[-1] for p in plan.files if tags_dir and p.startswith(tags_dir + "/")]
-    if clash:
+def _refuse_git(plan: _GitPlan, rev: str, result: MergeResult, renumber: bool = False) -> None:
+    """Refuse what git cannot merge, nothing written; tags both sides gave pass when this
+    branch's can be renumbered (``renumber``: a three-way merge, which does so)."""
+    if plan.tags and not (renumber and plan.renumber):
         raise MergeConflictError(
-            f"this branch and {rev} each gave tag {clash[0]} to a version of their own (made in two clones); "
-            "nothing written", f"annover cannot merge two histories that numbered versions alike yet: bring {rev}'s "
-            f"labels over with `annover revert --to {rev}` instead", result)
+            f"this branch and {rev} each gave tag {plan.tags[0]} to a version of their own (made in two clones), "
+            "and this branch's is not a number annover gave, or is on a git remote already; nothing written",
+            f"rename it on one side (`annover tag NEW {plan.tags[0]}` names it too), or bring {rev}'s labels over "
+            f"with `annover revert --to {rev}`", result)
     if plan.files:
         listed = ", ".join(plan.files[:5]) + (f" and {len(plan.files) - 5} more" if len(plan.files) > 5 else "")
         raise MergeConflictError(
@@ -284,6 +298,61 @@ def _refuse_git(plan: _GitPlan, rev: str, result: MergeResult, tags_dir: str = "
         listed = ", ".join(plan.local[:5]) + (f" and {len(plan.local) - 5} more" if len(plan.local) > 5 else "")
         raise UsageError(f"your local changes to {listed} would be overwritten by the merge; nothing written",
                          "commit or stash them (git stash), then run annover merge again")
+
+
+def _unmergeable(repo: RepoCore, plan: _GitPlan, renumber: bool = True) -> list[str]:
+    """The files git cannot merge, with the clashing tags' that will not be renumbered."""
+    kept = [] if renumber and plan.renumber else [f"{_tags_dir(repo)}/{t}" for t in plan.tags]
+    return plan.files + kept
+
+
+def _tags_dir(repo: RepoCore) -> str:
+    return repo.rel(repo.dir / "refs" / "tags")
+
+
+def _numbers(repo: RepoCore, *commits: str) -> set[int]:
+    """The version numbers (``vN``) the tags of ``commits`` and git's tags use."""
+    names = [p.rsplit("/", 1)[-1] for c in commits for p in repo.scm.ls_tree(c, _tags_dir(repo))]
+    return {int(n[1:]) for n in [*names, *repo.scm.tag_commits()] if _NUMBER.fullmatch(n)}
+
+
+def _renumbering(repo: RepoCore, names: list[str], ours_commit: str, theirs_commit: str) -> dict[str, str]:
+    """New numbers for this branch's versions whose numbers REV gave to versions of its own (two
+    clones each made a ``v5`` from one HEAD): the next free ones, when each clashing name is a
+    number annover gave and this branch's version is on no git remote yet (so no one else has
+    its name: git refused the tag, or it was never pushed); else {} (the merge is refused)."""
+    ours = {n: (repo.scm.show(ours_commit, f"{_tags_dir(repo)}/{n}") or "").strip() for n in names}
+    if not all(_NUMBER.fullmatch(n) for n in names) or not all(ours.values()):
+        return {}
+    for vid in ours.values():
+        commit = repo.commit_of(vid)
+        if commit is None or repo.scm.remote_refs_containing(commit):
+            return {}
+    free = max(_numbers(repo, ours_commit, theirs_commit), default=0) + 1
+    return {n: f"v{free + i}" for i, n in enumerate(sorted(names, key=lambda x: int(x[1:])))}
+
+
+def _renumber(repo: RepoCore, plan: _GitPlan, head_commit: str, rev: str) -> str:
+    """Rename this branch's clashing numbers (``plan.renumber``) in one commit, and move git's
+    tags with them; returns the new head commit. Under the repository lock."""
+    tags_dir = _tags_dir(repo)
+    files: dict[str, bytes | None] = {}
+    vids = {}
+    for old, new in plan.renumber.items():
+        vids[old] = (repo.scm.show(head_commit, f"{tags_dir}/{old}") or "").strip()
+        files[f"{tags_dir}/{old}"] = None
+        files[f"{tags_dir}/{new}"] = (vids[old] + "\n").encode()
+    title = "annover: renumber " + ", ".join(f"{o} -> {n}" for o, n in plan.renumber.items()) + \
+        f" ({rev} gave those numbers to versions of its own)"
+    commit = repo.commit(files, title, head_commit, "the renumbering of this branch's versions")
+    git_tags = repo.scm.tag_commits()
+    for old, new in plan.renumber.items():
+        made = repo.commit_of(vids[old])
+        if made:
+            repo.scm.tag(new, made, force=True)
+            if git_tags.get(old) == made:
+                repo.scm.delete_tag(old, old=made)
+    return commit
 
 
 # ---------------------------------------------------------------------------- merge
@@ -376,7 +445,7 @@ def _three_way(repo: RepoCore, res: MergeResult, sides: _Sides, tags: dict[str, 
     source_key, res.source = merge_blob(*[C.canonical_json(s) if s else None for s in srcs], favor)
     source = next((dict(s) for s in srcs if s and C.canonical_json(s) == source_key), None)
     git_plan = _git_plan(repo, sides.head_commit, sides.theirs_commit)
-    res.files, res.git = git_plan.files, "merge commit"
+    res.files, res.git, res.renumbered = _unmergeable(repo, git_plan), "merge commit", dict(git_plan.renumber)
     config_bytes = repo.store.get(ObjectRef.from_json(config_ref), "labeling config") if config_ref else None
     if res.config in ("ours", "theirs", "conflict"):
         res.warnings += _check_labels(config_bytes, merged, ours_read.validate)
@@ -389,8 +458,8 @@ def _three_way(repo: RepoCore, res: MergeResult, sides: _Sides, tags: dict[str, 
 def _write(repo: RepoCore, res: MergeResult, sides: _Sides, content: Content, tree: str, message: str | None,
            tag_name: str | None, progress: Progress) -> None:
     """Store the merged content as a new version in a git merge commit (or refuse, writing nothing)."""
-    rev, tags_dir = res.rev, repo.rel(repo.dir / "refs" / "tags")
-    _refuse_git(_git_plan(repo, sides.head_commit, sides.theirs_commit), rev, res, tags_dir)
+    rev = res.rev
+    _refuse_git(_git_plan(repo, sides.head_commit, sides.theirs_commit), rev, res, renumber=True)
     if res.conflicted and res.favor is None:
         raise _conflict_error(res, rev)
     if tag_name is not None:
@@ -406,19 +475,34 @@ def _write(repo: RepoCore, res: MergeResult, sides: _Sides, content: Content, tr
         with repo.lock(expect_head=sides.start):
             repo.recover()
             _check_unmoved(repo, sides.head_commit)
-            _refuse_git(_git_plan(repo, sides.head_commit, sides.theirs_commit), rev, res, tags_dir)  # again, locked
+            head_commit, tree = _settle_tags(repo, res, sides)  # again, locked; this branch's clashing numbers renamed
             tag = tag_name or next_tag(repo)
             progress("writing snapshots")
             stored = store_objects(repo, content, enc, pool, ours_v)
             maybe_die(Stage.AFTER_OBJECTS)
             record = version_record(repo, content, stored, sides.start, enc.stats.result(), message)
             record["parents"] = [sides.start, sides.theirs]
-            res.version, res.commit = commit_version(repo, record, ours_v, tag, message, sides.head_commit, progress,
+            res.version, res.commit = commit_version(repo, record, ours_v, tag, message, head_commit, progress,
                                                      users_file, what="merge", base=tree,
                                                      merged=(sides.theirs_commit,))
             res.tag, res.written = tag, True
+            repo.ensure_git_tags()  # REV's numbers a fetch could not bring while this branch held them
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _settle_tags(repo: RepoCore, res: MergeResult, sides: _Sides) -> tuple[str, str]:
+    """(head commit, merged tree) to commit the merge on: git's plan checked again under the
+    lock, and this branch's numbers that REV gave too renamed first, in a commit of their own."""
+    plan = _git_plan(repo, sides.head_commit, sides.theirs_commit)
+    _refuse_git(plan, res.rev, res, renumber=True)
+    if not plan.tags:
+        return sides.head_commit, plan.tree
+    head = _renumber(repo, plan, sides.head_commit, res.rev)
+    res.renumbered = dict(plan.renumber)
+    plan = _git_plan(repo, head, sides.theirs_commit)
+    _refuse_git(plan, res.rev, res)  # no clash is left
+    return head, plan.tree
 
 
 def _check_unmoved(repo: RepoCore, head_commit: str) -> None:
@@ -451,10 +535,10 @@ def _fast_forward(repo: RepoCore, res: MergeResult, theirs_v: Version, start: st
         plan = _GitPlan(theirs_commit, [], repo.scm.local_changes(changed))
     else:
         plan = _git_plan(repo, head_commit, theirs_commit)
-    res.files = plan.files
+    res.files = _unmergeable(repo, plan, renumber=False)
     if res.dry_run:
         return res
-    _refuse_git(plan, res.rev, res, repo.rel(repo.dir / 'refs' / 'tags'))
+    _refuse_git(plan, res.rev, res)
     _check_here(repo, theirs_v, res.rev)
     ours_v = repo.version(start) if start else None
     with repo.lock(expect_head=start):
@@ -467,7 +551,7 @@ def _fast_forward(repo: RepoCore, res: MergeResult, theirs_v: Version, start: st
             repo.recover(view=True)  # the working store: exactly the new HEAD's objects
         else:
             plan = _git_plan(repo, head_commit, theirs_commit)
-            _refuse_git(plan, res.rev, res, repo.rel(repo.dir / 'refs' / 'tags'))
+            _refuse_git(plan, res.rev, res)
             point_dvc_at(repo, theirs_v, ours_v)
             files: dict[str, Any] = {
                 repo.rel(repo.dir / "HEAD"): (theirs_v.id + "\n").encode(),
