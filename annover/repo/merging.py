@@ -286,8 +286,8 @@ def _refuse_git(plan: _GitPlan, rev: str, result: MergeResult, renumber: bool = 
         raise MergeConflictError(
             f"this branch and {rev} each gave tag {plan.tags[0]} to a version of their own (made in two clones), "
             "and this branch's is not a number annover gave, or is on a git remote already; nothing written",
-            f"rename it on one side (`annover tag NEW {plan.tags[0]}` names it too), or bring {rev}'s labels over "
-            f"with `annover revert --to {rev}`", result)
+            f"a name of your own: delete it on one side (`annover tag -d {plan.tags[0]}`, then name that version "
+            f"anew); a number already pushed: bring {rev}'s labels over with `annover revert --to {rev}`", result)
     if plan.files:
         listed = ", ".join(plan.files[:5]) + (f" and {len(plan.files) - 5} more" if len(plan.files) > 5 else "")
         raise MergeConflictError(
