@@ -442,6 +442,46 @@ def test_gc_push_and_status_after_a_merge_keep_every_version(tmp_path, monkeypat
     assert st["head"] == merged and st["pushed"] and not st["unpushed"], st
 
 
+def test_a_branch_merged_again_after_a_reset_dropped_it_keeps_its_version_record(tmp_path, monkeypatch):
+    """Fast-forward to b, ``annover reset`` back, new work, merge b again: git counts b's commit
+    as merged already, so its tree drops b's version record; the merge must put it back, or
+    push, gc and a clone's merge lose the merged version's parent."""
+    lab = _init(tmp_path, monkeypatch)
+    v1 = lab.snap(BASE, "base")
+    lab.git("switch", "-q", "-c", "b")
+    v_b = lab.snap(_edit(BASE, t1=("one", {"alice@x.org": "neutral"})), "b")
+    lab.git("switch", "-q", "main")
+    assert lab.repo.merge("b").kind == "fast-forward"
+    assert run_cli("reset", "v1", "--force", cwd=lab.root).returncode == 0
+    lab.snap(_edit(BASE, t2=("two", {"alice@x.org": "positive"})), "main")
+    merged = lab.repo.merge("b").version.id
+    assert lab.repo.version(merged).parents[1] == v_b and v1 != v_b
+    held = lab.git("ls-tree", "-r", "--name-only", "HEAD", "--", ".annover/versions")
+    assert f"{v_b}.json" in held
+    assert run_cli("gc", "--force", cwd=lab.root).returncode == 0
+    assert lab.repo.load(v_b).num_rows > 0
+    pushed = json.loads(run_cli("push", "--json", cwd=lab.root, check=True).stdout)
+    assert pushed["versions"] == len(json.loads(run_cli("log", "--json", cwd=lab.root, check=True).stdout))
+    _clean(lab.root)
+
+    # the same where git cannot fast-forward: HEAD's version becomes b's, whose record must be there
+    lab.git("switch", "-q", "-c", "c", "b")
+    lab.git("switch", "-q", "main")
+    lab.git("branch", "-q", "-D", "b")
+    lab.git("switch", "-q", "-c", "d")
+    v_d = lab.snap(_edit(BASE, t3=("three", {"bob@x.org": "negative"})), "d")
+    lab.git("switch", "-q", "c")
+    assert lab.repo.merge("d").kind == "fast-forward"
+    assert run_cli("reset", v_b, "--force", cwd=lab.root).returncode == 0
+    (lab.root / "own.md").write_text("c\n")
+    lab.git("add", "own.md")
+    lab.git("commit", "-q", "-m", "own file")
+    res = lab.repo.merge("d")
+    assert res.kind == "fast-forward" and res.git == "merge commit" and lab.repo.head() == v_d
+    assert f"{v_d}.json" in lab.git("ls-tree", "-r", "--name-only", "HEAD", "--", ".annover/versions")
+    _clean(lab.root)
+
+
 # ---------------------------------------------------------------- config and source data
 
 

@@ -484,7 +484,9 @@ def _write(repo: RepoCore, res: MergeResult, sides: _Sides, content: Content, tr
             record["parents"] = [sides.start, sides.theirs]
             res.version, res.commit = commit_version(repo, record, ours_v, tag, message, head_commit, progress,
                                                      users_file, what="merge", base=tree,
-                                                     merged=(sides.theirs_commit,))
+                                                     merged=(sides.theirs_commit,),
+                                                     extra=_dropped_records(repo, tree, sides.theirs_commit,
+                                                                            res.versions))
             res.tag, res.written = tag, True
             repo.ensure_git_tags()  # REV's numbers a fetch could not bring while this branch held them
     finally:
@@ -503,6 +505,17 @@ def _settle_tags(repo: RepoCore, res: MergeResult, sides: _Sides) -> tuple[str, 
     plan = _git_plan(repo, head, sides.theirs_commit)
     _refuse_git(plan, res.rev, res)  # no clash is left
     return head, plan.tree
+
+
+def _dropped_records(repo: RepoCore, tree: str, theirs_commit: str, versions: list[str]) -> dict[str, bytes]:
+    """The records of REV's ``versions`` that git's merged ``tree`` lacks, from REV's commit. git
+    drops one where this branch deleted it since the commits' merge base: an ``annover reset``
+    that undid an earlier fast-forward to REV. Without it the merge's parent would be in no
+    tree, and push, gc and a clone would miss it."""
+    vdir = repo.rel(repo.dir / "versions")
+    held, wanted = repo.scm.ls_tree(tree, vdir), {f"{vdir}/{vid}.json" for vid in versions}
+    return {p: repo.scm.blob(oid) for p, oid in repo.scm.ls_tree(theirs_commit, vdir).items()
+            if p in wanted and p not in held}
 
 
 def _check_unmoved(repo: RepoCore, head_commit: str) -> None:
@@ -561,6 +574,7 @@ def _fast_forward(repo: RepoCore, res: MergeResult, theirs_v: Version, start: st
             users_file = _users_union(repo, theirs_commit)
             if users_file is not None:
                 files[repo.rel(repo.dir / USERS_FILE)] = users_file
+            files.update(_dropped_records(repo, plan.tree, theirs_commit, res.versions))
             branch = (repo.scm.branch() or "").removeprefix("refs/heads/")
             res.commit = repo.commit(files, f"annover: Merge {res.rev} into {branch} (fast-forward to "
                                             f"{_name(repo, theirs_v.id, tags)})\n\nannover-version: {theirs_v.id}\n",

@@ -463,12 +463,13 @@ def point_dvc_at(repo: RepoCore, version: Version, parent: Version | None) -> No
 def commit_version(repo: RepoCore, record: dict, parent: Version | None, tag: str, message: str,
                    expected_commit: str | None, progress: Progress,
                    users_file: bytes | None = None, what: str | None = "snapshot", *, base: str | None = None,
-                   merged: tuple[str, ...] = ()) -> tuple[Version, str]:
+                   merged: tuple[str, ...] = (), extra: dict[str, bytes] | None = None) -> tuple[Version, str]:
     """Write the version record, point DVC at its objects, commit and tag: (version, commit).
 
     ``what`` names the command in the reflog and in a title without a message (``snapshot
     v3``); None: the tag alone. ``merged`` and ``base``: a merge commit's other parents and
-    merged tree (see :meth:`annover.repo.core.RepoCore.commit`)."""
+    merged tree (see :meth:`annover.repo.core.RepoCore.commit`); ``extra``: more files to
+    commit, ``{path: bytes}``."""
     vid = C.json_digest(record)
     vpath = repo.version_path(vid)
     write_atomic(vpath, (json.dumps(record, indent=2, sort_keys=True, ensure_ascii=False) + "\n").encode())
@@ -485,6 +486,7 @@ def commit_version(repo: RepoCore, record: dict, parent: Version | None, tag: st
     }
     if users_file is not None:
         files[repo.rel(repo.dir / USERS_FILE)] = users_file
+    files.update(extra or {})
     named = f"{what} {tag}" if what else tag
     title = message.splitlines()[0] if message else named
     commit = repo.commit(files, f"annover: {title} ({tag})\n\nannover-version: {vid}\n", expected_commit,
