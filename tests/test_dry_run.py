@@ -81,6 +81,9 @@ def test_dry_run_in_an_empty_repository(repo):
     assert dry.changed and dry.tag == "v1" and dry.head is None
     assert dry.diff.summary["tasks"]["before"] == 0 and dry.diff.summary["tasks"]["added"] == dry.diff.summary[
         "tasks"]["after"] > 0
+    code, out, err = cli("snapshot", "--from", "round1.json", "--config", "labeling.xml", "-n")
+    assert code == 0 and out.splitlines()[0] == "diff (nothing) -> round1.json", out  # not "diff None -> ..."
+    assert _tree(repo.root) == before
     real = repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id")
     assert real.tag == "v1" and real.version.stats["tasks"] == dry.diff.summary["tasks"]["after"]
 

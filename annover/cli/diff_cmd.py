@@ -28,7 +28,7 @@ def _side(d: dict) -> str:
     rev, vid = d.get("rev"), d.get("id")
     if rev and vid and not vid.startswith(rev):
         return f"{rev} ({_short(vid)})"
-    return _short(vid) if vid else str(rev)
+    return _short(vid) if vid else rev or "(nothing)"  # no version: a dry run's empty repository
 
 
 def _counts(d: dict, changed: str = "changed") -> str:
