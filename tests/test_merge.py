@@ -386,6 +386,10 @@ def test_merge_is_refused_where_git_is_busy_or_detached(tmp_path, monkeypatch):
     assert run_cli("merge", "b", cwd=lab.root).returncode == 6
     lab.git("switch", "-q", "main")
     assert run_cli("merge", "nope", cwd=lab.root).returncode == 7
+    assert run_cli("merge", "", cwd=lab.root).returncode == 7  # an empty revision, as for log, diff, reset...
+    both = run_cli("merge", "b", "--ours", "--theirs", cwd=lab.root)  # not the last one silently
+    assert both.returncode == 2 and "--ours" in both.stderr and both.stderr.count("\n") == 1, both.stderr
+    assert _parents(lab.root) == [lab.git("rev-parse", "HEAD~1").strip()]
 
 
 def _with_predictions(tasks: dict[str, Task], preds: dict[str, dict[str, str]]) -> list[dict]:

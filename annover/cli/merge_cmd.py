@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import Progress, echo, emit_json, info, json_option, not_blank, not_empty, quiet_option, short
+from annover.cli import Progress, echo, emit_json, info, json_option, not_blank, quiet_option, short
 from annover.cli.history import _notes
 from annover.errors import MergeConflictError
 from annover.repo import Repo
@@ -80,11 +80,9 @@ differently is a conflict: nothing is written (exit 16) unless --ours or
 data merge the same way. Other files merge as git merges them; one git cannot
 merge stops the merge before anything is written.
 """)
-@click.argument("rev", callback=not_empty)
-@click.option("--ours", "favor", flag_value="ours", default=None,
-              help="Take HEAD's side for every conflict (like git merge -X ours).")
-@click.option("--theirs", "favor", flag_value="theirs",
-              help="Take REV's side for every conflict (like git merge -X theirs).")
+@click.argument("rev")  # an empty one is exit 7, as for every revision (README: Exit codes)
+@click.option("--ours", is_flag=True, help="Take HEAD's side for every conflict (like git merge -X ours).")
+@click.option("--theirs", is_flag=True, help="Take REV's side for every conflict (like git merge -X theirs).")
 @click.option("--dry-run", is_flag=True,
               help="Say what would be taken from each side, and the conflicts; write nothing.")
 @click.option("-m", "--message", callback=not_blank,
@@ -92,9 +90,12 @@ merge stops the merge before anything is written.
 @click.option("--tag", "tag_name", help="Name of the merge version (default: the next vN).")
 @quiet_option
 @json_option
-def merge(rev: str, favor: str | None, dry_run: bool, message: str | None, tag_name: str | None, quiet: bool,
-          as_json: bool) -> None:
+def merge(rev: str, ours: bool, theirs: bool, dry_run: bool, message: str | None, tag_name: str | None,
+          quiet: bool, as_json: bool) -> None:
     """Merge version REV (a branch, tag or version) into HEAD's, as git merge does."""
+    if ours and theirs:
+        raise click.UsageError("--ours and --theirs together: take one side for the conflicts")
+    favor = "ours" if ours else "theirs" if theirs else None
     repo = Repo(".")
     _notes(repo)
     try:
