@@ -105,6 +105,22 @@ def test_dry_run_refuses_bad_input_as_the_snapshot_does(two_rounds, tmp_path):
     assert code == real_err.value.exit_code and err.count("\n") == 1 and "Traceback" not in err
 
 
+def test_dry_run_on_a_detached_head_is_refused_as_the_snapshot_is(two_rounds):
+    """The dry run says what the snapshot would do; on a detached git HEAD the snapshot (and
+    merge --dry-run, reset --dry-run) stop at exit 6: not 'would record v3 on v1'."""
+    repo, _, _ = two_rounds
+    subprocess.run(["git", "switch", "-q", "--detach", "v1"], check=True)
+    before = _tree(repo.root)
+    with pytest.raises(AnnoverError) as dry_err:
+        annover.Repo(repo.root).snapshot("round2.json", dry_run=True)
+    with pytest.raises(AnnoverError) as real_err:
+        annover.Repo(repo.root).snapshot("round2.json")
+    assert str(dry_err.value) == str(real_err.value) and "detached" in str(dry_err.value)
+    code, out, err = cli("snapshot", "--from", "round2.json", "-n")
+    assert (code, out) == (6, "") and err.count("\n") == 1 and "would record" not in err
+    assert _tree(repo.root) == before
+
+
 def test_cli_dry_run_text_and_json(two_rounds):
     repo, v1, v2 = two_rounds
     before = _tree(repo.root)

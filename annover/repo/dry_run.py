@@ -53,6 +53,7 @@ def dry_run(repo: RepoCore, inp: SnapshotInput, progress: Progress, label: str) 
     """The snapshot of ``inp`` not made: ``changed`` (a version would be made), ``tag`` (its
     name), ``diff`` (HEAD -> it; ``label`` names the input in the diff)."""
     check_new_tag(repo, inp.tag)
+    repo.begin_write()  # a detached git HEAD (or git's merge under way) refuses the snapshot, so its dry run
     head = repo.head()
     check_head_here(repo, head)  # compared with HEAD's tables: a clone that has not pulled them is told so first
     content = read_inputs(repo, inp, head, progress)

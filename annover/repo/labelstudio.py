@@ -128,7 +128,8 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
     """``annover snapshot --label-studio DATASET``: pull the project (incrementally from HEAD where
     it can), then make the version (``dry_run``: say what it would be; see :mod:`annover.repo.dry_run`).
     ``inp.key`` defaults to the one HEAD was pulled with."""
-    start = None if dry_run else repo.begin_write()  # before the pull: a version landing during it refuses this one
+    start = repo.begin_write()  # before the pull: a version landing during it refuses this one; a detached
+    # git HEAD refuses the snapshot, so its dry run too
     check_head_here(repo, repo.head() if dry_run else start)  # before the pull too: HEAD's objects are needed
     client = client or connect(url, api_key, flags=("--ls-url", "--ls-api-key"))
     previous = ls_sync.Previous.of(repo)
