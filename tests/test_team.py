@@ -296,6 +296,10 @@ def test_push_and_pull_show_a_spinner_and_take_q(two_rounds):
     assert code == 0 and "asking the DVC remote what it lacks" in shown and "pushed 2 of 2 version(s)" in shown
     code, out, shown = on_a_terminal("pull", "-q")
     assert code == 0 and "fetching" not in shown and "pulled" not in shown
+    assert shown == "", repr(shown)  # not even the blank lines DVC's checkout bars end with
+    code, out, shown = on_a_terminal("pull")  # the spinner keeps to one line: none left behind above the summary
+    assert code == 0 and len([ln for ln in shown.split("\n") if "fetching" in ln]) == 1, repr(shown)
+    assert "pulled 0 of 2 version(s)" in shown
     code, out, err = cli("push", "-q")
     assert (code, out) == (0, "") and "pushed" not in err
     code, out, err = cli("pull")

@@ -219,8 +219,10 @@ def quiet() -> Iterator[None]:
     """Keep DVC's console output (info lines, progress, what annover says itself) off our stdout."""
     log = logging.getLogger("dvc")
     cloud = logging.getLogger("dvc.data_cloud")
-    old = log.level
+    bars = logging.getLogger("dvc.progress")  # DVC's bars draw on a terminal unless it is above ERROR (a
+    old, old_bars = log.level, bars.level     # checkout's left blank lines, under the spinner and with -q)
     log.setLevel(logging.WARNING)
+    bars.setLevel(logging.CRITICAL)
     added = _SAID not in cloud.filters  # the outermost of nested calls takes it off
     cloud.addFilter(_SAID)
     try:
@@ -228,6 +230,7 @@ def quiet() -> Iterator[None]:
             yield
     finally:
         log.setLevel(old)
+        bars.setLevel(old_bars)
         if added:
             cloud.removeFilter(_SAID)
 
