@@ -387,6 +387,10 @@ def test_merge_is_refused_where_git_is_busy_or_detached(tmp_path, monkeypatch):
     lab.git("switch", "-q", "main")
     assert run_cli("merge", "nope", cwd=lab.root).returncode == 7
     assert run_cli("merge", "", cwd=lab.root).returncode == 7  # an empty revision, as for log, diff, reset...
+    for tag in ("v1", "bad name"):  # the dry run refuses the --tag the merge would refuse, not "would merge"
+        for dry in (["--dry-run"], []):
+            p = run_cli("merge", "b", "--tag", tag, *dry, cwd=lab.root)
+            assert p.returncode == 2 and "would merge" not in p.stderr and p.stderr.count("\n") == 1, p.stderr
     both = run_cli("merge", "b", "--ours", "--theirs", cwd=lab.root)  # not the last one silently
     assert both.returncode == 2 and "--ours" in both.stderr and both.stderr.count("\n") == 1, both.stderr
     assert _parents(lab.root) == [lab.git("rev-parse", "HEAD~1").strip()]

@@ -409,6 +409,8 @@ def merge(repo: RepoCore, rev: str, favor: str | None = None, dry_run: bool = Fa
     if len(bases) > 1:
         res.warnings.append(f"HEAD and {rev} have {len(bases)} nearest common versions (criss-cross merges); merged "
                             f"against the newest, {_name(repo, bases[0], tags)}")
+    if tag_name is not None:  # before the read, and in a dry run too: the merge would refuse it
+        check_new_tag(repo, tag_name)
     content, tree = _three_way(repo, res, sides, tags, progress)
     if dry_run:
         return res
