@@ -145,6 +145,9 @@ def test_disjoint_edits_on_two_branches_merge_to_the_union(tmp_path, monkeypatch
     lab.git("switch", "-q", "main")
     main_commit = lab.commit()
 
+    p = run_cli("merge", "b", "--dry-run", "--json", cwd=lab.root)  # the tag it would get, as snapshot -n
+    assert p.returncode == 0 and json.loads(p.stdout)["tag"] == "v4" and not json.loads(p.stdout)["written"]
+    assert "would merge b v2" in p.stderr and "as v4" in p.stderr, p.stderr
     p = run_cli("merge", "b", "--json", cwd=lab.root)
     assert p.returncode == 0, p.stderr
     out = json.loads(p.stdout)

@@ -129,7 +129,7 @@ def merge(rev: str, ours: bool, theirs: bool, dry_run: bool, message: str | None
         return
     if dry_run:
         info(f"would merge {rev} {_named(repo, res.theirs)} into HEAD {_named(repo, res.head)} against "
-             f"{_named(repo, res.base)}:")
+             f"{_named(repo, res.base)} as {res.tag}:")
         _render(res)
         if res.conflicted and res.favor is None:
             info("the merge would stop at these conflicts: rerun with --ours or --theirs to take that side for each")

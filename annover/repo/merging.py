@@ -413,6 +413,7 @@ def merge(repo: RepoCore, rev: str, favor: str | None = None, dry_run: bool = Fa
         check_new_tag(repo, tag_name)
     content, tree = _three_way(repo, res, sides, tags, progress)
     if dry_run:
+        res.tag = tag_name or next_tag(repo)  # the name it would get, as snapshot --dry-run says
         return res
     _write(repo, res, sides, content, tree, message, tag_name, progress)
     return res
