@@ -637,6 +637,7 @@ def test_two_clones_that_numbered_versions_alike_merge_with_this_sides_number_mo
     bobs, alices = bob.repo.resolve("v2"), alice.repo.resolve("v2")
     dry = bob.repo.merge("origin/a", dry_run=True)
     assert dry.renumbered == {"v2": "v3"} and not dry.conflicted and not dry.written
+    assert dry.tag == "v4"  # after the renumbered v3, as the merge then names it
     p = run_cli("merge", "origin/a", cwd=bob.root)
     assert p.returncode == 0, p.stderr
     assert "renumbered this branch's v2 as v3" in p.stderr

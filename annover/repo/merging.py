@@ -306,6 +306,12 @@ def _unmergeable(repo: RepoCore, plan: _GitPlan, renumber: bool = True) -> list[
     return plan.files + kept
 
 
+def _next_after(tag: str, renumbered: dict[str, str]) -> str:
+    """The number a version made now gets (``tag``, :func:`next_tag`), or the one after those
+    this branch's versions would be renumbered to first."""
+    return f"v{max([int(tag[1:]), *(int(n[1:]) + 1 for n in renumbered.values())])}"
+
+
 def _tags_dir(repo: RepoCore) -> str:
     return repo.rel(repo.dir / "refs" / "tags")
 
@@ -413,7 +419,7 @@ def merge(repo: RepoCore, rev: str, favor: str | None = None, dry_run: bool = Fa
         check_new_tag(repo, tag_name)
     content, tree = _three_way(repo, res, sides, tags, progress)
     if dry_run:
-        res.tag = tag_name or next_tag(repo)  # the name it would get, as snapshot --dry-run says
+        res.tag = tag_name or _next_after(next_tag(repo), res.renumbered)  # as snapshot --dry-run says
         return res
     _write(repo, res, sides, content, tree, message, tag_name, progress)
     return res
