@@ -874,3 +874,18 @@ def _snap_any(lab: Labels, tasks: dict[str, Task], message: str) -> str | None:
     path = _write(lab, tasks)
     res = lab.repo.snapshot(str(path), config=str(lab.config), key=KEY, message=message)
     return res.version.id if res.changed else None
+
+
+@pytest.mark.parametrize("favor", ["ours", "theirs"])
+def test_log_of_a_task_after_a_settled_conflict_follows_the_side_kept(tmp_path, monkeypatch, favor):
+    """As git log -- PATH simplifies history: the merge kept one side's answer for t1, so the task's
+    log follows that side only; the other side's discarded relabel is not shown as its history."""
+    lab = _init(tmp_path, monkeypatch)
+    v_base, v_ours, v_theirs = _branches(lab, _edit(BASE, t1=("one", {"alice@x.org": "negative"})),
+                                         _edit(BASE, t1=("one", {"alice@x.org": "neutral"})))
+    merged = lab.repo.merge("b", favor=favor).version
+    kept = v_ours if favor == "ours" else v_theirs
+    assert [v.id for v in lab.repo.log(tasks=["t1"])] == [kept, v_base]
+    # a task both sides left alone: the first version only; one changed on one side: that side's
+    assert [v.id for v in lab.repo.log(tasks=["t3"])] == [v_base]
+    assert [v.id for v in lab.repo.log()][0] == merged.id

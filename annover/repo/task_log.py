@@ -12,12 +12,14 @@ is not the same as any parent for the path; a first version, when it holds any o
 
 from __future__ import annotations
 
+import heapq
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Iterator, Sequence
 
 from annover._lazy import lazy
 from annover.errors import ObjectError, UsageError
 from annover.model import canonical as C
+from annover.repo.core import _desc
 from annover.store.objects import ObjectStore
 from annover.store.snapshots import Layout, read_layout, read_manifest
 from annover.store.versions import Version
@@ -120,10 +122,9 @@ def log_tasks(repo: "RepoCore", rev: str, tasks: Sequence[str] | str, limit: int
     most ``limit`` (with ``patch``, each one's diff from its first parent, of those tasks)."""
     rows = TaskRows(repo.store, task_keys(tasks))
     out, seen = TaskLog(), []
-    for v in repo.log(rev):
+    for v, parents in _history(repo, rev, rows):
         if limit is not None and len(out.entries) >= limit:
             return out  # older versions unread: a key may be there
-        parents = [repo.version(p) for p in v.parents]
         seen.append(v)
         try:
             if _changed(rows, v, parents):
@@ -132,6 +133,30 @@ def log_tasks(repo: "RepoCore", rev: str, tasks: Sequence[str] | str, limit: int
             raise _missing(e, v, repo) from None
     out.unknown = held(rows, seen) if seen else []  # no version at all: nothing to hold them
     return out
+
+
+def _history(repo: "RepoCore", rev: str, rows: TaskRows) -> "Iterator[tuple[Version, list[Version]]]":
+    """(version, its parents) reachable from ``rev``, newest first, as ``git log -- PATH`` walks
+    them: a merge whose rows of the tasks are one parent's is followed through that parent only
+    (what the other side did to them did not reach it: a conflict settled with --ours, say)."""
+    if rev == "HEAD" and repo.head() is None:
+        return
+    start = repo.version(repo.resolve(rev))
+    heap, seen = [(_desc(start.created_at), start.id, start)], {start.id}
+    while heap:
+        v = heapq.heappop(heap)[2]
+        parents = [repo.version(p) for p in v.parents]
+        yield v, parents
+        follow = parents
+        if len(parents) > 1:
+            try:
+                follow = [p for p in parents if rows.fingerprint(p) == rows.fingerprint(v)][:1] or parents
+            except ObjectError as e:
+                raise _missing(e, v, repo) from None
+        for p in follow:
+            if p.id not in seen:
+                seen.add(p.id)
+                heapq.heappush(heap, (_desc(p.created_at), p.id, p))
 
 
 def _patch(repo: "RepoCore", rows: TaskRows, v: Version, parent: Version | None) -> "DiffResult":
