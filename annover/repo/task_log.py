@@ -8,6 +8,8 @@ versions hold it; a table whose snapshot id a version shares with another is rea
 version changed the tasks when their rows (key and content columns, as snapshot ids count
 them; not provenance) differ from those of each of its parents, as git shows a commit that
 is not the same as any parent for the path; a first version, when it holds any of them.
+History is simplified as git's is: a merge whose rows of the tasks are one parent's is
+followed through that parent only.
 """
 
 from __future__ import annotations
