@@ -221,3 +221,9 @@ def test_log_of_a_task_in_an_empty_repository(repo):
     assert (found.entries, found.unknown) == ([], [])
     code, out, err = cli("log", "--task", "x")
     assert code == 0 and out == "" and "warning" not in err and "no versions yet" in err
+
+
+def test_log_oneline_of_a_version_without_a_message_has_no_trailing_space(repo):
+    repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id")
+    code, out, _ = cli("log", "--oneline")
+    assert code == 0 and out.splitlines() and all(line == line.rstrip() for line in out.splitlines())

@@ -99,7 +99,7 @@ def _print_log(repo: Repo, versions: "list[Version]", patches: dict, oneline: bo
         names = tags.get(v.id, [])
         deco = " (" + ", ".join((["HEAD"] if v.id == head else []) + names) + ")" if names or v.id == head else ""
         if oneline:
-            echo(f"{short(v.id)}{deco} {v.message.splitlines()[0] if v.message else ''}")
+            echo(f"{short(v.id)}{deco} {v.message.splitlines()[0] if v.message else ''}".rstrip())
         else:
             _print_version(v, deco)
         if v.id in patches:
