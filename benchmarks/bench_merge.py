@@ -96,20 +96,7 @@ def report(r: dict) -> str:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    p = common.base_parser(__doc__.split("\n\n")[0])
-    p.set_defaults(repeats=5)
-    a = p.parse_args(argv)
-    tmp = common.isolate_env(a.tmp)
-    a.data, _ = common.ensure_data(a.data, a.rows, a.seed, tmp)
-    result = {"figure": "merge", "rows": a.rows, "machine": common.machine()}
-    try:
-        result["results"] = measure(a.data, tmp, a.repeats)
-    finally:
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
-    common.finish(result, a.out, report, lambda r: {"ratio": r["results"]["ratio"]})
-    return result
+    return common.run_figure(__doc__, "merge", 5, measure, report, lambda r: {"ratio": r["results"]["ratio"]}, argv)
 
 
 if __name__ == "__main__":

@@ -359,6 +359,26 @@ def finish(result: dict, out: Path | None, report: Callable[[dict], str],
         write_metrics(out.with_name(out.stem + "_detail.json"), result)
 
 
+def run_figure(doc: str, figure: str, repeats: int, measure: Callable[[Path, Path, int], dict],
+               report: Callable[[dict], str], metrics_view: Callable[[dict], dict],
+               argv: list[str] | None = None) -> dict:
+    """The whole of a one-measure script: its options (:func:`base_parser`), the data, a
+    temporary folder removed after, ``measure(data, tmp, repeats)`` as ``results``, and
+    :func:`finish`."""
+    p = base_parser(doc.split("\n\n")[0])
+    p.set_defaults(repeats=repeats)
+    a = p.parse_args(argv)
+    tmp = isolate_env(a.tmp)
+    a.data, _ = ensure_data(a.data, a.rows, a.seed, tmp)
+    result = {"figure": figure, "rows": a.rows, "machine": machine()}
+    try:
+        result["results"] = measure(a.data, tmp, a.repeats)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    finish(result, a.out, report, metrics_view)
+    return result
+
+
 def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
