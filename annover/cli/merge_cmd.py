@@ -13,8 +13,7 @@ from annover.repo.merging import LISTED, MergeResult
 
 def _named(repo: Repo, vid: str | None) -> str:
     """A version as people know it: ``v3 (0123456789ab)``, or its short id."""
-    names = sorted(repo.tags_of().get(vid or "", []))
-    return f"{names[0]} ({short(vid)})" if names else short(vid)
+    return repo.name_of(vid, with_id=True) if vid else short(vid)
 
 
 def _keys(keys: list[str]) -> str:

@@ -434,6 +434,20 @@ class RepoCore:
                     heapq.heappush(heap, (_desc(p.created_at), p.id, p))
         return out
 
+    def check_objects_here(self, v: Version, rev: str) -> None:
+        """ObjectError (with ``annover pull REV``) when the local store lacks any object of version ``v``."""
+        missing = [r for r in self.objects_of(v) if not self.store.has(r)]
+        if missing:
+            raise ObjectError(f"{len(missing)} object(s) of {self.name_of(v.id, True)} are not here",
+                              f"fetch them first: annover pull {rev}")
+
+    def name_of(self, vid: str | None, with_id: bool = False, tags: "dict[str, list[str]] | None" = None) -> str:
+        """A version as people name it: its first tag (in sort order), else its short id; with
+        ``with_id``, ``v3 (0123456789ab)``. ``tags``: :meth:`tags_of`, when the caller has it."""
+        names = sorted((tags if tags is not None else self.tags_of()).get(vid or "", []))
+        short = (vid or "")[:12]
+        return (f"{names[0]} ({short})" if with_id else names[0]) if names else short
+
     def tags_of(self) -> dict[str, list[str]]:
         """version id -> its tag names."""
         out: dict[str, list[str]] = {}
@@ -494,7 +508,7 @@ class RepoCore:
         try:
             return read_version_table(self.store, v, table, model_version, columns)
         except ObjectError as e:  # a version given by its whole id (as the loop's commands pass it) named by its tag
-            raise missing_objects(e, rev if rev != v.id else min(self.tags_of().get(v.id, [v.id[:12]])), v.id) from None
+            raise missing_objects(e, rev if rev != v.id else self.name_of(v.id), v.id) from None
 
     def config_text(self, rev: str = "HEAD") -> str | None:
         v = self.show(rev)

@@ -61,7 +61,7 @@ def dry_run(repo: RepoCore, inp: SnapshotInput, progress: Progress, label: str) 
     progress("comparing with HEAD")
     sids = {k: C.content_id(t, k if isinstance(k, str) else "predictions") for k, t in content.named.items()}
     changed = parent is None or not same_content(parent, sids, content)
-    name = min(repo.tags_of().get(head, [head[:12]])) if head else "(nothing)"
+    name = repo.name_of(head) if head else "(nothing)"
     diff = diffing.diff_tables(version_side(repo, parent, name), content_side(content, label))
     return SnapshotResult(None, changed, (inp.tag or next_tag(repo)) if changed else None, None, content.warnings,
                           head=head, reading=content.reading.to_json(), remembered=content.remembered,

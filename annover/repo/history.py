@@ -18,16 +18,15 @@ HEAD), under the repository lock:
 from __future__ import annotations
 
 import datetime as _dt
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from annover.errors import ObjectError, RevisionError, UsageError
+from annover.errors import RevisionError, UsageError
 from annover.repo.core import VERSION_SCHEMA, RepoCore
 from annover.repo.reading import Reading, reading_of
 from annover.repo.results import TagResult
 from annover.repo.snapshot import check_tag_beside, commit_version, next_tag, noop, point_dvc_at
-from annover.store.refs import check_tag_name
+from annover.store.refs import check_tag_name, version_number
 from annover.store.versions import Version
 
 __all__ = ["ResetResult", "RevertResult", "reset", "revert", "tag"]
@@ -116,7 +115,7 @@ def untag(repo: RepoCore, name: str) -> TagResult:
     (``v3``) is refused: the next snapshot would be given it, and a record citing it would name
     other labels."""
     check_tag_name(name)
-    if _TAG_NUMBER.fullmatch(name):
+    if version_number(name) is not None:
         raise UsageError(f"{name!r} is a version number annover gives; deleted, it would be given to the next "
                          "version, and a training record citing it would name other labels",
                          f"give the version another name too: annover tag NAME {name}")
@@ -138,7 +137,6 @@ def untag(repo: RepoCore, name: str) -> TagResult:
 
 
 #: the names annover numbers versions with
-_TAG_NUMBER = re.compile(r"v\d+")
 
 
 # ---------------------------------------------------------------------------- revert
@@ -146,13 +144,6 @@ _TAG_NUMBER = re.compile(r"v\d+")
 
 def _same_content(a: Version, b: Version) -> bool:
     return all(a.record.get(k) == b.record.get(k) for k in ("tables", "config", "source"))
-
-
-def _check_objects_here(repo: RepoCore, v: Version, rev: str) -> None:
-    missing = [r for r in repo.objects_of(v) if not repo.store.has(r)]
-    if missing:
-        raise ObjectError(f"{len(missing)} object(s) of {_name(repo, v.id)} are not here",
-                          f"fetch them first: annover pull {rev}")
 
 
 def revert(repo: RepoCore, rev: str | None = "HEAD", to: str | None = None, message: str | None = None,
@@ -191,7 +182,7 @@ def revert(repo: RepoCore, rev: str | None = "HEAD", to: str | None = None, mess
         if tag_name in repo.tags():
             raise UsageError(f"tag {tag_name!r} already exists", "choose another name with --tag")
         check_tag_beside(repo, tag_name)
-    _check_objects_here(repo, restored, target_rev)
+    repo.check_objects_here(restored, target_rev)
     tags = repo.tags_of()
     if message is None:
         if reverted:
@@ -257,7 +248,7 @@ def reset(repo: RepoCore, rev: str, force: bool = False, dry_run: bool = False) 
                          "pass --force to drop them (annover reset asks on a terminal), or undo with a new version: "
                          f"annover revert --to {rev}")
     target_v = repo.version(target)
-    _check_objects_here(repo, target_v, rev)
+    repo.check_objects_here(target_v, rev)
     with repo.lock(expect_head=start):
         repo.recover()
         git_tags = repo.scm.tag_commits()

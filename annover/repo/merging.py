@@ -31,7 +31,6 @@ from __future__ import annotations
 import json
 import os
 from concurrent.futures import ThreadPoolExecutor
-import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
@@ -47,6 +46,7 @@ from annover.repo.snapshot import (Content, check_new_tag, commit_version, hash_
                                    point_dvc_at, split_predictions, store_objects, version_record)
 from annover.store import duck
 from annover.store.objects import ObjectRef
+from annover.store.refs import version_number
 from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -61,8 +61,6 @@ else:
 __all__ = ["MergeResult", "merge"]
 
 Progress = Callable[[str], None]
-#: a version number annover gives (``v12``)
-_NUMBER = re.compile(r"v\d+")
 #: how many tasks a result lists per kind in its text (``--json`` lists them all)
 LISTED = 20
 
@@ -146,11 +144,6 @@ def merge_base(ours: dict[str, Version], theirs: dict[str, Version]) -> list[str
     return sorted(best, key=lambda c: (ours[c].created_at, c), reverse=True)
 
 
-def _name(repo: RepoCore, vid: str | None, tags: dict[str, list[str]]) -> str:
-    names = sorted(tags.get(vid or "", []))
-    return f"{names[0]} ({(vid or '')[:12]})" if names else (vid or "")[:12]
-
-
 def _commit_of(repo: RepoCore, rev: str, vid: str) -> str:
     """The git commit REV names as a side of the merge: a branch's or tag's commit (or a commit
     given as such) when it holds version ``vid``, else the commit that made ``vid``."""
@@ -164,13 +157,6 @@ def _commit_of(repo: RepoCore, rev: str, vid: str) -> str:
         raise RevisionError(f"no git commit made version {vid[:12]} ({rev})",
                             "fetch the git history that has it (git fetch), then run the command again")
     return commit
-
-
-def _check_here(repo: RepoCore, v: Version, rev: str) -> None:
-    missing = [r for r in repo.objects_of(v) if not repo.store.has(r)]
-    if missing:
-        raise ObjectError(f"{len(missing)} object(s) of version {v.id[:12]} ({rev}) are not here",
-                          f"fetch them first: annover pull {rev}")
 
 
 # ---------------------------------------------------------------------------- tables
@@ -319,7 +305,7 @@ def _tags_dir(repo: RepoCore) -> str:
 def _numbers(repo: RepoCore, *commits: str) -> set[int]:
     """The version numbers (``vN``) the tags of ``commits`` and git's tags use."""
     names = [p.rsplit("/", 1)[-1] for c in commits for p in repo.scm.ls_tree(c, _tags_dir(repo))]
-    return {int(n[1:]) for n in [*names, *repo.scm.tag_commits()] if _NUMBER.fullmatch(n)}
+    return {n for t in [*names, *repo.scm.tag_commits()] if (n := version_number(t)) is not None}
 
 
 def _renumbering(repo: RepoCore, names: list[str], ours_commit: str, theirs_commit: str) -> dict[str, str]:
@@ -328,7 +314,7 @@ def _renumbering(repo: RepoCore, names: list[str], ours_commit: str, theirs_comm
     number annover gave and this branch's version is on no git remote yet (so no one else has
     its name: git refused the tag, or it was never pushed); else {} (the merge is refused)."""
     ours = {n: (repo.scm.show(ours_commit, f"{_tags_dir(repo)}/{n}") or "").strip() for n in names}
-    if not all(_NUMBER.fullmatch(n) for n in names) or not all(ours.values()):
+    if any(version_number(n) is None for n in names) or not all(ours.values()):
         return {}
     for vid in ours.values():
         commit = repo.commit_of(vid)
@@ -408,13 +394,14 @@ def merge(repo: RepoCore, rev: str, favor: str | None = None, dry_run: bool = Fa
         return _fast_forward(repo, res, sides.theirs_hist[theirs], start, head_commit, theirs_commit, tags)
     bases = merge_base(ours_hist, sides.theirs_hist)
     if not bases:
-        raise UsageError(f"HEAD ({_name(repo, start, tags)}) and {rev} ({_name(repo, theirs, tags)}) share no "
+        raise UsageError(f"HEAD ({repo.name_of(start, True, tags)}) and {rev} ({repo.name_of(theirs, True, tags)}) "
+                         "share no "
                          "version: there is nothing to merge them against",
                          f"bring {rev}'s content over with `annover revert --to {rev}`")
     res.base = bases[0]
     if len(bases) > 1:
         res.warnings.append(f"HEAD and {rev} have {len(bases)} nearest common versions (criss-cross merges); merged "
-                            f"against the newest, {_name(repo, bases[0], tags)}")
+                            f"against the newest, {repo.name_of(bases[0], True, tags)}")
     if tag_name is not None:  # before the read, and in a dry run too: the merge would refuse it
         check_new_tag(repo, tag_name)
     content, tree = _three_way(repo, res, sides, tags, progress)
@@ -437,10 +424,10 @@ def _three_way(repo: RepoCore, res: MergeResult, sides: _Sides, tags: dict[str, 
                          f"{Reading.describe_key(theirs_read.key)}: a merge task by task would pair none of them",
                          "snapshot one side again with the other's --key, then merge")
     if (reading_of(base_v) or Reading()).key != ours_read.key:
-        res.warnings.append(f"both sides changed the task key scheme since {_name(repo, base_v.id, tags)}: its "
+        res.warnings.append(f"both sides changed the task key scheme since {repo.name_of(base_v.id, True, tags)}: its "
                             "tasks show as removed, and theirs as added, on both")
     for v, r in ((base_v, base_v.id[:12]), (ours_v, "HEAD"), (theirs_v, rev)):
-        _check_here(repo, v, r)
+        repo.check_objects_here(v, r)
     progress("reading the three versions")
     tables = {"base": _tables(repo, base_v, base_v.id[:12]), "ours": _tables(repo, ours_v, "HEAD"),
               "theirs": _tables(repo, theirs_v, rev)}
@@ -561,7 +548,7 @@ def _fast_forward(repo: RepoCore, res: MergeResult, theirs_v: Version, start: st
     if res.dry_run:
         return res
     _refuse_git(plan, res.rev, res)
-    _check_here(repo, theirs_v, res.rev)
+    repo.check_objects_here(theirs_v, res.rev)
     ours_v = repo.version(start) if start else None
     with repo.lock(expect_head=start):
         repo.recover()
@@ -586,7 +573,7 @@ def _fast_forward(repo: RepoCore, res: MergeResult, theirs_v: Version, start: st
             files.update(_dropped_records(repo, plan.tree, theirs_commit, res.versions))
             branch = (repo.scm.branch() or "").removeprefix("refs/heads/")
             res.commit = repo.commit(files, f"annover: Merge {res.rev} into {branch} (fast-forward to "
-                                            f"{_name(repo, theirs_v.id, tags)})\n\nannover-version: {theirs_v.id}\n",
+                                            f"{repo.name_of(theirs_v.id, True, tags)})\n\nannover-version: {theirs_v.id}\n",
                                      head_commit, base=plan.tree, merged=(theirs_commit,))
         repo.refs.log(start, theirs_v.id, f"merge {res.rev}: fast-forward")
         res.written = True

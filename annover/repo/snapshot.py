@@ -47,7 +47,7 @@ from annover.repo.source_data import data_hashes, hash_source
 from annover.store import snapshots
 from annover.store.dvc import Dvc
 from annover.store.objects import ObjectRef
-from annover.store.refs import check_tag_name
+from annover.store.refs import check_tag_name, version_number
 from annover.store.snapshots import SnapshotRef
 from annover.store.versions import Version
 
@@ -65,7 +65,6 @@ Progress = Callable[[str], None]
 Key = str | tuple[str, str]
 PREDICTIONS = "predictions"
 NO_CONFIG_WARNING = "no labeling config (--config): labels are not validated"
-_TAG_RE = re.compile(r"v(\d+)")
 
 
 def noop(_: str) -> None:
@@ -304,7 +303,7 @@ def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: 
         cfg, warnings = LabelingConfig(tables.config_text, source=f"the config generated for {inp.source}"), []
     if cfg is not None:
         cfg.wait()
-    change = key_change(head_reading, reading, f"since HEAD ({_name(repo, head)})")
+    change = key_change(head_reading, reading, f"since HEAD ({repo.name_of(head)})")
     warnings += tables.warnings + ([change] if change else [])
     preds = attach_predictions(inp, tables, cfg, reading, warnings, progress)
     tasks, link, files = tables.tasks, None, {}
@@ -315,12 +314,6 @@ def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: 
     origin = {**(origin or {}), "reading": reading.to_json()}
     return Content(tasks, tables.annotations, split_predictions(preds), origin,
                    cfg.text.encode("utf-8") if cfg else None, link, files, warnings, reading, taken, users_file)
-
-
-def _name(repo: RepoCore, vid: str | None) -> str:
-    """A version as people name it: its first tag, else its short id."""
-    tags = sorted(repo.tags_of().get(vid or "", []))
-    return tags[0] if tags else (vid or "")[:12]
 
 
 # ---------------------------------------------------------------------------
@@ -370,7 +363,7 @@ def same_content(parent: Version, sids: dict[Key, str], content: Content) -> boo
 def next_tag(repo: RepoCore) -> str:
     """``v<N+1>`` for the largest N of the ``vN`` tags in annover and git."""
     names = set(repo.refs.tags()) | repo.scm.tags()
-    n = max([int(m.group(1)) for t in names if (m := _TAG_RE.fullmatch(t))] or [0])
+    n = max([n for t in names if (n := version_number(t)) is not None] or [0])
     return f"v{n + 1}"
 
 

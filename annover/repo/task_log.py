@@ -58,6 +58,7 @@ class TaskRows:
         self._parts: dict = {}  # part objects cut down to the tasks, by object and columns
         self._tables: dict[str, "pa.Table"] = {}  # by snapshot id
         self._prints: dict[str, Fingerprint] = {}  # by version id
+        self._configs: dict[str, str] = {}  # labeling configs by object id (versions share one)
 
     def table(self, v: Version, name: str, model_version: str | None = None) -> "pa.Table":
         """Version ``v``'s rows of the tasks in table ``name`` (key order)."""
@@ -86,7 +87,10 @@ class TaskRows:
 
     def side(self, v: Version, rev: str) -> "diffing.Side":
         """``v``'s rows of the tasks as one side of a diff (its labeling config whole)."""
-        config = self.store.get(v.config_ref, "labeling config").decode("utf-8") if v.config_ref else None
+        ref = v.config_ref
+        if ref is not None and ref.oid not in self._configs:
+            self._configs[ref.oid] = self.store.get(ref, "labeling config").decode("utf-8")
+        config = self._configs[ref.oid] if ref is not None else None
         return diffing.Side(self.table(v, "tasks"), self.table(v, "annotations"), self.predictions(v),
                             config=config, id=v.id, rev=rev)
 
@@ -99,7 +103,7 @@ def _changed(rows: TaskRows, v: Version, parents: list[Version]) -> bool:
 
 
 def _missing(e: ObjectError, v: Version, repo: "RepoCore") -> ObjectError:
-    name = min(repo.tags_of().get(v.id, [v.id[:12]]))
+    name = repo.name_of(v.id)
     return ObjectError(f"{name}: {e.message}", f"run `annover pull {name}` (or `annover pull` for every version) "
                        "to fetch its objects from the DVC remote")
 
@@ -162,9 +166,8 @@ def _history(repo: "RepoCore", rev: str, rows: TaskRows) -> "Iterator[tuple[Vers
 
 
 def _patch(repo: "RepoCore", rows: TaskRows, v: Version, parent: Version | None) -> "DiffResult":
-    name = lambda x: min(repo.tags_of().get(x.id, [x.id[:12]]))  # noqa: E731
-    b = rows.side(v, name(v))
-    a = rows.side(parent, name(parent)) if parent is not None else diffing.Side(
+    b = rows.side(v, repo.name_of(v.id))
+    a = rows.side(parent, repo.name_of(parent.id)) if parent is not None else diffing.Side(
         C.schema("tasks").empty_table(), C.schema("annotations").empty_table(), config=b.config)
     return diffing.diff_tables(a, b)
 

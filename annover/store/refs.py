@@ -46,6 +46,15 @@ def _tag_name_problem(name: str) -> str | None:
     return None
 
 
+_VERSION_NUMBER = re.compile(r"v(\d+)")
+
+
+def version_number(name: str) -> int | None:
+    """N of a version number annover gives (``vN``); None for any other name."""
+    m = _VERSION_NUMBER.fullmatch(name)
+    return int(m.group(1)) if m else None
+
+
 def is_tag_name(name: str) -> bool:
     """Whether ``name`` is a tag name annover accepts (see :func:`check_tag_name`)."""
     return _tag_name_problem(name) is None and not (_HEX_RE.match(name) and len(name) >= 7)
