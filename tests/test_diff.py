@@ -850,6 +850,33 @@ def test_float_columns_compare_as_values():
     assert r["kinds"] == ["lead_time"] and r["description"] == "lead time 1.5 -> 2.5"
 
 
+@pytest.mark.parametrize("before, after", [(0.0, -0.0), (float("nan"), float("nan")), (-0.0, float("nan"))])
+def test_rows_compared_by_their_hashes_take_floats_as_values(before, after):
+    """The parts' path compares a touched task's rows by their hashes: an answer whose lead
+    time went from 0.0 to -0.0 (or NaN to NaN) beside one relabeled is not changed; from
+    -0.0 to NaN it is, with a lead time change."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def sides(lead_1: float, label: str):
+        s = side([{"data": {"ext_id": "t", "text": TEXT}, "annotations": [
+            {"id": 1, "completed_by": {"email": "a@x"}, "result": [choice("positive", "c1")]},
+            {"id": 2, "completed_by": {"email": "b@x"}, "result": [choice(label, "c2")], "lead_time": 3.0}]}])
+        t = s.annotations
+        i = t.schema.get_field_index("lead_time")
+        first = pc.equal(t.column("annotator"), "a@x")
+        s.annotations = t.set_column(i, t.schema.field(i), pc.if_else(first, pa.scalar(lead_1), t.column(i)))
+        return s
+
+    plain = diff_tables(sides(before, "positive"), sides(after, "negative"))
+    stored = diff_tables(sides(before, "positive"), sides(after, "negative"), stored_hashes=True)
+    assert stored.summary == plain.summary and stored.rows.to_pylist() == plain.rows.to_pylist()
+    changed = {(r["annotator"], tuple(r["kinds"])) for r in stored.rows.to_pylist()}
+    both_nan = before != before and after != after
+    same = before == after or both_nan
+    assert changed == {("b@x", ("relabel",))} | (set() if same else {("a@x", ("lead_time",))})
+
+
 def test_options_are_checked():
     from annover.errors import UsageError
 
