@@ -282,6 +282,38 @@ def test_a_conflict_writes_nothing_then_ours_or_theirs_settle_it(tmp_path, monke
     _clean(lab.root)
 
 
+def test_merge_q_is_quiet_on_success_and_still_says_conflicts(tmp_path, monkeypatch):
+    """As git merge -q: nothing on stderr for a merge that goes through (the new version's id alone
+    on stdout, as snapshot -q); what stops it, or what --ours settled, is still said."""
+    lab = _init(tmp_path, monkeypatch)
+    ours = _edit(BASE, t1=("one", {"alice@x.org": "negative"}), t2=("two", {"alice@x.org": "positive"}))
+    theirs = _edit(BASE, t1=("one", {"alice@x.org": "neutral"}), t4=("four", {"bob@x.org": "positive"}))
+    _branches(lab, ours, theirs)
+    p = run_cli("merge", "b", "--dry-run", "-q", cwd=lab.root)
+    assert p.returncode == 16 and "t1: changed differently on both sides" in p.stderr, p.stderr
+    assert "from theirs" not in p.stderr and p.stdout == ""
+    p = run_cli("merge", "b", "-q", cwd=lab.root)
+    assert p.returncode == 16 and "t1: changed differently on both sides" in p.stderr and "Error:" in p.stderr
+    assert "from theirs" not in p.stderr
+    p = run_cli("merge", "b", "--ours", "-q", "--dry-run", cwd=lab.root)
+    assert (p.returncode, p.stdout) == (0, "") and "from theirs" not in p.stderr
+    assert "conflicts (taken from ours): 1 task(s)" in p.stderr, p.stderr
+    # no conflict: silent, the id on stdout
+    assert run_cli("reset", "HEAD~1", "--force", cwd=lab.root).returncode == 0  # main back to the base
+    lab.snap(_edit(BASE, t2=("two", {"alice@x.org": "positive"})), "ours, apart from theirs")
+    for args in (("--dry-run", "-q"), ("-q",)):
+        p = run_cli("merge", "b", *args, cwd=lab.root)
+        assert p.returncode == 0 and p.stderr == "", p.stderr
+    assert p.stdout.strip() == annover.Repo(lab.root).head()
+    assert json.loads(run_cli("merge", "b", "-q", "--json", cwd=lab.root).stdout)["kind"] == "up-to-date"
+    p = run_cli("merge", "b", "-q", cwd=lab.root)
+    assert (p.returncode, p.stdout, p.stderr) == (0, "", "")  # not "Already up to date."
+    lab.git("switch", "-q", "-c", "c", "v1")
+    p = run_cli("merge", "b", "-q", cwd=lab.root)  # a fast-forward
+    assert (p.returncode, p.stderr) == (0, "") and p.stdout.strip() == annover.Repo(lab.root).resolve("b")
+    _clean(lab.root)
+
+
 def test_tasks_added_on_one_side_and_removed_on_the_other(tmp_path, monkeypatch):
     lab = _init(tmp_path, monkeypatch)
     ours = _edit(BASE, t2=None, t7=("seven", {"alice@x.org": "positive"}), t4=None)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import Progress, echo, emit_json, info, json_option, not_blank, quiet_option, short
+from annover.cli import Progress, echo, emit_json, info, json_option, not_blank, short
 from annover.cli.history import _notes
 from annover.errors import MergeConflictError
 from annover.repo import Repo
@@ -25,8 +25,21 @@ def _counts(changes: dict[str, list[str]]) -> str:
     return ", ".join(f"{len(changes[k])} {k}" for k in ("added", "removed", "modified") if changes.get(k)) or "nothing"
 
 
-def _render(res: MergeResult) -> None:
-    """What was taken from where, the conflicts and how they were settled, on stderr."""
+def _render(res: MergeResult, quiet: bool = False) -> None:
+    """What was taken from where, the conflicts and how they were settled, on stderr; ``quiet``
+    (``-q``): only the conflicts, the files git cannot merge, the renumbered tags and the warnings."""
+    if not quiet:
+        _render_sides(res)
+    _render_conflicts(res)
+    for old, new in res.renumbered.items():
+        info(f"  {'would renumber' if res.dry_run else 'renumbered'} this branch's {old} as {new}: {res.rev} gave "
+             f"{old} to a version of its own (two clones numbered alike; this branch's was on no git remote)")
+    for w in res.warnings:
+        info(f"warning: {w}")
+
+
+def _render_sides(res: MergeResult) -> None:
+    """What was taken from each side, and what both changed alike."""
     for side in ("theirs", "ours"):
         ch = res.changes.get(side) or {}
         if any(ch.values()):
@@ -43,6 +56,10 @@ def _render(res: MergeResult) -> None:
         where = getattr(res, name)
         if where in ("ours", "theirs", "both"):
             info(f"  {label}: {'changed alike on both sides' if where == 'both' else 'from ' + where}")
+
+
+def _render_conflicts(res: MergeResult) -> None:
+    """The conflicts and how they were settled, and the files git cannot merge."""
     if res.conflicts or "conflict" in (res.config, res.source):
         settled = f" (taken from {res.favor})" if res.favor else ""
         info(f"  conflicts{settled}: {len(res.conflicts)} task(s)")
@@ -55,11 +72,6 @@ def _render(res: MergeResult) -> None:
                 info(f"    {label}: changed differently on both sides")
     for f in res.files[:LISTED]:
         info(f"  git cannot merge: {f}")
-    for old, new in res.renumbered.items():
-        info(f"  {'would renumber' if res.dry_run else 'renumbered'} this branch's {old} as {new}: {res.rev} gave "
-             f"{old} to a version of its own (two clones numbered alike; this branch's was on no git remote)")
-    for w in res.warnings:
-        info(f"warning: {w}")
 
 
 @click.command(epilog="""\b
@@ -68,6 +80,7 @@ Examples:
   annover merge relabel --dry-run       # what would be taken from each side, and the conflicts
   annover merge relabel --theirs        # conflicting tasks take relabel's answers
   annover merge v7 -m "merge bob's round" --json
+  annover merge relabel -q              # quiet: only the merged version's id on stdout
 \b
 Like git merge: REV already in HEAD's history is "Already up to date"; HEAD's
 version in REV's history is a fast-forward; otherwise a three-way merge by task
@@ -87,7 +100,10 @@ merge stops the merge before anything is written.
 @click.option("-m", "--message", callback=not_blank,
               help='Message of the merge version (default: "Merge REV into BRANCH").')
 @click.option("--tag", "tag_name", help="Name of the merge version (default: the next vN).")
-@quiet_option
+@click.option("-q", "--quiet", is_flag=True,
+              help="Quiet, as git merge -q: no progress and no summary on stderr; conflicts, files git cannot "
+                   "merge, renumbered tags, warnings and errors are still said, and the new version's id is "
+                   "still printed on stdout.")
 @json_option
 def merge(rev: str, ours: bool, theirs: bool, dry_run: bool, message: str | None, tag_name: str | None,
           quiet: bool, as_json: bool) -> None:
@@ -107,35 +123,42 @@ def merge(rev: str, ours: bool, theirs: bool, dry_run: bool, message: str | None
                 emit_json(res.to_json())
             info(f"merging {rev} {_named(repo, res.theirs)} into HEAD {_named(repo, res.head)} against "
                  f"{_named(repo, res.base)}: nothing written")
-            _render(res)
+            _render(res, quiet)
         raise
     _notes(repo)
     if as_json:
         emit_json(res.to_json())
+    _report(repo, res, quiet)
+    if res.kind != "up-to-date" and not dry_run and not as_json:  # the new HEAD's id: data, with -q too
+        echo((res.version.id if res.version else "") if res.kind == "merge" else res.theirs)
+
+
+def _report(repo: Repo, res: MergeResult, quiet: bool) -> None:
+    """What the merge did (or would do), on stderr; with ``quiet``, only what is not plain success."""
+    rev = res.rev
     if res.kind == "up-to-date":
-        info("Already up to date.")
+        if not quiet:
+            info("Already up to date.")
         for w in res.warnings:
             info(f"warning: {w}")
         return
     if res.kind == "fast-forward":
-        verb = "would fast-forward" if dry_run else "fast-forward"
+        verb = "would fast-forward" if res.dry_run else "fast-forward"
         how = "" if res.git == "fast-forward" else " (a git merge commit: this branch has commits of its own)"
-        info(f"{verb} to {rev} {_named(repo, res.theirs)}: {len(res.versions)} version(s){how}")
+        if not quiet:
+            info(f"{verb} to {rev} {_named(repo, res.theirs)}: {len(res.versions)} version(s){how}")
         for f in res.files[:LISTED]:
             info(f"  git cannot merge: {f}")
-        if not dry_run and not as_json:
-            echo(res.theirs)
         return
-    if dry_run:
+    stops = res.conflicted and res.favor is None
+    if not res.dry_run:
+        if not quiet:
+            info(f"{res.tag} {short(res.version.id if res.version else None)}  merged {rev} "
+                 f"{_named(repo, res.theirs)} into HEAD {_named(repo, res.head)} against {_named(repo, res.base)}")
+    elif not quiet or stops:
         info(f"would merge {rev} {_named(repo, res.theirs)} into HEAD {_named(repo, res.head)} against "
              f"{_named(repo, res.base)} as {res.tag}:")
-        _render(res)
-        if res.conflicted and res.favor is None:
-            info("the merge would stop at these conflicts: rerun with --ours or --theirs to take that side for each")
-            raise click.exceptions.Exit(MergeConflictError.exit_code)
-        return
-    info(f"{res.tag} {short(res.version.id if res.version else None)}  merged {rev} {_named(repo, res.theirs)} into "
-         f"HEAD {_named(repo, res.head)} against {_named(repo, res.base)}")
-    _render(res)
-    if not as_json:
-        echo(res.version.id if res.version else "")
+    _render(res, quiet)
+    if res.dry_run and stops:
+        info("the merge would stop at these conflicts: rerun with --ours or --theirs to take that side for each")
+        raise click.exceptions.Exit(MergeConflictError.exit_code)
