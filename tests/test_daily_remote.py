@@ -128,6 +128,31 @@ def test_init_run_again_says_again_that_its_remote_is_this_machines(tmp_path):
     assert "already an annover repository" in err and "folder on this machine only" not in err
 
 
+def test_push_and_pull_q_say_nothing_on_success(tmp_path, monkeypatch):
+    """As git push -q and git pull -q: the notes and warnings that say nothing failed (the branch
+    against its git remote, a remote that is a folder on this machine) are for the plain command;
+    push -q said them every time."""
+    root, origin = tmp_path / "labels", tmp_path / "origin.git"
+    ok("init", str(root))
+    monkeypatch.chdir(root)
+    copy_sample(root)
+    snapshot(1)
+    git("init", "-q", "--bare", "-b", "main", str(origin), cwd=tmp_path)
+    git("remote", "add", "origin", str(origin), cwd=root)
+    _, err = ok("push")
+    assert "folder on this machine only" in err and "is on no git remote yet" in err
+    assert ok("push", "-q") == ("", "")
+    assert json.loads(ok("push", "-q", "--json")[0])["up_to_date"] == 1
+    snapshot(2)
+    git("push", "-q", "-u", "origin", "main", "--tags", cwd=root)
+    git("reset", "-q", "--hard", "v1", cwd=root)  # origin/main is a version ahead
+    _, err = ok("pull")
+    assert "origin/main has 1 commit(s) not here" in err, err
+    assert ok("pull", "-q") == ("", "")
+    code, _, err = invoke("pull", "-q", "--remote", "nowhere")  # errors are still said
+    assert code == 2 and err.startswith("Error:")
+
+
 def test_a_file_url_remote_is_the_folder_it_names(tmp_path, monkeypatch):
     """DVC reads ``file:///x`` as a folder named ``file:`` in the repository: init gives DVC the path."""
     root, remote = tmp_path / "labels", tmp_path / "store"

@@ -13,7 +13,9 @@ _PUSHED = {True: "yes", False: "no (run `annover push`)", None: "unknown"}
 
 remote_option = click.option("--remote", help="DVC remote name (default: the default remote).")
 quiet = click.option("-q", "--quiet", is_flag=True,
-                     help="No spinner on stderr and no summary line; warnings and notes are still said.")
+                     help="Quiet, as git push -q: no spinner, no summary line, and none of the notes and warnings "
+                          "that say nothing failed (the branch against its git remote, a remote on this machine "
+                          "only); errors are still said.")
 
 
 class Seconds(click.FloatRange):
@@ -119,7 +121,7 @@ Examples:
   annover push            # every version reachable from HEAD and the tags that the remote lacks
   annover push v1         # one version
   annover push --remote backup --json
-  annover push -q         # no spinner, no summary line (warnings and notes still)
+  annover push -q         # quiet: nothing on success, errors only
 \b
 Exit 8 when an object's copy in the DVC cache is corrupt or missing (named; that version is not
 pushed), 10 when the remote does not answer or does not hold what was sent.
@@ -137,7 +139,9 @@ def push(rev: str | None, remote: str | None, timeout: float | None, quiet: bool
         out = Repo(".").push(rev, remote, timeout=timeout)
     if as_json:
         emit_json(out.to_json())
-    elif not quiet:
+    if quiet:  # as git push -q: nothing on success
+        return
+    if not as_json:
         _render_transfer(out, "pushed", "on the remote")
     if out.git is not None and (out.git.ahead or out.git.upstream is None):  # the objects are out, the records not
         info(f"note: annover push moved the objects; the versions' records go by git: {_tracking(out.git)}")
@@ -148,7 +152,7 @@ def push(rev: str | None, remote: str | None, timeout: float | None, quiet: bool
 Examples:
   annover pull            # every version reachable from HEAD and the tags that this clone lacks
   annover pull v1         # one version; then: annover export v1 ... / annover.load('v1')
-  annover pull -q         # no spinner, no summary line (warnings and notes still)
+  annover pull -q         # quiet: nothing on success, errors only
 \b
 Exit 8 when a DVC listing or pointer from the remote names anything but the version's own
 objects (refused before anything is written), 10 when the remote does not answer or lacks a
@@ -167,7 +171,9 @@ def pull(rev: str | None, remote: str | None, timeout: float | None, quiet: bool
         out = Repo(".").pull(rev, remote, timeout=timeout)
     if as_json:
         emit_json(out.to_json())
-    elif not quiet:
+    if quiet:
+        return
+    if not as_json:
         _render_transfer(out, "pulled", "here")
     if out.git is not None and out.git.behind:  # the versions others made come by git first
         info(f"note: annover pull fetched objects of the versions here; {_tracking(out.git)}")
