@@ -6,9 +6,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import socket
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from annover.errors import InputError, LabelStudioConnectionError, NotFoundError, UsageError, ValidationError
 from annover.formats.label_studio import task_key_of
@@ -126,6 +130,62 @@ def test_missing_settings_are_usage_errors(monkeypatch):
 ])
 def test_error_details_are_one_line(body, want):
     assert C._detail(body) == want
+
+
+class _EchoingServer:
+    """A loopback HTTP server answering every request 400 with the request's Authorization header in
+    the error detail, as a misconfigured proxy or debug server in front of Label Studio can (a real
+    Label Studio never echoes the key, so it cannot show this)."""
+
+    def __init__(self, padding: int = 0) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's name
+                said = "x" * padding + " you sent: " + self.headers.get("Authorization", "")
+                body = json.dumps({"detail": said}).encode()
+                self.send_response(400)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize("key, padding", [("abc", 0), ("k", 0), ("a1b2c", 0), ("0123456789abcdef" * 3, 258)])
+def test_a_key_the_server_echoes_is_hidden_whatever_its_length(monkeypatch, key, padding):
+    """Keys under 6 characters were shown as the server echoed them (`Token abc`), and a long one cut
+    by the one-line limit showed its start."""
+    server = _EchoingServer(padding)
+    try:
+        monkeypatch.setenv("LABEL_STUDIO_URL", server.url)
+        monkeypatch.setenv("LABEL_STUDIO_API_KEY", key)
+        code, out, err = cli("dataset", "list")
+    finally:
+        server.close()
+    assert code == 11 and out == "" and len(err.splitlines()) == 1, err
+    assert f"Token {key[:5]}" not in err and ("you sent: Token ***" in err or "you sent: Token…" in err), err
+
+
+_KEY_CHARS = st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEF0123456789-_.")
+_TEXT = st.text(st.sampled_from("ab01 .:-_\"'{}xyzK"), max_size=30)
+
+
+@given(key=st.text(_KEY_CHARS, min_size=1, max_size=12), before=_TEXT, after=_TEXT)
+def test_hide_key_hides_a_key_standing_apart_and_a_long_one_anywhere(key, before, after):
+    said = C.hide_key(f"{before} Token {key}: {after}", key)
+    assert f"Token {key}:" not in said and "Token ***:" in said
+    if len(key) >= C.HIDDEN_ANYWHERE:
+        assert key not in C.hide_key(f"{before}{key}{after}", key)
+    assert C.hide_key("a bad key: a", "a") == "*** bad key: ***" and C.hide_key("no key here", None) == "no key here"
 
 
 def test_config_objects_and_file_kinds():

@@ -68,13 +68,32 @@ def _normalize_url(url: str) -> str:
     return url.rstrip("/")
 
 
-def _one_line(text: str, limit: int = 300) -> str:
-    text = " ".join(str(text).split())
+def _one_line(text: str, limit: int = 300, key: str | None = None) -> str:
+    """``text`` on one line, cut at ``limit`` characters, ``key`` hidden first (a cut key would show its start)."""
+    text = hide_key(" ".join(str(text).split()), key)
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _detail(body: Any) -> str:
-    """The useful part of an error body (DRF's ``detail``, validation errors), on one line."""
+#: the shortest API key hidden wherever it occurs; a shorter one where it stands apart (as ``Token abc``),
+#: since hiding it inside words would hide every ``a`` of a one-letter key
+HIDDEN_ANYWHERE = 6
+
+
+def hide_key(text: str, key: str | None) -> str:
+    """``text`` with API key ``key`` shown as ``***``, whatever its length: a key of
+    :data:`HIDDEN_ANYWHERE` characters or more wherever it occurs, a shorter one wherever it is not
+    part of a longer run of letters and digits."""
+    if not key:
+        return text
+    if len(key) >= HIDDEN_ANYWHERE:
+        return text.replace(key, "***")
+    before = "(?<![0-9A-Za-z])" if key[0].isalnum() else ""
+    after = "(?![0-9A-Za-z])" if key[-1].isalnum() else ""
+    return re.sub(before + re.escape(key) + after, "***", text)
+
+
+def _detail(body: Any, key: str | None = None) -> str:
+    """The useful part of an error body (DRF's ``detail``, validation errors), on one line, ``key`` hidden."""
     if isinstance(body, (bytes, bytearray)):
         body = body.decode("utf-8", "replace")
     if isinstance(body, str):
@@ -83,8 +102,8 @@ def _detail(body: Any) -> str:
         except ValueError:
             if "<html" in body.lower():
                 m = re.search(r"<title>(.*?)</title>", body, re.S | re.I)
-                return _one_line(m.group(1) if m else "an HTML page")
-            return _one_line(body)
+                return _one_line(m.group(1) if m else "an HTML page", key=key)
+            return _one_line(body, key=key)
     if isinstance(body, dict):
         ve = body.get("validation_errors")
         if isinstance(ve, dict) and ve:
@@ -93,12 +112,12 @@ def _detail(body: Any) -> str:
                 msgs = v if isinstance(v, list) else [v]
                 parts.append(f"{k}: " + " ".join(m if isinstance(m, str) else json.dumps(m, ensure_ascii=False)
                                                  for m in msgs))
-            return _one_line("; ".join(parts))
+            return _one_line("; ".join(parts), key=key)
         for k in ("detail", "validation_errors", "message", "error"):
             if body.get(k):
                 v = body[k]
-                return _one_line(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False))
-    return _one_line(json.dumps(body, ensure_ascii=False, default=str))
+                return _one_line(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False), key=key)
+    return _one_line(json.dumps(body, ensure_ascii=False, default=str), key=key)
 
 
 @dataclass(frozen=True)
@@ -168,7 +187,7 @@ class Client:
             mapped = self.map_error(e, what)
             if mapped is e:
                 raise
-            raise mapped from None
+            raise (self._scrub(mapped) if isinstance(mapped, AnnoverError) else mapped) from None
 
     def raw(self, method: str, path: str, *, what: str, params: dict | None = None, json_body: Any = None,
             timeout: float | None = None, retries: int | None = None) -> Any:
@@ -219,10 +238,10 @@ class Client:
             return UsageError(f"{self.url_from}={self.url!r} is not a usable URL", "give http(s)://HOST:PORT")
         if isinstance(e, (httpx.LocalProtocolError, UnicodeError)):  # a header or URL HTTP cannot carry
             return self._scrub(UsageError(f"a request to {where} could not be sent ({what}): "
-                                          f"{_one_line(str(e) or type(e).__name__, 120)}",
+                                          f"{_one_line(str(e) or type(e).__name__, 120, self.__key)}",
                                           f"check {self.url_from} and {ENV_KEY} for spaces or non-ASCII characters"))
         if isinstance(e, (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError)):
-            reason = _one_line(str(e) or type(e).__name__, 120)
+            reason = _one_line(str(e) or type(e).__name__, 120, self.__key)
             return LabelStudioConnectionError(f"cannot reach {where}: {reason}",
                                               f"start Label Studio, or check {self.url_from}")
         try:
@@ -231,7 +250,7 @@ class Client:
             return e
         if isinstance(e, ApiError) and not isinstance(e, ParsingError) and e.status_code is not None:
             status = e.status_code
-            detail = _detail(e.body)
+            detail = _detail(e.body, self.__key)
             if status == 401:
                 return self._scrub(LabelStudioAuthError(
                     f"{where} refused the API key (HTTP 401: {detail})",
@@ -248,18 +267,16 @@ class Client:
                                      "see the Label Studio server log for details"))
         if isinstance(e, (ParsingError, ValueError)) and not isinstance(e, UnicodeError):
             return self._scrub(LabelStudioError(
-                f"unexpected answer from {where} to {what}: {_one_line(str(e), 120)}",
+                f"unexpected answer from {where} to {what}: {_one_line(str(e), 120, self.__key)}",
                 f"is {self.url_from} the address of a Label Studio server (1.20 or newer)?"))
         return e
 
     def _scrub(self, e: AnnoverError) -> AnnoverError:
         """Belt and braces: no message may ever carry the key."""
-        key = self.__key
-        if key and len(key) >= 6:
-            e.message = e.message.replace(key, "***")
-            if e.hint:
-                e.hint = e.hint.replace(key, "***")
-            e.args = (e.message,)
+        e.message = hide_key(e.message, self.__key)
+        if e.hint:
+            e.hint = hide_key(e.hint, self.__key)
+        e.args = (e.message,)
         return e
 
     # ------------------------------------------------------------------ projects
