@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image as PILImage
 
 from annover.formats.training import read_train, render_train
+from annover.formats.yolo import SPLITS
 
 from .test_cli import invoke
 
@@ -30,8 +33,9 @@ def ultralytics_pairs(yaml_file: Path) -> dict[str, set[tuple[str, str]]]:
     YAML's folder, by its documented rule (``check_det_dataset``, ``get_img_files``, ``img2label_paths``;
     the package needs torch, so it is not installed): the root is ``path`` or the YAML's folder; a
     split ``x`` is ``root/x``, or ``root/x[3:]`` when that does not exist and ``x`` starts with ``../``;
-    a folder's images are every image file below it; an image's label file is its path with the last
-    ``/images/`` replaced by ``/labels/`` and the extension by ``.txt``."""
+    a folder's images are every image file below it, a file's the image paths it lists (``./`` the
+    list's folder); an image's label file is its path with the last ``/images/`` replaced by
+    ``/labels/`` and the extension by ``.txt``."""
     data = yaml.safe_load(yaml_file.read_text())
     assert "train" in data and "val" in data, "Ultralytics needs train and val"
     root = Path(data.get("path") or yaml_file.parent)
@@ -44,6 +48,10 @@ def ultralytics_pairs(yaml_file: Path) -> dict[str, set[tuple[str, str]]]:
             x = (root / v).resolve()
             if not x.exists() and v.startswith("../"):
                 x = (root / v[3:]).resolve()
+            if x.is_file():  # a list of images, './' read from the list's folder (absolute lines here)
+                files += [Path(ln.replace("./", str(x.parent) + os.sep) if ln.startswith("./") else ln)
+                          for ln in x.read_text().strip().splitlines() if ln.rsplit(".", 1)[-1].lower() in IMG_FORMATS]
+                continue
             files += [p for p in x.rglob("*.*") if p.suffix[1:].lower() in IMG_FORMATS]
         sa, sb = f"{os.sep}images{os.sep}", f"{os.sep}labels{os.sep}"
         out[k] = {(Path(f).relative_to(yaml_file.parent.resolve()).as_posix(),
@@ -230,3 +238,98 @@ def test_a_label_file_drops_the_extensions_ultralytics_reads(name):
 
     assert label_path(name) == f"labels/{name.rsplit('.', 1)[0]}.txt"
     assert label_path("train/images/" + name) == f"train/labels/{name.rsplit('.', 1)[0]}.txt"
+
+
+# ---------------------------------------------------------------- splits given as lists of images
+
+
+def _autosplit(root: Path, splits: dict[str, str], backgrounds: dict[str, str] = {}) -> Path:
+    """A folder as Ultralytics' autosplit leaves it: every image in ``images/``, its labels in
+    ``labels/``, each split a list of images (``autosplit_train.txt``: ``./images/a.jpg`` a line)."""
+    (root / "images").mkdir(parents=True)
+    (root / "labels").mkdir()
+    lists: dict[str, list[str]] = {}
+    for stem, split in {**splits, **backgrounds}.items():
+        PILImage.new("RGB", (40, 30)).save(root / "images" / f"{stem}.jpg")
+        if stem in splits:
+            (root / "labels" / f"{stem}.txt").write_text("0 0.5 0.5 0.25 0.5\n")
+        lists.setdefault(split, []).append(f"./images/{stem}.jpg")
+    for split, lines in lists.items():
+        (root / f"autosplit_{split}.txt").write_text("\n".join(lines) + "\n")
+    (root / "data.yaml").write_text("path: .\n" + "".join(f"{k}: autosplit_{k}.txt\n" for k in lists)
+                                    + "names:\n  0: cat\n")
+    return root
+
+
+def _splits_of(t) -> dict[str, str | None]:
+    return {r["task_key"]: json.loads(r["data"]).get("split") for r in t.tasks.to_pylist()}
+
+
+def test_a_split_given_as_a_list_of_images_gives_each_listed_image_its_split(repo, tmp_path):
+    """``train: autosplit_train.txt`` (Ultralytics reads a file there as a list of images): the tasks
+    had no split; each listed image now has its list's, ``./x`` read from the list's folder, a plain
+    relative line from the dataset's root, an absolute one as it is, a background image too."""
+    src = _autosplit(tmp_path / "auto", {"a": "train", "b": "train", "c": "val"}, {"bg": "val"})
+    with (src / "autosplit_train.txt").open("a") as f:
+        f.write(f"{src / 'images' / 'd.jpg'}\nimages/e.jpg\nREADME.md\n\n")  # README: no image, skipped
+    for stem in "de":
+        PILImage.new("RGB", (40, 30)).save(src / "images" / f"{stem}.jpg")
+        (src / "labels" / f"{stem}.txt").write_text("0 0.5 0.5 0.25 0.5\n")
+    code, _, err = invoke("snapshot", "--from", str(src), "-m", "autosplit")
+    assert code == 0, err
+    tasks = {r["task_key"]: json.loads(r["data"]) for r in repo.load("HEAD", "tasks").to_pylist()}
+    assert {k: d.get("split") for k, d in tasks.items()} == {
+        "a": "train", "b": "train", "c": "val", "bg": "val", "d": "train", "e": "train"}
+    # written back: images stay in images/, each split a list of them (folders would give each split all)
+    out = tmp_path / "out"
+    code, _, err = invoke("export", "--format", "yolo", "--out", str(out))
+    assert code == 0, err
+    doc = yaml.safe_load((out / "data.yaml").read_text())
+    assert (doc["train"], doc["val"]) == ("train.txt", "val.txt")
+    _images_of_sizes(out)
+    assert ultralytics_pairs(out / "data.yaml") == {
+        "train": {(f"images/{k}.jpg", f"labels/{k}.txt") for k in "abde"},
+        "val": {("images/c.jpg", "labels/c.txt"), ("images/bg.jpg", "labels/bg.txt")}}
+    assert _splits_of(read_train(out, "yolo", None, True)) == {k: d.get("split") for k, d in tasks.items()}
+
+
+@pytest.mark.parametrize("line", ["../outside.jpg", "./../outside.jpg", "/etc/outside.jpg", "link/outside.jpg"])
+def test_a_listed_image_outside_the_dataset_folder_is_refused(repo, tmp_path, line):
+    src = _autosplit(tmp_path / "auto", {"a": "train", "c": "val"})
+    PILImage.new("RGB", (40, 30)).save(tmp_path / "outside.jpg")
+    (src / "link").symlink_to(tmp_path)  # inside by its name, outside where it leads
+    with (src / "autosplit_val.txt").open("a") as f:
+        f.write(line + "\n")
+    head = repo.head()
+    code, out, err = invoke("snapshot", "--from", str(src), "-m", "escapes")
+    assert (code, out) == (3, "") and len(err.splitlines()) == 1, err
+    assert f"autosplit_val.txt: line 2: {line!r} is outside the dataset folder" in err, err
+    assert repo.head() == head
+
+
+def test_a_listed_image_that_is_not_there_is_refused_naming_the_list_and_line(repo, tmp_path):
+    src = _autosplit(tmp_path / "auto", {"a": "train", "c": "val"})
+    (src / "autosplit_train.txt").write_text("./images/a.jpg\n./images/gone.jpg\n")
+    code, out, err = invoke("snapshot", "--from", str(src), "-m", "missing")
+    assert (code, out) == (3, "") and len(err.splitlines()) == 1, err
+    assert "autosplit_train.txt: line 2: image 'images/gone.jpg' is not in the dataset folder" in err, err
+    # sizes.json stands for the images (a dataset shipped without them)
+    (src / "sizes.json").write_text(json.dumps({f"images/{k}.jpg": {"width": 40, "height": 30}
+                                                for k in ("a", "c", "gone")}))
+    t = read_train(src, "yolo", None, True)
+    assert _splits_of(t) == {"a": "train", "c": "val", "gone": "train"}
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(splits=st.dictionaries(st.sampled_from("abcdefgh"), st.sampled_from(SPLITS), min_size=1))
+def test_splits_in_one_folder_come_back_from_their_lists(tmp_path_factory, splits):
+    """A round trip: a folder of images of several splits, read, written (lists where the splits share
+    the folder, folders otherwise) and read again, keeps each image's split."""
+    src = _autosplit(tmp_path_factory.mktemp("auto"), splits)
+    t = read_train(src, "yolo", None, True)
+    assert _splits_of(t) == splits
+    r = render_train("yolo", {"tasks": t.tasks, "annotations": t.annotations, "predictions": t.predictions},
+                     t.config_text)
+    out = _write(r.files, tmp_path_factory.mktemp("out"))
+    assert _splits_of(read_train(out, "yolo", None, True)) == splits
+    assert ("train.txt" in r.files or "val.txt" in r.files or "test.txt" in r.files) == (len(set(splits.values())) > 1)

@@ -24,7 +24,7 @@ from annover.formats.coco_fast import json_numbers, pct_array, round_exact, scal
 from annover.formats.images import (CATEGORY_TAGS, PCT_DIGITS, Image, _image_field, _size_of, category_ids,
                                     file_name_of, unique_names)
 from annover.formats.resolve import _rule
-from annover.formats.yolo import _yaml, image_path, label_path, num, split_folders, split_of
+from annover.formats.yolo import _yaml, image_path, label_path, num, split_layout, split_of
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -375,6 +375,8 @@ def yolo_files(b: Boxes, cfg: LabelingConfig | None, notes: list[str]) -> dict[s
     sizes = {p: (w, h) for p, w, h in zip(paths, b.width, b.height) if w and h}
     if sizes:
         files["sizes.json"] = _sizes_json(sizes)
-    files["data.yaml"] = _yaml(names, "detect", [], split_folders(list(zip(paths, splits)), notes)).encode("utf-8")
+    folders, lists = split_layout(paths, splits, notes)
+    files.update(lists)
+    files["data.yaml"] = _yaml(names, "detect", [], folders).encode("utf-8")
     files["classes.txt"] = "".join(n + "\n" for n in names).encode("utf-8")
     return files

@@ -29,7 +29,7 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from annover._lazy import lazy
 from annover.errors import InputError
@@ -47,7 +47,7 @@ else:
     PILImage = lazy("PIL.Image")
     yaml = lazy("yaml")
 
-__all__ = ["label_path", "read", "write"]
+__all__ = ["label_path", "read", "split_layout", "write"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 #: extensions of the images and videos Ultralytics reads (its IMG_FORMATS and VID_FORMATS) and ours: the
@@ -159,6 +159,36 @@ def split_folders(paths: list[tuple[str, str | None]], notes: list[str]) -> dict
     return out
 
 
+def _overlap(a: str, b: str) -> bool:
+    """Whether folder ``a`` holds ``b``, or ``b`` holds ``a`` (``.``: the dataset's own folder)."""
+    return a == b or "." in (a, b) or a.startswith(b + "/") or b.startswith(a + "/")
+
+
+def split_lists(paths: list[str], splits: list[str | None], folders: dict[str, list[str]]) -> dict[str, bytes]:
+    """Per split, the list file of its images (``./images/a.jpg`` a line: Ultralytics reads ``./`` from
+    the list's folder) where every image has a split and two splits' folders overlap (images of
+    train and val in one ``images/`` folder, as an Ultralytics autosplit keeps them): a folder there
+    would give each split the other's images too. ``{}`` otherwise (each split its folder)."""
+    if None in splits or not any(_overlap(a, b) for s, ds in folders.items() for t, es in folders.items()
+                                 if s < t for a in ds for b in es):
+        return {}
+    out: dict[str, list[str]] = {}
+    for p, s in zip(paths, splits):
+        out.setdefault(s, []).append(f"./{p}\n")  # type: ignore[arg-type]
+    return {s: "".join(out[s]).encode("utf-8") for s in SPLITS if s in out}
+
+
+def split_layout(paths: list[str], splits: list[str | None], notes: list[str]
+                 ) -> tuple[dict[str, list[str]], dict[str, bytes]]:
+    """data.yaml's ``train`` / ``val`` / ``test`` (:func:`split_folders`) and the list files they name
+    instead where the splits share a folder (:func:`split_lists`)."""
+    folders = split_folders(list(zip(paths, splits)), notes)
+    lists = split_lists(paths, splits, folders)
+    if not lists:
+        return folders, {}
+    return {k: [f"{k}.txt"] for k in lists}, {f"{k}.txt": v for k, v in lists.items()}
+
+
 def _yaml_path(p: str) -> str:
     return p if all(c.isalnum() or c in "_-./" for c in p) and p[:1].isalnum() else json.dumps(p, ensure_ascii=False)
 
@@ -265,7 +295,8 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     sizes = {p: {"width": img.width, "height": img.height} for img, p in zip(images, paths) if img.width and img.height}
     if sizes:
         files["sizes.json"] = (json.dumps(sizes, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
-    folders = split_folders(list(zip(paths, splits)), notes)
+    folders, lists = split_layout(paths, splits, notes)
+    files.update(lists)
     files["data.yaml"] = _yaml(names, task, kp_names, folders).encode("utf-8")
     files["classes.txt"] = "".join(n + "\n" for n in names).encode("utf-8")
     return files
@@ -336,9 +367,7 @@ def _sizes(root: Path, image_dirs: list[str]) -> dict[str, tuple[int, int, str]]
     seen: set[Path] = set()
     for d in image_dirs:
         folder = root / d if d else root
-        if not folder.is_dir():
-            continue
-        for f in sorted(folder.rglob("*")):
+        for f in [folder] if folder.is_file() else sorted(folder.rglob("*")) if folder.is_dir() else []:
             if f.suffix.lower() in IMAGE_SUFFIXES and f not in seen:
                 seen.add(f)
                 rel = f.relative_to(root).as_posix()
@@ -375,11 +404,41 @@ def _labels_dir(images: str) -> str:
     return "/".join(parts)
 
 
-def _named_splits(root: Path, doc: dict) -> list[tuple[str, str, str]]:
-    """(split, image folder, label folder) of each folder data.yaml's ``train`` / ``val`` (or
-    ``validation``) / ``test`` name that is in ``root`` (its images, or its labels), resolved as
-    Ultralytics resolves them: against ``path`` where that is a folder in ``root``, else the YAML's
-    folder; a ``../x`` that names nothing there is ``x`` (Roboflow's ``train: ../train/images``)."""
+class _Split(NamedTuple):
+    """The images of a split: a folder of them (``images``) and of their labels (``labels``), or one
+    image a list file names and its label file (``where``: the list file and line)."""
+
+    split: str
+    images: str
+    labels: str
+    where: str | None = None
+
+
+def _listed(root: Path, lst: Path, split: str, base: Path) -> list[_Split]:
+    """The images a split's list file names (``train: train.txt``), one path a line, resolved as
+    Ultralytics resolves them: ``./x`` against the list's folder, an absolute path as it is, another
+    against the dataset's root (``base``); lines that name no image are skipped, as there. A path
+    outside ``root`` is refused: a list does not make annover read files elsewhere."""
+    out = []
+    real_root = os.path.realpath(root)
+    for n, line in enumerate(utf8_text(lst).splitlines(), 1):
+        x = line.strip().replace("\\", "/")
+        if x.rpartition(".")[2].lower() not in MEDIA_SUFFIXES:
+            continue
+        p = Path(x) if os.path.isabs(x) else lst.parent / x[2:] if x.startswith("./") else base / x
+        rel = _rel(root, p)
+        if rel is None or os.path.commonpath([real_root, os.path.realpath(p)]) != real_root:
+            raise fail(lst, f"line {n}: {x!r} is outside the dataset folder {root}",
+                       "list images inside it: ./images/... (from the list's folder) or a path under it")
+        out.append(_Split(split, rel, _beside(rel), f"{lst}: line {n}"))
+    return out
+
+
+def _named_splits(root: Path, doc: dict) -> list[_Split]:
+    """The splits of each folder, or list file of images (:func:`_listed`), that data.yaml's ``train``
+    / ``val`` (or ``validation``) / ``test`` name in ``root`` (a folder: its images, or its labels),
+    resolved as Ultralytics resolves them: against ``path`` where that is a folder in ``root``, else
+    the YAML's folder; a ``../x`` that names nothing there is ``x`` (Roboflow's ``train: ../train/images``)."""
     base = root
     p = doc.get("path")
     if isinstance(p, str) and p.strip() and _rel(root, root / p) is not None and (root / p).is_dir():
@@ -394,13 +453,16 @@ def _named_splits(root: Path, doc: dict) -> list[tuple[str, str, str]]:
                 continue
             for c in [entry] + ([entry[3:]] if entry.startswith("../") else []):
                 img = _rel(root, base / c)
+                if img and (root / img).is_file():
+                    out += _listed(root, root / img, split, base)
+                    break
                 if img is not None and ((root / img).is_dir() or (root / _labels_dir(img)).is_dir()):
-                    out.append((split, img, _labels_dir(img)))
+                    out.append(_Split(split, img, _labels_dir(img)))
                     break
     return out
 
 
-def _layout(root: Path, doc: dict) -> list[tuple[str, str, str]]:
+def _layout(root: Path, doc: dict) -> list[_Split]:
     """The folder's splits (:func:`_named_splits`); where data.yaml names none in the folder,
     ``labels`` folders of the two usual layouts: Roboflow's ``train/labels``, ``valid/labels``,
     ``test/labels`` and Ultralytics' ``labels/train``, ``labels/val``, ``labels/test``."""
@@ -410,20 +472,21 @@ def _layout(root: Path, doc: dict) -> list[tuple[str, str, str]]:
     out = []
     for d in ("train", "valid", "val", "validation", "test"):
         split = SPLIT_ALIASES.get(d, d)
-        out += [(split, img, lbl) for img, lbl in ((f"{d}/images", f"{d}/labels"), (f"images/{d}", f"labels/{d}"))
+        out += [_Split(split, img, lbl) for img, lbl in ((f"{d}/images", f"{d}/labels"), (f"images/{d}", f"labels/{d}"))
                 if (root / lbl).is_dir()]
     return out
 
 
-def _label_files(root: Path, layout: list[tuple[str, str, str]]) -> list[tuple[Path, str, str | None]]:
+def _label_files(root: Path, layout: list[_Split]) -> list[tuple[Path, str, str | None]]:
     """(file, its path as the sizes name it, split) of each label file: those in the splits' label
-    folders and in ``labels/``, else (no such folder) in the folder itself; a file in the folders of
-    several splits (``train: images`` and ``val: images``, as annover wrote a folder of no split)
-    has none."""
+    folders, of their listed images, and in ``labels/``, else (no such folder) in the folder itself;
+    a file of several splits (``train: images`` and ``val: images``, as annover wrote a folder of no
+    split) has none."""
     splits: dict[Path, set[str]] = {}
-    for split, _, lbl in layout:
+    for split, _, lbl, where in layout:
         folder = root / lbl if lbl else root
-        for f in folder.rglob("*.txt") if folder.is_dir() else []:
+        found = ([folder] if folder.is_file() else []) if where else folder.rglob("*.txt") if folder.is_dir() else []
+        for f in found:
             splits.setdefault(f, set()).add(split)
     flat = not layout and not (root / "labels").is_dir()
     for f in (root.rglob("*.txt") if flat else (root / "labels").rglob("*.txt") if (root / "labels").is_dir() else []):
@@ -438,10 +501,18 @@ def _label_files(root: Path, layout: list[tuple[str, str, str]]) -> list[tuple[P
     return out
 
 
-def _split_of_image(image: str, layout: list[tuple[str, str, str]]) -> str | None:
-    """The split whose image folder holds ``image`` (None for none, or several)."""
-    found = {s for s, img, _ in layout if not img or image.startswith(img + "/")}
-    return found.pop() if len(found) == 1 else None
+def _split_of_image(image: str, folders: list[_Split], listed: dict[str, set[str]]) -> str | None:
+    """The split whose image folder holds ``image``, or whose list names it (None for none, or several)."""
+    found = listed.get(image, set()) | {s.split for s in folders if not s.images or image.startswith(s.images + "/")}
+    return next(iter(found)) if len(found) == 1 else None
+
+
+def _check_listed(root: Path, layout: list[_Split], sizes: dict[str, tuple[int, int, str]]) -> None:
+    """Every image a list names is there, or has its size in sizes.json (which stands for the images)."""
+    for s in layout:
+        if s.where and not (root / s.images).is_file() and s.labels not in sizes:
+            raise InputError(f"{s.where}: image {s.images!r} is not in the dataset folder",
+                             "put the image there, name its size in sizes.json, or remove the line")
 
 
 def _image_guess(lp: str) -> str:
@@ -551,7 +622,8 @@ def read(root: Path, obb: bool = False) -> TrainInput:
     task = "obb" if obb or doc.get("task") == "obb" else "pose" if kpt else "auto"
     kp_names = _kpt_names(doc, kpt, root)
     layout = _layout(root, doc)
-    sizes = _sizes(root, ["images", *(img for _, img, _ in layout)])
+    sizes = _sizes(root, ["images", *(s.images for s in layout)])
+    _check_listed(root, layout, sizes)
     files = _label_files(root, layout)
     tasks, kinds, fitted = [], set(), []
     for f, lp, split in files:
@@ -582,19 +654,24 @@ def read(root: Path, obb: bool = False) -> TrainInput:
                       warnings=warnings)
 
 
-def _backgrounds(sizes: dict[str, tuple[int, int, str]], tasks: list[dict], layout: list[tuple[str, str, str]],
+def _backgrounds(sizes: dict[str, tuple[int, int, str]], tasks: list[dict], layout: list[_Split],
                  warnings: list[str]) -> list[dict]:
     """A task with no objects per image (in images/, a split's image folder or sizes.json) without a
     label file: Ultralytics reads such an image as a background image, as it does one with an empty
     label file."""
     read = {t["data"]["image"] for t in tasks}
+    folders = [s for s in layout if not s.where]
+    listed: dict[str, set[str]] = {}
+    for s in layout:
+        if s.where:
+            listed.setdefault(s.images, set()).add(s.split)
     out = []
     for lp, (w, h, img) in sizes.items():
         if img in read:
             continue
         read.add(img)
         data: dict[str, Any] = {"image": img, "width": w, "height": h}
-        split = _split_of_image(img, layout)
+        split = _split_of_image(img, folders, listed)
         if split:
             data["split"] = split
         out.append({"id": stem_key(lp), "data": data, "annotations": [{"result": []}]})
