@@ -107,6 +107,30 @@ def test_a_snapshot_in_a_clone_that_has_not_pulled_stops_before_writing(team):
     assert "recovered" not in err and "v2" in err
 
 
+def test_a_clone_of_a_bare_remote_whose_head_is_master_is_told_to_check_out_main(team, tmp_path):
+    """`git init --bare` on a git whose default branch is master (no init.defaultBranch) makes a remote
+    whose HEAD names master; the versions are pushed to main, so a clone checks nothing out (git:
+    "remote HEAD refers to nonexistent ref"). annover said "not an annover repository — run `annover
+    init` first", which would start another history there; it now says what git left out."""
+    origin = tmp_path / "master.git"
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "master", str(origin)], check=True)
+    git("push", "-q", str(origin), "main", "--tags", cwd=team.a)
+    c = tmp_path / "C"
+    subprocess.run(["git", "clone", "-q", str(origin), str(c)], check=True, capture_output=True)
+    assert not (c / ".annover").exists()
+    for args in (("pull",), ("status",), ("log",)):
+        code, out, err = annover_in(c, *args)
+        assert (code, out) == (6, "") and len(err.strip().splitlines()) == 1, err
+        assert "its HEAD names branch master, which its remote does not have" in err, err
+        assert "`git checkout main`" in err and "git symbolic-ref HEAD refs/heads/main" in err, err
+    git("checkout", "-q", "main", cwd=c)
+    ok(c, "pull")
+    assert "v1" in ok(c, "log", "--oneline")[0]
+    # outside any git repository, the hint is annover init's, as before
+    code, _, err = annover_in(tmp_path, "log")
+    assert code == 6 and err.rstrip().endswith("run `annover init` first"), err
+
+
 def test_push_status_and_pull_say_what_git_still_has_to_carry(team):
     """`annover push` said "pushed 1 of 1 version(s)" and status "pushed: yes" while the git remote
     had none of the version's commits or tags, so a teammate's clone had nothing to pull (the

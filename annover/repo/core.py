@@ -43,7 +43,7 @@ from annover.files import write_atomic
 from annover.model import canonical as C
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Dvc
-from annover.store.git import Git, branch_back
+from annover.store.git import Git, branch_back, unborn_clone
 from annover.store.objects import LocalStore, ObjectRef, ObjectStore
 from annover.store.refs import Refs, RepoLock, is_tag_name, is_version_id
 from annover.store.snapshots import object_refs, read_snapshot
@@ -82,6 +82,15 @@ def find_root(start: str | Path = ".") -> Path:
                 raise NotARepoError(f"{a} exists but has no config.json",
                                     "this is not an annover repository; move .annover away and run `annover init`")
             return d
+    unborn = unborn_clone(p) if p.is_dir() else None
+    if unborn is not None:  # `annover init` here would start another history: say what git left out
+        head, refs = unborn
+        branch = next((r for r in refs if r.endswith("/main")), refs[0])
+        raise NotARepoError(f"not an annover repository (or any parent): {p}: this git clone checked nothing "
+                            f"out, its HEAD names branch {head}, which its remote does not have (a bare remote "
+                            "made by `git init --bare` without `-b main`)",
+                            f"`git checkout {branch.split('/', 1)[1]}` (and on the remote, once: `git symbolic-ref "
+                            f"HEAD refs/heads/{branch.split('/', 1)[1]}`)")
     raise NotARepoError(f"not an annover repository (or any parent): {p}", "run `annover init` first")
 
 

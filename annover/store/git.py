@@ -83,6 +83,19 @@ def branch_back(path: Path) -> str:
     return heads[0] if heads else "main"
 
 
+def unborn_clone(path: Path) -> "tuple[str, list[str]] | None":
+    """(the branch HEAD names, the remote-tracking branches) where ``path`` is in a git clone that
+    checked nothing out: HEAD names a branch with no commit while its remote has branches (a clone
+    of a bare remote whose HEAD names a branch no one pushed: ``git init --bare`` made ``master``,
+    the versions went to ``main``); None otherwise (no git, or a commit checked out)."""
+    if run_git(["rev-parse", "-q", "--verify", "HEAD"], path, check=False).strip():
+        return None
+    head = run_git(["symbolic-ref", "-q", "--short", "HEAD"], path, check=False).decode().strip()
+    refs = run_git(["for-each-ref", "--format=%(refname:short)", "refs/remotes"], path, check=False).decode().split()
+    refs = [r for r in refs if "/" in r and not r.endswith("/HEAD")]
+    return (head, refs) if head and refs else None
+
+
 #: Environment variables that change where git finds a repository: with any of them set, git is asked.
 _DISCOVERY_ENV = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR", "GIT_CEILING_DIRECTORIES",
                   "GIT_DISCOVERY_ACROSS_FILESYSTEM")
