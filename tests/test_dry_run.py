@@ -195,3 +195,50 @@ def test_dry_run_of_a_label_studio_project(ls, project_factory, sdk_admin, repo,
     assert dry.diff.summary["b"]["rev"] == f"Label Studio {p.id}"
     _same_as_snapshot(repo, dry, label_studio=p.id, client=ls, message="v2")
     assert not repo.snapshot(label_studio=p.id, client=ls, dry_run=True).changed
+
+
+def _tasks_json(state: dict, preds: dict[str, dict]) -> list[dict]:
+    """Label Studio tasks: one answer per task (its label), and the predictions of each model version."""
+    def choice(label: str) -> list[dict]:
+        return [{"from_name": "label", "to_name": "text", "type": "choices", "value": {"choices": [label]}}]
+    return [{"data": {"ext_id": k, "text": f"text of {k}"},
+             "annotations": [{"id": 1, "completed_by": {"email": "a@x"}, "result": choice(v)}],
+             "predictions": [{"model_version": mv, "score": 0.5, "result": choice(p[k])}
+                             for mv, p in sorted(preds.items()) if k in p]}
+            for k, v in state.items()]
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10**6), deltas=st.booleans())
+def test_dry_run_of_tasks_with_predictions_reads_only_what_differs(tmp_path_factory, monkeypatch, seed, deltas):
+    """HEAD as deltas or whole, model versions kept, added and dropped between rounds: the dry
+    run compares only the tasks whose stored hashes differ, and says what the snapshot's diff
+    then says (counts, relabels, agreement of each model version with the answers)."""
+    import annover.repo.dry_run as dry_run
+    import annover.store.snapshots as S
+
+    monkeypatch.setattr(S, "MIN_BASE_BYTES", 0 if deltas else 1 << 60)
+    monkeypatch.setattr(S, "MAX_DELTA_FRACTION", 1.0)
+    compared: list[int] = []
+    real = dry_run.diffing.diff_tables  # (the module, loaded: patched where the dry run looks it up)
+    monkeypatch.setattr(dry_run.diffing, "diff_tables",
+                        lambda a, b, **kw: (compared.append(a.annotations.num_rows), real(a, b, **kw))[1])
+    rng = random.Random(seed)
+    rounds = _rounds(seed, 40)
+    root = tmp_path_factory.mktemp("dryp")
+    repo = annover.init(root / "repo")
+    cfg = root / "labeling.xml"
+    cfg.write_text('<View><Text name="text" value="$text"/><Choices name="label" toName="text">'
+                   '<Choice value="a"/><Choice value="b"/><Choice value="c"/></Choices></View>')
+    for i, state in enumerate(rounds):
+        preds = {mv: {k: rng.choice("abc") for k in state if rng.random() < 0.7}
+                 for mv in ("m1", "m2", "m3") if rng.random() < 0.6}
+        path = root / f"r{i}.json"
+        path.write_text(json.dumps(_tasks_json(state, preds)))
+        kw = {"source": str(path), "config": str(cfg), "key": "data.ext_id"}
+        compared.clear()
+        dry = repo.snapshot(dry_run=True, **kw)
+        if i:  # HEAD's rows of the tasks that differ (one answer row each), not all of them
+            changed = {r["task_key"] for r in dry.diff.rows.to_pylist()}
+            assert compared == [len(changed & set(rounds[i - 1]))]
+        _same_as_snapshot(repo, dry, **kw)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from annover._lazy import lazy
-from annover.diffing.plan import Plan
+from annover.diffing.plan import Plan, WholeTables
 from annover.diffing.result import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, DiffResult, Options, Side
 from annover.diffing.run import run
 from annover.diffing.source_data import diff_source
@@ -60,11 +60,15 @@ def _stats(s: Side) -> dict:
 
 
 def diff_tables(a: Side, b: Side, *, iou_threshold: float = DEFAULT_IOU, overlap_threshold: float = DEFAULT_OVERLAP,
-                policy: str = DEFAULT_POLICY, transitions: bool = False, stored_hashes: bool = False) -> DiffResult:
+                policy: str = DEFAULT_POLICY, transitions: bool = False, stored_hashes: bool = False,
+                whole: "WholeTables | None" = None) -> DiffResult:
     """Diff two sides given as canonical Arrow tables.
 
     ``stored_hashes``: take the path of parts that store task hashes (the hashes computed
-    here as a snapshot stores them); the result is the same, which tests check.
+    here as a snapshot stores them); the result is the same, which tests check. ``whole``:
+    the sides' whole tables, for what reads them all (transitions, agreement of predictions),
+    when ``a`` and ``b`` hold only the rows of the tasks that may differ (their ``stats``
+    then given, of the whole tables).
     """
     opts = Options(iou_threshold, overlap_threshold, policy, transitions).check()
     a, b = plain_side(a), plain_side(b)
@@ -77,6 +81,6 @@ def diff_tables(a: Side, b: Side, *, iou_threshold: float = DEFAULT_IOU, overlap
         predictions={mv: pair("predictions", a.predictions[mv], b.predictions[mv])
                      for mv in sorted(set(a.predictions) & set(b.predictions))},
         mv_a=sorted(a.predictions), mv_b=sorted(b.predictions), config_a=a.config, config_b=b.config,
-        config_changed=(a.config or "") != (b.config or ""), source=source, whole=_Whole({"a": a, "b": b}),
+        config_changed=(a.config or "") != (b.config or ""), source=source, whole=whole or _Whole({"a": a, "b": b}),
     )
     return run(plan, opts)
