@@ -466,3 +466,48 @@ def test_labels_resolve_as_the_diff_resolves_them(answers, policy):
             f"SELECT task_key, from_name, label FROM ({Q.resolved('ratings', policy)})").fetchall())
         theirs = sorted(s.con.execute(diff_resolved("ann", policy)).fetchall())
     assert ours == theirs
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_suspects_ranked_in_sql_are_the_reference_s_items(data):
+    """Random answers (several annotators and controls, skips), predictions (scores on and off
+    Python's rounding ties, such as 125/128) and an earlier version: the items, counts and
+    notes are the reference implementation's (every suspect built in Python), and a limit
+    gives the first items of the whole ranking, with the whole total."""
+    from tests.reference_suspects import suspects as reference
+
+    tasks = [f"t{i}" for i in range(data.draw(st.integers(1, 5)))]
+    who = st.sampled_from(["w0", "w1", "w2", "w3", "w4", "w5"])
+    label = st.one_of(st.sampled_from([["a"], ["b"]]), st.lists(st.sampled_from(LABELS), min_size=1, max_size=2))
+    control = st.sampled_from(["ctl", "other"])
+
+    def answers(draw_rows: list) -> "pa.Table":
+        seen, rows = set(), []
+        for t, w, c, lab, skip in draw_rows:
+            if (t, w, c) not in seen:
+                seen.add((t, w, c))
+                rows.append({"task": t, "who": w, "control": c, "labels": None if skip else lab,
+                             "key": f"{w}#{c}"})
+        return answers_table(rows)
+
+    row = st.tuples(st.sampled_from(tasks), who, control, label, st.booleans())
+    ann = answers(data.draw(st.lists(row, max_size=40)))
+    prev = answers(data.draw(st.lists(row, max_size=40))) if data.draw(st.booleans()) else None
+    score = st.one_of(st.floats(0, 1), st.sampled_from([0.9765625, 0.0078125, 0.9921875, 0.95, 1.0]))
+    prow = st.fixed_dictionaries({"task": st.sampled_from(tasks), "model": st.sampled_from(["m1", "m2"]),
+                                  "labels": label, "score": score, "control": control})
+    preds = data.draw(st.lists(prow, max_size=12))
+    seen: set = set()
+    preds = [p for p in preds if (k := (p["task"], p["model"], p["control"])) not in seen and not seen.add(k)]
+    ptable = predictions_table([{**p, "key": f"{p['model']}#{p['control']}"} for p in preds]) if preds else None
+    threshold = data.draw(st.sampled_from([0.0, 0.5, 0.9]))
+    policy = data.draw(st.sampled_from(["latest", "majority", "ground-truth"]))
+    kw = {"threshold": threshold, "policy": policy, "since": "v1" if prev is not None else None}
+    want = reference(ann, ptable, prev, **kw).to_json()
+    got = suspects(ann, ptable, prev, **kw).to_json()
+    assert got["suspects"] == want["suspects"]
+    assert (got["counts"], got["notes"], got["total"]) == (want["counts"], want["notes"], len(want["suspects"]))
+    limit = data.draw(st.integers(0, 5))
+    top = suspects(ann, ptable, prev, limit=limit, **kw)
+    assert top.items == want["suspects"][:limit] and top.total == len(want["suspects"])

@@ -75,6 +75,12 @@ def test_suspects_ranked_with_reasons_and_keys_out(loop_repo, tmp_path):  # noqa
     scores = [i["score"] for i in doc["suspects"]]
     assert scores == sorted(scores, reverse=True)
     assert set(doc["counts"]) == {"majority", "model", "changed"} and doc["options"]["since"] == "v2"
+    # the text words the top N only, and counts them all as --json lists them
+    assert doc["total"] == len(doc["suspects"]) > 3
+    code, out, _ = invoke("suspects", "-n", "3")
+    lines = out.splitlines()
+    assert lines[0] == f"{doc['total']} suspect label(s), top 3:" and len(lines) == 4
+    assert [ln.split()[1] for ln in lines[1:]] == [i["task_key"] for i in doc["suspects"][:3]]
 
 
 def _commits(repo) -> int:

@@ -237,7 +237,8 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
         check_output(repo, out, "--out", force)
     with Progress(quiet) as progress:
         progress(f"finding suspect labels at {rev}")
-        res = repo.suspects(rev, threshold=threshold, policy=policy, since=since, models=list(models) or None)
+        res = repo.suspects(rev, threshold=threshold, policy=policy, since=since, models=list(models) or None,
+                            limit=None if as_json or out else limit)
     if out:
         write_atomic(out, "".join(k + "\n" for k in res.task_keys()).encode())
         info(f"wrote {len(res.task_keys())} task key(s) to {out}")
@@ -246,8 +247,8 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
         emit_json(doc)
         _notes(doc.get("notes", []))  # on stderr too, as in the text
         return
-    items = doc["suspects"]
-    echo(f"{len(items)} suspect label(s)" + (f", top {limit}:" if len(items) > limit else ":" if items else ""))
+    items, total = doc["suspects"], doc["total"]
+    echo(f"{total} suspect label(s)" + (f", top {limit}:" if total > limit else ":" if total else ""))
     for i in items[:limit]:
         echo(f"  {i['score']:.2f}  {i['task_key']}  {i['control']}={i['label']}  "
              + "; ".join(r["text"] for r in i["reasons"]))

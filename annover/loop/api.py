@@ -161,7 +161,8 @@ def _model(repo: Any, v: Any, model: str | None) -> str:
 
 
 def run_suspects(repo: Any, rev: str, threshold: float = DEFAULT_THRESHOLD, policy: str = DEFAULT_POLICY,
-                 since: str | None = None, models: list[str] | None = None) -> SuspectsResult:
+                 since: str | None = None, models: list[str] | None = None, limit: int | None = None
+                 ) -> SuspectsResult:
     v = repo.show(rev)
     prev = None
     if since is None and v.parents:
@@ -173,7 +174,7 @@ def run_suspects(repo: Any, rev: str, threshold: float = DEFAULT_THRESHOLD, poli
     for m in models or []:
         check_has_model(v, m, rev, _NO_MODEL)
     res = suspects(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), prev, threshold=threshold,
-                   policy=policy, models=models, since=since)
+                   policy=policy, models=models, since=since, limit=limit)
     res.options["version"] = head_of(repo, v)
     return res
 

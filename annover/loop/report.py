@@ -73,8 +73,8 @@ def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None)
         data["models"][mv] = evaluate(ann, preds, mv).to_json()
     say("suspects")
     prev_ann = repo.load(prev.id, "annotations") if prev is not None and prev.id != cur.id else None
-    data["suspects"] = suspects(ann, preds, prev_ann,
-                                since=api.name_of(repo, prev) if prev_ann is not None else None).to_json()
+    data["suspects"] = suspects(ann, preds, prev_ann, since=api.name_of(repo, prev) if prev_ann is not None else None,
+                                limit=SUSPECTS_SHOWN).to_json()
     if prev_ann is not None:
         say("changes since " + api.name_of(repo, prev))
         data["previous"] = api.head_of(repo, prev)
@@ -425,12 +425,14 @@ def _history(d: dict) -> str:
 
 
 def _suspects(d: dict) -> str:
-    items = d["suspects"]["suspects"][:SUSPECTS_SHOWN]
+    items, total = d["suspects"]["suspects"][:SUSPECTS_SHOWN], d["suspects"]["total"]
     if not items:
         return '<p class="muted">no suspect labels</p>'
-    return table(["task", "control", "label", "score", "reasons"],
-                 [[i["task_key"], i["control"], i["label"], i["score"], "; ".join(r["text"] for r in i["reasons"])]
-                  for i in items], "wide")
+    more = f'<p class="muted">the top {len(items)} of {total:,}; <code>annover suspects --json</code> lists them all</p>' \
+        if total > len(items) else ""
+    return more + table(["task", "control", "label", "score", "reasons"],
+                        [[i["task_key"], i["control"], i["label"], i["score"],
+                          "; ".join(r["text"] for r in i["reasons"])] for i in items], "wide")
 
 
 def _sections(d: dict) -> list[tuple[str, Callable[[dict], str]]]:

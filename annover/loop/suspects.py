@@ -46,45 +46,36 @@ CHANGED_WEIGHT = 0.5
 
 @dataclass
 class SuspectsResult:
-    """Suspect (task, control) labels, most suspect first."""
+    """Suspect (task, control) labels, most suspect first (the top ``limit`` of ``total`` when
+    :func:`suspects` was given a limit)."""
 
     items: list[dict] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     options: dict = field(default_factory=dict)
+    total: int = 0
 
     def task_keys(self) -> list[str]:
         """The tasks in rank order, each once (what ``--out`` writes)."""
         return list(dict.fromkeys(i["task_key"] for i in self.items))
 
     def to_json(self) -> dict[str, Any]:
-        return {"suspects": self.items, "counts": self.counts, "notes": self.notes, "options": self.options}
-
-
-def _shown(row: dict) -> dict:
-    """A result row with its label texts as people read them."""
-    return {k: Q.shown(v) if k in ("label", "other", "predicted", "before") else v for k, v in row.items()}
+        return {"suspects": self.items, "total": self.total, "counts": self.counts, "notes": self.notes,
+                "options": self.options}
 
 
 def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, previous: "pa.Table | None" = None,
              *, threshold: float = DEFAULT_THRESHOLD, policy: str = DEFAULT_POLICY, models: list[str] | None = None,
-             since: str | None = None) -> SuspectsResult:
+             since: str | None = None, limit: int | None = None) -> SuspectsResult:
     """Suspect labels of one version (see the module); ``previous``: an earlier version's annotations
-    (``since`` names it in the reasons); ``models``: the model versions to trust (default: all)."""
+    (``since`` names it in the reasons); ``models``: the model versions to trust (default: all);
+    ``limit``: only the top ``limit`` items are worded (every reason is still found, counted and
+    scored, in SQL: the ranking is the same)."""
     Options(policy=policy).check()
     _check_threshold(threshold, predictions)
     for m in models or []:  # --model names model versions the version has
         check_model(predictions, m)
     res = SuspectsResult(options={"threshold": threshold, "policy": policy, "since": since})
-    found: dict[tuple[str, str], dict] = {}
-
-    def add(task: str, ctl: str, label: str, reason: dict) -> None:
-        item = found.setdefault((task, ctl), {"task_key": task, "control": ctl, "label": label, "score": 0.0,
-                                              "reasons": []})
-        item["score"] += reason["weight"]
-        item["reasons"].append(reason)
-        res.counts[reason["kind"]] = res.counts.get(reason["kind"], 0) + 1
-
     tables: dict[str, Any] = {"ann": annotations}
     if predictions is not None and predictions.num_rows:
         tables["preds"] = predictions
@@ -93,18 +84,57 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
     with Q.Session(**tables) as s:
         Q.build_ratings(s, "ann", "ratings")
         s.make("res", Q.resolved("ratings", policy))
-        _majority(s, add)
+        reasons = [_majority()]
         if "preds" in tables:
-            _model(s, add, threshold, models)
+            Q.build_best(s, "preds", "best")
+            reasons.append(_model(threshold, models))
         elif predictions is None or not predictions.num_rows:
             res.notes.append("no predictions in this version: the model reason was not checked")
         if "prev" in tables:
-            _changed(s, add, since)
-        _label_resolved(s, found)
-    for item in found.values():
-        item["score"] = round(item["score"], 6)
-    res.items = sorted(found.values(), key=lambda i: (-i["score"], i["task_key"], i["control"]))
+            Q.build_ratings(s, "prev", "pratings")
+            reasons.append(_changed())
+        s.make("reasons", " UNION ALL ".join(f"({q})" for q in reasons))
+        _ranked(s, res, limit, since)
     return res
+
+
+def _ranked(s: "Q.Session", res: SuspectsResult, limit: int | None, since: str | None) -> None:
+    """Fill ``res``: every suspect scored and ranked in SQL, the top ``limit`` worded."""
+    for r in s.fetch("SELECT kind, count(*) AS n FROM reasons GROUP BY kind ORDER BY min(ord)").to_pylist():
+        res.counts[r["kind"]] = int(r["n"])
+    res.total = int(s.one("SELECT count(*) FROM (SELECT DISTINCT task_key, from_name FROM reasons)")[0])
+    top = f"LIMIT {int(limit)}" if limit is not None else ""
+    # a score is its weights added in the order the item lists them, rounded as Python rounds (half to even)
+    s.make("top", f"""SELECT task_key, from_name, round_even(sum(weight ORDER BY ord, who, i), 6) AS score
+                      FROM reasons GROUP BY task_key, from_name
+                      ORDER BY score DESC, task_key, from_name {top}""")
+    # an item's label is the task's resolved label (every reason is of a (task, control) that has one)
+    rows = s.fetch("""SELECT t.task_key, t.from_name, t.score, res.label AS item_label, r.*
+                      FROM top AS t JOIN reasons AS r USING (task_key, from_name)
+                      LEFT JOIN res ON res.task_key = t.task_key AND res.from_name = t.from_name
+                      ORDER BY t.score DESC, t.task_key, t.from_name, r.ord, r.who, r.i""").to_pylist()
+    items: dict[tuple[str, str], dict] = {}
+    for r in rows:
+        item = items.setdefault((r["task_key"], r["from_name"]), {
+            "task_key": r["task_key"], "control": r["from_name"], "label": Q.shown(r["item_label"]),
+            "score": float(r["score"]), "reasons": []})
+        item["reasons"].append(_reason(r, since))
+    res.items = list(items.values())
+
+
+def _reason(r: dict, since: str | None) -> dict:
+    """One reason of a row of the ``reasons`` table, worded."""
+    label = _q(Q.shown(r["label"]))
+    if r["kind"] == "majority":
+        return {"kind": "majority", "weight": r["weight"], "annotator": r["who"],
+                "text": f"{r['who']} said {label}; {r['other_votes']} of {r['others']} others said "
+                        f"{_q(Q.shown(r['other']))}"}
+    if r["kind"] == "model":
+        return {"kind": "model", "weight": r["weight"], "model": r["who"],
+                "text": f"labeled {label}; {r['who']} says {_q(Q.shown(r['other']))} (score {r['score_']:.2f})"}
+    return {"kind": "changed", "weight": r["weight"], "annotator": r["who"],
+            "text": f"{r['who']}'s answer changed since {since or 'the earlier version'}: "
+                    f"{_q(Q.shown(r['other']))} -> {label}"}
 
 
 def _check_threshold(threshold: Any, predictions: "pa.Table | None") -> None:
@@ -123,33 +153,26 @@ def _check_threshold(threshold: Any, predictions: "pa.Table | None") -> None:
                      "version lies", "give the least score that contradicts a label, such as --threshold 0.9")
 
 
-def _majority(s: "Q.Session", add: Any) -> None:
-    """An answer the other annotators' majority (of at least two others) contradicts."""
-    for r in s.fetch("""
+#: the columns of every reason query (``other``: the others' label, the model's, or the label
+#: before; ``i``: the order of the reasons of one kind and task, after ``who``)
+_COLS = "task_key, from_name, {ord} AS ord, '{kind}' AS kind, {who} AS who, label, {other} AS other, " \
+        "{weight}::DOUBLE AS weight, {votes}::BIGINT AS other_votes, {others}::BIGINT AS others, " \
+        "{score}::DOUBLE AS score_, row_number() OVER (PARTITION BY task_key, from_name ORDER BY {who}) AS i"
+
+
+def _majority() -> str:
+    """An answer the other annotators' majority (of at least two others) contradicts; weight: the
+    share of the others who agree with each other."""
+    cols = _COLS.format(ord=0, kind="majority", who="annotator", other="other", weight="round_even(other_votes / others, 6)",
+                        votes="other_votes", others="others", score="NULL")
+    return f"""
         WITH v AS (SELECT task_key, from_name, label, count(*) AS votes FROM ratings GROUP BY ALL),
         t AS (SELECT task_key, from_name, sum(votes)::BIGINT AS answers FROM v GROUP BY ALL),
         o AS (SELECT r.task_key, r.from_name, r.annotator, r.label, v.label AS other, v.votes, t.answers - 1 AS others,
                      v.votes - CASE WHEN v.label = r.label THEN 1 ELSE 0 END AS other_votes
               FROM ratings AS r JOIN v ON r.task_key = v.task_key AND r.from_name = v.from_name
               JOIN t ON r.task_key = t.task_key AND r.from_name = t.from_name WHERE t.answers >= 3)
-        SELECT * FROM o WHERE other <> label AND others >= 2 AND other_votes * 2 > others
-        ORDER BY task_key, from_name, annotator""").to_pylist():
-        r = _shown(r)
-        add(r["task_key"], r["from_name"], r["label"], {
-            "kind": "majority", "weight": round(int(r["other_votes"]) / int(r["others"]), 6), "annotator": r["annotator"],
-            "text": f"{r['annotator']} said {_q(r['label'])}; {r['other_votes']} of {r['others']} others said "
-                    f"{_q(r['other'])}"})
-
-
-def _label_resolved(s: "Q.Session", found: dict[tuple[str, str], dict]) -> None:
-    """Each suspect's label: the task's resolved label (by the policy), not the first reason's (an
-    annotator's dissenting answer, where the task's label was another and others dissented too)."""
-    if not found:
-        return
-    s.con.register("suspect_keys", pa.table({"task_key": [k[0] for k in found], "from_name": [k[1] for k in found]}))
-    for r in s.fetch("SELECT k.task_key, k.from_name, r.label FROM suspect_keys AS k JOIN res AS r "
-                     "ON k.task_key = r.task_key AND k.from_name = r.from_name").to_pylist():
-        found[(r["task_key"], r["from_name"])]["label"] = Q.shown(r["label"])
+        SELECT {cols} FROM o WHERE other <> label AND others >= 2 AND other_votes * 2 > others"""
 
 
 def _q(label: Any) -> str:
@@ -157,32 +180,26 @@ def _q(label: Any) -> str:
     return f"'{label}'"
 
 
-def _model(s: "Q.Session", add: Any, threshold: float, models: list[str] | None) -> None:
-    """A resolved label a model's best prediction contradicts with a score of at least ``threshold``."""
-    Q.build_best(s, "preds", "best")
+def _model(threshold: float, models: list[str] | None) -> str:
+    """A resolved label a model's best prediction contradicts with a score of at least ``threshold``;
+    weight: the prediction's score."""
     only = "" if models is None else "AND p.model_version IN (" + ", ".join(quoted(m) for m in models) + ")"
-    for r in s.fetch(f"""
-        SELECT r.task_key, r.from_name, r.label, p.model_version, p.label AS predicted, p.score
-        FROM res AS r JOIN best AS p ON r.task_key = p.task_key AND r.from_name = p.from_name
-        WHERE p.score >= {float(threshold)!r} AND p.label <> r.label {only}
-        ORDER BY r.task_key, r.from_name, p.model_version""").to_pylist():
-        r = _shown(r)
-        add(r["task_key"], r["from_name"], r["label"], {
-            "kind": "model", "weight": round(float(r["score"]), 6), "model": r["model_version"],
-            "text": f"labeled {_q(r['label'])}; {r['model_version']} says {_q(r['predicted'])} "
-                    f"(score {r['score']:.2f})"})
+    cols = _COLS.format(ord=1, kind="model", who="model_version", other="predicted", weight="round_even(score, 6)",
+                        votes="NULL", others="NULL", score="score")
+    return f"""
+        SELECT {cols} FROM (
+            SELECT r.task_key, r.from_name, r.label, p.model_version, p.label AS predicted, p.score
+            FROM res AS r JOIN best AS p ON r.task_key = p.task_key AND r.from_name = p.from_name
+            WHERE p.score >= {float(threshold)!r} AND p.label <> r.label {only})"""
 
 
-def _changed(s: "Q.Session", add: Any, since: str | None) -> None:
-    """An answer whose label changed since the earlier version."""
-    Q.build_ratings(s, "prev", "pratings")
-    for r in s.fetch("""
-        SELECT r.task_key, r.from_name, r.annotator, r.label, p.label AS before
-        FROM ratings AS r JOIN pratings AS p
-          ON r.task_key = p.task_key AND r.from_name = p.from_name AND r.annotation_key = p.annotation_key
-        WHERE r.label <> p.label ORDER BY r.task_key, r.from_name, r.annotator""").to_pylist():
-        r = _shown(r)
-        add(r["task_key"], r["from_name"], r["label"], {
-            "kind": "changed", "weight": CHANGED_WEIGHT, "annotator": r["annotator"],
-            "text": f"{r['annotator']}'s answer changed since {since or 'the earlier version'}: "
-                    f"{_q(r['before'])} -> {_q(r['label'])}"})
+def _changed() -> str:
+    """An answer whose label changed since the earlier version; weight :data:`CHANGED_WEIGHT`."""
+    cols = _COLS.format(ord=2, kind="changed", who="annotator", other="before", weight=repr(CHANGED_WEIGHT),
+                        votes="NULL", others="NULL", score="NULL")
+    return f"""
+        SELECT {cols} FROM (
+            SELECT r.task_key, r.from_name, r.annotator, r.label, p.label AS before
+            FROM ratings AS r JOIN pratings AS p
+              ON r.task_key = p.task_key AND r.from_name = p.from_name AND r.annotation_key = p.annotation_key
+            WHERE r.label <> p.label)"""

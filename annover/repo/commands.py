@@ -272,11 +272,12 @@ class Repo(RepoCore):
         return loop_api.run_eval(self, rev, model, policy or loop_api.DEFAULT_POLICY, against)
 
     def suspects(self, rev: str = "HEAD", *, threshold: float | None = None, policy: str | None = None,
-                 since: str | None = None, models: list[str] | None = None) -> Any:
+                 since: str | None = None, models: list[str] | None = None, limit: int | None = None) -> Any:
         """``annover suspects REV``: labels worth a second look, ranked, with reasons (``since``:
-        the version an answer's label is compared with; default REV's parent)."""
+        the version an answer's label is compared with; default REV's parent; ``limit``: only the
+        top ``limit`` worded, ``total`` still counting them all)."""
         return loop_api.run_suspects(self, rev, loop_api.DEFAULT_THRESHOLD if threshold is None else threshold,
-                                     policy or loop_api.DEFAULT_POLICY, since, models)
+                                     policy or loop_api.DEFAULT_POLICY, since, models, limit)
 
     def sample(self, rev: str = "HEAD", *, strategy: str = "uncertainty", n: int = 100, seed: int = 0,
                model: str | None = None, stratify: bool = False, control: str | None = None,
