@@ -8,6 +8,7 @@ annover's annotations table, so the queries that gather the answers are checked 
 from __future__ import annotations
 
 import json
+import re
 import math
 import random
 
@@ -372,6 +373,42 @@ def test_sample_stratified_spreads_over_labels_and_says_when_short():
         sample(tasks, ann, preds, "loudest", 5)
     with pytest.raises(UsageError, match="needs a model"):
         sample(tasks, ann, None, "uncertainty", 5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.data())
+def test_sample_ranked_in_sql_picks_what_the_reference_picks(data):
+    """Random answers (some tasks with none, skips, labels of one or two choices), predictions with
+    equal scores (ties go to the seeded hash) and 0 scores: every strategy, stratified or not,
+    picks the keys, scores, labels and notes the former implementation (every candidate sorted
+    in Python, kept in tests) picks."""
+    from tests.reference_sample import sample as reference
+
+    n_tasks = data.draw(st.integers(1, 25))
+    tasks = pa.table({"task_key": [f"t{i:02d}" for i in range(n_tasks)]})
+    label = st.one_of(st.sampled_from([["a"], ["b"], ["c"]]), st.lists(st.sampled_from(LABELS), min_size=1, max_size=2))
+    rows, seen = [], set()
+    for t, w, lab, skip in data.draw(st.lists(st.tuples(st.integers(0, n_tasks - 1), st.sampled_from(["w0", "w1", "w2"]),
+                                                        label, st.booleans()), max_size=30)):
+        if (t, w) not in seen:
+            seen.add((t, w))
+            rows.append({"task": f"t{t:02d}", "who": w, "labels": None if skip else lab})
+    ann = answers_table(rows)
+    score = st.sampled_from([0.0, 0.25, 0.5, 0.5, 0.9, 1.0, 0.123456789])
+    preds = [{"task": f"t{t:02d}", "model": "m", "labels": lab, "score": sc, "key": f"m#{j}"}
+             for t, lab, sc, j in data.draw(st.lists(st.tuples(st.integers(0, n_tasks - 1), label, score,
+                                                                st.integers(0, 1)), max_size=30))]
+    preds = list({(p["task"], p["key"]): p for p in preds}.values())
+    ptable = predictions_table(preds) if preds else None
+    strategy = data.draw(st.sampled_from(["uncertainty", "margin", "disagreement", "rare-labels", "unlabeled", "random"]))
+    kw = {"n": data.draw(st.integers(1, 12)), "seed": data.draw(st.integers(-3, 3)), "stratify": data.draw(st.booleans())}
+    try:
+        want = reference(tasks, ann, ptable, strategy, **kw).to_json()
+    except UsageError as e:
+        with pytest.raises(UsageError, match=re.escape(e.message)):
+            sample(tasks, ann, ptable, strategy, **kw)
+        return
+    assert sample(tasks, ann, ptable, strategy, **kw).to_json() == want
 
 
 # ---------------------------------------------------------------- drift

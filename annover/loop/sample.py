@@ -106,18 +106,20 @@ def _candidates(strategy: str, c: str) -> str:
     }[strategy]
 
 
-def _stratified(rows: list[dict], n: int) -> list[dict]:
-    """``n`` of ``rows`` (in order), round-robin over their labels in the labels' order."""
-    groups: dict[str, list[dict]] = {}
-    for r in rows:
-        groups.setdefault(r["label"] or "(none)", []).append(r)
-    picked: list[dict] = []
-    order = sorted(groups)
-    while len(picked) < n and any(groups.values()):
-        for g in order:
-            if groups[g] and len(picked) < n:
-                picked.append(groups[g].pop(0))
-    return picked
+def _ranked(strategy: str, n: int, seed: int, stratify: bool) -> str:
+    """The first ``n`` candidates (table ``cand``) in the strategy's order, equal scores in
+    :func:`tie_key`'s order (DuckDB's sha256 is hashlib's); with ``stratify``, round-robin over
+    their labels (as shown, ``(none)`` for none) in the labels' order: the first of each label,
+    then the second of each, ..."""
+    sign = -1.0 if strategy in _HIGHER_FIRST else 1.0
+    # + 0.0: -0.0 (a negated 0 score) ranks as 0.0, as Python compares them
+    order = f"coalesce({sign!r} * score, 0.0) + 0.0, sha256({quoted(str(int(seed)))} || chr(0) || task_key)"
+    if not stratify:
+        return f"SELECT task_key, score, label FROM cand ORDER BY {order} LIMIT {int(n)}"
+    group = f"coalesce(nullif(replace(label, chr({ord(Q.SEP)}), ', '), ''), '(none)')"
+    return f"""SELECT task_key, score, label FROM (
+                   SELECT *, {group} AS g, row_number() OVER (PARTITION BY {group} ORDER BY {order}) AS rn FROM cand)
+               ORDER BY rn, g LIMIT {int(n)}"""
 
 
 def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | None", strategy: str, n: int,
@@ -170,17 +172,14 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
         s.make("label_of", f"""SELECT t.task_key, coalesce(b.label, r.label) AS label FROM tasks AS t
                                LEFT JOIN (SELECT * FROM best WHERE {c}) AS b ON b.task_key = t.task_key
                                LEFT JOIN (SELECT * FROM res WHERE {c}) AS r ON r.task_key = t.task_key""")
-        body = _candidates(strategy, c)
-        rows = s.fetch(f"""SELECT c.task_key, c.score, l.label FROM ({body}) AS c
-                           LEFT JOIN label_of AS l USING (task_key)""").to_pylist()
-    rows = [{**r, "label": Q.shown(r["label"])} for r in rows]
-    sign = -1.0 if strategy in _HIGHER_FIRST else 1.0
-    rows.sort(key=lambda r: (sign * r["score"] if r["score"] is not None else 0.0, tie_key(seed, r["task_key"])))
-    picked = _stratified(rows, n) if stratify else rows[:n]
+        s.make("cand", f"""SELECT c.task_key, c.score, l.label FROM ({_candidates(strategy, c)}) AS c
+                           LEFT JOIN label_of AS l USING (task_key)""")
+        count = int(s.fetch("SELECT count(*) AS n FROM cand").column("n")[0].as_py())
+        picked = s.fetch(_ranked(strategy, n, seed, stratify)).to_pylist()
     if len(picked) < n:
-        notes.append(f"{len(rows)} task(s) qualify for {strategy!r}: fewer than the {n} asked for")
-    if strategy in ("disagreement",) and not rows:
+        notes.append(f"{count} task(s) qualify for {strategy!r}: fewer than the {n} asked for")
+    if strategy in ("disagreement",) and not count:
         notes.append("no labeled task has annotators (or the model) disagreeing")
-    return SampleResult([r["task_key"] for r in picked], strategy, n, seed, model, len(rows),
+    return SampleResult([r["task_key"] for r in picked], strategy, n, seed, model, count,
                         [None if r["score"] is None else round(float(r["score"]), 6) for r in picked],
-                        [r["label"] for r in picked], notes, ctl if stratify else None)
+                        [Q.shown(r["label"]) for r in picked], notes, ctl if stratify else None)

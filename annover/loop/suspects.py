@@ -102,7 +102,8 @@ def _ranked(s: "Q.Session", res: SuspectsResult, limit: int | None, since: str |
     """Fill ``res``: every suspect scored and ranked in SQL, the top ``limit`` worded."""
     for r in s.fetch("SELECT kind, count(*) AS n FROM reasons GROUP BY kind ORDER BY min(ord)").to_pylist():
         res.counts[r["kind"]] = int(r["n"])
-    res.total = int(s.one("SELECT count(*) FROM (SELECT DISTINCT task_key, from_name FROM reasons)")[0])
+    res.total = int(s.fetch("SELECT count(*) AS n FROM (SELECT DISTINCT task_key, from_name FROM reasons)")
+                    .column("n")[0].as_py())
     top = f"LIMIT {int(limit)}" if limit is not None else ""
     # a score is its weights added in the order the item lists them, rounded as Python rounds (half to even)
     s.make("top", f"""SELECT task_key, from_name, round_even(sum(weight ORDER BY ord, who, i), 6) AS score

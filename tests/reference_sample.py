@@ -1,0 +1,189 @@
+"""The reference: annover.loop.sample as it was before it ranked in SQL (every candidate sorted in
+Python), kept to hold the SQL ranking to the same picks.
+
+What to label next: a reproducible choice of task keys by a strategy.
+
+- ``uncertainty``: unlabeled tasks whose best prediction has the lowest score;
+- ``margin``: unlabeled tasks with the smallest gap between their two best prediction
+  scores (one prediction: ``2·score - 1``, its gap to the most the runner-up can have);
+- ``disagreement``: labeled tasks whose annotators disagree most (entropy of their labels),
+  then tasks where the resolved label and the model's differ;
+- ``rare-labels``: unlabeled tasks whose predicted label is rarest among the labels given;
+- ``unlabeled``: unlabeled tasks; ``random``: any task.
+
+"Unlabeled" is a task with no answer other than skips. Ties, and the order of
+``unlabeled`` and ``random``, go by a hash of the seed and the task key, so the same
+version, strategy, n and seed give the same keys on any machine and in any input order.
+``stratify``: the n picks are spread evenly over the control's (predicted, else resolved)
+labels, round-robin in each label's order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from annover._lazy import lazy
+from annover.diffing.result import DEFAULT_POLICY
+from annover.errors import UsageError
+from annover.loop import queries as Q
+from annover.store.duck import quoted
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
+
+__all__ = ["STRATEGIES", "SampleResult", "sample", "tie_key"]
+
+STRATEGIES = ("uncertainty", "margin", "disagreement", "rare-labels", "unlabeled", "random")
+_NEEDS_MODEL = ("uncertainty", "margin", "rare-labels")
+#: strategies whose highest scores are picked first (the entropy of the annotators' labels)
+_HIGHER_FIRST = ("disagreement",)
+
+
+@dataclass
+class SampleResult:
+    """The chosen task keys, in order, each with its score and label, and how they were chosen."""
+
+    keys: list[str]
+    strategy: str
+    n: int
+    seed: int
+    model: str | None
+    candidates: int
+    scores: list[float | None] = field(default_factory=list)
+    labels: list[str | None] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    stratify: str | None = None
+    #: the selection's content-addressed id, its version, and its record's path once recorded
+    id: str | None = None
+    version: str | None = None
+    record: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "version": self.version, "record": self.record, "strategy": self.strategy, "n": self.n, "seed": self.seed, "model": self.model,
+                "stratify": self.stratify, "candidates": self.candidates, "keys": self.keys,
+                "items": [{"task_key": k, "score": s, "label": lab} for k, s, lab in
+                          zip(self.keys, self.scores, self.labels)], "notes": self.notes}
+
+
+def tie_key(seed: int, task_key: str) -> str:
+    """The order of equal candidates: a hash of the seed and the task key."""
+    return hashlib.sha256(f"{seed}\0{task_key}".encode()).hexdigest()
+
+
+def _candidates(strategy: str, c: str) -> str:
+    """The query of the strategy's candidates and their scores (lower is picked first, higher
+    for :data:`_HIGHER_FIRST`); ``c`` restricts labels and predictions to the control."""
+    return {
+        "uncertainty": f"""SELECT u.task_key, max(b.score) AS score FROM unl AS u JOIN best AS b USING (task_key)
+                           WHERE b.score IS NOT NULL AND {c} GROUP BY 1""",
+        "margin": """SELECT task_key, CASE WHEN count(*) >= 2 THEN max(score) - max(score2)
+                                           ELSE 2 * max(score) - 1 END AS score
+                     FROM (SELECT u.task_key, p.score, lead(p.score) OVER (PARTITION BY u.task_key
+                                  ORDER BY p.score DESC) AS score2
+                           FROM unl AS u JOIN (SELECT task_key, prediction_key, max(score) AS score FROM preds
+                                               GROUP BY ALL) AS p USING (task_key) WHERE p.score IS NOT NULL)
+                     GROUP BY 1""",
+        "disagreement": f"""
+            WITH v AS (SELECT task_key, label, count(*) AS k FROM ratings WHERE {c} GROUP BY ALL),
+            t AS (SELECT task_key, sum(k) AS m FROM v GROUP BY 1),
+            e AS (SELECT v.task_key, -sum((k / m) * ln(k / m)) AS entropy, any_value(m) AS m
+                  FROM v JOIN t USING (task_key) GROUP BY 1),
+            x AS (SELECT r.task_key, b.label <> r.label AS off FROM (SELECT * FROM res WHERE {c}) AS r
+                  JOIN (SELECT * FROM best WHERE {c}) AS b USING (task_key))
+            SELECT coalesce(e.task_key, x.task_key) AS task_key,
+                   coalesce(e.entropy, 0) + CASE WHEN x.off THEN 0.001 ELSE 0 END AS score
+            FROM e FULL OUTER JOIN x USING (task_key)
+            WHERE coalesce(e.entropy, 0) > 0 OR coalesce(x.off, false)""",
+        "rare-labels": f"""
+            WITH f AS (SELECT label, count(*) AS k FROM res WHERE {c} GROUP BY 1)
+            SELECT u.task_key, coalesce(f.k, 0) AS score FROM unl AS u
+            JOIN (SELECT * FROM best WHERE {c}) AS b USING (task_key) LEFT JOIN f ON f.label = b.label""",
+        "unlabeled": "SELECT task_key, NULL::DOUBLE AS score FROM unl",
+        "random": "SELECT task_key, NULL::DOUBLE AS score FROM tasks",
+    }[strategy]
+
+
+def _stratified(rows: list[dict], n: int) -> list[dict]:
+    """``n`` of ``rows`` (in order), round-robin over their labels in the labels' order."""
+    groups: dict[str, list[dict]] = {}
+    for r in rows:
+        groups.setdefault(r["label"] or "(none)", []).append(r)
+    picked: list[dict] = []
+    order = sorted(groups)
+    while len(picked) < n and any(groups.values()):
+        for g in order:
+            if groups[g] and len(picked) < n:
+                picked.append(groups[g].pop(0))
+    return picked
+
+
+def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | None", strategy: str, n: int,
+           seed: int = 0, model: str | None = None, stratify: bool = False, control: str | None = None,
+           policy: str = DEFAULT_POLICY) -> SampleResult:
+    """Choose ``n`` task keys by ``strategy`` (see the module)."""
+    if strategy not in STRATEGIES:
+        raise UsageError(f"unknown strategy {strategy!r}", f"use one of {', '.join(STRATEGIES)}")
+    if n < 1:
+        raise UsageError(f"--n {n} is not a positive number", "give how many tasks to pick, such as --n 100")
+    have = sorted(set(predictions.column("model_version").to_pylist())) if predictions is not None and \
+        predictions.num_rows else []
+    if model is None and strategy in _NEEDS_MODEL + ("disagreement",) and have:
+        model = have[-1] if len(have) == 1 else None
+        if model is None and strategy in _NEEDS_MODEL:
+            raise UsageError(f"this version has predictions of {len(have)} model versions ({', '.join(have)})",
+                             "name one with --model MODEL_VERSION")
+    if strategy in _NEEDS_MODEL and model is None:
+        raise UsageError(f"strategy {strategy!r} needs a model's predictions and this version has none",
+                         "snapshot with --predictions FILE, or use --strategy unlabeled or random")
+    if model is not None and model not in have:
+        raise UsageError(f"this version has no predictions of model version {model!r}",
+                         f"use one of: {', '.join(have) or '(none)'}")
+    notes: list[str] = []
+    preds = predictions.filter(pc.equal(predictions.column("model_version"), model)) if model else \
+        pa.table({"task_key": pa.array([], pa.string()), "prediction_key": pa.array([], pa.string()),
+                  "region_key": pa.array([], pa.string()), "from_name": pa.array([], pa.string()),
+                  "labels": pa.array([], pa.list_(pa.string())), "value": pa.array([], pa.string()),
+                  "score": pa.array([], pa.float64()), "model_version": pa.array([], pa.string()),
+                  "type": pa.array([], pa.string())})
+    with Q.Session(tasks=tasks.select(["task_key"]), ann=annotations, preds=preds) as s:
+        Q.build_ratings(s, "ann", "ratings")
+        s.make("res", Q.resolved("ratings", policy))
+        Q.build_best(s, "preds", "best")
+        ctl = control
+        if ctl is None:
+            row = s.one("SELECT from_name FROM (SELECT from_name FROM best UNION ALL SELECT from_name FROM ratings) "
+                        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+            ctl = row[0] if row else None
+        else:
+            have = [r["f"] for r in s.fetch("SELECT DISTINCT from_name AS f FROM (SELECT from_name FROM best UNION "
+                                            "ALL SELECT from_name FROM ratings) WHERE from_name IS NOT NULL "
+                                            "ORDER BY 1").to_pylist()]
+            if ctl not in have:
+                raise UsageError(f"--control {ctl!r}: sample ranks tasks by their classification labels (one label "
+                                 "per answer: choices, ratings), and this version has none or no predictions on it",
+                                 f"use one of: {', '.join(have) or '(none)'}")
+        c = f"from_name = {quoted(ctl)}" if ctl else "true"
+        s.make("unl", "SELECT task_key FROM tasks WHERE task_key NOT IN (SELECT task_key FROM ann WHERE NOT was_cancelled)")
+        s.make("label_of", f"""SELECT t.task_key, coalesce(b.label, r.label) AS label FROM tasks AS t
+                               LEFT JOIN (SELECT * FROM best WHERE {c}) AS b ON b.task_key = t.task_key
+                               LEFT JOIN (SELECT * FROM res WHERE {c}) AS r ON r.task_key = t.task_key""")
+        body = _candidates(strategy, c)
+        rows = s.fetch(f"""SELECT c.task_key, c.score, l.label FROM ({body}) AS c
+                           LEFT JOIN label_of AS l USING (task_key)""").to_pylist()
+    rows = [{**r, "label": Q.shown(r["label"])} for r in rows]
+    sign = -1.0 if strategy in _HIGHER_FIRST else 1.0
+    rows.sort(key=lambda r: (sign * r["score"] if r["score"] is not None else 0.0, tie_key(seed, r["task_key"])))
+    picked = _stratified(rows, n) if stratify else rows[:n]
+    if len(picked) < n:
+        notes.append(f"{len(rows)} task(s) qualify for {strategy!r}: fewer than the {n} asked for")
+    if strategy in ("disagreement",) and not rows:
+        notes.append("no labeled task has annotators (or the model) disagreeing")
+    return SampleResult([r["task_key"] for r in picked], strategy, n, seed, model, len(rows),
+                        [None if r["score"] is None else round(float(r["score"]), 6) for r in picked],
+                        [r["label"] for r in picked], notes, ctl if stratify else None)
