@@ -88,9 +88,9 @@ def _differing(old: "pa.Table", new: "pa.Table", name: str) -> "pa.Array":
 
 @dataclass
 class _Narrowed:
-    """HEAD's and the content's tables cut down to the tasks whose rows may differ (found from
-    HEAD's stored task hashes and the content's, as a snapshot plans its delta), and their
-    whole tables on demand: what a diff reads whole (agreement of predictions)."""
+    """The whole tables of both sides of a dry run's diff whose sides were cut down to the tasks
+    that differ (:func:`narrowed_sides`), for what the diff reads whole (the agreement of
+    predictions with the answers): HEAD's read when first asked for, the content's as read."""
 
     repo: RepoCore
     head: Version
