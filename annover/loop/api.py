@@ -242,6 +242,53 @@ def _recorded_counts(stats: dict) -> dict[tuple[str, str, str], int] | None:
     return out
 
 
+#: The format of the per-user cache of the report's agreement per control and version
+#: (``$ANNOVER_CACHE_DIR/agreement/``): raise it when what agreement computes changes.
+AGREEMENT_FORMAT = 1
+
+
+def headline(res: dict[str, Any]) -> dict[str, float | None]:
+    """Per control, the agreement figure the report's history plots: Krippendorff's alpha of a
+    classification control, region F1 of a region control (``res``: an agreement's JSON)."""
+    return {c: (e.get("krippendorff_alpha") or e.get("f1") or {}).get("value") for c, e in res["controls"].items()}
+
+
+def _agreement_path(repo: Any, v: Any, labels: dict[str, list[str]]) -> Path | None:
+    """The per-user cache file of a version's :func:`headline` agreement, named by a hash of its
+    annotations' snapshot id and its config's labels (content-addressed: never stale)."""
+    sid = ((v.record.get("tables") or {}).get("annotations") or {}).get("id")
+    if not isinstance(sid, str):
+        return None
+    key = hashlib.sha256(json.dumps([AGREEMENT_FORMAT, sid, labels], sort_keys=True).encode()).hexdigest()
+    try:
+        return cache_dir() / "agreement" / f"{key}.json"
+    except RuntimeError:  # no home folder to keep a cache in
+        return None
+
+
+def history_agreement(repo: Any, v: Any, annotations: Any = None) -> dict[str, float | None]:
+    """:func:`headline` of version ``v``'s agreement (default thresholds), kept in the per-user
+    cache so that each version is computed once on a machine, not at every report
+    (``annotations``: its table, when the caller has read it)."""
+    labels = config_labels(repo, v)
+    path = _agreement_path(repo, v, labels)
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8")) if path is not None else None
+        if doc["format"] == AGREEMENT_FORMAT and all(isinstance(c, str) and (x is None or type(x) is float)
+                                                    for c, x in doc["controls"].items()):
+            return doc["controls"]
+    except (OSError, ValueError, TypeError, KeyError, AttributeError):
+        pass
+    ann = annotations if annotations is not None else repo.load(v.id, "annotations")
+    out = headline(agreement(ann, labels).to_json())
+    if path is not None:
+        try:
+            write_atomic(path, json.dumps({"format": AGREEMENT_FORMAT, "controls": out}).encode())
+        except OSError:  # a cache that cannot be written is skipped
+            pass
+    return out
+
+
 def _counts_path(repo: Any, vid: str) -> Path | None:
     """The per-user cache file of a version's label counts, named by its annotations table's
     snapshot id (content-addressed: an entry never goes stale); None without one."""

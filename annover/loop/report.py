@@ -81,15 +81,12 @@ def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None)
         data["transitions"] = repo.diff(prev.id, cur.id, transitions=True).transitions
         data["drift"] = drift(prev_ann, ann)
     data["history"] = []
-    loaded = {cur.id: ann, **({prev.id: prev_ann} if prev_ann is not None else {})}  # read once each
-    for v in history:
+    loaded = {prev.id: prev_ann} if prev_ann is not None else {}  # read once for both
+    for v in history:  # the other versions' agreement from the per-user cache after the first report
         say(f"history: {api.name_of(repo, v)}")
-        same = v.id == cur.id
-        a = loaded[v.id] if v.id in loaded else repo.load(v.id, "annotations")
-        res = data["agreement"] if same else agreement(a, api.config_labels(repo, v)).to_json()
-        data["history"].append({**api.head_of(repo, v), "labels": v.stats.get("labels", {}),
-                                "agreement": {c: (e.get("krippendorff_alpha") or e.get("f1") or {}).get("value")
-                                              for c, e in res["controls"].items()}})
+        figures = api.headline(data["agreement"]) if v.id == cur.id else \
+            api.history_agreement(repo, v, loaded.get(v.id))
+        data["history"].append({**api.head_of(repo, v), "labels": v.stats.get("labels", {}), "agreement": figures})
     return data
 
 
