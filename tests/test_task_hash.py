@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from annover.model import canonical as C
-from annover.store.snapshots import task_hashes
+from annover.store import duck
+from annover.store.snapshots import constant_sql, row_hash_sql, row_hashes, task_hashes
 from tests.test_diff import side, task_list
 
 
@@ -81,3 +82,34 @@ def test_floats_hash_as_the_canonical_encoding_compares_them():
         t = pa.Table.from_pylist([{**row, "lead_time": lead}], schema=C.schema("annotations"))
         hashes.append(task_hashes(t, "annotations")[0].as_py())
     assert hashes[0] == hashes[1] and hashes[2] == hashes[3] and len(set(hashes)) == 3
+
+
+def _hashes_of_every_column(table: pa.Table, name: str) -> list[int]:
+    """Row hashes with every hashed column given to DuckDB (no column as a literal)."""
+    con = duck.cursor()
+    try:
+        con.register("__t", table.select(C.HASHED[name]))
+        return duck.fetch(con, f"SELECT {row_hash_sql(name)} AS h FROM __t").column("h").to_pylist()
+    finally:
+        con.close()
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.integers(1, 5), st.sampled_from(["", "a", "ä €", "it's", "x" * 40]), st.booleans())
+def test_columns_alike_in_every_row_hash_as_the_columns(n, text, flag):
+    """A column whose rows all hold one value (all null, a dictionary of one text, booleans
+    alike) is hashed as an SQL literal: the row hashes are those of the column itself."""
+    name = "annotations"
+    t = pa.Table.from_pylist([{"task_key": f"t{i % 2}", "annotation_key": f"a#{i}", "region_key": "r",
+                               "was_cancelled": flag, "ground_truth": i % 2 == 1, "lead_time": None,
+                               "labels": None, "value": text, "position": 0} for i in range(n)],
+                             schema=C.schema(name))
+    t = C.sort_table(t, name)
+    one = pa.DictionaryArray.from_arrays(pa.array([0] * n, pa.int32()), pa.array([text]))
+    t = t.set_column(t.schema.get_field_index("from_name"), "from_name", one)
+    kinds = {c[0]: c[1] for c in C.COLUMNS[name]}
+    literal = {c for c in C.HASHED[name] if constant_sql(t.column(c), kinds[c]) is not None}
+    assert {"from_name", "was_cancelled", "lead_time", "labels", "extra"} <= literal
+    assert ("ground_truth" in literal) == (n == 1)
+    assert "value" not in literal  # a plain text column is read, not looked at
+    assert row_hashes(t, name).to_pylist() == _hashes_of_every_column(t, name)

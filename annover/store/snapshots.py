@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any, Sequence
 from annover._lazy import lazy
 from annover.errors import ObjectError
 from annover.model import canonical as C
-from annover.store.duck import cursor, fetch
+from annover.store.duck import cursor, fetch, quoted
 from annover.store.merge import READERS, NotInPlace, Replacing, apply_by_part, replace_rows
 from annover.store.objects import SHA256_RE, TAMPERED, ObjectRef, ObjectStore
 
@@ -102,17 +102,49 @@ _PLAIN_COLUMNS = frozenset({"task_key", "data", "data_hash", TASK_HASH})
 _STATS_COLUMNS = ["task_key"]
 
 
-def row_hash_sql(name: str) -> str:
+def row_hash_sql(name: str, constant: "dict[str, str] | None" = None) -> str:
     """DuckDB expression of a row's hash in table ``name``: of its key and content columns,
-    equal for rows the canonical encoding calls equal (a float's -0.0 is 0.0, every NaN is NaN)."""
+    equal for rows the canonical encoding calls equal (a float's -0.0 is 0.0, every NaN is NaN).
+    ``constant``: columns given as an SQL literal of the value every row holds
+    (:func:`constant_sql`; DuckDB's hash is of the value, so the hashes are the same)."""
     kinds = {c[0]: c[1] for c in C.COLUMNS[name]}
     parts = []
     for col in C.HASHED[name]:
-        if kinds[col] == "float64":
+        if constant and col in constant:
+            parts.append(constant[col])
+        elif kinds[col] == "float64":
             parts.append(f"CASE WHEN isnan({col}) THEN 'NaN'::DOUBLE ELSE {col} + 0.0 END")
         else:
             parts.append(col)
     return "hash(" + ", ".join(parts) + ")"
+
+
+#: The DuckDB type of each canonical column kind (for a typed NULL literal).
+_SQL_TYPES = {"string": "VARCHAR", "json": "VARCHAR", "list<string>": "VARCHAR[]", "int64": "BIGINT",
+              "int32": "INTEGER", "float64": "DOUBLE", "bool": "BOOLEAN"}
+
+
+def constant_sql(col: "pa.ChunkedArray | pa.Array", kind: str) -> str | None:
+    """An SQL literal of the value every row of ``col`` holds, where that is seen without reading
+    the rows' values: every row null, a dictionary of one text and no null, booleans all alike.
+    None otherwise. A snapshot's columns that the file does not have are such (nulls, false, a
+    single control): hashing a literal skips moving 1M values into DuckDB (13 ms a column)."""
+    n = len(col)
+    if n == 0:
+        return None
+    if col.null_count == n:
+        return f"NULL::{_SQL_TYPES[kind]}"
+    if col.null_count:
+        return None
+    if pa.types.is_dictionary(col.type) and pa.types.is_string(col.type.value_type):
+        arr = C.single_chunk(col)
+        if len(arr.dictionary) == 1 and not arr.dictionary.null_count and "\0" not in (v := arr.dictionary[0].as_py()):
+            return quoted(v) + "::VARCHAR"
+        return None
+    if kind == "bool" and pa.types.is_boolean(col.type):
+        trues = pc.sum(col).as_py() or 0
+        return "false" if trues == 0 else "true" if trues == n else None
+    return None
 
 
 def warm_up() -> None:
@@ -123,10 +155,13 @@ def warm_up() -> None:
 
 def row_hashes(table: "pa.Table", name: str) -> "pa.Array":
     """:func:`row_hash_sql` of every row of a conformed table, in row order (uint64)."""
+    kinds = {c[0]: c[1] for c in C.COLUMNS[name]}
+    constant = {c: lit for c in C.HASHED[name] if c not in C.KEYS[name]
+                and (lit := constant_sql(table.column(c), kinds[c])) is not None}
     con = cursor()  # hashes in row order
     try:
-        con.register("__t", table.select(C.HASHED[name]))
-        out = fetch(con, f"SELECT {row_hash_sql(name)} AS h FROM __t")
+        con.register("__t", table.select([c for c in C.HASHED[name] if c not in constant]))
+        out = fetch(con, f"SELECT {row_hash_sql(name, constant)} AS h FROM __t")
     finally:
         con.close()
     h = out.column("h")
