@@ -278,6 +278,31 @@ def test_duckdb_sort_of_a_large_table_is_stable():
 
 
 @settings(max_examples=100, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["", "a", "a#0", "ab", "é", "z"]), st.integers(-3, 70_000)), max_size=60))
+def test_sort_indices_of_text_and_integer_keys_agrees_with_arrow(rows):
+    """Integer keys are ranked too (small non-negative ones taken as they are): Arrow's order."""
+    t = pa.table({"k": [r[0] for r in rows], "n": [r[1] for r in rows], "c": [r[1] % 3 for r in rows]},
+                 schema=pa.schema([("k", pa.string()), ("n", pa.int64()), ("c", pa.int32())]))
+    for keys in (["k", "n"], ["k", "c"], ["c", "k"], ["n", "c", "k"]):
+        want = pc.sort_indices(t, sort_keys=[(k, "ascending") for k in keys]).to_pylist()
+        assert C.sort_indices(t, keys).to_pylist() == want
+        assert C.sort_indices(t, keys, distinct=lambda v: pc.sort_indices(v).to_numpy()).to_pylist() == want
+
+
+def test_ranked_sort_of_a_large_table_is_duckdbs_sort():
+    """``duck.sort_ranked`` (the distinct keys sorted by DuckDB, the ranks by one integer sort)
+    gives the stable order ``duck.sort_indices`` gives, ties included."""
+    rng = np.random.default_rng(11)
+    n = duck.SORT_ROWS * 2
+    words = np.array(["", "a", "a\x00", "ä", "b", "ab", "é", "z", "zz"] + [f"doc-{i:06x}" for i in range(n // 3)])
+    t = pa.table({"task_key": words[rng.integers(0, len(words), n)],
+                  "code": pa.array(rng.integers(0, 20, n).astype(np.int32))})
+    want = duck.sort_indices(t, ["task_key", "code"]).to_numpy()
+    assert np.array_equal(want, pc.sort_indices(t, sort_keys=[("task_key", "ascending"), ("code", "ascending")]))
+    assert np.array_equal(duck.sort_ranked(t, ["task_key", "code"]).to_numpy(), want)
+
+
+@settings(max_examples=100, deadline=None)
 @given(st.lists(st.integers(0, 2**40), max_size=300), st.integers(0, 2**62 - 2**40))
 def test_order_of_codes_is_a_stable_sort(codes, offset):
     for c in (np.array(codes, dtype=np.int64), np.array(codes, dtype=np.int64) + offset):

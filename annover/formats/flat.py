@@ -255,7 +255,7 @@ def _answers(keys: "pa.ChunkedArray", annotator: "pa.ChunkedArray", from_name: "
     fn = {"from_name": from_name} if from_name is not None else {}
     order = pa.table({"task_key": keys, "annotation_key": rank, **fn}).select(group)
     rows = C.take(pa.table({"task_key": keys, "code": who.indices, **fn, "labels": labels}),
-                  duck.sort_indices(order, group))
+                  duck.sort_ranked(order, group))
     code = C.single_chunk(rows.column("code"))
     base = pa.table({"task_key": rows.column("task_key"), "annotation_key": C.encoded(code, ann_keys, encoded),
                      "annotator": C.encoded(code, who.dictionary, encoded), **{k: rows.column(k) for k in fn},

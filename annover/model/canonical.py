@@ -13,7 +13,7 @@ import json
 import math
 import os
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Sequence
 
 from annover._lazy import lazy
 
@@ -375,18 +375,31 @@ def repeat_string(value: str, n: int) -> "pa.Array":
     return pa.Array.from_buffers(pa.string(), n, [None, pa.py_buffer(offsets), pa.py_buffer(b * n)])
 
 
-def dense_rank(col: "pa.Array | pa.ChunkedArray"):
+def dense_rank(col: "pa.Array | pa.ChunkedArray", distinct: "Callable[[pa.Array], Any] | None" = None):
     """(rank per row as numpy int64, number of distinct values) of a string column without nulls.
 
     Ranks follow Arrow's order of the values (byte order for strings). The distinct
     values are found by hashing and only they are sorted, so a column with many
     repeats (task keys of several answers, a few annotators) costs far less than a sort.
+    ``distinct``: gives the indices that sort an array of distinct values (default Arrow's
+    ``sort_indices``; DuckDB sorts many on all its threads, see :mod:`annover.store.duck`).
     """
     enc = pc.dictionary_encode(single_chunk(col))
-    order = pc.sort_indices(enc.dictionary).to_numpy()
+    order = np.asarray((distinct or pc.sort_indices)(enc.dictionary), dtype=np.int64)
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order), dtype=np.int64)
     return rank[enc.indices.to_numpy(zero_copy_only=False)], len(order)
+
+
+def _codes(col: "pa.Array | pa.ChunkedArray", distinct: "Callable[[pa.Array], Any] | None") -> "tuple[np.ndarray, int]":
+    """(an int64 code per row that orders as the values do, the codes' span): an integer
+    column of small non-negative values as it is (a rank already), else :func:`dense_rank`."""
+    if pa.types.is_integer(col.type):
+        bounds = pc.min_max(col)
+        low, high = bounds["min"].as_py(), bounds["max"].as_py()
+        if low is not None and low >= 0 and high < max(4 * len(col), 1 << 16):
+            return np.asarray(single_chunk(col).to_numpy(zero_copy_only=False), dtype=np.int64), high + 1
+    return dense_rank(col, distinct)
 
 
 def order_of_codes(codes, span: int):
@@ -413,26 +426,28 @@ def order_of_codes(codes, span: int):
     return order
 
 
-def sort_indices(table: "pa.Table", keys: list[str]):
+def sort_indices(table: "pa.Table", keys: list[str], distinct: "Callable[[pa.Array], Any] | None" = None):
     """Indices that put ``table`` in the order of ``keys`` (stable; byte order of strings).
 
-    For several keys, each column becomes a dense rank (:func:`dense_rank`) and the ranks
-    one int64 (``((r1 * n2) + r2) * n3 + r3``): one integer sort instead of Arrow's
-    multi-key comparison sort.
-    Keys with nulls, non-string keys, or too many distinct tuples for an int64 take
+    For several keys, each column becomes a code that orders as its values do (a dense rank,
+    :func:`dense_rank`, or a small integer as it is) and the codes one int64
+    (``((r1 * n2) + r2) * n3 + r3``): one integer sort instead of Arrow's multi-key comparison
+    sort. ``distinct``: how the distinct values of a text key are sorted (see :func:`dense_rank`).
+    Keys with nulls, keys of other types, or too many distinct tuples for an int64 take
     Arrow's sort.
     """
     cols = [table.column(k) for k in keys]
-    if len(keys) > 1 and all(pa.types.is_string(c.type) and c.null_count == 0 for c in cols):
+    if len(keys) > 1 and all((pa.types.is_string(c.type) or pa.types.is_integer(c.type)) and c.null_count == 0
+                             for c in cols):
         combined, span = None, 1
         for c in cols:
-            rank, n = dense_rank(c)
+            rank, n = _codes(c, distinct)
             span *= max(n, 1)
             if span >= 2**62:
                 break
             combined = rank if combined is None else combined * n + rank
         else:
-            return pa.array(order_of_codes(combined, span))
+            return int_array(order_of_codes(combined, span))
     return pc.sort_indices(table.select(keys), sort_keys=[(k, "ascending") for k in keys])
 
 
