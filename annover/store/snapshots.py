@@ -268,6 +268,8 @@ def _first_seen(col: "pa.ChunkedArray | pa.Array") -> "pa.Array":
     arr = C.single_chunk(col)
     if arr.null_count or arr.dictionary.null_count:
         return C.plain(arr)
+    if len(arr.dictionary) == 1 and len(arr):  # one text, in every row (a file's one control): as it is
+        return arr
     used = pc.unique(arr.indices)  # codes, in order of first occurrence
     words = C.single_chunk(pc.dictionary_encode(arr.dictionary.take(used)))  # their texts, each once
     codes = np.zeros(len(arr.dictionary), dtype=np.int32)
