@@ -75,17 +75,20 @@ def label_cells(ann: "pa.Table", live: "np.ndarray | None" = None,
     if live is None:
         live = ~ann.column("was_cancelled").to_numpy(zero_copy_only=False).astype(bool)
     labels = ann.column("labels")  # a null list has no elements: nothing to count
-    parents = pc.list_parent_indices(labels).to_numpy(zero_copy_only=False)
     flat = pc.list_flatten(labels)
     if len(flat) == 0:
         return {}
     ctl_codes, ctls = _codes(ann.column("from_name"), "")
     who_codes, whos = who or _codes(ann.column("annotator"), "-")
     lab_codes, labs = _codes(flat, "")
-    keep = live[parents]
-    rows = parents[keep]
     nw, nl = max(len(whos), 1), max(len(labs), 1)
-    cell = (ctl_codes[rows].astype(np.int64) * nw + who_codes[rows]) * nl + lab_codes[keep]
+    if len(flat) == ann.num_rows and live.all() and _one_each(labels):  # each row its one label, counted
+        cell = (ctl_codes.astype(np.int64) * nw + who_codes) * nl + lab_codes
+    else:
+        parents = pc.list_parent_indices(labels).to_numpy(zero_copy_only=False)
+        keep = live[parents]
+        rows = parents[keep]
+        cell = (ctl_codes[rows].astype(np.int64) * nw + who_codes[rows]) * nl + lab_codes[keep]
     if len(ctls) * nw * nl <= 1 << 24:
         n = np.bincount(cell, minlength=len(ctls) * nw * nl)
         found = np.flatnonzero(n)
@@ -98,6 +101,13 @@ def label_cells(ann: "pa.Table", live: "np.ndarray | None" = None,
         i, w = divmod(rest, nw)
         out[(ctls[i], whos[w], labs[lab])] = int(k)
     return out
+
+
+def _one_each(labels: "pa.ChunkedArray") -> bool:
+    """Whether every row holds a list of exactly one label (a flat file's rows): the flattened
+    labels are then the rows, and counting them needs no gather by parent row."""
+    bounds = pc.min_max(pc.list_value_length(labels))
+    return labels.null_count == 0 and bounds["min"].as_py() == 1 and bounds["max"].as_py() == 1
 
 
 def by_annotator(cells: dict[tuple[str, str, str], int]) -> dict[str, dict[str, dict[str, int]]] | None:
@@ -123,10 +133,13 @@ def compute(tasks: "pa.Table", ann: "pa.Table", preds: dict[str, "pa.Table"] | N
         cancelled = ann.column("was_cancelled").to_numpy(zero_copy_only=False).astype(bool)
         answers = len(rows)
         skipped = int(cancelled[rows].sum())
-        # a task is labeled when one of its answers is not a skip
-        task_of_row = np.cumsum(task_start) - 1
-        live_tasks = task_of_row[rows[~cancelled[rows]]]  # non-decreasing: count its runs
-        labeled = int(np.count_nonzero(np.diff(live_tasks)) + 1) if len(live_tasks) else 0
+        # a task is labeled when one of its answers is not a skip (every task, when none is)
+        if skipped:
+            task_of_row = np.cumsum(task_start) - 1
+            live_tasks = task_of_row[rows[~cancelled[rows]]]  # non-decreasing: count its runs
+            labeled = int(np.count_nonzero(np.diff(live_tasks)) + 1) if len(live_tasks) else 0
+        else:
+            labeled = int(np.count_nonzero(task_start))
         codes, names = _codes(ann.column("annotator"), "-")
         per_annotator = _counts(codes[rows], names)
         regions = _nonempty(ann.column("region_key"))
