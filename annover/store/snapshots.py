@@ -274,7 +274,7 @@ def _first_seen(col: "pa.ChunkedArray | pa.Array") -> "pa.Array":
     words = C.single_chunk(pc.dictionary_encode(arr.dictionary.take(used)))  # their texts, each once
     codes = np.zeros(len(arr.dictionary), dtype=np.int32)
     codes[used.to_numpy(zero_copy_only=False)] = words.indices.to_numpy(zero_copy_only=False)
-    indices = C.int_array(codes[arr.indices.to_numpy(zero_copy_only=False)], "int32")
+    indices = C.int_array(codes, "int32").take(arr.indices)  # Arrow's gather: quicker than numpy's from int32
     return pa.DictionaryArray.from_arrays(indices, words.dictionary)
 
 
