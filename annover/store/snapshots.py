@@ -127,8 +127,8 @@ _SQL_TYPES = {"string": "VARCHAR", "json": "VARCHAR", "list<string>": "VARCHAR[]
 def constant_sql(col: "pa.ChunkedArray | pa.Array", kind: str) -> str | None:
     """An SQL literal of the value every row of ``col`` holds, where that is seen without reading
     the rows' values: every row null, a dictionary of one text and no null, booleans all alike.
-    None otherwise. A snapshot's columns that the file does not have are such (nulls, false, a
-    single control): hashing a literal skips moving 1M values into DuckDB (13 ms a column)."""
+    None otherwise. A flat file's snapshot has 8 such columns of 14 (those the file does not
+    have, its one control): a literal is not scanned into DuckDB (0.115 -> 0.102 s at 1M rows)."""
     n = len(col)
     if n == 0:
         return None
