@@ -40,6 +40,7 @@ import io
 import os
 import pstats
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -96,6 +97,15 @@ else:
 table = table.sort_by([(k, "ascending") for k in keys])
 pq.write_table(table, dest, compression="zstd", compression_level=3)
 """
+
+
+def _cpu_of(fn, into: list[float]):
+    """``fn``, recording the CPU time (``time.process_time``: every thread of this process) of each call."""
+    def timed() -> None:
+        start = time.process_time()
+        fn()
+        into.append(time.process_time() - start)
+    return timed
 
 
 def floor_process(path: Path, sort_keys: list[str], dest: Path, pool: str | None = None) -> None:
@@ -515,6 +525,9 @@ def main(argv: list[str] | None = None) -> dict:
                 cases["floor_process_cli_pool"] = (
                     lambda: floor_process(path, sort_keys, tmp / "floor_q.parquet", CLI_POOL), None)
                 cases["cli"] = (cli_fn, cli_setup)
+            cpu: dict[str, list[float]] = {"floor": [], "library": []}
+            for name in cpu:  # the process's CPU time of each run (all its threads): robust to load
+                cases[name] = (_cpu_of(cases[name][0], cpu[name]), cases[name][1])
             times = common.time_interleaved(cases, a.repeats, log=common.log)
             v = lib_state["version"]
             entry = {
@@ -522,6 +535,7 @@ def main(argv: list[str] | None = None) -> dict:
                 "annotation_rows": v.record["tables"]["annotations"]["rows"],
                 "floor": times["floor"], "library": times["library"],
                 "ratio_library": common.ratio(times["library"], times["floor"]),
+                "cpu_median_s": {k: round(statistics.median(v), 4) for k, v in cpu.items()},
                 "stages_median_s": {k: round(sorted(s[k] for s in stage_log)[len(stage_log) // 2], 4)
                                     for k in stage_log[0]},
             }
@@ -576,6 +590,7 @@ def metrics_view(result: dict) -> dict:
                   "floor_process_s": e["floor_process"]["median_s"], "ratio_cli_process": e["ratio_cli_process"],
                   "floor_process_cli_pool_s": e["floor_process_cli_pool"]["median_s"],
                   "ratio_cli_process_same_pool": e["ratio_cli_process_same_pool"]}
+        m["cpu_s"] = e.get("cpu_median_s", {})
         m["stages_s"] = {common.metric_key(k): v for k, v in e["stages_median_s"].items()}
         out[kind] = m
     return out
@@ -598,6 +613,10 @@ def report(result: dict) -> str:
                                    f"floor (process, {CLI_POOL} allocator)", "ratio",
                                    "cli / in-process floor", "target"], rows)]
     for kind, e in result["inputs"].items():
+        if "cpu_median_s" in e:
+            c = e["cpu_median_s"]
+            text.append(f"\nCPU time of the process (process_time, median), {kind} input: "
+                        f"library {c['library']:.3f} s, floor {c['floor']:.3f} s")
         text.append(f"\nstages of the library call, {kind} input (median s):")
         text.append(common.markdown_table(["stage", "s"], [[k, f"{v:.3f}"] for k, v in e["stages_median_s"].items()]))
         if "components_s" in e:
