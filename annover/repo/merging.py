@@ -8,11 +8,12 @@ Three outcomes, as git's:
   when it is not (commits of the user's own files on this branch since), a git merge commit
   of the two, whose annover files name REV's version (no new version: its content is REV's).
 - **Merge**: a three-way merge of the two versions' tables against their nearest common
-  version, task by task and answer by answer (:mod:`annover.model.threeway`), and of the
-  labeling config and source data as values. The result is stored through the snapshot
-  pipeline (so its snapshot ids are those a fresh snapshot of the same content gets), as a
-  new version whose ``parents`` are [HEAD's version, REV's], committed as a git merge
-  commit of HEAD's commit and REV's. The user's other files are merged as git merges them
+  version, task by task and answer by answer (:mod:`annover.model.threeway`), of the tasks
+  either side may have changed (found from the snapshots' layouts, :mod:`annover.repo.narrowing`;
+  the others are ours' as they are), and of the labeling config and source data as values.
+  The result is stored through the snapshot pipeline (so its snapshot ids are those a fresh
+  snapshot of the same content gets), as a new version whose ``parents`` are [HEAD's
+  version, REV's], committed as a git merge commit of HEAD's commit and REV's. The user's other files are merged as git merges them
   (``git merge-tree``); a file git cannot merge stops the merge before anything is written.
 
 Conflicts (tasks both sides changed differently) stop the merge with nothing written unless
@@ -41,11 +42,12 @@ from annover.model import canonical as C
 from annover.model.config import LabelingConfig
 from annover.model.threeway import SIDES, Conflict, Merged, merge_blob, merge_tables
 from annover.repo.core import RepoCore, Stage, maybe_die, missing_objects, read_version_table
+from annover.repo.narrowing import Narrowed, narrow, widen
 from annover.repo.reading import USERS_FILE, Reading, Users, reading_of
 from annover.repo.snapshot import (Content, check_new_tag, commit_version, hash_and_encode, next_tag, noop,
                                    point_dvc_at, split_predictions, store_objects, version_record)
 from annover.store import duck
-from annover.store.objects import ObjectRef
+from annover.store.objects import ObjectRef, ObjectStore
 from annover.store.refs import version_number
 from annover.store.versions import Version
 
@@ -186,6 +188,61 @@ def _tables(repo: RepoCore, v: Version, rev: str) -> dict[str, "pa.Table"]:
         return {name: read_version_table(repo.store, v, name) for name in C.TABLES}
     except ObjectError as e:
         raise missing_objects(e, rev, v.id) from None
+
+
+@dataclass
+class _Merge:
+    """A three-way merge of the versions' tables: ``merged`` says what came from where, and holds
+    the merged tables, or only the candidates' rows when the merge was ``narrowed`` to them
+    (:mod:`annover.repo.narrowing`); ``ours``: HEAD's version, whose other rows the merge takes."""
+
+    merged: Merged
+    narrowed: Narrowed | None
+    store: ObjectStore
+    ours: Version
+    _whole: "tuple[pa.Table, pa.Table, dict[str, pa.Table]] | None" = None
+
+    def tables(self) -> "tuple[pa.Table, pa.Table, dict[str, pa.Table]]":
+        """(tasks, annotations, predictions by model version) of the merge, whole (made once)."""
+        if self._whole is None:
+            m = self.merged
+            self._whole = (m.tasks, m.annotations, split_predictions(m.predictions)) if self.narrowed is None \
+                else widen(self.store, self.ours, m, self.narrowed.keys)
+        return self._whole
+
+    def whole(self) -> Merged:
+        """The merged tables, whole, as :func:`merge_tables` of the whole versions gives them."""
+        if self.narrowed is None:
+            return self.merged
+        tasks, annotations, by_model = self.tables()
+        preds = C.sort_table(pa.concat_tables(list(by_model.values())), "predictions") if by_model else \
+            C.schema("predictions").empty_table()
+        return Merged(tasks, annotations, preds)
+
+
+def merge_whole(repo: RepoCore, versions: "tuple[Version, Version, Version]", revs: "tuple[str, str, str]",
+                favor: str | None) -> Merged:
+    """:func:`merge_tables` of the three versions (base, ours, theirs) read whole: what a merge
+    narrowed to the candidates (:func:`_merged`) must give, and the way when they are most tasks."""
+    tables = [_tables(repo, v, rev) for v, rev in zip(versions, revs)]
+    return merge_tables(*tables, row_hashes, favor)
+
+
+def _merged(repo: RepoCore, versions: "tuple[Version, Version, Version]", rev: str, favor: str | None,
+            progress: Progress) -> _Merge:
+    """The three-way merge of ``versions`` (base, ours, theirs): of the candidates' rows alone
+    when they are few (:func:`annover.repo.narrowing.narrow`), else of the versions whole."""
+    progress("finding the tasks either side changed")
+    narrowed = narrow(repo.store, *versions)
+    if narrowed is None:
+        progress("reading the three versions")
+        merged = merge_whole(repo, versions, (versions[0].id[:12], "HEAD", rev), favor)
+        return _Merge(merged, None, repo.store, versions[1])
+    progress(f"merging task by task: the {len(narrowed.keys):,} of {narrowed.tasks:,} tasks a side changed "
+             "(the others are taken as they are)")
+    rows = narrowed.rows
+    return _Merge(merge_tables(rows["base"], rows["ours"], rows["theirs"], row_hashes, favor), narrowed, repo.store,
+                  versions[1])
 
 
 def _check_labels(config: bytes | None, merged: Merged, level: str) -> list[str]:
@@ -408,13 +465,15 @@ def merge(repo: RepoCore, rev: str, favor: str | None = None, dry_run: bool = Fa
     if dry_run:
         res.tag = tag_name or _next_after(next_tag(repo), res.renumbered)  # as snapshot --dry-run says
         return res
+    assert content is not None
     _write(repo, res, sides, content, tree, message, tag_name, progress)
     return res
 
 
 def _three_way(repo: RepoCore, res: MergeResult, sides: _Sides, tags: dict[str, list[str]], progress: Progress
-               ) -> "tuple[Content, str]":
-    """The merged content (not stored) and git's merged tree; ``res`` says what came from where."""
+               ) -> "tuple[Content | None, str]":
+    """The merged content (not stored; None for a dry run) and git's merged tree; ``res`` says what
+    came from where."""
     rev, favor = res.rev, res.favor
     base_v, ours_v = sides.ours_hist[res.base], sides.ours_hist[sides.start]
     theirs_v = sides.theirs_hist[sides.theirs]
@@ -428,12 +487,9 @@ def _three_way(repo: RepoCore, res: MergeResult, sides: _Sides, tags: dict[str, 
                             "tasks show as removed, and theirs as added, on both")
     for v, r in ((base_v, base_v.id[:12]), (ours_v, "HEAD"), (theirs_v, rev)):
         repo.check_objects_here(v, r)
-    progress("reading the three versions")
-    tables = {"base": _tables(repo, base_v, base_v.id[:12]), "ours": _tables(repo, ours_v, "HEAD"),
-              "theirs": _tables(repo, theirs_v, rev)}
-    progress("merging task by task")
-    merged = merge_tables(tables["base"], tables["ours"], tables["theirs"], row_hashes, favor)
-    res.changes, res.combined, res.same, res.conflicts = merged.changes, merged.combined, merged.same, merged.conflicts
+    merged = _merged(repo, (base_v, ours_v, theirs_v), rev, favor, progress)
+    report = merged.merged
+    res.changes, res.combined, res.same, res.conflicts = report.changes, report.combined, report.same, report.conflicts
     cfgs = [v.record.get("config") for v in (base_v, ours_v, theirs_v)]
     config, res.config = merge_blob(*[c["oid"] if c else None for c in cfgs], favor)
     config_ref = next((c for c in cfgs if c and c["oid"] == config), None)
@@ -444,11 +500,13 @@ def _three_way(repo: RepoCore, res: MergeResult, sides: _Sides, tags: dict[str, 
     res.files, res.git, res.renumbered = _unmergeable(repo, git_plan), "merge commit", dict(git_plan.renumber)
     config_bytes = repo.store.get(ObjectRef.from_json(config_ref), "labeling config") if config_ref else None
     if res.config in ("ours", "theirs", "conflict"):
-        res.warnings += _check_labels(config_bytes, merged, ours_read.validate)
+        res.warnings += _check_labels(config_bytes, merged.whole(), ours_read.validate)
+    if res.dry_run:
+        return None, git_plan.tree
     origin = {"kind": "merge", "versions": [sides.start, sides.theirs], "base": res.base, "rev": rev,
               "favor": favor, "conflicts": len(res.conflicts), "reading": ours_read.to_json()}
-    return Content(merged.tasks, merged.annotations, split_predictions(merged.predictions), origin, config_bytes,
-                   source), git_plan.tree
+    tasks, annotations, by_model = merged.tables()
+    return Content(tasks, annotations, by_model, origin, config_bytes, source), git_plan.tree
 
 
 def _write(repo: RepoCore, res: MergeResult, sides: _Sides, content: Content, tree: str, message: str | None,
