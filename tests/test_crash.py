@@ -159,6 +159,7 @@ def test_stale_index_lock_from_a_killed_sync_is_recovered(one_version):
 
 _CTRL_C_WHILE_LOADING = """
 import os, runpy, signal, sys
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as on a terminal, whatever ran pytest (a shell's & ignores it)
 class CtrlC:  # the user's Ctrl-C lands while the command line imports click
     @staticmethod
     def find_spec(name, path=None, target=None):
