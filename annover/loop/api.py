@@ -256,8 +256,8 @@ def headline(res: dict[str, Any]) -> dict[str, float | None]:
 def _agreement_path(repo: Any, v: Any, labels: dict[str, list[str]]) -> Path | None:
     """The per-user cache file of a version's :func:`headline` agreement, named by a hash of its
     annotations' snapshot id and its config's labels (content-addressed: never stale)."""
-    sid = ((v.record.get("tables") or {}).get("annotations") or {}).get("id")
-    if not isinstance(sid, str):
+    sid = _annotations_sid(v.record)
+    if sid is None:
         return None
     key = hashlib.sha256(json.dumps([AGREEMENT_FORMAT, sid, labels], sort_keys=True).encode()).hexdigest()
     try:
@@ -289,11 +289,18 @@ def history_agreement(repo: Any, v: Any, annotations: Any = None) -> dict[str, f
     return out
 
 
+def _annotations_sid(record: dict) -> str | None:
+    """The snapshot id of a version record's annotations table (what a per-user cache entry of
+    the version is named by); None when the record has none that looks like one."""
+    sid = ((record.get("tables") or {}).get("annotations") or {}).get("id")
+    return sid if isinstance(sid, str) and re.fullmatch(r"[0-9a-f]{8,128}", sid) else None
+
+
 def _counts_path(repo: Any, vid: str) -> Path | None:
     """The per-user cache file of a version's label counts, named by its annotations table's
     snapshot id (content-addressed: an entry never goes stale); None without one."""
-    sid = ((repo.version(vid).record.get("tables") or {}).get("annotations") or {}).get("id")
-    if not isinstance(sid, str) or not re.fullmatch(r"[0-9a-f]{8,128}", sid):
+    sid = _annotations_sid(repo.version(vid).record)
+    if sid is None:
         return None
     try:
         return cache_dir() / "drift" / f"{sid}.json"

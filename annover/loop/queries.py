@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["Session", "SHAPE_RE", "ratings_sql", "best_sql", "build_ratings", "build_regions", "resolved", "build_best", "answered", "PLAIN_TYPES", "SEP", "shown", "split"]
+__all__ = ["Session", "SHAPE_RE", "ratings_sql", "best_sql", "build_ratings", "build_regions", "resolved", "build_best", "answered", "PLAIN_TYPES", "SEP", "shown", "shown_sql", "split"]
 
 SHAPE_RE = MAY_BE_SHAPE.pattern.replace("'", "''")
 #: What joins an answer's labels into its ``label`` text inside the queries (a character no
@@ -34,6 +34,11 @@ SEP = "\x1f"
 def shown(label: str | None) -> str | None:
     """A ``label`` text of the queries as people read it (and ``annover diff`` writes it)."""
     return None if label is None else label.replace(SEP, ", ")
+
+
+def shown_sql(expr: str) -> str:
+    """:func:`shown` of a ``label`` text, as an SQL expression."""
+    return f"replace({expr}, chr({ord(SEP)}), ', ')"
 
 
 def split(label: str) -> list[str]:

@@ -116,7 +116,7 @@ def _ranked(strategy: str, n: int, seed: int, stratify: bool) -> str:
     order = f"coalesce({sign!r} * score, 0.0) + 0.0, sha256({quoted(str(int(seed)))} || chr(0) || task_key)"
     if not stratify:
         return f"SELECT task_key, score, label FROM cand ORDER BY {order} LIMIT {int(n)}"
-    group = f"coalesce(nullif(replace(label, chr({ord(Q.SEP)}), ', '), ''), '(none)')"
+    group = f"coalesce(nullif({Q.shown_sql('label')}, ''), '(none)')"
     return f"""SELECT task_key, score, label FROM (
                    SELECT *, {group} AS g, row_number() OVER (PARTITION BY {group} ORDER BY {order}) AS rn FROM cand)
                ORDER BY rn, g LIMIT {int(n)}"""

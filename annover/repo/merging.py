@@ -46,7 +46,7 @@ from annover.repo.narrowing import Narrowed, narrow, widen
 from annover.repo.reading import USERS_FILE, Reading, Users, reading_of
 from annover.repo.snapshot import (Content, check_new_tag, commit_version, hash_and_encode, next_tag, noop,
                                    point_dvc_at, split_predictions, store_objects, version_record)
-from annover.store import duck
+from annover.store import snapshots
 from annover.store.objects import ObjectRef, ObjectStore
 from annover.store.refs import version_number
 from annover.store.versions import Version
@@ -165,22 +165,11 @@ def _commit_of(repo: RepoCore, rev: str, vid: str) -> str:
 
 
 def row_hashes(table: "pa.Table", name: str, columns: "list[str] | tuple[str, ...]") -> "np.ndarray":
-    """A 64-bit hash per row of ``columns`` (DuckDB's, as the snapshot's row hashes: a float's -0.0
-    is 0.0 and every NaN one NaN), in row order: what :func:`annover.model.threeway.merge_tables` compares."""
+    """A 64-bit hash per row of ``columns`` (the snapshot's row hashes: a float's -0.0 is 0.0 and
+    every NaN one NaN), in row order: what :func:`annover.model.threeway.merge_tables` compares."""
     if table.num_rows == 0:
         return np.zeros(0, dtype=np.uint64)
-    kinds = {c[0]: c[1] for c in C.COLUMNS[name]}
-    exprs = []
-    for i, col in enumerate(columns):
-        q = f'"c{i}"'
-        exprs.append(f"CASE WHEN isnan({q}) THEN 'NaN'::DOUBLE ELSE {q} + 0.0 END" if kinds[col] == "float64" else q)
-    con = duck.cursor()
-    try:
-        con.register("__t", table.select(list(columns)).rename_columns([f"c{i}" for i in range(len(columns))]))
-        out = duck.fetch(con, f"SELECT hash({', '.join(exprs)}) AS h FROM __t")
-    finally:
-        con.close()
-    return np.asarray(C.single_chunk(out.column("h")).to_numpy(zero_copy_only=False), dtype=np.uint64)
+    return np.asarray(snapshots.row_hashes(table, name, columns).to_numpy(zero_copy_only=False), dtype=np.uint64)
 
 
 def _tables(repo: RepoCore, v: Version, rev: str) -> dict[str, "pa.Table"]:

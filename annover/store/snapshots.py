@@ -102,20 +102,21 @@ _PLAIN_COLUMNS = frozenset({"task_key", "data", "data_hash", TASK_HASH})
 _STATS_COLUMNS = ["task_key"]
 
 
-def row_hash_sql(name: str, constant: "dict[str, str] | None" = None) -> str:
-    """DuckDB expression of a row's hash in table ``name``: of its key and content columns,
-    equal for rows the canonical encoding calls equal (a float's -0.0 is 0.0, every NaN is NaN).
-    ``constant``: columns given as an SQL literal of the value every row holds
-    (:func:`constant_sql`; DuckDB's hash is of the value, so the hashes are the same)."""
+def row_hash_sql(name: str, constant: "dict[str, str] | None" = None, columns: "Sequence[str] | None" = None) -> str:
+    """DuckDB expression of a row's hash in table ``name``: of its key and content columns
+    (or of ``columns``), equal for rows the canonical encoding calls equal (a float's -0.0 is
+    0.0, every NaN is NaN). ``constant``: columns given as an SQL literal of the value every row
+    holds (:func:`constant_sql`; DuckDB's hash is of the value, so the hashes are the same)."""
     kinds = {c[0]: c[1] for c in C.COLUMNS[name]}
     parts = []
-    for col in C.HASHED[name]:
+    for col in columns if columns is not None else C.HASHED[name]:
+        q = f'"{col}"'
         if constant and col in constant:
             parts.append(constant[col])
         elif kinds[col] == "float64":
-            parts.append(f"CASE WHEN isnan({col}) THEN 'NaN'::DOUBLE ELSE {col} + 0.0 END")
+            parts.append(f"CASE WHEN isnan({q}) THEN 'NaN'::DOUBLE ELSE {q} + 0.0 END")
         else:
-            parts.append(col)
+            parts.append(q)
     return "hash(" + ", ".join(parts) + ")"
 
 
@@ -153,15 +154,17 @@ def warm_up() -> None:
     hash_probe()
 
 
-def row_hashes(table: "pa.Table", name: str) -> "pa.Array":
-    """:func:`row_hash_sql` of every row of a conformed table, in row order (uint64)."""
+def row_hashes(table: "pa.Table", name: str, columns: "Sequence[str] | None" = None) -> "pa.Array":
+    """:func:`row_hash_sql` of every row of a conformed table (of its key and content columns,
+    or of ``columns``), in row order (uint64)."""
     kinds = {c[0]: c[1] for c in C.COLUMNS[name]}
-    constant = {c: lit for c in C.HASHED[name] if c not in C.KEYS[name]
+    hashed = list(columns) if columns is not None else C.HASHED[name]
+    constant = {c: lit for c in hashed if c not in C.KEYS[name]
                 and (lit := constant_sql(table.column(c), kinds[c])) is not None}
     con = cursor()  # hashes in row order
     try:
-        con.register("__t", table.select([c for c in C.HASHED[name] if c not in constant]))
-        out = fetch(con, f"SELECT {row_hash_sql(name, constant)} AS h FROM __t")
+        con.register("__t", table.select([c for c in hashed if c not in constant]))
+        out = fetch(con, f"SELECT {row_hash_sql(name, constant, hashed)} AS h FROM __t")
     finally:
         con.close()
     h = out.column("h")
