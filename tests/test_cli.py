@@ -148,6 +148,22 @@ def test_snapshot_prints_the_id_on_stdout_and_messages_on_stderr(repo):
     assert code == 0 and out == "" and "nothing changed" in err
 
 
+def test_snapshot_q_still_warns_about_the_input(repo):
+    """``-q`` dropped every warning, so a label the config does not allow, kept under --validate
+    warn, went by unsaid; as ``git -q``, it now drops progress and chatter, not warnings."""
+    invoke(*_snapshot_args(), "-q")
+    data = json.loads(Path("round2.json").read_text())
+    data[2]["annotations"][0]["result"][0]["value"]["choices"] = ["ecstatic"]
+    Path("bad.json").write_text(json.dumps(data))
+    code, out, err = invoke("snapshot", "--from", "bad.json", "--validate", "warn", "-m", "m", "-q")
+    assert code == 0, err
+    assert out.strip() == repo.head()  # the id on stdout, as before
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("warning: bad.json: ") and "'ecstatic'" in lines[0], err
+    code, out, err = invoke("snapshot", "--from", "bad.json", "--validate", "warn", "-m", "m", "-q")
+    assert code == 0 and out == "" and err.startswith("warning: ") and "nothing changed" not in err, err
+
+
 @pytest.mark.parametrize("case, code", [
     ("missing file", 14), ("unknown label", 4), ("bad config", 5), ("truncated", 3), ("wrong shape", 3),
 ])

@@ -140,7 +140,10 @@ Examples:
 @click.option("-n", "--dry-run", is_flag=True,
               help="Read and check the input, then show what the version would change since HEAD (the summary "
                    "`annover diff HEAD` would give after it) and its tag; write nothing. Exit 0 either way.")
-@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Quiet, as git -q: no progress, no summary, no notes; warnings about the input (labels the "
+                   "config does not allow under --validate warn, predictions left out...) and errors are still "
+                   "said on stderr, and the new version's id is printed on stdout.")
 @json_option
 def snapshot(source: str | None, ls_project: str | None, config: str | None, message: str | None, tag: str | None,
              key: str | None, source_data: str | None, predictions: str | None, fmt: str | None, level: str | None,
@@ -149,7 +152,7 @@ def snapshot(source: str | None, ls_project: str | None, config: str | None, mes
     """Record a new version: canonical snapshots, a git commit and a git tag.
 
     When nothing changed since HEAD, says so and makes no version (exit 0). With -q, only
-    the new version's id is printed (and errors).
+    the new version's id is printed, and warnings and errors on stderr.
     """
     if no_validate and level not in (None, "off"):
         raise UsageError(f"--no-validate and --validate {level} disagree", "give one of them")
@@ -162,18 +165,17 @@ def snapshot(source: str | None, ls_project: str | None, config: str | None, mes
                                progress=progress, dry_run=dry_run)
     if dry_run:
         return _report_dry(result, quiet, as_json)
-    if quiet and not as_json:
-        if result.version is not None:
-            click.echo(result.version.id)
-        return
     if as_json:
         emit_json(result.to_json())
-    elif result.remembered:
+    elif result.remembered and not quiet:
         info(f"reading with {' '.join(result.remembered)}, as HEAD was (--key auto / --validate to change)")
-    for w in result.warnings:  # on stderr with --json too
+    for w in result.warnings:  # what is wrong with the input: on stderr with --json and -q too, as git -q warns
         info(f"warning: {w}")
     if as_json:
         return
-    for r in result.recovered:
+    for r in result.recovered:  # a repair is said with -q too, as merge, log and gc say theirs
         info(f"recovered: {r}")
-    _report(result)
+    if not quiet:
+        _report(result)
+    elif result.version is not None:  # -q: the new version's id, no summary
+        click.echo(result.version.id)
