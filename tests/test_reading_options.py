@@ -156,6 +156,34 @@ def test_numeric_annotators_are_named_and_mapped_with_a_users_file(repo, tmp_pat
     assert not again.changed and not any("numeric" in w for w in again.warnings)
 
 
+def test_a_users_map_given_to_a_snapshot_that_changes_nothing_is_remembered(repo, tmp_path):
+    """HEAD read from an export naming annotators by e-mail; the UI export of the same labels with
+    --users is the same content, so no version: the map was dropped unsaid, and the next snapshot of
+    that export without --users made a version whose annotators were ids. It is now committed alone."""
+    tasks = _tasks(repo.root / "round1.json")
+    plain = _write(tmp_path / "plain.json", _by_id(tasks))
+    ufile = tmp_path / "users.csv"
+    ufile.write_text("id,email\n" + "".join(f"{k},{v}\n" for k, v in _users_of(tasks).items()))
+    run_cli("snapshot", "--from", "round1.json", "--config", "labeling.xml", "--key", "data.ext_id", "-m", "r1",
+            cwd=repo.root, check=True)
+    v1, before = repo.head(), git("rev-parse", "HEAD", cwd=repo.root)
+    p = run_cli("snapshot", "--from", str(plain), "--users", str(ufile), "-m", "ids", cwd=repo.root)
+    assert p.returncode == 0 and p.stdout == "", p.stderr
+    assert "nothing changed" in p.stderr and "remembered the users" in p.stderr and "warning" not in p.stderr
+    assert repo.head() == v1 and git("tag", cwd=repo.root).split() == ["v1"]  # no version
+    assert git("rev-parse", "HEAD~1", cwd=repo.root) == before  # one commit: the map alone
+    assert git("diff", "--name-only", "HEAD~1", "HEAD", cwd=repo.root).split() == [".annover/users.json"]
+    assert "remember the users of users.csv" in git("log", "-1", "--format=%s", cwd=repo.root)
+    assert git("status", "--porcelain", "--", ".annover", cwd=repo.root) == ""
+    p = run_cli("snapshot", "--from", str(plain), "-m", "ids again", cwd=repo.root)  # no --users: the map is known
+    assert p.returncode == 0 and p.stdout == "" and "nothing changed" in p.stderr and "numeric" not in p.stderr
+    p = run_cli("snapshot", "--from", str(plain), "--users", str(ufile), "--json", "-m", "x", cwd=repo.root)
+    assert json.loads(p.stdout)["users_committed"] is False, p.stderr
+    p = run_cli("snapshot", "--from", str(plain), "--users", str(ufile), "-m", "x", cwd=repo.root)
+    assert "no new user ids" in p.stderr and "remembered" not in p.stderr
+    assert repo.head() == v1
+
+
 @pytest.mark.parametrize("shape", ["json-object", "api-list", "bad"])
 def test_users_file_shapes(repo, tmp_path, shape):
     plain = _write(tmp_path / "plain.json", _by_id(_tasks(repo.root / "round1.json")))

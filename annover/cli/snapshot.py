@@ -58,11 +58,17 @@ def init(directory: str, remote: str | None, remote_options: tuple[str, ...], as
             info(m)
 
 
-def _report(result: SnapshotResult) -> None:
+def _report(result: SnapshotResult, users: str | None) -> None:
     """The one-line summary of a new version on stderr, its id on stdout."""
     v = result.version
     if v is None:
         info(f"nothing changed since HEAD ({short(result.head)}); no new version")
+        if result.users_committed:
+            info("remembered the users it was read with in .annover/users.json (committed): later snapshots name "
+                 "those ids' annotators by e-mail")
+        elif users:
+            info(f"--users {users}: no new user ids, and HEAD's annotators are already as the map names them "
+                 "(a Label Studio file's ids are mapped; flat rows' annotators are taken as written)")
         return
     s = v.stats
     info(f"{result.tag} {short(v.id)}  {s['tasks']} tasks, {s['labeled']} labeled, {s['annotations']} annotations"
@@ -176,6 +182,6 @@ def snapshot(source: str | None, ls_project: str | None, config: str | None, mes
     for r in result.recovered:  # a repair is said with -q too, as merge, log and gc say theirs
         info(f"recovered: {r}")
     if not quiet:
-        _report(result)
+        _report(result, users)
     elif result.version is not None:  # -q: the new version's id, no summary
         click.echo(result.version.id)

@@ -62,13 +62,15 @@ class SnapshotResult:
     remembered: list[str] = field(default_factory=list)
     diff: "DiffResult | None" = None
     dry_run: bool = False
+    #: nothing changed, but the users map it was read with was new: committed alone (``.annover/users.json``)
+    users_committed: bool = False
 
     def to_json(self) -> dict:
         out = {
             "changed": self.changed, "tag": self.tag, "commit": self.commit, "head": self.head,
             "version": self.version.to_json() if self.version else None,
             "warnings": self.warnings, "recovered": self.recovered, "reading": self.reading,
-            "remembered": self.remembered, "dry_run": self.dry_run,
+            "remembered": self.remembered, "dry_run": self.dry_run, "users_committed": self.users_committed,
         }
         if self.diff is not None:
             out["diff"] = self.diff.to_json()

@@ -490,6 +490,19 @@ def commit_version(repo: RepoCore, record: dict, parent: Version | None, tag: st
     return version, commit
 
 
+def commit_users(repo: RepoCore, inp: SnapshotInput, content: Content, expected_commit: str | None) -> bool:
+    """A snapshot that finds nothing changed still commits the users map it learned (``--users``, a
+    pull's server users), alone: given once, a map names the ids of every later file read. Whether
+    it did. (Dropped, the next snapshot of the same ids without ``--users`` made a version of ids.)"""
+    if content.users_file is None:
+        return False
+    given = f" of {Path(inp.users).name}" if inp.users else " of the Label Studio server"
+    repo.commit({repo.rel(repo.dir / USERS_FILE): content.users_file},
+                f"annover: remember the users{given}\n\nNothing else changed since {repo.name_of(repo.head())}.\n",
+                expected_commit, what="the users map")
+    return True
+
+
 def _locked(repo: RepoCore, inp: SnapshotInput, content: Content, enc: Encoded, pool: ThreadPoolExecutor,
             progress: Progress) -> SnapshotResult:
     """The steps under the repository lock: recheck HEAD, store, record, commit, tag. The lock is
@@ -502,7 +515,8 @@ def _locked(repo: RepoCore, inp: SnapshotInput, content: Content, enc: Encoded, 
     if parent and same_content(parent, enc.sids, content):  # waits for the content ids
         enc.cancel()
         return SnapshotResult(None, False, warnings=content.warnings, recovered=recovered, head=parent_id,
-                              reading=content.reading.to_json(), remembered=content.remembered)
+                              reading=content.reading.to_json(), remembered=content.remembered,
+                              users_committed=commit_users(repo, inp, content, expected_commit))
     progress("writing snapshots")
     stored = store_objects(repo, content, enc, pool, parent)
     maybe_die(Stage.AFTER_OBJECTS)
