@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -293,7 +295,7 @@ def test_a_split_given_as_a_list_of_images_gives_each_listed_image_its_split(rep
     assert _splits_of(read_train(out, "yolo", None, True)) == {k: d.get("split") for k, d in tasks.items()}
 
 
-@pytest.mark.parametrize("line", ["../outside.jpg", "./../outside.jpg", "/etc/outside.jpg", "link/outside.jpg"])
+@pytest.mark.parametrize("line", ["../outside.jpg", "./../outside.jpg", "/etc/outside.jpg", "link/../../outside.jpg"])
 def test_a_listed_image_outside_the_dataset_folder_is_refused(repo, tmp_path, line):
     src = _autosplit(tmp_path / "auto", {"a": "train", "c": "val"})
     PILImage.new("RGB", (40, 30)).save(tmp_path / "outside.jpg")
@@ -305,6 +307,35 @@ def test_a_listed_image_outside_the_dataset_folder_is_refused(repo, tmp_path, li
     assert (code, out) == (3, "") and len(err.splitlines()) == 1, err
     assert f"autosplit_val.txt: line 2: {line!r} is outside the dataset folder" in err, err
     assert repo.head() == head
+
+
+@pytest.mark.parametrize("how", ["list", "folder"])
+def test_an_image_linked_from_inside_the_dataset_folder_is_read_listed_or_in_a_folder(repo, tmp_path, how):
+    """The path as the list or data.yaml writes it must stay in the folder; a link there is read
+    wherever it leads, by a list as by a folder split (a list refused it; DVC's symlink cache makes
+    every tracked image such a link: there, autosplit's lists could not be read at all)."""
+    src = _autosplit(repo.root / "auto", {"a": "train", "c": "val"})
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    PILImage.new("RGB", (64, 48)).save(elsewhere / "d.jpg")
+    (src / "images" / "d.jpg").symlink_to(elsewhere / "d.jpg")  # one link of the user's own
+    (src / "labels" / "d.txt").write_text("0 0.5 0.5 0.25 0.5\n")
+    if how == "list":
+        with (src / "autosplit_val.txt").open("a") as f:
+            f.write("./images/d.jpg\n")
+    else:
+        (src / "data.yaml").write_text("train: images\nnames:\n  0: cat\n")
+    dvc = str(Path(sys.executable).with_name("dvc"))
+    for args in (["config", "cache.type", "symlink"], ["add", "-q", "auto/images"]):  # the others: links into the cache
+        subprocess.run([dvc, *args], cwd=repo.root, check=True, capture_output=True)
+    assert all((src / "images" / f"{k}.jpg").is_symlink() for k in "acd")
+    code, out, err = invoke("snapshot", "--from", str(src), "-m", "linked")
+    assert code == 0, err
+    tasks = {r["task_key"]: json.loads(r["data"]) for r in repo.load("HEAD", "tasks").to_pylist()}
+    want = {"a": "train", "c": "val", "d": "val"} if how == "list" else dict.fromkeys("acd", "train")
+    assert {k: d.get("split") for k, d in tasks.items()} == want
+    sizes = {r["task_key"]: json.loads(r["region"]) for r in repo.load("HEAD").to_pylist()}
+    assert (sizes["d"]["original_width"], sizes["d"]["original_height"]) == (64, 48)  # read through the link
 
 
 def test_a_listed_image_that_is_not_there_is_refused_naming_the_list_and_line(repo, tmp_path):

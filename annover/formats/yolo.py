@@ -418,16 +418,17 @@ def _listed(root: Path, lst: Path, split: str, base: Path) -> list[_Split]:
     """The images a split's list file names (``train: train.txt``), one path a line, resolved as
     Ultralytics resolves them: ``./x`` against the list's folder, an absolute path as it is, another
     against the dataset's root (``base``); lines that name no image are skipped, as there. A path
-    outside ``root`` is refused: a list does not make annover read files elsewhere."""
+    that leaves ``root`` as written (``../x``, an absolute path elsewhere) is refused: a list does not
+    make annover read files elsewhere. A link inside ``root`` is read wherever it leads, as a folder
+    split reads it (DVC's symlink cache makes every tracked image a link into the cache)."""
     out = []
-    real_root = os.path.realpath(root)
     for n, line in enumerate(utf8_text(lst).splitlines(), 1):
         x = line.strip().replace("\\", "/")
         if x.rpartition(".")[2].lower() not in MEDIA_SUFFIXES:
             continue
         p = Path(x) if os.path.isabs(x) else lst.parent / x[2:] if x.startswith("./") else base / x
         rel = _rel(root, p)
-        if rel is None or os.path.commonpath([real_root, os.path.realpath(p)]) != real_root:
+        if rel is None:
             raise fail(lst, f"line {n}: {x!r} is outside the dataset folder {root}",
                        "list images inside it: ./images/... (from the list's folder) or a path under it")
         out.append(_Split(split, rel, _beside(rel), f"{lst}: line {n}"))
