@@ -132,6 +132,11 @@ def test_push_and_pull_refuse_a_remote_name_not_configured(two_rounds):
                                   "backup — ")
     assert not backup.exists()  # nothing sent anywhere
     assert invoke("pull", "--remote", "annover")[0] == 0
+    for cmd in ("push", "pull"):  # --json names the remote it moved objects to or from (said the default's)
+        code, out, err = invoke(cmd, "--remote", "backup", "--json")
+        assert code == 0, err
+        assert json.loads(out)["remote"] == {"name": "backup", "url": str(backup), "this_machine": True}
+    assert backup.is_dir()
 
 
 def test_init_refuses_a_remote_url_with_no_bucket_or_host(tmp_path):

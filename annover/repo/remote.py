@@ -35,10 +35,10 @@ def default_remote_dir(root: Path) -> Path:
     return base / f"{name}-{tag}"
 
 
-def remote_info(repo: RepoCore) -> RemoteInfo | None:
-    """The default DVC remote; None where there is none (or no DVC repository)."""
+def remote_info(repo: RepoCore, name: str | None = None) -> RemoteInfo | None:
+    """DVC remote ``name`` (None: the default one); None where there is none (or no DVC repository)."""
     try:
-        return repo.dvc.remote_info()
+        return repo.dvc.remote_info(name)
     except NotARepoError:
         return None
 
@@ -384,7 +384,7 @@ def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Dir
 
     one = next(iter(targets)) if rev is not None else None
     out = TransferResult(direction, one, targets[one][0] if one else None, moved.files, vids(moved.moved),
-                         vids(moved.present), remote_info(repo), repo.scm.tracking())
+                         vids(moved.present), remote_info(repo, remote), repo.scm.tracking())
     _refuse_unconfirmed(repo, out, moved, by_listing)
     return out, vids(moved.missing) + unrecorded, moved.damaged
 

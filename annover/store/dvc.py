@@ -880,11 +880,11 @@ class Dvc:
         except Exception:  # no remote, or one DVC cannot open: the reader says what is wrong
             return {}
 
-    def remote_info(self) -> RemoteInfo | None:
-        """The default remote, or None (none set, or DVC cannot read its config)."""
+    def remote_info(self, name: str | None = None) -> RemoteInfo | None:
+        """Remote ``name`` (None: the default one), or None (none set, or DVC cannot read its config)."""
         try:
             with self.repo() as d:
-                name = d.config["core"].get("remote")
+                name = name or d.config["core"].get("remote")
                 if not name:
                     return None
                 url = d.config["remote"].get(name, {}).get("url")
