@@ -167,6 +167,9 @@ def test_a_users_map_given_to_a_snapshot_that_changes_nothing_is_remembered(repo
     run_cli("snapshot", "--from", "round1.json", "--config", "labeling.xml", "--key", "data.ext_id", "-m", "r1",
             cwd=repo.root, check=True)
     v1, before = repo.head(), git("rev-parse", "HEAD", cwd=repo.root)
+    p = run_cli("snapshot", "--from", str(plain), "--users", str(ufile), "--dry-run", cwd=repo.root)
+    assert p.returncode == 0 and "would remember the users" in p.stderr, p.stderr
+    assert git("rev-parse", "HEAD", cwd=repo.root) == before  # a dry run writes nothing
     p = run_cli("snapshot", "--from", str(plain), "--users", str(ufile), "-m", "ids", cwd=repo.root)
     assert p.returncode == 0 and p.stdout == "", p.stderr
     assert "nothing changed" in p.stderr and "remembered the users" in p.stderr and "warning" not in p.stderr

@@ -93,7 +93,8 @@ def _report_dry(result: SnapshotResult, quiet: bool, as_json: bool) -> None:
         on = result.diff.summary["a"]["rev"] if result.head else "an empty repository"
         info(f"dry run: would record {result.tag} on {on}; nothing written")
     else:
-        info(f"dry run: nothing changed since HEAD ({short(result.head)}); a snapshot would make no version")
+        info(f"dry run: nothing changed since HEAD ({short(result.head)}); a snapshot would make no version"
+             + (", and would remember the users it was read with" if result.users_committed else ""))
 
 
 @click.command(epilog="""\b

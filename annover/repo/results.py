@@ -62,7 +62,8 @@ class SnapshotResult:
     remembered: list[str] = field(default_factory=list)
     diff: "DiffResult | None" = None
     dry_run: bool = False
-    #: nothing changed, but the users map it was read with was new: committed alone (``.annover/users.json``)
+    #: nothing changed, but the users map it was read with was new: committed alone (``.annover/users.json``;
+    #: a dry run: it would be)
     users_committed: bool = False
 
     def to_json(self) -> dict:
