@@ -145,6 +145,22 @@ def test_two_snapshots_at_once_serialise(one_version):
     _assert_consistent(root)
 
 
+def test_snapshot_says_what_it_repaired_with_q_too(one_version):
+    """A snapshot after a killed one repaired its leftovers when it opened the repository and said
+    nothing (log and merge say "repaired: ..."); it now says so, with -q too, beside its id."""
+    root = one_version.root
+    p = run_cli("snapshot", "--from", "round2.json", "-m", "round 2", cwd=root,
+                env={"ANNOVER_TEST_KILL_AT": "before-update-ref"})
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    p = run_cli("snapshot", "--from", "round2.json", "-m", "round 2", "-q", cwd=root)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == one_version.head()
+    lines = p.stderr.splitlines()
+    assert lines and all(ln.startswith("repaired: ") for ln in lines), p.stderr
+    assert any("removed uncommitted tag v2" in ln for ln in lines), p.stderr
+    _assert_consistent(root)
+
+
 def test_stale_index_lock_from_a_killed_sync_is_recovered(one_version):
     """A kill inside our own index update leaves git's index.lock: the next run clears it."""
     root = one_version.root
