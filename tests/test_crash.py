@@ -161,6 +161,22 @@ def test_snapshot_says_what_it_repaired_with_q_too(one_version):
     _assert_consistent(root)
 
 
+@pytest.mark.parametrize("args", [["status", "--no-remote"], ["diff", "v1"], ["export", "v1", "--format", "jsonl",
+                                   "--out", "x.jsonl"], ["push", "-q"], ["pull", "-q"], ["agreement", "v1"]],
+                         ids=lambda a: a[0])
+def test_every_command_says_what_opening_the_repository_repaired(one_version, args):
+    """status, diff, export, push, pull and the labeling-loop commands repaired a killed snapshot's
+    leftovers in silence, where log, merge, gc and snapshot say "repaired: ..." (with -q too)."""
+    root = one_version.root
+    p = run_cli("snapshot", "--from", "round2.json", "-m", "round 2", cwd=root,
+                env={"ANNOVER_TEST_KILL_AT": "before-update-ref"})
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    p = run_cli(*args, cwd=root)
+    assert p.returncode == 0, p.stderr
+    assert "repaired: removed uncommitted tag v2" in p.stderr.splitlines(), p.stderr
+    _assert_consistent(root)
+
+
 def test_stale_index_lock_from_a_killed_sync_is_recovered(one_version):
     """A kill inside our own index update leaves git's index.lock: the next run clears it."""
     root = one_version.root

@@ -7,11 +7,11 @@ import sys
 import click
 
 from annover.cli import BAR_AFTER, Bars, arrow_without_pandas, emit_json, info, json_option, not_empty, quiet_option, short
+from annover.cli.history import _open
 from annover.errors import UsageError
 from annover.formats import EXPORT_FORMATS
 from annover.formats.resolve import RULES
 from annover.model.canonical import TABLES
-from annover.repo import Repo
 
 
 @click.command(epilog=f"""\b
@@ -55,8 +55,9 @@ def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predic
     arrow_without_pandas()
     if out == "-":
         _check_stdout(fmt, as_json)
+    repo = _open()
     with Bars(as_json or quiet, after=BAR_AFTER, transient=True) as bar:  # on a terminal, for an export of seconds
-        res = Repo(".").export(rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force,
+        res = repo.export(rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force,
                                progress=bar)
     if as_json:
         emit_json(res.to_json())

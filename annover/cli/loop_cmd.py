@@ -10,10 +10,10 @@ from typing import Any
 import click
 
 from annover.cli import Progress, arrow_without_pandas, echo, emit_json, info, json_option, not_empty, quiet_option
+from annover.cli.history import _open
 from annover.diffing import POLICIES
 from annover.files import write_atomic
 from annover.loop.sample import STRATEGIES
-from annover.repo import Repo
 from annover.repo.outputs import check_output
 
 __all__ = ["agreement", "eval_", "suspects", "sample", "report"]
@@ -86,9 +86,10 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool,
       annover agreement v3 --iou 0.7
     """
     arrow_without_pandas()
+    repo = _open()
     with Progress(quiet) as progress:  # a spinner on a terminal's stderr while it works
         progress(f"measuring agreement at {rev}")
-        res = Repo(".").agreement(rev, iou_threshold=iou, overlap_threshold=overlap)
+        res = repo.agreement(rev, iou_threshold=iou, overlap_threshold=overlap)
     doc = res.to_json()
     if as_json:
         emit_json(doc)
@@ -155,10 +156,11 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
     arrow_without_pandas()
     if len(models) > 2:
         raise click.UsageError("give --model once, or twice to compare two model versions")
+    repo = _open()
     with Progress(quiet) as progress:
         progress(f"scoring predictions against {rev}")
-        res = Repo(".").eval(rev, model=models[0] if models else None, policy=policy,
-                             against=models[1] if len(models) == 2 else None)
+        res = repo.eval(rev, model=models[0] if models else None, policy=policy,
+                        against=models[1] if len(models) == 2 else None)
     doc = res.to_json()
     if as_json:
         emit_json(doc)
@@ -232,7 +234,7 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
       annover suspects v3 --since v1 --json
     """
     arrow_without_pandas()
-    repo = Repo(".")
+    repo = _open()
     if out:
         check_output(repo, out, "--out", force)
     with Progress(quiet) as progress:
@@ -289,10 +291,11 @@ def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, strati
       annover dataset push round-4 --from-sample ID       # the chosen tasks, with predictions
     """
     arrow_without_pandas()
+    repo = _open()
     with Progress(quiet) as progress:
         progress(f"picking {n} task(s) of {rev}")
-        res = Repo(".").sample(rev, strategy=strategy, n=n, seed=seed, model=model, stratify=stratify,
-                               control=control, out=out, record=not no_record, force=force)
+        res = repo.sample(rev, strategy=strategy, n=n, seed=seed, model=model, stratify=stratify,
+                          control=control, out=out, record=not no_record, force=force)
     if as_json:
         emit_json(res.to_json())
     else:
@@ -326,8 +329,9 @@ def report(rev: str, out: str, force: bool, as_json: bool, quiet: bool) -> None:
       annover report v1..v5 --out rounds.html --force
     """
     arrow_without_pandas()
+    repo = _open()
     with Progress(quiet) as progress:
-        res = Repo(".").report(rev, out, force=force, progress=progress)
+        res = repo.report(rev, out, force=force, progress=progress)
     if as_json:
         emit_json(res.to_json())
     else:

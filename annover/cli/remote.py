@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from annover.cli import Progress, echo, emit_json, info, json_option, short
-from annover.repo import Repo, StatusResult, TransferResult
+from annover.cli.history import _open
+from annover.repo import StatusResult, TransferResult
 from annover.store.dvc import REMOTE_TIMEOUT, TIMEOUT_ENV, TRANSFER_TIMEOUT, RemoteInfo, this_machine_warning
 from annover.store.git import Tracking
 
@@ -97,7 +98,7 @@ Exit 10 when the remote does not answer within --timeout.
 @json_option
 def status(no_remote: bool, timeout: float | None, as_json: bool) -> None:
     """HEAD, its tags, the DVC remote, and how many versions it lacks."""
-    repo = Repo(".")
+    repo = _open()
     out = repo.status(remote=not no_remote, timeout=timeout)
     moved = repo.moved_tags()
     if as_json:
@@ -134,9 +135,10 @@ pushed), 10 when the remote does not answer or does not hold what was sent.
 def push(rev: str | None, remote: str | None, timeout: float | None, quiet: bool, as_json: bool) -> None:
     """Upload to the DVC remote what it lacks: of version REV, or of every version reachable
     from HEAD and the tags (like `git push`). What is there is not sent again."""
+    repo = _open()
     with Progress(quiet) as progress:
         progress("asking the DVC remote what it lacks, and sending it")
-        out = Repo(".").push(rev, remote, timeout=timeout)
+        out = repo.push(rev, remote, timeout=timeout)
     if as_json:
         emit_json(out.to_json())
     if quiet:  # as git push -q: nothing on success
@@ -166,9 +168,10 @@ version, or DVC cannot check a file out.
 def pull(rev: str | None, remote: str | None, timeout: float | None, quiet: bool, as_json: bool) -> None:
     """Download from the DVC remote what the local DVC cache lacks: of version REV, or of every
     version reachable from HEAD and the tags; HEAD's objects land in the work tree."""
+    repo = _open()
     with Progress(quiet) as progress:
         progress("fetching from the DVC remote what is not here")
-        out = Repo(".").pull(rev, remote, timeout=timeout)
+        out = repo.pull(rev, remote, timeout=timeout)
     if as_json:
         emit_json(out.to_json())
     if quiet:
