@@ -22,6 +22,7 @@ import annover.store.refs as refs
 from annover.errors import NotARepoError
 
 from .conftest import git, run_cli
+from .ls_fixtures import ls_server  # noqa: F401 - a fixture
 from .test_cli import invoke  # the in-process CLI with its real error handler
 
 STAGES = ["after-objects", "before-dvc-add", "after-dvc-add", "before-index-sync", "before-update-ref",
@@ -167,7 +168,14 @@ def test_snapshot_says_what_it_repaired_with_q_too(one_version):
 def test_every_command_says_what_opening_the_repository_repaired(one_version, args):
     """status, diff, export, push, pull and the labeling-loop commands repaired a killed snapshot's
     leftovers in silence, where log, merge, gc and snapshot say "repaired: ..." (with -q too)."""
-    root = one_version.root
+    _killed_then(one_version.root, args)
+
+
+def test_dataset_commands_say_what_opening_the_repository_repaired(one_version, ls_server):  # noqa: F811
+    _killed_then(one_version.root, ["dataset", "list"])
+
+
+def _killed_then(root: Path, args: list[str]) -> None:
     p = run_cli("snapshot", "--from", "round2.json", "-m", "round 2", cwd=root,
                 env={"ANNOVER_TEST_KILL_AT": "before-update-ref"})
     assert p.returncode == -signal.SIGKILL, p.stderr
