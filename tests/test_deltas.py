@@ -29,9 +29,13 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import annover
+from annover import diffing as D
 from annover.cli import run
+from annover.diffing.run import transitions
+from annover.diffing.tables import _Whole
 from annover.model import canonical as C
 from annover.store import snapshots as S
+from annover.store.duck import cursor
 from annover.store.objects import LocalStore
 
 KEY_CHARS = ["a", "b", "ab", "ä", "z\x00", "é€", "0"]  # prefixes of each other, non-ASCII, a NUL byte
@@ -250,12 +254,26 @@ def test_versions_through_deltas_equal_fresh_snapshots_and_diff_alike(tmp_path_f
             assert with_deltas.load(a.id, t).equals(whole.load(b.id, t))
     pairs = [(0, len(dv) - 1), *((i, i + 1) for i in range(len(dv) - 1)), (len(dv) - 1, 0)]
     for i, j in pairs:
-        got = with_deltas.diff(f"v{i + 1}", f"v{j + 1}")
-        want = whole.diff(f"v{i + 1}", f"v{j + 1}")
-        full = with_deltas.diff(f"v{i + 1}", f"v{j + 1}", fast=False)
+        got = with_deltas.diff(f"v{i + 1}", f"v{j + 1}", transitions=True)
+        want = whole.diff(f"v{i + 1}", f"v{j + 1}", transitions=True)
+        full = with_deltas.diff(f"v{i + 1}", f"v{j + 1}", fast=False, transitions=True)
         strip = lambda s: {k: v for k, v in s.items() if k not in ("parts", "a", "b")}  # noqa: E731
         assert strip(got.summary) == strip(want.summary) == strip(full.summary)
         assert got.rows.to_pylist() == want.rows.to_pylist() == full.rows.to_pylist()
+        # labels resolved on A's side only for the tasks each read found touched: the same counts
+        assert got.transitions == want.transitions == full.transitions == _whole_transitions(with_deltas, i, j)
+
+
+def _whole_transitions(r, i: int, j: int) -> dict:
+    """The transitions of v(i+1) -> v(j+1) with every task's labels resolved on both sides."""
+    a, b = (r.show(f"v{k + 1}") for k in (i, j))
+    sides = [D.Side(r.load(v.id, "tasks"), r.load(v.id, "annotations"), {}) for v in (a, b)]
+    keys = pa.concat_arrays([s.annotations.column("task_key").combine_chunks() for s in sides]).unique()
+    con = cursor(ordered=False)
+    try:
+        return transitions(con, _Whole({"a": sides[0], "b": sides[1]}), keys, D.DEFAULT_POLICY)
+    finally:
+        con.close()
 
 
 @pytest.fixture
@@ -362,9 +380,10 @@ def test_a_diff_on_one_base_reads_the_deltas_alone(chain_repo, monkeypatch):
         asked.clear()
         got = r.diff(x, y)
         assert asked and not base & set(asked), (x, y)  # v1 is the base itself: its deltas are none
-        full = r.diff(x, y, fast=False)
+        full = r.diff(x, y, fast=False, transitions=True)
         assert got.summary["annotations"] == full.summary["annotations"]
         assert got.rows.to_pylist() == full.rows.to_pylist()
+        assert r.diff(x, y, transitions=True).transitions == full.transitions  # (transitions read whole tables)
         assert got.rows.num_rows > 0
 
 
@@ -393,9 +412,10 @@ def test_branches_from_one_version_diff_from_their_deltas(chain_repo, monkeypatc
         asked.clear()
         got = r.diff(x, y)
         assert asked and not base & set(asked)
-        full = r.diff(x, y, fast=False)
+        full = r.diff(x, y, fast=False, transitions=True)
         assert got.summary["annotations"] == full.summary["annotations"]
         assert got.rows.to_pylist() == full.rows.to_pylist()
+        assert r.diff(x, y, transitions=True).transitions == full.transitions  # (transitions read whole tables)
         assert {row["task_key"] for row in got.rows.to_pylist()} == {"k010", "k0305", "k020", "k030"}
 
 

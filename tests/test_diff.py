@@ -496,10 +496,13 @@ def oracle_resolve(tasks: list[dict], policy: str) -> dict[tuple[str, str], str]
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(edited(), st.sampled_from(POLICIES))
-def test_transitions_match_an_oracle(case, policy):
+@given(edited(), st.sampled_from(POLICIES), st.booleans())
+def test_transitions_match_an_oracle(case, policy, stored_hashes):
+    """Every task's labels resolved on both sides, by a plain-Python oracle, give the transitions
+    the diff counts (resolving A's labels only for the tasks it found touched, by either path)."""
     tasks_a, cfg_a, tasks_b, cfg_b, _, _ = case
-    res = diff_tables(side(tasks_a, cfg_a), side(tasks_b, cfg_b), transitions=True, policy=policy)
+    res = diff_tables(side(tasks_a, cfg_a), side(tasks_b, cfg_b), transitions=True, policy=policy,
+                      stored_hashes=stored_hashes)
     ra, rb = oracle_resolve(tasks_a, policy), oracle_resolve(tasks_b, policy)
     keys_a = {t["data"]["ext_id"] for t in tasks_a}
     keys_b = {t["data"]["ext_id"] for t in tasks_b}
@@ -514,6 +517,43 @@ def test_transitions_match_an_oracle(case, policy):
            for ctl, cells in res.transitions["controls"].items()}
     assert got == want
     assert res.transitions["policy"] == policy
+
+
+class _Whole:
+    """Whole tables for a diff of sides that hold only the tasks that may differ (as a dry run's)."""
+
+    def __init__(self, a: Side, b: Side) -> None:
+        self.sides = {"a": a, "b": b}
+
+    def tasks(self, s: str) -> Source:
+        return Source("tasks", self.sides[s].tasks)
+
+    def annotations(self, s: str) -> Source:
+        return Source("annotations", self.sides[s].annotations)
+
+    def predictions(self, s: str, model_version: str) -> Source:
+        return Source("predictions", self.sides[s].predictions[model_version])
+
+    def same_agreement_input(self, model_version: str) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("stored_hashes", [False, True])
+def test_transitions_resolve_a_side_only_for_the_tasks_that_differ(stored_hashes):
+    """A task with the same answers on both sides has the same label on both: its transition is
+    counted from B's answers alone. The whole tables here say otherwise for t2 (A's says
+    negative, but the compared sides agree on it): the count shows B's label on both sides."""
+    def task(i, *labels):
+        return {"data": {"ext_id": f"t{i}", "text": "x"}, "annotations": [
+            {"completed_by": {"email": f"w{k}@x"}, "result": [choice(lab, None)]} for k, lab in enumerate(labels)]}
+
+    a = [task(1, "positive", "positive"), task(2, "neutral", "neutral"), task(3, "neutral")]
+    b = [task(1, "negative", "negative"), task(2, "neutral", "neutral"), task(3, "neutral")]
+    whole_a = [a[0], task(2, "negative", "negative"), a[2]]
+    res = diff_tables(side(a), side(b), transitions=True, stored_hashes=stored_hashes,
+                      whole=_Whole(side(whole_a), side(b)))
+    assert res.transitions["controls"]["sentiment"] == [
+        {"from": "neutral", "to": "neutral", "count": 2}, {"from": "positive", "to": "negative", "count": 1}]
 
 
 def test_policies_differ_where_they_should():

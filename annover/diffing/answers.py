@@ -57,6 +57,8 @@ class TableDiff:
     relabels: dict[tuple[str, str, str], int] = field(default_factory=dict)
     any_rows: bool = False
     rows: Callable[[], list["pa.Table"]] = _no_rows
+    #: the keys of the tasks found touched: every other task has the same rows on both sides
+    touched: "pa.Array" = field(default_factory=lambda: pa.array([], pa.string()))
 
     @classmethod
     def of_parts(cls, parts: "list[TableDiff]") -> "TableDiff":
@@ -77,8 +79,15 @@ class TableDiff:
             for k3, v in d.relabels.items():
                 out.relabels[k3] = out.relabels.get(k3, 0) + v
         out.any_rows = any(d.any_rows for d in parts)
+        out.touched = _keys_of([d.touched for d in parts])
         out.rows = lambda: [t for rows in _on_threads([d.rows for d in parts]) for t in rows]
         return out
+
+
+def _keys_of(keys: "list[pa.Array]") -> "pa.Array":
+    """The distinct task keys of several arrays (plain strings)."""
+    chunks = [c for k in keys for c in (k.chunks if isinstance(k, pa.ChunkedArray) else [k])]
+    return pc.unique(pa.chunked_array([c.cast(pa.string()) for c in chunks], pa.string()))
 
 
 def count_true(arr: Any) -> int:
@@ -389,6 +398,7 @@ def _diff_found(spec: Spec, found: "tuple[pa.Table, pa.Table] | None", opts: Opt
     out = TableDiff()
     if found is None:
         return out
+    out.touched = _keys_of([found[0].column("task_key"), found[1].column("task_key")])
     ua, bt = pairing.coded(spec, found)  # coded already when paired in memory
     p = pairing.presence(spec, ua, bt)
     delta = pairing.delta(spec, ua, bt, p)

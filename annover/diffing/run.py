@@ -51,10 +51,13 @@ def _compare(con: Any, plan: Plan, opts: Options) -> Compared:
     return Compared(tasks, ann, preds, config, warnings)
 
 
-def transitions(con: Any, whole: WholeTables, policy: str) -> dict:
-    """Per control, how many tasks went from each resolved label to each other."""
+def transitions(con: Any, whole: WholeTables, touched: "pa.Array", policy: str) -> dict:
+    """Per control, how many tasks went from each resolved label to each other; ``touched``:
+    the keys of the tasks whose annotations may differ (the others' labels are resolved once)."""
+    con.register("tr_touched", pa.table({"task_key": touched}))
     names = [whole.annotations("a").register(con, "tr_ann_a"), whole.annotations("b").register(con, "tr_ann_b"),
-             whole.tasks("a").register(con, "tr_tasks_a"), whole.tasks("b").register(con, "tr_tasks_b")]
+             whole.tasks("a").register(con, "tr_tasks_a"), whole.tasks("b").register(con, "tr_tasks_b"),
+             "tr_touched"]
     controls: dict[str, list[dict]] = {}
     for r in fetch(con, sql.transitions(*names, policy)).to_pylist():
         controls.setdefault(r["control"], []).append({"from": r["from"], "to": r["to"], "count": r["count"]})
@@ -68,7 +71,7 @@ def run(plan: Plan, opts: Options) -> DiffResult:
         found = _compare(con, plan, opts)
         out = summary(con, plan, opts, found)
         out["warnings"] = found.warnings + plan.warnings
-        trans = transitions(con, plan.whole, opts.policy) if opts.transitions else None
+        trans = transitions(con, plan.whole, found.annotations.touched, opts.policy) if opts.transitions else None
         return DiffResult(out, lambda: _rows(found), trans)
     finally:
         con.close()
