@@ -375,6 +375,29 @@ def test_sample_stratified_spreads_over_labels_and_says_when_short():
         sample(tasks, ann, None, "uncertainty", 5)
 
 
+@pytest.mark.parametrize("strategy", ["random", "unlabeled"])
+def test_a_sample_by_hash_rates_only_the_answers_of_its_picks(monkeypatch, strategy):
+    """random and unlabeled order tasks by the seeded hash alone: the answers rated (for the
+    picks' labels) are those of the picks, not the version's; stratified, every task's label
+    ranks, so all are rated. The keys and labels are the same either way (the reference test)."""
+    tasks, ann, preds = _pool()
+    preds = preds.filter(pa.compute.less(preds.column("task_key"), "t05"))  # some picks labeled by their answers
+    rated: list[int] = []
+    real = Q.build_ratings
+
+    def spy(s, src, name):
+        rated.append(s.one(f"SELECT count(DISTINCT task_key) FROM {src}")[0])
+        real(s, src, name)
+    monkeypatch.setattr(Q, "build_ratings", spy)
+    res = sample(tasks, ann, preds, strategy, 30, seed=2)
+    assert rated == [len({k for k in res.keys if k < "t10"})]  # the labeled tasks among the picks
+    if strategy == "random":
+        assert 0 < rated[0] < 10 and all(lab is not None for k, lab in zip(res.keys, res.labels) if k < "t10")
+    rated.clear()
+    sample(tasks, ann, preds, strategy, 3, seed=2, stratify=True)
+    assert rated == [10]
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.data())
 def test_sample_ranked_in_sql_picks_what_the_reference_picks(data):

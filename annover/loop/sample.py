@@ -122,6 +122,52 @@ def _ranked(strategy: str, n: int, seed: int, stratify: bool) -> str:
                ORDER BY rn, g LIMIT {int(n)}"""
 
 
+#: strategies whose candidates and their order need no label: unless stratified, only the
+#: picks' labels are resolved (at 1M rows, ratings of 20 answers instead of 1,000,000)
+_LABELS_AFTER = ("unlabeled", "random")
+
+
+def _resolve(s: "Q.Session", ann: str, policy: str) -> None:
+    """Tables ``ratings`` and ``res`` (each task's resolved label) of the answers in ``ann``."""
+    Q.build_ratings(s, ann, "ratings")
+    s.make("res", Q.resolved("ratings", policy))
+
+
+def _label_of(tasks: str, c: str) -> str:
+    """The label of each task of ``tasks``: the best prediction's for the control (``c``), else the resolved one."""
+    return f"""SELECT t.task_key, coalesce(b.label, r.label) AS label FROM {tasks} AS t
+               LEFT JOIN (SELECT * FROM best WHERE {c}) AS b ON b.task_key = t.task_key
+               LEFT JOIN (SELECT * FROM res WHERE {c}) AS r ON r.task_key = t.task_key"""
+
+
+def _label_picks(s: "Q.Session", picked: list[dict], c: str, policy: str) -> None:
+    """Set each pick's ``label`` from its own answers alone (a task's resolved label is of its rows)."""
+    s.con.register("picks", pa.table({"task_key": pa.array([r["task_key"] for r in picked], pa.string())}))
+    s.make("pann", "SELECT * FROM ann SEMI JOIN picks USING (task_key)")
+    s.con.execute("DROP VIEW ratings")
+    _resolve(s, "pann", policy)
+    labels = {r["task_key"]: r["label"] for r in s.fetch(_label_of("picks", c)).to_pylist()}
+    for r in picked:
+        r["label"] = labels[r["task_key"]]
+
+
+def _control(s: "Q.Session", control: str | None) -> str | None:
+    """The control whose labels rank and label the tasks: ``control`` (checked), else the one
+    with the most ratings and predictions."""
+    if control is None:
+        row = s.one("SELECT from_name FROM (SELECT from_name FROM best UNION ALL SELECT from_name FROM ratings) "
+                    "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
+        return row[0] if row else None
+    have = [r["f"] for r in s.fetch("SELECT DISTINCT from_name AS f FROM (SELECT from_name FROM best UNION "
+                                    "ALL SELECT from_name FROM ratings) WHERE from_name IS NOT NULL "
+                                    "ORDER BY 1").to_pylist()]
+    if control not in have:
+        raise UsageError(f"--control {control!r}: sample ranks tasks by their classification labels (one label "
+                         "per answer: choices, ratings), and this version has none or no predictions on it",
+                         f"use one of: {', '.join(have) or '(none)'}")
+    return control
+
+
 def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | None", strategy: str, n: int,
            seed: int = 0, model: str | None = None, stratify: bool = False, control: str | None = None,
            policy: str = DEFAULT_POLICY) -> SampleResult:
@@ -150,32 +196,24 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
                   "labels": pa.array([], pa.list_(pa.string())), "value": pa.array([], pa.string()),
                   "score": pa.array([], pa.float64()), "model_version": pa.array([], pa.string()),
                   "type": pa.array([], pa.string())})
+    late = strategy in _LABELS_AFTER and not stratify
     with Q.Session(tasks=tasks.select(["task_key"]), ann=annotations, preds=preds) as s:
-        Q.build_ratings(s, "ann", "ratings")
-        s.make("res", Q.resolved("ratings", policy))
         Q.build_best(s, "preds", "best")
-        ctl = control
-        if ctl is None:
-            row = s.one("SELECT from_name FROM (SELECT from_name FROM best UNION ALL SELECT from_name FROM ratings) "
-                        "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
-            ctl = row[0] if row else None
+        if late:  # the ratings only counted here (for the control): the picks' are resolved below
+            s.con.execute(f"CREATE TEMP VIEW ratings AS {Q.ratings_sql(s, 'ann')}")
         else:
-            have = [r["f"] for r in s.fetch("SELECT DISTINCT from_name AS f FROM (SELECT from_name FROM best UNION "
-                                            "ALL SELECT from_name FROM ratings) WHERE from_name IS NOT NULL "
-                                            "ORDER BY 1").to_pylist()]
-            if ctl not in have:
-                raise UsageError(f"--control {ctl!r}: sample ranks tasks by their classification labels (one label "
-                                 "per answer: choices, ratings), and this version has none or no predictions on it",
-                                 f"use one of: {', '.join(have) or '(none)'}")
+            _resolve(s, "ann", policy)
+        ctl = _control(s, control)
         c = f"from_name = {quoted(ctl)}" if ctl else "true"
         s.make("unl", "SELECT task_key FROM tasks WHERE task_key NOT IN (SELECT task_key FROM ann WHERE NOT was_cancelled)")
-        s.make("label_of", f"""SELECT t.task_key, coalesce(b.label, r.label) AS label FROM tasks AS t
-                               LEFT JOIN (SELECT * FROM best WHERE {c}) AS b ON b.task_key = t.task_key
-                               LEFT JOIN (SELECT * FROM res WHERE {c}) AS r ON r.task_key = t.task_key""")
+        s.make("label_of", "SELECT task_key, NULL::VARCHAR AS label FROM tasks WHERE false" if late
+               else _label_of("tasks", c))
         s.make("cand", f"""SELECT c.task_key, c.score, l.label FROM ({_candidates(strategy, c)}) AS c
                            LEFT JOIN label_of AS l USING (task_key)""")
         count = int(s.fetch("SELECT count(*) AS n FROM cand").column("n")[0].as_py())
         picked = s.fetch(_ranked(strategy, n, seed, stratify)).to_pylist()
+        if late:
+            _label_picks(s, picked, c, policy)
     if len(picked) < n:
         notes.append(f"{count} task(s) qualify for {strategy!r}: fewer than the {n} asked for")
     if strategy in ("disagreement",) and not count:
