@@ -284,3 +284,24 @@ def test_a_second_report_takes_the_history_s_agreement_from_the_cache(loop_repo,
     path.write_text("{not json")
     reads.clear()
     assert api.history_agreement(loop_repo, v1) == want and reads == [v1.id]
+
+
+def test_report_suspects_compare_with_the_earlier_answers_of_touched_tasks_only(two_rounds, monkeypatch):
+    """The report's suspects look for changed answers in v1's rows of the tasks the diff found
+    touched only (no other task has an answer whose label changed): the same suspects as
+    against the whole of v1."""
+    repo, _, _ = two_rounds
+    seen = []
+    real = report.suspects
+
+    def spy(ann, preds, previous, **kw):
+        seen.append((previous, kw))
+        return real(ann, preds, previous, **kw)
+    monkeypatch.setattr(report, "suspects", spy)
+    data = report.collect(repo, "v2")
+    [(previous, kw)] = seen
+    whole = repo.load("v1", "annotations")
+    assert 0 < previous.num_rows < whole.num_rows
+    assert data["suspects"] == real(repo.load("v2", "annotations"), repo.load("v2", "predictions"), whole,
+                                    **kw).to_json()
+    assert data["suspects"]["counts"].get("changed")

@@ -85,10 +85,13 @@ class DiffResult:
     """
 
     def __init__(self, summary: dict, rows: "pa.Table | Callable[[], pa.Table]",
-                 transitions: dict | None = None) -> None:
+                 transitions: dict | None = None, touched: "pa.Array | None" = None) -> None:
         self.summary = summary
         self._rows = rows
         self.transitions = transitions
+        #: the keys of the tasks whose annotations the diff found touched: every other task's
+        #: annotations are the same on both sides (None: not known)
+        self.touched = touched
         #: (path, force) -> None, raising where :meth:`write_parquet` must not write (set by the repository)
         self.check_output: "Callable[[str, bool], None] | None" = None
 

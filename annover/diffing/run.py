@@ -72,6 +72,6 @@ def run(plan: Plan, opts: Options) -> DiffResult:
         out = summary(con, plan, opts, found)
         out["warnings"] = found.warnings + plan.warnings
         trans = transitions(con, plan.whole, found.annotations.touched, opts.policy) if opts.transitions else None
-        return DiffResult(out, lambda: _rows(found), trans)
+        return DiffResult(out, lambda: _rows(found), trans, found.annotations.touched)
     finally:
         con.close()

@@ -16,14 +16,20 @@ from __future__ import annotations
 import html
 import unicodedata
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
+from annover._lazy import lazy
 from annover.files import write_atomic
 from annover.loop import api
 from annover.loop.agreement import agreement
 from annover.loop.drift import drift
 from annover.loop.evaluate import evaluate
 from annover.loop.suspects import suspects
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow.compute as pc
+else:
+    pc = lazy("pyarrow.compute")
 
 __all__ = ["write_report", "render", "collect", "ReportResult", "HISTORY_LIMIT", "SUSPECTS_SHOWN"]
 
@@ -71,14 +77,19 @@ def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None)
     for mv in sorted(cur.model_versions):
         say(f"model {mv}")
         data["models"][mv] = evaluate(ann, preds, mv).to_json()
-    say("suspects")
     prev_ann = repo.load(prev.id, "annotations") if prev is not None and prev.id != cur.id else None
-    data["suspects"] = suspects(ann, preds, prev_ann, since=api.name_of(repo, prev) if prev_ann is not None else None,
-                                limit=SUSPECTS_SHOWN).to_json()
+    changes, before = None, None
     if prev_ann is not None:
         say("changes since " + api.name_of(repo, prev))
+        changes = repo.diff(prev.id, cur.id, transitions=True)
+        # an answer's label can have changed only in a task whose rows did
+        before = prev_ann.filter(pc.is_in(prev_ann.column("task_key"), value_set=changes.touched))
+    say("suspects")
+    data["suspects"] = suspects(ann, preds, before, since=api.name_of(repo, prev) if prev_ann is not None else None,
+                                limit=SUSPECTS_SHOWN).to_json()
+    if changes is not None:
         data["previous"] = api.head_of(repo, prev)
-        data["transitions"] = repo.diff(prev.id, cur.id, transitions=True).transitions
+        data["transitions"] = changes.transitions
         data["drift"] = drift(prev_ann, ann)
     data["history"] = []
     loaded = {prev.id: prev_ann} if prev_ann is not None else {}  # read once for both

@@ -68,7 +68,8 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
              *, threshold: float = DEFAULT_THRESHOLD, policy: str = DEFAULT_POLICY, models: list[str] | None = None,
              since: str | None = None, limit: int | None = None) -> SuspectsResult:
     """Suspect labels of one version (see the module); ``previous``: an earlier version's annotations
-    (``since`` names it in the reasons); ``models``: the model versions to trust (default: all);
+    (``since`` names it in the reasons; its rows of the tasks whose rows differ are enough, as no
+    other task has an answer whose label changed); ``models``: the model versions to trust (default: all);
     ``limit``: only the top ``limit`` items are worded (every reason is still found, counted and
     scored, in SQL: the ranking is the same)."""
     Options(policy=policy).check()
