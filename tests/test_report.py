@@ -16,10 +16,11 @@ import re
 import shutil
 from pathlib import Path
 
+import pyarrow.compute as pc
 import pytest
 
 import annover
-from annover.loop import report
+from annover.loop import api, report
 from tests.conftest import EXAMPLES
 
 SENTIMENTS = ["positive", "negative", "neutral"]
@@ -305,3 +306,23 @@ def test_report_suspects_compare_with_the_earlier_answers_of_touched_tasks_only(
     assert data["suspects"] == real(repo.load("v2", "annotations"), repo.load("v2", "predictions"), whole,
                                     **kw).to_json()
     assert data["suspects"]["counts"].get("changed")
+
+
+def test_suspects_compare_with_the_earlier_answers_of_touched_tasks_only(two_rounds, monkeypatch):
+    """``annover suspects`` looks for changed answers in v1's rows of the tasks whose stored task
+    hashes differ (every other task has the same rows in both versions): the same suspects as
+    against the whole of v1."""
+    repo, _, _ = two_rounds
+    touched = repo.touched_tasks("v1", "v2")
+    whole, now = repo.load("v1", "annotations"), repo.load("v2", "annotations")
+    rest = lambda t: t.filter(pc.invert(pc.is_in(t.column("task_key"), value_set=touched))).to_pylist()  # noqa: E731
+    assert 0 < len(touched) < len(pc.unique(whole.column("task_key"))) and rest(whole) == rest(now)
+    seen = []
+    real = api.suspects
+    monkeypatch.setattr(api, "suspects", lambda ann, preds, prev, **kw: seen.append(prev) or real(ann, preds, prev, **kw))
+    got = api.run_suspects(repo, "v2").to_json()
+    [previous] = seen
+    assert 0 < previous.num_rows < whole.num_rows
+    want = real(now, repo.load("v2", "predictions"), whole, since="v1").to_json()
+    assert (got["suspects"], got["counts"], got["total"]) == (want["suspects"], want["counts"], want["total"])
+    assert got["counts"].get("changed")

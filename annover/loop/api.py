@@ -13,8 +13,9 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from annover._lazy import lazy
 from annover.diffing.result import DEFAULT_POLICY
 from annover.errors import UsageError
 from annover.files import write_atomic
@@ -25,6 +26,11 @@ from annover.loop.sample import SampleResult, sample
 from annover.loop.suspects import DEFAULT_THRESHOLD, SuspectsResult, suspects
 from annover.model.config import cache_dir, config_structure
 from annover.store.versions import check_has_model
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow.compute as pc
+else:
+    pc = lazy("pyarrow.compute")
 
 __all__ = ["Series", "versions_in", "name_of", "run_agreement", "run_eval", "run_suspects", "run_sample",
            "run_drift", "diff_drift", "drift_counts", "sample_record", "config_labels", "head_of", "SAMPLES_DIR",
@@ -170,6 +176,9 @@ def run_suspects(repo: Any, rev: str, threshold: float = DEFAULT_THRESHOLD, poli
     if since is not None:
         pv = repo.show(since)
         prev = repo.load(pv.id, "annotations")
+        touched = repo.touched_tasks(pv.id, v.id)
+        if touched is not None:  # an answer's label can have changed only in a task whose rows did
+            prev = prev.filter(pc.is_in(prev.column("task_key"), value_set=touched))
         since = name_of(repo, pv)
     for m in models or []:
         check_has_model(v, m, rev, _NO_MODEL)

@@ -19,7 +19,7 @@ from annover.files import long_name
 from annover.repo import remote as remote_
 from annover.repo.outputs import check_output
 from annover.store import git as git_
-from annover.repo.core import RepoCore
+from annover.repo.core import RepoCore, touched_tasks
 from annover.repo.results import ExportResult, InitResult, SnapshotResult, StatusResult, TagResult, TransferResult
 
 # The commands that read, diff or talk to Label Studio bind their modules here and load them
@@ -215,6 +215,13 @@ class Repo(RepoCore):
         rows of ``tasks`` (task keys), newest first; with ``patch``, each with its diff from its
         first parent narrowed to those tasks; and the keys no version read holds."""
         return task_log.log_tasks(self, rev, tasks, limit, patch)
+
+    def touched_tasks(self, a: str, b: str = "HEAD", table: str = "annotations") -> "pa.Array | None":
+        """Keys of the tasks whose rows of ``table`` may differ between versions ``a`` and ``b``,
+        from the parts' stored task hashes (every other task has the same rows on both sides);
+        None when the parts cannot tell."""
+        va, vb = (self.version(v) for v in self.resolve_all(a, b))
+        return touched_tasks(self.store, va, vb, table)
 
     def diff(self, a: str, b: str = "HEAD", *, iou_threshold: float | None = None,
              overlap_threshold: float | None = None, policy: str | None = None, transitions: bool = False,
