@@ -83,7 +83,8 @@ def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None)
         say("changes since " + api.name_of(repo, prev))
         changes = repo.diff(prev.id, cur.id, transitions=True)
         # an answer's label can have changed only in a task whose rows did
-        before = prev_ann.filter(pc.is_in(prev_ann.column("task_key"), value_set=changes.touched))
+        before = prev_ann if changes.touched is None else \
+            prev_ann.filter(pc.is_in(prev_ann.column("task_key"), value_set=changes.touched))
     say("suspects")
     data["suspects"] = suspects(ann, preds, before, since=api.name_of(repo, prev) if prev_ann is not None else None,
                                 limit=SUSPECTS_SHOWN).to_json()
