@@ -309,6 +309,32 @@ def test_a_listed_image_outside_the_dataset_folder_is_refused(repo, tmp_path, li
     assert repo.head() == head
 
 
+@pytest.mark.parametrize("entry", ["../outside/images", "{abs}/outside/images", "link/../../outside/images",
+                                   "../outside/val.txt"])
+def test_a_split_folder_outside_the_dataset_folder_is_refused_naming_data_yaml_and_the_key(repo, tmp_path, entry):
+    """data.yaml's ``val:`` naming a folder (or list) that leaves the dataset folder as written is
+    refused as a list's line is, naming data.yaml, the key and the path; it was skipped in silence.
+    A path that is nowhere is still skipped (Roboflow names a ``test`` it has no folder for), and a
+    link inside the folder is read wherever it leads."""
+    src = _autosplit(tmp_path / "auto", {"a": "train", "c": "val"})
+    (tmp_path / "outside" / "images").mkdir(parents=True)
+    PILImage.new("RGB", (40, 30)).save(tmp_path / "outside" / "images" / "b.jpg")
+    (tmp_path / "outside" / "val.txt").write_text("./images/b.jpg\n")
+    (src / "link").symlink_to(tmp_path)
+    entry = entry.format(abs=tmp_path)
+    (src / "data.yaml").write_text(f"train: autosplit_train.txt\nval: {entry}\ntest: ../test/images\n"
+                                   "names:\n  0: cat\n")
+    head = repo.head()
+    code, out, err = invoke("snapshot", "--from", str(src), "-m", "escapes")
+    assert (code, out) == (3, "") and len(err.splitlines()) == 1, err
+    assert f"data.yaml: val: {entry!r} is outside the dataset folder" in err and " — move or copy" in err, err
+    assert repo.head() == head
+    (src / "data.yaml").write_text("train: autosplit_train.txt\nval: ../nowhere/images\nnames:\n  0: cat\n")
+    assert _splits_of(read_train(src, "yolo", None, True)) == {"a": "train", "c": None}
+    (src / "data.yaml").write_text("train: autosplit_train.txt\nval: link/outside/images\nnames:\n  0: cat\n")
+    assert _splits_of(read_train(src, "yolo", None, True)) == {"a": "train", "c": None, "b": "val"}  # a link: followed
+
+
 @pytest.mark.parametrize("how", ["list", "folder"])
 def test_an_image_linked_from_inside_the_dataset_folder_is_read_listed_or_in_a_folder(repo, tmp_path, how):
     """The path as the list or data.yaml writes it must stay in the folder; a link there is read

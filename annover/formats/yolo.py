@@ -460,7 +460,21 @@ def _named_splits(root: Path, doc: dict) -> list[_Split]:
                 if img is not None and ((root / img).is_dir() or (root / _labels_dir(img)).is_dir()):
                     out.append(_Split(split, img, _labels_dir(img)))
                     break
+            else:
+                _refuse_outside(root, base / entry, key, entry)
     return out
+
+
+def _refuse_outside(root: Path, p: Path, key: str, entry: str) -> None:
+    """Refuse a split data.yaml names that leaves ``root`` as written (``../x``, an absolute path
+    elsewhere) and is there, as a list's line that leaves it is refused (:func:`_listed`): data.yaml
+    does not make annover read files elsewhere. A link inside ``root`` is read wherever it leads; a
+    path that is nowhere is skipped (Roboflow names ``test`` with no test folder)."""
+    p = Path(os.path.normpath(p))  # as written: ``link/../..`` is not where the link leads
+    if _rel(root, p) is None and (p.exists() or Path(_labels_dir(p.as_posix())).is_dir()):
+        raise fail(_names_file(root), f"{key}: {entry!r} is outside the dataset folder {root}",
+                   "move or copy that split into the dataset folder and name it from there "
+                   "(a link inside the folder is read wherever it leads)")
 
 
 def _layout(root: Path, doc: dict) -> list[_Split]:
