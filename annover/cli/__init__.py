@@ -25,8 +25,11 @@ if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
     import rich.console as rich_console
     import rich.progress as rich_progress
+
+    from annover import repo as repo_
 else:
     pa = lazy("pyarrow")
+    repo_ = lazy("annover.repo")  # not for `annover --help`
     rich_console = lazy("rich.console")
     rich_progress = lazy("rich.progress")
 
@@ -263,6 +266,22 @@ def emit_json(data: Any) -> None:
 def info(msg: str) -> None:
     """A message on stderr, with :func:`safe` applied (newlines kept)."""
     click.echo(safe(msg, lines=True), err=True)
+
+
+def open_repo() -> "repo_.Repo":
+    """The repository here; what opening it repaired (an interrupted command's leftovers) goes to
+    stderr (:func:`say_repaired`)."""
+    repo = repo_.Repo(".")
+    say_repaired(repo)
+    return repo
+
+
+def say_repaired(repo: "repo_.Repo") -> None:
+    """Say on stderr, once, what the repository repaired since it was opened or last asked
+    (``repaired: ...``; ``warning: ...`` for what it could not), with -q and --json too."""
+    for note in repo.recovered:
+        info(f"warning: {note}" if note.startswith(("ignored", "could not")) else f"repaired: {note}")
+    repo.recovered.clear()
 
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")

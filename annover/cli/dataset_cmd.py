@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any, Callable
 import click
 
 from annover._lazy import lazy
-from annover.cli import Bars, Progress, echo, emit_json, info, json_option, not_empty, quiet_option
-from annover.cli.history import _open
+from annover.cli import Bars, Progress, echo, emit_json, info, json_option, not_empty, open_repo, quiet_option
 from annover.cli.config_cmd import split_labels
 from annover.errors import NotARepoError, NotFoundError, UsageError
 from annover.labelstudio.client import connect
@@ -47,7 +46,7 @@ def _datasets(url: str | None, api_key: str | None) -> Datasets:
     """The server's datasets, bound to the repository here if there is one."""
     client = connect(url, api_key)
     try:
-        repo = _open()
+        repo = open_repo()
     except NotARepoError:
         return Datasets(client)
     return repo.datasets_on(client)
@@ -298,7 +297,7 @@ def push(name: str, source: str | None, sample: str | None, key: str | None, pre
     if sample is not None:
         if field_name or document_root:
             raise UsageError("--field and --document-root are for a folder or records", "drop them with --from-sample")
-        repo = _open()
+        repo = open_repo()
         chosen = samples.find_sample(repo, sample, rev=source)  # before connecting: a bad sample sends nothing
         key = key or samples.push_key(repo, chosen.version)
         predictions = predictions or chosen.model
@@ -354,7 +353,7 @@ def export(name: str, out: str, config_out: str | None, force: bool, url: str | 
            as_json: bool, quiet: bool) -> None:
     """Download DATASET's full export (tasks, annotations, predictions) to a file."""
     try:
-        repo: Repo | None = _open()
+        repo: Repo | None = open_repo()
     except NotARepoError:
         repo = None
     for option, path in (("--out", out), ("--config-out", config_out)):  # before the server is asked

@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from annover._lazy import lazy
-from annover.cli import Progress, arrow_without_pandas, echo, emit_json, info, json_option, not_empty
-from annover.cli.history import _open
+from annover.cli import Progress, arrow_without_pandas, echo, emit_json, info, json_option, not_empty, open_repo
 from annover.diffing import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, POLICIES
 from annover.errors import UsageError
 from annover.repo.outputs import check_output
@@ -319,7 +318,7 @@ def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int | None, 
     show_rows = show_rows or limit is not None  # a limit on the rows asks for them
     limit = ROW_LIMIT if limit is None else limit
     a, b = _range(a, b)
-    repo = _open()
+    repo = open_repo()
     if output is not None:
         check_output(repo, output, "--output", force)
         if Path(output).suffix.lower() != ".parquet":  # a .csv or .json name would hold Parquet bytes

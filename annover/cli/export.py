@@ -6,8 +6,8 @@ import sys
 
 import click
 
-from annover.cli import BAR_AFTER, Bars, arrow_without_pandas, emit_json, info, json_option, not_empty, quiet_option, short
-from annover.cli.history import _open
+from annover.cli import (BAR_AFTER, Bars, arrow_without_pandas, emit_json, info, json_option, not_empty, open_repo,
+                         quiet_option, short)
 from annover.errors import UsageError
 from annover.formats import EXPORT_FORMATS
 from annover.formats.resolve import RULES
@@ -55,7 +55,7 @@ def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predic
     arrow_without_pandas()
     if out == "-":
         _check_stdout(fmt, as_json)
-    repo = _open()
+    repo = open_repo()
     with Bars(as_json or quiet, after=BAR_AFTER, transient=True) as bar:  # on a terminal, for an export of seconds
         res = repo.export(rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force,
                                progress=bar)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import BAR_AFTER, Bars, echo, emit_json, info, json_option, quiet_option, short, size_text
+from annover.cli import (BAR_AFTER, Bars, echo, emit_json, info, json_option, quiet_option, say_repaired, short,
+                         size_text)
 from annover.errors import UsageError
 from annover.repo import Repo
 from annover.repo.gc import GcResult
@@ -76,8 +77,7 @@ def gc(dry_run: bool, force: bool, shared_cache: bool, as_json: bool, quiet: boo
     repo = Repo(".")
     with Bars(as_json or quiet, after=BAR_AFTER, transient=True) as bar:
         out = collect(repo, force=force, progress=bar, shared_cache=shared_cache)
-    for note in repo.recovered:
-        info(f"warning: {note}" if note.startswith(("ignored", "could not")) else f"repaired: {note}")
+    say_repaired(repo)
     if as_json:
         emit_json(out.to_json())
     else:

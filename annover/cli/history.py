@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from annover._lazy import lazy
-from annover.cli import Progress, echo, emit_json, info, json_option, not_blank, not_empty, short, size_text
+from annover.cli import (Progress, echo, emit_json, info, json_option, not_blank, not_empty, open_repo, say_repaired,
+                         short, size_text)
 from annover.errors import AnnoverError, UsageError
 from annover.repo import Repo
 from annover.repo.layout import storage
@@ -19,19 +20,6 @@ if TYPE_CHECKING:  # pragma: no cover
     from annover.store.versions import Version
 else:
     diff_cmd = lazy("annover.cli.diff_cmd")  # its rendering of rows, for -p (it imports the diff)
-
-
-def _open() -> Repo:
-    """The repository here; what opening it repaired (an interrupted command's leftovers) goes to stderr."""
-    repo = Repo(".")
-    _notes(repo)
-    return repo
-
-
-def _notes(repo: Repo) -> None:
-    for note in repo.recovered:
-        info(f"warning: {note}" if note.startswith(("ignored", "could not")) else f"repaired: {note}")
-    repo.recovered.clear()
 
 
 def warn_moved_tags(repo: Repo) -> None:
@@ -67,7 +55,7 @@ def log(rev: str, max_count: int | None, oneline: bool, tasks: tuple[str, ...], 
     if patch and not tasks:
         raise UsageError("-p shows what a version changed of the tasks --task names",
                          "add --task KEY, or see a version's whole change with `annover diff REV~1 REV --rows`")
-    repo = _open()
+    repo = open_repo()
     patches: dict = {}
     if tasks:
         with Progress(quiet) as progress:
@@ -85,7 +73,7 @@ def log(rev: str, max_count: int | None, oneline: bool, tasks: tuple[str, ...], 
 
 def _print_log(repo: Repo, versions: "list[Version]", patches: dict, oneline: bool, as_json: bool) -> None:
     tags = repo.tags_of()
-    _notes(repo)
+    say_repaired(repo)
     warn_moved_tags(repo)
     head = repo.head()
     if as_json:
@@ -163,10 +151,10 @@ Examples:
 @json_option
 def show(rev: str, as_json: bool) -> None:
     """Show one version: its record, links (config, source data, predictions) and stats."""
-    repo = _open()
+    repo = open_repo()
     v = repo.show(rev)
     tags = repo.tags_of().get(v.id, [])
-    _notes(repo)
+    say_repaired(repo)
     warn_moved_tags(repo)
     stored = storage(repo, v)
     if as_json:
@@ -230,9 +218,9 @@ def tag(name: str, rev: str | None, force: bool, delete: bool, as_json: bool) ->
     if delete and rev is not None:  # it would be ignored: the tag is deleted whatever it names
         raise click.UsageError(f"tag -d takes one NAME; {rev!r} is one argument too many",
                                click.get_current_context())
-    repo = _open()
+    repo = open_repo()
     out = repo.untag(name) if delete else repo.tag(name, "HEAD" if rev is None else rev, force=force)
-    _notes(repo)
+    say_repaired(repo)
     if as_json:
         emit_json(out.to_json())
     elif out.deleted:
@@ -261,9 +249,9 @@ def revert(rev: str | None, to: str | None, message: str | None, tag_name: str |
     """Make a new version that undoes HEAD (REV must be HEAD), or with --to, holds REV's content."""
     if rev is not None and to is not None:
         raise UsageError("give REV or --to REV, not both", "see `annover revert --help`")
-    repo = _open()
+    repo = open_repo()
     out = repo.revert("HEAD" if rev is None else rev, to=to, message=message, tag=tag_name)
-    _notes(repo)
+    say_repaired(repo)
     if as_json:
         emit_json(out.to_json())
         return
@@ -291,7 +279,7 @@ already on a git remote are never dropped: undo those with `annover revert`.
 @json_option
 def reset(rev: str, force: bool, dry_run: bool, as_json: bool) -> None:
     """Move HEAD back to version REV, dropping the versions made after it (not pushed ones only)."""
-    repo = _open()
+    repo = open_repo()
     plan = repo.reset(rev, dry_run=True)
     tags = repo.tags_of()
     listed = [f"{short(v)} {' '.join(sorted(tags.get(v, [])))}".rstrip() for v in plan.dropped]
@@ -309,7 +297,7 @@ def reset(rev: str, force: bool, dry_run: bool, as_json: bool) -> None:
         if not click.confirm(f"Drop {len(plan.dropped)} version(s) ({', '.join(listed)})?", err=True):
             raise click.exceptions.Abort()
     out = repo.reset(rev, force=True)
-    _notes(repo)
+    say_repaired(repo)
     if as_json:
         emit_json(out.to_json())
     else:

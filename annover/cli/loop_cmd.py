@@ -9,8 +9,8 @@ from typing import Any
 
 import click
 
-from annover.cli import Progress, arrow_without_pandas, echo, emit_json, info, json_option, not_empty, quiet_option
-from annover.cli.history import _open
+from annover.cli import (Progress, arrow_without_pandas, echo, emit_json, info, json_option, not_empty, open_repo,
+                         quiet_option)
 from annover.diffing import POLICIES
 from annover.files import write_atomic
 from annover.loop.sample import STRATEGIES
@@ -86,7 +86,7 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool,
       annover agreement v3 --iou 0.7
     """
     arrow_without_pandas()
-    repo = _open()
+    repo = open_repo()
     with Progress(quiet) as progress:  # a spinner on a terminal's stderr while it works
         progress(f"measuring agreement at {rev}")
         res = repo.agreement(rev, iou_threshold=iou, overlap_threshold=overlap)
@@ -156,7 +156,7 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
     arrow_without_pandas()
     if len(models) > 2:
         raise click.UsageError("give --model once, or twice to compare two model versions")
-    repo = _open()
+    repo = open_repo()
     with Progress(quiet) as progress:
         progress(f"scoring predictions against {rev}")
         res = repo.eval(rev, model=models[0] if models else None, policy=policy,
@@ -234,7 +234,7 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
       annover suspects v3 --since v1 --json
     """
     arrow_without_pandas()
-    repo = _open()
+    repo = open_repo()
     if out:
         check_output(repo, out, "--out", force)
     with Progress(quiet) as progress:
@@ -291,7 +291,7 @@ def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, strati
       annover dataset push round-4 --from-sample ID       # the chosen tasks, with predictions
     """
     arrow_without_pandas()
-    repo = _open()
+    repo = open_repo()
     with Progress(quiet) as progress:
         progress(f"picking {n} task(s) of {rev}")
         res = repo.sample(rev, strategy=strategy, n=n, seed=seed, model=model, stratify=stratify,
@@ -329,7 +329,7 @@ def report(rev: str, out: str, force: bool, as_json: bool, quiet: bool) -> None:
       annover report v1..v5 --out rounds.html --force
     """
     arrow_without_pandas()
-    repo = _open()
+    repo = open_repo()
     with Progress(quiet) as progress:
         res = repo.report(rev, out, force=force, progress=progress)
     if as_json:

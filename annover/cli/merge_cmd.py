@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import Progress, echo, emit_json, info, json_option, not_blank, short
-from annover.cli.history import _notes
+from annover.cli import Progress, echo, emit_json, info, json_option, not_blank, open_repo, say_repaired, short
 from annover.errors import MergeConflictError
 from annover.repo import Repo
 from annover.repo.merging import LISTED, MergeResult
@@ -111,8 +110,7 @@ def merge(rev: str, ours: bool, theirs: bool, dry_run: bool, message: str | None
     if ours and theirs:
         raise click.UsageError("--ours and --theirs together: take one side for the conflicts")
     favor = "ours" if ours else "theirs" if theirs else None
-    repo = Repo(".")
-    _notes(repo)
+    repo = open_repo()
     try:
         with Progress(quiet or as_json) as progress:
             res = repo.merge(rev, favor=favor, dry_run=dry_run, message=message, tag=tag_name, progress=progress)
@@ -125,7 +123,7 @@ def merge(rev: str, ours: bool, theirs: bool, dry_run: bool, message: str | None
                  f"{_named(repo, res.base)}: nothing written")
             _render(res, quiet)
         raise
-    _notes(repo)
+    say_repaired(repo)
     if as_json:
         emit_json(res.to_json())
     _report(repo, res, quiet)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import Progress, echo, emit_json, info, json_option, short
-from annover.cli.history import _open
+from annover.cli import Progress, echo, emit_json, info, json_option, open_repo, short
 from annover.repo import StatusResult, TransferResult
 from annover.store.dvc import REMOTE_TIMEOUT, TIMEOUT_ENV, TRANSFER_TIMEOUT, RemoteInfo, this_machine_warning
 from annover.store.git import Tracking
@@ -98,7 +97,7 @@ Exit 10 when the remote does not answer within --timeout.
 @json_option
 def status(no_remote: bool, timeout: float | None, as_json: bool) -> None:
     """HEAD, its tags, the DVC remote, and how many versions it lacks."""
-    repo = _open()
+    repo = open_repo()
     out = repo.status(remote=not no_remote, timeout=timeout)
     moved = repo.moved_tags()
     if as_json:
@@ -135,7 +134,7 @@ pushed), 10 when the remote does not answer or does not hold what was sent.
 def push(rev: str | None, remote: str | None, timeout: float | None, quiet: bool, as_json: bool) -> None:
     """Upload to the DVC remote what it lacks: of version REV, or of every version reachable
     from HEAD and the tags (like `git push`). What is there is not sent again."""
-    repo = _open()
+    repo = open_repo()
     with Progress(quiet) as progress:
         progress("asking the DVC remote what it lacks, and sending it")
         out = repo.push(rev, remote, timeout=timeout)
@@ -168,7 +167,7 @@ version, or DVC cannot check a file out.
 def pull(rev: str | None, remote: str | None, timeout: float | None, quiet: bool, as_json: bool) -> None:
     """Download from the DVC remote what the local DVC cache lacks: of version REV, or of every
     version reachable from HEAD and the tags; HEAD's objects land in the work tree."""
-    repo = _open()
+    repo = open_repo()
     with Progress(quiet) as progress:
         progress("fetching from the DVC remote what is not here")
         out = repo.pull(rev, remote, timeout=timeout)

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import click
 
 from annover._lazy import lazy
-from annover.cli import Progress, arrow_without_pandas, emit_json, info, json_option, not_blank, not_empty, short
-from annover.cli.history import _notes
+from annover.cli import (Progress, arrow_without_pandas, emit_json, info, json_option, not_blank, not_empty, open_repo,
+                         short)
 from annover.errors import UsageError
 from annover.formats import INPUT_FORMATS
 from annover.formats.ls_results import LEVELS
@@ -165,8 +165,7 @@ def snapshot(source: str | None, ls_project: str | None, config: str | None, mes
     if no_validate and level not in (None, "off"):
         raise UsageError(f"--no-validate and --validate {level} disagree", "give one of them")
     arrow_without_pandas()
-    repo = Repo(".")
-    _notes(repo)  # what opening it repaired (a killed snapshot's leftovers), as log and merge say it; with -q too
+    repo = open_repo()  # says what opening it repaired (a killed snapshot's leftovers), with -q too
     with Progress(quiet or as_json) as progress:
         result = repo.snapshot(source, config=config, message=message or "", tag=tag, key=key, source_data=source_data,
                                predictions=predictions, validate="off" if no_validate else level, fmt=fmt,
