@@ -164,6 +164,28 @@ def test_snapshot_q_still_warns_about_the_input(repo):
     assert code == 0 and out == "" and err.startswith("warning: ") and "nothing changed" not in err, err
 
 
+def test_init_revert_and_reset_take_q_quiet_but_for_warnings(repo, tmp_path):
+    """``annover init -q`` (as git init -q, dvc init -q) was "No such option", and so were revert -q
+    and reset -q: now nothing on success but warnings (init's remote on this machine only) and, for
+    the version revert makes, its id on stdout, as snapshot -q and merge -q print it."""
+    for _ in range(2):  # made, then already one
+        code, out, err = invoke("init", str(tmp_path / "new"), "-q")
+        assert (code, out) == (0, ""), err
+        assert err.startswith("warning: the DVC remote 'annover' is a folder on this machine only") and \
+            len(err.splitlines()) == 1, err
+    code, out, err = invoke("init", str(tmp_path / "new"), "-q", "--remote", "s3://bucket/annover")
+    assert (code, out, err) == (0, "", "")  # a shared remote: nothing to warn of
+    invoke(*_snapshot_args(), "-q")
+    invoke(*_snapshot_args("round2.json"), "-q")
+    v2 = repo.head()
+    code, out, err = invoke("revert", "-q")
+    assert code == 0 and (out.strip(), err) == (repo.head(), "") and repo.head() != v2, err
+    code, out, err = invoke("revert", "--to", "v3", "-q")  # HEAD holds it already: nothing to say
+    assert (code, out, err) == (0, "", "")
+    code, out, err = invoke("reset", "v2", "--force", "-q")
+    assert (code, out, err) == (0, "", "") and repo.head() == v2
+
+
 @pytest.mark.parametrize("case, code", [
     ("missing file", 14), ("unknown label", 4), ("bad config", 5), ("truncated", 3), ("wrong shape", 3),
 ])

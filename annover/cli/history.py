@@ -244,8 +244,12 @@ Nothing is lost: the undone version keeps its tag and stays in the history
 @click.option("--to", "to", metavar="REV", help="Restore this version's content instead of HEAD's parent's.")
 @click.option("-m", "--message", callback=not_blank, help="Message of the new version (default: Revert \"...\").")
 @click.option("--tag", "tag_name", help="Name of the new version (default: the next vN).")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Quiet, as snapshot -q: no summary on stderr; the new version's id is still printed on stdout, "
+                   "warnings and errors on stderr.")
 @json_option
-def revert(rev: str | None, to: str | None, message: str | None, tag_name: str | None, as_json: bool) -> None:
+def revert(rev: str | None, to: str | None, message: str | None, tag_name: str | None, quiet: bool,
+           as_json: bool) -> None:
     """Make a new version that undoes HEAD (REV must be HEAD), or with --to, holds REV's content."""
     if rev is not None and to is not None:
         raise UsageError("give REV or --to REV, not both", "see `annover revert --help`")
@@ -256,10 +260,12 @@ def revert(rev: str | None, to: str | None, message: str | None, tag_name: str |
         emit_json(out.to_json())
         return
     if out.version is None:
-        info(f"HEAD already holds the content of {short(out.restored)}; no new version")
+        if not quiet:
+            info(f"HEAD already holds the content of {short(out.restored)}; no new version")
         return
-    info(f"{out.tag} {short(out.version.id)}  content of {short(out.restored)}"
-         + (f", undoing {short(out.reverted)}" if out.reverted else ""))
+    if not quiet:
+        info(f"{out.tag} {short(out.version.id)}  content of {short(out.restored)}"
+             + (f", undoing {short(out.reverted)}" if out.reverted else ""))
     click.echo(out.version.id)
 
 
@@ -276,8 +282,11 @@ already on a git remote are never dropped: undo those with `annover revert`.
 @click.argument("rev")
 @click.option("--force", is_flag=True, help="Drop without asking.")
 @click.option("--dry-run", is_flag=True, help="Only list what would be dropped.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Quiet, as git reset -q: nothing on success (nor what --dry-run would drop: --json gives it); "
+                   "warnings, errors and the question without --force are still said on stderr.")
 @json_option
-def reset(rev: str, force: bool, dry_run: bool, as_json: bool) -> None:
+def reset(rev: str, force: bool, dry_run: bool, quiet: bool, as_json: bool) -> None:
     """Move HEAD back to version REV, dropping the versions made after it (not pushed ones only)."""
     repo = open_repo()
     plan = repo.reset(rev, dry_run=True)
@@ -286,7 +295,7 @@ def reset(rev: str, force: bool, dry_run: bool, as_json: bool) -> None:
     if dry_run or not plan.dropped:
         if as_json:
             emit_json(plan.to_json())
-        else:
+        elif not quiet:
             info(f"would drop {len(plan.dropped)} version(s): {', '.join(listed)}" if plan.dropped
                  else f"HEAD is already {short(plan.target)}; nothing to drop")
         return
@@ -300,5 +309,5 @@ def reset(rev: str, force: bool, dry_run: bool, as_json: bool) -> None:
     say_repaired(repo)
     if as_json:
         emit_json(out.to_json())
-    else:
+    elif not quiet:
         info(f"HEAD is now {short(out.target)}; dropped {', '.join(listed)}")

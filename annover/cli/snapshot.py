@@ -42,8 +42,11 @@ Examples:
               help="DVC remote URL (a folder, s3://..., any DVC remote). Default: a local folder.")
 @click.option("--remote-option", "remote_options", multiple=True, metavar="KEY=VALUE",
               help="An option of that remote (e.g. endpointurl=...). Keys naming secrets go to DVC's local config only.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Quiet, as git init -q: nothing on success but warnings (a DVC remote on this machine only) "
+                   "and errors, on stderr.")
 @json_option
-def init(directory: str, remote: str | None, remote_options: tuple[str, ...], as_json: bool) -> None:
+def init(directory: str, remote: str | None, remote_options: tuple[str, ...], quiet: bool, as_json: bool) -> None:
     """Make DIRECTORY an annover repository: git (if needed), DVC, a default DVC remote.
 
     Running it again is harmless; with --remote it sets the default remote.
@@ -51,11 +54,8 @@ def init(directory: str, remote: str | None, remote_options: tuple[str, ...], as
     out = Repo.init(directory, remote=remote, remote_options=_options(remote_options))
     if as_json:
         emit_json(out.to_json())
-        for m in out.messages:  # warnings on stderr too, as in the text
-            if m.startswith("warning:"):
-                info(m)
-    else:
-        for m in out.messages:
+    for m in out.messages:  # with --json or -q, the warnings alone, on stderr
+        if not (as_json or quiet) or m.startswith("warning:"):
             info(m)
 
 
