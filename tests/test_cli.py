@@ -164,9 +164,9 @@ def test_snapshot_q_still_warns_about_the_input(repo):
     assert code == 0 and out == "" and err.startswith("warning: ") and "nothing changed" not in err, err
 
 
-def test_init_revert_and_reset_take_q_quiet_but_for_warnings(repo, tmp_path):
-    """``annover init -q`` (as git init -q, dvc init -q) was "No such option", and so were revert -q
-    and reset -q: now nothing on success but warnings (init's remote on this machine only) and, for
+def test_init_tag_revert_and_reset_take_q_quiet_but_for_warnings(repo, tmp_path):
+    """``annover init -q`` (as git init -q, dvc init -q) was "No such option", and so were tag -q,
+    revert -q and reset -q: now nothing on success but warnings (init's remote on this machine only) and, for
     the version revert makes, its id on stdout, as snapshot -q and merge -q print it."""
     for _ in range(2):  # made, then already one
         code, out, err = invoke("init", str(tmp_path / "new"), "-q")
@@ -184,6 +184,8 @@ def test_init_revert_and_reset_take_q_quiet_but_for_warnings(repo, tmp_path):
     assert (code, out, err) == (0, "", "")
     code, out, err = invoke("reset", "v2", "--force", "-q")
     assert (code, out, err) == (0, "", "") and repo.head() == v2
+    for args in (["reviewed"], ["reviewed", "v1", "--force"], ["-d", "reviewed"]):  # quiet as git tag
+        assert invoke("tag", *args, "-q") == (0, "", ""), args
 
 
 @pytest.mark.parametrize("case, code", [

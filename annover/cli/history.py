@@ -212,8 +212,11 @@ Examples:
 @click.argument("rev", required=False)
 @click.option("--force", is_flag=True, help="Move the tag if it exists (says what it named before).")
 @click.option("-d", "--delete", is_flag=True, help="Delete tag NAME: its annover ref (in a commit) and its git tag.")
+@click.option("-q", "--quiet", is_flag=True,
+              help="Quiet, as git tag is: nothing on success (nor the version a moved or deleted tag named); "
+                   "warnings and errors are still said on stderr.")
 @json_option
-def tag(name: str, rev: str | None, force: bool, delete: bool, as_json: bool) -> None:
+def tag(name: str, rev: str | None, force: bool, delete: bool, quiet: bool, as_json: bool) -> None:
     """Name version REV (default HEAD) NAME; also a git tag on the commit that made it."""
     if delete and rev is not None:  # it would be ignored: the tag is deleted whatever it names
         raise click.UsageError(f"tag -d takes one NAME; {rev!r} is one argument too many",
@@ -223,6 +226,8 @@ def tag(name: str, rev: str | None, force: bool, delete: bool, as_json: bool) ->
     say_repaired(repo)
     if as_json:
         emit_json(out.to_json())
+    elif quiet:
+        return
     elif out.deleted:
         info(f"deleted tag {name}" + (f" (it named {short(out.version)})" if out.version else ""))
     elif out.replaced:
