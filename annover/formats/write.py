@@ -10,6 +10,7 @@ from annover.errors import UsageError
 from annover.formats import EXPORT_FORMATS, Format
 from annover.formats.json_min import json_min_records
 from annover.formats.label_studio import to_tasks
+from annover.formats.ls_columns import task_texts
 from annover.model import canonical as C
 from annover.store.snapshots import part_bytes
 
@@ -75,14 +76,14 @@ def json_encoder(tables: "Iterable[pa.Table]") -> "Callable[[object], bytes]":
     return _json_item
 
 
-def _json_array(batches: Iterator[list], encode: "Callable[[object], bytes]") -> Iterator[bytes]:
-    """A JSON array of the batches' items, one item a line (compact within it, as Label Studio's
-    own export writes tasks): ``[``, the items joined by ``,`` and newlines, ``]``."""
+def _json_array(batches: Iterator[list[bytes]]) -> Iterator[bytes]:
+    """A JSON array of the batches' items (each one's JSON text), one item a line (compact within
+    it, as Label Studio's own export writes tasks): ``[``, the items joined by ``,`` and newlines, ``]``."""
     first = True
     for items in batches:
         if not items:
             continue
-        yield (b"[\n" if first else b",\n") + b",\n".join(encode(x) for x in items)
+        yield (b"[\n" if first else b",\n") + b",\n".join(items)
         first = False
     yield b"[]\n" if first else b"\n]\n"
 
@@ -109,24 +110,47 @@ def _run_of(runs: tuple, task_keys: "pa.Array") -> "np.ndarray":
     return pc.fill_null(pc.index_in(task_keys, value_set=runs[0]), -1).to_numpy(zero_copy_only=False)
 
 
-def _rows_of(t: "pa.Table", runs: tuple, at: "np.ndarray") -> list[dict]:
+def _take_rows(t: "pa.Table", runs: tuple, at: "np.ndarray") -> "tuple[pa.Table, np.ndarray]":
     """The rows of ``t`` of the tasks whose runs are ``at`` (:func:`_run_of`), each task's rows
-    together, in ``t``'s order."""
+    together, in ``t``'s order; and how many rows each task has (0 for a task with none)."""
     _, starts, counts, order = runs
-    at = at[at >= 0]
-    if not len(at):
-        return []
+    n = np.append(counts, 0)[at]  # a run of -1 is the 0 appended
+    first = np.append(starts, 0)[at]
+    offsets = np.repeat(first - np.cumsum(np.append(0, n[:-1])).astype(np.int64), n) + np.arange(n.sum())
+    return _take(t, order[offsets]), n
+
+
+def _take(t: "pa.Table", rows: "np.ndarray") -> "pa.Table":
+    """``t.take(rows)``, from the slice of ``t`` the rows span (a slice where they are one run):
+    a take from a table of many chunks costs the chunks it spans, every batch."""
+    if not len(rows):
+        return t.slice(0, 0)
+    lo, hi = int(rows.min()), int(rows.max()) + 1
+    if hi - lo == len(rows) and (len(rows) < 2 or bool(np.all(np.diff(rows) == 1))):
+        return t.slice(lo, hi - lo)
+    return t.slice(lo, hi - lo).take(pa.array(rows - lo, pa.int64()))
+
+
+def _subset(t: "pa.Table", counts: "np.ndarray", tasks: list[int]) -> "pa.Table":
+    """The rows of the ``tasks`` (indices) of a table of rows that holds ``counts`` rows a task."""
+    ends = np.cumsum(counts)
+    at = np.asarray(tasks, dtype=np.int64)
     n = counts[at]
-    offsets = np.repeat(starts[at] - np.cumsum(np.append(0, n[:-1])), n) + np.arange(n.sum())
-    return t.take(pa.array(order[offsets])).to_pylist()
+    offsets = np.repeat(ends[at] - n - np.cumsum(np.append(0, n[:-1])).astype(np.int64), n) + np.arange(n.sum())
+    return t.take(pa.array(offsets, pa.int64()))
 
 
-def task_batches(tables: dict[str, "pa.Table"], size: int | None = None, done: "Done | None" = None
-                 ) -> Iterator[tuple[list, list, list]]:
-    """(task rows, their annotation rows, their prediction rows) a batch of tasks at a time, the
-    tasks in the order :func:`~annover.formats.label_studio.to_tasks` writes them (their
-    position in the input export, then task key), so that the batches' tasks concatenated are
-    exactly ``to_tasks`` of everything. ``done``: told the tasks rendered so far, after each batch."""
+#: One batch of tasks as tables: the tasks, their annotation rows and how many a task, their
+#: prediction rows and how many a task (see :func:`table_batches`).
+Batch = tuple
+
+
+def table_batches(tables: dict[str, "pa.Table"], size: int | None = None, done: "Done | None" = None
+                  ) -> Iterator[Batch]:
+    """(tasks, annotation rows, rows a task, prediction rows, rows a task) a batch of tasks at a
+    time, the tasks in the order :func:`~annover.formats.label_studio.to_tasks` writes them
+    (their position in the input export, then task key), so that the batches' tasks concatenated
+    are exactly ``to_tasks`` of everything. ``done``: told the tasks rendered so far, after each batch."""
     tasks = tables["tasks"]
     pos = [(_position(o), i) for i, o in enumerate(tasks.column("ls_original").to_pylist())] \
         if "ls_original" in tasks.column_names else [(0, i) for i in range(tasks.num_rows)]
@@ -136,11 +160,18 @@ def task_batches(tables: dict[str, "pa.Table"], size: int | None = None, done: "
     ann_at, pred_at = _run_of(ann, keys), _run_of(pred, keys)  # one lookup for every batch
     size = size or TASK_BATCH
     for a in range(0, len(order), size):
-        batch = tasks.take(pa.array(order[a:a + size]))
-        yield (batch.to_pylist(), _rows_of(tables["annotations"], ann, ann_at[a:a + size]),
-               _rows_of(tables["predictions"], pred, pred_at[a:a + size]))
+        batch = _take(tasks, order[a:a + size])
+        yield (batch, *_take_rows(tables["annotations"], ann, ann_at[a:a + size]),
+               *_take_rows(tables["predictions"], pred, pred_at[a:a + size]))
         if done is not None:
             done(a + batch.num_rows)
+
+
+def task_batches(tables: dict[str, "pa.Table"], size: int | None = None, done: "Done | None" = None
+                 ) -> Iterator[tuple[list, list, list]]:
+    """:func:`table_batches` as rows: (task rows, their annotation rows, their prediction rows)."""
+    for tasks, anns, _, preds, _ in table_batches(tables, size, done):
+        yield tasks.to_pylist(), anns.to_pylist(), preds.to_pylist()
 
 
 def _position(original: str | None) -> int:
@@ -153,14 +184,29 @@ def _position(original: str | None) -> int:
 
 def label_studio_chunks(tables: dict[str, "pa.Table"], done: "Done | None" = None) -> Iterator[bytes]:
     """Label Studio JSON: tasks with their annotations and predictions, to import again."""
-    return _json_array((to_tasks(t, a, p) for t, a, p in task_batches(tables, done=done)),
-                       json_encoder(tables.values()))
+    encode = json_encoder(tables.values())
+    return _json_array(_task_texts(b, encode) for b in table_batches(tables, done=done))
+
+
+def _task_texts(batch: Batch, encode: "Callable[[object], bytes]") -> list[bytes]:
+    """The JSON text of each task of a batch: written column-wise (:mod:`annover.formats.ls_columns`)
+    where that gives the bytes ``to_tasks`` and orjson give, the rest through ``to_tasks``."""
+    tasks, anns, ann_n, preds, pred_n = batch
+    texts = task_texts(tasks, anns, ann_n, preds, pred_n) if encode is _json_item else [None] * tasks.num_rows
+    slow = [i for i, x in enumerate(texts) if x is None]
+    if slow:
+        rows = to_tasks(tasks.take(pa.array(slow, pa.int64())).to_pylist(), _subset(anns, ann_n, slow).to_pylist(),
+                        _subset(preds, pred_n, slow).to_pylist())
+        for i, task in zip(slow, rows):
+            texts[i] = encode(task)
+    return texts
 
 
 def json_min_chunks(tables: dict[str, "pa.Table"], done: "Done | None" = None) -> Iterator[bytes]:
     """Label Studio's JSON-MIN: one object per (non-skipped) annotation, controls as keys."""
-    return _json_array((json_min_records(to_tasks(t, a, [])) for t, a, _ in task_batches(tables, done=done)),
-                       json_encoder([tables["tasks"], tables["annotations"]]))
+    encode = json_encoder([tables["tasks"], tables["annotations"]])
+    return _json_array([encode(r) for r in json_min_records(to_tasks(t, a, []))]
+                       for t, a, _ in task_batches(tables, done=done))
 
 
 def jsonl_chunks(t: "pa.Table", done: "Done | None" = None) -> Iterator[bytes]:

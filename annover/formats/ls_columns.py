@@ -1,0 +1,261 @@
+"""Label Studio JSON tasks written column-wise: each task's text built by Arrow kernels from
+a batch's tables, with no Python object per row.
+
+It writes a task only where that gives exactly the bytes
+:func:`~annover.formats.ls_writer.to_tasks` and orjson give: every JSON text of the task reads
+back and is written again by orjson as it is (so a float written ``1e-07``, an integer beyond 64
+bits, a text that is not compact are not), nothing of the task has a provenance difference
+(``ls_original`` holds at most the task's place), and no merged object (``extra``, ``region``)
+names a field the writer sets itself. :func:`task_texts` returns None for the other tasks, and
+the caller writes those through ``to_tasks``: the choice is made task by task, from the data.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from annover._lazy import lazy
+from annover.formats.ls_writer import annotator_out
+
+if TYPE_CHECKING:
+    import numpy as np
+    import orjson
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    np = lazy("numpy")
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
+    orjson = lazy("orjson")
+
+__all__ = ["task_texts"]
+
+#: Fields :func:`~annover.formats.ls_writer.task_out` sets; a task's ``extra`` naming one is not written here.
+TASK_FIELDS = frozenset({"id", "data", "annotations", "predictions", "created_at", "updated_at", "project"})
+#: Fields :func:`~annover.formats.ls_writer.answer_out` sets (annotations and predictions).
+ANSWER_FIELDS = frozenset({"id", "completed_by", "result", "was_cancelled", "ground_truth", "lead_time",
+                           "parent_prediction", "parent_annotation", "created_at", "updated_at",
+                           "model_version", "score"})
+#: Fields :func:`~annover.formats.ls_writer.item_out` sets.
+ITEM_FIELDS = frozenset({"id", "from_name", "to_name", "type", "value"})
+#: How deep below a task's top a JSON text may sit in it, with a margin: a text is checked
+#: wrapped in as many lists, so a task orjson would refuse (too deeply nested) is not written here.
+DEPTH = 8
+#: A character orjson (and the standard library) writes escaped in a JSON string.
+_ESCAPED = r'[\x00-\x1f"\\]'
+#: ``ls_original`` of a task that holds only its place in the input (or nothing).
+_PLACE_ONLY = r'^\{("i":-?[0-9]+)?\}$'
+_SUFFIX_ID = re.compile(r"#\d+$")
+
+
+def _plain(col: Any) -> "pa.Array":
+    """One array of ``col`` (a column or an array), dictionary texts decoded."""
+    arr = col.combine_chunks() if isinstance(col, pa.ChunkedArray) else col
+    if pa.types.is_dictionary(arr.type):
+        arr = arr.dictionary_decode()
+    return arr
+
+
+def _dumped(values: list) -> "pa.Array":
+    """Each value as orjson writes it (None stays null)."""
+    return pa.array([None if v is None else orjson.dumps(v).decode() for v in values], pa.string())
+
+
+def _quoted(arr: "pa.Array") -> "pa.Array":
+    """Texts as JSON strings (null stays null)."""
+    if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
+        return _dumped(arr.to_pylist())
+    if pc.any(pc.match_substring_regex(arr, _ESCAPED)).as_py():
+        return _dumped(arr.to_pylist())
+    return pc.binary_join_element_wise('"', arr.cast(pa.string()), '"', "")
+
+
+def _number(arr: "pa.Array") -> "pa.Array":
+    """Integers (or any value) as JSON (null stays null)."""
+    if pa.types.is_integer(arr.type):
+        return arr.cast(pa.string())
+    if pa.types.is_boolean(arr.type):
+        return pc.if_else(arr, "true", "false")
+    return _dumped(arr.to_pylist())
+
+
+def _field(name: str, text: "pa.Array") -> "pa.Array":
+    """``"name":text`` for each text (null where the text is null: the field is left out)."""
+    return pc.binary_join_element_wise(orjson.dumps(name).decode() + ":", text, "")
+
+
+def _column(t: "pa.Table", name: str) -> "pa.Array | None":
+    return _plain(t.column(name)) if name in t.column_names else None
+
+
+def _optional(t: "pa.Table", column: str, name: str, render: Any) -> "pa.Array | None":
+    """``"name":value`` of a column that may be absent (a row's null leaves the field out)."""
+    col = _column(t, column)
+    return None if col is None else _field(name, render(col))
+
+
+def _joined(parts: list, n: int) -> "pa.Array":
+    """``{`` + the parts present (not None, not null) joined by ``,`` + ``}``, for n rows. (Each
+    part carries its comma: ``binary_join_element_wise`` skipping nulls drops a row of nulls.)"""
+    parts = [pc.binary_join_element_wise(",", p, "") for p in parts if p is not None]
+    if not parts:
+        return pa.array(["{}"] * n, pa.string())
+    inner = pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="")
+    return pc.binary_join_element_wise("{", pc.utf8_slice_codeunits(inner, 1), "}", "")
+
+
+def _json_texts(arr: "pa.Array", merged: frozenset | None) -> "tuple[pa.Array, np.ndarray]":
+    """(text to write, written here?) of each JSON text: the text itself, or for an object
+    merged into the writer's (``merged``: the fields the writer sets) its fields without braces
+    (null where it adds none). Each distinct text is checked once."""
+    arr = _plain(arr)
+    enc = arr.dictionary_encode()
+    texts, oks = [], []
+    for s in enc.dictionary.to_pylist():
+        text, ok = _checked(s, merged)
+        texts.append(text)
+        oks.append(ok)
+    idx = enc.indices
+    ok = np.array(oks + [True], dtype=bool)[pc.fill_null(idx, len(oks)).to_numpy(zero_copy_only=False)]
+    return pa.array(texts, pa.string()).take(idx), ok
+
+
+def _checked(s: str, merged: frozenset | None) -> "tuple[str | None, bool]":
+    """(what to write, whether orjson writes ``json.loads(s)`` as ``s``, nested DEPTH deeper)."""
+    try:
+        obj = orjson.loads(s)
+        wrapped = obj
+        for _ in range(DEPTH):
+            wrapped = [wrapped]
+        same = orjson.dumps(wrapped) == b"[" * DEPTH + s.encode() + b"]" * DEPTH
+    except (orjson.JSONDecodeError, orjson.JSONEncodeError, UnicodeEncodeError):
+        return None, False
+    if not same:
+        return None, False
+    if merged is None:
+        return s, True
+    if not obj:
+        return None, True
+    if not isinstance(obj, dict) or merged & obj.keys():
+        return None, False
+    return s[1:-1], True
+
+
+def _no_provenance(t: "pa.Table", pattern: str = r"^\{\}$") -> "np.ndarray":
+    """Rows whose ``ls_original`` is null or matches ``pattern``."""
+    col = _column(t, "ls_original")
+    if col is None:
+        return np.ones(t.num_rows, dtype=bool)
+    return pc.fill_null(pc.match_substring_regex(col, pattern), True).to_numpy(zero_copy_only=False)
+
+
+def _item_ids(t: "pa.Table") -> "pa.Array":
+    """``"id":...`` of each result item (null where the region key is a content hash, or '')."""
+    rk, fn = _plain(t.column("region_key")), _plain(t.column("from_name"))
+    has = pc.and_(pc.invert(pc.starts_with(rk, "~")), pc.not_equal(rk, "")).to_numpy(zero_copy_only=False)
+    at = np.flatnonzero(has)
+    ids: list = [None] * t.num_rows
+    for i, key, name in zip(at.tolist(), rk.take(pa.array(at)).to_pylist(), fn.take(pa.array(at)).to_pylist()):
+        rid = _SUFFIX_ID.sub("", key)
+        suffix = "/" + str(name)
+        ids[i] = rid[: -len(suffix)] if rid.endswith(suffix) else rid
+    return _field("id", _dumped(ids) if len(at) else pa.nulls(t.num_rows, pa.string()))
+
+
+def _items(t: "pa.Table") -> "tuple[pa.Array, np.ndarray]":
+    """(text, written here?) of each row's result item (null for an answer's empty row)."""
+    region, region_ok = _json_texts(t.column("region"), ITEM_FIELDS)
+    value, value_ok = _json_texts(t.column("value"), None)
+    parts = [_item_ids(t), region] + [_field(k, _quoted(_plain(t.column(k)))) for k in ("from_name", "to_name", "type")]
+    text = _joined(parts + [_field("value", value)], t.num_rows)
+    empty = pc.equal(_plain(t.column("region_key")), "")
+    return pc.if_else(empty, pa.scalar(None, pa.string()), text), region_ok & value_ok
+
+
+def _lists(texts: "pa.Array", offsets: "np.ndarray") -> "pa.Array":
+    """``[`` + the texts of each run (``offsets``, nulls left out) joined by ``,`` + ``]``."""
+    keep = pc.is_valid(texts).to_numpy(zero_copy_only=False)
+    kept = np.concatenate([[0], np.cumsum(keep)])[offsets]
+    lists = pa.ListArray.from_arrays(pa.array(kept, pa.int32()), texts.filter(pa.array(keep)))
+    return pc.binary_join_element_wise("[", pc.binary_join(lists, ","), "]", "")
+
+
+def _groups(t: "pa.Table", ti: "np.ndarray", key: str) -> "tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]":
+    """(``t`` in the writer's order: task, answer key, position, region key, then ``t``'s
+    order; the task of each of its rows; the start of each answer's rows; each answer's first
+    row in ``t``'s order)."""
+    n = t.num_rows
+    pos = _column(t, "position")
+    cols = {"t": pa.array(ti), "k": _plain(t.column(key)),
+            "p": pos if pos is not None else pa.array(np.zeros(n, np.int32)),
+            "r": _plain(t.column("region_key")), "o": pa.array(np.arange(n))}
+    order = pc.sort_indices(pa.table(cols), [(c, "ascending") for c in cols]).to_numpy()
+    s = t.take(pa.array(order))
+    k, ts = _plain(s.column(key)), ti[order]
+    first = np.ones(n, dtype=bool)
+    if n > 1:
+        first[1:] = (ts[1:] != ts[:-1]) | pc.not_equal(k.slice(1), k.slice(0, n - 1)).to_numpy(zero_copy_only=False)
+    starts = np.flatnonzero(first)
+    return s, ts, starts, np.minimum.reduceat(order, starts) if n else starts
+
+
+def _answer_fields(f: "pa.Table", annotation: bool, result: "pa.Array") -> list:
+    """The fields of each answer, in :func:`~annover.formats.ls_writer.answer_out`'s order,
+    from its first row (``f``) and its result list."""
+    if annotation:
+        names = _plain(f.column("annotator")).dictionary_encode()
+        shown = _dumped([annotator_out(x) for x in names.dictionary.to_pylist()]).take(names.indices)
+        return [_optional(f, "ls_annotation_id", "id", _number),
+                _field("completed_by", pc.fill_null(shown, "null")),
+                _field("result", result),
+                _field("was_cancelled", pc.fill_null(_number(_plain(f.column("was_cancelled"))), "null")),
+                _field("ground_truth", pc.fill_null(_number(_plain(f.column("ground_truth"))), "null")),
+                _field("lead_time", _number(_plain(f.column("lead_time")))),
+                _optional(f, "ls_parent_prediction_id", "parent_prediction", _number),
+                _optional(f, "ls_parent_annotation_id", "parent_annotation", _number)]
+    return [_optional(f, "ls_prediction_id", "id", _number),
+            _field("model_version", pc.fill_null(_quoted(_plain(f.column("model_version"))), "null")),
+            _field("score", _number(_plain(f.column("score")))),
+            _field("result", result)]
+
+
+def _answers(t: "pa.Table", counts: "np.ndarray", annotation: bool) -> "tuple[pa.Array, np.ndarray]":
+    """(``[...]`` of each task's answers, written here?) for the answer rows ``t`` of a batch's
+    tasks, ``counts`` rows a task, the tasks' rows together."""
+    n = len(counts)
+    ti = np.repeat(np.arange(n), counts)
+    s, ts, starts, firsts = _groups(t, ti, "annotation_key" if annotation else "prediction_key")
+    items, ok = _items(s)
+    f = t.take(pa.array(firsts))
+    extra, extra_ok = _json_texts(f.column("extra"), ANSWER_FIELDS)
+    fields = _answer_fields(f, annotation, _lists(items, np.append(starts, s.num_rows)))
+    fields += [_optional(f, k, k, _quoted) for k in ("created_at", "updated_at")] + [extra]
+    per_task = np.bincount(ti[firsts], minlength=n)
+    bad = np.bincount(ti[firsts][~extra_ok], minlength=n) + np.bincount(ts[~(ok & _no_provenance(s))], minlength=n)
+    return _lists(_joined(fields, f.num_rows), np.concatenate([[0], np.cumsum(per_task)])), bad == 0
+
+
+def _task_fields(t: "pa.Table", anns: "pa.Array", preds: "pa.Array") -> "tuple[list, np.ndarray]":
+    """(the fields of each task in :func:`~annover.formats.ls_writer.task_out`'s order, written here?)."""
+    data, data_ok = _json_texts(t.column("data"), None)
+    extra, extra_ok = _json_texts(t.column("extra"), TASK_FIELDS)
+    fields = [_optional(t, "ls_task_id", "id", _number), _field("data", pc.fill_null(data, "null")), extra,
+              _field("annotations", anns), _field("predictions", preds),
+              _optional(t, "created_at", "created_at", _quoted), _optional(t, "updated_at", "updated_at", _quoted),
+              _optional(t, "ls_project_id", "project", _number)]
+    return fields, data_ok & extra_ok & _no_provenance(t, _PLACE_ONLY)
+
+
+def task_texts(tasks: "pa.Table", anns: "pa.Table", ann_counts: "np.ndarray", preds: "pa.Table",
+               pred_counts: "np.ndarray") -> "list[bytes | None]":
+    """The JSON text of each of ``tasks`` (a batch, in the order written) as
+    :func:`~annover.formats.ls_writer.to_tasks` and orjson write it, or None for a task this
+    cannot write exactly. ``anns`` / ``preds``: the tasks' answer rows, each task's together,
+    ``ann_counts`` / ``pred_counts`` rows a task."""
+    a, a_ok = _answers(anns, ann_counts, True)
+    p, p_ok = _answers(preds, pred_counts, False)
+    fields, ok = _task_fields(tasks, a, p)
+    ok = ok & a_ok & p_ok
+    texts = _joined(fields, tasks.num_rows).cast(pa.binary()).to_pylist()
+    return [x if good else None for x, good in zip(texts, ok.tolist())]
