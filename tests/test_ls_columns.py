@@ -6,16 +6,21 @@ from __future__ import annotations
 import json
 
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import annover
 from annover.formats import write as W
 from annover.formats.label_studio import to_tasks
 from annover.formats.ls_columns import task_texts
 from annover.formats.read import read_source
 from annover.model import canonical as C
 
+from annover.labelstudio import tasks as ls_tasks
+
 from .conftest import EXAMPLES
+from .ls_fixtures import ls, ls_server, project_factory, sdk_admin  # noqa: F401 - fixtures
 from .test_formats import _CORPUS_LS
 
 _CHARS = st.sampled_from('ab"\\\n\t\x01\x7fé€😀 /:,{}[]0eE-#~')
@@ -171,3 +176,30 @@ def test_the_sample_and_a_real_export_write_what_the_general_path_writes():
         for version in (tables, bare):
             assert _rendered(version, 3) == _general(version), src.name
         assert None not in _fast(bare), src.name
+
+
+@pytest.mark.labelstudio
+def test_a_column_wise_export_imports_into_label_studio(ls, sdk_admin, project_factory, tmp_path):
+    """The file written column-wise (every task of a version with no provenance) is a Label
+    Studio import: a real server takes every task and annotation, and gives the labels back."""
+    me = sdk_admin.users.whoami().email
+    rows = [{"task_key": f"r{i}", "data": C.canonical_json({"id": f"r{i}", "text": f"review é \"{i}\"\n"})}
+            for i in range(3)]
+    ann = [{"task_key": f"r{i}", "annotation_key": f"{me}#{j}", "region_key": f"~{i}{j}", "annotator": me,
+            "from_name": "sentiment", "to_name": "text", "type": "choices", "labels": [label],
+            "value": C.canonical_json({"choices": [label]}), "was_cancelled": False, "ground_truth": False,
+            "lead_time": 2.5, "position": 0} for i, j, label in [(0, 0, "pos"), (1, 0, "neg"), (1, 1, "pos"), (2, 0, "neutral")]]
+    tables = {"tasks": pa.Table.from_pylist(rows, schema=C.schema("tasks")),
+              "annotations": pa.Table.from_pylist(ann, schema=C.schema("annotations")),
+              "predictions": C.schema("predictions").empty_table()}
+    assert None not in _fast(tables)
+    out = tmp_path / "v.json"
+    out.write_bytes(_rendered(tables, 2))
+    assert out.read_bytes() == _general(tables)
+    p = project_factory("column-wise")
+    r = ls_tasks.push(ls, p.id, str(out), key="data.id", annotations=True)
+    assert (r.sent, r.annotations) == (3, 4)
+    got = annover.init(tmp_path / "back").snapshot(label_studio=p.id, client=ls, key="data.id", message="back")
+    back = annover.Repo(tmp_path / "back").read_table(got.version.id, "annotations")
+    assert sorted(zip(back.column("task_key").to_pylist(), back.column("labels").to_pylist())) == \
+        [("r0", ["pos"]), ("r1", ["neg"]), ("r1", ["pos"]), ("r2", ["neutral"])]
