@@ -42,6 +42,8 @@ ITEM_FIELDS = frozenset({"id", "from_name", "to_name", "type", "value"})
 #: How deep below a task's top a JSON text may sit in it, with a margin: a text is checked
 #: wrapped in as many lists, so a task orjson would refuse (too deeply nested) is not written here.
 DEPTH = 8
+#: The nesting orjson writes at most (deeper is an error, and that task the standard library's).
+ORJSON_DEPTH = 255
 #: A character orjson (and the standard library) writes escaped in a JSON string.
 _ESCAPED = r'[\x00-\x1f"\\]'
 #: ``ls_original`` of a task that holds only its place in the input (or nothing).
@@ -125,10 +127,13 @@ def _checked(s: str, merged: frozenset | None) -> "tuple[str | None, bool]":
     """(what to write, whether orjson writes ``json.loads(s)`` as ``s``, nested DEPTH deeper)."""
     try:
         obj = orjson.loads(s)
-        wrapped = obj
-        for _ in range(DEPTH):
-            wrapped = [wrapped]
-        same = orjson.dumps(wrapped) == b"[" * DEPTH + s.encode() + b"]" * DEPTH
+        if s.count("[") + s.count("{") + DEPTH < ORJSON_DEPTH:  # a bound on its nesting
+            same = orjson.dumps(obj) == s.encode()
+        else:
+            wrapped = obj
+            for _ in range(DEPTH):
+                wrapped = [wrapped]
+            same = orjson.dumps(wrapped) == b"[" * DEPTH + s.encode() + b"]" * DEPTH
     except (orjson.JSONDecodeError, orjson.JSONEncodeError, UnicodeEncodeError):
         return None, False
     if not same:
