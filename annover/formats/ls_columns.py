@@ -252,12 +252,24 @@ def _task_fields(t: "pa.Table", anns: "pa.Array", preds: "pa.Array") -> "tuple[l
     return fields, data_ok & extra_ok & _no_provenance(t, _PLACE_ONLY)
 
 
+def _plain_tasks(tasks: "pa.Table", *answers: "tuple[pa.Table, np.ndarray]") -> "np.ndarray":
+    """The tasks with no provenance difference, on them and on their answer rows (``answers``:
+    each table of rows, and how many rows a task)."""
+    ok = _no_provenance(tasks, _PLACE_ONLY)
+    for t, counts in answers:
+        ti = np.repeat(np.arange(len(counts)), counts)
+        ok &= np.bincount(ti[~_no_provenance(t)], minlength=len(counts)) == 0
+    return ok
+
+
 def task_texts(tasks: "pa.Table", anns: "pa.Table", ann_counts: "np.ndarray", preds: "pa.Table",
                pred_counts: "np.ndarray") -> "list[bytes | None]":
     """The JSON text of each of ``tasks`` (a batch, in the order written) as
     :func:`~annover.formats.ls_writer.to_tasks` and orjson write it, or None for a task this
     cannot write exactly. ``anns`` / ``preds``: the tasks' answer rows, each task's together,
     ``ann_counts`` / ``pred_counts`` rows a task."""
+    if not _plain_tasks(tasks, (anns, ann_counts), (preds, pred_counts)).any():
+        return [None] * tasks.num_rows  # a batch of a Label Studio export, as read: not worth building
     a, a_ok = _answers(anns, ann_counts, True)
     p, p_ok = _answers(preds, pred_counts, False)
     fields, ok = _task_fields(tasks, a, p)
