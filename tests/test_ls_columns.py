@@ -162,6 +162,17 @@ def test_a_value_nested_as_deep_as_orjson_refuses_is_written_by_the_general_path
     assert _rendered(tables, 10) == _general(tables)
 
 
+def test_a_row_without_its_position_is_left_to_the_general_path():
+    ann = [{"task_key": "t", "annotation_key": "a#0", "region_key": f"~{i}", "from_name": "c", "position": pos,
+            "was_cancelled": False, "ground_truth": False} for i, pos in enumerate([0, None])]
+    schema = C.schema("annotations")
+    schema = schema.set(schema.get_field_index("position"), pa.field("position", pa.int32(), nullable=True))
+    tables = {"tasks": pa.Table.from_pylist([{"task_key": "t", "data": "{}"}], schema=C.schema("tasks")),
+              "annotations": pa.Table.from_pylist(ann, schema=schema),
+              "predictions": C.schema("predictions").empty_table()}
+    assert _fast(tables) == [None]
+
+
 def test_the_sample_and_a_real_export_write_what_the_general_path_writes():
     """End to end through the reader: the sample's rounds and real Label Studio exports of the
     shared corpus (their provenance sends most tasks to the general path; a version read

@@ -175,7 +175,17 @@ def _items(t: "pa.Table") -> "tuple[pa.Array, np.ndarray]":
     parts = [_item_ids(t), region] + [_field(k, _quoted(_plain(t.column(k)))) for k in ("from_name", "to_name", "type")]
     text = _joined(parts + [_field("value", value)], t.num_rows)
     empty = pc.equal(_plain(t.column("region_key")), "")
-    return pc.if_else(empty, pa.scalar(None, pa.string()), text), region_ok & value_ok
+    return pc.if_else(empty, pa.scalar(None, pa.string()), text), region_ok & value_ok & _keyed(t)
+
+
+def _keyed(t: "pa.Table") -> "np.ndarray":
+    """Rows whose keys and position are there (the general writer sorts by them; a null it
+    cannot compare with a value is its to fail on)."""
+    names = [n for n in ("annotation_key", "prediction_key", "region_key", "position") if n in t.column_names]
+    ok = np.ones(t.num_rows, dtype=bool)
+    for n in names:
+        ok &= pc.is_valid(t.column(n)).to_numpy(zero_copy_only=False)
+    return ok
 
 
 def _lists(texts: "pa.Array", offsets: "np.ndarray") -> "pa.Array":
