@@ -247,7 +247,7 @@ def _answers(t: "pa.Table", counts: "np.ndarray", annotation: bool) -> "tuple[pa
     fields = _answer_fields(f, annotation, _lists(items, np.append(starts, s.num_rows)))
     fields += [_optional(f, k, k, _quoted) for k in ("created_at", "updated_at")] + [extra]
     per_task = np.bincount(ti[firsts], minlength=n)
-    bad = np.bincount(ti[firsts][~extra_ok], minlength=n) + np.bincount(ts[~(ok & _no_provenance(s))], minlength=n)
+    bad = np.bincount(ti[firsts][~extra_ok], minlength=n) + np.bincount(ts[~ok], minlength=n)
     return _lists(_joined(fields, f.num_rows), np.concatenate([[0], np.cumsum(per_task)])), bad == 0
 
 
@@ -259,13 +259,15 @@ def _task_fields(t: "pa.Table", anns: "pa.Array", preds: "pa.Array") -> "tuple[l
               _field("annotations", anns), _field("predictions", preds),
               _optional(t, "created_at", "created_at", _quoted), _optional(t, "updated_at", "updated_at", _quoted),
               _optional(t, "ls_project_id", "project", _number)]
-    return fields, data_ok & extra_ok & _no_provenance(t, _PLACE_ONLY)
+    return fields, data_ok & extra_ok
 
 
 def _plain_tasks(tasks: "pa.Table", *answers: "tuple[pa.Table, np.ndarray]") -> "np.ndarray":
     """The tasks with no provenance difference, on them and on their answer rows (``answers``:
-    each table of rows, and how many rows a task)."""
+    each table of rows, and how many rows a task), and whose key no other task of the batch has."""
     ok = _no_provenance(tasks, _PLACE_ONLY)
+    keys = _plain(tasks.column("task_key")).dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    ok &= np.bincount(keys, minlength=1)[keys] == 1  # a key twice in a batch: to_tasks gives each both's answers
     for t, counts in answers:
         ti = np.repeat(np.arange(len(counts)), counts)
         ok &= np.bincount(ti[~_no_provenance(t)], minlength=len(counts)) == 0
@@ -278,11 +280,12 @@ def task_texts(tasks: "pa.Table", anns: "pa.Table", ann_counts: "np.ndarray", pr
     :func:`~annover.formats.ls_writer.to_tasks` and orjson write it, or None for a task this
     cannot write exactly. ``anns`` / ``preds``: the tasks' answer rows, each task's together,
     ``ann_counts`` / ``pred_counts`` rows a task."""
-    if not _plain_tasks(tasks, (anns, ann_counts), (preds, pred_counts)).any():
+    plain = _plain_tasks(tasks, (anns, ann_counts), (preds, pred_counts))
+    if not plain.any():
         return [None] * tasks.num_rows  # a batch of a Label Studio export, as read: not worth building
     a, a_ok = _answers(anns, ann_counts, True)
     p, p_ok = _answers(preds, pred_counts, False)
     fields, ok = _task_fields(tasks, a, p)
-    ok = ok & a_ok & p_ok
+    ok = plain & ok & a_ok & p_ok
     texts = _joined(fields, tasks.num_rows).cast(pa.binary()).to_pylist()
     return [x if good else None for x, good in zip(texts, ok.tolist())]
