@@ -12,11 +12,10 @@ the caller writes those through ``to_tasks``: the choice is made task by task, f
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
-from annover.formats.ls_writer import annotator_out
+from annover.formats.ls_writer import annotator_out, item_id
 
 if TYPE_CHECKING:
     import numpy as np
@@ -48,7 +47,6 @@ ORJSON_DEPTH = 255
 _ESCAPED = r'[\x00-\x1f"\\]'
 #: ``ls_original`` of a task that holds only its place in the input (or nothing).
 _PLACE_ONLY = r'^\{("i":-?[0-9]+)?\}$'
-_SUFFIX_ID = re.compile(r"#\d+$")
 
 
 def _plain(col: Any) -> "pa.Array":
@@ -162,9 +160,7 @@ def _item_ids(t: "pa.Table") -> "pa.Array":
     at = np.flatnonzero(has)
     ids: list = [None] * t.num_rows
     for i, key, name in zip(at.tolist(), rk.take(pa.array(at)).to_pylist(), fn.take(pa.array(at)).to_pylist()):
-        rid = _SUFFIX_ID.sub("", key)
-        suffix = "/" + str(name)
-        ids[i] = rid[: -len(suffix)] if rid.endswith(suffix) else rid
+        ids[i] = item_id(key, name)
     return _field("id", _dumped(ids) if len(at) else pa.nulls(t.num_rows, pa.string()))
 
 

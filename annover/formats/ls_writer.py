@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-__all__ = ["AS_EMBEDDED", "AS_ID", "answer_out", "diff", "dump", "item_out", "task_out", "to_tasks"]
+__all__ = ["AS_EMBEDDED", "AS_ID", "answer_out", "diff", "dump", "item_id", "item_out", "task_out", "to_tasks"]
 
 #: ``"as"`` of a prediction given in ``task.predictions`` by its id only.
 AS_ID = "id"
@@ -79,11 +79,9 @@ def apply(obj: dict, d: dict | None) -> dict:
 def item_out(r: dict) -> dict:
     """The result item of one region row (before its ``ls_original``)."""
     item: dict[str, Any] = {}
-    rk = r["region_key"]
-    if not rk.startswith("~"):
-        rid = re.sub(r"#\d+$", "", rk)
-        suffix = "/" + str(r["from_name"])
-        item["id"] = rid[: -len(suffix)] if rid.endswith(suffix) else rid
+    rid = item_id(r["region_key"], r["from_name"])
+    if rid is not None:
+        item["id"] = rid
     item.update(_loads(r["region"]) or {})
     for k in ("from_name", "to_name", "type"):
         if r[k] is not None:
@@ -91,6 +89,16 @@ def item_out(r: dict) -> dict:
     if r["value"] is not None:
         item["value"] = _loads(r["value"])
     return item
+
+
+def item_id(region_key: str, from_name: Any) -> str | None:
+    """A result item's ``id`` from its region key (``<id>/<control>``, ``#n`` when repeated);
+    None for a key that is a hash of the content (``~...``)."""
+    if region_key.startswith("~"):
+        return None
+    rid = re.sub(r"#\d+$", "", region_key)
+    suffix = "/" + str(from_name)
+    return rid[: -len(suffix)] if rid.endswith(suffix) else rid
 
 
 def annotator_out(name: str | None) -> Any:
