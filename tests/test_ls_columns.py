@@ -52,8 +52,27 @@ def _maybe(draw, strategy, p_none: int = 3):
     return None if draw(st.integers(0, p_none)) == 0 else draw(strategy)
 
 
-_PROVENANCE = ['{"+":{"task":1}}', '{"-":["was_cancelled"]}', '{"r":{"+":{"origin":"manual"}}}',
-               '{"a":{"+":{"task":1}}}', '{"a":{"i":0}}', '{"a":{"as":"embedded"}}', "{}"]
+def _dump(obj) -> str | None:
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True) if obj else None
+
+
+def _difference(keys: list[str]):
+    """A provenance difference (ls_writer.diff's shape) over fields named ``keys``."""
+    return st.fixed_dictionaries({}, optional={
+        "+": st.dictionaries(st.sampled_from(keys), _JSON, min_size=1, max_size=2),
+        "-": st.lists(st.sampled_from(keys), min_size=1, max_size=2)})
+
+
+_ANSWER_KEYS = ["id", "completed_by", "result", "was_cancelled", "lead_time", "score", "created_at", "task",
+                "unique_id"]
+_ROW_PROVENANCE = st.fixed_dictionaries({}, optional={
+    "a": _difference(_ANSWER_KEYS).flatmap(lambda d: st.fixed_dictionaries(
+        {k: st.just(v) for k, v in d.items()},
+        optional={"i": st.integers(0, 3), "as": st.sampled_from(["id", "embedded"])})),
+    "r": _difference(["id", "value", "from_name", "origin", "score"])}).map(_dump)
+_TASK_KEYS = ["id", "data", "meta", "inner_id", "annotations", "predictions", "created_at", "project", "drafts"]
+_TASK_PROVENANCE = _difference(_TASK_KEYS).map(
+    lambda d: {**d, "+": {**d["+"], "predictions": [3, 4]}} if "predictions" in d.get("+", {}) else d)
 
 
 def _answer_rows(draw, task_key: str, annotation: bool) -> list[dict]:
@@ -79,7 +98,7 @@ def _answer_rows(draw, task_key: str, annotation: bool) -> list[dict]:
                      "type": draw(st.sampled_from(["choices", "rectanglelabels", 'q"'])),
                      "value": _text(draw, _maybe(draw, _JSON | _OBJECT)), "region": _text(draw, _maybe(draw, _OBJECT)),
                      "position": draw(st.integers(-1, 2)),
-                     "ls_original": draw(st.sampled_from(_PROVENANCE)) if draw(st.integers(0, 19)) == 0 else None})
+                     "ls_original": draw(_ROW_PROVENANCE) if draw(st.booleans()) else None})
     return rows
 
 
@@ -88,8 +107,10 @@ def _tables(draw) -> dict:
     tasks, rows = [], {"annotations": [], "predictions": []}
     for i in range(draw(st.integers(0, 6))):
         key = draw(st.sampled_from(["t", "é", "a b"])) + str(i)
-        place = draw(st.sampled_from([None] * 6 + [f'{{"i":{5 - i}}}'] * 2 + [ '{"+":{"inner_id":1}}',
-                                      '{"-":["predictions"]}', '{"+":{"predictions":[3]}}']))
+        place = draw(_TASK_PROVENANCE) if draw(st.integers(0, 3)) == 0 else {}
+        if draw(st.booleans()):
+            place = {**place, "i": 5 - i}
+        place = _dump(place)
         tasks.append({"task_key": key, "data": _text(draw, draw(_JSON)),
                       "extra": _text(draw, _maybe(draw, _OBJECT, 1)), "ls_task_id": _maybe(draw, st.integers(0, 2**62)),
                       "ls_project_id": _maybe(draw, st.integers(0, 9)),
@@ -125,7 +146,7 @@ def test_the_column_wise_tasks_are_the_general_paths_bytes(tables, size):
 
 
 def _fast(tables: dict) -> list:
-    return [x for b in W.table_batches(tables) for x in task_texts(*b)]
+    return [x for b in W.table_batches(tables) for x in task_texts(*b, W._json_item)]
 
 
 def test_a_plain_version_is_written_column_wise_whole():
@@ -199,7 +220,8 @@ def test_a_column_wise_export_imports_into_label_studio(ls, sdk_admin, project_f
     ann = [{"task_key": f"r{i}", "annotation_key": f"{me}#{j}", "region_key": f"~{i}{j}", "annotator": me,
             "from_name": "sentiment", "to_name": "text", "type": "choices", "labels": [label],
             "value": C.canonical_json({"choices": [label]}), "was_cancelled": False, "ground_truth": False,
-            "lead_time": 2.5, "position": 0} for i, j, label in [(0, 0, "pos"), (1, 0, "neg"), (1, 1, "pos"), (2, 0, "neutral")]]
+            "lead_time": 2.5, "position": 0}
+           for i, j, label in [(0, 0, "pos"), (1, 0, "neg"), (1, 1, "pos"), (2, 0, "neutral")]]
     tables = {"tasks": pa.Table.from_pylist(rows, schema=C.schema("tasks")),
               "annotations": pa.Table.from_pylist(ann, schema=C.schema("annotations")),
               "predictions": C.schema("predictions").empty_table()}
@@ -230,3 +252,16 @@ def test_two_tasks_of_one_key_are_written_as_the_general_path_writes_them():
         encode = W.json_encoder(tables.values())
         texts = [encode(x) for b in W.task_batches(tables, size) for x in to_tasks(*b)]
         assert _rendered(tables, size) == b"[\n" + b",\n".join(texts) + b"\n]\n"
+
+
+def test_an_answers_difference_is_its_first_rows_in_the_tables_order():
+    """Two rows of one answer each holding an answer-level difference (not what the reader
+    writes, but a table may hold it): the one of the row first in the table, as to_tasks takes it."""
+    ann = [{"task_key": "t", "annotation_key": "a#0", "region_key": rk, "from_name": "c", "position": 0,
+            "was_cancelled": False, "ground_truth": False, "ls_original": _dump({"a": {"+": {"task": n}}})}
+           for rk, n in [("~2", 2), ("~1", 1), ("~3", 3)]]
+    tables = {"tasks": pa.Table.from_pylist([{"task_key": "t", "data": "{}"}], schema=C.schema("tasks")),
+              "annotations": pa.Table.from_pylist(ann, schema=C.schema("annotations")),
+              "predictions": C.schema("predictions").empty_table()}
+    assert _fast(tables) != [None]
+    assert b'"task":2' in _rendered(tables, 1) == _general(tables)

@@ -4,18 +4,22 @@ a batch's tables, with no Python object per row.
 It writes a task only where that gives exactly the bytes
 :func:`~annover.formats.ls_writer.to_tasks` and orjson give: every JSON text of the task reads
 back and is written again by orjson as it is (so a float written ``1e-07``, an integer beyond 64
-bits, a text that is not compact are not), nothing of the task has a provenance difference
-(``ls_original`` holds at most the task's place), and no merged object (``extra``, ``region``)
-names a field the writer sets itself. :func:`task_texts` returns None for the other tasks, and
-the caller writes those through ``to_tasks``: the choice is made task by task, from the data.
+bits, a text that is not compact are not), no merged object (``extra``, ``region``) names a
+field the writer sets itself, no other task of the batch has its key, and no row of it lacks a
+key or position. A task with provenance differences (``ls_original`` beyond its place: a Label
+Studio export as read) is written so, read back by orjson, its differences applied by the same
+functions ``to_tasks`` uses, and encoded as ``to_tasks``' output is. :func:`task_texts` returns
+None for the other tasks, and the caller writes those through ``to_tasks``: the choice is made
+task by task, from the data.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import json
+from typing import TYPE_CHECKING, Any, Callable
 
 from annover._lazy import lazy
-from annover.formats.ls_writer import annotator_out, item_id
+from annover.formats.ls_writer import annotator_out, apply, finish, item_id, placed
 
 if TYPE_CHECKING:
     import numpy as np
@@ -194,8 +198,7 @@ def _lists(texts: "pa.Array", offsets: "np.ndarray") -> "pa.Array":
 
 def _groups(t: "pa.Table", ti: "np.ndarray", key: str) -> "tuple[pa.Table, np.ndarray, np.ndarray, np.ndarray]":
     """(``t`` in the writer's order: task, answer key, position, region key, then ``t``'s
-    order; the task of each of its rows; the start of each answer's rows; each answer's first
-    row in ``t``'s order)."""
+    order; the row of ``t`` each of its rows is; the task of each; the start of each answer's rows)."""
     n = t.num_rows
     pos = _column(t, "position")
     cols = {"t": pa.array(ti), "k": _plain(t.column(key)),
@@ -207,8 +210,7 @@ def _groups(t: "pa.Table", ti: "np.ndarray", key: str) -> "tuple[pa.Table, np.nd
     first = np.ones(n, dtype=bool)
     if n > 1:
         first[1:] = (ts[1:] != ts[:-1]) | pc.not_equal(k.slice(1), k.slice(0, n - 1)).to_numpy(zero_copy_only=False)
-    starts = np.flatnonzero(first)
-    return s, ts, starts, np.minimum.reduceat(order, starts) if n else starts
+    return s, order, ts, np.flatnonzero(first)
 
 
 def _answer_fields(f: "pa.Table", annotation: bool, result: "pa.Array") -> list:
@@ -231,12 +233,14 @@ def _answer_fields(f: "pa.Table", annotation: bool, result: "pa.Array") -> list:
             _field("result", result)]
 
 
-def _answers(t: "pa.Table", counts: "np.ndarray", annotation: bool) -> "tuple[pa.Array, np.ndarray]":
-    """(``[...]`` of each task's answers, written here?) for the answer rows ``t`` of a batch's
-    tasks, ``counts`` rows a task, the tasks' rows together."""
+def _answers(t: "pa.Table", counts: "np.ndarray", annotation: bool) -> "tuple[pa.Array, np.ndarray, tuple]":
+    """(``[...]`` of each task's answers, written here?, the rows in that order with their
+    answers: :func:`_groups`) for the answer rows ``t`` of a batch's tasks, ``counts`` rows a
+    task, the tasks' rows together."""
     n = len(counts)
     ti = np.repeat(np.arange(n), counts)
-    s, ts, starts, firsts = _groups(t, ti, "annotation_key" if annotation else "prediction_key")
+    groups = s, order, ts, starts = _groups(t, ti, "annotation_key" if annotation else "prediction_key")
+    firsts = np.minimum.reduceat(order, starts) if len(order) else starts
     items, ok = _items(s)
     f = t.take(pa.array(firsts))
     extra, extra_ok = _json_texts(f.column("extra"), ANSWER_FIELDS)
@@ -244,7 +248,55 @@ def _answers(t: "pa.Table", counts: "np.ndarray", annotation: bool) -> "tuple[pa
     fields += [_optional(f, k, k, _quoted) for k in ("created_at", "updated_at")] + [extra]
     per_task = np.bincount(ti[firsts], minlength=n)
     bad = np.bincount(ti[firsts][~extra_ok], minlength=n) + np.bincount(ts[~ok], minlength=n)
-    return _lists(_joined(fields, f.num_rows), np.concatenate([[0], np.cumsum(per_task)])), bad == 0
+    answers = _lists(_joined(fields, f.num_rows), np.concatenate([[0], np.cumsum(per_task)]))
+    return answers, bad == 0, groups
+
+
+def _loads(text: str | None) -> Any:
+    """A provenance text as the general writer reads it (the standard library; {} for none)."""
+    return (None if text is None else json.loads(text)) or {}
+
+
+def _diffs(groups: tuple, key: str, want: "np.ndarray") -> "dict[int, list]":
+    """For each task of ``want`` (a mask of the batch's tasks): [answer key, its answer-level
+    difference, the row it came from, its result items' differences] of each of its answers,
+    in the order the column-wise text has them (:func:`_groups`)."""
+    s, order, ts, starts = groups
+    rows = np.flatnonzero(want[ts]) if len(ts) else np.zeros(0, np.int64)
+    out: dict[int, list] = {}
+    if not len(rows):
+        return out
+    at = pa.array(rows)
+    lso = _column(s, "ls_original")
+    texts = lso.take(at).to_pylist() if lso is not None else [None] * len(rows)
+    cols = [_plain(s.column(n)).take(at).to_pylist() for n in (key, "region_key")]
+    gids = (np.searchsorted(starts, rows, side="right") - 1).tolist()
+    last, entry = -1, []
+    for t, g, row, text, akey, rk in zip(ts[rows].tolist(), gids, order[rows].tolist(), texts, *cols):
+        o = _loads(text)
+        if g != last:
+            last, entry = g, [akey, {}, 2**63, []]
+            out.setdefault(t, []).append(entry)
+        if "a" in o and row < entry[2]:  # the first row of the answer, in the table's order, that has one
+            entry[1], entry[2] = o["a"], row
+        if rk != "":
+            entry[3].append(o.get("r"))
+    return out
+
+
+def _with_provenance(text: bytes, t_diff: dict, anns: list, preds: list) -> dict:
+    """The task of a column-wise ``text`` (written as if it had no provenance) with its
+    differences applied as :func:`~annover.formats.ls_writer.to_tasks` applies them."""
+    task = orjson.loads(text)
+    placed_answers = []
+    for kind, entries in (("annotations", anns), ("predictions", preds)):
+        built = []
+        for obj, (akey, a_diff, _, r_diffs) in zip(task[kind], entries):
+            for item, r in zip(obj["result"], r_diffs):
+                apply(item, r)
+            built.append((akey, obj, a_diff))
+        placed_answers.append(placed(built))
+    return finish(task, placed_answers[0], placed_answers[1], t_diff)
 
 
 def _task_fields(t: "pa.Table", anns: "pa.Array", preds: "pa.Array") -> "tuple[list, np.ndarray]":
@@ -258,12 +310,16 @@ def _task_fields(t: "pa.Table", anns: "pa.Array", preds: "pa.Array") -> "tuple[l
     return fields, data_ok & extra_ok
 
 
+def _unique(tasks: "pa.Table") -> "np.ndarray":
+    """The tasks whose key no other task of the batch has (to_tasks gives each of two the answers of both)."""
+    keys = _plain(tasks.column("task_key")).dictionary_encode().indices.to_numpy(zero_copy_only=False)
+    return np.bincount(keys, minlength=1)[keys] == 1
+
+
 def _plain_tasks(tasks: "pa.Table", *answers: "tuple[pa.Table, np.ndarray]") -> "np.ndarray":
     """The tasks with no provenance difference, on them and on their answer rows (``answers``:
-    each table of rows, and how many rows a task), and whose key no other task of the batch has."""
+    each table of rows, and how many rows a task)."""
     ok = _no_provenance(tasks, _PLACE_ONLY)
-    keys = _plain(tasks.column("task_key")).dictionary_encode().indices.to_numpy(zero_copy_only=False)
-    ok &= np.bincount(keys, minlength=1)[keys] == 1  # a key twice in a batch: to_tasks gives each both's answers
     for t, counts in answers:
         ti = np.repeat(np.arange(len(counts)), counts)
         ok &= np.bincount(ti[~_no_provenance(t)], minlength=len(counts)) == 0
@@ -271,17 +327,26 @@ def _plain_tasks(tasks: "pa.Table", *answers: "tuple[pa.Table, np.ndarray]") -> 
 
 
 def task_texts(tasks: "pa.Table", anns: "pa.Table", ann_counts: "np.ndarray", preds: "pa.Table",
-               pred_counts: "np.ndarray") -> "list[bytes | None]":
+               pred_counts: "np.ndarray", encode: "Callable[[object], bytes]") -> "list[bytes | None]":
     """The JSON text of each of ``tasks`` (a batch, in the order written) as
     :func:`~annover.formats.ls_writer.to_tasks` and orjson write it, or None for a task this
     cannot write exactly. ``anns`` / ``preds``: the tasks' answer rows, each task's together,
-    ``ann_counts`` / ``pred_counts`` rows a task."""
-    plain = _plain_tasks(tasks, (anns, ann_counts), (preds, pred_counts))
-    if not plain.any():
-        return [None] * tasks.num_rows  # a batch of a Label Studio export, as read: not worth building
-    a, a_ok = _answers(anns, ann_counts, True)
-    p, p_ok = _answers(preds, pred_counts, False)
+    ``ann_counts`` / ``pred_counts`` rows a task. A task with provenance differences is written
+    column-wise, read back by orjson, its differences applied and written by ``encode``."""
+    unique = _unique(tasks)
+    if not unique.any():
+        return [None] * tasks.num_rows
+    a, a_ok, a_groups = _answers(anns, ann_counts, True)
+    p, p_ok, p_groups = _answers(preds, pred_counts, False)
     fields, ok = _task_fields(tasks, a, p)
-    ok = plain & ok & a_ok & p_ok
+    ok = unique & ok & a_ok & p_ok
     texts = _joined(fields, tasks.num_rows).cast(pa.binary()).to_pylist()
+    odd = ok & ~_plain_tasks(tasks, (anns, ann_counts), (preds, pred_counts))
+    if odd.any():
+        lso = _column(tasks, "ls_original")
+        t_diffs = lso.to_pylist() if lso is not None else [None] * tasks.num_rows
+        a_d, p_d = _diffs(a_groups, "annotation_key", odd), _diffs(p_groups, "prediction_key", odd)
+        for i in np.flatnonzero(odd).tolist():
+            task = _with_provenance(texts[i], _loads(t_diffs[i]), a_d.get(i, []), p_d.get(i, []))
+            texts[i] = encode(task)
     return [x if good else None for x, good in zip(texts, ok.tolist())]

@@ -18,7 +18,8 @@ import json
 import re
 from typing import Any
 
-__all__ = ["AS_EMBEDDED", "AS_ID", "answer_out", "diff", "dump", "item_id", "item_out", "task_out", "to_tasks"]
+__all__ = ["AS_EMBEDDED", "AS_ID", "answer_out", "apply", "diff", "dump", "finish", "item_id", "item_out", "placed",
+           "task_out", "to_tasks"]
 
 #: ``"as"`` of a prediction given in ``task.predictions`` by its id only.
 AS_ID = "id"
@@ -180,9 +181,35 @@ def _answers(groups: dict[str, list[dict]], annotation: bool) -> list[tuple[dict
         ans = answer_out(rows[0], annotation)
         items = sorted(zip(rows, origs), key=lambda ro: (ro[0].get("position", 0), ro[0]["region_key"]))
         ans["result"] = [apply(item_out(r), o.get("r")) for r, o in items if r["region_key"] != ""]
-        out.append(((a_diff.get("i", 2**62), akey), apply(ans, a_diff), a_diff))
+        out.append((akey, ans, a_diff))
+    return placed(out)
+
+
+def placed(answers: list[tuple[str, dict, dict]]) -> list[tuple[dict, dict]]:
+    """(answer, its difference) of each (answer key, answer as rebuilt, its answer-level
+    difference), the difference applied, in the input's order (its place, then key order)."""
+    out = [((d.get("i", 2**62), akey), apply(ans, d), d) for akey, ans, d in answers]
     out.sort(key=lambda x: x[0])
     return [(ans, d) for _, ans, d in out]
+
+
+def finish(task: dict, annotations: list[tuple[dict, dict]], predictions: list[tuple[dict, dict]],
+           t_diff: dict) -> dict:
+    """``task`` (as :func:`task_out` rebuilds it) with its answers (:func:`placed`) and its
+    difference applied."""
+    task["annotations"] = [a for a, _ in annotations]
+    ids = (t_diff.get("+") or {}).get("predictions")
+    # a prediction the input gave by id, or inside an annotation, is written so again where
+    # that is written (the ids list, the annotations); else as a prediction of its own
+    shown = {AS_ID: ids is not None, AS_EMBEDDED: bool(task["annotations"])}
+    full = [p for p, d in predictions if not shown.get(d.get("as"), False)]
+    task["predictions"] = full
+    apply(task, t_diff)
+    if ids is not None:
+        task["predictions"] = list(ids) + full
+    elif full and "predictions" not in task:
+        task["predictions"] = full
+    return task
 
 
 def to_tasks(tasks: list[dict], annotations: list[dict], predictions: list[dict]) -> list[dict]:
@@ -191,18 +218,7 @@ def to_tasks(tasks: list[dict], annotations: list[dict], predictions: list[dict]
     preds = _group(predictions, "prediction_key")
     out = []
     for t, t_diff in sorted(((t, _original(t)) for t in tasks), key=lambda td: td[1].get("i", 2**62)):
-        task = task_out(t)
-        task["annotations"] = [a for a, _ in _answers(anns.get(t["task_key"], {}), True)]
-        ids = (t_diff.get("+") or {}).get("predictions")
-        # a prediction the input gave by id, or inside an annotation, is written so again where
-        # that is written (the ids list, the annotations); else as a prediction of its own
-        shown = {AS_ID: ids is not None, AS_EMBEDDED: bool(task["annotations"])}
-        full = [p for p, d in _answers(preds.get(t["task_key"], {}), False) if not shown.get(d.get("as"), False)]
-        task["predictions"] = full
-        apply(task, t_diff)
-        if ids is not None:
-            task["predictions"] = list(ids) + full
-        elif full and "predictions" not in task:
-            task["predictions"] = full
+        task = finish(task_out(t), _answers(anns.get(t["task_key"], {}), True),
+                      _answers(preds.get(t["task_key"], {}), False), t_diff)
         out.append(task)
     return out

@@ -192,7 +192,7 @@ def _task_texts(batch: Batch, encode: "Callable[[object], bytes]") -> list[bytes
     """The JSON text of each task of a batch: written column-wise (:mod:`annover.formats.ls_columns`)
     where that gives the bytes ``to_tasks`` and orjson give, the rest through ``to_tasks``."""
     tasks, anns, ann_n, preds, pred_n = batch
-    texts = task_texts(tasks, anns, ann_n, preds, pred_n) if encode is _json_item else [None] * tasks.num_rows
+    texts = task_texts(tasks, anns, ann_n, preds, pred_n, encode) if encode is _json_item else [None] * tasks.num_rows
     slow = [i for i, x in enumerate(texts) if x is None]
     if slow:
         rows = to_tasks(tasks.take(pa.array(slow, pa.int64())).to_pylist(), _subset(anns, ann_n, slow).to_pylist(),
