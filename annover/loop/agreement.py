@@ -78,7 +78,8 @@ def _binary(raters: "np.ndarray", has: "np.ndarray") -> tuple:
 
 
 def pair_kappas(t: "pa.Table") -> list[dict]:
-    """Cohen's kappa per (control, annotator pair) from the pair table's confusion counts."""
+    """Cohen's kappa per (control, annotator pair) from the pair table's confusion counts, in the
+    order of (control, a, b) (not the table's: a GROUP BY's rows come in no fixed order)."""
     out = []
     if t.num_rows == 0:
         return out
@@ -86,7 +87,7 @@ def pair_kappas(t: "pa.Table") -> list[dict]:
     groups: dict[tuple, list[int]] = {}
     for i, key in enumerate(zip(rows["from_name"], rows["a"], rows["b"])):
         groups.setdefault(key, []).append(i)
-    for (ctl, a, b), idx in groups.items():
+    for (ctl, a, b), idx in sorted(groups.items()):
         la = [rows["la"][i] for i in idx]
         lb = [rows["lb"][i] for i in idx]
         n = np.asarray([rows["n"][i] for i in idx], np.int64)
