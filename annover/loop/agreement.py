@@ -107,11 +107,8 @@ def _classification(s: Q.Session, config_labels: dict[str, list[str]], res: Agre
                     "FROM (SELECT DISTINCT from_name, task_key FROM ratings)")
     counts = s.fetch("""SELECT r.from_name, u.u, r.label, count(*) AS n FROM ratings AS r JOIN units AS u
                         ON r.from_name = u.from_name AND r.task_key = u.task_key GROUP BY ALL ORDER BY r.from_name""")
-    multi = {r[0] for r in s.con.execute(
-        "SELECT DISTINCT from_name FROM ratings WHERE len(labels) > 1").fetchall()}
-    elems = s.fetch("""SELECT r.from_name, u.u, r.label, count(*) AS n FROM (
-                         SELECT from_name, task_key, unnest(labels) AS label FROM ratings) AS r JOIN units AS u
-                         ON r.from_name = u.from_name AND r.task_key = u.task_key GROUP BY ALL""")
+    multi, one_each = _shapes(s)
+    elems = counts if one_each else _elements(s)
     pairs = pair_kappas(s.fetch("""
         SELECT x.from_name, x.annotator AS a, y.annotator AS b, x.label AS la, y.label AS lb, count(*) AS n
         FROM ratings AS x JOIN ratings AS y
@@ -148,6 +145,22 @@ def _classification(s: Q.Session, config_labels: dict[str, list[str]], res: Agre
         res.pairs.extend({"control": ctl, "a": p["a"], "b": p["b"], "tasks": p["tasks"],
                           "disagree": p["tasks"] - p["agree"], "score": p["cohen_kappa"]["value"],
                           "measure": "cohen_kappa"} for p in mine)
+
+
+def _shapes(s: Q.Session) -> tuple[set[str], bool]:
+    """The multi-label controls (some answer gives several labels), and whether every answer
+    gives exactly one label, which is then its ``label`` text: each answer's labels, one at a
+    time (:func:`_elements`), are then the answers' labels, already counted."""
+    rows = s.con.execute("SELECT from_name, bool_or(len(labels) > 1), bool_and(len(labels) = 1 AND labels[1] "
+                         "IS NOT NULL AND labels[1] = label) FROM ratings GROUP BY 1").fetchall()
+    return {r[0] for r in rows if r[1]}, all(r[2] for r in rows)
+
+
+def _elements(s: Q.Session) -> "pa.Table":
+    """Per control, unit and label: the answers giving that label (among others)."""
+    return s.fetch("""SELECT r.from_name, u.u, r.label, count(*) AS n FROM (
+                        SELECT from_name, task_key, unnest(labels) AS label FROM ratings) AS r JOIN units AS u
+                        ON r.from_name = u.from_name AND r.task_key = u.task_key GROUP BY ALL""")
 
 
 def _per_label(es: "pa.Table", config_labels: list[str], raters: "np.ndarray") -> tuple[dict[str, dict], list[tuple]]:
