@@ -295,9 +295,9 @@ def test_report_suspects_compare_with_the_earlier_answers_of_touched_tasks_only(
     seen = []
     real = report.suspects
 
-    def spy(ann, preds, previous, **kw):
+    def spy(ann, preds, previous, session=None, **kw):
         seen.append((previous, kw))
-        return real(ann, preds, previous, **kw)
+        return real(ann, preds, previous, session=session, **kw)
     monkeypatch.setattr(report, "suspects", spy)
     data = report.collect(repo, "v2")
     [(previous, kw)] = seen
@@ -326,3 +326,27 @@ def test_suspects_compare_with_the_earlier_answers_of_touched_tasks_only(two_rou
     want = real(now, repo.load("v2", "predictions"), whole, since="v1").to_json()
     assert (got["suspects"], got["counts"], got["total"]) == (want["suspects"], want["counts"], want["total"])
     assert got["counts"].get("changed")
+
+
+def test_report_builds_the_version_s_ratings_once_for_agreement_and_suspects(loop_repo, monkeypatch):
+    """Agreement and suspects run in one session: the version's ratings (a million rows at a
+    million answers) are built once, and the page is the same as each built on its own."""
+    from annover.loop import queries as Q
+    from annover.loop.agreement import agreement
+    from annover.loop.suspects import suspects
+
+    report.collect(loop_repo, "HEAD")  # the older versions' agreement now in the per-user cache
+    made: list[str] = []
+    make = Q.Session.make
+    monkeypatch.setattr(Q.Session, "make", lambda self, name, sql: (made.append(name), make(self, name, sql))[1])
+    data = report.collect(loop_repo, "HEAD")
+    assert made.count("ratings") == 1 and made.count("pratings") == 1, made
+    monkeypatch.setattr(Q.Session, "make", make)
+    ann, preds = loop_repo.load("HEAD", "annotations"), loop_repo.load("HEAD", "predictions")
+    assert data["agreement"] == agreement(ann, api.config_labels(loop_repo, loop_repo.show("HEAD"))).to_json()
+    touched = loop_repo.touched_tasks("HEAD~1", "HEAD")
+    prev = loop_repo.load("HEAD~1", "annotations")
+    prev = prev.filter(pc.is_in(prev.column("task_key"), value_set=touched))
+    assert data["suspects"] == suspects(ann, preds, prev, since=data["suspects"]["options"]["since"],
+                                        limit=report.SUSPECTS_SHOWN).to_json()
+

@@ -261,23 +261,36 @@ def _regions(s: Q.Session, opts: Options, res: AgreementResult) -> None:
         res.controls[ctl] = entry
 
 
+def _measure(s: Q.Session, annotations: "pa.Table", config_labels: dict[str, list[str]] | None, opts: Options,
+             res: AgreementResult) -> None:
+    """Fill ``res`` from ``annotations``, registered in ``s`` as ``ann``."""
+    s.add(ann=annotations)
+    Q.build_ratings(s, "ann", "ratings")
+    Q.build_regions(s, "ann", "regions")
+    res.tasks, res.skipped = (int(x or 0) for x in s.one(
+        "SELECT count(DISTINCT task_key), count(*) FILTER (WHERE was_cancelled) FROM ann"))
+    res.answers = int(s.one("SELECT count(*) FROM (SELECT DISTINCT task_key, annotation_key FROM ann)")[0])
+    res.annotators = {r[0]: int(r[1]) for r in s.con.execute("""
+        SELECT coalesce(annotator, '-'), count(DISTINCT task_key) FROM ann WHERE NOT was_cancelled
+        GROUP BY 1 ORDER BY 2 DESC, 1""").fetchall()}
+    _classification(s, config_labels or {}, res)
+    _regions(s, opts, res)
+
+
 def agreement(annotations: "pa.Table", config_labels: dict[str, list[str]] | None = None,
-              iou_threshold: float | None = None, overlap_threshold: float | None = None) -> AgreementResult:
-    """Agreement between the annotators of one version (see the module)."""
+              iou_threshold: float | None = None, overlap_threshold: float | None = None, *,
+              session: Q.Session | None = None) -> AgreementResult:
+    """Agreement between the annotators of one version (see the module); ``session``: a session
+    to work in (registering ``annotations`` as ``ann``), whose ``ratings`` table of them a later
+    :func:`annover.loop.suspects.suspects` in it reuses (the report's), rather than a new one."""
     given = {"iou_threshold": iou_threshold, "overlap_threshold": overlap_threshold}
     opts = Options(**{k: v for k, v in given.items() if v is not None}).check()
     res = AgreementResult(options={"iou_threshold": opts.iou_threshold, "overlap_threshold": opts.overlap_threshold})
-    with Q.Session(ann=annotations) as s:
-        Q.build_ratings(s, "ann", "ratings")
-        Q.build_regions(s, "ann", "regions")
-        res.tasks, res.skipped = (int(x or 0) for x in s.one(
-            "SELECT count(DISTINCT task_key), count(*) FILTER (WHERE was_cancelled) FROM ann"))
-        res.answers = int(s.one("SELECT count(*) FROM (SELECT DISTINCT task_key, annotation_key FROM ann)")[0])
-        res.annotators = {r[0]: int(r[1]) for r in s.con.execute("""
-            SELECT coalesce(annotator, '-'), count(DISTINCT task_key) FROM ann WHERE NOT was_cancelled
-            GROUP BY 1 ORDER BY 2 DESC, 1""").fetchall()}
-        _classification(s, config_labels or {}, res)
-        _regions(s, opts, res)
+    if session is None:
+        with Q.Session() as s:
+            _measure(s, annotations, config_labels, opts, res)
+    else:
+        _measure(session, annotations, config_labels, opts, res)
     if res.skipped:
         res.notes.append(f"{res.skipped} skipped answer(s) are not labels and were left out")
     if len(res.annotators) < 2:

@@ -92,8 +92,12 @@ def ratings_sql(s: "Session", ann: str) -> str:
 
 
 def build_ratings(s: "Session", ann: str, name: str) -> None:
-    """Make table ``name`` from :func:`ratings_sql`."""
+    """Make table ``name`` from :func:`ratings_sql`, unless the session made it from ``ann``
+    already (agreement and suspects in one session, as the report runs them, build it once)."""
+    if s.made.get(name) == ("ratings", ann):
+        return
     s.make(name, ratings_sql(s, ann))
+    s.made[name] = ("ratings", ann)
 
 
 #: Per policy: an answer's rank among the answers of its label, as one string compared as
@@ -166,21 +170,39 @@ def build_regions(s: "Session", ann: str, name: str) -> None:
 
 
 class Session:
-    """A DuckDB cursor with Arrow tables registered and named queries materialised."""
+    """A DuckDB cursor with Arrow tables registered and named queries materialised.
+
+    ``made``: what :func:`build_ratings` built of the tables made (name -> what and from which
+    registered table), so that two computations sharing a session share those tables."""
 
     def __init__(self, **tables: "pa.Table") -> None:
         self.con = cursor(ordered=False)
+        self.tables: dict[str, "pa.Table"] = {}
+        self.made: dict[str, tuple[str, str]] = {}
+        self.add(**tables)
+
+    def add(self, **tables: "pa.Table") -> None:
+        """Register Arrow tables by name; a name the session holds must be given the same table."""
         for name, t in tables.items():
+            if name in self.tables:
+                if self.tables[name] is not t:
+                    raise ValueError(f"table {name!r} of this session is another table")
+                continue
             self.con.register(name, t)
+            self.tables[name] = t
 
     def make(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
+        self.made.pop(name, None)
 
     def fetch(self, sql: str) -> "pa.Table":
         return fetch(self.con, sql)
 
     def one(self, sql: str) -> Any:
-        return self.con.execute(sql).fetchone()
+        """The first row of a query (None: none), its result fetched to the end (a result left
+        open would keep the cursor from registering tables)."""
+        rows = self.con.execute(sql).fetchall()
+        return rows[0] if rows else None
 
     def close(self) -> None:
         self.con.close()

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover._lazy import lazy
 from annover.files import write_atomic
 from annover.loop import api
+from annover.loop import queries as Q
 from annover.loop.agreement import agreement
 from annover.loop.drift import drift
 from annover.loop.evaluate import evaluate
@@ -59,35 +60,30 @@ class ReportResult:
 def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Everything the page shows, as plain data."""
     say = progress or (lambda _: None)
-    if ".." in spec:
-        history = api.versions_in(repo, spec)
-        cur, prev = history[-1], history[0]
-    else:
-        cur = repo.show(spec)
-        history = list(reversed(repo.log(cur.id, limit=HISTORY_LIMIT)))
-        prev = repo.show(cur.parents[0]) if cur.parents else None
+    cur, prev, history = _versions(repo, spec)
     say("reading the version")
     ann = repo.load(cur.id, "annotations")
     preds = repo.load(cur.id, "predictions")
     labels = api.config_labels(repo, cur)
     data: dict[str, Any] = {"version": {**api.head_of(repo, cur), "stats": cur.stats}, "config_labels": labels}
-    say("agreement")
-    data["agreement"] = agreement(ann, labels).to_json()
-    data["models"] = {}
-    for mv in sorted(cur.model_versions):
-        say(f"model {mv}")
-        data["models"][mv] = evaluate(ann, preds, mv).to_json()
-    prev_ann = repo.load(prev.id, "annotations") if prev is not None and prev.id != cur.id else None
-    changes, before = None, None
-    if prev_ann is not None:
-        say("changes since " + api.name_of(repo, prev))
-        changes = repo.diff(prev.id, cur.id, transitions=True)
-        # an answer's label can have changed only in a task whose rows did
-        before = prev_ann if changes.touched is None else \
-            prev_ann.filter(pc.is_in(prev_ann.column("task_key"), value_set=changes.touched))
-    say("suspects")
-    data["suspects"] = suspects(ann, preds, before, since=api.name_of(repo, prev) if prev_ann is not None else None,
-                                limit=SUSPECTS_SHOWN).to_json()
+    with Q.Session() as s:  # the version's ratings, built for agreement, are the suspects' too
+        say("agreement")
+        data["agreement"] = agreement(ann, labels, session=s).to_json()
+        data["models"] = {}
+        for mv in sorted(cur.model_versions):
+            say(f"model {mv}")
+            data["models"][mv] = evaluate(ann, preds, mv).to_json()
+        prev_ann = repo.load(prev.id, "annotations") if prev is not None and prev.id != cur.id else None
+        changes, before = None, None
+        if prev_ann is not None:
+            say("changes since " + api.name_of(repo, prev))
+            changes = repo.diff(prev.id, cur.id, transitions=True)
+            # an answer's label can have changed only in a task whose rows did
+            before = prev_ann if changes.touched is None else \
+                prev_ann.filter(pc.is_in(prev_ann.column("task_key"), value_set=changes.touched))
+        say("suspects")
+        data["suspects"] = suspects(ann, preds, before, since=api.name_of(repo, prev) if prev_ann is not None else None,
+                                    limit=SUSPECTS_SHOWN, session=s).to_json()
     if changes is not None:
         data["previous"] = api.head_of(repo, prev)
         data["transitions"] = changes.transitions
@@ -100,6 +96,16 @@ def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None)
             api.history_agreement(repo, v, loaded.get(v.id))
         data["history"].append({**api.head_of(repo, v), "labels": v.stats.get("labels", {}), "agreement": figures})
     return data
+
+
+def _versions(repo: Any, spec: str) -> tuple[Any, Any, list[Any]]:
+    """The version shown, the one it is compared with (None: none) and the history drawn."""
+    if ".." in spec:
+        history = api.versions_in(repo, spec)
+        return history[-1], history[0], history
+    cur = repo.show(spec)
+    history = list(reversed(repo.log(cur.id, limit=HISTORY_LIMIT)))
+    return cur, repo.show(cur.parents[0]) if cur.parents else None, history
 
 
 def write_report(repo: Any, spec: str, out: str | Path, *,

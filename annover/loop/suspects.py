@@ -66,12 +66,14 @@ class SuspectsResult:
 
 def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, previous: "pa.Table | None" = None,
              *, threshold: float = DEFAULT_THRESHOLD, policy: str = DEFAULT_POLICY, models: list[str] | None = None,
-             since: str | None = None, limit: int | None = None) -> SuspectsResult:
+             since: str | None = None, limit: int | None = None, session: "Q.Session | None" = None
+             ) -> SuspectsResult:
     """Suspect labels of one version (see the module); ``previous``: an earlier version's annotations
     (``since`` names it in the reasons; its rows of the tasks whose rows differ are enough, as no
     other task has an answer whose label changed); ``models``: the model versions to trust (default: all);
     ``limit``: only the top ``limit`` items are worded (every reason is still found, counted and
-    scored, in SQL: the ranking is the same)."""
+    scored, in SQL: the ranking is the same); ``session``: a session to work in, whose ``ratings``
+    of ``annotations`` (registered as ``ann``) an :func:`annover.loop.agreement.agreement` in it built."""
     Options(policy=policy).check()
     _check_threshold(threshold, predictions)
     for m in models or []:  # --model names model versions the version has
@@ -82,21 +84,31 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
         tables["preds"] = predictions
     if previous is not None:
         tables["prev"] = previous
-    with Q.Session(**tables) as s:
-        Q.build_ratings(s, "ann", "ratings")
-        s.make("res", Q.resolved("ratings", policy))
-        reasons = [_majority()]
-        if "preds" in tables:
-            Q.build_best(s, "preds", "best")
-            reasons.append(_model(threshold, models))
-        elif predictions is None or not predictions.num_rows:
-            res.notes.append("no predictions in this version: the model reason was not checked")
-        if "prev" in tables:
-            Q.build_ratings(s, "prev", "pratings")
-            reasons.append(_changed())
-        s.make("reasons", " UNION ALL ".join(f"({q})" for q in reasons))
-        _ranked(s, res, limit, since)
+    if session is None:
+        with Q.Session() as s:
+            _find(s, tables, res, threshold, policy, models, limit, since)
+    else:
+        _find(session, tables, res, threshold, policy, models, limit, since)
     return res
+
+
+def _find(s: "Q.Session", tables: dict[str, Any], res: SuspectsResult, threshold: float, policy: str,
+          models: list[str] | None, limit: int | None, since: str | None) -> None:
+    """Register ``tables`` in ``s``, find every reason and fill ``res`` (:func:`_ranked`)."""
+    s.add(**tables)
+    Q.build_ratings(s, "ann", "ratings")
+    s.make("res", Q.resolved("ratings", policy))
+    reasons = [_majority()]
+    if "preds" in tables:
+        Q.build_best(s, "preds", "best")
+        reasons.append(_model(threshold, models))
+    else:
+        res.notes.append("no predictions in this version: the model reason was not checked")
+    if "prev" in tables:
+        Q.build_ratings(s, "prev", "pratings")
+        reasons.append(_changed())
+    s.make("reasons", " UNION ALL ".join(f"({q})" for q in reasons))
+    _ranked(s, res, limit, since)
 
 
 def _ranked(s: "Q.Session", res: SuspectsResult, limit: int | None, since: str | None) -> None:
