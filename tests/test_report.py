@@ -350,3 +350,16 @@ def test_report_builds_the_version_s_ratings_once_for_agreement_and_suspects(loo
     assert data["suspects"] == suspects(ann, preds, prev, since=data["suspects"]["options"]["since"],
                                         limit=report.SUSPECTS_SHOWN).to_json()
 
+
+def test_report_drift_takes_the_label_counts_the_versions_stats_keep(loop_repo, monkeypatch):
+    """Drift is of the (control, annotator, label) counts each version's stats keep: no table is
+    counted again, and the figures are those of counting both tables."""
+    from annover.loop import drift as D
+
+    counted = []
+    cells = D.label_cells
+    monkeypatch.setattr(D, "label_cells", lambda *a, **k: counted.append(1) or cells(*a, **k))
+    data = report.collect(loop_repo, "HEAD")
+    assert counted == []
+    monkeypatch.setattr(D, "label_cells", cells)
+    assert data["drift"] == D.drift(loop_repo.load("HEAD~1", "annotations"), loop_repo.load("HEAD", "annotations"))

@@ -329,9 +329,11 @@ def _read_counts(path: Path | None) -> dict[tuple[str, str, str], int] | None:
     return out if ok else None
 
 
-def drift_counts(repo: Any, vid: str) -> dict[tuple[str, str, str], int]:
+def drift_counts(repo: Any, vid: str, annotations: Any = None) -> dict[tuple[str, str, str], int]:
     """(control, annotator, label) -> regions of version ``vid``, from the columns drift reads;
-    kept in the per-user cache, so each version is counted once on a machine."""
+    kept in the per-user cache, so each version is counted once on a machine (``annotations``:
+    its table, when the caller has read it, counted where neither the version's stats nor the
+    cache have the counts)."""
     kept = _recorded_counts(repo.version(vid).record.get("stats") or {})
     if kept is not None:  # the snapshot counted them (versions made since stats kept them)
         return kept
@@ -339,7 +341,8 @@ def drift_counts(repo: Any, vid: str) -> dict[tuple[str, str, str], int]:
     cached = _read_counts(path)
     if cached is not None:
         return cached
-    counts = label_counts(repo.load(vid, "annotations", columns=COUNT_COLUMNS))
+    counts = label_counts(annotations if annotations is not None else
+                          repo.load(vid, "annotations", columns=COUNT_COLUMNS))
     if path is not None:
         body = {"format": COUNTS_FORMAT, "counts": sorted([*k, n] for k, n in counts.items())}
         try:

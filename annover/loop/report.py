@@ -23,7 +23,7 @@ from annover.files import write_atomic
 from annover.loop import api
 from annover.loop import queries as Q
 from annover.loop.agreement import agreement
-from annover.loop.drift import drift
+from annover.loop.drift import drift_of_counts
 from annover.loop.evaluate import evaluate
 from annover.loop.suspects import suspects
 
@@ -87,7 +87,8 @@ def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None)
     if changes is not None:
         data["previous"] = api.head_of(repo, prev)
         data["transitions"] = changes.transitions
-        data["drift"] = drift(prev_ann, ann)
+        # the counts the versions' stats keep (else the tables read here): drift of the same counts
+        data["drift"] = drift_of_counts(api.drift_counts(repo, prev.id, prev_ann), api.drift_counts(repo, cur.id, ann))
     data["history"] = []
     loaded = {prev.id: prev_ann} if prev_ann is not None else {}  # read once for both
     for v in history:  # the other versions' agreement from the per-user cache after the first report
