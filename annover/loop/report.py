@@ -66,6 +66,14 @@ def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None)
     preds = repo.load(cur.id, "predictions")
     labels = api.config_labels(repo, cur)
     data: dict[str, Any] = {"version": {**api.head_of(repo, cur), "stats": cur.stats}, "config_labels": labels}
+    prev_ann = repo.load(prev.id, "annotations") if prev is not None and prev.id != cur.id else None
+    changes, before = None, None
+    if prev_ann is not None:  # first: the diff's work is done before the session's tables are made
+        say("changes since " + api.name_of(repo, prev))
+        changes = repo.diff(prev.id, cur.id, transitions=True)
+        # an answer's label can have changed only in a task whose rows did
+        before = prev_ann if changes.touched is None else \
+            prev_ann.filter(pc.is_in(prev_ann.column("task_key"), value_set=changes.touched))
     with Q.Session() as s:  # the version's ratings, built for agreement, are the suspects' too
         say("agreement")
         data["agreement"] = agreement(ann, labels, session=s).to_json()
@@ -73,14 +81,6 @@ def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None)
         for mv in sorted(cur.model_versions):
             say(f"model {mv}")
             data["models"][mv] = evaluate(ann, preds, mv).to_json()
-        prev_ann = repo.load(prev.id, "annotations") if prev is not None and prev.id != cur.id else None
-        changes, before = None, None
-        if prev_ann is not None:
-            say("changes since " + api.name_of(repo, prev))
-            changes = repo.diff(prev.id, cur.id, transitions=True)
-            # an answer's label can have changed only in a task whose rows did
-            before = prev_ann if changes.touched is None else \
-                prev_ann.filter(pc.is_in(prev_ann.column("task_key"), value_set=changes.touched))
         say("suspects")
         data["suspects"] = suspects(ann, preds, before, since=api.name_of(repo, prev) if prev_ann is not None else None,
                                     limit=SUSPECTS_SHOWN, session=s).to_json()
