@@ -4,6 +4,7 @@ general path writes (``to_tasks``, then each task by orjson or the standard libr
 from __future__ import annotations
 
 import json
+import tracemalloc
 
 import pyarrow as pa
 import pytest
@@ -265,3 +266,29 @@ def test_an_answers_difference_is_its_first_rows_in_the_tables_order():
               "predictions": C.schema("predictions").empty_table()}
     assert _fast(tables) != [None]
     assert b'"task":2' in _rendered(tables, 1) == _general(tables)
+
+
+def _many_tasks(n: int) -> dict:
+    keys = pa.array([f"t{i:07d}" for i in range(n)], pa.string())
+    ann = pa.table({"task_key": keys, "annotation_key": pa.array(["a#0"] * n), "region_key": pa.array(["~1"] * n),
+                    "from_name": pa.array(["c"] * n), "was_cancelled": pa.array([False] * n),
+                    "ground_truth": pa.array([False] * n), "position": pa.array([0] * n, pa.int32())})
+    return {"tasks": C.conform(pa.table({"task_key": keys, "data": pa.array(["{}"] * n)}), "tasks"),
+            "annotations": C.conform(ann, "annotations"), "predictions": C.schema("predictions").empty_table()}
+
+
+def test_a_batch_of_tasks_allocates_for_its_own_tasks_not_for_the_whole_table():
+    """Each batch copied every task's first row and row count (the annotations' and the
+    predictions'), so an export of N tasks in N / 2,000 batches did O(N^2) work: 10M rows to
+    Label Studio JSON spent tens of seconds copying. numpy reports its arrays to tracemalloc."""
+    tables = _many_tasks(200_000)  # a copy of one table's runs: 1.6 MB of first rows, 1.6 MB of counts
+    batches = W.table_batches(tables, size=10)
+    next(batches)  # the lookups made once for every batch
+    tracemalloc.start()
+    try:
+        for _ in range(3):
+            next(batches)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 400_000, peak

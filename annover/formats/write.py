@@ -90,19 +90,21 @@ def _json_array(batches: Iterator[list[bytes]]) -> Iterator[bytes]:
 
 def _runs(t: "pa.Table") -> "tuple[pa.Array, np.ndarray, np.ndarray, np.ndarray]":
     """(task keys, first row, row count, order) of each task's rows in ``t`` (ordered by task key,
-    stably, through ``order``: the row indices in that order)."""
+    stably, through ``order``: the row indices in that order). The first rows and counts have
+    one more entry, a 0, for the run -1 of :func:`_run_of` (a task with no rows): appended once
+    here, not by each batch (a copy of every task's entry a batch made the export quadratic)."""
     keys = C.single_chunk(t.column("task_key"))
     n = len(keys)
     in_order = n < 2 or pc.all(pc.less_equal(keys.slice(0, n - 1), keys.slice(1))).as_py()
     order = np.arange(n, dtype=np.int64) if in_order else pc.sort_indices(keys).to_numpy()  # Arrow's sort is stable
     k = keys if in_order else keys.take(pa.array(order))
     if len(k) == 0:
-        return k, np.zeros(0, np.int64), np.zeros(0, np.int64), order
+        return k, np.zeros(1, np.int64), np.zeros(1, np.int64), order
     first = np.ones(len(k), dtype=bool)
     first[1:] = pc.not_equal(k.slice(1), k.slice(0, len(k) - 1)).to_numpy(zero_copy_only=False)
     starts = np.flatnonzero(first)
     counts = np.diff(np.append(starts, len(k)))
-    return k.filter(pa.array(first)), starts, counts, order
+    return k.filter(pa.array(first)), np.append(starts, 0), np.append(counts, 0), order
 
 
 def _run_of(runs: tuple, task_keys: "pa.Array") -> "np.ndarray":
@@ -114,8 +116,8 @@ def _take_rows(t: "pa.Table", runs: tuple, at: "np.ndarray") -> "tuple[pa.Table,
     """The rows of ``t`` of the tasks whose runs are ``at`` (:func:`_run_of`), each task's rows
     together, in ``t``'s order; and how many rows each task has (0 for a task with none)."""
     _, starts, counts, order = runs
-    n = np.append(counts, 0)[at]  # a run of -1 is the 0 appended
-    first = np.append(starts, 0)[at]
+    n = counts[at]  # a run of -1 is the 0 appended
+    first = starts[at]
     offsets = np.repeat(first - np.cumsum(np.append(0, n[:-1])).astype(np.int64), n) + np.arange(n.sum())
     return _take(t, order[offsets]), n
 
