@@ -46,15 +46,14 @@ from annover.store.dvc import Dvc
 from annover.store.git import Git, branch_back, unborn_clone
 from annover.store.objects import LocalStore, ObjectRef, ObjectStore
 from annover.store.refs import Refs, RepoLock, is_tag_name, is_version_id
-from annover.store.snapshots import TASK_HASH, Layout, hash_probe, object_refs, read_layout, read_manifest, read_snapshot
+from annover.store.snapshots import (TASK_HASH, Layout, differing_tasks, hash_probe, object_refs, read_layout,
+                                    read_manifest, read_snapshot)
 from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
-    import pyarrow.compute as pc
 else:
     pa = lazy("pyarrow")
-    pc = lazy("pyarrow.compute")
 
 FORMAT = 1
 VERSION_SCHEMA = "annover.version/1"
@@ -811,7 +810,7 @@ def touched_tasks(store: ObjectStore, va: Version, vb: Version, table: str = "an
     stored task hash (:data:`TASK_HASH`, one column of one row per task) the other side lacks;
     every other task has the same rows on both sides. None when the parts cannot tell (no
     stored hashes, or not this DuckDB's)."""
-    hashes = []
+    sides = []
     for v in (va, vb):
         ref = v.snapshot(table)
         if ref is None:
@@ -819,12 +818,9 @@ def touched_tasks(store: ObjectStore, va: Version, vb: Version, table: str = "an
         m = read_manifest(store, ref)
         if not hash_probe() or m.get("task_hash") != hash_probe():
             return None
-        t = read_layout(store, table, Layout.of(m), ["task_key", TASK_HASH])
-        first = pc.is_valid(t.column(TASK_HASH))
-        hashes.append((t.column("task_key").filter(first), t.column(TASK_HASH).filter(first)))
-    (ka, ha), (kb, hb) = hashes
-    lack = [k.filter(pc.invert(pc.is_in(h, value_set=other))) for k, h, other in ((ka, ha, hb), (kb, hb, ha))]
-    return pa.chunked_array([c for k in lack for c in k.chunks], pa.string()).combine_chunks()
+        sides.append(read_layout(store, table, Layout.of(m), ["task_key", TASK_HASH]))
+    a, b = sides
+    return differing_tasks(a, a.column(TASK_HASH), b, b.column(TASK_HASH))
 
 
 def check_columns(table: str, columns: Any) -> None:

@@ -28,7 +28,8 @@ from annover.repo.results import SnapshotResult
 from annover.repo.snapshot import (Content, Progress, SnapshotInput, check_head_here, check_new_tag, next_tag, read_inputs,
                                    same_content)
 from annover.store.objects import ObjectRef
-from annover.store.snapshots import TASK_HASH, Layout, SnapshotRef, hash_probe, read_layout, read_manifest, task_hashes
+from annover.store.snapshots import (TASK_HASH, Layout, SnapshotRef, differing_tasks, hash_probe, read_layout,
+                                    read_manifest, task_hashes)
 from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -73,17 +74,9 @@ def _with_hashes(repo: RepoCore, snap: SnapshotRef | None, name: str) -> "pa.Tab
     return read_layout(repo.store, name, Layout.of(m), [*cols, TASK_HASH])
 
 
-def _first_rows(t: "pa.Table", h: "pa.ChunkedArray | pa.Array") -> "pa.Table":
-    """(task key, task hash) of each task of ``t``, whose task hashes ``h`` are on first rows."""
-    first = pc.is_valid(h)
-    return pa.table({"task_key": t.column("task_key").filter(first), "h": h.filter(first)})
-
-
 def _differing(old: "pa.Table", new: "pa.Table", name: str) -> "pa.Array":
     """Keys of the tasks whose rows differ between ``old`` (with its stored task hashes) and ``new``."""
-    x, y = _first_rows(new, task_hashes(new, name)), _first_rows(old, old.column(TASK_HASH))
-    return pa.chunked_array([p.column("task_key").filter(pc.invert(pc.is_in(p.column("h"), value_set=q.column("h"))))
-                             for p, q in ((x, y), (y, x))], pa.string()).combine_chunks()
+    return differing_tasks(new, task_hashes(new, name), old, old.column(TASK_HASH))
 
 
 @dataclass

@@ -190,6 +190,18 @@ def task_hashes(table: "pa.Table", name: str) -> "pa.Array":
     return pa.array(out, mask=~first)
 
 
+def differing_tasks(a: "pa.Table", ha: "pa.Array | pa.ChunkedArray", b: "pa.Table",
+                    hb: "pa.Array | pa.ChunkedArray") -> "pa.Array":
+    """Keys of the tasks whose rows differ between tables ``a`` and ``b``, given their task hashes
+    ``ha`` and ``hb`` (:func:`task_hashes`, or a stored :data:`TASK_HASH` column: one a task, on
+    its first row): ``a``'s tasks whose hash ``b`` lacks, then ``b``'s whose hash ``a`` lacks."""
+    firsts = [(t.column("task_key").filter(pc.is_valid(h)), h.filter(pc.is_valid(h))) for t, h in ((a, ha), (b, hb))]
+    (ka, xa), (kb, xb) = firsts
+    lack = [k.filter(pc.invert(pc.is_in(x, value_set=other))) for k, x, other in ((ka, xa, xb), (kb, xb, xa))]
+    chunks = [c for k in lack for c in (k.chunks if isinstance(k, pa.ChunkedArray) else [k])]
+    return pa.chunked_array(chunks, pa.string()).combine_chunks()
+
+
 _PROBE: list[str] = []
 
 
