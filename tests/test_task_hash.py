@@ -113,3 +113,27 @@ def test_columns_alike_in_every_row_hash_as_the_columns(n, text, flag):
     assert ("ground_truth" in literal) == (n == 1)
     assert "value" not in literal  # a plain text column is read, not looked at
     assert row_hashes(t, name).to_pylist() == _hashes_of_every_column(t, name)
+
+
+def _rows_by_task(table: pa.Table, name: str) -> dict[str, list]:
+    hashed = list(C.HASHED[name])
+    out: dict[str, list] = {}
+    for r in table.select(hashed).to_pylist():
+        out.setdefault(r["task_key"], []).append(r)
+    return out
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(task_list(), task_list())
+def test_differing_tasks_names_each_task_whose_rows_differ_once(tasks_a, tasks_b):
+    """``differing_tasks`` (``Repo.touched_tasks``, the dry run) names exactly the tasks whose
+    rows differ between two tables, each once: a task changed on both sides was named twice."""
+    from annover.store.snapshots import differing_tasks
+
+    name = "annotations"
+    a, b = side(tasks_a).annotations, side(tasks_b).annotations
+    got = differing_tasks(a, task_hashes(a, name), b, task_hashes(b, name)).to_pylist()
+    ra, rb = _rows_by_task(a, name), _rows_by_task(b, name)
+    want = {k for k in ra.keys() | rb.keys() if ra.get(k) != rb.get(k)}
+    assert len(got) == len(set(got)), got
+    assert set(got) == want

@@ -194,11 +194,13 @@ def differing_tasks(a: "pa.Table", ha: "pa.Array | pa.ChunkedArray", b: "pa.Tabl
                     hb: "pa.Array | pa.ChunkedArray") -> "pa.Array":
     """Keys of the tasks whose rows differ between tables ``a`` and ``b``, given their task hashes
     ``ha`` and ``hb`` (:func:`task_hashes`, or a stored :data:`TASK_HASH` column: one a task, on
-    its first row): ``a``'s tasks whose hash ``b`` lacks, then ``b``'s whose hash ``a`` lacks."""
+    its first row): ``a``'s tasks whose hash ``b`` lacks, then those of ``b``'s whose hash ``a``
+    lacks that are not among them (a task changed on both sides is named once)."""
     firsts = [(t.column("task_key").filter(pc.is_valid(h)), h.filter(pc.is_valid(h))) for t, h in ((a, ha), (b, hb))]
     (ka, xa), (kb, xb) = firsts
-    lack = [k.filter(pc.invert(pc.is_in(x, value_set=other))) for k, x, other in ((ka, xa, xb), (kb, xb, xa))]
-    chunks = [c for k in lack for c in (k.chunks if isinstance(k, pa.ChunkedArray) else [k])]
+    lack_a, lack_b = (k.filter(pc.invert(pc.is_in(x, value_set=other))) for k, x, other in ((ka, xa, xb), (kb, xb, xa)))
+    lack_b = lack_b.filter(pc.invert(pc.is_in(lack_b, value_set=lack_a)))
+    chunks = [c for k in (lack_a, lack_b) for c in (k.chunks if isinstance(k, pa.ChunkedArray) else [k])]
     return pa.chunked_array(chunks, pa.string()).combine_chunks()
 
 
