@@ -65,7 +65,7 @@ def log(rev: str, max_count: int | None, oneline: bool, tasks: tuple[str, ...], 
         patches = {v.id: d for v, d in found.entries if d is not None}
         for key in found.unknown:
             info(f"warning: no version reachable from {rev} holds task {key!r} "
-                 "(task keys are those `annover diff --rows` and `annover load` show)")
+                 "(task keys are those `annover diff --rows` and `annover.load` show)")
     else:
         versions = repo.log(rev, max_count)
     _print_log(repo, versions, patches, oneline, as_json)

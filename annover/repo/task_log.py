@@ -199,5 +199,5 @@ def diff_tasks(repo: "RepoCore", va: Version, vb: Version, revs: tuple[str, str]
     if gone:
         result.summary.setdefault("warnings", []).append(
             f"{', '.join(map(repr, gone[:5]))}{' ...' if len(gone) > 5 else ''}: no such task in {revs[0]} or "
-            f"{revs[1]} (task keys are those `annover diff --rows` and `annover load` show)")
+            f"{revs[1]} (task keys are those `annover diff --rows` and `annover.load` show)")
     return result

@@ -11,7 +11,7 @@ read with DVC's YAML dumper and loader.
 
 One light path: :meth:`Dvc.cache_dir` reads DVC's config files with ``configobj`` (the
 parser DVC itself uses) instead of importing DVC, because reading an older version
-needs the cache folder and must not pay DVC's import (``annover load`` stays at
+needs the cache folder and must not pay DVC's import (``annover.load`` stays at
 pyarrow's speed). It follows DVC's rules (system, global, repo, local
 config, later ones win; relative paths from the config file's folder) and a test
 checks it against ``dvc.repo.Repo(...).cache.local.path``.
