@@ -18,6 +18,7 @@ import click
 import pytest
 
 from annover.cli import main as cli
+from annover.labelstudio import Datasets
 
 from .conftest import EXAMPLES, ROOT
 from .ls_fixtures import cli as run_cli, ls, ls_server  # noqa: F401  (fixtures)
@@ -214,8 +215,6 @@ def test_the_readme_python_api_block_runs_as_written(tmp_path, monkeypatch, ls):
     answers). `annover.export(..., "coco", ...)` of the sample's text labels and top-level calls
     without `repo=` outside the repository failed before."""
     pytest.importorskip("datasets")
-    from annover.labelstudio import Datasets
-
     monkeypatch.chdir(tmp_path)
     shutil.copy(EXAMPLES / "round1.json", "export.json")
     shutil.copy(EXAMPLES / "labeling.xml", "labeling.xml")
@@ -253,8 +252,6 @@ def _forget(datasets, title: str) -> None:
 
 @pytest.mark.labelstudio
 def test_the_label_studio_docs_python_block_runs_as_written(tmp_path, monkeypatch, ls):  # noqa: F811
-    from annover.labelstudio import Datasets
-
     monkeypatch.chdir(tmp_path)
     title = f"t-{uuid.uuid4().hex[:8]}-reviews"
     Path("reviews.jsonl").write_text("".join(f'{{"id": "r{i}", "text": "review {i}"}}\n' for i in range(3)))
