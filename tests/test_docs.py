@@ -9,6 +9,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import uuid
@@ -21,7 +22,7 @@ from annover.cli import main as cli
 from annover.labelstudio import Datasets
 
 from .conftest import EXAMPLES, ROOT
-from .ls_fixtures import cli as run_cli, ls, ls_server  # noqa: F401  (fixtures)
+from .ls_fixtures import cli as run_cli, ls, ls_server, sdk_admin  # noqa: F401  (fixtures)
 
 DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 #: options every command has or that say nothing of what it does; not asked of the command table
@@ -285,3 +286,30 @@ def test_what_q_keeps_is_what_the_readme_says(two_rounds):
     code, out, err = run_cli("export", "v2", "--format", "conll", "--resolve", "latest", "--out", "v2.conll", "-q")
     assert code == 0, err
     assert "note: 1 skipped answer(s)" in err and "wrote v2.conll" in err
+
+
+@pytest.mark.labelstudio
+def test_the_label_studio_quick_tour_runs_as_written(repo, ls, sdk_admin, monkeypatch):  # noqa: F811
+    """docs/label-studio.md's first block, typed in a repository: create, push with predictions,
+    annotate (a URL on a headless machine), two pulls with someone labeling in between, diff."""
+    for display in ("DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(display, raising=False)  # `dataset annotate` prints the URL, opens nothing
+    title = f"t-{uuid.uuid4().hex[:8]}-reviews"
+    Path("reviews.jsonl").write_text("".join(f'{{"id": "r{i}", "text": "review {i}"}}\n' for i in range(3)))
+    Path("model-v3.jsonl").write_text("".join(
+        f'{{"task_key": "r{i}", "model_version": "bert-v3", "score": 0.8, "result": [{{"from_name": "label", '
+        f'"to_name": "text", "type": "choices", "value": {{"choices": ["neg"]}}}}]}}\n' for i in range(3)))
+    text = (ROOT / "docs" / "label-studio.md").read_text(encoding="utf-8")
+    lines = [shlex.split(ln.split(" #")[0]) for ln in re.search(r"```\n(annover dataset create.*?)```", text, re.S)
+             .group(1).splitlines() if ln.strip()]
+    try:
+        for words in lines:
+            if "round 2" in " ".join(words):  # "people label in the browser"
+                task = next(iter(sdk_admin.tasks.list(project=Datasets(ls).get(title).id, fields="task_only")))
+                sdk_admin.annotations.create(id=task.id, result=[{"from_name": "label", "to_name": "text",
+                                             "type": "choices", "value": {"choices": ["pos"]}}])
+            code, out, err = run_cli(*[title if w == "reviews" else w for w in words[1:]])
+            assert code == 0, f"{' '.join(words)} -> {code}: {err}"
+    finally:
+        _forget(Datasets(ls), title)
+    assert "+1 added" in out and "pos" in out  # the diff v1 v2: the one answer given in between
