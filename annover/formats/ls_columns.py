@@ -70,9 +70,26 @@ def _quoted(arr: "pa.Array") -> "pa.Array":
     """Texts as JSON strings (null stays null)."""
     if not pa.types.is_string(arr.type) and not pa.types.is_large_string(arr.type):
         return _dumped(arr.to_pylist())
-    if pc.any(pc.match_substring_regex(arr, _ESCAPED)).as_py():
+    if _escapes(arr):
         return _dumped(arr.to_pylist())
     return pc.binary_join_element_wise('"', arr.cast(pa.string()), '"', "")
+
+
+def text_bytes(arr: "pa.Array") -> "np.ndarray":
+    """The UTF-8 bytes of an array of texts, one after another (a null's too, if it has any)."""
+    bufs = arr.buffers()
+    if bufs[2] is None or len(arr) == 0:
+        return np.zeros(0, np.uint8)
+    wide = pa.types.is_large_string(arr.type)
+    off = np.frombuffer(bufs[1], np.int64 if wide else np.int32)[arr.offset:arr.offset + len(arr) + 1]
+    return np.frombuffer(bufs[2], np.uint8)[int(off[0]):int(off[-1])]
+
+
+def _escapes(arr: "pa.Array") -> bool:
+    """Whether a text holds a character a JSON string has escaped (:data:`_ESCAPED`): a scan of
+    the bytes (a byte below 0x20, ``"`` or ``\\`` is that character in UTF-8), not a regex a text."""
+    b = text_bytes(arr)
+    return bool(((b < 0x20) | (b == 0x22) | (b == 0x5C)).any())
 
 
 def _number(arr: "pa.Array") -> "pa.Array":
@@ -125,19 +142,23 @@ def _json_texts(arr: "pa.Array", merged: frozenset | None) -> "tuple[pa.Array, n
     return pa.array(texts, pa.string()).take(idx), ok
 
 
-def _checked(s: str, merged: frozenset | None) -> "tuple[str | None, bool]":
-    """(what to write, whether orjson writes ``json.loads(s)`` as ``s``, nested DEPTH deeper)."""
+def reads_back(s: str) -> "tuple[Any, bool]":
+    """(``s`` read by orjson, whether orjson writes it back as ``s``, nested DEPTH deeper)."""
     try:
         obj = orjson.loads(s)
         if s.count("[") + s.count("{") + DEPTH < ORJSON_DEPTH:  # a bound on its nesting
-            same = orjson.dumps(obj) == s.encode()
-        else:
-            wrapped = obj
-            for _ in range(DEPTH):
-                wrapped = [wrapped]
-            same = orjson.dumps(wrapped) == b"[" * DEPTH + s.encode() + b"]" * DEPTH
+            return obj, orjson.dumps(obj) == s.encode()
+        wrapped = obj
+        for _ in range(DEPTH):
+            wrapped = [wrapped]
+        return obj, orjson.dumps(wrapped) == b"[" * DEPTH + s.encode() + b"]" * DEPTH
     except (orjson.JSONDecodeError, orjson.JSONEncodeError, UnicodeEncodeError):
         return None, False
+
+
+def _checked(s: str, merged: frozenset | None) -> "tuple[str | None, bool]":
+    """(what to write, whether orjson writes ``json.loads(s)`` as ``s``, nested DEPTH deeper)."""
+    obj, same = reads_back(s)
     if not same:
         return None, False
     if merged is None:

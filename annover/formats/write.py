@@ -11,6 +11,7 @@ from annover.formats import EXPORT_FORMATS, Format
 from annover.formats.json_min import json_min_records
 from annover.formats.label_studio import to_tasks
 from annover.formats.ls_columns import task_texts
+from annover.formats.min_columns import concat, jsonl_lines, min_records
 from annover.model import canonical as C
 from annover.store.snapshots import part_bytes
 
@@ -205,23 +206,74 @@ def _task_texts(batch: Batch, encode: "Callable[[object], bytes]") -> list[bytes
 
 
 def json_min_chunks(tables: dict[str, "pa.Table"], done: "Done | None" = None) -> Iterator[bytes]:
-    """Label Studio's JSON-MIN: one object per (non-skipped) annotation, controls as keys."""
+    """Label Studio's JSON-MIN: one object per (non-skipped) annotation, controls as keys. The
+    records are written column-wise (:mod:`annover.formats.min_columns`) where that gives the
+    bytes :func:`json_min_general_chunks` gives, task by task; the other tasks as it writes them."""
+    encode = json_encoder([tables["tasks"], tables["annotations"]])
+    return _json_array(_min_texts(b, encode) for b in table_batches(tables, done=done))
+
+
+def _min_texts(batch: Batch, encode: "Callable[[object], bytes]") -> list[bytes]:
+    """The JSON-MIN records of a batch of tasks (the column-wise ones joined in one text)."""
+    tasks, anns, ann_n, _, _ = batch
+    got = min_records(tasks, anns, ann_n) if encode is _json_item else None
+    if got is None:
+        return [encode(r) for r in json_min_records(to_tasks(tasks.to_pylist(), anns.to_pylist(), []))]
+    texts, owner, ok = got
+    if ok.all():
+        return [concat(texts, ",\n")] if len(texts) else []
+    slow = np.flatnonzero(~ok).tolist()
+    rows = to_tasks(tasks.take(pa.array(slow, pa.int64())).to_pylist(), _subset(anns, ann_n, slow).to_pylist(), [])
+    general = {i: [encode(r) for r in json_min_records([task])] for i, task in zip(slow, rows)}
+    fast = texts.cast(pa.binary()).to_pylist()
+    ends = np.searchsorted(owner, np.arange(tasks.num_rows + 1)).tolist()
+    out: list[bytes] = []
+    for i in range(tasks.num_rows):
+        out += general[i] if i in general else fast[ends[i]:ends[i + 1]]
+    return out
+
+
+def json_min_general_chunks(tables: dict[str, "pa.Table"], done: "Done | None" = None) -> Iterator[bytes]:
+    """JSON-MIN as Python objects: ``to_tasks`` a batch, its records, each by the version's encoder
+    (the reference :func:`json_min_chunks` gives the bytes of)."""
     encode = json_encoder([tables["tasks"], tables["annotations"]])
     return _json_array([encode(r) for r in json_min_records(to_tasks(t, a, []))]
                        for t, a, _ in task_batches(tables, done=done))
 
 
 def jsonl_chunks(t: "pa.Table", done: "Done | None" = None) -> Iterator[bytes]:
-    """One JSON object per row, compact; JSON columns (data, value, region, extra) embedded as objects."""
+    """One JSON object per row, compact; JSON columns (data, value, region, extra) embedded as
+    objects. Written column-wise (:mod:`annover.formats.min_columns`) where that gives the bytes
+    :func:`jsonl_general_chunks` gives, row by row; the other rows as it writes them."""
     encode = json_encoder([t])
     for a in range(0, t.num_rows, BATCH):
-        lines = []
-        for r in t.slice(a, BATCH).to_pylist():
-            for k in JSON_COLUMNS:
-                if isinstance(r.get(k), str):
-                    r[k] = json.loads(r[k])  # not orjson: it reads an integer beyond 64 bits as a float
-            lines.append(encode(r) + b"\n")
-        yield b"".join(lines)
+        part = t.slice(a, BATCH)
+        got = jsonl_lines(part) if encode is _json_item else None
+        if got is None:
+            yield b"".join(_jsonl_line(r, encode) for r in part.to_pylist())
+        elif got[1].all():
+            yield concat(got[0])
+        else:
+            lines, slow = got[0].cast(pa.binary()).to_pylist(), np.flatnonzero(~got[1])
+            for i, r in zip(slow.tolist(), part.take(pa.array(slow, pa.int64())).to_pylist()):
+                lines[i] = _jsonl_line(r, encode)
+            yield b"".join(lines)
+        if done is not None:
+            done(min(a + BATCH, t.num_rows))
+
+
+def _jsonl_line(r: dict, encode: "Callable[[object], bytes]") -> bytes:
+    for k in JSON_COLUMNS:
+        if isinstance(r.get(k), str):
+            r[k] = json.loads(r[k])  # not orjson: it reads an integer beyond 64 bits as a float
+    return encode(r) + b"\n"
+
+
+def jsonl_general_chunks(t: "pa.Table", done: "Done | None" = None) -> Iterator[bytes]:
+    """JSONL as Python objects, row by row (the reference :func:`jsonl_chunks` gives the bytes of)."""
+    encode = json_encoder([t])
+    for a in range(0, t.num_rows, BATCH):
+        yield b"".join(_jsonl_line(r, encode) for r in t.slice(a, BATCH).to_pylist())
         if done is not None:
             done(min(a + BATCH, t.num_rows))
 
