@@ -216,7 +216,7 @@ def json_min_chunks(tables: dict[str, "pa.Table"], done: "Done | None" = None) -
 def _min_texts(batch: Batch, encode: "Callable[[object], bytes]") -> list[bytes]:
     """The JSON-MIN records of a batch of tasks (the column-wise ones joined in one text)."""
     tasks, anns, ann_n, _, _ = batch
-    got = min_records(tasks, anns, ann_n) if encode is _json_item else None
+    got = _column_wise(min_records, tasks, anns, ann_n) if encode is _json_item else None
     if got is None:
         return [encode(r) for r in json_min_records(to_tasks(tasks.to_pylist(), anns.to_pylist(), []))]
     texts, owner, ok = got
@@ -231,6 +231,15 @@ def _min_texts(batch: Batch, encode: "Callable[[object], bytes]") -> list[bytes]
     for i in range(tasks.num_rows):
         out += general[i] if i in general else fast[ends[i]:ends[i + 1]]
     return out
+
+
+def _column_wise(f: Callable, *args: object) -> object:
+    """``f(*args)``, or None (the general writer's) where Arrow cannot hold the batch's texts in
+    one array (more than 2 GB of them: 20,000 rows of 100 KB documents)."""
+    try:
+        return f(*args)
+    except (pa.ArrowCapacityError, pa.ArrowInvalid):
+        return None
 
 
 def json_min_general_chunks(tables: dict[str, "pa.Table"], done: "Done | None" = None) -> Iterator[bytes]:
@@ -248,7 +257,7 @@ def jsonl_chunks(t: "pa.Table", done: "Done | None" = None) -> Iterator[bytes]:
     encode = json_encoder([t])
     for a in range(0, t.num_rows, BATCH):
         part = t.slice(a, BATCH)
-        got = jsonl_lines(part) if encode is _json_item else None
+        got = _column_wise(jsonl_lines, part) if encode is _json_item else None
         if got is None:
             yield b"".join(_jsonl_line(r, encode) for r in part.to_pylist())
         elif got[1].all():
