@@ -299,3 +299,19 @@ def test_every_corpus_export_is_written_as_the_general_writers_write_it():
                 got = jsonl_lines(version[name])
                 lines, rows = lines + int(got[1].sum()), rows + version[name].num_rows
     assert fast >= 0.9 * tasks and lines >= 0.9 * rows, (fast, tasks, lines, rows)
+
+
+def test_a_batch_arrow_cannot_hold_goes_to_the_general_writer(monkeypatch):
+    """More than 2 GB of texts in a batch (20,000 rows of 100 KB documents) is more than one
+    Arrow array holds: the batch is written by the general writer, the same bytes. The fault is
+    made by hand: a real one needs 2 GB of text."""
+    tables = _plain_version()
+    want_min, want_jsonl = _json_min(tables, 3, True), _jsonl(tables["annotations"], 3, True)
+
+    def full(*_args):
+        raise pa.ArrowCapacityError("array cannot contain more than 2147483646 bytes")
+
+    monkeypatch.setattr(W, "min_records", full)
+    monkeypatch.setattr(W, "jsonl_lines", full)
+    assert _json_min(tables, 3) == want_min
+    assert _jsonl(tables["annotations"], 3) == want_jsonl
