@@ -11,7 +11,7 @@ prints nothing.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
 from annover._lazy import lazy
 from annover.errors import NotARepoError, ObjectError, UsageError
@@ -186,19 +186,25 @@ class Repo(RepoCore):
 
     def load(self, rev: str = "HEAD", table: str = "annotations", *, model_version: str | None = None,
              columns: list[str] | None = None, format: str | None = None,
-             resolve: str | None = None) -> "pa.Table | datasets.Dataset":
+             resolve: str | None = None, tasks: "Iterable[str] | None" = None) -> "pa.Table | datasets.Dataset":
         """Table ``table`` of version ``rev`` (predictions: of all model versions, or one); with
         ``format="hf"`` the version as a Hugging Face ``datasets.Dataset`` (one answer per task by
-        ``resolve``, or ``model_version``'s predictions; ClassLabels from the config)."""
+        ``resolve``, or ``model_version``'s predictions; ClassLabels from the config).
+
+        ``tasks`` (task keys): only those tasks' rows, the same rows, order and schema as the
+        whole table filtered to them, read from the Parquet parts whose key range can hold them
+        (a key no task has selects nothing; a single string is a UsageError)."""
+        keys = reading.task_keys(tasks)
         if format is not None:
             if format != "hf":
                 raise UsageError(f"unknown load format {format!r}", "use format='hf', or none for an Arrow table")
-            if columns is not None or table != "annotations":
-                raise UsageError(f"format='hf' makes one row per task of its own columns, so "
-                                 f"{'columns=' if columns is not None else 'table='} does not apply",
-                                 "leave it out, or select the Dataset's columns with .select_columns([...])")
+            if columns is not None or table != "annotations" or keys is not None:
+                given = "columns=" if columns is not None else "table=" if table != "annotations" else "tasks="
+                raise UsageError(f"format='hf' makes one row per task of its own columns, so {given} does not apply",
+                                 "leave it out, or select the Dataset's rows or columns with .filter() or "
+                                 ".select_columns([...])")
             return export_.load_hf(self, rev, resolve, model_version)
-        return self.read_table(rev, table, model_version, columns)
+        return self.read_table(rev, table, model_version, columns, keys)
 
     def log(self, rev: str = "HEAD", limit: int | None = None, *, tasks: "list[str] | None" = None
             ) -> "list[Version]":

@@ -510,13 +510,14 @@ class RepoCore:
     # ------------------------------------------------------------------ tables
 
     def read_table(self, rev: str = "HEAD", table: str = "annotations", model_version: str | None = None,
-                   columns: list[str] | None = None) -> "pa.Table":
-        """One table of a version as a pyarrow Table (predictions: all model versions, or one)."""
+                   columns: list[str] | None = None, keys: "pa.Array | None" = None) -> "pa.Table":
+        """One table of a version as a pyarrow Table (predictions: all model versions, or one);
+        ``keys``: only the rows of those tasks (see :func:`read_version_table`)."""
         if table not in C.TABLES:
             raise UsageError(f"unknown table {table!r}", f"use one of {', '.join(C.TABLES)}")
         v = self.show(rev)
         try:
-            return read_version_table(self.store, v, table, model_version, columns)
+            return read_version_table(self.store, v, table, model_version, columns, keys)
         except ObjectError as e:  # a version given by its whole id (as the loop's commands pass it) named by its tag
             raise missing_objects(e, rev if rev != v.id else self.name_of(v.id), v.id) from None
 
@@ -781,19 +782,21 @@ def check_model_version(table: str, model_version: str | None) -> None:
 
 
 def read_version_table(store: ObjectStore, v: Version, table: str, model_version: str | None = None,
-                       columns: list[str] | None = None) -> "pa.Table":
-    """One table of version ``v`` read from ``store`` (predictions: all model versions, or one)."""
+                       columns: list[str] | None = None, keys: "pa.Array | None" = None) -> "pa.Table":
+    """One table of version ``v`` read from ``store`` (predictions: all model versions, or one).
+    ``keys`` (task keys): only those tasks' rows, as the whole table filtered to them, read
+    from the parts that can hold them (:func:`annover.store.snapshots.read_snapshot`)."""
     if columns is not None:
         check_columns(table, columns)
         if not columns:  # the rows and no column, as pyarrow reads columns=[] (it gave every column)
-            return read_version_table(store, v, table, model_version, ["task_key"]).select([])
+            return read_version_table(store, v, table, model_version, ["task_key"], keys).select([])
     check_model_version(table, model_version)
     if table == "predictions":
         mvs = [model_version] if model_version is not None else v.model_versions
         if model_version is not None and model_version not in v.model_versions:
             raise UsageError(f"version {v.id[:12]} has no predictions of model_version {model_version!r}",
                              f"its model versions: {', '.join(v.model_versions) or 'none'}")
-        parts = [read_snapshot(store, v.snapshot("predictions", mv), columns) for mv in mvs]
+        parts = [read_snapshot(store, v.snapshot("predictions", mv), columns, keys) for mv in mvs]
         if not parts:
             s = C.schema("predictions")
             return s.empty_table().select(columns) if columns else s.empty_table()
@@ -802,7 +805,7 @@ def read_version_table(store: ObjectStore, v: Version, table: str, model_version
     if ref is None:
         s = C.schema(table)
         return s.empty_table().select(columns) if columns else s.empty_table()
-    return read_snapshot(store, ref, columns)
+    return read_snapshot(store, ref, columns, keys)
 
 
 def touched_tasks(store: ObjectStore, va: Version, vb: Version, table: str = "annotations") -> "pa.Array | None":

@@ -254,7 +254,7 @@ def _check_tag_at(fs: Any, url: str, rev: str, head: str) -> None:
 
 
 def load_url(url: str, rev: str, table: str, model_version: str | None = None,
-             columns: list[str] | None = None) -> "pa.Table":
+             columns: list[str] | None = None, keys: "pa.Array | None" = None) -> "pa.Table":
     """A table of version ``rev`` (a git rev: a tag such as ``v2``, a branch, HEAD) of the
     repository at git URL ``url``, read through DVC's API from its DVC remote."""
     check_table(table)
@@ -273,4 +273,4 @@ def load_url(url: str, rev: str, table: str, model_version: str | None = None,
     if C.json_digest(record) != head:
         raise ObjectError(f"version record {head[:12]} in {url} does not match its id", "the remote repo is damaged")
     _check_tag_at(fs, url, rev, head)
-    return read_version_table(FsStore(fs, ANNOVER_DIR), Version(head, record), table, model_version, columns)
+    return read_version_table(FsStore(fs, ANNOVER_DIR), Version(head, record), table, model_version, columns, keys)

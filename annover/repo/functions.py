@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from annover._lazy import lazy
 from annover.errors import NotARepoError, NotFoundError, UsageError
@@ -21,8 +21,10 @@ if TYPE_CHECKING:  # pragma: no cover
     from annover.diffing import DiffResult
     from annover.labelstudio.client import Client
     from annover.repo import export as export_
+    from annover.repo import reading
 else:  # loaded on first use, as in annover.repo.commands
     export_ = lazy("annover.repo.export")
+    reading = lazy("annover.repo.reading")
 
 __all__ = ["diff", "export", "init", "load", "open_clone", "open_repo", "snapshot"]
 
@@ -52,8 +54,12 @@ def init(path: str | Path = ".", remote: str | None = None, remote_options: dict
 
 def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None, model_version: str | None = None,
          columns: list[str] | None = None, format: str | None = None,
-         resolve: str | None = None) -> "pa.Table | datasets.Dataset":
+         resolve: str | None = None, tasks: "Iterable[str] | None" = None) -> "pa.Table | datasets.Dataset":
     """Table ``table`` of version ``rev`` as a pyarrow Table.
+
+    ``tasks`` (task keys): only the rows of those tasks, the same rows, order and schema as
+    the whole table filtered to them; only the Parquet parts whose task key range can hold
+    one of them are read. A key no task has selects nothing; one string is a UsageError.
 
     ``repo`` is a repository (a path or a :class:`Repo`; default: the current one) or, for a
     repository you have not cloned, a git URL: then ``rev`` is a git rev (a tag such as
@@ -72,10 +78,11 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
         if local is None:
             raise UsageError(f"format={format!r} reads a repository on this machine, and {repo} is not one",
                              "clone it first (git clone URL && dvc pull), or load its tables by URL without format=")
-        return local.load(rev, table, model_version=model_version, columns=columns, format=format, resolve=resolve)
+        return local.load(rev, table, model_version=model_version, columns=columns, format=format, resolve=resolve,
+                          tasks=tasks)
     if local is not None:
-        return local.load(rev, table, model_version=model_version, columns=columns)
-    return export_.load_url(str(repo), rev, table, model_version, columns)
+        return local.load(rev, table, model_version=model_version, columns=columns, tasks=tasks)
+    return export_.load_url(str(repo), rev, table, model_version, columns, reading.task_keys(tasks))
 
 
 def _local_repo(repo: RepoLike) -> Repo | None:

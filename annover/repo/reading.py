@@ -9,6 +9,8 @@ Label Studio names annotators by e-mail in a live pull and by numeric user id in
 export. The repository learns the id -> e-mail map whenever it talks to a server (and from
 ``--users FILE``) and keeps it in ``.annover/users.json``, committed with the version, so
 the same labels get the same snapshot id whichever way they left Label Studio.
+
+Which tasks to read (``annover.load(rev, tasks=[...])``) is checked here too: :func:`task_keys`.
 """
 
 from __future__ import annotations
@@ -19,16 +21,22 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import TYPE_CHECKING, Any, Iterable, Mapping
 
+from annover._lazy import lazy
 from annover.errors import InputError, NotFoundError, UsageError
 from annover.formats.label_studio import IMAGE_KEY
 from annover.formats.ls_results import strictness
 from annover.formats import IMAGE_FORMATS
 from annover.store.versions import Version
 
+if TYPE_CHECKING:  # pragma: no cover
+    import pyarrow as pa
+else:
+    pa = lazy("pyarrow")
+
 __all__ = ["AUTO_KEY", "DEFAULT_LEVEL", "USERS_FILE", "Reading", "Users", "key_change", "reading_of",
-           "read_users_file", "remembered"]
+           "read_users_file", "remembered", "task_keys"]
 
 #: ``--key auto``: the format's own default (a ``task_key`` column, else a hash of the task's data).
 AUTO_KEY = "auto"
@@ -101,6 +109,33 @@ def key_change(before: Reading | None, after: Reading | None, what: str) -> str 
         return None
     return (f"{what}: task keys changed scheme, from {Reading.describe_key(before.key)} to "
             f"{Reading.describe_key(after.key)}; the same tasks show as removed and added")
+
+
+def task_keys(tasks: "Iterable[str] | pa.Array | pa.ChunkedArray | None") -> "pa.Array | None":
+    """``load(..., tasks=)`` as an Arrow array of task keys (None: every task). Any iterable of
+    strings, or an Arrow array of them (its nulls name no task); unknown and repeated keys are
+    kept (they select nothing more). One string is refused: it would be read as its letters."""
+    if tasks is None:
+        return None
+    if isinstance(tasks, (str, bytes)):
+        raise UsageError(f"tasks={tasks!r:.60} is one string, and tasks= takes a list of task keys "
+                         f"(a string would be read as its letters)", f"pass a list: tasks=[{tasks!r:.60}]")
+    if isinstance(tasks, (pa.Array, pa.ChunkedArray)):
+        if not (pa.types.is_string(tasks.type) or pa.types.is_large_string(tasks.type)):
+            raise UsageError(f"tasks= is an Arrow array of {tasks.type}, not of task keys (strings)",
+                             "cast it to strings first: tasks=arr.cast(pyarrow.string())")
+        arr = tasks.combine_chunks() if isinstance(tasks, pa.ChunkedArray) else tasks
+        return arr.cast(pa.string()).drop_null()
+    try:
+        keys = list(tasks)
+    except TypeError:
+        raise UsageError(f"tasks= is {type(tasks).__name__}, not a list of task keys",
+                         "pass a list of strings: tasks=['img_042.jpg', ...]") from None
+    for i, k in enumerate(keys):
+        if not isinstance(k, str):
+            raise UsageError(f"tasks=: item {i} is {type(k).__name__} {k!r:.40}, not a task key (a string)",
+                             "pass task keys as strings, e.g. tasks=[str(k) for k in keys]")
+    return pa.array(keys, pa.string())
 
 
 # ---------------------------------------------------------------------------

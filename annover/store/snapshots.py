@@ -561,10 +561,21 @@ def _largest_first(refs: Sequence[ObjectRef]) -> list[int]:
     return sorted(range(len(refs)), key=lambda i: -refs[i].size)
 
 
-def read_snapshot(store: ObjectStore, ref: SnapshotRef, columns: Sequence[str] | None = None) -> "pa.Table":
-    """The snapshot's table (parts verified by hash and concatenated in key order; deltas applied)."""
+def read_snapshot(store: ObjectStore, ref: SnapshotRef, columns: Sequence[str] | None = None,
+                  keys: "pa.Array | None" = None) -> "pa.Table":
+    """The snapshot's table (parts verified by hash and concatenated in key order; deltas applied).
+
+    ``keys`` (task keys; unknown and repeated ones allowed): only the rows of those tasks, the
+    same rows in the same order and with the same schema as the whole table filtered to them.
+    A part (base or delta) whose task key statistics leave out every key is not read at all
+    (:func:`_none_of`); the others are cut down to those tasks as each is read."""
     m = read_manifest(store, ref)
-    return read_layout(store, m["table"], Layout.of(m), columns)
+    if keys is None:
+        return read_layout(store, m["table"], Layout.of(m), columns)
+    want = list(columns) if columns else None
+    read = want if want is None or "task_key" in want else ["task_key", *want]
+    t = read_layout(store, m["table"], Layout.of(m), read, keys=keys, cache={})  # a cache: parts are pruned
+    return t.select(want) if want else t
 
 
 def read_layout(store: ObjectStore, name: str, lay: Layout, columns: Sequence[str] | None = None,
