@@ -224,3 +224,17 @@ def test_an_old_repository_reads_some_tasks_as_a_filter(tmp_path):
             keys = whole.column("task_key").to_pylist()[3:9:2] + ["nope"]
             _same(old.load(rev, table, tasks=keys), _filtered(whole, keys))
 
+
+
+def test_suspects_read_only_the_touched_tasks_of_the_earlier_version(tmp_path, monkeypatch, reads):
+    """``annover suspects`` compares with the earlier version's rows of the tasks whose rows
+    changed: those rows come from the parts that hold them, not from a read of the whole version."""
+    from annover.loop import api
+
+    base = {f"k{i:03d}": {"a@x": "p", "b@x": "n"} for i in range(200)}
+    r = _rounds(tmp_path / "r", [base, {**base, "k150": {"a@x": "m", "b@x": "n"}}], False, monkeypatch, per_part=8)
+    n = len(S.read_manifest(r.store, r.show("v2").snapshot("annotations"))["parts"])
+    reads.clear()
+    api.run_suspects(r, "v2")
+    whole = [oid for oid, what, cols in reads if what == "annotations part" and cols != ["task_key", S.TASK_HASH]]
+    assert len(whole) == n + 1  # v2's parts, and v1's one part holding k150 (2n: v1 read whole too)

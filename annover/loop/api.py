@@ -13,9 +13,8 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from annover._lazy import lazy
 from annover.diffing.result import DEFAULT_POLICY
 from annover.errors import UsageError
 from annover.files import write_atomic
@@ -26,11 +25,6 @@ from annover.loop.sample import SampleResult, sample
 from annover.loop.suspects import DEFAULT_THRESHOLD, SuspectsResult, suspects
 from annover.model.config import cache_dir, config_structure
 from annover.store.versions import check_has_model
-
-if TYPE_CHECKING:  # pragma: no cover
-    import pyarrow.compute as pc
-else:
-    pc = lazy("pyarrow.compute")
 
 __all__ = ["Series", "versions_in", "name_of", "run_agreement", "run_eval", "run_suspects", "run_sample",
            "run_drift", "diff_drift", "drift_counts", "sample_record", "config_labels", "head_of", "SAMPLES_DIR",
@@ -175,10 +169,9 @@ def run_suspects(repo: Any, rev: str, threshold: float = DEFAULT_THRESHOLD, poli
         since = v.parents[0]
     if since is not None:
         pv = repo.show(since)
-        prev = repo.load(pv.id, "annotations")
-        touched = repo.touched_tasks(pv.id, v.id)
-        if touched is not None:  # an answer's label can have changed only in a task whose rows did
-            prev = prev.filter(pc.is_in(prev.column("task_key"), value_set=touched))
+        # an answer's label can have changed only in a task whose rows did: those tasks' rows
+        # (all of them when the parts cannot tell), from the parts that hold them
+        prev = repo.load(pv.id, "annotations", tasks=repo.touched_tasks(pv.id, v.id))
         since = name_of(repo, pv)
     for m in models or []:
         check_has_model(v, m, rev, _NO_MODEL)
