@@ -238,3 +238,20 @@ def test_suspects_read_only_the_touched_tasks_of_the_earlier_version(tmp_path, m
     api.run_suspects(r, "v2")
     whole = [oid for oid, what, cols in reads if what == "annotations part" and cols != ["task_key", S.TASK_HASH]]
     assert len(whole) == n + 1  # v2's parts, and v1's one part holding k150 (2n: v1 read whole too)
+
+
+def test_a_sample_is_read_from_the_parts_that_hold_its_tasks(tmp_path, monkeypatch, reads):
+    """``dataset push --from-sample`` reads the sample's tasks and annotations from the parts
+    holding them (each table used to be read whole and filtered): the same tasks, in order."""
+    from annover.labelstudio.tasks import read_sample
+
+    base = {f"k{i:03d}": {"a@x": "p", "b@x": "n"} for i in range(200)}
+    r = _rounds(tmp_path / "r", [base], False, monkeypatch, per_part=8)
+    keys = ["k150", "k042"]
+    reads.clear()
+    src, _ = read_sample(r, "v1", keys, None, None, True, "sample")
+    assert len(reads) == 4  # each key's part, of tasks and of annotations (30 parts each)
+    anns = _filtered(r.load("v1"), ["k150"]).to_pylist()
+    assert [len(i["annotations"]) for i in src.items] == [len(anns), 2]
+    tasks = r.load("v1", "tasks")
+    assert [i["data"] for i in src.items] == [json.loads(_filtered(tasks, [k])["data"][0].as_py()) for k in keys]

@@ -48,7 +48,8 @@ class Repo(Protocol):
 
     def resolve(self, rev: str) -> str: ...
 
-    def read_table(self, rev: str, table: str) -> "pa.Table": ...
+    def read_table(self, rev: str, table: str, model_version: str | None = None, columns: list[str] | None = None,
+                   keys: "pa.Array | None" = None) -> "pa.Table": ...
 
 #: progress(step, done, total)
 PushProgress = Callable[[str, int, int], None]
@@ -302,8 +303,7 @@ def _version_predictions(repo: "Repo", rev: str, key: str | None) -> dict[str, l
     field, else the data's hash), not by the version's own task keys, which may differ."""
     rows = repo.read_table(rev, "predictions").to_pylist()
     want = sorted({r["task_key"] for r in rows})
-    tasks = repo.read_table(rev, "tasks")
-    mine = tasks.filter(pc.is_in(tasks.column("task_key"), pa.array(want, pa.string()))).to_pylist()
+    mine = repo.read_table(rev, "tasks", keys=pa.array(want, pa.string())).to_pylist()  # from the parts holding them
     push_keys: dict[str, str] = {}
     for row in mine:
         data = to_tasks([row], [], [])[0]["data"]
@@ -447,17 +447,15 @@ def read_sample(repo: "Repo", rev: str, keys: list[str], key: str | None, model:
                 send_annotations: bool, name: str) -> tuple[Source, dict[str, list[dict]]]:
     """The tasks ``keys`` of version ``rev`` in that order, and ``model``'s predictions on them,
     keyed as the project will know them (``key``)."""
-    want = pa.array(keys, pa.string())
-    tasks = repo.read_table(rev, "tasks")
-    rows = {r["task_key"]: r for r in tasks.filter(pc.is_in(tasks.column("task_key"), want)).to_pylist()}
+    want = pa.array(keys, pa.string())  # their rows read from the parts that hold them
+    rows = {r["task_key"]: r for r in repo.read_table(rev, "tasks", keys=want).to_pylist()}
     missing = [k for k in keys if k not in rows]
     if missing:
         raise InputError(f"{name}: version {rev} has no task {missing[0]!r} ({len(missing)} key(s) missing)",
                          "give keys of that version's tasks")
     anns: dict[str, list[dict]] = {}
     if send_annotations:
-        t = repo.read_table(rev, "annotations")
-        for a in t.filter(pc.is_in(t.column("task_key"), want)).to_pylist():
+        for a in repo.read_table(rev, "annotations", keys=want).to_pylist():
             anns.setdefault(a["task_key"], []).append(a)
     items, push_keys = [], {}
     for k in keys:
@@ -480,9 +478,8 @@ def _sample_predictions(repo: "Repo", rev: str, want: "pa.Array", model: str | N
     if model is None:
         return {}
     check_has_model(repo.show(rev), model, rev, "(none: send without --predictions)")
-    preds = repo.read_table(rev, "predictions", model_version=model)
-    mine = preds.filter(pc.and_(pc.equal(preds.column("model_version"), model),
-                                pc.is_in(preds.column("task_key"), want))).to_pylist()
+    preds = repo.read_table(rev, "predictions", model_version=model, keys=want)
+    mine = preds.filter(pc.equal(preds.column("model_version"), model)).to_pylist()
     stub = [{"task_key": k, "data": "{}", "extra": None, "ls_task_id": None}
             for k in sorted({r["task_key"] for r in mine})]
     return {push_keys[t["task_key"]]: [clean(p, PREDICTION_SERVER_FIELDS) for p in task["predictions"]]
