@@ -447,20 +447,23 @@ def object_refs(store: ObjectStore, ref: SnapshotRef) -> list[ObjectRef]:
 
 
 def read_part(store: ObjectStore, p: ObjectRef, what: str, columns: Sequence[str] | None,
-              keep_hash: bool = False, dictionary: Sequence[str] = ()) -> "pa.Table":
+              keep_hash: bool = False, dictionary: Sequence[str] = (), keys: "pa.Array | None" = None
+              ) -> "pa.Table":
     """One part object as a table, verified by hash (see :func:`decode_part`)."""
-    return decode_part(store.get(p, what), columns, keep_hash, dictionary)
+    return decode_part(store.get(p, what), columns, keep_hash, dictionary, keys)
 
 
 def decode_part(data: bytes, columns: Sequence[str] | None, keep_hash: bool = False,
-                dictionary: Sequence[str] = ()) -> "pa.Table":
+                dictionary: Sequence[str] = (), keys: "pa.Array | None" = None) -> "pa.Table":
     """A part's bytes as a table (``columns``, or all but :data:`TASK_HASH` unless
     ``keep_hash``), decoded on the calling thread.
 
     A text column (or list of texts) stored with a small dictionary is read as its indices
     and dictionary and decoded by one gather from the dictionary: a fifth quicker than the
     Parquet reader's own decoding of a 1M-row annotations table. The columns named in
-    ``dictionary`` are left dictionary-encoded (see :func:`annover.model.canonical.plain`)."""
+    ``dictionary`` are left dictionary-encoded (see :func:`annover.model.canonical.plain`).
+    ``keys``: only the rows of those tasks (``columns`` must hold ``task_key``), kept before
+    the dictionaries are decoded, so that only their rows are gathered."""
     # ParquetFile without the dataset scanner and without pre-buffering: both start
     # Arrow I/O threads that can abort the interpreter at exit (apache/arrow#34314);
     # the bytes are in memory already
@@ -470,9 +473,16 @@ def decode_part(data: bytes, columns: Sequence[str] | None, keep_hash: bool = Fa
     cols = list(columns) if columns else [n for n in names if keep_hash or n != TASK_HASH]
     leaves = _dictionary_leaves(f, cols)
     if not leaves:
-        return f.read(columns=cols, use_threads=False)  # parts are read in parallel already (see _read_many)
+        return _rows_of(f.read(columns=cols, use_threads=False), keys)  # parts are read in parallel (_read_many)
     f = pq.ParquetFile(pa.BufferReader(data), pre_buffer=False, read_dictionary=leaves, metadata=f.metadata)
-    return C.plain_table(f.read(columns=cols, use_threads=False), frozenset(dictionary))
+    return C.plain_table(_rows_of(f.read(columns=cols, use_threads=False), keys), frozenset(dictionary))
+
+
+def _rows_of(t: "pa.Table", keys: "pa.Array | None") -> "pa.Table":
+    """The rows of ``t`` whose task key is one of ``keys`` (all of them for None)."""
+    if keys is None:
+        return t
+    return t.filter(pc.is_in(C.plain(t.column("task_key")), value_set=keys))
 
 
 #: A dictionary page up to this size (compressed) is small enough to decode from: a larger one
@@ -519,8 +529,7 @@ def _read_many(store: ObjectStore, jobs: list[tuple[ObjectRef, str, Sequence[str
             return cache[at]
         t = _none_of(store, j[0], few, j[2]) if few is not None else None
         if t is None:
-            t = read_part(store, *j)
-            t = t if keys is None else t.filter(pc.is_in(t.column("task_key"), value_set=keys))
+            t = read_part(store, *j, keys=keys)
         if cache is not None:
             cache[at] = t
         return t
