@@ -25,7 +25,7 @@ from annover.model import canonical as C
 from annover.store import snapshots as S
 from annover.store.objects import LocalStore
 
-from .conftest import DATA
+from .conftest import DATA, EXAMPLES
 
 KEY_CHARS = ["a", "b", "ab", "ä", "z\x00", "é€", "0"]  # prefixes of each other, non-ASCII, a NUL byte
 
@@ -255,3 +255,20 @@ def test_a_sample_is_read_from_the_parts_that_hold_its_tasks(tmp_path, monkeypat
     assert [len(i["annotations"]) for i in src.items] == [len(anns), 2]
     tasks = r.load("v1", "tasks")
     assert [i["data"] for i in src.items] == [json.loads(_filtered(tasks, [k])["data"][0].as_py()) for k in keys]
+
+
+def test_load_by_url_reads_some_tasks(tmp_path, monkeypatch):
+    """By git URL (through DVC's API), the same rows as the version's table filtered."""
+    repo = annover.init(tmp_path / "data-repo", remote=str(tmp_path / "remote"))
+    monkeypatch.chdir(repo.root)
+    repo.snapshot(str(EXAMPLES / "round1.json"), config=str(EXAMPLES / "labeling.xml"), key="data.ext_id",
+                  message="round 1")
+    repo.push("v1")
+    monkeypatch.chdir(tmp_path)
+    keys = ["rev-004", "rev-001", "nope"]
+    url = "file://" + str(repo.root)
+    _same(annover.load("v1", repo=url, tasks=keys), _filtered(repo.read_table("v1"), keys))
+    _same(annover.load("v1", "tasks", repo=url, columns=["data"], tasks=keys),
+          _filtered(repo.read_table("v1", "tasks"), keys).select(["data"]))
+    with pytest.raises(UsageError, match="one string"):
+        annover.load("v1", repo=url, tasks="rev-004")
