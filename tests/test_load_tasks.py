@@ -210,6 +210,8 @@ def test_tasks_must_be_a_list_of_keys(repo):
         repo.load("HEAD", tasks=["rev-001", 7])
     with pytest.raises(UsageError, match="not a list of task keys"):
         repo.load("HEAD", tasks=12)
+    with pytest.raises(UsageError, match="item 2 .* not valid Unicode"):
+        repo.load("HEAD", tasks=["rev-001", "é", "a\ud800"])
     with pytest.raises(UsageError, match="tasks= does not apply"):
         repo.load("HEAD", format="hf", tasks=["rev-001"])
 

@@ -135,7 +135,20 @@ def task_keys(tasks: "Iterable[str] | pa.Array | pa.ChunkedArray | None") -> "pa
         if not isinstance(k, str):
             raise UsageError(f"tasks=: item {i} is {type(k).__name__} {k!r:.40}, not a task key (a string)",
                              "pass task keys as strings, e.g. tasks=[str(k) for k in keys]")
-    return pa.array(keys, pa.string())
+    try:
+        return pa.array(keys, pa.string())
+    except UnicodeEncodeError:  # a lone surrogate: no text a task key can hold
+        i = next(i for i, k in enumerate(keys) if not _encodes(k))
+        raise UsageError(f"tasks=: item {i} ({keys[i]!r:.40}) is not valid Unicode text (a lone surrogate)",
+                         "pass task keys as they are stored, e.g. as load() gives them") from None
+
+
+def _encodes(k: str) -> bool:
+    try:
+        k.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 # ---------------------------------------------------------------------------
