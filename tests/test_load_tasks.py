@@ -9,6 +9,8 @@ a part whose task key range holds none of S is not read.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import tarfile
 from concurrent.futures import ThreadPoolExecutor
 
@@ -274,3 +276,13 @@ def test_load_by_url_reads_some_tasks(tmp_path, monkeypatch):
           _filtered(repo.read_table("v1", "tasks"), keys).select(["data"]))
     with pytest.raises(UsageError, match="one string"):
         annover.load("v1", repo=url, tasks="rev-004")
+
+
+def test_a_load_without_tasks_imports_no_reader(repo):
+    """``tasks=`` is checked in annover.repo.reading, which imports the formats' readers: a
+    load that does not give it does not import them."""
+    repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id", message="1")
+    code = ("import sys, annover; n = annover.load('HEAD').num_rows; "
+            "print(n, [m for m in ('annover.repo.reading', 'annover.formats.label_studio') if m in sys.modules])")
+    out = subprocess.run([sys.executable, "-c", code], cwd=repo.root, capture_output=True, text=True, check=True)
+    assert out.stdout.split(" ", 1)[1].strip() == "[]", out.stdout

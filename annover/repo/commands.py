@@ -194,7 +194,7 @@ class Repo(RepoCore):
         ``tasks`` (task keys): only those tasks' rows, the same rows, order and schema as the
         whole table filtered to them, read from the Parquet parts whose key range can hold them
         (a key no task has selects nothing; a single string is a UsageError)."""
-        keys = reading.task_keys(tasks)
+        keys = reading.task_keys(tasks) if tasks is not None else None  # (a load without tasks= imports no reader)
         if format is not None:
             if format != "hf":
                 raise UsageError(f"unknown load format {format!r}", "use format='hf', or none for an Arrow table")

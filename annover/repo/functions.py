@@ -82,7 +82,8 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
                           tasks=tasks)
     if local is not None:
         return local.load(rev, table, model_version=model_version, columns=columns, tasks=tasks)
-    return export_.load_url(str(repo), rev, table, model_version, columns, reading.task_keys(tasks))
+    return export_.load_url(str(repo), rev, table, model_version, columns,
+                            reading.task_keys(tasks) if tasks is not None else None)
 
 
 def _local_repo(repo: RepoLike) -> Repo | None:
