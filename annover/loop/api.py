@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from annover.diffing.result import DEFAULT_POLICY
-from annover.errors import UsageError
+from annover.errors import ObjectError, UsageError
 from annover.files import write_atomic
 from annover.loop.agreement import AgreementResult, agreement
 from annover.loop.drift import COUNT_COLUMNS, drift_of_counts, label_counts
@@ -169,9 +169,13 @@ def run_suspects(repo: Any, rev: str, threshold: float = DEFAULT_THRESHOLD, poli
         since = v.parents[0]
     if since is not None:
         pv = repo.show(since)
+        try:
+            touched = repo.touched_tasks(pv.id, v.id)
+        except ObjectError:  # an object not here: the loads below say which version to pull
+            touched = None
         # an answer's label can have changed only in a task whose rows did: those tasks' rows
         # (all of them when the parts cannot tell), from the parts that hold them
-        prev = repo.load(pv.id, "annotations", tasks=repo.touched_tasks(pv.id, v.id))
+        prev = repo.load(pv.id, "annotations", tasks=touched)
         since = name_of(repo, pv)
     for m in models or []:
         check_has_model(v, m, rev, _NO_MODEL)
