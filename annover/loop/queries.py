@@ -23,7 +23,7 @@ if TYPE_CHECKING:  # pragma: no cover
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["Session", "SHAPE_RE", "ratings_sql", "best_sql", "build_ratings", "build_regions", "resolved", "build_best", "answered", "PLAIN_TYPES", "SEP", "shown", "shown_sql", "split"]
+__all__ = ["Session", "SHAPE_RE", "ratings_sql", "best_sql", "build_ratings", "build_regions", "resolved", "votes_sql", "resolved_of_votes", "build_best", "answered", "PLAIN_TYPES", "SEP", "shown", "shown_sql", "split"]
 
 SHAPE_RE = MAY_BE_SHAPE.pattern.replace("'", "''")
 #: What joins an answer's labels into its ``label`` text inside the queries (a character no
@@ -64,6 +64,12 @@ def _latest_per_annotator(src: str) -> str:
                    PARTITION BY task_key, annotator, from_name ORDER BY ts DESC, annotation_key DESC) = 1"""
 
 
+#: An answer's labels sorted and distinct; a list of one label (a single choice, most answers)
+#: is that already, and skips the sort (half the cost of the ratings at 1M rows).
+_SORTED_LABELS = ("CASE WHEN len(labels) = 1 AND labels[1] IS NOT NULL THEN labels "
+                  "ELSE list_sort(list_distinct(labels)) END")
+
+
 def ratings_sql(s: "Session", ann: str) -> str:
     """The query of (task, control, annotator) -> labels (list) and label (text), for
     classification controls, from each annotator's latest answer that gives the control.
@@ -81,7 +87,7 @@ def ratings_sql(s: "Session", ann: str) -> str:
     cols = "task_key, annotation_key, coalesce(annotator, '-') AS annotator, from_name"
     if rows == distinct:
         body = f"""SELECT {cols}, ground_truth AS gt, coalesce(updated_at, created_at, '') AS ts,
-                          list_sort(list_distinct(labels)) AS labels FROM {ann} WHERE {where}"""
+                          {_SORTED_LABELS} AS labels FROM {ann} WHERE {where}"""
     else:
         body = f"""SELECT {cols}, bool_or(ground_truth) AS gt, max(coalesce(updated_at, created_at, '')) AS ts,
                           list_sort(list_distinct(flatten(list(labels)))) AS labels
@@ -111,17 +117,25 @@ _LABEL_RANK = {"latest": "{'r': best}", "majority": "{'v': votes, 'r': best}",
                "ground-truth": "{'g': best[1], 'v': votes, 'r': best}"}
 
 
+def votes_sql(ratings_name: str, policy: str) -> str:
+    """Per (task, control, label) of classification: its answers (``votes``) and the rank of the
+    best of them by the policy (``best``), what :func:`resolved` picks a label by."""
+    if policy not in POLICY_ORDER:
+        raise ValueError(policy)
+    return f"""SELECT task_key, from_name, label, count(*) AS votes, max({_ANSWER_RANK[policy]}) AS best
+               FROM {ratings_name} GROUP BY task_key, from_name, label"""
+
+
+def resolved_of_votes(votes: str, policy: str) -> str:
+    """:func:`resolved` of a table (or query in parentheses) of :func:`votes_sql`."""
+    return f"""SELECT task_key, from_name, arg_max(label, {_LABEL_RANK[policy]}) AS label, sum(votes)::BIGINT AS answers
+               FROM {votes} GROUP BY task_key, from_name"""
+
+
 def resolved(ratings_name: str, policy: str) -> str:
     """Per (task, control) of classification: the label the policy picks (the diff's order,
     :data:`annover.diffing.sql.POLICY_ORDER`) and the task's answers."""
-    if policy not in POLICY_ORDER:
-        raise ValueError(policy)
-    key = _LABEL_RANK[policy]
-    return f"""
-        WITH l AS (SELECT task_key, from_name, label, count(*) AS votes, max({_ANSWER_RANK[policy]}) AS best
-                   FROM {ratings_name} GROUP BY task_key, from_name, label)
-        SELECT task_key, from_name, arg_max(label, {key}) AS label, sum(votes)::BIGINT AS answers
-        FROM l GROUP BY task_key, from_name"""
+    return f"WITH l AS ({votes_sql(ratings_name, policy)}) {resolved_of_votes('l', policy)}"
 
 
 def best_sql(s: "Session", preds: str) -> str:
@@ -138,7 +152,7 @@ def best_sql(s: "Session", preds: str) -> str:
                count(*) FILTER (WHERE NOT suffix(prediction_key, '#0')) FROM {preds} WHERE {where}""")
     cols = "task_key, model_version, prediction_key, from_name"
     if rows == distinct:
-        body = f"SELECT {cols}, score, list_sort(list_distinct(labels)) AS labels FROM {preds} WHERE {where}"
+        body = f"SELECT {cols}, score, {_SORTED_LABELS} AS labels FROM {preds} WHERE {where}"
     else:
         body = f"""SELECT {cols}, max(score) AS score, list_sort(list_distinct(flatten(list(labels)))) AS labels
                    FROM {preds} WHERE {where} GROUP BY {cols}"""
