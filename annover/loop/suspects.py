@@ -47,21 +47,68 @@ CHANGED_WEIGHT = 0.5
 @dataclass
 class SuspectsResult:
     """Suspect (task, control) labels, most suspect first (the top ``limit`` of ``total`` when
-    :func:`suspects` was given a limit)."""
+    :func:`suspects` was given a limit).
 
-    items: list[dict] = field(default_factory=list)
+    Kept as two Arrow tables, worded only when asked: ``ranked``, the items in rank order
+    (task_key, from_name, label, score), and ``found``, their reasons (``item``: the row of
+    ``ranked``; kind, who, label, other, weight, other_votes, others, score_; any order).
+    :attr:`items` words them all as dicts, :meth:`top` the first ``n``, :meth:`tables` as
+    columns (what ``--json`` writes), :meth:`task_keys` none."""
+
     counts: dict[str, int] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     options: dict = field(default_factory=dict)
     total: int = 0
+    ranked: "pa.Table | None" = None
+    found: "pa.Table | None" = None
+    _items: list[dict] | None = field(default=None, repr=False)
+
+    @property
+    def items(self) -> list[dict]:
+        """Every item: task_key, control, label, score and its reasons (kind, weight, annotator
+        or model, text), as the JSON lists them."""
+        if self._items is None:
+            self._items = self.top(None)
+        return self._items
+
+    def top(self, n: int | None) -> list[dict]:
+        """The first ``n`` items (all: None), worded."""
+        if self.ranked is None or (n is not None and n <= 0):
+            return []
+        items, reasons = self.tables(n)
+        cols = [items.column(x).to_pylist() for x in ("task_key", "control", "label", "score")]
+        out = [{"task_key": k, "control": c, "label": lab, "score": sc, "reasons": []} for k, c, lab, sc in zip(*cols)]
+        for i, kind, w, who, text in zip(*(reasons.column(x).to_pylist()
+                                           for x in ("item", "kind", "weight", "who", "text"))):
+            out[i]["reasons"].append({"kind": kind, "weight": w, "model" if kind == "model" else "annotator": who,
+                                      "text": text})
+        return out
+
+    def tables(self, n: int | None = None) -> "tuple[pa.Table, pa.Table]":
+        """The first ``n`` items (all: None) as columns: ``items`` (task_key, control, label as
+        shown, score) in rank order, and their ``reasons`` (item: the row of ``items``; kind,
+        weight, who, text) in the order of the items and, within one, of the JSON."""
+        ranked, found = self.ranked, self.found
+        if ranked is None or found is None:
+            ranked, found = _empty_ranked(), _empty_found()
+        if n is not None and n < ranked.num_rows:
+            ranked = ranked.slice(0, n)
+            found = found.filter(pc.less(found.column("item"), n))
+        items = pa.table({"task_key": ranked.column("task_key"), "control": ranked.column("from_name"),
+                          "label": pc.replace_substring(ranked.column("label"), Q.SEP, ", "),
+                          "score": ranked.column("score")})
+        return items, _worded(found, self.options.get("since"))
 
     def task_keys(self) -> list[str]:
         """The tasks in rank order, each once (what ``--out`` writes)."""
-        return list(dict.fromkeys(i["task_key"] for i in self.items))
+        if self.ranked is None:
+            return []
+        return list(dict.fromkeys(self.ranked.column("task_key").to_pylist()))
 
-    def to_json(self) -> dict[str, Any]:
-        return {"suspects": self.items, "total": self.total, "counts": self.counts, "notes": self.notes,
-                "options": self.options}
+    def to_json(self, items: bool = True) -> dict[str, Any]:
+        """The result as plain data (``items=False``: an empty list of suspects)."""
+        return {"suspects": self.items if items else [], "total": self.total, "counts": self.counts,
+                "notes": self.notes, "options": self.options}
 
 
 def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, previous: "pa.Table | None" = None,
@@ -97,7 +144,8 @@ def _find(s: "Q.Session", tables: dict[str, Any], res: SuspectsResult, threshold
     """Register ``tables`` in ``s``, find every reason and fill ``res`` (:func:`_ranked`)."""
     s.add(**tables)
     Q.build_ratings(s, "ann", "ratings")
-    s.make("res", Q.resolved("ratings", policy))
+    s.make("svotes", Q.votes_sql("ratings", policy))  # the majority reason's counts too
+    s.make("res", Q.resolved_of_votes("svotes", policy))
     reasons = [_majority()]
     if "preds" in tables:
         Q.build_best(s, "preds", "best")
@@ -108,47 +156,91 @@ def _find(s: "Q.Session", tables: dict[str, Any], res: SuspectsResult, threshold
         Q.build_ratings(s, "prev", "pratings")
         reasons.append(_changed())
     s.make("reasons", " UNION ALL ".join(f"({q})" for q in reasons))
-    _ranked(s, res, limit, since)
+    _ranked(s, res, limit)
 
 
-def _ranked(s: "Q.Session", res: SuspectsResult, limit: int | None, since: str | None) -> None:
-    """Fill ``res``: every suspect scored and ranked in SQL, the top ``limit`` worded."""
-    for r in s.fetch("SELECT kind, count(*) AS n FROM reasons GROUP BY kind ORDER BY min(ord)").to_pylist():
-        res.counts[r["kind"]] = int(r["n"])
-    res.total = int(s.fetch("SELECT count(*) AS n FROM (SELECT DISTINCT task_key, from_name FROM reasons)")
-                    .column("n")[0].as_py())
+def _ranked(s: "Q.Session", res: SuspectsResult, limit: int | None) -> None:
+    """Fill ``res``: every suspect scored and ranked in SQL; the top ``limit`` items and their reasons
+    fetched as Arrow tables (worded when asked: :class:`SuspectsResult`)."""
+    for kind, n in s.con.execute("SELECT kind, count(*) FROM reasons GROUP BY kind ORDER BY min(ord)").fetchall():
+        res.counts[kind] = int(n)
+    # a score is its weights added in the order the item lists them (from 0.0, as Python adds them),
+    # rounded as Python rounds (half to even); the order matters from three weights on (a + b is
+    # b + a), so only those items (2% at 1M rows) take the ordered sum's sort
+    s.make("scores", f"""
+        WITH g AS (SELECT task_key, from_name, count(*) AS n, sum(weight) AS w FROM reasons GROUP BY ALL)
+        SELECT task_key, from_name, round_even(w, 6) AS score FROM g WHERE n <= 2
+        UNION ALL
+        SELECT r.task_key, r.from_name, round_even(sum(r.weight ORDER BY {_REASON_ORDER}), 6)
+        FROM reasons AS r SEMI JOIN (SELECT task_key, from_name FROM g WHERE n > 2) AS m
+          ON r.task_key = m.task_key AND r.from_name = m.from_name
+        GROUP BY r.task_key, r.from_name""")
+    res.total = int(s.one("SELECT count(*) FROM scores")[0])
     top = f"LIMIT {int(limit)}" if limit is not None else ""
-    # a score is its weights added in the order the item lists them, rounded as Python rounds (half to even)
-    s.make("top", f"""SELECT task_key, from_name, round_even(sum(weight ORDER BY ord, who, i), 6) AS score
-                      FROM reasons GROUP BY task_key, from_name
-                      ORDER BY score DESC, task_key, from_name {top}""")
     # an item's label is the task's resolved label (every reason is of a (task, control) that has one)
-    rows = s.fetch("""SELECT t.task_key, t.from_name, t.score, res.label AS item_label, r.*
-                      FROM top AS t JOIN reasons AS r USING (task_key, from_name)
-                      LEFT JOIN res ON res.task_key = t.task_key AND res.from_name = t.from_name
-                      ORDER BY t.score DESC, t.task_key, t.from_name, r.ord, r.who, r.i""").to_pylist()
-    items: dict[tuple[str, str], dict] = {}
-    for r in rows:
-        item = items.setdefault((r["task_key"], r["from_name"]), {
-            "task_key": r["task_key"], "control": r["from_name"], "label": Q.shown(r["item_label"]),
-            "score": float(r["score"]), "reasons": []})
-        item["reasons"].append(_reason(r, since))
-    res.items = list(items.values())
+    ranked = s.fetch(f"""SELECT t.task_key, t.from_name, res.label, t.score FROM scores AS t
+                         LEFT JOIN res ON res.task_key = t.task_key AND res.from_name = t.from_name
+                         ORDER BY t.score DESC, t.task_key, t.from_name {top}""")
+    ranked = ranked.append_column("item", pa.array(range(ranked.num_rows), pa.int64()))
+    name = f"suspects_ranked_{id(ranked):x}"
+    s.con.register(name, ranked.select(["task_key", "from_name", "item"]))
+    try:
+        res.found = s.fetch(f"""SELECT k.item, r.ord, r.kind, r.who, r.label, r.other, r.weight, r.other_votes,
+                                       r.others, r.score_
+                                FROM reasons AS r JOIN {name} AS k
+                                  ON r.task_key = k.task_key AND r.from_name = k.from_name""")
+    finally:
+        s.con.unregister(name)
+    res.ranked = ranked.drop_columns(["item"])
 
 
-def _reason(r: dict, since: str | None) -> dict:
-    """One reason of a row of the ``reasons`` table, worded."""
-    label = _q(Q.shown(r["label"]))
-    if r["kind"] == "majority":
-        return {"kind": "majority", "weight": r["weight"], "annotator": r["who"],
-                "text": f"{r['who']} said {label}; {r['other_votes']} of {r['others']} others said "
-                        f"{_q(Q.shown(r['other']))}"}
-    if r["kind"] == "model":
-        return {"kind": "model", "weight": r["weight"], "model": r["who"],
-                "text": f"labeled {label}; {r['who']} says {_q(Q.shown(r['other']))} (score {r['score_']:.2f})"}
-    return {"kind": "changed", "weight": r["weight"], "annotator": r["who"],
-            "text": f"{r['who']}'s answer changed since {since or 'the earlier version'}: "
-                    f"{_q(Q.shown(r['other']))} -> {label}"}
+#: The order of one item's reasons: the kind, then who (annotator or model), then the labels
+#: (only ties of one annotator, answering twice with keys a rule cannot order, reach them).
+_REASON_ORDER = "ord, who, label, other"
+
+
+def _worded(found: "pa.Table", since: str | None) -> "pa.Table":
+    """The reasons of :attr:`SuspectsResult.found` in item order, worded (Arrow string kernels over
+    the columns: item, kind, weight, who, text)."""
+    found = found.take(pc.sort_indices(found, [(c, "ascending") for c in ["item", *_REASON_ORDER.split(", ")]]))
+    col = found.column
+
+    def text(*parts: Any) -> "pa.ChunkedArray":  # as an f-string joins them (None -> "None")
+        return pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="None")
+
+    who, label, other = col("who"), _shown(col("label")), _shown(col("other"))
+    majority = text(who, " said '", label, "'; ", pc.cast(col("other_votes"), pa.string()), " of ",
+                    pc.cast(col("others"), pa.string()), " others said '", other, "'")
+    model = text("labeled '", label, "'; ", who, " says '", other, "' (score ", _two_places(col("score_")), ")")
+    changed = text(who, f"'s answer changed since {since or 'the earlier version'}: '", other, "' -> '", label, "'")
+    kind = col("kind")
+    worded = pc.case_when(pc.make_struct(pc.equal(kind, "majority"), pc.equal(kind, "model")), majority, model, changed)
+    return pa.table({"item": col("item"), "kind": kind, "weight": col("weight"), "who": who, "text": worded})
+
+
+def _shown(labels: "pa.ChunkedArray") -> "pa.ChunkedArray":
+    """:func:`annover.loop.queries.shown` of a column."""
+    return pc.replace_substring(labels, Q.SEP, ", ")
+
+
+def _two_places(scores: "pa.ChunkedArray") -> "pa.Array":
+    """Each score as Python writes it with ``:.2f`` (each distinct score once)."""
+    codes = pc.dictionary_encode(scores).combine_chunks()
+    values = pa.array([None if x is None else f"{x:.2f}" for x in codes.dictionary.to_pylist()], pa.string())
+    return pc.take(values, codes.indices)
+
+
+def _empty_ranked() -> "pa.Table":
+    return pa.table({"task_key": pa.array([], pa.string()), "from_name": pa.array([], pa.string()),
+                     "label": pa.array([], pa.string()), "score": pa.array([], pa.float64())})
+
+
+def _empty_found() -> "pa.Table":
+    return pa.table({"item": pa.array([], pa.int64()), "ord": pa.array([], pa.int32()),
+                     "kind": pa.array([], pa.string()), "who": pa.array([], pa.string()),
+                     "label": pa.array([], pa.string()), "other": pa.array([], pa.string()),
+                     "weight": pa.array([], pa.float64()), "other_votes": pa.array([], pa.int64()),
+                     "others": pa.array([], pa.int64()), "score_": pa.array([], pa.float64())})
 
 
 def _check_threshold(threshold: Any, predictions: "pa.Table | None") -> None:
@@ -168,30 +260,30 @@ def _check_threshold(threshold: Any, predictions: "pa.Table | None") -> None:
 
 
 #: the columns of every reason query (``other``: the others' label, the model's, or the label
-#: before; ``i``: the order of the reasons of one kind and task, after ``who``)
+#: before)
 _COLS = "task_key, from_name, {ord} AS ord, '{kind}' AS kind, {who} AS who, label, {other} AS other, " \
         "{weight}::DOUBLE AS weight, {votes}::BIGINT AS other_votes, {others}::BIGINT AS others, " \
-        "{score}::DOUBLE AS score_, row_number() OVER (PARTITION BY task_key, from_name ORDER BY {who}) AS i"
+        "{score}::DOUBLE AS score_"
 
 
 def _majority() -> str:
     """An answer the other annotators' majority (of at least two others) contradicts; weight: the
-    share of the others who agree with each other."""
+    share of the others who agree with each other.
+
+    Only a label most of the others gave can be such a majority: one with ``votes * 2 > answers - 1``
+    (two at most, each half of an even count), and short of every answer (else no one dissents).
+    Those candidates come from the task's label counts (``svotes``, which resolved its label), and
+    each dissenting answer is joined to the one it does not give."""
     cols = _COLS.format(ord=0, kind="majority", who="annotator", other="other", weight="round_even(other_votes / others, 6)",
                         votes="other_votes", others="others", score="NULL")
     return f"""
-        WITH v AS (SELECT task_key, from_name, label, count(*) AS votes FROM ratings GROUP BY ALL),
-        t AS (SELECT task_key, from_name, sum(votes)::BIGINT AS answers FROM v GROUP BY ALL),
-        o AS (SELECT r.task_key, r.from_name, r.annotator, r.label, v.label AS other, v.votes, t.answers - 1 AS others,
-                     v.votes - CASE WHEN v.label = r.label THEN 1 ELSE 0 END AS other_votes
-              FROM ratings AS r JOIN v ON r.task_key = v.task_key AND r.from_name = v.from_name
-              JOIN t ON r.task_key = t.task_key AND r.from_name = t.from_name WHERE t.answers >= 3)
-        SELECT {cols} FROM o WHERE other <> label AND others >= 2 AND other_votes * 2 > others"""
-
-
-def _q(label: Any) -> str:
-    """A label as written, in quotes (not Python's repr: ``say "hi" it's`` stays as it is)."""
-    return f"'{label}'"
+        WITH c AS (SELECT v.task_key, v.from_name, v.label AS other, v.votes AS other_votes, t.answers - 1 AS others
+                   FROM svotes AS v JOIN res AS t ON v.task_key = t.task_key AND v.from_name = t.from_name
+                   WHERE t.answers >= 3 AND v.votes < t.answers AND v.votes * 2 > t.answers - 1)
+        SELECT {cols} FROM (
+            SELECT r.task_key, r.from_name, r.annotator, r.label, c.other, c.other_votes, c.others
+            FROM ratings AS r JOIN c ON r.task_key = c.task_key AND r.from_name = c.from_name
+            WHERE r.label <> c.other)"""
 
 
 def _model(threshold: float, models: list[str] | None) -> str:
