@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import click
 
 from annover.cli import (BAR_AFTER, Bars, arrow_without_pandas, emit_json, info, json_option, not_empty, open_repo,
                          quiet_option, short)
-from annover.errors import UsageError
+from annover.errors import InputError, UsageError
 from annover.formats import EXPORT_FORMATS
 from annover.formats.resolve import RULES
 from annover.model.canonical import TABLES
@@ -26,6 +27,9 @@ Examples:
   annover export v3 --format voc --out v3-voc --force
   annover export v3 --format hf --out v3-hf --resolve latest     # datasets.load_from_disk("v3-hf")
   annover export v3 --format jsonl --out - | head -3              # to standard output
+  annover export v3 --format label-studio --task img_042 --out one.json
+  annover suspects v3 --out recheck.txt && \
+    annover export v3 --format label-studio --tasks-from recheck.txt --out recheck.json
 
 \b
 --resolve (training formats hold one answer per item; see docs/formats.md):
@@ -42,11 +46,15 @@ Examples:
                    "(only, ground-truth, latest, all, annotator:EMAIL; default only).")
 @click.option("--predictions", metavar="MODEL_VERSION", callback=not_empty,
               help="Training formats: write this model version's predictions instead of the annotations.")
+@click.option("--task", "tasks", multiple=True, metavar="KEY", callback=not_empty,
+              help="Only this task (repeat for more); a key the version lacks is a warning.")
+@click.option("--tasks-from", type=click.Path(dir_okay=False), callback=not_empty, metavar="FILE",
+              help="Only the tasks whose keys FILE lists, one a line (what suspects/sample --out write).")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
 @quiet_option
-def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predictions: str | None, force: bool,
-           as_json: bool, quiet: bool) -> None:
+def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predictions: str | None,
+           tasks: tuple[str, ...], tasks_from: str | None, force: bool, as_json: bool, quiet: bool) -> None:
     """Write version REV in a format to train with (COCO, YOLO, VOC, CoNLL, Hugging Face
     datasets) or to re-import into Label Studio (Label Studio JSON, JSON-MIN, JSONL, CSV, Parquet).
 
@@ -55,18 +63,38 @@ def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predic
     arrow_without_pandas()
     if out == "-":
         _check_stdout(fmt, as_json)
+    keys = (list(tasks) + read_keys(tasks_from)) if tasks or tasks_from else None
     repo = open_repo()
     with Bars(as_json or quiet, after=BAR_AFTER, transient=True) as bar:  # on a terminal, for an export of seconds
         res = repo.export(rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force,
-                               progress=bar)
+                          progress=bar, tasks=keys)
     if as_json:
         emit_json(res.to_json())
     for note in getattr(res, "notes", []):  # on stderr with --json too
         info(f"note: {note}")
+    if res.missing_tasks:
+        shown = ", ".join(map(repr, res.missing_tasks[:5])) + (" ..." if len(res.missing_tasks) > 5 else "")
+        info(f"warning: {len(res.missing_tasks)} of the task keys given are in no task of {rev}: {shown}")
     if as_json:
         return
     where = "standard output" if out == "-" else res.path
     info(f"wrote {where} ({res.format}, {res.bytes} bytes) from {short(res.version)}")
+
+
+def read_keys(path: str | None) -> list[str]:
+    """The task keys a file lists, one a line (blank lines and surrounding spaces left out), as
+    ``suspects --out`` and ``sample --out`` write them; a file that cannot be read is exit 3."""
+    if path is None:
+        return []
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise InputError(f"{path}: byte {e.start} is not UTF-8 text", "give a text file of task keys, one a line") \
+            from None
+    except OSError as e:
+        raise InputError(f"{path}: {e.strerror or e}", "give --tasks-from a text file of task keys, one a line") \
+            from None
+    return [k for k in (ln.strip() for ln in text.splitlines()) if k]
 
 
 def _check_stdout(fmt: str, as_json: bool) -> None:

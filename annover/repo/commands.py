@@ -164,13 +164,16 @@ class Repo(RepoCore):
 
     def export(self, rev: str, fmt: str, out: str | Path, table: str = "annotations", resolve: str | None = None,
                predictions: str | None = None, force: bool = False,
-               progress: "Callable[[str, int, int], None] | None" = None) -> ExportResult:
+               progress: "Callable[[str, int, int], None] | None" = None,
+               tasks: "Iterable[str] | None" = None) -> ExportResult:
         """``annover export``: write version ``rev`` as ``fmt`` to ``out`` (replacing it only with
         ``force``); for the training formats ``resolve`` picks one answer per task and
         ``predictions`` a model version's predictions instead (docs/formats.md). ``progress``:
-        told ``(step, items written, items)`` as Label Studio JSON, JSON-MIN, JSONL and CSV are."""
+        told ``(step, items written, items)`` as Label Studio JSON, JSON-MIN, JSONL and CSV are.
+        ``tasks`` (task keys): only those tasks, as :meth:`load` reads them; the keys the version
+        has no task of are the result's ``missing_tasks``."""
         return export_.export(self, rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force,
-                              progress=progress)
+                              progress=progress, tasks=tasks)
 
     def push(self, rev: str | None = None, remote: str | None = None,
              timeout: float | None = None) -> TransferResult:

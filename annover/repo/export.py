@@ -27,6 +27,7 @@ from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, RepoCore, missing_objects, read_version_table
 from annover.repo.outputs import check_name, check_not_owned, check_writable
 from annover.repo.gc import Progress
+from annover.repo.reading import task_keys
 from annover.repo.results import ExportResult
 from annover.store import dvc as dvc_adapter
 from annover.store.objects import FsStore, first_line
@@ -36,8 +37,10 @@ from annover.store.versions import Version, check_has_model
 if TYPE_CHECKING:  # pragma: no cover
     import datasets
     import pyarrow as pa
+    import pyarrow.compute as pc
 else:
     pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
 
 __all__ = ["TrainExportResult", "check_out", "check_table", "export", "load_hf", "load_url"]
 
@@ -127,15 +130,16 @@ def _write_folder(path: Path, write: Callable[[Path], None], size: int | None = 
     return size
 
 
-def _read_version(repo: RepoCore, rev: str,
-                  predictions: str | None = None) -> "tuple[Version, dict[str, pa.Table], str | None]":
+def _read_version(repo: RepoCore, rev: str, predictions: str | None = None,
+                  keys: "pa.Array | None" = None) -> "tuple[Version, dict[str, pa.Table], str | None]":
     """(version ``rev``, its tables, its labeling config); an object missing or corrupt said
-    of ``rev``, with the command that fetches it; ``predictions``: a model version it must have."""
+    of ``rev``, with the command that fetches it; ``predictions``: a model version it must have;
+    ``keys``: only those tasks' rows (read from the parts that can hold them)."""
     v = repo.show(rev)
     if predictions is not None:
         check_has_model(v, predictions, rev, "(none: export its answers without --predictions)")
     try:
-        tables = {name: read_version_table(repo.store, v, name) for name in C.TABLES}
+        tables = {name: read_version_table(repo.store, v, name, keys=keys) for name in C.TABLES}
         return v, tables, repo.config_text(v.id) if v.config_ref else None
     except ObjectError as e:
         raise missing_objects(e, rev, v.id) from None
@@ -143,14 +147,16 @@ def _read_version(repo: RepoCore, rev: str,
 
 def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "annotations", *,
            resolve: str | None = None, predictions: str | None = None, force: bool = False,
-           progress: "Progress | None" = None) -> ExportResult:
+           progress: "Progress | None" = None, tasks: "Any" = None) -> ExportResult:
     """Write version ``rev`` as ``fmt`` to ``out`` (written whole, then renamed into place).
 
     An existing ``out`` is replaced only with ``force``. For the training formats (COCO, YOLO,
     VOC, CoNLL), ``resolve`` chooses the one answer per task they hold and ``predictions``
     exports a model version's predictions instead (see :mod:`annover.formats.resolve`).
     ``progress``: told ``(step, items written, items)`` as the formats written in pieces are.
+    ``tasks`` (task keys): only those tasks (the result names the keys the version lacks).
     """
+    keys = task_keys(tasks)
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}", f"use one of {', '.join(EXPORT_FORMATS)}")
     check_table(table)
@@ -161,13 +167,14 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
         raise UsageError(f"--table {table} is for the one-table formats ({', '.join(TABLE_FORMATS)}), not {fmt}",
                          f"leave --table out: {fmt} writes the tasks with their answers")
     if str(out) == STDOUT:
-        return _to_stdout(repo, rev, fmt, table, resolve, predictions)
+        return _to_stdout(repo, rev, fmt, table, resolve, predictions, keys)
     path = Path(out)
     check_name(path)
     check_not_owned(repo, path)
     check_out(path, force, fmt in FOLDER_FORMATS)
     check_writable(path)
-    v, tables, cfg_text = _read_version(repo, rev, predictions)
+    v, tables, cfg_text = _read_version(repo, rev, predictions, keys)
+    missing = _missing(keys, tables)
     if fmt in TRAIN_FORMATS:
         r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)
         try:
@@ -183,14 +190,23 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
                 size = len(r.data)
         except OSError as e:
             raise _unwritable(path, e) from None
-        return TrainExportResult(v.id, fmt, str(path), size, r.items, r.notes, resolve or "only", predictions)
+        return TrainExportResult(v.id, fmt, str(path), size, r.items, missing, r.notes, resolve or "only",
+                                 predictions)
     rows = _items(fmt, tables, table)
     done = None if progress is None else (lambda n: progress(f"writing {path.name}", n, rows))
     try:  # written in pieces as they are rendered: a large version is never whole in memory as text
         size = write_chunks_atomic(path, render_chunks(fmt, tables, cfg_text, table, done))
     except OSError as e:
         raise _unwritable(path, e) from None
-    return ExportResult(v.id, fmt, str(path), size, rows)
+    return ExportResult(v.id, fmt, str(path), size, rows, missing)
+
+
+def _missing(keys: "pa.Array | None", tables: "dict[str, pa.Table]") -> "list[str] | None":
+    """The task keys given (``--task``) that the version has no task of, once each (None: none given)."""
+    if keys is None:
+        return None
+    lack = keys.filter(pc.invert(pc.is_in(keys, value_set=tables["tasks"].column("task_key"))))
+    return list(dict.fromkeys(lack.to_pylist()))
 
 
 #: ``--out -``: standard output
@@ -198,7 +214,7 @@ STDOUT = "-"
 
 
 def _to_stdout(repo: RepoCore, rev: str, fmt: str, table: str, resolve: str | None,
-               predictions: str | None) -> ExportResult:
+               predictions: str | None, keys: "pa.Array | None" = None) -> ExportResult:
     """``out="-"``: a format written as one file goes to standard output, in pieces as it is
     rendered (``annover export v2 --format jsonl --out - | head``); a folder format is refused."""
     if fmt in FOLDER_FORMATS:
@@ -207,19 +223,21 @@ def _to_stdout(repo: RepoCore, rev: str, fmt: str, table: str, resolve: str | No
     stream = getattr(sys.stdout, "buffer", None)
     if stream is None:  # a notebook's output takes text only
         raise UsageError("standard output here takes no bytes ('--out -')", "give out= a file name")
-    v, tables, cfg_text = _read_version(repo, rev, predictions)
+    v, tables, cfg_text = _read_version(repo, rev, predictions, keys)
+    missing = _missing(keys, tables)
     if fmt in TRAIN_FORMATS:
         r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)
         assert r.data is not None
         stream.write(r.data)
         stream.flush()
-        return TrainExportResult(v.id, fmt, STDOUT, len(r.data), r.items, r.notes, resolve or "only", predictions)
+        return TrainExportResult(v.id, fmt, STDOUT, len(r.data), r.items, missing, r.notes, resolve or "only",
+                                 predictions)
     size = 0
     for chunk in render_chunks(fmt, tables, cfg_text, table, None):
         stream.write(chunk)
         size += len(chunk)
     stream.flush()
-    return ExportResult(v.id, fmt, STDOUT, size, _items(fmt, tables, table))
+    return ExportResult(v.id, fmt, STDOUT, size, _items(fmt, tables, table), missing)
 
 
 def _items(fmt: str, tables: dict, table: str) -> int:

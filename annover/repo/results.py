@@ -132,10 +132,13 @@ class ExportResult:
     path: str
     bytes: int
     rows: int
+    #: with ``tasks=`` (``--task``): the keys given that the version has no task of (None: not given)
+    missing_tasks: "list[str] | None" = None
 
     def to_json(self) -> dict:
-        return {"version": self.version, "format": self.format, "path": self.path, "bytes": self.bytes,
-                "rows": self.rows}
+        out = {"version": self.version, "format": self.format, "path": self.path, "bytes": self.bytes,
+               "rows": self.rows}
+        return out if self.missing_tasks is None else {**out, "missing_tasks": list(self.missing_tasks)}
 
 
 @dataclass(frozen=True)
