@@ -191,10 +191,14 @@ def _write(path, state: dict) -> str:
     return str(path)
 
 
-def _rounds(root, states: list[dict], deltas: bool, monkeypatch) -> "annover.Repo":
+def _rounds(root, states: list[dict], deltas: bool, monkeypatch, per_part: int | None = None) -> "annover.Repo":
+    """A repository of one snapshot a state (``deltas``: each written as a delta where it can;
+    ``per_part``: tasks a part)."""
     monkeypatch.setattr(S, "MIN_BASE_BYTES", 0 if deltas else 1 << 60)
     monkeypatch.setattr(S, "MAX_DELTA_FRACTION", 1.0)
     monkeypatch.setattr(S, "MAX_CHAIN", 3)
+    if per_part is not None:
+        monkeypatch.setattr(C, "TASKS_PER_PART", per_part)
     r = annover.init(root)
     (root / "l.xml").write_text(XML)
     for i, state in enumerate(states):

@@ -16,7 +16,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -28,9 +27,8 @@ from annover.store import snapshots as S
 from annover.store.objects import LocalStore
 
 from .conftest import DATA, EXAMPLES
-
-KEY_CHARS = ["a", "b", "ab", "ä", "z\x00", "é€", "0"]  # prefixes of each other, non-ASCII, a NUL byte
-
+from .test_deltas import KEY_CHARS
+from .test_deltas import _rounds as rounds_of
 
 def _filtered(t: pa.Table, keys: list[str]) -> pa.Table:
     return t.filter(pc.is_in(t.column("task_key"), value_set=pa.array(keys, pa.string())))
@@ -103,28 +101,9 @@ def test_a_snapshot_read_for_some_tasks_is_the_whole_filtered(tmp_path_factory, 
 # ---------------------------------------------------------------------------
 # repositories
 
-XML = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text">'
-       '<Choice value="p"/><Choice value="n"/><Choice value="m"/></Choices></View>')
-
-
-def _write(path, state: dict) -> str:
-    rows = [(k, a, lab) for k, v in sorted(state.items()) for a, lab in v.items()]
-    pq.write_table(pa.table({"task_key": [r[0] for r in rows], "annotator": [r[1] for r in rows],
-                             "label": [r[2] for r in rows]}), path)
-    return str(path)
-
 
 def _rounds(root, states: list[dict], deltas: bool, monkeypatch, per_part: int = 4) -> annover.Repo:
-    monkeypatch.setattr(S, "MIN_BASE_BYTES", 0 if deltas else 1 << 60)
-    monkeypatch.setattr(S, "MAX_DELTA_FRACTION", 1.0)
-    monkeypatch.setattr(S, "MAX_CHAIN", 3)
-    monkeypatch.setattr(C, "TASKS_PER_PART", per_part)
-    r = annover.init(root)
-    (root / "l.xml").write_text(XML)
-    for i, state in enumerate(states):
-        r.snapshot(_write(root / f"in{i}.parquet", state), config=str(root / "l.xml") if i == 0 else None,
-                   message=f"round {i}")
-    return r
+    return rounds_of(root, states, deltas, monkeypatch, per_part)
 
 
 repo_keys = st.sampled_from([f"k{i:02d}" for i in range(40)])
