@@ -234,18 +234,24 @@ repo_answers = st.dictionaries(st.sampled_from(["a@x", "b@x"]), st.sampled_from(
 repo_step = st.tuples(st.dictionaries(repo_keys, repo_answers, max_size=4), st.lists(repo_keys, max_size=3))
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
-          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # a shrink would snapshot for many minutes
-@given(first=st.dictionaries(repo_keys, repo_answers, min_size=20, max_size=40),
-       steps=st.lists(repo_step, min_size=1, max_size=4))
-def test_versions_through_deltas_equal_fresh_snapshots_and_diff_alike(tmp_path_factory, monkeypatch, first, steps):
+def states_of(first: dict, steps: list) -> list[dict]:
+    """The states of rounds of (upserts, deletes) from ``first``, each changing something."""
     states = [first]
     for ups, dels in steps:
         state = {**states[-1], **ups}
         for k in dels:
             state.pop(k, None)
-        if state != states[-1] and state:  # each round changes something
+        if state != states[-1] and state:
             states.append(state)
+    return states
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])  # a shrink would snapshot for many minutes
+@given(first=st.dictionaries(repo_keys, repo_answers, min_size=20, max_size=40),
+       steps=st.lists(repo_step, min_size=1, max_size=4))
+def test_versions_through_deltas_equal_fresh_snapshots_and_diff_alike(tmp_path_factory, monkeypatch, first, steps):
+    states = states_of(first, steps)
     tmp = tmp_path_factory.mktemp("repos")
     with_deltas = _rounds(tmp / "deltas", states, True, monkeypatch)
     whole = _rounds(tmp / "whole", states, False, monkeypatch)

@@ -27,7 +27,7 @@ from annover.store import snapshots as S
 from annover.store.objects import LocalStore
 
 from .conftest import DATA, EXAMPLES
-from .test_deltas import KEY_CHARS
+from .test_deltas import KEY_CHARS, repo_answers, repo_keys, repo_step, states_of
 from .test_deltas import _rounds as rounds_of
 
 def _filtered(t: pa.Table, keys: list[str]) -> pa.Table:
@@ -106,25 +106,13 @@ def _rounds(root, states: list[dict], deltas: bool, monkeypatch, per_part: int =
     return rounds_of(root, states, deltas, monkeypatch, per_part)
 
 
-repo_keys = st.sampled_from([f"k{i:02d}" for i in range(40)])
-repo_answers = st.dictionaries(st.sampled_from(["a@x", "b@x"]), st.sampled_from(["p", "n", "m"]), min_size=1)
-repo_step = st.tuples(st.dictionaries(repo_keys, repo_answers, max_size=4), st.lists(repo_keys, max_size=3))
-
-
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture],
           phases=[Phase.explicit, Phase.reuse, Phase.generate])  # a shrink would snapshot for many minutes
 @given(first=st.dictionaries(repo_keys, repo_answers, min_size=20, max_size=40),
        steps=st.lists(repo_step, min_size=1, max_size=4), deltas=st.booleans(),
        picks=st.lists(st.lists(st.one_of(repo_keys, st.just("nope")), max_size=8), min_size=1, max_size=3))
 def test_load_of_some_tasks_is_load_filtered(tmp_path_factory, monkeypatch, first, steps, deltas, picks):
-    states = [first]
-    for ups, dels in steps:
-        state = {**states[-1], **ups}
-        for k in dels:
-            state.pop(k, None)
-        if state != states[-1] and state:
-            states.append(state)
-    r = _rounds(tmp_path_factory.mktemp("repos") / "r", states, deltas, monkeypatch)
+    r = _rounds(tmp_path_factory.mktemp("repos") / "r", states_of(first, steps), deltas, monkeypatch)
     for v in r.log():
         for table in ("tasks", "annotations"):
             whole = r.load(v.id, table)
