@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from annover.cli import emit_json
-from annover.cli.loop_cmd import _suspects_json
+from annover.cli.suspects_json import suspects_json
 from annover.loop.suspects import suspects
 from tests.reference_suspects import suspects as reference
 from tests.test_cli import invoke
@@ -37,7 +37,7 @@ def emitted(doc: dict) -> str:
 def written(res) -> str:
     """What ``annover suspects --json`` writes of ``res``."""
     with CliRunner().isolation() as (out, _, _):
-        click.echo(_suspects_json(res))
+        click.echo(suspects_json(res))
         return out.getvalue().decode()
 
 

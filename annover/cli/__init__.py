@@ -234,7 +234,10 @@ def size_text(n: float) -> str:
 _BIDI_AND_SEPARATORS = "\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
 _UNSAFE_RE = re.compile(f"[\x00-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
 _UNSAFE_BUT_NEWLINE = re.compile(f"[\x00-\x09\x0b-\x1f\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
-_NON_ASCII_UNSAFE = re.compile(f"[\x7f-\x9f{_BIDI_AND_SEPARATORS}]")
+#: what :func:`json_text` escapes beyond what json does (DEL, C1 controls, bidi, separators), as
+#: the inside of a character class
+JSON_ALSO_ESCAPED = f"\x7f-\x9f{_BIDI_AND_SEPARATORS}"
+_NON_ASCII_UNSAFE = re.compile(f"[{JSON_ALSO_ESCAPED}]")
 
 
 def _escaped(m: "re.Match[str]") -> str:
@@ -256,11 +259,16 @@ def echo(line: str) -> None:
     click.echo(safe(line))
 
 
-def emit_json(data: Any) -> None:
-    """``data`` as JSON on stdout: the exact strings (controls and bidi characters as JSON escapes,
-    which json already does for C0, so the text is safe on a terminal too)."""
+def json_text(data: Any) -> str:
+    """``data`` as JSON text, indented by 2: the exact strings (controls and bidi characters as
+    JSON escapes, which json already does for C0, so the text is safe on a terminal too)."""
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str)
-    click.echo(_NON_ASCII_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text))
+    return _NON_ASCII_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def emit_json(data: Any) -> None:
+    """``data`` as JSON on stdout (:func:`json_text`)."""
+    click.echo(json_text(data))
 
 
 def info(msg: str) -> None:
