@@ -21,9 +21,8 @@ import json
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
-from annover.formats.ls_columns import (ITEM_FIELDS, _PLACE_ONLY, _column, _diffs, _dumped, _field,
-                                        _groups, _json_texts, _keyed, _no_provenance, _number, _optional, _plain,
-                                        _quoted, _unique, reads_back, text_bytes)
+from annover.formats import json_columns as J
+from annover.formats.ls_columns import ITEM_FIELDS
 from annover.formats.ls_writer import annotator_out
 
 if TYPE_CHECKING:
@@ -68,7 +67,7 @@ def jsonl_lines(t: "pa.Table") -> "tuple[pa.Array, np.ndarray] | None":
     pieces: list = []
     try:
         for name, col in zip(t.column_names, t.columns):
-            text, good = _row_values(name, _plain(col))
+            text, good = _row_values(name, J.plain(col))
             pieces += [("{" if not pieces else ",") + orjson.dumps(name).decode() + ":", text]
             ok &= good
     except (orjson.JSONEncodeError, TypeError):
@@ -83,15 +82,15 @@ def _row_values(name: str, arr: "pa.Array") -> "tuple[pa.Array, np.ndarray]":
     ok = np.ones(len(arr), dtype=bool)
     texty = pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)
     if name in JSON_COLUMNS and texty:
-        text, ok = _json_texts(arr, None)
+        text, ok = J.json_texts(arr, None)
     elif texty:
-        text = _quoted(arr)
+        text = J.quoted(arr)
     elif pa.types.is_integer(arr.type) or pa.types.is_boolean(arr.type):
-        text = _number(arr)
+        text = J.number(arr)
     elif pa.types.is_list(arr.type) and pa.types.is_string(arr.type.value_type):
         text = _string_lists(arr)
     else:
-        text = _dumped(arr.to_pylist())
+        text = J.dumped(arr.to_pylist())
     return pc.fill_null(text, "null"), ok
 
 
@@ -99,7 +98,7 @@ def _string_lists(arr: "pa.Array") -> "pa.Array":
     """Lists of texts as JSON arrays (a null list stays null, a null text is ``null``)."""
     lengths = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False)
     offsets = pa.array(np.concatenate([[0], np.cumsum(lengths)]), pa.int32())
-    items = pc.fill_null(_quoted(pc.list_flatten(arr)), "null")
+    items = pc.fill_null(J.quoted(pc.list_flatten(arr)), "null")
     text = pc.binary_join_element_wise("[", pc.binary_join(pa.ListArray.from_arrays(offsets, items), ","), "]", "")
     return pc.if_else(pc.is_valid(arr), text, pa.scalar(None, pa.string()))
 
@@ -117,7 +116,7 @@ def concat(texts: "pa.Array", sep: str = "") -> bytes:
     """The texts (none null) joined by ``sep``, as one bytes."""
     if sep:
         texts = pc.binary_join_element_wise(texts, sep, "")
-    data = text_bytes(texts).tobytes()
+    data = J.text_bytes(texts).tobytes()
     return data[:len(data) - len(sep.encode())] if sep and data else data
 
 
@@ -141,9 +140,9 @@ def _harmless(d: Any, read: frozenset) -> bool:
 def _task_provenance(tasks: "pa.Table") -> "np.ndarray | None":
     """Whether each task's difference leaves what a record reads alone; None where a task's
     place is not an integer (the batch's order may then not be ``to_tasks``')."""
-    plain = _no_provenance(tasks, _PLACE_ONLY)
+    plain = J.no_provenance(tasks, J.PLACE_ONLY)
     ok = plain.copy()
-    lso = _column(tasks, "ls_original")
+    lso = J.column_or_none(tasks, "ls_original")
     for i in np.flatnonzero(~plain).tolist():
         try:
             d = json.loads(lso[i].as_py()) or {}
@@ -158,10 +157,10 @@ def _task_provenance(tasks: "pa.Table") -> "np.ndarray | None":
 def _data_inner(arr: "pa.Array", names: frozenset) -> "tuple[pa.Array, np.ndarray]":
     """(the fields of each task's data without braces, null for ``{}``; written here?): data
     that is an object, given back by orjson, naming none of ``names``. Each distinct text once."""
-    enc = _plain(arr).dictionary_encode()
+    enc = J.plain(arr).dictionary_encode()
     texts, oks = [], []
     for s in enc.dictionary.to_pylist():
-        obj, ok = reads_back(s)
+        obj, ok = J.reads_back(s)
         ok = ok and isinstance(obj, dict) and not (names & obj.keys())
         texts.append(s[1:-1] or None if ok else None)
         oks.append(ok)
@@ -172,7 +171,7 @@ def _data_inner(arr: "pa.Array", names: frozenset) -> "tuple[pa.Array, np.ndarra
 
 def _value_facts(arr: "pa.Array") -> "tuple[np.ndarray, np.ndarray, pa.Array]":
     """(is an object, names an image size, the one choice's JSON text or null) of each value text."""
-    enc = _plain(arr).dictionary_encode()
+    enc = J.plain(arr).dictionary_encode()
     is_obj, sized, choice = [], [], []
     for s in enc.dictionary.to_pylist():
         try:
@@ -190,7 +189,7 @@ def _value_facts(arr: "pa.Array") -> "tuple[np.ndarray, np.ndarray, pa.Array]":
 
 def _moved(arr: "pa.Array") -> "pa.Array":
     """The image size fields of each region text, as JSON-MIN adds them to the value (null for none)."""
-    enc = _plain(arr).dictionary_encode()
+    enc = J.plain(arr).dictionary_encode()
     out = []
     for s in enc.dictionary.to_pylist():
         try:
@@ -209,16 +208,16 @@ def _moved(arr: "pa.Array") -> "pa.Array":
 
 def _min_values(s: "pa.Table") -> "tuple[pa.Array, pa.Array, np.ndarray]":
     """(each row's value as JSON-MIN writes it, its one choice, written here?) for the rows ``s``."""
-    value, ok = _json_texts(s.column("value"), None)
-    _, region_ok = _json_texts(s.column("region"), ITEM_FIELDS)
+    value, ok = J.json_texts(s.column("value"), None)
+    _, region_ok = J.json_texts(s.column("region"), ITEM_FIELDS)
     is_obj, sized, choice = _value_facts(s.column("value"))
     moved = _moved(s.column("region"))
     has = pc.is_valid(moved).to_numpy(zero_copy_only=False)
     sep = pc.if_else(pc.equal(value, "{}"), "", ",")
     grown = pc.binary_join_element_wise(pc.utf8_slice_codeunits(value, 0, -1), sep, moved, "}", "")
     out = pc.if_else(pa.array(has & is_obj), grown, value)
-    chooses = pc.fill_null(pc.equal(_plain(s.column("type")), "choices"), False).to_numpy(zero_copy_only=False)
-    ok = ok & region_ok & _keyed(s) & ~(has & sized) & ~(chooses & ~is_obj)
+    chooses = pc.fill_null(pc.equal(J.plain(s.column("type")), "choices"), False).to_numpy(zero_copy_only=False)
+    ok = ok & region_ok & J.keyed(s) & ~(has & sized) & ~(chooses & ~is_obj)
     return out, choice, ok
 
 
@@ -226,8 +225,8 @@ def _controls(s: "pa.Table", gid: "np.ndarray", n_answers: int, value: "pa.Array
               ) -> "pa.Array":
     """``"control":value,...`` of each answer (null for none): its result items grouped by
     control in the order they first appear, as :func:`annover.formats.json_min._record` writes them."""
-    names = _plain(s.column("from_name"))
-    item = np.flatnonzero((pc.not_equal(_plain(s.column("region_key")), "").to_numpy(zero_copy_only=False))
+    names = J.plain(s.column("from_name"))
+    item = np.flatnonzero((pc.not_equal(J.plain(s.column("region_key")), "").to_numpy(zero_copy_only=False))
                           & pc.is_valid(names).to_numpy(zero_copy_only=False)
                           & pc.is_valid(value).to_numpy(zero_copy_only=False))
     if not len(item):
@@ -245,14 +244,14 @@ def _controls(s: "pa.Table", gid: "np.ndarray", n_answers: int, value: "pa.Array
     listed = pc.binary_join_element_wise(
         "[", pc.binary_join(pa.ListArray.from_arrays(offsets, value.take(pa.array(rows))), ","), "]", "")
     at = pa.array(firsts)
-    typ = _plain(s.column("type")).take(at)
+    typ = J.plain(s.column("type")).take(at)
     single = pa.array(n == 1)
     one_choice = pc.and_(single, pc.fill_null(pc.equal(typ, "choices"), False))
     one_value = pc.and_(single, pc.fill_null(pc.is_in(typ, pa.array(SINGLE_VALUE_TYPES)), False))
     first_choice = choice.take(at)
     text = pc.if_else(pc.and_(one_choice, pc.is_valid(first_choice)), first_choice,
                       pc.if_else(one_value, value.take(at), listed))
-    fields = pc.binary_join_element_wise(_quoted(names.take(at)), text, ":")
+    fields = pc.binary_join_element_wise(J.quoted(names.take(at)), text, ":")
     per = np.bincount(gid[firsts], minlength=n_answers)
     joined = pc.binary_join(pa.ListArray.from_arrays(pa.array(np.concatenate([[0], np.cumsum(per)]), pa.int32()),
                                                      fields), ",")
@@ -270,12 +269,12 @@ def _email(cb: Any) -> Any:
 
 def _tail(f: "pa.Table") -> "pa.Array":
     """``"annotator":...`` and the answer's fields after it in a record, of each answer (its first row in ``f``)."""
-    names = _plain(f.column("annotator")).dictionary_encode()
-    shown = _dumped([_email(annotator_out(x)) for x in names.dictionary.to_pylist()]).take(names.indices)
-    return _inner([_field("annotator", pc.fill_null(shown, "null")),
-                   _optional(f, "ls_annotation_id", "annotation_id", _number),
-                   _optional(f, "created_at", "created_at", _quoted), _optional(f, "updated_at", "updated_at", _quoted),
-                   _field("lead_time", _number(_plain(f.column("lead_time"))))], f.num_rows)
+    names = J.plain(f.column("annotator")).dictionary_encode()
+    shown = J.dumped([_email(annotator_out(x)) for x in names.dictionary.to_pylist()]).take(names.indices)
+    return _inner([J.field("annotator", pc.fill_null(shown, "null")),
+                   J.optional(f, "ls_annotation_id", "annotation_id", J.number),
+                   J.optional(f, "created_at", "created_at", J.quoted), J.optional(f, "updated_at", "updated_at", J.quoted),
+                   J.field("lead_time", J.number(J.plain(f.column("lead_time"))))], f.num_rows)
 
 
 def _answer_read(first: dict, d: dict) -> dict:
@@ -312,7 +311,7 @@ def _differences(f: "pa.Table", groups: tuple, ta: "np.ndarray", want: "np.ndarr
     naming nothing a record reads, their own leaving the result alone)."""
     ok = np.ones(len(ta), dtype=bool)
     redo: dict[int, dict] = {}
-    for t, entries in _diffs(groups, "annotation_key", want).items():
+    for t, entries in J.diffs(groups, "annotation_key", want).items():
         at = int(np.searchsorted(ta, t))
         for j, (_, d, _, r_diffs) in enumerate(entries):
             g = at + j
@@ -341,24 +340,24 @@ def _answer_records(tasks: "pa.Table", anns: "pa.Table", counts: "np.ndarray"
     """(the parts of each answer's record after the task's data: the task's id, the controls,
     the answer's fields; its task; its place; written here?; skipped?) of the tasks' rows ``anns``."""
     ti = np.repeat(np.arange(len(counts)), counts)
-    groups = s, order, ts, starts = _groups(anns, ti, "annotation_key")
+    groups = s, order, ts, starts = J.groups(anns, ti, "annotation_key")
     n = len(starts)
     firsts = np.minimum.reduceat(order, starts) if len(order) else starts
     gid = np.repeat(np.arange(n), np.diff(np.append(starts, s.num_rows)))
     value, choice, row_ok = _min_values(s)
-    row_ok &= ~pc.fill_null(pc.is_in(_plain(s.column("from_name")), pa.array(sorted(RECORD_KEYS))),
+    row_ok &= ~pc.fill_null(pc.is_in(J.plain(s.column("from_name")), pa.array(sorted(RECORD_KEYS))),
                             False).to_numpy(zero_copy_only=False)
     f = anns.take(pa.array(firsts, pa.int64()))
-    _, ok = _json_texts(f.column("extra"), ANSWER_READ)
+    _, ok = J.json_texts(f.column("extra"), ANSWER_READ)
     ok = ok & (np.bincount(gid[~row_ok], minlength=n) == 0)
     ta = ts[starts] if n else np.zeros(0, np.int64)
     fix = {"place": np.full(n, 2**62, dtype=np.int64), "tail": [None] * n,
-           "cancelled": pc.fill_null(_plain(f.column("was_cancelled")), False).to_numpy(zero_copy_only=False).copy()}
-    odd = ~_no_provenance(s)
+           "cancelled": pc.fill_null(J.plain(f.column("was_cancelled")), False).to_numpy(zero_copy_only=False).copy()}
+    odd = ~J.no_provenance(s)
     if odd.any():
         ok &= _differences(f, groups, ta, np.bincount(ts[odd], minlength=len(counts)) > 0, fix)
     tail = pc.coalesce(pa.array(fix["tail"], pa.string()), _tail(f))
-    tid = _optional(tasks, "ls_task_id", "id", _number)
+    tid = J.optional(tasks, "ls_task_id", "id", J.number)
     take = pa.array(ta, pa.int64())
     parts = [None if tid is None else tid.take(take), _controls(s, gid, n, value, choice), tail]
     return parts, ta, fix["place"], ok, fix["cancelled"]
@@ -372,15 +371,15 @@ def min_records(tasks: "pa.Table", anns: "pa.Table", counts: "np.ndarray"
     task's place not an integer, a provenance text that is not what the reader writes)."""
     try:
         t_ok = _task_provenance(tasks)
-        names = _plain(anns.column("from_name")).unique().drop_null().to_pylist()
+        names = J.plain(anns.column("from_name")).unique().drop_null().to_pylist()
         data, data_ok = _data_inner(tasks.column("data"), RECORD_KEYS | frozenset(names))
-        _, extra_ok = _json_texts(tasks.column("extra"), TASK_READ)
+        _, extra_ok = J.json_texts(tasks.column("extra"), TASK_READ)
         parts, ta, place, a_ok, cancelled = _answer_records(tasks, anns, counts)
     except (ValueError, TypeError, AttributeError, KeyError):
         return None  # a provenance text (or a column) the general writer reads, or fails on, its own way
     if t_ok is None:
         return None
-    ok = t_ok & data_ok & extra_ok & _unique(tasks) & (np.bincount(ta[~a_ok], minlength=tasks.num_rows) == 0)
+    ok = t_ok & data_ok & extra_ok & J.unique(tasks) & (np.bincount(ta[~a_ok], minlength=tasks.num_rows) == 0)
     sel = np.lexsort((np.arange(len(ta)), place, ta))
     sel = sel[~cancelled[sel] & ok[ta[sel]]]
     at = pa.array(sel, pa.int64())
