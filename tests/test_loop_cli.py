@@ -46,8 +46,8 @@ def test_eval_one_model_two_models_and_a_range(loop_repo):  # noqa: F811
     series = json.loads(out)["versions"]
     assert [v["name"] for v in series] == ["v1", "v2", "v3"]
     assert all(0 < v["controls"]["sentiment"]["accuracy"] <= 1 for v in series)
-    code, _, err = invoke("eval", "v1..v3")
-    assert code == 2 and "needs the model" in err
+    code, _, err = invoke("eval", "v1..v3")  # two models in the range: which one is asked
+    assert code == 2 and "have predictions of 2 model versions (sentiment-bert-v1, sentiment-bert-v2)" in err
     code, _, err = invoke("eval", "--model", "nope")
     assert code == 2 and err.startswith("Error: version HEAD (") and "has no predictions of model version 'nope'" in err
 

@@ -146,12 +146,13 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
     \b
     Choices: accuracy, a confusion matrix, precision/recall/F1 per label; spans and boxes:
     matched-region precision and recall at IoU (overlap) 0.5 and 0.75. REV A..B: the model
-    on each version of the range.
+    on each version of the range (--model: the range's only model unless named).
 
     \b
     Examples:
       annover eval v3 --model bert-v2
       annover eval v1..v5 --model bert-v2 --json
+      annover eval v1..v5                # the only model the range's versions have
       annover eval v3 --model bert-v1 --model bert-v2    # two models on the same tasks
     """
     arrow_without_pandas()
@@ -178,6 +179,7 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
             echo(f"  same label on {ctl}: {a['same']} of {a['tasks']} ({_v(a['rate'])})")
         return
     if doc.get("range"):
+        echo(f"{doc['model']} against the labels of {rev} ({doc['policy']})")
         _series(doc)
         return
     echo(f"{doc['model']} against the labels of {doc['version']['name']} ({doc['policy']})")

@@ -45,9 +45,11 @@ class Series:
 
     what: str
     versions: list[dict] = field(default_factory=list)
+    #: what every figure of the series was computed with (``eval``: ``model`` and ``policy``)
+    options: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"range": True, "what": self.what, "versions": self.versions}
+        return {"range": True, "what": self.what, **self.options, "versions": self.versions}
 
 
 def name_of(repo: Any, v: Any) -> str:
@@ -128,9 +130,8 @@ def run_eval(repo: Any, spec: str, model: str | None, policy: str = DEFAULT_POLI
         res = evaluate(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), chosen, policy)
         res.version = head_of(repo, v)
         return res
-    if model is None:
-        raise UsageError("eval over a range needs the model", "name it with --model MODEL_VERSION")
-    series = Series("eval")
+    model = _range_model(repo, vs, spec) if model is None else model
+    series = Series("eval", options={"model": model, "policy": policy})
     for v in vs:
         preds = repo.load(v.id, "predictions")
         if model not in model_versions(preds):
@@ -147,6 +148,17 @@ def run_eval(repo: Any, spec: str, model: str | None, policy: str = DEFAULT_POLI
 
 #: the hint of a model version named for a version that has no predictions at all
 _NO_MODEL = "(none: snapshot with --predictions FILE)"
+
+
+def _range_model(repo: Any, vs: list[Any], spec: str) -> str:
+    """The one model version the versions of a range have predictions of (what ``eval REV``
+    takes of one version); several, or none, is a usage error naming them."""
+    have = sorted({m for v in vs for m in v.model_versions})
+    if len(have) == 1:
+        return have[0]
+    raise UsageError(f"the versions of {spec} have predictions of {len(have)} model versions"
+                     f"{' (' + ', '.join(have) + ')' if have else ''}",
+                     "name one with --model MODEL_VERSION" if have else "snapshot with --predictions FILE first")
 
 
 def _model(repo: Any, v: Any, model: str | None) -> str:

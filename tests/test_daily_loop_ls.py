@@ -1,0 +1,166 @@
+"""A day of the labeling loop against a real Label Studio, on texts other people wrote.
+
+One story, built once for the module: a dataset created from a labeling config, texts of the
+shared corpus pushed with a model's predictions, two annotators (the admin and annotator2, each
+with their own key) answering through the API with disagreements, a skip and an edit, pulled
+into v1; then more texts and answers, pulled into v2. Each test asks one thing of the loop
+commands a user runs on it, with the numbers worked out by hand from what was put in.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from label_studio_sdk import LabelStudio
+
+import annover
+
+from .ls_fixtures import choice, cli, ls_server  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.labelstudio
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "label-studio"
+if not CORPUS.is_dir():  # a clone elsewhere: the corpus where this machine keeps it, read in place
+    CORPUS = Path("/work/shared/corpus/label-studio")
+
+CONFIG = """<View>
+  <Text name="text" value="$text"/>
+  <Choices name="sentiment" toName="text" choice="single">
+    <Choice value="Positive"/><Choice value="Negative"/><Choice value="Neutral"/>
+  </Choices>
+</View>
+"""
+
+#: the model's (label, score) per task, and each annotator's labels per round
+PRED = {"t0": ("Negative", 0.97), "t1": ("Positive", 0.55), "t2": ("Negative", 0.62), "t3": ("Neutral", 0.91),
+        "t4": ("Neutral", 0.70), "t5": ("Neutral", 0.95), "t6": ("Neutral", 0.93), "t7": ("Neutral", 0.60),
+        "t8": ("Positive", 0.85), "t9": ("Neutral", 0.92), "t10": ("Positive", 0.40)}
+ROUND1 = {"admin": {"t0": "Negative", "t1": "Neutral", "t2": "Negative", "t3": "Neutral", "t4": "Positive",
+                    "t5": "Neutral"},
+          "annotator2": {"t0": "Negative", "t1": "Positive", "t2": "Neutral", "t3": "Neutral", "t4": "Positive",
+                         "t5": "Negative", "t6": "Neutral"}}
+ROUND2 = {"admin": {"t9": "Neutral", "t10": "Neutral"}, "annotator2": {"t9": "Negative", "t10": "Positive"}}
+
+
+def _texts() -> list[str]:
+    """Texts of the corpus' text exports (reviews, headlines, questions, reports), in a fixed order."""
+    out: list[str] = []
+    for name, field in (("fe_sentiment_two_annotators.json", "reviewText"), ("fe_taxonomy.json", "reviewText"),
+                        ("ls_ground_truth_choices.json", "text"), ("sdk_history_sentiment.json", "text"),
+                        ("llm_answer_textarea_preds.json", "question"), ("ner_predictions_nerine.json", "text")):
+        doc = json.loads((CORPUS / name).read_text(encoding="utf-8"))
+        for t in doc if isinstance(doc, list) else [doc]:
+            if t["data"][field] not in out:
+                out.append(t["data"][field])
+    return out
+
+
+def _jsonl(path: Path, rows: list[dict]) -> str:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return str(path)
+
+
+def _push(title: str, keys: list[str], texts: dict[str, str], d: Path, name: str) -> None:
+    tasks = _jsonl(d / f"{name}.jsonl", [{"id": k, "text": texts[k]} for k in keys])
+    preds = _jsonl(d / f"{name}-preds.jsonl", [
+        {"task_key": k, "model_version": "sent-v1", "score": PRED[k][1], "result": choice(PRED[k][0])} for k in keys])
+    code, _, err = cli("dataset", "push", title, "--from", tasks, "--key", "data.id", "--predictions", preds)
+    assert code == 0, err
+
+
+def _answer(clients: dict[str, Any], pid: int, labels: dict[str, dict[str, str]]) -> dict[tuple[str, str], int]:
+    ids = {t.data["id"]: t.id for t in clients["admin"].tasks.list(project=pid)}
+    made = {}
+    for who, mine in labels.items():
+        for k, lab in mine.items():
+            made[(who, k)] = clients[who].annotations.create(id=ids[k], result=choice(lab)).id
+    return made
+
+
+@pytest.fixture(scope="module")
+def story(ls_server, tmp_path_factory) -> Iterator[dict[str, Any]]:  # noqa: F811
+    """v1 and v2 of a dataset labeled by two annotators (see the module); yields the repository."""
+    texts = _texts()
+    assert len(texts) >= 11, "the corpus' text exports changed"
+    texts = {f"t{i}": t for i, t in enumerate(texts[:11])}
+    if not ls_server.annotator2_key:
+        pytest.skip("the Label Studio server gives no second annotator's key")
+    d = tmp_path_factory.mktemp("daily-loop")
+    title = f"t-{uuid.uuid4().hex[:8]}-daily-loop"
+    admin = LabelStudio(base_url=ls_server.url, api_key=ls_server.api_key, timeout=300)
+    clients = {"admin": admin, "annotator2": LabelStudio(base_url=ls_server.url, api_key=ls_server.annotator2_key,
+                                                          timeout=300)}
+    with pytest.MonkeyPatch.context() as mp:
+        for k, v in {"ANNOVER_REMOTE_HOME": str(d / "remotes"), "ANNOVER_CACHE_DIR": str(d / "cache"),
+                     "GIT_AUTHOR_NAME": "Test Author", "GIT_AUTHOR_EMAIL": "author@example.com",
+                     "GIT_COMMITTER_NAME": "Test Author", "GIT_COMMITTER_EMAIL": "author@example.com"}.items():
+            mp.setenv(k, v)
+        repo = annover.init(d / "repo")
+        mp.chdir(repo.root)
+        (d / "labeling.xml").write_text(CONFIG)
+        code, out, err = cli("dataset", "create", title, "--config", str(d / "labeling.xml"))
+        assert code == 0, err
+        pid = int(out.split()[0])
+        try:
+            _push(title, [f"t{i}" for i in range(9)], texts, d, "round1")
+            made = _answer(clients, pid, ROUND1)
+            ids = {t.data["id"]: t.id for t in admin.tasks.list(project=pid)}
+            admin.annotations.create(id=ids["t7"], result=[], was_cancelled=True)  # a skip
+            admin.annotations.update(id=made[("admin", "t1")], result=choice("Positive"))  # an edit
+            code, _, err = cli("snapshot", "--label-studio", title, "--key", "data.id", "-m", "round 1")
+            assert code == 0, err
+            _push(title, ["t9", "t10"], texts, d, "round2")
+            _answer(clients, pid, ROUND2)
+            code, _, err = cli("snapshot", "--label-studio", title, "-m", "round 2")
+            assert code == 0, err
+            yield {"repo": repo, "root": repo.root, "title": title, "pid": pid, "dir": d}
+        finally:
+            try:
+                admin.projects.delete(id=pid)
+            except Exception:
+                pass
+
+
+@pytest.fixture
+def in_story(story, monkeypatch) -> dict[str, Any]:
+    monkeypatch.chdir(story["root"])
+    return story
+
+
+def test_the_story_holds_what_was_put_in(in_story):
+    """v1: 9 tasks, 7 labeled (t0-t6), 14 answers of which 1 skip; v2: 11 tasks, 9 labeled."""
+    code, out, err = cli("show", "v1", "--json")
+    assert code == 0, err
+    stats = json.loads(out)["stats"]
+    assert (stats["tasks"], stats["labeled"], stats["annotations"], stats["skipped"]) == (9, 7, 14, 1)
+    assert stats["labels"]["sentiment"] == {"Negative": 4, "Neutral": 5, "Positive": 4}
+    code, out, err = cli("show", "v2", "--json")
+    stats = json.loads(out)["stats"]
+    assert (stats["tasks"], stats["labeled"], stats["annotations"]) == (11, 9, 18)
+
+
+def test_eval_over_a_range_takes_the_only_model_as_eval_of_one_version_does(in_story):
+    """``annover eval v1..v2`` was refused ("eval over a range needs the model") where every
+    version has predictions of one model, which ``annover eval v1`` takes without asking; the
+    range's text and --json now name the model and the policy they scored with.
+
+    v1's resolved labels (ties to the latest answer, annotator2's): t0 Negative, t1 Positive,
+    t2 Neutral, t3 Neutral, t4 Positive, t5 Negative, t6 Neutral; the model agrees on t0, t1,
+    t3, t6: 4 of 7. v2 adds t9 (Negative, model Neutral) and t10 (Positive, model Positive):
+    5 of 9."""
+    code, out, err = cli("eval", "v1..v2")
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "sent-v1 against the labels of v1..v2 (ground-truth)"
+    assert lines[1].split() == ["v1", "sentiment:", "accuracy", "0.571", "on", "7,", "macro", "F1", "0.579"]
+    assert lines[2].split()[:6] == ["v2", "sentiment:", "accuracy", "0.556", "on", "9,"]
+    code, out, err = cli("eval", "v1..v2", "--json")
+    doc = json.loads(out)
+    assert (doc["model"], doc["policy"]) == ("sent-v1", "ground-truth")
+    assert [v["controls"]["sentiment"]["tasks"] for v in doc["versions"]] == [7, 9]
+    assert [round(v["controls"]["sentiment"]["accuracy"], 6) for v in doc["versions"]] == [0.571429, 0.555556]
