@@ -164,3 +164,21 @@ def test_eval_over_a_range_takes_the_only_model_as_eval_of_one_version_does(in_s
     assert (doc["model"], doc["policy"]) == ("sent-v1", "ground-truth")
     assert [v["controls"]["sentiment"]["tasks"] for v in doc["versions"]] == [7, 9]
     assert [round(v["controls"]["sentiment"]["accuracy"], 6) for v in doc["versions"]] == [0.571429, 0.555556]
+
+
+def test_eval_and_agreement_text_count_what_they_leave_out(in_story):
+    """The text said "accuracy 0.571 (4 of 7)" without the tasks it did not score, which only
+    --json carried (t7, skipped, and t8, never answered, have predictions and no label); and
+    "14 answer(s)" for 13 answers and a skip (the annotators' counts add up to 13)."""
+    code, out, err = cli("eval", "v1")
+    assert code == 0, err
+    assert "sentiment: accuracy 0.571 (4 of 7), macro F1 0.579\n  not scored: 2 task(s) predicted, not labeled\n" \
+        in out, out
+    doc = json.loads(cli("eval", "v1", "--json")[1])["controls"]["sentiment"]
+    assert (doc["labeled_not_predicted"], doc["predicted_not_labeled"]) == (0, 2)
+    code, out, err = cli("agreement", "v1")
+    assert out.startswith("agreement at v1: 8 task(s) with answers, 14 answer(s) (1 of them skipped), "
+                          "2 annotator(s)\n"), out
+    doc = json.loads(cli("agreement", "v1", "--json")[1])
+    assert (doc["tasks"], doc["answers"], doc["skipped"]) == (8, 14, 1)
+    assert sorted(doc["annotators"].values()) == [6, 7]

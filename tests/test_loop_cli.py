@@ -20,7 +20,7 @@ SCHEMA = json.loads((ROOT / "schemas" / "diff.schema.json").read_text())
 def test_agreement_text_and_json(loop_repo):  # noqa: F811
     code, out, err = invoke("agreement")
     assert code == 0, err
-    assert out.startswith("agreement at v3: 119 task(s) with answers, 215 answer(s), 3 annotator(s)")
+    assert out.startswith("agreement at v3: 119 task(s) with answers, 215 answer(s) (5 of them skipped), 3 annotator(s)")
     assert "Cohen's kappa alice@example.com / bob@example.com" in out and "most disagreeing pairs:" in out
     code, out, _ = invoke("agreement", "v2", "--json")
     doc = json.loads(out)

@@ -100,7 +100,8 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool,
         _series(doc)
         return
     v = doc["options"]["version"]
-    echo(f"agreement at {v['name']}: {doc['tasks']} task(s) with answers, {doc['answers']} answer(s), "
+    skips = f" ({doc['skipped']} of them skipped)" if doc["skipped"] else ""
+    echo(f"agreement at {v['name']}: {doc['tasks']} task(s) with answers, {doc['answers']} answer(s){skips}, "
          f"{len(doc['annotators'])} annotator(s)")
     for ctl, e in doc["controls"].items():
         echo("")
@@ -188,6 +189,11 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
         if e["kind"] == "classification":
             echo(f"{ctl}: accuracy {_v(e['accuracy'])} ({e['correct']} of {e['tasks']}), "
                  f"macro F1 {_v(e['macro_f1'])}")
+            left = [f"{e[k]} task(s) {what}" for k, what in (("labeled_not_predicted", "labeled, not predicted"),
+                                                              ("predicted_not_labeled", "predicted, not labeled"))
+                    if e.get(k)]
+            if left:
+                echo(f"  not scored: {'; '.join(left)}")
             rows = [["label", "precision", "recall", "F1", "support"]]
             rows += [[k, _v(x["precision"]), _v(x["recall"]), _v(x["f1"]), str(x["support"])]
                      for k, x in e["labels"].items()]
