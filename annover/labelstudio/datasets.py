@@ -106,7 +106,9 @@ def _same_config(a: str, b: str) -> bool:
 
 @dataclass(frozen=True)
 class DatasetSummary:
-    """One project with its counts; ``labeled``: tasks with an annotation that is not a skip."""
+    """One project with its counts; ``labeled``: tasks with an annotation that is not a skip;
+    ``annotations``: every annotation, skips included (of them ``skipped``), as ``dataset stats``
+    and ``annover show`` count them."""
 
     id: int
     title: str
@@ -321,7 +323,8 @@ class Datasets:
 
     def _summary(self, project: Project) -> DatasetSummary:
         labeled = count_tasks(self.client, project, LABELED_FILTER) if project.tasks else 0
-        return DatasetSummary(project.id, project.title, project.tasks, labeled, project.annotations,
+        # Label Studio's project count of annotations leaves the skips out
+        return DatasetSummary(project.id, project.title, project.tasks, labeled, project.annotations + project.skipped,
                               project.skipped, project.predictions, self.client.project_url(project))
 
     def create(self, name: str, config_text: str | None = None, *, config_file: str | None = None,
