@@ -19,6 +19,7 @@ import pytest
 from label_studio_sdk import LabelStudio
 
 import annover
+from annover.labelstudio.client import Client
 
 from .ls_fixtures import choice, cli, ls_server  # noqa: F401 - fixtures
 
@@ -196,3 +197,30 @@ def test_dataset_list_counts_annotations_as_stats_and_show_do(in_story):
     assert (listed["annotations"], listed["skipped"]) == (stats["annotations"], stats["skipped"]) \
         == (shown["annotations"], shown["skipped"]) == (18, 1)
     assert (listed["tasks"], listed["labeled"], listed["unlabeled"]) == (11, 9, 2)
+
+
+def test_dataset_list_skips_a_project_deleted_while_it_counts(in_story, ls_server, monkeypatch):  # noqa: F811
+    """On a shared server, a project another user deleted between the listing and its count made
+    the whole ``dataset list`` fail ("counting tasks of project 22: not found"); it now lists the
+    projects that are still there."""
+    admin = LabelStudio(base_url=ls_server.url, api_key=ls_server.api_key, timeout=300)
+    doomed = admin.projects.create(title=f"t-{uuid.uuid4().hex[:8]}-doomed", label_config=CONFIG).id
+    admin.projects.import_tasks(id=doomed, request=[{"data": {"text": "a task to count"}}])
+    real = Client.projects
+
+    def projects_then_someone_deletes(self, *a, **k):
+        found = real(self, *a, **k)
+        admin.projects.delete(id=doomed)  # after the listing, before the counts
+        return found
+
+    monkeypatch.setattr(Client, "projects", projects_then_someone_deletes)
+    try:
+        code, out, err = cli("dataset", "list", "--json")
+    finally:
+        try:
+            admin.projects.delete(id=doomed)
+        except Exception:
+            pass
+    assert code == 0, err
+    ids = [d["id"] for d in json.loads(out)]
+    assert in_story["pid"] in ids and doomed not in ids

@@ -472,5 +472,12 @@ class Datasets:
         return Exported(project, len(exp.tasks), str(out), str(config_out) if config_out is not None else None)
 
     def list(self) -> builtins.list[DatasetSummary]:
-        """Every project the key can see, with total / labeled / unlabeled counts, by id."""
-        return [self._summary(p) for p in sorted(self.client.projects(), key=lambda p: p.id)]
+        """Every project the key can see, with total / labeled / unlabeled counts, by id; a project
+        deleted between the listing and its count (by someone else, on a shared server) is left out."""
+        out = []
+        for p in sorted(self.client.projects(), key=lambda p: p.id):
+            try:
+                out.append(self._summary(p))
+            except NotFoundError:
+                continue
+        return out
