@@ -224,3 +224,35 @@ def test_dataset_list_skips_a_project_deleted_while_it_counts(in_story, ls_serve
     assert code == 0, err
     ids = [d["id"] for d in json.loads(out)]
     assert in_story["pid"] in ids and doomed not in ids
+
+
+def test_a_pull_after_new_predictions_says_why_it_read_the_whole_project(ls_server, tmp_path, repo,
+                                                                        monkeypatch):  # noqa: F811
+    """Predictions of a new model pushed onto the tasks already labeled (``dataset push
+    --predictions``, the documented way to add a model's guesses) make the next pull read the
+    whole project. It warned "full pull: the project's predictions (4) do not add up to 2 after
+    fetching only what changed", which reads as if something were lost; it now says the whole
+    project was read, so nothing is missed, and why the counts differ."""
+    monkeypatch.chdir(repo.root)
+    texts = _texts()[:2]
+    title = f"t-{uuid.uuid4().hex[:8]}-new-model"
+    (tmp_path / "c.xml").write_text(CONFIG)
+    code, out, err = cli("dataset", "create", title, "--config", str(tmp_path / "c.xml"))
+    assert code == 0, err
+    pid = int(out.split()[0])
+    try:
+        src = _jsonl(tmp_path / "t.jsonl", [{"id": f"k{i}", "text": t} for i, t in enumerate(texts)])
+        for model in ("m1", "m2"):
+            preds = _jsonl(tmp_path / f"{model}.jsonl", [{"task_key": f"k{i}", "model_version": model, "score": 0.5,
+                                                          "result": choice("Neutral")} for i in range(2)])
+            code, _, err = cli("dataset", "push", title, "--from", src, "--key", "data.id", "--predictions", preds)
+            assert code == 0, err
+            code, out, err = cli("snapshot", "--label-studio", title, "--key", "data.id", "-m", model)
+            assert code == 0, err
+        assert "warning: full pull: the project's predictions (4) do not add up to the 2 of HEAD and the tasks " \
+               "changed since (predictions added to tasks already there, as `dataset push --predictions` adds " \
+               "them, do not mark the tasks changed); the whole project was read, so nothing is missed" in err, err
+        assert repo.show("HEAD").record["origin"]["sync"]["mode"] == "full"
+        assert sorted(repo.show("HEAD").model_versions) == ["m1", "m2"]
+    finally:
+        LabelStudio(base_url=ls_server.url, api_key=ls_server.api_key, timeout=300).projects.delete(id=pid)
