@@ -256,3 +256,16 @@ def test_a_pull_after_new_predictions_says_why_it_read_the_whole_project(ls_serv
         assert sorted(repo.show("HEAD").model_versions) == ["m1", "m2"]
     finally:
         LabelStudio(base_url=ls_server.url, api_key=ls_server.api_key, timeout=300).projects.delete(id=pid)
+
+
+def test_the_dataset_help_snapshots_with_the_key_it_pushed_with():
+    """``annover dataset --help`` pushed with ``--key data.id`` and then snapshotted without it, so
+    the version keyed its tasks by a hash of their data: ``annover log --task r17`` found nothing
+    and later pushes keyed by ``data.id`` did not meet the version's keys. docs/label-studio.md
+    gives the key to both; so does the help now."""
+    code, out, err = cli("dataset", "--help")
+    assert code == 0, err
+    lines = [x.strip() for x in out.splitlines() if x.strip().startswith("annover ")]
+    pushed = [x for x in lines if x.startswith("annover dataset push") and "--key data.id" in x]
+    snapshots = [x for x in lines if x.startswith("annover snapshot --label-studio")]
+    assert pushed and snapshots and all("--key data.id" in x for x in snapshots), lines

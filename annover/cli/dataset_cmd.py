@@ -59,7 +59,7 @@ Examples:
   annover dataset push reviews --from reviews.jsonl --key data.id --predictions preds.jsonl
   annover dataset annotate reviews
   annover dataset stats reviews
-  annover snapshot --label-studio reviews -m "round 1"
+  annover snapshot --label-studio reviews --key data.id -m "round 1"   # keyed as pushed
 
 {_CONNECTION_HELP}""")
 def dataset() -> None:
