@@ -3,7 +3,7 @@ suspect built and worded in Python), kept to hold the SQL ranking to the same it
 
 Labels worth a second look, ranked, each with its reasons.
 
-Three reasons, for classification controls:
+Four reasons, for classification controls:
 
 - ``majority``: an annotator's label differs from the label most of the *other*
   annotators of the task gave (at least two others, a strict majority of them); weight:
@@ -11,7 +11,10 @@ Three reasons, for classification controls:
 - ``model``: the task's resolved label (the diff's policy) differs from a model's
   prediction scored at least ``threshold``; weight: the prediction's score;
 - ``changed``: an answer's label differs from the same answer's label in an earlier
-  version (a review changed it; a flip is worth checking again); weight 0.5.
+  version (a review changed it; a flip is worth checking again); weight 0.5;
+- ``split``: the task's label has as many answers as another, so the latest answer's was
+  taken (unless a ground-truth answer gave it, with the ground-truth policy); weight: the
+  share of the answers that do not give it.
 
 A task's score is the sum of its reasons' weights; ties go to the task key. *Library
 choice:* none. cleanlab (AGPL-3.0) cannot ship in an Apache-2.0 project, and its
@@ -103,6 +106,7 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
             res.notes.append("no predictions in this version: the model reason was not checked")
         if "prev" in tables:
             _changed(s, add, since)
+        _split(s, add, policy)
         _label_resolved(s, found)
     for item in found.values():
         item["score"] = round(item["score"], 6)
@@ -189,3 +193,26 @@ def _changed(s: "Q.Session", add: Any, since: str | None) -> None:
             "kind": "changed", "weight": CHANGED_WEIGHT, "annotator": r["annotator"],
             "text": f"{r['annotator']}'s answer changed since {since or 'the earlier version'}: "
                     f"{_q(r['before'])} -> {_q(r['label'])}"})
+
+
+def _split(s: "Q.Session", add: Any, policy: str) -> None:
+    """A resolved label another label has as many answers as (its tie broken by the latest answer)."""
+    resolved = {(r["task_key"], r["from_name"]): r["label"]
+                for r in s.fetch("SELECT task_key, from_name, label FROM res").to_pylist()}
+    answers: dict[tuple[str, str], list[dict]] = {}
+    for r in s.fetch("SELECT task_key, from_name, annotator, annotation_key, gt, ts, label FROM ratings").to_pylist():
+        answers.setdefault((r["task_key"], r["from_name"]), []).append(r)
+    for (task, ctl), rows in sorted(answers.items()):
+        votes: dict[str, int] = {}
+        for r in rows:
+            votes[r["label"]] = votes.get(r["label"], 0) + 1
+        most, label = max(votes.values()), resolved[(task, ctl)]
+        tied = sorted(x for x, n in votes.items() if n == most and x != label)
+        mine = [r for r in rows if r["label"] == label]
+        if votes.get(label) != most or not tied or (policy == "ground-truth" and any(r["gt"] for r in mine)):
+            continue
+        who = max(mine, key=lambda r: (r["ts"], r["annotation_key"]))["annotator"]
+        add(task, ctl, Q.shown(label), {
+            "kind": "split", "weight": round(1 - most / len(rows), 6), "annotator": who,
+            "text": f"no majority: {', '.join(_q(Q.shown(x)) for x in [label, *tied])} have {most} of {len(rows)} "
+                    f"answers each; {who}'s, the latest, was taken"})

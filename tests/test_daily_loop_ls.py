@@ -269,3 +269,21 @@ def test_the_dataset_help_snapshots_with_the_key_it_pushed_with():
     pushed = [x for x in lines if x.startswith("annover dataset push") and "--key data.id" in x]
     snapshots = [x for x in lines if x.startswith("annover snapshot --label-studio")]
     assert pushed and snapshots and all("--key data.id" in x for x in snapshots), lines
+
+
+def test_suspects_show_where_two_annotators_split(in_story):
+    """With two annotators the majority reason cannot fire (it needs two others), so ``annover
+    suspects v1`` listed t5 alone (the model contradicts it) and said nothing of t2, whose label
+    (Neutral) is annotator2's only because their answer came after the admin's Negative: the
+    label a training export takes there is a coin toss. The ``split`` reason names such ties."""
+    code, out, err = cli("suspects", "v1", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    got = {i["task_key"]: (i["label"], i["score"], [r["kind"] for r in i["reasons"]]) for i in doc["suspects"]}
+    assert got == {"t5": ("Negative", 1.45, ["model", "split"]), "t2": ("Neutral", 0.5, ["split"])}
+    assert [i["task_key"] for i in doc["suspects"]] == ["t5", "t2"] and doc["counts"] == {"model": 1, "split": 2}
+    (split,) = [r for r in doc["suspects"][1]["reasons"]]
+    assert split["text"].startswith("no majority: 'Neutral', 'Negative' have 1 of 2 answers each; ")
+    assert split["text"].endswith("'s, the latest, was taken")
+    code, out, err = cli("suspects", "v1")
+    assert out.splitlines()[0] == "2 suspect label(s):" and "t2  sentiment=Neutral  no majority" in out

@@ -544,14 +544,15 @@ def test_suspects_ranked_in_sql_are_the_reference_s_items(data):
 
     def answers(draw_rows: list) -> "pa.Table":
         seen, rows = set(), []
-        for t, w, c, lab, skip in draw_rows:
+        for t, w, c, lab, skip, gt in draw_rows:
             if (t, w, c) not in seen:
                 seen.add((t, w, c))
                 rows.append({"task": t, "who": w, "control": c, "labels": None if skip else lab,
-                             "key": f"{w}#{c}"})
+                             "key": f"{w}#{c}", "gt": gt})
         return answers_table(rows)
 
-    row = st.tuples(st.sampled_from(tasks), who, control, label, st.booleans())
+    # ground truth on some answers: it decides a tied label under the ground-truth policy (no split)
+    row = st.tuples(st.sampled_from(tasks), who, control, label, st.booleans(), st.sampled_from([False] * 4 + [True]))
     ann = answers(data.draw(st.lists(row, max_size=40)))
     prev = answers(data.draw(st.lists(row, max_size=40))) if data.draw(st.booleans()) else None
     score = st.one_of(st.floats(0, 1), st.sampled_from([0.9765625, 0.0078125, 0.9921875, 0.95, 1.0]))

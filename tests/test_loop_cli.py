@@ -74,7 +74,7 @@ def test_suspects_ranked_with_reasons_and_keys_out(loop_repo, tmp_path):  # noqa
     assert keys.read_text().splitlines() == list(dict.fromkeys(i["task_key"] for i in doc["suspects"]))
     scores = [i["score"] for i in doc["suspects"]]
     assert scores == sorted(scores, reverse=True)
-    assert set(doc["counts"]) == {"majority", "model", "changed"} and doc["options"]["since"] == "v2"
+    assert set(doc["counts"]) == {"majority", "model", "changed", "split"} and doc["options"]["since"] == "v2"
     # the text words the top N only, and counts them all as --json lists them
     assert doc["total"] == len(doc["suspects"]) > 3
     code, out, _ = invoke("suspects", "-n", "3")

@@ -233,8 +233,9 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
 
     \b
     A label is suspect when the other annotators' majority says otherwise, when a
-    model confidently says otherwise, or when the answer changed since the earlier
-    version (a review). --out writes the task keys (for `annover sample`-like use).
+    model confidently says otherwise, when the answer changed since the earlier
+    version (a review), or when no label leads (two annotators who disagree: the
+    latest answer's label was taken). --out writes the task keys (for `annover sample`-like use).
 
     \b
     Examples:

@@ -1,6 +1,6 @@
 """Labels worth a second look, ranked, each with its reasons.
 
-Three reasons, for classification controls:
+Four reasons, for classification controls:
 
 - ``majority``: an annotator's label differs from the label most of the *other*
   annotators of the task gave (at least two others, a strict majority of them); weight:
@@ -8,7 +8,11 @@ Three reasons, for classification controls:
 - ``model``: the task's resolved label (the diff's policy) differs from a model's
   prediction scored at least ``threshold``; weight: the prediction's score;
 - ``changed``: an answer's label differs from the same answer's label in an earlier
-  version (a review changed it; a flip is worth checking again); weight 0.5.
+  version (a review changed it; a flip is worth checking again); weight 0.5;
+- ``split``: no label leads: the task's label has as many answers as another (two annotators
+  who disagree, 2-2, 1-1-1), so the latest answer's label was taken (unless, with the
+  ground-truth policy, a ground-truth answer gives it); weight: the share of the answers that
+  do not give it. With two annotators, the only way their disagreement shows.
 
 A task's score is the sum of its reasons' weights; ties go to the task key. *Library
 choice:* none. cleanlab (AGPL-3.0) cannot ship in an Apache-2.0 project, and its
@@ -155,6 +159,7 @@ def _find(s: "Q.Session", tables: dict[str, Any], res: SuspectsResult, threshold
     if "prev" in tables:
         Q.build_ratings(s, "prev", "pratings")
         reasons.append(_changed())
+    reasons.append(_split(policy))
     s.make("reasons", " UNION ALL ".join(f"({q})" for q in reasons))
     _ranked(s, res, limit)
 
@@ -213,8 +218,12 @@ def _worded(found: "pa.Table", since: str | None) -> "pa.Table":
                     pc.cast(col("others"), pa.string()), " others said '", other, "'")
     model = text("labeled '", label, "'; ", who, " says '", other, "' (score ", _two_places(col("score_")), ")")
     changed = text(who, f"'s answer changed since {since or 'the earlier version'}: '", other, "' -> '", label, "'")
+    split = text("no majority: '", label, "', '", pc.replace_substring(other, _TIED, "', '"), "' have ",
+                 pc.cast(col("other_votes"), pa.string()), " of ", pc.cast(col("others"), pa.string()),
+                 " answers each; ", who, "'s, the latest, was taken")
     kind = col("kind")
-    worded = pc.case_when(pc.make_struct(pc.equal(kind, "majority"), pc.equal(kind, "model")), majority, model, changed)
+    worded = pc.case_when(pc.make_struct(pc.equal(kind, "majority"), pc.equal(kind, "model"),
+                                         pc.equal(kind, "changed")), majority, model, changed, split)
     return pa.table({"item": col("item"), "kind": kind, "weight": col("weight"), "who": who, "text": worded})
 
 
@@ -297,6 +306,35 @@ def _model(threshold: float, models: list[str] | None) -> str:
             SELECT r.task_key, r.from_name, r.label, p.model_version, p.label AS predicted, p.score
             FROM res AS r JOIN best AS p ON r.task_key = p.task_key AND r.from_name = p.from_name
             WHERE p.score >= {float(threshold)!r} AND p.label <> r.label {only})"""
+
+
+#: What parts the other labels a split task's label is tied with, inside the queries
+_TIED = "\x1e"
+
+
+def _split(policy: str) -> str:
+    """A label no other trails: another label has as many answers, so the policy's tie-break (the
+    latest answer) chose it, unless a ground-truth answer did (policy ``ground-truth``); weight:
+    the share of the answers that do not give it; ``who``: the latest answer giving it (the
+    answer key its rank among the label's answers ends with)."""
+    cols = _COLS.format(ord=3, kind="split", who="who", other="other", weight="round_even(1 - votes / answers, 6)",
+                        votes="votes", others="answers", score="NULL")
+    by_gt = "WHERE NOT starts_with(v.best, '1')" if policy == "ground-truth" else ""
+    return f"""
+        WITH r AS (SELECT r.task_key, r.from_name, r.label, r.answers, v.votes, v.best
+                   FROM res AS r JOIN svotes AS v
+                     ON v.task_key = r.task_key AND v.from_name = r.from_name AND v.label = r.label {by_gt}),
+        o AS (SELECT r.task_key, r.from_name, r.label, r.answers, r.votes, r.best,
+                     bool_and(o.votes = r.votes) AS tie, list_sort(list(o.label)) AS others
+              FROM r JOIN svotes AS o ON o.task_key = r.task_key AND o.from_name = r.from_name
+                                      AND o.votes >= r.votes AND o.label <> r.label
+              GROUP BY ALL)
+        SELECT {cols} FROM (
+            SELECT o.task_key, o.from_name, o.label, o.answers, o.votes, a.annotator AS who,
+                   array_to_string(o.others, chr({ord(_TIED)})) AS other
+            FROM o JOIN ratings AS a ON a.task_key = o.task_key AND a.from_name = o.from_name
+                                    AND a.annotation_key = substr(o.best, strpos(o.best, chr(0)) + 1)
+            WHERE o.tie)"""
 
 
 def _changed() -> str:
