@@ -168,6 +168,18 @@ def _control(s: "Q.Session", control: str | None) -> str | None:
     return control
 
 
+def _no_classification(s: "Q.Session", strategy: str) -> None:
+    """Refuse a strategy that ranks by classification labels on a version that has none (its
+    answers and predictions all regions: spans, boxes), rather than pick nothing and say that
+    no task qualifies, or that no annotators disagree."""
+    have = [r["f"] for r in s.fetch("SELECT DISTINCT from_name AS f FROM (SELECT from_name FROM ann UNION ALL "
+                                    "SELECT from_name FROM preds) WHERE from_name IS NOT NULL ORDER BY 1").to_pylist()]
+    regions = f", only regions of {', '.join(have)} (spans, boxes)" if have else ""
+    raise UsageError(f"--strategy {strategy} ranks tasks by their classification labels (one label per answer: "
+                     f"choices, ratings), and this version has no such labels or predictions{regions}",
+                     "use --strategy unlabeled or random; `annover agreement` measures how annotators' regions agree")
+
+
 def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | None", strategy: str, n: int,
            seed: int = 0, model: str | None = None, stratify: bool = False, control: str | None = None,
            policy: str = DEFAULT_POLICY) -> SampleResult:
@@ -204,6 +216,8 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
         else:
             _resolve(s, "ann", policy)
         ctl = _control(s, control)
+        if ctl is None and strategy not in ("unlabeled", "random"):
+            _no_classification(s, strategy)
         c = f"from_name = {quoted(ctl)}" if ctl else "true"
         s.make("unl", "SELECT task_key FROM tasks WHERE task_key NOT IN (SELECT task_key FROM ann WHERE NOT was_cancelled)")
         s.make("label_of", "SELECT task_key, NULL::VARCHAR AS label FROM tasks WHERE false" if late

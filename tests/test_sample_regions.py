@@ -1,0 +1,35 @@
+"""``annover sample`` on a version whose answers and predictions are all regions (spans)."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pytest
+
+from annover.errors import UsageError
+from annover.loop.sample import sample
+from tests.test_loop import answers_table, predictions_table
+
+
+def _span(a: int, b: int, label: str) -> dict:
+    return {"start": a, "end": b, "text": "x" * (b - a), "labels": [label]}
+
+
+def test_strategies_that_rank_by_labels_refuse_a_version_of_regions_only():
+    """Two annotators who disagree on the spans of t1, and t2 unlabeled with a model's spans:
+    ``--strategy disagreement`` said "no labeled task has annotators (or the model)
+    disagreeing" and ``uncertainty`` "0 task(s) qualify", where the annotators do disagree and
+    t2 is unlabeled and predicted; both rank by classification labels, which this version has
+    none of. They now say so (exit 2, naming the region controls); unlabeled and random work."""
+    ann = answers_table([
+        {"task": "t1", "who": "alice", "labels": ["PER"], "type": "labels", "control": "ner", "value": _span(0, 5, "PER")},
+        {"task": "t1", "who": "bob", "labels": ["ORG"], "type": "labels", "control": "ner", "value": _span(0, 5, "ORG")}])
+    tasks = pa.table({"task_key": ["t1", "t2"]})
+    preds = predictions_table([{"task": "t2", "model": "m1", "labels": ["PER"], "score": 0.4, "control": "ner",
+                                "type": "labels", "value": _span(0, 5, "PER")}])
+    for strategy in ("disagreement", "uncertainty", "margin", "rare-labels"):
+        with pytest.raises(UsageError) as e:
+            sample(tasks, ann, preds, strategy, 2)
+        assert f"--strategy {strategy} ranks tasks by their classification labels" in str(e.value)
+        assert "only regions of ner (spans, boxes)" in str(e.value) and "--strategy unlabeled or random" in str(e.value)
+    assert sample(tasks, ann, preds, "unlabeled", 2).keys == ["t2"]
+    assert sorted(sample(tasks, ann, preds, "random", 2).keys) == ["t1", "t2"]
