@@ -35,6 +35,7 @@ from annover.diffing.result import DEFAULT_POLICY, Options
 from annover.errors import UsageError
 from annover.loop import queries as Q
 from annover.loop.evaluate import check_model
+from annover.loop.suspects import regions_only_note
 from annover.store.duck import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -98,6 +99,9 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
         tables["prev"] = previous
     with Q.Session(**tables) as s:
         Q.build_ratings(s, "ann", "ratings")
+        note = regions_only_note(s)
+        if note:
+            res.notes.append(note)
         s.make("res", Q.resolved("ratings", policy))
         _majority(s, add)
         if "preds" in tables:

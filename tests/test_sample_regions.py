@@ -1,4 +1,4 @@
-"""``annover sample`` on a version whose answers and predictions are all regions (spans)."""
+"""``annover sample`` and ``annover suspects`` on a version whose answers and predictions are all regions (spans)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import pytest
 
 from annover.errors import UsageError
 from annover.loop.sample import sample
+from annover.loop.suspects import suspects
 from tests.test_loop import answers_table, predictions_table
 
 
@@ -33,3 +34,20 @@ def test_strategies_that_rank_by_labels_refuse_a_version_of_regions_only():
         assert "only regions of ner (spans, boxes)" in str(e.value) and "--strategy unlabeled or random" in str(e.value)
     assert sample(tasks, ann, preds, "unlabeled", 2).keys == ["t2"]
     assert sorted(sample(tasks, ann, preds, "random", 2).keys) == ["t1", "t2"]
+
+
+def test_suspects_of_a_version_of_regions_only_says_why_it_finds_none():
+    """``annover suspects`` of a NER version printed "0 suspect label(s)" and nothing else, where
+    the annotators' spans disagree: it reads classification labels only. A note now says so."""
+    ann = answers_table([
+        {"task": "t1", "who": "alice", "labels": ["PER"], "type": "labels", "control": "ner", "value": _span(0, 5, "PER")},
+        {"task": "t1", "who": "bob", "labels": ["ORG"], "type": "labels", "control": "ner", "value": _span(0, 5, "ORG")}])
+    res = suspects(ann)
+    assert res.total == 0 and res.notes == [
+        "suspects reads classification labels (choices, ratings); this version's answers are regions of ner "
+        "(spans, boxes), which `annover agreement` compares",
+        "no predictions in this version: the model reason was not checked"]
+    both = answers_table([{"task": "t1", "who": "alice", "labels": ["a"]},
+                          {"task": "t1", "who": "bob", "labels": ["PER"], "type": "labels", "control": "ner",
+                           "value": _span(0, 5, "PER")}])
+    assert not any("regions" in n for n in suspects(both).notes)  # a classification control: no such note

@@ -42,7 +42,7 @@ else:
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["SuspectsResult", "suspects", "DEFAULT_THRESHOLD", "CHANGED_WEIGHT"]
+__all__ = ["SuspectsResult", "suspects", "regions_only_note", "DEFAULT_THRESHOLD", "CHANGED_WEIGHT"]
 
 DEFAULT_THRESHOLD = 0.9
 CHANGED_WEIGHT = 0.5
@@ -148,6 +148,9 @@ def _find(s: "Q.Session", tables: dict[str, Any], res: SuspectsResult, threshold
     """Register ``tables`` in ``s``, find every reason and fill ``res`` (:func:`_ranked`)."""
     s.add(**tables)
     Q.build_ratings(s, "ann", "ratings")
+    note = regions_only_note(s)
+    if note:
+        res.notes.append(note)
     s.make("svotes", Q.votes_sql("ratings", policy))  # the majority reason's counts too
     s.make("res", Q.resolved_of_votes("svotes", policy))
     reasons = [_majority()]
@@ -162,6 +165,19 @@ def _find(s: "Q.Session", tables: dict[str, Any], res: SuspectsResult, threshold
     reasons.append(_split(policy))
     s.make("reasons", " UNION ALL ".join(f"({q})" for q in reasons))
     _ranked(s, res, limit)
+
+
+def regions_only_note(s: "Q.Session") -> str | None:
+    """A note when the version (``ann`` in ``s``, its ``ratings`` built) has region answers and no
+    classification label: suspects finds none there, and says why rather than only "0"."""
+    if s.one("SELECT count(*) FROM ratings")[0]:
+        return None
+    names = [r[0] for r in s.con.execute(f"SELECT DISTINCT from_name FROM ann WHERE {Q.answered(shape=True)} "
+                                         "ORDER BY 1").fetchall()]
+    if not names:
+        return None
+    return (f"suspects reads classification labels (choices, ratings); this version's answers are regions of "
+            f"{', '.join(names)} (spans, boxes), which `annover agreement` compares")
 
 
 def _ranked(s: "Q.Session", res: SuspectsResult, limit: int | None) -> None:
