@@ -27,6 +27,7 @@ from annover._lazy import lazy
 from annover._runtime import no_gc
 from annover.errors import InputError
 from annover.formats import Format
+from annover.formats.folder import Folder
 from annover.formats.text import fail, json_bytes, read_json
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -142,8 +143,9 @@ def _yolo_labels(root: Path) -> list[Path]:
 
 def _folder(root: Path) -> str:
     names = [n for n in (*_YAMLS, "classes.txt") if (root / n).is_file()]
-    labels = _yolo_labels(root)
-    voc = [f for f in _voc_files(root) if _is_voc_xml(f)]
+    own = Folder(root).own  # nothing outside the folder is read, not even to recognise it
+    labels = [own(f) for f in _yolo_labels(root)]
+    voc = [f for f in _voc_files(root) if _is_voc_xml(own(f))]
     found = []
     if names and labels:
         found.append("YOLO (" + ", ".join(names) + " and labels/)")
@@ -164,7 +166,8 @@ def _folder(root: Path) -> str:
 
 
 def _yolo_kind(root: Path, names: list[str], labels: list[Path]) -> str:
-    yaml_text = next(((root / n).read_text(encoding="utf-8", errors="replace") for n in names if n in _YAMLS), "")
+    yaml_text = next((Folder(root).own(root / n).read_text(encoding="utf-8", errors="replace")
+                      for n in names if n in _YAMLS), "")
     task = re.search(r"^task\s*:\s*['\"]?(\w+)", yaml_text, flags=re.M)
     if task and task.group(1) == "obb":
         return Format.YOLO_OBB

@@ -25,6 +25,7 @@ from xml.sax.saxutils import escape
 from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.detect import voc_files
+from annover.formats.folder import Folder
 from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, note_kept, pct, px, px_of,
                                     unique_names)
 from annover.formats.resolve import Picked
@@ -35,8 +36,10 @@ from annover.model.config import LabelingConfig
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
 
+    import defusedxml
     import defusedxml.ElementTree as DET
 else:
+    defusedxml = lazy("defusedxml")
     DET = lazy("defusedxml.ElementTree")
 
 __all__ = ["read", "write"]
@@ -156,10 +159,14 @@ def _box(el: "ET.Element", where: str) -> dict[str, float]:
     return box
 
 
-def _read_file(f: Path) -> tuple[dict, list[str]]:
+def _read_file(f: Path, folder: Folder) -> tuple[dict, list[str]]:
+    folder.own(f)  # a link out of the folder, or a pipe: refused unread
     try:
-        root = DET.parse(str(f)).getroot()
-    except Exception as e:  # ParseError, defusedxml's refusals
+        root = DET.parse(str(f), forbid_dtd=True).getroot()
+    except defusedxml.DefusedXmlException as e:  # a DTD, an entity: never expanded, never fetched
+        raise fail(f, f"refused: the XML declares a <!DOCTYPE> or <!ENTITY> ({type(e).__name__}), which a VOC "
+                   "file has none of", "remove the <!DOCTYPE ...> declaration from the file") from None
+    except Exception as e:  # ParseError
         raise fail(f, f"not readable XML: {e}", "fix the VOC file") from None
     if root.tag != "annotation":
         raise fail(f, f"root element is <{root.tag}>, not <annotation>", "give Pascal VOC XML")
@@ -222,8 +229,9 @@ def read(root: Path) -> TrainInput:
         if not files:
             raise fail(root, "no *.xml files", "give a Pascal VOC folder (Annotations/*.xml)")
     tasks, names = [], []
+    folder = Folder(root)
     for f in files:
-        task, labels = _read_file(f)
+        task, labels = _read_file(f, folder)
         tasks.append(task)
         names += [lb for lb in labels if lb not in names]
     return TrainInput(tasks, image_config(names, {"rectanglelabels"}))

@@ -37,6 +37,7 @@ from annover.formats.images import (Image, Obj, categories, check_kinds, images_
                                     pct, rbox_corners, rbox_from_corners, rectangle_of, unique_names)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
+from annover.formats.folder import Folder
 from annover.formats.train import TrainInput, image_config, region_id, stem_key
 from annover.model.config import LabelingConfig
 
@@ -310,9 +311,9 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
 _YAMLS = ("data.yaml", "dataset.yaml", "data.yml")
 
 
-def _names(root: Path) -> tuple[list[str], dict]:
+def _names(root: Path, folder: Folder) -> tuple[list[str], dict]:
     """Class names and the data.yaml document ({} without one); two classes of one name refused."""
-    names, doc = _names_as_given(root)
+    names, doc = _names_as_given(root, folder)
     seen: dict[str, int] = {}
     for i, n in enumerate(names):
         if n in seen:
@@ -322,12 +323,12 @@ def _names(root: Path) -> tuple[list[str], dict]:
     return names, doc
 
 
-def _names_as_given(root: Path) -> tuple[list[str], dict]:
+def _names_as_given(root: Path, folder: Folder) -> tuple[list[str], dict]:
     for name in _YAMLS:
         p = root / name
         if p.is_file():
             try:
-                doc = yaml.safe_load(utf8_text(p)) or {}
+                doc = yaml.safe_load(utf8_text(folder.own(p))) or {}
             except yaml.YAMLError as e:
                 raise fail(p, f"not valid YAML: {str(e).splitlines()[0]}", "fix data.yaml") from None
             names = doc.get("names") if isinstance(doc, dict) else None
@@ -344,11 +345,11 @@ def _names_as_given(root: Path) -> tuple[list[str], dict]:
             raise fail(p, "no 'names' (the class names)", "add names: {0: first, 1: second, ...}")
     p = root / "classes.txt"
     if p.is_file():
-        return [ln.strip() for ln in utf8_text(p).splitlines() if ln.strip()], {}
+        return [ln.strip() for ln in utf8_text(folder.own(p)).splitlines() if ln.strip()], {}
     raise fail(root, "no data.yaml or classes.txt", "give a YOLO folder with data.yaml (names) or classes.txt")
 
 
-def _sizes(root: Path, image_dirs: list[str]) -> dict[str, tuple[int, int, str]]:
+def _sizes(root: Path, image_dirs: list[str], folder: Folder) -> dict[str, tuple[int, int, str]]:
     """label-file path -> (width, height, image path), from sizes.json or the headers of the images
     in ``image_dirs`` (folders of ``root``); an image is under its :func:`label_path` and the label
     file Ultralytics reads for it (:func:`_beside`), the same file in the layouts written."""
@@ -356,7 +357,7 @@ def _sizes(root: Path, image_dirs: list[str]) -> dict[str, tuple[int, int, str]]
     p = root / "sizes.json"
     if p.is_file():
         try:
-            doc = json.loads(utf8_text(p))
+            doc = json.loads(utf8_text(folder.own(p)))
         except json.JSONDecodeError as e:
             raise fail(p, f"invalid JSON: {e.msg}", "fix sizes.json") from None
         for img, s in (doc.items() if isinstance(doc, dict) else []):
@@ -366,11 +367,13 @@ def _sizes(root: Path, image_dirs: list[str]) -> dict[str, tuple[int, int, str]]
         return out
     seen: set[Path] = set()
     for d in image_dirs:
-        folder = root / d if d else root
-        for f in [folder] if folder.is_file() else sorted(folder.rglob("*")) if folder.is_dir() else []:
+        top = root / d if d else root
+        for f in [top] if top.is_file() else sorted(top.rglob("*")) if top.is_dir() else []:
             if f.suffix.lower() in IMAGE_SUFFIXES and f not in seen:
                 seen.add(f)
                 rel = f.relative_to(root).as_posix()
+                if not f.is_file() and not f.is_dir():  # a pipe would never end; an image link is read where it leads
+                    raise fail(f, "not a regular file (a pipe, a device or a socket)", "put the image there, or remove it")
                 try:
                     with PILImage.open(f) as im:
                         out[label_path(rel)] = out[_beside(rel)] = (im.width, im.height, rel)
@@ -414,7 +417,7 @@ class _Split(NamedTuple):
     where: str | None = None
 
 
-def _listed(root: Path, lst: Path, split: str, base: Path) -> list[_Split]:
+def _listed(root: Path, lst: Path, split: str, base: Path, folder: Folder) -> list[_Split]:
     """The images a split's list file names (``train: train.txt``), one path a line, resolved as
     Ultralytics resolves them: ``./x`` against the list's folder, an absolute path as it is, another
     against the dataset's root (``base``); lines that name no image are skipped, as there. A path
@@ -422,7 +425,7 @@ def _listed(root: Path, lst: Path, split: str, base: Path) -> list[_Split]:
     make annover read files elsewhere. A link inside ``root`` is read wherever it leads, as a folder
     split reads it (DVC's symlink cache makes every tracked image a link into the cache)."""
     out = []
-    for n, line in enumerate(utf8_text(lst).splitlines(), 1):
+    for n, line in enumerate(utf8_text(folder.own(lst)).splitlines(), 1):
         x = line.strip().replace("\\", "/")
         if x.rpartition(".")[2].lower() not in MEDIA_SUFFIXES:
             continue
@@ -435,7 +438,7 @@ def _listed(root: Path, lst: Path, split: str, base: Path) -> list[_Split]:
     return out
 
 
-def _named_splits(root: Path, doc: dict) -> list[_Split]:
+def _named_splits(root: Path, doc: dict, folder: Folder) -> list[_Split]:
     """The splits of each folder, or list file of images (:func:`_listed`), that data.yaml's ``train``
     / ``val`` (or ``validation``) / ``test`` name in ``root`` (a folder: its images, or its labels),
     resolved as Ultralytics resolves them: against ``path`` where that is a folder in ``root``, else
@@ -455,7 +458,7 @@ def _named_splits(root: Path, doc: dict) -> list[_Split]:
             for c in [entry] + ([entry[3:]] if entry.startswith("../") else []):
                 img = _rel(root, base / c)
                 if img and (root / img).is_file():
-                    out += _listed(root, root / img, split, base)
+                    out += _listed(root, root / img, split, base, folder)
                     break
                 if img is not None and ((root / img).is_dir() or (root / _labels_dir(img)).is_dir()):
                     out.append(_Split(split, img, _labels_dir(img)))
@@ -477,11 +480,11 @@ def _refuse_outside(root: Path, p: Path, key: str, entry: str) -> None:
                    "(a link inside the folder is read wherever it leads)")
 
 
-def _layout(root: Path, doc: dict) -> list[_Split]:
+def _layout(root: Path, doc: dict, folder: Folder) -> list[_Split]:
     """The folder's splits (:func:`_named_splits`); where data.yaml names none in the folder,
     ``labels`` folders of the two usual layouts: Roboflow's ``train/labels``, ``valid/labels``,
     ``test/labels`` and Ultralytics' ``labels/train``, ``labels/val``, ``labels/test``."""
-    named = _named_splits(root, doc)
+    named = _named_splits(root, doc, folder)
     if named:
         return named
     out = []
@@ -632,19 +635,20 @@ def read(root: Path, obb: bool = False) -> TrainInput:
     ``train`` / ``val`` / ``test``) has it in its data (``split``)."""
     if not root.is_dir():
         raise fail(root, "not a folder", "give the YOLO folder (with data.yaml or classes.txt)")
-    names, doc = _names(root)
+    folder = Folder(root)
+    names, doc = _names(root, folder)
     kpt = _kpt_shape(root, doc)
     task = "obb" if obb or doc.get("task") == "obb" else "pose" if kpt else "auto"
     kp_names = _kpt_names(doc, kpt, root)
-    layout = _layout(root, doc)
-    sizes = _sizes(root, ["images", *(s.images for s in layout)])
+    layout = _layout(root, doc, folder)
+    sizes = _sizes(root, ["images", *(s.images for s in layout)], folder)
     _check_listed(root, layout, sizes)
     files = _label_files(root, layout)
     tasks, kinds, fitted = [], set(), []
     for f, lp, split in files:
         size = sizes.get(lp)
         result: list[dict] = []
-        for n, line in enumerate(utf8_text(f).splitlines(), 1):
+        for n, line in enumerate(utf8_text(folder.own(f)).splitlines(), 1):
             if line.strip():
                 result += _parse_line(line, f"{f}: line {n}", names, task, kpt, size[:2] if size else None, fitted)
         if kp_names:

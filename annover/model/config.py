@@ -126,9 +126,10 @@ class ConfigObject:
 def _parse_xml(text: str, source: str) -> ET.Element:
     """The XML tree of ``text``, parsed safely; ConfigError naming ``source`` if unsafe or not XML."""
     try:
-        return DET.fromstring(text)
+        return DET.fromstring(text, forbid_dtd=True)  # a DTD is refused whole: nothing expanded, nothing fetched
     except defusedxml.DefusedXmlException as e:
-        raise ConfigError(f"{source}: refused unsafe XML ({type(e).__name__})",
+        raise ConfigError(f"{source}: refused unsafe XML ({type(e).__name__}: a <!DOCTYPE> or <!ENTITY> "
+                          "declaration, which a labeling config has no use for)",
                           "remove DOCTYPE/ENTITY declarations from the labeling config") from None
     except Exception as e:  # ParseError
         raise ConfigError(f"{source}: not valid XML: {e}", "fix the labeling config (Label Studio XML)") from None

@@ -1,0 +1,62 @@
+"""The files of a dataset folder a training-format reader (YOLO, Pascal VOC) may read.
+
+A folder given to ``annover snapshot --from`` is read, not trusted: a label file, class list or
+VOC XML that is a link leading out of the folder (``labels/a.txt -> ~/.aws/credentials``) is
+refused before a byte of it is read, since its text would go into the version (class names into
+the committed labeling config) or into an error message. Links within the folder are read, and
+so are links into a DVC cache (DVC's ``symlink`` cache type makes every tracked file one). A
+pipe or device named like a label file is refused too: reading it would never end.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+from pathlib import Path
+
+from annover.errors import InputError
+
+__all__ = ["Folder"]
+
+#: a DVC cache object: a folder of two hex digits holding a file named by the rest of its md5
+#: (``.dvc/cache/files/md5/3f/a1...`` in DVC 3, ``.dvc/cache/3f/a1...`` in DVC 2)
+_DVC_OBJECT = re.compile(r"/[0-9a-f]{2}/[0-9a-f]{30}$")
+
+
+class Folder:
+    """A dataset folder whose files a reader opens: :meth:`own` refuses those it must not read."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.real = os.path.realpath(root)
+        self._dirs: dict[str, str] = {}  # folder -> where it leads: one realpath per folder, not per file
+
+    def _inside(self, real: str) -> bool:
+        return real == self.real or real.startswith(self.real.rstrip(os.sep) + os.sep)
+
+    def own(self, f: Path) -> Path:
+        """``f`` once its text may be read: a regular file that lies in the folder where it leads (or a
+        DVC cache object: DVC's symlink cache makes each tracked file a link into it); InputError naming
+        it otherwise. A link leading elsewhere (``labels/a.txt -> ~/.aws/credentials``) is not read: its
+        text would go into the version or an error message. A FIFO or device would never end."""
+        parent = str(f.parent)
+        where = self._dirs.get(parent)
+        if where is None:
+            where = self._dirs[parent] = os.path.realpath(parent)
+        st = os.lstat(f)
+        real = os.path.join(where, f.name)
+        if stat.S_ISLNK(st.st_mode):
+            real = os.path.realpath(f)
+        if not self._inside(real) and not _DVC_OBJECT.search(real.replace(os.sep, "/")):
+            raise InputError(f"{f}: a link to {real}, outside the dataset folder {self.root}; annover reads no "
+                             "labels from outside it", "copy the file into the folder, or remove the link "
+                             "(a link inside the folder, or into a DVC cache, is read)")
+        try:
+            mode = os.stat(f).st_mode if stat.S_ISLNK(st.st_mode) else st.st_mode
+        except OSError as e:  # a link to nothing
+            raise InputError(f"{f}: cannot be read ({e.strerror})", "put the file itself there, or remove it") from None
+        if not stat.S_ISREG(mode):
+            raise InputError(f"{f}: not a regular file (a pipe, a device or a socket)",
+                             "put the file itself there, or remove it")
+        return f
