@@ -351,11 +351,26 @@ def connect(url: str | None = None, api_key: str | None = None, timeout: float |
     if not api_key:
         raise UsageError(f"no Label Studio API key: {ENV_KEY} is not set",
                          f"export {ENV_KEY}=<token from Account & Settings> (or pass {flags[1]})")
+    _check_url(url, url_from)
     api_key = api_key.strip()
     if not _TOKEN.fullmatch(api_key):  # an HTTP header cannot carry it; the key itself is never shown
         raise UsageError(f"the Label Studio API key ({ENV_KEY} or {flags[1]}) holds spaces, control or "
                          "non-ASCII characters", "copy the token again from Label Studio's Account & Settings page")
     return Client(url, api_key, _timeout() if timeout is None else timeout, url_from)
+
+
+def _check_url(url: str, url_from: str) -> None:
+    """Refuse a server URL that does not parse, or that holds a user name or password: httpx would send
+    them as Basic authentication in place of the API key (every call then refused as a bad key). The
+    URL is not shown: its password would be."""
+    try:
+        netloc = urllib.parse.urlsplit(_normalize_url(url)).netloc
+    except ValueError as e:  # "Invalid IPv6 URL"
+        raise UsageError(f"{url_from} is not a URL ({e})", "give http(s)://HOST:PORT") from None
+    if "@" in netloc:
+        raise UsageError(f"{url_from} holds a user name or password (http://USER:***@HOST); Label Studio takes "
+                         f"the API key, and they would be sent in its place",
+                         f"remove USER:PASSWORD@ from {url_from} and give the key in {ENV_KEY}")
 
 
 #: what an API key may hold: printable ASCII without spaces (Label Studio's tokens are hex or JWTs)
