@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from .ls_fixtures import ls_server  # noqa: F401  (a real Label Studio)
 from .test_cli import invoke
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "formats"
@@ -224,3 +225,129 @@ def test_a_labeling_config_with_a_doctype_is_refused_and_fetches_nothing(repo, t
         assert "\n" not in line and "cfg.xml" in line and "DOCTYPE" in line, line
         assert repo.head() == head
     assert listener.asked == []
+
+
+# ---------------------------------------------------------------------------
+# values of the wrong kind
+
+
+def _coco(tmp_path: Path, mutate) -> Path:
+    doc = json.loads((CORPUS / "coco_chess_roboflow.json").read_text())
+    mutate(doc)
+    p = tmp_path / "c.json"
+    p.write_text(json.dumps(doc))
+    return p
+
+
+def _set(path: str, value):
+    def mutate(doc):
+        *keys, last = path.split(".")
+        node = doc
+        for k in keys:
+            node = node[int(k)] if k.isdigit() else node[k]
+        node[int(last) if last.isdigit() else last] = value
+    return mutate
+
+
+@pytest.mark.parametrize("path,value,words", [
+    ("images.0.id", [1], ["image 0", "id is [1]"]),  # unexpected TypeError: unhashable type: 'list' (exit 1)
+    ("images.0.id", {"a": 1}, ["image 0", "id is {'a': 1}"]),
+    ("categories.3.id", [3], ["category 3", "id is [3]"]),
+    ("images.0.file_name", ["a.jpg"], ["image 0", "file_name is ['a.jpg']"]),  # kept as the name "['a.jpg']"
+    ("images.0.file_name", {"x": 1}, ["image 0", "file_name is {'x': 1}"]),
+    ("categories.3.name", {"n": 1}, ["category 3", "name is {'n': 1}"]),
+    ("annotations.0.image_id", [0], ["annotation 0", "image_id [0] names no image"]),
+])
+@pytest.mark.parametrize("config", [False, True], ids=["generated-config", "config-given"])
+def test_coco_ids_and_names_of_the_wrong_kind_are_one_line(repo, tmp_path, path, value, words, config):
+    src = _coco(tmp_path, _set(path, value))
+    args = []
+    if config:
+        cfg = tmp_path / "cfg.xml"
+        cats = json.loads((CORPUS / "coco_chess_roboflow.json").read_text())["categories"]
+        cfg.write_text('<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image">'
+                       + "".join(f'<Label value="{c["name"]}"/>' for c in cats) + "</RectangleLabels></View>")
+        args = ["--config", str(cfg)]
+    head = repo.head()
+    code, out, err = invoke("snapshot", "--from", str(src), *args, "-m", "x")
+    assert (code, out) == (3, ""), err
+    line = err.strip()
+    assert "\n" not in line and "c.json" in line and " — " in line, line
+    for w in words:
+        assert w in line, line
+    assert repo.head() == head
+
+
+@pytest.mark.parametrize("names,words", [
+    ("[[a], {b: 1}, c, d]", ["class 0 is ['a']"]),
+    ("{0: null, 1: b, 2: c, 3: d}", ["class 0 is None"]),
+    ("[a, b, c, '']", ["class 3 is ''"]),
+])
+def test_yolo_class_names_that_are_no_names_are_refused(repo, tmp_path, names, words):
+    """names: [[a], {b: 1}, null] were kept as the labels "['a']", "{'b': 1}" and "None"."""
+    src = _yolo(tmp_path)
+    (src / "data.yaml").write_text(f"names: {names}\n")
+    _refused(repo, src, 3, "data.yaml: names:", *words, fmt="yolo")
+
+
+def test_a_yaml_alias_bomb_in_data_yaml_is_a_short_line(repo, tmp_path):
+    """YAML aliases nest a list 9^6 times over without using memory; the error printed it whole
+    (megabytes on one line) as a class name."""
+    src = _yolo(tmp_path)
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"] + [
+        f"{n}: &{n} [{', '.join(['*' + p] * 9)}]" for p, n in zip("abcdef", "bcdefg")]
+    (src / "data.yaml").write_text("\n".join(levels) + "\nnames: *g\nkpt_shape: *g\n")
+    line = _refused(repo, src, 3, "data.yaml", fmt="yolo")
+    assert len(line) < 400, len(line)
+
+
+def test_a_conll_line_missing_its_tag_column_is_refused(repo, tmp_path):
+    """CoNLL-2003 (token POS chunk NER): a line without its NER column has its chunk tag (I-NP)
+    last, and it was read as an entity of type NP, in silence."""
+    lines = (CORPUS / "conll_spacy_ontonotes.conll").read_text().splitlines()
+    conll03 = [" ".join([c[0], c[1], "I-NP", c[3]]) if len(c := ln.split()) == 4 and c[0] != "-DOCSTART-" else ln
+               for ln in lines]
+    n = next(i for i, ln in enumerate(conll03) if ln.endswith("B-PERSON"))
+    conll03[n] = conll03[n].rsplit(" ", 1)[0]
+    src = tmp_path / "c.conll"
+    src.write_text("\n".join(conll03) + "\n")
+    _refused(repo, src, 3, f"c.conll: line {n + 1}: 3 columns", "line 3 has 4", fmt="conll")
+    _refused(repo, src, 3, f"c.conll: line {n + 1}: 3 columns")
+
+
+# ---------------------------------------------------------------------------
+# Label Studio URLs with credentials in them
+
+_PASSWORD = "pa55-W0rd-in-the-URL"
+
+
+@pytest.mark.labelstudio
+def test_a_label_studio_url_with_a_user_and_password_is_refused_naming_neither(repo, ls_server, monkeypatch):
+    """http://user:password@host: httpx sent them as Basic authentication in place of the API key,
+    and every command said 'refused the API key' (exit 13, check LABEL_STUDIO_API_KEY) though the key
+    was right. Now exit 2 saying what to remove, neither the password nor the key shown."""
+    scheme, rest = ls_server.url.split("://", 1)
+    outputs = []
+    for url in (f"{scheme}://alice:{_PASSWORD}@{rest}", f"{scheme}://{_PASSWORD}@{rest}"):
+        monkeypatch.setenv("LABEL_STUDIO_URL", url)
+        for args in (["dataset", "list", "--json"], ["snapshot", "--label-studio", "anything", "-m", "x"]):
+            code, out, err = invoke(*args)
+            outputs += [out, err]
+            assert (code, out) == (2, ""), err
+            assert "\n" not in err.strip() and "LABEL_STUDIO_URL" in err and "user" in err, err
+        monkeypatch.delenv("LABEL_STUDIO_URL")
+        code, out, err = invoke("dataset", "list", "--url", url)
+        outputs += [out, err]
+        assert code == 2 and "--url" in err, err
+    assert not [o for o in outputs if _PASSWORD in o or ls_server.api_key in o]
+    assert repo.log() == []
+
+
+@pytest.mark.parametrize("url", [f"http://alice:{_PASSWORD}@[::1", "http://[::1:8080"])
+def test_a_label_studio_url_that_does_not_parse_is_exit_2_without_it(repo, monkeypatch, url):
+    """'http://u:p@[::1' was 'unexpected ValueError: Invalid IPv6 URL — this is a bug' (exit 1)."""
+    monkeypatch.setenv("LABEL_STUDIO_URL", url)
+    monkeypatch.setenv("LABEL_STUDIO_API_KEY", "k" * 40)
+    code, out, err = invoke("dataset", "list")
+    assert (code, out) == (2, ""), err
+    assert "\n" not in err.strip() and "LABEL_STUDIO_URL" in err and _PASSWORD not in err, err

@@ -37,7 +37,7 @@ from annover.formats.images import (Image, Obj, categories, category_ids, check_
                                     mask_box, note_kept, pct, px, px_of, rbox_corners)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, read_json
-from annover.formats.train import TrainInput, image_config, region_id, stem_key
+from annover.formats.train import TrainInput, image_config, region_id, shown, stem_key
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -372,6 +372,20 @@ def keypoint_names_of(cats: dict, path: Path) -> list[str]:
     return out
 
 
+#: what a COCO id may be (an image's, a category's): a number, or a string as some tools write it
+_ID_TYPES = (int, str)
+
+
+def _check_record(path: Path, where: str, rec: dict, text: tuple[str, ...]) -> None:
+    """Refuse a record whose ``id`` is no number or string (a list cannot key an image), or whose
+    ``text`` fields are not strings (a list was kept as the name "['a.jpg']")."""
+    if type(rec["id"]) not in _ID_TYPES:
+        raise fail(path, f"{where}: id is {shown(rec['id'])}", "give each id as a number")
+    for k in text:
+        if type(rec[k]) not in (str, int):
+            raise fail(path, f"{where}: {k} is {shown(rec[k])}", f"give {k} as a string")
+
+
 def read(path: Path) -> TrainInput:
     """Label Studio tasks and a config for the COCO file ``path``; InputError naming the record."""
     doc = read_json(path)
@@ -383,6 +397,7 @@ def read(path: Path) -> TrainInput:
     for i, c in enumerate(doc.get("categories") or []):
         if not isinstance(c, dict) or "id" not in c or "name" not in c:
             raise fail(path, f"category {i} has no id or name", "give each category an id and a name")
+        _check_record(path, f"category {i}", c, ("name",))
         if c["id"] in cats or str(c["name"]) in named:
             what, other = ("id", c["id"]) if c["id"] in cats else ("name", c["name"])
             raise fail(path, f"category {i} ({what} {other!r}): another category has that {what}",
@@ -393,6 +408,9 @@ def read(path: Path) -> TrainInput:
         where = f"image {i}"
         if not isinstance(im, dict) or "id" not in im or not im.get("file_name"):
             raise fail(path, f"{where} has no id or file_name", "give each image an id and a file_name")
+        _check_record(path, where, im, ())
+        if type(im["file_name"]) is not str:
+            raise fail(path, f"{where}: file_name is {shown(im['file_name'])}", "give file_name as a string")
         if im["id"] in images:
             raise fail(path, f"{where} (id {im['id']!r}): {images[im['id']]['where']} has that id too",
                        "give each image its own id")
@@ -405,13 +423,13 @@ def read(path: Path) -> TrainInput:
         where = f"{path}: annotation {i}" + (f" (id {a['id']})" if isinstance(a, dict) and "id" in a else "")
         if not isinstance(a, dict):
             raise InputError(f"{where} is not an object", "fix the COCO file")
-        slot = images.get(a.get("image_id"))
+        slot = images.get(a.get("image_id")) if type(a.get("image_id")) in _ID_TYPES else None
         if slot is None:
-            raise InputError(f"{where}: image_id {a.get('image_id')!r} names no image",
+            raise InputError(f"{where}: image_id {shown(a.get('image_id'))} names no image",
                              "add the image to 'images' or remove the annotation")
-        cat = cats.get(a.get("category_id"))
+        cat = cats.get(a.get("category_id")) if type(a.get("category_id")) in _ID_TYPES else None
         if cat is None:
-            raise InputError(f"{where}: category_id {a.get('category_id')!r} names no category",
+            raise InputError(f"{where}: category_id {shown(a.get('category_id'))} names no category",
                              "add the category to 'categories'")
         im = slot["im"]
         for f in ("width", "height"):  # needed where an annotation is converted

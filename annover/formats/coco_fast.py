@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.detect import take_parsed
-from annover.formats.coco import _REBUILT, _bool01, _regions, kept_ids, keypoint_names_of
+from annover.formats.coco import _ID_TYPES, _REBUILT, _bool01, _regions, kept_ids, keypoint_names_of
 from annover.formats.label_studio import REGION_FIELDS
 from annover.formats.ls_results import labels_of
 from annover.formats.tables import Tables, empty, finish
@@ -124,8 +124,9 @@ def json_numbers(v: "np.ndarray") -> "pa.Array":
 def _cats(doc: dict) -> tuple[dict, list[str], list[str]]:
     cats: dict[Any, dict] = {}
     for c in doc.get("categories") or []:
-        if not isinstance(c, dict) or "id" not in c or "name" not in c or c["id"] in cats:
-            raise _Other
+        if not isinstance(c, dict) or type(c.get("id")) not in _ID_TYPES or type(c.get("name")) not in (str, int) \
+                or c["id"] in cats:
+            raise _Other  # the general reader says what is wrong
         cats[c["id"]] = c
     if len({str(c["name"]) for c in cats.values()}) < len(cats):
         raise _Other
@@ -141,7 +142,8 @@ def _images(doc: dict) -> tuple[dict, list[dict]]:
     index: dict[Any, int] = {}
     ims = doc["images"]
     for i, im in enumerate(ims):
-        if not isinstance(im, dict) or "id" not in im or not im.get("file_name") or im["id"] in index:
+        if not isinstance(im, dict) or type(im.get("id")) not in _ID_TYPES or type(im.get("file_name")) is not str \
+                or not im["file_name"] or im["id"] in index:
             raise _Other
         index[im["id"]] = i
     return index, ims

@@ -148,6 +148,7 @@ def read(path: Path) -> TrainInput:
     """Label Studio tasks and a config for the CoNLL file ``path``."""
     lines = utf8_text(path).splitlines()
     sentences: list[list[tuple[str, str, str]]] = [[]]
+    first: tuple[int, int] | None = None  # (line, columns) of the first token line
     for n, line in enumerate(lines, 1):
         cols = line.split()
         if not cols or cols[0] == "-DOCSTART-":  # a document's start ends a sentence, as a blank line does
@@ -157,6 +158,10 @@ def read(path: Path) -> TrainInput:
         if len(cols) < 2:
             raise InputError(f"{path}: line {n}: one column, expected a token and its tag",
                              "write `token TAG` (or CoNLL-2003's `token POS chunk TAG`)")
+        first = first or (n, len(cols))
+        if len(cols) != first[1]:  # a line without its tag would read its chunk tag (I-NP) as an entity
+            raise InputError(f"{path}: line {n}: {len(cols)} columns, line {first[0]} has {first[1]}",
+                             "give every token line the same columns, the tag last")
         sentences[-1].append((cols[0], cols[-1], f"{path}: line {n}"))
     sentences = [s for s in sentences if s]
     if not sentences:

@@ -12,6 +12,7 @@ are renamed to its controls (the one control of each tag) and checked against it
 from __future__ import annotations
 
 import hashlib
+import reprlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
@@ -29,12 +30,23 @@ if TYPE_CHECKING:
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["TrainInput", "image_config", "region_id", "stem_key", "to_tables"]
+__all__ = ["TrainInput", "image_config", "region_id", "shown", "stem_key", "to_tables"]
 
 #: control name and tag per result type, in a generated config
 CONTROLS = {"rectanglelabels": ("label", "RectangleLabels"), "polygonlabels": ("polygon", "PolygonLabels"),
             "brushlabels": ("mask", "BrushLabels"), "keypointlabels": ("keypoints", "KeyPointLabels"),
             "labels": ("label", "Labels")}
+
+
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 3, 6, 6, 60, 60
+
+
+def shown(v: object, limit: int = 80) -> str:
+    """``repr(v)`` cut to ``limit`` characters: a value an error quotes from a hostile file (a YAML
+    alias nested a million times over) stays one short line."""
+    r = _REPR.repr(v)  # bounded: a nested value is not walked whole
+    return r if len(r) <= limit else r[:limit - 1] + "…"
 
 
 @dataclass

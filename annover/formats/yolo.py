@@ -38,7 +38,7 @@ from annover.formats.images import (Image, Obj, categories, check_kinds, images_
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.folder import Folder
-from annover.formats.train import TrainInput, image_config, region_id, stem_key
+from annover.formats.train import TrainInput, image_config, region_id, shown, stem_key
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -334,19 +334,28 @@ def _names_as_given(root: Path, folder: Folder) -> tuple[list[str], dict]:
             names = doc.get("names") if isinstance(doc, dict) else None
             if isinstance(names, dict):
                 try:
-                    ordered = [str(names[k]) for k in sorted(names, key=int)]
+                    keys = sorted(names, key=int)
                 except (TypeError, ValueError):
                     raise fail(p, "names has keys that are not class ids", "key names by 0, 1, ...") from None
-                if sorted(int(k) for k in names) != list(range(len(names))):
+                if [int(k) for k in keys] != list(range(len(names))):
                     raise fail(p, "names does not number classes 0..N-1", "number the classes from 0") from None
-                return ordered, doc
+                return _class_names(p, [names[k] for k in keys]), doc
             if isinstance(names, list):
-                return [str(n) for n in names], doc
+                return _class_names(p, names), doc
             raise fail(p, "no 'names' (the class names)", "add names: {0: first, 1: second, ...}")
     p = root / "classes.txt"
     if p.is_file():
         return [ln.strip() for ln in utf8_text(folder.own(p)).splitlines() if ln.strip()], {}
     raise fail(root, "no data.yaml or classes.txt", "give a YOLO folder with data.yaml (names) or classes.txt")
+
+
+def _class_names(p: Path, names: list, what: str = "names: class") -> list[str]:
+    """The class names of data.yaml's ``names``: each a string (or a number); a list, a map or
+    nothing is no name (a YAML alias could nest one a million times over)."""
+    for i, n in enumerate(names):
+        if type(n) not in (str, int, float) or not str(n).strip():
+            raise fail(p, f"{what} {i} is {shown(n)}", "give each a name: names: {0: cat, 1: dog}")
+    return [str(n) for n in names]
 
 
 def _sizes(root: Path, image_dirs: list[str], folder: Folder) -> dict[str, tuple[int, int, str]]:
@@ -713,7 +722,7 @@ def _kpt_shape(root: Path, doc: dict) -> tuple[int, int] | None:
     if not (isinstance(shape, list) and len(shape) == 2 and all(type(n) is int for n in shape)
             and shape[0] >= 1 and shape[1] in (2, 3)):
         raise fail(_names_file(root),
-                   f"kpt_shape is {shape!r}", "write kpt_shape: [K, 3] (or [K, 2]): K keypoints of x, y[, visibility]")
+                   f"kpt_shape is {shown(shape)}", "write kpt_shape: [K, 3] (or [K, 2]): K keypoints of x, y[, visibility]")
     return shape[0], shape[1]
 
 
@@ -722,7 +731,7 @@ def _kpt_names(doc: dict, kpt: tuple[int, int] | None, root: Path) -> list[str]:
     if isinstance(names, dict) and names:
         names = next(iter(names.values()))
     if kpt and isinstance(names, list) and len(names) == kpt[0]:
-        out = [str(n) for n in names]
+        out = _class_names(_names_file(root), names, "kpt_names: keypoint")
         twice = next((n for i, n in enumerate(out) if n in out[:i]), None)
         if twice is not None:
             raise fail(_names_file(root),
