@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import threading
+import warnings
 from pathlib import Path
 
 import pytest
@@ -351,3 +352,14 @@ def test_a_label_studio_url_that_does_not_parse_is_exit_2_without_it(repo, monke
     code, out, err = invoke("dataset", "list")
     assert (code, out) == (2, ""), err
     assert "\n" not in err.strip() and "LABEL_STUDIO_URL" in err and _PASSWORD not in err, err
+
+
+def test_a_coco_box_of_huge_numbers_prints_no_numpy_warnings(repo, tmp_path):
+    """bbox [1e308, 1, 1e308, 3]: the column reader's products overflow (values beyond 2**52 are
+    then rounded by Python, as designed), and numpy printed six lines of RuntimeWarning with source."""
+    src = _coco(tmp_path, _set("annotations.0.bbox", [1e308, 1, 1e308, 3]))
+    with warnings.catch_warnings(record=True) as caught:  # what Python would print on stderr
+        warnings.simplefilter("always")
+        code, out, err = invoke("snapshot", "--from", str(src), "-m", "huge")
+    assert code == 0, err
+    assert [str(w.message) for w in caught] == []

@@ -444,20 +444,25 @@ def read_tables(path: Path, fmt: str) -> tuple[Tables, str] | None:
     """(canonical tables, generated config) of the COCO file ``path``; None when the general
     reader must read it (see the module)."""
     try:
-        doc = _load(path)
-        if not isinstance(doc, dict) or not isinstance(doc.get("images"), list) or \
-                not isinstance(doc.get("annotations", []), list):
-            raise _Other
-        cats, names, kp_names = _cats(doc)
-        index, ims = _images(doc)
-        rows = _gather(doc, path, cats, kp_names, index, ims)
-        keys_arr, data = _task_columns(ims)
-        source = str(path)
-        tasks = finish(pa.table({"task_key": keys_arr, "data": data}), "tasks", source)
-        labels = [str(c["name"]) for c in cats.values()]  # in the order rows.b_cat counts them
-        anns = finish(_annotations(rows, ims, labels, keys_arr), "annotations", source)
+        with np.errstate(over="ignore", invalid="ignore"):  # huge values overflow: left to Python (scaled_integers)
+            return _read_tables(path, fmt)
     except (_Other, InputError, TypeError, ValueError, KeyError, AttributeError, OverflowError):
         return None  # the general reader reads it, and says what is wrong
+
+
+def _read_tables(path: Path, fmt: str) -> tuple[Tables, str]:
+    doc = _load(path)
+    if not isinstance(doc, dict) or not isinstance(doc.get("images"), list) or \
+            not isinstance(doc.get("annotations", []), list):
+        raise _Other
+    cats, names, kp_names = _cats(doc)
+    index, ims = _images(doc)
+    rows = _gather(doc, path, cats, kp_names, index, ims)
+    keys_arr, data = _task_columns(ims)
+    source = str(path)
+    tasks = finish(pa.table({"task_key": keys_arr, "data": data}), "tasks", source)
+    labels = [str(c["name"]) for c in cats.values()]  # in the order rows.b_cat counts them
+    anns = finish(_annotations(rows, ims, labels, keys_arr), "annotations", source)
     kinds = rows.kinds | ({"rectanglelabels"} if rows.b_img else set())
     preds = empty("predictions")
     return Tables(tasks, anns, preds, str(fmt), []), image_config(names, kinds, kp_names, kept_ids(cats))
