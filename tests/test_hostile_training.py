@@ -363,3 +363,12 @@ def test_a_coco_box_of_huge_numbers_prints_no_numpy_warnings(repo, tmp_path):
         code, out, err = invoke("snapshot", "--from", str(src), "-m", "huge")
     assert code == 0, err
     assert [str(w.message) for w in caught] == []
+
+
+def test_one_voc_file_given_alone_is_read(repo, tmp_path):
+    """A single XML given to --from (its own 'folder') is read, and so is a link to it the user gives."""
+    f = CORPUS / "voc_raccoon_labelimg" / "annotations" / "raccoon-1.xml"
+    (tmp_path / "mine.xml").symlink_to(f)
+    for src in (f, tmp_path / "mine.xml"):
+        code, out, err = invoke("snapshot", "--from", str(src), "--format", "voc", "-m", f"one {src.name}")
+        assert code == 0, err

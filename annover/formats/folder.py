@@ -30,33 +30,49 @@ class Folder:
     def __init__(self, root: Path) -> None:
         self.root = root
         self.real = os.path.realpath(root)
+        self._prefix = self.real.rstrip(os.sep) + os.sep
         self._dirs: dict[str, str] = {}  # folder -> where it leads: one realpath per folder, not per file
 
     def _inside(self, real: str) -> bool:
-        return real == self.real or real.startswith(self.real.rstrip(os.sep) + os.sep)
+        return real == self.real or real.startswith(self._prefix)
 
     def own(self, f: Path) -> Path:
         """``f`` once its text may be read: a regular file that lies in the folder where it leads (or a
         DVC cache object: DVC's symlink cache makes each tracked file a link into it); InputError naming
         it otherwise. A link leading elsewhere (``labels/a.txt -> ~/.aws/credentials``) is not read: its
         text would go into the version or an error message. A FIFO or device would never end."""
-        parent = str(f.parent)
-        where = self._dirs.get(parent)
-        if where is None:
-            where = self._dirs[parent] = os.path.realpath(parent)
-        st = os.lstat(f)
-        real = os.path.join(where, f.name)
-        if stat.S_ISLNK(st.st_mode):
-            real = os.path.realpath(f)
+        path = os.fspath(f)
+        parent, name = os.path.split(path)
+        known = self._dirs.get(parent)
+        if known is None:
+            known = self._dirs[parent] = self._listing(parent)
+        where, plain = known
+        if name in plain:  # a regular file, no link, in a folder inside: the common case, no system call
+            return f
+        link = os.path.islink(path)
+        real = os.path.realpath(path) if link else os.path.join(where, name)
         if not self._inside(real) and not _DVC_OBJECT.search(real.replace(os.sep, "/")):
             raise InputError(f"{f}: a link to {real}, outside the dataset folder {self.root}; annover reads no "
                              "labels from outside it", "copy the file into the folder, or remove the link "
                              "(a link inside the folder, or into a DVC cache, is read)")
         try:
-            mode = os.stat(f).st_mode if stat.S_ISLNK(st.st_mode) else st.st_mode
+            mode = os.stat(path).st_mode
         except OSError as e:  # a link to nothing
             raise InputError(f"{f}: cannot be read ({e.strerror})", "put the file itself there, or remove it") from None
         if not stat.S_ISREG(mode):
             raise InputError(f"{f}: not a regular file (a pipe, a device or a socket)",
                              "put the file itself there, or remove it")
         return f
+
+    def _listing(self, folder: str) -> tuple[str, frozenset[str]]:
+        """(where ``folder`` leads, the names of its regular files that are no links) when it lies
+        inside the dataset folder (no names otherwise): one directory read tells them apart, where a
+        system call per file would cost as much as reading it."""
+        where = os.path.realpath(folder)
+        if not self._inside(where):
+            return where, frozenset()
+        try:
+            with os.scandir(folder) as it:
+                return where, frozenset(e.name for e in it if e.is_file(follow_symlinks=False))
+        except OSError:
+            return where, frozenset()
