@@ -372,3 +372,25 @@ def test_one_voc_file_given_alone_is_read(repo, tmp_path):
     for src in (f, tmp_path / "mine.xml"):
         code, out, err = invoke("snapshot", "--from", str(src), "--format", "voc", "-m", f"one {src.name}")
         assert code == 0, err
+
+
+def test_a_fifo_named_like_an_image_is_refused_not_waited_on(repo, tmp_path):
+    """images/a.jpg a named pipe: PIL's open waited for a writer, forever."""
+    src = tmp_path / "y"
+    (src / "labels").mkdir(parents=True)
+    (src / "images").mkdir()
+    (src / "data.yaml").write_text("names: [a]\n")
+    (src / "labels" / "a.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    os.mkfifo(src / "images" / "a.jpg")
+    done = threading.Event()
+
+    def unblock():
+        if not done.wait(20):
+            with open(src / "images" / "a.jpg", "wb") as f:
+                f.write(b"not an image")
+
+    threading.Thread(target=unblock, daemon=True).start()
+    try:
+        _refused(repo, src, 3, "images/a.jpg: not a regular file", fmt="yolo")
+    finally:
+        done.set()
