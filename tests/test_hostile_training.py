@@ -394,18 +394,3 @@ def test_a_fifo_named_like_an_image_is_refused_not_waited_on(repo, tmp_path):
         _refused(repo, src, 3, "images/a.jpg: not a regular file", fmt="yolo")
     finally:
         done.set()
-
-
-def test_a_conll_file_of_no_entity_without_a_config_says_so(repo, tmp_path):
-    """Every tag O (the corpus' tokens, their tags dropped to O): the generated config had no label, and
-    the error was exit 5 about a config the user never wrote ("Validation failed on : 'View' is a
-    required property"). Now exit 3 naming the file and asking for --config; with one it is read."""
-    lines = (CORPUS / "conll_flair_fashion.conll").read_text().splitlines()
-    src = tmp_path / "o.conll"
-    src.write_text("\n".join(ln.rsplit(" ", 1)[0] + " O" if ln.strip() else ln for ln in lines) + "\n")
-    _refused(repo, src, 3, "o.conll", "every tag is O", "--config", fmt="conll")
-    cfg = tmp_path / "cfg.xml"
-    cfg.write_text('<View><Text name="text" value="$text"/><Labels name="label" toName="text">'
-                   '<Label value="Occasion"/></Labels></View>')
-    code, out, err = invoke("snapshot", "--from", str(src), "--config", str(cfg), "-m", "no entity yet")
-    assert code == 0, err

@@ -20,7 +20,6 @@ from annover.formats import IMAGE_FORMATS, Format
 from annover.formats import boxes_fast, coco, coco_fast, conll, hf, voc, yolo
 from annover.formats.resolve import pick
 from annover.formats.tables import DuplicateKey, Tables
-from annover.formats.text import fail
 from annover.formats.train import TrainInput, to_tables
 from annover.model.config import LabelingConfig
 
@@ -60,16 +59,6 @@ def train_input(path: Path, fmt: str) -> TrainInput:
     raise UsageError(f"{fmt!r} is not a training format", f"use one of {', '.join(TRAIN_FORMATS)}")
 
 
-def _input(path: Path, fmt: str, config: LabelingConfig | None) -> TrainInput:
-    """:func:`train_input`, refusing a CoNLL file of no entity without a config: the one generated would
-    have no label, and Label Studio's refusal of it named no file of the user's."""
-    inp = train_input(path, fmt)
-    if config is None and fmt == Format.CONLL and not any(t["annotations"][0]["result"] for t in inp.tasks):
-        raise fail(path, "every tag is O: no entity to generate the labeling config's labels from",
-                   "give --config with a <Labels> control naming the labels")
-    return inp
-
-
 def read_train(path: Path, fmt: str, config: LabelingConfig | None, validate: bool | str) -> Tables:
     """Canonical tables of a training-format file or folder; checked against ``config`` when given.
 
@@ -81,7 +70,7 @@ def read_train(path: Path, fmt: str, config: LabelingConfig | None, validate: bo
     with no_gc():  # millions of parsed objects and no cycles: the collector's passes would cost twice the parse
         try:
             fast = coco_fast.read_tables(path, fmt) if fmt == Format.COCO and config is None else None
-            tables, text = fast or to_tables(_input(path, fmt, config), str(path), fmt, config, validate)
+            tables, text = fast or to_tables(train_input(path, fmt), str(path), fmt, config, validate)
         except DuplicateKey as e:
             if fmt not in IMAGE_FORMATS:
                 raise
