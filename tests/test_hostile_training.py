@@ -15,6 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from annover.errors import ConfigError
+from annover.model.config import LabelingConfig
+
 from .ls_fixtures import ls_server  # noqa: F401  (a real Label Studio)
 from .test_cli import invoke
 
@@ -225,6 +228,27 @@ def test_a_labeling_config_with_a_doctype_is_refused_and_fetches_nothing(repo, t
         line = err.strip()
         assert "\n" not in line and "cfg.xml" in line and "DOCTYPE" in line, line
         assert repo.head() == head
+    assert listener.asked == []
+
+
+@pytest.mark.parametrize("kind", ["billion-laughs", "external-entity", "external-dtd", "parameter-entity",
+                                  "internal-dtd"])
+def test_a_config_a_version_holds_is_read_as_it_was_accepted(listener, kind):
+    """A version made before DOCTYPEs were refused may hold a config with one (entities were refused
+    then too): reads of it (export, the notebook: ``validate=False``) go on reading it; a new
+    config with it is refused. Entities stay refused on both paths, and nothing is fetched."""
+    text = (_doctypes(listener.url, "View")[kind] + '<View><Image name="image" value="$image"/>'
+            '<RectangleLabels name="label" toName="image"><Label value="raccoon" category="7"/></RectangleLabels>'
+            '</View>')
+    with pytest.raises(ConfigError, match="DOCTYPE"):
+        LabelingConfig(text, source="cfg.xml")
+    if "ENTITY" in text:
+        with pytest.raises(ConfigError, match="unsafe XML"):
+            LabelingConfig(text, source="the version's labeling config", validate=False)
+    else:
+        stored = LabelingConfig(text, source="the version's labeling config", validate=False)
+        assert list(stored.controls) == ["label"]
+        assert stored.label_attributes("category", ("RectangleLabels",)) == {"raccoon": "7"}
     assert listener.asked == []
 
 

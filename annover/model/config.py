@@ -123,10 +123,14 @@ class ConfigObject:
 # reading the XML
 
 
-def _parse_xml(text: str, source: str) -> ET.Element:
-    """The XML tree of ``text``, parsed safely; ConfigError naming ``source`` if unsafe or not XML."""
+def _parse_xml(text: str, source: str, dtd_ok: bool = False) -> ET.Element:
+    """The XML tree of ``text``, parsed safely; ConfigError naming ``source`` if unsafe or not XML.
+
+    A ``<!DOCTYPE>`` is refused whole (nothing expanded, nothing fetched), unless ``dtd_ok``: a
+    config a version already holds, accepted when annover took a DOCTYPE without entities, is
+    read as it was then (entities and external references are refused either way)."""
     try:
-        return DET.fromstring(text, forbid_dtd=True)  # a DTD is refused whole: nothing expanded, nothing fetched
+        return DET.fromstring(text, forbid_dtd=not dtd_ok)
     except defusedxml.DefusedXmlException as e:
         raise ConfigError(f"{source}: refused unsafe XML ({type(e).__name__}: a <!DOCTYPE> or <!ENTITY> "
                           "declaration, which a labeling config has no use for)",
@@ -273,7 +277,8 @@ class LabelingConfig:
                               "give a Label Studio XML config (a <View> with its tags)")
         self.text = text
         self.source = source
-        self._controls, self._objects = _walk(_parse_xml(text, source))
+        self._dtd_ok = not validate  # a config already accepted (a version's) is read as it was
+        self._controls, self._objects = _walk(_parse_xml(text, source, self._dtd_ok))
         self._li: Any = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -407,7 +412,7 @@ class LabelingConfig:
         the ``tags`` controls that have one (``<Label value="cat" category="4"/>``: label-studio-sdk's
         converter takes a ``category`` for the label's COCO / YOLO id)."""
         out: dict[str, str] = {}
-        for el in _parse_xml(self.text, self.source).iter():
+        for el in _parse_xml(self.text, self.source, self._dtd_ok).iter():
             if el.tag in tags and el.get("name") and el.get("toName"):
                 for lab in el.iter():
                     label = lab.get("alias") or lab.get("value")
