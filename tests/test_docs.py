@@ -161,6 +161,10 @@ def test_every_help_has_examples_of_its_own_command(name):
     examples = out.split("Examples:", 1)
     assert len(examples) == 2, f"`annover {name} --help` has no examples"
     assert f"annover {name}" in examples[1]
+    # a shell line continued with a backslash in the epilog's Python string is joined into one
+    # line with a run of spaces: `... && \<newline>    annover ...` shows as `&&     annover`
+    joined = [line for line in examples[1].splitlines() if re.search(r"(&&|\|)\s{2,}annover ", line)]
+    assert not joined, joined
 
 
 # ---------------------------------------------------------------------------------------------

@@ -28,8 +28,8 @@ Examples:
   annover export v3 --format hf --out v3-hf --resolve latest     # datasets.load_from_disk("v3-hf")
   annover export v3 --format jsonl --out - | head -3              # to standard output
   annover export v3 --format label-studio --task img_042 --out one.json
-  annover suspects v3 --out recheck.txt && \
-    annover export v3 --format label-studio --tasks-from recheck.txt --out recheck.json
+  annover suspects v3 --out recheck.txt     # then only the tasks it lists:
+  annover export v3 --format label-studio --tasks-from recheck.txt --out recheck.json
 
 \b
 --resolve (training formats hold one answer per item; see docs/formats.md):
