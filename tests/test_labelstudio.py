@@ -487,6 +487,21 @@ def test_wrong_key_missing_project_and_server_down_exit_codes(ls_server, labeled
     assert repo.head() is None  # nothing was made
 
 
+
+def test_a_dataset_name_in_another_case_is_named_in_the_hint(ls_server, project_factory):
+    """Titles are matched as written: a name that differs only in case was a bare 'no dataset',
+    the project beside it unmentioned; the hint now names it (and its id), and a part of a
+    title names the titles that hold it."""
+    p = project_factory("CaseHint")
+    r = run_cli("dataset", "stats", p.title.lower())
+    assert r.returncode == 14, r.stderr
+    line = _one_line_error(r)
+    assert f"{p.title!r} (id {p.id})" in line and "case" in line, line
+    part = p.title.split("-")[1]  # the title's unique hex: held by it alone
+    line = _one_line_error(run_cli("dataset", "stats", part))
+    assert repr(p.title) in line, line
+    assert run_cli("dataset", "stats", p.title).returncode == 0
+
 def test_the_api_key_is_written_nowhere(ls, ls_server, repo, labeled, tmp_path):
     p, _, _ = labeled
     key = ls_server.api_key.encode()

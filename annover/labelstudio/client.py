@@ -283,6 +283,11 @@ class Client:
 
     def projects(self, title: str | None = None) -> list[Project]:
         """Every project the key can see (``title``: only those with exactly that title)."""
+        return [p for p in self._listed(title) if title is None or p.title == title]
+
+    def _listed(self, title: str | None = None) -> list[Project]:
+        """Every project the key can see; ``title``: those whose title holds it, any case (the
+        server's filter)."""
         out = []
         page = 1
         params: dict[str, Any] = {"page_size": 100}
@@ -296,7 +301,7 @@ class Client:
                                        f"set {self.url_from} to the server's address, http(s)://HOST:PORT, "
                                        "with no /api or page path") from None
             items = d.get("results", []) if isinstance(d, dict) else (d or [])
-            out += [Project.from_json(p) for p in items if title is None or p.get("title") == title]
+            out += [Project.from_json(p) for p in items]
             if not isinstance(d, dict) or not d.get("next"):
                 break
             page += 1
@@ -315,10 +320,10 @@ class Client:
                 return self.project_by_id(int(s))
             except NotFoundError:
                 pass
-        matches = self.projects(title=s)
+        listed = self._listed(title=s)
+        matches = [p for p in listed if p.title == s]
         if not matches:
-            raise NotFoundError(f"no dataset (Label Studio project) {s!r} on {self.url}",
-                                "list them with `annover dataset list`, or make it with `annover dataset create`")
+            raise NotFoundError(f"no dataset (Label Studio project) {s!r} on {self.url}", _near(s, listed))
         if len(matches) > 1:
             ids = ", ".join(str(p.id) for p in sorted(matches, key=lambda p: p.id))
             raise UsageError(f"{len(matches)} Label Studio projects are titled {s!r} (ids {ids})",
@@ -336,6 +341,19 @@ class Client:
     def project_url(self, project: Project) -> str:
         """Where a person labels the project in a browser."""
         return f"{self.url}/projects/{project.id}/data"
+
+
+def _near(name: str, listed: list[Project]) -> str:
+    """The hint for a dataset name no project has exactly: titles that differ only in case (titles
+    are matched as written), else a few that hold it, else how to list or make one."""
+    same = [p for p in listed if p.title.casefold() == name.casefold()]
+    if same:
+        found = ", ".join(f"{p.title!r} (id {p.id})" for p in sorted(same, key=lambda p: p.id))
+        return f"titles are matched as written, case too: did you mean {found}?"
+    if listed:
+        found = ", ".join(repr(p.title) for p in sorted(listed, key=lambda p: p.id)[:3])
+        return f"titles holding it: {found}{', ...' if len(listed) > 3 else ''}; give one as written, or its id"
+    return "list them with `annover dataset list`, or make it with `annover dataset create`"
 
 
 def connect(url: str | None = None, api_key: str | None = None, timeout: float | None = None,
