@@ -137,6 +137,8 @@ def test_push_from_a_bad_sample_fails_before_connecting(loop_repo, tmp_path, mon
     not_json.write_text('{"schema": "something/1", "keys": ["a"]}')
     cases = [(["--from-sample", "0123abcd"], 14, "no recorded sample has that id"),
              (["--from-sample", "no-such-file.txt"], 14, "no such file, and not a sample id"),
+             (["--from-sample", good["id"][:3]], 14, "a sample id is 4 to 64 hex digits"),
+             (["--from-sample", good["id"][:8].upper(), "--from", "v2"], 2, "is not the version sample"),
              (["--from-sample", str(not_json)], 3, "is not a sample record"),
              (["--from-sample", str(keys)], 2, "does not say its version"),
              (["--from-sample", str(keys), "--from", "v3"], 3, "'rev-999'"),

@@ -56,10 +56,11 @@ def find_sample(repo: RepoCore, spec: str, rev: str | None = None) -> Selection:
     path = Path(spec)
     if path.is_file():
         sel = _from_file(repo, path, rev)
-    elif _ID.fullmatch(spec):
-        sel = _read_record(_by_id(repo, spec), f"sample {spec}")
+    elif _ID.fullmatch(spec.lower()):  # as git takes an id: any case
+        sel = _read_record(_by_id(repo, spec.lower()), f"sample {spec}")
     else:
-        raise NotFoundError(f"sample {spec!r}: no such file, and not a sample id",
+        why = "a sample id is 4 to 64 hex digits" if re.fullmatch(r"[0-9a-fA-F]+", spec) else "not a sample id"
+        raise NotFoundError(f"sample {spec!r}: no such file, and {why}",
                             f"give a sample id (annover sample prints it; records are in .annover/{SAMPLES_DIR}/), "
                             "a record file, or the file of task keys annover sample --out wrote")
     if rev is not None and sel.id is not None and repo.resolve(rev) != sel.version:
