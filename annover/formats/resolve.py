@@ -8,6 +8,9 @@ silence:
 - ``only`` (default): the task's one answer; a task with several is an error naming them;
 - ``ground-truth``: the answer marked ground truth, else the only answer, else an error;
 - ``latest``: the answer updated (else created) last;
+- ``majority``: an answer whose labels (every control's, as sets) most of the task's answers
+  give, ties to the latest, so one answer of the label ``annover eval`` / ``suspects`` resolve
+  with ``--resolve majority``; regions of different shapes count as different answers;
 - ``annotator:EMAIL``: that annotator's answer (their latest); tasks they did not answer are left out;
 - ``all``: every answer's regions together (for sets where annotators labeled different objects).
 
@@ -34,7 +37,7 @@ else:
 
 __all__ = ["RULES", "Item", "Picked", "Region", "pick"]
 
-RULES = ("only", "ground-truth", "latest", "all", "annotator:EMAIL")
+RULES = ("only", "ground-truth", "latest", "majority", "all", "annotator:EMAIL")
 _COLUMNS = ("task_key", "region_key", "annotator", "from_name", "to_name", "type", "labels", "value", "region",
             "was_cancelled", "ground_truth", "created_at", "updated_at", "position")
 
@@ -87,7 +90,7 @@ def _rule(resolve: str | None) -> tuple[str, str | None]:
     r = resolve or "only"
     if r.startswith("annotator:") and len(r) > len("annotator:"):
         return "annotator", r.split(":", 1)[1]
-    if r in ("only", "ground-truth", "latest", "all"):
+    if r in ("only", "ground-truth", "latest", "majority", "all"):
         return r, None
     raise UsageError(f"unknown --resolve {r!r}", f"use one of {', '.join(RULES)}")
 
@@ -115,17 +118,42 @@ def _time(rows: list[dict]) -> str:
     return str(rows[0].get("updated_at") or rows[0].get("created_at") or "")
 
 
+#: Result types whose labels are all they say (no shape, no text): compared by their labels.
+_LABELS_ONLY = ("choices", "taxonomy")
+
+
+def _labels_of(rows: list[dict]) -> tuple:
+    """What an answer says, compared between answers: each result's control and labels (as a
+    set) and, but for a choice, its value (a shape, a text), in a canonical order."""
+    said = [(r["from_name"] or "", tuple(sorted(set(r["labels"] or []))),
+             "" if r["type"] in _LABELS_ONLY else r["value"] or "") for r in rows if r["region_key"] != ""]
+    return tuple(sorted(said))
+
+
+def _majority(answers: dict[str, list[dict]]) -> str:
+    """The latest of the answers whose labels (:func:`_labels_of`) most answers give; between
+    labels as many answers give, those of the latest answer."""
+    groups: dict[tuple, list[str]] = {}
+    for k in sorted(answers):
+        groups.setdefault(_labels_of(answers[k]), []).append(k)
+    latest = {said: max(ks, key=lambda k: (_time(answers[k]), k)) for said, ks in groups.items()}
+    best = max(groups, key=lambda said: (len(groups[said]), _time(answers[latest[said]]), latest[said]))
+    return latest[best]
+
+
 def _choose(task: str, answers: dict[str, list[dict]], rule: str, who: str | None, what: str,
             hint_rules: str) -> list[str] | None:
     """The answer keys to use for one task (None: leave the task out)."""
     keys = sorted(answers)
-    if rule == "all" or len(keys) == 1 and rule in ("only", "ground-truth", "latest"):
+    if rule == "all" or len(keys) == 1 and rule in ("only", "ground-truth", "latest", "majority"):
         return keys
     if rule == "annotator":
         mine = [k for k in keys if answers[k][0].get("annotator") == who]
         return [max(mine, key=lambda k: (_time(answers[k]), k))] if mine else None
     if rule == "latest":
         return [max(keys, key=lambda k: (_time(answers[k]), k))]
+    if rule == "majority":
+        return [_majority(answers)]
     marked = ""
     if rule == "ground-truth":
         gt = [k for k in keys if answers[k][0].get("ground_truth")]
@@ -175,7 +203,7 @@ def pick(tables: dict[str, "pa.Table"], resolve: str | None = None, predictions:
         t = tables["annotations"]
         key_col, what = "annotation_key", "answers"
         cols = [c for c in (*_COLUMNS, "annotation_key") if c in t.column_names]
-        hint_rules = "ground-truth, latest, all or annotator:EMAIL"
+        hint_rules = "ground-truth, latest, majority, all or annotator:EMAIL"
         if rule == "annotator" and who not in set(t.column("annotator").to_pylist()):
             raise UsageError(f"no answers by annotator {who!r} in this version",
                              "name an annotator as `annover show` lists them")
