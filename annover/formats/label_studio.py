@@ -116,8 +116,12 @@ def task_key_of(task: dict, key: str | None, where: str) -> str:
     if key == TASK_ID_KEY:
         tid = task.get("id")
         if isinstance(tid, bool) or not isinstance(tid, (int, str)) or tid == "":
-            raise RecordError(where, "task has no 'id' (--key id keys on Label Studio's task id); "
-                                     "export from Label Studio with task ids, or choose --key data.FIELD")
+            if tid is None or tid == "":
+                raise RecordError(where, "task has no 'id' (--key id keys on Label Studio's task id); "
+                                         "export from Label Studio with task ids, or choose --key data.FIELD")
+            raise RecordError(f"{where}, field id", f"is {type(tid).__name__} {_short(tid)}, not a task id (--key id "
+                                                    "keys on Label Studio's task id, an integer)",
+                              "give the id Label Studio exported, or choose --key data.FIELD")
         return str(tid)
     if key and key.startswith(STEM_PREFIX):
         return stem_key(_key_field(data, key, key[len(STEM_PREFIX):], where))
@@ -281,6 +285,10 @@ class Rows:
     unmapped_users: set[str] = field(default_factory=set)
 
 
+_DUPLICATE_HINT = ("tasks need unique keys: choose a unique data field with --key data.FIELD, or key on Label "
+                   "Studio's task id with --key id (ids change when tasks are imported again)")
+
+
 def parse_tasks(tasks: Iterable[Any], key: str | None = None, source: str = "input",
                 users: dict[int, str] | None = None) -> Rows:
     """Turn Label Studio export tasks into canonical row dicts.
@@ -289,13 +297,15 @@ def parse_tasks(tasks: Iterable[Any], key: str | None = None, source: str = "inp
     Raises :class:`RecordError` naming the record (``source: task 3 (key k): ...``).
     """
     out = Rows()
+    first: dict[str, int] = {}
     for ti, task in enumerate(tasks):
         row = _task_row(task, key, f"{source}: task {ti}")
         out.tasks.append(row)
         where = f"{source}: task {ti} (key {row['task_key']})"
-        anns = task.get("annotations", task.get("completions")) or []
-        if not isinstance(anns, list):
-            raise RecordError(where + ".annotations", "is not a list")
+        if first.setdefault(row["task_key"], ti) != ti:
+            raise RecordError(where, f"duplicate task (task_key={row['task_key']!r}): task {first[row['task_key']]} "
+                                     "has the same key", _DUPLICATE_HINT)
+        anns = _list_of(task.get("annotations", task.get("completions")), where + ".annotations")
         out.annotations.extend(_annotation_rows(anns, row, where, users))
         preds, ids_only = _prediction_list(task, anns, where)
         out.predictions.extend(_prediction_rows(preds, row, where))
@@ -324,7 +334,8 @@ def _task_row(task: Any, key: str | None, where: str) -> dict:
         "task_key": tkey, "data": data_json, "data_hash": None, "extra": extra_json,
         "ls_task_id": _id_or_none(task.get("id"), f"{where}, field id"),
         "ls_project_id": _id_or_none(task.get("project"), f"{where}, field project"),
-        "created_at": _str_or_none(task.get("created_at")), "updated_at": _str_or_none(task.get("updated_at")),
+        "created_at": _time_or_none(task.get("created_at"), f"{where}, field created_at"),
+        "updated_at": _time_or_none(task.get("updated_at"), f"{where}, field updated_at"),
     }
     row["ls_original"] = _task_original(task, row)  # a dict until _place_tasks writes it
     return row
@@ -369,6 +380,7 @@ def _annotation_rows(anns: list, trow: dict, where: str, users: dict[int, str] |
     for ai, ann in enumerate(anns):
         if not isinstance(ann, dict):
             raise RecordError(f"{where}, annotation {ai}", "is not an object")
+        _check_annotator(ann.get("completed_by"), f"{where}, annotation {ai}{_id_of(ann)}, field completed_by")
         by_annotator.setdefault(annotator_of(ann.get("completed_by"), users), []).append(ai)
     keys = _keys_in_order(by_annotator, anns, len(anns))
     in_order = keys == sorted(keys)
@@ -383,9 +395,7 @@ def _prediction_list(task: dict, anns: list, where: str) -> tuple[list[tuple[dic
     """(prediction, marks, where) of a task's predictions, those in ``task.predictions`` first,
     then those found only in ``annotations[].prediction`` (each once, by id); and how many ids
     in ``task.predictions`` name no prediction given in full."""
-    preds = task.get("predictions") or []
-    if not isinstance(preds, list):
-        raise RecordError(where + ".predictions", "is not a list")
+    preds = _list_of(task.get("predictions"), where + ".predictions")
     listed = {p for p in preds if isinstance(p, int) and not isinstance(p, bool)}
     out: list[tuple[dict, dict, str]] = []
     seen: set[Any] = set()
@@ -413,8 +423,8 @@ def _prediction_list(task: dict, anns: list, where: str) -> tuple[list[tuple[dic
 def _prediction_rows(preds: list[tuple[dict, dict, str]], trow: dict, where: str) -> list[dict]:
     """Rows of a task's predictions; ``prediction_key`` is ``<model_version>#<rank>``."""
     by_model: dict[str, list[int]] = {}
-    for i, (p, _, _) in enumerate(preds):
-        by_model.setdefault(str(p.get("model_version") or ""), []).append(i)
+    for i, (p, _, pwhere) in enumerate(preds):
+        by_model.setdefault(_model_version(p.get("model_version"), pwhere + ", field model_version"), []).append(i)
     keys = _keys_in_order(by_model, [p for p, _, _ in preds], len(preds))
     listed = [keys[i] for i, (_, m, _) in enumerate(preds) if "i" in m]
     in_order = listed == sorted(listed)
@@ -426,15 +436,50 @@ def _prediction_rows(preds: list[tuple[dict, dict, str]], trow: dict, where: str
     return out
 
 
-def _str_or_none(v: Any) -> str | None:
-    return None if v is None else str(v)
+def _list_of(v: Any, where: str) -> list:
+    """A list field of a task or an answer (annotations, predictions, result): null is none; a
+    value of another kind (an object, text, a number, even an empty one) is refused."""
+    if v is None:
+        return []
+    if not isinstance(v, list):
+        raise RecordError(where, f"is {type(v).__name__} {_short(v)}, expected a list")
+    return v
+
+
+def _time_or_none(v: Any, where: str) -> str | None:
+    """A time stamp (``created_at``, ``updated_at``) as Label Studio writes it: text, or null."""
+    if v is None or isinstance(v, str):
+        return v
+    raise RecordError(where, f"is {type(v).__name__} {_short(v)}, expected a date-time as text",
+                      "give the time as Label Studio exports it (ISO 8601, e.g. 2024-05-01T12:00:00Z), or leave it out")
+
+
+def _check_annotator(v: Any, where: str) -> None:
+    """``completed_by``: a user id, an e-mail, a user object ``{id, email}``, or null."""
+    ok = v is None or isinstance(v, str) or isinstance(v, int) and not isinstance(v, bool)
+    if isinstance(v, dict):
+        email, uid = v.get("email"), v.get("id")
+        ok = isinstance(email, (str, type(None))) and (
+            uid is None or isinstance(uid, (int, str)) and not isinstance(uid, bool))
+    if not ok:
+        raise RecordError(where, f"is {type(v).__name__} {_short(v)}, expected a user id, an e-mail or a user "
+                                 "object {id, email}",
+                          "give the annotator as Label Studio exports it (its user id or e-mail), or leave it out")
+
+
+def _model_version(v: Any, where: str) -> str:
+    """A prediction's ``model_version`` as text (a number is taken as its text; null: none)."""
+    if v is None or isinstance(v, str):
+        return v or ""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        raise RecordError(where, f"is {type(v).__name__} {_short(v)}, expected text",
+                          "give the model's version as text, or leave it out")
+    return str(v) if v else ""
 
 
 def _answer_rows(ans: dict, trow: dict, akey: str, where: str, annotation: bool,
                  users: dict[int, str] | None, marks: dict) -> list[dict]:
-    result = ans.get("result") or []
-    if not isinstance(result, list):
-        raise RecordError(where + ".result", f"is {type(result).__name__}, expected a list")
+    result = _list_of(ans.get("result"), where + ".result")
     regions = [_region_row(item, i, f"{where}, result {i}{_id_of(item)}") for i, item in enumerate(result)]
     _assign_region_keys(regions)
     if not regions:
@@ -443,8 +488,8 @@ def _answer_rows(ans: dict, trow: dict, akey: str, where: str, annotation: bool,
     extra_fields = {k: v for k, v in ans.items() if k not in server}
     extra = _json(extra_fields, where) if extra_fields else None
     base: dict[str, Any] = {"task_key": trow["task_key"], "ls_task_id": trow["ls_task_id"], "extra": extra,
-                            "created_at": _str_or_none(ans.get("created_at")),
-                            "updated_at": _str_or_none(ans.get("updated_at"))}
+                            "created_at": _time_or_none(ans.get("created_at"), where + ", field created_at"),
+                            "updated_at": _time_or_none(ans.get("updated_at"), where + ", field updated_at")}
     if annotation:
         base.update({
             "annotation_key": akey,
@@ -459,7 +504,7 @@ def _answer_rows(ans: dict, trow: dict, akey: str, where: str, annotation: bool,
     else:
         base.update({
             "prediction_key": akey,
-            "model_version": str(ans.get("model_version") or ""),
+            "model_version": _model_version(ans.get("model_version"), where + ", field model_version"),
             "score": _float_or_none(ans.get("score"), where + ".score"),
             "ls_prediction_id": _id_or_none(ans.get("id"), where + ", field id"),
         })

@@ -90,6 +90,22 @@ def _labels_problem(item: dict, ctl: Control) -> tuple[str, str] | None:
     return f"label {bad!r} is not in control {ctl.name!r} (allowed: {', '.join(ctl.labels)})", "value"
 
 
+def _shape_problem(item: dict) -> tuple[str, str] | None:
+    """(problem, field) of a result without a type or a value, or whose labels are not label text
+    (a list in a list): said here, as label-studio-sdk's check says them in Python's words."""
+    for f in ("type", "value"):
+        if item.get(f) is None:
+            return f"the result has no {f} (missing or null)", f
+    value = item["value"]
+    for k in LABEL_KEYS:
+        v = value.get(k) if isinstance(value, dict) else None
+        if k != "taxonomy" and isinstance(v, list):
+            bad = next((x for x in v if not isinstance(x, (str, int, float)) or isinstance(x, bool)), None)
+            if bad is not None or None in v:
+                return f"value.{k} holds {type(bad).__name__} {str(bad)[:30]}, expected label text", "value"
+    return None
+
+
 def _labels_only(item: dict, ctl: Control, config: LabelingConfig, to_name: Any) -> bool:
     """Results Label Studio writes that the SDK's value schemas refuse: check their labels only."""
     value = item.get("value") if isinstance(item.get("value"), dict) else {}
@@ -120,7 +136,7 @@ def item_problem(item: dict, config: LabelingConfig) -> tuple[str, str, str] | N
         to_name = ctl.to_name[0] if ctl.to_name else fn
     elif ctl.name != fn:  # a Repeater's control: its objects are named with the same index
         to_name = next((t for t in ctl.to_name if config.expand(ctl.name, fn, t) == to_name), to_name)
-    found = _labels_problem(item, ctl)
+    found = _shape_problem(item) or _labels_problem(item, ctl)
     if found is not None:
         return ("invalid", *found)
     if _labels_only(item, ctl, config, to_name):
