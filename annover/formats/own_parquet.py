@@ -11,12 +11,13 @@ from annover.formats.flat import column_names
 from annover.formats.tables import Tables, empty, finish, first_of_each, task_data_for_keys
 from annover.formats.text import fail
 from annover.formats.validate import check_label_column, controls_of
-from annover.formats.write import JSON_COLUMNS
+from annover.formats.write import JSON_COLUMNS, JSON_TEXT
 from annover.model import canonical as C
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
     import numpy as np
+    import orjson
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
@@ -25,6 +26,7 @@ else:
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
     pq = lazy("pyarrow.parquet")
+    orjson = lazy("orjson")
 
 __all__ = ["from_canonical", "is_canonical", "read_parquet"]
 
@@ -88,6 +90,59 @@ def _wrong_type(values: list, f: "pa.Field", source: str) -> Exception:
     return fail(source, f"field {f.name!r} is not {f.type}", "give a file written by annover export")
 
 
+def _column_of_wrong_type(table: "pa.Table", want: "pa.Schema", source: str, e: Exception) -> Exception:
+    """The error naming the first column of ``table`` that does not cast to its type in ``want``."""
+    for name in table.column_names:
+        f = want.field(name)
+        try:
+            table.column(name).cast(f.type)
+        except (pa.ArrowException, ValueError) as err:
+            return fail(source, f"column {name!r} is {table.column(name).type}, expected {f.type} "
+                                f"({str(err).splitlines()[0]})", "give a Parquet file written by annover export")
+    return fail(source, f"a column has the wrong type: {str(e).splitlines()[0]}",
+                "give a Parquet file written by annover export")
+
+
+def _check_json_columns(ann: "pa.Table", source: str) -> None:
+    """Each JSON text column (value, region, extra, ls_original) holds JSON objects or nulls, as
+    annover writes them: a version must not keep text its exports and diffs cannot parse."""
+    for name in sorted(JSON_TEXT & set(ann.column_names)):
+        col = ann.column(name)
+        for v in pc.unique(col).to_pylist():
+            if v is None:
+                continue
+            try:
+                obj = orjson.loads(v)
+            except orjson.JSONDecodeError:
+                obj = None
+            what = ("is not a JSON object" if not isinstance(obj, dict)
+                    else _provenance_problem(obj) if name == "ls_original" else None)
+            if what:
+                i = int(np.flatnonzero(pc.fill_null(pc.equal(col, v), False).to_numpy(zero_copy_only=False))[0])
+                raise fail(source, f"row {i} (task_key {ann.column('task_key')[i].as_py()}), column {name!r}: "
+                                   f"{v[:40]!r} {what}",
+                           f"give {name} as JSON object text, or leave it empty; or give a Parquet file written "
+                           "by annover export")
+
+
+#: what each part of an answer row's ``ls_original`` holds (see :mod:`annover.formats.ls_writer`)
+_PROVENANCE = {"+": dict, "-": list, "i": int, "as": str}
+
+
+def _provenance_problem(obj: dict) -> str | None:
+    """What is wrong with an answer row's ``ls_original`` (``{"a": diff, "r": diff}``), None when
+    it is of the shape annover writes (its exports read it back)."""
+    for part, d in obj.items():
+        if part not in ("a", "r") or not isinstance(d, dict):
+            return f"is not annover's provenance: {part!r} is not an object under 'a' or 'r'"
+        for k, v in d.items():
+            kind = _PROVENANCE.get(k)
+            if kind is None or not isinstance(v, kind) or isinstance(v, bool) or (
+                    k == "-" and not all(isinstance(x, str) for x in v)):
+                return f"is not annover's provenance: {part}.{k} is {type(v).__name__}"
+    return None
+
+
 def from_canonical(table: "pa.Table", source: str, *, config: LabelingConfig | None = None,
                    validate: bool = True) -> Tables:
     """An annotations table in annover's schema; tasks are made from its keys."""
@@ -97,11 +152,12 @@ def from_canonical(table: "pa.Table", source: str, *, config: LabelingConfig | N
                and f.name not in _DEFAULTED]
     if missing:
         raise fail(source, f"missing column(s) {', '.join(missing)}", "give a Parquet file written by annover export")
+    given = table.select([c for c in table.column_names if c in want.names])
     try:
-        ann = C.conform(table.select([c for c in table.column_names if c in want.names]), "annotations")
+        ann = C.conform(given, "annotations")
     except (pa.ArrowException, ValueError) as e:
-        raise fail(source, f"a column has the wrong type: {str(e).splitlines()[0]}",
-                   "give a Parquet file written by annover export") from None
+        raise _column_of_wrong_type(given, want, source, e) from None
+    _check_json_columns(ann, source)
     for k in C.KEYS["annotations"]:
         col = ann.column(k)
         bad = pc.is_null(col) if k == "region_key" else pc.fill_null(pc.equal(col, ""), True)
