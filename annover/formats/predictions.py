@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from annover.errors import InputError, NotFoundError
 from annover.formats.label_studio import RecordError, from_ls_tasks, task_key_of
 from annover.formats.tables import empty
-from annover.formats.text import read_json_list
+from annover.formats.text import check_readable, read_json_list
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -37,6 +37,7 @@ def read_predictions(path: str | Path, *, key: str | None = None, files: dict[st
     """
     label = what or str(path)
     p = Path(path)
+    check_readable(p, option="--predictions")
     if not p.is_file():
         raise NotFoundError(f"{label}: no such file (--predictions)", "give a JSON or JSONL file of predictions")
     out: dict[str, list[dict]] = {}

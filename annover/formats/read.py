@@ -17,7 +17,7 @@ from annover.formats.ls_csv import is_label_studio_csv, read_label_studio_csv
 from annover.formats.ls_results import strictness
 from annover.formats.own_parquet import canonical_rows, from_canonical, is_canonical, read_parquet
 from annover.formats.tables import Tables
-from annover.formats.text import JSONL_SUFFIXES, fail, missing, read_json_list, read_jsonl
+from annover.formats.text import JSONL_SUFFIXES, check_readable, fail, missing, read_json_list, read_jsonl
 from annover.formats.training import TRAIN_FORMATS, read_train
 from annover.model.config import LabelingConfig
 
@@ -65,6 +65,7 @@ def read_source(path: str | Path, *, config: LabelingConfig | None = None, key: 
     path = Path(path)
     if not path.exists():
         raise missing(path)
+    check_readable(path, streams=fmt in (Format.LABEL_STUDIO, Format.JSON_MIN))
     if fmt is not None and path.is_dir() and fmt not in FOLDER_FORMATS:
         raise fail(path, f"is a folder, and --format {fmt} reads one file",
                    f"give the file, or a folder format ({', '.join(FOLDER_FORMATS)})")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import math
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +17,7 @@ from annover._runtime import no_gc
 from annover.errors import InputError, NotFoundError
 from annover.model.canonical import MAX_DEPTH
 
-__all__ = ["JSONL_SUFFIXES", "fail", "json_value_problem", "read_csv_records", "read_json", "read_json_list",
+__all__ = ["JSONL_SUFFIXES", "check_readable", "fail", "json_value_problem", "read_csv_records", "read_json", "read_json_list",
            "read_jsonl"]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -58,6 +59,60 @@ def utf8_text(path: Path) -> str:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise fail(path, f"not UTF-8 text (byte {e.start}: {e.reason})", "save the file as UTF-8") from None
+
+
+#: what a path that is neither a file nor a folder is, by its stat mode
+_SPECIAL = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+            (stat.S_ISSOCK, "a socket"))
+
+
+def check_readable(path: Path, streams: bool = False, option: str = "--from") -> None:
+    """InputError naming ``path`` when it cannot be read as an input file: a named pipe, a device
+    or a socket (annover reads most inputs more than once, and a pipe no one writes to would
+    wait forever; ``streams``: the reader reads it once, so a pipe is let through), or a file
+    the user may not read. A folder or a missing path is left to the caller."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if stat.S_ISDIR(mode):
+        return
+    kind = next((k for test, k in _SPECIAL if test(mode)), None)
+    if kind is not None and not (streams and stat.S_ISFIFO(mode)):
+        raise fail(path, f"is {kind}, not a file ({option})",
+                   "write the data to a file first (e.g. `command > export.json`) and give that file"
+                   + ("; a pipe is read, once, only with --format label-studio or json-min" if option == "--from" else ""))
+    if kind is None:
+        try:
+            with path.open("rb") as f:
+                wide = _wide_text(f.read(4))
+        except PermissionError as e:
+            raise fail(path, f"cannot be read: {e.strerror} ({option})",
+                       "give yourself read permission (chmod u+r FILE) or copy the file somewhere you can read it"
+                       ) from None
+        if wide:
+            raise fail(path, f"is {wide} text, not UTF-8",
+                       "save it as UTF-8 (a spreadsheet: 'CSV UTF-8'; an editor: encoding UTF-8) and give that file")
+
+
+#: byte order marks of the text encodings that are not UTF-8 (UTF-32's first: it starts as UTF-16LE's)
+_WIDE_BOMS = ((b"\xff\xfe\x00\x00", "UTF-32"), (b"\x00\x00\xfe\xff", "UTF-32"), (b"\xff\xfe", "UTF-16"),
+              (b"\xfe\xff", "UTF-16"))
+
+
+def _wide_text(head: bytes) -> str | None:
+    """The encoding of a file starting with ``head`` when it is UTF-16 or UTF-32 (a byte order
+    mark, or ASCII characters each with a NUL byte beside it, as Windows' "Unicode" text is),
+    else None."""
+    bom = next((name for mark, name in _WIDE_BOMS if head.startswith(mark)), None)
+    if bom is not None:
+        return bom
+    printable = [32 <= b < 127 or b in (9, 10, 13) for b in head]
+    if len(head) == 4 and head[1] == head[3] == 0 and printable[0] and printable[2]:
+        return "UTF-16 (little-endian)"
+    if len(head) == 4 and head[0] == head[2] == 0 and printable[1] and printable[3]:
+        return "UTF-16 (big-endian)"
+    return None
 
 
 def missing(path: str | Path, option: str = "--from") -> NotFoundError:
