@@ -9,6 +9,7 @@ or the one ``--key data.COL`` names), ``label`` (or a list-typed ``labels``), op
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from pathlib import Path
@@ -62,7 +63,33 @@ def read_csv(path: Path) -> "pa.Table":
             return pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delim, newlines_in_values=True),
                                  convert_options=convert)
     except (pa.ArrowException, OSError) as e:
+        ragged = _ragged_line(path, delim)
+        if ragged is not None:
+            line, n, width = ragged
+            raise fail(path, f"line {line} has {n} values, the header {width} columns",
+                       f"give each row one value per column; quote values that hold {delim!r} or a line break"
+                       + ("" if delim == "\t" else "; a tab-separated file is read as such when named .tsv")
+                       ) from None
         raise fail(path, f"cannot read CSV: {str(e).splitlines()[0]}", "check the CSV header and quoting") from None
+
+
+def _ragged_line(path: Path, delim: str) -> tuple[int, int, int] | None:
+    """(line, values, header columns) of the first row of a CSV file with more or fewer values
+    than its header has columns (for the error Arrow gives without a line number); None if none."""
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace", newline="") as f:
+            rows = csv.reader(f, delimiter=delim)
+            header = next(rows, None)
+            if header is None:
+                return None
+            line = rows.line_num + 1
+            for row in rows:
+                if row and len(row) != len(header):
+                    return line, len(row), len(header)
+                line = rows.line_num + 1
+    except (OSError, csv.Error):
+        return None
+    return None
 
 
 def is_canonical_row(row: dict) -> bool:
@@ -190,7 +217,10 @@ def _key_column(table: "pa.Table", key_col: str, source: str) -> "pa.ChunkedArra
     """The task keys as strings; every row needs one."""
     cols = table.column_names
     if key_col not in cols:
+        sep = next((d for d in (";", "\t", "|") if len(cols) == 1 and d in cols[0]), None)
         raise fail(source, f"no key column {key_col!r} (columns: {', '.join(cols) or 'none'})",
+                   f"the header is one column holding {sep!r}: save the file comma-separated (.csv) or "
+                   "tab-separated (.tsv)" if sep else
                    "name the task key column with --key data.COLUMN, or add a task_key column")
     if "label" not in cols and "labels" not in cols:
         raise fail(source, "no 'label' or 'labels' column", "add a label column: one row per (task key, label)")
