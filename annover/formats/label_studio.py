@@ -16,7 +16,7 @@ from annover.errors import InputError
 from annover.formats import Format
 from annover.formats.ls_results import LABEL_KEYS, Where, check_answers, labels_of, strictness
 from annover.formats.ls_writer import AS_EMBEDDED, AS_ID, answer_out, diff, dump, item_out, task_out, to_tasks
-from annover.formats.tables import Tables, rows_to_tables
+from annover.formats.tables import DuplicateKey, Tables, rows_to_tables
 from annover.model.canonical import canonical_json
 from annover.model.config import LabelingConfig
 
@@ -56,6 +56,10 @@ class RecordError(ValueError):
         self.where = where
         self.message = message
         self.hint = hint
+
+
+class DuplicateTask(RecordError):
+    """Two tasks of the input with one key (raised as :class:`annover.formats.tables.DuplicateKey`)."""
 
 
 def annotator_of(completed_by: Any, users: dict[int, str] | None = None) -> str | None:
@@ -303,8 +307,8 @@ def parse_tasks(tasks: Iterable[Any], key: str | None = None, source: str = "inp
         out.tasks.append(row)
         where = f"{source}: task {ti} (key {row['task_key']})"
         if first.setdefault(row["task_key"], ti) != ti:
-            raise RecordError(where, f"duplicate task (task_key={row['task_key']!r}): task {first[row['task_key']]} "
-                                     "has the same key", _DUPLICATE_HINT)
+            raise DuplicateTask(where, f"duplicate task (task_key={row['task_key']!r}): task {first[row['task_key']]} "
+                                       "has the same key", _DUPLICATE_HINT)
         anns = _list_of(task.get("annotations", task.get("completions")), where + ".annotations")
         out.annotations.extend(_annotation_rows(anns, row, where, users))
         preds, ids_only = _prediction_list(task, anns, where)
@@ -544,7 +548,8 @@ def from_ls_tasks(tasks: list, source: str, *, config: LabelingConfig | None = N
     try:
         rows = parse_tasks(tasks, key=key, source=source, users=users)
     except RecordError as e:
-        raise InputError(str(e), e.hint or "fix the record, or check that this is a Label Studio JSON export") from None
+        error = DuplicateKey if isinstance(e, DuplicateTask) else InputError
+        raise error(str(e), e.hint or "fix the record, or check that this is a Label Studio JSON export") from None
     warnings: list[str] = []
     if config is not None and level != "off":
         warnings += check_answers(_answers(tasks, source, key), config, level, source, _hint(config, level))
