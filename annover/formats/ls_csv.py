@@ -19,7 +19,7 @@ import re
 from pathlib import Path
 from typing import Any
 
-from annover.formats.text import fail
+from annover.formats.text import BOM, fail, not_utf8_at
 from annover.model.config import LabelingConfig
 
 __all__ = ["LS_CSV_COLUMNS", "is_label_studio_csv", "read_label_studio_csv"]
@@ -35,10 +35,11 @@ def _delimiter(path: Path) -> str:
 
 def _header(path: Path) -> list[str]:
     """The column names of the first line (a cheap look: the header has no newlines)."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as f:
-            line = f.readline().rstrip("\r\n")
-    except (OSError, UnicodeDecodeError):
+    try:  # the first line only: bytes that are not UTF-8 further on are the reader's to name (by line)
+        with path.open("rb") as f:
+            head = f.readline(1 << 20).removeprefix(BOM).decode("utf-8", "replace")
+        line = re.split(r"[\r\n]", head, maxsplit=1)[0]
+    except OSError:
         return []
     return [c[1:-1].replace('""', '"') if len(c) >= 2 and c[0] == c[-1] == '"' else c
             for c in line.split(_delimiter(path))]
@@ -98,7 +99,7 @@ def read_label_studio_csv(path: Path, config: LabelingConfig | None) -> list[dic
     try:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
-        raise fail(path, f"not UTF-8 text ({e.reason})", "save the file as UTF-8") from None
+        raise fail(path, f"the text{not_utf8_at(path)} is not UTF-8 ({e.reason})", "save the file as UTF-8") from None
     records = _cells(text, _delimiter(path), path)
     if not records:
         raise fail(path, "no header row", "the first line names the columns")

@@ -17,8 +17,8 @@ from annover._runtime import no_gc
 from annover.errors import InputError, NotFoundError
 from annover.model.canonical import MAX_DEPTH
 
-__all__ = ["JSONL_SUFFIXES", "check_readable", "fail", "json_value_problem", "read_csv_records", "read_json", "read_json_list",
-           "read_jsonl"]
+__all__ = ["JSONL_SUFFIXES", "check_readable", "fail", "json_value_problem", "not_utf8_at", "read_csv_records",
+           "read_json", "read_json_list", "read_jsonl"]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
@@ -231,7 +231,7 @@ def read_json(path: Path, record: str = "record") -> Any:
     except FileNotFoundError:
         raise missing(path) from None
     except UnicodeDecodeError as e:
-        raise fail(path, f"not UTF-8 text ({e.reason} at byte {e.start})", "export the file as UTF-8 JSON") from None
+        raise fail(path, f"the text{not_utf8_at(path)} is not UTF-8 ({e.reason})", "export the file as UTF-8 JSON") from None
     try:
         doc, odd = _loads(text, path)
     except json.JSONDecodeError as e:
@@ -261,8 +261,25 @@ def read_jsonl(path: Path) -> list[Any]:
     except FileNotFoundError:
         raise missing(path) from None
     except UnicodeDecodeError as e:
-        raise fail(path, f"not UTF-8 text ({e.reason})", "save the file as UTF-8") from None
+        raise fail(path, f"the text{not_utf8_at(path)} is not UTF-8 ({e.reason})", "save the file as UTF-8") from None
     return rows
+
+
+def not_utf8_at(path: Path) -> str:
+    """`` at line N column C``: where the first text of ``path`` that is not UTF-8 is (the column
+    counts characters), for an error said after a decoder failed somewhere in the file; '' if none."""
+    try:
+        with path.open("rb") as f:
+            for n, raw in enumerate(f, 1):
+                if n == 1 and raw.startswith(BOM):
+                    raw = raw[len(BOM):]
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    return f" at line {n} column {len(raw[:e.start].decode('utf-8', 'replace')) + 1}"
+    except OSError:
+        return ""
+    return ""
 
 
 def read_json_list(path: Path, what: str = "records") -> list[Any]:
@@ -300,6 +317,6 @@ def read_csv_records(path: Path) -> list[dict[str, str]]:
                 rows.append({k: ("" if v is None else v) for k, v in row.items()})
             return rows
     except UnicodeDecodeError as e:
-        raise fail(path, f"not UTF-8 text ({e.reason})", "save the file as UTF-8") from None
+        raise fail(path, f"the text{not_utf8_at(path)} is not UTF-8 ({e.reason})", "save the file as UTF-8") from None
     except csv.Error as e:
         raise fail(path, f"cannot read CSV: {e}", "check the quoting") from None
