@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover._lazy import lazy
 from annover.formats import Format
 from annover.formats.tables import Tables, empty, finish, first_of_each, task_data_for_keys
-from annover.formats.text import fail
+from annover.formats.text import fail, not_utf8_at
 from annover.formats.validate import check_label_column, controls_of
 from annover.model import canonical as C
 from annover.model.config import Control, LabelingConfig
@@ -56,21 +56,35 @@ def read_csv(path: Path) -> "pa.Table":
     convert = pcsv.ConvertOptions(strings_can_be_null=False, column_types={"task_key": pa.string(), "label": pa.string()})
     try:
         try:
-            return pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delim), convert_options=convert)
+            table = pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delim), convert_options=convert)
         except pa.ArrowInvalid:
             # a quoted cell holding a line break splits Arrow's parallel blocks mid-row: read
             # again with newlines in values allowed (slower), which also gives the real error
-            return pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delim, newlines_in_values=True),
-                                 convert_options=convert)
+            table = pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delim, newlines_in_values=True),
+                                  convert_options=convert)
     except (pa.ArrowException, OSError) as e:
-        ragged = _ragged_line(path, delim)
-        if ragged is not None:
-            line, n, width = ragged
-            raise fail(path, f"line {line} has {n} values, the header {width} columns",
-                       f"give each row one value per column; quote values that hold {delim!r} or a line break"
-                       + ("" if delim == "\t" else "; a tab-separated file is read as such when named .tsv")
-                       ) from None
-        raise fail(path, f"cannot read CSV: {str(e).splitlines()[0]}", "check the CSV header and quoting") from None
+        raise _csv_error(path, delim, e) from None
+    # Arrow reads a column holding bytes that are not UTF-8 as binary: say where they are
+    at = not_utf8_at(path) if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in table.schema.types) else ""
+    if at:
+        raise fail(path, f"the text{at} is not UTF-8", "save the file as UTF-8")
+    return table
+
+
+def _csv_error(path: Path, delim: str, e: Exception) -> Exception:
+    """The error of a CSV file Arrow cannot read, naming the line where it can."""
+    if "Empty CSV" in str(e) and not path.read_bytes().strip():
+        return fail(path, "the file is empty", "export the data again; a CSV file starts with a header of column names")
+    at = not_utf8_at(path) if "UTF8" in str(e) else ""
+    if at:
+        return fail(path, f"the text{at} is not UTF-8", "save the file as UTF-8")
+    ragged = _ragged_line(path, delim)
+    if ragged is not None:
+        line, n, width = ragged
+        return fail(path, f"line {line} has {n} values, the header {width} columns",
+                    f"give each row one value per column; quote values that hold {delim!r} or a line break"
+                    + ("" if delim == "\t" else "; a tab-separated file is read as such when named .tsv"))
+    return fail(path, f"cannot read CSV: {str(e).splitlines()[0]}", "check the CSV header and quoting")
 
 
 def _ragged_line(path: Path, delim: str) -> tuple[int, int, int] | None:
@@ -124,10 +138,39 @@ def read_jsonl_rows(path: Path, rows: list) -> "pa.Table":
     try:
         return pa.Table.from_pylist(rows)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as e:
-        raise fail(path, f"columns of mixed types: {e}", "give each column one type") from None
+        mixed = _mixed_field(rows)
+        raise fail(path, f"{mixed}: mixed types in one column" if mixed else f"columns of mixed types: {e}",
+                   "give each column one type (write numbers that are keys or ids as text throughout)") from None
     except OverflowError:  # an integer beyond 64 bits, in a list or where pyarrow infers one
-        raise fail(path, "a number is too large for a 64-bit integer",
+        at = next((f"row {i}, field {k!r}: " for i, r in enumerate(rows) for k, v in r.items() if _too_big(v)), "")
+        raise fail(path, f"{at}a number is too large for a 64-bit integer",
                    "write large ids and keys as strings") from None
+
+
+def _too_big(v: Any) -> bool:
+    """Whether ``v`` is or holds (in lists) an integer beyond 64 bits."""
+    if isinstance(v, list):
+        return any(_too_big(x) for x in v)
+    return isinstance(v, int) and not isinstance(v, bool) and not -(2**63) <= v < 2**63
+
+
+def _kind(v: Any) -> str:
+    return ("number" if isinstance(v, (int, float)) and not isinstance(v, bool)
+            else "text" if isinstance(v, str) else type(v).__name__)
+
+
+def _mixed_field(rows: list[dict]) -> str | None:
+    """``row N, field 'k' is <kind>, row M's <kind>``: the first value whose kind (text, number,
+    bool, list, object) differs from the first value of its field, for pyarrow's error, which names neither."""
+    first: dict[str, tuple[int, str]] = {}
+    for i, r in enumerate(rows):
+        for k, v in r.items():
+            if v is None:
+                continue
+            j, kind = first.setdefault(k, (i, _kind(v)))
+            if _kind(v) != kind:
+                return f"row {i}, field {k!r}: {_kind(v)} {_value_text(v)} where row {j} has {kind}"
+    return None
 
 
 # ---------------------------------------------------------------------------
@@ -217,7 +260,7 @@ def _key_column(table: "pa.Table", key_col: str, source: str) -> "pa.ChunkedArra
     """The task keys as strings; every row needs one."""
     cols = table.column_names
     if key_col not in cols:
-        sep = next((d for d in (";", "\t", "|") if len(cols) == 1 and d in cols[0]), None)
+        sep = next((d for d in (";", "\t", "|", ",") if len(cols) == 1 and d in cols[0]), None)
         raise fail(source, f"no key column {key_col!r} (columns: {', '.join(cols) or 'none'})",
                    f"the header is one column holding {sep!r}: save the file comma-separated (.csv) or "
                    "tab-separated (.tsv)" if sep else

@@ -109,7 +109,10 @@ def _read_jsonl(path: Path, opts: dict, ls_opts: dict) -> Tables:
     if flat is not None:
         return from_flat(flat, str(path), fmt=Format.JSONL, **opts)
     rows = read_jsonl(path)
-    if rows and isinstance(rows[0], dict) and is_canonical_row(rows[0]):  # annover's own table (export --format jsonl)
+    if not rows:
+        raise fail(path, "the file is empty (no JSON lines)",
+                   "export the data again; a JSONL file holds one JSON object (a task or a row) a line")
+    if isinstance(rows[0], dict) and is_canonical_row(rows[0]):  # annover's own table (export --format jsonl)
         if any(not isinstance(r, dict) for r in rows):
             n = next(i for i, r in enumerate(rows) if not isinstance(r, dict))
             raise fail(path, f"line {n + 1}: not a JSON object", "each line must be one JSON object")
