@@ -370,3 +370,53 @@ def test_a_byte_order_mark_reads_as_the_clean_file(tmp_path, monkeypatch, name, 
     code, out, err = invoke("snapshot", "--from", str(bom), "--key", "auto", "-m", "bom")
     assert code == 0, err
     assert annover.Repo(root).head() == head, "the byte order mark changed the content"
+
+
+# ---------------------------------------------------------------------------
+# where in a text file the bad bytes or values are
+
+
+@pytest.mark.parametrize("name, content, says", [
+    ("rows.jsonl", b'{"task_key": "a", "label": "positive"}\n{"task_key": "b", "label": "pos\xe9"}\n',
+     "the text at line 2 column 32 is not UTF-8"),
+    ("export.json", b'[\n{"data": {"text": "caf\xe9"}}]', "the text at line 2 column 23 is not UTF-8"),
+    ("labels.csv", b"task_key,label\na,positive\nb,caf\xe9\n", "the text at line 3 column 6 is not UTF-8"),
+    # in a data column: was "task key a, column text: bytes is not JSON — give task data as text..."
+    ("labels.csv", b"task_key,label,text\na,positive,caf\xe9\n", "the text at line 2 column 15 is not UTF-8"),
+    # Label Studio's TSV with one such byte in a cell was taken for flat rows: "no key column 'task_key'"
+    ("ls.tsv", (CORPUS / "sdk_csv_export_tsv.tsv").read_bytes().replace(b"CHENG", b"CH\xe9NG"),
+     "the text at line 2 column"),
+])
+def test_bytes_that_are_not_utf8_are_named_by_line_and_column(v1, tmp_path, monkeypatch, name, content, says):
+    # was: "not UTF-8 text (invalid continuation byte)", or "at byte 20588", no line
+    monkeypatch.chdir(v1)
+    src = tmp_path / name
+    src.write_bytes(content)
+    config = CORPUS / "sdk_csv_export_tsv.xml" if name == "ls.tsv" else CONFIG
+    refused(v1, src, ["--key", "auto", "--config", str(config)], 3, [says, "UTF-8"])
+
+
+@pytest.mark.parametrize("content, says", [
+    (b'{"task_key": "a", "label": "positive"}\n{"task_key": 5, "label": "positive"}\n',
+     "row 1, field 'task_key': number 5 where row 0 has text: mixed types in one column"),
+    (b'{"task_key": "a", "label": "positive", "x": [1]}\n{"task_key": "b", "label": "positive", "x": "s"}\n',
+     "row 1, field 'x': text 's' where row 0 has list"),
+    (b'{"task_key": [100000000000000000000000000000, ""]}\n',
+     "row 0, field 'task_key': a number is too large for a 64-bit integer"),
+])
+def test_jsonl_rows_of_mixed_types_name_the_row_and_field(v1, tmp_path, monkeypatch, content, says):
+    # was: "columns of mixed types: Expected bytes, got a 'int' object", no row, no column
+    monkeypatch.chdir(v1)
+    src = tmp_path / "rows.jsonl"
+    src.write_bytes(content)
+    refused(v1, src, ["--key", "auto"], 3, [says])
+
+
+@pytest.mark.parametrize("name, content", [("rows.jsonl", b""), ("rows.jsonl", b"\n \n"), ("labels.csv", b""),
+                                           ("labels.tsv", b"\n"), ("export.json", b"")])
+def test_an_empty_file_says_it_is_empty(v1, tmp_path, monkeypatch, name, content):
+    # was, for JSONL: "no key column 'task_key' (columns: none)"; for CSV: "cannot read CSV: Empty CSV file"
+    monkeypatch.chdir(v1)
+    src = tmp_path / name
+    src.write_bytes(content)
+    refused(v1, src, ["--key", "auto"], 3, ["the file is empty", "export the data again"])
