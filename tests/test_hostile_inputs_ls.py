@@ -22,9 +22,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import annover
 from annover.cli import run
+from annover.errors import AnnoverError
+from annover.formats.read import read_source
+from annover.model.config import LabelingConfig
 
 from .conftest import EXAMPLES
 
@@ -420,3 +425,36 @@ def test_an_empty_file_says_it_is_empty(v1, tmp_path, monkeypatch, name, content
     src = tmp_path / name
     src.write_bytes(content)
     refused(v1, src, ["--key", "auto"], 3, ["the file is empty", "export the data again"])
+
+
+# ---------------------------------------------------------------------------
+# any cut of a real export: read (a cut in trailing blanks) or refused naming where
+
+
+_CUT_SOURCES = sorted([*CORPUS.glob("*.json"), *CORPUS.glob("*.csv"), *CORPUS.glob("*.tsv")]) if CORPUS.is_dir() else []
+#: what names a place in a one-line error: a line, a task, a row, a record, a column or a field
+_PLACE = ("line ", "task ", "row ", "record ", "column", "field", "the file is empty")
+
+
+def _cut_is_refused_naming_where(src: Path, data: bytes, cut: int, tmp: Path) -> None:
+    path = tmp / f"cut{src.suffix}"
+    path.write_bytes(data[:cut])
+    try:
+        read_source(path, config=LabelingConfig.from_file(str(src.with_suffix(".xml"))).wait())
+    except AnnoverError as e:
+        msg = str(e)
+        assert e.exit_code in (3, 4) and "\n" not in msg and str(path) in msg and " — " in msg, msg
+        assert any(p in msg.split(" — ")[0] for p in _PLACE), msg
+        return
+    assert not data[cut:].strip() or src.suffix != ".json", f"a cut at byte {cut} of {src.name} was read"
+
+
+@pytest.mark.skipif(not _CUT_SOURCES, reason="no corpus on this machine")
+def test_any_cut_of_a_corpus_export_is_refused_naming_the_place(tmp_path):
+    @settings(max_examples=150, deadline=None, derandomize=True, database=None)
+    @given(st.sampled_from(_CUT_SOURCES), st.floats(0, 1))
+    def check(src, at):
+        data = src.read_bytes()
+        _cut_is_refused_naming_where(src, data, int(at * (len(data) - 1)), tmp_path)
+
+    check()
