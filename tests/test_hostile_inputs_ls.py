@@ -458,3 +458,17 @@ def test_any_cut_of_a_corpus_export_is_refused_naming_the_place(tmp_path):
         _cut_is_refused_naming_where(src, data, int(at * (len(data) - 1)), tmp_path)
 
     check()
+
+
+@pytest.mark.parametrize("content, says", [
+    (b'{"a": 1, "b": 2}', "expected a JSON list of tasks, got an object (keys: 'a', 'b')"),
+    (b"null", "expected a JSON list of tasks, got null"),
+    (b'"tasks"', "expected a JSON list of tasks, got text 'tasks'"),
+    (b'{"tasks": {"a": 1}}', "field tasks: expected a list of tasks, got an object"),
+])
+def test_a_json_document_that_is_not_a_list_says_what_it_is_in_jsons_words(v1, tmp_path, monkeypatch, content, says):
+    # was: "got a JSON dict", "got a JSON NoneType" (Python's names)
+    monkeypatch.chdir(v1)
+    src = tmp_path / "export.json"
+    src.write_bytes(content)
+    refused(v1, src, ["--key", "auto"], 3, [says, "give a JSON list of tasks"])

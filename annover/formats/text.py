@@ -17,7 +17,7 @@ from annover._runtime import no_gc
 from annover.errors import InputError, NotFoundError
 from annover.model.canonical import MAX_DEPTH
 
-__all__ = ["JSONL_SUFFIXES", "check_readable", "fail", "json_value_problem", "not_utf8_at", "read_csv_records",
+__all__ = ["JSONL_SUFFIXES", "check_readable", "fail", "json_kind", "json_value_problem", "not_utf8_at", "read_csv_records",
            "read_json", "read_json_list", "read_jsonl"]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -291,10 +291,25 @@ def read_json_list(path: Path, what: str = "records") -> list[Any]:
         doc = doc["tasks"]
     elif isinstance(doc, dict) and isinstance(doc.get("data"), dict):
         doc = [doc]  # one task: Label Studio exports a single task so
+    if isinstance(doc, dict) and "tasks" in doc:
+        raise fail(path, f"field tasks: expected a list of {what}, got {json_kind(doc['tasks'])}",
+                   f"give a JSON list of {what} or a JSONL file")
     if not isinstance(doc, list):
-        raise fail(path, f"expected a JSON list of {what}, got a JSON {type(doc).__name__}",
+        names = list(doc)[:5] if isinstance(doc, dict) else []
+        keys = f" (keys: {', '.join(map(repr, names))}{', ...' if len(doc) > 5 else ''})" if names else ""
+        raise fail(path, f"expected a JSON list of {what}, got {json_kind(doc)}{keys}",
                    f"give a JSON list of {what} or a JSONL file")
     return doc
+
+
+def json_kind(v: Any) -> str:
+    """What a parsed JSON value is, in JSON's words (an object, a list, text, a number, null...)."""
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    kind = {dict: "an object", list: "a list", str: "text"}.get(type(v), "a number")
+    return f"{kind} {str(v)[:30]!r}" if isinstance(v, (str, int, float)) else kind
 
 
 def read_csv_records(path: Path) -> list[dict[str, str]]:
