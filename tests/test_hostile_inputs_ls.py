@@ -136,6 +136,11 @@ LS_CASES = [
     # --key id with an id of the wrong type said the task had none
     ("--key id, id a float", _set(("id",), 1.5), 3, ["task 0, field id: is float 1.5, not a task id"]),
     ("--key id, id true", _set(("id",), True), 3, ["task 0, field id: is bool True, not a task id"]),
+    # Python's type names: "is NoneType, expected an object", "key field 'data.ext_id' is dict"
+    ("data null", _set(("data",), None), 3, ["task 0.data: is null, expected an object"]),
+    ("ext_id an object", _set(("data", "ext_id"), {"a": 1}), 3, ["key field 'data.ext_id' is an object"]),
+    ("a result item null", _set(_RES, None), 3, ["annotation 0 (id 1000), result 0: result item is null"]),
+    ("value text", _set((*_RES, "value"), "positive"), 3, ["result 0 (id r1000s).value: is text 'positive'"]),
     # a repeated task did not say where its twin is
     ("a task repeated, labeled otherwise",
      lambda d: d.append({**d[0], "annotations": [{**d[0]["annotations"][0], "result": [

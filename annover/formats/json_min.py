@@ -13,7 +13,7 @@ from annover.errors import InputError
 from annover.formats import Format
 from annover.formats.label_studio import from_ls_tasks, to_tasks
 from annover.formats.tables import Tables
-from annover.formats.text import fail
+from annover.formats.text import fail, json_kind
 from annover.model.config import Control, LabelingConfig
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ def from_json_min(rows: list, source: str, *, config: LabelingConfig | None = No
     tasks: dict[Any, dict] = {}
     for i, row in enumerate(rows):
         if not isinstance(row, dict):
-            raise fail(source, f"record {i} is {type(row).__name__}, expected an object", "give a JSON-MIN export")
+            raise fail(source, f"record {i} is {json_kind(row)}, expected an object", "give a JSON-MIN export")
         controls = {k: c for k in row if k not in META_KEYS and (c := config.control_for(k)) is not None}
         tid = row.get("id", f"row{i}")
         task = tasks.get(json.dumps(tid, sort_keys=True, default=str))

@@ -17,6 +17,7 @@ from annover.formats import Format
 from annover.formats.ls_results import LABEL_KEYS, Where, check_answers, labels_of, strictness
 from annover.formats.ls_writer import AS_EMBEDDED, AS_ID, answer_out, diff, dump, item_out, task_out, to_tasks
 from annover.formats.tables import DuplicateKey, Tables, rows_to_tables
+from annover.formats.text import json_kind
 from annover.model.canonical import canonical_json
 from annover.model.config import LabelingConfig
 
@@ -148,7 +149,7 @@ def _key_field(data: Any, key: str, field: str, where: str) -> str:
                               "task id with --key id")
         cur = cur[part]
     if isinstance(cur, bool) or not isinstance(cur, (str, int)):
-        raise RecordError(where, f"key field {key!r} is {type(cur).__name__}, expected a string or an integer")
+        raise RecordError(where, f"key field {key!r} is {json_kind(cur)}, expected a string or an integer")
     if cur == "":
         raise RecordError(where, f"key field {key!r} is empty", "every task needs a key; fill the field, "
                           "or choose another with --key data.FIELD")
@@ -157,11 +158,11 @@ def _key_field(data: Any, key: str, field: str, where: str) -> str:
 
 def _region_row(item: Any, position: int, where: str) -> dict:
     if not isinstance(item, dict):
-        raise RecordError(where, f"result item is {type(item).__name__}, expected an object")
+        raise RecordError(where, f"result item is {json_kind(item)}, expected an object")
     rest = {k: v for k, v in item.items() if k not in REGION_FIELDS}
     value = item.get("value")
     if value is not None and not isinstance(value, dict):
-        raise RecordError(where + ".value", f"is {type(value).__name__}, expected an object")
+        raise RecordError(where + ".value", f"is {json_kind(value)}, expected an object")
     for f in ("from_name", "to_name", "type"):
         v = item.get(f)
         if v is not None and not isinstance(v, str):
@@ -323,11 +324,11 @@ def parse_tasks(tasks: Iterable[Any], key: str | None = None, source: str = "inp
 def _task_row(task: Any, key: str | None, where: str) -> dict:
     """The tasks-table row of one export task."""
     if not isinstance(task, dict):
-        raise RecordError(where, f"is {type(task).__name__}, expected an object (a Label Studio task)")
+        raise RecordError(where, f"is {json_kind(task)}, expected an object (a Label Studio task)")
     if "data" not in task:
         raise RecordError(where, "has no 'data' field; is this a Label Studio JSON export?")
     if not isinstance(task["data"], dict):
-        raise RecordError(where + ".data", f"is {type(task['data']).__name__}, expected an object")
+        raise RecordError(where + ".data", f"is {json_kind(task['data'])}, expected an object")
     tkey = task_key_of(task, key, where)
     extra = {k: v for k, v in task.items() if k not in TASK_SERVER_FIELDS}
     if extra.get("meta") in ({}, None):
