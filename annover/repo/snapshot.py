@@ -179,13 +179,20 @@ def check_new_tag(repo: RepoCore, tag: str | None) -> None:
 
 def check_tag_beside(repo: RepoCore, tag: str) -> None:
     """Refuse a tag name that an existing tag's name is a folder of, or inside (``x`` and ``x/y``):
-    neither annover's tag files nor git's refs can hold both; and one that is the start of a
-    version's id (``f34c``): the tag would hide that version's short id."""
+    neither annover's tag files nor git's refs can hold both; one that is the start of a
+    version's id (``f34c``): the tag would hide that version's short id; and one that is a git
+    branch's name (``main``, ``origin/main``): git would read the name as ambiguous."""
     if re.fullmatch(r"[0-9a-f]{4,6}", tag):
         hit = next((v for v in repo.version_ids() if v.startswith(tag)), None)
         if hit is not None:
             raise UsageError(f"tag {tag!r} is the start of version {hit[:12]}'s id: the tag would hide it",
                              "choose a name that is not all hex digits")
+    branch = repo.scm.branches_named(tag)
+    if branch:  # git would read the name as ambiguous: `git push origin main` fails, `git log main` shows the tag
+        kind = "branch" if branch[0].startswith("refs/heads/") else "remote-tracking branch"
+        raise UsageError(f"tag {tag!r} is also the name of a git {kind} ({branch[0]}): git would read {tag!r} as "
+                         "ambiguous (`git push origin NAME` fails, `git log NAME` shows the tag)",
+                         "choose another name for the tag")
     other = repo.refs.clash(tag, repo.scm.tags())
     if other is not None:
         raise UsageError(f"tag {tag!r} cannot sit beside tag {other!r} (git keeps tags as files and folders)",

@@ -344,6 +344,13 @@ class Git:
             return {name} if self.tag_commits().get(name) else set()
         return set(self.tag_commits())
 
+    def branches_named(self, name: str) -> list[str]:
+        """The branches (``refs/heads/NAME``) and remote-tracking branches (``refs/remotes/NAME``)
+        named exactly ``name``: a tag of that name would make git read ``name`` as ambiguous."""
+        wanted = {f"refs/heads/{name}", f"refs/remotes/{name}"}
+        out = self.run("for-each-ref", "--format=%(refname)", *sorted(wanted), check=False)
+        return [ref for ref in out.split() if ref in wanted]
+
     def tag_commits(self) -> dict[str, str]:
         """``{tag name: the commit it names}`` (annotated tags peeled), from git's refs: read as
         files where they are plain files (:mod:`annover.store.gitrefs`), else asked of git."""
