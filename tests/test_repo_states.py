@@ -56,3 +56,26 @@ def test_a_tag_named_like_a_branch_is_refused(two_rounds, how):
     assert "branch" in _one_line_error(run_cli("tag", "topic", cwd=repo.root), 2)
     git("update-ref", "refs/remotes/origin/main", "HEAD", cwd=repo.root)
     assert "branch" in _one_line_error(run_cli("tag", "origin/main", cwd=repo.root), 2)
+
+
+# ---------------------------------------------------------------- a corrupt object in the DVC cache
+
+
+def test_pull_of_a_version_fetches_again_what_is_corrupt_in_the_cache(pushed):
+    """A flipped byte in an object of v1 (not HEAD): every read of v1 says 'corrupt — run `annover pull
+    v1`'; that pull said '1 already here' and fixed nothing."""
+    repo = pushed
+    v1 = repo.resolve("v1")
+    head_objects = {r.md5 for r in repo.objects_of(repo.version(repo.head()))}
+    only_v1 = [r for r in repo.objects_of(repo.version(v1)) if r.md5 not in head_objects]
+    assert only_v1
+    cache = repo.dvc.cache_dir()
+    for r in only_v1:
+        _flip_a_byte(cache / r.md5[:2] / r.md5[2:])
+    err = _one_line_error(run_cli("export", "v1", "--format", "csv", "--out", "v1.csv", cwd=repo.root), 8)
+    assert "corrupt" in err and "annover pull v1" in err
+    assert not (repo.root / "v1.csv").exists()
+    pull = run_cli("pull", "v1", cwd=repo.root)
+    assert pull.returncode == 0, pull.stderr
+    run_cli("export", "v1", "--format", "csv", "--out", "v1.csv", cwd=repo.root, check=True)
+    run_cli("diff", "v1", "v2", cwd=repo.root, check=True)

@@ -373,11 +373,12 @@ def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Dir
             by_listing.setdefault(lst, []).append(vid)
         else:
             unrecorded.append(vid)
-    head = targets.get(repo.head() or "", (None, None))[1]  # the listing pull checks out: its files are checked
+    # the listing pull checks out, and the version it names: their files are checked (a corrupt one fetched again)
+    check = [lst for vid, (_, lst) in targets.items() if lst and (vid == repo.head() or rev is not None)]
     moved = (Moved([], [], [], 0) if not by_listing else repo.dvc.push(list(by_listing), remote, timeout,
                                                                        whole=rev is not None)
              if direction == Direction.PUSH else
-             repo.dvc.pull(list(by_listing), remote, timeout, check=head, verify=_verifier(repo, by_listing)))
+             repo.dvc.pull(list(by_listing), remote, timeout, check=check, verify=_verifier(repo, by_listing)))
 
     def vids(listings: list[str]) -> list[str]:
         return [v for m in listings for v in by_listing[m]]

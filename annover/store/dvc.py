@@ -33,7 +33,7 @@ import urllib.parse
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from annover._lazy import lazy
 from annover.errors import (AnnoverError, NotARepoError, ObjectError, RemoteError, RemoteUnreachableError, UsageError,
@@ -601,7 +601,7 @@ class Dvc:
         return out
 
     def pull(self, listings: list[str], remote: str | None, timeout: float | None = None,
-             check: str | None = None, verify: Verify | None = None) -> Moved:
+             check: "Sequence[str]" = (), verify: Verify | None = None) -> Moved:
         """Fetch into the DVC cache the listings and listed files it lacks (see :meth:`push`).
 
         Listings whose files are all in the cache already are not asked for: with nothing
@@ -611,14 +611,15 @@ class Dvc:
         ``verify(listing, entries, fetch)`` then checks each listing against what its version
         names (``fetch(md5s)`` brings the objects the version's record names, its manifests),
         raising when they differ; False: it cannot tell, and the listing's files are not fetched.
-        The files of listing ``check`` (the one to be checked out) are checked against their
-        md5 first: a damaged copy is dropped from the cache and fetched again.
+        The files of the listings ``check`` (the one to be checked out, the version a pull names)
+        are checked against their md5 first: a damaged copy is dropped from the cache and fetched
+        again (what an error naming a corrupt object says to do: ``annover pull REV``).
         """
         listings = list(dict.fromkeys(listings))
         with self.repo() as d:
             cache = d.cache.local
             files, _ = self._listed(cache, [m for m in listings if cache.exists(m)])
-            for oid in self._damaged(cache, [hi.value for hi in files.get(check or "", [])]):
+            for oid in self._damaged(cache, list(dict.fromkeys(hi.value for m in check for hi in files.get(m, [])))):
                 with contextlib.suppress(OSError):  # what DVC's own check does
                     Path(cache.oid_to_path(oid)).unlink()
             have = [m for m in files if all(cache.exists(hi.value) for hi in files[m])]
