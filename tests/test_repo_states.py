@@ -79,3 +79,54 @@ def test_pull_of_a_version_fetches_again_what_is_corrupt_in_the_cache(pushed):
     assert pull.returncode == 0, pull.stderr
     run_cli("export", "v1", "--format", "csv", "--out", "v1.csv", cwd=repo.root, check=True)
     run_cli("diff", "v1", "v2", cwd=repo.root, check=True)
+
+
+# ---------------------------------------------------------------- an orphan branch
+
+
+def test_an_orphan_branch_is_one_line_and_nothing_is_written(two_rounds):
+    """`git checkout --orphan fresh` keeps annover's files staged on a branch with no commit: reads
+    said 'tag v1 was moved outside annover', a snapshot committed a new root there and the next
+    command removed the records of v1 and v2 from the work tree."""
+    repo, _, _ = two_rounds
+    git("checkout", "-q", "--orphan", "fresh", cwd=repo.root)
+    before = git("status", "--porcelain", cwd=repo.root), git("for-each-ref", cwd=repo.root)
+    records = sorted(p.name for p in (repo.dir / "versions").iterdir())
+    for args in (["show", "v1"], ["log"], ["diff", "v1", "v2"], ["gc"], ["tag", "x", "v1"],
+                 ["snapshot", "--from", "round1.json", "-m", "x"], ["status", "--no-remote"]):
+        err = _one_line_error(run_cli(*args, cwd=repo.root), 6)
+        assert "fresh" in err and "git checkout main" in err, err
+    assert (git("status", "--porcelain", cwd=repo.root), git("for-each-ref", cwd=repo.root)) == before
+    assert sorted(p.name for p in (repo.dir / "versions").iterdir()) == records
+    git("checkout", "-q", "-f", "main", cwd=repo.root)
+    run_cli("diff", "v1", "v2", cwd=repo.root, check=True)
+
+
+# ---------------------------------------------------------------- hand-edited files of annover's
+
+
+def test_a_record_that_is_not_json_names_the_command_that_restores_it(two_rounds):
+    repo, _, v2 = two_rounds
+    p = repo.version_path(v2.id)
+    p.write_text(p.read_text()[:-20])
+    err = _one_line_error(run_cli("show", cwd=repo.root), 8)
+    assert f"git checkout -- .annover/versions/{v2.id}.json" in err, err
+
+
+def test_a_hand_edited_head_file_is_named(two_rounds):
+    repo, _, v2 = two_rounds
+    (repo.dir / "HEAD").write_text(v2.id + "\nx\n")
+    err = _one_line_error(run_cli("show", cwd=repo.root), 8)
+    assert ".annover/HEAD" in err and "git checkout -- .annover/HEAD" in err, err
+
+
+def test_an_orphan_branch_that_dropped_annovers_files_names_the_branch_to_go_back_to(two_rounds):
+    """`git switch --orphan fresh` empties the work tree but for git-ignored files (.annover/objects):
+    the hint was 'move .annover away and run `annover init`', a second history."""
+    repo, _, _ = two_rounds
+    git("switch", "-q", "--orphan", "fresh", cwd=repo.root)
+    for args in (["log"], ["snapshot", "--from", "round1.json", "--config", "labeling.xml", "-m", "x"], ["gc"]):
+        err = _one_line_error(run_cli(*args, cwd=repo.root), 6)
+        assert "fresh" in err and "git checkout main" in err and "annover init" not in err, err
+    git("checkout", "-q", "main", cwd=repo.root)
+    run_cli("diff", "v1", "v2", cwd=repo.root, check=True)

@@ -43,7 +43,7 @@ from annover.files import write_atomic
 from annover.model import canonical as C
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Dvc
-from annover.store.git import Git, branch_back, unborn_clone
+from annover.store.git import Git, branch_back, orphan_branch, unborn_clone
 from annover.store.objects import LocalStore, ObjectRef, ObjectStore
 from annover.store.refs import Refs, RepoLock, is_tag_name, is_version_id
 from annover.store.snapshots import (TASK_HASH, Layout, differing_tasks, hash_probe, object_refs, read_layout,
@@ -80,6 +80,7 @@ def find_root(start: str | Path = ".") -> Path:
         a = d / ANNOVER_DIR
         if a.is_dir():
             if not (a / "config.json").is_file():
+                _check_not_orphan(d)
                 raise NotARepoError(f"{a} exists but has no config.json",
                                     "this is not an annover repository; move .annover away and run `annover init`")
             return d
@@ -93,6 +94,17 @@ def find_root(start: str | Path = ".") -> Path:
                             f"`git checkout {branch.split('/', 1)[1]}` (and on the remote, once: `git symbolic-ref "
                             f"HEAD refs/heads/{branch.split('/', 1)[1]}`)")
     raise NotARepoError(f"not an annover repository (or any parent): {p}", "run `annover init` first")
+
+
+def _check_not_orphan(root: Path) -> None:
+    """Refuse, naming the branch to go back to, a git HEAD on a branch with no commit yet (an
+    orphan branch) where annover's files are left over or staged (see :meth:`RepoCore._check_born`)."""
+    orphan = orphan_branch(root)
+    if orphan is not None:
+        raise NotARepoError(f"git's branch {orphan[0]} has no commit yet (an orphan branch): annover's files are "
+                            "not committed on it, its versions are on other branches",
+                            f"check out a branch that has them: `git checkout {orphan[1]}` (add -f to drop what "
+                            "is staged on the new branch)")
 
 
 class RepoCore:
@@ -124,6 +136,7 @@ class RepoCore:
         self._moved: list[MovedTag] | None = None
         self._git_tags: dict[str, str] = {}  # git's tags as tags() last read them: name -> commit
         self._tags_read: dict[str, str] = {}  # tags() as moved_tags() last read them
+        self._check_born()
         self.settle()
 
     # ------------------------------------------------------------------ git / DVC
@@ -203,6 +216,15 @@ class RepoCore:
         except AnnoverError as e:
             self.recovered.append(f"could not repair what an interrupted command left: {e}")
 
+    def _check_born(self) -> None:
+        """Refuse a git HEAD on a branch with no commit (``git checkout --orphan``) where annover's
+        files name a version: they are staged there, not committed, so tags read as moved by hand
+        and a version made there would start a second history. (Cheap: git's files say HEAD's
+        commit; git is asked only when they do not. ``annover init`` opens a repository before its
+        first commit, when no version is named yet.)"""
+        if self.scm.head_oid() is None and (self.dir / "HEAD").is_file() and self.head_commit() is None:
+            _check_not_orphan(self.toplevel)
+
     def begin_write(self) -> str | None:
         """The HEAD version a command that makes a version starts from; refuses a detached git HEAD
         and a merge or rebase under way."""
@@ -257,7 +279,15 @@ class RepoCore:
     # ------------------------------------------------------------------ versions
 
     def head(self) -> str | None:
-        return self.refs.read("HEAD")
+        """The version ``.annover/HEAD`` names (None: no version yet); ObjectError naming the file
+        when it holds something else (an edit by hand, a conflict marker)."""
+        vid = self.refs.read("HEAD")
+        if vid is not None and not is_version_id(vid):
+            self._check_no_git_operation()  # a merge's conflict in .annover/HEAD, say
+            path = self.rel(self.dir / "HEAD")
+            raise ObjectError(f"{path} holds {vid[:80]!r}, not a version id (edited by hand, or a conflict)",
+                              f"restore it from git: git checkout -- {path}")
+        return vid
 
     def version_path(self, vid: str) -> Path:
         return self.dir / "versions" / f"{vid}.json"
@@ -279,7 +309,8 @@ class RepoCore:
         try:
             record = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ObjectError(f"version record {vid[:12]} is not JSON: {e}", "restore it from git") from None
+            raise ObjectError(f"version record {vid[:12]} is not JSON: {e}",
+                              f"restore it from git: git checkout -- {self.rel(p)}") from None
         if C.json_digest(record) != vid:
             raise ObjectError(f"version record {vid[:12]} does not match its id (edited or corrupt)",
                               f"restore it from git: git checkout -- {self.rel(p)}")

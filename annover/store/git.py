@@ -83,6 +83,17 @@ def branch_back(path: Path) -> str:
     return heads[0] if heads else "main"
 
 
+def orphan_branch(path: Path) -> "tuple[str, str] | None":
+    """(the branch HEAD names, a branch with commits to go back to) where ``path`` is in a git work
+    tree whose HEAD is on a branch with no commit while other branches have some (``git checkout
+    --orphan``, ``git switch --orphan``); None otherwise."""
+    if run_git(["rev-parse", "-q", "--verify", "HEAD"], path, check=False).strip():
+        return None
+    head = run_git(["symbolic-ref", "-q", "--short", "HEAD"], path, check=False).decode().strip()
+    heads = run_git(["for-each-ref", "--format=%(refname:short)", "refs/heads"], path, check=False).decode().split()
+    return (head, branch_back(path)) if head and heads else None
+
+
 def unborn_clone(path: Path) -> "tuple[str, list[str]] | None":
     """(the branch HEAD names, the remote-tracking branches) where ``path`` is in a git clone that
     checked nothing out: HEAD names a branch with no commit while its remote has branches (a clone
