@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from annover.store.snapshots import object_refs
+
 from .conftest import git, run_cli
 
 
@@ -130,3 +132,19 @@ def test_an_orphan_branch_that_dropped_annovers_files_names_the_branch_to_go_bac
         assert "fresh" in err and "git checkout main" in err and "annover init" not in err, err
     git("checkout", "-q", "main", cwd=repo.root)
     run_cli("diff", "v1", "v2", cwd=repo.root, check=True)
+
+
+def test_the_reports_diff_names_the_versions_to_pull_by_tag(pushed, tmp_path):
+    """`annover report` diffs each version with its parent by full id: a corrupt object said
+    `run annover pull <64 hex digits>` twice."""
+    repo = pushed
+    v1 = repo.resolve("v1")
+    tasks = repo.version(v1).snapshot("tasks")
+    parts = {r.md5 for r in object_refs(repo.store, tasks)} - {tasks.manifest.md5}
+    only_v1 = parts - {r.md5 for r in repo.objects_of(repo.version(repo.head()))}
+    assert only_v1
+    for md5 in only_v1:  # a tasks part: the report's diff is the first to read it
+        _flip_a_byte(repo.dvc.cache_dir() / md5[:2] / md5[2:])
+    err = _one_line_error(run_cli("report", "--out", str(tmp_path / "r.html"), cwd=repo.root), 8)
+    assert "`annover pull v1` and `annover pull v2`" in err and v1 not in err, err
+    assert not (tmp_path / "r.html").exists()

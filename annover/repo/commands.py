@@ -251,9 +251,10 @@ class Repo(RepoCore):
             return result
         try:
             result = diffing.diff_versions(self.store, va, vb, rev_a=a, rev_b=b, options=options, fast=fast)
-        except ObjectError as e:
-            raise ObjectError(f"{a} -> {b}: {e.message}", f"run `annover pull {a}` and `annover pull {b}` to fetch "
-                              "the two versions' objects from the DVC remote") from None
+        except ObjectError as e:  # a version given by its full id (as the report gives them) named as people do
+            na, nb = (self.name_of(v.id) if rev == v.id else rev for rev, v in ((a, va), (b, vb)))
+            raise ObjectError(f"{na} -> {nb}: {e.message}", f"run `annover pull {na}` and `annover pull {nb}` to "
+                              "fetch the two versions' objects from the DVC remote") from None
         change = reading.key_change(reading.reading_of(va), reading.reading_of(vb), f"{a} -> {b}")
         if change:
             result.summary.setdefault("warnings", []).append(change)
