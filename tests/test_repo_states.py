@@ -148,3 +148,25 @@ def test_the_reports_diff_names_the_versions_to_pull_by_tag(pushed, tmp_path):
     err = _one_line_error(run_cli("report", "--out", str(tmp_path / "r.html"), cwd=repo.root), 8)
     assert "`annover pull v1` and `annover pull v2`" in err and v1 not in err, err
     assert not (tmp_path / "r.html").exists()
+
+
+def test_a_git_merge_conflicting_in_annovers_files_says_to_abort_it_and_merge_with_annover(two_rounds):
+    """`git merge` of two branches that both made versions conflicts in .annover/HEAD and objects.dvc.
+    gc said 'restore it: git checkout -- .annover/HEAD && dvc checkout' (which git refuses mid-merge),
+    every other command 'finish it (git merge --continue ...)', which would commit the markers."""
+    repo, _, _ = two_rounds
+    root = repo.root
+    git("switch", "-q", "-c", "other", "v1", cwd=root)
+    data = json.loads((root / "round2.json").read_text())
+    (root / "other.json").write_text(json.dumps(data[:-2]))
+    run_cli("snapshot", "--from", "other.json", "-m", "other", cwd=root, check=True)
+    git("switch", "-q", "main", cwd=root)
+    assert subprocess.run(["git", "merge", "-q", "other"], cwd=root, capture_output=True).returncode != 0
+    state = git("status", "--porcelain", cwd=root), (root / ".git" / "index").read_bytes()
+    for args in (["gc"], ["gc", "--force"], ["log"], ["snapshot", "--from", "round1.json", "-m", "x"]):
+        err = _one_line_error(run_cli(*args, cwd=root), 6)
+        assert "git merge --abort" in err and "annover merge BRANCH" in err and "--continue" not in err, err
+    assert (git("status", "--porcelain", cwd=root), (root / ".git" / "index").read_bytes()) == state
+    git("merge", "--abort", cwd=root)
+    run_cli("merge", "other", "-q", cwd=root, check=True)
+    run_cli("gc", cwd=root, check=True)

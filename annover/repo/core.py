@@ -228,7 +228,7 @@ class RepoCore:
     def begin_write(self) -> str | None:
         """The HEAD version a command that makes a version starts from; refuses a detached git HEAD
         and a merge or rebase under way."""
-        self._check_no_git_operation()
+        self.check_no_git_operation()
         self.check_on_branch()
         return self.committed_head()
 
@@ -283,7 +283,7 @@ class RepoCore:
         when it holds something else (an edit by hand, a conflict marker)."""
         vid = self.refs.read("HEAD")
         if vid is not None and not is_version_id(vid):
-            self._check_no_git_operation()  # a merge's conflict in .annover/HEAD, say
+            self.check_no_git_operation()  # a merge's conflict in .annover/HEAD, say
             path = self.rel(self.dir / "HEAD")
             raise ObjectError(f"{path} holds {vid[:80]!r}, not a version id (edited by hand, or a conflict)",
                               f"restore it from git: git checkout -- {path}")
@@ -295,7 +295,7 @@ class RepoCore:
     def version(self, vid: str) -> Version:
         """Version ``vid``'s record: from the work tree, else from the git commit that holds it."""
         if not is_version_id(vid):
-            self._check_no_git_operation()  # a merge's conflict in .annover/HEAD, say
+            self.check_no_git_operation()  # a merge's conflict in .annover/HEAD, say
             raise ObjectError(f"{vid[:80]!r} is not a version id", "restore the record or ref that names it from git")
         p = self.version_path(vid)
         source = None
@@ -611,7 +611,7 @@ class RepoCore:
         git's index made to agree with it for annover's files (a sync cut short leaves it
         staging the deletion of the new version), and missing git tags made.
         """
-        self._check_no_git_operation()
+        self.check_no_git_operation()
         notes: list[str] = []
         reld = self.rel(self.dir)
         killed = self._killed or self.scm.interrupted()
@@ -682,13 +682,20 @@ class RepoCore:
                 notes.append(f"removed uncommitted tag {p.relative_to(tag_dir).as_posix()}")
         return notes
 
-    def _check_no_git_operation(self) -> None:
+    def check_no_git_operation(self) -> None:
         """Refuse to write while git merges or rebases: its index and work tree are the user's,
         mid-way, and nothing there is to be repaired."""
         op = self.scm.in_progress()
-        if op:
-            raise NotARepoError(f"git is in the middle of a {op}", f"finish it (`git {op} --continue`, or `git commit` "
-                                f"for a merge) or abort it (`git {op} --abort`), then run the command again")
+        if not op:
+            return
+        reld = self.rel(self.dir)
+        unmerged = self.git("diff", "--name-only", "--diff-filter=U", "--", reld, check=False).split()
+        if unmerged:  # finished by hand, the conflict markers or one side's HEAD would be committed
+            raise NotARepoError(f"git is in the middle of a {op} with conflicts in annover's files ({unmerged[0]})",
+                                f"abort it (`git {op} --abort`); versions of two branches are joined by "
+                                "`annover merge BRANCH`, task by task")
+        raise NotARepoError(f"git is in the middle of a {op}", f"finish it (`git {op} --continue`, or `git commit` "
+                            f"for a merge) or abort it (`git {op} --abort`), then run the command again")
 
     def _remove_temp_files(self) -> list[str]:
         """Remove the temporary files a write killed before its rename left (``.NAME.*.tmp``

@@ -343,6 +343,7 @@ def check_settled(repo: RepoCore, held: RepoLock) -> None:
     failed = [n for n in repo.recovered if n.startswith("could not repair")]
     if failed:
         raise NotARepoError(failed[0], _STATUS_HINT)
+    repo.check_no_git_operation()  # a merge's conflict in annover's files: restoring them by hand is not the fix
     commit = repo.head_commit()
     for name in ("HEAD", "objects.dvc"):
         path = repo.dir / name
