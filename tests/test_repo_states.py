@@ -6,13 +6,18 @@ Real git, real DVC with a local folder remote, the real ``annover`` entry point 
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from annover.errors import NotARepoError
+from annover.repo.gc import gc as collect
+from annover.store import refs
 from annover.store.snapshots import object_refs
 
 from .conftest import git, run_cli
@@ -170,3 +175,23 @@ def test_a_git_merge_conflicting_in_annovers_files_says_to_abort_it_and_merge_wi
     git("merge", "--abort", cwd=root)
     run_cli("merge", "other", "-q", cwd=root, check=True)
     run_cli("gc", cwd=root, check=True)
+
+
+def test_gc_dry_run_reads_a_read_only_repository(two_rounds, monkeypatch):
+    """On a read-only mount the dry run (a read) was refused as 'the repository cannot be written'.
+    chmod does not stop root, so the refusal to open the lock file for writing is simulated."""
+    repo, _, _ = two_rounds
+    real_open = os.open
+
+    def read_only(path, flags, *a, **k):
+        if flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise OSError(errno.EROFS, "Read-only file system", str(path))
+        return real_open(path, flags, *a, **k)
+
+    cache = sorted(p for p in repo.dvc.cache_dir().rglob("*") if p.is_file())
+    monkeypatch.setattr(refs.os, "open", read_only)
+    dry = collect(repo)
+    assert not dry.done and len(dry.kept) == 2 and not dry.objects
+    with pytest.raises(NotARepoError, match=r"cannot be written: .*lock: Read-only file system"):
+        collect(repo, force=True)
+    assert sorted(p for p in repo.dvc.cache_dir().rglob("*") if p.is_file()) == cache

@@ -392,6 +392,20 @@ def outside(repo: RepoCore, cache: Path) -> bool:
     return not cache.resolve().is_relative_to(own)
 
 
+def _take_lock(repo: RepoCore, stack: contextlib.ExitStack, force: bool) -> RepoLock:
+    """The repository lock, held until ``stack`` closes. A dry run on a repository that cannot be
+    written (a read-only mount, where no command can change it either) reads it without the lock,
+    as the other reading commands do; ``--force`` there is refused (exit 6)."""
+    try:
+        return stack.enter_context(repo.lock())
+    except NotARepoError:  # the lock file cannot be made or opened for writing
+        if force:
+            raise
+        unlocked = RepoLock(repo.dir / "lock", 0)
+        unlocked.inherited = unlocked.left_by_dead_writer()
+        return unlocked
+
+
 def gc(repo: RepoCore, force: bool = False, progress: Progress = _noop, shared_cache: bool = False) -> GcResult:
     """Remove (``force``; else only say, a dry run) from the local DVC cache, and from the working
     store, the objects no version a user can still name needs (see the module docstring).
@@ -405,7 +419,8 @@ def gc(repo: RepoCore, force: bool = False, progress: Progress = _noop, shared_c
                          "share it, and gc cannot know what their versions need",
                          "if none does, run `annover gc --force --shared-cache`; else `dvc gc --projects ...` "
                          "names them all")
-    with repo.lock() as held:
+    with contextlib.ExitStack() as stack:
+        held = _take_lock(repo, stack, force)
         check_settled(repo, held)
         plan = _plan(repo, progress)
         view = _view_files(repo, plan)
