@@ -195,3 +195,17 @@ def test_gc_dry_run_reads_a_read_only_repository(two_rounds, monkeypatch):
     with pytest.raises(NotARepoError, match=r"cannot be written: .*lock: Read-only file system"):
         collect(repo, force=True)
     assert sorted(p for p in repo.dvc.cache_dir().rglob("*") if p.is_file()) == cache
+
+
+def test_a_staged_edit_of_annovers_files_is_said_as_what_it_is(two_rounds):
+    """A `git add` of an edited .annover/config.json, with the user's own file staged beside it: the
+    repair said 'an interrupted command left it staging their deletion'. The user's staged file stays."""
+    repo, _, _ = two_rounds
+    root = repo.root
+    (root / "notes.txt").write_text("mine\n")
+    config = repo.dir / "config.json"
+    config.write_text(config.read_text() + " ")
+    git("add", "notes.txt", ".annover/config.json", cwd=root)
+    log = run_cli("log", "--oneline", cwd=root)
+    assert log.returncode == 0 and "git add" in log.stderr and "deletion" not in log.stderr, log.stderr
+    assert git("diff", "--cached", "--name-only", cwd=root).split() == ["notes.txt"]

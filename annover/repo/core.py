@@ -652,8 +652,8 @@ class RepoCore:
                 notes.append(f"restored {path} from the last commit")
         notes += self._remove_uncommitted(tracked, killed)
         if self.scm.sync_index(reld):
-            notes.append("made git's index agree with the last commit for annover's files (an interrupted "
-                         "command left it staging their deletion)")
+            notes.append("made git's index agree with the last commit for annover's files (it staged changes "
+                         "to them: a `git add` of annover's files, or a command interrupted while updating it)")
         committed = {p[len(prefix) + len("tags/"):]: (contents.get(p) or b"").decode("ascii", "replace").strip()
                      for p in wanted if p.startswith(prefix + "tags/")}
         notes += self.ensure_git_tags(committed)
