@@ -209,3 +209,29 @@ def test_a_staged_edit_of_annovers_files_is_said_as_what_it_is(two_rounds):
     log = run_cli("log", "--oneline", cwd=root)
     assert log.returncode == 0 and "git add" in log.stderr and "deletion" not in log.stderr, log.stderr
     assert git("diff", "--cached", "--name-only", cwd=root).split() == ["notes.txt"]
+
+
+def test_a_git_merge_committed_with_its_conflict_markers_is_refused_not_fast_forwarded(two_rounds):
+    """`git merge other`, conflicts, `git add . && git commit`: git's HEAD commit holds conflict markers
+    in .annover/HEAD. Reads said 'restore it: git checkout -- .annover/HEAD' (which restores the
+    markers), and `annover merge other` read HEAD as no version and fast-forwarded to other's: v2 left
+    HEAD's history."""
+    repo, v1, v2 = two_rounds
+    root = repo.root
+    git("switch", "-q", "-c", "other", "v1", cwd=root)
+    data = json.loads((root / "round2.json").read_text())
+    (root / "other.json").write_text(json.dumps(data[:-2]))
+    run_cli("snapshot", "--from", "other.json", "-m", "other", cwd=root, check=True)
+    git("switch", "-q", "main", cwd=root)
+    subprocess.run(["git", "merge", "-q", "other"], cwd=root, capture_output=True)
+    git("add", ".annover", cwd=root)
+    git("commit", "-q", "-m", "merged by hand", cwd=root)
+    commit = git("rev-parse", "HEAD", cwd=root)
+    for args in (["log"], ["merge", "other"], ["snapshot", "--from", "round1.json", "-m", "x"], ["revert"], ["gc"]):
+        err = _one_line_error(run_cli(*args, cwd=root), 8)
+        assert "in git's HEAD commit" in err and "git reset --hard HEAD~1" in err and "annover merge" in err, err
+    assert git("rev-parse", "HEAD", cwd=root) == commit
+    git("reset", "-q", "--hard", "HEAD~1", cwd=root)
+    run_cli("merge", "other", "-q", cwd=root, check=True)
+    history = {v["id"] for v in json.loads(run_cli("log", "--json", cwd=root, check=True).stdout)}
+    assert {v1.id, v2.id} <= history

@@ -236,7 +236,9 @@ class RepoCore:
         """The version HEAD names in git's HEAD commit (the work tree's file may lag a killed command)."""
         text = self.scm.show("HEAD", self.rel(self.dir / "HEAD")) if self.head_commit() else None
         vid = (text or "").strip()
-        return vid if is_version_id(vid) else None
+        if vid and not is_version_id(vid):  # never read as "no version": a merge would fast-forward over HEAD's
+            raise self._bad_head(vid, committed=True)
+        return vid or None
 
     def check_on_branch(self, what: str = "a version made here", instead: str = "") -> None:
         """Refuse to commit on a detached git HEAD: the version (``what``) would be on no branch;
@@ -285,9 +287,21 @@ class RepoCore:
         if vid is not None and not is_version_id(vid):
             self.check_no_git_operation()  # a merge's conflict in .annover/HEAD, say
             path = self.rel(self.dir / "HEAD")
-            raise ObjectError(f"{path} holds {vid[:80]!r}, not a version id (edited by hand, or a conflict)",
-                              f"restore it from git: git checkout -- {path}")
+            committed = self.head_commit() is not None and (self.scm.show("HEAD", path) or "").strip() == vid
+            raise self._bad_head(vid, committed)
         return vid
+
+    def _bad_head(self, text: str, committed: bool) -> ObjectError:
+        """``.annover/HEAD`` holding ``text``, not a version id: edited by hand (``git checkout``
+        restores it), or so in git's HEAD commit (a git merge committed with its conflict markers)."""
+        path = self.rel(self.dir / "HEAD")
+        if not committed:
+            return ObjectError(f"{path} holds {text[:80]!r}, not a version id (edited by hand, or a conflict)",
+                               f"restore it from git: git checkout -- {path}")
+        return ObjectError(f"{path} holds {text[:80]!r} in git's HEAD commit, not a version id (a git merge "
+                           "committed with its conflict markers, or an edit committed by hand)",
+                           "take that commit back (`git reset --hard HEAD~1`, or `git revert -m 1 HEAD` once pushed) "
+                           "and join the branches with `annover merge BRANCH`")
 
     def version_path(self, vid: str) -> Path:
         return self.dir / "versions" / f"{vid}.json"
