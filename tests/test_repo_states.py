@@ -7,6 +7,7 @@ Real git, real DVC with a local folder remote, the real ``annover`` entry point 
 from __future__ import annotations
 
 import errno
+import hashlib
 import json
 import os
 import subprocess
@@ -235,3 +236,19 @@ def test_a_git_merge_committed_with_its_conflict_markers_is_refused_not_fast_for
     run_cli("merge", "other", "-q", cwd=root, check=True)
     history = {v["id"] for v in json.loads(run_cli("log", "--json", cwd=root, check=True).stdout)}
     assert {v1.id, v2.id} <= history
+
+
+def test_a_damaged_copy_in_the_working_store_is_read_from_the_cache_and_pull_mends_it(pushed, tmp_path):
+    """A flipped byte in HEAD's manifest in .annover/objects (a copy: the DVC cache's is good): every
+    read of HEAD said 'corrupt — run annover pull HEAD', and that pull stopped on the same error."""
+    repo = pushed
+    manifest = repo.version(repo.head()).snapshot("annotations").manifest
+    work = repo.store.path(manifest.oid)
+    data = bytearray(work.read_bytes())
+    work.unlink()  # a file of its own: the cache's copy stays good
+    data[len(data) // 2] ^= 0xFF
+    work.write_bytes(bytes(data))
+    run_cli("export", "HEAD", "--format", "csv", "--out", str(tmp_path / "head.csv"), cwd=repo.root, check=True)
+    assert work.read_bytes() == bytes(data)  # a read changes nothing
+    run_cli("pull", cwd=repo.root, check=True)
+    assert hashlib.sha256(work.read_bytes()).hexdigest() == manifest.oid

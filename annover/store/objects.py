@@ -177,6 +177,10 @@ class LocalStore(ObjectStore):
         p = self.path(ref.oid)
         if p.exists():
             return p
+        return self._fallback(ref)
+
+    def _fallback(self, ref: ObjectRef) -> Path | None:
+        """The object's file in a fallback (the DVC cache), looked for once when first needed."""
         q = self._in_fallbacks(ref)
         if q is None and self._find_fallbacks is not None:
             with self._finding:  # parts are read in threads: the others wait for the first to find them
@@ -194,8 +198,14 @@ class LocalStore(ObjectStore):
         p = self.locate(ref)
         if p is None:
             raise ObjectError(f"{what} {ref.oid[:12]} is not here", _PULL_HINT)
-        return verify(ref, p.read_bytes(), what, p.name,
-                       "delete the file and run `annover pull <rev>` with the version that needs it, to fetch a good copy")
+        hint = "delete the file and run `annover pull <rev>` with the version that needs it, to fetch a good copy"
+        try:
+            return verify(ref, p.read_bytes(), what, p.name, hint)
+        except ObjectError:  # a damaged copy in the folder: the DVC cache's may be good (`annover pull` mends it)
+            q = self._fallback(ref) if p == self.path(ref.oid) else None
+            if q is None or q.samefile(p):
+                raise
+            return verify(ref, q.read_bytes(), what, q.name, hint)
 
 
 class FsStore(ObjectStore):
