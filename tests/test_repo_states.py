@@ -252,3 +252,29 @@ def test_a_damaged_copy_in_the_working_store_is_read_from_the_cache_and_pull_men
     assert work.read_bytes() == bytes(data)  # a read changes nothing
     run_cli("pull", cwd=repo.root, check=True)
     assert hashlib.sha256(work.read_bytes()).hexdigest() == manifest.oid
+
+
+def test_a_shallow_clone_never_takes_its_boundary_commit_for_an_older_versions(pushed, tmp_path):
+    """`git clone --depth 1` shows the one commit it has as adding every record: v1 was taken as made
+    there. `annover pull` stopped ('refused the DVC listing ... of version v1'), and the next write
+    made the missing git tag v1 on v2's commit (`git checkout v1 && dvc pull` then gave v2's labels)."""
+    repo = pushed
+    bare = tmp_path / "labels.git"
+    git("init", "-q", "--bare", "-b", "main", str(bare), cwd=tmp_path)
+    git("push", "-q", str(bare), "main", "--tags", cwd=repo.root)
+    clone = tmp_path / "shallow"
+    git("clone", "-q", "--depth", "1", f"file://{bare}", str(clone), cwd=tmp_path)
+    assert git("tag", cwd=clone).split() == ["v2"]
+    run_cli("pull", cwd=clone, check=True)
+    err = _one_line_error(run_cli("pull", "v1", cwd=clone), 6)
+    assert "git fetch --unshallow" in err, err
+    assert "git fetch --unshallow" in _one_line_error(run_cli("gc", cwd=clone), 6)
+    (clone / "round1.json").write_bytes((repo.root / "round1.json").read_bytes())
+    run_cli("snapshot", "--from", "round1.json", "-m", "in the shallow clone", cwd=clone, check=True)
+    assert "v1" not in git("tag", cwd=clone).split()  # never on a commit that did not make it
+    git("fetch", "-q", "--unshallow", "--tags", cwd=clone)
+    assert git("rev-parse", "v1", cwd=clone) == git("rev-parse", "v1", cwd=repo.root)
+    run_cli("pull", "v1", cwd=clone, check=True)
+    run_cli("export", "v1", "--format", "csv", "--out", str(tmp_path / "a.csv"), cwd=clone, check=True)
+    run_cli("export", "v1", "--format", "csv", "--out", str(tmp_path / "b.csv"), cwd=repo.root, check=True)
+    assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()

@@ -752,7 +752,17 @@ class RepoCore:
     def commit_of(self, vid: str) -> str | None:
         """The git commit that added version ``vid`` (on HEAD's history, else on any ref's)."""
         path = self.rel(self.version_path(vid))
-        return self.scm.commit_adding(path) or self.scm.commit_adding(path, everywhere=True)
+        commit = self.scm.commit_adding(path) or self.scm.commit_adding(path, everywhere=True)
+        return commit if commit is None or self.made_by(vid, commit) else None
+
+    def made_by(self, vid: str, commit: str) -> bool:
+        """Whether ``commit``, which git says added version ``vid``'s record, did: not so for the
+        boundary commit of a shallow clone (``git clone --depth 1``), which git shows adding every
+        record its tree holds, unless its ``.annover/HEAD`` names ``vid``. (Tagged or checked out
+        at it, an older version's objects would be the newer one's.)"""
+        if commit not in self.scm.shallow():
+            return True
+        return (self.scm.show(commit, self.rel(self.dir / "HEAD")) or "").strip() == vid
 
     def ensure_git_tags(self, committed: dict[str, str] | None = None) -> list[str]:
         """Every annover tag HEAD's commit holds (``committed``: ``{name: version id}``, default the

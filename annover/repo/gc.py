@@ -344,6 +344,9 @@ def check_settled(repo: RepoCore, held: RepoLock) -> None:
     if failed:
         raise NotARepoError(failed[0], _STATUS_HINT)
     repo.check_no_git_operation()  # a merge's conflict in annover's files: restoring them by hand is not the fix
+    if repo.scm.shallow():  # the commits of older versions are not here: what their listings are is not known
+        raise NotARepoError("this git clone is shallow (git clone --depth): the commits of older versions are not "
+                            "here, so gc cannot tell which objects they need", "run `git fetch --unshallow`, then gc")
     commit = repo.head_commit()
     for name in ("HEAD", "objects.dvc"):
         path = repo.dir / name

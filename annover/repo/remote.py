@@ -235,7 +235,7 @@ def reachable(repo: RepoCore) -> dict[str, tuple[str, str | None]]:
                                                        check=False).splitlines() if p.endswith(".json")}
     kept |= _held_by_tags(repo, vdir, set(added_records(repo, "--tags", "--not", "HEAD", "--", vdir)) - kept)
     kept |= set(repo.tags_of())  # a version a tag names, also one a reset dropped from HEAD's tree
-    commits = {vid: c for vid, c in commits.items() if vid in kept}
+    commits = {vid: c for vid, c in commits.items() if vid in kept and repo.made_by(vid, c)}  # shallow: not here
     pointer = repo.rel(repo.dir / "objects.dvc")
     return {vid: (c, lst) for (vid, c), lst in zip(commits.items(), _pointers(repo, list(commits.values()), pointer))}
 
@@ -325,7 +325,9 @@ def _missing_locally(repo: RepoCore, v: Version) -> int:
 def _commit_for(repo: RepoCore, vid: str) -> str:
     c = repo.commit_of(vid)
     if not c:
-        raise NotARepoError(f"version {vid[:12]} is not in the git history here", "pull the git history first")
+        shallow = " (this clone is shallow: `git fetch --unshallow`)" if repo.scm.shallow() else ""
+        raise NotARepoError(f"version {vid[:12]} is not in the git history here",
+                            f"pull the git history first{shallow}")
     return c
 
 

@@ -282,6 +282,21 @@ class Git:
             rows.append((p, mode, blob))
         return rows
 
+    def shallow(self) -> frozenset[str]:
+        """The boundary commits of a shallow clone (``git clone --depth N``): git shows each as adding
+        every file its tree holds, since their parents are not here. Empty in a full clone."""
+        plain = self.git_dir / "shallow" if self._plain else None
+        if plain is not None:
+            try:
+                return frozenset(plain.read_text().split())
+            except FileNotFoundError:
+                return frozenset()
+        where = self.run("rev-parse", "--git-path", "shallow", check=False).strip()
+        path = Path(where) if where else None
+        if path is not None and not path.is_absolute():
+            path = self.toplevel / path
+        return frozenset(path.read_text().split()) if path is not None and path.is_file() else frozenset()
+
     def commit_adding(self, path: str, everywhere: bool = False) -> str | None:
         """The commit that added ``path`` on HEAD's history (``everywhere``: on any ref's). A merge
         commit adds the paths new to every parent (``-c``), not those it brings from one."""
