@@ -174,6 +174,7 @@ class Git:
         self._git_dir: Path | None = None
         #: found on the file system (a plain ``.git`` folder): its refs may be read as files
         self._plain = False
+        self._shallow_file: Path | None = None
 
     # ------------------------------------------------------------------ setup
 
@@ -291,11 +292,11 @@ class Git:
                 return frozenset(plain.read_text().split())
             except FileNotFoundError:
                 return frozenset()
-        where = self.run("rev-parse", "--git-path", "shallow", check=False).strip()
-        path = Path(where) if where else None
-        if path is not None and not path.is_absolute():
-            path = self.toplevel / path
-        return frozenset(path.read_text().split()) if path is not None and path.is_file() else frozenset()
+        if self._shallow_file is None:  # asked of git once (a linked work tree keeps it in the common dir)
+            where = self.run("rev-parse", "--git-path", "shallow", check=False).strip() or "shallow"
+            self._shallow_file = Path(where) if Path(where).is_absolute() else self.toplevel / where
+        path = self._shallow_file
+        return frozenset(path.read_text().split()) if path.is_file() else frozenset()
 
     def commit_adding(self, path: str, everywhere: bool = False) -> str | None:
         """The commit that added ``path`` on HEAD's history (``everywhere``: on any ref's). A merge
