@@ -278,3 +278,17 @@ def test_a_shallow_clone_never_takes_its_boundary_commit_for_an_older_versions(p
     run_cli("export", "v1", "--format", "csv", "--out", str(tmp_path / "a.csv"), cwd=clone, check=True)
     run_cli("export", "v1", "--format", "csv", "--out", str(tmp_path / "b.csv"), cwd=repo.root, check=True)
     assert (tmp_path / "a.csv").read_bytes() == (tmp_path / "b.csv").read_bytes()
+
+
+@pytest.mark.parametrize("name", ["HEAD", "config.json"])
+def test_a_file_of_annovers_deleted_from_the_work_tree_is_named_with_the_command_that_restores_it(two_rounds, name):
+    """.annover/HEAD deleted: `annover log` listed nothing and `show` said 'no versions yet — make one
+    with annover snapshot'. .annover/config.json deleted: 'move .annover away and run annover init'."""
+    repo, _, v2 = two_rounds
+    (repo.dir / name).unlink()
+    for args in (["log"], ["show"], ["gc"], ["status", "--no-remote"]):
+        err = _one_line_error(run_cli(*args, cwd=repo.root), 8 if name == "HEAD" and args != ["gc"] else 6)
+        assert f"git checkout -- .annover/{name}" in err and "annover init" not in err, err
+    assert not (repo.dir / name).exists()  # a read changes nothing
+    git("checkout", "--", f".annover/{name}", cwd=repo.root)
+    assert json.loads(run_cli("show", "--json", cwd=repo.root, check=True).stdout)["id"] == v2.id

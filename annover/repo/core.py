@@ -43,7 +43,7 @@ from annover.files import write_atomic
 from annover.model import canonical as C
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Dvc
-from annover.store.git import Git, branch_back, orphan_branch, unborn_clone
+from annover.store.git import Git, branch_back, orphan_branch, run_git, unborn_clone
 from annover.store.objects import LocalStore, ObjectRef, ObjectStore
 from annover.store.refs import Refs, RepoLock, is_tag_name, is_version_id
 from annover.store.snapshots import (TASK_HASH, Layout, differing_tasks, hash_probe, object_refs, read_layout,
@@ -81,6 +81,7 @@ def find_root(start: str | Path = ".") -> Path:
         if a.is_dir():
             if not (a / "config.json").is_file():
                 _check_not_orphan(d)
+                _check_config_not_deleted(a)
                 raise NotARepoError(f"{a} exists but has no config.json",
                                     "this is not an annover repository; move .annover away and run `annover init`")
             return d
@@ -94,6 +95,14 @@ def find_root(start: str | Path = ".") -> Path:
                             f"`git checkout {branch.split('/', 1)[1]}` (and on the remote, once: `git symbolic-ref "
                             f"HEAD refs/heads/{branch.split('/', 1)[1]}`)")
     raise NotARepoError(f"not an annover repository (or any parent): {p}", "run `annover init` first")
+
+
+def _check_config_not_deleted(adir: Path) -> None:
+    """Refuse, with the command that restores it, an ``.annover/config.json`` deleted from the work
+    tree while git's HEAD commit has it (not a folder to move away and `annover init` again)."""
+    if run_git(["ls-tree", "--name-only", "HEAD", "--", f"{ANNOVER_DIR}/config.json"], adir.parent, check=False):
+        raise NotARepoError(f"{adir / 'config.json'} is missing, and git's HEAD commit has it (deleted by hand?)",
+                            f"restore it from git: git checkout -- {ANNOVER_DIR}/config.json")
 
 
 def _check_not_orphan(root: Path) -> None:
@@ -136,6 +145,7 @@ class RepoCore:
         self._moved: list[MovedTag] | None = None
         self._git_tags: dict[str, str] = {}  # git's tags as tags() last read them: name -> commit
         self._tags_read: dict[str, str] = {}  # tags() as moved_tags() last read them
+        self._no_head_at: str | None = None  # a commit known to hold no .annover/HEAD (no version yet)
         self._check_born()
         self.settle()
 
@@ -284,12 +294,28 @@ class RepoCore:
         """The version ``.annover/HEAD`` names (None: no version yet); ObjectError naming the file
         when it holds something else (an edit by hand, a conflict marker)."""
         vid = self.refs.read("HEAD")
+        if vid is None and not (self.dir / "HEAD").exists():
+            self._check_head_not_deleted()
         if vid is not None and not is_version_id(vid):
             self.check_no_git_operation()  # a merge's conflict in .annover/HEAD, say
             path = self.rel(self.dir / "HEAD")
             committed = self.head_commit() is not None and (self.scm.show("HEAD", path) or "").strip() == vid
             raise self._bad_head(vid, committed)
         return vid
+
+    def _check_head_not_deleted(self) -> None:
+        """ObjectError when ``.annover/HEAD`` is not in the work tree but git's HEAD commit has it
+        (deleted by hand): read as 'no versions yet', the versions would look gone. Asked of git
+        once per commit (a repository with no version yet has no HEAD file either)."""
+        commit = self.scm.head_oid() or self.head_commit()
+        if commit is None or commit == self._no_head_at:
+            return
+        path = self.rel(self.dir / "HEAD")
+        if self.scm.in_progress() or not (self.scm.show(commit, path) or "").strip():
+            self._no_head_at = commit
+            return
+        raise ObjectError(f"{path} is missing, and git's HEAD commit has it (deleted by hand?)",
+                          f"restore it from git: git checkout -- {path}")
 
     def _bad_head(self, text: str, committed: bool) -> ObjectError:
         """``.annover/HEAD`` holding ``text``, not a version id: edited by hand (``git checkout``
