@@ -17,7 +17,7 @@ from annover._runtime import no_gc
 from annover.errors import InputError, NotFoundError
 from annover.model.canonical import MAX_DEPTH
 
-__all__ = ["JSONL_SUFFIXES", "check_readable", "fail", "json_kind", "json_value_problem", "not_utf8_at", "read_csv_records",
+__all__ = ["JSONL_SUFFIXES", "check_readable", "fail", "is_utf8", "json_kind", "json_value_problem", "not_utf8_at", "read_csv_records",
            "read_json", "read_json_list", "read_jsonl"]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -158,7 +158,7 @@ def json_value_problem(doc: Any) -> tuple[str, str] | None:
         v, at = stack.pop()
         if isinstance(v, dict):
             for k, x in v.items():
-                if _bad_text(k):
+                if not is_utf8(k):
                     return at, f"key {k!r} holds a lone surrogate (not UTF-8 text)"
                 stack.append((x, f"{at}.{k}"))
             continue
@@ -171,17 +171,18 @@ def json_value_problem(doc: Any) -> tuple[str, str] | None:
     return None
 
 
-def _bad_text(s: str) -> bool:
+def is_utf8(s: str) -> bool:
+    """Whether a text encodes as UTF-8 (holds no lone surrogate, which a JSON or Python text can)."""
     try:
         s.encode("utf-8")
     except UnicodeEncodeError:
-        return True
-    return False
+        return False
+    return True
 
 
 def _bad_value(v: Any) -> str | None:
     if isinstance(v, str):
-        return f"{v[:40]!r} holds a lone surrogate (not UTF-8 text)" if _bad_text(v) else None
+        return f"{v[:40]!r} holds a lone surrogate (not UTF-8 text)" if not is_utf8(v) else None
     if isinstance(v, float) and not math.isfinite(v):
         return ("NaN is not a number JSON allows" if math.isnan(v)
                 else "Infinity, or a number too large for a float, is not a number JSON allows")

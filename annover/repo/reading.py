@@ -27,6 +27,7 @@ from annover._lazy import lazy
 from annover.errors import InputError, NotFoundError, UsageError
 from annover.formats.label_studio import IMAGE_KEY
 from annover.formats.ls_results import strictness
+from annover.formats.text import is_utf8
 from annover.formats import IMAGE_FORMATS
 from annover.store.versions import Version
 
@@ -138,17 +139,9 @@ def task_keys(tasks: "Iterable[str] | pa.Array | pa.ChunkedArray | None") -> "pa
     try:
         return pa.array(keys, pa.string())
     except UnicodeEncodeError:  # a lone surrogate: no text a task key can hold
-        i = next(i for i, k in enumerate(keys) if not _encodes(k))
+        i = next(i for i, k in enumerate(keys) if not is_utf8(k))
         raise UsageError(f"tasks=: item {i} ({keys[i]!r:.40}) is not valid Unicode text (a lone surrogate)",
                          "pass task keys as they are stored, e.g. as load() gives them") from None
-
-
-def _encodes(k: str) -> bool:
-    try:
-        k.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
 
 
 # ---------------------------------------------------------------------------
