@@ -32,6 +32,7 @@ from annover.formats.read import read_source
 from annover.model.config import LabelingConfig
 
 from .conftest import EXAMPLES
+from .test_malformed_inputs import v1_repo  # noqa: F401  (a fixture)
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "label-studio"
 if not CORPUS.is_dir():  # a clone elsewhere: the corpus where this machine keeps it, read in place
@@ -54,14 +55,9 @@ def _tree(root: Path) -> dict[str, bytes]:
 
 
 @pytest.fixture(scope="module")
-def v1(tmp_path_factory):
+def v1(v1_repo):
     """A repository holding v1 of the sample (cases only read it, or are rolled back)."""
-    root = tmp_path_factory.mktemp("hostile") / "repo"
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("ANNOVER_REMOTE_HOME", str(tmp_path_factory.mktemp("remotes")))
-        repo = annover.init(root)
-        repo.snapshot(str(EXAMPLES / "round1.json"), config=str(CONFIG), key="data.ext_id", message="round 1")
-    return root
+    return v1_repo
 
 
 def refused(root: Path, src: Path, args: list[str], code: int, says: list[str]) -> str:

@@ -156,18 +156,24 @@ def test_the_reports_diff_names_the_versions_to_pull_by_tag(pushed, tmp_path):
     assert not (tmp_path / "r.html").exists()
 
 
+def _merge_of_two_rounds(root: Path) -> subprocess.CompletedProcess:
+    """``git merge`` (not annover's) of a branch from v1 that made a version of its own into main,
+    which made v2: both changed annover's files, so git's merge conflicts in them."""
+    git("switch", "-q", "-c", "other", "v1", cwd=root)
+    data = json.loads((root / "round2.json").read_text())
+    (root / "other.json").write_text(json.dumps(data[:-2]))
+    run_cli("snapshot", "--from", "other.json", "-m", "other", cwd=root, check=True)
+    git("switch", "-q", "main", cwd=root)
+    return subprocess.run(["git", "merge", "-q", "other"], cwd=root, capture_output=True)
+
+
 def test_a_git_merge_conflicting_in_annovers_files_says_to_abort_it_and_merge_with_annover(two_rounds):
     """`git merge` of two branches that both made versions conflicts in .annover/HEAD and objects.dvc.
     gc said 'restore it: git checkout -- .annover/HEAD && dvc checkout' (which git refuses mid-merge),
     every other command 'finish it (git merge --continue ...)', which would commit the markers."""
     repo, _, _ = two_rounds
     root = repo.root
-    git("switch", "-q", "-c", "other", "v1", cwd=root)
-    data = json.loads((root / "round2.json").read_text())
-    (root / "other.json").write_text(json.dumps(data[:-2]))
-    run_cli("snapshot", "--from", "other.json", "-m", "other", cwd=root, check=True)
-    git("switch", "-q", "main", cwd=root)
-    assert subprocess.run(["git", "merge", "-q", "other"], cwd=root, capture_output=True).returncode != 0
+    assert _merge_of_two_rounds(root).returncode != 0
     state = git("status", "--porcelain", cwd=root), (root / ".git" / "index").read_bytes()
     for args in (["gc"], ["gc", "--force"], ["log"], ["snapshot", "--from", "round1.json", "-m", "x"]):
         err = _one_line_error(run_cli(*args, cwd=root), 6)
@@ -219,12 +225,7 @@ def test_a_git_merge_committed_with_its_conflict_markers_is_refused_not_fast_for
     HEAD's history."""
     repo, v1, v2 = two_rounds
     root = repo.root
-    git("switch", "-q", "-c", "other", "v1", cwd=root)
-    data = json.loads((root / "round2.json").read_text())
-    (root / "other.json").write_text(json.dumps(data[:-2]))
-    run_cli("snapshot", "--from", "other.json", "-m", "other", cwd=root, check=True)
-    git("switch", "-q", "main", cwd=root)
-    subprocess.run(["git", "merge", "-q", "other"], cwd=root, capture_output=True)
+    _merge_of_two_rounds(root)
     git("add", ".annover", cwd=root)
     git("commit", "-q", "-m", "merged by hand", cwd=root)
     commit = git("rev-parse", "HEAD", cwd=root)
