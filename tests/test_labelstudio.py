@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import socket
 import subprocess
+import sys
 import uuid
 from pathlib import Path
 
@@ -501,6 +502,24 @@ def test_a_dataset_name_in_another_case_is_named_in_the_hint(ls_server, project_
     line = _one_line_error(run_cli("dataset", "stats", part))
     assert repr(p.title) in line, line
     assert run_cli("dataset", "stats", p.title).returncode == 0
+
+
+def test_listing_and_counting_do_not_import_the_sdks_full_client(ls_server, project_factory):
+    """The SDK's full client imports label_interface, jsonschema and pandas (~2 s of CPU): a
+    command that lists or counts projects makes its calls through the SDK's core alone, with
+    the same answers; a call only the full client makes (an import of tasks) still imports it."""
+    p = project_factory("lean")
+    code = ("import sys, json\n"
+            "from annover.labelstudio.client import connect\n"
+            "c = connect()\n"
+            f"titles = [x.title for x in c.projects()]; one = c.project({p.id})\n"
+            "lean = 'label_studio_sdk.client' not in sys.modules\n"
+            "c.call('importing', c.sdk.projects.import_tasks, id=one.id, request=[{'data': {'text': 'x'}}])\n"
+            "print(json.dumps([lean, 'label_studio_sdk.client' in sys.modules, one.title, titles]))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    lean, full, title, titles = json.loads(r.stdout)
+    assert (lean, full, title) == (True, True, p.title) and p.title in titles
 
 def test_the_api_key_is_written_nowhere(ls, ls_server, repo, labeled, tmp_path):
     p, _, _ = labeled

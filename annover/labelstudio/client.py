@@ -37,11 +37,13 @@ if TYPE_CHECKING:
     import httpx
     import label_studio_sdk
     import label_studio_sdk.core.api_error as ls_api_error
+    import label_studio_sdk.core.client_wrapper as ls_wrapper
     import label_studio_sdk.core.parse_error as ls_parse_error
 else:
     httpx = lazy("httpx")
     label_studio_sdk = lazy("label_studio_sdk")
     ls_api_error = lazy("label_studio_sdk.core.api_error")
+    ls_wrapper = lazy("label_studio_sdk.core.client_wrapper")
     ls_parse_error = lazy("label_studio_sdk.core.parse_error")
 
 ENV_URL = "LABEL_STUDIO_URL"
@@ -161,6 +163,7 @@ class Client:
         self.__key = api_key
         self.timeout = timeout
         self._sdk: Any = None
+        self._http: Any = None
         self._users: dict[int, str] | None = None
 
     def __repr__(self) -> str:
@@ -179,6 +182,20 @@ class Client:
             self._sdk = self.call("connecting", build)
         return self._sdk
 
+    @property
+    def http(self) -> Any:
+        """The SDK's authenticated HTTP client, built from the SDK's core alone (its full client
+        imports label_interface, jsonschema and pandas: ~2 s of CPU a command that only lists or
+        counts would pay); the calls :attr:`sdk` makes build their own."""
+        if self._http is None:
+            def build() -> Any:
+                return ls_wrapper.SyncClientWrapper(
+                    base_url=self.base_url, api_key=self.__key, timeout=self.timeout, max_retries=2,
+                    httpx_client=httpx.Client(timeout=self.timeout, follow_redirects=True)).httpx_client
+
+            self._http = self.call("connecting", build)
+        return self._http
+
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """``fn(*args, **kwargs)`` with every failure turned into an annover error about ``what``."""
         try:
@@ -192,7 +209,7 @@ class Client:
     def raw(self, method: str, path: str, *, what: str, params: dict | None = None, json_body: Any = None,
             timeout: float | None = None, retries: int | None = None) -> Any:
         """One HTTP call through the SDK's authenticated client; the parsed JSON answer."""
-        http = self.sdk._client_wrapper.httpx_client
+        http = self.http
         opts: dict[str, Any] = {"timeout_in_seconds": timeout or self.timeout}
         if retries is not None:
             opts["max_retries"] = retries
@@ -217,7 +234,7 @@ class Client:
 
     def status_of(self, path: str, *, what: str, params: dict | None = None) -> int:
         """HTTP status of an authenticated GET of ``path`` (a page or a file, not the API)."""
-        http = self.sdk._client_wrapper.httpx_client
+        http = self.http
 
         def go() -> int:
             r = http.request(path.lstrip("/"), method="GET", params=params, request_options={"max_retries": 0})
