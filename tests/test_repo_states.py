@@ -293,3 +293,22 @@ def test_a_file_of_annovers_deleted_from_the_work_tree_is_named_with_the_command
     assert not (repo.dir / name).exists()  # a read changes nothing
     git("checkout", "--", f".annover/{name}", cwd=repo.root)
     assert json.loads(run_cli("show", "--json", cwd=repo.root, check=True).stdout)["id"] == v2.id
+
+
+def test_a_clone_not_pulled_is_told_the_one_pull_that_fetches_every_version_a_command_reads(pushed, tmp_path):
+    """A command that reads two versions (diff, suspects, report) in a clone that pulled none named
+    one version's `annover pull v1`, then, once run, the other's: two rounds. The hint now also
+    names `annover pull`, which fetches every version HEAD and the tags reach, after which the
+    command works."""
+    repo = pushed
+    bare = tmp_path / "labels.git"
+    git("init", "-q", "--bare", "-b", "main", str(bare), cwd=tmp_path)
+    git("push", "-q", str(bare), "main", "--tags", cwd=repo.root)
+    clone = tmp_path / "clone"
+    git("clone", "-q", f"file://{bare}", str(clone), cwd=tmp_path)
+    err = _one_line_error(run_cli("suspects", "--since", "v1", cwd=clone), 8)
+    assert "`annover pull` fetches every version HEAD and the tags reach" in err, err
+    run_cli("pull", cwd=clone, check=True)
+    mine, theirs = (run_cli("suspects", "--since", "v1", "--json", cwd=root, check=True).stdout
+                    for root in (clone, repo.root))
+    assert json.loads(mine) == json.loads(theirs)

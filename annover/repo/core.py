@@ -859,7 +859,9 @@ def missing_objects(e: ObjectError, rev: str, vid: str) -> ObjectError:
     ``annover pull REV`` (plain ``dvc pull`` fetches only the checked-out version's objects)."""
     name = rev if rev == vid[: len(rev)] else f"{rev} ({vid[:12]})"
     return ObjectError(f"version {name}: {e.message}",
-                       f"run `annover pull {rev}` to fetch that version's objects from the DVC remote")
+                       f"run `annover pull {rev}` to fetch that version's objects from the DVC remote "
+                       "(`annover pull` fetches every version HEAD and the tags reach, for a command that "
+                       "reads several)")
 
 
 def check_model_version(table: str, model_version: str | None) -> None:
