@@ -363,6 +363,7 @@ class Client:
 def _near(name: str, listed: list[Project]) -> str:
     """The hint for a dataset name no project has exactly: titles that differ only in case (titles
     are matched as written), else a few that hold it, else how to list or make one."""
+    listed = [p for p in listed if name.casefold() in p.title.casefold()]  # a server may not filter
     same = [p for p in listed if p.title.casefold() == name.casefold()]
     if same:
         found = ", ".join(f"{p.title!r} (id {p.id})" for p in sorted(same, key=lambda p: p.id))
