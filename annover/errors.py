@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import os
+import reprlib
 
 
 class AnnoverError(Exception):
@@ -178,3 +179,17 @@ def env_seconds(name: str, default: float) -> float:
         raise UsageError(f"{name}={raw!r} is not a number of seconds above 0",
                          f"set it to a number, e.g. {name}={default:g}, or unset it")
     return seconds
+
+
+#: repr bounded in depth and length: a value quoted from a hostile file (a YAML alias nested a
+#: million times over, a list of a million items) is not walked whole; a text is kept whole up to
+#: a length no error quotes, so that :func:`shown` cuts it at its end, as ``repr(v)[:limit]``
+_REPR = reprlib.Repr()
+_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 3, 6, 6, 1000, 1000
+
+
+def shown(v: object, limit: int = 70) -> str:
+    """``v`` as an error quotes it: its repr, bounded (see :data:`_REPR`) and cut to ``limit``
+    characters, so that the error stays one short line."""
+    r = _REPR.repr(v)
+    return r if len(r) <= limit else r[:limit - 3] + "..."

@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
-from annover.errors import InputError
+from annover.errors import InputError, shown
 from annover.formats.images import (Image, Obj, categories, category_ids, check_kinds, images_of, keypoint_names,
                                     mask_box, note_kept, pct, px, px_of, rbox_corners)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, read_json
-from annover.formats.train import TrainInput, image_config, region_id, shown, stem_key
+from annover.formats.train import TrainInput, image_config, region_id, stem_key
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:

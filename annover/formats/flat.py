@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
 from annover._lazy import lazy
+from annover.errors import shown
 from annover.formats import Format
 from annover.formats.tables import Tables, empty, finish, first_of_each, task_data_for_keys
 from annover.formats.text import fail, not_utf8_at
@@ -169,7 +170,7 @@ def _mixed_field(rows: list[dict]) -> str | None:
                 continue
             j, kind = first.setdefault(k, (i, _kind(v)))
             if _kind(v) != kind:
-                return f"row {i}, field {k!r}: {_kind(v)} {_value_text(v)} where row {j} has {kind}"
+                return f"row {i}, field {k!r}: {_kind(v)} {shown(v, 40)} where row {j} has {kind}"
     return None
 
 
@@ -201,14 +202,9 @@ def strings(table: "pa.Table", col: str, source: str) -> "pa.ChunkedArray":
     if not (pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t) or pa.types.is_null(t)
             or pa.types.is_large_string(t) or pa.types.is_dictionary(t) and pa.types.is_string(t.value_type)):
         i = next((j for j, v in enumerate(c.is_valid().to_pylist()) if v), 0)
-        raise fail(source, f"row {i}, column {col!r}: {_value_text(c[i].as_py()) if len(c) else ''} is {t}, "
+        raise fail(source, f"row {i}, column {col!r}: {shown(c[i].as_py(), 40) if len(c) else ''} is {t}, "
                            "expected a string", f"give {col} as text (one value a row)")
     return c.cast(pa.string())
-
-
-def _value_text(v: object) -> str:
-    text = repr(v)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def from_flat(table: "pa.Table", source: str, *, config: LabelingConfig | None = None, key: str | None = None,

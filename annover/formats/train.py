@@ -12,13 +12,12 @@ are renamed to its controls (the one control of each tag) and checked against it
 from __future__ import annotations
 
 import hashlib
-import reprlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
 from annover._lazy import lazy
-from annover.errors import ValidationError
+from annover.errors import ValidationError, shown
 from annover.formats.images import category_ids
 from annover.formats.label_studio import TASK_ID_KEY, from_ls_tasks, stem_key
 from annover.formats.tables import Tables
@@ -30,7 +29,7 @@ if TYPE_CHECKING:
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["TrainInput", "image_config", "region_id", "shown", "stem_key", "to_tables"]
+__all__ = ["TrainInput", "image_config", "region_id", "stem_key", "to_tables"]
 
 #: control name and tag per result type, in a generated config
 CONTROLS = {"rectanglelabels": ("label", "RectangleLabels"), "polygonlabels": ("polygon", "PolygonLabels"),
@@ -38,15 +37,6 @@ CONTROLS = {"rectanglelabels": ("label", "RectangleLabels"), "polygonlabels": ("
             "labels": ("label", "Labels")}
 
 
-_REPR = reprlib.Repr()
-_REPR.maxlevel, _REPR.maxlist, _REPR.maxdict, _REPR.maxstring, _REPR.maxother = 3, 6, 6, 60, 60
-
-
-def shown(v: object, limit: int = 80) -> str:
-    """``repr(v)`` cut to ``limit`` characters: a value an error quotes from a hostile file (a YAML
-    alias nested a million times over) stays one short line."""
-    r = _REPR.repr(v)  # bounded: a nested value is not walked whole
-    return r if len(r) <= limit else r[:limit - 1] + "…"
 
 
 @dataclass

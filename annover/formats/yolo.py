@@ -32,13 +32,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from annover._lazy import lazy
-from annover.errors import InputError
+from annover.errors import InputError, shown
 from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, keypoint_names, note_kept,
                                     pct, rbox_corners, rbox_from_corners, rectangle_of, unique_names)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.folder import Folder
-from annover.formats.train import TrainInput, image_config, region_id, shown, stem_key
+from annover.formats.train import TrainInput, image_config, region_id, stem_key
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:

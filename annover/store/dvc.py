@@ -37,12 +37,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 
 from annover._lazy import lazy
 from annover.errors import (AnnoverError, NotARepoError, ObjectError, RemoteError, RemoteUnreachableError, UsageError,
-                            env_seconds)
+                            env_seconds, shown)
 from annover.files import write_atomic
 from annover.store.credentials import (CREDENTIALS, has_userinfo, is_local_url, is_secret_option, redact, scheme,
                                         split_options, split_userinfo)
 from annover.store.git import Git
-from annover.store.listings import DIR_SUFFIX, MD5_RE, TAMPERED, check_listing, parse_listing, shown
+from annover.store.listings import DIR_SUFFIX, MD5_RE, TAMPERED, check_listing, parse_listing
 from annover.store.objects import LocalStore, ObjectRef, check_md5, first_line, shard
 
 if TYPE_CHECKING:

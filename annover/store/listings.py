@@ -11,11 +11,10 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from typing import Any
 
-from annover.errors import ObjectError
+from annover.errors import ObjectError, shown
 
-__all__ = ["DIR_SUFFIX", "MD5_RE", "TAMPERED", "check_listing", "parse_listing", "shown"]
+__all__ = ["DIR_SUFFIX", "MD5_RE", "TAMPERED", "check_listing", "parse_listing"]
 
 #: What DVC appends to the md5 of a directory's listing.
 DIR_SUFFIX = ".dir"
@@ -56,12 +55,6 @@ def parse_listing(data: bytes, listing: str) -> dict[str, str]:
             raise refuse(f"entry {i} names {rel} a second time")
         entries[rel] = md5
     return entries
-
-
-def shown(v: Any) -> str:
-    """``repr(v)``, cut to 70 characters (a value quoted in a one-line error)."""
-    text = repr(v)
-    return text if len(text) <= 70 else text[:67] + "..."
 
 
 def check_listing(entries: dict[str, str], expected: dict[str, str], name: str) -> None:
