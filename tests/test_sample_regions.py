@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 import pytest
 
 from annover.errors import UsageError
 from annover.loop.sample import sample
 from annover.loop.suspects import suspects
+from tests.reference_sample import sample as reference
 from tests.test_loop import answers_table, predictions_table
 
 
@@ -51,3 +54,19 @@ def test_suspects_of_a_version_of_regions_only_says_why_it_finds_none():
                           {"task": "t1", "who": "bob", "labels": ["PER"], "type": "labels", "control": "ner",
                            "value": _span(0, 5, "PER")}])
     assert not any("regions" in n for n in suspects(both).notes)  # a classification control: no such note
+
+
+@pytest.mark.parametrize("strategy", ["uncertainty", "margin", "disagreement", "rare-labels"])
+def test_a_version_with_no_answer_is_not_refused_as_regions_only(strategy):
+    """The refusal is for a version of regions: one with no answer and no prediction at all picks
+    nothing, as the reference implementation does (Hypothesis drew it in CI: the refusal then
+    named no region)."""
+    tasks = pa.table({"task_key": ["t00"]})
+    empty = answers_table([])
+    try:
+        want = reference(tasks, empty, None, strategy, n=1).to_json()
+    except UsageError as e:  # a strategy that needs predictions: refused for that, by both
+        with pytest.raises(UsageError, match=re.escape(e.message)):
+            sample(tasks, empty, None, strategy, n=1)
+        return
+    assert sample(tasks, empty, None, strategy, n=1).to_json() == want

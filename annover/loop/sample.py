@@ -169,14 +169,17 @@ def _control(s: "Q.Session", control: str | None) -> str | None:
 
 
 def _no_classification(s: "Q.Session", strategy: str) -> None:
-    """Refuse a strategy that ranks by classification labels on a version that has none (its
-    answers and predictions all regions: spans, boxes), rather than pick nothing and say that
-    no task qualifies, or that no annotators disagree."""
+    """Refuse a strategy that ranks by classification labels on a version whose answers and
+    predictions are all regions (spans, boxes), rather than pick nothing and say that no task
+    qualifies, or that no annotators disagree. A version with no answer at all picks nothing,
+    as before."""
     have = [r["f"] for r in s.fetch("SELECT DISTINCT from_name AS f FROM (SELECT from_name FROM ann UNION ALL "
                                     "SELECT from_name FROM preds) WHERE from_name IS NOT NULL ORDER BY 1").to_pylist()]
-    regions = f", only regions of {', '.join(have)} (spans, boxes)" if have else ""
+    if not have:
+        return
     raise UsageError(f"--strategy {strategy} ranks tasks by their classification labels (one label per answer: "
-                     f"choices, ratings), and this version has no such labels or predictions{regions}",
+                     f"choices, ratings), and this version has no such labels or predictions, only regions of "
+                     f"{', '.join(have)} (spans, boxes)",
                      "use --strategy unlabeled or random; `annover agreement` measures how annotators' regions agree")
 
 
