@@ -187,7 +187,7 @@ def count_answers(p: "pa.Table", out: TableDiff) -> None:
     both = pc.and_(in_a, in_b)
     out.added, out.removed = count_true(pc.and_not(in_b, in_a)), count_true(pc.and_not(in_a, in_b))
     out.changed = count_true(both)
-    out.tasks = pc.count_distinct(p.column("task_key")).as_py()
+    out.tasks = pairing.distinct_count(pairing.stored_codes(p, pairing.TASK))
     skip_a, skip_b = pc.and_(in_a, p.column("skip_a")), pc.and_(in_b, p.column("skip_b"))
     out.skips_added = count_true(pc.and_not(skip_b, skip_a))
     out.skips_removed = count_true(pc.and_not(skip_a, skip_b))
@@ -398,13 +398,13 @@ def _diff_found(spec: Spec, found: "tuple[pa.Table, pa.Table] | None", opts: Opt
     out = TableDiff()
     if found is None:
         return out
-    out.touched = _keys_of([found[0].column("task_key"), found[1].column("task_key")])
     ua, bt = pairing.coded(spec, found)  # coded already when paired in memory
-    p = pairing.presence(spec, ua, bt)
-    delta = pairing.delta(spec, ua, bt, p)
+    out.touched = pairing.task_keys([ua, bt])
+    pr = pairing.presence(spec, ua, bt)
+    delta = pairing.delta(spec, ua, bt, pr)
     if delta.num_rows == 0:
         return out
-    count_answers(p, out)
+    count_answers(pr.table, out)
     plain = pc.invert(pc.fill_null(delta.column("__m"), False))
     _count_key_regions(delta, plain, out)
     matched = _match(ua, bt, delta.filter(pc.invert(plain)), opts, renames, out)

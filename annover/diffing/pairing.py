@@ -14,7 +14,7 @@ are narrowed first by one streaming join in DuckDB (:func:`annover.diffing.sql.d
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 from annover._lazy import lazy
 from annover.diffing import columns as K
@@ -31,8 +31,10 @@ else:
 
 #: codes combine while the product of dictionary sizes stays below this (int64, with room)
 _CODE_LIMIT = 1 << 62
-#: the columns of an answer's code and a row's code (see :func:`coded`)
-ANSWER, ROW = "__ka", "__kr"
+#: the columns of a task's code, an answer's code and a row's code (see :func:`coded`)
+TASK, ANSWER, ROW = "__kt", "__ka", "__kr"
+#: the column of a row of A that differs: the row of B of its key (-1 for none; see :func:`touched`)
+AT_B = "__pb"
 
 
 def row_keys(spec: Spec) -> list[str]:
@@ -65,18 +67,41 @@ def _split(code: "np.ndarray", tables: Sequence["pa.Table"]) -> list["np.ndarray
 
 
 def coded(spec: Spec, tables: Sequence["pa.Table"]) -> list["pa.Table"]:
-    """The tables with the codes of each row's answer (:data:`ANSWER`: task and answer key)
-    and of the row (:data:`ROW`: the region key too), comparable across the tables; tables
-    coded together already are returned as they are."""
+    """The tables with the codes of each row's task (:data:`TASK`: from 0, dense), answer
+    (:data:`ANSWER`: task and answer key) and row (:data:`ROW`: the region key too),
+    comparable across the tables; tables coded together already are returned as they are."""
     if all(ROW in t.column_names for t in tables):
         return list(tables)
     # one chunk a column (DuckDB gives many): every take and comparison after reads them whole
-    tables = [t.drop_columns([c for c in (ANSWER, ROW) if c in t.column_names]).combine_chunks() for t in tables]
-    answer = then(then(np.zeros(sum(t.num_rows for t in tables), np.int64), _column(tables, "task_key")),
-                   _column(tables, spec.answer_key))
+    tables = [t.drop_columns([c for c in (TASK, ANSWER, ROW, AT_B) if c in t.column_names]).combine_chunks()
+              for t in tables]
+    task = then(np.zeros(sum(t.num_rows for t in tables), np.int64), _column(tables, "task_key"))
+    answer = then(task, _column(tables, spec.answer_key))
     row = then(answer, _column(tables, "region_key"))
-    return [t.append_column(ANSWER, pa.array(x)).append_column(ROW, pa.array(y))
-            for t, x, y in zip(tables, _split(answer, tables), _split(row, tables))]
+    return [t.append_column(TASK, pa.array(k)).append_column(ANSWER, pa.array(x)).append_column(ROW, pa.array(y))
+            for t, k, x, y in zip(tables, _split(task, tables), _split(answer, tables), _split(row, tables))]
+
+
+def first_rows(code: "np.ndarray") -> "np.ndarray":
+    """The row of the first occurrence of each distinct value of ``code`` (small integers
+    from 0, as :data:`TASK`), ascending: what ``pc.unique`` keeps, without a hash."""
+    if not len(code):
+        return np.zeros(0, np.int64)
+    first = np.full(int(code.max()) + 1, len(code), np.int64)
+    first[code[::-1]] = np.arange(len(code) - 1, -1, -1)  # the last write is the first row
+    return np.sort(first[first < len(code)])
+
+
+def distinct_count(code: "np.ndarray") -> int:
+    """How many distinct values ``code`` holds (small integers from 0, as :data:`TASK`)."""
+    return int(np.count_nonzero(np.bincount(code))) if len(code) else 0
+
+
+def task_keys(tables: Sequence["pa.Table"]) -> "pa.Array":
+    """The distinct task keys of :func:`coded` tables (plain strings), in the order of
+    ``pc.unique`` of their keys end to end."""
+    rows = first_rows(np.concatenate([stored_codes(t, TASK) for t in tables]))
+    return _column(tables, "task_key").take(pa.array(rows)).combine_chunks().cast(pa.string())
 
 
 def stored_codes(t: "pa.Table", name: str) -> "np.ndarray":
@@ -129,11 +154,17 @@ def touched(spec: Spec, a: "pa.Table", b: "pa.Table") -> "tuple[pa.Table, pa.Tab
     b_same[at_b[same]] = True
     if same.all() and b_same.all():
         return None
-    keys = [t.select(["task_key"]).filter(pa.array(~m)) for t, m in ((a, same), (b, b_same))]
-    tasks = pc.unique(_column(keys, "task_key"))
-    in_t = K.np_bool(pc.is_in(b.column("task_key"), value_set=tasks))
+    ka, kb = stored_codes(a, TASK), stored_codes(b, TASK)
+    hit = np.zeros(int(max(ka.max(initial=-1), kb.max(initial=-1))) + 1, bool)  # the tasks touched
+    hit[ka[~same]], hit[kb[~b_same]] = True, True
+    in_t = hit[kb]
     bt = _rows(b, in_t).append_column("__u", pa.array(~b_same[in_t]))
-    return _rows(a, ~same), bt
+    # where B's row of the same key is, in ``bt``: a row of A that differs pairs with one of
+    # B's that differs too (keys are unique), which :func:`delta` need not look up again
+    at = at_b[~same]
+    if len(bt):
+        at = np.where(at >= 0, (np.cumsum(in_t) - 1)[np.maximum(at, 0)], -1)
+    return _rows(a, ~same).append_column(AT_B, pa.array(at, pa.int64())), bt
 
 
 def _rows(t: "pa.Table", mask: "np.ndarray") -> "pa.Table":
@@ -167,29 +198,41 @@ def _on_side(answers: "np.ndarray", sides: list[tuple["np.ndarray", "pa.Table"]]
     return pa.array(on), t.column("who").take(_at(first)), pa.array(skip)
 
 
-def presence(spec: Spec, ua: "pa.Table", bt: "pa.Table") -> "pa.Table":
+class Presence(NamedTuple):
+    """:func:`presence`: a table of the touched answers (sorted by code), and the row of it
+    of each of ``ua``'s rows, then of each of ``bt``'s rows that differ (``__u``)."""
+
+    table: "pa.Table"
+    answer_of: "np.ndarray"
+
+
+def presence(spec: Spec, ua: "pa.Table", bt: "pa.Table") -> Presence:
     """Per touched answer: on which sides it is, its annotator (model version) on each and
-    whether it is a skip on each, and its code (:data:`ANSWER`). ``ua``, ``bt``: as
-    :func:`touched` gives them, :func:`coded` together (B's rows that do not differ stand
-    for A's identical rows)."""
+    whether it is a skip on each, its task's code (:data:`TASK`) and its code
+    (:data:`ANSWER`). ``ua``, ``bt``: as :func:`touched` gives them, :func:`coded` together
+    (B's rows that do not differ stand for A's identical rows)."""
     u = K.np_bool(bt.column("__u"))
     changed = np.concatenate([stored_codes(ua, ANSWER), stored_codes(bt, ANSWER)[u]])
-    answers, first = np.unique(changed, return_index=True)
+    answers, first, inverse = np.unique(changed, return_index=True, return_inverse=True)
     in_a, who_a, skip_a = _on_side(answers, [_side(spec, ua), _side(spec, bt, np.flatnonzero(~u))])
     in_b, who_b, skip_b = _on_side(answers, [_side(spec, bt)])
-    names = ["task_key", spec.answer_key]
-    keys = pa.concat_tables([ua.select(names), bt.filter(pa.array(u)).select(names)],
-                            promote_options="permissive").take(pa.array(first))
-    return pa.table({"task_key": keys.column(0), "answer_key": keys.column(1), "in_a": in_a, "in_b": in_b,
-                     "who_a": who_a, "who_b": who_b, "skip_a": skip_a, "skip_b": skip_b, ANSWER: pa.array(answers)})
+    task = np.concatenate([stored_codes(ua, TASK), stored_codes(bt, TASK)[u]])[first]
+    return Presence(pa.table({"in_a": in_a, "in_b": in_b, "who_a": who_a, "who_b": who_b, "skip_a": skip_a,
+                              "skip_b": skip_b, TASK: pa.array(task), ANSWER: pa.array(answers)}),
+                    inverse.reshape(-1).astype(np.int64))
 
 
 def _paired(ua: "pa.Table", bt: "pa.Table", cols: Sequence[str]) -> "tuple[np.ndarray, np.ndarray]":
     """(row of ``ua``, row of ``bt``; -1 for none) of the rows that differ, paired by key:
     A's rows that differ, with B's of the same key (where B has one that differs), then
     B's that differ and pair with none. A pair whose ``cols`` are the same is no row."""
-    u_idx = np.flatnonzero(K.np_bool(bt.column("__u")))
-    at = positions(stored_codes(ua, ROW), stored_codes(bt, ROW)[u_idx])
+    u = K.np_bool(bt.column("__u"))
+    u_idx = np.flatnonzero(u)
+    if AT_B in ua.column_names:  # found by :func:`touched`: the row of B is one that differs
+        at = stored_codes(ua, AT_B)
+        at = np.where(at >= 0, (np.cumsum(u) - 1)[np.maximum(at, 0)], -1) if len(u) else at
+    else:
+        at = positions(stored_codes(ua, ROW), stored_codes(bt, ROW)[u_idx])
     pairs = np.flatnonzero(at >= 0)
     keep = at < 0
     if len(pairs):
@@ -203,36 +246,52 @@ def _paired(ua: "pa.Table", bt: "pa.Table", cols: Sequence[str]) -> "tuple[np.nd
             np.concatenate([ib, u_idx[alone_b]]).astype(np.int64))
 
 
-def _mixed(answer: "np.ndarray", alone_a: "np.ndarray", alone_b: "np.ndarray", p: "pa.Table") -> "np.ndarray":
+def _mixed(at: "np.ndarray", alone_a: "np.ndarray", alone_b: "np.ndarray", p: "pa.Table") -> "np.ndarray":
     """Rows on one side only, of an answer on both sides with rows on one side only on each
-    side: left to matching by shape (``answer``: the rows' answer codes, each one of ``p``'s)."""
-    at = positions(answer, stored_codes(p, ANSWER))
-    found = at >= 0
-    at = np.maximum(at, 0)
+    side: left to matching by shape (``at``: each row's answer, a row of ``p``)."""
     alone_here_a, alone_here_b = np.zeros(p.num_rows, bool), np.zeros(p.num_rows, bool)
-    alone_here_a[at[alone_a & found]] = True
-    alone_here_b[at[alone_b & found]] = True
+    alone_here_a[at[alone_a]] = True
+    alone_here_b[at[alone_b]] = True
     both = K.np_bool(pc.and_(p.column("in_a"), p.column("in_b")))
-    return (alone_a | alone_b) & found & (alone_here_a & alone_here_b & both)[at]
+    return (alone_a | alone_b) & (alone_here_a & alone_here_b & both)[at]
 
 
-def delta(spec: Spec, ua: "pa.Table", bt: "pa.Table", p: "pa.Table") -> "pa.Table":
+def _answer_rows(ua: "pa.Table", bt: "pa.Table", ia: "np.ndarray", ib: "np.ndarray", pr: Presence) -> "np.ndarray":
+    """The answer (a row of ``pr.table``) of each row at ``ia`` / ``ib`` (:func:`_paired`)."""
+    on_a = ia >= 0
+    rank_u = np.cumsum(K.np_bool(bt.column("__u"))) - 1  # B's rows that differ follow A's in ``answer_of``
+    out = np.empty(len(ia), np.int64)
+    out[on_a] = pr.answer_of[ia[on_a]]
+    out[~on_a] = pr.answer_of[ua.num_rows + rank_u[ib[~on_a]]]
+    return out
+
+
+def _either(ua: "pa.Table", bt: "pa.Table", name: str, ia: "np.ndarray", ib: "np.ndarray") -> "pa.Array":
+    """Column ``name`` of each row at ``ia`` / ``ib``: A's where the row is on A, else B's."""
+    on_a = ia >= 0
+    x, y = K.column(ua, name).take(pa.array(ia[on_a])), K.column(bt, name).take(pa.array(ib[~on_a]))
+    both = pa.concat_arrays([x, y if y.type == x.type else y.cast(x.type)])
+    if on_a[:len(x)].all():  # A's rows come first (:func:`_paired`)
+        return both
+    order = np.empty(len(ia), np.int64)
+    order[on_a], order[~on_a] = np.arange(len(x)), np.arange(len(x), len(ia))
+    return both.take(pa.array(order))
+
+
+def delta(spec: Spec, ua: "pa.Table", bt: "pa.Table", pr: Presence) -> "pa.Table":
     """The rows that differ, paired by key: where each is in ``ua`` / ``bt`` (``__ia``,
     ``__ib``); ``__rc`` a pair is a changed region, ``__rl`` a relabeled one (``__fa ->
     __fb``, of control ``from_name_b``; null on other rows); ``__m`` a row left over in an
     answer on both sides that has rows left over on the other side too, to be matched by
-    shape. ``p``: :func:`presence`. Only the pairs' region columns are read."""
+    shape. ``pr``: :func:`presence`. Only the pairs' region columns are read."""
     ia, ib = _paired(ua, bt, spec.cols)
-    keys = ["task_key", spec.answer_key, "region_key"]
-    ta, tb = ua.select(keys).take(_at(ia)), bt.select(keys).take(_at(ib))
     marks = _regions_changed(spec, ua, bt, ia, ib)
-    answer = np.where(ia >= 0, stored_codes(ua, ANSWER)[np.maximum(ia, 0)] if ua.num_rows else 0,
-                      stored_codes(bt, ANSWER)[np.maximum(ib, 0)] if bt.num_rows else 0)
+    at = _answer_rows(ua, bt, ia, ib, pr)
     return pa.table({
-        "task_key": pc.coalesce(K.column(ta, "task_key"), K.column(tb, "task_key")),
-        "answer_key": pc.coalesce(K.column(ta, spec.answer_key), K.column(tb, spec.answer_key)),
-        "region_key_a": K.column(ta, "region_key"), "region_key_b": K.column(tb, "region_key"),
-        "__ia": _at(ia), "__ib": _at(ib), **marks, "__m": pa.array(_mixed(answer, ib < 0, ia < 0, p))})
+        "task_key": _either(ua, bt, "task_key", ia, ib), "answer_key": _either(ua, bt, spec.answer_key, ia, ib),
+        "region_key_a": K.column(ua, "region_key").take(_at(ia)),
+        "region_key_b": K.column(bt, "region_key").take(_at(ib)),
+        "__ia": _at(ia), "__ib": _at(ib), **marks, "__m": pa.array(_mixed(at, ib < 0, ia < 0, pr.table))})
 
 
 def _regions_changed(spec: Spec, ua: "pa.Table", bt: "pa.Table", ia: "np.ndarray", ib: "np.ndarray"
