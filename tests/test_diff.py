@@ -356,6 +356,12 @@ def test_diff_reports_exactly_the_edits(case):
         parted = diff_tables(sa, sb, stored_hashes=True)
     assert parted.rows.to_pylist() == rows
     assert parted.summary == res.summary
+    # ... and with each part's range of keys read whole (as when most tasks are touched)
+    with mock.patch.object(answers, "PARTITION_TASKS", 1), mock.patch.object(answers, "PARTS", 3), \
+            mock.patch.object(answers, "WHOLE_RANGE_SHARE", 0):
+        ranged = diff_tables(sa, sb, stored_hashes=True)
+    assert ranged.rows.to_pylist() == rows
+    assert ranged.summary == res.summary
     # regions paired by control a column at a time pair as region-by-region matching pairs them
     touched = answers.touched
     with mock.patch.object(answers, "_by_control", lambda ua, bt, mrows, out: (None, mrows)):
@@ -1018,9 +1024,21 @@ def test_parts_by_key_range_keep_every_task_whatever_its_key():
 
     sa, sb = side(tasks("positive")), side(tasks("negative"))
     whole = diff_tables(sa, sb, stored_hashes=True)
-    for parts in (2, 3, 5):
-        with mock.patch.object(answers, "PARTITION_TASKS", 1), mock.patch.object(answers, "PARTS", parts):
+    for parts, share in ((2, 0.9), (3, 0.9), (5, 0.9), (2, 0), (3, 0), (5, 0)):  # 0: ranges read whole
+        with mock.patch.object(answers, "PARTITION_TASKS", 1), mock.patch.object(answers, "PARTS", parts), \
+                mock.patch.object(answers, "WHOLE_RANGE_SHARE", share):
             parted = diff_tables(sa, sb, stored_hashes=True)
         assert parted.summary == whole.summary and parted.rows.to_pylist() == whole.rows.to_pylist()
     changed = {r["task_key"] for r in whole.rows.to_pylist()}
     assert changed == {k for i, k in enumerate(keys) if i % 2}
+    # more parts than tasks touched: a part with no task reads nothing (not every row)
+    one = tasks("positive")
+    one[3]["annotations"][0]["result"] = [choice("negative", None)]
+    sc = side(one)
+    alone = diff_tables(sa, sc, stored_hashes=True)
+    for share in (0.9, 0):
+        with mock.patch.object(answers, "PARTITION_TASKS", 1), mock.patch.object(answers, "PARTS", 5), \
+                mock.patch.object(answers, "WHOLE_RANGE_SHARE", share):
+            parted = diff_tables(sa, sc, stored_hashes=True)
+        assert parted.summary == alone.summary and parted.rows.to_pylist() == alone.rows.to_pylist()
+    assert {r["task_key"] for r in alone.rows.to_pylist()} == {keys[3]}

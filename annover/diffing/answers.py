@@ -32,6 +32,11 @@ else:
 #: parts, each read and paired on a thread of its own (a task's rows are all in one part).
 PARTITION_TASKS = 20_000
 PARTS = READERS
+#: From this share of a side's tasks touched on, the rows of a range of keys are read whole,
+#: not joined to the keys of the tasks touched, and the few untouched rows pair away in
+#: memory (1M rows, every label relabeled: the reads 0.39 -> 0.30 s; at 30% relabeled, 66%
+#: of the tasks touched, the untouched rows cost the pairing more than the join saves)
+WHOLE_RANGE_SHARE = 0.9
 
 
 def _no_rows() -> list:
@@ -148,13 +153,17 @@ def touched_by_stored_hash(con: Any, spec: Spec, an: str, bn: str, prefix: str
     n = PARTS if len(tasks) >= PARTITION_TASKS else 1
     if n > 1:  # ranges of keys: each part's query reads only the files of its range
         tasks = tasks.take(pc.sort_indices(tasks))
+    whole = n > 1 and len(tasks) >= WHOLE_RANGE_SHARE * max(fetch(con, sql.hashed_tasks(an, bn)).to_pylist()[0].values())
     cuts = [i * len(tasks) // n for i in range(n + 1)]
     out = []
     for i in range(n):
         tt, keys = f"{prefix}_tt{i}", tasks.slice(cuts[i], cuts[i + 1] - cuts[i])
-        within = (keys[0].as_py(), keys[-1].as_py()) if n > 1 and len(keys) else None
+        if not len(keys):
+            continue
+        within = (keys[0].as_py(), keys[-1].as_py()) if n > 1 else None
         with _Registered(con, {tt: pa.table({"task_key": keys})}):
-            out.append(tuple(fetch(con, sql.rows_of_tasks(spec, side, tt, within)) for side in (an, bn)))
+            out.append(tuple(fetch(con, sql.rows_of_tasks(spec, side, None if whole else tt, within))
+                             for side in (an, bn)))
     return out
 
 

@@ -54,12 +54,18 @@ def b_rows_of_touched(spec: Spec, b: str, tasks: str, unmatched: str) -> str:
         FROM z LEFT JOIN u ON z.task_key = u.__key AND z.__h = u.__bh"""
 
 
-def rows_of_tasks(spec: Spec, src: str, tasks: str, within: "tuple[str, str] | None" = None) -> str:
-    """The rows of the tasks of table ``tasks``; ``within``: their smallest and largest key,
-    so that the reader skips the parts (row groups) of other keys by their statistics."""
+def rows_of_tasks(spec: Spec, src: str, tasks: "str | None", within: "tuple[str, str] | None" = None) -> str:
+    """The rows of the tasks of table ``tasks`` (None: of every task); ``within``: their
+    smallest and largest key, so that the reader skips the parts (row groups) of other keys
+    by their statistics."""
     cols = ", ".join(["task_key", spec.answer_key, "region_key", *spec.cols])
     where = "" if within is None else f" WHERE task_key BETWEEN {quoted(within[0])} AND {quoted(within[1])}"
-    return f"SELECT {cols} FROM {src} SEMI JOIN {tasks} USING (task_key){where}"
+    return f"SELECT {cols} FROM {src}{'' if tasks is None else f' SEMI JOIN {tasks} USING (task_key)'}{where}"
+
+
+def hashed_tasks(a: str, b: str) -> str:
+    """How many tasks each side has (a stored task hash each)."""
+    return f"SELECT (SELECT count({TASK_HASH}) FROM {a}) AS a, (SELECT count({TASK_HASH}) FROM {b}) AS b"
 
 
 def unmatched_hashes(a: str, b: str) -> str:
