@@ -116,3 +116,33 @@ def test_one_each_pairs_the_groups_of_one_row_a_side_and_no_shape(rows):
             if len(m) == 2 and on_a[m[0]] != on_a[m[1]] and not shape[m].any()}
     first, last = answers._one_each(g, on_a, shape)
     assert set(zip(first.tolist(), last.tolist())) == want and len(first) == len(want)
+
+
+SINGLE = st.one_of(st.none(), st.lists(st.sampled_from(["x", "y", "(none)", ""]), max_size=1))
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(SINGLE, st.one_of(st.none(), st.sampled_from(["c1", "c2"]))), min_size=1, max_size=8),
+       st.lists(st.tuples(SINGLE, st.one_of(st.none(), st.sampled_from(["c1", "c3"]))), min_size=1, max_size=8),
+       st.data())
+def test_relabels_of_single_labels_count_as_the_lists_formatted(a, b, data):
+    """Pairs of rows holding one label at most are counted as integers; the relabels are
+    those the lists formatted and grouped give (empty and no labels alike, a label "(none)"
+    written as no label is)."""
+    ua = pa.table({"labels": pa.array([r[0] for r in a], pa.list_(pa.string())),
+                   "from_name": pa.array([r[1] for r in a], pa.string())})
+    bt = pa.table({"labels": pa.array([r[0] for r in b], pa.list_(pa.string())),
+                   "from_name": pa.array([r[1] for r in b], pa.string())})
+    n = data.draw(st.integers(0, 10))
+    ia = np.array(data.draw(st.lists(st.integers(0, len(a) - 1), min_size=n, max_size=n)), np.int64)
+    ib = np.array(data.draw(st.lists(st.integers(0, len(b) - 1), min_size=n, max_size=n)), np.int64)
+    fast, slow = answers.TableDiff(), answers.TableDiff()
+    assert answers._count_single_relabels(ua, bt, ia, ib, answers._coded_both(ua, bt, "from_name"), fast)
+    answers._count_relabels(ua.column("labels").take(pa.array(ia, pa.int64())),
+                            bt.column("labels").take(pa.array(ib, pa.int64())),
+                            bt.column("from_name").take(pa.array(ib, pa.int64())), slow)
+    assert fast.relabels == slow.relabels
+    # rows of several labels are left to the lists' own count
+    several = ua.set_column(0, "labels", pa.array([["x", "y"]] * len(a), pa.list_(pa.string())))
+    assert not answers._count_single_relabels(several, bt, ia, ib, answers._coded_both(several, bt, "from_name"),
+                                              answers.TableDiff())

@@ -12,7 +12,7 @@ from annover.diffing import columns as K
 from annover.diffing import pairing, sql
 from annover.diffing.describe import segment
 from annover.diffing.match import MAY_BE_SHAPE, Region, match_regions
-from annover.diffing.result import ADDED, BY_CONTROL, CHANGED, REMOVED, Options, fmt_labels
+from annover.diffing.result import ADDED, BY_CONTROL, CHANGED, NO_LABEL, REMOVED, Options, fmt_labels
 from annover.diffing.sources import Source, Spec
 from annover.model.canonical import single_chunk as C1
 from annover.store.duck import fetch
@@ -263,19 +263,30 @@ def _taken(name: str, then: "Callable[[pa.Array], pa.Array]") -> "Callable[[pa.T
     return lambda t, rows: K.np_bool(then(K.column(t, name).take(pa.array(rows, pa.int64()))))
 
 
-def _control_codes(ua: "pa.Table", bt: "pa.Table", ia: "np.ndarray", ib: "np.ndarray") -> "np.ndarray":
-    """One integer per (answer, control) of each leftover row (at ``ia`` / ``ib``): the answer's
-    code (:func:`pairing.coded`) then the control's, one dictionary of controls over both sides."""
+def _coded_both(ua: "pa.Table", bt: "pa.Table", name: str) -> "tuple[np.ndarray, np.ndarray, pa.Array]":
+    """(code of each row of ``ua``, of ``bt``, the values): column ``name`` of both tables
+    dictionary-encoded at once (nulls a value of their own)."""
+    x, y = K.column(ua, name), K.column(bt, name)
+    enc = pc.dictionary_encode(pa.chunked_array([x, y if y.type == x.type else y.cast(x.type)], x.type),
+                               null_encoding="encode")
+    if not enc.num_chunks:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), x[:0]
+    # the chunks' indices end to end (a chunk may be left out when empty); each chunk's
+    # dictionary holds the values seen up to it, so the last one holds them all
+    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in enc.chunks]).astype(np.int64)
+    return codes[:len(x)], codes[len(x):], max((c.dictionary for c in enc.chunks), key=len)
+
+
+def _control_codes(controls: "tuple[np.ndarray, np.ndarray, pa.Array]", ia: "np.ndarray", ib: "np.ndarray",
+                   answer: "np.ndarray") -> "np.ndarray":
+    """One integer per (answer, control) of each leftover row (at ``ia`` / ``ib``; ``answer``:
+    its answer, a small integer as :func:`pairing.delta`'s ``__pa``): the answer, then the
+    control (``controls``: :func:`_coded_both` of ``from_name``)."""
+    ca, cb, names = controls
     on_a = ia >= 0
-    order = np.concatenate([np.flatnonzero(on_a), np.flatnonzero(~on_a)])
-    answer = np.concatenate([pairing.stored_codes(ua, pairing.ANSWER)[ia[on_a]],
-                             pairing.stored_codes(bt, pairing.ANSWER)[ib[~on_a]]])
-    x = K.column(ua, "from_name").take(pa.array(ia[on_a], pa.int64()))
-    y = K.column(bt, "from_name").take(pa.array(ib[~on_a], pa.int64()))
-    names = pa.chunked_array([x, y if y.type == x.type else y.cast(x.type)], x.type)
-    out = np.empty(len(ia), np.int64)
-    out[order] = pairing.then(answer, names)
-    return out
+    ctl = np.empty(len(ia), np.int64)
+    ctl[on_a], ctl[~on_a] = ca[ia[on_a]], cb[ib[~on_a]]
+    return answer.astype(np.int64) * max(len(names), 1) + ctl
 
 
 def _may_be_shape(v: "pa.Array") -> "pa.Array":
@@ -309,7 +320,9 @@ def _by_control(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", out: TableDif
     on_a = ia >= 0
     region = np.flatnonzero(_from_sides(ua, bt, ia, ib, _taken("region_key", lambda v: pc.not_equal(v, ""))))
     shape = _from_sides(ua, bt, ia, ib, _taken("value", _may_be_shape))
-    first, last = _one_each(_control_codes(ua, bt, ia, ib)[region], on_a[region], shape[region])
+    answer = mrows.column("__pa").to_numpy(zero_copy_only=False)
+    controls = _coded_both(ua, bt, "from_name")
+    first, last = _one_each(_control_codes(controls, ia, ib, answer)[region], on_a[region], shape[region])
     if not len(first):
         return None, mrows
     first, last = region[first], region[last]
@@ -318,11 +331,52 @@ def _by_control(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", out: TableDif
                       "answer_key": mrows.column("answer_key").take(at_a),
                       "__ia": mrows.column("__ia").take(at_a), "__ib": mrows.column("__ib").take(at_b)})
     out.regions[CHANGED] += pairs.num_rows
-    _count_relabels(ua.column("labels").take(pairs.column("__ia")), bt.column("labels").take(pairs.column("__ib")),
-                    bt.column("from_name").take(pairs.column("__ib")), out)
+    pia, pib = (_at_sides(pairs))
+    if not _count_single_relabels(ua, bt, pia, pib, controls, out):
+        _count_relabels(ua.column("labels").take(pairs.column("__ia")), bt.column("labels").take(pairs.column("__ib")),
+                        bt.column("from_name").take(pairs.column("__ib")), out)
     used = np.zeros(mrows.num_rows, dtype=bool)
     used[first], used[last] = True, True
     return pairs, mrows.filter(pa.array(~used))
+
+
+def _single_labels(ua: "pa.Table", bt: "pa.Table") -> "tuple[np.ndarray, np.ndarray, pa.Array] | None":
+    """(code of each row's labels in ``ua``, in ``bt`` (-1 for none), the labels) when no
+    row holds more than one label or a null one (a classification's): a dictionary of the
+    labels, not a text of each list; None otherwise."""
+    x, y = K.column(ua, "labels"), K.column(bt, "labels")
+    nx, ny = K.lengths(x), K.lengths(y)
+    if (nx > 1).any() or (ny > 1).any():
+        return None
+    fx, fy = pc.list_flatten(x), pc.list_flatten(y)
+    if fx.null_count or fy.null_count:
+        return None
+    cx, cy, labels = _coded_both(pa.table({"v": fx}), pa.table({"v": fy}), "v")
+    out = []
+    for n, c in ((nx, cx), (ny, cy)):  # the k-th label is that of the k-th row holding one
+        code = np.full(len(n), -1, np.int64)
+        code[n == 1] = c
+        out.append(code)
+    return out[0], out[1], labels
+
+
+def _count_single_relabels(ua: "pa.Table", bt: "pa.Table", ia: "np.ndarray", ib: "np.ndarray",
+                           controls: "tuple[np.ndarray, np.ndarray, pa.Array]", out: TableDiff) -> bool:
+    """:func:`_count_relabels` of the pairs at ``ia`` / ``ib`` as integers, when every row
+    holds one label at most (:func:`_single_labels`): False when some row holds more."""
+    coded = _single_labels(ua, bt)
+    if coded is None:
+        return False
+    la, lb = coded[0][ia], coded[1][ib]
+    differ = la != lb
+    names, labels = controls[2].to_pylist(), [NO_LABEL] + coded[2].to_pylist()
+    n = len(labels)
+    key = (controls[1][ib[differ]] * n + la[differ] + 1) * n + lb[differ] + 1
+    for k, count in zip(*np.unique(key, return_counts=True)):
+        fn, rest = divmod(int(k), n * n)
+        key3 = (names[fn] or "", labels[rest // n], labels[rest % n])
+        out.relabels[key3] = out.relabels.get(key3, 0) + int(count)
+    return True
 
 
 def _count_relabels(la: "pa.ChunkedArray", lb: "pa.ChunkedArray", fn: "pa.ChunkedArray", out: TableDiff) -> None:

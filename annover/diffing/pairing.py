@@ -283,7 +283,8 @@ def delta(spec: Spec, ua: "pa.Table", bt: "pa.Table", pr: Presence) -> "pa.Table
     ``__ib``); ``__rc`` a pair is a changed region, ``__rl`` a relabeled one (``__fa ->
     __fb``, of control ``from_name_b``; null on other rows); ``__m`` a row left over in an
     answer on both sides that has rows left over on the other side too, to be matched by
-    shape. ``pr``: :func:`presence`. Only the pairs' region columns are read."""
+    shape; ``__pa`` its answer (a row of ``pr.table``). ``pr``: :func:`presence`. Only the
+    pairs' region columns are read."""
     ia, ib = _paired(ua, bt, spec.cols)
     marks = _regions_changed(spec, ua, bt, ia, ib)
     at = _answer_rows(ua, bt, ia, ib, pr)
@@ -291,7 +292,8 @@ def delta(spec: Spec, ua: "pa.Table", bt: "pa.Table", pr: Presence) -> "pa.Table
         "task_key": _either(ua, bt, "task_key", ia, ib), "answer_key": _either(ua, bt, spec.answer_key, ia, ib),
         "region_key_a": K.column(ua, "region_key").take(_at(ia)),
         "region_key_b": K.column(bt, "region_key").take(_at(ib)),
-        "__ia": _at(ia), "__ib": _at(ib), **marks, "__m": pa.array(_mixed(at, ib < 0, ia < 0, pr.table))})
+        "__ia": _at(ia), "__ib": _at(ib), **marks, "__m": pa.array(_mixed(at, ib < 0, ia < 0, pr.table)),
+        "__pa": pa.array(at)})
 
 
 def _regions_changed(spec: Spec, ua: "pa.Table", bt: "pa.Table", ia: "np.ndarray", ib: "np.ndarray"
