@@ -298,9 +298,22 @@ def _may_be_shape(v: "pa.Array") -> "pa.Array":
     return pc.match_substring_regex(v, MAY_BE_SHAPE.pattern)
 
 
+#: group codes up to this many times the rows are counted in an array of that size, not sorted
+_DENSE = 4
+
+
 def _one_each(g: "np.ndarray", on_a: "np.ndarray", shape: "np.ndarray") -> "tuple[np.ndarray, np.ndarray]":
     """(first, last) row of each group of ``g`` that has two rows, one on each side (``on_a``),
-    neither of them a possible shape: a sort, not a hash (``g`` comes in two sorted runs)."""
+    neither of them a possible shape, by ascending group: counted in an array when the codes
+    are small (:func:`_control_codes`' are), else a sort, not a hash."""
+    if len(g) and 0 <= g.min() and g.max() < _DENSE * len(g) + 1024:
+        rows = np.arange(len(g))
+        first, last = np.full(int(g.max()) + 1, -1, np.int64), np.full(int(g.max()) + 1, -1, np.int64)
+        first[g[::-1]], last[g] = rows[::-1], rows  # the last write wins: the first row, the last row
+        two = np.flatnonzero(np.bincount(g) == 2)
+        first, last = first[two], last[two]
+        ok = (on_a[first] != on_a[last]) & ~shape[first] & ~shape[last]
+        return first[ok], last[ok]
     order = np.argsort(g, kind="stable")
     gs = g[order]
     starts = np.flatnonzero(np.concatenate(([True], gs[1:] != gs[:-1]))) if len(gs) else np.zeros(0, np.int64)
@@ -372,7 +385,9 @@ def _count_single_relabels(ua: "pa.Table", bt: "pa.Table", ia: "np.ndarray", ib:
     names, labels = controls[2].to_pylist(), [NO_LABEL] + coded[2].to_pylist()
     n = len(labels)
     key = (controls[1][ib[differ]] * n + la[differ] + 1) * n + lb[differ] + 1
-    for k, count in zip(*np.unique(key, return_counts=True)):
+    counts = np.bincount(key) if len(key) and key.max() < 1 << 24 else None  # few controls and labels
+    found = (np.flatnonzero(counts), counts[counts > 0]) if counts is not None else np.unique(key, return_counts=True)
+    for k, count in zip(*found):
         fn, rest = divmod(int(k), n * n)
         key3 = (names[fn] or "", labels[rest // n], labels[rest % n])
         out.relabels[key3] = out.relabels.get(key3, 0) + int(count)
