@@ -260,7 +260,13 @@ def _from_sides(ua: "pa.Table", bt: "pa.Table", ia: "np.ndarray", ib: "np.ndarra
 
 
 def _taken(name: str, then: "Callable[[pa.Array], pa.Array]") -> "Callable[[pa.Table, np.ndarray], np.ndarray]":
-    return lambda t, rows: K.np_bool(then(K.column(t, name).take(pa.array(rows, pa.int64()))))
+    """``then`` of column ``name`` at the rows: worked out on the whole column when the rows
+    are most of it (no take of its values), else on the rows taken."""
+    def of(t: "pa.Table", rows: "np.ndarray") -> "np.ndarray":
+        if 2 * len(rows) >= t.num_rows:
+            return K.np_bool(then(K.column(t, name)))[rows]
+        return K.np_bool(then(K.column(t, name).take(pa.array(rows, pa.int64()))))
+    return of
 
 
 def _coded_both(ua: "pa.Table", bt: "pa.Table", name: str) -> "tuple[np.ndarray, np.ndarray, pa.Array]":
