@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import tempfile
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from pathlib import Path
 from typing import Iterable
 
-__all__ = ["bad_name", "file_mode", "long_name", "sha256_file", "under_a_file", "unwritable", "write_atomic", "write_chunks_atomic", "write_files"]
+__all__ = ["bad_name", "file_mode", "long_name", "not_a_file", "sha256_file", "under_a_file", "unwritable", "write_atomic", "write_chunks_atomic", "write_files"]
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _DIR_FD = os.open in os.supports_dir_fd
@@ -186,3 +187,39 @@ def under_a_file(path: str | Path) -> str | None:
     p = Path(path).absolute()
     below = next((d for d in (p, *p.parents) if d.exists()), None)
     return f"{below} is a file, not a folder" if below is not None and not below.is_dir() else None
+
+
+#: what a path that is neither a file nor a folder is, by its stat mode
+_SPECIAL = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
+            (stat.S_ISSOCK, "a socket"))
+
+
+def _handed_pipe(path: Path) -> bool:
+    """Whether ``path`` names a pipe this process was handed open, its writer already running:
+    a shell's ``<(command)`` (``/dev/fd/N``) or a piped ``/dev/stdin``. Linux shows such a pipe
+    as a link to ``pipe:[N]``; where /dev/fd holds no links (macOS), the path says it."""
+    p = str(path)
+    for _ in range(8):  # /dev/stdin -> /proc/self/fd/0 -> pipe:[N]
+        try:
+            p = os.path.join(os.path.dirname(p), os.readlink(p))
+        except OSError:
+            break
+        if os.path.basename(p).startswith("pipe:"):
+            return True
+    return str(path).startswith(("/dev/fd/", "/dev/stdin"))
+
+
+def not_a_file(path: str | Path, reads_once: bool = False) -> str | None:
+    """What ``path`` is when an input option cannot read it as a file ("a named pipe", "a pipe",
+    "a character device", ...), else None (a file, a folder, a missing path). A named pipe is
+    refused always: no one may ever write to it, and reading it would wait forever. A pipe the
+    shell opened (``<(command)``) is let through when ``reads_once``: its reader reads it once,
+    to its end."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return None
+    kind = next((k for test, k in _SPECIAL if test(mode)), None)
+    if kind is not None and stat.S_ISFIFO(mode) and _handed_pipe(Path(path)):
+        return None if reads_once else "a pipe"
+    return kind

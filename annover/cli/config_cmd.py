@@ -159,7 +159,7 @@ def validate(file: str, as_json: bool) -> None:
     if file == "-":
         cfg = LabelingConfig(sys.stdin.read(), source="<stdin>")
     else:
-        cfg = LabelingConfig.from_file(file)
+        cfg = LabelingConfig.from_file(file, option="FILE")
     controls = cfg.summary()
     if as_json:
         emit_json({"path": file, "valid": True, "objects": cfg.fields, "controls": controls})

@@ -12,6 +12,7 @@ from annover.cli import (BAR_AFTER, Bars, arrow_without_pandas, emit_json, info,
 from annover.errors import InputError, UsageError
 from annover.formats import EXPORT_FORMATS
 from annover.formats.resolve import RULES
+from annover.formats.text import refuse_special
 from annover.model.canonical import TABLES
 
 
@@ -87,6 +88,7 @@ def read_keys(path: str | None) -> list[str]:
     ``suspects --out`` and ``sample --out`` write them; a file that cannot be read is exit 3."""
     if path is None:
         return []
+    refuse_special(path, "--tasks-from", reads_once=True)  # a named pipe waited forever; `<(command)` is read once
     try:
         text = Path(path).read_text(encoding="utf-8")
     except UnicodeDecodeError as e:

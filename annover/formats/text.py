@@ -15,10 +15,11 @@ from typing import Any
 
 from annover._runtime import no_gc
 from annover.errors import InputError, NotFoundError
+from annover.files import not_a_file
 from annover.model.canonical import MAX_DEPTH
 
 __all__ = ["JSONL_SUFFIXES", "check_readable", "fail", "is_utf8", "json_kind", "json_value_problem", "not_utf8_at", "read_csv_records",
-           "read_json", "read_json_list", "read_jsonl"]
+           "read_json", "read_json_list", "read_jsonl", "refuse_special"]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
@@ -47,6 +48,20 @@ class _Numbers:
         return int(s)
 
 
+#: options whose reader streams a pipe once, and what to give them one with
+_STREAMED = {"--from": "; `<(command)` is read, once, with --format label-studio or json-min"}
+
+
+def refuse_special(path: str | Path, option: str, reads_once: bool = False) -> None:
+    """InputError (exit 3) naming ``path`` and ``option`` when it is a named pipe, a device or a
+    socket, or a pipe its reader would read more than once (see :func:`annover.files.not_a_file`)."""
+    kind = not_a_file(path, reads_once)
+    if kind is not None:
+        raise fail(path, f"is {kind}, not a file ({option})",
+                   "write the data to a file first (`command > FILE`) and give that file"
+                   + _STREAMED.get(option, ""))
+
+
 def fail(path: str | Path, msg: str, hint: str) -> InputError:
     """An InputError whose message starts with the file's name."""
     return InputError(f"{path}: {msg}", hint)
@@ -61,28 +76,20 @@ def utf8_text(path: Path) -> str:
         raise fail(path, f"not UTF-8 text (byte {e.start}: {e.reason})", "save the file as UTF-8") from None
 
 
-#: what a path that is neither a file nor a folder is, by its stat mode
-_SPECIAL = ((stat.S_ISFIFO, "a named pipe"), (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device"),
-            (stat.S_ISSOCK, "a socket"))
-
-
 def check_readable(path: Path, streams: bool = False, option: str = "--from") -> None:
     """InputError naming ``path`` when it cannot be read as an input file: a named pipe, a device
     or a socket (annover reads most inputs more than once, and a pipe no one writes to would
-    wait forever; ``streams``: the reader reads it once, so a pipe is let through), or a file
-    the user may not read. A folder or a missing path is left to the caller."""
+    wait forever; ``streams``: the reader reads it once, so a pipe the shell opened, ``<(command)``,
+    is let through; see :func:`annover.files.not_a_file`), or a file the user may not read. A
+    folder or a missing path is left to the caller."""
     try:
         mode = path.stat().st_mode
     except OSError:
         return
     if stat.S_ISDIR(mode):
         return
-    kind = next((k for test, k in _SPECIAL if test(mode)), None)
-    if kind is not None and not (streams and stat.S_ISFIFO(mode)):
-        raise fail(path, f"is {kind}, not a file ({option})",
-                   "write the data to a file first (e.g. `command > export.json`) and give that file"
-                   + ("; a pipe is read, once, only with --format label-studio or json-min" if option == "--from" else ""))
-    if kind is None:
+    refuse_special(path, option, streams)
+    if stat.S_ISREG(mode):  # not a pipe let through: opening it here would take what the reader needs
         try:
             with path.open("rb") as f:
                 wide = _wide_text(f.read(4))

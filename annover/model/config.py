@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
-from annover.errors import ConfigError, NotFoundError
-from annover.files import write_atomic
+from annover.errors import ConfigError, InputError, NotFoundError
+from annover.files import not_a_file, write_atomic
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
@@ -295,7 +295,13 @@ class LabelingConfig:
             self._validate()
 
     @classmethod
-    def from_file(cls, path: str, background: bool = False) -> "LabelingConfig":
+    def from_file(cls, path: str, background: bool = False, option: str = "--config") -> "LabelingConfig":
+        """The config in file ``path``, read once: a pipe the shell opened (``<(command)``) is read;
+        a named pipe, a device or a socket is refused (exit 3), reading it could wait forever."""
+        kind = not_a_file(path, reads_once=True)
+        if kind is not None:
+            raise InputError(f"{path}: is {kind}, not a file ({option})",
+                             "write the config to a file first (e.g. `command > labeling.xml`) and give that file")
         try:
             text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:

@@ -27,7 +27,7 @@ from annover._lazy import lazy
 from annover.errors import InputError, NotFoundError, UsageError
 from annover.formats.label_studio import IMAGE_KEY
 from annover.formats.ls_results import strictness
-from annover.formats.text import is_utf8
+from annover.formats.text import is_utf8, refuse_special
 from annover.formats import IMAGE_FORMATS
 from annover.store.versions import Version
 
@@ -166,7 +166,8 @@ def read_users_file(path: str | Path) -> dict[int, str]:
     ``/api/users/`` list (``[{"id": 1, "email": "a@x"}, ...]`` or ``{"results": [...]}``), or a
     CSV with ``id`` and ``email`` columns."""
     p = Path(path)
-    if not p.is_file():
+    refuse_special(p, "--users", reads_once=True)  # a named pipe waited forever; `<(command)` is read once
+    if not p.exists() or p.is_dir():
         raise NotFoundError(f"{p}: no such file (--users)", "give a JSON or CSV file of Label Studio user ids and e-mails")
     try:
         text = p.read_text(encoding="utf-8-sig")

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import InputError, NotFoundError
 from annover.files import sha256_file
+from annover.formats.text import refuse_special
 from annover.model import canonical as C
 from annover.repo.core import RepoCore
 from annover.store import dvc as dvc_adapter
@@ -46,6 +47,7 @@ def hash_source(repo: RepoCore, path: str) -> tuple[dict, dict[str, str]]:
     p = inside(repo.toplevel, Path(path) if Path(path).is_absolute() else Path.cwd() / path, "--source")
     if not p.exists():
         raise NotFoundError(f"--source {path}: no such file or folder", "give the folder the tasks point at")
+    refuse_special(p, "--source")  # was: taken for a folder of no files
     files: dict[str, str] = {}
     if p.is_file():
         files[p.name] = sha256_file(p)
