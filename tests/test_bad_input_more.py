@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+import annover
+
 from .conftest import EXAMPLES
 from .test_malformed_inputs import v1_repo  # noqa: F401  (a fixture)
 
@@ -106,3 +108,72 @@ def test_a_pipe_the_shell_opened_is_still_read_where_it_is_read_once(v1, tmp_pat
     p = _through_a_pipe(keys + b"\n", ["export", "v1", "--format", "csv", "--out", str(out), "--tasks-from", "{fd}"], v1)
     assert p.returncode == 0, p.stderr
     assert len(out.read_text().splitlines()) >= 2
+
+
+# ---------------------------------------------------------------------------
+# 2. a control character in an image file name: refused where it is read, not at export
+
+
+def _coco(path: Path, name: str, image_id: int = 7, **size) -> Path:
+    im = {"id": image_id, "file_name": name, "width": 100, "height": 80, **size}
+    path.write_text(json.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": 100, "height": 80}, im],
+                                "annotations": [{"id": 1, "image_id": image_id, "category_id": 1, "bbox": [1, 2, 3, 4],
+                                                 "area": 12, "iscrowd": 0}],
+                                "categories": [{"id": 1, "name": "cat"}]}))
+    return path
+
+
+def _voc(folder: Path, filename: str = "a.jpg", size: tuple[str, str] = ("100", "80"),
+         box: tuple[str, ...] = ("1", "2", "30", "40")) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "a.xml").write_text(
+        f"<annotation><filename>{filename}</filename><size><width>{size[0]}</width><height>{size[1]}</height>"
+        "<depth>3</depth></size><object><name>cat</name><bndbox>"
+        + "".join(f"<{k}>{v}</{k}>" for k, v in zip(("xmin", "ymin", "xmax", "ymax"), box))
+        + "</bndbox></object></annotation>")
+    return folder
+
+
+def _yolo(folder: Path, lines: str = "0 0.5 0.5 0.2 0.2\n", label: str = "a.txt", sizes: dict | None = None) -> Path:
+    (folder / "labels").mkdir(parents=True, exist_ok=True)
+    (folder / "classes.txt").write_text("cat\n")
+    (folder / "labels" / label).write_text(lines)
+    if sizes is not None:
+        (folder / "sizes.json").write_text(json.dumps(sizes))
+    return folder
+
+
+@pytest.fixture()
+def empty_repo(tmp_path, monkeypatch):
+    monkeypatch.setenv("ANNOVER_REMOTE_HOME", str(tmp_path / "remotes"))
+    root = tmp_path / "repo"
+    annover.init(root)
+    return root
+
+
+def _refused(root: Path, src: Path, *says: str, code: int = 3, args: tuple[str, ...] = ()) -> None:
+    before = _tree(root)
+    for dry in ([], ["--dry-run"]):
+        p = _cli("snapshot", "--from", str(src), "-m", "bad", *args, *dry, cwd=root)
+        _one_line(p, code, *says)
+    assert _tree(root) == before
+
+
+@pytest.mark.parametrize("name", ["b\x00c.jpg", "b\nc.jpg", "b\tc.jpg", "b\x7f.jpg"])
+def test_a_coco_file_name_with_a_control_character_is_refused_at_snapshot(empty_repo, tmp_path, name):
+    # was: recorded; `export --format yolo` refused the NUL only then (and COCO/JSON exports wrote it)
+    src = _coco(tmp_path / "in.json", name)
+    _refused(empty_repo, src, f"{src}: image 1 (id 7): file_name is {name!r}: a control character", "rename the image")
+
+
+def test_a_voc_filename_with_a_control_character_is_refused(empty_repo, tmp_path):
+    src = _voc(tmp_path / "voc", filename="a&#10;b.jpg")
+    _refused(empty_repo, src, f"{src / 'a.xml'}: <filename> is 'a\\nb.jpg': a control character")
+
+
+def test_yolo_image_names_with_a_control_character_are_refused(empty_repo, tmp_path):
+    src = _yolo(tmp_path / "y1", label="a\tb.txt")
+    _refused(empty_repo, src, "the image file name is 'images/a\\tb': a control character")
+    src = _yolo(tmp_path / "y2", sizes={"images/a.jpg": {"width": 10, "height": 10},
+                                        "images/b\x01.jpg": {"width": 10, "height": 10}})
+    _refused(empty_repo, src, f"{src / 'sizes.json'}: an image name is 'images/b\\x01.jpg': a control character")

@@ -37,7 +37,7 @@ from annover.formats.images import (Image, Obj, categories, category_ids, check_
                                     mask_box, note_kept, pct, px, px_of, rbox_corners)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, read_json
-from annover.formats.train import TrainInput, image_config, region_id, stem_key
+from annover.formats.train import TrainInput, image_config, refuse_control, region_id, stem_key
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -386,6 +386,20 @@ def _check_record(path: Path, where: str, rec: dict, text: tuple[str, ...]) -> N
             raise fail(path, f"{where}: {k} is {shown(rec[k])}", f"give {k} as a string")
 
 
+def _check_image(path: Path, where: str, im: Any, images: dict[Any, dict]) -> None:
+    """InputError naming image record ``where`` when it has no id or file_name, a file_name that is
+    no string or holds a control character, or an id an earlier image has (``images``)."""
+    if not isinstance(im, dict) or "id" not in im or not im.get("file_name"):
+        raise fail(path, f"{where} has no id or file_name", "give each image an id and a file_name")
+    _check_record(path, where, im, ())
+    if type(im["file_name"]) is not str:
+        raise fail(path, f"{where}: file_name is {shown(im['file_name'])}", "give file_name as a string")
+    refuse_control(im["file_name"], path, f"{where} (id {im['id']!r}): file_name")
+    if im["id"] in images:
+        raise fail(path, f"{where} (id {im['id']!r}): {images[im['id']]['where']} has that id too",
+                   "give each image its own id")
+
+
 def read(path: Path) -> TrainInput:
     """Label Studio tasks and a config for the COCO file ``path``; InputError naming the record."""
     doc = read_json(path)
@@ -405,16 +419,8 @@ def read(path: Path) -> TrainInput:
         cats[c["id"]], named[str(c["name"])] = c, i
     images: dict[Any, dict] = {}
     for i, im in enumerate(doc["images"]):
-        where = f"image {i}"
-        if not isinstance(im, dict) or "id" not in im or not im.get("file_name"):
-            raise fail(path, f"{where} has no id or file_name", "give each image an id and a file_name")
-        _check_record(path, where, im, ())
-        if type(im["file_name"]) is not str:
-            raise fail(path, f"{where}: file_name is {shown(im['file_name'])}", "give file_name as a string")
-        if im["id"] in images:
-            raise fail(path, f"{where} (id {im['id']!r}): {images[im['id']]['where']} has that id too",
-                       "give each image its own id")
-        images[im["id"]] = {"im": im, "result": [], "where": where}
+        _check_image(path, f"image {i}", im, images)
+        images[im["id"]] = {"im": im, "result": [], "where": f"image {i}"}
     names = [str(c["name"]) for _, c in sorted(cats.items(), key=lambda kv: str(kv[0]).zfill(12))]
     ids = kept_ids(cats)
     kp_names = keypoint_names_of(cats, path)

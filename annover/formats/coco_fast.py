@@ -26,7 +26,7 @@ from annover.formats.label_studio import REGION_FIELDS
 from annover.formats.ls_results import labels_of
 from annover.formats.tables import Tables, empty, finish
 from annover.formats.text import json_bytes
-from annover.formats.train import image_config, stem_key
+from annover.formats.train import CONTROL, image_config, stem_key
 from annover.model.canonical import canonical_json, replaced
 from annover.store import duck
 
@@ -143,7 +143,7 @@ def _images(doc: dict) -> tuple[dict, list[dict]]:
     ims = doc["images"]
     for i, im in enumerate(ims):
         if not isinstance(im, dict) or type(im.get("id")) not in _ID_TYPES or type(im.get("file_name")) is not str \
-                or not im["file_name"] or im["id"] in index:
+                or not im["file_name"] or im["id"] in index or CONTROL.search(im["file_name"]):
             raise _Other
         index[im["id"]] = i
     return index, ims

@@ -12,7 +12,9 @@ are renamed to its controls (the one control of each tag) and checked against it
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
@@ -21,6 +23,7 @@ from annover.errors import ValidationError, shown
 from annover.formats.images import category_ids
 from annover.formats.label_studio import TASK_ID_KEY, from_ls_tasks, stem_key
 from annover.formats.tables import Tables
+from annover.formats.text import fail
 from annover.model.canonical import canonical_json
 from annover.model.config import LabelingConfig
 
@@ -29,7 +32,7 @@ if TYPE_CHECKING:
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["TrainInput", "image_config", "region_id", "stem_key", "to_tables"]
+__all__ = ["TrainInput", "image_config", "refuse_control", "region_id", "stem_key", "to_tables"]
 
 #: control name and tag per result type, in a generated config
 CONTROLS = {"rectanglelabels": ("label", "RectangleLabels"), "polygonlabels": ("polygon", "PolygonLabels"),
@@ -48,6 +51,20 @@ class TrainInput:
     key: str | None = TASK_ID_KEY  # the tasks' ``id`` is their key; None: the hash of their data
     warnings: list[str] = field(default_factory=list)  # what the reader read another way than written
     category_ids: dict[str, int] | None = None  # a COCO file's category ids, where 1.. would not give them
+
+
+#: a control character (C0, DEL, C1): a NUL, a line break, a tab...
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def refuse_control(name: str, path: str | Path, where: str) -> None:
+    """InputError (exit 3) naming ``path`` and ``where`` (the record and field) when the image file
+    name ``name`` holds a control character: no file system takes a NUL, no export could write a
+    file by that name, and exports refused it only then, after the version was recorded."""
+    m = CONTROL.search(name)
+    if m is not None:
+        raise fail(path, f"{where} is {shown(name)}: a control character ({m.group()!r}) at position {m.start()}",
+                   "rename the image without control characters (NUL, line breaks, tabs) and give its new name")
 
 
 def region_id(item: dict) -> str:

@@ -30,7 +30,7 @@ from annover.formats.images import (Image, Obj, categories, check_kinds, images_
                                     unique_names)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail
-from annover.formats.train import TrainInput, image_config, stem_key
+from annover.formats.train import TrainInput, image_config, refuse_control, stem_key
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -171,6 +171,7 @@ def _read_file(f: Path, folder: Folder) -> tuple[dict, list[str]]:
     if root.tag != "annotation":
         raise fail(f, f"root element is <{root.tag}>, not <annotation>", "give Pascal VOC XML")
     name = _text(root, "filename", str(f), required=False) or f.stem  # without <filename>: the XML file's stem
+    refuse_control(name, f, "<filename>")
     size = root.find("size")
     if size is None:
         raise fail(f, "no <size>", "give the image width and height in <size>")

@@ -38,7 +38,7 @@ from annover.formats.images import (Image, Obj, categories, check_kinds, images_
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.folder import Folder
-from annover.formats.train import TrainInput, image_config, region_id, stem_key
+from annover.formats.train import TrainInput, image_config, refuse_control, region_id, stem_key
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -372,6 +372,7 @@ def _sizes(root: Path, image_dirs: list[str], folder: Folder) -> dict[str, tuple
         for img, s in (doc.items() if isinstance(doc, dict) else []):
             if not isinstance(s, dict) or not all(type(s.get(k)) is int and s[k] > 0 for k in ("width", "height")):
                 raise fail(p, f"{img!r}: expected {{width, height}} in pixels (integers above 0)", "fix sizes.json")
+            refuse_control(img, p, "an image name")
             out[label_path(img)] = out[_beside(img)] = (s["width"], s["height"], img)
         return out
     seen: set[Path] = set()
@@ -381,6 +382,7 @@ def _sizes(root: Path, image_dirs: list[str], folder: Folder) -> dict[str, tuple
             if f.suffix.lower() in IMAGE_SUFFIXES and f not in seen:
                 seen.add(f)
                 rel = f.relative_to(root).as_posix()
+                refuse_control(rel, f, "the image file name")
                 if not f.is_file() and not f.is_dir():  # a pipe would never end; an image link is read where it leads
                     raise fail(f, "not a regular file (a pipe, a device or a socket)", "put the image there, or remove it")
                 try:
@@ -667,6 +669,7 @@ def read(root: Path, obb: bool = False) -> TrainInput:
                     r["value"]["keypointlabels"] = [kp_names[i]]
         kinds.update(r["type"] for r in result)
         data: dict[str, Any] = {"image": size[2] if size else _image_guess(lp)}
+        refuse_control(data["image"], f, "the image file name")
         if size and not result:  # a background image keeps its size
             data.update(width=size[0], height=size[1])
         if split:
