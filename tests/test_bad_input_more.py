@@ -14,11 +14,16 @@ from pathlib import Path
 import pytest
 
 import annover
+from annover.formats.training import read_train
 
 from .conftest import EXAMPLES
 from .test_malformed_inputs import v1_repo  # noqa: F401  (a fixture)
 
 CONFIG = EXAMPLES / "labeling.xml"
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "formats"
+if not CORPUS.is_dir():  # a clone elsewhere: the corpus where this machine keeps it, read in place
+    CORPUS = Path("/work/shared/corpus/formats")
+needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus of training formats is not here")
 READ_CACHE = ".git/annover-index-agrees"
 
 
@@ -177,3 +182,26 @@ def test_yolo_image_names_with_a_control_character_are_refused(empty_repo, tmp_p
     src = _yolo(tmp_path / "y2", sizes={"images/a.jpg": {"width": 10, "height": 10},
                                         "images/b\x01.jpg": {"width": 10, "height": 10}})
     _refused(empty_repo, src, f"{src / 'sizes.json'}: an image name is 'images/b\\x01.jpg': a control character")
+
+
+# ---------------------------------------------------------------------------
+# 3. a CoNLL file whose every tag is O, without --config
+
+
+@needs_corpus
+def test_a_conll_file_of_no_entity_without_a_config_says_so(empty_repo, tmp_path):
+    # was: exit 5 about a config the user never wrote ("the config generated for ...: Validation failed
+    # on : 'View' is a required property")
+    lines = (CORPUS / "conll_flair_fashion.conll").read_text().splitlines()
+    src = tmp_path / "o.conll"
+    src.write_text("\n".join(ln.rsplit(" ", 1)[0] + " O" if ln.strip() else ln for ln in lines) + "\n")
+    for fmt in ((), ("--format", "conll")):
+        _refused(empty_repo, src, f"{src}: every tag is O: no entity tag was found, so no labeling config can be "
+                 "inferred", "give --config", args=fmt)
+    # the reader still reads it (a round trip of no entity: test_property_spans_through_conll draws it)
+    assert read_train(src, "conll", None, True).annotations.num_rows > 0
+    cfg = tmp_path / "ner.xml"
+    p = _cli("config", "new", "ner", "--labels", "PER,ORG", cwd=empty_repo)
+    cfg.write_text(p.stdout)
+    p = _cli("snapshot", "--from", str(src), "--config", str(cfg), "-m", "no entity yet", cwd=empty_repo)
+    assert p.returncode == 0, p.stderr
