@@ -205,3 +205,79 @@ def test_a_conll_file_of_no_entity_without_a_config_says_so(empty_repo, tmp_path
     cfg.write_text(p.stdout)
     p = _cli("snapshot", "--from", str(src), "--config", str(cfg), "-m", "no entity yet", cwd=empty_repo)
     assert p.returncode == 0, p.stderr
+
+
+# ---------------------------------------------------------------------------
+# 4. boxes outside the image, and image sizes that are nonsense
+
+
+@pytest.mark.parametrize("line, says", [
+    ("0 1.2 0.5 0.2 0.2", "line 1: cx is 1.2, outside 0..1"),
+    ("0 0.5 -0.1 0.2 0.2", "line 1: cy is -0.1, outside 0..1"),
+    ("0 0.5 0.5 1.5 0.2", "line 1: w is 1.5, outside 0..1"),
+    ("0 0.1 0.1 1.2 0.1 0.5 0.5", "line 1: the box around its points: w is 1.1, outside 0..1"),
+    ("0 -0.5 0.1 -0.1 0.1 -0.3 0.5", "line 1: the box around its points: cx is -0.3, outside 0..1"),
+])
+def test_yolo_coordinates_ultralytics_refuses_are_refused(empty_repo, tmp_path, line, says):
+    # was: read as percent beyond the image (120%, -10%); Ultralytics' label check (verify_image_label)
+    # refuses such a line ("non-normalized or out of bounds coordinates", "negative label values")
+    src = _yolo(tmp_path / "y", lines=line + "\n")
+    _refused(empty_repo, src, f"{src / 'labels' / 'a.txt'}: {says}", "Ultralytics refuses the line",
+             "divided by the image width and height")
+
+
+def test_a_yolo_pose_keypoint_outside_the_image_is_refused(empty_repo, tmp_path):
+    src = _yolo(tmp_path / "y", lines="0 0.5 0.5 0.2 0.2 1.25 0.5 2\n")
+    (src / "classes.txt").unlink()
+    (src / "data.yaml").write_text("names: [cat]\nkpt_shape: [1, 3]\n")
+    _refused(empty_repo, src, "line 1: keypoint 0 x is 1.25, outside 0..1")
+
+
+def _exported(root: Path, fmt: str, out: Path) -> Path:
+    p = _cli("export", "HEAD", "--format", fmt, "--out", str(out), cwd=root)
+    assert p.returncode == 0, p.stderr
+    return out
+
+
+def test_boxes_the_defining_tools_accept_are_kept_exact(tmp_path, monkeypatch):
+    # Ultralytics passes a box whose every number is in 0..1 though it crosses the edge; pycocotools
+    # takes a bbox beyond the image; VOC has no checker: each is kept as written, not clipped
+    monkeypatch.setenv("ANNOVER_REMOTE_HOME", str(tmp_path / "remotes"))
+    doc = json.loads(_coco(tmp_path / "c.json", "b.jpg").read_text())
+    doc["annotations"][0]["bbox"] = [90, 70, 30, 40]  # on a 100 x 80 image
+    (tmp_path / "c.json").write_text(json.dumps(doc))
+    voc_box = ("-10", "10", "130", "95")  # on a 100 x 80 image
+    cases = {"yolo": _yolo(tmp_path / "y", lines="0 0.9 0.5 0.4 0.2\n"), "coco": tmp_path / "c.json",
+             "voc": _voc(tmp_path / "v", box=voc_box)}
+    for fmt, src in cases.items():
+        root = tmp_path / f"repo-{fmt}"
+        annover.init(root)
+        p = _cli("snapshot", "--from", str(src), "-m", fmt, cwd=root)
+        assert p.returncode == 0, p.stderr
+        out = _exported(root, fmt, tmp_path / f"out-{fmt}")
+        if fmt == "yolo":
+            assert (out / "labels" / "a.txt").read_text().split() == "0 0.9 0.5 0.4 0.2".split()
+        elif fmt == "coco":
+            assert [a["bbox"] for a in json.loads(out.read_text())["annotations"]] == [[90, 70, 30, 40]]
+        else:
+            xml = (out / "Annotations" / "a.xml").read_text()
+            assert all(f"<{k}>{v}</{k}>" in xml for k, v in zip(("xmin", "ymin", "xmax", "ymax"), voc_box)), xml
+
+
+@pytest.mark.parametrize("width, says", [
+    ("1e23", "above 10,000,000 pixels"), ("nan", "not a finite number"), ("inf", "not a finite number"),
+    ("0", "not above 0"), ("-5", "not above 0"), ("100.5", "not a whole number of pixels"),
+    ("wide", "not a number")])
+def test_a_voc_image_size_that_is_nonsense_is_refused(empty_repo, tmp_path, width, says):
+    # was: 1e23 read (every box became 0 percent), 100.5 cut to 100, nan refused with "fix the box"
+    src = _voc(tmp_path / "v", size=(width, "80"))
+    _refused(empty_repo, src, f"{src / 'a.xml'}: <size> <width> is {width!r}: {says}",
+             "give the image's width and height in pixels")
+
+
+def test_a_coco_or_yolo_image_size_beyond_any_image_is_refused(empty_repo, tmp_path):
+    # was: read, its boxes as a few 1e-20 percent, rounded to 0
+    src = _coco(tmp_path / "c.json", "b.jpg", width=10 ** 23)
+    _refused(empty_repo, src, f"{src}: image 1 (id 7): width is {10 ** 23}: above 10,000,000 pixels")
+    src = _yolo(tmp_path / "y", sizes={"images/a.jpg": {"width": 10 ** 23, "height": 10}})
+    _refused(empty_repo, src, f"{src / 'sizes.json'}: 'images/a.jpg': width {10 ** 23}: above 10,000,000 pixels")

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import InputError, shown
 from annover.formats.images import (Image, Obj, categories, category_ids, check_kinds, images_of, keypoint_names,
-                                    mask_box, note_kept, pct, px, px_of, rbox_corners)
+                                    mask_box, note_kept, pct, px, px_of, rbox_corners, side_problem)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, read_json
 from annover.formats.train import TrainInput, image_config, refuse_control, region_id, stem_key
@@ -439,9 +439,10 @@ def read(path: Path) -> TrainInput:
                              "add the category to 'categories'")
         im = slot["im"]
         for f in ("width", "height"):  # needed where an annotation is converted
-            if isinstance(im.get(f), bool) or not isinstance(im.get(f), int) or im[f] <= 0:
-                raise fail(path, f"{slot['where']} (id {im['id']}): {f} is {im.get(f)!r}",
-                           "give image sizes in pixels")
+            why = "not a whole number" if type(im.get(f)) is not int else side_problem(im[f])
+            if why:
+                raise fail(path, f"{slot['where']} (id {im['id']}): {f} is {shown(im.get(f))}: {why}",
+                           "give the image's width and height in pixels")
         ckp = list(map(str, cat.get("keypoints") or kp_names))
         regions = _regions(a, im["width"], im["height"], str(cat["name"]), ckp, where)
         kinds.update(r["type"] for r in regions)

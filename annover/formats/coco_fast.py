@@ -22,6 +22,7 @@ from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.detect import take_parsed
 from annover.formats.coco import _ID_TYPES, _REBUILT, _bool01, _regions, kept_ids, keypoint_names_of
+from annover.formats.images import MAX_SIDE
 from annover.formats.label_studio import REGION_FIELDS
 from annover.formats.ls_results import labels_of
 from annover.formats.tables import Tables, empty, finish
@@ -151,7 +152,7 @@ def _images(doc: dict) -> tuple[dict, list[dict]]:
 
 def _size(im: dict) -> tuple[int, int]:
     w, h = im.get("width"), im.get("height")
-    if type(w) is not int or type(h) is not int or w <= 0 or h <= 0:
+    if type(w) is not int or type(h) is not int or not 0 < w <= MAX_SIDE or not 0 < h <= MAX_SIDE:
         raise _Other
     return w, h
 

@@ -26,9 +26,9 @@ from annover.model.config import LabelingConfig
 np = lazy("numpy")
 brush = lazy("label_studio_sdk.converter.brush")
 
-__all__ = ["CATEGORY_TAGS", "PCT_DIGITS", "Image", "Obj", "categories", "category_ids", "file_name_of", "images_of", "pct",
+__all__ = ["CATEGORY_TAGS", "MAX_SIDE", "PCT_DIGITS", "Image", "Obj", "categories", "category_ids", "file_name_of", "images_of", "pct",
            "mask_box", "note_kept", "note_kept_fields", "px", "px_of", "rbox_corners", "rbox_from_corners",
-           "rectangle_of"]
+           "rectangle_of", "side_problem"]
 
 #: Decimals of a percent kept from a training format (1e-7 of the image size).
 PCT_DIGITS = 5
@@ -45,6 +45,28 @@ KEYPOINT_TYPES = ("keypointlabels", "keypoint")
 #: (``{"coco": {"area": .., "iscrowd": 1}}``, ``{"voc": {"difficult": 1}}``); keypoints keep
 #: a visibility other than 2 (visible) in ``visibility``.
 KEPT = ("coco", "voc")
+
+
+#: The longest image side a training format's size may give, in pixels. Percent kept to
+#: PCT_DIGITS decimals holds 1e-7 of the image: above 1e7 pixels a whole pixel would no longer
+#: come back exact (and no image format in use stores a side that long: PNG's limit is 2^31).
+MAX_SIDE = 10_000_000
+
+
+def side_problem(v: Any) -> str | None:
+    """What is wrong with ``v`` as an image side in pixels, or None: not a number, not finite, not
+    a whole number, not above 0, or above :data:`MAX_SIDE`."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)):
+        return "not a number"
+    if not math.isfinite(v):
+        return "not a finite number"
+    if v != int(v):
+        return "not a whole number of pixels"
+    if v <= 0:
+        return "not above 0"
+    if v > MAX_SIDE:
+        return f"above {MAX_SIDE:,} pixels, beyond any image (and beyond what percent to 1e-7 keeps to the pixel)"
+    return None
 
 
 def pct(v: float) -> float:

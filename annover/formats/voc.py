@@ -27,7 +27,7 @@ from annover.errors import InputError
 from annover.formats.detect import voc_files
 from annover.formats.folder import Folder
 from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, note_kept, pct, px, px_of,
-                                    unique_names)
+                                    side_problem, unique_names)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail
 from annover.formats.train import TrainInput, image_config, refuse_control, stem_key
@@ -159,6 +159,20 @@ def _box(el: "ET.Element", where: str) -> dict[str, float]:
     return box
 
 
+def _side(size: "ET.Element", tag: str, f: Path) -> int:
+    """The image side ``<size><tag>`` in pixels; InputError naming the file when it is no whole
+    number above 0, or an absurd one (``1e23``: its boxes would have come out as 0 percent)."""
+    s = _text(size, tag, f"{f}: <size>")
+    try:
+        v: float | None = float(s or "")
+    except ValueError:
+        v = None
+    why = "not a number" if v is None else side_problem(v)
+    if why:
+        raise fail(f, f"<size> <{tag}> is {s!r}: {why}", "give the image's width and height in pixels")
+    return int(v or 0)
+
+
 def _read_file(f: Path, folder: Folder) -> tuple[dict, list[str]]:
     folder.own(f)  # a link out of the folder, or a pipe: refused unread
     try:
@@ -175,9 +189,7 @@ def _read_file(f: Path, folder: Folder) -> tuple[dict, list[str]]:
     size = root.find("size")
     if size is None:
         raise fail(f, "no <size>", "give the image width and height in <size>")
-    w, h = (int(_coord(size, k, f"{f}: size")) for k in ("width", "height"))
-    if w <= 0 or h <= 0:
-        raise fail(f, f"size is {w}x{h}", "give the image size in pixels")
+    w, h = (_side(size, k, f) for k in ("width", "height"))
     result, labels = [], []
     for i, ob in enumerate(root.findall("object")):
         where = f"{f}: object {i}"

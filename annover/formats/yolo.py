@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from annover._lazy import lazy
 from annover.errors import InputError, shown
 from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, keypoint_names, note_kept,
-                                    pct, rbox_corners, rbox_from_corners, rectangle_of, unique_names)
+                                    pct, rbox_corners, rbox_from_corners, rectangle_of, side_problem, unique_names)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.folder import Folder
@@ -373,6 +373,9 @@ def _sizes(root: Path, image_dirs: list[str], folder: Folder) -> dict[str, tuple
             if not isinstance(s, dict) or not all(type(s.get(k)) is int and s[k] > 0 for k in ("width", "height")):
                 raise fail(p, f"{img!r}: expected {{width, height}} in pixels (integers above 0)", "fix sizes.json")
             refuse_control(img, p, "an image name")
+            for k in ("width", "height"):
+                if side_problem(s[k]):
+                    raise fail(p, f"{img!r}: {k} {s[k]!r}: {side_problem(s[k])}", "give the image's width and height in pixels")
             out[label_path(img)] = out[_beside(img)] = (s["width"], s["height"], img)
         return out
     seen: set[Path] = set()
@@ -587,6 +590,46 @@ def _obb_line(v: list[float], where: str, size: tuple[int, int] | None, extra: d
         "x": x, "y": y, "width": bw, "height": bh, "rotation": rot, "rectanglelabels": [label]}}
 
 
+_BOX = ("cx", "cy", "w", "h")
+
+
+def _outside(v: list[float], kpt: tuple[int, int] | None) -> tuple[str, float] | None:
+    """(what, value) of a line's first number Ultralytics' label check (``verify_image_label``)
+    refuses, or None: a box's cx, cy, w, h and a pose line's keypoint x, y above 1, or any value
+    of the line below 0; a polygon or OBB line is checked as Ultralytics checks it, by the box
+    around its points (a point a little outside the image passes when that box is inside). A
+    line of the wrong count of numbers, and a box's negative width or height, are left to their
+    own errors."""
+    n = len(v)
+    if kpt is not None:
+        k, dim = kpt
+        if n != 4 + k * dim:
+            return None
+        names = [*_BOX, *(f"keypoint {i} {'xyv'[j]}" for i in range(k) for j in range(dim))]
+        high = [(nm, x) for nm, x in zip(names[4:], v[4:]) if nm[-1] in "xy"]
+        low = list(zip(names, v))
+    elif n == 4:
+        high = low = list(zip(_BOX, v))
+    elif n >= 6 and n % 2 == 0:
+        xs, ys = v[0::2], v[1::2]
+        box = ((min(xs) + max(xs)) / 2, (min(ys) + max(ys)) / 2, max(xs) - min(xs), max(ys) - min(ys))
+        high = low = [(f"the box around its points: {nm}", x) for nm, x in zip(_BOX, box)]
+    else:
+        return None
+    low = [(nm, x) for nm, x in low if nm not in ("w", "h")]  # a box's negative size has its own error
+    return next(((nm, x) for nm, x in high if x > 1), None) or next(((nm, x) for nm, x in low if x < 0), None)
+
+
+def _check_range(v: list[float], where: str, kpt: tuple[int, int] | None) -> None:
+    """InputError naming the line and the value when Ultralytics would refuse the line (see
+    :func:`_outside`): YOLO coordinates are fractions of the image size, 0 to 1."""
+    bad = _outside(v, kpt)
+    if bad is not None:
+        raise InputError(f"{where}: {bad[0]} is {bad[1]:g}, outside 0..1 (YOLO coordinates are fractions of the "
+                         "image size; Ultralytics refuses the line)",
+                         "write pixel values divided by the image width and height, or fix the line")
+
+
 def _parse_line(line: str, where: str, names: list[str], task: str, kpt: tuple[int, int] | None,
                 size: tuple[int, int] | None, fitted: list[str]) -> list[dict]:
     parts = line.split()
@@ -598,6 +641,7 @@ def _parse_line(line: str, where: str, names: list[str], task: str, kpt: tuple[i
         raise InputError(f"{where}: class id {c} is out of range (the folder names {len(names)} classes)",
                          "fix the class id, or add the class to data.yaml / classes.txt")
     v = _floats(parts[1:], where)
+    _check_range(v, where, kpt if task != "obb" else None)
     label = names[c]
     n = len(v)
     extra: dict[str, Any] = {"to_name": "image"}
