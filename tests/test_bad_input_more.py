@@ -17,6 +17,7 @@ import annover
 from annover.formats.training import read_train
 
 from .conftest import EXAMPLES
+from .ls_fixtures import ls, ls_server, project_factory, sdk_admin  # noqa: F401  (fixtures)
 from .test_malformed_inputs import v1_repo  # noqa: F401  (a fixture)
 
 CONFIG = EXAMPLES / "labeling.xml"
@@ -80,6 +81,22 @@ def test_a_named_pipe_no_one_writes_is_refused_not_waited_on(v1, option):
         fifo.unlink()
 
 
+@pytest.mark.parametrize("option", ["--from", "--predictions", "--from-sample"])
+def test_dataset_push_says_a_named_pipe_is_one(v1, project_factory, option):
+    # was: "no such file" (exit 14) for a pipe that is there
+    project = project_factory("pipe")
+    fifo = v1 / f"pipe-push-{option.strip('-')}"
+    os.mkfifo(fifo)
+    try:
+        args = {"--from": ["--from", str(fifo)],
+                "--predictions": ["--from", str(EXAMPLES / "round2.json"), "--predictions", str(fifo)],
+                "--from-sample": ["--from-sample", str(fifo)]}[option]
+        p = _cli("dataset", "push", str(project.id), *args, "--dry-run", cwd=v1)
+        _one_line(p, 3, f"{fifo}: is a named pipe, not a file ({option})")
+    finally:
+        fifo.unlink()
+
+
 def _through_a_pipe(data: bytes, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     """``annover ARGS`` with ``{fd}`` in ARGS replaced by a pipe a child writes ``data`` to, as a
     shell's ``<(command)`` is."""
@@ -110,7 +127,8 @@ def test_a_pipe_the_shell_opened_is_still_read_where_it_is_read_once(v1, tmp_pat
     assert p.returncode == 0 and "valid" in p.stderr, p.stderr
     keys = json.loads((EXAMPLES / "round1.json").read_text())[0]["data"]["ext_id"].encode()
     out = tmp_path / "one.csv"
-    p = _through_a_pipe(keys + b"\n", ["export", "v1", "--format", "csv", "--out", str(out), "--tasks-from", "{fd}"], v1)
+    p = _through_a_pipe(keys + b"\n", ["export", "v1", "--format", "csv", "--out", str(out), "--tasks-from", "{fd}"],
+                        v1)
     assert p.returncode == 0, p.stderr
     assert len(out.read_text().splitlines()) >= 2
 

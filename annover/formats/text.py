@@ -48,18 +48,18 @@ class _Numbers:
         return int(s)
 
 
-#: options whose reader streams a pipe once, and what to give them one with
-_STREAMED = {"--from": "; `<(command)` is read, once, with --format label-studio or json-min"}
+#: how snapshot --from reads a pipe, said when it refuses one
+_STREAMED = "; `<(command)` is read, once, with --format label-studio or json-min"
 
 
-def refuse_special(path: str | Path, option: str, reads_once: bool = False) -> None:
+def refuse_special(path: str | Path, option: str, reads_once: bool = False, hint: str = "") -> None:
     """InputError (exit 3) naming ``path`` and ``option`` when it is a named pipe, a device or a
-    socket, or a pipe its reader would read more than once (see :func:`annover.files.not_a_file`)."""
+    socket, or a pipe its reader would read more than once (see :func:`annover.files.not_a_file`);
+    ``hint`` is added to the fix."""
     kind = not_a_file(path, reads_once)
     if kind is not None:
         raise fail(path, f"is {kind}, not a file ({option})",
-                   "write the data to a file first (`command > FILE`) and give that file"
-                   + _STREAMED.get(option, ""))
+                   "write the data to a file first (`command > FILE`) and give that file" + hint)
 
 
 def fail(path: str | Path, msg: str, hint: str) -> InputError:
@@ -88,7 +88,7 @@ def check_readable(path: Path, streams: bool = False, option: str = "--from") ->
         return
     if stat.S_ISDIR(mode):
         return
-    refuse_special(path, option, streams)
+    refuse_special(path, option, streams, _STREAMED if option == "--from" else "")
     if stat.S_ISREG(mode):  # not a pipe let through: opening it here would take what the reader needs
         try:
             with path.open("rb") as f:

@@ -375,7 +375,8 @@ def _sizes(root: Path, image_dirs: list[str], folder: Folder) -> dict[str, tuple
             refuse_control(img, p, "an image name")
             for k in ("width", "height"):
                 if side_problem(s[k]):
-                    raise fail(p, f"{img!r}: {k} {s[k]!r}: {side_problem(s[k])}", "give the image's width and height in pixels")
+                    raise fail(p, f"{img!r}: {k} {s[k]!r}: {side_problem(s[k])}",
+                               "give the image's width and height in pixels")
             out[label_path(img)] = out[_beside(img)] = (s["width"], s["height"], img)
         return out
     seen: set[Path] = set()

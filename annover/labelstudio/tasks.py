@@ -30,6 +30,7 @@ from annover.formats.label_studio import RecordError, task_key_of, to_tasks
 from annover.formats.predictions import read_predictions as read_prediction_file
 from annover.formats.records import (ANNOTATION_SERVER_FIELDS, MEDIA_TAGS, PREDICTION_SERVER_FIELDS, clean,
                                      data_objects, field_for, kind_of, read_records, task_items)
+from annover.formats.text import refuse_special
 from annover.formats.validate import check_results
 from annover.labelstudio.client import ENV_DOCUMENT_ROOT, Client, Project
 from annover.model.config import ConfigObject, LabelingConfig
@@ -270,6 +271,7 @@ def read_tasks(source: str, *, objects: list[ConfigObject], field_name: str | No
     p = Path(source)
     if p.is_dir():
         return read_folder(p, objects, field_name, local)
+    refuse_special(p, "--from")  # was: "no such file" for a named pipe
     if p.is_file():
         got = task_items(read_records(p), source, send_annotations)
         src = Source(got.items, source, warnings=got.warnings(source))
@@ -291,6 +293,7 @@ def read_predictions(spec: str, *, key: str | None, repo: "Repo | None",
     p = Path(spec)
     if not p.exists() and _is_version(repo, spec):
         return _version_predictions(repo, spec, key)  # type: ignore[arg-type]
+    refuse_special(p, "--predictions")  # was: "no such file" for a named pipe
     if not p.is_file():
         raise NotFoundError(f"--predictions {spec}: no such file{' or version' if repo is not None else ''}",
                             "give a JSON / JSONL file of predictions, or a version that has them")

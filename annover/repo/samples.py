@@ -23,6 +23,7 @@ from typing import Any
 
 from annover.errors import InputError, NotFoundError, UsageError
 from annover.formats.label_studio import STEM_PREFIX
+from annover.formats.text import refuse_special
 from annover.loop.api import SAMPLE_SCHEMA, SAMPLES_DIR
 from annover.repo.core import RepoCore
 from annover.repo.reading import reading_of
@@ -54,6 +55,7 @@ def find_sample(repo: RepoCore, spec: str, rev: str | None = None) -> Selection:
     ``rev``: the version of a file of task keys; with a record, it must be the record's version.
     """
     path = Path(spec)
+    refuse_special(path, "--from-sample")  # was: "no such file" for a named pipe
     if path.is_file():
         sel = _from_file(repo, path, rev)
     elif _ID.fullmatch(spec.lower()):  # as git takes an id: any case
