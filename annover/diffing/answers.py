@@ -153,7 +153,8 @@ def touched_by_stored_hash(con: Any, spec: Spec, an: str, bn: str, prefix: str
     n = PARTS if len(tasks) >= PARTITION_TASKS else 1
     if n > 1:  # ranges of keys: each part's query reads only the files of its range
         tasks = tasks.take(pc.sort_indices(tasks))
-    whole = n > 1 and len(tasks) >= WHOLE_RANGE_SHARE * max(fetch(con, sql.hashed_tasks(an, bn)).to_pylist()[0].values())
+    whole = n > 1 and len(tasks) >= WHOLE_RANGE_SHARE * max(fetch(con, sql.hashed_tasks(an, bn)).to_pylist()[0]
+                                                             .values())
     cuts = [i * len(tasks) // n for i in range(n + 1)]
     out = []
     for i in range(n):
@@ -314,8 +315,9 @@ def _one_each(g: "np.ndarray", on_a: "np.ndarray", shape: "np.ndarray") -> "tupl
     are small (:func:`_control_codes`' are), else a sort, not a hash."""
     if len(g) and 0 <= g.min() and g.max() < _DENSE * len(g) + 1024:
         rows = np.arange(len(g))
-        first, last = np.full(int(g.max()) + 1, -1, np.int64), np.full(int(g.max()) + 1, -1, np.int64)
-        first[g[::-1]], last[g] = rows[::-1], rows  # the last write wins: the first row, the last row
+        first, last = np.full(int(g.max()) + 1, len(g), np.int64), np.full(int(g.max()) + 1, -1, np.int64)
+        np.minimum.at(first, g, rows)
+        np.maximum.at(last, g, rows)
         two = np.flatnonzero(np.bincount(g) == 2)
         first, last = first[two], last[two]
         ok = (on_a[first] != on_a[last]) & ~shape[first] & ~shape[last]
@@ -350,7 +352,7 @@ def _by_control(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", out: TableDif
                       "answer_key": mrows.column("answer_key").take(at_a),
                       "__ia": mrows.column("__ia").take(at_a), "__ib": mrows.column("__ib").take(at_b)})
     out.regions[CHANGED] += pairs.num_rows
-    pia, pib = (_at_sides(pairs))
+    pia, pib = _at_sides(pairs)
     if not _count_single_relabels(ua, bt, pia, pib, controls, out):
         _count_relabels(ua.column("labels").take(pairs.column("__ia")), bt.column("labels").take(pairs.column("__ib")),
                         bt.column("from_name").take(pairs.column("__ib")), out)

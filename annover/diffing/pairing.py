@@ -88,7 +88,7 @@ def first_rows(code: "np.ndarray") -> "np.ndarray":
     if not len(code):
         return np.zeros(0, np.int64)
     first = np.full(int(code.max()) + 1, len(code), np.int64)
-    first[code[::-1]] = np.arange(len(code) - 1, -1, -1)  # the last write is the first row
+    np.minimum.at(first, code, np.arange(len(code)))
     return np.sort(first[first < len(code)])
 
 
@@ -193,8 +193,9 @@ def _on_side(answers: "np.ndarray", sides: list[tuple["np.ndarray", "pa.Table"]]
     on[pos[hit]] = True
     skip[pos[hit & K.np_bool(t.column("skip"))]] = True
     named = np.flatnonzero(hit & ~K.is_null(K.column(t, "who")))
-    first = np.full(len(answers), -1, np.int64)
-    first[pos[named[::-1]]] = named[::-1]  # the last write is the first row
+    first = np.full(len(answers), len(code), np.int64)
+    np.minimum.at(first, pos[named], named)
+    first[first == len(code)] = -1
     return pa.array(on), t.column("who").take(_at(first)), pa.array(skip)
 
 
