@@ -7,13 +7,34 @@ import pty
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "sentiment"
 DATA = Path(__file__).resolve().parent / "data"
+
+
+@contextmanager
+def pipe_of(data: bytes) -> Iterator[int]:
+    """The read end of a pipe a child process writes ``data`` to, as a shell's ``<(command)``
+    is (``/dev/fd/N`` of it names a pipe handed open; pass the descriptor to the command)."""
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - the writer
+        os.close(r)
+        with os.fdopen(w, "wb") as f:
+            f.write(data)
+        os._exit(0)
+    os.close(w)
+    try:
+        yield r
+    finally:
+        os.close(r)
+        os.waitpid(pid, 0)
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import pytest
 import annover
 from annover.formats.training import read_train
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, pipe_of
 from .ls_fixtures import ls, ls_server, project_factory, sdk_admin  # noqa: F401  (fixtures)
 from .test_malformed_inputs import v1_repo  # noqa: F401  (a fixture)
 
@@ -100,19 +100,8 @@ def test_dataset_push_says_a_named_pipe_is_one(v1, project_factory, option):
 def _through_a_pipe(data: bytes, args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     """``annover ARGS`` with ``{fd}`` in ARGS replaced by a pipe a child writes ``data`` to, as a
     shell's ``<(command)`` is."""
-    r, w = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the writer
-        os.close(r)
-        with os.fdopen(w, "wb") as f:
-            f.write(data)
-        os._exit(0)
-    os.close(w)
-    try:
+    with pipe_of(data) as r:
         return _cli(*[a.replace("{fd}", f"/dev/fd/{r}") for a in args], cwd=cwd, fds=(r,), timeout=120)
-    finally:
-        os.close(r)
-        os.waitpid(pid, 0)
 
 
 def test_a_pipe_the_shell_opened_is_still_read_where_it_is_read_once(v1, tmp_path):

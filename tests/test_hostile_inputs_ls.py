@@ -31,7 +31,7 @@ from annover.errors import AnnoverError
 from annover.formats.read import read_source
 from annover.model.config import LabelingConfig
 
-from .conftest import EXAMPLES
+from .conftest import EXAMPLES, pipe_of
 from .test_malformed_inputs import v1_repo  # noqa: F401  (a fixture)
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "label-studio"
@@ -249,23 +249,10 @@ def test_a_named_pipe_no_one_writes_is_refused_not_waited_on(v1, tmp_path, optio
 
 def test_a_pipe_is_still_read_once_with_format_label_studio(v1):
     # `--from <(jq ... export.json) --format label-studio` read the stream once, and still does
-    r, w = os.pipe()
-    data = (EXAMPLES / "round2.json").read_bytes()
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - the writer
-        os.close(r)
-        with os.fdopen(w, "wb") as f:
-            f.write(data)
-        os._exit(0)
-    os.close(w)
-    try:
-        env = {**os.environ}
+    with pipe_of((EXAMPLES / "round2.json").read_bytes()) as r:
         p = subprocess.run([sys.executable, "-m", "annover", "snapshot", "--from", f"/dev/fd/{r}", "--format",
                             "label-studio", "-m", "pipe", "--dry-run"], cwd=v1, capture_output=True, text=True,
-                           env=env, timeout=120, pass_fds=(r,))
-    finally:
-        os.close(r)
-        os.waitpid(pid, 0)
+                           env={**os.environ}, timeout=120, pass_fds=(r,))
     assert p.returncode == 0, p.stderr
     assert "would record v2" in p.stderr
 
