@@ -626,7 +626,7 @@ def _check_range(v: list[float], where: str, kpt: tuple[int, int] | None) -> Non
     :func:`_outside`): YOLO coordinates are fractions of the image size, 0 to 1."""
     bad = _outside(v, kpt)
     if bad is not None:
-        raise InputError(f"{where}: {bad[0]} is {bad[1]:g}, outside 0..1 (YOLO coordinates are fractions of the "
+        raise InputError(f"{where}: {bad[0]} is {bad[1]:.15g}, outside 0..1 (YOLO coordinates are fractions of the "
                          "image size; Ultralytics refuses the line)",
                          "write pixel values divided by the image width and height, or fix the line")
 
