@@ -163,7 +163,9 @@ def touched_by_stored_hash(con: Any, spec: Spec, an: str, bn: str, prefix: str
             continue
         within = (keys[0].as_py(), keys[-1].as_py()) if n > 1 else None
         with _Registered(con, {tt: pa.table({"task_key": keys})}):
-            out.append(tuple(fetch(con, sql.rows_of_tasks(spec, side, None if whole else tt, within))
+            # one chunk a column at once (as the pairing reads them), so that DuckDB's result,
+            # in many chunks, is let go before the next part is read
+            out.append(tuple(fetch(con, sql.rows_of_tasks(spec, side, None if whole else tt, within)).combine_chunks()
                              for side in (an, bn)))
     return out
 
@@ -493,7 +495,8 @@ def _diff_found(spec: Spec, found: "tuple[pa.Table, pa.Table] | None", opts: Opt
     count_answers(pr.table, out)
     plain = pc.invert(pc.fill_null(delta.column("__m"), False))
     _count_key_regions(delta, plain, out)
-    matched = _match(ua, bt, delta.filter(pc.invert(plain)), opts, renames, out)
+    left = K.np_bool(delta.column("__m"))  # rows left to matching: every row when every label changed
+    matched = _match(ua, bt, delta if left.all() else delta.filter(pa.array(left)), opts, renames, out)
     out.any_rows, out.rows = True, lambda: _rows_of(spec, ua, bt, delta, plain, matched)
     return out
 
