@@ -276,14 +276,8 @@ def _coded_both(ua: "pa.Table", bt: "pa.Table", name: str) -> "tuple[np.ndarray,
     """(code of each row of ``ua``, of ``bt``, the values): column ``name`` of both tables
     dictionary-encoded at once (nulls a value of their own)."""
     x, y = K.column(ua, name), K.column(bt, name)
-    enc = pc.dictionary_encode(pa.chunked_array([x, y if y.type == x.type else y.cast(x.type)], x.type),
-                               null_encoding="encode")
-    if not enc.num_chunks:
-        return np.zeros(0, np.int64), np.zeros(0, np.int64), x[:0]
-    # the chunks' indices end to end (a chunk may be left out when empty); each chunk's
-    # dictionary holds the values seen up to it, so the last one holds them all
-    codes = np.concatenate([c.indices.to_numpy(zero_copy_only=False) for c in enc.chunks]).astype(np.int64)
-    return codes[:len(x)], codes[len(x):], max((c.dictionary for c in enc.chunks), key=len)
+    codes, values = pairing.encoded(pa.chunked_array([x, y if y.type == x.type else y.cast(x.type)], x.type))
+    return codes[:len(x)], codes[len(x):], values
 
 
 def _control_codes(controls: "tuple[np.ndarray, np.ndarray, pa.Array]", ia: "np.ndarray", ib: "np.ndarray",

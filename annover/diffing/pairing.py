@@ -48,15 +48,24 @@ def _column(tables: Sequence["pa.Table"], name: str) -> "pa.ChunkedArray":
                             typ)
 
 
-def then(code: "np.ndarray", values: "pa.ChunkedArray | pa.Array") -> "np.ndarray":
-    """Codes of (what ``code`` codes, ``values``): equal for two rows exactly when both are."""
+def encoded(values: "pa.ChunkedArray | pa.Array") -> "tuple[np.ndarray, pa.Array]":
+    """(code of each value, the distinct values): one dictionary over the chunks, nulls a value
+    of their own; the chunks' codes end to end (a chunk may be left out when empty)."""
     if not isinstance(values, pa.ChunkedArray):
         values = pa.chunked_array([values], values.type)
-    enc = pc.dictionary_encode(values, null_encoding="encode")  # one dictionary over the chunks
+    enc = pc.dictionary_encode(values, null_encoding="encode")
     if not enc.num_chunks:
-        return code
+        return np.zeros(0, np.int64), pa.array([], values.type)
     idx = np.concatenate([ch.indices.to_numpy(zero_copy_only=False) for ch in enc.chunks]).astype(np.int64)
-    size = max(max(len(ch.dictionary) for ch in enc.chunks), 1)
+    return idx, max((ch.dictionary for ch in enc.chunks), key=len)  # the last chunk's holds them all
+
+
+def then(code: "np.ndarray", values: "pa.ChunkedArray | pa.Array") -> "np.ndarray":
+    """Codes of (what ``code`` codes, ``values``): equal for two rows exactly when both are."""
+    idx, words = encoded(values)
+    if not len(idx):
+        return code
+    size = max(len(words), 1)
     if len(code) and int(code.max()) >= _CODE_LIMIT // size:  # re-rank before the product could overflow
         code = np.unique(code, return_inverse=True)[1].astype(np.int64)
     return code * size + idx
