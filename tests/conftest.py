@@ -18,6 +18,13 @@ EXAMPLES = ROOT / "examples" / "sentiment"
 DATA = Path(__file__).resolve().parent / "data"
 
 
+def shared_corpus(kind: str) -> Path:
+    """The shared corpus's folder ``kind`` ("label-studio", "formats"), read in place: beside the
+    project, or (a clone elsewhere, as CI's) where this machine keeps it."""
+    here = ROOT.parent / "shared" / "corpus" / kind
+    return here if here.is_dir() else Path("/work/shared/corpus") / kind
+
+
 @contextmanager
 def pipe_of(data: bytes) -> Iterator[int]:
     """The read end of a pipe a child process writes ``data`` to, as a shell's ``<(command)``

@@ -16,14 +16,12 @@ import pytest
 import annover
 from annover.formats.training import read_train
 
-from .conftest import EXAMPLES, pipe_of
+from .conftest import EXAMPLES, pipe_of, shared_corpus
 from .ls_fixtures import ls, ls_server, project_factory, sdk_admin  # noqa: F401  (fixtures)
 from .test_malformed_inputs import v1_repo  # noqa: F401  (a fixture)
 
 CONFIG = EXAMPLES / "labeling.xml"
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "formats"
-if not CORPUS.is_dir():  # a clone elsewhere: the corpus where this machine keeps it, read in place
-    CORPUS = Path("/work/shared/corpus/formats")
+CORPUS = shared_corpus("formats")
 needs_corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus of training formats is not here")
 READ_CACHE = ".git/annover-index-agrees"
 

@@ -21,9 +21,9 @@ from annover.formats.read import read_source
 from annover.model import canonical as C
 from annover.model.config import LabelingConfig
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "label-studio"
-if not CORPUS.is_dir():  # a clone elsewhere (CI's): the corpus where this machine keeps it, read in place
-    CORPUS = Path("/work/shared/corpus/label-studio")
+from .conftest import shared_corpus
+
+CORPUS = shared_corpus("label-studio")
 OWN = Path(__file__).resolve().parent / "data" / "ls"
 #: --key per file where the MANIFEST's '-' cannot work: two tasks with the same data (item 4).
 KEYS = {"ls_ground_truth_dup_ids.json": "id"}

@@ -21,13 +21,12 @@ from label_studio_sdk import LabelStudio
 import annover
 from annover.labelstudio.client import Client
 
+from .conftest import shared_corpus
 from .ls_fixtures import choice, cli, ls_server  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.labelstudio
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "label-studio"
-if not CORPUS.is_dir():  # a clone elsewhere: the corpus where this machine keeps it, read in place
-    CORPUS = Path("/work/shared/corpus/label-studio")
+CORPUS = shared_corpus("label-studio")
 
 CONFIG = """<View>
   <Text name="text" value="$text"/>

@@ -24,7 +24,7 @@ from annover.formats.training import TRAIN_FORMATS
 from annover.model.config import LabelingConfig
 from annover.store import duck
 
-from .conftest import DATA, EXAMPLES
+from .conftest import DATA, EXAMPLES, shared_corpus
 
 
 @pytest.fixture(scope="module")
@@ -312,9 +312,7 @@ def test_flat_csv_with_line_breaks_inside_quoted_cells(tmp_path, rows):
 # ---------------------------------------------------------------------------
 # exports written in batches (never whole in memory) are byte for byte the whole render
 
-_CORPUS_LS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "label-studio"
-if not _CORPUS_LS.is_dir():  # a clone elsewhere (CI's): the corpus where this machine keeps it, read in place
-    _CORPUS_LS = Path("/work/shared/corpus/label-studio")
+_CORPUS_LS = shared_corpus("label-studio")
 _BATCH_SOURCES = sorted([*(_CORPUS_LS.glob("*.json") if _CORPUS_LS.is_dir() else []),
                          *(DATA / "ls").glob("*.json"), DATA / "all_types.json"])
 

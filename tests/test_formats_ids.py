@@ -6,7 +6,6 @@ The Hugging Face export links each keypoint to its object."""
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -18,11 +17,10 @@ from annover.formats.images import category_ids
 from annover.formats.training import read_train, render_train
 from annover.model.config import LabelingConfig
 
+from .conftest import shared_corpus
 from .test_cli import invoke
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "formats"
-if not CORPUS.is_dir():
-    CORPUS = Path("/work/shared/corpus/formats")
+CORPUS = shared_corpus("formats")
 
 
 def _tables(t) -> dict:

@@ -20,11 +20,10 @@ from PIL import Image as PILImage
 from annover.formats.training import read_train, render_train
 from annover.formats.yolo import SPLITS
 
+from .conftest import shared_corpus
 from .test_cli import invoke
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "formats"
-if not CORPUS.is_dir():
-    CORPUS = Path("/work/shared/corpus/formats")
+CORPUS = shared_corpus("formats")
 
 #: Ultralytics' IMG_FORMATS (ultralytics/data/utils.py)
 IMG_FORMATS = {"bmp", "dng", "jpeg", "jpg", "mpo", "png", "tif", "tiff", "webp", "pfm", "heic"}

@@ -30,11 +30,10 @@ from annover.formats.training import read_train, render_train, train_input
 from annover.model import canonical as C
 from annover.model.config import LabelingConfig
 
+from .conftest import shared_corpus
 from .test_cli import invoke
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "formats"
-if not CORPUS.is_dir():
-    CORPUS = Path("/work/shared/corpus/formats")
+CORPUS = shared_corpus("formats")
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus of training formats is not here")
 
 COCO_SAMPLES = ["coco_chess_roboflow.json", "coco_person_keypoints_mmpose.json", "coco_polygons_cocoannotator.json",

@@ -40,11 +40,9 @@ from annover.model import canonical as C
 from annover.model import stats as S
 from annover.model.config import LabelingConfig
 
-from .conftest import DATA, EXAMPLES, git
+from .conftest import DATA, EXAMPLES, git, shared_corpus
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "label-studio"
-if not CORPUS.is_dir():  # a clone elsewhere (CI's): the corpus where this machine keeps it, read in place
-    CORPUS = Path("/work/shared/corpus/label-studio")
+CORPUS = shared_corpus("label-studio")
 CONFIG = EXAMPLES / "labeling.xml"
 #: Examples per test: a bounded, derandomized run in CI; ANNOVER_FUZZ_EXAMPLES=N for longer runs by hand.
 BY_HAND = int(os.environ.get("ANNOVER_FUZZ_EXAMPLES", "0"))

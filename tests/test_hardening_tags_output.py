@@ -19,7 +19,7 @@ import pytest
 
 import annover
 
-from .conftest import git, run_cli
+from .conftest import git, run_cli, shared_corpus
 
 SNAP = ("--key", "data.ext_id")
 #: what a terminal acts on: C0 but newline, DEL, C1, bidi overrides/isolates, line separators
@@ -300,9 +300,7 @@ def test_a_negative_or_zero_count_is_a_usage_error(two_rounds, cmd):
 
 def test_conll_of_image_labels_is_refused(repo, tmp_path):
     """An image version in CoNLL would be its image file names as O-tagged tokens."""
-    src = Path("/work/shared/corpus/formats/yolo_detect_lssdk")
-    here = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "formats" / "yolo_detect_lssdk"
-    repo.snapshot(str(here if here.is_dir() else src), message="images")
+    repo.snapshot(str(shared_corpus("formats") / "yolo_detect_lssdk"), message="images")
     p = run_cli("export", "v1", "--format", "conll", "--out", str(tmp_path / "x.conll"), cwd=repo.root)
     assert p.returncode == 2 and "<Image>, no <Text>" in p.stderr and len(p.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "x.conll").exists()

@@ -31,12 +31,10 @@ from annover.errors import AnnoverError
 from annover.formats.read import read_source
 from annover.model.config import LabelingConfig
 
-from .conftest import EXAMPLES, pipe_of
+from .conftest import EXAMPLES, pipe_of, shared_corpus
 from .test_malformed_inputs import v1_repo  # noqa: F401  (a fixture)
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "label-studio"
-if not CORPUS.is_dir():  # a clone elsewhere: the corpus where this machine keeps it, read in place
-    CORPUS = Path("/work/shared/corpus/label-studio")
+CORPUS = shared_corpus("label-studio")
 CONFIG = EXAMPLES / "labeling.xml"
 #: what any read writes: annover's note that git's index agrees with HEAD (a cache; README)
 READ_CACHE = ".git/annover-index-agrees"

@@ -19,11 +19,10 @@ from annover.errors import ConfigError
 from annover.model.config import LabelingConfig
 
 from .ls_fixtures import ls_server  # noqa: F401  (a real Label Studio)
+from .conftest import shared_corpus
 from .test_cli import invoke
 
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "formats"
-if not CORPUS.is_dir():  # a clone elsewhere (CI's): the corpus where this machine keeps it, read in place
-    CORPUS = Path("/work/shared/corpus/formats")
+CORPUS = shared_corpus("formats")
 pytestmark = pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus of training formats is not here")
 
 SECRET = "aws_secret_access_key = wJalrXUtnFEMI"

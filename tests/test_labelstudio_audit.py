@@ -16,7 +16,7 @@ import pytest
 import annover
 from annover.labelstudio import Datasets, tasks
 
-from .conftest import git
+from .conftest import git, shared_corpus
 from annover.errors import InputError
 
 from .ls_fixtures import (  # noqa: F401 - fixtures
@@ -35,9 +35,7 @@ from .ls_fixtures import (  # noqa: F401 - fixtures
 from .test_labelstudio import records, server_tasks, write_jsonl
 
 pytestmark = pytest.mark.labelstudio
-CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "label-studio"
-if not CORPUS.is_dir():
-    CORPUS = Path("/work/shared/corpus/label-studio")
+CORPUS = shared_corpus("label-studio")
 
 
 def _one_line(err: str) -> str:
@@ -231,9 +229,7 @@ def test_a_coco_dataset_pushed_to_label_studio_pulls_back_as_the_same_tasks(ls_s
     """COCO keys images by file name; a push of the version to a real project and a pull back
     keep those keys (the pull reads with the version's recorded ``stem:data.image``): no task
     added or removed, and the server holds each image once after a second push."""
-    src = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "formats" / "coco_polygons_cocoannotator.json"
-    if not src.is_file():
-        src = Path("/work/shared/corpus/formats/coco_polygons_cocoannotator.json")
+    src = shared_corpus("formats") / "coco_polygons_cocoannotator.json"
     monkeypatch.chdir(repo.root)
     v1 = repo.snapshot(str(src), message="coco").version
     p = project_factory("coco-keys", repo.config_text("v1"))
