@@ -362,6 +362,13 @@ def test_diff_reports_exactly_the_edits(case):
         ranged = diff_tables(sa, sb, stored_hashes=True)
     assert ranged.rows.to_pylist() == rows
     assert ranged.summary == res.summary
+    # ... and in parts of a few rows each (more parts than threads), none of which keeps its
+    # rows: the row table, asked for after the diff (its connection closed), reads them again
+    with mock.patch.object(answers, "PARTITION_TASKS", 1), mock.patch.object(answers, "PART_ROWS", 2), \
+            mock.patch.object(answers, "KEEP_ROWS", 0):
+        reread = diff_tables(sa, sb, stored_hashes=True)
+    assert reread.summary == res.summary
+    assert reread.rows.to_pylist() == rows
     # regions paired by control a column at a time pair as region-by-region matching pairs them
     touched = answers.touched
     with mock.patch.object(answers, "_by_control", lambda ua, bt, mrows, out: (None, mrows)):

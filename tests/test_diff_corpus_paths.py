@@ -80,6 +80,8 @@ PATHS = {
     "stored task hashes": (dict(stored_hashes=True), []),
     "parts, ranges read whole": (dict(stored_hashes=True), [(answers, "PARTITION_TASKS", 1), (answers, "PARTS", 3),
                                                             (answers, "WHOLE_RANGE_SHARE", 0)]),
+    "parts of a few rows, read again for the row table": (dict(stored_hashes=True), [
+        (answers, "PARTITION_TASKS", 1), (answers, "PART_ROWS", 5), (answers, "KEEP_ROWS", 0)]),
     "region by region": ({}, [(answers, "_by_control", lambda ua, bt, mrows, out: (None, mrows))]),
     "relabels from lists": (dict(stored_hashes=True), [(answers, "_single_labels", lambda ua, bt: None)]),
     "DuckDB's join": ({}, [(Source, "in_memory", lambda self: None)]),

@@ -3,6 +3,8 @@ SQL and Arrow, the leftover regions of an answer matched by shape, rows worded o
 
 from __future__ import annotations
 
+import math
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
@@ -15,7 +17,7 @@ from annover.diffing.match import MAY_BE_SHAPE, Region, match_regions
 from annover.diffing.result import ADDED, BY_CONTROL, CHANGED, NO_LABEL, REMOVED, Options, fmt_labels
 from annover.diffing.sources import Source, Spec
 from annover.model.canonical import single_chunk as C1
-from annover.store.duck import fetch
+from annover.store.duck import cursor, fetch
 from annover.store.merge import READERS
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,9 +31,16 @@ else:
 
 
 #: From this many tasks that differ on, a diff by stored hashes splits them in :data:`PARTS`
-#: parts, each read and paired on a thread of its own (a task's rows are all in one part).
+#: parts or more, read one at a time and paired on :data:`READERS` threads (a task's rows
+#: are all in one part).
 PARTITION_TASKS = 20_000
 PARTS = READERS
+#: ... and in more parts when the parts would hold more rows a side than this (10M rows,
+#: every label relabeled: 17 parts, a few held at once, not every row of both sides)
+PART_ROWS = 600_000
+#: The parts of a diff keep their rows for the row table up to this many rows (both sides),
+#: and read the others again for it (1M rows, every label relabeled: 2M rows, all kept)
+KEEP_ROWS = 2_400_000
 #: From this share of a side's tasks touched on, the rows of a range of keys are read whole,
 #: not joined to the keys of the tasks touched, and the few untouched rows pair away in
 #: memory (1M rows, every label relabeled: the reads 0.39 -> 0.30 s; at 30% relabeled, 66%
@@ -84,15 +93,9 @@ class TableDiff:
             for k3, v in d.relabels.items():
                 out.relabels[k3] = out.relabels.get(k3, 0) + v
         out.any_rows = any(d.any_rows for d in parts)
-        out.touched = _keys_of([d.touched for d in parts])
+        out.touched = pa.concat_arrays([d.touched for d in parts])  # each task in one part
         out.rows = lambda: [t for rows in _on_threads([d.rows for d in parts]) for t in rows]
         return out
-
-
-def _keys_of(keys: "list[pa.Array]") -> "pa.Array":
-    """The distinct task keys of several arrays (plain strings)."""
-    chunks = [c for k in keys for c in (k.chunks if isinstance(k, pa.ChunkedArray) else [k])]
-    return pc.unique(pa.chunked_array([c.cast(pa.string()) for c in chunks], pa.string()))
 
 
 def count_true(arr: Any) -> int:
@@ -140,57 +143,68 @@ def touched(con: Any, spec: Spec, an: str, bn: str, prefix: str) -> "tuple[pa.Ta
     return numbered(ua), numbered(bt)
 
 
-def touched_by_stored_hash(con: Any, spec: Spec, an: str, bn: str, prefix: str
-                           ) -> "list[tuple[pa.Table, pa.Table]]":
-    """The tasks that differ, from the parts' stored task hashes (those whose hash the other
-    side lacks, found from one row per task), and both sides' rows of them, read (each side
-    once) for :func:`annover.diffing.pairing.touched` to compare in memory: in one part, or
-    in :data:`PARTS` of the tasks each when they are many (:data:`PARTITION_TASKS`)."""
-    found = fetch(con, sql.unmatched_hashes(an, bn))
-    if found.num_rows == 0:
-        return []
-    tasks = pc.unique(found.column("__key"))
-    n = PARTS if len(tasks) >= PARTITION_TASKS else 1
-    if n > 1:  # ranges of keys: each part's query reads only the files of its range
-        tasks = tasks.take(pc.sort_indices(tasks))
-    whole = n > 1 and len(tasks) >= WHOLE_RANGE_SHARE * max(fetch(con, sql.hashed_tasks(an, bn)).to_pylist()[0]
-                                                             .values())
-    cuts = [i * len(tasks) // n for i in range(n + 1)]
-    out = []
-    for i in range(n):
-        tt, keys = f"{prefix}_tt{i}", tasks.slice(cuts[i], cuts[i + 1] - cuts[i])
-        if not len(keys):
-            continue
-        within = (keys[0].as_py(), keys[-1].as_py()) if n > 1 else None
+@dataclass
+class Parts:
+    """Both sides' rows of the tasks whose stored task hashes differ, read a part (a range of
+    task keys) at a time: by the diff's own connection while it runs (one read at a time:
+    DuckDB reads on every core), by one of their own after (a part's rows asked for again)."""
+
+    spec: Spec
+    sources: "tuple[Source, Source]"
+    prefix: str
+    keys: "list[pa.Array]"  # each part's task keys, in key order when there are several
+    whole: bool  # each part's range of keys read whole, not joined to its keys
+    ranged: bool  # the parts are ranges of keys: each read only where its keys lie
+    con: Any = None
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def read(self, i: int) -> "tuple[pa.Table, pa.Table]":
+        with self.lock:
+            if self.con is not None:
+                return self._read(self.con, i)
+        con = cursor(ordered=False)
+        try:
+            return self._read(con, i)
+        finally:
+            con.close()
+
+    def _read(self, con: Any, i: int) -> "tuple[pa.Table, pa.Table]":
+        names = [s.register(con, f"{self.prefix}_{x}") for s, x in zip(self.sources, "ab")]
+        keys, tt = self.keys[i], f"{self.prefix}_tt{i}"
+        within = (keys[0].as_py(), keys[-1].as_py()) if self.ranged else None
         with _Registered(con, {tt: pa.table({"task_key": keys})}):
             # one chunk a column at once (as the pairing reads them), so that DuckDB's result,
             # in many chunks, is let go before the next part is read
-            out.append(tuple(fetch(con, sql.rows_of_tasks(spec, side, None if whole else tt, within)).combine_chunks()
-                             for side in (an, bn)))
-    return out
+            return tuple(fetch(con, sql.rows_of_tasks(self.spec, side, None if self.whole else tt, within))
+                         .combine_chunks() for side in names)  # type: ignore[return-value]
+
+
+def touched_by_stored_hash(con: Any, spec: Spec, a: Source, b: Source, prefix: str) -> "Parts | None":
+    """The tasks that differ, from the parts' stored task hashes (those whose hash the other
+    side lacks, found from one row per task), in :class:`Parts` to read for
+    :func:`annover.diffing.pairing.touched` to compare in memory: one part, or, from
+    :data:`PARTITION_TASKS` tasks on, :data:`PARTS` or more of :data:`PART_ROWS` rows a side
+    at most."""
+    an, bn = a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b")
+    found = fetch(con, sql.unmatched_hashes(an, bn))
+    if found.num_rows == 0:
+        return None
+    tasks, n, whole = pc.unique(found.column("__key")), 1, False
+    if len(tasks) >= PARTITION_TASKS:  # ranges of keys: each part's query reads only the files of its range
+        tasks = tasks.take(pc.sort_indices(tasks))
+        size = fetch(con, sql.hashed_tasks(an, bn)).to_pylist()[0]
+        per_task = max(size["rows_a"] / max(size["a"], 1), size["rows_b"] / max(size["b"], 1))
+        n = max(PARTS, math.ceil(len(tasks) * per_task / PART_ROWS))
+        whole = len(tasks) >= WHOLE_RANGE_SHARE * max(size["a"], size["b"])
+    cuts = [i * len(tasks) // n for i in range(n + 1)]
+    keys = [tasks.slice(cuts[i], cuts[i + 1] - cuts[i]) for i in range(n)]
+    return Parts(spec, (a, b), prefix, [k for k in keys if len(k)], whole, n > 1, con)
 
 
 def touched_in_memory(spec: Spec, a: "pa.Table", b: "pa.Table") -> "tuple[pa.Table, pa.Table] | None":
     """:func:`touched` of two tables held in memory, without DuckDB."""
     found = pairing.touched(spec, a, b)
     return None if found is None else (numbered(found[0]), numbered(found[1]))
-
-
-Touched = Callable[[], "tuple[pa.Table, pa.Table] | None"]
-
-
-def _touched(con: Any, spec: Spec, a: Source, b: Source, prefix: str) -> list[Touched]:
-    """:func:`touched` the way the sources allow, by parts of the tasks (each found when
-    called): from stored hashes, in memory, or by DuckDB's join."""
-    if a.hashed and b.hashed:
-        reads = touched_by_stored_hash(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"),
-                                       prefix)
-        return [lambda ta=ta, tb=tb: touched_in_memory(spec, ta, tb) for ta, tb in reads]
-    ta, tb = a.in_memory(), b.in_memory()
-    if ta is not None and tb is not None:
-        return [lambda: touched_in_memory(spec, ta, tb)]
-    found = touched(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"), prefix)
-    return [lambda: found]
 
 
 def count_answers(p: "pa.Table", out: TableDiff) -> None:
@@ -496,21 +510,48 @@ def _diff_found(spec: Spec, found: "tuple[pa.Table, pa.Table] | None", opts: Opt
 
 
 def _on_threads(calls: "list[Callable[[], Any]]") -> list[Any]:
-    """Each call's result, the calls on threads of their own when there are several."""
+    """Each call's result, the calls on :data:`READERS` threads when there are several."""
     if len(calls) <= 1:
         return [c() for c in calls]
-    with ThreadPoolExecutor(max_workers=len(calls), thread_name_prefix="annover-diff") as ex:
+    with ThreadPoolExecutor(max_workers=min(len(calls), READERS), thread_name_prefix="annover-diff") as ex:
         return list(ex.map(lambda c: c(), calls))
+
+
+def _diff_parts(parts: Parts, opts: Options, renames: dict[str, str]) -> TableDiff:
+    """The diff of the tasks :class:`Parts` holds, a part at a time on threads (Arrow and
+    numpy release the GIL; DuckDB reads one part while another is paired). A part keeps its
+    rows for the row table while the parts kept hold :data:`KEEP_ROWS` rows at most; the
+    others read theirs again when the row table is asked for, so that a diff of many rows
+    holds a few parts at once."""
+    kept = [0]
+
+    def part(i: int) -> TableDiff:
+        found = touched_in_memory(parts.spec, *parts.read(i))
+        d = _diff_found(parts.spec, found, opts, renames)
+        rows = 0 if found is None else found[0].num_rows + found[1].num_rows
+        with parts.lock:
+            keep = kept[0] + rows <= KEEP_ROWS
+            kept[0] += rows if keep else 0
+        if not keep:
+            d.rows = lambda: _diff_found(parts.spec, touched_in_memory(parts.spec, *parts.read(i)), opts,
+                                         renames).rows()
+        return d
+    try:
+        return TableDiff.of_parts(_on_threads([lambda i=i: part(i) for i in range(len(parts.keys))]))
+    finally:
+        with parts.lock:
+            parts.con = None  # the diff's connection closes with it
 
 
 def diff_answers(con: Any, spec: Spec, a: Source, b: Source, opts: Options, renames: dict[str, str],
                  prefix: str) -> TableDiff:
-    """Diff of two annotations (or predictions) tables, with region matching; rows on demand.
-    Many tasks that differ are diffed in parts on threads (Arrow and numpy release the GIL)."""
-    parts: list[Touched | None] = list(_touched(con, spec, a, b, prefix))
-
-    def part(i: int) -> TableDiff:
-        found = parts[i]()  # type: ignore[misc]
-        parts[i] = None  # the rows read for it are not held while the part is diffed
-        return _diff_found(spec, found, opts, renames)
-    return TableDiff.of_parts(_on_threads([lambda i=i: part(i) for i in range(len(parts))])) if parts else TableDiff()
+    """Diff of two annotations (or predictions) tables, with region matching; rows on demand:
+    from stored task hashes (in parts when many tasks differ), in memory, or by DuckDB's join."""
+    if a.hashed and b.hashed:
+        parts = touched_by_stored_hash(con, spec, a, b, prefix)
+        return TableDiff() if parts is None else _diff_parts(parts, opts, renames)
+    ta, tb = a.in_memory(), b.in_memory()
+    if ta is not None and tb is not None:
+        return _diff_found(spec, touched_in_memory(spec, ta, tb), opts, renames)
+    return _diff_found(spec, touched(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"),
+                                     prefix), opts, renames)

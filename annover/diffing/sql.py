@@ -64,8 +64,9 @@ def rows_of_tasks(spec: Spec, src: str, tasks: "str | None", within: "tuple[str,
 
 
 def hashed_tasks(a: str, b: str) -> str:
-    """How many tasks each side has (a stored task hash each)."""
-    return f"SELECT (SELECT count({TASK_HASH}) FROM {a}) AS a, (SELECT count({TASK_HASH}) FROM {b}) AS b"
+    """How many tasks (a stored task hash each) and rows each side has."""
+    return (f"SELECT (SELECT count({TASK_HASH}) FROM {a}) AS a, (SELECT count({TASK_HASH}) FROM {b}) AS b, "
+            f"(SELECT count(*) FROM {a}) AS rows_a, (SELECT count(*) FROM {b}) AS rows_b")
 
 
 def unmatched_hashes(a: str, b: str) -> str:
