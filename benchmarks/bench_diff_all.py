@@ -10,9 +10,15 @@ parts for the join are those of v2 written whole (a repository of its own), as a
 version with deltas has no whole parts. The target of distant versions is ≤ 1.0x of
 that join.
 
+With ``--process``, ``annover diff v1 v2 --json`` and the join also run as new processes
+(round-robin, after the in-process rounds), each with its wall time and peak RSS; the peak
+is set against the in-memory (Arrow) size of one version's annotations (``annover.load``):
+the issue's goal is a peak under 4x the in-memory table.
+
     python benchmarks/bench_diff_all.py                          # 1,000,000 rows, every label
     python benchmarks/bench_diff_all.py --share 0.1,0.3,1.0      # a sweep
     python benchmarks/bench_diff_all.py --rows 100000
+    python benchmarks/bench_diff_all.py --rows 10000000 --repeats 3 --process --no-row-table   # 10M
 """
 
 from __future__ import annotations
@@ -46,7 +52,34 @@ def relabeled(data: Path, out: Path, share: float = 1.0, seed: int = 1) -> Path:
     return path
 
 
-def measure(data: Path, tmp: Path, repeats: int, share: float = 1.0) -> dict:
+def processes(repo_dir: Path, a: list[str], b: list[str], repeats: int) -> dict:
+    """Wall time and peak RSS (medians) of the CLI's diff and of the join, each as a new process."""
+    import os
+    import statistics
+
+    import bench_diff
+
+    import annover
+
+    script = (f"import sys; sys.path.insert(0, {str(Path(__file__).parent)!r}); import bench_diff as b; "
+              f"b.duckdb_join({a!r}, {b!r}, rows=False)")
+    cmds = {"annover diff v1 v2 --json (process)": [common.annover_exe(), "diff", "v1", "v2", "--json"],
+            "DuckDB join (process)": [sys.executable, "-c", script]}
+    runs: dict[str, list] = {k: [] for k in cmds}
+    for _ in range(repeats):
+        for k, cmd in cmds.items():
+            runs[k].append(bench_diff.run_process(cmd, repo_dir, dict(os.environ)))
+    with common.chdir(repo_dir):
+        table_mb = annover.load("v1").nbytes / 1e6
+    out = {k: {"median_s": statistics.median(r[0] for r in v), "peak_mb": statistics.median(r[1] for r in v)}
+           for k, v in runs.items()}
+    cli, join = out["annover diff v1 v2 --json (process)"], out["DuckDB join (process)"]
+    return {"runs": out, "table_mb": round(table_mb, 1), "wall_ratio": round(cli["median_s"] / join["median_s"], 3),
+            "peak_vs_table": round(cli["peak_mb"] / table_mb, 2)}
+
+
+def measure(data: Path, tmp: Path, repeats: int, share: float = 1.0, process: bool = False,
+            row_table: bool = True) -> dict:
     import bench_diff
 
     import annover
@@ -71,10 +104,13 @@ def measure(data: Path, tmp: Path, repeats: int, share: float = 1.0) -> dict:
     cases = {"DuckDB join of the two versions": (lambda: bench_diff.duckdb_join(a, b, rows=False), None),
              "annover diff v1 v2, summary": (lambda: repo.diff("v1", "v2"), None),
              "annover diff v1 v2, summary + row table": (lambda: repo.diff("v1", "v2").rows, None)}
+    if not row_table:
+        del cases["annover diff v1 v2, summary + row table"]
     times = common.time_interleaved(cases, repeats, warmup=1, log=common.log)
     join = times["DuckDB join of the two versions"]
     return {"share": share, "times": times, "regions": summary["regions"], "annotations": summary["annotations"],
-            "ratios": {k: common.ratio(v, join) for k, v in times.items() if k.startswith("annover")}}
+            "ratios": {k: common.ratio(v, join) for k, v in times.items() if k.startswith("annover")},
+            "processes": processes(repo.root, a, b, repeats) if process else None}
 
 
 def report(r: dict) -> str:
@@ -85,6 +121,13 @@ def report(r: dict) -> str:
                 for k, v in x["times"].items()]
         out += ["", f"{x['share']:.0%} of the labels changed (regions {x['regions']})", "",
                 common.markdown_table(["case", "median (s)", "best (s)", "vs join"], rows)]
+        if x.get("processes"):
+            pr = x["processes"]
+            out += ["", f"as processes (one version's annotations in memory: {pr['table_mb']:,.0f} MB): "
+                        f"wall {pr['wall_ratio']}x of the join, peak {pr['peak_vs_table']}x the table", "",
+                    common.markdown_table(["process", "median wall (s)", "median peak RSS (MB)"],
+                                          [[k, f"{v['median_s']:.3f}", f"{v['peak_mb']:,.0f}"]
+                                           for k, v in pr["runs"].items()])]
     return "\n".join(out)
 
 
@@ -102,13 +145,17 @@ def main(argv: list[str] | None = None) -> dict:
     p = common.base_parser(__doc__.split("\n\n")[0])
     p.add_argument("--share", type=_shares, default=[1.0],
                    help="shares of the rows relabeled, comma-separated (default 1.0: every label)")
+    p.add_argument("--process", action="store_true",
+                   help="also time `annover diff --json` and the join as new processes, with their peak RSS")
+    p.add_argument("--no-row-table", action="store_true",
+                   help="time the summary only (the row table of 10M changed rows takes minutes)")
     p.set_defaults(repeats=5)
     a = p.parse_args(argv)
     tmp = common.isolate_env(a.tmp)
     a.data, meta = common.ensure_data(a.data, a.rows, a.seed, tmp)
     result = {"figure": "diff_all", "rows": a.rows, "machine": common.machine()}
     try:
-        result["results"] = [measure(a.data, tmp, a.repeats, share) for share in a.share]
+        result["results"] = [measure(a.data, tmp, a.repeats, share, a.process, not a.no_row_table) for share in a.share]
     finally:
         import shutil
 
