@@ -37,7 +37,7 @@ from annover.formats.images import (Image, Obj, categories, category_ids, check_
                                     mask_box, note_kept, pct, px, px_of, rbox_corners, side_problem)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, read_json
-from annover.formats.train import TrainInput, image_config, refuse_control, region_id, stem_key
+from annover.formats.train import TrainInput, image_config, refuse_control, region_id, stem_key, unlabeled
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -454,4 +454,5 @@ def read(path: Path) -> TrainInput:
         tasks.append({"id": stem_key(str(im["file_name"])),
                       "data": {"image": str(im["file_name"]), "coco_image": rest},
                       "annotations": [{"result": slot["result"]}]})
-    return TrainInput(tasks, image_config(names, kinds, kp_names, ids), category_ids=ids)
+    return TrainInput(tasks, image_config(names, kinds, kp_names, ids), category_ids=ids,
+                      warnings=unlabeled(tasks, path, "annotation"))

@@ -27,7 +27,7 @@ from annover.formats.label_studio import REGION_FIELDS
 from annover.formats.ls_results import labels_of
 from annover.formats.tables import Tables, empty, finish
 from annover.formats.text import json_bytes
-from annover.formats.train import CONTROL, image_config, stem_key
+from annover.formats.train import CONTROL, image_config, stem_key, unlabeled_note
 from annover.model.canonical import canonical_json, replaced
 from annover.store import duck
 
@@ -463,7 +463,11 @@ def _read_tables(path: Path, fmt: str) -> tuple[Tables, str]:
     source = str(path)
     tasks = finish(pa.table({"task_key": keys_arr, "data": data}), "tasks", source)
     labels = [str(c["name"]) for c in cats.values()]  # in the order rows.b_cat counts them
-    anns = finish(_annotations(rows, ims, labels, keys_arr), "annotations", source)
+    warnings = []
+    if rows.b_img or rows.other or not ims:
+        anns = finish(_annotations(rows, ims, labels, keys_arr), "annotations", source)
+    else:  # no annotation in any image: images not labeled yet, tasks without answers (see train.unlabeled)
+        anns, warnings = empty("annotations"), [unlabeled_note(path, len(ims), "annotation")]
     kinds = rows.kinds | ({"rectanglelabels"} if rows.b_img else set())
     preds = empty("predictions")
-    return Tables(tasks, anns, preds, str(fmt), []), image_config(names, kinds, kp_names, kept_ids(cats))
+    return Tables(tasks, anns, preds, str(fmt), warnings), image_config(names, kinds, kp_names, kept_ids(cats))

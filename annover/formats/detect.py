@@ -1,10 +1,13 @@
 """Which training format a path holds, for ``annover snapshot --from PATH`` without ``--format``.
 
 - a COCO file: a ``.json`` file holding one object with ``images``, ``annotations`` and
-  ``categories`` lists (a Label Studio export is a list of tasks, or an object with ``tasks``
-  or ``data``);
+  ``categories`` lists, or ``images`` records (with a ``file_name``) and neither or one of the
+  others (images not labeled yet); a Label Studio export is a list of tasks, or an object with
+  ``tasks`` or ``data``;
 - a YOLO folder: ``data.yaml`` (``dataset.yaml``, ``data.yml``) or ``classes.txt``, and label
-  files under ``labels/`` (or Roboflow's ``train/labels/``, ``valid/labels/``, ``test/labels/``);
+  files under ``labels/`` (or Roboflow's ``train/labels/``, ``valid/labels/``, ``test/labels/``),
+  or, with no label file, an ``images/`` folder (``train/images/``...) or ``sizes.json``: images
+  not labeled yet;
   ``yolo-obb`` when ``data.yaml`` says ``task: obb``. Lines of 8 numbers with no ``task`` are
   either a 4-point polygon or an oriented box: that is asked;
 - a Pascal VOC folder: ``*.xml`` files (or in ``Annotations/``, ``annotations/``) whose root
@@ -96,7 +99,9 @@ def _parsed(path: Path) -> tuple[Any, bool]:
 
 def _is_coco(path: Path) -> bool:
     doc, by_orjson = _parsed(path)
-    coco = isinstance(doc, dict) and all(isinstance(doc.get(k), list) for k in ("images", "annotations", "categories"))
+    coco = isinstance(doc, dict) and isinstance(doc.get("images"), list) and \
+        all(isinstance(doc.get(k, []), list) for k in ("annotations", "categories")) and \
+        ("annotations" in doc and "categories" in doc or _images_only(doc))
     if coco and ("data" in doc or "tasks" in doc):
         raise fail(path, "could be COCO (images, annotations, categories) or Label Studio (data / tasks)",
                    "pass --format coco or --format label-studio")
@@ -104,6 +109,13 @@ def _is_coco(path: Path) -> bool:
     if coco and by_orjson:  # the COCO reader takes it instead of parsing the file again
         _PARSED.append((_stamp(path), doc))
     return coco
+
+
+def _images_only(doc: dict) -> bool:
+    """A COCO file of images not labeled yet: ``images`` (records with a ``file_name``), and
+    ``annotations`` or ``categories`` left out."""
+    ims = doc["images"]
+    return bool(ims) and all(isinstance(im, dict) and "file_name" in im for im in ims[:100])
 
 
 def _is_voc_xml(path: Path) -> bool:
@@ -141,14 +153,21 @@ def _yolo_labels(root: Path) -> list[Path]:
     return out
 
 
+def _yolo_images(root: Path) -> bool:
+    """Whether ``root`` has an ``images/`` folder (Ultralytics') or a split's (Roboflow's
+    ``train/images``...), or a ``sizes.json`` (annover's): with data.yaml or classes.txt and no
+    label file, images not labeled yet."""
+    return (root / "sizes.json").is_file() or any((root / d.replace("labels", "images")).is_dir() for d in _YOLO_LABELS)
+
+
 def _folder(root: Path) -> str:
     names = [n for n in (*_YAMLS, "classes.txt") if (root / n).is_file()]
     own = Folder(root).own  # nothing outside the folder is read, not even to recognise it
     labels = [own(f) for f in _yolo_labels(root)]
     voc = [f for f in _voc_files(root) if _is_voc_xml(own(f))]
     found = []
-    if names and labels:
-        found.append("YOLO (" + ", ".join(names) + " and labels/)")
+    if names and (labels or _yolo_images(root)):
+        found.append("YOLO (" + ", ".join(names) + (" and labels/)" if labels else " and images/, no labels)"))
     if voc:
         found.append(f"Pascal VOC ({voc[0].relative_to(root).as_posix()})")
     if len(found) > 1:

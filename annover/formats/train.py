@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
 from annover._lazy import lazy
-from annover.errors import ValidationError, shown
+from annover.errors import InputError, ValidationError, shown
 from annover.formats.images import category_ids
 from annover.formats.label_studio import TASK_ID_KEY, from_ls_tasks, stem_key
 from annover.formats.tables import Tables
@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["TrainInput", "image_config", "refuse_control", "region_id", "stem_key", "to_tables"]
+__all__ = ["TrainInput", "config_needed", "image_config", "refuse_control", "region_id", "stem_key", "to_tables",
+           "unlabeled", "unlabeled_note"]
 
 #: control name and tag per result type, in a generated config
 CONTROLS = {"rectanglelabels": ("label", "RectangleLabels"), "polygonlabels": ("polygon", "PolygonLabels"),
@@ -67,6 +68,53 @@ def refuse_control(name: str, path: str | Path, where: str) -> None:
                    "rename the image without control characters (NUL, line breaks, tabs) and give its new name")
 
 
+def unlabeled(tasks: list[dict], source: str | Path, what: str) -> list[str]:
+    """Images of a file (a folder) in which no image has ``what`` (an annotation, a label line, an
+    <object>) are data not labeled yet, not background images: their tasks get no answer (Label
+    Studio shows them to label, ``sample --strategy unlabeled`` picks them). The warning saying
+    so, or none where some image has a region (then the others are background images, answered
+    with no region)."""
+    if not tasks or any(a["result"] for t in tasks for a in t.get("annotations", [])):
+        return []
+    for t in tasks:
+        t["annotations"] = []
+    return [unlabeled_note(source, len(tasks), what)]
+
+
+def unlabeled_note(source: str | Path, n: int, what: str) -> str:
+    """The warning of :func:`unlabeled`."""
+    return (f"{source}: no {what} in any image: its {n} image(s) were recorded as tasks without answers "
+            "(not labeled yet), not as background images")
+
+
+#: the tags of a generated config that list labels (each needs one <Label> at least)
+_LABEL_TAGS = ("Labels", "RectangleLabels", "PolygonLabels", "BrushLabels", "KeyPointLabels")
+
+
+def config_needed(fmt: str, config_text: str, source: object) -> InputError | None:
+    """The error to raise where the config generated for ``source`` has a labels control with no
+    label (a file of no category, class or entity tag): Label Studio refuses such a config, and
+    nothing in the file says what the labels are, so the user gives one (--config). None where it
+    has its labels. The readers themselves read such a file (a round trip of no label holds);
+    only a version needs the config."""
+    tags = "|".join(_LABEL_TAGS)
+    empty = re.search(rf"<({tags}) name=\"([^\"]*)\"[^>]*>\s*</\1>", config_text)
+    if empty is None:
+        return None
+    if fmt == "conll":
+        return InputError(f"{source}: every tag is O: no entity tag was found, so no labeling config can be "
+                          "inferred from the file",
+                          "give --config with a <Labels> control naming the entity labels (e.g. `annover config "
+                          "new ner --labels PER,ORG > ner.xml`, then --config ner.xml)")
+    what = {"coco": "no category ('categories' is empty or missing)", "voc": "no <object>, hence no label name",
+            "yolo": "no class name (data.yaml's names, classes.txt)", "yolo-obb": "no class name (data.yaml's names, "
+            "classes.txt)"}.get(fmt, "no label")
+    return InputError(f"{source}: {what}, so no labeling config can be inferred from it (its <{empty.group(1)}> "
+                      "would list no label, which Label Studio refuses)",
+                      "give --config with the labels to annotate (e.g. `annover config new object-detection "
+                      "--labels cat,dog > boxes.xml`, then --config boxes.xml)")
+
+
 def region_id(item: dict) -> str:
     """An id for a result item that others point at (keypoints' ``parentID``), from its content."""
     return hashlib.sha256(canonical_json([item["from_name"], item["value"]]).encode()).hexdigest()[:10]
@@ -94,9 +142,14 @@ def image_config(categories: list[str], kinds: set[str], keypoints: list[str] | 
 
 
 def _rename(tasks: list[dict], generated: LabelingConfig, given: LabelingConfig, source: str) -> None:
-    """Results and data renamed from the generated config's controls and objects to the given one's."""
+    """Results and data renamed from the generated config's controls and objects to the given one's;
+    a control no result is of need not be in the given config (a file of images not labeled yet,
+    snapshotted with a classification config)."""
     names: dict[str, str] = {}
+    used = {r["from_name"] for t in tasks for a in t.get("annotations", []) for r in a["result"]}
     for c in generated.controls.values():
+        if c.name not in used:  # no result of it (images not labeled yet): the config need not have it
+            continue
         mine = [g for g in given.controls.values() if g.tag == c.tag]
         if len(mine) != 1:
             raise ValidationError(f"{source}: the labeling config has {len(mine)} <{c.tag}> controls, "

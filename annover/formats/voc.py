@@ -30,7 +30,7 @@ from annover.formats.images import (Image, Obj, categories, check_kinds, images_
                                     side_problem, unique_names)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail
-from annover.formats.train import TrainInput, image_config, refuse_control, stem_key
+from annover.formats.train import TrainInput, image_config, refuse_control, stem_key, unlabeled
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -247,4 +247,4 @@ def read(root: Path) -> TrainInput:
         task, labels = _read_file(f, folder)
         tasks.append(task)
         names += [lb for lb in labels if lb not in names]
-    return TrainInput(tasks, image_config(names, {"rectanglelabels"}))
+    return TrainInput(tasks, image_config(names, {"rectanglelabels"}), warnings=unlabeled(tasks, root, "<object>"))

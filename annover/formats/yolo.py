@@ -38,7 +38,7 @@ from annover.formats.images import (Image, Obj, categories, check_kinds, images_
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.folder import Folder
-from annover.formats.train import TrainInput, image_config, refuse_control, region_id, stem_key
+from annover.formats.train import TrainInput, image_config, refuse_control, region_id, stem_key, unlabeled
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -720,14 +720,16 @@ def read(root: Path, obb: bool = False) -> TrainInput:
         if split:
             data["split"] = split
         tasks.append({"id": stem_key(lp), "data": data, "annotations": [{"result": result}]})
-    if not files:
+    if not files and not sizes:  # with images and no label file: images not labeled yet
         raise fail(root, "no label files (*.txt under labels/, or under the label folders of data.yaml's "
-                   "train, val and test)", "give a YOLO folder with labels/*.txt")
+                   "train, val and test) and no images (images/, sizes.json)", "give a YOLO folder with labels/*.txt")
     k_names = kp_names or ([f"kp_{i}" for i in range(kpt[0])] if kpt else [])
     warnings = [f"{len(fitted)} OBB line(s) whose corners are no rectangle (e.g. {fitted[0]}) were read as the "
                 "smallest rotated rectangle around them, as Ultralytics reads them"] if fitted else []
-    return TrainInput(tasks + _backgrounds(sizes, tasks, layout, warnings), image_config(names, kinds, k_names),
-                      warnings=warnings)
+    backgrounds: list[str] = []
+    tasks += _backgrounds(sizes, tasks, layout, backgrounds)
+    warnings += unlabeled(tasks, root, "label line") or backgrounds
+    return TrainInput(tasks, image_config(names, kinds, k_names), warnings=warnings)
 
 
 def _backgrounds(sizes: dict[str, tuple[int, int, str]], tasks: list[dict], layout: list[_Split],

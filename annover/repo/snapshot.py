@@ -36,6 +36,7 @@ from annover.files import sha256_file, write_atomic
 from annover.formats.predictions import read_predictions_table
 from annover.formats.read import read_source
 from annover.formats.tables import Tables, finish
+from annover.formats.train import config_needed
 from annover.model import canonical as C
 from annover.model import stats as S
 from annover.model.config import LabelingConfig
@@ -297,15 +298,15 @@ def known_users(repo: RepoCore, inp: SnapshotInput) -> tuple[dict[int, str], byt
 
 
 def generated_config(tables: Tables, source: object) -> LabelingConfig:
-    """The labeling config a training-format reader generated for ``source``. A CoNLL file whose
-    every tag is O has no entity label to generate one from: said so (exit 3, give --config), not
-    as Label Studio's refusal of a config the user never wrote (exit 5). The reader itself reads
-    such a file (a round trip of no entity holds): only a version needs the config."""
-    if tables.format == "conll" and "<Label " not in (tables.config_text or ""):
-        raise InputError(f"{source}: every tag is O: no entity tag was found, so no labeling config can be "
-                         "inferred from the file",
-                         "give --config with a <Labels> control naming the entity labels (e.g. `annover config "
-                         "new ner --labels PER,ORG > ner.xml`, then --config ner.xml)")
+    """The labeling config a training-format reader generated for ``source``. A file of no label
+    (a CoNLL file whose every tag is O, a COCO file of no category, a YOLO folder of no class, VOC
+    files of no <object>) has none to generate one from: said so (exit 3, give --config), not as
+    Label Studio's refusal of a config the user never wrote (exit 5), nor recorded with a labels
+    control of no label (refused later by Label Studio). The readers themselves read such a file
+    (a round trip of no label holds): only a version needs the config."""
+    problem = config_needed(tables.format or "", tables.config_text or "", source)
+    if problem is not None:
+        raise problem
     return LabelingConfig(tables.config_text or "", source=f"the config generated for {source}")
 
 
