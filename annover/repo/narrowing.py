@@ -14,6 +14,12 @@ Where every side's layout has the same base parts and the deltas after their com
 record before images, the candidates' rows come from those deltas alone (each delta's before
 image holds the rows the layouts share; :func:`annover.store.merge.rows_after`), and nothing
 of the base parts is read for the tasks they name.
+
+Where the layouts share too little (a side written whole: a round past the compaction
+threshold, or a version made elsewhere), the candidates come from the parts' stored task
+hashes and provenance columns instead (:func:`annover.store.snapshots.changed_tasks`): a task
+whose hash and provenance are the same in the base and on a side is unchanged there. Only
+when those are many too (or the hashes are not comparable) are the versions merged whole.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from annover.model.threeway import Merged
 from annover.repo.core import read_version_table
 from annover.store.merge import apply_deltas, rows_after
 from annover.store.objects import ObjectRef, ObjectStore
-from annover.store.snapshots import Layout, read_layout, read_manifest, read_part
+from annover.store.snapshots import (Layout, changed_tasks, compared_columns, hash_probe, read_layout,
+                                     read_manifest, read_part)
 from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -67,6 +74,8 @@ class _Table:
     name: str
     manifests: dict[str, str | None]
     layouts: dict[str, Layout]
+    #: the fingerprint of the task hashes each version's parts store (None: none stored)
+    probes: dict[str, str | None]
 
     @property
     def same(self) -> bool:
@@ -99,12 +108,14 @@ def _tables(store: ObjectStore, versions: dict[str, Version]) -> list[_Table]:
     out = []
     for key in keys:
         name = key if isinstance(key, str) else key[0]
-        manifests, layouts = {}, {}
+        manifests, layouts, probes = {}, {}, {}
         for side, v in versions.items():
             snap = v.snapshot(key) if isinstance(key, str) else v.snapshot(*key)
+            m = read_manifest(store, snap) if snap is not None else None
             manifests[side] = snap.manifest.oid if snap is not None else None
-            layouts[side] = Layout.of(read_manifest(store, snap)) if snap is not None else Layout(())
-        out.append(_Table(name, manifests, layouts))
+            layouts[side] = Layout.of(m) if m is not None else Layout(())
+            probes[side] = m.get("task_hash") if m is not None else None
+        out.append(_Table(name, manifests, layouts, probes))
     return out
 
 
@@ -115,14 +126,22 @@ def _named(store: ObjectStore, name: str, deltas: tuple) -> "list[pa.Array]":
 
 
 def _candidates_of(store: ObjectStore, t: _Table, tasks: int) -> "list[pa.Array] | None":
-    """The task keys that may differ between the base and either side in table ``t``; None when
-    the parts to look into hold more than :data:`WHOLE_ABOVE` of a version's rows of the table
-    and of its number of ``tasks`` (then most tasks are candidates)."""
+    """The task keys that may differ between the base and either side in table ``t``: from the
+    deltas the layouts do not share, else from the parts they do not share, else from the
+    stored task hashes; None when none of these tells (then most tasks may be candidates)."""
     if t.same:
         return []
     common = t.imaged()
     if common is not None:
         return [k for lay in t.layouts.values() for k in _named(store, t.name, lay.deltas[common:])]
+    by_parts = _by_parts(store, t, tasks)
+    return by_parts if by_parts is not None else _by_hashes(store, t)
+
+
+def _by_parts(store: ObjectStore, t: _Table, tasks: int) -> "list[pa.Array] | None":
+    """The task keys of the parts and deltas a side does not share with the base in table ``t``;
+    None when those parts hold more than :data:`WHOLE_ABOVE` of a version's rows of the table
+    and of its number of ``tasks``."""
     base, out = t.layouts["base"], []
     for side in VERSIONS[1:]:
         lay = t.layouts[side]
@@ -138,6 +157,33 @@ def _candidates_of(store: ObjectStore, t: _Table, tasks: int) -> "list[pa.Array]
                 for r in parts.values()]
         common = _common(base.deltas, lay.deltas)
         out += _named(store, t.name, base.deltas[common:] + lay.deltas[common:])
+    return out
+
+
+def _by_hashes(store: ObjectStore, t: _Table) -> "list[pa.Array] | None":
+    """The task keys whose stored task hash or provenance differs between the base and either side
+    in table ``t`` (a table one of them lacks: the other's every task); None when a version's
+    parts store no hashes this DuckDB computes alike."""
+    probe, read, out = hash_probe(), {}, []
+
+    def rows(side: str, columns: list[str]) -> "pa.Table":
+        if side not in read:
+            read[side] = read_layout(store, t.name, t.layouts[side], columns)
+        return read[side]
+    for side in VERSIONS[1:]:
+        if t.manifests[side] == t.manifests["base"]:
+            continue
+        lacking = [s for s in ("base", side) if t.manifests[s] is None]
+        if lacking:
+            other = side if lacking == ["base"] else "base"
+            out.append(read_layout(store, t.name, t.layouts[other], ["task_key"]).column("task_key").combine_chunks())
+            continue
+        if not probe or t.probes["base"] != probe or t.probes[side] != probe:
+            return None
+        keys = changed_tasks(rows(side, compared_columns(t.name)), rows("base", compared_columns(t.name)), t.name)
+        if keys is None:
+            return None
+        out.append(keys)
     return out
 
 

@@ -519,17 +519,22 @@ def _read_many(store: ObjectStore, jobs: list[tuple[ObjectRef, str, Sequence[str
                keys: "pa.Array | None" = None, cache: dict | None = None) -> "list[pa.Table]":
     """Parts read (verified) in a few threads, the largest first: (ref, what, columns) each;
     with ``keys``, each cut down to the rows of those tasks as it is read. ``cache``: the
-    tables already read, by object and columns (for reads of the same few ``keys`` only: a
-    part whose statistics hold none of them is not read at all, :func:`_none_of`)."""
-    few = sorted(keys.to_pylist()) if keys is not None and cache is not None else None
+    tables already read, by object and columns (for reads of the same ``keys``: a part whose
+    statistics hold none of them is not read at all, and each part is cut down by the keys
+    within its statistics' bounds alone, :func:`_span_of`)."""
+    ordered = _sorted_keys(keys, cache) if keys is not None and cache is not None else None
 
     def load(j: tuple) -> "pa.Table":
         at = (j[0].oid, tuple(j[2] or ()))
         if cache is not None and at in cache:
             return cache[at]
-        t = _none_of(store, j[0], few, j[2]) if few is not None else None
-        if t is None:
+        span = _span_of(store, j[0], ordered[1]) if ordered is not None else None
+        if span is None:
             t = read_part(store, *j, keys=keys)
+        elif span[1] == span[2]:
+            t = span[0].empty_table().select(list(j[2]) if j[2] else [n for n in span[0].names if n != TASK_HASH])
+        else:
+            t = read_part(store, *j, keys=ordered[0].slice(span[1], span[2] - span[1]))  # type: ignore[index]
         if cache is not None:
             cache[at] = t
         return t
@@ -540,11 +545,20 @@ def _read_many(store: ObjectStore, jobs: list[tuple[ObjectRef, str, Sequence[str
         return [futures[i].result() for i in range(len(jobs))]
 
 
-def _none_of(store: ObjectStore, ref: ObjectRef, keys: list[str], columns: Sequence[str] | None
-             ) -> "pa.Table | None":
-    """No rows (of ``columns``, as :func:`decode_part` reads them) when the part's task key
-    statistics (smallest, largest of each row group) leave out every one of the sorted ``keys``;
-    None when they may hold one, or the part cannot be looked at (it is then read, and checked)."""
+def _sorted_keys(keys: "pa.Array", cache: dict) -> "tuple[pa.Array, list[str]]":
+    """(``keys`` sorted, as an array and as a list), made once for the reads sharing ``cache``."""
+    at = ("sorted keys", id(keys))
+    if at not in cache:
+        arr = keys.cast(pa.string())
+        arr = arr.take(pc.sort_indices(arr))
+        cache[at] = (arr, arr.to_pylist())
+    return cache[at]
+
+
+def _span_of(store: ObjectStore, ref: ObjectRef, keys: list[str]) -> "tuple[pa.Schema, int, int] | None":
+    """(the part's schema, lo, hi): ``keys[lo:hi]`` (sorted) are those between the smallest and
+    the largest task key of the part's row groups that hold one (lo == hi: no row group's bounds
+    hold any); None when the part cannot be looked at (it is then read, and checked)."""
     path = store.locate(ref)
     try:
         meta = pq.read_metadata(path) if path is not None else None
@@ -553,16 +567,15 @@ def _none_of(store: ObjectStore, ref: ObjectRef, keys: list[str], columns: Seque
         return None
     if col < 0:
         return None
+    lo, hi = len(keys), 0
     for g in range(meta.num_row_groups):
         st = meta.row_group(g).column(col).statistics
         if st is None or not st.has_min_max:
             return None
-        i = bisect.bisect_left(keys, st.min)
-        if i < len(keys) and keys[i] <= st.max:
-            return None
-    schema = meta.schema.to_arrow_schema()
-    cols = list(columns) if columns else [n for n in schema.names if n != TASK_HASH]
-    return schema.empty_table().select(cols)
+        i, j = bisect.bisect_left(keys, st.min), bisect.bisect_right(keys, st.max)
+        if i < j:
+            lo, hi = min(lo, i), max(hi, j)
+    return meta.schema.to_arrow_schema(), min(lo, hi), hi
 
 
 def _largest_first(refs: Sequence[ObjectRef]) -> list[int]:
@@ -577,7 +590,7 @@ def read_snapshot(store: ObjectStore, ref: SnapshotRef, columns: Sequence[str] |
     ``keys`` (task keys; unknown and repeated ones allowed): only the rows of those tasks, the
     same rows in the same order and with the same schema as the whole table filtered to them.
     A part (base or delta) whose task key statistics leave out every key is not read at all
-    (:func:`_none_of`); the others are cut down to those tasks as each is read."""
+    (:func:`_span_of`); the others are cut down to those tasks as each is read."""
     m = read_manifest(store, ref)
     if keys is None:
         return read_layout(store, m["table"], Layout.of(m), columns)
@@ -773,8 +786,26 @@ def compared_rows(store: ObjectStore, name: str, parent: SnapshotRef | None
     budget = delta_budget(store, name, parent) if parent is not None else None
     if budget is None:
         return None
-    cols = ["task_key", TASK_HASH, *(c[0] for c in C.COLUMNS[name] if c[3] == "provenance")]
-    return budget, read_layout(store, name, budget[1], cols)
+    return budget, read_layout(store, name, budget[1], compared_columns(name))
+
+
+def compared_columns(name: str) -> list[str]:
+    """What tells whether a task's rows in ``name`` differ, without reading their content: the
+    task key, the stored :data:`TASK_HASH` (of keys and content) and the provenance columns."""
+    return ["task_key", TASK_HASH, *(c[0] for c in C.COLUMNS[name] if c[3] == "provenance")]
+
+
+def changed_tasks(new: "pa.Table", old: "pa.Table", name: str) -> "pa.Array | None":
+    """Keys of the tasks whose rows differ between two key-sorted tables of ``name`` holding
+    :func:`compared_columns` (hashes of the same :func:`hash_probe`): added, changed in content
+    or provenance, or removed, each once; None when the hashes do not line up."""
+    found = _changes(new, old, name)
+    if found is None:
+        return None
+    mask, gone = found
+    first = pc.is_valid(C.single_chunk(new.column(TASK_HASH))).to_numpy(zero_copy_only=False)
+    changed = C.single_chunk(new.column("task_key")).filter(pa.array(mask & first))
+    return pa.concat_arrays([changed.cast(pa.string()), gone.cast(pa.string())])
 
 
 def plan_delta(store: ObjectStore, stored: "pa.Table", name: str, parent: SnapshotRef,
