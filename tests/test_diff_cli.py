@@ -203,6 +203,24 @@ def test_default_b_is_head_and_library_matches_cli(in_repo):
     assert annover.Repo(".").diff("v1", "v2").summary == res.summary
 
 
+def test_a_diff_that_keeps_no_rows_reads_them_again_for_the_row_table(in_repo, monkeypatch):
+    """``keep_rows=False`` (what ``annover diff`` without --rows or --output asks for): the same
+    summary and rows, the rows read again when asked for, after the diff's connection closed."""
+    import annover.diffing.answers as D
+
+    reads = []
+    real = D.Parts.read
+    monkeypatch.setattr(D.Parts, "read", lambda self, i: (reads.append(self.con is None), real(self, i))[1])
+    kept = annover.Repo(".").diff("v1", "v2")
+    want_rows, after_kept = kept.rows.to_pylist(), list(reads)
+    reads.clear()
+    lean = annover.diff("v1", "v2", keep_rows=False)
+    assert reads and not any(reads)  # read during the diff, on its connection
+    assert lean.summary == kept.summary
+    assert lean.rows.to_pylist() == want_rows and want_rows
+    assert any(reads) and not any(after_kept)  # read again for the rows, on a connection of their own
+
+
 def test_diff_with_itself_and_mirror(in_repo):
     doc = json.loads(ok("diff", "v2", "v2", "--json", "--rows"))
     assert doc["identical"] and doc["rows"]["total"] == 0

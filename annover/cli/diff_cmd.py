@@ -329,7 +329,8 @@ def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int | None, 
     with Progress(quiet) as progress:  # a spinner on a terminal's stderr while the diff works
         progress(f"comparing {a} and {b}")
         result = repo.diff(a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
-                           policy=policy, transitions=transitions, tasks=list(tasks) if tasks else None)
+                           policy=policy, transitions=transitions, tasks=list(tasks) if tasks else None,
+                           keep_rows=bool(output or show_rows))
         if want_drift:
             progress("counting drift")
         drift = loop_api.diff_drift(repo, a, b, result.identical) if want_drift else None

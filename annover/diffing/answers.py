@@ -35,9 +35,10 @@ else:
 #: are all in one part).
 PARTITION_TASKS = 20_000
 PARTS = READERS
-#: ... and in more parts when the parts would hold more rows a side than this (10M rows,
-#: every label relabeled: 17 parts, a few held at once, not every row of both sides)
-PART_ROWS = 600_000
+#: ... and in more parts when the parts would hold more rows a side than this (every label
+#: relabeled, summary only, as a new process: 1M rows 4 parts, 1.34 s at 750 MB where 2 parts
+#: took 1.50 s at 1.1 GB; 10M rows 40 parts, 8.9 s at 1.0 GB where 17 took 8.2 s at 1.8 GB)
+PART_ROWS = 250_000
 #: The parts of a diff keep their rows for the row table up to this many rows (both sides),
 #: and read the others again for it (1M rows, every label relabeled: 2M rows, all kept)
 KEEP_ROWS = 2_400_000
@@ -186,6 +187,8 @@ def touched_by_stored_hash(con: Any, spec: Spec, a: Source, b: Source, prefix: s
     :data:`PARTITION_TASKS` tasks on, :data:`PARTS` or more of :data:`PART_ROWS` rows a side
     at most."""
     an, bn = a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b")
+    # each part's read opens every file again: their footers are read once (objects never change)
+    con.execute("SET SESSION parquet_metadata_cache = true")
     found = fetch(con, sql.unmatched_hashes(an, bn))
     if found.num_rows == 0:
         return None
@@ -520,17 +523,17 @@ def _on_threads(calls: "list[Callable[[], Any]]") -> list[Any]:
 def _diff_parts(parts: Parts, opts: Options, renames: dict[str, str]) -> TableDiff:
     """The diff of the tasks :class:`Parts` holds, a part at a time on threads (Arrow and
     numpy release the GIL; DuckDB reads one part while another is paired). A part keeps its
-    rows for the row table while the parts kept hold :data:`KEEP_ROWS` rows at most; the
-    others read theirs again when the row table is asked for, so that a diff of many rows
-    holds a few parts at once."""
-    kept = [0]
+    rows for the row table while the parts kept hold :data:`KEEP_ROWS` rows at most (none
+    without ``opts.keep_rows``); the others read theirs again when the row table is asked for,
+    so that a diff of many rows holds a few parts at once."""
+    kept, budget = [0], KEEP_ROWS if opts.keep_rows else 0
 
     def part(i: int) -> TableDiff:
         found = touched_in_memory(parts.spec, *parts.read(i))
         d = _diff_found(parts.spec, found, opts, renames)
         rows = 0 if found is None else found[0].num_rows + found[1].num_rows
         with parts.lock:
-            keep = kept[0] + rows <= KEEP_ROWS
+            keep = kept[0] + rows <= budget
             kept[0] += rows if keep else 0
         if not keep:
             d.rows = lambda: _diff_found(parts.spec, touched_in_memory(parts.spec, *parts.read(i)), opts,

@@ -62,6 +62,9 @@ class Options:
     overlap_threshold: float = DEFAULT_OVERLAP
     policy: str = DEFAULT_POLICY
     transitions: bool = False
+    #: keep the rows read for the row table (up to :data:`annover.diffing.answers.KEEP_ROWS`);
+    #: False: hold none (a summary of a large diff in less memory), the row table reads them again
+    keep_rows: bool = True
 
     def check(self) -> "Options":
         for name in ("iou_threshold", "overlap_threshold"):

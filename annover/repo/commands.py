@@ -234,16 +234,19 @@ class Repo(RepoCore):
 
     def diff(self, a: str, b: str = "HEAD", *, iou_threshold: float | None = None,
              overlap_threshold: float | None = None, policy: str | None = None, transitions: bool = False,
-             fast: bool = True, tasks: "list[str] | None" = None) -> "DiffResult":
+             fast: bool = True, tasks: "list[str] | None" = None, keep_rows: bool = True) -> "DiffResult":
         """``annover diff A B``: what changed from version ``a`` to version ``b``; reads only the
         Parquet parts the two do not share (``fast=False`` compares every part, for checking).
         With ``tasks`` (task keys), only what changed of those tasks (``annover diff --task``).
+        ``keep_rows=False``: hold none of the rows read for ``.rows`` (the summary of a large
+        diff in less memory; ``.rows``, if asked for, reads them again).
 
         A threshold or policy left None is the diff's default (``annover.diffing.DEFAULT_IOU``,
         ``DEFAULT_OVERLAP``, ``DEFAULT_POLICY``: what ``annover diff`` uses).
         """
         given = {"iou_threshold": iou_threshold, "overlap_threshold": overlap_threshold, "policy": policy}
-        options = diffing.Options(transitions=transitions, **{k: v for k, v in given.items() if v is not None})
+        options = diffing.Options(transitions=transitions, keep_rows=keep_rows,
+                                  **{k: v for k, v in given.items() if v is not None})
         va, vb = (self.version(v) for v in self.resolve_all(a, b))
         if tasks is not None:
             result = task_log.diff_tasks(self, va, vb, (a, b), tasks, options.check())

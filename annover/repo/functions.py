@@ -116,10 +116,10 @@ def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | 
 
 def diff(a: str, b: str = "HEAD", *, repo: RepoLike = None, iou_threshold: float | None = None,
          overlap_threshold: float | None = None, policy: str | None = None, transitions: bool = False,
-         fast: bool = True, tasks: "list[str] | None" = None) -> "DiffResult":
+         fast: bool = True, tasks: "list[str] | None" = None, keep_rows: bool = True) -> "DiffResult":
     """``annover diff A B``: see :meth:`Repo.diff`."""
     return open_repo(repo).diff(a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
-                                policy=policy, transitions=transitions, fast=fast, tasks=tasks)
+                                policy=policy, transitions=transitions, fast=fast, tasks=tasks, keep_rows=keep_rows)
 
 
 def export(rev: str, fmt: str, out: str | Path, *, repo: RepoLike = None, table: str = "annotations",
