@@ -310,6 +310,27 @@ def test_coco_and_yolo_of_the_same_boxes_give_the_same_snapshot(repo, tmp_path):
     assert (tmp_path / "y" / "classes.txt").read_text() == (CORPUS / "yolo_detect_lssdk" / "classes.txt").read_text()
 
 
+@pytest.mark.parametrize("fmt", ["yolo", "yolo-obb"])
+def test_a_yolo_export_of_a_version_with_no_object_class_is_refused(repo, tmp_path, fmt):
+    """An image classification has no class a YOLO folder could name (data.yaml's `names:` was
+    written null): exit 2 in one line, nothing written; COCO still writes its (empty) categories."""
+    cfg = tmp_path / "classes.xml"
+    cfg.write_text('<View><Image name="image" value="$image"/><Choices name="kind" toName="image">'
+                   '<Choice value="cat"/><Choice value="dog"/></Choices></View>')
+    src = tmp_path / "t.json"
+    src.write_text(json.dumps([{"id": i, "data": {"image": f"{n}.png"}, "annotations": [{"result": [
+        {"from_name": "kind", "to_name": "image", "type": "choices", "value": {"choices": [n]}}]}]}
+        for i, n in enumerate(["cat", "dog"])]))
+    repo.snapshot(str(src), config=str(cfg), message="classes")
+    out = tmp_path / "y"
+    code, _, err = invoke("export", "--format", fmt, "--out", str(out))
+    assert code == 2 and "no class to write" in err and "--format hf" in err and "\n" not in err.strip(), err
+    assert not out.exists()
+    code, _, err = invoke("export", "--format", "coco", "--out", str(tmp_path / "c.json"))
+    assert code == 0, err
+    assert json.loads((tmp_path / "c.json").read_text())["categories"] == []
+
+
 def test_export_refuses_to_overwrite_without_force(repo, tmp_path):
     repo.snapshot(str(CORPUS / "voc_raccoon_labelimg"), fmt="voc", message="voc")
     for fmt, out in (("coco", tmp_path / "a.json"), ("voc", tmp_path / "v"), ("label-studio", tmp_path / "l.json")):

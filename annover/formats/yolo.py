@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from annover._lazy import lazy
-from annover.errors import InputError, shown
+from annover.errors import InputError, UsageError, shown
 from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, keypoint_names, note_kept,
                                     pct, rbox_corners, rbox_from_corners, rectangle_of, side_problem, unique_names)
 from annover.formats.resolve import Picked
@@ -275,6 +275,10 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     unique_names(images, fmt, label_path, paths)
     note_kept(images, fmt, notes)
     names = categories(cfg, images, notes)
+    if not names:  # data.yaml would say `names:` (null), which no YOLO trainer reads
+        raise UsageError(f"no class to write as {fmt}: the labeling config names no object label (<RectangleLabels>, "
+                         "<PolygonLabels>, <KeyPointLabels>) and no answer holds a box, polygon or keypoint",
+                         "export classifications with --format hf, csv or label-studio")
     cls = {n: i for i, n in enumerate(names)}
     task = _task(images, obb)
     kp_names = keypoint_names(cfg, images) if task == "pose" else []
