@@ -166,9 +166,9 @@ def _by_hashes(store: ObjectStore, t: _Table) -> "list[pa.Array] | None":
     parts store no hashes this DuckDB computes alike."""
     probe, read, out = hash_probe(), {}, []
 
-    def rows(side: str, columns: list[str]) -> "pa.Table":
+    def rows(side: str) -> "pa.Table":  # the base's, read once for both sides
         if side not in read:
-            read[side] = read_layout(store, t.name, t.layouts[side], columns)
+            read[side] = read_layout(store, t.name, t.layouts[side], compared_columns(t.name))
         return read[side]
     for side in VERSIONS[1:]:
         if t.manifests[side] == t.manifests["base"]:
@@ -180,7 +180,7 @@ def _by_hashes(store: ObjectStore, t: _Table) -> "list[pa.Array] | None":
             continue
         if not probe or t.probes["base"] != probe or t.probes[side] != probe:
             return None
-        keys = changed_tasks(rows(side, compared_columns(t.name)), rows("base", compared_columns(t.name)), t.name)
+        keys = changed_tasks(rows(side), rows("base"), t.name)
         if keys is None:
             return None
         out.append(keys)
