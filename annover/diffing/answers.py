@@ -161,16 +161,15 @@ class Parts:
 
     def read(self, i: int) -> "tuple[pa.Table, pa.Table]":
         with self.lock:
-            if self.con is not None:
-                return self._read(self.con, i)
+            if self.con is not None:  # the sources are registered there already
+                return self._read(self.con, [f"{self.prefix}_{x}" for x in "ab"], i)
         con = cursor(ordered=False)
         try:
-            return self._read(con, i)
+            return self._read(con, [s.register(con, f"{self.prefix}_{x}") for s, x in zip(self.sources, "ab")], i)
         finally:
             con.close()
 
-    def _read(self, con: Any, i: int) -> "tuple[pa.Table, pa.Table]":
-        names = [s.register(con, f"{self.prefix}_{x}") for s, x in zip(self.sources, "ab")]
+    def _read(self, con: Any, names: list[str], i: int) -> "tuple[pa.Table, pa.Table]":
         keys, tt = self.keys[i], f"{self.prefix}_tt{i}"
         within = (keys[0].as_py(), keys[-1].as_py()) if self.ranged else None
         with _Registered(con, {tt: pa.table({"task_key": keys})}):
@@ -528,16 +527,17 @@ def _diff_parts(parts: Parts, opts: Options, renames: dict[str, str]) -> TableDi
     so that a diff of many rows holds a few parts at once."""
     kept, budget = [0], KEEP_ROWS if opts.keep_rows else 0
 
-    def part(i: int) -> TableDiff:
+    def diffed(i: int) -> "tuple[TableDiff, int]":
         found = touched_in_memory(parts.spec, *parts.read(i))
-        d = _diff_found(parts.spec, found, opts, renames)
-        rows = 0 if found is None else found[0].num_rows + found[1].num_rows
+        return _diff_found(parts.spec, found, opts, renames), 0 if found is None else sum(t.num_rows for t in found)
+
+    def part(i: int) -> TableDiff:
+        d, rows = diffed(i)
         with parts.lock:
             keep = kept[0] + rows <= budget
             kept[0] += rows if keep else 0
         if not keep:
-            d.rows = lambda: _diff_found(parts.spec, touched_in_memory(parts.spec, *parts.read(i)), opts,
-                                         renames).rows()
+            d.rows = lambda: diffed(i)[0].rows()
         return d
     try:
         return TableDiff.of_parts(_on_threads([lambda i=i: part(i) for i in range(len(parts.keys))]))
