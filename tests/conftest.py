@@ -17,6 +17,11 @@ ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "sentiment"
 DATA = Path(__file__).resolve().parent / "data"
 
+# DVC's command line sends a usage report from a daemon it spawns, writing the report to a
+# temporary file first; the tests run ``dvc`` often, the network here is loopback only, and
+# each report was left behind in the temporary folder. Set before any fixture runs ``dvc``.
+os.environ["DVC_NO_ANALYTICS"] = "1"
+
 
 def shared_corpus(kind: str) -> Path:
     """The shared corpus's folder ``kind`` ("label-studio", "formats"), read in place: beside the

@@ -7,8 +7,11 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import tempfile
 import xml.etree.ElementTree as ET
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import numpy as np
 import pytest
@@ -661,19 +664,21 @@ def test_property_spans_through_conll(sentences):
         tasks.append({"data": {"text": text}, "annotations": [{"result": result}]})
     t = from_ls_tasks(tasks, "generated")
     r = render_train("conll", _tables(t), None)
-    back = read_train(_write_tmp(r.data), "conll", None, True)
+    with _written(r.data, "spans.conll") as path:
+        back = read_train(path, "conll", None, True)
     cols = ["task_key", "labels", "value"]
     assert sorted(back.annotations.select(cols).to_pylist(), key=json.dumps) == \
         sorted(t.annotations.select(cols).to_pylist(), key=json.dumps)
 
 
-def _write_tmp(data: bytes) -> Path:
-    import tempfile
-
-    fd = tempfile.NamedTemporaryFile("wb", suffix=".conll", delete=False)
-    fd.write(data)
-    fd.close()
-    return Path(fd.name)
+@contextmanager
+def _written(data: bytes, name: str) -> Iterator[Path]:
+    """``data`` in a file ``name`` of a folder of its own, removed after (a property test's
+    examples share one function-scoped ``tmp_path``)."""
+    with tempfile.TemporaryDirectory(prefix="annover-test-") as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        yield path
 
 
 def test_label_studio_shapes_without_a_place_are_said(tmp_path):
@@ -947,10 +952,10 @@ def _coco_docs(draw):
 def test_property_coco_fast_import_gives_the_general_readers_tables(doc):
     """Random COCO files (integer and decimal boxes, areas that match or not, crowd flags,
     extra fields, repeated boxes, images without objects): the same tables, the same ids."""
-    path = _write_tmp(json.dumps(doc).encode())
-    fast = coco_fast.read_tables(path, "coco")
+    with _written(json.dumps(doc).encode(), "instances.json") as path:
+        fast = coco_fast.read_tables(path, "coco")
+        general, text = _general_coco(path)
     assert fast is not None
-    general, text = _general_coco(path)
     _assert_same_tables(fast[0], general)
     assert fast[1] == text
 
