@@ -1508,7 +1508,7 @@ def test_a_yolo_export_whose_lines_all_have_8_numbers_snapshots_back_without_for
 
 @pytest.mark.parametrize("task", ["detect", "segment", "pose", "obb"])
 def test_data_yaml_names_the_task_it_was_written_for(task):
-    doc = yaml.safe_load(yolo._yaml(["a", "b"], task, ["nose"] if task == "pose" else [],
+    doc = yaml.safe_load(yolo.data_yaml(["a", "b"], task, ["nose"] if task == "pose" else [],
                                     {"train": ["images"], "val": ["images"]}))
     assert doc["task"] == task and doc["names"] == {0: "a", 1: "b"}
 

@@ -70,6 +70,17 @@ def test_no_relative_imports():
     assert not found, found[:20]
 
 
+def test_no_private_names_imported_from_another_module():
+    """A name with a leading underscore is its module's own: another module that needs it
+    gets it under a public name (``from annover._lazy import lazy`` names a private module,
+    not a private name, and importing a public name *as* a private alias is fine)."""
+    found = [f"{p.relative_to(ROOT)}:{n.lineno} {a.name}" for p in _modules()
+             for n in ast.walk(ast.parse(p.read_text())) if isinstance(n, ast.ImportFrom)
+             and (n.module or "").startswith("annover") for a in n.names
+             if a.name.startswith("_") and not a.name.startswith("__")]
+    assert not found, found[:20]
+
+
 def test_public_api_is_all_of_it():
     """``annover.__all__`` names exactly what ``annover`` offers, and every name loads."""
     code = ("import annover, json; names = sorted(annover.__all__); "

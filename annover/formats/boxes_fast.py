@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING
 from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.coco_fast import json_numbers, pct_array, round_exact, scaled_integers
-from annover.formats.images import (CATEGORY_TAGS, PCT_DIGITS, Image, _image_field, _size_of, category_ids,
+from annover.formats.images import (CATEGORY_TAGS, PCT_DIGITS, Image, image_field, size_of, category_ids,
                                     file_name_of, unique_names)
-from annover.formats.resolve import _rule
-from annover.formats.yolo import _yaml, image_path, label_path, num, split_layout, split_of
+from annover.formats.resolve import rule_of
+from annover.formats.yolo import data_yaml, image_path, label_path, num, split_layout, split_of
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -81,7 +81,7 @@ def _parse(texts: "pa.Array", fields: list[tuple[str, "pa.DataType"]]) -> "pa.Ta
 
 
 def _picked_rows(tables: dict[str, "pa.Table"], resolve: str | None, predictions: str | None) -> "pa.Table | None":
-    if predictions is not None or _rule(resolve)[0] == "annotator":
+    if predictions is not None or rule_of(resolve)[0] == "annotator":
         return None
     t = tables["annotations"]
     if t.num_rows == 0 or pc.any(t.column("was_cancelled")).as_py():
@@ -172,7 +172,7 @@ def _boxes(tables: dict[str, "pa.Table"], t: "pa.Table", cfg: LabelingConfig | N
         width[i], height[i], to_name[i] = w_, h_, tn
     for i in range(n):
         if width[i] is None:
-            width[i], height[i] = _size_of(data[i], [])
+            width[i], height[i] = size_of(data[i], [])
     names = [_file_name(k, d, cfg, tn) for k, d, tn in zip(keys, data, to_name)]
     notes = []
     unlabeled = len(all_tasks) - n
@@ -219,7 +219,7 @@ def quick_file_name(s: str) -> str:
 
 def _file_name(key: str, data: dict, cfg: LabelingConfig | None, to_name: str | None) -> str:
     try:
-        value = data[_image_field(cfg, data, to_name)]
+        value = data[image_field(cfg, data, to_name)]
         return quick_file_name(value) if type(value) is str else file_name_of(value)
     except InputError as e:
         raise InputError(f"task {key!r}: {e.message}", e.hint) from None
@@ -377,6 +377,6 @@ def yolo_files(b: Boxes, cfg: LabelingConfig | None, notes: list[str]) -> dict[s
         files["sizes.json"] = _sizes_json(sizes)
     folders, lists = split_layout(paths, splits, notes)
     files.update(lists)
-    files["data.yaml"] = _yaml(names, "detect", [], folders).encode("utf-8")
+    files["data.yaml"] = data_yaml(names, "detect", [], folders).encode("utf-8")
     files["classes.txt"] = "".join(n + "\n" for n in names).encode("utf-8")
     return files

@@ -48,10 +48,10 @@ else:
     np = lazy("numpy")
     brush = lazy("label_studio_sdk.converter.brush")
 
-__all__ = ["read", "write"]
+__all__ = ["ID_TYPES", "REBUILT_FIELDS", "bool01", "keypoint_names_of", "kept_ids", "read", "regions_of", "write"]
 
 #: Annotation fields rebuilt from the region (the rest is kept in the region's ``coco`` field).
-_REBUILT = {"id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation", "keypoints",
+REBUILT_FIELDS = {"id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation", "keypoints",
             "num_keypoints", "score"}
 
 
@@ -257,15 +257,15 @@ def _num(v: Any, where: str, field: str) -> float:
     return float(v)
 
 
-def _bool01(v: Any) -> int:
+def bool01(v: Any) -> int:
     if isinstance(v, str):
         return 1 if v.strip().lower() in ("1", "true", "yes") else 0
     return 1 if v else 0
 
 
-def _regions(a: dict, w: int, h: int, label: str, kp_names: list[str], where: str) -> list[dict]:
+def regions_of(a: dict, w: int, h: int, label: str, kp_names: list[str], where: str) -> list[dict]:
     size = {"original_width": w, "original_height": h, "image_rotation": 0}
-    kept = {k: v for k, v in a.items() if k not in _REBUILT}
+    kept = {k: v for k, v in a.items() if k not in REBUILT_FIELDS}
     seg = a.get("segmentation")
     bbox = a.get("bbox")
     if bbox is not None and (not isinstance(bbox, list) or len(bbox) != 4):
@@ -274,7 +274,7 @@ def _regions(a: dict, w: int, h: int, label: str, kp_names: list[str], where: st
     if box is not None and (box[2] < 0 or box[3] < 0):
         raise InputError(f"{where}: bbox is {bbox!r}, a negative width or height",
                          "give bbox as [x, y, width, height] with width and height ≥ 0")
-    iscrowd = _bool01(a.get("iscrowd", 0))
+    iscrowd = bool01(a.get("iscrowd", 0))
     if iscrowd:
         kept["iscrowd"] = 1
     item: dict[str, Any]
@@ -373,13 +373,13 @@ def keypoint_names_of(cats: dict, path: Path) -> list[str]:
 
 
 #: what a COCO id may be (an image's, a category's): a number, or a string as some tools write it
-_ID_TYPES = (int, str)
+ID_TYPES = (int, str)
 
 
 def _check_record(path: Path, where: str, rec: dict, text: tuple[str, ...]) -> None:
     """Refuse a record whose ``id`` is no number or string (a list cannot key an image), or whose
     ``text`` fields are not strings (a list was kept as the name "['a.jpg']")."""
-    if type(rec["id"]) not in _ID_TYPES:
+    if type(rec["id"]) not in ID_TYPES:
         raise fail(path, f"{where}: id is {shown(rec['id'])}", "give each id as a number")
     for k in text:
         if type(rec[k]) not in (str, int):
@@ -429,11 +429,11 @@ def read(path: Path) -> TrainInput:
         where = f"{path}: annotation {i}" + (f" (id {a['id']})" if isinstance(a, dict) and "id" in a else "")
         if not isinstance(a, dict):
             raise InputError(f"{where} is not an object", "fix the COCO file")
-        slot = images.get(a.get("image_id")) if type(a.get("image_id")) in _ID_TYPES else None
+        slot = images.get(a.get("image_id")) if type(a.get("image_id")) in ID_TYPES else None
         if slot is None:
             raise InputError(f"{where}: image_id {shown(a.get('image_id'))} names no image",
                              "add the image to 'images' or remove the annotation")
-        cat = cats.get(a.get("category_id")) if type(a.get("category_id")) in _ID_TYPES else None
+        cat = cats.get(a.get("category_id")) if type(a.get("category_id")) in ID_TYPES else None
         if cat is None:
             raise InputError(f"{where}: category_id {shown(a.get('category_id'))} names no category",
                              "add the category to 'categories'")
@@ -444,7 +444,7 @@ def read(path: Path) -> TrainInput:
                 raise fail(path, f"{slot['where']} (id {im['id']}): {f} is {shown(im.get(f))}: {why}",
                            "give the image's width and height in pixels")
         ckp = list(map(str, cat.get("keypoints") or kp_names))
-        regions = _regions(a, im["width"], im["height"], str(cat["name"]), ckp, where)
+        regions = regions_of(a, im["width"], im["height"], str(cat["name"]), ckp, where)
         kinds.update(r["type"] for r in regions)
         slot["result"] += regions
     tasks = []

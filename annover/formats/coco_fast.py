@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.detect import take_parsed
-from annover.formats.coco import _ID_TYPES, _REBUILT, _bool01, _regions, kept_ids, keypoint_names_of
+from annover.formats.coco import ID_TYPES, REBUILT_FIELDS, bool01, keypoint_names_of, kept_ids, regions_of
 from annover.formats.images import MAX_SIDE
 from annover.formats.label_studio import REGION_FIELDS
 from annover.formats.ls_results import labels_of
@@ -125,7 +125,7 @@ def json_numbers(v: "np.ndarray") -> "pa.Array":
 def _cats(doc: dict) -> tuple[dict, list[str], list[str]]:
     cats: dict[Any, dict] = {}
     for c in doc.get("categories") or []:
-        if not isinstance(c, dict) or type(c.get("id")) not in _ID_TYPES or type(c.get("name")) not in (str, int) \
+        if not isinstance(c, dict) or type(c.get("id")) not in ID_TYPES or type(c.get("name")) not in (str, int) \
                 or c["id"] in cats:
             raise _Other  # the general reader says what is wrong
         cats[c["id"]] = c
@@ -143,7 +143,7 @@ def _images(doc: dict) -> tuple[dict, list[dict]]:
     index: dict[Any, int] = {}
     ims = doc["images"]
     for i, im in enumerate(ims):
-        if not isinstance(im, dict) or type(im.get("id")) not in _ID_TYPES or type(im.get("file_name")) is not str \
+        if not isinstance(im, dict) or type(im.get("id")) not in ID_TYPES or type(im.get("file_name")) is not str \
                 or not im["file_name"] or im["id"] in index or CONTROL.search(im["file_name"]):
             raise _Other
         index[im["id"]] = i
@@ -174,7 +174,7 @@ class _Rows:
 
 def _all_plain(anns: list, index: dict, cat_index: dict, ims: list[dict]) -> _Rows | None:
     """The rows when every annotation is a plain box (a list at a time), else None."""
-    plain = [type(b := a.get("bbox")) is list and len(b) == 4 and a.keys() <= _REBUILT and not a.get("segmentation")
+    plain = [type(b := a.get("bbox")) is list and len(b) == 4 and a.keys() <= REBUILT_FIELDS and not a.get("segmentation")
              and not a.get("iscrowd") and not a.get("keypoints") for a in anns]
     if not all(plain):
         return None
@@ -215,7 +215,7 @@ def _gather(doc: dict, path: Path, cats: dict, kp_names: list[str], index: dict,
         size = sizes.get(slot) or sizes.setdefault(slot, _size(ims[slot]))
         kps = a.get("keypoints")
         cat = cats[cid]
-        if (a.keys() <= _REBUILT and not a.get("segmentation") and not ("iscrowd" in a and _bool01(a["iscrowd"]))
+        if (a.keys() <= REBUILT_FIELDS and not a.get("segmentation") and not ("iscrowd" in a and bool01(a["iscrowd"]))
                 and not (isinstance(kps, list) and kps and (any(kps[2::3]) or
                                                             len(kps) != 3 * len(cat.get("keypoints") or kp_names)))
                 and type(a.get("bbox")) is list and len(a["bbox"]) == 4):
@@ -227,7 +227,7 @@ def _gather(doc: dict, path: Path, cats: dict, kp_names: list[str], index: dict,
             rows.b_area.append(a.get("area"))
             continue
         where = f"{path}: annotation {i}" + (f" (id {a['id']})" if "id" in a else "")
-        items = _regions(a, size[0], size[1], str(cat["name"]), list(map(str, cat.get("keypoints") or kp_names)),
+        items = regions_of(a, size[0], size[1], str(cat["name"]), list(map(str, cat.get("keypoints") or kp_names)),
                          where)
         for item in items:
             rows.other.append(_item_row(item, slot, rows.pos[slot]))

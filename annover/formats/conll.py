@@ -27,7 +27,7 @@ from typing import Any
 from annover.errors import InputError, UsageError
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
-from annover.formats.train import TrainInput, _labels
+from annover.formats.train import TrainInput, labels_tag
 from annover.model.config import LabelingConfig
 
 __all__ = ["read", "tokens", "write"]
@@ -187,6 +187,6 @@ def read(path: Path) -> TrainInput:
         if copy:
             data["copy"] = copy
         tasks.append({"id": i + 1, "data": data, "annotations": [{"result": result}]})
-    cfg = ("<View>\n  <Text name=\"text\" value=\"$text\"/>\n" + _labels("Labels", "label", "text", labels)
+    cfg = ("<View>\n  <Text name=\"text\" value=\"$text\"/>\n" + labels_tag("Labels", "label", "text", labels)
            + "</View>\n")
     return TrainInput(tasks, cfg, key=None)

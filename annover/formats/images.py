@@ -26,9 +26,9 @@ from annover.model.config import LabelingConfig
 np = lazy("numpy")
 brush = lazy("label_studio_sdk.converter.brush")
 
-__all__ = ["CATEGORY_TAGS", "MAX_SIDE", "PCT_DIGITS", "Image", "Obj", "categories", "category_ids", "file_name_of", "images_of", "pct",
+__all__ = ["CATEGORY_TAGS", "MAX_SIDE", "PCT_DIGITS", "Image", "Obj", "categories", "category_ids", "file_name_of", "image_field", "images_of", "pct",
            "mask_box", "note_kept", "note_kept_fields", "px", "px_of", "rbox_corners", "rbox_from_corners",
-           "rectangle_of", "side_problem"]
+           "rectangle_of", "side_problem", "size_of"]
 
 #: Decimals of a percent kept from a training format (1e-7 of the image size).
 PCT_DIGITS = 5
@@ -237,7 +237,7 @@ def file_name_of(value: Any) -> str:
     return s
 
 
-def _image_field(cfg: LabelingConfig | None, data: dict, to_name: str | None) -> str:
+def image_field(cfg: LabelingConfig | None, data: dict, to_name: str | None) -> str:
     if cfg is not None:
         obj = cfg.objects.get(to_name or "") if to_name else None
         if obj is None:
@@ -255,7 +255,7 @@ def _image_field(cfg: LabelingConfig | None, data: dict, to_name: str | None) ->
                      "give a labeling config with an <Image value=\"$field\"> tag")
 
 
-def _size_of(data: dict, regions: list[Region]) -> tuple[int | None, int | None]:
+def size_of(data: dict, regions: list[Region]) -> tuple[int | None, int | None]:
     for r in regions:
         w, h = r.region.get("original_width"), r.region.get("original_height")
         if w and h:
@@ -300,10 +300,10 @@ def images_of(picked: Picked, cfg: LabelingConfig | None, fmt: str, notes: list[
 def _image(it: Item, cfg: LabelingConfig | None, skipped: dict[str, int]) -> Image:
     to_name = next((r.to_name for r in it.regions), None)
     try:
-        name = file_name_of(it.data[_image_field(cfg, it.data, to_name)])
+        name = file_name_of(it.data[image_field(cfg, it.data, to_name)])
     except InputError as e:
         raise InputError(f"task {it.task_key!r}: {e.message}", e.hint) from None
-    w, h = _size_of(it.data, it.regions)
+    w, h = size_of(it.data, it.regions)
     if w is None and it.size is not None:
         w, h = it.size
     img = Image(it.task_key, name, w, h, it.data)

@@ -35,7 +35,7 @@ else:
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["RULES", "Item", "Picked", "Region", "pick"]
+__all__ = ["RULES", "Item", "Picked", "Region", "pick", "rule_of"]
 
 RULES = ("only", "ground-truth", "latest", "majority", "all", "annotator:EMAIL")
 _COLUMNS = ("task_key", "region_key", "annotator", "from_name", "to_name", "type", "labels", "value", "region",
@@ -86,7 +86,7 @@ class Picked:
     notes: list[str] = field(default_factory=list)
 
 
-def _rule(resolve: str | None) -> tuple[str, str | None]:
+def rule_of(resolve: str | None) -> tuple[str, str | None]:
     r = resolve or "only"
     if r.startswith("annotator:") and len(r) > len("annotator:"):
         return "annotator", r.split(":", 1)[1]
@@ -184,7 +184,7 @@ def _answer_sizes(ann: "pa.Table") -> dict[str, tuple[int, int]]:
 
 def pick(tables: dict[str, "pa.Table"], resolve: str | None = None, predictions: str | None = None) -> Picked:
     """The items to export from a version's tables, by ``resolve`` (see the module) or a model's predictions."""
-    rule, who = _rule(resolve)
+    rule, who = rule_of(resolve)
     tasks = tables["tasks"]
     all_tasks = tasks.column("task_key").to_pylist()
     task_data = {k: json.loads(d) for k, d in zip(all_tasks, tasks.column("data").to_pylist())}

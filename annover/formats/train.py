@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["TrainInput", "config_needed", "image_config", "refuse_control", "region_id", "stem_key", "to_tables",
+__all__ = ["TrainInput", "config_needed", "image_config", "labels_tag", "refuse_control", "region_id", "stem_key", "to_tables",
            "unlabeled", "unlabeled_note"]
 
 #: control name and tag per result type, in a generated config
@@ -120,7 +120,7 @@ def region_id(item: dict) -> str:
     return hashlib.sha256(canonical_json([item["from_name"], item["value"]]).encode()).hexdigest()[:10]
 
 
-def _labels(tag: str, name: str, to: str, labels: list[str], ids: dict[str, int] | None = None) -> str:
+def labels_tag(tag: str, name: str, to: str, labels: list[str], ids: dict[str, int] | None = None) -> str:
     inner = "".join(f"\n    <Label value={quoteattr(lb)}" + (f' category="{ids[lb]}"' if ids and lb in ids else "")
                     + "/>" for lb in labels)
     return f"  <{tag} name=\"{name}\" toName=\"{to}\">{inner}\n  </{tag}>\n"
@@ -135,9 +135,9 @@ def image_config(categories: list[str], kinds: set[str], keypoints: list[str] | 
     for t in ("rectanglelabels", "polygonlabels", "brushlabels"):
         if t in kinds or t == "rectanglelabels" and not kinds:
             name, tag = CONTROLS[t]
-            out += _labels(tag, name, "image", categories, ids)
+            out += labels_tag(tag, name, "image", categories, ids)
     if "keypointlabels" in kinds:
-        out += _labels("KeyPointLabels", "keypoints", "image", list(keypoints or []))
+        out += labels_tag("KeyPointLabels", "keypoints", "image", list(keypoints or []))
     return out + "</View>\n"
 
 

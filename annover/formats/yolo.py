@@ -48,7 +48,7 @@ else:
     PILImage = lazy("PIL.Image")
     yaml = lazy("yaml")
 
-__all__ = ["label_path", "read", "split_layout", "write"]
+__all__ = ["data_yaml", "label_path", "read", "split_layout", "write"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 #: extensions of the images and videos Ultralytics reads (its IMG_FORMATS and VID_FORMATS) and ours: the
@@ -248,7 +248,7 @@ def bridged(parts: list[list[tuple[float, float]]]) -> list[tuple[float, float]]
     return out
 
 
-def _yaml(names: list[str], task: str, kp_names: list[str], splits: dict[str, list[str]]) -> str:
+def data_yaml(names: list[str], task: str, kp_names: list[str], splits: dict[str, list[str]]) -> str:
     """``data.yaml``: the splits' image folders (relative to the file's folder, which Ultralytics
     takes for the dataset's root when there is no ``path``); ``task`` says which lines these are
     (Ultralytics' task names), so that a folder whose lines all have 8 numbers (oriented boxes, or
@@ -302,7 +302,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
         files["sizes.json"] = (json.dumps(sizes, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
     folders, lists = split_layout(paths, splits, notes)
     files.update(lists)
-    files["data.yaml"] = _yaml(names, task, kp_names, folders).encode("utf-8")
+    files["data.yaml"] = data_yaml(names, task, kp_names, folders).encode("utf-8")
     files["classes.txt"] = "".join(n + "\n" for n in names).encode("utf-8")
     return files
 

@@ -504,7 +504,7 @@ class RepoCore:
         start = self.version(self.resolve(rev))
         out: list[Version] = []
         seen = {start.id}
-        heap = [(_desc(start.created_at), start.id, start)]
+        heap = [(newest_first(start.created_at), start.id, start)]
         while heap and (limit is None or len(out) < limit):
             _, _, v = heapq.heappop(heap)
             out.append(v)
@@ -512,7 +512,7 @@ class RepoCore:
                 if pid not in seen:
                     seen.add(pid)
                     p = self.version(pid)
-                    heapq.heappush(heap, (_desc(p.created_at), p.id, p))
+                    heapq.heappush(heap, (newest_first(p.created_at), p.id, p))
         return out
 
     def check_objects_here(self, v: Version, rev: str) -> None:
@@ -928,7 +928,7 @@ def check_columns(table: str, columns: Any) -> None:
         raise UsageError(f"table {table} has no column {unknown[0]!r}", f"its columns: {', '.join(known)}")
 
 
-def _desc(s: str) -> tuple[int, ...]:
+def newest_first(s: str) -> tuple[int, ...]:
     """A key that sorts ISO timestamps newest first."""
     return tuple(-ord(c) for c in s)
 

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Iterator, Sequence
 from annover._lazy import lazy
 from annover.errors import ObjectError, UsageError
 from annover.model import canonical as C
-from annover.repo.core import _desc
+from annover.repo.core import newest_first
 from annover.store.objects import ObjectStore
 from annover.store.snapshots import Layout, read_layout, read_manifest
 from annover.store.versions import Version
@@ -148,7 +148,7 @@ def _history(repo: "RepoCore", rev: str, rows: TaskRows) -> "Iterator[tuple[Vers
     if rev == "HEAD" and repo.head() is None:
         return
     start = repo.version(repo.resolve(rev))
-    heap, seen = [(_desc(start.created_at), start.id, start)], {start.id}
+    heap, seen = [(newest_first(start.created_at), start.id, start)], {start.id}
     while heap:
         v = heapq.heappop(heap)[2]
         parents = [repo.version(p) for p in v.parents]
@@ -162,7 +162,7 @@ def _history(repo: "RepoCore", rev: str, rows: TaskRows) -> "Iterator[tuple[Vers
         for p in follow:
             if p.id not in seen:
                 seen.add(p.id)
-                heapq.heappush(heap, (_desc(p.created_at), p.id, p))
+                heapq.heappush(heap, (newest_first(p.created_at), p.id, p))
 
 
 def _patch(repo: "RepoCore", rows: TaskRows, v: Version, parent: Version | None) -> "DiffResult":
