@@ -203,13 +203,19 @@ def test_a_conll_file_of_no_entity_without_a_config_says_so(empty_repo, tmp_path
     for fmt in ((), ("--format", "conll")):
         _refused(empty_repo, src, f"{src}: every tag is O: no entity tag was found, so no labeling config can be "
                  "inferred", "give --config", args=fmt)
-    # the reader still reads it (a round trip of no entity: test_property_spans_through_conll draws it)
-    assert read_train(src, "conll", None, True).annotations.num_rows > 0
+    # the reader reads it as text not labeled yet: every sentence a task, none answered
+    read = read_train(src, "conll", None, True)
+    n = sum(1 for block in src.read_text().split("\n\n") if block.strip())
+    assert (read.tasks.num_rows, read.annotations.num_rows) == (n, 0)
     cfg = tmp_path / "ner.xml"
     p = _cli("config", "new", "ner", "--labels", "PER,ORG", cwd=empty_repo)
     cfg.write_text(p.stdout)
     p = _cli("snapshot", "--from", str(src), "--config", str(cfg), "-m", "no entity yet", cwd=empty_repo)
     assert p.returncode == 0, p.stderr
+    assert f"{src}: no entity tag in any sentence: its {n} sentence(s) were recorded as tasks without answers " \
+        "(not labeled yet)" in p.stderr, p.stderr
+    stats = annover.Repo(empty_repo).show("HEAD").stats
+    assert (stats["tasks"], stats["labeled"], stats["unlabeled"]) == (n, 0, n)
 
 
 # ---------------------------------------------------------------------------

@@ -667,8 +667,12 @@ def test_property_spans_through_conll(sentences):
     with _written(r.data, "spans.conll") as path:
         back = read_train(path, "conll", None, True)
     cols = ["task_key", "labels", "value"]
-    assert sorted(back.annotations.select(cols).to_pylist(), key=json.dumps) == \
-        sorted(t.annotations.select(cols).to_pylist(), key=json.dumps)
+    expected = sorted(t.annotations.select(cols).to_pylist(), key=json.dumps)
+    if not any(a["result"] for task in tasks for a in task["annotations"]):
+        # a file of no entity tag is text not labeled yet: the same tasks, no answer (train.unlabeled)
+        expected = []
+        assert back.tasks.column("task_key").to_pylist() == t.tasks.column("task_key").to_pylist()
+    assert sorted(back.annotations.select(cols).to_pylist(), key=json.dumps) == expected
 
 
 @contextmanager

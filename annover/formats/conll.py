@@ -27,7 +27,7 @@ from typing import Any
 from annover.errors import InputError, UsageError
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
-from annover.formats.train import TrainInput, labels_tag
+from annover.formats.train import TrainInput, labels_tag, unlabeled
 from annover.model.config import LabelingConfig
 
 __all__ = ["read", "tokens", "write"]
@@ -189,4 +189,6 @@ def read(path: Path) -> TrainInput:
         tasks.append({"id": i + 1, "data": data, "annotations": [{"result": result}]})
     cfg = ("<View>\n  <Text name=\"text\" value=\"$text\"/>\n" + labels_tag("Labels", "label", "text", labels)
            + "</View>\n")
-    return TrainInput(tasks, cfg, key=None)
+    # a file of no entity tag at all is text not labeled yet (tokenised for labeling), as a COCO
+    # file of no annotation is images not labeled yet: its sentences get no answer
+    return TrainInput(tasks, cfg, key=None, warnings=unlabeled(tasks, path, "entity tag", "sentence"))

@@ -68,23 +68,24 @@ def refuse_control(name: str, path: str | Path, where: str) -> None:
                    "rename the image without control characters (NUL, line breaks, tabs) and give its new name")
 
 
-def unlabeled(tasks: list[dict], source: str | Path, what: str) -> list[str]:
-    """Images of a file (a folder) in which no image has ``what`` (an annotation, a label line, an
-    <object>) are data not labeled yet, not background images: their tasks get no answer (Label
-    Studio shows them to label, ``sample --strategy unlabeled`` picks them). The warning saying
-    so, or none where some image has a region (then the others are background images, answered
-    with no region)."""
+def unlabeled(tasks: list[dict], source: str | Path, what: str, unit: str = "image") -> list[str]:
+    """Items of a file (a folder) in which no item has ``what`` (an annotation, a label line, an
+    <object>, an entity tag) are data not labeled yet, not background images or sentences of no
+    entity: their tasks get no answer (Label Studio shows them to label, ``sample --strategy
+    unlabeled`` picks them). The warning saying so, or none where some item has a region (then the
+    others are answered with no region). ``unit``: what an item is, for the warning."""
     if not tasks or any(a["result"] for t in tasks for a in t.get("annotations", [])):
         return []
     for t in tasks:
         t["annotations"] = []
-    return [unlabeled_note(source, len(tasks), what)]
+    return [unlabeled_note(source, len(tasks), what, unit)]
 
 
-def unlabeled_note(source: str | Path, n: int, what: str) -> str:
+def unlabeled_note(source: str | Path, n: int, what: str, unit: str = "image") -> str:
     """The warning of :func:`unlabeled`."""
-    return (f"{source}: no {what} in any image: its {n} image(s) were recorded as tasks without answers "
-            "(not labeled yet), not as background images")
+    answered = "background images" if unit == "image" else f"{unit}s answered with no {what}"
+    return (f"{source}: no {what} in any {unit}: its {n} {unit}(s) were recorded as tasks without answers "
+            f"(not labeled yet), not as {answered}")
 
 
 #: the tags of a generated config that list labels (each needs one <Label> at least)
