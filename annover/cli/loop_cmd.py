@@ -5,12 +5,13 @@ Each is one :class:`annover.repo.Repo` call, then rendering only (docs/loop.md).
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import click
 
 from annover.cli import (Progress, arrow_without_pandas, echo, emit_json, info, json_option, not_empty, open_repo,
-                         quiet_option)
+                         quiet_option, safe)
 from annover.cli.suspects_json import suspects_json
 from annover.diffing import POLICIES
 from annover.files import write_atomic
@@ -34,11 +35,34 @@ def _stat(d: dict | None) -> str:
     return f"{_v(d.get('value'))} (n={d.get('n', 0)})"
 
 
+def _width(text: str) -> int:
+    """The columns ``text`` takes on a terminal as :func:`echo` shows it: control characters
+    escaped (``\\x0a`` is four), East Asian wide and full-width characters two, combining marks none."""
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in safe(text))
+
+
 def _table(rows: list[list[str]]) -> list[str]:
+    """Rows as aligned columns, padded by the width each cell shows (a label such as '中立' or one
+    with a tab in it would shift the columns after it if padded by its length)."""
     if not rows:
         return []
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return [("  " + "  ".join(c.ljust(w) for c, w in zip(r, widths))).rstrip() for r in rows]
+    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    return [("  " + "  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths))).rstrip() for r in rows]
+
+
+def _undefined(e: dict) -> list[str]:
+    """Why the control's figures shown as ``-`` are not defined (their notes, which ``--json``
+    carries), one line per reason naming the figures: ``(control), yes: undefined: every answer
+    has the same label``. None where the control's own note says it already."""
+    if e.get("note"):
+        return []
+    why: dict[str, list[str]] = {}
+    for name, x in [("(control)", e), *e.get("labels", {}).items()]:
+        st = x.get("krippendorff_alpha") or x.get("f1") or {}
+        if st.get("value") is None and st.get("note"):
+            why.setdefault(st["note"], []).append(name)
+    return [f"{', '.join(names)}: {note}" for note, names in why.items()]
 
 
 def _notes(notes: list[str]) -> None:
@@ -121,8 +145,8 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool,
             echo(f"  F1 {_stat(e['f1'])}; ignoring labels {_stat(e['f1_any_label'])}")
             for lab, x in e["labels"].items():
                 echo(f"  {lab}: F1 {_stat(x['f1'])}")
-        if e.get("note"):
-            echo(f"  note: {e['note']}")
+        for note in [e["note"]] if e.get("note") else _undefined(e):
+            echo(f"  note: {note}")
     worst = [p for p in doc["disagreeing_pairs"] if p["disagree"]][:5]
     if worst:
         echo("")
@@ -157,8 +181,9 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
       annover eval v3 --model bert-v1 --model bert-v2    # two models on the same tasks
     """
     arrow_without_pandas()
-    if len(models) > 2:
-        raise click.UsageError("give --model once, or twice to compare two model versions")
+    if len(models) > 2 or len(set(models)) < len(models):
+        raise click.UsageError("give --model once, or twice to compare two different model versions"
+                               + (f" (--model {models[0]!r} is given twice)" if len(set(models)) == 1 < len(models) else ""))
     repo = open_repo()
     with Progress(quiet) as progress:
         progress(f"scoring predictions against {rev}")
@@ -194,6 +219,9 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
                     if e.get(k)]
             if left:
                 echo(f"  not scored: {'; '.join(left)}")
+            if not e["tasks"]:  # no table and no matrix to show: say why, as --json does
+                echo(f"  note: {e.get('note') or 'no task has both a label and a prediction of this control'}")
+                continue
             rows = [["label", "precision", "recall", "F1", "support"]]
             rows += [[k, _v(x["precision"]), _v(x["recall"]), _v(x["f1"]), str(x["support"])]
                      for k, x in e["labels"].items()]
