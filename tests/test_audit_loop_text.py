@@ -107,3 +107,10 @@ def test_eval_refuses_one_model_named_twice(versions):
     assert code == 2 and out == ""
     assert "--model 'm1' is given twice" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
 
+
+def test_report_says_why_a_figure_is_undefined(versions, tmp_path):
+    out = tmp_path / "r.html"
+    code, _, err = invoke("report", "v2", "--out", str(out))
+    assert code == 0, err
+    html = out.read_text()
+    assert "nobody used this label" in html and "undefined: every answer has the same label" in html

@@ -306,6 +306,11 @@ def _stat(d: dict | None) -> str:
     return f"{_num(d.get('value'))} (n={d.get('n', 0)})"
 
 
+def _why(d: dict | None) -> str:
+    """The note of a figure that is not defined (``nobody used this label``...), else ''."""
+    return (d.get("note") or "") if d and d.get("value") is None else ""
+
+
 # ---------------------------------------------------------------- sections
 
 
@@ -334,20 +339,20 @@ def _annotators(d: dict) -> str:
         if e["kind"] == "classification":
             rows.append([ctl, "classification" + (" (multi-label)" if e["multi_label"] else ""),
                          e["tasks_with_two_or_more"], _stat(e["krippendorff_alpha"]), _stat(e["fleiss_kappa"]),
-                         _num(e["cohen_kappa_mean"]["value"]), e.get("note", "")])
+                         _num(e["cohen_kappa_mean"]["value"]), e.get("note") or _why(e["krippendorff_alpha"])])
         else:
             rows.append([ctl, "regions", e["tasks_with_two_or_more"], "F1 " + _stat(e["f1"]),
-                         "F1, any label " + _stat(e["f1_any_label"]), "–", e.get("note", "")])
+                         "F1, any label " + _stat(e["f1_any_label"]), "–", e.get("note") or _why(e["f1"])])
     out += "<div><h3>Agreement per control</h3>" + table(
         ["control", "kind", "tasks with 2+ answers", "Krippendorff's α", "Fleiss' κ", "mean Cohen's κ", "note"],
         rows) + "</div></div>"
     lab_rows = [[ctl, lab, v.get("answers", "–"), _stat(v.get("krippendorff_alpha") or v.get("f1")),
-                 _stat(v.get("fleiss_kappa"))]
+                 _stat(v.get("fleiss_kappa")), _why(v.get("krippendorff_alpha") or v.get("f1"))]
                 for ctl, e in ag["controls"].items() for lab, v in e.get("labels", {}).items()]
     out += '<div class="row">'
     if lab_rows:
         out += "<div><h3>Agreement per label</h3>" + table(
-            ["control", "label", "answers", "α (or F1)", "Fleiss' κ"], lab_rows) + "</div>"
+            ["control", "label", "answers", "α (or F1)", "Fleiss' κ", "note"], lab_rows) + "</div>"
     pairs = ag["disagreeing_pairs"][:10]
     if pairs:
         out += "<div><h3>Most disagreeing pairs</h3>" + table(
