@@ -114,3 +114,12 @@ def test_report_says_why_a_figure_is_undefined(versions, tmp_path):
     assert code == 0, err
     html = out.read_text()
     assert "nobody used this label" in html and "undefined: every answer has the same label" in html
+
+
+def test_report_says_why_a_control_the_model_did_not_predict_has_no_figures(versions, tmp_path):
+    out = tmp_path / "r.html"
+    code, _, err = invoke("report", "v2", "--out", str(out))
+    assert code == 0, err
+    ok = out.read_text().split("<h4>ok: accuracy")[1].split("</h4>", 1)[1].split("<h")[0]
+    assert "no task has both a label and a prediction of this control" in ok
+    assert "<table" not in ok and "nothing to show" not in ok

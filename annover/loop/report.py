@@ -373,6 +373,9 @@ def _models(d: dict) -> str:
             if e["kind"] == "classification":
                 out += (f"<h4>{_e(ctl)}: accuracy {_num(e['accuracy'])} on {e['tasks']} task(s), "
                         f"macro F1 {_num(e['macro_f1'])}</h4>")
+                if not e["tasks"]:  # no matrix and no rows: say why rather than draw an empty table
+                    out += f'<p class="muted">note: {_e(e.get("note") or "no task has both a label and a prediction")}</p>'
+                    continue
                 c = e["confusion"]
                 out += '<div class="row">' + heatmap(c["labels"], c["labels"], c["matrix"], "predicted", "label")
                 out += table(["label", "precision", "recall", "F1", "support"],
