@@ -123,3 +123,14 @@ def test_report_says_why_a_control_the_model_did_not_predict_has_no_figures(vers
     ok = out.read_text().split("<h4>ok: accuracy")[1].split("</h4>", 1)[1].split("<h")[0]
     assert "no task has both a label and a prediction of this control" in ok
     assert "<table" not in ok and "nothing to show" not in ok
+
+
+def test_report_says_what_suspects_did_not_check(repo, tmp_path):
+    """The corpus's evalme export: boxes only, so suspects (classification labels) checked nothing;
+    "no suspect labels" alone read as if every label had been checked."""
+    repo.snapshot(str(LS / "evalme_bbox_multi.json"), config=str(LS / "evalme_bbox_multi.xml"), message="boxes")
+    out = tmp_path / "r.html"
+    code, _, err = invoke("report", "--out", str(out))
+    assert code == 0, err
+    section = out.read_text().split("Top suspects</h2>")[1]
+    assert "no suspect labels" in section and "suspects reads classification labels" in section

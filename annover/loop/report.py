@@ -450,11 +450,13 @@ def _history(d: dict) -> str:
 
 def _suspects(d: dict) -> str:
     items, total = d["suspects"]["suspects"][:SUSPECTS_SHOWN], d["suspects"]["total"]
+    # what was not checked (regions, no predictions): "no suspect labels" alone would say all were
+    notes = "".join(f'<p class="muted">note: {_e(n)}</p>' for n in d["suspects"].get("notes", []))
     if not items:
-        return '<p class="muted">no suspect labels</p>'
+        return '<p class="muted">no suspect labels</p>' + notes
     more = f'<p class="muted">the top {len(items)} of {total:,}; <code>annover suspects --json</code> lists them all</p>' \
         if total > len(items) else ""
-    return more + table(["task", "control", "label", "score", "reasons"],
+    return notes + more + table(["task", "control", "label", "score", "reasons"],
                         [[i["task_key"], i["control"], i["label"], i["score"],
                           "; ".join(r["text"] for r in i["reasons"])] for i in items], "wide")
 
