@@ -193,7 +193,8 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
         raise UsageError(f"--n {n} is not a positive number", "give how many tasks to pick, such as --n 100")
     have = sorted(set(predictions.column("model_version").to_pylist())) if predictions is not None and \
         predictions.num_rows else []
-    if model is None and strategy in _NEEDS_MODEL + ("disagreement",) and have:
+    # stratified, unlabeled and random picks spread over the predicted labels too (else all are "(none)")
+    if model is None and (strategy in _NEEDS_MODEL + ("disagreement",) or stratify) and have:
         model = have[-1] if len(have) == 1 else None
         if model is None and strategy in _NEEDS_MODEL:
             raise UsageError(f"this version has predictions of {len(have)} model versions ({', '.join(have)})",
