@@ -134,3 +134,12 @@ def test_report_says_what_suspects_did_not_check(repo, tmp_path):
     assert code == 0, err
     section = out.read_text().split("Top suspects</h2>")[1]
     assert "no suspect labels" in section and "suspects reads classification labels" in section
+
+
+@pytest.mark.parametrize("args", [("suspects", "v1..v2"), ("sample", "v1..v2", "--strategy", "random", "--n", "1",
+                                                                   "--no-record")])
+def test_a_range_where_one_version_is_read_is_a_usage_error_not_an_unknown_revision(versions, args):
+    code, out, err = invoke(*args)
+    assert code == 2 and out == "", err
+    assert f"{args[0]} reads one version, not the range v1..v2" in err and "unknown revision" not in err
+    assert len(err.strip().splitlines()) == 1

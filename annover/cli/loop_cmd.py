@@ -70,6 +70,13 @@ def _notes(notes: list[str]) -> None:
         info(f"note: {n}")
 
 
+def _one_version(rev: str, command: str, hint: str) -> None:
+    """Refuse a range A..B where a command reads one version (git names have no '..', so this is
+    no revision: "unknown revision" would be the wrong reason, and exit 7 the wrong code)."""
+    if ".." in rev:
+        raise click.UsageError(f"{command} reads one version, not the range {rev}: give one REV ({hint})")
+
+
 def _series(doc: dict) -> None:
     for v in doc["versions"]:
         parts = []
@@ -272,6 +279,7 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
       annover suspects v3 --since v1 --json
     """
     arrow_without_pandas()
+    _one_version(rev, "suspects", "--since OLD compares its answers with OLD's")
     repo = open_repo()
     if out:
         check_output(repo, out, "--out", force)
@@ -329,6 +337,7 @@ def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, strati
       annover dataset push round-4 --from-sample ID       # the chosen tasks, with predictions
     """
     arrow_without_pandas()
+    _one_version(rev, "sample", "such as the range's last version")
     repo = open_repo()
     with Progress(quiet) as progress:
         progress(f"picking {n} task(s) of {rev}")
