@@ -31,9 +31,10 @@ from tests.test_describe import (LABEL, LABELS, NUM, ROTATION, SPECS, _edit_valu
                                  pair, valid_json, value)
 
 
-def reference(texts_a: list, texts_b: list) -> ValueChanges:
+def reference(texts_a: list, texts_b: list, regions: list | None = None) -> ValueChanges:
     parsed = parse_all(texts_a + texts_b)
-    return ValueChanges.of([value_change(a, b, parsed) for a, b in zip(texts_a, texts_b)])
+    regions = regions if regions is not None else [None] * len(texts_a)
+    return ValueChanges.of([value_change(a, b, parsed, r) for a, b, r in zip(texts_a, texts_b, regions)])
 
 
 def assert_same(got: ValueChanges, want: ValueChanges, pairs) -> None:
@@ -254,7 +255,7 @@ def test_a_relabel_of_many_rows_is_worded_once_per_distinct_pair(monkeypatch):
     a = [choice("positive"), choice("negative"), box(1, 3)] * 3_333 + [box(1, 3)]
     b = [choice("negative"), choice("neutral"), box(2, 3)] * 3_333 + [box(1, 5)]
     calls = []
-    monkeypatch.setattr(R, "value_changes", lambda x, y: calls.append(len(x)) or value_changes(x, y))
+    monkeypatch.setattr(R, "value_changes", lambda x, y, *r: calls.append(len(x)) or value_changes(x, y, *r))
     once = described(spec, a, b)
     monkeypatch.setattr(K, "distinct_pairs", lambda x, y: None)
     each = described(spec, a, b)

@@ -245,9 +245,9 @@ def _count_key_regions(delta: "pa.Table", plain: "pa.Array", out: TableDiff) -> 
 
 def _regions(t: "pa.Table", idx: "pa.Array") -> list[Region | None]:
     """:class:`Region` of the rows of ``t`` at ``idx`` (None for a null index)."""
-    d = t.select(["region_key", "from_name", "labels", "value", "__i"]).take(idx).to_pydict()
+    d = t.select(["region_key", "from_name", "labels", "value", "__i", "region"]).take(idx).to_pydict()
     return [Region(*r) if r[0] is not None else None
-            for r in zip(d["region_key"], d["from_name"], d["labels"], d["value"], d["__i"])]
+            for r in zip(d["region_key"], d["from_name"], d["labels"], d["value"], d["__i"], d["region"])]
 
 
 @dataclass

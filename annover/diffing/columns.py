@@ -136,6 +136,12 @@ def distinct_pairs(x: "pa.Array", y: "pa.Array") -> "tuple[np.ndarray, np.ndarra
     return None if 4 * len(first) > len(x) else (first, inverse.reshape(-1))
 
 
+def any_turned(*values: "pa.Array") -> bool:
+    """Whether a value text of ``values`` may be turned (holds a ``rotation`` key: its shape then
+    depends on the image's size, see :func:`annover.model.geometry.turned`)."""
+    return any(bool(pc.any(pc.match_substring(v, '"rotation":')).as_py()) for v in values)
+
+
 def fmt_labels(x: "pa.Array", n: "np.ndarray") -> "pa.Array":
     """:func:`annover.diffing.result.fmt_labels` of each list (``n``: their lengths)."""
     if pc.list_flatten(x).null_count:  # a null label is written as ""

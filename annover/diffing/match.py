@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from annover.diffing.result import BY_CONTROL, BY_IOU, BY_OVERLAP, Options
-from annover.model.geometry import SHAPE_KEYS, SPAN, Shape, shape_of, shape_score
+from annover.model.geometry import SHAPE_KEYS, SPAN, Shape, shape_on, shape_score
 
 #: A value text that may be a shape (one of :data:`SHAPE_KEYS` as a key): most values
 #: (choices, text) have none and are not parsed.
@@ -15,27 +15,30 @@ MAY_BE_SHAPE = re.compile("\"(?:" + "|".join(SHAPE_KEYS) + ")\":")
 _UNSET: Any = object()
 
 
-def shape_of_text(text: str | None) -> Shape | None:
-    """The shape of a value given as JSON text (None for no shape)."""
+def shape_of_text(text: str | None, region: str | None = None) -> Shape | None:
+    """The shape of a value given as JSON text (None for no shape); ``region``: the JSON text of
+    the region's other fields (annover's ``region`` column), read for the image's size where the
+    value is turned (:func:`annover.model.geometry.turned`)."""
     if text is None or not MAY_BE_SHAPE.search(text):
         return None
-    return shape_of(json.loads(text))
+    return shape_on(json.loads(text), region)
 
 
 class Region:
     """One row left over on one side of an answer: what matching needs, and where the row is."""
 
-    __slots__ = ("region_key", "from_name", "labels", "value", "index", "_shape")
+    __slots__ = ("region_key", "from_name", "labels", "value", "index", "region", "_shape")
 
     def __init__(self, region_key: str, from_name: str | None, labels: list | None, value: str | None,
-                 index: int = -1) -> None:
+                 index: int = -1, region: str | None = None) -> None:
         self.region_key, self.from_name, self.labels, self.value = region_key, from_name, labels, value
         self.index = index  # the row's number in its side's table
+        self.region = region  # the row's ``region`` text: the image size a turned box is drawn on
         self._shape = _UNSET
 
     def shape(self) -> Shape | None:
         if self._shape is _UNSET:
-            self._shape = shape_of_text(self.value)
+            self._shape = shape_of_text(self.value, self.region)
         return self._shape
 
 

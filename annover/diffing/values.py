@@ -90,9 +90,12 @@ def _ious(ga: "np.ndarray", gb: "np.ndarray") -> list[float]:
     return [round(x, 6) for x in s.tolist()]
 
 
-def value_changes(texts_a: Sequence[str | None], texts_b: Sequence[str | None]) -> ValueChanges:
-    """:func:`value_change` of each pair ``texts_a[i]``, ``texts_b[i]`` (canonical JSON texts)."""
+def value_changes(texts_a: Sequence[str | None], texts_b: Sequence[str | None],
+                  regions: Sequence[str | None] | None = None) -> ValueChanges:
+    """:func:`value_change` of each pair ``texts_a[i]``, ``texts_b[i]`` (canonical JSON texts);
+    ``regions``: the ``region`` column's text of each pair, whose image size shapes a turned box."""
     n = len(texts_a)
+    regions = regions if regions is not None else [None] * n
     parsed = parse_all([*texts_a, *texts_b])
     changed, labels_only = np.zeros(n, bool), np.zeros(n, bool)
     score = np.full(n, np.nan)
@@ -100,7 +103,7 @@ def value_changes(texts_a: Sequence[str | None], texts_b: Sequence[str | None]) 
     keys: list[str | None] = [None] * n
     boxes: list[tuple[int, tuple, tuple]] = []
     memo: dict[tuple, ValueChange] = {}
-    for i, (ta, tb) in enumerate(zip(texts_a, texts_b)):
+    for i, (ta, tb, region) in enumerate(zip(texts_a, texts_b, regions)):
         va, vb = parsed[ta], parsed[tb]
         if type(va) is dict and type(vb) is dict:
             ka, kb = va.keys(), vb.keys()
@@ -115,9 +118,9 @@ def value_changes(texts_a: Sequence[str | None], texts_b: Sequence[str | None]) 
                     if va != vb:
                         boxes.append((i, ba, bb))
                     continue
-        c = memo.get((ta, tb))
+        c = memo.get((ta, tb, region))
         if c is None:
-            c = memo[ta, tb] = value_change(ta, tb, parsed)
+            c = memo[ta, tb, region] = value_change(ta, tb, parsed, region)
         changed[i], geometry[i], keys[i], labels_only[i] = c.changed, c.geometry, c.keys, c.labels_only
         if c.score is not None:
             score[i] = c.score

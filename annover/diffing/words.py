@@ -10,7 +10,7 @@ from typing import Any, Iterable, NamedTuple
 
 from annover.diffing.match import MAY_BE_SHAPE
 from annover.formats import label_studio as _ls
-from annover.model.geometry import BOX, ELLIPSE, POLYGON, SPAN, Shape, shape_of, shape_score
+from annover.model.geometry import BOX, ELLIPSE, POLYGON, SPAN, Shape, shape_on, shape_score
 
 #: Keys of a result value that hold its labels (as the Label Studio reader defines them);
 #: the relabel words account for them.
@@ -123,13 +123,15 @@ def parse_all(texts: Iterable[str | None]) -> dict[str | None, Any]:
     return out
 
 
-def _shape(text: str | None, value: Any) -> Shape | None:
-    return shape_of(value) if text is not None and MAY_BE_SHAPE.search(text) else None
+def _shape(text: str | None, value: Any, region: str | None = None) -> Shape | None:
+    return shape_on(value, region) if text is not None and MAY_BE_SHAPE.search(text) else None
 
 
-def value_change(text_a: str | None, text_b: str | None, parsed: dict | None = None) -> ValueChange:
+def value_change(text_a: str | None, text_b: str | None, parsed: dict | None = None,
+                 region: str | None = None) -> ValueChange:
     """How two value texts (canonical JSON) differ, apart from their labels (``parsed``:
-    texts already parsed, from :func:`parse_all`)."""
+    texts already parsed, from :func:`parse_all`; ``region``: the region column's text, whose
+    image size shapes a turned box)."""
     parsed = parsed if parsed is not None else parse_all((text_a, text_b))
     va, vb = parsed[text_a], parsed[text_b]
     if va == vb:
@@ -137,7 +139,7 @@ def value_change(text_a: str | None, text_b: str | None, parsed: dict | None = N
     da = va if isinstance(va, dict) else {"value": va}
     db = vb if isinstance(vb, dict) else {"value": vb}
     differ = [k for k in sorted(da.keys() | db.keys()) if da.get(k) != db.get(k)]
-    sa, sb = _shape(text_a, va), _shape(text_b, vb)
+    sa, sb = _shape(text_a, va, region), _shape(text_b, vb, region)
     score = shape_score(sa, sb) if sa and sb else None
     if all(k in LABEL_KEYS for k in differ):
         return ValueChange(True, score=score, labels_only=True)

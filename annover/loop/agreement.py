@@ -197,7 +197,8 @@ def region_pairs(rows: dict[str, list], opts: Options) -> dict[tuple, dict]:
     by_task: dict[str, dict[str, list[Region]]] = {}
     for i, (task, who) in enumerate(zip(rows["task_key"], rows["annotator"])):
         by_task.setdefault(task, {}).setdefault(who, []).append(
-            Region(rows["region_key"][i], rows["from_name"][i], rows["labels"][i], rows["value"][i], i))
+            Region(rows["region_key"][i], rows["from_name"][i], rows["labels"][i], rows["value"][i], i,
+                   rows["region"][i]))
     out: dict[tuple, dict] = {}
     for task, people in by_task.items():
         names = sorted(people)

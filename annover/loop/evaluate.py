@@ -104,7 +104,7 @@ def _shape_regions(rows: dict[str, list]) -> dict[str, list[Region]]:
     out: dict[str, list[Region]] = {}
     for i, task in enumerate(rows["task_key"]):
         out.setdefault(task, []).append(Region(rows["region_key"][i], rows["from_name"][i], rows["labels"][i],
-                                               rows["value"][i], i))
+                                               rows["value"][i], i, rows["region"][i]))
     return out
 
 
@@ -117,7 +117,7 @@ def _regions(s: Q.Session, res: EvalResult, thresholds: tuple[float, ...]) -> No
         WITH pick AS (SELECT task_key, prediction_key FROM (
                          SELECT task_key, prediction_key, max(score) AS score FROM preds GROUP BY ALL)
                       QUALIFY row_number() OVER (PARTITION BY task_key ORDER BY score DESC NULLS LAST, prediction_key) = 1)
-        SELECT p.task_key, p.region_key, p.from_name, p.labels, p.value FROM preds AS p JOIN pick USING (task_key, prediction_key)
+        SELECT p.task_key, p.region_key, p.from_name, p.labels, p.value, {s.column('preds', 'region', 'p.')} FROM preds AS p JOIN pick USING (task_key, prediction_key)
         WHERE {Q.answered("p.", shape=True, skips=False)}""").to_pydict()
     if not gold["task_key"] and not pred["task_key"]:
         return

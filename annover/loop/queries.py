@@ -171,7 +171,7 @@ def build_regions(s: "Session", ann: str, name: str) -> None:
     """Make table ``name``: the region rows (values with a shape) of each annotator's latest answer."""
     body = f"""
         SELECT task_key, coalesce(annotator, '-') AS annotator, annotation_key, ground_truth AS gt,
-               coalesce(updated_at, created_at, '') AS ts, region_key, from_name, labels, value
+               coalesce(updated_at, created_at, '') AS ts, region_key, from_name, labels, value, {s.column(ann, 'region')}
         FROM {ann} WHERE {answered(shape=True)}"""
     if s.one(f"SELECT count(*) FROM ({body}) WHERE NOT suffix(annotation_key, '#0')")[0]:
         body = f"""SELECT r.* FROM ({body}) AS r SEMI JOIN (
@@ -211,6 +211,11 @@ class Session:
 
     def fetch(self, sql: str) -> "pa.Table":
         return fetch(self.con, sql)
+
+    def column(self, table: str, name: str, prefix: str = "") -> str:
+        """``prefix + name`` in a query of registered ``table``, or a NULL of that name where the
+        table has no such column (a table given with some of its columns only)."""
+        return f"{prefix}{name}" if name in self.tables[table].column_names else f"NULL AS {name}"
 
     def one(self, sql: str) -> Any:
         """The first row of a query (None: none), its result fetched to the end (a result left

@@ -5,7 +5,8 @@ it has the keys of one (numbers, not booleans):
 
 - an axis-aligned box ``x, y, width, height`` (``rotation`` 0 or absent), kept as
   ``(x, y, width, height)``; a rotated one becomes the polygon of its corners, rotated
-  about the top-left corner as Label Studio draws it;
+  about the top-left corner in pixels as Label Studio draws it (the image's width / height,
+  from the region's ``original_width`` and ``original_height``, shapes it);
 - an ellipse ``x, y, radiusX, radiusY`` (a 32-gon), a polygon ``points`` (three or more);
 - a span ``start, end`` (or ``globalOffsets``).
 
@@ -15,6 +16,7 @@ boxes; spans by overlap, the shared length over the shorter span.
 
 from __future__ import annotations
 
+import json
 import math
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -54,34 +56,60 @@ def _num(v: Any) -> bool:
     return t is int or (t is float and math.isfinite(v))
 
 
-def rect_polygon(x: float, y: float, w: float, h: float, rot: float) -> list[Point]:
-    """Corners of a Label Studio rectangle rotated by ``rot`` degrees about its top-left corner."""
+def rect_polygon(x: float, y: float, w: float, h: float, rot: float, aspect: float = 1.0) -> list[Point]:
+    """Corners of a Label Studio rectangle rotated by ``rot`` degrees about its top-left corner.
+
+    Label Studio turns the box in pixels, while ``x, width`` are percent of the image's width and
+    ``y, height`` of its height: on an image ``aspect`` (width / height) times as wide as high, a
+    turned side's run across is ``1 / aspect`` of its percent and its rise ``aspect`` times it.
+    The corners stay in percent units (an affine map of the pixels, so IoU is the same)."""
     c, s = math.cos(math.radians(rot)), math.sin(math.radians(rot))
-    return [(x, y), (x + w * c, y + w * s), (x + w * c - h * s, y + w * s + h * c), (x - h * s, y + h * c)]
+    ws, hs = w * s * aspect, h * s / aspect
+    return [(x, y), (x + w * c, y + ws), (x + w * c - hs, y + ws + h * c), (x - hs, y + h * c)]
 
 
-def _ellipse(v: dict) -> list[Point]:
+def _ellipse(v: dict, aspect: float = 1.0) -> list[Point]:
+    """The polygon of an ellipse turned (in pixels, as :func:`rect_polygon`) about its centre."""
     rot = math.radians(v.get("rotation") or 0) if _num(v.get("rotation") or 0) else 0.0
+    c, s = math.cos(rot), math.sin(rot)
     pts = []
     for i in range(ELLIPSE_VERTICES):
         t = 2 * math.pi * i / ELLIPSE_VERTICES
         ex, ey = v["radiusX"] * math.cos(t), v["radiusY"] * math.sin(t)
-        pts.append((v["x"] + ex * math.cos(rot) - ey * math.sin(rot), v["y"] + ex * math.sin(rot) + ey * math.cos(rot)))
+        pts.append((v["x"] + ex * c - ey * s / aspect, v["y"] + ex * s * aspect + ey * c))
     return pts
 
 
-def shape_of(value: Any) -> Shape | None:
-    """The shape of a result value (a parsed JSON object), or None."""
+def turned(value: Any) -> bool:
+    """Whether a result value is turned (a ``rotation`` that is not a whole turn): its shape
+    then depends on the image's :func:`aspect_of`."""
+    rot = value.get("rotation") if isinstance(value, dict) else None
+    return _num(rot) and bool(rot % 360)
+
+
+def aspect_of(region: Any) -> float:
+    """Width / height of the image a region is on, from Label Studio's ``original_width`` and
+    ``original_height`` beside its value (annover's ``region`` column); 1.0 where they are
+    missing or no size (a square image is the only guess that turns nothing out of shape)."""
+    if not isinstance(region, dict):
+        return 1.0
+    w, h = region.get("original_width"), region.get("original_height")
+    return w / h if _num(w) and _num(h) and w > 0 and h > 0 else 1.0
+
+
+def shape_of(value: Any, aspect: float = 1.0) -> Shape | None:
+    """The shape of a result value (a parsed JSON object), or None; ``aspect``: the image's
+    width / height (:func:`aspect_of`), which shapes a turned box or ellipse."""
     if not isinstance(value, dict):
         return None
     v = value
     if "x" in v and _num(v["x"]) and _num(v.get("y")) and _num(v.get("width")) and _num(v.get("height")):
         rot = v.get("rotation") or 0
         if _num(rot) and rot % 360:
-            return Shape(AREA, BOX, rect_polygon(v["x"], v["y"], v["width"], v["height"], rot))
+            return Shape(AREA, BOX, rect_polygon(v["x"], v["y"], v["width"], v["height"], rot, aspect))
         return Shape(AREA, BOX, (float(v["x"]), float(v["y"]), float(v["width"]), float(v["height"])))
     if "radiusX" in v and _num(v.get("x")) and _num(v.get("y")) and _num(v["radiusX"]) and _num(v.get("radiusY")):
-        return Shape(AREA, ELLIPSE, _ellipse(v))
+        return Shape(AREA, ELLIPSE, _ellipse(v, aspect))
     pts = v.get("points")
     if isinstance(pts, list) and len(pts) >= 3 and all(
             isinstance(p, (list, tuple)) and len(p) >= 2 and _num(p[0]) and _num(p[1]) for p in pts):
@@ -92,6 +120,12 @@ def shape_of(value: Any) -> Shape | None:
     if isinstance(g, dict) and _num(g.get("start")) and _num(g.get("end")):
         return Shape(SPAN, SPAN, (float(g["start"]), float(g["end"])))
     return None
+
+
+def shape_on(value: Any, region: str | None) -> Shape | None:
+    """:func:`shape_of` a value on the image its region's other fields name (``region``: their
+    JSON text, annover's ``region`` column; read only where the value is :func:`turned`)."""
+    return shape_of(value, aspect_of(json.loads(region)) if region and turned(value) else 1.0)
 
 
 def box_iou(a: tuple, b: tuple) -> float:
