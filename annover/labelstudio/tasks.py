@@ -378,15 +378,19 @@ def batches(items: list[dict], max_n: int, max_bytes: int) -> Iterable[list[dict
         yield batch
 
 
-def _check_annotators(client: Client, items: list[dict], where: str) -> int:
-    """Annotations' ``completed_by`` as Label Studio resolves them; unknown users are an error."""
+def _check_annotators(client: Client, items: list[dict], where: str, warnings: list[str]) -> int:
+    """Annotations' ``completed_by`` as Label Studio resolves them; unknown users are an error.
+    Who a bare user id or no ``completed_by`` gives an annotation to is said in ``warnings``."""
     users = client.users()
     emails = {e.lower() for e in users.values()}
     n = 0
+    by_id: dict[int, int] = {}
+    nobody = 0
     for i, item in enumerate(items):
         for a in item.get("annotations") or []:
             n += 1
             cb = a.get("completed_by")
+            nobody += cb is None or cb == ""
             if isinstance(cb, str):
                 cb = int(cb) if cb.isdigit() else {"email": cb}
                 a["completed_by"] = cb
@@ -398,6 +402,16 @@ def _check_annotators(client: Client, items: list[dict], where: str) -> int:
             elif isinstance(cb, int) and cb not in users:
                 raise InputError(f"{where}: task {i}: annotator id {cb} is not a user of {client.url}",
                                  "annotators are matched by email or user id")
+            if isinstance(cb, int):
+                by_id[cb] = by_id.get(cb, 0) + 1
+    if by_id:
+        who = ", ".join(f"{k} -> {users[k]}" for k in sorted(by_id))
+        warnings.append(f"{where}: {sum(by_id.values())} annotation(s) name their annotator by user id only; "
+                        f"{client.url} gives them to its users of those ids ({who}); from another server, "
+                        "give completed_by as {\"email\": ...} (annover dataset export writes emails)")
+    if nobody:
+        warnings.append(f"{where}: {nobody} annotation(s) have no completed_by; "
+                        "Label Studio gives them to the user of the API key")
     return n
 
 
@@ -515,7 +529,12 @@ def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, 
                          f"{src.name} nor in the project, e.g. {sorted(unknown)[0]!r}",
                          "match predictions to tasks by the same --key")
     new, attach = _plan(client, project, keyed, preds, have, result)
-    result.annotations = _check_annotators(client, new, src.name) if annotations else 0
+    result.annotations = _check_annotators(client, new, src.name, result.warnings) if annotations else 0
+    left = sum(len(it.get("annotations") or []) for k, it in keyed.items() if k in have) if annotations else 0
+    if left:
+        result.warnings.append(f"{src.name}: {left} annotation(s) of tasks already in the project were not sent: "
+                               "annotations travel only with new tasks; add them in Label Studio, or push "
+                               "into a new dataset")
     result.storage = local.ensure_storage(client, project, dry_run)
     if not dry_run:
         _send(client, project, new, attach, batch_size, result, progress)
