@@ -413,7 +413,8 @@ def _prediction_list(task: dict, anns: list, where: str) -> tuple[list[tuple[dic
         seen.add(_int_or_none(p.get("id")))
     for ai, ann in enumerate(anns):
         p = ann.get("prediction")
-        if not isinstance(p, dict) or not isinstance(p.get("result"), list):
+        if not isinstance(p, dict) or not isinstance(p.get("result"), list) or (  # deleted since: not listed
+                isinstance(task.get("predictions"), list) and _int_or_none(p.get("id")) not in listed | seen | {None}):
             continue
         pid = _int_or_none(p.get("id"))
         ident = pid if pid is not None else _json(p, f"{where}, annotation {ai}, field prediction")
