@@ -8,8 +8,11 @@ import json
 
 import pytest
 
+import annover
+
 from .conftest import shared_corpus
 from .ls_fixtures import (  # noqa: F401 - fixtures
+    choice,
     cli,
     ls,
     ls_server,
@@ -65,3 +68,68 @@ def test_who_gets_annotations_named_by_user_id_or_by_nobody_is_said(project_fact
     got = sorted(a["completed_by"]["email"] for t in server_tasks(sdk_admin, p.id) for a in t["annotations"])
     me = sdk_admin.users.whoami().email
     assert got == sorted([users[2], me, me, me])
+
+
+def test_a_prediction_deleted_in_label_studio_is_gone_from_the_pull(project_factory, sdk_admin, tmp_path,
+                                                                   monkeypatch):
+    """An annotation started from a prediction keeps a copy of it (`annotations[].prediction`,
+    as it was then). Once the prediction is deleted in Label Studio, the pull made a prediction
+    row of that stale copy: the version kept a prediction the server no longer has, with its old
+    score, and `annover diff` called the deletion a score change (0.99 -> 0.7)."""
+    p = project_factory("deleted-prediction")
+    (tmp_path / "repo").mkdir()
+    annover.init(tmp_path / "repo")
+    src = tmp_path / "r.jsonl"
+    src.write_text("".join(json.dumps({"id": f"r{i}", "text": f"review {i}"}) + "\n" for i in (1, 2)))
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("".join(json.dumps({"task_key": f"r{i}", "model_version": "m1", "score": 0.7,
+                                         "result": choice("pos")}) + "\n" for i in (1, 2)))
+    code, _, err = _push(str(p.id), "--from", str(src), "--key", "data.id", "--predictions", str(preds))
+    assert code == 0, err
+    tids = {t.data["id"]: t.id for t in sdk_admin.tasks.list(project=p.id)}
+    pred = {x.task: x.id for x in sdk_admin.predictions.list(project=p.id)}
+    sdk_admin.annotations.create(id=tids["r1"], result=choice("pos"), parent_prediction=pred[tids["r1"]])
+    sdk_admin.predictions.update(id=pred[tids["r1"]], score=0.99)
+    sdk_admin.annotations.create(id=tids["r1"], result=choice("neg"), parent_prediction=pred[tids["r1"]])
+    monkeypatch.chdir(tmp_path / "repo")
+    code, _, err = cli("snapshot", "--label-studio", str(p.id), "--key", "data.id", "-m", "r1")
+    assert code == 0, err
+    sdk_admin.actions.create(id="delete_tasks_predictions", project=p.id,
+                             selected_items={"all": False, "included": [tids["r1"]]})
+    code, _, err = cli("snapshot", "--label-studio", str(p.id), "-m", "r2")
+    assert code == 0, err
+    rows = annover.load("HEAD", table="predictions").to_pylist()
+    assert sorted((r["task_key"], r["score"]) for r in rows) == [("r2", 0.7)]
+    code, out, err = cli("diff", "HEAD~1", "HEAD", "--rows", "--no-drift")
+    assert code == 0, err
+    assert "score 0.99 -> 0.7" not in out and "removed" in out
+    code, out, _ = cli("dataset", "stats", str(p.id), "--json")
+    assert json.loads(out)["predictions"] == len(rows)
+
+
+def test_validate_warn_is_heard_by_a_pull(project_factory, sdk_admin, tmp_path, monkeypatch):
+    """After a label was renamed in the project's config (Label Studio accepts it while only
+    predictions use the label), the pull is refused, exit 4, saying "choose a strictness: 'warn'
+    keeps them"; `--validate warn` was read as `check` and refused the same."""
+    p = project_factory("validate-warn")
+    src = tmp_path / "r.jsonl"
+    src.write_text("".join(json.dumps({"id": f"r{i}", "text": f"review {i}"}) + "\n" for i in (1, 2)))
+    preds = tmp_path / "p.jsonl"
+    preds.write_text(json.dumps({"task_key": "r1", "model_version": "m1", "score": 0.5, "result": choice("neutral")}))
+    code, _, err = _push(str(p.id), "--from", str(src), "--key", "data.id", "--predictions", str(preds))
+    assert code == 0, err
+    repo = tmp_path / "repo"
+    annover.init(repo)
+    monkeypatch.chdir(repo)
+    assert cli("snapshot", "--label-studio", str(p.id), "--key", "data.id", "-m", "r1")[0] == 0
+    config = sdk_admin.projects.get(id=p.id).label_config
+    sdk_admin.projects.update(id=p.id, label_config=config.replace('"neutral"', '"mixed"'))
+    code, _, err = cli("snapshot", "--label-studio", str(p.id), "-m", "r2")
+    assert code == 4 and "'warn' keeps them" in err, err
+    code, out, err = cli("snapshot", "--label-studio", str(p.id), "-m", "r2", "--validate", "warn")
+    assert code == 0, err
+    assert "label 'neutral' is not in control 'sentiment'" in err
+    assert annover.load("HEAD", table="predictions").column("labels").to_pylist() == [["neutral"]]
+    # warn kept rows that check refuses: a later check pull reads the whole project again
+    code, _, err = cli("snapshot", "--label-studio", str(p.id), "-m", "r3", "--validate", "check")
+    assert code == 4, err

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Mapping
 from annover._lazy import lazy
 from annover.errors import AnnoverError, LabelStudioConnectionError, LabelStudioError, LabelStudioServerError
 from annover.formats.label_studio import from_ls_tasks, users_in
+from annover.formats.ls_results import strictness
 from annover.formats.tables import Tables, finish
 from annover.labelstudio.client import ENV_TIMEOUT, Client, Project
 from annover.model.config import LabelingConfig
@@ -276,13 +277,18 @@ def _since(tasks: "pa.Table | list[dict]", export_created: _dt.datetime) -> str:
     return format_time(min(newest, export_created))
 
 
-def _origin(client: Client, project: Project, mode: PullMode, since: str, key: str | None, validate: bool,
+def _origin(client: Client, project: Project, mode: PullMode, since: str, key: str | None, validate: bool | str,
             fetched: int, deleted: int) -> dict:
     return {
         "kind": ORIGIN_KIND, "url": client.url, "project_id": project.id, "project": project.title,
-        "sync": {"mode": mode.value, "since": since, "key": key, "validated": validate,
+        "sync": {"mode": mode.value, "since": since, "key": key, "validated": _checked(validate),
                  "fetched_tasks": fetched, "deleted_tasks": deleted},
     }
+
+
+def _checked(validate: bool | str) -> bool:
+    """Whether every row was checked against the config: ``warn`` keeps the rows ``check`` refuses."""
+    return strictness(validate) in ("check", "strict")
 
 
 def _config(text: str, project: Project) -> LabelingConfig:
@@ -293,7 +299,7 @@ def _config(text: str, project: Project) -> LabelingConfig:
 # full and incremental pulls
 
 
-def full_pull(client: Client, project: Project, config_text: str, *, key: str | None, validate: bool,
+def full_pull(client: Client, project: Project, config_text: str, *, key: str | None, validate: bool | str,
               progress: Progress = _noop) -> Pull:
     """Every task of the project, from one export snapshot."""
     cfg = _config(config_text, project)
@@ -348,7 +354,7 @@ def _export_changed(client: Client, project: Project, since: str, progress: Prog
 
 
 def incremental_pull(client: Client, project: Project, config_text: str, base: dict[str, "pa.Table"], since: str,
-                     *, key: str | None, validate: bool, progress: Progress = _noop) -> Pull:
+                     *, key: str | None, validate: bool | str, progress: Progress = _noop) -> Pull:
     """``base`` (the previous tables) with the tasks changed since ``since`` replaced.
 
     Raises ``_NoIncremental`` when the result would not equal a full pull's.
@@ -377,7 +383,7 @@ def incremental_pull(client: Client, project: Project, config_text: str, base: d
                 users=users_in(exp.tasks))
 
 
-def _base(previous: Previous | None, client: Client, project: Project, key: str | None, validate: bool,
+def _base(previous: Previous | None, client: Client, project: Project, key: str | None, validate: bool | str,
           config_text: str) -> tuple[dict[str, "pa.Table"], str]:
     """The previous version's tables and pull moment, when they can be the base of an incremental pull."""
     if previous is None:
@@ -389,7 +395,7 @@ def _base(previous: Previous | None, client: Client, project: Project, key: str 
         raise _NoIncremental("HEAD does not say when it was pulled")
     if sync.get("key") != key:
         raise _NoIncremental("the task key differs from HEAD's")
-    if validate and not sync.get("validated"):
+    if _checked(validate) and not sync.get("validated"):
         raise _NoIncremental("HEAD was pulled without validation")
     try:
         if (previous.read_config() or "") != config_text:
@@ -407,7 +413,7 @@ def _base(previous: Previous | None, client: Client, project: Project, key: str 
 
 
 def _try_incremental(client: Client, project: Project, text: str, previous: Previous | None, *, key: str | None,
-                     validate: bool, progress: Progress) -> Pull:
+                     validate: bool | str, progress: Progress) -> Pull:
     base, since = _base(previous, client, project, key, validate, text)
     progress("fetching the tasks changed since the last pull")
     try:
@@ -419,7 +425,7 @@ def _try_incremental(client: Client, project: Project, text: str, previous: Prev
 
 
 def pull(client: Client, dataset: str | int, *, previous: Previous | None = None, key: str | None = None,
-         config_text: str | None = None, config_source: str | None = None, validate: bool = True,
+         config_text: str | None = None, config_source: str | None = None, validate: bool | str = True,
          full: bool = False, progress: Progress = _noop) -> Pull:
     """The project's tables: incremental from ``previous`` where possible, else a full export.
 

@@ -138,7 +138,7 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
     config_text = LabelingConfig.from_file(inp.config).text if inp.config else None
     got = ls_sync.pull(client, dataset, previous=previous, key=reading.key, config_text=config_text,
                        config_source=f"--config {inp.config}" if inp.config else None,
-                       validate=reading.validate != "off", full=full, progress=progress)
+                       validate=reading.validate, full=full, progress=progress)
     pulled = SnapshotInput(tables=got.tables, origin=got.origin, config_text=got.config_text, message=inp.message,
                            tag=inp.tag, key=inp.key, source_data=inp.source_data, predictions=inp.predictions,
                            validate=inp.validate, learned_users=(client.url, {**_users(client), **got.users}))
