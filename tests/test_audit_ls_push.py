@@ -133,3 +133,22 @@ def test_validate_warn_is_heard_by_a_pull(project_factory, sdk_admin, tmp_path, 
     # warn kept rows that check refuses: a later check pull reads the whole project again
     code, _, err = cli("snapshot", "--label-studio", str(p.id), "-m", "r3", "--validate", "check")
     assert code == 4, err
+
+
+def test_a_pull_of_another_project_than_heads_is_said(project_factory, tmp_path, monkeypatch):
+    """A mistyped dataset name in a repository whose HEAD was pulled from another project made a
+    version of the other project (every task of HEAD removed) without a word."""
+    a, b = project_factory("head-project"), project_factory("other-project")
+    for p, n in ((a, 1), (b, 2)):
+        src = tmp_path / f"{n}.jsonl"
+        src.write_text(json.dumps({"id": f"r{n}", "text": f"review {n}"}) + "\n")
+        assert _push(str(p.id), "--from", str(src), "--key", "data.id")[0] == 0
+    annover.init(tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    code, _, err = cli("snapshot", "--label-studio", str(a.id), "--key", "data.id", "-m", "a")
+    assert code == 0 and "was pulled from" not in err, err
+    code, _, err = cli("snapshot", "--label-studio", str(b.id), "--key", "data.id", "-m", "b", "--dry-run")
+    assert code == 0, err
+    assert f"HEAD was pulled from {a.title!r} (project {a.id})" in err and f"(project {b.id})" in err, err
+    code, _, err = cli("snapshot", "--label-studio", str(a.id), "-m", "a again")
+    assert code == 0 and "was pulled from" not in err, err

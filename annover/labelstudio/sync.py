@@ -438,6 +438,11 @@ def pull(client: Client, dataset: str | int, *, previous: Previous | None = None
     if config_text is not None and config_text != project.label_config:
         warnings.append(f"{config_source or 'the labeling config given'} differs from the labeling config of "
                         f"{project.title!r}; the version records the file's")
+    o = previous.origin if previous is not None else {}
+    if o.get("kind") == ORIGIN_KIND and not previous.pulled_from(client, project.id):  # type: ignore[union-attr]
+        where = "" if o.get("url") == client.url else f" on {o.get('url')}"
+        warnings.append(f"HEAD was pulled from {o.get('project')!r} (project {o.get('project_id')}{where}); this "
+                        f"version holds {project.title!r} (project {project.id}) in its place")
     got: Pull | None = None
     if not full:
         try:
