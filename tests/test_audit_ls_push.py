@@ -152,3 +152,31 @@ def test_a_pull_of_another_project_than_heads_is_said(project_factory, tmp_path,
     assert f"HEAD was pulled from {a.title!r} (project {a.id})" in err and f"(project {b.id})" in err, err
     code, _, err = cli("snapshot", "--label-studio", str(a.id), "-m", "a again")
     assert code == 0 and "was pulled from" not in err, err
+
+
+def test_predictions_swapped_by_bulk_calls_are_not_missed(project_factory, sdk_admin, tmp_path, monkeypatch):
+    """The usual way to replace a model's pre-annotations: Data Manager's "Delete predictions",
+    then import the new model's. Neither call touches a task's updated_at, and the project's
+    prediction total stays the same: the incremental pull said "nothing changed since HEAD"."""
+    p = project_factory("swap-predictions")
+    src = tmp_path / "r.jsonl"
+    src.write_text("".join(json.dumps({"id": f"r{i}", "text": f"review {i}"}) + "\n" for i in (1, 2)))
+    preds = tmp_path / "p.jsonl"
+    preds.write_text("".join(json.dumps({"task_key": f"r{i}", "model_version": "m1", "score": 0.5,
+                                         "result": choice("pos")}) + "\n" for i in (1, 2)))
+    assert _push(str(p.id), "--from", str(src), "--key", "data.id", "--predictions", str(preds))[0] == 0
+    annover.init(tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    assert cli("snapshot", "--label-studio", str(p.id), "--key", "data.id", "-m", "m1")[0] == 0
+    tids = sorted(t.id for t in sdk_admin.tasks.list(project=p.id))
+    sdk_admin.actions.create(id="delete_tasks_predictions", project=p.id,
+                             selected_items={"all": False, "included": tids})
+    sdk_admin.projects.import_predictions(id=p.id, request=[
+        {"task": t, "model_version": "m2", "score": 0.9, "result": choice("neg")} for t in tids])
+    code, out, err = cli("snapshot", "--label-studio", str(p.id), "-m", "m2")
+    assert code == 0 and "nothing changed" not in err, err
+    rows = annover.load("HEAD", table="predictions").to_pylist()
+    assert sorted((r["task_key"], r["model_version"]) for r in rows) == [("r1", "m2"), ("r2", "m2")]
+    code, _, err = cli("snapshot", "--label-studio", str(p.id), "--full", "-m", "again")
+    assert code == 0 and "nothing changed" in err, err
+

@@ -338,6 +338,29 @@ def _check_totals(merged: dict[str, "pa.Table"], project: Project) -> None:
                                  "nothing is missed")
 
 
+def _check_models(client: Client, project: Project, merged: dict[str, "pa.Table"]) -> None:
+    """Predictions per model version must add up too: Data Manager's "Delete predictions" and the bulk
+    ``import_predictions`` leave the tasks' updated_at alone, so replacing one model's predictions by
+    another's keeps the project's total and changes no task the pull fetches."""
+    d = client.raw("GET", f"api/projects/{project.id}/model-versions/", what="counting the project's predictions",
+                   params={"extended": "true"})
+    static = d.get("static") if isinstance(d, dict) else None
+    if not isinstance(static, list):
+        return  # a server without the per-model counts: the totals only
+    want = {str(m.get("model_version") or ""): int(m.get("count") or 0) for m in static if isinstance(m, dict)}
+    t = merged["predictions"]
+    have: dict[str, int] = {}
+    if t.num_rows:
+        g = t.select(["task_key", "prediction_key", "model_version"]).group_by(
+            ["task_key", "prediction_key", "model_version"], use_threads=False).aggregate([])
+        for mv in g.column("model_version").to_pylist():
+            have[mv or ""] = have.get(mv or "", 0) + 1
+    if {k: v for k, v in want.items() if v} != have:
+        raise _NoIncremental("the project's predictions per model version do not add up to HEAD's and the tasks "
+                             "changed since (Data Manager's \"Delete predictions\" and predictions imported in bulk "
+                             "do not mark the tasks changed); the whole project was read, so nothing is missed")
+
+
 #: Why a total can differ after an incremental pull, where Label Studio 1.23 is known to change
 #: a project without touching the changed tasks' ``updated_at``
 _UNMARKED = {"predictions": " (predictions added to tasks already there, as `dataset push --predictions` adds "
@@ -376,6 +399,7 @@ def incremental_pull(client: Client, project: Project, config_text: str, base: d
         keep = old.filter(pc.invert(pc.fill_null(pc.is_in(old.column("ls_task_id"), value_set=drop), False)))
         merged[name] = finish(pa.concat_tables([keep, getattr(changed, name)]), name, source)
     _check_totals(merged, project)
+    _check_models(client, project, merged)
     tables = Tables(merged["tasks"], merged["annotations"], merged["predictions"], "label-studio", changed.warnings)
     origin = _origin(client, project, PullMode.INCREMENTAL, _since(merged["tasks"], exp.created_at), key, validate,
                      len(exp.tasks), len(deleted))
