@@ -180,3 +180,20 @@ def test_predictions_swapped_by_bulk_calls_are_not_missed(project_factory, sdk_a
     code, _, err = cli("snapshot", "--label-studio", str(p.id), "--full", "-m", "again")
     assert code == 0 and "nothing changed" in err, err
 
+
+def test_labels_refused_by_a_given_config_name_that_config(project_factory, sdk_admin, tmp_path, monkeypatch):
+    """`snapshot --label-studio --config OLD.xml` refused a label OLD.xml lacks, telling the user
+    to fix "the labeling config of 'PROJECT'", which has the label."""
+    p = project_factory("given-config")
+    src = tmp_path / "r.jsonl"
+    src.write_text(json.dumps({"id": "r1", "text": "review 1"}) + "\n")
+    assert _push(str(p.id), "--from", str(src), "--key", "data.id")[0] == 0
+    tid = next(iter(sdk_admin.tasks.list(project=p.id))).id
+    sdk_admin.annotations.create(id=tid, result=choice("neutral"))
+    old = tmp_path / "old.xml"
+    old.write_text(sdk_admin.projects.get(id=p.id).label_config.replace('<Choice value="neutral"/>', ""))
+    annover.init(tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    code, _, err = cli("snapshot", "--label-studio", str(p.id), "--key", "data.id", "--config", str(old), "-m", "x")
+    assert code == 4, err
+    assert f"labeling config of {p.title!r}" not in err and "in place of the project's" in err, err

@@ -292,7 +292,10 @@ def _checked(validate: bool | str) -> bool:
 
 
 def _config(text: str, project: Project) -> LabelingConfig:
-    return LabelingConfig(text, source=f"the labeling config of {project.title!r}")
+    """The config the pull checks labels with: the project's, or one given in its place (--config)."""
+    given = text != project.label_config
+    return LabelingConfig(text, source="the labeling config given in place of the project's" if given
+                          else f"the labeling config of {project.title!r}")
 
 
 # ---------------------------------------------------------------------------
