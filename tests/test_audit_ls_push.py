@@ -5,6 +5,7 @@ annotations Label Studio gives to a user the file did not name, are said."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -197,3 +198,23 @@ def test_labels_refused_by_a_given_config_name_that_config(project_factory, sdk_
     code, _, err = cli("snapshot", "--label-studio", str(p.id), "--key", "data.id", "--config", str(old), "-m", "x")
     assert code == 4, err
     assert f"labeling config of {p.title!r}" not in err and "in place of the project's" in err, err
+
+
+@corpus
+@pytest.mark.parametrize("name", ["derived_csv_sentiment.csv", "sdk_csv_export_tsv.tsv", "json-min"])
+def test_a_flat_label_studio_export_is_refused_as_records(project_factory, sdk_admin, tmp_path, name):
+    """`dataset push --from` Label Studio's CSV export sent its 4 rows (one per annotation) as 4
+    tasks, task 1 twice, with `sentiment`, `annotator`, `annotation_id` as task data; the
+    snapshot of the same file reads 3 tasks and 4 annotations."""
+    cfg = CORPUS / (Path(name).stem + ".xml" if name != "json-min" else "derived_csv_sentiment.xml")
+    src = CORPUS / name
+    if name == "json-min":  # as Label Studio writes it (label_studio_sdk's converter)
+        src = tmp_path / "min.json"
+        src.write_text(json.dumps([{"id": 1, "reviewText": "What a waste", "sentiment": "Negative",
+                                    "annotator": "admin@example.com", "annotation_id": 7, "lead_time": 3.5,
+                                    "created_at": "2024-05-01T12:00:00Z", "updated_at": "2024-05-01T12:00:00Z"}]))
+    p = project_factory("flat-export", cfg.read_text())
+    code, out, err = _push(str(p.id), "--from", str(src))
+    assert code == 3 and out == {}, err
+    assert "one row per annotation" in err and "--from vN --annotations" in err and err.count("\n") == 1, err
+    assert list(sdk_admin.tasks.list(project=p.id)) == []

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 from annover._lazy import lazy
 from annover.errors import InputError, NotFoundError, RevisionError, UsageError
 from annover.formats.label_studio import RecordError, task_key_of, to_tasks
+from annover.formats.ls_csv import LS_CSV_COLUMNS, is_label_studio_csv
 from annover.formats.predictions import read_predictions as read_prediction_file
 from annover.formats.records import (ANNOTATION_SERVER_FIELDS, MEDIA_TAGS, PREDICTION_SERVER_FIELDS, clean,
                                      data_objects, field_for, kind_of, read_records, task_items)
@@ -273,7 +274,9 @@ def read_tasks(source: str, *, objects: list[ConfigObject], field_name: str | No
         return read_folder(p, objects, field_name, local)
     refuse_special(p, "--from")  # was: "no such file" for a named pipe
     if p.is_file():
-        got = task_items(read_records(p), source, send_annotations)
+        records = read_records(p)
+        _refuse_flat_export(p, records)
+        got = task_items(records, source, send_annotations)
         src = Source(got.items, source, warnings=got.warnings(source))
         _localize(src.items, objects, p.parent, local, source, src.files)
         return src
@@ -281,6 +284,20 @@ def read_tasks(source: str, *, objects: list[ConfigObject], field_name: str | No
         return read_version(repo, source, send_annotations)  # type: ignore[arg-type]
     raise NotFoundError(f"{source}: no such file, folder{' or version' if repo is not None else ''}",
                         "give a folder of files, a .jsonl / .json / .csv file, or a version of this repo")
+
+
+def _refuse_flat_export(p: Path, records: list[Any]) -> None:
+    """A Label Studio CSV / TSV or JSON-MIN export holds one row per annotation, its labels as
+    columns: sent as records, each row would become a task, its labels task data."""
+    first = next((r for r in records if isinstance(r, dict)), None)
+    flat = is_label_studio_csv(p) if p.suffix.lower() in (".csv", ".tsv") else (
+        first is not None and "data" not in first and LS_CSV_COLUMNS <= set(first))
+    if flat:
+        raise InputError(f"{p}: a Label Studio {'CSV' if p.suffix.lower() in ('.csv', '.tsv') else 'JSON-MIN'} "
+                         "export (one row per annotation, its labels as columns); sent as records, each row "
+                         "would become a task and its labels task data",
+                         "push Label Studio's JSON export, or snapshot this file (annover snapshot --from FILE "
+                         "--config CONFIG) and push the version: --from vN --annotations")
 
 
 # ---------------------------------------------------------------------------
