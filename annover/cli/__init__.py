@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import time
+import unicodedata
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -252,6 +253,28 @@ def safe(text: str, lines: bool = False) -> str:
     ``\\x1b`` / ``\\u202e``, so a version message, a tag, an annotator or a label from a file can
     neither drive the terminal nor hide what follows. ``lines``: keep newlines."""
     return (_UNSAFE_BUT_NEWLINE if lines else _UNSAFE_RE).sub(_escaped, text)
+
+
+def shown_width(text: str) -> int:
+    """The columns ``text`` takes on a terminal as :func:`echo` shows it: control characters
+    escaped (``\\x0a`` is four), East Asian wide and full-width characters two, combining marks none."""
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in safe(text))
+
+
+def table(rows: list[list[str]], right: "set[int] | frozenset[int]" = frozenset(), indent: str = "  ") -> list[str]:
+    """Rows as aligned columns (``right``: the columns aligned right), padded by the width each
+    cell shows (:func:`shown_width`: a label such as '中立', or one with a tab in it, would shift
+    the columns after it if padded by its length)."""
+    if not rows:
+        return []
+    widths = [max(shown_width(r[i]) for r in rows) for i in range(len(rows[0]))]
+    out = []
+    for r in rows:
+        pads = [" " * (w - shown_width(c)) for c, w in zip(r, widths)]
+        cells = [p + c if i in right else c + p for i, (c, p) in enumerate(zip(r, pads))]
+        out.append((indent + "  ".join(cells)).rstrip())
+    return out
 
 
 def echo(line: str) -> None:

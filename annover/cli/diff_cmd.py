@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from annover._lazy import lazy
-from annover.cli import Progress, arrow_without_pandas, echo, emit_json, info, json_option, not_empty, open_repo
+from annover.cli import (Progress, arrow_without_pandas, echo, emit_json, info, json_option, not_empty, open_repo,
+                         table)
 from annover.diffing import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, POLICIES
 from annover.errors import UsageError
 from annover.repo.outputs import check_output
@@ -41,17 +42,6 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
-def _table(rows: list[list[str]], right: set[int] = frozenset(), indent: str = "  ") -> list[str]:
-    if not rows:
-        return []
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    out = []
-    for r in rows:
-        cells = [c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))]
-        out.append((indent + "  ".join(cells)).rstrip())
-    return out
-
-
 def render_summary(s: dict) -> list[str]:
     """The default, readable summary."""
     lines = [f"diff {_side(s['a'])} -> {_side(s['b'])}", ""]
@@ -59,7 +49,7 @@ def render_summary(s: dict) -> list[str]:
         lines.append("no differences")
         return lines
     t, a, r, k = s["tasks"], s["annotations"], s["regions"], s["skipped"]
-    lines += _table([
+    lines += table([
         ["Tasks:", f"{t['before']} -> {t['after']}",
          f"+{t['added']} added, -{t['removed']} removed, {t['data_changed']} data changed, "
          f"{t['with_annotation_changes']} with annotation changes"],
@@ -73,17 +63,17 @@ def render_summary(s: dict) -> list[str]:
     ], indent="")
     for ctl, labels in s["labels"].items():
         lines += ["", f"Labels {ctl}:"]
-        lines += _table([[lab, f"{c['before']} -> {c['after']}", f"{c['delta']:+d}" if c["delta"] else "="]
+        lines += table([[lab, f"{c['before']} -> {c['after']}", f"{c['delta']:+d}" if c["delta"] else "="]
                          for lab, c in labels.items()])
     if s["relabels"]:
         lines += ["", "Relabeled regions:"]
-        lines += _table([[r_["control"], f"{r_['from']} -> {r_['to']}", str(r_["count"])] for r_ in s["relabels"][:20]],
+        lines += table([[r_["control"], f"{r_['from']} -> {r_['to']}", str(r_["count"])] for r_ in s["relabels"][:20]],
                         right={2})
         if len(s["relabels"]) > 20:
             lines.append(f"  ... {len(s['relabels']) - 20} more (see --json)")
     if s["annotators"]:
         lines += ["", "Annotators (answers):"]
-        lines += _table([[name, f"{c['before']} -> {c['after']}", _counts(c)] for name, c in s["annotators"].items()])
+        lines += table([[name, f"{c['before']} -> {c['after']}", _counts(c)] for name, c in s["annotators"].items()])
     lines += ["", "Config: " + _config_line(s["config"])]
     lines += _config_details(s["config"])
     lines += ["", "Predictions:" + ("" if s["predictions"]["model_versions"] else " none")]
@@ -164,7 +154,7 @@ def render_stat(s: dict) -> list[str]:
     lines.append(["predictions", ", ".join(bits) if bits else "="])
     if s["source"] is not None:
         lines.append(["source", _source_line(s["source"])])
-    return _table(lines, indent="")
+    return table(lines, indent="")
 
 
 def _g(x: float | None, spec: str = ".3f") -> str:
@@ -206,7 +196,7 @@ ROW_LIMIT = 50
 
 def render_rows(rows: list[dict]) -> list[str]:
     """``--rows``: one line per changed row."""
-    table = []
+    lines = []
     for r in rows:
         if r["table"] == "tasks":
             who, control = "(task)", ""
@@ -215,8 +205,8 @@ def render_rows(rows: list[dict]) -> list[str]:
         else:
             who, control = r["annotator"] or "-", r["from_name"] or ""
         kind = ",".join(r["kinds"]) if r["kinds"] else r["change"]
-        table.append([_SIGN[r["change"]], _clip(r["task_key"]), _clip(who), _clip(control), kind, r["description"] or ""])
-    return _table(table, indent="")
+        lines.append([_SIGN[r["change"]], _clip(r["task_key"]), _clip(who), _clip(control), kind, r["description"] or ""])
+    return table(lines, indent="")
 
 
 def _clip(s: str, n: int = 32) -> str:
@@ -234,7 +224,7 @@ def render_transitions(tr: dict) -> list[str]:
         rows = [["", *labels_to]]
         for f in labels_from:
             rows.append([f, *[str(grid[(f, t)]) if (f, t) in grid else "." for t in labels_to]])
-        lines += _table(rows, right=set(range(1, len(labels_to) + 1)))
+        lines += table(rows, right=set(range(1, len(labels_to) + 1)))
         moved = sorted((c for c in cells if c["from"] != c["to"]), key=lambda c: (-c["count"], c["from"], c["to"]))
         if moved:
             lines.append("  changed: " + ", ".join(f"{c['count']} {c['from']} -> {c['to']}" for c in moved[:12])

@@ -5,13 +5,12 @@ Each is one :class:`annover.repo.Repo` call, then rendering only (docs/loop.md).
 
 from __future__ import annotations
 
-import unicodedata
 from typing import Any
 
 import click
 
 from annover.cli import (Progress, arrow_without_pandas, echo, emit_json, info, json_option, not_empty, open_repo,
-                         quiet_option, safe)
+                         quiet_option, table)
 from annover.cli.suspects_json import suspects_json
 from annover.diffing import POLICIES
 from annover.files import write_atomic
@@ -33,22 +32,6 @@ def _stat(d: dict | None) -> str:
     if not d:
         return "-"
     return f"{_v(d.get('value'))} (n={d.get('n', 0)})"
-
-
-def _width(text: str) -> int:
-    """The columns ``text`` takes on a terminal as :func:`echo` shows it: control characters
-    escaped (``\\x0a`` is four), East Asian wide and full-width characters two, combining marks none."""
-    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
-               for ch in safe(text))
-
-
-def _table(rows: list[list[str]]) -> list[str]:
-    """Rows as aligned columns, padded by the width each cell shows (a label such as '中立' or one
-    with a tab in it would shift the columns after it if padded by its length)."""
-    if not rows:
-        return []
-    widths = [max(_width(r[i]) for r in rows) for i in range(len(rows[0]))]
-    return [("  " + "  ".join(c + " " * (w - _width(c)) for c, w in zip(r, widths))).rstrip() for r in rows]
 
 
 def _undefined(e: dict) -> list[str]:
@@ -142,7 +125,7 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool,
             rows = [["", "Krippendorff's alpha", "Fleiss' kappa"],
                     ["(control)", _stat(e["krippendorff_alpha"]), _stat(e["fleiss_kappa"])]]
             rows += [[lab, _stat(x["krippendorff_alpha"]), _stat(x["fleiss_kappa"])] for lab, x in e["labels"].items()]
-            for line in _table(rows):
+            for line in table(rows):
                 echo(line)
             for p in e["pairs"]:
                 echo(f"  Cohen's kappa {p['a']} / {p['b']}: {_stat(p['cohen_kappa'])}, "
@@ -232,11 +215,11 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
             rows = [["label", "precision", "recall", "F1", "support"]]
             rows += [[k, _v(x["precision"]), _v(x["recall"]), _v(x["f1"]), str(x["support"])]
                      for k, x in e["labels"].items()]
-            for line in _table(rows):
+            for line in table(rows):
                 echo(line)
             labels = e["confusion"]["labels"]
             echo("  confusion (rows: label, columns: predicted):")
-            for line in _table([[""] + labels] + [[lab] + [str(x) for x in row]
+            for line in table([[""] + labels] + [[lab] + [str(x) for x in row]
                                                   for lab, row in zip(labels, e["confusion"]["matrix"])]):
                 echo("  " + line)
         else:

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from annover.cli.loop_cmd import _width
+from annover.cli import shown_width as _width
 from tests.conftest import shared_corpus
 from tests.test_cli import invoke
 
@@ -143,3 +143,12 @@ def test_a_range_where_one_version_is_read_is_a_usage_error_not_an_unknown_revis
     assert code == 2 and out == "", err
     assert f"{args[0]} reads one version, not the range v1..v2" in err and "unknown revision" not in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_diff_columns_align_after_a_cjk_label(versions):
+    """``annover diff`` pads its tables by the width a cell shows, as the loop's commands do."""
+    code, out, err = invoke("diff", "v1", "v2")
+    assert code == 0, err
+    rows = [line for line in out.splitlines() if re.match(r"\s+(中立|Positive)\s", line)]
+    assert len(rows) == 2, out
+    assert len(_second_column(rows)) == 1, out
