@@ -31,7 +31,7 @@ def _render(res: MergeResult, quiet: bool = False) -> None:
         _render_sides(res)
     _render_conflicts(res)
     for old, new in res.renumbered.items():
-        info(f"  {'would renumber' if res.dry_run else 'renumbered'} this branch's {old} as {new}: {res.rev} gave "
+        info(f"  {'renumbered' if res.written else 'would renumber'} this branch's {old} as {new}: {res.rev} gave "
              f"{old} to a version of its own (two clones numbered alike; this branch's was on no git remote)")
     for w in res.warnings:
         info(f"warning: {w}")
