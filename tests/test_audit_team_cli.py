@@ -3,6 +3,14 @@ says, and that it says what happened (not what would have). Real git, real DVC, 
 
 from __future__ import annotations
 
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import annover
 
@@ -42,3 +50,53 @@ def test_a_merge_stopped_by_conflicts_says_it_would_renumber_not_that_it_did(tmp
     p = run_cli("merge", "origin/a", "--theirs", cwd=bob.root)  # settled: now it did
     assert p.returncode == 0, p.stderr
     assert "renumbered this branch's v2 as v3" in p.stderr, p.stderr
+
+
+def _on_a_terminal(args: list[str], cwd: Path) -> tuple[subprocess.Popen, int]:
+    """``annover ARGS`` with stdin and stderr on a pseudo-terminal (as a user at a prompt types)."""
+    master, slave = pty.openpty()
+    p = subprocess.Popen([sys.executable, "-m", "annover", *args], cwd=cwd, stdin=slave, stderr=slave,
+                         stdout=subprocess.PIPE, env={**os.environ, "TERM": "xterm"})
+    os.close(slave)
+    return p, master
+
+
+def _read_until(master: int, text: str, timeout: float = 60) -> str:
+    shown, end = "", time.monotonic() + timeout
+    while text not in shown and time.monotonic() < end:
+        if select.select([master], [], [], 0.5)[0]:
+            try:
+                shown += os.read(master, 4096).decode(errors="replace")
+            except OSError:
+                break
+    assert text in shown, shown
+    return shown
+
+
+def test_reset_drops_only_what_the_user_said_yes_to(two_rounds, tmp_path):
+    """`annover reset v1` asks about dropping v2; while the question waits, a teammate's command
+    (or another terminal) makes v3. The yes was for v2 alone: v3 must not go with it, nor be
+    left unsaid. The reset stops (exit 9, as any write that finds HEAD moved) and drops nothing."""
+    repo, v1, v2 = two_rounds
+    p, master = _on_a_terminal(["reset", "v1"], repo.root)
+    try:
+        _read_until(master, "Drop 1 version(s)")
+        data = json.loads((repo.root / "round2.json").read_text())
+        data[0]["data"]["text"] = "changed while the question waited"
+        (tmp_path / "round3.json").write_text(json.dumps(data))
+        v3 = annover.Repo(repo.root).snapshot(str(tmp_path / "round3.json"), message="round 3").version
+        os.write(master, b"y\n")
+        shown = ""
+        try:
+            while chunk := os.read(master, 4096):
+                shown += chunk.decode(errors="replace")
+        except OSError:
+            pass
+        code = p.wait(timeout=60)
+    finally:
+        os.close(master)
+    after = annover.Repo(repo.root)
+    assert after.head() == v3.id, shown
+    assert {after.resolve("v2"), after.resolve("v3")} == {v2.id, v3.id}
+    assert code == 9, shown
+    assert "v3" in shown and "run" in shown, shown

@@ -310,7 +310,7 @@ def reset(rev: str, force: bool, dry_run: bool, quiet: bool, as_json: bool) -> N
                              "pass --force to drop them, or undo with a new version: annover revert --to " + rev)
         if not click.confirm(f"Drop {len(plan.dropped)} version(s) ({', '.join(listed)})?", err=True):
             raise click.exceptions.Abort()
-    out = repo.reset(rev, force=True)
+    out = repo.reset(rev, force=True, asked=plan.head)  # what landed since the question is not dropped
     say_repaired(repo)
     if as_json:
         emit_json(out.to_json())

@@ -152,10 +152,10 @@ class Repo(RepoCore):
         ``dry_run`` says what would be done and writes nothing."""
         return merging.merge(self, rev, favor, dry_run, message, tag, progress or (lambda _: None))
 
-    def reset(self, rev: str, *, force: bool = False, dry_run: bool = False) -> "ResetResult":
+    def reset(self, rev: str, *, force: bool = False, dry_run: bool = False, asked: str | None = None) -> "ResetResult":
         """``annover reset``: HEAD back to ``rev``, dropping the unpublished versions after it
-        (``force`` to do it, ``dry_run`` to see what would go)."""
-        return history.reset(self, rev, force, dry_run)
+        (``force`` to do it, ``dry_run`` to see what would go; ``asked``: the HEAD the user confirmed)."""
+        return history.reset(self, rev, force, dry_run, asked)
 
     def status(self, remote: bool = True, timeout: float | None = None) -> StatusResult:
         """``annover status``: HEAD, its tags, the DVC remote (waiting ``timeout`` s for its first

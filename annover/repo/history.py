@@ -21,7 +21,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from annover.errors import RevisionError, UsageError
+from annover.errors import LockError, RevisionError, UsageError
 from annover.repo.core import VERSION_SCHEMA, RepoCore
 from annover.repo.reading import Reading, reading_of
 from annover.repo.results import TagResult
@@ -211,16 +211,22 @@ def revert(repo: RepoCore, rev: str | None = "HEAD", to: str | None = None, mess
 # ---------------------------------------------------------------------------- reset
 
 
-def reset(repo: RepoCore, rev: str, force: bool = False, dry_run: bool = False) -> ResetResult:
+def reset(repo: RepoCore, rev: str, force: bool = False, dry_run: bool = False,
+          asked: str | None = None) -> ResetResult:
     """Move HEAD back to ``rev`` (one of its ancestors), dropping the versions after it.
 
     ``dry_run``: only say what would be dropped. Without ``force``, dropping anything is
     refused (the command line asks on a terminal). Versions already on a git remote are
-    never dropped.
+    never dropped. ``asked``: the HEAD version the user was asked about; a version that
+    landed since is refused (exit 9), as the yes did not cover dropping it.
     """
     start = repo.begin_write()
     if start is None:
         raise RevisionError("no versions yet (HEAD is empty)", "make one with `annover snapshot`")
+    if asked is not None and start != asked:
+        raise LockError(f"HEAD moved while annover reset was asking: {_name(repo, start)} landed meanwhile "
+                        f"(the question was about {asked[:12]})",
+                        f"nothing dropped; run `annover reset {rev}` again to see what it would drop now")
     target = repo.resolve(rev)
     if target == start:
         return ResetResult(start, target, [])
