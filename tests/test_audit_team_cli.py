@@ -100,3 +100,28 @@ def test_reset_drops_only_what_the_user_said_yes_to(two_rounds, tmp_path):
     assert {after.resolve("v2"), after.resolve("v3")} == {v2.id, v3.id}
     assert code == 9, shown
     assert "v3" in shown and "run" in shown, shown
+
+
+def test_a_version_fetched_by_git_but_not_pulled_names_the_pull_that_brings_it(tmp_path, monkeypatch):
+    """Bob fetched Alice's branch with git but not its objects (the README's `annover pull
+    origin/a` left out): merge and revert --to say which pull brings them, not `annover pull <rev>`."""
+    alice = _init(tmp_path, monkeypatch, "alice")
+    alice.snap(BASE, "base")
+    bob_root = tmp_path / "bob"
+    git("clone", "-q", str(alice.root), str(bob_root), cwd=tmp_path)
+    bob = Labels(bob_root, alice.inputs)
+    alice.git("switch", "-q", "-c", "a")
+    alice.snap(_edit(BASE, t1=("one", {"alice@x.org": "neutral"})), "alice's round")
+    assert run_cli("push", cwd=alice.root).returncode == 0
+    monkeypatch.chdir(bob_root)
+    assert run_cli("pull", cwd=bob_root).returncode == 0
+    bob.snap(_edit(BASE, t2=("two", {"bob@x.org": "neutral"})), "bob's round")
+    bob.git("fetch", "-q", "origin", "a")
+    before = bob.commit()
+    for args in (["merge", "origin/a"], ["merge", "origin/a", "--dry-run"], ["revert", "--to", "origin/a"]):
+        p = run_cli(*args, cwd=bob_root)
+        assert p.returncode == 8, (args, p.stderr)
+        assert "annover pull origin/a" in p.stderr and "<rev>" not in p.stderr, (args, p.stderr)
+        assert p.stderr.count("\n") == 1 and bob.commit() == before, (args, p.stderr)
+    assert run_cli("pull", "origin/a", cwd=bob_root).returncode == 0
+    assert run_cli("merge", "origin/a", cwd=bob_root).returncode == 0

@@ -517,7 +517,10 @@ class RepoCore:
 
     def check_objects_here(self, v: Version, rev: str) -> None:
         """ObjectError (with ``annover pull REV``) when the local store lacks any object of version ``v``."""
-        missing = [r for r in self.objects_of(v) if not self.store.has(r)]
+        try:  # the manifest itself not here (a version never pulled) says the same pull
+            missing = [r for r in self.objects_of(v) if not self.store.has(r)]
+        except ObjectError as e:
+            raise missing_objects(e, rev, v.id) from None
         if missing:
             raise ObjectError(f"{len(missing)} object(s) of {self.name_of(v.id, True)} are not here",
                               f"fetch them first: annover pull {rev}")
