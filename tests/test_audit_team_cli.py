@@ -125,3 +125,20 @@ def test_a_version_fetched_by_git_but_not_pulled_names_the_pull_that_brings_it(t
         assert p.stderr.count("\n") == 1 and bob.commit() == before, (args, p.stderr)
     assert run_cli("pull", "origin/a", cwd=bob_root).returncode == 0
     assert run_cli("merge", "origin/a", cwd=bob_root).returncode == 0
+
+
+def test_show_says_what_a_merge_and_a_revert_were_made_of(tmp_path, monkeypatch):
+    """`annover show` of a merge names the branch merged, both versions, the base and how the
+    conflicts were settled (as `git show` of a merge commit names its parents); of a revert, the
+    version whose content it holds and the one it undid. It said `Origin:  merge` alone."""
+    bob = _two_clones_that_relabeled_one_answer(tmp_path, monkeypatch)
+    assert run_cli("merge", "origin/a", "--theirs", cwd=bob.root).returncode == 0
+    repo = annover.Repo(bob.root)
+    ours, theirs, base = (repo.name_of(repo.resolve(r), with_id=True) for r in ("v3", "v2", "v1"))
+    shown = run_cli("show", cwd=bob.root, check=True).stdout
+    assert f"Origin:  merge of origin/a {theirs} into {ours} against {base}; 1 conflict(s) taken from theirs\n" \
+        in shown, shown
+    assert run_cli("revert", "-q", cwd=bob.root).returncode == 0
+    shown = run_cli("show", cwd=bob.root, check=True).stdout
+    merged = repo.name_of(repo.resolve("v4"), with_id=True)
+    assert f"Origin:  revert: the content of {ours}, undoing {merged}\n" in shown, shown

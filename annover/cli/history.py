@@ -141,6 +141,24 @@ def _stored(stored: dict | None, rev: str) -> str:
     return out + f"; new in this version: {stored['new_objects']} objects, {size_text(stored['new_bytes'])}"
 
 
+def _origin(repo: Repo, o: dict) -> str:
+    """Where a version's content came from, as ``show`` words it: a file, a Label Studio project, or
+    for a merge and a revert the versions it was made of (the record's ``origin``)."""
+    def name(vid: str | None) -> str:
+        return repo.name_of(vid, with_id=True) if vid else "?"
+
+    if o.get("kind") == "merge":
+        ours, theirs = (o.get("versions") or [None, None])[:2]
+        n = o.get("conflicts") or 0
+        settled = f"; {n} conflict(s) taken from {o.get('favor')}" if n and o.get("favor") else ""
+        return f"merge of {o.get('rev')} {name(theirs)} into {name(ours)} against {name(o.get('base'))}{settled}"
+    if o.get("kind") == "revert":
+        undone = f", undoing {name(o['reverts'])}" if o.get("reverts") else ""
+        return f"revert: the content of {name(o.get('version'))}{undone}"
+    where = o.get("path") or (f"{o.get('url')} project {o.get('project_id')}" if o.get("url") else "")
+    return f"{o.get('kind')} {where} {('(' + o['format'] + ')') if o.get('format') else ''}".rstrip()
+
+
 @click.command(epilog="""\b
 Examples:
   annover show              # HEAD
@@ -168,8 +186,7 @@ def show(rev: str, as_json: bool) -> None:
     echo(f"Date:    {v.created_at}")
     o = r.get("origin") or {}
     if o:
-        where = o.get("path") or (f"{o.get('url')} project {o.get('project_id')}" if o.get("url") else "")
-        echo(f"Origin:  {o.get('kind')} {where} {('(' + o['format'] + ')') if o.get('format') else ''}".rstrip())
+        echo(f"Origin:  {_origin(repo, o)}")
     echo("")
     for line in (v.message or "(no message)").splitlines():
         echo(f"    {line}")
