@@ -142,3 +142,26 @@ def test_show_says_what_a_merge_and_a_revert_were_made_of(tmp_path, monkeypatch)
     shown = run_cli("show", cwd=bob.root, check=True).stdout
     merged = repo.name_of(repo.resolve("v4"), with_id=True)
     assert f"Origin:  revert: the content of {ours}, undoing {merged}\n" in shown, shown
+
+
+def test_status_of_a_head_pushed_by_git_alone_sends_no_one_to_a_pull_or_push_that_fails(tmp_path, monkeypatch):
+    """Alice made v2 and ran `git push` but not `annover push`; Bob pulled it with git. Bob's
+    status said `pushed: no, and its objects are not here either`, then `(run annover push)` (exit 8
+    here: nothing to send) and `missing locally: ... (run annover pull)` (exit 10: not on the
+    remote). The lines now agree: the objects are on neither side, HEAD's are pushed from Alice's."""
+    alice = _init(tmp_path, monkeypatch, "alice")
+    alice.snap(BASE, "base")
+    assert run_cli("push", cwd=alice.root).returncode == 0
+    bob_root = tmp_path / "bob"
+    git("clone", "-q", str(alice.root), str(bob_root), cwd=tmp_path)
+    alice.snap(_edit(BASE, t1=("one", {"alice@x.org": "neutral"})), "alice's round, not annover-pushed")
+    assert run_cli("pull", cwd=bob_root).returncode == 0  # v1's objects
+    git("pull", "-q", "origin", "main", cwd=bob_root)
+    p = run_cli("status", cwd=bob_root)
+    assert p.returncode == 0, p.stderr
+    assert "not here either" in p.stdout, p.stdout
+    assert "(run `annover pull`)" not in p.stdout and "(run `annover push`)" not in p.stdout, p.stdout
+    assert "missing locally: " in p.stdout and "(not on the remote either)" in p.stdout, p.stdout
+    assert run_cli("push", cwd=bob_root).returncode == 8 and run_cli("pull", cwd=bob_root).returncode == 10
+    p = run_cli("status", cwd=alice.root)  # where the objects are, the hint stays
+    assert "versions not pushed: 1 of 2 (run `annover push`)" in p.stdout, p.stdout

@@ -52,16 +52,19 @@ def _render_status(out: StatusResult) -> None:
     r = out.remote
     echo(f"remote: {r.name} {r.url}" if r else "remote: none (set one with `annover init --remote URL`)")
     if out.head:
-        if out.pushed is False and out.missing_locally:  # neither here nor there: push cannot send it from here
+        nowhere = out.pushed is False and out.missing_locally  # neither here nor there: push and pull cannot help
+        if nowhere:
             echo("pushed: no, and its objects are not here either (push them from the clone that made the "
                  "version: `annover push` there)")
         else:
             echo(f"pushed: {_PUSHED[out.pushed]}")
         if out.unpushed is not None:
-            echo(f"versions not pushed: {len(out.unpushed)} of {out.versions}"
-                       + (" (run `annover push`)" if out.unpushed else ""))
+            hint = ("" if not out.unpushed else " (run `annover push`)" if not nowhere else
+                    " (`annover push` sends those whose objects are here; HEAD's, the clone that made it)")
+            echo(f"versions not pushed: {len(out.unpushed)} of {out.versions}{hint}")
         if out.missing_locally:
-            echo(f"missing locally: {out.missing_locally} object(s) (run `annover pull`)")
+            echo(f"missing locally: {out.missing_locally} object(s)" + (" (not on the remote either)" if nowhere
+                 else " (run `annover pull`)"))
     if out.interrupted:
         echo("an interrupted snapshot was found; the next annover command repairs it")
     if out.git is not None:
