@@ -272,7 +272,8 @@ LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and LABEL_STUDIO_LOCAL_FILES_DOCUM
 @click.option("--from-sample", "sample", metavar="SAMPLE", callback=not_empty,
               help="Send the tasks of a recorded sample: its id, its record file, or a file of task keys.")
 @click.option("--key", callback=not_empty,
-              help="Task key: a field of the task data, e.g. data.id (default: hash of the data).")
+              help="Task key: a field of the task data, e.g. data.id; remembered by the dataset's record "
+              "(default: the key it was pushed with before, else the hash of the data).")
 @click.option("--predictions", metavar="FILE|VERSION", callback=not_empty,
               help="Model predictions to attach as pre-annotations "
               "(with --from-sample: a MODEL_VERSION stored in the sample's version; default the sample's model).")
@@ -316,6 +317,8 @@ def push(name: str, source: str | None, sample: str | None, key: str | None, pre
                         dry_run=dry_run, batch_size=batch_size, progress=bar)
     for w in r.warnings:
         info(f"warning: {w}")
+    for n in r.notes:
+        info(f"note: {n}")
     if as_json:
         emit_json({**r.to_json(), "sample": chosen.to_json() if chosen is not None else None})
         return

@@ -77,12 +77,20 @@ def _report(result: SnapshotResult, users: str | None) -> None:
     click.echo(v.id)
 
 
+def _notes(result: SnapshotResult, quiet: bool, as_json: bool) -> None:
+    """What the snapshot did that was not asked (``--json`` has them under ``notes``)."""
+    if not (quiet or as_json):
+        for n in result.notes:
+            info(f"note: {n}")
+
+
 def _report_dry(result: SnapshotResult, quiet: bool, as_json: bool) -> None:
     """A dry run: the diff's summary on stdout (as ``annover diff``), what would happen on stderr."""
     if as_json:
         emit_json(result.to_json())
     elif result.remembered and not quiet:
         info(f"reading with {' '.join(result.remembered)}, as HEAD was (--key auto / --validate to change)")
+    _notes(result, quiet, as_json)
     for w in result.warnings:
         info(f"warning: {w}")
     if as_json or quiet:
@@ -177,6 +185,7 @@ def snapshot(source: str | None, ls_project: str | None, config: str | None, mes
         emit_json(result.to_json())
     elif result.remembered and not quiet:
         info(f"reading with {' '.join(result.remembered)}, as HEAD was (--key auto / --validate to change)")
+    _notes(result, quiet, as_json)
     for w in result.warnings:  # what is wrong with the input: on stderr with --json and -q too, as git -q warns
         info(f"warning: {w}")
     if as_json:

@@ -243,10 +243,14 @@ class RecordChange:
             return False
 
     @classmethod
-    def write(cls, project: Project, server_url: str) -> "RecordChange":
+    def write(cls, project: Project, server_url: str, key: str | None = None) -> "RecordChange":
+        """The record of ``project``; ``key``: the task key its tasks were sent with (``dataset
+        push --key``), which later pushes and the first snapshot of it take by default."""
         base = f"{RECORD_DIR}/{slug(project.title)}"
         meta = {"title": project.title, "project_id": project.id, "url": server_url,
                 "config_sha256": hashlib.sha256(project.label_config.encode("utf-8")).hexdigest()}
+        if key is not None:
+            meta["key"] = key
         files: dict[str, bytes | None] = {
             f"{base}.json": (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode(),
             f"{base}.xml": project.label_config.encode("utf-8")}
@@ -352,7 +356,7 @@ class Datasets:
             else:
                 project = self._make(title, text, description)
                 created = True
-            recorded = self._save(RecordChange.write(project, self.client.url))
+            recorded = self._save(RecordChange.write(project, self.client.url, (self._record(project) or {}).get("key")))
         return Created(project, self.client.project_url(project), created, updated, recorded)
 
     def _recording(self, title: str) -> "ContextManager[None]":
@@ -389,6 +393,22 @@ class Datasets:
 
     def _save(self, change: RecordChange) -> str | None:
         return self._save_record(change) if self._save_record is not None else None
+
+    def _record(self, project: Project) -> dict | None:
+        """The bound repository's record of ``project`` (its JSON), if it has one."""
+        rec = self._read_record(project.title) if self._read_record is not None else None
+        return rec if rec is not None and rec.get("project_id") == project.id else None
+
+    def _keyed(self, name: str | int, key: str | None) -> tuple[Project | None, dict | None, str | None]:
+        """(the project, its record, the key to push with): ``key`` when given, else the one the
+        record says the dataset's tasks were sent with (None for both when the repository has no
+        record of it)."""
+        if self._read_record is None:
+            return None, None, key
+        project = self.get(name)
+        record = self._record(project)
+        recorded = record.get("key") if record is not None else None
+        return project, record, key if key is not None else recorded if isinstance(recorded, str) else None
 
     def stats(self, name: str | int) -> DatasetStats:
         """tasks, labeled, unlabeled, skipped; regions per label; answers per annotator.
@@ -440,10 +460,30 @@ class Datasets:
              validate: bool = True, dry_run: bool = False, batch_size: int = tasks.MAX_BATCH_TASKS,
              progress: tasks.PushProgress = _quiet) -> tasks.PushResult:
         """Send the tasks of ``source`` (folder, records file, or a version of the repository)
-        that ``name`` does not have yet, with their predictions."""
-        return tasks.push(self.client, name, source, key=key, predictions=predictions, annotations=annotations,
-                          field_name=field_name, document_root=document_root, validate=validate,
-                          repo=self.repo, dry_run=dry_run, batch_size=batch_size, progress=progress)
+        that ``name`` does not have yet, with their predictions.
+
+        Bound to a repository that records the dataset, ``key`` defaults to the key its tasks were
+        sent with before, and a ``key`` given is recorded (committed) for the next push and the
+        first snapshot of the dataset: tasks are matched by one key scheme, as git matches files
+        by one path."""
+        project, record, used = self._keyed(name, key)
+        remember = project is not None and record is not None and key is not None and key != record.get("key")
+        saving = project if remember and not dry_run else None
+        # the record's checks (and the lock, held until it is committed) before anything is sent
+        with self._recording(saving.title) if saving is not None else nullcontext():
+            r = tasks.push(self.client, name, source, key=used, predictions=predictions, annotations=annotations,
+                           field_name=field_name, document_root=document_root, validate=validate,
+                           repo=self.repo, dry_run=dry_run, batch_size=batch_size, progress=progress)
+            if saving is not None:
+                self._save(RecordChange.write(saving, self.client.url, key))
+        r.key = used
+        if key is None and used is not None:
+            r.notes.append(f"tasks keyed with --key {used}, as the dataset's earlier push sent them "
+                           f"(.annover/{RECORD_DIR}/{slug(r.project.title)}.json)")
+        if remember:
+            r.notes.append(f"{'would remember' if dry_run else 'remembered'} --key {key} for {r.project.title!r}: "
+                           "its later pushes and its first snapshot key its tasks so")
+        return r
 
     def push_sample(self, name: str | int, version: str, keys: list[str], *, key: str | None = None,
                     model: str | None = None, annotations: bool = False, validate: bool = True,

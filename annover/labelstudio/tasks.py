@@ -82,10 +82,13 @@ class PushResult:
     storage: str | None = None  # local-files storage path the files are served from
     warnings: list[str] = field(default_factory=list)
     dry_run: bool = False
+    key: str | None = None  # the task key the tasks were matched and sent with (None: the data's hash)
+    notes: list[str] = field(default_factory=list)  # what it did that was not asked (a key taken from the record)
 
     def to_json(self) -> dict:
         return {
             "dataset": self.project.title, "project_id": self.project.id, "url": self.url, "source": self.source,
+            "key": self.key, "notes": self.notes,
             "tasks": self.tasks, "sent": self.sent, "already": self.already, "predictions": self.predictions,
             "predictions_already": self.predictions_already, "annotations": self.annotations,
             "storage": self.storage, "warnings": self.warnings, "dry_run": self.dry_run,

@@ -134,13 +134,19 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
     client = client or connect(url, api_key, flags=("--ls-url", "--ls-api-key"))
     previous = ls_sync.Previous.of(repo)
     head = repo.head()
-    reading, _ = remembered(reading_of(repo.version(head)) if head else None, inp.key, inp.validate)
+    key, notes = inp.key, []
+    if key is None and head is None:  # a first snapshot keys the tasks as `dataset push --key` sent them
+        key = recorded_key(repo, dataset, client.url)
+        if key is not None:
+            notes.append(f"reading with --key {key}, the key `annover dataset push` sent the dataset's tasks with "
+                         "(--key auto to key them by their data's hash)")
+    reading, _ = remembered(reading_of(repo.version(head)) if head else None, key, inp.validate)
     config_text = LabelingConfig.from_file(inp.config).text if inp.config else None
     got = ls_sync.pull(client, dataset, previous=previous, key=reading.key, config_text=config_text,
                        config_source=f"--config {inp.config}" if inp.config else None,
                        validate=reading.validate, full=full, progress=progress)
     pulled = SnapshotInput(tables=got.tables, origin=got.origin, config_text=got.config_text, message=inp.message,
-                           tag=inp.tag, key=inp.key, source_data=inp.source_data, predictions=inp.predictions,
+                           tag=inp.tag, key=key, source_data=inp.source_data, predictions=inp.predictions,
                            validate=inp.validate, learned_users=(client.url, {**_users(client), **got.users}))
     if dry_run:
         result = dry.dry_run(repo, pulled, progress, f"Label Studio {dataset}")
@@ -148,4 +154,22 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
         progress("making the version")
         result = make_version(repo, pulled, progress, start=start)
     result.warnings.extend(got.warnings)
+    result.notes[:0] = notes
     return result
+
+
+def recorded_key(repo: RepoCore, dataset: str | int, server_url: str) -> str | None:
+    """The task key the dataset's record (a project of the server at ``server_url``, named by
+    title or id) says its tasks were pushed with (``dataset push --key``), if any."""
+    folder = repo.dir / RECORD_DIR
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(rec, dict) or str(rec.get("url", "")).rstrip("/") != server_url.rstrip("/"):
+            continue
+        if rec.get("title") == dataset or str(rec.get("project_id")) == str(dataset):
+            key = rec.get("key")
+            return key if isinstance(key, str) else None
+    return None

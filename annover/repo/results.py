@@ -65,12 +65,14 @@ class SnapshotResult:
     #: nothing changed, but the users map it was read with was new: committed alone (``.annover/users.json``;
     #: a dry run: it would be)
     users_committed: bool = False
+    #: what it did that was not asked and is not wrong (a key taken from the dataset's record)
+    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict:
         out = {
             "changed": self.changed, "tag": self.tag, "commit": self.commit, "head": self.head,
             "version": self.version.to_json() if self.version else None,
-            "warnings": self.warnings, "recovered": self.recovered, "reading": self.reading,
+            "warnings": self.warnings, "notes": self.notes, "recovered": self.recovered, "reading": self.reading,
             "remembered": self.remembered, "dry_run": self.dry_run, "users_committed": self.users_committed,
         }
         if self.diff is not None:
