@@ -224,6 +224,31 @@ def test_ctrl_c_while_the_command_line_loads_is_one_line(tmp_path):
     assert scripts["annover"] == "annover.__main__:entry"
 
 
+_CTRL_C_IN_A_QUERY = """
+import os, signal, sys, threading
+import duckdb
+from annover import cli
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as on a terminal, whatever ran pytest
+cli.catch_interrupts()  # what the command's entry does before it runs
+
+def open_repo(*a, **k):  # `annover log` opens the repository, here with a long DuckDB query
+    threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()  # the user's Ctrl-C during it
+    duckdb.connect().execute("SELECT sum(hash(range)) FROM range(100000000000)").fetchall()
+
+cli.open_repo = open_repo  # the commands' modules load later, and take it from there
+sys.exit(cli.run(["log"]))
+"""
+
+
+def test_ctrl_c_during_a_duckdb_query_is_exit_130_not_a_bug(tmp_path):
+    """DuckDB ends a query Ctrl-C reaches with its own error ("Query interrupted"): the
+    command said "unexpected ... this is a bug" and exit 1; it is the interruption, exit 130."""
+    p = subprocess.run([sys.executable, "-c", _CTRL_C_IN_A_QUERY], cwd=tmp_path, capture_output=True,
+                       text=True, timeout=120)
+    assert p.returncode == 130, (p.returncode, p.stderr[-2000:])
+    assert p.stderr == "Interrupted.\n"
+
+
 def test_a_read_only_repository_is_one_line_and_reads_still_work(one_version, monkeypatch):
     """A repository on a read-only file system (a read-only mount; chmod does not stop root,
     so the refusal of the lock file's open is simulated): commands that write stop with exit 6

@@ -12,6 +12,7 @@ import importlib
 import json
 import os
 import re
+import signal
 import sys
 import time
 import unicodedata
@@ -141,7 +142,28 @@ def run(argv: list[str] | None = None) -> int:
         click.echo(safe(f"Error: {e.filename or 'a file'}: {e.strerror} — {_CANNOT_WRITE[e.errno]}"), err=True)
         return NOT_WRITABLE
     except Exception as e:  # a bug: say so, keep the traceback for ANNOVER_DEBUG
+        if _SIGINT["seen"]:  # DuckDB turns a Ctrl-C during a query into its own error: the interruption's
+            click.echo("Interrupted.", err=True)
+            return 130
         return _unexpected(e)
+
+
+#: whether the command was sent SIGINT (:func:`catch_interrupts`): an error after it is the
+#: interruption's, not a bug (DuckDB ends a query Ctrl-C reaches with "Query interrupted", its
+#: own error, and Arrow's scans with others)
+_SIGINT = {"seen": False}
+
+
+def _on_sigint(signum: int, frame: Any) -> None:
+    _SIGINT["seen"] = True
+    signal.default_int_handler(signum, frame)  # KeyboardInterrupt, as Python's own handler
+
+
+def catch_interrupts() -> None:
+    """The command's SIGINT handler: Python's (KeyboardInterrupt), remembering the signal came.
+    A SIGINT the caller ignores (``nohup``, ``&``) stays ignored."""
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _on_sigint)
 
 
 #: click (8.2+) raises this for a group run without a command, its message the group's whole help
@@ -199,6 +221,7 @@ def entry() -> None:
     # against 0.6-0.8 s with the system allocator (glibc), which also peaks lower (608 MB
     # against 654-721 MB). Set before pyarrow is imported; the user's own setting wins.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", ARROW_POOL)
+    catch_interrupts()
     code = run()
     # Leave without the interpreter's teardown: pyarrow's static destructors can abort a
     # finished process ("terminate called without an active exception", apache/arrow#34314),
