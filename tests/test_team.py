@@ -146,7 +146,7 @@ def test_push_status_and_pull_say_what_git_still_has_to_carry(team):
     assert "pushed 1 of 2 version(s)" in err and "note: annover push moved the objects; the versions' records go " \
            "by git: main is 1 commit(s) ahead of origin/main (`git push origin main --tags`" in err
     doc = json.loads(ok(a, "push", "--json")[0])
-    assert doc["git"] == {"branch": "main", "upstream": "origin/main", "ahead": 1, "behind": 0,
+    assert doc["git"] == {"branch": "main", "upstream": "origin/main", "upstream_set": True, "ahead": 1, "behind": 0,
                           "publish": "git push origin main --tags"}
     git("push", "-q", "origin", "main", "--tags", cwd=a)  # what it says, literally
     _, err = ok(a, "push")
@@ -163,6 +163,16 @@ def test_push_status_and_pull_say_what_git_still_has_to_carry(team):
     assert "git: branch relabel is on no git remote yet (`git push -u origin relabel --tags` shares its versions)" \
         in out
     assert json.loads(ok(b, "status", "--no-remote", "--json")[0])["git"]["upstream"] is None
+    # pushed without -u: the branch is on the remote, git just does not track it (it was "on no git remote yet")
+    git("push", "-q", "origin", "relabel", "--tags", cwd=b)
+    out, _ = ok(b, "status", "--no-remote")
+    assert "git: relabel is up to date with origin/relabel as of the last git fetch (no upstream set: " \
+           "`git branch -u origin/relabel` sets it)" in out, out
+    doc = json.loads(ok(b, "status", "--no-remote", "--json")[0])["git"]
+    assert (doc["upstream"], doc["upstream_set"], doc["ahead"], doc["publish"]) == ("origin/relabel", False, 0, None)
+    ok(b, "snapshot", "--from", str(team.data / "round1.json"), "-m", "back to round 1")
+    out, _ = ok(b, "status", "--no-remote")
+    assert "relabel is 1 commit(s) ahead of origin/relabel (`git push -u origin relabel --tags` shares" in out, out
     lone = team.origin.parent / "lone"
     ok(team.origin.parent, "init", str(lone), "--remote", str(team.remote))
     out, _ = ok(lone, "status", "--no-remote")

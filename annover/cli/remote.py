@@ -83,7 +83,10 @@ def _tracking(t: Tracking) -> str:
                     f"{t.upstream}`, then `annover merge {t.upstream}`)")
     elif t.behind:
         said.append(f"{t.upstream} has {t.behind} commit(s) not here (`git pull`, then `annover pull`)")
-    return "; ".join(said) or f"{t.branch} is up to date with {t.upstream} as of the last git fetch"
+    said = "; ".join(said) or f"{t.branch} is up to date with {t.upstream} as of the last git fetch"
+    if not t.configured:  # pushed without -u: git pull and git status do not know the remote branch
+        said += f" (no upstream set: `git branch -u {t.upstream}` sets it)"
+    return said
 
 
 @click.command(epilog="""\b

@@ -139,13 +139,17 @@ def _discover(cwd: Path) -> "tuple[Path, Path] | None":
 @dataclass(frozen=True)
 class Tracking:
     """A branch against its git remote as git last saw it: ``upstream`` (``origin/main``; None when
-    the branch has none), the commits only here (``ahead``) and only there (``behind``)."""
+    the branch has none), the commits only here (``ahead``) and only there (``behind``).
+    ``configured``: the branch's upstream is set (``git push -u``); when it is not, ``upstream``
+    is the remote's branch of the same name where git has seen one (``git push origin main``
+    without ``-u``), and publishing sets it."""
 
     branch: str
     remotes: list[str]
     upstream: str | None
     ahead: int
     behind: int
+    configured: bool = True
 
     @property
     def remote(self) -> str:
@@ -158,10 +162,11 @@ class Tracking:
     def publish(self) -> str:
         """The git command that publishes the versions' commits and tags (annover's tags are lightweight:
         ``--follow-tags`` leaves them behind)."""
-        return f"git push {'' if self.upstream else '-u '}{self.remote} {self.branch} --tags"
+        return f"git push {'' if self.upstream and self.configured else '-u '}{self.remote} {self.branch} --tags"
 
     def to_json(self) -> dict:
-        return {"branch": self.branch, "upstream": self.upstream, "ahead": self.ahead, "behind": self.behind,
+        return {"branch": self.branch, "upstream": self.upstream, "upstream_set": self.configured,
+                "ahead": self.ahead, "behind": self.behind,
                 "publish": self.publish if self.ahead or not self.upstream else None}
 
 
@@ -250,11 +255,15 @@ class Git:
             return None
         name = branch.removeprefix("refs/heads/")
         upstream = self.run("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}", check=False).strip()
-        if not upstream:
-            return Tracking(name, remotes, None, 0, 0)
+        configured = bool(upstream)
+        if not upstream:  # pushed without -u: the remote's branch of this name, where git has seen one
+            seen = f"{Tracking(name, remotes, None, 0, 0).remote}/{name}"
+            if not self.run("rev-parse", "--verify", "-q", f"refs/remotes/{seen}^{{commit}}", check=False).strip():
+                return Tracking(name, remotes, None, 0, 0)
+            upstream = seen
         counts = self.run("rev-list", "--left-right", "--count", f"HEAD...{upstream}", check=False).split()
         ahead, behind = (int(counts[0]), int(counts[1])) if len(counts) == 2 else (0, 0)
-        return Tracking(name, remotes, upstream, ahead, behind)
+        return Tracking(name, remotes, upstream, ahead, behind, configured)
 
     def remote_refs_containing(self, commit: str) -> list[str]:
         """The remote-tracking refs (``refs/remotes/...``) whose history holds ``commit``."""
