@@ -327,3 +327,25 @@ def test_an_output_that_cannot_be_written_is_exit_2_before_the_work(two_rounds, 
         assert p.returncode == 2 and len(p.stderr.strip().splitlines()) == 1, (out[:40], p.stderr)
         assert "unexpected" not in p.stderr and p.stdout == "", p.stderr
     assert _state(root) == before and not (root / " ").exists() and not (root / "-").exists()
+
+
+def test_tag_without_a_name_lists_the_tags_as_git_tag_does(two_rounds):
+    """`annover tag` alone was exit 2 ("Missing argument 'NAME'") where `git tag` lists the tags:
+    it lists them now, with the version each names; vN by number."""
+    repo, v1, v2 = two_rounds
+    root = repo.root
+    for i in range(3, 11):  # v3 .. v10: v10 comes after v9, not after v1
+        (root / f"r{i}.json").write_text(json.dumps(json.loads((root / "round2.json").read_text())[:i]))
+        repo.snapshot(f"r{i}.json", key="data.ext_id", message=f"round {i}")
+    assert run_cli("tag", "reviewed", "v1", cwd=root).returncode == 0
+    p = run_cli("tag", cwd=root)
+    assert p.returncode == 0 and p.stderr == "", p.stderr
+    tags = repo.tags()
+    lines = p.stdout.splitlines()
+    assert [ln.split()[0] for ln in lines] == [f"v{i}" for i in range(1, 11)] + ["reviewed"]
+    assert all(ln.split()[1] == tags[ln.split()[0]][:12] for ln in lines)
+    assert lines[0].split()[1] == v1.id[:12] and lines[1].split()[1] == v2.id[:12]
+    doc = json.loads(run_cli("tag", "--json", cwd=root).stdout)
+    assert {d["tag"]: d["version"] for d in doc} == tags and [d["tag"] for d in doc][-2:] == ["v10", "reviewed"]
+    p = run_cli("tag", "-d", cwd=root)
+    assert p.returncode == 2 and "-d needs the tag's NAME" in p.stderr

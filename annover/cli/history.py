@@ -9,7 +9,7 @@ import click
 
 from annover._lazy import lazy
 from annover.cli import (Progress, echo, emit_json, info, json_option, not_blank, not_empty, open_repo, say_repaired,
-                         short, size_text)
+                         short, size_text, table)
 from annover.errors import AnnoverError, UsageError
 from annover.repo import Repo
 from annover.repo.layout import storage
@@ -220,12 +220,13 @@ def show(rev: str, as_json: bool) -> None:
 
 @click.command(epilog="""\b
 Examples:
+  annover tag                   # lists the tags and the versions they name, as git tag lists
   annover tag reviewed          # names HEAD
   annover tag baseline v2
   annover tag baseline v3 --force   # moves it; says which version it named before
   annover tag -d baseline           # deletes it (the version stays; v1, v2... are not deleted)
 """)
-@click.argument("name")
+@click.argument("name", required=False)
 @click.argument("rev", required=False)
 @click.option("--force", is_flag=True, help="Move the tag if it exists (says what it named before).")
 @click.option("-d", "--delete", is_flag=True, help="Delete tag NAME: its annover ref (in a commit) and its git tag.")
@@ -233,8 +234,13 @@ Examples:
               help="Quiet, as git tag is: nothing on success (nor the version a moved or deleted tag named); "
                    "warnings and errors are still said on stderr.")
 @json_option
-def tag(name: str, rev: str | None, force: bool, delete: bool, quiet: bool, as_json: bool) -> None:
-    """Name version REV (default HEAD) NAME; also a git tag on the commit that made it."""
+def tag(name: str | None, rev: str | None, force: bool, delete: bool, quiet: bool, as_json: bool) -> None:
+    """Name version REV (default HEAD) NAME; also a git tag on the commit that made it. Without
+    NAME, list the tags (vN in number order, then the others) and the versions they name."""
+    if name is None:
+        if force or delete:
+            raise click.UsageError(f"{'--force' if force else '-d'} needs the tag's NAME", click.get_current_context())
+        return _list_tags(open_repo(), as_json)
     if delete and rev is not None:  # it would be ignored: the tag is deleted whatever it names
         raise click.UsageError(f"tag -d takes one NAME; {rev!r} is one argument too many",
                                click.get_current_context())
@@ -251,6 +257,21 @@ def tag(name: str, rev: str | None, force: bool, delete: bool, quiet: bool, as_j
         info(f"{name} -> {short(out.version)} (moved; it named {short(out.replaced)} before)")
     else:
         info(f"{name} -> {short(out.version)}")
+
+
+def _tag_order(name: str) -> tuple:
+    """vN tags by their number first (v2 before v10), then the others by name, as people read them."""
+    number = name[1:] if name.startswith("v") else ""
+    return (0, int(number), name) if number.isdigit() else (1, 0, name)
+
+
+def _list_tags(repo: Repo, as_json: bool) -> None:
+    tags = sorted(repo.tags().items(), key=lambda kv: _tag_order(kv[0]))
+    if as_json:
+        emit_json([{"tag": t, "version": v} for t, v in tags])
+        return
+    for line in table([[t, short(v)] for t, v in tags], indent=""):
+        echo(line)
 
 
 @click.command(epilog="""\b
