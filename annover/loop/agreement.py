@@ -191,14 +191,21 @@ def _per_label(es: "pa.Table", config_labels: list[str], raters: "np.ndarray") -
     return per_label, pooled
 
 
-def region_pairs(rows: dict[str, list], opts: Options) -> dict[tuple, dict]:
+def region_pairs(rows: dict[str, list], opts: Options,
+                 answered: "dict[str, list[str]] | None" = None) -> dict[tuple, dict]:
     """Per (control, annotator a, annotator b): regions of each, pairs matched by shape, and of
-    those the pairs with the same labels, also per label, over the tasks both answered."""
+    those the pairs with the same labels, also per label, over the tasks both answered.
+    ``answered``: task -> the annotators who answered it (not a skip); one of them with no region
+    of a control there answered "none", as eval reads an answer with no region (the other's
+    regions are unmatched), rather than being left out of the comparison."""
     by_task: dict[str, dict[str, list[Region]]] = {}
     for i, (task, who) in enumerate(zip(rows["task_key"], rows["annotator"])):
         by_task.setdefault(task, {}).setdefault(who, []).append(
             Region(rows["region_key"][i], rows["from_name"][i], rows["labels"][i], rows["value"][i], i,
                    rows["region"][i]))
+    for task, people in by_task.items():
+        for who in (answered or {}).get(task, ()):
+            people.setdefault(who, [])
     out: dict[tuple, dict] = {}
     for task, people in by_task.items():
         names = sorted(people)
@@ -227,7 +234,10 @@ def _regions(s: Q.Session, opts: Options, res: AgreementResult) -> None:
     rows = s.fetch("SELECT * FROM regions").to_pydict()
     if not rows["task_key"]:
         return
-    acc = region_pairs(rows, opts)
+    answered = dict(s.con.execute("""
+        SELECT task_key, list(DISTINCT coalesce(annotator, '-') ORDER BY coalesce(annotator, '-')) FROM ann
+        WHERE NOT was_cancelled AND task_key IN (SELECT task_key FROM regions) GROUP BY 1""").fetchall())
+    acc = region_pairs(rows, opts, answered)
     controls = sorted(set(rows["from_name"]))
     for ctl in controls:
         mine = {k: v for k, v in acc.items() if k[0] == ctl}
