@@ -92,15 +92,10 @@ def _item(rec: Any, where: str, send_annotations: bool, counts: TaskItems) -> di
     item: dict[str, Any] = {"data": rec["data"]}
     if isinstance(rec.get("meta"), dict) and rec["meta"]:
         item["meta"] = rec["meta"]
-    preds = rec.get("predictions") or []
-    if preds:
-        if not isinstance(preds, list):
-            raise InputError(f"{where}: 'predictions' is not a list", "give a list of predictions")
-        full = [p for p in preds if isinstance(p, dict)]
-        counts.prediction_ids += len(preds) - len(full)
-        if full:
-            item["predictions"] = [clean(p, PREDICTION_SERVER_FIELDS) for p in full]
     anns = rec.get("annotations", rec.get("completions")) or []
+    full = _predictions(rec, anns, where, counts)
+    if full:
+        item["predictions"] = [clean(p, PREDICTION_SERVER_FIELDS) for p in full]
     if anns and send_annotations:
         if not isinstance(anns, list) or not all(isinstance(a, dict) for a in anns):
             raise InputError(f"{where}: 'annotations' is not a list of objects", "give Label Studio annotations")
@@ -108,6 +103,35 @@ def _item(rec: Any, where: str, send_annotations: bool, counts: TaskItems) -> di
     elif anns:
         counts.annotations_dropped += len(anns) if isinstance(anns, list) else 1
     return item
+
+
+def _predictions(rec: dict, anns: Any, where: str, counts: TaskItems) -> list[dict]:
+    """A record's predictions in full, as a snapshot reads them: those in ``predictions``, then
+    those a Label Studio export gives in full only in ``annotations[].prediction`` (each once, by
+    id; one whose id ``predictions`` lists, or any where it is no list). Ids found nowhere in full
+    are counted in ``counts.prediction_ids``."""
+    preds = rec.get("predictions") or []
+    if not isinstance(preds, list):
+        raise InputError(f"{where}: 'predictions' is not a list", "give a list of predictions")
+    full = [p for p in preds if isinstance(p, dict)]
+    listed = {_ident(p) for p in preds if not isinstance(p, dict)}
+    seen = {_ident(p.get("id")) for p in full}
+    for ann in anns if isinstance(anns, list) else []:
+        p = ann.get("prediction") if isinstance(ann, dict) else None
+        if not isinstance(p, dict) or not isinstance(p.get("result"), list):
+            continue
+        pid = _ident(p.get("id"))
+        if pid is not None and (pid in seen or (isinstance(rec.get("predictions"), list) and pid not in listed)):
+            continue  # given already, or deleted since (the task's list does not name it)
+        full.append(p)
+        seen.add(pid)
+    counts.prediction_ids += len(listed - seen)
+    return full
+
+
+def _ident(v: Any) -> Any:
+    """An id as a set member: as given where it can be one, else its text."""
+    return v if v is None or isinstance(v, (str, int, float)) else repr(v)
 
 
 # ---------------------------------------------------------------------------
