@@ -254,7 +254,9 @@ def _exported(root: Path, fmt: str, out: Path) -> Path:
 
 def test_boxes_the_defining_tools_accept_are_kept_exact(tmp_path, monkeypatch):
     # Ultralytics passes a box whose every number is in 0..1 though it crosses the edge; pycocotools
-    # takes a bbox beyond the image; VOC has no checker: each is kept as written, not clipped
+    # takes a bbox beyond the image; VOC has no checker: each is kept as written by the snapshot, not
+    # clipped (the Label Studio export gives it back); a training export clips it to the image, as
+    # Ultralytics' loader does, and says so
     monkeypatch.setenv("ANNOVER_REMOTE_HOME", str(tmp_path / "remotes"))
     doc = json.loads(_coco(tmp_path / "c.json", "b.jpg").read_text())
     doc["annotations"][0]["bbox"] = [90, 70, 30, 40]  # on a 100 x 80 image
@@ -262,19 +264,27 @@ def test_boxes_the_defining_tools_accept_are_kept_exact(tmp_path, monkeypatch):
     voc_box = ("-10", "10", "130", "95")  # on a 100 x 80 image
     cases = {"yolo": _yolo(tmp_path / "y", lines="0 0.9 0.5 0.4 0.2\n"), "coco": tmp_path / "c.json",
              "voc": _voc(tmp_path / "v", box=voc_box)}
+    kept = {"yolo": {"x": 70, "y": 40, "width": 40, "height": 20},  # percent, as written: past 100
+            "coco": {"x": 90, "y": 87.5, "width": 30, "height": 50},
+            "voc": {"x": -10, "y": 12.5, "width": 140, "height": 106.25}}
     for fmt, src in cases.items():
         root = tmp_path / f"repo-{fmt}"
         annover.init(root)
         p = _cli("snapshot", "--from", str(src), "-m", fmt, cwd=root)
         assert p.returncode == 0, p.stderr
-        out = _exported(root, fmt, tmp_path / f"out-{fmt}")
+        ls = _exported(root, "label-studio", tmp_path / f"out-{fmt}.json")
+        (value,) = [r["value"] for t in json.loads(ls.read_text()) for r in t["annotations"][0]["result"]]
+        assert {k: value[k] for k in kept[fmt]} == kept[fmt]
+        p = _cli("export", "HEAD", "--format", fmt, "--out", str(tmp_path / f"out-{fmt}"), cwd=root)
+        assert p.returncode == 0 and "1 box(es) crossing the image's edge were clipped to it" in p.stderr, p.stderr
+        out = tmp_path / f"out-{fmt}"
         if fmt == "yolo":
-            assert (out / "labels" / "a.txt").read_text().split() == "0 0.9 0.5 0.4 0.2".split()
+            assert (out / "labels" / "a.txt").read_text().split() == "0 0.85 0.5 0.3 0.2".split()
         elif fmt == "coco":
-            assert [a["bbox"] for a in json.loads(out.read_text())["annotations"]] == [[90, 70, 30, 40]]
+            assert [a["bbox"] for a in json.loads(out.read_text())["annotations"]] == [[90, 70, 10, 10]]
         else:
             xml = (out / "Annotations" / "a.xml").read_text()
-            assert all(f"<{k}>{v}</{k}>" in xml for k, v in zip(("xmin", "ymin", "xmax", "ymax"), voc_box)), xml
+            assert all(f"<{k}>{v}</{k}>" in xml for k, v in zip(("xmin", "ymin", "xmax", "ymax"), (0, 10, 100, 80))), xml
 
 
 @pytest.mark.parametrize("width, says", [

@@ -702,8 +702,9 @@ def test_label_studio_shapes_without_a_place_are_said(tmp_path):
     by_cat = {c["name"]: c for c in doc["categories"]}
     assert set(by_cat) == {"car", "kp"} and by_cat["kp"]["keypoints"] == ["eye", "nose"]
     car = next(a for a in doc["annotations"] if a["category_id"] == by_cat["car"]["id"])
-    # 60 x 40 px turned 90 degrees clockwise about its top-left corner (20, 20): 40 px wide, 60 px high
-    assert car["bbox"] == [-20, 20, 40, 60] and len(car["segmentation"][0]) == 8
+    # 60 x 40 px turned 90 degrees clockwise about its top-left corner (20, 20): 40 px wide, 60 px high,
+    # from x -20: its bbox is clipped to the image (x 0..20), its corners are written as they are
+    assert car["bbox"] == [0, 20, 20, 60] and car["segmentation"][0][4:] == [-20, 80, -20, 20]
     kp = next(a for a in doc["annotations"] if a["category_id"] == by_cat["kp"]["id"])
     assert kp["keypoints"] == [120, 40, 2, 100, 50, 2] and kp["num_keypoints"] == 2
     assert any("ellipselabels" in n for n in coco.notes)
@@ -991,6 +992,8 @@ def _box_versions(draw):
             v = {k: draw(st.one_of(st.floats(0, 100, allow_nan=False), st.integers(0, 10**7).map(lambda n: n / 10**5),
                                    st.integers(0, 100)))
                  for k in ("x", "y", "width", "height")}
+            for a, b in (("x", "width"), ("y", "height")):  # inside the image (one crossing its edge is clipped)
+                v[b] = min(v[b], 100 - v[a])
             result.append({"id": f"r{i}_{j}", "from_name": "label", "to_name": "image", "type": "rectanglelabels",
                            "original_width": w, "original_height": h,
                            "value": {**v, "rotation": 0, "rectanglelabels": [draw(st.sampled_from(["a", "b", "z"]))]}})

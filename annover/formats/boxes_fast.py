@@ -22,7 +22,7 @@ from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.coco_fast import json_numbers, pct_array, round_exact, scaled_integers
 from annover.formats.images import (CATEGORY_TAGS, PCT_DIGITS, Image, image_field, size_of, category_ids,
-                                    file_name_of, unique_names)
+                                    crosses_edge, file_name_of, unique_names)
 from annover.formats.resolve import rule_of
 from annover.formats.yolo import data_yaml, image_path, label_path, num, split_layout, split_of
 from annover.model.config import LabelingConfig
@@ -125,6 +125,8 @@ def plain_boxes(tables: dict[str, "pa.Table"], cfg: LabelingConfig | None, resol
     rot = v.column("rotation")
     if any(c.null_count for c in cols.values()) or pc.any(pc.fill_null(pc.not_equal(rot, 0), False)).as_py():
         return None
+    if np.any(crosses_edge(*(cols[k].to_numpy() for k in ("x", "y", "width", "height")))):
+        return None  # boxes to clip: the general writers clip them and say so
     at = regions.indices.to_numpy(zero_copy_only=False)
     ow, oh = (np.asarray(pc.fill_null(r.column(k), 0))[at] for k in ("original_width", "original_height"))
     if not (np.all(ow > 0) and np.all(oh > 0)):  # a size from the task data instead: the general path

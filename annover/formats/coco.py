@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import InputError, shown
-from annover.formats.images import (Image, Obj, categories, category_ids, check_kinds, images_of, keypoint_names,
-                                    mask_box, note_kept, pct, px, px_of, rbox_corners, side_problem)
+from annover.formats.images import (Image, Obj, categories, category_ids, check_kinds, clip_boxes, clip_extent,
+                                    images_of, keypoint_names, mask_box, note_kept, pct, px, px_of, rbox_corners,
+                                    side_problem)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, read_json
 from annover.formats.train import TrainInput, image_config, refuse_control, region_id, stem_key, unlabeled
@@ -156,7 +157,7 @@ def _annotation(o: Obj, img: Image, cats: dict[str, int], kp_names: list[str], k
     elif o.kind == "box":
         pts = rbox_corners(o, w, h)
         ann["segmentation"] = [[px(c) for p in pts for c in p]]
-        ann["bbox"] = [px(c) for c in o.extent(w, h)]
+        ann["bbox"] = [px(c) for c in clip_extent(o.extent(w, h), w, h)[0]]  # its corners may lie outside
         ann["area"] = px(_poly_area(pts))
     elif o.kind == "polygon":
         kept.pop("more", None)
@@ -211,6 +212,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
     """The COCO JSON of ``picked`` (the results format with ``predictions``)."""
     images = images_of(picked, cfg, "COCO", notes)
     check_kinds(images, ("box", "rotated box", "polygon", "mask", "points"), "COCO", notes)
+    clip_boxes(images, "COCO", notes)
     note_kept(images, "COCO", notes, own="coco")
     names = categories(cfg, images, notes)
     kp_names = keypoint_names(cfg, images)

@@ -26,7 +26,9 @@ from annover.model.config import LabelingConfig
 np = lazy("numpy")
 brush = lazy("label_studio_sdk.converter.brush")
 
-__all__ = ["CATEGORY_TAGS", "MAX_SIDE", "PCT_DIGITS", "Image", "Obj", "categories", "category_ids", "file_name_of", "image_field", "images_of", "pct",
+__all__ = ["CATEGORY_TAGS", "EDGE_SLACK", "MAX_SIDE", "PCT_DIGITS", "Image", "Obj", "categories", "category_ids",
+           "clip_boxes", "clip_extent", "crosses_edge", "file_name_of", "image_field",
+           "images_of", "pct",
            "mask_box", "note_kept", "note_kept_fields", "px", "px_of", "rbox_corners", "rbox_from_corners",
            "rectangle_of", "side_problem", "size_of"]
 
@@ -409,6 +411,57 @@ def check_kinds(images: list[Image], allowed: tuple[str, ...], fmt: str, notes: 
         notes.append(f"{n} {k} object(s) have no place in {fmt} and were left out")
     if points:
         notes.append(f"{points} keypoint(s) of boxes and polygons have no place in {fmt} and were left out")
+
+
+#: How far (percent) a box may reach past the image's edge and still count as inside it: 1e-6 of
+#: the image, the rounding of a YOLO file written with 6 decimals (``0.133333 0.3 0.266667 ...``
+#: starts at -5e-7); such a box is written as it is, so that file comes back with the same numbers.
+EDGE_SLACK = 1e-4
+
+
+def crosses_edge(x: Any, y: Any, w: Any, h: Any) -> Any:
+    """Whether a box (percent; numbers or numpy arrays) reaches past the image's edge."""
+    return (x < -EDGE_SLACK) | (y < -EDGE_SLACK) | (x + w > 100 + EDGE_SLACK) | (y + h > 100 + EDGE_SLACK)
+
+
+def clip_extent(box: tuple[float, float, float, float], width: float, height: float
+                ) -> tuple[tuple[float, float, float, float], bool]:
+    """A box around an object (x, y, w, h in units of ``width`` / ``height``: pixels, or 100 for
+    percent) clipped to the image, and whether it crossed the edge (by more than :data:`EDGE_SLACK`)."""
+    x, y, w, h = box
+    slack = EDGE_SLACK / 100 * max(width, height)
+    if x >= -slack and y >= -slack and x + w <= width + slack and y + h <= height + slack:
+        return box, False
+    x0, y0 = max(x, 0.0), max(y, 0.0)
+    return (x0, y0, max(min(x + w, width) - x0, 0.0), max(min(y + h, height) - y0, 0.0)), True
+
+
+def clip_boxes(images: list[Image], fmt: str, notes: list[str]) -> None:
+    """Clip the boxes (not rotated) that cross the image's edge to it, as Ultralytics' loader clips
+    them; a box with nothing inside the image is left out. Both are counted in ``notes``."""
+    clipped = outside = 0
+    for img in images:
+        keep = []
+        for o in img.objects:
+            if o.kind != "box" or o.rotation or not crosses_edge(o.x, o.y, o.w, o.h):
+                keep.append(o)
+                continue
+            x0, y0 = max(o.x, 0.0), max(o.y, 0.0)
+            x1, y1 = min(o.x + o.w, 100.0), min(o.y + o.h, 100.0)
+            if (x1 <= x0 or y1 <= y0) and not o.keypoints:
+                outside += 1
+                continue
+            o.x, o.y, o.w, o.h = pct(x0), pct(y0), pct(max(x1 - x0, 0.0)), pct(max(y1 - y0, 0.0))
+            if isinstance(o.extras.get("coco"), dict):  # a COCO area or bbox kept on import was the unclipped box's
+                o.extras["coco"] = {k: v for k, v in o.extras["coco"].items() if k not in ("area", "bbox")}
+            clipped += 1
+            keep.append(o)
+        img.objects = keep
+    if clipped:
+        notes.append(f"{clipped} box(es) crossing the image's edge were clipped to it ({fmt} holds boxes inside "
+                     "the image)")
+    if outside:
+        notes.append(f"{outside} box(es) wholly outside the image were left out")
 
 
 def note_kept(images: list[Image], fmt: str, notes: list[str], own: str | None = None) -> None:

@@ -26,8 +26,8 @@ from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.detect import voc_files
 from annover.formats.folder import Folder
-from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, note_kept, pct, px, px_of,
-                                    side_problem, unique_names)
+from annover.formats.images import (Image, Obj, categories, check_kinds, clip_boxes, clip_extent, images_of,
+                                    note_kept, pct, px, px_of, side_problem, unique_names)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail
 from annover.formats.train import TrainInput, image_config, refuse_control, stem_key, unlabeled
@@ -72,7 +72,9 @@ def _object(o: Obj, img: Image, notes: dict[str, int]) -> str:
     if o.kind == "box" and not o.rotation:
         x, y, bw, bh = px_of(o.x, w), px_of(o.y, h), px_of(o.w, w), px_of(o.h, h)
     else:
-        x, y, bw, bh = (px(c) for c in o.extent(w, h))
+        box, clipped = clip_extent(o.extent(w, h), w, h)
+        notes["clipped"] = notes.get("clipped", 0) + clipped
+        x, y, bw, bh = (px(c) for c in box)
     kept = dict(o.extras.get("voc") or {})
     fields = {**_DEFAULTS, **{k: v for k, v in kept.items() if k in ("pose", "truncated", "difficult", "occluded")}}
     out = f"  <object>\n    <name>{escape(o.label)}</name>\n"
@@ -108,6 +110,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> dict[
     """The VOC folder of ``picked``: ``Annotations/<stem>.xml`` per image, and ``labels.txt``."""
     images = images_of(picked, cfg, "Pascal VOC", notes)
     check_kinds(images, ("box", "rotated box", "polygon", "mask"), "Pascal VOC", notes, keypoints=False)
+    clip_boxes(images, "Pascal VOC", notes)
     unique_names(images, "Pascal VOC", xml_path)
     note_kept(images, "Pascal VOC", notes, own="voc")
     names = categories(cfg, images, notes)
@@ -121,8 +124,11 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> dict[
                f"  <segmented>0</segmented>\n" + "".join(_object(o, img, counts) for o in img.objects)
                + "</annotation>\n")
         files[xml_path(img.file_name)] = doc.encode("utf-8")
+    clipped = counts.pop("clipped", 0)
     for k, n in sorted(counts.items()):
         notes.append(f"{n} {k} object(s) were written as the boxes around them (VOC holds boxes)")
+    if clipped:
+        notes.append(f"{clipped} of these boxes crossed the image's edge and were clipped to it")
     files["labels.txt"] = "".join(n + "\n" for n in names).encode("utf-8")
     return files
 

@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from annover._lazy import lazy
 from annover.errors import InputError, UsageError, shown
-from annover.formats.images import (Image, Obj, categories, check_kinds, images_of, keypoint_names, note_kept,
-                                    pct, rbox_corners, rbox_from_corners, rectangle_of, side_problem, unique_names)
+from annover.formats.images import (Image, Obj, categories, check_kinds, clip_boxes, clip_extent, images_of,
+                                    keypoint_names, note_kept, pct, rbox_corners, rbox_from_corners, rectangle_of,
+                                    side_problem, unique_names)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.folder import Folder
@@ -224,6 +225,8 @@ def _line(o: Obj, img: Image, cls: int, task: str, kp_names: list[str], notes: d
         bx, by, bw, bh = bx / w * 100, by / h * 100, bw / w * 100, bh / h * 100
     else:
         bx, by, bw, bh = o.extent()
+    (bx, by, bw, bh), clipped = clip_extent((bx, by, bw, bh), 100, 100)
+    notes["clipped"] = notes.get("clipped", 0) + clipped
     if task == "segment":
         pts = [(bx, by), (bx + bw, by), (bx + bw, by + bh), (bx, by + bh)]
         return " ".join([str(cls), *(num(c / 100) for p in pts for c in p)])
@@ -270,6 +273,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     images = images_of(picked, cfg, fmt, notes)
     check_kinds(images, ("box", "rotated box") if obb else ("box", "rotated box", "polygon"), fmt, notes,
                 keypoints=not obb)
+    clip_boxes(images, fmt, notes)
     splits = [split_of(img.data) for img in images]
     paths = [image_path(img.file_name, split) for img, split in zip(images, splits)]
     unique_names(images, fmt, label_path, paths)
@@ -293,6 +297,9 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     if counts.get("boxed"):
         notes.append(f"{counts['boxed']} polygon(s) were written as the boxes around them (YOLO {task} lines "
                      "hold boxes)")
+    if counts.get("clipped"):
+        notes.append(f"{counts['clipped']} box(es) around rotated boxes or polygons crossing the image's edge were "
+                     "clipped to it")
     if counts.get("parts"):
         notes.append(f"{counts['parts']} polygon(s) in several parts were each written as one polygon, "
                      "the parts joined at their closest vertices")
