@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.coco_fast import json_numbers, pct_array, round_exact, scaled_integers
-from annover.formats.images import (CATEGORY_TAGS, PCT_DIGITS, Image, image_field, size_of, category_ids,
+from annover.formats.images import (PCT_DIGITS, Image, image_field, size_of, category_ids, config_categories,
                                     crosses_edge, file_name_of, unique_names)
 from annover.formats.resolve import rule_of
 from annover.formats.yolo import data_yaml, image_path, label_path, num, split_layout, split_of
@@ -290,11 +290,7 @@ def _joined(texts: "pa.Array") -> bytes:
 
 def _categories(cfg: LabelingConfig | None, b: Boxes, notes: list[str]) -> list[str]:
     """:func:`annover.formats.images.categories` of the boxes."""
-    names: list[str] = []
-    if cfg is not None:
-        for c in cfg.controls.values():
-            if c.tag in CATEGORY_TAGS[:3]:
-                names += [n for n in c.labels if n not in names]
+    names = config_categories(cfg)
     seen = sorted(set(pc.unique(b.label).to_pylist()) - set(names))
     if seen and names:
         notes.append(f"labels not in the labeling config were added after its labels: {', '.join(seen[:5])}")

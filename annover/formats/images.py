@@ -27,7 +27,7 @@ np = lazy("numpy")
 brush = lazy("label_studio_sdk.converter.brush")
 
 __all__ = ["CATEGORY_TAGS", "EDGE_SLACK", "MAX_SIDE", "PCT_DIGITS", "Image", "Obj", "categories", "category_ids",
-           "clip_boxes", "clip_extent", "crosses_edge", "file_name_of", "image_field",
+           "clip_boxes", "clip_extent", "config_categories", "crosses_edge", "file_name_of", "image_field",
            "images_of", "pct",
            "mask_box", "note_kept", "note_kept_fields", "px", "px_of", "rbox_corners", "rbox_from_corners",
            "rectangle_of", "side_problem", "size_of"]
@@ -41,7 +41,7 @@ CATEGORY_TAGS = ("RectangleLabels", "PolygonLabels", "BrushLabels", "KeyPointLab
 #: Result types that become objects.
 BOX_TYPES = ("rectanglelabels", "rectangle")
 POLYGON_TYPES = ("polygonlabels", "polygon")
-BRUSH_TYPES = ("brushlabels", "brush")
+BRUSH_TYPES = ("brushlabels", "brush", "magicwand")
 KEYPOINT_TYPES = ("keypointlabels", "keypoint")
 #: Result item fields holding what a format's import kept that Label Studio has no field for
 #: (``{"coco": {"area": .., "iscrowd": 1}}``, ``{"voc": {"difficult": 1}}``); keypoints keep
@@ -279,7 +279,7 @@ def _obj(r: Region, label: str) -> Obj | None:
     if t in POLYGON_TYPES:
         return Obj("polygon", label, points=[(float(p[0]), float(p[1])) for p in v.get("points") or []],
                    extras=extras, score=r.score)
-    if t in BRUSH_TYPES and v.get("format", "rle") == "rle":
+    if (t in BRUSH_TYPES and v.get("format", "rle") == "rle") or (t == "labels" and isinstance(v.get("rle"), list)):
         return Obj("mask", label, rle=list(v.get("rle") or []), extras=extras, score=r.score)
     return None
 
@@ -312,11 +312,18 @@ def _image(it: Item, cfg: LabelingConfig | None, skipped: dict[str, int]) -> Ima
     by_id: dict[str, Obj] = {}
     loose: dict[str, Obj] = {}
     points: list[Region] = []
+    # Label Studio's <Labels> beside a tool (<Rectangle>, <Brush>, <MagicWand>...) gives one region as
+    # two results of one id: the tool's shape without labels, and a "labels" result with the labels
+    tools = {r.id for r in it.regions if r.id is not None and (r.type or "") != "labels"}
+    named = {r.id: r.labels for r in it.regions if (r.type or "") == "labels" and r.id in tools and r.labels}
     for r in it.regions:
+        if (r.type or "") == "labels" and r.id in tools:
+            continue  # its labels are the tool's result's
         if (r.type or "") in KEYPOINT_TYPES:
             points.append(r)
             continue
-        label = r.labels[0] if r.labels else (r.from_name or "")
+        labels = r.labels or named.get(r.id or "") or []
+        label = labels[0] if labels else (r.from_name or "")
         o = _obj(r, label)
         if o is None:
             skipped[r.type or "?"] = skipped.get(r.type or "?", 0) + 1
@@ -325,7 +332,8 @@ def _image(it: Item, cfg: LabelingConfig | None, skipped: dict[str, int]) -> Ima
         if r.id is not None:
             by_id[r.id] = o
     for r in points:
-        kp = (r.labels[0] if r.labels else "", float(r.value.get("x", 0)), float(r.value.get("y", 0)),
+        labels = r.labels or named.get(r.id or "") or []
+        kp = (labels[0] if labels else "", float(r.value.get("x", 0)), float(r.value.get("y", 0)),
               int(r.region.get("visibility", 2)))
         parent = by_id.get(str(r.region.get("parentID"))) if r.region.get("parentID") is not None else None
         if parent is None:
@@ -338,14 +346,22 @@ def _image(it: Item, cfg: LabelingConfig | None, skipped: dict[str, int]) -> Ima
     return img
 
 
+def config_categories(cfg: LabelingConfig | None) -> list[str]:
+    """The config's object labels in document order: its ``RectangleLabels``, ``PolygonLabels`` and
+    ``BrushLabels``, and a ``Labels`` on an ``<Image>`` (beside a ``Rectangle``, ``Brush`` or
+    ``MagicWand`` tool, whose regions it labels)."""
+    names: list[str] = []
+    for c in cfg.controls.values() if cfg is not None else []:
+        on_image = any(getattr(cfg.objects.get(t), "tag", None) == "Image" for t in c.to_name)
+        if c.tag in CATEGORY_TAGS[:3] or (c.tag == "Labels" and on_image):
+            names += [n for n in c.labels if n not in names]
+    return names
+
+
 def categories(cfg: LabelingConfig | None, images: list[Image], notes: list[str]) -> list[str]:
     """Category names in a stable order: the config's object labels in document order, then
     labels the data has and the config does not (sorted, said in ``notes``)."""
-    names: list[str] = []
-    if cfg is not None:
-        for c in cfg.controls.values():
-            if c.tag in CATEGORY_TAGS[:3]:
-                names += [n for n in c.labels if n not in names]
+    names = config_categories(cfg)
     seen = sorted({o.label for img in images for o in img.objects} - set(names))
     if seen and names:
         notes.append(f"labels not in the labeling config were added after its labels: {', '.join(seen[:5])}")
@@ -356,7 +372,7 @@ def category_ids(cfg: LabelingConfig | None, names: list[str]) -> dict[str, int]
     """COCO category id per name of ``names``: the ``category`` the config gives its label
     (``<Label value="cat" category="4"/>``, as label-studio-sdk's converter reads it, and as a COCO
     import keeps the file's ids), else the next id after the largest (1.. where none is given)."""
-    given = cfg.label_attributes("category", CATEGORY_TAGS[:3]) if cfg is not None else {}
+    given = cfg.label_attributes("category", (*CATEGORY_TAGS[:3], "Labels")) if cfg is not None else {}
     out: dict[str, int] = {}
     by_id: dict[int, str] = {}
     for n in names:
