@@ -62,3 +62,18 @@ def test_a_rectangle_labeled_by_a_labels_control_is_one_box_of_that_label():
     assert not any("no place" in n for n in y.notes), y.notes
     doc = json.loads(render_train("coco", tables, CFG).data)
     assert [(a["category_id"], a["bbox"]) for a in doc["annotations"]] == [(2, [20, 20, 60, 40])]
+
+
+@pytest.mark.skipif(not (shared_corpus("formats") / "coco_person_keypoints_mmpose.json").exists(),
+                    reason="the shared corpus is not here")
+def test_hf_keypoints_keep_coco_visibility():
+    """COCO val2017's persons: 164 visible keypoints (v 2) and 17 labeled but hidden (v 1), as COCO and
+    YOLO pose exports keep them; the Hugging Face rows said nothing of v."""
+    from annover.formats.training import read_train
+
+    t = read_train(shared_corpus("formats") / "coco_person_keypoints_mmpose.json", "coco", None, True)
+    ds = render_train("hf", {"tasks": t.tasks, "annotations": t.annotations, "predictions": t.predictions},
+                      t.config_text).dataset
+    assert "visibility" in ds.features["keypoints"].feature
+    got = [k["visibility"] for row in ds for k in row["keypoints"]]
+    assert (got.count(2), got.count(1), len(got)) == (164, 17, 181)

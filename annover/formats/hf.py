@@ -11,7 +11,7 @@ read (``image``, ``text``...), and a column per control, named after it:
   tokenisation), the tags a list of ``ClassLabel`` (``O``, then ``B-``/``I-`` of each label);
 - ``RectangleLabels``: a list of ``{bbox: [x, y, width, height], rotation, label}``;
   ``PolygonLabels``: ``{points: [[x, y], ...], label}``; ``KeyPointLabels``: ``{x, y, label,
-  object_control, object_index}`` (the box or polygon its ``parentID`` names: its control's column
+  visibility, object_control, object_index}`` (visibility as COCO's: 2 visible, 1 labeled but hidden) (the box or polygon its ``parentID`` names: its control's column
   and its index there; None for a keypoint of no object); in
   percent of the image as Label Studio keeps them, with the image's ``width`` / ``height`` in
   pixels where known;
@@ -80,6 +80,7 @@ def _feature(c: Control) -> dict[str, Any]:
                           "label": cl}]}
     if c.tag == "KeyPointLabels":
         return {c.name: [{"x": datasets.Value("float64"), "y": datasets.Value("float64"), "label": cl,
+                          "visibility": datasets.Value("int64"),
                           "object_control": datasets.Value("string"), "object_index": datasets.Value("int64")}]}
     if c.tag == "TextArea":
         return {c.name: datasets.Sequence(datasets.Value("string"))}
@@ -110,7 +111,7 @@ def _keypoint(r: Region, objects: dict[str, tuple[str, int]]) -> dict[str, Any]:
     pid = r.region.get("parentID")
     obj = objects.get(str(pid)) if pid is not None else objects.get(r.id or "")
     return {"x": float(r.value.get("x", 0)), "y": float(r.value.get("y", 0)),
-            "label": r.labels[0] if r.labels else None,
+            "label": r.labels[0] if r.labels else None, "visibility": int(r.region.get("visibility", 2)),
             "object_control": obj[0] if obj else None, "object_index": obj[1] if obj else None}
 
 
