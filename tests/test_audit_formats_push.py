@@ -55,3 +55,18 @@ def test_ids_without_a_prediction_in_full_are_still_counted() -> None:
     got = task_items(recs, "x.json", send_annotations=False)
     assert got.prediction_ids == 1  # id 4
     assert [len(it.get("predictions", [])) for it in got.items] == [1, 0, 1]
+
+
+def test_a_label_studio_export_as_predictions_file_gives_its_embedded_predictions(nerine: list) -> None:
+    """--predictions ner_predictions_nerine.json (push or snapshot) read no prediction: its tasks list
+    them as ids, and the ids were skipped as saying nothing."""
+    from annover.formats.predictions import read_predictions, read_predictions_table
+
+    got = read_predictions(NERINE)
+    assert sorted(len(v) for v in got.values()) == [1] * 5
+    for rec in nerine:
+        (pred,) = [p for ps in got.values() for p in ps if p["id"] == rec["predictions"][0]]
+        assert pred["result"] == rec["annotations"][0]["prediction"]["result"]
+    table = read_predictions_table(str(NERINE), None, None, False)
+    snap = from_ls_tasks(nerine, "ner.json", validate=False).predictions
+    assert table.num_rows == snap.num_rows == sum(len(r["annotations"][0]["prediction"]["result"]) for r in nerine)

@@ -16,7 +16,7 @@ from annover.model.config import ConfigObject, LabelingConfig
 
 __all__ = ["ANNOTATION_SERVER_FIELDS", "KINDS", "MEDIA_TAGS", "OBJECT_KINDS", "PREDICTION_SERVER_FIELDS",
            "RECORD_SUFFIXES", "TaskItems", "clean", "data_objects", "field_for", "kind_of", "read_records",
-           "task_items"]
+           "task_items", "task_predictions"]
 
 #: Prediction fields Label Studio sets itself; not sent.
 PREDICTION_SERVER_FIELDS = frozenset({
@@ -93,7 +93,8 @@ def _item(rec: Any, where: str, send_annotations: bool, counts: TaskItems) -> di
     if isinstance(rec.get("meta"), dict) and rec["meta"]:
         item["meta"] = rec["meta"]
     anns = rec.get("annotations", rec.get("completions")) or []
-    full = _predictions(rec, anns, where, counts)
+    full, missing = task_predictions(rec, where)
+    counts.prediction_ids += missing
     if full:
         item["predictions"] = [clean(p, PREDICTION_SERVER_FIELDS) for p in full]
     if anns and send_annotations:
@@ -105,11 +106,12 @@ def _item(rec: Any, where: str, send_annotations: bool, counts: TaskItems) -> di
     return item
 
 
-def _predictions(rec: dict, anns: Any, where: str, counts: TaskItems) -> list[dict]:
-    """A record's predictions in full, as a snapshot reads them: those in ``predictions``, then
-    those a Label Studio export gives in full only in ``annotations[].prediction`` (each once, by
-    id; one whose id ``predictions`` lists, or any where it is no list). Ids found nowhere in full
-    are counted in ``counts.prediction_ids``."""
+def task_predictions(rec: dict, where: str) -> tuple[list[dict], int]:
+    """A Label Studio task's predictions in full, as a snapshot reads them: those in ``predictions``,
+    then those a Label Studio export gives in full only in ``annotations[].prediction`` (each once,
+    by id; one whose id ``predictions`` lists, or any where it is no list); and how many ids
+    ``predictions`` lists that are found nowhere in full."""
+    anns = rec.get("annotations", rec.get("completions")) or []
     preds = rec.get("predictions") or []
     if not isinstance(preds, list):
         raise InputError(f"{where}: 'predictions' is not a list", "give a list of predictions")
@@ -125,8 +127,7 @@ def _predictions(rec: dict, anns: Any, where: str, counts: TaskItems) -> list[di
             continue  # given already, or deleted since (the task's list does not name it)
         full.append(p)
         seen.add(pid)
-    counts.prediction_ids += len(listed - seen)
-    return full
+    return full, len(listed - seen)
 
 
 def _ident(v: Any) -> Any:
