@@ -153,3 +153,26 @@ def test_the_box_around_a_rotated_box_past_the_edge_is_clipped(tmp_path):
     obb = render_train("yolo-obb", tables, t.config_text)
     assert min(float(v) for line in obb.files["labels/train/1.txt"].decode().splitlines()
                for v in line.split()[1:]) < 0  # the file's own corner, as Ultralytics reads OBB lines
+
+
+def test_a_yolo_pose_keypoint_outside_the_image_is_written_as_not_labeled():
+    """Ultralytics' verify_image_label refuses an image whose pose line has a keypoint above 1 or
+    below 0 (the whole image's labels dropped): such a keypoint is written 0 0 0, and said."""
+    cfg = ('<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image">'
+           '<Label value="p"/></RectangleLabels><KeyPointLabels name="kp" toName="image"><Label value="nose"/>'
+           '<Label value="eye"/><Label value="ear"/></KeyPointLabels></View>')
+    size = {"original_width": 200, "original_height": 100, "to_name": "image"}
+
+    def kp(i: str, x: float, y: float, label: str) -> dict:
+        return {**size, "id": i, "parentID": "b1", "from_name": "kp", "type": "keypointlabels",
+                "value": {"x": x, "y": y, "width": 0.5, "keypointlabels": [label]}}
+
+    tasks = [{"id": 1, "data": {"image": "a.jpg"}, "annotations": [{"result": [
+        {**_box(80, 10, 19, 50, "p"), "id": "b1"}, kp("k1", 101, 20, "nose"), kp("k2", 90, -3, "eye"),
+        kp("k3", 85, 30, "ear")]}]}]
+    t = from_ls_tasks(tasks, "test", config=LabelingConfig(cfg), validate=False)
+    r = render_train("yolo", {"tasks": t.tasks, "annotations": t.annotations, "predictions": t.predictions}, cfg)
+    row = r.files["labels/a.txt"].decode().split()
+    assert row[5:] == ["0", "0", "0", "0", "0", "0", "0.85", "0.3", "2"], row
+    assert all(0 <= float(v) <= 1 for i, v in enumerate(row[1:]) if i < 4 or (i - 4) % 3 != 2)
+    assert any("2 keypoint(s) outside the image were written as not labeled" in n for n in r.notes), r.notes

@@ -33,9 +33,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from annover._lazy import lazy
 from annover.errors import InputError, UsageError, shown
-from annover.formats.images import (Image, Obj, categories, check_kinds, clip_boxes, clip_extent, images_of,
-                                    keypoint_names, note_kept, pct, rbox_corners, rbox_from_corners, rectangle_of,
-                                    side_problem, unique_names)
+from annover.formats.images import (EDGE_SLACK, Image, Obj, categories, check_kinds, clip_boxes, clip_extent,
+                                    images_of, keypoint_names, note_kept, pct, rbox_corners, rbox_from_corners,
+                                    rectangle_of, side_problem, unique_names)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.folder import Folder
@@ -235,6 +235,9 @@ def _line(o: Obj, img: Image, cls: int, task: str, kp_names: list[str], notes: d
         at = {k[0]: k for k in o.keypoints}
         for name in kp_names:
             k = at.get(name)
+            if k and not (-EDGE_SLACK <= k[1] <= 100 + EDGE_SLACK and -EDGE_SLACK <= k[2] <= 100 + EDGE_SLACK):
+                notes["kp_outside"] = notes.get("kp_outside", 0) + 1  # Ultralytics drops an image with one
+                k = None
             out += [num(k[1] / 100), num(k[2] / 100), str(k[3])] if k else ["0", "0", "0"]
     return " ".join(out)
 
@@ -300,6 +303,9 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     if counts.get("clipped"):
         notes.append(f"{counts['clipped']} box(es) around rotated boxes or polygons crossing the image's edge were "
                      "clipped to it")
+    if counts.get("kp_outside"):
+        notes.append(f"{counts['kp_outside']} keypoint(s) outside the image were written as not labeled (0 0 0): "
+                     "Ultralytics' label check refuses an image with a keypoint outside 0..1")
     if counts.get("parts"):
         notes.append(f"{counts['parts']} polygon(s) in several parts were each written as one polygon, "
                      "the parts joined at their closest vertices")
