@@ -112,7 +112,8 @@ def new_rows(session: Session, base_tasks: "pa.Table", base_ann: "pa.Table",
             trow = _rows_of(base_tasks, t.key)[0]
             existing = _rows_of(base_ann, t.key)
             task = to_tasks([trow], existing, [])[0]
-            task["annotations"].append(ann)
+            # a task read from an import file had no "annotations" key, and is written back without one
+            task.setdefault("annotations", []).append(ann)
             task["id"] = t.key  # parsed with key="id", so the rows carry the version's task key
             before = {r["annotation_key"] for r in existing}
             rows = [r for r in _parse([task], "id").annotations if r["annotation_key"] not in before]

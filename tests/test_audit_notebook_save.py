@@ -1,0 +1,76 @@
+"""Audit of the notebook annotator's save on versions as a data scientist makes them (real git
+and DVC; texts from the shared corpus)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import annover
+from tests.conftest import shared_corpus
+
+pytest.importorskip("annover.notebook.widget")
+
+CONLL = shared_corpus("formats") / "conll_flair_fashion.conll"
+CONFIG = """<View>
+  <Text name="text" value="$text"/>
+  <Choices name="sentiment" toName="text" choice="single">
+    <Choice value="Positive"/><Choice value="Negative"/><Choice value="Neutral"/>
+  </Choices>
+</View>
+"""
+
+
+def _sentences(path: Path) -> list[str]:
+    """The sentences of a CoNLL file (its first column, a blank line between sentences)."""
+    out, cur = [], []
+    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
+        if line.strip() and not line.startswith("-DOCSTART-"):
+            cur.append(line.split()[0])
+        elif cur:
+            out.append(" ".join(cur))
+            cur = []
+    return out
+
+
+@pytest.fixture
+def import_file_version(tmp_path, monkeypatch):
+    """A version read from a Label Studio import file: tasks with data and a model's predictions,
+    no "annotations" key (what one imports into Label Studio before anybody labels)."""
+    if not CONLL.exists():
+        pytest.skip("needs the shared corpus")
+    sents = _sentences(CONLL)
+    tasks = [{"data": {"text": s, "ext_id": f"s{i}"},
+              "predictions": [{"model_version": "m1", "score": 0.5, "result": [
+                  {"from_name": "sentiment", "to_name": "text", "type": "choices",
+                   "value": {"choices": ["Neutral"]}}]}]} for i, s in enumerate(sents)]
+    root = tmp_path / "repo"
+    repo = annover.init(root)
+    (tmp_path / "tasks.json").write_text(json.dumps(tasks))
+    (tmp_path / "config.xml").write_text(CONFIG)
+    monkeypatch.chdir(root)
+    repo.snapshot(str(tmp_path / "tasks.json"), config=str(tmp_path / "config.xml"), key="data.ext_id",
+                  message="tasks to label")
+    return repo, len(sents)
+
+
+def test_save_on_a_version_whose_tasks_have_no_annotations_key(import_file_version):
+    """save() raised KeyError: 'annotations' (a traceback) on a version read from a Label Studio
+    import file, whose tasks have no "annotations" key: the writer gives the task back as it was."""
+    repo, n = import_file_version
+    ann = annover.annotate(repo, "v1", annotator="ds@example.com")
+    ann.choose("Positive")
+    ann.skip()
+    ann.submit()  # the model's suggestion, Neutral
+    res = ann.save(message="first answers")
+    got = {r["task_key"]: (r["labels"], r["was_cancelled"]) for r in res.answers.to_pylist()}
+    assert got == {"s0": (["Positive"], False), "s1": (None, True), "s2": (["Neutral"], False)}
+    rows = repo.diff("v1", res.tag).rows.to_pylist()
+    assert sorted((r["change"], r["task_key"], r["answer_key"]) for r in rows) == [
+        ("added", f"s{i}", "ds@example.com#0") for i in range(3)]
+    loaded = repo.load(res.tag, "annotations").to_pylist()
+    assert sorted((r["task_key"], r["labels"], r["was_cancelled"]) for r in loaded) == sorted(
+        (k, labs, sk) for k, (labs, sk) in got.items())
+    assert repo.load(res.tag, "tasks").num_rows == n
