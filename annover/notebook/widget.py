@@ -64,21 +64,31 @@ def image_source(value: Any, root: Path) -> str | None:
     data URL; None when the file is not there or not named as an image (the view shows the path
     instead): task data naming ``~/.aws/credentials`` must not put that file in the widget's state,
     which a saved notebook keeps."""
+    return image_view(value, root)[0]
+
+
+def image_view(value: Any, root: Path) -> tuple[str | None, str | None]:
+    """(what an ``<img>`` shows, None) for a task's image, or (None, why it is not shown): the
+    placeholder says which (not there, too large to inline, not named as an image, unreadable)."""
     s = str(value or "")
     if s.startswith(("http://", "https://", "data:")):
-        return s
+        return s, None
     p = Path(s).expanduser()
     p = p if p.is_absolute() else root / p
     mime = mimetypes.guess_type(p.name)[0] or ""
     if not mime.startswith("image/"):
-        return None
+        return None, f"not an image file (by its name): {s}"
     try:
-        if not p.is_file() or p.stat().st_size > MAX_INLINE_BYTES:
-            return None
+        if not p.is_file():
+            return None, f"image not found: {s}"
+        size = p.stat().st_size
+        if size > MAX_INLINE_BYTES:
+            return None, (f"image too large to show ({size / 2**20:.1f} MB; the widget shows files up to "
+                          f"{MAX_INLINE_BYTES // 2**20} MB): {s}")
         data = p.read_bytes()
-    except OSError:
-        return None
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}"
+    except OSError as e:
+        return None, f"image cannot be read ({e.strerror or e}): {s}"
+    return f"data:{mime};base64,{base64.b64encode(data).decode()}", None
 
 
 class Annotator(anywidget.AnyWidget):
@@ -100,7 +110,7 @@ class Annotator(anywidget.AnyWidget):
         self.result: answers_.SaveResult | None = None
         self._keys = dict(zip(session.labels, shortcut_keys(len(session.labels))))
         self._error: str | None = None
-        self._src: tuple[str | None, str | None] = (None, None)
+        self._src: tuple[str | None, str | None, str | None] = (None, None, None)
         self.observe(self._on_command, names="command")
         self.refresh()
 
@@ -178,8 +188,8 @@ class Annotator(anywidget.AnyWidget):
         out: dict[str, Any] = {"key": task.key, "kind": task.kind, "index": s.position, "value": task.value}
         if task.kind == IMAGE:  # read once per task shown, not at every redraw
             if self._src[0] != task.key:
-                self._src = (task.key, image_source(task.value, self.root))
-            out["src"] = self._src[1]
+                self._src = (task.key, *image_view(task.value, self.root))
+            out["src"], out["missing"] = self._src[1], self._src[2]
         else:
             out["value"] = task.value if isinstance(task.value, str) else _as_text(task.value)
         out["prediction"] = task.prediction.to_json() if task.prediction else None

@@ -62,7 +62,7 @@ function render({ model, el: root }) {
         ? (task.src  // a file the browser cannot decode, or a URL it cannot fetch: the placeholder too
           ? el("img", { class: "annover-image", src: task.src, alt: task.value, onerror: (ev) => ev.target.replaceWith(
               el("div", { class: "annover-missing" }, `image cannot be shown: ${task.value}`)) })
-          : el("div", { class: "annover-missing" }, `image not found: ${task.value}`))
+          : el("div", { class: "annover-missing" }, task.missing || `image not found: ${task.value}`))
         : el("div", { class: "annover-text", dir: "auto" }, String(task.value ?? ""));
     const pred = task && task.prediction
       ? el("div", { class: "annover-prediction" }, `model ${task.prediction.model_version} suggests `,

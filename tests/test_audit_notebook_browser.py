@@ -1,0 +1,76 @@
+"""Audit of the annotator's front end as a data scientist uses it, in the system's headless
+Chromium driven by Playwright (no browser download): the widget's ES module on a page whose
+minimal model hands each command to the real Python widget (as tests/test_notebook_browser.py
+does), on images made with PIL and texts from the shared corpus."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+widget = pytest.importorskip("annover.notebook.widget")
+sync_api = pytest.importorskip("playwright.sync_api")
+Image = pytest.importorskip("PIL.Image")
+
+from tests.test_notebook_browser import SHIM  # noqa: E402 - the same page shim
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture(autouse=True)
+def _chromium():
+    if not Path(CHROMIUM).exists():
+        (pytest.fail if os.environ.get("CI") else pytest.skip)("needs Chromium: apt-get install chromium")
+
+
+@pytest.fixture
+def browser():
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _open(browser, ann, width: int = 820):
+    page = browser.new_page(viewport={"width": width, "height": 700}, device_scale_factor=1)
+
+    def py_command(cmd: dict) -> dict:
+        ann.command = cmd
+        return ann.view
+
+    page.expose_function("pyCommand", py_command)
+    page.set_content('<html><body style="margin:16px;background:#fff"><div id="root"></div></body></html>')
+    page.evaluate(SHIM, [(widget.STATIC / "annotator.js").read_text(),
+                         (widget.STATIC / "annotator.css").read_text(), ann.view])
+    page.wait_for_selector(".annover-annotator .annover-label")
+    return page
+
+
+def _settle(page, n: int) -> None:
+    page.wait_for_function(f"window.sent >= {n}")
+    page.wait_for_timeout(50)
+
+
+def test_the_placeholder_says_why_an_image_is_not_shown(tmp_path, monkeypatch, browser):
+    """A 21 MB photo that is there said "image not found"; so did a file not named as an image.
+    The placeholder now says which: not there, too large to show, not an image file."""
+    monkeypatch.chdir(tmp_path)
+    with open(tmp_path / "big.jpg", "wb") as f:  # a camera's large file: only its size matters here
+        f.truncate(21 * 2**20)
+    (tmp_path / "notes.txt").write_text("not an image")
+    ann = widget.annotate(["gone.png", "big.jpg"], labels=["cat", "dog"], kind="image", annotator="a@b.c")
+    odd = widget.annotate(["notes.txt"], labels=["cat", "dog"], kind="image", annotator="a@b.c")
+    page = _open(browser, ann)
+    assert page.inner_text(".annover-missing") == "image not found: gone.png"
+    page.keyboard.press("s")
+    _settle(page, 1)
+    assert page.inner_text(".annover-missing") == (
+        "image too large to show (21.0 MB; the widget shows files up to 20 MB): big.jpg")
+    assert page.inner_text(".annover-missing") != "image not found: big.jpg"
+    page2 = _open(browser, odd)
+    assert page2.inner_text(".annover-missing") == "not an image file (by its name): notes.txt"
