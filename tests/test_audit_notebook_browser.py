@@ -74,3 +74,26 @@ def test_the_placeholder_says_why_an_image_is_not_shown(tmp_path, monkeypatch, b
     assert page.inner_text(".annover-missing") != "image not found: big.jpg"
     page2 = _open(browser, odd)
     assert page2.inner_text(".annover-missing") == "not an image file (by its name): notes.txt"
+
+
+def test_a_thumbnail_is_drawn_large_enough_to_label(tmp_path, monkeypatch, browser):
+    """A 32x32 image (CIFAR's size) was drawn 32 px wide, a 3x2 one as a dot: too small to label.
+    Images smaller than 200 px on both sides are drawn 200 px tall, pixels kept sharp; a photo is
+    drawn as before (at most 420 px tall, smoothed)."""
+    monkeypatch.chdir(tmp_path)
+    Image.new("RGB", (32, 32), "red").save(tmp_path / "cifar.png")
+    Image.new("RGB", (3, 2), "blue").save(tmp_path / "dot.png")
+    Image.new("RGB", (640, 480), "green").save(tmp_path / "photo.jpg")
+    ann = widget.annotate(["cifar.png", "dot.png", "photo.jpg"], labels=["cat", "dog"], annotator="a@b.c")
+    page = _open(browser, ann)
+    size = """() => { const i = document.querySelector('.annover-image'); const r = i.getBoundingClientRect();
+      return i.complete && i.naturalWidth ? [Math.round(r.width), Math.round(r.height),
+      getComputedStyle(i).imageRendering] : null; }"""
+    got = []
+    for n in range(3):
+        if n:
+            page.keyboard.press("s")
+            _settle(page, n)
+        page.wait_for_function(size)
+        got.append(page.evaluate(size))
+    assert got == [[200, 200, "pixelated"], [300, 200, "pixelated"], [560, 420, "auto"]]

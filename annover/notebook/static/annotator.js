@@ -2,6 +2,8 @@
 // sends each click or key as a `command` ({action, label, index, seq}) for Python to apply.
 // The model needs get, set, on("change:view") and save_changes: anywidget's, or a shim.
 
+// images smaller than this (both sides, in pixels) are drawn this tall
+const SMALL = 200;
 const CONTROL_KEYS = { ArrowLeft: "back", ArrowRight: "forward", s: "skip", u: "undo", Enter: "submit" };
 
 function el(tag, attrs = {}, ...children) {
@@ -61,7 +63,10 @@ function render({ model, el: root }) {
       : task.kind === "image"
         ? (task.src  // a file the browser cannot decode, or a URL it cannot fetch: the placeholder too
           ? el("img", { class: "annover-image", src: task.src, alt: task.value, onerror: (ev) => ev.target.replaceWith(
-              el("div", { class: "annover-missing" }, `image cannot be shown: ${task.value}`)) })
+              el("div", { class: "annover-missing" }, `image cannot be shown: ${task.value}`)),
+              // a thumbnail (MNIST's 28 px, CIFAR's 32 px) drawn larger, its pixels kept sharp
+              onload: (ev) => ev.target.classList.toggle("annover-small",
+                ev.target.naturalWidth < SMALL && ev.target.naturalHeight < SMALL) })
           : el("div", { class: "annover-missing" }, task.missing || `image not found: ${task.value}`))
         : el("div", { class: "annover-text", dir: "auto" }, String(task.value ?? ""));
     const pred = task && task.prediction
