@@ -97,3 +97,38 @@ def test_a_thumbnail_is_drawn_large_enough_to_label(tmp_path, monkeypatch, brows
         page.wait_for_function(size)
         got.append(page.evaluate(size))
     assert got == [[200, 200, "pixelated"], [300, 200, "pixelated"], [560, 420, "auto"]]
+
+
+PRESS = """([key, code]) => document.querySelector('.annover-annotator').dispatchEvent(
+  new KeyboardEvent('keydown', {key, code, bubbles: true, cancelable: true}))"""
+
+
+def test_shortcuts_work_on_hebrew_russian_and_azerty_keyboards(tmp_path, monkeypatch, browser):
+    """With a Hebrew, Arabic or Russian layout on, the key s gives "ד"/"س"/"ы" and the letter
+    shortcuts, skip and undo did nothing; AZERTY's digit row gives "&", "é"... without Shift, so
+    1-9 did nothing. The key at a shortcut's place on a US keyboard now acts as that shortcut;
+    a Latin key is still read as its character (AZERTY's a is a) and punctuation is nobody's."""
+    monkeypatch.chdir(tmp_path)
+    texts = ["הטלפון הזה מצוין", "البطارية ضعيفة", "хороший телефон", "bon téléphone", "x"]
+    ann = widget.annotate(texts, labels=[f"l{i}" for i in range(12)], annotator="a@b.c")  # l9, l10, l11: a, b, c
+    s = ann.session
+    page = _open(browser, ann)
+    page.evaluate(PRESS, ["ד", "KeyS"])  # Hebrew: skip
+    _settle(page, 1)
+    page.evaluate(PRESS, ["ש", "KeyA"])  # Hebrew: a, label l9
+    _settle(page, 2)
+    page.evaluate(PRESS, ["г", "KeyU"])  # Russian: undo
+    _settle(page, 3)
+    page.evaluate(PRESS, ["&", "Digit1"])  # AZERTY, no Shift: 1, label l0
+    _settle(page, 4)
+    page.evaluate(PRESS, ["é", "Digit2"])  # AZERTY: 2, label l1
+    _settle(page, 5)
+    page.evaluate(PRESS, ["a", "KeyQ"])  # AZERTY's a (where QWERTY has q) is a, label l9
+    _settle(page, 6)
+    page.evaluate(PRESS, [",", "KeyM"])  # AZERTY's comma: no shortcut, nothing sent
+    page.evaluate(PRESS, ["ب", "KeyF"])  # Arabic: f is label 14, which there is not: nothing sent
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.sent") == 6
+    got = [(t.key in s.answers and (s.answers[t.key].labels, s.answers[t.key].skipped)) for t in s.tasks]
+    assert got == [((), True), (("l0",), False), (("l1",), False), (("l9",), False), False]
+    assert s.position == 4 and page.locator(".annover-error").count() == 0

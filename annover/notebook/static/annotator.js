@@ -17,6 +17,18 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// The shortcut a key press means: its character (Shift or Caps Lock make no difference); when that
+// is no shortcut's, the key at the same place on a US keyboard: a Hebrew, Arabic, Greek or Cyrillic
+// layout's letter (ש is a, ы is s) and AZERTY's unshifted digit row (& is 1) act as on QWERTY.
+function shortcut(ev) {
+  const key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
+  if (key.length !== 1 || /^[0-9a-z]$/.test(key)) return key;
+  const at = /^(?:Digit([0-9])|Key([A-Z]))$/.exec(ev.code || "");
+  if (!at) return key;
+  if (at[1] !== undefined) return at[1];
+  return /\p{L}/u.test(key) ? at[2].toLowerCase() : key;  // a letter of another script, not punctuation
+}
+
 function render({ model, el: root }) {
   let seq = 0;
   // keys act while the widget has focus; JupyterLab reads the attribute as "leave these keys
@@ -33,7 +45,7 @@ function render({ model, el: root }) {
   const onKey = (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     const view = model.get("view") || {};
-    const key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;  // Shift or Caps Lock: the same key
+    const key = shortcut(ev);
     const label = (view.labels || []).find((l) => l.key === key);
     const action = CONTROL_KEYS[key];
     if (label) send("choose", { label: label.name });
