@@ -132,3 +132,32 @@ def test_shortcuts_work_on_hebrew_russian_and_azerty_keyboards(tmp_path, monkeyp
     got = [(t.key in s.answers and (s.answers[t.key].labels, s.answers[t.key].skipped)) for t in s.tasks]
     assert got == [((), True), (("l0",), False), (("l1",), False), (("l9",), False), False]
     assert s.position == 4 and page.locator(".annover-error").count() == 0
+
+
+def test_enter_on_a_button_reached_with_tab_presses_that_button(tmp_path, monkeypatch, browser):
+    """A keyboard user tabs to a button and presses Enter. With a label pre-selected (the model's
+    suggestion, or the task's answer) Enter was read as "accept the pre-selected label" and the
+    button was not pressed: Enter on "no" answered "yes", Enter on "skip" answered too."""
+    monkeypatch.chdir(tmp_path)
+    ann = widget.annotate(["a", "b", "c"], labels=["yes", "no"], annotator="a@b.c")
+    s = ann.session
+    ann.choose("yes")
+    ann.choose("yes")
+    ann.goto(0)  # both answered "yes": pre-selected
+    page = _open(browser, ann)
+    page.focus(".annover-label[data-label=no]")
+    page.keyboard.press("Enter")
+    _settle(page, 1)
+    assert s.answers[s.tasks[0].key].labels == ("no",) and s.position == 1
+    page.focus(".annover-skip")
+    page.keyboard.press("Enter")
+    _settle(page, 2)
+    assert s.answers[s.tasks[1].key].skipped and s.position == 2
+    page.locator(".annover-annotator").focus()  # the widget itself: Enter accepts, as before
+    page.keyboard.press("ArrowLeft")
+    _settle(page, 3)
+    page.keyboard.press("ArrowLeft")
+    _settle(page, 4)
+    page.keyboard.press("Enter")  # task 0's answer "no" pre-selected: accepted
+    _settle(page, 5)
+    assert s.answers[s.tasks[0].key].labels == ("no",) and s.position == 1

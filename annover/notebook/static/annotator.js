@@ -48,6 +48,8 @@ function render({ model, el: root }) {
     const key = shortcut(ev);
     const label = (view.labels || []).find((l) => l.key === key);
     const action = CONTROL_KEYS[key];
+    // Enter on a button reached with Tab presses that button (not "accept the pre-selected label")
+    if (key === "Enter" && ev.target !== box) return;
     if (label) send("choose", { label: label.name });
     // single choice: Enter accepts what is pre-selected (the model's suggestion, or the task's answer);
     // with nothing selected it does nothing, as before (no "no label chosen" for a stray Enter)
