@@ -161,3 +161,33 @@ def test_enter_on_a_button_reached_with_tab_presses_that_button(tmp_path, monkey
     page.keyboard.press("Enter")  # task 0's answer "no" pre-selected: accepted
     _settle(page, 5)
     assert s.answers[s.tasks[0].key].labels == ("no",) and s.position == 1
+
+
+def test_a_journal_that_cannot_be_written_refuses_the_answer_and_the_page_says_so(tmp_path, monkeypatch,
+                                                                                  browser):
+    """When the journal could not be written (a full disk; here its folder is a file), the answer
+    was taken in memory and the error escaped the widget: the page went on showing task 1 while
+    the session was on task 2, so the next key answered a task the person had not seen, and
+    nothing was in the journal. Now the action is taken back and the widget shows why."""
+    monkeypatch.chdir(tmp_path)
+    blocker = tmp_path / "logs"
+    blocker.write_text("a file where the journal's folder should be")
+    ann = widget.annotate(["first", "second", "third"], labels=["yes", "no"], annotator="a@b.c",
+                          journal=blocker / "j.json")
+    s = ann.session
+    page = _open(browser, ann)
+    page.keyboard.press("1")
+    _settle(page, 1)
+    assert s.position == 0 and not s.answers and page.inner_text(".annover-count") == "1 / 3"
+    assert page.inner_text(".annover-text") == "first"
+    err = page.inner_text(".annover-error")
+    assert err.startswith(f"{blocker / 'j.json'}: cannot write the session journal: ") and "not taken" in err
+    page.keyboard.press("ArrowRight")
+    _settle(page, 2)
+    assert s.position == 0 and page.inner_text(".annover-count") == "1 / 3"
+    blocker.unlink()  # space again
+    page.keyboard.press("2")
+    _settle(page, 3)
+    assert {t.key: a.labels for t in s.tasks if (a := s.answers.get(t.key))} == {s.tasks[0].key: ("no",)}
+    assert page.inner_text(".annover-count") == "2 / 3" and page.locator(".annover-error").count() == 0
+    assert (blocker / "j.json").exists()

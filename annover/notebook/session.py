@@ -240,14 +240,16 @@ class Session:
         """Show task ``index`` (``total``: past the last task)."""
         if not 0 <= index <= self.total:
             raise UsageError(f"no task {index}", f"give 0 to {self.total - 1}")
+        before = self._checkpoint()
         self.position = index
         self._moved()
-        self._write()
+        self._write(before)
 
     def undo(self) -> bool:
         """Take back the last answer or skip and show its task again; False if there is none."""
         if not self.history:
             return False
+        before = self._checkpoint()
         u = self.history.pop()
         if u.before is None:
             self.answers.pop(u.task, None)
@@ -255,7 +257,7 @@ class Session:
             self.answers[u.task] = u.before
         self.position = u.position
         self._moved()
-        self._write()
+        self._write(before)
         return True
 
     # ------------------------------------------------------------------ inside
@@ -268,6 +270,7 @@ class Session:
         task = self.current
         if task is None:
             raise UsageError("no task to answer: every task is done", "go back to change an answer, or save")
+        checkpoint = self._checkpoint()
         now = self.clock()
         before = self.answers.get(task.key)
         lead = round(max(now - self._shown_at, 0.0), 3) + (before.lead_time if before else 0.0)
@@ -276,7 +279,7 @@ class Session:
         self.history.append(_Undo(task.key, before, self.position))
         self.position += 1
         self._moved()
-        self._write()
+        self._write(checkpoint)
 
     def _moved(self) -> None:
         self._shown_at = self.clock()
@@ -287,11 +290,25 @@ class Session:
                 "from_name": self.from_name, "to_name": self.to_name, "labels": self.labels,
                 "multiple": self.multiple, "base": self.base, "tasks": [t.key for t in self.tasks]}
 
-    def _write(self) -> None:
+    def _checkpoint(self) -> tuple:
+        """What an action changes, to put back when its journal cannot be written."""
+        return dict(self.answers), list(self.history), self.position, self._shown_at, list(self.selection)
+
+    def _write(self, checkpoint: tuple | None = None) -> None:
+        """The journal, written whole; when it cannot be, the action is taken back (``checkpoint``) and
+        refused, so the widget never shows one task while the session answers another."""
         if self.journal is None:
             return
         doc = {**self.header(), **self.state()}
-        write_atomic(self.journal, (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode())
+        try:
+            write_atomic(self.journal, (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode())
+        except OSError as e:
+            if checkpoint is not None:
+                self.answers, self.history, self.position, self._shown_at, self.selection = checkpoint
+            raise UsageError(f"{self.journal}: cannot write the session journal: {e.strerror or e}",
+                             "free some space or give journal= a folder you can write to; "
+                             + ("that action was not taken" if checkpoint is not None else
+                                "the save is made, the journal does not know it")) from None
 
     def mark_saved(self, version: str, keys: dict[str, str], name: str | None = None) -> None:
         """A save put the answers in ``version`` (``keys``: task key -> annotation key; ``name``: its tag)."""

@@ -178,7 +178,8 @@ class Annotator(anywidget.AnyWidget):
             self._error = None
         except AnnoverError as e:  # a click the session refuses: shown in the widget, not raised into the void
             self._error = str(e)
-        self.refresh()
+        finally:  # whatever happened, the page shows the session as it is (never one task while on another)
+            self.refresh()
 
     def _task_view(self) -> dict | None:
         s = self.session
