@@ -191,3 +191,28 @@ def test_a_journal_that_cannot_be_written_refuses_the_answer_and_the_page_says_s
     assert {t.key: a.labels for t in s.tasks if (a := s.answers.get(t.key))} == {s.tasks[0].key: ("no",)}
     assert page.inner_text(".annover-count") == "2 / 3" and page.locator(".annover-error").count() == 0
     assert (blocker / "j.json").exists()
+
+
+def test_a_held_key_answers_one_task_and_a_held_arrow_runs_on(tmp_path, monkeypatch, browser):
+    """A label key held down repeats (a keydown every ~30 ms): it answered one task after another,
+    tasks the person never saw. An answer, a skip, an undo is one per press now; → and ← held
+    still move on, as in any list."""
+    monkeypatch.chdir(tmp_path)
+    ann = widget.annotate([f"text {i}" for i in range(8)], labels=["yes", "no"], annotator="a@b.c")
+    s = ann.session
+    page = _open(browser, ann)
+    for _ in range(5):
+        page.keyboard.down("1")  # the first is a press, the next four repeats
+    page.keyboard.up("1")
+    for _ in range(3):
+        page.keyboard.down("s")
+    page.keyboard.up("s")
+    _settle(page, 2)
+    page.wait_for_timeout(200)
+    assert page.evaluate("window.sent") == 2 and s.position == 2
+    assert [s.answers[t.key].labels for t in s.tasks[:2]] == [("yes",), ()] and len(s.answers) == 2
+    for _ in range(3):
+        page.keyboard.down("ArrowRight")
+    page.keyboard.up("ArrowRight")
+    _settle(page, 5)
+    assert s.position == 5 and len(s.answers) == 2

@@ -50,6 +50,12 @@ function render({ model, el: root }) {
     const action = CONTROL_KEYS[key];
     // Enter on a button reached with Tab presses that button (not "accept the pre-selected label")
     if (key === "Enter" && ev.target !== box) return;
+    // a key held down repeats: → and ← may run on, an answer, skip or undo is one per press
+    // (held, "1" answered a task every 30 ms, tasks the person never saw)
+    if (ev.repeat && (label || action === "skip" || action === "undo" || action === "submit")) {
+      ev.preventDefault();
+      return;
+    }
     if (label) send("choose", { label: label.name });
     // single choice: Enter accepts what is pre-selected (the model's suggestion, or the task's answer);
     // with nothing selected it does nothing, as before (no "no label chosen" for a stray Enter)
