@@ -216,3 +216,30 @@ def test_a_held_key_answers_one_task_and_a_held_arrow_runs_on(tmp_path, monkeypa
     page.keyboard.up("ArrowRight")
     _settle(page, 5)
     assert s.position == 5 and len(s.answers) == 2
+
+
+def test_the_same_session_open_in_two_pages_does_not_lose_answers(tmp_path, monkeypatch, browser):
+    """The same notebook open twice (two tabs in Voilà: two kernels, one journal): each wrote the
+    whole journal, so the second tab's answer wiped the first tab's two, while the first still said
+    "✓ in the journal · 2". Now a session whose journal another has written since refuses the
+    action and says to run the cell again, which resumes with every answer."""
+    monkeypatch.chdir(tmp_path)
+    texts = ["first", "second", "third", "fourth"]
+    a = widget.annotate(texts, labels=["yes", "no"], annotator="a@b.c")
+    b = widget.annotate(texts, labels=["yes", "no"], annotator="a@b.c")  # the other tab's kernel
+    pa, pb = _open(browser, a), _open(browser, b)
+    pa.keyboard.press("1")
+    _settle(pa, 1)
+    pa.keyboard.press("1")
+    _settle(pa, 2)
+    pb.keyboard.press("2")
+    _settle(pb, 1)
+    assert "another window or kernel has written this session's journal" in pb.inner_text(".annover-error")
+    assert pb.inner_text(".annover-count") == "1 / 4" and not b.session.answers
+    again = widget.annotate(texts, labels=["yes", "no"], annotator="a@b.c")  # the cell run again
+    assert {t: a_.labels for t, a_ in again.session.answers.items()} == {
+        t.key: ("yes",) for t in a.session.tasks[:2]}
+    pc = _open(browser, again)
+    pc.keyboard.press("2")
+    _settle(pc, 1)
+    assert pc.locator(".annover-error").count() == 0 and again.session.position == 3

@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -79,6 +80,15 @@ def _iso(t: float) -> str:
     return _dt.datetime.fromtimestamp(t, _dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
+def _stamp(path: Path) -> tuple[int, int, int] | None:
+    """The journal file's identity (inode, mtime, size): every write renames a new file into place."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
+
+
 def session_id(task_keys: Sequence[str], labels: Sequence[str], from_name: str, annotator: str,
                multiple: bool) -> str:
     """What makes two sessions the same one (to resume): the tasks, the labels, the control, who."""
@@ -139,9 +149,12 @@ class Session:
             raise UsageError(f"task {dup!r} is given twice", "give each task once")
         self._index = {k: i for i, k in enumerate(keys)}
         self.id = session_id(keys, self.labels, self.from_name, self.annotator, self.multiple)
+        #: the journal file as this session last read or wrote it (another session writing it changes this)
+        self._on_disk: tuple[int, int, int] | None = None
         if self.journal is not None:
             self.journal = Path(self.journal)
             if self.journal.exists():
+                self._on_disk = _stamp(self.journal)
                 self._resume(self.journal)
         self._shown_at = self.clock()
         self.selection = self.preselected()
@@ -300,15 +313,22 @@ class Session:
         if self.journal is None:
             return
         doc = {**self.header(), **self.state()}
+        taken = "that action was not taken" if checkpoint is not None else "the save is made, the journal does not know it"
+        if _stamp(self.journal) != self._on_disk:  # the same session open twice (two tabs, two kernels)
+            self._take_back(checkpoint)
+            raise UsageError(f"{self.journal}: another window or kernel has written this session's journal since "
+                             "this one read it", f"run the cell again to go on from the journal; {taken}")
         try:
             write_atomic(self.journal, (json.dumps(doc, indent=1, ensure_ascii=False) + "\n").encode())
         except OSError as e:
-            if checkpoint is not None:
-                self.answers, self.history, self.position, self._shown_at, self.selection = checkpoint
+            self._take_back(checkpoint)
             raise UsageError(f"{self.journal}: cannot write the session journal: {e.strerror or e}",
-                             "free some space or give journal= a folder you can write to; "
-                             + ("that action was not taken" if checkpoint is not None else
-                                "the save is made, the journal does not know it")) from None
+                             f"free some space or give journal= a folder you can write to; {taken}") from None
+        self._on_disk = _stamp(self.journal)
+
+    def _take_back(self, checkpoint: tuple | None) -> None:
+        if checkpoint is not None:
+            self.answers, self.history, self.position, self._shown_at, self.selection = checkpoint
 
     def mark_saved(self, version: str, keys: dict[str, str], name: str | None = None) -> None:
         """A save put the answers in ``version`` (``keys``: task key -> annotation key; ``name``: its tag)."""
