@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import annover
-from tests.conftest import shared_corpus
+from tests.conftest import run_cli, shared_corpus
 
 pytest.importorskip("annover.notebook.widget")
 
@@ -74,3 +74,25 @@ def test_save_on_a_version_whose_tasks_have_no_annotations_key(import_file_versi
     assert sorted((r["task_key"], r["labels"], r["was_cancelled"]) for r in loaded) == sorted(
         (k, labs, sk) for k, (labs, sk) in got.items())
     assert repo.load(res.tag, "tasks").num_rows == n
+
+
+def test_an_export_of_the_saved_version_holds_the_answers(import_file_version, tmp_path):
+    """The answers given on tasks read from an import file were in the version (load, diff) but not
+    in its Label Studio export: the task's provenance says its input had no "annotations" key, so
+    the writer left the key, and the answers, out. `annover export` now writes them."""
+    repo, _ = import_file_version
+    ann = annover.annotate(repo, "v1", annotator="ds@example.com")
+    ann.choose("Negative")
+    ann.skip()
+    res = ann.save(message="answers")
+    out = tmp_path / "export.json"
+    p = run_cli("export", res.tag, "--format", "label-studio", "--out", str(out), cwd=repo.root)
+    assert p.returncode == 0, p.stderr
+    tasks = {t["data"]["ext_id"]: t for t in json.loads(out.read_text())}
+    got = {k: [(a["completed_by"], a["was_cancelled"], [r["value"]["choices"] for r in a["result"]])
+               for a in t["annotations"]] for k, t in tasks.items() if t.get("annotations")}
+    assert got == {"s0": [({"email": "ds@example.com"}, False, [["Negative"]])],
+                   "s1": [({"email": "ds@example.com"}, True, [])]}
+    assert "annotations" not in tasks["s2"]  # an unanswered task is written as it was read
+    assert tasks["s0"]["predictions"][0]["model_version"] == "m1"
+    assert repo.diff("v1", res.tag).summary["tasks"]["data_changed"] == 0

@@ -10,13 +10,14 @@ shows what the session changed and nothing else.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import InputError, UsageError
 from annover.formats.label_studio import RecordError, parse_tasks
-from annover.formats.ls_writer import annotator_out, to_tasks
+from annover.formats.ls_writer import annotator_out, dump, to_tasks
 from annover.formats.tables import Tables, finish
 from annover.model import canonical as C
 from annover.notebook.session import Answer, Session
@@ -144,6 +145,32 @@ def _without(ann: "pa.Table", pairs: dict[str, str]) -> "pa.Table":
     return ann.filter(pa.array(keep, pa.bool_()))
 
 
+def _without_minus(original: str | None, key: str) -> str | None:
+    """A task's ``ls_original`` no longer saying that its input had no ``key`` field."""
+    d = json.loads(original) if original else None
+    if not isinstance(d, dict) or key not in (d.get("-") or ()):
+        return original
+    minus = [k for k in d.pop("-") if k != key]
+    if minus:
+        d["-"] = minus
+    return dump(d) if d else None
+
+
+def _answers_written(tasks: "pa.Table", answered: set[str]) -> "pa.Table":
+    """``tasks`` with each answered one's provenance no longer saying its input had no "annotations"
+    key (a Label Studio import file's task): the key holds the answers now, and an export that left
+    it out, as it was read, left the answers out."""
+    if tasks.num_rows == 0 or not answered:
+        return tasks
+    keys = tasks.column("task_key").to_pylist()
+    before = tasks.column("ls_original").to_pylist()
+    after = [_without_minus(o, "annotations") if k in answered else o for k, o in zip(keys, before)]
+    if after == before:
+        return tasks
+    i = tasks.schema.get_field_index("ls_original")
+    return tasks.set_column(i, tasks.schema.field(i), pa.array(after, tasks.schema.field(i).type))
+
+
 def save(session: Session, repo: Repo, config_text: str | None, *, message: str = "", tag: str | None = None,
          key: str | None = None) -> SaveResult:
     """A new version: HEAD's tables plus the session's answers (its earlier save's rows replaced)."""
@@ -161,7 +188,8 @@ def save(session: Session, repo: Repo, config_text: str | None, *, message: str 
     task_rows, ann_rows, keys = new_rows(session, base["tasks"], base_ann, key)
     added = finish(_table(ann_rows, "annotations"), "annotations", "notebook session")
     source = "notebook session"
-    tables = Tables(finish(pa.concat_tables([base["tasks"], _table(task_rows, "tasks")]), "tasks", source),
+    base_tasks = _answers_written(base["tasks"], set(keys))
+    tables = Tables(finish(pa.concat_tables([base_tasks, _table(task_rows, "tasks")]), "tasks", source),
                     finish(pa.concat_tables([base_ann, added]), "annotations", source),
                     base["predictions"], FORMAT)
     origin = {"kind": "notebook", "session": session.id, "annotator": session.annotator,
