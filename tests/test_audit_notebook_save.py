@@ -96,3 +96,35 @@ def test_an_export_of_the_saved_version_holds_the_answers(import_file_version, t
     assert "annotations" not in tasks["s2"]  # an unanswered task is written as it was read
     assert tasks["s0"]["predictions"][0]["model_version"] == "m1"
     assert repo.diff("v1", res.tag).summary["tasks"]["data_changed"] == 0
+
+
+def test_a_save_while_another_session_saves_keeps_both(two_rounds, monkeypatch):
+    """Two people label v2 in two kernels and save at the same moment. A save read HEAD's tables
+    before make_version took HEAD as its start, so a version landing in between (the other
+    session's save) was built over and its answers silently dropped from HEAD. HEAD is now taken
+    before reading; the save is refused by the lock and made again on top of the other one."""
+    from annover.notebook import answers as answers_
+
+    repo, _, _ = two_rounds
+    a = annover.annotate(repo, "v2", annotator="a@example.com")
+    b = annover.annotate(repo, "v2", annotator="b@example.com")
+    a.choose("neutral")
+    b.choose("positive")
+    real, landed = answers_.new_rows, []
+
+    def meanwhile(*args, **kwargs):  # while b's save reads, a's save lands (real git, real DVC)
+        if not landed:
+            landed.append(None)
+            landed[0] = a.save(message="a's answers").tag
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(answers_, "new_rows", meanwhile)
+    res = b.save(message="b's answers")
+    assert landed == ["v3"] and res.tag == "v4" and res.version.parents == [repo.show("v3").id]
+    head = repo.load("HEAD", "annotations").to_pylist()
+    first = a.session.tasks[0].key
+    mine = sorted((r["annotator"], r["labels"]) for r in head if r["annotator"] in ("a@example.com", "b@example.com"))
+    assert mine == [("a@example.com", ["neutral"]), ("b@example.com", ["positive"])]
+    assert {r["task_key"] for r in head if r["annotator"] == "b@example.com"} == {first}
+    rows = repo.diff("v3", "v4").rows.to_pylist()
+    assert [(r["change"], r["answer_key"]) for r in rows] == [("added", "b@example.com#0")]

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
-from annover.errors import InputError, UsageError
+from annover.errors import InputError, LockError, UsageError
 from annover.formats.label_studio import RecordError, parse_tasks
 from annover.formats.ls_writer import annotator_out, dump, to_tasks
 from annover.formats.tables import Tables, finish
@@ -173,9 +173,27 @@ def _answers_written(tasks: "pa.Table", answered: set[str]) -> "pa.Table":
 
 def save(session: Session, repo: Repo, config_text: str | None, *, message: str = "", tag: str | None = None,
          key: str | None = None) -> SaveResult:
-    """A new version: HEAD's tables plus the session's answers (its earlier save's rows replaced)."""
+    """A new version: HEAD's tables plus the session's answers (its earlier save's rows replaced).
+
+    HEAD is the one when reading starts: a version that lands while the tables are read (another
+    session's save) refuses the write, and the save is made again on top of it (up to 3 times).
+    """
     if not session.answers and not session.saved:  # every saved answer taken back: a version without them
         raise UsageError("nothing answered yet", "label or skip a task first")
+    tries = 0
+    while True:
+        start = repo.begin_write()
+        try:
+            return _save_on(session, repo, config_text, start, message=message, tag=tag, key=key)
+        except LockError:
+            tries += 1
+            if tries >= 3 or repo.committed_head() == start:  # not a version landed meanwhile
+                raise
+
+
+def _save_on(session: Session, repo: Repo, config_text: str | None, start: str | None, *, message: str,
+             tag: str | None, key: str | None) -> SaveResult:
+    """The save on HEAD as it was at ``start`` (refused with LockError if another version landed since)."""
     head = repo.head()
     v = repo.show(head) if head else None
     if v is not None:
@@ -198,7 +216,7 @@ def save(session: Session, repo: Repo, config_text: str | None, *, message: str 
     src = (v.record.get("source") or {}).get("path") if v is not None else None
     inp = SnapshotInput(tables=tables, origin=origin, config_text=config_text, message=message, tag=tag,
                         source_data=str(repo.toplevel / src) if src else None)
-    res = make_version(repo, inp)
+    res = make_version(repo, inp, start=start)
     if res.version is not None:
         session.mark_saved(res.version.id, keys, res.tag)
     return SaveResult(res, added)
