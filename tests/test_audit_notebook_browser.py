@@ -243,3 +243,17 @@ def test_the_same_session_open_in_two_pages_does_not_lose_answers(tmp_path, monk
     pc.keyboard.press("2")
     _settle(pc, 1)
     assert pc.locator(".annover-error").count() == 0 and again.session.position == 3
+
+
+def test_a_cloud_storage_image_says_it_cannot_be_fetched(tmp_path, monkeypatch, browser):
+    """Label Studio tasks often name images in cloud storage (s3://, gs://): the placeholder said
+    "image not found", as if the file were missing; it says the browser cannot fetch such a URL."""
+    monkeypatch.chdir(tmp_path)
+    ann = widget.annotate(["s3://bucket/cats/1.jpg", "gs://bucket/dogs/2.png"], labels=["cat", "dog"],
+                          annotator="a@b.c")
+    page = _open(browser, ann)
+    assert page.inner_text(".annover-missing") == (
+        "a s3:// image cannot be shown here (the browser cannot fetch it): s3://bucket/cats/1.jpg")
+    page.keyboard.press("s")
+    _settle(page, 1)
+    assert page.inner_text(".annover-missing").startswith("a gs:// image cannot be shown here")

@@ -73,6 +73,8 @@ def image_view(value: Any, root: Path) -> tuple[str | None, str | None]:
     s = str(value or "")
     if s.startswith(("http://", "https://", "data:")):
         return s, None
+    if re.match(r"[a-z][a-z0-9+.-]*://", s):  # s3://, gs://, azure-blob://: Label Studio's cloud storage
+        return None, f"a {s.split(':', 1)[0]}:// image cannot be shown here (the browser cannot fetch it): {s}"
     p = Path(s).expanduser()
     p = p if p.is_absolute() else root / p
     mime = mimetypes.guess_type(p.name)[0] or ""
