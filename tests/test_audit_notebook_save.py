@@ -128,3 +128,22 @@ def test_a_save_while_another_session_saves_keeps_both(two_rounds, monkeypatch):
     assert {r["task_key"] for r in head if r["annotator"] == "b@example.com"} == {first}
     rows = repo.diff("v3", "v4").rows.to_pylist()
     assert [(r["change"], r["answer_key"]) for r in rows] == [("added", "b@example.com#0")]
+
+
+def test_a_folder_of_images_in_a_repository_of_texts_is_refused(two_rounds, tmp_path):
+    """A folder of images given to annotate() in a repository whose HEAD labels texts became text
+    tasks: each image's path shown as a text to classify, and saved as one into the text dataset.
+    It is refused, saying why; kind="text" says they are meant as texts."""
+    from annover.errors import UsageError
+    from PIL import Image
+
+    repo, _, _ = two_rounds
+    pics = repo.root / "pics"
+    pics.mkdir()
+    Image.new("RGB", (64, 48), "red").save(pics / "a.jpg")
+    with pytest.raises(UsageError) as e:
+        annover.annotate(str(pics), labels=["positive", "negative"], annotator="x@example.com")
+    assert str(e.value).startswith("these tasks are images, and the labeling config of HEAD labels text "
+                                   "(control 'sentiment' on 'text')")
+    ann = annover.annotate(str(pics), labels=["positive"], kind="text", annotator="x@example.com")
+    assert ann.session.tasks[0].kind == "text" and ann.session.tasks[0].value.endswith("pics/a.jpg")

@@ -221,6 +221,7 @@ def from_items(items: Iterable[Any] | str | Path, labels: Sequence[str] | None, 
     ``base_config``: (text, version id) of the repository's HEAD config, whose Choices control
     then gives the labels and the data field (a new repository gets a config made for ``labels``).
     """
+    told = kind or (IMAGE if isinstance(items, (str, Path)) else None)  # kind= or a folder of images
     datas, column, kind = _task_data(items, kind, column, root)
     if base_config is not None:
         text, base = base_config
@@ -228,6 +229,10 @@ def from_items(items: Iterable[Any] | str | Path, labels: Sequence[str] | None, 
         cfg = LabelingConfig(text, source=where, validate=False)
         ctl = pick_control(cfg, None, where)
         to_name, kind, data_field = _kind_and_field(cfg, ctl, where)  # shown as the config shows it
+        if told is not None and told != kind:  # images into a text dataset: paths shown and saved as texts
+            raise UsageError(f"these tasks are {told}s, and {where} labels {kind} (control {ctl.name!r} "
+                             f"on {to_name!r})", "label them in a repository for them (repo=), or give "
+                             f"kind={kind!r} if they are to be {kind}s")
         if data_field != column:  # the config reads another field: the shown value goes there
             datas = [{data_field: d.pop(column), **d} for d in datas]
             column = data_field
