@@ -313,7 +313,8 @@ class Session:
         if self.journal is None:
             return
         doc = {**self.header(), **self.state()}
-        taken = "that action was not taken" if checkpoint is not None else "the save is made, the journal does not know it"
+        taken = ("that action was not taken" if checkpoint is not None
+                 else "the save is made, the journal does not know it")
         if _stamp(self.journal) != self._on_disk:  # the same session open twice (two tabs, two kernels)
             self._take_back(checkpoint)
             raise UsageError(f"{self.journal}: another window or kernel has written this session's journal since "
