@@ -147,3 +147,34 @@ def test_a_folder_of_images_in_a_repository_of_texts_is_refused(two_rounds, tmp_
                                    "(control 'sentiment' on 'text')")
     ann = annover.annotate(str(pics), labels=["positive"], kind="text", annotator="x@example.com")
     assert ann.session.tasks[0].kind == "text" and ann.session.tasks[0].value.endswith("pics/a.jpg")
+
+
+
+def test_a_save_also_exports_answers_an_earlier_save_left_out(import_file_version, tmp_path):
+    """A version saved before that fix keeps its answered tasks marked as read without an
+    "annotations" key (made here as such a save made it: v1's tasks as they were, plus the
+    session's rows); the next save clears the mark on every task with answers, not only its own
+    session's, so the export holds them all."""
+    from annover.formats.tables import Tables, finish
+    from annover.notebook import answers as answers_
+    from annover.repo.snapshot import SnapshotInput, make_version
+
+    repo, _ = import_file_version
+    old = annover.annotate(repo, "v1", annotator="old@example.com")
+    old.choose("Positive")
+    tasks, anns = repo.load("v1", "tasks"), repo.load("v1", "annotations")
+    _, rows, _ = answers_.new_rows(old.session, tasks, anns, None)
+    tables = Tables(tasks, finish(answers_._table(rows, "annotations"), "annotations", "test"),
+                    repo.load("v1", "predictions"), "notebook")
+    v2 = make_version(repo, SnapshotInput(tables=tables, origin={"kind": "notebook"}, config_text=CONFIG,
+                                          message="as a save made before the fix")).tag
+    first = repo.load(v2, "tasks").column("ls_original")[0].as_py()
+    assert v2 == "v2" and json.loads(first) == {"-": ["annotations"]}
+    new = annover.annotate(repo, v2, only=["s5"], annotator="new@example.com")
+    new.choose("Negative")
+    v3 = new.save(message="later").tag
+    out = tmp_path / "export.json"
+    assert run_cli("export", v3, "--format", "label-studio", "--out", str(out), cwd=repo.root).returncode == 0
+    got = {t["data"]["ext_id"]: [a["completed_by"]["email"] for a in t["annotations"]]
+           for t in json.loads(out.read_text()) if t.get("annotations")}
+    assert got == {"s0": ["old@example.com"], "s5": ["new@example.com"]}

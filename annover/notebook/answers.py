@@ -206,10 +206,11 @@ def _save_on(session: Session, repo: Repo, config_text: str | None, start: str |
     task_rows, ann_rows, keys = new_rows(session, base["tasks"], base_ann, key)
     added = finish(_table(ann_rows, "annotations"), "annotations", "notebook session")
     source = "notebook session"
-    base_tasks = _answers_written(base["tasks"], set(keys))
+    anns = finish(pa.concat_tables([base_ann, added]), "annotations", source)
+    # every task with answers, this session's and those an earlier save left unexported
+    base_tasks = _answers_written(base["tasks"], set(anns.column("task_key").to_pylist()))
     tables = Tables(finish(pa.concat_tables([base_tasks, _table(task_rows, "tasks")]), "tasks", source),
-                    finish(pa.concat_tables([base_ann, added]), "annotations", source),
-                    base["predictions"], FORMAT)
+                    anns, base["predictions"], FORMAT)
     origin = {"kind": "notebook", "session": session.id, "annotator": session.annotator,
               "control": session.from_name, "tasks": session.total, "answers": len(session.answers),
               "base": session.base, "journal": session.journal.name if session.journal else None}
