@@ -475,3 +475,19 @@ def test_an_export_holding_nan_is_written_as_python_reads_it_back():
     tasks = t.tasks.set_column(t.tasks.schema.get_field_index("data"), "data",
                                pa.array(['{"x":"NaN is a word"}'] * t.tasks.num_rows))
     assert W.json_encoder([tasks]) is W._json_item_std  # a word, not a number: slower, the same
+
+
+def test_answers_given_since_to_a_task_imported_without_an_annotations_key_are_written():
+    """A Label Studio import file's tasks have no "annotations" key; the Label Studio JSON export
+    gives such a task back as it came, so answers it was given since (by a merge, the notebook)
+    went with the key: the version held them, its export did not."""
+    bare = from_ls_tasks([{"id": 7, "data": {"text": "hello"}}], "import.json", key="data.text")
+    result = [{"id": "r", "from_name": "s", "to_name": "text", "type": "choices", "value": {"choices": ["a"]}}]
+    answered = from_ls_tasks([{"id": 7, "data": {"text": "hello"}, "annotations": [{"id": 1, "result": result}]}],
+                             "later.json", key="data.text")
+    assert bare.tasks.column("task_key").to_pylist() == answered.tasks.column("task_key").to_pylist()
+    (task,) = to_tasks(bare.tasks.to_pylist(), answered.annotations.to_pylist(), [])
+    assert [a["result"] for a in task["annotations"]] == [result]
+    # and a task still without answers comes back as it came: no key added
+    (plain,) = to_tasks(bare.tasks.to_pylist(), [], [])
+    assert "annotations" not in plain and plain["data"] == {"text": "hello"}

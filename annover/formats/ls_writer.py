@@ -204,7 +204,10 @@ def finish(task: dict, annotations: list[tuple[dict, dict]], predictions: list[t
     shown = {AS_ID: ids is not None, AS_EMBEDDED: bool(task["annotations"])}
     full = [p for p, d in predictions if not shown.get(d.get("as"), False)]
     task["predictions"] = full
+    answers = task["annotations"]
     apply(task, t_diff)
+    if answers and "annotations" not in task:  # an input task of no "annotations" key answered since (a merge,
+        task["annotations"] = answers          # the notebook): its answers are written, never dropped with the key
     if ids is not None:
         task["predictions"] = list(ids) + full
     elif full and "predictions" not in task:
