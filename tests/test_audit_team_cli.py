@@ -15,26 +15,13 @@ from pathlib import Path
 import annover
 
 from .conftest import git, run_cli
-from .test_merge import BASE, Labels, _edit, _init
+from .test_merge import BASE, Labels, _edit, _init, two_clones
 
 
 def _two_clones_that_relabeled_one_answer(tmp_path, monkeypatch) -> Labels:
     """Alice and Bob each made a v2 from one v1, both changing alice@x.org's answer on t1, each
     their own way; Bob's v2 is on no git remote, and Bob has fetched Alice's (as origin/a)."""
-    alice = _init(tmp_path, monkeypatch, "alice")
-    alice.snap(BASE, "base")
-    bob_root = tmp_path / "bob"
-    git("clone", "-q", str(alice.root), str(bob_root), cwd=tmp_path)
-    bob = Labels(bob_root, alice.inputs)
-    alice.git("switch", "-q", "-c", "a")
-    alice.snap(_edit(BASE, t1=("one", {"alice@x.org": "neutral"})), "alice's round")
-    assert run_cli("push", cwd=alice.root).returncode == 0
-    monkeypatch.chdir(bob_root)
-    assert run_cli("pull", cwd=bob_root).returncode == 0
-    bob.snap(_edit(BASE, t1=("one", {"alice@x.org": "negative"})), "bob's round")
-    bob.git("fetch", "-q", "origin", "a")
-    assert run_cli("pull", "origin/a", cwd=bob_root).returncode == 0
-    return bob
+    return two_clones(tmp_path, monkeypatch, _edit(BASE, t1=("one", {"alice@x.org": "negative"})))[1]
 
 
 def test_a_merge_stopped_by_conflicts_says_it_would_renumber_not_that_it_did(tmp_path, monkeypatch):
@@ -105,18 +92,8 @@ def test_reset_drops_only_what_the_user_said_yes_to(two_rounds, tmp_path):
 def test_a_version_fetched_by_git_but_not_pulled_names_the_pull_that_brings_it(tmp_path, monkeypatch):
     """Bob fetched Alice's branch with git but not its objects (the README's `annover pull
     origin/a` left out): merge and revert --to say which pull brings them, not `annover pull <rev>`."""
-    alice = _init(tmp_path, monkeypatch, "alice")
-    alice.snap(BASE, "base")
-    bob_root = tmp_path / "bob"
-    git("clone", "-q", str(alice.root), str(bob_root), cwd=tmp_path)
-    bob = Labels(bob_root, alice.inputs)
-    alice.git("switch", "-q", "-c", "a")
-    alice.snap(_edit(BASE, t1=("one", {"alice@x.org": "neutral"})), "alice's round")
-    assert run_cli("push", cwd=alice.root).returncode == 0
-    monkeypatch.chdir(bob_root)
-    assert run_cli("pull", cwd=bob_root).returncode == 0
-    bob.snap(_edit(BASE, t2=("two", {"bob@x.org": "neutral"})), "bob's round")
-    bob.git("fetch", "-q", "origin", "a")
+    _, bob = two_clones(tmp_path, monkeypatch, pull=False)
+    bob_root = bob.root
     before = bob.commit()
     for args in (["merge", "origin/a"], ["merge", "origin/a", "--dry-run"], ["revert", "--to", "origin/a"]):
         p = run_cli(*args, cwd=bob_root)

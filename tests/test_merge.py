@@ -643,8 +643,10 @@ def test_the_annotators_both_sides_learned_are_kept(tmp_path, monkeypatch):
     _clean(lab.root)
 
 
-def _two_clones_with_a_v2_each(tmp_path, monkeypatch):
-    """Alice's and Bob's clones each made a v2 from the same v1; Bob has fetched Alice's."""
+def two_clones(tmp_path, monkeypatch, bob_edit: dict | None = None, pull: bool = True):
+    """Alice's and Bob's clones each made a v2 from the same v1 (Alice's relabels alice@x.org's
+    answer on t1; Bob's is ``bob_edit`` of the base, by default an answer of his own on t2); Bob
+    has fetched Alice's branch ``a`` with git and, with ``pull``, its objects (annover pull origin/a)."""
     alice = _init(tmp_path, monkeypatch, "alice")
     alice.snap(BASE, "base")
     bob_root = tmp_path / "bob"
@@ -655,9 +657,10 @@ def _two_clones_with_a_v2_each(tmp_path, monkeypatch):
     assert run_cli("push", cwd=alice.root).returncode == 0
     monkeypatch.chdir(bob_root)
     assert run_cli("pull", cwd=bob_root).returncode == 0
-    bob.snap(_edit(BASE, t2=("two", {"bob@x.org": "neutral"})), "bob's round")
+    bob.snap(bob_edit if bob_edit is not None else _edit(BASE, t2=("two", {"bob@x.org": "neutral"})), "bob's round")
     bob.git("fetch", "-q", "origin", "a")
-    assert run_cli("pull", "origin/a", cwd=bob_root).returncode == 0
+    if pull:
+        assert run_cli("pull", "origin/a", cwd=bob_root).returncode == 0
     return alice, bob
 
 
@@ -665,7 +668,7 @@ def test_two_clones_that_numbered_versions_alike_merge_with_this_sides_number_mo
     """The everyday team case: both clones made a v2 from one HEAD. Bob's v2 is on no git remote
     (git refused its tag, or it was never pushed), so the merge gives it the next free number in a
     commit of its own, and Alice's keeps v2 (git's tags follow); nothing is lost."""
-    alice, bob = _two_clones_with_a_v2_each(tmp_path, monkeypatch)
+    alice, bob = two_clones(tmp_path, monkeypatch)
     bobs, alices = bob.repo.resolve("v2"), alice.repo.resolve("v2")
     dry = bob.repo.merge("origin/a", dry_run=True)
     assert dry.renumbered == {"v2": "v3"} and not dry.conflicted and not dry.written
@@ -721,7 +724,7 @@ def test_status_after_a_refused_push_says_what_to_type_and_it_works(tmp_path, mo
 def test_a_clashing_number_already_on_a_git_remote_is_refused(tmp_path, monkeypatch):
     """Bob's v2 is published (a remote-tracking branch holds it): others may cite it, so it is not
     renamed; the merge is refused by name, nothing written."""
-    alice, bob = _two_clones_with_a_v2_each(tmp_path, monkeypatch)
+    alice, bob = two_clones(tmp_path, monkeypatch)
     bob.git("push", "-q", "origin", "HEAD:bob")
     bob.git("fetch", "-q", "origin")
     before = _state(bob)

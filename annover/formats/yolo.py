@@ -270,6 +270,18 @@ def data_yaml(names: list[str], task: str, kp_names: list[str], splits: dict[str
     return out
 
 
+#: what the lines of a YOLO export changed, counted as they are written, and the note saying so
+_COUNTED = {
+    "rotated": "{n} rotated box(es) were written as the boxes around them (--format yolo-obb keeps the rotation)",
+    "boxed": "{n} polygon(s) were written as the boxes around them (YOLO {task} lines hold boxes)",
+    "clipped": "{n} box(es) around rotated boxes or polygons crossing the image's edge were clipped to it",
+    "kp_outside": "{n} keypoint(s) outside the image were written as not labeled (0 0 0): Ultralytics' label "
+                  "check refuses an image with a keypoint outside 0..1",
+    "parts": "{n} polygon(s) in several parts were each written as one polygon, the parts joined at their "
+             "closest vertices",
+}
+
+
 def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: bool = False) -> dict[str, bytes]:
     """The YOLO folder of ``picked``: relative path -> bytes."""
     fmt = "YOLO OBB" if obb else "YOLO"
@@ -294,21 +306,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     for img, path in zip(images, paths):
         lines = [_line(o, img, cls[o.label], task, kp_names, counts) for o in img.objects]
         files[label_path(path)] = "".join(line + "\n" for line in lines).encode("utf-8")
-    if counts.get("rotated"):
-        notes.append(f"{counts['rotated']} rotated box(es) were written as the boxes around them "
-                     "(--format yolo-obb keeps the rotation)")
-    if counts.get("boxed"):
-        notes.append(f"{counts['boxed']} polygon(s) were written as the boxes around them (YOLO {task} lines "
-                     "hold boxes)")
-    if counts.get("clipped"):
-        notes.append(f"{counts['clipped']} box(es) around rotated boxes or polygons crossing the image's edge were "
-                     "clipped to it")
-    if counts.get("kp_outside"):
-        notes.append(f"{counts['kp_outside']} keypoint(s) outside the image were written as not labeled (0 0 0): "
-                     "Ultralytics' label check refuses an image with a keypoint outside 0..1")
-    if counts.get("parts"):
-        notes.append(f"{counts['parts']} polygon(s) in several parts were each written as one polygon, "
-                     "the parts joined at their closest vertices")
+    notes += [text.format(n=counts[what], task=task) for what, text in _COUNTED.items() if counts.get(what)]
     notes.append(f"YOLO task: {task}")
     sizes = {p: {"width": img.width, "height": img.height} for img, p in zip(images, paths) if img.width and img.height}
     if sizes:
