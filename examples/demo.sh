@@ -34,6 +34,8 @@ fi
 REPO=$WORK/labels
 REMOTE=$WORK/dvc-remote
 SAMPLE=$HERE/sentiment
+# the demo talks to nothing but this machine: no DVC usage report (its daemon would try the network)
+export DVC_NO_ANALYTICS=${DVC_NO_ANALYTICS:-1}
 # a fresh machine may have no git identity; the demo must still commit
 export GIT_AUTHOR_NAME=${GIT_AUTHOR_NAME:-annover demo} GIT_AUTHOR_EMAIL=${GIT_AUTHOR_EMAIL:-demo@example.com}
 export GIT_COMMITTER_NAME=${GIT_COMMITTER_NAME:-annover demo} GIT_COMMITTER_EMAIL=${GIT_COMMITTER_EMAIL:-demo@example.com}
