@@ -17,6 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Polygon
 
+from annover.diffing.match import shape_of_text
+from annover.diffing.words import value_change
 from annover.model.geometry import polygon_iou, shape_of
 
 from .conftest import shared_corpus
@@ -146,3 +148,15 @@ def test_the_diff_pairs_a_turned_box_and_words_its_pixel_iou(repo, tmp_path):
     (row,) = rows.filter(pc.equal(rows.column("table"), "annotations")).to_pylist()
     assert row["match"] == "key" and row["score"] == pytest.approx(iou, abs=1e-6), row
     assert f"IoU {iou:.2f}" in row["description"], row
+
+
+@pytest.mark.parametrize("region", ["other", "", "[1, 2]", "null", '{"original_width": 10, "original_height": 0}',
+                                    '{"original_width": "10", "original_height": 5}', '{"origin": "manual"}'])
+def test_a_region_text_that_names_no_image_size_takes_the_image_as_square(region):
+    """The region column's text is the region's other fields as JSON; one that is not JSON, not an
+    object, or has no usable size leaves a turned box as it was read before (square), never an error
+    (a diff of such rows raised JSONDecodeError)."""
+    value = json.dumps({"x": 10, "y": 10, "width": 20, "height": 10, "rotation": 30})
+    assert shape_of_text(value, region) == shape_of_text(value, None) == shape_of(json.loads(value), 1.0)
+    assert value_change(value, value.replace('"x": 10', '"x": 12'), None, region) == \
+        value_change(value, value.replace('"x": 10', '"x": 12'))

@@ -124,8 +124,16 @@ def shape_of(value: Any, aspect: float = 1.0) -> Shape | None:
 
 def shape_on(value: Any, region: str | None) -> Shape | None:
     """:func:`shape_of` a value on the image its region's other fields name (``region``: their
-    JSON text, annover's ``region`` column; read only where the value is :func:`turned`)."""
-    return shape_of(value, aspect_of(json.loads(region)) if region and turned(value) else 1.0)
+    JSON text, annover's ``region`` column; read only where the value is :func:`turned`; a text
+    that is not a JSON object names no size)."""
+    return shape_of(value, aspect_of(_json_or_none(region)) if region and turned(value) else 1.0)
+
+
+def _json_or_none(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
 
 
 def box_iou(a: tuple, b: tuple) -> float:
