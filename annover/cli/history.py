@@ -14,6 +14,7 @@ from annover.errors import AnnoverError, UsageError
 from annover.repo import Repo
 from annover.repo.layout import storage
 from annover.repo.reading import Users
+from annover.store.refs import version_number
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.cli import diff_cmd
@@ -261,8 +262,8 @@ def tag(name: str | None, rev: str | None, force: bool, delete: bool, quiet: boo
 
 def _tag_order(name: str) -> tuple:
     """vN tags by their number first (v2 before v10), then the others by name, as people read them."""
-    number = name[1:] if name.startswith("v") else ""
-    return (0, int(number), name) if number.isdigit() else (1, 0, name)
+    n = version_number(name)
+    return (0, n, name) if n is not None else (1, 0, name)
 
 
 def _list_tags(repo: Repo, as_json: bool) -> None:

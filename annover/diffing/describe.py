@@ -44,8 +44,10 @@ def _values(words: K.Words, cols: tuple[dict, dict], both: "np.ndarray", relabel
     take = pa.array(idx)
     ta, tb = va.take(take), vb.take(take)
     once = K.distinct_pairs(ta, tb)  # a relabel of classifications: a few distinct pairs
-    if once is None or K.any_turned(ta, tb):  # a turned box is shaped by its image's size too
-        found = value_changes(ta.to_pylist(), tb.to_pylist(), cols[1]["region"].take(take).to_pylist())
+    turned = K.any_turned(ta, tb)  # a turned box is shaped by its image's size too: each row with its own
+    if once is None or turned:
+        regions = cols[1]["region"].take(take).to_pylist() if turned else None
+        found = value_changes(ta.to_pylist(), tb.to_pylist(), regions)
     else:
         first = pa.array(once[0])
         found = value_changes(ta.take(first).to_pylist(), tb.take(first).to_pylist()).expand(once[1])

@@ -471,7 +471,8 @@ class Datasets:
         saving = project if remember and not dry_run else None
         # the record's checks (and the lock, held until it is committed) before anything is sent
         with self._recording(saving.title) if saving is not None else nullcontext():
-            r = tasks.push(self.client, name, source, key=used, predictions=predictions, annotations=annotations,
+            r = tasks.push(self.client, project.id if project is not None else name, source, key=used,  # found once
+                           predictions=predictions, annotations=annotations,
                            field_name=field_name, document_root=document_root, validate=validate,
                            repo=self.repo, dry_run=dry_run, batch_size=batch_size, progress=progress)
             if saving is not None:

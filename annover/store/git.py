@@ -136,6 +136,11 @@ def _discover(cwd: Path) -> "tuple[Path, Path] | None":
     return None
 
 
+def _guessed_remote(remotes: list[str]) -> str:
+    """The git remote a branch with no upstream goes to: the only one, else ``origin`` if there."""
+    return remotes[0] if len(remotes) == 1 else "origin" if "origin" in remotes else "REMOTE"
+
+
 @dataclass(frozen=True)
 class Tracking:
     """A branch against its git remote as git last saw it: ``upstream`` (``origin/main``; None when
@@ -154,9 +159,7 @@ class Tracking:
     @property
     def remote(self) -> str:
         """The git remote to publish to: the upstream's, else the only one, else ``origin`` if there."""
-        if self.upstream:
-            return self.upstream.split("/", 1)[0]
-        return self.remotes[0] if len(self.remotes) == 1 else "origin" if "origin" in self.remotes else "REMOTE"
+        return self.upstream.split("/", 1)[0] if self.upstream else _guessed_remote(self.remotes)
 
     @property
     def publish(self) -> str:
@@ -257,7 +260,7 @@ class Git:
         upstream = self.run("rev-parse", "--abbrev-ref", "--symbolic-full-name", "@{upstream}", check=False).strip()
         configured = bool(upstream)
         if not upstream:  # pushed without -u: the remote's branch of this name, where git has seen one
-            seen = f"{Tracking(name, remotes, None, 0, 0).remote}/{name}"
+            seen = f"{_guessed_remote(remotes)}/{name}"
             if not self.run("rev-parse", "--verify", "-q", f"refs/remotes/{seen}^{{commit}}", check=False).strip():
                 return Tracking(name, remotes, None, 0, 0)
             upstream = seen
