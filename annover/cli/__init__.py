@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from annover._lazy import lazy
-from annover.errors import AnnoverError, NotARepoError
+from annover.errors import AnnoverError, NotARepoError, NotFoundError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -328,6 +328,15 @@ def open_repo() -> "repo_.Repo":
     repo = repo_.Repo(".")
     say_repaired(repo)
     return repo
+
+
+def version_config(repo: "repo_.Repo", vid: str, rev: str) -> str:
+    """The labeling config text version ``vid`` (given as ``rev``) recorded; none is exit 14."""
+    text = repo.config_text(vid)
+    if text is None:
+        raise NotFoundError(f"version {rev} ({vid[:12]}) records no labeling config",
+                            "snapshot with --config FILE to record one, or give a config file")
+    return text
 
 
 def say_repaired(repo: "repo_.Repo") -> None:

@@ -14,9 +14,10 @@ from typing import TYPE_CHECKING, Any, Callable
 import click
 
 from annover._lazy import lazy
-from annover.cli import Bars, Progress, echo, emit_json, info, json_option, not_empty, open_repo, quiet_option
+from annover.cli import (Bars, Progress, echo, emit_json, info, json_option, not_empty, open_repo, quiet_option,
+                         version_config)
 from annover.cli.config_cmd import split_labels
-from annover.errors import NotARepoError, NotFoundError, UsageError
+from annover.errors import NotARepoError, NotFoundError, RevisionError, UsageError
 from annover.labelstudio.client import connect
 from annover.labelstudio.datasets import Datasets
 from annover.repo import Repo
@@ -102,16 +103,21 @@ Examples:
   annover dataset create pets --template image-classification --labels cat,dog
   annover dataset create ner --template ner --labels PER,ORG --label "Smith, Jones & Co"
   annover dataset create reviews --config labeling-v2.xml --update-config
+  annover dataset create reviews-2 --config v3       # the config version v3 was read with
+  annover dataset create reviews-2                   # in a repository: HEAD's config
 
 \b
 Get or create: an existing project with the same config is reused (exit 0). The config
 is validated first; inside an annover repository it is also recorded there
-(.annover/datasets/NAME.json + .xml, one commit).
+(.annover/datasets/NAME.json + .xml, one commit). --config takes a file, else a version
+of the repository here (its recorded config, as `annover show REV --config` prints it);
+with neither --config nor --template, a repository's HEAD config is used (said on stderr).
 
 {_CONNECTION_HELP}""")
 @click.argument("name")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), callback=not_empty,
-              help="Labeling config (Label Studio XML).")
+@click.option("--config", "config_file", metavar="FILE|VERSION", callback=not_empty,
+              help="Labeling config: a Label Studio XML file, or a version whose config to use "
+                   "(default in a repository: HEAD's).")
 @click.option("--template", callback=not_empty, help="Make the config from a template (see `annover config list`).")
 @click.option("--labels", "labels_csv", multiple=True, metavar="A,B,C", help="With --template: labels, comma-separated.")
 @click.option("--label", "labels_one", multiple=True, metavar="LABEL", help="With --template: one label; repeatable.")
@@ -124,7 +130,8 @@ def create(name: str, config_file: str | None, template: str | None, labels_csv:
            labels_one: tuple[str, ...], data_field: str | None, description: str | None, update_config: bool,
            url: str | None, api_key: str | None, as_json: bool) -> None:
     """Create the dataset NAME (a Label Studio project), or get it if it exists."""
-    r = _datasets(url, api_key).create(name, config_file=config_file, template=template,
+    config_text, config_file = _version_config(config_file, template)
+    r = _datasets(url, api_key).create(name, config_text, config_file=config_file, template=template,
                                        labels=split_labels(labels_csv, labels_one), data_field=data_field,
                                        description=description, update_config=update_config)
     if as_json:
@@ -135,6 +142,30 @@ def create(name: str, config_file: str | None, template: str | None, labels_csv:
     if r.recorded:
         info(f"recorded in {r.recorded}")
     echo(str(r.project.id))
+
+
+def _version_config(config: str | None, template: str | None) -> tuple[str | None, str | None]:
+    """``create``'s config as (text, file): ``--config`` a file, else a version of the repository
+    here (its recorded config); neither --config nor --template: HEAD's config, in a repository
+    whose HEAD records one. What is taken from a version is said."""
+    if template is not None or (config is not None and Path(config).exists()):
+        return None, config
+    try:
+        repo = open_repo()
+    except NotARepoError:
+        return None, config
+    rev = config or "HEAD"
+    try:
+        vid = repo.resolve(rev)
+    except RevisionError:
+        if config is None:  # no version yet: the usage error names --config and --template
+            return None, None
+        raise NotFoundError(f"--config {config}: no such file, and no version of this repository",
+                            "give a Label Studio XML file, or a version (v1, HEAD) whose labeling config to use") from None
+    if config is None and repo.config_text(vid) is None:
+        return None, None
+    info(f"note: the labeling config of version {rev} ({vid[:12]})")
+    return version_config(repo, vid, rev), None
 
 
 @dataset.command(short_help="Counts of DATASET: tasks, labeled, skipped, per label.", epilog=f"""\b

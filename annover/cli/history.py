@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from annover._lazy import lazy
-from annover.cli import (Progress, echo, emit_json, info, json_option, not_blank, not_empty, open_repo, say_repaired,
-                         short, size_text, table)
+from annover.cli import (Progress, echo, emit_json, info, json_option, not_blank, not_empty, open_repo, safe, say_repaired,
+                         short, size_text, table, version_config)
 from annover.errors import AnnoverError, UsageError
 from annover.repo import Repo
 from annover.repo.layout import storage
@@ -142,6 +142,19 @@ def _stored(stored: dict | None, rev: str) -> str:
     return out + f"; new in this version: {stored['new_objects']} objects, {size_text(stored['new_bytes'])}"
 
 
+def _show_config(repo: Repo, rev: str, as_json: bool) -> None:
+    """``show --config``: the version's config text as stored (``--json``: with its ids)."""
+    v = repo.show(rev)
+    warn_moved_tags(repo)
+    text = version_config(repo, v.id, rev)
+    if as_json:
+        emit_json({"version": v.id, "config": {"oid": v.config_ref.oid, "text": text}})
+        return
+    if sys.stdout.isatty():  # a terminal sees no escape sequence a config may hold; a file gets its bytes
+        text = safe(text, lines=True)
+    click.echo(text, nl=not text.endswith("\n"))
+
+
 def _origin(repo: Repo, o: dict) -> str:
     """Where a version's content came from, as ``show`` words it: a file, a Label Studio project, or
     for a merge and a revert the versions it was made of (the record's ``origin``)."""
@@ -165,12 +178,22 @@ Examples:
   annover show              # HEAD
   annover show v2 --json
   annover show HEAD~1
+  annover show v2 --config > labeling.xml   # the labeling config v2 was read with
+
+\b
+--config prints the version's labeling config (Label Studio XML) as it was recorded, byte for
+byte, and nothing else (as `git show v2:FILE`); a version that records none is exit 14.
 """)
 @click.argument("rev", default="HEAD")
+@click.option("--config", "config_only", is_flag=True,
+              help="Print only the version's labeling config (XML) on stdout.")
 @json_option
-def show(rev: str, as_json: bool) -> None:
+def show(rev: str, config_only: bool, as_json: bool) -> None:
     """Show one version: its record, links (config, source data, predictions) and stats."""
     repo = open_repo()
+    if config_only:
+        _show_config(repo, rev, as_json)
+        return
     v = repo.show(rev)
     tags = repo.tags_of().get(v.id, [])
     say_repaired(repo)
