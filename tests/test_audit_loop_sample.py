@@ -47,3 +47,12 @@ def test_unstratified_unlabeled_and_random_still_take_no_model(repo, tmp_path):
         code, out, err = invoke("sample", "--strategy", strategy, "--n", "3", "--no-record", "--json")
         assert code == 0, err
         assert json.loads(out)["model"] is None
+
+
+def test_n_has_its_short_form_as_head_and_git_log_have(repo, tmp_path):
+    """`sample -n 3` (as `head -n`, `git log -n`) was "No such option '-n'", exit 2."""
+    _version(repo, tmp_path)
+    short = invoke("sample", "--strategy", "random", "-n", "3", "--seed", "4", "--no-record", "--json")
+    long = invoke("sample", "--strategy", "random", "--n", "3", "--seed", "4", "--no-record", "--json")
+    assert short[0] == 0, short[2]
+    assert json.loads(short[1])["keys"] == json.loads(long[1])["keys"] and len(json.loads(short[1])["keys"]) == 3

@@ -290,7 +290,7 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
 @click.argument("rev", default="HEAD")
 @click.option("--strategy", type=click.Choice(STRATEGIES), default="uncertainty", show_default=True,
               help="How the tasks are picked (see above).")
-@click.option("--n", "n", type=int, required=True, help="How many tasks to pick.")
+@click.option("-n", "--n", "n", type=int, required=True, help="How many tasks to pick.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Orders ties (and random picks) reproducibly.")
 @click.option("--model", default=None, metavar="MODEL_VERSION", help="The model's predictions to use (default: the only one).")
 @click.option("--stratify", is_flag=True, help="Spread the picks evenly over the labels of --control.")
