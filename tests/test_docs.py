@@ -317,3 +317,12 @@ def test_the_label_studio_quick_tour_runs_as_written(repo, ls, sdk_admin, monkey
     finally:
         _forget(Datasets(ls), title)
     assert "+1 added" in out and "pos" in out  # the diff v1 v2: the one answer given in between
+
+
+def test_every_output_file_option_has_the_short_form_o():
+    """`report -o F` (as curl, gcc, sort) was "No such option '-o'": --out / --output had no short
+    form on any command."""
+    long_only = [f"{name} {o}" for name, cmd in COMMANDS.items() for p in cmd.params if isinstance(p, click.Option)
+                 for o in p.opts if o in ("--out", "--output") and "-o" not in p.opts]
+    assert not long_only, long_only
+    assert any("-o" in p.opts for cmd in COMMANDS.values() for p in cmd.params if isinstance(p, click.Option))

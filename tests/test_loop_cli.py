@@ -283,3 +283,9 @@ def test_loop_commands_show_their_step_on_a_terminal(loop_repo):  # noqa: F811
 def test_sample_control_of_regions_says_sample_ranks_classifications(loop_repo):  # noqa: F811
     code, out, err = invoke("sample", "v2", "--strategy", "random", "--n", "5", "--control", "entities", "--no-record")
     assert code == 2 and "classification labels" in err and "sentiment" in err and out == "", err
+
+
+def test_report_writes_where_o_says(loop_repo, tmp_path):  # noqa: F811
+    code, out, err = invoke("report", "-o", str(tmp_path / "r.html"))
+    assert code == 0, err
+    assert (tmp_path / "r.html").read_text(encoding="utf-8").lstrip().lower().startswith("<!doctype html")

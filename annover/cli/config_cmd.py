@@ -75,7 +75,7 @@ templates.""")
               help="One label (may contain commas); repeatable.")
 @click.option("--data-field", metavar="NAME",
               help="Task data key the config reads (default: per template, see `annover config list`).")
-@click.option("--out", type=click.Path(dir_okay=False), callback=not_empty,
+@click.option("-o", "--out", type=click.Path(dir_okay=False), callback=not_empty,
               help="Write the config to this file (default: stdout).")
 @click.option("--force", is_flag=True, help="With --out: overwrite an existing file.")
 @json_option

@@ -376,7 +376,7 @@ what `annover snapshot --label-studio` reads.
 
 {_CONNECTION_HELP}""")
 @click.argument("name", metavar="DATASET")
-@click.option("--out", required=True, type=click.Path(dir_okay=False), callback=not_empty, help="Output file.")
+@click.option("-o", "--out", required=True, type=click.Path(dir_okay=False), callback=not_empty, help="Output file.")
 @click.option("--config-out", type=click.Path(dir_okay=False), callback=not_empty,
               help="Also write the labeling config here.")
 @click.option("--force", is_flag=True, help="Replace --out / --config-out if they exist.")

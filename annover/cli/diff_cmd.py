@@ -273,7 +273,7 @@ Examples:
 @click.option("--rows", "show_rows", is_flag=True, help="Each changed row: task, annotator, control, what changed.")
 @click.option("--limit", type=click.IntRange(min=0, max=2**62), default=None, metavar="N",
               help=f"At most N changed rows (default {ROW_LIMIT}); 0 for all. Implies --rows, as git's -U implies -p.")
-@click.option("--output", type=click.Path(dir_okay=False), metavar="FILE.parquet", callback=not_empty,
+@click.option("-o", "--output", type=click.Path(dir_okay=False), metavar="FILE.parquet", callback=not_empty,
               help="Write the full row-level diff as a Parquet table.")
 @click.option("--force", is_flag=True, help="Replace --output if it exists.")
 @click.option("--transitions", is_flag=True,

@@ -39,7 +39,7 @@ Examples:
 """)
 @click.argument("rev", default="HEAD")
 @click.option("--format", "fmt", required=True, type=click.Choice(EXPORT_FORMATS), help="Output format.")
-@click.option("--out", required=True, type=click.Path(), callback=not_empty,
+@click.option("-o", "--out", required=True, type=click.Path(), callback=not_empty,
               help="Output file (a folder for yolo, yolo-obb, voc, hf); - for standard output.")
 @click.option("--table", type=click.Choice(TABLES), default="annotations",
               help="Table for jsonl/csv/parquet (default annotations).")

@@ -240,7 +240,7 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
               help="How a task's label is chosen among its answers (default ground-truth).")
 @click.option("-n", "limit", type=click.IntRange(min=0), default=20, show_default=True,
               help="Show the top N (all with --json/--out).")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, callback=not_empty,
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, callback=not_empty,
               help="Write the suspect task keys, one a line.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
@@ -295,7 +295,7 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
 @click.option("--model", default=None, metavar="MODEL_VERSION", help="The model's predictions to use (default: the only one).")
 @click.option("--stratify", is_flag=True, help="Spread the picks evenly over the labels of --control.")
 @click.option("--control", default=None, help="The control whose labels --stratify and the scores use (default: the most used).")
-@click.option("--out", type=click.Path(dir_okay=False), default=None, help="Write the task keys here, one a line.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, help="Write the task keys here, one a line.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @click.option("--no-record", is_flag=True, help="Do not commit the selection under .annover/samples/.")
 @json_option
@@ -339,7 +339,7 @@ def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, strati
 
 @click.command("report")
 @click.argument("rev", default="HEAD")
-@click.option("--out", type=click.Path(dir_okay=False), default="report.html", show_default=True,
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default="report.html", show_default=True,
               help="The HTML file to write.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
