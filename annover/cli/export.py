@@ -26,6 +26,7 @@ Examples:
   annover export v3 --format coco --predictions yolov8-2024 --out preds.json
   annover export v3 --format conll --out v3.conll --resolve annotator:ann@example.com
   annover export v3 --format voc --out v3-voc --force
+  annover export v3 --format yolo --out v3-yolo --images data/   # with the images: yolo train data=v3-yolo/data.yaml
   annover export v3 --format hf --out v3-hf --resolve latest     # datasets.load_from_disk("v3-hf")
   annover export v3 --format hf --out v3-hf --resolve majority --force   # the label most answers give
   annover export v3 --format jsonl --out - | head -3              # to standard output
@@ -52,11 +53,14 @@ Examples:
               help="Only this task (repeat for more); a key the version lacks is a warning.")
 @click.option("--tasks-from", type=click.Path(dir_okay=False), callback=not_empty, metavar="FILE",
               help="Only the tasks whose keys FILE lists, one a line (what suspects/sample --out write).")
+@click.option("--images", metavar="DIR", callback=not_empty,
+              help="yolo, yolo-obb, voc: put the tasks' images, found in DIR, beside their labels.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
 @quiet_option
 def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predictions: str | None,
-           tasks: tuple[str, ...], tasks_from: str | None, force: bool, as_json: bool, quiet: bool) -> None:
+           tasks: tuple[str, ...], tasks_from: str | None, images: str | None, force: bool, as_json: bool,
+           quiet: bool) -> None:
     """Write version REV in a format to train with (COCO, YOLO, VOC, CoNLL, Hugging Face
     datasets) or to re-import into Label Studio (Label Studio JSON, JSON-MIN, JSONL, CSV, Parquet).
 
@@ -69,7 +73,7 @@ def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predic
     repo = open_repo()
     with Bars(as_json or quiet, after=BAR_AFTER, transient=True) as bar:  # on a terminal, for an export of seconds
         res = repo.export(rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force,
-                          progress=bar, tasks=keys)
+                          progress=bar, tasks=keys, images=images)
     if as_json:
         emit_json(res.to_json())
     for note in getattr(res, "notes", []):  # on stderr with --json too

@@ -165,15 +165,17 @@ class Repo(RepoCore):
     def export(self, rev: str, fmt: str, out: str | Path, table: str = "annotations", resolve: str | None = None,
                predictions: str | None = None, force: bool = False,
                progress: "Callable[[str, int, int], None] | None" = None,
-               tasks: "Iterable[str] | None" = None) -> ExportResult:
+               tasks: "Iterable[str] | None" = None, images: "str | Path | None" = None) -> ExportResult:
         """``annover export``: write version ``rev`` as ``fmt`` to ``out`` (replacing it only with
         ``force``); for the training formats ``resolve`` picks one answer per task and
         ``predictions`` a model version's predictions instead (docs/formats.md). ``progress``:
         told ``(step, items written, items)`` as Label Studio JSON, JSON-MIN, JSONL and CSV are.
         ``tasks`` (task keys): only those tasks, as :meth:`load` reads them; the keys the version
-        has no task of are the result's ``missing_tasks``."""
+        has no task of are the result's ``missing_tasks``. ``images`` (YOLO, VOC): the folder the
+        tasks' images are in, put into the export beside their labels (checked against the sha256
+        the version recorded of each, where it did)."""
         return export_.export(self, rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force,
-                              progress=progress, tasks=tasks)
+                              progress=progress, tasks=tasks, images=images)
 
     def push(self, rev: str | None = None, remote: str | None = None,
              timeout: float | None = None) -> TransferResult:

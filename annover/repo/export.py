@@ -25,6 +25,7 @@ from annover.formats.training import FOLDER_FORMATS, TRAIN_FORMATS, Rendered, re
 from annover.formats.write import TABLE_FORMATS, render_chunks
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, RepoCore, missing_objects, read_version_table
+from annover.repo.export_images import WITH_IMAGES, Placed, find_images, place_images
 from annover.repo.outputs import check_name, check_not_owned, check_writable
 from annover.repo.gc import Progress
 from annover.repo.reading import task_keys
@@ -60,10 +61,11 @@ class TrainExportResult(ExportResult):
     notes: list[str] = field(default_factory=list)
     resolve: str = "only"
     predictions: str | None = None
+    images: dict | None = None  # with --images: how many were put in the folder, checked, linked, copied
 
     def to_json(self) -> dict:
         return {**super().to_json(), "notes": list(self.notes), "resolve": self.resolve,
-                "predictions": self.predictions}
+                "predictions": self.predictions, "images": self.images}
 
 
 def check_out(path: Path, force: bool, folder: bool, option: str = "--out") -> None:
@@ -147,7 +149,7 @@ def _read_version(repo: RepoCore, rev: str, predictions: str | None = None,
 
 def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "annotations", *,
            resolve: str | None = None, predictions: str | None = None, force: bool = False,
-           progress: "Progress | None" = None, tasks: "Any" = None) -> ExportResult:
+           progress: "Progress | None" = None, tasks: "Any" = None, images: "str | Path | None" = None) -> ExportResult:
     """Write version ``rev`` as ``fmt`` to ``out`` (written whole, then renamed into place).
 
     An existing ``out`` is replaced only with ``force``. For the training formats (COCO, YOLO,
@@ -155,6 +157,8 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     exports a model version's predictions instead (see :mod:`annover.formats.resolve`).
     ``progress``: told ``(step, items written, items)`` as the formats written in pieces are.
     ``tasks`` (task keys): only those tasks (the result names the keys the version lacks).
+    ``images`` (YOLO, VOC): a folder the tasks' images are in, put into the export beside their
+    labels (:mod:`annover.repo.export_images`).
     """
     keys = task_keys(tasks)
     if fmt not in EXPORT_FORMATS:
@@ -166,6 +170,9 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     if table != "annotations" and fmt not in TABLE_FORMATS:
         raise UsageError(f"--table {table} is for the one-table formats ({', '.join(TABLE_FORMATS)}), not {fmt}",
                          f"leave --table out: {fmt} writes the tasks with their answers")
+    if images is not None and fmt not in WITH_IMAGES:
+        raise UsageError(f"--images is for the folder formats {', '.join(WITH_IMAGES)}, not {fmt}",
+                         "leave --images out, or export --format yolo or voc")
     if str(out) == STDOUT:
         return _to_stdout(repo, rev, fmt, table, resolve, predictions, keys)
     path = Path(out)
@@ -177,12 +184,18 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     missing = _missing(keys, tables)
     if fmt in TRAIN_FORMATS:
         r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)
+        placed = None
+        if images is not None:  # every image found and checked before anything is written
+            assert r.files is not None
+            done = None if progress is None else (lambda n, total: progress("finding images", n, total))
+            placed = find_images(fmt, images, tables["tasks"], cfg_text, r.files, done)
         try:
             if r.dataset is not None:
                 dataset = r.dataset
                 size = _write_folder(path, lambda folder: hf.save(dataset, str(folder)))
             elif r.files is not None:
-                size = _write_folder(path, _write_files(r.files), sum(map(len, r.files.values())))
+                size = _write_folder(path, _with_images(_write_files(r.files), placed),
+                                     None if placed else sum(map(len, r.files.values())))
             else:
                 assert r.data is not None
                 path.parent.mkdir(parents=True, exist_ok=True)
@@ -190,8 +203,8 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
                 size = len(r.data)
         except OSError as e:
             raise _unwritable(path, e) from None
-        return TrainExportResult(v.id, fmt, str(path), size, r.items, missing, r.notes, resolve or "only",
-                                 predictions)
+        return TrainExportResult(v.id, fmt, str(path), size, r.items, missing, r.notes + _said(placed),
+                                 resolve or "only", predictions, placed.to_json() if placed else None)
     rows = _items(fmt, tables, table)
     done = None if progress is None else (lambda n: progress(f"writing {path.name}", n, rows))
     try:  # written in pieces as they are rendered: a large version is never whole in memory as text
@@ -199,6 +212,25 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     except OSError as e:
         raise _unwritable(path, e) from None
     return ExportResult(v.id, fmt, str(path), size, rows, missing)
+
+
+def _with_images(write: Callable[[Path], None], placed: "Placed | None") -> Callable[[Path], None]:
+    """``write``, then the images ``placed`` put in the same folder."""
+    if placed is None:
+        return write
+    return lambda folder: (write(folder), place_images(folder, placed))  # type: ignore[func-returns-value]
+
+
+def _said(placed: "Placed | None") -> list[str]:
+    """The note of the images an export put in its folder."""
+    if placed is None:
+        return []
+    unchecked = len(placed.files) - placed.checked
+    parts = [f"{n} {what}" for n, what in (
+        (placed.linked, "hard-linked"), (placed.copied, "copied"),
+        (placed.checked, "checked against the sha256 the version recorded"),
+        (unchecked, "not checked (the version records no sha256 of them: `snapshot --source DATA` links it)")) if n]
+    return [f"{len(placed.files)} image(s) put beside their labels: {', '.join(parts) or 'none'}"]
 
 
 def _missing(keys: "pa.Array | None", tables: "dict[str, pa.Table]") -> "list[str] | None":

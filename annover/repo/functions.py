@@ -125,6 +125,6 @@ def diff(a: str, b: str = "HEAD", *, repo: RepoLike = None, iou_threshold: float
 def export(rev: str, fmt: str, out: str | Path, *, repo: RepoLike = None, table: str = "annotations",
            resolve: str | None = None, predictions: str | None = None, force: bool = False,
            progress: "Callable[[str, int, int], None] | None" = None,
-           tasks: "Iterable[str] | None" = None) -> ExportResult:
+           tasks: "Iterable[str] | None" = None, images: str | Path | None = None) -> ExportResult:
     """``annover export``: see :meth:`Repo.export`."""
-    return open_repo(repo).export(rev, fmt, out, table, resolve, predictions, force, progress, tasks)
+    return open_repo(repo).export(rev, fmt, out, table, resolve, predictions, force, progress, tasks, images)
