@@ -1284,7 +1284,8 @@ def test_coco_categories_with_different_keypoints_snapshot_back_from_their_expor
     ("voc_parts_actions_datumaro", "voc", "coco", "VOC fields COCO has no place for (actions, parts, truncated)"),
     ("voc_bccd", "voc", "yolo", "VOC fields YOLO has no place for (truncated)"),
     ("coco_instances_rle_datumaro.json", "coco", "voc", "COCO fields Pascal VOC has no place for (attributes, "),
-    ("coco_instances_rle_datumaro.json", "coco", "voc", "1 of them crowd regions (iscrowd), written as ordinary"),
+    ("coco_instances_rle_datumaro.json", "coco", "voc", "1 crowd region(s) (COCO iscrowd) were written with "
+                                                        "<difficult>1</difficult>"),
 ])
 def test_fields_a_format_has_no_place_for_are_said(src, src_fmt, fmt, said, tmp_path):
     """VOC's truncated / parts / actions and COCO's iscrowd / attributes were left out of the other

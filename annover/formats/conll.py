@@ -8,8 +8,12 @@ file read in keeps its sentence order), else in key order.
 
 Tokenisation (stable, no model): the text is split at whitespace, and a token is split again
 where a span starts or ends inside it, so every span covers whole tokens (``"Paris,"`` with
-a span on ``Paris`` gives ``Paris`` and ``,``). Overlapping spans cannot be written in BIO:
-the span that starts first (then the longer) is kept and the others are counted in the notes.
+a span on ``Paris`` gives ``Paris`` and ``,``). The edges cut at are those of every span of
+the task in the version (:func:`span_edges`: every answer's and every model's predictions),
+not only the exported answer's, so the labels' CoNLL file and each model's (``--predictions``)
+have the same tokens line for line, and seqeval can score one against the other. Overlapping
+spans cannot be written in BIO: the span that starts first (then the longer) is kept and the
+others are counted in the notes.
 
 Import: tokens (first column) and tags (last column; BIO, IOB1 or BIOES), sentences split at
 blank lines, ``-DOCSTART-`` lines skipped. Each sentence is a task whose ``data.text`` is its
@@ -20,17 +24,28 @@ POS and chunk columns are not kept.
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from annover._lazy import lazy
 from annover.errors import InputError, UsageError
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.train import TrainInput, labels_tag, unlabeled
 from annover.model.config import LabelingConfig
 
-__all__ = ["read", "tokens", "write"]
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    pc = lazy("pyarrow.compute")
+
+__all__ = ["read", "span_edges", "tokens", "write"]
+
+#: task key -> text object (``to_name``) -> the offsets where a span starts or ends
+Edges = dict[str, dict[Any, set[int]]]
 
 _WS = re.compile(r"\S+")
 SPAN_TYPES = ("labels",)
@@ -70,8 +85,59 @@ def _label(label: str, task_key: str) -> str:
     return label
 
 
-def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> bytes:
-    """CoNLL-2003 text of the span labels of ``picked``."""
+def _edges(value: Any) -> tuple[int, int] | None:
+    """(start, end) of a span's ``value`` (parsed or its JSON text), None for no span."""
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            return None
+    if not isinstance(value, dict) or "start" not in value or "end" not in value:
+        return None
+    try:
+        return int(value["start"]), int(value["end"])
+    except (TypeError, ValueError):
+        return None
+
+
+def span_edges(tables: dict[str, "pa.Table"]) -> Edges:
+    """Where the spans of each task start and end, over the whole version: every answer's (skipped
+    ones too) and every model's predictions, per text object. :func:`write` cuts tokens at all of
+    them, so that whichever answer or model is exported, a task's tokens are the same."""
+    out: Edges = {}
+    for name in ("annotations", "predictions"):
+        t = tables.get(name)
+        if t is None or not t.num_rows or not {"task_key", "to_name", "type", "value"} <= set(t.column_names):
+            continue
+        t = t.filter(pc.equal(t.column("type"), "labels"))
+        for key, to, value in zip(*(t.column(c).to_pylist() for c in ("task_key", "to_name", "value"))):
+            edges = _edges(value)
+            if edges is not None:
+                out.setdefault(key, {}).setdefault(to, set()).update(edges)
+    return out
+
+
+def _chosen(spans: list, text: str, task_key: str, off: list[str]) -> tuple[list[tuple[int, int, str]], int]:
+    """The spans BIO can hold, (start, end, label) in text order, and how many overlapping ones were
+    left out; a span whose ``text`` is not the task's at its offsets is added to ``off``."""
+    chosen: list[tuple[int, int, str]] = []
+    overlapping = 0
+    for r in sorted(spans, key=lambda r: (int(r.value["start"]), -int(r.value["end"]))):
+        s, e = int(r.value["start"]), int(r.value["end"])
+        said = r.value.get("text")
+        if isinstance(said, str) and said != text[s:e]:
+            off.append(f"task {task_key!r} {s}-{e}: {said!r} reads {text[s:e]!r}")
+        if chosen and s < chosen[-1][1]:
+            overlapping += 1
+            continue
+        chosen.append((s, e, _label(r.labels[0] if r.labels else "", task_key)))
+    return chosen, overlapping
+
+
+def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges: Edges | None = None) -> bytes:
+    """CoNLL-2003 text of the span labels of ``picked``; tokens are cut at the span edges of the
+    chosen answer and at ``edges`` (:func:`span_edges` of the version: the same tokens for every
+    answer and model)."""
     order = picked.task_ids
     items = picked.items
     if items and all(order.get(it.task_key) is not None for it in items):
@@ -82,22 +148,16 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> bytes
     for it in items:
         spans = [r for r in it.regions if (r.type or "") in SPAN_TYPES and "start" in r.value]
         other += len(it.regions) - len(spans)
-        to_name = spans[0].to_name if spans else None
+        task_edges = (edges or {}).get(it.task_key, {})
+        # the text object: the answer's spans', else (no span in this answer) the one other answers' label
+        to_name = spans[0].to_name if spans else min(task_edges, key=str, default=None)
         try:
             text = str(it.data[_text_field(cfg, it.data, to_name)])
         except InputError as e:
             raise InputError(f"task {it.task_key!r}: {e.message}", e.hint) from None
-        chosen: list[tuple[int, int, str]] = []
-        for r in sorted(spans, key=lambda r: (int(r.value["start"]), -int(r.value["end"]))):
-            s, e = int(r.value["start"]), int(r.value["end"])
-            said = r.value.get("text")
-            if isinstance(said, str) and said != text[s:e]:
-                off.append(f"task {it.task_key!r} {s}-{e}: {said!r} reads {text[s:e]!r}")
-            if chosen and s < chosen[-1][1]:
-                overlapping += 1
-                continue
-            chosen.append((s, e, _label(r.labels[0] if r.labels else "", it.task_key)))
-        cuts = {c for s, e, _ in chosen for c in (s, e)}
+        chosen, n = _chosen(spans, text, it.task_key, off)
+        overlapping += n
+        cuts = {c for s, e, _ in chosen for c in (s, e)} | task_edges.get(to_name, set())
         toks = tokens(text, cuts)
         if not toks:  # a sentence of no tokens is no sentence: a reader sees nothing there
             empty += 1

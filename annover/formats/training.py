@@ -130,7 +130,7 @@ def _render(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resol
     elif fmt == Format.VOC:
         out.files = voc.write(picked, cfg, notes)
     elif fmt == Format.CONLL:
-        out.data = conll.write(picked, cfg, notes)
+        out.data = conll.write(picked, cfg, notes, conll.span_edges(tables))
     elif fmt == Format.HF:
         out.dataset = hf.to_dataset(picked, cfg, notes)
     else:

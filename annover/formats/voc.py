@@ -6,7 +6,10 @@ Export: ``<annotation>`` with ``folder``, ``filename``, ``size`` (width, height,
 integral values as integers). Only
 boxes have a place in VOC: a rotated box is written as the box around it, polygons and
 masks as the box around them, keypoints are left out (all said in the notes). VOC needs the
-image size.
+image size. A crowd region (COCO ``iscrowd``, kept on import) is written with ``difficult`` 1:
+VOC has no crowd flag, and difficult is what it has to say "do not count this one": VOC's
+evaluation ignores difficult objects as COCO's ignores crowd regions, and trainers reading VOC
+leave them out (Ultralytics' VOC.yaml conversion) or mark them ignored (mmdetection).
 
 Import reads ``*.xml`` in a folder (or its ``Annotations``/``annotations`` subfolder): a task
 per file (``data.image`` = ``filename``, key = its stem), a box per ``<object>``. ``pose``,
@@ -97,6 +100,20 @@ def _object(o: Obj, img: Image, notes: dict[str, int]) -> str:
     return out + "  </object>\n"
 
 
+def _crowd_difficult(images: list[Image]) -> int:
+    """Mark each crowd region (COCO ``iscrowd``) difficult, its ``iscrowd`` then said (no longer a COCO
+    field without a place here); how many."""
+    n = 0
+    for img in images:
+        for o in img.objects:
+            kept = o.extras.get("coco")
+            if isinstance(kept, dict) and kept.get("iscrowd"):
+                o.extras = {**o.extras, "coco": {k: v for k, v in kept.items() if k != "iscrowd"},
+                            "voc": {**(o.extras.get("voc") or {}), "difficult": 1}}
+                n += 1
+    return n
+
+
 def _base(file_name: str) -> str:
     return file_name.replace("\\", "/").rsplit("/", 1)[-1]
 
@@ -112,6 +129,11 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> dict[
     check_kinds(images, ("box", "rotated box", "polygon", "mask"), "Pascal VOC", notes, keypoints=False)
     clip_boxes(images, "Pascal VOC", notes)
     unique_names(images, "Pascal VOC", xml_path)
+    crowd = _crowd_difficult(images)
+    if crowd:
+        notes.append(f"{crowd} crowd region(s) (COCO iscrowd) were written with <difficult>1</difficult>: VOC has no "
+                     "crowd flag, and its evaluation and trainers leave difficult objects out, as COCO's leaves crowd "
+                     "regions out")
     note_kept(images, "Pascal VOC", notes, own="voc")
     names = categories(cfg, images, notes)
     counts: dict[str, int] = {}

@@ -15,6 +15,15 @@ with up to 8 decimals, enough for annover's 1e-7 of the image size, so a folder 
 written again gives the same numbers up to that (full-precision floats come back rounded
 to it). OBB needs the image sizes (a rotation is in pixels).
 
+A pose ``data.yaml`` has ``flip_idx`` (Ultralytics' left-right flip of the keypoints) when the
+keypoint names pair up by side: ``left_eye``/``right_eye``, ``L_eye``/``R_eye``, ``eye_left``/
+``eye_right``, ``LEye``/``REye`` (case aside), the names without a side (``nose``) mapping to
+themselves. Where no name has a side, or a name with one has no partner, it has none (said in
+the notes): Ultralytics then trains without left-right flips, which is safe, where a wrong
+``flip_idx`` would mirror an image and leave its left wrist labeled left. Crowd regions (COCO
+``iscrowd``, kept on import) are left out, as Ultralytics' own COCO converter leaves them out:
+YOLO has no crowd flag, and an ordinary object would teach the crowd's outline as one object.
+
 Export also writes ``sizes.json`` (image path -> width, height) when the sizes are known, so
 the folder converts to pixels again without the images. Import reads a folder: ``data.yaml`` (``names`` as a list or a map) or ``classes.txt``, the
 label files under ``labels/`` (or the folder itself), and image sizes from ``sizes.json``
@@ -28,6 +37,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
@@ -49,7 +59,7 @@ else:
     PILImage = lazy("PIL.Image")
     yaml = lazy("yaml")
 
-__all__ = ["data_yaml", "label_path", "read", "split_layout", "write"]
+__all__ = ["data_yaml", "drop_crowd", "flip_idx", "label_path", "read", "split_layout", "write"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 #: extensions of the images and videos Ultralytics reads (its IMG_FORMATS and VID_FORMATS) and ours: the
@@ -254,7 +264,63 @@ def bridged(parts: list[list[tuple[float, float]]]) -> list[tuple[float, float]]
     return out
 
 
-def data_yaml(names: list[str], task: str, kp_names: list[str], splits: dict[str, list[str]]) -> str:
+#: a keypoint name's words: ``left_eye`` -> left, eye; ``leftEye`` -> left, Eye; ``LShoulder`` -> L, Shoulder
+_WORDS = re.compile(r"[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+")
+#: the words naming a side (compared lower-cased)
+_SIDES = {"left": "L", "l": "L", "right": "R", "r": "R"}
+
+
+def flip_idx(kp_names: list[str]) -> tuple[list[int] | None, list[str]]:
+    """Ultralytics' ``flip_idx`` of the keypoints ``kp_names`` (the index each keypoint becomes when
+    the image is mirrored): names that differ only in a side word (left/right, L/R; any case, any
+    separator) swap, names without a side stay. None where no pair is found or a name with a side
+    has no one partner; then also those names (for the note)."""
+    by_key: dict[tuple[str, ...], dict[str, list[int]]] = {}
+    lone: list[str] = []
+    for i, name in enumerate(kp_names):
+        words = _WORDS.findall(name)
+        at = [j for j, w in enumerate(words) if w.lower() in _SIDES]
+        if len(at) > 1:
+            lone.append(name)  # two side words (``L_hand_R``): which one is the keypoint's is not clear
+        elif at:
+            key = tuple("*" if j == at[0] else w.lower() for j, w in enumerate(words))
+            by_key.setdefault(key, {}).setdefault(_SIDES[words[at[0]].lower()], []).append(i)
+    out = list(range(len(kp_names)))
+    for sides in by_key.values():
+        left, right = sides.get("L", []), sides.get("R", [])
+        if len(left) == 1 and len(right) == 1:
+            out[left[0]], out[right[0]] = right[0], left[0]
+        else:
+            lone += [kp_names[i] for i in left + right]
+    if lone or out == list(range(len(kp_names))):
+        return None, lone
+    return out, []
+
+
+def _flip_note(kp_names: list[str], lone: list[str]) -> str:
+    shown_names = ", ".join(repr(n) for n in (lone or kp_names)[:4]) + (", ..." if len(lone or kp_names) > 4 else "")
+    why = (f"the keypoint(s) {shown_names} name a side but no single keypoint names the other" if lone
+           else f"the keypoint names ({shown_names}) pair up no left and right")
+    own = "" if lone else f" ({list(range(len(kp_names)))} if no keypoint has a side)"
+    return (f"data.yaml has no flip_idx: {why}, and Ultralytics then trains without left-right flips; "
+            f"name the keypoints left_x / right_x, or add flip_idx to data.yaml yourself{own}")
+
+
+def drop_crowd(images: list[Image]) -> tuple[int, int]:
+    """Leave out the crowd regions (COCO ``iscrowd``, kept on import): how many, and how many images
+    they leave with no object."""
+    n = emptied = 0
+    for img in images:
+        keep = [o for o in img.objects if not (o.extras.get("coco") or {}).get("iscrowd")]
+        if len(keep) < len(img.objects):
+            n += len(img.objects) - len(keep)
+            emptied += not keep
+            img.objects = keep
+    return n, emptied
+
+
+def data_yaml(names: list[str], task: str, kp_names: list[str], splits: dict[str, list[str]],
+              flip: list[int] | None = None) -> str:
     """``data.yaml``: the splits' image folders (relative to the file's folder, which Ultralytics
     takes for the dataset's root when there is no ``path``); ``task`` says which lines these are
     (Ultralytics' task names), so that a folder whose lines all have 8 numbers (oriented boxes, or
@@ -266,6 +332,8 @@ def data_yaml(names: list[str], task: str, kp_names: list[str], splits: dict[str
     out += f"task: {task}\n"
     if task == "pose":
         out += f"kpt_shape: [{len(kp_names)}, 3]\nkpt_names: {json.dumps(kp_names, ensure_ascii=False)}\n"
+        if flip is not None:
+            out += f"flip_idx: {json.dumps(flip)}\n"
     out += "names:\n" + "".join(f"  {i}: {json.dumps(n, ensure_ascii=False)}\n" for i, n in enumerate(names))
     return out
 
@@ -286,6 +354,12 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     """The YOLO folder of ``picked``: relative path -> bytes."""
     fmt = "YOLO OBB" if obb else "YOLO"
     images = images_of(picked, cfg, fmt, notes)
+    crowd, emptied = drop_crowd(images)
+    if crowd:
+        notes.append(f"{crowd} crowd region(s) (COCO iscrowd) were left out: {fmt} has no crowd flag, and as an "
+                     "ordinary object a crowd would teach its outline as one object (Ultralytics' COCO converter "
+                     "leaves them out too)" + (f"; {emptied} image(s) held only crowd regions and have empty label "
+                                                "files, which Ultralytics reads as background" if emptied else ""))
     check_kinds(images, ("box", "rotated box") if obb else ("box", "rotated box", "polygon"), fmt, notes,
                 keypoints=not obb)
     clip_boxes(images, fmt, notes)
@@ -301,6 +375,9 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     cls = {n: i for i, n in enumerate(names)}
     task = _task(images, obb)
     kp_names = keypoint_names(cfg, images) if task == "pose" else []
+    flip, lone = flip_idx(kp_names) if task == "pose" else (None, [])
+    if task == "pose" and flip is None:
+        notes.append(_flip_note(kp_names, lone))
     counts: dict[str, int] = {}
     files: dict[str, bytes] = {}
     for img, path in zip(images, paths):
@@ -313,7 +390,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
         files["sizes.json"] = (json.dumps(sizes, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
     folders, lists = split_layout(paths, splits, notes)
     files.update(lists)
-    files["data.yaml"] = data_yaml(names, task, kp_names, folders).encode("utf-8")
+    files["data.yaml"] = data_yaml(names, task, kp_names, folders, flip).encode("utf-8")
     files["classes.txt"] = "".join(n + "\n" for n in names).encode("utf-8")
     return files
 
