@@ -97,6 +97,26 @@ def test_conll_of_labels_and_of_predictions_have_the_same_tokens_and_seqeval_sco
     assert 0 < f1_score([s[1] for s in labels], [s[1] for s in read["llm"]]) < 1
 
 
+def test_hf_tokens_are_the_conll_exports_for_labels_and_predictions(repo, tmp_path):
+    """The Hugging Face export's ``tokens`` are the CoNLL export's (its docs say so): each cut at the
+    version's span edges, so a model's HF rows line up with the labels' rows token for token. Before,
+    HF cut at the written answer's own edges only."""
+    code, _, err = invoke("snapshot", "--from", str(NER), "--config", str(NER.with_suffix(".xml")), "--key", "id",
+                          "--predictions", str(_cut_inside(tmp_path)), "-m", "ner", "-q")
+    assert code == 0, err
+    code, _, err = invoke("export", "v1", "--format", "conll", "--out", str(tmp_path / "labels.conll"))
+    assert code == 0, err
+    conll_tokens = [s[0] for s in _conll(tmp_path / "labels.conll")]
+    import datasets
+
+    for i, model in enumerate((None, NER_MODEL, "cut-inside")):
+        out = tmp_path / f"hf-{i}"
+        code, _, err = invoke("export", "v1", "--format", "hf", "--out", str(out), *(["--predictions", model] if model else []))
+        assert code == 0, err
+        rows = sorted(datasets.load_from_disk(str(out)), key=lambda r: int(r["task_key"]))
+        assert [r["tokens"] for r in rows] == conll_tokens, model
+
+
 def test_conll_tokens_cut_at_every_answers_span_edges():
     """Two annotators cut 'Parisian' differently: the answer of each, exported, has the tokens of both."""
     def ann(who: str, end: int) -> dict:

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import UsageError
-from annover.formats.conll import tokens
+from annover.formats.conll import Edges, tokens
 from annover.formats.images import note_kept_fields
 from annover.formats.resolve import Picked, Region
 from annover.formats.yolo import bridged
@@ -116,7 +116,10 @@ def _keypoint(r: Region, objects: dict[str, tuple[str, int]]) -> dict[str, Any]:
 
 
 def _value(c: Control, regions: list[Region], text: str | None,
-           objects: dict[str, tuple[str, int]] | None = None) -> dict[str, Any]:
+           objects: dict[str, tuple[str, int]] | None = None, cuts: "set[int] | frozenset[int]" = frozenset()
+           ) -> dict[str, Any]:
+    """A control's columns of one row; ``cuts``: the task's span edges over the version (the CoNLL
+    export's: :func:`annover.formats.conll.span_edges`), where tokens are cut too."""
     mine = [r for r in regions if r.from_name == c.name]
     labels = [lb for r in mine for lb in r.labels]
     if c.tag == "Choices" and c.choice != "multiple":
@@ -128,7 +131,7 @@ def _value(c: Control, regions: list[Region], text: str | None,
                         for r in mine if "start" in r.value), key=lambda s: (s[0], -s[1]))
         out: dict[str, Any] = {c.name: [{"start": s, "end": e, "text": (text or "")[s:e], "label": lb}
                                         for s, e, lb in spans]}
-        toks = tokens(text or "", {x for s, e, _ in spans for x in (s, e)})
+        toks = tokens(text or "", {x for s, e, _ in spans for x in (s, e)} | set(cuts))
         tags = ["O"] * len(toks)
         last = -1
         for s, e, lb in spans:
@@ -158,8 +161,11 @@ def _value(c: Control, regions: list[Region], text: str | None,
     return {c.name: [json.dumps(r.value, sort_keys=True, ensure_ascii=False) for r in mine]}
 
 
-def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> "datasets.Dataset":
-    """The picked answers as a ``datasets.Dataset`` with features from ``cfg``."""
+def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
+               edges: "Edges | None" = None) -> "datasets.Dataset":
+    """The picked answers as a ``datasets.Dataset`` with features from ``cfg``; ``edges``: the span
+    edges of the version (:func:`annover.formats.conll.span_edges`), so ``tokens`` are the CoNLL
+    export's whichever answer or model is written."""
     Features = _features_module()
     if cfg is None:
         raise UsageError("this version has no labeling config, and the Hugging Face features come from one",
@@ -192,7 +198,8 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> 
             row["width"], row["height"] = size
         objects = _objects(controls, it.regions)
         for c in controls:
-            row.update(_value(c, it.regions, it.data.get(text_of.get(c.name, "")), objects))
+            cuts = (edges or {}).get(it.task_key, {}).get(c.to_name[0] if c.to_name else None, frozenset())
+            row.update(_value(c, it.regions, it.data.get(text_of.get(c.name, "")), objects, cuts))
         several += sum(1 for c in single if len({lb for r in it.regions if r.from_name == c for lb in r.labels}) > 1)
         unknown += sum(1 for r in it.regions if r.from_name not in cfg.controls)
         parted += sum(1 for r in it.regions if len(_parts(r)) > 1 and r.from_name in cfg.controls

@@ -132,7 +132,7 @@ def _render(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resol
     elif fmt == Format.CONLL:
         out.data = conll.write(picked, cfg, notes, conll.span_edges(tables))
     elif fmt == Format.HF:
-        out.dataset = hf.to_dataset(picked, cfg, notes)
+        out.dataset = hf.to_dataset(picked, cfg, notes, conll.span_edges(tables))
     else:
         raise UsageError(f"{fmt!r} is not a training format", f"use one of {', '.join(TRAIN_FORMATS)}")
     return out
