@@ -61,8 +61,9 @@ def hash_source(repo: RepoCore, path: str) -> tuple[dict, dict[str, str]]:
     return link, files
 
 
-def _file_of(data_json: str, by_suffix: dict[str, str]) -> str | None:
-    """The sha256 of the first source file a task's data names, if any."""
+def _file_of(data_json: str, by_suffix: "dict[str, str | None]") -> str | None:
+    """The sha256 of the first source file a task's data names, if any: the longest tail of the
+    path it gives that names a file (a tail two files of different content end in names none)."""
     for v in json.loads(data_json).values():
         if not isinstance(v, str):
             continue
@@ -79,7 +80,12 @@ def data_hashes(tasks: "pa.Table", files: dict[str, str], source_rel: str) -> "p
     """``tasks`` with ``data_hash`` set for tasks whose data points at a file of the source data."""
     if not files:
         return tasks
-    by_suffix = {}
+    by_suffix: dict[str, str | None] = {}
+    for rel, digest in files.items():
+        parts = rel.split("/")
+        for i in range(1, len(parts)):  # each shorter tail: a task naming `a.jpg` finds `train/a.jpg`
+            tail = "/".join(parts[i:])
+            by_suffix[tail] = digest if by_suffix.get(tail, digest) == digest else None  # two contents: none
     for rel, digest in files.items():
         by_suffix[rel] = digest
         by_suffix[f"{source_rel}/{rel}"] = digest
