@@ -4,6 +4,7 @@ resume, where tasks and labels come from, and the widget's model (what a click o
 from __future__ import annotations
 
 import json
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -285,16 +286,80 @@ def test_a_command_from_the_front_end_changes_the_session_and_the_view(tmp_path)
 
 
 def test_images_local_inline_urls_as_they_are_missing_as_a_placeholder(tmp_path):
+    """A local image is not in the view: the page asks for it by task key and gets it once, in the
+    view that answers the request; a URL is in the view as it is; a missing file is a placeholder."""
     png = tmp_path / "cat.png"
     png.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
     items = ["cat.png", "https://example.org/dog.jpg", "missing/bird.png"]
     imgs = [Task(f"i{i}", {"image": p}, "image", "image") for i, p in enumerate(items)]
     ann = widget.Annotator(Session(imgs, ["cat", "dog"], "a", "label", "image"), root=tmp_path)
-    assert ann.view["task"]["src"].startswith("data:image/png;base64,")
+    assert ann.view["task"]["src"] is None and ann.view["task"]["load"] == "i0" and ann.view["image"] is None
+    assert ann.view["next"] is None  # the next task is a URL: nothing to fetch ahead
+    ann.command = {"action": "image", "key": "i0", "seq": 1}
+    assert ann.view["image"]["key"] == "i0" and ann.view["image"]["src"].startswith("data:image/png;base64,")
+    ann.command = {"action": "image", "key": "../cat.png", "seq": 2}  # a task key, never a path
+    assert ann.view["image"] == {"key": "../cat.png", "src": None, "missing": "no image task '../cat.png'"}
     ann.skip()
-    assert ann.view["task"]["src"] == "https://example.org/dog.jpg"
+    assert ann.view["image"] is None  # sent once: the next view is without it
+    assert ann.view["task"]["src"] == "https://example.org/dog.jpg" and ann.view["task"]["load"] is None
     ann.skip()
-    assert ann.view["task"]["src"] is None and ann.view["task"]["value"] == "missing/bird.png"
+    assert ann.view["task"]["src"] is None and ann.view["task"]["load"] is None
+    assert ann.view["task"]["missing"] == "image not found: missing/bird.png"
+
+
+class Wire:
+    """A comm that counts what the widget sends the page (as a kernel's comm would send it)."""
+
+    comm_id = "wire"
+    kernel = object()
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, int]] = []  # (JSON bytes, binary buffer bytes) per message
+
+    def on_msg(self, callback) -> None:
+        self.callback = callback
+
+    def send(self, data=None, buffers=None, **kw) -> None:
+        self.sent.append((len(json.dumps(data)), sum(memoryview(b).nbytes for b in buffers or [])))
+
+    def close(self, *a, **kw) -> None:
+        pass
+
+
+def _from_page(ann, command: dict) -> None:
+    """A command as the page's comm message brings it (ipywidgets' own handling: lock, echo, observers)."""
+    ann._handle_msg({"content": {"data": {"method": "update", "state": {"command": command},
+                                          "buffer_paths": []}}, "buffers": []})
+
+
+def test_commands_on_an_image_task_send_no_image_and_an_asked_one_goes_as_bytes(tmp_path):
+    """Every command re-sent the shown image, base64 in the view (a 5 MB photo: 6.8 MB per click,
+    also for a multi-label toggle on the same task and for going back to an image already sent).
+    Now the view carries no image; the one the page asks for goes once, as a binary buffer."""
+    Image = pytest.importorskip("PIL.Image")
+    for i in range(2):
+        Image.frombytes("RGB", (1300, 1300), bytes(random.Random(i).randbytes(1300 * 1300 * 3))).save(
+            tmp_path / f"photo{i}.png")
+    size = (tmp_path / "photo0.png").stat().st_size
+    assert size > 5_000_000
+    imgs = [Task(f"i{i}", {"image": f"photo{i}.png"}, "image", "image") for i in range(2)]
+    ann = widget.Annotator(Session(imgs, ["cat", "dog"], "a", "label", "image", multiple=True), root=tmp_path)
+    ann.comm = wire = Wire()
+    seq = iter(range(1, 100))
+    for cmd in [{"action": "choose", "label": "cat"}, {"action": "choose", "label": "dog"},
+                {"action": "choose", "label": "cat"}, {"action": "submit"}, {"action": "back"},
+                {"action": "forward"}, {"action": "back"}, {"action": "skip"}, {"action": "undo"}]:
+        _from_page(ann, {**cmd, "seq": next(seq)})
+    assert ann.session.answers["i0"].labels == ("dog",) and ann.session.position == 0
+    assert max(j + b for j, b in wire.sent) < 5_000 and sum(j + b for j, b in wire.sent) < 30_000
+    wire.sent.clear()
+    _from_page(ann, {"action": "image", "key": "i0", "seq": next(seq)})
+    (json_bytes, buffer_bytes), = [m for m in wire.sent if m[1]]
+    assert buffer_bytes == size and json_bytes < 5_000  # the file's bytes, not a third more of base64
+    assert ann.view["next"] == "i1"  # fetched ahead by the page while i0 is labeled
+    wire.sent.clear()
+    _from_page(ann, {"action": "choose", "label": "cat", "seq": next(seq)})
+    assert sum(j + b for j, b in wire.sent) < 5_000 and ann.view["image"] is None
 
 
 def test_an_image_task_naming_a_file_that_is_no_image_does_not_inline_it(tmp_path):

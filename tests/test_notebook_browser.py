@@ -15,8 +15,10 @@ front end and comm, in the same Chromium.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -29,6 +31,7 @@ import httpx
 import pytest
 
 import annover
+from tests.test_notebook import Wire
 
 widget = pytest.importorskip("annover.notebook.widget")
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -57,7 +60,9 @@ async ([esm, css, view]) => {
     on: (ev, cb) => { (listeners[ev] = listeners[ev] || []).push(cb); },
     off: (ev, cb) => { listeners[ev] = (listeners[ev] || []).filter((f) => f !== cb); },
     save_changes: async () => {
-      window.sent = (window.sent || 0) + 1;
+      // window.sent counts clicks and keys; window.asked the images the page asked for
+      if (state.command.action === "image") window.asked = (window.asked || 0) + 1;
+      else window.sent = (window.sent || 0) + 1;
       state.view = await window.pyCommand(state.command);
       (listeners["change:view"] || []).forEach((cb) => cb());
     },
@@ -164,7 +169,7 @@ def test_an_image_the_browser_cannot_decode_is_a_placeholder_too(tmp_path, monke
     monkeypatch.chdir(tmp_path)
     (tmp_path / "broken.png").write_text("not a png")
     ann = widget.annotate(["broken.png"], labels=["cat", "dog"], annotator="a@b.c")
-    assert ann.view["task"]["src"].startswith("data:image/png;base64,")
+    assert ann.view["task"]["load"] == ann.session.tasks[0].key  # the page asks for it
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         try:
@@ -175,6 +180,57 @@ def test_an_image_the_browser_cannot_decode_is_a_placeholder_too(tmp_path, monke
             assert page.locator(".annover-image").count() == 0
         finally:
             browser.close()
+
+
+IMAGE_SHOWN = """() => { const i = document.querySelector('.annover-image');
+  return i && i.complete && i.naturalWidth > 0 ? [i.naturalWidth, i.alt] : null; }"""
+
+
+def test_large_images_go_to_the_page_once_each_and_the_next_one_ahead(tmp_path, monkeypatch):
+    """Three 5 MB photos, labeled with clicks and keys in Chromium, going back and forth: every
+    command re-sent the shown photo (6.8 MB of base64 per click, 14 clicks: 95 MB). Now the page
+    asks for each photo once (binary, its file's size), the next one while this one is labeled,
+    and shows one it has without asking again."""
+    Image = pytest.importorskip("PIL.Image")
+    monkeypatch.chdir(tmp_path)
+    names = [f"photo{i}.png" for i in range(3)]
+    for i, name in enumerate(names):
+        Image.frombytes("RGB", (1300, 1300), random.Random(i).randbytes(1300 * 1300 * 3)).save(name)
+    size = sum((tmp_path / n).stat().st_size for n in names)
+    assert size > 15_000_000
+    ann = widget.annotate(names, labels=["cat", "dog", "bird"], multiple=True, annotator="a@b.c")
+    ann.comm = wire = Wire()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 820, "height": 760}, device_scale_factor=1)
+            _open(page, ann)
+            assert page.wait_for_function(IMAGE_SHOWN, timeout=30_000).json_value() == [1300, names[0]]
+            for _ in range(100):  # photo0, then photo1 ahead
+                if sum(b > 1_000_000 for _, b in wire.sent) >= 2:
+                    break
+                page.wait_for_timeout(100)
+            n = 0
+            for key in ["1", "3", "1", "Enter", "ArrowLeft", "ArrowRight", "2", "Enter", "ArrowLeft",
+                        "ArrowLeft", "ArrowRight", "ArrowRight", "2", "Enter"]:
+                page.keyboard.press(key)
+                n += 1
+                _settle(page, n)
+                if ann.session.current is not None:
+                    page.wait_for_function(f"(() => {{ const r = ({IMAGE_SHOWN})(); return r && r[1] === "
+                                           f"{ann.session.current.value!r}; }})", timeout=30_000)
+                if n == 13:
+                    page.mouse.move(0, 0)
+                    page.locator(".annover-annotator").screenshot(path=str(tmp_path / "photos.png"))
+            assert {k: a.labels for k, a in ann.session.answers.items()} == {
+                t.key: labs for t, labs in zip(ann.session.tasks, [("bird",), ("dog",), ("dog",)])}
+            asked = page.evaluate("window.asked")
+        finally:
+            browser.close()
+    big = [b for _, b in wire.sent if b > 1_000_000]
+    assert len(big) == 3 and sum(big) == size, f"{len(wire.sent)} messages, {sum(map(sum, wire.sent)):,} bytes"
+    assert sum(j for j, _ in wire.sent) + sum(b for _, b in wire.sent if b <= 1_000_000) < 60_000
+    assert asked == 3
 
 
 def test_a_long_word_in_a_text_or_a_label_wraps_inside_the_widget(tmp_path, monkeypatch):
@@ -204,35 +260,32 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture
-def voila(two_rounds, tmp_path):
-    """Voilà serving a notebook that opens the annotator on v2 (a real kernel, anywidget's own front end)."""
-    repo, _, _ = two_rounds
+@contextlib.contextmanager
+def _voila(root: Path, source: str, log_path: Path):
+    """Voilà on 127.0.0.1 serving a one-cell notebook (``source``) in ``root``: its URL."""
     exe = Path(sys.executable).with_name("voila")
     if not exe.exists():
         pytest.skip("voila is not installed: pip install -e '.[test]'")
-    nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source":
-                     "import annover\nann = annover.annotate(annover.Repo('.'), 'v2', annotator=WHO)\nann"
-                     .replace("WHO", repr(VOILA_WHO))}],
+    nb = {"cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [], "source": source}],
           "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}},
           "nbformat": 4, "nbformat_minor": 5}
-    (repo.root / "label.ipynb").write_text(json.dumps(nb))
+    (root / "label.ipynb").write_text(json.dumps(nb))
     port = _free_port()
-    log = open(tmp_path / "voila.log", "wb")
+    log = open(log_path, "wb")
     proc = subprocess.Popen([str(exe), "label.ipynb", "--no-browser", f"--port={port}", "--Voila.ip=127.0.0.1"],
-                            cwd=repo.root, stdout=log, stderr=subprocess.STDOUT)
+                            cwd=root, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}/"
     try:
         for _ in range(600):
             if proc.poll() is not None:
-                pytest.fail(f"voila exited: {(tmp_path / 'voila.log').read_text()[-2000:]}")
+                pytest.fail(f"voila exited: {log_path.read_text()[-2000:]}")
             try:
                 if httpx.get(url, timeout=1).status_code < 500:
                     break
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        yield repo, url
+        yield url
     finally:
         proc.terminate()
         try:
@@ -241,6 +294,15 @@ def voila(two_rounds, tmp_path):
             proc.kill()
             proc.wait()
         log.close()
+
+
+@pytest.fixture
+def voila(two_rounds, tmp_path):
+    """Voilà serving a notebook that opens the annotator on v2 (a real kernel, anywidget's own front end)."""
+    repo, _, _ = two_rounds
+    source = f"import annover\nann = annover.annotate(annover.Repo('.'), 'v2', annotator={VOILA_WHO!r})\nann"
+    with _voila(repo.root, source, tmp_path / "voila.log") as url:
+        yield repo, url
 
 
 VOILA_WHO = "voila@example.com"
@@ -364,3 +426,39 @@ def test_enter_in_single_choice_accepts_the_suggestion_in_chromium(two_rounds, t
             assert page2.locator(".annover-error").count() == 0
         finally:
             browser.close()
+
+
+def test_voila_shows_large_photos_sent_as_bytes_over_the_kernels_comm(tmp_path):
+    """The photos go over a real kernel's comm as binary buffers (anywidget's front end gets them
+    as bytes, drawn from a blob URL); each is drawn, the next one fetched ahead, back shows it again."""
+    Image = pytest.importorskip("PIL.Image")
+    for i in range(2):
+        Image.frombytes("RGB", (1300, 900), random.Random(i).randbytes(1300 * 900 * 3)).save(tmp_path / f"p{i}.png")
+    source = ("import annover\nann = annover.annotate(['p0.png', 'p1.png'], labels=['cat', 'dog'], "
+              f"annotator={VOILA_WHO!r}, journal='journal.json')\nann")
+    with _voila(tmp_path, source, tmp_path / "voila.log") as url:
+        with sync_api.sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+            try:
+                page = browser.new_page(viewport={"width": 860, "height": 760})
+                page.goto(url)
+                shown = lambda name: page.wait_for_function(  # noqa: E731
+                    f"(() => {{ const r = ({IMAGE_SHOWN})(); return r && r[1] === {name!r} ? r : null; }})",
+                    timeout=120_000, polling=100).json_value()
+                count = lambda text: page.wait_for_function(  # noqa: E731
+                    f"document.querySelector('.annover-count').innerText === {text!r}", timeout=60_000, polling=100)
+                assert shown("p0.png") == [1300, "p0.png"]
+                assert page.get_attribute(".annover-image", "src").startswith("blob:")
+                page.click(".annover-content")  # Voilà's notebook takes the focus after the widget is drawn
+                page.keyboard.press("2")
+                count("2 / 2")
+                assert shown("p1.png") == [1300, "p1.png"]
+                page.keyboard.press("ArrowLeft")
+                count("1 / 2")
+                assert shown("p0.png") == [1300, "p0.png"]
+                page.mouse.move(0, 0)
+                page.locator(".annover-annotator").screenshot(path=str(tmp_path / "voila-photo.png"))
+            finally:
+                browser.close()
+    answers = json.loads((tmp_path / "journal.json").read_text())["answers"]
+    assert [a["labels"] for a in answers.values()] == [["dog"]]

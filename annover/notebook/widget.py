@@ -33,7 +33,7 @@ except ImportError as e:  # pragma: no cover - the extra is missing
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-__all__ = ["Annotator", "annotate", "default_annotator", "shortcut_keys"]
+__all__ = ["Annotator", "annotate", "default_annotator", "image_file", "image_view", "shortcut_keys"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 #: keys the front end uses for skip (s) and undo (u): never a label's
@@ -70,27 +70,53 @@ def image_source(value: Any, root: Path) -> str | None:
 def image_view(value: Any, root: Path) -> tuple[str | None, str | None]:
     """(what an ``<img>`` shows, None) for a task's image, or (None, why it is not shown): the
     placeholder says which (not there, too large to inline, not named as an image, unreadable)."""
+    src, path, missing = image_file(value, root)
+    if path is None:
+        return src, missing
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return None, f"image cannot be read ({e.strerror or e}): {value}"
+    return f"data:{_mime(path)};base64,{base64.b64encode(data).decode()}", None
+
+
+def image_file(value: Any, root: Path) -> tuple[str | None, Path | None, str | None]:
+    """A task's image without reading it: (a URL the browser fetches, None, None), (None, a local
+    image file to inline, None), or (None, None, why it is not shown)."""
     s = str(value or "")
     if s.startswith(("http://", "https://", "data:")):
-        return s, None
+        return s, None, None
     if re.match(r"[a-z][a-z0-9+.-]*://", s):  # s3://, gs://, azure-blob://: Label Studio's cloud storage
-        return None, f"a {s.split(':', 1)[0]}:// image cannot be shown here (the browser cannot fetch it): {s}"
+        return None, None, f"a {s.split(':', 1)[0]}:// image cannot be shown here (the browser cannot fetch it): {s}"
     p = Path(s).expanduser()
     p = p if p.is_absolute() else root / p
-    mime = mimetypes.guess_type(p.name)[0] or ""
-    if not mime.startswith("image/"):
-        return None, f"not an image file (by its name): {s}"
+    if not _mime(p).startswith("image/"):
+        return None, None, f"not an image file (by its name): {s}"
     try:
         if not p.is_file():
-            return None, f"image not found: {s}"
+            return None, None, f"image not found: {s}"
         size = p.stat().st_size
-        if size > MAX_INLINE_BYTES:
-            return None, (f"image too large to show ({size / 2**20:.1f} MB; the widget shows files up to "
-                          f"{MAX_INLINE_BYTES // 2**20} MB): {s}")
-        data = p.read_bytes()
     except OSError as e:
-        return None, f"image cannot be read ({e.strerror or e}): {s}"
-    return f"data:{mime};base64,{base64.b64encode(data).decode()}", None
+        return None, None, f"image cannot be read ({e.strerror or e}): {s}"
+    if size > MAX_INLINE_BYTES:
+        return None, None, (f"image too large to show ({size / 2**20:.1f} MB; the widget shows files up to "
+                            f"{MAX_INLINE_BYTES // 2**20} MB): {s}")
+    return None, p, None
+
+
+def _mime(p: Path) -> str:
+    return mimetypes.guess_type(p.name)[0] or ""
+
+
+def _view_json(view: dict, widget: Any) -> dict:
+    """The view as it goes over the comm: an image the page asked for as its bytes (a binary
+    buffer) instead of the base64 text the Python side keeps (a third larger)."""
+    image = view.get("image") if isinstance(view, dict) else None
+    if not image or not str(image.get("src") or "").startswith("data:"):
+        return view
+    head, _, b64 = image["src"].partition(",")
+    data = {"key": image["key"], "mime": head[5:].split(";")[0], "data": memoryview(base64.b64decode(b64))}
+    return {**view, "image": data}
 
 
 class Annotator(anywidget.AnyWidget):
@@ -98,7 +124,7 @@ class Annotator(anywidget.AnyWidget):
 
     _esm = STATIC / "annotator.js"
     _css = STATIC / "annotator.css"
-    view = traitlets.Dict().tag(sync=True)
+    view = traitlets.Dict().tag(sync=True, to_json=_view_json)
     command = traitlets.Dict().tag(sync=True)
 
     def __init__(self, session: Session, *, repo: Repo | None = None, config_text: str | None = None,
@@ -112,7 +138,9 @@ class Annotator(anywidget.AnyWidget):
         self.result: answers_.SaveResult | None = None
         self._keys = dict(zip(session.labels, shortcut_keys(len(session.labels))))
         self._error: str | None = None
-        self._src: tuple[str | None, str | None, str | None] = (None, None, None)
+        #: the image the page asked for (key, data URL or why not), in the next view only
+        self._reply: dict | None = None
+        self._tasks = {t.key: t for t in session.tasks}
         self.observe(self._on_command, names="command")
         self.refresh()
 
@@ -169,6 +197,13 @@ class Annotator(anywidget.AnyWidget):
 
     def _on_command(self, change: dict) -> None:
         cmd = change["new"] or {}
+        if cmd.get("action") == "image":  # the page has not got this task's image: it goes once, in this view
+            self._reply = self._image_reply(str(cmd.get("key")))
+            try:
+                self.refresh()
+            finally:
+                self._reply = None
+            return
         actions = {"choose": lambda: self.session.choose(str(cmd.get("label"))), "submit": self.session.submit,
                    "skip": self.session.skip, "back": self.session.back, "forward": self.session.forward,
                    "undo": self.session.undo, "goto": lambda: self.session.goto(_index(cmd.get("index", 0)))}
@@ -189,16 +224,31 @@ class Annotator(anywidget.AnyWidget):
         if task is None:
             return None
         out: dict[str, Any] = {"key": task.key, "kind": task.kind, "index": s.position, "value": task.value}
-        if task.kind == IMAGE:  # read once per task shown, not at every redraw
-            if self._src[0] != task.key:
-                self._src = (task.key, *image_view(task.value, self.root))
-            out["src"], out["missing"] = self._src[1], self._src[2]
+        if task.kind == IMAGE:  # a local file is not read here: the page asks for it once (``image``)
+            src, path, out["missing"] = image_file(task.value, self.root)
+            out["src"], out["load"] = src, task.key if path is not None else None
         else:
             out["value"] = task.value if isinstance(task.value, str) else _as_text(task.value)
         out["prediction"] = task.prediction.to_json() if task.prediction else None
         ans = s.answers.get(task.key)
         out["answer"] = {"labels": list(ans.labels), "skipped": ans.skipped} if ans else None
         return out
+
+    def _next_image(self) -> str | None:
+        """The next task's key when it is a local image: the page fetches it ahead, while this one is labeled."""
+        s = self.session
+        nxt = s.tasks[s.position + 1] if s.position + 1 < s.total else None
+        if nxt is None or nxt.kind != IMAGE:
+            return None
+        return nxt.key if image_file(nxt.value, self.root)[1] is not None else None
+
+    def _image_reply(self, key: str) -> dict:
+        """The image of task ``key`` (of this session only: the page names a task, never a file)."""
+        task = self._tasks.get(key)
+        if task is None or task.kind != IMAGE:
+            return {"key": key, "src": None, "missing": f"no image task {key!r}"}
+        src, missing = image_view(task.value, self.root)
+        return {"key": key, "src": src, "missing": missing}
 
     def _saved_view(self) -> dict:
         """Where the answers are: the journal (safe from a dying kernel) and, after a save, a version."""
@@ -218,6 +268,7 @@ class Annotator(anywidget.AnyWidget):
         self.view = {
             "task": self._task_view(), "progress": s.progress(), "annotator": s.annotator,
             "multiple": s.multiple, "saved": self._saved_view(), "error": self._error,
+            "next": self._next_image(), "image": self._reply,
             "labels": [{"name": lab, "key": self._keys[lab], "selected": lab in s.selection} for lab in s.labels],
         }
 

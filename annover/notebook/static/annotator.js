@@ -1,9 +1,39 @@
 // annover's notebook annotator: a view of the Python session's state (`view`), which
 // sends each click or key as a `command` ({action, label, index, seq}) for Python to apply.
 // The model needs get, set, on("change:view") and save_changes: anywidget's, or a shim.
+// A local image is not in the view: the page asks for it once ({action: "image", key}) and keeps it
+// (per model, so every view of the widget shares it); the next task's image is asked for ahead.
 
 // images smaller than this (both sides, in pixels) are drawn this tall
 const SMALL = 200;
+// images kept per model (key -> {url} or {missing}); the oldest go past this many
+const KEEP = 8;
+const PENDING = Object.freeze({ pending: true });
+const stores = new WeakMap();
+
+function store(model) {
+  if (!stores.has(model)) stores.set(model, new Map());
+  return stores.get(model);
+}
+
+// An image the view carries (the one asked for) into the model's store: its bytes (a binary buffer
+// over the widget's comm) as a blob URL, or the data URL a page without buffers gets.
+function keep(images, image, shown) {
+  if (!image || !image.key) return;
+  const old = images.get(image.key);
+  if (old && old.url) return;  // the same image twice (two views asked at once): the first is kept
+  let entry = { missing: image.missing || "image cannot be shown" };
+  if (image.data) entry = { url: URL.createObjectURL(new Blob([image.data], { type: image.mime })), blob: true };
+  else if (image.src) entry = { url: image.src };
+  images.set(image.key, entry);
+  for (const [k, e] of images) {
+    if (images.size <= KEEP) break;
+    if (shown.includes(k) || e === PENDING) continue;
+    if (e.blob) URL.revokeObjectURL(e.url);
+    images.delete(k);
+  }
+}
+
 const CONTROL_KEYS = { ArrowLeft: "back", ArrowRight: "forward", s: "skip", u: "undo", Enter: "submit" };
 
 function el(tag, attrs = {}, ...children) {
@@ -67,12 +97,23 @@ function render({ model, el: root }) {
   };
   box.addEventListener("keydown", onKey);
 
+  const images = store(model);
+  const ask = (key) => {
+    if (!key || images.has(key)) return;
+    images.set(key, PENDING);
+    send("image", { key });
+  };
+
   const draw = () => {
     const v = model.get("view") || {};
+    keep(images, v.image, [v.task && v.task.load, v.next]);
     const p = v.progress || { position: 0, total: 0, labeled: 0, skipped: 0 };
     const answered = p.labeled + p.skipped;
     const shown = Math.min(p.position + 1, p.total);
     const task = v.task;
+    const stored = task && task.load ? images.get(task.load) : null;
+    const image = stored && stored !== PENDING
+      ? { src: stored.url || null, missing: stored.missing } : { src: task && task.src, missing: task && task.missing };
     const content = !task
       ? (answered < p.total
         ? el("div", { class: "annover-done" }, `${p.total - answered} of ${p.total} tasks not answered yet: `,
@@ -81,13 +122,15 @@ function render({ model, el: root }) {
         : el("div", { class: "annover-done" }, `All ${p.total} tasks answered. `,
             el("code", {}, ".save(message=...)"), " makes a version."))
       : task.kind === "image"
-        ? (task.src  // a file the browser cannot decode, or a URL it cannot fetch: the placeholder too
-          ? el("img", { class: "annover-image", src: task.src, alt: task.value, onerror: (ev) => ev.target.replaceWith(
+        ? (image.src  // a file the browser cannot decode, or a URL it cannot fetch: the placeholder too
+          ? el("img", { class: "annover-image", src: image.src, alt: task.value, onerror: (ev) => ev.target.replaceWith(
               el("div", { class: "annover-missing" }, `image cannot be shown: ${task.value}`)),
               // a thumbnail (MNIST's 28 px, CIFAR's 32 px) drawn larger, its pixels kept sharp
               onload: (ev) => ev.target.classList.toggle("annover-small",
                 ev.target.naturalWidth < SMALL && ev.target.naturalHeight < SMALL) })
-          : el("div", { class: "annover-missing" }, task.missing || `image not found: ${task.value}`))
+          : task.load && (!stored || stored === PENDING)
+            ? el("div", { class: "annover-loading" }, `loading ${String(task.value).split("/").pop()}…`)
+            : el("div", { class: "annover-missing" }, image.missing || `image not found: ${task.value}`))
         : el("div", { class: "annover-text", dir: "auto" }, String(task.value ?? ""));
     const pred = task && task.prediction
       ? el("div", { class: "annover-prediction" }, `model ${task.prediction.model_version} suggests `,
@@ -122,6 +165,9 @@ function render({ model, el: root }) {
         ? ` · ${String(task.value).split("/").pop()}` : "") : "", el("span", { class: "annover-state" }, state)),
       el("div", { class: "annover-content" }, content), pred, labels, nav,
       v.error ? el("div", { class: "annover-error" }, v.error) : null].filter((c) => c !== null));
+    // this task's image first; the next one's once this one is here
+    if (task && task.load && !images.has(task.load)) ask(task.load);
+    else if (v.next && (!task || !task.load || images.get(task.load) !== PENDING)) ask(v.next);
   };
 
   model.on("change:view", draw);
