@@ -462,3 +462,33 @@ def test_voila_shows_large_photos_sent_as_bytes_over_the_kernels_comm(tmp_path):
                 browser.close()
     answers = json.loads((tmp_path / "journal.json").read_text())["answers"]
     assert [a["labels"] for a in answers.values()] == [["dog"]]
+
+
+def test_a_task_answered_before_says_so_and_a_new_answer_replaces_it_in_chromium(two_rounds, tmp_path):
+    """Alice's Label Studio answer on rev-006 is shown and pre-selected; her key press replaces it
+    (the page says so), and the saved version holds one annotation by her on the task."""
+    repo, _, _ = two_rounds
+    alice = "alice@example.com"
+    ann = annover.annotate(repo, "v2", only=["rev-006", "rev-007"], annotator=alice)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 820, "height": 520}, device_scale_factor=1)
+            _open(page, ann)
+            assert page.inner_text(".annover-state") == "answered before: positive · a new answer replaces it"
+            assert page.get_attribute(".annover-label[data-label=positive]", "class") == "annover-label selected"
+            page.mouse.move(0, 0)
+            page.locator(".annover-annotator").screenshot(path=str(tmp_path / "before.png"))
+            page.keyboard.press("2")
+            _settle(page, 1)
+            page.keyboard.press("ArrowLeft")
+            _settle(page, 2)
+            assert page.inner_text(".annover-state") == "answered: negative · replaces your earlier positive"
+            page.locator(".annover-annotator").screenshot(path=str(tmp_path / "replaced.png"))
+        finally:
+            browser.close()
+    res = ann.save(message="alice again")
+    mine = {r["annotation_key"] for r in repo.load(res.tag).to_pylist()
+            if r["task_key"] == "rev-006" and r["annotator"] == alice}
+    assert mine == {f"{alice}#0"}
+    assert [r["labels"] for r in res.answers.to_pylist() if r["from_name"] == "sentiment"] == [["negative"]]

@@ -4,6 +4,7 @@ version, saves that make versions, and a diff that shows exactly the session's a
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -211,3 +212,79 @@ def test_a_model_version_is_refused_where_the_version_has_no_predictions(two_rou
         annover.annotate(repo, "v1", model_version="nope")
     with pytest.raises(UsageError, match="no predictions of model version 'nope'"):
         annover.annotate(repo, "v2", model_version="nope")
+
+
+ALICE = "alice@example.com"
+
+
+def _by(repo, rev: str, task: str, who: str) -> dict[str, list[dict]]:
+    """annotation key -> rows of ``who``'s annotations on ``task`` in ``rev``."""
+    out: dict[str, list[dict]] = {}
+    for r in repo.load(rev).to_pylist():
+        if r["task_key"] == task and r["annotator"] == who:
+            out.setdefault(r["annotation_key"], []).append(r)
+    return out
+
+
+def test_answering_again_in_another_session_updates_the_persons_annotation(two_rounds, tmp_path):
+    """Bob answered a task (a save), then, in another session, went to it again, answered, went
+    back and answered differently: the save gave Bob a second annotation on the task (a Label
+    Studio export held two by him). Label Studio keeps one per person and task, updated when they
+    change it: so does the save now, and the widget says the task was answered before."""
+    repo, _, _ = two_rounds
+    first = annover.annotate(repo, "v2", only=["rev-001"], annotator=BOB)
+    first.choose("positive")
+    assert first.save(message="first").tag == "v3"
+    ann = annover.annotate(repo, "v3", only=["rev-001", "rev-002"], annotator=BOB)  # another session
+    task = ann.view["task"]
+    assert task["key"] == "rev-001" and task["answer"] is None
+    assert task["earlier"] == {"labels": ["positive"], "skipped": False}
+    assert [lab["name"] for lab in ann.view["labels"] if lab["selected"]] == ["positive"]  # pre-selected
+    ann.choose("negative")  # answer
+    ann.back()  # go back
+    ann.choose("neutral")  # answer differently
+    assert {k: a.labels for k, a in ann.session.answers.items()} == {"rev-001": ("neutral",)}  # the journal: one
+    res = ann.save(message="changed my mind")
+    mine = _by(repo, res.tag, "rev-001", BOB)
+    assert [[r["labels"] for r in rows] for rows in mine.values()] == [[["neutral"]]]
+    assert _by(repo, res.tag, "rev-001", ALICE) == _by(repo, "v3", "rev-001", ALICE)  # others' kept
+    rows = repo.diff("v3", res.tag).rows.to_pylist()
+    assert [(r["change"], r["task_key"], r["answer_key"], r["labels_a"], r["labels_b"]) for r in rows] == [
+        ("changed", "rev-001", f"{BOB}#0", ["positive"], ["neutral"])]
+    out = repo.export(res.tag, "label-studio", str(tmp_path / "export.json"))
+    task = next(t for t in json.loads(Path(out.path).read_text()) if t["data"]["ext_id"] == "rev-001")
+    by_bob = [a for a in task["annotations"] if a["completed_by"] == {"email": BOB}]
+    assert [[c for r in a["result"] for c in r["value"]["choices"]] for a in by_bob] == [["neutral"]]
+
+
+def test_answering_a_label_studio_annotation_updates_it_and_undo_puts_it_back(two_rounds):
+    """Alice's Label Studio annotation of rev-006 (sentiment and entities): her notebook answer
+    updates it (its id, creation time and entities kept, lead times added), a second save too, and
+    undo then save gives it back as it was; a task she skipped in Label Studio says so."""
+    repo, _, _ = two_rounds
+    (key, before), = _by(repo, "v2", "rev-006", ALICE).items()
+    ann = annover.annotate(repo, "v2", only=["rev-006", "rev-017"], annotator=ALICE)
+    assert ann.view["task"]["earlier"] == {"labels": ["positive"], "skipped": False}
+    ann.choose("negative")
+    ann.save(message="alice in the notebook")
+    (key3, after), = _by(repo, "v3", "rev-006", ALICE).items()
+    assert key3 == key and sorted((r["from_name"], tuple(r["labels"])) for r in after) == [
+        ("entities", ("LOC",)), ("sentiment", ("negative",))]
+    assert {r["ls_annotation_id"] for r in after} == {before[0]["ls_annotation_id"]}
+    assert {r["created_at"] for r in after} == {before[0]["created_at"]}
+    assert after[0]["lead_time"] > before[0]["lead_time"]
+    ann.back()
+    ann.choose("neutral")
+    ann.save(message="again")  # the same session's second save: still one annotation, updated
+    (_, again), = _by(repo, "v4", "rev-006", ALICE).items()
+    assert sorted((r["from_name"], tuple(r["labels"])) for r in again) == [
+        ("entities", ("LOC",)), ("sentiment", ("neutral",))]
+    assert again[0]["lead_time"] - before[0]["lead_time"] == pytest.approx(ann.session.answers["rev-006"].lead_time)
+    resumed = annover.annotate(repo, "v2", only=["rev-006", "rev-017"], annotator=ALICE)  # the journal keeps it
+    assert list(resumed.session.replaced) == ["rev-006"]
+    while ann.session.answers:
+        ann.undo()
+    ann.save(message="taken back")
+    assert repo.load("v5").equals(repo.load("v2"))
+    bob = annover.annotate(repo, "v2", only=["rev-017"], annotator=BOB)
+    assert bob.view["task"]["earlier"] == {"labels": [], "skipped": True}

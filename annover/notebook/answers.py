@@ -4,7 +4,8 @@ Each answer is written as Label Studio writes an annotation (``completed_by``, a
 result, ``was_cancelled`` for a skip, ``lead_time``, times) and read back through the Label
 Studio reader, so its keys and columns are what a Label Studio export of the same answer
 gives. The new version holds HEAD's tables plus these rows (a later save of the same
-session replaces its earlier rows, as an update of the annotation), so ``annover diff``
+session replaces its earlier rows, as an update of the annotation; an answer on a task the person
+had answered before, in Label Studio or another session, updates that annotation), so ``annover diff``
 shows what the session changed and nothing else.
 """
 
@@ -32,7 +33,7 @@ else:
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["SaveResult", "answers_table", "ls_annotation", "save"]
+__all__ = ["SaveResult", "answers_table", "ls_annotation", "merged", "save"]
 
 FORMAT = "notebook"
 
@@ -94,53 +95,109 @@ def _rows_of(table: "pa.Table", key: str) -> list[dict]:
     return table.filter(pc.equal(table.column("task_key"), key)).to_pylist()
 
 
-def new_rows(session: Session, base_tasks: "pa.Table", base_ann: "pa.Table",
-             key: str | None) -> tuple[list[dict], list[dict], dict[str, str]]:
+def new_rows(session: Session, base_tasks: "pa.Table", base_ann: "pa.Table", key: str | None,
+             replaced: dict[str, list[dict]] | None = None) -> tuple[list[dict], list[dict], dict[str, str]]:
     """(task rows to add, annotation rows to add, task key -> annotation key) of the answers.
 
-    ``base_ann`` is HEAD's annotations without this session's earlier rows.
+    ``base_ann`` is HEAD's annotations without the person's own on the tasks this session answers
+    (or answered); ``replaced``: those own annotations (Label Studio JSON) by task, which an answer
+    updates (:func:`merged`) and which come back as they were where the answer was taken back.
     """
+    replaced = replaced or {}
     known = set(base_tasks.column("task_key").to_pylist())
     task_rows: list[dict] = []
     ann_rows: list[dict] = []
     keys: dict[str, str] = {}
     for t in session.tasks:
         ans = session.answers.get(t.key)
-        if ans is None:
+        if ans is None and not (t.key in known and replaced.get(t.key)):
             continue
-        ann = ls_annotation(ans, session)
         if t.key in known:
-            trow = _rows_of(base_tasks, t.key)[0]
-            existing = _rows_of(base_ann, t.key)
-            task = to_tasks([trow], existing, [])[0]
-            # a task read from an import file had no "annotations" key, and is written back without one
-            task.setdefault("annotations", []).append(ann)
-            task["id"] = t.key  # parsed with key="id", so the rows carry the version's task key
-            before = {r["annotation_key"] for r in existing}
-            rows = [r for r in _parse([task], "id").annotations if r["annotation_key"] not in before]
-            for r in rows:
-                r["ls_task_id"] = trow["ls_task_id"]
+            mine = [merged(ls_annotation(ans, session), replaced.get(t.key) or [], session.from_name)] if ans \
+                else replaced[t.key]
+            rows = _known_rows(t.key, base_tasks, base_ann, mine)
         else:
-            parsed = _parse([{"data": t.data, "annotations": [ann]}], key)
+            parsed = _parse([{"data": t.data, "annotations": [ls_annotation(ans, session)]}], key)
             if parsed.tasks[0]["task_key"] != t.key:
                 raise InputError(f"task {t.key!r} reads back with key {parsed.tasks[0]['task_key']!r}",
                                  "give the same key= as when the session started")
             task_rows.extend(parsed.tasks)
             rows = parsed.annotations
-        keys[t.key] = rows[0]["annotation_key"]
+        if ans is not None:
+            keys[t.key] = rows[0]["annotation_key"]
         ann_rows.extend(rows)
     return task_rows, ann_rows, keys
+
+
+def _known_rows(task_key: str, base_tasks: "pa.Table", base_ann: "pa.Table", mine: list[dict]) -> list[dict]:
+    """The rows of annotations ``mine`` added to a task of HEAD, read as a Label Studio export of it."""
+    trow = _rows_of(base_tasks, task_key)[0]
+    existing = _rows_of(base_ann, task_key)
+    task = to_tasks([trow], existing, [])[0]
+    # a task read from an import file had no "annotations" key, and is written back without one
+    task.setdefault("annotations", []).extend(mine)
+    task["id"] = task_key  # parsed with key="id", so the rows carry the version's task key
+    before = {r["annotation_key"] for r in existing}
+    rows = [r for r in _parse([task], "id").annotations if r["annotation_key"] not in before]
+    for r in rows:
+        r["ls_task_id"] = trow["ls_task_id"]
+    return rows
+
+
+def _when(a: dict) -> str:
+    return str(a.get("updated_at") or a.get("created_at") or "")
+
+
+def merged(ann: dict, earlier: list[dict], control: str) -> dict:
+    """A new answer as an update of the person's earlier annotations of the task (as Label Studio
+    updates the one annotation a person has on a task when they change it): the latest one's id,
+    creation time and ground-truth flag, its lead time plus this answer's, and the results of other
+    controls (each from the latest that has it); the answer's own control is the new answer's."""
+    if not earlier:
+        return ann
+    by_time = sorted(earlier, key=_when, reverse=True)
+    latest = by_time[0]
+    seen = {control}
+    others: list[dict] = []
+    for a in by_time:
+        results = [r for r in a.get("result") or [] if isinstance(r, dict)]
+        names = {r.get("from_name") for r in results} - seen
+        others += [r for r in results if r.get("from_name") in names]
+        seen |= names
+    out = {**ann, "result": ann["result"] + others, "created_at": latest.get("created_at") or ann["created_at"],
+           "ground_truth": bool(latest.get("ground_truth")),
+           "lead_time": round(float(latest.get("lead_time") or 0.0) + ann["lead_time"], 3)}
+    if latest.get("id") is not None:
+        out["id"] = latest["id"]
+    return out
+
+
+def _own_earlier(session: Session, base_tasks: "pa.Table", ann: "pa.Table") -> tuple[set, dict[str, list[dict]]]:
+    """(every (task key, annotation key) of the person's own annotations on the tasks the session
+    answers or answered, the own annotations a save replaces by task): the latter are those of the
+    version before this session's first save of the task, kept in the session from then on."""
+    involved = set(session.answers) | set(session.saved)
+    mine = ann.filter(pc.equal(ann.column("annotator"), session.annotator)) if ann.num_rows and involved else None
+    own = [r for r in mine.to_pylist() if r["task_key"] in involved] if mine is not None else []
+    pairs = {(r["task_key"], r["annotation_key"]) for r in own} | set(session.saved.items())
+    replaced = dict(session.replaced)
+    known = set(base_tasks.column("task_key").to_pylist())
+    for k in sorted({r["task_key"] for r in own} - set(replaced)):
+        rows = [r for r in own if r["task_key"] == k and (k, r["annotation_key"]) not in session.saved.items()]
+        if rows and k in known:
+            replaced[k] = to_tasks(_rows_of(base_tasks, k), rows, [])[0].get("annotations") or []
+    return pairs, {k: v for k, v in replaced.items() if v}
 
 
 def _table(rows: list[dict], name: str) -> "pa.Table":
     return pa.Table.from_pylist(rows, schema=C.schema(name)) if rows else C.schema(name).empty_table()
 
 
-def _without(ann: "pa.Table", pairs: dict[str, str]) -> "pa.Table":
+def _without(ann: "pa.Table", pairs: set[tuple[str, str]]) -> "pa.Table":
     """``ann`` without the rows of these (task key, annotation key) pairs."""
     if not pairs or ann.num_rows == 0:
         return ann
-    keep = [(t, a) not in pairs.items() for t, a in zip(ann.column("task_key").to_pylist(),
+    keep = [(t, a) not in pairs for t, a in zip(ann.column("task_key").to_pylist(),
                                                         ann.column("annotation_key").to_pylist())]
     return ann.filter(pa.array(keep, pa.bool_()))
 
@@ -202,8 +259,10 @@ def _save_on(session: Session, repo: Repo, config_text: str | None, start: str |
             config_text = repo.config_text(v.id)
     else:
         base = {name: C.schema(name).empty_table() for name in C.TABLES}
-    base_ann = _without(base["annotations"], session.saved)
-    task_rows, ann_rows, keys = new_rows(session, base["tasks"], base_ann, key)
+    # the person's own annotations on the tasks answered: replaced (one annotation per person and task)
+    own, replaced = _own_earlier(session, base["tasks"], base["annotations"])
+    base_ann = _without(base["annotations"], own)
+    task_rows, ann_rows, keys = new_rows(session, base["tasks"], base_ann, key, replaced)
     added = finish(_table(ann_rows, "annotations"), "annotations", "notebook session")
     source = "notebook session"
     anns = finish(pa.concat_tables([base_ann, added]), "annotations", source)
@@ -219,5 +278,5 @@ def _save_on(session: Session, repo: Repo, config_text: str | None, start: str |
                         source_data=str(repo.toplevel / src) if src else None)
     res = make_version(repo, inp, start=start)
     if res.version is not None:
-        session.mark_saved(res.version.id, keys, res.tag)
+        session.mark_saved(res.version.id, keys, res.tag, replaced)
     return SaveResult(res, added)

@@ -22,7 +22,7 @@ from annover.errors import InputError, UsageError
 from annover.files import write_atomic
 from annover.model.canonical import canonical_json
 
-__all__ = ["JOURNAL_SCHEMA", "TEXT", "IMAGE", "Answer", "Prediction", "Session", "Task", "session_id"]
+__all__ = ["JOURNAL_SCHEMA", "TEXT", "IMAGE", "Answer", "Earlier", "Prediction", "Session", "Task", "session_id"]
 
 JOURNAL_SCHEMA = "annover.notebook-journal/1"
 TEXT, IMAGE = "text", "image"
@@ -41,6 +41,18 @@ class Prediction:
 
 
 @dataclass(frozen=True)
+class Earlier:
+    """The person's own answer on the control in the version the task came from (their Label Studio
+    annotation, or an earlier session's): shown, pre-selected, and replaced by a new answer."""
+
+    labels: tuple[str, ...]
+    skipped: bool
+
+    def to_json(self) -> dict:
+        return {"labels": list(self.labels), "skipped": self.skipped}
+
+
+@dataclass(frozen=True)
 class Task:
     """One item to label: its key, its task data and which data field is shown, and how."""
 
@@ -49,6 +61,7 @@ class Task:
     field: str
     kind: str = TEXT
     prediction: Prediction | None = None
+    earlier: Earlier | None = None
 
     @property
     def value(self) -> Any:
@@ -131,6 +144,9 @@ class Session:
     saved_at: dict[str, str] = field(default_factory=dict)
     saved_version: str | None = None
     saved_name: str | None = None
+    #: task key -> the person's own annotations (Label Studio JSON) a save replaced with this session's
+    #: answer: merged into it at every save (its id, creation time, other controls), put back if taken back
+    replaced: dict[str, list[dict]] = field(default_factory=dict)
     history: list[_Undo] = field(default_factory=list)
     selection: list[str] = field(default_factory=list)
 
@@ -186,13 +202,16 @@ class Session:
         return changed + sum(1 for k in self.saved_at if k not in self.answers)
 
     def preselected(self) -> list[str]:
-        """What the current task starts with: its answer, else the model's prediction."""
+        """What the current task starts with: its answer, else the person's earlier one, else the model's prediction."""
         task = self.current
         if task is None:
             return []
         ans = self.answers.get(task.key)
         if ans is not None and not ans.skipped:
             return list(ans.labels)
+        if ans is None and task.earlier is not None and not task.earlier.skipped:
+            known = [lab for lab in task.earlier.labels if lab in self.labels]
+            return known if self.multiple else known[:1]
         if task.prediction is not None:
             known = [lab for lab in task.prediction.labels if lab in self.labels]
             return known if self.multiple else known[:1]
@@ -204,7 +223,8 @@ class Session:
                 "history": [{"task": u.task, "before": u.before.to_json() if u.before else None,
                              "position": u.position} for u in self.history],
                 "saved": dict(sorted(self.saved.items())), "saved_at": dict(sorted(self.saved_at.items())),
-                "saved_version": self.saved_version, "saved_name": self.saved_name}
+                "saved_version": self.saved_version, "saved_name": self.saved_name,
+                "replaced": dict(sorted(self.replaced.items()))}
 
     # ------------------------------------------------------------------ acting
 
@@ -331,9 +351,13 @@ class Session:
         if checkpoint is not None:
             self.answers, self.history, self.position, self._shown_at, self.selection = checkpoint
 
-    def mark_saved(self, version: str, keys: dict[str, str], name: str | None = None) -> None:
-        """A save put the answers in ``version`` (``keys``: task key -> annotation key; ``name``: its tag)."""
+    def mark_saved(self, version: str, keys: dict[str, str], name: str | None = None,
+                   replaced: dict[str, list[dict]] | None = None) -> None:
+        """A save put the answers in ``version`` (``keys``: task key -> annotation key; ``name``: its tag;
+        ``replaced``: the person's own annotations it replaced, by task)."""
         self.saved = dict(keys)
+        if replaced is not None:
+            self.replaced = dict(replaced)
         self.saved_at = {k: a.updated_at for k, a in self.answers.items()}
         self.saved_version = version
         self.saved_name = name or version[:12]
@@ -359,6 +383,7 @@ class Session:
             self.saved_at = {str(k): str(v) for k, v in (doc.get("saved_at") or {}).items()}
             self.saved_version = doc.get("saved_version")
             self.saved_name = doc.get("saved_name")
+            self.replaced = {str(k): [dict(a) for a in v] for k, v in (doc.get("replaced") or {}).items()}
         except (KeyError, TypeError, ValueError) as e:
             raise InputError(f"{path}: damaged session journal ({e!r})",
                              "move the file away to start the session afresh") from None

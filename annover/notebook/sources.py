@@ -15,13 +15,15 @@ from annover._lazy import lazy
 from annover.errors import UsageError
 from annover.formats.label_studio import task_key_of
 from annover.model.config import Control, LabelingConfig
-from annover.notebook.session import IMAGE, TEXT, Prediction, Task
+from annover.notebook.session import IMAGE, TEXT, Earlier, Prediction, Task
 from annover.repo import Repo
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
+    import pyarrow.compute as pc
 else:
     pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
 
 __all__ = ["IMAGE_SUFFIXES", "ONLY", "Plan", "from_items", "from_version", "generated_config", "image_files",
            "pick_control"]
@@ -109,6 +111,27 @@ def _answered(ann: "pa.Table", control: str) -> dict[str, list[tuple[str, ...]]]
     return out
 
 
+def earlier_answers(ann: "pa.Table", control: str, annotator: str | None) -> dict[str, Earlier]:
+    """task key -> ``annotator``'s own answer on ``control`` (their latest annotation of the task that
+    answers it, or skips the task)."""
+    latest: dict[str, tuple[tuple, Earlier]] = {}
+    if annotator is None or ann.num_rows == 0:
+        return {}
+    ann = ann.filter(pc.equal(ann.column("annotator"), annotator))
+    for r in _rows(ann, ["task_key", "annotation_key", "annotator", "from_name", "labels", "was_cancelled",
+                         "created_at", "updated_at"]):
+        if r["from_name"] != control and not r["was_cancelled"]:
+            continue
+        when = (r["updated_at"] or r["created_at"] or "", r["annotation_key"])
+        seen = latest.get(r["task_key"])
+        if seen is not None and seen[0] > when:
+            continue
+        labels = seen[1].labels if seen is not None and seen[0] == when else ()
+        labels += tuple(r["labels"] or ()) if r["from_name"] == control else ()
+        latest[r["task_key"]] = (when, Earlier(labels, bool(r["was_cancelled"])))
+    return {k: e for k, (_, e) in latest.items()}
+
+
 def _predictions(preds: "pa.Table", control: str, model_version: str | None) -> dict[str, Prediction]:
     """task key -> the prediction on ``control`` of ``model_version`` (default: the last in name order)."""
     rows = [r for r in _rows(preds, ["task_key", "model_version", "score", "from_name", "labels"])
@@ -129,9 +152,9 @@ def _predictions(preds: "pa.Table", control: str, model_version: str | None) -> 
 
 
 def from_version(repo: Repo, rev: str, only: str | Sequence[str] | None, labels: Sequence[str] | None,
-                 control: str | None, model_version: str | None) -> Plan:
+                 control: str | None, model_version: str | None, annotator: str | None = None) -> Plan:
     """The tasks of version ``rev`` (all, ``only="unlabeled"``, ``"disagreement"`` or a list of
-    task keys), labeled with its config's Choices control."""
+    task keys), labeled with its config's Choices control; each with ``annotator``'s earlier answer."""
     v = repo.show(rev)
     where = f"the labeling config of {rev}"
     text = repo.config_text(v.id) if v.config_ref else None
@@ -142,7 +165,9 @@ def from_version(repo: Repo, rev: str, only: str | Sequence[str] | None, labels:
     to_name, kind, data_field = _kind_and_field(cfg, ctl, where)
     tasks = repo.load(v.id, "tasks", columns=["task_key", "data"])
     data = {r["task_key"]: r["data"] for r in _rows(tasks, ["task_key", "data"])}
-    answered = _answered(repo.load(v.id, "annotations"), ctl.name)
+    anns = repo.load(v.id, "annotations")
+    answered = _answered(anns, ctl.name)
+    earlier = earlier_answers(anns, ctl.name, annotator)
     if only is None:
         keys = list(data)
     elif isinstance(only, str) and only == "unlabeled":
@@ -160,7 +185,7 @@ def from_version(repo: Repo, rev: str, only: str | Sequence[str] | None, labels:
         raise UsageError(f"version {rev} has no predictions (model_version={model_version!r})",
                          "leave model_version out, or snapshot the predictions with --predictions FILE")
     preds = _predictions(repo.load(v.id, "predictions"), ctl.name, model_version) if v.model_versions else {}
-    out = [Task(k, json.loads(data[k]), data_field, kind, preds.get(k)) for k in keys]
+    out = [Task(k, json.loads(data[k]), data_field, kind, preds.get(k), earlier.get(k)) for k in keys]
     return Plan(out, _labels(ctl, labels, where), ctl.name, to_name, ctl.choice == "multiple", text, base=v.id)
 
 

@@ -232,6 +232,7 @@ class Annotator(anywidget.AnyWidget):
         out["prediction"] = task.prediction.to_json() if task.prediction else None
         ans = s.answers.get(task.key)
         out["answer"] = {"labels": list(ans.labels), "skipped": ans.skipped} if ans else None
+        out["earlier"] = task.earlier.to_json() if task.earlier else None  # an answer replaces it
         return out
 
     def _next_image(self) -> str | None:
@@ -329,7 +330,8 @@ def annotate(source: "Repo | str | Path | Iterable[Any]", rev: str | None = None
         rev, only, model_version = chosen.version, chosen.keys, model_version or chosen.model
     if isinstance(source, Repo):
         repo = source
-        plan = sources.from_version(repo, rev or "HEAD", only, labels, control, model_version)
+        who = annotator or default_annotator(repo.root)
+        plan = sources.from_version(repo, rev or "HEAD", only, labels, control, model_version, who)
         root = repo.root
     else:
         if rev is not None or only is not None or sample is not None:
@@ -347,7 +349,7 @@ def annotate(source: "Repo | str | Path | Iterable[Any]", rev: str | None = None
             base_cfg = (repo.config_text(head), head)
         plan = sources.from_items(source, labels, kind=kind, column=column, key=key, multiple=multiple,
                                   root=root, base_config=base_cfg)
-    who = annotator or default_annotator(root)
+    who = annotator or default_annotator(root)  # the same as above for a version's tasks
     kwargs = {"clock": clock} if clock is not None else {}
     sid = session_id([t.key for t in plan.tasks], plan.labels, plan.from_name, who, plan.multiple)
     path = _journal_path(journal, repo, f"{_safe(who)}-{sid}")

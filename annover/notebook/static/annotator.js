@@ -152,8 +152,13 @@ function render({ model, el: root }) {
         disabled: task ? null : "disabled" }, el("kbd", {}, "s"), " skip"),
       el("button", { class: "annover-undo", onclick: () => send("undo"), title: "key u" }, el("kbd", {}, "u"), " undo"),
       el("button", { class: "annover-forward", onclick: () => send("forward"), title: "key →" }, "next ", el("kbd", {}, "→")));
-    const state = task && task.answer
-      ? (task.answer.skipped ? "skipped" : `answered: ${task.answer.labels.join(", ")}`) : (task ? "not answered" : "");
+    // the person's own answer in the version (Label Studio, an earlier session): a new answer replaces it
+    const was = task && task.earlier ? (task.earlier.skipped ? "skip" : task.earlier.labels.join(", ") || "(nothing)") : null;
+    const state = !task ? ""
+      : task.answer ? (task.answer.skipped ? "skipped" : `answered: ${task.answer.labels.join(", ")}`)
+        + (was ? ` · replaces your earlier ${was}` : "")
+      : was ? (task.earlier.skipped ? "skipped before" : `answered before: ${was}`) + " · a new answer replaces it"
+      : "not answered";
     const head = el("div", { class: "annover-head" },
       el("span", { class: "annover-count" }, `${shown} / ${p.total}`),
       el("progress", { max: String(p.total || 1), value: String(answered) }),
