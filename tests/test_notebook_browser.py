@@ -60,10 +60,15 @@ async ([esm, css, view]) => {
     on: (ev, cb) => { (listeners[ev] = listeners[ev] || []).push(cb); },
     off: (ev, cb) => { listeners[ev] = (listeners[ev] || []).filter((f) => f !== cb); },
     save_changes: async () => {
-      // window.sent counts clicks and keys; window.asked the images the page asked for
-      if (state.command.action === "image") window.asked = (window.asked || 0) + 1;
-      else window.sent = (window.sent || 0) + 1;
+      window.sent = (window.sent || 0) + 1;  // clicks and keys
       state.view = await window.pyCommand(state.command);
+      (listeners["change:view"] || []).forEach((cb) => cb());
+    },
+    send: async (content) => {  // a custom message (the images the page asks for): to the widget's handler
+      window.asked = (window.asked || 0) + 1;
+      // a page that hands over commands only: as one (a seq of its own, so asking twice is a change)
+      state.view = await (window.pyMessage ? window.pyMessage(content)
+        : window.pyCommand({ ...content, seq: `asked-${window.asked}` }));
       (listeners["change:view"] || []).forEach((cb) => cb());
     },
   };
@@ -79,7 +84,12 @@ def _open(page, ann) -> None:
         ann.command = cmd  # what a comm message from the front end does to the trait
         return ann.view
 
+    def py_message(content: dict) -> dict:
+        ann._handle_custom_msg(content, [])  # what a custom comm message from the front end does
+        return ann.view
+
     page.expose_function("pyCommand", py_command)
+    page.expose_function("pyMessage", py_message)
     page.set_content('<html><body style="margin:16px;background:#fff"><div id="root"></div></body></html>')
     page.evaluate(SHIM, [(widget.STATIC / "annotator.js").read_text(), (widget.STATIC / "annotator.css").read_text(),
                          ann.view])

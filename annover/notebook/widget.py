@@ -142,6 +142,7 @@ class Annotator(anywidget.AnyWidget):
         self._reply: dict | None = None
         self._tasks = {t.key: t for t in session.tasks}
         self.observe(self._on_command, names="command")
+        self.on_msg(self._on_message)
         self.refresh()
 
     # ------------------------------------------------------------------ the session's handles
@@ -197,12 +198,8 @@ class Annotator(anywidget.AnyWidget):
 
     def _on_command(self, change: dict) -> None:
         cmd = change["new"] or {}
-        if cmd.get("action") == "image":  # the page has not got this task's image: it goes once, in this view
-            self._reply = self._image_reply(str(cmd.get("key")))
-            try:
-                self.refresh()
-            finally:
-                self._reply = None
+        if cmd.get("action") == "image":  # a page whose model has no custom messages asks so
+            self._send_image(cmd.get("key"))
             return
         actions = {"choose": lambda: self.session.choose(str(cmd.get("label"))), "submit": self.session.submit,
                    "skip": self.session.skip, "back": self.session.back, "forward": self.session.forward,
@@ -217,6 +214,19 @@ class Annotator(anywidget.AnyWidget):
             self._error = str(e)
         finally:  # whatever happened, the page shows the session as it is (never one task while on another)
             self.refresh()
+
+    def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
+        """A custom message from the page: ``{"action": "image", "key": ...}`` asks for a task's image."""
+        if isinstance(content, dict) and content.get("action") == "image":
+            self._send_image(content.get("key"))
+
+    def _send_image(self, key: Any) -> None:
+        """The page has not got this task's image: it goes once, in the next view only."""
+        self._reply = self._image_reply(str(key))
+        try:
+            self.refresh()
+        finally:
+            self._reply = None
 
     def _task_view(self) -> dict | None:
         s = self.session

@@ -1,13 +1,16 @@
 // annover's notebook annotator: a view of the Python session's state (`view`), which
 // sends each click or key as a `command` ({action, label, index, seq}) for Python to apply.
 // The model needs get, set, on("change:view") and save_changes: anywidget's, or a shim.
-// A local image is not in the view: the page asks for it once ({action: "image", key}) and keeps it
-// (per model, so every view of the widget shares it); the next task's image is asked for ahead.
+// A local image is not in the view: the page asks for it once ({action: "image", key}, a custom
+// message: a `command` sent while another is on its way would replace it) and keeps it (per model,
+// so every view of the widget shares it); the next task's image is asked for ahead.
 
 // images smaller than this (both sides, in pixels) are drawn this tall
 const SMALL = 200;
 // images kept per model (key -> {url} or {missing}); the oldest go past this many
 const KEEP = 8;
+// an image asked for and not come after this many ms is asked for again
+const RETRY = 15000;
 const PENDING = Object.freeze({ pending: true });
 const stores = new WeakMap();
 
@@ -101,7 +104,13 @@ function render({ model, el: root }) {
   const ask = (key) => {
     if (!key || images.has(key)) return;
     images.set(key, PENDING);
-    send("image", { key });
+    if (typeof model.send === "function") model.send({ action: "image", key });
+    else send("image", { key });
+    setTimeout(() => {
+      if (images.get(key) !== PENDING) return;
+      images.delete(key);
+      if (box.isConnected) draw();
+    }, RETRY);
   };
 
   const draw = () => {
