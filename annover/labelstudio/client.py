@@ -136,6 +136,22 @@ class Project:
     ls_labeled: int  # LS's num_tasks_with_annotations (excludes ground-truth-only tasks)
     created_at: str | None = None
     raw: dict = field(default_factory=dict, repr=False, compare=False)
+    #: LS's ground_truth_number and useful_annotation_number (non-skips that are not ground truth and
+    #: have a result); None when the server did not send them
+    ground_truth: int | None = None
+    useful: int | None = None
+
+    @property
+    def labeled_exactly(self) -> int | None:
+        """Tasks with an annotation that is not a skip, from the project's own counts, when they
+        tell it: Label Studio counts these from the annotations themselves on every request, where
+        the tasks' ``total_annotations`` (what its data manager filters on) is a stored counter
+        that can lag (an annotation saved while another project is deleted keeps it at 0). Its
+        ``num_tasks_with_annotations`` leaves out tasks whose only answers are ground truth or
+        have no result: exact when the project has none; None otherwise."""
+        if self.ground_truth == 0 and self.useful == self.annotations and "num_tasks_with_annotations" in self.raw:
+            return self.ls_labeled
+        return None
 
     @classmethod
     def from_json(cls, d: dict) -> "Project":
@@ -149,6 +165,8 @@ class Project:
             skipped=n("skipped_annotations_number"), predictions=n("total_predictions_number"),
             ls_labeled=n("num_tasks_with_annotations"),
             created_at=str(d["created_at"]) if d.get("created_at") else None, raw=d,
+            ground_truth=n("ground_truth_number") if "ground_truth_number" in d else None,
+            useful=n("useful_annotation_number") if "useful_annotation_number" in d else None,
         )
 
 

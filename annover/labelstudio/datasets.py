@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Sequence
 
-from annover.errors import ConfigError, LabelStudioError, NotFoundError, UsageError
+from annover.errors import (ConfigError, LabelStudioAuthError, LabelStudioConnectionError, LabelStudioError,
+                            NotFoundError, UsageError)
 from annover.files import write_atomic
 from annover.formats.label_studio import from_ls_tasks
 from annover.labelstudio import sync, tasks
@@ -49,34 +50,54 @@ def task_query(*items: dict, conjunction: str = "and") -> str:
     return json.dumps({"filters": {"conjunction": conjunction, "items": list(items)}})
 
 
-def count_tasks(client: Client, project: Project, *filters: dict, conjunction: str = "and") -> int:
-    """How many tasks of ``project`` match the data-manager ``filters`` (one small request)."""
-    d = client.raw("GET", "api/tasks", what=f"counting tasks of project {project.id}",
-                   params={"project": project.id, "page_size": 1, "fields": "task_only", "include": "id",
-                           "resolve_uri": "false", "query": task_query(*filters, conjunction=conjunction)})
-    return int(d.get("total", 0)) if isinstance(d, dict) else 0
-
-
 def fetch_labeled_tasks(client: Client, project: Project, page_size: int = 1000) -> list[dict]:
-    """Tasks with an annotation or a skip, as export-shaped dicts (annotators as emails)."""
+    """Tasks with an annotation or a skip, as export-shaped dicts (annotators as emails).
+
+    One filtered listing on the tasks' stored counters, checked against the project's counts of
+    annotations and skips (which Label Studio counts from the annotations themselves): a counter
+    left behind (an annotation saved while another project was being deleted keeps its task's
+    ``total_annotations`` at 0, out of the filter) makes them differ, and the tasks are then read
+    whole, every task of the project, so none is missed."""
+    found = _list_tasks(client, project, page_size, task_query(LABELED_FILTER, SKIPPED_FILTER, conjunction="or"))
+    if _answers(found) != (project.annotations, project.skipped):
+        found = [t for t in _list_tasks(client, project, page_size, None) if t.get("annotations")]
     users = client.users()
+    for t in found:
+        for a in t.get("annotations") or []:
+            cb = a.get("completed_by")
+            if isinstance(cb, int) and not isinstance(cb, bool):
+                a["completed_by"] = {"id": cb, "email": users.get(cb, str(cb))}
+    return found
+
+
+def _answers(found: list[dict]) -> tuple[int, int]:
+    """(annotations that are not skips, skips) of listed tasks."""
+    answers = [a for t in found for a in t.get("annotations") or [] if isinstance(a, dict)]
+    skips = sum(1 for a in answers if a.get("was_cancelled"))
+    return len(answers) - skips, skips
+
+
+def _list_tasks(client: Client, project: Project, page_size: int, query: str | None) -> list[dict]:
+    """Every task of ``project`` the data-manager ``query`` selects (all with None), in full."""
+    params: dict[str, Any] = {"project": project.id, "fields": "all", "resolve_uri": "false", "page_size": page_size}
+    if query is not None:
+        params["query"] = query
     out: list[dict] = []
     page = 1
-    query = task_query(LABELED_FILTER, SKIPPED_FILTER, conjunction="or")
     while True:
         d = client.raw("GET", "api/tasks", what=f"listing labeled tasks of project {project.id}",
-                       params={"project": project.id, "fields": "all", "resolve_uri": "false",
-                               "page": page, "page_size": page_size, "query": query})
+                       params={**params, "page": page})
         found = d.get("tasks", []) if isinstance(d, dict) else []
-        for t in found:
-            for a in t.get("annotations") or []:
-                cb = a.get("completed_by")
-                if isinstance(cb, int) and not isinstance(cb, bool):
-                    a["completed_by"] = {"id": cb, "email": users.get(cb, str(cb))}
         out += found
         if not found or len(out) >= int(d.get("total", 0)):
             return out
         page += 1
+
+
+def labeled_count(found: list[dict]) -> int:
+    """Tasks with an annotation that is not a skip, of listed tasks."""
+    return sum(1 for t in found if any(isinstance(a, dict) and not a.get("was_cancelled")
+                                       for a in t.get("annotations") or []))
 
 
 def _quiet(*_: Any) -> None:
@@ -326,7 +347,11 @@ class Datasets:
         return self.client.project(name)
 
     def _summary(self, project: Project) -> DatasetSummary:
-        labeled = count_tasks(self.client, project, LABELED_FILTER) if project.tasks else 0
+        """The counts of ``project``, from its own counts when they tell how many tasks are labeled
+        (no request), else from its labeled tasks (see :func:`fetch_labeled_tasks`)."""
+        labeled = project.labeled_exactly
+        if labeled is None:
+            labeled = labeled_count(fetch_labeled_tasks(self.client, project)) if project.tasks else 0
         # Label Studio's project count of annotations leaves the skips out
         return DatasetSummary(project.id, project.title, project.tasks, labeled, project.annotations + project.skipped,
                               project.skipped, project.predictions, self.client.project_url(project))
@@ -369,6 +394,7 @@ class Datasets:
         if not allowed:
             raise ConfigError(f"dataset {project.title!r} exists (project {project.id}) with a different "
                               "labeling config", "pass --update-config to replace it, or choose another name")
+        self._recount_labels(project)
         what = f"checking the new labeling config of {project.title!r}"
         try:  # Label Studio's own check: its UI refuses a config that orphans labels annotations use
             self.client.raw("POST", f"api/projects/{project.id}/validate/", json_body={"label_config": text},
@@ -383,6 +409,20 @@ class Datasets:
         self.client.raw("PATCH", f"api/projects/{project.id}/", json_body={"label_config": text},
                         what=f"updating the labeling config of {project.title!r}")
         return self.client.project_by_id(project.id)
+
+    def _recount_labels(self, project: Project) -> None:
+        """Has Label Studio count the labels the project's annotations use again, from the annotations
+        (its "reset cache"): its check of a new config reads a stored count, which an annotation
+        saved while another project was being deleted never reached, so a label only it uses would
+        be dropped unchecked. A server without it (or a key not allowed to) is checked as it stands."""
+        try:
+            self.client.raw("POST", f"api/projects/{project.id}/summary/reset/", json_body={},
+                            what=f"recounting the labels of {project.title!r}", retries=0)
+        except (NotFoundError, LabelStudioAuthError):
+            pass
+        except LabelStudioError as e:
+            if not re.search(r"HTTP 4\d\d", e.message) or isinstance(e, LabelStudioConnectionError):
+                raise
 
     def _make(self, title: str, text: str, description: str | None) -> Project:
         body: dict[str, Any] = {"title": title, "label_config": text}
