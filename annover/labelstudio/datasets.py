@@ -28,10 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Sequence
 
-from annover.errors import (ConfigError, LabelStudioAuthError, LabelStudioConnectionError, LabelStudioError,
-                            NotFoundError, UsageError)
+from annover.errors import ConfigError, LabelStudioError, NotFoundError, UsageError
 from annover.files import write_atomic
 from annover.formats.label_studio import from_ls_tasks
+from annover.formats.ls_results import labels_of
 from annover.labelstudio import sync, tasks
 from annover.labelstudio.client import Client, Project, connect
 from annover.model import stats as model_stats
@@ -98,6 +98,28 @@ def labeled_count(found: list[dict]) -> int:
     """Tasks with an annotation that is not a skip, of listed tasks."""
     return sum(1 for t in found if any(isinstance(a, dict) and not a.get("was_cancelled")
                                        for a in t.get("annotations") or []))
+
+
+def orphaned(found: list[dict], config: LabelingConfig) -> dict[str, int]:
+    """What ``config`` lacks that the annotations of listed tasks use ("control 'x'", "label 'y' of
+    control 'x'") -> how many annotations use it, in the order first met."""
+    lacking: dict[str, int] = {}
+    for t in found:
+        for a in t.get("annotations") or []:
+            result = a.get("result") if isinstance(a, dict) else None
+            missing: set[str] = set()
+            for item in result if isinstance(result, list) else ():
+                if not isinstance(item, dict) or item.get("type") == "relation" or not item.get("from_name"):
+                    continue
+                ctl = config.control_for(item["from_name"])
+                if ctl is None:
+                    missing.add(f"control {item['from_name']!r}")
+                elif ctl.labels and not ctl.dynamic and item.get("type") != "taxonomy":
+                    missing |= {f"label {x!r} of control {ctl.name!r}" for x in labels_of(item) or ()
+                                if x not in ctl.labels}
+            for what in sorted(missing):
+                lacking[what] = lacking.get(what, 0) + 1
+    return lacking
 
 
 def _quiet(*_: Any) -> None:
@@ -365,8 +387,8 @@ class Datasets:
         error or, with ``update_config``, replaces it. Bound to a repository, the dataset is
         recorded there.
         """
-        text = _config_of(config_text, config_file, template, labels, data_field).text
-        title = _check_title(name)
+        config = _config_of(config_text, config_file, template, labels, data_field)
+        text, title = config.text, _check_title(name)
         with self._recording(title):
             existing = self.client.projects(title=title)
             if len(existing) > 1:
@@ -376,7 +398,7 @@ class Datasets:
             if existing:
                 project = self.client.project_by_id(existing[0].id)
                 if not _same_config(project.label_config, text):
-                    project = self._replace_config(project, text, update_config)
+                    project = self._replace_config(project, config, update_config)
                     updated = True
             else:
                 project = self._make(title, text, description)
@@ -390,11 +412,12 @@ class Datasets:
         server is changed, never a project made and left unrecorded)."""
         return self._check_record(title) if self._check_record is not None else nullcontext()
 
-    def _replace_config(self, project: Project, text: str, allowed: bool) -> Project:
+    def _replace_config(self, project: Project, config: LabelingConfig, allowed: bool) -> Project:
+        text = config.text
         if not allowed:
             raise ConfigError(f"dataset {project.title!r} exists (project {project.id}) with a different "
                               "labeling config", "pass --update-config to replace it, or choose another name")
-        self._recount_labels(project)
+        self._check_in_use(project, config)
         what = f"checking the new labeling config of {project.title!r}"
         try:  # Label Studio's own check: its UI refuses a config that orphans labels annotations use
             self.client.raw("POST", f"api/projects/{project.id}/validate/", json_body={"label_config": text},
@@ -410,19 +433,20 @@ class Datasets:
                         what=f"updating the labeling config of {project.title!r}")
         return self.client.project_by_id(project.id)
 
-    def _recount_labels(self, project: Project) -> None:
-        """Has Label Studio count the labels the project's annotations use again, from the annotations
-        (its "reset cache"): its check of a new config reads a stored count, which an annotation
-        saved while another project was being deleted never reached, so a label only it uses would
-        be dropped unchecked. A server without it (or a key not allowed to) is checked as it stands."""
-        try:
-            self.client.raw("POST", f"api/projects/{project.id}/summary/reset/", json_body={},
-                            what=f"recounting the labels of {project.title!r}", retries=0)
-        except (NotFoundError, LabelStudioAuthError):
-            pass
-        except LabelStudioError as e:
-            if not re.search(r"HTTP 4\d\d", e.message) or isinstance(e, LabelStudioConnectionError):
-                raise
+    def _check_in_use(self, project: Project, config: LabelingConfig) -> None:
+        """Refuse ``config`` when it lacks a control or a label the project's annotations use. Label
+        Studio's own check reads a stored count of them, which an annotation saved while another
+        project was being deleted never reached (and its "reset" of that count keeps only the last
+        annotation's labels): the annotations are read here instead."""
+        if not project.annotations + project.skipped:
+            return
+        lacking = orphaned(fetch_labeled_tasks(self.client, project), config)
+        if lacking:
+            shown = "; ".join(f"{what} ({n} annotation{'s' if n > 1 else ''})" for what, n in list(lacking.items())[:5])
+            raise ConfigError(f"the new labeling config of {project.title!r} lacks what its annotations use: {shown}"
+                              f"{' ...' if len(lacking) > 5 else ''}",
+                              "keep what the project's annotations use in the config (labels, control "
+                              "names), or change those annotations first; nothing was changed")
 
     def _make(self, title: str, text: str, description: str | None) -> Project:
         body: dict[str, Any] = {"title": title, "label_config": text}
