@@ -27,7 +27,7 @@ from typing import Iterator
 import httpx
 import pytest
 
-from annover.labelstudio.client import Client
+from annover.labelstudio.client import Client, Project
 
 from .ls_fixtures import (SCRIPT, TEXT_CONFIG, _read_env_file, choice, cli, ls, ls_server,  # noqa: F401
                           project_factory, sdk_admin)
@@ -123,9 +123,13 @@ def stale_project(private_ls) -> dict:
     return {"pid": pid, "title": title, "made": made, "stale": stale, "env": private_ls, "http": http}
 
 
-def test_dataset_list_counts_a_task_whose_counter_stayed_at_zero(stale_project):
+@pytest.mark.parametrize("by", ["project counts", "checked count"])
+def test_dataset_list_counts_a_task_whose_counter_stayed_at_zero(stale_project, by, monkeypatch):
     """``dataset list`` counted labeled tasks with the filter ``total_annotations > 0``, which
-    leaves out a task whose counter missed its annotation."""
+    leaves out a task whose counter missed its annotation. Counted from the project's own counts,
+    or (as for a project with ground-truth answers) with the filter's count, checked."""
+    if by == "checked count":
+        monkeypatch.setattr(Project, "labeled_exactly", property(lambda self: None), raising=False)
     code, out, err = cli("dataset", "list", "--json", env=stale_project["env"])
     assert code == 0, err
     row = next(d for d in json.loads(out) if d["id"] == stale_project["pid"])
@@ -162,7 +166,7 @@ def test_update_config_is_refused_for_a_label_only_such_an_annotation_uses(stale
 def test_list_counts_ground_truth_and_result_less_answers_as_labeled(ls_server, project_factory):  # noqa: F811
     """Label Studio's own count of labeled tasks leaves out tasks whose only answer is ground
     truth or has no result; annover counts them (an answer that is not a skip), as ``stats`` and
-    ``annover show`` do: such a project's labeled tasks are listed instead."""
+    ``annover show`` do: such a project is counted with the filter, checked."""
     p = project_factory("gt-counts", TEXT_CONFIG)
     http = _http({"LABEL_STUDIO_URL": ls_server.url, "LABEL_STUDIO_API_KEY": ls_server.api_key})
     http.post(f"/api/projects/{p.id}/import", json=[{"data": {"text": f"g{i}"}} for i in range(5)]).raise_for_status()

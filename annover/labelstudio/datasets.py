@@ -50,6 +50,22 @@ def task_query(*items: dict, conjunction: str = "and") -> str:
     return json.dumps({"filters": {"conjunction": conjunction, "items": list(items)}})
 
 
+def count_labeled(client: Client, project: Project) -> int:
+    """Tasks of ``project`` with an annotation that is not a skip.
+
+    One small request: the data-manager filter on the tasks' stored ``total_annotations``, whose
+    answer also counts the annotations of the tasks it selected. Those Label Studio counts from
+    the annotations themselves; when they are all of the project's (its own live count), no
+    labeled task was left out by a counter that lagged. Otherwise the labeled tasks are read
+    (:func:`fetch_labeled_tasks`)."""
+    d = client.raw("GET", "api/tasks", what=f"counting tasks of project {project.id}",
+                   params={"project": project.id, "page_size": 1, "fields": "task_only", "include": "id",
+                           "resolve_uri": "false", "query": task_query(LABELED_FILTER)})
+    if isinstance(d, dict) and isinstance(d.get("total"), int) and d.get("total_annotations") == project.annotations:
+        return d["total"]
+    return labeled_count(fetch_labeled_tasks(client, project))
+
+
 def fetch_labeled_tasks(client: Client, project: Project, page_size: int = 1000) -> list[dict]:
     """Tasks with an annotation or a skip, as export-shaped dicts (annotators as emails).
 
@@ -370,10 +386,10 @@ class Datasets:
 
     def _summary(self, project: Project) -> DatasetSummary:
         """The counts of ``project``, from its own counts when they tell how many tasks are labeled
-        (no request), else from its labeled tasks (see :func:`fetch_labeled_tasks`)."""
+        (no request), else with :func:`count_labeled`."""
         labeled = project.labeled_exactly
         if labeled is None:
-            labeled = labeled_count(fetch_labeled_tasks(self.client, project)) if project.tasks else 0
+            labeled = count_labeled(self.client, project) if project.tasks else 0
         # Label Studio's project count of annotations leaves the skips out
         return DatasetSummary(project.id, project.title, project.tasks, labeled, project.annotations + project.skipped,
                               project.skipped, project.predictions, self.client.project_url(project))
