@@ -3,16 +3,17 @@
 Label Studio keeps a stored ``total_annotations`` per task (what its data-manager filter
 ``total_annotations > 0`` reads) and a stored count of the labels in use (what its check of a
 new labeling config reads), both updated by Django ``post_save`` handlers. Deleting a project
-(``DELETE api/projects/ID``) disconnects every model signal of the server process while it
-runs, so an annotation another request saves meanwhile leaves its task at 0 and its label
-uncounted. On a shared server (CI's two workers, one deleting a finished test's project) the
-labeled counts of ``dataset list`` and ``dataset stats`` came out short, and a config dropping
-a label such an annotation used went through.
+(``DELETE api/projects/ID``) takes every model signal receiver of the server process away while
+it runs (``temporary_disconnect_all_signals``) and puts back what it took: an annotation saved
+meanwhile by another request leaves its task at 0 and its label uncounted, and two deletions
+that overlap leave the receivers away for good (the second took the empty list and puts that
+back last), so from then on every annotation does. CI's two workers share one server and delete
+their projects as tests end: on a long-used server ``dataset list`` and ``dataset stats`` came
+out short, and a config dropping a label in use went through.
 
-The race is made here on purpose, on a private server of its own (it would leave counters
-behind in whatever other tests run against a shared one meanwhile): a project of a few
-thousand answered tasks is deleted while annotations are saved, one after another, into the
-project under test, until one of them misses its counter.
+That is done here on purpose, on a private server of its own (a shared one would stay so for
+every test after): a few tasks are annotated, two projects of answered tasks are deleted at
+once, and more are annotated, which the counters then miss (checked).
 """
 
 from __future__ import annotations
@@ -21,12 +22,14 @@ import json
 import shutil
 import subprocess
 import threading
+import time
 import uuid
 from typing import Iterator
 
 import httpx
 import pytest
 
+from annover.labelstudio import datasets
 from annover.labelstudio.client import Client, Project
 
 from .ls_fixtures import (SCRIPT, TEXT_CONFIG, _read_env_file, choice, cli, ls, ls_server,  # noqa: F401
@@ -68,78 +71,110 @@ def _tasks(http: httpx.Client, pid: int, **params: str) -> dict:
     return r.json()
 
 
-def _answer_while_a_project_is_deleted(http: httpx.Client, pid: int, rounds: int = 8,
-                                       big: int = 3000) -> tuple[dict[int, str], list[int]]:
-    """Annotate tasks of ``pid`` (one label each, c0, c1, ...) while projects of ``big`` answered
-    tasks are deleted, until a task keeps ``total_annotations`` 0 under its annotation: (task id ->
-    label annotated, the tasks whose counter stayed behind)."""
-    free = [t["id"] for t in _tasks(http, pid, fields="task_only")["tasks"]]
-    made: dict[int, str] = {}
-    for _ in range(rounds):
-        doomed = http.post("/api/projects/", json={"title": f"doomed-{uuid.uuid4().hex[:8]}",
-                                                   "label_config": TEXT_CONFIG}).json()["id"]
-        http.post(f"/api/projects/{doomed}/import", json=[
-            {"data": {"text": f"t{i}"}, "annotations": [{"result": choice("pos")}]} for i in range(big)]
-        ).raise_for_status()
-        done = threading.Event()
-
-        def delete(doomed: int = doomed) -> None:
-            try:
-                _http_like(http).delete(f"/api/projects/{doomed}/")
-            finally:
-                done.set()
-
-        deleting = threading.Thread(target=delete)
-        deleting.start()
-        while not done.is_set() and free:
-            tid = free.pop(0)
-            label = LABELS[len(made)]
-            http.post(f"/api/tasks/{tid}/annotations/", json={"result": choice(label)}).raise_for_status()
-            made[tid] = label
-        deleting.join()
-        stale = [t["id"] for t in _tasks(http, pid, fields="all")["tasks"]
-                 if t["annotations"] and t["total_annotations"] == 0]
-        if stale:
-            return made, stale
-    pytest.fail(f"no annotation missed its counter in {rounds} deletions of {big}-task projects")
+def _annotate(http: httpx.Client, tids: list[int], made: dict[int, str]) -> None:
+    """One annotation on each task, labels c0, c1, ... in turn (recorded in ``made``)."""
+    for tid in tids:
+        label = LABELS[len(made)]
+        http.post(f"/api/tasks/{tid}/annotations/", json={"result": choice(label)}).raise_for_status()
+        made[tid] = label
 
 
-def _http_like(http: httpx.Client) -> httpx.Client:
-    """A client of its own for another thread (httpx clients are not shared across threads here)."""
+def _lose_signals(http: httpx.Client, tries: int = 4) -> None:
+    """Delete two projects of answered tasks at once, the second started as the first runs and
+    bigger, until annotations no longer reach their tasks' counters (a canary project says)."""
+    for n in range(tries):
+        doomed = []
+        for size in (1000 * (n + 1), 3000 * (n + 1)):
+            pid = http.post("/api/projects/", json={"title": f"doomed-{uuid.uuid4().hex[:8]}",
+                                                    "label_config": TEXT_CONFIG}).json()["id"]
+            http.post(f"/api/projects/{pid}/import", json=[
+                {"data": {"text": f"t{i}"}, "annotations": [{"result": choice("pos")}]} for i in range(size)]
+            ).raise_for_status()
+            doomed.append(pid)
+        first = threading.Thread(target=lambda: _own(http).delete(f"/api/projects/{doomed[0]}/"))
+        first.start()
+        time.sleep(0.05)
+        _own(http).delete(f"/api/projects/{doomed[1]}/")
+        first.join()
+        canary = http.post("/api/projects/", json={"title": "canary", "label_config": TEXT_CONFIG}).json()["id"]
+        http.post(f"/api/projects/{canary}/import", json=[{"data": {"text": "c"}}]).raise_for_status()
+        tid = _tasks(http, canary, fields="task_only")["tasks"][0]["id"]
+        http.post(f"/api/tasks/{tid}/annotations/", json={"result": choice("pos")}).raise_for_status()
+        lost = _tasks(http, canary, fields="all")["tasks"][0]["total_annotations"] == 0
+        http.delete(f"/api/projects/{canary}/")
+        if lost:
+            return
+    pytest.fail(f"annotations still reached their counters after {tries} pairs of overlapping deletions")
+
+
+def _own(http: httpx.Client) -> httpx.Client:
+    """A client of its own, for a call made alongside another."""
     return httpx.Client(base_url=http.base_url, headers=http.headers, timeout=600)
 
 
 @pytest.fixture(scope="module")
 def stale_project(private_ls) -> dict:
-    """A project of 300 tasks, some annotated while another project was deleted: at least one of
-    them with its task counter left at 0 (checked)."""
+    """A project of 300 tasks, 2 annotated while the server was whole, 3 after it lost its signal
+    receivers: their task counters stay at 0 (checked)."""
     http = _http(private_ls)
     title = f"t-{uuid.uuid4().hex[:8]}-stale"
     pid = http.post("/api/projects/", json={"title": title, "label_config": WIDE_CONFIG}).json()["id"]
     http.post(f"/api/projects/{pid}/import", json=[{"data": {"text": f"s{i}"}} for i in range(300)]).raise_for_status()
-    made, stale = _answer_while_a_project_is_deleted(http, pid)
+    made: dict[int, str] = {}
+    tids = [t["id"] for t in _tasks(http, pid, fields="task_only")["tasks"]]
+    _annotate(http, tids[:2], made)
+    _lose_signals(http)
+    _annotate(http, tids[2:5], made)
+    stale = [t["id"] for t in _tasks(http, pid, fields="all")["tasks"] if t["annotations"] and not t["total_annotations"]]
+    assert stale == tids[2:5]
     # what Label Studio's filter counts is short by the stale tasks: the bug's conditions hold
     assert _tasks(http, pid, fields="task_only", page_size="1", query=LABELED)["total"] == len(made) - len(stale)
     return {"pid": pid, "title": title, "made": made, "stale": stale, "env": private_ls, "http": http}
 
 
-@pytest.mark.parametrize("by", ["project counts", "checked count"])
-def test_dataset_list_counts_a_task_whose_counter_stayed_at_zero(stale_project, by, monkeypatch):
+def _by(way: str, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Take the way asked: without the project's own count of labeled tasks (as for a project with
+    ground-truth answers), and/or without the filter that finds the tasks whose counters lagged
+    (as if Label Studio had no such filter: every task is read). The projects whose every task was
+    read, filled in as they are."""
+    whole: list[int] = []
+    if way in ("checked count", "every task"):
+        monkeypatch.setattr(Project, "labeled_exactly", property(lambda self: None), raising=False)
+    if way == "every task":
+        monkeypatch.setattr(datasets, "ANNOTATED_FILTER", {**datasets.LABELED_FILTER, "value": 10**9},
+                            raising=False)
+    real = getattr(datasets, "_list_tasks", None)
+    if real is not None:
+        def recording(client, project, page_size, query):
+            if query is None:
+                whole.append(project.id)
+            return real(client, project, page_size, query)
+
+        monkeypatch.setattr(datasets, "_list_tasks", recording)
+    return whole
+
+
+@pytest.mark.parametrize("way", ["project counts", "checked count", "every task"])
+def test_dataset_list_counts_a_task_whose_counter_stayed_at_zero(stale_project, way, monkeypatch):
     """``dataset list`` counted labeled tasks with the filter ``total_annotations > 0``, which
     leaves out a task whose counter missed its annotation. Counted from the project's own counts,
-    or (as for a project with ground-truth answers) with the filter's count, checked."""
-    if by == "checked count":
-        monkeypatch.setattr(Project, "labeled_exactly", property(lambda self: None), raising=False)
+    or (as for a project with ground-truth answers) with the filter's count, checked, and the
+    tasks it missed read; or, that failing, every labeled task read."""
+    whole = _by(way, monkeypatch)
     code, out, err = cli("dataset", "list", "--json", env=stale_project["env"])
     assert code == 0, err
     row = next(d for d in json.loads(out) if d["id"] == stale_project["pid"])
     n = len(stale_project["made"])
     assert (row["tasks"], row["labeled"], row["unlabeled"], row["annotations"]) == (300, n, 300 - n, n)
+    assert (stale_project["pid"] in whole) == (way == "every task")
 
 
-def test_dataset_stats_counts_the_answers_of_such_a_task(stale_project):
+@pytest.mark.parametrize("way", ["project counts", "every task"])
+def test_dataset_stats_counts_the_answers_of_such_a_task(stale_project, way, monkeypatch):
     """``dataset stats`` read only the tasks that filter selected: the stale task's answer, its
-    region, its annotator and its label were missing."""
+    region, its annotator and its label were missing. The tasks it missed are read too (or, that
+    failing, every task)."""
+    whole = _by(way, monkeypatch)
     code, out, err = cli("dataset", "stats", stale_project["title"], "--json", env=stale_project["env"])
     assert code == 0, err
     doc = json.loads(out)
@@ -147,6 +182,7 @@ def test_dataset_stats_counts_the_answers_of_such_a_task(stale_project):
     assert (doc["tasks"], doc["labeled"], doc["annotations"], doc["regions"]) == (300, n, n, n)
     assert doc["labels"]["sentiment"] == {label: 1 for label in stale_project["made"].values()}
     assert sum(doc["annotators"].values()) == n
+    assert (stale_project["pid"] in whole) == (way == "every task")
 
 
 def test_update_config_is_refused_for_a_label_only_such_an_annotation_uses(stale_project, tmp_path):

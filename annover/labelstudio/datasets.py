@@ -38,9 +38,16 @@ from annover.model import stats as model_stats
 from annover.model.config import LabelingConfig
 from annover.model.templates import render
 
-#: Tasks with at least one annotation that is not a skip / with at least one skip.
+#: Tasks with at least one annotation that is not a skip / with at least one skip, as the tasks'
+#: stored counters say (Label Studio updates them as annotations are saved; they can lag, see
+#: :func:`count_labeled`).
 LABELED_FILTER = {"filter": "filter:tasks:total_annotations", "operator": "greater", "type": "Number", "value": 0}
 SKIPPED_FILTER = {"filter": "filter:tasks:cancelled_annotations", "operator": "greater", "type": "Number", "value": 0}
+#: ... with no annotation / no skip, as those counters say
+UNLABELED_FILTER = {**LABELED_FILTER, "operator": "equal"}
+UNSKIPPED_FILTER = {**SKIPPED_FILTER, "operator": "equal"}
+#: Tasks with an annotation of any kind, from the annotations themselves (a join, never a counter)
+ANNOTATED_FILTER = {"filter": "filter:tasks:annotations_ids", "operator": "greater", "type": "Number", "value": 0}
 #: Where dataset records live, relative to the repository's ``.annover/`` folder.
 RECORD_DIR = "datasets"
 
@@ -53,16 +60,23 @@ def task_query(*items: dict, conjunction: str = "and") -> str:
 def count_labeled(client: Client, project: Project) -> int:
     """Tasks of ``project`` with an annotation that is not a skip.
 
-    One small request: the data-manager filter on the tasks' stored ``total_annotations``, whose
-    answer also counts the annotations of the tasks it selected. Those Label Studio counts from
-    the annotations themselves; when they are all of the project's (its own live count), no
-    labeled task was left out by a counter that lagged. Otherwise the labeled tasks are read
-    (:func:`fetch_labeled_tasks`)."""
+    Label Studio's filter on the tasks' stored ``total_annotations`` counts them in one small
+    request, and its answer adds up the annotations of the tasks it selected. A counter that lagged
+    (an annotation saved while another project was being deleted keeps its task at 0) makes that
+    sum miss the project's own count, which Label Studio takes from the annotations themselves;
+    the tasks the counters call unlabeled that have annotations are then read (few), and when
+    even they do not make up the difference, every labeled task (:func:`fetch_labeled_tasks`)."""
     d = client.raw("GET", "api/tasks", what=f"counting tasks of project {project.id}",
                    params={"project": project.id, "page_size": 1, "fields": "task_only", "include": "id",
                            "resolve_uri": "false", "query": task_query(LABELED_FILTER)})
-    if isinstance(d, dict) and isinstance(d.get("total"), int) and d.get("total_annotations") == project.annotations:
-        return d["total"]
+    total, summed = (d.get("total"), d.get("total_annotations")) if isinstance(d, dict) else (None, None)
+    if not isinstance(total, int) or not isinstance(summed, int):
+        return labeled_count(fetch_labeled_tasks(client, project))
+    if summed == project.annotations:
+        return total
+    missed = _list_tasks(client, project, 1000, task_query(UNLABELED_FILTER, ANNOTATED_FILTER))
+    if summed + _answers(missed)[0] == project.annotations:
+        return total + labeled_count(missed)
     return labeled_count(fetch_labeled_tasks(client, project))
 
 
@@ -70,11 +84,15 @@ def fetch_labeled_tasks(client: Client, project: Project, page_size: int = 1000)
     """Tasks with an annotation or a skip, as export-shaped dicts (annotators as emails).
 
     One filtered listing on the tasks' stored counters, checked against the project's counts of
-    annotations and skips (which Label Studio counts from the annotations themselves): a counter
-    left behind (an annotation saved while another project was being deleted keeps its task's
-    ``total_annotations`` at 0, out of the filter) makes them differ, and the tasks are then read
-    whole, every task of the project, so none is missed."""
+    annotations and skips (which Label Studio takes from the annotations themselves). A counter
+    that lagged makes them differ: the tasks the counters call unanswered that have annotations
+    are read too, and when even they do not make up the difference, every task of the project."""
     found = _list_tasks(client, project, page_size, task_query(LABELED_FILTER, SKIPPED_FILTER, conjunction="or"))
+    if _answers(found) != (project.annotations, project.skipped):
+        seen = {t.get("id") for t in found}
+        found += [t for t in _list_tasks(client, project, page_size,
+                                         task_query(UNLABELED_FILTER, UNSKIPPED_FILTER, ANNOTATED_FILTER))
+                  if t.get("id") not in seen]
     if _answers(found) != (project.annotations, project.skipped):
         found = [t for t in _list_tasks(client, project, page_size, None) if t.get("annotations")]
     users = client.users()
