@@ -93,3 +93,12 @@ def test_dataset_create_takes_a_versions_config_and_heads_by_default(repo, tmp_p
 
 def _labels(config: str) -> list[str]:
     return [c.split('"')[0] for c in config.split('<Choice value="')[1:]]
+
+
+@pytest.mark.labelstudio
+def test_a_dataset_not_there_names_the_create_that_makes_it(repo, tmp_path, ls_server):  # noqa: F811
+    _snapshot(tmp_path, "a", CONFIG_A, {"r1": "pos"})
+    title = f"not made {uuid.uuid4().hex[:6]}"
+    code, _, err = cli("dataset", "push", title, "--from", "v1")
+    assert code == 14
+    assert f"make it with `annover dataset create '{title}'` (in a repository: with HEAD's labeling config" in err

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, TypeVar
@@ -389,7 +390,9 @@ def _near(name: str, listed: list[Project]) -> str:
     if listed:
         found = ", ".join(repr(p.title) for p in sorted(listed, key=lambda p: p.id)[:3])
         return f"titles holding it: {found}{', ...' if len(listed) > 3 else ''}; give one as written, or its id"
-    return "list them with `annover dataset list`, or make it with `annover dataset create`"
+    make = shlex.quote(name) if not name.isdigit() else "NAME"
+    return (f"list them with `annover dataset list`, or make it with `annover dataset create {make}` (in a "
+            "repository: with HEAD's labeling config; else --config FILE or --template)")
 
 
 def connect(url: str | None = None, api_key: str | None = None, timeout: float | None = None,
