@@ -186,8 +186,8 @@ def test_the_place_of_each_prediction_is_kept_for_the_writer():
 
 MALFORMED = {
     # name: (predictions, the snapshot's error after "task 0 (key a)", push: sent, left-out count | error)
-    "an object": ({"a": 1}, ".predictions: is dict {'a': 1}, expected a list", "'predictions' is not a list"),
-    "text": ("x", ".predictions: is str 'x', expected a list", "'predictions' is not a list"),
+    "an object": ({"a": 1}, ".predictions: is dict {'a': 1}, expected a list", r"record 0\.predictions: is dict"),
+    "text": ("x", ".predictions: is str 'x', expected a list", r"record 0\.predictions: is str 'x', expected a list"),
     "an empty object": ({}, ".predictions: is dict {}, expected a list", 0),
     "empty text": ("", ".predictions: is str '', expected a list", 0),
     "false": (False, ".predictions: is bool False, expected a list", 0),
@@ -303,3 +303,62 @@ def test_push_sends_what_the_rule_reads(project_factory, sdk_admin, tmp_path):
     assert code == 0, err
     have = {t["data"]["id"]: len(t["predictions"]) for t in server_tasks(sdk_admin, q.id)}
     assert have == {n: len(EDGES[n][2]) if isinstance(EDGES[n][0].get("predictions"), list) else 0 for n in names}
+
+
+# ---------------------------------------------------------------------------
+# where the two copies of the rule disagreed (each test failed before they were made one)
+
+
+def test_push_takes_no_bool_for_prediction_id_1(tmp_path):
+    """``predictions: [true]`` named prediction 1 for push (True == 1 in a Python set): it sent the
+    prediction an annotation still carried though the task's list no longer names it, where a
+    snapshot refuses the entry; now push skips the entry and counts it, as it does other junk."""
+    rec = task("a", [True], pred(1))
+    sent, said = _lenient([rec])
+    assert sent == [[]]
+    assert "t.json: 1 prediction(s) given as ids only were left out" in said
+    got = read_predictions(_as_file(tmp_path, [rec]), key="data.id")
+    assert got == {"a": []}
+
+
+def test_a_prediction_with_no_id_carried_by_two_annotations_is_read_once(snap_repo):
+    """Push and --predictions read a prediction with no id once per annotation carrying it (the
+    snapshot of the same export: once): ``snapshot --predictions`` of the export stored it twice."""
+    rec = task("a", [], pred(None), pred(None))
+    sent, _ = _lenient([rec])
+    assert len(sent[0]) == 1
+    f = _as_file(snap_repo.parent, [rec])
+    code, _, err = cli("snapshot", "--from", str(f), "--config", "labeling.xml", "--key", "data.id", "-m", "from")
+    assert code == 0, err
+    from_export = annover.load("HEAD", table="predictions").num_rows
+    plain = snap_repo.parent / "plain.json"
+    plain.write_text(json.dumps([{"data": rec["data"]}]))
+    code, _, err = cli("snapshot", "--from", str(plain), "--predictions", str(f), "-m", "predictions")
+    assert code == 0, err
+    assert annover.load("HEAD", table="predictions").num_rows == from_export == 1
+
+
+@pytest.mark.parametrize("listed", [[7], []])
+def test_a_carried_prediction_with_a_text_id_is_not_lost_by_push(listed, tmp_path):
+    """A carried prediction whose id is text is no Label Studio id: the snapshot keeps it (as one
+    with no id); push and --predictions dropped it as deleted, and called it "given as ids only"."""
+    rec = task("a", listed, pred("7"))
+    rows, _ = _strict([rec])
+    assert len({r["prediction_key"] for r in rows}) == 1
+    sent, _ = _lenient([rec])
+    assert [p["result"] for p in sent[0]] == [choice("pos")]
+    assert len(read_predictions(_as_file(tmp_path, [rec]), key="data.id")["a"]) == 1
+
+
+
+@pytest.mark.parametrize("pid", [None, "1"])
+def test_the_same_prediction_with_no_integer_id_in_both_places_is_read_once(pid, tmp_path):
+    """Given in the task's list and again inside its annotation, a prediction with no id was read
+    twice by the snapshot (and by push where it had no id at all): the second is the same one,
+    told by its content as an id-less carried prediction is."""
+    rec = task("a", [pred(pid)], pred(pid))
+    rows, _ = _strict([rec])
+    assert len({r["prediction_key"] for r in rows}) == 1
+    sent, _ = _lenient([rec])
+    assert len(sent[0]) == 1
+    assert len(read_predictions(_as_file(tmp_path, [rec]), key="data.id")["a"]) == 1

@@ -21,9 +21,9 @@ from annover.formats.text import json_kind
 from annover.model.canonical import canonical_json
 from annover.model.config import LabelingConfig
 
-__all__ = ["IMAGE_KEY", "LABEL_KEYS", "RecordError", "Rows", "STEM_PREFIX", "TASK_ID_KEY", "annotator_of",
-           "from_ls_tasks", "labels_of", "parse_tasks", "stem_key", "task_key_of", "to_tasks", "users_in",
-           "validate_ls_tasks"]
+__all__ = ["IMAGE_KEY", "LABEL_KEYS", "RecordError", "Rows", "STEM_PREFIX", "TASK_ID_KEY", "TaskPredictions",
+           "annotator_of", "from_ls_tasks", "labels_of", "parse_tasks", "stem_key", "task_key_of",
+           "task_predictions", "to_tasks", "users_in", "validate_ls_tasks"]
 
 # Task fields Label Studio computes or owns; not part of what a user labeled.
 TASK_SERVER_FIELDS = {
@@ -312,9 +312,9 @@ def parse_tasks(tasks: Iterable[Any], key: str | None = None, source: str = "inp
                                        "has the same key", _DUPLICATE_HINT)
         anns = _list_of(task.get("annotations", task.get("completions")), where + ".annotations")
         out.annotations.extend(_annotation_rows(anns, row, where, users))
-        preds, ids_only = _prediction_list(task, anns, where)
-        out.predictions.extend(_prediction_rows(preds, row, where))
-        out.prediction_ids_only += ids_only
+        preds = task_predictions(task, where)
+        out.predictions.extend(_prediction_rows(preds.found, row, where))
+        out.prediction_ids_only += preds.ids_only
     _place_tasks(out.tasks)
     if users is not None:
         out.unmapped_users = {a for r in out.annotations if (a := r["annotator"]) is not None and a.isascii() and a.isdigit()}
@@ -396,34 +396,74 @@ def _annotation_rows(anns: list, trow: dict, where: str, users: dict[int, str] |
     return out
 
 
-def _prediction_list(task: dict, anns: list, where: str) -> tuple[list[tuple[dict, dict, str]], int]:
-    """(prediction, marks, where) of a task's predictions, those in ``task.predictions`` first,
-    then those found only in ``annotations[].prediction`` (each once, by id); and how many ids
-    in ``task.predictions`` name no prediction given in full."""
-    preds = _list_of(task.get("predictions"), where + ".predictions")
-    listed = {p for p in preds if isinstance(p, int) and not isinstance(p, bool)}
-    out: list[tuple[dict, dict, str]] = []
-    seen: set[Any] = set()
+@dataclass
+class TaskPredictions:
+    """A task's predictions as :func:`task_predictions` reads them."""
+
+    #: (prediction, its marks for the writer, where it is) of each prediction, in reading order.
+    found: list[tuple[dict, dict, str]] = field(default_factory=list)
+    #: ids in the task's list that name no prediction given in full (a plain export).
+    ids_only: int = 0
+    #: entries of the task's list that are neither an object nor an id (skipped when not strict).
+    skipped: int = 0
+
+    @property
+    def predictions(self) -> list[dict]:
+        return [p for p, _, _ in self.found]
+
+
+def task_predictions(task: dict, where: str, *, strict: bool = True) -> TaskPredictions:
+    """A Label Studio task's predictions: the one rule of snapshot (``strict``), ``dataset push`` and
+    ``--predictions`` (not strict).
+
+    Those in ``task.predictions`` first, then those an export gives in full only in
+    ``annotations[].prediction``, each once (by its id; one with no id by its content), leaving out
+    those whose id the task's list does not name (deleted since; all are kept where there is no
+    list). An id is an integer, not a bool. ``predictions`` of another kind than a list is a
+    RecordError (not strict: an empty one, ``{}``, ``""``, ``false``, is none); an entry neither an
+    object nor an id is a RecordError when ``strict``, else skipped and counted.
+    """
+    raw = task.get("predictions")
+    if not strict and not raw and not isinstance(raw, list):
+        raw = None
+    preds = _list_of(raw, where + ".predictions")
+    listed = {p for p in preds if _is_id(p)}
+    out, seen = TaskPredictions(), set()
     for pi, p in enumerate(preds):
-        if isinstance(p, int) and not isinstance(p, bool):
+        if _is_id(p):
             continue
         if not isinstance(p, dict):
-            raise RecordError(f"{where}, prediction {pi}", "is not an object")
-        out.append((p, {"i": pi}, f"{where}, prediction {pi}{_id_of(p)}"))
-        seen.add(_int_or_none(p.get("id")))
-    for ai, ann in enumerate(anns):
-        p = ann.get("prediction")
-        if not isinstance(p, dict) or not isinstance(p.get("result"), list) or (  # deleted since: not listed
-                isinstance(task.get("predictions"), list) and _int_or_none(p.get("id")) not in listed | seen | {None}):
+            if strict:
+                raise RecordError(f"{where}, prediction {pi}", "is not an object")
+            out.skipped += 1
+            continue
+        out.found.append((p, {"i": pi}, f"{where}, prediction {pi}{_id_of(p)}"))
+        seen.add(_prediction_ident(p, f"{where}, prediction {pi}"))
+    anns = task.get("annotations", task.get("completions"))
+    for ai, ann in enumerate(anns if isinstance(anns, list) else []):
+        p = ann.get("prediction") if isinstance(ann, dict) else None
+        if not isinstance(p, dict) or not isinstance(p.get("result"), list):
             continue
         pid = _int_or_none(p.get("id"))
-        ident = pid if pid is not None else _json(p, f"{where}, annotation {ai}, field prediction")
-        if ident in seen:
-            continue
+        ident = _prediction_ident(p, f"{where}, annotation {ai}, field prediction")
+        if ident in seen or (raw is not None and pid is not None and pid not in listed):
+            continue  # given already, or deleted since (the task's list does not name it)
         seen.add(ident)
-        out.append((p, {"as": AS_ID if pid in listed else AS_EMBEDDED},
-                    f"{where}, annotation {ai}{_id_of(ann)}, its prediction{_id_of(p)}"))
-    return out, len(listed - seen)
+        out.found.append((p, {"as": AS_ID if pid in listed else AS_EMBEDDED},
+                          f"{where}, annotation {ai}{_id_of(ann)}, its prediction{_id_of(p)}"))
+    out.ids_only = len(listed - seen)
+    return out
+
+
+def _is_id(v: Any) -> bool:
+    """Whether an entry of a task's ``predictions`` is a prediction's id (a plain export's)."""
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _prediction_ident(p: dict, where: str) -> Any:
+    """What makes a prediction the same one: its id; one with no (integer) id, its content."""
+    pid = _int_or_none(p.get("id"))
+    return pid if pid is not None else _json(p, where)
 
 
 def _prediction_rows(preds: list[tuple[dict, dict, str]], trow: dict, where: str) -> list[dict]:

@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annover.errors import InputError, NotFoundError
-from annover.formats.label_studio import RecordError, from_ls_tasks, task_key_of
-from annover.formats.records import task_predictions
+from annover.formats.label_studio import RecordError, from_ls_tasks, task_key_of, task_predictions
 from annover.formats.tables import empty
 from annover.formats.text import check_readable, read_json_list
 from annover.model.config import LabelingConfig
@@ -49,7 +48,8 @@ def read_predictions(path: str | Path, *, key: str | None = None, files: dict[st
         try:
             if isinstance(rec.get("data"), dict) and isinstance(rec.get("predictions"), list):
                 k = task_key_of(rec, key, where)
-                full, _ = task_predictions(rec, where)  # a plain export's ids: those given in its annotations
+                # the snapshot's rule, skipping what is no prediction; a plain export's ids: those its annotations give
+                full = task_predictions(rec, where, strict=False).predictions
                 preds = [_prediction(x, f"{where}, prediction {j}", ()) for j, x in enumerate(full)]
             else:
                 k, used = _target(rec, key, files, where)

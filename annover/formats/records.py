@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Any
 
 from annover.errors import InputError, UsageError
+from annover.formats.label_studio import RecordError, task_predictions
 from annover.formats.text import JSONL_SUFFIXES, read_csv_records, read_json_list
 from annover.model.config import ConfigObject, LabelingConfig
 
 __all__ = ["ANNOTATION_SERVER_FIELDS", "KINDS", "MEDIA_TAGS", "OBJECT_KINDS", "PREDICTION_SERVER_FIELDS",
            "RECORD_SUFFIXES", "TaskItems", "clean", "data_objects", "field_for", "kind_of", "read_records",
-           "task_items", "task_predictions"]
+           "task_items"]
 
 #: Prediction fields Label Studio sets itself; not sent.
 PREDICTION_SERVER_FIELDS = frozenset({
@@ -63,7 +64,7 @@ class TaskItems:
     """Import tasks made from records, and what was left out of them."""
 
     items: list[dict] = field(default_factory=list)
-    prediction_ids: int = 0  # predictions given as ids only: left out
+    prediction_ids: int = 0  # predictions given as ids only (or as neither an object nor an id): left out
     annotations_dropped: int = 0  # annotations not sent (send_annotations=False)
 
     def warnings(self, source: str) -> list[str]:
@@ -93,10 +94,13 @@ def _item(rec: Any, where: str, send_annotations: bool, counts: TaskItems) -> di
     if isinstance(rec.get("meta"), dict) and rec["meta"]:
         item["meta"] = rec["meta"]
     anns = rec.get("annotations", rec.get("completions")) or []
-    full, missing = task_predictions(rec, where)
-    counts.prediction_ids += missing
-    if full:
-        item["predictions"] = [clean(p, PREDICTION_SERVER_FIELDS) for p in full]
+    try:
+        preds = task_predictions(rec, where, strict=False)  # the snapshot's rule, skipping what is no prediction
+    except RecordError as e:
+        raise InputError(str(e), e.hint or "give a list of predictions, or leave the field out") from None
+    counts.prediction_ids += preds.ids_only + preds.skipped
+    if preds.found:
+        item["predictions"] = [clean(p, PREDICTION_SERVER_FIELDS) for p in preds.predictions]
     if anns and send_annotations:
         if not isinstance(anns, list) or not all(isinstance(a, dict) for a in anns):
             raise InputError(f"{where}: 'annotations' is not a list of objects", "give Label Studio annotations")
@@ -104,35 +108,6 @@ def _item(rec: Any, where: str, send_annotations: bool, counts: TaskItems) -> di
     elif anns:
         counts.annotations_dropped += len(anns) if isinstance(anns, list) else 1
     return item
-
-
-def task_predictions(rec: dict, where: str) -> tuple[list[dict], int]:
-    """A Label Studio task's predictions in full, as a snapshot reads them: those in ``predictions``,
-    then those a Label Studio export gives in full only in ``annotations[].prediction`` (each once,
-    by id; one whose id ``predictions`` lists, or any where it is no list); and how many ids
-    ``predictions`` lists that are found nowhere in full."""
-    anns = rec.get("annotations", rec.get("completions")) or []
-    preds = rec.get("predictions") or []
-    if not isinstance(preds, list):
-        raise InputError(f"{where}: 'predictions' is not a list", "give a list of predictions")
-    full = [p for p in preds if isinstance(p, dict)]
-    listed = {_ident(p) for p in preds if not isinstance(p, dict)}
-    seen = {_ident(p.get("id")) for p in full}
-    for ann in anns if isinstance(anns, list) else []:
-        p = ann.get("prediction") if isinstance(ann, dict) else None
-        if not isinstance(p, dict) or not isinstance(p.get("result"), list):
-            continue
-        pid = _ident(p.get("id"))
-        if pid is not None and (pid in seen or (isinstance(rec.get("predictions"), list) and pid not in listed)):
-            continue  # given already, or deleted since (the task's list does not name it)
-        full.append(p)
-        seen.add(pid)
-    return full, len(listed - seen)
-
-
-def _ident(v: Any) -> Any:
-    """An id as a set member: as given where it can be one, else its text."""
-    return v if v is None or isinstance(v, (str, int, float)) else repr(v)
 
 
 # ---------------------------------------------------------------------------
