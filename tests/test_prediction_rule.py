@@ -362,3 +362,18 @@ def test_the_same_prediction_with_no_integer_id_in_both_places_is_read_once(pid,
     sent, _ = _lenient([rec])
     assert len(sent[0]) == 1
     assert len(read_predictions(_as_file(tmp_path, [rec]), key="data.id")["a"]) == 1
+
+
+def test_the_config_check_reads_the_predictions_the_snapshot_keeps(snap_repo):
+    """The check against the labeling config had a third copy of the rule: it checked a deleted
+    prediction an annotation still carries (not kept as a row) and refused the snapshot, exit 4,
+    for a label only that deleted prediction used; it counted a carried prediction with no id
+    once per annotation carrying it."""
+    f = _as_file(snap_repo.parent, [task("a", [], pred(9, label="gone"))])
+    code, _, err = cli("snapshot", "--from", str(f), "--config", "labeling.xml", "--key", "data.id", "-m", "d")
+    assert code == 0, err
+    assert annover.load("HEAD", table="predictions").num_rows == 0
+    f = _as_file(snap_repo.parent, [task("b", [], pred(None, label="gone"), pred(None, label="gone"))])
+    code, _, err = cli("snapshot", "--from", str(f), "--validate", "warn", "-m", "w")
+    assert code == 0, err
+    assert "1 × label 'gone' is not in control 'sentiment'" in err, err

@@ -619,28 +619,23 @@ def validate_ls_tasks(tasks: list, config: LabelingConfig, source: str, key: str
 
 
 def _answers(tasks: list, source: str, key: str | None) -> Iterator[tuple[Where, dict]]:
-    """(where, answer) of every annotation and prediction (embedded ones too); ``where`` is worded only on error."""
+    """(where, answer) of every annotation and of the predictions :func:`task_predictions` reads
+    (carried ones too); ``where`` is worded only on error."""
     for ti, task in enumerate(tasks):
         if not isinstance(task, dict):
             continue
         anns = task.get("annotations") or task.get("completions") or []
-        preds = task.get("predictions") or []
-        full_ids = {_hashable(p.get("id")) for p in preds if isinstance(p, dict)} if isinstance(preds, list) else set()
-        for kind, answers in (("annotation", anns), ("prediction", preds)):
-            for ai, ans in enumerate(answers if isinstance(answers, list) else []):
-                yield (lambda ti=ti, task=task, kind=kind, ai=ai, ans=ans:
-                       f"{source}: task {ti} (key {_key_or_mark(task, key)}), {kind} {ai}{_id_of(ans)}"), ans
-        for ai, ann in enumerate(anns if isinstance(anns, list) else []):
-            p = ann.get("prediction") if isinstance(ann, dict) else None
-            if isinstance(p, dict) and p.get("result") and (p.get("id") is None or _hashable(p.get("id")) not in full_ids):
-                yield (lambda ti=ti, task=task, ai=ai, ann=ann, p=p:
-                       f"{source}: task {ti} (key {_key_or_mark(task, key)}), annotation {ai}{_id_of(ann)}, "
-                       f"its prediction{_id_of(p)}"), p
-
-
-def _hashable(v: Any) -> Any:
-    """``v`` where it can be a set member (an id as given), else its canonical text."""
-    return v if v is None or isinstance(v, (str, int, float)) else repr(v)
+        for ai, ans in enumerate(anns if isinstance(anns, list) else []):
+            yield (lambda ti=ti, task=task, ai=ai, ans=ans:
+                   f"{source}: task {ti} (key {_key_or_mark(task, key)}), annotation {ai}{_id_of(ans)}"), ans
+        head = f"{source}: task {ti}"
+        try:
+            found = task_predictions(task, head, strict=False).found
+        except RecordError:  # refused where the task is read
+            found = []
+        for p, _, pwhere in found:
+            yield (lambda head=head, task=task, rest=pwhere[len(head):]:
+                   f"{head} (key {_key_or_mark(task, key)}){rest}"), p
 
 
 def _key_or_mark(task: dict, key: str | None) -> str:
