@@ -19,7 +19,7 @@ import pytest
 
 import annover
 from annover.errors import AnnoverError
-from annover.formats.label_studio import from_ls_tasks
+from annover.formats.label_studio import from_ls_tasks, to_tasks
 from annover.formats.predictions import read_predictions
 from annover.formats.records import task_items
 
@@ -95,8 +95,8 @@ def test_a_prediction_only_inside_its_annotation_is_read_once_by_both_paths():
     assert [s[0]["result"] for s in sent] == [t["annotations"][0]["prediction"]["result"] for t in tasks]
     assert sorted(len(v) for v in read_predictions(NERINE).values()) == [1] * 5
     # written back as the export had it: the list of ids, the prediction inside the annotation
-    back = annover.formats.label_studio.to_tasks(*[from_ls_tasks(tasks, "n", validate=False).__getattribute__(n)
-                                                    .to_pylist() for n in ("tasks", "annotations", "predictions")])
+    t = from_ls_tasks(tasks, "n", validate=False)
+    back = to_tasks(t.tasks.to_pylist(), t.annotations.to_pylist(), t.predictions.to_pylist())
     assert [t["predictions"] for t in back] == [t["predictions"] for t in tasks]
 
 
@@ -174,7 +174,7 @@ def test_the_place_of_each_prediction_is_kept_for_the_writer():
     rows = t.predictions.to_pylist()
     # the listed one first; the one only carried is marked "given by id" for the writer
     assert [(r["ls_prediction_id"], r["ls_original"]) for r in rows] == [(1, None), (2, '{"a":{"as":"id"}}')]
-    back = annover.formats.label_studio.to_tasks(t.tasks.to_pylist(), t.annotations.to_pylist(), rows)
+    back = to_tasks(t.tasks.to_pylist(), t.annotations.to_pylist(), rows)
     assert [a["prediction"] for a in back[0]["annotations"]] == [pred(2, model_version="m2"), pred(1)]
     # a list mixing objects and ids is written with every prediction in full (the writer's way)
     assert back[0]["predictions"] == [pred(1), pred(2, model_version="m2")]

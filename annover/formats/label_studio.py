@@ -428,7 +428,7 @@ def task_predictions(task: dict, where: str, *, strict: bool = True) -> TaskPred
         raw = None
     preds = _list_of(raw, where + ".predictions")
     listed = {p for p in preds if _is_id(p)}
-    out, seen = TaskPredictions(), set()
+    out, seen, unnamed = TaskPredictions(), set(), []
     for pi, p in enumerate(preds):
         if _is_id(p):
             continue
@@ -438,14 +438,21 @@ def task_predictions(task: dict, where: str, *, strict: bool = True) -> TaskPred
             out.skipped += 1
             continue
         out.found.append((p, {"i": pi}, f"{where}, prediction {pi}{_id_of(p)}"))
-        seen.add(_prediction_ident(p, f"{where}, prediction {pi}"))
+        pid = _int_or_none(p.get("id"))
+        if pid is not None:
+            seen.add(pid)
+        else:  # told by its content, worked out only if a carried one has no id either
+            unnamed.append((pi, p))
     anns = task.get("annotations", task.get("completions"))
     for ai, ann in enumerate(anns if isinstance(anns, list) else []):
         p = ann.get("prediction") if isinstance(ann, dict) else None
         if not isinstance(p, dict) or not isinstance(p.get("result"), list):
             continue
         pid = _int_or_none(p.get("id"))
-        ident = _prediction_ident(p, f"{where}, annotation {ai}, field prediction")
+        if pid is None and unnamed:
+            seen.update(_json(u, f"{where}, prediction {ui}") for ui, u in unnamed)
+            unnamed = []
+        ident = pid if pid is not None else _json(p, f"{where}, annotation {ai}, field prediction")
         if ident in seen or (raw is not None and pid is not None and pid not in listed):
             continue  # given already, or deleted since (the task's list does not name it)
         seen.add(ident)
@@ -458,12 +465,6 @@ def task_predictions(task: dict, where: str, *, strict: bool = True) -> TaskPred
 def _is_id(v: Any) -> bool:
     """Whether an entry of a task's ``predictions`` is a prediction's id (a plain export's)."""
     return isinstance(v, int) and not isinstance(v, bool)
-
-
-def _prediction_ident(p: dict, where: str) -> Any:
-    """What makes a prediction the same one: its id; one with no (integer) id, its content."""
-    pid = _int_or_none(p.get("id"))
-    return pid if pid is not None else _json(p, where)
 
 
 def _prediction_rows(preds: list[tuple[dict, dict, str]], trow: dict, where: str) -> list[dict]:
