@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 import annover
-from annover.errors import AnnoverError
+from annover.errors import AnnoverError, InputError
 from annover.formats.label_studio import from_ls_tasks, to_tasks
 from annover.formats.predictions import read_predictions
 from annover.formats.records import task_items
@@ -122,8 +122,9 @@ def test_ids_naming_no_prediction_in_full_are_counted_by_both_paths():
                for w in warnings), warnings
     sent, said = _lenient(tasks)
     assert sent == [[]] * 4 and "t.json: 4 prediction(s) given as ids only were left out" in said
-    got = read_predictions(LLM)  # --predictions: nothing to read, and nothing said
-    assert len(got) == 4 and all(v == [] for v in got.values())
+    # --predictions of it: nothing to read, said in one line (it read no prediction and said nothing)
+    with pytest.raises(InputError, match=r"its 4 prediction\(s\) are ids only .* annover dataset export"):
+        read_predictions(LLM)
 
 
 @corpus
@@ -250,9 +251,13 @@ def test_push_refuses_annotations_that_are_no_list_only_when_it_sends_them():
 
 @pytest.mark.parametrize("name", list(EDGES))
 def test_a_predictions_file_of_tasks_reads_the_edge_records_alike(name, tmp_path):
-    rec, _, lenient_ids, _ = EDGES[name]
+    rec, _, lenient_ids, ids_only = EDGES[name]
     if not isinstance(rec.get("predictions"), list):
         pytest.skip("a record without a predictions list is one prediction record, not a task")
+    if ids_only and not lenient_ids:  # a file whose predictions are all ids: nothing to read, said
+        with pytest.raises(InputError, match=rf"its {ids_only} prediction\(s\) are ids only"):
+            read_predictions(_as_file(tmp_path, [rec]), key="data.id")
+        return
     got = read_predictions(_as_file(tmp_path, [rec]), key="data.id")
     assert len(got.get("a", [])) == len(lenient_ids)
 
@@ -377,3 +382,15 @@ def test_the_config_check_reads_the_predictions_the_snapshot_keeps(snap_repo):
     code, _, err = cli("snapshot", "--from", str(f), "--validate", "warn", "-m", "w")
     assert code == 0, err
     assert "1 × label 'gone' is not in control 'sentiment'" in err, err
+
+
+@corpus
+def test_snapshot_predictions_of_ids_only_is_exit_3_and_writes_nothing(snap_repo):
+    """`snapshot --predictions` of a plain export (predictions as ids only) read nothing and said
+    nothing: the version was made without the predictions asked for."""
+    code, out, err = cli("snapshot", "--from", str(NERINE), "--config", str(NERINE.with_suffix(".xml")),
+                         "--predictions", str(LLM), "--validate", "off", "-m", "x")
+    assert (code, out) == (3, "")
+    assert f"--predictions {LLM}: its 4 prediction(s) are ids only" in err and len(err.strip().splitlines()) == 1
+    code, _, err = cli("log")
+    assert code == 7 or "no versions" in err  # nothing was recorded

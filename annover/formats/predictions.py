@@ -41,6 +41,7 @@ def read_predictions(path: str | Path, *, key: str | None = None, files: dict[st
     if not p.is_file():
         raise NotFoundError(f"{label}: no such file (--predictions)", "give a JSON or JSONL file of predictions")
     out: dict[str, list[dict]] = {}
+    ids_only = 0
     for i, rec in enumerate(read_json_list(p, "predictions")):
         where = f"{label}: record {i}"
         if not isinstance(rec, dict):
@@ -49,14 +50,19 @@ def read_predictions(path: str | Path, *, key: str | None = None, files: dict[st
             if isinstance(rec.get("data"), dict) and isinstance(rec.get("predictions"), list):
                 k = task_key_of(rec, key, where)
                 # the snapshot's rule, skipping what is no prediction; a plain export's ids: those its annotations give
-                full = task_predictions(rec, where, strict=False).predictions
-                preds = [_prediction(x, f"{where}, prediction {j}", ()) for j, x in enumerate(full)]
+                got = task_predictions(rec, where, strict=False)
+                ids_only += got.ids_only
+                preds = [_prediction(x, f"{where}, prediction {j}", ()) for j, x in enumerate(got.predictions)]
             else:
                 k, used = _target(rec, key, files, where)
                 preds = [_prediction(rec, where, used)]
         except RecordError as e:
             raise InputError(str(e), "use the same --key for tasks and predictions") from None
         out.setdefault(k, []).extend(preds)
+    if ids_only and not any(out.values()):
+        raise InputError(f"{label}: its {ids_only} prediction(s) are ids only (a Label Studio export made without "
+                         "them in full), so there is no prediction to read",
+                         "export the project with its predictions in full: annover dataset export DATASET --out FILE")
     return out
 
 
