@@ -206,7 +206,8 @@ def test_gc_dry_run_reads_a_read_only_repository(two_rounds, monkeypatch):
 
 def test_a_staged_edit_of_annovers_files_is_said_as_what_it_is(two_rounds):
     """A `git add` of an edited .annover/config.json, with the user's own file staged beside it: the
-    repair said 'an interrupted command left it staging their deletion'. The user's staged file stays."""
+    repair said 'an interrupted command left it staging their deletion'. A read now leaves both staged
+    (it never touches git's index) and says what is staged, not a deletion."""
     repo, _, _ = two_rounds
     root = repo.root
     (root / "notes.txt").write_text("mine\n")
@@ -214,8 +215,9 @@ def test_a_staged_edit_of_annovers_files_is_said_as_what_it_is(two_rounds):
     config.write_text(config.read_text() + " ")
     git("add", "notes.txt", ".annover/config.json", cwd=root)
     log = run_cli("log", "--oneline", cwd=root)
-    assert log.returncode == 0 and "git add" in log.stderr and "deletion" not in log.stderr, log.stderr
-    assert git("diff", "--cached", "--name-only", cwd=root).split() == ["notes.txt"]
+    assert log.returncode == 0 and ".annover/config.json" in log.stderr and "deletion" not in log.stderr, log.stderr
+    assert "repaired" not in log.stderr and "git restore --staged" in log.stderr, log.stderr
+    assert git("diff", "--cached", "--name-only", cwd=root).split() == [".annover/config.json", "notes.txt"]
 
 
 def test_a_git_merge_committed_with_its_conflict_markers_is_refused_not_fast_forwarded(two_rounds):

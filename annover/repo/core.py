@@ -206,6 +206,10 @@ class RepoCore:
     def settle(self) -> None:
         """See the committed state: repair what a killed command left (see :meth:`recover`).
 
+        Only a killed command's leftovers are repaired: a writer's pid left in the lock file, or
+        annover's markers in the git dir. git's index staging changes to annover's files with no
+        such sign is the user's ``git add`` (or ``git rm --cached``, ``git reset --soft``): a read
+        leaves the index and the work tree as they are and says so (:meth:`_say_staged`).
         Cheap when there is nothing to do (a look at the lock file and one ``git diff-index``,
         none when the index and HEAD are those last seen agreeing: :meth:`Git.index_agrees`).
         A live annover process holding the lock is left alone: it repairs what it finds.
@@ -214,9 +218,8 @@ class RepoCore:
             return
         lock = RepoLock(self.dir / "lock", 0)
         try:
-            pending = (lock.left_by_dead_writer() or self.scm.interrupted()
-                       or not self.scm.index_agrees(self.rel(self.dir)))
-            if not pending:
+            if not (lock.left_by_dead_writer() or self.scm.interrupted()):
+                self._say_staged()
                 return
             with lock:
                 self._killed = self._killed or lock.inherited
@@ -225,6 +228,24 @@ class RepoCore:
             return  # busy (a live writer), no git here, or a read-only copy: read what is there
         except AnnoverError as e:
             self.recovered.append(f"could not repair what an interrupted command left: {e}")
+
+    def _say_staged(self) -> None:
+        """Note (as ``ignored ...``, a warning) the changes to annover's files git's index stages
+        against HEAD's commit, and what a ``git commit`` of them would do; the index stays."""
+        reld = self.rel(self.dir)
+        if self.scm.index_agrees(reld):
+            return
+        out = self.git("diff-index", "--cached", "--name-status", "--no-renames", "-z", "HEAD", "--", reld,
+                       check=False).split("\0")
+        staged = dict(zip(out[1::2], out[0::2]))  # path -> A, M, D...
+        if not staged:
+            return
+        shown = ", ".join(sorted(staged)[:5]) + (f" and {len(staged) - 5} more" if len(staged) > 5 else "")
+        gone = [p for p, st in staged.items() if st == "D" and "/versions/" in f"/{p}"]
+        risk = f"; a `git commit` now would delete {len(gone)} version record(s) HEAD holds" if gone else ""
+        self.recovered.append(f"ignored what git's index stages for annover's files ({shown}): annover reads "
+                              f"its commits, not git's index{risk} — `git restore --staged -- {reld}` unstages "
+                              "them (so does the next annover command that writes a version or a tag)")
 
     def _check_born(self) -> None:
         """Refuse a git HEAD on a branch with no commit (``git checkout --orphan``) where annover's
