@@ -3,6 +3,8 @@ bare remote on disk) and real DVC (a local remote folder):
 
 1. a read (log, show, status, diff, tag, load) never touches git's index: a user's ``git add``
    of annover's own files stays staged, and the read says so;
+2. the git tags of versions no branch reaches (a deleted branch's) are listed by ``annover
+   status`` and deleted, on request, by ``annover tag --prune`` (``-n``: a dry run);
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import annover
+
 from .conftest import git, run_cli
+from .test_merge import BASE, Labels, _edit, _init
 
 
 def _index(root: Path) -> str:
@@ -62,3 +67,74 @@ def test_a_read_names_a_staged_deletion_of_a_version_record_and_leaves_it(two_ro
     p = run_cli("show", "--json", cwd=root)
     assert p.returncode == 0 and json.loads(p.stdout)["id"] == v2.id, p.stderr
     assert "would delete 1 version record(s)" in p.stderr and _index(root) == before, p.stderr
+
+
+# ---------------------------------------------------------------- 2. tags of versions no branch reaches
+
+
+def _with_origin(tmp_path: Path, monkeypatch) -> Labels:
+    """A repository with v1 on main, pushed (objects and git) to a bare git remote."""
+    lab = _init(tmp_path, monkeypatch)
+    lab.snap(BASE, "base")
+    git("init", "-q", "--bare", "-b", "main", str(tmp_path / "origin.git"), cwd=tmp_path)
+    lab.git("remote", "add", "origin", str(tmp_path / "origin.git"))
+    assert run_cli("push", "-q", cwd=lab.root).returncode == 0
+    lab.git("push", "-q", "-u", "origin", "main", "--tags")
+    return lab
+
+
+def test_a_deleted_branchs_version_tags_are_listed_and_pruned_on_request(tmp_path, monkeypatch):
+    """`git branch -D exp` left exp's v2 tag, and `git push --tags` published it (a version whose
+    objects no one pushed). status lists it, `tag --prune -n` deletes nothing, `tag --prune`
+    deletes that git tag only: not main's tags, nor a user's own tag on a commit of theirs."""
+    lab = _with_origin(tmp_path, monkeypatch)
+    lab.git("switch", "-q", "-c", "exp")
+    exp = lab.snap(_edit(BASE, t1=("one", {"alice@x.org": "neutral"})), "experiment")
+    lab.git("switch", "-q", "main")
+    lab.git("branch", "-q", "-D", "exp")
+    (lab.root / "notes.md").write_text("mine\n")
+    lab.git("add", "notes.md")
+    lab.git("commit", "-q", "-m", "notes")
+    lab.git("tag", "release-notes", "HEAD")
+    lab.git("tag", "mine", lab.git("rev-parse", "v2").strip())  # a user's tag on the dropped commit: it's too
+    lab.git("checkout", "-q", "--detach", "HEAD")
+    lab.git("commit", "-q", "--allow-empty", "-m", "on no branch")
+    lab.git("tag", "loose", "HEAD")  # a user's tag on a commit that holds no new version
+    lab.git("switch", "-q", "main")
+    dry_push = subprocess.run(["git", "push", "--dry-run", "origin", "--tags"], cwd=lab.root, capture_output=True,
+                              text=True).stderr
+    assert "v2 -> v2" in dry_push  # what the audit saw: git would publish it
+    status = run_cli("status", "--no-remote", "--json", cwd=lab.root)
+    assert status.returncode == 0, status.stderr
+    stray = json.loads(status.stdout)["stray_tags"]
+    assert {t["tag"]: t["version"] for t in stray} == {"mine": exp, "v2": exp}
+    text = run_cli("status", "--no-remote", cwd=lab.root).stdout
+    assert "tags on no branch: v2, mine" in text and "annover tag --prune" in text
+    dry = run_cli("tag", "--prune", "-n", cwd=lab.root)
+    assert dry.returncode == 0 and "would delete tag v2" in dry.stderr, dry.stderr
+    assert "v2" in lab.git("tag").split()
+    p = run_cli("tag", "--prune", "--json", cwd=lab.root)
+    assert p.returncode == 0, p.stderr
+    assert [t["tag"] for t in json.loads(p.stdout)["tags"]] == ["v2", "mine"]
+    assert sorted(lab.git("tag").split()) == ["loose", "release-notes", "v1"]
+    assert json.loads(run_cli("status", "--no-remote", "--json", cwd=lab.root).stdout)["stray_tags"] == []
+    dry_push = subprocess.run(["git", "push", "--dry-run", "origin", "--tags"], cwd=lab.root, capture_output=True,
+                              text=True).stderr
+    assert "v2" not in dry_push
+    new = lab.snap(_edit(BASE, t2=("two", {"bob@x.org": "neutral"})), "next")
+    assert annover.Repo(lab.root).resolve("v2") == new  # the freed number, as after a reset
+
+
+def test_tags_of_a_pushed_branch_and_of_a_branchs_tag_files_are_not_pruned(tmp_path, monkeypatch):
+    """A version on origin/exp only (the local branch deleted) is published: its tag stays."""
+    lab = _with_origin(tmp_path, monkeypatch)
+    lab.git("switch", "-q", "-c", "exp")
+    lab.snap(_edit(BASE, t1=("one", {"alice@x.org": "neutral"})), "experiment")
+    lab.git("push", "-q", "origin", "exp")
+    lab.git("switch", "-q", "main")
+    lab.git("branch", "-q", "-D", "exp")
+    assert json.loads(run_cli("status", "--no-remote", "--json", cwd=lab.root).stdout)["stray_tags"] == []
+    p = run_cli("tag", "--prune", cwd=lab.root)
+    assert p.returncode == 0 and "no tag to prune" in p.stderr and "v2" in lab.git("tag").split()
+    assert run_cli("tag", "--prune", "v2", cwd=lab.root).returncode == 2
+    assert run_cli("tag", "-n", cwd=lab.root).returncode == 2

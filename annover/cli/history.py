@@ -249,18 +249,26 @@ Examples:
   annover tag baseline v2
   annover tag baseline v3 --force   # moves it; says which version it named before
   annover tag -d baseline           # deletes it (the version stays; v1, v2... are not deleted)
+  annover tag --prune -n            # the tags of versions no branch reaches (a deleted branch's)
+  annover tag --prune               # deletes those git tags (`annover status` lists them too)
 """)
 @click.argument("name", required=False)
 @click.argument("rev", required=False)
 @click.option("--force", is_flag=True, help="Move the tag if it exists (says what it named before).")
 @click.option("-d", "--delete", is_flag=True, help="Delete tag NAME: its annover ref (in a commit) and its git tag.")
+@click.option("--prune", is_flag=True, help="Delete the git tags of versions no branch reaches (a deleted "
+              "branch's, a `git reset --hard`'s), which `git push --tags` would publish; each is said with its commit.")
+@click.option("-n", "--dry-run", is_flag=True, help="With --prune: only list the tags it would delete.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Quiet, as git tag is: nothing on success (nor the version a moved or deleted tag named); "
                    "warnings and errors are still said on stderr.")
 @json_option
-def tag(name: str | None, rev: str | None, force: bool, delete: bool, quiet: bool, as_json: bool) -> None:
+def tag(name: str | None, rev: str | None, force: bool, delete: bool, prune: bool, dry_run: bool, quiet: bool,
+        as_json: bool) -> None:
     """Name version REV (default HEAD) NAME; also a git tag on the commit that made it. Without
     NAME, list the tags (vN in number order, then the others) and the versions they name."""
+    if prune or dry_run:
+        return _prune_tags(name, force or delete, dry_run, prune, quiet, as_json)
     if name is None:
         if force or delete:
             raise click.UsageError(f"{'--force' if force else '-d'} needs the tag's NAME", click.get_current_context())
@@ -281,6 +289,26 @@ def tag(name: str | None, rev: str | None, force: bool, delete: bool, quiet: boo
         info(f"{name} -> {short(out.version)} (moved; it named {short(out.replaced)} before)")
     else:
         info(f"{name} -> {short(out.version)}")
+
+
+def _prune_tags(name: str | None, other: bool, dry_run: bool, prune: bool, quiet: bool, as_json: bool) -> None:
+    if not prune or name is not None or other:
+        raise click.UsageError("-n goes with --prune" if not prune else "--prune takes no NAME, --force nor -d",
+                               click.get_current_context())
+    repo = open_repo()
+    out = repo.prune_tags(dry_run=dry_run)
+    say_repaired(repo)
+    if as_json:
+        emit_json({"dry_run": dry_run, "tags": [t.to_json() for t in out]})
+    elif not quiet:
+        for t in out:
+            info(f"{'would delete' if dry_run else 'deleted'} tag {t.name} (it named {short(t.version)}, commit "
+                 f"{t.commit[:12]}; `git tag {t.name} {t.commit[:12]}` makes it again)")
+        if not out:
+            info("no tag to prune: every version a tag names is on a branch")
+        else:
+            info("note: a tag `git push --tags` already published stays on the git remote: "
+                 "`git push origin --delete TAG` removes it there")
 
 
 def _tag_order(name: str) -> tuple:

@@ -69,6 +69,9 @@ def _render_status(out: StatusResult) -> None:
         echo("an interrupted snapshot was found; the next annover command repairs it")
     if out.git is not None:
         echo(f"git: {_tracking(out.git)}")
+    if out.stray_tags:
+        echo(f"tags on no branch: {', '.join(t.name for t in out.stray_tags)} (`git push --tags` would publish them; "
+             "`annover tag --prune` deletes them, -n lists them)")
     _warn_this_machine(r)
 
 

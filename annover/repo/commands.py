@@ -20,7 +20,8 @@ from annover.repo import remote as remote_
 from annover.repo.outputs import check_output
 from annover.store import git as git_
 from annover.repo.core import RepoCore, touched_tasks
-from annover.repo.results import ExportResult, InitResult, SnapshotResult, StatusResult, TagResult, TransferResult
+from annover.repo.results import (ExportResult, InitResult, SnapshotResult, StatusResult, StrayTag, TagResult,
+                                  TransferResult)
 
 # The commands that read, diff or talk to Label Studio bind their modules here and load them
 # on first use (as heavy libraries are bound), so `annover log` does not import the diff,
@@ -161,6 +162,12 @@ class Repo(RepoCore):
         """``annover status``: HEAD, its tags, the DVC remote (waiting ``timeout`` s for its first
         answer), and the versions it lacks."""
         return remote_.status(self, remote, timeout)
+
+    def prune_tags(self, dry_run: bool = False) -> "list[StrayTag]":
+        """``annover tag --prune``: delete the git tags of versions no branch, remote-tracking
+        branch or HEAD reaches (a deleted branch's, a `git reset --hard`'s); what was deleted
+        (``dry_run``: would be). A user's tag on a commit that holds no version is not touched."""
+        return history.prune_tags(self, dry_run)
 
     def export(self, rev: str, fmt: str, out: str | Path, table: str = "annotations", resolve: str | None = None,
                predictions: str | None = None, force: bool = False,

@@ -24,12 +24,13 @@ from typing import Any
 from annover.errors import LockError, RevisionError, UsageError
 from annover.repo.core import VERSION_SCHEMA, RepoCore
 from annover.repo.reading import Reading, reading_of
-from annover.repo.results import TagResult
+from annover.repo.remote import stray_tags
+from annover.repo.results import StrayTag, TagResult
 from annover.repo.snapshot import check_tag_beside, commit_version, next_tag, noop, point_dvc_at
 from annover.store.refs import check_tag_name, version_number
 from annover.store.versions import Version
 
-__all__ = ["ResetResult", "RevertResult", "reset", "revert", "tag"]
+__all__ = ["ResetResult", "RevertResult", "prune_tags", "reset", "revert", "tag"]
 
 #: what a revert copies from the version whose content it restores
 _CONTENT_FIELDS = ("tables", "table_schema", "config", "source", "stats")
@@ -134,6 +135,18 @@ def untag(repo: RepoCore, name: str) -> TagResult:
         if git_old:
             repo.scm.delete_tag(name, git_old)
     return TagResult(name, old or "", git_old, deleted=True)
+
+
+def prune_tags(repo: RepoCore, dry_run: bool = False) -> list[StrayTag]:
+    """``annover tag --prune``: delete the git tags :func:`stray_tags` finds (each only if it still
+    names its commit); what was (``dry_run``: would be) deleted. Their numbers are free again."""
+    if dry_run:
+        return stray_tags(repo)
+    with repo.lock():
+        stray = stray_tags(repo)
+        for t in stray:
+            repo.scm.delete_tag(t.name, t.commit)
+    return stray
 
 
 #: the names annover numbers versions with

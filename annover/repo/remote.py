@@ -14,11 +14,12 @@ from annover.errors import NotARepoError, ObjectError, RemoteError, UsageError
 from annover.files import long_name, under_a_file, write_atomic
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore
-from annover.repo.results import InitResult, StatusResult, TransferResult
+from annover.repo.results import InitResult, StatusResult, StrayTag, TransferResult
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Direction, Moved, RemoteInfo
 from annover.store.git import Git
 from annover.store.objects import ObjectRef, sha256_file, shard
+from annover.store.refs import version_number
 from annover.store.versions import Version
 
 __all__ = ["added_records", "default_remote_dir", "init", "pull", "push", "reachable", "remote_info", "status"]
@@ -240,6 +241,33 @@ def reachable(repo: RepoCore) -> dict[str, tuple[str, str | None]]:
     return {vid: (c, lst) for (vid, c), lst in zip(commits.items(), _pointers(repo, list(commits.values()), pointer))}
 
 
+def stray_tags(repo: RepoCore) -> list[StrayTag]:
+    """The git tags on commits that made a version and that no branch, remote-tracking branch or
+    HEAD reaches (vN in number order, then by name): not one a branch's tag files name (annover
+    would make its git tag again), nor one on a commit that made no version (a user's own)."""
+    versions = repo.tags()
+    commits = {n: c for n, c in repo.scm.tag_commits().items() if n in versions}
+    if not commits:
+        return []
+    off = set(repo.git("rev-list", *sorted(set(commits.values())), "--not", "--branches", "--remotes", "HEAD",
+                       check=False).split())
+    stray = {n: c for n, c in commits.items() if c in off}
+    tips = repo.git("for-each-ref", "--format=%(objectname)", "refs/heads", "refs/remotes", check=False).split()
+    tag_dir, vdir = repo.rel(repo.dir / "refs" / "tags"), repo.rel(repo.dir / "versions")
+    # (name, whether the file being there or not leaves it out, the file): a branch records the
+    # tag; the version was made before the tagged commit (its parent holds the record) or not at all
+    specs = [(n, True, f"{t}:{tag_dir}/{n}") for n in sorted(stray) for t in tips]
+    specs += [(n, True, f"{c}^:{vdir}/{versions[n]}.json") for n, c in sorted(stray.items())]
+    specs += [(n, False, f"{c}:{vdir}/{versions[n]}.json") for n, c in sorted(stray.items())]
+    out = repo.git("cat-file", "--batch-check", input="".join(f"{sp}\n" for *_, sp in specs).encode(),
+                   check=False).splitlines() if specs else []
+    for (n, left_out_if_there, _), line in zip(specs, out):
+        if (not line.endswith(" missing")) == left_out_if_there:
+            stray.pop(n, None)
+    order = lambda n: (0, version_number(n), n) if version_number(n) is not None else (1, 0, n)  # noqa: E731
+    return [StrayTag(n, versions[n], stray[n]) for n in sorted(stray, key=order)]
+
+
 def _held_by_tags(repo: RepoCore, vdir: str, candidates: set[str]) -> set[str]:
     """Which of ``candidates`` (version ids) the tree of a git tag not on HEAD's history holds."""
     if not candidates:
@@ -311,7 +339,7 @@ def status(repo: RepoCore, remote: bool = True, timeout: float | None = None) ->
             head_listing = versions.get(head, (None, None))[1]
             pushed = head_listing in there if head_listing else None
     return StatusResult(str(repo.root), head, repo.tags_of().get(head, []) if head else [], info, pushed, missing,
-                        interrupted, len(versions), unpushed, repo.scm.tracking())
+                        interrupted, len(versions), unpushed, repo.scm.tracking(), stray_tags(repo) if head else [])
 
 
 def _missing_locally(repo: RepoCore, v: Version) -> int:

@@ -16,7 +16,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from annover.diffing import DiffResult
     from annover.repo.core import RepoCore
 
-__all__ = ["ExportResult", "InitResult", "SnapshotResult", "StatusResult", "TagResult", "TransferResult"]
+__all__ = ["ExportResult", "InitResult", "SnapshotResult", "StatusResult", "StrayTag", "TagResult", "TransferResult"]
 
 
 def _remote_json(remote: RemoteInfo | None) -> dict | None:
@@ -97,6 +97,19 @@ class TagResult:
 
 
 @dataclass(frozen=True)
+class StrayTag:
+    """A git tag naming a version whose commit no branch, remote-tracking branch or HEAD reaches
+    (its branch was deleted, or ``git reset --hard`` left it): ``git push --tags`` would publish it."""
+
+    name: str
+    version: str
+    commit: str
+
+    def to_json(self) -> dict:
+        return {"tag": self.name, "version": self.version, "commit": self.commit}
+
+
+@dataclass(frozen=True)
 class StatusResult:
     """``annover status``: HEAD, its tags, the DVC remote, and what is not pushed.
 
@@ -117,12 +130,15 @@ class StatusResult:
     unpushed: list[str] | None = None
     #: the branch against its git remote (None: no git remote, or no branch)
     git: Tracking | None = None
+    #: tags of versions no branch reaches (``annover tag --prune`` deletes them)
+    stray_tags: list[StrayTag] = field(default_factory=list)
 
     def to_json(self) -> dict:
         return {"root": self.root, "head": self.head, "tags": self.tags, "remote": _remote_json(self.remote),
                 "pushed": self.pushed, "missing_locally": self.missing_locally, "interrupted": self.interrupted,
                 "versions": self.versions, "unpushed": None if self.unpushed is None else len(self.unpushed),
-                "unpushed_versions": self.unpushed, "git": self.git.to_json() if self.git else None}
+                "unpushed_versions": self.unpushed, "git": self.git.to_json() if self.git else None,
+                "stray_tags": [t.to_json() for t in self.stray_tags]}
 
 
 @dataclass(frozen=True)
