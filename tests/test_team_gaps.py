@@ -1,10 +1,13 @@
-"""Rough edges of annover in a git and DVC team flow, each with the real CLI, real git (a
+"""Three rough edges of annover in a git and DVC team flow, each with the real CLI, real git (a
 bare remote on disk) and real DVC (a local remote folder):
 
 1. a read (log, show, status, diff, tag, load) never touches git's index: a user's ``git add``
    of annover's own files stays staged, and the read says so;
 2. the git tags of versions no branch reaches (a deleted branch's) are listed by ``annover
    status`` and deleted, on request, by ``annover tag --prune`` (``-n``: a dry run);
+3. an ``annover merge`` of published versions that is not pushed itself is undone with
+   ``annover reset HEAD~1``: the merge version goes, the merged branch's versions keep their
+   tags; a pushed merge is refused with the revert that undoes it.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from pathlib import Path
 import annover
 
 from .conftest import git, run_cli
-from .test_merge import BASE, Labels, _edit, _init
+from .test_merge import BASE, Labels, _edit, _init, two_clones
 
 
 def _index(root: Path) -> str:
@@ -138,3 +141,82 @@ def test_tags_of_a_pushed_branch_and_of_a_branchs_tag_files_are_not_pruned(tmp_p
     assert p.returncode == 0 and "no tag to prune" in p.stderr and "v2" in lab.git("tag").split()
     assert run_cli("tag", "--prune", "v2", cwd=lab.root).returncode == 2
     assert run_cli("tag", "-n", cwd=lab.root).returncode == 2
+
+
+# ---------------------------------------------------------------- 3. undoing a merge
+
+
+def _merged(tmp_path: Path, monkeypatch) -> tuple[Labels, str, str, str]:
+    """main: v1 base, v3 its own round (pushed); side: v2 (pushed to origin/side); then, not
+    pushed, `annover merge origin/side` -> v4. (main's v3, side's v2, the merge's v4.)"""
+    lab = _with_origin(tmp_path, monkeypatch)
+    lab.git("switch", "-q", "-c", "side")
+    side = lab.snap(_edit(BASE, t1=("one", {"alice@x.org": "neutral"})), "side")
+    lab.git("push", "-q", "-u", "origin", "side", "--tags")
+    lab.git("switch", "-q", "main")
+    ours = lab.snap(_edit(BASE, t2=("two", {"bob@x.org": "neutral"})), "ours")
+    assert run_cli("push", "-q", cwd=lab.root).returncode == 0
+    lab.git("push", "-q", "origin", "main", "--tags")
+    lab.git("branch", "-q", "-D", "side")  # only origin/side holds it now
+    p = run_cli("merge", "origin/side", cwd=lab.root)
+    assert p.returncode == 0, p.stderr
+    merged = annover.Repo(lab.root).head()
+    assert annover.Repo(lab.root).show(merged).parents == [ours, side]
+    return lab, ours, side, merged
+
+
+def test_reset_undoes_an_unpushed_merge_of_published_versions(tmp_path, monkeypatch):
+    """It refused: the merge brought origin/side's v2 into HEAD's history, and v2 is published.
+    Now it drops the merge version alone; v2 stays origin/side's, tag and all, and can be merged again."""
+    lab, ours, side, merged = _merged(tmp_path, monkeypatch)
+    dry = run_cli("reset", "HEAD~1", "--dry-run", "--json", cwd=lab.root)
+    assert dry.returncode == 0, dry.stderr
+    assert json.loads(dry.stdout)["dropped"] == [merged]
+    p = run_cli("reset", "HEAD~1", "--force", cwd=lab.root)
+    assert p.returncode == 0, p.stderr
+    repo = annover.Repo(lab.root)
+    assert repo.head() == ours and [v.id for v in repo.log()][:1] == [ours]
+    assert repo.tags()["v2"] == side and "v4" not in repo.tags() and "v4" not in lab.git("tag").split()
+    assert lab.git("rev-parse", "v2^{commit}").strip() == lab.git("rev-parse", "origin/side").strip()
+    assert lab.git("status", "--porcelain") == ""
+    assert json.loads(run_cli("status", "--no-remote", "--json", cwd=lab.root).stdout)["stray_tags"] == []
+    again = run_cli("merge", "origin/side", cwd=lab.root)
+    assert again.returncode == 0, again.stderr
+    assert annover.Repo(lab.root).show().parents == [ours, side]
+
+
+def test_a_pushed_merge_is_refused_with_the_revert_that_undoes_it(tmp_path, monkeypatch):
+    lab, ours, _, merged = _merged(tmp_path, monkeypatch)
+    lab.git("push", "-q", "origin", "main", "--tags")
+    p = run_cli("reset", "HEAD~1", "--force", cwd=lab.root)
+    assert p.returncode == 2 and "is already on origin/main" in p.stderr, p.stderr
+    assert "annover revert --to HEAD~1 (a merge too" in p.stderr
+    assert annover.Repo(lab.root).head() == merged
+    r = run_cli("revert", "--to", "HEAD~1", cwd=lab.root)
+    assert r.returncode == 0, r.stderr
+    assert lab.table() == lab.table(ours)
+
+
+def test_git_reset_hard_of_a_merge_leaves_a_tag_that_tag_prune_deletes(tmp_path, monkeypatch):
+    """The other way back, git's own: the merge's tag is left on a commit no branch reaches."""
+    lab, ours, _, merged = _merged(tmp_path, monkeypatch)
+    lab.git("reset", "-q", "--hard", "HEAD~1")
+    status = json.loads(run_cli("status", "--no-remote", "--json", cwd=lab.root).stdout)
+    assert [(t["tag"], t["version"]) for t in status["stray_tags"]] == [("v4", merged)]
+    assert run_cli("tag", "--prune", cwd=lab.root).returncode == 0
+    assert "v4" not in lab.git("tag").split() and annover.Repo(lab.root).head() == ours
+
+
+def test_reset_undoes_a_merge_that_renumbered_this_clones_version(tmp_path, monkeypatch):
+    """The everyday team case: both clones made a v2, Bob's merge of origin/a renumbered his as v3
+    and made v4. `annover reset HEAD~1` drops v4 alone: his v3 and Alice's v2 (origin/a) keep theirs."""
+    alice, bob = two_clones(tmp_path, monkeypatch)
+    assert run_cli("merge", "origin/a", cwd=bob.root).returncode == 0
+    repo = annover.Repo(bob.root)
+    bobs, alices, merged = repo.resolve("v3"), repo.resolve("v2"), repo.head()
+    p = run_cli("reset", "HEAD~1", "--force", "--json", cwd=bob.root)
+    assert p.returncode == 0, p.stderr
+    assert json.loads(p.stdout)["dropped"] == [merged]
+    repo = annover.Repo(bob.root)
+    assert repo.head() == bobs and repo.tags()["v2"] == alices and repo.tags()["v3"] == bobs
+    assert "v4" not in repo.tags() and bob.git("status", "--porcelain") == ""

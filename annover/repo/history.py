@@ -10,7 +10,8 @@ HEAD), under the repository lock:
 - ``reset`` undoes by dropping: HEAD goes back to an older version and the versions after
   it lose their tags (annover's and git's) and their records. It is refused for versions
   already on a git remote (a remote-tracking branch holds their commit: others may have
-  them; revert instead) and needs ``force``. *Design choice:* the branch is not rewound;
+  them; revert instead) and needs ``force``. Of a merge, it drops the merge version and only
+  those of the merged-in versions no other branch holds. *Design choice:* the branch is not rewound;
   the reset is a new commit, so commits of the user's own files on the branch stay, and
   the dropped versions' commits remain in git's history for whoever needs them back.
 """
@@ -224,6 +225,42 @@ def revert(repo: RepoCore, rev: str | None = "HEAD", to: str | None = None, mess
 # ---------------------------------------------------------------------------- reset
 
 
+def _dropped(repo: RepoCore, reachable: list[Version], keep: set[str], rev: str) -> list[Version]:
+    """The versions a reset to ``rev`` drops: those after it on this branch's line (first
+    parents from HEAD; one on a remote-tracking branch refuses the reset) and, of those a
+    dropped merge brought in, the ones no other branch or remote-tracking branch holds (the
+    others stay their branch's, tags and all, as `git reset --hard` of a merge leaves them)."""
+    by_id = {v.id: v for v in reachable}
+    line: set[str] = set()
+    vid: str | None = reachable[0].id if reachable else None
+    while vid is not None and vid in by_id and vid not in keep:
+        line.add(vid)
+        vid = by_id[vid].parents[0] if by_id[vid].parents else None
+    branch = repo.scm.branch()
+    tags_of = repo.tags_of()
+    dropped = []
+    for v in (v for v in reachable if v.id not in keep):
+        commit = repo.commit_of(v.id)
+        if v.id in line:
+            published = repo.scm.remote_refs_containing(commit) if commit else []
+            if published:
+                merge = (f" (a merge too: the new version holds {rev}'s content, the merged versions stay in the "
+                         "history)") if len(v.parents) > 1 else ""
+                raise UsageError(f"{_name(repo, v.id, tags_of)} is already on {published[0]}: others may have it",
+                                 f"undo it with a new version instead: annover revert --to {rev}{merge}")
+        elif commit and _held_elsewhere(repo, commit, branch):
+            continue
+        dropped.append(v)
+    return dropped
+
+
+def _held_elsewhere(repo: RepoCore, commit: str, branch: str | None) -> bool:
+    """Whether a branch other than ``branch`` (a full ref name), or a remote-tracking branch, holds ``commit``."""
+    out = repo.git("for-each-ref", "--format=%(refname)", f"--contains={commit}", "refs/heads", "refs/remotes",
+                   check=False).split()
+    return any(ref != branch and not ref.endswith("/HEAD") for ref in out)
+
+
 def reset(repo: RepoCore, rev: str, force: bool = False, dry_run: bool = False,
           asked: str | None = None) -> ResetResult:
     """Move HEAD back to ``rev`` (one of its ancestors), dropping the versions after it.
@@ -247,17 +284,10 @@ def reset(repo: RepoCore, rev: str, force: bool = False, dry_run: bool = False,
     if target not in {v.id for v in reachable}:
         raise UsageError(f"{rev} ({target[:12]}) is not an ancestor of HEAD: reset only goes back",
                          "to make HEAD hold its content, run `annover revert --to " + rev + "`")
-    keep = {v.id for v in repo.log(target)}
-    dropped = [v for v in reachable if v.id not in keep]
+    dropped = _dropped(repo, reachable, {v.id for v in repo.log(target)}, rev)
     names = repo.tags()
     lost = {n: vid for n, vid in sorted(names.items()) if vid in {v.id for v in dropped}}
     tags_of = repo.tags_of()
-    for v in dropped:
-        commit = repo.commit_of(v.id)
-        published = repo.scm.remote_refs_containing(commit) if commit else []
-        if published:
-            raise UsageError(f"{_name(repo, v.id, tags_of)} is already on {published[0]}: others may have it",
-                             f"undo it with a new version instead: annover revert --to {rev}")
     result = ResetResult(start, target, [v.id for v in dropped], lost)
     if dry_run:
         return result
