@@ -363,6 +363,43 @@ def test_commands_on_an_image_task_send_no_image_and_an_asked_one_goes_as_bytes(
     assert sum(j + b for j, b in wire.sent) < 5_000 and ann.view["image"] is None
 
 
+def _custom(ann, content: dict) -> None:
+    """A custom message from the page, through ipywidgets' own handling."""
+    ann._handle_msg({"content": {"data": {"method": "custom", "content": content}}, "buffers": []})
+
+
+def test_commands_as_custom_messages_are_applied_once_in_the_pages_order(tmp_path):
+    """A page numbers its commands (seq, per page) and sends the ones the view has not acknowledged
+    again: each is applied once, in order; one sent again is only acknowledged again; one past a
+    gap waits for the page to send the gap; another view of the widget has numbers of its own."""
+    ann = widget.Annotator(session(tmp_path, n=14), root=tmp_path)
+    ann.comm = wire = Wire()
+    for i in range(10):
+        _custom(ann, {"action": "choose", "label": LABELS[i % 3], "seq": i + 1, "page": "p1"})
+    assert [ann.session.answers[f"t{i}"].labels for i in range(10)] == [(LABELS[i % 3],) for i in range(10)]
+    assert ann.session.position == 10 and ann.view["acked"] == {"p1": 10} and len(wire.sent) == 10
+    journal = ann.session.journal.read_bytes()
+    for i in range(10):  # all ten again (their acknowledgements were late): none applied twice
+        _custom(ann, {"action": "choose", "label": "neutral", "seq": i + 1, "page": "p1"})
+    assert ann.session.position == 10 and ann.session.journal.read_bytes() == journal
+    assert len(wire.sent) == 20  # each acknowledged again (the view, with acked 10)
+    _custom(ann, {"action": "skip", "seq": 12, "page": "p1"})  # 11 lost on the way: 12 waits
+    assert ann.session.position == 10 and ann.view["acked"] == {"p1": 10} and len(wire.sent) == 20
+    _custom(ann, {"action": "choose", "label": "positive", "seq": 11, "page": "p1"})
+    _custom(ann, {"action": "skip", "seq": 12, "page": "p1"})  # the page sends 11 and 12 again
+    assert ann.session.answers["t10"].labels == ("positive",) and ann.session.answers["t11"].skipped
+    _custom(ann, {"action": "back", "seq": 1, "page": "p2"})  # the cell shown twice: the other view's first
+    assert ann.session.position == 11 and ann.view["acked"] == {"p1": 12, "p2": 1}
+    _custom(ann, {"action": "choose", "label": "nope", "seq": 2, "page": "p2"})  # refused: acknowledged, shown
+    _custom(ann, {"action": "dance", "seq": 3, "page": "p2"})  # not a command: acknowledged, nothing done
+    assert "unknown label 'nope'" in ann.view["error"] and ann.view["acked"] == {"p1": 12, "p2": 3}
+    for bad in [{"action": "skip", "seq": "4", "page": "p2"}, {"action": "skip", "page": "p2"}, ["skip"]]:
+        _custom(ann, bad)  # no seq as a number, or not a command at all: nothing done
+    assert ann.session.position == 11 and len(ann.session.answers) == 12
+    ann.command = {"action": "skip", "seq": 1}  # a model without custom messages: the trait, every change
+    assert ann.session.answers["t11"].skipped and ann.session.position == 12
+
+
 def test_an_image_task_naming_a_file_that_is_no_image_does_not_inline_it(tmp_path):
     """Task data naming a secret file (an absolute path, or '..' out of the root) put the file, base64, in
     the widget's state (a saved notebook keeps it): only files named as images are inlined."""

@@ -64,11 +64,15 @@ async ([esm, css, view]) => {
       state.view = await window.pyCommand(state.command);
       (listeners["change:view"] || []).forEach((cb) => cb());
     },
-    send: async (content) => {  // a custom message (the images the page asks for): to the widget's handler
-      window.asked = (window.asked || 0) + 1;
-      // a page that hands over commands only: as one (a seq of its own, so asking twice is a change)
-      state.view = await (window.pyMessage ? window.pyMessage(content)
-        : window.pyCommand({ ...content, seq: `asked-${window.asked}` }));
+    send: async (content) => {  // a custom message (a command, or an image the page asks for): to the widget
+      if (content.action === "image") window.asked = (window.asked || 0) + 1;
+      else if (!(window.seen = window.seen || new Set()).has(`${content.page} ${content.seq}`)) {
+        window.seen.add(`${content.page} ${content.seq}`);
+        window.sent = (window.sent || 0) + 1;  // clicks and keys (a command sent again: window.resent)
+      } else window.resent = (window.resent || 0) + 1;
+      // a page that hands over commands only: as one (an image asked with a seq of its own, so twice is a change)
+      state.view = await (window.pyMessage ? window.pyMessage(content) : window.pyCommand(
+        content.action === "image" ? { ...content, seq: `asked-${window.asked}` } : content));
       (listeners["change:view"] || []).forEach((cb) => cb());
     },
   };
@@ -502,3 +506,183 @@ def test_a_task_answered_before_says_so_and_a_new_answer_replaces_it_in_chromium
             if r["task_key"] == "rev-006" and r["annotator"] == alice}
     assert mine == {f"{alice}#0"}
     assert [r["labels"] for r in res.answers.to_pylist() if r["from_name"] == "sentiment"] == [["negative"]]
+
+
+def _stats_become(page, text: str, timeout_ms: int = 30_000) -> str:
+    """The head's counts once they read ``text``, or what they read after ``timeout_ms``."""
+    try:
+        page.wait_for_function(f"document.querySelector('.annover-stats').innerText === {text!r}",
+                               timeout=timeout_ms, polling=100)
+    except sync_api.TimeoutError:
+        pass
+    return page.inner_text(".annover-stats")
+
+
+def test_voila_keys_pressed_faster_than_the_kernel_answers_each_land_once(voila, tmp_path):
+    """ipywidgets keeps one state message in flight and merges a trait set meanwhile into one waiting
+    message: a key's ``command`` set while another was waiting replaced it, so of keys pressed faster
+    than the kernel answered, answers were lost while the count went on (of ten keys, three landed;
+    two keys alone land, one in flight and one waiting; of three, the second was lost). Two keys,
+    three, then ten, pressed with no wait in Voilà (a real kernel, ipywidgets' and anywidget's own
+    front end): every answer lands once, in order, and the saved version holds all fifteen."""
+    repo, url = voila
+    keys = repo.load("v2", "tasks").column("task_key").to_pylist()
+    presses = ["1", "2"] + ["3", "1", "2"] + ["3", "1", "2", "3", "1", "2", "3", "1", "2", "3"]
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 860, "height": 600})
+            page.goto(url)
+            page.wait_for_selector(".annover-annotator .annover-label", timeout=120_000)
+            _count_is(page, f"1 / {len(keys)}")
+            page.click(".annover-content")  # Voilà's notebook takes the focus after the widget is drawn
+            for start, end in [(0, 2), (2, 5), (5, 15)]:  # two keys, three, then ten, each with no wait
+                for key in presses[start:end]:
+                    page.keyboard.press(key)
+                assert _stats_become(page, f"{end} labeled · 0 skipped") == f"{end} labeled · 0 skipped"
+            _count_is(page, f"16 / {len(keys)}")
+            page.mouse.move(0, 0)
+            page.locator(".annover-annotator").screenshot(path=str(tmp_path / "voila-fast.png"))
+        finally:
+            browser.close()
+    ann = annover.annotate(repo, "v2", annotator=VOILA_WHO)  # resumed from the kernel's journal
+    labels = {"1": "positive", "2": "negative", "3": "neutral"}
+    expected = {k: [labels[key]] for k, key in zip(keys, presses)}
+    assert ann.session.position == 15
+    res = ann.save(message="fifteen keys in a row")
+    assert {r["task_key"]: r["labels"] for r in res.answers.to_pylist()} == expected
+    mine = [(r["task_key"], r["labels"]) for r in repo.load(res.tag).to_pylist()
+            if r["annotator"] == VOILA_WHO and r["from_name"] == "sentiment"]
+    assert sorted(mine) == sorted(expected.items())  # one annotation per task, none twice
+
+
+#: a model that sends as ipywidgets' WidgetModel does: a state change (save_changes) goes at once when
+#: none is in flight, else waits, merged into one message (a later value of a trait replaces the
+#: earlier), until the kernel has answered the one in flight; a custom message (send) goes at once.
+#: The first ``drop`` commands sent as custom messages are lost on the way to the kernel, the first
+#: ``lose`` views answering one on the way back (a dropped connection).
+IPYWIDGETS_SHIM = """
+async ([esm, css, view, drop, lose, custom]) => {
+  const style = document.createElement("style");
+  style.textContent = css;
+  document.head.append(style);
+  const state = { view, command: {} };
+  const listeners = {};
+  const seen = new Set();
+  let inflight = false, waiting = null;
+  Object.assign(window, { sent: 0, resent: 0, dropped: 0, lost: 0 });
+  const answer = (v) => { state.view = v; (listeners["change:view"] || []).forEach((cb) => cb()); };
+  const sync = async (diff) => {
+    if (inflight) { waiting = { ...(waiting || {}), ...diff }; return; }
+    inflight = true;
+    answer(await window.pyCommand(diff.command));
+    inflight = false;  // the kernel's idle for it
+    if (waiting) { const next = waiting; waiting = null; sync(next); }
+  };
+  const model = {
+    get: (k) => state[k],
+    set: (k, v) => { state[k] = v; },
+    on: (ev, cb) => { (listeners[ev] = listeners[ev] || []).push(cb); },
+    off: (ev, cb) => { listeners[ev] = (listeners[ev] || []).filter((f) => f !== cb); },
+    save_changes: () => { window.sent += 1; sync({ command: state.command }); },
+    send: async (content) => {
+      if (content.action !== "image") {
+        const id = `${content.page} ${content.seq}`;
+        if (seen.has(id)) window.resent += 1; else { seen.add(id); window.sent += 1; }
+        if (window.dropped < drop) { window.dropped += 1; return; }
+      }
+      const v = await window.pyMessage(content);
+      if (content.action !== "image" && window.lost < lose) window.lost += 1;
+      else answer(v);
+    },
+  };
+  if (!custom) delete model.send;  // a model without custom messages: commands as the trait
+  const url = URL.createObjectURL(new Blob([esm], { type: "text/javascript" }));
+  const mod = await import(url);
+  mod.default.render({ model, el: document.getElementById("root") });
+}
+"""
+
+
+#: keys pressed in one go, each a keydown on the widget, none waiting for the kernel's answer
+PRESS_ALL = """(keys) => { const box = document.querySelector('.annover-annotator');
+  for (const key of keys) box.dispatchEvent(new KeyboardEvent('keydown', {key, code: `Digit${key}`, bubbles: true,
+    cancelable: true})); }"""
+
+
+def _open_ipywidgets(page, ann, drop: int = 0, lose: int = 0, custom: bool = True) -> None:
+    def py_command(cmd: dict) -> dict:
+        ann.command = cmd
+        return ann.view
+
+    def py_message(content: dict) -> dict:
+        ann._handle_custom_msg(content, [])
+        return ann.view
+
+    page.expose_function("pyCommand", py_command)
+    page.expose_function("pyMessage", py_message)
+    page.set_content('<html><body style="margin:16px;background:#fff"><div id="root"></div></body></html>')
+    page.evaluate(IPYWIDGETS_SHIM, [(widget.STATIC / "annotator.js").read_text(),
+                                    (widget.STATIC / "annotator.css").read_text(), ann.view, drop, lose, custom])
+    page.wait_for_selector(".annover-annotator .annover-label")
+
+
+def test_keys_faster_than_the_kernel_and_lost_messages_each_answer_once_in_chromium(tmp_path, monkeypatch):
+    """On a model that sends as ipywidgets does, two keys then ten pressed with no wait: the
+    commands set as a trait while one was in flight replaced each other (of the ten, one landed).
+    As custom messages each lands. The first two lost on the way to the kernel are sent again after
+    the timeout; with the views answering them lost on the way back, the page sends them again too
+    and the kernel, which has applied them, only acknowledges them: none is applied twice."""
+    monkeypatch.chdir(tmp_path)
+    texts = [f"text {i}" for i in range(14)]
+    presses = ["1", "2"] + ["3", "1", "2", "3", "1", "2", "3", "1", "2", "3"]
+    names = {"1": "yes", "2": "no", "3": "maybe"}
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            for drop, lose in [(0, 0), (2, 0), (0, 2)]:
+                ann = widget.annotate(texts, labels=["yes", "no", "maybe"], annotator=f"d{drop}{lose}@b.c")
+                page = browser.new_page(viewport={"width": 820, "height": 640}, device_scale_factor=1)
+                _open_ipywidgets(page, ann, drop=drop, lose=lose)
+                page.evaluate(PRESS_ALL, presses[:2])  # two keydowns in one go: no answer between them
+                page.wait_for_function("document.querySelector('.annover-stats').innerText === '2 labeled · 0 skipped'",
+                                       timeout=15_000)
+                page.evaluate(PRESS_ALL, presses[2:])
+                page.wait_for_function(
+                    "document.querySelector('.annover-stats').innerText === '12 labeled · 0 skipped'",
+                    timeout=15_000 if drop or lose else 5_000)
+                page.wait_for_timeout(300)
+                s = ann.session
+                assert {k: a.labels for k, a in s.answers.items()} == {
+                    t.key: (names[key],) for t, key in zip(s.tasks, presses)}
+                assert s.position == 12 and page.evaluate("window.sent") == 12
+                assert page.evaluate("[window.dropped, window.lost]") == [drop, lose]
+                assert page.evaluate("window.resent") == drop + lose  # the two sent again, once
+                journal = s.journal.read_bytes()
+                page.wait_for_timeout(3500)  # past the timeout: nothing is sent again
+                assert page.evaluate("window.resent") == drop + lose
+                assert s.journal.read_bytes() == journal
+                assert page.inner_text(".annover-count") == "13 / 14" and page.locator(".annover-error").count() == 0
+                page.close()
+        finally:
+            browser.close()
+
+
+def test_a_model_without_custom_messages_sends_commands_as_the_trait_in_chromium(tmp_path, monkeypatch):
+    """A model with no ``send`` (a page shim) gets each command as the ``command`` trait, as before."""
+    monkeypatch.chdir(tmp_path)
+    ann = widget.annotate(["a", "b", "c"], labels=["yes", "no"], annotator="a@b.c")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page()
+            _open_ipywidgets(page, ann, custom=False)
+            for n, key in enumerate(["2", "s", "ArrowLeft"], 1):
+                page.keyboard.press(key)
+                page.wait_for_function(f"window.sent === {n} && document.querySelector('.annover-count')"
+                                       f".innerText === '{[2, 3, 2][n - 1]} / 3'")
+            s = ann.session
+            assert s.answers[s.tasks[0].key].labels == ("no",) and s.answers[s.tasks[1].key].skipped
+            assert s.position == 1 and ann.command["seq"] == 3 and "page" not in ann.command
+        finally:
+            browser.close()

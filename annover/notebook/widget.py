@@ -1,8 +1,9 @@
 """The notebook widget: a thin anywidget view over a :class:`~annover.notebook.session.Session`.
 
 Python renders the session into the ``view`` trait; the front end (``static/annotator.js``)
-draws it and sends each click or key back as the ``command`` trait, which Python applies
-to the session. ``annotate(...)`` is the entry point (``annover.annotate``).
+draws it and sends each click or key back as a command (a custom message numbered by the page;
+the ``command`` trait from a model without custom messages), which Python applies to the
+session. ``annotate(...)`` is the entry point (``annover.annotate``).
 """
 
 from __future__ import annotations
@@ -40,6 +41,8 @@ STATIC = Path(__file__).resolve().parent / "static"
 RESERVED_KEYS = frozenset("su")
 #: local images larger than this are not inlined (shown as a placeholder naming the file)
 MAX_INLINE_BYTES = 20 * 1024 * 1024
+#: pages whose last applied command the widget remembers (views of it: the cell shown again, a reload)
+MAX_PAGES = 32
 
 
 def shortcut_keys(n: int) -> list[str]:
@@ -141,6 +144,8 @@ class Annotator(anywidget.AnyWidget):
         #: the image the page asked for (key, data URL or why not), in the next view only
         self._reply: dict | None = None
         self._tasks = {t.key: t for t in session.tasks}
+        #: per page, the seq of the last command applied (in the view as ``acked``: the page sends the rest again)
+        self._acked: dict[str, int] = {}
         self.observe(self._on_command, names="command")
         self.on_msg(self._on_message)
         self.refresh()
@@ -197,15 +202,38 @@ class Annotator(anywidget.AnyWidget):
             self.refresh()
 
     def _on_command(self, change: dict) -> None:
+        """The ``command`` trait, set by a page whose model has no custom messages: each change is one."""
         cmd = change["new"] or {}
-        if cmd.get("action") == "image":  # a page whose model has no custom messages asks so
+        if cmd.get("action") == "image":  # such a page asks for an image so too
             self._send_image(cmd.get("key"))
-            return
+        else:
+            self._command(cmd)
+
+    def _command(self, cmd: dict) -> None:
+        """A command from the page. One naming its page is applied once and in the page's order:
+        the next of its seq is applied, one applied before (sent again: its acknowledgement was
+        late) only acknowledged again, one past a gap waits for the page to send the gap again."""
+        page, seq = cmd.get("page"), cmd.get("seq")
+        if page is not None:
+            page, last = str(page), self._acked.get(str(page), 0)
+            if type(seq) is not int or seq > last + 1:
+                return
+            if seq <= last:
+                self.send_state("view")  # the view, with its acked, again: the page stops sending it
+                return
+            self._acked.pop(page, None)
+            self._acked[page] = seq  # before applying: the view it makes acknowledges it
+            while len(self._acked) > MAX_PAGES:
+                del self._acked[next(iter(self._acked))]
+        self._apply(cmd)
+
+    def _apply(self, cmd: dict) -> None:
         actions = {"choose": lambda: self.session.choose(str(cmd.get("label"))), "submit": self.session.submit,
                    "skip": self.session.skip, "back": self.session.back, "forward": self.session.forward,
                    "undo": self.session.undo, "goto": lambda: self.session.goto(_index(cmd.get("index", 0)))}
         fn = actions.get(cmd.get("action", ""))
-        if fn is None:
+        if fn is None:  # not one of ours: nothing done (the view acknowledges a page's all the same)
+            self.refresh()
             return
         try:
             fn()
@@ -216,9 +244,14 @@ class Annotator(anywidget.AnyWidget):
             self.refresh()
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
-        """A custom message from the page: ``{"action": "image", "key": ...}`` asks for a task's image."""
-        if isinstance(content, dict) and content.get("action") == "image":
+        """A custom message from the page: ``{"action": "image", "key": ...}`` asks for a task's image,
+        any other is a command (``{"action", "seq", "page", ...}``)."""
+        if not isinstance(content, dict):
+            return
+        if content.get("action") == "image":
             self._send_image(content.get("key"))
+        else:
+            self._command(content)
 
     def _send_image(self, key: Any) -> None:
         """The page has not got this task's image: it goes once, in the next view only."""
@@ -279,7 +312,7 @@ class Annotator(anywidget.AnyWidget):
         self.view = {
             "task": self._task_view(), "progress": s.progress(), "annotator": s.annotator,
             "multiple": s.multiple, "saved": self._saved_view(), "error": self._error,
-            "next": self._next_image(), "image": self._reply,
+            "next": self._next_image(), "image": self._reply, "acked": dict(self._acked),
             "labels": [{"name": lab, "key": self._keys[lab], "selected": lab in s.selection} for lab in s.labels],
         }
 

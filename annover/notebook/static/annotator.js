@@ -1,6 +1,12 @@
 // annover's notebook annotator: a view of the Python session's state (`view`), which
-// sends each click or key as a `command` ({action, label, index, seq}) for Python to apply.
-// The model needs get, set, on("change:view") and save_changes: anywidget's, or a shim.
+// sends each click or key as a command ({action, label, index, seq, page}) for Python to apply.
+// Commands are custom messages (model.send): ipywidgets keeps one state message in flight and
+// merges a trait set meanwhile into one waiting message, so a `command` trait set by a key while
+// another waited replaced it and that answer was lost. Python applies a page's commands in order,
+// each once (by seq), and the view says the last it applied (`acked[page]`); the page sends the
+// ones not acknowledged again after RESEND ms. The model needs get, on("change:view") and send:
+// anywidget's, or a shim; a model without send gets each command as the `command` trait
+// (set and save_changes), as before.
 // A local image is not in the view: the page asks for it once ({action: "image", key}, a custom
 // message: a `command` sent while another is on its way would replace it) and keeps it (per model,
 // so every view of the widget shares it); the next task's image is asked for ahead.
@@ -11,6 +17,9 @@ const SMALL = 200;
 const KEEP = 8;
 // an image asked for and not come after this many ms is asked for again
 const RETRY = 15000;
+// commands not acknowledged this many ms after they went are sent again (the wait doubles, up to RESEND_MAX)
+const RESEND = 3000;
+const RESEND_MAX = 30000;
 const PENDING = Object.freeze({ pending: true });
 const stores = new WeakMap();
 
@@ -62,18 +71,51 @@ function shortcut(ev) {
   return /\p{L}/u.test(key) ? at[2].toLowerCase() : key;  // a letter of another script, not punctuation
 }
 
+// This page's commands to Python, in order, each until the view acknowledges it. `page` tells this
+// page's sequence numbers from another view's of the same widget (the cell shown twice).
+function outbox(model) {
+  const page = Math.random().toString(36).slice(2, 10) + Date.now().toString(36);
+  const waiting = [];  // sent, not acknowledged yet
+  let seq = 0, timer = null, wait = RESEND;
+  const stop = () => { if (timer !== null) clearTimeout(timer); timer = null; };
+  const again = () => {
+    timer = null;
+    if (!waiting.length) return;
+    for (const m of waiting) model.send(m);  // Python skips the ones it has applied
+    wait = Math.min(wait * 2, RESEND_MAX);
+    timer = setTimeout(again, wait);
+  };
+  const send = (action, extra = {}) => {
+    seq += 1;
+    if (typeof model.send !== "function") {  // a model without custom messages: the command trait
+      model.set("command", { ...extra, action, seq });
+      model.save_changes();
+      return;
+    }
+    const msg = { ...extra, action, seq, page };
+    waiting.push(msg);
+    model.send(msg);
+    if (timer === null) { wait = RESEND; timer = setTimeout(again, wait); }
+  };
+  // the view says the last command of this page Python applied: those up to it are done
+  const acked = (view) => {
+    const n = Number(((view && view.acked) || {})[page] || 0);
+    if (!waiting.length || waiting[0].seq > n) return;
+    while (waiting.length && waiting[0].seq <= n) waiting.shift();
+    stop();  // Python answers: the rest are given a full wait again
+    if (waiting.length) { wait = RESEND; timer = setTimeout(again, wait); }
+  };
+  return { send, acked, stop };
+}
+
 function render({ model, el: root }) {
-  let seq = 0;
   // keys act while the widget has focus; JupyterLab reads the attribute as "leave these keys
   // alone" (its command-mode a, b, s, 1... would otherwise fire too)
   const box = el("div", { class: "annover-annotator", tabindex: "0", "data-lm-suppress-shortcuts": "true" });
   root.append(box);
 
-  const send = (action, extra = {}) => {
-    seq += 1;
-    model.set("command", { action, seq, ...extra });
-    model.save_changes();
-  };
+  const out = outbox(model);
+  const send = out.send;
 
   const onKey = (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
@@ -115,6 +157,7 @@ function render({ model, el: root }) {
 
   const draw = () => {
     const v = model.get("view") || {};
+    out.acked(v);
     keep(images, v.image, [v.task && v.task.load, v.next]);
     const p = v.progress || { position: 0, total: 0, labeled: 0, skipped: 0 };
     const answered = p.labeled + p.skipped;
@@ -188,7 +231,7 @@ function render({ model, el: root }) {
   draw();
   box.focus({ preventScroll: true });
   box.addEventListener("click", () => box.focus({ preventScroll: true }));
-  return () => { box.removeEventListener("keydown", onKey); model.off && model.off("change:view", draw); };
+  return () => { out.stop(); box.removeEventListener("keydown", onKey); model.off && model.off("change:view", draw); };
 }
 
 export default { render };
