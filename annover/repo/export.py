@@ -195,7 +195,7 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
                 size = _write_folder(path, lambda folder: hf.save(dataset, str(folder)))
             elif r.files is not None:
                 size = _write_folder(path, _with_images(_write_files(r.files), placed),
-                                     None if placed else sum(map(len, r.files.values())))
+                                     sum(map(len, r.files.values())) + (placed.size if placed else 0))
             else:
                 assert r.data is not None
                 path.parent.mkdir(parents=True, exist_ok=True)

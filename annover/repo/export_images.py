@@ -48,6 +48,7 @@ class Placed:
 
     files: dict[str, Path]
     checked: int  # how many were checked against the sha256 the version recorded
+    size: int = 0  # their bytes
     linked: int = 0
     copied: int = 0
 
@@ -64,13 +65,20 @@ def _destination(fmt: str, file_name: str, data: dict) -> tuple[str, str]:
 
 
 def _index(root: Path) -> dict[str, list[Path]]:
-    """Every file below ``root`` by each tail of its relative path (``a/b/c.jpg``, ``b/c.jpg``, ``c.jpg``)."""
+    """Every file below ``root`` (links followed to files, as a trainer reads them) by each tail of its
+    relative path (``a/b/c.jpg``, ``b/c.jpg``, ``c.jpg``)."""
     by: dict[str, list[Path]] = {}
-    for f in sorted(root.rglob("*")):
-        if f.is_file():
-            parts = f.relative_to(root).parts
-            for i in range(len(parts)):
-                by.setdefault("/".join(parts[i:]), []).append(f)
+    for folder, dirs, names in os.walk(root):
+        dirs.sort()
+        rel = os.path.relpath(folder, root).replace(os.sep, "/")
+        parts = [] if rel == "." else rel.split("/")
+        for name in sorted(names):
+            f = Path(folder, name)
+            if not f.is_file():
+                continue
+            path = [*parts, name]
+            for i in range(len(path)):
+                by.setdefault("/".join(path[i:]), []).append(f)
     return by
 
 
@@ -125,7 +133,7 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
                             f"below it{more}", "give the folder the tasks' images are in (the path the task "
                             "gives, or its file name, below it)")
     found: dict[str, Path] = {}
-    checked = 0
+    checked = size = 0
     for n, (key, value, dest, h) in enumerate(wanted, 1):
         f = _one(index, key, value, h, root)
         if h:
@@ -135,9 +143,10 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
                                  "&& dvc checkout), or give --images the folder of those images")
             checked += 1
         found[dest] = f
+        size += f.stat().st_size
         if progress is not None:
             progress(n, len(wanted))
-    return Placed(found, checked)
+    return Placed(found, checked, size)
 
 
 def _one(index: dict[str, list[Path]], key: str, value: str, h: str | None, root: Path) -> Path:
