@@ -188,7 +188,7 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
         if images is not None:  # every image found and checked before anything is written
             assert r.files is not None
             done = None if progress is None else (lambda n, total: progress("finding images", n, total))
-            placed = find_images(fmt, images, tables["tasks"], cfg_text, r.files, done)
+            placed = find_images(fmt, images, tables["tasks"], cfg_text, r.files, done, path)
         try:
             if r.dataset is not None:
                 dataset = r.dataset

@@ -64,22 +64,32 @@ def _destination(fmt: str, file_name: str, data: dict) -> tuple[str, str]:
     return path, yolo.label_path(path)
 
 
-def _index(root: Path) -> dict[str, list[Path]]:
+def _index(root: Path, skip: Path | None = None) -> dict[str, list[Path]]:
     """Every file below ``root`` (links followed to files, as a trainer reads them) by each tail of its
-    relative path (``a/b/c.jpg``, ``b/c.jpg``, ``c.jpg``)."""
+    relative path (``a/b/c.jpg``, ``b/c.jpg``, ``c.jpg``); none of the export's own folder ``skip`` (an
+    earlier export there, its temporary folder)."""
     by: dict[str, list[Path]] = {}
+    real = Path(os.path.realpath(root))
     for folder, dirs, names in os.walk(root):
-        dirs.sort()
         rel = os.path.relpath(folder, root).replace(os.sep, "/")
         parts = [] if rel == "." else rel.split("/")
+        beside = skip is not None and real.joinpath(*parts) == skip.parent  # where the export's folders are
+        if beside:
+            dirs[:] = [d for d in dirs if not _under(real.joinpath(*parts, d), skip)]  # type: ignore[arg-type]
+        dirs.sort()
         for name in sorted(names):
             f = Path(folder, name)
-            if not f.is_file():
+            if (beside and _under(real.joinpath(*parts, name), skip)) or not f.is_file():  # type: ignore[arg-type]
                 continue
             path = [*parts, name]
             for i in range(len(path)):
                 by.setdefault("/".join(path[i:]), []).append(f)
     return by
+
+
+def _under(f: Path, out: Path) -> bool:
+    """Whether ``f`` is in the export folder ``out`` or the temporary folder it is written in first."""
+    return any(p == out or (p.parent == out.parent and p.name.startswith(f".{out.name}.")) for p in (f, *f.parents))
 
 
 def _tails(value: str) -> list[str]:
@@ -115,7 +125,7 @@ def _wanted(fmt: str, tasks: "pa.Table", cfg_text: str | None, files: dict[str, 
 
 
 def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: str | None, files: dict[str, bytes],
-                progress: Callable[[int, int], None] | None = None) -> Placed:
+                progress: Callable[[int, int], None] | None = None, out: Path | None = None) -> Placed:
     """The file of ``images_dir`` for each image of the folder ``files``: found by its tail, and
     checked against the sha256 the task recorded (exit 14 for one not found, 3 for one that differs)."""
     if fmt not in WITH_IMAGES:
@@ -124,7 +134,11 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
     root = Path(images_dir)
     if not root.is_dir():
         raise NotFoundError(f"--images {images_dir}: no such folder", "give the folder the tasks' images are in")
-    index = _index(root)
+    skip = None if out is None else Path(os.path.realpath(Path(out).parent)) / Path(out).name
+    if skip is not None and _under(Path(os.path.realpath(root)), skip):
+        raise UsageError(f"--images {images_dir} is --out {out} or inside it: the export replaces --out, and the "
+                         "images' folder with it", "give --out a folder outside the images' folder")
+    index = _index(root, skip)
     wanted = _wanted(fmt, tasks, cfg_text, files)
     lost = [(key, value) for key, value, _, h in wanted if not any(t in index for t in _tails(value))]
     if lost:
@@ -173,6 +187,7 @@ def place_images(folder: Path, placed: Placed) -> None:
             raise UsageError(f"the export would write {rel!r}, outside its folder", "give the tasks image names "
                              "without '..' parts")
         dest.parent.mkdir(parents=True, exist_ok=True)
+        src = Path(os.path.realpath(src))  # a symlink's file: os.link links the symlink itself (a relative one breaks)
         try:
             os.link(src, dest)
             placed.linked += 1

@@ -1,0 +1,70 @@
+"""Bad input against what landed on 2026-12-05: `export --images DIR` (symlinks in DIR, --out and DIR
+inside each other), the notebook's numbered commands (malformed ones from the page), `tag --prune`
+(a user's annotated tag) and Label Studio's task counting (a hostile server's answers)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import git
+from tests.test_cli import invoke
+
+CONFIG = ('<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image">'
+          '<Label value="cat"/></RectangleLabels></View>')
+
+
+def _tasks(*names: str) -> list[dict]:
+    box = {"x": 10, "y": 10, "width": 20, "height": 20, "rotation": 0, "rectanglelabels": ["cat"]}
+    return [{"id": i + 1, "data": {"image": n}, "annotations": [{"id": i + 1, "completed_by": 1, "result": [
+        {"id": f"r{i}", "from_name": "label", "to_name": "image", "type": "rectanglelabels", "original_width": 100,
+         "original_height": 100, "value": box}]}]} for i, n in enumerate(names)]
+
+
+@pytest.fixture
+def images(repo, tmp_path):
+    """v1: two image tasks (imgs/a.jpg, q.jpg); data/q.jpg is a relative symlink to a file outside data/."""
+    Path("boxes.xml").write_text(CONFIG)
+    Path("t.json").write_text(json.dumps(_tasks("imgs/a.jpg", "q.jpg")))
+    code, _, err = invoke("snapshot", "--from", "t.json", "--config", "boxes.xml", "-m", "boxes", "-q")
+    assert code == 0, err
+    data = tmp_path / "top" / "data"
+    (data / "imgs").mkdir(parents=True)
+    (data / "imgs" / "a.jpg").write_bytes(b"a" * 100)
+    (tmp_path / "top" / "store").mkdir()
+    (tmp_path / "top" / "store" / "p.jpg").write_bytes(b"p" * 50)
+    (data / "q.jpg").symlink_to("../store/p.jpg")
+    return data
+
+
+def test_an_image_that_is_a_relative_symlink_is_exported_as_its_file(images, tmp_path):
+    """os.link hard-linked the symlink itself: in the export, '../store/p.jpg' named no file."""
+    out = tmp_path / "voc"
+    code, _, err = invoke("export", "v1", "--format", "voc", "-o", str(out), "--images", str(images))
+    assert code == 0, err
+    got = out / "JPEGImages" / "q.jpg"
+    assert not got.is_symlink() and got.read_bytes() == b"p" * 50
+
+
+@pytest.mark.parametrize("where", ["same", "parent"])
+def test_out_that_is_or_holds_the_images_folder_is_refused_and_it_is_kept(images, tmp_path, where):
+    """--force replaced --out and deleted the images' folder with it (files no task named too)."""
+    (images / "notes.txt").write_text("mine")
+    out = images if where == "same" else images.parent
+    before = sorted(str(p.relative_to(images)) for p in images.rglob("*"))
+    code, _, err = invoke("export", "v1", "--format", "yolo", "-o", str(out), "--images", str(images), "--force")
+    assert code == 2 and "inside it" in err and "Traceback" not in err
+    assert sorted(str(p.relative_to(images)) for p in images.rglob("*")) == before
+
+
+def test_an_export_inside_the_images_folder_can_be_made_again(images):
+    """The second export found each image twice (in DIR and in the first export): exit 3."""
+    out = images / "yolo"
+    for _ in range(2):
+        code, _, err = invoke("export", "v1", "--format", "yolo", "-o", str(out), "--images", str(images), "--force")
+        assert code == 0, err
+    assert sorted(p.name for p in (out / "images").rglob("*.jpg")) == ["a.jpg", "q.jpg"]
