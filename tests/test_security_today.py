@@ -68,3 +68,23 @@ def test_an_export_inside_the_images_folder_can_be_made_again(images):
         code, _, err = invoke("export", "v1", "--format", "yolo", "-o", str(out), "--images", str(images), "--force")
         assert code == 0, err
     assert sorted(p.name for p in (out / "images").rglob("*.jpg")) == ["a.jpg", "q.jpg"]
+
+
+def test_malformed_commands_from_the_page_raise_nothing_into_the_kernel(tmp_path):
+    """An action that is a list or an object raised TypeError (unhashable) from the message handler
+    (a traceback in the notebook), a goto to Infinity OverflowError; now each is a command that does
+    nothing (acknowledged) or one the session refuses, shown in the widget."""
+    from tests.test_notebook import Wire, _custom, session
+    from annover.notebook import widget
+
+    ann = widget.Annotator(session(tmp_path, n=5), root=tmp_path)
+    ann.comm = Wire()
+    for seq, bad in enumerate([{"action": ["skip"]}, {"action": {"a": 1}}, {"action": "goto", "index": float("inf")},
+                               {"action": "goto", "index": 10**40}, {"action": "image", "key": "../../etc/passwd"}], 1):
+        ann._on_message(ann, {**bad, "seq": seq, "page": "p"}, [])
+        if seq == 4:
+            assert "no task" in ann.view["error"]
+    assert ann.session.position == 0 and not ann.session.answers and ann.view["acked"] == {"p": 4}
+    assert ann.view["image"]["src"] is None and "no image task" in ann.view["image"]["missing"]  # a key, not a path
+    _custom(ann, {"action": "skip", "seq": 5, "page": "p"})
+    assert ann.session.position == 1

@@ -231,7 +231,8 @@ class Annotator(anywidget.AnyWidget):
         actions = {"choose": lambda: self.session.choose(str(cmd.get("label"))), "submit": self.session.submit,
                    "skip": self.session.skip, "back": self.session.back, "forward": self.session.forward,
                    "undo": self.session.undo, "goto": lambda: self.session.goto(_index(cmd.get("index", 0)))}
-        fn = actions.get(cmd.get("action", ""))
+        action = cmd.get("action")
+        fn = actions.get(action) if isinstance(action, str) else None
         if fn is None:  # not one of ours: nothing done (the view acknowledges a page's all the same)
             self.refresh()
             return
@@ -327,7 +328,7 @@ def _index(value: Any) -> int:
     """A task index sent by the page (a number, or text of one)."""
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinity (JSON's Infinity)
         raise UsageError(f"task index {value!r} is not a number", "go to a task by its number") from None
 
 
