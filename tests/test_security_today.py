@@ -88,3 +88,22 @@ def test_malformed_commands_from_the_page_raise_nothing_into_the_kernel(tmp_path
     assert ann.view["image"]["src"] is None and "no image task" in ann.view["image"]["missing"]  # a key, not a path
     _custom(ann, {"action": "skip", "seq": 5, "page": "p"})
     assert ann.session.position == 1
+
+
+def test_tag_prune_leaves_a_users_annotated_tag_and_deletes_the_rest(two_rounds):
+    """`git tag -a rel` on a deleted branch's version commit: `tag --prune` deleted v3, then git
+    refused the annotated tag (its ref names the tag object, not the commit): exit 15, half done.
+    An annotated tag is a user's own (annover's are lightweight): listed by neither status nor prune."""
+    repo, _, _ = two_rounds
+    root = repo.root
+    git("switch", "-q", "-c", "exp", cwd=root)
+    code, _, err = invoke("snapshot", "--from", "round1.json", "--key", "data.ext_id", "-m", "exp", "-q")
+    assert code == 0, err
+    git("tag", "-a", "-m", "my release", "rel", "HEAD", cwd=root)
+    git("switch", "-q", "-", cwd=root)
+    git("branch", "-q", "-D", "exp", cwd=root)
+    code, out, err = invoke("tag", "--prune", "--json")
+    assert code == 0, err
+    assert [t["tag"] for t in json.loads(out)["tags"]] == ["v3"]
+    assert sorted(git("tag", cwd=root).split()) == ["rel", "v1", "v2"]
+    assert git("cat-file", "-t", "rel", cwd=root).strip() == "tag"

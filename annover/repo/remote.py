@@ -244,7 +244,8 @@ def reachable(repo: RepoCore) -> dict[str, tuple[str, str | None]]:
 def stray_tags(repo: RepoCore) -> list[StrayTag]:
     """The git tags on commits that made a version and that no branch, remote-tracking branch or
     HEAD reaches (vN in number order, then by name): not one a branch's tag files name (annover
-    would make its git tag again), nor one on a commit that made no version (a user's own)."""
+    would make its git tag again), nor one on a commit that made no version or an annotated tag (a
+    user's own)."""
     versions = repo.tags()
     commits = {n: c for n, c in repo.scm.tag_commits().items() if n in versions}
     if not commits:
@@ -252,6 +253,12 @@ def stray_tags(repo: RepoCore) -> list[StrayTag]:
     off = set(repo.git("rev-list", *sorted(set(commits.values())), "--not", "--branches", "--remotes", "HEAD",
                        check=False).split())
     stray = {n: c for n, c in commits.items() if c in off}
+    if stray:  # an annotated tag is a user's own (annover's are lightweight): its ref names no commit either
+        kinds = repo.git("for-each-ref", "--format=%(objecttype) %(refname:strip=2)",
+                         *(f"refs/tags/{n}" for n in sorted(stray)), check=False).splitlines()
+        for kind, _, n in (ln.partition(" ") for ln in kinds):
+            if kind != "commit":
+                stray.pop(n, None)
     tips = repo.git("for-each-ref", "--format=%(objectname)", "refs/heads", "refs/remotes", check=False).split()
     tag_dir, vdir = repo.rel(repo.dir / "refs" / "tags"), repo.rel(repo.dir / "versions")
     # (name, whether the file being there or not leaves it out, the file): a branch records the
