@@ -5,13 +5,16 @@ inside each other), the notebook's numbered commands (malformed ones from the pa
 from __future__ import annotations
 
 import json
-import os
-import subprocess
+import threading
+import urllib.request
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import git
+from tests.ls_fixtures import choice, cli, ls, ls_server, project_factory, sdk_admin  # noqa: F401
 from tests.test_cli import invoke
 
 CONFIG = ('<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image">'
@@ -107,3 +110,91 @@ def test_tag_prune_leaves_a_users_annotated_tag_and_deletes_the_rest(two_rounds)
     assert [t["tag"] for t in json.loads(out)["tags"]] == ["v3"]
     assert sorted(git("tag", cwd=root).split()) == ["rel", "v1", "v2"]
     assert git("cat-file", "-t", "rel", cwd=root).strip() == "tag"
+
+
+# ------------------------------------------------------------------ a hostile Label Studio
+
+class _Hostile(BaseHTTPRequestHandler):
+    """Forwards to the real server; the project's own counts come without the two that tell the
+    labeled tasks exactly (so they are counted), and api/tasks answers with ``server.tasks_answer``."""
+
+    def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        upstream, answer = self.server.upstream, self.server.tasks_answer  # type: ignore[attr-defined]
+        path, ctype = self.path.split("?", 1)[0], "application/json"
+        if path.rstrip("/") == "/api/tasks":  # every page alike
+            body = json.dumps(answer).encode()
+        else:
+            req = urllib.request.Request(upstream + self.path, headers={k: v for k, v in self.headers.items()
+                                                                         if k.lower() != "host"})
+            with urllib.request.urlopen(req, timeout=30) as r:
+                body, ctype = r.read(), r.headers.get("Content-Type", ctype)
+        if path.startswith("/api/projects") and ctype.startswith("application/json"):
+            doc = json.loads(body)
+            for p in doc.get("results", []) if isinstance(doc, dict) and "results" in doc else [doc]:
+                if isinstance(p, dict):
+                    p.pop("useful_annotation_number", None)
+            body = json.dumps(doc).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", ctype)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def hostile(ls_server, project_factory, sdk_admin):
+    """(a proxy in front of the test server, the title of a project of 3 tasks, 2 answered)."""
+    p = project_factory("hostile")
+    sdk_admin.projects.import_tasks(id=p.id, request=[
+        {"data": {"text": "a"}, "annotations": [{"result": choice("pos")}]},
+        {"data": {"text": "b"}, "annotations": [{"result": choice("neg")}]}, {"data": {"text": "c"}}])
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), _Hostile)
+    srv.upstream = ls_server.url.rstrip("/")  # type: ignore[attr-defined]
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield srv, p.title
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+@pytest.mark.labelstudio
+@pytest.mark.parametrize("answer", [
+    {"total": "two", "total_annotations": 2, "tasks": [{"id": 1, "annotations": []}]},
+    {"total": None, "total_annotations": None, "tasks": "abc"},
+    {"total": 2, "total_annotations": "x", "tasks": [1, 2]},
+    {"total": 10**30, "total_annotations": "x", "tasks": [{"id": 1, "annotations": "no"}]},  # the same page for ever
+    {"total": 10**30, "total_annotations": 10**30, "tasks": [{"id": 1, "annotations": []}]},
+    {"total": -5, "total_annotations": -1, "tasks": None},
+    ["not", "an", "object"],
+])
+def test_a_hostile_task_count_is_exit_11_in_one_line(hostile, answer, ls_server):
+    """Label Studio's answer to api/tasks that is not what it sends (a count that is text, negative
+    or huge, tasks that are not a list of objects): exit 11, one line; was a traceback (ValueError,
+    AttributeError) or a negative count shown."""
+    srv, title = hostile
+    srv.tasks_answer = answer
+    env = {"LABEL_STUDIO_URL": f"http://127.0.0.1:{srv.server_address[1]}", "LABEL_STUDIO_API_KEY": ls_server.api_key}
+    code, out, err = cli("dataset", "stats", title, "--json", env=env)
+    assert code == 11, (code, out, err)
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1 and err.startswith("Error: "), err
+    assert ls_server.api_key not in err
+
+
+@pytest.mark.labelstudio
+def test_dataset_create_config_names_a_version_a_folder_of_that_name_does_not_shadow(two_rounds, ls, sdk_admin):
+    """--config v1 with a folder v1/ here was 'v1: cannot read: [Errno 21] Is a directory' (exit 5):
+    a folder is no config file, so the version is meant."""
+    repo, v1, _ = two_rounds
+    Path("v1").mkdir()
+    title = f"t-{uuid.uuid4().hex[:8]}-shadow"
+    code, out, err = cli("dataset", "create", title, "--config", "v1", "--json")
+    try:
+        assert code == 0, err
+        assert "the labeling config of version v1" in err
+    finally:
+        if code == 0:
+            sdk_admin.projects.delete(id=json.loads(out)["id"])

@@ -70,7 +70,7 @@ def count_labeled(client: Client, project: Project) -> int:
                    params={"project": project.id, "page_size": 1, "fields": "task_only", "include": "id",
                            "resolve_uri": "false", "query": task_query(LABELED_FILTER)})
     total, summed = (d.get("total"), d.get("total_annotations")) if isinstance(d, dict) else (None, None)
-    if not isinstance(total, int) or not isinstance(summed, int):
+    if not _count(total, project.tasks) or not _count(summed):  # not counts: the tasks tell
         return labeled_count(fetch_labeled_tasks(client, project))
     if summed == project.annotations:
         return total
@@ -78,6 +78,28 @@ def count_labeled(client: Client, project: Project) -> int:
     if summed + _answers(missed)[0] == project.annotations:
         return total + labeled_count(missed)
     return labeled_count(fetch_labeled_tasks(client, project))
+
+
+def _count(v: Any, most: int | None = None) -> bool:
+    """Whether ``v`` is a count Label Studio could send: a whole number, not negative (at most ``most``)."""
+    return type(v) is int and v >= 0 and (most is None or v <= most)
+
+
+def _page(client: Client, project: Project, d: Any, page: int) -> tuple[list[dict], int]:
+    """(the tasks, the total) of a page of api/tasks, or exit 11 saying what is wrong with it."""
+    tasks, total = (d.get("tasks"), d.get("total")) if isinstance(d, dict) else (None, None)
+    why = ("no object" if not isinstance(d, dict) else "no count of tasks ('total')" if not _count(total)
+           else "no list of tasks" if not isinstance(tasks, list)
+           else "a task that is no object with a number 'id'" if not all(
+               isinstance(t, dict) and type(t.get("id")) is int for t in tasks)
+           else "annotations that are no list of objects" if not all(
+               isinstance(t.get("annotations") or [], list) and all(isinstance(a, dict) for a in t.get("annotations")
+                                                                    or []) for t in tasks)
+           else None)
+    if why is not None:
+        raise LabelStudioError(f"{client.url} answered page {page} of the tasks of project {project.id} with {why}",
+                               f"is {client.url_from} the address of a Label Studio server? see its log")
+    return tasks, total
 
 
 def fetch_labeled_tasks(client: Client, project: Project, page_size: int = 1000) -> list[dict]:
@@ -117,13 +139,18 @@ def _list_tasks(client: Client, project: Project, page_size: int, query: str | N
     if query is not None:
         params["query"] = query
     out: list[dict] = []
+    seen: set[int] = set()
     page = 1
     while True:
         d = client.raw("GET", "api/tasks", what=f"listing labeled tasks of project {project.id}",
                        params={**params, "page": page})
-        found = d.get("tasks", []) if isinstance(d, dict) else []
+        found, total = _page(client, project, d, page)
+        if found and seen.issuperset(t["id"] for t in found):  # a server paging for ever
+            raise LabelStudioError(f"{client.url} answered page {page} of the tasks of project {project.id} with "
+                                   "the tasks of the pages before", "see the Label Studio server log")
+        seen.update(t["id"] for t in found)
         out += found
-        if not found or len(out) >= int(d.get("total", 0)):
+        if not found or len(out) >= total:
             return out
         page += 1
 
