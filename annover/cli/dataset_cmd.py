@@ -148,7 +148,8 @@ def _version_config(config: str | None, template: str | None) -> tuple[str | Non
     """``create``'s config as (text, file): ``--config`` a file, else a version of the repository
     here (its recorded config); neither --config nor --template: HEAD's config, in a repository
     whose HEAD records one. What is taken from a version is said."""
-    if template is not None or (config is not None and Path(config).exists()):
+    # a folder named as a version (v3/) is no config file: the version is meant
+    if template is not None or (config is not None and Path(config).exists() and not Path(config).is_dir()):
         return None, config
     try:
         repo = open_repo()
