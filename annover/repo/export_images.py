@@ -157,7 +157,7 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
                                  "&& dvc checkout), or give --images the folder of those images")
             checked += 1
         found[dest] = f
-        size += f.stat().st_size
+        size += os.stat(f).st_size
         if progress is not None:
             progress(n, len(wanted))
     return Placed(found, checked, size)
@@ -181,13 +181,18 @@ def _one(index: dict[str, list[Path]], key: str, value: str, h: str | None, root
 
 def place_images(folder: Path, placed: Placed) -> None:
     """Put each image in ``folder`` (a new export folder): a hard link where one can be made, else a copy."""
-    for rel, src in placed.files.items():
-        dest = folder / rel
-        if ".." in Path(rel).parts or Path(rel).is_absolute():  # as the label files' paths are refused
+    made: set[str] = set()
+    for rel, found in placed.files.items():
+        if rel.startswith("/") or ".." in rel.split("/"):  # as the label files' paths are refused
             raise UsageError(f"the export would write {rel!r}, outside its folder", "give the tasks image names "
                              "without '..' parts")
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        src = Path(os.path.realpath(src))  # a symlink's file: os.link links the symlink itself (a relative one breaks)
+        dest = os.path.join(folder, rel)
+        parent = os.path.dirname(dest)
+        if parent not in made:  # each folder made once, not once an image
+            os.makedirs(parent, exist_ok=True)
+            made.add(parent)
+        # a symlink's file: os.link links the symlink itself (a relative one breaks)
+        src = os.path.realpath(found) if os.path.islink(found) else str(found)
         try:
             os.link(src, dest)
             placed.linked += 1
