@@ -18,6 +18,7 @@ from annover.formats.training import read_train, render_train
 from annover.model.config import LabelingConfig
 
 from .conftest import shared_corpus
+from .test_formats_train import _conll  # one reader of CoNLL files for the tests
 from .test_cli import invoke
 
 FORMATS = shared_corpus("formats")
@@ -32,21 +33,6 @@ NER_MODEL = "llm-preannotation-v1-cleaned"  # the model version of the export's 
 
 def _tables(t) -> dict:
     return {"tasks": t.tasks, "annotations": t.annotations, "predictions": t.predictions}
-
-
-def _conll(path: Path) -> list[tuple[list[str], list[str]]]:
-    """(tokens, tags) per sentence, read line by line: first and last column, -DOCSTART- skipped."""
-    sents, cur = [], ([], [])
-    for line in path.read_text(encoding="utf-8").splitlines() + [""]:
-        cols = line.split()
-        if not cols:
-            if cur[0]:
-                sents.append(cur)
-            cur = ([], [])
-        elif cols[0] != "-DOCSTART-":
-            cur[0].append(cols[0])
-            cur[1].append(cols[-1])
-    return sents
 
 
 # ---------------------------------------------------------------------------
