@@ -162,7 +162,8 @@ def _version_config(config: str | None, template: str | None) -> tuple[str | Non
         if config is None:  # no version yet: the usage error names --config and --template
             return None, None
         raise NotFoundError(f"--config {config}: no such file, and no version of this repository",
-                            "give a Label Studio XML file, or a version (v1, HEAD) whose labeling config to use") from None
+                            "give a Label Studio XML file, or a version (v1, HEAD) whose labeling config to use"
+                            ) from None
     if config is None and repo.config_text(vid) is None:
         return None, None
     info(f"note: the labeling config of version {rev} ({vid[:12]})")

@@ -8,8 +8,8 @@ from typing import TYPE_CHECKING
 import click
 
 from annover._lazy import lazy
-from annover.cli import (Progress, echo, emit_json, info, json_option, not_blank, not_empty, open_repo, safe, say_repaired,
-                         short, size_text, table, version_config)
+from annover.cli import (Progress, echo, emit_json, info, json_option, not_blank, not_empty, open_repo, safe,
+                         say_repaired, short, size_text, table, version_config)
 from annover.errors import AnnoverError, UsageError
 from annover.repo import Repo
 from annover.repo.layout import storage

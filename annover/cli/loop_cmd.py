@@ -295,7 +295,8 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
 @click.option("--model", default=None, metavar="MODEL_VERSION", help="The model's predictions to use (default: the only one).")
 @click.option("--stratify", is_flag=True, help="Spread the picks evenly over the labels of --control.")
 @click.option("--control", default=None, help="The control whose labels --stratify and the scores use (default: the most used).")
-@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None, help="Write the task keys here, one a line.")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), default=None,
+              help="Write the task keys here, one a line.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @click.option("--no-record", is_flag=True, help="Do not commit the selection under .annover/samples/.")
 @json_option

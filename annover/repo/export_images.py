@@ -103,7 +103,8 @@ def _tails(value: str) -> list[str]:
     return ["/".join(parts[i:]) for i in range(len(parts))]
 
 
-def _wanted(fmt: str, tasks: "pa.Table", cfg_text: str | None, files: dict[str, bytes]) -> list[tuple[str, str, str, str | None]]:
+def _wanted(fmt: str, tasks: "pa.Table", cfg_text: str | None,
+            files: dict[str, bytes]) -> list[tuple[str, str, str, str | None]]:
     """(task key, image value, place in the folder, recorded sha256) of each image the folder's
     label files stand for."""
     cfg = LabelingConfig(cfg_text, source="the version's labeling config", validate=False) if cfg_text else None
