@@ -46,7 +46,7 @@ _NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES}
 class Placed:
     """The images an export puts in its folder: path in the folder -> the file found for it."""
 
-    files: dict[str, Path]
+    files: dict[str, str]  # path in the folder -> the file found for it
     checked: int  # how many were checked against the sha256 the version recorded
     size: int = 0  # their bytes
     linked: int = 0
@@ -64,26 +64,27 @@ def _destination(fmt: str, file_name: str, data: dict) -> tuple[str, str]:
     return path, yolo.label_path(path)
 
 
-def _index(root: Path, skip: Path | None = None) -> dict[str, list[Path]]:
+def _index(root: Path, skip: Path | None = None) -> dict[str, list[str]]:
     """Every file below ``root`` (links followed to files, as a trainer reads them) by each tail of its
     relative path (``a/b/c.jpg``, ``b/c.jpg``, ``c.jpg``); none of the export's own folder ``skip`` (an
     earlier export there, its temporary folder)."""
-    by: dict[str, list[Path]] = {}
+    by: dict[str, list[str]] = {}
     real = Path(os.path.realpath(root))
-    for folder, dirs, names in os.walk(root):
-        rel = os.path.relpath(folder, root).replace(os.sep, "/")
-        parts = [] if rel == "." else rel.split("/")
+    stack: list[tuple[str, list[str]]] = [(str(root), [])]
+    while stack:
+        folder, parts = stack.pop()
         beside = skip is not None and real.joinpath(*parts) == skip.parent  # where the export's folders are
-        if beside:
-            dirs[:] = [d for d in dirs if not _under(real.joinpath(*parts, d), skip)]  # type: ignore[arg-type]
-        dirs.sort()
-        for name in sorted(names):
-            f = Path(folder, name)
-            if (beside and _under(real.joinpath(*parts, name), skip)) or not f.is_file():  # type: ignore[arg-type]
+        with os.scandir(folder) as it:
+            entries = sorted(it, key=lambda e: e.name)
+        for e in entries:
+            if beside and _under(real.joinpath(*parts, e.name), skip):  # type: ignore[arg-type]
                 continue
-            path = [*parts, name]
-            for i in range(len(path)):
-                by.setdefault("/".join(path[i:]), []).append(f)
+            if e.is_dir(follow_symlinks=False):
+                stack.append((e.path, [*parts, e.name]))
+            elif e.is_file():
+                path = [*parts, e.name]
+                for i in range(len(path)):
+                    by.setdefault("/".join(path[i:]), []).append(e.path)
     return by
 
 
@@ -141,16 +142,17 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
                          "images' folder with it", "give --out a folder outside the images' folder")
     index = _index(root, skip)
     wanted = _wanted(fmt, tasks, cfg_text, files)
-    lost = [(key, value) for key, value, _, h in wanted if not any(t in index for t in _tails(value))]
+    tails = [_tails(value) for _, value, _, _ in wanted]
+    lost = [(w[0], w[1]) for w, ts in zip(wanted, tails) if not any(t in index for t in ts)]
     if lost:
         more = f" (and {len(lost) - 1} more)" if len(lost) > 1 else ""
         raise NotFoundError(f"--images {images_dir}: task {lost[0][0]!r}: its image {lost[0][1]!r} is in no file "
                             f"below it{more}", "give the folder the tasks' images are in (the path the task "
                             "gives, or its file name, below it)")
-    found: dict[str, Path] = {}
+    found: dict[str, str] = {}
     checked = size = 0
-    for n, (key, value, dest, h) in enumerate(wanted, 1):
-        f = _one(index, key, value, h, root)
+    for n, ((key, value, dest, h), ts) in enumerate(zip(wanted, tails), 1):
+        f = _one(index, ts, key, value, h, root)
         if h:
             if sha256_file(f) != h:
                 raise InputError(f"{f}: not the image task {key!r} was labeled on (its sha256 differs from the "
@@ -164,10 +166,10 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
     return Placed(found, checked, size)
 
 
-def _one(index: dict[str, list[Path]], key: str, value: str, h: str | None, root: Path) -> Path:
+def _one(index: dict[str, list[str]], tails: list[str], key: str, value: str, h: str | None, root: Path) -> str:
     """The one file ``value`` names below ``root``: its longest tail found there (by the recorded
     sha256 where that tail names several files)."""
-    for tail in _tails(value):
+    for tail in tails:
         got = index.get(tail)
         if not got:
             continue
