@@ -23,6 +23,8 @@ import annover
 from tests.conftest import shared_corpus
 from tests.test_cli import invoke
 
+from .ls_fixtures import cli, ls, ls_server, project_factory, sdk_admin  # noqa: F401 - fixtures
+
 BCCD = shared_corpus("formats") / "voc_bccd"
 
 
@@ -131,3 +133,43 @@ def test_images_on_another_file_system_are_copied(bccd, tmp_path):
             assert (tmp_path / "voc" / "JPEGImages" / name).read_bytes() == src.read_bytes()
     finally:
         shutil.rmtree(data, ignore_errors=True)
+
+
+IMAGE_CONFIG = ('<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image">'
+                '<Label value="WBC"/><Label value="RBC"/></RectangleLabels></View>')
+
+
+@pytest.mark.labelstudio
+def test_images_uploaded_to_label_studio_are_found_in_the_folder_they_came_from(repo, tmp_path, ls_server,  # noqa: F811
+                                                                                 sdk_admin, project_factory):  # noqa: F811
+    """Label Studio stores an uploaded file as /data/upload/<project>/<8 hex>-<name>: a task names
+    that, not the file the person uploaded. `--images DIR` finds `name` in DIR all the same, and
+    `snapshot --source DIR` links it (its sha256 checked at export). Before: "in no file below it"."""
+    import httpx
+
+    made = _images(repo.root / "data", nested=False)
+    names = sorted(made)[:3]
+    p = project_factory("uploads", IMAGE_CONFIG)
+    with httpx.Client(base_url=ls_server.url, headers={"Authorization": f"Token {ls_server.api_key}"},
+                      timeout=120) as http:
+        r = http.post(f"/api/projects/{p.id}/import", files=[(n, (n, made[n].read_bytes(), "image/jpeg"))
+                                                               for n in names])
+        r.raise_for_status()
+        tasks = http.get("/api/tasks", params={"project": p.id, "page_size": 100}).json()["tasks"]
+        assert sorted(t["data"]["image"].rsplit("-", 1)[-1] for t in tasks) == names
+        assert all(t["data"]["image"].startswith(f"/data/upload/{p.id}/") for t in tasks)
+        for t in tasks:  # one box each, as a person draws it
+            http.post(f"/api/tasks/{t['id']}/annotations/", json={"result": [{
+                "from_name": "label", "to_name": "image", "type": "rectanglelabels", "original_width": 640,
+                "original_height": 480, "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rotation": 0,
+                                                  "rectanglelabels": ["WBC"]}}]}).raise_for_status()
+    code, _, err = cli("snapshot", "--label-studio", p.title, "--source", "data", "-m", "uploads", "-q")
+    assert code == 0, err
+    out = tmp_path / "yolo"
+    code, stdout, err = cli("export", "--format", "yolo", "-o", str(out), "--images", "data", "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["images"] == {"images": 3, "checked": 3, "linked": 3, "copied": 0}
+    for t in tasks:  # each upload's name in the export, the file it came from behind it
+        placed = out / "images" / t["data"]["image"].rsplit("/", 1)[-1]
+        assert os.path.samefile(placed, made[placed.name.split("-", 1)[1]])
+        assert (out / "labels" / (placed.stem + ".txt")).read_text().count("\n") == 1

@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import math
 import posixpath
+import re
 import urllib.parse
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -30,7 +31,7 @@ __all__ = ["CATEGORY_TAGS", "EDGE_SLACK", "MAX_SIDE", "PCT_DIGITS", "Image", "Ob
            "clip_boxes", "clip_extent", "config_categories", "crosses_edge", "file_name_of", "image_field",
            "images_of", "pct",
            "mask_box", "note_kept", "note_kept_fields", "px", "px_of", "rbox_corners", "rbox_from_corners",
-           "rectangle_of", "side_problem", "size_of"]
+           "rectangle_of", "side_problem", "size_of", "uploaded_name"]
 
 #: Decimals of a percent kept from a training format (1e-7 of the image size).
 PCT_DIGITS = 5
@@ -221,6 +222,18 @@ def rbox_from_corners(pts: list[tuple[float, float]], width: float, height: floa
     rot = math.degrees(math.atan2(y1 - y0, x1 - x0)) % 360
     rot = round(rot, PCT_DIGITS) % 360
     return pct(x0 / width * 100), pct(y0 / height * 100), pct(w / width * 100), pct(h / height * 100), rot
+
+
+#: a file Label Studio stored from an upload: ``/data/upload/<project>/<8 hex>-<the name uploaded>``
+_UPLOADED = re.compile(r"/data/upload/[^/]+/[0-9a-f]{8}-([^/]+)$")
+
+
+def uploaded_name(value: Any) -> str | None:
+    """The name a file had before Label Studio's upload prefixed it (``/data/upload/3/1a2b3c4d-a.jpg``
+    -> ``a.jpg``), so that the file uploaded is found in the folder it came from; None for any
+    other value."""
+    m = _UPLOADED.search(urllib.parse.unquote(str(value).split("?", 1)[0]))
+    return m.group(1) if m else None
 
 
 def file_name_of(value: Any) -> str:

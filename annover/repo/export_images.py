@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable
 from annover.errors import InputError, NotFoundError, UsageError
 from annover.files import sha256_file
 from annover.formats import Format
-from annover.formats.images import file_name_of, image_field
+from annover.formats.images import file_name_of, image_field, uploaded_name
 from annover.formats import voc, yolo
 from annover.model.config import LabelingConfig
 
@@ -101,7 +101,8 @@ def _tails(value: str) -> list[str]:
     elif "://" in s:
         s = s.split("://", 1)[1].split("/", 1)[-1]
     parts = [p for p in s.split("?", 1)[0].replace("\\", "/").split("/") if p not in ("", ".", "..")]
-    return ["/".join(parts[i:]) for i in range(len(parts))]
+    upload = uploaded_name(value)  # a Label Studio upload: also the name the file had before
+    return ["/".join(parts[i:]) for i in range(len(parts))] + ([upload] if upload else [])
 
 
 def _wanted(fmt: str, tasks: "pa.Table", cfg_text: str | None,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import InputError, NotFoundError
 from annover.files import sha256_file
+from annover.formats.images import uploaded_name
 from annover.formats.text import refuse_special
 from annover.model import canonical as C
 from annover.repo.core import RepoCore
@@ -69,8 +70,9 @@ def _file_of(data_json: str, by_suffix: "dict[str, str | None]") -> str | None:
             continue
         s = urllib.parse.unquote(v.split(_LOCAL_FILES_QUERY, 1)[1] if _LOCAL_FILES_QUERY in v else v)
         parts = s.lstrip("/").split("/")
-        for i in range(len(parts)):
-            found = by_suffix.get("/".join(parts[i:]))
+        upload = uploaded_name(v)  # a Label Studio upload: also the name the file had before
+        for tail in ["/".join(parts[i:]) for i in range(len(parts))] + ([upload] if upload else []):
+            found = by_suffix.get(tail)
             if found:
                 return found
     return None
