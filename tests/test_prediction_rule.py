@@ -393,3 +393,23 @@ def test_snapshot_predictions_of_ids_only_is_exit_3_and_writes_nothing(snap_repo
     assert f"--predictions {LLM}: its 4 prediction(s) are ids only" in err and len(err.strip().splitlines()) == 1
     code, _, err = cli("log")
     assert code == 7 or "no versions" in err  # nothing was recorded
+
+
+@corpus
+def test_snapshot_predictions_partly_ids_only_keeps_the_full_ones_and_warns(snap_repo, tmp_path):
+    """A --predictions file where one task's prediction is in full and another's is an id only: the
+    full one is read and the left-out id is said (it was left out silently)."""
+    tasks = json.loads(NERINE.read_text())
+    mixed = [dict(tasks[0]), dict(tasks[1])]
+    full = next(a["prediction"] for t in tasks for a in t["annotations"] if isinstance(a.get("prediction"), dict)
+                and a["prediction"].get("result"))
+    mixed[0] = {**mixed[0], "predictions": [{**full, "id": 555555, "model_version": "another-model"}],
+                "annotations": []}  # another model's: the data file gives the LLM's already
+    mixed[1] = {**mixed[1], "predictions": [987654], "annotations": []}
+    f = tmp_path / "mixed.json"
+    f.write_text(json.dumps(mixed))
+    code, out, err = cli("snapshot", "--from", str(NERINE), "--config", str(NERINE.with_suffix(".xml")),
+                         "--predictions", str(f), "--validate", "off", "--key", "id", "-m", "x")
+    assert code == 0, err
+    assert f"--predictions {f}: 1 prediction(s) given as ids only (nowhere in full) were left out" in err
+    assert annover.load("HEAD", table="predictions").num_rows > 0

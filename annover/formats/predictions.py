@@ -29,11 +29,12 @@ _KEY_FIELD = "__annover_task_key__"
 
 
 def read_predictions(path: str | Path, *, key: str | None = None, files: dict[str, dict] | None = None,
-                     what: str | None = None) -> dict[str, list[dict]]:
+                     what: str | None = None, warnings: list[str] | None = None) -> dict[str, list[dict]]:
     """task key -> the Label Studio predictions for it in ``path``.
 
     ``files`` maps a sent file's relative path to its task data (records with ``file``);
-    ``what`` names the file in errors (default: its path).
+    ``what`` names the file in errors (default: its path); ``warnings`` is told of predictions
+    given as ids only, left out (a file of nothing else is an error).
     """
     label = what or str(path)
     p = Path(path)
@@ -63,6 +64,9 @@ def read_predictions(path: str | Path, *, key: str | None = None, files: dict[st
         raise InputError(f"{label}: its {ids_only} prediction(s) are ids only (a Label Studio export made without "
                          "them in full), so there is no prediction to read",
                          "export the project with its predictions in full: annover dataset export DATASET --out FILE")
+    if ids_only and warnings is not None:
+        warnings.append(f"{label}: {ids_only} prediction(s) given as ids only (nowhere in full) were left out; "
+                        "export the project with its predictions in full (annover dataset export) to read them")
     return out
 
 
@@ -106,6 +110,7 @@ def predictions_table(by_key: dict[str, list[dict]], source: str, config: Labeli
 
 
 def read_predictions_table(path: str, key: str | None, config: LabelingConfig | None,
-                           validate: bool) -> "pa.Table":
+                           validate: bool, warnings: list[str] | None = None) -> "pa.Table":
     """The canonical predictions table of a predictions file (``snapshot --predictions``)."""
-    return predictions_table(read_predictions(path, key=key, what=f"--predictions {path}"), path, config, validate)
+    return predictions_table(read_predictions(path, key=key, what=f"--predictions {path}", warnings=warnings),
+                             path, config, validate)

@@ -308,7 +308,7 @@ def _refuse_flat_export(p: Path, records: list[Any]) -> None:
 
 
 def read_predictions(spec: str, *, key: str | None, repo: "Repo | None",
-                     files: dict[str, dict]) -> dict[str, list[dict]]:
+                     files: dict[str, dict], warnings: list[str] | None = None) -> dict[str, list[dict]]:
     """task key -> predictions to send, from a file (see :mod:`annover.formats.predictions`) or a version."""
     p = Path(spec)
     if not p.exists() and _is_version(repo, spec):
@@ -317,7 +317,7 @@ def read_predictions(spec: str, *, key: str | None, repo: "Repo | None",
     if not p.is_file():
         raise NotFoundError(f"--predictions {spec}: no such file{' or version' if repo is not None else ''}",
                             "give a JSON / JSONL file of predictions, or a version that has them")
-    got = read_prediction_file(p, key=key, files=files, what=spec)
+    got = read_prediction_file(p, key=key, files=files, what=spec, warnings=warnings)
     return {k: [clean(pr, PREDICTION_SERVER_FIELDS) for pr in ps] for k, ps in got.items()}
 
 
@@ -456,7 +456,8 @@ def push(client: Client, dataset: str | int, source: str, *, key: str | None = N
     project, cfg, local = _target(client, dataset, document_root)
     src = read_tasks(source, objects=data_objects(cfg), field_name=field_name, local=local, repo=repo,
                      send_annotations=annotations)
-    preds = read_predictions(predictions, key=key, repo=repo, files=src.files) if predictions else {}
+    preds = read_predictions(predictions, key=key, repo=repo, files=src.files,
+                             warnings=src.warnings) if predictions else {}
     return deliver(client, project, cfg, src, preds, key=key, local=local, what=f"--predictions {predictions}",
                    annotations=annotations, validate=validate, dry_run=dry_run, batch_size=batch_size,
                    progress=progress)
