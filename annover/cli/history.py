@@ -14,7 +14,7 @@ from annover.errors import AnnoverError, UsageError
 from annover.repo import Repo
 from annover.repo.layout import storage
 from annover.repo.reading import Users
-from annover.store.refs import version_number
+from annover.store.refs import tag_order
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.cli import diff_cmd
@@ -311,14 +311,8 @@ def _prune_tags(name: str | None, other: bool, dry_run: bool, prune: bool, quiet
                  "`git push origin --delete TAG` removes it there")
 
 
-def _tag_order(name: str) -> tuple:
-    """vN tags by their number first (v2 before v10), then the others by name, as people read them."""
-    n = version_number(name)
-    return (0, n, name) if n is not None else (1, 0, name)
-
-
 def _list_tags(repo: Repo, as_json: bool) -> None:
-    tags = sorted(repo.tags().items(), key=lambda kv: _tag_order(kv[0]))
+    tags = sorted(repo.tags().items(), key=lambda kv: tag_order(kv[0]))
     if as_json:
         emit_json([{"tag": t, "version": v} for t, v in tags])
         return

@@ -31,7 +31,7 @@ __all__ = ["CATEGORY_TAGS", "EDGE_SLACK", "MAX_SIDE", "PCT_DIGITS", "Image", "Ob
            "clip_boxes", "clip_extent", "config_categories", "crosses_edge", "file_name_of", "image_field",
            "images_of", "pct",
            "mask_box", "note_kept", "note_kept_fields", "px", "px_of", "rbox_corners", "rbox_from_corners",
-           "rectangle_of", "side_problem", "size_of", "uploaded_name"]
+           "path_tails", "rectangle_of", "side_problem", "size_of", "uploaded_name"]
 
 #: Decimals of a percent kept from a training format (1e-7 of the image size).
 PCT_DIGITS = 5
@@ -234,6 +234,22 @@ def uploaded_name(value: Any) -> str | None:
     other value."""
     m = _UPLOADED.search(urllib.parse.unquote(str(value).split("?", 1)[0]))
     return m.group(1) if m else None
+
+
+def path_tails(value: Any) -> list[str]:
+    """The tails of the file path an image value of the task data names, longest first: of a
+    Label Studio local file (``/data/local-files/?d=imgs/a.jpg``) the path after ``d=``, of a URL
+    (``s3://bucket/imgs/a.jpg``) the path after its scheme, without a query; URL-decoded; ``.`` and ``..`` parts
+    left out; a Label Studio upload's name as uploaded last (:func:`uploaded_name`). What a file of a
+    folder is found by (``export --images``, ``snapshot --source``)."""
+    s = str(value)
+    if "?d=" in s:  # Label Studio's local files: the path below its document root
+        s = s.split("?d=", 1)[1]
+    elif "://" in s:
+        s = s.split("://", 1)[1].split("?", 1)[0]
+    parts = [p for p in urllib.parse.unquote(s).replace("\\", "/").split("/") if p not in ("", ".", "..")]
+    upload = uploaded_name(value)
+    return ["/".join(parts[i:]) for i in range(len(parts))] + ([upload] if upload else [])
 
 
 def file_name_of(value: Any) -> str:

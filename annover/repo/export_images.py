@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Callable
 from annover.errors import InputError, NotFoundError, UsageError
 from annover.files import sha256_file
 from annover.formats import Format
-from annover.formats.images import file_name_of, image_field, uploaded_name
+from annover.formats.images import file_name_of, image_field, path_tails
 from annover.formats import voc, yolo
 from annover.model.config import LabelingConfig
 
@@ -93,18 +93,6 @@ def _under(f: Path, out: Path) -> bool:
     return any(p == out or (p.parent == out.parent and p.name.startswith(f".{out.name}.")) for p in (f, *f.parents))
 
 
-def _tails(value: str) -> list[str]:
-    """The tails of the path a task's image value names, longest first."""
-    s = str(value)
-    if "?d=" in s:  # Label Studio's local files: the path below its document root
-        s = s.split("?d=", 1)[1]
-    elif "://" in s:
-        s = s.split("://", 1)[1].split("/", 1)[-1]
-    parts = [p for p in s.split("?", 1)[0].replace("\\", "/").split("/") if p not in ("", ".", "..")]
-    upload = uploaded_name(value)  # a Label Studio upload: also the name the file had before
-    return ["/".join(parts[i:]) for i in range(len(parts))] + ([upload] if upload else [])
-
-
 def _wanted(fmt: str, tasks: "pa.Table", cfg_text: str | None,
             files: dict[str, bytes]) -> list[tuple[str, str, str, str | None]]:
     """(task key, image value, place in the folder, recorded sha256) of each image the folder's
@@ -143,7 +131,7 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
                          "images' folder with it", "give --out a folder outside the images' folder")
     index = _index(root, skip)
     wanted = _wanted(fmt, tasks, cfg_text, files)
-    tails = [_tails(value) for _, value, _, _ in wanted]
+    tails = [path_tails(value) for _, value, _, _ in wanted]
     lost = [(w[0], w[1]) for w, ts in zip(wanted, tails) if not any(t in index for t in ts)]
     if lost:
         more = f" (and {len(lost) - 1} more)" if len(lost) > 1 else ""

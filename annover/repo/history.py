@@ -256,9 +256,7 @@ def _dropped(repo: RepoCore, reachable: list[Version], keep: set[str], rev: str)
 
 def _held_elsewhere(repo: RepoCore, commit: str, branch: str | None) -> bool:
     """Whether a branch other than ``branch`` (a full ref name), or a remote-tracking branch, holds ``commit``."""
-    out = repo.git("for-each-ref", "--format=%(refname)", f"--contains={commit}", "refs/heads", "refs/remotes",
-                   check=False).split()
-    return any(ref != branch and not ref.endswith("/HEAD") for ref in out)
+    return any(ref != branch for ref in repo.scm.refs_containing(commit, "refs/heads", "refs/remotes"))
 
 
 def reset(repo: RepoCore, rev: str, force: bool = False, dry_run: bool = False,

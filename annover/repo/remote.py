@@ -19,7 +19,7 @@ from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Direction, Moved, RemoteInfo
 from annover.store.git import Git
 from annover.store.objects import ObjectRef, sha256_file, shard
-from annover.store.refs import version_number
+from annover.store.refs import tag_order
 from annover.store.versions import Version
 
 __all__ = ["added_records", "default_remote_dir", "init", "pull", "push", "reachable", "remote_info", "status"]
@@ -271,8 +271,7 @@ def stray_tags(repo: RepoCore) -> list[StrayTag]:
     for (n, left_out_if_there, _), line in zip(specs, out):
         if (not line.endswith(" missing")) == left_out_if_there:
             stray.pop(n, None)
-    order = lambda n: (0, version_number(n), n) if version_number(n) is not None else (1, 0, n)  # noqa: E731
-    return [StrayTag(n, versions[n], stray[n]) for n in sorted(stray, key=order)]
+    return [StrayTag(n, versions[n], stray[n]) for n in sorted(stray, key=tag_order)]
 
 
 def _held_by_tags(repo: RepoCore, vdir: str, candidates: set[str]) -> set[str]:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import urllib.parse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import InputError, NotFoundError
 from annover.files import sha256_file
-from annover.formats.images import uploaded_name
+from annover.formats.images import path_tails
 from annover.formats.text import refuse_special
 from annover.model import canonical as C
 from annover.repo.core import RepoCore
@@ -27,9 +26,6 @@ else:
     pa = lazy("pyarrow")
 
 __all__ = ["data_hashes", "hash_source", "inside"]
-
-#: Label Studio's local-files URLs carry the path after this.
-_LOCAL_FILES_QUERY = "?d="
 
 
 def inside(base: Path, p: Path, what: str) -> Path:
@@ -68,10 +64,7 @@ def _file_of(data_json: str, by_suffix: "dict[str, str | None]") -> str | None:
     for v in json.loads(data_json).values():
         if not isinstance(v, str):
             continue
-        s = urllib.parse.unquote(v.split(_LOCAL_FILES_QUERY, 1)[1] if _LOCAL_FILES_QUERY in v else v)
-        parts = s.lstrip("/").split("/")
-        upload = uploaded_name(v)  # a Label Studio upload: also the name the file had before
-        for tail in ["/".join(parts[i:]) for i in range(len(parts))] + ([upload] if upload else []):
+        for tail in path_tails(v):
             found = by_suffix.get(tail)
             if found:
                 return found

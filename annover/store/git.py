@@ -268,11 +268,16 @@ class Git:
         ahead, behind = (int(counts[0]), int(counts[1])) if len(counts) == 2 else (0, 0)
         return Tracking(name, remotes, upstream, ahead, behind, configured)
 
-    def remote_refs_containing(self, commit: str) -> list[str]:
-        """The remote-tracking refs (``refs/remotes/...``) whose history holds ``commit``."""
-        out = self.run("for-each-ref", "--format=%(refname:short)", f"--contains={commit}", "refs/remotes",
-                       check=False)
+    def refs_containing(self, commit: str, *namespaces: str, short: bool = False) -> list[str]:
+        """The refs under ``namespaces`` (``refs/heads``, ``refs/remotes``) whose history holds ``commit``
+        (a remote's ``HEAD`` alias left out), full names or (``short``) short ones."""
+        fmt = "%(refname:short)" if short else "%(refname)"
+        out = self.run("for-each-ref", f"--format={fmt}", f"--contains={commit}", *namespaces, check=False)
         return [ln for ln in out.splitlines() if ln and not ln.endswith("/HEAD")]
+
+    def remote_refs_containing(self, commit: str) -> list[str]:
+        """The remote-tracking refs (``origin/main``) whose history holds ``commit``."""
+        return self.refs_containing(commit, "refs/remotes", short=True)
 
     def show(self, commit: str, path: str) -> str | None:
         """The text of ``path`` at ``commit``, or None where it has none (or it is empty)."""

@@ -21,7 +21,8 @@ from typing import Iterable
 from annover.errors import LockError, NotARepoError, UsageError
 from annover.files import write_atomic  # re-exported: older callers import it from here
 
-__all__ = ["RepoLock", "Refs", "check_tag_name", "is_tag_name", "is_version_id", "write_atomic"]
+__all__ = ["RepoLock", "Refs", "check_tag_name", "is_tag_name", "is_version_id", "tag_order", "version_number",
+           "write_atomic"]
 
 _TAG_CHARS = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
 _HEX_RE = re.compile(r"^[0-9a-f]{4,64}$")
@@ -53,6 +54,13 @@ def version_number(name: str) -> int | None:
     """N of a version number annover gives (``vN``); None for any other name."""
     m = _VERSION_NUMBER.fullmatch(name)
     return int(m.group(1)) if m else None
+
+
+def tag_order(name: str) -> tuple:
+    """A sort key for tag names: vN tags by their number first (v2 before v10), then the others by
+    name, as people read them."""
+    n = version_number(name)
+    return (0, n, name) if n is not None else (1, 0, name)
 
 
 def is_tag_name(name: str) -> bool:
