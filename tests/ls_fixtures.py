@@ -17,6 +17,7 @@ import tempfile
 import uuid
 import warnings
 import zlib
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -63,36 +64,48 @@ def _read_env_file(path: Path) -> dict[str, str]:
     return out
 
 
+@contextmanager
+def started_labelstudio(folder: Path) -> Iterator[dict[str, str]]:
+    """A Label Studio of its own, started with ``.ci/labelstudio.sh`` (its env file in ``folder``):
+    the variables the script wrote; stopped after, with a warning if it may still run."""
+    if not SCRIPT.exists() or shutil.which("bash") is None:
+        pytest.skip("no Label Studio: set LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY or provide .ci/labelstudio.sh")
+    env_file = folder / "ls.env"
+    p = subprocess.run(["bash", str(SCRIPT), "start", str(env_file)], capture_output=True, text=True, timeout=900)
+    if p.returncode != 0:
+        pytest.fail(f"could not start Label Studio:\n{p.stderr[-3000:]}")
+    try:
+        yield _read_env_file(env_file)
+    finally:
+        p = subprocess.run(["bash", str(SCRIPT), "stop", str(env_file)], capture_output=True, text=True, timeout=120)
+        if p.returncode != 0 or "stopped label-studio" not in p.stderr:
+            warnings.warn(f"Label Studio may still run: {p.stderr.strip()[-500:]}", stacklevel=1)
+
+
 @pytest.fixture(scope="session")
 def ls_server(tmp_path_factory) -> Iterator[LSServer]:
     """The server: from the environment, or started here (and stopped at session end)."""
-    env_file = None
     names = ("LABEL_STUDIO_URL", "LABEL_STUDIO_API_KEY", "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT",
              "ANNOVER_TEST_LS_ANNOTATOR2_KEY", "ANNOVER_TEST_LS_ANNOTATOR2_EMAIL")
     saved = {k: os.environ.get(k) for k in names}
-    if not (os.environ.get("LABEL_STUDIO_URL") and os.environ.get("LABEL_STUDIO_API_KEY")):
-        if not SCRIPT.exists() or shutil.which("bash") is None:
-            pytest.skip("no Label Studio: set LABEL_STUDIO_URL / LABEL_STUDIO_API_KEY or provide .ci/labelstudio.sh")
-        env_file = tmp_path_factory.mktemp("labelstudio") / "ls.env"
-        p = subprocess.run(["bash", str(SCRIPT), "start", str(env_file)], capture_output=True, text=True, timeout=900)
-        if p.returncode != 0:
-            pytest.fail(f"could not start Label Studio:\n{p.stderr[-3000:]}")
-        os.environ.update(_read_env_file(env_file))
-    e = os.environ
-    try:
-        yield LSServer(e["LABEL_STUDIO_URL"], e["LABEL_STUDIO_API_KEY"], e.get("ANNOVER_TEST_LS_ANNOTATOR2_KEY"),
-                       e.get("ANNOVER_TEST_LS_ANNOTATOR2_EMAIL"), e.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT"))
-    finally:
-        if env_file is not None:
-            p = subprocess.run(["bash", str(SCRIPT), "stop", str(env_file)], capture_output=True, text=True,
-                               timeout=120)
-            if p.returncode != 0 or "stopped label-studio" not in p.stderr:
-                warnings.warn(f"Label Studio may still run: {p.stderr.strip()[-500:]}", stacklevel=1)
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with ExitStack() as stack:
+        if not (os.environ.get("LABEL_STUDIO_URL") and os.environ.get("LABEL_STUDIO_API_KEY")):
+            os.environ.update(stack.enter_context(started_labelstudio(tmp_path_factory.mktemp("labelstudio"))))
+        e = os.environ
+        try:
+            yield LSServer(e["LABEL_STUDIO_URL"], e["LABEL_STUDIO_API_KEY"], e.get("ANNOVER_TEST_LS_ANNOTATOR2_KEY"),
+                           e.get("ANNOVER_TEST_LS_ANNOTATOR2_EMAIL"), e.get("LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT"))
+        finally:
+            _restore(saved)
+
+
+def _restore(saved: dict[str, str | None]) -> None:
+    """Put the environment variables ``saved`` back as they were."""
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 @pytest.fixture(scope="session")

@@ -19,8 +19,6 @@ once, and more are annotated, which the counters then miss (checked).
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import threading
 import time
 import uuid
@@ -32,8 +30,8 @@ import pytest
 from annover.labelstudio import datasets
 from annover.labelstudio.client import Client, Project
 
-from .ls_fixtures import (SCRIPT, TEXT_CONFIG, _read_env_file, choice, cli, ls, ls_server,  # noqa: F401
-                          project_factory, sdk_admin)
+from .ls_fixtures import (TEXT_CONFIG, choice, cli, ls, ls_server, project_factory,  # noqa: F401
+                          sdk_admin, started_labelstudio)
 
 pytestmark = pytest.mark.labelstudio
 
@@ -47,17 +45,8 @@ LABELED = json.dumps({"filters": {"conjunction": "and", "items": [
 @pytest.fixture(scope="module")
 def private_ls(tmp_path_factory) -> Iterator[dict[str, str]]:
     """A Label Studio of this module's own (``.ci/labelstudio.sh start``): URL and admin key."""
-    if not SCRIPT.exists() or shutil.which("bash") is None:
-        pytest.skip("needs .ci/labelstudio.sh and bash to start a private Label Studio")
-    env_file = tmp_path_factory.mktemp("private-ls") / "ls.env"
-    p = subprocess.run(["bash", str(SCRIPT), "start", str(env_file)], capture_output=True, text=True, timeout=900)
-    if p.returncode != 0:
-        pytest.fail(f"could not start a private Label Studio:\n{p.stderr[-3000:]}")
-    try:
-        env = _read_env_file(env_file)
+    with started_labelstudio(tmp_path_factory.mktemp("private-ls")) as env:
         yield {"LABEL_STUDIO_URL": env["LABEL_STUDIO_URL"], "LABEL_STUDIO_API_KEY": env["LABEL_STUDIO_API_KEY"]}
-    finally:
-        subprocess.run(["bash", str(SCRIPT), "stop", str(env_file)], capture_output=True, text=True, timeout=120)
 
 
 def _http(env: dict[str, str]) -> httpx.Client:

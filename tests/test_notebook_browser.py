@@ -47,6 +47,17 @@ def _chromium():
     if not Path(CHROMIUM).exists():
         (pytest.fail if os.environ.get("CI") else pytest.skip)("needs Chromium: apt-get install chromium")
 
+@contextlib.contextmanager
+def _browser():
+    """Headless Chromium (Playwright driving the Debian package's binary), closed after."""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
 SHIM = """
 async ([esm, css, view]) => {
   const style = document.createElement("style");
@@ -110,44 +121,40 @@ def test_clicks_and_keys_in_chromium_answer_and_the_version_holds_them(two_round
     repo, _, _ = two_rounds
     ann = annover.annotate(repo, "v2", annotator="bob@example.com")
     keys = [t.key for t in ann.session.tasks]
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 820, "height": 640}, device_scale_factor=1)
-            _open(page, ann)
-            assert page.inner_text(".annover-count") == f"1 / {len(keys)}"
-            assert page.inner_text(".annover-label[data-label=negative] kbd") == "2"
-            page.click(".annover-label[data-label=positive]")  # a click
-            _settle(page, 1)
-            assert ann.session.answers[keys[0]].labels == ("positive",)
-            assert page.inner_text(".annover-count") == f"2 / {len(keys)}"
-            page.keyboard.press("2")  # a key: the second label
-            _settle(page, 2)
-            assert ann.session.answers[keys[1]].labels == ("negative",)
-            page.keyboard.press("s")  # skip
-            _settle(page, 3)
-            assert ann.session.answers[keys[2]].skipped
-            page.keyboard.press("ArrowLeft")  # back to the skipped task
-            _settle(page, 4)
-            assert ann.session.position == 2 and page.inner_text(".annover-state") == "skipped"
-            page.keyboard.press("3")  # answer it after all
-            _settle(page, 5)
-            page.keyboard.press("1")
-            _settle(page, 6)
-            page.keyboard.press("u")  # undo that last one
-            _settle(page, 7)
-            assert keys[3] not in ann.session.answers and ann.session.position == 3
-            assert page.inner_text(".annover-stats") == "3 labeled · 0 skipped"
-            assert page.inner_text(".annover-saved") == "✓ in the journal · 3 not in a version yet"
-            assert page.locator(".annover-error").count() == 0
-            page.mouse.move(0, 0)
-            shot = tmp_path / "annotator.png"
-            page.locator(".annover-annotator").screenshot(path=str(shot))
-            assert shot.stat().st_size > 5000
-            if os.environ.get("ANNOVER_SCREENSHOT"):
-                shutil.copy(shot, os.environ["ANNOVER_SCREENSHOT"])
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 820, "height": 640}, device_scale_factor=1)
+        _open(page, ann)
+        assert page.inner_text(".annover-count") == f"1 / {len(keys)}"
+        assert page.inner_text(".annover-label[data-label=negative] kbd") == "2"
+        page.click(".annover-label[data-label=positive]")  # a click
+        _settle(page, 1)
+        assert ann.session.answers[keys[0]].labels == ("positive",)
+        assert page.inner_text(".annover-count") == f"2 / {len(keys)}"
+        page.keyboard.press("2")  # a key: the second label
+        _settle(page, 2)
+        assert ann.session.answers[keys[1]].labels == ("negative",)
+        page.keyboard.press("s")  # skip
+        _settle(page, 3)
+        assert ann.session.answers[keys[2]].skipped
+        page.keyboard.press("ArrowLeft")  # back to the skipped task
+        _settle(page, 4)
+        assert ann.session.position == 2 and page.inner_text(".annover-state") == "skipped"
+        page.keyboard.press("3")  # answer it after all
+        _settle(page, 5)
+        page.keyboard.press("1")
+        _settle(page, 6)
+        page.keyboard.press("u")  # undo that last one
+        _settle(page, 7)
+        assert keys[3] not in ann.session.answers and ann.session.position == 3
+        assert page.inner_text(".annover-stats") == "3 labeled · 0 skipped"
+        assert page.inner_text(".annover-saved") == "✓ in the journal · 3 not in a version yet"
+        assert page.locator(".annover-error").count() == 0
+        page.mouse.move(0, 0)
+        shot = tmp_path / "annotator.png"
+        page.locator(".annover-annotator").screenshot(path=str(shot))
+        assert shot.stat().st_size > 5000
+        if os.environ.get("ANNOVER_SCREENSHOT"):
+            shutil.copy(shot, os.environ["ANNOVER_SCREENSHOT"])
     res = ann.save(message="in the browser")
     got = {r["task_key"]: (r["labels"], r["was_cancelled"]) for r in res.answers.to_pylist()}
     assert got == {keys[0]: (["positive"], False), keys[1]: (["negative"], False), keys[2]: (["neutral"], False)}
@@ -162,19 +169,15 @@ def test_a_missing_image_is_a_placeholder_naming_the_path_in_chromium(tmp_path, 
     monkeypatch.chdir(tmp_path)
     ann = widget.annotate(["photos/gone.png", "https://example.invalid/x.png"], labels=["cat", "dog"],
                           annotator="a@b.c")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            page.route("https://example.invalid/x.png", lambda route: route.fulfill(
-                body=base64.b64decode(PNG_1PX), content_type="image/png"))  # the URL loads, offline
-            _open(page, ann)
-            assert page.inner_text(".annover-missing") == "image not found: photos/gone.png"
-            page.keyboard.press("2")
-            _settle(page, 1)
-            assert page.get_attribute(".annover-image", "src") == "https://example.invalid/x.png"
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = browser.new_page()
+        page.route("https://example.invalid/x.png", lambda route: route.fulfill(
+            body=base64.b64decode(PNG_1PX), content_type="image/png"))  # the URL loads, offline
+        _open(page, ann)
+        assert page.inner_text(".annover-missing") == "image not found: photos/gone.png"
+        page.keyboard.press("2")
+        _settle(page, 1)
+        assert page.get_attribute(".annover-image", "src") == "https://example.invalid/x.png"
 
 
 def test_an_image_the_browser_cannot_decode_is_a_placeholder_too(tmp_path, monkeypatch):
@@ -184,16 +187,12 @@ def test_an_image_the_browser_cannot_decode_is_a_placeholder_too(tmp_path, monke
     (tmp_path / "broken.png").write_text("not a png")
     ann = widget.annotate(["broken.png"], labels=["cat", "dog"], annotator="a@b.c")
     assert ann.view["task"]["load"] == ann.session.tasks[0].key  # the page asks for it
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            _open(page, ann)
-            page.wait_for_selector(".annover-missing", timeout=10_000)
-            assert page.inner_text(".annover-missing") == "image cannot be shown: broken.png"
-            assert page.locator(".annover-image").count() == 0
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = browser.new_page()
+        _open(page, ann)
+        page.wait_for_selector(".annover-missing", timeout=10_000)
+        assert page.inner_text(".annover-missing") == "image cannot be shown: broken.png"
+        assert page.locator(".annover-image").count() == 0
 
 
 IMAGE_SHOWN = """() => { const i = document.querySelector('.annover-image');
@@ -214,33 +213,29 @@ def test_large_images_go_to_the_page_once_each_and_the_next_one_ahead(tmp_path, 
     assert size > 15_000_000
     ann = widget.annotate(names, labels=["cat", "dog", "bird"], multiple=True, annotator="a@b.c")
     ann.comm = wire = Wire()
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 820, "height": 760}, device_scale_factor=1)
-            _open(page, ann)
-            assert page.wait_for_function(IMAGE_SHOWN, timeout=30_000).json_value() == [1300, names[0]]
-            for _ in range(100):  # photo0, then photo1 ahead
-                if sum(b > 1_000_000 for _, b in wire.sent) >= 2:
-                    break
-                page.wait_for_timeout(100)
-            n = 0
-            for key in ["1", "3", "1", "Enter", "ArrowLeft", "ArrowRight", "2", "Enter", "ArrowLeft",
-                        "ArrowLeft", "ArrowRight", "ArrowRight", "2", "Enter"]:
-                page.keyboard.press(key)
-                n += 1
-                _settle(page, n)
-                if ann.session.current is not None:
-                    page.wait_for_function(f"(() => {{ const r = ({IMAGE_SHOWN})(); return r && r[1] === "
-                                           f"{ann.session.current.value!r}; }})", timeout=30_000)
-                if n == 13:
-                    page.mouse.move(0, 0)
-                    page.locator(".annover-annotator").screenshot(path=str(tmp_path / "photos.png"))
-            assert {k: a.labels for k, a in ann.session.answers.items()} == {
-                t.key: labs for t, labs in zip(ann.session.tasks, [("bird",), ("dog",), ("dog",)])}
-            asked = page.evaluate("window.asked")
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 820, "height": 760}, device_scale_factor=1)
+        _open(page, ann)
+        assert page.wait_for_function(IMAGE_SHOWN, timeout=30_000).json_value() == [1300, names[0]]
+        for _ in range(100):  # photo0, then photo1 ahead
+            if sum(b > 1_000_000 for _, b in wire.sent) >= 2:
+                break
+            page.wait_for_timeout(100)
+        n = 0
+        for key in ["1", "3", "1", "Enter", "ArrowLeft", "ArrowRight", "2", "Enter", "ArrowLeft",
+                    "ArrowLeft", "ArrowRight", "ArrowRight", "2", "Enter"]:
+            page.keyboard.press(key)
+            n += 1
+            _settle(page, n)
+            if ann.session.current is not None:
+                page.wait_for_function(f"(() => {{ const r = ({IMAGE_SHOWN})(); return r && r[1] === "
+                                       f"{ann.session.current.value!r}; }})", timeout=30_000)
+            if n == 13:
+                page.mouse.move(0, 0)
+                page.locator(".annover-annotator").screenshot(path=str(tmp_path / "photos.png"))
+        assert {k: a.labels for k, a in ann.session.answers.items()} == {
+            t.key: labs for t, labs in zip(ann.session.tasks, [("bird",), ("dog",), ("dog",)])}
+        asked = page.evaluate("window.asked")
     big = [b for _, b in wire.sent if b > 1_000_000]
     assert len(big) == 3 and sum(big) == size, f"{len(wire.sent)} messages, {sum(map(sum, wire.sent)):,} bytes"
     assert sum(j for j, _ in wire.sent) + sum(b for _, b in wire.sent if b <= 1_000_000) < 60_000
@@ -252,20 +247,16 @@ def test_a_long_word_in_a_text_or_a_label_wraps_inside_the_widget(tmp_path, monk
     a sideways scroll and no button sticks out of the widget's frame."""
     monkeypatch.chdir(tmp_path)
     ann = widget.annotate(["x" * 3000], labels=["L" * 150, "short"], annotator="a@b.c")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 820, "height": 640})
-            _open(page, ann)
-            got = page.evaluate("""() => {
-              const box = document.querySelector('.annover-annotator'), text = document.querySelector('.annover-text');
-              const right = box.getBoundingClientRect().right;
-              return {box: box.scrollWidth - box.clientWidth, text: text.scrollWidth - text.clientWidth,
-                      out: [...box.querySelectorAll('button')].filter((b) => b.getBoundingClientRect().right > right).length};
-            }""")
-            assert got == {"box": 0, "text": 0, "out": 0}
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 820, "height": 640})
+        _open(page, ann)
+        got = page.evaluate("""() => {
+          const box = document.querySelector('.annover-annotator'), text = document.querySelector('.annover-text');
+          const right = box.getBoundingClientRect().right;
+          return {box: box.scrollWidth - box.clientWidth, text: text.scrollWidth - text.clientWidth,
+                  out: [...box.querySelectorAll('button')].filter((b) => b.getBoundingClientRect().right > right).length};
+        }""")
+        assert got == {"box": 0, "text": 0, "out": 0}
 
 
 def _free_port() -> int:
@@ -332,28 +323,24 @@ def test_voila_clicks_keys_skip_back_then_the_saved_version_holds_them(voila, tm
     repo, url = voila
     keys = repo.load("v2", "tasks").column("task_key").to_pylist()
     n = len(keys)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 860, "height": 600})
-            page.goto(url)
-            page.wait_for_selector(".annover-annotator .annover-label", timeout=120_000)
-            _count_is(page, f"1 / {n}")
-            page.click(".annover-label[data-label=negative]")
-            _count_is(page, f"2 / {n}")
-            page.keyboard.press("1")
-            _count_is(page, f"3 / {n}")
-            page.keyboard.press("s")
-            _count_is(page, f"4 / {n}")
-            page.keyboard.press("ArrowLeft")
-            _count_is(page, f"3 / {n}")
-            page.wait_for_function("document.querySelector('.annover-state').innerText === 'skipped'")
-            page.keyboard.press("3")
-            _count_is(page, f"4 / {n}")
-            page.wait_for_function("document.querySelector('.annover-stats').innerText === '3 labeled · 0 skipped'")
-            page.locator(".annover-annotator").screenshot(path=str(tmp_path / "voila.png"))
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 860, "height": 600})
+        page.goto(url)
+        page.wait_for_selector(".annover-annotator .annover-label", timeout=120_000)
+        _count_is(page, f"1 / {n}")
+        page.click(".annover-label[data-label=negative]")
+        _count_is(page, f"2 / {n}")
+        page.keyboard.press("1")
+        _count_is(page, f"3 / {n}")
+        page.keyboard.press("s")
+        _count_is(page, f"4 / {n}")
+        page.keyboard.press("ArrowLeft")
+        _count_is(page, f"3 / {n}")
+        page.wait_for_function("document.querySelector('.annover-state').innerText === 'skipped'")
+        page.keyboard.press("3")
+        _count_is(page, f"4 / {n}")
+        page.wait_for_function("document.querySelector('.annover-stats').innerText === '3 labeled · 0 skipped'")
+        page.locator(".annover-annotator").screenshot(path=str(tmp_path / "voila.png"))
     # the kernel is gone with Voilà; the same call here resumes the session from its journal
     ann = annover.annotate(repo, "v2", annotator=VOILA_WHO)
     assert ann.session.position == 3
@@ -371,33 +358,29 @@ def test_past_the_end_with_nothing_answered_says_so_and_shift_keys_answer(tmp_pa
     laid out in its own direction; a label past the 33rd has no key and shows no empty key box."""
     monkeypatch.chdir(tmp_path)
     ann = annover.annotate(["great phone", "بطارية سيئة", "ok"], labels=["positive", "negative"])
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 820, "height": 640}, device_scale_factor=1)
-            _open(page, ann)
-            assert page.get_attribute(".annover-text", "dir") == "auto"
-            for n in range(1, 4):
-                page.keyboard.press("ArrowRight")
-                _settle(page, n)
-            done = page.inner_text(".annover-done")
-            assert "3 of 3 tasks not answered yet" in done and "All" not in done, done
-            for n in range(4, 7):
-                page.keyboard.press("ArrowLeft")
-                _settle(page, n)
-            assert ann.session.position == 0 and not ann.session.answers
-            labels = annover.annotate(["a", "b"], labels=[f"l{i}" for i in range(11)])  # keys 1-9, then a, b
-            _open(page2 := browser.new_page(), labels)
-            page2.keyboard.press("Shift+A")  # "A": label l9, as "a"
-            page2.wait_for_function("window.sent >= 1")
-            assert labels.session.answers[labels.session.tasks[0].key].labels == ("l9",)
-            many = annover.annotate(["a"], labels=[f"l{i}" for i in range(40)])  # keys for the first 33 only
-            _open(page3 := browser.new_page(), many)
-            assert page3.inner_text(".annover-label[data-label=l32] kbd") == "z"
-            assert page3.locator(".annover-label[data-label=l33] kbd").count() == 0  # no empty key box
-            assert page3.get_attribute(".annover-label[data-label=l33]", "title") == "no key: click it"
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 820, "height": 640}, device_scale_factor=1)
+        _open(page, ann)
+        assert page.get_attribute(".annover-text", "dir") == "auto"
+        for n in range(1, 4):
+            page.keyboard.press("ArrowRight")
+            _settle(page, n)
+        done = page.inner_text(".annover-done")
+        assert "3 of 3 tasks not answered yet" in done and "All" not in done, done
+        for n in range(4, 7):
+            page.keyboard.press("ArrowLeft")
+            _settle(page, n)
+        assert ann.session.position == 0 and not ann.session.answers
+        labels = annover.annotate(["a", "b"], labels=[f"l{i}" for i in range(11)])  # keys 1-9, then a, b
+        _open(page2 := browser.new_page(), labels)
+        page2.keyboard.press("Shift+A")  # "A": label l9, as "a"
+        page2.wait_for_function("window.sent >= 1")
+        assert labels.session.answers[labels.session.tasks[0].key].labels == ("l9",)
+        many = annover.annotate(["a"], labels=[f"l{i}" for i in range(40)])  # keys for the first 33 only
+        _open(page3 := browser.new_page(), many)
+        assert page3.inner_text(".annover-label[data-label=l32] kbd") == "z"
+        assert page3.locator(".annover-label[data-label=l33] kbd").count() == 0  # no empty key box
+        assert page3.get_attribute(".annover-label[data-label=l33]", "title") == "no key: click it"
 
 
 def test_enter_in_single_choice_accepts_the_suggestion_in_chromium(two_rounds, tmp_path, monkeypatch):
@@ -408,38 +391,34 @@ def test_enter_in_single_choice_accepts_the_suggestion_in_chromium(two_rounds, t
     ann = annover.annotate(repo, "v2", annotator="carol@example.com")  # every task of v2 has a prediction
     s = ann.session
     first, second = s.tasks[0], s.tasks[1]
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 820, "height": 640}, device_scale_factor=1)
-            _open(page, ann)
-            assert page.get_attribute(".annover-label.selected", "data-label") == first.prediction.labels[0]
-            page.keyboard.press("Enter")  # the model's suggestion, accepted
-            _settle(page, 1)
-            assert s.answers[first.key].labels == first.prediction.labels and s.position == 1
-            page.keyboard.press("Enter")
-            _settle(page, 2)
-            assert s.answers[second.key].labels == second.prediction.labels and s.position == 2
-            page.keyboard.press("ArrowLeft")
-            _settle(page, 3)
-            other = next(lab for lab in s.labels if lab not in second.prediction.labels)
-            page.click(f".annover-label[data-label={other}]")  # changed, then back to it
-            page.keyboard.press("ArrowLeft")
-            _settle(page, 5)
-            page.keyboard.press("Enter")  # its own answer, not the suggestion
-            _settle(page, 6)
-            assert s.answers[second.key].labels == (other,) and s.position == 2
-            assert page.locator(".annover-error").count() == 0
-            monkeypatch.chdir(tmp_path)
-            bare = annover.annotate(["a", "b"], labels=["yes", "no"])  # new items: nothing pre-selected
-            _open(page2 := browser.new_page(), bare)
-            page2.keyboard.press("Enter")  # nothing sent
-            page2.keyboard.press("s")
-            page2.wait_for_function("document.querySelector('.annover-count').textContent === '2 / 2'")
-            assert page2.evaluate("window.sent") == 1 and bare.session.answers[bare.session.tasks[0].key].skipped
-            assert page2.locator(".annover-error").count() == 0
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 820, "height": 640}, device_scale_factor=1)
+        _open(page, ann)
+        assert page.get_attribute(".annover-label.selected", "data-label") == first.prediction.labels[0]
+        page.keyboard.press("Enter")  # the model's suggestion, accepted
+        _settle(page, 1)
+        assert s.answers[first.key].labels == first.prediction.labels and s.position == 1
+        page.keyboard.press("Enter")
+        _settle(page, 2)
+        assert s.answers[second.key].labels == second.prediction.labels and s.position == 2
+        page.keyboard.press("ArrowLeft")
+        _settle(page, 3)
+        other = next(lab for lab in s.labels if lab not in second.prediction.labels)
+        page.click(f".annover-label[data-label={other}]")  # changed, then back to it
+        page.keyboard.press("ArrowLeft")
+        _settle(page, 5)
+        page.keyboard.press("Enter")  # its own answer, not the suggestion
+        _settle(page, 6)
+        assert s.answers[second.key].labels == (other,) and s.position == 2
+        assert page.locator(".annover-error").count() == 0
+        monkeypatch.chdir(tmp_path)
+        bare = annover.annotate(["a", "b"], labels=["yes", "no"])  # new items: nothing pre-selected
+        _open(page2 := browser.new_page(), bare)
+        page2.keyboard.press("Enter")  # nothing sent
+        page2.keyboard.press("s")
+        page2.wait_for_function("document.querySelector('.annover-count').textContent === '2 / 2'")
+        assert page2.evaluate("window.sent") == 1 and bare.session.answers[bare.session.tasks[0].key].skipped
+        assert page2.locator(".annover-error").count() == 0
 
 
 def test_voila_shows_large_photos_sent_as_bytes_over_the_kernels_comm(tmp_path):
@@ -451,29 +430,25 @@ def test_voila_shows_large_photos_sent_as_bytes_over_the_kernels_comm(tmp_path):
     source = ("import annover\nann = annover.annotate(['p0.png', 'p1.png'], labels=['cat', 'dog'], "
               f"annotator={VOILA_WHO!r}, journal='journal.json')\nann")
     with _voila(tmp_path, source, tmp_path / "voila.log") as url:
-        with sync_api.sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-            try:
-                page = browser.new_page(viewport={"width": 860, "height": 760})
-                page.goto(url)
-                shown = lambda name: page.wait_for_function(  # noqa: E731
-                    f"(() => {{ const r = ({IMAGE_SHOWN})(); return r && r[1] === {name!r} ? r : null; }})",
-                    timeout=120_000, polling=100).json_value()
-                count = lambda text: page.wait_for_function(  # noqa: E731
-                    f"document.querySelector('.annover-count').innerText === {text!r}", timeout=60_000, polling=100)
-                assert shown("p0.png") == [1300, "p0.png"]
-                assert page.get_attribute(".annover-image", "src").startswith("blob:")
-                page.click(".annover-content")  # Voilà's notebook takes the focus after the widget is drawn
-                page.keyboard.press("2")
-                count("2 / 2")
-                assert shown("p1.png") == [1300, "p1.png"]
-                page.keyboard.press("ArrowLeft")
-                count("1 / 2")
-                assert shown("p0.png") == [1300, "p0.png"]
-                page.mouse.move(0, 0)
-                page.locator(".annover-annotator").screenshot(path=str(tmp_path / "voila-photo.png"))
-            finally:
-                browser.close()
+        with _browser() as browser:
+            page = browser.new_page(viewport={"width": 860, "height": 760})
+            page.goto(url)
+            shown = lambda name: page.wait_for_function(  # noqa: E731
+                f"(() => {{ const r = ({IMAGE_SHOWN})(); return r && r[1] === {name!r} ? r : null; }})",
+                timeout=120_000, polling=100).json_value()
+            count = lambda text: page.wait_for_function(  # noqa: E731
+                f"document.querySelector('.annover-count').innerText === {text!r}", timeout=60_000, polling=100)
+            assert shown("p0.png") == [1300, "p0.png"]
+            assert page.get_attribute(".annover-image", "src").startswith("blob:")
+            page.click(".annover-content")  # Voilà's notebook takes the focus after the widget is drawn
+            page.keyboard.press("2")
+            count("2 / 2")
+            assert shown("p1.png") == [1300, "p1.png"]
+            page.keyboard.press("ArrowLeft")
+            count("1 / 2")
+            assert shown("p0.png") == [1300, "p0.png"]
+            page.mouse.move(0, 0)
+            page.locator(".annover-annotator").screenshot(path=str(tmp_path / "voila-photo.png"))
     answers = json.loads((tmp_path / "journal.json").read_text())["answers"]
     assert [a["labels"] for a in answers.values()] == [["dog"]]
 
@@ -484,23 +459,19 @@ def test_a_task_answered_before_says_so_and_a_new_answer_replaces_it_in_chromium
     repo, _, _ = two_rounds
     alice = "alice@example.com"
     ann = annover.annotate(repo, "v2", only=["rev-006", "rev-007"], annotator=alice)
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 820, "height": 520}, device_scale_factor=1)
-            _open(page, ann)
-            assert page.inner_text(".annover-state") == "answered before: positive · a new answer replaces it"
-            assert page.get_attribute(".annover-label[data-label=positive]", "class") == "annover-label selected"
-            page.mouse.move(0, 0)
-            page.locator(".annover-annotator").screenshot(path=str(tmp_path / "before.png"))
-            page.keyboard.press("2")
-            _settle(page, 1)
-            page.keyboard.press("ArrowLeft")
-            _settle(page, 2)
-            assert page.inner_text(".annover-state") == "answered: negative · replaces your earlier positive"
-            page.locator(".annover-annotator").screenshot(path=str(tmp_path / "replaced.png"))
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 820, "height": 520}, device_scale_factor=1)
+        _open(page, ann)
+        assert page.inner_text(".annover-state") == "answered before: positive · a new answer replaces it"
+        assert page.get_attribute(".annover-label[data-label=positive]", "class") == "annover-label selected"
+        page.mouse.move(0, 0)
+        page.locator(".annover-annotator").screenshot(path=str(tmp_path / "before.png"))
+        page.keyboard.press("2")
+        _settle(page, 1)
+        page.keyboard.press("ArrowLeft")
+        _settle(page, 2)
+        assert page.inner_text(".annover-state") == "answered: negative · replaces your earlier positive"
+        page.locator(".annover-annotator").screenshot(path=str(tmp_path / "replaced.png"))
     res = ann.save(message="alice again")
     mine = {r["annotation_key"] for r in repo.load(res.tag).to_pylist()
             if r["task_key"] == "rev-006" and r["annotator"] == alice}
@@ -528,23 +499,19 @@ def test_voila_keys_pressed_faster_than_the_kernel_answers_each_land_once(voila,
     repo, url = voila
     keys = repo.load("v2", "tasks").column("task_key").to_pylist()
     presses = ["1", "2"] + ["3", "1", "2"] + ["3", "1", "2", "3", "1", "2", "3", "1", "2", "3"]
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 860, "height": 600})
-            page.goto(url)
-            page.wait_for_selector(".annover-annotator .annover-label", timeout=120_000)
-            _count_is(page, f"1 / {len(keys)}")
-            page.click(".annover-content")  # Voilà's notebook takes the focus after the widget is drawn
-            for start, end in [(0, 2), (2, 5), (5, 15)]:  # two keys, three, then ten, each with no wait
-                for key in presses[start:end]:
-                    page.keyboard.press(key)
-                assert _stats_become(page, f"{end} labeled · 0 skipped") == f"{end} labeled · 0 skipped"
-            _count_is(page, f"16 / {len(keys)}")
-            page.mouse.move(0, 0)
-            page.locator(".annover-annotator").screenshot(path=str(tmp_path / "voila-fast.png"))
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = browser.new_page(viewport={"width": 860, "height": 600})
+        page.goto(url)
+        page.wait_for_selector(".annover-annotator .annover-label", timeout=120_000)
+        _count_is(page, f"1 / {len(keys)}")
+        page.click(".annover-content")  # Voilà's notebook takes the focus after the widget is drawn
+        for start, end in [(0, 2), (2, 5), (5, 15)]:  # two keys, three, then ten, each with no wait
+            for key in presses[start:end]:
+                page.keyboard.press(key)
+            assert _stats_become(page, f"{end} labeled · 0 skipped") == f"{end} labeled · 0 skipped"
+        _count_is(page, f"16 / {len(keys)}")
+        page.mouse.move(0, 0)
+        page.locator(".annover-annotator").screenshot(path=str(tmp_path / "voila-fast.png"))
     ann = annover.annotate(repo, "v2", annotator=VOILA_WHO)  # resumed from the kernel's journal
     labels = {"1": "positive", "2": "negative", "3": "neutral"}
     expected = {k: [labels[key]] for k, key in zip(keys, presses)}
@@ -637,52 +604,44 @@ def test_keys_faster_than_the_kernel_and_lost_messages_each_answer_once_in_chrom
     texts = [f"text {i}" for i in range(14)]
     presses = ["1", "2"] + ["3", "1", "2", "3", "1", "2", "3", "1", "2", "3"]
     names = {"1": "yes", "2": "no", "3": "maybe"}
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            for drop, lose in [(0, 0), (2, 0), (0, 2)]:
-                ann = widget.annotate(texts, labels=["yes", "no", "maybe"], annotator=f"d{drop}{lose}@b.c")
-                page = browser.new_page(viewport={"width": 820, "height": 640}, device_scale_factor=1)
-                _open_ipywidgets(page, ann, drop=drop, lose=lose)
-                page.evaluate(PRESS_ALL, presses[:2])  # two keydowns in one go: no answer between them
-                page.wait_for_function("document.querySelector('.annover-stats').innerText === '2 labeled · 0 skipped'",
-                                       timeout=15_000)
-                page.evaluate(PRESS_ALL, presses[2:])
-                page.wait_for_function(
-                    "document.querySelector('.annover-stats').innerText === '12 labeled · 0 skipped'",
-                    timeout=15_000 if drop or lose else 5_000)
-                page.wait_for_timeout(300)
-                s = ann.session
-                assert {k: a.labels for k, a in s.answers.items()} == {
-                    t.key: (names[key],) for t, key in zip(s.tasks, presses)}
-                assert s.position == 12 and page.evaluate("window.sent") == 12
-                assert page.evaluate("[window.dropped, window.lost]") == [drop, lose]
-                assert page.evaluate("window.resent") == drop + lose  # the two sent again, once
-                journal = s.journal.read_bytes()
-                page.wait_for_timeout(3500)  # past the timeout: nothing is sent again
-                assert page.evaluate("window.resent") == drop + lose
-                assert s.journal.read_bytes() == journal
-                assert page.inner_text(".annover-count") == "13 / 14" and page.locator(".annover-error").count() == 0
-                page.close()
-        finally:
-            browser.close()
+    with _browser() as browser:
+        for drop, lose in [(0, 0), (2, 0), (0, 2)]:
+            ann = widget.annotate(texts, labels=["yes", "no", "maybe"], annotator=f"d{drop}{lose}@b.c")
+            page = browser.new_page(viewport={"width": 820, "height": 640}, device_scale_factor=1)
+            _open_ipywidgets(page, ann, drop=drop, lose=lose)
+            page.evaluate(PRESS_ALL, presses[:2])  # two keydowns in one go: no answer between them
+            page.wait_for_function("document.querySelector('.annover-stats').innerText === '2 labeled · 0 skipped'",
+                                   timeout=15_000)
+            page.evaluate(PRESS_ALL, presses[2:])
+            page.wait_for_function(
+                "document.querySelector('.annover-stats').innerText === '12 labeled · 0 skipped'",
+                timeout=15_000 if drop or lose else 5_000)
+            page.wait_for_timeout(300)
+            s = ann.session
+            assert {k: a.labels for k, a in s.answers.items()} == {
+                t.key: (names[key],) for t, key in zip(s.tasks, presses)}
+            assert s.position == 12 and page.evaluate("window.sent") == 12
+            assert page.evaluate("[window.dropped, window.lost]") == [drop, lose]
+            assert page.evaluate("window.resent") == drop + lose  # the two sent again, once
+            journal = s.journal.read_bytes()
+            page.wait_for_timeout(3500)  # past the timeout: nothing is sent again
+            assert page.evaluate("window.resent") == drop + lose
+            assert s.journal.read_bytes() == journal
+            assert page.inner_text(".annover-count") == "13 / 14" and page.locator(".annover-error").count() == 0
+            page.close()
 
 
 def test_a_model_without_custom_messages_sends_commands_as_the_trait_in_chromium(tmp_path, monkeypatch):
     """A model with no ``send`` (a page shim) gets each command as the ``command`` trait, as before."""
     monkeypatch.chdir(tmp_path)
     ann = widget.annotate(["a", "b", "c"], labels=["yes", "no"], annotator="a@b.c")
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            page = browser.new_page()
-            _open_ipywidgets(page, ann, custom=False)
-            for n, key in enumerate(["2", "s", "ArrowLeft"], 1):
-                page.keyboard.press(key)
-                page.wait_for_function(f"window.sent === {n} && document.querySelector('.annover-count')"
-                                       f".innerText === '{[2, 3, 2][n - 1]} / 3'")
-            s = ann.session
-            assert s.answers[s.tasks[0].key].labels == ("no",) and s.answers[s.tasks[1].key].skipped
-            assert s.position == 1 and ann.command["seq"] == 3 and "page" not in ann.command
-        finally:
-            browser.close()
+    with _browser() as browser:
+        page = browser.new_page()
+        _open_ipywidgets(page, ann, custom=False)
+        for n, key in enumerate(["2", "s", "ArrowLeft"], 1):
+            page.keyboard.press(key)
+            page.wait_for_function(f"window.sent === {n} && document.querySelector('.annover-count')"
+                                   f".innerText === '{[2, 3, 2][n - 1]} / 3'")
+        s = ann.session
+        assert s.answers[s.tasks[0].key].labels == ("no",) and s.answers[s.tasks[1].key].skipped
+        assert s.position == 1 and ann.command["seq"] == 3 and "page" not in ann.command
