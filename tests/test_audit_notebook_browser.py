@@ -5,35 +5,19 @@ does), on images made with PIL and texts from the shared corpus."""
 
 from __future__ import annotations
 
-import os
-import shutil
-from pathlib import Path
-
 import pytest
 
 widget = pytest.importorskip("annover.notebook.widget")
 sync_api = pytest.importorskip("playwright.sync_api")
 Image = pytest.importorskip("PIL.Image")
 
-from tests.test_notebook_browser import SHIM  # noqa: E402 - the same page shim
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-@pytest.fixture(autouse=True)
-def _chromium():
-    if not Path(CHROMIUM).exists():
-        (pytest.fail if os.environ.get("CI") else pytest.skip)("needs Chromium: apt-get install chromium")
+from tests.test_notebook_browser import SHIM, _browser, _chromium  # noqa: E402,F401 - the same page shim, browser
 
 
 @pytest.fixture
 def browser():
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            yield b
-        finally:
-            b.close()
+    with _browser() as b:
+        yield b
 
 
 def _open(browser, ann, width: int = 820):
