@@ -25,6 +25,7 @@ import enum
 import hashlib
 import logging
 import os
+import re
 import shutil
 import socket
 import sys
@@ -277,8 +278,35 @@ def listing_of(text: str, where: str) -> str | None:
     return md5
 
 
+#: A pointer as DVC writes one of a single output (``dumps_yaml``): its md5 is read without a
+#: YAML parser (0.5-1.8 ms a pointer, 200 of them for `annover status` of 200 versions); any
+#: other text, a hand-edited one too, goes to DVC's loader. The fields after ``md5`` are each
+#: of a form YAML reads as a plain value of a key other than ``md5``, so the md5 is the one
+#: the loader would give (see :func:`_plain_md5`).
+_POINTER_RE = re.compile(r"outs:\n- md5: ([0-9a-f]{32}(?:\.dir)?)\n((?:  (?:size|nfiles): [0-9]{1,20}\n"
+                         r"|  hash: md5\n|  path: [A-Za-z0-9_][A-Za-z0-9_.-]{0,200}\n)*)")
+
+
+def _plain_md5(text: str) -> str | None:
+    """The md5 of a pointer of :data:`_POINTER_RE`'s form, each field once, whose md5 YAML
+    reads as text (not digits alone, an int, or digits around one ``e``, a float); else None."""
+    m = _POINTER_RE.fullmatch(text)
+    if m is None:
+        return None
+    keys = [ln.split(":", 1)[0] for ln in m.group(2).splitlines()]
+    md5 = m.group(1)
+    if len(keys) != len(set(keys)) or not (md5.endswith(DIR_SUFFIX) or re.search("[a-df]", md5)
+                                            or md5.count("e") > 1):
+        return None
+    return md5
+
+
 def _out_md5(text: str, where: str) -> str | None:
-    """The md5 of the first output of a ``.dvc`` file's text (DVC's YAML loader)."""
+    """The md5 of the first output of a ``.dvc`` file's text (DVC's YAML loader, but where the
+    text is as DVC writes it: :func:`_plain_md5`)."""
+    plain = _plain_md5(text)
+    if plain is not None:
+        return plain
     try:
         doc = dvc_serialize.parse_yaml(text, where)
     except dvc_serialize.ParseError:
