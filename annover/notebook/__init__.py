@@ -7,8 +7,9 @@ and make the answers a version.
     ann.save(message="checked the unlabeled ones")
 
 Modules: ``session`` (the state machine and its journal; no widget), ``sources`` (tasks and
-labels from a version, texts, images), ``answers`` (answers into a new version) and
-``widget`` (the anywidget view and :func:`annotate`; needs the ``notebook`` extra).
+labels from a version, texts, images), ``who`` (which of a version's annotators is the person
+answering: e-mail in any case, user ids the data maps to it), ``answers`` (answers into a new
+version) and ``widget`` (the anywidget view and :func:`annotate`; needs the ``notebook`` extra).
 """
 
 from annover.notebook.session import Answer, Prediction, Session, Task

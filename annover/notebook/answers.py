@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import InputError, LockError, UsageError
-from annover.formats.label_studio import RecordError, parse_tasks
+from annover.formats.label_studio import RecordError, annotator_of, parse_tasks
 from annover.formats.ls_writer import annotator_out, dump, to_tasks
 from annover.formats.tables import Tables, finish
 from annover.model import canonical as C
 from annover.notebook.session import Answer, Session
+from annover.notebook.who import Who, who_in
 from annover.repo import Repo
 from annover.repo.results import SnapshotResult
 from annover.repo.snapshot import SnapshotInput, make_version
@@ -38,13 +39,14 @@ __all__ = ["SaveResult", "answers_table", "ls_annotation", "merged", "save"]
 FORMAT = "notebook"
 
 
-def ls_annotation(ans: Answer, session: Session) -> dict:
-    """One answer as a Label Studio annotation."""
+def ls_annotation(ans: Answer, session: Session, name: str | None = None) -> dict:
+    """One answer as a Label Studio annotation (by ``name``, the version's name of the person where
+    it names them otherwise: a user id, the e-mail in other case; default the session's annotator)."""
     result = [] if ans.skipped else [{
         "from_name": session.from_name, "to_name": session.to_name, "type": "choices",
         "value": {"choices": list(ans.labels)}, "origin": "manual"}]
-    return {"completed_by": annotator_out(session.annotator), "result": result, "was_cancelled": ans.skipped,
-            "ground_truth": False, "lead_time": ans.lead_time, "created_at": ans.created_at,
+    return {"completed_by": annotator_out(name or session.annotator), "result": result,
+            "was_cancelled": ans.skipped, "ground_truth": False, "lead_time": ans.lead_time, "created_at": ans.created_at,
             "updated_at": ans.updated_at}
 
 
@@ -96,14 +98,16 @@ def _rows_of(table: "pa.Table", key: str) -> list[dict]:
 
 
 def new_rows(session: Session, base_tasks: "pa.Table", base_ann: "pa.Table", key: str | None,
-             replaced: dict[str, list[dict]] | None = None) -> tuple[list[dict], list[dict], dict[str, str]]:
+             replaced: dict[str, list[dict]] | None = None,
+             names: dict[str, str] | None = None) -> tuple[list[dict], list[dict], dict[str, str]]:
     """(task rows to add, annotation rows to add, task key -> annotation key) of the answers.
 
     ``base_ann`` is HEAD's annotations without the person's own on the tasks this session answers
     (or answered); ``replaced``: those own annotations (Label Studio JSON) by task, which an answer
-    updates (:func:`merged`) and which come back as they were where the answer was taken back.
+    updates (:func:`merged`) and which come back as they were where the answer was taken back;
+    ``names``: task key -> the name the version gives the person there, which the update keeps.
     """
-    replaced = replaced or {}
+    replaced, names = replaced or {}, names or {}
     known = set(base_tasks.column("task_key").to_pylist())
     task_rows: list[dict] = []
     ann_rows: list[dict] = []
@@ -113,7 +117,8 @@ def new_rows(session: Session, base_tasks: "pa.Table", base_ann: "pa.Table", key
         if ans is None and not (t.key in known and replaced.get(t.key)):
             continue
         if t.key in known:
-            mine = [merged(ls_annotation(ans, session), replaced.get(t.key) or [], session.from_name)] if ans \
+            mine = [merged(ls_annotation(ans, session, names.get(t.key)), replaced.get(t.key) or [],
+                           session.from_name)] if ans \
                 else replaced[t.key]
             rows = _known_rows(t.key, base_tasks, base_ann, mine)
         else:
@@ -151,8 +156,9 @@ def _when(a: dict) -> str:
 def merged(ann: dict, earlier: list[dict], control: str) -> dict:
     """A new answer as an update of the person's earlier annotations of the task (as Label Studio
     updates the one annotation a person has on a task when they change it): the latest one's id,
-    creation time and ground-truth flag, its lead time plus this answer's, and the results of other
-    controls (each from the latest that has it); the answer's own control is the new answer's."""
+    ``completed_by`` as written where it names the same annotator, creation time and ground-truth
+    flag, its lead time plus this answer's, and the results of other controls (each from the latest
+    that has it); the answer's own control is the new answer's."""
     if not earlier:
         return ann
     by_time = sorted(earlier, key=_when, reverse=True)
@@ -169,15 +175,21 @@ def merged(ann: dict, earlier: list[dict], control: str) -> dict:
            "lead_time": round(float(latest.get("lead_time") or 0.0) + ann["lead_time"], 3)}
     if latest.get("id") is not None:
         out["id"] = latest["id"]
+    if annotator_of(latest.get("completed_by")) == annotator_of(ann["completed_by"]):  # as written: {id, email}
+        out["completed_by"] = latest["completed_by"]
     return out
 
 
-def _own_earlier(session: Session, base_tasks: "pa.Table", ann: "pa.Table") -> tuple[set, dict[str, list[dict]]]:
+def _own_earlier(session: Session, base_tasks: "pa.Table", ann: "pa.Table",
+                 who: Who) -> tuple[set, dict[str, list[dict]], dict[str, str]]:
     """(every (task key, annotation key) of the person's own annotations on the tasks the session
     answers or answered, the own annotations a save replaces by task): the latter are those of the
-    version before this session's first save of the task, kept in the session from then on."""
+    version before this session's first save of the task, kept in the session from then on; and by
+    task, the name the version gives the person in their latest one there. Whose an annotation is:
+    ``who`` (the same e-mail in any case, a user id the data maps to it)."""
     involved = set(session.answers) | set(session.saved)
-    mine = ann.filter(pc.equal(ann.column("annotator"), session.annotator)) if ann.num_rows and involved else None
+    mine = ann.filter(pa.array(who.mask(ann.column("annotator").to_pylist()), pa.bool_())) \
+        if ann.num_rows and involved else None
     own = [r for r in mine.to_pylist() if r["task_key"] in involved] if mine is not None else []
     pairs = {(r["task_key"], r["annotation_key"]) for r in own} | set(session.saved.items())
     replaced = dict(session.replaced)
@@ -186,7 +198,9 @@ def _own_earlier(session: Session, base_tasks: "pa.Table", ann: "pa.Table") -> t
         rows = [r for r in own if r["task_key"] == k and (k, r["annotation_key"]) not in session.saved.items()]
         if rows and k in known:
             replaced[k] = to_tasks(_rows_of(base_tasks, k), rows, [])[0].get("annotations") or []
-    return pairs, {k: v for k, v in replaced.items() if v}
+    latest = sorted(own, key=lambda r: (str(r["updated_at"] or r["created_at"] or ""), r["annotation_key"]))
+    names = {r["task_key"]: r["annotator"] for r in latest}
+    return pairs, {k: v for k, v in replaced.items() if v}, names
 
 
 def _table(rows: list[dict], name: str) -> "pa.Table":
@@ -260,9 +274,10 @@ def _save_on(session: Session, repo: Repo, config_text: str | None, start: str |
     else:
         base = {name: C.schema(name).empty_table() for name in C.TABLES}
     # the person's own annotations on the tasks answered: replaced (one annotation per person and task)
-    own, replaced = _own_earlier(session, base["tasks"], base["annotations"])
+    who = who_in(repo, session.annotator, base["annotations"])
+    own, replaced, names = _own_earlier(session, base["tasks"], base["annotations"], who)
     base_ann = _without(base["annotations"], own)
-    task_rows, ann_rows, keys = new_rows(session, base["tasks"], base_ann, key, replaced)
+    task_rows, ann_rows, keys = new_rows(session, base["tasks"], base_ann, key, replaced, names)
     added = finish(_table(ann_rows, "annotations"), "annotations", "notebook session")
     source = "notebook session"
     anns = finish(pa.concat_tables([base_ann, added]), "annotations", source)

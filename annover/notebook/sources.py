@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 from xml.sax.saxutils import quoteattr
@@ -16,17 +16,16 @@ from annover.errors import UsageError
 from annover.formats.label_studio import task_key_of
 from annover.model.config import Control, LabelingConfig
 from annover.notebook.session import IMAGE, TEXT, Earlier, Prediction, Task
+from annover.notebook.who import Who, who_in
 from annover.repo import Repo
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
-    import pyarrow.compute as pc
 else:
     pa = lazy("pyarrow")
-    pc = lazy("pyarrow.compute")
 
 __all__ = ["IMAGE_SUFFIXES", "ONLY", "Plan", "from_items", "from_version", "generated_config", "image_files",
-           "pick_control"]
+           "pick_control", "with_earlier"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".svg", ".tif", ".tiff")
 #: what ``only=`` may name besides a list of task keys
@@ -111,13 +110,13 @@ def _answered(ann: "pa.Table", control: str) -> dict[str, list[tuple[str, ...]]]
     return out
 
 
-def earlier_answers(ann: "pa.Table", control: str, annotator: str | None) -> dict[str, Earlier]:
-    """task key -> ``annotator``'s own answer on ``control`` (their latest annotation of the task that
-    answers it, or skips the task)."""
+def earlier_answers(ann: "pa.Table", control: str, who: Who | None) -> dict[str, Earlier]:
+    """task key -> the person's own answer on ``control`` (their latest annotation of the task that
+    answers it, or skips the task; theirs as :mod:`annover.notebook.who` tells)."""
     latest: dict[str, tuple[tuple, Earlier]] = {}
-    if annotator is None or ann.num_rows == 0:
+    if who is None or ann.num_rows == 0:
         return {}
-    ann = ann.filter(pc.equal(ann.column("annotator"), annotator))
+    ann = ann.filter(pa.array(who.mask(ann.column("annotator").to_pylist()), pa.bool_()))
     for r in _rows(ann, ["task_key", "annotation_key", "annotator", "from_name", "labels", "was_cancelled",
                          "created_at", "updated_at"]):
         if r["from_name"] != control and not r["was_cancelled"]:
@@ -167,7 +166,7 @@ def from_version(repo: Repo, rev: str, only: str | Sequence[str] | None, labels:
     data = {r["task_key"]: r["data"] for r in _rows(tasks, ["task_key", "data"])}
     anns = repo.load(v.id, "annotations")
     answered = _answered(anns, ctl.name)
-    earlier = earlier_answers(anns, ctl.name, annotator)
+    earlier = earlier_answers(anns, ctl.name, who_in(repo, annotator, anns) if annotator is not None else None)
     if only is None:
         keys = list(data)
     elif isinstance(only, str) and only == "unlabeled":
@@ -187,6 +186,20 @@ def from_version(repo: Repo, rev: str, only: str | Sequence[str] | None, labels:
     preds = _predictions(repo.load(v.id, "predictions"), ctl.name, model_version) if v.model_versions else {}
     out = [Task(k, json.loads(data[k]), data_field, kind, preds.get(k), earlier.get(k)) for k in keys]
     return Plan(out, _labels(ctl, labels, where), ctl.name, to_name, ctl.choice == "multiple", text, base=v.id)
+
+
+def with_earlier(plan: Plan, repo: Repo | None, rev: str | None, annotator: str) -> Plan:
+    """``plan``'s tasks, each that version ``rev`` has with the person's earlier answer on the control
+    (new tasks given as a list, records or a folder: those answered before in another session, or in
+    Label Studio, say so as a version's tasks do)."""
+    if repo is None or rev is None:
+        return plan
+    anns = repo.load(rev, "annotations")
+    earlier = earlier_answers(anns, plan.from_name, who_in(repo, annotator, anns))
+    if not earlier:
+        return plan
+    tasks = [replace(t, earlier=earlier.get(t.key, t.earlier)) for t in plan.tasks]
+    return replace(plan, tasks=tasks)
 
 
 def image_files(folder: Path) -> list[Path]:

@@ -393,7 +393,9 @@ def annotate(source: "Repo | str | Path | Iterable[Any]", rev: str | None = None
             base_cfg = (repo.config_text(head), head)
         plan = sources.from_items(source, labels, kind=kind, column=column, key=key, multiple=multiple,
                                   root=root, base_config=base_cfg)
-    who = annotator or default_annotator(root)  # the same as above for a version's tasks
+        # the tasks HEAD has: the person's answers there, as a version's tasks show them
+        plan = sources.with_earlier(plan, repo, head, annotator or default_annotator(root))
+    who = annotator or default_annotator(root)  # the same as above
     kwargs = {"clock": clock} if clock is not None else {}
     sid = session_id([t.key for t in plan.tasks], plan.labels, plan.from_name, who, plan.multiple)
     path = _journal_path(journal, repo, f"{_safe(who)}-{sid}")
