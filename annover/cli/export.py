@@ -27,6 +27,7 @@ Examples:
   annover export v3 --format conll --out v3.conll --resolve annotator:ann@example.com
   annover export v3 --format voc --out v3-voc --force
   annover export v3 --format yolo --out v3-yolo --images data/   # with the images: yolo train data=v3-yolo/data.yaml
+  annover export v3 --format coco --out v3-coco --images data/   # v3-coco/annotations.json, v3-coco/images/
   annover export v3 --format hf --out v3-hf --resolve latest     # datasets.load_from_disk("v3-hf")
   annover export v3 --format hf --out v3-hf --resolve majority --force   # the label most answers give
   annover export v3 --format jsonl --out - | head -3              # to standard output
@@ -41,7 +42,7 @@ Examples:
 @click.argument("rev", default="HEAD")
 @click.option("--format", "fmt", required=True, type=click.Choice(EXPORT_FORMATS), help="Output format.")
 @click.option("-o", "--out", required=True, type=click.Path(), callback=not_empty,
-              help="Output file (a folder for yolo, yolo-obb, voc, hf); - for standard output.")
+              help="Output file (a folder for yolo, yolo-obb, voc, hf, and coco with --images); - for standard output.")
 @click.option("--table", type=click.Choice(TABLES), default="annotations",
               help="Table for jsonl/csv/parquet (default annotations).")
 @click.option("--resolve", metavar="RULE", callback=not_empty,
@@ -54,7 +55,8 @@ Examples:
 @click.option("--tasks-from", type=click.Path(dir_okay=False), callback=not_empty, metavar="FILE",
               help="Only the tasks whose keys FILE lists, one a line (what suspects/sample --out write).")
 @click.option("--images", metavar="DIR", callback=not_empty,
-              help="yolo, yolo-obb, voc: put the tasks' images, found in DIR, beside their labels.")
+              help="yolo, yolo-obb, voc, coco: put the tasks' images, found in DIR, beside their labels "
+                   "(coco: --out is then a folder, annotations.json and images/).")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
 @quiet_option

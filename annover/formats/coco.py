@@ -49,7 +49,8 @@ else:
     np = lazy("numpy")
     brush = lazy("label_studio_sdk.converter.brush")
 
-__all__ = ["ID_TYPES", "REBUILT_FIELDS", "bool01", "keypoint_names_of", "kept_ids", "read", "regions_of", "write"]
+__all__ = ["ID_TYPES", "REBUILT_FIELDS", "bool01", "image_ids", "keypoint_names_of", "kept_ids", "read", "regions_of",
+           "write"]
 
 #: Annotation fields rebuilt from the region (the rest is kept in the region's ``coco`` field).
 REBUILT_FIELDS = {"id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation", "keypoints",
@@ -198,14 +199,20 @@ def _extent(pts: list[tuple[float, float]]) -> list[float | int]:
 
 
 def _image_ids(picked: Picked) -> dict[str, int]:
-    """Image id per task key: the tasks' COCO ids when every task of the version has a distinct one,
-    else 1.. in key order; from all the version's tasks, so the ground truth and the predictions of
-    one version (which export different tasks) number the same image the same way."""
-    ids = {k: ((picked.task_data.get(k) or {}).get("coco_image") or {}).get("id") for k in picked.all_tasks}
+    """Image id per task key, of all the version's tasks (:func:`image_ids`)."""
+    return image_ids(picked.all_tasks, [picked.task_data.get(k) or {} for k in picked.all_tasks])
+
+
+def image_ids(keys: list[str], data: list[dict]) -> dict[str, int]:
+    """Image id per task key of the tasks ``keys`` (their ``data``, in the tasks table's order): the
+    tasks' COCO ids when every task has a distinct one, else 1.. in that order; from all the version's
+    tasks, so the ground truth and the predictions of one version (which export different tasks)
+    number the same image the same way (and ``export --images`` finds each image's task by its id)."""
+    ids = {k: ((d or {}).get("coco_image") or {}).get("id") for k, d in zip(keys, data)}
     vals = list(ids.values())
     if all(isinstance(v, int) and not isinstance(v, bool) for v in vals) and len(set(vals)) == len(vals):
         return ids  # type: ignore[return-value]
-    return {k: i for i, k in enumerate(picked.all_tasks, 1)}
+    return {k: i for i, k in enumerate(keys, 1)}
 
 
 def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predictions: bool = False) -> bytes:
@@ -220,10 +227,10 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
         names += [o.label for o in img.objects if o.kind == "points" and o.label not in names]
     cats = category_ids(cfg, names)
     kp_cats = {o.label for img in images for o in img.objects if o.keypoints}
-    image_ids = _image_ids(picked)
+    ids_of = _image_ids(picked)
     out_images, anns = [], []
     for img in images:
-        iid = image_ids[img.task_key]
+        iid = ids_of[img.task_key]
         extra = {k: v for k, v in (img.data.get("coco_image") or {}).items()
                  if k not in ("id", "file_name", "width", "height")}
         out_images.append({"id": iid, "file_name": img.file_name, "width": img.width, "height": img.height,

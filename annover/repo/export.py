@@ -25,7 +25,7 @@ from annover.formats.training import FOLDER_FORMATS, TRAIN_FORMATS, Rendered, re
 from annover.formats.write import TABLE_FORMATS, render_chunks
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, RepoCore, missing_objects, read_version_table
-from annover.repo.export_images import WITH_IMAGES, Placed, find_images, place_images
+from annover.repo.export_images import Placed, check_images_option, find_images, label_files, place_images
 from annover.repo.outputs import check_name, check_not_owned, check_writable
 from annover.repo.gc import Progress
 from annover.repo.reading import task_keys
@@ -157,8 +157,8 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     exports a model version's predictions instead (see :mod:`annover.formats.resolve`).
     ``progress``: told ``(step, items written, items)`` as the formats written in pieces are.
     ``tasks`` (task keys): only those tasks (the result names the keys the version lacks).
-    ``images`` (YOLO, VOC): a folder the tasks' images are in, put into the export beside their
-    labels (:mod:`annover.repo.export_images`).
+    ``images`` (YOLO, VOC, COCO): a folder the tasks' images are in, put into the export beside their
+    labels (:mod:`annover.repo.export_images`; COCO is then a folder, ``annotations.json`` and ``images/``).
     """
     keys = task_keys(tasks)
     if fmt not in EXPORT_FORMATS:
@@ -170,32 +170,31 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     if table != "annotations" and fmt not in TABLE_FORMATS:
         raise UsageError(f"--table {table} is for the one-table formats ({', '.join(TABLE_FORMATS)}), not {fmt}",
                          f"leave --table out: {fmt} writes the tasks with their answers")
-    if images is not None and fmt not in WITH_IMAGES:
-        raise UsageError(f"--images is for the folder formats {', '.join(WITH_IMAGES)}, not {fmt}",
-                         "leave --images out, or export --format yolo or voc")
+    if images is not None:
+        check_images_option(fmt, out, predictions)
     if str(out) == STDOUT:
         return _to_stdout(repo, rev, fmt, table, resolve, predictions, keys)
     path = Path(out)
     check_name(path)
     check_not_owned(repo, path)
-    check_out(path, force, fmt in FOLDER_FORMATS)
+    check_out(path, force, fmt in FOLDER_FORMATS or images is not None)
     check_writable(path)
     v, tables, cfg_text = _read_version(repo, rev, predictions, keys)
     missing = _missing(keys, tables)
     if fmt in TRAIN_FORMATS:
         r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)
-        placed = None
+        placed, files = None, r.files
         if images is not None:  # every image found and checked before anything is written
-            assert r.files is not None
+            files = label_files(fmt, r.files, r.data)  # COCO: its JSON as annotations.json, beside images/
             done = None if progress is None else (lambda n, total: progress("finding images", n, total))
-            placed = find_images(fmt, images, tables["tasks"], cfg_text, r.files, done, path)
+            placed = find_images(fmt, images, tables["tasks"], cfg_text, files, done, path)
         try:
             if r.dataset is not None:
                 dataset = r.dataset
                 size = _write_folder(path, lambda folder: hf.save(dataset, str(folder)))
-            elif r.files is not None:
-                size = _write_folder(path, _with_images(_write_files(r.files), placed),
-                                     sum(map(len, r.files.values())) + (placed.size if placed else 0))
+            elif files is not None:
+                size = _write_folder(path, _with_images(_write_files(files), placed),
+                                     sum(map(len, files.values())) + (placed.size if placed else 0))
             else:
                 assert r.data is not None
                 path.parent.mkdir(parents=True, exist_ok=True)

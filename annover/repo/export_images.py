@@ -1,11 +1,13 @@
-"""``annover export --images DIR``: a YOLO or VOC folder with its images in it, ready to train on.
+"""``annover export --images DIR``: a YOLO, VOC or COCO folder with its images in it, ready to train on.
 
 A folder export holds one label file per image (YOLO ``labels/.../x.txt``, VOC
-``Annotations/x.xml``); the images are the tasks' files. They are found in ``DIR`` by the path
+``Annotations/x.xml``); a COCO export with its images is a folder too, its JSON as
+``annotations.json`` beside ``images/``, each image at ``images/<file_name>`` (the ``file_name``
+the JSON gives it, the same as without ``--images``). The images are the tasks' files. They are found in ``DIR`` by the path
 the task's data gives (its longest tail that names a file there: ``/data/local-files/?d=imgs/a.jpg``,
 ``s3://bucket/imgs/a.jpg`` and ``imgs/a.jpg`` all find ``DIR/imgs/a.jpg``, or ``DIR/a.jpg``) and put
 where the format's trainers look for them: YOLO ``images/.../x.jpg`` beside ``labels/``, VOC
-``JPEGImages/x.jpg``. Each is a hard link to the file where the file system allows one (no
+``JPEGImages/x.jpg``, COCO ``images/<file_name>``. Each is a hard link to the file where the file system allows one (no
 space used), else a copy. A task that records the sha256 of its file (``data_hash``: a version
 linked to its source data, ``snapshot --source``) gets exactly that content or the export stops:
 the images must be the ones the version was labeled on.
@@ -18,6 +20,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import posixpath
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,16 +30,21 @@ from annover.errors import InputError, NotFoundError, UsageError
 from annover.files import sha256_file
 from annover.formats import Format
 from annover.formats.images import file_name_of, image_field, path_tails
-from annover.formats import voc, yolo
+from annover.formats import coco, voc, yolo
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-__all__ = ["WITH_IMAGES", "Placed", "find_images", "place_images"]
+__all__ = ["COCO_IMAGES", "COCO_JSON", "WITH_IMAGES", "Placed", "check_images_option", "find_images", "label_files",
+           "place_images"]
 
-#: the formats ``--images`` fills: folders whose trainers read images beside the labels
-WITH_IMAGES = (Format.YOLO, Format.YOLO_OBB, Format.VOC)
+#: the formats ``--images`` fills: folders whose trainers read images beside the labels (COCO: a
+#: folder of its JSON and its images, as detectron2, mmdetection and torchvision read one)
+WITH_IMAGES = (Format.YOLO, Format.YOLO_OBB, Format.VOC, Format.COCO)
+#: a COCO export with its images: the JSON's name in the folder, and the folder its ``file_name``\ s are below
+COCO_JSON = "annotations.json"
+COCO_IMAGES = "images"
 
 #: where a hard link cannot be made, and a copy is
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES}
@@ -54,6 +62,33 @@ class Placed:
 
     def to_json(self) -> dict:
         return {"images": len(self.files), "checked": self.checked, "linked": self.linked, "copied": self.copied}
+
+
+def check_images_option(fmt: str, out: "str | Path", predictions: str | None) -> None:
+    """Refuse ``--images`` where it cannot give a folder to train on (exit 2), before anything is read."""
+    if fmt not in WITH_IMAGES:
+        raise UsageError(f"--images is for the folder formats {', '.join(WITH_IMAGES)}, not {fmt}",
+                         "leave --images out, or export --format yolo, voc or coco")
+    if str(out) == "-":
+        raise UsageError(f"--images: {fmt} with its images is a folder, which cannot go to standard output "
+                         "('--out -')", "give --out a folder")
+    if fmt != Format.COCO:
+        return
+    if predictions is not None:
+        raise UsageError("--images with --predictions: COCO's results list names no image file",
+                         "export the ground truth with --images, and the predictions without it")
+    if Path(out).suffix.lower() == ".json":
+        raise UsageError(f"--out {out}: with --images, COCO is a folder ({COCO_JSON} and {COCO_IMAGES}/), not a "
+                         ".json file", "give --out a folder name (v3-coco), or leave --images out")
+
+
+def label_files(fmt: str, files: dict[str, bytes] | None, data: bytes | None) -> dict[str, bytes]:
+    """The files of the export's folder before its images: the label files, or COCO's JSON as ``annotations.json``."""
+    if fmt == Format.COCO:
+        assert data is not None
+        return {COCO_JSON: data}
+    assert files is not None
+    return files
 
 
 def _destination(fmt: str, file_name: str, data: dict) -> tuple[str, str]:
@@ -99,10 +134,12 @@ def _wanted(fmt: str, tasks: "pa.Table", cfg_text: str | None,
     label files stand for."""
     cfg = LabelingConfig(cfg_text, source="the version's labeling config", validate=False) if cfg_text else None
     if cfg is not None and sum(o.tag == "Image" for o in cfg.objects.values()) > 1:
-        raise UsageError("--images: the labeling config has several <Image> objects; a YOLO or VOC folder holds one "
+        raise UsageError("--images: the labeling config has several <Image> objects; a YOLO, VOC or COCO folder holds one "
                          "image a task", "export without --images and place the images yourself")
-    out = []
     hashes = tasks.column("data_hash").to_pylist() if "data_hash" in tasks.column_names else [None] * tasks.num_rows
+    if fmt == Format.COCO:
+        return _coco_wanted(tasks, cfg, files[COCO_JSON], hashes)
+    out = []
     for key, data_json, h in zip(tasks.column("task_key").to_pylist(), tasks.column("data").to_pylist(), hashes):
         data = json.loads(data_json)
         try:
@@ -115,13 +152,37 @@ def _wanted(fmt: str, tasks: "pa.Table", cfg_text: str | None,
     return out
 
 
+def _coco_wanted(tasks: "pa.Table", cfg: LabelingConfig | None, doc_bytes: bytes,
+                 hashes: list) -> list[tuple[str, str, str, str | None]]:
+    """(task key, image value, place in the folder, recorded sha256) of each image of the COCO JSON,
+    its task found by its image id (numbered as :func:`annover.formats.coco.image_ids` numbers them)."""
+    keys = tasks.column("task_key").to_pylist()
+    datas = [json.loads(d) for d in tasks.column("data").to_pylist()]
+    row = {k: i for i, k in enumerate(keys)}
+    task_of = {iid: k for k, iid in coco.image_ids(keys, datas).items()}
+    out = []
+    for im in json.loads(doc_bytes)["images"]:
+        key = task_of[im["id"]]
+        data = datas[row[key]]
+        name = im["file_name"]
+        if name.startswith("/") or ".." in name.split("/"):
+            raise UsageError(f"--images: task {key!r}: its COCO file_name {name!r} would put its image outside "
+                             f"{COCO_IMAGES}/", "give the tasks image names without '..' parts")
+        if not name.strip("/.") or name.endswith("/") or "\0" in name:
+            raise UsageError(f"--images: task {key!r}: its COCO file_name {name!r} names no file",
+                             "give the tasks image names a file can have")
+        out.append((key, str(data[image_field(cfg, data, None)]), posixpath.normpath(f"{COCO_IMAGES}/{name}"),
+                    hashes[row[key]]))
+    return out
+
+
 def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: str | None, files: dict[str, bytes],
                 progress: Callable[[int, int], None] | None = None, out: Path | None = None) -> Placed:
     """The file of ``images_dir`` for each image of the folder ``files``: found by its tail, and
     checked against the sha256 the task recorded (exit 14 for one not found, 3 for one that differs)."""
     if fmt not in WITH_IMAGES:
         raise UsageError(f"--images is for the folder formats {', '.join(WITH_IMAGES)}, not {fmt}",
-                         "leave --images out, or export --format yolo or voc")
+                         "leave --images out, or export --format yolo, voc or coco")
     root = Path(images_dir)
     if not root.is_dir():
         raise NotFoundError(f"--images {images_dir}: no such folder", "give the folder the tasks' images are in")
@@ -139,6 +200,7 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
                             f"below it{more}", "give the folder the tasks' images are in (the path the task "
                             "gives, or its file name, below it)")
     found: dict[str, str] = {}
+    whose: dict[str, str] = {}  # path in the folder -> the task whose image it is
     checked = size = 0
     for n, ((key, value, dest, h), ts) in enumerate(zip(wanted, tails), 1):
         f = _one(index, ts, key, value, h, root)
@@ -148,11 +210,24 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
                                  "version's data_hash)", "check out the version's data (git checkout REV -- DATA.dvc "
                                  "&& dvc checkout), or give --images the folder of those images")
             checked += 1
-        found[dest] = f
-        size += os.stat(f).st_size
+        if dest in found:  # COCO: two tasks whose file_name is one (s3://a/x.jpg, s3://b/x.jpg)
+            _one_file(dest, found[dest], f, whose[dest], key)
+        else:
+            found[dest], whose[dest] = f, key
+            size += os.stat(f).st_size
         if progress is not None:
             progress(n, len(wanted))
     return Placed(found, checked, size)
+
+
+def _one_file(dest: str, first: str, other: str, first_key: str, key: str) -> None:
+    """Two tasks' images that would be one file ``dest`` of the folder: the same file (or the same
+    bytes) is put there once; two that differ are refused (exit 2)."""
+    if os.path.samefile(first, other) or sha256_file(first) == sha256_file(other):
+        return
+    raise UsageError(f"--images: tasks {first_key!r} and {key!r} would both be {dest}, and their images differ "
+                     f"({first}, {other})", "give the tasks distinct image file names (a folder in the name keeps "
+                     "them apart), or export without --images")
 
 
 def _one(index: dict[str, list[str]], tails: list[str], key: str, value: str, h: str | None, root: Path) -> str:
