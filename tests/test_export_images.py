@@ -110,7 +110,7 @@ def test_bad_images_arguments_write_nothing(bccd, tmp_path):
     made = _images(tmp_path / "data")
     out = tmp_path / "o"
     code, _, err = invoke("export", "--format", "conll", "-o", str(out), "--images", str(tmp_path / "data"))
-    assert code == 2 and "--images is for the folder formats" in err  # COCO takes it: test_export_images_coco
+    assert code == 2 and "--images is for the formats" in err  # COCO and HF take it: test_export_images_coco
     code, _, err = invoke("export", "--format", "yolo", "-o", str(out), "--images", str(tmp_path / "nope"))
     assert code == 14 and "no such folder" in err
     made["BloodImage_00010.jpg"].unlink()

@@ -6,7 +6,7 @@ supervision's `DetectionDataset.from_coco` (the same boxes), on the shared corpu
 file and BCCD Pascal VOC files (images made here at the sizes they give: the corpus holds only the
 annotations).
 
-Was: `--images` with COCO was exit 2 ("--images is for the folder formats yolo, yolo-obb, voc"):
+Was: `--images` with COCO (and Hugging Face) was exit 2 ("--images is for the folder formats yolo, yolo-obb, voc"):
 a COCO user put every image in a folder by hand, under the name the JSON gives it."""
 
 from __future__ import annotations
@@ -56,8 +56,8 @@ def _boxes(coco: COCO) -> dict[str, list[tuple[float, ...]]]:
     out = {}
     for iid, im in coco.imgs.items():
         anns = coco.loadAnns(coco.getAnnIds(imgIds=[iid]))
-        out[im["file_name"]] = sorted(tuple(round(v, 2) for v in (a["bbox"][0], a["bbox"][1], a["bbox"][0] + a["bbox"][2],
-                                                                   a["bbox"][1] + a["bbox"][3])) for a in anns)
+        out[im["file_name"]] = sorted(tuple(round(v, 2) for v in (x, y, x + w, y + h))
+                                      for x, y, w, h in (a["bbox"] for a in anns))
     return out
 
 
@@ -195,3 +195,38 @@ def test_a_coco_file_name_that_leaves_images_is_refused(repo, tmp_path):
     assert code == 2 and stdout == "" and len(err.strip().splitlines()) == 1
     assert "task 't2': its COCO file_name '../y.jpg' would put its image outside images/" in err, err
     assert not (tmp_path / "c").exists()
+
+
+def test_hf_export_with_images_holds_each_rows_image(repo, tmp_path):
+    """`--format hf --images DIR`: the image column is a `datasets.Image` whose bytes are in the
+    dataset (`save_to_disk` writes them), so `load_from_disk` gives each row's image wherever the
+    folder is; the other columns are the export's without --images. Missing: exit 14; changed: 3."""
+    import datasets
+
+    made = _images(repo.root / "data")
+    code, _, err = invoke("snapshot", "--from", str(BCCD), "--source", "data", "-m", "bccd", "-q")
+    assert code == 0, err
+    code, stdout, err = invoke("export", "--format", "hf", "-o", str(tmp_path / "h"), "--images", "data", "--json")
+    assert code == 0, err
+    assert json.loads(stdout)["images"] == {"images": 25, "checked": 25, "linked": 0, "copied": 25}
+    code, _, err = invoke("export", "--format", "hf", "-o", str(tmp_path / "plain"))
+    assert code == 0, err
+    plain = datasets.load_from_disk(str(tmp_path / "plain"))
+    moved = tmp_path / "elsewhere"
+    os.rename(tmp_path / "h", moved)  # the images are in the dataset, not beside it
+    ds = datasets.load_from_disk(str(moved))
+    assert isinstance(ds.features["image"], datasets.Image) and ds.column_names == plain.column_names
+    assert len(ds) == 25
+    for row, want in zip(ds, plain):
+        assert row["image"].size == (row["width"], row["height"]) == (640, 480)
+        assert {k: v for k, v in row.items() if k != "image"} == {k: v for k, v in want.items() if k != "image"}
+    raw = ds.data.column("image").to_pylist()
+    assert [r["bytes"] for r in raw] == [made[Path(n).name].read_bytes() for n in plain["image"]]
+    changed = made["BloodImage_00003.jpg"]
+    Image.new("RGB", (640, 480), (1, 2, 3)).save(changed, "JPEG")
+    code, stdout, err = invoke("export", "--format", "hf", "-o", str(tmp_path / "h2"), "--images", "data")
+    assert code == 3 and f"{changed.relative_to(repo.root)}: not the image task" in err
+    changed.unlink()
+    code, stdout, err = invoke("export", "--format", "hf", "-o", str(tmp_path / "h2"), "--images", "data")
+    assert code == 14 and "'BloodImage_00003.jpg' is in no file below it" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "h2").exists() and not list(tmp_path.glob(".h2*"))

@@ -29,6 +29,7 @@ Examples:
   annover export v3 --format yolo --out v3-yolo --images data/   # with the images: yolo train data=v3-yolo/data.yaml
   annover export v3 --format coco --out v3-coco --images data/   # v3-coco/annotations.json, v3-coco/images/
   annover export v3 --format hf --out v3-hf --resolve latest     # datasets.load_from_disk("v3-hf")
+  annover export v3 --format hf --out v3-hf --images data/       # its "image" column the images themselves
   annover export v3 --format hf --out v3-hf --resolve majority --force   # the label most answers give
   annover export v3 --format jsonl --out - | head -3              # to standard output
   annover export v3 --format label-studio --task img_042 --out one.json
@@ -55,8 +56,8 @@ Examples:
 @click.option("--tasks-from", type=click.Path(dir_okay=False), callback=not_empty, metavar="FILE",
               help="Only the tasks whose keys FILE lists, one a line (what suspects/sample --out write).")
 @click.option("--images", metavar="DIR", callback=not_empty,
-              help="yolo, yolo-obb, voc, coco: put the tasks' images, found in DIR, beside their labels "
-                   "(coco: --out is then a folder, annotations.json and images/).")
+              help="yolo, yolo-obb, voc, coco, hf: put the tasks' images, found in DIR, beside their labels "
+                   "(coco: --out is then a folder, annotations.json and images/; hf: in the dataset's image column).")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
 @quiet_option

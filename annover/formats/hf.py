@@ -40,7 +40,7 @@ if TYPE_CHECKING:
 else:
     datasets = lazy("datasets")
 
-__all__ = ["INSTALL_HINT", "save", "to_dataset"]
+__all__ = ["INSTALL_HINT", "save", "to_dataset", "with_images"]
 
 INSTALL_HINT = "install the Hugging Face extra: pip install 'annover[hf]' (or pip install datasets)"
 
@@ -232,3 +232,12 @@ def save(dataset: "datasets.Dataset", folder: str) -> None:
     finally:
         if shown:
             datasets.utils.logging.enable_progress_bar()
+
+
+def with_images(dataset: "datasets.Dataset", field: str, files: list[str | None]) -> "datasets.Dataset":
+    """``dataset`` whose column ``field`` (the image's path as the task gives it) is the image files
+    ``files``, one a row, as a ``datasets.Image`` column: ``save_to_disk`` writes their bytes into
+    the dataset, so ``load_from_disk`` gives each row's image (a PIL image) wherever the folder is."""
+    order = list(dataset.column_names)
+    out = dataset.remove_columns(field).add_column(field, files).select_columns(order)
+    return out.cast_column(field, datasets.Image())

@@ -25,7 +25,8 @@ from annover.formats.training import FOLDER_FORMATS, TRAIN_FORMATS, Rendered, re
 from annover.formats.write import TABLE_FORMATS, render_chunks
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, RepoCore, missing_objects, read_version_table
-from annover.repo.export_images import Placed, check_images_option, find_images, label_files, place_images
+from annover.repo.export_images import (Placed, check_images_option, find_images, label_files, place_images,
+                                        with_images)
 from annover.repo.outputs import check_name, check_not_owned, check_writable
 from annover.repo.gc import Progress
 from annover.repo.reading import task_keys
@@ -187,10 +188,11 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
         if images is not None:  # every image found and checked before anything is written
             files = label_files(fmt, r.files, r.data)  # COCO: its JSON as annotations.json, beside images/
             done = None if progress is None else (lambda n, total: progress("finding images", n, total))
-            placed = find_images(fmt, images, tables["tasks"], cfg_text, files, done, path)
+            rows = None if r.dataset is None else r.dataset.data.column("task_key").to_pylist()
+            placed = find_images(fmt, images, tables["tasks"], cfg_text, files, done, path, rows)
         try:
-            if r.dataset is not None:
-                dataset = r.dataset
+            if r.dataset is not None:  # with --images: the image column's bytes written into the dataset
+                dataset = r.dataset if placed is None else with_images(r.dataset, placed, cfg_text)
                 size = _write_folder(path, lambda folder: hf.save(dataset, str(folder)))
             elif files is not None:
                 size = _write_folder(path, _with_images(_write_files(files), placed),

@@ -1,16 +1,19 @@
-"""``annover export --images DIR``: a YOLO, VOC or COCO folder with its images in it, ready to train on.
+"""``annover export --images DIR``: a YOLO, VOC or COCO folder with its images in it, ready to train
+on, or a Hugging Face dataset holding them.
 
 A folder export holds one label file per image (YOLO ``labels/.../x.txt``, VOC
 ``Annotations/x.xml``); a COCO export with its images is a folder too, its JSON as
 ``annotations.json`` beside ``images/``, each image at ``images/<file_name>`` (the ``file_name``
-the JSON gives it, the same as without ``--images``). The images are the tasks' files. They are found in ``DIR`` by the path
-the task's data gives (its longest tail that names a file there: ``/data/local-files/?d=imgs/a.jpg``,
-``s3://bucket/imgs/a.jpg`` and ``imgs/a.jpg`` all find ``DIR/imgs/a.jpg``, or ``DIR/a.jpg``) and put
-where the format's trainers look for them: YOLO ``images/.../x.jpg`` beside ``labels/``, VOC
-``JPEGImages/x.jpg``, COCO ``images/<file_name>``. Each is a hard link to the file where the file system allows one (no
-space used), else a copy. A task that records the sha256 of its file (``data_hash``: a version
-linked to its source data, ``snapshot --source``) gets exactly that content or the export stops:
-the images must be the ones the version was labeled on.
+the JSON gives it, the same as without ``--images``). The images are the tasks' files. They are
+found in ``DIR`` by the path the task's data gives (its longest tail that names a file there:
+``/data/local-files/?d=imgs/a.jpg``, ``s3://bucket/imgs/a.jpg`` and ``imgs/a.jpg`` all find
+``DIR/imgs/a.jpg``, or ``DIR/a.jpg``) and put where the format's trainers look for them: YOLO
+``images/.../x.jpg`` beside ``labels/``, VOC ``JPEGImages/x.jpg``, COCO ``images/<file_name>``.
+Each is a hard link to the file where the file system allows one (no space used), else a copy.
+Hugging Face: the image column becomes a ``datasets.Image`` of those files, their bytes copied
+into the dataset by ``save_to_disk``. A task that records the sha256 of its file (``data_hash``: a
+version linked to its source data, ``snapshot --source``) gets exactly that content or the export
+stops: the images must be the ones the version was labeled on.
 
 Everything is found and checked before anything is written.
 """
@@ -30,18 +33,20 @@ from annover.errors import InputError, NotFoundError, UsageError
 from annover.files import sha256_file
 from annover.formats import Format
 from annover.formats.images import file_name_of, image_field, path_tails
-from annover.formats import coco, voc, yolo
+from annover.formats import coco, hf, voc, yolo
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:  # pragma: no cover
+    import datasets
     import pyarrow as pa
 
 __all__ = ["COCO_IMAGES", "COCO_JSON", "WITH_IMAGES", "Placed", "check_images_option", "find_images", "label_files",
-           "place_images"]
+           "place_images", "with_images"]
 
 #: the formats ``--images`` fills: folders whose trainers read images beside the labels (COCO: a
-#: folder of its JSON and its images, as detectron2, mmdetection and torchvision read one)
-WITH_IMAGES = (Format.YOLO, Format.YOLO_OBB, Format.VOC, Format.COCO)
+#: folder of its JSON and its images, as detectron2, mmdetection and torchvision read one; Hugging Face:
+#: the image column a ``datasets.Image``, the images' bytes in the dataset)
+WITH_IMAGES = (Format.YOLO, Format.YOLO_OBB, Format.VOC, Format.COCO, Format.HF)
 #: a COCO export with its images: the JSON's name in the folder, and the folder its ``file_name``\ s are below
 COCO_JSON = "annotations.json"
 COCO_IMAGES = "images"
@@ -54,7 +59,7 @@ _NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES}
 class Placed:
     """The images an export puts in its folder: path in the folder -> the file found for it."""
 
-    files: dict[str, str]  # path in the folder -> the file found for it
+    files: dict[str, str]  # path in the folder (Hugging Face: the row's task key) -> the file found for it
     checked: int  # how many were checked against the sha256 the version recorded
     size: int = 0  # their bytes
     linked: int = 0
@@ -67,8 +72,8 @@ class Placed:
 def check_images_option(fmt: str, out: "str | Path", predictions: str | None) -> None:
     """Refuse ``--images`` where it cannot give a folder to train on (exit 2), before anything is read."""
     if fmt not in WITH_IMAGES:
-        raise UsageError(f"--images is for the folder formats {', '.join(WITH_IMAGES)}, not {fmt}",
-                         "leave --images out, or export --format yolo, voc or coco")
+        raise UsageError(f"--images is for the formats {', '.join(WITH_IMAGES)}, not {fmt}",
+                         "leave --images out, or export --format yolo, voc, coco or hf")
     if str(out) == "-":
         raise UsageError(f"--images: {fmt} with its images is a folder, which cannot go to standard output "
                          "('--out -')", "give --out a folder")
@@ -83,12 +88,30 @@ def check_images_option(fmt: str, out: "str | Path", predictions: str | None) ->
 
 
 def label_files(fmt: str, files: dict[str, bytes] | None, data: bytes | None) -> dict[str, bytes]:
-    """The files of the export's folder before its images: the label files, or COCO's JSON as ``annotations.json``."""
+    """The files of the export's folder before its images: the label files, or COCO's JSON as
+    ``annotations.json`` (Hugging Face: none, ``save_to_disk`` writes the folder)."""
     if fmt == Format.COCO:
         assert data is not None
         return {COCO_JSON: data}
-    assert files is not None
-    return files
+    return files or {}
+
+
+def with_images(dataset: "datasets.Dataset", placed: Placed, cfg_text: str | None) -> "datasets.Dataset":
+    """The Hugging Face ``dataset`` with its image column the images ``placed`` (their bytes copied into
+    the dataset as ``save_to_disk`` writes it)."""
+    cfg = LabelingConfig(cfg_text, source="the version's labeling config", validate=False) if cfg_text else None
+    keys = dataset.data.column("task_key").to_pylist()
+    placed.copied = len(placed.files)
+    return hf.with_images(dataset, _image_object(cfg), [placed.files.get(k) for k in keys])
+
+
+def _image_object(cfg: LabelingConfig | None) -> str:
+    """The task data field the labeling config's one <Image> reads (exit 2 for a config of none)."""
+    fields = [o.field for o in (cfg.objects.values() if cfg is not None else []) if o.tag == "Image"]
+    if not fields:
+        raise UsageError("--images: the version's labeling config labels no <Image>",
+                         "leave --images out: the tasks have no images to put in the dataset")
+    return fields[0]
 
 
 def _destination(fmt: str, file_name: str, data: dict) -> tuple[str, str]:
@@ -128,17 +151,19 @@ def _under(f: Path, out: Path) -> bool:
     return any(p == out or (p.parent == out.parent and p.name.startswith(f".{out.name}.")) for p in (f, *f.parents))
 
 
-def _wanted(fmt: str, tasks: "pa.Table", cfg_text: str | None,
-            files: dict[str, bytes]) -> list[tuple[str, str, str, str | None]]:
+def _wanted(fmt: str, tasks: "pa.Table", cfg_text: str | None, files: dict[str, bytes],
+            rows: list[str] | None = None) -> list[tuple[str, str, str, str | None]]:
     """(task key, image value, place in the folder, recorded sha256) of each image the folder's
-    label files stand for."""
+    label files stand for (Hugging Face: of each row, by its task key, ``rows``)."""
     cfg = LabelingConfig(cfg_text, source="the version's labeling config", validate=False) if cfg_text else None
     if cfg is not None and sum(o.tag == "Image" for o in cfg.objects.values()) > 1:
-        raise UsageError("--images: the labeling config has several <Image> objects; a YOLO, VOC or COCO folder holds one "
-                         "image a task", "export without --images and place the images yourself")
+        raise UsageError("--images: the labeling config has several <Image> objects; a YOLO, VOC or COCO folder "
+                         "holds one image a task", "export without --images and place the images yourself")
     hashes = tasks.column("data_hash").to_pylist() if "data_hash" in tasks.column_names else [None] * tasks.num_rows
     if fmt == Format.COCO:
         return _coco_wanted(tasks, cfg, files[COCO_JSON], hashes)
+    if fmt == Format.HF:
+        return _hf_wanted(tasks, cfg, rows or [], hashes)
     out = []
     for key, data_json, h in zip(tasks.column("task_key").to_pylist(), tasks.column("data").to_pylist(), hashes):
         data = json.loads(data_json)
@@ -149,6 +174,22 @@ def _wanted(fmt: str, tasks: "pa.Table", cfg_text: str | None,
         dest, label = _destination(fmt, file_name_of(value), data)
         if label in files:
             out.append((key, str(value), dest, h))
+    return out
+
+
+def _hf_wanted(tasks: "pa.Table", cfg: LabelingConfig | None, rows: list[str],
+               hashes: list) -> list[tuple[str, str, str, str | None]]:
+    """(task key, image value, the task key, recorded sha256) of each row of the Hugging Face dataset
+    whose task names an image."""
+    field = _image_object(cfg)
+    keys = tasks.column("task_key").to_pylist()
+    at = {k: i for i, k in enumerate(keys)}
+    datas = tasks.column("data").to_pylist()
+    out = []
+    for key in rows:
+        value = json.loads(datas[at[key]]).get(field)
+        if value is not None:
+            out.append((key, str(value), key, hashes[at[key]]))
     return out
 
 
@@ -177,12 +218,14 @@ def _coco_wanted(tasks: "pa.Table", cfg: LabelingConfig | None, doc_bytes: bytes
 
 
 def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: str | None, files: dict[str, bytes],
-                progress: Callable[[int, int], None] | None = None, out: Path | None = None) -> Placed:
-    """The file of ``images_dir`` for each image of the folder ``files``: found by its tail, and
-    checked against the sha256 the task recorded (exit 14 for one not found, 3 for one that differs)."""
+                progress: Callable[[int, int], None] | None = None, out: Path | None = None,
+                rows: list[str] | None = None) -> Placed:
+    """The file of ``images_dir`` for each image of the folder ``files`` (Hugging Face: of the dataset's
+    rows, their task keys ``rows``): found by its tail, and checked against the sha256 the task recorded
+    (exit 14 for one not found, 3 for one that differs)."""
     if fmt not in WITH_IMAGES:
-        raise UsageError(f"--images is for the folder formats {', '.join(WITH_IMAGES)}, not {fmt}",
-                         "leave --images out, or export --format yolo, voc or coco")
+        raise UsageError(f"--images is for the formats {', '.join(WITH_IMAGES)}, not {fmt}",
+                         "leave --images out, or export --format yolo, voc, coco or hf")
     root = Path(images_dir)
     if not root.is_dir():
         raise NotFoundError(f"--images {images_dir}: no such folder", "give the folder the tasks' images are in")
@@ -191,7 +234,7 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
         raise UsageError(f"--images {images_dir} is --out {out} or inside it: the export replaces --out, and the "
                          "images' folder with it", "give --out a folder outside the images' folder")
     index = _index(root, skip)
-    wanted = _wanted(fmt, tasks, cfg_text, files)
+    wanted = _wanted(fmt, tasks, cfg_text, files, rows)
     tails = [path_tails(value) for _, value, _, _ in wanted]
     lost = [(w[0], w[1]) for w, ts in zip(wanted, tails) if not any(t in index for t in ts)]
     if lost:
