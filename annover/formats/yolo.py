@@ -20,7 +20,9 @@ keypoint names pair up by side: ``left_eye``/``right_eye``, ``L_eye``/``R_eye``,
 ``eye_right``, ``LEye``/``REye`` (case aside), the names without a side (``nose``) mapping to
 themselves. Where no name has a side, or a name with one has no partner, it has none (said in
 the notes): Ultralytics then trains without left-right flips, which is safe, where a wrong
-``flip_idx`` would mirror an image and leave its left wrist labeled left. Crowd regions (COCO
+``flip_idx`` would mirror an image and leave its left wrist labeled left. A folder's own ``flip_idx`` is kept on
+import as the keypoint labels' ``flip`` (``<Label value="left_eye" flip="right_eye"/>``), which the
+export writes back before pairing names. Crowd regions (COCO
 ``iscrowd``, kept on import) are left out, as Ultralytics' own COCO converter leaves them out:
 YOLO has no crowd flag, and an ordinary object would teach the crowd's outline as one object.
 
@@ -30,6 +32,8 @@ label files under ``labels/`` (or the folder itself), and image sizes from ``siz
 (``{"images/train/1.jpg": {"width": .., "height": ..}}``) or from the images' headers when
 they lie in ``images/`` beside ``labels/``; without sizes the values are kept in percent
 with no ``original_width``. Task key: the label file's stem (= the image file's stem).
+Lines are read as Ultralytics' label check reads them: a class id may be a float of a whole number
+(``1.0``), and a line repeating one of its file is dropped (warned).
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import os
 import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
+from xml.sax.saxutils import quoteattr
 
 from annover._lazy import lazy
 from annover.errors import InputError, UsageError, shown
@@ -49,7 +54,8 @@ from annover.formats.images import (EDGE_SLACK, Image, Obj, categories, check_ki
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.folder import Folder
-from annover.formats.train import TrainInput, image_config, refuse_control, region_id, stem_key, unlabeled
+from annover.formats.train import (TrainInput, image_config, labels_tag, refuse_control, region_id, stem_key,
+                                   unlabeled)
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -297,6 +303,21 @@ def flip_idx(kp_names: list[str]) -> tuple[list[int] | None, list[str]]:
     return out, []
 
 
+def _flip_of(cfg: LabelingConfig | None, kp_names: list[str]) -> tuple[list[int] | None, list[str]]:
+    """``flip_idx`` of the keypoints ``kp_names``: as the config's keypoint labels give it (``flip="NAME"``,
+    kept from a YOLO import's data.yaml; a keypoint without one is its own mirror image), else by their
+    names (:func:`flip_idx`)."""
+    given = cfg.label_attributes("flip", ("KeyPointLabels",)) if cfg is not None else {}
+    if not given:
+        return flip_idx(kp_names)
+    at = {n: i for i, n in enumerate(kp_names)}
+    for n, other in given.items():
+        if n in at and other not in at:
+            raise UsageError(f"the labeling config gives the keypoint {n!r} the flip {other!r}, which is no keypoint "
+                             "label", 'write flip="NAME" with the name of a keypoint label, or remove it')
+    return [at[given.get(n, n)] for n in kp_names], []
+
+
 def _flip_note(kp_names: list[str], lone: list[str]) -> str:
     shown_names = ", ".join(repr(n) for n in (lone or kp_names)[:4]) + (", ..." if len(lone or kp_names) > 4 else "")
     why = (f"the keypoint(s) {shown_names} name a side but no single keypoint names the other" if lone
@@ -375,7 +396,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     cls = {n: i for i, n in enumerate(names)}
     task = _task(images, obb)
     kp_names = keypoint_names(cfg, images) if task == "pose" else []
-    flip, lone = flip_idx(kp_names) if task == "pose" else (None, [])
+    flip, lone = _flip_of(cfg, kp_names) if task == "pose" else (None, [])
     if task == "pose" and flip is None:
         notes.append(_flip_note(kp_names, lone))
     counts: dict[str, int] = {}
@@ -423,7 +444,7 @@ def _names_as_given(root: Path, folder: Folder) -> tuple[list[str], dict]:
                 doc = yaml.safe_load(utf8_text(folder.own(p))) or {}
             except yaml.YAMLError as e:
                 raise fail(p, f"not valid YAML: {str(e).splitlines()[0]}", "fix data.yaml") from None
-            names = doc.get("names") if isinstance(doc, dict) else None
+            names = _with_nc(p, doc) if isinstance(doc, dict) else None
             if isinstance(names, dict):
                 try:
                     keys = sorted(names, key=int)
@@ -439,6 +460,23 @@ def _names_as_given(root: Path, folder: Folder) -> tuple[list[str], dict]:
     if p.is_file():
         return [ln.strip() for ln in utf8_text(folder.own(p)).splitlines() if ln.strip()], {}
     raise fail(root, "no data.yaml or classes.txt", "give a YOLO folder with data.yaml (names) or classes.txt")
+
+
+def _with_nc(p: Path, doc: dict) -> Any:
+    """data.yaml's ``names`` as Ultralytics' ``check_det_dataset`` takes them with ``nc``: without
+    ``names``, ``nc`` classes named ``class_0``, ``class_1``...; ``names`` and an ``nc`` of another
+    count refused, as it refuses them."""
+    names, nc = doc.get("names"), doc.get("nc")
+    if nc is None:
+        return names
+    if type(nc) is not int or nc < 1:
+        raise fail(p, f"nc is {shown(nc)}, not a count of classes", "write nc: N (a whole number from 1), or remove it")
+    if names is None:
+        return [f"class_{i}" for i in range(nc)]
+    if isinstance(names, (list, dict)) and len(names) != nc:
+        raise fail(p, f"names has {len(names)} classes and nc says {nc} (Ultralytics refuses the file)",
+                   f"make them agree (nc: {len(names)}), or remove nc")
+    return names
 
 
 def _class_names(p: Path, names: list, what: str = "names: class") -> list[str]:
@@ -650,6 +688,22 @@ def _image_guess(lp: str) -> str:
     return "/".join(parts)
 
 
+def _class_id(s: str, where: str) -> int:
+    """A line's class id: an integer, or a number of one written as a float (``1.0``, ``1e0``), which
+    Ultralytics reads alike (every value of a line is a float to it); ``1.5`` names no class."""
+    try:
+        return int(s)
+    except ValueError:
+        pass
+    try:
+        v = float(s)
+    except ValueError:
+        v = math.nan
+    if not math.isfinite(v) or v != int(v):
+        raise InputError(f"{where}: class {s!r} is not an integer", "a line starts with the class id")
+    return int(v)
+
+
 def _floats(parts: list[str], where: str) -> list[float]:
     out = []
     for i, s in enumerate(parts):
@@ -726,10 +780,7 @@ def _check_range(v: list[float], where: str, kpt: tuple[int, int] | None) -> Non
 def _parse_line(line: str, where: str, names: list[str], task: str, kpt: tuple[int, int] | None,
                 size: tuple[int, int] | None, fitted: list[str]) -> list[dict]:
     parts = line.split()
-    try:
-        c = int(parts[0])
-    except ValueError:
-        raise InputError(f"{where}: class {parts[0]!r} is not an integer", "a line starts with the class id") from None
+    c = _class_id(parts[0], where)
     if not 0 <= c < len(names):
         raise InputError(f"{where}: class id {c} is out of range (the folder names {len(names)} classes)",
                          "fix the class id, or add the class to data.yaml / classes.txt")
@@ -792,13 +843,10 @@ def read(root: Path, obb: bool = False) -> TrainInput:
     sizes = _sizes(root, ["images", *(s.images for s in layout)], folder)
     _check_listed(root, layout, sizes)
     files = _label_files(root, layout)
-    tasks, kinds, fitted = [], set(), []
+    tasks, kinds, seen = [], set(), _Seen()
     for f, lp, split in files:
         size = sizes.get(lp)
-        result: list[dict] = []
-        for n, line in enumerate(utf8_text(folder.own(f)).splitlines(), 1):
-            if line.strip():
-                result += _parse_line(line, f"{f}: line {n}", names, task, kpt, size[:2] if size else None, fitted)
+        result = _file_result(utf8_text(folder.own(f)), f, names, task, kpt, size[:2] if size else None, seen)
         if kp_names:
             for r in result:
                 if r["type"] == "keypointlabels":
@@ -816,12 +864,76 @@ def read(root: Path, obb: bool = False) -> TrainInput:
         raise fail(root, "no label files (*.txt under labels/, or under the label folders of data.yaml's "
                    "train, val and test) and no images (images/, sizes.json)", "give a YOLO folder with labels/*.txt")
     k_names = kp_names or ([f"kp_{i}" for i in range(kpt[0])] if kpt else [])
-    warnings = [f"{len(fitted)} OBB line(s) whose corners are no rectangle (e.g. {fitted[0]}) were read as the "
-                "smallest rotated rectangle around them, as Ultralytics reads them"] if fitted else []
+    flip = _flip_given(root, doc, kpt)
+    warnings = seen.warnings()
     backgrounds: list[str] = []
     tasks += _backgrounds(sizes, tasks, layout, backgrounds)
     warnings += unlabeled(tasks, root, "label line") or backgrounds
-    return TrainInput(tasks, image_config(names, kinds, k_names), warnings=warnings)
+    return TrainInput(tasks, _with_flip(image_config(names, kinds, k_names), k_names, flip), warnings=warnings)
+
+
+class _Seen:
+    """What a folder's lines held that a warning says: OBB lines fitted to a rectangle, duplicate lines
+    dropped, files mixing box and polygon lines, and files of boxes only beside files of polygons."""
+
+    def __init__(self) -> None:
+        self.fitted: list[str] = []
+        self.dups: list[str] = []
+        self.mixed: list[str] = []
+        self.polygons: list[str] = []  # files with a polygon line
+        self.boxes: list[str] = []  # files of box lines only
+
+    def add(self, f: Path, result: list[dict], task: str) -> None:
+        types = {r["type"] for r in result}
+        if task != "auto" or not types:
+            return
+        if "polygonlabels" in types:
+            self.polygons.append(str(f))
+            if "rectanglelabels" in types:
+                self.mixed.append(str(f))
+        else:
+            self.boxes.append(str(f))
+
+    def warnings(self) -> list[str]:
+        out = []
+        if self.fitted:
+            out.append(f"{len(self.fitted)} OBB line(s) whose corners are no rectangle (e.g. {self.fitted[0]}) were "
+                       "read as the smallest rotated rectangle around them, as Ultralytics reads them")
+        if self.dups:
+            out.append(f"{len(self.dups)} duplicate label line(s) (e.g. {self.dups[0]}: the class and numbers of an "
+                       "earlier line of the file) were dropped, as Ultralytics drops them ('duplicate labels removed')")
+        if self.mixed:
+            out.append(f"{len(self.mixed)} label file(s) mix box lines with polygon lines (e.g. {self.mixed[0]}): "
+                       "read as written, boxes and polygons; Ultralytics reads every line of such a file as a "
+                       "polygon, a box's 4 numbers as 2 points, so its box there is not the one written")
+        if self.polygons and self.boxes:
+            out.append(f"{len(self.boxes)} label file(s) hold boxes only (e.g. {self.boxes[0]}) beside "
+                       f"{len(self.polygons)} with polygons (e.g. {self.polygons[0]}): both are read; Ultralytics' "
+                       "segment training of such a folder warns and drops every polygon (boxes only)")
+        return out
+
+
+def _file_result(text: str, f: Path, names: list[str], task: str, kpt: tuple[int, int] | None,
+                 size: tuple[int, int] | None, seen: _Seen) -> list[dict]:
+    """The regions of a label file's lines (blank lines skipped); a line of the class and numbers of an
+    earlier line of the file is dropped, as Ultralytics' label check drops duplicate rows."""
+    result: list[dict] = []
+    lines: set[tuple[float, ...]] = set()
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{f}: line {n}"
+        regions = _parse_line(line, where, names, task, kpt, size, seen.fitted)
+        key = tuple(float(x) for x in line.split())  # every value a number: _parse_line checked them
+        if key in lines:
+            seen.dups.append(where)
+            if seen.fitted[-1:] == [where]:
+                seen.fitted.pop()
+            continue
+        lines.add(key)
+        result += regions
+    seen.add(f, result, task)
+    return result
 
 
 def _backgrounds(sizes: dict[str, tuple[int, int, str]], tasks: list[dict], layout: list[_Split],
@@ -866,6 +978,31 @@ def _kpt_shape(root: Path, doc: dict) -> tuple[int, int] | None:
         raise fail(_names_file(root),
                    f"kpt_shape is {shown(shape)}", "write kpt_shape: [K, 3] (or [K, 2]): K keypoints of x, y[, visibility]")
     return shape[0], shape[1]
+
+
+def _flip_given(root: Path, doc: dict, kpt: tuple[int, int] | None) -> list[int] | None:
+    """data.yaml's ``flip_idx`` of a pose folder (None without one, or an empty one, which Ultralytics
+    reads as none): a list of ``kpt_shape[0]`` keypoint indexes, as Ultralytics' augmentation needs it
+    (it raises on another length, and an index out of range would fail at the first flip)."""
+    flip = doc.get("flip_idx")
+    if kpt is None or flip is None or flip == []:
+        return None
+    if not (isinstance(flip, list) and len(flip) == kpt[0] and all(type(i) is int and 0 <= i < kpt[0] for i in flip)):
+        raise fail(_names_file(root), f"flip_idx is {shown(flip)}, not {kpt[0]} keypoint indexes (0..{kpt[0] - 1}) "
+                   "as kpt_shape says", "give each keypoint the index of its mirror image (itself where it has "
+                   "no side), or remove flip_idx")
+    return flip
+
+
+def _with_flip(config: str, kp_names: list[str], flip: list[int] | None) -> str:
+    """The generated config with data.yaml's ``flip_idx`` kept: each keypoint's ``<Label>`` names its
+    mirror image (``<Label value="left_eye" flip="right_eye"/>``, itself where it has no side), which a
+    YOLO export writes back as ``flip_idx``; the config unchanged without one."""
+    if flip is None or not kp_names:
+        return config
+    plain = labels_tag("KeyPointLabels", "keypoints", "image", kp_names)
+    inner = "".join(f"\n    <Label value={quoteattr(n)} flip={quoteattr(kp_names[j])}/>" for n, j in zip(kp_names, flip))
+    return config.replace(plain, f'  <KeyPointLabels name="keypoints" toName="image">{inner}\n  </KeyPointLabels>\n')
 
 
 def _kpt_names(doc: dict, kpt: tuple[int, int] | None, root: Path) -> list[str]:
