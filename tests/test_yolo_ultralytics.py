@@ -178,6 +178,28 @@ def test_a_class_id_that_is_no_whole_number_is_refused(empty_repo, tmp_path):
     _refused(empty_repo, src, f"{src / 'labels' / 'a.txt'}: line 1: class '1.5' is not an integer")
 
 
+@pytest.mark.parametrize("line", ["0 1.005 0.5 0.2 0.2", "0 0.5 -0.01 0.2 0.2", "0 0.5 0.5 1.01 0.2",
+                                  "0 -0.004 0.1 0.3 0.1 0.3 0.3"])
+def test_a_value_within_ultralytics_one_percent_tolerance_is_read_as_written(tmp_path, line):
+    # was: refused as "outside 0..1"; Ultralytics' label check allows 1.01 and -0.01 ("1% tolerance")
+    src = _folder(tmp_path / "y", {"classes.txt": "cat\n", "labels/a.txt": line + "\n",
+                                   "sizes.json": json.dumps({"images/a.jpg": {"width": 200, "height": 100}})})
+    t = read_train(src, "yolo", None, True)
+    assert len(_results(yolo.read(src))[0]) == 1
+    r = render_train("yolo", _tables(t), t.config_text)  # a box clipped to the image, a polygon as it is
+    nums = [float(x) for x in r.files["labels/a.txt"].decode().split()[1:]]
+    assert nums == [float(x) for x in line.split()[1:]] if len(nums) > 4 else all(0 <= x <= 1 for x in nums), nums
+
+
+@pytest.mark.parametrize("line, says", [
+    ("0 1.0100001 0.5 0.2 0.2", "cx is 1.0100001, outside 0..1 by more than 0.01"),
+    ("0 0.5 -0.0100001 0.2 0.2", "cy is -0.0100001, outside 0..1 by more than 0.01"),
+])
+def test_a_value_beyond_the_tolerance_is_refused(empty_repo, tmp_path, line, says):
+    src = _folder(tmp_path / "y", {"classes.txt": "cat\n", "labels/a.txt": line + "\n"})
+    _refused(empty_repo, src, f"{src / 'labels' / 'a.txt'}: line 1: {says}", "Ultralytics refuses the line")
+
+
 def test_boxes_beside_polygons_are_read_and_the_difference_from_ultralytics_said(tmp_path):
     src = _folder(tmp_path / "y", {"classes.txt": "cat\ndog\n",
                                    "labels/mixed.txt": "0 0.5 0.5 0.2 0.2\n1 0.1 0.1 0.3 0.1 0.3 0.3\n",

@@ -33,7 +33,7 @@ label files under ``labels/`` (or the folder itself), and image sizes from ``siz
 they lie in ``images/`` beside ``labels/``; without sizes the values are kept in percent
 with no ``original_width``. Task key: the label file's stem (= the image file's stem).
 Lines are read as Ultralytics' label check reads them: a class id may be a float of a whole number
-(``1.0``), and a line repeating one of its file is dropped (warned).
+(``1.0``), values may lie 0.01 outside 0..1, and a line repeating one of its file is dropped (warned).
 """
 
 from __future__ import annotations
@@ -738,12 +738,14 @@ def _obb_line(v: list[float], where: str, size: tuple[int, int] | None, extra: d
 
 
 _BOX = ("cx", "cy", "w", "h")
+#: how far outside 0..1 Ultralytics' label check lets a value be ("with 1% tolerance": up to 1.01, from -0.01)
+SLACK = 0.01
 
 
 def _outside(v: list[float], kpt: tuple[int, int] | None) -> tuple[str, float] | None:
     """(what, value) of a line's first number Ultralytics' label check (``verify_image_label``)
-    refuses, or None: a box's cx, cy, w, h and a pose line's keypoint x, y above 1, or any value
-    of the line below 0; a polygon or OBB line is checked as Ultralytics checks it, by the box
+    refuses, or None: a box's cx, cy, w, h and a pose line's keypoint x, y above 1.01, or any value
+    of the line below -0.01 (its 1% tolerance, :data:`SLACK`: such a value is kept as written); a polygon or OBB line is checked as Ultralytics checks it, by the box
     around its points (a point a little outside the image passes when that box is inside). A
     line of the wrong count of numbers, and a box's negative width or height, are left to their
     own errors."""
@@ -764,7 +766,8 @@ def _outside(v: list[float], kpt: tuple[int, int] | None) -> tuple[str, float] |
     else:
         return None
     low = [(nm, x) for nm, x in low if nm not in ("w", "h")]  # a box's negative size has its own error
-    return next(((nm, x) for nm, x in high if x > 1), None) or next(((nm, x) for nm, x in low if x < 0), None)
+    return (next(((nm, x) for nm, x in high if x > 1 + SLACK), None)
+            or next(((nm, x) for nm, x in low if x < -SLACK), None))
 
 
 def _check_range(v: list[float], where: str, kpt: tuple[int, int] | None) -> None:
@@ -772,8 +775,8 @@ def _check_range(v: list[float], where: str, kpt: tuple[int, int] | None) -> Non
     :func:`_outside`): YOLO coordinates are fractions of the image size, 0 to 1."""
     bad = _outside(v, kpt)
     if bad is not None:
-        raise InputError(f"{where}: {bad[0]} is {bad[1]:.15g}, outside 0..1 (YOLO coordinates are fractions of the "
-                         "image size; Ultralytics refuses the line)",
+        raise InputError(f"{where}: {bad[0]} is {bad[1]:.15g}, outside 0..1 by more than {SLACK} (YOLO coordinates "
+                         "are fractions of the image size; Ultralytics refuses the line)",
                          "write pixel values divided by the image width and height, or fix the line")
 
 
