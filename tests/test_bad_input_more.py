@@ -224,8 +224,8 @@ def test_a_conll_file_of_no_entity_without_a_config_says_so(empty_repo, tmp_path
 
 @pytest.mark.parametrize("line, says", [
     ("0 1.2 0.5 0.2 0.2", "line 1: cx is 1.2, outside 0..1"),
-    ("0 1.0000001 0.5 0.2 0.2", "line 1: cx is 1.0000001, outside 0..1"),  # not shown as 1
-    ("0 0.5 -1e-09 0.2 0.2", "line 1: cy is -1e-09, outside 0..1"),  # not shown as 0
+    ("0 1.0100001 0.5 0.2 0.2", "line 1: cx is 1.0100001, outside 0..1"),  # past the 1% tolerance, not shown as 1.01
+    ("0 0.5 -0.0100001 0.2 0.2", "line 1: cy is -0.0100001, outside 0..1"),  # past the tolerance, not shown as -0.01
     ("0 0.5 -0.1 0.2 0.2", "line 1: cy is -0.1, outside 0..1"),
     ("0 0.5 0.5 1.5 0.2", "line 1: w is 1.5, outside 0..1"),
     ("0 0.1 0.1 1.2 0.1 0.5 0.5", "line 1: the box around its points: w is 1.1, outside 0..1"),
