@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -116,6 +117,23 @@ def test_flip_idx_is_in_the_versions_config_and_its_export(empty_repo, tmp_path)
     assert p.returncode == 0, p.stderr
     assert yaml.safe_load((out / "data.yaml").read_text())["flip_idx"] == [1, 0, 2]
     assert "no flip_idx" not in p.stderr
+
+
+@pytest.mark.parametrize("keep", [False, True])
+def test_a_given_config_without_the_folders_flips_is_warned(empty_repo, tmp_path, keep):
+    # was: with --config, the user's config replaced the generated one and the folder's flip_idx
+    # was lost without a word (the export then wrote none, or paired the names by side)
+    src = _pose(tmp_path / "y", "kpt_names: [eye_1, eye_2, mouth]\nflip_idx: [1, 0, 2]\n")
+    generated = read_train(src, "yolo", None, True).config_text
+    cfg = tmp_path / "pose.xml"
+    cfg.write_text(generated if keep else re.sub(r' flip="[^"]*"', "", generated))
+    p = _cli("snapshot", "--from", str(src), "--config", str(cfg), "-m", "pose", cwd=empty_repo)
+    assert p.returncode == 0, p.stderr
+    said = "flip_idx pairs keypoints the labeling config does not"
+    if keep:
+        assert said not in p.stderr
+    else:
+        assert said in p.stderr and 'eye_1 flip="eye_2"' in p.stderr, p.stderr
 
 
 def test_a_config_flip_naming_no_keypoint_is_refused_on_export(tmp_path):

@@ -173,6 +173,20 @@ def _rename(tasks: list[dict], generated: LabelingConfig, given: LabelingConfig,
                 r["to_name"] = objects.get(r["to_name"], (r["to_name"],))[0]
 
 
+def _flip_lost(generated: LabelingConfig, config: LabelingConfig, source: str) -> list[str]:
+    """A warning where the file gave its keypoints a left-right flip (a YOLO pose folder's
+    ``flip_idx``, kept as the generated config's ``flip``) that the given config does not: a YOLO
+    export writes ``flip_idx`` from the config."""
+    tags = ("KeyPointLabels",)
+    had, has = generated.label_attributes("flip", tags), config.label_attributes("flip", tags)
+    lost = {n: f for n, f in had.items() if has.get(n) != f}
+    if not lost:
+        return []
+    shown = ", ".join(f'{n} flip="{f}"' for n, f in list(lost.items())[:4]) + (" ..." if len(lost) > 4 else "")
+    return [f"{source}: its flip_idx pairs keypoints the labeling config does not ({shown}); a YOLO export "
+            "writes flip_idx from the config: add those flip attributes to its <Label>s to keep them"]
+
+
 def to_tables(inp: TrainInput, source: str, fmt: str, config: LabelingConfig | None,
               validate: bool | str) -> tuple[Tables, str]:
     """Canonical tables of a training format read as tasks, and the config they were checked with."""
@@ -189,6 +203,8 @@ def to_tables(inp: TrainInput, source: str, fmt: str, config: LabelingConfig | N
         tables.warnings.append(f"{source}: the labeling config gives its labels other category ids than the file "
                                f"({', '.join(f'{n}={i}' for n, i in list(inp.category_ids.items())[:5])}); a COCO "
                                'export numbers them by the config: add category="ID" to its <Label>s to keep them')
+    if config is not None:
+        tables.warnings += _flip_lost(generated, config, source)
     for name in ("tasks", "annotations", "predictions"):  # no Label Studio JSON came in: nothing to give back
         t = getattr(tables, name)
         i = t.schema.get_field_index("ls_original")
