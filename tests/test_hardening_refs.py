@@ -71,10 +71,11 @@ def test_a_kill_around_the_commit_never_stages_the_deletion_of_a_version(v1, sta
     assert len(json.loads(run_cli("log", "--json", cwd=root, check=True).stdout)) == 2
 
 
-def test_an_index_left_staging_the_deletion_by_an_older_annover_is_named_by_a_read_and_repaired_by_a_write(v1):
+def test_an_index_left_staging_the_deletion_by_an_older_annover_is_named_by_a_read_and_kept_by_a_write(v1):
     """The exact state 16.2 found: HEAD has the new version, git's index still the old tree. With
     no sign of a killed command it reads as the user's own staging: a read never touches git's
-    index, so it says what a `git commit` would delete; the next write repairs it."""
+    index, so it says what a `git commit` would delete; a write that commits other files leaves it
+    staged too (it unstaged it silently, as it did a user's `git add`); `git restore --staged` ends it."""
     root = v1.root
     run_cli(*SNAP, cwd=root, check=True)
     git("read-tree", "HEAD~1", cwd=root)  # the index as the old sync-after-update-ref left it
@@ -84,7 +85,9 @@ def test_an_index_left_staging_the_deletion_by_an_older_annover_is_named_by_a_re
     assert "D  .annover/versions/" in git("status", "--porcelain", cwd=root)
     assert annover.Repo(root).resolve("v2") == json.loads(p.stdout)["id"]
     w = run_cli("tag", "reviewed", cwd=root)
-    assert w.returncode == 0, w.stderr
+    assert w.returncode == 0 and "git restore --staged -- .annover" in w.stderr, w.stderr
+    assert "D  .annover/versions/" in git("status", "--porcelain", cwd=root)
+    git("restore", "--staged", "--", ".annover", cwd=root)
     assert git("status", "--porcelain", "--", ".annover", cwd=root) == ""
 
 

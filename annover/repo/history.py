@@ -77,6 +77,14 @@ def _name(repo: RepoCore, vid: str, tags: dict[str, list[str]] | None = None, bu
     return f"{names[0]} ({vid[:12]})" if names else vid[:12]
 
 
+def _refuse_staged(repo: RepoCore, paths: "list[Any]", what: str) -> None:
+    """Refuse, before anything is written, a write whose commit would overwrite what the user's
+    index stages for one of ``paths`` (see :meth:`annover.store.git.Git.refuse_staged`)."""
+    head = repo.head_commit()
+    if head:
+        repo.scm.refuse_staged(head, [repo.rel(p) for p in paths], what)
+
+
 # ---------------------------------------------------------------------------- tag
 
 
@@ -101,6 +109,7 @@ def tag(repo: RepoCore, name: str, rev: str = "HEAD", force: bool = False) -> Ta
                              "choose another name, or pass --force to move it (a training record may cite it)")
         commit = repo.commit_of(vid)
         path = repo.dir / "refs" / "tags" / name
+        _refuse_staged(repo, [path], f"annover tag {name}")
         head = repo.head_commit()
         committed = (repo.scm.show(head, repo.rel(path)) or "").strip() if head else ""
         if committed != vid or repo.refs.read(name) != vid:  # records it (and a hand-edited file)
@@ -128,6 +137,7 @@ def untag(repo: RepoCore, name: str) -> TagResult:
         git_old = repo.scm.tag_commits().get(name)
         if old is None and git_old is None:
             raise RevisionError(f"no tag {name!r}", "list the tags with `annover log`")
+        _refuse_staged(repo, [repo.dir / "refs" / "tags" / name], f"annover tag -d {name}")
         path = repo.rel(repo.dir / "refs" / "tags" / name)
         head = repo.head_commit()
         if old is not None or (head and repo.scm.show(head, path)):
@@ -208,6 +218,8 @@ def revert(repo: RepoCore, rev: str | None = "HEAD", to: str | None = None, mess
     with repo.lock(expect_head=start):
         repo.recover()
         name = tag_name or next_tag(repo)
+        _refuse_staged(repo, [repo.dir / f for f in ("HEAD", "objects.dvc", ".gitignore", f"refs/tags/{name}")],
+                       "annover revert")
         record = {
             "schema": VERSION_SCHEMA, "hash": "sha256", "parents": [start],
             **{k: restored.record.get(k) for k in _CONTENT_FIELDS},
@@ -298,6 +310,9 @@ def reset(repo: RepoCore, rev: str, force: bool = False, dry_run: bool = False,
     repo.check_objects_here(target_v, rev)
     with repo.lock(expect_head=start):
         repo.recover()
+        _refuse_staged(repo, [repo.dir / f for f in ("HEAD", "objects.dvc", ".gitignore")]
+                       + [repo.dir / "refs" / "tags" / n for n in lost] + [repo.version_path(v.id) for v in dropped],
+                       f"annover reset {rev}")
         git_tags = repo.scm.tag_commits()
         point_dvc_at(repo, target_v, repo.version(start))
         files: dict[str, Any] = {

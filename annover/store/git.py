@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from annover.errors import GitError, NotARepoError
+from annover.errors import GitError, NotARepoError, UsageError
 from annover.files import write_atomic
 from annover.store import gitrefs
 
@@ -456,7 +456,8 @@ class Git:
                stage: Stage = _noop, *, base: str | None = None, merged: "Sequence[str]" = ()) -> str:
         """Commit exactly ``files`` (paths relative to the top level) on top of ``expected``.
 
-        A private index keeps the user's staged changes out; HEAD moves only if it still is
+        A private index keeps the user's staged changes out, and they stay staged; one to a file of
+        ``files`` is refused before anything is written (:meth:`refuse_staged`). HEAD moves only if it still is
         ``expected`` (compare-and-swap ``update-ref``). The work tree and the user's index
         take the new files *before* HEAD moves, so no moment exists where the index stages
         the deletion of what HEAD just gained (a user's ``git commit`` after a kill there
@@ -468,12 +469,14 @@ class Git:
         ``expected`` is brought into the user's index and work tree as ``git merge`` does,
         under a marker the next command's recovery reads (:meth:`finish_interrupted_checkout`).
         """
+        index_info = self._index_info(files)
+        if expected:
+            self.refuse_staged(expected, list(files), "annover's commit", index_info)
         env = {"GIT_INDEX_FILE": str(self.git_dir / _PRIVATE_INDEX), **self.identity_env()}
         start = base or expected
         self.clear_private_index()
         try:
             self.run("read-tree", *([start] if start else ["--empty"]), env=env)
-            index_info = self._index_info(files)
             self.run("update-index", "--index-info", env=env, input=index_info)
             tree = self.run("write-tree", env=env).strip()
             parents = [p for c in ([expected] if expected else []) + list(merged) for p in ("-p", c)]
@@ -493,7 +496,8 @@ class Git:
             elif content is None:
                 target.unlink(missing_ok=True)
         stage("before-index-sync")
-        self.sync_index(index_info=index_info)
+        self._begin_sync(list(files))  # held until HEAD moved: a kill between leaves the index to repair
+        self.run("update-index", "--index-info", input=index_info)
         stage("before-update-ref")
         title = message.splitlines()[0] if message else ""
         try:
@@ -502,8 +506,10 @@ class Git:
             self.reset_paths(list(files), keep_work_tree=[p for p, c in files.items() if isinstance(c, Path)])
             if others:
                 self.finish_interrupted_checkout()
+            (self.git_dir / _SYNC_MARKER).unlink(missing_ok=True)
             raise
         stage("after-update-ref")
+        (self.git_dir / _SYNC_MARKER).unlink(missing_ok=True)
         (self.git_dir / _CHECKOUT_MARKER).unlink(missing_ok=True)
         return commit
 
@@ -626,7 +632,49 @@ class Git:
             else:
                 write_atomic(self.toplevel / path, data)
         if head:
-            self.sync_index(*paths)
+            self._sync_paths(paths)
+
+    def staged(self, commit: str, paths: "Sequence[str]") -> dict[str, str | None]:
+        """``{path: its blob id in the user's index (None: removed)}`` of those of ``paths`` whose
+        entry there differs from ``commit``'s (a ``git add``, ``git rm --cached``), as ``git diff
+        --cached COMMIT -- PATHS`` names them."""
+        if not paths:
+            return {}
+        out = self.run("--literal-pathspecs", "diff-index", "--cached", "--no-renames", "-z", "--end-of-options",
+                       commit, "--", *paths, check=False).split("\0")
+        return {p: (None if meta.split()[3] == ZERO_OID else meta.split()[3])
+                for meta, p in zip(out[0::2], out[1::2]) if meta.startswith(":")}
+
+    def _added(self, commit: str, paths: "Sequence[str]") -> set[str]:
+        """Those of ``paths`` ``commit`` lacks."""
+        out = self.run("--literal-pathspecs", "ls-tree", "-z", "--name-only", "--end-of-options", commit, "--",
+                       *paths, check=False)
+        return set(paths) - set(out.split("\0"))
+
+    def refuse_staged(self, commit: str, paths: "Sequence[str]", what: str, index_info: bytes | None = None) -> None:
+        """Refuse (exit 2) where the user's index stages a change to one of ``paths`` that ``what``
+        (the write about to commit them) would overwrite, as ``git merge`` refuses to overwrite local
+        changes; staged changes to other paths stay staged. ``index_info``, when given: the entries
+        the write commits (:meth:`_index_info`); a path staged as it commits it is not overwritten,
+        nor a file ``commit`` lacks and the write adds (``dvc init`` stages the files it makes, which
+        ``annover init`` then commits)."""
+        wanted: dict[str, str | None] = {}
+        for ln in (index_info or b"").decode("utf-8", errors="surrogateescape").splitlines():
+            meta, _, p = ln.partition("\t")
+            blob = meta.split()[1]
+            wanted[p] = None if blob == ZERO_OID else blob
+        staged = {p: blob for p, blob in self.staged(commit, paths).items() if p not in wanted or wanted[p] != blob}
+        if index_info is not None and staged:
+            new = self._added(commit, list(staged))
+            staged = {p: blob for p, blob in staged.items() if p not in new or wanted.get(p, "") is None}
+        staged = sorted(staged)
+        if staged:
+            listed = ", ".join(staged[:5]) + (f" and {len(staged) - 5} more" if len(staged) > 5 else "")
+            one = len(staged) == 1
+            raise UsageError(f"your staged change{'' if one else 's'} to {listed} would be overwritten by {what}; "
+                             "nothing committed",
+                             f"unstage {'it' if one else 'them'} with `git restore --staged -- {' '.join(staged)}` "
+                             f"(or commit {'it' if one else 'them'} with `git commit`), then run the command again")
 
     def _index_info(self, files: "dict[str, bytes | Path | None]") -> bytes:
         """``update-index --index-info`` lines for ``files``; their blobs written to git."""
@@ -724,24 +772,42 @@ class Git:
             return None
         return f"{path}\0{head}\0{st.st_ino}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_ctime_ns}\n"
 
-    def sync_index(self, *paths: str, index_info: bytes | None = None) -> bool:
-        """Make the user's index agree with HEAD for the files under ``paths`` (default all;
-        marker-guarded), or apply ``index_info``; whether anything had to change."""
-        if index_info is None:
-            index_info = self.index_differences(*(paths or (".",)))
-        if not index_info:
-            return False
-        marker = self.git_dir / _SYNC_MARKER
-        write_atomic(marker, b"1")
-        self.run("update-index", "--index-info", input=index_info)
-        marker.unlink(missing_ok=True)
-        return True
+    def _begin_sync(self, paths: "Sequence[str]") -> None:
+        """Mark an index update of ``paths`` under way (until HEAD moved to the commit that holds them)."""
+        write_atomic(self.git_dir / _SYNC_MARKER, "\0".join(paths).encode("utf-8", errors="surrogateescape"))
 
-    def finish_interrupted_sync(self, path: str) -> bool:
-        """Finish an index sync a killed process left (run under annover's lock); True if one was."""
-        if not (self.git_dir / _SYNC_MARKER).exists():
+    def _synced_paths(self, default: str) -> "list[str] | None":
+        """The paths the sync marker names (an older marker, ``1``: ``default``), None without one."""
+        try:
+            data = (self.git_dir / _SYNC_MARKER).read_bytes()
+        except FileNotFoundError:
+            return None
+        paths = [p for p in data.decode("utf-8", errors="surrogateescape").split("\0") if p]
+        return [default] if paths in ([], ["1"]) else paths
+
+    def _sync_paths(self, paths: "Sequence[str]") -> bool:
+        """Make the user's index agree with HEAD for the files under ``paths``; whether anything changed."""
+        index_info = self.index_differences(*paths)
+        if index_info:
+            self.run("update-index", "--index-info", input=index_info)
+        return bool(index_info)
+
+    def sync_index(self, path: str = ".") -> bool:
+        """Undo what annover's own index update, cut short, left in the user's index: the files the
+        sync marker names made to agree with HEAD (whether anything had to change). Without the
+        marker nothing is touched: what the index stages then is the user's (a ``git add`` of
+        annover's files stays staged; a write that commits such a file refuses, see :meth:`refuse_staged`)."""
+        paths = self._synced_paths(path)
+        if paths is None:
             return False
         (self.git_dir / "index.lock").unlink(missing_ok=True)  # left by our own killed update-index
-        self.sync_index(path)
+        changed = self._sync_paths(paths)
         (self.git_dir / _SYNC_MARKER).unlink(missing_ok=True)
+        return changed
+
+    def finish_interrupted_sync(self, path: str) -> bool:
+        """Finish an index update a killed process left (run under annover's lock); True if one was."""
+        if not (self.git_dir / _SYNC_MARKER).exists():
+            return False
+        self.sync_index(path)
         return True

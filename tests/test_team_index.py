@@ -1,0 +1,98 @@
+"""annover's writes and a user's git index, and ``annover tag --prune`` against the git remote,
+each with the real CLI, real git (a bare remote on disk) and real DVC:
+
+1. a write (snapshot, tag, tag -d, reset) leaves staged what the user's index stages for
+   annover's files it does not commit, and refuses (exit 2, nothing committed) to overwrite a
+   staged change to a file it commits, naming it and the ``git restore --staged`` that unstages
+   it, as ``git merge`` refuses to overwrite local changes;
+2. ``tag --prune`` leaves the tags a git remote already has (``git fetch --tags`` would bring
+   them back), says so with the ``git push REMOTE --delete`` that removes them there, and
+   prunes them once the remote has dropped them;
+3. ``tag --prune`` deletes only the tags annover made: a user's lightweight ``git tag`` of a
+   stray version's commit is left, and said.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from .conftest import git, run_cli
+from .test_merge import BASE, Labels, _edit, _init, _ls
+
+
+def _staged(root: Path) -> str:
+    """What git's index stages against HEAD, and its entries (``git diff --cached``, ``ls-files``)."""
+    return git("diff", "--cached", "--name-status", cwd=root) + git("ls-files", "--stage", cwd=root)
+
+
+def _two(tmp_path: Path, monkeypatch) -> Labels:
+    lab = _init(tmp_path, monkeypatch)
+    lab.snap(BASE, "base")
+    lab.snap(_edit(BASE, t3=("three", {"bob@x.org": "neutral"})), "round 2")
+    return lab
+
+
+def _snap_cli(lab: Labels, tasks, message: str):
+    lab.n += 1
+    path = lab.inputs / f"round{lab.n}.json"
+    path.write_text(json.dumps(_ls(tasks)))
+    return run_cli("snapshot", "-q", "--from", str(path), "-m", message, cwd=lab.root)
+
+
+# ---------------------------------------------------------------- 1. writes and the user's index
+
+
+def test_a_write_keeps_a_staged_change_to_a_file_it_does_not_commit(tmp_path, monkeypatch):
+    """A hand-made tag file and a `git rm --cached` of v1's record, both staged: every write
+    (snapshot, tag NAME, tag -d, reset) unstaged them silently. Now they stay staged."""
+    lab = _two(tmp_path, monkeypatch)
+    root, v1 = lab.root, lab.repo.resolve("v1")
+    (root / ".annover" / "refs" / "tags" / "mine").write_text(v1 + "\n")
+    lab.git("add", ".annover/refs/tags/mine")
+    lab.git("rm", "-q", "--cached", f".annover/versions/{v1}.json")
+    wanted = "A\t.annover/refs/tags/mine", f"D\t.annover/versions/{v1}.json"
+    p = _snap_cli(lab, _edit(BASE, t4=("four", {"bob@x.org": "positive"})), "round 3")
+    assert p.returncode == 0, p.stderr
+    assert all(w in git("diff", "--cached", "--name-status", cwd=root) for w in wanted), _staged(root)
+    for args in (["tag", "-q", "reviewed", "v2"], ["tag", "-q", "-d", "reviewed"], ["reset", "-q", "--force", "v2"]):
+        before = git("diff", "--cached", "--name-status", cwd=root)
+        p = run_cli(*args, cwd=root)
+        assert p.returncode == 0, (args, p.stderr)
+        assert git("diff", "--cached", "--name-status", cwd=root) == before, (args, _staged(root))
+        assert "made git's index agree" not in p.stderr, (args, p.stderr)
+    assert lab.repo.head() == lab.repo.resolve("v2")
+
+
+def test_a_write_that_commits_a_staged_file_refuses_naming_it(tmp_path, monkeypatch):
+    """A staged edit of .annover/.gitignore (every version commits it) and of a tag file: the
+    write overwrote the index's entry. Now it is refused, exit 2, one line naming the file and
+    the `git restore --staged` that unstages it; HEAD, git's tags and the index stay."""
+    lab = _two(tmp_path, monkeypatch)
+    root = lab.root
+    gitignore = root / ".annover" / ".gitignore"
+    gitignore.write_text(gitignore.read_text() + "# mine\n")
+    lab.git("add", ".annover/.gitignore")
+    before, head, tags = _staged(root), lab.git("rev-parse", "HEAD"), lab.git("tag")
+    for args, what in (([], "annover's commit"), (["revert"], "annover revert"),
+                       (["reset", "--force", "v1"], "annover reset v1")):
+        p = _snap_cli(lab, _edit(BASE, t4=("four", {"bob@x.org": "positive"})), "r") if not args else \
+            run_cli(*args, cwd=root)
+        assert p.returncode == 2, (args, p.stderr)
+        err = p.stderr.strip().splitlines()[-1]
+        assert err.startswith("Error: your staged change to .annover/.gitignore would be overwritten by " + what), err
+        assert "`git restore --staged -- .annover/.gitignore`" in err and "Traceback" not in p.stderr
+        assert _staged(root) == before and lab.git("rev-parse", "HEAD") == head and lab.git("tag") == tags
+    lab.git("restore", "--staged", "--", ".annover/.gitignore")
+    (root / ".annover" / "refs" / "tags" / "best").write_text(lab.repo.resolve("v1") + "\n")
+    lab.git("add", ".annover/refs/tags/best")
+    for args in (["tag", "best", "v2", "--force"], ["tag", "-d", "best"]):
+        p = run_cli(*args, cwd=root)
+        assert p.returncode == 2, (args, p.stderr)
+        assert "your staged change to .annover/refs/tags/best would be overwritten" in p.stderr, p.stderr
+        assert "git restore --staged -- .annover/refs/tags/best" in p.stderr
+        assert "best" not in lab.git("tag").split() and lab.git("rev-parse", "HEAD") == head
+    lab.git("restore", "--staged", "--", ".annover/refs/tags/best")
+    p = _snap_cli(lab, _edit(BASE, t4=("four", {"bob@x.org": "positive"})), "round 3")
+    assert p.returncode == 0 and lab.git("diff", "--cached", "--name-only") == "", p.stderr
+    assert lab.repo.resolve("v3") == p.stdout.strip()
