@@ -62,7 +62,7 @@ def test_reads_leave_a_users_git_add_of_annovers_files_staged(two_rounds):
 
 def test_a_read_names_a_staged_deletion_of_a_version_record_and_leaves_it(two_rounds):
     """`git rm --cached` of a record HEAD holds: a `git commit` would delete the version. The read
-    says so, and leaves the index to the user (a write repairs it, as it did before)."""
+    says so, and leaves the index to the user (so does a write: see test_team_index.py)."""
     repo, _, v2 = two_rounds
     root = repo.root
     git("rm", "-q", "--cached", f".annover/versions/{v2.id}.json", cwd=root)
@@ -99,7 +99,7 @@ def test_a_deleted_branchs_version_tags_are_listed_and_pruned_on_request(tmp_pat
     lab.git("add", "notes.md")
     lab.git("commit", "-q", "-m", "notes")
     lab.git("tag", "release-notes", "HEAD")
-    lab.git("tag", "mine", lab.git("rev-parse", "v2").strip())  # a user's tag on the dropped commit: it's too
+    lab.git("tag", "mine", lab.git("rev-parse", "v2").strip())  # a user's tag on the dropped commit: left
     lab.git("checkout", "-q", "--detach", "HEAD")
     lab.git("commit", "-q", "--allow-empty", "-m", "on no branch")
     lab.git("tag", "loose", "HEAD")  # a user's tag on a commit that holds no new version
@@ -118,7 +118,9 @@ def test_a_deleted_branchs_version_tags_are_listed_and_pruned_on_request(tmp_pat
     assert "v2" in lab.git("tag").split()
     p = run_cli("tag", "--prune", "--json", cwd=lab.root)
     assert p.returncode == 0, p.stderr
-    assert [t["tag"] for t in json.loads(p.stdout)["tags"]] == ["v2", "mine"]
+    assert [t["tag"] for t in json.loads(p.stdout)["tags"]] == ["v2"]  # not the user's `mine`: annover's only
+    assert [t["tag"] for t in json.loads(p.stdout)["others"]] == ["mine"]
+    lab.git("tag", "-d", "mine")
     assert sorted(lab.git("tag").split()) == ["loose", "release-notes", "v1"]
     assert json.loads(run_cli("status", "--no-remote", "--json", cwd=lab.root).stdout)["stray_tags"] == []
     dry_push = subprocess.run(["git", "push", "--dry-run", "origin", "--tags"], cwd=lab.root, capture_output=True,

@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import annover
+
 from .conftest import git, run_cli
 from .test_merge import BASE, Labels, _edit, _init, _ls
 
@@ -96,3 +98,78 @@ def test_a_write_that_commits_a_staged_file_refuses_naming_it(tmp_path, monkeypa
     p = _snap_cli(lab, _edit(BASE, t4=("four", {"bob@x.org": "positive"})), "round 3")
     assert p.returncode == 0 and lab.git("diff", "--cached", "--name-only") == "", p.stderr
     assert lab.repo.resolve("v3") == p.stdout.strip()
+
+
+# ---------------------------------------------------------------- 2 and 3. tag --prune
+
+
+def _stray(tmp_path: Path, monkeypatch) -> tuple[Labels, str]:
+    """main: v1, pushed to a bare origin; exp (deleted): v2, tagged `best` by annover and `mine`
+    by the user, both pushed with --tags, then v3 tagged `late` after, not pushed."""
+    lab = _init(tmp_path, monkeypatch)
+    lab.snap(BASE, "base")
+    git("init", "-q", "--bare", "-b", "main", str(tmp_path / "origin.git"), cwd=tmp_path)
+    lab.git("remote", "add", "origin", str(tmp_path / "origin.git"))
+    lab.git("push", "-q", "-u", "origin", "main", "--tags")
+    lab.git("switch", "-q", "-c", "exp")
+    v2 = lab.snap(_edit(BASE, t1=("one", {"alice@x.org": "neutral"})), "experiment")
+    assert run_cli("tag", "-q", "best", cwd=lab.root).returncode == 0
+    lab.git("tag", "mine", "v2")  # the user's own lightweight tag of that commit
+    lab.git("push", "-q", "origin", "--tags")
+    lab.snap(_edit(BASE, t2=("two", {"bob@x.org": "neutral"})), "more")
+    assert run_cli("tag", "-q", "late", cwd=lab.root).returncode == 0  # its tag file: a commit after v3's
+    lab.git("switch", "-q", "main")
+    lab.git("branch", "-q", "-D", "exp")
+    return lab, v2
+
+
+def test_prune_leaves_the_tags_the_git_remote_has_and_says_so(tmp_path, monkeypatch):
+    """v2 and best are on origin: deleted here, `git fetch --tags` brought them back and the
+    deletion did not publish. Now they are kept, said with the `git push origin --delete`
+    that removes them there; after it, the next prune deletes them."""
+    lab, v2 = _stray(tmp_path, monkeypatch)
+    dry = run_cli("tag", "--prune", "-n", "--json", cwd=lab.root)
+    assert dry.returncode == 0, dry.stderr
+    out = json.loads(dry.stdout)
+    assert [t["tag"] for t in out["tags"]] == ["v3", "late"]
+    assert [(t["tag"], t["remote"], t["version"]) for t in out["kept"]] == [("v2", "origin", v2), ("best", "origin", v2)]
+    assert sorted(lab.git("tag").split()) == ["best", "late", "mine", "v1", "v2", "v3"]
+    p = run_cli("tag", "--prune", cwd=lab.root)
+    assert p.returncode == 0, p.stderr
+    assert "kept tag v2" in p.stderr and "origin has it" in p.stderr and "`git push origin --delete v2`" in p.stderr
+    assert sorted(lab.git("tag").split()) == ["best", "mine", "v1", "v2"]
+    lab.git("fetch", "-q", "origin", "--tags")
+    assert sorted(lab.git("tag").split()) == ["best", "mine", "v1", "v2"]
+    lab.git("push", "-q", "origin", "--delete", "v2", "best")
+    p = run_cli("tag", "--prune", "--json", cwd=lab.root)
+    assert p.returncode == 0 and [t["tag"] for t in json.loads(p.stdout)["tags"]] == ["v2", "best"], p.stderr
+    lab.git("fetch", "-q", "origin", "--tags")
+    assert sorted(lab.git("tag").split()) == ["mine", "v1"]
+
+
+def test_prune_leaves_a_users_own_tag_on_a_stray_versions_commit(tmp_path, monkeypatch):
+    """`git tag mine v2` (the user's, lightweight) on the deleted branch's commit: prune deleted
+    it with annover's tags. Now it is left and said; annover's own (also one tagged after its
+    version's commit, `late`) are deleted."""
+    lab, _ = _stray(tmp_path, monkeypatch)
+    lab.git("remote", "remove", "origin")  # nothing is on a remote now: only whose tag it is counts
+    p = run_cli("tag", "--prune", "--json", cwd=lab.root)
+    assert p.returncode == 0, p.stderr
+    out = json.loads(p.stdout)
+    assert [t["tag"] for t in out["tags"]] == ["v2", "v3", "best", "late"] and out["kept"] == []
+    assert [t["tag"] for t in out["others"]] == ["mine"]
+    assert sorted(lab.git("tag").split()) == ["mine", "v1"]
+    text = run_cli("tag", "--prune", cwd=lab.root).stderr
+    assert "left tag mine alone" in text and "`git tag -d mine`" in text, text
+    assert annover.Repo(lab.root).resolve("mine")  # still a name of that version
+
+
+def test_prune_says_a_remote_it_cannot_ask(tmp_path, monkeypatch):
+    """A git remote that cannot be asked (its folder gone): the tags are pruned as before, with a
+    warning that one it has comes back with `git fetch --tags`."""
+    lab, _ = _stray(tmp_path, monkeypatch)
+    lab.git("remote", "set-url", "origin", str(tmp_path / "gone.git"))
+    p = run_cli("tag", "--prune", "-q", cwd=lab.root)
+    assert p.returncode == 0, p.stderr
+    assert "warning: could not ask git remote origin which tags it has" in p.stderr, p.stderr
+    assert sorted(lab.git("tag").split()) == ["mine", "v1"]

@@ -18,6 +18,7 @@ from annover.store.refs import tag_order
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.cli import diff_cmd
+    from annover.repo.history import PruneResult
     from annover.store.versions import Version
 else:
     diff_cmd = lazy("annover.cli.diff_cmd")  # its rendering of rows, for -p (it imports the diff)
@@ -256,8 +257,9 @@ Examples:
 @click.argument("rev", required=False)
 @click.option("--force", is_flag=True, help="Move the tag if it exists (says what it named before).")
 @click.option("-d", "--delete", is_flag=True, help="Delete tag NAME: its annover ref (in a commit) and its git tag.")
-@click.option("--prune", is_flag=True, help="Delete the git tags of versions no branch reaches (a deleted "
-              "branch's, a `git reset --hard`'s), which `git push --tags` would publish; each is said with its commit.")
+@click.option("--prune", is_flag=True, help="Delete the git tags annover made of versions no branch reaches (a "
+              "deleted branch's, a `git reset --hard`'s), which `git push --tags` would publish; each is said with "
+              "its commit. A tag a git remote has (asked with git ls-remote) and a tag of yours are left, and said.")
 @click.option("-n", "--dry-run", is_flag=True, help="With --prune: only list the tags it would delete.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Quiet, as git tag is: nothing on success (nor the version a moved or deleted tag named); "
@@ -298,17 +300,29 @@ def _prune_tags(name: str | None, other: bool, dry_run: bool, prune: bool, quiet
     repo = open_repo()
     out = repo.prune_tags(dry_run=dry_run)
     say_repaired(repo)
+    for remote, why in out.unasked:  # a warning, said with -q and --json too
+        info(f"warning: could not ask git remote {remote} which tags it has ({why}): a tag it has comes back with the "
+             "next `git fetch --tags`")
     if as_json:
-        emit_json({"dry_run": dry_run, "tags": [t.to_json() for t in out]})
+        emit_json(out.to_json())
     elif not quiet:
-        for t in out:
-            info(f"{'would delete' if dry_run else 'deleted'} tag {t.name} (it named {short(t.version)}, commit "
-                 f"{t.commit[:12]}; `git tag {t.name} {t.commit[:12]}` makes it again)")
-        if not out:
-            info("no tag to prune: every version a tag names is on a branch")
-        else:
-            info("note: a tag `git push --tags` already published stays on the git remote: "
-                 "`git push origin --delete TAG` removes it there")
+        _say_pruned(out)
+
+
+def _say_pruned(out: "PruneResult") -> None:
+    verb = "would delete" if out.dry_run else "deleted"
+    for t in out.deleted:
+        info(f"{verb} tag {t.name} (it named {short(t.version)}, commit {t.commit[:12]}; "
+             f"`git tag {t.name} {t.commit[:12]}` makes it again)")
+    for t, remote in out.kept:
+        info(f"kept tag {t.name} (it names {short(t.version)}, commit {t.commit[:12]}): {remote} has it, and "
+             f"`git fetch --tags` would bring it back; `git push {remote} --delete {t.name}` deletes it there, "
+             "then `annover tag --prune` here")
+    for t in out.others:
+        info(f"left tag {t.name} alone (commit {t.commit[:12]}, on no branch): annover did not make it; "
+             f"`git tag -d {t.name}` deletes it")
+    if not (out.deleted or out.kept or out.others):
+        info("no tag to prune: every version a tag names is on a branch")
 
 
 def _list_tags(repo: Repo, as_json: bool) -> None:

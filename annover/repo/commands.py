@@ -163,10 +163,11 @@ class Repo(RepoCore):
         answer), and the versions it lacks."""
         return remote_.status(self, remote, timeout)
 
-    def prune_tags(self, dry_run: bool = False) -> "list[StrayTag]":
-        """``annover tag --prune``: delete the git tags of versions no branch, remote-tracking
-        branch or HEAD reaches (a deleted branch's, a `git reset --hard`'s); what was deleted
-        (``dry_run``: would be). A user's tag on a commit that holds no version is not touched."""
+    def prune_tags(self, dry_run: bool = False) -> "history.PruneResult":
+        """``annover tag --prune``: delete the git tags annover made of versions no branch,
+        remote-tracking branch or HEAD reaches (a deleted branch's, a `git reset --hard`'s); what was
+        deleted (``dry_run``: would be), and what was left: a tag a git remote has (`git fetch --tags`
+        would bring it back), a user's own tag (on any commit)."""
         return history.prune_tags(self, dry_run)
 
     def export(self, rev: str, fmt: str, out: str | Path, table: str = "annotations", resolve: str | None = None,

@@ -22,7 +22,7 @@ import datetime as _dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from annover.errors import LockError, RevisionError, UsageError
+from annover.errors import GitError, LockError, RevisionError, UsageError
 from annover.repo.core import VERSION_SCHEMA, RepoCore
 from annover.repo.reading import Reading, reading_of
 from annover.repo.remote import stray_tags
@@ -31,7 +31,7 @@ from annover.repo.snapshot import check_tag_beside, commit_version, next_tag, no
 from annover.store.refs import check_tag_name, version_number
 from annover.store.versions import Version
 
-__all__ = ["ResetResult", "RevertResult", "prune_tags", "reset", "revert", "tag"]
+__all__ = ["PruneResult", "ResetResult", "RevertResult", "prune_tags", "reset", "revert", "tag"]
 
 #: what a revert copies from the version whose content it restores
 _CONTENT_FIELDS = ("tables", "table_schema", "config", "source", "stats")
@@ -148,16 +148,83 @@ def untag(repo: RepoCore, name: str) -> TagResult:
     return TagResult(name, old or "", git_old, deleted=True)
 
 
-def prune_tags(repo: RepoCore, dry_run: bool = False) -> list[StrayTag]:
-    """``annover tag --prune``: delete the git tags :func:`stray_tags` finds (each only if it still
-    names its commit); what was (``dry_run``: would be) deleted. Their numbers are free again."""
-    if dry_run:
-        return stray_tags(repo)
-    with repo.lock():
-        stray = stray_tags(repo)
+@dataclass(frozen=True)
+class PruneResult:
+    """``annover tag --prune``: the git tags deleted (``dry_run``: that would be); those left because
+    a git remote has them (``kept``: tag, remote), since ``git fetch --tags`` would bring them back;
+    those on such commits that annover did not make (``others``: a user's own); and the remotes that
+    could not be asked which tags they have (``unasked``: remote, why)."""
+
+    deleted: list[StrayTag]
+    kept: list[tuple[StrayTag, str]] = field(default_factory=list)
+    others: list[StrayTag] = field(default_factory=list)
+    unasked: list[tuple[str, str]] = field(default_factory=list)
+    dry_run: bool = False
+
+    def to_json(self) -> dict:
+        return {"dry_run": self.dry_run, "tags": [t.to_json() for t in self.deleted],
+                "kept": [{**t.to_json(), "remote": r} for t, r in self.kept],
+                "others": [t.to_json() for t in self.others],
+                "unasked": [{"remote": r, "error": e} for r, e in self.unasked]}
+
+
+def _annovers(repo: RepoCore, stray: list[StrayTag]) -> set[str]:
+    """Those of ``stray`` annover made: a tag file of the tag's name naming its version in the tagged
+    commit or in any commit that wrote that file (on any ref or reflog: ``annover tag NAME REV``
+    commits the file after the version's commit). A user's ``git tag`` of such a commit has none."""
+    tag_dir = repo.rel(repo.dir / "refs" / "tags")
+    paths = {t.name: f"{tag_dir}/{t.name}" for t in stray}
+    out = repo.git("log", "--all", "--reflog", "--full-history", "--format=commit %H", "--name-only", "--",
+                   *paths.values(), check=False)
+    wrote: dict[str, set[str]] = {p: set() for p in paths.values()}
+    commit = ""
+    for line in out.splitlines():
+        if line.startswith("commit "):
+            commit = line[7:].strip()
+        elif line in wrote and commit:
+            wrote[line].add(commit)
+    specs = [(t, f"{c}:{paths[t.name]}") for t in stray for c in sorted(wrote[paths[t.name]] | {t.commit})]
+    blobs = repo.scm.blobs([sp for _, sp in specs])
+    return {t.name for (t, _), data in zip(specs, blobs) if (data or b"").decode("ascii", "replace").strip() == t.version}
+
+
+def _on_remotes(repo: RepoCore, stray: list[StrayTag]) -> "tuple[dict[str, str], list[tuple[str, str]]]":
+    """({tag: the first git remote that has a tag of that name}, [(remote, why) it could not be asked])."""
+    found: dict[str, str] = {}
+    unasked: list[tuple[str, str]] = []
+    for remote in repo.scm.remotes() if stray else []:
+        try:
+            there = repo.scm.remote_tags(remote)
+        except GitError as e:
+            unasked.append((remote, e.message))
+            continue
         for t in stray:
+            if t.name in there:
+                found.setdefault(t.name, remote)
+    return found, unasked
+
+
+def prune_tags(repo: RepoCore, dry_run: bool = False) -> PruneResult:
+    """``annover tag --prune``: delete the git tags :func:`stray_tags` finds that annover made (each
+    only if it still names its commit), but those a git remote has; (``dry_run``: would) delete.
+    Their numbers are free again."""
+    if dry_run:
+        return _prune_plan(repo, True)
+    with repo.lock():
+        result = _prune_plan(repo, False)
+        for t in result.deleted:
             repo.scm.delete_tag(t.name, t.commit)
-    return stray
+    return result
+
+
+def _prune_plan(repo: RepoCore, dry_run: bool) -> PruneResult:
+    found = stray_tags(repo)
+    own = _annovers(repo, found) if found else set()
+    mine = [t for t in found if t.name in own]
+    remote_has, unasked = _on_remotes(repo, mine)
+    return PruneResult([t for t in mine if t.name not in remote_has],
+                       [(t, remote_has[t.name]) for t in mine if t.name in remote_has],
+                       [t for t in found if t.name not in own], unasked, dry_run)
 
 
 #: the names annover numbers versions with

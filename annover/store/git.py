@@ -418,6 +418,23 @@ class Git:
         self.run("update-ref", "-m", f"annover: tag {name}", "--", f"refs/tags/{name}", commit, *expected,
                  check=check)
 
+    def remote_tags(self, remote: str) -> dict[str, str]:
+        """``{tag name: the commit it names}`` on git remote ``remote`` now (``git ls-remote --tags``:
+        asks the remote, annotated tags peeled); GitError when it cannot be asked."""
+        tags: dict[str, str] = {}
+        for ln in self.run("ls-remote", "--tags", remote).splitlines():
+            oid, _, ref = ln.partition("\t")
+            name = ref.removeprefix("refs/tags/")
+            if name.endswith("^{}"):
+                tags[name[:-3]] = oid
+            else:
+                tags.setdefault(name, oid)
+        return tags
+
+    def remotes(self) -> list[str]:
+        """The git remotes' names (``git remote``)."""
+        return self.run("remote", check=False).split()
+
     def delete_tag(self, name: str, old: str | None = None) -> None:
         """Delete tag ``name`` (only if it still names ``old``, when given)."""
         self.run("update-ref", "-d", "--", f"refs/tags/{name}", *([old] if old else []))
