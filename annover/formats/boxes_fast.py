@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from annover._lazy import lazy
 from annover.errors import InputError
+from annover.formats.coco import image_fields, numbered
 from annover.formats.coco_fast import json_numbers, pct_array, round_exact, scaled_integers
 from annover.formats.images import (PCT_DIGITS, Image, image_field, size_of, category_ids, config_categories,
                                     crosses_edge, file_name_of, unique_names)
@@ -60,7 +61,7 @@ class Boxes:
     h: "np.ndarray"
     label: "pa.Array"
     notes: list[str]
-    other_ids: list = field(default_factory=list)  # the COCO image ids of the tasks not picked
+    other_ids: dict = field(default_factory=dict)  # task key -> its own COCO image id, of the tasks not picked
 
 
 def _runs(col: "pa.ChunkedArray") -> "np.ndarray":
@@ -188,7 +189,7 @@ def _boxes(tables: dict[str, "pa.Table"], t: "pa.Table", cfg: LabelingConfig | N
     other = _documents(tasks.column("data").take(pa.array(rest, pa.int64())).to_pylist()) if rest else []
     return Boxes(all_tasks, keys, data, names, width, height, box_image,
                  *(cols[k].to_numpy() for k in ("x", "y", "width", "height")), labels, notes,
-                 [(d.get("coco_image") or {}).get("id") for d in other])
+                 {all_tasks[i]: image_fields(d).get("id") for i, d in zip(rest, other)})
 
 
 def _documents(texts: list[str]) -> list[dict]:
@@ -306,12 +307,11 @@ def _class_of(b: Boxes, names: list[str], ids: list[int] | None = None) -> "pa.A
 
 
 def _image_ids(b: Boxes) -> list[int]:
-    ids = [(d.get("coco_image") or {}).get("id") for d in b.data]
-    every = ids + b.other_ids  # all the version's tasks, as coco._image_ids decides
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in every) and len(set(every)) == len(every):
-        return ids  # type: ignore[return-value]
-    at = {k: i for i, k in enumerate(b.all_tasks, 1)}
-    return [at[k] for k in b.keys]
+    """Each picked image's id, by :func:`annover.formats.coco.image_ids`' rule over all the version's tasks."""
+    own = dict(b.other_ids)
+    own.update(zip(b.keys, [image_fields(d).get("id") for d in b.data]))
+    ids = numbered(b.all_tasks, [own[k] for k in b.all_tasks])
+    return [ids[k] for k in b.keys]
 
 
 def coco_bytes(b: Boxes, cfg: LabelingConfig | None, notes: list[str]) -> bytes:
@@ -321,7 +321,7 @@ def coco_bytes(b: Boxes, cfg: LabelingConfig | None, notes: list[str]) -> bytes:
     ids = _image_ids(b)
     images = []
     for iid, fn, w, h, d in zip(ids, b.names, b.width, b.height, b.data):
-        extra = {k: v for k, v in (d.get("coco_image") or {}).items() if k not in ("id", "file_name", "width", "height")}
+        extra = {k: v for k, v in image_fields(d).items() if k not in ("id", "file_name", "width", "height")}
         images.append({"id": iid, "file_name": fn, "width": w, "height": h, **extra})
     width = np.array([w or 0 for w in b.width], dtype=np.int64)[b.image]
     height = np.array([h or 0 for h in b.height], dtype=np.int64)[b.image]

@@ -49,8 +49,8 @@ else:
     np = lazy("numpy")
     brush = lazy("label_studio_sdk.converter.brush")
 
-__all__ = ["ID_TYPES", "REBUILT_FIELDS", "bool01", "image_ids", "keypoint_names_of", "kept_ids", "read", "regions_of",
-           "write"]
+__all__ = ["ID_TYPES", "REBUILT_FIELDS", "bool01", "image_fields", "image_ids", "keypoint_names_of", "kept_ids",
+           "numbered", "read", "regions_of", "write"]
 
 #: Annotation fields rebuilt from the region (the rest is kept in the region's ``coco`` field).
 REBUILT_FIELDS = {"id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation", "keypoints",
@@ -203,15 +203,26 @@ def _image_ids(picked: Picked) -> dict[str, int]:
     return image_ids(picked.all_tasks, [picked.task_data.get(k) or {} for k in picked.all_tasks])
 
 
+def image_fields(data: dict | None) -> dict:
+    """The task's COCO image fields (``data.coco_image``, as a COCO import keeps them): none where
+    that is no object (a string, a number: a field of the user's own, not a COCO image)."""
+    fields = (data or {}).get("coco_image")
+    return fields if isinstance(fields, dict) else {}
+
+
 def image_ids(keys: list[str], data: list[dict]) -> dict[str, int]:
     """Image id per task key of the tasks ``keys`` (their ``data``, in the tasks table's order): the
     tasks' COCO ids when every task has a distinct one, else 1.. in that order; from all the version's
     tasks, so the ground truth and the predictions of one version (which export different tasks)
     number the same image the same way (and ``export --images`` finds each image's task by its id)."""
-    ids = {k: ((d or {}).get("coco_image") or {}).get("id") for k, d in zip(keys, data)}
-    vals = list(ids.values())
-    if all(isinstance(v, int) and not isinstance(v, bool) for v in vals) and len(set(vals)) == len(vals):
-        return ids  # type: ignore[return-value]
+    return numbered(keys, [image_fields(d).get("id") for d in data])
+
+
+def numbered(keys: list[str], own: list) -> dict[str, int]:
+    """The rule of :func:`image_ids`, given each task's own COCO id (``own``, None where it has none):
+    those ids when every one is a distinct whole number, else 1.. in the order of ``keys``."""
+    if all(type(v) is int for v in own) and len(set(own)) == len(own):
+        return dict(zip(keys, own))
     return {k: i for i, k in enumerate(keys, 1)}
 
 
@@ -231,7 +242,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
     out_images, anns = [], []
     for img in images:
         iid = ids_of[img.task_key]
-        extra = {k: v for k, v in (img.data.get("coco_image") or {}).items()
+        extra = {k: v for k, v in image_fields(img.data).items()
                  if k not in ("id", "file_name", "width", "height")}
         out_images.append({"id": iid, "file_name": img.file_name, "width": img.width, "height": img.height,
                            **extra})
