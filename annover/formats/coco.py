@@ -11,6 +11,11 @@ the version's tasks in key order (the same for every export of one version, so a
 matches its ground truth). Annotation ids: 1.. in export order. Pixel values are written with the fewest decimals that read back as
 the same value (``174.71``, not ``174.710016``); rotated boxes and masks to 0.01.
 
+A version whose tasks have splits (``data.split``) is dealt into one JSON per split
+(:func:`by_split`, ``annotations/instances_<split>.json`` as COCO 2017 names its files), each the
+images of that split and their annotations as the one JSON holds them: the same ids (unique across
+the files), the same categories.
+
 With ``predictions``, the output is COCO's results format (a list of ``image_id``,
 ``category_id``, ``bbox`` / ``segmentation`` / ``keypoints``, ``score``), which
 ``COCO.loadRes`` reads against the ground-truth file of the same version.
@@ -29,9 +34,10 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from annover._lazy import lazy
+from annover._runtime import no_gc
 from annover.errors import InputError, shown
 from annover.formats.images import (Image, Obj, categories, category_ids, check_kinds, clip_boxes, clip_extent,
                                     images_of, keypoint_names, mask_box, note_kept, pct, px, px_of, rbox_corners,
@@ -39,18 +45,21 @@ from annover.formats.images import (Image, Obj, categories, category_ids, check_
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, read_json
 from annover.formats.train import TrainInput, image_config, refuse_control, region_id, stem_key, unlabeled
+from annover.formats.yolo import SPLITS, split_of
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
     import numpy as np
+    import orjson
 
     import label_studio_sdk.converter.brush as brush
 else:
     np = lazy("numpy")
+    orjson = lazy("orjson")  # JSON parsed and written at C speed
     brush = lazy("label_studio_sdk.converter.brush")
 
-__all__ = ["ID_TYPES", "REBUILT_FIELDS", "bool01", "image_fields", "image_ids", "keypoint_names_of", "kept_ids",
-           "numbered", "read", "regions_of", "write"]
+__all__ = ["ID_TYPES", "REBUILT_FIELDS", "SPLIT_JSON", "bool01", "by_split", "image_fields", "image_ids",
+           "keypoint_names_of", "kept_ids", "numbered", "read", "regions_of", "splits_of", "write"]
 
 #: Annotation fields rebuilt from the region (the rest is kept in the region's ``coco`` field).
 REBUILT_FIELDS = {"id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation", "keypoints",
@@ -264,7 +273,67 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
             cat_list.append(c)
         doc = {"info": {"description": "exported by annover"}, "images": out_images, "annotations": anns,
                "categories": cat_list}
-    return (json.dumps(doc, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+    return _json_dumps(doc)
+
+
+# ---------------------------------------------------------------------------
+# splits
+
+#: a version whose tasks have splits, as COCO 2017 lays a dataset out
+#: (``annotations/instances_train2017.json`` and ``train2017/``): the JSON of each split's images
+SPLIT_JSON = "annotations/instances_{}.json"
+
+
+def splits_of(keys: list[str], data: list[dict]) -> dict[int, str | None]:
+    """Image id (:func:`image_ids`) -> its task's split (``data.split``: ``train``, ``val`` or
+    ``test``, as YOLO takes it), None for a task without one."""
+    ids = image_ids(keys, data)
+    return {ids[k]: split_of(d or {}) for k, d in zip(keys, data)}
+
+
+def by_split(doc: bytes, splits: dict[int, str | None], notes: list[str]) -> dict[str, bytes] | None:
+    """The COCO JSON ``doc`` dealt into one JSON per split (:data:`SPLIT_JSON`), each the images of
+    that split and their annotations, with the ids, categories and bytes ``doc`` gives them (so the
+    ids are unique across the files, as COCO's own train and val files number theirs); images without
+    a split beside others with one go to train (said in ``notes``). None where no image has a split."""
+    with no_gc():  # a large file is millions of objects and no cycles
+        try:
+            d = orjson.loads(doc)
+            if orjson.dumps(d) + b"\n" == doc:  # orjson writes it back byte for byte: each part as json.dumps does
+                return _deal(d, splits, lambda part: orjson.dumps(part) + b"\n", notes)
+        except orjson.JSONDecodeError:  # a NaN
+            pass
+        # orjson reads an integer beyond 64 bits as a float, writes 1e-05 as 1e-5: Python's json
+        return _deal(json.loads(doc), splits, _json_dumps, notes)
+
+
+def _json_dumps(part: Any) -> bytes:
+    """A part of a COCO JSON as :func:`write` writes it."""
+    return (json.dumps(part, ensure_ascii=False, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def _deal(d: dict, splits: dict[int, str | None], dumps: Callable[[Any], bytes], notes: list[str]
+          ) -> dict[str, bytes] | None:
+    """:func:`by_split` of the parsed JSON ``d``, each split's written by ``dumps``."""
+    of = {im["id"]: splits.get(im["id"]) for im in d["images"]}
+    if not any(of.values()):
+        return None
+    loose = sum(s is None for s in of.values())
+    if loose:
+        notes.append(f"{loose} image(s) have no split (task data 'split') beside others that have one: "
+                     f"they are in {SPLIT_JSON.format('train')}")
+    of = {i: s or "train" for i, s in of.items()}
+    images: dict[str, list] = {}
+    anns: dict[str, list] = {}
+    for im in d["images"]:
+        images.setdefault(of[im["id"]], []).append(im)
+    for a in d["annotations"]:
+        anns.setdefault(of[a["image_id"]], []).append(a)
+    files = {SPLIT_JSON.format(s): dumps({**d, "images": images[s], "annotations": anns.get(s, [])})
+             for s in SPLITS if s in images}
+    notes.append("COCO: one JSON per split (" + ", ".join(f"{s} {len(images[s])} image(s)" for s in SPLITS
+                                                          if s in images) + f"), as {SPLIT_JSON.format('<split>')}")
+    return files
 
 
 # ---------------------------------------------------------------------------

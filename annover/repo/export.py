@@ -20,7 +20,7 @@ from annover._lazy import lazy
 from annover.errors import ObjectError, RevisionError, UsageError
 from annover.files import file_mode, write_atomic, write_chunks_atomic, write_files
 from annover.formats import EXPORT_FORMATS, Format
-from annover.formats import hf
+from annover.formats import coco, hf
 from annover.formats.training import FOLDER_FORMATS, TRAIN_FORMATS, Rendered, render_train
 from annover.formats.write import TABLE_FORMATS, render_chunks
 from annover.model import canonical as C
@@ -178,15 +178,20 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     path = Path(out)
     check_name(path)
     check_not_owned(repo, path)
-    check_out(path, force, fmt in FOLDER_FORMATS or images is not None)
+    check_out(path, force, fmt in FOLDER_FORMATS or images is not None or _coco_folder(fmt, path, predictions))
     check_writable(path)
     v, tables, cfg_text = _read_version(repo, rev, predictions, keys)
     missing = _missing(keys, tables)
     if fmt in TRAIN_FORMATS:
         r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)
         placed, files = None, r.files
+        if fmt == Format.COCO and predictions is None:  # a version with splits: one JSON per split, a folder
+            files = _coco_splits(tables["tasks"], r.data, images is None and not _coco_folder(fmt, path, None),
+                                 r.notes)
+            if files is None:
+                check_out(path, force, images is not None)
         if images is not None:  # every image found and checked before anything is written
-            files = label_files(fmt, r.files, r.data)  # COCO: its JSON as annotations.json, beside images/
+            files = label_files(fmt, files, r.data)  # COCO: annotations.json beside images/, or its splits
             done = None if progress is None else (lambda n, total: progress("finding images", n, total))
             rows = None if r.dataset is None else r.dataset.data.column("task_key").to_pylist()
             placed = find_images(fmt, images, tables["tasks"], cfg_text, files, done, path, rows)
@@ -213,6 +218,29 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     except OSError as e:
         raise _unwritable(path, e) from None
     return ExportResult(v.id, fmt, str(path), size, rows, missing)
+
+
+def _coco_folder(fmt: str, path: Path, predictions: str | None) -> bool:
+    """Whether a COCO export to ``path`` is a folder where the version's tasks have splits (an
+    ``--out`` not ending in ``.json``; the predictions' results list is one file)."""
+    return fmt == Format.COCO and predictions is None and path.suffix.lower() != ".json"
+
+
+def _coco_splits(tasks: "pa.Table", data: bytes | None, one_file: bool, notes: list[str]) -> dict[str, bytes] | None:
+    """A COCO export of a version whose tasks have splits (``data.split``): one JSON per split
+    (:func:`annover.formats.coco.by_split`), written as a folder. None where it is one file: no task
+    has a split, or ``one_file`` (``--out`` a ``.json`` file, standard output; the notes say so)."""
+    if data is None or not pc.any(pc.match_substring(tasks.column("data"), '"split"')).as_py():
+        return None  # no task data names a split: nothing parsed
+    keys = tasks.column("task_key").to_pylist()
+    splits = coco.splits_of(keys, [json.loads(d) if d else {} for d in tasks.column("data").to_pylist()])
+    if not any(splits.values()):
+        return None
+    if one_file:
+        notes.append("the tasks have splits (data 'split'): this one JSON holds them all; --out a folder name "
+                     f"(not .json) writes one JSON per split, {coco.SPLIT_JSON.format('<split>')}")
+        return None
+    return coco.by_split(data, splits, notes)
 
 
 def _with_images(write: Callable[[Path], None], placed: "Placed | None") -> Callable[[Path], None]:
@@ -261,6 +289,8 @@ def _to_stdout(repo: RepoCore, rev: str, fmt: str, table: str, resolve: str | No
     if fmt in TRAIN_FORMATS:
         r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)
         assert r.data is not None
+        if fmt == Format.COCO and predictions is None:
+            _coco_splits(tables["tasks"], r.data, True, r.notes)
         stream.write(r.data)
         stream.flush()
         return TrainExportResult(v.id, fmt, STDOUT, len(r.data), r.items, missing, r.notes, resolve or "only",

@@ -4,11 +4,14 @@ on, or a Hugging Face dataset holding them.
 A folder export holds one label file per image (YOLO ``labels/.../x.txt``, VOC
 ``Annotations/x.xml``); a COCO export with its images is a folder too, its JSON as
 ``annotations.json`` beside ``images/``, each image at ``images/<file_name>`` (the ``file_name``
-the JSON gives it, the same as without ``--images``). The images are the tasks' files. They are
+the JSON gives it, the same as without ``--images``); of a version whose tasks have splits, each
+split's JSON ``annotations/instances_<split>.json`` and its images ``<split>/<file_name>``, as COCO
+2017 lays out ``train2017/``. The images are the tasks' files. They are
 found in ``DIR`` by the path the task's data gives (its longest tail that names a file there:
 ``/data/local-files/?d=imgs/a.jpg``, ``s3://bucket/imgs/a.jpg`` and ``imgs/a.jpg`` all find
 ``DIR/imgs/a.jpg``, or ``DIR/a.jpg``) and put where the format's trainers look for them: YOLO
-``images/.../x.jpg`` beside ``labels/``, VOC ``JPEGImages/x.jpg``, COCO ``images/<file_name>``.
+``images/.../x.jpg`` beside ``labels/``, VOC ``JPEGImages/x.jpg``, COCO ``images/<file_name>`` (or
+``<split>/<file_name>``).
 Each is a hard link to the file where the file system allows one (no space used), else a copy.
 Hugging Face: the image column becomes a ``datasets.Image`` of those files, their bytes copied
 into the dataset by ``save_to_disk``. A task that records the sha256 of its file (``data_hash``: a
@@ -88,9 +91,10 @@ def check_images_option(fmt: str, out: "str | Path", predictions: str | None) ->
 
 
 def label_files(fmt: str, files: dict[str, bytes] | None, data: bytes | None) -> dict[str, bytes]:
-    """The files of the export's folder before its images: the label files, or COCO's JSON as
-    ``annotations.json`` (Hugging Face: none, ``save_to_disk`` writes the folder)."""
-    if fmt == Format.COCO:
+    """The files of the export's folder before its images: the label files, COCO's JSON as
+    ``annotations.json`` or, for a version with splits, its JSON per split (``files``: one
+    ``annotations/instances_<split>.json`` each; Hugging Face: none, ``save_to_disk`` writes the folder)."""
+    if fmt == Format.COCO and not files:
         assert data is not None
         return {COCO_JSON: data}
     return files or {}
@@ -161,7 +165,7 @@ def _wanted(fmt: str, tasks: "pa.Table", cfg_text: str | None, files: dict[str, 
                          "holds one image a task", "export without --images and place the images yourself")
     hashes = tasks.column("data_hash").to_pylist() if "data_hash" in tasks.column_names else [None] * tasks.num_rows
     if fmt == Format.COCO:
-        return _coco_wanted(tasks, cfg, files[COCO_JSON], hashes)
+        return _coco_wanted(tasks, cfg, files, hashes)
     if fmt == Format.HF:
         return _hf_wanted(tasks, cfg, rows or [], hashes)
     out = []
@@ -193,28 +197,37 @@ def _hf_wanted(tasks: "pa.Table", cfg: LabelingConfig | None, rows: list[str],
     return out
 
 
-def _coco_wanted(tasks: "pa.Table", cfg: LabelingConfig | None, doc_bytes: bytes,
+def _coco_wanted(tasks: "pa.Table", cfg: LabelingConfig | None, files: dict[str, bytes],
                  hashes: list) -> list[tuple[str, str, str, str | None]]:
-    """(task key, image value, place in the folder, recorded sha256) of each image of the COCO JSON,
-    its task found by its image id (numbered as :func:`annover.formats.coco.image_ids` numbers them)."""
+    """(task key, image value, place in the folder, recorded sha256) of each image of the COCO JSON
+    (``images/<file_name>``) or of each split's (``<split>/<file_name>``, as COCO 2017 puts
+    ``train2017/``), its task found by its image id (numbered as :func:`annover.formats.coco.image_ids`
+    numbers them)."""
     keys = tasks.column("task_key").to_pylist()
     datas = [json.loads(d) for d in tasks.column("data").to_pylist()]
     row = {k: i for i, k in enumerate(keys)}
     task_of = {iid: k for k, iid in coco.image_ids(keys, datas).items()}
+    docs = [(COCO_IMAGES, files[COCO_JSON])] if COCO_JSON in files else \
+        [(s, files[coco.SPLIT_JSON.format(s)]) for s in yolo.SPLITS if coco.SPLIT_JSON.format(s) in files]
     out = []
-    for im in json.loads(doc_bytes)["images"]:
-        key = task_of[im["id"]]
-        data = datas[row[key]]
-        name = im["file_name"]
-        if name.startswith("/") or ".." in name.split("/"):
-            raise UsageError(f"--images: task {key!r}: its COCO file_name {name!r} would put its image outside "
-                             f"{COCO_IMAGES}/", "give the tasks image names without '..' parts")
-        if not name.strip("/.") or name.endswith("/") or "\0" in name:
-            raise UsageError(f"--images: task {key!r}: its COCO file_name {name!r} names no file",
-                             "give the tasks image names a file can have")
-        out.append((key, str(data[image_field(cfg, data, None)]), posixpath.normpath(f"{COCO_IMAGES}/{name}"),
-                    hashes[row[key]]))
+    for folder, doc_bytes in docs:
+        for im in json.loads(doc_bytes)["images"]:
+            key = task_of[im["id"]]
+            data = datas[row[key]]
+            out.append((key, str(data[image_field(cfg, data, None)]), _coco_place(folder, im["file_name"], key),
+                        hashes[row[key]]))
     return out
+
+
+def _coco_place(folder: str, name: str, key: str) -> str:
+    """Where the image of COCO ``file_name`` ``name`` goes: below ``folder``, which it must not leave."""
+    if name.startswith("/") or ".." in name.split("/"):
+        raise UsageError(f"--images: task {key!r}: its COCO file_name {name!r} would put its image outside "
+                         f"{folder}/", "give the tasks image names without '..' parts")
+    if not name.strip("/.") or name.endswith("/") or "\0" in name:
+        raise UsageError(f"--images: task {key!r}: its COCO file_name {name!r} names no file",
+                         "give the tasks image names a file can have")
+    return posixpath.normpath(f"{folder}/{name}")
 
 
 def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: str | None, files: dict[str, bytes],
