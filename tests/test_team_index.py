@@ -76,7 +76,7 @@ def test_a_write_that_commits_a_staged_file_refuses_naming_it(tmp_path, monkeypa
     gitignore.write_text(gitignore.read_text() + "# mine\n")
     lab.git("add", ".annover/.gitignore")
     before, head, tags = _staged(root), lab.git("rev-parse", "HEAD"), lab.git("tag")
-    for args, what in (([], "annover's commit"), (["revert"], "annover revert"),
+    for args, what in (([], "a new version"), (["revert"], "annover revert"),
                        (["reset", "--force", "v1"], "annover reset v1")):
         p = _snap_cli(lab, _edit(BASE, t4=("four", {"bob@x.org": "positive"})), "r") if not args else \
             run_cli(*args, cwd=root)
@@ -85,6 +85,11 @@ def test_a_write_that_commits_a_staged_file_refuses_naming_it(tmp_path, monkeypa
         assert err.startswith("Error: your staged change to .annover/.gitignore would be overwritten by " + what), err
         assert "`git restore --staged -- .annover/.gitignore`" in err and "Traceback" not in p.stderr
         assert _staged(root) == before and lab.git("rev-parse", "HEAD") == head and lab.git("tag") == tags
+    # refused before its input is read (a file that is not there: not the error said), no record written
+    records = sorted((root / ".annover" / "versions").iterdir())
+    p = run_cli("snapshot", "--from", str(root / "no-such.json"), "-m", "x", cwd=root)
+    assert p.returncode == 2 and "your staged change to .annover/.gitignore" in p.stderr, p.stderr
+    assert sorted((root / ".annover" / "versions").iterdir()) == records
     lab.git("restore", "--staged", "--", ".annover/.gitignore")
     (root / ".annover" / "refs" / "tags" / "best").write_text(lab.repo.resolve("v1") + "\n")
     lab.git("add", ".annover/refs/tags/best")
@@ -162,6 +167,34 @@ def test_prune_leaves_a_users_own_tag_on_a_stray_versions_commit(tmp_path, monke
     text = run_cli("tag", "--prune", cwd=lab.root).stderr
     assert "left tag mine alone" in text and "`git tag -d mine`" in text, text
     assert annover.Repo(lab.root).resolve("mine")  # still a name of that version
+
+
+def test_status_lists_the_stray_tags_prune_would_touch_not_a_users_own(tmp_path, monkeypatch):
+    """`annover status`'s "tags on no branch" listed the user's `mine` with annover's, which prune
+    leaves alone: the two disagreed. Now status lists annover's (those prune deletes or keeps)."""
+    lab, _ = _stray(tmp_path, monkeypatch)
+    p = run_cli("status", "--json", "--no-remote", cwd=lab.root)
+    assert p.returncode == 0, p.stderr
+    listed = sorted(t["tag"] for t in json.loads(p.stdout)["stray_tags"])
+    pruned = json.loads(run_cli("tag", "--prune", "-n", "--json", cwd=lab.root).stdout)
+    assert listed == sorted([t["tag"] for t in pruned["tags"]] + [t["tag"] for t in pruned["kept"]])
+    assert "mine" not in listed and listed == ["best", "late", "v2", "v3"]
+
+
+def test_a_remote_that_does_not_answer_is_given_up_on(tmp_path, monkeypatch):
+    """`git ls-remote` of a remote that never answers (an ssh host that hangs) is ended after
+    the timeout, as one that cannot be asked."""
+    from annover.store import git as git_mod
+
+    lab, _ = _stray(tmp_path, monkeypatch)
+    hang = tmp_path / "hang.sh"
+    hang.write_text("#!/bin/sh\nsleep 30\n")
+    hang.chmod(0o755)
+    lab.git("remote", "set-url", "origin", "ext::" + str(hang))
+    lab.git("config", "protocol.ext.allow", "always")
+    monkeypatch.setattr(git_mod, "REMOTE_TAGS_TIMEOUT", 1.0)
+    out = annover.Repo(lab.root).prune_tags(dry_run=True)
+    assert [r for r, _ in out.unasked] == ["origin"] and "did not answer in 1 s" in out.unasked[0][1]
 
 
 def test_prune_says_a_remote_it_cannot_ask(tmp_path, monkeypatch):

@@ -20,7 +20,7 @@ from annover.repo import remote as remote_
 from annover.repo.outputs import check_output
 from annover.store import git as git_
 from annover.repo.core import RepoCore, touched_tasks
-from annover.repo.results import (ExportResult, InitResult, SnapshotResult, StatusResult, StrayTag, TagResult,
+from annover.repo.results import (ExportResult, InitResult, SnapshotResult, StatusResult, TagResult,
                                   TransferResult)
 
 # The commands that read, diff or talk to Label Studio bind their modules here and load them

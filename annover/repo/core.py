@@ -245,7 +245,7 @@ class RepoCore:
         risk = f"; a `git commit` now would delete {len(gone)} version record(s) HEAD holds" if gone else ""
         self.recovered.append(f"ignored what git's index stages for annover's files ({shown}): annover reads "
                               f"its commits, not git's index{risk} — `git restore --staged -- {reld}` unstages "
-                              "them (so does the next annover command that writes a version or a tag)")
+                              "them (a write that commits one of them refuses until then)")
 
     def _check_born(self) -> None:
         """Refuse a git HEAD on a branch with no commit (``git checkout --orphan``) where annover's
@@ -256,11 +256,16 @@ class RepoCore:
         if self.scm.head_oid() is None and (self.dir / "HEAD").is_file() and self.head_commit() is None:
             _check_not_orphan(self.toplevel)
 
-    def begin_write(self) -> str | None:
-        """The HEAD version a command that makes a version starts from; refuses a detached git HEAD
-        and a merge or rebase under way."""
+    def begin_write(self, what: str = "a new version") -> str | None:
+        """The HEAD version a command that makes a version (or moves HEAD: ``what``) starts from;
+        refuses a detached git HEAD, a merge or rebase under way, and a staged change to the files
+        every new version commits (``HEAD``, ``objects.dvc``, ``.gitignore``), before any input is read
+        (:meth:`Git.refuse_staged`)."""
         self.check_no_git_operation()
         self.check_on_branch()
+        head = self.head_commit()
+        if head:
+            self.scm.refuse_staged(head, [self.rel(self.dir / f) for f in ("HEAD", "objects.dvc", ".gitignore")], what)
         return self.committed_head()
 
     def committed_head(self) -> str | None:

@@ -25,7 +25,7 @@ from typing import Any
 from annover.errors import GitError, LockError, RevisionError, UsageError
 from annover.repo.core import VERSION_SCHEMA, RepoCore
 from annover.repo.reading import Reading, reading_of
-from annover.repo.remote import stray_tags
+from annover.repo.remote import made_by_annover, stray_tags
 from annover.repo.results import StrayTag, TagResult
 from annover.repo.snapshot import check_tag_beside, commit_version, next_tag, noop, point_dvc_at
 from annover.store.refs import check_tag_name, version_number
@@ -168,26 +168,6 @@ class PruneResult:
                 "unasked": [{"remote": r, "error": e} for r, e in self.unasked]}
 
 
-def _annovers(repo: RepoCore, stray: list[StrayTag]) -> set[str]:
-    """Those of ``stray`` annover made: a tag file of the tag's name naming its version in the tagged
-    commit or in any commit that wrote that file (on any ref or reflog: ``annover tag NAME REV``
-    commits the file after the version's commit). A user's ``git tag`` of such a commit has none."""
-    tag_dir = repo.rel(repo.dir / "refs" / "tags")
-    paths = {t.name: f"{tag_dir}/{t.name}" for t in stray}
-    out = repo.git("log", "--all", "--reflog", "--full-history", "--format=commit %H", "--name-only", "--",
-                   *paths.values(), check=False)
-    wrote: dict[str, set[str]] = {p: set() for p in paths.values()}
-    commit = ""
-    for line in out.splitlines():
-        if line.startswith("commit "):
-            commit = line[7:].strip()
-        elif line in wrote and commit:
-            wrote[line].add(commit)
-    specs = [(t, f"{c}:{paths[t.name]}") for t in stray for c in sorted(wrote[paths[t.name]] | {t.commit})]
-    blobs = repo.scm.blobs([sp for _, sp in specs])
-    return {t.name for (t, _), data in zip(specs, blobs) if (data or b"").decode("ascii", "replace").strip() == t.version}
-
-
 def _on_remotes(repo: RepoCore, stray: list[StrayTag]) -> "tuple[dict[str, str], list[tuple[str, str]]]":
     """({tag: the first git remote that has a tag of that name}, [(remote, why) it could not be asked])."""
     found: dict[str, str] = {}
@@ -219,7 +199,7 @@ def prune_tags(repo: RepoCore, dry_run: bool = False) -> PruneResult:
 
 def _prune_plan(repo: RepoCore, dry_run: bool) -> PruneResult:
     found = stray_tags(repo)
-    own = _annovers(repo, found) if found else set()
+    own = made_by_annover(repo, found) if found else set()
     mine = [t for t in found if t.name in own]
     remote_has, unasked = _on_remotes(repo, mine)
     return PruneResult([t for t in mine if t.name not in remote_has],
@@ -241,7 +221,7 @@ def revert(repo: RepoCore, rev: str | None = "HEAD", to: str | None = None, mess
            tag_name: str | None = None) -> RevertResult:
     """A new version on top of HEAD that undoes ``rev`` (HEAD: its content becomes its parent's),
     or, with ``to``, whose content is version ``to``'s. HEAD already holding it: no version."""
-    start = repo.begin_write()
+    start = repo.begin_write("annover revert")
     if start is None:
         raise RevisionError("no versions yet (HEAD is empty)", "make one with `annover snapshot`")
     head = repo.version(start)
@@ -347,7 +327,7 @@ def reset(repo: RepoCore, rev: str, force: bool = False, dry_run: bool = False,
     never dropped. ``asked``: the HEAD version the user was asked about; a version that
     landed since is refused (exit 9), as the yes did not cover dropping it.
     """
-    start = repo.begin_write()
+    start = repo.begin_write(f"annover reset {rev}")
     if start is None:
         raise RevisionError("no versions yet (HEAD is empty)", "make one with `annover snapshot`")
     if asked is not None and start != asked:

@@ -274,6 +274,34 @@ def stray_tags(repo: RepoCore) -> list[StrayTag]:
     return [StrayTag(n, versions[n], stray[n]) for n in sorted(stray, key=tag_order)]
 
 
+def made_by_annover(repo: RepoCore, stray: list[StrayTag]) -> set[str]:
+    """Those of ``stray`` annover made: a tag file of the tag's name naming its version in the tagged
+    commit or in any commit that wrote that file (on any ref or reflog: ``annover tag NAME REV``
+    commits the file after the version's commit). A user's ``git tag`` of such a commit has none."""
+    tag_dir = repo.rel(repo.dir / "refs" / "tags")
+    paths = {t.name: f"{tag_dir}/{t.name}" for t in stray}
+    out = repo.git("log", "--all", "--reflog", "--full-history", "--format=commit %H", "--name-only", "--",
+                   *paths.values(), check=False)
+    wrote: dict[str, set[str]] = {p: set() for p in paths.values()}
+    commit = ""
+    for line in out.splitlines():
+        if line.startswith("commit "):
+            commit = line[7:].strip()
+        elif line in wrote and commit:
+            wrote[line].add(commit)
+    specs = [(t, f"{c}:{paths[t.name]}") for t in stray for c in sorted(wrote[paths[t.name]] | {t.commit})]
+    blobs = repo.scm.blobs([sp for _, sp in specs])
+    return {t.name for (t, _), data in zip(specs, blobs) if (data or b"").decode("ascii", "replace").strip() == t.version}
+
+
+def _annovers_stray(repo: RepoCore) -> list[StrayTag]:
+    """:func:`stray_tags` that annover made (:func:`made_by_annover`): what ``annover tag --prune``
+    would delete or keep, not a user's own tag on such a commit."""
+    stray = stray_tags(repo)
+    made = made_by_annover(repo, stray) if stray else set()
+    return [t for t in stray if t.name in made]
+
+
 def _held_by_tags(repo: RepoCore, vdir: str, candidates: set[str]) -> set[str]:
     """Which of ``candidates`` (version ids) the tree of a git tag not on HEAD's history holds."""
     if not candidates:
@@ -345,7 +373,7 @@ def status(repo: RepoCore, remote: bool = True, timeout: float | None = None) ->
             head_listing = versions.get(head, (None, None))[1]
             pushed = head_listing in there if head_listing else None
     return StatusResult(str(repo.root), head, repo.tags_of().get(head, []) if head else [], info, pushed, missing,
-                        interrupted, len(versions), unpushed, repo.scm.tracking(), stray_tags(repo) if head else [])
+                        interrupted, len(versions), unpushed, repo.scm.tracking(), _annovers_stray(repo) if head else [])
 
 
 def _missing_locally(repo: RepoCore, v: Version) -> int:

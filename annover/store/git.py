@@ -31,6 +31,8 @@ ZERO_OID = "0" * 40
 Stage = Callable[[str], None]
 
 _PRIVATE_INDEX = "annover-index"
+#: seconds a git remote is given to say which tags it has (``annover tag --prune``)
+REMOTE_TAGS_TIMEOUT = 20.0
 _SYNC_MARKER = "annover-syncing"
 #: In the git dir while a merge (or fast-forward) brings other paths into the user's index and
 #: work tree: those paths, NUL-separated; the next command makes them HEAD's again (see
@@ -52,13 +54,16 @@ def _noop(_: str) -> None:
 
 
 def run_git(args: list[str], cwd: Path, *, env: Mapping[str, str] | None = None, input: bytes | None = None,
-            check: bool = True) -> bytes:
-    """Run ``git ARGS`` in ``cwd``; its stdout. Failed: GitError, or ``b""`` when not ``check``."""
+            check: bool = True, timeout: float | None = None) -> bytes:
+    """Run ``git ARGS`` in ``cwd``; its stdout. Failed: GitError, or ``b""`` when not ``check``;
+    one that runs past ``timeout`` seconds (a git remote asked, which may hang) is ended: GitError."""
     full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
     try:
-        p = subprocess.run(["git", *args], cwd=cwd, env=full_env, input=input, capture_output=True)
+        p = subprocess.run(["git", *args], cwd=cwd, env=full_env, input=input, capture_output=True, timeout=timeout)
     except FileNotFoundError:
         raise GitError("git is not installed (no `git` on PATH)", "install git") from None
+    except subprocess.TimeoutExpired:
+        raise GitError(f"git {args[0]} did not answer in {timeout:g} s", _HINT) from None
     if p.returncode != 0:
         if not check:
             return b""
@@ -228,9 +233,9 @@ class Git:
     # ------------------------------------------------------------------ commands
 
     def run(self, *args: str, env: Mapping[str, str] | None = None, input: bytes | None = None,
-            check: bool = True) -> str:
+            check: bool = True, timeout: float | None = None) -> str:
         """``git ARGS`` at the top level; stdout as text (see :func:`run_git` for failures)."""
-        return run_git(list(args), self.toplevel, env=env, input=input, check=check).decode()
+        return run_git(list(args), self.toplevel, env=env, input=input, check=check, timeout=timeout).decode()
 
     def rev_parse(self, rev: str) -> str | None:
         """The commit ``rev`` names, or None."""
@@ -420,9 +425,11 @@ class Git:
 
     def remote_tags(self, remote: str) -> dict[str, str]:
         """``{tag name: the commit it names}`` on git remote ``remote`` now (``git ls-remote --tags``:
-        asks the remote, annotated tags peeled); GitError when it cannot be asked."""
+        asks the remote, annotated tags peeled); GitError when it cannot be asked, or does not answer
+        in :data:`REMOTE_TAGS_TIMEOUT` seconds."""
         tags: dict[str, str] = {}
-        for ln in self.run("ls-remote", "--tags", remote).splitlines():
+        # no stdin (an ssh password prompt ends at once), and an end to a remote that does not answer
+        for ln in self.run("ls-remote", "--tags", remote, input=b"", timeout=REMOTE_TAGS_TIMEOUT).splitlines():
             oid, _, ref = ln.partition("\t")
             name = ref.removeprefix("refs/tags/")
             if name.endswith("^{}"):
