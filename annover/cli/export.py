@@ -28,6 +28,7 @@ Examples:
   annover export v3 --format voc --out v3-voc --force
   annover export v3 --format yolo --out v3-yolo --images data/   # with the images: yolo train data=v3-yolo/data.yaml
   annover export v3 --format coco --out v3-coco --images data/   # v3-coco/annotations.json, v3-coco/images/
+  annover export v3 --format coco --out v3-coco                  # tasks with splits: annotations/instances_val.json...
   annover export v3 --format hf --out v3-hf --resolve latest     # datasets.load_from_disk("v3-hf")
   annover export v3 --format hf --out v3-hf --images data/       # its "image" column the images themselves
   annover export v3 --format hf --out v3-hf --resolve majority --force   # the label most answers give
@@ -43,7 +44,8 @@ Examples:
 @click.argument("rev", default="HEAD")
 @click.option("--format", "fmt", required=True, type=click.Choice(EXPORT_FORMATS), help="Output format.")
 @click.option("-o", "--out", required=True, type=click.Path(), callback=not_empty,
-              help="Output file (a folder for yolo, yolo-obb, voc, hf, and coco with --images); - for standard output.")
+              help="Output file (a folder for yolo, yolo-obb, voc, hf, and coco with --images or of a version with "
+                   "splits, --out not ending in .json); - for standard output.")
 @click.option("--table", type=click.Choice(TABLES), default="annotations",
               help="Table for jsonl/csv/parquet (default annotations).")
 @click.option("--resolve", metavar="RULE", callback=not_empty,
