@@ -606,6 +606,18 @@ def _canonical(tasks: list[dict]) -> Tables:
     return from_ls_tasks(tasks, "generated", key="id")
 
 
+def _distinct(result: list[dict]) -> list[dict]:
+    """The regions of ``result`` but those repeating an earlier one (the same type and value)."""
+    seen: set[str] = set()
+    out = []
+    for r in result:
+        k = json.dumps([r["type"], r["value"]], sort_keys=True)
+        if k not in seen:
+            seen.add(k)
+            out.append(r)
+    return out
+
+
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(images=st.lists(st.one_of(_boxes(), _polygons()), min_size=1, max_size=4), fmt=st.sampled_from(
     ["coco", "yolo", "voc"]))
@@ -617,6 +629,8 @@ def test_property_canonical_to_format_and_back(images, fmt, tmp_path_factory):
         images = [im for im in images if im[2][0]["type"] == kind]
         if not images:
             return
+    if fmt == "yolo":  # a YOLO import drops a line repeating one of its file, as Ultralytics does
+        images = [(w, h, _distinct(res)) for w, h, res in images]
     tasks = [{"data": {"image": f"img{i}.jpg"}, "annotations": [{"result": res}]}
              for i, (_, _, res) in enumerate(images)]
     sizes = {f"img{i}": (w, h) for i, (w, h, _) in enumerate(images)}
