@@ -16,6 +16,15 @@ per file (``data.image`` = ``filename``, key = its stem), a box per ``<object>``
 ``truncated``, ``difficult``, ``occluded`` other than the defaults, ``<part>``s and
 ``<actions>`` are kept in the region's ``voc`` field and written back; other image-level
 fields (``path``, ``source``, ``segmented``) are not kept.
+
+Splits: the devkit names them by list files, ``ImageSets/Main/<split>.txt`` (an image stem a line),
+which torchvision's ``VOCDetection(image_set=...)`` and mmdetection's ``VOCDataset``
+(``ann_file="ImageSets/Main/trainval.txt"``) read. The export writes ``train.txt``, ``val.txt`` and
+``test.txt`` of the tasks' splits (``data.split``, as YOLO and COCO take it; images without one beside
+others with one go to train) and ``trainval.txt`` (train and val), each in the export's image order;
+a version of no split lists every image in ``train.txt`` and ``trainval.txt``. The import gives each
+task the split whose list names its XML file's stem; per-class lists (``dog_train.txt``) are not
+splits and are not read.
 """
 
 from __future__ import annotations
@@ -32,8 +41,9 @@ from annover.formats.folder import Folder
 from annover.formats.images import (Image, Obj, categories, check_kinds, clip_boxes, clip_extent, images_of,
                                     note_kept, pct, px, px_of, side_problem, unique_names)
 from annover.formats.resolve import Picked
-from annover.formats.text import fail
+from annover.formats.text import fail, utf8_text
 from annover.formats.train import TrainInput, image_config, refuse_control, stem_key, unlabeled
+from annover.formats.yolo import SPLITS, split_of
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -45,7 +55,10 @@ else:
     defusedxml = lazy("defusedxml")
     DET = lazy("defusedxml.ElementTree")
 
-__all__ = ["read", "write"]
+__all__ = ["SPLIT_LIST", "read", "split_lists", "write"]
+
+#: a split's list of image stems, as the VOC devkit names it
+SPLIT_LIST = "ImageSets/Main/{}.txt"
 
 _DEFAULTS = {"pose": "Unspecified", "truncated": 0, "difficult": 0}
 
@@ -152,7 +165,40 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> dict[
     if clipped:
         notes.append(f"{clipped} of these boxes crossed the image's edge and were clipped to it")
     files["labels.txt"] = "".join(n + "\n" for n in names).encode("utf-8")
+    files.update(split_lists(images, notes))
     return files
+
+
+def split_lists(images: list[Image], notes: list[str]) -> dict[str, bytes]:
+    """``ImageSets/Main/<split>.txt`` of ``images`` (their stems, as their XML files are named, in
+    their order): one list per split (``data.split``; images without one beside others with one go to
+    train, said in ``notes``) and ``trainval.txt``, train and val. Of images of no split, every stem
+    in ``train.txt`` and ``trainval.txt`` (no ``val.txt``: there is no validation set of its own)."""
+    stems = [stem_key(_base(img.file_name)) for img in images]
+    given = [split_of(img.data) for img in images]
+    other = sorted({_base(img.file_name) for img in images if not _base(img.file_name).endswith(".jpg")})
+    if other:
+        notes.append(f"{len(other)} image(s) are not .jpg files ({other[0]!r}...): torchvision's VOCDetection and "
+                     "mmdetection's VOCDataset open JPEGImages/<stem>.jpg for each stem the lists name")
+    if not any(given):
+        every = "".join(s + "\n" for s in stems).encode("utf-8")
+        notes.append(f"no task has a split (data.split): {SPLIT_LIST.format('train')} and "
+                     f"{SPLIT_LIST.format('trainval')} list every image; there is no val.txt or test.txt")
+        return {SPLIT_LIST.format("train"): every, SPLIT_LIST.format("trainval"): every}
+    loose = sum(s is None for s in given)
+    if loose:
+        notes.append(f"{loose} image(s) have no split (task data 'split') beside others that have one: "
+                     f"they are in {SPLIT_LIST.format('train')}")
+    of = [s or "train" for s in given]
+    out: dict[str, list[str]] = {}
+    for stem, s in zip(stems, of):
+        out.setdefault(s, []).append(stem)
+        if s in ("train", "val"):
+            out.setdefault("trainval", []).append(stem)
+    notes.append("Pascal VOC: " + ", ".join(f"{s} {len(out[s])} image(s)" for s in (*SPLITS, "trainval") if s in out)
+                 + f", listed in {SPLIT_LIST.format('<split>')}")
+    return {SPLIT_LIST.format(s): "".join(x + "\n" for x in out[s]).encode("utf-8")
+            for s in (*SPLITS, "trainval") if s in out}
 
 
 def _text(el: "ET.Element", tag: str, where: str, required: bool = True) -> str | None:
@@ -271,8 +317,74 @@ def read(root: Path) -> TrainInput:
             raise fail(root, "no *.xml files", "give a Pascal VOC folder (Annotations/*.xml)")
     tasks, names = [], []
     folder = Folder(root)
+    listed, warnings = _listed_splits(root, folder, {f.stem for f in files}) if root.is_dir() else ({}, [])
     for f in files:
         task, labels = _read_file(f, folder)
+        if f.stem in listed:
+            task["data"]["split"] = listed[f.stem]
         tasks.append(task)
         names += [lb for lb in labels if lb not in names]
-    return TrainInput(tasks, image_config(names, {"rectanglelabels"}), warnings=unlabeled(tasks, root, "<object>"))
+    warnings += unlabeled(tasks, root, "<object>")
+    return TrainInput(tasks, image_config(names, {"rectanglelabels"}), warnings=warnings)
+
+
+def _list_stems(p: Path, folder: Folder) -> list[tuple[str, int]]:
+    """(stem, line number) of each line of the list file ``p`` (its text stripped, as torchvision's
+    VOCDetection reads it; blank lines skipped)."""
+    lines = utf8_text(folder.own(p)).splitlines()
+    return [(ln.strip(), n) for n, ln in enumerate(lines, 1) if ln.strip()]
+
+
+def _listed_splits(root: Path, folder: Folder, stems: set[str]) -> tuple[dict[str, str], list[str]]:
+    """XML file stem -> split, from ``ImageSets/Main/{train,val,test}.txt`` of the folder ``root``, and
+    the warnings: stems a list names that have no XML file (VOC's test lists name images whose
+    annotations are withheld), a ``trainval.txt`` that is not train and val. A stem in two splits'
+    lists is an InputError naming both files and the stem: an image in two splits is a leak between
+    training and evaluation that no choice of annover's would mend. Lists that make every image train
+    (and none val or test) give no split: they are what the export writes for a version of none, and
+    the export writes the same lists for either, so the version read back is the one written."""
+    base = root / "ImageSets" / "Main"
+    where: dict[str, tuple[str, Path, int]] = {}
+    for s in SPLITS:
+        p = base / f"{s}.txt"
+        if not p.is_file():
+            continue
+        for stem, n in _list_stems(p, folder):
+            first = where.setdefault(stem, (s, p, n))
+            if first[0] != s:
+                raise fail(p, f"line {n}: {stem!r} is also in {first[1]} (line {first[2]}): an image is in one "
+                           "split", "remove it from one of the two lists")
+    warnings = _trainval(base / "trainval.txt", folder, where)
+    missing = [s for s in where if s not in stems]
+    if missing:
+        warnings.append(f"{base}: {len(missing)} image(s) the lists name have no annotation file "
+                        f"(Annotations/{missing[0]}.xml...): they are not in the version")
+    if {s for s, _, _ in where.values()} == {"train"} and stems <= where.keys():
+        return {}, warnings  # every image train: what the export writes for a version of no split
+    return {stem: s for stem, (s, _, _) in where.items()}, warnings
+
+
+def _trainval(p: Path, folder: Folder, where: dict[str, tuple[str, Path, int]]) -> list[str]:
+    """Read ``trainval.txt`` beside the splits' lists ``where``: a stem it names that neither train.txt
+    nor val.txt does is train (added to ``where``; in test.txt, an InputError); the warnings."""
+    if not p.is_file():
+        return []
+    stems = _list_stems(p, folder)
+    added = set()
+    for stem, n in stems:
+        first = where.setdefault(stem, ("train", p, n))
+        if first[0] == "test":
+            raise fail(p, f"line {n}: {stem!r} is also in {first[1]} (line {first[2]}): an image is in one "
+                       "split", "remove it from one of the two lists")
+        if first[1] == p:
+            added.add(stem)
+    warnings = []
+    if added:
+        warnings.append(f"{p}: {len(added)} image(s) it lists are in neither train.txt nor val.txt: recorded as "
+                        "split train (the export writes them to train.txt and trainval.txt)")
+    named = {s for s, _ in stems}
+    lacking = [s for s, (sp, _, _) in where.items() if sp in ("train", "val") and s not in named]
+    if lacking:
+        warnings.append(f"{p}: it lacks {len(lacking)} image(s) of train.txt or val.txt ({lacking[0]!r}...): the "
+                        "export writes trainval.txt as train and val")
+    return warnings

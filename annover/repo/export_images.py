@@ -2,7 +2,8 @@
 on, or a Hugging Face dataset holding them.
 
 A folder export holds one label file per image (YOLO ``labels/.../x.txt``, VOC
-``Annotations/x.xml``); a COCO export with its images is a folder too, its JSON as
+``Annotations/x.xml``, its splits' lists ``ImageSets/Main/<split>.txt`` naming the stems the images
+are found by); a COCO export with its images is a folder too, its JSON as
 ``annotations.json`` beside ``images/``, each image at ``images/<file_name>`` (the ``file_name``
 the JSON gives it, the same as without ``--images``); of a version whose tasks have splits, each
 split's JSON ``annotations/instances_<split>.json`` and its images ``<split>/<file_name>``, as COCO
