@@ -193,6 +193,9 @@ def test_trainval_without_train_and_val_gives_train_and_a_per_class_list_is_not_
     code, _, err = invoke("export", "HEAD", "--format", "voc", "--out", str(out))
     assert code == 0, err
     assert _lists(out) == {"train": stems[:20], "trainval": stems[:20], "test": stems[20:]}
+    alone = _voc_folder(tmp_path / "alone", BCCD, {"trainval": stems})  # every image train: no split
+    tasks = read_train(alone, "voc", None, True)
+    assert set(_split_of(tasks.tasks).values()) == {None} and not any("recorded as split train" in w for w in tasks.warnings)
     bad = _voc_folder(tmp_path / "bad", BCCD, {"trainval": stems[:20], "test": stems[19:]})
     code, _, err = invoke("snapshot", "--from", str(bad), "-m", "bad")
     assert code == 3 and "trainval.txt: line 20: 'BloodImage_00019' is also in" in err and "test.txt (line 1)" in err

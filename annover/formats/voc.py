@@ -354,21 +354,25 @@ def _listed_splits(root: Path, folder: Folder, stems: set[str]) -> tuple[dict[st
             if first[0] != s:
                 raise fail(p, f"line {n}: {stem!r} is also in {first[1]} (line {first[2]}): an image is in one "
                            "split", "remove it from one of the two lists")
-    warnings = _trainval(base / "trainval.txt", folder, where)
+    added, warnings = _trainval(base / "trainval.txt", folder, where)
     missing = [s for s in where if s not in stems]
     if missing:
         warnings.append(f"{base}: {len(missing)} image(s) the lists name have no annotation file "
                         f"(Annotations/{missing[0]}.xml...): they are not in the version")
     if {s for s, _, _ in where.values()} == {"train"} and stems <= where.keys():
         return {}, warnings  # every image train: what the export writes for a version of no split
+    if added:
+        warnings.append(f"{base / 'trainval.txt'}: {added} image(s) it lists are in neither train.txt nor val.txt: "
+                        "recorded as split train (the export writes them to train.txt and trainval.txt)")
     return {stem: s for stem, (s, _, _) in where.items()}, warnings
 
 
-def _trainval(p: Path, folder: Folder, where: dict[str, tuple[str, Path, int]]) -> list[str]:
+def _trainval(p: Path, folder: Folder, where: dict[str, tuple[str, Path, int]]) -> tuple[int, list[str]]:
     """Read ``trainval.txt`` beside the splits' lists ``where``: a stem it names that neither train.txt
-    nor val.txt does is train (added to ``where``; in test.txt, an InputError); the warnings."""
+    nor val.txt does is train (added to ``where``; in test.txt, an InputError). How many were added,
+    and the warning of the images of train.txt and val.txt it lacks."""
     if not p.is_file():
-        return []
+        return 0, []
     stems = _list_stems(p, folder)
     added = set()
     for stem, n in stems:
@@ -379,12 +383,9 @@ def _trainval(p: Path, folder: Folder, where: dict[str, tuple[str, Path, int]]) 
         if first[1] == p:
             added.add(stem)
     warnings = []
-    if added:
-        warnings.append(f"{p}: {len(added)} image(s) it lists are in neither train.txt nor val.txt: recorded as "
-                        "split train (the export writes them to train.txt and trainval.txt)")
     named = {s for s, _ in stems}
     lacking = [s for s, (sp, _, _) in where.items() if sp in ("train", "val") and s not in named]
     if lacking:
         warnings.append(f"{p}: it lacks {len(lacking)} image(s) of train.txt or val.txt ({lacking[0]!r}...): the "
                         "export writes trainval.txt as train and val")
-    return warnings
+    return len(added), warnings
