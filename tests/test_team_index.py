@@ -169,16 +169,17 @@ def test_prune_leaves_a_users_own_tag_on_a_stray_versions_commit(tmp_path, monke
     assert annover.Repo(lab.root).resolve("mine")  # still a name of that version
 
 
-def test_status_lists_the_stray_tags_prune_would_touch_not_a_users_own(tmp_path, monkeypatch):
-    """`annover status`'s "tags on no branch" listed the user's `mine` with annover's, which prune
-    leaves alone: the two disagreed. Now status lists annover's (those prune deletes or keeps)."""
+def test_status_lists_every_stray_tag_and_prune_says_each(tmp_path, monkeypatch):
+    """`annover status` lists every tag `git push --tags` would publish of a version no branch
+    reaches, the user's `mine` too; `tag --prune -n` says each of them: deleted, kept (a remote
+    has it) or left (the user's own, with the `git tag -d` that deletes it)."""
     lab, _ = _stray(tmp_path, monkeypatch)
     p = run_cli("status", "--json", "--no-remote", cwd=lab.root)
     assert p.returncode == 0, p.stderr
     listed = sorted(t["tag"] for t in json.loads(p.stdout)["stray_tags"])
     pruned = json.loads(run_cli("tag", "--prune", "-n", "--json", cwd=lab.root).stdout)
-    assert listed == sorted([t["tag"] for t in pruned["tags"]] + [t["tag"] for t in pruned["kept"]])
-    assert "mine" not in listed and listed == ["best", "late", "v2", "v3"]
+    said = [t["tag"] for t in pruned["tags"]] + [t["tag"] for t in pruned["kept"]] + [t["tag"] for t in pruned["others"]]
+    assert listed == sorted(said) == ["best", "late", "mine", "v2", "v3"]
 
 
 def test_a_remote_that_does_not_answer_is_given_up_on(tmp_path, monkeypatch):

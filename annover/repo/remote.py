@@ -294,13 +294,6 @@ def made_by_annover(repo: RepoCore, stray: list[StrayTag]) -> set[str]:
     return {t.name for (t, _), data in zip(specs, blobs) if (data or b"").decode("ascii", "replace").strip() == t.version}
 
 
-def _annovers_stray(repo: RepoCore) -> list[StrayTag]:
-    """:func:`stray_tags` that annover made (:func:`made_by_annover`): what ``annover tag --prune``
-    would delete or keep, not a user's own tag on such a commit."""
-    stray = stray_tags(repo)
-    made = made_by_annover(repo, stray) if stray else set()
-    return [t for t in stray if t.name in made]
-
 
 def _held_by_tags(repo: RepoCore, vdir: str, candidates: set[str]) -> set[str]:
     """Which of ``candidates`` (version ids) the tree of a git tag not on HEAD's history holds."""
@@ -373,7 +366,7 @@ def status(repo: RepoCore, remote: bool = True, timeout: float | None = None) ->
             head_listing = versions.get(head, (None, None))[1]
             pushed = head_listing in there if head_listing else None
     return StatusResult(str(repo.root), head, repo.tags_of().get(head, []) if head else [], info, pushed, missing,
-                        interrupted, len(versions), unpushed, repo.scm.tracking(), _annovers_stray(repo) if head else [])
+                        interrupted, len(versions), unpushed, repo.scm.tracking(), stray_tags(repo) if head else [])
 
 
 def _missing_locally(repo: RepoCore, v: Version) -> int:
