@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover._lazy import lazy
 from annover.errors import shown
 from annover.formats import Format
-from annover.formats.tables import Tables, empty, finish, first_of_each, task_data_for_keys
+from annover.formats.tables import Tables, empty, finish, task_data_for_keys
 from annover.formats.text import fail, not_utf8_at
 from annover.formats.validate import check_label_column, controls_of
 from annover.model import canonical as C
@@ -226,8 +226,10 @@ def from_flat(table: "pa.Table", source: str, *, config: LabelingConfig | None =
     # one control: an answer is one row, sorted on (task_key, annotation_key), so on the key with
     # its region_key too; several: sorted on from_name, not on region_key
     in_order = len(group) == 2
-    base = _answers(keys, annotator, from_name, labels, group, const_fn, parent is None, encoded and in_order)
-    tasks, annotations = _both(lambda: finish(_tasks(table, key_col, base, source), "tasks", source),
+    base, task_keys = _answers(keys, annotator, from_name, labels, group, const_fn, parent is None,
+                               encoded and in_order)
+    # the tasks' keys are the distinct keys the rows were sorted by: in order, each once
+    tasks, annotations = _both(lambda: C.conform(_tasks(table, key_col, task_keys, source), "tasks"),
                                lambda: finish(_regions(base, fn_values, ctl_of, encoded and in_order), "annotations",
                                               source, in_order),
                                base.num_rows)
@@ -312,21 +314,28 @@ def _label_column(table: "pa.Table", source: str) -> tuple["pa.ChunkedArray", "p
 
 def _answers(keys: "pa.ChunkedArray", annotator: "pa.ChunkedArray", from_name: "pa.ChunkedArray | None",
              labels: "pa.ChunkedArray", group: list[str], const_fn: str | None, one_label: bool,
-             encoded: bool = False) -> "pa.Table":
-    """task_key, annotation_key, annotator, from_name, labels (a list): sorted, one row a region
-    (the annotator, its key and a file's one control as dictionaries: ``encoded``)."""
+             encoded: bool = False) -> "tuple[pa.Table, pa.Array]":
+    """(task_key, annotation_key, annotator, from_name, labels (a list): sorted, one row a region
+    (the annotator, its key and a file's one control as dictionaries: ``encoded``); the distinct
+    task keys, sorted)."""
     # a code per distinct annotator (a null one too: it stays null, its answer key is "-#0"), whose
     # annotation key "<annotator>#0" is built once; the rows are sorted on the key's rank among
     # the few distinct keys (an integer compares quicker) and carry the code, decoded once sorted
+    # the task keys as their rank among the distinct keys, found once: the sort orders those
+    # integers, and the sorted rows' keys are gathered from the sorted distinct keys (in
+    # sequence, not from all over the column); the other columns are gathered in this thread
+    # (a thread a column took more CPU than one thread for all: their page faults contend)
+    key_rank, task_keys = C.ranked(keys, duck.sorted_distinct)
     who = C.single_chunk(pc.dictionary_encode(annotator, null_encoding="encode"))
     ann_keys = pc.binary_join_element_wise(pc.fill_null(who.dictionary, "-"), "0", "#")
     rank = C.int_array(C.dense_rank(ann_keys)[0], "int32").take(who.indices)
-    fn = {"from_name": from_name} if from_name is not None else {}
-    order = pa.table({"task_key": keys, "annotation_key": rank, **fn}).select(group)
-    rows = C.take(pa.table({"task_key": keys, "code": who.indices, **fn, "labels": labels}),
-                  duck.sort_ranked(order, group))
+    fn = {"from_name": C.single_chunk(from_name)} if from_name is not None else {}
+    order = duck.sort_ranked(pa.table({"task_key": C.int_array(key_rank), "annotation_key": rank, **fn}).select(group),
+                             group)
+    rows = pa.table({"code": who.indices, **fn, "labels": C.single_chunk(labels)}).take(order)
+    sorted_keys = task_keys.take(C.int_array(key_rank[order.to_numpy()], "int32"))
     code = C.single_chunk(rows.column("code"))
-    base = pa.table({"task_key": rows.column("task_key"), "annotation_key": C.encoded(code, ann_keys, encoded),
+    base = pa.table({"task_key": sorted_keys, "annotation_key": C.encoded(code, ann_keys, encoded),
                      "annotator": C.encoded(code, who.dictionary, encoded), **{k: rows.column(k) for k in fn},
                      "labels": rows.column("labels")})
     if const_fn is not None:
@@ -338,7 +347,7 @@ def _answers(keys: "pa.ChunkedArray", annotator: "pa.ChunkedArray", from_name: "
         one = base.column("labels").combine_chunks()
         offsets = pa.array(np.arange(len(one) + 1, dtype=np.int32))
         base = base.set_column(4, "labels", pa.ListArray.from_arrays(offsets, one))
-    return _merge_runs(base, group)
+    return _merge_runs(base, group), task_keys
 
 
 def _merge_runs(base: "pa.Table", group: list[str]) -> "pa.Table":
@@ -423,10 +432,10 @@ def _data_json(data: dict, key: str, source: str) -> str:
                    "give task data as text, numbers (finite), lists or objects") from None
 
 
-def _tasks(table: "pa.Table", key_col: str, base: "pa.Table", source: str) -> "pa.Table":
-    """One task per key; data = the key field plus any other columns (first row's values)."""
+def _tasks(table: "pa.Table", key_col: str, uniq: "pa.Array", source: str) -> "pa.Table":
+    """One task per key of ``uniq`` (sorted, unique); data = the key field plus any other columns
+    (first row's values)."""
     other = [c for c in table.column_names if c not in KNOWN_COLUMNS and c != key_col]
-    uniq = first_of_each(base.column("task_key"), base)  # sorted, unique
     if other:
         first: dict[str, dict] = {}
         for row in table.select([key_col, *other]).to_pylist():

@@ -384,11 +384,20 @@ def dense_rank(col: "pa.Array | pa.ChunkedArray", distinct: "Callable[[pa.Array]
     ``distinct``: gives the indices that sort an array of distinct values (default Arrow's
     ``sort_indices``; DuckDB sorts many on all its threads, see :mod:`annover.store.duck`).
     """
+    rank, values = ranked(col, distinct)
+    return rank, len(values)
+
+
+def ranked(col: "pa.Array | pa.ChunkedArray", distinct: "Callable[[pa.Array], Any] | None" = None
+           ) -> "tuple[np.ndarray, pa.Array]":
+    """(rank per row as numpy int64, the distinct values in rank order) of a string column
+    without nulls: :func:`dense_rank`, with the sorted distinct values (``values.take(rank)``
+    is the column; in rank order, a gather from them reads the texts in sequence)."""
     enc = pc.dictionary_encode(single_chunk(col))
     order = np.asarray((distinct or pc.sort_indices)(enc.dictionary), dtype=np.int64)
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order), dtype=np.int64)
-    return rank[enc.indices.to_numpy(zero_copy_only=False)], len(order)
+    return rank[enc.indices.to_numpy(zero_copy_only=False)], enc.dictionary.take(int_array(order))
 
 
 def _codes(col: "pa.Array | pa.ChunkedArray", distinct: "Callable[[pa.Array], Any] | None") -> "tuple[np.ndarray, int]":
@@ -416,13 +425,16 @@ def order_of_codes(codes, span: int):
         order = slots[slots >= 0]
         if len(order) == n:  # no code repeated
             return order
+    # digit k of each code is its k-th 16-bit word (little-endian): a view, gathered as 16-bit
+    # words (no shifted or gathered int64 copy of the codes a pass)
+    digits = np.ascontiguousarray(codes, dtype="<i8").view("<u2").reshape(-1, 4)
     order = None
-    shift = 0
-    while order is None or (1 << shift) < span:
-        digit = ((codes if order is None else codes[order]) >> shift).astype(np.uint16)  # the low 16 bits
+    k = 0
+    while order is None or (1 << (16 * k)) < span:
+        digit = digits[:, k] if order is None else digits[:, k][order]
         step = np.argsort(digit, kind="stable")
         order = step if order is None else order[step]
-        shift += 16
+        k += 1
     return order
 
 
@@ -439,13 +451,18 @@ def sort_indices(table: "pa.Table", keys: list[str], distinct: "Callable[[pa.Arr
     cols = [table.column(k) for k in keys]
     if len(keys) > 1 and all((pa.types.is_string(c.type) or pa.types.is_integer(c.type)) and c.null_count == 0
                              for c in cols):
-        combined, span = None, 1
+        combined, span, own = None, 1, False
         for c in cols:
             rank, n = _codes(c, distinct)
             span *= max(n, 1)
             if span >= 2**62:
                 break
-            combined = rank if combined is None else combined * n + rank
+            if combined is None:
+                combined = rank  # may be a view of the column: not written in
+            else:  # in place once the codes are an array of this function's own
+                combined = np.multiply(combined, n, out=combined if own else None)
+                combined += rank
+                own = True
         else:
             return int_array(order_of_codes(combined, span))
     return pc.sort_indices(table.select(keys), sort_keys=[(k, "ascending") for k in keys])
@@ -565,8 +582,10 @@ def _dictionary_parts(arr: "pa.DictionaryArray") -> "tuple[_Streamed, _Streamed]
     the lengths gathered from the dictionary's, the texts taken from it (the bytes of the
     decoded column, never in memory whole)."""
     words = arr.dictionary if arr.dictionary.type == pa.string() else arr.dictionary.cast(pa.string())
-    offsets, _ = _text_buffers(words)
+    offsets, data = _text_buffers(words)
     sizes = np.diff(offsets).astype("<i8")
+    if len(words) == 1:  # one text in every row (a file's one control, its type): no row read
+        return _repeated(sizes[:1].view(np.uint8), len(arr)), _repeated(np.frombuffer(data, dtype=np.uint8), len(arr))
     codes = arr.indices.to_numpy(zero_copy_only=False)
     n = len(codes)
     total = int(np.bincount(codes, minlength=len(sizes)) @ sizes) if n else 0
@@ -580,6 +599,16 @@ def _dictionary_parts(arr: "pa.DictionaryArray") -> "tuple[_Streamed, _Streamed]
         for a in range(0, n, PIECE):
             yield _text_buffers(words.take(arr.indices.slice(a, PIECE)))[1]
     return _Streamed(n * 8, lengths()), _Streamed(total, texts())
+
+
+def _repeated(row: "np.ndarray", n: int) -> _Streamed:
+    """``n`` times the bytes ``row`` (uint8), in pieces of one buffer made once."""
+    block = np.tile(row, min(n, PIECE))
+
+    def pieces() -> Iterator[Any]:
+        for a in range(0, n, PIECE):
+            yield block[: len(row) * min(PIECE, n - a)]
+    return _Streamed(len(row) * n, pieces())
 
 
 def _validity(arr: "pa.Array") -> Any:
@@ -602,7 +631,7 @@ def _column_chunks(col: "pa.ChunkedArray", kind: str):
         yield from _string_parts(arr)
     elif kind == "list<string>":
         lens = pc.fill_null(pc.list_value_length(arr), 0).to_numpy(zero_copy_only=False)
-        yield np.asarray(lens, dtype="<i8").tobytes()
+        yield np.ascontiguousarray(lens, dtype="<i8")  # hashed as it is (no bytes copy of it)
         flat = pc.list_flatten(pc.fill_null(arr, pa.scalar([], arr.type))) if len(arr) else pa.array([], pa.string())
         yield _validity(single_chunk(flat))
         yield from _string_parts(single_chunk(flat))

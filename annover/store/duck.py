@@ -89,9 +89,9 @@ def sort_ranked(table: "pa.Table", keys: list[str]) -> "pa.Array":
     0.18 s of CPU against 0.29 s for DuckDB's sort of the rows."""
     if table.num_rows < SORT_ROWS or not all(_sortable(table.column(k)) for k in keys):
         return sort_indices(table, keys)
-    return C.sort_indices(table, keys, distinct=_sorted_distinct)
+    return C.sort_indices(table, keys, distinct=sorted_distinct)
 
 
-def _sorted_distinct(values: "pa.Array") -> "pa.Array":
+def sorted_distinct(values: "pa.Array") -> "pa.Array":
     """The indices that sort distinct texts: DuckDB on all its threads when many, else Arrow."""
     return sort_indices(pa.table({"k": values}), ["k"])

@@ -187,7 +187,9 @@ def task_hashes(table: "pa.Table", name: str) -> "pa.Array":
         per_task = C.splitmix64(sums ^ (counts * np.uint64(0x9E3779B97F4A7C15)))
     out = np.zeros(n, dtype=np.uint64)
     out[starts] = per_task
-    return pa.array(out, mask=~first)
+    # the array over these buffers (pa.array with a mask copies the values and builds the validity from it)
+    valid = np.packbits(first, bitorder="little")
+    return pa.Array.from_buffers(pa.uint64(), n, [pa.py_buffer(valid), pa.py_buffer(out)], null_count=n - len(starts))
 
 
 def differing_tasks(a: "pa.Table", ha: "pa.Array | pa.ChunkedArray", b: "pa.Table",
