@@ -333,7 +333,8 @@ def _answers(keys: "pa.ChunkedArray", annotator: "pa.ChunkedArray", from_name: "
     order = duck.sort_ranked(pa.table({"task_key": C.int_array(key_rank), "annotation_key": rank, **fn}).select(group),
                              group)
     rows = pa.table({"code": who.indices, **fn, "labels": C.single_chunk(labels)}).take(order)
-    sorted_keys = task_keys.take(C.int_array(key_rank[order.to_numpy()], "int32"))
+    sorted_rank = C.int_array(key_rank[order.to_numpy()], "int32")
+    sorted_keys = task_keys.take(sorted_rank)
     code = C.single_chunk(rows.column("code"))
     base = pa.table({"task_key": sorted_keys, "annotation_key": C.encoded(code, ann_keys, encoded),
                      "annotator": C.encoded(code, who.dictionary, encoded), **{k: rows.column(k) for k in fn},
@@ -347,17 +348,18 @@ def _answers(keys: "pa.ChunkedArray", annotator: "pa.ChunkedArray", from_name: "
         one = base.column("labels").combine_chunks()
         offsets = pa.array(np.arange(len(one) + 1, dtype=np.int32))
         base = base.set_column(4, "labels", pa.ListArray.from_arrays(offsets, one))
-    return _merge_runs(base, group), task_keys
+    return _merge_runs(base, group, sorted_rank), task_keys
 
 
-def _merge_runs(base: "pa.Table", group: list[str]) -> "pa.Table":
-    """Several rows of one (task, annotator, control): one row with all their labels, sorted."""
+def _merge_runs(base: "pa.Table", group: list[str], task_rank: "pa.Array | None" = None) -> "pa.Table":
+    """Several rows of one (task, annotator, control): one row with all their labels, sorted.
+    ``task_rank``: each row's task key as its rank among the distinct keys (compared for them)."""
     n = base.num_rows
     if n < 2:
         return base
     same = None
     for c in group:
-        col = C.compared(base.column(c))
+        col = task_rank if c == "task_key" and task_rank is not None else C.compared(base.column(c))
         eq = pc.equal(col.slice(1), col.slice(0, n - 1))
         same = eq if same is None else pc.and_(same, eq)
     if not pc.any(same).as_py():
