@@ -400,6 +400,9 @@ def _regions(base: "pa.Table", fn_values: list, ctl_of: dict[str | None, Control
     idx = C.single_chunk(enc).indices
     value_d, to_d, type_d, rk_d = (pa.array(list(c), pa.string()) for c in columns)
     m = base.num_rows
+    # every row false: a bitmap of zeros, one array for both columns (pa.array of a numpy
+    # bool array packs 1M values into bits, twice)
+    false = pa.Array.from_buffers(pa.bool_(), m, [None, pa.py_buffer(np.zeros((m + 7) // 8, dtype=np.uint8))])
     return pa.table({
         "task_key": base.column("task_key"),
         "annotation_key": base.column("annotation_key"),
@@ -410,8 +413,8 @@ def _regions(base: "pa.Table", fn_values: list, ctl_of: dict[str | None, Control
         "type": C.encoded(idx, type_d, encoded),
         "labels": lab_col,
         "value": C.encoded(idx, value_d, encoded),
-        "was_cancelled": pa.array(np.zeros(m, dtype=bool)),
-        "ground_truth": pa.array(np.zeros(m, dtype=bool)),
+        "was_cancelled": false,
+        "ground_truth": false,
     })
 
 
