@@ -294,7 +294,6 @@ def made_by_annover(repo: RepoCore, stray: list[StrayTag]) -> set[str]:
     return {t.name for (t, _), data in zip(specs, blobs) if (data or b"").decode("ascii", "replace").strip() == t.version}
 
 
-
 def _held_by_tags(repo: RepoCore, vdir: str, candidates: set[str]) -> set[str]:
     """Which of ``candidates`` (version ids) the tree of a git tag not on HEAD's history holds."""
     if not candidates:
