@@ -462,15 +462,23 @@ def _names_as_given(root: Path, folder: Folder) -> tuple[list[str], dict]:
     raise fail(root, "no data.yaml or classes.txt", "give a YOLO folder with data.yaml (names) or classes.txt")
 
 
+#: the most classes ``nc`` without ``names`` is named for (``class_0``...): more than any real dataset
+#: has (ImageNet-21k: 21,841), far fewer than would fill the memory
+MAX_NC = 100_000
+
+
 def _with_nc(p: Path, doc: dict) -> Any:
     """data.yaml's ``names`` as Ultralytics' ``check_det_dataset`` takes them with ``nc``: without
-    ``names``, ``nc`` classes named ``class_0``, ``class_1``...; ``names`` and an ``nc`` of another
-    count refused, as it refuses them."""
+    ``names``, ``nc`` classes named ``class_0``, ``class_1``... (at most :data:`MAX_NC`); ``names`` and an
+    ``nc`` of another count refused, as it refuses them."""
     names, nc = doc.get("names"), doc.get("nc")
     if nc is None:
         return names
     if type(nc) is not int or nc < 1:
         raise fail(p, f"nc is {shown(nc)}, not a count of classes", "write nc: N (a whole number from 1), or remove it")
+    if names is None and nc > MAX_NC:  # a few bytes of data.yaml would ask for a list of nc names
+        raise fail(p, f"nc is {nc} without names, more classes than annover names for you (at most {MAX_NC})",
+                   "write names: [...] with the class names, or fix nc")
     if names is None:
         return [f"class_{i}" for i in range(nc)]
     if isinstance(names, (list, dict)) and len(names) != nc:
