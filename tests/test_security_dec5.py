@@ -4,6 +4,7 @@ or is read safely; nothing runs that the user did not ask for. Real git, real fi
 
 from __future__ import annotations
 
+import json
 import os
 import resource
 import subprocess
@@ -51,3 +52,40 @@ def test_a_huge_nc_without_names_is_refused_not_a_memory_error(empty_repo, tmp_p
     src = _folder(tmp_path / "y", {"data.yaml": "nc: 1000000000000\n", "labels/a.txt": "0 0.5 0.5 0.2 0.2\n"})
     _refused(empty_repo, 3, ["snapshot", "--from", str(src), "--format", "yolo", "-m", "bad"],
              f"{src / 'data.yaml'}: nc is 1000000000000", "write names")
+
+
+# ---------------------------------------------------------------------------
+# tag --prune asks the git remotes: a remote's name is no option of git's
+
+
+def test_a_remote_named_like_an_option_runs_nothing(tmp_path, monkeypatch):
+    """`git remote add -- --upload-pack=PROG URL` is a remote git accepts. Was: prune (even -n) ran
+    `git ls-remote --tags --upload-pack=PROG`, so PROG ran; now the name is the repository argument
+    (after `--`), and the remote is asked as any other."""
+    from tests.test_team_index import _stray
+
+    lab, v2 = _stray(tmp_path, monkeypatch)
+    ran = tmp_path / "ran"
+    prog = tmp_path / "prog.sh"
+    prog.write_text(f"#!/bin/sh\ntouch {ran}\nexit 1\n")
+    prog.chmod(0o755)
+    name = f"--upload-pack={prog}"
+    lab.git("remote", "rename", "--", "origin", name)
+    assert lab.git("remote").split() == [name]
+    p = _cli("tag", "--prune", "-n", "--json", cwd=lab.root)
+    assert p.returncode == 0, p.stderr
+    assert not ran.exists()
+    out = json.loads(p.stdout)
+    assert out["unasked"] == [] and [(t["tag"], t["remote"]) for t in out["kept"]] == [("v2", name), ("best", name)]
+
+
+def test_a_remote_url_password_is_not_shown_when_it_cannot_be_asked(tmp_path, monkeypatch):
+    """A git remote whose URL holds USER:PASSWORD@ and does not answer: the warning names the remote,
+    not the password (a guard: git's own message leaves the password out)."""
+    from tests.test_team_index import _stray
+
+    lab, _ = _stray(tmp_path, monkeypatch)
+    lab.git("remote", "set-url", "origin", "https://alice:s3cr3t-pw@127.0.0.1:9/repo.git")
+    p = _cli("tag", "--prune", "-n", cwd=lab.root)
+    assert p.returncode == 0, p.stderr
+    assert "could not ask git remote origin" in p.stderr and "s3cr3t" not in p.stderr + p.stdout, p.stderr

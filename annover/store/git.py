@@ -429,7 +429,8 @@ class Git:
         in :data:`REMOTE_TAGS_TIMEOUT` seconds."""
         tags: dict[str, str] = {}
         # no stdin (an ssh password prompt ends at once), and an end to a remote that does not answer
-        for ln in self.run("ls-remote", "--tags", remote, input=b"", timeout=REMOTE_TAGS_TIMEOUT).splitlines():
+        # `--`: a remote's name is the repository, never an option (`git remote add -- --upload-pack=PROG URL`)
+        for ln in self.run("ls-remote", "--tags", "--", remote, input=b"", timeout=REMOTE_TAGS_TIMEOUT).splitlines():
             oid, _, ref = ln.partition("\t")
             name = ref.removeprefix("refs/tags/")
             if name.endswith("^{}"):
@@ -440,7 +441,7 @@ class Git:
 
     def remotes(self) -> list[str]:
         """The git remotes' names (``git remote``)."""
-        return self.run("remote", check=False).split()
+        return self.run("remote", check=False).splitlines()  # one a line (a name set in .git/config may hold a space)
 
     def delete_tag(self, name: str, old: str | None = None) -> None:
         """Delete tag ``name`` (only if it still names ``old``, when given)."""
