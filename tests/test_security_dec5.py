@@ -89,3 +89,39 @@ def test_a_remote_url_password_is_not_shown_when_it_cannot_be_asked(tmp_path, mo
     p = _cli("tag", "--prune", "-n", cwd=lab.root)
     assert p.returncode == 0, p.stderr
     assert "could not ask git remote origin" in p.stderr and "s3cr3t" not in p.stderr + p.stdout, p.stderr
+
+
+# ---------------------------------------------------------------------------
+# export --images: the places of two images in the folder
+
+
+_CONFIG = ('<View><Image name="image" value="$image"/><RectangleLabels name="label" toName="image">'
+           '<Label value="A"/></RectangleLabels></View>')
+
+
+def _box_task(i: int, image: str) -> dict:
+    return {"id": i, "data": {"image": image}, "annotations": [{"result": [{
+        "type": "rectanglelabels", "from_name": "label", "to_name": "image", "original_width": 10,
+        "original_height": 10, "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rectanglelabels": ["A"]}}]}]}
+
+
+def test_coco_images_one_a_folder_of_the_other_is_refused_naming_them(empty_repo, tmp_path):  # noqa: F811
+    """Task images `x.jpg` and `x.jpg/y.jpg` (both found below --images) would be the file
+    images/x.jpg and a file in a folder images/x.jpg/. Was: exit 2 "cannot write --out OUT: File
+    exists — give --out a path in a folder you can write to", which blames --out; now exit 2 naming
+    the two tasks and their places, before anything is written."""
+    from PIL import Image
+
+    data = tmp_path / "data"
+    data.mkdir()
+    for i, n in enumerate(("x.jpg", "y.jpg")):
+        Image.new("RGB", (10, 10), (i * 90, 0, 0)).save(data / n)
+    (tmp_path / "t.json").write_text(json.dumps([_box_task(1, "x.jpg"), _box_task(2, "x.jpg/y.jpg")]))
+    (tmp_path / "c.xml").write_text(_CONFIG)
+    p = _cli("snapshot", "--from", str(tmp_path / "t.json"), "--config", str(tmp_path / "c.xml"), "-m", "t", "-q",
+             cwd=empty_repo)
+    assert p.returncode == 0, p.stderr
+    out = tmp_path / "out"
+    _refused(empty_repo, 2, ["export", "v1", "--format", "coco", "-o", str(out), "--images", str(data)],
+             "its image would be images/x.jpg/y.jpg, inside images/x.jpg, which is a file")
+    assert sorted(os.listdir(tmp_path)) == ["c.xml", "data", "remotes", "repo", "t.json"]

@@ -30,7 +30,7 @@ import os
 import posixpath
 import shutil
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Callable
 
 from annover.errors import InputError, NotFoundError, UsageError
@@ -274,7 +274,20 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
             size += os.stat(f).st_size
         if progress is not None:
             progress(n, len(wanted))
+    _check_nested(whose)
     return Placed(found, checked, size)
+
+
+def _check_nested(whose: dict[str, str]) -> None:
+    """Refuse (exit 2) two images of which one would be a folder the other is in (task images ``x.jpg``
+    and ``x.jpg/y.jpg``): the folder cannot be written, and the error would blame ``--out``."""
+    for dest, key in whose.items():
+        for parent in PurePosixPath(dest).parents:
+            if str(parent) in whose:
+                raise UsageError(f"--images: task {key!r}: its image would be {dest}, inside {parent}, which is a "
+                                 f"file: the image of task {whose[str(parent)]!r}",
+                                 "give the tasks image names of which none is a folder of another, or export "
+                                 "without --images")
 
 
 def _one_file(dest: str, first: str, other: str, first_key: str, key: str) -> None:
