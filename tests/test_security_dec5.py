@@ -125,3 +125,12 @@ def test_coco_images_one_a_folder_of_the_other_is_refused_naming_them(empty_repo
     _refused(empty_repo, 2, ["export", "v1", "--format", "coco", "-o", str(out), "--images", str(data)],
              "its image would be images/x.jpg/y.jpg, inside images/x.jpg, which is a file")
     assert sorted(os.listdir(tmp_path)) == ["c.xml", "data", "remotes", "repo", "t.json"]
+
+
+def test_a_huge_kpt_shape_is_refused_not_a_memory_error(empty_repo, tmp_path):  # noqa: F811
+    # was: `kpt_shape: [1000000000000, 3]` beside a label file of no line (a background image) named
+    # 10**12 keypoints kp_0, kp_1, ... (for the config, and flip_idx's labels): MemoryError, exit 1
+    src = _folder(tmp_path / "y", {"data.yaml": "names: [person]\nkpt_shape: [1000000000000, 3]\n",
+                                   "labels/a.txt": "", "sizes.json": '{"images/a.jpg": {"width": 10, "height": 10}}'})
+    _refused(empty_repo, 3, ["snapshot", "--from", str(src), "--format", "yolo", "-m", "bad"],
+             f"{src / 'data.yaml'}: kpt_shape is [1000000000000, 3]")

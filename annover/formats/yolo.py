@@ -980,14 +980,16 @@ def _names_file(root: Path) -> Path:
 
 
 def _kpt_shape(root: Path, doc: dict) -> tuple[int, int] | None:
-    """``kpt_shape: [K, D]`` of a pose folder's data.yaml (None without one): K ≥ 1, D 2 or 3 (Ultralytics')."""
+    """``kpt_shape: [K, D]`` of a pose folder's data.yaml (None without one): K ≥ 1, D 2 or 3 (Ultralytics');
+    K at most :data:`MAX_NC` (the keypoints are named ``kp_0``... where data.yaml names none)."""
     shape = doc.get("kpt_shape")
     if shape is None:
         return None
     if not (isinstance(shape, list) and len(shape) == 2 and all(type(n) is int for n in shape)
-            and shape[0] >= 1 and shape[1] in (2, 3)):
+            and 1 <= shape[0] <= MAX_NC and shape[1] in (2, 3)):
         raise fail(_names_file(root),
-                   f"kpt_shape is {shown(shape)}", "write kpt_shape: [K, 3] (or [K, 2]): K keypoints of x, y[, visibility]")
+                   f"kpt_shape is {shown(shape)}",
+                   f"write kpt_shape: [K, 3] (or [K, 2]): K keypoints (1 to {MAX_NC}) of x, y[, visibility]")
     return shape[0], shape[1]
 
 
