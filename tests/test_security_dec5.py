@@ -134,3 +134,17 @@ def test_a_huge_kpt_shape_is_refused_not_a_memory_error(empty_repo, tmp_path):  
                                    "labels/a.txt": "", "sizes.json": '{"images/a.jpg": {"width": 10, "height": 10}}'})
     _refused(empty_repo, 3, ["snapshot", "--from", str(src), "--format", "yolo", "-m", "bad"],
              f"{src / 'data.yaml'}: kpt_shape is [1000000000000, 3]")
+
+
+# ---------------------------------------------------------------------------
+# .annover/users.json (the notebook's who-is-who, snapshot, show): a damaged one is one line
+
+
+def test_a_users_json_nested_too_deep_is_damaged_not_a_recursion_error(empty_repo, tmp_path):  # noqa: F811
+    # was: `[[[[...]]]]` 200,000 deep (a merge or a collaborator's commit can bring any text) made
+    # json.loads raise RecursionError, which Users.load let through: exit 1 "unexpected RecursionError"
+    (tmp_path / "t.json").write_text(json.dumps([_box_task(1, "a.jpg")]))
+    (tmp_path / "c.xml").write_text(_CONFIG)
+    (empty_repo / ".annover" / "users.json").write_text("[" * 200_000 + "]" * 200_000)
+    _refused(empty_repo, 2, ["snapshot", "--from", str(tmp_path / "t.json"), "--config", str(tmp_path / "c.xml"),
+                             "-m", "t"], "users.json is damaged", "git checkout -- .annover/users.json")

@@ -226,7 +226,7 @@ class Users:
             doc = json.loads(p.read_text(encoding="utf-8"))
             return cls({url: _ids(m, str(p)) for url, m in (doc.get("servers") or {}).items()},
                        _ids(doc.get("given") or {}, str(p)))
-        except (ValueError, AttributeError, InputError):
+        except (ValueError, AttributeError, InputError, RecursionError):  # RecursionError: nested too deep
             raise UsageError(f"{p} is damaged", "restore it with `git checkout -- .annover/users.json`") from None
 
     def learn(self, server: str | None, users: Mapping[int, str]) -> None:
