@@ -148,3 +148,29 @@ def test_a_users_json_nested_too_deep_is_damaged_not_a_recursion_error(empty_rep
     (empty_repo / ".annover" / "users.json").write_text("[" * 200_000 + "]" * 200_000)
     _refused(empty_repo, 2, ["snapshot", "--from", str(tmp_path / "t.json"), "--config", str(tmp_path / "c.xml"),
                              "-m", "t"], "users.json is damaged", "git checkout -- .annover/users.json")
+
+
+# ---------------------------------------------------------------------------
+# VOC ImageSets/Main lists: one stem a line
+
+
+def test_voc_lists_leave_out_an_image_whose_name_a_line_cannot_hold(empty_repo, tmp_path):  # noqa: F811
+    """An image named `a<newline>b.jpg` (Annotations/a<newline>b.xml). Was: val.txt listed `a` and
+    `b`, two images the folder does not have (torchvision's VOCDetection then opens Annotations/a.xml
+    and fails), and the import read them back as a warning. Now: it is in no list, and a note says
+    why; the lists name only files of the folder."""
+    tasks = [_box_task(1, "a\nb.jpg"), _box_task(2, "c.jpg"), _box_task(3, " d .jpg")]
+    for t, s in zip(tasks, ("val", "train", "val")):
+        t["data"]["split"] = s
+    (tmp_path / "t.json").write_text(json.dumps(tasks))
+    (tmp_path / "c.xml").write_text(_CONFIG)
+    p = _cli("snapshot", "--from", str(tmp_path / "t.json"), "--config", str(tmp_path / "c.xml"), "-m", "t", "-q",
+             cwd=empty_repo)
+    assert p.returncode == 0, p.stderr
+    out = tmp_path / "voc"
+    p = _cli("export", "v1", "--format", "voc", "-o", str(out), cwd=empty_repo)
+    assert p.returncode == 0, p.stderr
+    assert "2 image(s) whose name" in p.stderr and "'a\\nb'" in p.stderr, p.stderr
+    lists = {f.name: f.read_text().splitlines() for f in (out / "ImageSets" / "Main").iterdir()}
+    assert lists == {"train.txt": ["c"], "trainval.txt": ["c"]}
+    assert all((out / "Annotations" / f"{s}.xml").is_file() for names in lists.values() for s in names)

@@ -169,11 +169,25 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> dict[
     return files
 
 
+def _listable(images: list[Image], notes: list[str]) -> list[Image]:
+    """Those of ``images`` whose stem a list's line holds as it is read (stripped, one a line); the
+    others (a line break in the name, spaces at its ends) are in no list, said in ``notes``."""
+    stems = [stem_key(_base(img.file_name)) for img in images]
+    bad = [s for s in stems if s.splitlines() != [s] or s != s.strip()]
+    if bad:
+        notes.append(f"{len(bad)} image(s) whose name has a line break or spaces at its ends ({bad[0]!r}...) are in no "
+                     f"{SPLIT_LIST.format('<split>')} list, which holds one name a line (read stripped): rename them "
+                     "to list them")
+    unlisted = set(bad)
+    return [img for img, s in zip(images, stems) if s not in unlisted]
+
+
 def split_lists(images: list[Image], notes: list[str]) -> dict[str, bytes]:
     """``ImageSets/Main/<split>.txt`` of ``images`` (their stems, as their XML files are named, in
     their order): one list per split (``data.split``; images without one beside others with one go to
     train, said in ``notes``) and ``trainval.txt``, train and val. Of images of no split, every stem
     in ``train.txt`` and ``trainval.txt`` (no ``val.txt``: there is no validation set of its own)."""
+    images = _listable(images, notes)
     stems = [stem_key(_base(img.file_name)) for img in images]
     given = [split_of(img.data) for img in images]
     other = sorted({_base(img.file_name) for img in images if not _base(img.file_name).endswith(".jpg")})
