@@ -130,7 +130,7 @@ def _stray(tmp_path: Path, monkeypatch) -> tuple[Labels, str]:
 
 def test_prune_leaves_the_tags_the_git_remote_has_and_says_so(tmp_path, monkeypatch):
     """v2 and best are on origin: deleted here, `git fetch --tags` brought them back and the
-    deletion did not publish. Now they are kept, said with the `git push origin --delete`
+    deletion did not publish. Now they are kept, said with the `git push --delete origin`
     that removes them there; after it, the next prune deletes them."""
     lab, v2 = _stray(tmp_path, monkeypatch)
     dry = run_cli("tag", "--prune", "-n", "--json", cwd=lab.root)
@@ -141,7 +141,7 @@ def test_prune_leaves_the_tags_the_git_remote_has_and_says_so(tmp_path, monkeypa
     assert sorted(lab.git("tag").split()) == ["best", "late", "mine", "v1", "v2", "v3"]
     p = run_cli("tag", "--prune", cwd=lab.root)
     assert p.returncode == 0, p.stderr
-    assert "kept tag v2" in p.stderr and "origin has it" in p.stderr and "`git push origin --delete v2`" in p.stderr
+    assert "kept tag v2" in p.stderr and "origin has it" in p.stderr and "`git push --delete origin v2`" in p.stderr
     assert sorted(lab.git("tag").split()) == ["best", "mine", "v1", "v2"]
     lab.git("fetch", "-q", "origin", "--tags")
     assert sorted(lab.git("tag").split()) == ["best", "mine", "v1", "v2"]
@@ -196,6 +196,16 @@ def test_a_remote_that_does_not_answer_is_given_up_on(tmp_path, monkeypatch):
     monkeypatch.setattr(git_mod, "REMOTE_TAGS_TIMEOUT", 1.0)
     out = annover.Repo(lab.root).prune_tags(dry_run=True)
     assert [r for r, _ in out.unasked] == ["origin"] and "did not answer in 1 s" in out.unasked[0][1]
+
+
+def test_the_push_hint_quotes_a_remote_and_keeps_an_option_like_one_an_argument():
+    """The hint is pasted into a shell: a remote named like an option (`git remote add --
+    --upload-pack=x URL`) must stay the repository argument, never become git push's option."""
+    from annover.cli.history import _push_delete
+
+    assert _push_delete("origin", "v2") == "git push --delete origin v2"
+    assert _push_delete("--upload-pack=touch x", "v2") == "git push --delete -- '--upload-pack=touch x' v2"
+    assert _push_delete("my remote", "a;b") == "git push --delete 'my remote' 'a;b'"
 
 
 def test_prune_says_a_remote_it_cannot_ask(tmp_path, monkeypatch):

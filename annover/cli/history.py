@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from typing import TYPE_CHECKING
 
@@ -309,6 +310,12 @@ def _prune_tags(name: str | None, other: bool, dry_run: bool, prune: bool, quiet
         _say_pruned(out)
 
 
+def _push_delete(remote: str, tag: str) -> str:
+    """The ``git push`` that deletes ``tag`` on ``remote``, as a command to paste: the name quoted, and
+    after ``--`` where git would read it as an option (``git remote add -- --upload-pack=...``)."""
+    return f"git push --delete {'-- ' if remote.startswith('-') else ''}{shlex.quote(remote)} {shlex.quote(tag)}"
+
+
 def _say_pruned(out: "PruneResult") -> None:
     verb = "would delete" if out.dry_run else "deleted"
     for t in out.deleted:
@@ -316,7 +323,7 @@ def _say_pruned(out: "PruneResult") -> None:
              f"`git tag {t.name} {t.commit[:12]}` makes it again)")
     for t, remote in out.kept:
         info(f"kept tag {t.name} (it names {short(t.version)}, commit {t.commit[:12]}): {remote} has it, and "
-             f"`git fetch --tags` would bring it back; `git push {remote} --delete {t.name}` deletes it there, "
+             f"`git fetch --tags` would bring it back; `{_push_delete(remote, t.name)}` deletes it there, "
              "then `annover tag --prune` here")
     for t in out.others:
         info(f"left tag {t.name} alone (commit {t.commit[:12]}, on no branch): annover did not make it; "
