@@ -144,6 +144,24 @@ def test_a_config_flip_naming_no_keypoint_is_refused_on_export(tmp_path):
         render_train("yolo", _tables(t), text)
 
 
+def test_a_config_flip_naming_no_keypoint_is_refused_when_given(empty_repo, tmp_path):
+    # was: accepted at snapshot, and refused only at the YOLO export (exit 2), far from the file
+    src = _pose(tmp_path / "y", "flip_idx: [1, 0, 2]\n")
+    cfg = tmp_path / "pose.xml"
+    cfg.write_text(read_train(src, "yolo", None, True).config_text.replace('flip="kp_0"', 'flip="nose"'))
+    versions = empty_repo / ".annover" / "versions"
+    before = sorted(versions.iterdir()) if versions.exists() else []
+    p = _cli("snapshot", "--from", str(src), "--config", str(cfg), "-m", "pose", cwd=empty_repo)
+    assert p.returncode == 5, p.stderr
+    err = p.stderr.strip().splitlines()[-1]
+    assert err.startswith(f"Error: {cfg}: keypoint label 'kp_1' of <KeyPointLabels name='keypoints'> has "
+                          "flip='nose', which is no label of that control"), err
+    assert "Traceback" not in p.stderr
+    assert (sorted(versions.iterdir()) if versions.exists() else []) == before
+    ok = LabelingConfig(read_train(src, "yolo", None, True).config_text)  # the generated one: its flips name labels
+    assert ok.label_attributes("flip", ("KeyPointLabels",))["kp_1"] == "kp_0"
+
+
 @pytest.mark.parametrize("flip", ["[1, 0]", "[1, 0, 3]", "[0, 1, x]", "{0: 1}"])
 def test_a_flip_idx_ultralytics_cannot_use_is_refused(empty_repo, tmp_path, flip):
     # Ultralytics' augmentation raises on a flip_idx of another length than kpt_shape[0]; an index

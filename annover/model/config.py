@@ -203,6 +203,24 @@ def _structure(controls: dict[str, Control]) -> dict[str, dict]:
             for n, c in controls.items()}
 
 
+def _check_flips(root: Any, source: str) -> None:
+    """A keypoint label's ``flip`` (its mirror image: a YOLO pose folder's ``flip_idx``, which a
+    YOLO export writes back) names a label of its own control; ConfigError (exit 5) otherwise,
+    when the config is given, not at a later export. Label Studio ignores the attribute."""
+    for el in root.iter():
+        if el.tag != "KeyPointLabels" or not el.get("name"):
+            continue
+        labels = [lab for lab in el.iter() if lab.tag in LABEL_TAGS]
+        names = {lab.get("alias") or lab.get("value") for lab in labels}
+        for lab in labels:
+            other = lab.get("flip")
+            if other is not None and other not in names:
+                raise ConfigError(f"{source}: keypoint label {lab.get('alias') or lab.get('value')!r} of "
+                                  f"<KeyPointLabels name={el.get('name')!r}> has flip={other!r}, which is no label "
+                                  "of that control", 'write flip="NAME" with the name of one of its labels (itself '
+                                  "where it has no side), or remove it")
+
+
 # ---------------------------------------------------------------------------
 # the per-user verdict cache
 
@@ -278,7 +296,10 @@ class LabelingConfig:
         self.text = text
         self.source = source
         self._dtd_ok = not validate  # a config already accepted (a version's) is read as it was
-        self._controls, self._objects = _walk(_parse_xml(text, source, self._dtd_ok))
+        root = _parse_xml(text, source, self._dtd_ok)
+        self._controls, self._objects = _walk(root)
+        if validate:
+            _check_flips(root, source)
         self._li: Any = None
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
