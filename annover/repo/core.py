@@ -145,6 +145,8 @@ class RepoCore:
         self._moved: list[MovedTag] | None = None
         self._git_tags: dict[str, str] = {}  # git's tags as tags() last read them: name -> commit
         self._tags_read: dict[str, str] = {}  # tags() as moved_tags() last read them
+        self._held_tags: dict[str, str] | None = None  # tags() kept by held_tags() (None: read each time)
+        self._holding = False
         self._no_head_at: str | None = None  # a commit known to hold no .annover/HEAD (no version yet)
         self._check_born()
         self.settle()
@@ -413,8 +415,23 @@ class RepoCore:
 
     def tags(self) -> dict[str, str]:
         """``{tag: version id}``, whatever is checked out: git's tags (the version HEAD names in the
-        tagged commit), and annover's tag files for names git does not have (yet)."""
-        return self._read_tags()[0]
+        tagged commit), and annover's tag files for names git does not have (yet). Read each time,
+        but once within :meth:`held_tags`."""
+        if not self._holding:
+            return self._read_tags()[0]
+        if self._held_tags is None:
+            self._held_tags = self._read_tags()[0]
+        return dict(self._held_tags)
+
+    @contextlib.contextmanager
+    def held_tags(self) -> Iterator[None]:
+        """Within: the tags read once and kept, for a command that only reads and asks for them
+        several times (``status``: every tag file and git tag read and checked three times)."""
+        self._holding, self._held_tags = True, None
+        try:
+            yield
+        finally:
+            self._holding, self._held_tags = False, None
 
     def _read_tags(self, also: "Callable[[dict[str, str]], list[str]] | None" = None
                    ) -> "tuple[dict[str, str], list[bytes | None]]":
@@ -456,6 +473,8 @@ class RepoCore:
         """:meth:`tags`, read by :meth:`moved_tags` when it has not looked yet, else read now."""
         fresh = self._moved is None  # moved_tags() reads the tags (as tags() would) once
         self.moved_tags()
+        if fresh and self._holding and self._held_tags is None:
+            self._held_tags = dict(self._tags_read)
         return self._tags_read if fresh else self.tags()
 
     def resolve(self, rev: str = "HEAD") -> str:

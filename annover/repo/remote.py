@@ -351,6 +351,11 @@ def status(repo: RepoCore, remote: bool = True, timeout: float | None = None) ->
     ``timeout`` seconds for its first answer) which versions reachable from HEAD and the tags
     it lacks. An unreachable remote raises :class:`~annover.errors.RemoteUnreachableError`.
     ``timeout`` None: ``$ANNOVER_REMOTE_TIMEOUT``, else 5 s (push and pull: 30 s)."""
+    with repo.held_tags():  # asked for by the reachable versions, the stray tags and HEAD's names
+        return _status(repo, remote, timeout)
+
+
+def _status(repo: RepoCore, remote: bool, timeout: float | None) -> StatusResult:
     head = repo.head()
     info = remote_info(repo)
     interrupted = _interrupted(repo, head)
