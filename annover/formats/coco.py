@@ -45,7 +45,7 @@ from annover.formats.images import (Image, Obj, categories, category_ids, check_
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, read_json
 from annover.formats.train import TrainInput, image_config, refuse_control, region_id, stem_key, unlabeled
-from annover.formats.yolo import SPLITS, split_of
+from annover.formats.yolo import SPLITS, or_train, split_of
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -318,11 +318,7 @@ def _deal(d: dict, splits: dict[int, str | None], dumps: Callable[[Any], bytes],
     of = {im["id"]: splits.get(im["id"]) for im in d["images"]}
     if not any(of.values()):
         return None
-    loose = sum(s is None for s in of.values())
-    if loose:
-        notes.append(f"{loose} image(s) have no split (task data 'split') beside others that have one: "
-                     f"they are in {SPLIT_JSON.format('train')}")
-    of = {i: s or "train" for i, s in of.items()}
+    of = dict(zip(of, or_train(list(of.values()), notes, SPLIT_JSON.format("train"))))
     images: dict[str, list] = {}
     anns: dict[str, list] = {}
     for im in d["images"]:

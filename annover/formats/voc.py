@@ -43,7 +43,7 @@ from annover.formats.images import (Image, Obj, categories, check_kinds, clip_bo
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.train import TrainInput, image_config, refuse_control, stem_key, unlabeled
-from annover.formats.yolo import SPLITS, split_of
+from annover.formats.yolo import SPLITS, or_train, split_of
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -199,11 +199,7 @@ def split_lists(images: list[Image], notes: list[str]) -> dict[str, bytes]:
         notes.append(f"no task has a split (data.split): {SPLIT_LIST.format('train')} and "
                      f"{SPLIT_LIST.format('trainval')} list every image; there is no val.txt or test.txt")
         return {SPLIT_LIST.format("train"): every, SPLIT_LIST.format("trainval"): every}
-    loose = sum(s is None for s in given)
-    if loose:
-        notes.append(f"{loose} image(s) have no split (task data 'split') beside others that have one: "
-                     f"they are in {SPLIT_LIST.format('train')}")
-    of = [s or "train" for s in given]
+    of = or_train(given, notes, SPLIT_LIST.format("train"))
     out: dict[str, list[str]] = {}
     for stem, s in zip(stems, of):
         out.setdefault(s, []).append(stem)

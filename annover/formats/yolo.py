@@ -134,6 +134,16 @@ def split_of(data: dict) -> str | None:
     return s if s in SPLITS else None
 
 
+def or_train(given: "list[str | None]", notes: list[str], where: str) -> list[str]:
+    """The splits ``given`` (:func:`split_of` of images of which one has a split at least), an image of
+    none in train: said in ``notes``, with ``where`` they are (COCO's and VOC's train file)."""
+    loose = sum(s is None for s in given)
+    if loose:
+        notes.append(f"{loose} image(s) have no split (task data 'split') beside others that have one: "
+                     f"they are in {where}")
+    return [s or "train" for s in given]
+
+
 def image_path(file_name: str, split: str | None = None) -> str:
     """Where an image lies in the folder written: as given where its path has an ``images`` folder
     (``images/train/1.jpg``, ``valid/images/1.jpg``), else under ``images/<split>/`` (``images/``
