@@ -15,6 +15,8 @@ each with the real CLI, real git (a bare remote on disk) and real DVC:
 from __future__ import annotations
 
 import json
+import os
+import time
 from pathlib import Path
 
 import annover
@@ -217,3 +219,29 @@ def test_prune_says_a_remote_it_cannot_ask(tmp_path, monkeypatch):
     assert p.returncode == 0, p.stderr
     assert "warning: could not ask git remote origin which tags it has" in p.stderr, p.stderr
     assert sorted(lab.git("tag").split()) == ["mine", "v1"]
+
+
+def test_a_remote_given_up_on_leaves_nothing_running(tmp_path, monkeypatch):
+    """What git started for the remote that does not answer (an ssh; here the `ext::` command) is
+    ended with git, not left running past the command that gave up on it."""
+    from annover.store import git as git_mod
+
+    lab, _ = _stray(tmp_path, monkeypatch)
+    pid_file = tmp_path / "hang.pid"
+    hang = tmp_path / "hang.sh"
+    hang.write_text(f"#!/bin/sh\necho $$ > '{pid_file}'\nexec sleep 30\n")
+    hang.chmod(0o755)
+    lab.git("remote", "set-url", "origin", "ext::" + str(hang))
+    lab.git("config", "protocol.ext.allow", "always")
+    monkeypatch.setattr(git_mod, "REMOTE_TAGS_TIMEOUT", 1.0)
+    out = annover.Repo(lab.root).prune_tags(dry_run=True)
+    assert [r for r, _ in out.unasked] == ["origin"]
+    pid = int(pid_file.read_text())
+    for _ in range(50):  # the killed process is reaped by init: a moment
+        state = Path(f"/proc/{pid}/stat")
+        if not state.exists() or state.read_text().split(") ")[-1].startswith("Z"):
+            break
+        time.sleep(0.1)
+    else:
+        os.kill(pid, 9)
+        raise AssertionError("the remote's command was left running")

@@ -11,8 +11,10 @@ Where a ref or path comes from data, git's options end with ``--`` (or
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import signal
 import subprocess
 import tempfile
 from dataclasses import dataclass
@@ -59,7 +61,7 @@ def run_git(args: list[str], cwd: Path, *, env: Mapping[str, str] | None = None,
     one that runs past ``timeout`` seconds (a git remote asked, which may hang) is ended: GitError."""
     full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
     try:
-        p = subprocess.run(["git", *args], cwd=cwd, env=full_env, input=input, capture_output=True, timeout=timeout)
+        p = _run(["git", *args], cwd, full_env, input, timeout)
     except FileNotFoundError:
         raise GitError("git is not installed (no `git` on PATH)", "install git") from None
     except subprocess.TimeoutExpired:
@@ -70,6 +72,25 @@ def run_git(args: list[str], cwd: Path, *, env: Mapping[str, str] | None = None,
         msg = (p.stderr or p.stdout).decode(errors="replace").strip().splitlines()
         raise GitError(f"git {args[0]} failed: {msg[-1] if msg else p.returncode}", _HINT)
     return p.stdout
+
+
+def _run(argv: list[str], cwd: Path, env: Mapping[str, str], input: bytes | None,
+         timeout: float | None) -> "subprocess.CompletedProcess[bytes]":
+    """``subprocess.run``; with a ``timeout``, git runs in a process group of its own, all of which
+    is ended when the time is up: the ssh (or ``ext::`` command) git started for a remote, which
+    killing git alone leaves running, holding the connection."""
+    if timeout is None:
+        return subprocess.run(argv, cwd=cwd, env=env, input=input, capture_output=True)
+    with subprocess.Popen(argv, cwd=cwd, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, start_new_session=True) as proc:
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            raise
+    return subprocess.CompletedProcess(argv, proc.returncode, out, err)
 
 
 def detached_head(path: Path) -> bool:
