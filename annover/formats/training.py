@@ -84,19 +84,27 @@ def read_train(path: Path, fmt: str, config: LabelingConfig | None, validate: bo
 
 
 
+TEXT_TAGS = frozenset({"Text", "HyperText", "Paragraphs"})
+
+
 def _check_images(fmt: str, cfg: LabelingConfig | None) -> None:
     """Refuse an image format for a labeling config that labels no <Image> (text, audio...): its
     tasks' text would be written as image file names; and CoNLL for one that labels no text
-    (image file names would be written as tokens)."""
+    (image file names would be written as tokens). The hint names only formats that take the labels."""
     tags = sorted({o.tag for o in cfg.objects.values()}) if cfg is not None else []
+    labeled = ", ".join(f"<{t}>" for t in tags)
     if fmt in IMAGE_FORMATS and tags and "Image" not in tags:
-        raise UsageError(f"{fmt} holds image annotations, and the version's labeling config labels "
-                         f"{', '.join(f'<{t}>' for t in tags)}, no <Image>",
-                         "export these labels as conll (spans), hf, csv, parquet, json-min, jsonl or label-studio")
-    if fmt == Format.CONLL and tags and not {"Text", "HyperText", "Paragraphs"} & set(tags):
-        raise UsageError(f"conll holds spans on text, and the version's labeling config labels "
-                         f"{', '.join(f'<{t}>' for t in tags)}, no <Text>",
-                         "export these labels as coco, yolo, voc, hf, csv, parquet, json-min, jsonl or label-studio")
+        raise UsageError(f"{fmt} holds image annotations, and the version's labeling config labels {labeled}, "
+                         "no <Image>", _instead(tags))
+    if fmt == Format.CONLL and tags and not TEXT_TAGS & set(tags):
+        raise UsageError(f"conll holds spans on text, and the version's labeling config labels {labeled}, no <Text>",
+                         _instead(tags))
+
+
+def _instead(tags: list[str]) -> str:
+    """The formats that hold labels of objects ``tags``: the training formats of their kind, and those of every kind."""
+    kinds = (["coco, yolo, voc"] if "Image" in tags else []) + (["conll (spans)"] if TEXT_TAGS & set(tags) else [])
+    return f"export these labels as {', '.join(kinds + ['hf, csv, parquet, json-min, jsonl or label-studio'])}"
 
 
 def render_train(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resolve: str | None = None,
