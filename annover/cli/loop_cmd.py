@@ -224,6 +224,8 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
                 echo("  " + line)
         else:
             echo(f"{ctl}: matched regions on {e['tasks']} task(s)")
+            if e.get("predicted_not_labeled"):
+                echo(f"  not scored: {e['predicted_not_labeled']} task(s) predicted, not labeled")
             for t, x in e["thresholds"].items():
                 echo(f"  at {t}: precision {_v(x['precision'])}, recall {_v(x['recall'])}, F1 {_v(x['f1'])}")
     _notes(doc["notes"])

@@ -8,7 +8,9 @@ so multi-label answers count each of their labels). Region controls (spans, boxe
 regions of the task's resolved answer (a ground-truth one, else the latest) against the
 regions of the model's best prediction, paired as the diff pairs them, at each IoU (or
 span overlap) threshold: a prediction is a true positive when it pairs with a labeled
-region of the same labels.
+region of the same labels. A task nobody answered is not scored (its predicted regions are
+not false positives); macro F1 is the mean over every label given or predicted, as
+scikit-learn's ``f1_score(average="macro")``.
 """
 
 from __future__ import annotations
@@ -82,12 +84,13 @@ def _classification(s: Q.Session, res: EvalResult) -> None:
         matrix = [[sum(p["n"] for p in mine if p["t"] == t and p["p"] == q) for q in labels] for t in labels]
         single = sorted({x for p in mine for x in (*p["t_labels"], *p["p_labels"])})
         per_label = {}
+        f1s = []  # every label of the labels or the predictions, as scikit-learn's f1_score(average="macro")
         for lab in single:
             tp = sum(p["n"] for p in mine if lab in p["t_labels"] and lab in p["p_labels"])
             npred = sum(p["n"] for p in mine if lab in p["p_labels"])
             ntrue = sum(p["n"] for p in mine if lab in p["t_labels"])
             per_label[lab] = prf(tp, npred, ntrue)
-        f1s = [v["f1"] for v in per_label.values() if v["f1"] is not None and v["support"]]
+            f1s.append(2 * tp / (npred + ntrue))  # a label here was given or predicted: npred + ntrue > 0
         unpredicted = int(labeled.get(ctl, 0)) - total
         unlabeled = int(predicted.get(ctl, 0)) - total
         entry = {"kind": "classification", "tasks": total,
@@ -124,13 +127,18 @@ def _regions(s: Q.Session, res: EvalResult, thresholds: tuple[float, ...]) -> No
     g, p = _shape_regions(gold), _shape_regions(pred)
     controls = sorted(set(gold["from_name"]) | set(pred["from_name"]))
     ran = {r[0] for r in s.con.execute("SELECT DISTINCT task_key FROM preds").fetchall()}
-    tasks = sorted((set(g) | set(p)) & ran)
+    # a task nobody answered (or only skipped) is not labeled: its predicted regions are not false positives
+    labeled = {r[0] for r in s.con.execute("SELECT DISTINCT task_key FROM ann WHERE NOT coalesce(was_cancelled, false)")
+               .fetchall()}
+    tasks = sorted((set(g) | (set(p) & labeled)) & ran)
     predicted = set(pred["from_name"])
     for ctl in controls:
         if ctl not in predicted:
             res.notes.append(f"{ctl}: the model predicts no regions of this control")
             continue
-        entry: dict[str, Any] = {"kind": "regions", "tasks": len(tasks), "thresholds": {}}
+        entry: dict[str, Any] = {"kind": "regions", "tasks": len(tasks), "thresholds": {},
+                                 "predicted_not_labeled": sum(1 for k, rs in p.items() if k not in labeled
+                                                              and any(r.from_name == ctl for r in rs))}
         for t in thresholds:
             opts = Options(iou_threshold=t, overlap_threshold=t).check()
             tp = n_pred = n_true = 0
