@@ -398,15 +398,16 @@ def batches(items: list[dict], max_n: int, max_bytes: int) -> Iterable[list[dict
         yield batch
 
 
-def _check_annotators(client: Client, items: list[dict], where: str, warnings: list[str]) -> int:
-    """Annotations' ``completed_by`` as Label Studio resolves them; unknown users are an error.
+def _check_annotators(client: Client, items: list[tuple[str, dict]], where: str, warnings: list[str]) -> int:
+    """Annotations' ``completed_by`` as Label Studio resolves them; unknown users are an error naming
+    the task (``items``: (what names the task, the task sent)).
     Who a bare user id or no ``completed_by`` gives an annotation to is said in ``warnings``."""
     users = client.users()
     emails = {e.lower() for e in users.values()}
     n = 0
     by_id: dict[int, int] = {}
     nobody = 0
-    for i, item in enumerate(items):
+    for task, item in items:
         for a in item.get("annotations") or []:
             n += 1
             cb = a.get("completed_by")
@@ -417,10 +418,10 @@ def _check_annotators(client: Client, items: list[dict], where: str, warnings: l
             if isinstance(cb, dict) and "email" in cb:
                 a["completed_by"] = {"email": cb["email"]}
                 if str(cb["email"]).lower() not in emails:
-                    raise InputError(f"{where}: task {i}: annotator {cb['email']} is not a user of {client.url}",
+                    raise InputError(f"{where}: {task}: annotator {cb['email']} is not a user of {client.url}",
                                      "invite that user to Label Studio first, or send without --annotations")
             elif isinstance(cb, int) and cb not in users:
-                raise InputError(f"{where}: task {i}: annotator id {cb} is not a user of {client.url}",
+                raise InputError(f"{where}: {task}: annotator id {cb} is not a user of {client.url}",
                                  "annotators are matched by email or user id")
             if isinstance(cb, int):
                 by_id[cb] = by_id.get(cb, 0) + 1
@@ -550,7 +551,10 @@ def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, 
                          f"{src.name} nor in the project, e.g. {sorted(unknown)[0]!r}",
                          "match predictions to tasks by the same --key")
     new, attach = _plan(client, project, keyed, preds, have, result)
-    result.annotations = _check_annotators(client, new, src.name, result.warnings) if annotations else 0
+    if annotations:  # each new task named by its place in the source and its key, as _keyed names them
+        at = {k: i for i, k in enumerate(keyed)}
+        result.annotations = _check_annotators(client, [(f"task {at[k]} (key {k})", it) for k, it in keyed.items()
+                                                        if k not in have], src.name, result.warnings)
     left = sum(len(it.get("annotations") or []) for k, it in keyed.items() if k in have) if annotations else 0
     if left:
         result.warnings.append(f"{src.name}: {left} annotation(s) of tasks already in the project were not sent: "
