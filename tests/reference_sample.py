@@ -15,7 +15,7 @@ What to label next: a reproducible choice of task keys by a strategy.
 ``unlabeled`` and ``random``, go by a hash of the seed and the task key, so the same
 version, strategy, n and seed give the same keys on any machine and in any input order.
 ``stratify``: the n picks are spread evenly over the control's (predicted, else resolved)
-labels, round-robin in each label's order.
+labels, round-robin: each round in the strategy's order.
 """
 
 from __future__ import annotations
@@ -110,16 +110,15 @@ def _candidates(strategy: str, c: str) -> str:
 
 
 def _stratified(rows: list[dict], n: int) -> list[dict]:
-    """``n`` of ``rows`` (in order), round-robin over their labels in the labels' order."""
-    groups: dict[str, list[dict]] = {}
-    for r in rows:
-        groups.setdefault(r["label"] or "(none)", []).append(r)
+    """``n`` of ``rows`` (in order), round-robin over their labels, each round in the rows' order."""
+    groups: dict[str, list[int]] = {}
+    for i, r in enumerate(rows):
+        groups.setdefault(r["label"] or "(none)", []).append(i)
     picked: list[dict] = []
-    order = sorted(groups)
     while len(picked) < n and any(groups.values()):
-        for g in order:
-            if groups[g] and len(picked) < n:
-                picked.append(groups[g].pop(0))
+        for i in sorted(g.pop(0) for g in groups.values() if g):
+            if len(picked) < n:
+                picked.append(rows[i])
     return picked
 
 

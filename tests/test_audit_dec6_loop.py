@@ -156,3 +156,24 @@ def test_push_names_the_record_whose_annotator_is_unknown(reviews):
     assert code == 3, err
     assert err.startswith(f"Error: {f}: task 1 (key new-1): annotator nobody@example.com is not a user of "), err
     assert out == ""
+
+
+def test_stratified_sample_short_of_a_round_takes_the_best_ranked_labels(reviews):
+    """The admin labels r0 Negative and r1 Neutral; r2 and r3 are unlabeled, sent-v1 predicting
+    Negative (0.9) on r2 and Positive (0.4) on r3. Positive is the rarest label (given 0 times)
+    and r3 the least certain task, so ``--stratify -n 1`` of ``rare-labels`` and of
+    ``uncertainty`` pick r3. Each round of the round-robin went by label name, so both picked
+    r2 (Negative sorts first): the strategy's own ranking lost to the alphabet."""
+    preds = _preds(reviews["dir"] / "preds.jsonl", {"r2": ("Negative", 0.9), "r3": ("Positive", 0.4)})
+    _ok("dataset", "push", reviews["title"], "--from", str(reviews["records"]), "--key", "data.id",
+        "--predictions", preds)
+    admin = reviews["clients"]["admin"]
+    ids = {t.data["id"]: t.id for t in admin.tasks.list(project=reviews["pid"])}
+    for k, lab in (("r0", "Negative"), ("r1", "Neutral")):
+        admin.annotations.create(id=ids[k], result=choice(lab, to_name="my_text"))
+    _ok("snapshot", "--label-studio", reviews["title"], "-m", "round 1")
+    for strategy in ("rare-labels", "uncertainty"):
+        code, out, err = cli("sample", "v1", "--strategy", strategy, "-n", "1", "--stratify", "--no-record")
+        assert (code, out) == (0, "r3\n"), (strategy, err)
+        code, out, err = cli("sample", "v1", "--strategy", strategy, "-n", "2", "--stratify", "--no-record")
+        assert (code, out) == (0, "r3\nr2\n"), (strategy, err)

@@ -12,7 +12,7 @@
 ``unlabeled`` and ``random``, go by a hash of the seed and the task key, so the same
 version, strategy, n and seed give the same keys on any machine and in any input order.
 ``stratify``: the n picks are spread evenly over the control's (predicted, else resolved)
-labels, round-robin in each label's order.
+labels, round-robin: the first of each label, then the second, each round in the strategy's order.
 """
 
 from __future__ import annotations
@@ -109,8 +109,9 @@ def _candidates(strategy: str, c: str) -> str:
 def _ranked(strategy: str, n: int, seed: int, stratify: bool) -> str:
     """The first ``n`` candidates (table ``cand``) in the strategy's order, equal scores in
     :func:`tie_key`'s order (DuckDB's sha256 is hashlib's); with ``stratify``, round-robin over
-    their labels (as shown, ``(none)`` for none) in the labels' order: the first of each label,
-    then the second of each, ..."""
+    their labels (as shown, ``(none)`` for none): the first of each label, then the second of
+    each, ..., each round in the strategy's order, so that an ``n`` short of a round takes the
+    labels whose picks rank first (the rarest, the least certain), not the first by name."""
     sign = -1.0 if strategy in _HIGHER_FIRST else 1.0
     # + 0.0: -0.0 (a negated 0 score) ranks as 0.0, as Python compares them
     order = f"coalesce({sign!r} * score, 0.0) + 0.0, sha256({quoted(str(int(seed)))} || chr(0) || task_key)"
@@ -119,7 +120,7 @@ def _ranked(strategy: str, n: int, seed: int, stratify: bool) -> str:
     group = f"coalesce(nullif({Q.shown_sql('label')}, ''), '(none)')"
     return f"""SELECT task_key, score, label FROM (
                    SELECT *, {group} AS g, row_number() OVER (PARTITION BY {group} ORDER BY {order}) AS rn FROM cand)
-               ORDER BY rn, g LIMIT {int(n)}"""
+               ORDER BY rn, {order}, g LIMIT {int(n)}"""
 
 
 #: strategies whose candidates and their order need no label: unless stratified, only the
