@@ -177,3 +177,36 @@ def test_stratified_sample_short_of_a_round_takes_the_best_ranked_labels(reviews
         assert (code, out) == (0, "r3\n"), (strategy, err)
         code, out, err = cli("sample", "v1", "--strategy", strategy, "-n", "2", "--stratify", "--no-record")
         assert (code, out) == (0, "r3\nr2\n"), (strategy, err)
+
+
+def test_a_pull_of_the_config_a_project_was_made_with_is_no_config_change(ls_server, tmp_path, monkeypatch):  # noqa: F811
+    """The README's loop from an export: snapshot it with its config file (which ends in a
+    newline, as files do), ``dataset create`` with HEAD's config, push the version, pull. Label
+    Studio stores a config stripped of the whitespace around it, so the pull recorded another
+    text: ``annover diff v1 v2`` said "Config: changed (text only, same controls and labels)",
+    and ``snapshot --label-studio --config`` of the very file the project was made with warned
+    that it "differs" and read the whole project again. Both now see the same config."""
+    _env(monkeypatch, tmp_path)
+    repo = annover.init(tmp_path / "repo")
+    monkeypatch.chdir(repo.root)
+    config = CORPUS / "fe_sentiment_two_annotators.xml"
+    assert config.read_text().endswith("</View>\n")
+    _ok("snapshot", "--from", str(CORPUS / "fe_sentiment_two_annotators.json"), "--config", str(config), "-m", "x")
+    title = f"t-{uuid.uuid4().hex[:8]}-made-from-v1"
+    admin = LabelStudio(base_url=ls_server.url, api_key=ls_server.api_key, timeout=300)
+    pid = int(_ok("dataset", "create", title).split()[0])
+    try:
+        _ok("dataset", "push", title, "--from", "v1")
+        _ok("snapshot", "--label-studio", title, "-m", "pulled")
+        doc = json.loads(_ok("diff", "v1", "v2", "--json"))
+        assert doc["config"]["changed"] is False, doc["config"]
+        assert _ok("show", "v2", "--config") == _ok("show", "v1", "--config")
+        first = next(t.id for t in admin.tasks.list(project=pid))
+        admin.annotations.create(id=first, result=choice("Positive", to_name="my_text"))
+        code, out, err = cli("snapshot", "--label-studio", title, "--config", str(config), "-m", "answered")
+        assert code == 0, err
+        assert "differs" not in err and "full pull" not in err, err
+        origin = json.loads(_ok("show", "v3", "--json"))["origin"]
+        assert (origin["sync"]["mode"], origin["sync"]["fetched_tasks"]) == ("incremental", 1)
+    finally:
+        admin.projects.delete(id=pid)

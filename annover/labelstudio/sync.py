@@ -451,6 +451,23 @@ def _try_incremental(client: Client, project: Project, text: str, previous: Prev
         raise _NoIncremental(f"the server refused the filtered export ({e.message})") from None
 
 
+def _recorded_config(project: Project, given: str | None, previous: Previous | None) -> str:
+    """The labeling config the version records: ``given`` (--config), else the project's.
+
+    Label Studio stores a config without the whitespace around it (``str.strip``), so the file a
+    project was made with (ending in a newline) is not the text the server gives back; where the
+    two differ only there, HEAD's text is kept when it is the same config, so that a pull of an
+    unchanged project does not record a config change, nor read the whole project again."""
+    text = given if given is not None else project.label_config
+    if text.strip() != project.label_config.strip() or previous is None:
+        return text
+    try:
+        head = previous.read_config()
+    except AnnoverError:
+        return text
+    return head if head is not None and head.strip() == text.strip() else text
+
+
 def pull(client: Client, dataset: str | int, *, previous: Previous | None = None, key: str | None = None,
          config_text: str | None = None, config_source: str | None = None, validate: bool | str = True,
          full: bool = False, progress: Progress = _noop) -> Pull:
@@ -460,9 +477,9 @@ def pull(client: Client, dataset: str | int, *, previous: Previous | None = None
     the result; a warning says so when they differ.
     """
     project = client.project(dataset)
-    text = config_text if config_text is not None else project.label_config
     warnings: list[str] = []
-    if config_text is not None and config_text != project.label_config:
+    text = _recorded_config(project, config_text, previous)
+    if text.strip() != project.label_config.strip():
         warnings.append(f"{config_source or 'the labeling config given'} differs from the labeling config of "
                         f"{project.title!r}; the version records the file's")
     o = previous.origin if previous is not None else {}
