@@ -210,3 +210,22 @@ def test_a_pull_of_the_config_a_project_was_made_with_is_no_config_change(ls_ser
         assert (origin["sync"]["mode"], origin["sync"]["fetched_tasks"]) == ("incremental", 1)
     finally:
         admin.projects.delete(id=pid)
+
+
+def test_region_agreement_of_three_annotators_checked_by_hand(tmp_path, monkeypatch):
+    """evalme_bbox_multi: three annotators drew boxes on each of 5 images. The text said "5
+    task(s) with two annotators" of tasks with three; it says "two annotators or more". The
+    figures, paired by hand (IoU >= 0.5, best pairs first; image 189's 'Car' pair has IoU
+    exactly 1/2): pair F1 0.367 (annotator1/2), 0.820 (1/3), 0.361 (2/3), pooled 0.516."""
+    _env(monkeypatch, tmp_path)
+    repo = annover.init(tmp_path / "repo")
+    monkeypatch.chdir(repo.root)
+    _ok("snapshot", "--from", str(CORPUS / "evalme_bbox_multi.json"), "--config",
+        str(CORPUS / "evalme_bbox_multi.xml"), "-m", "three annotators")
+    out = _ok("agreement")
+    assert "label (regions; 5 task(s) with two annotators or more)\n  F1 0.516 (n=5)" in out, out
+    pairs = {(p["a"], p["b"]): p["f1"] for p in json.loads(_ok("agreement", "--json"))["controls"]["label"]["pairs"]}
+    assert {k: round(v, 3) for k, v in pairs.items()} == {
+        ("annotator1@example.com", "annotator2@example.com"): 0.367,
+        ("annotator1@example.com", "annotator3@example.com"): 0.820,
+        ("annotator2@example.com", "annotator3@example.com"): 0.361}

@@ -131,7 +131,7 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool,
                 echo(f"  Cohen's kappa {p['a']} / {p['b']}: {_stat(p['cohen_kappa'])}, "
                      f"{p['agree']} of {p['tasks']} agree")
         else:
-            echo(f"{ctl} (regions; {e['tasks_with_two_or_more']} task(s) with two annotators)")
+            echo(f"{ctl} (regions; {e['tasks_with_two_or_more']} task(s) with two annotators or more)")
             echo(f"  F1 {_stat(e['f1'])}; ignoring labels {_stat(e['f1_any_label'])}")
             for lab, x in e["labels"].items():
                 echo(f"  {lab}: F1 {_stat(x['f1'])}")
