@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -40,6 +41,15 @@ def remote_info(repo: RepoCore, name: str | None = None) -> RemoteInfo | None:
     """DVC remote ``name`` (None: the default one); None where there is none (or no DVC repository)."""
     try:
         return repo.dvc.remote_info(name)
+    except NotARepoError:
+        return None
+
+
+def _configured_remote(repo: RepoCore) -> RemoteInfo | None:
+    """:func:`remote_info` of the default remote from DVC's config files, DVC not imported
+    (``status --no-remote`` only names it)."""
+    try:
+        return repo.dvc.configured_remote()
     except NotARepoError:
         return None
 
@@ -352,12 +362,22 @@ def status(repo: RepoCore, remote: bool = True, timeout: float | None = None) ->
     it lacks. An unreachable remote raises :class:`~annover.errors.RemoteUnreachableError`.
     ``timeout`` None: ``$ANNOVER_REMOTE_TIMEOUT``, else 5 s (push and pull: 30 s)."""
     with repo.held_tags():  # asked for by the reachable versions, the stray tags and HEAD's names
-        return _status(repo, remote, timeout)
+        if not remote:
+            return _status(repo, False, timeout)
+        with _kept_open(repo):  # asked for the remote's name, then the remote: DVC's repo opened once
+            return _status(repo, True, timeout)
+
+
+def _kept_open(repo: RepoCore) -> "contextlib.AbstractContextManager[None]":
+    try:
+        return repo.dvc.kept_open()
+    except NotARepoError:  # no DVC repository: remote_info says none
+        return contextlib.nullcontext()
 
 
 def _status(repo: RepoCore, remote: bool, timeout: float | None) -> StatusResult:
     head = repo.head()
-    info = remote_info(repo)
+    info = remote_info(repo) if remote else _configured_remote(repo)
     interrupted = _interrupted(repo, head)
     versions = reachable(repo) if head else {}
     pushed, missing, unpushed = None, 0, None

@@ -330,6 +330,54 @@ def _config_value(path: Path, section: str, key: str) -> str | None:
     return None
 
 
+_NAMED = re.compile(r'^\s*(remote|machine|db)\s*"(.*)"\s*$')
+
+
+def _config_file(path: Path) -> dict | None:
+    """One DVC config file as DVC reads it (``dvc.config.Config.load_file``: configobj, keys lower-cased,
+    ``remote "NAME"`` sections under ``remote``; a remote's relative ``url`` taken from the file's
+    folder); {} when there is no such file, None when configobj cannot parse it (DVC refuses it)."""
+    if not os.path.lexists(path):
+        return {}
+    try:
+        conf = configobj.ConfigObj(str(path), file_error=True).dict()
+    except (OSError, UnicodeDecodeError, configobj.ConfigObjError):
+        return None
+
+    def lower(d: dict) -> dict:
+        return {k.lower(): lower(v) if isinstance(v, dict) else v for k, v in d.items()}
+
+    out: dict = {"remote": {}}
+    for section, value in lower(conf).items():
+        m = _NAMED.match(section)
+        if m and m.group(1) == "remote":
+            out["remote"][m.group(2)] = value
+        elif not m:
+            out[section] = value
+    for value in out["remote"].values():
+        if isinstance(value, dict) and isinstance(value.get("url"), str):
+            value["url"] = _config_path(path.parent, value["url"])
+    return out
+
+
+def _config_path(conf_dir: Path, value: str) -> str:
+    """A path of a DVC config file as DVC resolves it (``Config._resolve``): a URL or an absolute
+    path as it is, ``~`` expanded, else from the config file's folder."""
+    if re.match(r"\w+://", value) or os.path.isabs(value):
+        return value
+    expanded = os.path.expanduser(value)
+    return expanded if os.path.isabs(expanded) else os.path.abspath(os.path.join(os.path.abspath(conf_dir), value))
+
+
+def _merge(into: dict, update: dict) -> None:
+    """DVC's merge of a later config level into the earlier ones (``dvc.config.merge``)."""
+    for key, value in update.items():
+        if isinstance(into.get(key), dict) and isinstance(value, dict):
+            _merge(into[key], value)
+        else:
+            into[key] = value
+
+
 def _file_url_fix(d: Any, name: str, path: str) -> str:
     """The ``dvc remote modify`` that sets remote ``name`` to ``path``, in the config that holds its
     ``file://`` URL: ``.dvc/config.local`` (a clone's ``dvc remote add --local``) overrides the
@@ -461,12 +509,15 @@ class Dvc:
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
+        self._keep: contextlib.ExitStack | None = None  # within kept_open(): what closes the kept Repo
+        self._kept: Any = None  # the Repo kept open
 
     # ------------------------------------------------------------------ the repository
 
     @contextmanager
     def repo(self) -> Iterator[Any]:
-        """DVC's Repo, in process, its output off our stdout.
+        """DVC's Repo, in process, its output off our stdout (within :meth:`kept_open`: the one
+        opened first).
 
         DVC resolves targets against the working directory (also when it reads another
         git revision), so we stand in its root for the duration and give relative paths.
@@ -474,12 +525,33 @@ class Dvc:
         cwd = os.getcwd()
         os.chdir(self.root)
         try:
-            opener = dvc_repo.Repo  # imported before quiet(), which must come after DVC sets its logger
-            with quiet(), opener(str(self.root)) as d:
-                d.scm_context.quiet = True  # annover commits pointers itself
-                yield d
+            if self._keep is not None:
+                if self._kept is None:
+                    self._kept = self._keep.enter_context(self._opened())
+                yield self._kept
+            else:
+                with self._opened() as d:
+                    yield d
         finally:
             os.chdir(cwd)
+
+    @contextmanager
+    def _opened(self) -> Iterator[Any]:
+        opener = dvc_repo.Repo  # imported before quiet(), which must come after DVC sets its logger
+        with quiet(), opener(str(self.root)) as d:
+            d.scm_context.quiet = True  # annover commits pointers itself
+            yield d
+
+    @contextmanager
+    def kept_open(self) -> Iterator[None]:
+        """Within: DVC's Repo opened once, when first asked for, and given to every :meth:`repo`
+        (``status`` asks it for the remote, then the remote for its listings), closed on leaving."""
+        with contextlib.ExitStack() as stack:
+            self._keep = stack
+            try:
+                yield
+            finally:
+                self._keep, self._kept = None, None
 
     def path(self, path: Path) -> str:
         """``path`` relative to the root, posix style (what DVC's API wants inside :meth:`repo`)."""
@@ -908,6 +980,25 @@ class Dvc:
                 return dict(getattr(fs, "fs_args", None) or {})
         except Exception:  # no remote, or one DVC cannot open: the reader says what is wrong
             return {}
+
+    def configured_remote(self) -> RemoteInfo | None:
+        """The default remote as :meth:`remote_info` gives it, read from DVC's config files without
+        importing DVC (``status --no-remote``: a tenth of a second or two): system, global, repo
+        and local config, later ones winning, as DVC merges them; None where none is set or a file
+        does not parse. Unlike DVC, options its schema would refuse are not checked."""
+        conf: dict = {}
+        for path in self.config_files():
+            one = _config_file(path)
+            if one is None:
+                return None
+            _merge(conf, one)
+        core = conf.get("core")
+        name = core.get("remote") if isinstance(core, dict) else None
+        if not name or not isinstance(name, str):
+            return None
+        section = conf["remote"].get(name)
+        url = section.get("url") if isinstance(section, dict) else None
+        return RemoteInfo(name, redact(url) if isinstance(url, str) and url else None)
 
     def remote_info(self, name: str | None = None) -> RemoteInfo | None:
         """Remote ``name`` (None: the default one), or None (none set, or DVC cannot read its config)."""
