@@ -69,8 +69,14 @@ def log(rev: str, max_count: int | None, oneline: bool, tasks: tuple[str, ...], 
         for key in found.unknown:
             info(f"warning: no version reachable from {rev} holds task {key!r} "
                  "(task keys are those `annover diff --rows` and `annover.load` show)")
-    else:
+    elif max_count is None:
         versions = repo.log(rev, max_count)
+    else:  # only the printed versions' git tags checked (every tag file still compared with HEAD's)
+        with repo.tags_of_versions():
+            versions = repo.log(rev, max_count)
+            repo.shown(*(v.id for v in versions))
+            _print_log(repo, versions, patches, oneline, as_json)
+        return
     _print_log(repo, versions, patches, oneline, as_json)
 
 
@@ -147,6 +153,7 @@ def _stored(stored: dict | None, rev: str) -> str:
 def _show_config(repo: Repo, rev: str, as_json: bool) -> None:
     """``show --config``: the version's config text as stored (``--json``: with its ids)."""
     v = repo.show(rev)
+    repo.shown(v.id)
     warn_moved_tags(repo)
     text = version_config(repo, v.id, rev)
     if as_json:
@@ -193,10 +200,19 @@ byte, and nothing else (as `git show v2:FILE`); a version that records none is e
 def show(rev: str, config_only: bool, as_json: bool) -> None:
     """Show one version: its record, links (config, source data, predictions) and stats."""
     repo = open_repo()
-    if config_only:
-        _show_config(repo, rev, as_json)
-        return
+    with repo.tags_of_versions():  # only the git tags of the versions shown checked
+        if config_only:
+            _show_config(repo, rev, as_json)
+        else:
+            _show(repo, rev, as_json)
+
+
+def _show(repo: Repo, rev: str, as_json: bool) -> None:
     v = repo.show(rev)
+    o = v.record.get("origin") or {}
+    named = [o.get("base"), o.get("version"), o.get("reverts"),
+             *(o.get("versions") if isinstance(o.get("versions"), list) else [])]
+    repo.shown(v.id, *(x for x in named if isinstance(x, str)))  # _origin names them
     tags = repo.tags_of().get(v.id, [])
     say_repaired(repo)
     warn_moved_tags(repo)
@@ -210,7 +226,6 @@ def show(rev: str, config_only: bool, as_json: bool) -> None:
     echo(f"Parents: {' '.join(short(p) for p in v.parents) or '-'}")
     echo(f"Author:  {v.author}")
     echo(f"Date:    {v.created_at}")
-    o = r.get("origin") or {}
     if o:
         echo(f"Origin:  {_origin(repo, o)}")
     echo("")

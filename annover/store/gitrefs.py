@@ -116,16 +116,17 @@ def _ref_file(git_dir: Path, ref: str) -> "str | None":
 def _loose(git_dir: Path, prefix: str) -> dict[str, str]:
     """``{name under prefix: id}`` of the loose ref files under ``prefix``."""
     _plain(git_dir)
-    root = git_dir / prefix
+    root = os.path.join(git_dir, prefix)
     out: dict[str, str] = {}
     for folder, _, files in os.walk(root):
+        under = os.path.relpath(folder, root).replace(os.sep, "/")
         for f in files:
             if f.endswith(".lock"):
                 continue  # a ref being written: git renames it over the ref when done
-            path = Path(folder, f)
-            oid = _ref_file(git_dir, path.relative_to(git_dir).as_posix())
+            name = f if under == "." else f"{under}/{f}"
+            oid = _ref_file(git_dir, prefix + name)
             if oid is not None:
-                out[path.relative_to(root).as_posix()] = oid
+                out[name] = oid
     return out
 
 

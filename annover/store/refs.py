@@ -82,6 +82,23 @@ def check_tag_name(name: str) -> None:
         raise UsageError(f"tag name {name!r} looks like a version id", "choose a name that is not all hex digits")
 
 
+def _files_under(folder: str, parts: tuple[str, ...]) -> list[tuple[tuple[str, ...], str]]:
+    """(path parts under the first ``folder``, path) of the files in ``folder`` and its folders, as
+    ``Path.rglob`` with ``is_file`` finds them: a link to a file is one, a link to a folder is not
+    followed (one ``scandir`` a folder, no ``stat`` of a plain file)."""
+    out: list[tuple[tuple[str, ...], str]] = []
+    try:
+        entries = list(os.scandir(folder))
+    except (FileNotFoundError, NotADirectoryError):
+        return out
+    for e in entries:
+        if e.is_dir(follow_symlinks=False):
+            out += _files_under(e.path, (*parts, e.name))
+        elif e.is_file():
+            out.append(((*parts, e.name), e.path))
+    return out
+
+
 class RepoLock:
     """An exclusive advisory lock on ``.annover/lock`` (fcntl.flock: released if the process dies).
 
@@ -164,22 +181,21 @@ class Refs:
 
     def tags(self) -> dict[str, str]:
         """``{name: version id}`` of the tag files; a bad name or content goes to :attr:`rejected`."""
-        base = self.root / "refs" / "tags"
         out: dict[str, str] = {}
         rejected: list[str] = []
-        if base.is_dir():
-            for p in sorted(base.rglob("*")):
-                if not p.is_file() or p.name.startswith("."):  # temporary files of write_atomic
-                    continue
-                name = p.relative_to(base).as_posix()
-                try:
-                    value = p.read_text(encoding="ascii").strip()
-                except (OSError, UnicodeDecodeError):
-                    value = ""
-                if is_tag_name(name) and is_version_id(value):
-                    out[name] = value
-                else:
-                    rejected.append(name)
+        for parts, path in sorted(_files_under(str(self.root / "refs" / "tags"), ())):
+            if parts[-1].startswith("."):  # temporary files of write_atomic
+                continue
+            name = "/".join(parts)
+            try:
+                with open(path, "rb") as f:
+                    value = f.read().decode("ascii").strip()
+            except (OSError, UnicodeDecodeError):
+                value = ""
+            if is_tag_name(name) and is_version_id(value):
+                out[name] = value
+            else:
+                rejected.append(name)
         self.rejected = rejected
         return out
 
