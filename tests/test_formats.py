@@ -282,7 +282,7 @@ def test_predictions_are_checked_against_the_config(tmp_path):
     p = tmp_path / "p.json"
     item = {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["furious"]}}
     p.write_text(json.dumps([{"task_key": "k", "model_version": "m", "result": [item]}]))
-    with pytest.raises(ValidationError, match=r"furious.*prediction 0, result 0"):
+    with pytest.raises(ValidationError, match=r"furious.*: record 0 \(key k\), result 0"):
         read_predictions_table(str(p), None, cfg, True)
     assert read_predictions_table(str(p), None, cfg, False).num_rows == 1
 

@@ -337,7 +337,7 @@ def test_predictions_with_an_empty_task_key_are_refused_through_the_cli(v1_repo,
     preds.write_text('{"task_key": "", "model_version": "m", "result": []}\n')
     before = _fingerprint(v1_repo)
     code, _, err = invoke("snapshot", "--from", str(EXAMPLES / "round1.json"), "--predictions", str(preds), "-m", "p")
-    assert code == 3 and "record 0, field task_key" in err and len(err.strip().splitlines()) == 1, err
+    assert code == 3 and "preds.jsonl: line 1, field task_key" in err and len(err.strip().splitlines()) == 1, err
     assert _fingerprint(v1_repo) == before
 
 

@@ -269,7 +269,7 @@ def test_a_predictions_file_skips_malformed_entries(name, tmp_path):
 
 
 def test_a_predictions_file_task_with_no_list_is_read_as_one_prediction_record(tmp_path):
-    with pytest.raises(AnnoverError, match="record 0: no result list") as e:
+    with pytest.raises(AnnoverError, match=r"record 0 \(key a\): no result list") as e:
         read_predictions(_as_file(tmp_path, [task("a", {"a": 1})]), key="data.id")
     assert e.value.exit_code == 3
 

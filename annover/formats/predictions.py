@@ -8,19 +8,23 @@ by ``file``: the path relative to the folder or records file they were sent from
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from annover.errors import InputError, NotFoundError
+from annover.errors import AnnoverError, InputError, NotFoundError
 from annover.formats.label_studio import RecordError, from_ls_tasks, task_key_of, task_predictions
+from annover.formats.ls_results import check_answers, strictness
 from annover.formats.tables import empty
-from annover.formats.text import check_readable, read_json_list
+from annover.formats.text import JSONL_SUFFIXES, check_readable, read_json_list
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["predictions_table", "read_predictions", "read_predictions_table"]
+__all__ = ["PredictionRecords", "predictions_table", "read_prediction_records", "read_predictions",
+           "read_predictions_table"]
 
 #: Fields of a prediction record that say which task it is for (not part of the prediction).
 TARGET_FIELDS = ("task_key", "data")
@@ -28,9 +32,41 @@ TARGET_FIELDS = ("task_key", "data")
 _KEY_FIELD = "__annover_task_key__"
 
 
+@dataclass
+class PredictionRecords:
+    """The predictions of a file by task key, each with the record it came from, so that an error
+    names what the user can find in the file: ``preds.jsonl: line 3 (key r-002)``."""
+
+    #: the file, as errors name it
+    label: str
+    #: task key -> its predictions, in the order of the file
+    by_key: dict[str, list[dict]] = field(default_factory=dict)
+    #: task key -> (record number, where in the record: "" or ", prediction 2" in a task) of each prediction
+    origin: dict[str, list[tuple[int, str]]] | None = None
+    #: JSONL: the line of each record (records are counted from 0 in a JSON list)
+    lines: list[int] | None = None
+
+    def place(self, k: str, j: int = 0) -> str:
+        """Where prediction ``j`` of task ``k`` is: ``FILE: line N (key K)[, prediction P]``; for
+        predictions not read from a file (a version's), ``LABEL (task K)``."""
+        if self.origin is None or k not in self.origin:
+            return f"{self.label} (task {k})"
+        i, inside = self.origin[k][j]
+        return f"{self.label}: {self.record(i)} (key {k}){inside}"
+
+    def record(self, i: int) -> str:
+        return f"line {self.lines[i]}" if self.lines is not None else f"record {i}"
+
+
 def read_predictions(path: str | Path, *, key: str | None = None, files: dict[str, dict] | None = None,
                      what: str | None = None, warnings: list[str] | None = None) -> dict[str, list[dict]]:
-    """task key -> the Label Studio predictions for it in ``path``.
+    """task key -> the Label Studio predictions for it in ``path`` (see :func:`read_prediction_records`)."""
+    return read_prediction_records(path, key=key, files=files, what=what, warnings=warnings).by_key
+
+
+def read_prediction_records(path: str | Path, *, key: str | None = None, files: dict[str, dict] | None = None,
+                            what: str | None = None, warnings: list[str] | None = None) -> PredictionRecords:
+    """The predictions in ``path`` by task key, each with its record.
 
     ``files`` maps a sent file's relative path to its task data (records with ``file``);
     ``what`` names the file in errors (default: its path); ``warnings`` is told of predictions
@@ -41,26 +77,30 @@ def read_predictions(path: str | Path, *, key: str | None = None, files: dict[st
     check_readable(p, option="--predictions")
     if not p.is_file():
         raise NotFoundError(f"{label}: no such file (--predictions)", "give a JSON or JSONL file of predictions")
-    out: dict[str, list[dict]] = {}
+    records = read_json_list(p, "predictions")
+    out = PredictionRecords(label, origin={}, lines=_lines(p) if p.suffix.lower() in JSONL_SUFFIXES else None)
     ids_only = 0
-    for i, rec in enumerate(read_json_list(p, "predictions")):
-        where = f"{label}: record {i}"
+    for i, rec in enumerate(records):
+        where = f"{label}: {out.record(i)}"
         if not isinstance(rec, dict):
             raise InputError(f"{where}: not an object", "each prediction is a JSON object")
         try:
             if isinstance(rec.get("data"), dict) and isinstance(rec.get("predictions"), list):
                 k = task_key_of(rec, key, where)
                 # the snapshot's rule, skipping what is no prediction; a plain export's ids: those its annotations give
-                got = task_predictions(rec, where, strict=False)
+                head = f"{where} (key {k})"
+                got = task_predictions(rec, head, strict=False)
                 ids_only += got.ids_only
-                preds = [_prediction(x, f"{where}, prediction {j}", ()) for j, x in enumerate(got.predictions)]
+                preds = [_prediction(x, pwhere, ()) for x, _, pwhere in got.found]
+                places = [(i, pwhere[len(head):]) for _, _, pwhere in got.found]
             else:
                 k, used = _target(rec, key, files, where)
-                preds = [_prediction(rec, where, used)]
+                preds, places = [_prediction(rec, f"{where} (key {k})", used)], [(i, "")]
         except RecordError as e:
             raise InputError(str(e), "use the same --key for tasks and predictions") from None
-        out.setdefault(k, []).extend(preds)
-    if ids_only and not any(out.values()):
+        out.by_key.setdefault(k, []).extend(preds)
+        out.origin.setdefault(k, []).extend(places)  # type: ignore[union-attr]
+    if ids_only and not any(out.by_key.values()):
         raise InputError(f"{label}: its {ids_only} prediction(s) are ids only (a Label Studio export made without "
                          "them in full), so there is no prediction to read",
                          "export the project with its predictions in full: annover dataset export DATASET --out FILE")
@@ -68,6 +108,12 @@ def read_predictions(path: str | Path, *, key: str | None = None, files: dict[st
         warnings.append(f"{label}: {ids_only} prediction(s) given as ids only (nowhere in full) were left out; "
                         "export the project with its predictions in full (annover dataset export) to read them")
     return out
+
+
+def _lines(path: Path) -> list[int]:
+    """The line number of each record of a JSONL file (blank lines hold none), as read_jsonl reads them."""
+    with path.open(encoding="utf-8-sig") as f:
+        return [n for n, line in enumerate(f, 1) if line.strip()]
 
 
 def _target(rec: dict, key: str | None, files: dict[str, dict] | None, where: str) -> tuple[str, tuple[str, ...]]:
@@ -100,17 +146,52 @@ def _prediction(rec: dict, where: str, drop: tuple[str, ...]) -> dict[str, Any]:
     return {k: v for k, v in rec.items() if k not in drop}
 
 
-def predictions_table(by_key: dict[str, list[dict]], source: str, config: LabelingConfig | None = None,
-                      validate: bool = True) -> "pa.Table":
-    """The canonical predictions table of predictions by task key (checked against ``config``)."""
-    tasks = [{"data": {_KEY_FIELD: k}, "predictions": ps} for k, ps in by_key.items()]
+def predictions_table(preds: PredictionRecords, source: str, config: LabelingConfig | None = None,
+                      validate: bool | str = True, warnings: list[str] | None = None) -> "pa.Table":
+    """The canonical predictions table of ``preds``, checked against ``config`` at ``validate`` (True:
+    ``check``, or a strictness); ``warnings`` is told what ``warn`` keeps. Errors name the record."""
+    tasks = [{"data": {_KEY_FIELD: k}, "predictions": ps} for k, ps in preds.by_key.items()]
     if not tasks:
         return empty("predictions")
-    return from_ls_tasks(tasks, source, config=config, key=f"data.{_KEY_FIELD}", validate=validate).predictions
+    level = strictness(validate)
+    try:  # malformed first (exit 3), then not allowed by the config (exit 4), as a snapshot reads tasks
+        table = from_ls_tasks(tasks, source, key=f"data.{_KEY_FIELD}", validate=False).predictions
+    except AnnoverError as e:  # worded with the task's place among the keys: say the record's place instead
+        raise type(e)(_reword(e.message, tasks, preds, source), e.hint) from None
+    if config is not None and level != "off":
+        kept = check_answers(((lambda k=k, j=j: preds.place(k, j), p) for k, ps in preds.by_key.items()
+                              for j, p in enumerate(ps)), config, level, source, _hint(config, validate))
+        if warnings is not None:
+            warnings.extend(kept)
+    return table
+
+
+def _hint(config: LabelingConfig, validate: bool | str) -> str:
+    if validate is True:  # no strictness chosen for the predictions: only checking or not
+        return f"fix the predictions' results or {config.source}, or pass --no-validate (nothing is checked then)"
+    if validate == "strict":
+        return f"fix the predictions' results or {config.source}, or check less strictly"
+    return f"fix the predictions' results or {config.source}; or choose a strictness: 'warn' keeps them with a warning"
+
+
+def _reword(message: str, tasks: list[dict], preds: PredictionRecords, source: str) -> str:
+    """``message`` naming the prediction's record (``FILE: line 3 (key K)``) where it named the made-up
+    task holding it (``SOURCE: task 1 (key K), prediction 0``)."""
+    m = re.match(re.escape(source) + r": task (\d+) ", message)
+    if m is None or int(m[1]) >= len(tasks):
+        return message
+    k = tasks[int(m[1])]["data"][_KEY_FIELD]
+    head = f"{source}: task {m[1]} (key {k}), prediction "
+    j = re.match(r"\d+", message[len(head):]) if message.startswith(head) else None
+    if j is None or int(j[0]) >= len(preds.by_key[k]):
+        return message
+    rest = message[len(head) + len(j[0]):]
+    return preds.place(k, int(j[0])) + rest
 
 
 def read_predictions_table(path: str, key: str | None, config: LabelingConfig | None,
-                           validate: bool, warnings: list[str] | None = None) -> "pa.Table":
-    """The canonical predictions table of a predictions file (``snapshot --predictions``)."""
-    return predictions_table(read_predictions(path, key=key, what=f"--predictions {path}", warnings=warnings),
-                             path, config, validate)
+                           validate: bool | str, warnings: list[str] | None = None) -> "pa.Table":
+    """The canonical predictions table of a predictions file (``snapshot --predictions``); ``validate``:
+    True / False, or a strictness."""
+    preds = read_prediction_records(path, key=key, what=f"--predictions {path}", warnings=warnings)
+    return predictions_table(preds, path, config, validate, warnings)

@@ -28,7 +28,7 @@ from annover._lazy import lazy
 from annover.errors import InputError, NotFoundError, RevisionError, UsageError
 from annover.formats.label_studio import RecordError, task_key_of, to_tasks
 from annover.formats.ls_csv import LS_CSV_COLUMNS, is_label_studio_csv
-from annover.formats.predictions import read_predictions as read_prediction_file
+from annover.formats.predictions import PredictionRecords, read_prediction_records
 from annover.formats.records import (ANNOTATION_SERVER_FIELDS, MEDIA_TAGS, PREDICTION_SERVER_FIELDS, clean,
                                      data_objects, field_for, kind_of, read_records, task_items)
 from annover.formats.text import refuse_special
@@ -310,15 +310,24 @@ def _refuse_flat_export(p: Path, records: list[Any]) -> None:
 def read_predictions(spec: str, *, key: str | None, repo: "Repo | None",
                      files: dict[str, dict], warnings: list[str] | None = None) -> dict[str, list[dict]]:
     """task key -> predictions to send, from a file (see :mod:`annover.formats.predictions`) or a version."""
+    return prediction_records(spec, key=key, repo=repo, files=files, warnings=warnings).by_key
+
+
+def prediction_records(spec: str, *, key: str | None, repo: "Repo | None",
+                       files: dict[str, dict], warnings: list[str] | None = None) -> PredictionRecords:
+    """The predictions to send by task key, each with its record in the file (for errors), from a
+    file or a version (:func:`read_predictions`)."""
     p = Path(spec)
     if not p.exists() and _is_version(repo, spec):
-        return _version_predictions(repo, spec, key)  # type: ignore[arg-type]
+        by_key = _version_predictions(repo, spec, key)  # type: ignore[arg-type]
+        return PredictionRecords(f"--predictions {spec}", by_key)  # named as "--predictions v3 (task K)"
     refuse_special(p, "--predictions")  # was: "no such file" for a named pipe
     if not p.is_file():
         raise NotFoundError(f"--predictions {spec}: no such file{' or version' if repo is not None else ''}",
                             "give a JSON / JSONL file of predictions, or a version that has them")
-    got = read_prediction_file(p, key=key, files=files, what=spec, warnings=warnings)
-    return {k: [clean(pr, PREDICTION_SERVER_FIELDS) for pr in ps] for k, ps in got.items()}
+    got = read_prediction_records(p, key=key, files=files, what=spec, warnings=warnings)
+    got.by_key = {k: [clean(pr, PREDICTION_SERVER_FIELDS) for pr in ps] for k, ps in got.by_key.items()}
+    return got
 
 
 def _version_predictions(repo: "Repo", rev: str, key: str | None) -> dict[str, list[dict]]:
@@ -457,11 +466,11 @@ def push(client: Client, dataset: str | int, source: str, *, key: str | None = N
     project, cfg, local = _target(client, dataset, document_root)
     src = read_tasks(source, objects=data_objects(cfg), field_name=field_name, local=local, repo=repo,
                      send_annotations=annotations)
-    preds = read_predictions(predictions, key=key, repo=repo, files=src.files,
-                             warnings=src.warnings) if predictions else {}
-    return deliver(client, project, cfg, src, preds, key=key, local=local, what=f"--predictions {predictions}",
+    preds = prediction_records(predictions, key=key, repo=repo, files=src.files,
+                               warnings=src.warnings) if predictions else PredictionRecords("--predictions")
+    return deliver(client, project, cfg, src, preds.by_key, key=key, local=local, what=f"--predictions {predictions}",
                    annotations=annotations, validate=validate, dry_run=dry_run, batch_size=batch_size,
-                   progress=progress)
+                   progress=progress, place=preds.place)
 
 
 def push_sample(client: Client, dataset: str | int, repo: "Repo", rev: str, keys: list[str], *,
@@ -527,8 +536,10 @@ def _sample_predictions(repo: "Repo", rev: str, want: "pa.Array", model: str | N
 
 def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, preds: dict[str, list[dict]], *,
             key: str | None, local: LocalFiles, what: str, annotations: bool, validate: bool, dry_run: bool,
-            batch_size: int, progress: PushProgress) -> PushResult:
-    """Check ``src``'s tasks and ``preds`` (task key -> predictions), then send what the project lacks."""
+            batch_size: int, progress: PushProgress, place: Callable[[str, int], str] | None = None) -> PushResult:
+    """Check ``src``'s tasks and ``preds`` (task key -> predictions), then send what the project lacks;
+    ``place(k, j)`` names prediction ``j`` of task ``k`` in errors (default: ``WHAT (task K)``)."""
+    place = place or (lambda k, j: f"{what} (task {k})")
     objects = data_objects(cfg)
     result = PushResult(project, client.project_url(project), src.name, tasks=len(src.items),
                         warnings=list(src.warnings), dry_run=dry_run)
@@ -539,17 +550,17 @@ def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, 
                    for p in it.get("predictions", [])), cfg)
         _validate(((f"{src.name}: annotation (task {k})", a) for k, it in keyed.items()
                    for a in it.get("annotations", [])), cfg)
-        _validate(((f"{what} (task {k})", p) for k, ps in preds.items() for p in ps), cfg)
+        _validate(((lambda k=k, j=j: place(k, j), p) for k, ps in preds.items() for j, p in enumerate(ps)), cfg)
     if project.tasks:
         progress("reading the project's tasks", 0, project.tasks)
     have, unkeyed = existing_tasks(client, project, key, progress=progress)
     if unkeyed:
         result.warnings.append(f"{unkeyed} task(s) of the project have no {key!r} field; they are never matched")
     unknown = [k for k in preds if k not in keyed and k not in have]
-    if unknown:
-        raise InputError(f"{what}: predictions for {len(unknown)} task(s) neither in "
-                         f"{src.name} nor in the project, e.g. {sorted(unknown)[0]!r}",
-                         "match predictions to tasks by the same --key")
+    if unknown:  # the first in the file, by its record: a hash key alone is nowhere to be found
+        raise InputError(f"{place(unknown[0], 0)}: its task is neither in {src.name} nor in the project "
+                         f"({len(unknown)} task(s) of {what} are not)", "match predictions to tasks by the same --key"
+                         + ("" if key else " (without --key, by the whole task data: it must be the same)"))
     new, attach = _plan(client, project, keyed, preds, have, result)
     if annotations:  # each new task named by its place in the source and its key, as _keyed names them
         at = {k: i for i, k in enumerate(keyed)}
