@@ -5,11 +5,15 @@ by the task it was grouped under ("task 1 (key 8de56c97301fa8b5), prediction 0")
 among the distinct task keys, and, without --key, a hash of the task data, neither of which is
 in the file. Errors now say the record's place in the file (line N of a JSONL file, record I of
 a JSON list), its key, and the field: ``preds.jsonl: line 4 (key r-001), result 0, field value``.
+
+The HTML report (``annover report``) did not show what ``eval`` leaves out of a control's
+figures (``not scored: 2 task(s) predicted, not labeled``); it shows it under the figures' heading.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from pathlib import Path
 
@@ -241,3 +245,79 @@ def test_push_names_the_line_of_a_prediction_for_no_task(project):
     assert code == 3 and err.startswith(f"Error: {f}: line 3 (key r-009): its task is neither"), err
     assert _tasks(project["title"]) == 0
 
+
+# ---------------------------------------------------------------------------
+# the HTML report shows what eval left out of its figures
+
+
+BOXES = CORPUS / "evalme_bbox_multi.json"  # 5 highway images, each with 3 answers and the model's boxes
+
+
+def _report_of(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tasks: list, config: Path, *key: str) -> str:
+    root = tmp_path / "repo"
+    annover.init(root)
+    monkeypatch.chdir(root)
+    export = tmp_path / "export.json"
+    export.write_text(json.dumps(tasks))
+    code, _, err = cli("snapshot", "--from", str(export), "--config", str(config), *key, "-m", "round 1")
+    assert code == 0, err
+    code, _, err = cli("report", "v1", "--out", str(tmp_path / "report.html"))
+    assert code == 0, err
+    return (tmp_path / "report.html").read_text()
+
+
+def _models_section(page_html: str) -> str:
+    return page_html.split(">Model vs labels</h2>", 1)[1].split("<h2", 1)[0]
+
+
+@pytest.mark.skipif(not BOXES.is_file(), reason=f"the shared corpus is not here ({CORPUS})")
+def test_report_says_the_region_tasks_predicted_and_not_labeled(tmp_path, monkeypatch):
+    """The corpus' boxes with the answers of 2 images taken away: eval scores 3 images and says
+    "not scored: 2 task(s) predicted, not labeled"; the report gave the 3 and not the 2."""
+    tasks = json.loads(BOXES.read_text())
+    for t in tasks[3:]:
+        t["annotations"] = []
+    models = _models_section(_report_of(tmp_path, monkeypatch, tasks, BOXES.with_suffix(".xml")))
+    head = "<h4>label: matched regions on 3 task(s)</h4>"
+    assert head + '<p class="muted not-scored">not scored: 2 task(s) predicted, not labeled</p><table' in models, models
+    _in_chromium(tmp_path / "report.html", "label: matched regions on 3 task(s)",
+                 "not scored: 2 task(s) predicted, not labeled")
+
+
+def test_report_says_the_classification_tasks_left_out(tmp_path, monkeypatch):
+    """5 reviews: r0, r1 labeled and predicted, r2 labeled only, r3 and r4 predicted only."""
+    (tmp_path / "config.xml").write_text(CONFIG)
+    plan = [("Positive", "Positive"), ("Negative", "Positive"), ("Positive", None), (None, "Negative"),
+            (None, "Negative")]
+    tasks = [{"id": i + 1, "data": {"ext_id": f"r{i}", "text": f"review {i}"},
+              "annotations": [{"id": i + 1, "completed_by": {"email": "a@example.com"}, "result": _result(lab)}]
+              if lab else [],
+              "predictions": [{"model_version": "m1", "score": 0.7, "result": _result(pred)}] if pred else []}
+             for i, (lab, pred) in enumerate(plan)]
+    models = _models_section(_report_of(tmp_path, monkeypatch, tasks, tmp_path / "config.xml", "--key", "data.ext_id"))
+    assert ("sentiment: accuracy 0.500 on 2 task(s), macro F1 0.333</h4><p class=\"muted not-scored\">not scored: 1 "
+            "task(s) labeled, not predicted; 2 task(s) predicted, not labeled</p>") in models, models
+    _in_chromium(tmp_path / "report.html", "sentiment: accuracy 0.500 on 2 task(s), macro F1 0.333",
+                 "not scored: 1 task(s) labeled, not predicted; 2 task(s) predicted, not labeled")
+
+
+def _in_chromium(page: Path, heading: str, text: str) -> None:
+    """In a real Chromium, ``text`` is shown (visible, laid out) right under the figures' ``heading``."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    if not Path(chromium).exists():
+        pytest.skip("needs Chromium: apt-get install chromium")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, headless=True, args=["--no-sandbox"])
+        try:
+            tab = browser.new_page(viewport={"width": 1200, "height": 2000})
+            tab.goto(page.as_uri())
+            tab.wait_for_load_state("load")
+            line = tab.locator(".not-scored")
+            assert line.count() == 1 and line.is_visible() and line.inner_text() == text
+            head = tab.locator("h4", has_text=heading)
+            assert head.inner_text() == heading
+            below, above = line.bounding_box(), head.bounding_box()
+            assert below and above and below["height"] > 0 and 0 <= below["y"] - (above["y"] + above["height"]) < 20
+        finally:
+            browser.close()

@@ -372,7 +372,7 @@ def _models(d: dict) -> str:
         for ctl, e in res["controls"].items():
             if e["kind"] == "classification":
                 out += (f"<h4>{_e(ctl)}: accuracy {_num(e['accuracy'])} on {e['tasks']} task(s), "
-                        f"macro F1 {_num(e['macro_f1'])}</h4>")
+                        f"macro F1 {_num(e['macro_f1'])}</h4>") + _not_scored(e)
                 if not e["tasks"]:  # no matrix and no rows: say why rather than draw an empty table
                     out += f'<p class="muted">note: {_e(e.get("note") or "no task has both a label and a prediction")}</p>'
                     continue
@@ -382,11 +382,19 @@ def _models(d: dict) -> str:
                              [[k, v["precision"], v["recall"], v["f1"], v["support"]] for k, v in e["labels"].items()])
                 out += "</div>"
             else:
-                out += f"<h4>{_e(ctl)}: matched regions on {e['tasks']} task(s)</h4>" + table(
+                out += f"<h4>{_e(ctl)}: matched regions on {e['tasks']} task(s)</h4>" + _not_scored(e) + table(
                     ["IoU / overlap ≥", "precision", "recall", "F1", "labeled regions"],
                     [[t, v["precision"], v["recall"], v["f1"], v["support"]] for t, v in e["thresholds"].items()])
         out += "".join(f'<p class="muted">note: {_e(n)}</p>' for n in res["notes"])
     return out
+
+
+def _not_scored(e: dict) -> str:
+    """The tasks eval left out of a control's figures, as its text says them (``not scored: 2
+    task(s) predicted, not labeled``); '' when none."""
+    left = [f"{e[k]} task(s) {what}" for k, what in (("labeled_not_predicted", "labeled, not predicted"),
+                                                      ("predicted_not_labeled", "predicted, not labeled")) if e.get(k)]
+    return f'<p class="muted not-scored">not scored: {_e("; ".join(left))}</p>' if left else ""
 
 
 def _transitions(d: dict) -> str:
@@ -480,7 +488,7 @@ body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#222;mar
 main{max-width:1100px;margin:0 auto;padding:20px 28px;background:#fff}
 h1{font-size:22px;margin:4px 0}h2{font-size:18px;border-bottom:2px solid #4e79a7;padding-bottom:3px;margin-top:30px}
 h3{font-size:15px;margin:18px 0 6px}h4{font-size:13px;margin:12px 0 4px;font-weight:600}
-.muted{color:#777}.cards{display:flex;flex-wrap:wrap;gap:10px;margin:10px 0}
+.muted{color:#777}.not-scored{margin:2px 0 6px;font-size:12.5px}.cards{display:flex;flex-wrap:wrap;gap:10px;margin:10px 0}
 .card{border:1px solid #dde;border-radius:6px;padding:8px 14px;min-width:90px;background:#fafbfd}
 .card b{display:block;font-size:20px}.card span{color:#666;font-size:12px}
 table{border-collapse:collapse;margin:6px 0 10px;font-size:12.5px}th,td{border:1px solid #dde;padding:3px 8px;text-align:left}
