@@ -20,6 +20,8 @@ const RETRY = 15000;
 // commands not acknowledged this many ms after they went are sent again (the wait doubles, up to RESEND_MAX)
 const RESEND = 3000;
 const RESEND_MAX = 30000;
+// a widget not in the page yet is looked for this many times, 50 ms apart, to take the focus
+const FOCUS_TRIES = 200;
 const PENDING = Object.freeze({ pending: true });
 const stores = new WeakMap();
 
@@ -106,6 +108,19 @@ function outbox(model) {
     if (waiting.length) { wait = RESEND; timer = setTimeout(again, wait); }
   };
   return { send, acked, stop };
+}
+
+// The widget takes the keyboard focus once it is in the page: anywidget may render into an element
+// not attached yet (Voilà does), where focus() does nothing, so keys did nothing until a click. Not
+// taken from a person typing somewhere else (an editor, a text field) meanwhile.
+function focusWhenShown(box, tries = 0) {
+  if (!box.isConnected) {
+    if (tries < FOCUS_TRIES) setTimeout(() => focusWhenShown(box, tries + 1), 50);
+    return;
+  }
+  const a = document.activeElement;
+  if (a && a !== document.body && (a.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(a.tagName))) return;
+  box.focus({ preventScroll: true });
 }
 
 function render({ model, el: root }) {
@@ -229,7 +244,7 @@ function render({ model, el: root }) {
 
   model.on("change:view", draw);
   draw();
-  box.focus({ preventScroll: true });
+  focusWhenShown(box);
   box.addEventListener("click", () => box.focus({ preventScroll: true }));
   return () => { out.stop(); box.removeEventListener("keydown", onKey); model.off && model.off("change:view", draw); };
 }

@@ -1,0 +1,96 @@
+"""Audit of the notebook annotator as a person labeling a few hundred items uses it (6 December):
+Debian's headless Chromium driven by Playwright, the widget's ES module on a page whose minimal
+model hands each command to the real Python widget (as tests/test_notebook_browser.py does), and
+Voilà on 127.0.0.1 (a real kernel, anywidget's own front end)."""
+
+from __future__ import annotations
+
+import pytest
+
+import annover
+
+widget = pytest.importorskip("annover.notebook.widget")
+sync_api = pytest.importorskip("playwright.sync_api")
+
+from tests.test_notebook_browser import SHIM, _browser, _chromium, _voila  # noqa: E402,F401 - the page shim, browser
+
+
+@pytest.fixture
+def browser():
+    with _browser() as b:
+        yield b
+
+
+def _open(browser, ann, *, width: int = 820, height: int = 700, body: str = '<div id="root"></div>'):
+    page = browser.new_page(viewport={"width": width, "height": height}, device_scale_factor=1)
+
+    def py_message(content: dict) -> dict:
+        ann._handle_custom_msg(content, [])  # what a custom comm message from the front end does
+        return ann.view
+
+    page.expose_function("pyMessage", py_message)
+    page.set_content(f'<html><body style="margin:16px;background:#fff">{body}</body></html>')
+    return page
+
+
+def _render(page, ann) -> None:
+    page.evaluate(SHIM, [(widget.STATIC / "annotator.js").read_text(),
+                         (widget.STATIC / "annotator.css").read_text(), ann.view])
+    page.wait_for_selector(".annover-annotator .annover-label", state="attached")
+
+
+def _settle(page, n: int) -> None:
+    page.wait_for_function(f"window.sent >= {n}")
+    page.wait_for_timeout(50)
+
+
+ACTIVE = "document.activeElement ? document.activeElement.className || document.activeElement.tagName : null"
+
+
+def test_voila_keys_answer_without_clicking_the_widget_first(two_rounds):
+    """In Voilà the widget is drawn into an element not yet in the page, where focus() does
+    nothing: the page's body kept the focus and the first keys did nothing until a click (the
+    earlier Voilà tests click first). The widget now takes the focus once it is in the page."""
+    repo, _, _ = two_rounds
+    source = "import annover\nann = annover.annotate(annover.Repo('.'), 'v2', annotator='v@example.com')\nann"
+    with _voila(repo.root, source, repo.root.parent / "voila.log") as url:
+        with _browser() as browser:
+            page = browser.new_page(viewport={"width": 860, "height": 600})
+            page.goto(url)
+            page.wait_for_selector(".annover-annotator .annover-label", timeout=120_000)
+            page.wait_for_function(f"({ACTIVE}) === 'annover-annotator'", timeout=10_000)
+            page.keyboard.press("2")  # no click first
+            page.wait_for_function("document.querySelector('.annover-stats').innerText === '1 labeled · 0 skipped'",
+                                   timeout=60_000)
+    ann = annover.annotate(repo, "v2", annotator="v@example.com")  # resumed from the kernel's journal
+    assert [a.labels for a in ann.session.answers.values()] == [("negative",)]
+
+
+def test_the_focus_waits_for_the_page_and_is_not_taken_from_a_text_field(tmp_path, monkeypatch, browser):
+    """Drawn into an element attached later (as Voilà does), the widget takes the focus once it is
+    in the page; a person typing in a text field meanwhile keeps it."""
+    monkeypatch.chdir(tmp_path)
+    ann = widget.annotate(["first", "second"], labels=["yes", "no"], annotator="a@b.c")
+    page = _open(browser, ann, body="")
+    page.evaluate("() => { const r = document.createElement('div'); r.id = 'root'; window.detached = r; }")
+    shim = SHIM.replace("document.getElementById(\"root\")", "window.detached")
+    page.evaluate(shim, [(widget.STATIC / "annotator.js").read_text(), (widget.STATIC / "annotator.css").read_text(),
+                         ann.view])
+    page.wait_for_timeout(300)
+    page.evaluate("() => document.body.append(window.detached)")
+    page.wait_for_function(f"({ACTIVE}) === 'annover-annotator'", timeout=5_000)
+    page.keyboard.press("1")
+    _settle(page, 1)
+    assert ann.session.answers[ann.session.tasks[0].key].labels == ("yes",)
+
+    other = widget.annotate(["third"], labels=["yes", "no"], annotator="a@b.c")
+    page2 = _open(browser, other, body='<textarea id="notes"></textarea>')
+    page2.evaluate("() => { const r = document.createElement('div'); r.id = 'root'; window.detached = r; }")
+    page2.evaluate(shim, [(widget.STATIC / "annotator.js").read_text(),
+                          (widget.STATIC / "annotator.css").read_text(), other.view])
+    page2.focus("#notes")
+    page2.evaluate("() => document.body.append(window.detached)")
+    page2.wait_for_timeout(300)
+    page2.keyboard.type("12")
+    assert page2.evaluate(ACTIVE) == "TEXTAREA" and page2.input_value("#notes") == "12"
+    assert not other.session.answers
