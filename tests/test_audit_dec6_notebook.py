@@ -94,3 +94,42 @@ def test_the_focus_waits_for_the_page_and_is_not_taken_from_a_text_field(tmp_pat
     page2.keyboard.type("12")
     assert page2.evaluate(ACTIVE) == "TEXTAREA" and page2.input_value("#notes") == "12"
     assert not other.session.answers
+
+
+def test_past_the_last_task_right_arrow_goes_to_the_first_not_answered(two_rounds, browser):
+    """Answering the last task with others left (skipped ahead with →, or resuming a session that
+    had reached the end) left the page past the last task saying "← goes back to them": the tasks
+    left were reached one ← at a time (in a session of 200 with 195 left, up to 199 presses).
+    Past the end, → (or the button) now goes to the first task not answered; a skip is an answer."""
+    repo, _, _ = two_rounds
+    ann = annover.annotate(repo, "v2", annotator="new@example.com")
+    s = ann.session
+    assert s.total >= 4
+    ann.skip()
+    ann.goto(s.total - 1)
+    ann.choose("positive")  # the last task: past the end, tasks 2..n-1 not answered
+    page = _open(browser, ann)
+    _render(page, ann)
+    done = page.inner_text(".annover-done")
+    assert done.startswith(f"{s.total - 2} of {s.total} tasks not answered yet. go to the first (task 2)"), done
+    page.keyboard.press("ArrowRight")
+    _settle(page, 1)
+    assert s.position == 1 and page.inner_text(".annover-count") == f"2 / {s.total}"
+    page.keyboard.press("2")
+    _settle(page, 2)
+    ann.goto(s.total)
+    again = annover.annotate(repo, "v2", annotator="new@example.com")  # the cell run again
+    assert again.session.position == s.total
+    page2 = _open(browser, again)
+    _render(page2, again)
+    page2.click(".annover-open")
+    _settle(page2, 1)
+    assert again.session.position == 2 and page2.locator(".annover-error").count() == 0
+    for _ in range(s.total - 3):
+        again.skip()
+    again.forward()  # past the last task, answered before
+    assert again.session.position == s.total and again.view["open"] is None
+    page2.keyboard.press("ArrowRight")  # every task answered: → past the end does nothing
+    page2.wait_for_timeout(200)
+    assert page2.inner_text(".annover-done").startswith(f"All {s.total} tasks answered.")
+    assert page2.locator(".annover-open").count() == 0 and again.session.position == s.total

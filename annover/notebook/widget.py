@@ -279,6 +279,14 @@ class Annotator(anywidget.AnyWidget):
         out["earlier"] = task.earlier.to_json() if task.earlier else None  # an answer replaces it
         return out
 
+    def _first_open(self) -> int | None:
+        """Past the last task, the index of the first task not answered (nor skipped): the page goes
+        there with → (only then: a look at every task on each click would be slow for long sessions)."""
+        s = self.session
+        if s.current is not None:
+            return None
+        return next((i for i, t in enumerate(s.tasks) if t.key not in s.answers), None)
+
     def _next_image(self) -> str | None:
         """The next task's key when it is a local image: the page fetches it ahead, while this one is labeled."""
         s = self.session
@@ -313,7 +321,7 @@ class Annotator(anywidget.AnyWidget):
         self.view = {
             "task": self._task_view(), "progress": s.progress(), "annotator": s.annotator,
             "multiple": s.multiple, "saved": self._saved_view(), "error": self._error,
-            "next": self._next_image(), "image": self._reply, "acked": dict(self._acked),
+            "next": self._next_image(), "image": self._reply, "acked": dict(self._acked), "open": self._first_open(),
             "labels": [{"name": lab, "key": self._keys[lab], "selected": lab in s.selection} for lab in s.labels],
         }
 

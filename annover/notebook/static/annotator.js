@@ -150,6 +150,8 @@ function render({ model, el: root }) {
     // single choice: Enter accepts what is pre-selected (the model's suggestion, or the task's answer);
     // with nothing selected it does nothing, as before (no "no label chosen" for a stray Enter)
     else if (action === "submit" && !view.multiple && !(view.labels || []).some((l) => l.selected)) return;
+    // past the last task, → goes to the first one not answered (the ones left, with only="unlabeled")
+    else if (action === "forward" && !view.task && Number.isInteger(view.open)) send("goto", { index: view.open });
     else if (action) send(action);
     else return;
     ev.preventDefault();
@@ -183,9 +185,10 @@ function render({ model, el: root }) {
       ? { src: stored.url || null, missing: stored.missing } : { src: task && task.src, missing: task && task.missing };
     const content = !task
       ? (answered < p.total
-        ? el("div", { class: "annover-done" }, `${p.total - answered} of ${p.total} tasks not answered yet: `,
-            el("kbd", {}, "←"), " goes back to them; ", el("code", {}, ".save(message=...)"),
-            " makes a version of what is answered.")
+        ? el("div", { class: "annover-done" }, `${p.total - answered} of ${p.total} tasks not answered yet. `,
+            Number.isInteger(v.open) ? el("button", { class: "annover-open", title: "key →",
+              onclick: () => send("goto", { index: v.open }) }, `go to the first (task ${v.open + 1}) `, el("kbd", {}, "→"))
+              : null, " ", el("code", {}, ".save(message=...)"), " makes a version of what is answered.")
         : el("div", { class: "annover-done" }, `All ${p.total} tasks answered. `,
             el("code", {}, ".save(message=...)"), " makes a version."))
       : task.kind === "image"
