@@ -133,3 +133,41 @@ def test_past_the_last_task_right_arrow_goes_to_the_first_not_answered(two_round
     page2.wait_for_timeout(200)
     assert page2.inner_text(".annover-done").startswith(f"All {s.total} tasks answered.")
     assert page2.locator(".annover-open").count() == 0 and again.session.position == s.total
+
+
+CORPUS = __import__("pathlib").Path("/work/shared/corpus/label-studio")
+
+
+def test_a_disagreement_shows_the_answers_the_reviewer_decides_between(tmp_path, browser):
+    """only="disagreement" gave the tasks whose answers differ but showed none of them: the reviewer
+    saw the text and the buttons, not what the annotators had said. The others' answers (not the
+    reviewer's own, shown as before) are listed above the labels; a plain session shows none."""
+    if not (CORPUS / "fe_sentiment_two_annotators.json").exists():
+        pytest.skip("the shared corpus is not here")
+    repo = annover.init(tmp_path / "repo")
+    repo.snapshot(str(CORPUS / "fe_sentiment_two_annotators.json"),
+                  config=str(CORPUS / "fe_sentiment_two_annotators.xml"), message="two annotators")
+    agreed = [k for k, n in __import__("collections").Counter(
+        r["task_key"] for r in repo.load("HEAD").to_pylist()).items() if n == 2]  # both said Negative
+    carol = annover.annotate(repo, "HEAD", only=agreed, annotator="carol@example.com")
+    carol.choose("Positive")
+    carol.save(message="a second opinion")
+    ann = annover.annotate(repo, "HEAD", only="disagreement", annotator="reviewer@example.com")
+    assert [t.key for t in ann.session.tasks] == agreed
+    rows = sorted((r["annotator"] or "(no annotator)", r["labels"])  # the corpus's first has no completed_by
+                  for r in repo.load("HEAD").to_pylist() if r["task_key"] == agreed[0])
+    assert [labels for _, labels in rows].count(["Negative"]) == 2 and ("carol@example.com", ["Positive"]) in rows
+    page = _open(browser, ann)
+    _render(page, ann)
+    assert page.inner_text(".annover-others") == "answers: " + " · ".join(f"{w} {', '.join(ls)}" for w, ls in rows)
+    page.keyboard.press("1")
+    _settle(page, 1)
+    assert page.locator(".annover-others").count() == 0  # past the end
+
+    mine = annover.annotate(repo, "HEAD", only="disagreement", annotator="carol@example.com")
+    assert "carol@example.com" not in [w for w, _ in mine.session.tasks[0].others]  # hers: "answered before"
+    assert mine.session.tasks[0].earlier.labels == ("Positive",)  # (her session resumed: past its end)
+    plain = annover.annotate(repo, "HEAD", annotator="reviewer@example.com")
+    page2 = _open(browser, plain)
+    _render(page2, plain)
+    assert page2.locator(".annover-others").count() == 0 and plain.view["task"]["others"] == []

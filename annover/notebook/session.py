@@ -62,6 +62,8 @@ class Task:
     kind: str = TEXT
     prediction: Prediction | None = None
     earlier: Earlier | None = None
+    #: with ``only="disagreement"``: the other annotators' answers on the control, (annotator, labels)
+    others: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     @property
     def value(self) -> Any:

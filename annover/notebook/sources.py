@@ -25,7 +25,7 @@ else:
     pa = lazy("pyarrow")
 
 __all__ = ["IMAGE_SUFFIXES", "ONLY", "Plan", "from_items", "from_version", "generated_config", "image_files",
-           "pick_control", "with_earlier"]
+           "others_answers", "pick_control", "with_earlier"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".svg", ".tif", ".tiff")
 #: what ``only=`` may name besides a list of task keys
@@ -110,6 +110,20 @@ def _answered(ann: "pa.Table", control: str) -> dict[str, list[tuple[str, ...]]]
     return out
 
 
+def others_answers(ann: "pa.Table", control: str,
+                   who: Who | None) -> dict[str, tuple[tuple[str, tuple[str, ...]], ...]]:
+    """task key -> the answers (not skips) on ``control`` of people other than ``who``: (annotator,
+    labels) in annotator order, what a reviewer of a disagreement weighs."""
+    if ann.num_rows == 0:
+        return {}
+    mine = who.mask(ann.column("annotator").to_pylist()) if who is not None else [False] * ann.num_rows
+    out: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+    for r, own in zip(_rows(ann, ["task_key", "annotator", "from_name", "labels", "was_cancelled"]), mine):
+        if r["from_name"] == control and not r["was_cancelled"] and not own:
+            out.setdefault(r["task_key"], []).append((r["annotator"] or "(no annotator)", tuple(r["labels"] or ())))
+    return {k: tuple(sorted(v)) for k, v in out.items()}
+
+
 def earlier_answers(ann: "pa.Table", control: str, who: Who | None) -> dict[str, Earlier]:
     """task key -> the person's own answer on ``control`` (their latest annotation of the task that
     answers it, or skips the task; theirs as :mod:`annover.notebook.who` tells)."""
@@ -166,13 +180,16 @@ def from_version(repo: Repo, rev: str, only: str | Sequence[str] | None, labels:
     data = {r["task_key"]: r["data"] for r in _rows(tasks, ["task_key", "data"])}
     anns = repo.load(v.id, "annotations")
     answered = _answered(anns, ctl.name)
-    earlier = earlier_answers(anns, ctl.name, who_in(repo, annotator, anns) if annotator is not None else None)
+    who = who_in(repo, annotator, anns) if annotator is not None else None
+    earlier = earlier_answers(anns, ctl.name, who)
+    others: dict[str, tuple] = {}
     if only is None:
         keys = list(data)
     elif isinstance(only, str) and only == "unlabeled":
         keys = [k for k in data if k not in answered]
     elif isinstance(only, str) and only == "disagreement":
         keys = [k for k in data if len(set(answered.get(k, ()))) > 1]
+        others = others_answers(anns, ctl.name, who)  # shown: what the reviewer decides between
     elif isinstance(only, str):
         raise UsageError(f"only={only!r}", f"use one of {', '.join(ONLY)} or a list of task keys")
     else:
@@ -184,7 +201,8 @@ def from_version(repo: Repo, rev: str, only: str | Sequence[str] | None, labels:
         raise UsageError(f"version {rev} has no predictions (model_version={model_version!r})",
                          "leave model_version out, or snapshot the predictions with --predictions FILE")
     preds = _predictions(repo.load(v.id, "predictions"), ctl.name, model_version) if v.model_versions else {}
-    out = [Task(k, json.loads(data[k]), data_field, kind, preds.get(k), earlier.get(k)) for k in keys]
+    out = [Task(k, json.loads(data[k]), data_field, kind, preds.get(k), earlier.get(k), others.get(k, ()))
+           for k in keys]
     return Plan(out, _labels(ctl, labels, where), ctl.name, to_name, ctl.choice == "multiple", text, base=v.id)
 
 

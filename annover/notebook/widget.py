@@ -277,6 +277,7 @@ class Annotator(anywidget.AnyWidget):
         ans = s.answers.get(task.key)
         out["answer"] = {"labels": list(ans.labels), "skipped": ans.skipped} if ans else None
         out["earlier"] = task.earlier.to_json() if task.earlier else None  # an answer replaces it
+        out["others"] = [{"annotator": who, "labels": list(labels)} for who, labels in task.others]
         return out
 
     def _first_open(self) -> int | None:

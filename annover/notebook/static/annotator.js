@@ -208,6 +208,11 @@ function render({ model, el: root }) {
           task.prediction.score === null || task.prediction.score === undefined
             ? "" : ` (score ${Number(task.prediction.score).toFixed(2)})`)
       : null;
+    // only="disagreement": the answers the reviewer decides between
+    const others = task && task.others && task.others.length
+      ? el("div", { class: "annover-others" }, "answers: ", ...task.others.flatMap((o, i) => [i ? " · " : "",
+          `${o.annotator} `, el("b", {}, o.labels.join(", ") || "(nothing)")]))
+      : null;
     const labels = el("div", { class: "annover-labels" },
       ...(v.labels || []).map((l) => el("button", {
         class: "annover-label" + (l.selected ? " selected" : ""), "data-label": l.name,
@@ -238,7 +243,7 @@ function render({ model, el: root }) {
     box.replaceChildren(...[head,
       el("div", { class: "annover-key" }, task ? `task ${task.key}` + (task.kind === "image" && task.value
         ? ` · ${String(task.value).split("/").pop()}` : "") : "", el("span", { class: "annover-state" }, state)),
-      el("div", { class: "annover-content" }, content), pred, labels, nav,
+      el("div", { class: "annover-content" }, content), others, pred, labels, nav,
       v.error ? el("div", { class: "annover-error" }, v.error) : null].filter((c) => c !== null));
     // this task's image first; the next one's once this one is here
     if (task && task.load && !images.has(task.load)) ask(task.load);
