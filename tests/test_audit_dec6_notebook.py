@@ -171,3 +171,33 @@ def test_a_disagreement_shows_the_answers_the_reviewer_decides_between(tmp_path,
     page2 = _open(browser, plain)
     _render(page2, plain)
     assert page2.locator(".annover-others").count() == 0 and plain.view["task"]["others"] == []
+
+
+SCROLLED = "document.querySelector('.annover-text').scrollTop"
+
+
+def test_a_long_text_scrolls_with_the_keyboard(tmp_path, monkeypatch, browser):
+    """A review of 8,000 characters is shown in a box 260 px tall that scrolls: with the mouse only.
+    The widget has the focus, so ↓, PageDown (and the page's own scrolling) did nothing to it and a
+    keyboard labeler could not read past the first lines. ↓ ↑ PageDown PageUp scroll the text now,
+    and send nothing to Python."""
+    monkeypatch.chdir(tmp_path)
+    long = " ".join(f"sentence {i} of a long product review." for i in range(200))
+    ann = widget.annotate([long, "short"], labels=["positive", "negative"], annotator="a@b.c")
+    page = _open(browser, ann, height=500)
+    _render(page, ann)
+    assert page.evaluate(ACTIVE) == "annover-annotator"
+    assert page.evaluate("(() => { const t = document.querySelector('.annover-text'); "
+                         "return t.scrollHeight > 4 * t.clientHeight; })()")
+    page.keyboard.press("PageDown")
+    one_page = page.evaluate(SCROLLED)
+    assert one_page > 150
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate(SCROLLED) > one_page
+    page.keyboard.press("PageUp")
+    page.keyboard.press("ArrowUp")
+    assert page.evaluate(SCROLLED) == 0
+    assert page.evaluate("window.sent || 0") == 0 and page.evaluate("window.scrollY") == 0
+    page.keyboard.press("1")
+    _settle(page, 1)
+    assert ann.session.answers[ann.session.tasks[0].key].labels == ("positive",)

@@ -48,6 +48,7 @@ function keep(images, image, shown) {
   }
 }
 
+const SCROLL_KEYS = new Set(["ArrowDown", "ArrowUp", "PageDown", "PageUp"]);
 const CONTROL_KEYS = { ArrowLeft: "back", ArrowRight: "forward", s: "skip", u: "undo", Enter: "submit" };
 
 function el(tag, attrs = {}, ...children) {
@@ -132,8 +133,22 @@ function render({ model, el: root }) {
   const out = outbox(model);
   const send = out.send;
 
+  // ↓ ↑ PageDown PageUp scroll a long text (or JSON) inside the widget, the focus staying on it;
+  // at its end, or with nothing to scroll, the page scrolls as before
+  const scroll = (ev) => {
+    const t = box.querySelector(".annover-text");
+    if (!t || t.scrollHeight <= t.clientHeight) return;
+    const line = parseFloat(getComputedStyle(t).lineHeight) || 20;
+    const page = Math.max(t.clientHeight - line, line);
+    const by = { ArrowDown: 2 * line, ArrowUp: -2 * line, PageDown: page, PageUp: -page }[ev.key];
+    const before = t.scrollTop;
+    t.scrollTop = before + by;
+    if (t.scrollTop !== before) ev.preventDefault();
+  };
+
   const onKey = (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    if (SCROLL_KEYS.has(ev.key)) return scroll(ev);
     const view = model.get("view") || {};
     const key = shortcut(ev);
     const label = (view.labels || []).find((l) => l.key === key);
