@@ -201,3 +201,14 @@ def test_a_long_text_scrolls_with_the_keyboard(tmp_path, monkeypatch, browser):
     page.keyboard.press("1")
     _settle(page, 1)
     assert ann.session.answers[ann.session.tasks[0].key].labels == ("positive",)
+
+
+def test_an_empty_label_is_refused_with_a_fix(tmp_path, monkeypatch):
+    """labels=["", "dog"] (a CSV's empty cell) made a button showing only its key, whose answer was
+    saved as the choice "". Refused now, naming the label, before anything is written."""
+    monkeypatch.chdir(tmp_path)
+    for labels, where in [(["", "dog"], "labels[0] is empty ('')"), (["cat", "  "], "labels[1] is empty ('  ')")]:
+        with pytest.raises(annover.errors.UsageError) as e:
+            widget.annotate(["a photo of a cat"], labels=labels, annotator="a@b.c")
+        assert str(e.value) == f"{where} — give each label a name"
+    assert list(tmp_path.iterdir()) == []

@@ -297,6 +297,9 @@ def from_items(items: Iterable[Any] | str | Path, labels: Sequence[str] | None, 
     else:
         if not labels:
             raise UsageError("no labels to choose from", "give labels=[...]")
+        blank = next((i for i, lab in enumerate(labels) if not str(lab).strip()), None)
+        if blank is not None:  # a button showing nothing, saved as the choice "" (a CSV's empty cell)
+            raise UsageError(f"labels[{blank}] is empty ({labels[blank]!r})", "give each label a name")
         plan_labels, from_name, to_name, base = list(labels), "label", kind, None
         config_text = generated_config(kind, plan_labels, multiple)
         if column != kind:  # the made config reads $text or $image
