@@ -212,3 +212,41 @@ def test_an_empty_label_is_refused_with_a_fix(tmp_path, monkeypatch):
             widget.annotate(["a photo of a cat"], labels=labels, annotator="a@b.c")
         assert str(e.value) == f"{where} — give each label a name"
     assert list(tmp_path.iterdir()) == []
+
+
+LABEL_Y = "Math.round(document.querySelector('.annover-label').getBoundingClientRect().top)"
+
+
+def test_the_buttons_stay_in_place_from_one_image_to_the_next(tmp_path, monkeypatch, browser):
+    """The image box was as tall as each image: after a 640x480 photo (drawn 420 px tall) the
+    buttons were 360 px higher for a panorama, lower again for a portrait, so a click at the
+    place of "dog" hit the image or nothing. The box is now as tall as the tallest image drawn;
+    the buttons stay put for photos, a panorama, a thumbnail and a missing image alike, and a
+    photo is drawn as large as before."""
+    Image = pytest.importorskip("PIL.Image")
+    monkeypatch.chdir(tmp_path)
+    Image.new("RGB", (640, 480), "green").save("photo.jpg")
+    Image.new("RGB", (2400, 200), "purple").save("panorama.jpg")
+    Image.new("RGB", (300, 2400), "orange").save("portrait.jpg")
+    Image.new("RGB", (32, 32), "red").save("cifar.png")
+    names = ["photo.jpg", "panorama.jpg", "portrait.jpg", "cifar.png", "gone.jpg"]
+    ann = widget.annotate(names, labels=["cat", "dog"], annotator="a@b.c")
+    page = _open(browser, ann)
+    _render(page, ann)
+    drawn = """() => { const i = document.querySelector('.annover-image');
+      return document.querySelector('.annover-missing') || (i && i.complete && i.naturalWidth) ? true : null; }"""
+    ys, sizes = [], []
+    for n in range(len(names)):
+        if n:
+            page.keyboard.press("s")
+            _settle(page, n)
+        page.wait_for_function(drawn)
+        ys.append(page.evaluate(LABEL_Y))
+        sizes.append(page.evaluate("(() => { const i = document.querySelector('.annover-image'); if (!i) return null;"
+                                   " const r = i.getBoundingClientRect(); return [Math.round(r.width),"
+                                   " Math.round(r.height)]; })()"))
+    assert len(set(ys)) == 1, ys
+    assert sizes == [[560, 420], [738, 62], [53, 420], [200, 200], None]
+    page.keyboard.press("s")  # past the end: the message, not an image box
+    _settle(page, len(names))
+    assert page.evaluate(LABEL_Y) < ys[0]

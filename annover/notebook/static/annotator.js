@@ -258,7 +258,10 @@ function render({ model, el: root }) {
     box.replaceChildren(...[head,
       el("div", { class: "annover-key" }, task ? `task ${task.key}` + (task.kind === "image" && task.value
         ? ` · ${String(task.value).split("/").pop()}` : "") : "", el("span", { class: "annover-state" }, state)),
-      el("div", { class: "annover-content" }, content), others, pred, labels, nav,
+      // an image task's box is as tall as the tallest image drawn: the buttons stay where they are
+      // from one image to the next (a wide one, a thumbnail, a placeholder), for a click not to miss
+      el("div", { class: "annover-content" + (task && task.kind === "image" ? " annover-frame" : "") }, content),
+      others, pred, labels, nav,
       v.error ? el("div", { class: "annover-error" }, v.error) : null].filter((c) => c !== null));
     // this task's image first; the next one's once this one is here
     if (task && task.load && !images.has(task.load)) ask(task.load);
