@@ -250,3 +250,42 @@ def test_the_buttons_stay_in_place_from_one_image_to_the_next(tmp_path, monkeypa
     page.keyboard.press("s")  # past the end: the message, not an image box
     _settle(page, len(names))
     assert page.evaluate(LABEL_Y) < ys[0]
+
+
+def test_multi_label_toggles_are_not_dropped_by_a_move_without_a_word(tmp_path, monkeypatch, browser):
+    """Multi-label: a person toggled "cat" and "bird" (blue) and pressed → as one does for "next":
+    the page moved on, the toggles were gone, the task not answered, and nothing said so (← back
+    showed it blank). A move away from toggled, unanswered labels is now held once with a line
+    saying Enter answers; the same move again leaves the task, and Enter answers as before. A
+    prediction left as it was pre-selected is no change: → moves at once."""
+    monkeypatch.chdir(tmp_path)
+    ann = widget.annotate(["one", "two", "three"], labels=["cat", "dog", "bird"], multiple=True, annotator="a@b.c")
+    s = ann.session
+    page = _open(browser, ann)
+    _render(page, ann)
+    for n, key in enumerate(["1", "3", "ArrowRight"], 1):
+        page.keyboard.press(key)
+        _settle(page, n)
+    assert s.position == 0 and page.inner_text(".annover-count") == "1 / 3"
+    assert page.inner_text(".annover-error") == (
+        "cat, bird chosen, not answered — press Enter to answer the task, or move again to leave it without them")
+    page.keyboard.press("Enter")
+    _settle(page, 4)
+    assert s.answers[s.tasks[0].key].labels == ("cat", "bird") and s.position == 1
+    assert page.locator(".annover-error").count() == 0
+    for n, key in enumerate(["2", "ArrowRight", "ArrowRight"], 5):  # held once, then it goes
+        page.keyboard.press(key)
+        _settle(page, n)
+    assert s.position == 2 and s.tasks[1].key not in s.answers and page.locator(".annover-error").count() == 0
+    page.keyboard.press("ArrowLeft")  # nothing toggled here: back at once
+    _settle(page, 8)
+    assert s.position == 1
+    from annover.notebook.session import Prediction, Session, Task
+    guess = Prediction(("cat", "bird"), "m1", 0.9)
+    tasks = [Task(f"t{i}", {"text": str(i)}, "text", prediction=guess) for i in range(2)]
+    pre = widget.Annotator(Session(tasks, ["cat", "dog", "bird"], "a@b.c", "label", "text", True, None))
+    pre._apply({"action": "forward"})  # the model's cat, bird pre-selected, untouched: no change to keep
+    assert pre.session.position == 1 and pre.view["error"] is None
+    pre._apply({"action": "choose", "label": "dog"})
+    pre._apply({"action": "back"})
+    assert pre.session.position == 1 and pre.view["error"].startswith("cat, dog, bird chosen, not answered")

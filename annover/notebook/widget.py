@@ -141,6 +141,8 @@ class Annotator(anywidget.AnyWidget):
         self.result: answers_.SaveResult | None = None
         self._keys = dict(zip(session.labels, shortcut_keys(len(session.labels))))
         self._error: str | None = None
+        #: the task whose toggled, unanswered labels a move was held for (once: the next move goes)
+        self._warned: str | None = None
         #: the image the page asked for (key, data URL or why not), in the next view only
         self._reply: dict | None = None
         self._tasks = {t.key: t for t in session.tasks}
@@ -236,6 +238,9 @@ class Annotator(anywidget.AnyWidget):
         if fn is None:  # not one of ours: nothing done (the view acknowledges a page's all the same)
             self.refresh()
             return
+        if action in ("back", "forward", "goto") and self._leaves_choice():
+            return
+        self._warned = None
         try:
             fn()
             self._error = None
@@ -243,6 +248,22 @@ class Annotator(anywidget.AnyWidget):
             self._error = str(e)
         finally:  # whatever happened, the page shows the session as it is (never one task while on another)
             self.refresh()
+
+    def _leaves_choice(self) -> bool:
+        """Multi-label: a move from the page away from labels toggled and not answered (Enter answers
+        them) is held once, the widget saying so: they were dropped without a word. The same move
+        again leaves the task without them."""
+        s = self.session
+        task = s.current
+        if not s.multiple or task is None or not s.selection or set(s.selection) == set(s.preselected()):
+            return False
+        if self._warned == task.key:
+            return False
+        self._warned = task.key
+        self._error = (f"{', '.join(s.selection)} chosen, not answered — press Enter to answer the task, "
+                       "or move again to leave it without them")
+        self.refresh()
+        return True
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         """A custom message from the page: ``{"action": "image", "key": ...}`` asks for a task's image,
