@@ -440,7 +440,7 @@ def test_voila_shows_large_photos_sent_as_bytes_over_the_kernels_comm(tmp_path):
                 f"document.querySelector('.annover-count').innerText === {text!r}", timeout=60_000, polling=100)
             assert shown("p0.png") == [1300, "p0.png"]
             assert page.get_attribute(".annover-image", "src").startswith("blob:")
-            page.click(".annover-content")  # Voilà's notebook takes the focus after the widget is drawn
+            page.click(".annover-content")  # a person clicks too; keys without a click: test_audit_dec6_notebook
             page.keyboard.press("2")
             count("2 / 2")
             assert shown("p1.png") == [1300, "p1.png"]
@@ -504,7 +504,7 @@ def test_voila_keys_pressed_faster_than_the_kernel_answers_each_land_once(voila,
         page.goto(url)
         page.wait_for_selector(".annover-annotator .annover-label", timeout=120_000)
         _count_is(page, f"1 / {len(keys)}")
-        page.click(".annover-content")  # Voilà's notebook takes the focus after the widget is drawn
+        page.click(".annover-content")  # a person clicks too; keys without a click: test_audit_dec6_notebook
         for start, end in [(0, 2), (2, 5), (5, 15)]:  # two keys, three, then ten, each with no wait
             for key in presses[start:end]:
                 page.keyboard.press(key)
