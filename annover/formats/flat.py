@@ -330,8 +330,8 @@ def _answers(keys: "pa.ChunkedArray", annotator: "pa.ChunkedArray", from_name: "
     ann_keys = pc.binary_join_element_wise(pc.fill_null(who.dictionary, "-"), "0", "#")
     rank = C.int_array(C.dense_rank(ann_keys)[0], "int32").take(who.indices)
     fn = {"from_name": C.single_chunk(from_name)} if from_name is not None else {}
-    order = duck.sort_ranked(pa.table({"task_key": C.int_array(key_rank), "annotation_key": rank, **fn}).select(group),
-                             group)
+    order = duck.sort_ranked(pa.table({"task_key": C.int_array(key_rank, "int32"), "annotation_key": rank, **fn}
+                                      ).select(group), group)
     rows = pa.table({"code": who.indices, **fn, "labels": C.single_chunk(labels)}).take(order)
     sorted_rank = C.int_array(key_rank[order.to_numpy()], "int32")
     sorted_keys = task_keys.take(sorted_rank)
