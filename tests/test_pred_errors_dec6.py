@@ -143,14 +143,19 @@ def test_snapshot_names_the_prediction_inside_a_task_record(repo):
     assert "(at --predictions preds.jsonl: line 2 (key r-002), prediction 1, result 0, field value)" in err, err
 
 
-def test_snapshot_hint_does_not_offer_warn_for_predictions_it_does_not_apply_to(repo):
-    """Under --validate warn the predictions' labels are still checked (an error); the hint said
-    "choose a strictness: 'warn' keeps them", which the user had just done."""
+def test_snapshot_checks_the_predictions_at_its_strictness(repo):
+    """A prediction's label the config lacks: under the default `check` an error whose hint
+    offers `--validate warn`; under `--validate warn` that keeps it, with a warning naming
+    its line (before, the predictions were checked or not, and warn was still exit 4)."""
     _jsonl(repo / "preds.jsonl", [_pred("r-001", "Postive")])
-    code, out, err = _snapshot("--validate", "warn", "--key", "data.ext_id", "--predictions", "preds.jsonl")
-    assert code == 4, err
-    assert "'warn' keeps them" not in err and "--no-validate" in err, err
+    code, out, err = _snapshot("--key", "data.ext_id", "--predictions", "preds.jsonl")
+    assert code == 4 and "'warn' keeps them" in err, err
     _one_line(err)
+    assert _versions(repo) == []
+    code, out, err = _snapshot("--validate", "warn", "--key", "data.ext_id", "--predictions", "preds.jsonl")
+    assert code == 0, err
+    assert "warning:" in err and "preds.jsonl: line 1 (key r-001)" in err and "Postive" in err, err
+    assert len(_versions(repo)) == 1
 
 
 @corpus

@@ -257,7 +257,7 @@ def attach_predictions(inp: SnapshotInput, tables: Tables, cfg: LabelingConfig |
     if not inp.predictions:
         return preds
     progress(f"reading predictions {inp.predictions}")
-    extra = read_predictions_table(inp.predictions, reading.key, cfg, reading.validate != "off", warnings)
+    extra = read_predictions_table(inp.predictions, reading.key, cfg, reading.validate, warnings)
     if not extra.num_rows:
         return preds
     known = tables.tasks.column("task_key")
