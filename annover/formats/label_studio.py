@@ -10,7 +10,7 @@ import hashlib
 import posixpath
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 from annover.errors import InputError
 from annover.formats import Format
@@ -21,7 +21,7 @@ from annover.formats.text import json_kind
 from annover.model.canonical import canonical_json
 from annover.model.config import LabelingConfig
 
-__all__ = ["IMAGE_KEY", "LABEL_KEYS", "RecordError", "Rows", "STEM_PREFIX", "TASK_ID_KEY", "TaskPredictions",
+__all__ = ["IMAGE_KEY", "LABEL_KEYS", "Place", "RecordError", "Rows", "STEM_PREFIX", "TASK_ID_KEY", "TaskPredictions",
            "annotator_of", "from_ls_tasks", "labels_of", "parse_tasks", "stem_key", "task_key_of",
            "task_predictions", "to_tasks", "users_in", "validate_ls_tasks"]
 
@@ -294,12 +294,18 @@ _DUPLICATE_HINT = ("tasks need unique keys: choose a unique data field with --ke
                    "Studio's task id with --key id (ids change when tasks are imported again)")
 
 
+#: ``place(task_key, i)``: how errors name entry ``i`` of a task's ``predictions`` (see :func:`parse_tasks`).
+Place = Callable[[str, int], str]
+
+
 def parse_tasks(tasks: Iterable[Any], key: str | None = None, source: str = "input",
-                users: dict[int, str] | None = None) -> Rows:
+                users: dict[int, str] | None = None, place: Place | None = None) -> Rows:
     """Turn Label Studio export tasks into canonical row dicts.
 
     ``users`` maps numeric ``completed_by`` ids to e-mails (a plain export names users by id).
-    Raises :class:`RecordError` naming the record (``source: task 3 (key k): ...``).
+    Raises :class:`RecordError` naming the record (``source: task 3 (key k): ...``); ``place(k, i)``
+    names entry ``i`` of the ``predictions`` of the task keyed ``k`` in its stead, whole (default:
+    ``source: task 3 (key k), prediction i (id N)``), for tasks made up from another file's records.
     """
     out = Rows()
     first: dict[str, int] = {}
@@ -312,7 +318,8 @@ def parse_tasks(tasks: Iterable[Any], key: str | None = None, source: str = "inp
                                        "has the same key", _DUPLICATE_HINT)
         anns = _list_of(task.get("annotations", task.get("completions")), where + ".annotations")
         out.annotations.extend(_annotation_rows(anns, row, where, users))
-        preds = task_predictions(task, where)
+        preds = task_predictions(task, where, name=None if place is None else
+                                 (lambda i, k=row["task_key"]: place(k, i)))
         out.predictions.extend(_prediction_rows(preds.found, row, where))
         out.prediction_ids_only += preds.ids_only
     _place_tasks(out.tasks)
@@ -412,7 +419,8 @@ class TaskPredictions:
         return [p for p, _, _ in self.found]
 
 
-def task_predictions(task: dict, where: str, *, strict: bool = True) -> TaskPredictions:
+def task_predictions(task: dict, where: str, *, strict: bool = True,
+                     name: Callable[[int], str] | None = None) -> TaskPredictions:
     """A Label Studio task's predictions: the one rule of snapshot (``strict``), ``dataset push`` and
     ``--predictions`` (not strict).
 
@@ -421,7 +429,8 @@ def task_predictions(task: dict, where: str, *, strict: bool = True) -> TaskPred
     those whose id the task's list does not name (deleted since; all are kept where there is no
     list). An id is an integer, not a bool. ``predictions`` of another kind than a list is a
     RecordError (not strict: an empty one, ``{}``, ``""``, ``false``, is none); an entry neither an
-    object nor an id is a RecordError when ``strict``, else skipped and counted.
+    object nor an id is a RecordError when ``strict``, else skipped and counted. ``name(i)`` names
+    entry ``i`` of the list, whole (default: ``WHERE, prediction i (id N)``).
     """
     raw = task.get("predictions")
     if not strict and not raw and not isinstance(raw, list):
@@ -434,10 +443,10 @@ def task_predictions(task: dict, where: str, *, strict: bool = True) -> TaskPred
             continue
         if not isinstance(p, dict):
             if strict:
-                raise RecordError(f"{where}, prediction {pi}", "is not an object")
+                raise RecordError(f"{where}, prediction {pi}" if name is None else name(pi), "is not an object")
             out.skipped += 1
             continue
-        out.found.append((p, {"i": pi}, f"{where}, prediction {pi}{_id_of(p)}"))
+        out.found.append((p, {"i": pi}, f"{where}, prediction {pi}{_id_of(p)}" if name is None else name(pi)))
         pid = _int_or_none(p.get("id"))
         if pid is not None:
             seen.add(pid)
@@ -450,7 +459,7 @@ def task_predictions(task: dict, where: str, *, strict: bool = True) -> TaskPred
             continue
         pid = _int_or_none(p.get("id"))
         if pid is None and unnamed:
-            seen.update(_json(u, f"{where}, prediction {ui}") for ui, u in unnamed)
+            seen.update(_json(u, f"{where}, prediction {ui}" if name is None else name(ui)) for ui, u in unnamed)
             unnamed = []
         ident = pid if pid is not None else _json(p, f"{where}, annotation {ai}, field prediction")
         if ident in seen or (raw is not None and pid is not None and pid not in listed):
@@ -582,20 +591,21 @@ def _attach_originals(ans: dict, result: list, rows: list[dict], annotation: boo
 
 def from_ls_tasks(tasks: list, source: str, *, config: LabelingConfig | None = None, key: str | None = None,
                   validate: bool | str = True, fmt: str = Format.LABEL_STUDIO,
-                  users: dict[int, str] | None = None) -> Tables:
+                  users: dict[int, str] | None = None, place: Place | None = None) -> Tables:
     """Canonical tables of Label Studio tasks; InputError / ValidationError naming the record.
 
-    ``validate``: True / False, or a strictness of :data:`annover.formats.ls_results.LEVELS`.
+    ``validate``: True / False, or a strictness of :data:`annover.formats.ls_results.LEVELS`;
+    ``place(k, i)`` names the predictions in errors (:func:`parse_tasks`).
     """
     level = strictness(validate)
     try:
-        rows = parse_tasks(tasks, key=key, source=source, users=users)
+        rows = parse_tasks(tasks, key=key, source=source, users=users, place=place)
     except RecordError as e:
         error = DuplicateKey if isinstance(e, DuplicateTask) else InputError
         raise error(str(e), e.hint or "fix the record, or check that this is a Label Studio JSON export") from None
     warnings: list[str] = []
     if config is not None and level != "off":
-        warnings += check_answers(_answers(tasks, source, key), config, level, source, _hint(config, level))
+        warnings += check_answers(_answers(tasks, source, key, place), config, level, source, _hint(config, level))
     if rows.prediction_ids_only:
         warnings.append(f"{source}: {rows.prediction_ids_only} predictions are given as ids only (a plain export) "
                         "and nowhere in full; they are kept as ids")
@@ -619,9 +629,9 @@ def validate_ls_tasks(tasks: list, config: LabelingConfig, source: str, key: str
     return check_answers(_answers(tasks, source, key), config, strictness(validate), source, _hint(config, "check"))
 
 
-def _answers(tasks: list, source: str, key: str | None) -> Iterator[tuple[Where, dict]]:
+def _answers(tasks: list, source: str, key: str | None, place: Place | None = None) -> Iterator[tuple[Where, dict]]:
     """(where, answer) of every annotation and of the predictions :func:`task_predictions` reads
-    (carried ones too); ``where`` is worded only on error."""
+    (carried ones too); ``where`` is worded only on error (a prediction of the list by ``place``, if given)."""
     for ti, task in enumerate(tasks):
         if not isinstance(task, dict):
             continue
@@ -634,7 +644,10 @@ def _answers(tasks: list, source: str, key: str | None) -> Iterator[tuple[Where,
             found = task_predictions(task, head, strict=False).found
         except RecordError:  # refused where the task is read
             found = []
-        for p, _, pwhere in found:
+        for p, marks, pwhere in found:
+            if place is not None and "i" in marks:
+                yield (lambda task=task, i=marks["i"]: place(_key_or_mark(task, key), i)), p
+                continue
             yield (lambda head=head, task=task, rest=pwhere[len(head):]:
                    f"{head} (key {_key_or_mark(task, key)}){rest}"), p
 

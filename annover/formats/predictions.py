@@ -8,12 +8,11 @@ by ``file``: the path relative to the folder or records file they were sent from
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from annover.errors import AnnoverError, InputError, NotFoundError
+from annover.errors import InputError, NotFoundError
 from annover.formats.label_studio import RecordError, from_ls_tasks, task_key_of, task_predictions
 from annover.formats.ls_results import check_answers, strictness
 from annover.formats.tables import empty
@@ -154,10 +153,9 @@ def predictions_table(preds: PredictionRecords, source: str, config: LabelingCon
     if not tasks:
         return empty("predictions")
     level = strictness(validate)
-    try:  # malformed first (exit 3), then not allowed by the config (exit 4), as a snapshot reads tasks
-        table = from_ls_tasks(tasks, source, key=f"data.{_KEY_FIELD}", validate=False).predictions
-    except AnnoverError as e:  # worded with the task's place among the keys: say the record's place instead
-        raise type(e)(_reword(e.message, tasks, preds, source), e.hint) from None
+    # malformed first (exit 3), then not allowed by the config (exit 4), as a snapshot reads tasks; each
+    # prediction named by its record, not by the made-up task holding it
+    table = from_ls_tasks(tasks, source, key=f"data.{_KEY_FIELD}", validate=False, place=preds.place).predictions
     if config is not None and level != "off":
         kept = check_answers(((lambda k=k, j=j: preds.place(k, j), p) for k, ps in preds.by_key.items()
                               for j, p in enumerate(ps)), config, level, source, _hint(config, validate))
@@ -172,21 +170,6 @@ def _hint(config: LabelingConfig, validate: bool | str) -> str:
     if validate == "strict":
         return f"fix the predictions' results or {config.source}, or check less strictly"
     return f"fix the predictions' results or {config.source}; or choose a strictness: 'warn' keeps them with a warning"
-
-
-def _reword(message: str, tasks: list[dict], preds: PredictionRecords, source: str) -> str:
-    """``message`` naming the prediction's record (``FILE: line 3 (key K)``) where it named the made-up
-    task holding it (``SOURCE: task 1 (key K), prediction 0``)."""
-    m = re.match(re.escape(source) + r": task (\d+) ", message)
-    if m is None or int(m[1]) >= len(tasks):
-        return message
-    k = tasks[int(m[1])]["data"][_KEY_FIELD]
-    head = f"{source}: task {m[1]} (key {k}), prediction "
-    j = re.match(r"\d+", message[len(head):]) if message.startswith(head) else None
-    if j is None or int(j[0]) >= len(preds.by_key[k]):
-        return message
-    rest = message[len(head) + len(j[0]):]
-    return preds.place(k, int(j[0])) + rest
 
 
 def read_predictions_table(path: str, key: str | None, config: LabelingConfig | None,
