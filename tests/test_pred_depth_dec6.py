@@ -11,14 +11,18 @@ the prediction by it in the first place.
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
 
+import annover
 from annover.errors import InputError, ValidationError
 from annover.formats.label_studio import from_ls_tasks, parse_tasks
 from annover.formats.predictions import read_prediction_records, read_predictions_table
 from annover.model.config import LabelingConfig
+
+from .ls_fixtures import cli, ls_server  # noqa: F401 - fixtures
 
 CONFIG = """<View>
   <Text name="text" value="$text"/>
@@ -100,3 +104,79 @@ def test_without_a_place_the_wording_is_the_tasks():
 def test_records_keep_their_places(tmp_path):
     f = _jsonl(tmp_path / "p.jsonl", [None, {"task_key": "k", "result": []}])
     assert read_prediction_records(f).place("k", 0) == f"{f}: line 2 (key k)"
+
+
+# ---------------------------------------------------------------------------
+# dataset push --predictions refuses what snapshot --predictions refuses, before sending anything
+
+
+RECORDS = [{"ext_id": "r-001", "text": "great"}, {"ext_id": "r-002", "text": "awful"}]
+
+
+@pytest.fixture
+def both(ls_server, tmp_path, monkeypatch):  # noqa: F811
+    """A repository to snapshot into and an empty project of CONFIG to push to, in one folder."""
+    annover.init(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config.xml").write_text(CONFIG)
+    (tmp_path / "export.json").write_text(json.dumps([{"id": i + 1, "data": r} for i, r in enumerate(RECORDS)]))
+    _jsonl(tmp_path / "records.jsonl", RECORDS)
+    title = f"t-{uuid.uuid4().hex[:8]}-depth"
+    code, out, err = cli("dataset", "create", title, "--config", "config.xml")
+    assert code == 0, err
+    yield title
+    cli("dataset", "delete", title, "--yes")
+
+
+def _tasks_in(title: str) -> tuple[int, int]:
+    code, out, err = cli("dataset", "stats", title, "--json")
+    assert code == 0, err
+    return json.loads(out)["tasks"], json.loads(out).get("predictions", 0)
+
+
+GOOD = _result("Positive")
+
+
+@pytest.mark.labelstudio
+@pytest.mark.parametrize("bad, said", [
+    # Label Studio keeps these as their Python text: "{'name': 'x'}", "True", "['m', 2]"
+    ({"model_version": {"name": "x"}}, "field model_version: is dict {'name': 'x'}, expected text"),
+    ({"model_version": True}, "field model_version: is bool True, expected text"),
+    ({"model_version": ["m", 2]}, "field model_version: is list ['m', 2], expected text"),
+    # Label Studio answers 201 and drops these ("Prediction validation failed" in its log)
+    ({"result": [{"from_name": "sentiment", "to_name": "text", "type": "choices", "value": 3}]},
+     "result 0.value: is a number '3', expected an object"),
+    ({"result": ["Positive"]}, "result 0: result item is text 'Positive', expected an object"),
+    ({"result": [{"to_name": "text", "type": "choices", "value": {"choices": ["Positive"]}}]},
+     "result 0, field from_name: is missing or empty"),
+    # push leaves it out; a snapshot refuses the file
+    ({"created_at": 5}, "field created_at: is int 5, expected a date-time as text"),
+])
+def test_push_refuses_a_prediction_a_snapshot_refuses(both, bad, said):
+    """Line 3 (after a blank line) is the bad one; push said nothing and sent it (exit 0), under
+    --no-validate too. Both commands now give the same error (each names the file as it always
+    has: snapshot "--predictions FILE"), exit 3, and push sends nothing."""
+    _jsonl(Path("preds.jsonl"), [{"task_key": "r-001", "model_version": "m1", "result": GOOD}, None,
+                                 {"task_key": "r-002", "model_version": "m1", "result": GOOD, **bad}])
+    code, out, snap_err = cli("snapshot", "--from", "export.json", "--config", "config.xml", "--key", "data.ext_id",
+                              "--no-validate", "--predictions", "preds.jsonl", "-m", "m")
+    assert (code, out) == (3, ""), snap_err
+    assert snap_err.startswith(f"Error: --predictions preds.jsonl: line 3 (key r-002), {said}"), snap_err
+    for validate in ([], ["--no-validate"]):
+        code, out, err = cli("dataset", "push", both, "--from", "records.jsonl", "--key", "data.ext_id",
+                             "--predictions", "preds.jsonl", *validate)
+        assert (code, out) == (3, ""), err
+        assert err == snap_err.replace("Error: --predictions ", "Error: ", 1), err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
+    assert _tasks_in(both)[0] == 0
+
+
+@pytest.mark.labelstudio
+def test_push_sends_a_model_version_given_as_a_number(both):
+    """What a snapshot takes (a number as model_version: its text) push still sends."""
+    _jsonl(Path("preds.jsonl"), [{"task_key": "r-001", "model_version": 2, "result": GOOD}])
+    code, out, err = cli("dataset", "push", both, "--from", "records.jsonl", "--key", "data.ext_id",
+                         "--predictions", "preds.jsonl")
+    assert code == 0, err
+    assert "sent 1 prediction(s)" in err, err
+    assert _tasks_in(both)[0] == 2

@@ -28,7 +28,7 @@ from annover._lazy import lazy
 from annover.errors import InputError, NotFoundError, RevisionError, UsageError
 from annover.formats.label_studio import RecordError, task_key_of, to_tasks
 from annover.formats.ls_csv import LS_CSV_COLUMNS, is_label_studio_csv
-from annover.formats.predictions import PredictionRecords, read_prediction_records
+from annover.formats.predictions import PredictionRecords, predictions_table, read_prediction_records
 from annover.formats.records import (ANNOTATION_SERVER_FIELDS, MEDIA_TAGS, PREDICTION_SERVER_FIELDS, clean,
                                      data_objects, field_for, kind_of, read_records, task_items)
 from annover.formats.text import refuse_special
@@ -326,6 +326,9 @@ def prediction_records(spec: str, *, key: str | None, repo: "Repo | None",
         raise NotFoundError(f"--predictions {spec}: no such file{' or version' if repo is not None else ''}",
                             "give a JSON / JSONL file of predictions, or a version that has them")
     got = read_prediction_records(p, key=key, files=files, what=spec, warnings=warnings)
+    # read as a snapshot reads them, so what it refuses is refused before anything is sent: Label Studio
+    # keeps a model_version object as its Python text, and drops a malformed result with a line in its log
+    predictions_table(got, spec)
     got.by_key = {k: [clean(pr, PREDICTION_SERVER_FIELDS) for pr in ps] for k, ps in got.by_key.items()}
     return got
 
