@@ -447,9 +447,7 @@ def _tasks(table: "pa.Table", key_col: str, uniq: "pa.Array", source: str) -> "p
             first.setdefault(str(row[key_col]), row)
         data = [_data_json({**{c: first[k][c] for c in other}, key_col: k}, k, source) for k in uniq.to_pylist()]
         data_arr = pa.array(data, pa.string())
-    elif C.needs_json_escape(uniq) or C.needs_json_escape(pa.array([key_col])):
+    else:
         data_arr = task_data_for_keys(uniq, key_col)
-    else:  # task_data_for_keys's quick path, without its regular expression over every key
-        data_arr = pc.binary_join_element_wise('{"' + key_col + '":"', uniq, '"}', "")
     return pa.table({"task_key": uniq, "data": data_arr})
 

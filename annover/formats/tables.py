@@ -74,9 +74,9 @@ def rows_to_tables(rows: dict[str, list[dict[str, Any]]], fmt: str, source: str,
 
 
 def task_data_for_keys(keys: "pa.Array", field_name: str) -> "pa.Array":
-    """``{"FIELD": key}`` as canonical JSON per key; vectorised when no key needs escaping."""
-    esc = pc.match_substring_regex(keys, r'["\\\x00-\x1f\x7f]')
-    if pc.any(esc).as_py() or any(ch in field_name for ch in '"\\') or any(ord(ch) < 32 for ch in field_name):
+    """``{"FIELD": key}`` as canonical JSON per key; vectorised when no key needs escaping (a byte
+    lookup over the keys' data, :func:`~annover.model.canonical.needs_json_escape`)."""
+    if C.needs_json_escape(keys) or C.needs_json_escape(pa.array([field_name], pa.string())):
         return pa.array([C.canonical_json({field_name: k}) for k in keys.to_pylist()], pa.string())
     return pc.binary_join_element_wise('{"' + field_name + '":"', keys, '"}', "")
 
