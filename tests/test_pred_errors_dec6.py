@@ -326,3 +326,19 @@ def _in_chromium(page: Path, heading: str, text: str) -> None:
             assert below and above and below["height"] > 0 and 0 <= below["y"] - (above["y"] + above["height"]) < 20
         finally:
             browser.close()
+
+
+def test_predictions_of_no_task_in_the_data_are_named_by_their_line(repo):
+    """Predictions keyed by a task the data lacks: the error (none match) and the warning (some
+    do not) name the first such record's line and key, not only a key (a hash of the data
+    without --key) the user cannot find in the file."""
+    stray = {"task_key": "r-009", "model_version": "m1", "result": _result("Positive")}
+    _jsonl(repo / "preds.jsonl", [None, stray])
+    code, out, err = _snapshot("--key", "data.ext_id", "--predictions", "preds.jsonl")
+    assert code == 3 and "none of its 1 predictions is for a task in the data (e.g. line 2 (key r-009))" in err, err
+    _one_line(err)
+    assert _versions(repo) == []
+    _jsonl(repo / "preds.jsonl", [_pred("r-001", "Positive"), None, stray])
+    code, out, err = _snapshot("--key", "data.ext_id", "--predictions", "preds.jsonl")
+    assert code == 0, err
+    assert "1 prediction(s) of 1 task(s) not in the data were left out (e.g. line 3 (key r-009))" in err, err

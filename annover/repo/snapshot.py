@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover._lazy import lazy
 from annover.errors import InputError, ObjectError, UsageError
 from annover.files import sha256_file, write_atomic
-from annover.formats.predictions import read_predictions_table
+from annover.formats.predictions import predictions_table, read_prediction_records
 from annover.formats.read import read_source
 from annover.formats.tables import Tables, finish
 from annover.formats.train import config_needed
@@ -257,20 +257,24 @@ def attach_predictions(inp: SnapshotInput, tables: Tables, cfg: LabelingConfig |
     if not inp.predictions:
         return preds
     progress(f"reading predictions {inp.predictions}")
-    extra = read_predictions_table(inp.predictions, reading.key, cfg, reading.validate, warnings)
+    records = read_prediction_records(inp.predictions, key=reading.key, what=f"--predictions {inp.predictions}",
+                                      warnings=warnings)
+    extra = predictions_table(records, inp.predictions, cfg, reading.validate, warnings)
     if not extra.num_rows:
         return preds
     known = tables.tasks.column("task_key")
     inside = pc.is_in(extra.column("task_key"), value_set=known)
     n_out = extra.num_rows - pc.sum(inside).as_py()
     if n_out:
+        unknown = set(pc.filter(extra.column("task_key"), pc.invert(inside)).to_pylist())
+        first = next(k for k in records.by_key if k in unknown)  # the first such record in the file
+        at = f"{records.record(records.origin[first][0][0])} (key {first})" if records.origin else f"task key {first}"
         if n_out == extra.num_rows:
             raise InputError(f"{inp.predictions}: none of its {n_out} predictions is for a task in the data "
-                             f"(e.g. task key {extra.column('task_key')[0].as_py()})",
+                             f"(e.g. {at})",
                              f"key predictions the way the tasks are keyed ({Reading.describe_key(reading.key)})")
-        unknown = sorted(set(pc.filter(extra.column("task_key"), pc.invert(inside)).to_pylist()))
         warnings.append(f"{inp.predictions}: {n_out} prediction(s) of {len(unknown)} task(s) not in the data were "
-                        f"left out (e.g. task key {unknown[0]})")
+                        f"left out (e.g. {at})")
         extra = extra.filter(inside)
     return finish(pa.concat_tables([preds, extra]), PREDICTIONS, inp.predictions)
 
