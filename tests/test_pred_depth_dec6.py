@@ -23,25 +23,12 @@ from annover.formats.predictions import read_prediction_records, read_prediction
 from annover.model.config import LabelingConfig
 
 from .ls_fixtures import cli, ls_server  # noqa: F401 - fixtures
-
-CONFIG = """<View>
-  <Text name="text" value="$text"/>
-  <Choices name="sentiment" toName="text">
-    <Choice value="Positive"/>
-    <Choice value="Negative"/>
-  </Choices>
-</View>
-"""
+from .test_pred_errors_dec6 import CONFIG, RECORDS, _jsonl
 
 
 def _result(label, value=None) -> list[dict]:
     return [{"from_name": "sentiment", "to_name": "text", "type": "choices",
              "value": {"choices": [label]} if value is None else value}]
-
-
-def _jsonl(path: Path, lines: list) -> Path:
-    path.write_text("".join("\n" if x is None else json.dumps(x) + "\n" for x in lines))
-    return path
 
 
 def test_a_prediction_with_an_id_in_a_task_record_is_named_once(tmp_path):
@@ -108,9 +95,6 @@ def test_records_keep_their_places(tmp_path):
 
 # ---------------------------------------------------------------------------
 # dataset push --predictions refuses what snapshot --predictions refuses, before sending anything
-
-
-RECORDS = [{"ext_id": "r-001", "text": "great"}, {"ext_id": "r-002", "text": "awful"}]
 
 
 @pytest.fixture
