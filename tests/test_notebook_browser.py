@@ -284,8 +284,10 @@ def _voila(root: Path, source: str, log_path: Path):
         for _ in range(600):
             if proc.poll() is not None:
                 pytest.fail(f"voila exited: {log_path.read_text()[-2000:]}")
-            try:
-                if httpx.get(url, timeout=1).status_code < 500:
+            try:  # a static file says the server is up; the page itself runs the notebook in a new kernel
+                # each time: on a busy machine each 1-second probe of it timed out and left one more
+                # kernel running (nearly 200 of them, 20 GB, before the page answered within a second)
+                if httpx.get(f"{url}voila/static/voila.js", timeout=1).status_code < 500:
                     break
             except httpx.HTTPError:
                 pass
