@@ -255,7 +255,7 @@ class Annotator(anywidget.AnyWidget):
         again leaves the task without them."""
         s = self.session
         task = s.current
-        if not s.multiple or task is None or not s.selection or set(s.selection) == set(s.preselected()):
+        if not self._pending():
             return False
         if self._warned == task.key:
             return False
@@ -264,6 +264,15 @@ class Annotator(anywidget.AnyWidget):
                        "or move again to leave it without them")
         self.refresh()
         return True
+
+    def _pending(self) -> list[str] | None:
+        """Multi-label: the labels toggled and not answered yet (the selection differs from what the
+        task starts with: its answer, else the earlier answer or the model's): what Enter answers
+        with, ``[]`` when every label was toggled off. None when nothing is pending."""
+        s = self.session
+        if not s.multiple or s.current is None or set(s.selection) == set(s.preselected()):
+            return None
+        return list(s.selection)
 
     def _on_message(self, _widget: Any, content: Any, _buffers: Any) -> None:
         """A custom message from the page: ``{"action": "image", "key": ...}`` asks for a task's image,
@@ -344,6 +353,7 @@ class Annotator(anywidget.AnyWidget):
             "task": self._task_view(), "progress": s.progress(), "annotator": s.annotator,
             "multiple": s.multiple, "saved": self._saved_view(), "error": self._error,
             "next": self._next_image(), "image": self._reply, "acked": dict(self._acked), "open": self._first_open(),
+            "pending": self._pending(),
             "labels": [{"name": lab, "key": self._keys[lab], "selected": lab in s.selection} for lab in s.labels],
         }
 

@@ -244,11 +244,18 @@ function render({ model, el: root }) {
       el("button", { class: "annover-forward", onclick: () => send("forward"), title: "key →" }, "next ", el("kbd", {}, "→")));
     // the person's own answer in the version (Label Studio, an earlier session): a new answer replaces it
     const was = task && task.earlier ? (task.earlier.skipped ? "skip" : task.earlier.labels.join(", ") || "(nothing)") : null;
-    const state = !task ? ""
+    const kept = !task ? ""
       : task.answer ? (task.answer.skipped ? "skipped" : `answered: ${task.answer.labels.join(", ")}`)
         + (was ? ` · replaces your earlier ${was}` : "")
       : was ? (task.earlier.skipped ? "skipped before" : `answered before: ${was}`) + " · a new answer replaces it"
       : "not answered";
+    // multi-label: labels toggled and not answered yet say so, and what answers with them
+    const pending = task && Array.isArray(v.pending) ? v.pending : null;
+    const state = !pending ? kept
+      : !pending.length ? `${kept} · nothing chosen — toggle a label, then Enter (⏎ submit)`
+      : task.answer ? `${kept} · ${pending.join(", ")} chosen, not kept yet — press Enter (⏎ submit) to answer with them`
+      : (was ? `answered before: ${was} · ` : "")
+        + `${pending.join(", ")} chosen, not answered yet — press Enter (⏎ submit) to answer with them`;
     const head = el("div", { class: "annover-head" },
       el("span", { class: "annover-count" }, `${shown} / ${p.total}`),
       el("progress", { max: String(p.total || 1), value: String(answered) }),
@@ -256,8 +263,9 @@ function render({ model, el: root }) {
       el("span", { class: "annover-who" }, v.annotator || ""),
       el("span", { class: "annover-saved" + (v.saved && v.saved.ok ? " ok" : "") }, (v.saved && v.saved.text) || ""));
     box.replaceChildren(...[head,
-      el("div", { class: "annover-key" }, task ? `task ${task.key}` + (task.kind === "image" && task.value
-        ? ` · ${String(task.value).split("/").pop()}` : "") : "", el("span", { class: "annover-state" }, state)),
+      el("div", { class: "annover-key" }, el("span", { class: "annover-task" }, task ? `task ${task.key}`
+        + (task.kind === "image" && task.value ? ` · ${String(task.value).split("/").pop()}` : "") : ""),
+        el("span", { class: "annover-state" + (pending ? " pending" : "") }, state)),
       // an image task's box is as tall as the tallest image drawn: the buttons stay where they are
       // from one image to the next (a wide one, a thumbnail, a placeholder), for a click not to miss
       el("div", { class: "annover-content" + (task && task.kind === "image" ? " annover-frame" : "") }, content),
