@@ -1,5 +1,6 @@
-"""Rough edges of the notebook annotator as a person sees them (6 December), reproduced in Debian's
-headless Chromium first: multi-label toggles not answered yet read as "not answered"."""
+"""Rough edges of the notebook annotator as a person sees them (6 December), each reproduced in
+Debian's headless Chromium first: multi-label toggles not answered yet read as "not answered", and the
+counter past the last task read "3 / 3" (as if on the last task)."""
 
 from __future__ import annotations
 
@@ -114,3 +115,30 @@ def test_toggled_labels_not_answered_yet_say_so_and_what_answers(chat_repo, brow
     page.click(".annover-submit")  # the button does what Enter does
     _settle(page, 8)
     assert s.answers[s.tasks[0].key].labels == ("Order Status",) and s.position == 1
+
+
+def test_past_the_last_task_the_counter_says_so(tmp_path, monkeypatch, browser):
+    """Past the last task the counter read "3 / 3", as on the last task, over the message that
+    says tasks are left or all are answered. It reads "past the end · 2 of 3 answered", then
+    "done · 3 of 3 answered" (a skip is an answer, as in the message under it)."""
+    monkeypatch.chdir(tmp_path)
+    ann = widget.annotate(["one", "two", "three"], labels=["yes", "no"], annotator="a@b.c")
+    page = _open(browser, ann)
+    _render(page, ann)
+    for n, key in enumerate(["1", "ArrowRight", "s"], 1):
+        page.keyboard.press(key)
+        _settle(page, n)
+    assert ann.session.position == 3
+    assert page.inner_text(".annover-count") == "past the end · 2 of 3 answered"
+    assert page.inner_text(".annover-done").startswith("1 of 3 tasks not answered yet.")
+    page.keyboard.press("ArrowRight")  # to the one left
+    _settle(page, 4)
+    assert page.inner_text(".annover-count") == "2 / 3"
+    page.keyboard.press("2")
+    _settle(page, 5)
+    assert page.inner_text(".annover-count") == "3 / 3"  # the last task (skipped): on it, as before
+    page.keyboard.press("ArrowRight")
+    _settle(page, 6)
+    assert page.inner_text(".annover-count") == "done · 3 of 3 answered"
+    assert page.inner_text(".annover-done").startswith("All 3 tasks answered.")
+    page.screenshot(path=str(tmp_path / "done.png"))

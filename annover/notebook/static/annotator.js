@@ -193,8 +193,10 @@ function render({ model, el: root }) {
     keep(images, v.image, [v.task && v.task.load, v.next]);
     const p = v.progress || { position: 0, total: 0, labeled: 0, skipped: 0 };
     const answered = p.labeled + p.skipped;
-    const shown = Math.min(p.position + 1, p.total);
     const task = v.task;
+    // past the last task the counter says so ("3 / 3" read as being on the last task)
+    const count = task ? `${p.position + 1} / ${p.total}`
+      : `${answered >= p.total ? "done" : "past the end"} · ${answered} of ${p.total} answered`;
     const stored = task && task.load ? images.get(task.load) : null;
     const image = stored && stored !== PENDING
       ? { src: stored.url || null, missing: stored.missing } : { src: task && task.src, missing: task && task.missing };
@@ -257,7 +259,7 @@ function render({ model, el: root }) {
       : (was ? `answered before: ${was} · ` : "")
         + `${pending.join(", ")} chosen, not answered yet — press Enter (⏎ submit) to answer with them`;
     const head = el("div", { class: "annover-head" },
-      el("span", { class: "annover-count" }, `${shown} / ${p.total}`),
+      el("span", { class: "annover-count" + (task ? "" : " end") }, count),
       el("progress", { max: String(p.total || 1), value: String(answered) }),
       el("span", { class: "annover-stats" }, `${p.labeled} labeled · ${p.skipped} skipped`),
       el("span", { class: "annover-who" }, v.annotator || ""),
