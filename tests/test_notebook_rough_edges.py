@@ -1,6 +1,7 @@
-"""Rough edges of the notebook annotator as a person sees them (6 December), each reproduced in
-Debian's headless Chromium first: multi-label toggles not answered yet read as "not answered", and the
-counter past the last task read "3 / 3" (as if on the last task)."""
+"""Three rough edges of the notebook annotator as a person sees them (6 December), each reproduced in
+Debian's headless Chromium first: multi-label toggles not answered yet read as "not answered", the
+counter past the last task read "3 / 3" (as if on the last task), and a chat (a task whose data is a
+list of {role, content} messages, as the corpus's multi-turn export has) was shown as raw JSON."""
 
 from __future__ import annotations
 
@@ -60,6 +61,27 @@ def test_the_view_says_which_toggled_labels_are_not_answered_yet(tmp_path, monke
     assert pre.view["pending"] == ["cat", "dog"]
     single = widget.annotate(["x"], labels=["cat", "dog"], annotator="a@b.c")
     assert single.view["pending"] is None
+
+
+def test_a_list_of_messages_is_given_to_the_page_as_a_conversation(chat_repo):
+    """The corpus's dialogue (role/content) becomes [{who, text}]; Label Studio's Paragraphs keys
+    (author/text) and an LLM's content parts too; anything else is not a conversation (its JSON)."""
+    ann = annover.annotate(chat_repo, "HEAD", control="turn1_user_intent", annotator="a@example.com")
+    task = ann.session.current
+    dialogue = task.data["turn1_dialogue"]
+    assert ann.view["task"]["messages"] == [{"who": m["role"], "text": m["content"]} for m in dialogue]
+    assert ann.view["task"]["value"].startswith("[")  # the JSON is kept (what the page showed before)
+    conv = widget.conversation
+    assert conv([{"author": "Bob", "text": "hi"}, {"name": "Ann", "content": None}]) == [
+        {"who": "Bob", "text": "hi"}, {"who": "Ann", "text": ""}]
+    assert conv([{"role": "user", "content": [{"type": "text", "text": "a"}, {"type": "text", "text": "b"}]}]) == [
+        {"who": "user", "text": "a\nb"}]
+    assert conv([{"role": "tool", "content": {"n": 1}}]) == [{"who": "tool", "text": '{\n "n": 1\n}'}]
+    for other in [[], ["a", "b"], {"role": "user", "content": "x"}, [{"role": "user"}], [{"content": "x"}],
+                  [{"role": 3, "content": "x"}], [{"role": "user", "content": "x"}, "y"], "text", None]:
+        assert conv(other) is None, other
+    plain = widget.annotate(["just text"], labels=["a"], annotator="a@b.c")
+    assert plain.view["task"]["messages"] is None
 
 
 # ---------------------------------------------------------------------------- in Chromium
@@ -142,3 +164,44 @@ def test_past_the_last_task_the_counter_says_so(tmp_path, monkeypatch, browser):
     assert page.inner_text(".annover-count") == "done · 3 of 3 answered"
     assert page.inner_text(".annover-done").startswith("All 3 tasks answered.")
     page.screenshot(path=str(tmp_path / "done.png"))
+
+
+MESSAGES = """() => [...document.querySelectorAll('.annover-message')].map((m) =>
+  [m.querySelector('.annover-speaker').innerText, m.querySelector('.annover-says').innerText])"""
+
+
+def test_a_chat_is_drawn_as_a_conversation_and_its_markup_is_never_run(chat_repo, tmp_path, monkeypatch, browser):
+    """The corpus's dialogue was drawn as the JSON of its messages ("role": ..., "content": ...).
+    Each message is drawn under its speaker now, user's apart from the assistant's; a message
+    holding <script> or an <img onerror> is shown as written and nothing of it runs."""
+    ann = annover.annotate(chat_repo, "HEAD", control="turn1_user_intent", annotator="a@example.com")
+    dialogue = ann.session.current.data["turn1_dialogue"]
+    page = _open(browser, ann)
+    _render(page, ann)
+    assert page.evaluate(MESSAGES) == [[m["role"], m["content"]] for m in dialogue]
+    assert '"content"' not in page.inner_text(".annover-content")
+    page.screenshot(path=str(tmp_path / "chat.png"))
+
+    monkeypatch.chdir(tmp_path)
+    evil = [{"role": "user", "content": '<script>window.pwned = 1</script><img src=x onerror="window.pwned = 2">hi'},
+            {"role": "<b onmouseover=\"window.pwned = 3\">assistant</b>", "content": "fine & <i>dandy</i>"}]
+    bad = widget.annotate([{"messages": evil}], labels=["ok", "bad"], column="messages", annotator="a@b.c")
+    page2 = _open(browser, bad)
+    _render(page2, bad)
+    page2.hover(".annover-message:nth-child(2) .annover-speaker")
+    page2.wait_for_timeout(300)
+    assert page2.evaluate("window.pwned === undefined")
+    assert page2.locator(".annover-annotator script, .annover-annotator img, .annover-annotator b, "
+                         ".annover-annotator i").count() == 0
+    assert page2.evaluate(MESSAGES) == [[m["role"], m["content"]] for m in evil]
+    page2.keyboard.press("1")  # still the widget's keys
+    _settle(page2, 1)
+    assert bad.session.answers[bad.session.tasks[0].key].labels == ("ok",)
+
+    long = [{"role": ["user", "assistant"][i % 2], "content": f"message {i}"} for i in range(40)]
+    talk = widget.annotate([{"messages": long}], labels=["ok"], column="messages", annotator="a@b.c")
+    page3 = _open(browser, talk)
+    _render(page3, talk)
+    page3.keyboard.press("PageDown")  # a long chat scrolls as a long text does
+    assert page3.evaluate("document.querySelector('.annover-chat').scrollTop") > 150
+    assert page3.evaluate("window.sent || 0") == 0

@@ -34,7 +34,7 @@ except ImportError as e:  # pragma: no cover - the extra is missing
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
 
-__all__ = ["Annotator", "annotate", "default_annotator", "image_file", "image_view", "shortcut_keys"]
+__all__ = ["Annotator", "annotate", "conversation", "default_annotator", "image_file", "image_view", "shortcut_keys"]
 
 STATIC = Path(__file__).resolve().parent / "static"
 #: keys the front end uses for skip (s) and undo (u): never a label's
@@ -303,6 +303,7 @@ class Annotator(anywidget.AnyWidget):
             out["src"], out["load"] = src, task.key if path is not None else None
         else:
             out["value"] = task.value if isinstance(task.value, str) else _as_text(task.value)
+            out["messages"] = conversation(task.value)  # a chat: drawn as one (its JSON is kept above)
         out["prediction"] = task.prediction.to_json() if task.prediction else None
         ans = s.answers.get(task.key)
         out["answer"] = {"labels": list(ans.labels), "skipped": ans.skipped} if ans else None
@@ -359,9 +360,42 @@ class Annotator(anywidget.AnyWidget):
 
 
 def _as_text(value: Any) -> str:
-    """Task data that is not text (a dialogue's list of messages, a number, null) as the JSON it is,
-    indented, not as Python's repr of it (``[{'role': 'user', ...}]``, ``None``)."""
+    """Task data that is not text (a record's list or dict, a number, null; a chat too, which the page
+    draws from :func:`conversation`) as the JSON it is, indented, not as Python's repr of it
+    (``[{'role': 'user', ...}]``, ``None``)."""
     return json.dumps(value, indent=1, ensure_ascii=False, default=str)
+
+
+#: a chat message's speaker and its text: LLM chats' role/content, Label Studio Paragraphs' author/text
+SPEAKER_KEYS = ("role", "author", "name", "speaker")
+MESSAGE_KEYS = ("content", "text")
+
+
+def conversation(value: Any) -> list[dict[str, str]] | None:
+    """Task data that is a list of messages (each a dict with its speaker under one of SPEAKER_KEYS
+    and its text under one of MESSAGE_KEYS) as ``[{"who", "text"}]``, which the page draws as a
+    conversation (as text: markup in a message is shown, never run); None for anything else (its JSON)."""
+    if not isinstance(value, list) or not value:
+        return None
+    out = []
+    for m in value:
+        who = next((m[k] for k in SPEAKER_KEYS if isinstance(m.get(k), str)), None) if isinstance(m, dict) else None
+        said = next((k for k in MESSAGE_KEYS if k in m), None) if who is not None else None
+        if said is None:
+            return None
+        out.append({"who": who, "text": _message_text(m[said])})
+    return out
+
+
+def _message_text(value: Any) -> str:
+    """A message's content as text: a string as it is, an LLM's list of parts ``[{"type": "text",
+    "text": ...}]`` as their texts, one a line, anything else as its JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and value and all(isinstance(p, dict) and isinstance(p.get("text"), str)
+                                                 for p in value):
+        return "\n".join(p["text"] for p in value)
+    return "" if value is None else _as_text(value)
 
 
 def _index(value: Any) -> int:

@@ -124,6 +124,16 @@ function focusWhenShown(box, tries = 0) {
   box.focus({ preventScroll: true });
 }
 
+// A conversation (task data that is a list of {role, content} messages, which Python gives as
+// [{who, text}]): each message under its speaker. Text nodes only: markup in a message is shown as
+// written, never parsed. A .annover-text, so ↓ and PageDown scroll it.
+function chat(messages) {
+  return el("div", { class: "annover-text annover-chat" }, ...messages.map((m) =>
+    el("div", { class: "annover-message", "data-who": String(m.who) },
+      el("div", { class: "annover-speaker" }, String(m.who)),
+      el("div", { class: "annover-says", dir: "auto" }, String(m.text ?? "")))));
+}
+
 function render({ model, el: root }) {
   // keys act while the widget has focus; JupyterLab reads the attribute as "leave these keys
   // alone" (its command-mode a, b, s, 1... would otherwise fire too)
@@ -218,6 +228,7 @@ function render({ model, el: root }) {
           : task.load && (!stored || stored === PENDING)
             ? el("div", { class: "annover-loading" }, `loading ${String(task.value).split("/").pop()}…`)
             : el("div", { class: "annover-missing" }, image.missing || `image not found: ${task.value}`))
+        : Array.isArray(task.messages) ? chat(task.messages)
         : el("div", { class: "annover-text", dir: "auto" }, String(task.value ?? ""));
     const pred = task && task.prediction
       ? el("div", { class: "annover-prediction" }, `model ${task.prediction.model_version} suggests `,
