@@ -189,8 +189,11 @@ def test_a_git_tag_alone_keeps_a_version_the_branch_no_longer_has(four):
     assert _gc_json("--force")["objects"] == 0
     assert _same(annover.Repo(root), vids[3], tables[vids[3]])
     git("tag", "-d", "v4", cwd=root)
+    out = _gc_json("--force")  # HEAD's reflog still holds it (`git reset --hard HEAD@{1}`), as for `git gc`
+    assert out["objects"] == 0 and out["reflog_only"] == [vids[3]]
+    git("reflog", "expire", "--expire=now", "--expire-unreachable=now", "--all", cwd=root)
     out = _gc_json("--force")
-    assert set(out["md5s"]) == unique and out["dropped"] == [vids[3]]
+    assert set(out["md5s"]) == unique and out["reflog_only"] == []
     for vid in vids[:3]:
         assert _same(annover.Repo(root), vid, tables[vid])
 
@@ -211,8 +214,10 @@ def test_a_branch_keeps_its_versions_until_it_is_deleted(four):
     git("branch", "-q", "-D", "side", cwd=root)
     assert _gc_json("-f")["objects"] == 0  # its tag (v5) still reaches it
     git("tag", "-d", "v5", cwd=root)
+    assert _gc_json("-f")["reflog_only"] == [side]  # HEAD's reflog still has it: `git switch -c side HEAD@{1}`
+    git("reflog", "expire", "--expire=now", "--expire-unreachable=now", "--all", cwd=root)
     out = _gc_json("-f")
-    assert set(out["md5s"]) == unique and out["dropped"] == [side]
+    assert set(out["md5s"]) == unique and out["reflog_only"] == []
     for vid in vids:
         assert _same(annover.Repo(root), vid, tables[vid])
 

@@ -20,6 +20,10 @@ def _render(out: GcResult) -> None:
     if out.not_here:
         kept += (f" ({len(out.not_here)} not in this cache: gc keeps what annover knows they need, "
                  "`annover pull` fetches the rest)")
+    if out.reflog_only:
+        kept += (f" ({len(out.reflog_only)} only by git's reflog, as `git gc` keeps them: "
+                 f"{', '.join(short(v) for v in out.reflog_only[:5])}{', ...' if len(out.reflog_only) > 5 else ''}; "
+                 "`git reflog expire --expire-unreachable=now --all` first lets gc remove them)")
     remote = "the DVC remote is not touched"
     if out.shared:
         info(f"warning: the DVC cache is outside this repository ({out.cache}); if other clones share it, "
@@ -49,9 +53,10 @@ Examples:
 Removes from the local DVC cache (and the working store) the objects of versions no one
 can name any more: dropped by `annover reset`, left by a snapshot that did not finish,
 on a deleted branch. Kept: every object of a version HEAD's history, a branch, a
-remote-tracking branch or a tag reaches (also a tag on a version a reset dropped), and
-every file that is not annover's (the user's own DVC data). Without --force nothing is
-removed. The DVC remote is never touched: a version pushed before stays pullable.
+remote-tracking branch, a tag (also one on a version a reset dropped), the stash or
+another worktree's HEAD reaches, as `git gc` what only git's reflog still reaches (until
+`git reflog expire` drops the entry), and every file that is not annover's (the user's
+own DVC data). Without --force nothing is removed. The DVC remote is never touched: a version pushed before stays pullable.
 A cache outside the repository (`dvc cache dir`), which other clones may share, is
 removed from only with --shared-cache.
 \b

@@ -9,18 +9,21 @@ version needs: a clone that pulled some of its objects as another version's).
 Kept (never removed), whatever else happens:
 
 - the listing and every listed object of each version a user can still name: the
-  versions whose records HEAD's tree holds (its history), those of every branch,
-  remote-tracking branch and tag tip (git's tags and annover's tag files, also a tag on a
-  version ``annover reset`` dropped), and what :func:`annover.repo.remote.reachable` gives;
-- what ``git checkout REF && dvc checkout`` needs for HEAD, every branch and every tag
-  (the listing each one's ``objects.dvc`` names, as ``dvc gc --all-branches --all-tags``);
+  versions whose records HEAD's tree holds (its history), those of every ref's tip
+  (branches, remote-tracking branches, tags, the stash, any other ref; git's tags and
+  annover's tag files, also a tag on a version ``annover reset`` dropped), of every
+  worktree's HEAD, of every commit only git's reflogs still reach (a ``git reset --hard``,
+  a deleted branch: ``git gc`` keeps those until the entries expire, and so does this),
+  and what :func:`annover.repo.remote.reachable` gives;
+- what ``git checkout REF && dvc checkout`` needs for each of those commits (the listing
+  its ``objects.dvc`` names, as ``dvc gc --all-branches --all-tags`` keeps for the refs);
 - every file of the cache that is not annover's: whatever the ``.dvc`` and ``dvc.lock``
-  files of any commit on any ref, or of the work tree, name, and everything a listing that
-  is not annover's lists (source data, the user's own DVC outputs).
+  files of any commit on any ref or reflog, or of the work tree, name, and everything a
+  listing that is not annover's lists (source data, the user's own DVC outputs).
 
 What may go: annover's listings of the versions no one can name any more (dropped by
-``annover reset``, left by a killed snapshot, on a branch that was deleted) and the objects
-they list that nothing kept lists. Listed objects go first and their listing last, so a
+``annover reset``, left by a killed snapshot, on a branch that was deleted once the
+reflog no longer has it) and the objects they list that nothing kept lists. Listed objects go first and their listing last, so a
 gc cut short leaves a listing the next one finds again. The DVC remote is not touched.
 
 A DVC cache outside the repository (``dvc cache dir``) may be shared by other clones, whose
@@ -59,7 +62,7 @@ _MD5_RE = re.compile(r"[0-9a-f]{32}")
 _ENTRY_RE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{62}")
 #: an md5 (or a listing's) anywhere in a DVC file's text: kept however the file's format names it
 _MD5_TOKEN = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?:\.dir)?(?![0-9a-f])")
-_ROOTS = ("refs/heads", "refs/remotes", "refs/tags")
+_SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
 _STATUS_HINT = "run `annover status` (opening the repository repairs what a killed command left), then gc again"
 
 
@@ -76,7 +79,8 @@ class GcResult:
     nothing); ``view``: files of the working store removed with them; ``kept``: the versions
     kept; ``dropped``: versions (known to git's history) whose listing goes; ``not_here``:
     kept versions whose listing is not in the local cache (nothing of theirs is known here
-    to keep; ``annover pull`` fetches them whole).
+    to keep; ``annover pull`` fetches them whole); ``reflog_only``: kept versions that only
+    git's reflogs still reach (``git reflog expire`` lets gc remove them).
     """
 
     done: bool
@@ -89,6 +93,7 @@ class GcResult:
     cache: str
     tags: dict[str, list[str]] = field(default_factory=dict)
     shared: bool = False  # the cache is outside the repository: other clones may use it
+    reflog_only: list[str] = field(default_factory=list)  # kept versions only git's reflogs reach
 
     @property
     def bytes(self) -> int:
@@ -102,7 +107,7 @@ class GcResult:
         return {"dry_run": not self.done, "done": self.done, "objects": len(self.objects),
                 "listings": len(self.listings), "bytes": self.bytes, "bytes_freed": self.freed,
                 "versions_kept": len(self.kept), "kept": self.kept, "dropped": self.dropped,
-                "not_here": self.not_here, "view_files": len(self.view), "cache": self.cache,
+                "not_here": self.not_here, "reflog_only": self.reflog_only, "view_files": len(self.view), "cache": self.cache,
                 "cache_outside_repo": self.shared,
                 "remote": "not touched", "md5s": sorted(self.objects)}
 
@@ -154,16 +159,30 @@ def is_annover_listing(entries: dict[str, str]) -> bool:
 
 
 def _tips(repo: RepoCore) -> dict[str, str]:
-    """ref -> commit for HEAD, the branches, the remote-tracking branches and the tags (peeled)."""
-    out = repo.git("for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)", *_ROOTS, check=False)
+    """ref -> commit for every ref (branches, remote-tracking branches, tags peeled, the stash,
+    any other), this worktree's HEAD and every other worktree's (``worktrees/NAME/HEAD``)."""
+    out = repo.git("for-each-ref", "--format=%(refname)%00%(objectname)%00%(*objectname)", check=False)
     tips = {}
     for ln in out.splitlines():
         ref, obj, peeled = ln.split("\0")
         tips[ref] = peeled or obj
+    path = ""
+    for ln in repo.git("worktree", "list", "--porcelain", check=False).splitlines():
+        if ln.startswith("worktree "):
+            path = ln[len("worktree "):]
+        elif ln.startswith("HEAD ") and _SHA_RE.fullmatch(ln[5:]):
+            tips[f"worktree {path}"] = ln[5:]
     head = repo.head_commit()
     if head:
         tips["HEAD"] = head
     return tips
+
+
+def _reflog_only(repo: RepoCore) -> list[str]:
+    """The commits only git's reflogs (of every ref and worktree) still reach: a ``git reset
+    --hard``'s, a deleted branch's, a commit a checkout left behind. ``git gc`` keeps them until
+    the entries expire (``gc.reflogExpireUnreachable``); ``git reset --hard HEAD@{1}`` brings one back."""
+    return repo.git("rev-list", "--reflog", "--not", "--all", check=False).split()
 
 
 def _added(repo: RepoCore) -> dict[str, str]:
@@ -222,10 +241,10 @@ def _pointers(repo: RepoCore, commits: Iterable[str]) -> dict[str, str | None]:
 
 def _dvc_file_md5s(repo: RepoCore) -> set[str]:
     """Every md5 (and listing) a ``.dvc`` or ``dvc.lock`` file other than annover's pointer names,
-    in any commit on any ref or in the work tree: the user's own DVC data, kept whatever it is."""
+    in any commit on any ref or reflog or in the work tree: the user's own DVC data, kept whatever it is."""
     pointer = repo.rel(repo.dir / "objects.dvc")
     specs = ("--", "*.dvc", "*dvc.lock", f":(exclude){pointer}")
-    out = repo.git("log", "--all", "-m", "--diff-filter=AMRCT", "--format=commit %H", "--name-only", *specs,
+    out = repo.git("log", "--all", "--reflog", "-m", "--diff-filter=AMRCT", "--format=commit %H", "--name-only", *specs,
                    check=False)
     blobs: list[str] = []
     commit = ""
@@ -255,6 +274,7 @@ class _Plan:
     listings: dict[str, dict[str, str] | None] = field(default_factory=dict)  # in the cache
     keep: set[str] = field(default_factory=set)
     not_here: list[str] = field(default_factory=list)
+    reflog_only: list[str] = field(default_factory=list)  # kept: only git's reflogs reach them
     garbage: dict[str, int] = field(default_factory=dict)  # md5 -> size
 
 
@@ -276,11 +296,15 @@ def _plan(repo: RepoCore, progress: Progress) -> _Plan:
     plan = _Plan(repo.dvc.cache_dir())
     tips = _tips(repo)
     plan.kept = _kept_versions(repo, tips)
+    lost = _reflog_only(repo)
+    plan.reflog_only = sorted(_records_at(repo, lost) - plan.kept)
+    plan.kept |= set(plan.reflog_only)
     added = _added(repo)
-    pointers = _pointers(repo, [*added.values(), *tips.values()])
+    pointers = _pointers(repo, [*added.values(), *tips.values(), *lost])
     plan.listing_of = {vid: pointers.get(c) for vid, c in added.items()}
     work = dvc_adapter.tracked_md5(repo.dir / "objects")  # the work tree's pointer (= HEAD's, checked)
-    keep_listings = {plan.listing_of.get(v) for v in plan.kept} | {pointers.get(c) for c in tips.values()} | {work}
+    keep_listings = {plan.listing_of.get(v) for v in plan.kept} | {work}
+    keep_listings |= {pointers.get(c) for c in [*tips.values(), *lost]}
     keep_listings.discard(None)
     names = listings_in(plan.cache, progress)
     for i, m in enumerate(names):
@@ -436,4 +460,4 @@ def gc(repo: RepoCore, force: bool = False, progress: Progress = _noop, shared_c
     dropped = sorted(v for v, m in plan.listing_of.items() if m in plan.garbage and v not in plan.kept)
     return GcResult(force, dict(plan.garbage), freed, [repo.rel(p) for p in view], sorted(plan.kept), dropped,
                     plan.not_here, str(plan.cache), {v: sorted(tags.get(v, [])) for v in plan.kept if v in tags},
-                    outside(repo, plan.cache))
+                    outside(repo, plan.cache), plan.reflog_only)

@@ -1,0 +1,127 @@
+"""``annover gc`` keeps what git can still take a user back to, as ``git gc`` does: a version
+only git's reflog holds (a ``git reset --hard``, a deleted branch, a commit left behind by a
+checkout), only a stash holds, or only another worktree's HEAD holds. Real git, real DVC.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import annover
+
+from .conftest import git, run_cli
+from .test_cli import invoke
+from .test_gc import _cache, _dvc, _gc_json, _same, _tables, _unique, four  # noqa: F401 (four: the fixture)
+
+EXPIRE = ("reflog", "expire", "--expire=now", "--expire-unreachable=now", "--all")
+
+
+def _rewind_v4(root: Path) -> None:
+    """``git reset --hard HEAD~1`` past v4, then its git tag deleted: only the reflog holds v4."""
+    git("reset", "-q", "--hard", "HEAD~1", cwd=root)
+    assert _dvc("checkout", cwd=root).returncode == 0
+    run_cli("tag", "--prune", cwd=root, check=True)  # v4's tag is on no branch: deleted
+    assert "v4" not in git("tag", cwd=root).split()
+
+
+def _back(root: Path, rev: str, vid: str, tables: dict) -> None:
+    """``git checkout REV && dvc checkout``: HEAD is ``vid`` again, and it loads as it did."""
+    git("checkout", "-q", "--detach", rev, cwd=root)
+    assert _dvc("checkout", cwd=root).returncode == 0
+    r = annover.Repo(root)
+    assert r.head() == vid and _same(r, vid, tables[vid])
+    git("checkout", "-q", "main", cwd=root)
+    assert _dvc("checkout", cwd=root).returncode == 0
+
+
+def test_a_version_only_the_reflog_holds_is_kept_until_the_reflog_expires(four):
+    repo, vids, tables = four
+    root = repo.root
+    unique = _unique(repo, vids[3], vids[:3])
+    c4 = repo.commit_of(vids[3])
+    _rewind_v4(root)
+    before = _cache(repo)
+    out = _gc_json("--force")
+    assert out["objects"] == 0 and out["reflog_only"] == [vids[3]] and vids[3] in out["kept"]
+    assert _cache(repo) == before
+    _back(root, c4, vids[3], tables)  # as `git reset --hard HEAD@{1}` would find it: whole
+    code, _, err = invoke("gc")
+    assert code == 0 and "1 only by git's reflog" in err and "git reflog expire" in err, err
+    git(*EXPIRE, cwd=root)  # what `git gc` does once the entries are old enough
+    out = _gc_json("--force")
+    assert set(out["md5s"]) == unique and out["reflog_only"] == []
+    for vid in vids[:3]:
+        assert _same(annover.Repo(root), vid, tables[vid])
+
+
+def test_a_deleted_branch_checked_out_before_is_kept_while_heads_reflog_has_it(four):
+    """`git branch -D` prints the commit so that it can be made again: HEAD's reflog holds it."""
+    repo, vids, tables = four
+    root = repo.root
+    git("switch", "-q", "-c", "side", "v2", cwd=root)
+    assert _dvc("checkout", cwd=root).returncode == 0
+    side = repo.snapshot(_edited_side(root), message="side").version.id
+    side_tables = _tables(repo, side)
+    unique = _unique(repo, side, vids)
+    git("switch", "-q", "main", cwd=root)
+    assert _dvc("checkout", cwd=root).returncode == 0
+    git("branch", "-q", "-D", "side", cwd=root)
+    run_cli("tag", "--prune", cwd=root, check=True)
+    out = _gc_json("--force")
+    assert out["objects"] == 0 and out["reflog_only"] == [side]
+    lost = git("rev-list", "--reflog", "--not", "--all", cwd=root).split()[0]
+    _back(root, lost, side, {side: side_tables})  # `git switch -c side COMMIT`, as `branch -D` said
+    _back(root, "main", vids[3], tables)
+    git(*EXPIRE, cwd=root)
+    out = _gc_json("--force")
+    assert set(out["md5s"]) == unique and out["reflog_only"] == []
+    for vid in vids:
+        assert _same(annover.Repo(root), vid, tables[vid])
+
+
+def test_a_version_only_a_stash_holds_is_kept(four):
+    """`git reset --soft HEAD~1 && git stash`: v4's files are in the stash, nowhere else."""
+    repo, vids, tables = four
+    root = repo.root
+    unique = _unique(repo, vids[3], vids[:3])
+    git("reset", "-q", "--soft", "HEAD~1", cwd=root)
+    git("stash", "-q", cwd=root)
+    assert _dvc("checkout", cwd=root).returncode == 0
+    git("tag", "-d", "v4", cwd=root)
+    git(*EXPIRE, cwd=root)  # not the stash's own entry: refs/stash names it
+    assert vids[3] in git("ls-tree", "-r", "--name-only", "stash@{0}", cwd=root)
+    out = _gc_json("--force")
+    assert out["objects"] == 0 and vids[3] in out["kept"] and out["reflog_only"] == []
+    git("stash", "drop", "-q", cwd=root)
+    git(*EXPIRE, cwd=root)
+    assert set(_gc_json("--force")["md5s"]) == unique
+
+
+def test_another_worktrees_head_sharing_the_cache_keeps_its_version(four, tmp_path):
+    """A worktree (`git worktree add --detach`) whose DVC cache is this one's: its HEAD's
+    version stays, though no ref and no reflog of this worktree reaches it."""
+    repo, vids, tables = four
+    root = repo.root
+    unique = _unique(repo, vids[3], vids[:3])
+    c4 = repo.commit_of(vids[3])
+    _rewind_v4(root)
+    wt = tmp_path / "wt"
+    git("worktree", "add", "-q", "--detach", str(wt), c4, cwd=root)
+    assert _dvc("cache", "dir", "--local", str(root / ".dvc" / "cache"), cwd=wt).returncode == 0
+    assert _dvc("checkout", cwd=wt).returncode == 0
+    git(*EXPIRE, cwd=root)
+    out = _gc_json("--force")
+    assert out["objects"] == 0 and vids[3] in out["kept"]
+    assert _same(annover.Repo(wt), vids[3], tables[vids[3]])
+    git("worktree", "remove", "--force", str(wt), cwd=root)
+    git(*EXPIRE, cwd=root)
+    assert set(_gc_json("--force")["md5s"]) == unique
+
+
+def _edited_side(root: Path) -> str:
+    data = json.loads((root / "round2.json").read_text())
+    data[11]["data"]["text"] += " side"
+    (root / "side.json").write_text(json.dumps(data))
+    return "side.json"
+
