@@ -23,7 +23,7 @@ def _render(out: GcResult) -> None:
     if out.reflog_only:
         kept += (f" ({len(out.reflog_only)} only by git's reflog, as `git gc` keeps them: "
                  f"{', '.join(short(v) for v in out.reflog_only[:5])}{', ...' if len(out.reflog_only) > 5 else ''}; "
-                 "`git reflog expire --expire-unreachable=now --all` first lets gc remove them)")
+                 "they go once git expires those entries, `git reflog expire`, gc.reflogExpireUnreachable)")
     remote = "the DVC remote is not touched"
     if out.shared:
         info(f"warning: the DVC cache is outside this repository ({out.cache}); if other clones share it, "
