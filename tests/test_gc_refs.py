@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 
 import annover
+from annover.store.refs import RepoLock
 
 from .conftest import git, run_cli
 from .test_cli import invoke
@@ -126,3 +127,28 @@ def _edited_side(root: Path) -> str:
     (root / "side.json").write_text(json.dumps(data))
     return "side.json"
 
+
+
+def test_gc_waits_for_a_command_in_another_worktree_and_leaves_its_lock_as_it_was(four, tmp_path, monkeypatch):
+    """A snapshot running in a worktree that shares this DVC cache has objects and a listing in
+    it before its commit exists: gc takes that worktree's lock too (exit 9 while it is held), and a
+    pid a killed writer left in it is refused (exit 6), not erased (that worktree's repair needs it)."""
+    repo, vids, _ = four
+    root = repo.root
+    run_cli("reset", "v3", "--force", "-q", cwd=root, check=True)
+    wt = tmp_path / "wt"
+    git("worktree", "add", "-q", "-b", "side", str(wt), "main", cwd=root)
+    assert _dvc("cache", "dir", "--local", str(root / ".dvc" / "cache"), cwd=wt).returncode == 0
+    annover.Repo(wt)  # an annover repository there too
+    before = _cache(repo)
+    monkeypatch.setenv("ANNOVER_LOCK_TIMEOUT", "0.3")
+    with RepoLock(wt / ".annover" / "lock", 1):
+        code, out, err = invoke("gc", "--force")
+    assert code == 9 and "another worktree" in err and err.count("\n") == 1, err
+    assert _cache(repo) == before
+    (wt / ".annover" / "lock").write_text("4194304\n")  # a writer killed there, holding the lock
+    code, out, err = invoke("gc", "--force")
+    assert code == 6 and "annover status" in err and err.count("\n") == 1, err
+    assert (wt / ".annover" / "lock").read_text() == "4194304\n" and _cache(repo) == before
+    run_cli("status", "--no-remote", cwd=wt, check=True)  # repairs there, empties its lock
+    assert _gc_json("--force")["dropped"] == [vids[3]]

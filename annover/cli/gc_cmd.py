@@ -62,8 +62,9 @@ removed from only with --shared-cache.
 \b
 Exit 2 for --force on a cache outside the repository without --shared-cache; exit 6
 when the repository has pending state (a command killed while writing, or annover's
-files in the work tree or git's index differing from HEAD's commit); exit 9 when
-another annover command holds the repository lock past ANNOVER_LOCK_TIMEOUT.
+files in the work tree or git's index differing from HEAD's commit, or a command killed
+in another worktree); exit 9 when another annover command, here or in another worktree
+(`git worktree add`), holds the repository lock past ANNOVER_LOCK_TIMEOUT.
 """)
 @click.option("-n", "--dry-run", is_flag=True, help="Only list what would be removed (the default).")
 @click.option("-f", "--force", is_flag=True, help="Remove it (without --force, gc is a dry run).")

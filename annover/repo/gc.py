@@ -29,7 +29,8 @@ gc cut short leaves a listing the next one finds again. The DVC remote is not to
 A DVC cache outside the repository (``dvc cache dir``) may be shared by other clones, whose
 versions this one cannot see: removing from it needs ``shared_cache`` (``--shared-cache``).
 
-It runs under the repository lock and refuses (exit 6) a repository with pending state
+It runs under the repository lock, and the locks of the other worktrees (one sharing this
+cache may be writing a version whose commit does not exist yet), and refuses (exit 6) a repository with pending state
 (a command killed while writing since it was opened, annover's files in the work tree or
 git's index differing from HEAD's commit): reachability is read from the commits.
 """
@@ -37,15 +38,17 @@ git's index differing from HEAD's commit): reachability is read from the commits
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
 
-from annover.errors import AnnoverError, NotARepoError, UsageError
-from annover.repo.core import RepoCore
+from annover.errors import AnnoverError, LockError, NotARepoError, UsageError
+from annover.repo.core import RepoCore, lock_timeout
 from annover.repo.remote import added_records, reachable
 from annover.store import dvc as dvc_adapter
 from annover.store.git import run_git
@@ -433,6 +436,44 @@ def _take_lock(repo: RepoCore, stack: contextlib.ExitStack, force: bool) -> Repo
         return unlocked
 
 
+def _other_worktrees(repo: RepoCore) -> list[Path]:
+    """The annover folders of the repository's other worktrees (``git worktree add``) that exist."""
+    rel, here, out = repo.rel(repo.dir), repo.toplevel.resolve(), []
+    for ln in repo.git("worktree", "list", "--porcelain", check=False).splitlines():
+        top = Path(ln[len("worktree "):]) if ln.startswith("worktree ") else None
+        if top is not None and top.resolve() != here and (top / rel / "config.json").is_file():
+            out.append(top / rel)
+    return out
+
+
+@contextlib.contextmanager
+def _worktree_lock(adir: Path, timeout: float):
+    """Hold another worktree's repository lock, as its own commands take it (flock), leaving its
+    lock file as it is: a pid there after the lock was had is a writer killed there (exit 6)."""
+    try:
+        fd = os.open(adir / "lock", os.O_RDONLY | os.O_CREAT, 0o644)
+    except OSError:  # a worktree that cannot be written: no annover command writes there either
+        yield
+        return
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise LockError(f"the repository is locked by an annover command in another worktree ({adir})",
+                                    "wait for it to finish and run gc again") from None
+                time.sleep(0.05)
+        if os.pread(fd, 64, 0).strip():
+            raise NotARepoError(f"an interrupted annover command left the worktree {adir.parent} half-written",
+                                f"run `annover status` in {adir.parent} (it repairs it), then gc again")
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def gc(repo: RepoCore, force: bool = False, progress: Progress = _noop, shared_cache: bool = False) -> GcResult:
     """Remove (``force``; else only say, a dry run) from the local DVC cache, and from the working
     store, the objects no version a user can still name needs (see the module docstring).
@@ -448,6 +489,8 @@ def gc(repo: RepoCore, force: bool = False, progress: Progress = _noop, shared_c
                          "names them all")
     with contextlib.ExitStack() as stack:
         held = _take_lock(repo, stack, force)
+        for adir in _other_worktrees(repo):  # one sharing this cache may be writing a version gc cannot see yet
+            stack.enter_context(_worktree_lock(adir, lock_timeout()))
         check_settled(repo, held)
         plan = _plan(repo, progress)
         view = _view_files(repo, plan)
