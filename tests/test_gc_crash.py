@@ -11,6 +11,7 @@ import textwrap
 import annover
 
 from .conftest import git, run_cli
+from .test_cli import invoke
 from .test_gc import _cache, _dvc, _gc_json, _same, _unique, four  # noqa: F401 (four: the fixture)
 
 KILL_AFTER = textwrap.dedent("""
@@ -50,3 +51,17 @@ def test_a_gc_killed_while_removing_leaves_a_usable_cache_and_the_next_finishes(
     assert _dvc("checkout", cwd=root).returncode == 0
     run_cli("pull", vids[3], "-q", cwd=root, check=True)
     assert _same(annover.Repo(root), vids[3], tables[vids[3]])
+
+
+def test_quiet_gc_says_nothing_on_stderr_and_still_lists_on_stdout(four):
+    """`-q` is quiet as documented for every command: no summary (docs/commands.md); the files a
+    dry run lists are data, on stdout."""
+    repo, vids, _ = four
+    run_cli("reset", "v3", "--force", "-q", cwd=repo.root, check=True)
+    unique = _unique(repo, vids[3], vids[:3])
+    code, out, err = invoke("gc", "-q")
+    assert code == 0 and err == "" and {ln.split()[0] for ln in out.splitlines()} == unique
+    code, out, err = invoke("gc", "-q", "--force")
+    assert code == 0 and err == "" and not unique & set(_cache(repo))
+    code, out, err = invoke("gc", "-q")
+    assert code == 0 and err == "" and out == ""

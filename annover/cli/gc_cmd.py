@@ -12,8 +12,8 @@ from annover.repo.gc import GcResult
 from annover.repo.gc import gc as collect
 
 
-def _render(out: GcResult) -> None:
-    """The files on stdout (md5, bytes), the summary on stderr."""
+def _render(out: GcResult, quiet: bool) -> None:
+    """The files on stdout (md5, bytes), the summary on stderr (not with ``-q``: only the warning)."""
     for md5, size in sorted(out.objects.items()):
         echo(f"{md5}  {size}")
     kept = f"{len(out.kept)} version(s) kept"
@@ -28,6 +28,8 @@ def _render(out: GcResult) -> None:
     if out.shared:
         info(f"warning: the DVC cache is outside this repository ({out.cache}); if other clones share it, "
              "what their versions need is not known here (--force needs --shared-cache)")
+    if quiet:
+        return
     if not out.objects:
         info(f"nothing to remove: every object of annover's in the DVC cache is needed; {kept}; {remote}")
         return
@@ -87,4 +89,4 @@ def gc(dry_run: bool, force: bool, shared_cache: bool, as_json: bool, quiet: boo
     if as_json:
         emit_json(out.to_json())
     else:
-        _render(out)
+        _render(out, quiet)
