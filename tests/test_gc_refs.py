@@ -6,14 +6,21 @@ checkout), only a stash holds, or only another worktree's HEAD holds. Real git, 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+
 import annover
+from annover.repo.gc import gc
 from annover.store.refs import RepoLock
 
-from .conftest import git, run_cli
+from .conftest import EXAMPLES, git, run_cli
 from .test_cli import invoke
-from .test_gc import _cache, _dvc, _gc_json, _same, _tables, _unique, four  # noqa: F401 (four: the fixture)
+from .test_gc import _cache, _dvc, _edited, _gc_json, _same, _tables, _unique, four  # noqa: F401 (four: the fixture)
 
 EXPIRE = ("reflog", "expire", "--expire=now", "--expire-unreachable=now", "--all")
 
@@ -152,3 +159,71 @@ def test_gc_waits_for_a_command_in_another_worktree_and_leaves_its_lock_as_it_wa
     assert (wt / ".annover" / "lock").read_text() == "4194304\n" and _cache(repo) == before
     run_cli("status", "--no-remote", cwd=wt, check=True)  # repairs there, empties its lock
     assert _gc_json("--force")["dropped"] == [vids[3]]
+
+
+# ---------------------------------------------------------------- property: what git can take a user back to
+
+
+GIT_OPS = st.lists(st.sampled_from(["snap", "reset", "rewind", "prune", "expire", "gc"]), min_size=3, max_size=7)
+
+
+def _git_op(root: Path, op: str, made: dict[str, tuple], n: int) -> None:
+    repo = annover.Repo(root)
+    if op == "snap":
+        res = repo.snapshot(_edited(root, n % 12, f" p{n}"))
+        if res.changed:
+            made[res.version.id] = _tables(repo, res.version.id)
+    elif op == "reset" and len(repo.log()) > 1:
+        repo.reset("HEAD~1", force=True)
+    elif op == "rewind" and len(repo.log()) > 1:
+        git("reset", "-q", "--hard", "HEAD~1", cwd=root)  # git's own undo: the reflog holds what it left
+        assert _dvc("checkout", cwd=root).returncode == 0
+    elif op == "prune":
+        run_cli("tag", "--prune", "-q", cwd=root, check=True)
+    elif op == "expire":
+        git(*EXPIRE, cwd=root)
+    elif op == "gc":
+        gc(repo, force=True)
+
+
+def _git_can_reach(root: Path) -> list[str]:
+    """The commits git can take a user back to: every ref's tip, HEAD, and each reflog entry no ref reaches."""
+    tips = git("rev-list", "--no-walk", "--all", cwd=root).split()
+    lost = set(git("rev-list", "--reflog", "--not", "--all", cwd=root).split())
+    entries = git("log", "-g", "--all", "--format=%H", cwd=root).split()
+    return list(dict.fromkeys([*tips, *(c for c in entries if c in lost)]))
+
+
+@settings(max_examples=int(os.environ.get("ANNOVER_GC_EXAMPLES", "0")) or 3, deadline=None, derandomize=True,
+          database=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(ops=GIT_OPS)
+@example(ops=["snap", "rewind", "prune", "gc", "snap", "expire"])
+def test_every_commit_git_can_take_a_user_back_to_checks_out_and_loads_after_gc(ops, monkeypatch):
+    """Random snapshots, `annover reset`s, `git reset --hard` rewinds, tag prunes, reflog expiries
+    and gc runs: after the last gc, `git checkout C && dvc checkout` of every commit git can still
+    take a user back to (ref tips, reflog entries no ref reaches) gives a version that loads as made."""
+    with tempfile.TemporaryDirectory() as tmp, monkeypatch.context() as mp:
+        root = Path(tmp) / "repo"
+        repo = annover.Repo.init(root).repo
+        for f in ("round1.json", "round2.json", "labeling.xml"):
+            shutil.copy(EXAMPLES / f, root / f)
+        mp.chdir(root)
+        first = repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id").version.id
+        made = {first: _tables(repo, first)}
+        for n, op in enumerate([*ops, "gc"]):
+            _git_op(root, op, made, n)
+            if op == "gc":
+                _check_reachable(root, made, ops)
+
+
+def _check_reachable(root: Path, made: dict[str, tuple], ops: list[str]) -> None:
+    branch = git("branch", "--show-current", cwd=root).strip()
+    for c in _git_can_reach(root):
+        git("checkout", "-q", "--detach", c, cwd=root)
+        assert _dvc("checkout", cwd=root).returncode == 0, (ops, c)
+        r = annover.Repo(root)
+        vid = r.head()
+        if vid is not None and vid in made:
+            assert _same(r, vid, made[vid]), (ops, c, vid)
+    git("checkout", "-q", branch, cwd=root)
+    assert _dvc("checkout", cwd=root).returncode == 0
