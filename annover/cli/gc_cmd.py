@@ -23,7 +23,8 @@ def _render(out: GcResult, quiet: bool) -> None:
     if out.reflog_only:
         kept += (f" ({len(out.reflog_only)} only by git's reflog, as `git gc` keeps them: "
                  f"{', '.join(short(v) for v in out.reflog_only[:5])}{', ...' if len(out.reflog_only) > 5 else ''}; "
-                 "they go once git expires those entries, `git reflog expire`, gc.reflogExpireUnreachable)")
+                 "they go once git expires those entries: `git reflog expire`, "
+                 "gc.reflogExpireUnreachable)")
     remote = "the DVC remote is not touched"
     if out.shared:
         info(f"warning: the DVC cache is outside this repository ({out.cache}); if other clones share it, "
@@ -58,9 +59,9 @@ on a deleted branch. Kept: every object of a version HEAD's history, a branch, a
 remote-tracking branch, a tag (also one on a version a reset dropped), the stash or
 another worktree's HEAD reaches, as `git gc` what only git's reflog still reaches (until
 `git reflog expire` drops the entry), and every file that is not annover's (the user's
-own DVC data). Without --force nothing is removed. The DVC remote is never touched: a version pushed before stays pullable.
-A cache outside the repository (`dvc cache dir`), which other clones may share, is
-removed from only with --shared-cache.
+own DVC data). Without --force nothing is removed. The DVC remote is never touched: a
+version pushed before stays pullable. A cache outside the repository (`dvc cache dir`),
+which other clones may share, is removed from only with --shared-cache.
 \b
 Exit 2 for --force on a cache outside the repository without --shared-cache; exit 6
 when the repository has pending state (a command killed while writing, or annover's

@@ -23,16 +23,18 @@ Kept (never removed), whatever else happens:
 
 What may go: annover's listings of the versions no one can name any more (dropped by
 ``annover reset``, left by a killed snapshot, on a branch that was deleted once the
-reflog no longer has it) and the objects they list that nothing kept lists. Listed objects go first and their listing last, so a
-gc cut short leaves a listing the next one finds again. The DVC remote is not touched.
+reflog no longer has it) and the objects they list that nothing kept lists. Listed objects
+go first and their listing last, so a gc cut short leaves a listing the next one finds
+again. The DVC remote is not touched.
 
 A DVC cache outside the repository (``dvc cache dir``) may be shared by other clones, whose
 versions this one cannot see: removing from it needs ``shared_cache`` (``--shared-cache``).
 
 It runs under the repository lock, and the locks of the other worktrees (one sharing this
-cache may be writing a version whose commit does not exist yet), and refuses (exit 6) a repository with pending state
-(a command killed while writing since it was opened, annover's files in the work tree or
-git's index differing from HEAD's commit): reachability is read from the commits.
+cache may be writing a version whose commit does not exist yet), and refuses (exit 6) a
+repository with pending state (a command killed while writing since it was opened, here or
+in another worktree, annover's files in the work tree or git's index differing from HEAD's
+commit): reachability is read from the commits.
 """
 
 from __future__ import annotations
@@ -110,8 +112,8 @@ class GcResult:
         return {"dry_run": not self.done, "done": self.done, "objects": len(self.objects),
                 "listings": len(self.listings), "bytes": self.bytes, "bytes_freed": self.freed,
                 "versions_kept": len(self.kept), "kept": self.kept, "dropped": self.dropped,
-                "not_here": self.not_here, "reflog_only": self.reflog_only, "view_files": len(self.view), "cache": self.cache,
-                "cache_outside_repo": self.shared,
+                "not_here": self.not_here, "reflog_only": self.reflog_only, "view_files": len(self.view),
+                "cache": self.cache, "cache_outside_repo": self.shared,
                 "remote": "not touched", "md5s": sorted(self.objects)}
 
 
@@ -184,7 +186,8 @@ def _tips(repo: RepoCore) -> dict[str, str]:
 def _reflog_only(repo: RepoCore) -> list[str]:
     """The commits only git's reflogs (of every ref and worktree) still reach: a ``git reset
     --hard``'s, a deleted branch's, a commit a checkout left behind. ``git gc`` keeps them until
-    the entries expire (``gc.reflogExpireUnreachable``); ``git reset --hard HEAD@{1}`` brings one back."""
+    the entries expire (``gc.reflogExpireUnreachable``); ``git reset --hard HEAD@{1}`` brings one
+    back."""
     return repo.git("rev-list", "--reflog", "--not", "--all", check=False).split()
 
 
@@ -244,11 +247,12 @@ def _pointers(repo: RepoCore, commits: Iterable[str]) -> dict[str, str | None]:
 
 def _dvc_file_md5s(repo: RepoCore) -> set[str]:
     """Every md5 (and listing) a ``.dvc`` or ``dvc.lock`` file other than annover's pointer names,
-    in any commit on any ref or reflog or in the work tree: the user's own DVC data, kept whatever it is."""
+    in any commit on any ref or reflog or in the work tree: the user's own DVC data, kept whatever
+    it is."""
     pointer = repo.rel(repo.dir / "objects.dvc")
     specs = ("--", "*.dvc", "*dvc.lock", f":(exclude){pointer}")
-    out = repo.git("log", "--all", "--reflog", "-m", "--diff-filter=AMRCT", "--format=commit %H", "--name-only", *specs,
-                   check=False)
+    out = repo.git("log", "--all", "--reflog", "-m", "--diff-filter=AMRCT", "--format=commit %H", "--name-only",
+                   *specs, check=False)
     blobs: list[str] = []
     commit = ""
     for line in out.splitlines():
