@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from annover.store import git as G
 from annover.store import gitrefs
-from tests.conftest import git
+from tests.conftest import git, run_cli
 
 
 def _commit(root: Path, n: int) -> str:
@@ -162,3 +162,17 @@ def test_the_index_found_agreeing_is_remembered_until_it_or_head_changes(plain, 
     assert agrees() and calls == ["diff-index"]
     git("reset", "-q", "--soft", "HEAD~1", cwd=plain)  # HEAD moves back, the index keeps "b"
     assert not agrees()
+
+
+def test_heads_reflog_names_each_annover_move_once(two_rounds):
+    """HEAD's reflog says what annover did as git's says what git did (``commit: TITLE``):
+    ``annover: TITLE`` for a snapshot, a tag, a reset, never the commit's own ``annover:`` twice."""
+    repo, _, _ = two_rounds
+    root = repo.root
+    assert run_cli("tag", "best", "v1", cwd=root).returncode == 0
+    assert run_cli("reset", "v1", "--force", cwd=root).returncode == 0
+    subjects = git("reflog", "--format=%gs", cwd=root).splitlines()
+    titles = git("log", "--format=%s", cwd=root).splitlines()
+    assert subjects[0] == titles[0] and subjects[0].startswith("annover: reset to ")
+    assert len(subjects) >= 4 and all(s.startswith(("annover: ", "annover init")) for s in subjects)
+    assert not [s for s in subjects if s.startswith("annover: annover")], subjects

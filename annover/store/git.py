@@ -51,6 +51,12 @@ _FILE_MODE = "100644"
 _HINT = "check the git repository (git status) and try again"
 
 
+def _reflog_says(title: str) -> str:
+    """HEAD's reflog entry for a move annover made, as git's says ``commit: TITLE``: ``annover: TITLE``
+    (a commit's title that already says annover is not prefixed again)."""
+    return title if title.startswith(("annover:", "annover ")) else f"annover: {title}"
+
+
 def _noop(_: str) -> None:
     pass
 
@@ -547,7 +553,7 @@ class Git:
         stage("before-update-ref")
         title = message.splitlines()[0] if message else ""
         try:
-            self.run("update-ref", "-m", f"annover: {title}", "--", "HEAD", commit, expected or ZERO_OID)
+            self.run("update-ref", "-m", _reflog_says(title), "--", "HEAD", commit, expected or ZERO_OID)
         except GitError:
             self.reset_paths(list(files), keep_work_tree=[p for p, c in files.items() if isinstance(c, Path)])
             if others:
@@ -616,7 +622,7 @@ class Git:
             self.take_paths(new, paths)
         stage("before-update-ref")
         try:
-            self.run("update-ref", "-m", f"annover: {message}", "--", "HEAD", new, expected)
+            self.run("update-ref", "-m", _reflog_says(message), "--", "HEAD", new, expected)
         except GitError:
             if paths:
                 self.finish_interrupted_checkout()
