@@ -229,11 +229,12 @@ def _interrupted(repo: RepoCore, head: str | None) -> bool:
     return False
 
 
-def reachable(repo: RepoCore) -> dict[str, tuple[str, str | None]]:
+def reachable(repo: RepoCore, pointers: bool = True) -> dict[str, tuple[str, str | None]]:
     """Every version reachable from git's HEAD and tags: id -> (its commit, its objects' listing).
 
     The listing is the ``.dir`` md5 the commit's ``objects.dvc`` records (None: no pointer,
-    an interrupted snapshot). A version counts where HEAD's tree, or the tree of a tag not on
+    an interrupted snapshot; without ``pointers``, None: no pointer read, as ``status
+    --no-remote`` wants none). A version counts where HEAD's tree, or the tree of a tag not on
     HEAD's history, holds its record, or a tag names it: one dropped by ``annover reset`` stays
     in git's history behind the newer tags, and counts only while something still holds it.
     At most six git calls, whatever the number of versions: two logs of the commits that added
@@ -247,6 +248,8 @@ def reachable(repo: RepoCore) -> dict[str, tuple[str, str | None]]:
     kept |= _held_by_tags(repo, vdir, set(added_records(repo, "--tags", "--not", "HEAD", "--", vdir)) - kept)
     kept |= set(repo.tags_of())  # a version a tag names, also one a reset dropped from HEAD's tree
     commits = {vid: c for vid, c in commits.items() if vid in kept and repo.made_by(vid, c)}  # shallow: not here
+    if not pointers:
+        return {vid: (c, None) for vid, c in commits.items()}
     pointer = repo.rel(repo.dir / "objects.dvc")
     return {vid: (c, lst) for (vid, c), lst in zip(commits.items(), _pointers(repo, list(commits.values()), pointer))}
 
@@ -379,11 +382,12 @@ def _status(repo: RepoCore, remote: bool, timeout: float | None) -> StatusResult
     head = repo.head()
     info = remote_info(repo) if remote else _configured_remote(repo)
     interrupted = _interrupted(repo, head)
-    versions = reachable(repo) if head else {}
+    asked = bool(remote and info)  # the versions' listings are wanted only to ask the remote for them
+    versions = reachable(repo, pointers=asked) if head else {}
     pushed, missing, unpushed = None, 0, None
     if head:
         missing = _missing_locally(repo, repo.version(head))
-        if remote and info:
+        if asked:
             listings = [lst for _, lst in versions.values() if lst]
             there = repo.dvc.listings_on_remote(listings, None, timeout)
             unpushed = [vid for vid, (_, lst) in versions.items() if lst not in there]
