@@ -7,8 +7,9 @@ from __future__ import annotations
 import subprocess
 
 import annover
-from annover.repo import core
+from annover.repo import StatusResult, core
 from annover.store import git as git_mod
+from annover.store import memo
 
 
 def _repo(tmp_path, monkeypatch) -> annover.Repo:
@@ -64,3 +65,82 @@ def test_status_no_remote_reads_no_pointer(tmp_path, monkeypatch):
     out = annover.Repo(".").status()
     assert out.versions == 2 and out.unpushed is not None and len(out.unpushed) == 2
     assert sum(stdin.count(b"objects.dvc") for _, stdin in calls) == 2
+
+
+def _diffs(calls: list[tuple[list[str], bytes]]) -> list[tuple[list[str], bytes]]:
+    """The git processes that diffed commits for the records they add."""
+    return [(a, stdin) for a, stdin in calls if "--diff-filter=A" in a]
+
+
+def _snapshot(repo: annover.Repo, tmp_path, label: str) -> None:
+    flat = tmp_path / "n.csv"
+    flat.write_text(f"task_key,label,annotator\nt1,{label},x@y\nt2,b,x@y\n")
+    repo.snapshot(str(flat), message=f"round {label}")
+
+
+def test_status_diffs_each_commit_once(tmp_path, monkeypatch):
+    """`status` found the commits that added version records by a diff of every commit reachable
+    from HEAD and the tags (`git log -c --diff-filter=A`), and read every version's pointer, each
+    time: 0.07 s of CPU at 200 versions, 0.28 s at 500, growing with the square of the versions
+    where objects are loose. A commit never changes: what was read of it is remembered in the git
+    dir, and the next status diffs and reads only the commits new since (none, or the day's one)."""
+    repo = _repo(tmp_path, monkeypatch)
+    first = repo.status()
+    calls = _git_spy(monkeypatch)
+    again = annover.Repo(".").status()
+    assert again == first and again.versions == 2 and len(again.unpushed or []) == 2
+    assert _diffs(calls) == [] and not [a for a, stdin in calls if b"objects.dvc" in stdin], calls
+    _snapshot(annover.Repo("."), tmp_path, "b")
+    calls.clear()
+    out = annover.Repo(".").status()
+    assert out.versions == 3 and out.tags == ["v3"] and len(out.unpushed or []) == 3
+    (args, stdin), = _diffs(calls)  # the new commit alone
+    assert stdin.decode().split() == [git_mod.run_git(["rev-parse", "HEAD"], tmp_path / "r").decode().strip()]
+    assert sum(stdin.count(b"objects.dvc") for _, stdin in calls) == 1
+
+
+def _fresh_status(root, remote: bool = True) -> StatusResult:
+    """``status`` with nothing remembered."""
+    (annover.Repo(root).scm.git_dir / memo.MEMO_FILE).unlink(missing_ok=True)
+    return annover.Repo(root).status(remote=remote)
+
+
+def test_what_status_remembers_gives_what_git_gives_afresh(tmp_path, monkeypatch):
+    """Tags moved, a branch, a reset, a file cut short or edited by hand: `status` with what it
+    remembered says what it says with nothing remembered (the remembered file is checked by its
+    hash: one cut short or edited is read afresh)."""
+    repo = _repo(tmp_path, monkeypatch)
+    root = tmp_path / "r"
+    assert annover.Repo(".").status() == _fresh_status(root)
+    subprocess.run(["git", "switch", "-q", "-c", "side", "v1"], check=True, cwd=root)
+    annover.Repo(".").status()
+    _snapshot(annover.Repo("."), tmp_path, "b")  # v3 on the side branch
+    assert annover.Repo(".").status() == _fresh_status(root)
+    subprocess.run(["git", "switch", "-q", "-"], check=True, cwd=root)
+    vid = annover.Repo(".").resolve("v2")
+    annover.Repo(".").reset("v1", force=True)
+    annover.Repo(".").status()
+    path = annover.Repo(".").scm.git_dir / memo.MEMO_FILE
+    text = path.read_text()
+    assert vid in text
+    path.write_text(text.replace(vid, "0" * 64))  # edited: not read
+    assert annover.Repo(".").status() == _fresh_status(root)
+    annover.Repo(".").status()
+    path.write_text(path.read_text()[: len(text) // 2])  # cut short: not read
+    assert annover.Repo(".").status() == _fresh_status(root)
+    assert repo.status().versions == _fresh_status(root).versions
+
+
+def test_a_shallow_clones_boundary_is_not_remembered(tmp_path, monkeypatch):
+    """A shallow clone's boundary commit shows every record of its tree as added; once the history
+    is fetched (`git fetch --unshallow`) it adds its own alone: it is diffed afresh each time."""
+    _repo(tmp_path, monkeypatch)
+    _snapshot(annover.Repo("."), tmp_path, "b")
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth", "1", f"file://{tmp_path / 'r'}", str(clone)], check=True)
+    shallow = annover.Repo(clone).status(remote=False)
+    assert shallow.versions == 1 and shallow == _fresh_status(clone, remote=False)
+    annover.Repo(clone).status(remote=False)  # remembered what it may
+    subprocess.run(["git", "fetch", "-q", "--unshallow", "--tags"], check=True, cwd=clone)
+    out = annover.Repo(clone).status(remote=False)
+    assert out.versions == 3 and out == _fresh_status(clone, remote=False)

@@ -19,6 +19,7 @@ from annover.repo.results import InitResult, StatusResult, StrayTag, TransferRes
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Direction, Moved, RemoteInfo
 from annover.store.git import Git
+from annover.store.memo import CommitMemo, parse_added
 from annover.store.objects import ObjectRef, sha256_file, shard
 from annover.store.refs import tag_order
 from annover.store.versions import Version
@@ -237,21 +238,25 @@ def reachable(repo: RepoCore, pointers: bool = True) -> dict[str, tuple[str, str
     --no-remote`` wants none). A version counts where HEAD's tree, or the tree of a tag not on
     HEAD's history, holds its record, or a tag names it: one dropped by ``annover reset`` stays
     in git's history behind the newer tags, and counts only while something still holds it.
-    At most six git calls, whatever the number of versions: two logs of the commits that added
-    version records, HEAD's records, the tags off HEAD's history and which of the records
-    added there their trees hold (one batch), and the pointers read in one batch.
+    The commits that added version records, and their pointers, are those of
+    :class:`~annover.store.memo.CommitMemo`: a commit diffed or read once is not again. Git
+    calls: two ``rev-list`` (no diff), a ``log`` of the commits not seen before (none, most
+    days), HEAD's records, the tags off HEAD's history and which of the records added there
+    their trees hold (one batch), and the pointers not read before (one batch).
     """
     vdir = f"{repo.rel(repo.dir / 'versions')}/"
-    commits = added_records(repo, "HEAD", "--tags", "--", vdir)
+    pointer = repo.rel(repo.dir / "objects.dvc")
+    memo = CommitMemo(repo.scm, vdir, pointer)
+    commits = memo.added("HEAD", "--tags")
     kept = {p.rsplit("/", 1)[-1][:-5] for p in repo.git("ls-tree", "-r", "--name-only", "HEAD", "--", vdir,
                                                        check=False).splitlines() if p.endswith(".json")}
-    kept |= _held_by_tags(repo, vdir, set(added_records(repo, "--tags", "--not", "HEAD", "--", vdir)) - kept)
+    kept |= _held_by_tags(repo, vdir, set(memo.added("--tags", "--not", "HEAD")) - kept)
     kept |= set(repo.tags_of())  # a version a tag names, also one a reset dropped from HEAD's tree
     commits = {vid: c for vid, c in commits.items() if vid in kept and repo.made_by(vid, c)}  # shallow: not here
-    if not pointers:
-        return {vid: (c, None) for vid, c in commits.items()}
-    pointer = repo.rel(repo.dir / "objects.dvc")
-    return {vid: (c, lst) for (vid, c), lst in zip(commits.items(), _pointers(repo, list(commits.values()), pointer))}
+    listings = (memo.listings(list(commits.values()), lambda todo: _pointers(repo, todo, pointer)) if pointers
+                else [None] * len(commits))
+    memo.save()
+    return {vid: (c, lst) for (vid, c), lst in zip(commits.items(), listings)}
 
 
 def stray_tags(repo: RepoCore) -> list[StrayTag]:
@@ -325,12 +330,8 @@ def added_records(repo: RepoCore, *revs: str) -> dict[str, str]:
     out = repo.git("log", "--full-history", "-c", "--diff-filter=A", "--format=commit %H", "--name-only", *revs,
                    check=False)  # -c: a merge commit's own record (new to every parent), not the other side's
     commits: dict[str, str] = {}
-    commit = ""
-    for line in out.splitlines():
-        if line.startswith("commit "):
-            commit = line[7:].strip()
-        elif line.endswith(".json") and commit:
-            commits.setdefault(line.rsplit("/", 1)[-1][:-5], commit)
+    for commit, vid in parse_added(out):
+        commits.setdefault(vid, commit)
     return commits
 
 

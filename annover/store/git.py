@@ -253,6 +253,14 @@ class Git:
             self._locate()
         return self._git_dir  # type: ignore[return-value]
 
+    @property
+    def plain(self) -> bool:
+        """The git dir is a plain ``.git`` folder found as git finds it (see :func:`_discover`):
+        its files may be read (refs) and written (annover's own) directly."""
+        if self._git_dir is None:
+            self._locate()
+        return self._plain
+
     def rel(self, path: Path) -> str:
         """``path`` relative to the top level, posix style (what git plumbing takes)."""
         return Path(os.path.relpath(Path(path).resolve(), self.toplevel)).as_posix()

@@ -1,0 +1,157 @@
+"""What git commits hold, remembered by commit id in the git dir: a commit never changes, so what
+was read of one stays true whatever happens to branches, tags or the DVC remote (as git's own
+commit-graph file remembers commits).
+
+``annover status`` (and push, pull) want, of every version reachable from HEAD and the tags,
+the commit that added its record and the DVC listing that commit's ``objects.dvc`` records.
+Found afresh each time, that was a diff of every commit (``git log -c --diff-filter=A``; each
+diff reads the versions folder's tree, which holds every version, so the cost grew with the
+square of the versions where objects are loose: 0.07 s of CPU at 200 versions, 0.28 s at 500)
+and a read of every pointer. With the memo, git lists the commits (``git rev-list``, no diff)
+and only commits not seen before are diffed (by the same ``git log``) and read.
+
+Not remembered: a shallow clone's boundary commits (what git shows them adding changes when
+the history is fetched); and nothing is read or written while ``refs/replace/`` holds a ref
+(``git replace`` changes what a commit id shows) or the refs are not plain files. The file is
+one header line (format, the two paths, the SHA-256 of the rest: a file cut short or edited
+is not read) and a line per commit: ``<commit> TAB <version ids added, space-separated> TAB
+<listing>`` (listing: empty when not read yet, ``-`` when the commit has none). A file that
+cannot be written (a read-only clone) is not written.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Callable, Iterator
+
+from annover.files import write_atomic
+from annover.store.git import Git
+
+__all__ = ["MEMO_FILE", "CommitMemo", "parse_added"]
+
+#: the memo's file name, in the git dir
+MEMO_FILE = "annover-commits"
+_FORMAT = "annover-commits 1"
+#: the commits kept past those of the last walk, before the file is cut back to those
+_SLACK = 2000
+
+
+def parse_added(out: str) -> Iterator[tuple[str, str]]:
+    """(commit, version id) of each record added in ``git log --format='commit %H' --name-only``
+    output, in its order."""
+    commit = ""
+    for line in out.splitlines():
+        if line.startswith("commit "):
+            commit = line[7:].strip()
+        elif line.endswith(".json") and commit:
+            yield commit, line.rsplit("/", 1)[-1][:-5]
+
+
+class CommitMemo:
+    """The records each commit adds under ``vdir`` and the listing its ``pointer`` records."""
+
+    def __init__(self, scm: Git, vdir: str, pointer: str) -> None:
+        self.scm, self.vdir, self.pointer = scm, vdir, pointer
+        self._added: dict[str, list[str]] = {}
+        self._listing: dict[str, str | None] = {}
+        self._walked: set[str] = set()
+        self._forget: set[str] = set()
+        self._changed = False
+        self._path = self._where()
+        if self._path is not None:
+            self._load(self._path)
+
+    def _where(self) -> Path | None:
+        """The memo's path; None where it is not used (see the module's note)."""
+        if not self.scm.plain:  # a linked work tree, GIT_DIR, ...: git's own answer each time
+            return None
+        git_dir = self.scm.git_dir
+        if (git_dir / "info" / "grafts").exists() or (git_dir / "reftable").exists():
+            return None
+        replace = git_dir / "refs" / "replace"
+        try:
+            if replace.is_dir() and any(replace.iterdir()):
+                return None
+            packed = git_dir / "packed-refs"
+            if packed.is_file() and b" refs/replace/" in packed.read_bytes():
+                return None
+        except OSError:
+            return None
+        return git_dir / MEMO_FILE
+
+    def _header(self, body: bytes) -> str:
+        return f"{_FORMAT}\t{self.vdir}\t{self.pointer}\t{hashlib.sha256(body).hexdigest()}\n"
+
+    def _load(self, path: Path) -> None:
+        try:
+            data = path.read_bytes()
+        except OSError:
+            return
+        head, _, body = data.partition(b"\n")
+        if (head + b"\n").decode("utf-8", "replace") != self._header(body):
+            return  # another format or folder, cut short, or edited: read afresh
+        for line in body.decode("utf-8", "replace").splitlines():
+            commit, vids, listing = (line.split("\t") + ["", ""])[:3]
+            self._added[commit] = vids.split()
+            if listing:
+                self._listing[commit] = None if listing == "-" else listing
+
+    def added(self, *revs: str) -> dict[str, str]:
+        """Version id -> the commit that added its record, of the commits ``git rev-list REVS``
+        lists, newest first: what ``git log --full-history -c --diff-filter=A REVS -- VDIR``
+        gives (the same walk's order; a merge commit's own records, new to every parent)."""
+        commits = self.scm.run("rev-list", *revs, check=False).split()
+        self._walked.update(commits)
+        self._learn([c for c in commits if c not in self._added])
+        out: dict[str, str] = {}
+        for c in commits:
+            for vid in self._added.get(c, ()):
+                out.setdefault(vid, c)
+        return out
+
+    def _learn(self, commits: list[str]) -> None:
+        """Diff ``commits`` (one ``git log``), remembering each but a shallow clone's boundary."""
+        if not commits:
+            return
+        out = self.scm.run("log", "--no-walk=unsorted", "--stdin", "--full-history", "-c", "--diff-filter=A",
+                           "--format=commit %H", "--name-only", "--", self.vdir,
+                           input="".join(f"{c}\n" for c in commits).encode(), check=False)
+        found: dict[str, list[str]] = {c: [] for c in commits}
+        for c, vid in parse_added(out):
+            if c in found and vid not in found[c]:
+                found[c].append(vid)
+        boundary = self.scm.shallow()
+        for c, vids in found.items():
+            self._added[c] = vids
+            self._changed |= c not in boundary
+        for c in boundary & found.keys():  # used now, not remembered: its diff changes when unshallowed
+            self._forget.add(c)
+
+    def listings(self, commits: list[str], read: Callable[[list[str]], list[str | None]]) -> list[str | None]:
+        """The listing each commit's pointer records; ``read`` reads those not remembered."""
+        todo = [c for c in dict.fromkeys(commits) if c not in self._listing]
+        for c, lst in zip(todo, read(todo) if todo else []):
+            self._listing[c] = lst
+            self._changed = True
+        return [self._listing[c] for c in commits]
+
+    def _listing_field(self, commit: str) -> str:
+        if commit not in self._listing:
+            return ""
+        return self._listing[commit] or "-"
+
+    def save(self) -> None:
+        """Write what was learned (the commits of the walks, and others up to a bound)."""
+        if self._path is None or not self._changed:
+            return
+        keep = [c for c in self._added if c not in self._forget]
+        if len(keep) > len(self._walked) + _SLACK:
+            keep = [c for c in keep if c in self._walked]
+        lines = [f"{c}\t{' '.join(self._added[c])}\t{self._listing_field(c)}\n" for c in keep]
+        body = "".join(lines).encode()
+        try:
+            write_atomic(self._path, self._header(body).encode() + body)
+        except OSError:  # a read-only clone: read afresh next time
+            return
+        self._changed = False
