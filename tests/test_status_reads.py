@@ -144,3 +144,22 @@ def test_a_shallow_clones_boundary_is_not_remembered(tmp_path, monkeypatch):
     subprocess.run(["git", "fetch", "-q", "--unshallow", "--tags"], check=True, cwd=clone)
     out = annover.Repo(clone).status(remote=False)
     assert out.versions == 3 and out == _fresh_status(clone, remote=False)
+
+
+def test_status_reads_gits_tags_and_the_shallow_file_once(tmp_path, monkeypatch):
+    """git's tag refs were read twice by `status` (the tags, then the stray tags: every loose ref
+    file, 500 at 500 versions), and git's shallow file once a version; once each now."""
+    _repo(tmp_path, monkeypatch)
+    annover.Repo(".").status(remote=False)  # the commits remembered: none diffed below
+    repo = annover.Repo(".")
+    reads = {"tags": 0, "shallow": 0}
+    tags, shallow = git_mod.Git.tag_commits, git_mod.Git.shallow
+    monkeypatch.setattr(git_mod.Git, "tag_commits", lambda self: reads.__setitem__("tags", reads["tags"] + 1)
+                        or tags(self))
+    monkeypatch.setattr(git_mod.Git, "shallow", lambda self: reads.__setitem__("shallow", reads["shallow"] + 1)
+                        or shallow(self))
+    out = repo.status(remote=False)
+    assert out.versions == 2 and out.tags == ["v2"] and out.stray_tags == []
+    assert reads == {"tags": 1, "shallow": 1}, reads
+    repo.tag("best", "v1")  # after status: read afresh
+    assert annover.Repo(".").git_tag_commits().keys() == {"v1", "v2", "best"}

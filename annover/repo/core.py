@@ -146,6 +146,7 @@ class RepoCore:
         self._git_tags: dict[str, str] = {}  # git's tags as tags() last read them: name -> commit
         self._tags_read: dict[str, str] = {}  # tags() as moved_tags() last read them
         self._held_tags: dict[str, str] | None = None  # tags() kept by held_tags() (None: read each time)
+        self._held_commits: dict[str, str] | None = None  # git_tag_commits() kept by held_tags()
         self._holding = False
         #: within :meth:`tags_of_versions`: (the versions printed, the tag names asked for), and the
         #: tag files and HEAD's as read once for it
@@ -430,12 +431,22 @@ class RepoCore:
     @contextlib.contextmanager
     def held_tags(self) -> Iterator[None]:
         """Within: the tags read once and kept, for a command that only reads and asks for them
-        several times (``status``: every tag file and git tag read and checked three times)."""
-        self._holding, self._held_tags = True, None
+        several times (``status``: every tag file and git tag read and checked three times), and
+        git's tags (:meth:`git_tag_commits`: every tag ref read twice) likewise."""
+        self._holding, self._held_tags, self._held_commits = True, None, None
         try:
             yield
         finally:
-            self._holding, self._held_tags = False, None
+            self._holding, self._held_tags, self._held_commits = False, None, None
+
+    def git_tag_commits(self) -> dict[str, str]:
+        """git's tags, ``{name: the commit it names}`` (:meth:`Git.tag_commits`): read each time, but
+        once within :meth:`held_tags`."""
+        if not self._holding:
+            return self.scm.tag_commits()
+        if self._held_commits is None:
+            self._held_commits = self.scm.tag_commits()
+        return dict(self._held_commits)
 
     @contextlib.contextmanager
     def tags_of_versions(self, vids: "Iterable[str]" = ()) -> Iterator[None]:
@@ -476,7 +487,7 @@ class RepoCore:
             if note not in self.recovered:
                 self.recovered.append(note)
         try:
-            commits = {n: c for n, c in self.scm.tag_commits().items() if is_tag_name(n)}
+            commits = {n: c for n, c in self.git_tag_commits().items() if is_tag_name(n)}
         except (NotARepoError, GitError):
             self._git_tags = {}
             return out

@@ -252,7 +252,8 @@ def reachable(repo: RepoCore, pointers: bool = True) -> dict[str, tuple[str, str
                                                        check=False).splitlines() if p.endswith(".json")}
     kept |= _held_by_tags(repo, vdir, set(memo.added("--tags", "--not", "HEAD")) - kept)
     kept |= set(repo.tags_of())  # a version a tag names, also one a reset dropped from HEAD's tree
-    commits = {vid: c for vid, c in commits.items() if vid in kept and repo.made_by(vid, c)}  # shallow: not here
+    boundary = repo.scm.shallow()  # a shallow clone's boundary commits (read once, not once a version)
+    commits = {vid: c for vid, c in commits.items() if vid in kept and (c not in boundary or repo.made_by(vid, c))}
     listings = (memo.listings(list(commits.values()), lambda todo: _pointers(repo, todo, pointer)) if pointers
                 else [None] * len(commits))
     memo.save()
@@ -265,7 +266,7 @@ def stray_tags(repo: RepoCore) -> list[StrayTag]:
     would make its git tag again), nor one on a commit that made no version or an annotated tag (a
     user's own)."""
     versions = repo.tags()
-    commits = {n: c for n, c in repo.scm.tag_commits().items() if n in versions}
+    commits = {n: c for n, c in repo.git_tag_commits().items() if n in versions}
     if not commits:
         return []
     off = set(repo.git("rev-list", *sorted(set(commits.values())), "--not", "--branches", "--remotes", "HEAD",
