@@ -1,5 +1,7 @@
 """The daily commands in a repository of many versions: how `annover log`, `status` and `show`
 grow with the versions, next to git's own `git log` of the same commits.
+`status` is timed as it runs day to day (what it remembers of each commit read before kept
+in the git dir) and with that removed first (the first status after a clone).
 
 A daily labeling loop makes a version a day: after a year, hundreds. Each command runs in a
 new process, several times after a warm-up, in a repository of a few versions and in one of
@@ -15,13 +17,19 @@ ratio to `git log --oneline` of the same repository.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
+import statistics
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
+
+from annover.store.memo import MEMO_FILE  # noqa: E402
 
 CONFIG = ('<View><Text name="text" value="$text"/><Choices name="label" toName="text">'
           '<Choice value="a"/><Choice value="b"/><Choice value="c"/></Choices></View>')
@@ -59,9 +67,33 @@ def commands(exe: str, mid: int) -> dict[str, list[str]]:
         "annover log --json": [exe, "log", "--json"],
         "annover status": [exe, "status"],
         "annover status --no-remote": [exe, "status", "--no-remote"],
+        # what status remembers of each commit (the git dir's annover-commits) removed first: the
+        # first status after a clone, or after a history of other commits was fetched
+        "annover status, nothing remembered": ["sh", "-c", f'rm -f "$(git rev-parse --git-dir)/{MEMO_FILE}" && '
+                                               f'exec "$0" status', exe],
         f"annover show v{mid}": [exe, "show", f"v{mid}"],
         "annover tag": [exe, "tag"],
     }
+
+
+def time_command(args: list[str], repeats: int, cwd: Path, warmup: int) -> dict:
+    """:func:`common.time_command`, with the CPU time (user + system) of the process and its own
+    children (git) as ``cpu_median_s``: on a machine others load, wall time moves by several times
+    from one run to the next, CPU time far less."""
+    walls, cpus = [], []
+    for r in range(-warmup, repeats):
+        t0 = time.perf_counter()
+        p = subprocess.Popen(args, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        err = p.stderr.read() if p.stderr else b""
+        _, status, usage = os.wait4(p.pid, 0)
+        dt = time.perf_counter() - t0
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"{' '.join(args)} failed: {err.decode(errors='replace')[-2000:]}")
+        if r >= 0:
+            walls.append(dt)
+            cpus.append(usage.ru_utime + usage.ru_stime)
+    return {**common.summarize(walls), "cpu_median_s": round(statistics.median(cpus), 6),
+            "cpu_samples_s": [round(c, 6) for c in cpus]}
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -78,7 +110,7 @@ def main(argv: list[str] | None = None) -> dict:
         for n in (SMALL, a.versions):
             common.log(f"== a repository of {n} versions ...")
             root = make_repo(tmp, f"r{n}", n)
-            result["sizes"][n] = {name: common.time_command(args, a.repeats, cwd=root, warmup=2)
+            result["sizes"][n] = {name: time_command(args, a.repeats, cwd=root, warmup=2)
                                   for name, args in commands(exe, min(2, n)).items()}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -105,12 +137,16 @@ def report(result: dict) -> str:
     for (name, s), t in zip(result["sizes"][small].items(), result["sizes"][large].values()):
         git = result["sizes"][large]["git log --oneline"]["median_s"]
         per = (t["median_s"] - s["median_s"]) / (large - small) * 1e3
+        cpu_per = (t["cpu_median_s"] - s["cpu_median_s"]) / (large - small) * 1e3
         rows.append([_plain(name), f"{s['median_s']:.3f}", f"{t['median_s']:.3f}",
-                     f"{t['median_s'] / s['median_s']:.2f}x", f"{per:.2f}", f"{t['median_s'] / git:.0f}x"])
+                     f"{t['median_s'] / s['median_s']:.2f}x", f"{per:.2f}", f"{t['median_s'] / git:.0f}x",
+                     f"{s['cpu_median_s']:.3f}", f"{t['cpu_median_s']:.3f}", f"{cpu_per:.2f}"])
     first = next(iter(result["sizes"][large].values()))
-    return "\n".join([f"process wall time, median of {first['repeats']} runs, seconds",
+    return "\n".join([f"process wall time and CPU time (user + system, git's included), median of "
+                      f"{first['repeats']} runs, seconds",
                       common.markdown_table(["command", f"{small} versions", f"{large} versions", "growth",
-                                             "ms per version", "vs git log"], rows)])
+                                             "ms per version", "vs git log", f"CPU, {small}", f"CPU, {large}",
+                                             "CPU ms per version"], rows)])
 
 
 if __name__ == "__main__":
