@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 
 import annover
-from annover.repo import StatusResult, core
+from annover.repo import StatusResult, core, remote
 from annover.store import git as git_mod
 from annover.store import memo
 
@@ -163,3 +163,30 @@ def test_status_reads_gits_tags_and_the_shallow_file_once(tmp_path, monkeypatch)
     assert reads == {"tags": 1, "shallow": 1}, reads
     repo.tag("best", "v1")  # after status: read afresh
     assert annover.Repo(".").git_tag_commits().keys() == {"v1", "v2", "best"}
+
+
+def test_the_remembered_walk_is_gits_log_of_the_records_added(tmp_path, monkeypatch):
+    """What the memo gives (`git rev-list`, each commit's records from its own diff) is what the one
+    `git log --full-history -c --diff-filter=A` over the history gave, in its order, with branches, a
+    merge commit that adds its own record and commits made in the same second."""
+    _repo(tmp_path, monkeypatch)
+    root = tmp_path / "r"
+    subprocess.run(["git", "switch", "-q", "-c", "side", "v1"], check=True, cwd=root)
+    flat = tmp_path / "side.csv"
+    flat.write_text("task_key,label,annotator\nt1,a,x@y\nt2,b,x@y\n")
+    annover.Repo(".").snapshot(str(flat), message="on the side")
+    subprocess.run(["git", "switch", "-q", "-"], check=True, cwd=root)
+    merged = annover.Repo(".").merge("side", favor="theirs")
+    assert merged.version is not None
+    repo = annover.Repo(".")
+    vdir = f"{repo.rel(repo.dir / 'versions')}/"
+    sizes = []
+    for revs in (("HEAD", "--tags"), ("--tags", "--not", "HEAD"), ("side",)):
+        want = list(remote.added_records(repo, *revs, "--", vdir).items())
+        sizes.append(len(want))
+        for _ in range(2):  # nothing remembered, then all
+            m = memo.CommitMemo(repo.scm, vdir, repo.rel(repo.dir / "objects.dvc"))
+            assert list(m.added(*revs).items()) == want, revs
+            m.save()
+    assert sizes == [4, 0, 2], sizes  # v1, v2, the side's v3 and the merge's v4
+    assert _fresh_status(root) == annover.Repo(".").status()
