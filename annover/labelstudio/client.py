@@ -174,9 +174,11 @@ class Project:
 class Client:
     """One Label Studio server. Build it with :func:`connect`."""
 
-    def __init__(self, url: str, api_key: str, timeout: float = DEFAULT_TIMEOUT, url_from: str = ENV_URL) -> None:
-        #: where the URL came from, named in hints: the environment variable, or the option that gave it
+    def __init__(self, url: str, api_key: str, timeout: float = DEFAULT_TIMEOUT, url_from: str = ENV_URL,
+                 key_from: str = ENV_KEY) -> None:
+        #: where the URL and the key came from, named in hints: the environment variable, or the option that gave it
         self.url_from = url_from
+        self.key_from = key_from
         self.base_url = _normalize_url(url)
         self.url = public_url(self.base_url)
         self.__key = api_key
@@ -275,7 +277,8 @@ class Client:
         if isinstance(e, (httpx.LocalProtocolError, UnicodeError)):  # a header or URL HTTP cannot carry
             return self._scrub(UsageError(f"a request to {where} could not be sent ({what}): "
                                           f"{_one_line(str(e) or type(e).__name__, 120, self.__key)}",
-                                          f"check {self.url_from} and {ENV_KEY} for spaces or non-ASCII characters"))
+                                          f"check {self.url_from} and {self.key_from} for spaces or non-ASCII "
+                                          "characters"))
         if isinstance(e, (httpx.NetworkError, httpx.RemoteProtocolError, httpx.ProxyError)):
             reason = _one_line(str(e) or type(e).__name__, 120, self.__key)
             return LabelStudioConnectionError(f"cannot reach {where}: {reason}",
@@ -290,11 +293,11 @@ class Client:
             if status == 401:
                 return self._scrub(LabelStudioAuthError(
                     f"{where} refused the API key (HTTP 401: {detail})",
-                    f"check {ENV_KEY}: copy the token from Label Studio's Account & Settings page"))
+                    f"check {self.key_from}: copy the token from Label Studio's Account & Settings page"))
             if status == 403:
                 return self._scrub(LabelStudioAuthError(
                     f"{where} refused {what} (HTTP 403: {detail})",
-                    f"use the API key of a user allowed to do this ({ENV_KEY})"))
+                    f"use the API key of a user allowed to do this ({self.key_from})"))
             if status == 404:
                 return self._scrub(NotFoundError(f"{what}: not found on {self.url}",
                                                  "list the datasets with `annover dataset list`"))
@@ -400,6 +403,7 @@ def connect(url: str | None = None, api_key: str | None = None, timeout: float |
     """A :class:`Client` for ``url`` / ``api_key``, defaulting to the environment (``flags``:
     the command's options for them, named in the hints)."""
     url_from = flags[0] if url else ENV_URL
+    key_from = flags[1] if api_key else ENV_KEY
     url = url or os.environ.get(ENV_URL)
     api_key = api_key or os.environ.get(ENV_KEY)
     if not url:
@@ -413,13 +417,14 @@ def connect(url: str | None = None, api_key: str | None = None, timeout: float |
     if not _TOKEN.fullmatch(api_key):  # an HTTP header cannot carry it; the key itself is never shown
         raise UsageError(f"the Label Studio API key ({ENV_KEY} or {flags[1]}) holds spaces, control or "
                          "non-ASCII characters", "copy the token again from Label Studio's Account & Settings page")
-    return Client(url, api_key, _timeout() if timeout is None else timeout, url_from)
+    return Client(url, api_key, _timeout() if timeout is None else timeout, url_from, key_from)
 
 
 def _check_url(url: str, url_from: str) -> None:
     """Refuse a server URL that does not parse, or that holds a user name or password: httpx would send
-    them as Basic authentication in place of the API key (every call then refused as a bad key). The
-    URL is not shown: its password would be."""
+    them as Basic authentication in place of the API key (every call then refused as a bad key); or a
+    query or fragment (a page's address copied from a browser): the API's paths would be glued after
+    it, and the server's login page come back. The URL is not shown: its password or query would be."""
     try:
         netloc = urllib.parse.urlsplit(_normalize_url(url)).netloc
     except ValueError as e:  # "Invalid IPv6 URL"
@@ -428,6 +433,9 @@ def _check_url(url: str, url_from: str) -> None:
         raise UsageError(f"{url_from} holds a user name or password (http://USER:***@HOST); Label Studio takes "
                          f"the API key, and they would be sent in its place",
                          f"remove USER:PASSWORD@ from {url_from} and give the key in {ENV_KEY}")
+    if "?" in url or "#" in url:
+        raise UsageError(f"{url_from} holds a query or fragment (?... or #...): it is the address of a page, "
+                         "not of the server", "give the server's address, http(s)://HOST:PORT")
 
 
 #: what an API key may hold: printable ASCII without spaces (Label Studio's tokens are hex or JWTs)
