@@ -1,14 +1,19 @@
 """Audit of the ``annover dataset`` commands as a daily user runs them, against a real Label Studio.
 
 Each test is a case the audit found wrong: a server URL copied with a query (a browser's address
-bar), the hint of a refused key that named the variable when the key came from a flag.
+bar), the hint of a refused key that named the variable when the key came from a flag, a version
+with a Repeater config that ``dataset push`` refused to send back.
 """
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
 
-from .ls_fixtures import cli, ls_server  # noqa: F401 - fixture
+from .conftest import shared_corpus
+from .ls_fixtures import cli, ls_server, sdk_admin  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.labelstudio
 
@@ -46,3 +51,41 @@ def test_refused_key_hint_names_where_the_key_came_from(ls_server, repo, command
     code, _, err = cli(*command, env={env: BAD_KEY})
     assert code == 13, err
     assert f"check {env}:" in err and BAD_KEY not in err
+
+
+def _project_id(out: str) -> int:
+    return int(out.strip().splitlines()[-1])
+
+
+def test_a_repeater_version_pushes_back_and_a_wrong_label_in_it_is_still_refused(ls_server, repo, sdk_admin):  # noqa: F811
+    """A Repeater config (``labels_{{idx}}`` answers as ``labels_0``) was snapshotted by annover, which reads
+    Repeater names, but `dataset push --from v1 --annotations` asked label-studio-sdk alone, which does not:
+    exit 4 "'from_name' 'labels_0' not found in configuration" for the labels annover itself had kept.
+    Push now checks as a snapshot does: the version goes back, and a pull of it gives its labels; a label no
+    Repeater control allows is still exit 4, nothing sent."""
+    corpus = shared_corpus("label-studio")
+    code, _, err = cli("snapshot", "--from", str(corpus / "sdk_repeater_taxonomy.json"),
+                       "--config", str(corpus / "sdk_repeater_taxonomy.xml"), "-m", "v1")
+    assert code == 0, err
+    title = f"t-{uuid.uuid4().hex[:8]}-repeater"
+    code, out, err = cli("dataset", "create", title, "--config", "v1")
+    assert code == 0, err
+    pid = _project_id(out)
+    try:
+        bad = repo.root / "bad.json"
+        task = json.loads((corpus / "sdk_repeater_taxonomy.json").read_text())[0]
+        task["annotations"][0]["result"][0]["value"]["rectanglelabels"] = ["Nope"]
+        task["data"]["images"][0]["url"] = "https://example.org/other.jpeg"
+        bad.write_text(json.dumps([task]))
+        code, _, err = cli("dataset", "push", title, "--from", str(bad), "--annotations")
+        assert code == 4 and "'Nope'" in err and err.count("\n") == 1, err
+        assert sdk_admin.projects.get(id=pid).task_number == 0
+        code, _, err = cli("dataset", "push", title, "--from", "v1", "--annotations")
+        assert code == 0, err
+        code, _, err = cli("snapshot", "--label-studio", title, "-m", "v2")
+        assert code == 0, err
+        v1, v2 = repo.show("v1").stats, repo.show("v2").stats
+        assert (v2["tasks"], v2["regions"], v2["labels"]) == (v1["tasks"], v1["regions"], v1["labels"])
+        assert v2["labels"] == {"categories_0": {"Archaea": 1}, "labels_0": {"Document Title": 1}}
+    finally:
+        sdk_admin.projects.delete(id=pid)
