@@ -12,7 +12,7 @@ import uuid
 
 import pytest
 
-from .conftest import shared_corpus
+from .conftest import git, shared_corpus
 from .ls_fixtures import cli, ls_server, sdk_admin  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.labelstudio
@@ -87,5 +87,25 @@ def test_a_repeater_version_pushes_back_and_a_wrong_label_in_it_is_still_refused
         v1, v2 = repo.show("v1").stats, repo.show("v2").stats
         assert (v2["tasks"], v2["regions"], v2["labels"]) == (v1["tasks"], v1["regions"], v1["labels"])
         assert v2["labels"] == {"categories_0": {"Archaea": 1}, "labels_0": {"Document Title": 1}}
+    finally:
+        sdk_admin.projects.delete(id=pid)
+
+
+def test_the_commit_remembering_a_key_says_so(ls_server, repo, sdk_admin):  # noqa: F811
+    """`dataset push --key data.id` commits the key into the dataset's record; its commit had the very
+    message of the record's creation ('annover: dataset T (Label Studio project N)'), so `git log` showed
+    the same line twice and hid what changed. It says the key it remembers."""
+    title = f"t-{uuid.uuid4().hex[:8]}-keyed"
+    code, out, err = cli("dataset", "create", title, "--template", "text-classification", "--labels", "pos,neg")
+    assert code == 0, err
+    pid = _project_id(out)
+    try:
+        (repo.root / "r.jsonl").write_text("".join(json.dumps({"id": f"r{i}", "text": f"t {i}"}) + "\n"
+                                                   for i in range(3)))
+        code, _, err = cli("dataset", "push", title, "--from", "r.jsonl", "--key", "data.id")
+        assert code == 0, err
+        subjects = git("log", "-2", "--format=%s", cwd=repo.root).splitlines()
+        assert subjects == [f"annover: dataset {title} remembers --key data.id (Label Studio project {pid})",
+                            f"annover: dataset {title} (Label Studio project {pid})"]
     finally:
         sdk_admin.projects.delete(id=pid)

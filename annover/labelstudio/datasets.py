@@ -347,9 +347,11 @@ class RecordChange:
             return False
 
     @classmethod
-    def write(cls, project: Project, server_url: str, key: str | None = None) -> "RecordChange":
+    def write(cls, project: Project, server_url: str, key: str | None = None,
+              remembering: bool = False) -> "RecordChange":
         """The record of ``project``; ``key``: the task key its tasks were sent with (``dataset
-        push --key``), which later pushes and the first snapshot of it take by default."""
+        push --key``), which later pushes and the first snapshot of it take by default
+        (``remembering``: the change is that key, and the commit message says so)."""
         base = f"{RECORD_DIR}/{slug(project.title)}"
         meta = {"title": project.title, "project_id": project.id, "url": server_url,
                 "config_sha256": hashlib.sha256(project.label_config.encode("utf-8")).hexdigest()}
@@ -358,8 +360,9 @@ class RecordChange:
         files: dict[str, bytes | None] = {
             f"{base}.json": (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode(),
             f"{base}.xml": project.label_config.encode("utf-8")}
+        what = f" remembers --key {key}" if remembering and key is not None else ""
         return cls(RecordAction.WRITE, project.id, f"{base}.json", files,
-                   f"annover: dataset {project.title} (Label Studio project {project.id})", project.title)
+                   f"annover: dataset {project.title}{what} (Label Studio project {project.id})", project.title)
 
     @classmethod
     def remove(cls, project: Project) -> "RecordChange":
@@ -601,7 +604,7 @@ class Datasets:
                            field_name=field_name, document_root=document_root, validate=validate,
                            repo=self.repo, dry_run=dry_run, batch_size=batch_size, progress=progress)
             if saving is not None:
-                self._save(RecordChange.write(saving, self.client.url, key))
+                self._save(RecordChange.write(saving, self.client.url, key, remembering=True))
         r.key = used
         if key is None and used is not None:
             r.notes.append(f"tasks keyed with --key {used}, as the dataset's earlier push sent them "
