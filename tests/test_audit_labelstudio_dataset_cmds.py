@@ -109,3 +109,36 @@ def test_the_commit_remembering_a_key_says_so(ls_server, repo, sdk_admin):  # no
                             f"annover: dataset {title} (Label Studio project {pid})"]
     finally:
         sdk_admin.projects.delete(id=pid)
+
+
+def test_a_recorded_dataset_whose_project_was_deleted_or_renamed_says_so(ls_server, repo, sdk_admin):  # noqa: F811
+    """The repository records dataset T as project N; someone deletes N in Label Studio (or renames it).
+    `dataset stats T`, `dataset push T` and `snapshot --label-studio T` said only 'no dataset T ... make it
+    with `annover dataset create T`', as if the repository knew nothing of it. The hint now names the
+    record and what became of its project: gone (create makes a new one, delete forgets the record), or
+    renamed (its title now, its id)."""
+    title = f"t-{uuid.uuid4().hex[:8]}-gone"
+    code, out, err = cli("dataset", "create", title, "--template", "text-classification", "--labels", "pos,neg")
+    assert code == 0, err
+    pid = _project_id(out)
+    record = f".annover/datasets/{title}.json"
+    (repo.root / "r.jsonl").write_text(json.dumps({"id": "r0", "text": "t"}) + "\n")
+    commands = (["dataset", "stats", title], ["dataset", "push", title, "--from", "r.jsonl"],
+                ["snapshot", "--label-studio", title, "-m", "m"])
+    try:
+        sdk_admin.projects.update(id=pid, title=title + "-renamed")
+        for command in commands:
+            code, out, err = cli(*command)
+            assert code == 14 and err.count("\n") == 1 and out == "", err
+            assert f"{record} records it as project {pid}, now titled {title + '-renamed'!r}" in err, err
+    finally:
+        sdk_admin.projects.delete(id=pid)
+    for command in commands:
+        code, out, err = cli(*command)
+        assert code == 14 and err.count("\n") == 1 and out == "", err
+        assert f"{record} records it as project {pid}, which this server no longer has" in err, err
+        assert f"`annover dataset delete {title}` forgets the record" in err
+    head = git("rev-parse", "HEAD", cwd=repo.root)
+    code, _, err = cli("dataset", "delete", title, "--yes")
+    assert code == 0 and "was already deleted" in err, err
+    assert git("rev-parse", "HEAD", cwd=repo.root) != head and not (repo.root / record).exists()

@@ -22,6 +22,7 @@ import enum
 import hashlib
 import json
 import re
+import shlex
 import unicodedata
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -429,8 +430,33 @@ class Datasets:
         return self._client
 
     def get(self, name: str | int) -> Project:
-        """The project titled ``name`` (or with id ``name``); NotFoundError otherwise."""
-        return self.client.project(name)
+        """The project titled ``name`` (or with id ``name``); NotFoundError otherwise, whose hint says
+        what became of the project the bound repository's record of ``name`` names, if it has one."""
+        try:
+            return self.client.project(name)
+        except NotFoundError as e:
+            hint = self.gone_hint(str(name).strip())
+            if hint is not None:
+                e.hint = hint
+            raise
+
+    def gone_hint(self, title: str) -> str | None:
+        """For a title no project has: what became of the project the repository's record of it (made
+        on this server) names: renamed, or gone from the server; None without such a record."""
+        rec = self._read_record(title) if self._read_record is not None else None
+        if not rec or type(rec.get("project_id")) is not int \
+                or str(rec.get("url", "")).rstrip("/") != self.client.url.rstrip("/"):
+            return None
+        pid, where = rec["project_id"], f".annover/{RECORD_DIR}/{slug(title)}.json"
+        try:
+            now = self.client.project_by_id(pid)
+        except NotFoundError:
+            return (f"{where} records it as project {pid}, which this server no longer has (deleted in Label "
+                    f"Studio?): `annover dataset create {shlex.quote(title)}` makes a new project, `annover "
+                    f"dataset delete {shlex.quote(title)}` forgets the record")
+        if now.title == title:  # there as recorded: what was not found is something else
+            return None
+        return f"{where} records it as project {pid}, now titled {now.title!r}: name it so, or by its id {pid}"
 
     def _summary(self, project: Project) -> DatasetSummary:
         """The counts of ``project``, from its own counts when they tell how many tasks are labeled

@@ -13,7 +13,7 @@ from typing import Callable, Iterator
 from annover.labelstudio import sync as ls_sync
 from annover.labelstudio.client import Client, connect
 from annover.labelstudio.datasets import RECORD_DIR, Datasets, RecordAction, RecordChange, legacy_slug, slug
-from annover.errors import LabelStudioError, UsageError
+from annover.errors import LabelStudioError, NotFoundError, UsageError
 from annover.model.config import LabelingConfig
 from annover.repo import dry_run as dry
 from annover.repo.core import RepoCore, lock_timeout
@@ -142,9 +142,13 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
                          "(--key auto to key them by their data's hash)")
     reading, _ = remembered(reading_of(repo.version(head)) if head else None, key, inp.validate)
     config_text = LabelingConfig.from_file(inp.config).text if inp.config else None
-    got = ls_sync.pull(client, dataset, previous=previous, key=reading.key, config_text=config_text,
-                       config_source=f"--config {inp.config}" if inp.config else None,
-                       validate=reading.validate, full=full, progress=progress)
+    try:
+        got = ls_sync.pull(client, dataset, previous=previous, key=reading.key, config_text=config_text,
+                           config_source=f"--config {inp.config}" if inp.config else None,
+                           validate=reading.validate, full=full, progress=progress)
+    except NotFoundError as e:  # a dataset this repository records: say what became of its project
+        e.hint = datasets_on(repo, client).gone_hint(str(dataset).strip()) or e.hint
+        raise
     pulled = SnapshotInput(tables=got.tables, origin=got.origin, config_text=got.config_text, message=inp.message,
                            tag=inp.tag, key=key, source_data=inp.source_data, predictions=inp.predictions,
                            validate=inp.validate, learned_users=(client.url, {**_users(client), **got.users}))
