@@ -142,3 +142,28 @@ def test_a_recorded_dataset_whose_project_was_deleted_or_renamed_says_so(ls_serv
     code, _, err = cli("dataset", "delete", title, "--yes")
     assert code == 0 and "was already deleted" in err, err
     assert git("rev-parse", "HEAD", cwd=repo.root) != head and not (repo.root / record).exists()
+
+
+def test_tasks_sent_twice_by_two_pushes_at_once_are_said_by_the_next_push(ls_server, repo, sdk_admin):  # noqa: F811
+    """Two `dataset push` of the same new tasks at once (a cron and a person) both find them missing and
+    both send them: measured, 500 new records pushed twice at once left 999 tasks. The next push said
+    '500 already there' and nothing else, and `snapshot --label-studio` then stopped on duplicate task
+    keys (exit 3). The next push now warns that tasks of the project share a key (stderr and --json)."""
+    title = f"t-{uuid.uuid4().hex[:8]}-twice"
+    code, out, err = cli("dataset", "create", title, "--template", "text-classification", "--labels", "pos,neg")
+    assert code == 0, err
+    pid = _project_id(out)
+    try:
+        records = [{"id": f"r{i}", "text": f"t {i}"} for i in range(3)]
+        (repo.root / "r.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+        code, _, err = cli("dataset", "push", title, "--from", "r.jsonl", "--key", "data.id")
+        assert code == 0 and "warning" not in err, err
+        sdk_admin.projects.import_tasks(id=pid, request=[{"data": records[1]}])  # the other push's copy
+        code, out, err = cli("dataset", "push", title, "--from", "r.jsonl", "--json")
+        assert code == 0, err
+        got = json.loads(out)
+        assert (got["sent"], got["already"]) == (0, 3)
+        assert [w for w in got["warnings"] if "1 task(s) of the project have the task key (data.id)" in w], got
+        assert "sent twice" in err
+    finally:
+        sdk_admin.projects.delete(id=pid)

@@ -359,12 +359,13 @@ def _version_predictions(repo: "Repo", rev: str, key: str | None) -> dict[str, l
 
 
 def existing_tasks(client: Client, project: Project, key: str | None, page_size: int = 5000,
-                   progress: PushProgress = _noop) -> tuple[dict[str, int], int]:
-    """task key -> task id of the tasks in the project; and how many have no such key."""
+                   progress: PushProgress = _noop) -> tuple[dict[str, int], int, int]:
+    """task key -> task id of the tasks in the project (the first of a key); how many have no such
+    key; how many have the key of a task before them (sent twice, as two pushes at once do)."""
     out: dict[str, int] = {}
-    unkeyed = 0
+    unkeyed = twice = 0
     if project.tasks == 0:
-        return out, 0
+        return out, 0, 0
     page, seen = 1, 0
     while True:
         d = client.raw("GET", "api/tasks", what=f"listing the tasks of project {project.id}",
@@ -373,7 +374,9 @@ def existing_tasks(client: Client, project: Project, key: str | None, page_size:
         tasks = d.get("tasks", []) if isinstance(d, dict) else []
         for t in tasks:
             try:
-                out.setdefault(task_key_of(t, key, f"task {t.get('id')}"), int(t["id"]))
+                k = task_key_of(t, key, f"task {t.get('id')}")
+                twice += k in out
+                out.setdefault(k, int(t["id"]))
             except RecordError:
                 unkeyed += 1
         seen += len(tasks)
@@ -382,7 +385,7 @@ def existing_tasks(client: Client, project: Project, key: str | None, page_size:
         if not tasks or seen >= total:
             break
         page += 1
-    return out, unkeyed
+    return out, unkeyed, twice
 
 
 def model_versions(client: Client, project: Project) -> dict[int, set[str]]:
@@ -557,9 +560,13 @@ def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, 
         _validate(((lambda k=k, j=j: place(k, j), p) for k, ps in preds.items() for j, p in enumerate(ps)), cfg)
     if project.tasks:
         progress("reading the project's tasks", 0, project.tasks)
-    have, unkeyed = existing_tasks(client, project, key, progress=progress)
+    have, unkeyed, twice = existing_tasks(client, project, key, progress=progress)
     if unkeyed:
         result.warnings.append(f"{unkeyed} task(s) of the project have no {key!r} field; they are never matched")
+    if twice:  # two pushes of the same tasks at once both find them missing: a snapshot then stops on them
+        result.warnings.append(f"{twice} task(s) of the project have the task key ({key or 'the data hash'}) of "
+                               "another task of it (sent twice, as two pushes at once do); `annover snapshot "
+                               "--label-studio` stops on duplicate keys: delete the copies in Label Studio")
     unknown = [k for k in preds if k not in keyed and k not in have]
     if unknown:  # the first in the file, by its record: a hash key alone is nowhere to be found
         raise InputError(f"{place(unknown[0], 0)}: its task is neither in {src.name} nor in the project "
