@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Union
 
 from annover._lazy import lazy
 from annover.errors import InputError, ValidationError
+from annover.formats.ls_results import item_problem
 from annover.model.config import Control, LabelingConfig
 
 if TYPE_CHECKING:
@@ -26,17 +27,22 @@ Where = Union[str, Callable[[], str]]
 
 
 def check_results(answers: Iterable[tuple[Where, dict]], config: LabelingConfig, hint: str) -> None:
-    """Every result item of every answer allowed by ``config``; ValidationError naming the first that is not."""
+    """Every result item of ``answers`` allowed by ``config``, read as a snapshot reads it (a Repeater's
+    ``labels_0`` is its ``labels_{{idx}}``; results Label Studio writes that label-studio-sdk's schemas
+    refuse are checked on their labels): what a snapshot keeps, push sends. Any other item is a
+    ValidationError naming the first, with label-studio-sdk's reason (the snapshot's where the SDK sees
+    none, or for a Repeater's control)."""
     for where, answer in answers:
         result = answer.get("result") if isinstance(answer, dict) else None
-        if not isinstance(result, list):
-            continue
-        for ri, item in enumerate(result):
+        for ri, item in enumerate(result if isinstance(result, list) else ()):
             if not isinstance(item, dict):
                 raise InputError(f"{_text(where)}, region {ri}: is not an object", "fix the result")
-            errors = config.region_errors(item)
-            if errors:
-                raise ValidationError(f"{_text(where)}, region {ri} ({item.get('from_name')}): {errors[0]}", hint)
+            problem = item_problem(item, config)
+            if problem is not None:  # a Repeater's control by its expanded name: the SDK would not know it
+                ctl = config.control_for(item.get("from_name"))
+                sdk = config.region_errors(item) if ctl is None or ctl.name == item.get("from_name") else []
+                reason = (sdk or [problem[1]])[0]
+                raise ValidationError(f"{_text(where)}, region {ri} ({item.get('from_name')}): {reason}", hint)
 
 
 def _text(where: Where) -> str:

@@ -25,15 +25,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from annover._lazy import lazy
-from annover.errors import InputError, NotFoundError, RevisionError, UsageError, ValidationError
+from annover.errors import InputError, NotFoundError, RevisionError, UsageError
 from annover.formats.label_studio import RecordError, task_key_of, to_tasks
 from annover.formats.ls_csv import LS_CSV_COLUMNS, is_label_studio_csv
 from annover.formats.predictions import PredictionRecords, predictions_table, read_prediction_records
 from annover.formats.records import (ANNOTATION_SERVER_FIELDS, MEDIA_TAGS, PREDICTION_SERVER_FIELDS, clean,
                                      data_objects, field_for, kind_of, read_records, task_items)
 from annover.formats.text import refuse_special
-from annover.formats.ls_results import item_problem
-from annover.formats.validate import Where
+from annover.formats.validate import Where, check_results
 from annover.labelstudio.client import ENV_DOCUMENT_ROOT, Client, Project
 from annover.model.config import ConfigObject, LabelingConfig
 from annover.store.versions import check_has_model
@@ -626,24 +625,7 @@ def _keyed(src: Source, key: str | None, needed: list[str]) -> dict[str, dict]:
 
 
 def _validate(answers: Iterable[tuple[Where, dict]], cfg: LabelingConfig) -> None:
-    """Every result item of ``answers`` allowed by ``cfg``, read as a snapshot reads it (a Repeater's
-    ``labels_0`` is its ``labels_{{idx}}``; results Label Studio writes that label-studio-sdk's schemas
-    refuse are checked on their labels): what a snapshot keeps, push sends. Any other item is refused
-    with label-studio-sdk's reason (the snapshot's where the SDK sees none, or for a Repeater's control)."""
-    hint = "fix the label or the dataset's labeling config, or pass --no-validate"
-    for where, answer in answers:
-        result = answer.get("result") if isinstance(answer, dict) else None
-        for ri, item in enumerate(result if isinstance(result, list) else ()):
-            if not isinstance(item, dict):
-                raise InputError(f"{where() if callable(where) else where}, region {ri}: is not an object",
-                                 "fix the result")
-            problem = item_problem(item, cfg)
-            if problem is not None:  # a Repeater's control by its expanded name: the SDK would not know it
-                ctl = cfg.control_for(item.get("from_name"))
-                sdk = cfg.region_errors(item) if ctl is None or ctl.name == item.get("from_name") else []
-                reason = (sdk or [problem[1]])[0]
-                raise ValidationError(f"{where() if callable(where) else where}, region {ri} "
-                                      f"({item.get('from_name')}): {reason}", hint)
+    check_results(answers, cfg, "fix the label or the dataset's labeling config, or pass --no-validate")
 
 
 def _distinct(ps: list[dict]) -> list[dict]:
