@@ -26,6 +26,7 @@ from annover.diffing import (POLICIES, Options, Region, Side, config_structure, 
 from annover.diffing.sources import Source
 from annover.model.geometry import box_iou, polygon_iou, shape_of, shape_score, span_overlap
 from annover.formats.ingest import from_ls_tasks
+from tests.conftest import shared_corpus
 
 SCHEMA = json.loads((Path(__file__).parents[1] / "schemas" / "diff.schema.json").read_text())
 CONTROLS = {
@@ -1049,3 +1050,24 @@ def test_parts_by_key_range_keep_every_task_whatever_its_key():
             parted = diff_tables(sa, sc, stored_hashes=True)
         assert parted.summary == alone.summary and parted.rows.to_pylist() == alone.rows.to_pylist()
     assert {r["task_key"] for r in alone.rows.to_pylist()} == {keys[3]}
+
+
+def test_a_repeaters_controls_are_its_configs_in_the_diffs_warnings(repo):
+    """The corpus's Repeater export (``labels_0``, ``categories_0`` of ``labels_{{idx}}``,
+    ``categories_{{idx}}``), relabeled: the diff warns of no control its config lacks, as a
+    snapshot of it did not; a label the template lacks is still warned, by the name used."""
+    corpus = shared_corpus("label-studio")
+    tasks = json.loads((corpus / "sdk_repeater_taxonomy.json").read_text())
+    repo.snapshot(corpus / "sdk_repeater_taxonomy.json", config=corpus / "sdk_repeater_taxonomy.xml", message="a")
+    for t in tasks:
+        for a in t["annotations"]:
+            for r in a["result"]:
+                if r["type"] == "taxonomy":
+                    r["value"]["taxonomy"] = [["Eukarya"]]
+    (repo.root / "b.json").write_text(json.dumps(tasks))
+    repo.snapshot(repo.root / "b.json", message="b")
+    d = repo.diff("v1", "v2")
+    assert not [w for w in d.summary["warnings"] if "config lacks" in w], d.summary["warnings"]
+    text = (corpus / "sdk_repeater_taxonomy.xml").read_text()
+    assert config_warnings(text, {"categories_3": {"Martian": 1}, "labels_3": {"Document Title": 2}}) == [
+        "B's annotations use label 'Martian' of control 'categories_3' (1 region(s)) that B's config lacks"]

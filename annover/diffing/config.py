@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import ConfigError
+from annover.model.config import repeated_name
 
 if TYPE_CHECKING:  # pragma: no cover
     import defusedxml.ElementTree as DET
@@ -124,11 +125,12 @@ def config_warnings(text_b: str | None, labels_b: dict[str, dict[str, int]], sid
     for ctl, counts in sorted(labels_b.items()):
         if ctl == "":
             continue
-        if ctl not in cb:
+        # a Repeater's labels_0 is its labels_{{idx}}
+        c = cb.get(ctl) or (cb.get(repeated_name(ctl, cb) or "") if "{{" in text_b else None)
+        if c is None:
             n = sum(counts.values())
             out.append(f"{side}'s annotations use control {ctl!r} ({n} label(s)) that {side}'s config lacks")
             continue
-        c = cb[ctl]
         if not c["labels"] or c["dynamic"]:
             continue
         allowed = set(c["labels"])

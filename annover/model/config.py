@@ -25,7 +25,7 @@ import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Iterable
 
 from annover._lazy import lazy
 from annover.errors import ConfigError, InputError, NotFoundError
@@ -45,7 +45,7 @@ else:
     sdk_li = lazy("label_studio_sdk.label_interface")
 
 __all__ = ["CACHE_FORMAT", "ConfigObject", "Control", "LabelingConfig", "cache_dir", "check_xml",
-           "config_structure", "verdict_path"]
+           "config_structure", "repeated_name", "verdict_path"]
 
 #: Version of the verdict cache's entries (part of their key: a new format never reads an old entry).
 CACHE_FORMAT = 2
@@ -67,6 +67,12 @@ def _name_pattern(name: str) -> "re.Pattern[str] | None":
     if len(parts) == 1:
         return None
     return re.compile(r"(\d+)".join(re.escape(p) for p in parts) + r"\Z")
+
+
+def repeated_name(name: str, names: Iterable[str]) -> str | None:
+    """The Repeater template among ``names`` that ``name`` is one of (``labels_0`` ->
+    ``labels_{{idx}}``); None when none expands to it."""
+    return next((n for n in names if (p := _name_pattern(n)) is not None and p.match(name)), None)
 
 
 @dataclass(frozen=True)
@@ -423,7 +429,8 @@ class LabelingConfig:
         ctl = controls.get(name)
         if ctl is not None or "{{" not in self.text:
             return ctl
-        return next((c for n, c in controls.items() if (p := _name_pattern(n)) is not None and p.match(name)), None)
+        template = repeated_name(name, controls)
+        return None if template is None else controls[template]
 
     def expand(self, template: str, name: str, other: str) -> str:
         """``other`` (a template such as ``page_{{idx}}``) with the index ``name`` gave ``template``."""
