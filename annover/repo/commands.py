@@ -10,6 +10,8 @@ prints nothing.
 
 from __future__ import annotations
 
+import math
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
@@ -75,9 +77,66 @@ def _refuse_stray(given: dict[str, Any], goes_with: str, hint: str) -> None:
                          hint.format("it" if one else "them"))
 
 
+def check_path_arg(value: object, keyword: str) -> None:
+    """A path given to the API (``out=``, ``repo=``, ``source=``...): a str or ``os.PathLike``, and
+    not the empty string, which the CLI refuses too (``--out "$UNSET"``: an unset variable, never
+    the current folder)."""
+    if isinstance(value, os.PathLike):
+        value = os.fspath(value)
+    if not isinstance(value, str):
+        raise UsageError(f"{keyword}={value!r:.60} is {type(value).__name__}, not a path",
+                         f"give {keyword}= as a str or a pathlib.Path")
+    check_not_empty(value, keyword)
+
+
+def check_not_empty(value: object, keyword: str) -> None:
+    """The empty string given for a path or name is refused, as the CLI refuses ``--out ""``."""
+    if isinstance(value, str) and value == "":
+        raise UsageError(f"{keyword}='': it is empty (an unset variable?)", "give a value, or leave it out")
+
+
+def check_int_arg(value: object, keyword: str, least: int | None = None) -> None:
+    """A count given to the API (``limit=``, ``n=``...): an int (not a bool, not "3"), at least ``least``."""
+    if isinstance(value, bool) or not isinstance(value, int) or (least is not None and value < least):
+        wanted = "a whole number" if least is None else f"a whole number of at least {least}"
+        raise UsageError(f"{keyword}={value!r:.60} is not {wanted}", f"give e.g. {keyword}={max(least or 0, 1) * 10}")
+
+
+def check_seconds_arg(value: object, keyword: str = "timeout") -> None:
+    """A timeout given to the API: seconds from 0.1 to a day, as ``--timeout`` takes (None: the default)."""
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value) \
+            or not 0.1 <= value <= 86400:
+        raise UsageError(f"{keyword}={value!r:.60} is not a number of seconds from 0.1 to 86400 (a day)",
+                         f"give e.g. {keyword}=30, or leave it out for the default")
+
+
+def _one_policy(resolve: str | None, policy: str | None) -> str | None:
+    """``resolve=`` (the CLI's ``--resolve``, as ``load`` and ``export`` name it) or its older name ``policy=``."""
+    if resolve is not None and policy is not None and resolve != policy:
+        raise UsageError(f"resolve={resolve!r} and policy={policy!r} name the same rule (policy= is its older name)",
+                         "give resolve= alone")
+    return resolve if resolve is not None else policy
+
+
 class Repo(RepoCore):
     """An annover repository. ``Repo(path)`` opens one (searching parent folders);
-    ``Repo.init(path)`` makes one."""
+    ``Repo.init(path)`` makes one.
+
+        repo = annover.Repo(".")          # NotARepoError (exit 6) when no folder at or above is one
+        repo.log(limit=3); repo.load("v2"); repo.diff("v1", "v2")
+    """
+
+    def __init__(self, path: str | Path | None = ".") -> None:
+        """Open the repository at or above ``path`` (None: the current folder); an empty or non-path
+        ``path`` is a :class:`~annover.errors.UsageError` (``Repo("")`` is not the current folder)."""
+        if path is not None:
+            check_path_arg(path, "path")
+        super().__init__(path)
+
+    def __repr__(self) -> str:
+        return f"Repo({str(self.root)!r})"
 
     @classmethod
     def init(cls, path: str | Path = ".", remote: str | None = None,
@@ -85,8 +144,10 @@ class Repo(RepoCore):
         """``annover init``: make ``path`` a repository (harmless when it is one); ``.repo`` opens it.
 
         Refused, before anything is made, inside a git repository whose HEAD is detached:
-        the commit ``init`` makes would be on no branch.
+        the commit ``init`` makes would be on no branch; ``path=""`` is a UsageError, as
+        ``annover init ''`` is (not the current folder).
         """
+        check_path_arg(path, "path")
         if not long_name(path) and Path(path).is_dir() and git_.detached_head(Path(path)):  # a long name: init says
             raise NotARepoError(f"git HEAD is detached in {Path(path).resolve()}: annover's first commit would be on "
                                 "no branch", f"switch to a branch first: `git switch {git_.branch_back(Path(path))}` "
@@ -113,6 +174,9 @@ class Repo(RepoCore):
         else:  # a pull reads the server's JSON and its users
             _refuse_stray({"--format": fmt, "--users": users}, "--from FILE",
                           "a Label Studio pull reads the server's own export and its users' e-mails; leave {} out")
+        for keyword, value in (("source", source), ("config", config), ("source_data", source_data),
+                               ("predictions", predictions), ("users", users)):
+            check_not_empty(value, keyword)  # an empty --from, --config...: exit 2 (types: SnapshotInput)
         if (source is None) == (label_studio is None):
             raise UsageError("give exactly one of --from FILE and --label-studio DATASET",
                              "see `annover snapshot --help`")
@@ -161,6 +225,7 @@ class Repo(RepoCore):
     def status(self, remote: bool = True, timeout: float | None = None) -> StatusResult:
         """``annover status``: HEAD, its tags, the DVC remote (waiting ``timeout`` s for its first
         answer), and the versions it lacks."""
+        check_seconds_arg(timeout)
         return remote_.status(self, remote, timeout)
 
     def prune_tags(self, dry_run: bool = False) -> "history.PruneResult":
@@ -182,6 +247,9 @@ class Repo(RepoCore):
         has no task of are the result's ``missing_tasks``. ``images`` (YOLO, VOC): the folder the
         tasks' images are in, put into the export beside their labels (checked against the sha256
         the version recorded of each, where it did)."""
+        check_path_arg(out, "out")
+        if images is not None:
+            check_path_arg(images, "images")
         return export_.export(self, rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force,
                               progress=progress, tasks=tasks, images=images)
 
@@ -189,12 +257,14 @@ class Repo(RepoCore):
              timeout: float | None = None) -> TransferResult:
         """``annover push``: what the DVC remote lacks of version ``rev``, or (None) of every
         version reachable from HEAD and the tags, like ``git push``."""
+        check_seconds_arg(timeout)
         return remote_.push(self, rev, remote, timeout)
 
     def pull(self, rev: str | None = None, remote: str | None = None,
              timeout: float | None = None) -> TransferResult:
         """``annover pull``: what the DVC cache lacks of version ``rev``, or (None) of every
         version reachable from HEAD and the tags; HEAD's objects land in the work tree."""
+        check_seconds_arg(timeout)
         return remote_.pull(self, rev, remote, timeout)
 
     def load(self, rev: str = "HEAD", table: str = "annotations", *, model_version: str | None = None,
@@ -223,7 +293,9 @@ class Repo(RepoCore):
             ) -> "list[Version]":
         """Versions reachable from ``rev``, newest first (all parents, like ``git log``); with
         ``tasks`` (task keys), only those that changed those tasks' rows, as ``git log -- PATH``
-        (``annover log --task``; see :mod:`annover.repo.task_log`)."""
+        (``annover log --task``; see :mod:`annover.repo.task_log`). ``limit`` (``-n``): at most that many."""
+        if limit is not None:
+            check_int_arg(limit, "limit", 0)
         if tasks is None:
             return super().log(rev, limit)
         return task_log.log_tasks(self, rev, tasks, limit).versions
@@ -295,19 +367,31 @@ class Repo(RepoCore):
         (``A..B``: one figure per version of the range)."""
         return loop_api.run_agreement(self, rev, iou_threshold, overlap_threshold)
 
-    def eval(self, rev: str = "HEAD", *, model: str | None = None, policy: str | None = None,
-             against: str | None = None) -> Any:
-        """``annover eval REV --model M``: model ``model``'s predictions against the resolved labels
-        (``A..B``: per version; ``against``: a second model on the tasks both predicted)."""
-        return loop_api.run_eval(self, rev, model, policy or loop_api.DEFAULT_POLICY, against)
+    def eval(self, rev: str = "HEAD", *, model: str | None = None, resolve: str | None = None,
+             against: str | None = None, policy: str | None = None) -> Any:
+        """``annover eval REV --model M``: model ``model``'s predictions against the labels resolved
+        by ``resolve`` (``--resolve``; ``policy=`` is its older name, kept) (``A..B``: per version;
+        ``against``: a second model on the tasks both predicted)."""
+        rule = _one_policy(resolve, policy)
+        return loop_api.run_eval(self, rev, model, rule or loop_api.DEFAULT_POLICY, against)
 
     def suspects(self, rev: str = "HEAD", *, threshold: float | None = None, policy: str | None = None,
-                 since: str | None = None, models: list[str] | None = None, limit: int | None = None) -> Any:
+                 since: str | None = None, models: list[str] | None = None, limit: int | None = None,
+                 resolve: str | None = None, model: str | None = None) -> Any:
         """``annover suspects REV``: labels worth a second look, ranked, with reasons (``since``:
-        the version an answer's label is compared with; default REV's parent; ``limit``: only the
-        top ``limit`` worded, ``total`` still counting them all)."""
+        the version an answer's label is compared with; default REV's parent; ``limit`` (``-n``): only
+        the top ``limit`` worded, ``total`` still counting them all). ``resolve`` (``--resolve``;
+        ``policy=`` is its older name, kept) picks the answer a label is; ``models`` (or one
+        ``model``, as ``--model M``): trust only those model versions."""
+        if model is not None:
+            if models is not None and list(models) != [model]:
+                raise UsageError(f"model={model!r} and models={models!r} both given", "give models=[...] alone")
+            models = [model]
+        if limit is not None:
+            check_int_arg(limit, "limit", 0)
+        rule = _one_policy(resolve, policy)
         return loop_api.run_suspects(self, rev, loop_api.DEFAULT_THRESHOLD if threshold is None else threshold,
-                                     policy or loop_api.DEFAULT_POLICY, since, models, limit)
+                                     rule or loop_api.DEFAULT_POLICY, since, models, limit)
 
     def sample(self, rev: str = "HEAD", *, strategy: str = "uncertainty", n: int = 100, seed: int = 0,
                model: str | None = None, stratify: bool = False, control: str | None = None,
@@ -315,12 +399,16 @@ class Repo(RepoCore):
         """``annover sample REV``: ``n`` task keys to label next, chosen by ``strategy``, written to
         ``out`` (an existing file replaced only with ``force``) and recorded (committed) under
         ``.annover/samples/`` unless ``record=False``."""
+        check_int_arg(n, "n")
+        check_int_arg(seed, "seed")
         if out is not None:
+            check_path_arg(out, "out")
             check_output(self, out, "--out", force)
         return loop_api.run_sample(self, rev, strategy, n, seed, model, stratify, control, out, record)
 
     def report(self, rev: str = "HEAD", out: str | Path = "report.html", *, force: bool = False,
                progress: Progress | None = None) -> Any:
         """``annover report [REV | A..B]``: one self-contained HTML page of the loop's figures."""
+        check_path_arg(out, "out")
         check_output(self, out, "--out", force)
         return loop_report.write_report(self, rev, out, progress=progress)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from annover._lazy import lazy
 from annover.errors import NotARepoError, NotFoundError, UsageError
-from annover.repo.commands import Repo
+from annover.repo.commands import Repo, check_path_arg
 from annover.repo.results import ExportResult, SnapshotResult
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -34,7 +34,10 @@ _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://|[^/@:]+@[^/:]+:")
 
 
 def open_repo(repo: RepoLike = None) -> Repo:
-    """``repo`` itself, or the repository at (or above) that path, default the current folder."""
+    """``repo`` itself, or the repository at (or above) that path, default the current folder; an
+    empty or non-path ``repo`` (``repo=""``, ``repo=3``) is a UsageError."""
+    if repo is not None and not isinstance(repo, Repo):
+        check_path_arg(repo, "repo")
     return repo if isinstance(repo, Repo) else Repo(repo if repo is not None else ".")
 
 
@@ -54,7 +57,7 @@ def init(path: str | Path = ".", remote: str | None = None, remote_options: dict
 
 def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None, model_version: str | None = None,
          columns: list[str] | None = None, format: str | None = None,
-         resolve: str | None = None, tasks: "Iterable[str] | None" = None) -> "pa.Table | datasets.Dataset":
+         resolve: str | None = None, tasks: Iterable[str] | None = None) -> pa.Table | datasets.Dataset:
     """Table ``table`` of version ``rev`` as a pyarrow Table.
 
     ``tasks`` (task keys): only the rows of those tasks, the same rows, order and schema as
@@ -90,6 +93,7 @@ def _local_repo(repo: RepoLike) -> Repo | None:
     """The repository ``repo`` names when it is one here (opened once: opening settles it), else None."""
     if repo is None or isinstance(repo, Repo):
         return open_repo(repo)
+    check_path_arg(repo, "repo")
     if not Path(repo).is_dir():
         if not _URL.match(str(repo)) and not Path(repo).exists():
             raise NotFoundError(f"repo={str(repo)!r}: no such folder, and not a git URL",
@@ -105,7 +109,7 @@ def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | 
              tag: str | None = None, key: str | None = None, source_data: str | None = None,
              predictions: str | None = None, validate: bool | str | None = None, fmt: str | None = None,
              users: str | None = None, label_studio: str | int | None = None, full: bool = False,
-             url: str | None = None, api_key: str | None = None, client: "Client | None" = None,
+             url: str | None = None, api_key: str | None = None, client: Client | None = None,
              progress: Callable[[str], None] | None = None, dry_run: bool = False) -> SnapshotResult:
     """``annover snapshot``: see :meth:`Repo.snapshot`."""
     return open_repo(repo).snapshot(source, config=config, message=message, tag=tag, key=key,
@@ -116,7 +120,7 @@ def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | 
 
 def diff(a: str, b: str = "HEAD", *, repo: RepoLike = None, iou_threshold: float | None = None,
          overlap_threshold: float | None = None, policy: str | None = None, transitions: bool = False,
-         fast: bool = True, tasks: "list[str] | None" = None, keep_rows: bool = True) -> "DiffResult":
+         fast: bool = True, tasks: list[str] | None = None, keep_rows: bool = True) -> DiffResult:
     """``annover diff A B``: see :meth:`Repo.diff`."""
     return open_repo(repo).diff(a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
                                 policy=policy, transitions=transitions, fast=fast, tasks=tasks, keep_rows=keep_rows)
@@ -124,7 +128,7 @@ def diff(a: str, b: str = "HEAD", *, repo: RepoLike = None, iou_threshold: float
 
 def export(rev: str, fmt: str, out: str | Path, *, repo: RepoLike = None, table: str = "annotations",
            resolve: str | None = None, predictions: str | None = None, force: bool = False,
-           progress: "Callable[[str, int, int], None] | None" = None,
-           tasks: "Iterable[str] | None" = None, images: str | Path | None = None) -> ExportResult:
+           progress: Callable[[str, int, int], None] | None = None,
+           tasks: Iterable[str] | None = None, images: str | Path | None = None) -> ExportResult:
     """``annover export``: see :meth:`Repo.export`."""
     return open_repo(repo).export(rev, fmt, out, table, resolve, predictions, force, progress, tasks, images)

@@ -68,6 +68,21 @@ class SnapshotResult:
     #: what it did that was not asked and is not wrong (a key taken from the dataset's record)
     notes: list[str] = field(default_factory=list)
 
+    def __repr__(self) -> str:
+        """One readable line in a notebook: the version by tag and short id, not its whole record
+        (``.version.record`` holds that); the lists only when they hold something."""
+        parts = [f"changed={self.changed!r}", f"tag={self.tag!r}",
+                 f"version={self.version.id[:12] if self.version else None!r}"]
+        if self.head and (self.version is None or self.head != self.version.id):
+            parts.append(f"head={self.head[:12]!r}")
+        parts += [f"{k}={v!r}" for k, v in (("dry_run", self.dry_run), ("users_committed", self.users_committed))
+                  if v]
+        parts += [f"{k}={v!r}" for k, v in (("warnings", self.warnings), ("notes", self.notes),
+                                            ("recovered", self.recovered), ("remembered", self.remembered)) if v]
+        if self.diff is not None:
+            parts.append(f"diff={self.diff.summary.get('tasks', {})!r}")
+        return f"SnapshotResult({', '.join(parts)})"
+
     def to_json(self) -> dict:
         out = {
             "changed": self.changed, "tag": self.tag, "commit": self.commit, "head": self.head,

@@ -1,0 +1,138 @@
+"""What an audit of the Python API as a data scientist uses it (scripts and notebooks) found,
+on real repositories made from the shared corpus's Label Studio exports, with real git and DVC:
+an empty path that the CLI refuses but the API took as the current folder (``annover.init("")``
+made the current folder a repository), a path or a count of the wrong type that ended in a
+bare TypeError from deep inside, a timeout of -1 reported as the remote not answering,
+``eval``/``suspects`` that did not take the CLI's ``--resolve`` and ``--model`` by those names,
+and reprs a notebook cell cannot read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import annover
+from annover.errors import UsageError
+
+from .conftest import git, shared_corpus
+
+LS = shared_corpus("label-studio")
+
+
+@pytest.fixture
+def bbox_repo(tmp_path):
+    """Two versions of boxes with model predictions (``model 0``, then ``1``) and three annotators."""
+    r = annover.init(tmp_path / "boxes")
+    r.snapshot(str(LS / "sdk_bbox_reviews_predictions.json"), config=str(LS / "sdk_bbox_reviews_predictions.xml"),
+               message="boxes")
+    r.snapshot(str(LS / "evalme_bbox_multi.json"), config=str(LS / "evalme_bbox_multi.xml"), message="three")
+    return r
+
+
+@pytest.fixture
+def sentiment_repo(tmp_path):
+    r = annover.init(tmp_path / "sentiment")
+    r.snapshot(str(LS / "fe_sentiment_two_annotators.json"), config=str(LS / "fe_sentiment_two_annotators.xml"),
+               message="one")
+    return r
+
+
+def test_init_of_the_empty_string_is_refused_and_makes_nothing(tmp_path, monkeypatch):
+    """``annover init ''`` is exit 2; ``annover.init("")`` made the current folder a repository
+    (git init, .dvc, a commit): an unset variable must not init wherever the notebook runs."""
+    here = tmp_path / "notebooks"
+    here.mkdir()
+    monkeypatch.chdir(here)
+    for call in (lambda: annover.init(""), lambda: annover.Repo.init("")):
+        with pytest.raises(UsageError, match=r"path='': it is empty"):
+            call()
+    assert list(here.iterdir()) == []
+
+
+@pytest.mark.parametrize("value, said", [("", r"repo='': it is empty"), (3, r"repo=3 is int, not a path")])
+def test_a_repo_that_is_no_path_is_a_usage_error(sentiment_repo, value, said, monkeypatch):
+    monkeypatch.chdir(sentiment_repo.root)  # "" was the current folder: it read this repository
+    for call in (lambda: annover.load("v1", repo=value), lambda: annover.diff("v1", "v1", repo=value),
+                 lambda: annover.export("v1", "jsonl", "x.jsonl", repo=value)):
+        with pytest.raises(UsageError, match=said):
+            call()
+    with pytest.raises(UsageError, match=r"path=3 is int, not a path"):
+        annover.Repo(3)
+
+
+def test_empty_paths_are_refused_as_the_cli_refuses_them(sentiment_repo, tmp_path):
+    """``out=""`` said ". exists (a folder)", ``snapshot("")`` read the current folder as a
+    training-format folder, ``config=""`` was taken as no config."""
+    r = sentiment_repo
+    export = LS / "sdk_history_sentiment.json"
+    calls = {
+        "out": lambda: r.export("v1", "jsonl", ""),
+        "source": lambda: r.snapshot(""),
+        "config": lambda: r.snapshot(str(export), config="", message="x"),
+        "users": lambda: r.snapshot(str(export), users="", message="x"),
+        "images": lambda: r.export("v1", "jsonl", str(tmp_path / "x.jsonl"), images=""),
+    }
+    for keyword, call in calls.items():
+        with pytest.raises(UsageError, match=rf"^{keyword}='': it is empty"):
+            call()
+    assert [v.message for v in r.log()] == ["one"]
+
+
+def test_counts_and_timeouts_of_the_wrong_type_are_usage_errors(sentiment_repo):
+    r = sentiment_repo
+    with pytest.raises(UsageError, match=r"limit='3' is not a whole number"):
+        r.log(limit="3")  # was: TypeError '<' not supported between int and str, from the log's heap
+    with pytest.raises(UsageError, match=r"limit=-1 is not a whole number of at least 0"):
+        r.log(limit=-1)  # was: [] in silence
+    assert len(r.log(limit=1)) == 1 and r.log(limit=0) == []
+    with pytest.raises(UsageError, match=r"n='2' is not a whole number"):
+        r.sample("v1", strategy="random", n="2", record=False)
+    for call in (lambda: r.status(timeout="5"), lambda: r.push(timeout=-1), lambda: r.pull(timeout=float("nan"))):
+        with pytest.raises(UsageError, match=r"timeout=.* is not a number of seconds from 0.1 to 86400"):
+            call()  # -1 was "the DVC remote did not answer within -1 s" (exit 10); "5" a TypeError from threading
+    assert r.status(timeout=5).head == r.resolve("v1")
+
+
+def test_paths_may_be_pathlib_paths(sentiment_repo, tmp_path):
+    out = tmp_path / "v1.jsonl"
+    res = annover.export("v1", "jsonl", out, repo=Path(sentiment_repo.root))
+    assert res.rows == 4 and out.is_file()
+    assert annover.load("v1", repo=Path(sentiment_repo.root)).equals(sentiment_repo.load("v1"))
+
+
+def test_eval_and_suspects_take_the_clis_resolve_and_model(bbox_repo):
+    """``annover eval --resolve`` and ``suspects --resolve --model M`` were ``policy=`` and
+    ``models=[...]`` only; ``load`` and ``export`` call the rule ``resolve=``. The old names stay."""
+    r = bbox_repo
+    assert r.eval("v2", model="1", resolve="latest").policy == "latest"
+    assert r.eval("v2", model="1", policy="latest").to_json() == r.eval("v2", model="1", resolve="latest").to_json()
+    with pytest.raises(UsageError, match="policy= is its older name"):
+        r.eval("v2", model="1", resolve="latest", policy="majority")
+    got = r.suspects("v2", model="1", resolve="majority")
+    assert got.options["policy"] == "majority"
+    assert got.to_json() == r.suspects("v2", models=["1"], policy="majority").to_json()
+    with pytest.raises(UsageError, match="both given"):
+        r.suspects("v2", model="1", models=["model 0"])
+
+
+def test_reprs_are_one_readable_line(sentiment_repo):
+    r = sentiment_repo
+    assert repr(r) == f"Repo({str(r.root)!r})"
+    res = r.snapshot(str(LS / "sdk_history_sentiment.json"), config=str(LS / "sdk_history_sentiment.xml"),
+                     message="two")
+    text = repr(res)
+    assert text.startswith(f"SnapshotResult(changed=True, tag='v2', version='{res.version.id[:12]}'")
+    assert "record=" not in text and len(text) < 200, text  # was the whole version record, 2 KB
+    again = repr(r.snapshot(str(LS / "sdk_history_sentiment.json"), message="same"))
+    assert again == f"SnapshotResult(changed=False, tag=None, version=None, head='{res.version.id[:12]}')"
+    assert "Repo(" in repr(annover.Repo.init(r.root))
+
+
+def test_a_call_from_a_subfolder_finds_the_repository(sentiment_repo, monkeypatch):
+    sub = sentiment_repo.root / "notebooks" / "eda"
+    sub.mkdir(parents=True)
+    monkeypatch.chdir(sub)
+    assert annover.Repo().root == sentiment_repo.root
+    assert annover.load("v1").num_rows == 4
+    assert git("status", "--porcelain", cwd=sentiment_repo.root) == ""
