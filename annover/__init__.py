@@ -8,6 +8,14 @@
 
 The functions take the repository as the keyword ``repo`` (default: the current one) and
 mirror :class:`Repo`'s methods. Names load on first use, so ``import annover`` is cheap.
+
+Every error is an :class:`AnnoverError`; its subclasses (one per exit code of the command
+line) are in ``annover.errors``, reachable as an attribute without importing it first:
+
+    try:
+        annover.load("v9")
+    except annover.errors.RevisionError as e:   # exit code 7 on the command line
+        print(e)                                 # the CLI's one line: what is wrong — how to fix it
 """
 
 from __future__ import annotations
@@ -40,6 +48,8 @@ _LAZY = {
     "diff": ("annover.repo.functions", "diff"),
     "annotate": ("annover.notebook.widget", "annotate"),  # the notebook extra: loaded on first use only
 }
+#: submodules reachable as attributes before anything imported them (``annover.errors.UsageError``)
+_SUBMODULES = ("errors",)
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.errors import AnnoverError
@@ -56,8 +66,12 @@ def __getattr__(name: str) -> Any:
         value = getattr(importlib.import_module(mod), attr)
         globals()[name] = value
         return value
+    if name in _SUBMODULES:
+        import importlib
+
+        return importlib.import_module(f"annover.{name}")  # the import binds it in this module
     raise AttributeError(f"module 'annover' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted(__all__)
+    return sorted(__all__)  # (annover.errors: reachable, not listed; tests/test_layers.py pins this)

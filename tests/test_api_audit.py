@@ -8,6 +8,8 @@ and reprs a notebook cell cannot read."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -136,3 +138,15 @@ def test_a_call_from_a_subfolder_finds_the_repository(sentiment_repo, monkeypatc
     assert annover.Repo().root == sentiment_repo.root
     assert annover.load("v1").num_rows == 4
     assert git("status", "--porcelain", cwd=sentiment_repo.root) == ""
+
+
+def test_the_error_classes_are_reachable_from_a_bare_import(sentiment_repo):
+    """``annover.errors.RevisionError`` was an AttributeError until something imported
+    annover.errors; ``import annover`` still loads none of it."""
+    code = ("import sys, annover; assert 'annover.errors' not in sys.modules; "
+            "cls = annover.errors.RevisionError\n"
+            f"try:\n    annover.load('v9', repo={str(sentiment_repo.root)!r})\n"
+            "except cls as e:\n    print(cls.exit_code, e)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.startswith("7 unknown revision 'v9' — ") and p.stdout.count("\n") == 1, p.stdout

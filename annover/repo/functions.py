@@ -51,7 +51,15 @@ def open_clone(repo: RepoLike, what: str) -> Repo:
 
 
 def init(path: str | Path = ".", remote: str | None = None, remote_options: dict[str, str] | None = None) -> Repo:
-    """``annover init``: make ``path`` an annover repository (harmless when it is one) and open it."""
+    """``annover init [DIR] [--remote URL] [--remote-option K=V]``: make ``path`` an annover
+    repository (git if needed, DVC, the default DVC remote; harmless when it is one) and open it.
+
+    Returns the :class:`Repo` (``Repo.init`` returns an ``InitResult`` saying what was done).
+    Raises :class:`~annover.errors.UsageError` for ``path=""`` (not the current folder) or a
+    file; :class:`~annover.errors.NotARepoError` in a git repository whose HEAD is detached.
+
+        repo = annover.init("my-labels", remote="s3://bucket/labels")
+    """
     return Repo.init(path, remote, remote_options).repo  # type: ignore[return-value]
 
 
@@ -71,6 +79,16 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
     ``format="hf"``: the version as a Hugging Face ``datasets.Dataset`` instead, one row per
     task, ClassLabel features from the labeling config, one answer per task by ``resolve``
     (or ``model_version``'s predictions); see docs/formats.md.
+
+    Returns a ``pyarrow.Table`` (``.to_pandas()``, ``polars.from_arrow(...)``), or the
+    ``datasets.Dataset``. Errors are :class:`~annover.errors.AnnoverError` subclasses, with
+    the CLI's message: ``RevisionError`` (unknown ``rev``), ``UsageError`` (unknown ``table``
+    or column, ``repo=""``), ``ObjectError`` (the version's objects not pulled).
+
+        annover.load("v2")                                     # annotations of v2, this repository
+        annover.load("v2", "predictions", model_version="bert-v2", columns=["task_key", "labels", "score"])
+        annover.load("v2", tasks=["img_001.jpg"], repo="../labels").to_pandas()
+        annover.load("v2", repo="git@github.com:team/labels.git")   # not cloned: read through DVC
 
     ``model_version`` with a ``table`` other than ``"predictions"``, and ``columns`` or ``table``
     with ``format="hf"``, are a :class:`~annover.errors.UsageError` (not ignored); a ``repo`` path
@@ -111,7 +129,19 @@ def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | 
              users: str | None = None, label_studio: str | int | None = None, full: bool = False,
              url: str | None = None, api_key: str | None = None, client: Client | None = None,
              progress: Callable[[str], None] | None = None, dry_run: bool = False) -> SnapshotResult:
-    """``annover snapshot``: see :meth:`Repo.snapshot`."""
+    """``annover snapshot --from FILE`` (or ``--label-studio DATASET``): read, validate, store,
+    commit and tag a new version; see :meth:`Repo.snapshot` for every option.
+
+    The keywords are the CLI's options: ``source`` is ``--from``, ``source_data`` ``--source``,
+    ``fmt`` ``--format``, ``label_studio`` ``--label-studio``, ``url``/``api_key``
+    ``--ls-url``/``--ls-api-key``, ``dry_run`` ``-n``. Returns a :class:`SnapshotResult`
+    (``.version``, ``.tag``, ``.changed``; ``.to_json()`` is ``--json``'s). Raises
+    ``InputError`` (bad file), ``ValidationError`` (labels the config does not allow),
+    ``ConfigError``, ``UsageError``, as the CLI's exit codes 3, 4, 5, 2.
+
+        res = annover.snapshot("export.json", config="labeling.xml", message="round 3")
+        res.tag, res.version.stats["tasks"]
+    """
     return open_repo(repo).snapshot(source, config=config, message=message, tag=tag, key=key,
                                     source_data=source_data, predictions=predictions, validate=validate, fmt=fmt,
                                     users=users, label_studio=label_studio, full=full, url=url, api_key=api_key,
@@ -121,7 +151,18 @@ def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | 
 def diff(a: str, b: str = "HEAD", *, repo: RepoLike = None, iou_threshold: float | None = None,
          overlap_threshold: float | None = None, policy: str | None = None, transitions: bool = False,
          fast: bool = True, tasks: list[str] | None = None, keep_rows: bool = True) -> DiffResult:
-    """``annover diff A B``: see :meth:`Repo.diff`."""
+    """``annover diff A B``: what changed from version ``a`` to ``b`` (default HEAD); see
+    :meth:`Repo.diff`. ``policy``, ``iou_threshold``, ``overlap_threshold``, ``transitions``
+    and ``tasks`` are ``--policy``, ``--iou-threshold``, ``--overlap-threshold``,
+    ``--transitions`` and ``--task``.
+
+    Returns a ``DiffResult``: ``.summary`` (a dict; ``.to_json()`` is what ``--json`` prints),
+    ``.rows`` (a ``pyarrow.Table``, one row per change), ``.identical``; nothing is printed.
+    An unknown rev is a ``RevisionError``.
+
+        d = annover.diff("v1", "v2")
+        d.summary["tasks"], d.rows.to_pandas().head()
+    """
     return open_repo(repo).diff(a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
                                 policy=policy, transitions=transitions, fast=fast, tasks=tasks, keep_rows=keep_rows)
 
@@ -130,5 +171,15 @@ def export(rev: str, fmt: str, out: str | Path, *, repo: RepoLike = None, table:
            resolve: str | None = None, predictions: str | None = None, force: bool = False,
            progress: Callable[[str, int, int], None] | None = None,
            tasks: Iterable[str] | None = None, images: str | Path | None = None) -> ExportResult:
-    """``annover export``: see :meth:`Repo.export`."""
+    """``annover export REV --format FMT --out OUT``: write version ``rev`` for Label Studio
+    (``label-studio``, ``json-min``, ``jsonl``, ``csv``, ``parquet``) or a trainer (``coco``,
+    ``yolo``, ``yolo-obb``, ``voc``, ``conll``, ``hf``); see :meth:`Repo.export`.
+    ``resolve``, ``predictions``, ``tasks``, ``images``, ``force`` are ``--resolve``,
+    ``--predictions``, ``--task``, ``--images``, ``--force``.
+
+    Returns an :class:`ExportResult` (``.path``, ``.rows``, ``.bytes``). An existing ``out``
+    without ``force``, an unknown format or ``out=""`` is a ``UsageError``.
+
+        annover.export("v2", "coco", "v2_coco.json", resolve="majority")
+    """
     return open_repo(repo).export(rev, fmt, out, table, resolve, predictions, force, progress, tasks, images)
