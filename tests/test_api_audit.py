@@ -8,6 +8,8 @@ and reprs a notebook cell cannot read."""
 
 from __future__ import annotations
 
+import inspect
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -150,3 +152,17 @@ def test_the_error_classes_are_reachable_from_a_bare_import(sentiment_repo):
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     assert p.stdout.startswith("7 unknown revision 'v9' — ") and p.stdout.count("\n") == 1, p.stdout
+
+
+def test_help_says_what_each_call_returns_with_an_example():
+    """help(annover.diff) said only "see Repo.diff", and the loop's methods were typed ``Any``:
+    a notebook's signature popup showed nothing of what comes back."""
+    calls = {f"annover.{n}": getattr(annover, n) for n in ("init", "load", "snapshot", "diff", "export")}
+    calls.update({f"Repo.{n}": getattr(annover.Repo, n) for n in ("agreement", "eval", "suspects", "sample")})
+    for name, fn in calls.items():
+        doc = inspect.getdoc(fn)
+        assert "Returns" in doc, name
+        assert re.search(r"^    \S.*\(", doc, re.M), f"{name}: no example"
+    for name, result in (("agreement", "AgreementResult"), ("eval", "EvalResult"), ("suspects", "SuspectsResult"),
+                         ("sample", "SampleResult"), ("report", "ReportResult")):
+        assert result in str(inspect.signature(getattr(annover.Repo, name)).return_annotation), name

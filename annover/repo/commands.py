@@ -38,6 +38,11 @@ if TYPE_CHECKING:  # pragma: no cover
     from annover.labelstudio.datasets import Datasets, RecordChange
     from annover.loop import api as loop_api
     from annover.loop import report as loop_report
+    from annover.loop.agreement import AgreementResult
+    from annover.loop.evaluate import EvalResult
+    from annover.loop.report import ReportResult
+    from annover.loop.sample import SampleResult
+    from annover.loop.suspects import SuspectsResult
     from annover.repo import export as export_
     from annover.repo import history
     from annover.repo import labelstudio as ls
@@ -362,27 +367,47 @@ class Repo(RepoCore):
     # the labeling loop (docs/loop.md): agreement, model vs labels, suspects, sampling, the report
 
     def agreement(self, rev: str = "HEAD", *, iou_threshold: float | None = None,
-                  overlap_threshold: float | None = None) -> Any:
+                  overlap_threshold: float | None = None) -> "AgreementResult | loop_api.Series":
         """``annover agreement REV``: agreement between annotators per control and label
-        (``A..B``: one figure per version of the range)."""
+        (``A..B``: one figure per version of the range). ``iou_threshold`` and
+        ``overlap_threshold`` are ``--iou`` and ``--overlap``.
+
+        Returns an ``AgreementResult`` (``.controls``: per control and label, each figure with
+        the ``n`` tasks it rests on; ``.to_json()`` is ``--json``'s), or for ``A..B`` a
+        ``Series`` (``.versions``: one entry per version).
+
+            repo.agreement("v3").to_json()["controls"]
+        """
         return loop_api.run_agreement(self, rev, iou_threshold, overlap_threshold)
 
     def eval(self, rev: str = "HEAD", *, model: str | None = None, resolve: str | None = None,
-             against: str | None = None, policy: str | None = None) -> Any:
+             against: str | None = None, policy: str | None = None) -> "EvalResult | loop_api.Series":
         """``annover eval REV --model M``: model ``model``'s predictions against the labels resolved
         by ``resolve`` (``--resolve``; ``policy=`` is its older name, kept) (``A..B``: per version;
-        ``against``: a second model on the tasks both predicted)."""
+        ``against``: a second model on the tasks both predicted).
+
+        Returns an ``EvalResult`` (``.controls``: accuracy, per-label P/R/F1, confusion matrix;
+        ``.to_json()`` is ``--json``'s), or a ``Series`` for ``A..B`` or with ``against``.
+
+            repo.eval("v3", model="bert-v2", resolve="majority").to_json()
+        """
         rule = _one_policy(resolve, policy)
         return loop_api.run_eval(self, rev, model, rule or loop_api.DEFAULT_POLICY, against)
 
     def suspects(self, rev: str = "HEAD", *, threshold: float | None = None, policy: str | None = None,
                  since: str | None = None, models: list[str] | None = None, limit: int | None = None,
-                 resolve: str | None = None, model: str | None = None) -> Any:
+                 resolve: str | None = None, model: str | None = None) -> "SuspectsResult":
         """``annover suspects REV``: labels worth a second look, ranked, with reasons (``since``:
         the version an answer's label is compared with; default REV's parent; ``limit`` (``-n``): only
         the top ``limit`` worded, ``total`` still counting them all). ``resolve`` (``--resolve``;
         ``policy=`` is its older name, kept) picks the answer a label is; ``models`` (or one
-        ``model``, as ``--model M``): trust only those model versions."""
+        ``model``, as ``--model M``): trust only those model versions.
+
+        Returns a ``SuspectsResult``: ``.top(n)`` the first ``n`` as dicts, each with its
+        reasons; ``.items`` all of them; ``.task_keys()``; ``.total``; ``.to_json()`` is ``--json``'s.
+
+            repo.suspects("v3", model="bert-v2").top(20)
+        """
         if model is not None:
             if models is not None and list(models) != [model]:
                 raise UsageError(f"model={model!r} and models={models!r} both given", "give models=[...] alone")
@@ -395,10 +420,17 @@ class Repo(RepoCore):
 
     def sample(self, rev: str = "HEAD", *, strategy: str = "uncertainty", n: int = 100, seed: int = 0,
                model: str | None = None, stratify: bool = False, control: str | None = None,
-               out: str | None = None, record: bool = True, force: bool = False) -> Any:
+               out: str | None = None, record: bool = True, force: bool = False) -> "SampleResult":
         """``annover sample REV``: ``n`` task keys to label next, chosen by ``strategy``, written to
         ``out`` (an existing file replaced only with ``force``) and recorded (committed) under
-        ``.annover/samples/`` unless ``record=False``."""
+        ``.annover/samples/`` unless ``record=False`` (``--no-record``).
+
+        Returns a ``SampleResult``: ``.keys`` (the task keys, in order), ``.scores``, ``.id``
+        (what ``dataset push --from-sample`` and ``annotate(sample=)`` take).
+
+            picked = repo.sample("v3", strategy="margin", n=100, seed=1)
+            annover.load("v3", tasks=picked.keys)
+        """
         check_int_arg(n, "n")
         check_int_arg(seed, "seed")
         if out is not None:
@@ -407,8 +439,9 @@ class Repo(RepoCore):
         return loop_api.run_sample(self, rev, strategy, n, seed, model, stratify, control, out, record)
 
     def report(self, rev: str = "HEAD", out: str | Path = "report.html", *, force: bool = False,
-               progress: Progress | None = None) -> Any:
-        """``annover report [REV | A..B]``: one self-contained HTML page of the loop's figures."""
+               progress: Progress | None = None) -> "ReportResult":
+        """``annover report [REV | A..B]``: one self-contained HTML page of the loop's figures,
+        written to ``out`` (replaced only with ``force``)."""
         check_path_arg(out, "out")
         check_output(self, out, "--out", force)
         return loop_report.write_report(self, rev, out, progress=progress)
