@@ -166,3 +166,14 @@ def test_help_says_what_each_call_returns_with_an_example():
     for name, result in (("agreement", "AgreementResult"), ("eval", "EvalResult"), ("suspects", "SuspectsResult"),
                          ("sample", "SampleResult"), ("report", "ReportResult")):
         assert result in str(inspect.signature(getattr(annover.Repo, name)).return_annotation), name
+
+
+def test_a_folder_that_is_no_repository_is_said_so_as_the_cli_says(tmp_path):
+    """``annover.load("v1", repo=FOLDER)`` of a folder in no git repository was a RevisionError
+    (exit 7) from DVC's reader; ``annover show v1`` there is exit 6, "not an annover repository"."""
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    with pytest.raises(annover.errors.NotARepoError) as err:
+        annover.load("v1", repo=folder)
+    assert str(err.value) == f"not an annover repository (or any parent): {folder} — run `annover init` first"
+    assert err.value.exit_code == 6

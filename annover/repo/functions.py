@@ -120,7 +120,17 @@ def _local_repo(repo: RepoLike) -> Repo | None:
     try:
         return Repo(repo)
     except NotARepoError:
+        if not _in_git(Path(repo)):  # DVC cannot read it by path either: the CLI's own "not an annover repository"
+            raise
         return None
+
+
+def _in_git(folder: Path) -> bool:
+    """``folder`` is in a git work tree, or is a bare git repository (what DVC reads by path)."""
+    folder = folder.resolve()
+    if (folder / "HEAD").is_file() and (folder / "objects").is_dir():
+        return True
+    return any((p / ".git").exists() for p in (folder, *folder.parents))
 
 
 def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | None = None, message: str = "",
