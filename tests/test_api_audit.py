@@ -177,3 +177,16 @@ def test_a_folder_that_is_no_repository_is_said_so_as_the_cli_says(tmp_path):
         annover.load("v1", repo=folder)
     assert str(err.value) == f"not an annover repository (or any parent): {folder} — run `annover init` first"
     assert err.value.exit_code == 6
+
+
+def test_diff_takes_a_range_as_the_cli_does(bbox_repo):
+    """``annover diff v1..v2`` is the README's form; ``repo.diff("v1..v2")`` was "unknown revision"."""
+    r = bbox_repo
+    want = r.diff("v1", "v2").summary
+    for got in (r.diff("v1..v2"), annover.diff("v1..", repo=r), annover.diff("v1..HEAD", repo=r.root)):
+        assert got.summary["tasks"] == want["tasks"] and got.summary["b"]["id"] == want["b"]["id"]
+    assert r.diff("v1..v2").summary["a"]["rev"] == "v1"
+    with pytest.raises(UsageError, match="is a range and 'v2' a second version"):
+        r.diff("v1..v2", "v2")
+    with pytest.raises(UsageError, match="A...B has no meaning"):
+        r.diff("v1...v2")

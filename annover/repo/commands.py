@@ -125,6 +125,20 @@ def _one_policy(resolve: str | None, policy: str | None) -> str | None:
     return resolve if resolve is not None else policy
 
 
+def diff_range(a: str, b: str = "HEAD") -> tuple[str, str]:
+    """(A, B) of ``diff(A, B)``, ``diff(A)`` (B is HEAD) or ``diff("A..B")`` (a side left out is
+    HEAD, as in git and ``annover diff A..B``)."""
+    if not isinstance(a, str) or ".." not in a:
+        return a, b
+    if b != "HEAD":
+        raise UsageError(f"{a!r} is a range and {b!r} a second version", "give A B or A..B, not both")
+    left, _, right = a.partition("..")
+    if right.startswith("."):
+        raise UsageError(f"{a!r}: a diff compares two versions (A..B); git's A...B has no meaning here",
+                         "write A..B or A B")
+    return left or "HEAD", right or "HEAD"
+
+
 class Repo(RepoCore):
     """An annover repository. ``Repo(path)`` opens one (searching parent folders);
     ``Repo.init(path)`` makes one.
@@ -329,8 +343,13 @@ class Repo(RepoCore):
         diff in less memory; ``.rows``, if asked for, reads them again).
 
         A threshold or policy left None is the diff's default (``annover.diffing.DEFAULT_IOU``,
-        ``DEFAULT_OVERLAP``, ``DEFAULT_POLICY``: what ``annover diff`` uses).
+        ``DEFAULT_OVERLAP``, ``DEFAULT_POLICY``: what ``annover diff`` uses). ``a`` may be a range
+        as the CLI takes it: ``"v1..v2"``, ``"v1.."`` (to HEAD).
+
+            d = repo.diff("v1..v2")       # the same as repo.diff("v1", "v2")
+            d.summary["tasks"], d.rows.num_rows
         """
+        a, b = diff_range(a, b)
         given = {"iou_threshold": iou_threshold, "overlap_threshold": overlap_threshold, "policy": policy}
         options = diffing.Options(transitions=transitions, keep_rows=keep_rows,
                                   **{k: v for k, v in given.items() if v is not None})
