@@ -190,3 +190,12 @@ def test_diff_takes_a_range_as_the_cli_does(bbox_repo):
         r.diff("v1..v2", "v2")
     with pytest.raises(UsageError, match="A...B has no meaning"):
         r.diff("v1...v2")
+
+
+def test_signatures_show_their_types_once_quoted():
+    """help() and a notebook's popup showed ``tasks: "'Iterable[str] | None'"``: annotations
+    written as strings under ``from __future__ import annotations`` are quoted twice."""
+    public = [getattr(annover, n) for n in ("init", "load", "snapshot", "diff", "export")]
+    public += [m for n, m in vars(annover.Repo).items() if callable(m) and not n.startswith("_")]
+    for fn in public:
+        assert '"' not in str(inspect.signature(fn)), fn.__name__

@@ -178,7 +178,7 @@ class Repo(RepoCore):
                  tag: str | None = None, key: str | None = None, source_data: str | None = None,
                  predictions: str | None = None, validate: bool | str | None = None, fmt: str | None = None,
                  users: str | None = None, label_studio: str | int | None = None, full: bool = False,
-                 url: str | None = None, api_key: str | None = None, client: "Client | None" = None,
+                 url: str | None = None, api_key: str | None = None, client: Client | None = None,
                  progress: Progress | None = None, dry_run: bool = False) -> SnapshotResult:
         """``annover snapshot``: a new version from the file ``source`` or the Label Studio
         project ``label_studio`` (``full``, ``url``, ``api_key``, ``client`` are for that pull).
@@ -221,13 +221,13 @@ class Repo(RepoCore):
         return history.untag(self, name)
 
     def revert(self, rev: str | None = "HEAD", *, to: str | None = None, message: str | None = None,
-               tag: str | None = None) -> "RevertResult":
+               tag: str | None = None) -> RevertResult:
         """``annover revert``: a new version undoing HEAD (its parent's content), or with ``to``
         holding version ``to``'s content; the history keeps everything."""
         return history.revert(self, rev, to, message, tag)
 
     def merge(self, rev: str, *, favor: str | None = None, dry_run: bool = False, message: str | None = None,
-              tag: str | None = None, progress: Progress | None = None) -> "MergeResult":
+              tag: str | None = None, progress: Progress | None = None) -> MergeResult:
         """``annover merge``: bring version ``rev`` (a branch, tag or version) into HEAD's, as ``git
         merge`` does: already up to date, a fast-forward, or a three-way merge by task and answer
         against their nearest common version, committed as a new version with two parents (and a
@@ -236,7 +236,7 @@ class Repo(RepoCore):
         ``dry_run`` says what would be done and writes nothing."""
         return merging.merge(self, rev, favor, dry_run, message, tag, progress or (lambda _: None))
 
-    def reset(self, rev: str, *, force: bool = False, dry_run: bool = False, asked: str | None = None) -> "ResetResult":
+    def reset(self, rev: str, *, force: bool = False, dry_run: bool = False, asked: str | None = None) -> ResetResult:
         """``annover reset``: HEAD back to ``rev``, dropping the unpublished versions after it
         (``force`` to do it, ``dry_run`` to see what would go; ``asked``: the HEAD the user confirmed)."""
         return history.reset(self, rev, force, dry_run, asked)
@@ -247,7 +247,7 @@ class Repo(RepoCore):
         check_seconds_arg(timeout)
         return remote_.status(self, remote, timeout)
 
-    def prune_tags(self, dry_run: bool = False) -> "history.PruneResult":
+    def prune_tags(self, dry_run: bool = False) -> history.PruneResult:
         """``annover tag --prune``: delete the git tags annover made of versions no branch,
         remote-tracking branch or HEAD reaches (a deleted branch's, a `git reset --hard`'s); what was
         deleted (``dry_run``: would be), and what was left: a tag a git remote has (`git fetch --tags`
@@ -256,8 +256,8 @@ class Repo(RepoCore):
 
     def export(self, rev: str, fmt: str, out: str | Path, table: str = "annotations", resolve: str | None = None,
                predictions: str | None = None, force: bool = False,
-               progress: "Callable[[str, int, int], None] | None" = None,
-               tasks: "Iterable[str] | None" = None, images: "str | Path | None" = None) -> ExportResult:
+               progress: Callable[[str, int, int], None] | None = None,
+               tasks: Iterable[str] | None = None, images: str | Path | None = None) -> ExportResult:
         """``annover export``: write version ``rev`` as ``fmt`` to ``out`` (replacing it only with
         ``force``); for the training formats ``resolve`` picks one answer per task and
         ``predictions`` a model version's predictions instead (docs/formats.md). ``progress``:
@@ -288,7 +288,7 @@ class Repo(RepoCore):
 
     def load(self, rev: str = "HEAD", table: str = "annotations", *, model_version: str | None = None,
              columns: list[str] | None = None, format: str | None = None,
-             resolve: str | None = None, tasks: "Iterable[str] | None" = None) -> "pa.Table | datasets.Dataset":
+             resolve: str | None = None, tasks: Iterable[str] | None = None) -> pa.Table | datasets.Dataset:
         """Table ``table`` of version ``rev`` (predictions: of all model versions, or one); with
         ``format="hf"`` the version as a Hugging Face ``datasets.Dataset`` (one answer per task by
         ``resolve``, or ``model_version``'s predictions; ClassLabels from the config).
@@ -308,8 +308,8 @@ class Repo(RepoCore):
             return export_.load_hf(self, rev, resolve, model_version)
         return self.read_table(rev, table, model_version, columns, keys)
 
-    def log(self, rev: str = "HEAD", limit: int | None = None, *, tasks: "list[str] | None" = None
-            ) -> "list[Version]":
+    def log(self, rev: str = "HEAD", limit: int | None = None, *, tasks: list[str] | None = None
+            ) -> list[Version]:
         """Versions reachable from ``rev``, newest first (all parents, like ``git log``); with
         ``tasks`` (task keys), only those that changed those tasks' rows, as ``git log -- PATH``
         (``annover log --task``; see :mod:`annover.repo.task_log`). ``limit`` (``-n``): at most that many."""
@@ -319,14 +319,14 @@ class Repo(RepoCore):
             return super().log(rev, limit)
         return task_log.log_tasks(self, rev, tasks, limit).versions
 
-    def task_log(self, tasks: "list[str] | str", rev: str = "HEAD", limit: int | None = None,
-                 patch: bool = False) -> "task_log.TaskLog":
+    def task_log(self, tasks: list[str] | str, rev: str = "HEAD", limit: int | None = None,
+                 patch: bool = False) -> task_log.TaskLog:
         """``annover log --task KEY [-p]``: the versions reachable from ``rev`` that changed the
         rows of ``tasks`` (task keys), newest first; with ``patch``, each with its diff from its
         first parent narrowed to those tasks; and the keys no version read holds."""
         return task_log.log_tasks(self, rev, tasks, limit, patch)
 
-    def touched_tasks(self, a: str, b: str = "HEAD", table: str = "annotations") -> "pa.Array | None":
+    def touched_tasks(self, a: str, b: str = "HEAD", table: str = "annotations") -> pa.Array | None:
         """Keys of the tasks whose rows of ``table`` may differ between versions ``a`` and ``b``,
         from the parts' stored task hashes (every other task has the same rows on both sides);
         None when the parts cannot tell."""
@@ -335,7 +335,7 @@ class Repo(RepoCore):
 
     def diff(self, a: str, b: str = "HEAD", *, iou_threshold: float | None = None,
              overlap_threshold: float | None = None, policy: str | None = None, transitions: bool = False,
-             fast: bool = True, tasks: "list[str] | None" = None, keep_rows: bool = True) -> "DiffResult":
+             fast: bool = True, tasks: list[str] | None = None, keep_rows: bool = True) -> DiffResult:
         """``annover diff A B``: what changed from version ``a`` to version ``b``; reads only the
         Parquet parts the two do not share (``fast=False`` compares every part, for checking).
         With ``tasks`` (task keys), only what changed of those tasks (``annover diff --task``).
@@ -370,23 +370,23 @@ class Repo(RepoCore):
         result.check_output = lambda path, force: check_output(self, path, "path", force)
         return result
 
-    def datasets_on(self, client: "Client | None" = None) -> "Datasets":
+    def datasets_on(self, client: Client | None = None) -> Datasets:
         """The datasets of a Label Studio server, bound to this repository (``annover dataset``)."""
         return ls.datasets_on(self, client)
 
     @property
-    def datasets(self) -> "Datasets":
+    def datasets(self) -> Datasets:
         """The datasets of the environment's Label Studio server (connected on first use)."""
         return self.datasets_on()
 
-    def save_dataset_record(self, change: "RecordChange") -> str | None:
+    def save_dataset_record(self, change: RecordChange) -> str | None:
         """Commit a dataset's record (what ``Datasets`` hands a bound repository)."""
         return ls.save_dataset_record(self, change)
 
     # the labeling loop (docs/loop.md): agreement, model vs labels, suspects, sampling, the report
 
     def agreement(self, rev: str = "HEAD", *, iou_threshold: float | None = None,
-                  overlap_threshold: float | None = None) -> "AgreementResult | loop_api.Series":
+                  overlap_threshold: float | None = None) -> AgreementResult | loop_api.Series:
         """``annover agreement REV``: agreement between annotators per control and label
         (``A..B``: one figure per version of the range). ``iou_threshold`` and
         ``overlap_threshold`` are ``--iou`` and ``--overlap``.
@@ -400,7 +400,7 @@ class Repo(RepoCore):
         return loop_api.run_agreement(self, rev, iou_threshold, overlap_threshold)
 
     def eval(self, rev: str = "HEAD", *, model: str | None = None, resolve: str | None = None,
-             against: str | None = None, policy: str | None = None) -> "EvalResult | loop_api.Series":
+             against: str | None = None, policy: str | None = None) -> EvalResult | loop_api.Series:
         """``annover eval REV --model M``: model ``model``'s predictions against the labels resolved
         by ``resolve`` (``--resolve``; ``policy=`` is its older name, kept) (``A..B``: per version;
         ``against``: a second model on the tasks both predicted).
@@ -415,7 +415,7 @@ class Repo(RepoCore):
 
     def suspects(self, rev: str = "HEAD", *, threshold: float | None = None, policy: str | None = None,
                  since: str | None = None, models: list[str] | None = None, limit: int | None = None,
-                 resolve: str | None = None, model: str | None = None) -> "SuspectsResult":
+                 resolve: str | None = None, model: str | None = None) -> SuspectsResult:
         """``annover suspects REV``: labels worth a second look, ranked, with reasons (``since``:
         the version an answer's label is compared with; default REV's parent; ``limit`` (``-n``): only
         the top ``limit`` worded, ``total`` still counting them all). ``resolve`` (``--resolve``;
@@ -439,7 +439,7 @@ class Repo(RepoCore):
 
     def sample(self, rev: str = "HEAD", *, strategy: str = "uncertainty", n: int = 100, seed: int = 0,
                model: str | None = None, stratify: bool = False, control: str | None = None,
-               out: str | None = None, record: bool = True, force: bool = False) -> "SampleResult":
+               out: str | None = None, record: bool = True, force: bool = False) -> SampleResult:
         """``annover sample REV``: ``n`` task keys to label next, chosen by ``strategy``, written to
         ``out`` (an existing file replaced only with ``force``) and recorded (committed) under
         ``.annover/samples/`` unless ``record=False`` (``--no-record``).
@@ -458,7 +458,7 @@ class Repo(RepoCore):
         return loop_api.run_sample(self, rev, strategy, n, seed, model, stratify, control, out, record)
 
     def report(self, rev: str = "HEAD", out: str | Path = "report.html", *, force: bool = False,
-               progress: Progress | None = None) -> "ReportResult":
+               progress: Progress | None = None) -> ReportResult:
         """``annover report [REV | A..B]``: one self-contained HTML page of the loop's figures,
         written to ``out`` (replaced only with ``force``)."""
         check_path_arg(out, "out")
