@@ -158,7 +158,8 @@ def test_help_says_what_each_call_returns_with_an_example():
     """help(annover.diff) said only "see Repo.diff", and the loop's methods were typed ``Any``:
     a notebook's signature popup showed nothing of what comes back."""
     calls = {f"annover.{n}": getattr(annover, n) for n in ("init", "load", "snapshot", "diff", "export")}
-    calls.update({f"Repo.{n}": getattr(annover.Repo, n) for n in ("agreement", "eval", "suspects", "sample")})
+    calls.update({f"Repo.{n}": getattr(annover.Repo, n) for n in ("agreement", "eval", "suspects", "sample", "snapshot",
+                                                                "load", "log", "export", "push", "pull", "status")})
     for name, fn in calls.items():
         doc = inspect.getdoc(fn)
         assert "Returns" in doc, name

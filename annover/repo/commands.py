@@ -186,7 +186,16 @@ class Repo(RepoCore):
         ``key`` (``"auto"``: the format's default) and ``validate`` (True/False or ``strict``,
         ``check``, ``warn``, ``off``) left None are HEAD's; ``users`` is a file mapping Label
         Studio user ids to e-mails, remembered by the repository. ``dry_run``: nothing written;
-        the result says whether a version would be made, its tag, and ``diff`` from HEAD."""
+        the result says whether a version would be made, its tag, and ``diff`` from HEAD.
+
+        Returns a :class:`SnapshotResult` (``.version``, ``.tag``, ``.changed``; ``changed=False``:
+        HEAD already holds this content, nothing made). Raises ``InputError`` (exit 3: the file),
+        ``ValidationError`` (4: labels the config does not allow), ``ConfigError`` (5),
+        ``UsageError`` (2), ``LockError`` (9), with the CLI's one-line message.
+
+            res = repo.snapshot("export.json", config="labeling.xml", message="round 3")
+            res.tag, res.version.id[:12], res.warnings
+        """
         if label_studio is None:  # a pull's options on a file would be ignored in silence
             _refuse_stray({"--full": full, "--ls-url": url, "--ls-api-key": api_key}, "--label-studio DATASET",
                           "pull a Label Studio project with --label-studio DATASET, or leave {} out to read --from FILE")
@@ -243,7 +252,11 @@ class Repo(RepoCore):
 
     def status(self, remote: bool = True, timeout: float | None = None) -> StatusResult:
         """``annover status``: HEAD, its tags, the DVC remote (waiting ``timeout`` s for its first
-        answer), and the versions it lacks."""
+        answer), and the versions it lacks. Returns a :class:`StatusResult` (``.head``, ``.tags``,
+        ``.pushed``, ``.unpushed``; ``remote=False``: the remote is not asked, both None).
+
+            repo.status(timeout=5).unpushed
+        """
         check_seconds_arg(timeout)
         return remote_.status(self, remote, timeout)
 
@@ -265,7 +278,13 @@ class Repo(RepoCore):
         ``tasks`` (task keys): only those tasks, as :meth:`load` reads them; the keys the version
         has no task of are the result's ``missing_tasks``. ``images`` (YOLO, VOC): the folder the
         tasks' images are in, put into the export beside their labels (checked against the sha256
-        the version recorded of each, where it did)."""
+        the version recorded of each, where it did).
+
+        Returns an :class:`ExportResult` (``.path``, ``.rows``, ``.bytes``); an existing ``out``
+        without ``force`` is a ``UsageError``, as ``--out`` without ``--force`` is.
+
+            repo.export("v2", "yolo", "yolo-v2", resolve="majority", images="images/")
+        """
         check_path_arg(out, "out")
         if images is not None:
             check_path_arg(images, "images")
@@ -275,14 +294,23 @@ class Repo(RepoCore):
     def push(self, rev: str | None = None, remote: str | None = None,
              timeout: float | None = None) -> TransferResult:
         """``annover push``: what the DVC remote lacks of version ``rev``, or (None) of every
-        version reachable from HEAD and the tags, like ``git push``."""
+        version reachable from HEAD and the tags, like ``git push``. Returns a
+        :class:`TransferResult` (``.moved``, ``.up_to_date``: version ids; ``.transferred``: files);
+        a remote that does not answer within ``timeout`` s is a ``RemoteUnreachableError`` (exit 10).
+
+            repo.push().moved
+        """
         check_seconds_arg(timeout)
         return remote_.push(self, rev, remote, timeout)
 
     def pull(self, rev: str | None = None, remote: str | None = None,
              timeout: float | None = None) -> TransferResult:
         """``annover pull``: what the DVC cache lacks of version ``rev``, or (None) of every
-        version reachable from HEAD and the tags; HEAD's objects land in the work tree."""
+        version reachable from HEAD and the tags; HEAD's objects land in the work tree. Returns a
+        :class:`TransferResult`, as :meth:`push`.
+
+            repo.pull("v1")              # then repo.load("v1") reads it here
+        """
         check_seconds_arg(timeout)
         return remote_.pull(self, rev, remote, timeout)
 
@@ -295,7 +323,15 @@ class Repo(RepoCore):
 
         ``tasks`` (task keys): only those tasks' rows, the same rows, order and schema as the
         whole table filtered to them, read from the Parquet parts whose key range can hold them
-        (a key no task has selects nothing; a single string is a UsageError)."""
+        (a key no task has selects nothing; a single string is a UsageError).
+
+        Returns a ``pyarrow.Table`` (or the ``datasets.Dataset``); an unknown ``rev`` is a
+        ``RevisionError``, an unknown ``table``, column or ``model_version`` a ``UsageError``,
+        objects not pulled an ``ObjectError``.
+
+            repo.load("v2", columns=["task_key", "annotator", "labels"]).to_pandas()
+            repo.load("v2", "predictions", model_version="bert-v2")
+        """
         keys = reading.task_keys(tasks) if tasks is not None else None  # (a load without tasks= imports no reader)
         if format is not None:
             if format != "hf":
@@ -312,7 +348,12 @@ class Repo(RepoCore):
             ) -> list[Version]:
         """Versions reachable from ``rev``, newest first (all parents, like ``git log``); with
         ``tasks`` (task keys), only those that changed those tasks' rows, as ``git log -- PATH``
-        (``annover log --task``; see :mod:`annover.repo.task_log`). ``limit`` (``-n``): at most that many."""
+        (``annover log --task``; see :mod:`annover.repo.task_log`). ``limit`` (``-n``): at most that many.
+
+        Returns a list of :class:`Version` (``.id``, ``.message``, ``.created_at``, ``.stats``).
+
+            [(v.id[:12], v.message) for v in repo.log(limit=5)]
+        """
         if limit is not None:
             check_int_arg(limit, "limit", 0)
         if tasks is None:
