@@ -200,3 +200,15 @@ def test_signatures_show_their_types_once_quoted():
     public += [m for n, m in vars(annover.Repo).items() if callable(m) and not n.startswith("_")]
     for fn in public:
         assert '"' not in str(inspect.signature(fn)), fn.__name__
+
+
+def test_snapshot_takes_the_clis_format(tmp_path):
+    """``--format`` was ``fmt=`` only; ``load`` names it ``format=``: ``snapshot(..., format="conll")``
+    was a TypeError."""
+    r = annover.init(tmp_path / "ner")
+    conll = shared_corpus("formats") / "conll_flair_fashion.conll"
+    res = annover.snapshot(str(conll), format="conll", message="ner", repo=r)
+    assert res.tag == "v1" and res.version.record["origin"]["format"] == "conll"
+    assert not r.snapshot(str(conll), fmt="conll", message="again").changed
+    with pytest.raises(UsageError, match="fmt= is its older name"):
+        r.snapshot(str(conll), fmt="conll", format="coco")

@@ -139,6 +139,14 @@ def diff_range(a: str, b: str = "HEAD") -> tuple[str, str]:
     return left or "HEAD", right or "HEAD"
 
 
+def _one_format(fmt: str | None, format: str | None) -> str | None:
+    """``snapshot(format=)`` (the CLI's ``--format``, as ``load`` names it) or its older name ``fmt=``."""
+    if fmt is not None and format is not None and fmt != format:
+        raise UsageError(f"format={format!r} and fmt={fmt!r} name the same thing (fmt= is its older name)",
+                         "give format= alone")
+    return format if format is not None else fmt
+
+
 class Repo(RepoCore):
     """An annover repository. ``Repo(path)`` opens one (searching parent folders);
     ``Repo.init(path)`` makes one.
@@ -179,7 +187,8 @@ class Repo(RepoCore):
                  predictions: str | None = None, validate: bool | str | None = None, fmt: str | None = None,
                  users: str | None = None, label_studio: str | int | None = None, full: bool = False,
                  url: str | None = None, api_key: str | None = None, client: Client | None = None,
-                 progress: Progress | None = None, dry_run: bool = False) -> SnapshotResult:
+                 progress: Progress | None = None, dry_run: bool = False, format: str | None = None
+                 ) -> SnapshotResult:
         """``annover snapshot``: a new version from the file ``source`` or the Label Studio
         project ``label_studio`` (``full``, ``url``, ``api_key``, ``client`` are for that pull).
 
@@ -191,11 +200,13 @@ class Repo(RepoCore):
         Returns a :class:`SnapshotResult` (``.version``, ``.tag``, ``.changed``; ``changed=False``:
         HEAD already holds this content, nothing made). Raises ``InputError`` (exit 3: the file),
         ``ValidationError`` (4: labels the config does not allow), ``ConfigError`` (5),
-        ``UsageError`` (2), ``LockError`` (9), with the CLI's one-line message.
+        ``UsageError`` (2), ``LockError`` (9), with the CLI's one-line message. ``format`` is
+        ``--format`` (as ``load(format=)`` names it; ``fmt=`` is the older name, kept).
 
             res = repo.snapshot("export.json", config="labeling.xml", message="round 3")
             res.tag, res.version.id[:12], res.warnings
         """
+        fmt = _one_format(fmt, format)
         if label_studio is None:  # a pull's options on a file would be ignored in silence
             _refuse_stray({"--full": full, "--ls-url": url, "--ls-api-key": api_key}, "--label-studio DATASET",
                           "pull a Label Studio project with --label-studio DATASET, or leave {} out to read --from FILE")

@@ -138,12 +138,13 @@ def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | 
              predictions: str | None = None, validate: bool | str | None = None, fmt: str | None = None,
              users: str | None = None, label_studio: str | int | None = None, full: bool = False,
              url: str | None = None, api_key: str | None = None, client: Client | None = None,
-             progress: Callable[[str], None] | None = None, dry_run: bool = False) -> SnapshotResult:
+             progress: Callable[[str], None] | None = None, dry_run: bool = False,
+             format: str | None = None) -> SnapshotResult:
     """``annover snapshot --from FILE`` (or ``--label-studio DATASET``): read, validate, store,
     commit and tag a new version; see :meth:`Repo.snapshot` for every option.
 
     The keywords are the CLI's options: ``source`` is ``--from``, ``source_data`` ``--source``,
-    ``fmt`` ``--format``, ``label_studio`` ``--label-studio``, ``url``/``api_key``
+    ``format`` (or ``fmt``) ``--format``, ``label_studio`` ``--label-studio``, ``url``/``api_key``
     ``--ls-url``/``--ls-api-key``, ``dry_run`` ``-n``. Returns a :class:`SnapshotResult`
     (``.version``, ``.tag``, ``.changed``; ``.to_json()`` is ``--json``'s). Raises
     ``InputError`` (bad file), ``ValidationError`` (labels the config does not allow),
@@ -155,7 +156,8 @@ def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | 
     return open_repo(repo).snapshot(source, config=config, message=message, tag=tag, key=key,
                                     source_data=source_data, predictions=predictions, validate=validate, fmt=fmt,
                                     users=users, label_studio=label_studio, full=full, url=url, api_key=api_key,
-                                    client=client, progress=progress, dry_run=dry_run)
+                                    client=client, progress=progress, dry_run=dry_run,
+                                    format=format)
 
 
 def diff(a: str, b: str = "HEAD", *, repo: RepoLike = None, iou_threshold: float | None = None,
