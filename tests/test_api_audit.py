@@ -212,3 +212,16 @@ def test_snapshot_takes_the_clis_format(tmp_path):
     assert not r.snapshot(str(conll), fmt="conll", message="again").changed
     with pytest.raises(UsageError, match="fmt= is its older name"):
         r.snapshot(str(conll), fmt="conll", format="coco")
+
+
+def test_a_file_for_repo_and_a_number_for_a_tag_name_are_said_as_the_cli_says(sentiment_repo, tmp_path):
+    """``load(repo=FILE)`` was DVC's RevisionError (exit 7) where ``diff(repo=FILE)`` said
+    "not an annover repository" (exit 6); ``tag(3)`` was a TypeError from the refs' name check."""
+    f = tmp_path / "labels.jsonl"
+    f.write_text("{}\n")
+    for call in (lambda: annover.load("v1", repo=f), lambda: annover.diff("v1", repo=f)):
+        with pytest.raises(annover.errors.NotARepoError, match="not an annover repository"):
+            call()
+    for call in (lambda: sentiment_repo.tag(3), lambda: sentiment_repo.untag(None)):
+        with pytest.raises(UsageError, match=r"is (int|NoneType), not text"):
+            call()

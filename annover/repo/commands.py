@@ -147,6 +147,12 @@ def _one_format(fmt: str | None, format: str | None) -> str | None:
     return format if format is not None else fmt
 
 
+def _check_tag_name(name: object) -> None:
+    if not isinstance(name, str):
+        raise UsageError(f"tag name {name!r:.60} is {type(name).__name__}, not text",
+                         "give the name as a string, e.g. 'v3' or 'round-2'")
+
+
 class Repo(RepoCore):
     """An annover repository. ``Repo(path)`` opens one (searching parent folders);
     ``Repo.init(path)`` makes one.
@@ -232,12 +238,14 @@ class Repo(RepoCore):
     def tag(self, name: str, rev: str = "HEAD", force: bool = False) -> TagResult:
         """``annover tag``: name a version (an annover ref committed to git, and a git tag on its
         commit); an existing name moves only with ``force`` (``.replaced`` says what it named)."""
+        _check_tag_name(name)
         return history.tag(self, name, rev, force)
 
     def untag(self, name: str) -> TagResult:
         """``annover tag -d``: delete tag ``name`` (its annover ref, in a commit, and its git tag);
         the version stays. The numbers annover gives (``v3``) are not deleted: the next snapshot
         would be given the number."""
+        _check_tag_name(name)
         return history.untag(self, name)
 
     def revert(self, rev: str | None = "HEAD", *, to: str | None = None, message: str | None = None,

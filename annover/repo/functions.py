@@ -113,6 +113,8 @@ def _local_repo(repo: RepoLike) -> Repo | None:
         return open_repo(repo)
     check_path_arg(repo, "repo")
     if not Path(repo).is_dir():
+        if not _URL.match(str(repo)) and Path(repo).exists():  # a file: Repo() says "not an annover repository"
+            return open_repo(repo)
         if not _URL.match(str(repo)) and not Path(repo).exists():
             raise NotFoundError(f"repo={str(repo)!r}: no such folder, and not a git URL",
                                 "give the path of an annover repository, or a git URL (https://, ssh://, git@host:)")
