@@ -225,3 +225,13 @@ def test_a_file_for_repo_and_a_number_for_a_tag_name_are_said_as_the_cli_says(se
     for call in (lambda: sentiment_repo.tag(3), lambda: sentiment_repo.untag(None)):
         with pytest.raises(UsageError, match=r"is (int|NoneType), not text"):
             call()
+
+
+def test_snapshot_options_of_the_wrong_type_are_usage_errors(sentiment_repo):
+    """``snapshot(key=3)`` was "AttributeError: 'int' object has no attribute 'startswith'" from
+    the Label Studio reader."""
+    export = str(LS / "sdk_history_sentiment.json")
+    for given in ({"key": 3}, {"tag": 2}, {"format": 1}):
+        with pytest.raises(UsageError, match=rf"^{next(iter(given))}=\d is int, not text"):
+            sentiment_repo.snapshot(export, message="x", **given)
+    assert len(sentiment_repo.log()) == 1

@@ -213,6 +213,10 @@ class Repo(RepoCore):
             res.tag, res.version.id[:12], res.warnings
         """
         fmt = _one_format(fmt, format)
+        for keyword, value in (("key", key), ("tag", tag), ("format", fmt)):
+            if value is not None and not isinstance(value, str):
+                raise UsageError(f"{keyword}={value!r:.60} is {type(value).__name__}, not text",
+                                 f"give {keyword}= as a string (see `annover snapshot --help`)")
         if label_studio is None:  # a pull's options on a file would be ignored in silence
             _refuse_stray({"--full": full, "--ls-url": url, "--ls-api-key": api_key}, "--label-studio DATASET",
                           "pull a Label Studio project with --label-studio DATASET, or leave {} out to read --from FILE")
