@@ -133,6 +133,21 @@ def test_reprs_are_one_readable_line(sentiment_repo):
     assert "Repo(" in repr(annover.Repo.init(r.root))
 
 
+def test_versions_diffs_and_reports_print_as_one_line(sentiment_repo, tmp_path):
+    """A Version printed (``repo.log()`` in a cell) was its whole record, 2 KB each; a DiffResult
+    and a ReportResult were ``<object at 0x...>``."""
+    r = sentiment_repo
+    r.snapshot(str(LS / "sdk_history_sentiment.json"), config=str(LS / "sdk_history_sentiment.xml"), message="two")
+    head = r.log(limit=1)[0]
+    text = repr(head)
+    assert text.startswith(f"Version('{head.id[:12]}', message='two'") and len(text) < 200, text
+    assert f"tasks={head.stats['tasks']}," in text
+    d = r.diff("v1", "v2")
+    assert repr(d).startswith("DiffResult('v1' -> 'v2', identical=False, tasks: ") and "0x" not in repr(d)
+    rep = r.report("v2", out=str(tmp_path / "r.html"))
+    assert repr(rep).startswith("ReportResult(path=") and f"bytes={rep.size}" in repr(rep)
+
+
 def test_a_call_from_a_subfolder_finds_the_repository(sentiment_repo, monkeypatch):
     sub = sentiment_repo.root / "notebooks" / "eda"
     sub.mkdir(parents=True)

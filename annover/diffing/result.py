@@ -108,6 +108,11 @@ class DiffResult:
     def identical(self) -> bool:
         return bool(self.summary["identical"])
 
+    def __repr__(self) -> str:
+        a, b, t = self.summary.get("a", {}), self.summary.get("b", {}), self.summary.get("tasks", {})
+        counts = ", ".join(f"{k}={v}" for k, v in t.items())
+        return f"DiffResult({a.get('rev')!r} -> {b.get('rev')!r}, identical={self.identical}, tasks: {counts})"
+
     def __bool__(self) -> bool:  # truthy when there are differences, like a non-empty diff
         return not self.identical
 

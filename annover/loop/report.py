@@ -50,6 +50,9 @@ class ReportResult:
     def __init__(self, path: str, sections: list[str], version: dict, size: int) -> None:
         self.path, self.sections, self.version, self.size = path, sections, version, size
 
+    def __repr__(self) -> str:
+        return f"ReportResult(path={self.path!r}, sections={self.sections!r}, bytes={self.size})"
+
     def to_json(self) -> dict[str, Any]:
         return {"path": self.path, "sections": self.sections, "version": self.version, "bytes": self.size}
 

@@ -16,6 +16,13 @@ class Version:
     id: str
     record: dict
 
+    def __repr__(self) -> str:
+        """One line in a notebook (``repo.log()``, ``repo.show("v2")``): the short id, message, date and
+        counts, not the whole record (``.record`` holds it)."""
+        s = self.stats
+        return (f"Version({self.id[:12]!r}, message={self.message!r}, created_at={self.created_at!r}, "
+                f"tasks={s.get('tasks')}, annotations={s.get('annotations')})")
+
     @property
     def parents(self) -> list[str]:
         return list(self.record.get("parents", []))
