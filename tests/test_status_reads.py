@@ -190,3 +190,30 @@ def test_the_remembered_walk_is_gits_log_of_the_records_added(tmp_path, monkeypa
             m.save()
     assert sizes == [4, 0, 2], sizes  # v1, v2, the side's v3 and the merge's v4
     assert _fresh_status(root) == annover.Repo(".").status()
+
+
+def test_two_annover_repositories_in_one_git_repository_remember_apart(tmp_path, monkeypatch):
+    """Two annover repositories in subfolders of one git repository: each status remembers what
+    it read in a file of its own, so a status of one does not throw away the other's (its next
+    status diffs no commit again), and each says what it says with nothing remembered."""
+    subprocess.run(["git", "init", "-q", str(tmp_path / "r")], check=True)
+    root = tmp_path / "r"
+    cfg = tmp_path / "c.xml"
+    cfg.write_text('<View><Text name="t" value="$t"/><Choices name="c" toName="t"><Choice value="a"/>'
+                   '<Choice value="b"/></Choices></View>')
+    for name in ("a", "b"):
+        annover.init(root / name)
+        flat = tmp_path / f"{name}.csv"
+        flat.write_text(f"task_key,label,annotator\nt1,{name},x@y\n")
+        annover.Repo(root / name).snapshot(str(flat), config=str(cfg), message=f"{name} 1")
+    first = {name: annover.Repo(root / name).status(remote=False) for name in ("a", "b")}
+    assert all(s.versions == 1 for s in first.values())
+    files = sorted(p.name for p in annover.Repo(root / "a").scm.git_dir.glob(f"{memo.MEMO_FILE}*"))
+    assert len(files) == 2, files
+    calls = _git_spy(monkeypatch)
+    again = {name: annover.Repo(root / name).status(remote=False) for name in ("a", "b")}
+    assert again == first and _diffs(calls) == []
+    for name in ("a", "b"):
+        for f in annover.Repo(root / name).scm.git_dir.glob(f"{memo.MEMO_FILE}*"):
+            f.unlink()
+        assert annover.Repo(root / name).status(remote=False) == first[name]

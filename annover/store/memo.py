@@ -28,13 +28,22 @@ from typing import Callable, Iterator
 from annover.files import write_atomic
 from annover.store.git import Git
 
-__all__ = ["MEMO_FILE", "CommitMemo", "parse_added"]
+__all__ = ["MEMO_FILE", "CommitMemo", "memo_name", "parse_added"]
 
-#: the memo's file name, in the git dir
+#: the memo's file name, in the git dir, of a repository in its git repository's top folder
 MEMO_FILE = "annover-commits"
 _FORMAT = "annover-commits 1"
 #: the commits kept past those of the last walk, before the file is cut back to those
 _SLACK = 2000
+
+
+def memo_name(vdir: str) -> str:
+    """The memo's file name for the versions folder ``vdir``: ``annover-commits`` for the usual
+    ``.annover/versions/``, one of its own for an annover repository in a subfolder, so that two
+    in one git repository do not write over each other's each time."""
+    if vdir == ".annover/versions/":
+        return MEMO_FILE
+    return f"{MEMO_FILE}-{hashlib.sha256(vdir.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}"
 
 
 def parse_added(out: str) -> Iterator[tuple[str, str]]:
@@ -78,7 +87,7 @@ class CommitMemo:
                 return None
         except OSError:
             return None
-        return git_dir / MEMO_FILE
+        return git_dir / memo_name(self.vdir)
 
     def _header(self, body: bytes) -> str:
         return f"{_FORMAT}\t{self.vdir}\t{self.pointer}\t{hashlib.sha256(body).hexdigest()}\n"
