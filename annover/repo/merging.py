@@ -418,6 +418,7 @@ def merge(repo: RepoCore, rev: str, favor: str | None = None, dry_run: bool = Fa
     if message is not None and (not isinstance(message, str) or not message.strip()):
         raise UsageError("an empty message: give one, or leave it out", "see `annover merge --help`")
     start = repo.begin_write()
+    repo.head()  # .annover/HEAD edited or deleted by hand: named (exit 8), as a snapshot does, not committed over
     head_commit = repo.head_commit()
     if head_commit is None:
         raise RevisionError("this branch has no commit yet", "run `annover init` first")
