@@ -7,11 +7,16 @@ import copy
 import json
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 import annover
+from annover.model import canonical as C
+from annover.model.threeway import merge_tables
+from annover.repo.merging import row_hashes
 
 from .conftest import git, run_cli, shared_corpus
+from .test_merge import BASE, _branches, _edit, _init
 
 CORPUS = shared_corpus("label-studio")
 EXPORT, CONFIG = CORPUS / "evalme_bbox_multi.json", CORPUS / "evalme_bbox_multi.xml"
@@ -75,3 +80,66 @@ def test_a_merge_over_a_hand_edited_annover_head_is_refused_and_keeps_the_edit(b
     p = run_cli("merge", "x", cwd=root)  # restored: the merge goes on
     assert p.returncode == 0, p.stderr
     assert len(annover.Repo(root).show("HEAD").parents) == 2
+
+
+def test_a_conflict_names_the_control_and_what_each_side_labeled(tmp_path, branches):
+    """Both branches relabel the same box of task 189 differently: the conflict line (and --json)
+    names the answer, the control and each side's label, so the user can pick --ours or --theirs
+    without a diff first (it named the answer only); refused, nothing written."""
+    root = branches
+    inputs = tmp_path / "inputs"
+    git("switch", "-q", "x", cwd=root)  # each branch keeps its first relabel (the fixture's), and relabels 189
+    annover.Repo(root).snapshot(_relabeled(inputs / "x2.json", (187, "annotator1@example.com", "Road"),
+                                           (189, "annotator3@example.com", "Obstacle")), message="x: 189")
+    git("switch", "-q", "main", cwd=root)
+    annover.Repo(root).snapshot(_relabeled(inputs / "main2.json", (188, "annotator2@example.com", "Road"),
+                                           (189, "annotator3@example.com", "Road")), message="main: 189")
+    before = _state(root)
+    p = run_cli("merge", "x", cwd=root)
+    assert p.returncode == 16, p.stderr
+    assert ("189: changed differently on both sides: annotation annotator3@example.com#0 "
+            "(label: ours 'Road' | theirs 'Obstacle')") in p.stderr, p.stderr
+    assert "--ours or --theirs" in p.stderr and _state(root) == before
+    p = run_cli("merge", "x", "--json", cwd=root)
+    assert p.returncode == 16 and _state(root) == before
+    (conflict,) = json.loads(p.stdout)["conflicts"]
+    assert conflict["task_key"] == "189" and conflict["sides"] == [
+        {"part": "annotation annotator3@example.com#0", "control": "label", "ours": ["Road"], "theirs": ["Obstacle"]}]
+    p = run_cli("merge", "x", "--theirs", cwd=root)  # settled: theirs' box
+    assert p.returncode == 0, p.stderr
+    assert "conflicts (taken from theirs): 1 task(s)" in p.stderr and "theirs 'Obstacle'" in p.stderr
+    def labels(rev: str) -> list:
+        return sorted((r["region_key"], r["labels"][0]) for r in annover.Repo(root).load(rev).to_pylist()
+                      if r["task_key"] == "189" and r["annotator"] == "annotator3@example.com")
+    assert labels("HEAD") == labels("x") != labels("HEAD~1")
+
+
+def test_a_choices_conflict_reads_as_the_readme_shows_it(tmp_path, monkeypatch):
+    """The README's example line, as a merge of two branches that answered one choice differently
+    says it; and an answer whose labels agree but whose other values differ says so."""
+    lab = _init(tmp_path, monkeypatch)
+    base = _edit(BASE, t1=("one", {"alice@x.org": "neutral"}))
+    _branches(lab, _edit(base, t1=("one", {"alice@x.org": "positive"})),
+              _edit(base, t1=("one", {"alice@x.org": "negative"})), base)
+    p = run_cli("merge", "b", cwd=lab.root)
+    assert p.returncode == 16, p.stderr
+    assert ("t1: changed differently on both sides: annotation alice@x.org#0 (sentiment: ours 'positive' | "
+            "theirs 'negative')") in p.stderr, p.stderr
+
+
+def test_a_conflict_whose_labels_agree_says_other_values_differ():
+    """Model level: both sides keep the label but change the answer otherwise (here its lead
+    time), differently: the conflict says the label is the same on both."""
+    def table(lead: float) -> dict:
+        ann = pa.table({"task_key": ["t1"], "annotation_key": ["a#0"], "region_key": ["r1"],
+                        "annotator": ["a"], "from_name": ["sentiment"], "to_name": ["text"], "type": ["choices"],
+                        "labels": [["positive"]], "was_cancelled": [False], "ground_truth": [False],
+                        "lead_time": [lead], "position": [0]})
+        return {"tasks": pa.table({"task_key": ["t1"], "data": ['{"text": "one"}']}), "annotations": ann,
+                "predictions": C.schema("predictions").empty_table()}
+    merged = merge_tables(table(1.0), table(2.0), table(3.0), row_hashes)
+    (c,) = merged.conflicts
+    assert c.sides == (("annotation a#0", "sentiment", ("positive",), ("positive",)),)
+    assert c.describe() == ("changed differently on both sides: annotation a#0 (sentiment: 'positive' on both, "
+                            "other values differ)")
+

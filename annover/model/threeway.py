@@ -61,17 +61,42 @@ class Conflict:
     task_key: str
     kind: str
     parts: tuple[str, ...] = ()
+    #: per conflicting answer and control, the labels of the regions that differ: (part,
+    #: control, ours', theirs'), each label a region's (``a+b`` for several, its value where none)
+    sides: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = ()
 
     def describe(self) -> str:
         if self.kind.startswith("removed-by-"):
             gone = self.kind.removeprefix("removed-by-")
             other = "theirs" if gone == "ours" else "ours"
             return f"removed in {gone}, changed in {other}"
-        what = ", ".join(self.parts) or "the task"
+        what = ", ".join(self._part(p) for p in self.parts) or "the task"
         return f"{'added' if self.kind == 'added' else 'changed'} differently on both sides: {what}"
 
+    def _part(self, part: str) -> str:
+        """``part`` with what each side holds where they differ: ``annotation a@x#0 (label: ours
+        'Road' | theirs 'Obstacle')``."""
+        said = []
+        for p, control, ours, theirs in self.sides:
+            if p != part:
+                continue
+            if ours == theirs:
+                said.append(f"{control}: {_said(ours)} on both, other values differ")
+            else:
+                said.append(f"{control}: ours {_said(ours)} | theirs {_said(theirs)}")
+        return f"{part} ({'; '.join(said)})" if said else part
+
     def to_json(self) -> dict:
-        return {"task_key": self.task_key, "kind": self.kind, "parts": list(self.parts), "reason": self.describe()}
+        return {"task_key": self.task_key, "kind": self.kind, "parts": list(self.parts), "reason": self.describe(),
+                "sides": [{"part": p, "control": c, "ours": list(o), "theirs": list(t)} for p, c, o, t in self.sides]}
+
+
+def _said(labels: tuple[str, ...], shown: int = 5) -> str:
+    """Labels as a conflict line says them: quoted, the first ``shown``, or ``(none)``."""
+    if not labels:
+        return "(none)"
+    more = f", ... {len(labels) - shown} more" if len(labels) > shown else ""
+    return ", ".join(repr(x) for x in labels[:shown]) + more
 
 
 @dataclass
@@ -110,9 +135,11 @@ def _mix(x: "np.ndarray") -> "np.ndarray":
     return C.splitmix64(x)
 
 
-def _units(table: "pa.Table", name: str, answer: str | None, hasher: Hasher) -> "tuple[pa.Table, np.ndarray]":
+def _units(table: "pa.Table", name: str, answer: str | None, hasher: Hasher
+           ) -> "tuple[pa.Table, np.ndarray, np.ndarray]":
     """(one row per unit of ``table``: task_key, unit, hf (all columns), hc (key and content
-    columns), i (its number); the rows each unit has, in order) of a conformed, key-sorted table."""
+    columns), i (its number); the rows each unit has, in order; each row's content hash) of a
+    conformed, key-sorted table."""
     n = table.num_rows
     full = hasher(table, name, [c[0] for c in C.COLUMNS[name]])
     content = hasher(table, name, C.HASHED[name])
@@ -129,7 +156,7 @@ def _units(table: "pa.Table", name: str, answer: str | None, hasher: Hasher) -> 
         pa.array([""] * len(starts), pa.string())
     units = pa.table({"task_key": keys.cast(pa.string()), "unit": unit, "hf": pa.array(hf, pa.uint64()),
                       "hc": pa.array(hc, pa.uint64()), "i": C.int_array(np.arange(len(starts)))})
-    return units, counts.astype(np.int64)
+    return units, counts.astype(np.int64), content
 
 
 def _join(sides: "dict[str, pa.Table]") -> "pa.Table":
@@ -178,19 +205,20 @@ class _Units:
 
 
 def _read_sides(given: "dict[str, dict[str, pa.Table]]", hasher: Hasher
-                ) -> "tuple[dict[str, dict[str, pa.Table]], dict[tuple[str, str], np.ndarray], _Units]":
+                ) -> "tuple[dict[str, dict[str, pa.Table]], dict[tuple[str, str], np.ndarray], _Units, dict]":
     """(each side's tables, conformed and sorted; the rows of each side's units per table; the
-    units of the three sides joined)."""
+    units of the three sides joined; each side's rows' content hashes per table)."""
     tables: dict[str, dict[str, pa.Table]] = {s: {} for s in given}
     counts: dict[tuple[str, str], np.ndarray] = {}
+    content: dict[tuple[str, str], np.ndarray] = {}
     per_side: dict[str, list[pa.Table]] = {s: [] for s in given}
     for p, (name, answer) in enumerate(_PARTS):
         for s, tabs in given.items():
             t = C.sort_table(C.conform(C.plain_table(tabs[name]), name), name)
             tables[s][name] = t
-            units, counts[(s, name)] = _units(t, name, answer, hasher)
+            units, counts[(s, name)], content[(s, name)] = _units(t, name, answer, hasher)
             per_side[s].append(units.add_column(1, "part", pa.array(np.full(units.num_rows, p, np.int8))))
-    return tables, counts, _Units(_join({s: pa.concat_tables(ts) for s, ts in per_side.items()}))
+    return tables, counts, _Units(_join({s: pa.concat_tables(ts) for s, ts in per_side.items()})), content
 
 
 def _decide(u: _Units) -> "np.ndarray":
@@ -208,7 +236,7 @@ def merge_tables(base: "dict[str, pa.Table]", ours: "dict[str, pa.Table]", their
     it they take ours' and are listed (the caller refuses to write such a merge)."""
     if favor not in (None, *SIDES):
         raise ValueError(f"favor must be 'ours', 'theirs' or None, not {favor!r}")
-    tables, counts, u = _read_sides({"base": base, "ours": ours, "theirs": theirs}, hasher)
+    tables, counts, u, content = _read_sides({"base": base, "ours": ours, "theirs": theirs}, hasher)
     pick = _decide(u)
     has_row = {s: u.any_of((u.part == 0) & u.have[s]) for s in ("base", *SIDES)}
     touched = {s: u.any_of(~u.same(u.hc, s, "base")) for s in SIDES}  # by content
@@ -232,13 +260,15 @@ def merge_tables(base: "dict[str, pa.Table]", ours: "dict[str, pa.Table]", their
             kept.append(t if mask.all() else t.filter(pa.array(mask, pa.bool_())))
         out[name] = C.sort_table(pa.concat_tables(kept), name)
     res = Merged(out["tasks"], out["annotations"], out["predictions"])
-    _report(res, u, has_row, conflicted_part, conflicted, removed_changed)
+    _report(res, u, has_row, conflicted_part, conflicted, removed_changed,
+            _sides_of(u, tables, counts, content, np.flatnonzero(conflicted_part)))
     return res
 
 
 def _report(res: Merged, u: _Units, has_row: dict, conflicted_part: "np.ndarray", conflicted: "np.ndarray",
-            removed_changed: dict) -> None:
-    """Fill ``res``'s account of what came from where, and its conflicts."""
+            removed_changed: dict, sides: dict[int, list]) -> None:
+    """Fill ``res``'s account of what came from where, and its conflicts (``sides``: what each
+    side holds of a conflicting answer, :func:`_sides_of`)."""
     keys = u.names
     touched_full = {s: u.any_of(~u.same(u.hf, s, "base")) for s in SIDES}
     for s in SIDES:
@@ -257,8 +287,11 @@ def _report(res: Merged, u: _Units, has_row: dict, conflicted_part: "np.ndarray"
     at = np.flatnonzero(conflicted_part)
     units = C.single_chunk(u.joined.column("unit")).take(C.int_array(at)).to_pylist()
     by_task: dict[int, list[str]] = {}
+    said: dict[int, list] = {}
     for j, unit in zip(at.tolist(), units):
-        by_task.setdefault(int(u.code[j]), []).append(labels[int(u.part[j])] + (f" {unit}" if u.part[j] else ""))
+        part = labels[int(u.part[j])] + (f" {unit}" if u.part[j] else "")
+        by_task.setdefault(int(u.code[j]), []).append(part)
+        said.setdefault(int(u.code[j]), []).extend((part, *x) for x in sides.get(j, []))
     for t in np.flatnonzero(conflicted).tolist():
         if removed_changed["ours"][t]:
             kind = "removed-by-ours"
@@ -266,5 +299,65 @@ def _report(res: Merged, u: _Units, has_row: dict, conflicted_part: "np.ndarray"
             kind = "removed-by-theirs"
         else:
             kind = "changed" if has_row["base"][t] else "added"
-        res.conflicts.append(Conflict(str(keys[t]), kind, tuple(sorted(by_task.get(t, [])))))
+        shown = () if kind.startswith("removed-by-") else tuple(sorted(said.get(t, [])))  # one side holds none
+        res.conflicts.append(Conflict(str(keys[t]), kind, tuple(sorted(by_task.get(t, []))), shown))
     res.conflicts.sort(key=lambda c: c.task_key)
+
+
+def _rows_of(u: _Units, counts: "np.ndarray", side: str, js: "np.ndarray") -> "tuple[np.ndarray, np.ndarray]":
+    """(the rows of ``side``'s table that units ``js`` have there, in unit order; how many each has)."""
+    off = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    have, i = u.have[side][js], u.index(side)[js]
+    starts = np.where(have, off[i], 0)
+    lens = np.where(have, off[np.minimum(i + 1, len(off) - 1)] - starts, 0)
+    total = int(lens.sum())
+    firsts = np.cumsum(lens) - lens
+    return np.repeat(starts, lens) + (np.arange(total) - np.repeat(firsts, lens)), lens
+
+
+def _label_of(labels: list | None, value: str | None) -> str:
+    """A region as a conflict says it: its labels (``a+b``), else its value, shortened."""
+    if labels:
+        return "+".join(str(x) for x in labels)
+    text = value or ""
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _regions(table: "pa.Table", hashes: "np.ndarray", rows: "np.ndarray", lens: "np.ndarray") -> list[dict]:
+    """Per unit (``lens`` rows each, ``rows`` of ``table``): {region_key: (control, label, content hash)}."""
+    got = table.select(["region_key", "from_name", "labels", "value"]).take(C.int_array(rows)).to_pydict()
+    h = hashes[rows].tolist()
+    out, at = [], 0
+    for n in lens.tolist():
+        out.append({got["region_key"][r]: (got["from_name"][r] or "", _label_of(got["labels"][r], got["value"][r]),
+                                           h[r]) for r in range(at, at + n)})
+        at += n
+    return out
+
+
+def _sides_of(u: _Units, tables: "dict[str, dict[str, pa.Table]]", counts: dict, content: dict, at: "np.ndarray"
+              ) -> dict[int, list[tuple[str, tuple[str, ...], tuple[str, ...]]]]:
+    """Per conflicting answer (its unit ``j`` in ``at``): (control, ours' labels, theirs') of the
+    regions the two sides hold differently (one side only, or other content), control by control."""
+    out: dict[int, list[tuple[str, tuple[str, ...], tuple[str, ...]]]] = {}
+    for p, (name, _) in enumerate(_PARTS):
+        js = at[u.part[at] == p] if p else at[:0]
+        if not len(js):
+            continue
+        regions = {s: _regions(tables[s][name], content[(s, name)], *_rows_of(u, counts[(s, name)], s, js))
+                   for s in SIDES}
+        for k, j in enumerate(js.tolist()):
+            ours, theirs = regions["ours"][k], regions["theirs"][k]
+            by_control: dict[str, tuple[list[str], list[str]]] = {}
+            for key in sorted(ours.keys() | theirs.keys()):
+                o, t = ours.get(key), theirs.get(key)
+                if o is not None and t is not None and o[2] == t[2]:
+                    continue
+                control = (o or t)[0]  # type: ignore[index]
+                pair = by_control.setdefault(control, ([], []))
+                if o is not None:
+                    pair[0].append(o[1])
+                if t is not None:
+                    pair[1].append(t[1])
+            out[j] = [(c, tuple(o), tuple(t)) for c, (o, t) in sorted(by_control.items())]
+    return out
