@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import subprocess
 from pathlib import Path
 
 import pyarrow as pa
@@ -143,3 +144,42 @@ def test_a_conflict_whose_labels_agree_says_other_values_differ():
     assert c.describe() == ("changed differently on both sides: annotation a#0 (sentiment: 'positive' on both, "
                             "other values differ)")
 
+
+def _labels_of(root: Path, rev: str, task: str) -> list:
+    return sorted((r["annotator"], r["region_key"], r["labels"][0]) for r in annover.Repo(root).load(rev).to_pylist()
+                  if r["task_key"] == task)
+
+
+def test_after_a_plain_git_merge_that_kept_theirs_annover_merge_does_not_say_up_to_date(branches):
+    """`git merge -X theirs x` (a git user's way to settle conflicts) merges annover's files line
+    by line: .annover/HEAD becomes x's v2, and main's v3 is in no version HEAD reaches. `annover
+    merge x` said "Already up to date" (exit 0), so v3's relabel was lost without a word; it is
+    refused (exit 8, nothing written) with the way back, and merging v3 brings it in."""
+    root = branches
+    git("merge", "-q", "-X", "theirs", "x", "-m", "plain git merge", cwd=root)
+    before = _state(root)
+    p = run_cli("merge", "x", cwd=root)
+    assert p.returncode == 8, p.stderr
+    assert "v3" in p.stderr and "git reset --hard HEAD~1" in p.stderr and "Traceback" not in p.stderr, p.stderr
+    assert _state(root) == before
+    assert run_cli("merge", "x", "--dry-run", cwd=root).returncode == 8 and _state(root) == before
+    p = run_cli("merge", "v3", cwd=root)  # the way out the error names: bring v3 in
+    assert p.returncode == 0, p.stderr
+    for task, rev in (("187", "x"), ("188", "v3")):
+        assert _labels_of(root, "HEAD", task) == _labels_of(root, rev, task) != _labels_of(root, "v1", task)
+    assert run_cli("merge", "x", cwd=root).stderr.strip() == "Already up to date."
+
+
+def test_after_a_git_merge_settled_with_ours_annover_merge_brings_theirs_in(branches):
+    """The conflict settled the other way (`git checkout --ours` of annover's files): HEAD's
+    version is main's v3 and x's v2 is what is missing, so `annover merge x` merges it as usual."""
+    root = branches
+    p = subprocess.run(["git", "merge", "-q", "x"], cwd=root, capture_output=True, text=True)
+    assert p.returncode == 1  # .annover/HEAD conflicts, as the README says
+    git("checkout", "--ours", "--", ".annover/HEAD", ".annover/objects.dvc", cwd=root)
+    git("add", ".annover", cwd=root)
+    git("commit", "-q", "-m", "settled with ours", cwd=root)
+    p = run_cli("merge", "x", cwd=root)
+    assert p.returncode == 0, p.stderr
+    for task, rev in (("187", "x"), ("188", "v3")):
+        assert _labels_of(root, "HEAD", task) == _labels_of(root, rev, task)

@@ -48,7 +48,7 @@ from annover.repo.snapshot import (Content, check_new_tag, commit_version, hash_
                                    point_dvc_at, split_predictions, store_objects, version_record)
 from annover.store import snapshots
 from annover.store.objects import ObjectRef, ObjectStore
-from annover.store.refs import version_number
+from annover.store.refs import is_version_id, version_number
 from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -426,6 +426,7 @@ def merge(repo: RepoCore, rev: str, favor: str | None = None, dry_run: bool = Fa
     theirs_commit = _commit_of(repo, rev, theirs)
     tags = repo.tags_of()
     ours_hist = _ancestors(repo, start) if start else {}
+    _check_git_merge(repo, head_commit, ours_hist, theirs, tags)
     if theirs in ours_hist:
         res = MergeResult("up-to-date", rev, start, theirs, base=theirs, dry_run=dry_run, favor=favor)
         if not repo.scm.merge_base_is(theirs_commit, head_commit):
@@ -560,6 +561,32 @@ def _dropped_records(repo: RepoCore, tree: str, theirs_commit: str, versions: li
     held, wanted = repo.scm.ls_tree(tree, vdir), {f"{vdir}/{vid}.json" for vid in versions}
     return {p: repo.scm.blob(oid) for p, oid in repo.scm.ls_tree(theirs_commit, vdir).items()
             if p in wanted and p not in held}
+
+
+def _check_git_merge(repo: RepoCore, head_commit: str, ours_hist: dict[str, Version], theirs: str,
+                     tags: dict[str, list[str]]) -> None:
+    """Refuse (exit 8) when git's HEAD commit is a git merge of two branches that both made
+    versions, which git settled by taking one side's ``.annover/HEAD`` (``git merge -X
+    theirs``, or a conflict resolved with ``git checkout --theirs``): the other side's version
+    is in no version HEAD reaches, and its labels would be lost without a word ("Already up to
+    date"). Merging that version (``theirs`` reaches it) is the way out, and goes on."""
+    parents = repo.scm.run("rev-parse", f"{head_commit}^@", check=False).split()
+    if len(parents) != 2:
+        return
+    path = repo.rel(repo.dir / "HEAD")
+    base = repo.scm.run("merge-base", *parents, check=False).strip()
+    at_base = (repo.scm.show(base, path) or "").strip() if base else ""
+    for parent in parents:
+        vid = (repo.scm.show(parent, path) or "").strip()
+        if vid in ours_hist or vid == at_base or not is_version_id(vid) or vid in _ancestors(repo, theirs):
+            continue  # that side made no version git's merge could drop, or this merge brings it in
+        named = repo.name_of(vid, True, tags)
+        raise ObjectError(
+            f"git's HEAD commit {head_commit[:12]} is a git merge that kept one side's {path}: version {named}, "
+            f"of its parent {parent[:12]}, is in no version HEAD reaches (git merged annover's files line by line: "
+            "`git merge -X ours/theirs`, or a conflict settled by taking a side), so its labels are left out",
+            f"take that commit back (`git reset --hard HEAD~1`) and run `annover merge BRANCH`, which merges "
+            f"task by task; or keep it and bring them in with `annover merge {vid[:12]}`")
 
 
 def _check_unmoved(repo: RepoCore, head_commit: str) -> None:
