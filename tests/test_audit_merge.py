@@ -183,3 +183,15 @@ def test_after_a_git_merge_settled_with_ours_annover_merge_brings_theirs_in(bran
     assert p.returncode == 0, p.stderr
     for task, rev in (("187", "x"), ("188", "v3")):
         assert _labels_of(root, "HEAD", task) == _labels_of(root, rev, task)
+
+
+@pytest.mark.parametrize("flag", ["--abort", "--continue", "--quit"])
+def test_merge_abort_says_there_is_nothing_to_abort(tmp_path, flag):
+    """A git user whose merge stopped at conflicts types `annover merge --abort`: it answered
+    "No such option '--abort'. Did you mean '--ours'?", pointing at the flag that settles every
+    conflict with HEAD's side. It says a stopped merge wrote nothing, and how to go on."""
+    p = run_cli("merge", flag, cwd=tmp_path)
+    assert p.returncode == 2, p.stderr
+    assert f"annover merge {flag}: no annover merge is under way" in p.stderr and "git merge --abort" in p.stderr
+    assert "Did you mean" not in p.stderr and "Traceback" not in p.stderr
+    assert p.stderr.count("\n") == 1 and p.stdout == ""

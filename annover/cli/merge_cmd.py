@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from annover.cli import Progress, echo, emit_json, info, json_option, not_blank, open_repo, say_repaired, short
-from annover.errors import MergeConflictError
+from annover.errors import MergeConflictError, UsageError
 from annover.repo import Repo
 from annover.repo.merging import LISTED, MergeResult
 
@@ -73,6 +73,17 @@ def _render_conflicts(res: MergeResult) -> None:
         info(f"  git cannot merge: {f}")
 
 
+def _nothing_under_way(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``--abort`` / ``--continue`` / ``--quit``, as a git user types them after a conflict: there
+    is no annover merge under way (a stopped one wrote nothing), said before REV is asked for."""
+    if not value or ctx.resilient_parsing:
+        return
+    raise UsageError(f"annover merge {param.opts[0]}: no annover merge is under way: one that stops at conflicts "
+                     "(exit 16) writes nothing, so there is nothing to abort or continue",
+                     "rerun it with --ours or --theirs, or make the sides agree in a new version and merge again; "
+                     "a git merge under way (git status says so) is ended with `git merge --abort`")
+
+
 @click.command(epilog="""\b
 Examples:
   annover merge relabel                 # bring branch relabel's versions into this one
@@ -92,6 +103,9 @@ data merge the same way. Other files merge as git merges them; one git cannot
 merge stops the merge before anything is written.
 """)
 @click.argument("rev")  # an empty one is exit 7, as for every revision (README: Exit codes)
+@click.option("--abort", is_flag=True, hidden=True, is_eager=True, expose_value=False, callback=_nothing_under_way)
+@click.option("--continue", is_flag=True, hidden=True, is_eager=True, expose_value=False, callback=_nothing_under_way)
+@click.option("--quit", is_flag=True, hidden=True, is_eager=True, expose_value=False, callback=_nothing_under_way)
 @click.option("--ours", is_flag=True, help="Take HEAD's side for every conflict (like git merge -X ours).")
 @click.option("--theirs", is_flag=True, help="Take REV's side for every conflict (like git merge -X theirs).")
 @click.option("--dry-run", is_flag=True,
