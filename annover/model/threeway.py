@@ -315,24 +315,29 @@ def _rows_of(u: _Units, counts: "np.ndarray", side: str, js: "np.ndarray") -> "t
     return np.repeat(starts, lens) + (np.arange(total) - np.repeat(firsts, lens)), lens
 
 
-def _label_of(labels: list | None, value: str | None) -> str:
-    """A region as a conflict says it: its labels (``a+b``), else its value, shortened."""
-    if labels:
-        return "+".join(str(x) for x in labels)
-    text = value or ""
-    return text if len(text) <= 40 else text[:37] + "..."
+def _regions(table: "pa.Table", hashes: "np.ndarray", rows: "np.ndarray", lens: "np.ndarray", side: str
+             ) -> "pa.Table":
+    """The regions of the units (``lens`` rows each, ``rows`` of ``table``): ``k`` (the unit's
+    place), ``region_key``, and per ``side`` its control, label (``a+b``; its value, shortened,
+    where it has none) and content hash."""
+    t = table.select(["region_key", "from_name", "labels", "value"]).take(C.int_array(rows))
+    joined = pc.binary_join(t.column("labels"), "+")
+    value = pc.fill_null(t.column("value"), "")
+    short = pc.if_else(pc.greater(pc.utf8_length(value), 40),
+                       pc.binary_join_element_wise(pc.utf8_slice_codeunits(value, 0, 37), "...", ""), value)
+    label = pc.if_else(pc.fill_null(pc.greater(pc.utf8_length(joined), 0), False), joined, short)
+    return pa.table({"k": C.int_array(np.repeat(np.arange(len(lens)), lens)), "region_key": t.column("region_key"),
+                     f"c_{side}": pc.fill_null(t.column("from_name"), ""), f"l_{side}": label,
+                     f"h_{side}": pa.array(hashes[rows], pa.uint64())})
 
 
-def _regions(table: "pa.Table", hashes: "np.ndarray", rows: "np.ndarray", lens: "np.ndarray") -> list[dict]:
-    """Per unit (``lens`` rows each, ``rows`` of ``table``): {region_key: (control, label, content hash)}."""
-    got = table.select(["region_key", "from_name", "labels", "value"]).take(C.int_array(rows)).to_pydict()
-    h = hashes[rows].tolist()
-    out, at = [], 0
-    for n in lens.tolist():
-        out.append({got["region_key"][r]: (got["from_name"][r] or "", _label_of(got["labels"][r], got["value"][r]),
-                                           h[r]) for r in range(at, at + n)})
-        at += n
-    return out
+def _differing(regions: "dict[str, pa.Table]") -> "dict[str, list]":
+    """The regions the two sides hold differently (on one side only, or with other content), by
+    unit and region key, as columns."""
+    both = regions["ours"].join(regions["theirs"], keys=["k", "region_key"], join_type="full outer")
+    h_o, h_t = both.column("h_ours"), both.column("h_theirs")
+    same = pc.fill_null(pc.equal(h_o, h_t), False)
+    return both.filter(pc.invert(same)).sort_by([("k", "ascending"), ("region_key", "ascending")]).to_pydict()
 
 
 def _sides_of(u: _Units, tables: "dict[str, dict[str, pa.Table]]", counts: dict, content: dict, at: "np.ndarray"
@@ -344,20 +349,16 @@ def _sides_of(u: _Units, tables: "dict[str, dict[str, pa.Table]]", counts: dict,
         js = at[u.part[at] == p] if p else at[:0]
         if not len(js):
             continue
-        regions = {s: _regions(tables[s][name], content[(s, name)], *_rows_of(u, counts[(s, name)], s, js))
-                   for s in SIDES}
-        for k, j in enumerate(js.tolist()):
-            ours, theirs = regions["ours"][k], regions["theirs"][k]
-            by_control: dict[str, tuple[list[str], list[str]]] = {}
-            for key in sorted(ours.keys() | theirs.keys()):
-                o, t = ours.get(key), theirs.get(key)
-                if o is not None and t is not None and o[2] == t[2]:
-                    continue
-                control = (o or t)[0]  # type: ignore[index]
-                pair = by_control.setdefault(control, ([], []))
-                if o is not None:
-                    pair[0].append(o[1])
-                if t is not None:
-                    pair[1].append(t[1])
-            out[j] = [(c, tuple(o), tuple(t)) for c, (o, t) in sorted(by_control.items())]
+        d = _differing({s: _regions(tables[s][name], content[(s, name)], *_rows_of(u, counts[(s, name)], s, js), s)
+                        for s in SIDES})
+        per: dict[int, dict[str, tuple[list[str], list[str]]]] = {}
+        for k, c_o, c_t, l_o, l_t in zip(d["k"], d["c_ours"], d["c_theirs"], d["l_ours"], d["l_theirs"]):
+            pair = per.setdefault(k, {}).setdefault(c_o if c_o is not None else c_t, ([], []))
+            if l_o is not None:
+                pair[0].append(l_o)
+            if l_t is not None:
+                pair[1].append(l_t)
+        js_list = js.tolist()
+        for k, by_control in per.items():
+            out[js_list[k]] = [(c, tuple(o), tuple(t)) for c, (o, t) in sorted(by_control.items())]
     return out
