@@ -195,3 +195,25 @@ def test_merge_abort_says_there_is_nothing_to_abort(tmp_path, flag):
     assert f"annover merge {flag}: no annover merge is under way" in p.stderr and "git merge --abort" in p.stderr
     assert "Did you mean" not in p.stderr and "Traceback" not in p.stderr
     assert p.stderr.count("\n") == 1 and p.stdout == ""
+
+
+def test_an_untracked_file_in_the_way_is_named_so_with_a_hint_that_moves_it(branches):
+    """Branch x commits a file of the user's (guide.md) beside its version; main has an untracked
+    guide.md. The merge is refused, exit 2, nothing written, as git refuses; it said "your local
+    changes ... commit or stash them (git stash)", and plain `git stash` leaves an untracked file
+    where it is, so the merge stayed refused. It names it untracked, with `git stash -u`."""
+    root = branches
+    git("switch", "-q", "x", cwd=root)
+    (root / "guide.md").write_text("x's guide\n")
+    git("add", "guide.md", cwd=root)
+    git("commit", "-q", "-m", "guide", cwd=root)
+    git("switch", "-q", "main", cwd=root)
+    (root / "guide.md").write_text("my notes\n")
+    before = _state(root)
+    p = run_cli("merge", "x", cwd=root)
+    assert p.returncode == 2, p.stderr
+    assert "untracked file(s) guide.md would be overwritten" in p.stderr and "git stash -u" in p.stderr, p.stderr
+    assert _state(root) == before and (root / "guide.md").read_text() == "my notes\n"
+    assert git("stash", "-u", cwd=root) and not (root / "guide.md").exists()  # the hint, followed
+    assert run_cli("merge", "x", cwd=root).returncode == 0
+    assert (root / "guide.md").read_text() == "x's guide\n"

@@ -298,6 +298,8 @@ class _GitPlan:
     #: how this branch's would be renumbered ({} when they cannot be: see :func:`_renumbering`)
     tags: list[str] = field(default_factory=list)
     renumber: dict[str, str] = field(default_factory=dict)
+    #: those of ``local`` that are untracked files (``git stash`` leaves them where they are)
+    untracked: list[str] = field(default_factory=list)
 
 
 def _git_plan(repo: RepoCore, ours_commit: str, theirs_commit: str) -> _GitPlan:
@@ -307,8 +309,14 @@ def _git_plan(repo: RepoCore, ours_commit: str, theirs_commit: str) -> _GitPlan:
     tags = [p[len(tags_dir):] for p in conflicted if p.startswith(tags_dir)]
     files = [p for p in conflicted if p not in own and not p.startswith(tags_dir)]
     changed = [p for p in repo.scm.changed_paths(ours_commit, tree) if p not in own]
-    return _GitPlan(tree, files, repo.scm.local_changes(changed), tags,
-                    _renumbering(repo, tags, ours_commit, theirs_commit) if tags else {})
+    local = repo.scm.local_changes(changed)
+    return _GitPlan(tree, files, local, tags, _renumbering(repo, tags, ours_commit, theirs_commit) if tags else {},
+                    _untracked(repo, ours_commit, local))
+
+
+def _untracked(repo: RepoCore, commit: str, local: list[str]) -> list[str]:
+    """Those of ``local`` that ``commit`` lacks: untracked files in the way of the merge."""
+    return [p for p in local if p not in repo.scm.ls_tree(commit, p)]
 
 
 def _refuse_git(plan: _GitPlan, rev: str, result: MergeResult, renumber: bool = False) -> None:
@@ -326,10 +334,18 @@ def _refuse_git(plan: _GitPlan, rev: str, result: MergeResult, renumber: bool = 
             f"git cannot merge {len(plan.files)} file(s) of this branch and {rev}: {listed}; nothing written",
             f"make them agree first with a commit on either branch (e.g. `git checkout {rev} -- FILE` and "
             "`git commit`), then run annover merge again", result)
-    if plan.local:
-        listed = ", ".join(plan.local[:5]) + (f" and {len(plan.local) - 5} more" if len(plan.local) > 5 else "")
+    changed = [p for p in plan.local if p not in plan.untracked]
+    if changed:
+        listed = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")
         raise UsageError(f"your local changes to {listed} would be overwritten by the merge; nothing written",
                          "commit or stash them (git stash), then run annover merge again")
+    if plan.untracked:
+        n = len(plan.untracked)
+        listed = ", ".join(plan.untracked[:5]) + (f" and {n - 5} more" if n > 5 else "")
+        raise UsageError(f"untracked file(s) {listed} would be overwritten by the merge (it brings in files of "
+                         "those names); nothing written",
+                         "move or remove them (or `git stash -u`: plain `git stash` leaves untracked files), then "
+                         "run annover merge again")
 
 
 def _unmergeable(repo: RepoCore, plan: _GitPlan, renumber: bool = True) -> list[str]:
@@ -616,7 +632,8 @@ def _fast_forward(repo: RepoCore, res: MergeResult, theirs_v: Version, start: st
     own = set(_own_paths(repo).values())
     if ff:
         changed = [p for p in repo.scm.changed_paths(head_commit, theirs_commit) if p not in own]
-        plan = _GitPlan(theirs_commit, [], repo.scm.local_changes(changed))
+        local = repo.scm.local_changes(changed)
+        plan = _GitPlan(theirs_commit, [], local, untracked=_untracked(repo, head_commit, local))
     else:
         plan = _git_plan(repo, head_commit, theirs_commit)
     res.files = _unmergeable(repo, plan, renumber=False)
