@@ -12,6 +12,7 @@ from annover.cli import (Progress, arrow_without_pandas, echo, emit_json, info, 
                          table)
 from annover.diffing import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, POLICIES
 from annover.errors import UsageError
+from annover.repo.commands import diff_range
 from annover.repo.outputs import check_output
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -237,19 +238,6 @@ def render_transitions(tr: dict) -> list[str]:
     return lines
 
 
-def _range(a: str, b: str | None) -> tuple[str, str]:
-    """(A, B) of ``diff A B``, ``diff A`` (B is HEAD) or ``diff A..B`` (a side left out is HEAD, as in git)."""
-    if ".." not in a:
-        return a, "HEAD" if b is None else b  # an empty B is refused as a revision, not taken as HEAD
-    if b is not None:
-        raise UsageError(f"{a!r} is a range and {b!r} a second version", "give A B or A..B, not both")
-    left, _, right = a.partition("..")
-    if right.startswith("."):
-        raise UsageError(f"{a!r}: a diff compares two versions (A..B); git's A...B has no meaning here",
-                         "write A..B or A B")
-    return left or "HEAD", right or "HEAD"
-
-
 def _label_order(label: str) -> tuple[int, str]:
     return (1 if label.startswith("(") else 0, label)
 
@@ -307,7 +295,7 @@ def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int | None, 
     arrow_without_pandas()
     show_rows = show_rows or limit is not None  # a limit on the rows asks for them
     limit = ROW_LIMIT if limit is None else limit
-    a, b = _range(a, b)
+    a, b = diff_range(a, b)
     repo = open_repo()
     if output is not None:
         check_output(repo, output, "--output", force)

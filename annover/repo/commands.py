@@ -125,12 +125,12 @@ def _one_policy(resolve: str | None, policy: str | None) -> str | None:
     return resolve if resolve is not None else policy
 
 
-def diff_range(a: str, b: str = "HEAD") -> tuple[str, str]:
-    """(A, B) of ``diff(A, B)``, ``diff(A)`` (B is HEAD) or ``diff("A..B")`` (a side left out is
-    HEAD, as in git and ``annover diff A..B``)."""
+def diff_range(a: str, b: str | None = None) -> tuple[str, str]:
+    """(A, B) of ``diff A B``, ``diff A`` (B left out: HEAD) or ``diff A..B`` (a side left out is
+    HEAD, as in git), for ``annover diff`` and ``Repo.diff`` alike."""
     if not isinstance(a, str) or ".." not in a:
-        return a, b
-    if b != "HEAD":
+        return a, "HEAD" if b is None else b  # an empty B is refused as a revision, not taken as HEAD
+    if b is not None:
         raise UsageError(f"{a!r} is a range and {b!r} a second version", "give A B or A..B, not both")
     left, _, right = a.partition("..")
     if right.startswith("."):
@@ -397,10 +397,10 @@ class Repo(RepoCore):
         va, vb = (self.version(v) for v in self.resolve_all(a, b))
         return touched_tasks(self.store, va, vb, table)
 
-    def diff(self, a: str, b: str = "HEAD", *, iou_threshold: float | None = None,
+    def diff(self, a: str, b: str | None = None, *, iou_threshold: float | None = None,
              overlap_threshold: float | None = None, policy: str | None = None, transitions: bool = False,
              fast: bool = True, tasks: list[str] | None = None, keep_rows: bool = True) -> DiffResult:
-        """``annover diff A B``: what changed from version ``a`` to version ``b``; reads only the
+        """``annover diff A B``: what changed from version ``a`` to version ``b`` (default HEAD); reads only the
         Parquet parts the two do not share (``fast=False`` compares every part, for checking).
         With ``tasks`` (task keys), only what changed of those tasks (``annover diff --task``).
         ``keep_rows=False``: hold none of the rows read for ``.rows`` (the summary of a large

@@ -162,7 +162,7 @@ def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | 
                                     format=format)
 
 
-def diff(a: str, b: str = "HEAD", *, repo: RepoLike = None, iou_threshold: float | None = None,
+def diff(a: str, b: str | None = None, *, repo: RepoLike = None, iou_threshold: float | None = None,
          overlap_threshold: float | None = None, policy: str | None = None, transitions: bool = False,
          fast: bool = True, tasks: list[str] | None = None, keep_rows: bool = True) -> DiffResult:
     """``annover diff A B``: what changed from version ``a`` to ``b`` (default HEAD); see
