@@ -40,11 +40,9 @@ commit): reachability is read from the commits.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import re
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -54,7 +52,7 @@ from annover.repo.core import RepoCore, lock_timeout
 from annover.repo.remote import added_records, reachable
 from annover.store import dvc as dvc_adapter
 from annover.store.git import run_git
-from annover.store.refs import RepoLock, is_version_id
+from annover.store.refs import RepoLock, flock_within, is_version_id
 
 __all__ = ["GcResult", "gc"]
 
@@ -460,16 +458,9 @@ def _worktree_lock(adir: Path, timeout: float):
         yield
         return
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    raise LockError(f"the repository is locked by an annover command in another worktree ({adir})",
-                                    "wait for it to finish and run gc again") from None
-                time.sleep(0.05)
+        if not flock_within(fd, timeout):
+            raise LockError(f"the repository is locked by an annover command in another worktree ({adir})",
+                            "wait for it to finish and run gc again")
         if os.pread(fd, 64, 0).strip():
             raise NotARepoError(f"an interrupted annover command left the worktree {adir.parent} half-written",
                                 f"run `annover status` in {adir.parent} (it repairs it), then gc again")

@@ -21,8 +21,8 @@ from typing import Iterable
 from annover.errors import LockError, NotARepoError, UsageError
 from annover.files import write_atomic  # re-exported: older callers import it from here
 
-__all__ = ["RepoLock", "Refs", "check_tag_name", "is_tag_name", "is_version_id", "tag_order", "version_number",
-           "write_atomic"]
+__all__ = ["RepoLock", "Refs", "check_tag_name", "flock_within", "is_tag_name", "is_version_id", "tag_order",
+           "version_number", "write_atomic"]
 
 _TAG_CHARS = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
 _HEX_RE = re.compile(r"^[0-9a-f]{4,64}$")
@@ -99,6 +99,19 @@ def _files_under(folder: str, parts: tuple[str, ...]) -> list[tuple[tuple[str, .
     return out
 
 
+def flock_within(fd: int, timeout: float) -> bool:
+    """Take an exclusive ``flock`` of ``fd``, waiting up to ``timeout`` seconds; False if not had."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+
 class RepoLock:
     """An exclusive advisory lock on ``.annover/lock`` (fcntl.flock: released if the process dies).
 
@@ -123,17 +136,10 @@ class RepoLock:
             raise NotARepoError(f"the repository cannot be written: {self.path}: {e.strerror or e}",
                                 "make it writable (its folder, .annover/, .git/ and .dvc/), or run the command in "
                                 "a writable clone (git clone, then annover pull)") from None
-        deadline = time.monotonic() + self.timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() >= deadline:
-                    os.close(fd)
-                    raise LockError(f"the repository is locked by another annover process ({self.path})",
-                                    "wait for it to finish and run the command again") from None
-                time.sleep(0.05)
+        if not flock_within(fd, self.timeout):
+            os.close(fd)
+            raise LockError(f"the repository is locked by another annover process ({self.path})",
+                            "wait for it to finish and run the command again")
         self._fd = fd
         self.inherited = bool(os.pread(fd, 64, 0).strip())
         os.ftruncate(fd, 0)
