@@ -65,7 +65,9 @@ def _render_status(out: StatusResult) -> None:
         if out.missing_locally:
             echo(f"missing locally: {out.missing_locally} object(s)" + (" (not on the remote either)" if nowhere
                  else " (run `annover pull`)"))
-    if out.interrupted:
+    if out.hand_edit:
+        echo(f"edited by hand: {out.hand_edit} (annover's writes refuse until then)")
+    elif out.interrupted:
         echo("an interrupted snapshot was found; the next annover command repairs it")
     if out.git is not None:
         echo(f"git: {_tracking(out.git)}")
@@ -116,6 +118,10 @@ def status(no_remote: bool, timeout: float | None, as_json: bool) -> None:
         _render_status(out)
         for m in moved:
             echo(f"moved tag: {m.describe(repo)} — {m.fix()}")
+        if out.left_out:
+            echo(f"left out by a git merge: version {repo.name_of(out.left_out, True)} is in no version HEAD reaches "
+                 "(git merged annover's files line by line: `git merge -X ours/theirs`, or a conflict settled by "
+                 f"taking a side) — bring its labels in with `annover merge {out.left_out[:12]}`")
 
 
 def _render_transfer(out: TransferResult, verb: str, there: str) -> None:

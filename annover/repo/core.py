@@ -291,6 +291,7 @@ class RepoCore:
         leaving): a version is named by a tag as soon as it is made, and a tag on a commit
         no branch holds is a version the next snapshot on the branch silently reverts.
         """
+        self.check_hand_edits()  # every write takes it before anything: one function, here
         if self.scm.branch() is not None or self.head_commit() is None:
             return
         head = self.head()
@@ -334,6 +335,23 @@ class RepoCore:
             path = self.rel(self.dir / "HEAD")
             committed = self.head_commit() is not None and (self.scm.show("HEAD", path) or "").strip() == vid
             raise self._bad_head(vid, committed)
+        return vid
+
+    def check_hand_edits(self) -> str | None:
+        """The version ``.annover/HEAD`` names, refusing (ObjectError, exit 8: the file named with
+        the ``git checkout`` that restores it) the annover files a write would commit over when
+        they were edited or deleted by hand in the work tree: ``.annover/HEAD`` (see :meth:`head`)
+        and HEAD's version record, which git's HEAD commit holds. Taken by every command that
+        commits (:meth:`check_on_branch`, :meth:`begin_write`) before it reads its input or takes
+        the lock, whose repair (:meth:`recover`) would otherwise put the files back in silence."""
+        vid = self.head()
+        if vid is None or self.version_path(vid).is_file():
+            return vid
+        path = self.rel(self.version_path(vid))
+        commit = self.head_commit()
+        if commit is not None and not self.scm.in_progress() and self.scm.show(commit, path):
+            raise ObjectError(f"{path}, the record of HEAD's version {vid[:12]}, is missing, and git's HEAD commit "
+                              "has it (deleted by hand?)", f"restore it from git: git checkout -- {path}")
         return vid
 
     def _check_head_not_deleted(self) -> None:

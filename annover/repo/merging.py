@@ -581,28 +581,44 @@ def _dropped_records(repo: RepoCore, tree: str, theirs_commit: str, versions: li
 
 def _check_git_merge(repo: RepoCore, head_commit: str, ours_hist: dict[str, Version], theirs: str,
                      tags: dict[str, list[str]]) -> None:
-    """Refuse (exit 8) when git's HEAD commit is a git merge of two branches that both made
-    versions, which git settled by taking one side's ``.annover/HEAD`` (``git merge -X
-    theirs``, or a conflict resolved with ``git checkout --theirs``): the other side's version
-    is in no version HEAD reaches, and its labels would be lost without a word ("Already up to
-    date"). Merging that version (``theirs`` reaches it) is the way out, and goes on."""
-    parents = repo.scm.run("rev-parse", f"{head_commit}^@", check=False).split()
-    if len(parents) != 2:
+    """Refuse (exit 8) when git's HEAD commit is a git merge that left a version out of HEAD's
+    history (:func:`left_out_by_git_merge`): its labels would be lost without a word ("Already up
+    to date"). Merging that version (``theirs`` reaches it) is the way out, and goes on."""
+    left = left_out_by_git_merge(repo, head_commit, ours_hist, theirs)
+    if left is None:
         return
+    vid, parent = left
+    path = repo.rel(repo.dir / "HEAD")
+    named = repo.name_of(vid, True, tags)
+    raise ObjectError(
+        f"git's HEAD commit {head_commit[:12]} is a git merge that kept one side's {path}: version {named}, "
+        f"of its parent {parent[:12]}, is in no version HEAD reaches (git merged annover's files line by line: "
+        "`git merge -X ours/theirs`, or a conflict settled by taking a side), so its labels are left out",
+        f"take that commit back (`git reset --hard HEAD~1`) and run `annover merge BRANCH`, which merges "
+        f"task by task; or keep it and bring them in with `annover merge {vid[:12]}`")
+
+
+def left_out_by_git_merge(repo: RepoCore, head_commit: str | None, ours: "dict[str, Version] | str",
+                          theirs: str | None = None) -> tuple[str, str] | None:
+    """(version, parent commit) when git's HEAD commit is a git merge of two branches that both
+    made versions, which git settled by taking one side's ``.annover/HEAD`` (``git merge -X
+    theirs``, or a conflict resolved with ``git checkout --theirs``): the other side's version
+    is in no version HEAD reaches (``ours``: their ids, or HEAD's version, whose history is read
+    only for a two-parent commit). None
+    when there is none, or ``theirs`` (a version being merged) reaches it. Also said by ``status``."""
+    parents = repo.scm.run("rev-parse", f"{head_commit}^@", check=False).split() if head_commit else []
+    if len(parents) != 2:
+        return None
     path = repo.rel(repo.dir / "HEAD")
     base = repo.scm.run("merge-base", *parents, check=False).strip()
     at_base = (repo.scm.show(base, path) or "").strip() if base else ""
+    ours = _ancestors(repo, ours) if isinstance(ours, str) else ours
     for parent in parents:
         vid = (repo.scm.show(parent, path) or "").strip()
-        if vid in ours_hist or vid == at_base or not is_version_id(vid) or vid in _ancestors(repo, theirs):
+        if vid in ours or vid == at_base or not is_version_id(vid) or (theirs and vid in _ancestors(repo, theirs)):
             continue  # that side made no version git's merge could drop, or this merge brings it in
-        named = repo.name_of(vid, True, tags)
-        raise ObjectError(
-            f"git's HEAD commit {head_commit[:12]} is a git merge that kept one side's {path}: version {named}, "
-            f"of its parent {parent[:12]}, is in no version HEAD reaches (git merged annover's files line by line: "
-            "`git merge -X ours/theirs`, or a conflict settled by taking a side), so its labels are left out",
-            f"take that commit back (`git reset --hard HEAD~1`) and run `annover merge BRANCH`, which merges "
-            f"task by task; or keep it and bring them in with `annover merge {vid[:12]}`")
+        return vid, parent
+    return None
 
 
 def _check_unmoved(repo: RepoCore, head_commit: str) -> None:

@@ -15,6 +15,7 @@ from annover.errors import NotARepoError, ObjectError, RemoteError, UsageError
 from annover.files import long_name, under_a_file, write_atomic
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore
+from annover.repo.merging import left_out_by_git_merge
 from annover.repo.results import InitResult, StatusResult, StrayTag, TransferResult
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Direction, Moved, RemoteInfo
@@ -381,7 +382,10 @@ def _kept_open(repo: RepoCore) -> "contextlib.AbstractContextManager[None]":
 
 
 def _status(repo: RepoCore, remote: bool, timeout: float | None) -> StatusResult:
-    head = repo.head()
+    try:
+        head, hand_edit = repo.check_hand_edits(), None
+    except ObjectError as e:  # said as a pending state, with its fix; the rest read from git's HEAD commit
+        head, hand_edit = repo.committed_head(), str(e)
     info = remote_info(repo) if remote else _configured_remote(repo)
     interrupted = _interrupted(repo, head)
     asked = bool(remote and info)  # the versions' listings are wanted only to ask the remote for them
@@ -395,8 +399,10 @@ def _status(repo: RepoCore, remote: bool, timeout: float | None) -> StatusResult
             unpushed = [vid for vid, (_, lst) in versions.items() if lst not in there]
             head_listing = versions.get(head, (None, None))[1]
             pushed = head_listing in there if head_listing else None
+    left = left_out_by_git_merge(repo, repo.head_commit(), head) if head else None
     return StatusResult(str(repo.root), head, repo.tags_of().get(head, []) if head else [], info, pushed, missing,
-                        interrupted, len(versions), unpushed, repo.scm.tracking(), stray_tags(repo) if head else [])
+                        interrupted, len(versions), unpushed, repo.scm.tracking(), stray_tags(repo) if head else [],
+                        left_out=left[0] if left else None, hand_edit=hand_edit)
 
 
 def _missing_locally(repo: RepoCore, v: Version) -> int:

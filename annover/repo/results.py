@@ -147,9 +147,14 @@ class StatusResult:
     git: Tracking | None = None
     #: tags of versions no branch reaches (``annover tag --prune`` deletes them)
     stray_tags: list[StrayTag] = field(default_factory=list)
+    #: a version a git merge left out of HEAD's history (``git merge -X theirs``): ``annover merge`` it
+    left_out: str | None = None
+    #: a file of annover's edited or deleted by hand (``.annover/HEAD``, HEAD's record): what, and the fix
+    hand_edit: str | None = None
 
     def to_json(self) -> dict:
-        return {"root": self.root, "head": self.head, "tags": self.tags, "remote": _remote_json(self.remote),
+        return {"root": self.root, "head": self.head, "left_out_by_git_merge": self.left_out,
+                "hand_edit": self.hand_edit, "tags": self.tags, "remote": _remote_json(self.remote),
                 "pushed": self.pushed, "missing_locally": self.missing_locally, "interrupted": self.interrupted,
                 "versions": self.versions, "unpushed": None if self.unpushed is None else len(self.unpushed),
                 "unpushed_versions": self.unpushed, "git": self.git.to_json() if self.git else None,
