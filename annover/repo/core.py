@@ -1106,3 +1106,39 @@ def maybe_die(stage: str) -> None:
     """Fault injection for the crash tests: SIGKILL ourselves at a named stage."""
     if os.environ.get(KILL_AT_ENV) == stage:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def ancestors(repo: RepoCore, vid: str) -> dict[str, Version]:
+    """Every version reachable from ``vid`` (itself included), by id."""
+    seen: dict[str, Version] = {}
+    todo = [vid]
+    while todo:
+        v = todo.pop()
+        if v in seen:
+            continue
+        seen[v] = repo.version(v)
+        todo.extend(p for p in seen[v].parents if p not in seen)
+    return seen
+
+
+def left_out_by_git_merge(repo: RepoCore, head_commit: str | None, ours: "dict[str, Version] | str",
+                          theirs: str | None = None) -> tuple[str, str] | None:
+    """(version, parent commit) when git's HEAD commit is a git merge of two branches that both
+    made versions, which git settled by taking one side's ``.annover/HEAD`` (``git merge -X
+    theirs``, or a conflict resolved with ``git checkout --theirs``): the other side's version
+    is in no version HEAD reaches (``ours``: their ids, or HEAD's version, whose history is read
+    only for a two-parent commit). None
+    when there is none, or ``theirs`` (a version being merged) reaches it. Also said by ``status``."""
+    parents = repo.scm.run("rev-parse", f"{head_commit}^@", check=False).split() if head_commit else []
+    if len(parents) != 2:
+        return None
+    path = repo.rel(repo.dir / "HEAD")
+    base = repo.scm.run("merge-base", *parents, check=False).strip()
+    at_base = (repo.scm.show(base, path) or "").strip() if base else ""
+    ours = ancestors(repo, ours) if isinstance(ours, str) else ours
+    for parent in parents:
+        vid = (repo.scm.show(parent, path) or "").strip()
+        if vid in ours or vid == at_base or not is_version_id(vid) or (theirs and vid in ancestors(repo, theirs)):
+            continue  # that side made no version git's merge could drop, or this merge brings it in
+        return vid, parent
+    return None

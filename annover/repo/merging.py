@@ -41,7 +41,8 @@ from annover.formats.validate import check_label_column, controls_of
 from annover.model import canonical as C
 from annover.model.config import LabelingConfig
 from annover.model.threeway import SIDES, Conflict, Merged, merge_blob, merge_tables
-from annover.repo.core import RepoCore, Stage, maybe_die, missing_objects, read_version_table
+from annover.repo.core import (RepoCore, Stage, ancestors, left_out_by_git_merge, maybe_die, missing_objects,
+                               read_version_table)
 from annover.repo.narrowing import Narrowed, narrow, widen
 from annover.repo.reading import USERS_FILE, Reading, Users, reading_of
 from annover.repo.snapshot import (Content, check_new_tag, commit_version, hash_and_encode, next_tag, noop,
@@ -124,21 +125,8 @@ class MergeResult:
 # ---------------------------------------------------------------------------- history
 
 
-def _ancestors(repo: RepoCore, vid: str) -> dict[str, Version]:
-    """Every version reachable from ``vid`` (itself included), by id."""
-    seen: dict[str, Version] = {}
-    todo = [vid]
-    while todo:
-        v = todo.pop()
-        if v in seen:
-            continue
-        seen[v] = repo.version(v)
-        todo.extend(p for p in seen[v].parents if p not in seen)
-    return seen
-
-
 def merge_base(ours: dict[str, Version], theirs: dict[str, Version]) -> list[str]:
-    """The nearest common versions of two histories (each :func:`_ancestors`): the common ones
+    """The nearest common versions of two histories (each :func:`ancestors`): the common ones
     no other common one descends from, newest first (one but after criss-cross merges)."""
     common = ours.keys() & theirs.keys()
     below = {p for c in common for p in ours[c].parents}
@@ -441,7 +429,7 @@ def merge(repo: RepoCore, rev: str, favor: str | None = None, dry_run: bool = Fa
     theirs = repo.resolve(rev)
     theirs_commit = _commit_of(repo, rev, theirs)
     tags = repo.tags_of()
-    ours_hist = _ancestors(repo, start) if start else {}
+    ours_hist = ancestors(repo, start) if start else {}
     _check_git_merge(repo, head_commit, ours_hist, theirs, tags)
     if theirs in ours_hist:
         res = MergeResult("up-to-date", rev, start, theirs, base=theirs, dry_run=dry_run, favor=favor)
@@ -449,7 +437,7 @@ def merge(repo: RepoCore, rev: str, favor: str | None = None, dry_run: bool = Fa
             res.warnings.append(f"{rev}'s commit {theirs_commit[:12]} has commits this branch lacks, but no version "
                                 "HEAD lacks: merge its other files with `git merge`")
         return res
-    sides = _Sides(start, theirs, head_commit, theirs_commit, ours_hist, _ancestors(repo, theirs))
+    sides = _Sides(start, theirs, head_commit, theirs_commit, ours_hist, ancestors(repo, theirs))
     res = MergeResult("merge", rev, start, theirs, dry_run=dry_run, favor=favor)
     res.versions = [v.id for v in sorted((v for k, v in sides.theirs_hist.items() if k not in ours_hist),
                                          key=lambda v: (v.created_at, v.id), reverse=True)]
@@ -596,29 +584,6 @@ def _check_git_merge(repo: RepoCore, head_commit: str, ours_hist: dict[str, Vers
         "`git merge -X ours/theirs`, or a conflict settled by taking a side), so its labels are left out",
         f"take that commit back (`git reset --hard HEAD~1`) and run `annover merge BRANCH`, which merges "
         f"task by task; or keep it and bring them in with `annover merge {vid[:12]}`")
-
-
-def left_out_by_git_merge(repo: RepoCore, head_commit: str | None, ours: "dict[str, Version] | str",
-                          theirs: str | None = None) -> tuple[str, str] | None:
-    """(version, parent commit) when git's HEAD commit is a git merge of two branches that both
-    made versions, which git settled by taking one side's ``.annover/HEAD`` (``git merge -X
-    theirs``, or a conflict resolved with ``git checkout --theirs``): the other side's version
-    is in no version HEAD reaches (``ours``: their ids, or HEAD's version, whose history is read
-    only for a two-parent commit). None
-    when there is none, or ``theirs`` (a version being merged) reaches it. Also said by ``status``."""
-    parents = repo.scm.run("rev-parse", f"{head_commit}^@", check=False).split() if head_commit else []
-    if len(parents) != 2:
-        return None
-    path = repo.rel(repo.dir / "HEAD")
-    base = repo.scm.run("merge-base", *parents, check=False).strip()
-    at_base = (repo.scm.show(base, path) or "").strip() if base else ""
-    ours = _ancestors(repo, ours) if isinstance(ours, str) else ours
-    for parent in parents:
-        vid = (repo.scm.show(parent, path) or "").strip()
-        if vid in ours or vid == at_base or not is_version_id(vid) or (theirs and vid in _ancestors(repo, theirs)):
-            continue  # that side made no version git's merge could drop, or this merge brings it in
-        return vid, parent
-    return None
 
 
 def _check_unmoved(repo: RepoCore, head_commit: str) -> None:

@@ -14,8 +14,7 @@ from typing import Any, Callable
 from annover.errors import NotARepoError, ObjectError, RemoteError, UsageError
 from annover.files import long_name, under_a_file, write_atomic
 from annover.model import canonical as C
-from annover.repo.core import ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore
-from annover.repo.merging import left_out_by_git_merge
+from annover.repo.core import ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore, left_out_by_git_merge
 from annover.repo.results import InitResult, StatusResult, StrayTag, TransferResult
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Direction, Moved, RemoteInfo
