@@ -261,7 +261,9 @@ def test_ctrl_c_during_a_duckdb_query_is_exit_130_not_a_bug(tmp_path):
         err = p.stderr.read()
     finally:
         p.kill()
-    assert p.returncode == 130, (p.returncode, err[-2000:])
+    # 130, or ended by the next Ctrl-C while it was already exiting (the test sends one a second;
+    # under load the exit after "Aborted." can take longer): the shell says 130 for both
+    assert p.returncode in (130, -signal.SIGINT), (p.returncode, err[-2000:])
     # DuckDB's error, made the interruption; or, where DuckDB missed every signal and the query
     # ended, the next one in Python, which click words as its Abort
     assert err.strip() in ("Interrupted.", "Aborted."), err
