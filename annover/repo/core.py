@@ -426,10 +426,11 @@ class RepoCore:
         return sorted(p.stem for p in d.glob("*.json")) if d.is_dir() else []
 
     def _version_ids_in_git(self) -> list[str]:
-        """Ids of every version record any git ref's history added (for short ids of versions not checked out)."""
+        """Ids of every version record any git ref's history, or a reflog, added (for short ids of
+        versions not checked out; a version a ``git reset`` dropped, as ``git show SHA`` finds it)."""
         vdir = self.rel(self.dir / "versions")
         try:
-            out = self.scm.run("log", "--all", "-c", "--format=", "--name-only", "--diff-filter=A", "--", vdir,
+            out = self.scm.run("log", "--all", "--reflog", "-c", "--format=", "--name-only", "--diff-filter=A", "--", vdir,
                                check=False)  # -c: with the records merge commits add
         except NotARepoError:
             return []
