@@ -1,56 +1,21 @@
 """The labeling configs of two versions compared: controls and labels added, removed,
-renamed, changed; labels the annotations use that a config lacks."""
+renamed, changed; labels the annotations use that a config lacks.
+
+The configs are read by the one config model (:func:`annover.model.config.config_structure`,
+parsed safely with defusedxml), the reading validation, snapshots and exports use: no
+second reader of the format here."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from annover._lazy import lazy
-from annover.errors import ConfigError
-from annover.model.config import repeated_name
+from annover.model.config import config_structure, repeated_name
 
-if TYPE_CHECKING:  # pragma: no cover
-    import defusedxml.ElementTree as DET
-else:
-    DET = lazy("defusedxml.ElementTree")
+__all__ = ["UNCHANGED", "config_structure", "config_warnings", "diff_config"]
 
 #: The summary's config section when the two configs are the same.
 UNCHANGED = {"changed": False, "controls_added": [], "controls_removed": [], "controls_renamed": [],
              "controls_changed": [], "labels_added": {}, "labels_removed": {}, "labels_renamed": {}}
-
-
-def config_structure(text: str | None) -> dict[str, dict]:
-    """control name -> {"tag", "to_name", "labels", "dynamic"} of a Label Studio XML config.
-
-    A structural reading (elements with ``name`` and ``toName`` are controls; ``Label`` /
-    ``Choice`` below them are labels, by ``alias`` where given), parsed safely.
-    """
-    if not text:
-        return {}
-    return _structure(text)
-
-
-def _structure(text: str) -> dict[str, dict]:
-    """The structure of a config text; to be read from the one config model
-    (``annover.model.config.LabelingConfig(...).structure()``) once it serves the diff."""
-    try:
-        root = DET.fromstring(text)
-    except Exception as e:
-        raise ConfigError(f"labeling config is not readable XML: {e}", "check the config of that version") from None
-    out: dict[str, dict] = {}
-    for el in root.iter():
-        name, to = el.get("name"), el.get("toName")
-        if not name or not to:
-            continue
-        labels: list[str] = []
-        for sub in el.iter():
-            if sub is not el and sub.tag in ("Label", "Choice", "Relation") and sub.get("value") is not None:
-                lab = sub.get("alias") or sub.get("value")
-                if lab not in labels:
-                    labels.append(lab)
-        out[name] = {"tag": el.tag, "to_name": [t.strip() for t in to.split(",") if t.strip()], "labels": labels,
-                     "dynamic": str(el.get("value") or "").startswith("$")}
-    return out
 
 
 def _jaccard(x: list[str], y: list[str]) -> float:
