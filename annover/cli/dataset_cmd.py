@@ -113,6 +113,11 @@ is validated first; inside an annover repository it is also recorded there
 of the repository here (its recorded config, as `annover show REV --config` prints it);
 with neither --config nor --template, a repository's HEAD config is used (said on stderr).
 
+\b
+The record keeps the task key `dataset push --key` remembered, also when the project it
+named was deleted and this makes a new one: the new project's tasks are keyed as before
+(said on stderr). --key data.FIELD remembers another.
+
 {_CONNECTION_HELP}""")
 @click.argument("name")
 @click.option("--config", "config_file", metavar="FILE|VERSION", callback=not_empty,
@@ -124,16 +129,21 @@ with neither --config nor --template, a repository's HEAD config is used (said o
 @click.option("--data-field", metavar="NAME", help="With --template: the task data key the config reads.")
 @click.option("--description", help="Project description shown in Label Studio.")
 @click.option("--update-config", is_flag=True, help="Replace the config of an existing project.")
+@click.option("--key", callback=not_empty,
+              help="Task key the dataset's record remembers for its pushes and first snapshot, e.g. data.id "
+              "(default: the one it remembers, also for a project made again).")
 @_connection
 @json_option
 def create(name: str, config_file: str | None, template: str | None, labels_csv: tuple[str, ...],
            labels_one: tuple[str, ...], data_field: str | None, description: str | None, update_config: bool,
-           url: str | None, api_key: str | None, as_json: bool) -> None:
+           key: str | None, url: str | None, api_key: str | None, as_json: bool) -> None:
     """Create the dataset NAME (a Label Studio project), or get it if it exists."""
     config_text, config_file = _version_config(config_file, template)
     r = _datasets(url, api_key).create(name, config_text, config_file=config_file, template=template,
                                        labels=split_labels(labels_csv, labels_one), data_field=data_field,
-                                       description=description, update_config=update_config)
+                                       description=description, update_config=update_config, key=key)
+    for n in r.notes:
+        info(f"note: {n}")
     if as_json:
         emit_json(r.to_json())
         return

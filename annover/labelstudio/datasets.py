@@ -270,6 +270,7 @@ class Created:
     created: bool
     updated: bool
     recorded: str | None = None  # the record's path in the repository, when bound to one
+    notes: tuple[str, ...] = ()  # what became of the task key the record remembers
 
     def to_json(self) -> dict:
         return {"id": self.project.id, "title": self.project.title, "url": self.url, "created": self.created,
@@ -349,10 +350,11 @@ class RecordChange:
 
     @classmethod
     def write(cls, project: Project, server_url: str, key: str | None = None,
-              remembering: bool = False) -> "RecordChange":
+              remembering: bool = False, kept: bool = False) -> "RecordChange":
         """The record of ``project``; ``key``: the task key its tasks were sent with (``dataset
         push --key``), which later pushes and the first snapshot of it take by default
-        (``remembering``: the change is that key, and the commit message says so)."""
+        (``remembering``: the change is that key, and the commit message says so; ``kept``: the
+        key the record of a project of that title had, kept for this new project, said so too)."""
         base = f"{RECORD_DIR}/{slug(project.title)}"
         meta = {"title": project.title, "project_id": project.id, "url": server_url,
                 "config_sha256": hashlib.sha256(project.label_config.encode("utf-8")).hexdigest()}
@@ -361,7 +363,7 @@ class RecordChange:
         files: dict[str, bytes | None] = {
             f"{base}.json": (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode(),
             f"{base}.xml": project.label_config.encode("utf-8")}
-        what = f" remembers --key {key}" if remembering and key is not None else ""
+        what = "" if key is None else f" remembers --key {key}" if remembering else f" keeps --key {key}" if kept else ""
         return cls(RecordAction.WRITE, project.id, f"{base}.json", files,
                    f"annover: dataset {project.title}{what} (Label Studio project {project.id})", project.title)
 
@@ -470,15 +472,21 @@ class Datasets:
 
     def create(self, name: str, config_text: str | None = None, *, config_file: str | None = None,
                template: str | None = None, labels: Sequence[str] = (), data_field: str | None = None,
-               description: str | None = None, update_config: bool = False) -> Created:
+               description: str | None = None, update_config: bool = False, key: str | None = None) -> Created:
         """Get or create the project titled ``name`` with a labeling config (validated first).
 
         An existing project keeps its config when it is the same; a different one is an
         error or, with ``update_config``, replaces it. Bound to a repository, the dataset is
-        recorded there.
+        recorded there, with the task key its record remembers (``dataset push --key``), also
+        when the recorded project is gone and a new one is made in its place: its tasks are
+        keyed as before. ``key`` (``data.FIELD``) is remembered instead.
         """
         config = _config_of(config_text, config_file, template, labels, data_field)
         text, title = config.text, _check_title(name)
+        if key is not None and self._read_record is None:
+            raise UsageError("--key is remembered in the dataset's record in an annover repository, and there is none "
+                             "here", "run `annover dataset create` inside the repository, or give --key to "
+                             "`annover dataset push`")
         with self._recording(title):
             existing = self.client.projects(title=title)
             if len(existing) > 1:
@@ -493,8 +501,30 @@ class Datasets:
             else:
                 project = self._make(title, text, description)
                 created = True
-            recorded = self._save(RecordChange.write(project, self.client.url, (self._record(project) or {}).get("key")))
-        return Created(project, self.client.project_url(project), created, updated, recorded)
+            change, notes = self._created_record(project, key)
+            recorded = self._save(change)
+        return Created(project, self.client.project_url(project), created, updated, recorded, tuple(notes))
+
+    def _created_record(self, project: Project, key: str | None) -> tuple[RecordChange, list[str]]:
+        """The record ``create`` writes for ``project``, and what to say of its key: the key the
+        repository's record of the title remembers is kept, also when that record names another
+        project (deleted in Label Studio, and made again): the new project's tasks are keyed as
+        the dataset's always were. A ``key`` given is remembered in its place."""
+        rec = self._read_record(project.title) if self._read_record is not None else None
+        had = rec.get("key") if rec is not None and isinstance(rec.get("key"), str) else None
+        other = rec is not None and rec.get("project_id") != project.id
+        where = f".annover/{RECORD_DIR}/{slug(project.title)}.json"
+        if key is not None and key != had:
+            instead = f" in place of --key {had}" if had is not None else ""
+            return (RecordChange.write(project, self.client.url, key, remembering=True),
+                    [f"remembered --key {key}{instead} for {project.title!r}: its pushes and its first snapshot "
+                     "key its tasks so"])
+        if had is None or not other:
+            return RecordChange.write(project, self.client.url, had), []
+        return (RecordChange.write(project, self.client.url, had, kept=True),
+                [f"kept --key {had}, which {where} remembered for project {rec.get('project_id')}: pushes to "
+                 f"project {project.id} and its first snapshot key its tasks as before (`--key data.FIELD` "
+                 "remembers another)"])
 
     def _recording(self, title: str) -> "ContextManager[None]":
         """Around a change on the server that a record follows: the bound repository's checks, and
