@@ -363,7 +363,8 @@ class RecordChange:
         files: dict[str, bytes | None] = {
             f"{base}.json": (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode(),
             f"{base}.xml": project.label_config.encode("utf-8")}
-        what = "" if key is None else f" remembers --key {key}" if remembering else f" keeps --key {key}" if kept else ""
+        said = "remembers" if remembering else "keeps" if kept else None
+        what = f" {said} --key {key}" if key is not None and said is not None else ""
         return cls(RecordAction.WRITE, project.id, f"{base}.json", files,
                    f"annover: dataset {project.title}{what} (Label Studio project {project.id})", project.title)
 
