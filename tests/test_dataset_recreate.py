@@ -64,11 +64,14 @@ def deleted_dataset(ls_server, repo, sdk_admin):  # noqa: F811
 def test_a_dataset_made_again_keeps_its_remembered_key(repo, sdk_admin, deleted_dataset):  # noqa: F811
     title, made = deleted_dataset
     old = made[0]
-    code, out, err = cli("dataset", "create", title, *TEMPLATE)
+    code, out, err = cli("dataset", "create", title, *TEMPLATE, "--json")
     assert code == 0, err
-    pid = _pid(out)
+    created = json.loads(out)
+    pid = created["id"]
     made.append(pid)
-    assert pid != old
+    assert pid != old and created["created"]
+    assert [n for n in created["notes"] if n.startswith("kept --key data.id")] and all(
+        f"note: {n}" in err for n in created["notes"]), (created, err)
     rec = _record(repo, title)
     assert (rec["project_id"], rec["key"]) == (pid, "data.id")
     assert (f"note: kept --key data.id, which .annover/datasets/{title}.json remembered for project {old}: "

@@ -190,7 +190,7 @@ def test_datasets_as_library_calls(ls, sdk_admin, tmp_path):
     try:
         rec, xml = f"datasets/{datasets.slug(title)}.json", f"datasets/{datasets.slug(title)}.xml"
         assert r.to_json() == {"id": pid, "title": title, "url": ls.project_url(r.project), "created": True,
-                               "updated": False, "recorded": rec}
+                               "updated": False, "recorded": rec, "notes": []}
         (change,) = saved
         assert (change.action, change.project_id, change.path) == (RecordAction.WRITE, pid, rec)
         assert change.files[xml] == r.project.label_config.encode()

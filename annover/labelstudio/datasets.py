@@ -274,7 +274,7 @@ class Created:
 
     def to_json(self) -> dict:
         return {"id": self.project.id, "title": self.project.title, "url": self.url, "created": self.created,
-                "updated": self.updated, "recorded": self.recorded}
+                "updated": self.updated, "recorded": self.recorded, "notes": list(self.notes)}
 
 
 @dataclass(frozen=True)
