@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
 
+from annover._html import html_block, html_heading, html_notes, html_table
 from annover._lazy import lazy
 from annover.errors import UsageError
 from annover.model import canonical as C
@@ -113,6 +114,31 @@ class DiffResult:
         counts = ", ".join(f"{k}={v}" for k, v in t.items())
         return f"DiffResult({a.get('rev')!r} -> {b.get('rev')!r}, identical={self.identical}, tasks: {counts})"
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the counts (tasks, answers, regions, skips: before, after, added, removed,
+        changed), the labels whose counts moved, the top relabels, the warnings; from ``summary``
+        alone (the row table is not read). Every value escaped."""
+        s = self.summary
+        a, b = s.get("a") or {}, s.get("b") or {}
+        counts = [[what, *(s[what].get(k) for k in ("before", "after", "added", "removed"))]
+                  + [s[what].get("changed", s[what].get("data_changed"))]
+                  for what in ("tasks", "annotations", "regions", "skipped") if isinstance(s.get(what), dict)]
+        moved = [[ctl, lab, x.get("before"), x.get("after"), x.get("delta")]
+                 for ctl, labs in (s.get("labels") or {}).items() for lab, x in labs.items() if x.get("delta")]
+        relabels = [[r.get("control"), r.get("from"), r.get("to"), r.get("count")] for r in s.get("relabels") or []]
+        parts = [html_table(["", "before", "after", "added", "removed", "changed"], counts)]
+        if moved:
+            parts += [html_heading("labels whose counts moved"),
+                      html_table(["control", "label", "before", "after", "delta"], moved)]
+        if relabels:
+            parts += [html_heading("top relabels (an answer's label changed)"),
+                      html_table(["control", "from", "to", "answers"], relabels, limit=10, more="summary['relabels']")]
+        parts.append(html_notes(s.get("warnings") or [], "warning"))
+        touched = (s.get("tasks") or {}).get("with_annotation_changes")
+        return html_block(f"diff {_side(a)} → {_side(b)}", *parts, sub="identical" if self.identical else
+                          f"{touched} task(s) with changed answers; .rows: the row-level table"
+                          if touched is not None else ".rows: the row-level table")
+
     def __bool__(self) -> bool:  # truthy when there are differences, like a non-empty diff
         return not self.identical
 
@@ -145,6 +171,12 @@ class DiffResult:
         else:
             out["rows"] = None
         return out
+
+
+def _side(x: dict) -> str:
+    """A side of the diff as the summary names it: ``v1 (f7426f5c7374)``."""
+    short = str(x.get("id") or "")[:12]
+    return f"{x.get('rev')} ({short})" if short and short != x.get("rev") else str(x.get("rev"))
 
 
 @dataclass

@@ -22,6 +22,7 @@ from annover._lazy import lazy
 from annover.diffing.match import Region, match_regions
 from annover.diffing.result import Options
 from annover.loop import queries as Q
+from annover.loop.display import agreement_html
 from annover.loop.stats import Stat, cohen_kappa, fleiss_kappa, krippendorff_alpha, prf
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -53,6 +54,10 @@ class AgreementResult:
         return {"tasks": self.tasks, "answers": self.answers, "skipped": self.skipped,
                 "annotators": self.annotators, "controls": self.controls, "disagreeing_pairs": self.pairs,
                 "notes": self.notes, "options": self.options}
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the figures per control and label, and the most disagreeing pairs, as tables."""
+        return agreement_html(self.to_json())
 
 
 def codes(arr: "pa.ChunkedArray | pa.Array") -> tuple["np.ndarray", list]:

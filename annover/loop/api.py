@@ -19,6 +19,7 @@ from annover.diffing.result import DEFAULT_POLICY
 from annover.errors import ObjectError, UsageError
 from annover.files import write_atomic
 from annover.loop.agreement import AgreementResult, agreement
+from annover.loop.display import series_html
 from annover.loop.drift import COUNT_COLUMNS, drift_of_counts, label_counts
 from annover.loop.evaluate import compare_models, evaluate, model_versions
 from annover.loop.sample import SampleResult, sample
@@ -50,6 +51,10 @@ class Series:
 
     def to_json(self) -> dict[str, Any]:
         return {"range": True, "what": self.what, **self.options, "versions": self.versions}
+
+    def _repr_html_(self) -> str:
+        """In a notebook: one row per version, one column per control."""
+        return series_html(self.to_json())
 
 
 def name_of(repo: Any, v: Any) -> str:

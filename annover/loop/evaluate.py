@@ -23,6 +23,7 @@ from annover.diffing.match import Region, match_regions
 from annover.diffing.result import DEFAULT_POLICY, Options
 from annover.errors import UsageError
 from annover.loop import queries as Q
+from annover.loop.display import eval_html
 from annover.loop.stats import prf
 from annover.store.duck import quoted
 
@@ -53,6 +54,10 @@ class EvalResult:
     def to_json(self) -> dict[str, Any]:
         return {"model": self.model, "policy": self.policy, "controls": self.controls, "notes": self.notes,
                 "version": self.version}
+
+    def _repr_html_(self) -> str:
+        """In a notebook: accuracy and macro F1 per control, P/R/F1 per label, as tables."""
+        return eval_html(self.to_json())
 
 
 def model_versions(predictions: "pa.Table") -> list[str]:

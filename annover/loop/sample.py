@@ -25,6 +25,7 @@ from annover._lazy import lazy
 from annover.diffing.result import DEFAULT_POLICY
 from annover.errors import UsageError
 from annover.loop import queries as Q
+from annover.loop.display import sample_html
 from annover.store.duck import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,6 +67,10 @@ class SampleResult:
                 "stratify": self.stratify, "candidates": self.candidates, "keys": self.keys,
                 "items": [{"task_key": k, "score": s, "label": lab} for k, s, lab in
                           zip(self.keys, self.scores, self.labels)], "notes": self.notes}
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the chosen tasks in order with their scores and labels, as a table."""
+        return sample_html(self.to_json())
 
 
 def tie_key(seed: int, task_key: str) -> str:

@@ -28,10 +28,12 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from annover._html import ROWS
 from annover._lazy import lazy
 from annover.diffing.result import DEFAULT_POLICY, Options
 from annover.errors import UsageError
 from annover.loop import queries as Q
+from annover.loop.display import suspects_html
 from annover.loop.evaluate import check_model
 from annover.store.duck import quoted
 
@@ -113,6 +115,11 @@ class SuspectsResult:
         """The result as plain data (``items=False``: an empty list of suspects)."""
         return {"suspects": self.items if items else [], "total": self.total, "counts": self.counts,
                 "notes": self.notes, "options": self.options}
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the first :data:`annover._html.ROWS` suspects with their reasons, then how
+        many more (only those are worded)."""
+        return suspects_html(self.top(ROWS), self.total, self.counts, self.notes, self.options)
 
 
 def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, previous: "pa.Table | None" = None,

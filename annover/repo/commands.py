@@ -22,7 +22,7 @@ from annover.repo import remote as remote_
 from annover.repo.outputs import check_output
 from annover.store import git as git_
 from annover.repo.core import RepoCore, touched_tasks
-from annover.repo.results import (ExportResult, InitResult, SnapshotResult, StatusResult, TagResult,
+from annover.repo.results import (ExportResult, InitResult, Log, SnapshotResult, StatusResult, TagResult,
                                   TransferResult)
 
 # The commands that read, diff or talk to Label Studio bind their modules here and load them
@@ -380,8 +380,8 @@ class Repo(RepoCore):
         if limit is not None:
             check_int_arg(limit, "limit", 0)
         if tasks is None:
-            return super().log(rev, limit)
-        return task_log.log_tasks(self, rev, tasks, limit).versions
+            return Log(super().log(rev, limit), self.tags_of)
+        return Log(task_log.log_tasks(self, rev, tasks, limit).versions, self.tags_of)
 
     def task_log(self, tasks: list[str] | str, rev: str = "HEAD", limit: int | None = None,
                  patch: bool = False) -> task_log.TaskLog:

@@ -6,8 +6,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from annover._html import ROWS, html_block, html_notes, html_pairs, html_table
 from annover.store.dvc import Direction, RemoteInfo
 from annover.store.git import Tracking
 from annover.store.versions import Version
@@ -16,7 +17,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from annover.diffing import DiffResult
     from annover.repo.core import RepoCore
 
-__all__ = ["ExportResult", "InitResult", "SnapshotResult", "StatusResult", "StrayTag", "TagResult", "TransferResult"]
+__all__ = ["ExportResult", "InitResult", "Log", "SnapshotResult", "StatusResult", "StrayTag", "TagResult",
+           "TransferResult"]
 
 
 def _remote_json(remote: RemoteInfo | None) -> dict | None:
@@ -82,6 +84,22 @@ class SnapshotResult:
         if self.diff is not None:
             parts.append(f"diff={self.diff.summary.get('tasks', {})!r}")
         return f"SnapshotResult({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the version made (or not), what was said of it, and the dry run's diff."""
+        v = self.version
+        fields = [("changed", self.changed), ("tag", self.tag), ("version", v.id[:12] if v else None)]
+        if v is not None:
+            fields += [("message", v.message), ("tasks", v.stats.get("tasks")),
+                       ("annotations", v.stats.get("annotations"))]
+        if self.head and (v is None or self.head != v.id):
+            fields.append(("head", self.head[:12]))
+        fields += [(k, x) for k, x in (("dry run", self.dry_run), ("recovered", self.recovered),
+                                       ("remembered", self.remembered)) if x]
+        parts = [html_pairs(fields), html_notes(self.warnings, "warning"), html_notes(self.notes)]
+        if self.diff is not None:
+            parts.append(self.diff._repr_html_())
+        return html_block("snapshot" + (" (dry run)" if self.dry_run else ""), *parts)
 
     def to_json(self) -> dict:
         out = {
@@ -152,6 +170,23 @@ class StatusResult:
     #: a file of annover's edited or deleted by hand (``.annover/HEAD``, HEAD's record): what, and the fix
     hand_edit: str | None = None
 
+    def _repr_html_(self) -> str:
+        """In a notebook: HEAD, the remote and what it lacks, the branch against its git remote,
+        and what needs a hand (a left-out version, a hand edit, stray tags)."""
+        remote = f"{self.remote.name}: {self.remote.url}" if self.remote else "(none)"
+        unpushed = None if self.unpushed is None else f"{len(self.unpushed)} version(s)"
+        g = self.git
+        tracking = ("(no git remote)" if g is None else f"{g.branch}: no upstream" if not g.upstream
+                    else f"{g.branch} → {g.upstream}: {g.ahead} ahead, {g.behind} behind")
+        fields = [("root", self.root), ("HEAD", self.head[:12] if self.head else None), ("tags", self.tags),
+                  ("versions", self.versions), ("DVC remote", remote),
+                  ("pushed", "(remote not asked)" if self.pushed is None else self.pushed),
+                  ("not pushed", unpushed), ("git", tracking)]
+        fields += [(k, x) for k, x in (("missing here", self.missing_locally), ("interrupted", self.interrupted),
+                                       ("left out by a git merge", self.left_out), ("edited by hand", self.hand_edit),
+                                       ("stray tags", [t.name for t in self.stray_tags])) if x]
+        return html_block("status", html_pairs(fields))
+
     def to_json(self) -> dict:
         return {"root": self.root, "head": self.head, "left_out_by_git_merge": self.left_out,
                 "hand_edit": self.hand_edit, "tags": self.tags, "remote": _remote_json(self.remote),
@@ -159,6 +194,28 @@ class StatusResult:
                 "versions": self.versions, "unpushed": None if self.unpushed is None else len(self.unpushed),
                 "unpushed_versions": self.unpushed, "git": self.git.to_json() if self.git else None,
                 "stray_tags": [t.to_json() for t in self.stray_tags]}
+
+
+class Log(list):
+    """``Repo.log()``: the versions (:class:`Version`), newest first: a plain list (its repr is a
+    list's), shown in a notebook as a table with each version's tags. ``tags_of`` (version id ->
+    tag names) is asked only then."""
+
+    def __init__(self, versions: Iterable[Version] = (), tags_of: "Callable[[], dict[str, list[str]]] | None" = None
+                 ) -> None:
+        super().__init__(versions)
+        self._tags_of = tags_of
+
+    def __reduce__(self) -> tuple:  # a copy or a pickle keeps the versions, not the repository
+        return Log, (list(self),)
+
+    def _repr_html_(self) -> str:
+        tags = self._tags_of() if self._tags_of is not None else {}
+        rows = [[v.id[:12], sorted(tags.get(v.id, [])), v.message, v.created_at, v.author,
+                 v.stats.get("tasks"), v.stats.get("annotations")] for v in self[:ROWS]]
+        return html_block(f"log: {len(self)} version(s)", html_table(
+            ["version", "tags", "message", "created", "author", "tasks", "annotations"], rows, total=len(self),
+            more="the list holds them all"))
 
 
 @dataclass(frozen=True)
