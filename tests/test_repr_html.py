@@ -1,6 +1,6 @@
 """annover in a notebook: the results people look at show as small HTML tables (``_repr_html_``),
 every value escaped (labels, task keys, messages are user data), long lists capped with
-"N more".
+"N more"; and ``dir(repo)`` (tab completion) lists the public API, not RepoCore's plumbing.
 
 The repository is the sample dataset with hostile user data: a label
 ``<img src=x onerror=alert(1)>``, a task key ``<b>rev-007</b>``, a message ``<script>``.
@@ -17,6 +17,7 @@ import pytest
 import annover
 from annover._html import ROWS, html_table
 from annover.loop import suspects as suspects_mod
+from annover.repo.commands import PUBLIC
 from annover.repo.results import Log
 from annover.store.versions import Version
 from tests.conftest import EXAMPLES, ROOT
@@ -142,19 +143,43 @@ def test_status_shows_head_remote_and_what_is_not_pushed(two_rounds):
     assert "2 version(s)" in page  # the local remote has none of them
 
 
-def test_a_notebook_shows_the_results_as_html(two_rounds):
-    """A real kernel: Jupyter picks the HTML, and the text repr stays one line."""
+def test_dir_of_a_repo_lists_the_public_api_not_the_plumbing(repo):
+    listed = {n for n in dir(repo) if not n.startswith("_")}
+    assert listed == set(PUBLIC)
+    assert {"diff", "log", "snapshot", "load", "suspects", "root", "resolve", "show"} <= listed
+    assert not {"commit", "lock", "store", "scm", "read_table", "begin_write", "recover"} & listed
+    assert callable(repo.commit) and repo.store is not None  # plumbing stays reachable
+    for name in PUBLIC:
+        assert hasattr(repo, name), name
+    own = {n for n in vars(annover.Repo) if not n.startswith("_")}
+    assert own - set(PUBLIC) == {"save_dataset_record"}  # every command's method is offered
+    assert "__class__" in dir(repo) and "__repr__" in dir(repo)
+    readme = (ROOT / "README.md").read_text()
+    assert "dir(repo)" in readme
+
+
+def test_a_notebook_shows_the_results_as_html_and_completes_the_public_api(two_rounds):
+    """A real kernel: Jupyter picks the HTML, the text repr stays one line, and tab completion
+    on ``repo.`` offers the public API."""
     nbformat = pytest.importorskip("nbformat")
     nbclient = pytest.importorskip("nbclient")
+    run_sync = pytest.importorskip("jupyter_core.utils").run_sync
     repo, _, _ = two_rounds
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(c) for c in
                 ("import annover\nrepo = annover.Repo('.')\nrepo.diff('v1', 'v2')", "repo.log()", "repo.suspects('v2')")]
     client = nbclient.NotebookClient(nb, timeout=180, kernel_name="python3",
                                      resources={"metadata": {"path": str(repo.root)}})
+
+    async def ask() -> dict:  # what Tab after "repo." asks the kernel
+        return await client.kc.complete("repo.", 5, reply=True, timeout=60)
+
     with client.setup_kernel():
         for i, cell in enumerate(nb.cells):
             client.execute_cell(cell, i)
+        reply = run_sync(ask)()["content"]
     data = [c.outputs[0]["data"] for c in nb.cells]
     assert all("text/html" in d and "<table" in d["text/html"] for d in data)
     assert data[0]["text/plain"].startswith("DiffResult('v1' -> 'v2'") and "\n" not in data[0]["text/plain"]
+    offered = {m.removeprefix("repo.") for m in reply["matches"]}
+    assert {"diff", "log", "snapshot", "suspects"} <= offered and not {"commit", "lock", "store"} & offered

@@ -153,6 +153,13 @@ def _check_tag_name(name: object) -> None:
                          "give the name as a string, e.g. 'v3' or 'round-2'")
 
 
+#: What ``dir(repo)`` and tab completion list: the commands' methods (README's "Python API" and
+#: "The labeling loop"), ``resolve`` and ``show``, and ``root``; not RepoCore's plumbing.
+PUBLIC = ("agreement", "datasets", "datasets_on", "diff", "eval", "export", "init", "load", "log", "merge",
+          "prune_tags", "pull", "push", "report", "reset", "resolve", "revert", "root", "sample", "show", "snapshot",
+          "status", "suspects", "tag", "task_log", "touched_tasks", "untag")
+
+
 class Repo(RepoCore):
     """An annover repository. ``Repo(path)`` opens one (searching parent folders);
     ``Repo.init(path)`` makes one.
@@ -170,6 +177,11 @@ class Repo(RepoCore):
 
     def __repr__(self) -> str:
         return f"Repo({str(self.root)!r})"
+
+    def __dir__(self) -> list[str]:
+        """What tab completion offers: :data:`PUBLIC` (the documented API), not the plumbing
+        (``commit``, ``lock``, ``store``...), which stays callable; dunder names as usual."""
+        return sorted(PUBLIC + tuple(n for n in super().__dir__() if n.startswith("__")))
 
     @classmethod
     def init(cls, path: str | Path = ".", remote: str | None = None,
