@@ -8,6 +8,8 @@ The repository is the sample dataset with hostile user data: a label
 
 from __future__ import annotations
 
+import copy
+import json
 import pickle
 import re
 from pathlib import Path
@@ -133,6 +135,28 @@ def test_suspects_word_only_the_rows_shown(two_rounds, monkeypatch):
     page = res._repr_html_()
     assert "… 1 more (.items, .task_keys())" in page and "rev-007" in page and "rev-003" not in page
     assert res._items is None  # the rest were not worded for the page
+
+
+def test_two_models_compared_show_how_often_they_agree_and_each_ones_figures(repo):
+    """``eval(model=A, against=B)``: a series of one comparison, shown as its agreement table
+    and the two evaluations (not the fields of a dict)."""
+    tasks = json.loads((EXAMPLES / "round2.json").read_text())
+    for t in tasks:
+        second = copy.deepcopy(t["predictions"])
+        for p in second:
+            p["model_version"], p["id"] = "bert-v2", p["id"] + 100_000
+            for r in p["result"]:
+                if t["id"] % 2 and r["value"].get("choices"):
+                    r["value"]["choices"] = ["neutral" if r["value"]["choices"] != ["neutral"] else "positive"]
+        t["predictions"] += second
+    Path("two.json").write_text(json.dumps(tasks))
+    repo.snapshot("two.json", config="labeling.xml", key="data.ext_id", message="two models")
+    page = repo.eval("v1", model="sentiment-bert-v1", against="bert-v2")._repr_html_()
+    cells = re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", page)
+    assert "sentiment-bert-v1 vs bert-v2 at v1" in page and "on the 24 task(s) both predicted" in page
+    i = cells.index("same label")
+    assert cells[i + 2:i + 4] == ["sentiment", "24"]
+    assert "eval of sentiment-bert-v1<" in page and "eval of bert-v2<" in page and page.count("per label") == 2
 
 
 def test_status_shows_head_remote_and_what_is_not_pushed(two_rounds):

@@ -95,7 +95,8 @@ def eval_html(doc: dict) -> str:
         parts += [html_heading("regions, by IoU / overlap threshold"),
                   html_table(["control", "threshold", "precision", "recall", "F1"], regions)]
     parts.append(html_notes(doc.get("notes") or []))
-    title = f"eval of {doc.get('model')} at {_version(doc.get('version'))}"
+    at = _version(doc.get("version"))
+    title = f"eval of {doc.get('model')}" + (f" at {at}" if at else "")
     return html_block(title, *parts, sub=f"labels resolved by {doc.get('policy')}")
 
 
@@ -140,13 +141,23 @@ def _figures(e: dict) -> str:
     return ""
 
 
+def _compare_html(e: dict) -> str:
+    """Two models on the tasks both predicted (``eval --model A --model B``): how often they
+    agree per control, then each one's evaluation."""
+    a, b = (e.get("models") or ["A", "B"])[:2]
+    same = [[ctl, x.get("tasks"), x.get("same"), x.get("rate")] for ctl, x in (e.get("agreement") or {}).items()]
+    return html_block(f"{a} vs {b} at {_version(e.get('version'))}",
+                      html_table(["control", "tasks", "same label", "rate"], same),
+                      *(eval_html(e[k]) for k in ("a", "b") if isinstance(e.get(k), dict)),
+                      sub=f"on the {e.get('tasks')} task(s) both predicted")
+
+
 def series_html(doc: dict) -> str:
     """A series (``agreement A..B``, ``eval A..B``, two models compared): one row per version."""
     vs = doc.get("versions") or []
     controls = list(dict.fromkeys(c for v in vs for c in (v.get("controls") or {})))
-    if not controls:  # two models compared: the figures are the entry's own fields
-        rows = [[k, x] for v in vs for k, x in v.items() if not isinstance(x, (dict, list))]
-        return html_block(str(doc.get("what")), html_table(["", ""], rows, limit=None))
+    if doc.get("what") == "compare" and vs:
+        return _compare_html(vs[0])
     rows = [[v.get("name"), v.get("message"), *((_figures((v.get("controls") or {}).get(c) or {}) or v.get("note"))
                                                 for c in controls)] for v in vs]
     opts = ", ".join(f"{k} {x}" for k, x in doc.items() if k not in ("range", "what", "versions"))
