@@ -170,7 +170,7 @@ def test_status_shows_head_remote_and_what_is_not_pushed(two_rounds):
 def test_dir_of_a_repo_lists_the_public_api_not_the_plumbing(repo):
     listed = {n for n in dir(repo) if not n.startswith("_")}
     assert listed == set(PUBLIC)
-    assert {"diff", "log", "snapshot", "load", "suspects", "root", "resolve", "show"} <= listed
+    assert {"diff", "log", "snapshot", "load", "suspects", "root", "resolve", "show", "config_text", "head"} <= listed
     assert not {"commit", "lock", "store", "scm", "read_table", "begin_write", "recover"} & listed
     assert callable(repo.commit) and repo.store is not None  # plumbing stays reachable
     for name in PUBLIC:

@@ -154,10 +154,12 @@ def _check_tag_name(name: object) -> None:
 
 
 #: What ``dir(repo)`` and tab completion list: the commands' methods (README's "Python API" and
-#: "The labeling loop"), ``resolve`` and ``show``, and ``root``; not RepoCore's plumbing.
-PUBLIC = ("agreement", "datasets", "datasets_on", "diff", "eval", "export", "init", "load", "log", "merge",
-          "prune_tags", "pull", "push", "report", "reset", "resolve", "revert", "root", "sample", "show", "snapshot",
-          "status", "suspects", "tag", "task_log", "touched_tasks", "untag")
+#: "The labeling loop"), the read-only questions a script asks of versions (``resolve``, ``show``,
+#: ``head``, ``tags``, ``version``, ``config_text``, ``commit_of``), and ``root``; not RepoCore's plumbing.
+PUBLIC = ("agreement", "commit_of", "config_text", "datasets", "datasets_on", "diff", "eval", "export", "head",
+          "init", "load", "log", "merge", "prune_tags", "pull", "push", "report", "reset", "resolve", "revert", "root",
+          "sample", "show", "snapshot", "status", "suspects", "tag", "tags", "task_log", "touched_tasks", "untag",
+          "version")
 
 
 class Repo(RepoCore):
