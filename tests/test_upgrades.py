@@ -21,6 +21,7 @@ layout on disk changed:
 
 - 8a1cb5a: after the restructure; tables written whole (``annover.snapshot/1``), tag files
 - f305fa5: merge-on-read deltas (``annover.snapshot/2``) without before images; sample records
+- 98ace8d: deltas with before images, relabels in place; parts stored without an Arrow schema
 - 45d8615: the commit memo in the git dir (``.git/annover-commits``)
 
 (tests/test_old_repositories.py reads the one written before the restructure.)
@@ -40,7 +41,7 @@ from annover.model import canonical as C
 
 from .conftest import DATA, EXAMPLES, git, run_cli
 
-COMMITS = ["8a1cb5a", "f305fa5", "45d8615"]
+COMMITS = ["8a1cb5a", "f305fa5", "98ace8d", "45d8615"]
 REVS = ("v1", "v2", "v3")
 
 

@@ -608,6 +608,23 @@ def read_layout(store: ObjectStore, name: str, lay: Layout, columns: Sequence[st
     ``keys``: only the rows of these tasks, each part cut down as it is read, so the whole
     table is never in memory; ``columns`` must then hold ``task_key``). ``cache``: parts read
     before, for reads of several layouts with the same ``keys`` (see :func:`_read_many`)."""
+    return _with_canonical_fields(_read_layout(store, name, lay, columns, keys, cache), name)
+
+
+def _with_canonical_fields(t: "pa.Table", name: str) -> "pa.Table":
+    """``t`` with the canonical fields' metadata (role, type) where its parts lack it: annover
+    from b1d588a until e94e8f9 (2026-12-04) wrote parts without the Arrow schema, which read
+    back with the same columns, types and values but none of that metadata."""
+    if all(f.metadata or f.name == TASK_HASH for f in t.schema):
+        return t
+    canon = C.schema(name)
+    fields = [f.with_metadata(canon.field(f.name).metadata) if not f.metadata and f.name in canon.names else f
+              for f in t.schema]
+    return t.cast(pa.schema(fields, metadata=t.schema.metadata))
+
+
+def _read_layout(store: ObjectStore, name: str, lay: Layout, columns: Sequence[str] | None,
+                 keys: "pa.Array | None", cache: dict | None) -> "pa.Table":
     want = list(columns) if columns else None
     if not lay.deltas:
         if not lay.base:
