@@ -130,7 +130,7 @@ def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = No
     if root.exists() and not root.is_dir():
         raise UsageError(f"{root} is a file, not a folder", "give the folder to make the repository in")
     if remote and dvc_adapter.is_local_url(remote):  # a folder remote: checked before anything is made
-        _check_remote_folder(remote, root)
+        _check_remote_folder(remote)
     if not (root / ANNOVER_DIR).exists():  # checked before anything is made
         _check_not_nested(root)
         if not remote:
@@ -195,11 +195,9 @@ def _set_remote_again(repo: RepoCore, remote: str, options: dict[str, str], mess
         messages.append(_older_versions_note(remote, options))
 
 
-def _check_remote_folder(remote: str, root: Path) -> None:
+def _check_remote_folder(remote: str) -> None:
     """A folder remote that is a file, or cannot be made, is refused before anything is made."""
-    folder = Path(os.path.expanduser(remote.removeprefix("file://")))
-    if not folder.is_absolute():  # DVC reads a relative one from .dvc/
-        folder = root / ".dvc" / folder
+    folder = dvc_adapter.written_folder(remote)
     why = long_name(folder) or under_a_file(folder)
     if why:
         raise UsageError(f"the remote {remote}: {why}", "give a folder the remote can be made in (or a URL)")

@@ -250,7 +250,27 @@ def open_fs(url: str, rev: str | None) -> Any:
     if not _CLEAN_AT_EXIT:
         atexit.register(_clean_clones)
         _CLEAN_AT_EXIT.append(True)
-    return dvc_api.DVCFileSystem(url, rev=rev)
+    return dvc_api.DVCFileSystem(_as_path(url), rev=rev)
+
+
+def _as_path(url: str) -> str:
+    """A ``file://`` URL of a folder on this machine as its path. DVC opens a path in place and
+    reads its remote from the repository's own config, so a folder remote recorded relative to
+    ``.dvc/`` (``init --remote ../remote``) is found; a URL it clones to a temporary folder,
+    from which that relative remote names nothing."""
+    parts = urllib.parse.urlparse(url)
+    if parts.scheme == "file" and parts.netloc in ("", "localhost"):
+        path = urllib.parse.unquote(parts.path)
+        if os.path.isdir(path):
+            return path
+    return url
+
+
+def written_folder(url: str) -> Path:
+    """The folder a local remote ``url`` names as DVC takes it when it is written (``dvc remote
+    add NAME ../store``): a relative path from the folder the command runs in (DVC records it
+    relative to ``.dvc/``, where it reads it from later)."""
+    return Path(os.path.expanduser(url.removeprefix("file://"))).absolute()
 
 
 #: whether :func:`_clean_clones` is registered to run at exit
@@ -937,8 +957,7 @@ class Dvc:
                 with d.config.edit("local") as conf:
                     conf.setdefault("remote", {})[REMOTE] = secret
         if is_local_url(url):  # made now, so that "not there" means another machine (see _remote_odb)
-            folder = Path(os.path.expanduser(url.removeprefix("file://")))
-            (folder if folder.is_absolute() else self.root / DVC_DIR / folder).mkdir(parents=True, exist_ok=True)
+            written_folder(url).mkdir(parents=True, exist_ok=True)
         said = [f"DVC remote '{REMOTE}' -> {url} (default)"]
         if kept:
             said.append(f"kept {', '.join(kept)} from .dvc/config.local (git-ignored)")
