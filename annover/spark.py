@@ -26,7 +26,8 @@ from annover.errors import UsageError
 from annover.model import canonical as C
 from annover.repo.core import check_columns
 from annover.repo.functions import RepoLike, open_clone
-from annover.repo.layout import RemoteLayout as Layout, not_on_remote, remote_layout
+from annover.repo.layout import (RemoteLayout as Layout, cannot_read_remote, damaged, damaged_on_remote,
+                                 not_on_remote, remote_layout)
 from annover.store.dvc import redact
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -37,14 +38,17 @@ __all__ = ["read"]
 
 def read(spark: "SparkSession", url: str | None = None, rev: str = "HEAD", table: str = "annotations", *,
          repo: RepoLike = None, model_version: str | None = None,
-         columns: list[str] | None = None) -> "DataFrame":
+         columns: list[str] | None = None, storage_options: dict[str, Any] | None = None) -> "DataFrame":
     """Table ``table`` of version ``rev`` as a Spark DataFrame over the Parquet parts on the DVC
-    remote ``url`` (default: the repository's remote)."""
+    remote ``url`` (default: the repository's remote). The driver reads the version's manifest,
+    when it was not pulled, from the remote through fsspec with ``storage_options`` (default: for
+    the repository's own remote, ``s3a://`` too, the options DVC's config gives it)."""
     if importlib.util.find_spec("pyspark") is None:
         raise UsageError("annover.spark needs pyspark", "pip install 'annover[spark]'")
     if columns is not None:
         check_columns(table, columns)
-    layout = remote_layout(open_clone(repo, "annover.spark.read"), rev, table, remote=url, model_version=model_version)
+    layout = remote_layout(open_clone(repo, "annover.spark.read"), rev, table, remote=url, model_version=model_version,
+                           storage_options=storage_options)
     cols = list(layout.columns if columns is None else columns)  # []: the rows and no column, as annover.load
     read = cols if "task_key" in cols else ["task_key", *cols]  # the merge drops tasks by key
     try:  # Spark lists the parts here, so a part not pushed shows now
@@ -55,6 +59,10 @@ def read(spark: "SparkSession", url: str | None = None, rev: str = "HEAD", table
             raise not_on_remote(layout, rev, e) from None
         if _NO_FS.search(str(e)):  # Hadoop has no file system for the URL's scheme (s3://, or s3a:// without jars)
             raise _no_file_system(layout, e) from None
+        if damaged(e):  # a part that is not Parquet: its footer is read here
+            raise damaged_on_remote(layout, rev, e) from None
+        if type(e).__module__.split(".")[0] in ("py4j", "pyspark"):  # Java's error and stack trace: in one line
+            raise cannot_read_remote(layout, rev, e) from None
         raise
 
 

@@ -13,6 +13,7 @@ DVC 3 keeps an object with md5 ``m`` at ``<remote>/files/md5/<m[:2]>/<m[2:]>``.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from annover._lazy import lazy
 from annover.errors import ObjectError, RemoteError, UsageError
 from annover.model import canonical as C
 from annover.repo.core import RepoCore, check_model_version
+from annover.store.credentials import is_local_url
 from annover.store.dvc import redact
 from annover.store.objects import ObjectRef, ObjectStore, first_line, unreadable, verify
 from annover.store.snapshots import Layout, SnapshotRef, read_manifest
@@ -103,7 +105,8 @@ class RemoteStore(ObjectStore):
                 data = f.read()
         except Exception as e:  # fsspec backends raise their own errors
             err = unreadable(e, f"{what} {ref.oid[:12]} could not be read from {redact(url)}",
-                             "push the version first: `annover push`", "check the remote's address and keys "
+                             "push the version first (`annover push`), or give the URL of the remote it was "
+                             "pushed to", "check the remote's address and keys "
                              "(storage_options=, or AWS_ACCESS_KEY_ID... in the environment)")
             err.message = redact(err.message)  # no key of a URL shown
             err.args = (err.message,)
@@ -111,12 +114,42 @@ class RemoteStore(ObjectStore):
         return verify(ref, data, what, redact(url), "push a good copy: `annover push` from a clone that has it")
 
 
+def remote_options(repo: RepoCore, remote: str | None = None) -> dict[str, Any]:
+    """The fsspec options to read ``remote`` with: for the repository's own remote (None, or its
+    URL, ``s3a://`` taken for ``s3://``), those DVC's config gives it (an ``endpointurl``, keys);
+    {} for a folder and any other remote, whose options the caller gives. DVC is asked only then."""
+    if remote is not None and is_local_url(remote):
+        return {}
+    info = repo.dvc.configured_remote()  # read from DVC's config files, without importing DVC
+    own = info.url.rstrip("/") if info is not None and info.url else None
+    if own is not None and is_local_url(own):
+        return {}
+    if remote is not None and (own is None or re.sub(r"^s3a://", "s3://", remote.rstrip("/")) != own):
+        return {}
+    return repo.dvc.remote_fs_args()
+
+
+def check_no_password(remote: str) -> None:
+    """UsageError for a remote URL holding ``user:password@``: the engines take keys as options
+    (s3fs reads ``KEY:SECRET@bucket`` as a bucket name, and quotes it in its errors)."""
+    shown = redact(remote)
+    if shown != remote:
+        scheme = remote.split("://", 1)[0] + "://"
+        if ":" in remote[len(scheme):len(remote) - len(shown) + len(scheme) + 3]:  # the user:password taken out
+            raise UsageError(f"the remote URL {shown} holds a password", "give the keys as storage_options= (S3: "
+                             "key=, secret=) or in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), "
+                             "not in the URL")
+
+
 def remote_layout(repo: RepoCore, rev: str = "HEAD", table: str = "annotations", *, remote: str | None = None,
                   model_version: str | None = None, storage_options: dict | None = None) -> RemoteLayout:
     """The :class:`RemoteLayout` of ``table`` of version ``rev`` on the DVC remote ``remote``
-    (default: the repository's own). Predictions need ``model_version``."""
+    (default: the repository's own). Predictions need ``model_version``. A manifest not pulled is
+    read from the remote with ``storage_options`` (default: :func:`remote_options`)."""
     if table not in C.TABLES:
         raise UsageError(f"unknown table {table!r}", f"use one of {', '.join(C.TABLES)}")
+    if remote is not None:
+        check_no_password(remote)
     check_model_version(table, model_version)  # ignored otherwise, as annover.load refuses it
     v = repo.show(rev)
     if table == "predictions" and model_version not in v.model_versions:
@@ -129,6 +162,8 @@ def remote_layout(repo: RepoCore, rev: str = "HEAD", table: str = "annotations",
         return RemoteLayout(table, v.id, 0, [], [], columns)
     url = remote or default_remote(repo)
     local = repo.store.has(ref.manifest)  # a pulled version's manifest is here already
+    if not local and storage_options is None:
+        storage_options = remote_options(repo, remote)
     lay = Layout.of(read_manifest(repo.store if local else RemoteStore(url, storage_options), ref))
     deltas = [RemoteDelta(object_url(url, up.md5) if up else None, object_url(url, dl.md5) if dl else None)
               for up, dl in lay.deltas]
@@ -141,7 +176,28 @@ def engine_line(e: BaseException) -> str:
     its first line names no file; the backend's own message does."""
     s = str(e)
     _, marker, cause = s.partition("Original Message:")
-    return first_line(ValueError(cause)) if marker and cause.strip() else first_line(e)
+    if marker and cause.strip():
+        return first_line(ValueError(cause))
+    lines = [x.strip() for x in s.splitlines() if x.strip()]
+    if len(lines) > 1 and lines[0].startswith("An error occurred while calling o"):  # py4j: the Java error follows
+        return lines[1].lstrip(": ")
+    return first_line(e)
+
+
+#: An engine's words for a file that is not Parquet (pyarrow's, Spark's)
+_DAMAGED = re.compile(r"magic bytes not found|CANNOT_READ_FILE_FOOTER|is not a Parquet file", re.I)
+
+
+def damaged(e: BaseException) -> bool:
+    """Whether an engine's error ``e`` says a part it read is not Parquet."""
+    return bool(_DAMAGED.search(str(e)))
+
+
+def damaged_on_remote(layout: RemoteLayout, rev: str, e: BaseException) -> ObjectError:
+    """What a reader says when a part of version ``rev`` on the remote is not Parquet (exit 8)."""
+    return ObjectError(f"version {rev} ({layout.version[:12]}): a part of its {layout.table} on the DVC remote is "
+                       f"damaged: {redact(engine_line(e))}", "delete that object on the remote and push a good "
+                       "copy from a clone that has the version: `annover push`")
 
 
 def not_on_remote(layout: RemoteLayout, rev: str, e: BaseException) -> RemoteError:
