@@ -10,9 +10,11 @@ moto's S3 server on 127.0.0.1, local-folder remotes, pyspark in local mode, real
 from __future__ import annotations
 
 import json
+import os
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -132,6 +134,78 @@ def test_no_key_is_shown_in_a_readers_error(parts_on_s3, spark):  # noqa: F811
             text = f"{err} {err.hint} {err!r}"
             assert SECRET not in text and KEY not in text, text
             _one_line(err)
+
+
+@pytest.fixture(scope="module")
+def s3_with_keys(tmp_path_factory):
+    """moto's S3 server on 127.0.0.1 checking keys (after its first 4 requests, which make a
+    user, its keys, its policy and a bucket), and a repository of one version pushed there."""
+    import boto3
+
+    from .test_s3 import _free_port
+
+    port = _free_port()
+    exe = Path(sys.executable).with_name("moto_server")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "moto.server"]
+    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "4"}
+    proc = subprocess.Popen([*cmd, "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                time.sleep(0.2)
+        admin = {"aws_access_key_id": "AKIAANNOVERSETUP0000", "aws_secret_access_key": "s" * 40,
+                 "region_name": "us-east-1", "endpoint_url": endpoint}
+        iam = boto3.client("iam", **admin)
+        iam.create_user(UserName="trainer")
+        keys = iam.create_access_key(UserName="trainer")["AccessKey"]
+        iam.put_user_policy(UserName="trainer", PolicyName="all", PolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
+        good = {"AWS_ACCESS_KEY_ID": keys["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": keys["SecretAccessKey"],
+                "AWS_DEFAULT_REGION": "us-east-1"}
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id=good["AWS_ACCESS_KEY_ID"],
+                     aws_secret_access_key=good["AWS_SECRET_ACCESS_KEY"]).create_bucket(Bucket="keyed")
+        with pytest.MonkeyPatch.context() as mp:
+            for k, v in good.items():
+                mp.setenv(k, v)
+            root = tmp_path_factory.mktemp("keyed")
+            repo = _two_versions(root / "labels", remote="s3://keyed/store", options={"endpointurl": endpoint})
+        yield repo, annover.Repo(_clone(repo, root / "clone")), endpoint, good
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_wrong_or_missing_keys_are_one_line_naming_the_keys(s3_with_keys, monkeypatch):
+    """A training job with the wrong secret, an unknown key id, or no keys at all: a RemoteError
+    (exit 10) saying to check the keys, with S3's own line, and no key shown."""
+    repo, clone, endpoint, good = s3_with_keys
+    for k, v in good.items():
+        monkeypatch.setenv(k, v)
+    assert _rows(annover.dask.read(None, "v2", repo=clone).compute(), "annotations") == _expected(repo, "v2")
+    wrong = [{"key": good["AWS_ACCESS_KEY_ID"], "secret": SECRET}, {"key": KEY, "secret": SECRET}]
+    for repo_ in (clone, repo):  # the manifest read from the remote; a pulled one, the parts read
+        for keys in wrong:
+            with pytest.raises(RemoteError) as e:
+                annover.dask.read("s3://keyed/store", "v2", repo=repo_, storage_options={"endpoint_url": endpoint,
+                                                                                          **keys})
+            text = f"{e.value} {e.value.hint} {e.value!r}"
+            assert SECRET not in text and KEY not in text and "keys" in e.value.hint and e.value.exit_code == 10
+            _one_line(e.value)
+    for k in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.delenv(k)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(repo.root.parent / "no-credentials"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(repo.root.parent / "no-config"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    with pytest.raises(RemoteError) as e:  # s3fs tries anonymous access then: this server refuses it
+        annover.dask.read(None, "v2", repo=clone)
+    assert "keys" in e.value.hint and e.value.exit_code == 10
+    _one_line(e.value)
 
 
 def test_a_url_of_another_remote_says_to_give_the_one_pushed_to(local_pair):
