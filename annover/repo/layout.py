@@ -22,7 +22,7 @@ from annover._lazy import lazy
 from annover.errors import ObjectError, RemoteError, UsageError
 from annover.model import canonical as C
 from annover.repo.core import RepoCore, check_model_version
-from annover.store.credentials import is_local_url
+from annover.store.credentials import has_password, is_local_url
 from annover.store.dvc import redact
 from annover.store.objects import ObjectRef, ObjectStore, first_line, unreadable, verify
 from annover.store.snapshots import Layout, SnapshotRef, read_manifest
@@ -132,13 +132,10 @@ def remote_options(repo: RepoCore, remote: str | None = None) -> dict[str, Any]:
 def check_no_password(remote: str) -> None:
     """UsageError for a remote URL holding ``user:password@``: the engines take keys as options
     (s3fs reads ``KEY:SECRET@bucket`` as a bucket name, and quotes it in its errors)."""
-    shown = redact(remote)
-    if shown != remote:
-        scheme = remote.split("://", 1)[0] + "://"
-        if ":" in remote[len(scheme):len(remote) - len(shown) + len(scheme) + 3]:  # the user:password taken out
-            raise UsageError(f"the remote URL {shown} holds a password", "give the keys as storage_options= (S3: "
-                             "key=, secret=) or in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), "
-                             "not in the URL")
+    if has_password(remote):
+        raise UsageError(f"the remote URL {redact(remote)} holds a password", "give the keys as storage_options= "
+                         "(S3: key=, secret=) or in the environment (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY), "
+                         "not in the URL")
 
 
 def remote_layout(repo: RepoCore, rev: str = "HEAD", table: str = "annotations", *, remote: str | None = None,

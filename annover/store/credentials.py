@@ -56,6 +56,12 @@ def redact(url: str) -> str:
     return url if found is None else found[2].replace("://", "://***@", 1)
 
 
+def has_password(url: str) -> bool:
+    """Whether ``url`` holds a ``user:password@`` (a key and its secret, for S3)."""
+    found = _userinfo(url)
+    return found is not None and found[1] is not None
+
+
 def scheme(url: str) -> str:
     """The remote type of ``url`` (its scheme, lower case; ``""`` for a folder)."""
     return "" if is_local_url(url) else url.split("://", 1)[0].lower()
