@@ -25,7 +25,7 @@ import annover.dask
 import annover.spark
 from annover.errors import ObjectError, RemoteError, UsageError
 from annover.model import canonical as C
-from annover.repo.layout import remote_layout
+from annover.repo.layout import object_url, remote_layout
 from annover.store import snapshots as S
 
 from .test_deltas import DUCKDB_SNIPPET, PYARROW_SNIPPET, _readme_snippet, _write, chain_repo  # noqa: F401
@@ -338,3 +338,24 @@ def test_engines_read_predictions_with_deltas(predictions_chain, tmp_path, spark
         with pytest.raises(RemoteError, match="predictions is not on the DVC remote") as e:
             read()
         assert gone.rsplit("/", 1)[1] in _one_line(e.value) and "annover push" in e.value.hint
+
+
+def test_a_corrupt_object_on_the_remote_is_mended_as_its_error_says(tmp_path):
+    """A manifest on the remote whose bytes do not match its hash: the error says to delete it on
+    the remote and push again, since a push leaves an object already there as it is (the hint
+    said only to push a good copy, which changed nothing). Doing what it says mends the read."""
+    repo = _two_versions(tmp_path / "labels", remote=str(tmp_path / "remote"))
+    clone = annover.Repo(_clone(repo, tmp_path / "clone"))
+    ref = repo.show("v2").snapshot("annotations").manifest
+    obj = Path(object_url(str(tmp_path / "remote"), ref.md5).removeprefix("file://"))
+    good = obj.read_bytes()
+    obj.write_bytes(b"not the manifest")
+    repo.push("v2")  # what the old hint said: the object stays as it is
+    assert obj.read_bytes() == b"not the manifest"
+    with pytest.raises(ObjectError) as e:
+        remote_layout(clone, "v2")
+    assert "is corrupt" in _one_line(e.value) and "delete that object on the remote" in e.value.hint
+    obj.unlink()
+    repo.push("v2")
+    assert obj.read_bytes() == good
+    assert remote_layout(clone, "v2").rows == repo.show("v2").snapshot("annotations").rows

@@ -111,7 +111,8 @@ class RemoteStore(ObjectStore):
             err.message = redact(err.message)  # no key of a URL shown
             err.args = (err.message,)
             raise err from None
-        return verify(ref, data, what, redact(url), "push a good copy: `annover push` from a clone that has it")
+        return verify(ref, data, what, redact(url), "delete that object on the remote, then push a good copy "
+                      "from a clone that has it: `annover push` (a push leaves an object already there as it is)")
 
 
 def remote_options(repo: RepoCore, remote: str | None = None) -> dict[str, Any]:

@@ -238,7 +238,8 @@ class FsStore(ObjectStore):
                              "check that the version was pushed to the DVC remote",
                              "check the remote's address and credentials (read from the environment, such as "
                              "AWS_ACCESS_KEY_ID, or DVC's global config: a clone has no .dvc/config.local)") from None
-        return verify(ref, data, what, path, "push a good copy to the remote")
+        return verify(ref, data, what, path, "delete that object on the remote, then push a good copy from a "
+                      "clone that has it: `annover push` (a push leaves an object already there as it is)")
 
 
 def unreadable(e: BaseException, what: str, not_pushed: str, no_remote: str) -> ObjectError | RemoteError:
