@@ -10,13 +10,24 @@ square of the versions where objects are loose: 0.07 s of CPU at 200 versions, 0
 and a read of every pointer. With the memo, git lists the commits (``git rev-list``, no diff)
 and only commits not seen before are diffed (by the same ``git log``) and read.
 
+What is remembered does not grow with the commits that are not annover's (a code project's
+history of 50,000 commits): the file holds a line per commit that added a version record (its
+ids, its listing) and the commits seen as *tips*: every commit reachable from a tip was diffed,
+and those of them that added records have their line. A walk asks git for its commits (``git
+rev-list REVS``, for their order) and for those no tip reaches (``git rev-list REVS --not
+TIPS``, none most days); only the latter are diffed, and the newest of them become tips (an old
+tip their parent drops out; past 1,000 tips the oldest go: forgetting one is safe, its commits
+are diffed again).
+
 Not remembered: a shallow clone's boundary commits (what git shows them adding changes when
-the history is fetched); and nothing is read or written while ``refs/replace/`` holds a ref
-(``git replace`` changes what a commit id shows) or the refs are not plain files. The file is
-one header line (format, the two paths, the SHA-256 of the rest: a file cut short or edited
-is not read) and a line per commit: ``<commit> TAB <version ids added, space-separated> TAB
-<listing>`` (listing: empty when not read yet, ``-`` when the commit has none). A file that
-cannot be written (a read-only clone) is not written.
+the history is fetched), and no tip is added while the clone is shallow (once the history is
+fetched, a tip would reach commits never diffed); nothing is read or written while
+``refs/replace/`` holds a ref (``git replace`` changes what a commit id shows) or the refs are
+not plain files. The file is one header line (format, the two paths, the SHA-256 of the rest: a
+file cut short or edited is not read), a line per annover commit: ``<commit> TAB <version ids
+added, space-separated> TAB <listing>`` (listing: empty when not read yet, ``-`` when the commit
+has none), and a line ``^<commit>`` per tip. A file that cannot be written (a read-only clone)
+is not written.
 """
 
 from __future__ import annotations
@@ -32,9 +43,11 @@ __all__ = ["MEMO_FILE", "CommitMemo", "memo_name", "parse_added"]
 
 #: the memo's file name, in the git dir, of a repository in its git repository's top folder
 MEMO_FILE = "annover-commits"
-_FORMAT = "annover-commits 1"
-#: the commits kept past those of the last walk, before the file is cut back to those
+_FORMAT = "annover-commits 2"
+#: the annover commits kept past those of the last walk, before the file is cut back to those
 _SLACK = 2000
+#: the tips kept (the newest): every commit reachable from one was diffed
+_TIPS = 1000
 
 
 def memo_name(vdir: str) -> str:
@@ -62,9 +75,11 @@ class CommitMemo:
 
     def __init__(self, scm: Git, vdir: str, pointer: str) -> None:
         self.scm, self.vdir, self.pointer = scm, vdir, pointer
-        self._added: dict[str, list[str]] = {}
+        self._added: dict[str, list[str]] = {}  # the commits that add records (others: not kept)
         self._listing: dict[str, str | None] = {}
-        self._walked: set[str] = set()
+        self._tips: dict[str, None] = {}  # oldest first: every commit they reach was diffed
+        self._seen: set[str] = set()  # diffed by this process, adding nothing
+        self._walked: set[str] = set()  # of walks with no negative rev: each one's ancestors too
         self._forget: set[str] = set()
         self._changed = False
         self._path = self._where()
@@ -101,6 +116,9 @@ class CommitMemo:
         if (head + b"\n").decode("utf-8", "replace") != self._header(body):
             return  # another format or folder, cut short, or edited: read afresh
         for line in body.decode("utf-8", "replace").splitlines():
+            if line.startswith("^"):
+                self._tips[line[1:]] = None
+                continue
             commit, vids, listing = (line.split("\t") + ["", ""])[:3]
             self._added[commit] = vids.split()
             if listing:
@@ -111,13 +129,33 @@ class CommitMemo:
         lists, newest first: what ``git log --full-history -c --diff-filter=A REVS -- VDIR``
         gives (the same walk's order; a merge commit's own records, new to every parent)."""
         commits = self.scm.run("rev-list", *revs, check=False).split()
-        self._walked.update(commits)
-        self._learn([c for c in commits if c not in self._added])
+        if not any(r == "--not" or r.startswith("^") for r in revs):
+            self._walked.update(commits)
+        if any(c not in self._added and c not in self._seen for c in commits):
+            self._learn(self._unseen(revs))
         out: dict[str, str] = {}
         for c in commits:
             for vid in self._added.get(c, ()):
                 out.setdefault(vid, c)
         return out
+
+    def _unseen(self, revs: tuple[str, ...]) -> list[str]:
+        """The commits of ``git rev-list REVS`` no tip reaches and not diffed yet; their newest
+        (those no other of them has as a parent) become tips, unless the clone is shallow."""
+        out = self.scm.run("rev-list", "--parents", "--ignore-missing", "--stdin", *revs, check=False,
+                           input="".join(f"^{t}\n" for t in self._tips).encode())
+        commits, parents = [], set()
+        for line in out.splitlines():
+            c, *ps = line.split()
+            commits.append(c)
+            parents.update(ps)
+        negated = any(r == "--not" or r.startswith("^") for r in revs)
+        if commits and not negated and not self.scm.shallow():  # every commit the heads reach: seen once learned
+            for t in parents & self._tips.keys():  # reached from a new tip
+                del self._tips[t]
+            self._tips.update((c, None) for c in commits if c not in parents)
+            self._changed = True
+        return [c for c in commits if c not in self._added and c not in self._seen]
 
     def _learn(self, commits: list[str]) -> None:
         """Diff ``commits`` (one ``git log``), remembering each but a shallow clone's boundary."""
@@ -132,8 +170,11 @@ class CommitMemo:
                 found[c].append(vid)
         boundary = self.scm.shallow()
         for c, vids in found.items():
-            self._added[c] = vids
-            self._changed |= c not in boundary
+            if vids:
+                self._added[c] = vids
+                self._changed |= c not in boundary
+            else:
+                self._seen.add(c)
         for c in boundary & found.keys():  # used now, not remembered: its diff changes when unshallowed
             self._forget.add(c)
 
@@ -151,14 +192,18 @@ class CommitMemo:
         return self._listing[commit] or "-"
 
     def save(self) -> None:
-        """Write what was learned (the commits of the walks, and others up to a bound)."""
+        """Write what was learned: the annover commits (those of the walks, and others up to a
+        bound: past it, only the tips the walks reached stay, whose commits' lines are all kept)
+        and the newest tips."""
         if self._path is None or not self._changed:
             return
-        keep = [c for c in self._added if c not in self._forget]
-        if len(keep) > len(self._walked) + _SLACK:
-            keep = [c for c in keep if c in self._walked]
-        lines = [f"{c}\t{' '.join(self._added[c])}\t{self._listing_field(c)}\n" for c in keep]
-        body = "".join(lines).encode()
+        keep = [c for c in dict.fromkeys([*self._added, *self._listing]) if c not in self._forget]
+        tips = list(self._tips)[-_TIPS:]
+        if len([c for c in keep if c not in self._walked]) > _SLACK:
+            keep = [c for c in keep if c in self._walked]  # a tip walked: every commit it reaches was
+            tips = [] if self.scm.shallow() else [t for t in tips if t in self._walked]  # (not past a boundary)
+        lines = [f"{c}\t{' '.join(self._added.get(c, []))}\t{self._listing_field(c)}\n" for c in keep]
+        body = "".join(lines + [f"^{t}\n" for t in tips]).encode()
         try:
             write_atomic(self._path, self._header(body).encode() + body)
         except OSError:  # a read-only clone: read afresh next time
