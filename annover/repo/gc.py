@@ -49,9 +49,10 @@ from typing import Callable, Iterable
 
 from annover.errors import AnnoverError, LockError, NotARepoError, UsageError
 from annover.repo.core import RepoCore, lock_timeout
-from annover.repo.remote import added_records, reachable
+from annover.repo.remote import reachable
 from annover.store import dvc as dvc_adapter
 from annover.store.git import run_git
+from annover.store.memo import CommitMemo
 from annover.store.refs import RepoLock, flock_within, is_version_id
 
 __all__ = ["GcResult", "gc"]
@@ -189,10 +190,19 @@ def _reflog_only(repo: RepoCore) -> list[str]:
     return repo.git("rev-list", "--reflog", "--not", "--all", check=False).split()
 
 
-def _added(repo: RepoCore) -> dict[str, str]:
-    """Version id -> the commit that added its record, over every ref's history and the reflogs
-    (newest first): the reflogs name versions that only they still hold."""
-    return added_records(repo, "--all", "--reflog", "--", f"{repo.rel(repo.dir / 'versions')}/")
+def _memo(repo: RepoCore) -> CommitMemo:
+    """What ``status`` remembers of each commit (the records it adds, the listing it records)."""
+    return CommitMemo(repo.scm, f"{repo.rel(repo.dir / 'versions')}/", repo.rel(repo.dir / "objects.dvc"))
+
+
+def _added(memo: CommitMemo) -> dict[str, str]:
+    """Version id -> the commit that added its record, over every ref's history (every worktree's
+    HEAD too) and the reflogs (newest first): the reflogs name versions that only they still hold.
+    What ``git log --all --reflog -c --diff-filter=A -- VDIR`` gives; only the commits the memo
+    has not seen are diffed (none most days: status, push and pull saw them)."""
+    out = memo.added("--all", "--reflog")
+    memo.save()
+    return out
 
 
 def _records_at(repo: RepoCore, commits: Iterable[str]) -> set[str]:
@@ -283,11 +293,11 @@ class _Plan:
     garbage: dict[str, int] = field(default_factory=dict)  # md5 -> size
 
 
-def _kept_versions(repo: RepoCore, tips: dict[str, str]) -> set[str]:
+def _kept_versions(repo: RepoCore, tips: dict[str, str], memo: CommitMemo) -> set[str]:
     """Every version a user can still name: HEAD's, every branch's and tag's records, the tags'
     versions (git's and annover's tag files, also a tag on a version a reset dropped), what
     :func:`reachable` gives (the versions push and status count) and HEAD's own."""
-    kept = _records_at(repo, tips.values()) | set(reachable(repo))
+    kept = _records_at(repo, tips.values()) | set(reachable(repo, pointers=False, memo=memo))
     kept |= set(repo.tags().values()) | set(repo.refs.tags().values())
     kept |= {v for m in repo.moved_tags() for v in (m.recorded, m.now) if v}  # either side of a moved tag
     for vid in (repo.head(), repo.committed_head()):
@@ -299,12 +309,12 @@ def _kept_versions(repo: RepoCore, tips: dict[str, str]) -> set[str]:
 def _plan(repo: RepoCore, progress: Progress) -> _Plan:
     """Read the versions, the listings and the cache; decide what stays and what may go."""
     plan = _Plan(repo.dvc.cache_dir())
-    tips = _tips(repo)
-    plan.kept = _kept_versions(repo, tips)
+    tips, memo = _tips(repo), _memo(repo)
+    plan.kept = _kept_versions(repo, tips, memo)
     lost = _reflog_only(repo)
     plan.reflog_only = sorted(_records_at(repo, lost) - plan.kept)
     plan.kept |= set(plan.reflog_only)
-    added = _added(repo)
+    added = _added(memo)
     pointers = _pointers(repo, [*added.values(), *tips.values(), *lost])
     plan.listing_of = {vid: pointers.get(c) for vid, c in added.items()}
     work = dvc_adapter.tracked_md5(repo.dir / "objects")  # the work tree's pointer (= HEAD's, checked)

@@ -228,7 +228,8 @@ def _interrupted(repo: RepoCore, head: str | None) -> bool:
     return False
 
 
-def reachable(repo: RepoCore, pointers: bool = True) -> dict[str, tuple[str, str | None]]:
+def reachable(repo: RepoCore, pointers: bool = True,
+              memo: CommitMemo | None = None) -> dict[str, tuple[str, str | None]]:
     """Every version reachable from git's HEAD and tags: id -> (its commit, its objects' listing).
 
     The listing is the ``.dir`` md5 the commit's ``objects.dvc`` records (None: no pointer,
@@ -240,11 +241,12 @@ def reachable(repo: RepoCore, pointers: bool = True) -> dict[str, tuple[str, str
     :class:`~annover.store.memo.CommitMemo`: a commit diffed or read once is not again. Git
     calls: two ``rev-list`` (no diff), a ``log`` of the commits not seen before (none, most
     days), HEAD's records, the tags off HEAD's history and which of the records added there
-    their trees hold (one batch), and the pointers not read before (one batch).
+    their trees hold (one batch), and the pointers not read before (one batch). ``memo``: one
+    the caller goes on using (gc's), else this call's own.
     """
     vdir = f"{repo.rel(repo.dir / 'versions')}/"
     pointer = repo.rel(repo.dir / "objects.dvc")
-    memo = CommitMemo(repo.scm, vdir, pointer)
+    memo = memo or CommitMemo(repo.scm, vdir, pointer)
     commits = memo.added("HEAD", "--tags")
     kept = {p.rsplit("/", 1)[-1][:-5] for p in repo.git("ls-tree", "-r", "--name-only", "HEAD", "--", vdir,
                                                        check=False).splitlines() if p.endswith(".json")}

@@ -1,0 +1,82 @@
+"""``annover gc`` found the commit that added each version by diffing every commit of every ref and
+reflog (``git log --all --reflog -c --diff-filter=A``) on each run, work ``status`` remembers in
+the git dir. It now asks the same memo, which diffs only the commits it has not seen; what gc
+keeps and removes is the same with the memo warm or cold, and a version only the reflog holds
+after a ``git reset --hard`` is still kept. Real git, real DVC."""
+
+from __future__ import annotations
+
+import annover
+from annover.repo import gc as gc_mod
+from annover.repo import remote
+from annover.store import git as git_mod
+from annover.store import memo
+
+from .conftest import git, run_cli
+from .test_gc import _unique, four  # noqa: F401 (four: the fixture)
+from .test_gc_refs import _rewind_v4
+
+
+def _spy(monkeypatch) -> list[list[str]]:
+    """The arguments of every git process annover starts."""
+    calls: list[list[str]] = []
+    real = git_mod._run
+
+    def spy(argv, cwd, env, input, timeout):  # type: ignore[no-untyped-def]
+        calls.append(list(argv[1:]))
+        return real(argv, cwd, env, input, timeout)
+
+    monkeypatch.setattr(git_mod, "_run", spy)
+    return calls
+
+
+def _cold(repo: annover.Repo) -> dict:
+    """gc's dry run with nothing remembered."""
+    for f in repo.scm.git_dir.glob(f"{memo.MEMO_FILE}*"):
+        f.unlink()
+    return gc_mod.gc(annover.Repo(repo.root)).to_json()
+
+
+def _warm(repo: annover.Repo) -> dict:
+    return gc_mod.gc(annover.Repo(repo.root)).to_json()
+
+
+def test_gc_after_status_diffs_no_commit(four, monkeypatch):
+    """After a status (or push, pull), gc diffs no commit again: every commit of every ref and
+    reflog was seen; it said what it says with nothing remembered."""
+    repo, vids, _ = four
+    run_cli("reset", "v3", "--force", cwd=repo.root, check=True)
+    annover.Repo(repo.root).status(remote=False)
+    calls = _spy(monkeypatch)
+    warm = _warm(repo)
+    assert not [a for a in calls if "--diff-filter=A" in a], calls
+    assert warm["dropped"] == [vids[3]] and warm == _cold(repo)
+
+
+def test_gc_is_the_same_with_the_memo_warm_and_cold(four):
+    """An annover reset, a git reset past a version (only HEAD's reflog holds it), a side branch
+    deleted: the versions kept, dropped and reflog-only, and the objects, are the same with the memo
+    warm (status saw the commits before they moved) and cold; and the commits gc takes each version's
+    listing from are git's own log's."""
+    repo, vids, _ = four
+    root = repo.root
+    unique = _unique(repo, vids[3], vids[:3])
+    annover.Repo(root).status(remote=False)  # v4's commit seen (a tip) before the rewind
+    _rewind_v4(root)
+    warm = _warm(repo)
+    assert warm["reflog_only"] == [vids[3]] and warm["objects"] == 0 and vids[3] in warm["kept"]
+    assert warm == _cold(repo) == _warm(repo)
+    git("switch", "-q", "-c", "side", cwd=root)
+    r = annover.Repo(root)
+    side = r.snapshot("round2.json", key="data.ext_id", message="on the side").version.id
+    git("switch", "-q", "main", cwd=root)
+    git("branch", "-q", "-D", "side", cwd=root)
+    run_cli("tag", "--prune", cwd=root, check=True)  # its tag, on no branch, deleted
+    warm = _warm(repo)
+    assert side in warm["reflog_only"] and warm == _cold(repo) == _warm(repo)
+    git("reflog", "expire", "--expire=now", "--expire-unreachable=now", "--all", cwd=root)
+    warm = _warm(repo)
+    assert warm["reflog_only"] == [] and unique <= set(warm["md5s"]) and warm == _cold(repo)
+    r = annover.Repo(root)
+    vdir = f"{r.rel(r.dir / 'versions')}/"
+    assert gc_mod._added(gc_mod._memo(r)) == remote.added_records(r, "--all", "--reflog", "--", vdir)
