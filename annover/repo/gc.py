@@ -52,7 +52,7 @@ from annover.repo.core import RepoCore, lock_timeout
 from annover.repo.remote import reachable
 from annover.store import dvc as dvc_adapter
 from annover.store.git import run_git
-from annover.store.memo import CommitMemo
+from annover.store.memo import CommitMemo, WalkMemo, memo_name
 from annover.store.refs import RepoLock, flock_within, is_version_id
 
 __all__ = ["GcResult", "gc"]
@@ -195,12 +195,12 @@ def _memo(repo: RepoCore) -> CommitMemo:
     return CommitMemo(repo.scm, f"{repo.rel(repo.dir / 'versions')}/", repo.rel(repo.dir / "objects.dvc"))
 
 
-def _added(memo: CommitMemo) -> dict[str, str]:
+def _added(memo: CommitMemo, listed: list[str] | None = None) -> dict[str, str]:
     """Version id -> the commit that added its record, over every ref's history (every worktree's
     HEAD too) and the reflogs (newest first): the reflogs name versions that only they still hold.
     What ``git log --all --reflog -c --diff-filter=A -- VDIR`` gives; only the commits the memo
     has not seen are diffed (none most days: status, push and pull saw them)."""
-    out = memo.added("--all", "--reflog")
+    out = memo.added("--all", "--reflog", listed=listed)
     memo.save()
     return out
 
@@ -253,27 +253,47 @@ def _pointers(repo: RepoCore, commits: Iterable[str]) -> dict[str, str | None]:
     return out
 
 
-def _dvc_file_md5s(repo: RepoCore) -> set[str]:
-    """Every md5 (and listing) a ``.dvc`` or ``dvc.lock`` file other than annover's pointer names,
-    in any commit on any ref or reflog or in the work tree: the user's own DVC data, kept whatever
-    it is."""
-    pointer = repo.rel(repo.dir / "objects.dvc")
-    specs = ("--", "*.dvc", "*dvc.lock", f":(exclude){pointer}")
-    out = repo.git("log", "--all", "--reflog", "-m", "--diff-filter=AMRCT", "--format=commit %H", "--name-only",
-                   *specs, check=False)
-    blobs: list[str] = []
+def _dvc_specs(repo: RepoCore) -> tuple[str, ...]:
+    """The ``.dvc`` and ``dvc.lock`` files other than annover's pointer, as git pathspecs."""
+    return "*.dvc", "*dvc.lock", f":(exclude){repo.rel(repo.dir / 'objects.dvc')}"
+
+
+def _dvc_md5s_of(repo: RepoCore, commits: list[str]) -> dict[str, list[str]]:
+    """commit -> the md5s (and listings) named by the ``.dvc`` and ``dvc.lock`` files it adds or
+    changes (against each parent: ``-m``; every file of a root commit)."""
+    out = repo.git("log", "--no-walk=unsorted", "--stdin", "-m", "--diff-filter=AMRCT", "--format=commit %H",
+                   "--name-only", "--", *_dvc_specs(repo), input="".join(f"{c}\n" for c in commits).encode(),
+                   check=False)
+    specs: dict[str, str] = {}  # commit:path -> commit
     commit = ""
     for line in out.splitlines():
         if line.startswith("commit "):
             commit = line[7:].strip()
         elif line and commit:
-            blobs.append(f"{commit}:{line}")
-    texts = [b for b in repo.scm.blobs(sorted(set(blobs))) if b]
-    for rel in repo.git("ls-files", "-z", "-c", "-o", "--exclude-standard", *specs, check=False).split("\0"):
+            specs[f"{commit}:{line}"] = commit
+    found: dict[str, set[str]] = {}
+    for spec, blob in zip(specs, repo.scm.blobs(list(specs))):
+        if blob:
+            found.setdefault(specs[spec], set()).update(_MD5_TOKEN.findall(blob.decode("utf-8", "replace")))
+    return {c: sorted(m) for c, m in found.items()}
+
+
+def _dvc_file_md5s(repo: RepoCore, listed: list[str] | None = None) -> set[str]:
+    """Every md5 (and listing) a ``.dvc`` or ``dvc.lock`` file other than annover's pointer names,
+    in any commit on any ref or reflog or in the work tree: the user's own DVC data, kept whatever
+    it is. What each commit's files name is remembered in the git dir (``annover-dvc-files``, as
+    :class:`~annover.store.memo.CommitMemo`): only commits not seen before are diffed and read.
+    ``listed``: ``git rev-list --all --reflog``, had already."""
+    memo = WalkMemo(repo.scm, memo_name(f"{repo.rel(repo.dir / 'versions')}/", "annover-dvc-files"),
+                    "dvc-files\t" + "\t".join(_dvc_specs(repo)), lambda commits: _dvc_md5s_of(repo, commits))
+    out = {m for c in memo.walk("--all", "--reflog", listed=listed) for m in memo.words(c)}
+    memo.save()
+    for rel in repo.git("ls-files", "-z", "-c", "-o", "--exclude-standard", "--", *_dvc_specs(repo),
+                        check=False).split("\0"):
         with contextlib.suppress(OSError):
             if rel:
-                texts.append((repo.toplevel / rel).read_bytes())
-    return {m for t in texts for m in _MD5_TOKEN.findall(t.decode("utf-8", "replace"))}
+                out.update(_MD5_TOKEN.findall((repo.toplevel / rel).read_bytes().decode("utf-8", "replace")))
+    return out
 
 
 # ---------------------------------------------------------------------------- what stays
@@ -314,7 +334,8 @@ def _plan(repo: RepoCore, progress: Progress) -> _Plan:
     lost = _reflog_only(repo)
     plan.reflog_only = sorted(_records_at(repo, lost) - plan.kept)
     plan.kept |= set(plan.reflog_only)
-    added = _added(memo)
+    every = repo.git("rev-list", "--all", "--reflog", check=False).split()  # walked once for both memos
+    added = _added(memo, every)
     pointers = _pointers(repo, [*added.values(), *tips.values(), *lost])
     plan.listing_of = {vid: pointers.get(c) for vid, c in added.items()}
     work = dvc_adapter.tracked_md5(repo.dir / "objects")  # the work tree's pointer (= HEAD's, checked)
@@ -328,7 +349,7 @@ def _plan(repo: RepoCore, progress: Progress) -> _Plan:
     progress("reading listings", len(names), len(names))
     ours = {m for m, e in plan.listings.items() if e is not None and is_annover_listing(e)}
     ours |= {m for m in plan.listing_of.values() if m in plan.listings}
-    plan.keep = set(keep_listings) | _dvc_file_md5s(repo)
+    plan.keep = set(keep_listings) | _dvc_file_md5s(repo, every)
     for m, entries in plan.listings.items():  # a listing kept, or not annover's: all it lists stays
         if entries is not None and (m in keep_listings or m in plan.keep or m not in ours):
             plan.keep |= set(entries.values())

@@ -28,6 +28,9 @@ file cut short or edited is not read), a line per annover commit: ``<commit> TAB
 added, space-separated> TAB <listing>`` (listing: empty when not read yet, ``-`` when the commit
 has none), and a line ``^<commit>`` per tip. A file that cannot be written (a read-only clone)
 is not written.
+
+:class:`WalkMemo` is the same for any per-commit question: ``annover gc`` asks, of every commit
+on every ref and reflog, the md5s its ``.dvc`` and ``dvc.lock`` files name (``annover-dvc-files``).
 """
 
 from __future__ import annotations
@@ -39,7 +42,7 @@ from typing import Callable, Iterator
 from annover.files import write_atomic
 from annover.store.git import Git
 
-__all__ = ["MEMO_FILE", "CommitMemo", "memo_name", "parse_added"]
+__all__ = ["MEMO_FILE", "CommitMemo", "WalkMemo", "memo_name", "parse_added"]
 
 #: the memo's file name, in the git dir, of a repository in its git repository's top folder
 MEMO_FILE = "annover-commits"
@@ -50,13 +53,13 @@ _SLACK = 2000
 _TIPS = 1000
 
 
-def memo_name(vdir: str) -> str:
-    """The memo's file name for the versions folder ``vdir``: ``annover-commits`` for the usual
-    ``.annover/versions/``, one of its own for an annover repository in a subfolder, so that two
-    in one git repository do not write over each other's each time."""
+def memo_name(vdir: str, base: str = MEMO_FILE) -> str:
+    """The memo's file name for the versions folder ``vdir``: ``base`` (``annover-commits``) for the
+    usual ``.annover/versions/``, one of its own for an annover repository in a subfolder, so that
+    two in one git repository do not write over each other's each time."""
     if vdir == ".annover/versions/":
-        return MEMO_FILE
-    return f"{MEMO_FILE}-{hashlib.sha256(vdir.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}"
+        return base
+    return f"{base}-{hashlib.sha256(vdir.encode('utf-8', 'surrogateescape')).hexdigest()[:16]}"
 
 
 def parse_added(out: str) -> Iterator[tuple[str, str]]:
@@ -70,23 +73,27 @@ def parse_added(out: str) -> Iterator[tuple[str, str]]:
             yield commit, line.rsplit("/", 1)[-1][:-5]
 
 
-class CommitMemo:
-    """The records each commit adds under ``vdir`` and the listing its ``pointer`` records."""
+#: what a diff of commits shows: commit -> its words (space-free: version ids, md5s), each commit given
+Diff = Callable[[list[str]], dict[str, list[str]]]
 
-    def __init__(self, scm: Git, vdir: str, pointer: str) -> None:
-        self.scm, self.vdir, self.pointer = scm, vdir, pointer
-        self._added: dict[str, list[str]] = {}  # the commits that add records (others: not kept)
-        self._listing: dict[str, str | None] = {}
+
+class WalkMemo:
+    """What ``diff`` shows of each commit, remembered in the git dir's file ``name`` (``key``: what
+    was asked, in the header): a line per commit it shows words for, and the tips (see the module)."""
+
+    def __init__(self, scm: Git, name: str, key: str, diff: Diff) -> None:
+        self.scm, self._key, self._diff = scm, key, diff
+        self._added: dict[str, list[str]] = {}  # the commits with words (others: not kept)
         self._tips: dict[str, None] = {}  # oldest first: every commit they reach was diffed
-        self._seen: set[str] = set()  # diffed by this process, adding nothing
+        self._seen: set[str] = set()  # diffed by this process, no words
         self._walked: set[str] = set()  # of walks with no negative rev: each one's ancestors too
         self._forget: set[str] = set()
         self._changed = False
-        self._path = self._where()
+        self._path = self._where(name)
         if self._path is not None:
             self._load(self._path)
 
-    def _where(self) -> Path | None:
+    def _where(self, name: str) -> Path | None:
         """The memo's path; None where it is not used (see the module's note)."""
         if not self.scm.plain:  # a linked work tree, GIT_DIR, ...: git's own answer each time
             return None
@@ -102,10 +109,10 @@ class CommitMemo:
                 return None
         except OSError:
             return None
-        return git_dir / memo_name(self.vdir)
+        return git_dir / name
 
     def _header(self, body: bytes) -> str:
-        return f"{_FORMAT}\t{self.vdir}\t{self.pointer}\t{hashlib.sha256(body).hexdigest()}\n"
+        return f"{_FORMAT}\t{self._key}\t{hashlib.sha256(body).hexdigest()}\n"
 
     def _load(self, path: Path) -> None:
         try:
@@ -118,26 +125,28 @@ class CommitMemo:
         for line in body.decode("utf-8", "replace").splitlines():
             if line.startswith("^"):
                 self._tips[line[1:]] = None
-                continue
-            commit, vids, listing = (line.split("\t") + ["", ""])[:3]
-            self._added[commit] = vids.split()
-            if listing:
-                self._listing[commit] = None if listing == "-" else listing
+            else:
+                self._line(line.split("\t"))
 
-    def added(self, *revs: str) -> dict[str, str]:
-        """Version id -> the commit that added its record, of the commits ``git rev-list REVS``
-        lists, newest first: what ``git log --full-history -c --diff-filter=A REVS -- VDIR``
-        gives (the same walk's order; a merge commit's own records, new to every parent)."""
-        commits = self.scm.run("rev-list", *revs, check=False).split()
+    def _line(self, fields: list[str]) -> None:
+        self._added[fields[0]] = (fields + [""])[1].split()
+
+    def _fields(self, commit: str) -> str:
+        return f"{commit}\t{' '.join(self._added.get(commit, []))}"
+
+    def walk(self, *revs: str, listed: list[str] | None = None) -> list[str]:
+        """The commits ``git rev-list REVS`` lists (in its order; ``listed``: that list, had
+        already), each one's words known."""
+        commits = self.scm.run("rev-list", *revs, check=False).split() if listed is None else listed
         if not any(r == "--not" or r.startswith("^") for r in revs):
             self._walked.update(commits)
         if any(c not in self._added and c not in self._seen for c in commits):
             self._learn(self._unseen(revs))
-        out: dict[str, str] = {}
-        for c in commits:
-            for vid in self._added.get(c, ()):
-                out.setdefault(vid, c)
-        return out
+        return commits
+
+    def words(self, commit: str) -> list[str]:
+        """What the diff showed of ``commit`` (one :meth:`walk` gave)."""
+        return self._added.get(commit, [])
 
     def _unseen(self, revs: tuple[str, ...]) -> list[str]:
         """The commits of ``git rev-list REVS`` no tip reaches and not diffed yet; their newest
@@ -158,25 +167,83 @@ class CommitMemo:
         return [c for c in commits if c not in self._added and c not in self._seen]
 
     def _learn(self, commits: list[str]) -> None:
-        """Diff ``commits`` (one ``git log``), remembering each but a shallow clone's boundary."""
+        """Diff ``commits``, remembering each but a shallow clone's boundary."""
         if not commits:
             return
-        out = self.scm.run("log", "--no-walk=unsorted", "--stdin", "--full-history", "-c", "--diff-filter=A",
-                           "--format=commit %H", "--name-only", "--", self.vdir,
-                           input="".join(f"{c}\n" for c in commits).encode(), check=False)
-        found: dict[str, list[str]] = {c: [] for c in commits}
-        for c, vid in parse_added(out):
-            if c in found and vid not in found[c]:
-                found[c].append(vid)
+        found = self._diff(commits)
         boundary = self.scm.shallow()
-        for c, vids in found.items():
-            if vids:
-                self._added[c] = vids
+        for c in commits:
+            if found.get(c):
+                self._added[c] = found[c]
                 self._changed |= c not in boundary
             else:
                 self._seen.add(c)
-        for c in boundary & found.keys():  # used now, not remembered: its diff changes when unshallowed
+        for c in boundary & set(commits):  # used now, not remembered: its diff changes when unshallowed
             self._forget.add(c)
+
+    def _kept(self) -> list[str]:
+        return [c for c in self._added if c not in self._forget]
+
+    def save(self) -> None:
+        """Write what was learned: the commits with words (those of the walks, and others up to a
+        bound: past it, only the tips the walks reached stay, whose commits' lines are all kept)
+        and the newest tips."""
+        if self._path is None or not self._changed:
+            return
+        keep = self._kept()
+        tips = list(self._tips)[-_TIPS:]
+        if len([c for c in keep if c not in self._walked]) > _SLACK:
+            keep = [c for c in keep if c in self._walked]  # a tip walked: every commit it reaches was
+            tips = [] if self.scm.shallow() else [t for t in tips if t in self._walked]  # (not past a boundary)
+        body = "".join([f"{self._fields(c)}\n" for c in keep] + [f"^{t}\n" for t in tips]).encode()
+        try:
+            write_atomic(self._path, self._header(body).encode() + body)
+        except OSError:  # a read-only clone: read afresh next time
+            return
+        self._changed = False
+
+
+class CommitMemo(WalkMemo):
+    """The records each commit adds under ``vdir`` and the listing its ``pointer`` records."""
+
+    def __init__(self, scm: Git, vdir: str, pointer: str) -> None:
+        self.vdir, self.pointer = vdir, pointer
+        self._listing: dict[str, str | None] = {}
+        super().__init__(scm, memo_name(vdir), f"{vdir}\t{pointer}", self._records_added)
+
+    def _line(self, fields: list[str]) -> None:
+        commit, vids, listing = (fields + ["", ""])[:3]
+        self._added[commit] = vids.split()
+        if listing:
+            self._listing[commit] = None if listing == "-" else listing
+
+    def _fields(self, commit: str) -> str:
+        return f"{super()._fields(commit)}\t{self._listing_field(commit)}"
+
+    def _kept(self) -> list[str]:
+        return [c for c in dict.fromkeys([*self._added, *self._listing]) if c not in self._forget]
+
+    def added(self, *revs: str, listed: list[str] | None = None) -> dict[str, str]:
+        """Version id -> the commit that added its record, of the commits ``git rev-list REVS``
+        lists (``listed``: that list, had already), newest first: what ``git log --full-history -c
+        --diff-filter=A REVS -- VDIR`` gives (the same walk's order; a merge commit's own records,
+        new to every parent)."""
+        out: dict[str, str] = {}
+        for c in self.walk(*revs, listed=listed):
+            for vid in self._added.get(c, ()):
+                out.setdefault(vid, c)
+        return out
+
+    def _records_added(self, commits: list[str]) -> dict[str, list[str]]:
+        """The version ids each commit's records add (one ``git log``)."""
+        out = self.scm.run("log", "--no-walk=unsorted", "--stdin", "--full-history", "-c", "--diff-filter=A",
+                           "--format=commit %H", "--name-only", "--", self.vdir,
+                           input="".join(f"{c}\n" for c in commits).encode(), check=False)
+        found: dict[str, list[str]] = {}
+        for c, vid in parse_added(out):
+            if vid not in found.setdefault(c, []):
+                found[c].append(vid)
+        return found
 
     def listings(self, commits: list[str], read: Callable[[list[str]], list[str | None]]) -> list[str | None]:
         """The listing each commit's pointer records; ``read`` reads those not remembered."""
@@ -190,22 +257,3 @@ class CommitMemo:
         if commit not in self._listing:
             return ""
         return self._listing[commit] or "-"
-
-    def save(self) -> None:
-        """Write what was learned: the annover commits (those of the walks, and others up to a
-        bound: past it, only the tips the walks reached stay, whose commits' lines are all kept)
-        and the newest tips."""
-        if self._path is None or not self._changed:
-            return
-        keep = [c for c in dict.fromkeys([*self._added, *self._listing]) if c not in self._forget]
-        tips = list(self._tips)[-_TIPS:]
-        if len([c for c in keep if c not in self._walked]) > _SLACK:
-            keep = [c for c in keep if c in self._walked]  # a tip walked: every commit it reaches was
-            tips = [] if self.scm.shallow() else [t for t in tips if t in self._walked]  # (not past a boundary)
-        lines = [f"{c}\t{' '.join(self._added.get(c, []))}\t{self._listing_field(c)}\n" for c in keep]
-        body = "".join(lines + [f"^{t}\n" for t in tips]).encode()
-        try:
-            write_atomic(self._path, self._header(body).encode() + body)
-        except OSError:  # a read-only clone: read afresh next time
-            return
-        self._changed = False
