@@ -247,10 +247,10 @@ def reachable(repo: RepoCore, pointers: bool = True,
     vdir = f"{repo.rel(repo.dir / 'versions')}/"
     pointer = repo.rel(repo.dir / "objects.dvc")
     memo = memo or CommitMemo(repo.scm, vdir, pointer)
-    commits = memo.added("HEAD", "--tags")
+    commits, off_head = _walks(repo, memo)
     kept = {p.rsplit("/", 1)[-1][:-5] for p in repo.git("ls-tree", "-r", "--name-only", "HEAD", "--", vdir,
                                                        check=False).splitlines() if p.endswith(".json")}
-    kept |= _held_by_tags(repo, vdir, set(memo.added("--tags", "--not", "HEAD")) - kept)
+    kept |= _held_by_tags(repo, vdir, off_head - kept)
     kept |= set(repo.tags_of())  # a version a tag names, also one a reset dropped from HEAD's tree
     boundary = repo.scm.shallow()  # a shallow clone's boundary commits (read once, not once a version)
     commits = {vid: c for vid, c in commits.items() if vid in kept and (c not in boundary or repo.made_by(vid, c))}
@@ -258,6 +258,18 @@ def reachable(repo: RepoCore, pointers: bool = True,
                 else [None] * len(commits))
     memo.save()
     return {vid: (c, lst) for (vid, c), lst in zip(commits.items(), listings)}
+
+
+def _walks(repo: RepoCore, memo: CommitMemo) -> tuple[dict[str, str], set[str]]:
+    """(version id -> the commit that added its record, over HEAD's and the tags' history; the
+    versions added on the tags' history off HEAD's). Where every git tag is on HEAD's history (as
+    annover's are, unless a branch or a reset left one off it), the walk of HEAD is that of HEAD and
+    the tags, and none is off it: ``git rev-list HEAD`` alone (with 500 loose tags, each walk naming
+    ``--tags`` cost git 10-16 ms of CPU more than one of HEAD)."""
+    head = memo.walk("HEAD")
+    if set(repo.git_tag_commits().values()) <= set(head):
+        return memo.added("HEAD", listed=head), set()
+    return memo.added("HEAD", "--tags"), set(memo.added("--tags", "--not", "HEAD"))
 
 
 def stray_tags(repo: RepoCore) -> list[StrayTag]:

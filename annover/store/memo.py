@@ -137,22 +137,30 @@ class WalkMemo:
     def walk(self, *revs: str, listed: list[str] | None = None) -> list[str]:
         """The commits ``git rev-list REVS`` lists (in its order; ``listed``: that list, had
         already), each one's words known."""
+        parented = None  # with no tip, every commit is unseen: one walk gives the list and the parents
+        if listed is None and not self._tips:
+            parented = self.scm.run("rev-list", "--parents", *revs, check=False)
+            listed = [ln.split(" ", 1)[0] for ln in parented.splitlines()]
         commits = self.scm.run("rev-list", *revs, check=False).split() if listed is None else listed
         if not any(r == "--not" or r.startswith("^") for r in revs):
             self._walked.update(commits)
-        if any(c not in self._added and c not in self._seen for c in commits):
-            self._learn(self._unseen(revs))
+        unknown = [c for c in commits if c not in self._added and c not in self._seen]
+        if unknown:
+            self._learn(self._unseen(revs, parented))
+            self._seen.update(unknown)  # each reached from a tip, or diffed now: not asked again in this process
         return commits
 
     def words(self, commit: str) -> list[str]:
         """What the diff showed of ``commit`` (one :meth:`walk` gave)."""
         return self._added.get(commit, [])
 
-    def _unseen(self, revs: tuple[str, ...]) -> list[str]:
+    def _unseen(self, revs: tuple[str, ...], out: str | None = None) -> list[str]:
         """The commits of ``git rev-list REVS`` no tip reaches and not diffed yet; their newest
-        (those no other of them has as a parent) become tips, unless the clone is shallow."""
-        out = self.scm.run("rev-list", "--parents", "--ignore-missing", "--stdin", *revs, check=False,
-                           input="".join(f"^{t}\n" for t in self._tips).encode())
+        (those no other of them has as a parent) become tips, unless the clone is shallow.
+        ``out``: ``git rev-list --parents REVS`` where there is no tip, had already."""
+        if out is None:
+            out = self.scm.run("rev-list", "--parents", "--ignore-missing", "--stdin", *revs, check=False,
+                               input="".join(f"^{t}\n" for t in self._tips).encode())
         commits, parents = [], set()
         for line in out.splitlines():
             c, *ps = line.split()
