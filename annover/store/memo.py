@@ -2,7 +2,7 @@
 was read of one stays true whatever happens to branches, tags or the DVC remote (as git's own
 commit-graph file remembers commits).
 
-``annover status`` (and push, pull) want, of every version reachable from HEAD and the tags,
+``annover status`` (and push, pull, gc) want, of every version reachable from HEAD and the tags,
 the commit that added its record and the DVC listing that commit's ``objects.dvc`` records.
 Found afresh each time, that was a diff of every commit (``git log -c --diff-filter=A``; each
 diff reads the versions folder's tree, which holds every version, so the cost grew with the
@@ -15,9 +15,11 @@ history of 50,000 commits): the file holds a line per commit that added a versio
 ids, its listing) and the commits seen as *tips*: every commit reachable from a tip was diffed,
 and those of them that added records have their line. A walk asks git for its commits (``git
 rev-list REVS``, for their order) and for those no tip reaches (``git rev-list REVS --not
-TIPS``, none most days); only the latter are diffed, and the newest of them become tips (an old
-tip their parent drops out; past 1,000 tips the oldest go: forgetting one is safe, its commits
-are diffed again).
+TIPS``, none most days; with no tip yet, one ``rev-list --parents`` gives both); only the
+latter are diffed, and the newest of them become tips (an old tip their parent drops out; past
+1,000 tips the oldest go: forgetting one is safe, its commits are diffed again). At 20,000 code
+commits the file went from 20,005 lines (860 KB) to 5; what a status still pays per commit is
+the one ``git rev-list`` (0.09 s of git's CPU there, as ``git log --oneline``).
 
 Not remembered: a shallow clone's boundary commits (what git shows them adding changes when
 the history is fetched), and no tip is added while the clone is shallow (once the history is
