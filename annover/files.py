@@ -13,10 +13,11 @@ import stat
 import tempfile
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator
 
-__all__ = ["bad_name", "file_mode", "long_name", "not_a_file", "sha256_file", "under_a_file", "unwritable", "write_atomic", "write_chunks_atomic", "write_files"]
+__all__ = ["bad_name", "file_mode", "long_name", "naming", "not_a_file", "sha256_file", "under_a_file", "unwritable", "write_atomic", "write_chunks_atomic", "write_files"]
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _DIR_FD = os.open in os.supports_dir_fd
@@ -47,6 +48,18 @@ def file_mode(folder: bool = False) -> int:
     return (0o777 if folder else 0o666) & ~_umask()
 
 
+@contextmanager
+def naming(path: "str | Path") -> Iterator[None]:
+    """An OSError raised inside that names no file (a ``write`` refused for a full disk, ENOSPC, or a
+    file-size limit, EFBIG) names ``path``: the error the user sees says which file could not be written."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None:
+            e.filename = str(path)
+        raise
+
+
 def write_atomic(path: "str | Path", data: bytes) -> None:
     """Write ``data`` to ``path`` via a temporary file, fsync and a rename."""
     write_chunks_atomic(path, [data])
@@ -60,7 +73,7 @@ def write_chunks_atomic(path: "str | Path", chunks: Iterable[bytes]) -> int:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     size = 0
     try:
-        with os.fdopen(fd, "wb") as f:
+        with naming(path), os.fdopen(fd, "wb") as f:
             os.fchmod(f.fileno(), file_mode())
             for chunk in chunks:
                 f.write(chunk)
@@ -131,9 +144,10 @@ def _create(work: list[tuple[int | str, str, bytes]], stop: threading.Event) -> 
         else:
             fd = op(os.path.join(where, name), _FLAGS, 0o666)
         try:
-            n = wr(fd, data)
-            while n < len(data):  # a short write (a signal, a full pipe): the rest
-                n += wr(fd, memoryview(data)[n:])
+            with naming(name if type(where) is int else os.path.join(where, name)):
+                n = wr(fd, data)
+                while n < len(data):  # a short write (a signal, a full pipe): the rest
+                    n += wr(fd, memoryview(data)[n:])
         finally:
             cl(fd)
 

@@ -177,7 +177,9 @@ _WRITABLE_HINT = ("check its permissions and that its file system is not read-on
 _CANNOT_WRITE = {errno.EROFS: _WRITABLE_HINT, errno.EACCES: _WRITABLE_HINT, errno.EPERM: _WRITABLE_HINT,
                  errno.ENOSPC: "free some space (`annover gc` drops objects no version needs) and run it again; "
                                "what was half written is cleaned up by the next command",
-                 errno.EDQUOT: "free some of your quota and run it again"}
+                 errno.EDQUOT: "free some of your quota and run it again",
+                 errno.EFBIG: "a limit on a file's size refused it (`ulimit -f`, or the file system's largest "
+                              "file): raise the limit or use another file system, and run it again"}
 
 
 def _unexpected(e: Exception) -> int:

@@ -6,6 +6,7 @@ filesystem (the record from git, the objects from the DVC remote), each object v
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -89,7 +90,16 @@ def _unwritable(path: Path, e: OSError) -> UsageError:
             if not parent.is_dir():
                 why = f"{parent} is a file, not a folder"
             break
+    if e.errno in _NO_ROOM:
+        return UsageError(f"cannot write --out {path}: {why}", _NO_ROOM[e.errno])
     return UsageError(f"cannot write --out {path}: {why}", "give --out a path in a folder you can write to")
+
+
+#: an --out refused for want of room: what to do
+_NO_ROOM = {errno.ENOSPC: "free some space on its disk, or give --out a path on another",
+            errno.EDQUOT: "free some of your quota, or give --out a path on another disk",
+            errno.EFBIG: "a limit on a file's size refused it (`ulimit -f`, or the file system's largest file): "
+                         "raise the limit, or write to another file system"}
 
 
 _ESCAPES = re.compile(r"(?:^|/)\.\.(?:/|$)|^/", re.M)

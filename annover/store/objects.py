@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from annover.errors import ObjectError, RemoteError
-from annover.files import file_mode, sha256_file
+from annover.files import file_mode, naming, sha256_file
 
 __all__ = ["SHA256_RE", "TAMPERED", "FsStore", "LocalStore", "ObjectRef", "ObjectStore", "check_md5", "check_oid",
            "first_line", "sha256_file", "shard", "verify"]
@@ -154,7 +154,7 @@ class LocalStore(ObjectStore):
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".tmp-")
         try:
-            with os.fdopen(fd, "wb") as f:
+            with naming(dest), os.fdopen(fd, "wb") as f:
                 os.fchmod(f.fileno(), file_mode())
                 f.write(data)
                 f.flush()
