@@ -26,6 +26,7 @@ so every command sees the committed state whatever is checked out.
 from __future__ import annotations
 
 import contextlib
+import errno
 import heapq
 import json
 import os
@@ -208,7 +209,20 @@ class RepoCore:
             self._moved = None
             if expect_head is not _ANY:
                 self.check_unmoved(expect_head)  # type: ignore[arg-type]
-            yield held
+            try:
+                yield held
+            except OSError as e:
+                if e.errno in NO_ROOM:
+                    self._undo_refused_write()
+                raise
+
+    def _undo_refused_write(self) -> None:
+        """A write the disk refused (full, over quota, over a file-size limit) stopped a command
+        holding the lock: what it wrote that no commit names goes (its objects in the working store,
+        a version record), as the next command would after a kill, so that the space is free again.
+        Best effort: what cannot be done now is done by the next command that repairs."""
+        with contextlib.suppress(AnnoverError, OSError):
+            self.recover(view=True)
 
     def settle(self) -> None:
         """See the committed state: repair what a killed command left (see :meth:`recover`).
@@ -960,6 +974,10 @@ class RepoCore:
                 self.scm.tag(name, commit, check=False)
                 made.append(f"made the missing git tag {name}")
         return made
+
+
+#: errnos of a write the disk refused for want of room: a full disk, a quota, a file-size limit
+NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ is read; a file whose name or content fails is left out and listed in ``Refs.rej
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import re
@@ -112,6 +113,10 @@ def flock_within(fd: int, timeout: float) -> bool:
             time.sleep(0.05)
 
 
+#: errnos of a disk (or quota) with no room left
+_NO_ROOM = {errno.ENOSPC, errno.EDQUOT}
+
+
 class RepoLock:
     """An exclusive advisory lock on ``.annover/lock`` (fcntl.flock: released if the process dies).
 
@@ -127,6 +132,9 @@ class RepoLock:
         #: whether the lock file still held a pid when this process took the lock: its last
         #: holder died holding it (a clean exit empties it), so what it wrote may be half done
         self.inherited = False
+        #: whether the lock file holds this process's pid while it holds the lock (not on a full
+        #: disk, where even those few bytes cannot be written)
+        self.marked = True
 
     def __enter__(self) -> "RepoLock":
         try:
@@ -143,7 +151,13 @@ class RepoLock:
         self._fd = fd
         self.inherited = bool(os.pread(fd, 64, 0).strip())
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        try:
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        except OSError as e:  # a full disk: held without the pid (its few bytes need a block), so that
+            if e.errno not in _NO_ROOM:  # `annover gc` can still free space; a write's own ENOSPC names its file
+                self.__exit__()
+                raise
+            self.marked = False
         return self
 
     def __exit__(self, *exc) -> None:
