@@ -22,6 +22,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import enum
+import errno
 import hashlib
 import logging
 import os
@@ -39,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 from annover._lazy import lazy
 from annover.errors import (AnnoverError, NotARepoError, ObjectError, RemoteError, RemoteUnreachableError, UsageError,
                             env_seconds, shown)
-from annover.files import write_atomic
+from annover.files import naming, write_atomic
 from annover.store.credentials import (CREDENTIALS, has_userinfo, is_local_url, is_secret_option, redact, scheme,
                                         split_options, split_userinfo)
 from annover.store.git import Git
@@ -58,8 +59,10 @@ if TYPE_CHECKING:
     import dvc_data.hashfile.hash_info as dvc_hash_info
     import dvc_data.hashfile.meta as dvc_meta
     import dvc_data.hashfile.tree as dvc_tree
+    import dvc.dirs as dvc_dirs
     import dvc_objects.errors as dvc_objects_errors
     import platformdirs
+    import sqlite3
 else:
     configobj = lazy("configobj")
     dvc_api = lazy("dvc.api")
@@ -73,7 +76,9 @@ else:
     dvc_meta = lazy("dvc_data.hashfile.meta")
     dvc_tree = lazy("dvc_data.hashfile.tree")
     dvc_objects_errors = lazy("dvc_objects.errors")
+    dvc_dirs = lazy("dvc.dirs")
     platformdirs = lazy("platformdirs")
+    sqlite3 = lazy("sqlite3")
 
 __all__ = ["CREDENTIALS", "DVC_DIR", "REMOTE_TIMEOUT", "TIMEOUT_ENV", "TRANSFER_TIMEOUT", "Direction", "Dvc", "Moved",
            "RemoteInfo", "Verify", "check_listing", "find_root", "is_local_url", "is_secret_option", "listing_of",
@@ -213,6 +218,64 @@ class _SaidByAnnover(logging.Filter):
 
 
 _SAID = _SaidByAnnover()
+
+#: the loggers DVC says a file it failed to copy on (``ERROR: failed to transfer ...``, a line each)
+_TRANSFER_LOGGERS = ("dvc_data.hashfile.transfer", "dvc_objects.fs.generic")
+#: a copy the file system refused: no room (full disk, quota, file-size limit) or not writable
+_REFUSED = {errno.ENOSPC: "free some space", errno.EDQUOT: "free some of the quota",
+            errno.EFBIG: "raise the limit on a file's size (`ulimit -f`)",
+            errno.EROFS: "make it writable", errno.EACCES: "make it writable", errno.EPERM: "make it writable"}
+#: DVC's temporary file names (``dvc_objects.fs.utils.tmp_fname``: a dot, 22 url-safe characters, ``.tmp``)
+_DVC_TMP = re.compile(r"\.[A-Za-z0-9_-]{22}\.tmp")
+
+
+class _Failures(logging.Filter):
+    """While entered, the files DVC fails to copy, kept instead of printed (a line each): the push or
+    pull says them in one line. A copy the disk refused left DVC's temporary file half written
+    (DVC does not remove it): :meth:`refused` removes it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.errors: list[BaseException] = []
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not str(record.msg).startswith("failed to transfer"):
+            return True
+        self.errors.append(record.exc_info[1] if record.exc_info and record.exc_info[1] else Exception(record.msg))
+        return False
+
+    def __enter__(self) -> "_Failures":
+        for name in _TRANSFER_LOGGERS:
+            logging.getLogger(name).addFilter(self)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        for name in _TRANSFER_LOGGERS:
+            logging.getLogger(name).removeFilter(self)
+
+    def why(self) -> str:
+        """The first failure, as the end of a one-line message."""
+        return f" (the first: {first_line(self.errors[0])})" if self.errors else ""
+
+    def refused(self, n: int, verb: str) -> None:
+        """Remove the temporary files of copies the file system refused; raise for such a refusal:
+        a pull's (the local DVC cache) as the OSError (exit 6, naming the folder), a push's (the
+        remote) as a RemoteError naming the remote's folder."""
+        refused = [e for e in self.errors if isinstance(e, OSError) and e.errno in _REFUSED]
+        for e in refused:
+            tmp = e.filename2 or e.filename
+            if tmp and _DVC_TMP.fullmatch(os.path.basename(str(tmp))):
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        if not refused:
+            return
+        e = refused[0]
+        where = os.path.dirname(str(e.filename2 or e.filename or "")) or "a folder"
+        if verb == "pull":
+            raise OSError(e.errno, e.strerror, where)
+        raise RemoteError(f"the DVC remote refused {n} file(s): {where}: {e.strerror}",
+                          f"on the remote: {_REFUSED[e.errno]}, then run `annover push` again (what was sent stays "
+                          "sent; the versions not sent stay \"not pushed\")")
 
 
 @contextmanager
@@ -558,9 +621,14 @@ class Dvc:
     @contextmanager
     def _opened(self) -> Iterator[Any]:
         opener = dvc_repo.Repo  # imported before quiet(), which must come after DVC sets its logger
-        with quiet(), opener(str(self.root)) as d:
-            d.scm_context.quiet = True  # annover commits pointers itself
-            yield d
+        try:
+            with quiet(), opener(str(self.root)) as d:
+                d.scm_context.quiet = True  # annover commits pointers itself
+                yield d
+        except sqlite3.OperationalError as e:  # DVC's state and index databases: a full disk, `ulimit -f`
+            raise NotARepoError(f"DVC's databases under {dvc_dirs.site_cache_dir()} cannot be written: {e}",
+                                "free some space on its disk (or raise `ulimit -f`), or give DVC another place "
+                                "(`dvc config --local core.site_cache_dir DIR`), and run the command again") from None
 
     @contextmanager
     def kept_open(self) -> Iterator[None]:
@@ -636,7 +704,12 @@ class Dvc:
         try:
             os.link(src, tmp)
         except OSError:
-            shutil.copyfile(src, tmp)
+            try:
+                with naming(dest):
+                    shutil.copyfile(src, tmp)
+            except BaseException:  # a full disk: no partial copy left in the cache
+                tmp.unlink(missing_ok=True)
+                raise
         os.chmod(tmp, 0o444)
         os.replace(tmp, dest)
 
@@ -855,14 +928,17 @@ class Dvc:
     def _send(fn: Any, objs: list[Any], remote: str | None, verb: str) -> int:
         if not objs:
             return 0
+        failures = _Failures()
         try:
-            r = fn(objs, remote=remote)
+            with failures:
+                r = fn(objs, remote=remote)
         except AnnoverError:
             raise
         except Exception as e:  # DVC and its filesystems raise many kinds
             raise RemoteError(f"dvc {verb} failed: {first_line(e)}", _REMOTE_HINT) from None
         if r.failed:
-            raise RemoteError(f"{len(r.failed)} file(s) failed to {verb}",
+            failures.refused(len(r.failed), verb)
+            raise RemoteError(f"{len(r.failed)} file(s) failed to {verb}{failures.why()}",
                               "check the DVC remote and run the command again (what moved stays moved)")
         return len(r.transferred)
 
