@@ -341,3 +341,40 @@ def test_dvc_databases_past_a_file_size_limit_are_one_line(tmp_path, inputs):
     p = cli("pull", cwd=root, fsize=8192)
     assert p.returncode == 6 and "core.site_cache_dir" in one_line(p), p.stderr
     assert cli("pull", cwd=root).returncode == 0
+
+
+def test_a_snapshot_into_a_read_only_dvc_cache(small_disk, tmp_path, inputs, monkeypatch):
+    """A DVC cache outside the repository (`dvc cache dir`) on a read-only mount: the snapshot
+    stopped in one line, but left its version record untracked (`git status`: `?? .annover/versions/
+    ...json`) and its objects in the working store (`dvc status`: modified) until the next write.
+    Now it removes them as it stops: git and DVC see the repository as it was."""
+    cache = (small_disk or tmp_path) / "cache"
+    root = tmp_path / "repo"
+    annover.init(root)
+    subprocess.run([str(Path(sys.executable).with_name("dvc")), "cache", "dir", str(cache)], cwd=root, check=True,
+                   capture_output=True)
+    git("commit", "-qam", "the DVC cache elsewhere", cwd=root)
+    assert snapshot(root, inputs["r1"], inputs).returncode == 0
+    v1 = annover.Repo(root).head()
+    if small_disk is not None:
+        subprocess.run(["mount", "-o", "remount,ro", str(small_disk)], check=True)
+        try:
+            p = snapshot(root, inputs["r2"], inputs)
+        finally:
+            subprocess.run(["mount", "-o", "remount,rw", str(small_disk)], check=True)
+    else:
+        import annover.store.dvc as dvc_mod
+
+        def read_only(dest, src):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), str(dest.parent))
+        with monkeypatch.context() as m:
+            m.chdir(root)
+            m.setattr(dvc_mod.Dvc, "_cache_file", staticmethod(read_only))
+            p = subprocess.CompletedProcess([], *invoke("snapshot", "--from", str(inputs["r2"]), "-m", "r2"))
+    assert p.returncode == 6 and "Read-only file system" in one_line(p) and str(cache) in p.stderr, p.stderr
+    assert git("status", "--porcelain", cwd=root) == ""
+    assert left_over(root) == []
+    dvc = subprocess.run([str(Path(sys.executable).with_name("dvc")), "status", "-q"], cwd=root, capture_output=True)
+    assert dvc.returncode == 0, dvc.stdout
+    assert_whole(root, [v1])
+    assert snapshot(root, inputs["r2"], inputs).returncode == 0

@@ -212,13 +212,13 @@ class RepoCore:
             try:
                 yield held
             except OSError as e:
-                if e.errno in NO_ROOM:
+                if e.errno in REFUSED:
                     self._undo_refused_write()
                 raise
 
     def _undo_refused_write(self) -> None:
-        """A write the disk refused (full, over quota, over a file-size limit) stopped a command
-        holding the lock: what it wrote that no commit names goes (its objects in the working store,
+        """A write the machine refused (a full disk, a quota, a file-size limit, a read-only DVC
+        cache) stopped a command holding the lock: what it wrote that no commit names goes (its objects in the working store,
         a version record), as the next command would after a kill, so that the space is free again.
         Best effort: what cannot be done now is done by the next command that repairs."""
         with contextlib.suppress(AnnoverError, OSError):
@@ -976,8 +976,9 @@ class RepoCore:
         return made
 
 
-#: errnos of a write the disk refused for want of room: a full disk, a quota, a file-size limit
-NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
+#: errnos of a write the machine refused: no room (a full disk, a quota, a file-size limit), or
+#: not writable (a read-only mount, e.g. of a DVC cache outside the repository; no permission)
+REFUSED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 @dataclass(frozen=True)
