@@ -141,13 +141,13 @@ def test_push_status_and_pull_say_what_git_still_has_to_carry(team):
     assert "git: main is up to date with origin/main as of the last git fetch" in out
     ok(a, "snapshot", "--from", str(team.data / "round2.json"), "-m", "round 2")
     out, _ = ok(a, "status")
-    assert "git: main is 1 commit(s) ahead of origin/main (`git push origin main --tags` shares their versions)" in out
+    assert "git: main is 1 commit(s) ahead of origin/main (`git push --atomic origin main --tags` shares their versions)" in out
     _, err = ok(a, "push")
     assert "pushed 1 of 2 version(s)" in err and "note: annover push moved the objects; the versions' records go " \
-           "by git: main is 1 commit(s) ahead of origin/main (`git push origin main --tags`" in err
+           "by git: main is 1 commit(s) ahead of origin/main (`git push --atomic origin main --tags`" in err
     doc = json.loads(ok(a, "push", "--json")[0])
     assert doc["git"] == {"branch": "main", "upstream": "origin/main", "upstream_set": True, "ahead": 1, "behind": 0,
-                          "publish": "git push origin main --tags"}
+                          "publish": "git push --atomic origin main --tags"}
     git("push", "-q", "origin", "main", "--tags", cwd=a)  # what it says, literally
     _, err = ok(a, "push")
     assert "note:" not in err
@@ -160,7 +160,7 @@ def test_push_status_and_pull_say_what_git_still_has_to_carry(team):
     assert "note:" not in err and git("tag", cwd=b).split() == ["reviewed", "v1", "v2"]
     git("switch", "-q", "-c", "relabel", cwd=b)  # a branch of B's own: on no git remote yet
     out, _ = ok(b, "status", "--no-remote")
-    assert "git: branch relabel is on no git remote yet (`git push -u origin relabel --tags` shares its versions)" \
+    assert "git: branch relabel is on no git remote yet (`git push --atomic -u origin relabel --tags` shares its versions)" \
         in out
     assert json.loads(ok(b, "status", "--no-remote", "--json")[0])["git"]["upstream"] is None
     # pushed without -u: the branch is on the remote, git just does not track it (it was "on no git remote yet")
@@ -172,7 +172,7 @@ def test_push_status_and_pull_say_what_git_still_has_to_carry(team):
     assert (doc["upstream"], doc["upstream_set"], doc["ahead"], doc["publish"]) == ("origin/relabel", False, 0, None)
     ok(b, "snapshot", "--from", str(team.data / "round1.json"), "-m", "back to round 1")
     out, _ = ok(b, "status", "--no-remote")
-    assert "relabel is 1 commit(s) ahead of origin/relabel (`git push -u origin relabel --tags` shares" in out, out
+    assert "relabel is 1 commit(s) ahead of origin/relabel (`git push --atomic -u origin relabel --tags` shares" in out, out
     lone = team.origin.parent / "lone"
     ok(team.origin.parent, "init", str(lone), "--remote", str(team.remote))
     out, _ = ok(lone, "status", "--no-remote")

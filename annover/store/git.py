@@ -196,8 +196,11 @@ class Tracking:
     @property
     def publish(self) -> str:
         """The git command that publishes the versions' commits and tags (annover's tags are lightweight:
-        ``--follow-tags`` leaves them behind)."""
-        return f"git push {'' if self.upstream and self.configured else '-u '}{self.remote} {self.branch} --tags"
+        ``--follow-tags`` leaves them behind), all or nothing: a tag the remote refuses (another clone
+        published that number first) must not leave the branch pushed without it, which would make
+        this clone's version published and no longer one ``annover merge`` may renumber."""
+        return (f"git push --atomic {'' if self.upstream and self.configured else '-u '}{self.remote} "
+                f"{self.branch} --tags")
 
     def to_json(self) -> dict:
         return {"branch": self.branch, "upstream": self.upstream, "upstream_set": self.configured,
