@@ -250,6 +250,8 @@ class Month:
             have = self.ls[k].get(("a", who))
             if have is None:
                 self.put_answer(k, who, SKIP if rng.random() < 0.15 else rng.choice(LABELS))
+            elif rng.random() < 0.15:
+                self.put_answer(k, who, None)  # the annotator deletes their answer
             elif have != SKIP and rng.random() < 0.7:
                 self.put_answer(k, who, rng.choice([x for x in LABELS if x != have]))
 
@@ -322,6 +324,10 @@ class Month:
             git("checkout", "-q", "-B", "relabel", "origin/main", cwd=self.bob)
         self.run(self.bob, "pull")
         self.run(self.bob, "pull", "origin/main")
+        if not merged and self.rng.random() < 0.4:
+            self.merge(self.bob, "origin/main")  # bob catches up with main on his branch
+            self.run(self.bob, "push")
+            git("push", "-q", "--atomic", "origin", "relabel", "--tags", cwd=self.bob)
         for rev in ("HEAD", "origin/main"):
             self.check_loads(self.bob, self.show(self.bob, rev)["id"])
 
@@ -355,27 +361,31 @@ class Month:
         if "origin/relabel" not in git("branch", "-r", cwd=self.alice).stdout:
             return
         self.run(self.alice, "pull", "origin/relabel")
-        ours, theirs = self.head(self.alice), self.show(self.alice, "origin/relabel")["id"]
-        base_commit = git("merge-base", "HEAD", "origin/relabel", cwd=self.alice).stdout.strip()
-        base = self.show(self.alice, base_commit)["id"]
+        merged = self.merge(self.alice, "origin/relabel", side)
+        if self.rng.random() < 0.6:
+            self.sync_ls_to(merged)
+
+    def merge(self, where: Path, rev: str, side: str | None = None) -> Content:
+        """``annover merge REV`` in ``where``: the conflicts and the result are the model's."""
+        ours, theirs = self.head(where), self.show(where, rev)["id"]
+        base = self.show(where, git("merge-base", "HEAD", rev, cwd=where).stdout.strip())["id"]
         merged, conflicts = merge_model(self.truth[base], self.truth[ours], self.truth[theirs], None)
-        code, out, _ = self.run(self.alice, "merge", "origin/relabel", "--dry-run", "--json", codes=(0, 16))
+        code, out, _ = self.run(where, "merge", rev, "--dry-run", "--json", codes=(0, 16))
         said = {c["task_key"] for c in json.loads(out).get("conflicts", [])} if out.strip() else set()
         assert said == conflicts and (code == 16) == bool(conflicts), \
             f"merge conflicts {sorted(said)} != model {sorted(conflicts)}\n{self.story()}"
         side = side or self.rng.choice(("ours", "theirs"))
         merged, _ = merge_model(self.truth[base], self.truth[ours], self.truth[theirs], side)
-        self.run(self.alice, "merge", "origin/relabel", *([f"--{side}"] if conflicts else []))
-        after = self.head(self.alice)
+        self.run(where, "merge", rev, *([f"--{side}"] if conflicts else []))
+        after = self.head(where)
         if after == ours:
             assert merged == self.truth[ours], self.story()
         elif after == theirs:
             assert merged == self.truth[theirs], self.story()
         else:
-            assert self.show(self.alice, after)["parents"] == [ours, theirs]
-            self.record(self.alice, after, merged, ours)
-        if self.rng.random() < 0.6:
-            self.sync_ls_to(merged)
+            assert self.show(where, after)["parents"] == [ours, theirs]
+            self.record(where, after, merged, ours)
+        return merged
 
     # -- the rest of the day
 
