@@ -246,13 +246,7 @@ def test_a_pull_into_a_full_cache(small_disk, tmp_path, inputs, monkeypatch):
     assert run_cli("push", cwd=origin).returncode == 0
     root = (small_disk or tmp_path) / "clone"
     subprocess.run(["git", "clone", "-q", str(origin), str(root)], check=True)
-    if small_disk is not None:
-        filler = fill(small_disk, 200_000)
-        p = cli("pull", cwd=root)
-        assert "No space left on device" in one_line(p)
-    else:
-        p = refused_copies(monkeypatch, root, "pull")
-        assert "No space left on device" in one_line(p)
+    p, filler = _moved_without_room(small_disk, monkeypatch, root, "pull", 200_000)
     assert p.returncode == 6 and f"{root}/.dvc/cache/files/md5/" in p.stderr, p.stderr
     assert [f for f in root.rglob("*.tmp")] == []
     assert git("status", "--porcelain", cwd=root) == ""
@@ -262,6 +256,20 @@ def test_a_pull_into_a_full_cache(small_disk, tmp_path, inputs, monkeypatch):
     assert cli("pull", "v1", cwd=root).returncode == 0
     assert_whole(root, [annover.Repo(root).resolve(v) for v in ("v2", "v1")])
     assert left_over(root) == []
+
+
+def _moved_without_room(small_disk, monkeypatch, root, verb: str, room: int):
+    """``annover pull`` / ``push`` in ``root`` with no room where the files go: the small disk
+    filled to ``room`` bytes left (the filler returned, to free it after), else DVC's copies
+    refused as a full disk refuses them. The process, once its one line is checked."""
+    filler = None
+    if small_disk is not None:
+        filler = fill(small_disk, room)
+        p = cli(verb, cwd=root)
+    else:
+        p = refused_copies(monkeypatch, root, verb)
+    assert "No space left on device" in one_line(p)
+    return p, filler
 
 
 def test_a_push_to_a_full_remote(small_disk, tmp_path, inputs, monkeypatch):
@@ -274,14 +282,8 @@ def test_a_push_to_a_full_remote(small_disk, tmp_path, inputs, monkeypatch):
     annover.init(root, remote=str(remote))
     for r in ("r1", "r2"):
         assert snapshot(root, inputs[r], inputs).returncode == 0
-    if small_disk is not None:
-        remote.mkdir(exist_ok=True)
-        filler = fill(small_disk, 300_000)
-        p = cli("push", cwd=root)
-        assert "No space left on device" in one_line(p)
-    else:
-        p = refused_copies(monkeypatch, root, "push")
-        assert "No space left on device" in one_line(p)
+    remote.mkdir(exist_ok=True)
+    p, filler = _moved_without_room(small_disk, monkeypatch, root, "push", 300_000)
     assert p.returncode == 10 and "the DVC remote refused" in p.stderr and str(remote) in p.stderr, p.stderr
     assert [f for f in remote.rglob("*.tmp")] == []
     assert "versions not pushed: 2 of 2" in run_cli("status", cwd=root).stdout

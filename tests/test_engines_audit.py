@@ -14,7 +14,6 @@ import os
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -30,7 +29,7 @@ from annover.store import snapshots as S
 
 from .test_deltas import DUCKDB_SNIPPET, PYARROW_SNIPPET, _readme_snippet, _write, chain_repo  # noqa: F401
 from .test_engines import _clone, _expected, _rows, _two_versions, spark  # noqa: F401
-from .test_s3 import s3_env, s3_server  # noqa: F401
+from .test_s3 import s3_env, s3_server, start_moto  # noqa: F401
 
 KEY, SECRET = "AKIAANNOVERAUDIT0001", "annover-audit-secret-do-not-show-0123456789"
 
@@ -142,23 +141,8 @@ def s3_with_keys(tmp_path_factory):
     user, its keys, its policy and a bucket), and a repository of one version pushed there."""
     import boto3
 
-    from .test_s3 import _free_port
-
-    port = _free_port()
-    exe = Path(sys.executable).with_name("moto_server")
-    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "moto.server"]
-    env = {**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "4"}
-    proc = subprocess.Popen([*cmd, "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc, endpoint = start_moto({**os.environ, "INITIAL_NO_AUTH_ACTION_COUNT": "4"})
     try:
-        endpoint = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
-            except OSError:
-                time.sleep(0.2)
         admin = {"aws_access_key_id": "AKIAANNOVERSETUP0000", "aws_secret_access_key": "s" * 40,
                  "region_name": "us-east-1", "endpoint_url": endpoint}
         iam = boto3.client("iam", **admin)

@@ -25,26 +25,30 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="module")
-def s3_server():
-    if importlib_missing("moto") or importlib_missing("dvc_s3"):
-        pytest.skip("moto[server] and dvc-s3 are test dependencies: pip install -e '.[test]'")
+def start_moto(env: dict | None = None) -> tuple[subprocess.Popen, str]:
+    """moto's S3 server on a free port of 127.0.0.1 (``env``: its environment), once it answers:
+    (the process, its endpoint URL). The caller ends the process."""
     port = _free_port()
     exe = Path(sys.executable).with_name("moto_server")
     cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "moto.server"]
-    proc = subprocess.Popen([*cmd, "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([*cmd, "-H", "127.0.0.1", "-p", str(port)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
+            return proc, f"http://127.0.0.1:{port}"
         except OSError:
             time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("moto server did not start")
+    proc.kill()
+    pytest.fail("moto server did not start")
+
+
+@pytest.fixture(scope="module")
+def s3_server():
+    if importlib_missing("moto") or importlib_missing("dvc_s3"):
+        pytest.skip("moto[server] and dvc-s3 are test dependencies: pip install -e '.[test]'")
+    proc, url = start_moto()
     yield url
     proc.terminate()
     proc.wait(timeout=10)
