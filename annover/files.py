@@ -17,7 +17,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
-__all__ = ["bad_name", "file_mode", "long_name", "naming", "not_a_file", "sha256_file", "under_a_file", "unwritable", "write_atomic", "write_chunks_atomic", "write_files"]
+__all__ = ["bad_name", "file_mode", "long_name", "naming", "not_a_file", "sha256_file", "under_a_file", "unwritable",
+           "write_atomic", "write_chunks_atomic", "write_files"]
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _DIR_FD = os.open in os.supports_dir_fd

@@ -218,9 +218,10 @@ class RepoCore:
 
     def _undo_refused_write(self) -> None:
         """A write the machine refused (a full disk, a quota, a file-size limit, a read-only DVC
-        cache) stopped a command holding the lock: what it wrote that no commit names goes (its objects in the working store,
-        a version record), as the next command would after a kill, so that the space is free again.
-        Best effort: what cannot be done now is done by the next command that repairs."""
+        cache) stopped a command holding the lock: what it wrote that no commit names goes (its
+        objects in the working store, a version record), as the next command would after a kill,
+        so that the space is free again. Best effort: what cannot be done now is done by the next
+        command that repairs."""
         with contextlib.suppress(AnnoverError, OSError):
             self.recover(view=True)
 
@@ -444,8 +445,8 @@ class RepoCore:
         versions not checked out; a version a ``git reset`` dropped, as ``git show SHA`` finds it)."""
         vdir = self.rel(self.dir / "versions")
         try:
-            out = self.scm.run("log", "--all", "--reflog", "-c", "--format=", "--name-only", "--diff-filter=A", "--", vdir,
-                               check=False)  # -c: with the records merge commits add
+            out = self.scm.run("log", "--all", "--reflog", "-c", "--format=", "--name-only", "--diff-filter=A",
+                               "--", vdir, check=False)  # -c: with the records merge commits add
         except NotARepoError:
             return []
         ids = {Path(ln).stem for ln in out.splitlines() if ln.endswith(".json")}

@@ -361,8 +361,8 @@ class Git:
     def commit_adding(self, path: str, everywhere: bool = False) -> str | None:
         """The commit that added ``path`` on HEAD's history (``everywhere``: on any ref's or reflog's).
         A merge commit adds the paths new to every parent (``-c``), not those it brings from one."""
-        return self.run("log", *(["--all", "--reflog"] if everywhere else []), "-c", "-s", "--format=%H", "--diff-filter=A", "-1",
-                        "--", path, check=False).strip() or None
+        return self.run("log", *(["--all", "--reflog"] if everywhere else []), "-c", "-s", "--format=%H",
+                        "--diff-filter=A", "-1", "--", path, check=False).strip() or None
 
     def blobs(self, specs: list[str]) -> list[bytes | None]:
         """The content of each ``REV:PATH`` in ``specs`` (None where there is none), in one git
