@@ -132,9 +132,6 @@ class RepoLock:
         #: whether the lock file still held a pid when this process took the lock: its last
         #: holder died holding it (a clean exit empties it), so what it wrote may be half done
         self.inherited = False
-        #: whether the lock file holds this process's pid while it holds the lock (not on a full
-        #: disk, where even those few bytes cannot be written)
-        self.marked = True
 
     def __enter__(self) -> "RepoLock":
         try:
@@ -156,8 +153,7 @@ class RepoLock:
         except OSError as e:  # a full disk: held without the pid (its few bytes need a block), so that
             if e.errno not in _NO_ROOM:  # `annover gc` can still free space; a write's own ENOSPC names its file
                 self.__exit__()
-                raise
-            self.marked = False
+                raise  # (a holder killed then is not seen by the next: its repair waits for one that is)
         return self
 
     def __exit__(self, *exc) -> None:
