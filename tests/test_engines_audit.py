@@ -343,3 +343,13 @@ def test_a_corrupt_object_on_the_remote_is_mended_as_its_error_says(tmp_path):
     repo.push("v2")
     assert obj.read_bytes() == good
     assert remote_layout(clone, "v2").rows == repo.show("v2").snapshot("annotations").rows
+
+
+def test_a_bucket_name_s3_refuses_is_named_with_why(local_pair, s3_env):  # noqa: F811
+    """A bucket name S3 cannot have: botocore says 'Parameter validation failed:' on its first
+    line and why on the next, so the one-line error said only the first, which tells nothing."""
+    endpoint, _ = s3_env
+    _, clone = local_pair
+    with pytest.raises((ObjectError, RemoteError)) as e:
+        annover.dask.read("s3://Bad_Bucket!/store", "v2", repo=clone, storage_options={"endpoint_url": endpoint})
+    assert "Invalid bucket name" in _one_line(e.value), e.value

@@ -262,7 +262,11 @@ def not_found(e: BaseException | None) -> bool:
 
 
 def first_line(e: BaseException) -> str:
-    """The first line of an exception's message (a library's failure quoted in one of ours)."""
-    s = str(e).strip()
-    return s.splitlines()[0] if s else type(e).__name__
+    """The first line of an exception's message (a library's failure quoted in one of ours); a
+    first line that only leads in to the next (``Parameter validation failed:``, botocore's)
+    with that next line."""
+    lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
+    if not lines:
+        return type(e).__name__
+    return f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
 
