@@ -12,7 +12,7 @@ from __future__ import annotations
 import html
 from typing import Any, Iterable, Sequence
 
-__all__ = ["ROWS", "TEXT", "cell", "html_table", "html_pairs", "html_notes", "html_block", "html_heading"]
+__all__ = ["ROWS", "TEXT", "cell", "text", "html_table", "html_pairs", "html_notes", "html_block", "html_heading"]
 
 #: Rows a table shows before its "N more" row.
 ROWS = 20
@@ -22,7 +22,7 @@ TEXT = 160
 _CELL = "padding:1px 8px;text-align:{};vertical-align:top"
 
 
-def _text(x: Any) -> str:
+def text(x: Any) -> str:
     """A value as plain text: None "–", a float to 3 decimals, a figure ``{"value", "n"}`` as
     ``0.812 (n=40)``, a list joined with ", "."""
     if x is None:
@@ -33,16 +33,16 @@ def _text(x: Any) -> str:
         return f"{x:.3f}"
     if isinstance(x, dict) and "value" in x:
         n = x.get("n", x.get("pairs"))
-        return _text(x["value"]) + (f" (n={n})" if n is not None else "")
+        return text(x["value"]) + (f" (n={n})" if n is not None else "")
     if isinstance(x, (list, tuple)):
-        return ", ".join(_text(v) for v in x)
+        return ", ".join(text(v) for v in x)
     return str(x)
 
 
 def cell(x: Any, tag: str = "td", align: str | None = None) -> str:
     """One cell, escaped, text cut at :data:`TEXT` characters; aligned ``align``, else numbers
     right, a missing value ("–") centred, text left."""
-    s = _text(x)
+    s = text(x)
     if len(s) > TEXT:
         s = s[:TEXT - 1] + "…"
     if align is None:
@@ -89,7 +89,7 @@ def html_block(title: str, *parts: str, sub: str = "") -> str:
     return f'<div class="annover-result">{line}{"".join(parts)}</div>'
 
 
-def html_heading(text: str) -> str:
+def html_heading(heading: str) -> str:
     """A small heading inside a :func:`html_block`, escaped."""
-    return f'<div style="margin-top:6px"><i>{html.escape(text)}</i></div>'
+    return f'<div style="margin-top:6px"><i>{html.escape(heading)}</i></div>'
 

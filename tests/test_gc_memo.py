@@ -15,6 +15,7 @@ from annover.store import memo
 from .conftest import git, run_cli
 from .test_gc import _dvc, _unique, four  # noqa: F401 (four: the fixture)
 from .test_gc_refs import _rewind_v4
+from .test_status_reads import added_records
 
 
 def _spy(monkeypatch) -> list[list[str]]:
@@ -79,7 +80,7 @@ def test_gc_is_the_same_with_the_memo_warm_and_cold(four):
     assert warm["reflog_only"] == [] and unique <= set(warm["md5s"]) and warm == _cold(repo)
     r = annover.Repo(root)
     vdir = f"{r.rel(r.dir / 'versions')}/"
-    assert gc_mod._added(gc_mod._memo(r)) == remote.added_records(r, "--all", "--reflog", "--", vdir)
+    assert gc_mod._added(remote.commit_memo(r)) == added_records(r, "--all", "--reflog", "--", vdir)
 
 
 def _dvc_md5s_afresh(repo: annover.Repo) -> set[str]:

@@ -11,10 +11,9 @@ import time
 from pathlib import Path
 
 import annover
-from annover.repo import remote
 from annover.store import memo
 
-from .test_status_reads import _diffs, _fresh_status, _git_spy, _repo, _snapshot
+from .test_status_reads import _diffs, _fresh_status, _git_spy, _repo, _snapshot, added_records
 
 
 def _git(root: Path, *args: str) -> str:
@@ -69,7 +68,7 @@ def _same_as_git(root: Path) -> None:
     repo = annover.Repo(root)
     vdir = f"{repo.rel(repo.dir / 'versions')}/"
     for revs in (("HEAD", "--tags"), ("--tags", "--not", "HEAD"), ("--all", "--reflog")):
-        want = list(remote.added_records(repo, *revs, "--", vdir).items())
+        want = list(added_records(repo, *revs, "--", vdir).items())
         m = memo.CommitMemo(repo.scm, vdir, repo.rel(repo.dir / "objects.dvc"))
         assert list(m.added(*revs).items()) == want, revs
         m.save()

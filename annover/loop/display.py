@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from annover._html import ROWS, html_block, html_heading, html_notes, html_table
+from annover._html import ROWS, html_block, html_heading, html_notes, html_table, text
 
 __all__ = ["agreement_html", "eval_html", "suspects_html", "sample_html", "series_html"]
 
@@ -39,16 +39,9 @@ def _control_rows(doc: dict) -> list[list[Any]]:
                          _stat(e, "fleiss_kappa"), _stat(e, "cohen_kappa_mean"), e.get("note")])
         else:
             rows.append([ctl, e.get("kind"), e.get("tasks_with_two_or_more"), _stat(e, "f1"),
-                         None, None, e.get("note") or ("F1 ignoring labels: " + _plain(e.get("f1_any_label"))
+                         None, None, e.get("note") or ("F1 ignoring labels: " + text(e.get("f1_any_label"))
                                                        if e.get("f1_any_label") else None)])
     return rows
-
-
-def _plain(x: Any) -> str:
-    """A figure as text (escaped later, with its cell): ``0.812 (n=40)``, ``0.812``, ``–``."""
-    if isinstance(x, dict):
-        return _plain(x.get("value")) + (f" (n={x['n']})" if "n" in x else "")
-    return "–" if x is None else f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
 def agreement_html(doc: dict) -> str:
@@ -130,13 +123,13 @@ def sample_html(doc: dict) -> str:
 def _figures(e: dict) -> str:
     """One control's figures of a version of a series, as the command line's line says them."""
     if "krippendorff_alpha" in e:
-        return f"alpha {_plain(e['krippendorff_alpha'])}, kappa {_plain(e.get('fleiss_kappa'))}"
+        return f"alpha {text(e['krippendorff_alpha'])}, kappa {text(e.get('fleiss_kappa'))}"
     if "f1" in e:
-        return f"F1 {_plain(e['f1'])}"
+        return f"F1 {text(e['f1'])}"
     if "accuracy" in e:
-        return f"accuracy {_plain(e['accuracy'])} on {e.get('tasks')}, macro F1 {_plain(e.get('macro_f1'))}"
+        return f"accuracy {text(e['accuracy'])} on {e.get('tasks')}, macro F1 {text(e.get('macro_f1'))}"
     if "thresholds" in e:
-        return ", ".join(f"P/R@{t} {_plain(x.get('precision'))}/{_plain(x.get('recall'))}"
+        return ", ".join(f"P/R@{t} {text(x.get('precision'))}/{text(x.get('recall'))}"
                          for t, x in e["thresholds"].items())
     return ""
 

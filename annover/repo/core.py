@@ -26,7 +26,6 @@ so every command sees the committed state whatever is checked out.
 from __future__ import annotations
 
 import contextlib
-import errno
 import heapq
 import json
 import os
@@ -40,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Iterable, Iterator
 from annover._lazy import lazy
 from annover.errors import (AnnoverError, GitError, LockError, NotARepoError, ObjectError, RevisionError, UsageError,
                             env_seconds)
-from annover.files import write_atomic
+from annover.files import REFUSED, write_atomic
 from annover.model import canonical as C
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Dvc
@@ -975,11 +974,6 @@ class RepoCore:
                 self.scm.tag(name, commit, check=False)
                 made.append(f"made the missing git tag {name}")
         return made
-
-
-#: errnos of a write the machine refused: no room (a full disk, a quota, a file-size limit), or
-#: not writable (a read-only mount, e.g. of a DVC cache outside the repository; no permission)
-REFUSED = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM})
 
 
 @dataclass(frozen=True)

@@ -49,7 +49,7 @@ from typing import Callable, Iterable
 
 from annover.errors import AnnoverError, LockError, NotARepoError, UsageError
 from annover.repo.core import RepoCore, lock_timeout
-from annover.repo.remote import reachable
+from annover.repo.remote import commit_memo, reachable
 from annover.store import dvc as dvc_adapter
 from annover.store.git import run_git
 from annover.store.memo import CommitMemo, WalkMemo, memo_name
@@ -190,11 +190,6 @@ def _reflog_only(repo: RepoCore) -> list[str]:
     return repo.git("rev-list", "--reflog", "--not", "--all", check=False).split()
 
 
-def _memo(repo: RepoCore) -> CommitMemo:
-    """What ``status`` remembers of each commit (the records it adds, the listing it records)."""
-    return CommitMemo(repo.scm, f"{repo.rel(repo.dir / 'versions')}/", repo.rel(repo.dir / "objects.dvc"))
-
-
 def _added(memo: CommitMemo, listed: list[str] | None = None) -> dict[str, str]:
     """Version id -> the commit that added its record, over every ref's history (every worktree's
     HEAD too) and the reflogs (newest first): the reflogs name versions that only they still hold.
@@ -329,7 +324,7 @@ def _kept_versions(repo: RepoCore, tips: dict[str, str], memo: CommitMemo) -> se
 def _plan(repo: RepoCore, progress: Progress) -> _Plan:
     """Read the versions, the listings and the cache; decide what stays and what may go."""
     plan = _Plan(repo.dvc.cache_dir())
-    tips, memo = _tips(repo), _memo(repo)
+    tips, memo = _tips(repo), commit_memo(repo)
     plan.kept = _kept_versions(repo, tips, memo)
     lost = _reflog_only(repo)
     plan.reflog_only = sorted(_records_at(repo, lost) - plan.kept)

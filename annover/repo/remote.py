@@ -19,12 +19,12 @@ from annover.repo.results import InitResult, StatusResult, StrayTag, TransferRes
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Direction, Moved, RemoteInfo
 from annover.store.git import Git
-from annover.store.memo import CommitMemo, parse_added
+from annover.store.memo import CommitMemo
 from annover.store.objects import ObjectRef, sha256_file, shard
 from annover.store.refs import tag_order
 from annover.store.versions import Version
 
-__all__ = ["added_records", "default_remote_dir", "init", "pull", "push", "reachable", "remote_info", "status"]
+__all__ = ["commit_memo", "default_remote_dir", "init", "pull", "push", "reachable", "remote_info", "status"]
 
 #: where ``annover init`` puts the default local DVC remote (default ~/.cache/annover/remotes)
 REMOTE_HOME_ENV = "ANNOVER_REMOTE_HOME"
@@ -244,9 +244,8 @@ def reachable(repo: RepoCore, pointers: bool = True,
     their trees hold (one batch), and the pointers not read before (one batch). ``memo``: one
     the caller goes on using (gc's), else this call's own.
     """
-    vdir = f"{repo.rel(repo.dir / 'versions')}/"
-    pointer = repo.rel(repo.dir / "objects.dvc")
-    memo = memo or CommitMemo(repo.scm, vdir, pointer)
+    memo = memo or commit_memo(repo)
+    vdir, pointer = memo.vdir, memo.pointer
     commits, off_head = _walks(repo, memo)
     kept = {p.rsplit("/", 1)[-1][:-5] for p in repo.git("ls-tree", "-r", "--name-only", "HEAD", "--", vdir,
                                                        check=False).splitlines() if p.endswith(".json")}
@@ -338,14 +337,10 @@ def _held_by_tags(repo: RepoCore, vdir: str, candidates: set[str]) -> set[str]:
     return {vid for (vid, _), line in zip(pairs, out) if not line.endswith(" missing")}
 
 
-def added_records(repo: RepoCore, *revs: str) -> dict[str, str]:
-    """Version id -> the commit that added its record, for ``git log REVS`` (newest first)."""
-    out = repo.git("log", "--full-history", "-c", "--diff-filter=A", "--format=commit %H", "--name-only", *revs,
-                   check=False)  # -c: a merge commit's own record (new to every parent), not the other side's
-    commits: dict[str, str] = {}
-    for commit, vid in parse_added(out):
-        commits.setdefault(vid, commit)
-    return commits
+def commit_memo(repo: RepoCore) -> CommitMemo:
+    """What is remembered of each commit of ``repo`` (the records it adds, the listing its
+    ``objects.dvc`` records): status, push and pull read it, and gc."""
+    return CommitMemo(repo.scm, f"{repo.rel(repo.dir / 'versions')}/", repo.rel(repo.dir / "objects.dvc"))
 
 
 def _pointers(repo: RepoCore, commits: list[str], pointer: str) -> list[str | None]:

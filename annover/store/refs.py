@@ -11,7 +11,6 @@ is read; a file whose name or content fails is left out and listed in ``Refs.rej
 
 from __future__ import annotations
 
-import errno
 import fcntl
 import os
 import re
@@ -20,7 +19,7 @@ from pathlib import Path
 from typing import Iterable
 
 from annover.errors import LockError, NotARepoError, UsageError
-from annover.files import write_atomic  # re-exported: older callers import it from here
+from annover.files import NO_ROOM, write_atomic  # write_atomic re-exported: older callers import it from here
 
 __all__ = ["RepoLock", "Refs", "check_tag_name", "flock_within", "is_tag_name", "is_version_id", "tag_order",
            "version_number", "write_atomic"]
@@ -113,10 +112,6 @@ def flock_within(fd: int, timeout: float) -> bool:
             time.sleep(0.05)
 
 
-#: errnos of a disk (or quota) with no room left
-_NO_ROOM = {errno.ENOSPC, errno.EDQUOT}
-
-
 class RepoLock:
     """An exclusive advisory lock on ``.annover/lock`` (fcntl.flock: released if the process dies).
 
@@ -151,7 +146,7 @@ class RepoLock:
         try:
             os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         except OSError as e:  # a full disk: held without the pid (its few bytes need a block), so that
-            if e.errno not in _NO_ROOM:  # `annover gc` can still free space; a write's own ENOSPC names its file
+            if e.errno not in NO_ROOM:  # `annover gc` can still free space; a write's own ENOSPC names its file
                 self.__exit__()
                 raise  # (a holder killed then is not seen by the next: its repair waits for one that is)
         return self
