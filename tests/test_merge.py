@@ -721,16 +721,38 @@ def test_status_after_a_refused_push_says_what_to_type_and_it_works(tmp_path, mo
     _clean(bob_root)
 
 
-def test_a_clashing_number_already_on_a_git_remote_is_refused(tmp_path, monkeypatch):
-    """Bob's v2 is published (a remote-tracking branch holds it): others may cite it, so it is not
-    renamed; the merge is refused by name, nothing written."""
+def test_a_clashing_number_a_git_remote_knows_is_refused(tmp_path, monkeypatch):
+    """Bob's v2 went to a git remote that has no tag v2 of another version (a plain ``git push`` of
+    his branch to a backup): others there may cite it by that name, so it is not renamed; the merge
+    is refused by name, nothing written."""
     alice, bob = two_clones(tmp_path, monkeypatch)
-    bob.git("push", "-q", "origin", "HEAD:bob")
-    bob.git("fetch", "-q", "origin")
+    git("init", "-q", "--bare", str(tmp_path / "backup.git"), cwd=tmp_path)
+    bob.git("remote", "add", "backup", str(tmp_path / "backup.git"))
+    bob.git("push", "-q", "backup", "HEAD:bob")
     before = _state(bob)
     p = run_cli("merge", "origin/a", cwd=bob.root)
     assert p.returncode == 16 and "each gave tag v2" in p.stderr and "on a git remote already" in p.stderr, p.stderr
     assert _state(bob) == before
+
+
+def test_a_clashing_number_pushed_where_the_remotes_tag_names_another_version_is_renumbered(tmp_path, monkeypatch):
+    """Bob's v2 went out by a plain ``git push`` (no tags) to origin, whose git tag v2 is Alice's:
+    no clone of origin can know Bob's version as v2 (its fetched tag names Alice's), so the merge
+    renumbers it as it does an unpushed one, and then publishes."""
+    alice, bob = two_clones(tmp_path, monkeypatch)
+    bobs, alices = bob.repo.resolve("v2"), alice.repo.resolve("v2")
+    bob.git("push", "-q", "origin", "HEAD:bob")
+    bob.git("fetch", "-q", "origin")
+    assert bob.repo.scm.remote_refs_containing(bob.repo.commit_of(bobs))
+    p = run_cli("merge", "origin/a", cwd=bob.root)
+    assert p.returncode == 0 and "renumbered this branch's v2 as v3" in p.stderr, p.stderr
+    repo = annover.Repo(bob.root)
+    assert (repo.resolve("v2"), repo.resolve("v3")) == (alices, bobs)
+    assert run_cli("push", cwd=bob.root).returncode == 0
+    bob.git("push", "-q", "--atomic", "origin", "HEAD:bob", "--tags")
+    there = repo.scm.remote_tags("origin")
+    assert (there["v2"], there["v3"]) == (repo.commit_of(alices), repo.commit_of(bobs))
+    _clean(bob.root)
 
 
 # ---------------------------------------------------------------- crash safety

@@ -36,7 +36,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from annover._lazy import lazy
-from annover.errors import LockError, MergeConflictError, ObjectError, RevisionError, UsageError, ValidationError
+from annover.errors import (GitError, LockError, MergeConflictError, ObjectError, RevisionError, UsageError,
+                            ValidationError)
 from annover.formats.validate import check_label_column, controls_of
 from annover.model import canonical as C
 from annover.model.config import LabelingConfig
@@ -361,17 +362,35 @@ def _numbers(repo: RepoCore, *commits: str) -> set[int]:
 def _renumbering(repo: RepoCore, names: list[str], ours_commit: str, theirs_commit: str) -> dict[str, str]:
     """New numbers for this branch's versions whose numbers REV gave to versions of its own (two
     clones each made a ``v5`` from one HEAD): the next free ones, when each clashing name is a
-    number annover gave and this branch's version is on no git remote yet (so no one else has
-    its name: git refused the tag, or it was never pushed); else {} (the merge is refused)."""
+    number annover gave and this branch's version is known by it on no git remote (never pushed, or
+    pushed where the remote's git tag of that name is another's: :func:`_unpublished`); else {}
+    (the merge is refused)."""
     ours = {n: (repo.scm.show(ours_commit, f"{_tags_dir(repo)}/{n}") or "").strip() for n in names}
     if any(version_number(n) is None for n in names) or not all(ours.values()):
         return {}
-    for vid in ours.values():
+    for name, vid in ours.items():
         commit = repo.commit_of(vid)
-        if commit is None or repo.scm.remote_refs_containing(commit):
+        if commit is None or not _unpublished(repo, name, commit):
             return {}
     free = max(_numbers(repo, ours_commit, theirs_commit), default=0) + 1
     return {n: f"v{free + i}" for i, n in enumerate(sorted(names, key=lambda x: int(x[1:])))}
+
+
+def _unpublished(repo: RepoCore, name: str, commit: str) -> bool:
+    """Whether no one can know ``commit``'s version by ``name``: no remote-tracking branch holds
+    the commit, or every git remote that holds it gave git tag ``name`` to another commit (it went
+    out by a plain ``git push``, its tag refused there), as ``git ls-remote`` says now. A remote
+    that cannot be asked, or has no such tag, counts as publishing it."""
+    holders = repo.scm.remote_refs_containing(commit)
+    remotes = sorted(repo.scm.remotes(), key=len, reverse=True)
+    for holder in {next((r for r in remotes if h.startswith(r + "/")), h) for h in holders}:
+        try:
+            there = repo.scm.remote_tags(holder).get(name)
+        except GitError:
+            return False
+        if there in (None, commit):
+            return False
+    return True
 
 
 def _renumber(repo: RepoCore, plan: _GitPlan, head_commit: str, rev: str) -> str:
