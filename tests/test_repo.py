@@ -55,6 +55,30 @@ def test_init_inside_existing_git_repo_keeps_user_history(tmp_path):
     assert log[:2] == ["annover init", "code"]
 
 
+@pytest.mark.parametrize("own_remote", [False, True])
+def test_init_in_a_folder_of_a_dvc_project_commits_the_remote_it_sets_and_keeps_the_projects(tmp_path, own_remote):
+    """An ML project with git and DVC at its top, annover started in ``labels/``: the versions use
+    the project's DVC. The remote annover set in the project's ``.dvc/config`` (where it had none) is
+    committed with the rest, as at the top (it was left as a local change: ``git status`` dirty, and
+    a clone had no remote to ``dvc pull``); a default remote of the project's own stays its own."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    git("init", "-q", "-b", "main", cwd=root)
+    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=root, check=True)
+    if own_remote:
+        subprocess.run([sys.executable, "-m", "dvc", "remote", "add", "-q", "-d", "mine", str(tmp_path / "mine")],
+                       cwd=root, check=True)
+    git("add", "-A", cwd=root)
+    git("commit", "-q", "-m", "ml project", cwd=root)
+    before = (root / ".dvc" / "config").read_text()
+    r = annover.init(root / "labels")
+    assert git("status", "--porcelain", cwd=root) == ""
+    committed = git("show", "HEAD:.dvc/config", cwd=root)
+    assert committed == (root / ".dvc" / "config").read_text()
+    assert (committed == before) == own_remote
+    assert r.status().remote.name == ("mine" if own_remote else "annover")
+
+
 def test_snapshot_log_show_and_stats(two_rounds):
     repo, v1, v2 = two_rounds
     assert repo.resolve("v1") == v1.id and repo.resolve("v2") == v2.id == repo.head()

@@ -94,8 +94,9 @@ def _create(opener: type[RepoCore], root: Path, remote: str | None, options: dic
         if (root / f).exists():
             files[repo.rel(root / f)] = Path()
     _set_remote(repo, remote, options, messages)
-    if (root / ".dvc" / "config").exists() and repo.rel(root / ".dvc/config") not in files:
-        files[repo.rel(root / ".dvc/config")] = Path()
+    dvc_config = repo.dvc_root / ".dvc" / "config"  # a project's own, where annover starts in a folder of it
+    if dvc_config.exists() and repo.rel(dvc_config) not in files:
+        files[repo.rel(dvc_config)] = Path()
     repo.commit({k: repo.toplevel / k for k in files}, "annover init", repo.head_commit())
     messages.append(f"initialised annover repository in {root}")
     return repo
