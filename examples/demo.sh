@@ -26,6 +26,11 @@ if [ -n "${DEMO_DIR:-}" ]; then
     echo "Error: $WORK holds an earlier demo (labels/, train/) — remove them, or set DEMO_DIR to another folder" >&2
     exit 2
   fi
+  UP=$WORK; while [ ! -d "$UP" ]; do UP=$(dirname "$UP"); done
+  if TOP=$(git -C "$UP" rev-parse --show-toplevel 2>/dev/null); then
+    echo "Error: $WORK is inside the git repository $TOP (annover would version the labels there) — set DEMO_DIR to a folder outside any git repository" >&2
+    exit 2
+  fi
   mkdir -p "$WORK"
 else
   WORK=$(mktemp -d)

@@ -505,6 +505,19 @@ def test_demo_removes_its_temporary_folder_unless_DEMO_DIR_and_hides_pips_notes(
     assert not [d for d in tmp.iterdir() if d.is_dir()]  # nothing else made a folder there
 
 
+def test_demo_refuses_a_DEMO_DIR_inside_a_git_repository_and_makes_nothing(tmp_path):
+    """DEMO_DIR in a git work tree (a clone of annover, a project): annover would version the labels
+    in that repository and the demo's clone of its own repository would fail half-way; it stops first."""
+    proj = tmp_path / "proj"
+    proj.mkdir()
+    git("init", "-q", cwd=proj)
+    env = {**os.environ, "ANNOVER_VENV": str(_fake_venv(tmp_path)), "DEMO_DIR": str(proj / "demo" / "here"),
+           "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}"}
+    p = subprocess.run(["bash", str(ROOT / "examples" / "demo.sh")], env=env, capture_output=True, text=True)
+    assert p.returncode == 2 and f"inside the git repository {proj}" in p.stderr, p.stderr
+    assert sorted(d.name for d in proj.iterdir()) == [".git"]
+
+
 # ---------------------------------------------------------------------- item 12
 
 
