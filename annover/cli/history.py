@@ -174,6 +174,12 @@ def _origin(repo: Repo, o: dict) -> str:
         ours, theirs = (o.get("versions") or [None, None])[:2]
         n = o.get("conflicts") or 0
         settled = f"; {n} conflict(s) taken from {o.get('favor')}" if n and o.get("favor") else ""
+        r = o.get("resolved")
+        if isinstance(r, dict):  # settled one by one (merge --resolve)
+            took = ", ".join(f"{r[s]} from {s}" for s in ("ours", "theirs") if isinstance(r.get(s), int) and r[s])
+            settled = f"; {n} conflict(s) settled one by one: {took}" if n else ""
+            settled += "".join(f"; the {w} from {r[k]}" for k, w in (("config", "labeling config"),
+                                                                     ("source", "source data")) if r.get(k))
         return f"merge of {o.get('rev')} {name(theirs)} into {name(ours)} against {name(o.get('base'))}{settled}"
     if o.get("kind") == "revert":
         undone = f", undoing {name(o['reverts'])}" if o.get("reverts") else ""

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import Progress, echo, emit_json, info, json_option, not_blank, open_repo, say_repaired, short
+from annover.cli import (Progress, echo, emit_json, info, json_option, not_blank, not_empty, open_repo, say_repaired,
+                         short)
 from annover.errors import MergeConflictError, UsageError
+from annover.model.threeway import Conflict
 from annover.repo import Repo
+from annover.repo.merge_resolution import read_resolution
 from annover.repo.merging import LISTED, MergeResult
 
 
@@ -58,19 +61,42 @@ def _render_sides(res: MergeResult) -> None:
 
 
 def _render_conflicts(res: MergeResult) -> None:
-    """The conflicts and how they were settled, and the files git cannot merge."""
+    """The conflicts and how they were settled, and the files git cannot merge. With a
+    resolution (``--resolve``) that leaves some unsettled, only those are listed."""
     if res.conflicts or "conflict" in (res.config, res.source):
-        settled = f" (taken from {res.favor})" if res.favor else ""
-        info(f"  conflicts{settled}: {len(res.conflicts)} task(s)")
-        for c in res.conflicts[:LISTED]:
-            info(f"    {c.task_key}: {c.describe()}")
-        if len(res.conflicts) > LISTED:
-            info(f"    ... and {len(res.conflicts) - LISTED} more (--json lists them all)")
+        info(f"  conflicts{_settled(res)}: {len(res.conflicts)} task(s)")
+        r = res.resolution
+        shown = res.unsettled if r is not None and res.stops else res.conflicts
+        for c in shown[:LISTED]:
+            side = f" ({c.taken})" if r is not None and c.taken else ""
+            info(f"    {c.task_key}{side}: {c.describe()}")
+        if len(shown) > LISTED:
+            info(f"    ... and {len(shown) - LISTED} more (--json lists them all)")
         for name, label in (("config", "labeling config"), ("source", "source data")):
             if getattr(res, name) == "conflict":
-                info(f"    {label}: changed differently on both sides")
+                side = f" (taken from {res.taken[name]})" if r is not None and name in res.taken else ""
+                info(f"    {label}: changed differently on both sides{side}")
     for f in res.files[:LISTED]:
         info(f"  git cannot merge: {f}")
+
+
+def _settled(res: MergeResult) -> str:
+    """How the conflicting tasks were settled: `` (taken from ours)``; with a resolution, ``
+    (2 settled by r.json: 1 from ours, 1 from theirs; 1 left)``."""
+    r = res.resolution
+    if r is None:
+        return f" (taken from {res.favor})" if res.favor else ""
+    named = [c for c in res.conflicts if c.task_key in r.tasks]
+    said = f"{len(named)} settled by {r.where}" + (f": {_sides(named)}" if named else "")
+    rest = len(res.conflicts) - len(named)
+    if rest:
+        said += f"; {rest} taken from {res.favor}" if res.favor else f"; {rest} left"
+    return f" ({said})"
+
+
+def _sides(conflicts: list[Conflict]) -> str:
+    n = {s: sum(1 for c in conflicts if c.taken == s) for s in ("ours", "theirs")}
+    return ", ".join(f"{k} from {s}" for s, k in n.items() if k)
 
 
 def _nothing_under_way(ctx: click.Context, param: click.Parameter, value: bool) -> None:
@@ -80,7 +106,8 @@ def _nothing_under_way(ctx: click.Context, param: click.Parameter, value: bool) 
         return
     raise UsageError(f"annover merge {param.opts[0]}: no annover merge is under way: one that stops at conflicts "
                      "(exit 16) writes nothing, so there is nothing to abort or continue",
-                     "rerun it with --ours or --theirs, or make the sides agree in a new version and merge again; "
+                     "rerun it with --ours or --theirs, or --resolve FILE to take a side task by task, or make the "
+                     "sides agree in a new version and merge again; "
                      "a git merge under way (git status says so) is ended with `git merge --abort`")
 
 
@@ -89,6 +116,13 @@ Examples:
   annover merge relabel                 # bring branch relabel's versions into this one
   annover merge relabel --dry-run       # what would be taken from each side, and the conflicts
   annover merge relabel --theirs        # conflicting tasks take relabel's answers
+
+  # settle the conflicts one by one: a side per task, in a JSON file
+  annover merge relabel --dry-run --json \\
+    | jq '{tasks: (.conflicts | map({key: .task_key, value: "ours"}) | from_entries)}' > sides.json
+  # ... edit sides.json: "ours" or "theirs" for each task ("config", "source" too)
+  annover merge relabel --resolve sides.json           # exit 16 if a conflict is left out
+  annover merge relabel --resolve sides.json --theirs  # relabel's side for those left out
   annover merge v7 -m "merge bob's round" --json
   annover merge relabel -q              # quiet: only the merged version's id on stdout
 \b
@@ -98,16 +132,26 @@ and answer against the nearest common version, committed as a new version (vN)
 whose parents are HEAD's version and REV's, in a git merge commit. A task, or
 an answer, one side changed is taken from it; both sides changing the same one
 differently is a conflict: nothing is written (exit 16) unless --ours or
---theirs takes that side for every conflict. The labeling config and source
-data merge the same way. Other files merge as git merges them; one git cannot
-merge stops the merge before anything is written.
+--theirs takes that side for every conflict, or --resolve FILE gives each its
+side ({"tasks": {"t1": "ours", "t4": "theirs"}, "config": "theirs"}; --ours or
+--theirs then takes those it does not name). A bad FILE, or one naming what is
+not a conflict of this merge, is exit 3, nothing written. The labeling config
+and source data merge the same way. Other files merge as git merges them; one
+git cannot merge stops the merge before anything is written.
 """)
 @click.argument("rev")  # an empty one is exit 7, as for every revision (README: Exit codes)
 @click.option("--abort", is_flag=True, hidden=True, is_eager=True, expose_value=False, callback=_nothing_under_way)
 @click.option("--continue", is_flag=True, hidden=True, is_eager=True, expose_value=False, callback=_nothing_under_way)
 @click.option("--quit", is_flag=True, hidden=True, is_eager=True, expose_value=False, callback=_nothing_under_way)
-@click.option("--ours", is_flag=True, help="Take HEAD's side for every conflict (like git merge -X ours).")
-@click.option("--theirs", is_flag=True, help="Take REV's side for every conflict (like git merge -X theirs).")
+@click.option("--ours", is_flag=True,
+              help="Take HEAD's side for every conflict (like git merge -X ours); with --resolve, for every "
+                   "conflict FILE does not name.")
+@click.option("--theirs", is_flag=True,
+              help="Take REV's side for every conflict (like git merge -X theirs); with --resolve, for every "
+                   "conflict FILE does not name.")
+@click.option("--resolve", "resolve_file", metavar="FILE", callback=not_empty,
+              help='Settle the conflicts one by one: FILE is a JSON object {"tasks": {"TASK_KEY": "ours" or '
+                   '"theirs", ...}, "config": ..., "source": ...}, every member optional (see the examples).')
 @click.option("--dry-run", is_flag=True,
               help="Say what would be taken from each side, and the conflicts; write nothing.")
 @click.option("-m", "--message", callback=not_blank,
@@ -118,16 +162,18 @@ merge stops the merge before anything is written.
                    "merge, renumbered tags, warnings and errors are still said, and the new version's id is "
                    "still printed on stdout.")
 @json_option
-def merge(rev: str, ours: bool, theirs: bool, dry_run: bool, message: str | None, tag_name: str | None,
-          quiet: bool, as_json: bool) -> None:
+def merge(rev: str, ours: bool, theirs: bool, resolve_file: str | None, dry_run: bool, message: str | None,
+          tag_name: str | None, quiet: bool, as_json: bool) -> None:
     """Merge version REV (a branch, tag or version) into HEAD's, as git merge does."""
     if ours and theirs:
         raise click.UsageError("--ours and --theirs together: take one side for the conflicts")
     favor = "ours" if ours else "theirs" if theirs else None
+    resolution = read_resolution(resolve_file) if resolve_file is not None else None  # a bad one: nothing read more
     repo = open_repo()
     try:
         with Progress(quiet or as_json) as progress:
-            res = repo.merge(rev, favor=favor, dry_run=dry_run, message=message, tag=tag_name, progress=progress)
+            res = repo.merge(rev, favor=favor, resolve=resolution, dry_run=dry_run, message=message, tag=tag_name,
+                             progress=progress)
     except MergeConflictError as e:
         res = e.result if isinstance(e.result, MergeResult) else None
         if res is not None:
@@ -162,7 +208,7 @@ def _report(repo: Repo, res: MergeResult, quiet: bool) -> None:
         for f in res.files[:LISTED]:
             info(f"  git cannot merge: {f}")
         return
-    stops = res.conflicted and res.favor is None
+    stops = res.stops
     if not res.dry_run:
         if not quiet:
             info(f"{res.tag} {short(res.version.id if res.version else None)}  merged {rev} "
@@ -172,5 +218,14 @@ def _report(repo: Repo, res: MergeResult, quiet: bool) -> None:
              f"{_named(repo, res.base)} as {res.tag}:")
     _render(res, quiet)
     if res.dry_run and stops:
-        info("the merge would stop at these conflicts: rerun with --ours or --theirs to take that side for each")
+        r = res.resolution
+        if res.files and not (res.unsettled or res.unsettled_blobs):
+            info("the merge would stop at the files git cannot merge: make them agree with a commit on either "
+                 "branch first")
+        elif r is None:
+            info("the merge would stop at these conflicts: rerun with --ours or --theirs to take that side for "
+                 "each, or --resolve FILE to take a side task by task")
+        else:
+            info(f"the merge would stop at the conflicts {r.where} names no side for: give each one in it, or add "
+                 "--ours or --theirs to take that side for the rest")
         raise click.exceptions.Exit(MergeConflictError.exit_code)

@@ -18,7 +18,8 @@ pipeline. The rules (the README's "Merging two branches' labels" is the referenc
   the content is the same, ours.
 - ``favor`` (``"ours"`` / ``"theirs"``, as ``git merge -X``) resolves every conflict with
   that side: a conflicting part takes that side's, a removed/changed task is taken whole
-  from that side (removed if it removed it).
+  from that side (removed if it removed it). ``take`` does the same task by task (a side
+  per conflicting task key), ``favor`` taking the conflicts it does not name.
 
 :func:`merge_blob` applies the same rule to one value (the labeling config, the source data).
 """
@@ -26,7 +27,7 @@ pipeline. The rules (the README's "Merging two branches' labels" is the referenc
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from annover._lazy import lazy
 from annover.model import canonical as C
@@ -64,6 +65,8 @@ class Conflict:
     #: per conflicting answer and control, the labels of the regions that differ: (part,
     #: control, ours', theirs'), each label a region's (``a+b`` for several, its value where none)
     sides: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = ()
+    #: the side that took it (``ours`` / ``theirs``), or None: left unsettled
+    taken: str | None = None
 
     def describe(self) -> str:
         if self.kind.startswith("removed-by-"):
@@ -88,7 +91,8 @@ class Conflict:
 
     def to_json(self) -> dict:
         return {"task_key": self.task_key, "kind": self.kind, "parts": list(self.parts), "reason": self.describe(),
-                "sides": [{"part": p, "control": c, "ours": list(o), "theirs": list(t)} for p, c, o, t in self.sides]}
+                "sides": [{"part": p, "control": c, "ours": list(o), "theirs": list(t)} for p, c, o, t in self.sides],
+                "taken": self.taken}
 
 
 def _said(labels: tuple[str, ...], shown: int = 5) -> str:
@@ -104,7 +108,8 @@ class Merged:
     """The merged tables (conformed, key-sorted; predictions of every model version in one
     table) and what was taken from where: per side, the tasks it ``added``, ``removed`` and
     ``modified`` that the other did not touch; tasks both changed, ``combined`` part by part
-    or changed the ``same`` way; and the ``conflicts`` (resolved by ``favor`` if given)."""
+    or changed the ``same`` way; and the ``conflicts`` (each with the side it was ``taken`` from, by
+    ``take`` or ``favor``, or None)."""
 
     tasks: "pa.Table"
     annotations: "pa.Table"
@@ -229,13 +234,17 @@ def _decide(u: _Units) -> "np.ndarray":
 
 
 def merge_tables(base: "dict[str, pa.Table]", ours: "dict[str, pa.Table]", theirs: "dict[str, pa.Table]",
-                 hasher: Hasher, favor: str | None = None) -> Merged:
+                 hasher: Hasher, favor: str | None = None, take: Mapping[str, str] | None = None) -> Merged:
     """Merge ``ours`` and ``theirs`` against ``base`` (each ``{"tasks", "annotations",
     "predictions"}``, predictions of every model version in one table), task by task and
-    answer by answer (see the module docstring). Conflicts take ``favor``'s side; without
-    it they take ours' and are listed (the caller refuses to write such a merge)."""
+    answer by answer (see the module docstring). A conflicting task takes the side ``take``
+    gives its key, else ``favor``'s; without either it takes ours' and is listed unsettled
+    (``taken`` None: the caller refuses to write such a merge). Keys of ``take`` that do not
+    conflict are left out (the caller says so)."""
     if favor not in (None, *SIDES):
         raise ValueError(f"favor must be 'ours', 'theirs' or None, not {favor!r}")
+    if take and not set(take.values()) <= set(SIDES):
+        raise ValueError(f"take: each side must be 'ours' or 'theirs', not {sorted(set(take.values()) - set(SIDES))}")
     tables, counts, u, content = _read_sides({"base": base, "ours": ours, "theirs": theirs}, hasher)
     pick = _decide(u)
     has_row = {s: u.any_of((u.part == 0) & u.have[s]) for s in ("base", *SIDES)}
@@ -246,8 +255,9 @@ def merge_tables(base: "dict[str, pa.Table]", ours: "dict[str, pa.Table]", their
     whole = removed_changed["ours"] | removed_changed["theirs"]
     conflicted_part = pick == 2
     conflicted = u.any_of(conflicted_part) | whole
-    side = 1 if favor == "theirs" else 0
-    pick = np.where(conflicted_part | whole[u.code], side, pick)  # a removed/changed task: the favored side's whole
+    side = _sides_taken(u.names, conflicted, favor, take)
+    # a conflicting part, and a removed/changed task whole, from the side its task takes (unsettled: ours)
+    pick = np.where(conflicted_part | whole[u.code], np.maximum(side, 0)[u.code], pick)
 
     out: dict[str, pa.Table] = {}
     for p, (name, _) in enumerate(_PARTS):
@@ -261,14 +271,28 @@ def merge_tables(base: "dict[str, pa.Table]", ours: "dict[str, pa.Table]", their
         out[name] = C.sort_table(pa.concat_tables(kept), name)
     res = Merged(out["tasks"], out["annotations"], out["predictions"])
     _report(res, u, has_row, conflicted_part, conflicted, removed_changed,
-            _sides_of(u, tables, counts, content, np.flatnonzero(conflicted_part)))
+            _sides_of(u, tables, counts, content, np.flatnonzero(conflicted_part)), side)
     return res
 
 
+def _sides_taken(names: "np.ndarray", conflicted: "np.ndarray", favor: str | None, take: Mapping[str, str] | None
+                 ) -> "np.ndarray":
+    """Per task (``names``): the side its conflicts take, 0 ours, 1 theirs, -1 none (unsettled):
+    ``take``'s for a conflicting task it names, else ``favor``'s."""
+    side = np.full(len(names), -1 if favor is None else SIDES.index(favor), dtype=np.int8)
+    if take:
+        for t in np.flatnonzero(conflicted).tolist():
+            s = take.get(str(names[t]))
+            if s is not None:
+                side[t] = SIDES.index(s)
+    return side
+
+
 def _report(res: Merged, u: _Units, has_row: dict, conflicted_part: "np.ndarray", conflicted: "np.ndarray",
-            removed_changed: dict, sides: dict[int, list]) -> None:
+            removed_changed: dict, sides: dict[int, list], taken: "np.ndarray") -> None:
     """Fill ``res``'s account of what came from where, and its conflicts (``sides``: what each
-    side holds of a conflicting answer, :func:`_sides_of`)."""
+    side holds of a conflicting answer, :func:`_sides_of`; ``taken``: the side each task's
+    conflicts took, :func:`_sides_taken`)."""
     keys = u.names
     touched_full = {s: u.any_of(~u.same(u.hf, s, "base")) for s in SIDES}
     for s in SIDES:
@@ -300,7 +324,8 @@ def _report(res: Merged, u: _Units, has_row: dict, conflicted_part: "np.ndarray"
         else:
             kind = "changed" if has_row["base"][t] else "added"
         shown = () if kind.startswith("removed-by-") else tuple(sorted(said.get(t, [])))  # one side holds none
-        res.conflicts.append(Conflict(str(keys[t]), kind, tuple(sorted(by_task.get(t, []))), shown))
+        res.conflicts.append(Conflict(str(keys[t]), kind, tuple(sorted(by_task.get(t, []))), shown,
+                                      SIDES[taken[t]] if taken[t] >= 0 else None))
     res.conflicts.sort(key=lambda c: c.task_key)
 
 

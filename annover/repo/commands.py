@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from annover._lazy import lazy
 from annover.errors import NotARepoError, ObjectError, UsageError
@@ -272,15 +272,18 @@ class Repo(RepoCore):
         holding version ``to``'s content; the history keeps everything."""
         return history.revert(self, rev, to, message, tag)
 
-    def merge(self, rev: str, *, favor: str | None = None, dry_run: bool = False, message: str | None = None,
-              tag: str | None = None, progress: Progress | None = None) -> MergeResult:
+    def merge(self, rev: str, *, favor: str | None = None, resolve: Mapping[str, Any] | None = None,
+              dry_run: bool = False, message: str | None = None, tag: str | None = None,
+              progress: Progress | None = None) -> MergeResult:
         """``annover merge``: bring version ``rev`` (a branch, tag or version) into HEAD's, as ``git
         merge`` does: already up to date, a fast-forward, or a three-way merge by task and answer
         against their nearest common version, committed as a new version with two parents (and a
         git merge commit). Conflicts raise :class:`annover.errors.MergeConflictError` with nothing
-        written unless ``favor`` (``"ours"`` / ``"theirs"``) takes that side for every one;
-        ``dry_run`` says what would be done and writes nothing."""
-        return merging.merge(self, rev, favor, dry_run, message, tag, progress or (lambda _: None))
+        written unless ``favor`` (``"ours"`` / ``"theirs"``) takes that side for every one, or
+        ``resolve`` gives each its side, one by one (``{"tasks": {"t1": "theirs", ...}, "config":
+        "ours", "source": "theirs"}``, what ``annover merge --resolve FILE`` reads; ``favor`` then
+        takes those it does not name); ``dry_run`` says what would be done and writes nothing."""
+        return merging.merge(self, rev, favor, dry_run, message, tag, progress or (lambda _: None), resolve)
 
     def reset(self, rev: str, *, force: bool = False, dry_run: bool = False, asked: str | None = None) -> ResetResult:
         """``annover reset``: HEAD back to ``rev``, dropping the unpublished versions after it

@@ -17,7 +17,9 @@ Three outcomes, as git's:
   (``git merge-tree``); a file git cannot merge stops the merge before anything is written.
 
 Conflicts (tasks both sides changed differently) stop the merge with nothing written unless
-``favor`` (``--ours`` / ``--theirs``) says which side takes every one of them.
+``favor`` (``--ours`` / ``--theirs``) says which side takes every one of them, or a resolution
+(``--resolve FILE``, :mod:`annover.repo.merge_resolution`) settles them one by one, ``favor``
+taking those it does not name.
 
 Crash safety is the snapshot's: objects are written once; the record, the DVC pointer and
 annover's files go in one commit moved into place with a compare-and-swap ``update-ref``; the
@@ -33,7 +35,7 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from annover._lazy import lazy
 from annover.errors import (GitError, LockError, MergeConflictError, ObjectError, RevisionError, UsageError,
@@ -44,6 +46,7 @@ from annover.model.config import LabelingConfig
 from annover.model.threeway import SIDES, Conflict, Merged, merge_blob, merge_tables
 from annover.repo.core import (RepoCore, Stage, ancestors, left_out_by_git_merge, maybe_die, missing_objects,
                                read_version_table)
+from annover.repo.merge_resolution import Resolution, check_against, recorded, resolution_of
 from annover.repo.narrowing import Narrowed, narrow, widen
 from annover.repo.reading import USERS_FILE, Reading, Users, reading_of
 from annover.repo.snapshot import (Content, check_new_tag, commit_version, hash_and_encode, next_tag, noop,
@@ -79,9 +82,11 @@ class MergeResult:
     ``git``: how the branch moved (``fast-forward`` or ``merge commit``). ``changes[side]``:
     the tasks that side alone added, removed or modified; ``combined``: tasks both changed,
     merged answer by answer; ``same``: tasks both changed alike; ``conflicts``: tasks both
-    changed differently (resolved by ``favor`` when given); ``config`` and ``source``: where
-    the labeling config and the source data came from (``unchanged``, ``ours``, ``theirs``,
-    ``both``, ``conflict``); ``files``: files git cannot merge; ``written``: whether anything was."""
+    changed differently (each with the side that took it, by ``resolution`` or ``favor``, or
+    none); ``config`` and ``source``: where the labeling config and the source data came from
+    (``unchanged``, ``ours``, ``theirs``, ``both``, ``conflict``), and ``taken``, the side that
+    took each of them that conflicted; ``files``: files git cannot merge; ``written``: whether
+    anything was."""
 
     kind: str
     rev: str
@@ -107,11 +112,32 @@ class MergeResult:
     warnings: list[str] = field(default_factory=list)
     #: whether a version or commit was made (False: a dry run, up to date, or refused)
     written: bool = False
+    #: the side that took the labeling config (``config``) and the source data (``source``)
+    #: where they conflicted and a side was given
+    taken: dict[str, str] = field(default_factory=dict)
+    #: the conflicts settled one by one (``--resolve``), or None
+    resolution: Resolution | None = None
 
     @property
     def conflicted(self) -> bool:
         """Whether anything conflicts (tasks, config, source data or files)."""
         return bool(self.conflicts or self.files or "conflict" in (self.config, self.source))
+
+    @property
+    def unsettled(self) -> list[Conflict]:
+        """The conflicting tasks no side took (neither the resolution nor ``favor`` names them)."""
+        return [c for c in self.conflicts if c.taken is None]
+
+    @property
+    def unsettled_blobs(self) -> list[str]:
+        """``config`` and ``source`` where they conflict and no side took them."""
+        return [n for n in ("config", "source") if getattr(self, n) == "conflict" and n not in self.taken]
+
+    @property
+    def stops(self) -> bool:
+        """Whether the merge stops here, nothing written (exit 16): a conflict no side took, or a
+        file git cannot merge (which no side settles)."""
+        return bool(self.files or self.unsettled or self.unsettled_blobs)
 
     def to_json(self) -> dict:
         return {"kind": self.kind, "rev": self.rev, "head": self.head, "theirs": self.theirs, "base": self.base,
@@ -120,7 +146,8 @@ class MergeResult:
                 "version": self.version.to_json() if self.version else None,
                 "changes": self.changes, "combined": self.combined, "same": self.same,
                 "conflicts": [c.to_json() for c in self.conflicts], "config": self.config, "source": self.source,
-                "files": self.files, "renumbered": self.renumbered, "warnings": self.warnings}
+                "taken": self.taken, "files": self.files, "renumbered": self.renumbered,
+                "warnings": self.warnings}
 
 
 # ---------------------------------------------------------------------------- history
@@ -199,28 +226,29 @@ class _Merge:
 
 
 def merge_whole(repo: RepoCore, versions: "tuple[Version, Version, Version]", revs: "tuple[str, str, str]",
-                favor: str | None) -> Merged:
+                favor: str | None, take: Mapping[str, str] | None = None) -> Merged:
     """:func:`merge_tables` of the three versions (base, ours, theirs) read whole: what a merge
     narrowed to the candidates (:func:`_merged`) must give, and the way when they are most tasks."""
     tables = [_tables(repo, v, rev) for v, rev in zip(versions, revs)]
-    return merge_tables(*tables, row_hashes, favor)
+    return merge_tables(*tables, row_hashes, favor, take)
 
 
 def _merged(repo: RepoCore, versions: "tuple[Version, Version, Version]", rev: str, favor: str | None,
-            progress: Progress) -> _Merge:
+            take: Mapping[str, str] | None, progress: Progress) -> _Merge:
     """The three-way merge of ``versions`` (base, ours, theirs): of the candidates' rows alone
-    when they are few (:func:`annover.repo.narrowing.narrow`), else of the versions whole."""
+    when they are few (:func:`annover.repo.narrowing.narrow`), else of the versions whole.
+    ``take``: the side of each conflicting task a resolution names (``favor`` the others')."""
     progress("finding the tasks either side changed")
     narrowed = narrow(repo.store, *versions)
     if narrowed is None:
         progress("reading the three versions")
-        merged = merge_whole(repo, versions, (versions[0].id[:12], "HEAD", rev), favor)
+        merged = merge_whole(repo, versions, (versions[0].id[:12], "HEAD", rev), favor, take)
         return _Merge(merged, None, repo.store, versions[1])
     progress(f"merging task by task: the {len(narrowed.keys):,} of {narrowed.tasks:,} tasks a side changed "
              "(the others are taken as they are)")
     rows = narrowed.rows
-    return _Merge(merge_tables(rows["base"], rows["ours"], rows["theirs"], row_hashes, favor), narrowed, repo.store,
-                  versions[1])
+    return _Merge(merge_tables(rows["base"], rows["ours"], rows["theirs"], row_hashes, favor, take), narrowed,
+                  repo.store, versions[1])
 
 
 def _check_labels(config: bytes | None, merged: Merged, level: str) -> list[str]:
@@ -432,12 +460,16 @@ class _Sides:
 
 
 def merge(repo: RepoCore, rev: str, favor: str | None = None, dry_run: bool = False, message: str | None = None,
-          tag_name: str | None = None, progress: Progress = noop) -> MergeResult:
+          tag_name: str | None = None, progress: Progress = noop,
+          resolve: "Resolution | Mapping[str, Any] | None" = None) -> MergeResult:
     """Merge version ``rev`` (a branch, tag, version id...) into HEAD's; see the module docstring.
     Conflicts raise :class:`MergeConflictError` (nothing written) unless ``favor`` is
-    ``"ours"`` or ``"theirs"``; ``dry_run`` returns what would be done, writing nothing."""
+    ``"ours"`` or ``"theirs"``, or ``resolve`` (:mod:`annover.repo.merge_resolution`) gives the
+    side of each (``favor`` taking those it does not name); ``dry_run`` returns what would be
+    done, writing nothing."""
     if favor not in (None, *SIDES):
         raise UsageError(f"favor={favor!r}: take 'ours' or 'theirs' for the conflicts", "or leave it out")
+    resolution = resolution_of(resolve) if resolve is not None else None
     if message is not None and (not isinstance(message, str) or not message.strip()):
         raise UsageError("an empty message: give one, or leave it out", "see `annover merge --help`")
     start = repo.begin_write()
@@ -451,16 +483,18 @@ def merge(repo: RepoCore, rev: str, favor: str | None = None, dry_run: bool = Fa
     ours_hist = ancestors(repo, start) if start else {}
     _check_git_merge(repo, head_commit, ours_hist, theirs, tags)
     if theirs in ours_hist:
+        _no_conflict_to_settle(resolution, rev)
         res = MergeResult("up-to-date", rev, start, theirs, base=theirs, dry_run=dry_run, favor=favor)
         if not repo.scm.merge_base_is(theirs_commit, head_commit):
             res.warnings.append(f"{rev}'s commit {theirs_commit[:12]} has commits this branch lacks, but no version "
                                 "HEAD lacks: merge its other files with `git merge`")
         return res
     sides = _Sides(start, theirs, head_commit, theirs_commit, ours_hist, ancestors(repo, theirs))
-    res = MergeResult("merge", rev, start, theirs, dry_run=dry_run, favor=favor)
+    res = MergeResult("merge", rev, start, theirs, dry_run=dry_run, favor=favor, resolution=resolution)
     res.versions = [v.id for v in sorted((v for k, v in sides.theirs_hist.items() if k not in ours_hist),
                                          key=lambda v: (v.created_at, v.id), reverse=True)]
     if start is None or start in sides.theirs_hist:
+        _no_conflict_to_settle(resolution, rev)
         res.kind, res.base = "fast-forward", start
         return _fast_forward(repo, res, sides.theirs_hist[theirs], start, head_commit, theirs_commit, tags)
     bases = merge_base(ours_hist, sides.theirs_hist)
@@ -484,6 +518,13 @@ def merge(repo: RepoCore, rev: str, favor: str | None = None, dry_run: bool = Fa
     return res
 
 
+def _no_conflict_to_settle(resolution: Resolution | None, rev: str) -> None:
+    """Refuse a resolution that names anything where the merge has no conflict (up to date, a
+    fast-forward): it was made for another merge."""
+    if resolution is not None:
+        check_against(resolution, [], {}, rev)
+
+
 def _three_way(repo: RepoCore, res: MergeResult, sides: _Sides, tags: dict[str, list[str]], progress: Progress
                ) -> "tuple[Content | None, str]":
     """The merged content (not stored; None for a dry run) and git's merged tree; ``res`` says what
@@ -501,15 +542,13 @@ def _three_way(repo: RepoCore, res: MergeResult, sides: _Sides, tags: dict[str, 
                             "tasks show as removed, and theirs as added, on both")
     for v, r in ((base_v, base_v.id[:12]), (ours_v, "HEAD"), (theirs_v, rev)):
         repo.check_objects_here(v, r)
-    merged = _merged(repo, (base_v, ours_v, theirs_v), rev, favor, progress)
+    resolution = res.resolution
+    merged = _merged(repo, (base_v, ours_v, theirs_v), rev, favor, resolution.tasks if resolution else None, progress)
     report = merged.merged
     res.changes, res.combined, res.same, res.conflicts = report.changes, report.combined, report.same, report.conflicts
-    cfgs = [v.record.get("config") for v in (base_v, ours_v, theirs_v)]
-    config, res.config = merge_blob(*[c["oid"] if c else None for c in cfgs], favor)
-    config_ref = next((c for c in cfgs if c and c["oid"] == config), None)
-    srcs = [v.record.get("source") for v in (base_v, ours_v, theirs_v)]
-    source_key, res.source = merge_blob(*[C.canonical_json(s) if s else None for s in srcs], favor)
-    source = next((dict(s) for s in srcs if s and C.canonical_json(s) == source_key), None)
+    config_ref, source = _merge_blobs(res, (base_v, ours_v, theirs_v))
+    if resolution is not None:  # before anything is written, in a dry run too
+        check_against(resolution, res.conflicts, {"config": res.config, "source": res.source}, rev)
     git_plan = _git_plan(repo, sides.head_commit, sides.theirs_commit)
     res.files, res.git, res.renumbered = _unmergeable(repo, git_plan), "merge commit", dict(git_plan.renumber)
     config_bytes = repo.store.get(ObjectRef.from_json(config_ref), "labeling config") if config_ref else None
@@ -519,8 +558,25 @@ def _three_way(repo: RepoCore, res: MergeResult, sides: _Sides, tags: dict[str, 
         return None, git_plan.tree
     origin = {"kind": "merge", "versions": [sides.start, sides.theirs], "base": res.base, "rev": rev,
               "favor": favor, "conflicts": len(res.conflicts), "reading": ours_read.to_json()}
+    if resolution is not None:
+        origin["resolved"] = recorded(resolution, res.conflicts, res.taken)
     tasks, annotations, by_model = merged.tables()
     return Content(tasks, annotations, by_model, origin, config_bytes, source), git_plan.tree
+
+
+def _merge_blobs(res: MergeResult, versions: "tuple[Version, Version, Version]") -> "tuple[dict | None, dict | None]":
+    """(the merged labeling config's object ref, the merged source data record) of ``versions``
+    (base, ours, theirs), each taken as :func:`merge_blob` says, a conflict from the side the
+    resolution gives it, else ``favor``'s; ``res`` says where they came from."""
+    resolution = res.resolution
+    sides = {n: (resolution.side_of(n) if resolution else None) or res.favor for n in ("config", "source")}
+    cfgs = [v.record.get("config") for v in versions]
+    config, res.config = merge_blob(*[c["oid"] if c else None for c in cfgs], sides["config"])
+    srcs = [v.record.get("source") for v in versions]
+    source_key, res.source = merge_blob(*[C.canonical_json(s) if s else None for s in srcs], sides["source"])
+    res.taken = {n: side for n, side in sides.items() if getattr(res, n) == "conflict" and side is not None}
+    return (next((c for c in cfgs if c and c["oid"] == config), None),
+            next((dict(s) for s in srcs if s and C.canonical_json(s) == source_key), None))
 
 
 def _write(repo: RepoCore, res: MergeResult, sides: _Sides, content: Content, tree: str, message: str | None,
@@ -528,7 +584,7 @@ def _write(repo: RepoCore, res: MergeResult, sides: _Sides, content: Content, tr
     """Store the merged content as a new version in a git merge commit (or refuse, writing nothing)."""
     rev = res.rev
     _refuse_git(_git_plan(repo, sides.head_commit, sides.theirs_commit), rev, res, renumber=True)
-    if res.conflicted and res.favor is None:
+    if res.stops:
         raise _conflict_error(res, rev)
     if tag_name is not None:
         check_new_tag(repo, tag_name)
@@ -612,15 +668,23 @@ def _check_unmoved(repo: RepoCore, head_commit: str) -> None:
 
 
 def _conflict_error(res: MergeResult, rev: str) -> MergeConflictError:
-    what = []
-    if res.conflicts:
-        what.append(f"{len(res.conflicts)} task(s)")
-    for name in ("config", "source"):
-        if getattr(res, name) == "conflict":
-            what.append("the labeling config" if name == "config" else "the source data")
-    return MergeConflictError(f"merging {rev}: both sides changed {' and '.join(what)} differently; nothing written",
-                              f"see `annover diff HEAD {rev}`; rerun with --ours or --theirs to take that side for "
-                              "every conflict (or make the sides agree in a new version first)", res)
+    """The error of a merge that stops at conflicts: those no side took (a resolution settles the others)."""
+    left = res.unsettled
+    what = [f"{len(left)} task(s)"] if left else []
+    what += ["the labeling config" if n == "config" else "the source data" for n in res.unsettled_blobs]
+    said = f"merging {rev}: both sides changed {' and '.join(what)} differently"
+    r = res.resolution
+    if r is None:
+        return MergeConflictError(f"{said}; nothing written",
+                                  f"see `annover diff HEAD {rev}`; rerun with --ours or --theirs to take that side for "
+                                  "every conflict (or make the sides agree in a new version first)", res)
+    settled = len(res.conflicts) - len(left)
+    how = (f"`annover merge {rev} --resolve {r.where} --dry-run --json` lists them with \"taken\": null"
+           if r.from_file else "the result's `unsettled` lists them")
+    return MergeConflictError(f"{said}, and {r.where} names no side for them (it settles {settled} conflicting "
+                              "task(s)); nothing written",
+                              f"give each a side in {r.where} ({how}), or add --ours or --theirs to take that side "
+                              "for the rest", res)
 
 
 def _fast_forward(repo: RepoCore, res: MergeResult, theirs_v: Version, start: str | None, head_commit: str,
