@@ -129,7 +129,8 @@ BAD = [
     ('{"tasks": {"t1": "ours"}, "tasks": {}}', '"tasks" is given twice'),
     ('{"tasks": {"t1": "ours", "t2": "theirs"}}', 'tasks: "t2": not a conflict of this merge of b (its 3 '
                                                   'conflicting task(s): "t1", "t4", "t5")'),
-    ('{"tasks": {"t\\u001b[31m": "ours"}}', 'tasks: "t\\u001b[31m": not a conflict'),  # escaped, not sent to the terminal
+    # a key with an escape sequence: shown escaped, never sent to the terminal
+    ('{"tasks": {"t\\u001b[31m": "ours"}}', 'tasks: "t\\u001b[31m": not a conflict'),
     ('{"config": "theirs"}', "config: the labeling config does not conflict in this merge of b (unchanged)"),
     ('{"source": "sideways"}', 'source: "sideways" is not a side'),
 ]
@@ -229,7 +230,8 @@ def test_the_documented_jq_one_liner_writes_a_resolution_the_merge_takes(tmp_pat
     """docs/commands.md's one-liner, run as written: every conflict taken from ours."""
     lab = _conflicting(tmp_path, monkeypatch)
     doc = (ROOT / "docs" / "commands.md").read_text()
-    line = next(ln.strip() for ln in doc.splitlines() if ln.strip().startswith("annover merge REV --dry-run --json | jq"))
+    line = next(ln.strip() for ln in doc.splitlines()
+                if ln.strip().startswith("annover merge REV --dry-run --json | jq"))
     assert run_cli("merge", "b", "--dry-run", "--json", cwd=lab.root).returncode == 16
     assert line.endswith("> sides.json"), line
     shell = line.replace("annover merge REV", f"{sys.executable} -m annover merge b").replace(
@@ -244,7 +246,8 @@ def test_the_documented_jq_one_liner_writes_a_resolution_the_merge_takes(tmp_pat
 
 def test_merge_help_shows_resolve_with_examples():
     p = run_cli("merge", "--help")
-    assert p.returncode == 0 and "--resolve FILE" in p.stdout and "annover merge relabel --resolve sides.json" in p.stdout
+    assert p.returncode == 0 and "--resolve FILE" in p.stdout
+    assert "annover merge relabel --resolve sides.json" in p.stdout
     assert "from_entries" in p.stdout
 
 

@@ -96,8 +96,8 @@ def read_resolution(path: str) -> Resolution:
         raise InputError(f"{path}: is a folder, not a file (--resolve)", f"give --resolve a JSON file: {_SHAPE}") \
             from None
     except OSError as e:
-        raise InputError(f"{path}: cannot be read: {e.strerror or e} (--resolve)", "check the path and its permissions") \
-            from None
+        raise InputError(f"{path}: cannot be read: {e.strerror or e} (--resolve)",
+                         "check the path and its permissions") from None
     if not text.strip():
         raise InputError(f"{path}: the file is empty (--resolve)", f"write {_SHAPE}, e.g. from `annover merge REV "
                          "--dry-run --json` (docs/commands.md#annover-merge shows the one-liner)")
