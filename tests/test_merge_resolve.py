@@ -25,8 +25,8 @@ from annover.errors import MergeConflictError, UsageError
 from annover.repo.merge_resolution import RECORDED, Resolution, check_against, resolution_of
 
 from .conftest import ROOT, run_cli
-from .test_merge import (BASE, Labels, _apply, _branches, _clean, _config, _edit, _init, _snap_any, _state, _task,
-                         _tasks)
+from .test_merge import (BASE, KEY, Labels, _apply, _branches, _clean, _config, _edit, _init, _snap_any, _state,
+                         _task, _tasks, _write)
 
 #: main: t1 negative, t2 relabelled, t4 removed, t5 alice negative; b: t1 neutral, t4 bob
 #: positive, t5 alice neutral. Conflicts: t1 and t5 (changed both ways), t4 (removed by ours).
@@ -197,6 +197,35 @@ def test_the_labeling_config_takes_the_side_the_file_gives_it(tmp_path, monkeypa
     assert lab.table()["t1"] == ("one", {"alice@x.org": "negative"})
     assert _origin(lab)["resolved"] == {"named": 1, "ours": 1, "theirs": 0, "tasks": {"t1": "ours"}, "config": "theirs"}
     assert "the labeling config from theirs" in run_cli("show", cwd=lab.root).stdout
+    _clean(lab.root)
+
+
+def _link(lab: Labels, folder: str, tasks: dict) -> str:
+    """A version of ``tasks`` whose source data is ``folder`` (committed first), on the current branch."""
+    (lab.root / folder).mkdir()
+    (lab.root / folder / "t1.txt").write_text(f"{folder}\n")
+    lab.git("add", folder)
+    lab.git("commit", "-q", "-m", f"the texts in {folder}")
+    return lab.repo.snapshot(str(_write(lab, tasks)), key=KEY, source_data=folder, message=folder).version.id
+
+
+def test_the_source_data_takes_the_side_the_file_gives_it(tmp_path, monkeypatch):
+    lab = _init(tmp_path, monkeypatch)
+    lab.snap(BASE, "base")
+    lab.git("switch", "-q", "-c", "b")
+    v_theirs = _link(lab, "texts-b", _edit(BASE, t1=("one", {"alice@x.org": "neutral"})))
+    lab.git("switch", "-q", "main")
+    _link(lab, "texts-main", _edit(BASE, t1=("one", {"alice@x.org": "negative"})))
+    before = _state(lab)
+    p = run_cli("merge", "b", "--resolve", str(_file(lab, {"tasks": {"t1": "theirs"}}, "t.json")), cwd=lab.root)
+    assert p.returncode == 16 and "both sides changed the source data differently" in p.stderr, p.stderr
+    assert _state(lab) == before
+    res = lab.repo.merge("b", resolve={"tasks": {"t1": "ours"}, "source": "theirs"})
+    assert res.source == "conflict" and res.taken == {"source": "theirs"}
+    repo = annover.Repo(lab.root)
+    assert repo.show("HEAD").record["source"] == repo.show(v_theirs).record["source"]
+    assert lab.table()["t1"] == ("one", {"alice@x.org": "negative"})
+    assert _origin(lab)["resolved"]["source"] == "theirs"
     _clean(lab.root)
 
 
