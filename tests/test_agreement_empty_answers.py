@@ -52,5 +52,5 @@ def test_an_answer_with_no_box_disagrees_with_boxes(repo, tmp_path):
     (pair,) = objects["pairs"]
     # 1 matched of ann's 3 and bob's 1: F1 = 2 * 1 / (3 + 1)
     assert (pair["tasks"], pair["regions_a"], pair["regions_b"], pair["matched"], pair["same_label"]) == (2, 3, 1, 1, 1)
-    assert pair["f1"] == 0.5 and objects["tasks_with_two_or_more"] == 2
+    assert pair["f1"] == {"value": 0.5, "n": 2} and objects["tasks_with_two_or_more"] == 2
     assert objects["labels"]["dog"]["f1"]["value"] == 0.0

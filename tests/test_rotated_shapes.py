@@ -108,7 +108,7 @@ def test_two_annotators_rotated_boxes_pair_by_their_pixel_iou(repo, tmp_path):
     code, out, err = invoke("agreement", "--json")
     assert code == 0, err
     pair = json.loads(out)["controls"]["label"]["pairs"][0]
-    assert pair["matched"] == 1 and pair["f1"] == 1.0
+    assert pair["matched"] == 1 and pair["f1"] == {"value": 1.0, "n": 1}
 
 
 @needs_corpus

@@ -260,7 +260,8 @@ def _regions(s: Q.Session, opts: Options, res: AgreementResult) -> None:
                     t[k] += lv[k]
             f1 = prf(v["same"], v["a"], v["b"])["f1"]
             pairs.append({"a": a, "b": b, "tasks": len(v["tasks"]), "regions_a": v["a"], "regions_b": v["b"],
-                          "matched": v["matched"], "same_label": v["same"], "f1": f1})
+                          "matched": v["matched"], "same_label": v["same"],
+                          "f1": Stat(f1, len(v["tasks"])).to_json()})  # an object, as a pair's cohen_kappa
             res.pairs.append({"control": ctl, "a": a, "b": b, "tasks": len(v["tasks"]),
                               "disagree": v["a"] + v["b"] - 2 * v["same"], "score": f1, "measure": "f1"})
         n_regions = s.one(f"SELECT count(*) FROM regions WHERE from_name = '{ctl.replace(chr(39), chr(39) * 2)}'")[0]
