@@ -9,16 +9,16 @@ else a real file-size limit (`ulimit -f`) of a subprocess.
 from __future__ import annotations
 
 import json
-import os
+import shutil
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import annover
 
-from .conftest import shared_corpus
+from .conftest import git, shared_corpus
 from .test_cli import invoke
+from .test_disk_full import assert_whole, cli, fill, inputs, left_over, small_disk, snapshot  # noqa: F401 - fixtures
 
 CORPUS = shared_corpus("label-studio")
 
@@ -69,3 +69,67 @@ def test_classification_figures_are_objects_too(two_rounds):
     assert code == 0, err
     figures = _figures(json.loads(out)["controls"])
     assert figures and all(isinstance(f, dict) and "value" in f for _, f in figures), figures
+
+
+# ---------------------------------------------------------------- the lock taken on a full disk
+
+#: a snapshot in a child process whose repository lock is taken on a full disk: the real tmpfs
+#: (argv[1] "tmpfs": the filler argv[2] removed once the lock is held, so the snapshot's objects
+#: fit), or the lock file's write refused as a full disk refuses it (argv[1] "refused"); the
+#: snapshot is then killed (SIGKILL) once its objects are written, as test_crash kills one
+_KILLED_UNDER_A_FULL_LOCK = r"""
+import errno, os, sys
+from pathlib import Path
+import annover.store.refs as refs
+from annover.cli import run
+
+how, filler, src = sys.argv[1:4]
+enter = refs.RepoLock.__enter__
+real_pwrite = os.pwrite
+
+def full(fd, data, offset):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+def taken(self):
+    if how == "refused":
+        refs.os.pwrite = full
+    held = enter(self)
+    refs.os.pwrite = real_pwrite
+    if how == "tmpfs" and os.path.exists(filler):
+        print("lock file after its pid was refused:", os.path.getsize(self.path), file=sys.stderr, flush=True)
+        os.unlink(filler)
+    return held
+
+refs.RepoLock.__enter__ = taken
+os.environ["ANNOVER_TEST_KILL_AT"] = "after-objects"
+sys.exit(run(["snapshot", "--from", src, "--config", "labeling.xml", "--key", "data.ext_id", "-m", "killed"]))
+"""
+
+
+def test_a_writer_killed_holding_a_lock_taken_on_a_full_disk_is_repaired(small_disk, tmp_path, inputs):
+    """On a full disk the lock is taken without the holder's pid (its bytes need a block), so the
+    lock file stayed empty: a snapshot killed then (its objects written, no commit yet) was not seen
+    as killed by the next command, and its objects stayed in the working store, taking the room
+    the user had just freed, until some later kill. Now the lock file is marked by its size alone
+    (a hole: no block needed), and the next command repairs as after any kill."""
+    root = (small_disk or tmp_path) / "repo"
+    annover.init(root)
+    shutil.copy(inputs["config"], root / "labeling.xml")
+    git("add", "labeling.xml", cwd=root)
+    git("commit", "-qm", "config", cwd=root)
+    assert snapshot(root, inputs["r1"], inputs).returncode == 0
+    v1 = annover.Repo(root).head()
+    objects = {str(p) for p in (root / ".annover" / "objects").glob("*/*")}
+    filler = fill(small_disk, 0) if small_disk is not None else tmp_path / "no-filler"
+    p = subprocess.run([sys.executable, "-c", _KILLED_UNDER_A_FULL_LOCK, "tmpfs" if small_disk else "refused",
+                        str(filler), str(inputs["r2"])], cwd=root, capture_output=True, text=True, timeout=300)
+    assert p.returncode == -signal.SIGKILL, p.stderr
+    assert (root / ".annover" / "lock").stat().st_size > 0  # a killed holder's mark, as a pid is
+    assert {str(p) for p in (root / ".annover" / "objects").glob("*/*")} > objects  # the killed snapshot's
+    log = cli("log", cwd=root)
+    assert log.returncode == 0 and "repaired" in log.stderr, log.stderr
+    assert left_over(root) == []
+    assert_whole(root, [v1])
+    assert (root / ".annover" / "lock").read_bytes() == b""
+    assert snapshot(root, inputs["r2"], inputs).returncode == 0
+

@@ -11,6 +11,7 @@ is read; a file whose name or content fails is left out and listed in ``Refs.rej
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import re
@@ -115,7 +116,8 @@ def flock_within(fd: int, timeout: float) -> bool:
 class RepoLock:
     """An exclusive advisory lock on ``.annover/lock`` (fcntl.flock: released if the process dies).
 
-    While held, the lock file holds the holder's pid; a clean exit empties it. A lock file
+    While held, the lock file holds the holder's pid (on a full disk, as many zero bytes, a hole
+    that needs no block); a clean exit empties it. A lock file
     that is not empty while nobody holds the lock is what a killed writer left
     (:meth:`left_by_dead_writer`): the next command repairs the repository.
     """
@@ -141,15 +143,27 @@ class RepoLock:
             raise LockError(f"the repository is locked by another annover process ({self.path})",
                             "wait for it to finish and run the command again")
         self._fd = fd
-        self.inherited = bool(os.pread(fd, 64, 0).strip())
+        self.inherited = bool(os.pread(fd, 64, 0).strip())  # a pid, or the zeros of a full disk's mark
         os.ftruncate(fd, 0)
+        mark = f"{os.getpid()}\n".encode()
         try:
-            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
-        except OSError as e:  # a full disk: held without the pid (its few bytes need a block), so that
-            if e.errno not in NO_ROOM:  # `annover gc` can still free space; a write's own ENOSPC names its file
-                self.__exit__()
-                raise  # (a holder killed then is not seen by the next: its repair waits for one that is)
+            os.pwrite(fd, mark, 0)
+        except OSError as e:  # a full disk: the pid's few bytes need a block, refused; the lock is still
+            if e.errno not in NO_ROOM:  # held, so that `annover gc` can free space (a write's own ENOSPC
+                self.__exit__()  # names its file), and marked taken by its size alone (:meth:`_mark_by_size`)
+                raise
+            self._mark_by_size(fd, len(mark))
         return self
+
+    @staticmethod
+    def _mark_by_size(fd: int, size: int) -> None:
+        """Mark the lock file taken without writing a byte: ``size`` bytes of a hole (``ftruncate``
+        past the end needs no block, so a full disk allows it), read back as zeros, which
+        :attr:`inherited` and :meth:`left_by_dead_writer` see as a pid. A file system with no holes
+        (FAT) may refuse it too: the lock is then held unmarked (a mark, best effort), and a holder
+        killed then is not seen by the next command (its repair waits for the next kill that is)."""
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, size)
 
     def __exit__(self, *exc) -> None:
         if self._fd is not None:
