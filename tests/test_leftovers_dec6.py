@@ -14,11 +14,15 @@ import signal
 import subprocess
 import sys
 
+import pytest
+
 import annover
 
 from .conftest import git, shared_corpus
+from .ls_fixtures import ls, ls_server, project_factory, sdk_admin  # noqa: F401 - fixtures
 from .test_cli import invoke
-from .test_disk_full import assert_whole, cli, fill, inputs, left_over, small_disk, snapshot  # noqa: F401 - fixtures
+from .test_disk_full import (assert_whole, cli, fill, inputs, left_over, one_line,  # noqa: F401 - fixtures
+                             small_disk, snapshot)
 
 CORPUS = shared_corpus("label-studio")
 
@@ -133,3 +137,65 @@ def test_a_writer_killed_holding_a_lock_taken_on_a_full_disk_is_repaired(small_d
     assert (root / ".annover" / "lock").read_bytes() == b""
     assert snapshot(root, inputs["r2"], inputs).returncode == 0
 
+
+# ---------------------------------------------------------------- `dataset export` on a full disk
+
+def _project(project_factory, sdk_admin, n: int, labels: int = 3):
+    """A project of ``n`` tasks of 400 characters each, its config of ``labels`` choices."""
+    config = ('<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'
+              + "".join(f'<Choice value="label-{i:04d}-{"x" * 40}"/>' for i in range(labels)) + "</Choices></View>")
+    p = project_factory("full-disk", config)
+    sdk_admin.projects.import_tasks(id=p.id, request=[{"data": {"text": f"{i:05d} " + "lorem ipsum " * 33}}
+                                                      for i in range(n)])
+    return p
+
+
+@pytest.mark.labelstudio
+def test_dataset_export_to_a_full_disk_is_exit_2_as_export_is(ls_server, project_factory, sdk_admin, small_disk,
+                                                               tmp_path):
+    """`annover export --out` to a full disk is exit 2 (README: an --out that cannot be written);
+    `annover dataset export --out` there was exit 6 ('Error: x.json: No space left on device — free
+    some space (`annover gc` ...)'), a hint about the repository for a file outside it. Now exit 2,
+    one line naming --out and what to do, nothing left there; once there is room it is written."""
+    p = _project(project_factory, sdk_admin, 60)
+    outs = (small_disk or tmp_path) / "out"
+    outs.mkdir()
+    filler = fill(small_disk, 0) if small_disk is not None else None
+    r = cli("dataset", "export", p.title, "--out", str(outs / "x.json"), cwd=tmp_path,
+            fsize=None if small_disk is not None else 8000)
+    assert r.returncode == 2 and r.stdout == "", r.stderr
+    err = one_line(r)
+    assert f"cannot write --out {outs / 'x.json'}:" in err, err
+    assert ("No space left on device" in err and "free some space on its disk, or give --out a path on another"
+            in err if small_disk is not None else "File too large" in err and "ulimit -f" in err), err
+    assert "annover gc" not in err
+    assert list(outs.iterdir()) == []
+    if filler is not None:
+        filler.unlink()
+    assert cli("dataset", "export", p.title, "--out", str(outs / "x.json"), cwd=tmp_path).returncode == 0
+    assert len(json.loads((outs / "x.json").read_text())) == 60
+
+
+@pytest.mark.labelstudio
+def test_dataset_export_whose_config_out_the_disk_refuses_leaves_neither(ls_server, project_factory, sdk_admin,
+                                                                         small_disk, tmp_path):
+    """The export written, then --config-out refused (a full disk where it goes, a file-size limit
+    its larger config passes): exit 2 naming --config-out, and the export just written is removed
+    too, so that the command can be run again as it was (not refused for an --out that exists)."""
+    p = _project(project_factory, sdk_admin, 1, labels=200)  # a config of 12 KB, an export of 1 KB
+    out = tmp_path / "e.json"
+    conf = (small_disk or tmp_path) / "c.xml"
+    filler = fill(small_disk, 0) if small_disk is not None else None
+    r = cli("dataset", "export", p.title, "--out", str(out), "--config-out", str(conf), cwd=tmp_path,
+            fsize=None if small_disk is not None else 8000)
+    assert r.returncode == 2, r.stderr
+    err = one_line(r)
+    assert f"cannot write --config-out {conf}:" in err, err
+    assert ("give --config-out a path on another" in err if small_disk is not None else "ulimit -f" in err), err
+    assert not out.exists() and not conf.exists()
+    assert [f for f in conf.parent.iterdir() if f.name.startswith(".")] == []
+    if filler is not None:
+        filler.unlink()
+    r = cli("dataset", "export", p.title, "--out", str(out), "--config-out", str(conf), cwd=tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert conf.read_text().count("<Choice ") == 200

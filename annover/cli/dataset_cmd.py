@@ -5,6 +5,7 @@ Each command is one call of :class:`annover.labelstudio.datasets.Datasets` plus 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import webbrowser
@@ -21,7 +22,7 @@ from annover.errors import NotARepoError, NotFoundError, RevisionError, UsageErr
 from annover.labelstudio.client import connect
 from annover.labelstudio.datasets import Datasets
 from annover.repo import Repo
-from annover.repo.export import check_out
+from annover.repo.export import check_out, unwritable_out
 from annover.repo.outputs import check_name, check_not_owned, check_writable
 
 if TYPE_CHECKING:
@@ -409,9 +410,35 @@ def export(name: str, out: str, config_out: str | None, force: bool, url: str | 
                 check_not_owned(repo, path, option)
             check_out(Path(path), force, folder=False, option=option)
             check_writable(path, option)  # a parent that is a file, a folder without permission: exit 2
+    made = not os.path.lexists(out)
     with Progress(as_json or quiet) as progress:
-        r = _datasets(url, api_key).export(name, out, config_out=config_out, progress=progress)
+        try:
+            r = _datasets(url, api_key).export(name, out, config_out=config_out, progress=progress)
+        except OSError as e:  # a full disk, a file-size limit: as `annover export --out`, exit 2
+            option, path = _which_out(e, out, config_out)
+            if option is None:
+                raise
+            if option == "--config-out" and made:  # the export written, its config not: neither stays
+                with contextlib.suppress(OSError):
+                    os.unlink(out)
+            raise unwritable_out(Path(path), e, option) from None
     if as_json:
         emit_json(r.to_json())
     else:
         info(f"wrote {out}: {r.tasks} tasks of {r.project.title!r} (project {r.project.id})")
+
+
+def _which_out(e: OSError, out: str, config_out: str | None) -> tuple[str | None, str]:
+    """(the option, its path) of the file ``e`` could not write: named by it (a write, its rename), or
+    a temporary file beside it (``.NAME.*``, its creation); (None, '') for another file."""
+    for option, path in (("--config-out", config_out), ("--out", out)):
+        if path is None:
+            continue
+        p = Path(path).absolute()
+        for name in (e.filename, e.filename2):
+            if name is None:
+                continue
+            n = Path(os.fsdecode(name)).absolute()
+            if n == p or (n.parent == p.parent and n.name.startswith(f".{p.name}.")):
+                return option, path
+    return None, ""

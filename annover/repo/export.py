@@ -45,7 +45,7 @@ else:
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["TrainExportResult", "check_out", "check_table", "export", "load_hf", "load_url"]
+__all__ = ["TrainExportResult", "check_out", "check_table", "export", "load_hf", "load_url", "unwritable_out"]
 
 #: revisions that name the current version (of a git URL: its default branch)
 HEAD_NAMES = ("HEAD", "@")
@@ -82,8 +82,9 @@ def check_out(path: Path, force: bool, folder: bool, option: str = "--out") -> N
         raise UsageError(f"{path} is a folder; this format writes one file", f"give {option} a file name")
 
 
-def _unwritable(path: Path, e: OSError) -> UsageError:
-    """``--out`` could not be written: why, in one line (a parent that is a file, a folder without permission)."""
+def unwritable_out(path: Path, e: OSError, option: str = "--out") -> UsageError:
+    """``option`` (``--out``) could not be written: why, in one line (a parent that is a file, a folder
+    without permission, a full disk), exit 2 as every file the user named that cannot be written."""
     why = e.strerror or str(e)
     for parent in path.absolute().parents:
         if parent.exists():
@@ -91,13 +92,13 @@ def _unwritable(path: Path, e: OSError) -> UsageError:
                 why = f"{parent} is a file, not a folder"
             break
     if e.errno in _NO_ROOM:
-        return UsageError(f"cannot write --out {path}: {why}", _NO_ROOM[e.errno])
-    return UsageError(f"cannot write --out {path}: {why}", "give --out a path in a folder you can write to")
+        return UsageError(f"cannot write {option} {path}: {why}", _NO_ROOM[e.errno].format(option=option))
+    return UsageError(f"cannot write {option} {path}: {why}", f"give {option} a path in a folder you can write to")
 
 
 #: an --out refused for want of room: what to do
-_NO_ROOM = {errno.ENOSPC: "free some space on its disk, or give --out a path on another",
-            errno.EDQUOT: "free some of your quota, or give --out a path on another disk",
+_NO_ROOM = {errno.ENOSPC: "free some space on its disk, or give {option} a path on another",
+            errno.EDQUOT: "free some of your quota, or give {option} a path on another disk",
             errno.EFBIG: "a limit on a file's size refused it (`ulimit -f`, or the file system's largest file): "
                          "raise the limit, or write to another file system"}
 
@@ -218,7 +219,7 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
                 write_atomic(path, r.data)
                 size = len(r.data)
         except OSError as e:
-            raise _unwritable(path, e) from None
+            raise unwritable_out(path, e) from None
         return TrainExportResult(v.id, fmt, str(path), size, r.items, missing, r.notes + _said(placed),
                                  resolve or "only", predictions, placed.to_json() if placed else None)
     rows = _items(fmt, tables, table)
@@ -226,7 +227,7 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     try:  # written in pieces as they are rendered: a large version is never whole in memory as text
         size = write_chunks_atomic(path, render_chunks(fmt, tables, cfg_text, table, done))
     except OSError as e:
-        raise _unwritable(path, e) from None
+        raise unwritable_out(path, e) from None
     return ExportResult(v.id, fmt, str(path), size, rows, missing)
 
 
