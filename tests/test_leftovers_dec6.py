@@ -18,11 +18,12 @@ import pytest
 
 import annover
 
-from .conftest import git, shared_corpus
+from .conftest import ROOT, git, shared_corpus
 from .ls_fixtures import ls, ls_server, project_factory, sdk_admin  # noqa: F401 - fixtures
 from .test_cli import invoke
-from .test_disk_full import (assert_whole, cli, fill, inputs, left_over, one_line,  # noqa: F401 - fixtures
+from .test_disk_full import (_limited, assert_whole, cli, fill, inputs, left_over, one_line,  # noqa: F401 - fixtures
                              small_disk, snapshot)
+from .test_export_images import BCCD, _images
 
 CORPUS = shared_corpus("label-studio")
 
@@ -199,3 +200,102 @@ def test_dataset_export_whose_config_out_the_disk_refuses_leaves_neither(ls_serv
     r = cli("dataset", "export", p.title, "--out", str(out), "--config-out", str(conf), cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert conf.read_text().count("<Choice ") == 200
+
+
+# ---------------------------------------------------------------- folder exports with images, a full disk
+
+@pytest.mark.parametrize("fmt", ["yolo", "coco", "voc"])
+def test_a_folder_export_with_images_the_disk_cannot_hold(small_disk, tmp_path, monkeypatch, fmt):
+    """`export --format yolo|coco|voc --images DIR --out FOLDER` on a disk with room for the labels
+    and not for the images (copied: DIR is on another file system, so no hard link), or past a
+    file-size limit: one line naming --out, exit 2, no folder (not even the temporary one it was
+    filling), the repository as it was; once there is room the same export copies every image."""
+    root = tmp_path / "repo"
+    annover.init(root)
+    monkeypatch.chdir(root)
+    code, _, err = invoke("snapshot", "--from", str(BCCD), "-m", "bccd", "-q")
+    assert code == 0, err
+    v1 = annover.Repo(root).head()
+    made = _images(tmp_path / "data")
+    assert sum(p.stat().st_size for p in made.values()) > 100_000
+    outs = (small_disk or tmp_path) / "out"
+    outs.mkdir()
+    out = outs / fmt
+    filler = fill(small_disk, 40_000) if small_disk is not None else None
+    p = cli("export", "--format", fmt, "--out", str(out), "--images", str(tmp_path / "data"), cwd=root,
+            fsize=None if small_disk is not None else 1000)
+    assert p.returncode == 2 and p.stdout == "", p.stderr
+    err = one_line(p)
+    assert f"cannot write --out {out}:" in err, err
+    assert ("No space left on device" in err and "free some space on its disk" in err if small_disk is not None
+            else "File too large" in err and "ulimit -f" in err), err
+    assert list(outs.iterdir()) == []
+    assert left_over(root) == []
+    assert_whole(root, [v1])
+    if filler is not None:
+        filler.unlink()
+    p = cli("export", "--format", fmt, "--out", str(out), "--images", str(tmp_path / "data"), "--json", cwd=root)
+    assert p.returncode == 0, p.stderr
+    placed = json.loads(p.stdout)["images"]
+    assert placed["images"] == len(made) and placed["linked"] + placed["copied"] == len(made)
+    if small_disk is not None:
+        assert placed["copied"] == len(made)  # another file system: copies, which the full disk refused
+
+
+# ---------------------------------------------------------------- the notebook's save, a full disk
+
+#: the notebook annotator in a child process: answers three tasks (the journal written), then, the
+#: disk filled (argv[2], "" for none) or under the parent's `ulimit -f`, saves; prints what it raised
+_SAVE_ON_A_FULL_DISK = r"""
+import json, sys
+from pathlib import Path
+import annover
+sys.path.insert(0, sys.argv[3])
+from tests.test_disk_full import fill
+
+repo = annover.Repo(sys.argv[1])
+ann = annover.annotate(repo, "v1", annotator="ds@example.com")
+ann.choose("positive"); ann.skip(); ann.choose("negative")
+if sys.argv[2]:
+    fill(Path(sys.argv[2]), 0)
+try:
+    ann.save(message="on a full disk")
+except Exception as e:
+    print(json.dumps({"type": type(e).__name__, "str": str(e), "exit_code": getattr(e, "exit_code", None),
+                      "journal": str(ann.session.journal)}))
+else:
+    print(json.dumps({"type": None}))
+"""
+
+
+def test_the_notebook_s_save_on_a_full_disk(small_disk, tmp_path, inputs):
+    """`ann.save()` with no room for the version's objects raised a bare OSError ('[Errno 28] No
+    space left on device: .../objects/..'), no AnnoverError as the README says every error is, no
+    word of what to do or that the answers are safe. Now a NotARepoError (exit 6, as the CLI's full
+    disk) naming the file, saying to free space and save again, the answers in the journal; the
+    repository as it was; after freeing space, the session resumed from its journal saves them."""
+    root = (small_disk or tmp_path) / "repo"
+    repo = annover.init(root)
+    cfg = root.parent / "labeling.xml"
+    shutil.copy(inputs["config"], cfg)
+    repo.snapshot(str(inputs["r1"]), config=str(cfg), key="data.ext_id", message="tasks")
+    v1 = repo.head()
+    filler = (small_disk / "filler") if small_disk is not None else None
+    p = subprocess.run([sys.executable, "-c", _SAVE_ON_A_FULL_DISK, str(root), str(small_disk or ""),
+                        str(ROOT)], capture_output=True, text=True, timeout=300,
+                       preexec_fn=_limited(None if small_disk is not None else 30_000))  # the journal: 21 KB; an object: 35 KB
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout.strip().splitlines()[-1])
+    assert got["type"] == "NotARepoError" and got["exit_code"] == 6, got
+    assert "\n" not in got["str"] and f"{root}/.annover/objects/" in got["str"], got
+    assert ("No space left on device" in got["str"] if small_disk is not None else "File too large" in got["str"])
+    assert f"then call save() again: the answers are kept in the journal {got['journal']}" in got["str"], got
+    assert left_over(root) == []
+    if filler is not None:
+        filler.unlink()  # (git status, which refreshes the index, needs room)
+    assert_whole(root, [v1])
+    ann = annover.annotate(annover.Repo(root), "v1", annotator="ds@example.com")  # resumed from the journal
+    res = ann.save(message="with room")
+    assert sorted((r["labels"] or [], r["was_cancelled"]) for r in res.answers.to_pylist()) == [
+        ([], True), (["negative"], False), (["positive"], False)]
+    assert_whole(root, [annover.Repo(root).head(), v1])
