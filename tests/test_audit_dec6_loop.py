@@ -224,7 +224,8 @@ def test_region_agreement_of_three_annotators_checked_by_hand(tmp_path, monkeypa
         str(CORPUS / "evalme_bbox_multi.xml"), "-m", "three annotators")
     out = _ok("agreement")
     assert "label (regions; 5 task(s) with two annotators or more)\n  F1 0.516 (n=5)" in out, out
-    pairs = {(p["a"], p["b"]): p["f1"]["value"] for p in json.loads(_ok("agreement", "--json"))["controls"]["label"]["pairs"]}
+    doc = json.loads(_ok("agreement", "--json"))
+    pairs = {(p["a"], p["b"]): p["f1"]["value"] for p in doc["controls"]["label"]["pairs"]}
     assert {k: round(v, 3) for k, v in pairs.items()} == {
         ("annotator1@example.com", "annotator2@example.com"): 0.367,
         ("annotator1@example.com", "annotator3@example.com"): 0.820,

@@ -283,7 +283,7 @@ def test_the_notebook_s_save_on_a_full_disk(small_disk, tmp_path, inputs):
     filler = (small_disk / "filler") if small_disk is not None else None
     p = subprocess.run([sys.executable, "-c", _SAVE_ON_A_FULL_DISK, str(root), str(small_disk or ""),
                         str(ROOT)], capture_output=True, text=True, timeout=300,
-                       preexec_fn=_limited(None if small_disk is not None else 30_000))  # the journal: 21 KB; an object: 35 KB
+                       preexec_fn=_limited(None if small_disk is not None else 30_000))  # journal 21 KB, object 35 KB
     assert p.returncode == 0, p.stderr
     got = json.loads(p.stdout.strip().splitlines()[-1])
     assert got["type"] == "NotARepoError" and got["exit_code"] == 6, got
