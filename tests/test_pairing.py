@@ -49,6 +49,19 @@ def test_codes_are_equal_exactly_when_the_values_are(tables, limit):
             assert (flat[i] == flat[j]) == (rows[i] == rows[j])
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.tuples(TEXT, st.integers(1, 4)), max_size=6), min_size=1, max_size=3))
+def test_codes_of_values_in_runs_are_those_of_each_value(chunks):
+    """encoded_runs (the first value of each run coded, as the task keys of rows grouped by
+    task) gives the codes and values encoded gives, nulls a value of their own."""
+    values = pa.chunked_array([pa.array([v for v, n in ch for _ in range(n)], pa.string()) for ch in chunks],
+                              pa.string())
+    want_codes, want_values = P.encoded(values)
+    got_codes, got_values = P.encoded_runs(values)
+    assert got_codes.tolist() == want_codes.tolist()
+    assert got_values.to_pylist() == want_values.to_pylist()
+
+
 @given(st.lists(st.integers(0, 9), max_size=12), st.lists(st.integers(0, 9), max_size=12, unique=True))
 def test_positions_are_a_lookup(x, y):
     at = {v: i for i, v in enumerate(y)}

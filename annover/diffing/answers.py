@@ -238,9 +238,9 @@ def _count_key_regions(delta: "pa.Table", plain: "pa.Array", out: TableDiff) -> 
     for r in rl.group_by(["from_name_b", "__fa", "__fb"]).aggregate([([], "count_all")]).to_pylist():
         key3 = (r["from_name_b"] or "", r["__fa"], r["__fb"])
         out.relabels[key3] = out.relabels.get(key3, 0) + r["count_all"]
-    rka, rkb = delta.column("region_key_a"), delta.column("region_key_b")
-    out.regions[REMOVED] = count_true(pc.and_(pc.and_(pc.is_null(rkb), plain), pc.not_equal(rka, "")))
-    out.regions[ADDED] = count_true(pc.and_(pc.and_(pc.is_null(rka), plain), pc.not_equal(rkb, "")))
+    region = pc.and_(plain, delta.column("__re"))
+    out.regions[REMOVED] = count_true(pc.and_(pc.is_null(delta.column("__ib")), region))
+    out.regions[ADDED] = count_true(pc.and_(pc.is_null(delta.column("__ia")), region))
 
 
 def _regions(t: "pa.Table", idx: "pa.Array") -> list[Region | None]:
@@ -257,35 +257,8 @@ class Matched:
     pairs: list[tuple[tuple, Region, Region, str, "float | None"]] = field(default_factory=list)
     removed: list[tuple[tuple, Region]] = field(default_factory=list)
     added: list[tuple[tuple, Region]] = field(default_factory=list)
-    #: pairs by control found a column at a time (task_key, answer_key, __ia, __ib; see :func:`_by_control`)
+    #: pairs by control found a column at a time (``__ia``, ``__ib``; see :func:`_by_control`)
     by_control: "pa.Table | None" = None
-
-
-def _at_sides(mrows: "pa.Table") -> "tuple[np.ndarray, np.ndarray]":
-    """(row in ``ua``, row in ``bt``; -1 for none) of each leftover row."""
-    return tuple(pc.fill_null(mrows.column(c), -1).to_numpy(zero_copy_only=False)  # type: ignore[return-value]
-                 for c in ("__ia", "__ib"))
-
-
-def _from_sides(ua: "pa.Table", bt: "pa.Table", ia: "np.ndarray", ib: "np.ndarray",
-                of: "Callable[[pa.Table, np.ndarray], np.ndarray]") -> "np.ndarray":
-    """``of(table, rows)`` of each leftover row (at ``ia`` / ``ib``: :func:`_at_sides`), from the
-    side it is on (each side's rows taken once)."""
-    on_a = ia >= 0
-    x, y = of(ua, ia[on_a]), of(bt, ib[~on_a])
-    out = np.empty(len(ia), x.dtype)
-    out[on_a], out[~on_a] = x, y
-    return out
-
-
-def _taken(name: str, then: "Callable[[pa.Array], pa.Array]") -> "Callable[[pa.Table, np.ndarray], np.ndarray]":
-    """``then`` of column ``name`` at the rows: worked out on the whole column when the rows
-    are most of it (no take of its values), else on the rows taken."""
-    def of(t: "pa.Table", rows: "np.ndarray") -> "np.ndarray":
-        if 2 * len(rows) >= t.num_rows:
-            return K.np_bool(then(K.column(t, name)))[rows]
-        return K.np_bool(then(K.column(t, name).take(pa.array(rows, pa.int64()))))
-    return of
 
 
 def _coded_both(ua: "pa.Table", bt: "pa.Table", name: str) -> "tuple[np.ndarray, np.ndarray, pa.Array]":
@@ -349,10 +322,10 @@ def _by_control(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", out: TableDif
     """(pairs of leftover rows that :func:`match_regions` pairs by control, the rows left to it):
     one row on each side of a control in an answer, neither value a possible shape (a relabel
     of a classification), found and counted a column at a time."""
-    ia, ib = _at_sides(mrows)
+    ia, ib = pairing.at_sides(mrows)
     on_a = ia >= 0
-    region = np.flatnonzero(_from_sides(ua, bt, ia, ib, _taken("region_key", lambda v: pc.not_equal(v, ""))))
-    shape = _from_sides(ua, bt, ia, ib, _taken("value", _may_be_shape))
+    region = np.flatnonzero(K.np_bool(mrows.column("__re")))
+    shape = pairing.from_sides(ua, bt, ia, ib, pairing.taken("value", _may_be_shape))
     answer = mrows.column("__pa").to_numpy(zero_copy_only=False)
     controls = _coded_both(ua, bt, "from_name")
     first, last = _one_each(_control_codes(controls, ia, ib, answer)[region], on_a[region], shape[region])
@@ -360,11 +333,9 @@ def _by_control(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", out: TableDif
         return None, mrows
     first, last = region[first], region[last]
     at_a, at_b = pa.array(np.where(on_a[first], first, last)), pa.array(np.where(on_a[first], last, first))
-    pairs = pa.table({"task_key": mrows.column("task_key").take(at_a),
-                      "answer_key": mrows.column("answer_key").take(at_a),
-                      "__ia": mrows.column("__ia").take(at_a), "__ib": mrows.column("__ib").take(at_b)})
+    pairs = pa.table({"__ia": mrows.column("__ia").take(at_a), "__ib": mrows.column("__ib").take(at_b)})
     out.regions[CHANGED] += pairs.num_rows
-    pia, pib = _at_sides(pairs)
+    pia, pib = pairing.at_sides(pairs)
     if not _count_single_relabels(ua, bt, pia, pib, controls, out):
         _count_relabels(ua.column("labels").take(pairs.column("__ia")), bt.column("labels").take(pairs.column("__ib")),
                         bt.column("from_name").take(pairs.column("__ib")), out)
@@ -430,14 +401,15 @@ def _count_relabels(la: "pa.ChunkedArray", lb: "pa.ChunkedArray", fn: "pa.Chunke
         out.relabels[key3] = out.relabels.get(key3, 0) + r["count_all"]
 
 
-def _match(ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", opts: Options, renames: dict[str, str],
+def _match(spec: Spec, ua: "pa.Table", bt: "pa.Table", mrows: "pa.Table", opts: Options, renames: dict[str, str],
            out: TableDiff) -> Matched:
     """Match the leftover rows of each answer by shape, and count what that makes."""
     m = Matched()
     if not renames and mrows.num_rows:
         m.by_control, mrows = _by_control(ua, bt, mrows, out)
     left: dict[tuple, tuple[list[Region], list[Region]]] = {}
-    for k1, k2, ra, rb in zip(mrows.column("task_key").to_pylist(), mrows.column("answer_key").to_pylist(),
+    mkeys = pairing.keys_of(spec, ua, bt, mrows)
+    for k1, k2, ra, rb in zip(mkeys.column("task_key").to_pylist(), mkeys.column("answer_key").to_pylist(),
                               _regions(ua, mrows.column("__ia")), _regions(bt, mrows.column("__ib"))):
         slot = left.setdefault((k1, k2), ([], []))
         (slot[0] if ra is not None else slot[1]).append(ra if ra is not None else rb)
@@ -466,17 +438,17 @@ def _rows_of(spec: Spec, ua: "pa.Table", bt: "pa.Table", delta: "pa.Table", plai
              m: Matched) -> list["pa.Table"]:
     """The row tables of one answers diff: pairs by key and by shape, rows added and removed
     (each side's worded columns taken once for each)."""
+    rest, bc = delta.filter(plain), m.by_control
+    keys = pairing.keys_of(spec, ua, bt, rest)
+    bc_keys = None if bc is None else pairing.keys_of(spec, ua, bt, bc)
     ua, bt = (t.select(["region_key", *spec.cols]) for t in (ua, bt))
-    rest = delta.filter(plain)
     ia, ib = rest.column("__ia"), rest.column("__ib")
     in_a, in_b = pc.is_valid(ia), pc.is_valid(ib)
     pair = pc.and_(in_a, in_b)
-    keys = rest.select(["task_key", "answer_key"])
     take = lambda t, rs: t.take(pa.array([r.index for r in rs], pa.int64()))  # noqa: E731
     pa_, pb_ = [p[1] for p in m.pairs], [p[2] for p in m.pairs]
-    bc = m.by_control
-    by_control = [] if bc is None else [segment(
-        spec, CHANGED, bc.select(["task_key", "answer_key"]), ua.take(bc.column("__ia")), bt.take(bc.column("__ib")),
+    by_control = [] if bc is None or bc_keys is None else [segment(
+        spec, CHANGED, bc_keys, ua.take(bc.column("__ia")), bt.take(bc.column("__ib")),
         pa.array([BY_CONTROL] * bc.num_rows, pa.string()), pa.nulls(bc.num_rows, pa.float64()))]
     return [
         *by_control,
@@ -506,7 +478,7 @@ def _diff_found(spec: Spec, found: "tuple[pa.Table, pa.Table] | None", opts: Opt
     plain = pc.invert(pc.fill_null(delta.column("__m"), False))
     _count_key_regions(delta, plain, out)
     left = K.np_bool(delta.column("__m"))  # rows left to matching: every row when every label changed
-    matched = _match(ua, bt, delta if left.all() else delta.filter(pa.array(left)), opts, renames, out)
+    matched = _match(spec, ua, bt, delta if left.all() else delta.filter(pa.array(left)), opts, renames, out)
     out.any_rows, out.rows = True, lambda: _rows_of(spec, ua, bt, delta, plain, matched)
     return out
 

@@ -26,7 +26,11 @@ REGION_ID_CHANGED = "region id changed"
 
 
 def column(t: "pa.Table", name: str) -> "pa.Array":
+    """Column ``name`` as one array: its one chunk as it is (no copy) unless that is a slice
+    (some Arrow kernels refuse a sliced list with nulls), else its chunks combined."""
     c = t.column(name)
+    if hasattr(c, "num_chunks") and c.num_chunks == 1 and not c.chunk(0).offset:
+        return c.chunk(0)
     return c.combine_chunks() if hasattr(c, "combine_chunks") else c
 
 

@@ -14,7 +14,7 @@ are narrowed first by one streaming join in DuckDB (:func:`annover.diffing.sql.d
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, NamedTuple, Sequence
+from typing import TYPE_CHECKING, Callable, NamedTuple, Sequence
 
 from annover._lazy import lazy
 from annover.diffing import columns as K
@@ -60,9 +60,36 @@ def encoded(values: "pa.ChunkedArray | pa.Array") -> "tuple[np.ndarray, pa.Array
     return idx, max((ch.dictionary for ch in enc.chunks), key=len)  # the last chunk's holds them all
 
 
-def then(code: "np.ndarray", values: "pa.ChunkedArray | pa.Array") -> "np.ndarray":
-    """Codes of (what ``code`` codes, ``values``): equal for two rows exactly when both are."""
-    idx, words = encoded(values)
+def _run_starts(chunk: "pa.Array") -> "np.ndarray":
+    """Where each run of equal adjacent values of ``chunk`` starts (nulls equal to nulls)."""
+    starts = np.ones(len(chunk), bool)
+    if len(chunk) > 1:
+        starts[1:] = K.distinct(chunk.slice(1), chunk.slice(0, len(chunk) - 1))
+    return np.flatnonzero(starts)
+
+
+def encoded_runs(values: "pa.ChunkedArray | pa.Array") -> "tuple[np.ndarray, pa.Array]":
+    """:func:`encoded` of values that come in runs (a table's task keys, its rows grouped by
+    task): the first value of each run encoded, its code repeated over the run; the same
+    codes and values as :func:`encoded` (the first values occur in the same order)."""
+    if not isinstance(values, pa.ChunkedArray):
+        values = pa.chunked_array([values], values.type)
+    if pa.types.is_dictionary(values.type):
+        return encoded(values)
+    chunks = [ch for ch in values.chunks if len(ch)]
+    starts = [_run_starts(ch) for ch in chunks]
+    if sum(len(s) for s in starts) * 2 > len(values):  # runs too short to pay
+        return encoded(values)
+    heads = pa.chunked_array([ch.take(pa.array(s)) for ch, s in zip(chunks, starts)], values.type)
+    code, words = encoded(heads)
+    lengths = [np.diff(np.append(s, len(ch))) for ch, s in zip(chunks, starts)]
+    return np.repeat(code, np.concatenate(lengths)) if lengths else code, words
+
+
+def then(code: "np.ndarray", values: "pa.ChunkedArray | pa.Array", runs: bool = False) -> "np.ndarray":
+    """Codes of (what ``code`` codes, ``values``): equal for two rows exactly when both are
+    (``runs``: the values come in runs, see :func:`encoded_runs`)."""
+    idx, words = (encoded_runs if runs else encoded)(values)
     if not len(idx):
         return code
     size = max(len(words), 1)
@@ -84,7 +111,7 @@ def coded(spec: Spec, tables: Sequence["pa.Table"]) -> list["pa.Table"]:
     # one chunk a column (DuckDB gives many): every take and comparison after reads them whole
     tables = [t.drop_columns([c for c in (TASK, ANSWER, ROW, AT_B) if c in t.column_names]).combine_chunks()
               for t in tables]
-    task = then(np.zeros(sum(t.num_rows for t in tables), np.int64), _column(tables, "task_key"))
+    task = then(np.zeros(sum(t.num_rows for t in tables), np.int64), _column(tables, "task_key"), runs=True)
     answer = then(task, _column(tables, spec.answer_key))
     row = then(answer, _column(tables, "region_key"))
     return [t.append_column(TASK, pa.array(k)).append_column(ANSWER, pa.array(x)).append_column(ROW, pa.array(y))
@@ -118,11 +145,14 @@ def stored_codes(t: "pa.Table", name: str) -> "np.ndarray":
 
 
 def positions(x: "np.ndarray", y: "np.ndarray") -> "np.ndarray":
-    """Position in ``y`` of each value of ``x`` (-1 where ``y`` lacks it; ``y``'s values unique)."""
+    """Position in ``y`` of each value of ``x`` (-1 where ``y`` lacks it; ``y``'s values unique):
+    ``y`` sorted and searched (a quarter of the CPU of a hash lookup, ``pc.index_in``, at
+    250,000 integer codes a side)."""
     if not len(x) or not len(y):
         return np.full(len(x), -1, np.int64)
-    found = pc.index_in(pa.array(x), value_set=pa.array(y))
-    return pc.fill_null(found, -1).to_numpy(zero_copy_only=False).astype(np.int64)
+    order = np.argsort(y, kind="stable")
+    at = np.minimum(np.searchsorted(y[order], x), len(y) - 1)
+    return np.where(y[order[at]] == x, order[at], -1).astype(np.int64)
 
 
 def rows_differ(ta: "pa.Table", tb: "pa.Table", cols: Sequence[str]) -> "np.ndarray":
@@ -288,22 +318,57 @@ def _either(ua: "pa.Table", bt: "pa.Table", name: str, ia: "np.ndarray", ib: "np
     return both.take(pa.array(order))
 
 
+def at_sides(rows: "pa.Table") -> "tuple[np.ndarray, np.ndarray]":
+    """(row in ``ua``, row in ``bt``; -1 for none) of rows of :func:`delta`."""
+    return tuple(pc.fill_null(rows.column(c), -1).to_numpy(zero_copy_only=False)  # type: ignore[return-value]
+                 for c in ("__ia", "__ib"))
+
+
+def keys_of(spec: Spec, ua: "pa.Table", bt: "pa.Table", rows: "pa.Table") -> "pa.Table":
+    """``task_key`` and ``answer_key`` of rows of :func:`delta` (``rows``: some of them, with
+    ``__ia`` / ``__ib``), each from the side its row is on: taken when asked for (the row
+    table, the answers left to matching by shape), not for every row that differs."""
+    ia, ib = at_sides(rows)
+    return pa.table({"task_key": _either(ua, bt, "task_key", ia, ib),
+                     "answer_key": _either(ua, bt, spec.answer_key, ia, ib)})
+
+
+def from_sides(ua: "pa.Table", bt: "pa.Table", ia: "np.ndarray", ib: "np.ndarray",
+               of: "Callable[[pa.Table, np.ndarray], np.ndarray]") -> "np.ndarray":
+    """``of(table, rows)`` of each row at ``ia`` / ``ib`` (:func:`at_sides`), from the side it
+    is on (each side's rows taken once)."""
+    on_a = ia >= 0
+    x, y = of(ua, ia[on_a]), of(bt, ib[~on_a])
+    out = np.empty(len(ia), x.dtype)
+    out[on_a], out[~on_a] = x, y
+    return out
+
+
+def taken(name: str, then: "Callable[[pa.Array], pa.Array]") -> "Callable[[pa.Table, np.ndarray], np.ndarray]":
+    """``then`` of column ``name`` at the rows: worked out on the whole column when the rows
+    are most of it (no take of its values), else on the rows taken."""
+    def of(t: "pa.Table", rows: "np.ndarray") -> "np.ndarray":
+        if 2 * len(rows) >= t.num_rows:
+            return K.np_bool(then(K.column(t, name)))[rows]
+        return K.np_bool(then(K.column(t, name).take(pa.array(rows, pa.int64()))))
+    return of
+
+
 def delta(spec: Spec, ua: "pa.Table", bt: "pa.Table", pr: Presence) -> "pa.Table":
     """The rows that differ, paired by key: where each is in ``ua`` / ``bt`` (``__ia``,
     ``__ib``); ``__rc`` a pair is a changed region, ``__rl`` a relabeled one (``__fa ->
     __fb``, of control ``from_name_b``; null on other rows); ``__m`` a row left over in an
     answer on both sides that has rows left over on the other side too, to be matched by
-    shape; ``__pa`` its answer (a row of ``pr.table``). ``pr``: :func:`presence`. Only the
-    pairs' region columns are read."""
+    shape; ``__pa`` its answer (a row of ``pr.table``); ``__re`` its region key (on its side)
+    is not empty. ``pr``: :func:`presence`. Only the pairs' region columns are read; the
+    rows' keys are taken when asked for (:func:`keys_of`)."""
     ia, ib = _paired(ua, bt, spec.cols)
     marks = _regions_changed(spec, ua, bt, ia, ib)
     at = _answer_rows(ua, bt, ia, ib, pr)
+    region = from_sides(ua, bt, ia, ib, taken("region_key", lambda v: pc.not_equal(v, "")))
     return pa.table({
-        "task_key": _either(ua, bt, "task_key", ia, ib), "answer_key": _either(ua, bt, spec.answer_key, ia, ib),
-        "region_key_a": K.column(ua, "region_key").take(_at(ia)),
-        "region_key_b": K.column(bt, "region_key").take(_at(ib)),
         "__ia": _at(ia), "__ib": _at(ib), **marks, "__m": pa.array(_mixed(at, ib < 0, ia < 0, pr.table)),
-        "__pa": pa.array(at)})
+        "__pa": pa.array(at), "__re": pa.array(region)})
 
 
 def _regions_changed(spec: Spec, ua: "pa.Table", bt: "pa.Table", ia: "np.ndarray", ib: "np.ndarray"
