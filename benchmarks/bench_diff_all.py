@@ -24,8 +24,11 @@ the issue's goal is a peak under 4x the in-memory table.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
+import time
 from pathlib import Path
+from typing import Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -78,6 +81,15 @@ def processes(repo_dir: Path, a: list[str], b: list[str], repeats: int) -> dict:
             "peak_vs_table": round(cli["peak_mb"] / table_mb, 2)}
 
 
+def _cpu_of(fn: "Callable[[], object]", into: list[float]) -> "Callable[[], None]":
+    """``fn``, recording the CPU time (``time.process_time``: every thread of this process) of each call."""
+    def timed() -> None:
+        start = time.process_time()
+        fn()
+        into.append(time.process_time() - start)
+    return timed
+
+
 def measure(data: Path, tmp: Path, repeats: int, share: float = 1.0, process: bool = False,
             row_table: bool = True) -> dict:
     import bench_diff
@@ -106,10 +118,18 @@ def measure(data: Path, tmp: Path, repeats: int, share: float = 1.0, process: bo
              "annover diff v1 v2, summary + row table": (lambda: repo.diff("v1", "v2").rows, None)}
     if not row_table:
         del cases["annover diff v1 v2, summary + row table"]
+    # the process's CPU time of each run (every thread; the warm-up's too, dropped below): on a
+    # machine others share, the wall time of the two-core join and diff moves with their load
+    cpu: dict[str, list[float]] = {k: [] for k in cases}
+    cases = {k: (_cpu_of(fn, cpu[k]), setup) for k, (fn, setup) in cases.items()}
     times = common.time_interleaved(cases, repeats, warmup=1, log=common.log)
     join = times["DuckDB join of the two versions"]
+    cpu_s = {k: statistics.median(v[1:]) for k, v in cpu.items()}
+    join_cpu = cpu_s["DuckDB join of the two versions"]
     return {"share": share, "times": times, "regions": summary["regions"], "annotations": summary["annotations"],
             "ratios": {k: common.ratio(v, join) for k, v in times.items() if k.startswith("annover")},
+            "cpu_median_s": {k: round(v, 4) for k, v in cpu_s.items()},
+            "cpu_ratios": {k: round(v / join_cpu, 3) for k, v in cpu_s.items() if k.startswith("annover") and join_cpu},
             "processes": processes(repo.root, a, b, repeats) if process else None}
 
 
@@ -117,10 +137,13 @@ def report(r: dict) -> str:
     out = [f"Diff of two versions of {r['rows']:,} annotation rows, a share of the labels changed; "
            f"target of distant versions ≤ {TARGET}x of the join"]
     for x in r["results"]:
-        rows = [[k, f"{v['median_s']:.3f}", f"{v['best_s']:.3f}", f"{x['ratios'][k]}x" if k in x["ratios"] else "1.0x"]
+        cpu, cpu_r = x.get("cpu_median_s", {}), x.get("cpu_ratios", {})
+        rows = [[k, f"{v['median_s']:.3f}", f"{v['best_s']:.3f}", f"{x['ratios'][k]}x" if k in x["ratios"] else "1.0x",
+                 f"{cpu[k]:.3f}" if k in cpu else "-", f"{cpu_r[k]}x" if k in cpu_r else "1.0x"]
                 for k, v in x["times"].items()]
         out += ["", f"{x['share']:.0%} of the labels changed (regions {x['regions']})", "",
-                common.markdown_table(["case", "median (s)", "best (s)", "vs join"], rows)]
+                common.markdown_table(["case", "median (s)", "best (s)", "vs join", "CPU median (s)", "CPU vs join"],
+                                      rows)]
         if x.get("processes"):
             pr = x["processes"]
             out += ["", f"as processes (one version's annotations in memory: {pr['table_mb']:,.0f} MB): "
