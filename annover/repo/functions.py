@@ -13,6 +13,7 @@ from annover._lazy import lazy
 from annover.errors import NotARepoError, NotFoundError, UsageError
 from annover.repo.commands import Repo, check_path_arg
 from annover.repo.results import ExportResult, SnapshotResult
+from annover.store.git import foreign_owner
 
 if TYPE_CHECKING:  # pragma: no cover
     import datasets
@@ -122,8 +123,8 @@ def _local_repo(repo: RepoLike) -> Repo | None:
     try:
         return Repo(repo)
     except NotARepoError:
-        if not _in_git(Path(repo)):  # DVC cannot read it by path either: the CLI's own "not an annover repository"
-            raise
+        if not _in_git(Path(repo)) or foreign_owner(Path(repo)) is not None:  # DVC cannot read it by path either:
+            raise  # the CLI's own "not an annover repository", or git's refusal of another user's repository
         return None
 
 

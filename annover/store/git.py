@@ -25,7 +25,7 @@ from annover.errors import GitError, NotARepoError, UsageError
 from annover.files import write_atomic
 from annover.store import gitrefs
 
-__all__ = ["Git", "Tracking", "ZERO_OID", "Stage"]
+__all__ = ["Git", "Tracking", "ZERO_OID", "Stage", "foreign_owner"]
 
 #: git's "no object" id: update-ref's expected value for a ref that must not exist yet.
 ZERO_OID = "0" * 40
@@ -168,6 +168,22 @@ def _discover(cwd: Path) -> "tuple[Path, Path] | None":
     return None
 
 
+def foreign_owner(cwd: Path) -> "Path | None":
+    """The work tree at or above ``cwd`` that another user owns (it or its ``.git``), which git
+    refuses unless ``safe.directory`` lists it; None where this user owns it, or there is none."""
+    if not hasattr(os, "getuid"):
+        return None
+    here = Path(cwd).resolve()
+    for d in (here, *here.parents):
+        dot = d / ".git"
+        try:
+            if os.path.lexists(dot):
+                return d if os.getuid() != d.stat().st_uid or os.getuid() != dot.stat().st_uid else None
+        except OSError:
+            return None
+    return None
+
+
 def _guessed_remote(remotes: list[str]) -> str:
     """The git remote a branch with no upstream goes to: the only one, else ``origin`` if there."""
     return remotes[0] if len(remotes) == 1 else "origin" if "origin" in remotes else "REMOTE"
@@ -241,6 +257,12 @@ class Git:
         out = run_git(["rev-parse", "--show-toplevel", "--absolute-git-dir"], self.cwd, check=False).decode()
         lines = out.splitlines()
         if len(lines) != 2:
+            owned = foreign_owner(self.cwd)
+            if owned is not None:  # git refuses it (safe.directory): not "no repository", nor `annover init`
+                raise NotARepoError(f"git refuses the repository at {owned}: another user owns it (git's "
+                                    "safe.directory rule)", f"if you trust it: git config --global --add "
+                                    f"safe.directory {owned} (a home you cannot write: export GIT_CONFIG_COUNT=1 "
+                                    f"GIT_CONFIG_KEY_0=safe.directory GIT_CONFIG_VALUE_0={owned})")
             raise NotARepoError(f"{self.cwd} is not inside a git work tree", "run `annover init` here")
         self._toplevel, self._git_dir = Path(lines[0]).resolve(), Path(lines[1])
 
