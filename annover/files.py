@@ -18,14 +18,16 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
-__all__ = ["NO_ROOM", "REFUSED", "bad_name", "file_mode", "long_name", "naming", "not_a_file", "sha256_file",
-           "under_a_file", "unwritable", "write_atomic", "write_chunks_atomic", "write_files"]
+__all__ = ["NO_ROOM", "READ_ONLY", "REFUSED", "bad_name", "file_mode", "long_name", "naming", "not_a_file",
+           "sha256_file", "under_a_file", "unwritable", "write_atomic", "write_chunks_atomic", "write_files"]
 
 #: errnos of a disk (or quota) with no room left
 NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
 #: errnos of a write the machine refused: no room (also a file-size limit, EFBIG), or not
 #: writable (a read-only mount, e.g. of a DVC cache outside the repository; no permission)
-REFUSED = NO_ROOM | {errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM}
+#: errnos of a place that cannot be written at all: a read-only mount, no permission
+READ_ONLY = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+REFUSED = NO_ROOM | {errno.EFBIG} | READ_ONLY
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _DIR_FD = os.open in os.supports_dir_fd

@@ -192,5 +192,8 @@ def pull(rev: str | None, remote: str | None, timeout: float | None, quiet: bool
         return
     if not as_json:
         _render_transfer(out, "pulled", "here")
+    if out.not_checked_out:
+        info(f"warning: HEAD's files were not checked out into the work tree ({out.not_checked_out}); "
+             "annover reads them from the DVC cache, a reader without annover needs a writable clone")
     if out.git is not None and out.git.behind:  # the versions others made come by git first
         info(f"note: annover pull fetched objects of the versions here; {_tracking(out.git)}")

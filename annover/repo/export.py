@@ -360,6 +360,8 @@ def load_url(url: str, rev: str, table: str, model_version: str | None = None,
         head = fs.read_text(f"{ANNOVER_DIR}/HEAD").strip()
         record = json.loads(fs.read_text(f"{ANNOVER_DIR}/versions/{head}.json"))
     except Exception as e:  # noqa: BLE001 - whatever DVC or git raise: one error that names the URL
+        if dvc_adapter.is_databases_error(e):  # not the URL's fault: where DVC keeps its databases here
+            raise dvc_adapter.databases_refused(e) from None
         raise RevisionError(f"cannot read annover version {rev!r} from {url}: {first_line(e)}",
                             "give a git URL or path of an annover repo and a git rev (a tag like v2)") from None
     if C.json_digest(record) != head:

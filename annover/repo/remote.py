@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from annover.errors import NotARepoError, ObjectError, RemoteError, UsageError
-from annover.files import long_name, under_a_file, write_atomic
+from annover.files import READ_ONLY, long_name, under_a_file, write_atomic
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore, left_out_by_git_merge
 from annover.repo.results import InitResult, StatusResult, StrayTag, TransferResult
@@ -401,8 +402,7 @@ def _status(repo: RepoCore, remote: bool, timeout: float | None) -> StatusResult
     if head:
         missing = _missing_locally(repo, repo.version(head))
         if asked:
-            listings = [lst for _, lst in versions.values() if lst]
-            there = repo.dvc.listings_on_remote(listings, None, timeout)
+            there = _on_remote(repo, [lst for _, lst in versions.values() if lst], timeout)
             unpushed = [vid for vid, (_, lst) in versions.items() if lst not in there]
             head_listing = versions.get(head, (None, None))[1]
             pushed = head_listing in there if head_listing else None
@@ -410,6 +410,31 @@ def _status(repo: RepoCore, remote: bool, timeout: float | None) -> StatusResult
     return StatusResult(str(repo.root), head, repo.tags_of().get(head, []) if head else [], info, pushed, missing,
                         interrupted, len(versions), unpushed, repo.scm.tracking(), stray_tags(repo) if head else [],
                         left_out=left[0] if left else None, hand_edit=hand_edit)
+
+
+def _on_remote(repo: RepoCore, listings: list[str], timeout: float | None) -> set[str]:
+    """The listings the remote has; DVC, which asks it, opened in a checkout it may not write (a
+    fresh clone made read-only: no ``.dvc/tmp`` yet) is one line that says how to go on."""
+    try:
+        return repo.dvc.listings_on_remote(listings, None, timeout)
+    except OSError as e:
+        if e.errno not in READ_ONLY:
+            raise
+        where = str(e.filename or "")
+        fix = ("run it in a writable clone" if where.startswith(str(repo.dvc.root)) else
+               "give DVC a folder it can write for its databases: DVC_SITE_CACHE_DIR=DIR")
+        raise NotARepoError(f"DVC cannot open this repository to ask the remote: {where}: {e.strerror}",
+                            f"`annover status --no-remote` does not ask it; or {fix}") from None
+
+
+def _read_only_checkout(repo: RepoCore, needed: list[ObjectRef], e: OSError) -> str | None:
+    """A checkout of HEAD's files that a read-only work tree refused (``e``): None when they are
+    there already, what refused it when annover reads them from the DVC cache; else ``e``."""
+    if e.errno not in READ_ONLY or not all(repo.store.has(r) for r in needed):
+        raise e
+    if all(repo.store.path(r.oid).is_file() for r in needed):
+        return None
+    return f"{e.filename or repo.root}: {e.strerror}"
 
 
 def _missing_locally(repo: RepoCore, v: Version) -> int:
@@ -596,8 +621,11 @@ def pull(repo: RepoCore, rev: str | None = None, remote: str | None = None,
                 path.unlink()
         pointer = repo.dir / "objects.dvc"
         listing = repo.dvc.pointer_hash(repo.scm, _commit_for(repo, head), repo.rel(pointer))
-        repo.dvc.checkout(pointer, repo.store.root, listing, {shard(r.oid): r.md5 for r in needed},
-                          f"version {_name(repo, head)}")
+        try:
+            repo.dvc.checkout(pointer, repo.store.root, listing, {shard(r.oid): r.md5 for r in needed},
+                              f"version {_name(repo, head)}")
+        except OSError as e:
+            out = dataclasses.replace(out, not_checked_out=_read_only_checkout(repo, needed, e))
         missing = [r for r in needed if not repo.store.has(r)]
         if missing:
             raise RemoteError(f"{len(missing)} object(s) of {head[:12]} are still missing after the pull",

@@ -255,9 +255,13 @@ class TransferResult:
     remote: RemoteInfo | None = None
     #: the branch against its git remote, which annover push and pull do not touch (None: no git remote)
     git: Tracking | None = None
+    #: pull in a work tree that cannot be written: what refused the checkout of HEAD's files, which
+    #: annover then reads from the DVC cache (None: checked out, or there already)
+    not_checked_out: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"direction": self.direction.value, "version": self.version, "commit": self.commit,
                 "transferred": self.transferred, "versions": len(self.moved) + len(self.up_to_date),
                 "moved": len(self.moved), "up_to_date": len(self.up_to_date), "moved_versions": self.moved,
-                "remote": _remote_json(self.remote), "git": self.git.to_json() if self.git else None}
+                "remote": _remote_json(self.remote), "git": self.git.to_json() if self.git else None,
+                "not_checked_out": self.not_checked_out}

@@ -40,7 +40,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 from annover._lazy import lazy
 from annover.errors import (AnnoverError, NotARepoError, ObjectError, RemoteError, RemoteUnreachableError, UsageError,
                             env_seconds, shown)
-from annover.files import naming, write_atomic
+from annover.files import REFUSED, naming, write_atomic
 from annover.store.credentials import (CREDENTIALS, has_userinfo, is_local_url, is_secret_option, redact, scheme,
                                         split_options, split_userinfo)
 from annover.store.git import Git
@@ -81,7 +81,8 @@ else:
     sqlite3 = lazy("sqlite3")
 
 __all__ = ["CREDENTIALS", "DVC_DIR", "REMOTE_TIMEOUT", "TIMEOUT_ENV", "TRANSFER_TIMEOUT", "Direction", "Dvc", "Moved",
-           "RemoteInfo", "Verify", "check_listing", "find_root", "is_local_url", "is_secret_option", "listing_of",
+           "RemoteInfo", "Verify", "check_listing", "databases_refused", "find_root", "is_databases_error",
+           "is_local_url", "is_secret_option", "listing_of",
            "open_fs", "parse_listing", "redact", "remote_timeout", "split_userinfo", "this_machine_warning",
            "tracked_md5"]
 
@@ -327,6 +328,23 @@ def _as_path(url: str) -> str:
         if os.path.isdir(path):
             return path
     return url
+
+
+def databases_refused(e: Exception) -> NotARepoError:
+    """The error of DVC's state and index databases (its site cache) that cannot be written: a full
+    disk, ``ulimit -f``, a read-only ``/var/tmp`` (a container's read-only root)."""
+    return NotARepoError(f"DVC's databases under {dvc_dirs.site_cache_dir()} cannot be written: {e}",
+                         "free some space on its disk (or raise `ulimit -f`), or give DVC a folder it can write: "
+                         "DVC_SITE_CACHE_DIR=DIR in the environment (or `dvc config --local core.site_cache_dir "
+                         "DIR`), and run the command again")
+
+
+def is_databases_error(e: BaseException) -> bool:
+    """``e`` is DVC's databases (SQLite) failing to open or write, or their folder refused."""
+    if isinstance(e, sqlite3.OperationalError):
+        return True
+    site = os.path.join(dvc_dirs.site_cache_dir(), "")
+    return isinstance(e, OSError) and e.errno in REFUSED and str(e.filename or "").startswith(site)
 
 
 def written_folder(url: str) -> Path:
@@ -625,10 +643,10 @@ class Dvc:
             with quiet(), opener(str(self.root)) as d:
                 d.scm_context.quiet = True  # annover commits pointers itself
                 yield d
-        except sqlite3.OperationalError as e:  # DVC's state and index databases: a full disk, `ulimit -f`
-            raise NotARepoError(f"DVC's databases under {dvc_dirs.site_cache_dir()} cannot be written: {e}",
-                                "free some space on its disk (or raise `ulimit -f`), or give DVC another place "
-                                "(`dvc config --local core.site_cache_dir DIR`), and run the command again") from None
+        except (sqlite3.OperationalError, OSError) as e:  # DVC's state and index databases: a full disk,
+            if not is_databases_error(e):  # `ulimit -f`, a read-only /var/tmp
+                raise
+            raise databases_refused(e) from None
 
     @contextmanager
     def kept_open(self) -> Iterator[None]:
@@ -1076,8 +1094,8 @@ class Dvc:
         except Exception:  # no remote, or one DVC cannot open: the reader says what is wrong
             return {}
 
-    def configured_remote(self) -> RemoteInfo | None:
-        """The default remote as :meth:`remote_info` gives it, read from DVC's config files without
+    def configured_remote(self, name: str | None = None) -> RemoteInfo | None:
+        """Remote ``name`` (None: the default one) as :meth:`remote_info` gives it, read from DVC's config files without
         importing DVC (``status --no-remote``: a tenth of a second or two): system, global, repo
         and local config, later ones winning, as DVC merges them; None where none is set or a file
         does not parse. Unlike DVC, options its schema would refuse are not checked."""
@@ -1088,10 +1106,10 @@ class Dvc:
                 return None
             _merge(conf, one)
         core = conf.get("core")
-        name = core.get("remote") if isinstance(core, dict) else None
+        name = name or (core.get("remote") if isinstance(core, dict) else None)
         if not name or not isinstance(name, str):
             return None
-        section = conf["remote"].get(name)
+        section = conf.get("remote", {}).get(name)
         url = section.get("url") if isinstance(section, dict) else None
         return RemoteInfo(name, redact(url) if isinstance(url, str) and url else None)
 
@@ -1103,6 +1121,8 @@ class Dvc:
                 if not name:
                     return None
                 url = d.config["remote"].get(name, {}).get("url")
+        except (OSError, NotARepoError):  # DVC cannot open a checkout it may not write (.dvc/tmp, its site
+            return self.configured_remote(name)  # cache): the remote its config files name, read without DVC
         except Exception:  # a broken config is reported by the commands that need the remote
             return None
         return RemoteInfo(name, redact(url) if url else None)
