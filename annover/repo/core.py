@@ -276,6 +276,13 @@ class RepoCore:
         first commit, when no version is named yet.)"""
         if self.scm.head_oid() is None and (self.dir / "HEAD").is_file() and self.head_commit() is None:
             _check_not_orphan(self.toplevel)
+            elsewhere = [v for v in ("GIT_DIR", "GIT_WORK_TREE") if v in os.environ]
+            raise NotARepoError(f"git's repository {self.git_dir} has no commit, yet {self.rel(self.dir / 'HEAD')} "
+                                "names a version: annover's files were committed in another git repository"
+                                + (f" ({' and '.join(elsewhere)} point git elsewhere)" if elsewhere else ""),
+                                f"unset {' and '.join(elsewhere)} (or point {'them' if len(elsewhere) > 1 else 'it'} "
+                                "at this repository's)" if elsewhere else
+                                "work in the git repository that has annover's commits (a clone of it)")
 
     def begin_write(self, what: str = "a new version") -> str | None:
         """The HEAD version a command that makes a version (or moves HEAD: ``what``) starts from;
@@ -858,7 +865,8 @@ class RepoCore:
                         notes.append("removed an uncommitted HEAD")
                 continue
             data = contents.get(path)
-            if data is not None and (not target.exists() or target.read_bytes() != data):
+            if data is not None and (not target.exists() or (target.read_bytes() != data
+                                                              and not self.scm.reads_as(path, blob))):
                 write_atomic(target, data)
                 notes.append(f"restored {path} from the last commit")
         notes += self._remove_uncommitted(tracked, killed)

@@ -70,6 +70,9 @@ def _make_layout(root: Path, messages: list[str]) -> tuple[str, ...]:
         Git.init(root)
         messages.append(f"initialised git in {root}")
         top_path = Git.toplevel_of(root) or root
+    # where git cannot make the commit (no identity under user.useConfigOnly, a signature commit.gpgSign asks
+    # for and git cannot make), refused before DVC's and annover's files are made: a run after the fix starts afresh
+    Git(root).author()
     dvc_made: tuple[str, ...] = ()
     if dvc_adapter.find_root(root, top_path) is None:
         dvc_adapter.init(root, subdir=root != top_path)

@@ -49,12 +49,30 @@ _BLOBS: "dict[tuple[str, str], bytes]" = {}
 _BLOBS_MAX = 1 << 16
 _FILE_MODE = "100644"
 _HINT = "check the git repository (git status) and try again"
+#: Settings of a user's git config that change the output annover parses, turned off for annover's
+#: git runs: ``log.showSignature`` puts gpg's verdict between the lines of ``git log --format=%H``, and
+#: ``log.follow`` makes ``git log -- PATH`` of one path follow renames, which walks no merge's other side.
+_AS_PARSED = ("-c", "log.showSignature=false", "-c", "log.follow=false")
+#: The git settings annover's commits follow: the identity (``user.useConfigOnly``: never a guessed
+#: one) and ``commit.gpgSign`` (signed, as ``git commit`` signs).
+_COMMIT_SETTINGS = r"^(user\.(name|email|useconfigonly)|commit\.gpgsign)$"
 
 
 def _reflog_says(title: str) -> str:
     """HEAD's reflog entry for a move annover made, as git's says ``commit: TITLE``: ``annover: TITLE``
     (a commit's title that already says annover is not prefixed again)."""
     return title if title.startswith(("annover:", "annover ")) else f"annover: {title}"
+
+
+def _git_bool(value: "str | None") -> bool:
+    """A git config boolean as git reads it (``true``/``yes``/``on``/a number other than 0; unset: false)."""
+    v = (value or "").strip().lower()
+    if v in ("true", "yes", "on"):
+        return True
+    try:
+        return int(v) != 0
+    except ValueError:
+        return False
 
 
 def _noop(_: str) -> None:
@@ -67,7 +85,7 @@ def run_git(args: list[str], cwd: Path, *, env: Mapping[str, str] | None = None,
     one that runs past ``timeout`` seconds (a git remote asked, which may hang) is ended: GitError."""
     full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
     try:
-        p = _run(["git", *args], cwd, full_env, input, timeout)
+        p = _run(["git", *_AS_PARSED, *args], cwd, full_env, input, timeout)
     except FileNotFoundError:
         raise GitError("git is not installed (no `git` on PATH)", "install git") from None
     except subprocess.TimeoutExpired:
@@ -244,8 +262,10 @@ class Git:
         return Path(out).resolve() if out else None
 
     @staticmethod
-    def init(path: Path, branch: str = "main") -> None:
-        run_git(["init", "-q", "-b", branch], path)
+    def init(path: Path, branch: str | None = None) -> None:
+        """``git init``: on ``branch``, else on git's ``init.defaultBranch`` where the user set one, else on main."""
+        branch = branch or run_git(["config", "--get", "init.defaultBranch"], path, check=False).decode().strip()
+        run_git(["init", "-q", "-b", branch or "main"], path)
 
     def _locate(self) -> None:
         """The top level and the git dir: found on the file system as git finds them, else asked of git once."""
@@ -347,6 +367,11 @@ class Git:
     def show(self, commit: str, path: str) -> str | None:
         """The text of ``path`` at ``commit``, or None where it has none (or it is empty)."""
         return run_git(["cat-file", "blob", f"{commit}:{path}"], self.toplevel, check=False).decode() or None
+
+    def reads_as(self, path: str, blob: str) -> bool:
+        """Whether git reads the work tree's file ``path`` as blob ``blob``: through its filters, as ``git
+        status`` compares them (``core.autocrlf`` checks annover's files out with CRLF line ends)."""
+        return self.run("hash-object", "--", path, check=False).strip() == blob
 
     def blob(self, oid: str) -> bytes:
         return run_git(["cat-file", "blob", oid], self.toplevel)
@@ -509,31 +534,78 @@ class Git:
 
     # ------------------------------------------------------------------ identity
 
-    def _identity(self) -> tuple[str, str]:
-        """(user.name, user.email) as git's config has them, '' where unset: one git run
-        (the last value of a key given twice wins, as ``git config KEY`` reads it)."""
-        out = self.run("config", "-z", "--get-regexp", r"^user\.(name|email)$", check=False)
-        found = dict(item.partition("\n")[::2] for item in out.split("\0") if item)
+    def _settings(self) -> dict[str, str]:
+        """The git settings a commit of annover's follows (:data:`_COMMIT_SETTINGS`), by lower-case
+        key, as git's config has them (a key with no ``=``: ``true``): one git run (the last value of
+        a key given twice wins, as ``git config KEY`` reads it)."""
+        out = self.run("config", "-z", "--get-regexp", _COMMIT_SETTINGS, check=False)
+        found = {}
+        for item in out.split("\0"):
+            if item:
+                key, nl, value = item.partition("\n")
+                found[key.lower()] = value if nl else "true"
+        return found
+
+    def _identity(self, settings: "Mapping[str, str] | None" = None) -> tuple[str, str]:
+        """(user.name, user.email) as git's config has them, '' where unset."""
+        found = self._settings() if settings is None else settings
         return found.get("user.name", "").strip(), found.get("user.email", "").strip()
 
-    def identity_env(self, identity: tuple[str, str] | None = None) -> dict[str, str]:
-        """git author/committer, falling back to 'annover' where git has no identity."""
-        name, email = identity or self._identity()
+    def identity_env(self, settings: "Mapping[str, str] | None" = None) -> dict[str, str]:
+        """git author/committer, falling back to 'annover' where git has no identity; refused
+        (GitError) where ``user.useConfigOnly`` forbids git to guess one, as ``git commit`` refuses."""
+        settings = self._settings() if settings is None else settings
+        name, email = self._identity(settings)
         env = {}
         if not name and "GIT_AUTHOR_NAME" not in os.environ:
             env["GIT_AUTHOR_NAME"] = env["GIT_COMMITTER_NAME"] = os.environ.get("USER") or "annover"
-        if not email and "GIT_AUTHOR_EMAIL" not in os.environ:
+        if not email and "GIT_AUTHOR_EMAIL" not in os.environ and not os.environ.get("EMAIL"):
             env["GIT_AUTHOR_EMAIL"] = env["GIT_COMMITTER_EMAIL"] = "annover@localhost"
+        wanted = (("user.name", name, "GIT_AUTHOR_NAME"), ("user.email", email, "GIT_AUTHOR_EMAIL"))
+        missing = [k for k, given, var in wanted if not given and var not in os.environ]  # nor $EMAIL, as git's
+        if missing and _git_bool(settings.get("user.useconfigonly")):
+            example = {"user.name": "Your Name", "user.email": "you@example.com"}
+            raise GitError(f"git's config has no {' and no '.join(missing)} and user.useConfigOnly forbids "
+                           "guessing one; nothing committed",
+                           " and ".join(f'`git config --global {k} "{example[k]}"`' for k in missing)
+                           + ", then run the command again")
         return env
+
+    def signs(self, settings: "Mapping[str, str] | None" = None) -> bool:
+        """Whether git's config asks for signed commits (``commit.gpgSign``): annover's are then signed."""
+        return _git_bool((self._settings() if settings is None else settings).get("commit.gpgsign"))
 
     def author(self) -> str:
         """The author git gives the commit: GIT_AUTHOR_NAME / GIT_AUTHOR_EMAIL over git's config
-        (as git reads them), then annover's fallback."""
-        name, email = identity = self._identity()
-        fallback = self.identity_env(identity)
+        (as git reads them), then annover's fallback. Asked before a command writes anything, it also
+        checks that git can make the commit: an identity where ``user.useConfigOnly`` is set, and a
+        signature where ``commit.gpgSign`` is (a commit of the empty tree, signed, nothing refers to)."""
+        settings = self._settings()
+        name, email = self._identity(settings)
+        fallback = self.identity_env(settings)
+        if self.signs(settings):
+            self._commit_tree([self.run("mktree", input=b"").strip(), "-m", "annover: can git sign?"],
+                              fallback, sign=True)
         name = os.environ.get("GIT_AUTHOR_NAME") or name or fallback.get("GIT_AUTHOR_NAME", "")
-        email = os.environ.get("GIT_AUTHOR_EMAIL") or email or fallback.get("GIT_AUTHOR_EMAIL", "")
+        email = (os.environ.get("GIT_AUTHOR_EMAIL") or email or os.environ.get("EMAIL")
+                 or fallback.get("GIT_AUTHOR_EMAIL", ""))
         return f"{name} <{email}>"
+
+    def _commit_tree(self, args: "list[str]", env: Mapping[str, str], sign: bool) -> str:
+        """``git commit-tree ARGS`` (``-S``: signed as ``git commit -S`` signs; commit-tree reads no
+        ``commit.gpgSign``); the new commit's id. A signature git cannot make is one line naming why."""
+        p = _run(["git", "commit-tree", *(["-S"] if sign else []), *args], self.toplevel,
+                 {**os.environ, "GIT_TERMINAL_PROMPT": "0", **env}, None, None)
+        if p.returncode == 0:
+            return p.stdout.decode().strip()
+        lines = [ln.strip() for ln in p.stderr.decode(errors="replace").splitlines()
+                 if ln.strip() and "failed to write commit object" not in ln]
+        why = lines[0].removeprefix("error: ").removeprefix("fatal: ") if lines else f"exit {p.returncode}"
+        if sign:
+            raise GitError(f"git could not sign annover's commit (commit.gpgSign is set): {why}; nothing committed",
+                           "make `git commit -S` work here (a key for user.signingKey, gpg-agent running), or "
+                           "turn signing off for this repository: `git config commit.gpgSign false`")
+        raise GitError(f"git commit-tree failed: {lines[-1] if lines else p.returncode}", _HINT)
 
     # ------------------------------------------------------------------ commits
 
@@ -557,7 +629,8 @@ class Git:
         index_info = self._index_info(files)
         if expected:
             self.refuse_staged(expected, list(files), "annover's commit", index_info)
-        env = {"GIT_INDEX_FILE": str(self.git_dir / _PRIVATE_INDEX), **self.identity_env()}
+        settings = self._settings()
+        env = {"GIT_INDEX_FILE": str(self.git_dir / _PRIVATE_INDEX), **self.identity_env(settings)}
         start = base or expected
         self.clear_private_index()
         try:
@@ -565,7 +638,7 @@ class Git:
             self.run("update-index", "--index-info", env=env, input=index_info)
             tree = self.run("write-tree", env=env).strip()
             parents = [p for c in ([expected] if expected else []) + list(merged) for p in ("-p", c)]
-            commit = self.run("commit-tree", tree, *parents, "-m", message, env=env).strip()
+            commit = self._commit_tree([tree, *parents, "-m", message], env, sign=self.signs(settings))
         finally:  # a failed commit leaves nothing behind (a killed one is cleared by the next)
             self.clear_private_index()
         if self.head_commit() != expected:
