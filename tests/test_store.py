@@ -390,7 +390,7 @@ def test_identity_is_read_as_git_config_reads_it(tmp_path, monkeypatch):
     root.mkdir()
     Git.init(root)
     g = Git(root)
-    for k in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL"):
+    for k in ("GIT_AUTHOR_NAME", "GIT_AUTHOR_EMAIL", "GIT_COMMITTER_NAME", "GIT_COMMITTER_EMAIL", "EMAIL"):
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "no-global"))
     monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
