@@ -227,3 +227,21 @@ def test_git_dir_in_the_environment(tmp_path, monkeypatch, where):
     _one_line_error(p, "has no commit", "GIT_DIR and GIT_WORK_TREE point git elsewhere", "unset GIT_DIR")
     assert subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=other, capture_output=True).returncode
     assert git("status", "--porcelain", cwd=root) == ""
+
+
+@pytest.mark.parametrize("folder", ["données ü", "数据"])
+def test_repository_in_a_non_ascii_folder_of_a_git_repository(tmp_path, folder):
+    """git quotes non-ASCII letters of paths it prints (core.quotePath, on by default): annover's
+    repository in such a folder of a git repository read its own committed files as other names, and
+    its second command removed .annover/HEAD and the records as uncommitted."""
+    top = tmp_path / "project"
+    git("init", "-q", str(top), cwd=tmp_path)
+    git("commit", "-q", "--allow-empty", "-m", "start", cwd=top)
+    repo = annover.init(top / folder)
+    repo.snapshot(ROUND1, config=CONFIG, key="data.ext_id", message="round 1")
+    v2 = annover.Repo(top / folder).snapshot(ROUND2, key="data.ext_id", message="round 2").version
+    repo = annover.Repo(top / folder)
+    assert repo.recover() == []
+    assert [v.id for v in repo.log()] == [v2.id, repo.resolve("v1")]
+    assert repo.reset("v1", dry_run=True).dropped == [v2.id]
+    assert git("status", "--porcelain", cwd=top) == ""

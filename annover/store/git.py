@@ -51,8 +51,10 @@ _FILE_MODE = "100644"
 _HINT = "check the git repository (git status) and try again"
 #: Settings of a user's git config that change the output annover parses, turned off for annover's
 #: git runs: ``log.showSignature`` puts gpg's verdict between the lines of ``git log --format=%H``, and
-#: ``log.follow`` makes ``git log -- PATH`` of one path follow renames, which walks no merge's other side.
-_AS_PARSED = ("-c", "log.showSignature=false", "-c", "log.follow=false")
+#: ``log.follow`` makes ``git log -- PATH`` of one path follow renames, which walks no merge's other side, and
+#: ``core.quotePath`` (on unless set off) quotes a path's non-ASCII letters in ``--name-only`` and ``ls-tree``
+#: lines: an annover repository in a folder ``données`` of a git repository lost its HEAD and records.
+_AS_PARSED = ("-c", "log.showSignature=false", "-c", "log.follow=false", "-c", "core.quotePath=false")
 #: The git settings annover's commits follow: the identity (``user.useConfigOnly``: never a guessed
 #: one) and ``commit.gpgSign`` (signed, as ``git commit`` signs).
 _COMMIT_SETTINGS = r"^(user\.(name|email|useconfigonly)|commit\.gpgsign)$"
