@@ -94,6 +94,10 @@ def test_commit_gpgsign_is_honoured_or_refused_in_one_line(tmp_path, gitconfig, 
     assert git("status", "--porcelain", "--", ".annover", cwd=root) == ""
     assert git("tag", cwd=root) == ""
     assert run_cli("log", cwd=root).stderr.startswith("no versions yet")
+    p = run_cli("init", str(root), "--remote", str(tmp_path / "another-remote"))  # commits .dvc/config
+    assert p.returncode == 15, (p.stdout, p.stderr)
+    _one_line_error(p, "commit.gpgSign")
+    assert git("status", "--porcelain", cwd=root) == "?? round1.json\n"  # .dvc/config as committed
 
 
 HOSTILE_LOG = ("log.follow", "true", "log.diffMerges", "first-parent", "log.decorate", "full",

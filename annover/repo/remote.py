@@ -188,6 +188,7 @@ def _set_remote_again(repo: RepoCore, remote: str, options: dict[str, str], mess
     that changes it (the same remote again commits nothing and says so)."""
     dvc_config = repo.dvc_root / ".dvc" / "config"
     before = remote_info(repo)
+    repo.scm.author()  # git can make the commit (see _make_layout) before DVC's config changes
     _set_remote(repo, remote, options, messages)
     head = repo.head_commit()
     committed = repo.scm.show(head, repo.rel(dvc_config)) if head else None
