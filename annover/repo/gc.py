@@ -380,9 +380,11 @@ def _garbage(plan: _Plan, ours: set[str]) -> None:
 
 
 def _view_files(repo: RepoCore, plan: _Plan) -> list[Path]:
-    """Files of the working store holding an object that goes (a hard link keeps its bytes)."""
+    """Files of the working store holding an object that goes (a hard link keeps its bytes): only
+    the store's own paths (``ab/<62 hex>``); a listing naming others (``../x``, ``/home/u/x``: DVC
+    checks no path of a listing it fetches) names nothing of the store."""
     gone_rel = {rel for m in plan.garbage if m.endswith(_DIR) for rel, md5 in (plan.listings[m] or {}).items()
-                if md5 in plan.garbage}
+                if md5 in plan.garbage and _ENTRY_RE.fullmatch(rel)}
     objdir = repo.dir / "objects"
     return [objdir / rel for rel in sorted(gone_rel) if (objdir / rel).is_file()]
 
