@@ -9,6 +9,7 @@ import json
 import subprocess
 from pathlib import Path
 
+import annover
 from annover.repo.gc import gc
 
 from .conftest import git
@@ -52,3 +53,38 @@ def test_gc_removes_nothing_outside_the_working_store_a_dropped_listing_names(tw
     assert listing in result.objects and payload in result.objects  # the dropped listing and what it lists go
     assert absolute.read_text() == "the user's own file\n" and relative.read_text() == "the user's own file\n"
     assert all(p.startswith(".annover/objects/") and ".." not in p for p in result.view), result.view
+
+
+# ---------------------------------------------------------------------------
+# the commit memo (.git/annover-commits): a field no walk writes
+
+
+def _forge(memo_file: Path, edit) -> None:
+    """The memo with its body edited by ``edit`` and its header's SHA-256 made to match (as
+    anyone can: the hash finds a file cut short, it proves nothing)."""
+    import hashlib as h
+
+    head, _, body = memo_file.read_bytes().partition(b"\n")
+    body = edit(body.decode()).encode()
+    fmt, rest = head.decode().rsplit("\t", 1)
+    memo_file.write_bytes(f"{fmt}\t{h.sha256(body).hexdigest()}\n".encode() + body)
+
+
+def test_a_memo_naming_a_listing_by_a_path_is_not_read(two_rounds, tmp_path):
+    """A memo copied with a repository (a tarball of a clone) or edited, its header's hash right,
+    whose listing field is a path ('../../../../x.dir'). Was: taken as the listing of v2's commit:
+    push read the file that path names, outside the DVC cache, as the listing (and, its md5 not
+    matching, refused to push at all until the memo was deleted by hand); now a line with a field
+    no walk writes makes the file unread, and the commits are read afresh."""
+    from annover.repo.remote import commit_memo, reachable
+
+    repo, _, v2 = two_rounds
+    truth = reachable(repo)
+    assert truth[v2.id][1] and len(truth[v2.id][1]) == 36
+    memo_file = repo.scm.git_dir / "annover-commits"
+    evil = "../../../../../../" + str(tmp_path).lstrip("/") + "/x.dir"
+    _forge(memo_file, lambda body: body.replace(truth[v2.id][1], evil))
+    assert evil in memo_file.read_text()
+    fresh = annover.Repo(repo.root)
+    assert reachable(fresh) == truth
+    assert commit_memo(fresh).listings([truth[v2.id][0]], lambda todo: [None] * len(todo)) == [truth[v2.id][1]]

@@ -38,6 +38,7 @@ on every ref and reflog, the md5s its ``.dvc`` and ``dvc.lock`` files name (``an
 from __future__ import annotations
 
 import hashlib
+import re
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -53,6 +54,11 @@ _FORMAT = "annover-commits 2"
 _SLACK = 2000
 #: the tips kept (the newest): every commit reachable from one was diffed
 _TIPS = 1000
+#: what a memo's fields may be (a file whose lines hold others is not read): a commit id, a word
+#: (a version id, an md5; no path), a listing
+_COMMIT = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+_WORD = re.compile(r"[^/\\\s]+")
+_LISTING = re.compile(r"[0-9a-f]{32}\.dir")
 
 
 def memo_name(vdir: str, base: str = MEMO_FILE) -> str:
@@ -124,11 +130,19 @@ class WalkMemo:
         head, _, body = data.partition(b"\n")
         if (head + b"\n").decode("utf-8", "replace") != self._header(body):
             return  # another format or folder, cut short, or edited: read afresh
-        for line in body.decode("utf-8", "replace").splitlines():
+        lines = body.decode("utf-8", "replace").splitlines()
+        if not all(self._valid(ln[1:].split("\t") if ln.startswith("^") else ln.split("\t")) for ln in lines):
+            return  # a field no walk writes (a listing '../x', a commit not an id): made by hand, read afresh
+        for line in lines:
             if line.startswith("^"):
                 self._tips[line[1:]] = None
             else:
                 self._line(line.split("\t"))
+
+    def _valid(self, fields: list[str]) -> bool:
+        """Whether a line's fields are as a walk writes them: a commit id, then words that are no path."""
+        return bool(_COMMIT.fullmatch(fields[0])) and len(fields) <= 2 and all(
+            _WORD.fullmatch(w) for w in (fields + [""])[1].split())
 
     def _line(self, fields: list[str]) -> None:
         self._added[fields[0]] = (fields + [""])[1].split()
@@ -220,6 +234,11 @@ class CommitMemo(WalkMemo):
         self.vdir, self.pointer = vdir, pointer
         self._listing: dict[str, str | None] = {}
         super().__init__(scm, memo_name(vdir), f"{vdir}\t{pointer}", self._records_added)
+
+    def _valid(self, fields: list[str]) -> bool:
+        listing = (fields + ["", ""])[2]
+        return len(fields) <= 3 and super()._valid(fields[:2]) and (listing in ("", "-") or bool(
+            _LISTING.fullmatch(listing)))
 
     def _line(self, fields: list[str]) -> None:
         commit, vids, listing = (fields + ["", ""])[:3]
