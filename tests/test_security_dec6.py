@@ -6,13 +6,18 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import subprocess
 from pathlib import Path
+
+import pytest
 
 import annover
 from annover.repo.gc import gc
 
 from .conftest import git
+from .test_daily_remote import invoke
+from .test_security import published  # noqa: F401 (a fixture: a repository pushed to a folder remote)
 
 
 def _put(cache: Path, data: bytes, suffix: str = "") -> str:
@@ -88,3 +93,71 @@ def test_a_memo_naming_a_listing_by_a_path_is_not_read(two_rounds, tmp_path):
     fresh = annover.Repo(repo.root)
     assert reachable(fresh) == truth
     assert commit_memo(fresh).listings([truth[v2.id][0]], lambda todo: [None] * len(todo)) == [truth[v2.id][1]]
+
+
+# ---------------------------------------------------------------------------
+# a repository someone clones: a symbolic link committed in annover's own folder
+
+
+def _linked_clone(published: Path, top: Path, name: str, target: Path) -> Path:
+    """A clone of the published repository whose author committed ``.annover/NAME`` as a
+    symbolic link to ``target`` (git checks it out as one, in a folder .gitignore names too)."""
+    from .test_security import Attack
+
+    attack = Attack(published, top)
+    link = attack.labels / ".annover" / name
+    if link.is_dir():
+        subprocess.run(["rm", "-rf", str(link)], check=True)
+    elif link.exists():
+        link.unlink()
+    link.symlink_to(os.path.relpath(target, link.parent))
+    git("add", "-f", f".annover/{name}", cwd=attack.labels)
+    git("commit", "-q", "-m", f"{name} as a link", cwd=attack.labels)
+    victim = attack.clone("victim")
+    assert (victim / ".annover" / name).is_symlink()
+    return victim
+
+
+@pytest.mark.parametrize("args", [["status", "--no-remote"], ["pull"], ["tag", "again"]])
+def test_a_committed_lock_link_writes_nothing_where_it_leads(published, tmp_path, monkeypatch, args):
+    """`.annover/lock` committed as a link to a file outside the clone. Was: any command that
+    took the lock (pull, tag, snapshot; even status, which found the 'pid' there and repaired)
+    opened the link for writing and emptied the file it leads to, then wrote its pid there."""
+    precious = tmp_path / "precious.txt"
+    precious.write_text("the user's own file\n")
+    victim = _linked_clone(published, tmp_path, "lock", precious)
+    monkeypatch.chdir(victim)
+    code, out, err = invoke(*args)
+    assert precious.read_text() == "the user's own file\n"
+    if args[0] != "status":  # a read says what is there, and writes nothing
+        assert code == 6 and err.count("\n") == 1 and ".annover/lock is a symbolic link" in err, err
+
+
+def test_a_committed_store_link_is_refused_before_pull_writes_there(published, tmp_path, monkeypatch):
+    """`.annover/objects` committed as a link to a folder outside the clone. Was: `annover pull`
+    checked the version's objects out into that folder (files of the author's choosing, outside
+    the clone); now it is refused, exit 6, and nothing is written there."""
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    victim = _linked_clone(published, tmp_path, "objects", elsewhere)
+    monkeypatch.chdir(victim)
+    code, out, err = invoke("pull")
+    assert code == 6 and err.count("\n") == 1 and ".annover/objects is a symbolic link" in err, err
+    assert not any(elsewhere.iterdir())
+
+
+def test_a_notebook_journal_is_not_written_through_a_link_in_the_repository(two_rounds, tmp_path):
+    """`.annover/logs/notebook` a link to a folder outside (a clone's commit can hold one: git checks
+    it out though .gitignore names logs/). Was: the session's journal, every answer, written there;
+    now annotate refuses (exit 6) before the journal is written."""
+    from annover.errors import NotARepoError
+
+    repo, _, _ = two_rounds
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (repo.dir / "logs").mkdir(exist_ok=True)
+    (repo.dir / "logs" / "notebook").symlink_to(elsewhere)
+    with pytest.raises(NotARepoError, match=r"\.annover/logs/notebook is a symbolic link"):
+        ann = annover.annotate(repo, "v2", annotator="bob@example.com")
+        ann.answer(["positive"])
+    assert not any(elsewhere.iterdir())

@@ -23,6 +23,7 @@ from annover.notebook.session import IMAGE, Session, session_id
 from annover.repo import Repo
 from annover.repo.samples import find_sample
 from annover.store.git import run_git
+from annover.store.refs import check_no_links
 
 try:
     import anywidget
@@ -409,6 +410,8 @@ def _index(value: Any) -> int:
 def _journal_path(journal: str | Path | None, repo: Repo | None, session_key: str) -> Path:
     if journal is not None:
         return Path(journal)
+    if repo is not None:  # a link a clone holds (.annover/logs/notebook) would take the answers elsewhere
+        check_no_links(repo.dir)
     base = repo.dir / "logs" / "notebook" if repo is not None else Path.cwd() / ".annover-notebook"
     return base / f"{session_key}.json"
 

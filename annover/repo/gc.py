@@ -481,7 +481,7 @@ def _worktree_lock(adir: Path, timeout: float):
     """Hold another worktree's repository lock, as its own commands take it (flock), leaving its
     lock file as it is: a pid there after the lock was had is a writer killed there (exit 6)."""
     try:
-        fd = os.open(adir / "lock", os.O_RDONLY | os.O_CREAT, 0o644)
+        fd = os.open(adir / "lock", os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
     except OSError:  # a worktree that cannot be written: no annover command writes there either
         yield
         return

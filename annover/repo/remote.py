@@ -22,7 +22,7 @@ from annover.store.dvc import Direction, Moved, RemoteInfo
 from annover.store.git import Git
 from annover.store.memo import CommitMemo
 from annover.store.objects import ObjectRef, sha256_file, shard
-from annover.store.refs import tag_order
+from annover.store.refs import check_no_links, tag_order
 from annover.store.versions import Version
 
 __all__ = ["commit_memo", "default_remote_dir", "init", "pull", "push", "reachable", "remote_info", "status"]
@@ -614,7 +614,9 @@ def pull(repo: RepoCore, rev: str | None = None, remote: str | None = None,
     Nothing from the remote becomes a path unchecked: every listing's entries must be objects
     of the store, and exactly those its version's manifests name (fetched first, by the md5s
     the version record in git gives), before any of its files is fetched; HEAD's pointer must
-    record its own listing before anything is checked out (ObjectError otherwise)."""
+    record its own listing before anything is checked out (ObjectError otherwise); a symbolic
+    link among annover's folders is refused before anything is fetched (exit 6)."""
+    check_no_links(repo.dir)  # pull takes no lock, whose taking checks it: the store is written through
     out, lost, _ = transfer(repo, rev, remote, Direction.PULL, timeout)
     head = repo.head()
     if head and head not in lost and (rev is None or out.version == head):

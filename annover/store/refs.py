@@ -22,7 +22,7 @@ from typing import Iterable
 from annover.errors import LockError, NotARepoError, UsageError
 from annover.files import NO_ROOM, write_atomic  # write_atomic re-exported: older callers import it from here
 
-__all__ = ["RepoLock", "Refs", "check_tag_name", "flock_within", "is_tag_name", "is_version_id", "tag_order",
+__all__ = ["RepoLock", "Refs", "check_no_links", "check_tag_name", "flock_within", "is_tag_name", "is_version_id", "tag_order",
            "version_number", "write_atomic"]
 
 _TAG_CHARS = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
@@ -113,6 +113,30 @@ def flock_within(fd: int, timeout: float) -> bool:
             time.sleep(0.05)
 
 
+#: annover's own paths a command writes in place or into (the lock, the log it appends to, the
+#: folders it writes files in): a symbolic link there, which a repository someone clones can hold
+#: (git checks out a committed link, also in a folder .gitignore names), leads the write outside
+_WRITTEN = ("lock", "logs", "logs/HEAD", "logs/notebook", "objects", "refs", "samples", "tmp", "versions")
+
+
+def check_no_links(adir: Path) -> None:
+    """NotARepoError (exit 6) naming the first of annover's own paths in ``adir`` that is a symbolic
+    link: one of :data:`_WRITTEN`, a shard folder of the store (``objects/ab``), a folder of the
+    tags (``refs/tags/team``). A file of the store may be one (DVC's symlink cache makes them)."""
+    found = [adir / n for n in _WRITTEN if (adir / n).is_symlink()]
+    if not found and (adir / "objects").is_dir():
+        found = sorted(Path(e.path) for e in os.scandir(adir / "objects") if e.is_symlink())
+    if not found and (adir / "refs").is_dir():
+        found = sorted(Path(here, d) for here, dirs, _ in os.walk(adir / "refs") for d in dirs
+                       if Path(here, d).is_symlink())
+    if found:
+        rel = f"{adir.name}/{found[0].relative_to(adir).as_posix()}"
+        raise NotARepoError(f"{rel} is a symbolic link (to {os.readlink(found[0])}): annover writes there, so it "
+                            "would write where the link leads, outside the repository",
+                            f"remove it (annover never makes one; `git rm --cached -- {rel}` too if a commit added "
+                            "it), then run the command again")
+
+
 class RepoLock:
     """An exclusive advisory lock on ``.annover/lock`` (fcntl.flock: released if the process dies).
 
@@ -131,9 +155,10 @@ class RepoLock:
         self.inherited = False
 
     def __enter__(self) -> "RepoLock":
+        check_no_links(self.path.parent)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
         except OSError as e:  # a read-only folder or file system: nothing can be written, say so in one line
             raise NotARepoError(f"the repository cannot be written: {self.path}: {e.strerror or e}",
                                 "make it writable (its folder, .annover/, .git/ and .dvc/), or run the command in "
