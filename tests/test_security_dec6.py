@@ -161,3 +161,36 @@ def test_a_notebook_journal_is_not_written_through_a_link_in_the_repository(two_
         ann = annover.annotate(repo, "v2", annotator="bob@example.com")
         ann.answer(["positive"])
     assert not any(elsewhere.iterdir())
+
+
+# ---------------------------------------------------------------------------
+# gc: another commit adding a version's record
+
+
+def test_a_second_commit_adding_a_versions_record_does_not_make_gc_drop_its_listing(two_rounds):
+    """A branch fetched from someone else (here a remote-tracking ref), its newest commit adding v1's
+    record (public once pushed) beside another pointer (v2's listing), in a clone without git's tags
+    (`git fetch --no-tags`, a mirror of branches). Was: gc took that commit as the one that made v1,
+    and removed v1's own listing and the objects only it lists, while saying v1 was kept; now the
+    listings of every commit that added a kept version's record are kept."""
+    repo, v1, v2 = two_rounds
+    root = Path(repo.root)
+    rel = repo.rel(repo.dir)
+    spec = {p: git("rev-parse", f"HEAD:{rel}/{p}", cwd=root).strip() for p in (f"versions/{v1.id}.json", "objects.dvc")}
+    index = root / ".git" / "evil-index"
+    env = {**os.environ, "GIT_INDEX_FILE": str(index)}
+    for p, blob in spec.items():
+        subprocess.run(["git", "update-index", "--add", "--cacheinfo", f"100644,{blob},{rel}/{p}"], cwd=root, env=env,
+                       check=True)
+    tree = subprocess.run(["git", "write-tree"], cwd=root, env=env, check=True, capture_output=True,
+                          text=True).stdout.strip()
+    index.unlink()
+    dated = {**os.environ, "GIT_AUTHOR_DATE": "2030-01-01T00:00:00", "GIT_COMMITTER_DATE": "2030-01-01T00:00:00"}
+    commit = subprocess.run(["git", "commit-tree", tree, "-m", "a teammate's branch"], cwd=root, env=dated,
+                            check=True, capture_output=True, text=True).stdout.strip()
+    git("update-ref", "refs/remotes/origin/theirs", commit, cwd=root)
+    git("tag", "-d", "v1", "v2", cwd=root)
+    needed = {r.md5 for r in repo.objects_of(repo.version(v1.id))}
+    result = gc(annover.Repo(root), force=True)
+    assert v1.id in result.kept and not needed & set(result.objects), sorted(needed & set(result.objects))
+    assert repo.export("v1", "jsonl", root / "v1.jsonl").rows > 0

@@ -200,6 +200,17 @@ def _added(memo: CommitMemo, listed: list[str] | None = None) -> dict[str, str]:
     return out
 
 
+def _adders(memo: CommitMemo, commits: list[str]) -> dict[str, list[str]]:
+    """Version id -> every commit of ``commits`` (walked by the memo) that added its record. One
+    most days; more where a commit on another ref adds the record again (a cherry-pick, someone
+    else's branch), whose pointer may name another listing: each one's listing is kept."""
+    out: dict[str, list[str]] = {}
+    for c in commits:
+        for vid in memo.words(c):
+            out.setdefault(vid, []).append(c)
+    return out
+
+
 def _records_at(repo: RepoCore, commits: Iterable[str]) -> set[str]:
     """The version ids whose records the trees of ``commits`` hold (one ``cat-file --batch``)."""
     todo = sorted(set(commits))
@@ -331,10 +342,11 @@ def _plan(repo: RepoCore, progress: Progress) -> _Plan:
     plan.kept |= set(plan.reflog_only)
     every = repo.git("rev-list", "--all", "--reflog", check=False).split()  # walked once for both memos
     added = _added(memo, every)
-    pointers = _pointers(repo, [*added.values(), *tips.values(), *lost])
+    adders = _adders(memo, every)
+    pointers = _pointers(repo, [*(c for cs in adders.values() for c in cs), *tips.values(), *lost])
     plan.listing_of = {vid: pointers.get(c) for vid, c in added.items()}
     work = dvc_adapter.tracked_md5(repo.dir / "objects")  # the work tree's pointer (= HEAD's, checked)
-    keep_listings = {plan.listing_of.get(v) for v in plan.kept} | {work}
+    keep_listings = {pointers.get(c) for v in plan.kept for c in adders.get(v, [])} | {work}
     keep_listings |= {pointers.get(c) for c in [*tips.values(), *lost]}
     keep_listings.discard(None)
     names = listings_in(plan.cache, progress)
