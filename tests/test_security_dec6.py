@@ -194,3 +194,23 @@ def test_a_second_commit_adding_a_versions_record_does_not_make_gc_drop_its_list
     result = gc(annover.Repo(root), force=True)
     assert v1.id in result.kept and not needed & set(result.objects), sorted(needed & set(result.objects))
     assert repo.export("v1", "jsonl", root / "v1.jsonl").rows > 0
+
+
+# ---------------------------------------------------------------------------
+# DVC's config: a line it cannot parse is named by its number, never quoted
+
+
+@pytest.mark.parametrize("args", [["push"], ["pull"]])
+def test_a_dvc_config_line_that_does_not_parse_is_not_quoted(two_rounds, monkeypatch, args):
+    """`.dvc/config.local` (where the keys are) edited by hand, '=' left out of a key's line. Was:
+    `Error: unexpected ConfigError: config file error: Invalid line ('    secret_access_key
+    wJalr...')`, exit 1 'a bug in annover', the key on the terminal and in CI's log; now exit 6
+    naming the file and the line's number."""
+    repo, _, _ = two_rounds
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
+    local = Path(repo.root) / ".dvc" / "config.local"
+    local.write_text(f'[remote "annover"]\n    access_key_id = AKIAEXAMPLE\n    secret_access_key {secret}\n')
+    monkeypatch.chdir(repo.root)
+    code, out, err = invoke(*args)
+    assert secret not in out + err and "wJalr" not in err, err
+    assert code == 6 and err.count("\n") == 1 and "config.local: DVC cannot read it: line 3" in err, err

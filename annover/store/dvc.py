@@ -643,10 +643,27 @@ class Dvc:
             with quiet(), opener(str(self.root)) as d:
                 d.scm_context.quiet = True  # annover commits pointers itself
                 yield d
+        except dvc_config.ConfigError as e:
+            if not isinstance(e.__cause__, (configobj.ConfigObjError, UnicodeDecodeError)):
+                raise
+            raise self._unparsed(e.__cause__) from None
         except (sqlite3.OperationalError, OSError) as e:  # DVC's state and index databases: a full disk,
             if not is_databases_error(e):  # `ulimit -f`, a read-only /var/tmp
                 raise
             raise databases_refused(e) from None
+
+    def _unparsed(self, e: BaseException) -> NotARepoError:
+        """A DVC config file configobj cannot parse, named with the line's number, never its text:
+        configobj quotes the line (``Invalid line ('secret_access_key SECRET')``), and the file
+        that holds the keys is ``.dvc/config.local``."""
+        bad = [p for p in self.config_files() if _config_file(p) is None]
+        where = str(bad[-1]) if bad else "a DVC config file"
+        line = getattr(e, "line_number", None)
+        what = "is not in UTF-8" if isinstance(e, UnicodeDecodeError) else (
+            f"line {line} is neither `name = value` nor a [section]" if line else "it does not parse")
+        return NotARepoError(f"{where}: DVC cannot read it: {what}",
+                             "fix that line (DVC's config: `dvc remote modify --local` rewrites an option), "
+                             "then run the command again")
 
     @contextmanager
     def kept_open(self) -> Iterator[None]:
