@@ -13,11 +13,13 @@ from pathlib import Path
 import pytest
 
 import annover
+from annover.errors import NotARepoError
 from annover.repo.gc import gc
+from annover.repo.remote import commit_memo, reachable
 
 from .conftest import git
 from .test_daily_remote import invoke
-from .test_security import published  # noqa: F401 (a fixture: a repository pushed to a folder remote)
+from .test_security import Attack, published  # noqa: F401 (published: a repository pushed to a folder remote)
 
 
 def _put(cache: Path, data: bytes, suffix: str = "") -> str:
@@ -67,12 +69,10 @@ def test_gc_removes_nothing_outside_the_working_store_a_dropped_listing_names(tw
 def _forge(memo_file: Path, edit) -> None:
     """The memo with its body edited by ``edit`` and its header's SHA-256 made to match (as
     anyone can: the hash finds a file cut short, it proves nothing)."""
-    import hashlib as h
-
     head, _, body = memo_file.read_bytes().partition(b"\n")
     body = edit(body.decode()).encode()
     fmt, rest = head.decode().rsplit("\t", 1)
-    memo_file.write_bytes(f"{fmt}\t{h.sha256(body).hexdigest()}\n".encode() + body)
+    memo_file.write_bytes(f"{fmt}\t{hashlib.sha256(body).hexdigest()}\n".encode() + body)
 
 
 def test_a_memo_naming_a_listing_by_a_path_is_not_read(two_rounds, tmp_path):
@@ -81,8 +81,6 @@ def test_a_memo_naming_a_listing_by_a_path_is_not_read(two_rounds, tmp_path):
     push read the file that path names, outside the DVC cache, as the listing (and, its md5 not
     matching, refused to push at all until the memo was deleted by hand); now a line with a field
     no walk writes makes the file unread, and the commits are read afresh."""
-    from annover.repo.remote import commit_memo, reachable
-
     repo, _, v2 = two_rounds
     truth = reachable(repo)
     assert truth[v2.id][1] and len(truth[v2.id][1]) == 36
@@ -102,8 +100,6 @@ def test_a_memo_naming_a_listing_by_a_path_is_not_read(two_rounds, tmp_path):
 def _linked_clone(published: Path, top: Path, name: str, target: Path) -> Path:
     """A clone of the published repository whose author committed ``.annover/NAME`` as a
     symbolic link to ``target`` (git checks it out as one, in a folder .gitignore names too)."""
-    from .test_security import Attack
-
     attack = Attack(published, top)
     link = attack.labels / ".annover" / name
     if link.is_dir():
@@ -150,8 +146,6 @@ def test_a_notebook_journal_is_not_written_through_a_link_in_the_repository(two_
     """`.annover/logs/notebook` a link to a folder outside (a clone's commit can hold one: git checks
     it out though .gitignore names logs/). Was: the session's journal, every answer, written there;
     now annotate refuses (exit 6) before the journal is written."""
-    from annover.errors import NotARepoError
-
     repo, _, _ = two_rounds
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()

@@ -22,8 +22,8 @@ from typing import Iterable
 from annover.errors import LockError, NotARepoError, UsageError
 from annover.files import NO_ROOM, write_atomic  # write_atomic re-exported: older callers import it from here
 
-__all__ = ["RepoLock", "Refs", "check_no_links", "check_tag_name", "flock_within", "is_tag_name", "is_version_id", "tag_order",
-           "version_number", "write_atomic"]
+__all__ = ["RepoLock", "Refs", "check_no_links", "check_tag_name", "flock_within", "is_tag_name", "is_version_id",
+           "tag_order", "version_number", "write_atomic"]
 
 _TAG_CHARS = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
 _HEX_RE = re.compile(r"^[0-9a-f]{4,64}$")
