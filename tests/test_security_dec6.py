@@ -7,7 +7,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import resource
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -208,3 +210,46 @@ def test_a_dvc_config_line_that_does_not_parse_is_not_quoted(two_rounds, monkeyp
     code, out, err = invoke(*args)
     assert secret not in out + err and "wJalr" not in err, err
     assert code == 6 and err.count("\n") == 1 and "config.local: DVC cannot read it: line 3" in err, err
+
+
+# ---------------------------------------------------------------------------
+# a link to /dev/zero a clone holds: read as a file, it takes all memory
+
+
+def _capped() -> None:
+    resource.setrlimit(resource.RLIMIT_AS, (_MEMORY, _MEMORY))
+
+
+#: the address space the command may take here: reading /dev/zero whole fails fast, not the machine
+_MEMORY = 2 * 2**30
+
+
+def _run_capped(root: Path, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    return subprocess.run([sys.executable, "-m", "annover", *args], cwd=root, capture_output=True, text=True,
+                          env=env, timeout=300, preexec_fn=_capped)
+
+
+def test_gc_does_not_read_a_dvc_file_that_is_a_link_to_a_device(two_rounds):
+    """`data.dvc` committed as a link to /dev/zero. Was: gc read it whole for the md5s it names
+    (the user's own DVC data it keeps): MemoryError at best, the machine's memory at worst; now
+    only regular files are read, and gc runs."""
+    repo, _, _ = two_rounds
+    root = Path(repo.root)
+    (root / "data.dvc").symlink_to("/dev/zero")
+    git("add", "data.dvc", cwd=root)
+    git("commit", "-q", "-m", "data.dvc", cwd=root)
+    p = _run_capped(root, "gc", "--json")
+    assert p.returncode == 0 and "MemoryError" not in p.stderr, p.stderr
+    assert json.loads(p.stdout)["versions_kept"] == 2
+
+
+def test_a_head_file_that_is_a_link_to_a_device_is_not_read_whole(two_rounds):
+    """`.annover/HEAD` a link to /dev/zero: it was read whole (MemoryError, or all the machine's
+    memory); a ref is read up to 4 KB."""
+    repo, _, _ = two_rounds
+    head = repo.dir / "HEAD"
+    head.unlink()
+    head.symlink_to("/dev/zero")
+    p = _run_capped(Path(repo.root), "status", "--no-remote")
+    assert "MemoryError" not in p.stderr, p.stderr

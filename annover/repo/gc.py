@@ -43,6 +43,7 @@ import contextlib
 import json
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable
@@ -296,8 +297,8 @@ def _dvc_file_md5s(repo: RepoCore, listed: list[str] | None = None) -> set[str]:
     memo.save()
     for rel in repo.git("ls-files", "-z", "-c", "-o", "--exclude-standard", "--", *_dvc_specs(repo),
                         check=False).split("\0"):
-        with contextlib.suppress(OSError):
-            if rel:
+        with contextlib.suppress(OSError):  # a file, not a link to /dev/zero a clone holds (all memory taken)
+            if rel and stat.S_ISREG((repo.toplevel / rel).stat().st_mode):
                 out.update(_MD5_TOKEN.findall((repo.toplevel / rel).read_bytes().decode("utf-8", "replace")))
     return out
 

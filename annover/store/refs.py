@@ -28,6 +28,8 @@ __all__ = ["RepoLock", "Refs", "check_no_links", "check_tag_name", "flock_within
 _TAG_CHARS = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
 _HEX_RE = re.compile(r"^[0-9a-f]{4,64}$")
 _VERSION_ID = re.compile(r"^[0-9a-f]{64}$")
+#: the most of a ref file read: a version id and a newline, with room to spare
+_REF_BYTES = 4096
 
 
 def _tag_name_problem(name: str) -> str | None:
@@ -223,8 +225,9 @@ class Refs:
         return self.root / "refs" / "tags" / name
 
     def read(self, name: str) -> str | None:
-        try:
-            value = self._path(name).read_text().strip()
+        try:  # a ref is a line: read no more (a clone's link to /dev/zero took all memory)
+            with open(self._path(name), "rb") as f:
+                value = f.read(_REF_BYTES).decode().strip()
         except FileNotFoundError:
             return None
         return value or None
