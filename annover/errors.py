@@ -59,6 +59,21 @@ class NotARepoError(AnnoverError):
     exit_code = 6
 
 
+class NotWritableError(NotARepoError):
+    """A write the machine refused (a full disk, a quota, a file-size limit, a read-only file
+    system, no permission), exit 6: ``filename`` the file or folder it names (None: not known),
+    ``errno`` its errno; the ``OSError`` is its ``__cause__``. What the command had written that
+    no commit names is gone already: the repository is as it was."""
+
+    def __init__(self, filename: "str | None", strerror: str, errno: "int | None", hint: "str | None") -> None:
+        super().__init__(f"{filename or 'a file'}: {strerror}", hint)
+        self.filename, self.strerror, self.errno = filename, strerror, errno
+
+    def __str__(self) -> str:
+        # one line, whatever the file's name holds (the CLI shows a newline in it as \x0a)
+        return super().__str__().replace("\n", "\\x0a")
+
+
 class RevisionError(AnnoverError):
     """A revision that names no version, or more than one."""
 

@@ -19,15 +19,32 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 __all__ = ["NO_ROOM", "READ_ONLY", "REFUSED", "bad_name", "file_mode", "long_name", "naming", "not_a_file",
-           "sha256_file", "under_a_file", "unwritable", "write_atomic", "write_chunks_atomic", "write_files"]
+           "refused_hint", "sha256_file", "under_a_file", "unwritable", "write_atomic", "write_chunks_atomic", "write_files"]
 
 #: errnos of a disk (or quota) with no room left
 NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
-#: errnos of a write the machine refused: no room (also a file-size limit, EFBIG), or not
-#: writable (a read-only mount, e.g. of a DVC cache outside the repository; no permission)
 #: errnos of a place that cannot be written at all: a read-only mount, no permission
 READ_ONLY = frozenset({errno.EROFS, errno.EACCES, errno.EPERM})
+#: errnos of a write the machine refused: no room (also a file-size limit, EFBIG), or not
+#: writable (a read-only mount, e.g. of a DVC cache outside the repository; no permission)
 REFUSED = NO_ROOM | {errno.EFBIG} | READ_ONLY
+
+_WRITABLE = ("check its permissions and that its file system is not read-only, or run the command in a "
+             "writable clone (git clone, then annover pull)")
+#: what to do about a write the machine refused, by its errno: the one source of the hint the CLI's
+#: line and the library's error give (``{again}``: what to do then, see :func:`refused_hint`)
+_REFUSED_HINTS = {errno.EROFS: _WRITABLE, errno.EACCES: _WRITABLE, errno.EPERM: _WRITABLE,
+                  errno.ENOSPC: "free some space (`annover gc` drops objects no version needs) and {again}",
+                  errno.EDQUOT: "free some of your quota and {again}",
+                  errno.EFBIG: "a limit on a file's size refused it (`ulimit -f`, or the file system's largest "
+                               "file): raise the limit or use another file system, and {again}"}
+
+
+def refused_hint(number: "int | None", again: str = "run it again") -> str | None:
+    """What to do about a write the machine refused with errno ``number`` (one of :data:`REFUSED`),
+    ending with ``again`` (for a full disk, a quota, a file-size limit); None for another errno."""
+    hint = _REFUSED_HINTS.get(number) if number is not None else None
+    return hint.format(again=again) if hint is not None else None
 
 _FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
 _DIR_FD = os.open in os.supports_dir_fd

@@ -286,10 +286,10 @@ def test_the_notebook_s_save_on_a_full_disk(small_disk, tmp_path, inputs):
                        preexec_fn=_limited(None if small_disk is not None else 30_000))  # journal 21 KB, object 35 KB
     assert p.returncode == 0, p.stderr
     got = json.loads(p.stdout.strip().splitlines()[-1])
-    assert got["type"] == "NotARepoError" and got["exit_code"] == 6, got
+    assert got["type"] == "NotWritableError" and got["exit_code"] == 6, got  # a NotARepoError
     assert "\n" not in got["str"] and f"{root}/.annover/objects/" in got["str"], got
     assert ("No space left on device" in got["str"] if small_disk is not None else "File too large" in got["str"])
-    assert f"then call save() again: the answers are kept in the journal {got['journal']}" in got["str"], got
+    assert f"and call save() again: the answers are kept in the journal {got['journal']}" in got["str"], got
     assert left_over(root) == []
     if filler is not None:
         filler.unlink()  # (git status, which refreshes the index, needs room)

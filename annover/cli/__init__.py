@@ -7,7 +7,6 @@ starts fast. Data goes to stdout, messages and progress to stderr.
 from __future__ import annotations
 
 import contextlib
-import errno
 import importlib
 import json
 import os
@@ -21,15 +20,18 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from annover._lazy import lazy
-from annover.errors import AnnoverError, NotARepoError, NotFoundError
+from annover.errors import AnnoverError, NotARepoError, NotFoundError, NotWritableError
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
     import rich.console as rich_console
     import rich.progress as rich_progress
 
-    from annover import repo as repo_
+    from annover import files as files_, repo as repo_
+    from annover.store import refs as refs_
 else:
+    files_ = lazy("annover.files")  # for a refused write's line only: not for `annover --help`
+    refs_ = lazy("annover.store.refs")
     pa = lazy("pyarrow")
     repo_ = lazy("annover.repo")  # not for `annover --help`
     rich_console = lazy("rich.console")
@@ -123,6 +125,8 @@ def run(argv: list[str] | None = None) -> int:
         click.echo("Aborted.", err=True)
         return 130
     except AnnoverError as e:
+        if os.environ.get("ANNOVER_DEBUG") and isinstance(e, NotWritableError):
+            raise  # the traceback of the refused write (its OSError, the cause) for ANNOVER_DEBUG
         click.echo(safe(f"Error: {e}", lines=True), err=True)
         return e.exit_code
     except KeyboardInterrupt:
@@ -136,10 +140,10 @@ def run(argv: list[str] | None = None) -> int:
         if type(sys.stdout).__name__ == "_PacifyFlushWrapper":  # click's answer to EPIPE: the reader left (`| head`)
             return 0
         raise
-    except OSError as e:
-        if os.environ.get("ANNOVER_DEBUG") or e.errno not in _CANNOT_WRITE:
+    except OSError as e:  # a write outside the repository lock (which tells its own as NotWritableError)
+        if os.environ.get("ANNOVER_DEBUG") or e.errno not in files_.REFUSED:
             return _unexpected(e)
-        click.echo(safe(f"Error: {e.filename or 'a file'}: {e.strerror} — {_CANNOT_WRITE[e.errno]}"), err=True)
+        click.echo(safe(f"Error: {refs_.not_writable(e)}"), err=True)
         return NOT_WRITABLE
     except Exception as e:  # a bug: say so, keep the traceback for ANNOVER_DEBUG
         if _SIGINT["seen"]:  # DuckDB turns a Ctrl-C during a query into its own error: the interruption's
@@ -171,15 +175,6 @@ _NO_ARGS_IS_HELP = getattr(click.exceptions, "NoArgsIsHelpError", ())
 
 #: the exit code of a repository that cannot be written (read-only, no permission, disk full)
 NOT_WRITABLE = NotARepoError.exit_code
-_WRITABLE_HINT = ("check its permissions and that its file system is not read-only, or run the command in a "
-                  "writable clone (git clone, then annover pull)")
-#: errors of the machine, not of annover: (errno -> hint) told in one line
-_CANNOT_WRITE = {errno.EROFS: _WRITABLE_HINT, errno.EACCES: _WRITABLE_HINT, errno.EPERM: _WRITABLE_HINT,
-                 errno.ENOSPC: "free some space (`annover gc` drops objects no version needs) and run it again; "
-                               "what was half written is cleaned up by the next command",
-                 errno.EDQUOT: "free some of your quota and run it again",
-                 errno.EFBIG: "a limit on a file's size refused it (`ulimit -f`, or the file system's largest "
-                              "file): raise the limit or use another file system, and run it again"}
 
 
 def _unexpected(e: Exception) -> int:

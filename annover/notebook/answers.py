@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
-from annover.errors import InputError, LockError, NotARepoError, UsageError
+from annover.errors import InputError, LockError, NotWritableError, UsageError
+from annover.files import NO_ROOM, refused_hint
 from annover.formats.label_studio import RecordError, annotator_of, parse_tasks
 from annover.formats.ls_writer import annotator_out, dump, to_tasks
 from annover.formats.tables import Tables, finish
@@ -261,24 +262,21 @@ def save(session: Session, repo: Repo, config_text: str | None, *, message: str 
             tries += 1
             if tries >= 3 or repo.committed_head() == start:  # not a version landed meanwhile
                 raise
-        except OSError as e:  # the repository already took back what it wrote (Repo.lock)
+        except (OSError, NotWritableError) as e:  # the repository already took back what it wrote (Repo.lock)
             if e.errno not in _NO_ROOM:
                 raise
-            raise _no_room(e, repo, session) from None
+            raise _no_room(e, repo, session) from (e.__cause__ if isinstance(e, NotWritableError) else e)
 
 
-def _no_room(e: OSError, repo: Repo, session: Session) -> NotARepoError:
+def _no_room(e: "OSError | NotWritableError", repo: Repo, session: Session) -> NotWritableError:
     """A save the disk had no room for, as the CLI says a full disk (exit 6): the file, why, what to do."""
     kept = f"in the journal {session.journal}" if session.journal else "in this session"
-    return NotARepoError(f"{e.filename or repo.dir}: {e.strerror or e}: no version saved",
-                         f"{_NO_ROOM[e.errno]}, then call save() again: the answers are kept {kept}")
+    return NotWritableError(str(e.filename or repo.dir), f"{e.strerror or e}: no version saved", e.errno,
+                            refused_hint(e.errno, f"call save() again: the answers are kept {kept}"))
 
 
-#: a save the disk has no room for (a full disk, a quota, a file-size limit): what to do, as the CLI says it
-_NO_ROOM = {errno.ENOSPC: "free some space (`annover gc` drops objects no version needs)",
-            errno.EDQUOT: "free some of your quota",
-            errno.EFBIG: "a limit on a file's size refused it (`ulimit -f`, or the file system's largest file): "
-                         "raise it"}
+#: a save the disk has no room for (a full disk, a quota, a file-size limit)
+_NO_ROOM = NO_ROOM | {errno.EFBIG}
 
 
 def _save_on(session: Session, repo: Repo, config_text: str | None, start: str | None, *, message: str,

@@ -45,7 +45,7 @@ from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Dvc
 from annover.store.git import Git, branch_back, orphan_branch, run_git, unborn_clone
 from annover.store.objects import LocalStore, ObjectRef, ObjectStore
-from annover.store.refs import Refs, RepoLock, is_tag_name, is_version_id
+from annover.store.refs import Refs, RepoLock, is_tag_name, is_version_id, not_writable
 from annover.store.snapshots import (TASK_HASH, Layout, differing_tasks, hash_probe, object_refs, read_layout,
                                     read_manifest, read_snapshot)
 from annover.store.versions import Version
@@ -200,6 +200,7 @@ class RepoCore:
 
         With ``expect_head`` (the HEAD version a command started from, see :meth:`begin_write`),
         refuses like a non-fast-forward when another command committed a version meanwhile.
+        A write the machine refuses within is taken back and raised as a NotWritableError (exit 6).
         """
         if timeout is None:
             timeout = lock_timeout()
@@ -210,10 +211,11 @@ class RepoCore:
                 self.check_unmoved(expect_head)  # type: ignore[arg-type]
             try:
                 yield held
-            except OSError as e:
-                if e.errno in REFUSED:
-                    self._undo_refused_write()
-                raise
+            except OSError as e:  # a write refused: taken back, and told as annover's error (exit 6)
+                if e.errno not in REFUSED:
+                    raise
+                self._undo_refused_write()
+                raise not_writable(e) from e
 
     def _undo_refused_write(self) -> None:
         """A write the machine refused (a full disk, a quota, a file-size limit, a read-only DVC

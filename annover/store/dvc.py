@@ -46,6 +46,7 @@ from annover.store.credentials import (CREDENTIALS, has_userinfo, is_local_url, 
 from annover.store.git import Git
 from annover.store.listings import DIR_SUFFIX, MD5_RE, TAMPERED, check_listing, parse_listing
 from annover.store.objects import LocalStore, ObjectRef, check_md5, first_line, shard
+from annover.store.refs import not_writable
 
 if TYPE_CHECKING:
     import configobj
@@ -260,7 +261,7 @@ class _Failures(logging.Filter):
 
     def refused(self, n: int, verb: str) -> None:
         """Remove the temporary files of copies the file system refused; raise for such a refusal:
-        a pull's (the local DVC cache) as the OSError (exit 6, naming the folder), a push's (the
+        a pull's (the local DVC cache) as a NotWritableError (exit 6, naming the folder), a push's (the
         remote) as a RemoteError naming the remote's folder."""
         refused = [e for e in self.errors if isinstance(e, OSError) and e.errno in _REFUSED]
         for e in refused:
@@ -272,8 +273,8 @@ class _Failures(logging.Filter):
             return
         e = refused[0]
         where = os.path.dirname(str(e.filename2 or e.filename or "")) or "a folder"
-        if verb == "pull":
-            raise OSError(e.errno, e.strerror, where)
+        if verb == "pull":  # outside the repository lock: told here as the lock tells a refused write
+            raise not_writable(OSError(e.errno, e.strerror, where)) from e
         raise RemoteError(f"the DVC remote refused {n} file(s): {where}: {e.strerror}",
                           f"on the remote: {_REFUSED[e.errno]}, then run `annover push` again (what was sent stays "
                           "sent; the versions not sent stay \"not pushed\")")

@@ -19,11 +19,11 @@ import time
 from pathlib import Path
 from typing import Iterable
 
-from annover.errors import LockError, NotARepoError, UsageError
-from annover.files import NO_ROOM, write_atomic  # write_atomic re-exported: older callers import it from here
+from annover.errors import LockError, NotARepoError, NotWritableError, UsageError
+from annover.files import NO_ROOM, refused_hint, write_atomic  # write_atomic re-exported: older callers import it
 
 __all__ = ["RepoLock", "Refs", "check_no_links", "check_tag_name", "flock_within", "is_tag_name", "is_version_id",
-           "tag_order", "version_number", "write_atomic"]
+           "not_writable", "tag_order", "version_number", "write_atomic"]
 
 _TAG_CHARS = re.compile(r"^[A-Za-z0-9._/-]{1,100}$")
 _HEX_RE = re.compile(r"^[0-9a-f]{4,64}$")
@@ -137,6 +137,14 @@ def check_no_links(adir: Path) -> None:
                             "would write where the link leads, outside the repository",
                             f"remove it (annover never makes one; `git rm --cached -- {rel}` too if a commit added "
                             "it), then run the command again")
+
+
+def not_writable(e: OSError, again: str = "run it again") -> NotWritableError:
+    """A write the machine refused (``e``, its errno one of :data:`annover.files.REFUSED`) as
+    annover's error, exit 6: the file it names, why, and what to do (``again``: then what)."""
+    filename = os.fsdecode(e.filename) if isinstance(e.filename, (str, bytes, os.PathLike)) else e.filename
+    return NotWritableError(None if filename is None else str(filename), e.strerror or str(e), e.errno,
+                            refused_hint(e.errno, again))
 
 
 class RepoLock:
