@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 __all__ = ["NO_ROOM", "READ_ONLY", "REFUSED", "bad_name", "file_mode", "long_name", "naming", "not_a_file",
-           "refused_hint", "sha256_file", "under_a_file", "unwritable", "write_atomic", "write_chunks_atomic", "write_files"]
+           "refused_hint", "sha256_file", "under_a_file", "unwritable", "write_atomic", "write_chunks_atomic",
+           "write_files"]
 
 #: errnos of a disk (or quota) with no room left
 NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})

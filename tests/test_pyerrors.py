@@ -1,4 +1,5 @@
-"""The Python API's errors on a disk that refuses a write: annover's error, not a bare OSError.
+"""The Python API's errors on a disk that refuses a write: annover's error, not a bare OSError;
+and annover.dask.read of a read-only checkout with the S3 remote's options.
 
 The CLI told a full disk, a quota, a file-size limit or a read-only place in one line, exit 6;
 the same write from Python (``repo.snapshot``, ``repo.revert``, ``repo.tag``, ``repo.pull``)
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import errno
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,8 +28,12 @@ import pytest
 import annover
 from annover.errors import AnnoverError, NotARepoError, NotWritableError
 
-from .conftest import ROOT, run_cli
+from annover.store.dvc import Dvc
+
+from .conftest import EXAMPLES, ROOT, git, run_cli
 from .test_disk_full import _limited, assert_whole, export, fill, left_over, small_disk, snapshot  # noqa: F401
+from .test_readonly import clean, lock_how, locked  # noqa: F401
+from .test_s3 import s3_env, s3_server  # noqa: F401
 
 #: a child process: ``Repo(argv[1]).METHOD(*json argv[3])`` after the disk (argv[2], "" for none) is
 #: filled to argv[4] bytes left (or under the parent's ``ulimit -f``); prints what it raised
@@ -180,3 +186,50 @@ def test_the_cli_line_of_a_refused_write_is_the_library_s_error(made):
         fill(disk, 150_000)
     p = snapshot(root, made["r2"], made, fsize=None if disk is not None else 100_000)
     assert p.returncode == 6 and p.stderr.strip().splitlines()[-1] == f"Error: {got['str']}", (p.stderr, got)
+
+
+# ---------------------------------------------------------------- a read-only checkout's remote options
+
+_DASK_READ = "import annover.dask; print(len(annover.dask.read(None, 'v1').compute()))"
+
+
+def test_dask_read_of_a_read_only_checkout_keeps_the_s3_endpoint(lock_how, tmp_path, s3_env):
+    """A fresh clone DVC never opened (no .dvc/tmp), read-only: DVC cannot open it, and
+    annover.dask.read() took the S3 remote's options as {}: its `endpointurl` lost, s3fs went to
+    AWS's own endpoint (here: AWS_ENDPOINT_URL, a port of this machine nothing answers on).
+    Now the options come from DVC's config files, as DVC makes them; the read gives v1's rows."""
+    endpoint, bucket = s3_env
+    origin = annover.init(tmp_path / "origin", remote=f"s3://{bucket}/store", remote_options={"endpointurl": endpoint})
+    origin.snapshot(str(EXAMPLES / "round1.json"), config=str(EXAMPLES / "labeling.xml"), key="data.ext_id",
+                    message="round 1")
+    origin.push()
+    clone, home = tmp_path / "clone", tmp_path / "home"
+    git("clone", "-q", str(origin.root), str(clone), cwd=tmp_path)
+    home.mkdir()
+    assert not (clone / ".dvc" / "tmp").exists()
+    env = {k: v for k, v in os.environ.items() if k not in ("XDG_CACHE_HOME", "ANNOVER_CACHE_DIR")}
+    env.update(HOME=str(home), DVC_GLOBAL_CONFIG_DIR=str(home / "dvc"), DVC_SITE_CACHE_DIR=str(tmp_path / "site"),
+               AWS_ENDPOINT_URL="http://127.0.0.1:9", PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
+    p = clean(locked(lock_how, [clone, home], [sys.executable, "-c", _DASK_READ], clone, env))
+    assert p.stdout.strip() == "24", p.stdout
+    assert not (clone / ".dvc" / "tmp").exists()
+
+
+def test_the_remote_s_options_from_dvc_s_config_files_are_dvc_s(tmp_path, monkeypatch):
+    """Read without opening DVC's repository, an S3 remote's options (its endpoint, region and
+    keys, these in .dvc/config.local) are those DVC opens it with; no remote, or an option DVC's
+    schema refuses, is {} (the reader says what is wrong), with no value in an error."""
+    monkeypatch.setenv("DVC_GLOBAL_CONFIG_DIR", str(tmp_path / "dvc-global"))
+    repo = annover.init(tmp_path / "labels", remote="s3://bucket/store",
+                        remote_options={"endpointurl": "http://127.0.0.1:9", "region": "eu-west-1",
+                                        "access_key_id": "AKID-TEST", "secret_access_key": "SECRET-TEST"})
+    dvc = Dvc(repo.root)
+    got = dvc.configured_fs_args()
+    assert got["client_kwargs"] == {"endpoint_url": "http://127.0.0.1:9", "region_name": "eu-west-1"}, got
+    assert (got["key"], got["secret"]) == ("AKID-TEST", "SECRET-TEST")
+    assert got == dvc.remote_fs_args()
+    config = repo.root / ".dvc" / "config"
+    config.write_text(config.read_text() + "    no_such_option = SECRET-TEST\n")
+    assert dvc.configured_fs_args() == {}
+    config.write_text("[core]\n    no_scm = false\n")
+    assert Dvc(repo.root).configured_fs_args() == {}

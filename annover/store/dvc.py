@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     import dvc.api as dvc_api
     import dvc.config as dvc_config
     import dvc.exceptions as dvc_exceptions
+    import dvc.fs as dvc_fs
     import dvc.repo as dvc_repo
     import dvc.repo.open_repo as dvc_open_repo
     import dvc.utils.serialize as dvc_serialize
@@ -70,6 +71,7 @@ else:
     dvc_open_repo = lazy("dvc.repo.open_repo")
     dvc_config = lazy("dvc.config")
     dvc_exceptions = lazy("dvc.exceptions")
+    dvc_fs = lazy("dvc.fs")
     dvc_repo = lazy("dvc.repo")
     dvc_serialize = lazy("dvc.utils.serialize")
     dvc_db = lazy("dvc_data.hashfile.db")
@@ -1109,20 +1111,48 @@ class Dvc:
             with self.repo() as d:
                 fs = d.cloud.get_remote_odb(None, "push").fs
                 return dict(getattr(fs, "fs_args", None) or {})
+        except (OSError, NotARepoError):  # DVC cannot open a checkout it may not write (.dvc/tmp, its site
+            return self.configured_fs_args()  # cache): the options its config files give, read without it
         except Exception:  # no remote, or one DVC cannot open: the reader says what is wrong
             return {}
 
-    def configured_remote(self, name: str | None = None) -> RemoteInfo | None:
-        """Remote ``name`` (None: the default one) as :meth:`remote_info` gives it, read from DVC's config files without
-        importing DVC (``status --no-remote``: a tenth of a second or two): system, global, repo
-        and local config, later ones winning, as DVC merges them; None where none is set or a file
-        does not parse. Unlike DVC, options its schema would refuse are not checked."""
+    def configured_fs_args(self) -> dict[str, Any]:
+        """:meth:`remote_fs_args` from DVC's config files (:meth:`configured_remote`), without opening
+        DVC's repository (a read-only checkout DVC never opened has no ``.dvc/tmp``, and DVC refuses
+        it): DVC's remote class makes them of the remote's section (an S3 ``endpointurl`` is
+        ``client_kwargs.endpoint_url``), as it does for DVC's repository. {} where there is no remote,
+        or DVC's schema refuses its options (the reader says what is wrong then; no option's value,
+        a key perhaps, is put in an error here)."""
+        conf = self._merged_config()
+        core = conf.get("core") if conf else None
+        name = core.get("remote") if isinstance(core, dict) else None
+        if not name or not isinstance(name, str):
+            return {}
+        try:
+            cls, options, _ = dvc_fs.get_cloud_fs(conf, name=name)
+            return dict(getattr(cls(**options), "fs_args", None) or {})
+        except Exception:  # an option DVC's schema refuses, a remote type whose plugin is not installed
+            return {}
+
+    def _merged_config(self) -> dict | None:
+        """DVC's config as it merges its files (system, global, repo, local: later ones winning), read
+        without importing DVC; None where a file does not parse."""
         conf: dict = {}
         for path in self.config_files():
             one = _config_file(path)
             if one is None:
                 return None
             _merge(conf, one)
+        return conf
+
+    def configured_remote(self, name: str | None = None) -> RemoteInfo | None:
+        """Remote ``name`` (None: the default one) as :meth:`remote_info` gives it, read from DVC's config files without
+        importing DVC (``status --no-remote``: a tenth of a second or two): system, global, repo
+        and local config, later ones winning, as DVC merges them; None where none is set or a file
+        does not parse. Unlike DVC, options its schema would refuse are not checked."""
+        conf = self._merged_config()
+        if conf is None:
+            return None
         core = conf.get("core")
         name = name or (core.get("remote") if isinstance(core, dict) else None)
         if not name or not isinstance(name, str):
