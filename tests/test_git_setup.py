@@ -249,3 +249,72 @@ def test_repository_in_a_non_ascii_folder_of_a_git_repository(tmp_path, folder):
     assert [v.id for v in repo.log()] == [v2.id, repo.resolve("v1")]
     assert repo.reset("v1", dry_run=True).dropped == [v2.id]
     assert git("status", "--porcelain", cwd=top) == ""
+
+
+def _work_tree_state(root: Path) -> "tuple[str, str, dict[str, bytes]]":
+    """(git's HEAD commit, `git status --porcelain`, every file under .annover with its bytes: the
+    working store's objects too; not the lock file nor HEAD's reflog)."""
+    files = {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted((root / ".annover").rglob("*"))
+             if p.is_file() and p.name != "lock" and "logs" not in p.relative_to(root).parts}
+    return git("rev-parse", "HEAD", cwd=root), git("status", "--porcelain", "--untracked-files=all", cwd=root), files
+
+
+UNSIGNED = {"reset": ("reset", "v1", "--force"), "tag": ("tag", "best", "v1"), "tag-delete": ("tag", "-d", "old"),
+            "merge-commit": ("merge", "relabel")}
+
+
+@pytest.mark.parametrize("command", sorted(UNSIGNED))
+def test_a_command_git_cannot_sign_writes_nothing(tmp_path, gitconfig, gnupg, command):
+    """`annover reset --force` where git cannot sign pointed DVC at the older version's objects
+    (.annover/objects.dvc, the working store) before git refused the commit: the next command put them
+    back. Now it asks git first, as snapshot and revert do: exit 15, one line, nothing written. So
+    does a merge git cannot fast-forward (a commit of the user's on the branch), which takes back
+    the DVC pointer it wrote, as every commit git refuses does."""
+    gnupg(False)
+    repo = annover.init(tmp_path / "labels")
+    root = repo.root
+    repo.snapshot(ROUND1, config=CONFIG, key="data.ext_id", message="round 1")
+    if command == "merge-commit":
+        git("switch", "-q", "-c", "relabel", cwd=root)
+    repo.snapshot(ROUND2, key="data.ext_id", message="round 2")
+    repo.tag("old", "v1")
+    if command == "merge-commit":
+        git("switch", "-q", "main", cwd=root)
+        (root / "notes.txt").write_text("the user's own file\n")
+        git("add", "notes.txt", cwd=root)
+        git("-c", "user.name=U", "-c", "user.email=u@example.com", "commit", "-q", "-m", "notes", cwd=root)
+        annover.Repo(root).recover(view=True)  # the working store: v1's objects, not those git switch left
+    gitconfig("commit.gpgSign", "true")
+    before = _work_tree_state(root)
+    p = run_cli(*UNSIGNED[command], cwd=root)
+    assert p.returncode == 15, (p.stdout, p.stderr)
+    _one_line_error(p, "commit.gpgSign", "nothing committed")
+    assert _work_tree_state(root) == before
+    assert git("status", "--porcelain", cwd=root) == ""
+
+
+REFUSED_REF = {"snapshot": ("snapshot", "--from", ROUND1, "--key", "data.ext_id", "-m", "round 3"),
+               "revert": ("revert",), "reset": ("reset", "v1", "--force"), "tag": ("tag", "best", "v1")}
+
+
+@pytest.mark.parametrize("command", sorted(REFUSED_REF))
+def test_a_reference_transaction_hook_that_refuses(tmp_path, gitconfig, command):
+    """git's `reference-transaction` hook refusing the move of HEAD ("prepared" state): exit 15 in one
+    line, and the command takes back what it wrote for the commit (the version record, objects.dvc,
+    the working store's objects), as it does for a write the disk refuses: `git status` is clean, not
+    only after the next command's repair."""
+    repo = annover.init(tmp_path / "labels")
+    root = repo.root
+    repo.snapshot(ROUND1, config=CONFIG, key="data.ext_id", message="round 1")
+    repo.snapshot(ROUND2, config=CONFIG, key="data.ext_id", message="round 2")
+    hooks = tmp_path / "hooks"
+    hooks.mkdir()
+    (hooks / "reference-transaction").write_text('#!/bin/sh\n[ "$1" = prepared ] && exit 1\nexit 0\n')
+    (hooks / "reference-transaction").chmod(0o755)
+    before = _work_tree_state(root)
+    gitconfig("core.hooksPath", str(hooks))
+    p = run_cli(*REFUSED_REF[command], cwd=root)
+    assert p.returncode == 15, (p.stdout, p.stderr)
+    _one_line_error(p)
+    assert git("status", "--porcelain", cwd=root) == ""
+    assert _work_tree_state(root) == before

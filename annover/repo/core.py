@@ -219,10 +219,11 @@ class RepoCore:
 
     def _undo_refused_write(self) -> None:
         """A write the machine refused (a full disk, a quota, a file-size limit, a read-only DVC
-        cache) stopped a command holding the lock: what it wrote that no commit names goes (its
-        objects in the working store, a version record), as the next command would after a kill,
-        so that the space is free again. Best effort: what cannot be done now is done by the next
-        command that repairs."""
+        cache), or a commit git refused (a ``reference-transaction`` hook, a signature it cannot
+        make), stopped a command holding the lock: what it wrote that no commit names goes (its
+        objects in the working store, a version record, the DVC pointer), as the next command would
+        after a kill, so that the space is free again and ``git status`` is as before. Best effort:
+        what cannot be done now is done by the next command that repairs."""
         with contextlib.suppress(AnnoverError, OSError):
             self.recover(view=True)
 
@@ -814,11 +815,16 @@ class RepoCore:
         work tree) or None (deleted). Uses a private index, so the user's staged changes
         stay out of it; HEAD moves only if it is still ``expected`` (compare-and-swap).
         Refused on a detached git HEAD (see :meth:`check_on_branch`; ``what`` names what is committed).
+        A commit git refuses takes back what the command wrote for it (:meth:`_undo_refused_write`).
         A merge commit: ``merged``, its other parents; ``base``, the merged tree ``files`` go over
         (see :meth:`annover.store.git.Git.commit`).
         """
         self.check_on_branch(what)
-        return self.scm.commit(files, message, expected, stage=maybe_die, base=base, merged=merged)
+        try:
+            return self.scm.commit(files, message, expected, stage=maybe_die, base=base, merged=merged)
+        except GitError:  # refused by git (a reference-transaction hook, a signature it cannot make)
+            self._undo_refused_write()
+            raise
 
     def recover(self, view: bool = False) -> list[str]:
         """Repair what an interrupted command left behind (run under the lock); what it did.

@@ -355,6 +355,7 @@ def reset(repo: RepoCore, rev: str, force: bool = False, dry_run: bool = False,
                          f"annover revert --to {rev}")
     target_v = repo.version(target)
     repo.check_objects_here(target_v, rev)
+    repo.author()  # git can make the commit (an identity, a signature) before DVC's pointer changes
     with repo.lock(expect_head=start):
         repo.recover()
         _refuse_staged(repo, [repo.dir / f for f in ("HEAD", "objects.dvc", ".gitignore")]
