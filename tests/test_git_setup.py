@@ -208,29 +208,56 @@ def test_commit_hooks_are_not_run(tmp_path, gitconfig, hook):
     assert annover.Repo(repo.root).resolve("v1") == v1.id
 
 
-@pytest.mark.parametrize("where", ["this-repository", "another-repository"])
+GIT_ENV = {  # where: (GIT_DIR, GIT_WORK_TREE) as folders of the test's, None: unset; what the refusal says
+    "this-repository": (("labels/.git", "labels"), None),
+    "this-git-dir": ((".git", None), None),  # relative, as git sets it for its hooks
+    "another-repository": (("other/.git", "other"), ("is outside git's work tree",
+                                                      "GIT_DIR and GIT_WORK_TREE point git elsewhere",
+                                                      "unset GIT_DIR and GIT_WORK_TREE")),
+    "another-empty-git-dir": (("other/.git", None), ("has no commit", "GIT_DIR points git elsewhere", "unset GIT_DIR")),
+    "another-repository-with-commits": (("other/.git", "other"), ("is outside git's work tree",
+                                                                  "GIT_DIR and GIT_WORK_TREE point git elsewhere",
+                                                                  "unset GIT_DIR and GIT_WORK_TREE")),
+    "another-git-dir-with-commits": (("other/.git", None), ("has no record of version", "GIT_DIR points git elsewhere",
+                                                            "unset GIT_DIR (git then finds this work tree's own")),
+    "a-work-tree-above": ((None, "."), ("git's work tree is", "GIT_WORK_TREE points git elsewhere", "unset GIT_WORK_TREE")),
+}
+
+
+@pytest.mark.parametrize("where", list(GIT_ENV))
 def test_git_dir_in_the_environment(tmp_path, monkeypatch, where):
-    """GIT_DIR / GIT_WORK_TREE naming this repository's: annover follows git there. Naming another,
-    empty repository: refused in one line (exit 6), where annover made a root commit there whose
-    version's parent is in this repository, and left this work tree changed."""
+    """GIT_DIR / GIT_WORK_TREE naming this repository's: annover follows git there. Naming another
+    repository: refused in one line (exit 6), where annover made a root commit in an empty one, or,
+    in one with commits, a version there (GIT_DIR alone: its tree plus annover's files) and removed
+    this work tree's records as uncommitted; likewise a work tree above this one's (annover's files
+    under other paths)."""
     repo = annover.init(tmp_path / "labels")
     root = repo.root
     repo.snapshot(ROUND1, config=CONFIG, key="data.ext_id", message="round 1")
     other = tmp_path / "other"
     git("init", "-q", str(other), cwd=tmp_path)
-    monkeypatch.setenv("GIT_DIR", str(root / ".git" if where == "this-repository" else other / ".git"))
-    monkeypatch.setenv("GIT_WORK_TREE", str(root if where == "this-repository" else other))
+    if where.endswith("with-commits"):
+        (other / "notes.txt").write_text("another project\n")
+        git("add", "notes.txt", cwd=other)
+        git("-c", "user.name=U", "-c", "user.email=u@example.com", "commit", "-q", "-m", "start", cwd=other)
+    other_head = subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=other, capture_output=True).stdout
+    (git_dir, work_tree), refused = GIT_ENV[where]
+    for var, value in (("GIT_DIR", git_dir), ("GIT_WORK_TREE", work_tree)):
+        if value is not None:
+            monkeypatch.setenv(var, value if value == ".git" else str(tmp_path / value))
     p = run_cli("snapshot", "--from", ROUND2, "--key", "data.ext_id", "-m", "round 2", cwd=root)
-    monkeypatch.delenv("GIT_DIR")
-    monkeypatch.delenv("GIT_WORK_TREE")
-    if where == "this-repository":
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    monkeypatch.delenv("GIT_WORK_TREE", raising=False)
+    if refused is None:
         assert p.returncode == 0, p.stderr
         assert git("log", "--format=%s", cwd=root).splitlines()[0] == "annover: round 2 (v2)"
         return
     assert p.returncode == 6, (p.stdout, p.stderr)
-    _one_line_error(p, "has no commit", "GIT_DIR and GIT_WORK_TREE point git elsewhere", "unset GIT_DIR")
-    assert subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=other, capture_output=True).returncode
+    _one_line_error(p, *refused)
+    assert subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=other,
+                          capture_output=True).stdout == other_head
     assert git("status", "--porcelain", cwd=root) == ""
+    assert [v.message for v in annover.Repo(root).log()] == ["round 1"]
 
 
 @pytest.mark.parametrize("folder", ["données ü", "数据"])

@@ -43,7 +43,7 @@ from annover.files import REFUSED, write_atomic
 from annover.model import canonical as C
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Dvc
-from annover.store.git import Git, branch_back, orphan_branch, run_git, unborn_clone
+from annover.store.git import Git, branch_back, orphan_branch, own_repository, run_git, unborn_clone
 from annover.store.objects import LocalStore, ObjectRef, ObjectStore
 from annover.store.refs import Refs, RepoLock, is_tag_name, is_version_id, not_writable
 from annover.store.snapshots import (TASK_HASH, Layout, differing_tasks, hash_probe, object_refs, read_layout,
@@ -95,6 +95,13 @@ def find_root(start: str | Path = ".") -> Path:
                             f"`git checkout {branch.split('/', 1)[1]}` (and on the remote, once: `git symbolic-ref "
                             f"HEAD refs/heads/{branch.split('/', 1)[1]}`)")
     raise NotARepoError(f"not an annover repository (or any parent): {p}", "run `annover init` first")
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except OSError:
+        return False
 
 
 def _check_config_not_deleted(adir: Path) -> None:
@@ -153,6 +160,7 @@ class RepoCore:
         self._scope: tuple[set[str], set[str]] | None = None
         self._scope_files: tuple[dict[str, str], dict[str, str]] | None = None
         self._no_head_at: str | None = None  # a commit known to hold no .annover/HEAD (no version yet)
+        self._check_git_elsewhere()
         self._check_born()
         self.settle()
 
@@ -282,10 +290,45 @@ class RepoCore:
             elsewhere = [v for v in ("GIT_DIR", "GIT_WORK_TREE") if v in os.environ]
             raise NotARepoError(f"git's repository {self.git_dir} has no commit, yet {self.rel(self.dir / 'HEAD')} "
                                 "names a version: annover's files were committed in another git repository"
-                                + (f" ({' and '.join(elsewhere)} point git elsewhere)" if elsewhere else ""),
+                                + (f" ({' and '.join(elsewhere)} point{'' if len(elsewhere) > 1 else 's'} git "
+                                   "elsewhere)" if elsewhere else ""),
                                 f"unset {' and '.join(elsewhere)} (or point {'them' if len(elsewhere) > 1 else 'it'} "
                                 "at this repository's)" if elsewhere else
                                 "work in the git repository that has annover's commits (a clone of it)")
+
+    def _check_git_elsewhere(self) -> None:
+        """Refuse (exit 6, before the repair :meth:`settle` does, which would remove this work tree's
+        records as uncommitted) ``GIT_DIR`` / ``GIT_WORK_TREE`` set to another git repository than the
+        one annover's files are committed in: this folder outside the work tree they name, this folder's
+        own git dir (the one git finds from the folders alone, :func:`own_repository`) with another work
+        tree (annover's paths would be others), or another git dir whose history has no record of the
+        version ``.annover/HEAD`` names. A version made there would start another history. Asked of git
+        only where one of them is set; a repository with no version yet is not told apart (nothing
+        committed says where it belongs), nor an empty one (:meth:`_check_born` says so). Set to this
+        repository's, as git sets ``GIT_DIR`` for its hooks, or to a git dir that holds annover's
+        commits: followed."""
+        elsewhere = [v for v in ("GIT_DIR", "GIT_WORK_TREE") if v in os.environ]
+        if not elsewhere:
+            return
+        top = self.toplevel
+        own_top, own_dir = own_repository(self.root) or (None, None)
+        ours = own_dir is not None and _same_file(own_dir, self.git_dir)
+        vid = self.refs.read("HEAD")
+        if self.root != top and top not in self.root.parents:
+            why = f"{self.root} is outside git's work tree {top}, where annover's files cannot be committed"
+        elif ours and own_top != top:
+            why = (f"git's work tree is {top}, not {own_top}, the one of its git dir {own_dir}: "
+                   "annover's files would be read and committed under other paths")
+        elif ours or vid is None or not is_version_id(vid) or self.head_commit() is None \
+                or self._record_in_git(vid)[1] is not None:
+            return  # this repository's, no version to tell by, an empty one (_check_born), or one that has it
+        else:
+            why = (f"git's repository {self.git_dir} has no record of version {vid[:12]}, which {ANNOVER_DIR}/HEAD "
+                   "names: annover's files are committed in another git repository")
+        named, them = " and ".join(elsewhere), "them" if len(elsewhere) > 1 else "it"
+        raise NotARepoError(f"{why} ({named} point{'' if len(elsewhere) > 1 else 's'} git elsewhere)",
+                            f"unset {named}" + (f" (git then finds this work tree's own, {own_dir})" if own_dir else
+                                                f" (or point {them} at the git repository that has annover's commits)"))
 
     def begin_write(self, what: str = "a new version") -> str | None:
         """The HEAD version a command that makes a version (or moves HEAD: ``what``) starts from;
