@@ -269,6 +269,48 @@ def test_ctrl_c_during_a_duckdb_query_is_exit_130_not_a_bug(tmp_path):
     assert err.strip() in ("Interrupted.", "Aborted."), err
 
 
+_SECOND_CTRL_C_IN_A_CLEAN_UP = """
+import os, signal, sys, time
+from annover import cli
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as on a terminal, whatever ran pytest
+cli.catch_interrupts()
+
+def open_repo(*a, **k):  # a command's write, interrupted, removes what it half wrote
+    try:
+        print("writing", file=sys.stderr, flush=True)
+        while True:
+            time.sleep(0.01)  # until the first Ctrl-C
+    finally:
+        print("cleaning up", file=sys.stderr, flush=True)
+        while not os.path.exists("second-sent"):  # a slow clean-up, which the second Ctrl-C reaches
+            time.sleep(0.01)
+        print("cleaned up", file=sys.stderr, flush=True)
+
+cli.open_repo = open_repo
+sys.exit(cli.run(["log"]))
+"""
+
+
+def test_a_second_ctrl_c_while_the_first_cleans_up_is_ignored(tmp_path):
+    """The user presses Ctrl-C again while the command cleans up after the first: that second
+    KeyboardInterrupt cut the clean-up short (what it removes stayed half written), or, once it
+    was done, ended the exit in a traceback (exit -2). The command finishes its clean-up, exit 130."""
+    p = subprocess.Popen([sys.executable, "-c", _SECOND_CTRL_C_IN_A_CLEAN_UP], cwd=tmp_path, stderr=subprocess.PIPE,
+                         text=True)
+    try:
+        assert p.stderr.readline() == "writing\n"
+        p.send_signal(signal.SIGINT)
+        assert p.stderr.readline() == "cleaning up\n"
+        p.send_signal(signal.SIGINT)  # delivered to the sleeping child at once: before it sees the file
+        (tmp_path / "second-sent").touch()
+        err = p.stderr.read()
+        p.wait(timeout=120)
+    finally:
+        p.kill()
+    assert p.returncode == 130, (p.returncode, err[-2000:])
+    assert err.split() == ["cleaned", "up", "Aborted."], err  # the whole clean-up, then one line
+
+
 def test_a_read_only_repository_is_one_line_and_reads_still_work(one_version, monkeypatch):
     """A repository on a read-only file system (a read-only mount; chmod does not stop root,
     so the refusal of the lock file's open is simulated): commands that write stop with exit 6

@@ -159,13 +159,16 @@ _SIGINT = {"seen": False}
 
 
 def _on_sigint(signum: int, frame: Any) -> None:
+    if _SIGINT["seen"]:  # a second Ctrl-C while the first unwinds: it would cut the clean-up short
+        return
     _SIGINT["seen"] = True
     signal.default_int_handler(signum, frame)  # KeyboardInterrupt, as Python's own handler
 
 
 def catch_interrupts() -> None:
     """The command's SIGINT handler: Python's (KeyboardInterrupt), remembering the signal came.
-    A SIGINT the caller ignores (``nohup``, ``&``) stays ignored."""
+    Only the first Ctrl-C raises: later ones, while the command cleans up and exits 130, are
+    ignored. A SIGINT the caller ignores (``nohup``, ``&``) stays ignored."""
     if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
         signal.signal(signal.SIGINT, _on_sigint)
 
