@@ -28,12 +28,13 @@ if TYPE_CHECKING:  # pragma: no cover
     import rich.progress as rich_progress
 
     from annover import files as files_, repo as repo_
-    from annover.store import refs as refs_
+    from annover.store import duck, refs as refs_
 else:
     files_ = lazy("annover.files")  # for a refused write's line only: not for `annover --help`
     refs_ = lazy("annover.store.refs")
     pa = lazy("pyarrow")
     repo_ = lazy("annover.repo")  # not for `annover --help`
+    duck = lazy("annover.store.duck")
     rich_console = lazy("rich.console")
     rich_progress = lazy("rich.progress")
 
@@ -162,6 +163,8 @@ def _on_sigint(signum: int, frame: Any) -> None:
     if _SIGINT["seen"]:  # a second Ctrl-C while the first unwinds: it would cut the clean-up short
         return
     _SIGINT["seen"] = True
+    if "annover.store.duck" in sys.modules:  # DuckDB's queries stop now, not at their end
+        duck.interrupt()
     signal.default_int_handler(signum, frame)  # KeyboardInterrupt, as Python's own handler
 
 

@@ -8,7 +8,9 @@ each other's names.
 
 from __future__ import annotations
 
+import contextlib
 import threading
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
@@ -25,6 +27,8 @@ else:
 
 _DATABASE: list[Any] = []
 _LOCK = threading.Lock()
+#: the cursors of the database still in use: :func:`interrupt` stops their queries
+_CURSORS: "weakref.WeakSet[Any]" = weakref.WeakSet()
 
 
 def cursor(*, ordered: bool = True) -> Any:
@@ -34,8 +38,21 @@ def cursor(*, ordered: bool = True) -> Any:
         if not _DATABASE:
             _DATABASE.append(duckdb.connect(":memory:"))
         cur = _DATABASE[0].cursor()
+        _CURSORS.add(cur)
     cur.execute(f"SET SESSION preserve_insertion_order = {'true' if ordered else 'false'}")
     return cur
+
+
+def interrupt() -> None:
+    """Stop the queries running on the cursors (the command's Ctrl-C, from its signal handler:
+    no lock). DuckDB ends them at its next chunk; without it, a query the Ctrl-C reached outside
+    DuckDB's own check of signals ran to its end (minutes, for a large one) while the command
+    waited to exit."""
+    with contextlib.suppress(RuntimeError):  # a cursor opened meanwhile in another thread: it is new
+        cursors = list(_CURSORS)
+        for cur in cursors:
+            with contextlib.suppress(Exception):  # closed already
+                cur.interrupt()
 
 
 def quoted(text: str) -> str:
