@@ -234,18 +234,24 @@ def test_gc_frees_space_on_a_full_disk(small_disk, tmp_path, inputs, monkeypatch
     assert snapshot(root, inputs["r2"], inputs).returncode == 0
 
 
+def pushed_clone(tmp_path: Path, inputs: dict, root: Path, rounds: tuple[str, ...] = ("r1",)) -> Path:
+    """A repository ``origin`` with ``rounds`` snapshotted and pushed, and ``root``, its git clone
+    (no objects pulled yet)."""
+    origin = tmp_path / "origin"
+    annover.init(origin)
+    for r in rounds:
+        assert snapshot(origin, inputs[r], inputs).returncode == 0
+    assert run_cli("push", cwd=origin).returncode == 0
+    subprocess.run(["git", "clone", "-q", str(origin), str(root)], check=True)
+    return root
+
+
 def test_a_pull_into_a_full_cache(small_disk, tmp_path, inputs, monkeypatch):
     """A pull the local disk could not hold printed DVC's `ERROR: failed to transfer ...` lines, then
     'N file(s) failed to pull — check the DVC remote' (exit 10: the remote was fine), and left DVC's
     half-written temporary files in the cache. Now: one line naming the cache's folder, exit 6, no
     temporary file; after freeing space the pull completes."""
-    origin = tmp_path / "origin"
-    annover.init(origin)
-    for r in ("r1", "r2"):
-        assert snapshot(origin, inputs[r], inputs).returncode == 0
-    assert run_cli("push", cwd=origin).returncode == 0
-    root = (small_disk or tmp_path) / "clone"
-    subprocess.run(["git", "clone", "-q", str(origin), str(root)], check=True)
+    root = pushed_clone(tmp_path, inputs, (small_disk or tmp_path) / "clone", ("r1", "r2"))
     p, filler = _moved_without_room(small_disk, monkeypatch, root, "pull", 200_000)
     assert p.returncode == 6 and f"{root}/.dvc/cache/files/md5/" in p.stderr, p.stderr
     assert [f for f in root.rglob("*.tmp")] == []
@@ -334,12 +340,7 @@ def test_dvc_databases_past_a_file_size_limit_are_one_line(tmp_path, inputs):
     """DVC keeps sqlite databases (its state, its links) outside the repository; one it cannot
     write (a full disk there, `ulimit -f`) was 'unexpected OperationalError: disk I/O error — this
     is a bug', exit 1. Now one line naming where they are and how to give DVC another place, exit 6."""
-    origin = tmp_path / "origin"
-    annover.init(origin)
-    assert snapshot(origin, inputs["r1"], inputs).returncode == 0
-    assert run_cli("push", cwd=origin).returncode == 0
-    root = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(origin), str(root)], check=True)
+    root = pushed_clone(tmp_path, inputs, tmp_path / "clone")
     p = cli("pull", cwd=root, fsize=8192)
     assert p.returncode == 6 and "core.site_cache_dir" in one_line(p), p.stderr
     assert cli("pull", cwd=root).returncode == 0

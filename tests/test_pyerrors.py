@@ -31,7 +31,8 @@ from annover.errors import AnnoverError, NotARepoError, NotWritableError
 from annover.store.dvc import Dvc
 
 from .conftest import EXAMPLES, ROOT, git, run_cli
-from .test_disk_full import _limited, assert_whole, export, fill, left_over, small_disk, snapshot  # noqa: F401
+from .test_disk_full import (_limited, assert_whole, export, fill, left_over, pushed_clone, small_disk,  # noqa: F401
+                             snapshot)
 from .test_readonly import clean, lock_how, locked  # noqa: F401
 from .test_s3 import s3_env, s3_server  # noqa: F401
 
@@ -150,12 +151,7 @@ def test_a_python_pull_into_a_full_cache(tmp_path, made, monkeypatch):
     """`repo.pull()` whose copies into the DVC cache the disk refused: `OSError` naming the cache's
     folder (the CLI's line, exit 6, came from it); now NotWritableError with that folder, no
     temporary file left, and a pull with room completes."""
-    origin = tmp_path / "origin"
-    annover.init(origin)
-    assert snapshot(origin, made["r1"], made).returncode == 0
-    assert run_cli("push", cwd=origin).returncode == 0
-    root = tmp_path / "clone"
-    subprocess.run(["git", "clone", "-q", str(origin), str(root)], check=True)
+    root = pushed_clone(tmp_path, made, tmp_path / "clone")
 
     def no_room(src, dst, callback=None, **kw):  # as a full disk: part written, then refused
         with open(src, "rb") as f, open(dst, "wb") as out:
