@@ -220,7 +220,8 @@ GIT_ENV = {  # where: (GIT_DIR, GIT_WORK_TREE) as folders of the test's, None: u
                                                                   "unset GIT_DIR and GIT_WORK_TREE")),
     "another-git-dir-with-commits": (("other/.git", None), ("has no record of version", "GIT_DIR points git elsewhere",
                                                             "unset GIT_DIR (git then finds this work tree's own")),
-    "a-work-tree-above": ((None, "."), ("git's work tree is", "GIT_WORK_TREE points git elsewhere", "unset GIT_WORK_TREE")),
+    "a-work-tree-above": ((None, "."), ("git's work tree is", "GIT_WORK_TREE points git elsewhere",
+                                        "unset GIT_WORK_TREE")),
 }
 
 

@@ -205,7 +205,8 @@ def test_dask_read_of_a_read_only_checkout_keeps_the_s3_endpoint(lock_how, tmp_p
     assert not (clone / ".dvc" / "tmp").exists()
     env = {k: v for k, v in os.environ.items() if k not in ("XDG_CACHE_HOME", "ANNOVER_CACHE_DIR")}
     env.update(HOME=str(home), DVC_GLOBAL_CONFIG_DIR=str(home / "dvc"), DVC_SITE_CACHE_DIR=str(tmp_path / "site"),
-               AWS_ENDPOINT_URL="http://127.0.0.1:9", PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
+               AWS_ENDPOINT_URL="http://127.0.0.1:9",
+               PYTHONPATH=os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]))
     p = clean(locked(lock_how, [clone, home], [sys.executable, "-c", _DASK_READ], clone, env))
     assert p.stdout.strip() == "24", p.stdout
     assert not (clone / ".dvc" / "tmp").exists()

@@ -396,27 +396,31 @@ def _renumbering(repo: RepoCore, names: list[str], ours_commit: str, theirs_comm
     ours = {n: (repo.scm.show(ours_commit, f"{_tags_dir(repo)}/{n}") or "").strip() for n in names}
     if any(version_number(n) is None for n in names) or not all(ours.values()):
         return {}
+    asked: dict[str, dict[str, str] | None] = {}  # each remote asked once for all the names
     for name, vid in ours.items():
         commit = repo.commit_of(vid)
-        if commit is None or not _unpublished(repo, name, commit):
+        if commit is None or not _unpublished(repo, name, commit, asked):
             return {}
     free = max(_numbers(repo, ours_commit, theirs_commit), default=0) + 1
     return {n: f"v{free + i}" for i, n in enumerate(sorted(names, key=lambda x: int(x[1:])))}
 
 
-def _unpublished(repo: RepoCore, name: str, commit: str) -> bool:
+def _unpublished(repo: RepoCore, name: str, commit: str, asked: "dict[str, dict[str, str] | None]") -> bool:
     """Whether no one can know ``commit``'s version by ``name``: no remote-tracking branch holds
     the commit, or every git remote that holds it gave git tag ``name`` to another commit (it went
-    out by a plain ``git push``, its tag refused there), as ``git ls-remote`` says now. A remote
-    that cannot be asked, or has no such tag, counts as publishing it."""
+    out by a plain ``git push``, its tag refused there), as ``git ls-remote`` says now (``asked``:
+    each remote's tags, None where it could not be asked). A remote that cannot be asked, or has
+    no such tag, counts as publishing it."""
     holders = repo.scm.remote_refs_containing(commit)
     remotes = sorted(repo.scm.remotes(), key=len, reverse=True)
     for holder in {next((r for r in remotes if h.startswith(r + "/")), h) for h in holders}:
-        try:
-            there = repo.scm.remote_tags(holder).get(name)
-        except GitError:
-            return False
-        if there in (None, commit):
+        if holder not in asked:
+            try:
+                asked[holder] = repo.scm.remote_tags(holder)
+            except GitError:
+                asked[holder] = None
+        there = asked[holder]
+        if there is None or there.get(name) in (None, commit):
             return False
     return True
 
