@@ -80,27 +80,63 @@ def test_sigkill_at_each_stage_then_rerun(one_version, stage):
     _assert_consistent(root)
 
 
+def _holds_lock(root: Path, proc: subprocess.Popen, limit: float = 120) -> bool:
+    """Wait until ``proc`` holds the repository's lock (its pid in the lock file) or has ended;
+    whether it holds it (polled)."""
+    lock, mark, end = root / ".annover" / "lock", str(proc.pid), time.monotonic() + limit
+    while proc.poll() is None and time.monotonic() < end:
+        try:
+            if lock.read_text().strip() == mark:
+                return True
+        except OSError:
+            pass
+        time.sleep(0.002)
+    return False
+
+
+def _edit_of_round2(root: Path, name: str) -> str:
+    data = json.loads((root / "round2.json").read_text())
+    data[0]["data"]["text"] += f" {name}"
+    (root / f"{name}.json").write_text(json.dumps(data))
+    return f"{name}.json"
+
+
+def _snapshot_process(root: Path, src: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "annover", "snapshot", "--from", src, "--key", "data.ext_id",
+                             "-m", src], cwd=root, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
 def test_sigkill_at_random_moments(one_version):
+    """Kills at random moments of snapshots, half before the lock is taken (the parts written
+    to the store) and half while it is held (DVC's pointer, the record, git's commit and tag).
+    The moments are drawn within the phases of a snapshot run here first, timed from its
+    start and from when it held the lock: timed from the start alone, a loaded machine killed
+    most runs in their imports, and the locked phase (a tenth of a second) was rarely hit."""
     root = one_version.root
     rnd = random.Random(int(os.environ.get("ANNOVER_TEST_SEED", "1")))
+    started, proc = time.monotonic(), _snapshot_process(root, _edit_of_round2(root, "timed"))
+    assert _holds_lock(root, proc), proc.stderr.read() if proc.stderr else ""
+    locked = time.monotonic()
+    assert proc.wait() == 0, proc.stderr.read() if proc.stderr else ""
+    to_lock, held = locked - started, time.monotonic() - locked
     for i in range(4):
-        src = root / f"r{i}.json"
-        data = json.loads((root / "round2.json").read_text())
-        data[0]["data"]["text"] += f" edit {i}"
-        src.write_text(json.dumps(data))
-        proc = subprocess.Popen([sys.executable, "-m", "annover", "snapshot", "--from", src.name, "--key",
-                                 "data.ext_id", "-m", f"edit {i}"], cwd=root, stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE)
-        time.sleep(rnd.uniform(0.3, 2.0))
+        n = len(_state(root)["ids"])
+        proc = _snapshot_process(root, _edit_of_round2(root, f"edit-{i}"))
+        if i % 2:  # while the lock is held
+            assert _holds_lock(root, proc) or proc.wait() == 0, proc.stderr.read() if proc.stderr else ""
+            time.sleep(rnd.uniform(0, held))
+        else:  # in the second half of the way to the lock
+            time.sleep(rnd.uniform(to_lock / 2, to_lock))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         before = _state(root)["ids"]
         _assert_consistent(root)  # before the next write, too
-        again = run_cli("snapshot", "--from", src.name, "--key", "data.ext_id", "-m", f"edit {i}", cwd=root)
+        again = run_cli("snapshot", "--from", f"edit-{i}.json", "--key", "data.ext_id", "-m", f"edit-{i}.json",
+                        cwd=root)
         assert again.returncode == 0, again.stderr
         after = _state(root)["ids"]
         assert after[1:] == before or after == before  # one new version on top, or it had landed
-        assert len(after) == i + 2
+        assert len(after) == n + 1
     _assert_consistent(root)
 
 
