@@ -13,7 +13,9 @@ from __future__ import annotations
 import json
 import shutil
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import click
 import jsonschema
@@ -24,7 +26,7 @@ from referencing.jsonschema import DRAFT202012
 from annover.cli import main
 
 from .conftest import EXAMPLES, git
-from .ls_fixtures import cli, ls_server  # noqa: F401  (the fixture)
+from .ls_fixtures import cli, ls_server, sdk_admin  # noqa: F401  (the fixtures)
 from .test_report import make_round
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "schemas"
@@ -212,11 +214,10 @@ def _outputs(runs: Runs, root: Path) -> None:
     runs.run("init-again", "init")
 
 
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> Runs:
-    """One repository taken through every state below, each command's --json kept."""
-    root = tmp_path_factory.mktemp("json") / "repo"
-    out = Runs()
+@contextmanager
+def _in_new_repo(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Path]:
+    """A new folder (cwd) with the remotes, the cache and git's identity the tests use; not yet a repository."""
+    root = tmp_path_factory.mktemp(name) / "repo"
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("ANNOVER_REMOTE_HOME", str(tmp_path_factory.mktemp("remotes")))
         mp.setenv("ANNOVER_CACHE_DIR", str(tmp_path_factory.mktemp("cache")))
@@ -225,6 +226,14 @@ def runs(tmp_path_factory) -> Runs:
             mp.setenv(f"GIT_{who}_EMAIL", "author@example.com")
         root.mkdir()
         mp.chdir(root)
+        yield root
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> Runs:
+    """One repository taken through every state below, each command's --json kept."""
+    out = Runs()
+    with _in_new_repo(tmp_path_factory, "json") as root:
         out.run("init", "init")
         shutil.copy(EXAMPLES / "labeling.xml", root / "labeling.xml")
         for n, size in enumerate((20, 30, 40), start=1):
@@ -320,3 +329,69 @@ def test_the_readmes_registry_lines_validate_a_document(runs, monkeypatch):
     doc["pushed"] = "yes"
     with pytest.raises(jsonschema.ValidationError):
         exec(block, scope)  # noqa: S102
+
+
+# ---------------------------------------------------------------- the dataset commands, against Label Studio
+
+
+#: the cases :func:`ls_runs` makes, in its order
+LS_CASES = ["dataset-create", "dataset-create-found", "dataset-push-dry-run", "dataset-push", "dataset-push-again",
+            "dataset-list", "dataset-stats", "dataset-annotate", "dataset-export", "snapshot-label-studio",
+            "sample-random", "dataset-push-sample", "dataset-delete", "dataset-create-other",
+            "dataset-delete-gone"]
+
+
+@pytest.fixture(scope="module")
+def ls_runs(ls_server, sdk_admin, tmp_path_factory) -> Iterator[Runs]:  # noqa: F811
+    """A repository bound to two Label Studio projects: made, filled, read, exported and deleted."""
+    title, other = (f"t-{uuid.uuid4().hex[:8]}-{n}" for n in ("json", "json-gone"))
+    out = Runs()
+    try:
+        with _in_new_repo(tmp_path_factory, "json-ls") as root:
+            assert cli("init", "-q")[0] == 0
+            shutil.copy(EXAMPLES / "labeling.xml", root / "labeling.xml")
+            someone = next(u.email for u in sdk_admin.users.list())  # --annotations sends answers of its users
+            tasks = json.loads((EXAMPLES / "round1.json").read_text())
+            for a in (a for t in tasks for a in t["annotations"]):
+                a["completed_by"]["email"] = someone
+            (root / "round1.json").write_text(json.dumps(tasks))
+            pid = out.run("dataset-create", "dataset create", title, "--config", "labeling.xml")["id"]
+            out.run("dataset-create-found", "dataset create", title, "--config", "labeling.xml")
+            out.run("dataset-push-dry-run", "dataset push", title, "--from", "round1.json", "--key", "data.ext_id",
+                    "--annotations", "--dry-run")
+            out.run("dataset-push", "dataset push", title, "--from", "round1.json", "--key", "data.ext_id",
+                    "--annotations")
+            out.run("dataset-push-again", "dataset push", title, "--from", "round1.json")
+            out.run("dataset-list", "dataset list")
+            out.run("dataset-stats", "dataset stats", title)
+            out.run("dataset-annotate", "dataset annotate", str(pid), "--no-browser")
+            out.run("dataset-export", "dataset export", title, "--out", "export.json", "--config-out", "export.xml")
+            out.run("snapshot-label-studio", "snapshot", "--label-studio", title, "-m", "from Label Studio")
+            sample = out.run("sample-random", "sample", "--strategy", "random", "--n", "3")["id"]
+            out.run("dataset-push-sample", "dataset push", title, "--from-sample", sample)
+            out.run("dataset-delete", "dataset delete", title, "--yes")
+            gone = out.run("dataset-create-other", "dataset create", other, "--config", "labeling.xml")["id"]
+            sdk_admin.projects.delete(id=gone)  # deleted in Label Studio's UI: only its record is left here
+            out.run("dataset-delete-gone", "dataset delete", other, "--yes")
+        yield out
+    finally:
+        for p in sdk_admin.projects.list():
+            if p.title in (title, other):
+                sdk_admin.projects.delete(id=p.id)
+
+
+@pytest.mark.labelstudio
+@pytest.mark.parametrize("case", LS_CASES)
+def test_each_dataset_output_validates(ls_runs, case):
+    check(ls_runs, case)
+
+
+@pytest.mark.labelstudio
+def test_the_dataset_cases_are_those_listed_and_each_dataset_command_is_run(ls_runs):
+    assert list(ls_runs) == LS_CASES
+    run = {command for command, _, _ in ls_runs.values()}
+    assert {c for c in json_commands() if c.startswith("dataset ")} <= run
+    shapes = {case: json.loads(out) for case, (_, _, out) in ls_runs.items()}
+    assert shapes["dataset-create"]["created"] and not shapes["dataset-create-found"]["created"]
+    assert shapes["dataset-push-sample"]["sample"]["sample"] == shapes["sample-random"]["id"]
+    assert shapes["dataset-delete"]["deleted"] and not shapes["dataset-delete-gone"]["deleted"]
