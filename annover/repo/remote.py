@@ -243,38 +243,63 @@ def reachable(repo: RepoCore, pointers: bool = True,
     --no-remote`` wants none). A version counts where HEAD's tree, or the tree of a tag not on
     HEAD's history, holds its record, or a tag names it: one dropped by ``annover reset`` stays
     in git's history behind the newer tags, and counts only while something still holds it.
-    The commits that added version records, and their pointers, are those of
-    :class:`~annover.store.memo.CommitMemo`: a commit diffed or read once is not again. Git
-    calls: two ``rev-list`` (no diff), a ``log`` of the commits not seen before (none, most
-    days), HEAD's records, the tags off HEAD's history and which of the records added there
-    their trees hold (one batch), and the pointers not read before (one batch). ``memo``: one
-    the caller goes on using (gc's), else this call's own.
+    A version's commit is the one that made it (see :func:`_own_commits`), not a later one that
+    added its record again beside another version's pointer. The commits that added version
+    records, and their pointers, are those of :class:`~annover.store.memo.CommitMemo`: a commit
+    diffed or read once is not again. Git calls: two ``rev-list`` (no diff), a ``log`` of the
+    commits not seen before (none, most days), HEAD's records, the tags off HEAD's history and
+    which of the records added there their trees hold (one batch), the ``.annover/HEAD`` of
+    commits that added a record another one added too, not read before (one batch; none, most
+    days), and the pointers not read before (one batch). ``memo``: one the caller goes on using
+    (gc's), else this call's own.
     """
     memo = memo or commit_memo(repo)
     vdir, pointer = memo.vdir, memo.pointer
-    commits, off_head = _walks(repo, memo)
+    adders, off_head = _walks(repo, memo)
     kept = {p.rsplit("/", 1)[-1][:-5] for p in repo.git("ls-tree", "-r", "--name-only", "HEAD", "--", vdir,
                                                        check=False).splitlines() if p.endswith(".json")}
     kept |= _held_by_tags(repo, vdir, off_head - kept)
     kept |= set(repo.tags_of())  # a version a tag names, also one a reset dropped from HEAD's tree
     boundary = repo.scm.shallow()  # a shallow clone's boundary commits (read once, not once a version)
-    commits = {vid: c for vid, c in commits.items() if vid in kept and (c not in boundary or repo.made_by(vid, c))}
+    adders = {vid: [c for c in cs if c not in boundary or repo.made_by(vid, c)] for vid, cs in adders.items()
+              if vid in kept}
+    commits = _own_commits(repo, memo, {vid: cs for vid, cs in adders.items() if cs})
     listings = (memo.listings(list(commits.values()), lambda todo: _pointers(repo, todo, pointer)) if pointers
                 else [None] * len(commits))
     memo.save()
     return {vid: (c, lst) for (vid, c), lst in zip(commits.items(), listings)}
 
 
-def _walks(repo: RepoCore, memo: CommitMemo) -> tuple[dict[str, str], set[str]]:
-    """(version id -> the commit that added its record, over HEAD's and the tags' history; the
-    versions added on the tags' history off HEAD's). Where every git tag is on HEAD's history (as
-    annover's are, unless a branch or a reset left one off it), the walk of HEAD is that of HEAD and
-    the tags, and none is off it: ``git rev-list HEAD`` alone (with 500 loose tags, each walk naming
-    ``--tags`` cost git 10-16 ms of CPU more than one of HEAD)."""
+def _walks(repo: RepoCore, memo: CommitMemo) -> tuple[dict[str, list[str]], set[str]]:
+    """(version id -> the commits that added its record, over HEAD's and the tags' history, newest
+    first; the versions added on the tags' history off HEAD's). Where every git tag is on HEAD's
+    history (as annover's are, unless a branch or a reset left one off it), the walk of HEAD is that
+    of HEAD and the tags, and none is off it: ``git rev-list HEAD`` alone (with 500 loose tags, each
+    walk naming ``--tags`` cost git 10-16 ms of CPU more than one of HEAD)."""
     head = memo.walk("HEAD")
     if set(repo.git_tag_commits().values()) <= set(head):
-        return memo.added("HEAD", listed=head), set()
-    return memo.added("HEAD", "--tags"), set(memo.added("--tags", "--not", "HEAD"))
+        return memo.adders("HEAD", listed=head), set()
+    return memo.adders("HEAD", "--tags"), set(memo.added("--tags", "--not", "HEAD"))
+
+
+def _own_commits(repo: RepoCore, memo: CommitMemo, adders: dict[str, list[str]]) -> dict[str, str]:
+    """Version id -> the commit that made it, of those that added its record (``adders``, newest
+    first): the only one, most days. Where a later commit added the record again (a teammate's
+    branch that took the version in beside another version's objects pointer, merged by plain
+    git; a cherry-pick or rebase whose conflict kept the other side's pointer), that commit's
+    listing is not the version's: the oldest whose ``.annover/HEAD`` names the version (annover
+    writes the record, HEAD and the pointer in one commit), else the oldest (a copy comes after
+    what it copies). The HEAD files are read only of such commits (one batch, remembered)."""
+    several = [c for cs in adders.values() if len(cs) > 1 for c in cs]
+    made = dict(zip(several, memo.made(several, lambda todo: _heads(repo, todo)))) if several else {}
+    return {vid: ([c for c in cs if made.get(c) == vid] or cs)[-1] for vid, cs in adders.items()}
+
+
+def _heads(repo: RepoCore, commits: list[str]) -> list[str | None]:
+    """The text of each commit's ``.annover/HEAD`` (None: none), stripped (one ``cat-file --batch``)."""
+    path = repo.rel(repo.dir / "HEAD")
+    return [None if b is None else b.decode("utf-8", "replace").strip()
+            for b in repo.scm.blobs([f"{c}:{path}" for c in commits])]
 
 
 def stray_tags(repo: RepoCore) -> list[StrayTag]:
@@ -458,12 +483,20 @@ def _commit_for(repo: RepoCore, vid: str) -> str:
     return c
 
 
+def _own_commit(repo: RepoCore, vid: str) -> str:
+    """The commit that made version ``vid``, whose pointer records its listing: the one
+    :func:`reachable` gives (not a later commit that added its record again), else, for a version
+    HEAD and the tags do not reach, the commit that added its record."""
+    found = reachable(repo, pointers=False).get(vid)
+    return found[0] if found else _commit_for(repo, vid)
+
+
 def _targets(repo: RepoCore, rev: str | None) -> dict[str, tuple[str, str | None]]:
     """The versions a push or pull moves: ``rev``'s alone, or all reachable from HEAD and the tags."""
     if rev is None:
         return reachable(repo)
     vid = repo.resolve(rev)
-    commit = _commit_for(repo, vid)
+    commit = _own_commit(repo, vid)
     return {vid: (commit, repo.dvc.pointer_hash(repo.scm, commit, repo.rel(repo.dir / "objects.dvc")))}
 
 
@@ -626,7 +659,8 @@ def pull(repo: RepoCore, rev: str | None = None, remote: str | None = None,
             if path.is_file() and sha256_file(path) != r.oid:
                 path.unlink()
         pointer = repo.dir / "objects.dvc"
-        listing = repo.dvc.pointer_hash(repo.scm, _commit_for(repo, head), repo.rel(pointer))
+        commit = out.commit if out.version == head and out.commit else _own_commit(repo, head)
+        listing = repo.dvc.pointer_hash(repo.scm, commit, repo.rel(pointer))
         try:
             repo.dvc.checkout(pointer, repo.store.root, listing, {shard(r.oid): r.md5 for r in needed},
                               f"version {_name(repo, head)}")

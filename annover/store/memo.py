@@ -27,9 +27,11 @@ fetched, a tip would reach commits never diffed); nothing is read or written whi
 ``refs/replace/`` holds a ref (``git replace`` changes what a commit id shows) or the refs are
 not plain files. The file is one header line (format, the two paths, the SHA-256 of the rest: a
 file cut short or edited is not read), a line per annover commit: ``<commit> TAB <version ids
-added, space-separated> TAB <listing>`` (listing: empty when not read yet, ``-`` when the commit
-has none), and a line ``^<commit>`` per tip. A file that cannot be written (a read-only clone)
-is not written.
+added, space-separated> TAB <listing> TAB <made>`` (listing: empty when not read yet, ``-`` when
+the commit has none; made: the one of its versions its ``.annover/HEAD`` names, read only of a
+commit that adds a record another commit adds too, empty when not read, ``-`` when none; a line
+of three fields is one whose made was not read), and a line ``^<commit>`` per tip. A file that
+cannot be written (a read-only clone) is not written.
 
 :class:`WalkMemo` is the same for any per-commit question: ``annover gc`` asks, of every commit
 on every ref and reflog, the md5s its ``.dvc`` and ``dvc.lock`` files name (``annover-dvc-files``).
@@ -233,34 +235,44 @@ class CommitMemo(WalkMemo):
     def __init__(self, scm: Git, vdir: str, pointer: str) -> None:
         self.vdir, self.pointer = vdir, pointer
         self._listing: dict[str, str | None] = {}
+        self._made: dict[str, str | None] = {}  # the version the commit's .annover/HEAD names, of those it adds
         super().__init__(scm, memo_name(vdir), f"{vdir}\t{pointer}", self._records_added)
 
     def _valid(self, fields: list[str]) -> bool:
-        listing = (fields + ["", ""])[2]
-        return len(fields) <= 3 and super()._valid(fields[:2]) and (listing in ("", "-") or bool(
-            _LISTING.fullmatch(listing)))
+        listing, made = (fields + ["", "", ""])[2:4]
+        return len(fields) <= 4 and super()._valid(fields[:2]) and (listing in ("", "-") or bool(
+            _LISTING.fullmatch(listing))) and (made in ("", "-") or made in fields[1].split())
 
     def _line(self, fields: list[str]) -> None:
-        commit, vids, listing = (fields + ["", ""])[:3]
+        commit, vids, listing, made = (fields + ["", "", ""])[:4]
         self._added[commit] = vids.split()
         if listing:
             self._listing[commit] = None if listing == "-" else listing
+        if made:
+            self._made[commit] = None if made == "-" else made
 
     def _fields(self, commit: str) -> str:
-        return f"{super()._fields(commit)}\t{self._listing_field(commit)}"
+        line = f"{super()._fields(commit)}\t{self._listing_field(commit)}"
+        return line if commit not in self._made else f"{line}\t{self._made[commit] or '-'}"
 
     def _kept(self) -> list[str]:
-        return [c for c in dict.fromkeys([*self._added, *self._listing]) if c not in self._forget]
+        return [c for c in dict.fromkeys([*self._added, *self._listing, *self._made]) if c not in self._forget]
 
     def added(self, *revs: str, listed: list[str] | None = None) -> dict[str, str]:
         """Version id -> the commit that added its record, of the commits ``git rev-list REVS``
         lists (``listed``: that list, had already), newest first: what ``git log --full-history -c
         --diff-filter=A REVS -- VDIR`` gives (the same walk's order; a merge commit's own records,
         new to every parent)."""
-        out: dict[str, str] = {}
+        return {vid: cs[0] for vid, cs in self.adders(*revs, listed=listed).items()}
+
+    def adders(self, *revs: str, listed: list[str] | None = None) -> dict[str, list[str]]:
+        """Version id -> every commit that added its record, of those :meth:`added` walks, in
+        its order (newest first): one most days; more where a later commit added it again (a
+        cherry-pick, a rebase, someone else's branch that took it in, merged by git)."""
+        out: dict[str, list[str]] = {}
         for c in self.walk(*revs, listed=listed):
             for vid in self._added.get(c, ()):
-                out.setdefault(vid, c)
+                out.setdefault(vid, []).append(c)
         return out
 
     def _records_added(self, commits: list[str]) -> dict[str, list[str]]:
@@ -276,11 +288,24 @@ class CommitMemo(WalkMemo):
 
     def listings(self, commits: list[str], read: Callable[[list[str]], list[str | None]]) -> list[str | None]:
         """The listing each commit's pointer records; ``read`` reads those not remembered."""
-        todo = [c for c in dict.fromkeys(commits) if c not in self._listing]
-        for c, lst in zip(todo, read(todo) if todo else []):
-            self._listing[c] = lst
+        return self._remembered(self._listing, commits, read)
+
+    def made(self, commits: list[str], read: Callable[[list[str]], list[str | None]]) -> list[str | None]:
+        """The version each commit's ``.annover/HEAD`` names, where it is one of those the commit
+        adds (None otherwise); ``read`` reads the HEAD files not remembered (their texts)."""
+        def versions(todo: list[str]) -> list[str | None]:
+            return [h if h in self._added.get(c, ()) else None for c, h in zip(todo, read(todo))]
+
+        return self._remembered(self._made, commits, versions)
+
+    def _remembered(self, known: dict[str, str | None], commits: list[str],
+                    read: Callable[[list[str]], list[str | None]]) -> list[str | None]:
+        """What ``known`` holds of each commit; ``read`` reads (and ``known`` keeps) what it lacks."""
+        todo = [c for c in dict.fromkeys(commits) if c not in known]
+        for c, value in zip(todo, read(todo) if todo else []):
+            known[c] = value
             self._changed = True
-        return [self._listing[c] for c in commits]
+        return [known[c] for c in commits]
 
     def _listing_field(self, commit: str) -> str:
         if commit not in self._listing:
