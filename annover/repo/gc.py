@@ -50,7 +50,7 @@ from typing import Callable, Iterable
 
 from annover.errors import AnnoverError, LockError, NotARepoError, UsageError
 from annover.repo.core import RepoCore, lock_timeout
-from annover.repo.remote import commit_memo, reachable
+from annover.repo.remote import commit_memo, own_commits, reachable
 from annover.store import dvc as dvc_adapter
 from annover.store.git import run_git
 from annover.store.memo import CommitMemo, WalkMemo, memo_name
@@ -191,24 +191,14 @@ def _reflog_only(repo: RepoCore) -> list[str]:
     return repo.git("rev-list", "--reflog", "--not", "--all", check=False).split()
 
 
-def _added(memo: CommitMemo, listed: list[str] | None = None) -> dict[str, str]:
-    """Version id -> the commit that added its record, over every ref's history (every worktree's
+def _adders(memo: CommitMemo, listed: list[str] | None = None) -> dict[str, list[str]]:
+    """Version id -> every commit that added its record, over every ref's history (every worktree's
     HEAD too) and the reflogs (newest first): the reflogs name versions that only they still hold.
-    What ``git log --all --reflog -c --diff-filter=A -- VDIR`` gives; only the commits the memo
-    has not seen are diffed (none most days: status, push and pull saw them)."""
-    out = memo.added("--all", "--reflog", listed=listed)
+    One most days; more where a commit on another ref adds the record again (a cherry-pick, someone
+    else's branch), whose pointer may name another listing: each one's listing is kept. Only the
+    commits the memo has not seen are diffed (none most days: status, push and pull saw them)."""
+    out = memo.adders("--all", "--reflog", listed=listed)
     memo.save()
-    return out
-
-
-def _adders(memo: CommitMemo, commits: list[str]) -> dict[str, list[str]]:
-    """Version id -> every commit of ``commits`` (walked by the memo) that added its record. One
-    most days; more where a commit on another ref adds the record again (a cherry-pick, someone
-    else's branch), whose pointer may name another listing: each one's listing is kept."""
-    out: dict[str, list[str]] = {}
-    for c in commits:
-        for vid in memo.words(c):
-            out.setdefault(vid, []).append(c)
     return out
 
 
@@ -342,10 +332,10 @@ def _plan(repo: RepoCore, progress: Progress) -> _Plan:
     plan.reflog_only = sorted(_records_at(repo, lost) - plan.kept)
     plan.kept |= set(plan.reflog_only)
     every = repo.git("rev-list", "--all", "--reflog", check=False).split()  # walked once for both memos
-    added = _added(memo, every)
     adders = _adders(memo, every)
     pointers = _pointers(repo, [*(c for cs in adders.values() for c in cs), *tips.values(), *lost])
-    plan.listing_of = {vid: pointers.get(c) for vid, c in added.items()}
+    plan.listing_of = {vid: pointers.get(c) for vid, c in own_commits(repo, memo, adders).items()}
+    memo.save()  # which version the HEAD files of commits adding a record again name
     work = dvc_adapter.tracked_md5(repo.dir / "objects")  # the work tree's pointer (= HEAD's, checked)
     keep_listings = {pointers.get(c) for v in plan.kept for c in adders.get(v, [])} | {work}
     keep_listings |= {pointers.get(c) for c in [*tips.values(), *lost]}

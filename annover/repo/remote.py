@@ -25,7 +25,8 @@ from annover.store.objects import ObjectRef, sha256_file, shard
 from annover.store.refs import check_no_links, tag_order
 from annover.store.versions import Version
 
-__all__ = ["commit_memo", "default_remote_dir", "init", "pull", "push", "reachable", "remote_info", "status"]
+__all__ = ["commit_memo", "default_remote_dir", "init", "own_commits", "pull", "push", "reachable", "remote_info",
+           "status"]
 
 #: where ``annover init`` puts the default local DVC remote (default ~/.cache/annover/remotes)
 REMOTE_HOME_ENV = "ANNOVER_REMOTE_HOME"
@@ -243,7 +244,7 @@ def reachable(repo: RepoCore, pointers: bool = True,
     --no-remote`` wants none). A version counts where HEAD's tree, or the tree of a tag not on
     HEAD's history, holds its record, or a tag names it: one dropped by ``annover reset`` stays
     in git's history behind the newer tags, and counts only while something still holds it.
-    A version's commit is the one that made it (see :func:`_own_commits`), not a later one that
+    A version's commit is the one that made it (see :func:`own_commits`), not a later one that
     added its record again beside another version's pointer. The commits that added version
     records, and their pointers, are those of :class:`~annover.store.memo.CommitMemo`: a commit
     diffed or read once is not again. Git calls: two ``rev-list`` (no diff), a ``log`` of the
@@ -263,7 +264,7 @@ def reachable(repo: RepoCore, pointers: bool = True,
     boundary = repo.scm.shallow()  # a shallow clone's boundary commits (read once, not once a version)
     adders = {vid: [c for c in cs if c not in boundary or repo.made_by(vid, c)] for vid, cs in adders.items()
               if vid in kept}
-    commits = _own_commits(repo, memo, {vid: cs for vid, cs in adders.items() if cs})
+    commits = own_commits(repo, memo, {vid: cs for vid, cs in adders.items() if cs})
     listings = (memo.listings(list(commits.values()), lambda todo: _pointers(repo, todo, pointer)) if pointers
                 else [None] * len(commits))
     memo.save()
@@ -282,14 +283,15 @@ def _walks(repo: RepoCore, memo: CommitMemo) -> tuple[dict[str, list[str]], set[
     return memo.adders("HEAD", "--tags"), set(memo.added("--tags", "--not", "HEAD"))
 
 
-def _own_commits(repo: RepoCore, memo: CommitMemo, adders: dict[str, list[str]]) -> dict[str, str]:
+def own_commits(repo: RepoCore, memo: CommitMemo, adders: dict[str, list[str]]) -> dict[str, str]:
     """Version id -> the commit that made it, of those that added its record (``adders``, newest
     first): the only one, most days. Where a later commit added the record again (a teammate's
     branch that took the version in beside another version's objects pointer, merged by plain
     git; a cherry-pick or rebase whose conflict kept the other side's pointer), that commit's
     listing is not the version's: the oldest whose ``.annover/HEAD`` names the version (annover
     writes the record, HEAD and the pointer in one commit), else the oldest (a copy comes after
-    what it copies). The HEAD files are read only of such commits (one batch, remembered)."""
+    what it copies). The HEAD files are read only of such commits (one batch, remembered in
+    ``memo``, which the caller saves)."""
     several = [c for cs in adders.values() if len(cs) > 1 for c in cs]
     made = dict(zip(several, memo.made(several, lambda todo: _heads(repo, todo)))) if several else {}
     return {vid: ([c for c in cs if made.get(c) == vid] or cs)[-1] for vid, cs in adders.items()}
