@@ -5,7 +5,6 @@ newest commit that added its record. Real git, real DVC, a local folder remote."
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
