@@ -104,6 +104,15 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
+def git_elsewhere(why: str, then: str) -> NotARepoError:
+    """The refusal (exit 6) of ``GIT_DIR`` / ``GIT_WORK_TREE`` pointing git at another repository
+    than annover's (``why``), naming the variables set; ``then``: what unsetting them leads to."""
+    elsewhere = [v for v in ("GIT_DIR", "GIT_WORK_TREE") if v in os.environ]
+    named = " and ".join(elsewhere)
+    return NotARepoError(f"{why} ({named} point{'' if len(elsewhere) > 1 else 's'} git elsewhere)",
+                         f"unset {named}{then}")
+
+
 def _check_config_not_deleted(adir: Path) -> None:
     """Refuse, with the command that restores it, an ``.annover/config.json`` deleted from the work
     tree while git's HEAD commit has it (not a folder to move away and `annover init` again)."""
@@ -325,10 +334,9 @@ class RepoCore:
         else:
             why = (f"git's repository {self.git_dir} has no record of version {vid[:12]}, which {ANNOVER_DIR}/HEAD "
                    "names: annover's files are committed in another git repository")
-        named, them = " and ".join(elsewhere), "them" if len(elsewhere) > 1 else "it"
-        raise NotARepoError(f"{why} ({named} point{'' if len(elsewhere) > 1 else 's'} git elsewhere)",
-                            f"unset {named}" + (f" (git then finds this work tree's own, {own_dir})" if own_dir else
-                                                f" (or point {them} at the git repository that has annover's commits)"))
+        them = "them" if len(elsewhere) > 1 else "it"
+        raise git_elsewhere(why, f" (git then finds this work tree's own, {own_dir})" if own_dir else
+                            f" (or point {them} at the git repository that has annover's commits)")
 
     def begin_write(self, what: str = "a new version") -> str | None:
         """The HEAD version a command that makes a version (or moves HEAD: ``what``) starts from;

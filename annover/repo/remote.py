@@ -15,11 +15,11 @@ from typing import Any, Callable
 from annover.errors import NotARepoError, ObjectError, RemoteError, UsageError
 from annover.files import READ_ONLY, long_name, under_a_file, write_atomic
 from annover.model import canonical as C
-from annover.repo.core import ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore, left_out_by_git_merge
+from annover.repo.core import ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore, git_elsewhere, left_out_by_git_merge
 from annover.repo.results import InitResult, StatusResult, StrayTag, TransferResult
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Direction, Moved, RemoteInfo
-from annover.store.git import Git
+from annover.store.git import Git, found_repository, own_repository
 from annover.store.memo import CommitMemo
 from annover.store.objects import ObjectRef, sha256_file, shard
 from annover.store.refs import check_no_links, tag_order
@@ -117,6 +117,31 @@ def _check_not_nested(root: Path) -> None:
                              "history and tags)")
 
 
+def _check_own_git(root: Path) -> None:
+    """Refuse (exit 6, before anything is made) ``GIT_DIR`` / ``GIT_WORK_TREE`` pointing git at
+    another repository than the one ``root`` is in: DVC, which finds git's repository from the
+    folders, stopped half-way ("unexpected InitError"), and annover's files would be committed
+    there. A new repository has no version to tell its own by (as other commands do,
+    :meth:`RepoCore._check_git_elsewhere`): only the folder's own git repository is followed
+    (``GIT_DIR=.git``, as git sets it for its hooks). A folder in none gets one of its own."""
+    if "GIT_DIR" not in os.environ and "GIT_WORK_TREE" not in os.environ:
+        return
+    here = next((d for d in (root, *root.parents) if d.is_dir()), root)  # root may not exist yet
+    own, found = own_repository(here), found_repository(here)
+    if own is not None and found == own:
+        return
+    pointed = f"git is pointed at {found[1]}" if found else "git is pointed at a folder that holds no repository"
+    if own is None:
+        why, then = f"{root} is in no git repository for `annover init` to commit in: {pointed}", \
+            f" (annover init then makes git's repository in {root})"
+    elif found is not None and found[1] == own[1]:
+        why, then = (f"git's work tree is {found[0]}, not {own[0]}, the one of its git dir {own[1]}: annover's "
+                     "files would be committed under other paths"), ""
+    else:
+        why, then = f"{pointed}, not {own[1]}, the git repository {root} is in", f" (git then finds {own[1]})"
+    raise git_elsewhere(why, then)
+
+
 def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = None,
          remote_options: dict[str, str] | None = None) -> InitResult:
     """Make ``path`` an annover repository (git + DVC + layout); harmless when it already is one.
@@ -138,6 +163,7 @@ def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = No
     if remote and dvc_adapter.is_local_url(remote):  # a folder remote: checked before anything is made
         _check_remote_folder(remote)
     if not (root / ANNOVER_DIR).exists():  # checked before anything is made
+        _check_own_git(root)
         _check_not_nested(root)
         if not remote:
             dvc_adapter.checked_remote(str(default_remote_dir(root)), {})

@@ -25,7 +25,7 @@ from annover.errors import GitError, NotARepoError, UsageError
 from annover.files import write_atomic
 from annover.store import gitrefs
 
-__all__ = ["Git", "Tracking", "ZERO_OID", "Stage", "foreign_owner", "own_repository"]
+__all__ = ["Git", "Tracking", "ZERO_OID", "Stage", "foreign_owner", "found_repository", "own_repository"]
 
 #: git's "no object" id: update-ref's expected value for a ref that must not exist yet.
 ZERO_OID = "0" * 40
@@ -192,7 +192,14 @@ def own_repository(path: Path) -> "tuple[Path, Path] | None":
     """(top level, git dir) of the git repository ``path`` is in as git finds it from the folders
     alone, ``GIT_DIR``, ``GIT_WORK_TREE`` and ``GIT_COMMON_DIR`` left out: the work tree's own; None
     where git finds none."""
-    env = {k: v for k, v in os.environ.items() if k not in ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR")}
+    return found_repository(path, own=True)
+
+
+def found_repository(path: Path, own: bool = False) -> "tuple[Path, Path] | None":
+    """(top level, git dir) of the git repository git finds in ``path``, the environment as it is
+    (``own``: see :func:`own_repository`); None where git finds none."""
+    left_out = ("GIT_DIR", "GIT_WORK_TREE", "GIT_COMMON_DIR") if own else ()
+    env = {k: v for k, v in os.environ.items() if k not in left_out}
     p = _run(["git", "rev-parse", "--show-toplevel", "--absolute-git-dir"], path, {**env, "GIT_TERMINAL_PROMPT": "0"},
              None, None)
     lines = p.stdout.decode(errors="replace").splitlines() if p.returncode == 0 else []

@@ -1,0 +1,93 @@
+"""The user's git setup, what was left after tests/test_git_setup.py: ``annover init`` with git
+pointed elsewhere, a merge commit git cannot sign, and a tag the disk refuses. Real git, real gpg,
+real DVC, a real full disk (a small tmpfs, else a real file-size limit)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+import annover
+from annover.errors import NotARepoError
+
+from .conftest import EXAMPLES, git, run_cli
+from .test_git_setup import _one_line_error
+
+ROUND1, ROUND2, CONFIG = (str(EXAMPLES / n) for n in ("round1.json", "round2.json", "labeling.xml"))
+
+
+def _head(repo: Path) -> bytes:
+    return subprocess.run(["git", "rev-parse", "-q", "--verify", "HEAD"], cwd=repo, capture_output=True).stdout
+
+
+INIT_ENV = {  # where: (GIT_DIR, GIT_WORK_TREE) as folders of the test's, None: unset; what the refusal says
+    "this-git-dir": ((".git", None), None),  # relative, as git sets it for its hooks
+    "this-repository": (("labels/.git", "labels"), None),
+    "another-repository": (("other/.git", "other"), ("git is pointed at", "not",
+                                                      "GIT_DIR and GIT_WORK_TREE point git elsewhere",
+                                                      "unset GIT_DIR and GIT_WORK_TREE")),
+    "another-git-dir": (("other/.git", None), ("git is pointed at", "GIT_DIR points git elsewhere", "unset GIT_DIR")),
+    "another-empty-git-dir": (("empty/.git", None), ("git is pointed at", "GIT_DIR points git elsewhere",
+                                                     "unset GIT_DIR")),
+    "a-work-tree-above": ((None, "."), ("git's work tree is", "GIT_WORK_TREE points git elsewhere",
+                                        "unset GIT_WORK_TREE")),
+    "this-git-dir-another-work-tree": (("labels/.git", "other"), ("git's work tree is", "GIT_DIR and GIT_WORK_TREE",
+                                                                  "unset GIT_DIR and GIT_WORK_TREE")),
+    "a-new-folder": (("other/.git", None), ("no git repository for `annover init`", "GIT_DIR points git elsewhere",
+                                            "then makes git's repository in")),
+}
+
+
+@pytest.mark.parametrize("where", list(INIT_ENV))
+def test_init_with_git_pointed_elsewhere(tmp_path, monkeypatch, where):
+    """`annover init` with GIT_DIR / GIT_WORK_TREE naming another repository stopped in DVC's
+    "unexpected InitError" (exit 1, "a bug in annover"), or made its files to commit them there.
+    Now it is refused as every other command refuses it: exit 6 in one line naming the variables,
+    before anything is made (no .annover, no .dvc; the other repository as it was). Naming this
+    folder's own git repository (as git does for its hooks) is followed."""
+    other, labels = tmp_path / "other", tmp_path / "labels"
+    for repo in (other, tmp_path / "empty"):
+        git("init", "-q", str(repo), cwd=tmp_path)
+    (other / "notes.txt").write_text("another project\n")
+    git("add", "notes.txt", cwd=other)
+    git("commit", "-q", "-m", "start", cwd=other)
+    if where != "a-new-folder":
+        git("init", "-q", str(labels), cwd=tmp_path)  # the folder's own git repository, no commit yet
+    before = _head(other), git("status", "--porcelain", "--ignored", cwd=other)
+    (git_dir, work_tree), refused = INIT_ENV[where]
+    for var, value in (("GIT_DIR", git_dir), ("GIT_WORK_TREE", work_tree)):
+        if value is not None:
+            monkeypatch.setenv(var, value if value == ".git" else str(tmp_path / value))
+    p = run_cli("init", ".", cwd=labels) if labels.is_dir() else run_cli("init", str(labels), cwd=tmp_path)
+    monkeypatch.delenv("GIT_DIR", raising=False)
+    monkeypatch.delenv("GIT_WORK_TREE", raising=False)
+    if refused is None:
+        assert p.returncode == 0, p.stderr
+        assert git("log", "--format=%s", cwd=labels) == "annover init\n"
+        assert git("status", "--porcelain", cwd=labels) == ""
+    else:
+        assert p.returncode == 6, (p.stdout, p.stderr)
+        _one_line_error(p, *refused)
+        assert not (labels / ".annover").exists() and not (labels / ".dvc").exists()
+        assert (_head(other), git("status", "--porcelain", "--ignored", cwd=other)) == before
+        assert _head(labels) == b"" if labels.exists() else True
+    assert _head(tmp_path / "empty") == b""
+
+
+def test_init_from_python_with_git_pointed_elsewhere(tmp_path, monkeypatch):
+    """`annover.init(...)` refuses as the command line does (NotARepoError, exit code 6)."""
+    other, labels = tmp_path / "other", tmp_path / "labels"
+    for repo in (other, labels):
+        git("init", "-q", str(repo), cwd=tmp_path)
+    git("commit", "-q", "--allow-empty", "-m", "start", cwd=other)
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    with pytest.raises(NotARepoError, match="GIT_DIR points git elsewhere") as e:
+        annover.init(labels)
+    assert e.value.exit_code == 6
+    monkeypatch.delenv("GIT_DIR")
+    assert sorted(p.name for p in labels.iterdir()) == [".git"]
+    assert git("log", "--format=%s", cwd=other) == "start\n"
+    annover.init(labels)
+    assert git("log", "--format=%s", cwd=labels) == "annover init\n"
