@@ -4,6 +4,7 @@ real DVC, a real full disk (a small tmpfs, else a real file-size limit)."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import annover
 from annover.errors import NotARepoError
 
 from .conftest import EXAMPLES, git, run_cli
-from .test_git_setup import _one_line_error
+from .test_git_setup import _one_line_error, gitconfig, gnupg  # noqa: F401 (fixtures)
 
 ROUND1, ROUND2, CONFIG = (str(EXAMPLES / n) for n in ("round1.json", "round2.json", "labeling.xml"))
 
@@ -91,3 +92,47 @@ def test_init_from_python_with_git_pointed_elsewhere(tmp_path, monkeypatch):
     assert git("log", "--format=%s", cwd=other) == "start\n"
     annover.init(labels)
     assert git("log", "--format=%s", cwd=labels) == "annover init\n"
+
+
+def _files(root: Path) -> dict[str, tuple[bytes, int]]:
+    """Every file of the work tree outside .git: its bytes and its modification time."""
+    return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))
+            if p.is_file() and ".git" not in p.relative_to(root).parts}
+
+
+def _write_tasks(path: Path, changed: str) -> str:
+    """ROUND1 with the first task's text changed (a relabel of one side's own)."""
+    tasks = json.loads(Path(ROUND1).read_text())
+    tasks[0]["data"]["text"] = changed
+    path.write_text(json.dumps(tasks))
+    return str(path)
+
+
+@pytest.mark.parametrize("kind", ["merge-commit", "three-way"])
+def test_a_merge_git_cannot_sign_writes_nothing(tmp_path, gitconfig, gnupg, kind):
+    """A merge git cannot fast-forward makes a merge commit; with commit.gpgSign and no key it wrote
+    the DVC pointer (a three-way merge: its objects too), then took them back when git refused to
+    sign. Now it asks git first, as snapshot, revert and reset do: exit 15 in one line, and every
+    file is as it was, its time too."""
+    gnupg(False)
+    repo = annover.init(tmp_path / "labels")
+    root = repo.root
+    repo.snapshot(ROUND1, config=CONFIG, key="data.ext_id", message="round 1")
+    git("switch", "-q", "-c", "relabel", cwd=root)
+    repo.snapshot(ROUND2, key="data.ext_id", message="round 2")
+    git("switch", "-q", "main", cwd=root)
+    if kind == "merge-commit":  # a commit of the user's: git cannot fast-forward
+        (root / "notes.txt").write_text("the user's own file\n")
+        git("add", "notes.txt", cwd=root)
+        git("commit", "-q", "-m", "notes", cwd=root)
+    else:  # a version of this branch's own: a three-way merge
+        annover.Repo(root).snapshot(_write_tasks(tmp_path / "ours.json", "ours"), key="data.ext_id", message="ours")
+    annover.Repo(root).recover(view=True)  # the working store: HEAD's objects, not those git switch left
+    gitconfig("commit.gpgSign", "true")
+    before, head = _files(root), _head(root)
+    p = run_cli("merge", "relabel", cwd=root)
+    assert p.returncode == 15, (p.stdout, p.stderr)
+    _one_line_error(p, "commit.gpgSign", "nothing committed")
+    assert _files(root) == before
+    assert _head(root) == head
+    assert git("status", "--porcelain", cwd=root) == ""

@@ -592,6 +592,7 @@ def _write(repo: RepoCore, res: MergeResult, sides: _Sides, content: Content, tr
         raise _conflict_error(res, rev)
     if tag_name is not None:
         check_new_tag(repo, tag_name)
+    repo.author()  # git can make the merge commit (an identity, a signature) before the objects are stored
     if message is None:
         message = f"Merge {rev} into {(repo.scm.branch() or '').removeprefix('refs/heads/')}"
     users_file = _users_union(repo, sides.theirs_commit)
@@ -709,6 +710,8 @@ def _fast_forward(repo: RepoCore, res: MergeResult, theirs_v: Version, start: st
         return res
     _refuse_git(plan, res.rev, res)
     repo.check_objects_here(theirs_v, res.rev)
+    if not ff:
+        repo.author()  # git can make the merge commit (an identity, a signature) before DVC's pointer changes
     ours_v = repo.version(start) if start else None
     with repo.lock(expect_head=start):
         repo.recover()
