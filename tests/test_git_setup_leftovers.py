@@ -14,6 +14,7 @@ import annover
 from annover.errors import NotARepoError
 
 from .conftest import EXAMPLES, git, run_cli
+from .test_disk_full import cli, fill, one_line, small_disk  # noqa: F401 (a fixture)
 from .test_git_setup import _one_line_error, gitconfig, gnupg  # noqa: F401 (fixtures)
 
 ROUND1, ROUND2, CONFIG = (str(EXAMPLES / n) for n in ("round1.json", "round2.json", "labeling.xml"))
@@ -136,3 +137,25 @@ def test_a_merge_git_cannot_sign_writes_nothing(tmp_path, gitconfig, gnupg, kind
     assert _files(root) == before
     assert _head(root) == head
     assert git("status", "--porcelain", cwd=root) == ""
+
+
+def test_a_tag_the_disk_cannot_hold(small_disk, tmp_path):  # noqa: F811 (the fixture)
+    """`annover tag` on a full disk said 'Error: a file: No space left on device': the blob of the
+    tag's file, written for git in its folder, named no file. Now the message names git's folder
+    (exit 6, the disk's hint), nothing is tagged, and with room again the same tag is made."""
+    root = (small_disk or tmp_path) / "repo"
+    annover.init(root)
+    annover.Repo(root).snapshot(ROUND1, config=CONFIG, key="data.ext_id", message="round 1")
+    filler = fill(small_disk, 0) if small_disk is not None else None
+    p = cli("tag", "best", "v1", cwd=root, fsize=None if small_disk is not None else 40)
+    err = one_line(p)
+    assert p.returncode == 6, p.stderr
+    assert "Error: a file:" not in err and f"Error: {root}/.git" in err, err
+    assert ("No space left on device" in err and "free some space" in err if small_disk is not None
+            else "File too large" in err and "ulimit -f" in err), err
+    if filler is not None:
+        filler.unlink()
+    assert git("tag", cwd=root) == "v1\n" and "best" not in annover.Repo(root).tags()
+    assert git("status", "--porcelain", "--", ".annover", cwd=root) == ""
+    assert cli("tag", "best", "v1", cwd=root).returncode == 0
+    assert annover.Repo(root).tags()["best"] == annover.Repo(root).resolve("v1")

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
 from annover.errors import GitError, NotARepoError, UsageError
-from annover.files import write_atomic
+from annover.files import naming, write_atomic
 from annover.store import gitrefs
 
 __all__ = ["Git", "Tracking", "ZERO_OID", "Stage", "foreign_owner", "found_repository", "own_repository"]
@@ -864,10 +864,11 @@ class Git:
         return ("\n".join(entries) + "\n").encode()
 
     def _write_blobs(self, contents: list[bytes]) -> list[str]:
-        """Write each content as a blob, as it is (no filters), in one git run; their ids in order."""
+        """Write each content as a blob, as it is (no filters), in one git run; their ids in order.
+        A write the disk refuses names the git dir (the files written for git there are gone)."""
         if not contents:
             return []
-        with tempfile.TemporaryDirectory(prefix="annover-blobs-", dir=self.git_dir) as tmp:
+        with naming(self.git_dir), tempfile.TemporaryDirectory(prefix="annover-blobs-", dir=self.git_dir) as tmp:
             paths = [Path(tmp) / str(i) for i in range(len(contents))]
             for path, content in zip(paths, contents):
                 path.write_bytes(content)
