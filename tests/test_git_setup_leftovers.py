@@ -95,6 +95,37 @@ def test_init_from_python_with_git_pointed_elsewhere(tmp_path, monkeypatch):
     assert git("log", "--format=%s", cwd=labels) == "annover init\n"
 
 
+NO_VERSION_ENV = {"another-git-dir-with-commits": "other", "another-empty-git-dir": "empty", "this-git-dir": None}
+
+
+@pytest.mark.parametrize("where", list(NO_VERSION_ENV))
+@pytest.mark.parametrize("command", ["snapshot", "init-remote"])
+def test_a_repository_with_no_version_yet_and_git_pointed_elsewhere(tmp_path, monkeypatch, where, command):
+    """A repository `annover init` made, with no version yet, and GIT_DIR naming another git dir:
+    a snapshot committed its version there (and left this work tree's records untracked), `init
+    --remote` its DVC config. Now refused in one line (exit 6): git's HEAD there lacks the
+    .annover/config.json `annover init` committed. This git dir is followed."""
+    root = annover.init(tmp_path / "labels").root
+    for name in ("other", "empty"):
+        git("init", "-q", str(tmp_path / name), cwd=tmp_path)
+    git("commit", "-q", "--allow-empty", "-m", "start", cwd=tmp_path / "other")
+    before = _head(tmp_path / "other"), _head(root)
+    other = NO_VERSION_ENV[where]
+    monkeypatch.setenv("GIT_DIR", str(tmp_path / other / ".git") if other else ".git")
+    args = (("snapshot", "--from", ROUND1, "--config", CONFIG, "--key", "data.ext_id", "-m", "round 1")
+            if command == "snapshot" else ("init", ".", "--remote", str(tmp_path / "another-remote")))
+    p = run_cli(*args, cwd=root)
+    monkeypatch.delenv("GIT_DIR")
+    if other is None:
+        assert p.returncode == 0, p.stderr
+        assert git("status", "--porcelain", cwd=root) == ""
+        return
+    assert p.returncode == 6, (p.stdout, p.stderr)
+    _one_line_error(p, ".annover/config.json", "GIT_DIR points git elsewhere", "unset GIT_DIR")
+    assert (_head(tmp_path / "other"), _head(root)) == before and _head(tmp_path / "empty") == b""
+    assert git("status", "--porcelain", cwd=root) == ""
+
+
 def _files(root: Path) -> dict[str, tuple[bytes, int]]:
     """Every file of the work tree outside .git: its bytes and its modification time."""
     return {p.relative_to(root).as_posix(): (p.read_bytes(), p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))

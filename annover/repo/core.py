@@ -311,9 +311,9 @@ class RepoCore:
         one annover's files are committed in: this folder outside the work tree they name, this folder's
         own git dir (the one git finds from the folders alone, :func:`own_repository`) with another work
         tree (annover's paths would be others), or another git dir whose history has no record of the
-        version ``.annover/HEAD`` names. A version made there would start another history. Asked of git
-        only where one of them is set; a repository with no version yet is not told apart (nothing
-        committed says where it belongs), nor an empty one (:meth:`_check_born` says so). Set to this
+        version ``.annover/HEAD`` names (with no version yet: of the ``.annover/config.json`` ``annover
+        init`` committed). A version made there would start another history. Asked of git only where one
+        of them is set; an empty one where HEAD names a version is :meth:`_check_born`'s. Set to this
         repository's, as git sets ``GIT_DIR`` for its hooks, or to a git dir that holds annover's
         commits: followed."""
         elsewhere = [v for v in ("GIT_DIR", "GIT_WORK_TREE") if v in os.environ]
@@ -328,9 +328,17 @@ class RepoCore:
         elif ours and own_top != top:
             why = (f"git's work tree is {top}, not {own_top}, the one of its git dir {own_dir}: "
                    "annover's files would be read and committed under other paths")
-        elif ours or vid is None or not is_version_id(vid) or self.head_commit() is None \
-                or self._record_in_git(vid)[1] is not None:
-            return  # this repository's, no version to tell by, an empty one (_check_born), or one that has it
+        elif ours:
+            return
+        elif vid is None:  # no version yet: told by the config `annover init` committed
+            head, config = self.head_commit(), self.rel(self.dir / "config.json")
+            if head is not None and self.scm.show(head, config) is not None:
+                return
+            why = (f"git's repository {self.git_dir} has no {config} "
+                   + ("in its HEAD commit" if head else "(it has no commit)")
+                   + ", which `annover init` committed: annover's files are committed in another git repository")
+        elif not is_version_id(vid) or self.head_commit() is None or self._record_in_git(vid)[1] is not None:
+            return  # a HEAD file other checks name, an empty repository (_check_born), or one that has it
         else:
             why = (f"git's repository {self.git_dir} has no record of version {vid[:12]}, which {ANNOVER_DIR}/HEAD "
                    "names: annover's files are committed in another git repository")
