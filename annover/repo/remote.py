@@ -121,8 +121,8 @@ def _check_own_git(root: Path) -> None:
     """Refuse (exit 6, before anything is made) ``GIT_DIR`` / ``GIT_WORK_TREE`` pointing git at
     another repository than the one ``root`` is in: DVC, which finds git's repository from the
     folders, stopped half-way ("unexpected InitError"), and annover's files would be committed
-    there. A new repository has no version to tell its own by (as other commands do,
-    :meth:`RepoCore._check_git_elsewhere`): only the folder's own git repository is followed
+    there. A new repository has nothing committed yet that other commands tell its own by
+    (:meth:`RepoCore._check_git_elsewhere`): only the folder's own git repository is followed
     (``GIT_DIR=.git``, as git sets it for its hooks). A folder in none gets one of its own."""
     if "GIT_DIR" not in os.environ and "GIT_WORK_TREE" not in os.environ:
         return
