@@ -201,3 +201,16 @@ def test_gc_in_a_clone_that_pulled_one_version_says_the_other_is_not_here(merged
     monkeypatch.chdir(clone)
     ok("pull", "v2")
     assert as_json("gc")["not_here"] == [v1.id]
+
+
+def test_a_tag_goes_on_the_commit_that_made_the_version(merged):
+    """`annover tag NAME v1` after the merge. Was: the git tag went on the newest commit that added
+    v1's record (their copy, beside v2's objects pointer), so `git checkout NAME && dvc pull` gave
+    v2's objects, or a HEAD naming v2; now on the commit that made v1, as push and pull take it."""
+    repo, v1, _, again = merged
+    root = Path(repo.root)
+    ok("tag", "best", "v1")
+    tagged = git("rev-parse", "best^{commit}", cwd=root).strip()
+    assert tagged != again
+    assert git("show", f"{tagged}:{_HEAD}", cwd=root).strip() == v1.id
+    assert _listing(root, tagged) == _listing(root, "v1") == reachable(annover.Repo(root))[v1.id][1]

@@ -113,6 +113,16 @@ def git_elsewhere(why: str, then: str) -> NotARepoError:
                          f"unset {named}{then}")
 
 
+def made_it(vid: str, adders: list[str], made: "dict[str, str | None]") -> str:
+    """Of the commits that added version ``vid``'s record (``adders``, newest first), the one that
+    made it: the oldest whose ``.annover/HEAD`` names it (``made``: commit -> the version its HEAD
+    names), else the oldest. annover commits a version's record, HEAD and objects pointer together;
+    a later commit that adds the record again (a teammate's branch that took it in beside another
+    version's pointer, merged by plain git; a cherry-pick whose conflict kept the other side's
+    pointer) comes after what it copies."""
+    return ([c for c in adders if made.get(c) == vid] or adders)[-1]
+
+
 def _check_config_not_deleted(adir: Path) -> None:
     """Refuse, with the command that restores it, an ``.annover/config.json`` deleted from the work
     tree while git's HEAD commit has it (not a folder to move away and `annover init` again)."""
@@ -1022,10 +1032,17 @@ class RepoCore:
         return notes
 
     def commit_of(self, vid: str) -> str | None:
-        """The git commit that added version ``vid`` (on HEAD's history, else on any ref's)."""
+        """The git commit that made version ``vid`` (on HEAD's history, else on any ref's): of those
+        that added its record, the one :func:`made_it` picks, as push and pull take it. Their
+        ``.annover/HEAD`` files are read only where there are several (one git call)."""
         path = self.rel(self.version_path(vid))
-        commit = self.scm.commit_adding(path) or self.scm.commit_adding(path, everywhere=True)
-        return commit if commit is None or self.made_by(vid, commit) else None
+        adders = [c for c in self.scm.commits_adding(path) or self.scm.commits_adding(path, everywhere=True)
+                  if self.made_by(vid, c)]
+        if len(adders) < 2:
+            return adders[0] if adders else None
+        head = self.rel(self.dir / "HEAD")
+        heads = self.scm.blobs([f"{c}:{head}" for c in adders])
+        return made_it(vid, adders, {c: (h or b"").decode("utf-8", "replace").strip() for c, h in zip(adders, heads)})
 
     def made_by(self, vid: str, commit: str) -> bool:
         """Whether ``commit``, which git says added version ``vid``'s record, did: not so for the

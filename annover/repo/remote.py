@@ -15,7 +15,8 @@ from typing import Any, Callable
 from annover.errors import NotARepoError, ObjectError, RemoteError, UsageError
 from annover.files import READ_ONLY, long_name, under_a_file, write_atomic
 from annover.model import canonical as C
-from annover.repo.core import ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore, git_elsewhere, left_out_by_git_merge
+from annover.repo.core import (ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore, git_elsewhere, left_out_by_git_merge,
+                               made_it)
 from annover.repo.results import InitResult, StatusResult, StrayTag, TransferResult
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Direction, Moved, RemoteInfo
@@ -311,16 +312,13 @@ def _walks(repo: RepoCore, memo: CommitMemo) -> tuple[dict[str, list[str]], set[
 
 def own_commits(repo: RepoCore, memo: CommitMemo, adders: dict[str, list[str]]) -> dict[str, str]:
     """Version id -> the commit that made it, of those that added its record (``adders``, newest
-    first): the only one, most days. Where a later commit added the record again (a teammate's
-    branch that took the version in beside another version's objects pointer, merged by plain
-    git; a cherry-pick or rebase whose conflict kept the other side's pointer), that commit's
-    listing is not the version's: the oldest whose ``.annover/HEAD`` names the version (annover
-    writes the record, HEAD and the pointer in one commit), else the oldest (a copy comes after
-    what it copies). The HEAD files are read only of such commits (one batch, remembered in
-    ``memo``, which the caller saves)."""
+    first): the only one, most days; else the one :func:`~annover.repo.core.made_it` picks (a later
+    commit that added the record again beside another version's objects pointer holds not the
+    version's listing), as :meth:`RepoCore.commit_of` does. The HEAD files are read only of such
+    commits (one batch, remembered in ``memo``, which the caller saves)."""
     several = [c for cs in adders.values() if len(cs) > 1 for c in cs]
     made = dict(zip(several, memo.made(several, lambda todo: _heads(repo, todo)))) if several else {}
-    return {vid: ([c for c in cs if made.get(c) == vid] or cs)[-1] for vid, cs in adders.items()}
+    return {vid: made_it(vid, cs, made) for vid, cs in adders.items()}
 
 
 def _heads(repo: RepoCore, commits: list[str]) -> list[str | None]:
@@ -511,20 +509,12 @@ def _commit_for(repo: RepoCore, vid: str) -> str:
     return c
 
 
-def _own_commit(repo: RepoCore, vid: str) -> str:
-    """The commit that made version ``vid``, whose pointer records its listing: the one
-    :func:`reachable` gives (not a later commit that added its record again), else, for a version
-    HEAD and the tags do not reach, the commit that added its record."""
-    found = reachable(repo, pointers=False).get(vid)
-    return found[0] if found else _commit_for(repo, vid)
-
-
 def _targets(repo: RepoCore, rev: str | None) -> dict[str, tuple[str, str | None]]:
     """The versions a push or pull moves: ``rev``'s alone, or all reachable from HEAD and the tags."""
     if rev is None:
         return reachable(repo)
     vid = repo.resolve(rev)
-    commit = _own_commit(repo, vid)
+    commit = _commit_for(repo, vid)
     return {vid: (commit, repo.dvc.pointer_hash(repo.scm, commit, repo.rel(repo.dir / "objects.dvc")))}
 
 
@@ -687,7 +677,7 @@ def pull(repo: RepoCore, rev: str | None = None, remote: str | None = None,
             if path.is_file() and sha256_file(path) != r.oid:
                 path.unlink()
         pointer = repo.dir / "objects.dvc"
-        commit = out.commit if out.version == head and out.commit else _own_commit(repo, head)
+        commit = out.commit if out.version == head and out.commit else _commit_for(repo, head)
         listing = repo.dvc.pointer_hash(repo.scm, commit, repo.rel(pointer))
         try:
             repo.dvc.checkout(pointer, repo.store.root, listing, {shard(r.oid): r.md5 for r in needed},

@@ -431,6 +431,13 @@ class Git:
         return self.run("log", *(["--all", "--reflog"] if everywhere else []), "-c", "-s", "--format=%H",
                         "--diff-filter=A", "-1", "--", path, check=False).strip() or None
 
+    def commits_adding(self, path: str, everywhere: bool = False) -> list[str]:
+        """Every commit that added ``path``, newest first, on HEAD's history (``everywhere``: on any
+        ref's or reflog's), merges' sides walked each (``--full-history``): one most days; more where a
+        later commit added it again (a cherry-pick, a teammate's copy merged by git)."""
+        return self.run("log", *(["--all", "--reflog"] if everywhere else []), "--full-history", "-c", "-s",
+                        "--format=%H", "--diff-filter=A", "--", path, check=False).split()
+
     def blobs(self, specs: list[str]) -> list[bytes | None]:
         """The content of each ``REV:PATH`` in ``specs`` (None where there is none), in one git
         call; none when every REV is a commit id whose file this process read before."""
