@@ -190,3 +190,21 @@ def test_a_tag_the_disk_cannot_hold(small_disk, tmp_path):  # noqa: F811 (the fi
     assert git("status", "--porcelain", "--", ".annover", cwd=root) == ""
     assert cli("tag", "best", "v1", cwd=root).returncode == 0
     assert annover.Repo(root).tags()["best"] == annover.Repo(root).resolve("v1")
+
+
+def test_a_snapshot_git_cannot_sign_stores_nothing(tmp_path, gitconfig, gnupg):
+    """commit.gpgSign with no key. Was: the snapshot read its input, stored the new version's
+    objects in the working store (git-ignored, left behind), and only then found that git could not
+    sign its commit; now it asks git before it reads the input: exit 15 in one line, every file as
+    it was."""
+    gnupg(False)
+    repo = annover.init(tmp_path / "labels")
+    root = repo.root
+    repo.snapshot(ROUND1, config=CONFIG, key="data.ext_id", message="round 1")
+    gitconfig("commit.gpgSign", "true")
+    before, head = _files(root), _head(root)
+    p = run_cli("snapshot", "--from", ROUND2, "--key", "data.ext_id", "-m", "round 2", cwd=root)
+    assert p.returncode == 15, (p.stdout, p.stderr)
+    _one_line_error(p, "commit.gpgSign", "nothing committed")
+    assert _files(root) == before
+    assert _head(root) == head

@@ -592,7 +592,7 @@ def _write(repo: RepoCore, res: MergeResult, sides: _Sides, content: Content, tr
         raise _conflict_error(res, rev)
     if tag_name is not None:
         check_new_tag(repo, tag_name)
-    repo.author()  # git can make the merge commit (an identity, a signature) before the objects are stored
+    author = repo.author()  # git can make the merge commit (an identity, a signature) before the objects are stored
     if message is None:
         message = f"Merge {rev} into {(repo.scm.branch() or '').removeprefix('refs/heads/')}"
     users_file = _users_union(repo, sides.theirs_commit)
@@ -609,7 +609,7 @@ def _write(repo: RepoCore, res: MergeResult, sides: _Sides, content: Content, tr
             progress("writing snapshots")
             stored = store_objects(repo, content, enc, pool, ours_v)
             maybe_die(Stage.AFTER_OBJECTS)
-            record = version_record(repo, content, stored, sides.start, enc.stats.result(), message)
+            record = version_record(repo, content, stored, sides.start, enc.stats.result(), message, author)
             record["parents"] = [sides.start, sides.theirs]
             res.version, res.commit = commit_version(repo, record, ours_v, tag, message, head_commit, progress,
                                                      users_file, what="merge", base=tree,

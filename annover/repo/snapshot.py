@@ -415,8 +415,9 @@ def store_objects(repo: RepoCore, content: Content, enc: Encoded, pool: ThreadPo
 
 
 def version_record(repo: RepoCore, content: Content, stored: Stored, parent_id: str | None, stats: dict,
-                   message: str) -> dict:
-    """The version record (its id is the sha256 of its canonical JSON)."""
+                   message: str, author: str | None = None) -> dict:
+    """The version record (its id is the sha256 of its canonical JSON); ``author``: what
+    ``repo.author()`` gave as the command started (asked again when not given)."""
     snaps = stored.snaps
     return {
         "schema": VERSION_SCHEMA, "hash": "sha256", "parents": [parent_id] if parent_id else [],
@@ -425,7 +426,7 @@ def version_record(repo: RepoCore, content: Content, stored: Stored, parent_id: 
         "table_schema": C.TABLE_SCHEMA_VERSION,
         "config": stored.config_ref.to_json() if stored.config_ref else None,
         "source": content.source_link,
-        "author": repo.author(),
+        "author": author or repo.author(),
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "message": message,
         "origin": content.origin,
@@ -529,7 +530,7 @@ def commit_users(repo: RepoCore, inp: SnapshotInput, content: Content, expected_
 
 
 def _locked(repo: RepoCore, inp: SnapshotInput, content: Content, enc: Encoded, pool: ThreadPoolExecutor,
-            progress: Progress) -> SnapshotResult:
+            progress: Progress, author: str) -> SnapshotResult:
     """The steps under the repository lock: recheck HEAD, store, record, commit, tag. The lock is
     taken while the content is hashed: git's answers here come meanwhile."""
     recovered = repo.recover()
@@ -545,7 +546,7 @@ def _locked(repo: RepoCore, inp: SnapshotInput, content: Content, enc: Encoded, 
     progress("writing snapshots")
     stored = store_objects(repo, content, enc, pool, parent)
     maybe_die(Stage.AFTER_OBJECTS)
-    record = version_record(repo, content, stored, parent_id, enc.stats.result(), inp.message)
+    record = version_record(repo, content, stored, parent_id, enc.stats.result(), inp.message, author)
     version, commit = commit_version(repo, record, parent, tag, inp.message, expected_commit, progress,
                                      content.users_file)
     return SnapshotResult(version, True, tag, commit, content.warnings, recovered, head=version.id,
@@ -584,6 +585,7 @@ def make_version(repo: RepoCore, inp: SnapshotInput, progress: Progress = noop, 
     check_new_tag(repo, inp.tag)
     if start is NOW:
         start = repo.begin_write()  # HEAD as reading starts (refused on a detached git HEAD)
+    author = repo.author()  # git can make the commit (an identity, a signature) before the input is read
     head = repo.head()
     check_head_here(repo, head)
     ahead = ThreadPoolExecutor(max_workers=1, thread_name_prefix="annover-parent")
@@ -596,7 +598,7 @@ def make_version(repo: RepoCore, inp: SnapshotInput, progress: Progress = noop, 
         progress("hashing content")
         enc = hash_and_encode(content, pool, repo, head, compared)
         with repo.lock(expect_head=start):  # refused if another version landed meanwhile
-            return _locked(repo, inp, content, enc, pool, progress)
+            return _locked(repo, inp, content, enc, pool, progress, author)
     finally:
         ahead.shutdown(wait=False, cancel_futures=True)  # after an error, not waited for (read only)
         pool.shutdown(wait=True, cancel_futures=True)
