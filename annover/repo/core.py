@@ -1040,9 +1040,13 @@ class RepoCore:
                   if self.made_by(vid, c)]
         if len(adders) < 2:
             return adders[0] if adders else None
-        head = self.rel(self.dir / "HEAD")
-        heads = self.scm.blobs([f"{c}:{head}" for c in adders])
-        return made_it(vid, adders, {c: (h or b"").decode("utf-8", "replace").strip() for c, h in zip(adders, heads)})
+        return made_it(vid, adders, dict(zip(adders, self.heads_at(adders))))
+
+    def heads_at(self, commits: list[str]) -> list[str | None]:
+        """The text of each commit's ``.annover/HEAD`` (None: none), stripped (one ``cat-file --batch``)."""
+        path = self.rel(self.dir / "HEAD")
+        return [None if b is None else b.decode("utf-8", "replace").strip()
+                for b in self.scm.blobs([f"{c}:{path}" for c in commits])]
 
     def made_by(self, vid: str, commit: str) -> bool:
         """Whether ``commit``, which git says added version ``vid``'s record, did: not so for the

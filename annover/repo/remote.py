@@ -317,15 +317,8 @@ def own_commits(repo: RepoCore, memo: CommitMemo, adders: dict[str, list[str]]) 
     version's listing), as :meth:`RepoCore.commit_of` does. The HEAD files are read only of such
     commits (one batch, remembered in ``memo``, which the caller saves)."""
     several = [c for cs in adders.values() if len(cs) > 1 for c in cs]
-    made = dict(zip(several, memo.made(several, lambda todo: _heads(repo, todo)))) if several else {}
+    made = dict(zip(several, memo.made(several, repo.heads_at))) if several else {}
     return {vid: made_it(vid, cs, made) for vid, cs in adders.items()}
-
-
-def _heads(repo: RepoCore, commits: list[str]) -> list[str | None]:
-    """The text of each commit's ``.annover/HEAD`` (None: none), stripped (one ``cat-file --batch``)."""
-    path = repo.rel(repo.dir / "HEAD")
-    return [None if b is None else b.decode("utf-8", "replace").strip()
-            for b in repo.scm.blobs([f"{c}:{path}" for c in commits])]
 
 
 def stray_tags(repo: RepoCore) -> list[StrayTag]:
