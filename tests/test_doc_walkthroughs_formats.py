@@ -248,3 +248,19 @@ def test_commands_md_merge_sides_draft_and_export_to_stdout(tmp_path):
     (head,) = _inline(doc, r"^annover export v2 --format jsonl --out - \| head$")
     p = _sh(head, repo)
     assert len(p.stdout.splitlines()) == 10 and all(json.loads(line)["task_key"] for line in p.stdout.splitlines())
+
+
+def test_a_diffs_rows_asked_for_after_a_reset_removed_its_parts_are_one_line_naming_the_part(two_rounds):
+    """The README's Python API in one session: ``d = repo.diff("v1", "v2")``, later
+    ``repo.reset("v1", force=True)``, then ``d.rows``. The row table reads the parts when first
+    asked for, and the reset has taken v2's out of the work tree: an ObjectError naming the file
+    and saying to diff again, not DuckDB's IOException."""
+    import annover
+
+    repo = two_rounds[0]
+    d = repo.diff("v1", "v2")
+    repo.reset("v1", force=True)
+    with pytest.raises(annover.errors.ObjectError, match=r"\.annover/objects/.*diff again") as e:
+        d.rows
+    assert "\n" not in str(e.value)
+    assert repo.diff("v1", "HEAD").identical

@@ -94,6 +94,10 @@ class Source:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {alias} AS {self.view}")
             return alias
         if self.paths:
+            gone = next((p for p in self.paths if not Path(p).is_file()), None)
+            if gone is not None:  # read when first asked for (the row table): a reset or pull may have removed it
+                raise ObjectError(f"snapshot part {gone} is gone since the diff was made (a reset, pull or checkout "
+                                  "took it out)", "run the diff again")
             files = ", ".join(quoted(p) for p in self.paths)
             con.execute(f"CREATE OR REPLACE TEMP VIEW {alias} AS SELECT * FROM read_parquet([{files}])")
             return alias
