@@ -375,6 +375,22 @@ def test_sample_stratified_spreads_over_labels_and_says_when_short():
         sample(tasks, ann, None, "uncertainty", 5)
 
 
+def test_disagreement_says_when_it_read_no_model_of_several():
+    """With two model versions and no --model, disagreement reads the annotators alone: a note
+    says so and names the models, rather than leaving their contradictions out unsaid."""
+    tasks, _, preds = _pool()
+    ann = answers_table([{"task": f"t{i:02d}", "who": w, "labels": [LABELS[i % 3]]} for i in range(10)
+                         for w in ("w0", "w1")])
+    other = predictions_table([{"task": f"t{i:02d}", "model": "m2", "labels": [LABELS[(i + 1) % 3]], "score": 0.9}
+                               for i in range(10)])
+    both = pa.concat_tables([preds, other])
+    res = sample(tasks, ann, both, "disagreement", 3)
+    assert res.keys == [] and res.model is None
+    assert any("m, m2" in n and "--model" in n for n in res.notes), res.notes
+    assert sample(tasks, ann, both, "disagreement", 3, model="m2").keys  # m2 contradicts every label
+    assert not any("--model" in n for n in sample(tasks, ann, preds, "disagreement", 3).notes)
+
+
 @pytest.mark.parametrize("strategy", ["random", "unlabeled"])
 def test_a_sample_by_hash_rates_only_the_answers_of_its_picks(monkeypatch, strategy):
     """random and unlabeled order tasks by the seeded hash alone: the answers rated (for the

@@ -189,14 +189,11 @@ def _no_classification(s: "Q.Session", strategy: str) -> None:
                      "use --strategy unlabeled or random; `annover agreement` measures how annotators' regions agree")
 
 
-def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | None", strategy: str, n: int,
-           seed: int = 0, model: str | None = None, stratify: bool = False, control: str | None = None,
-           policy: str = DEFAULT_POLICY) -> SampleResult:
-    """Choose ``n`` task keys by ``strategy`` (see the module)."""
-    if strategy not in STRATEGIES:
-        raise UsageError(f"unknown strategy {strategy!r}", f"use one of {', '.join(STRATEGIES)}")
-    if n < 1:
-        raise UsageError(f"--n {n} is not a positive number", "give how many tasks to pick, such as --n 100")
+def _model_of(predictions: "pa.Table | None", strategy: str, model: str | None, stratify: bool,
+              notes: list[str]) -> str | None:
+    """The model whose predictions the strategy reads: ``model``, else the version's only one.
+    Disagreement without one of several models reads the annotators alone, and a note says so
+    (else "the model contradicts the label" would be left out unsaid)."""
     have = sorted(set(predictions.column("model_version").to_pylist())) if predictions is not None and \
         predictions.num_rows else []
     # stratified, unlabeled and random picks spread over the predicted labels too (else all are "(none)")
@@ -205,13 +202,28 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
         if model is None and strategy in _NEEDS_MODEL:
             raise UsageError(f"this version has predictions of {len(have)} model versions ({', '.join(have)})",
                              "name one with --model MODEL_VERSION")
+        if model is None and strategy == "disagreement":
+            notes.append(f"no model's predictions read: this version has {len(have)} model versions "
+                         f"({', '.join(have)}); name one with --model to count the labels it contradicts")
     if strategy in _NEEDS_MODEL and model is None:
         raise UsageError(f"strategy {strategy!r} needs a model's predictions and this version has none",
                          "snapshot with --predictions FILE, or use --strategy unlabeled or random")
     if model is not None and model not in have:
         raise UsageError(f"this version has no predictions of model version {model!r}",
                          f"use one of: {', '.join(have) or '(none)'}")
+    return model
+
+
+def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | None", strategy: str, n: int,
+           seed: int = 0, model: str | None = None, stratify: bool = False, control: str | None = None,
+           policy: str = DEFAULT_POLICY) -> SampleResult:
+    """Choose ``n`` task keys by ``strategy`` (see the module)."""
+    if strategy not in STRATEGIES:
+        raise UsageError(f"unknown strategy {strategy!r}", f"use one of {', '.join(STRATEGIES)}")
+    if n < 1:
+        raise UsageError(f"--n {n} is not a positive number", "give how many tasks to pick, such as --n 100")
     notes: list[str] = []
+    model = _model_of(predictions, strategy, model, stratify, notes)
     preds = predictions.filter(pc.equal(predictions.column("model_version"), model)) if model else \
         pa.table({"task_key": pa.array([], pa.string()), "prediction_key": pa.array([], pa.string()),
                   "region_key": pa.array([], pa.string()), "from_name": pa.array([], pa.string()),
