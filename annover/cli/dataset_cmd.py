@@ -290,8 +290,8 @@ Examples:
   annover dataset push reviews --from reviews.jsonl --key data.id
   annover dataset push reviews --from reviews.csv --key data.id --predictions preds.jsonl
   annover dataset push pets --from data/images --predictions model-v3.jsonl
-  annover dataset push pets --from v2 --predictions v2          # tasks + predictions of a version
-  annover dataset push restore --from v2.json --annotations     # an export, with its annotations
+  annover dataset push reviews-round-2 --from v2 --predictions v2   # tasks + predictions of a version
+  annover dataset push restored --from v2.json --annotations    # an export, with its annotations
   annover dataset push reviews --from more.jsonl --key data.id --dry-run
   annover dataset push reviews --from-sample 3f9c2a1b7d04            # what `annover sample` picked
   annover dataset push reviews --from-sample next.txt --from v3 --predictions bert-v2
