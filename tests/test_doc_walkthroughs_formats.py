@@ -13,7 +13,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import datasets
+import jsonschema
+import pycocotools.coco as coco_api
 import pytest
+import supervision as sv
+from PIL import Image as PILImage
 
 from .conftest import EXAMPLES, ROOT, shared_corpus
 
@@ -82,7 +87,6 @@ def test_diff_md_commands_summary_python_and_task_log_run_as_written(tmp_path):
         command = line.split("  #", 1)[0].strip()
         _sh(command, repo)  # --exit-code of v2 against HEAD (v2): nothing changed, exit 0
     schema = json.loads((ROOT / "schemas" / "diff.schema.json").read_text())
-    jsonschema = pytest.importorskip("jsonschema")
     jsonschema.validate(json.loads((repo / "diff.json").read_text()), schema)
     assert _sh("annover diff v1 --exit-code", repo, code=1).stdout
     # the summary the page shows is the sample's, word for word but for the ids and "v2" for HEAD
@@ -176,18 +180,14 @@ def test_formats_md_configs_not_labeled_yet_and_their_exports(tmp_path):
 
 def _images(sizes: Path, into: Path) -> None:
     """An image of the size ``sizes.json`` records for each of its files (the corpus has none)."""
-    image = pytest.importorskip("PIL.Image")
     for name, size in json.loads(sizes.read_text()).items():
         (into / name).parent.mkdir(parents=True, exist_ok=True)
-        image.new("RGB", (size["width"], size["height"])).save(into / name)
+        PILImage.new("RGB", (size["width"], size["height"])).save(into / name)
 
 
 def test_formats_md_images_splits_and_predictions_read_by_the_tools(tmp_path, monkeypatch):
     """`--images` to COCO (a version of splits) and Hugging Face, read as the page says; COCO
     predictions read by pycocotools' loadRes against the ground truth of the same version."""
-    sv = pytest.importorskip("supervision")
-    datasets = pytest.importorskip("datasets")
-    coco_api = pytest.importorskip("pycocotools.coco")
     doc = (DOCS / "formats.md").read_text(encoding="utf-8")
     _sh(f"annover init -q labels --remote {tmp_path / 'remote'}", tmp_path)
     repo = tmp_path / "labels"
@@ -226,8 +226,7 @@ def test_formats_md_images_splits_and_predictions_read_by_the_tools(tmp_path, mo
 
 def test_commands_md_merge_sides_draft_and_export_to_stdout(tmp_path):
     """`merge --dry-run --json | jq` drafts the sides file `--resolve` takes; `--out - | head`."""
-    if not shutil.which("jq"):
-        pytest.skip("jq is not installed")
+    assert shutil.which("jq"), "jq is not installed (.ci/run installs Debian's package)"
     repo = _two_rounds(tmp_path)
     doc = (DOCS / "commands.md").read_text(encoding="utf-8")
     tasks = json.loads((EXAMPLES / "round2.json").read_text())
