@@ -40,7 +40,11 @@ corpus = pytest.mark.skipif(not CORPUS.is_dir(), reason=f"the shared corpus is n
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory):
-    return annover.init(tmp_path_factory.mktemp("corpus") / "repo")
+    """One repository for the module; its default DVC remote in the test's folders, not the home folder
+    (a module's fixture is made before the autouse one that sets ``ANNOVER_REMOTE_HOME``)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ANNOVER_REMOTE_HOME", str(tmp_path_factory.mktemp("remotes")))
+        return annover.init(tmp_path_factory.mktemp("corpus") / "repo")
 
 
 def _written(doc) -> str:
