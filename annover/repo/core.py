@@ -106,11 +106,12 @@ def _same_file(a: Path, b: Path) -> bool:
 
 def git_elsewhere(why: str, then: str) -> NotARepoError:
     """The refusal (exit 6) of ``GIT_DIR`` / ``GIT_WORK_TREE`` pointing git at another repository
-    than annover's (``why``), naming the variables set; ``then``: what unsetting them leads to."""
+    than annover's (``why``), naming the variables set; ``then``: what unsetting them leads to
+    (``{them}`` in it: "them", or "it" for one variable)."""
     elsewhere = [v for v in ("GIT_DIR", "GIT_WORK_TREE") if v in os.environ]
-    named = " and ".join(elsewhere)
-    return NotARepoError(f"{why} ({named} point{'' if len(elsewhere) > 1 else 's'} git elsewhere)",
-                         f"unset {named}{then}")
+    named, several = " and ".join(elsewhere), len(elsewhere) > 1
+    return NotARepoError(f"{why} ({named} point{'' if several else 's'} git elsewhere)",
+                         f"unset {named}{then.replace('{them}', 'them' if several else 'it')}")
 
 
 def made_it(vid: str, adders: list[str], made: "dict[str, str | None]") -> str:
@@ -306,14 +307,11 @@ class RepoCore:
         first commit, when no version is named yet.)"""
         if self.scm.head_oid() is None and (self.dir / "HEAD").is_file() and self.head_commit() is None:
             _check_not_orphan(self.toplevel)
-            elsewhere = [v for v in ("GIT_DIR", "GIT_WORK_TREE") if v in os.environ]
-            raise NotARepoError(f"git's repository {self.git_dir} has no commit, yet {self.rel(self.dir / 'HEAD')} "
-                                "names a version: annover's files were committed in another git repository"
-                                + (f" ({' and '.join(elsewhere)} point{'' if len(elsewhere) > 1 else 's'} git "
-                                   "elsewhere)" if elsewhere else ""),
-                                f"unset {' and '.join(elsewhere)} (or point {'them' if len(elsewhere) > 1 else 'it'} "
-                                "at this repository's)" if elsewhere else
-                                "work in the git repository that has annover's commits (a clone of it)")
+            why = (f"git's repository {self.git_dir} has no commit, yet {self.rel(self.dir / 'HEAD')} names a "
+                   "version: annover's files were committed in another git repository")
+            if "GIT_DIR" in os.environ or "GIT_WORK_TREE" in os.environ:
+                raise git_elsewhere(why, " (or point {them} at this repository's)")
+            raise NotARepoError(why, "work in the git repository that has annover's commits (a clone of it)")
 
     def _check_git_elsewhere(self) -> None:
         """Refuse (exit 6, before the repair :meth:`settle` does, which would remove this work tree's
@@ -326,8 +324,7 @@ class RepoCore:
         of them is set; an empty one where HEAD names a version is :meth:`_check_born`'s. Set to this
         repository's, as git sets ``GIT_DIR`` for its hooks, or to a git dir that holds annover's
         commits: followed."""
-        elsewhere = [v for v in ("GIT_DIR", "GIT_WORK_TREE") if v in os.environ]
-        if not elsewhere:
+        if "GIT_DIR" not in os.environ and "GIT_WORK_TREE" not in os.environ:
             return
         top = self.toplevel
         own_top, own_dir = own_repository(self.root) or (None, None)
@@ -352,9 +349,8 @@ class RepoCore:
         else:
             why = (f"git's repository {self.git_dir} has no record of version {vid[:12]}, which {ANNOVER_DIR}/HEAD "
                    "names: annover's files are committed in another git repository")
-        them = "them" if len(elsewhere) > 1 else "it"
         raise git_elsewhere(why, f" (git then finds this work tree's own, {own_dir})" if own_dir else
-                            f" (or point {them} at the git repository that has annover's commits)")
+                            " (or point {them} at the git repository that has annover's commits)")
 
     def begin_write(self, what: str = "a new version") -> str | None:
         """The HEAD version a command that makes a version (or moves HEAD: ``what``) starts from;

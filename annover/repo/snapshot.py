@@ -415,9 +415,9 @@ def store_objects(repo: RepoCore, content: Content, enc: Encoded, pool: ThreadPo
 
 
 def version_record(repo: RepoCore, content: Content, stored: Stored, parent_id: str | None, stats: dict,
-                   message: str, author: str | None = None) -> dict:
+                   message: str, author: str) -> dict:
     """The version record (its id is the sha256 of its canonical JSON); ``author``: what
-    ``repo.author()`` gave as the command started (asked again when not given)."""
+    ``repo.author()`` gave as the command started, before anything was written."""
     snaps = stored.snaps
     return {
         "schema": VERSION_SCHEMA, "hash": "sha256", "parents": [parent_id] if parent_id else [],
@@ -426,7 +426,7 @@ def version_record(repo: RepoCore, content: Content, stored: Stored, parent_id: 
         "table_schema": C.TABLE_SCHEMA_VERSION,
         "config": stored.config_ref.to_json() if stored.config_ref else None,
         "source": content.source_link,
-        "author": author or repo.author(),
+        "author": author,
         "created_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "message": message,
         "origin": content.origin,
