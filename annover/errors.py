@@ -164,6 +164,15 @@ class GitError(AnnoverError):
 EXIT_CODES[GitError.exit_code] = "git or DVC failed (the message shows their output)"
 
 
+class GitNoRoomError(GitError, NotWritableError):
+    """A write git itself could not make for want of room (a full disk, a quota): exit 6 and a
+    :class:`NotWritableError` naming git's folder, as annover's own writes the machine refuses are
+    (``__cause__``: an ``OSError`` of that errno and folder); a :class:`GitError` to the code that takes
+    back what a commit git refused had written."""
+
+    exit_code = NotWritableError.exit_code
+
+
 class MergeConflictError(AnnoverError):
     """``annover merge`` found changes it cannot combine: tasks (or the labeling config, or the
     source data) both sides changed differently, or files of the user's that git cannot merge.

@@ -3,7 +3,8 @@
 git runs as a subprocess (``git`` on PATH), not through gitpython: importing gitpython
 would cost ``annover log`` a large part of its startup, and gitpython runs git as a
 subprocess for these plumbing calls anyway. One error policy: :meth:`Git.run` raises :class:`GitError` with
-git's last message line when the command fails, or (``check=False``) returns ``""``.
+git's last message line when the command fails, or (``check=False``) returns ``""``; a write git could not
+make for want of room (a full disk, a quota) is a :class:`GitNoRoomError` naming git's folder (exit 6).
 
 Where a ref or path comes from data, git's options end with ``--`` (or
 ``--end-of-options``) so a value can never be read as an option.
@@ -14,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import signal
 import subprocess
 import tempfile
@@ -21,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Mapping, Sequence
 
-from annover.errors import GitError, NotARepoError, UsageError
-from annover.files import naming, write_atomic
+from annover.errors import GitError, GitNoRoomError, NotARepoError, UsageError
+from annover.files import NO_ROOM, naming, refused_hint, write_atomic
 from annover.store import gitrefs
 
 __all__ = ["Git", "Tracking", "ZERO_OID", "Stage", "foreign_owner", "found_repository", "own_repository"]
@@ -58,6 +60,14 @@ _AS_PARSED = ("-c", "log.showSignature=false", "-c", "log.follow=false", "-c", "
 #: The git settings annover's commits follow: the identity (``user.useConfigOnly``: never a guessed
 #: one) and ``commit.gpgSign`` (signed, as ``git commit`` signs).
 _COMMIT_SETTINGS = r"^(user\.(name|email|useconfigonly)|commit\.gpgsign)$"
+#: git's commands that write (objects, the index, refs, the config) as annover runs them. One that fails on a
+#: disk with no room may say no why ("unable to write new index file", "couldn't write '.git/refs/heads/main.lock'",
+#: or a translation): the disk is then asked (:func:`_refused_now`)
+_WRITERS = frozenset({"checkout", "commit-tree", "config", "hash-object", "init", "merge-tree", "mktree",
+                      "read-tree", "rm", "update-index", "update-ref", "write-tree"})
+#: what git's message quotes, each text between two quotes (a path, but also the ``t write `` of "couldn't write
+#: 'PATH'"): a folder of git's it could not write (``refs``, ``objects``) may be on a disk of its own
+_QUOTED = re.compile(r"(?='([^'\n]+)')")
 
 
 def _reflog_says(title: str) -> str:
@@ -82,8 +92,9 @@ def _noop(_: str) -> None:
 
 
 def run_git(args: list[str], cwd: Path, *, env: Mapping[str, str] | None = None, input: bytes | None = None,
-            check: bool = True, timeout: float | None = None) -> bytes:
-    """Run ``git ARGS`` in ``cwd``; its stdout. Failed: GitError, or ``b""`` when not ``check``;
+            check: bool = True, timeout: float | None = None, git_dir: "Path | None" = None) -> bytes:
+    """Run ``git ARGS`` in ``cwd``; its stdout. Failed: GitError (a write git's disk had no room for:
+    :func:`_no_room`, naming ``git_dir``, else the one git finds), or ``b""`` when not ``check``;
     one that runs past ``timeout`` seconds (a git remote asked, which may hang) is ended: GitError."""
     full_env = {**os.environ, "GIT_TERMINAL_PROMPT": "0", **(env or {})}
     try:
@@ -96,8 +107,54 @@ def run_git(args: list[str], cwd: Path, *, env: Mapping[str, str] | None = None,
         if not check:
             return b""
         msg = (p.stderr or p.stdout).decode(errors="replace").strip().splitlines()
-        raise GitError(f"git {args[0]} failed: {msg[-1] if msg else p.returncode}", _HINT)
+        raise (_no_room(args, p, cwd, git_dir)
+               or GitError(f"git {args[0]} failed: {msg[-1] if msg else p.returncode}", _HINT))
     return p.stdout
+
+
+def _no_room(args: "Sequence[str]", p: "subprocess.CompletedProcess[bytes]", cwd: Path,
+            git_dir: "Path | None" = None) -> "GitNoRoomError | None":
+    """The error of ``git ARGS`` (run in ``cwd``, failed: ``p``) where git's disk had no room for its write
+    (a full disk, a quota): git's message says so (:data:`annover.files.NO_ROOM`'s words), or, a command
+    that writes (:data:`_WRITERS`), git's folder (``git_dir``: asked of git when not given) or a folder
+    of it the message quotes refuses a block now. One line naming git's folder, with the hint of
+    annover's own writes the disk refuses; None for any other failure."""
+    said = p.stderr.decode(errors="replace")
+    number = next((n for n in sorted(NO_ROOM) if os.strerror(n) in said), None)
+    verb = next((a for a in args if not a.startswith("-")), "")
+    if number is None and verb not in _WRITERS:
+        return None
+    where = git_dir or _git_dir_of(cwd)
+    if number is None:
+        quoted = (Path(cwd, q).parent for q in _QUOTED.findall(said))
+        folders = dict.fromkeys([where, *(f for f in quoted if f.is_relative_to(where) and ".." not in f.parts)])
+        number = next((n for n in map(_refused_now, folders) if n is not None), None)
+    if number is None:
+        return None
+    error = GitNoRoomError(str(where), f"{os.strerror(number)} (git {verb} could not write)", number,
+                           refused_hint(number))
+    error.__cause__ = OSError(number, os.strerror(number), str(where))
+    return error
+
+
+def _git_dir_of(cwd: Path) -> Path:
+    """The git dir of the repository ``cwd`` is in (``cwd`` itself where git finds none)."""
+    p = _run(["git", "rev-parse", "--absolute-git-dir"], cwd, {**os.environ, "GIT_TERMINAL_PROMPT": "0"}, None, None)
+    return Path(p.stdout.decode(errors="replace").strip() or cwd) if p.returncode == 0 else Path(cwd)
+
+
+def _refused_now(folder: Path) -> "int | None":
+    """The errno (one of :data:`annover.files.NO_ROOM`) with which ``folder``'s disk refuses a block
+    written to a new file there now (the file leaves nothing behind); None where it takes it, or
+    refuses it for another reason."""
+    try:
+        with tempfile.TemporaryFile(dir=folder) as f:
+            f.write(bytes(4096))
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as e:
+        return e.errno if e.errno in NO_ROOM else None
+    return None
 
 
 def _run(argv: list[str], cwd: Path, env: Mapping[str, str], input: bytes | None,
@@ -285,7 +342,7 @@ class Git:
     def init(path: Path, branch: str | None = None) -> None:
         """``git init``: on ``branch``, else on git's ``init.defaultBranch`` where the user set one, else on main."""
         branch = branch or run_git(["config", "--get", "init.defaultBranch"], path, check=False).decode().strip()
-        run_git(["init", "-q", "-b", branch or "main"], path)
+        run_git(["init", "-q", "-b", branch or "main"], path, git_dir=Path(path, ".git"))
 
     def _locate(self) -> None:
         """The top level and the git dir: found on the file system as git finds them, else asked of git once."""
@@ -335,7 +392,8 @@ class Git:
     def run(self, *args: str, env: Mapping[str, str] | None = None, input: bytes | None = None,
             check: bool = True, timeout: float | None = None) -> str:
         """``git ARGS`` at the top level; stdout as text (see :func:`run_git` for failures)."""
-        return run_git(list(args), self.toplevel, env=env, input=input, check=check, timeout=timeout).decode()
+        return run_git(list(args), self.toplevel, env=env, input=input, check=check, timeout=timeout,
+                       git_dir=self._git_dir).decode()
 
     def rev_parse(self, rev: str) -> str | None:
         """The commit ``rev`` names, or None."""
@@ -625,6 +683,9 @@ class Git:
                  {**os.environ, "GIT_TERMINAL_PROMPT": "0", **env}, None, None)
         if p.returncode == 0:
             return p.stdout.decode().strip()
+        refused = _no_room(["commit-tree"], p, self.toplevel, self._git_dir)
+        if refused is not None:  # not a signature git cannot make: no room for the commit's object
+            raise refused
         lines = [ln.strip() for ln in p.stderr.decode(errors="replace").splitlines()
                  if ln.strip() and "failed to write commit object" not in ln]
         why = lines[0].removeprefix("error: ").removeprefix("fatal: ") if lines else f"exit {p.returncode}"
@@ -717,8 +778,9 @@ class Git:
                            env={**os.environ, "GIT_TERMINAL_PROMPT": "0"})
         if p.returncode not in (0, 1):
             msg = p.stderr.decode(errors="replace").strip().splitlines()
-            raise GitError(f"git merge-tree failed: {msg[-1] if msg else p.returncode}",
-                           "git 2.38 or later is needed for annover merge; check `git --version`")
+            raise _no_room(["merge-tree"], p, self.toplevel, self._git_dir) or GitError(
+                f"git merge-tree failed: {msg[-1] if msg else p.returncode}",
+                "git 2.38 or later is needed for annover merge; check `git --version`")
         fields = p.stdout.decode("utf-8", errors="surrogateescape").split("\0")
         tree, rest = fields[0].strip(), fields[1:]
         conflicted: list[str] = []
