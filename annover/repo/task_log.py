@@ -72,10 +72,11 @@ class TaskRows:
                                                 cache=self._parts)
         return self._tables[snap.id]
 
-    def predictions(self, v: Version) -> dict[str, "pa.Table"]:
-        """The model versions of ``v`` with predictions on the tasks, and those predictions."""
+    def predictions(self, v: Version, every: bool = False) -> dict[str, "pa.Table"]:
+        """The model versions of ``v`` with predictions on the tasks, and those predictions (with
+        ``every``, each model version of ``v``, of no row where it predicted none of the tasks)."""
         out = {mv: self.table(v, "predictions", mv) for mv in v.model_versions}
-        return {mv: t for mv, t in out.items() if t.num_rows}
+        return out if every else {mv: t for mv, t in out.items() if t.num_rows}
 
     def fingerprint(self, v: Version) -> Fingerprint:
         """Content ids of ``v``'s rows of the tasks, per table (tables without such rows left out)."""
@@ -86,12 +87,14 @@ class TaskRows:
         return self._prints[v.id]
 
     def side(self, v: Version, rev: str) -> "diffing.Side":
-        """``v``'s rows of the tasks as one side of a diff (its labeling config whole)."""
+        """``v``'s rows of the tasks as one side of a diff (its labeling config whole; every model
+        version of ``v``, as the whole diff has them: a model v1 has, of no row of the tasks there,
+        is compared row by row with v2's predictions of them, not taken as a model added)."""
         ref = v.config_ref
         if ref is not None and ref.oid not in self._configs:
             self._configs[ref.oid] = self.store.get(ref, "labeling config").decode("utf-8")
         config = self._configs[ref.oid] if ref is not None else None
-        return diffing.Side(self.table(v, "tasks"), self.table(v, "annotations"), self.predictions(v),
+        return diffing.Side(self.table(v, "tasks"), self.table(v, "annotations"), self.predictions(v, every=True),
                             config=config, id=v.id, rev=rev)
 
 
