@@ -65,8 +65,16 @@ def tokens(text: str, cuts: set[int] | None = None) -> list[tuple[int, int]]:
 
 
 def _text_field(cfg: LabelingConfig | None, data: dict, to_name: str | None) -> str:
+    """The data field of the text a task's spans are on: their object's (``to_name``), else (a task no
+    answer or model drew a span on) the one object the config's span controls label, else ``text``
+    or the data's only string."""
     if cfg is not None and to_name and to_name in cfg.objects and cfg.objects[to_name].field in data:
         return cfg.objects[to_name].field
+    if cfg is not None and to_name is None:
+        fields = {cfg.objects[o].field for c in cfg.controls.values() if c.tag == "Labels"
+                  for o in c.to_name if o in cfg.objects and cfg.objects[o].field in data}
+        if len(fields) == 1:
+            return fields.pop()
     if isinstance(data.get("text"), str):
         return "text"
     strings = [k for k, v in data.items() if isinstance(v, str)]

@@ -90,7 +90,8 @@ TEXT_TAGS = frozenset({"Text", "HyperText", "Paragraphs"})
 def _check_images(fmt: str, cfg: LabelingConfig | None) -> None:
     """Refuse an image format for a labeling config that labels no <Image> (text, audio...): its
     tasks' text would be written as image file names; and CoNLL for one that labels no text
-    (image file names would be written as tokens). The hint names only formats that take the labels."""
+    (image file names would be written as tokens) or draws no span (<Labels>: a text classified with
+    <Choices> has no entity to tag). The hint names only formats that take the labels."""
     tags = sorted({o.tag for o in cfg.objects.values()}) if cfg is not None else []
     labeled = ", ".join(f"<{t}>" for t in tags)
     if fmt in IMAGE_FORMATS and tags and "Image" not in tags:
@@ -99,6 +100,11 @@ def _check_images(fmt: str, cfg: LabelingConfig | None) -> None:
     if fmt == Format.CONLL and tags and not TEXT_TAGS & set(tags):
         raise UsageError(f"conll holds spans on text, and the version's labeling config labels {labeled}, no <Text>",
                          _instead(tags))
+    controls = sorted({f"<{c.tag}>" for c in cfg.controls.values()}) if cfg is not None else []
+    if fmt == Format.CONLL and controls and "<Labels>" not in controls:
+        raise UsageError(f"conll holds spans on text (<Labels>), and the version's labeling config has none, only "
+                         f"{', '.join(controls)}", "export these labels as hf, csv, parquet, json-min, jsonl or "
+                         "label-studio")
 
 
 def _instead(tags: list[str]) -> str:
