@@ -37,8 +37,9 @@ def _stat(d: dict | None) -> str:
 def _undefined(e: dict) -> list[str]:
     """Why the control's figures shown as ``-`` are not defined (their notes, which ``--json``
     carries), one line per reason naming the figures: ``(control), yes: undefined: every answer
-    has the same label``. None where the control's own note says it already."""
-    if e.get("note"):
+    has the same label``. None where the control's own note says it already (its own figure
+    undefined: nothing to compare); a note that does not (``multi-label: pooled ...``) leaves them."""
+    if e.get("note") and (e.get("krippendorff_alpha") or e.get("f1") or {}).get("value") is None:
         return []
     why: dict[str, list[str]] = {}
     for name, x in [("(control)", e), *e.get("labels", {}).items()]:
@@ -135,7 +136,7 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool,
             echo(f"  F1 {_stat(e['f1'])}; ignoring labels {_stat(e['f1_any_label'])}")
             for lab, x in e["labels"].items():
                 echo(f"  {lab}: F1 {_stat(x['f1'])}")
-        for note in [e["note"]] if e.get("note") else _undefined(e):
+        for note in ([e["note"]] if e.get("note") else []) + _undefined(e):
             echo(f"  note: {note}")
     worst = [p for p in doc["disagreeing_pairs"] if p["disagree"]][:5]
     if worst:
