@@ -44,6 +44,6 @@ def test_multi_label_agreement_explains_its_dashes(repo, tmp_path):
     assert [line.split()[1] for line in tax if line.split()[0] == "Two"] == ["-"]
     assert "  note: multi-label: pooled over one yes/no question per label used" in tax
     assert "  note: One: undefined: every answer has the same label" in tax
-    assert "  note: Two, Three, Sub, With, Tuna: nobody used this label" in tax
+    assert "  note: Two, Three, Three/With, Three/Tuna: nobody used this label" in tax
     doc = json.loads(cli("agreement", "HEAD", "--json")[1])
     assert doc["controls"]["tax"]["labels"]["Two"]["krippendorff_alpha"]["note"] == "nobody used this label"

@@ -25,6 +25,7 @@ version with that config.
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
@@ -33,7 +34,7 @@ from annover.formats.conll import Edges, tokens
 from annover.formats.images import note_kept_fields
 from annover.formats.resolve import Picked, Region
 from annover.formats.yolo import bridged
-from annover.model.config import Control, LabelingConfig
+from annover.model.config import Control, LabelingConfig, taxonomy_paths
 
 if TYPE_CHECKING:
     import datasets
@@ -170,7 +171,8 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
     if cfg is None:
         raise UsageError("this version has no labeling config, and the Hugging Face features come from one",
                          "snapshot it with --config labeling.xml")
-    controls = list(cfg.controls.values())
+    paths = taxonomy_paths(cfg.text)  # a Taxonomy's labels as its answers give them: Three/Sub
+    controls = [replace(c, labels=tuple(paths[c.name])) if c.name in paths else c for c in cfg.controls.values()]
     fields = sorted({o.field for o in cfg.objects.values() if o.from_data})
     spec: dict[str, Any] = {"task_key": datasets.Value("string")}
     spec.update({f: datasets.Value("string") for f in fields})

@@ -24,7 +24,7 @@ from annover.loop.drift import COUNT_COLUMNS, drift_of_counts, label_counts
 from annover.loop.evaluate import compare_models, evaluate, model_versions
 from annover.loop.sample import SampleResult, sample
 from annover.loop.suspects import DEFAULT_THRESHOLD, SuspectsResult, suspects
-from annover.model.config import cache_dir, config_structure
+from annover.model.config import cache_dir, config_structure, taxonomy_paths
 from annover.store.versions import check_has_model
 
 __all__ = ["Series", "versions_in", "name_of", "run_agreement", "run_eval", "run_suspects", "run_sample",
@@ -82,9 +82,11 @@ def head_of(repo: Any, v: Any) -> dict[str, Any]:
 
 
 def config_labels(repo: Any, v: Any) -> dict[str, list[str]]:
-    """control -> its labels in the config's order (for labels nobody used)."""
+    """control -> its labels in the config's order (for labels nobody used); a Taxonomy's are the
+    paths of its choices (``Three/Sub``), as its answers give them."""
     text = repo.config_text(v.id)
-    return {k: d["labels"] for k, d in config_structure(text).items()}
+    paths = taxonomy_paths(text)
+    return {k: paths.get(k, d["labels"]) for k, d in config_structure(text).items()}
 
 
 def _agreement_of(repo: Any, v: Any, iou: float | None, overlap: float | None) -> AgreementResult:

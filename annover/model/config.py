@@ -45,7 +45,7 @@ else:
     sdk_li = lazy("label_studio_sdk.label_interface")
 
 __all__ = ["CACHE_FORMAT", "ConfigObject", "Control", "LabelingConfig", "cache_dir", "check_xml",
-           "config_structure", "repeated_name", "verdict_path"]
+           "config_structure", "repeated_name", "taxonomy_paths", "verdict_path"]
 
 #: Version of the verdict cache's entries (part of their key: a new format never reads an old entry).
 CACHE_FORMAT = 2
@@ -195,13 +195,35 @@ def config_structure(text: str | None) -> dict[str, dict]:
 
     Needs no label-studio-sdk (the diff reads old versions' configs with it).
     """
-    if not text:
-        return {}
+    return _structure(_walk(_readable(text))[0]) if text else {}
+
+
+def _readable(text: str) -> ET.Element:
+    """The XML tree of a version's config; ConfigError if it is not readable XML."""
     try:
-        root = DET.fromstring(text)
+        return DET.fromstring(text)
     except Exception as e:
         raise ConfigError(f"labeling config is not readable XML: {e}", "check the config of that version") from None
-    return _structure(_walk(root)[0])
+
+
+def taxonomy_paths(text: str | None) -> dict[str, list[str]]:
+    """Taxonomy control name -> the paths of its choices in document order (``Three``, ``Three/Sub``),
+    as an answer's labels give them (its ``labels`` hold each ``<Choice>`` alone: ``Sub``)."""
+    if not text:
+        return {}
+    out: dict[str, list[str]] = {}
+
+    def visit(el: ET.Element, path: tuple[str, ...], into: list[str]) -> None:
+        for child in el:
+            label = child.get("alias") or child.get("value") if child.tag == "Choice" else None
+            if label is not None:
+                into.append("/".join((*path, label)))
+            visit(child, (*path, label) if label is not None else path, into)
+
+    for el in _readable(text).iter("Taxonomy"):
+        if el.get("name"):
+            visit(el, (), out.setdefault(el.get("name"), []))
+    return out
 
 
 def _structure(controls: dict[str, Control]) -> dict[str, dict]:
