@@ -184,7 +184,7 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
     text_of = {c.name: cfg.objects[c.to_name[0]].field for c in controls
                if c.tag == "Labels" and c.to_name and c.to_name[0] in cfg.objects}
     rows = []
-    unknown = stale = several = parted = 0
+    unknown = stale = several = parted = relations = 0
     single = [c.name for c in controls if c.tag == "Choices" and c.choice != "multiple"]
     allowed = {c.name: set(c.labels) for c in controls if c.labels and not c.dynamic}
     for it in picked.items:
@@ -203,7 +203,8 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
             cuts = (edges or {}).get(it.task_key, {}).get(c.to_name[0] if c.to_name else None, frozenset())
             row.update(_value(c, it.regions, it.data.get(text_of.get(c.name, "")), objects, cuts))
         several += sum(1 for c in single if len({lb for r in it.regions if r.from_name == c for lb in r.labels}) > 1)
-        unknown += sum(1 for r in it.regions if r.from_name not in cfg.controls)
+        unknown += sum(1 for r in it.regions if r.from_name not in cfg.controls and r.type != "relation")
+        relations += sum(1 for r in it.regions if r.type == "relation")
         parted += sum(1 for r in it.regions if len(_parts(r)) > 1 and r.from_name in cfg.controls
                       and cfg.controls[r.from_name].tag == "PolygonLabels")
         rows.append(row)
@@ -211,6 +212,9 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
         notes.append(f"{stale} region(s) with labels the config does not have were left out")
     if unknown:
         notes.append(f"{unknown} region(s) of controls the config does not have were left out")
+    if relations:
+        notes.append(f"{relations} region(s) of type relation have no place in the Hugging Face columns and were "
+                     "left out")
     if parted:
         notes.append(f"{parted} polygon(s) in several parts were each written as one polygon, "
                      "the parts joined at their closest vertices")
