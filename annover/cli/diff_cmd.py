@@ -270,7 +270,8 @@ Examples:
               help="How a task with several answers resolves to one label (transitions, prediction agreement): "
                    "ground-truth = a ground-truth answer, else the majority; majority; latest. Ties: the latest.")
 @click.option("--iou-threshold", type=click.FloatRange(0, 1), default=DEFAULT_IOU, show_default=True,
-              help="Boxes and polygons without a kept region id match when their IoU is at least this.")
+              help="Boxes and polygons without a kept region id match when their IoU is at least this, keypoints when "
+                   "their similarity is (0.5 at 2% of the image's diagonal apart).")
 @click.option("--overlap-threshold", type=click.FloatRange(0, 1), default=DEFAULT_OVERLAP, show_default=True,
               help="Spans without a kept region id match when they share at least this part of the shorter one.")
 @click.option("--exit-code", is_flag=True, help="Exit 1 when the versions differ, 0 when not (for CI).")
@@ -288,7 +289,8 @@ def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int | None, 
 
     Tasks, answers and regions added, removed or changed; labels per control and per
     annotator before -> after; config, predictions and source data changes. Regions are
-    matched by id where the tool kept one, else boxes by IoU and spans by overlap. The
+    matched by id where the tool kept one, else boxes by IoU, keypoints by distance and
+    spans by overlap. The
     summary and --json end with drift: per control, chi-square and Jensen-Shannon of the
     label distributions; the annotator whose label rates moved most (docs/loop.md).
     """

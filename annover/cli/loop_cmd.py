@@ -80,7 +80,8 @@ def _series(doc: dict) -> None:
 @click.command("agreement")
 @click.argument("rev", default="HEAD")
 @click.option("--iou", "iou", type=click.FloatRange(0, 1), default=None,
-              help="IoU for two boxes to be one region (the diff's: 0.5).")
+              help="IoU for two boxes (similarity for two keypoints: 0.5 at 2% of the image's diagonal apart) "
+                   "to be one region (the diff's: 0.5).")
 @click.option("--overlap", type=click.FloatRange(0, 1), default=None,
               help="Overlap for two spans to be one region (the diff's: 0.5).")
 @json_option

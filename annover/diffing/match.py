@@ -6,8 +6,8 @@ import json
 import re
 from typing import Any
 
-from annover.diffing.result import BY_CONTROL, BY_IOU, BY_OVERLAP, Options
-from annover.model.geometry import SHAPE_KEYS, SPAN, Shape, shape_on, shape_score
+from annover.diffing.result import BY_CONTROL, BY_IOU, BY_OVERLAP, BY_POINT, Options
+from annover.model.geometry import POINT, SHAPE_KEYS, SPAN, Shape, shape_on, shape_score
 
 #: A value text that may be a shape (one of :data:`SHAPE_KEYS` as a key): most values
 #: (choices, text) have none and are not parsed.
@@ -62,7 +62,8 @@ def _candidates(ga: list[Region], gb: list[Region], opts: Options) -> list[tuple
             span = sa.family == SPAN
             if s >= (opts.overlap_threshold if span else opts.iou_threshold):
                 ka, kb = ra.region_key, rb.region_key
-                cands.append((-s, min(ka, kb), max(ka, kb), i, j, BY_OVERLAP if span else BY_IOU, s))
+                how = BY_OVERLAP if span else BY_POINT if sa.family == POINT else BY_IOU
+                cands.append((-s, min(ka, kb), max(ka, kb), i, j, how, s))
     cands.sort(key=lambda c: c[:3])
     return cands
 
@@ -90,7 +91,8 @@ def match_regions(removed: list[Region], added: list[Region], opts: Options,
                   renames: dict[str, str] | None = None) -> tuple[list[Pair], list[Region], list[Region]]:
     """Pair regions of one answer left over after the key join (same control, by shape).
 
-    Boxes and polygons pair by IoU >= ``opts.iou_threshold``, spans by overlap >=
+    Boxes and polygons pair by IoU >= ``opts.iou_threshold``, keypoints by their similarity
+    (:func:`annover.model.geometry.shape_score`) >= the same threshold, spans by overlap >=
     ``opts.overlap_threshold`` (best pairs first); other results pair when the control
     has exactly one left on each side. ``renames`` maps side-A control names to side B's.
     Returns (pairs as (a, b, how, score), unmatched a rows, unmatched b rows).

@@ -37,7 +37,7 @@ ANSWER_KINDS = ("skip", "ground_truth", "annotator", "lead_time", "score", "mode
 
 #: What a row of the row-level diff is (its ``change``) and how a changed one was paired (``match``).
 ADDED, REMOVED, CHANGED = "added", "removed", "changed"
-BY_KEY, BY_IOU, BY_OVERLAP, BY_CONTROL = "key", "iou", "overlap", "control"
+BY_KEY, BY_IOU, BY_OVERLAP, BY_POINT, BY_CONTROL = "key", "iou", "overlap", "point", "control"
 
 ROW_COLUMNS = (
     ("table", "string"), ("change", "string"), ("task_key", "string"), ("answer_key", "string"),

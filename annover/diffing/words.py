@@ -1,5 +1,6 @@
 """The words for what changed in a result value: its geometry ("box moved, IoU 0.82", "span
-widened 5-9 -> 3-9") and its other keys ("text "a" -> "b""). Worked out once per distinct
+widened 5-9 -> 3-9", "point moved 1.2% of the image's diagonal, similarity 0.70") and its
+other keys ("text "a" -> "b""). Worked out once per distinct
 pair of value texts, in Python: a value is JSON whose shape only :mod:`annover.model.geometry`
 reads."""
 
@@ -10,7 +11,7 @@ from typing import Any, Iterable, NamedTuple
 
 from annover.diffing.match import MAY_BE_SHAPE
 from annover.formats import label_studio as _ls
-from annover.model.geometry import BOX, ELLIPSE, POLYGON, SPAN, Shape, shape_on, shape_score
+from annover.model.geometry import BOX, ELLIPSE, POINT, POLYGON, SPAN, Shape, point_distance, shape_on, shape_score
 
 #: Keys of a result value that hold its labels (as the Label Studio reader defines them);
 #: the relabel words account for them.
@@ -20,6 +21,8 @@ AREA_KEYS = frozenset({"x", "y", "width", "height", "rotation", "points", "radiu
 BOX_KEYS = frozenset({"x", "y", "width", "height", "rotation"})
 ELLIPSE_KEYS = frozenset({"x", "y", "radiusX", "radiusY", "rotation"})
 POLYGON_KEYS = frozenset({"points"})
+#: a keypoint's place (its ``width`` is the dot's size as drawn: a key of its own in the words)
+POINT_KEYS = frozenset({"x", "y"})
 #: How many differing keys of a value the words name before "..."
 KEYS_SHOWN = 3
 VALUE_CHANGED = "value changed"
@@ -84,6 +87,10 @@ def geometry_words(sa: Shape, sb: Shape, va: dict, vb: dict, score: float | None
     """Words for a change of shape ("" for none), and the value keys they account for."""
     if sa.family == SPAN and sb.family == SPAN:
         return _span_words(sa, sb, va, vb), SPAN_KEYS
+    if sa.family == POINT and sb.family == POINT:
+        d = point_distance(sa, sb)
+        similar = f", similarity {score:.2f}" if score is not None else ""
+        return (f"point moved {d:.2g}% of the image's diagonal{similar}" if d else ""), POINT_KEYS
     form = sb.form if sa.form == sb.form else f"{sa.form} -> {sb.form}"
     iou = f", IoU {score:.2f}" if score is not None else ""
     if sa.form in (BOX, ELLIPSE) and sb.form == sa.form:

@@ -8,10 +8,16 @@ it has the keys of one (numbers, not booleans):
   about the top-left corner in pixels as Label Studio draws it (the image's width / height,
   from the region's ``original_width`` and ``original_height``, shapes it);
 - an ellipse ``x, y, radiusX, radiusY`` (a 32-gon), a polygon ``points`` (three or more);
-- a span ``start, end`` (or ``globalOffsets``).
+- a span ``start, end`` (or ``globalOffsets``);
+- a point ``x, y`` with neither ``height`` nor ``radiusX`` nor ``points`` (a keypoint: its
+  ``width`` is the radius of the dot drawn, no size of the point).
 
 Areas compare by IoU, computed exactly with shapely for polygons, ellipses and rotated
-boxes; spans by overlap, the shared length over the shorter span.
+boxes; spans by overlap, the shared length over the shorter span; points by a similarity
+of their distance ``d``, in percent of the image's diagonal (from the image's size where
+the region gives it): ``exp(-ln 2 * (d / POINT_HALF)**2)``, 1 at the same spot and 0.5 at
+:data:`POINT_HALF` percent apart, the form of COCO's object keypoint similarity without a
+per-object scale (Label Studio keypoints belong to no object).
 """
 
 from __future__ import annotations
@@ -29,7 +35,10 @@ else:
 
 AREA = "area"
 SPAN = "span"
+POINT = "point"
 BOX, POLYGON, ELLIPSE = "box", "polygon", "ellipse"
+#: Two points this many percent of the image's diagonal apart have a similarity of 0.5 (see the module).
+POINT_HALF = 2.0
 #: Keys of a value that one of the shapes reads (a value without any of them is no shape).
 SHAPE_KEYS = ("x", "points", "start", "globalOffsets")
 #: Vertices of the polygon an ellipse is taken as.
@@ -39,8 +48,9 @@ Point = tuple[float, float]
 
 
 class Shape(NamedTuple):
-    """``family`` (area or span), ``form`` (box, polygon, ellipse or span) and the geometry:
-    ``(x, y, w, h)`` of an axis-aligned box, a list of points, or ``(start, end)``."""
+    """``family`` (area, span or point), ``form`` (box, polygon, ellipse, span or point) and the
+    geometry: ``(x, y, w, h)`` of an axis-aligned box, a list of points, ``(start, end)``, or a
+    point's ``(u, v)``: percent of the image's diagonal (see :func:`_point`)."""
 
     family: str
     form: str
@@ -78,6 +88,19 @@ def _ellipse(v: dict, aspect: float = 1.0) -> list[Point]:
         ex, ey = v["radiusX"] * math.cos(t), v["radiusY"] * math.sin(t)
         pts.append((v["x"] + ex * c - ey * s / aspect, v["y"] + ex * s * aspect + ey * c))
     return pts
+
+
+def _point(x: float, y: float, aspect: float) -> Point:
+    """A point at ``x`` percent of the image's width and ``y`` of its height, in percent of its
+    diagonal on both axes (``aspect``: width / height), so that distances are in those units."""
+    diagonal = math.hypot(aspect, 1.0)
+    return (x * aspect / diagonal, y / diagonal)
+
+
+def is_point(value: Any) -> bool:
+    """Whether a result value is a point (a keypoint's ``x, y``: see the module)."""
+    return (isinstance(value, dict) and _num(value.get("x")) and _num(value.get("y"))
+            and not any(k in value for k in ("height", "radiusX", "points")))
 
 
 def turned(value: Any) -> bool:
@@ -119,14 +142,17 @@ def shape_of(value: Any, aspect: float = 1.0) -> Shape | None:
     g = v.get("globalOffsets")
     if isinstance(g, dict) and _num(g.get("start")) and _num(g.get("end")):
         return Shape(SPAN, SPAN, (float(g["start"]), float(g["end"])))
+    if is_point(v):
+        return Shape(POINT, POINT, _point(float(v["x"]), float(v["y"]), aspect))
     return None
 
 
 def shape_on(value: Any, region: str | None) -> Shape | None:
     """:func:`shape_of` a value on the image its region's other fields name (``region``: their
-    JSON text, annover's ``region`` column; read only where the value is :func:`turned`; a text
-    that is not a JSON object names no size)."""
-    return shape_of(value, aspect_of(_json_or_none(region)) if region and turned(value) else 1.0)
+    JSON text, annover's ``region`` column; read only where the value is :func:`turned` or a
+    point; a text that is not a JSON object names no size)."""
+    sized = region and (turned(value) or is_point(value))
+    return shape_of(value, aspect_of(_json_or_none(region)) if sized else 1.0)
 
 
 def _json_or_none(text: str) -> Any:
@@ -188,11 +214,19 @@ def as_polygon(s: Shape) -> list[Point]:
     return s.geom
 
 
+def point_distance(sa: Shape, sb: Shape) -> float:
+    """The distance of two points, in percent of the image's diagonal."""
+    return math.hypot(sa.geom[0] - sb.geom[0], sa.geom[1] - sb.geom[1])
+
+
 def shape_score(sa: Shape, sb: Shape) -> float | None:
-    """IoU of two areas or overlap of two spans, rounded to 6 places; None when they are not comparable."""
+    """IoU of two areas, overlap of two spans or similarity of two points (see the module), rounded
+    to 6 places; None when they are not comparable."""
     if sa.family != sb.family:
         return None
-    if sa.family == SPAN:
+    if sa.family == POINT:
+        s = math.exp(-math.log(2) * (point_distance(sa, sb) / POINT_HALF) ** 2)
+    elif sa.family == SPAN:
         s = span_overlap(sa.geom, sb.geom)
     elif sa.axis_box and sb.axis_box:
         s = box_iou(sa.geom, sb.geom)
@@ -204,5 +238,6 @@ def shape_score(sa: Shape, sb: Shape) -> float | None:
     return round(s, 6)
 
 
-__all__ = ["AREA", "SPAN", "BOX", "POLYGON", "ELLIPSE", "SHAPE_KEYS", "Shape", "shape_of", "box_iou",
-           "span_overlap", "polygon_iou", "as_polygon", "shape_score", "rect_polygon"]
+__all__ = ["AREA", "SPAN", "POINT", "POINT_HALF", "BOX", "POLYGON", "ELLIPSE", "SHAPE_KEYS", "Shape", "shape_of",
+           "box_iou", "span_overlap", "polygon_iou", "as_polygon", "shape_score", "point_distance", "rect_polygon",
+           "is_point"]
