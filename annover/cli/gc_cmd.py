@@ -31,19 +31,30 @@ def _render(out: GcResult, quiet: bool) -> None:
              "what their versions need is not known here (--force needs --shared-cache)")
     if quiet:
         return
-    if not out.objects:
+    if not out.objects and not out.partial:
         info(f"nothing to remove: every object of annover's in the DVC cache is needed; {kept}; {remote}")
         return
-    versions = ", ".join(short(v) for v in out.dropped[:5]) + (", ..." if len(out.dropped) > 5 else "")
-    of = f" of {len(out.dropped)} version(s) no version or tag reaches ({versions})" if out.dropped else \
-        " of versions no commit names (a snapshot that did not finish, or history git no longer has)"
-    what = (f"{len(out.objects)} object(s) ({len(out.listings)} listing(s)), {size_text(out.bytes)}"
-            + (f" + {len(out.view)} file(s) of the working store" if out.view else ""))
+    what = _what(out)
     if out.done:
-        info(f"removed {what}{of}; {size_text(out.freed)} freed on disk; {kept}; {remote}")
+        info(f"removed {what}; {size_text(out.freed)} freed on disk; {kept}; {remote}")
     else:
-        info(f"would remove {what}{of}; {size_text(out.freed)} would be freed on disk; {kept}; {remote}. "
+        info(f"would remove {what}; {size_text(out.freed)} would be freed on disk; {kept}; {remote}. "
              "Run `annover gc --force` to remove them")
+
+
+def _what(out: GcResult) -> str:
+    """What goes: the objects, of which versions, and DVC's partial downloads."""
+    said = []
+    if out.objects:
+        versions = ", ".join(short(v) for v in out.dropped[:5]) + (", ..." if len(out.dropped) > 5 else "")
+        of = f" of {len(out.dropped)} version(s) no version or tag reaches ({versions})" if out.dropped else \
+            " of versions no commit names (a snapshot that did not finish, or history git no longer has)"
+        said.append(f"{len(out.objects)} object(s) ({len(out.listings)} listing(s)), {size_text(out.bytes)}"
+                    + (f" + {len(out.view)} file(s) of the working store" if out.view else "") + of)
+    if out.partial:
+        said.append(f"{len(out.partial)} partial download(s), {size_text(sum(out.partial.values()))}, that a pull "
+                    "cut short left in the DVC cache")
+    return "; and ".join(said)
 
 
 @click.command(epilog="""\b
@@ -55,7 +66,7 @@ Examples:
 \b
 Removes from the local DVC cache (and the working store) the objects of versions no one
 can name any more: dropped by `annover reset`, left by a snapshot that did not finish,
-on a deleted branch. Kept: every object of a version HEAD's history, a branch, a
+on a deleted branch; and DVC's half-written downloads a pull cut short (Ctrl-C) left. Kept: every object of a version HEAD's history, a branch, a
 remote-tracking branch, a tag (also one on a version a reset dropped), the stash or
 another worktree's HEAD reaches, as `git gc` what only git's reflog still reaches (until
 `git reflog expire` drops the entry), and every file that is not annover's (the user's

@@ -23,7 +23,8 @@ Kept (never removed), whatever else happens:
 
 What may go: annover's listings of the versions no one can name any more (dropped by
 ``annover reset``, left by a killed snapshot, on a branch that was deleted once the
-reflog no longer has it) and the objects they list that nothing kept lists. Listed objects
+reflog no longer has it) and the objects they list that nothing kept lists; and DVC's
+half-written downloads a pull cut short left (``ab/.NAME.tmp``), as ``dvc gc`` removes. Listed objects
 go first and their listing last, so a gc cut short leaves a listing the next one finds
 again. The DVC remote is not touched.
 
@@ -85,7 +86,8 @@ class GcResult:
     kept; ``dropped``: versions (known to git's history) whose listing goes; ``not_here``:
     kept versions whose listing is not in the local cache (nothing of theirs is known here
     to keep; ``annover pull`` fetches them whole); ``reflog_only``: kept versions that only
-    git's reflogs still reach (``git reflog expire`` lets gc remove them).
+    git's reflogs still reach (``git reflog expire`` lets gc remove them); ``partial``: DVC's
+    half-written downloads in the cache (path in it -> bytes), which go too.
     """
 
     done: bool
@@ -99,6 +101,7 @@ class GcResult:
     tags: dict[str, list[str]] = field(default_factory=dict)
     shared: bool = False  # the cache is outside the repository: other clones may use it
     reflog_only: list[str] = field(default_factory=list)  # kept versions only git's reflogs reach
+    partial: dict[str, int] = field(default_factory=dict)  # DVC's downloads a pull cut short: path -> bytes
 
     @property
     def bytes(self) -> int:
@@ -113,6 +116,7 @@ class GcResult:
                 "listings": len(self.listings), "bytes": self.bytes, "bytes_freed": self.freed,
                 "versions_kept": len(self.kept), "kept": self.kept, "dropped": self.dropped,
                 "not_here": self.not_here, "reflog_only": self.reflog_only, "view_files": len(self.view),
+                "partial_downloads": len(self.partial), "partial_download_bytes": sum(self.partial.values()),
                 "cache": self.cache, "cache_outside_repo": self.shared,
                 "remote": "not touched", "md5s": sorted(self.objects)}
 
@@ -153,6 +157,19 @@ def listings_in(cache: Path, progress: Progress = _noop) -> list[str]:
                 if f.name.endswith(_DIR) and _MD5_RE.fullmatch(sub.name + f.name[:-len(_DIR)])]
     progress("scanning the DVC cache", len(subs), len(subs))
     return sorted(out)
+
+
+def partial_downloads(cache: Path) -> dict[Path, int]:
+    """DVC's temporary files in the md5 cache (``ab/.NAME.tmp``) -> their bytes: downloads a pull or
+    fetch cut short (Ctrl-C, a killed process) left half written, which DVC removes only in ``dvc gc``
+    and a pull run again does not see."""
+    out: dict[Path, int] = {}
+    for sub in sorted(cache.glob("??")) if cache.is_dir() else []:
+        for f in sub.glob(".*.tmp"):
+            if dvc_adapter.DVC_TMP.fullmatch(f.name):
+                with contextlib.suppress(FileNotFoundError):  # a download that finished meanwhile
+                    out[f] = f.lstat().st_size
+    return out
 
 
 def is_annover_listing(entries: dict[str, str]) -> bool:
@@ -522,6 +539,8 @@ def gc(repo: RepoCore, force: bool = False, progress: Progress = _noop, shared_c
         view = _view_files(repo, plan)
         doomed = [_path(plan.cache, m) for m in plan.garbage if not m.endswith(_DIR)]
         doomed += [_path(plan.cache, m) for m in plan.garbage if m.endswith(_DIR)]
+        partial = partial_downloads(plan.cache)
+        doomed += list(partial)
         freed = bytes_freed([*view, *doomed])
         if force:
             _remove([*view, *doomed], progress)
@@ -529,4 +548,5 @@ def gc(repo: RepoCore, force: bool = False, progress: Progress = _noop, shared_c
     dropped = sorted(v for v, m in plan.listing_of.items() if m in plan.garbage and v not in plan.kept)
     return GcResult(force, dict(plan.garbage), freed, [repo.rel(p) for p in view], sorted(plan.kept), dropped,
                     plan.not_here, str(plan.cache), {v: sorted(tags.get(v, [])) for v in plan.kept if v in tags},
-                    outside(repo, plan.cache), plan.reflog_only)
+                    outside(repo, plan.cache), plan.reflog_only,
+                    {p.relative_to(plan.cache).as_posix(): n for p, n in partial.items()})

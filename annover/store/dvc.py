@@ -230,7 +230,7 @@ _REFUSED = {errno.ENOSPC: "free some space", errno.EDQUOT: "free some of the quo
             errno.EFBIG: "raise the limit on a file's size (`ulimit -f`)",
             errno.EROFS: "make it writable", errno.EACCES: "make it writable", errno.EPERM: "make it writable"}
 #: DVC's temporary file names (``dvc_objects.fs.utils.tmp_fname``: a dot, 22 url-safe characters, ``.tmp``)
-_DVC_TMP = re.compile(r"\.[A-Za-z0-9_-]{22}\.tmp")
+DVC_TMP = re.compile(r"\.[A-Za-z0-9_-]{22}\.tmp")
 
 
 class _Failures(logging.Filter):
@@ -268,7 +268,7 @@ class _Failures(logging.Filter):
         refused = [e for e in self.errors if isinstance(e, OSError) and e.errno in _REFUSED]
         for e in refused:
             tmp = e.filename2 or e.filename
-            if tmp and _DVC_TMP.fullmatch(os.path.basename(str(tmp))):
+            if tmp and DVC_TMP.fullmatch(os.path.basename(str(tmp))):
                 with contextlib.suppress(OSError):
                     os.unlink(tmp)
         if not refused:
