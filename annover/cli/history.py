@@ -354,6 +354,7 @@ def _say_pruned(out: "PruneResult") -> None:
 
 
 def _list_tags(repo: Repo, as_json: bool) -> None:
+    warn_moved_tags(repo)  # the list gives git's tags: one a fetch did not move names the old version
     tags = sorted(repo.tags().items(), key=lambda kv: tag_order(kv[0]))
     if as_json:
         emit_json([{"tag": t, "version": v} for t, v in tags])
