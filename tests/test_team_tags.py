@@ -3,7 +3,10 @@ or deleted in one clone, published, and what the other clone's `annover tag` say
 
 from __future__ import annotations
 
+import json
 import re
+import shlex
+import subprocess
 
 from .conftest import git
 from .test_team import annover_in, ok, team  # noqa: F401  (team: the fixture)
@@ -30,3 +33,42 @@ def test_the_tag_list_says_a_tag_git_did_not_move_here_as_log_and_show_do(team):
     code, out, err = annover_in(b, "tag")
     assert code == 0 and err == "" and "reviewed" in out, (out, err)
 
+
+
+def _said_command(err: str, start: str) -> list[str]:
+    """The command in backquotes in ``err`` that begins with ``start``, as words."""
+    found = re.search(r"`(" + re.escape(start) + r"[^`]*)`", err)
+    assert found, err
+    return shlex.split(found.group(1))
+
+
+def test_a_tag_moved_or_deleted_says_the_git_push_that_publishes_it_with_its_commit(team):
+    """`reviewed` is on the git remote. A moves it with `annover tag --force`: `annover status` and
+    `push` say `git push --atomic origin main --tags`, which git refuses (the tag exists there), and
+    docs/commands.md said `git push --force --tags`, which leaves the commit recording the move
+    behind. `annover tag` now says the push that publishes the move (or a deletion) with its
+    commit, all or nothing; run as said, B gets it with `git pull` and the `git fetch` it is told."""
+    a, b = team.a, team.b
+    ok(a, "snapshot", "--from", str(team.data / "round2.json"), "-m", "round 2")
+    ok(a, "push")
+    git("push", "-q", "--atomic", "origin", "main", "--tags", cwd=a)
+    _, err = ok(a, "tag", "reviewed", "v2", "--force")
+    publish = _said_command(err, "git push")
+    assert publish == ["git", "push", "--atomic", "origin", "main", "+refs/tags/reviewed"], err
+    refused = subprocess.run(["git", "push", "--atomic", "origin", "main", "--tags"], cwd=a, capture_output=True)
+    assert refused.returncode != 0  # what status says: the remote has the tag
+    subprocess.run(publish, cwd=a, check=True, capture_output=True)
+    git("pull", "-q", cwd=b)
+    git("fetch", "-q", "--tags", "--force", cwd=b)
+    shown = [json.loads(ok(where, "show", rev, "--json")[0])["id"] for where, rev in ((b, "reviewed"), (a, "v2"))]
+    assert shown[0] == shown[1]
+    _, err = ok(a, "tag", "-d", "reviewed")
+    publish = _said_command(err, "git push")
+    assert publish == ["git", "push", "--atomic", "origin", "main", ":refs/tags/reviewed"], err
+    subprocess.run(publish, cwd=a, check=True, capture_output=True)
+    git("pull", "-q", cwd=b)
+    git("fetch", "-q", "--prune", "--prune-tags", cwd=b)
+    out, err = ok(b, "tag")
+    assert "reviewed" not in out + err and "moved tag" not in ok(b, "status", "--no-remote")[0]
+    _, err = ok(a, "tag", "gold", "v1")
+    assert "note:" not in err  # a new tag: `git push --atomic origin main --tags`, as status says, publishes it

@@ -309,10 +309,25 @@ def tag(name: str | None, rev: str | None, force: bool, delete: bool, prune: boo
         return
     elif out.deleted:
         info(f"deleted tag {name}" + (f" (it named {short(out.version)})" if out.version else ""))
+        _say_publish(repo, name, deleted=True)
     elif out.replaced:
         info(f"{name} -> {short(out.version)} (moved; it named {short(out.replaced)} before)")
+        _say_publish(repo, name, deleted=False)
     else:
         info(f"{name} -> {short(out.version)}")
+
+
+def _say_publish(repo: Repo, name: str, deleted: bool) -> None:
+    """How to publish a tag's move or deletion with the commit that records it, all or nothing: a git
+    remote that has the tag refuses `git push --tags` (and `--atomic ... --tags`) a moved tag, and
+    deletes none; `git push --force --tags` would leave the commit behind."""
+    t = repo.scm.tracking()
+    if t is None:
+        return
+    ref = shlex.quote(f"{':' if deleted else '+'}refs/tags/{name}")
+    info(f"note: publish the {'deletion' if deleted else 'move'} with the commit that records it: `git push "
+         f"--atomic {shlex.quote(t.remote)} {shlex.quote(t.branch)} {ref}` (a git remote that has {name} "
+         f"{'keeps it with --tags' if deleted else 'refuses it with --tags'})")
 
 
 def _prune_tags(name: str | None, other: bool, dry_run: bool, prune: bool, quiet: bool, as_json: bool) -> None:
