@@ -72,3 +72,25 @@ def test_a_tag_moved_or_deleted_says_the_git_push_that_publishes_it_with_its_com
     assert "reviewed" not in out + err and "moved tag" not in ok(b, "status", "--no-remote")[0]
     _, err = ok(a, "tag", "gold", "v1")
     assert "note:" not in err  # a new tag: `git push --atomic origin main --tags`, as status says, publishes it
+
+
+def test_a_pruned_and_collected_version_pushed_before_is_pulled_again_once_git_reaches_its_commit(team):
+    """The README said a version gc collected that was pushed before "can be pulled again
+    (`annover pull ID`)": a deleted branch's version, once `annover tag --prune` deleted its tag and
+    the reflog expired, is one git no longer reaches, and `annover pull ID` is exit 7 (unknown
+    revision). It is pulled again once a ref names its commit again (the one `--prune` printed)."""
+    a = team.a
+    git("checkout", "-q", "-b", "wip", cwd=a)
+    vid = ok(a, "snapshot", "-q", "--from", str(team.data / "round2.json"), "-m", "wip")[0].strip()
+    ok(a, "push")
+    git("checkout", "-q", "main", cwd=a)
+    git("branch", "-q", "-D", "wip", cwd=a)
+    _, err = ok(a, "tag", "--prune")
+    again = _said_command(err, "git tag v2")
+    git("reflog", "expire", "--expire-unreachable=now", "--all", cwd=a)
+    out = json.loads(ok(a, "gc", "--force", "--json")[0])
+    assert out["objects"] > 0 and vid not in out["kept"], out
+    assert annover_in(a, "pull", vid[:12])[0] == 7
+    subprocess.run(again, cwd=a, check=True)
+    ok(a, "pull", vid[:12])
+    assert json.loads(ok(a, "show", vid[:12], "--json")[0])["storage"] is not None  # its objects are here again

@@ -71,7 +71,8 @@ remote-tracking branch, a tag (also one on a version a reset dropped), the stash
 another worktree's HEAD reaches, as `git gc` what only git's reflog still reaches (until
 `git reflog expire` drops the entry), and every file that is not annover's (the user's
 own DVC data). Without --force nothing is removed. The DVC remote is never touched: a
-version pushed before stays pullable. A cache outside the repository (`dvc cache dir`),
+version pushed before is pulled again once git reaches its commit again (`git tag NAME
+COMMIT`, then `annover pull ID`). A cache outside the repository (`dvc cache dir`),
 which other clones may share, is removed from only with --shared-cache.
 \b
 Exit 2 for --force on a cache outside the repository without --shared-cache; exit 6
