@@ -923,7 +923,9 @@ class Dvc:
         """The remote's object DB, after it answered one question within ``timeout`` seconds.
 
         ``must_exist`` (status, pull): a folder remote that is not there is unreachable, not
-        empty; it is what a clone on another machine sees of the default remote.
+        empty; it is what a clone on another machine sees of the default remote. An S3 remote
+        whose bucket does not exist is refused for every command (S3 tells an empty prefix
+        from it; a pull read it as a remote that lacked every version).
         """
         name = remote or d.config["core"].get("remote") or REMOTE
         section = dict(d.config["remote"].get(name, {}))
@@ -938,10 +940,18 @@ class Dvc:
             raise RemoteError(f"no usable DVC remote: {first_line(e)}",
                               "set one with `annover init --remote URL` (see `dvc remote list`)") from None
         label = _label(d, remote)
-        if not _probe(odb.fs, root, label, timeout, endpoint(url, section), offline, name) and must_exist and getattr(odb.fs, "protocol", "") == "local":
+        if _probe(odb.fs, root, label, timeout, endpoint(url, section), offline, name):
+            return odb
+        protocol = getattr(odb.fs, "protocol", "")
+        if protocol == "local" and must_exist:
             raise RemoteUnreachableError(f"the DVC remote {label} is a folder that does not exist on this machine",
                                          f"point it at the shared copy, once per clone: "
                                          f"dvc remote add --local -f {name} URL")
+        bucket = root.split("/", 1)[0]  # an empty prefix is an empty remote, but a missing bucket is none at all
+        if protocol == "s3" and not _probe(odb.fs, bucket, label, timeout, None, offline, name):
+            raise RemoteUnreachableError(f"the DVC remote {label}: the bucket {bucket} does not exist",
+                                         f"check the URL (`dvc remote list`; once per clone: "
+                                         f"dvc remote add --local -f {name} URL), or create the bucket")
         return odb
 
     @classmethod
