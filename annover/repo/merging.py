@@ -682,7 +682,8 @@ def _conflict_error(res: MergeResult, rev: str) -> MergeConflictError:
     if r is None:
         return MergeConflictError(f"{said}; nothing written",
                                   f"see `annover diff HEAD {rev}`; rerun with --ours or --theirs to take that side for "
-                                  "every conflict (or make the sides agree in a new version first)", res)
+                                  "every conflict, or --resolve FILE to take a side task by task (or make the sides "
+                                  "agree in a new version first)", res)
     settled = len(res.conflicts) - len(left)
     how = (f"`annover merge {rev} --resolve {r.where} --dry-run --json` lists them with \"taken\": null"
            if r.from_file else "the result's `unsettled` lists them")
