@@ -68,12 +68,13 @@ Removes from the local DVC cache (and the working store) the objects of versions
 can name any more: dropped by `annover reset`, left by a snapshot that did not finish,
 on a deleted branch; and DVC's half-written downloads a pull cut short (Ctrl-C) left.
 Kept: every object of a version HEAD's history, a branch, a remote-tracking branch, a
-tag (also one on a version a reset dropped), the stash or another worktree's HEAD reaches, as `git gc` what only git's reflog still reaches (until
-`git reflog expire` drops the entry), and every file that is not annover's (the user's
-own DVC data). Without --force nothing is removed. The DVC remote is never touched: a
-version pushed before is pulled again once git reaches its commit again (`git tag NAME
-COMMIT`, then `annover pull ID`). A cache outside the repository (`dvc cache dir`),
-which other clones may share, is removed from only with --shared-cache.
+tag (also one on a version a reset dropped), the stash or another worktree's HEAD
+reaches, as `git gc` what only git's reflog still reaches (until `git reflog expire`
+drops the entry), and every file that is not annover's (the user's own DVC data).
+Without --force nothing is removed. The DVC remote is never touched: a version pushed
+before is pulled again once git reaches its commit again (`git tag NAME COMMIT`, then
+`annover pull ID`). A cache outside the repository (`dvc cache dir`), which other clones
+may share, is removed from only with --shared-cache.
 \b
 Exit 2 for --force on a cache outside the repository without --shared-cache; exit 6
 when the repository has pending state (a command killed while writing, or annover's
