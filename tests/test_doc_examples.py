@@ -45,22 +45,23 @@ def test_the_readme_team_block_runs_as_written_with_two_clones(tmp_path):
     sample = f"--from {EXAMPLES}/round1.json --config {EXAMPLES}/labeling.xml --key data.ext_id"
     _run(_step(steps, "once"), tmp_path, env)
     assert (tmp_path / "labels.git" / "HEAD").read_text().strip() == "ref: refs/heads/main"
-    # user A: a repository whose git remote is the bare one, and a first version
-    _run(f"annover init -q A && cd A && git remote add origin ../labels.git && annover snapshot -q {sample} -m r1",
-         tmp_path, env)
+    # user A: a repository, its git remote the bare one (as the block says), and a first version
+    _run("annover init -q A", tmp_path, env)
     a, b = tmp_path / "A", tmp_path / "labels"
-    _run(_step(steps, "user A"), a, env)
+    _run(_step(steps, "user A, once").replace("<git remote>", "../labels.git"), a, env)
+    _run(f"annover snapshot -q {sample} -m r1", a, env)
+    _run(_step(steps, "user A, after"), a, env)
     _run(_step(steps, "user B, once").replace("<git remote>", "labels.git"), tmp_path, env)
     assert "(HEAD, v1) r1" in _run("annover log --oneline", b, env).stdout
     _run(f"annover snapshot -q --from {EXAMPLES}/round2.json -m r2", a, env)
-    _run(_step(steps, "user A"), a, env)
+    _run(_step(steps, "user A, after"), a, env)
     others = [text for who, text in steps.items() if who == "user B, when others pushed"]
     assert len(others) == 1, list(steps)
     _run(others[0], b, env)
     assert "(HEAD, v2) r2" in _run("annover log --oneline", b, env).stdout
     # both make a version from v2: A's goes first, B's git push is refused ("fetch first")
     _run("annover revert -q", a, env)
-    _run(_step(steps, "user A"), a, env)
+    _run(_step(steps, "user A, after"), a, env)
     _run(f"annover snapshot -q {sample} -m 'B: round 1 again'", b, env)
     refused = _run("git push origin main --tags", b, env, fail=True)
     assert "fetch first" in refused.stderr
