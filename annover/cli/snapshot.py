@@ -120,6 +120,7 @@ Examples:
   annover snapshot --from yolo-folder --format yolo --config labeling.xml -m "YOLO, checked against a config"
   annover snapshot --from round3.json --dry-run          # what it would record; nothing written
   annover snapshot --label-studio my-dataset --dry-run   # what Label Studio has that HEAD has not
+  annover snapshot --label-studio round-4 --update -m "round 4"   # a sample's project, into HEAD's tasks
 """)
 @click.option("--from", "source", metavar="FILE", callback=not_empty,
               help="Label Studio JSON / JSON-MIN export, JSONL or CSV of (task key, label), or Parquet; "
@@ -149,6 +150,10 @@ Examples:
               help="Label Studio user ids -> e-mails (JSON {id: email}, /api/users/ output, or CSV id,email), "
                    "for exports that name annotators by id. Remembered by the repository.")
 @click.option("--full", is_flag=True, help="With --label-studio: fetch everything, not only what changed.")
+@click.option("--update", is_flag=True,
+              help="Add the input's tasks, answers and predictions to HEAD's, replacing those of the same keys, "
+                   "removing none: a file or project of some of the tasks (a sample's round) comes back into "
+                   "the dataset.")
 @click.option("--ls-url", metavar="URL", callback=not_empty,
               help="With --label-studio: the server (default: $LABEL_STUDIO_URL).")
 @click.option("--ls-api-key", metavar="KEY", callback=not_empty,
@@ -163,8 +168,8 @@ Examples:
 @json_option
 def snapshot(source: str | None, ls_project: str | None, config: str | None, message: str | None, tag: str | None,
              key: str | None, source_data: str | None, predictions: str | None, fmt: str | None, level: str | None,
-             no_validate: bool, users: str | None, full: bool, ls_url: str | None, ls_api_key: str | None,
-             dry_run: bool, quiet: bool, as_json: bool) -> None:
+             no_validate: bool, users: str | None, full: bool, update: bool, ls_url: str | None,
+             ls_api_key: str | None, dry_run: bool, quiet: bool, as_json: bool) -> None:
     """Record a new version: canonical snapshots, a git commit and a git tag.
 
     When nothing changed since HEAD, says so and makes no version (exit 0). With -q, only
@@ -178,7 +183,7 @@ def snapshot(source: str | None, ls_project: str | None, config: str | None, mes
         result = repo.snapshot(source, config=config, message=message or "", tag=tag, key=key, source_data=source_data,
                                predictions=predictions, validate="off" if no_validate else level, fmt=fmt,
                                users=users, label_studio=ls_project, full=full, url=ls_url, api_key=ls_api_key,
-                               progress=progress, dry_run=dry_run)
+                               progress=progress, dry_run=dry_run, update=update)
     if dry_run:
         return _report_dry(result, quiet, as_json)
     if as_json:

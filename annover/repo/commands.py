@@ -207,15 +207,17 @@ class Repo(RepoCore):
                  predictions: str | None = None, validate: bool | str | None = None, fmt: str | None = None,
                  users: str | None = None, label_studio: str | int | None = None, full: bool = False,
                  url: str | None = None, api_key: str | None = None, client: Client | None = None,
-                 progress: Progress | None = None, dry_run: bool = False, format: str | None = None
-                 ) -> SnapshotResult:
+                 progress: Progress | None = None, dry_run: bool = False, format: str | None = None,
+                 update: bool = False) -> SnapshotResult:
         """``annover snapshot``: a new version from the file ``source`` or the Label Studio
         project ``label_studio`` (``full``, ``url``, ``api_key``, ``client`` are for that pull).
 
         ``key`` (``"auto"``: the format's default) and ``validate`` (True/False or ``strict``,
         ``check``, ``warn``, ``off``) left None are HEAD's; ``users`` is a file mapping Label
         Studio user ids to e-mails, remembered by the repository. ``dry_run``: nothing written;
-        the result says whether a version would be made, its tag, and ``diff`` from HEAD.
+        the result says whether a version would be made, its tag, and ``diff`` from HEAD. ``update``
+        (``--update``): the input's tasks, answers and predictions are added to HEAD's, those of the
+        same keys replaced, nothing of HEAD's removed (a project of some of the tasks: a sample's round).
 
         Returns a :class:`SnapshotResult` (``.version``, ``.tag``, ``.changed``; ``changed=False``:
         HEAD already holds this content, nothing made). Raises ``InputError`` (exit 3: the file),
@@ -245,7 +247,7 @@ class Repo(RepoCore):
                              "see `annover snapshot --help`")
         inp = snap.SnapshotInput(source=source, config=config, message=message, tag=tag, key=key,
                                  source_data=source_data, predictions=predictions, validate=validate, fmt=fmt,
-                                 users=users)
+                                 users=users, update=bool(update))
         if label_studio is not None:
             return ls.snapshot_label_studio(self, label_studio, inp, full=full, client=client, url=url,
                                             api_key=api_key, progress=progress or snap.noop, dry_run=dry_run)

@@ -132,7 +132,7 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
     # git HEAD refuses the snapshot, so its dry run too
     check_head_here(repo, repo.head() if dry_run else start)  # before the pull too: HEAD's objects are needed
     client = client or connect(url, api_key, flags=("--ls-url", "--ls-api-key"))
-    previous = ls_sync.Previous.of(repo)
+    previous = None if inp.update else ls_sync.Previous.of(repo)  # --update: the project whole, on top of HEAD
     head = repo.head()
     key, notes = inp.key, []
     if key is None and head is None:  # a first snapshot keys the tasks as `dataset push --key` sent them
@@ -151,7 +151,8 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
         raise
     pulled = SnapshotInput(tables=got.tables, origin=got.origin, config_text=got.config_text, message=inp.message,
                            tag=inp.tag, key=key, source_data=inp.source_data, predictions=inp.predictions,
-                           validate=inp.validate, learned_users=(client.url, {**_users(client), **got.users}))
+                           validate=inp.validate, learned_users=(client.url, {**_users(client), **got.users}),
+                           update=inp.update)
     if dry_run:
         result = dry.dry_run(repo, pulled, progress, f"Label Studio {dataset}")
     else:

@@ -96,6 +96,9 @@ class SnapshotInput:
     fmt: str | None = None
     users: str | None = None
     learned_users: tuple[str | None, dict[int, str]] | None = None
+    #: the input updates HEAD (``--update``): its tasks, answers and predictions added, those of the
+    #: same keys replaced, nothing of HEAD's removed (see :func:`onto_head`)
+    update: bool = False
 
     def __post_init__(self) -> None:
         if self.message is None:
@@ -336,9 +339,50 @@ def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: 
         progress(f"hashing source data {inp.source_data}")
         link, files = hash_source(repo, inp.source_data)
         tasks = data_hashes(tasks, files, link["path"])
+    annotations = tables.annotations
+    if inp.update:
+        progress("reading HEAD's rows")
+        tasks, annotations, preds, updated = onto_head(repo, head, tasks, annotations, preds)
+        origin = {**(origin or {}), "update": updated}
     origin = {**(origin or {}), "reading": reading.to_json()}
-    return Content(tasks, tables.annotations, split_predictions(preds), origin,
+    return Content(tasks, annotations, split_predictions(preds), origin,
                    cfg.text.encode("utf-8") if cfg else None, link, files, warnings, reading, taken, users_file)
+
+
+#: the keys of a row each table's ``--update`` replaces HEAD's row of (the others are kept)
+UPDATE_KEYS = {"tasks": ["task_key"], "annotations": ["task_key", "annotation_key"],
+               "predictions": ["task_key", "prediction_key"]}
+
+
+def _keyed_in(t: "pa.Table", other: "pa.Table", keys: list[str]) -> "pa.Array":
+    """Whether each row of ``t`` has its ``keys`` in some row of ``other`` (a join of the keys alone:
+    the other columns, lists among them, are not carried through it)."""
+    rows = pa.array(range(t.num_rows), pa.int64())
+    hit = t.select(keys).append_column("__row", rows).join(other.select(keys).group_by(keys).aggregate([]),
+                                                           keys=keys, join_type="left semi")
+    return pc.is_in(rows, value_set=hit.column("__row"))
+
+
+def onto_head(repo: RepoCore, head: str | None, tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table"
+              ) -> "tuple[pa.Table, pa.Table, pa.Table, dict]":
+    """``--update``: HEAD's tables with the input's tasks, answers and predictions added, each of
+    HEAD's rows of the same task (answer, prediction) replaced by the input's, nothing of HEAD's
+    removed; and what it did (tasks the input holds, of them new to HEAD; HEAD's answers kept on
+    them). A Label Studio project of some tasks (a sample sent to a project of its own) so comes
+    back into the dataset without dropping the tasks it does not hold."""
+    if head is None:
+        raise UsageError("--update adds to HEAD's tasks, and there is no version yet",
+                         "make the first version without --update")
+    out, new = [], {"tasks": tasks, "annotations": annotations, "predictions": predictions}
+    for name, keys in UPDATE_KEYS.items():
+        old = repo.read_table(head, name)
+        given = C.conform(new[name], name)
+        kept = old.filter(pc.invert(_keyed_in(old, given, keys))) if old.num_rows and given.num_rows else old
+        out.append(finish(pa.concat_tables([C.conform(kept, name), given]), name, "--update"))
+    given_tasks = pc.unique(tasks.column("task_key"))
+    head_tasks = repo.read_table(head, "tasks", columns=["task_key"]).column("task_key")
+    fresh = len(given_tasks) - pc.sum(pc.is_in(given_tasks, value_set=head_tasks)).as_py() if len(given_tasks) else 0
+    return out[0], out[1], out[2], {"tasks": len(given_tasks), "new_tasks": int(fresh or 0)}
 
 
 # ---------------------------------------------------------------------------
