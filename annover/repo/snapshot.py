@@ -53,9 +53,11 @@ from annover.store.snapshots import SnapshotRef
 from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
 else:
+    np = lazy("numpy")
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
@@ -363,6 +365,22 @@ def _keyed_in(t: "pa.Table", other: "pa.Table", keys: list[str]) -> "pa.Array":
     return pc.is_in(rows, value_set=hit.column("__row"))
 
 
+def _merged(rest: "pa.Table", block: "pa.Table") -> "pa.Table":
+    """Two tables in key order, whose tasks are apart (``block``'s tasks none of ``rest``'s), as one
+    in key order: ``block``'s runs of rows go in where their task keys fall among ``rest``'s (a
+    search of the few and slices of the rest, not a sort nor a gather of every row)."""
+    if not block.num_rows or not rest.num_rows:
+        return pa.concat_tables([rest, block]).combine_chunks()
+    at = np.searchsorted(rest.column("task_key").to_numpy(zero_copy_only=False),
+                         block.column("task_key").to_numpy(zero_copy_only=False), side="left")
+    starts = np.flatnonzero(np.concatenate([[True], at[1:] != at[:-1]]))  # the block's rows go in by runs
+    pieces, done = [], 0
+    for s, e in zip(starts.tolist(), [*starts[1:].tolist(), len(at)]):
+        pieces += [rest.slice(done, int(at[s]) - done), block.slice(s, e - s)]
+        done = int(at[s])
+    return pa.concat_tables([*pieces, rest.slice(done)]).combine_chunks()
+
+
 def onto_head(repo: RepoCore, head: str | None, tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table"
               ) -> "tuple[pa.Table, pa.Table, pa.Table, dict]":
     """``--update``: HEAD's tables with the input's tasks, answers and predictions added, each of
@@ -375,10 +393,14 @@ def onto_head(repo: RepoCore, head: str | None, tasks: "pa.Table", annotations: 
                          "make the first version without --update")
     out, new = [], {"tasks": tasks, "annotations": annotations, "predictions": predictions}
     for name, keys in UPDATE_KEYS.items():
-        old = repo.read_table(head, name)
-        given = C.conform(new[name], name)
-        kept = old.filter(pc.invert(_keyed_in(old, given, keys))) if old.num_rows and given.num_rows else old
-        out.append(finish(pa.concat_tables([C.conform(kept, name), given]), name, "--update"))
+        old, given = C.conform(repo.read_table(head, name), name), C.conform(new[name], name)
+        if not old.num_rows or not given.num_rows:
+            out.append(finish(pa.concat_tables([old, given]), name, "--update"))
+            continue
+        touched = pc.is_in(old.column("task_key"), value_set=pc.unique(given.column("task_key")))
+        near = old.filter(touched)  # HEAD's rows of the input's tasks: those of its keys replaced, the others kept
+        near = near.filter(pc.invert(_keyed_in(near, given, keys)))
+        out.append(_merged(old.filter(pc.invert(touched)), finish(pa.concat_tables([near, given]), name, "--update")))
     given_tasks = pc.unique(tasks.column("task_key"))
     head_tasks = repo.read_table(head, "tasks", columns=["task_key"]).column("task_key")
     fresh = len(given_tasks) - pc.sum(pc.is_in(given_tasks, value_set=head_tasks)).as_py() if len(given_tasks) else 0
