@@ -84,7 +84,12 @@ def read_source(path: str | Path, *, config: LabelingConfig | None = None, key: 
     if kind == Format.CSV:
         if is_label_studio_csv(path):
             return from_json_min(read_label_studio_csv(path, config), str(path), fmt=Format.CSV, **ls_opts)
-        return from_flat(read_csv(path), str(path), fmt=Format.CSV, **opts)
+        table = read_csv(path)
+        if is_canonical(table):  # flat rows would make its columns task data and each region a label
+            raise fail(path, "is annover's own `export --format csv` (its annotations table), which is not read "
+                             "back: CSV cannot tell an empty text from a missing one",
+                       "export the version with --format parquet or jsonl and snapshot that")
+        return from_flat(table, str(path), fmt=Format.CSV, **opts)
     if kind == Format.PARQUET:
         table = read_parquet(path)
         if is_canonical(table):
