@@ -44,3 +44,56 @@ def test_own_csv_export_is_refused_not_misread(repo, sample, key):
     assert git("tag", cwd=repo.root).split() == ["v1"]  # nothing written
     code, out, err = invoke("snapshot", "--from", str(CORPUS / sample), "-m", "again")
     assert code == 0 and "nothing changed" in (out + err) and head, (out, err)
+
+
+LS = shared_corpus("label-studio")
+
+
+def test_key_given_to_a_training_format_is_refused(repo):
+    """A training format's reader keys the tasks itself (an image by its file name's stem, a CoNLL
+    sentence by the hash of its text). Was: ``--key data.ext_id`` was ignored for the tasks but
+    recorded as the version's key, so the version's own Label Studio export was refused when
+    snapshotted back ('the task data has no field ext_id', exit 3)."""
+    code, out, err = invoke("snapshot", "--from", str(CORPUS / "conll_spacy_ontonotes.conll"), "--key", "data.ext_id",
+                            "-m", "in")
+    assert code == 2, (out, err)
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and "--key data.ext_id" in lines[0] and "conll" in lines[0], err
+    assert git("tag", cwd=repo.root).split() == []  # nothing written
+    code, _, err = invoke("snapshot", "--from", str(CORPUS / "voc_parts_actions_datumaro"), "--key",
+                          "stem:data.image", "-m", "in")  # the key it keys by: taken
+    assert code == 0, err
+
+
+def test_heads_key_is_not_claimed_for_a_training_format(repo):
+    """Was: after a version keyed by Label Studio's task id, a COCO snapshot said 'reading with --key
+    id, as HEAD was' (it read by the file name's stem, as the next warning said); after one keyed by a
+    data field, a CoNLL snapshot recorded that field as its key, so its own Label Studio export did
+    not read back as the same tasks."""
+    cfg = LS / "sdk_polygons.xml"
+    assert invoke("snapshot", "--from", str(LS / "sdk_polygons.json"), "--config", str(cfg), "--key", "id",
+                  "-m", "ls")[0] == 0
+    assert invoke("export", "HEAD", "--format", "coco", "--out", "c.json", "-q")[0] == 0
+    code, out, err = invoke("snapshot", "--from", "c.json", "-m", "coco")
+    assert code == 0, err
+    assert "as HEAD was" not in err and "changed scheme" in err, err
+
+
+def test_conll_after_a_version_keyed_by_a_field(tmp_path, monkeypatch):
+    """The CoNLL case of the test above, in a repository of text: v1 keyed by data.text, v2 the CoNLL
+    file again; v2's Label Studio export reads back as v2 (nothing changed)."""
+    import annover
+
+    r = annover.init(tmp_path / "r")
+    monkeypatch.chdir(r.root)
+    conll = CORPUS / "conll_spacy_ontonotes.conll"
+    assert invoke("snapshot", "--from", str(conll), "-m", "one", "-q")[0] == 0
+    assert invoke("export", "HEAD", "--format", "label-studio", "--out", "v1.json", "-q")[0] == 0
+    code, _, err = invoke("snapshot", "--from", "v1.json", "--key", "data.text", "-m", "by text", "-q")
+    assert code == 0, err
+    code, out, err = invoke("snapshot", "--from", str(conll), "-m", "conll again")
+    assert code == 0, err
+    assert "as HEAD was" not in err, err
+    assert invoke("export", "HEAD", "--format", "label-studio", "--out", "again.json", "-q")[0] == 0
+    code, out, err = invoke("snapshot", "--from", "again.json", "-m", "back")
+    assert code == 0 and "nothing changed" in out + err, (out, err)

@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # pragma: no cover
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["AUTO_KEY", "DEFAULT_LEVEL", "USERS_FILE", "Reading", "Users", "key_change", "reading_of",
+__all__ = ["AUTO_KEY", "DEFAULT_LEVEL", "USERS_FILE", "Reading", "Users", "key_change", "own_reading", "reading_of",
            "read_users_file", "remembered", "task_keys"]
 
 #: ``--key auto``: the format's own default (a ``task_key`` column, else a hash of the task's data).
@@ -84,6 +84,19 @@ def of_format(fmt: Any) -> str | None:
     next snapshot of the same images from Label Studio finds the same tasks (versions made
     before the key was recorded say None)."""
     return IMAGE_KEY if fmt in IMAGE_FORMATS else None
+
+
+def own_reading(fmt: Any, given: str | None, reading: Reading, taken: list[str]) -> tuple[Reading, list[str]]:
+    """The reading of a training-format input (``fmt``), whose reader keys the tasks itself (:func:`of_format`;
+    a CoNLL sentence by the hash of its text): that key, not HEAD's (nor said to be HEAD's, in ``taken``).
+    UsageError for a ``--key`` ``given`` that is another: it would be recorded, and not used."""
+    own = of_format(fmt)
+    if given not in (None, AUTO_KEY, own):
+        how = (f"an image by its file name without folder and extension (--key {own})" if own
+               else "a sentence by the hash of its text")
+        raise UsageError(f"--key {given} does not apply to a {fmt} input: its reader keys {how}",
+                         "leave --key out")
+    return Reading(own, reading.validate), [t for t in taken if not t.startswith("--key ")]
 
 
 def remembered(head: Reading | None, key: str | None, validate: bool | str | None) -> tuple[Reading, list[str]]:
