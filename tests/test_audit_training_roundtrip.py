@@ -97,3 +97,31 @@ def test_conll_after_a_version_keyed_by_a_field(tmp_path, monkeypatch):
     assert invoke("export", "HEAD", "--format", "label-studio", "--out", "again.json", "-q")[0] == 0
     code, out, err = invoke("snapshot", "--from", "again.json", "-m", "back")
     assert code == 0 and "nothing changed" in out + err, (out, err)
+
+
+_DIFFICULT_XML = """<annotation><filename>{name}.jpg</filename>
+<size><width>100</width><height>80</height><depth>3</depth></size>
+<object><name>dog</name><difficult>1</difficult>
+<bndbox><xmin>10</xmin><ymin>20</ymin><xmax>50</xmax><ymax>60</ymax></bndbox></object>{more}
+</annotation>"""
+_PLAIN_OBJECT = """<object><name>cat</name><difficult>0</difficult>
+<bndbox><xmin>1</xmin><ymin>1</ymin><xmax>30</xmax><ymax>30</ymax></bndbox></object>"""
+
+
+def test_voc_difficult_objects_are_left_out_of_yolo(repo, tmp_path):
+    """VOC's difficult objects are what its evaluation ignores and Ultralytics' VOC conversion
+    leaves out, as a COCO crowd region is left out of YOLO (this export's own rule). Was: written as
+    ordinary objects to train on, the note saying only that the field 'difficult' was left out."""
+    voc = tmp_path / "voc" / "Annotations"
+    voc.mkdir(parents=True)
+    (voc / "a.xml").write_text(_DIFFICULT_XML.format(name="a", more=_PLAIN_OBJECT))
+    (voc / "b.xml").write_text(_DIFFICULT_XML.format(name="b", more=""))
+    _version_of(voc.parent)
+    code, _, err = invoke("export", "HEAD", "--format", "yolo", "--out", "y")
+    assert code == 0, err
+    assert (Path("y/labels/a.txt").read_text().split() == ["1", "0.155", "0.19375", "0.29", "0.3625"])
+    assert Path("y/labels/b.txt").read_text() == ""  # background, as Ultralytics reads an empty file
+    assert "2 difficult object(s) (VOC <difficult>1</difficult>) were left out" in err, err
+    assert "1 image(s) held only difficult objects" in err, err
+    code, _, err = invoke("export", "HEAD", "--format", "voc", "--out", "v")  # VOC itself keeps them
+    assert code == 0 and "<difficult>1</difficult>" in Path("v/Annotations/b.xml").read_text()

@@ -24,7 +24,8 @@ the notes): Ultralytics then trains without left-right flips, which is safe, whe
 import as the keypoint labels' ``flip`` (``<Label value="left_eye" flip="right_eye"/>``), which the
 export writes back before pairing names. Crowd regions (COCO
 ``iscrowd``, kept on import) are left out, as Ultralytics' own COCO converter leaves them out:
-YOLO has no crowd flag, and an ordinary object would teach the crowd's outline as one object.
+YOLO has no crowd flag, and an ordinary object would teach the crowd's outline as one object. So are
+difficult objects (VOC ``difficult``, kept on import), as Ultralytics' VOC conversion leaves them out.
 
 Export also writes ``sizes.json`` (image path -> width, height) when the sizes are known, so
 the folder converts to pixels again without the images. Import reads a folder: ``data.yaml`` (``names`` as a list or a map) or ``classes.txt``, the
@@ -337,17 +338,23 @@ def _flip_note(kp_names: list[str], lone: list[str]) -> str:
             f"name the keypoints left_x / right_x, or add flip_idx to data.yaml yourself{own}")
 
 
-def drop_crowd(images: list[Image]) -> tuple[int, int]:
-    """Leave out the crowd regions (COCO ``iscrowd``, kept on import): how many, and how many images
-    they leave with no object."""
-    n = emptied = 0
+def drop_crowd(images: list[Image]) -> tuple[int, int, int]:
+    """Leave out the crowd regions (COCO ``iscrowd``) and the difficult objects (VOC ``difficult``),
+    kept on import: how many of each, and how many images they leave with no object."""
+    crowd = difficult = emptied = 0
     for img in images:
-        keep = [o for o in img.objects if not (o.extras.get("coco") or {}).get("iscrowd")]
+        keep = []
+        for o in img.objects:
+            if (o.extras.get("coco") or {}).get("iscrowd"):
+                crowd += 1
+            elif (o.extras.get("voc") or {}).get("difficult"):
+                difficult += 1
+            else:
+                keep.append(o)
         if len(keep) < len(img.objects):
-            n += len(img.objects) - len(keep)
             emptied += not keep
             img.objects = keep
-    return n, emptied
+    return crowd, difficult, emptied
 
 
 def data_yaml(names: list[str], task: str, kp_names: list[str], splits: dict[str, list[str]],
@@ -385,12 +392,18 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
     """The YOLO folder of ``picked``: relative path -> bytes."""
     fmt = "YOLO OBB" if obb else "YOLO"
     images = images_of(picked, cfg, fmt, notes)
-    crowd, emptied = drop_crowd(images)
-    if crowd:
-        notes.append(f"{crowd} crowd region(s) (COCO iscrowd) were left out: {fmt} has no crowd flag, and as an "
-                     "ordinary object a crowd would teach its outline as one object (Ultralytics' COCO converter "
-                     "leaves them out too)" + (f"; {emptied} image(s) held only crowd regions and have empty label "
-                                                "files, which Ultralytics reads as background" if emptied else ""))
+    crowd, difficult, emptied = drop_crowd(images)
+    said = [f"{crowd} crowd region(s) (COCO iscrowd) were left out: {fmt} has no crowd flag, and as an ordinary "
+            "object a crowd would teach its outline as one object (Ultralytics' COCO converter leaves them out too)"
+            ] if crowd else []
+    said += [f"{difficult} difficult object(s) (VOC <difficult>1</difficult>) were left out: {fmt} has no "
+             "difficult flag, and Ultralytics' VOC conversion leaves them out too (VOC's evaluation ignores them)"
+             ] if difficult else []
+    if emptied:
+        what = " or ".join(w for n, w in ((crowd, "crowd regions"), (difficult, "difficult objects")) if n)
+        said[-1] += (f"; {emptied} image(s) held only {what} and have empty label files, which Ultralytics "
+                     "reads as background")
+    notes += said
     check_kinds(images, ("box", "rotated box") if obb else ("box", "rotated box", "polygon"), fmt, notes,
                 keypoints=not obb)
     clip_boxes(images, fmt, notes)
