@@ -125,3 +125,37 @@ def test_voc_difficult_objects_are_left_out_of_yolo(repo, tmp_path):
     assert "1 image(s) held only difficult objects" in err, err
     code, _, err = invoke("export", "HEAD", "--format", "voc", "--out", "v")  # VOC itself keeps them
     assert code == 0 and "<difficult>1</difficult>" in Path("v/Annotations/b.xml").read_text()
+
+
+def test_voc_difficult_objects_are_crowd_regions_in_coco(repo, tmp_path):
+    """A VOC difficult object goes to COCO as a crowd region (``iscrowd`` 1), as mmdetection's
+    VOC-to-COCO converter writes it: COCOeval then ignores it as VOC's evaluation does, and the COCO
+    file read back gives the VOC object its difficult flag again. Was: an ordinary object (iscrowd 0)
+    that COCOeval counted as missed where a model rightly skipped it."""
+    import contextlib
+    import io
+    import json
+
+    from pycocotools.coco import COCO
+    from pycocotools.cocoeval import COCOeval
+
+    voc = tmp_path / "voc" / "Annotations"
+    voc.mkdir(parents=True)
+    (voc / "a.xml").write_text(_DIFFICULT_XML.format(name="a", more=_PLAIN_OBJECT))
+    _version_of(voc.parent)
+    code, _, err = invoke("export", "HEAD", "--format", "coco", "--out", "c.json")
+    assert code == 0 and "1 difficult object(s) (VOC <difficult>1</difficult>) were written with iscrowd 1" in err
+    doc = json.loads(Path("c.json").read_text())
+    assert sorted((a["bbox"], a["iscrowd"]) for a in doc["annotations"]) == [([1, 1, 29, 29], 0), ([10, 20, 40, 40], 1)]
+    with contextlib.redirect_stdout(io.StringIO()):
+        gt = COCO("c.json")
+        plain = [a for a in doc["annotations"] if not a["iscrowd"]]  # a model that finds the plain object only
+        dt = gt.loadRes([{"image_id": a["image_id"], "category_id": a["category_id"], "bbox": a["bbox"], "score": 1.0}
+                         for a in plain])
+        ev = COCOeval(gt, dt, "bbox")
+        ev.evaluate(), ev.accumulate(), ev.summarize()
+    assert ev.stats[1] == pytest.approx(1.0)  # AP50: the difficult object is not counted as missed
+    code, _, err = invoke("snapshot", "--from", "c.json", "-m", "coco")
+    assert code == 0, err
+    code, _, err = invoke("export", "HEAD", "--format", "voc", "--out", "v")
+    assert code == 0 and Path("v/Annotations/a.xml").read_text().count("<difficult>1</difficult>") == 1

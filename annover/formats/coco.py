@@ -27,6 +27,9 @@ has polygon segmentation, a brush mask for RLE, else a box), keypoints regions w
 computed, ``iscrowd``, ``attributes``...) are kept in the region's ``coco`` field and written
 back. Category ids are kept as the generated config's ``category`` per label where numbering 1..
 would not give them back. Annotation ids and the ``skeleton`` are not kept.
+
+A VOC difficult object (``difficult``, kept on import) is written as a crowd region (``iscrowd`` 1),
+as mmdetection's VOC-to-COCO converter writes it: COCO's evaluation ignores it as VOC's does.
 """
 
 from __future__ import annotations
@@ -240,6 +243,10 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
     images = images_of(picked, cfg, "COCO", notes)
     check_kinds(images, ("box", "rotated box", "polygon", "mask", "points"), "COCO", notes)
     clip_boxes(images, "COCO", notes)
+    if difficult := _difficult_crowd(images):
+        notes.append(f"{difficult} difficult object(s) (VOC <difficult>1</difficult>) were written with iscrowd 1: "
+                     "COCO has no difficult flag, and its evaluation ignores crowd regions as VOC's ignores "
+                     "difficult objects (mmdetection's VOC-to-COCO converter writes them so)")
     note_kept(images, "COCO", notes, own="coco")
     names = categories(cfg, images, notes)
     kp_names = keypoint_names(cfg, images)
@@ -274,6 +281,20 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
         doc = {"info": {"description": "exported by annover"}, "images": out_images, "annotations": anns,
                "categories": cat_list}
     return _json_dumps(doc)
+
+
+def _difficult_crowd(images: list[Image]) -> int:
+    """Mark each difficult object (VOC ``difficult``, kept on import) a crowd region, its ``difficult``
+    then said (no longer a VOC field without a place here); how many. The reverse of the VOC export's."""
+    n = 0
+    for img in images:
+        for o in img.objects:
+            kept = o.extras.get("voc")
+            if isinstance(kept, dict) and kept.get("difficult"):
+                o.extras = {**o.extras, "voc": {k: v for k, v in kept.items() if k != "difficult"},
+                            "coco": {**(o.extras.get("coco") or {}), "iscrowd": 1}}
+                n += 1
+    return n
 
 
 # ---------------------------------------------------------------------------
