@@ -159,3 +159,24 @@ def test_voc_difficult_objects_are_crowd_regions_in_coco(repo, tmp_path):
     assert code == 0, err
     code, _, err = invoke("export", "HEAD", "--format", "voc", "--out", "v")
     assert code == 0 and Path("v/Annotations/a.xml").read_text().count("<difficult>1</difficult>") == 1
+
+
+def test_yolo_data_yaml_and_classes_txt_that_disagree_are_said(repo, tmp_path):
+    """A folder with data.yaml (what Ultralytics reads) and a classes.txt (what labelImg and Label
+    Studio write) naming the classes otherwise is read with data.yaml's names, and a warning says
+    which class differs. Was: read so without a word, every label possibly the wrong class."""
+    root = tmp_path / "y"
+    (root / "labels").mkdir(parents=True)
+    (root / "labels" / "a.txt").write_text("1 0.5 0.5 0.2 0.2\n")
+    (root / "data.yaml").write_text("names: [dog, cat]\n")
+    (root / "sizes.json").write_text('{"images/a.jpg": {"width": 10, "height": 10}}')
+    (root / "classes.txt").write_text("dog\ncat\n")  # the same: nothing said
+    code, out, err = invoke("snapshot", "--from", str(root), "-m", "same", "-n")
+    assert code == 0 and "classes.txt" not in err, err
+    (root / "classes.txt").write_text("dog\nbird\n")
+    code, out, err = invoke("snapshot", "--from", str(root), "-m", "differ")
+    assert code == 0, err
+    said = [ln for ln in err.splitlines() if "classes.txt" in ln]
+    assert len(said) == 1 and "class 1 is 'cat' in data.yaml and 'bird' in classes.txt" in said[0], err
+    code, out, _ = invoke("export", "HEAD", "--format", "json-min", "--out", "-", "-q")
+    assert code == 0 and '"cat"' in out and "bird" not in out

@@ -459,6 +459,24 @@ def _names(root: Path, folder: Folder) -> tuple[list[str], dict]:
     return names, doc
 
 
+def _names_disagree(root: Path, folder: Folder, names: list[str]) -> list[str]:
+    """A warning where the folder has a data.yaml (whose ``names`` were read) and a classes.txt that
+    names the classes otherwise (label tools write one, Ultralytics reads the other)."""
+    txt = root / "classes.txt"
+    yml = next((root / n for n in _YAMLS if (root / n).is_file()), None)
+    if yml is None or not txt.is_file():
+        return []
+    other = [ln.strip() for ln in utf8_text(folder.own(txt)).splitlines() if ln.strip()]
+    if other == names:
+        return []
+    both = min(len(names), len(other))
+    i = next((i for i, (a, b) in enumerate(zip(names, other)) if a != b), both)
+    said = (f"class {i} is {names[i]!r} in {yml.name} and {other[i]!r} in classes.txt" if i < both
+            else f"{yml.name} names {len(names)} classes and classes.txt {len(other)}")
+    return [f"{root}: {said}; the labels were read with {yml.name}'s names (as Ultralytics reads them) — make the "
+            "two agree, or remove the one that is wrong"]
+
+
 def _names_as_given(root: Path, folder: Folder) -> tuple[list[str], dict]:
     for name in _YAMLS:
         p = root / name
@@ -899,7 +917,7 @@ def read(root: Path, obb: bool = False) -> TrainInput:
                    "train, val and test) and no images (images/, sizes.json)", "give a YOLO folder with labels/*.txt")
     k_names = kp_names or ([f"kp_{i}" for i in range(kpt[0])] if kpt else [])
     flip = _flip_given(root, doc, kpt)
-    warnings = seen.warnings()
+    warnings = seen.warnings() + _names_disagree(root, folder, names)
     backgrounds: list[str] = []
     tasks += _backgrounds(sizes, tasks, layout, backgrounds)
     warnings += unlabeled(tasks, root, "label line") or backgrounds
