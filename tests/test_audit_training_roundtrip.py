@@ -1,8 +1,11 @@
 """Training formats as a user who trains lives with them: a corpus sample snapshotted, exported,
 and the export read back.
 
-Real data: the shared corpus's raccoon sample (labelImg VOC XML, ``voc_raccoon_labelimg``) and
-flair's fashion CoNLL fixture (``conll_flair_fashion.conll``: one sentence without a span).
+Real data: the shared corpus's raccoon sample (labelImg VOC XML, ``voc_raccoon_labelimg``), flair's
+fashion CoNLL fixture (``conll_flair_fashion.conll``: one sentence without a span), spaCy's OntoNotes
+CoNLL sample and a Label Studio polygon export; read in place. The cases the corpus has no sample of
+(a VOC ``<difficult>1</difficult>``, a YOLO folder with both data.yaml and classes.txt) are written
+here, a few lines each.
 """
 
 from __future__ import annotations
