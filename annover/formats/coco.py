@@ -43,8 +43,8 @@ from annover._lazy import lazy
 from annover._runtime import no_gc
 from annover.errors import InputError, shown
 from annover.formats.images import (Image, Obj, categories, category_ids, check_kinds, clip_boxes, clip_extent,
-                                    images_of, keypoint_names, mask_box, note_kept, pct, px, px_of, rbox_corners,
-                                    side_problem)
+                                    images_of, keypoint_names, mask_box, move_flag, note_kept, pct, px, px_of,
+                                    rbox_corners, side_problem)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, read_json
 from annover.formats.train import TrainInput, image_config, refuse_control, region_id, stem_key, unlabeled
@@ -243,7 +243,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
     images = images_of(picked, cfg, "COCO", notes)
     check_kinds(images, ("box", "rotated box", "polygon", "mask", "points"), "COCO", notes)
     clip_boxes(images, "COCO", notes)
-    if difficult := _difficult_crowd(images):
+    if difficult := move_flag(images, "voc", "difficult", "coco", "iscrowd"):  # the reverse of the VOC export's
         notes.append(f"{difficult} difficult object(s) (VOC <difficult>1</difficult>) were written with iscrowd 1: "
                      "COCO has no difficult flag, and its evaluation ignores crowd regions as VOC's ignores "
                      "difficult objects (mmdetection's VOC-to-COCO converter writes them so)")
@@ -281,20 +281,6 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
         doc = {"info": {"description": "exported by annover"}, "images": out_images, "annotations": anns,
                "categories": cat_list}
     return _json_dumps(doc)
-
-
-def _difficult_crowd(images: list[Image]) -> int:
-    """Mark each difficult object (VOC ``difficult``, kept on import) a crowd region, its ``difficult``
-    then said (no longer a VOC field without a place here); how many. The reverse of the VOC export's."""
-    n = 0
-    for img in images:
-        for o in img.objects:
-            kept = o.extras.get("voc")
-            if isinstance(kept, dict) and kept.get("difficult"):
-                o.extras = {**o.extras, "voc": {k: v for k, v in kept.items() if k != "difficult"},
-                            "coco": {**(o.extras.get("coco") or {}), "iscrowd": 1}}
-                n += 1
-    return n
 
 
 # ---------------------------------------------------------------------------

@@ -464,6 +464,21 @@ def check_kinds(images: list[Image], allowed: tuple[str, ...], fmt: str, notes: 
 EDGE_SLACK = 1e-4
 
 
+def move_flag(images: list[Image], source: str, flag: str, target: str, as_: str) -> int:
+    """Each object whose fields kept from format ``source`` set ``flag`` (VOC ``difficult``, COCO
+    ``iscrowd``) gets ``as_`` set to 1 among its ``target`` fields instead, ``flag`` then said (no
+    longer a field of ``source`` without a place in ``target``); how many."""
+    n = 0
+    for img in images:
+        for o in img.objects:
+            kept = o.extras.get(source)
+            if isinstance(kept, dict) and kept.get(flag):
+                o.extras = {**o.extras, source: {k: v for k, v in kept.items() if k != flag},
+                            target: {**(o.extras.get(target) or {}), as_: 1}}
+                n += 1
+    return n
+
+
 def crosses_edge(x: Any, y: Any, w: Any, h: Any) -> Any:
     """Whether a box (percent; numbers or numpy arrays) reaches past the image's edge."""
     return (x < -EDGE_SLACK) | (y < -EDGE_SLACK) | (x + w > 100 + EDGE_SLACK) | (y + h > 100 + EDGE_SLACK)

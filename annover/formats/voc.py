@@ -39,7 +39,7 @@ from annover.errors import InputError
 from annover.formats.detect import voc_files
 from annover.formats.folder import Folder
 from annover.formats.images import (Image, Obj, categories, check_kinds, clip_boxes, clip_extent, images_of,
-                                    note_kept, pct, px, px_of, side_problem, unique_names)
+                                    move_flag, note_kept, pct, px, px_of, side_problem, unique_names)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.train import TrainInput, image_config, refuse_control, stem_key, unlabeled
@@ -113,20 +113,6 @@ def _object(o: Obj, img: Image, notes: dict[str, int]) -> str:
     return out + "  </object>\n"
 
 
-def _crowd_difficult(images: list[Image]) -> int:
-    """Mark each crowd region (COCO ``iscrowd``) difficult, its ``iscrowd`` then said (no longer a COCO
-    field without a place here); how many."""
-    n = 0
-    for img in images:
-        for o in img.objects:
-            kept = o.extras.get("coco")
-            if isinstance(kept, dict) and kept.get("iscrowd"):
-                o.extras = {**o.extras, "coco": {k: v for k, v in kept.items() if k != "iscrowd"},
-                            "voc": {**(o.extras.get("voc") or {}), "difficult": 1}}
-                n += 1
-    return n
-
-
 def _base(file_name: str) -> str:
     return file_name.replace("\\", "/").rsplit("/", 1)[-1]
 
@@ -142,7 +128,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> dict[
     check_kinds(images, ("box", "rotated box", "polygon", "mask"), "Pascal VOC", notes, keypoints=False)
     clip_boxes(images, "Pascal VOC", notes)
     unique_names(images, "Pascal VOC", xml_path)
-    crowd = _crowd_difficult(images)
+    crowd = move_flag(images, "coco", "iscrowd", "voc", "difficult")
     if crowd:
         notes.append(f"{crowd} crowd region(s) (COCO iscrowd) were written with <difficult>1</difficult>: VOC has no "
                      "crowd flag, and its evaluation and trainers leave difficult objects out, as COCO's leaves crowd "
