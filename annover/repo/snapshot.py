@@ -392,9 +392,10 @@ def onto_head(repo: RepoCore, head: str | None, tasks: "pa.Table", annotations: 
     if head is None:
         raise UsageError("--update adds to HEAD's tasks, and there is no version yet",
                          "make the first version without --update")
-    out, new = [], {"tasks": tasks, "annotations": annotations, "predictions": predictions}
+    out, new, head_tasks = [], {"tasks": tasks, "annotations": annotations, "predictions": predictions}, None
     for name, keys in UPDATE_KEYS.items():
         old, given = C.conform(repo.read_table(head, name), name), C.conform(new[name], name)
+        head_tasks = old.column("task_key") if name == "tasks" else head_tasks
         if not old.num_rows or not given.num_rows:
             out.append(finish(pa.concat_tables([old, given]), name, "--update"))
             continue
@@ -403,7 +404,6 @@ def onto_head(repo: RepoCore, head: str | None, tasks: "pa.Table", annotations: 
         near = near.filter(pc.invert(_keyed_in(near, given, keys)))
         out.append(_merged(old.filter(pc.invert(touched)), finish(pa.concat_tables([near, given]), name, "--update")))
     given_tasks = pc.unique(tasks.column("task_key"))
-    head_tasks = repo.read_table(head, "tasks", columns=["task_key"]).column("task_key")
     fresh = len(given_tasks) - pc.sum(pc.is_in(given_tasks, value_set=head_tasks)).as_py() if len(given_tasks) else 0
     return out[0], out[1], out[2], {"tasks": len(given_tasks), "new_tasks": int(fresh or 0)}
 
