@@ -10,7 +10,10 @@ parts for the join are those of v2 written whole (a repository of its own), as a
 version with deltas has no whole parts. The target of distant versions is ≤ 1.0x of
 that join. Timed beside them, as a floor of any diff that says what changed: both versions'
 rows read into Arrow (``pyarrow.parquet.ParquetDataset``, the join's columns), with no
-comparison at all; where every label changed the diff must read every row.
+comparison at all; where every label changed the diff must read every row. And the least a
+diff that says what was relabeled must do, as one DuckDB query: the join, then the rows it
+leaves over paired by task, answer and control (``duckdb_pairing``; its count of relabels is
+checked against the diff's).
 
 With ``--process``, ``annover diff v1 v2 --json`` and the join also run as new processes
 (round-robin, after the in-process rounds), each with its wall time and peak RSS; the peak
@@ -102,6 +105,37 @@ def read_both(a: list[str], b: list[str]) -> int:
     return sum(pq.ParquetDataset(x).read(columns=cols).num_rows for x in (a, b))
 
 
+def duckdb_pairing(a: list[str], b: list[str]) -> int:
+    """The least a diff that says what was relabeled does, in one DuckDB query: the join of the
+    two versions' rows on their keys (``bench_diff.duckdb_join``), then the rows left over on
+    each side grouped by task, answer and control, and a control with one row left on each
+    side counted as a relabel (labels before -> after). Returns the relabels counted. Answers,
+    annotators, skips and shapes are not counted: it is a floor, not a diff."""
+    import bench_diff
+    import duckdb
+
+    lst = "[" + ", ".join(f"'{p}'" for p in a) + "]", "[" + ", ".join(f"'{p}'" for p in b) + "]"
+    h = "hash(" + ", ".join(bench_diff.CONTENT) + ")"
+    side = "SELECT task_key, annotation_key, region_key, from_name, labels, {h} AS h FROM read_parquet({src})"
+    q = f"""
+        WITH a AS ({side.format(h=h, src=lst[0])}), b AS ({side.format(h=h, src=lst[1])}),
+        j AS (SELECT coalesce(a.task_key, b.task_key) AS t, coalesce(a.annotation_key, b.annotation_key) AS an,
+                     coalesce(a.from_name, b.from_name) AS fn, a.labels AS la, b.labels AS lb,
+                     a.h IS NOT NULL AND b.h IS NULL AS only_a, b.h IS NOT NULL AND a.h IS NULL AS only_b
+              FROM a FULL OUTER JOIN b ON a.task_key = b.task_key AND a.annotation_key = b.annotation_key
+                   AND a.region_key = b.region_key
+              WHERE a.h IS DISTINCT FROM b.h),
+        g AS (SELECT t, an, fn, count(*) FILTER (WHERE only_a) AS na, count(*) FILTER (WHERE only_b) AS nb,
+                     any_value(la) FILTER (WHERE only_a) AS la, any_value(lb) FILTER (WHERE only_b) AS lb
+              FROM j GROUP BY ALL)
+        SELECT coalesce(sum(n), 0) FROM (SELECT fn, la, lb, count(*) AS n FROM g WHERE na = 1 AND nb = 1 GROUP BY ALL)"""
+    con = duckdb.connect()
+    try:
+        return int(con.sql(q).fetchall()[0][0])
+    finally:
+        con.close()
+
+
 def measure(data: Path, tmp: Path, repeats: int, share: float = 1.0, process: bool = False,
             row_table: bool = True) -> dict:
     import bench_diff
@@ -125,8 +159,10 @@ def measure(data: Path, tmp: Path, repeats: int, share: float = 1.0, process: bo
     a, b = parts(repo, "v1"), parts(whole, "v1")
     assert whole.show("v1").record["tables"]["annotations"]["id"] == repo.show("v2").record["tables"]["annotations"]["id"]
     summary = repo.diff("v1", "v2").summary
+    assert duckdb_pairing(a, b) == sum(r["count"] for r in summary["relabels"]), "the pairing floor counts otherwise"
     cases = {"DuckDB join of the two versions": (lambda: bench_diff.duckdb_join(a, b, rows=False), None),
              "both versions' rows read into Arrow": (lambda: read_both(a, b), None),
+             "DuckDB: the join, then relabels paired by control": (lambda: duckdb_pairing(a, b), None),
              "annover diff v1 v2, summary": (lambda: repo.diff("v1", "v2"), None),
              "annover diff v1 v2, summary + row table": (lambda: repo.diff("v1", "v2").rows, None)}
     if not row_table:
