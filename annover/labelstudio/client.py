@@ -82,10 +82,16 @@ def _one_line(text: str, limit: int = 300, key: str | None = None) -> str:
 HIDDEN_ANYWHERE = 6
 
 
+#: a JSON Web Token (base64url ``header.payload.signature``): a personal access token is one, and so
+#: is the access token label-studio-sdk trades it for and sends (``Bearer ...``), which is not the key
+_JWT = re.compile(r"eyJ[0-9A-Za-z_-]*\.[0-9A-Za-z_-]+\.[0-9A-Za-z_-]*")
+
+
 def hide_key(text: str, key: str | None) -> str:
     """``text`` with API key ``key`` shown as ``***``, whatever its length: a key of
     :data:`HIDDEN_ANYWHERE` characters or more wherever it occurs, a shorter one wherever it is not
-    part of a longer run of letters and digits."""
+    part of a longer run of letters and digits; any JWT (an access token derived from the key) too."""
+    text = _JWT.sub("***", text)
     if not key:
         return text
     if len(key) >= HIDDEN_ANYWHERE:
