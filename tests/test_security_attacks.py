@@ -7,17 +7,21 @@ Each test names what it did before its fix. Label Studio tests use the real serv
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Iterator
 
 import httpx
 import pytest
 
+import annover
+from annover.errors import RevisionError
+
 from .ls_fixtures import ls_server  # noqa: F401 - fixture
 from .test_cli import invoke
-
-pytestmark = pytest.mark.labelstudio
 
 
 class _EchoingProxy:
@@ -67,6 +71,7 @@ def personal_token(ls_server) -> Iterator[str]:  # noqa: F811
         httpx.post(f"{ls_server.url}/api/token/blacklist/", headers=admin, json={"refresh": token}, timeout=60)
 
 
+@pytest.mark.labelstudio
 def test_the_access_token_a_personal_token_is_traded_for_is_hidden_too(ls_server, personal_token,  # noqa: F811
                                                                       monkeypatch):
     """With a personal access token, label-studio-sdk sends `Bearer <access token>`, a second JWT the
@@ -82,3 +87,63 @@ def test_the_access_token_a_personal_token_is_traded_for_is_hidden_too(ls_server
     assert code == 11 and out == "" and len(err.splitlines()) == 1, err
     assert "you sent: Bearer ***" in err and "eyJ" not in err, err
 
+
+
+# ---------------------------------------------------------------------- a URL's user:password@
+
+
+class _RefusingRemote:
+    """An HTTP server that answers 404 to every request, uploads included (a wrong path on the server):
+    DVC's failure then names the file's URL. It reads what it is sent first, so each answer is the same."""
+
+    def __init__(self) -> None:
+        class Handler(BaseHTTPRequestHandler):
+            def _refuse(self, status: int) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def do_GET(self) -> None:  # noqa: N802 - http.server's names
+                self._refuse(404)
+
+            def do_HEAD(self) -> None:  # noqa: N802
+                self._refuse(404)
+
+            do_POST = do_PUT = do_GET
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.port = self.server.server_address[1]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_failed_push_does_not_show_the_password_of_a_remote_url(two_rounds):
+    """A remote set with plain `dvc remote add r http://USER:PASSWORD@host/store` (annover init takes
+    them out of the URL; DVC does not). Was: the push's error quoted DVC's failure to copy a file,
+    whose URL held the password."""
+    repo, _, _ = two_rounds
+    server = _RefusingRemote()
+    try:
+        subprocess.run([str(Path(sys.executable).with_name("dvc")), "remote", "add", "-f", "-d", "annover",
+                        f"http://bob:pw-in-url-1234@127.0.0.1:{server.port}/store"], cwd=repo.root, check=True,
+                       capture_output=True)
+        code, out, err = invoke("push")
+    finally:
+        server.close()
+    assert code == 10 and len(err.splitlines()) == 1 and "failed to push" in err, err
+    assert "pw-in-url-1234" not in err + out and "http://***@127.0.0.1" in err, err
+
+
+def test_a_git_url_token_is_not_shown_when_load_cannot_read_it(tmp_path):
+    """`annover.load("v1", repo="https://USER:TOKEN@host/repo.git")`, how a token is given to git over
+    HTTPS. Was: the error named the URL, token and all."""
+    with pytest.raises(RevisionError) as e:
+        annover.load("v1", repo="http://bob:tok-in-url-5678@127.0.0.1:9/repo.git")
+    assert "tok-in-url-5678" not in str(e.value) and "http://***@127.0.0.1:9/repo.git" in str(e.value)

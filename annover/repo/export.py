@@ -339,8 +339,8 @@ def _check_tag_at(fs: Any, url: str, rev: str, head: str) -> None:
     except Exception:  # noqa: BLE001 - a branch, a commit, or a git tag annover did not make
         return
     if recorded != head:
-        raise RevisionError(f"tag {rev!r} of {url} was moved outside annover: its commit holds version {head[:12]}, "
-                            f"and annover recorded {rev} as {recorded[:12]}",
+        raise RevisionError(f"tag {rev!r} of {dvc_adapter.redact(url)} was moved outside annover: its commit holds "
+                            f"version {head[:12]}, and annover recorded {rev} as {recorded[:12]}",
                             f"read the version annover recorded by its id ({recorded[:12]}), or move the tag back "
                             f"in the repository (annover status says how)")
 
@@ -362,9 +362,10 @@ def load_url(url: str, rev: str, table: str, model_version: str | None = None,
     except Exception as e:  # noqa: BLE001 - whatever DVC or git raise: one error that names the URL
         if dvc_adapter.is_databases_error(e):  # not the URL's fault: where DVC keeps its databases here
             raise dvc_adapter.databases_refused(e) from None
-        raise RevisionError(f"cannot read annover version {rev!r} from {url}: {first_line(e)}",
+        raise RevisionError(f"cannot read annover version {rev!r} from {dvc_adapter.redact(url)}: {first_line(e)}",
                             "give a git URL or path of an annover repo and a git rev (a tag like v2)") from None
     if C.json_digest(record) != head:
-        raise ObjectError(f"version record {head[:12]} in {url} does not match its id", "the remote repo is damaged")
+        raise ObjectError(f"version record {head[:12]} in {dvc_adapter.redact(url)} does not match its id",
+                          "the remote repo is damaged")
     _check_tag_at(fs, url, rev, head)
     return read_version_table(FsStore(fs, ANNOVER_DIR), Version(head, record), table, model_version, columns, keys)

@@ -10,8 +10,8 @@ from urllib.parse import unquote
 
 from annover.errors import UsageError
 
-__all__ = ["CREDENTIALS", "has_userinfo", "is_local_url", "is_secret_option", "redact", "scheme", "split_options",
-           "split_userinfo"]
+__all__ = ["CREDENTIALS", "has_userinfo", "is_local_url", "is_secret_option", "redact", "redact_text", "scheme",
+           "split_options", "split_userinfo"]
 
 #: Remote options that hold a credential or the path of one, per remote type (the URL's scheme): those
 #: DVC's documentation sets with ``dvc remote modify --local`` (its config schema marks none), and
@@ -54,6 +54,16 @@ def redact(url: str) -> str:
     while found is not None and _userinfo(found[2]) is not None:  # a password with both '/' and '@' unescaped
         found = _userinfo(found[2])
     return url if found is None else found[2].replace("://", "://***@", 1)
+
+
+#: the ``user[:password]@`` of a URL inside a text: up to the authority's last '@'
+_USERINFO_IN_TEXT = re.compile(r"\b([A-Za-z][A-Za-z0-9+.-]*://)[^\s/?#]*@")
+
+
+def redact_text(text: str) -> str:
+    """``text`` (a library's message, which may quote the URL it failed on) with the ``user:password@``
+    of every URL in it shown as ``***@``."""
+    return _USERINFO_IN_TEXT.sub(r"\1***@", text)
 
 
 def has_password(url: str) -> bool:

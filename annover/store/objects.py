@@ -26,6 +26,7 @@ from typing import Any, Callable, Iterable
 
 from annover.errors import ObjectError, RemoteError
 from annover.files import file_mode, naming, sha256_file
+from annover.store.credentials import redact_text
 
 __all__ = ["SHA256_RE", "TAMPERED", "FsStore", "LocalStore", "ObjectRef", "ObjectStore", "check_md5", "check_oid",
            "first_line", "sha256_file", "shard", "verify"]
@@ -264,9 +265,10 @@ def not_found(e: BaseException | None) -> bool:
 def first_line(e: BaseException) -> str:
     """The first line of an exception's message (a library's failure quoted in one of ours); a
     first line that only leads in to the next (``Parameter validation failed:``, botocore's)
-    with that next line."""
+    with that next line. A URL's ``user:password@`` in it is shown as ``***@`` (DVC's failure to copy a
+    file names its URL as the remote's config gives it)."""
     lines = [ln.strip() for ln in str(e).strip().splitlines() if ln.strip()]
     if not lines:
         return type(e).__name__
-    return f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0]
+    return redact_text(f"{lines[0]} {lines[1]}" if lines[0].endswith(":") and len(lines) > 1 else lines[0])
 
