@@ -147,3 +147,14 @@ def test_a_git_url_token_is_not_shown_when_load_cannot_read_it(tmp_path):
     with pytest.raises(RevisionError) as e:
         annover.load("v1", repo="http://bob:tok-in-url-5678@127.0.0.1:9/repo.git")
     assert "tok-in-url-5678" not in str(e.value) and "http://***@127.0.0.1:9/repo.git" in str(e.value)
+
+
+def test_a_remote_url_with_a_token_in_its_query_is_refused_unshown(tmp_path):
+    """`annover init --remote 'https://host/store?token=SECRET'`. Was: the URL went whole into the
+    committed .dvc/config and was printed; DVC puts each file's path after the query, so such a
+    remote never worked either."""
+    root = tmp_path / "labels"
+    root.mkdir()
+    code, out, err = invoke("init", str(root), "--remote", "https://127.0.0.1:9/store?token=tok-in-query-42")
+    assert code == 2 and len(err.splitlines()) == 1 and "has a query" in err, err
+    assert "tok-in-query-42" not in out + err and not any(root.iterdir())

@@ -184,6 +184,11 @@ def checked_remote(url: str, options: dict[str, str]) -> str:
             raise UsageError(f"remote {redact(url)}: a file:// URL names an absolute path, as in file:///srv/dvc",
                              "give the folder as file:///ABSOLUTE/PATH or as a plain path")
         url = path
+    if scheme(url) in ("http", "https", "webdav", "webdavs") and "?" in url:  # a token there would be committed
+        raise UsageError(f"remote {redact(url.split('?', 1)[0])}: the URL has a query (?...), and DVC adds each "
+                         "file's path at the URL's end, after it",
+                         "give the URL without it, and a token as a header: --remote-option auth=custom "
+                         "--remote-option custom_auth_header=NAME --remote-option password=TOKEN (.dvc/config.local)")
     if scheme(url) == "s3" and has_userinfo(str(options.get("endpointurl", ""))):
         raise UsageError(f"remote {redact(url)}: an S3 endpointurl cannot carry a user and password (the S3 client "
                          "refuses such a URL)", "give the endpoint without them and the keys as --remote-option "
