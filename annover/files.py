@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import errno
 import os
+import re
 import stat
 import tempfile
 import threading
@@ -18,9 +19,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
-__all__ = ["NO_ROOM", "READ_ONLY", "REFUSED", "bad_name", "file_mode", "long_name", "naming", "not_a_file",
-           "refused_hint", "sha256_file", "under_a_file", "unwritable", "write_atomic", "write_chunks_atomic",
-           "write_files"]
+__all__ = ["NO_ROOM", "READ_ONLY", "REFUSED", "bad_name", "dvc_cache_object", "file_mode", "long_name", "naming",
+           "not_a_file", "refused_hint", "sha256_file", "under_a_file", "unwritable", "write_atomic",
+           "write_chunks_atomic", "write_files"]
 
 #: errnos of a disk (or quota) with no room left
 NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT})
@@ -265,3 +266,14 @@ def not_a_file(path: str | Path, reads_once: bool = False) -> str | None:
     if kind is not None and stat.S_ISFIFO(mode) and _handed_pipe(Path(path)):
         return None if reads_once else "a pipe"
     return kind
+
+
+#: a DVC cache object: a folder of two hex digits holding a file named by the rest of its md5
+#: (``.dvc/cache/files/md5/3f/a1...`` in DVC 3, ``.dvc/cache/3f/a1...`` in DVC 2)
+_DVC_OBJECT = re.compile(r"/[0-9a-f]{2}/[0-9a-f]{30}$")
+
+
+def dvc_cache_object(real: str) -> bool:
+    """Whether the resolved path ``real`` is a DVC cache object (where DVC's symlink cache makes each
+    tracked file lead)."""
+    return bool(_DVC_OBJECT.search(real.replace(os.sep, "/")))

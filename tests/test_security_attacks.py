@@ -7,6 +7,7 @@ Each test names what it did before its fix. Label Studio tests use the real serv
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -158,3 +159,47 @@ def test_a_remote_url_with_a_token_in_its_query_is_refused_unshown(tmp_path):
     code, out, err = invoke("init", str(root), "--remote", "https://127.0.0.1:9/store?token=tok-in-query-42")
     assert code == 2 and len(err.splitlines()) == 1 and "has a query" in err, err
     assert "tok-in-query-42" not in out + err and not any(root.iterdir())
+
+
+# ---------------------------------------------------------------------- export --images
+
+
+_BOXES = """<View><Image name="image" value="$image"/>
+<RectangleLabels name="label" toName="image"><Label value="cat"/></RectangleLabels></View>"""
+
+
+def _box_tasks(*names: str) -> list[dict]:
+    box = {"x": 10, "y": 10, "width": 20, "height": 20, "rotation": 0, "rectanglelabels": ["cat"]}
+    return [{"id": i + 1, "data": {"image": n}, "annotations": [{"id": i + 1, "completed_by": 1, "result": [
+        {"id": f"r{i}", "from_name": "label", "to_name": "image", "type": "rectanglelabels", "original_width": 100,
+         "original_height": 100, "value": box}]}]} for i, n in enumerate(names)]
+
+
+@pytest.fixture
+def linked_secret(repo, tmp_path):
+    """v1: tasks imgs/a.jpg and imgs/cat.jpg; in the images' folder, cat.jpg is a link a repository's
+    author can commit, to a file outside named as no image (a stand-in for ~/.aws/credentials)."""
+    Path("boxes.xml").write_text(_BOXES)
+    Path("t.json").write_text(json.dumps(_box_tasks("imgs/a.jpg", "imgs/cat.jpg")))
+    code, _, err = invoke("snapshot", "--from", "t.json", "--config", "boxes.xml", "-m", "boxes", "-q")
+    assert code == 0, err
+    secret = tmp_path / "home" / ".aws" / "credentials"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("aws_secret_access_key = secret-behind-a-link\n")
+    data = Path("data")
+    (data / "imgs").mkdir(parents=True)
+    (data / "imgs" / "a.jpg").write_bytes(b"a" * 100)
+    (data / "imgs" / "cat.jpg").symlink_to(os.path.relpath(secret, data / "imgs"))
+    return data
+
+
+@pytest.mark.parametrize("fmt", ["yolo", "voc", "coco", "hf"])
+def test_export_images_puts_no_file_a_link_leads_to_that_is_no_image(linked_secret, tmp_path, fmt):
+    """Was: `imgs/cat.jpg -> ../../home/.aws/credentials` was hard-linked (YOLO, VOC, COCO) or copied
+    (Hugging Face) into the export, a folder made to be uploaded to a training machine."""
+    out = tmp_path / f"out-{fmt}"
+    code, _, err = invoke("export", "v1", "--format", fmt, "--resolve", "latest", "-o", str(out),
+                          "--images", str(linked_secret))
+    assert code == 3 and len(err.splitlines()) == 1, err
+    assert "cat.jpg" in err and "credentials" in err and not out.exists(), err
+    assert [p for p in tmp_path.iterdir() if p.name.startswith(f".out-{fmt}")] == []

@@ -34,7 +34,7 @@ from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Callable
 
 from annover.errors import InputError, NotFoundError, UsageError
-from annover.files import sha256_file
+from annover.files import dvc_cache_object, sha256_file
 from annover.formats import Format
 from annover.formats.images import file_name_of, image_field, path_tails
 from annover.formats import coco, hf, voc, yolo
@@ -261,6 +261,7 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
     checked = size = 0
     for n, ((key, value, dest, h), ts) in enumerate(zip(wanted, tails), 1):
         f = _one(index, ts, key, value, h, root)
+        _no_stray_link(f, root)
         if h:
             if sha256_file(f) != h:
                 raise InputError(f"{f}: not the image task {key!r} was labeled on (its sha256 differs from the "
@@ -276,6 +277,20 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
             progress(n, len(wanted))
     _check_nested(whose)
     return Placed(found, checked, size)
+
+
+def _no_stray_link(f: str, root: Path) -> None:
+    """Refuse (exit 3) an image that is a link out of ``root`` to a file named as no image, not a DVC
+    cache object (``cat.jpg -> ~/.aws/credentials``: a link a repository's author can commit): the
+    export would put that file in the folder, or its bytes in the dataset, to be sent for training."""
+    if not os.path.islink(f):
+        return
+    real = os.path.realpath(f)
+    if real.startswith(os.path.realpath(root).rstrip(os.sep) + os.sep) or dvc_cache_object(real) \
+            or real.lower().endswith(yolo.IMAGE_SUFFIXES):
+        return
+    raise InputError(f"--images: {f} is a link to {real}, outside {root} and not named as an image; annover "
+                     "puts no such file in an export", "put the image itself there, or remove the link")
 
 
 def _check_nested(whose: dict[str, str]) -> None:
