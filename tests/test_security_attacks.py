@@ -203,3 +203,13 @@ def test_export_images_puts_no_file_a_link_leads_to_that_is_no_image(linked_secr
     assert code == 3 and len(err.splitlines()) == 1, err
     assert "cat.jpg" in err and "credentials" in err and not out.exists(), err
     assert [p for p in tmp_path.iterdir() if p.name.startswith(f".out-{fmt}")] == []
+
+
+def test_the_local_config_holding_a_remotes_keys_is_readable_by_its_owner_alone(tmp_path):
+    """`annover init --remote s3://KEY:SECRET@bucket` wrote the keys to .dvc/config.local as DVC
+    writes it, readable by every user of the machine (0644), where ~/.aws/credentials is 0600."""
+    root = tmp_path / "labels"
+    code, _, err = invoke("init", str(root), "--remote", "s3://KEYID:key-secret-99@bucket/store")
+    assert code == 0, err
+    local = root / ".dvc" / "config.local"
+    assert "key-secret-99" in local.read_text() and local.stat().st_mode & 0o077 == 0, oct(local.stat().st_mode)

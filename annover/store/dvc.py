@@ -1085,6 +1085,8 @@ class Dvc:
             if secret:  # another type's options are dropped: DVC refuses options not of a remote's type
                 with d.config.edit("local") as conf:
                     conf.setdefault("remote", {})[REMOTE] = secret
+                with contextlib.suppress(OSError):  # DVC writes it 0644: every user of the machine reads the keys
+                    os.chmod(d.config.files["local"], 0o600)
         if is_local_url(url):  # made now, so that "not there" means another machine (see _remote_odb)
             written_folder(url).mkdir(parents=True, exist_ok=True)
         said = [f"DVC remote '{REMOTE}' -> {url} (default)"]
