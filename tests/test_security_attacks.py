@@ -20,6 +20,7 @@ import pytest
 
 import annover
 from annover.errors import RevisionError
+from annover.notebook import widget
 
 from .ls_fixtures import ls_server  # noqa: F401 - fixture
 from .test_cli import invoke
@@ -213,3 +214,19 @@ def test_the_local_config_holding_a_remotes_keys_is_readable_by_its_owner_alone(
     assert code == 0, err
     local = root / ".dvc" / "config.local"
     assert "key-secret-99" in local.read_text() and local.stat().st_mode & 0o077 == 0, oct(local.stat().st_mode)
+
+
+def test_the_annotator_sends_no_file_an_image_named_link_leads_to(tmp_path):
+    """A folder of images where `cat.png` is a link to a file named as no image (~/.aws/credentials;
+    a cloned dataset can hold one). Was: its bytes went to the page as the image, though only files
+    named as images are sent (docs/notebook.md)."""
+    secret = tmp_path / "home" / ".aws" / "credentials"
+    secret.parent.mkdir(parents=True)
+    secret.write_text("aws_secret_access_key = secret-behind-a-link\n")
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    (photos / "dog.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 16)
+    (photos / "cat.png").symlink_to(os.path.relpath(secret, photos))
+    assert widget.image_view("dog.png", photos)[0].startswith("data:image/png;base64,")
+    src, missing = widget.image_view("cat.png", photos)
+    assert src is None and missing == "not an image file (by the name of the file it links to): cat.png"

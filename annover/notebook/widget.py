@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 from annover.errors import AnnoverError, UsageError
+from annover.files import dvc_cache_object
 from annover.notebook import answers as answers_
 from annover.notebook import sources
 from annover.notebook.session import IMAGE, Session, session_id
@@ -96,6 +97,9 @@ def image_file(value: Any, root: Path) -> tuple[str | None, Path | None, str | N
     p = p if p.is_absolute() else root / p
     if not _mime(p).startswith("image/"):
         return None, None, f"not an image file (by its name): {s}"
+    real = os.path.realpath(p)  # a link named cat.png may lead to ~/.aws/credentials (DVC's cache: md5 names)
+    if not _mime(Path(real)).startswith("image/") and not dvc_cache_object(real):
+        return None, None, f"not an image file (by the name of the file it links to): {s}"
     try:
         if not p.is_file():
             return None, None, f"image not found: {s}"
