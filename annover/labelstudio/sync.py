@@ -470,11 +470,13 @@ def _recorded_config(project: Project, given: str | None, previous: Previous | N
 
 def pull(client: Client, dataset: str | int, *, previous: Previous | None = None, key: str | None = None,
          config_text: str | None = None, config_source: str | None = None, validate: bool | str = True,
-         full: bool = False, progress: Progress = _noop) -> Pull:
+         full: bool = False, update: bool = False, progress: Progress = _noop) -> Pull:
     """The project's tables: incremental from ``previous`` where possible, else a full export.
 
     ``config_text`` (read from ``config_source``) replaces the project's labeling config in
-    the result; a warning says so when they differ.
+    the result; a warning says so when they differ. ``update``: the tables go on top of
+    ``previous`` (``snapshot --update``), so the project is read whole and ``previous`` only
+    gives the config's text.
     """
     project = client.project(dataset)
     warnings: list[str] = []
@@ -482,13 +484,13 @@ def pull(client: Client, dataset: str | int, *, previous: Previous | None = None
     if text.strip() != project.label_config.strip():
         warnings.append(f"{config_source or 'the labeling config given'} differs from the labeling config of "
                         f"{project.title!r}; the version records the file's")
-    o = previous.origin if previous is not None else {}
+    o = previous.origin if previous is not None and not update else {}
     if o.get("kind") == ORIGIN_KIND and not previous.pulled_from(client, project.id):  # type: ignore[union-attr]
         where = "" if o.get("url") == client.url else f" on {o.get('url')}"
         warnings.append(f"HEAD was pulled from {o.get('project')!r} (project {o.get('project_id')}{where}); this "
                         f"version holds {project.title!r} (project {project.id}) in its place")
     got: Pull | None = None
-    if not full:
+    if not (full or update):
         try:
             got = _try_incremental(client, project, text, previous, key=key, validate=validate, progress=progress)
         except _NoIncremental as why:

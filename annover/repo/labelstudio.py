@@ -132,7 +132,7 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
     # git HEAD refuses the snapshot, so its dry run too
     check_head_here(repo, repo.head() if dry_run else start)  # before the pull too: HEAD's objects are needed
     client = client or connect(url, api_key, flags=("--ls-url", "--ls-api-key"))
-    previous = None if inp.update else ls_sync.Previous.of(repo)  # --update: the project whole, on top of HEAD
+    previous = ls_sync.Previous.of(repo)
     head = repo.head()
     key, notes = inp.key, []
     if key is None and head is None:  # a first snapshot keys the tasks as `dataset push --key` sent them
@@ -145,7 +145,7 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
     try:
         got = ls_sync.pull(client, dataset, previous=previous, key=reading.key, config_text=config_text,
                            config_source=f"--config {inp.config}" if inp.config else None,
-                           validate=reading.validate, full=full, progress=progress)
+                           validate=reading.validate, full=full, update=inp.update, progress=progress)
     except NotFoundError as e:  # a dataset this repository records: say what became of its project
         e.hint = datasets_on(repo, client).gone_hint(str(dataset).strip()) or e.hint
         raise

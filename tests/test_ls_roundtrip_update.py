@@ -1,0 +1,51 @@
+"""The live loop with real exports of the shared corpus: snapshot, push to a new project,
+pull back with ``snapshot --label-studio --update``, against a real Label Studio."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from .conftest import shared_corpus
+from .ls_fixtures import cli, ls_server, sdk_admin  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.labelstudio
+
+CORPUS = shared_corpus("label-studio")
+
+
+def _config_oid(rev: str) -> str:
+    code, out, err = cli("show", rev, "--json")
+    assert code == 0, err
+    return json.loads(out)["config"]["oid"]
+
+
+def test_update_of_an_unchanged_project_keeps_heads_config_and_makes_no_version(ls_server, sdk_admin, repo):  # noqa: F811
+    """Label Studio keeps a config without its trailing newline. A plain pull keeps HEAD's text
+    where the two differ only there; ``--update`` took the server's, so every pull of a project
+    made from a config file recorded a config change, and a project nobody touched gave a new
+    version whose only change was that newline."""
+    name = "fe_sentiment_two_annotators"
+    xml = CORPUS / f"{name}.xml"
+    assert xml.read_text().endswith("\n")
+    title = f"t-{uuid.uuid4().hex[:8]}-{name}"
+    code, _, err = cli("snapshot", "--from", str(CORPUS / f"{name}.json"), "--config", str(xml), "-m", "file")
+    assert code == 0, err
+    code, out, err = cli("dataset", "create", title, "--config", str(xml))
+    assert code == 0, err
+    pid = int(out.split()[0])
+    try:
+        code, _, err = cli("dataset", "push", title, "--from", "v1", "--annotations")
+        assert code == 0, err
+        code, _, err = cli("snapshot", "--label-studio", title, "--update", "-m", "round")
+        assert code == 0, err
+        assert _config_oid("v2") == _config_oid("v1")
+        code, out, err = cli("snapshot", "--label-studio", title, "--update", "-m", "again")
+        assert code == 0, err
+        assert "nothing changed since HEAD" in out + err
+        code, out, err = cli("log", "--json")
+        assert len(json.loads(out)) == 2, out
+    finally:
+        sdk_admin.projects.delete(id=pid)
