@@ -10,6 +10,7 @@ import pytest
 
 from .conftest import shared_corpus
 from .ls_fixtures import cli, ls_server, sdk_admin  # noqa: F401 - fixtures
+from .test_labelstudio import server_tasks
 
 pytestmark = pytest.mark.labelstudio
 
@@ -47,5 +48,33 @@ def test_update_of_an_unchanged_project_keeps_heads_config_and_makes_no_version(
         assert "nothing changed since HEAD" in out + err
         code, out, err = cli("log", "--json")
         assert len(json.loads(out)) == 2, out
+    finally:
+        sdk_admin.projects.delete(id=pid)
+
+
+@pytest.mark.parametrize("name, stale, table", [("fe_mixed_controls", "tag", "predictions"),
+                                                ("fe_magicwand_rle", "magicwand_tool_1", "annotations")])
+def test_a_version_with_results_of_a_control_the_config_lacks_goes_back(ls_server, sdk_admin, repo,  # noqa: F811
+                                                                        name, stale, table):
+    """``snapshot`` keeps (with a warning) results of a control its config lacks, as Label Studio
+    leaves them after a config edit, and Label Studio imports them; ``dataset push`` of that version
+    refused them (exit 4), so a version of these real exports could not go back without
+    ``--no-validate``. Sent now with the snapshot's warning, and they come back as they went."""
+    xml = CORPUS / f"{name}.xml"
+    code, _, err = cli("snapshot", "--from", str(CORPUS / f"{name}.json"), "--config", str(xml), "-m", "file")
+    assert code == 0 and f"control {stale!r} is not in the labeling config" in err, err
+    title = f"t-{uuid.uuid4().hex[:8]}-{name}"
+    code, out, err = cli("dataset", "create", title, "--config", str(xml))
+    assert code == 0, err
+    pid = int(out.split()[0])
+    try:
+        code, _, err = cli("dataset", "push", title, "--from", "v1", "--annotations", "--predictions", "v1")
+        assert code == 0, err
+        assert f"control {stale!r} is not in the labeling config" in err, err
+        (task,) = server_tasks(sdk_admin, pid)
+        names = [r["from_name"] for answer in task[table] for r in answer["result"]]
+        want = [r["from_name"] for t in json.loads((CORPUS / f"{name}.json").read_text()) for answer in t[table]
+                for r in answer["result"]]
+        assert names == want and stale in names, (names, want)
     finally:
         sdk_admin.projects.delete(id=pid)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Union
 
 from annover._lazy import lazy
 from annover.errors import InputError, ValidationError
-from annover.formats.ls_results import item_problem
+from annover.formats.ls_results import STALE, item_problem
 from annover.model.config import Control, LabelingConfig
 
 if TYPE_CHECKING:
@@ -26,19 +26,23 @@ __all__ = ["Where", "check_label_column", "check_results", "controls_of"]
 Where = Union[str, Callable[[], str]]
 
 
-def check_results(answers: Iterable[tuple[Where, dict]], config: LabelingConfig, hint: str) -> None:
+def check_results(answers: Iterable[tuple[Where, dict]], config: LabelingConfig, hint: str,
+                  stale: Callable[[Where, int, str], None] | None = None) -> None:
     """Every result item of ``answers`` allowed by ``config``, read as a snapshot reads it (a Repeater's
     ``labels_0`` is its ``labels_{{idx}}``; results Label Studio writes that label-studio-sdk's schemas
     refuse are checked on their labels): what a snapshot keeps, push sends. Any other item is a
     ValidationError naming the first, with label-studio-sdk's reason (the snapshot's where the SDK sees
-    none, or for a Repeater's control)."""
+    none, or for a Repeater's control). ``stale(where, region, problem)``, when given, is told of an
+    item of a control the config lacks (a snapshot keeps those by default) in place of an error."""
     for where, answer in answers:
         result = answer.get("result") if isinstance(answer, dict) else None
         for ri, item in enumerate(result if isinstance(result, list) else ()):
             if not isinstance(item, dict):
                 raise InputError(f"{_text(where)}, region {ri}: is not an object", "fix the result")
             problem = item_problem(item, config)
-            if problem is not None:  # a Repeater's control by its expanded name: the SDK would not know it
+            if problem is not None and problem[0] == STALE and stale is not None:
+                stale(where, ri, problem[1])
+            elif problem is not None:  # a Repeater's control by its expanded name: the SDK would not know it
                 ctl = config.control_for(item.get("from_name"))
                 sdk = config.region_errors(item) if ctl is None or ctl.name == item.get("from_name") else []
                 reason = (sdk or [problem[1]])[0]

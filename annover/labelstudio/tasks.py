@@ -28,6 +28,7 @@ from annover._lazy import lazy
 from annover.errors import InputError, NotFoundError, RevisionError, UsageError
 from annover.formats.label_studio import RecordError, task_key_of, to_tasks
 from annover.formats.ls_csv import LS_CSV_COLUMNS, is_label_studio_csv
+from annover.formats.ls_results import STALE, Problems
 from annover.formats.predictions import PredictionRecords, predictions_table, read_prediction_records
 from annover.formats.records import (ANNOTATION_SERVER_FIELDS, MEDIA_TAGS, PREDICTION_SERVER_FIELDS, clean,
                                      data_objects, field_for, kind_of, read_records, task_items)
@@ -178,6 +179,8 @@ class Source:
     name: str
     files: dict[str, dict] = field(default_factory=dict)  # source file (posix, relative) -> task data
     warnings: list[str] = field(default_factory=list)
+    #: a version's: its answers were checked when it was made (results of a control the config lacks kept)
+    checked: bool = False
 
 
 def _localize(items: list[dict], objects: list[ConfigObject], base: Path, local: LocalFiles, where: str,
@@ -256,7 +259,12 @@ def read_version(repo: "Repo", rev: str, send_annotations: bool) -> Source:
         if send_annotations and t.get("annotations"):
             item["annotations"] = [clean(a, ANNOTATION_SERVER_FIELDS) for a in t["annotations"]]
         items.append(item)
-    return Source(items, f"version {rev}")
+    return Source(items, f"version {rev}", checked=True)
+
+
+def _names_version(repo: "Repo | None", spec: str) -> bool:
+    """``--predictions SPEC`` names a version of ``repo`` (a file of that name wins)."""
+    return not Path(spec).exists() and _is_version(repo, spec)
 
 
 def _is_version(repo: "Repo | None", spec: str) -> bool:
@@ -318,7 +326,7 @@ def prediction_records(spec: str, *, key: str | None, repo: "Repo | None",
     """The predictions to send by task key, each with its record in the file (for errors), from a
     file or a version (:func:`read_predictions`)."""
     p = Path(spec)
-    if not p.exists() and _is_version(repo, spec):
+    if _names_version(repo, spec):
         by_key = _version_predictions(repo, spec, key)  # type: ignore[arg-type]
         return PredictionRecords(f"--predictions {spec}", by_key)  # named as "--predictions v3 (task K)"
     refuse_special(p, "--predictions")  # was: "no such file" for a named pipe
@@ -476,7 +484,8 @@ def push(client: Client, dataset: str | int, source: str, *, key: str | None = N
                                warnings=src.warnings) if predictions else PredictionRecords("--predictions")
     return deliver(client, project, cfg, src, preds.by_key, key=key, local=local, what=f"--predictions {predictions}",
                    annotations=annotations, validate=validate, dry_run=dry_run, batch_size=batch_size,
-                   progress=progress, place=preds.place)
+                   progress=progress, place=preds.place,
+                   preds_checked=bool(predictions) and _names_version(repo, predictions))  # type: ignore[arg-type]
 
 
 def push_sample(client: Client, dataset: str | int, repo: "Repo", rev: str, keys: list[str], *,
@@ -494,7 +503,7 @@ def push_sample(client: Client, dataset: str | int, repo: "Repo", rev: str, keys
     project, cfg, local = _target(client, dataset, None)
     return deliver(client, project, cfg, src, preds, key=key, local=local, what=f"the predictions of {model}",
                    annotations=annotations, validate=validate, dry_run=dry_run, batch_size=batch_size,
-                   progress=progress)
+                   progress=progress, preds_checked=True)
 
 
 def read_sample(repo: "Repo", rev: str, keys: list[str], key: str | None, model: str | None,
@@ -524,7 +533,7 @@ def read_sample(repo: "Repo", rev: str, keys: list[str], key: str | None, model:
         except RecordError as e:
             raise InputError(str(e), "send with --key data.FIELD naming a field every task has") from None
         items.append(item)
-    return Source(items, name), _sample_predictions(repo, rev, want, model, push_keys)
+    return Source(items, name, checked=True), _sample_predictions(repo, rev, want, model, push_keys)
 
 
 def _sample_predictions(repo: "Repo", rev: str, want: "pa.Array", model: str | None,
@@ -542,9 +551,11 @@ def _sample_predictions(repo: "Repo", rev: str, want: "pa.Array", model: str | N
 
 def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, preds: dict[str, list[dict]], *,
             key: str | None, local: LocalFiles, what: str, annotations: bool, validate: bool, dry_run: bool,
-            batch_size: int, progress: PushProgress, place: Callable[[str, int], str] | None = None) -> PushResult:
+            batch_size: int, progress: PushProgress, place: Callable[[str, int], str] | None = None,
+            preds_checked: bool = False) -> PushResult:
     """Check ``src``'s tasks and ``preds`` (task key -> predictions), then send what the project lacks;
-    ``place(k, j)`` names prediction ``j`` of task ``k`` in errors (default: ``WHAT (task K)``)."""
+    ``place(k, j)`` names prediction ``j`` of task ``k`` in errors (default: ``WHAT (task K)``).
+    ``preds_checked``: ``preds`` are a version's (as ``src.checked``)."""
     place = place or (lambda k, j: f"{what} (task {k})")
     objects = data_objects(cfg)
     result = PushResult(project, client.project_url(project), src.name, tasks=len(src.items),
@@ -552,11 +563,15 @@ def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, 
     # a field may reach into the data: a Repeater's $images[{{idx}}].url needs "images"
     keyed = _keyed(src, key, sorted({re.split(r"[.\[]", o.field, maxsplit=1)[0] for o in objects}) if validate else [])
     if validate:
+        stale = Problems()  # a version's results of a control its config lacked: kept by the snapshot, sent
         _validate(((f"{src.name}: prediction (task {k})", p) for k, it in keyed.items()
-                   for p in it.get("predictions", [])), cfg)
+                   for p in it.get("predictions", [])), cfg, stale if src.checked else None)
         _validate(((f"{src.name}: annotation (task {k})", a) for k, it in keyed.items()
-                   for a in it.get("annotations", [])), cfg)
-        _validate(((lambda k=k, j=j: place(k, j), p) for k, ps in preds.items() for j, p in enumerate(ps)), cfg)
+                   for a in it.get("annotations", [])), cfg, stale if src.checked else None)
+        _validate(((lambda k=k, j=j: place(k, j), p) for k, ps in preds.items() for j, p in enumerate(ps)), cfg,
+                  stale if preds_checked else None)
+        result.warnings.extend(f"sent as the version keeps them, not checked against {cfg.source}: {line}"
+                               for line in stale.lines((STALE,)))
     if project.tasks:
         progress("reading the project's tasks", 0, project.tasks)
     have, unkeyed, twice = existing_tasks(client, project, key, progress=progress)
@@ -624,8 +639,12 @@ def _keyed(src: Source, key: str | None, needed: list[str]) -> dict[str, dict]:
     return keyed
 
 
-def _validate(answers: Iterable[tuple[Where, dict]], cfg: LabelingConfig) -> None:
-    check_results(answers, cfg, "fix the label or the dataset's labeling config, or pass --no-validate")
+def _validate(answers: Iterable[tuple[Where, dict]], cfg: LabelingConfig, stale: Problems | None) -> None:
+    """Refuse any result ``cfg`` does not allow; with ``stale``, results of a control it lacks (which
+    a snapshot keeps, with a warning, and Label Studio imports) are counted there instead."""
+    check_results(answers, cfg, "fix the label or the dataset's labeling config, or pass --no-validate",
+                  stale=None if stale is None else lambda where, ri, problem: stale.add(
+                      STALE, problem, lambda: f"{where() if callable(where) else where}, region {ri}"))
 
 
 def _distinct(ps: list[dict]) -> list[dict]:
