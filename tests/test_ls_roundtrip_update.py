@@ -78,3 +78,32 @@ def test_a_version_with_results_of_a_control_the_config_lacks_goes_back(ls_serve
         assert names == want and stale in names, (names, want)
     finally:
         sdk_admin.projects.delete(id=pid)
+
+
+def test_pushed_answers_are_ground_truth_only_where_the_version_says(ls_server, sdk_admin, repo):  # noqa: F811
+    """Label Studio makes an imported annotation without ``ground_truth`` a ground truth; a
+    snapshot reads a missing ``ground_truth`` as false. Real exports (the frontend's examples)
+    leave it out, so pushing their version made every answer ground truth on the server and in
+    the next pull, a change nobody made."""
+    name = "fe_sentiment_two_annotators"
+    xml = CORPUS / f"{name}.xml"
+    assert not any("ground_truth" in a for t in json.loads((CORPUS / f"{name}.json").read_text())
+                   for a in t["annotations"])
+    code, _, err = cli("snapshot", "--from", str(CORPUS / f"{name}.json"), "--config", str(xml), "-m", "file")
+    assert code == 0, err
+    title = f"t-{uuid.uuid4().hex[:8]}-{name}"
+    code, out, err = cli("dataset", "create", title, "--config", str(xml))
+    assert code == 0, err
+    pid = int(out.split()[0])
+    try:
+        code, _, err = cli("dataset", "push", title, "--from", "v1", "--annotations")
+        assert code == 0, err
+        got = [a["ground_truth"] for t in server_tasks(sdk_admin, pid) for a in t["annotations"]]
+        assert got == [False] * 4, got
+        code, _, err = cli("snapshot", "--label-studio", title, "-m", "pulled")
+        assert code == 0, err
+        code, out, err = cli("export", "v2", "--format", "jsonl", "-o", "-")
+        assert code == 0, err
+        assert [json.loads(line)["ground_truth"] for line in out.splitlines()] == [False] * 4, out
+    finally:
+        sdk_admin.projects.delete(id=pid)

@@ -423,7 +423,8 @@ def batches(items: list[dict], max_n: int, max_bytes: int) -> Iterable[list[dict
 
 def _check_annotators(client: Client, items: list[tuple[str, dict]], where: str, warnings: list[str]) -> int:
     """Annotations' ``completed_by`` as Label Studio resolves them; unknown users are an error naming
-    the task (``items``: (what names the task, the task sent)).
+    the task (``items``: (what names the task, the task sent)). An annotation without ``ground_truth``
+    is sent as not ground truth, as a snapshot reads it.
     Who a bare user id or no ``completed_by`` gives an annotation to is said in ``warnings``."""
     users = client.users()
     emails = {e.lower() for e in users.values()}
@@ -433,6 +434,7 @@ def _check_annotators(client: Client, items: list[tuple[str, dict]], where: str,
     for task, item in items:
         for a in item.get("annotations") or []:
             n += 1
+            a.setdefault("ground_truth", False)  # Label Studio's default is true; a snapshot's is false
             cb = a.get("completed_by")
             nobody += cb is None or cb == ""
             if isinstance(cb, str):
