@@ -23,7 +23,8 @@ def _config_oid(rev: str) -> str:
     return json.loads(out)["config"]["oid"]
 
 
-def test_update_of_an_unchanged_project_keeps_heads_config_and_makes_no_version(ls_server, sdk_admin, repo):  # noqa: F811
+def test_update_of_an_unchanged_project_keeps_heads_config_and_makes_no_version(ls_server, sdk_admin,  # noqa: F811
+                                                                                repo):
     """Label Studio keeps a config without its trailing newline. A plain pull keeps HEAD's text
     where the two differ only there; ``--update`` took the server's, so every pull of a project
     made from a config file recorded a config change, and a project nobody touched gave a new
