@@ -60,7 +60,8 @@ def test_a_version_with_results_of_a_control_the_config_lacks_goes_back(ls_serve
     """``snapshot`` keeps (with a warning) results of a control its config lacks, as Label Studio
     leaves them after a config edit, and Label Studio imports them; ``dataset push`` of that version
     refused them (exit 4), so a version of these real exports could not go back without
-    ``--no-validate``. Sent now with the snapshot's warning, and they come back as they went."""
+    ``--no-validate``. Sent now with the snapshot's warning, and they come back as they went, the
+    pull's warning naming the project's config (HEAD's text of it: a newline more)."""
     xml = CORPUS / f"{name}.xml"
     code, _, err = cli("snapshot", "--from", str(CORPUS / f"{name}.json"), "--config", str(xml), "-m", "file")
     assert code == 0 and f"control {stale!r} is not in the labeling config" in err, err
@@ -77,6 +78,9 @@ def test_a_version_with_results_of_a_control_the_config_lacks_goes_back(ls_serve
         want = [r["from_name"] for t in json.loads((CORPUS / f"{name}.json").read_text()) for answer in t[table]
                 for r in answer["result"]]
         assert names == want and stale in names, (names, want)
+        code, _, err = cli("snapshot", "--label-studio", title, "-m", "pulled")  # no --config: the warning
+        assert code == 0, err  # names the project's config (it said "the labeling config given in place of ...")
+        assert f"kept, not checked against the labeling config of {title!r}" in err, err
     finally:
         sdk_admin.projects.delete(id=pid)
 

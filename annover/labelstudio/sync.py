@@ -292,8 +292,9 @@ def _checked(validate: bool | str) -> bool:
 
 
 def _config(text: str, project: Project) -> LabelingConfig:
-    """The config the pull checks labels with: the project's, or one given in its place (--config)."""
-    given = text != project.label_config
+    """The config the pull checks labels with: the project's, or one given in its place (--config);
+    the project's with the newline a file ends with (HEAD's text, see _recorded_config) is the project's."""
+    given = text.strip() != project.label_config.strip()
     return LabelingConfig(text, source="the labeling config given in place of the project's" if given
                           else f"the labeling config of {project.title!r}")
 
