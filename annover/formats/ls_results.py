@@ -30,6 +30,10 @@ LABEL_KEYS = (
     "ellipselabels", "videorectangle", "timeserieslabels", "paragraphlabels", "hypertextlabels",
     "taxonomy", "rating", "pairwise", "selected", "ranker",
 )
+#: Value keys that hold a region's coordinates (percent of the image, degrees): numbers, never text.
+GEOMETRY_KEYS = ("x", "y", "width", "height", "rotation", "radiusX", "radiusY")
+#: Result keys that hold the image's size in pixels.
+IMAGE_SIZE_KEYS = ("original_width", "original_height")
 #: Strictness levels, strictest first.
 LEVELS = ("strict", "check", "warn", "off")
 #: Kind of problem Label Studio itself leaves behind when a config is edited.
@@ -97,6 +101,9 @@ def _shape_problem(item: dict) -> tuple[str, str] | None:
         if item.get(f) is None:
             return f"the result has no {f} (missing or null)", f
     value = item["value"]
+    bad_number = _not_a_number(value, "value.", GEOMETRY_KEYS) or _not_a_number(item, "", IMAGE_SIZE_KEYS)
+    if bad_number is not None:
+        return bad_number
     for k in LABEL_KEYS:
         v = value.get(k) if isinstance(value, dict) else None
         if k != "taxonomy" and isinstance(v, list):
@@ -104,6 +111,27 @@ def _shape_problem(item: dict) -> tuple[str, str] | None:
             if bad is not None or None in v:
                 return f"value.{k} holds {type(bad).__name__} {str(bad)[:30]}, expected label text", "value"
     return None
+
+
+def _not_a_number(value: Any, prefix: str, keys: tuple[str, ...]) -> tuple[str, str] | None:
+    """(problem, field) of a region's coordinate or image size given as something else than a number
+    (``"width": "10"``): label-studio-sdk's check takes the text for the number it spells, and the
+    version would keep the text."""
+    if not isinstance(value, dict):
+        return None
+    for k in keys:
+        v = value.get(k)
+        if v is not None and not _is_number(v):
+            return f"{prefix}{k} is {type(v).__name__} {str(v)[:30]!r}, expected a number", prefix + k
+    points = value.get("points") if prefix else None
+    for p in points if isinstance(points, list) else ():
+        if not isinstance(p, list) or not all(_is_number(c) for c in p):
+            return f"value.points holds {str(p)[:30]}, expected [x, y] pairs of numbers", "value.points"
+    return None
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
 
 
 def _labels_only(item: dict, ctl: Control, config: LabelingConfig, to_name: Any) -> bool:
