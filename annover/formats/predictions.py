@@ -103,6 +103,10 @@ def read_prediction_records(path: str | Path, *, key: str | None = None, files: 
         raise InputError(f"{label}: its {ids_only} prediction(s) are ids only (a Label Studio export made without "
                          "them in full), so there is no prediction to read",
                          "export the project with its predictions in full: annover dataset export DATASET --out FILE")
+    if not records:  # attaching none, silently, was what an empty file (or list) did
+        raise InputError(f"{label}: holds no prediction (the file is empty)",
+                         "give the model's predictions (JSON or JSONL of {task_key, model_version, score, result}, "
+                         "or Label Studio tasks with predictions), or leave --predictions out")
     if ids_only and warnings is not None:
         warnings.append(f"{label}: {ids_only} prediction(s) given as ids only (nowhere in full) were left out; "
                         "export the project with its predictions in full (annover dataset export) to read them")
