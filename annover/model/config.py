@@ -307,6 +307,12 @@ def _write_verdict(path: Path | None, controls: dict[str, Control], objects: dic
 # the config
 
 
+#: Control tags that need options to choose from, and the tag of one option.
+_NEED_OPTIONS = {"Choices": "Choice", "Labels": "Label", "RectangleLabels": "Label", "PolygonLabels": "Label",
+                 "KeyPointLabels": "Label", "BrushLabels": "Label", "EllipseLabels": "Label",
+                 "HyperTextLabels": "Label", "ParagraphLabels": "Label", "TimeSeriesLabels": "Label"}
+
+
 class LabelingConfig:
     """A parsed labeling config: its controls and objects, and (``validate=True``) the SDK's verdict.
 
@@ -382,6 +388,13 @@ class LabelingConfig:
         except ConfigError:
             raise
         except Exception as e:
+            empty = next((c for c in self._controls.values() if c.tag in _NEED_OPTIONS and not c.labels
+                          and not c.dynamic), None)
+            if empty is not None:  # the SDK says "'View' is a required property" of it
+                raise ConfigError(f"{self.source}: control {empty.name!r} (<{empty.tag}>) has no "
+                                  f"<{_NEED_OPTIONS[empty.tag]}> to choose from",
+                                  f"add <{_NEED_OPTIONS[empty.tag]} value=\"...\"/> inside it, or "
+                                  "value=\"$field\" to take them from the task data") from None
             msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
             raise ConfigError(f"{self.source}: not a valid labeling config: {msg}",
                               "check tag names and that every toName names an object tag") from None
