@@ -1,0 +1,155 @@
+"""Bad input as people make it, that annover let through or explained poorly: found by damaging the
+real files of ../shared/corpus (read in place) and feeding them to the command line. Each case is
+refused with one line naming the file, the record and the field and how to fix it, a documented exit
+code, and nothing written (every file of the repository byte for byte, with and without --dry-run)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import annover
+
+from .conftest import shared_corpus
+from .test_cli import invoke
+
+LS = shared_corpus("label-studio")
+#: what any read writes: annover's note that git's index agrees with HEAD (a cache; README)
+READ_CACHE = ".git/annover-index-agrees"
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and str(p.relative_to(root)) != READ_CACHE and p.name != "lock"}
+
+
+@pytest.fixture
+def empty_repo(tmp_path, monkeypatch):
+    root = tmp_path / "repo"
+    annover.init(root)
+    monkeypatch.chdir(root)
+    return root
+
+
+def _refused(root: Path, args: list[str], code: int, *says: str) -> str:
+    before = _tree(root)
+    for dry in ([], ["--dry-run"]):
+        got, out, err = invoke(*args, *dry)
+        assert got == code, err
+        assert err.count("\n") == 1 and err.startswith("Error: ") and "Traceback" not in err, err
+        for s in says:
+            assert s in err, err
+    assert _tree(root) == before
+    return err
+
+
+# ---------------------------------------------------------------------------
+# a box's coordinate or its image's size written as text: label-studio-sdk's check reads "10" as 10,
+# and the version kept the text (exports then read it as a number, or not)
+
+
+def _bbox_export(tmp_path: Path, where: str, field: str, value) -> Path:
+    tasks = json.loads((LS / "evalme_bbox_multi.json").read_text(encoding="utf-8"))
+    item = tasks[0]["annotations"][0]["result"][0]
+    (item["value"] if where == "value" else item)[field] = value
+    path = tmp_path / "boxes.json"
+    path.write_text(json.dumps(tasks), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("where, field, value, says", [
+    ("value", "width", "10", "value.width is str '10', expected a number"),
+    ("value", "x", "36.25", "value.x is str '36.25', expected a number"),
+    ("value", "rotation", "90", "value.rotation is str '90', expected a number"),
+    ("value", "height", True, "value.height is bool 'True', expected a number"),
+    ("value", "y", [1], "value.y is list '[1]', expected a number"),
+    ("item", "original_width", "320", "original_width is str '320', expected a number"),
+])
+def test_a_box_coordinate_given_as_text_is_refused_naming_it(empty_repo, tmp_path, where, field, value, says):
+    src = _bbox_export(tmp_path, where, field, value)
+    err = _refused(empty_repo, ["snapshot", "--from", str(src), "--config", str(LS / "evalme_bbox_multi.xml"),
+                                "-m", "x"], 4, says, "task 0", "annotation 0 (id 126)", "result 0 (id SMiPhTvFAt)")
+    assert "boxes.json" in err
+
+
+def test_a_polygon_point_given_as_text_is_refused_naming_it(empty_repo, tmp_path):
+    tasks = json.loads((LS / "sdk_polygons.json").read_text(encoding="utf-8"))
+    item = next(r for t in tasks for a in t["annotations"] for r in a["result"] if r.get("type") == "polygonlabels")
+    item["value"]["points"][0][1] = "12.5"
+    src = tmp_path / "polygons.json"
+    src.write_text(json.dumps(tasks), encoding="utf-8")
+    _refused(empty_repo, ["snapshot", "--from", str(src), "--config", str(LS / "sdk_polygons.xml"), "-m", "x"], 4,
+             "value.points holds", "expected [x, y] pairs of numbers", "polygons.json", "field value.points")
+
+
+def test_the_boxes_as_exported_are_still_read(empty_repo):
+    code, out, err = invoke("snapshot", "--from", str(LS / "evalme_bbox_multi.json"), "--config",
+                            str(LS / "evalme_bbox_multi.xml"), "-m", "x", "--dry-run")
+    assert code == 0, err
+
+
+# ---------------------------------------------------------------------------
+# a predictions file that holds no prediction: attached none, and said nothing
+
+
+@pytest.fixture
+def v1(empty_repo):
+    code, _, err = invoke("snapshot", "--from", str(LS / "fe_sentiment_two_annotators.json"), "--config",
+                          str(LS / "fe_sentiment_two_annotators.xml"), "--key", "id", "-m", "v1", "-q")
+    assert code == 0, err
+    return empty_repo
+
+
+@pytest.mark.parametrize("name, content, says", [
+    ("preds.jsonl", b"", "holds no prediction (the file is empty)"),
+    ("preds.jsonl", b"\n\n", "holds no prediction (the file is empty)"),
+    ("preds.json", b"[]", "holds no prediction (the file is empty)"),
+])
+def test_a_predictions_file_of_no_prediction_is_refused(v1, tmp_path, name, content, says):
+    src = tmp_path / name
+    src.write_bytes(content)
+    _refused(v1, ["snapshot", "--from", str(LS / "fe_sentiment_two_annotators.json"), "--predictions", str(src),
+                  "-m", "x"], 3, says, name, "leave --predictions out")
+
+
+def test_a_predictions_file_as_documented_is_still_read(v1, tmp_path):
+    src = tmp_path / "preds.jsonl"
+    src.write_text(json.dumps({"task_key": "1", "model_version": "m1", "score": 0.9, "result": [
+        {"from_name": "sentiment", "to_name": "my_text", "type": "choices", "value": {"choices": ["Positive"]}}]}),
+        encoding="utf-8")
+    code, _, err = invoke("snapshot", "--from", str(LS / "fe_sentiment_two_annotators.json"), "--predictions",
+                          str(src), "-m", "x", "-q")
+    assert code == 0, err
+
+
+# ---------------------------------------------------------------------------
+# a labeling config whose <Choices> lost its <Choice> tags: label-studio-sdk says "'View' is a
+# required property", which names neither the control nor what it lacks
+
+
+@pytest.mark.parametrize("args", [["config", "validate", "{cfg}"],
+                                  ["snapshot", "--from", str(LS / "fe_sentiment_two_annotators.json"),
+                                   "--config", "{cfg}", "-m", "x"]])
+def test_a_choices_control_without_a_choice_is_named(empty_repo, tmp_path, args):
+    text = (LS / "fe_sentiment_two_annotators.xml").read_text(encoding="utf-8")
+    for choice in ("Positive", "Negative", "Neutral"):
+        text = text.replace(f'<Choice value="{choice}"/>', "")
+    cfg = tmp_path / "labeling.xml"
+    cfg.write_text(text, encoding="utf-8")
+    args = [a.format(cfg=cfg) for a in args]
+    says = ("labeling.xml: control 'sentiment' (<Choices>) has no <Choice> to choose from", 'add <Choice value=')
+    if args[0] == "snapshot":
+        _refused(empty_repo, args, 5, *says)
+    else:
+        code, out, err = invoke(*args)
+        assert code == 5 and err.count("\n") == 1 and all(s in err for s in says), err
+
+
+def test_choices_from_the_task_data_need_no_choice_tag(empty_repo, tmp_path):
+    cfg = tmp_path / "labeling.xml"
+    cfg.write_text('<View><Text name="t" value="$text"/><Choices name="c" toName="t" value="$options"/></View>',
+                   encoding="utf-8")
+    code, out, err = invoke("config", "validate", str(cfg))
+    assert code == 0, err
