@@ -22,7 +22,7 @@ from annover.model.canonical import canonical_json
 from annover.model.config import LabelingConfig
 
 __all__ = ["IMAGE_KEY", "LABEL_KEYS", "Place", "RecordError", "Rows", "STEM_PREFIX", "TASK_ID_KEY", "TaskPredictions",
-           "annotator_of", "from_ls_tasks", "labels_of", "parse_tasks", "stem_key", "task_key_of",
+           "annotator_of", "check_annotation", "from_ls_tasks", "labels_of", "parse_tasks", "stem_key", "task_key_of",
            "task_predictions", "to_tasks", "users_in", "validate_ls_tasks"]
 
 # Task fields Label Studio computes or owns; not part of what a user labeled.
@@ -256,6 +256,17 @@ def _bool(v: Any, where: str) -> bool:
     if not isinstance(v, bool):
         raise RecordError(where, f"is {type(v).__name__} {v!r}, expected true or false")
     return v
+
+
+def check_annotation(ann: dict, where: str) -> None:
+    """RecordError for an annotation field a snapshot refuses (its ``result`` not a list, its annotator,
+    ``was_cancelled`` / ``ground_truth`` not a boolean, ``lead_time`` not a number): the same rule for
+    annotations ``dataset push --annotations`` sends as for those a snapshot reads."""
+    _list_of(ann.get("result"), where + ".result")
+    _check_annotator(ann.get("completed_by"), where + ", field completed_by")
+    for f in ("was_cancelled", "ground_truth"):
+        _bool(ann.get(f), f"{where}.{f}")
+    _float_or_none(ann.get("lead_time"), where + ".lead_time")
 
 
 def _int_or_none(v: Any) -> int | None:

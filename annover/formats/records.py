@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from annover.errors import InputError, UsageError
-from annover.formats.label_studio import RecordError, task_predictions
+from annover.formats.label_studio import RecordError, check_annotation, task_predictions
 from annover.formats.text import JSONL_SUFFIXES, read_csv_records, read_json_list
 from annover.model.config import ConfigObject, LabelingConfig
 
@@ -104,6 +104,11 @@ def _item(rec: Any, where: str, send_annotations: bool, counts: TaskItems) -> di
     if anns and send_annotations:
         if not isinstance(anns, list) or not all(isinstance(a, dict) for a in anns):
             raise InputError(f"{where}: 'annotations' is not a list of objects", "give Label Studio annotations")
+        for ai, a in enumerate(anns):  # what a snapshot refuses is not sent either
+            try:
+                check_annotation(a, f"{where}, annotation {ai}")
+            except RecordError as e:
+                raise InputError(str(e), e.hint or "fix the annotation, or send without --annotations") from None
         item["annotations"] = [clean(a, ANNOTATION_SERVER_FIELDS) for a in anns]
     elif anns:
         counts.annotations_dropped += len(anns) if isinstance(anns, list) else 1
