@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover._lazy import lazy
 from annover._runtime import no_gc
 from annover.errors import InputError, shown
+from annover.formats.detect import COCO_HINT, coco_problem
 from annover.formats.images import (Image, Obj, categories, category_ids, check_kinds, clip_boxes, clip_extent,
                                     images_of, keypoint_names, mask_box, move_flag, note_kept, pct, px, px_of,
                                     rbox_corners, side_problem)
@@ -496,8 +497,8 @@ def read(path: Path) -> TrainInput:
     """Label Studio tasks and a config for the COCO file ``path``; InputError naming the record."""
     doc = read_json(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("images"), list) or \
-            not isinstance(doc.get("annotations", []), list):
-        raise fail(path, "not a COCO file (no 'images' list)", "give a COCO JSON with images, annotations, categories")
+            not all(isinstance(doc.get(k, []), list) for k in ("annotations", "categories")):
+        raise fail(path, f"not a COCO file: its {coco_problem(doc)}", COCO_HINT)
     cats: dict[Any, dict] = {}
     named: dict[str, int] = {}
     for i, c in enumerate(doc.get("categories") or []):

@@ -38,7 +38,7 @@ if TYPE_CHECKING:  # pragma: no cover
 else:
     orjson = lazy("orjson")  # JSON parsed at C speed
 
-__all__ = ["detect_train", "take_parsed", "voc_files"]
+__all__ = ["COCO_HINT", "COCO_KEYS", "coco_problem", "detect_train", "take_parsed", "voc_files"]
 
 _YAMLS = ("data.yaml", "dataset.yaml", "data.yml")
 _CONLL_SUFFIXES = (".conll", ".conll03", ".iob", ".iob2", ".bio", ".txt")
@@ -105,10 +105,31 @@ def _is_coco(path: Path) -> bool:
     if coco and ("data" in doc or "tasks" in doc):
         raise fail(path, "could be COCO (images, annotations, categories) or Label Studio (data / tasks)",
                    "pass --format coco or --format label-studio")
+    if not coco and isinstance(doc, dict) and "data" not in doc and "tasks" not in doc and \
+            sum(k in doc for k in COCO_KEYS) >= 2:  # was read as Label Studio: "expected a JSON list of tasks"
+        raise fail(path, f"a COCO file whose {coco_problem(doc)}", COCO_HINT + " (or pass --format label-studio)")
     _PARSED.clear()
     if coco and by_orjson:  # the COCO reader takes it instead of parsing the file again
         _PARSED.append((_stamp(path), doc))
     return coco
+
+
+#: The top-level lists of a COCO file.
+COCO_KEYS = ("images", "annotations", "categories")
+COCO_HINT = "give a COCO JSON with the lists images, annotations, categories"
+
+
+def coco_problem(doc: Any) -> str:
+    """What keeps ``doc`` from being a COCO file, as the end of "a COCO file whose ...": its first list
+    missing, or of another kind."""
+    if not isinstance(doc, dict):
+        return f"document is {type(doc).__name__}, not an object"
+    for k in COCO_KEYS:
+        if k not in doc and k == "images":
+            return "'images' list is missing"
+        if k in doc and not isinstance(doc[k], list):
+            return f"'{k}' is {type(doc[k]).__name__}, not a list"
+    return "'annotations' and 'categories' are missing"
 
 
 def _images_only(doc: dict) -> bool:
