@@ -13,6 +13,7 @@ import pytest
 import annover
 
 from .conftest import shared_corpus
+from .ls_fixtures import ls, ls_server, project_factory, sdk_admin  # noqa: F401  (fixtures)
 from .test_cli import invoke
 
 LS = shared_corpus("label-studio")
@@ -153,3 +154,93 @@ def test_choices_from_the_task_data_need_no_choice_tag(empty_repo, tmp_path):
                    encoding="utf-8")
     code, out, err = invoke("config", "validate", str(cfg))
     assert code == 0, err
+
+
+# ---------------------------------------------------------------------------
+# dataset push --annotations sent what a snapshot of the same file refuses ("would send 4 annotation(s)"
+# of a result that is the text 'Positive', a was_cancelled of "no", an annotator [1])
+
+
+@pytest.mark.parametrize("field, value, says", [
+    ("result", "Positive", "annotation 0.result: is str 'Positive', expected a list"),
+    ("was_cancelled", "no", "annotation 0.was_cancelled: is str 'no', expected true or false"),
+    ("ground_truth", "yes", "annotation 0.ground_truth: is str 'yes', expected true or false"),
+    ("completed_by", [1], "annotation 0, field completed_by: is list [1], expected a user id"),
+    ("lead_time", "12s", "annotation 0.lead_time: is str '12s', expected a number"),
+])
+def test_dataset_push_refuses_the_annotations_a_snapshot_refuses(empty_repo, tmp_path, project_factory, sdk_admin,
+                                                                  field, value, says):
+    project = project_factory("bad-ann", (LS / "fe_sentiment_two_annotators.xml").read_text(encoding="utf-8"))
+    tasks = json.loads((LS / "fe_sentiment_two_annotators.json").read_text(encoding="utf-8"))
+    tasks[0]["annotations"][0][field] = value
+    src = tmp_path / "export.json"
+    src.write_text(json.dumps(tasks), encoding="utf-8")
+    for args in (["snapshot", "--from", str(src), "--config", str(LS / "fe_sentiment_two_annotators.xml"),
+                  "-m", "x", "--dry-run"],
+                 ["dataset", "push", str(project.id), "--from", str(src), "--annotations", "--dry-run"]):
+        code, out, err = invoke(*args)
+        assert code == 3 and err.count("\n") == 1 and says in err and "export.json" in err, err
+    code, out, err = invoke("dataset", "push", str(project.id), "--from", str(src), "--annotations")
+    assert code == 3 and says in err, err
+    assert list(sdk_admin.tasks.list(project=project.id)) == []
+
+
+# ---------------------------------------------------------------------------
+# a COCO file missing its 'images' list, or with 'annotations' as an object: was read as Label Studio
+# ("expected a JSON list of tasks, got an object"), and --format coco said "no 'images' list" of both
+
+FORMATS = shared_corpus("formats")
+
+
+@pytest.mark.parametrize("damage, says", [
+    (lambda d: d.pop("images"), "'images' list is missing"),
+    (lambda d: d.__setitem__("annotations", {}), "'annotations' is dict, not a list"),
+    (lambda d: d.__setitem__("categories", "pieces"), "'categories' is str, not a list"),
+])
+@pytest.mark.parametrize("fmt", [[], ["--format", "coco"]])
+def test_a_coco_file_missing_a_list_says_which(empty_repo, tmp_path, damage, says, fmt):
+    doc = json.loads((FORMATS / "coco_chess_roboflow.json").read_text(encoding="utf-8"))
+    damage(doc)
+    src = tmp_path / "instances.json"
+    src.write_text(json.dumps(doc), encoding="utf-8")
+    _refused(empty_repo, ["snapshot", "--from", str(src), "-m", "x", *fmt], 3, "instances.json: ", says,
+             "give a COCO JSON with the lists images, annotations, categories")
+
+
+# ---------------------------------------------------------------------------
+# YOLO: a blank line between the names of classes.txt was skipped, so the classes after it took ids
+# label-studio-sdk's YOLO import gives other classes (it counts the blank line as one); a sizes.json cut
+# off said "invalid JSON: Unterminated string starting at" and no place
+
+
+def _yolo(tmp_path: Path, name: str, edit) -> Path:
+    src = FORMATS / "yolo_detect_lssdk"
+    root = tmp_path / "yolo"
+    for f in src.rglob("*"):
+        if f.is_file():
+            (root / f.relative_to(src)).parent.mkdir(parents=True, exist_ok=True)
+            (root / f.relative_to(src)).write_bytes(f.read_bytes())
+    (root / name).write_bytes(edit((root / name).read_bytes()))
+    return root
+
+
+@pytest.mark.parametrize("edit, says", [
+    (lambda b: b.replace(b"bus\n", b"\nbus\n"), "classes.txt: line 3 is blank, between class names"),
+    (lambda b: b"\n" + b, "classes.txt: line 1 is blank, between class names"),
+    (lambda b: b.replace(b"bus\n", b"  \r\nbus\n"), "classes.txt: line 3 is blank, between class names"),
+])
+def test_a_blank_line_between_yolo_class_names_is_refused(empty_repo, tmp_path, edit, says):
+    root = _yolo(tmp_path, "classes.txt", edit)
+    _refused(empty_repo, ["snapshot", "--from", str(root), "-m", "x"], 3, says, "remove the blank line")
+
+
+def test_blank_lines_after_the_yolo_class_names_are_still_read(empty_repo, tmp_path):
+    root = _yolo(tmp_path, "classes.txt", lambda b: b + b"\n\n")
+    code, out, err = invoke("snapshot", "--from", str(root), "-m", "x", "-q")
+    assert code == 0, err
+
+
+def test_a_yolo_sizes_json_cut_off_says_where(empty_repo, tmp_path):
+    root = _yolo(tmp_path, "sizes.json", lambda b: b[:20])
+    _refused(empty_repo, ["snapshot", "--from", str(root), "-m", "x"], 3,
+             "sizes.json: invalid JSON at line 2 column 3: Unterminated string", "fix sizes.json")

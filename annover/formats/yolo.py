@@ -499,7 +499,14 @@ def _names_as_given(root: Path, folder: Folder) -> tuple[list[str], dict]:
             raise fail(p, "no 'names' (the class names)", "add names: {0: first, 1: second, ...}")
     p = root / "classes.txt"
     if p.is_file():
-        return [ln.strip() for ln in utf8_text(folder.own(p)).splitlines() if ln.strip()], {}
+        lines = [ln.strip() for ln in utf8_text(folder.own(p)).splitlines()]
+        names = [ln for ln in lines if ln]
+        gap = next((i for i, ln in enumerate(lines) if not ln and any(lines[i:])), None)
+        if gap is not None:  # ambiguous: skipped, the classes after it move up one id; the SDK counts it a class
+            raise fail(p, f"line {gap + 1} is blank, between class names: skipped, the classes after it would "
+                          "have other ids than in tools that count it as a class (label-studio-sdk does)",
+                       "remove the blank line, or name the class it stands for (line N is class N-1)")
+        return names, {}
     raise fail(root, "no data.yaml or classes.txt", "give a YOLO folder with data.yaml (names) or classes.txt")
 
 
@@ -547,7 +554,7 @@ def _sizes(root: Path, image_dirs: list[str], folder: Folder) -> dict[str, tuple
         try:
             doc = json.loads(utf8_text(folder.own(p)))
         except json.JSONDecodeError as e:
-            raise fail(p, f"invalid JSON: {e.msg}", "fix sizes.json") from None
+            raise fail(p, f"invalid JSON at line {e.lineno} column {e.colno}: {e.msg}", "fix sizes.json") from None
         for img, s in (doc.items() if isinstance(doc, dict) else []):
             if not isinstance(s, dict) or not all(type(s.get(k)) is int and s[k] > 0 for k in ("width", "height")):
                 raise fail(p, f"{img!r}: expected {{width, height}} in pixels (integers above 0)", "fix sizes.json")
