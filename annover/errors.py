@@ -15,6 +15,8 @@ class AnnoverError(Exception):
     """Root of every error annover raises on purpose."""
 
     exit_code = 1
+    #: what a command did before it failed, where it reports that (the partial result ``--json`` prints)
+    result: object = None
 
     def __init__(self, message: str, hint: str | None = None) -> None:
         super().__init__(message)

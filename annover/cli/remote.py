@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Iterator
+
 import click
 
 from annover.cli import Progress, echo, emit_json, info, json_option, open_repo, short
+from annover.errors import AnnoverError
 from annover.repo import StatusResult, TransferResult
 from annover.store.dvc import REMOTE_TIMEOUT, TIMEOUT_ENV, TRANSFER_TIMEOUT, RemoteInfo, this_machine_warning
 from annover.store.git import Tracking
@@ -124,6 +128,18 @@ def status(no_remote: bool, timeout: float | None, as_json: bool) -> None:
                  f"taking a side) — bring its labels in with `annover merge {out.left_out[:12]}`")
 
 
+@contextlib.contextmanager
+def _report_on_failure(as_json: bool) -> Iterator[None]:
+    """With ``--json``, a push or pull that moved some versions and failed on others still prints its
+    document (what moved, what failed and why, the error) on stdout; the error goes on as ever (stderr, exit)."""
+    try:
+        yield
+    except AnnoverError as e:
+        if as_json and isinstance(e.result, TransferResult):
+            emit_json(e.result.to_json())
+        raise
+
+
 def _render_transfer(out: TransferResult, verb: str, there: str) -> None:
     total = len(out.moved) + len(out.up_to_date)
     what = f" ({short(out.version)})" if out.version else ""
@@ -150,7 +166,7 @@ def push(rev: str | None, remote: str | None, timeout: float | None, quiet: bool
     """Upload to the DVC remote what it lacks: of version REV, or of every version reachable
     from HEAD and the tags (like `git push`). What is there is not sent again."""
     repo = open_repo()
-    with Progress(quiet) as progress:
+    with _report_on_failure(as_json), Progress(quiet) as progress:
         progress("asking the DVC remote what it lacks, and sending it")
         out = repo.push(rev, remote, timeout=timeout)
     if as_json:
@@ -183,7 +199,7 @@ def pull(rev: str | None, remote: str | None, timeout: float | None, quiet: bool
     """Download from the DVC remote what the local DVC cache lacks: of version REV, or of every
     version reachable from HEAD and the tags; HEAD's objects land in the work tree."""
     repo = open_repo()
-    with Progress(quiet) as progress:
+    with _report_on_failure(as_json), Progress(quiet) as progress:
         progress("fetching from the DVC remote what is not here")
         out = repo.pull(rev, remote, timeout=timeout)
     if as_json:

@@ -12,12 +12,12 @@ import urllib.parse
 from pathlib import Path
 from typing import Any, Callable
 
-from annover.errors import NotARepoError, ObjectError, RemoteError, UsageError
+from annover.errors import AnnoverError, NotARepoError, ObjectError, RemoteError, UsageError
 from annover.files import READ_ONLY, long_name, under_a_file, write_atomic
 from annover.model import canonical as C
 from annover.repo.core import (ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore, git_elsewhere, left_out_by_git_merge,
                                made_it)
-from annover.repo.results import InitResult, StatusResult, StrayTag, TransferResult
+from annover.repo.results import InitResult, NotMoved, StatusResult, StrayTag, TransferResult
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Direction, Moved, RemoteInfo
 from annover.store.git import Git, found_repository, own_repository
@@ -534,9 +534,9 @@ def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Dir
     """Move the objects of version ``rev`` (None: of every version reachable from HEAD and the
     tags) that the other side lacks; what is there already is not sent again. Also returns
     the versions that could not be moved (their objects are on neither side) and, for a push,
-    the objects damaged or missing in the local DVC cache (``{md5: how}``). A push whose
-    objects the remote does not hold afterwards, or holds only damaged here, raises (see
-    :func:`_refuse_lost`)."""
+    the objects damaged or missing in the local DVC cache (``{md5: how}``); the result's
+    ``failed`` names them all, with why. A push whose objects the remote does not hold
+    afterwards raises (see :func:`_refuse_unconfirmed`), the result as the error's ``result``."""
     _check_remote_name(repo, remote)
     targets = _targets(repo, rev)
     by_listing: dict[str, list[str]] = {}
@@ -557,10 +557,41 @@ def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Dir
         return [v for m in listings for v in by_listing[m]]
 
     one = next(iter(targets)) if rev is not None else None
+    lost = vids(moved.missing) + unrecorded
+    failed = _failures(repo, direction, vids(list(moved.unconfirmed)), lost, moved.damaged)
     out = TransferResult(direction, one, targets[one][0] if one else None, moved.files, vids(moved.moved),
-                         vids(moved.present), remote_info(repo, remote), repo.scm.tracking())
+                         vids(moved.present), remote_info(repo, remote), repo.scm.tracking(), failed=failed)
     _refuse_unconfirmed(repo, out, moved, by_listing)
-    return out, vids(moved.missing) + unrecorded, moved.damaged
+    return out, lost, moved.damaged
+
+
+def _failures(repo: RepoCore, direction: Direction, unconfirmed: list[str], lost: list[str],
+              damaged: dict[str, str]) -> tuple[NotMoved, ...]:
+    """The versions not moved, each with why (see :class:`~annover.repo.results.NotMoved`)."""
+    tags = repo.tags_of()
+    corrupt = {m for m, how in damaged.items() if how == "corrupt"}
+    out = [NotMoved(v, "not-held-after-push", tuple(tags.get(v, ()))) for v in unconfirmed]
+    for v in lost:
+        why = ("not-on-remote" if direction == Direction.PULL else
+               "corrupt-here" if corrupt and corrupt & _md5s(repo, v) else "not-here")
+        out.append(NotMoved(v, why, tuple(tags.get(v, ()))))
+    return tuple(out)
+
+
+def _md5s(repo: RepoCore, vid: str) -> set[str]:
+    """The md5s of version ``vid``'s objects: those its record names (its manifests...), and those its
+    manifests name where they can be read (a damaged one cannot)."""
+    v = repo.version(vid)
+    try:
+        return {r.md5 for r in repo.objects_of(v)}
+    except ObjectError:
+        return {r.md5 for r in _direct_refs(v)}
+
+
+def _with_result(err: AnnoverError, out: TransferResult) -> AnnoverError:
+    """``err``, carrying what was moved before it (and the error itself): what ``--json`` prints."""
+    err.result = dataclasses.replace(out, error=str(err))
+    return err
 
 
 def _verifier(repo: RepoCore, by_listing: dict[str, list[str]]) -> dvc_adapter.Verify:
@@ -611,10 +642,11 @@ def _refuse_unconfirmed(repo: RepoCore, out: TransferResult, moved: Moved, by_li
     md5s = [md5 for gone in moved.unconfirmed.values() for md5 in gone]
     names = ", ".join(_name(repo, v) for v in vids[:5]) + (", ..." if len(vids) > 5 else "")
     done = f"{len(out.moved)} other version(s) pushed; " if out.moved else ""
-    raise RemoteError(f"the DVC remote does not hold {len(md5s)} object(s) of {names} after the push, though DVC "
-                      f"reported them sent: {_objects_named(repo, vids, md5s)}",
-                      f"{done}check the remote (space, permissions, `dvc status -c`) and run `annover push` again; "
-                      "these versions count as not pushed until it holds them")
+    raise _with_result(RemoteError(
+        f"the DVC remote does not hold {len(md5s)} object(s) of {names} after the push, though DVC reported them "
+        f"sent: {_objects_named(repo, vids, md5s)}",
+        f"{done}check the remote (space, permissions, `dvc status -c`) and run `annover push` again; these "
+        "versions count as not pushed until it holds them"), out)
 
 
 def _refuse_lost(repo: RepoCore, out: TransferResult, lost: list[str], damaged: dict[str, str] | None = None) -> None:
@@ -628,15 +660,16 @@ def _refuse_lost(repo: RepoCore, out: TransferResult, lost: list[str], damaged: 
         corrupt = sorted(m for m, how in (damaged or {}).items() if how == "corrupt")
         why = (f"; the DVC cache's copy of {_objects_named(repo, lost, corrupt)} is corrupt (its bytes do not "
                "match its md5)" if corrupt else "")
-        raise ObjectError(f"{len(lost)} version(s) not pushed, their objects are neither in the local DVC "
-                          f"cache nor on the remote: {names}{why}",
-                          f"{done}pull them where they are (annover pull --remote NAME) or push from the "
-                          "clone that made them")
+        raise _with_result(ObjectError(
+            f"{len(lost)} version(s) not pushed, their objects are neither in the local DVC cache nor on the "
+            f"remote: {names}{why}",
+            f"{done}pull them where they are (annover pull --remote NAME) or push from the clone that made them"), out)
     first = (repo.tags_of().get(lost[0]) or [lost[0][:12]])[0]
-    raise RemoteError(f"{len(lost)} version(s) not on the remote: {names}",
-                      f"{done}push them from a clone that has them: `annover push {first}`"
-                      + (" and the others by name" if len(lost) > 1 else "")
-                      + " (a version named is checked file by file: what the remote lost since is sent again)")
+    raise _with_result(RemoteError(
+        f"{len(lost)} version(s) not on the remote: {names}",
+        f"{done}push them from a clone that has them: `annover push {first}`"
+        + (" and the others by name" if len(lost) > 1 else "")
+        + " (a version named is checked file by file: what the remote lost since is sent again)"), out)
 
 
 def push(repo: RepoCore, rev: str | None = None, remote: str | None = None,
@@ -679,7 +712,9 @@ def pull(repo: RepoCore, rev: str | None = None, remote: str | None = None,
             out = dataclasses.replace(out, not_checked_out=_read_only_checkout(repo, needed, e))
         missing = [r for r in needed if not repo.store.has(r)]
         if missing:
-            raise RemoteError(f"{len(missing)} object(s) of {head[:12]} are still missing after the pull",
-                              "push them from a clone that has them: annover push")
+            failed = (*out.failed, NotMoved(head, "missing-after-pull", tuple(repo.tags_of().get(head, ()))))
+            raise _with_result(RemoteError(f"{len(missing)} object(s) of {head[:12]} are still missing after the pull",
+                                           "push them from a clone that has them: annover push"),
+                               dataclasses.replace(out, failed=failed))
     _refuse_lost(repo, out, lost)
     return out

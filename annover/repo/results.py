@@ -17,8 +17,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from annover.diffing import DiffResult
     from annover.repo.core import RepoCore
 
-__all__ = ["ExportResult", "InitResult", "Log", "SnapshotResult", "StatusResult", "StrayTag", "TagResult",
-           "TransferResult"]
+__all__ = ["ExportResult", "InitResult", "Log", "NotMoved", "SnapshotResult", "StatusResult", "StrayTag",
+           "TagResult", "TransferResult"]
 
 
 def _remote_json(remote: RemoteInfo | None) -> dict | None:
@@ -237,6 +237,22 @@ class ExportResult:
 
 
 @dataclass(frozen=True)
+class NotMoved:
+    """A version ``annover push`` / ``pull`` could not move, and why (``reason``): ``not-on-remote``
+    (pull: the remote lacks it), ``not-here`` (push: its objects are neither in the local DVC cache
+    nor on the remote), ``corrupt-here`` (push: the cache's copy of one of them is corrupt),
+    ``not-held-after-push`` (the remote does not hold what was sent), ``missing-after-pull`` (HEAD's
+    objects are still not here after the pull). ``tags`` name it."""
+
+    version: str
+    reason: str
+    tags: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"version": self.version, "tags": list(self.tags), "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class TransferResult:
     """``annover push`` / ``annover pull``: versions' objects moved to or from the DVC remote.
 
@@ -258,10 +274,15 @@ class TransferResult:
     #: pull in a work tree that cannot be written: what refused the checkout of HEAD's files, which
     #: annover then reads from the DVC cache (None: checked out, or there already)
     not_checked_out: str | None = None
+    #: the versions that could not be moved (the command then fails: see ``error``)
+    failed: tuple[NotMoved, ...] = ()
+    #: the error the command fails with once the other versions were moved (``message — hint``), None: none
+    error: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"direction": self.direction.value, "version": self.version, "commit": self.commit,
                 "transferred": self.transferred, "versions": len(self.moved) + len(self.up_to_date),
                 "moved": len(self.moved), "up_to_date": len(self.up_to_date), "moved_versions": self.moved,
                 "remote": _remote_json(self.remote), "git": self.git.to_json() if self.git else None,
-                "not_checked_out": self.not_checked_out}
+                "not_checked_out": self.not_checked_out, "failed": [f.to_json() for f in self.failed],
+                "error": self.error}

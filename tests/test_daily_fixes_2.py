@@ -1,0 +1,103 @@
+"""Daily use, second pass: what a user meets with push and pull --json when one version fails,
+status and push after `annover tag --force`, export --images against the images' real size,
+and gc --force beside a running pull. Real git, real DVC (a local folder remote)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import annover
+from annover.errors import ObjectError, RemoteError
+from annover.store.objects import shard
+
+from .conftest import EXAMPLES, git
+from .test_daily_remote import invoke, ok
+from .test_json_schemas import validator
+
+DVC = Path(sys.executable).with_name("dvc")
+
+
+def _two_versions(tmp_path: Path, monkeypatch) -> Path:
+    """A repository with v1 and v2 and a local DVC remote; the working folder is the repository."""
+    root = tmp_path / "labels"
+    ok("init", str(root), "--remote", str(tmp_path / "dvc-remote"))
+    monkeypatch.chdir(root)
+    for f in ("labeling.xml", "round1.json", "round2.json"):
+        shutil.copy(EXAMPLES / f, root / f)
+    ok("snapshot", "--from", "round1.json", "--config", "labeling.xml", "--key", "data.ext_id", "-m", "round 1")
+    ok("snapshot", "--from", "round2.json", "-m", "round 2")
+    return root
+
+
+def _failed_json(command: str, *args: str, code: int) -> tuple[dict, str]:
+    """``annover COMMAND ARGS --json`` that fails with ``code``: its document (checked against its
+    schema) and its stderr."""
+    got, out, err = invoke(command, *args, "--json")
+    assert got == code, err
+    assert err.startswith("Error: ") and err.count("\n") == 1, err  # the one-line error, as without --json
+    doc = json.loads(out)
+    assert not list(validator(command).iter_errors(doc))
+    assert doc["error"] and err == f"Error: {doc['error']}\n"
+    return doc, err
+
+
+# ---------------------------------------------------------------------- item 1: --json of a push or pull that fails
+
+
+def test_pull_json_says_what_was_pulled_and_which_version_the_remote_lacks(tmp_path, monkeypatch):
+    root = _two_versions(tmp_path, monkeypatch)
+    ok("push", "v2")  # v1 never pushed
+    repo = annover.Repo(root)
+    v1, v2 = repo.resolve("v1"), repo.resolve("v2")
+    train = tmp_path / "train"
+    git("clone", "-q", str(root), str(train), cwd=tmp_path)
+    monkeypatch.chdir(train)
+    doc, err = _failed_json("pull", code=RemoteError.exit_code)
+    assert doc["moved_versions"] == [v2] and doc["transferred"] > 0
+    assert doc["failed"] == [{"version": v1, "tags": ["v1"], "reason": "not-on-remote"}]
+    assert "1 version(s) not on the remote: v1 (" in err
+    assert annover.Repo(train).read_table("v2").num_rows > 0  # what the document says was pulled is here
+
+
+def test_push_json_says_what_was_pushed_and_which_version_is_not_here(tmp_path, monkeypatch):
+    root = _two_versions(tmp_path, monkeypatch)
+    ok("push")
+    train = tmp_path / "train"
+    git("clone", "-q", str(root), str(train), cwd=tmp_path)
+    monkeypatch.chdir(train)
+    ok("pull", "v2")  # v1's objects are not in this clone
+    backup = tmp_path / "backup"
+    assert subprocess.run([str(DVC), "remote", "add", "--local", "backup", str(backup)], cwd=train).returncode == 0
+    repo = annover.Repo(train)
+    doc, err = _failed_json("push", "--remote", "backup", code=ObjectError.exit_code)
+    assert doc["moved_versions"] == [repo.resolve("v2")] and doc["remote"]["name"] == "backup"
+    assert doc["failed"] == [{"version": repo.resolve("v1"), "tags": ["v1"], "reason": "not-here"}]
+    assert "1 version(s) not pushed" in err
+
+
+def test_push_json_names_the_version_whose_cache_copy_is_corrupt(tmp_path, monkeypatch):
+    root = _two_versions(tmp_path, monkeypatch)
+    repo = annover.Repo(root)
+    v1 = repo.version(repo.resolve("v1"))
+    only_v1 = {r.md5 for r in repo.objects_of(v1)} - {r.md5 for r in repo.objects_of(repo.version(repo.head()))}
+    cached = repo.dvc.cache_dir() / shard(sorted(only_v1)[0])
+    cached.chmod(0o644)
+    cached.write_bytes(b"bit rot" + cached.read_bytes()[7:])
+    doc, err = _failed_json("push", code=ObjectError.exit_code)
+    assert doc["moved_versions"] == [repo.head()]
+    assert "corrupt" in err, err
+    assert doc["failed"] == [{"version": v1.id, "tags": ["v1"], "reason": "corrupt-here"}]
+    assert "corrupt" in err, err
+
+
+def test_push_and_pull_json_say_no_failure_on_success(tmp_path, monkeypatch):
+    _two_versions(tmp_path, monkeypatch)
+    for command in ("push", "pull"):
+        code, out, err = invoke(command, "--json")
+        assert code == 0, err
+        doc = json.loads(out)
+        assert doc["failed"] == [] and doc["error"] is None
