@@ -5,6 +5,8 @@ and gc --force beside a running pull. Real git, real DVC (a local folder remote)
 from __future__ import annotations
 
 import json
+import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -17,6 +19,8 @@ from annover.store.objects import shard
 from .conftest import EXAMPLES, git
 from .test_daily_remote import invoke, ok
 from .test_json_schemas import validator
+from .test_team import ok as ok_in
+from .test_team import team  # noqa: F401  (the fixture: two clones, a bare git remote, a DVC remote)
 
 DVC = Path(sys.executable).with_name("dvc")
 
@@ -101,3 +105,48 @@ def test_push_and_pull_json_say_no_failure_on_success(tmp_path, monkeypatch):
         assert code == 0, err
         doc = json.loads(out)
         assert doc["failed"] == [] and doc["error"] is None
+
+
+# ---------------------------------------------------------------------- item 2: the git push status and push say
+
+
+def _said_publish(text: str) -> list[str]:
+    """The `git push ...` command in backquotes in ``text``, as words."""
+    found = re.search(r"`(git push [^`]*)`", text)
+    assert found, text
+    return shlex.split(found.group(1))
+
+
+def test_status_and_push_say_a_git_push_the_remote_accepts_after_a_tag_moved(team):
+    """`reviewed` is on the git remote; A moves it with `annover tag --force`. `annover status` and
+    `annover push` said `git push --atomic origin main --tags`, which git refuses (the remote has the
+    tag). They now name the moved tag with a + (known offline, from the branch's history the remote
+    has): run as said, it publishes the commit and the move; a deletion is said with a :, the same way."""
+    a = team.a
+    ok_in(a, "snapshot", "--from", str(team.data / "round2.json"), "-m", "round 2")
+    ok_in(a, "push")
+    git("push", "-q", "--atomic", "origin", "main", "--tags", cwd=a)
+    ok_in(a, "tag", "reviewed", "v2", "--force")
+    git("remote", "set-url", "origin", "ssh://annover-test.invalid/origin.git", cwd=a)  # not asked: no network
+    publish = _said_publish(ok_in(a, "status", "--no-remote")[0])
+    assert publish == ["git", "push", "--atomic", "origin", "main", "--tags", "+refs/tags/reviewed"]
+    assert json.loads(ok_in(a, "status", "--no-remote", "--json")[0])["git"]["publish"] == shlex.join(publish)
+    assert _said_publish(ok_in(a, "push")[1]) == publish
+    git("remote", "set-url", "origin", str(team.origin), cwd=a)
+    refused = subprocess.run(["git", "push", "--atomic", "origin", "main", "--tags"], cwd=a, capture_output=True)
+    assert refused.returncode != 0  # what status said before
+    subprocess.run(publish, cwd=a, check=True, capture_output=True)
+    assert git("ls-remote", "--tags", "origin", "reviewed", cwd=a).split()[0] == git("rev-parse", "reviewed", cwd=a).strip()
+    assert "up to date with origin/main" in ok_in(a, "status", "--no-remote")[0]
+    ok_in(a, "tag", "-d", "reviewed")
+    publish = _said_publish(ok_in(a, "status", "--no-remote")[0])
+    assert publish == ["git", "push", "--atomic", "origin", "main", "--tags", ":refs/tags/reviewed"]
+    subprocess.run(publish, cwd=a, check=True, capture_output=True)
+    assert git("ls-remote", "--tags", "origin", "reviewed", cwd=a) == ""
+
+
+def test_status_says_the_plain_git_push_for_new_tags(team):
+    a = team.a
+    ok_in(a, "snapshot", "--from", str(team.data / "round2.json"), "-m", "round 2")
+    ok_in(a, "tag", "gold", "v2")
+    assert _said_publish(ok_in(a, "status", "--no-remote")[0]) == ["git", "push", "--atomic", "origin", "main", "--tags"]

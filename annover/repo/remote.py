@@ -20,7 +20,7 @@ from annover.repo.core import (ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore, git_els
 from annover.repo.results import InitResult, NotMoved, StatusResult, StrayTag, TransferResult
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Direction, Moved, RemoteInfo
-from annover.store.git import Git, found_repository, own_repository
+from annover.store.git import Git, Tracking, found_repository, own_repository
 from annover.store.memo import CommitMemo
 from annover.store.objects import ObjectRef, sha256_file, shard
 from annover.store.refs import check_no_links, tag_order
@@ -413,6 +413,25 @@ def _pointers(repo: RepoCore, commits: list[str], pointer: str) -> list[str | No
     return out
 
 
+def tracking(repo: RepoCore) -> Tracking | None:
+    """HEAD's branch against its git remote (:meth:`~annover.store.git.Git.tracking`), with the tags
+    the commits only here moved (``annover tag --force``) or deleted (``annover tag -d``) where the
+    branch's history the remote has holds them: ``--tags`` alone would not publish those (git refuses
+    a moved tag, deletes none). One local ``git diff`` from where the two histories meet: no network,
+    as git last saw the remote."""
+    t = repo.scm.tracking()
+    if t is None or t.upstream is None or not t.ahead:
+        return t
+    tag_dir = repo.rel(repo.dir / "refs" / "tags")
+    out = repo.git("diff", "--name-status", "--no-renames", "-z", f"{t.upstream}...HEAD", "--", tag_dir,
+                   check=False).split("\0")
+    changed: dict[str, list[str]] = {"M": [], "D": []}
+    for status, path in zip(out[::2], out[1::2]):
+        if status in changed:
+            changed[status].append(path[len(tag_dir) + 1:])
+    return dataclasses.replace(t, moved_tags=tuple(changed["M"]), deleted_tags=tuple(changed["D"]))
+
+
 def _name(repo: RepoCore, vid: str) -> str:
     tags = repo.tags_of().get(vid)
     return f"{tags[0]} ({vid[:12]})" if tags else vid[:12]
@@ -456,7 +475,7 @@ def _status(repo: RepoCore, remote: bool, timeout: float | None) -> StatusResult
             pushed = head_listing in there if head_listing else None
     left = left_out_by_git_merge(repo, repo.head_commit(), head) if head else None
     return StatusResult(str(repo.root), head, repo.tags_of().get(head, []) if head else [], info, pushed, missing,
-                        interrupted, len(versions), unpushed, repo.scm.tracking(), stray_tags(repo) if head else [],
+                        interrupted, len(versions), unpushed, tracking(repo), stray_tags(repo) if head else [],
                         left_out=left[0] if left else None, hand_edit=hand_edit)
 
 
@@ -560,7 +579,7 @@ def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Dir
     lost = vids(moved.missing) + unrecorded
     failed = _failures(repo, direction, vids(list(moved.unconfirmed)), lost, moved.damaged)
     out = TransferResult(direction, one, targets[one][0] if one else None, moved.files, vids(moved.moved),
-                         vids(moved.present), remote_info(repo, remote), repo.scm.tracking(), failed=failed)
+                         vids(moved.present), remote_info(repo, remote), tracking(repo), failed=failed)
     _refuse_unconfirmed(repo, out, moved, by_listing)
     return out, lost, moved.damaged
 

@@ -16,6 +16,7 @@ import contextlib
 import hashlib
 import os
 import re
+import shlex
 import signal
 import subprocess
 import tempfile
@@ -290,7 +291,9 @@ class Tracking:
     the branch has none), the commits only here (``ahead``) and only there (``behind``).
     ``configured``: the branch's upstream is set (``git push -u``); when it is not, ``upstream``
     is the remote's branch of the same name where git has seen one (``git push origin main``
-    without ``-u``), and publishing sets it."""
+    without ``-u``), and publishing sets it. ``moved_tags`` / ``deleted_tags``: tags the commits
+    only here move or delete that the remote has (as the branch's history it has holds them), which
+    ``--tags`` would not publish (git refuses a moved tag, deletes none): :attr:`publish` names them."""
 
     branch: str
     remotes: list[str]
@@ -298,6 +301,8 @@ class Tracking:
     ahead: int
     behind: int
     configured: bool = True
+    moved_tags: tuple[str, ...] = ()
+    deleted_tags: tuple[str, ...] = ()
 
     @property
     def remote(self) -> str:
@@ -310,8 +315,10 @@ class Tracking:
         ``--follow-tags`` leaves them behind), all or nothing: a tag the remote refuses (another clone
         published that number first) must not leave the branch pushed without it, which would make
         this clone's version published and no longer one ``annover merge`` may renumber."""
+        refs = [shlex.quote(f"+refs/tags/{n}") for n in self.moved_tags]
+        refs += [shlex.quote(f":refs/tags/{n}") for n in self.deleted_tags]
         return (f"git push --atomic {'' if self.upstream and self.configured else '-u '}{self.remote} "
-                f"{self.branch} --tags")
+                f"{self.branch} --tags" + "".join(" " + r for r in refs))
 
     def to_json(self) -> dict:
         return {"branch": self.branch, "upstream": self.upstream, "upstream_set": self.configured,
