@@ -15,14 +15,15 @@ Cases (interleaved round-robin, setup not timed: the output folder removed befor
 - ``--images, checked``: the same export of a version snapshotted with ``--source DIR`` (each
   image checked against the sha256 the version recorded).
 
-The images are files of random bytes named ``.jpg`` (``--images`` neither decodes nor resizes
-them; sizes come from the task data). Figures, not tests.
+The images are a 640x480 JPEG's header and random bytes (``--images`` neither decodes nor resizes
+them; it reads each one's size from its header, which must be the labels' 640x480). Figures, not tests.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import json
 import os
 import random
@@ -30,6 +31,8 @@ import shutil
 import sys
 import tempfile
 from pathlib import Path
+
+from PIL import Image
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -46,10 +49,13 @@ def generate(root: Path, n: int, boxes: int, seed: int) -> Path:
     rnd = random.Random(seed)
     data = root / "data"
     data.mkdir(parents=True)
+    jpeg = io.BytesIO()
+    Image.new("L", (640, 480)).save(jpeg, "JPEG", quality=1)
+    head = jpeg.getvalue()[:1024]  # through the frame header, which gives the size
     tasks = []
     for i in range(n):
         name = f"img{i:06d}.jpg"
-        (data / name).write_bytes(rnd.randbytes(rnd.randint(2048, 6144)))
+        (data / name).write_bytes(head + rnd.randbytes(rnd.randint(1024, 5120)))
         result = [{"id": f"r{i}_{j}", "from_name": "label", "to_name": "image", "type": "rectanglelabels",
                    "original_width": 640, "original_height": 480,
                    "value": {"x": round(rnd.uniform(0, 80), 4), "y": round(rnd.uniform(0, 80), 4),

@@ -12,11 +12,15 @@ import subprocess
 import sys
 from pathlib import Path
 
+from PIL import Image as PILImage
+from PIL import ImageOps
+
 import annover
-from annover.errors import ObjectError, RemoteError
+from annover.errors import InputError, ObjectError, RemoteError
+from annover.formats.images_size import image_size
 from annover.store.objects import shard
 
-from .conftest import EXAMPLES, git
+from .conftest import EXAMPLES, git, shared_corpus
 from .test_daily_remote import invoke, ok
 from .test_json_schemas import validator
 from .test_team import ok as ok_in
@@ -150,3 +154,93 @@ def test_status_says_the_plain_git_push_for_new_tags(team):
     ok_in(a, "snapshot", "--from", str(team.data / "round2.json"), "-m", "round 2")
     ok_in(a, "tag", "gold", "v2")
     assert _said_publish(ok_in(a, "status", "--no-remote")[0]) == ["git", "push", "--atomic", "origin", "main", "--tags"]
+
+
+# ---------------------------------------------------------------------- item 3: export --images and the images' size
+
+
+BCCD = shared_corpus("formats") / "voc_bccd"  # 25 labelImg files of 640x480 images (the corpus holds no images)
+
+
+def _bccd_images(folder: Path, sizes: dict[int, tuple[int, int]], turned: tuple[int, ...] = ()) -> dict[str, Path]:
+    """A JPEG for each BCCD file, at the size its XML gives, but the i-th at ``sizes[i]``; those ``turned``
+    stored sideways with an EXIF orientation 6 (a phone's portrait photo), shown at the XML's size."""
+    made = {}
+    folder.mkdir()
+    for i, f in enumerate(sorted((BCCD / "Annotations").glob("*.xml"))):
+        text = f.read_text(encoding="utf-8")
+        name = re.search(r"<filename>([^<]+)</filename>", text).group(1)
+        w, h = sizes.get(i) or tuple(int(re.search(rf"<{k}>(\d+)</{k}>", text).group(1)) for k in ("width", "height"))
+        exif = PILImage.Exif()
+        if i in turned:
+            w, h = h, w
+            exif[0x0112] = 6
+        PILImage.new("RGB", (w, h), (i * 9 % 256, 80, 160)).save(folder / name, "JPEG", exif=exif.tobytes())
+        made[name] = folder / name
+    return made
+
+
+def test_export_images_says_each_image_whose_size_is_not_its_labels_and_coco_voc_refuse_it(repo, tmp_path):
+    """The labels say 640x480; images 3..9 are not (3: turned a quarter, 4..9: half size). The export
+    put them beside the labels without a word, and COCO's and VOC's pixel boxes missed them. YOLO (boxes
+    in fractions of the image) now warns, one line an image up to five, then the count; --json lists
+    them all. COCO and VOC refuse (exit 3), writing nothing. Image 1, stored sideways with an EXIF
+    orientation, is shown at 640x480, as Label Studio measured it: not said."""
+    assert invoke("snapshot", "--from", str(BCCD), "-m", "bccd", "-q")[0] == 0
+    odd = {3: (480, 640), **{i: (320, 240) for i in range(4, 10)}}
+    _bccd_images(tmp_path / "data", odd, turned=(1,))
+    code, out, err = invoke("export", "v1", "--format", "yolo", "-o", str(tmp_path / "yolo"),
+                            "--images", str(tmp_path / "data"), "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert not list(validator("export").iter_errors(doc))
+    said = doc["images"]["size_mismatches"]
+    assert [(m["task"], m["actual"]["width"], m["actual"]["height"]) for m in said] == \
+        [(f"BloodImage_{i:05d}", *odd[i]) for i in range(3, 10)]
+    assert {(m["recorded"]["width"], m["recorded"]["height"]) for m in said} == {(640, 480)}
+    warnings = [ln for ln in err.splitlines() if ln.startswith("warning: ")]
+    assert len(warnings) == 6 and "and 2 more image(s)" in warnings[-1] and "(7 in all" in warnings[-1], err
+    assert "BloodImage_00003.jpg is 480x640 pixels, but its labels were made on a 640x480 image" in warnings[0]
+    assert "not the same shape" in warnings[0] and "a resized copy?" in warnings[1]
+    assert "BloodImage_00001" not in err
+    for fmt in ("voc", "coco"):
+        code, out, err = invoke("export", "v1", "--format", fmt, "-o", str(tmp_path / fmt),
+                                "--images", str(tmp_path / "data"))
+        assert code == InputError.exit_code and out == "" and err.count("\n") == 1, err
+        assert "task 'BloodImage_00003'" in err and "is 480x640 pixels" in err and "(and 6 more image(s))" in err
+        assert f"every {fmt.upper()} box of it" in err
+        assert not (tmp_path / fmt).exists()  # nothing written
+    images_ok = _bccd_images(tmp_path / "right", {}, turned=(1, 2))
+    code, out, err = invoke("export", "v1", "--format", "coco", "-o", str(tmp_path / "coco"),
+                            "--images", str(tmp_path / "right"))
+    assert code == 0 and "warning" not in err, err
+    assert len(list((tmp_path / "coco" / "images").iterdir())) == len(images_ok)
+
+
+def test_image_size_from_the_header_is_the_size_pillow_shows(tmp_path):
+    """PNG and JPEG are read from their first bytes, other kinds through Pillow: each size, EXIF
+    orientation applied (a quarter turn swaps the sides), is the one Pillow gives once it applies the
+    orientation (ImageOps.exif_transpose, which decodes the image); a file that is no image, or is cut
+    short, has none."""
+    kinds = [("JPEG", {}), ("JPEG", {"progressive": True}), ("PNG", {}), ("WEBP", {}), ("TIFF", {}), ("GIF", {}),
+             ("BMP", {})]
+    for n, (kind, options) in enumerate(kinds):
+        for orientation in (None, 1, 3, 5, 6, 8):
+            exif = PILImage.Exif()
+            if orientation:
+                exif[0x0112] = orientation
+                exif[0x010F] = "a maker's note " * 300  # a long EXIF segment before the JPEG's frame header
+            p = tmp_path / f"{n}-{orientation}.{kind.lower()}"
+            if kind in ("GIF", "BMP"):
+                PILImage.new("RGB", (123, 45)).save(p, kind)
+            else:
+                PILImage.new("RGB", (123, 45)).save(p, kind, exif=exif.tobytes(), **options)
+            with PILImage.open(p) as im:
+                shown = ImageOps.exif_transpose(im).size
+            assert image_size(p) == shown, (kind, options, orientation)
+            data = p.read_bytes()
+            (tmp_path / "cut").write_bytes(data[:30])
+            assert image_size(tmp_path / "cut") in (None, shown, shown[::-1])  # a header cut short: no error
+    (tmp_path / "labels.txt").write_text("0 0.5 0.5 0.1 0.1\n")
+    assert image_size(tmp_path / "labels.txt") is None
+    assert image_size(tmp_path / "nowhere.jpg") is None

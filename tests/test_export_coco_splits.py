@@ -120,7 +120,7 @@ def test_a_coco_export_with_images_of_a_split_version_is_one_json_and_one_image_
                                "--json")
     assert code == 0, err
     res = json.loads(stdout)
-    assert res["images"] == {"images": 29, "checked": 0, "linked": 29, "copied": 0}
+    assert res["images"] == {"images": 29, "checked": 0, "linked": 29, "copied": 0, "size_mismatches": []}
     assert sorted(p.name for p in out.iterdir()) == ["annotations", "test", "train", "val"]
     assert "2 image(s) have no split (task data 'split') beside others that have one: they are in " \
            "annotations/instances_train.json" in res["notes"]

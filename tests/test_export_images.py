@@ -65,7 +65,7 @@ def test_yolo_export_with_images_is_read_by_supervision_box_for_box(bccd, tmp_pa
                                "--json")
     assert code == 0, err
     doc = json.loads(stdout)
-    assert doc["images"] == {"images": len(made), "checked": 0, "linked": len(made), "copied": 0}
+    assert doc["images"] == {"images": len(made), "checked": 0, "linked": len(made), "copied": 0, "size_mismatches": []}
     ds = sv.DetectionDataset.from_yolo(images_directory_path=str(out / "images"),
                                        annotations_directory_path=str(out / "labels"),
                                        data_yaml_path=str(out / "data.yaml"))
@@ -128,7 +128,7 @@ def test_images_on_another_file_system_are_copied(bccd, tmp_path):
     try:
         made = _images(data)
         res = annover.Repo(bccd.root).export("v1", "voc", tmp_path / "voc", images=data)
-        assert res.images == {"images": 25, "checked": 0, "linked": 0, "copied": 25}
+        assert res.images == {"images": 25, "checked": 0, "linked": 0, "copied": 25, "size_mismatches": []}
         for name, src in made.items():
             assert (tmp_path / "voc" / "JPEGImages" / name).read_bytes() == src.read_bytes()
     finally:
@@ -168,7 +168,7 @@ def test_images_uploaded_to_label_studio_are_found_in_the_folder_they_came_from(
     out = tmp_path / "yolo"
     code, stdout, err = cli("export", "--format", "yolo", "-o", str(out), "--images", "data", "--json")
     assert code == 0, err
-    assert json.loads(stdout)["images"] == {"images": 3, "checked": 3, "linked": 3, "copied": 0}
+    assert json.loads(stdout)["images"] == {"images": 3, "checked": 3, "linked": 3, "copied": 0, "size_mismatches": []}
     for t in tasks:  # each upload's name in the export, the file it came from behind it
         placed = out / "images" / t["data"]["image"].rsplit("/", 1)[-1]
         assert os.path.samefile(placed, made[placed.name.split("-", 1)[1]])

@@ -28,8 +28,9 @@ import errno
 import json
 import os
 import posixpath
+import re
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Callable
 
@@ -37,6 +38,7 @@ from annover.errors import InputError, NotFoundError, UsageError
 from annover.files import dvc_cache_object, sha256_file
 from annover.formats import Format
 from annover.formats.images import file_name_of, image_field, path_tails
+from annover.formats.images_size import image_size
 from annover.formats import coco, hf, voc, yolo
 from annover.model.config import LabelingConfig
 
@@ -44,8 +46,8 @@ if TYPE_CHECKING:  # pragma: no cover
     import datasets
     import pyarrow as pa
 
-__all__ = ["COCO_IMAGES", "COCO_JSON", "WITH_IMAGES", "Placed", "check_images_option", "find_images", "label_files",
-           "place_images", "with_images"]
+__all__ = ["COCO_IMAGES", "COCO_JSON", "WITH_IMAGES", "Mismatch", "Placed", "check_images_option", "find_images",
+           "label_files", "place_images", "with_images"]
 
 #: the formats ``--images`` fills: folders whose trainers read images beside the labels (COCO: a
 #: folder of its JSON and its images, as detectron2, mmdetection and torchvision read one; Hugging Face:
@@ -59,6 +61,27 @@ COCO_IMAGES = "images"
 _NO_LINK = {errno.EXDEV, errno.EPERM, errno.EMLINK, errno.ENOTSUP, errno.EACCES}
 
 
+@dataclass(frozen=True)
+class Mismatch:
+    """An image whose size (``actual``, as shown: EXIF orientation applied) is not the one its labels
+    record (``recorded``: Label Studio's original_width x original_height)."""
+
+    task: str
+    file: str
+    recorded: tuple[int, int]
+    actual: tuple[int, int]
+
+    def to_json(self) -> dict:
+        return {"task": self.task, "file": self.file,
+                "recorded": {"width": self.recorded[0], "height": self.recorded[1]},
+                "actual": {"width": self.actual[0], "height": self.actual[1]}}
+
+    def said(self) -> str:
+        """What is wrong, as the warning or the error names it."""
+        return (f"task {self.task!r}: {self.file} is {self.actual[0]}x{self.actual[1]} pixels, but its labels were "
+                f"made on a {self.recorded[0]}x{self.recorded[1]} image (original_width x original_height)")
+
+
 @dataclass
 class Placed:
     """The images an export puts in its folder: path in the folder -> the file found for it."""
@@ -68,9 +91,12 @@ class Placed:
     size: int = 0  # their bytes
     linked: int = 0
     copied: int = 0
+    #: YOLO: the images whose size is not the one their labels were made on (COCO and VOC refuse them)
+    mismatched: list[Mismatch] = field(default_factory=list)
 
     def to_json(self) -> dict:
-        return {"images": len(self.files), "checked": self.checked, "linked": self.linked, "copied": self.copied}
+        return {"images": len(self.files), "checked": self.checked, "linked": self.linked, "copied": self.copied,
+                "size_mismatches": [m.to_json() for m in self.mismatched]}
 
 
 def check_images_option(fmt: str, out: "str | Path", predictions: str | None) -> None:
@@ -156,10 +182,17 @@ def _under(f: Path, out: Path) -> bool:
     return any(p == out or (p.parent == out.parent and p.name.startswith(f".{out.name}.")) for p in (f, *f.parents))
 
 
+#: (task key, image value, place in the folder, recorded sha256, the size its labels were made on)
+Wanted = tuple[str, str, str, "str | None", "tuple[int, int] | None"]
+#: a VOC file's size, as :func:`annover.formats.voc.write` writes it
+_VOC_SIZE = re.compile(rb"<size>\s*<width>(\d+)</width>\s*<height>(\d+)</height>")
+
+
 def _wanted(fmt: str, tasks: "pa.Table", cfg_text: str | None, files: dict[str, bytes],
-            rows: list[str] | None = None) -> list[tuple[str, str, str, str | None]]:
-    """(task key, image value, place in the folder, recorded sha256) of each image the folder's
-    label files stand for (Hugging Face: of each row, by its task key, ``rows``)."""
+            rows: list[str] | None = None) -> list[Wanted]:
+    """(task key, image value, place in the folder, recorded sha256, recorded size) of each image the
+    folder's label files stand for (Hugging Face: of each row, by its task key, ``rows``; no size). The
+    size is the one the folder's labels give: YOLO's sizes.json, VOC's ``<size>``, COCO's ``images``."""
     cfg = LabelingConfig(cfg_text, source="the version's labeling config", validate=False) if cfg_text else None
     if cfg is not None and sum(o.tag == "Image" for o in cfg.objects.values()) > 1:
         raise UsageError("--images: the labeling config has several <Image> objects; a YOLO, VOC or COCO folder "
@@ -169,7 +202,8 @@ def _wanted(fmt: str, tasks: "pa.Table", cfg_text: str | None, files: dict[str, 
         return _coco_wanted(tasks, cfg, files, hashes)
     if fmt == Format.HF:
         return _hf_wanted(tasks, cfg, rows or [], hashes)
-    out = []
+    sizes = json.loads(files["sizes.json"]) if fmt != Format.VOC and "sizes.json" in files else {}
+    out: list[Wanted] = []
     for key, data_json, h in zip(tasks.column("task_key").to_pylist(), tasks.column("data").to_pylist(), hashes):
         data = json.loads(data_json)
         try:
@@ -178,12 +212,14 @@ def _wanted(fmt: str, tasks: "pa.Table", cfg_text: str | None, files: dict[str, 
             continue  # no image: the writers wrote no label file for it either
         dest, label = _destination(fmt, file_name_of(value), data)
         if label in files:
-            out.append((key, str(value), dest, h))
+            found = _VOC_SIZE.search(files[label]) if fmt == Format.VOC else None
+            size = (int(found[1]), int(found[2])) if found else (sizes[dest]["width"], sizes[dest]["height"]) \
+                if dest in sizes else None
+            out.append((key, str(value), dest, h, size))
     return out
 
 
-def _hf_wanted(tasks: "pa.Table", cfg: LabelingConfig | None, rows: list[str],
-               hashes: list) -> list[tuple[str, str, str, str | None]]:
+def _hf_wanted(tasks: "pa.Table", cfg: LabelingConfig | None, rows: list[str], hashes: list) -> list[Wanted]:
     """(task key, image value, the task key, recorded sha256) of each row of the Hugging Face dataset
     whose task names an image."""
     field = _image_object(cfg)
@@ -194,12 +230,12 @@ def _hf_wanted(tasks: "pa.Table", cfg: LabelingConfig | None, rows: list[str],
     for key in rows:
         value = json.loads(datas[at[key]]).get(field)
         if value is not None:
-            out.append((key, str(value), key, hashes[at[key]]))
+            out.append((key, str(value), key, hashes[at[key]], None))
     return out
 
 
 def _coco_wanted(tasks: "pa.Table", cfg: LabelingConfig | None, files: dict[str, bytes],
-                 hashes: list) -> list[tuple[str, str, str, str | None]]:
+                 hashes: list) -> list[Wanted]:
     """(task key, image value, place in the folder, recorded sha256) of each image of the COCO JSON
     (``images/<file_name>``) or of each split's (``<split>/<file_name>``, as COCO 2017 puts
     ``train2017/``), its task found by its image id (numbered as :func:`annover.formats.coco.image_ids`
@@ -210,13 +246,14 @@ def _coco_wanted(tasks: "pa.Table", cfg: LabelingConfig | None, files: dict[str,
     task_of = {iid: k for k, iid in coco.image_ids(keys, datas).items()}
     docs = [(COCO_IMAGES, files[COCO_JSON])] if COCO_JSON in files else \
         [(s, files[coco.SPLIT_JSON.format(s)]) for s in yolo.SPLITS if coco.SPLIT_JSON.format(s) in files]
-    out = []
+    out: list[Wanted] = []
     for folder, doc_bytes in docs:
         for im in json.loads(doc_bytes)["images"]:
             key = task_of[im["id"]]
             data = datas[row[key]]
+            size = (im["width"], im["height"]) if im.get("width") and im.get("height") else None
             out.append((key, str(data[image_field(cfg, data, None)]), _coco_place(folder, im["file_name"], key),
-                        hashes[row[key]]))
+                        hashes[row[key]], size))
     return out
 
 
@@ -249,7 +286,7 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
                          "images' folder with it", "give --out a folder outside the images' folder")
     index = _index(root, skip)
     wanted = _wanted(fmt, tasks, cfg_text, files, rows)
-    tails = [path_tails(value) for _, value, _, _ in wanted]
+    tails = [path_tails(w[1]) for w in wanted]
     lost = [(w[0], w[1]) for w, ts in zip(wanted, tails) if not any(t in index for t in ts)]
     if lost:
         more = f" (and {len(lost) - 1} more)" if len(lost) > 1 else ""
@@ -258,10 +295,14 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
                             "gives, or its file name, below it)")
     found: dict[str, str] = {}
     whose: dict[str, str] = {}  # path in the folder -> the task whose image it is
+    mismatched: list[Mismatch] = []
     checked = size = 0
-    for n, ((key, value, dest, h), ts) in enumerate(zip(wanted, tails), 1):
+    for n, ((key, value, dest, h, recorded), ts) in enumerate(zip(wanted, tails), 1):
         f = _one(index, ts, key, value, h, root)
         _no_stray_link(f, root)
+        actual = image_size(f) if recorded else None
+        if actual and actual != recorded:
+            mismatched.append(Mismatch(key, f, recorded, actual))  # type: ignore[arg-type]
         if h:
             if sha256_file(f) != h:
                 raise InputError(f"{f}: not the image task {key!r} was labeled on (its sha256 differs from the "
@@ -276,7 +317,21 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
         if progress is not None:
             progress(n, len(wanted))
     _check_nested(whose)
-    return Placed(found, checked, size)
+    _check_sizes(fmt, root, mismatched)
+    return Placed(found, checked, size, mismatched=mismatched)
+
+
+def _check_sizes(fmt: str, root: Path, mismatched: list[Mismatch]) -> None:
+    """Refuse (exit 3) for COCO and VOC images whose size is not the one their labels were made on: those
+    formats' boxes are pixels of that size, and every one of them would miss in the image put beside it
+    (a wrong image, or a resized copy). YOLO's boxes are fractions of the image: said, not refused."""
+    if not mismatched or fmt not in (Format.COCO, Format.VOC):
+        return
+    more = f" (and {len(mismatched) - 1} more image(s))" if len(mismatched) > 1 else ""
+    raise InputError(f"--images {root}: {mismatched[0].said()}{more}: every {fmt.upper()} box of it, in pixels of that "
+                     "size, would miss", "give --images the images the tasks were labeled on (a resized copy: "
+                     "--format yolo, whose boxes are fractions of the image), or fix original_width/original_height "
+                     "and snapshot again")
 
 
 def _no_stray_link(f: str, root: Path) -> None:
