@@ -5,6 +5,7 @@ and gc --force beside a running pull. Real git, real DVC (a local folder remote)
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -16,8 +17,9 @@ from PIL import Image as PILImage
 from PIL import ImageOps
 
 import annover
-from annover.errors import InputError, ObjectError, RemoteError
+from annover.errors import InputError, LockError, ObjectError, RemoteError
 from annover.formats.images_size import image_size
+from annover.repo.remote import pull_lock
 from annover.store.objects import shard
 
 from .conftest import EXAMPLES, git, shared_corpus
@@ -244,3 +246,49 @@ def test_image_size_from_the_header_is_the_size_pillow_shows(tmp_path):
     (tmp_path / "labels.txt").write_text("0 0.5 0.5 0.1 0.1\n")
     assert image_size(tmp_path / "labels.txt") is None
     assert image_size(tmp_path / "nowhere.jpg") is None
+
+
+# ---------------------------------------------------------------------- item 4: gc --force beside a running pull
+
+
+def _partial_download(root: Path) -> Path:
+    """A temporary file in the DVC cache as DVC names a download under way (``ab/.NAME.tmp``)."""
+    cache = root / ".dvc" / "cache" / "files" / "md5" / "ab"
+    cache.mkdir(parents=True, exist_ok=True)
+    f = cache / ".AbCdEfGhIjKlMnOpQrStUv.tmp"
+    f.write_bytes(b"half of a Parquet part")
+    return f
+
+
+def _cli(root: Path, *args: str) -> subprocess.CompletedProcess:
+    """annover in its own process (the pull lock is a process's flock), waiting 0.2 s for a lock."""
+    env = {**os.environ, "ANNOVER_LOCK_TIMEOUT": "0.2", "ANNOVER_REMOTE_TIMEOUT": "60"}
+    return subprocess.run([sys.executable, "-m", "annover", *args], cwd=root, env=env, capture_output=True,
+                          text=True)
+
+
+def test_gc_force_leaves_the_downloads_of_a_pull_under_way_and_pull_waits_for_gc(tmp_path, monkeypatch):
+    """`annover gc --force` removed every DVC temporary file in the cache as a partial download a pull
+    cut short left, also those of an `annover pull` running at that moment in the same clone, which
+    then failed to rename them into place. DVC guards the same with its repository lock, taken by
+    `dvc pull` and `dvc gc`: a pull now holds annover's pull lock shared while it writes to the cache,
+    and gc --force takes it exclusive, exit 9 while a pull holds it; a pull waits for a gc that holds it.
+    A pull cut short holds nothing (the lock goes with its process): what it left gc removes."""
+    root = _two_versions(tmp_path, monkeypatch)
+    ok("push")
+    repo = annover.Repo(root)
+    left = _partial_download(root)
+    with pull_lock(repo.dir):  # as `annover pull` holds it while it downloads
+        gc = _cli(root, "gc", "--force")
+        assert gc.returncode == LockError.exit_code, gc.stderr
+        assert "an annover pull is writing to the DVC cache" in gc.stderr and gc.stderr.count("\n") == 1
+        assert left.exists()
+        assert _cli(root, "pull").returncode == 0  # pulls share it
+    with pull_lock(repo.dir, exclusive=True):  # as `annover gc --force` holds it while it removes
+        pull = _cli(root, "pull")
+        assert pull.returncode == LockError.exit_code, pull.stderr
+        assert "annover gc --force is removing files from the DVC cache" in pull.stderr
+    gc = _cli(root, "gc", "--force", "--json")
+    assert gc.returncode == 0, gc.stderr
+    assert json.loads(gc.stdout)["partial_downloads"] == 1 and not left.exists()
+    assert ".annover" not in git("status", "--porcelain", "--untracked-files=all", cwd=root)  # the lock: ignored

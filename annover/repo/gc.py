@@ -51,7 +51,7 @@ from typing import Callable, Iterable
 
 from annover.errors import AnnoverError, LockError, NotARepoError, UsageError
 from annover.repo.core import RepoCore, lock_timeout
-from annover.repo.remote import commit_memo, own_commits, reachable
+from annover.repo.remote import commit_memo, own_commits, pull_lock, reachable
 from annover.store import dvc as dvc_adapter
 from annover.store.git import run_git
 from annover.store.memo import CommitMemo, WalkMemo, memo_name
@@ -534,6 +534,9 @@ def gc(repo: RepoCore, force: bool = False, progress: Progress = _noop, shared_c
         held = _take_lock(repo, stack, force)
         for adir in _other_worktrees(repo):  # one sharing this cache may be writing a version gc cannot see yet
             stack.enter_context(_worktree_lock(adir, lock_timeout()))
+        if force:  # a pull under way, here or in another worktree: its downloads are not partial ones to remove
+            for adir in (repo.dir, *_other_worktrees(repo)):
+                stack.enter_context(pull_lock(adir, exclusive=True))
         check_settled(repo, held)
         plan = _plan(repo, progress)
         view = _view_files(repo, plan)

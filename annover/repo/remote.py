@@ -4,19 +4,21 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import fcntl
 import hashlib
 import json
 import os
 import re
+import time
 import urllib.parse
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
-from annover.errors import AnnoverError, NotARepoError, ObjectError, RemoteError, UsageError
+from annover.errors import AnnoverError, LockError, NotARepoError, ObjectError, RemoteError, UsageError
 from annover.files import READ_ONLY, long_name, under_a_file, write_atomic
 from annover.model import canonical as C
 from annover.repo.core import (ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore, git_elsewhere, left_out_by_git_merge,
-                               made_it)
+                               lock_timeout, made_it)
 from annover.repo.results import InitResult, NotMoved, StatusResult, StrayTag, TransferResult
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Direction, Moved, RemoteInfo
@@ -26,8 +28,8 @@ from annover.store.objects import ObjectRef, sha256_file, shard
 from annover.store.refs import check_no_links, tag_order
 from annover.store.versions import Version
 
-__all__ = ["commit_memo", "default_remote_dir", "init", "own_commits", "pull", "push", "reachable", "remote_info",
-           "status"]
+__all__ = ["PULL_LOCK", "commit_memo", "default_remote_dir", "init", "own_commits", "pull", "pull_lock", "push",
+           "reachable", "remote_info", "status", "tracking"]
 
 #: where ``annover init`` puts the default local DVC remote (default ~/.cache/annover/remotes)
 REMOTE_HOME_ENV = "ANNOVER_REMOTE_HOME"
@@ -701,6 +703,52 @@ def push(repo: RepoCore, rev: str | None = None, remote: str | None = None,
     return out
 
 
+#: the file a pull holds shared while it writes to the DVC cache, and ``gc --force`` exclusive while it removes
+#: from it (git-ignored, in annover's ``tmp/``)
+PULL_LOCK = "tmp/pull.lock"
+
+
+@contextlib.contextmanager
+def pull_lock(adir: Path, exclusive: bool = False, timeout: float | None = None) -> Iterator[None]:
+    """Hold the pull lock of annover folder ``adir``: shared (a pull, which writes DVC's temporary files
+    into the cache, then renames them into place), or ``exclusive`` (``gc --force``, which removes the
+    temporary files a pull cut short left: never one a pull running now is writing). DVC's own guard
+    is the same: ``dvc pull`` and ``dvc gc`` take its repository lock. Waits ``timeout`` seconds
+    (default ``ANNOVER_LOCK_TIMEOUT``), then LockError (exit 9). A folder that cannot be written
+    (a read-only clone, where gc removes nothing either) is not locked. The lock goes with the process
+    (flock): a pull killed holds nothing."""
+    try:
+        (adir / "tmp").mkdir(exist_ok=True)
+        fd = os.open(adir / PULL_LOCK, os.O_RDONLY | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+    except OSError:
+        yield
+        return
+    try:
+        wait = lock_timeout() if timeout is None else timeout
+        if not _flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, wait):
+            where = f" ({adir.parent})" if exclusive else ""
+            raise (LockError(f"an annover pull is writing to the DVC cache{where}: gc would remove the files it is "
+                             "downloading", "wait for it to finish and run gc again") if exclusive else
+                   LockError("annover gc --force is removing files from the DVC cache",
+                             "wait for it to finish and pull again"))
+        yield
+    finally:
+        os.close(fd)  # releases the lock
+
+
+def _flock(fd: int, how: int, timeout: float) -> bool:
+    """Take ``flock`` ``how`` of ``fd``, waiting up to ``timeout`` seconds; False if not had."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            fcntl.flock(fd, how | fcntl.LOCK_NB)
+            return True
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+
+
 def pull(repo: RepoCore, rev: str | None = None, remote: str | None = None,
          timeout: float | None = None) -> TransferResult:
     """Fetch into the DVC cache what it lacks of version ``rev``, or of every version reachable
@@ -712,7 +760,13 @@ def pull(repo: RepoCore, rev: str | None = None, remote: str | None = None,
     the version record in git gives), before any of its files is fetched; HEAD's pointer must
     record its own listing before anything is checked out (ObjectError otherwise); a symbolic
     link among annover's folders is refused before anything is fetched (exit 6)."""
-    check_no_links(repo.dir)  # pull takes no lock, whose taking checks it: the store is written through
+    check_no_links(repo.dir)  # pull takes no repository lock, whose taking checks it: the store is written through
+    with pull_lock(repo.dir):
+        return _pull(repo, rev, remote, timeout)
+
+
+def _pull(repo: RepoCore, rev: str | None, remote: str | None, timeout: float | None) -> TransferResult:
+    """:func:`pull`, under the pull lock."""
     out, lost, _ = transfer(repo, rev, remote, Direction.PULL, timeout)
     head = repo.head()
     if head and head not in lost and (rev is None or out.version == head):
