@@ -339,6 +339,8 @@ class Repo(RepoCore):
         version reachable from HEAD and the tags, like ``git push``. Returns a
         :class:`TransferResult` (``.moved``, ``.up_to_date``: version ids; ``.transferred``: files);
         a remote that does not answer within ``timeout`` s is a ``RemoteUnreachableError`` (exit 10).
+        Versions that cannot be moved raise once the others are: the error's ``result`` is the
+        :class:`TransferResult` of what moved, its ``failed`` each version not moved and why.
 
             repo.push().moved
         """
