@@ -9,7 +9,6 @@ import hashlib
 import json
 import os
 import re
-import time
 import urllib.parse
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -25,7 +24,7 @@ from annover.store.dvc import Direction, Moved, RemoteInfo
 from annover.store.git import Git, Tracking, found_repository, own_repository
 from annover.store.memo import CommitMemo
 from annover.store.objects import ObjectRef, sha256_file, shard
-from annover.store.refs import check_no_links, tag_order
+from annover.store.refs import check_no_links, flock_within, tag_order
 from annover.store.versions import Version
 
 __all__ = ["PULL_LOCK", "commit_memo", "default_remote_dir", "init", "own_commits", "pull", "pull_lock", "push",
@@ -725,7 +724,7 @@ def pull_lock(adir: Path, exclusive: bool = False, timeout: float | None = None)
         return
     try:
         wait = lock_timeout() if timeout is None else timeout
-        if not _flock(fd, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH, wait):
+        if not flock_within(fd, wait, fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH):
             where = f" ({adir.parent})" if exclusive else ""
             raise (LockError(f"an annover pull is writing to the DVC cache{where}: gc would remove the files it is "
                              "downloading", "wait for it to finish and run gc again") if exclusive else
@@ -734,19 +733,6 @@ def pull_lock(adir: Path, exclusive: bool = False, timeout: float | None = None)
         yield
     finally:
         os.close(fd)  # releases the lock
-
-
-def _flock(fd: int, how: int, timeout: float) -> bool:
-    """Take ``flock`` ``how`` of ``fd``, waiting up to ``timeout`` seconds; False if not had."""
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            fcntl.flock(fd, how | fcntl.LOCK_NB)
-            return True
-        except BlockingIOError:
-            if time.monotonic() >= deadline:
-                return False
-            time.sleep(0.05)
 
 
 def pull(repo: RepoCore, rev: str | None = None, remote: str | None = None,

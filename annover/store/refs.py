@@ -102,12 +102,13 @@ def _files_under(folder: str, parts: tuple[str, ...]) -> list[tuple[tuple[str, .
     return out
 
 
-def flock_within(fd: int, timeout: float) -> bool:
-    """Take an exclusive ``flock`` of ``fd``, waiting up to ``timeout`` seconds; False if not had."""
+def flock_within(fd: int, timeout: float, how: int = fcntl.LOCK_EX) -> bool:
+    """Take a ``flock`` of ``fd`` (exclusive, or ``how``: ``fcntl.LOCK_SH``), waiting up to
+    ``timeout`` seconds; False if not had."""
     deadline = time.monotonic() + timeout
     while True:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, how | fcntl.LOCK_NB)
             return True
         except BlockingIOError:
             if time.monotonic() >= deadline:
