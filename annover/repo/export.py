@@ -80,6 +80,27 @@ def check_out(path: Path, force: bool, folder: bool, option: str = "--out") -> N
                          f"choose another {option}, or pass --force (force=True in Python) to replace it")
     if path.is_dir() and not folder:
         raise UsageError(f"{path} is a folder; this format writes one file", f"give {option} a file name")
+    whose = None if path.is_symlink() else _not_an_export(path)  # a link is replaced, not where it leads
+    if whose is not None:
+        raise UsageError(f"{option} {path} is {whose}; --force would replace it whole with the export",
+                         f"give {option} a folder of its own: a new name, or an earlier export")
+
+
+def _not_an_export(path: Path) -> str | None:
+    """What folder ``path`` is when ``--force`` must not replace it (the file system's root, the home
+    folder, the current folder or one holding it, a git work tree): None for any other."""
+    if not path.is_dir():
+        return None
+    real, cwd = path.resolve(), Path.cwd().resolve()
+    if real == Path(real.anchor):
+        return "the file system's root"
+    if real == Path.home().resolve():
+        return "your home folder"
+    if real == cwd or real in cwd.parents:
+        return "the current folder" if real == cwd else f"a folder holding the current folder ({cwd})"
+    if (real / ".git").exists():
+        return "a git repository's work tree (it holds .git)"
+    return None
 
 
 def unwritable_out(path: Path, e: OSError, option: str = "--out") -> UsageError:
@@ -139,8 +160,8 @@ def _write_folder(path: Path, write: Callable[[Path], None], size: int | None = 
         if old is not None and not path.exists():
             os.replace(old, path)
         raise
-    if old is not None:
-        shutil.rmtree(old) if old.is_dir() else old.unlink()
+    if old is not None:  # a link --out was (to a folder too) goes, not what it leads to
+        shutil.rmtree(old) if old.is_dir() and not old.is_symlink() else old.unlink()
     return size
 
 
