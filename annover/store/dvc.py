@@ -613,6 +613,11 @@ def _no_keys(e: BaseException) -> bool:
     return type(e).__name__ == "NoCredentialsError" or "Unable to locate credentials" in str(e)
 
 
+#: what to do when DVC lacks the plugin of the remote's type (dvc-ssh, dvc-webdav...)
+_PLUGIN_HINT = ("install the DVC plugin it names in annover's environment (pip install dvc-ssh, dvc-webdav...), "
+                "or set another remote with `annover init --remote URL` (see `dvc remote list`)")
+
+
 class Dvc:
     """The DVC repository rooted at ``root`` (the folder holding ``.dvc/``)."""
 
@@ -943,6 +948,7 @@ class Dvc:
             odb = d.cloud.get_remote_odb(remote, "push")
         except Exception as e:
             raise RemoteError(f"no usable DVC remote: {first_line(e)}",
+                              _PLUGIN_HINT if isinstance(e, ImportError) else
                               "set one with `annover init --remote URL` (see `dvc remote list`)") from None
         label = _label(d, remote)
         if _probe(odb.fs, root, label, timeout, endpoint(url, section), offline, name):
@@ -1020,6 +1026,8 @@ class Dvc:
             check_listing(parse_listing(data, listing), expected, f"the DVC listing {listing} of {what}")
             try:
                 d.checkout(targets=[self.path(pointer)], force=True)
+            except ImportError as e:  # DVC builds the remote's file system for a checkout too: its plugin missing
+                raise RemoteError(f"no usable DVC remote: {first_line(e)}", _PLUGIN_HINT) from None
             except dvc_exceptions.CheckoutError as e:
                 failed = (getattr(e, "result", None) or {}).get("failed") or e.target_infos
                 raise RemoteError(f"DVC could not check out {len(failed)} path(s) of {what} "
