@@ -16,6 +16,7 @@ from annover.diffing import POLICIES
 from annover.files import write_atomic
 from annover.loop.sample import STRATEGIES
 from annover.repo.outputs import check_output
+from annover.store.versions import model_named
 
 __all__ = ["agreement", "eval_", "suspects", "sample", "report"]
 
@@ -152,7 +153,8 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool,
 @click.command("eval")
 @click.argument("rev", default="HEAD")
 @click.option("--model", "models", multiple=True, metavar="MODEL_VERSION",
-              help="The model version (default: the only one); twice to compare two on the tasks both predicted.")
+              help="The model version (default: the only one); twice to compare two on the tasks both predicted; "
+                   '--model "" for predictions without a model_version.')
 @click.option("--resolve", "policy", type=click.Choice(POLICIES), default=None,
               help="How a task's label is chosen among its answers (the diff's policies; default ground-truth).")
 @json_option
@@ -188,19 +190,20 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
         return
     if doc.get("range") and doc["what"] == "compare":
         c = doc["versions"][0]
-        echo(f"{c['models'][0]} vs {c['models'][1]} on {c['tasks']} task(s) both predicted")
+        echo(f"{model_named(c['models'][0])} vs {model_named(c['models'][1])} on {c['tasks']} task(s) both predicted")
         for side in ("a", "b"):
             for ctl, e in c[side]["controls"].items():
                 if e["kind"] == "classification":
-                    echo(f"  {c[side]['model']} {ctl}: accuracy {_v(e['accuracy'])}, macro F1 {_v(e['macro_f1'])}")
+                    echo(f"  {model_named(c[side]['model'])} {ctl}: accuracy {_v(e['accuracy'])}, "
+                         f"macro F1 {_v(e['macro_f1'])}")
         for ctl, a in c["agreement"].items():
             echo(f"  same label on {ctl}: {a['same']} of {a['tasks']} ({_v(a['rate'])})")
         return
     if doc.get("range"):
-        echo(f"{doc['model']} against the labels of {rev} ({doc['policy']})")
+        echo(f"{model_named(doc['model'])} against the labels of {rev} ({doc['policy']})")
         _series(doc)
         return
-    echo(f"{doc['model']} against the labels of {doc['version']['name']} ({doc['policy']})")
+    echo(f"{model_named(doc['model'])} against the labels of {doc['version']['name']} ({doc['policy']})")
     for ctl, e in doc["controls"].items():
         echo("")
         if e["kind"] == "classification":

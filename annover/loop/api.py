@@ -25,7 +25,7 @@ from annover.loop.evaluate import compare_models, evaluate, model_versions
 from annover.loop.sample import SampleResult, sample
 from annover.loop.suspects import DEFAULT_THRESHOLD, SuspectsResult, suspects
 from annover.model.config import cache_dir, config_structure, taxonomy_paths
-from annover.store.versions import check_has_model
+from annover.store.versions import check_has_model, models_named
 
 __all__ = ["Series", "versions_in", "name_of", "run_agreement", "run_eval", "run_suspects", "run_sample",
            "run_drift", "diff_drift", "drift_counts", "sample_record", "config_labels", "head_of", "SAMPLES_DIR",
@@ -164,7 +164,7 @@ def _range_model(repo: Any, vs: list[Any], spec: str) -> str:
     if len(have) == 1:
         return have[0]
     raise UsageError(f"the versions of {spec} have predictions of {len(have)} model versions"
-                     f"{' (' + ', '.join(have) + ')' if have else ''}",
+                     f"{' (' + models_named(have) + ')' if have else ''}",
                      "name one with --model MODEL_VERSION" if have else "snapshot with --predictions FILE first")
 
 
@@ -175,7 +175,7 @@ def _model(repo: Any, v: Any, model: str | None) -> str:
     if len(have) == 1:
         return have[0]
     raise UsageError(f"version {name_of(repo, v)} has predictions of {len(have)} model versions"
-                     f"{' (' + ', '.join(have) + ')' if have else ''}",
+                     f"{' (' + models_named(have) + ')' if have else ''}",
                      "name one with --model MODEL_VERSION" if have else "snapshot with --predictions FILE first")
 
 

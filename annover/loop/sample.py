@@ -27,6 +27,7 @@ from annover.errors import UsageError
 from annover.loop import queries as Q
 from annover.loop.display import sample_html
 from annover.store.duck import quoted
+from annover.store.versions import models_named
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -200,17 +201,17 @@ def _model_of(predictions: "pa.Table | None", strategy: str, model: str | None, 
     if model is None and (strategy in _NEEDS_MODEL + ("disagreement",) or stratify) and have:
         model = have[-1] if len(have) == 1 else None
         if model is None and strategy in _NEEDS_MODEL:
-            raise UsageError(f"this version has predictions of {len(have)} model versions ({', '.join(have)})",
+            raise UsageError(f"this version has predictions of {len(have)} model versions ({models_named(have)})",
                              "name one with --model MODEL_VERSION")
         if model is None and strategy == "disagreement":
             notes.append(f"no model's predictions read: this version has {len(have)} model versions "
-                         f"({', '.join(have)}); name one with --model to count the labels it contradicts")
+                         f"({models_named(have)}); name one with --model to count the labels it contradicts")
     if strategy in _NEEDS_MODEL and model is None:
         raise UsageError(f"strategy {strategy!r} needs a model's predictions and this version has none",
                          "snapshot with --predictions FILE, or use --strategy unlabeled or random")
     if model is not None and model not in have:
         raise UsageError(f"this version has no predictions of model version {model!r}",
-                         f"use one of: {', '.join(have) or '(none)'}")
+                         f"use one of: {models_named(have) or '(none)'}")
     return model
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Iterable
 
 from annover.errors import UsageError
 from annover.store.objects import ObjectRef
@@ -76,9 +77,23 @@ def version_named(given: str, vid: str) -> str:
     return vid[:12] if not given or vid.startswith(given) else f"{given} ({vid[:12]})"
 
 
+#: how a text names the model version of predictions that had none (stored as "": ``--model ""``)
+NO_MODEL_VERSION = '"" (no model_version)'
+
+
+def model_named(model: str) -> str:
+    """Model version ``model`` as a text names it: ``""`` (no model_version) when it is empty."""
+    return model if model else NO_MODEL_VERSION
+
+
+def models_named(models: "Iterable[str]") -> str:
+    """Model versions as a text lists them, comma-separated (see :func:`model_named`)."""
+    return ", ".join(model_named(m) for m in models)
+
+
 def check_has_model(v: Version, model: str, given: str, none_hint: str) -> None:
     """Refuse model version ``model`` unless version ``v`` (named ``given`` on the command line)
     holds predictions of it, naming the version and the model versions it has."""
     if model not in v.model_versions:
         raise UsageError(f"version {version_named(given, v.id)} has no predictions of model version {model!r}",
-                         f"use one of: {', '.join(v.model_versions) or none_hint}")
+                         f"use one of: {models_named(v.model_versions) or none_hint}")
