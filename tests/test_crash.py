@@ -38,13 +38,14 @@ def _state(root: Path) -> dict:
     return {"ids": [v["id"] for v in versions], "tags": {t for v in versions for t in v["tags"]}}
 
 
-def _assert_consistent(root: Path) -> None:
-    """Every version in the log loads, the work tree matches the last commit, DVC agrees."""
-    st = _state(root)
-    for vid in st["ids"]:
-        code = f"import annover; annover.load({vid!r}); annover.load({vid!r}, table='tasks')"
-        p = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
-        assert p.returncode == 0, p.stderr[-3000:]
+def _assert_consistent(root: Path, st: dict | None = None) -> None:
+    """Every version in the log loads, the work tree matches the last commit, DVC agrees.
+    ``st``: the log's state the caller has just read (no write since), not read again."""
+    st = st or _state(root)
+    # every version in one fresh process (a process each cost a second of imports per version)
+    code = f"import annover\nfor vid in {st['ids']!r}:\n    annover.load(vid); annover.load(vid, table='tasks')"
+    p = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-3000:]
     assert git("status", "--porcelain", "--", ".annover", cwd=root) == ""
     dvc = Path(sys.executable).with_name("dvc")
     out = subprocess.run([str(dvc), "status", "-q"], cwd=root, capture_output=True, text=True)
@@ -70,14 +71,14 @@ def test_sigkill_at_each_stage_then_rerun(one_version, stage):
         assert st["ids"][-1] == v1 and len(st["ids"]) == 2 and st["tags"] == {"v1", "v2"}
     else:
         assert st["ids"] == [v1]  # the previous HEAD, intact; no half-written version
-    _assert_consistent(root)
+    _assert_consistent(root, st)
     again = run_cli("snapshot", "--from", "round2.json", "--key", "data.ext_id", "-m", "round 2", cwd=root)
     assert again.returncode == 0, again.stderr
     st = _state(root)
     assert len(st["ids"]) == 2 and st["ids"][-1] == v1
     assert st["tags"] == {"v1", "v2"}
     assert git("rev-parse", "v2^{commit}", cwd=root).strip() == git("rev-parse", "HEAD", cwd=root).strip()
-    _assert_consistent(root)
+    _assert_consistent(root, st)
 
 
 def _holds_lock(root: Path, proc: subprocess.Popen, limit: float = 120) -> bool:
@@ -119,8 +120,8 @@ def test_sigkill_at_random_moments(one_version):
     locked = time.monotonic()
     assert proc.wait() == 0, proc.stderr.read() if proc.stderr else ""
     to_lock, held = locked - started, time.monotonic() - locked
+    n = len(_state(root)["ids"])
     for i in range(4):
-        n = len(_state(root)["ids"])
         proc = _snapshot_process(root, _edit_of_round2(root, f"edit-{i}"))
         if i % 2:  # while the lock is held
             assert _holds_lock(root, proc) or proc.wait() == 0, proc.stderr.read() if proc.stderr else ""
@@ -129,14 +130,16 @@ def test_sigkill_at_random_moments(one_version):
             time.sleep(rnd.uniform(to_lock / 2, to_lock))
         proc.send_signal(signal.SIGKILL)
         proc.wait()
-        before = _state(root)["ids"]
-        _assert_consistent(root)  # before the next write, too
+        st = _state(root)
+        before = st["ids"]
+        _assert_consistent(root, st)  # before the next write, too
         again = run_cli("snapshot", "--from", f"edit-{i}.json", "--key", "data.ext_id", "-m", f"edit-{i}.json",
                         cwd=root)
         assert again.returncode == 0, again.stderr
         after = _state(root)["ids"]
         assert after[1:] == before or after == before  # one new version on top, or it had landed
         assert len(after) == n + 1
+        n = len(after)
     _assert_consistent(root)
 
 
@@ -180,7 +183,7 @@ def test_two_snapshots_at_once_serialise(one_version):
     versions = json.loads(run_cli("log", "--json", cwd=root, check=True).stdout)
     for child, parent in zip(versions, versions[1:]):
         assert child["parents"] == [parent["id"]]
-    _assert_consistent(root)
+    _assert_consistent(root, st)
 
 
 def test_snapshot_says_what_it_repaired_with_q_too(one_version):
