@@ -262,25 +262,28 @@ def test_terminal_escapes_are_shown_escaped_and_json_keeps_them(repo):
     run_cli("snapshot", "--from", "evil-round1.json", "--config", "evil.xml", *SNAP, "-m", EVIL_MESSAGE, cwd=root,
             check=True)
     run_cli("snapshot", "--from", "evil-round2.json", *SNAP, "-m", "round 2 \x1b[31m", cwd=root, check=True)
+    out = {}  # each command run once: its output checked for raw escapes, then for what it shows
     for args in (("log",), ("log", "--oneline"), ("show", "v1"), ("show", "v2"), ("diff", "v1", "v2"),
                  ("diff", "v1", "v2", "--rows", "--limit", "0"), ("diff", "v1", "v2", "--transitions"),
                  ("status", "--no-remote")):
         p = run_cli(*args, cwd=root)
         assert p.returncode == 0, (args, p.stderr)
         assert not RAW.search(p.stdout) and not RAW.search(p.stderr), (args, RAW.findall(p.stdout + p.stderr))
-    log = run_cli("log", cwd=root, check=True).stdout
+        out[args] = p.stdout
+    log = out[("log",)]
     assert "round 1 \\x1b]0;pwned\\x07 \\x1b[2J\\u202eevil\\x9b31m" in log  # (a CR ends a line there)
-    show = run_cli("show", "v1", cwd=root, check=True).stdout
+    show = out[("show", "v1")]
     assert "ali\\x1b[31mce\\u2066@example.com" in show and "posi\\u202etive" in show
-    diff = run_cli("diff", "v1", "v2", "--rows", "--limit", "0", cwd=root, check=True).stdout
+    diff = out[("diff", "v1", "v2", "--rows", "--limit", "0")]
     assert "\\x1b" in diff or "\\u202e" in diff
     # --json: the exact strings, and still nothing raw on the terminal
     for args in (("log", "--json"), ("show", "v1", "--json"), ("diff", "v1", "v2", "--json", "--rows")):
         p = run_cli(*args, cwd=root, check=True)
         assert not RAW.search(p.stdout), args
-    versions = json.loads(run_cli("log", "--json", cwd=root, check=True).stdout)
+        out[args] = p.stdout
+    versions = json.loads(out[("log", "--json")])
     assert versions[-1]["message"] == EVIL_MESSAGE
-    shown = json.loads(run_cli("show", "v1", "--json", cwd=root, check=True).stdout)
+    shown = json.loads(out[("show", "v1", "--json")])
     assert EVIL_ANNOTATOR in shown["stats"]["annotators"] and EVIL_LABEL in shown["stats"]["labels"]["sentiment"]
 
 
