@@ -170,7 +170,7 @@ def _same_or_same_error(f, *args):
         return type(e)
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(tables=_min_tables(), size=st.sampled_from([1, 2, 3, 1000]))
 def test_json_min_column_wise_is_the_general_writers_bytes(tables, size):
     got = _same_or_same_error(_json_min, tables, size)
@@ -185,7 +185,7 @@ def test_json_min_of_label_studio_shaped_tables_is_the_general_writers_bytes(tab
     assert got == _same_or_same_error(_json_min, tables, size, True)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(tables=_min_tables() | _tables(), size=st.sampled_from([1, 3, 1000]), nan=st.integers(0, 9))
 def test_jsonl_column_wise_is_the_general_writers_bytes(tables, size, nan):
     for name in C.TABLES:
