@@ -128,7 +128,8 @@ def duckdb_pairing(a: list[str], b: list[str]) -> int:
         g AS (SELECT t, an, fn, count(*) FILTER (WHERE only_a) AS na, count(*) FILTER (WHERE only_b) AS nb,
                      any_value(la) FILTER (WHERE only_a) AS la, any_value(lb) FILTER (WHERE only_b) AS lb
               FROM j GROUP BY ALL)
-        SELECT coalesce(sum(n), 0) FROM (SELECT fn, la, lb, count(*) AS n FROM g WHERE na = 1 AND nb = 1 GROUP BY ALL)"""
+        SELECT coalesce(sum(n), 0)
+        FROM (SELECT fn, la, lb, count(*) AS n FROM g WHERE na = 1 AND nb = 1 GROUP BY ALL)"""
     con = duckdb.connect()
     try:
         return int(con.sql(q).fetchall()[0][0])

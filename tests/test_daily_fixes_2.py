@@ -142,7 +142,8 @@ def test_status_and_push_say_a_git_push_the_remote_accepts_after_a_tag_moved(tea
     refused = subprocess.run(["git", "push", "--atomic", "origin", "main", "--tags"], cwd=a, capture_output=True)
     assert refused.returncode != 0  # what status said before
     subprocess.run(publish, cwd=a, check=True, capture_output=True)
-    assert git("ls-remote", "--tags", "origin", "reviewed", cwd=a).split()[0] == git("rev-parse", "reviewed", cwd=a).strip()
+    remote_tag = git("ls-remote", "--tags", "origin", "reviewed", cwd=a).split()[0]
+    assert remote_tag == git("rev-parse", "reviewed", cwd=a).strip()
     assert "up to date with origin/main" in ok_in(a, "status", "--no-remote")[0]
     ok_in(a, "tag", "-d", "reviewed")
     publish = _said_publish(ok_in(a, "status", "--no-remote")[0])
@@ -155,7 +156,8 @@ def test_status_says_the_plain_git_push_for_new_tags(team):
     a = team.a
     ok_in(a, "snapshot", "--from", str(team.data / "round2.json"), "-m", "round 2")
     ok_in(a, "tag", "gold", "v2")
-    assert _said_publish(ok_in(a, "status", "--no-remote")[0]) == ["git", "push", "--atomic", "origin", "main", "--tags"]
+    said = _said_publish(ok_in(a, "status", "--no-remote")[0])
+    assert said == ["git", "push", "--atomic", "origin", "main", "--tags"]
 
 
 # ---------------------------------------------------------------------- item 3: export --images and the images' size

@@ -67,7 +67,8 @@ def test_coco_export_with_images_is_read_by_pycocotools_and_supervision_box_for_
     code, stdout, err = invoke("export", "v1", "--format", "coco", "-o", str(out), "--images", str(tmp_path / "data"),
                                "--json")
     assert code == 0, err
-    assert json.loads(stdout)["images"] == {"images": 29, "checked": 0, "linked": 29, "copied": 0, "size_mismatches": []}
+    assert json.loads(stdout)["images"] == {
+        "images": 29, "checked": 0, "linked": 29, "copied": 0, "size_mismatches": []}
     assert sorted(p.name for p in out.iterdir()) == ["annotations.json", "images"]
     # the JSON is the one export writes without --images, byte for byte
     code, _, err = invoke("export", "v1", "--format", "coco", "-o", str(tmp_path / "plain.json"))
@@ -208,7 +209,8 @@ def test_hf_export_with_images_holds_each_rows_image(repo, tmp_path):
     assert code == 0, err
     code, stdout, err = invoke("export", "--format", "hf", "-o", str(tmp_path / "h"), "--images", "data", "--json")
     assert code == 0, err
-    assert json.loads(stdout)["images"] == {"images": 25, "checked": 25, "linked": 0, "copied": 25, "size_mismatches": []}
+    assert json.loads(stdout)["images"] == {
+        "images": 25, "checked": 25, "linked": 0, "copied": 25, "size_mismatches": []}
     code, _, err = invoke("export", "--format", "hf", "-o", str(tmp_path / "plain"))
     assert code == 0, err
     plain = datasets.load_from_disk(str(tmp_path / "plain"))
