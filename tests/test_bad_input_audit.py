@@ -244,3 +244,33 @@ def test_a_yolo_sizes_json_cut_off_says_where(empty_repo, tmp_path):
     root = _yolo(tmp_path, "sizes.json", lambda b: b[:20])
     _refused(empty_repo, ["snapshot", "--from", str(root), "-m", "x"], 3,
              "sizes.json: invalid JSON at line 2 column 3: Unterminated string", "fix sizes.json")
+
+
+# ---------------------------------------------------------------------------
+# dataset push of a result whose fields are missing or not text said it in label-studio-sdk's Python
+# ("AttributeError: 'int' object has no attribute 'lower'", "argument of type 'NoneType' is not iterable")
+
+_PYTHON_WORDS = ("AttributeError", "NoneType", "object has no attribute", "is not iterable", "Error validating")
+
+
+@pytest.mark.parametrize("where", ["annotations", "predictions"])
+@pytest.mark.parametrize("field, value, says", [
+    ("type", 5, "type"), ("value", None, "no value"), ("from_name", None, "from_name"), ("to_name", 3, "to_name")])
+def test_dataset_push_says_which_result_field_is_wrong_in_its_own_words(empty_repo, tmp_path, project_factory,
+                                                                        sdk_admin, where, field, value, says):
+    project = project_factory("bad-result", (LS / "fe_sentiment_two_annotators.xml").read_text(encoding="utf-8"))
+    tasks = json.loads((LS / "fe_sentiment_two_annotators.json").read_text(encoding="utf-8"))
+    item = dict(tasks[0]["annotations"][0]["result"][0], **{field: value})
+    if where == "annotations":
+        tasks[0]["annotations"][0]["result"][0] = item
+    else:
+        tasks[0]["predictions"] = [{"model_version": "m", "score": 0.5, "result": [item]}]
+    src = tmp_path / "export.json"
+    src.write_text(json.dumps(tasks), encoding="utf-8")
+    push = ["dataset", "push", str(project.id), "--from", str(src)] + (["--annotations"] if where == "annotations"
+                                                                       else [])
+    for dry in (["--dry-run"], []):
+        code, out, err = invoke(*push, *dry)
+        assert code in (3, 4) and err.count("\n") == 1 and says in err and "export.json" in err, err
+        assert not any(w in err for w in _PYTHON_WORDS), err
+    assert list(sdk_admin.tasks.list(project=project.id)) == []

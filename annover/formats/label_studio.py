@@ -262,7 +262,8 @@ def check_annotation(ann: dict, where: str) -> None:
     """RecordError for an annotation field a snapshot refuses (its ``result`` not a list, its annotator,
     ``was_cancelled`` / ``ground_truth`` not a boolean, ``lead_time`` not a number): the same rule for
     annotations ``dataset push --annotations`` sends as for those a snapshot reads."""
-    _list_of(ann.get("result"), where + ".result")
+    for i, item in enumerate(_list_of(ann.get("result"), where + ".result")):
+        _region_row(item, i, f"{where}, result {i}")  # its fields, as a snapshot reads them
     _check_annotator(ann.get("completed_by"), where + ", field completed_by")
     for f in ("was_cancelled", "ground_truth"):
         _bool(ann.get(f), f"{where}.{f}")

@@ -22,7 +22,8 @@ from typing import Any, Callable, Iterable, Union
 from annover.errors import InputError, UsageError, ValidationError
 from annover.model.config import SELF_NAMED_RESULTS, Control, LabelingConfig
 
-__all__ = ["LABEL_KEYS", "LEVELS", "Problems", "check_answers", "item_problem", "labels_of", "strictness"]
+__all__ = ["LABEL_KEYS", "LEVELS", "Problems", "check_answers", "item_problem", "labels_of", "strictness",
+           "structure_problem"]
 
 #: Value keys that hold the label(s) of a result, by result type.
 LABEL_KEYS = (
@@ -143,6 +144,26 @@ def _labels_only(item: dict, ctl: Control, config: LabelingConfig, to_name: Any)
     return item.get("type") in _SPAN_TYPES and obj is not None and obj.tag not in TEXT_OBJECTS
 
 
+def _naming_problem(item: dict) -> tuple[str, str] | None:
+    """(problem, field) of a result whose control, object or type is not named by a string."""
+    for f in ("from_name", "to_name", "type"):
+        if item.get(f) is not None and not isinstance(item.get(f), str):
+            return f"{f} is {type(item.get(f)).__name__}, not a string", f
+    if not item.get("from_name"):
+        return "the result names no control (from_name)", "from_name"
+    return None
+
+
+def structure_problem(item: dict) -> str | None:
+    """What is missing from a result (not a relation), or of another kind than Label Studio writes,
+    in annover's words (label-studio-sdk's check says these in Python's: "'int' object has no
+    attribute 'lower'"); None when its fields are all there."""
+    if item.get("type") == "relation":
+        return None
+    found = _naming_problem(item) or _shape_problem(item)
+    return None if found is None else found[0]
+
+
 def item_problem(item: dict, config: LabelingConfig) -> tuple[str, str, str] | None:
     """(kind, problem, field) of a result item the config does not allow; None when it does.
 
@@ -151,11 +172,9 @@ def item_problem(item: dict, config: LabelingConfig) -> tuple[str, str, str] | N
     if item.get("type") == "relation":
         return None
     fn = item.get("from_name")
-    for f in ("from_name", "to_name", "type"):
-        if item.get(f) is not None and not isinstance(item.get(f), str):
-            return "invalid", f"{f} is {type(item.get(f)).__name__}, not a string", f
-    if not fn:
-        return "invalid", "the result names no control (from_name)", "from_name"
+    named = _naming_problem(item)
+    if named is not None:
+        return ("invalid", *named)
     ctl = config.control_for(fn)
     if ctl is None:
         return STALE, f"control {fn!r} is not in the labeling config", "from_name"

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Callable, Iterable, Union
 
 from annover._lazy import lazy
 from annover.errors import InputError, ValidationError
-from annover.formats.ls_results import STALE, item_problem
+from annover.formats.ls_results import STALE, item_problem, structure_problem
 from annover.model.config import Control, LabelingConfig
 
 if TYPE_CHECKING:
@@ -44,9 +44,17 @@ def check_results(answers: Iterable[tuple[Where, dict]], config: LabelingConfig,
                 stale(where, ri, problem[1])
             elif problem is not None:  # a Repeater's control by its expanded name: the SDK would not know it
                 ctl = config.control_for(item.get("from_name"))
-                sdk = config.region_errors(item) if ctl is None or ctl.name == item.get("from_name") else []
-                reason = (sdk or [problem[1]])[0]
-                raise ValidationError(f"{_text(where)}, region {ri} ({item.get('from_name')}): {reason}", hint)
+                own = structure_problem(item)  # a field missing or of another kind: said so, not in the SDK's Python
+                sdk = config.region_errors(item) if own is None and (ctl is None or ctl.name == item.get("from_name")) \
+                    else []
+                reason = own or (sdk or [problem[1]])[0]
+                raise ValidationError(f"{_text(where)}, region {ri} ({item.get('from_name')}): {reason}",
+                                      _FIX_RESULT if own else hint)
+
+
+#: the hint of a result whose fields are missing or of another kind (not a label the config lacks)
+_FIX_RESULT = "fix the result: Label Studio's name their control, object and type as text (from_name, to_name, type) " \
+              "and hold a value object"
 
 
 def _text(where: Where) -> str:
