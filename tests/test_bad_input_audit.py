@@ -274,3 +274,46 @@ def test_dataset_push_says_which_result_field_is_wrong_in_its_own_words(empty_re
         assert code in (3, 4) and err.count("\n") == 1 and says in err and "export.json" in err, err
         assert not any(w in err for w in _PYTHON_WORDS), err
     assert list(sdk_admin.tasks.list(project=project.id)) == []
+
+
+# ---------------------------------------------------------------------------
+# COCO: a segmentation that is neither polygons nor RLE was read as none (the box kept, nothing
+# said), and a keypoint visibility other than 0, 1, 2 was kept as given
+
+
+@pytest.mark.parametrize("seg, says", [("abc", "segmentation is text 'abc'"), (5, "segmentation is a number"),
+                                       ({"size": [1, 1]}, "segmentation is an object"),
+                                       ([[1, 2, 3, 4, 5, 6], "x"], "segmentation is a list")])
+def test_coco_segmentation_of_another_kind_is_refused(empty_repo, tmp_path, seg, says):
+    doc = json.loads((FORMATS / "coco_polygons_cocoannotator.json").read_text(encoding="utf-8"))
+    doc["annotations"][0]["segmentation"] = seg
+    src = tmp_path / "damaged.json"
+    src.write_text(json.dumps(doc), encoding="utf-8")
+    _refused(empty_repo, ["snapshot", "--from", str(src), "-m", "x"], 3, says, "damaged.json", "annotation 0")
+
+
+def test_coco_flat_segmentation_is_one_polygon_as_pycocotools_reads_it(empty_repo, tmp_path):
+    doc = json.loads((FORMATS / "coco_polygons_cocoannotator.json").read_text(encoding="utf-8"))
+    nested = next(a for a in doc["annotations"] if isinstance(a.get("segmentation"), list)
+                  and len(a["segmentation"]) == 1)
+    flat = json.loads(json.dumps(doc))
+    for a in flat["annotations"]:
+        if a["id"] == nested["id"]:
+            a["segmentation"] = a["segmentation"][0]
+    changed = []
+    for name, d in (("nested.json", doc), ("flat.json", flat)):
+        (tmp_path / name).write_text(json.dumps(d), encoding="utf-8")
+        code, out, err = invoke("snapshot", "--from", str(tmp_path / name), "-m", name, "--json")
+        assert code == 0, err
+        changed.append(json.loads(out)["changed"])
+    assert changed == [True, False]  # the flat polygon is the same region as the nested one
+
+
+@pytest.mark.parametrize("v", [7, "2", True, -1])
+def test_coco_keypoint_visibility_not_0_1_2_is_refused(empty_repo, tmp_path, v):
+    doc = json.loads((FORMATS / "coco_person_keypoints_mmpose.json").read_text(encoding="utf-8"))
+    ann = next(a for a in doc["annotations"] if any(a.get("keypoints", [])[2::3]))
+    ann["keypoints"][2] = v
+    src = tmp_path / "damaged.json"
+    src.write_text(json.dumps(doc), encoding="utf-8")
+    _refused(empty_repo, ["snapshot", "--from", str(src), "-m", "x"], 3, "has visibility", "damaged.json")

@@ -47,7 +47,7 @@ from annover.formats.images import (Image, Obj, categories, category_ids, check_
                                     images_of, keypoint_names, mask_box, move_flag, note_kept, pct, px, px_of,
                                     rbox_corners, side_problem)
 from annover.formats.resolve import Picked
-from annover.formats.text import fail, read_json
+from annover.formats.text import fail, json_kind, read_json
 from annover.formats.train import TrainInput, image_config, refuse_control, region_id, stem_key, unlabeled
 from annover.formats.yolo import SPLITS, or_train, split_of
 from annover.model.config import LabelingConfig
@@ -371,6 +371,7 @@ def regions_of(a: dict, w: int, h: int, label: str, kp_names: list[str], where: 
     if iscrowd:
         kept["iscrowd"] = 1
     item: dict[str, Any]
+    seg = _segmentation(seg, where)
     if isinstance(seg, list) and seg and isinstance(seg[0], list):
         for j, p in enumerate(seg):
             if not isinstance(p, list) or len(p) < 6 or len(p) % 2:
@@ -411,6 +412,26 @@ def regions_of(a: dict, w: int, h: int, label: str, kp_names: list[str], where: 
     return [item, *_keypoints(a, item, size, kp_names, where)]
 
 
+def _segmentation(seg: Any, where: str) -> Any:
+    """``segmentation`` as the reader takes it: polygons (a list of lists), RLE (an object with
+    ``counts``), none (``[]`` or left out); one flat list of numbers is one polygon, as pycocotools
+    reads it. Anything else (a text, a number, an object without counts) is an InputError naming it:
+    it was read as no segmentation."""
+    if seg is None or isinstance(seg, dict) and "counts" in seg:
+        return seg
+    if isinstance(seg, list) and seg and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in seg):
+        return [seg]
+    if isinstance(seg, list) and all(isinstance(p, list) for p in seg):
+        return seg
+    raise InputError(f"{where}: segmentation is {json_kind(seg)}, expected polygons "
+                     "[[x1, y1, x2, y2, ...], ...] or RLE {\"counts\": ..., \"size\": [h, w]}",
+                     "fix the COCO file, or leave segmentation out of a box")
+
+
+#: COCO's keypoint visibility flags: not labeled, labeled but not visible, visible
+VISIBILITY = (0, 1, 2)
+
+
 def _keypoints(a: dict, item: dict, size: dict, kp_names: list[str], where: str) -> list[dict]:
     """The visible keypoints of annotation ``a`` as regions whose parent is ``item`` (given an id)."""
     kps = a.get("keypoints")
@@ -426,6 +447,9 @@ def _keypoints(a: dict, item: dict, size: dict, kp_names: list[str], where: str)
     out = []
     for i, name_ in enumerate(kp_names):
         x, y, v = kps[3 * i:3 * i + 3]
+        if isinstance(v, bool) or v not in VISIBILITY:
+            raise InputError(f"{where}: keypoint {name_!r} has visibility {str(v)[:20]!r}, not one of COCO's 0 (not "
+                             "labeled), 1 (labeled, not visible), 2 (visible)", "fix its v in keypoints [x, y, v, ...]")
         if not v:
             continue
         kp: dict[str, Any] = {"type": "keypointlabels", "from_name": "keypoints", "to_name": "image",
