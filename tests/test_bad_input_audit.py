@@ -317,3 +317,15 @@ def test_coco_keypoint_visibility_not_0_1_2_is_refused(empty_repo, tmp_path, v):
     src = tmp_path / "damaged.json"
     src.write_text(json.dumps(doc), encoding="utf-8")
     _refused(empty_repo, ["snapshot", "--from", str(src), "-m", "x"], 3, "has visibility", "damaged.json")
+
+
+def test_dataset_push_of_a_parquet_file_says_to_send_its_version(empty_repo, tmp_path, project_factory, sdk_admin):
+    """It said "unknown file type .parquet", of a file annover itself reads."""
+    project = project_factory("parquet", (LS / "fe_sentiment_two_annotators.xml").read_text(encoding="utf-8"))
+    src = tmp_path / "labels.parquet"
+    src.write_bytes(b"PAR1")
+    for dry in (["--dry-run"], []):
+        code, _, err = invoke("dataset", "push", str(project.id), "--from", str(src), *dry)
+        assert code == 3 and err.count("\n") == 1, err
+        assert "labels.parquet" in err and "annover snapshot --from labels.parquet" in err and "--from HEAD" in err, err
+    assert list(sdk_admin.tasks.list(project=project.id)) == []

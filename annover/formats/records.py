@@ -55,6 +55,9 @@ def read_records(path: Path) -> list[Any]:
         return read_csv_records(path)
     if ext in RECORD_SUFFIXES:
         return read_json_list(path, "records")
+    if ext in (".parquet", ".pq"):  # annover's own tables, or a flat file: a version holds them
+        raise InputError(f"{path}: a Parquet file is not sent as it is", "snapshot it first (annover snapshot --from "
+                         f"{path.name}), then send the version: --from HEAD")
     raise InputError(f"{path}: unknown file type {ext or '(none)'}",
                      "give a folder, a .jsonl / .json / .csv file of records, or a version (v2, HEAD)")
 
