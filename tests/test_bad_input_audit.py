@@ -6,6 +6,7 @@ code, and nothing written (every file of the repository byte for byte, with and 
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -329,3 +330,14 @@ def test_dataset_push_of_a_parquet_file_says_to_send_its_version(empty_repo, tmp
         assert code == 3 and err.count("\n") == 1, err
         assert "labels.parquet" in err and "annover snapshot --from labels.parquet" in err and "--from HEAD" in err, err
     assert list(sdk_admin.tasks.list(project=project.id)) == []
+
+
+def test_a_label_file_that_is_a_folder_is_called_a_folder(empty_repo, tmp_path):
+    """It was "not a regular file (a pipe, a device or a socket)"."""
+    src = tmp_path / "yolo"
+    shutil.copytree(FORMATS / "yolo_detect_lssdk", src)
+    first = sorted((src / "labels").iterdir())[0]
+    first.unlink()
+    first.mkdir()
+    _refused(empty_repo, ["snapshot", "--from", str(src), "-m", "x"], 3,
+             f"labels/{first.name}: a folder, where a file is read")

@@ -132,7 +132,7 @@ def test_a_fifo_among_the_label_files_is_refused_not_waited_on(repo, tmp_path):
 
     threading.Thread(target=unblock, daemon=True).start()
     try:
-        _refused(repo, src, 3, "labels/img_1.txt: not a regular file", fmt="yolo")
+        _refused(repo, src, 3, "labels/img_1.txt: a named pipe, where a file is read", fmt="yolo")
     finally:
         done.set()
 

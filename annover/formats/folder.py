@@ -11,17 +11,13 @@ pipe or device named like a label file is refused too: reading it would never en
 from __future__ import annotations
 
 import os
-import re
 import stat
 from pathlib import Path
 
 from annover.errors import InputError
+from annover.files import dvc_cache_object, not_a_file
 
 __all__ = ["Folder"]
-
-#: a DVC cache object: a folder of two hex digits holding a file named by the rest of its md5
-#: (``.dvc/cache/files/md5/3f/a1...`` in DVC 3, ``.dvc/cache/3f/a1...`` in DVC 2)
-_DVC_OBJECT = re.compile(r"/[0-9a-f]{2}/[0-9a-f]{30}$")
 
 
 class Folder:
@@ -51,7 +47,7 @@ class Folder:
             return f
         link = os.path.islink(path)
         real = os.path.realpath(path) if link else os.path.join(where, name)
-        if not self._inside(real) and not _DVC_OBJECT.search(real.replace(os.sep, "/")):
+        if not self._inside(real) and not dvc_cache_object(real):
             raise InputError(f"{f}: a link to {real}, outside the dataset folder {self.root}; annover reads no "
                              "labels from outside it", "copy the file into the folder, or remove the link "
                              "(a link inside the folder, or into a DVC cache, is read)")
@@ -60,8 +56,8 @@ class Folder:
         except OSError as e:  # a link to nothing
             raise InputError(f"{f}: cannot be read ({e.strerror})", "put the file itself there, or remove it") from None
         if not stat.S_ISREG(mode):
-            raise InputError(f"{f}: not a regular file (a pipe, a device or a socket)",
-                             "put the file itself there, or remove it")
+            what = "a folder" if stat.S_ISDIR(mode) else not_a_file(path) or "not a regular file"
+            raise InputError(f"{f}: {what}, where a file is read", "put the file itself there, or remove it")
         return f
 
     def _listing(self, folder: str) -> tuple[str, frozenset[str]]:
