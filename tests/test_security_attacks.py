@@ -162,6 +162,20 @@ def test_a_remote_url_with_a_token_in_its_query_is_refused_unshown(tmp_path):
     assert "tok-in-query-42" not in out + err and not any(root.iterdir())
 
 
+def test_a_hand_set_remote_url_with_a_token_in_its_query_is_not_shown(two_rounds):
+    """The same URL set with plain `dvc remote add` (annover init refuses it). Was: status, push and
+    pull named the remote with its query, token and all."""
+    repo, _, _ = two_rounds
+    subprocess.run([str(Path(sys.executable).with_name("dvc")), "remote", "add", "-f", "-d", "annover",
+                    "https://127.0.0.1:9/store?token=tok-in-query-77"], cwd=repo.root, check=True, capture_output=True)
+    for args in (["status"], ["status", "--json"], ["push"]):
+        code, out, err = invoke(*args)
+        assert code == 10 and "tok-in-query-77" not in out + err, (args, out, err)
+        assert "https://127.0.0.1:9/store?***" in err, (args, err)
+    code, out, err = invoke("pull")  # every object here already: the remote is not asked
+    assert "tok-in-query-77" not in out + err, (out, err)
+
+
 # ---------------------------------------------------------------------- export --images
 
 

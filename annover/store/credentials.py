@@ -49,11 +49,13 @@ def is_local_url(url: str) -> bool:
 
 
 def redact(url: str) -> str:
-    """``url`` with any ``user:password@`` replaced by ``***@``."""
+    """``url`` with any ``user:password@`` replaced by ``***@``, and any query (``?token=...``, which a
+    remote's URL cannot use: DVC adds each file's path after it) by ``?***``."""
     found = _userinfo(url)
     while found is not None and _userinfo(found[2]) is not None:  # a password with both '/' and '@' unescaped
         found = _userinfo(found[2])
-    return url if found is None else found[2].replace("://", "://***@", 1)
+    out = url if found is None else found[2].replace("://", "://***@", 1)
+    return out.split("?", 1)[0] + "?***" if "://" in out and "?" in out else out
 
 
 #: the ``user[:password]@`` of a URL inside a text: up to the authority's last '@'
