@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterable, Iterator
 
 __all__ = ["NO_ROOM", "READ_ONLY", "REFUSED", "bad_name", "dvc_cache_object", "file_mode", "long_name", "naming",
-           "not_a_file", "refused_hint", "sha256_file", "under_a_file", "unwritable", "write_atomic",
+           "not_a_file", "not_utf8_at", "refused_hint", "sha256_file", "under_a_file", "unwritable", "write_atomic",
            "write_chunks_atomic", "write_files"]
 
 #: errnos of a disk (or quota) with no room left
@@ -277,3 +277,23 @@ def dvc_cache_object(real: str) -> bool:
     """Whether the resolved path ``real`` is a DVC cache object (where DVC's symlink cache makes each
     tracked file lead)."""
     return bool(_DVC_OBJECT.search(real.replace(os.sep, "/")))
+
+
+#: the UTF-8 byte order mark (Windows editors write one)
+_BOM = b"\xef\xbb\xbf"
+
+
+def not_utf8_at(path: Path) -> str:
+    """`` at line N column C``: where the first text of ``path`` that is not UTF-8 is (the column
+    counts characters), for an error said after a decoder failed somewhere in the file; '' if none."""
+    try:
+        with path.open("rb") as f:
+            for n, raw in enumerate(f, 1):
+                if n == 1 and raw.startswith(_BOM):
+                    raw = raw[len(_BOM):]
+                try:
+                    raw.decode("utf-8")
+                except UnicodeDecodeError as e:
+                    return f" at line {n} column {len(raw[:e.start].decode('utf-8', 'replace')) + 1}"
+    except OSError:
+        return ""

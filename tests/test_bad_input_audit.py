@@ -341,3 +341,22 @@ def test_a_label_file_that_is_a_folder_is_called_a_folder(empty_repo, tmp_path):
     first.mkdir()
     _refused(empty_repo, ["snapshot", "--from", str(src), "-m", "x"], 3,
              f"labels/{first.name}: a folder, where a file is read")
+
+
+@pytest.mark.parametrize("which", ["config", "classes.txt"])
+def test_text_that_is_not_utf8_is_named_by_line_and_column(empty_repo, tmp_path, which):
+    """A config said "cannot read: 'utf-8' codec can't decode byte 0xe9 in position 94", a YOLO
+    classes.txt "not UTF-8 text (byte 9: ...)": a byte count, no line."""
+    if which == "config":
+        cfg = tmp_path / "latin.xml"
+        cfg.write_bytes(b'<View>\n  <Text name="t" value="$text"/>\n  <Choices name="c" toName="t">\n'
+                        b'    <Choice value="caf\xe9"/>\n  </Choices>\n</View>\n')
+        args = ["snapshot", "--from", str(LS / "fe_sentiment_two_annotators.json"), "--config", str(cfg), "-m", "x"]
+        code, says = 5, "latin.xml: the text at line 4 column 23 is not UTF-8"
+    else:
+        src = tmp_path / "yolo"
+        shutil.copytree(FORMATS / "yolo_detect_lssdk", src)
+        names = (src / "classes.txt").read_bytes().splitlines()
+        (src / "classes.txt").write_bytes(b"\n".join([names[0], b"b\xe9", *names[2:]]) + b"\n")
+        args, code, says = ["snapshot", "--from", str(src), "-m", "x"], 3, "the text at line 2 column 2 is not UTF-8"
+    _refused(empty_repo, args, code, says)

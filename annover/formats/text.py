@@ -15,7 +15,7 @@ from typing import Any
 
 from annover._runtime import no_gc
 from annover.errors import InputError, NotFoundError
-from annover.files import not_a_file
+from annover.files import not_a_file, not_utf8_at
 from annover.model.canonical import MAX_DEPTH
 
 __all__ = ["JSONL_SUFFIXES", "check_readable", "fail", "is_utf8", "json_kind", "json_value_problem", "not_utf8_at", "read_csv_records",
@@ -73,7 +73,7 @@ def utf8_text(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
-        raise fail(path, f"not UTF-8 text (byte {e.start}: {e.reason})", "save the file as UTF-8") from None
+        raise fail(path, f"the text{not_utf8_at(path)} is not UTF-8 ({e.reason})", "save the file as UTF-8") from None
 
 
 def check_readable(path: Path, streams: bool = False, option: str = "--from") -> None:
@@ -273,20 +273,6 @@ def read_jsonl(path: Path) -> list[Any]:
     return rows
 
 
-def not_utf8_at(path: Path) -> str:
-    """`` at line N column C``: where the first text of ``path`` that is not UTF-8 is (the column
-    counts characters), for an error said after a decoder failed somewhere in the file; '' if none."""
-    try:
-        with path.open("rb") as f:
-            for n, raw in enumerate(f, 1):
-                if n == 1 and raw.startswith(BOM):
-                    raw = raw[len(BOM):]
-                try:
-                    raw.decode("utf-8")
-                except UnicodeDecodeError as e:
-                    return f" at line {n} column {len(raw[:e.start].decode('utf-8', 'replace')) + 1}"
-    except OSError:
-        return ""
     return ""
 
 

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any, Iterable
 
 from annover._lazy import lazy
 from annover.errors import ConfigError, InputError, NotFoundError
-from annover.files import not_a_file, write_atomic
+from annover.files import not_a_file, not_utf8_at, write_atomic
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
@@ -361,7 +361,10 @@ class LabelingConfig:
             text = Path(path).read_text(encoding="utf-8")
         except FileNotFoundError:
             raise NotFoundError(f"{path}: no such file", "give the path of a Label Studio XML config") from None
-        except (OSError, UnicodeDecodeError) as e:
+        except UnicodeDecodeError as e:
+            raise ConfigError(f"{path}: the text{not_utf8_at(Path(path))} is not UTF-8 ({e.reason})",
+                              "save the config as UTF-8") from None
+        except OSError as e:
             raise ConfigError(f"{path}: cannot read: {e}", "give a UTF-8 Label Studio XML file") from None
         return cls(text, source=str(path), background=background)
 
