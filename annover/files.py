@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterable, Iterator
 
-__all__ = ["NO_ROOM", "READ_ONLY", "REFUSED", "bad_name", "dvc_cache_object", "file_mode", "long_name", "naming",
+__all__ = ["BOM", "NO_ROOM", "READ_ONLY", "REFUSED", "bad_name", "dvc_cache_object", "file_mode", "long_name", "naming",
            "not_a_file", "not_utf8_at", "refused_hint", "sha256_file", "under_a_file", "unwritable", "write_atomic",
            "write_chunks_atomic", "write_files"]
 
@@ -280,7 +280,7 @@ def dvc_cache_object(real: str) -> bool:
 
 
 #: the UTF-8 byte order mark (Windows editors write one)
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 
 
 def not_utf8_at(path: Path) -> str:
@@ -289,8 +289,8 @@ def not_utf8_at(path: Path) -> str:
     try:
         with path.open("rb") as f:
             for n, raw in enumerate(f, 1):
-                if n == 1 and raw.startswith(_BOM):
-                    raw = raw[len(_BOM):]
+                if n == 1 and raw.startswith(BOM):
+                    raw = raw[len(BOM):]
                 try:
                     raw.decode("utf-8")
                 except UnicodeDecodeError as e:

@@ -15,7 +15,7 @@ from typing import Any
 
 from annover._runtime import no_gc
 from annover.errors import InputError, NotFoundError
-from annover.files import not_a_file, not_utf8_at
+from annover.files import BOM, not_a_file, not_utf8_at
 from annover.model.canonical import MAX_DEPTH
 
 __all__ = ["JSONL_SUFFIXES", "check_readable", "fail", "is_utf8", "json_kind", "json_value_problem", "not_utf8_at", "read_csv_records",
@@ -228,8 +228,6 @@ def json_bytes(path: Path) -> bytes:
     return data[3:] if data.startswith(BOM) else data
 
 
-#: the UTF-8 byte order mark
-BOM = b"\xef\xbb\xbf"
 
 
 def read_json(path: Path, record: str = "record") -> Any:
