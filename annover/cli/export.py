@@ -83,7 +83,8 @@ def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predic
         emit_json(res.to_json())
     for note in getattr(res, "notes", []):  # on stderr with --json too
         info(f"note: {note}")
-    _warn_sizes(getattr(res, "images", None) or {})
+    for warning in getattr(res, "warnings", []):  # images of another size than their labels' (YOLO)
+        info(f"warning: {warning}")
     if res.missing_tasks:
         shown = ", ".join(map(repr, res.missing_tasks[:5])) + (" ..." if len(res.missing_tasks) > 5 else "")
         info(f"warning: {len(res.missing_tasks)} of the task keys given are in no task of {rev}: {shown}")
@@ -91,27 +92,6 @@ def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predic
         return
     where = "standard output" if out == "-" else res.path
     info(f"wrote {where} ({res.format}, {res.bytes} bytes) from {short(res.version)}")
-
-
-#: the images of another size than their labels' said one by one (then counted)
-SIZES_SAID = 5
-
-
-def _warn_sizes(images: dict) -> None:
-    """A warning for each image (up to :data:`SIZES_SAID`, then their count) whose size is not the one its labels
-    were made on, which a YOLO export with --images keeps (its boxes are fractions of the image): a resized copy
-    is right, another image is not. On stderr with --json too; COCO and VOC refuse them."""
-    found = images.get("size_mismatches") or []
-    for m in found[:SIZES_SAID]:
-        (aw, ah), (rw, rh) = ((m[k]["width"], m[k]["height"]) for k in ("actual", "recorded"))
-        resized = abs(aw * rh - ah * rw) <= max(rw, rh)  # the same shape, to a pixel: a resized copy
-        info(f"warning: task {m['task']!r}: {m['file']} is {aw}x{ah} pixels, but its labels were made on a {rw}x{rh} "
-             "image (original_width x original_height): " + (
-                 "a resized copy? its boxes, fractions of the image, still fit it" if resized else
-                 "not the same shape: another image, or another crop, which its boxes do not fit"))
-    if len(found) > SIZES_SAID:
-        info(f"warning: and {len(found) - SIZES_SAID} more image(s) of another size than their labels' "
-             f"({len(found)} in all; --json lists them: images.size_mismatches)")
 
 
 def read_keys(path: str | None) -> list[str]:

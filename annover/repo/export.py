@@ -64,6 +64,7 @@ class TrainExportResult(ExportResult):
     resolve: str = "only"
     predictions: str | None = None
     images: dict | None = None  # with --images: how many were put in the folder, checked, linked, copied
+    warnings: list[str] = field(default_factory=list)  # said on stderr (--json: in images.size_mismatches)
 
     def to_json(self) -> dict:
         return {**super().to_json(), "notes": list(self.notes), "resolve": self.resolve,
@@ -242,7 +243,8 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
         except OSError as e:
             raise unwritable_out(path, e) from None
         return TrainExportResult(v.id, fmt, str(path), size, r.items, missing, r.notes + _said(placed),
-                                 resolve or "only", predictions, placed.to_json() if placed else None)
+                                 resolve or "only", predictions, placed.to_json() if placed else None,
+                                 placed.warnings() if placed else [])
     rows = _items(fmt, tables, table)
     done = None if progress is None else (lambda n: progress(f"writing {path.name}", n, rows))
     try:  # written in pieces as they are rendered: a large version is never whole in memory as text

@@ -81,6 +81,18 @@ class Mismatch:
         return (f"task {self.task!r}: {self.file} is {self.actual[0]}x{self.actual[1]} pixels, but its labels were "
                 f"made on a {self.recorded[0]}x{self.recorded[1]} image (original_width x original_height)")
 
+    def warning(self) -> str:
+        """:meth:`said`, and whether the image is a resized copy (the same shape, to a pixel), which a
+        YOLO export's boxes, fractions of the image, still fit."""
+        (aw, ah), (rw, rh) = self.actual, self.recorded
+        return self.said() + (": a resized copy? its boxes, fractions of the image, still fit it"
+                              if abs(aw * rh - ah * rw) <= max(rw, rh) else
+                              ": not the same shape: another image, or another crop, which its boxes do not fit")
+
+
+#: the images of another size than their labels' a warning names one by one (then counts)
+SIZES_SAID = 5
+
 
 @dataclass
 class Placed:
@@ -97,6 +109,14 @@ class Placed:
     def to_json(self) -> dict:
         return {"images": len(self.files), "checked": self.checked, "linked": self.linked, "copied": self.copied,
                 "size_mismatches": [m.to_json() for m in self.mismatched]}
+
+    def warnings(self) -> list[str]:
+        """A warning for each image (up to :data:`SIZES_SAID`, then their count) whose size is not the one
+        its labels were made on, which a YOLO export keeps (COCO and VOC refuse them)."""
+        found = self.mismatched
+        more = [f"and {len(found) - SIZES_SAID} more image(s) of another size than their labels' ({len(found)} in "
+                "all; --json lists them: images.size_mismatches)"] if len(found) > SIZES_SAID else []
+        return [m.warning() for m in found[:SIZES_SAID]] + more
 
 
 def check_images_option(fmt: str, out: "str | Path", predictions: str | None) -> None:
