@@ -11,6 +11,7 @@ import os
 import subprocess
 import sys
 import threading
+import tempfile
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Iterator
@@ -149,6 +150,18 @@ def test_a_git_url_token_is_not_shown_when_load_cannot_read_it(tmp_path):
     with pytest.raises(RevisionError) as e:
         annover.load("v1", repo="http://bob:tok-in-url-5678@127.0.0.1:9/repo.git")
     assert "tok-in-url-5678" not in str(e.value) and "http://***@127.0.0.1:9/repo.git" in str(e.value)
+    # nor kept on disk: DVC's half-made clone (its .git/config holds the URL as given) was left in the
+    # temporary folder, since a clone that fails is not in the list DVC's cleanup removes
+    left = [p for p in Path(tempfile.gettempdir()).glob("*dvc-clone")
+            if "tok-in-url-5678" in _read_or_empty(p / ".git" / "config")]
+    assert not left, left
+
+
+def _read_or_empty(path: Path) -> str:
+    try:
+        return path.read_text(errors="replace")
+    except OSError:
+        return ""
 
 
 def test_a_remote_url_with_a_token_in_its_query_is_refused_unshown(tmp_path):

@@ -379,9 +379,10 @@ def load_url(url: str, rev: str, table: str, model_version: str | None = None,
                          "relative revisions (HEAD~1, v2^) are read in a clone: git clone URL && dvc pull")
     git_rev = None if rev in HEAD_NAMES else rev
     try:
-        fs = dvc_adapter.open_fs(url, git_rev)
-        head = fs.read_text(f"{ANNOVER_DIR}/HEAD").strip()
-        record = json.loads(fs.read_text(f"{ANNOVER_DIR}/versions/{head}.json"))
+        with dvc_adapter.failed_clones_dropped(url):
+            fs = dvc_adapter.open_fs(url, git_rev)
+            head = fs.read_text(f"{ANNOVER_DIR}/HEAD").strip()
+            record = json.loads(fs.read_text(f"{ANNOVER_DIR}/versions/{head}.json"))
     except Exception as e:  # noqa: BLE001 - whatever DVC or git raise: one error that names the URL
         if dvc_adapter.is_databases_error(e):  # not the URL's fault: where DVC keeps its databases here
             raise dvc_adapter.databases_refused(e) from None

@@ -30,6 +30,7 @@ import re
 import shutil
 import socket
 import sys
+import tempfile
 import threading
 import urllib.parse
 from contextlib import contextmanager, redirect_stdout
@@ -368,6 +369,40 @@ _CLEAN_AT_EXIT: list[bool] = []
 
 def _clean_clones() -> None:
     dvc_open_repo.clean_repos()
+
+
+#: the origin URL line of a git clone's ``.git/config``
+_ORIGIN_URL = re.compile(r'^\[remote "origin"\]\s*^\s*url = (.*)$', re.M)
+
+
+@contextmanager
+def failed_clones_dropped(url: str) -> Iterator[None]:
+    """Run the block that opens ``url`` with :func:`open_fs`; if it fails, remove the clone DVC left
+    half-made in the temporary folder. A clone that fails is not in the list DVC's cleanup removes,
+    and its ``.git/config`` holds the URL as given, a token in it included. Only a clone of ``url``
+    begun during the block and not in DVC's list goes: another process's clones of it stay."""
+    before = set(_clone_folders())
+    try:
+        yield
+    except BaseException:
+        kept = {os.path.realpath(path) for path, _ in dvc_open_repo.CLONES.values()}
+        for folder in set(_clone_folders()) - before:
+            if os.path.realpath(folder) not in kept and _origin_of(folder) == _as_path(url):
+                shutil.rmtree(folder, ignore_errors=True)
+        raise
+
+
+def _clone_folders() -> list[Path]:
+    return list(Path(tempfile.gettempdir()).glob("*dvc-clone"))
+
+
+def _origin_of(clone: Path) -> str | None:
+    try:
+        config = (clone / ".git" / "config").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    origin = _ORIGIN_URL.search(config)
+    return origin.group(1).strip() if origin else None
 
 
 def tracked_md5(path: Path) -> str | None:
