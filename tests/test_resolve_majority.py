@@ -81,7 +81,7 @@ def test_majority_on_the_command_line_and_its_hint(repo, tmp_path):
     cfg.write_text(CONFIG)
     repo.snapshot(str(_export_file(tmp_path, tasks)), config=str(cfg), message="answers")
     code, _, err = invoke("export", "--format", "hf", "--out", str(tmp_path / "only"))
-    assert code == 2 and "--resolve ground-truth, latest, majority, all or annotator:EMAIL" in err, err
+    assert code == 2 and "--resolve ground-truth, latest, majority, consensus, all or annotator:EMAIL" in err, err
     code, _, err = invoke("export", "--format", "hf", "--out", str(tmp_path / "maj"), "--resolve", "majority")
     assert code == 0, err
     ds = annover.load("HEAD", format="hf", resolve="majority")

@@ -32,6 +32,7 @@ Examples:
   annover export v3 --format hf --out v3-hf --resolve latest     # datasets.load_from_disk("v3-hf")
   annover export v3 --format hf --out v3-hf --images data/       # its "image" column the images themselves
   annover export v3 --format hf --out v3-hf --resolve majority --force   # the label most answers give
+  annover export v3 --format coco --out v3.json --resolve consensus      # boxes most annotators drew, once
   annover export v3 --format jsonl --out - | head -3              # to standard output
   annover export v3 --format label-studio --task img_042 --out one.json
   annover suspects v3 --out recheck.txt     # then only the tasks it lists:
@@ -50,7 +51,7 @@ Examples:
               help="Table for jsonl/csv/parquet (default annotations).")
 @click.option("--resolve", metavar="RULE", callback=not_empty,
               help="Training formats: which answer of a task to write when it has several "
-                   "(only, ground-truth, latest, majority, all, annotator:EMAIL; default only).")
+                   "(only, ground-truth, latest, majority, consensus, all, annotator:EMAIL; default only).")
 @click.option("--predictions", metavar="MODEL_VERSION", callback=not_empty,
               help="Training formats: write this model version's predictions instead of the annotations.")
 @click.option("--task", "tasks", multiple=True, metavar="KEY", callback=not_empty,

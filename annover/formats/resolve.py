@@ -12,7 +12,10 @@ silence:
   give, ties to the latest, so one answer of the label ``annover eval`` / ``suspects`` resolve
   with ``--resolve majority``; regions of different shapes count as different answers;
 - ``annotator:EMAIL``: that annotator's answer (their latest); tasks they did not answer are left out;
-- ``all``: every answer's regions together (for sets where annotators labeled different objects).
+- ``all``: every answer's regions together (for sets where annotators labeled different objects);
+- ``consensus``: region by region, what a strict majority of the task's answers give (see
+  :func:`_consensus`): a box most annotators drew goes out once, a box one of three drew does not.
+
 
 Skips (``was_cancelled``) are never labels. A task with no answer left is left out of the
 export (an empty YOLO file or a COCO image without objects would say "nothing here").
@@ -27,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import UsageError
+from annover.model.geometry import Shape, shape_on, shape_score
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -37,7 +41,10 @@ else:
 
 __all__ = ["RULES", "Item", "Picked", "Region", "pick", "rule_of"]
 
-RULES = ("only", "ground-truth", "latest", "majority", "all", "annotator:EMAIL")
+RULES = ("only", "ground-truth", "latest", "majority", "consensus", "all", "annotator:EMAIL")
+#: ``consensus``: the IoU (boxes, polygons), overlap (spans) or point similarity two answers' regions
+#: of the same labels need to be the same object (the diff's and ``eval``'s default threshold)
+CONSENSUS_SCORE = 0.5
 _COLUMNS = ("task_key", "region_key", "annotator", "from_name", "to_name", "type", "labels", "value", "region",
             "was_cancelled", "ground_truth", "created_at", "updated_at", "position")
 
@@ -90,7 +97,7 @@ def rule_of(resolve: str | None) -> tuple[str, str | None]:
     r = resolve or "only"
     if r.startswith("annotator:") and len(r) > len("annotator:"):
         return "annotator", r.split(":", 1)[1]
-    if r in ("only", "ground-truth", "latest", "majority", "all"):
+    if r in ("only", "ground-truth", "latest", "majority", "consensus", "all"):
         return r, None
     raise UsageError(f"unknown --resolve {r!r}", f"use one of {', '.join(RULES)}")
 
@@ -141,6 +148,101 @@ def _majority(answers: dict[str, list[dict]]) -> str:
     return latest[best]
 
 
+def _consensus(answers: dict[str, list[dict]], parsed: dict[str, dict]) -> tuple[list[Region] | None, int]:
+    """The regions a strict majority of ``answers`` give, and how many objects no majority gave.
+
+    Results pair between answers by control and labels: shapes when :func:`shape_score` reaches
+    :data:`CONSENSUS_SCORE` (best pairs first, one region of an answer per object), other results
+    by their value. An object a majority gave goes out once, as the region of the answer that
+    agrees best with the others (ties to the latest), with what its id carries in other controls
+    (a per-region text). None: no majority agrees on any region, nor on "nothing here" (the
+    task is left out)."""
+    order = sorted(answers, key=lambda k: (_time(answers[k]), k))  # oldest first: ties go to the later
+    need = len(order) // 2 + 1
+    members: list[tuple[int, Region, Shape | None]] = []
+    children: dict[tuple[int, str], list[Region]] = {}
+    for i, k in enumerate(order):
+        rows = [(r, g) for r in sorted(answers[k], key=lambda r: r.get("position") or 0)
+                if (g := _region(r, parsed)) is not None]
+        shaped = [(g, shape_on(g.value, r["region"])) for r, g in rows]
+        ids = {g.id for g, sh in shaped if sh is not None and g.id}
+        for g, sh in shaped:
+            if sh is None and g.id in ids:
+                children.setdefault((i, g.id), []).append(g)
+            else:
+                members.append((i, g, sh))
+    kept: list[tuple[int, Region]] = []
+    objects = 0
+    for group in _by_what(members).values():
+        for cluster in _clusters([members[m] for m in group]):
+            objects += 1
+            if len({members[group[c]][0] for c in cluster}) >= need:
+                kept.append(_chosen([group[c] for c in cluster], members))
+    if not kept:
+        empty = len(order) - len({i for i, _, _ in members})
+        return ([], objects) if empty >= need else (None, objects)
+    out = [g for first, g in sorted(kept, key=lambda x: x[0])]
+    with_children = [x for g in out for x in (g, *children.get((_answer_of(g, members), g.id), []))]
+    return with_children, objects - len(kept)
+
+
+def _by_what(members: list[tuple[int, Region, "Shape | None"]]) -> dict[tuple, list[int]]:
+    """Member indexes by what a result says but its shape: control, labels and (no shape) value."""
+    out: dict[tuple, list[int]] = {}
+    for m, (_, g, sh) in enumerate(members):
+        value = "" if sh is not None or g.type in _LABELS_ONLY else json.dumps(g.value, sort_keys=True)
+        out.setdefault((g.from_name or "", tuple(sorted(set(g.labels))), sh is None, value), []).append(m)
+    return out
+
+
+def _clusters(ms: list[tuple[int, Region, "Shape | None"]]) -> list[list[int]]:
+    """One control's results of the same labels as objects: results of different answers join
+    when their shapes pair (none: always), best pairs first, at most one of an answer each."""
+    root = list(range(len(ms)))
+    said = [{i} for i, _, _ in ms]
+    edges = []
+    for a in range(len(ms)):
+        for b in range(a + 1, len(ms)):
+            s = _agree(ms[a][2], ms[b][2])
+            if ms[a][0] != ms[b][0] and s >= CONSENSUS_SCORE:
+                edges.append((-s, a, b))
+    for _, a, b in sorted(edges):
+        ra, rb = _root(root, a), _root(root, b)
+        if ra != rb and not said[ra] & said[rb]:
+            root[rb] = ra
+            said[ra] |= said[rb]
+    out: dict[int, list[int]] = {}
+    for m in range(len(ms)):
+        out.setdefault(_root(root, m), []).append(m)
+    return list(out.values())
+
+
+def _root(root: list[int], x: int) -> int:
+    """Union-find: the root of ``x``, halving the path on the way."""
+    while root[x] != x:
+        root[x] = x = root[root[x]]
+    return x
+
+
+def _agree(a: "Shape | None", b: "Shape | None") -> float:
+    """How well two results agree: their shapes' score, 1 for two results with no shape."""
+    if a is None or b is None:
+        return 1.0 if a is None and b is None else 0.0
+    return shape_score(a, b) or 0.0
+
+
+def _chosen(cluster: list[int], members: list[tuple[int, Region, "Shape | None"]]) -> tuple[int, Region]:
+    """The member of an object that agrees best with the others (ties to the latest answer), and
+    where the object first appears (its order in the export)."""
+    best = max(cluster, key=lambda m: (sum(_agree(members[m][2], members[o][2]) for o in cluster if o != m),
+                                       members[m][0], -m))
+    return min(cluster), members[best][1]
+
+
+def _answer_of(g: Region, members: list[tuple[int, Region, "Shape | None"]]) -> int:
+    return next(i for i, m, _ in members if m is g)
+
+
 def _choose(task: str, answers: dict[str, list[dict]], rule: str, who: str | None, what: str,
             hint_rules: str) -> list[str] | None:
     """The answer keys to use for one task (None: leave the task out)."""
@@ -182,59 +284,77 @@ def _answer_sizes(ann: "pa.Table") -> dict[str, tuple[int, int]]:
     return {k: sizes[i] for k, i in zip(first.column("task_key").to_pylist(), first.column("i_min").to_pylist())}
 
 
+def _consensus_notes(objects_out: int, no_majority: int) -> list[str]:
+    notes = []
+    if objects_out:
+        notes.append(f"{objects_out} region(s) or label(s) given by no majority of their task's answers were left out "
+                     "(--resolve consensus)")
+    if no_majority:
+        notes.append(f"{no_majority} task(s) whose answers agree on nothing by a majority were left out "
+                     "(--resolve consensus)")
+    return notes
+
+
+def _source(tables: dict[str, "pa.Table"], rule: str, who: str | None,
+            predictions: str | None) -> "tuple[pa.Table, list[str], str, str, str]":
+    """The rows to choose from (answers, or one model's predictions): table, columns, key column,
+    what they are called, and the rules a task with several may take."""
+    if predictions is None:
+        t = tables["annotations"]
+        if rule == "annotator" and who not in set(t.column("annotator").to_pylist()):
+            raise UsageError(f"no answers by annotator {who!r} in this version",
+                             "name an annotator as `annover show` lists them")
+        cols = [c for c in (*_COLUMNS, "annotation_key") if c in t.column_names]
+        return t, cols, "annotation_key", "answers", "ground-truth, latest, majority, consensus, all or annotator:EMAIL"
+    t = tables["predictions"]
+    t = t.filter(pc.equal(t.column("model_version"), predictions))
+    if t.num_rows == 0:
+        have = sorted(set(tables["predictions"].column("model_version").to_pylist()))
+        raise UsageError(f"this version has no predictions of model version {predictions!r}",
+                         f"use one of: {', '.join(have) or '(none)'}")
+    if rule == "consensus":
+        raise UsageError("--resolve consensus is for the answers of several annotators, not a model's predictions",
+                         "with --predictions, use --resolve latest or all")
+    cols = [c for c in (*_COLUMNS, "prediction_key", "score") if c in t.column_names]
+    return t, cols, "prediction_key", "predictions", "latest or all"
+
+
 def pick(tables: dict[str, "pa.Table"], resolve: str | None = None, predictions: str | None = None) -> Picked:
     """The items to export from a version's tables, by ``resolve`` (see the module) or a model's predictions."""
     rule, who = rule_of(resolve)
     tasks = tables["tasks"]
     all_tasks = tasks.column("task_key").to_pylist()
     task_data = {k: json.loads(d) for k, d in zip(all_tasks, tasks.column("data").to_pylist())}
-    notes: list[str] = []
-    if predictions is not None:
-        t = tables["predictions"]
-        t = t.filter(pc.equal(t.column("model_version"), predictions))
-        if t.num_rows == 0:
-            have = sorted(set(tables["predictions"].column("model_version").to_pylist()))
-            raise UsageError(f"this version has no predictions of model version {predictions!r}",
-                             f"use one of: {', '.join(have) or '(none)'}")
-        key_col, what = "prediction_key", "predictions"
-        cols = [c for c in (*_COLUMNS, "prediction_key", "score") if c in t.column_names]
-        hint_rules = "latest or all"
-    else:
-        t = tables["annotations"]
-        key_col, what = "annotation_key", "answers"
-        cols = [c for c in (*_COLUMNS, "annotation_key") if c in t.column_names]
-        hint_rules = "ground-truth, latest, majority, all or annotator:EMAIL"
-        if rule == "annotator" and who not in set(t.column("annotator").to_pylist()):
-            raise UsageError(f"no answers by annotator {who!r} in this version",
-                             "name an annotator as `annover show` lists them")
-    rows = t.select(cols).to_pylist()
+    t, cols, key_col, what, hint_rules = _source(tables, rule, who, predictions)
     sizes = _answer_sizes(tables["annotations"]) if predictions is not None else {}
     by_task: dict[str, list[dict]] = {}
     skipped: set[tuple[str, str]] = set()
-    for r in rows:
+    for r in t.select(cols).to_pylist():
         if r.get("was_cancelled"):
             skipped.add((r["task_key"], r[key_col]))
             continue
         by_task.setdefault(r["task_key"], []).append(r)
     items: list[Item] = []
     parsed: dict[str, dict] = {}
-    left_out = 0
+    left_out = no_majority = objects_out = 0
     for task in all_tasks:
-        rs = by_task.get(task)
-        if not rs:
+        if not (rs := by_task.get(task)):
             continue
         answers = _answers(rs, key_col)
-        chosen = _choose(task, answers, rule, who, what, hint_rules)
-        if chosen is None:
-            left_out += 1
-            continue
-        regions = [g for k in chosen for r in sorted(answers[k], key=lambda r: r.get("position") or 0)
-                   if (g := _region(r, parsed)) is not None]  # in the order the answer gave them
-        items.append(Item(task, task_data[task], regions, sizes.get(task)))
+        if rule == "consensus" and len(answers) > 1:
+            regions, dropped = _consensus(answers, parsed)
+            objects_out, no_majority = objects_out + dropped, no_majority + (regions is None)
+        elif (chosen := _choose(task, answers, rule, who, what, hint_rules)) is None:
+            left_out, regions = left_out + 1, None
+        else:
+            regions = [g for k in chosen for r in sorted(answers[k], key=lambda r: r.get("position") or 0)
+                       if (g := _region(r, parsed)) is not None]  # in the order the answer gave them
+        if regions is not None:
+            items.append(Item(task, task_data[task], regions, sizes.get(task)))
+    notes = _consensus_notes(objects_out, no_majority)
     if skipped:
         notes.append(f"{len(skipped)} skipped answer(s) are not labels and were left out")
-    unlabeled = len(all_tasks) - len(items) - left_out
-    if unlabeled:
+    if unlabeled := len(all_tasks) - len(items) - left_out - no_majority:
         notes.append(f"{unlabeled} task(s) without a usable {'prediction' if predictions else 'answer'} "
                      "were left out")
     if left_out:
