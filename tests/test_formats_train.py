@@ -493,7 +493,8 @@ def test_resolve_ground_truth_with_none_marked_says_so_and_offers_another_rule(r
     repo.snapshot(str(src), config=str(cfg), message="two annotators, no ground truth")
     code, _, err = invoke("export", "--format", "coco", "--out", str(tmp_path / "x.json"), "--resolve", "ground-truth")
     assert code == 2 and "none of them marked ground truth" in err, err
-    assert "--resolve latest, majority, consensus, all or annotator:EMAIL" in err and "--resolve ground-truth" not in err, err
+    assert "--resolve latest, majority, consensus, all or annotator:EMAIL" in err, err
+    assert "--resolve ground-truth" not in err, err
     assert not (tmp_path / "x.json").exists()
 
 
