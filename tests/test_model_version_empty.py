@@ -37,3 +37,12 @@ def test_the_loop_names_the_model_version_left_out(unnamed_and_m1):
     assert code == 0 and out.splitlines()[0].startswith(f"{NO_MODEL_VERSION} vs m1 on "), (out, err)
     code, _, err = invoke("sample", "v1", "--strategy", "uncertainty", "-n", "3")
     assert code == 2 and f"({NO_MODEL_VERSION}, m1)" in err, err
+
+
+def test_show_names_each_model_as_the_loop_does(unnamed_and_m1):
+    """`annover show`'s predictions lines name the model. Was: "Predictions (none): ..." beside
+    "Predictions m1: ...", and a model version "1" read as a count ("Predictions 1: 5 tasks")."""
+    code, out, err = invoke("show", "v1")
+    assert code == 0, err
+    said = [line.split(":")[0] for line in out.splitlines() if line.startswith("Predictions")]
+    assert said == [f"Predictions of model {m}" for m in (NO_MODEL_VERSION, "m1")], out

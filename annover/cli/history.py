@@ -16,6 +16,7 @@ from annover.repo import Repo
 from annover.repo.layout import storage
 from annover.repo.reading import Users
 from annover.store.refs import tag_order
+from annover.store.versions import model_named
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.cli import diff_cmd
@@ -262,7 +263,7 @@ def _show(repo: Repo, rev: str, as_json: bool) -> None:
     for ctl, counts in s.get("labels", {}).items():
         echo(f"Labels {ctl}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
     for mv, p in s.get("predictions", {}).items():
-        echo(f"Predictions {mv or '(none)'}: {p['tasks']} tasks, {p['regions']} regions")
+        echo(f"Predictions of model {model_named(mv)}: {p['tasks']} tasks, {p['regions']} regions")
 
 
 @click.command(epilog="""\b
