@@ -367,8 +367,8 @@ def _version_predictions(repo: "Repo", rev: str, key: str | None) -> dict[str, l
 
 def existing_tasks(client: Client, project: Project, key: str | None, page_size: int = 5000,
                    progress: PushProgress = _noop) -> tuple[dict[str, int], int, int]:
-    """task key -> task id of the tasks in the project (the first of a key); how many have no such
-    key; how many have the key of a task before them (sent twice, as two pushes at once do)."""
+    """task key -> task id of the tasks in the project (the oldest of a key: its lowest id); how many
+    have no such key; how many have the key of another task (sent twice, as two pushes at once do)."""
     out: dict[str, int] = {}
     unkeyed = twice = 0
     if project.tasks == 0:
@@ -383,7 +383,7 @@ def existing_tasks(client: Client, project: Project, key: str | None, page_size:
             try:
                 k = task_key_of(t, key, f"task {t.get('id')}")
                 twice += k in out
-                out.setdefault(k, int(t["id"]))
+                out[k] = min(out.get(k, int(t["id"])), int(t["id"]))
             except RecordError:
                 unkeyed += 1
         seen += len(tasks)
@@ -601,9 +601,37 @@ def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, 
     result.storage = local.ensure_storage(client, project, dry_run)
     if not dry_run:
         _send(client, project, new, attach, batch_size, result, progress)
+        if not annotations:
+            _undo_doubles(client, project, new, key, result, progress)
         if result.predictions:
             _check_kept(client, project, result)
     return result
+
+
+def _undo_doubles(client: Client, project: Project, new: list[dict], key: str | None, result: PushResult,
+                  progress: PushProgress) -> None:
+    """Two pushes of the same new tasks at once both find them missing, and both send them. When the
+    project holds more tasks than before this push and those it sent (another writer was at work),
+    it is listed again, and each task this push made whose key an older task also has (a lower id:
+    made first) is deleted: each task is there once, whichever push ends first. Not after a push
+    of annotations, whose copies may differ (the duplicate-key warning says so on the next push)."""
+    now = client.project_by_id(project.id)
+    if now.tasks <= project.tasks + len(result.task_ids) or len(result.task_ids) != len(new):
+        return
+    oldest, _, _ = existing_tasks(client, now, key, progress=progress)
+    doubles = [tid for item, tid in zip(new, result.task_ids) if oldest.get(task_key_of(item, key, "")) != tid]
+    if not doubles:
+        return
+    client.raw("POST", "api/dm/actions", what=f"deleting {len(doubles)} task(s) sent twice to {project.title!r}",
+               params={"id": "delete_tasks", "project": project.id},
+               json_body={"selectedItems": {"all": False, "included": doubles}})
+    gone = set(doubles)
+    result.task_ids = [t for t in result.task_ids if t not in gone]
+    result.sent -= len(doubles)
+    result.already += len(doubles)
+    result.warnings.append(f"{len(doubles)} task(s) were sent at the same time by another push: its copies are kept "
+                           "and this push's deleted" + (" (push again to attach predictions the other push did not "
+                                                        "send)" if result.predictions else ""))
 
 
 def _check_kept(client: Client, project: Project, result: PushResult) -> None:
