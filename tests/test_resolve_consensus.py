@@ -92,13 +92,17 @@ def test_consensus_keeps_what_most_annotators_drew_once(repo, tmp_path):
 
 def test_consensus_leaves_out_a_task_nobody_agrees_on_and_keeps_an_agreed_nothing(repo):
     """Three boxes far apart (no majority on any object): left out, said. Two "nothing here"
-    answers and one box: the majority says nothing, so the item goes out empty."""
+    answers and one box: the majority says nothing, so the item goes out empty. A task of one
+    answer goes out as it is (was: refused, as a task of several is by `only`)."""
     apart = [_answer(20 + i, i, [_box(f"b{i}", "car", 30 * i, 10)], i + 1) for i in range(3)]
     empty = [_answer(30, 0, [], 1), _answer(31, 1, [], 2), _answer(32, 2, [_box("z", "dog", 5, 5)], 3)]
+    one = [_answer(40, 1, [_box("o", "dog", 7, 7)], 1)]
     _snapshot(Path.cwd(), [{"id": 1, "data": {"image": "a.jpg", "k": "apart"}, "annotations": apart},
-                     {"id": 2, "data": {"image": "b.jpg", "k": "empty"}, "annotations": empty}])
+                           {"id": 2, "data": {"image": "b.jpg", "k": "empty"}, "annotations": empty},
+                           {"id": 3, "data": {"image": "c.jpg", "k": "one"}, "annotations": one}])
     picked = pick(_tables(Path.cwd()), "consensus")
-    assert [(i.data["k"], i.regions) for i in picked.items] == [("empty", [])]
+    assert {i.data["k"]: [g.value for g in i.regions] for i in picked.items} == {
+        "empty": [], "one": [one[0]["result"][0]["value"]]}
     assert any("1 task(s) whose answers agree on nothing" in n for n in picked.notes), picked.notes
     assert not any("without a usable answer" in n for n in picked.notes), picked.notes
 

@@ -247,7 +247,7 @@ def _choose(task: str, answers: dict[str, list[dict]], rule: str, who: str | Non
             hint_rules: str) -> list[str] | None:
     """The answer keys to use for one task (None: leave the task out)."""
     keys = sorted(answers)
-    if rule == "all" or len(keys) == 1 and rule in ("only", "ground-truth", "latest", "majority"):
+    if rule == "all" or len(keys) == 1 and rule in ("only", "ground-truth", "latest", "majority", "consensus"):
         return keys
     if rule == "annotator":
         mine = [k for k in keys if answers[k][0].get("annotator") == who]
