@@ -121,6 +121,39 @@ def test_every_rule_is_one_the_export_schema_names(repo):
         check.validate(json.loads(out))
 
 
+KP_CONFIG = ('<View><Image name="image" value="$image"/>'
+             '<RectangleLabels name="box" toName="image"><Label value="person"/></RectangleLabels>'
+             '<KeyPointLabels name="kp" toName="image"><Label value="nose"/><Label value="hand"/></KeyPointLabels></View>')
+
+
+def _person(rid: str, x: float, nose: float) -> list[dict]:
+    """A person box and its two keypoints (``parentID``: the box)."""
+    box = _box(rid, "person", x, 10, w=20, h=40)
+    box["value"]["rectanglelabels"] = ["person"]
+    kps = [{"id": f"{rid}-{name}", "parentID": rid, "from_name": "kp", "to_name": "image", "type": "keypointlabels",
+            "original_width": 200, "original_height": 100,
+            "value": {"x": x + dx, "y": 12 + dy, "width": 0.5, "keypointlabels": [name]}}
+           for name, dx, dy in (("nose", nose, 0), ("hand", 2, 30))]
+    return [box, *kps]
+
+
+def test_consensus_keeps_a_boxs_keypoints_with_it(repo):
+    """Keypoints go with the box their ``parentID`` names: the chosen drawing's own, not
+    keypoints voted apart (an annotator's nose placed far from the others' would otherwise
+    be left out, and the box's keypoints mixed from several answers)."""
+    answers = [_answer(1, 0, _person("p0", 10, 5), 1), _answer(2, 1, _person("p1", 11, 15), 2),
+               _answer(3, 2, _person("p2", 12, 6), 3)]
+    Path("tasks.json").write_text(json.dumps([{"id": 1, "data": {"image": "a.jpg"}, "annotations": answers}]))
+    Path("config.xml").write_text(KP_CONFIG)
+    assert invoke("snapshot", "--from", "tasks.json", "--config", "config.xml", "-m", "kp")[0] == 0
+    (item,) = pick(_tables(Path.cwd()), "consensus").items
+    boxes = [g for g in item.regions if g.from_name == "box"]
+    assert len(boxes) == 1
+    chosen = boxes[0].id
+    kps = [(g.region.get("parentID"), g.labels) for g in item.regions if g.from_name == "kp"]
+    assert kps == [(chosen, ["nose"]), (chosen, ["hand"])], (chosen, kps)
+
+
 def test_consensus_is_for_answers_not_a_models_predictions(repo):
     tasks = [{"id": 1, "data": {"image": "a.jpg"}, "annotations": [_answer(1, 0, [_box("a", "car", 1, 1)], 1)],
               "predictions": [{"model_version": "m1", "score": 0.9, "result": [_box("p", "car", 1, 1)]}]}]

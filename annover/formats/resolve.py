@@ -155,8 +155,8 @@ def _consensus(answers: dict[str, list[dict]], parsed: dict[str, dict]) -> tuple
     :data:`CONSENSUS_SCORE` (best pairs first, one region of an answer per object), other results
     by their value. An object a majority gave goes out once, as the region of the answer that
     agrees best with the others (ties to the latest), with what its id carries in other controls
-    (a per-region text). None: no majority agrees on any region, nor on "nothing here" (the
-    task is left out)."""
+    (a per-region text) and the keypoints whose ``parentID`` it is. None: no majority agrees on
+    any region, nor on "nothing here" (the task is left out)."""
     order = sorted(answers, key=lambda k: (_time(answers[k]), k))  # oldest first: ties go to the later
     need = len(order) // 2 + 1
     members: list[tuple[int, Region, Shape | None]] = []
@@ -167,7 +167,10 @@ def _consensus(answers: dict[str, list[dict]], parsed: dict[str, dict]) -> tuple
         shaped = [(g, shape_on(g.value, r["region"])) for r, g in rows]
         ids = {g.id for g, sh in shaped if sh is not None and g.id}
         for g, sh in shaped:
-            if sh is None and g.id in ids:
+            parent = g.region.get("parentID")  # a keypoint of a box goes with its box
+            if parent in ids and parent != g.id:
+                children.setdefault((i, parent), []).append(g)
+            elif sh is None and g.id in ids:
                 children.setdefault((i, g.id), []).append(g)
             else:
                 members.append((i, g, sh))
