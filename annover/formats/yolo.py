@@ -218,8 +218,22 @@ def split_layout(paths: list[str], splits: list[str | None], notes: list[str]
     return {k: [f"{k}.txt"] for k in lists}, {f"{k}.txt": v for k, v in lists.items()}
 
 
+#: what a YAML double-quoted string must escape beyond JSON's escapes: the characters YAML does not allow
+#: in a file (DEL, C1 controls, lone surrogates, U+FFFE/FFFF) and those it reads as line breaks and folds
+#: into a space (NEL, U+2028, U+2029), and a byte order mark, which a reader may drop
+_YAML_ESCAPE = re.compile("[^\t\n\r\x20-\x7e\xa0-\u2027\u202a-\ud7ff\ue000-\ufefe\uff00-\ufffd\U00010000-\U0010ffff]")
+
+
+def yaml_str(s: str) -> str:
+    """``s`` as a YAML double-quoted string that a YAML reader (PyYAML, libyaml) gives back as ``s``:
+    JSON's quoting (a YAML double-quoted string is a JSON string) with what YAML refuses or folds as
+    ``\\uXXXX``, so a label with a DEL, a control character, a ``:``, ``#`` or quote, or named ``yes``,
+    ``null`` or ``1e3`` is read as the same string."""
+    return _YAML_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(s, ensure_ascii=False))
+
+
 def _yaml_path(p: str) -> str:
-    return p if all(c.isalnum() or c in "_-./" for c in p) and p[:1].isalnum() else json.dumps(p, ensure_ascii=False)
+    return p if all(c.isalnum() or c in "_-./" for c in p) and p[:1].isalnum() else yaml_str(p)
 
 
 def _task(images: list[Image], obb: bool) -> str:
@@ -369,10 +383,10 @@ def data_yaml(names: list[str], task: str, kp_names: list[str], splits: dict[str
         out += f"{s}: {val}\n"
     out += f"task: {task}\n"
     if task == "pose":
-        out += f"kpt_shape: [{len(kp_names)}, 3]\nkpt_names: {json.dumps(kp_names, ensure_ascii=False)}\n"
+        out += f"kpt_shape: [{len(kp_names)}, 3]\nkpt_names: [{', '.join(map(yaml_str, kp_names))}]\n"
         if flip is not None:
             out += f"flip_idx: {json.dumps(flip)}\n"
-    out += "names:\n" + "".join(f"  {i}: {json.dumps(n, ensure_ascii=False)}\n" for i, n in enumerate(names))
+    out += "names:\n" + "".join(f"  {i}: {yaml_str(n)}\n" for i, n in enumerate(names))
     return out
 
 
