@@ -4,10 +4,10 @@
 ``original_width`` / ``original_height``): the pixel boxes of COCO and VOC are that size's. PNG and
 JPEG, the images labeled nearly always, are read here from their first bytes (PNG's IHDR and the
 chunks before its data, JPEG's segments up to its frame header): about 20 us a file, a quarter of
-what Pillow's ``open`` costs. Any other kind goes through Pillow (which annover already reads YOLO
-folders' image headers with), which opens a file lazily: the pixels are never decoded. An EXIF
-orientation 5 to 8 (a phone's portrait photo stored sideways) swaps the two sides, as a browser
-shows the image, and so as Label Studio measured it.
+what Pillow's ``open`` costs. Any other kind goes through Pillow, which opens a file lazily: the
+pixels are never decoded. An EXIF orientation 5 to 8 (a phone's portrait photo stored sideways) swaps
+the two sides, as a browser shows the image, and so as Label Studio measured it; a YOLO import asks for
+the size as stored (``turned=False``), which Ultralytics' normalised coordinates are relative to.
 """
 
 from __future__ import annotations
@@ -35,9 +35,10 @@ _PNG = b"\x89PNG\r\n\x1a\n"
 _SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 
-def image_size(path: str | Path) -> tuple[int, int] | None:
-    """(width, height) of the image at ``path`` as shown (EXIF orientation applied); None where it
-    cannot be read (not an image, or one of a kind Pillow does not know)."""
+def image_size(path: str | Path, turned: bool = True) -> tuple[int, int] | None:
+    """(width, height) of the image at ``path`` as shown (EXIF orientation applied), or as stored with
+    ``turned=False`` (Pillow's ``Image.open(path).size``, what Ultralytics' labels are relative to); None
+    where it cannot be read (not an image, or one of a kind Pillow does not know)."""
     try:
         fd = os.open(path, os.O_RDONLY)  # no Python file object: a third of the cost of a small read
     except OSError:
@@ -46,16 +47,16 @@ def image_size(path: str | Path) -> tuple[int, int] | None:
         head = _Head(fd, os.read(fd, _FIRST))
         if head.at(0, 8) == _PNG and head.at(12, 4) == b"IHDR":
             w, h = struct.unpack(">II", head.at(16, 8))
-            return None if not (w and h) else (h, w) if _png_turned(head) else (w, h)
+            return None if not (w and h) else (h, w) if turned and _png_turned(head) else (w, h)
         if head.at(0, 2) == b"\xff\xd8":
-            found = _jpeg_size(head)
+            found = _jpeg_size(head, turned)
             if found is not None:
                 return found
     except (OSError, struct.error):
         return None
     finally:
         os.close(fd)
-    return _pillow_size(path)
+    return _pillow_size(path, turned)
 
 
 #: the bytes read first: a PNG's header chunks, a JPEG's segments up to its frame header but a long EXIF
@@ -88,9 +89,9 @@ def _png_turned(head: _Head) -> bool:
         at += 12 + length  # the chunk's length, type, data and CRC
 
 
-def _jpeg_size(head: _Head) -> tuple[int, int] | None:
-    """The size a JPEG's frame header gives (sides swapped by an EXIF orientation before it); None where
-    its segments do not read as JPEG's (Pillow is asked then)."""
+def _jpeg_size(head: _Head, exif: bool) -> tuple[int, int] | None:
+    """The size a JPEG's frame header gives (sides swapped by an EXIF orientation before it where ``exif``);
+    None where its segments do not read as JPEG's (Pillow is asked then)."""
     turned, at = False, 2
     while True:
         mark = head.at(at, 2)
@@ -108,7 +109,7 @@ def _jpeg_size(head: _Head) -> tuple[int, int] | None:
         if mark[1] in _SOF:
             h, w = struct.unpack(">xHH", head.at(at + 4, 5))
             return ((h, w) if turned else (w, h)) if w and h else None
-        if mark[1] == 0xE1:  # APP1: EXIF, read for its orientation
+        if mark[1] == 0xE1 and exif:  # APP1: EXIF, read for its orientation
             body = head.at(at + 4, length - 2)
             turned = turned or (body.startswith(b"Exif\0\0") and _orientation(body[6:]) in _QUARTER_TURNS)
         at += 2 + length
@@ -128,15 +129,18 @@ def _orientation(tiff: bytes) -> int | None:
     return None
 
 
-def _pillow_size(path: str | Path) -> tuple[int, int] | None:
-    """The size Pillow reads from the header (another kind than PNG and JPEG)."""
+def _pillow_size(path: str | Path, exif: bool) -> tuple[int, int] | None:
+    """The size Pillow reads from the header (another kind than PNG and JPEG), sides swapped by an EXIF
+    orientation where ``exif``."""
     try:
         with warnings.catch_warnings():  # a damaged EXIF, a very large image: Pillow's warnings, not the user's
             warnings.simplefilter("ignore")
             with PILImage.open(path) as im:
                 w, h = im.size
-                # only where the header holds EXIF: asked otherwise, a PNG's getexif() decodes the whole image
-                turned = "exif" in im.info and im.getexif().get(_ORIENTATION) in _QUARTER_TURNS
+                # only where the header holds EXIF: asked otherwise, a PNG's getexif() decodes the whole image;
+                # a TIFF's size is already turned by Pillow (its decoder applies the orientation)
+                turned = (exif and im.format != "TIFF" and "exif" in im.info
+                          and im.getexif().get(_ORIENTATION) in _QUARTER_TURNS)
     except (OSError, SyntaxError, ValueError, PILImage.DecompressionBombError):  # UnidentifiedImageError: an OSError
         return None
     return (h, w) if turned else (w, h)

@@ -49,6 +49,7 @@ from xml.sax.saxutils import quoteattr
 
 from annover._lazy import lazy
 from annover.errors import InputError, UsageError, shown
+from annover.formats.images_size import image_size
 from annover.formats.images import (EDGE_SLACK, Image, Obj, categories, check_kinds, clip_boxes, clip_extent,
                                     images_of, keypoint_names, note_kept, pct, rbox_corners, rbox_from_corners,
                                     rectangle_of, side_problem, unique_names)
@@ -60,10 +61,8 @@ from annover.formats.train import (TrainInput, image_config, labels_tag, refuse_
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
-    import PIL.Image as PILImage
     import yaml
 else:
-    PILImage = lazy("PIL.Image")
     yaml = lazy("yaml")
 
 __all__ = ["data_yaml", "drop_crowd", "flip_idx", "label_path", "read", "split_layout", "write"]
@@ -589,12 +588,11 @@ def _sizes(root: Path, image_dirs: list[str], folder: Folder) -> dict[str, tuple
                 refuse_control(rel, f, "the image file name")
                 if not f.is_file() and not f.is_dir():  # a pipe would never end; an image link is read where it leads
                     raise fail(f, "not a regular file (a pipe, a device or a socket)", "put the image there, or remove it")
-                try:
-                    with PILImage.open(f) as im:
-                        out[label_path(rel)] = out[_beside(rel)] = (im.width, im.height, rel)
-                except (OSError, SyntaxError, ValueError) as e:  # PIL's UnidentifiedImageError is an OSError
-                    raise fail(f, f"cannot read the image's size: {e.__class__.__name__}",
-                               "put a readable image there, or give the sizes in sizes.json") from None
+                size = image_size(f, turned=False)  # as stored: Ultralytics' coordinates are of that, no EXIF turn
+                if size is None:
+                    raise fail(f, "cannot read the image's size: not an image Pillow reads, or a damaged one",
+                               "put a readable image there, or give the sizes in sizes.json")
+                out[label_path(rel)] = out[_beside(rel)] = (*size, rel)
     return out
 
 
