@@ -6,7 +6,10 @@ accepted here before the SDK is asked: a result whose ``to_name`` is its own con
 brush mask (``rle: []``), span labels (``type: labels``) on an image or other non-text
 object (only their labels are checked), and results naming a control the config no longer
 has (kept; a warning, or an error with ``strict``). Everything else the SDK refuses is a
-problem. Problems are counted per kind, with the first places each was seen.
+problem. An answer with more than one choice of a ``choice="single"`` control (which Label
+Studio's interface cannot make, its API and scripts can) is kept with a warning, an error
+with ``strict``, like a stale control's. Problems are counted per kind, with the first places
+each was seen.
 
 Strictness (``validate=``): ``"strict"`` refuses every problem, stale controls included;
 ``"check"`` (``True``, the default) keeps results of controls the config no longer has with
@@ -39,6 +42,10 @@ IMAGE_SIZE_KEYS = ("original_width", "original_height")
 LEVELS = ("strict", "check", "warn", "off")
 #: Kind of problem Label Studio itself leaves behind when a config is edited.
 STALE = "stale"
+#: Kind of problem of an answer holding several choices of a ``choice="single"`` control.
+SINGLE = "single"
+#: The kinds of problem each strictness refuses (the others are kept, with a warning).
+_REFUSED = {"strict": ("invalid", STALE, SINGLE), "check": ("invalid",), "warn": ()}
 #: Objects span labels (``type: labels``) are checked fully on; elsewhere only their labels.
 TEXT_OBJECTS = frozenset({"Text", "HyperText", "Paragraphs"})
 _SPAN_TYPES = frozenset({"labels", "hypertextlabels"})
@@ -236,16 +243,35 @@ def check_answers(answers: Iterable[tuple[Where, dict]], config: LabelingConfig,
             if p is not None:
                 found.add(p[0], p[1], lambda w=where, ri=ri, item=item, f=p[2]:
                           f"{_text(w)}, result {ri}{_rid(item)}, field {f}")
-    errors = found.lines(("invalid", STALE) if level == "strict" else ("invalid",) if level == "check" else ())
+        _single_choices(result if isinstance(result, list) else [], config, where, found)
+    refused = _REFUSED[level]
+    errors = found.lines(refused)
     if errors:
-        raise ValidationError(f"{source}: {sum(found.seen[k][0] for k in found.seen if k[0] in _kinds(level))} "
+        raise ValidationError(f"{source}: {sum(found.seen[k][0] for k in found.seen if k[0] in refused)} "
                               f"result(s) not allowed by {config.source}: " + "; ".join(errors), hint)
-    kept = found.lines(("invalid", STALE) if level == "warn" else (STALE,))
-    return [f"{source}: kept, not checked against {config.source}: {line}" for line in kept]
+    kept = found.lines(k for k in ("invalid", STALE) if k not in refused)
+    return [f"{source}: kept, not checked against {config.source}: {line}" for line in kept] + [
+        f"{source}: kept, though {config.source} allows one choice: {line}" for line in found.lines(
+            k for k in (SINGLE,) if k not in refused)]
 
 
-def _kinds(level: str) -> tuple[str, ...]:
-    return ("invalid", STALE) if level == "strict" else ("invalid",)
+def _single_choices(result: list, config: LabelingConfig, where: Where, found: Problems) -> None:
+    """Count each control of ``choice="single"`` that one answer's ``result`` gives more than one choice
+    (in one item, or in several: per region for a ``perRegion`` control)."""
+    given: dict[tuple[Any, ...], list] = {}
+    for item in result:
+        if not isinstance(item, dict) or item.get("type") != "choices" or not isinstance(item.get("value"), dict):
+            continue
+        ctl = config.control_for(item.get("from_name"))
+        choices = item["value"].get("choices")
+        if ctl is None or not (ctl.choice or "").startswith("single") or not isinstance(choices, list):
+            continue
+        region = item.get("id") if ctl.per_region else None
+        given.setdefault((item["from_name"], item.get("to_name"), region), []).extend(choices)
+    for (fn, _, _), choices in given.items():
+        if len(choices) > 1:
+            found.add(SINGLE, f"control {fn!r} (choice=\"single\") given more than one choice",
+                      lambda w=where, c=choices: f"{_text(w)}: {', '.join(map(repr, c))}")
 
 
 def _rid(item: dict) -> str:
