@@ -80,7 +80,9 @@ Exit 2 for --force on a cache outside the repository without --shared-cache; exi
 when the repository has pending state (a command killed while writing, or annover's
 files in the work tree or git's index differing from HEAD's commit, or a command killed
 in another worktree); exit 9 when another annover command, here or in another worktree
-(`git worktree add`), holds the repository lock past ANNOVER_LOCK_TIMEOUT.
+(`git worktree add`), holds the repository lock past ANNOVER_LOCK_TIMEOUT; with --force,
+also when an annover pull, or a DVC command (a plain `dvc pull`), holds its lock that long
+(gc --force holds DVC's lock as `dvc gc` does: a `dvc pull` meanwhile refuses).
 """)
 @click.option("-n", "--dry-run", is_flag=True, help="Only list what would be removed (the default).")
 @click.option("-f", "--force", is_flag=True, help="Remove it (without --force, gc is a dry run).")

@@ -69,6 +69,8 @@ _ENTRY_RE = re.compile(r"[0-9a-f]{2}/[0-9a-f]{62}")
 #: an md5 (or a listing's) anywhere in a DVC file's text: kept however the file's format names it
 _MD5_TOKEN = re.compile(r"(?<![0-9a-f])[0-9a-f]{32}(?:\.dir)?(?![0-9a-f])")
 _SHA_RE = re.compile(r"[0-9a-f]{40}|[0-9a-f]{64}")
+#: DVC's repository lock, as its commands name it (relative to the DVC root)
+DVC_LOCK = ".dvc/tmp/lock"
 _STATUS_HINT = "run `annover status` (opening the repository repairs what a killed command left), then gc again"
 
 
@@ -486,6 +488,15 @@ def _take_lock(repo: RepoCore, stack: contextlib.ExitStack, force: bool) -> Repo
         return unlocked
 
 
+def _dvc_lock(repo: RepoCore, stack: contextlib.ExitStack) -> None:
+    """DVC's repository lock, held until ``stack`` closes, as ``dvc gc`` holds it: a ``dvc pull`` (or any
+    DVC command) running here writes temporary files into the cache that gc would take for the leftovers
+    of a pull cut short. Waited for as the repository lock is, then exit 9."""
+    if not stack.enter_context(repo.dvc.locked(lock_timeout())):
+        raise LockError(f"a DVC command (dvc pull, dvc gc...) holds DVC's lock ({DVC_LOCK}): gc would remove the "
+                        "files it is downloading", "wait for it to finish and run gc again")
+
+
 def _other_worktrees(repo: RepoCore) -> list[Path]:
     """The annover folders of the repository's other worktrees (``git worktree add``) that exist."""
     rel, here, out = repo.rel(repo.dir), repo.toplevel.resolve(), []
@@ -532,10 +543,12 @@ def gc(repo: RepoCore, force: bool = False, progress: Progress = _noop, shared_c
                          "names them all")
     with contextlib.ExitStack() as stack:
         held = _take_lock(repo, stack, force)
+        if force:  # a pull under way: its downloads are not partial ones to remove
+            stack.enter_context(pull_lock(repo.dir, exclusive=True))
+            _dvc_lock(repo, stack)  # after annover's pull lock: an annover pull takes DVC's to check out
         for adir in _other_worktrees(repo):  # one sharing this cache may be writing a version gc cannot see yet
             stack.enter_context(_worktree_lock(adir, lock_timeout()))
-        if force:  # a pull under way, here or in another worktree: its downloads are not partial ones to remove
-            for adir in (repo.dir, *_other_worktrees(repo)):
+            if force:
                 stack.enter_context(pull_lock(adir, exclusive=True))
         check_settled(repo, held)
         plan = _plan(repo, progress)

@@ -32,6 +32,7 @@ import socket
 import sys
 import tempfile
 import threading
+import time
 import urllib.parse
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass, field
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
     import dvc.config as dvc_config
     import dvc.exceptions as dvc_exceptions
     import dvc.fs as dvc_fs
+    import dvc.lock as dvc_lock
     import dvc.repo as dvc_repo
     import dvc.repo.open_repo as dvc_open_repo
     import dvc.utils.serialize as dvc_serialize
@@ -73,6 +75,7 @@ else:
     dvc_config = lazy("dvc.config")
     dvc_exceptions = lazy("dvc.exceptions")
     dvc_fs = lazy("dvc.fs")
+    dvc_lock = lazy("dvc.lock")
     dvc_repo = lazy("dvc.repo")
     dvc_serialize = lazy("dvc.utils.serialize")
     dvc_db = lazy("dvc_data.hashfile.db")
@@ -723,6 +726,29 @@ class Dvc:
                 yield
             finally:
                 self._keep, self._kept = None, None
+
+    @contextmanager
+    def locked(self, timeout: float) -> Iterator[bool]:
+        """Within: DVC's repository lock held as DVC's own commands hold it (``dvc pull``, ``dvc gc``: its
+        lock class on ``.dvc/tmp/lock``, a hard-link lock where ``core.hardlink_lock`` says so), so that a DVC
+        command started meanwhile waits for it or refuses, as it does beside another DVC command. Yields False,
+        holding nothing, when a DVC command held it for ``timeout`` seconds (DVC tries for 3 seconds a time)."""
+        with self.repo() as d:
+            tmp, hardlink = d.tmp_dir, bool(d.config["core"].get("hardlink_lock", False))
+        lock = dvc_lock.make_lock(os.path.join(tmp, "lock"), tmp_dir=tmp, hardlink_lock=hardlink)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                lock.lock()
+                break
+            except dvc_lock.LockError:
+                if time.monotonic() >= deadline:
+                    yield False
+                    return
+        try:
+            yield True
+        finally:
+            lock.unlock()
 
     def path(self, path: Path) -> str:
         """``path`` relative to the root, posix style (what DVC's API wants inside :meth:`repo`)."""
