@@ -20,13 +20,16 @@ import json
 import os
 import re
 import urllib.parse
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from annover._lazy import lazy
 from annover.errors import InputError, NotFoundError, RevisionError, UsageError
-from annover.formats.label_studio import RecordError, task_key_of, to_tasks
+from annover.formats.label_studio import ANNOTATION_SERVER_FIELDS as ANSWER_FIELDS
+from annover.formats.label_studio import PREDICTION_SERVER_FIELDS as PREDICTION_FIELDS
+from annover.formats.label_studio import TASK_SERVER_FIELDS, RecordError, task_key_of, to_tasks
 from annover.formats.ls_csv import LS_CSV_COLUMNS, is_label_studio_csv
 from annover.formats.ls_results import STALE, Problems
 from annover.formats.predictions import PredictionRecords, predictions_table, read_prediction_records
@@ -181,6 +184,8 @@ class Source:
     warnings: list[str] = field(default_factory=list)
     #: a version's: its answers were checked when it was made (results of a control the config lacks kept)
     checked: bool = False
+    #: a version's: each item's task fields the version holds and the item does not (see :func:`_task_fields`)
+    unsent: list[list[str]] = field(default_factory=list)
 
 
 def _localize(items: list[dict], objects: list[ConfigObject], base: Path, local: LocalFiles, where: str,
@@ -251,7 +256,7 @@ def read_version(repo: "Repo", rev: str, send_annotations: bool) -> Source:
     """The tasks of version ``rev`` (and, with ``send_annotations``, its annotations)."""
     tasks = repo.read_table(rev, "tasks").to_pylist()
     anns = repo.read_table(rev, "annotations").to_pylist() if send_annotations else []
-    items = []
+    items, unsent = [], []
     for t in to_tasks(tasks, anns, []):
         item: dict[str, Any] = {"data": t["data"]}
         if isinstance(t.get("meta"), dict) and t["meta"]:
@@ -259,7 +264,44 @@ def read_version(repo: "Repo", rev: str, send_annotations: bool) -> Source:
         if send_annotations and t.get("annotations"):
             item["annotations"] = [clean(a, ANNOTATION_SERVER_FIELDS) for a in t["annotations"]]
         items.append(item)
-    return Source(items, f"version {rev}", checked=True)
+        unsent.append(_task_fields(t))
+    return Source(items, f"version {rev}", checked=True, unsent=unsent)
+
+
+#: What Label Studio's import keeps of a task: its data and meta, with its answers and predictions. Measured
+#: on Label Studio Community (tasks pushed, then read back with label-studio-sdk): any other task field, as
+#: Label Studio Enterprise's ``agreement``, and any field of an answer or prediction that Label Studio does not
+#: set itself, as Enterprise's ``reviews`` and ``history``, is dropped.
+KEPT_TASK_FIELDS = frozenset({"data", "meta", "annotations", "predictions"})
+
+
+def _task_fields(task: dict) -> list[str]:
+    """The fields of a version's task that no import keeps (not Label Studio's own: ``agreement``...)."""
+    return sorted(k for k in task if k not in TASK_SERVER_FIELDS and k not in KEPT_TASK_FIELDS)
+
+
+def _unkept(new: list[dict], attach: list[dict], task_fields: list[list[str]], dataset: str,
+           dry_run: bool) -> str | None:
+    """The warning naming what Label Studio will not keep of what is sent (:data:`KEPT_TASK_FIELDS`): each
+    field, and how many tasks, answers and predictions have it; None when it keeps it all. ``task_fields``:
+    per new task, its version's fields that are not sent (none where empty)."""
+    found = {"task": Counter[str](), "answer": Counter[str](), "prediction": Counter[str]()}
+    for item, fields in zip(new, task_fields):
+        found["task"].update(set(fields) | (set(item) - KEPT_TASK_FIELDS - TASK_SERVER_FIELDS))
+        for a in item.get("annotations") or []:
+            found["answer"].update(set(a) - ANSWER_FIELDS)
+        for p in item.get("predictions") or []:
+            found["prediction"].update(set(p) - PREDICTION_FIELDS)
+    for p in attach:
+        found["prediction"].update(set(p) - PREDICTION_FIELDS)
+    said = [f"{kind} field(s) " + ", ".join(f"{f} ({n} {kind}(s))" for f, n in sorted(c.items()))
+            for kind, c in found.items() if c]
+    if not said:
+        return None
+    return (f"Label Studio keeps no {'; no '.join(said)} of what {'would be' if dry_run else 'is'} sent (Label "
+            "Studio Enterprise's, or fields Label Studio does not know): the project will not have them, and the "
+            f"next `annover snapshot --label-studio {dataset!r} --update` records them as removed (task, answer "
+            "or prediction attributes changed)")
 
 
 def _names_version(repo: "Repo | None", spec: str) -> bool:
@@ -522,9 +564,10 @@ def read_sample(repo: "Repo", rev: str, keys: list[str], key: str | None, model:
     if send_annotations:
         for a in repo.read_table(rev, "annotations", keys=want).to_pylist():
             anns.setdefault(a["task_key"], []).append(a)
-    items, push_keys = [], {}
+    items, push_keys, unsent = [], {}, []
     for k in keys:
         task = to_tasks([rows[k]], anns.get(k, []), [])[0]
+        unsent.append(_task_fields(task))
         item: dict[str, Any] = {"data": task["data"]}
         if isinstance(task.get("meta"), dict) and task["meta"]:
             item["meta"] = task["meta"]
@@ -535,7 +578,7 @@ def read_sample(repo: "Repo", rev: str, keys: list[str], key: str | None, model:
         except RecordError as e:
             raise InputError(str(e), "send with --key data.FIELD naming a field every task has") from None
         items.append(item)
-    return Source(items, name, checked=True), _sample_predictions(repo, rev, want, model, push_keys)
+    return Source(items, name, checked=True, unsent=unsent), _sample_predictions(repo, rev, want, model, push_keys)
 
 
 def _sample_predictions(repo: "Repo", rev: str, want: "pa.Array", model: str | None,
@@ -589,6 +632,10 @@ def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, 
                          f"({len(unknown)} task(s) of {what} are not)", "match predictions to tasks by the same --key"
                          + ("" if key else " (without --key, by the whole task data: it must be the same)"))
     new, attach = _plan(client, project, keyed, preds, have, result)
+    fields = dict(zip(keyed, src.unsent))  # task key -> its version's fields not sent
+    lost = _unkept(new, attach, [fields.get(k, []) for k in keyed if k not in have], project.title, dry_run)
+    if lost:
+        result.warnings.insert(0, lost)  # first: what the next pull will say changed
     if annotations:  # each new task named by its place in the source and its key, as _keyed names them
         at = {k: i for i, k in enumerate(keyed)}
         result.annotations = _check_annotators(client, [(f"task {at[k]} (key {k})", it) for k, it in keyed.items()
