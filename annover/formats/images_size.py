@@ -137,10 +137,8 @@ def _pillow_size(path: str | Path, exif: bool) -> tuple[int, int] | None:
             warnings.simplefilter("ignore")
             with PILImage.open(path) as im:
                 w, h = im.size
-                # only where the header holds EXIF: asked otherwise, a PNG's getexif() decodes the whole image;
-                # a TIFF's size is already turned by Pillow (its decoder applies the orientation)
-                turned = (exif and im.format != "TIFF" and "exif" in im.info
-                          and im.getexif().get(_ORIENTATION) in _QUARTER_TURNS)
+                # only where the header holds EXIF: asked otherwise, a PNG's getexif() decodes the whole image
+                turned = exif and "exif" in im.info and im.getexif().get(_ORIENTATION) in _QUARTER_TURNS
     except (OSError, SyntaxError, ValueError, PILImage.DecompressionBombError):  # UnidentifiedImageError: an OSError
         return None
     return (h, w) if turned else (w, h)
