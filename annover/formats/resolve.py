@@ -174,19 +174,20 @@ def _consensus(answers: dict[str, list[dict]], parsed: dict[str, dict]) -> tuple
                 children.setdefault((i, g.id), []).append(g)
             else:
                 members.append((i, g, sh))
-    kept: list[tuple[int, Region]] = []
+    kept: list[tuple[int, int]] = []  # (where the object first appears, the member chosen for it)
     objects = 0
     for group in _by_what(members).values():
-        for cluster in _clusters([members[m] for m in group]):
+        ms = [members[m] for m in group]
+        clusters, scores = _clusters(ms)
+        for cluster in clusters:
             objects += 1
-            if len({members[group[c]][0] for c in cluster}) >= need:
-                kept.append(_chosen([group[c] for c in cluster], members))
+            if len({ms[c][0] for c in cluster}) >= need:
+                kept.append((group[min(cluster)], group[_chosen(cluster, ms, scores)]))
     if not kept:
         empty = len(order) - len({i for i, _, _ in members})
         return ([], objects) if empty >= need else (None, objects)
-    out = [g for first, g in sorted(kept, key=lambda x: x[0])]
-    with_children = [x for g in out for x in (g, *children.get((_answer_of(g, members), g.id), []))]
-    return with_children, objects - len(kept)
+    out = [members[m] for _, m in sorted(kept)]
+    return [x for i, g, _ in out for x in (g, *children.get((i, g.id), []))], objects - len(kept)
 
 
 def _by_what(members: list[tuple[int, Region, "Shape | None"]]) -> dict[tuple, list[int]]:
@@ -198,26 +199,41 @@ def _by_what(members: list[tuple[int, Region, "Shape | None"]]) -> dict[tuple, l
     return out
 
 
-def _clusters(ms: list[tuple[int, Region, "Shape | None"]]) -> list[list[int]]:
+def _clusters(ms: list[tuple[int, Region, "Shape | None"]]) -> tuple[list[list[int]], dict[tuple[int, int], float]]:
     """One control's results of the same labels as objects: results of different answers join
-    when their shapes pair (none: always), best pairs first, at most one of an answer each."""
+    when their shapes pair (none: always), best pairs first, at most one of an answer each; and
+    the scores of the pairs that overlap at all (``(a, b)``, a < b)."""
     root = list(range(len(ms)))
     said = [{i} for i, _, _ in ms]
-    edges = []
+    bounds = [_bounds(sh) for _, _, sh in ms]
+    scores: dict[tuple[int, int], float] = {}
     for a in range(len(ms)):
         for b in range(a + 1, len(ms)):
-            s = _agree(ms[a][2], ms[b][2])
-            if ms[a][0] != ms[b][0] and s >= CONSENSUS_SCORE:
-                edges.append((-s, a, b))
-    for _, a, b in sorted(edges):
+            if ms[a][0] != ms[b][0] and not _apart(bounds[a], bounds[b]):
+                scores[a, b] = _agree(ms[a][2], ms[b][2])
+    for (a, b), _ in sorted(scores.items(), key=lambda e: (-e[1], e[0])):
         ra, rb = _root(root, a), _root(root, b)
-        if ra != rb and not said[ra] & said[rb]:
+        if scores[a, b] >= CONSENSUS_SCORE and ra != rb and not said[ra] & said[rb]:
             root[rb] = ra
             said[ra] |= said[rb]
     out: dict[int, list[int]] = {}
     for m in range(len(ms)):
         out.setdefault(_root(root, m), []).append(m)
-    return list(out.values())
+    return list(out.values()), scores
+
+
+def _bounds(sh: "Shape | None") -> tuple[float, float, float, float] | None:
+    """An axis-aligned box's corners (None for other shapes: no quick test)."""
+    if sh is None or not sh.axis_box:
+        return None
+    x, y, w, h = sh.geom
+    return min(x, x + w), min(y, y + h), max(x, x + w), max(y, y + h)
+
+
+def _apart(a: tuple | None, b: tuple | None) -> bool:
+    """Two boxes that share no area (their IoU is 0 unless both are the same empty box)."""
+    return a is not None and b is not None and a != b and (
+        a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1])
 
 
 def _root(root: list[int], x: int) -> int:
@@ -234,16 +250,12 @@ def _agree(a: "Shape | None", b: "Shape | None") -> float:
     return shape_score(a, b) or 0.0
 
 
-def _chosen(cluster: list[int], members: list[tuple[int, Region, "Shape | None"]]) -> tuple[int, Region]:
-    """The member of an object that agrees best with the others (ties to the latest answer), and
-    where the object first appears (its order in the export)."""
-    best = max(cluster, key=lambda m: (sum(_agree(members[m][2], members[o][2]) for o in cluster if o != m),
-                                       members[m][0], -m))
-    return min(cluster), members[best][1]
-
-
-def _answer_of(g: Region, members: list[tuple[int, Region, "Shape | None"]]) -> int:
-    return next(i for i, m, _ in members if m is g)
+def _chosen(cluster: list[int], ms: list[tuple[int, Region, "Shape | None"]],
+            scores: dict[tuple[int, int], float]) -> int:
+    """The member of an object that agrees best with the others (ties to the latest answer)."""
+    def agreement(m: int) -> tuple:
+        return sum(scores.get((min(m, o), max(m, o)), 0.0) for o in cluster if o != m), ms[m][0], -m
+    return max(cluster, key=agreement)
 
 
 def _choose(task: str, answers: dict[str, list[dict]], rule: str, who: str | None, what: str,
