@@ -363,3 +363,71 @@ def test_report_drift_takes_the_label_counts_the_versions_stats_keep(loop_repo, 
     assert counted == []
     monkeypatch.setattr(D, "label_cells", cells)
     assert data["drift"] == D.drift(loop_repo.load("HEAD~1", "annotations"), loop_repo.load("HEAD", "annotations"))
+
+
+def _many_labels(n_labels: int, n_tasks: int) -> tuple[list[str], list[dict]]:
+    """A Label Studio export of ``n_tasks`` tasks keyed by a long path, answered by two people with long
+    e-mails over ``n_labels`` labels (one a long snake-case name), and a model's predictions."""
+    labels = [f"topic_{i:02d}" for i in range(n_labels)]
+    labels[0] = "MEDICAL_WARNING_MESSAGE_about_a_label_name_that_goes_on_and_on_" + "x" * 40
+    rng = random.Random(5)
+    people = ["alice@example.com", "bob.with.a.long.address@subdomain.example-company.com"]
+    tasks = []
+    for i in range(n_tasks):
+        truth = labels[i % n_labels]
+        anns = [{"id": 10 * i + k, "completed_by": {"id": k + 1, "email": who}, "was_cancelled": False,
+                 "result": [{"id": f"r{i}{k}", "from_name": "topic", "to_name": "text", "type": "choices",
+                             "value": {"choices": [truth if rng.random() < 0.7 else rng.choice(labels)]}}]}
+                for k, who in enumerate(people)]
+        pred = {"id": 5000 + i, "model_version": "m1", "score": 0.5,
+                "result": [{"id": f"p{i}", "from_name": "topic", "to_name": "text", "type": "choices",
+                            "value": {"choices": [truth if rng.random() < 0.6 else rng.choice(labels)]}}]}
+        tasks.append({"id": i + 1, "data": {"ext": f"s3://bucket/a/deep/prefix/of/objects/{i:05d}-" + "k" * 30,
+                                            "text": f"task {i}"}, "annotations": anns, "predictions": [pred]})
+    return labels, tasks
+
+
+def test_report_of_many_labels_and_long_keys_reads_on_a_desktop_a_phone_and_paper(tmp_path, monkeypatch):
+    """40 labels, task keys that are long paths, long e-mails. Before: the confusion matrix drew every
+    label (1,600 cells, too small to read; 220 labels made a 10 MB page); a long label or key set its
+    column's width, so the tables' numbers (and the suspects' reasons) were out of sight beside them on
+    an 800-pixel screen and cut off on paper, and on a phone the reasons were a few letters wide."""
+    labels, tasks = _many_labels(40, 120)
+    root = tmp_path / "many"
+    repo = annover.init(root)
+    xml = "".join(f'<Choice value="{lab}"/>' for lab in labels)
+    (root / "labeling.xml").write_text(f'<View><Text name="text" value="$text"/><Choices name="topic" '
+                                       f'toName="text">{xml}</Choices></View>')
+    (root / "export.json").write_text(json.dumps(tasks))
+    monkeypatch.chdir(root)
+    repo.snapshot("export.json", config="labeling.xml", key="data.ext", message="round 1")
+    out = tmp_path / "report.html"
+    repo.report("HEAD", out)
+    used = len({r["value"]["choices"][0] for t in tasks for a in (t["annotations"], t["predictions"]) for x in a
+                for r in x["result"]})
+    sync_api = _browser()
+    requests = []
+    widest = """() => [...document.querySelectorAll("table")].map((t) => t.scrollWidth - t.clientWidth)"""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 800, "height": 900})
+            page.on("request", lambda r: requests.append(r.url))
+            page.goto(out.as_uri())
+            page.wait_for_load_state("load")
+            matrix = page.locator("h4:has-text('topic: accuracy') + div svg.chart")
+            assert matrix.locator("rect").count() == (report.CONFUSION_LABELS + 1) ** 2
+            assert f"{used - report.CONFUSION_LABELS} rarer label(s) shown as (other)" in page.inner_text("body")
+            assert max(page.evaluate(widest)) <= 0  # every column in sight
+            page.screenshot(path=str(tmp_path / "many-800.png"), full_page=True)
+            page.emulate_media(media="print")
+            page.set_viewport_size({"width": 718, "height": 900})  # A4's printable width
+            assert max(page.evaluate(widest)) <= 0
+            page.emulate_media(media="screen")
+            page.set_viewport_size({"width": 360, "height": 800})
+            reasons = page.locator("table.wide td[data-h=reasons]").first
+            assert reasons.bounding_box()["width"] > 300  # a block of its own, the width of the phone
+            page.screenshot(path=str(tmp_path / "many-360.png"), full_page=True)
+        finally:
+            browser.close()
+    assert requests == [out.as_uri()]

@@ -14,6 +14,7 @@ rate shift; agreement and class balance over the history; the top suspects.
 from __future__ import annotations
 
 import html
+import re
 import unicodedata
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable
@@ -39,6 +40,8 @@ HISTORY_LIMIT = 12
 SUSPECTS_SHOWN = 25
 #: Label sets drawn in a transition matrix; the rarer ones are merged into one row and column.
 TRANSITION_LABELS = 7
+#: Labels drawn in a confusion matrix (the table beside it lists them all); the rarer ones are merged so.
+CONFUSION_LABELS = 15
 OTHER = "(other)"
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#bab0ac"]
@@ -172,6 +175,8 @@ def heatmap(labels_y: list[str], labels_x: list[str], matrix: list[list[float]],
             t = v / top
             diag = labels_x[j] == ly
             colour = f"rgba(78,121,167,{0.08 + 0.92 * t:.3f})" if diag or not v else f"rgba(225,87,89,{0.15 + 0.85 * t:.3f})"
+            if diag and ly == OTHER:  # the rarer labels merged: kept ones and changed ones, neither blue nor red
+                colour = f"rgba(150,150,150,{0.08 + 0.6 * t:.3f})"
             ink = "#fff" if t > 0.55 else "#222"
             out.append(f'<rect x="{left + j * cell}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{colour}">'
                        f'<title>{_e(ly)} → {_e(labels_x[j])}: {v}</title></rect>'
@@ -297,8 +302,24 @@ def _short(name: str, px: float, font: float) -> str:
     return out + "…"
 
 
+#: A cell whose text has a run of more characters than this with no space (a task key that is a path or
+#: URL, an e-mail, a label in snake case) may break anywhere: else it alone set its column's width and
+#: pushed the columns after it out of sight (a phone) or off the paper (print).
+LONG_WORD = 16
+_LONG = re.compile(rf"\S{{{LONG_WORD + 1},}}")
+
+
+def _td(x: Any, head: str | None) -> str:
+    s = _num(x)
+    attrs = (' class="brk"' if _LONG.search(s) else "") + (f' data-h="{_e(head)}"' if head is not None else "")
+    return f"<td{attrs}>{_e(s)}</td>"
+
+
 def table(head: list[str], rows: list[list[Any]], cls: str = "") -> str:
-    body = "".join("<tr>" + "".join(f"<td>{_e(_num(c))}</td>" for c in r) + "</tr>" for r in rows)
+    """A table; ``cls="wide"`` (the suspects: long keys and reasons) is one block per row on a phone, each
+    cell under its column's name, where five columns left the reasons a few letters wide."""
+    names = head if cls == "wide" else [None] * len(head)
+    body = "".join("<tr>" + "".join(_td(c, h) for c, h in zip(r, names)) + "</tr>" for r in rows)
     return (f'<table class="{cls}"><thead><tr>{"".join(f"<th>{_e(h)}</th>" for h in head)}</tr></thead>'
             f"<tbody>{body}</tbody></table>")
 
@@ -379,8 +400,7 @@ def _models(d: dict) -> str:
                 if not e["tasks"]:  # no matrix and no rows: say why rather than draw an empty table
                     out += f'<p class="muted">note: {_e(e.get("note") or "no task has both a label and a prediction")}</p>'
                     continue
-                c = e["confusion"]
-                out += '<div class="row">' + heatmap(c["labels"], c["labels"], c["matrix"], "predicted", "label")
+                out += _confusion(e["confusion"])
                 out += table(["label", "precision", "recall", "F1", "support"],
                              [[k, v["precision"], v["recall"], v["f1"], v["support"]] for k, v in e["labels"].items()])
                 out += "</div>"
@@ -390,6 +410,20 @@ def _models(d: dict) -> str:
                     [[t, v["precision"], v["recall"], v["f1"], v["support"]] for t, v in e["thresholds"].items()])
         out += "".join(f'<p class="muted">note: {_e(n)}</p>' for n in res["notes"])
     return out
+
+
+def _confusion(c: dict) -> str:
+    """A confusion matrix as a heat map: past :data:`CONFUSION_LABELS` labels, the most used ones and
+    one (other) for the rest (220 labels drew 48,400 cells, 10 MB, too small to read)."""
+    labels, matrix, note = c["labels"], c["matrix"], ""
+    if len(labels) > CONFUSION_LABELS:
+        rows = [{"from": a, "to": b, "count": n} for a, r in zip(labels, matrix) for b, n in zip(labels, r) if n]
+        rows, merged = _top(rows, CONFUSION_LABELS)
+        labels = [lab for lab in labels if any(lab in (r["from"], r["to"]) for r in rows)] + [OTHER] * bool(merged)
+        matrix = [[sum(r["count"] for r in rows if r["from"] == y and r["to"] == x) for x in labels] for y in labels]
+        note = f'<p class="muted">{merged} rarer label(s) shown as {OTHER}; the table lists every label</p>' \
+            if merged else ""
+    return '<div class="row"><div>' + heatmap(labels, labels, matrix, "predicted", "label") + note + "</div>"
 
 
 def _not_scored(e: dict) -> str:
@@ -499,7 +533,12 @@ th{background:#eef2f7}tbody tr:nth-child(even){background:#fafbfd}.wide td:last-
 svg.chart{display:block;margin:4px 0;font-size:12px;font-family:inherit}.row{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}
 nav a{margin-right:12px}.axis{font-size:11px;fill:#555}
 svg.chart{max-width:100%;height:auto}table{display:block;max-width:100%;overflow-x:auto}.row>*{min-width:0;max-width:100%}
-@media (max-width:640px){main{padding:12px}.row{gap:8px}}
+td.brk{overflow-wrap:anywhere;min-width:6em}
+@media (max-width:640px){main{padding:12px}.row{gap:8px}.wide thead{display:none}
+.wide,.wide tbody,.wide tr,.wide td{display:block}.wide tr{border:1px solid #dde;margin-bottom:8px}
+.wide td{border:0;padding:2px 8px}.wide td::before{content:attr(data-h) ": ";color:#777}}
+@media print{body{background:#fff}main{max-width:none;padding:0}nav{display:none}table{display:table}
+tr,svg.chart,.card{break-inside:avoid}h2,h3,h4{break-after:avoid}}
 """
 
 
