@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from jupyter_core.paths import jupyter_path
 
 import annover
 
@@ -205,3 +206,89 @@ def test_a_chat_is_drawn_as_a_conversation_and_its_markup_is_never_run(chat_repo
     page3.keyboard.press("PageDown")  # a long chat scrolls as a long text does
     assert page3.evaluate("document.querySelector('.annover-chat').scrollTop") > 150
     assert page3.evaluate("window.sent || 0") == 0
+
+
+#: Every text of the widget with the contrast to what is behind it (its colour blended over the
+#: backgrounds above it, up to the first opaque one): [text, ratio]; disabled buttons left out (WCAG does).
+CONTRAST = """() => {
+  const rgba = (c) => {
+    const m = /^color\\(srgb ([\\d.e-]+) ([\\d.e-]+) ([\\d.e-]+)(?: \\/ ([\\d.]+))?\\)$/.exec(c);
+    if (m) return [+m[1] * 255, +m[2] * 255, +m[3] * 255, m[4] === undefined ? 1 : +m[4]];
+    const n = c.match(/[\\d.]+/g).map(Number);
+    return [n[0], n[1], n[2], n.length > 3 ? n[3] : 1];
+  };
+  const over = (f, b) => f.slice(0, 3).map((v, i) => v * f[3] + b[i] * (1 - f[3])).concat(1);
+  const back = (el) => {  // the backgrounds from el up to the first opaque one, blended
+    const layers = [];
+    for (let e = el; e; e = e.parentElement) {
+      const b = rgba(getComputedStyle(e).backgroundColor);
+      if (b[3] > 0) layers.push(b);
+      if (b[3] >= 1) break;
+    }
+    return layers.reverse().reduce((acc, b) => over(b, acc), [255, 255, 255, 1]);
+  };
+  const lin = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  const lum = ([r, g, b]) => 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  const out = [];
+  for (const el of document.querySelectorAll(".annover-annotator *")) {
+    const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+    if (!own || el.closest("button[disabled]")) continue;
+    const f = rgba(getComputedStyle(el).color), b = back(el);
+    const mix = over(f, b);
+    const [hi, lo] = [lum(mix), lum(b)].sort((x, y) => y - x);
+    out.push([el.textContent.trim().slice(0, 30), Math.round((hi + 0.05) / (lo + 0.05) * 100) / 100]);
+  }
+  return out;
+}"""
+
+
+def _jupyterlab_dark_theme() -> str:
+    """JupyterLab's dark theme, its variables, as Voilà ships it (``voila --theme=dark``)."""
+    for folder in jupyter_path("voila", "themes"):
+        css = Path(folder) / "@jupyterlab" / "theme-dark-extension" / "index.css"
+        if css.exists():
+            return css.read_text()
+    pytest.fail("JupyterLab's dark theme is not here: pip install -e '.[test]' (voila)")
+
+
+def test_the_status_line_stays_two_lines_and_the_widget_takes_jupyterlab_s_dark_theme(tmp_path, monkeypatch, browser):
+    """Labels toggled on a narrow widget (a phone, a side panel, 360 pixels): the status line naming them
+    grew to nine lines beside the task key and pushed every button down under the mouse. It is two lines
+    at any width now (under the task key when narrow), the rest in its tooltip. And in JupyterLab's dark
+    theme the widget was a white card with its own colours: it takes the theme's, every text readable."""
+    monkeypatch.chdir(tmp_path)
+    labels = ["positive", "negative", "neutral", "a_label_name_that_goes_on_and_on_and_on", "מאוד שלילי"]
+    ann = widget.annotate(["one", "two"], labels=labels, multiple=True, annotator="someone.long@example-company.com")
+    page = _open(browser, ann, width=360)
+    _render(page, ann)
+    top = "document.querySelector('.annover-labels').getBoundingClientRect().top"
+    sent = 0
+    for width in (360, 800):
+        page.set_viewport_size({"width": width, "height": 700})
+        before = page.evaluate(top)
+        for key in "12345":
+            page.keyboard.press(key)
+            sent += 1
+            _settle(page, sent)
+            assert page.evaluate(top) == before, (width, key)
+        state = page.inner_text(".annover-state")
+        assert state.startswith("positive, negative, neutral, a_label") and state.endswith(PENDING)
+        assert page.get_attribute(".annover-state", "title") == state
+        page.screenshot(path=str(tmp_path / f"pending-{width}.png"))
+        for key in "12345":
+            page.keyboard.press(key)
+            sent += 1
+            _settle(page, sent)
+    page.keyboard.press("1")  # a label selected, its key on the blue
+    _settle(page, sent + 1)
+    light = page.evaluate(CONTRAST)
+    assert light and min(r for _, r in light) >= 4.5, [x for x in light if x[1] < 4.5]
+    page.add_style_tag(content=_jupyterlab_dark_theme())
+    bg = page.evaluate("getComputedStyle(document.querySelector('.annover-annotator')).backgroundColor")
+    assert bg == page.evaluate("""(() => { const p = document.createElement('p');
+      p.style.background = 'var(--jp-layout-color0)'; document.body.append(p);
+      return getComputedStyle(p).backgroundColor; })()""") != "rgb(255, 255, 255)"
+    dark = page.evaluate(CONTRAST)
+    assert min(r for _, r in dark) >= 4.5, [x for x in dark if x[1] < 4.5]
+    assert [t for t, _ in dark] == [t for t, _ in light]  # the same texts
+    page.screenshot(path=str(tmp_path / "dark.png"))

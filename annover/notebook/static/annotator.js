@@ -275,10 +275,12 @@ function render({ model, el: root }) {
       el("span", { class: "annover-stats" }, `${p.labeled} labeled · ${p.skipped} skipped`),
       el("span", { class: "annover-who" }, v.annotator || ""),
       el("span", { class: "annover-saved" + (v.saved && v.saved.ok ? " ok" : "") }, (v.saved && v.saved.text) || ""));
+    const name = task ? `task ${task.key}`
+      + (task.kind === "image" && task.value ? ` · ${String(task.value).split("/").pop()}` : "") : "";
     box.replaceChildren(...[head,
-      el("div", { class: "annover-key" }, el("span", { class: "annover-task" }, task ? `task ${task.key}`
-        + (task.kind === "image" && task.value ? ` · ${String(task.value).split("/").pop()}` : "") : ""),
-        el("span", { class: "annover-state" + (pending ? " pending" : "") }, state)),
+      // each cut to fit (the task to a line, the state to two): the whole in its tooltip
+      el("div", { class: "annover-key" }, el("span", { class: "annover-task", title: name }, name),
+        el("span", { class: "annover-state" + (pending ? " pending" : ""), title: state }, state)),
       // an image task's box is as tall as the tallest image drawn: the buttons stay where they are
       // from one image to the next (a wide one, a thumbnail, a placeholder), for a click not to miss
       el("div", { class: "annover-content" + (task && task.kind === "image" ? " annover-frame" : "") }, content),
