@@ -292,3 +292,41 @@ def test_the_status_line_stays_two_lines_and_the_widget_takes_jupyterlab_s_dark_
     assert min(r for _, r in dark) >= 4.5, [x for x in dark if x[1] < 4.5]
     assert [t for t, _ in dark] == [t for t, _ in light]  # the same texts
     page.screenshot(path=str(tmp_path / "dark.png"))
+
+
+def test_a_label_past_the_33rd_is_found_by_name_with_the_keyboard(tmp_path, monkeypatch, browser):
+    """62 labels: past the 33rd a label has no key, so labeling with them took the mouse (or Tab pressed
+    forty times). "/" opens a field: the letters typed narrow the buttons to the labels holding them (in any
+    case), Enter answers with the first one left and the keys are the widget's again; Esc closes it; a letter
+    typed there is the name, not a shortcut (s did not skip)."""
+    monkeypatch.chdir(tmp_path)
+    labels = [f"class_{i:02d}" for i in range(60)] + ["Ärger über Lieferung", "مراجعة سلبية"]
+    ann = widget.annotate(["one", "two", "three"], labels=labels, annotator="a@b.c")
+    s = ann.session
+    page = _open(browser, ann, width=500)
+    _render(page, ann)
+    assert page.locator(".annover-find-open").count() == 1  # the key is shown
+    assert page.get_attribute(".annover-find-open", "title") == "key /"
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.className") == "annover-find-input"
+    page.keyboard.type("CLASS_5")
+    assert page.locator(".annover-label").all_inner_texts() == [x for x in labels if "class_5" in x]
+    page.screenshot(path=str(tmp_path / "find.png"))
+    page.keyboard.press("Enter")
+    _settle(page, 1)
+    assert s.answers[s.tasks[0].key].labels == ("class_50",) and s.position == 1
+    assert page.evaluate("document.activeElement.className") == "annover-annotator"
+    assert page.locator(".annover-label").count() == len(labels)
+    page.keyboard.press("/")
+    page.keyboard.type("ärger")
+    page.keyboard.press("Enter")
+    _settle(page, 2)
+    assert s.answers[s.tasks[1].key].labels == ("Ärger über Lieferung",) and s.position == 2
+    page.keyboard.press("/")
+    page.keyboard.type("s")
+    assert s.position == 2 and page.input_value(".annover-find-input") == "s"
+    page.keyboard.press("Escape")
+    assert page.locator(".annover-find-input").count() == 0 and page.locator(".annover-label").count() == len(labels)
+    page.keyboard.press("s")
+    _settle(page, 3)
+    assert s.answers[s.tasks[2].key].skipped and s.position == 3

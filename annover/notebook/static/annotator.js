@@ -156,11 +156,52 @@ function render({ model, el: root }) {
     if (t.scrollTop !== before) ev.preventDefault();
   };
 
+  // "/" finds a label by name (past the 33rd a label has no key, and 60 names are many to look over):
+  // the letters typed narrow the buttons to the labels holding them, Enter chooses the first left (as
+  // its key would), Esc closes; keys typed there are the name, never shortcuts
+  let find = null;  // what is typed, while the finder is open
+  const finder = el("input", { class: "annover-find-input", type: "text", "aria-label": "find a label",
+    placeholder: "part of a label's name: Enter chooses the first, Esc closes" });
+  const found = () => ((model.get("view") || {}).labels || [])
+    .filter((l) => find === null || l.name.toLowerCase().includes(find.trim().toLowerCase()));
+  const closeFinder = () => { find = null; finder.value = ""; draw(); box.focus({ preventScroll: true }); };
+  const openFinder = () => { find = ""; draw(); finder.focus({ preventScroll: true }); };
+  // the buttons narrowed in place: the field stays (a redraw would take it out, ending an IME's composition)
+  finder.addEventListener("input", () => {
+    find = finder.value;
+    const old = box.querySelector(".annover-labels");
+    if (old) old.replaceWith(buttons(model.get("view") || {}));
+  });
+  finder.addEventListener("keydown", (ev) => {
+    ev.stopPropagation();
+    if (ev.key !== "Enter" && ev.key !== "Escape") return;
+    ev.preventDefault();
+    const first = ev.key === "Enter" && !ev.repeat ? found()[0] : null;
+    closeFinder();
+    if (first) send("choose", { label: first.name });
+  });
+  const choose = (name) => { if (find !== null) closeFinder(); send("choose", { label: name }); };
+  const buttons = (v) => {
+    const shown = v.task ? found() : (v.labels || []);
+    return el("div", { class: "annover-labels" },
+      ...shown.map((l) => el("button", {
+        class: "annover-label" + (l.selected ? " selected" : ""), "data-label": l.name,
+        title: l.key ? `key ${l.key}` : "no key: / finds it, or click it", disabled: v.task ? null : "disabled",
+        onclick: () => choose(l.name),
+      }, ...(l.key ? [el("kbd", {}, l.key), " "] : []), l.name)),  // past the 33rd label: no key, no empty box
+      shown.length ? null : el("span", { class: "annover-none" }, `no label holds “${find}”`));
+  };
+
   const onKey = (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
     if (SCROLL_KEYS.has(ev.key)) return scroll(ev);
     const view = model.get("view") || {};
     const key = shortcut(ev);
+    if (key === "/" && view.task) {
+      ev.preventDefault();
+      ev.stopPropagation();
+      return openFinder();
+    }
     const label = (view.labels || []).find((l) => l.key === key);
     const action = CONTROL_KEYS[key];
     // Enter on a button reached with Tab presses that button (not "accept the pre-selected label")
@@ -241,12 +282,8 @@ function render({ model, el: root }) {
       ? el("div", { class: "annover-others" }, "answers: ", ...task.others.flatMap((o, i) => [i ? " · " : "",
           `${o.annotator} `, el("b", {}, o.labels.join(", ") || "(nothing)")]))
       : null;
-    const labels = el("div", { class: "annover-labels" },
-      ...(v.labels || []).map((l) => el("button", {
-        class: "annover-label" + (l.selected ? " selected" : ""), "data-label": l.name,
-        title: l.key ? `key ${l.key}` : "no key: click it", disabled: task ? null : "disabled",
-        onclick: () => send("choose", { label: l.name }),
-      }, ...(l.key ? [el("kbd", {}, l.key), " "] : []), l.name)));  // past the 33rd label: no key, no empty box
+    const labels = buttons(v);
+    const finding = task && find !== null ? el("div", { class: "annover-find" }, el("kbd", {}, "/"), " ", finder) : null;
     const nav = el("div", { class: "annover-nav" },
       el("button", { class: "annover-back", onclick: () => send("back"), title: "key ←" }, el("kbd", {}, "←"), " back"),
       v.multiple ? el("button", { class: "annover-submit", onclick: () => send("submit"), title: "key Enter",
@@ -254,6 +291,8 @@ function render({ model, el: root }) {
       el("button", { class: "annover-skip", onclick: () => send("skip"), title: "key s",
         disabled: task ? null : "disabled" }, el("kbd", {}, "s"), " skip"),
       el("button", { class: "annover-undo", onclick: () => send("undo"), title: "key u" }, el("kbd", {}, "u"), " undo"),
+      (v.labels || []).some((l) => !l.key) ? el("button", { class: "annover-find-open", onclick: openFinder,
+        title: "key /", disabled: task ? null : "disabled" }, el("kbd", {}, "/"), " find a label") : null,
       el("button", { class: "annover-forward", onclick: () => send("forward"), title: "key →" }, "next ", el("kbd", {}, "→")));
     // the person's own answer in the version (Label Studio, an earlier session): a new answer replaces it
     const was = task && task.earlier ? (task.earlier.skipped ? "skip" : task.earlier.labels.join(", ") || "(nothing)") : null;
@@ -284,8 +323,9 @@ function render({ model, el: root }) {
       // an image task's box is as tall as the tallest image drawn: the buttons stay where they are
       // from one image to the next (a wide one, a thumbnail, a placeholder), for a click not to miss
       el("div", { class: "annover-content" + (task && task.kind === "image" ? " annover-frame" : "") }, content),
-      others, pred, labels, nav,
+      others, pred, finding, labels, nav,
       v.error ? el("div", { class: "annover-error" }, v.error) : null].filter((c) => c !== null));
+    if (finding) finder.focus({ preventScroll: true });  // drawn again (an answer came): still typing there
     // this task's image first; the next one's once this one is here
     if (task && task.load && !images.has(task.load)) ask(task.load);
     else if (v.next && (!task || !task.load || images.get(task.load) !== PENDING)) ask(v.next);
@@ -294,7 +334,7 @@ function render({ model, el: root }) {
   model.on("change:view", draw);
   draw();
   focusWhenShown(box);
-  box.addEventListener("click", () => box.focus({ preventScroll: true }));
+  box.addEventListener("click", (ev) => { if (ev.target !== finder) box.focus({ preventScroll: true }); });
   return () => { out.stop(); box.removeEventListener("keydown", onKey); model.off && model.off("change:view", draw); };
 }
 
