@@ -265,12 +265,15 @@ def test_the_status_line_stays_two_lines_and_the_widget_takes_jupyterlab_s_dark_
     sent = 0
     for width in (360, 800):
         page.set_viewport_size({"width": width, "height": 700})
+        page.evaluate("new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))")  # laid out again
         before = page.evaluate(top)
         for key in "12345":
             page.keyboard.press(key)
             sent += 1
             _settle(page, sent)
             assert page.evaluate(top) == before, (width, key)
+        narrow = page.evaluate("document.querySelector('.annover-annotator').classList.contains('annover-narrow')")
+        assert narrow == (width < 500)  # the task key over the status line
         state = page.inner_text(".annover-state")
         assert state.startswith("positive, negative, neutral, a_label") and state.endswith(PENDING)
         assert page.get_attribute(".annover-state", "title") == state
@@ -315,7 +318,7 @@ def test_a_label_past_the_33rd_is_found_by_name_with_the_keyboard(tmp_path, monk
     page.keyboard.press("Enter")
     _settle(page, 1)
     assert s.answers[s.tasks[0].key].labels == ("class_50",) and s.position == 1
-    assert page.evaluate("document.activeElement.className") == "annover-annotator"
+    assert page.evaluate("document.activeElement.classList.contains('annover-annotator')")
     assert page.locator(".annover-label").count() == len(labels)
     page.keyboard.press("/")
     page.keyboard.type("ärger")

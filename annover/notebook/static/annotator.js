@@ -20,6 +20,8 @@ const RETRY = 15000;
 // commands not acknowledged this many ms after they went are sent again (the wait doubles, up to RESEND_MAX)
 const RESEND = 3000;
 const RESEND_MAX = 30000;
+// a widget narrower than this (its content, in pixels) puts the task key over the status line
+const NARROW = 520;
 // a widget not in the page yet is looked for this many times, 50 ms apart, to take the focus
 const FOCUS_TRIES = 200;
 const PENDING = Object.freeze({ pending: true });
@@ -333,9 +335,18 @@ function render({ model, el: root }) {
 
   model.on("change:view", draw);
   draw();
+  // a class, not a container query: a container's size ignores its content, so in a row (an HBox) it shrank
+  const narrow = typeof ResizeObserver === "function"
+    ? new ResizeObserver(([e]) => box.classList.toggle("annover-narrow", e.contentRect.width < NARROW)) : null;
+  if (narrow) narrow.observe(box);
   focusWhenShown(box);
   box.addEventListener("click", (ev) => { if (ev.target !== finder) box.focus({ preventScroll: true }); });
-  return () => { out.stop(); box.removeEventListener("keydown", onKey); model.off && model.off("change:view", draw); };
+  return () => {
+    out.stop();
+    if (narrow) narrow.disconnect();
+    box.removeEventListener("keydown", onKey);
+    if (model.off) model.off("change:view", draw);
+  };
 }
 
 export default { render };
