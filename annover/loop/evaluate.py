@@ -117,10 +117,7 @@ def _shape_regions(rows: dict[str, list]) -> dict[str, list[Region]]:
 
 
 def _regions(s: Q.Session, res: EvalResult, thresholds: tuple[float, ...]) -> None:
-    gold = s.fetch("""
-        WITH pick AS (SELECT task_key, annotation_key FROM (SELECT task_key, annotation_key, bool_or(gt) AS gt, max(ts) AS ts FROM regions GROUP BY ALL)
-                      QUALIFY row_number() OVER (PARTITION BY task_key ORDER BY gt DESC, ts DESC, annotation_key DESC) = 1)
-        SELECT r.* FROM regions AS r JOIN pick USING (task_key, annotation_key)""").to_pydict()
+    gold = s.fetch(Q.resolved_regions_sql("regions")).to_pydict()
     pred = s.fetch(f"""
         WITH pick AS (SELECT task_key, prediction_key FROM (
                          SELECT task_key, prediction_key, max(score) AS score FROM preds GROUP BY ALL)

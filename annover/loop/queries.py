@@ -23,7 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["Session", "SHAPE_RE", "ratings_sql", "best_sql", "build_ratings", "build_regions", "resolved", "votes_sql", "resolved_of_votes", "build_best", "answered", "PLAIN_TYPES", "SEP", "shown", "shown_sql", "split"]
+__all__ = ["Session", "SHAPE_RE", "ratings_sql", "best_sql", "build_ratings", "build_regions", "resolved", "votes_sql", "resolved_of_votes", "build_best", "answered", "PLAIN_TYPES", "SEP", "shown", "shown_sql", "split",
+           "resolved_regions_sql"]
 
 SHAPE_RE = MAY_BE_SHAPE.pattern.replace("'", "''")
 #: What joins an answer's labels into its ``label`` text inside the queries (a character no
@@ -168,7 +169,10 @@ def build_best(s: "Session", preds: str, name: str) -> None:
 
 
 def build_regions(s: "Session", ann: str, name: str) -> None:
-    """Make table ``name``: the region rows (values with a shape) of each annotator's latest answer."""
+    """Make table ``name``: the region rows (values with a shape) of each annotator's latest answer
+    (unless the session made it from ``ann`` already: agreement and suspects in one session)."""
+    if s.made.get(name) == ("regions", ann):
+        return
     body = f"""
         SELECT task_key, coalesce(annotator, '-') AS annotator, annotation_key, ground_truth AS gt,
                coalesce(updated_at, created_at, '') AS ts, region_key, from_name, labels, value, {s.column(ann, 'region')}
@@ -181,6 +185,19 @@ def build_regions(s: "Session", ann: str, name: str) -> None:
                                                   annotation_key DESC) = 1) AS c
                    ON r.task_key = c.task_key AND r.annotation_key = c.annotation_key"""
     s.make(name, f"SELECT * FROM ({body}) ORDER BY task_key, annotator, region_key")
+    s.made[name] = ("regions", ann)
+
+
+def resolved_regions_sql(regions: str) -> str:
+    """The rows of ``regions`` (a :func:`build_regions` table) of each task's resolved answer: a
+    ground-truth one, else the latest (ties to the greater answer key), what ``annover eval``
+    scores a model's regions against."""
+    return f"""
+        WITH pick AS (SELECT task_key, annotation_key FROM (
+                          SELECT task_key, annotation_key, bool_or(gt) AS gt, max(ts) AS ts FROM {regions} GROUP BY ALL)
+                      QUALIFY row_number() OVER (PARTITION BY task_key
+                                                 ORDER BY gt DESC, ts DESC, annotation_key DESC) = 1)
+        SELECT r.* FROM {regions} AS r JOIN pick USING (task_key, annotation_key)"""
 
 
 class Session:
