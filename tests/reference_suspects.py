@@ -1,5 +1,7 @@
 """The reference: annover.loop.suspects as it was before it scored and ranked in SQL (every
-suspect built and worded in Python), kept to hold the SQL ranking to the same items.
+suspect built and worded in Python), kept to hold the SQL ranking to the same items. Of
+classification labels only (the region reasons came later, and are held to their own
+computation in tests/test_suspects_regions.py).
 
 Labels worth a second look, ranked, each with its reasons.
 
@@ -35,7 +37,6 @@ from annover.diffing.result import DEFAULT_POLICY, Options
 from annover.errors import UsageError
 from annover.loop import queries as Q
 from annover.loop.evaluate import check_model
-from annover.loop.suspects import regions_only_note
 from annover.store.duck import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -99,9 +100,6 @@ def suspects(annotations: "pa.Table", predictions: "pa.Table | None" = None, pre
         tables["prev"] = previous
     with Q.Session(**tables) as s:
         Q.build_ratings(s, "ann", "ratings")
-        note = regions_only_note(s)
-        if note:
-            res.notes.append(note)
         s.make("res", Q.resolved("ratings", policy))
         _majority(s, add)
         if "preds" in tables:

@@ -125,15 +125,17 @@ def test_report_says_why_a_control_the_model_did_not_predict_has_no_figures(vers
     assert "<table" not in ok and "nothing to show" not in ok
 
 
-def test_report_says_what_suspects_did_not_check(repo, tmp_path):
-    """The corpus's evalme export: boxes only, so suspects (classification labels) checked nothing;
-    "no suspect labels" alone read as if every label had been checked."""
+def test_report_lists_the_suspect_boxes(repo, tmp_path):
+    """The corpus's evalme export: boxes only, where suspects (classification labels) checked
+    nothing and said so; it now reads boxes: the report's top suspects are boxes both other
+    annotators have no box for."""
     repo.snapshot(str(LS / "evalme_bbox_multi.json"), config=str(LS / "evalme_bbox_multi.xml"), message="boxes")
     out = tmp_path / "r.html"
     code, _, err = invoke("report", "--out", str(out))
     assert code == 0, err
     section = out.read_text().split("Top suspects</h2>")[1]
-    assert "no suspect labels" in section and "suspects reads classification labels" in section
+    assert "no suspect labels" not in section and "suspects reads classification labels" not in section
+    assert "of 2 others, 2 have no region there" in section
 
 
 @pytest.mark.parametrize("args", [("suspects", "v1..v2"), ("sample", "v1..v2", "--strategy", "random", "--n", "1",

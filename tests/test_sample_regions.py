@@ -41,19 +41,21 @@ def test_strategies_that_rank_by_labels_refuse_a_version_of_regions_only():
 
 def test_suspects_of_a_version_of_regions_only_says_why_it_finds_none():
     """``annover suspects`` of a NER version printed "0 suspect label(s)" and nothing else, where
-    the annotators' spans disagree: it reads classification labels only. A note now says so."""
+    the annotators' spans disagree. Two annotators and no predictions: no region reason can fire
+    (majority needs three, missed and swapped a model), and the notes say so."""
     ann = answers_table([
         {"task": "t1", "who": "alice", "labels": ["PER"], "type": "labels", "control": "ner", "value": _span(0, 5, "PER")},
         {"task": "t1", "who": "bob", "labels": ["ORG"], "type": "labels", "control": "ner", "value": _span(0, 5, "ORG")}])
     res = suspects(ann)
     assert res.total == 0 and res.notes == [
-        "suspects reads classification labels (choices, ratings); this version's answers are regions of ner "
-        "(spans, boxes), which `annover agreement` compares",
-        "no predictions in this version: the model reason was not checked"]
+        "no predictions in this version: the missed and swapped reasons were not checked",
+        "1 task(s) with regions have two annotators: the majority reason needs three or more "
+        "(`annover agreement` compares two)"]
     both = answers_table([{"task": "t1", "who": "alice", "labels": ["a"]},
                           {"task": "t1", "who": "bob", "labels": ["PER"], "type": "labels", "control": "ner",
                            "value": _span(0, 5, "PER")}])
-    assert not any("regions" in n for n in suspects(both).notes)  # a classification control: no such note
+    assert suspects(both).notes[0] == "no predictions in this version: the model, missed and swapped reasons were " \
+                                      "not checked"  # a classification control and a region one
 
 
 @pytest.mark.parametrize("strategy", ["uncertainty", "margin", "disagreement", "rare-labels"])

@@ -263,10 +263,18 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
     latest answer's label was taken). --out writes the task keys (for `annover sample`-like use).
 
     \b
+    Spans and boxes: a confident predicted region no labeled region pairs with
+    (missed), a labeled region a confident prediction of other labels pairs with
+    (swapped), a region most other annotators have no region for or label otherwise
+    (majority), a region relabeled since the earlier version (changed); each says
+    where it is (box x/y/w/h in percent, span start-end and text).
+
+    \b
     Examples:
       annover suspects
       annover suspects v3 --threshold 0.95 --out recheck.txt
       annover suspects v3 --since v1 --json
+      annover suspects v3 --model yolo-v8 --threshold 0.8   # boxes a detector finds missed
     """
     arrow_without_pandas()
     _one_version(rev, "suspects", "--since OLD compares its answers with OLD's")
@@ -288,7 +296,8 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
     total = res.total
     echo(f"{total} suspect label(s)" + (f", top {limit}:" if total > limit else ":" if total else ""))
     for i in res.top(limit):  # only the items shown are worded
-        echo(f"  {i['score']:.2f}  {i['task_key']}  {i['control']}={i['label']}  "
+        at = f" ({i['region']}: {i['where']})" if "region" in i else ""
+        echo(f"  {i['score']:.2f}  {i['task_key']}  {i['control']}={i['label']}{at}  "
              + "; ".join(r["text"] for r in i["reasons"]))
     _notes(res.notes)
 

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.cli import JSON_ALSO_ESCAPED, json_text
+from annover.loop.suspects import MODEL_KINDS
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
@@ -47,18 +48,28 @@ _JSON_CHUNK = 100_000
 
 
 def _json_heads(items: "pa.Table") -> "pa.Array":
-    """Each item's JSON up to its first reason, at an indent of 4 (an item of the list ``suspects``)."""
+    """Each item's JSON up to its first reason, at an indent of 4 (an item of the list ``suspects``);
+    a region's with its ``region`` and ``where``."""
+    region = items.column("region")
+    is_region = pc.is_valid(region)
     return _join('    {\n      "task_key": ', _json_strings(items.column("task_key")),
                  ',\n      "control": ', _json_strings(items.column("control")),
+                 _optional(is_region, ',\n      "region": ', region),
                  ',\n      "label": ', _json_strings(items.column("label")),
+                 _optional(is_region, ',\n      "where": ', items.column("where")),
                  ',\n      "score": ', _json_numbers(items.column("score")), ',\n      "reasons": [\n')
+
+
+def _optional(present: "pa.Array", key: str, values: Any) -> "pa.Array":
+    """``key`` and the JSON string of each value where ``present``, else nothing."""
+    return pc.if_else(present, _join(key, _json_strings(values)), pa.scalar("", pa.large_string()))
 
 
 def _json_reasons(heads: "pa.Array", reasons: "pa.Table", first: "pa.Array", last: "pa.Array") -> str:
     """The JSON of a run of reasons, each preceded by ",\\n" (and its item's head where it is the
     item's first) and followed by its item's end where it is the last."""
     kind = reasons.column("kind")
-    who_key = pc.if_else(pc.equal(kind, "model"), '"model"', '"annotator"')
+    who_key = pc.if_else(pc.is_in(kind, value_set=pa.array(MODEL_KINDS)), '"model"', '"annotator"')
     reason = _join('        {\n          "kind": ', _json_strings(kind),
                    ',\n          "weight": ', _json_numbers(reasons.column("weight")),
                    ",\n          ", who_key, ": ", _json_strings(reasons.column("who")),

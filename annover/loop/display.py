@@ -94,14 +94,17 @@ def eval_html(doc: dict) -> str:
 
 
 def suspects_html(items: list[dict], total: int, counts: dict, notes: list[str], options: dict) -> str:
-    """Suspects: the first ``items`` (``SuspectsResult.top(n)``) of ``total``, each with its reasons."""
-    rows = [[i + 1, it.get("task_key"), it.get("control"), it.get("label"), it.get("score"),
-             "; ".join(str(r.get("text")) for r in it.get("reasons") or [])] for i, it in enumerate(items)]
+    """Suspects: the first ``items`` (``SuspectsResult.top(n)``) of ``total``, each with its reasons;
+    where some are regions, their region keys and where they are, in two more columns."""
+    regions = any("region" in it for it in items)
+    rows = [[i + 1, it.get("task_key"), it.get("control"), *([it.get("region"), it.get("where")] if regions else []),
+             it.get("label"), it.get("score"), "; ".join(str(r.get("text")) for r in it.get("reasons") or [])]
+            for i, it in enumerate(items)]
     by = ", ".join(f"{k}: {n}" for k, n in (counts or {}).items())
     since = f", since {options['since']}" if options.get("since") else ""
     return html_block(f"suspects at {_version(options.get('version'))}",
-                      html_table(["#", "task", "control", "label", "score", "reasons"], rows, total=total,
-                                 more=".items, .task_keys()"),
+                      html_table(["#", "task", "control", *(["region", "where"] if regions else []), "label", "score",
+                                  "reasons"], rows, total=total, more=".items, .task_keys()"),
                       html_notes(notes), sub=f"{total} suspect(s){since}" + (f" ({by})" if by else ""))
 
 

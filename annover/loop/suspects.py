@@ -1,6 +1,6 @@
 """Labels worth a second look, ranked, each with its reasons.
 
-Four reasons, for classification controls:
+Four reasons for classification controls (an item is a task's label of one control):
 
 - ``majority``: an annotator's label differs from the label most of the *other*
   annotators of the task gave (at least two others, a strict majority of them); weight:
@@ -14,7 +14,11 @@ Four reasons, for classification controls:
   ground-truth policy, a ground-truth answer gives it); weight: the share of the answers that
   do not give it. With two annotators, the only way their disagreement shows.
 
-A task's score is the sum of its reasons' weights; ties go to the task key. *Library
+and four for region controls (spans, boxes, polygons: an item is one region, an answer's or,
+``missed``, a model's), found by :mod:`annover.loop.region_suspects`: ``missed``, ``swapped``,
+``majority`` and ``changed``.
+
+An item's score is the sum of its reasons' weights; ties go to the task key. *Library
 choice:* none. cleanlab (AGPL-3.0) cannot ship in an Apache-2.0 project, and its
 confident learning needs each task's full out-of-sample class probabilities, which Label
 Studio predictions do not carry (one label and one score); the ``model`` reason is the
@@ -35,6 +39,7 @@ from annover.errors import UsageError
 from annover.loop import queries as Q
 from annover.loop.display import suspects_html
 from annover.loop.evaluate import check_model
+from annover.loop.region_suspects import ORD, REASON_COLUMNS, RegionFound, region_reasons
 from annover.store.duck import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,20 +49,23 @@ else:
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["SuspectsResult", "suspects", "regions_only_note", "DEFAULT_THRESHOLD", "CHANGED_WEIGHT"]
+__all__ = ["SuspectsResult", "suspects", "DEFAULT_THRESHOLD", "CHANGED_WEIGHT", "MODEL_KINDS"]
 
 DEFAULT_THRESHOLD = 0.9
 CHANGED_WEIGHT = 0.5
+#: The reason kinds whose ``who`` is a model version (the JSON's ``model``; the others' ``annotator``)
+MODEL_KINDS = ("model", "missed", "swapped")
 
 
 @dataclass
 class SuspectsResult:
-    """Suspect (task, control) labels, most suspect first (the top ``limit`` of ``total`` when
-    :func:`suspects` was given a limit).
+    """Suspect (task, control) labels and regions, most suspect first (the top ``limit`` of
+    ``total`` when :func:`suspects` was given a limit).
 
     Kept as two Arrow tables, worded only when asked: ``ranked``, the items in rank order
-    (task_key, from_name, label, score), and ``found``, their reasons (``item``: the row of
-    ``ranked``; kind, who, label, other, weight, other_votes, others, score_; any order).
+    (task_key, from_name, label, score; region and where, null but for a region), and ``found``,
+    their reasons (``item``: the row of ``ranked``; kind, who, label, other, weight, other_votes,
+    others, score_, text_; any order).
     :attr:`items` words them all as dicts, :meth:`top` the first ``n``, :meth:`tables` as
     columns (what ``--json`` writes), :meth:`task_keys` none."""
 
@@ -72,7 +80,7 @@ class SuspectsResult:
     @property
     def items(self) -> list[dict]:
         """Every item: task_key, control, label, score and its reasons (kind, weight, annotator
-        or model, text), as the JSON lists them."""
+        or model, text), as the JSON lists them; a region's also its region key and where it is."""
         if self._items is None:
             self._items = self.top(None)
         return self._items
@@ -82,18 +90,21 @@ class SuspectsResult:
         if self.ranked is None or (n is not None and n <= 0):
             return []
         items, reasons = self.tables(n)
-        cols = [items.column(x).to_pylist() for x in ("task_key", "control", "label", "score")]
-        out = [{"task_key": k, "control": c, "label": lab, "score": sc, "reasons": []} for k, c, lab, sc in zip(*cols)]
+        cols = [items.column(x).to_pylist() for x in ("task_key", "control", "label", "score", "region", "where")]
+        out = [{"task_key": k, "control": c, "label": lab, "score": sc, "reasons": []} if reg is None else
+               {"task_key": k, "control": c, "region": reg, "label": lab, "where": at, "score": sc, "reasons": []}
+               for k, c, lab, sc, reg, at in zip(*cols)]
         for i, kind, w, who, text in zip(*(reasons.column(x).to_pylist()
                                            for x in ("item", "kind", "weight", "who", "text"))):
-            out[i]["reasons"].append({"kind": kind, "weight": w, "model" if kind == "model" else "annotator": who,
+            out[i]["reasons"].append({"kind": kind, "weight": w, "model" if kind in MODEL_KINDS else "annotator": who,
                                       "text": text})
         return out
 
     def tables(self, n: int | None = None) -> "tuple[pa.Table, pa.Table]":
         """The first ``n`` items (all: None) as columns: ``items`` (task_key, control, label as
-        shown, score) in rank order, and their ``reasons`` (item: the row of ``items``; kind,
-        weight, who, text) in the order of the items and, within one, of the JSON."""
+        shown, score; region and where, null but for a region) in rank order, and their
+        ``reasons`` (item: the row of ``items``; kind, weight, who, text) in the order of the items
+        and, within one, of the JSON."""
         ranked, found = self.ranked, self.found
         if ranked is None or found is None:
             ranked, found = _empty_ranked(), _empty_found()
@@ -102,7 +113,8 @@ class SuspectsResult:
             found = found.filter(pc.less(found.column("item"), n))
         items = pa.table({"task_key": ranked.column("task_key"), "control": ranked.column("from_name"),
                           "label": pc.replace_substring(ranked.column("label"), Q.SEP, ", "),
-                          "score": ranked.column("score")})
+                          "score": ranked.column("score"), "region": ranked.column("region"),
+                          "where": ranked.column("where")})
         return items, _worded(found, self.options.get("since"))
 
     def task_keys(self) -> list[str]:
@@ -155,71 +167,93 @@ def _find(s: "Q.Session", tables: dict[str, Any], res: SuspectsResult, threshold
     """Register ``tables`` in ``s``, find every reason and fill ``res`` (:func:`_ranked`)."""
     s.add(**tables)
     Q.build_ratings(s, "ann", "ratings")
-    note = regions_only_note(s)
-    if note:
-        res.notes.append(note)
     s.make("svotes", Q.votes_sql("ratings", policy))  # the majority reason's counts too
     s.make("res", Q.resolved_of_votes("svotes", policy))
     reasons = [_majority()]
     if "preds" in tables:
         Q.build_best(s, "preds", "best")
         reasons.append(_model(threshold, models))
-    else:
-        res.notes.append("no predictions in this version: the model reason was not checked")
     if "prev" in tables:
         Q.build_ratings(s, "prev", "pratings")
         reasons.append(_changed())
     reasons.append(_split(policy))
-    s.make("reasons", " UNION ALL ".join(f"({q})" for q in reasons))
-    _ranked(s, res, limit)
+    regions = region_reasons(s, threshold, models, since)
+    if "preds" not in tables:
+        res.notes.append(_no_predictions(s, regions))
+    res.notes += regions.notes
+    if regions.reasons is not None:
+        s.con.register(_REGION_REASONS, regions.reasons)
+        s.con.register(_REGION_ITEMS, regions.items)
+        reasons.append(f"SELECT * FROM {_REGION_REASONS}")
+    try:
+        s.make("reasons", " UNION ALL ".join(f"({q})" for q in reasons))
+        _ranked(s, res, limit, regions)
+    finally:
+        if regions.reasons is not None:
+            s.con.unregister(_REGION_REASONS)
+            s.con.unregister(_REGION_ITEMS)
 
 
-def regions_only_note(s: "Q.Session") -> str | None:
-    """A note when the version (``ann`` in ``s``, its ``ratings`` built) has region answers and no
-    classification label: suspects finds none there, and says why rather than only "0"."""
-    if s.one("SELECT count(*) FROM ratings")[0]:
-        return None
-    names = [r[0] for r in s.con.execute(f"SELECT DISTINCT from_name FROM ann WHERE {Q.answered(shape=True)} "
-                                         "ORDER BY 1").fetchall()]
-    if not names:
-        return None
-    return (f"suspects reads classification labels (choices, ratings); this version's answers are regions of "
-            f"{', '.join(names)} (spans, boxes), which `annover agreement` compares")
+#: The names the region reasons and their items are registered under in the session
+_REGION_REASONS, _REGION_ITEMS = "suspects_region_reasons", "suspects_region_items"
 
 
-def _ranked(s: "Q.Session", res: SuspectsResult, limit: int | None) -> None:
+def _no_predictions(s: "Q.Session", regions: RegionFound) -> str:
+    """The note of a version with no predictions: which reasons, of its controls, need them."""
+    if not regions.regions:
+        return "no predictions in this version: the model reason was not checked"
+    kinds = "model, missed and swapped" if s.one("SELECT count(*) FROM ratings")[0] else "missed and swapped"
+    return f"no predictions in this version: the {kinds} reasons were not checked"
+
+
+
+def _ranked(s: "Q.Session", res: SuspectsResult, limit: int | None, regions: RegionFound) -> None:
     """Fill ``res``: every suspect scored and ranked in SQL; the top ``limit`` items and their reasons
-    fetched as Arrow tables (worded when asked: :class:`SuspectsResult`)."""
+    fetched as Arrow tables (worded when asked: :class:`SuspectsResult`). An item is a (task,
+    control), and where the version has region reasons a (task, control, ``rkey``): ``rkey`` ''
+    for a classification label, a region's key for a region (:data:`_REGION_ITEMS` says which)."""
     for kind, n in s.con.execute("SELECT kind, count(*) FROM reasons GROUP BY kind ORDER BY min(ord)").fetchall():
         res.counts[kind] = int(n)
+    key = ["task_key", "from_name", *(["rkey"] if regions.items is not None else [])]
+    cols, r_cols = ", ".join(key), ", ".join(f"r.{k}" for k in key)
     # a score is its weights added in the order the item lists them (from 0.0, as Python adds them),
     # rounded as Python rounds (half to even); the order matters from three weights on (a + b is
     # b + a), so only those items (2% at 1M rows) take the ordered sum's sort
     s.make("scores", f"""
-        WITH g AS (SELECT task_key, from_name, count(*) AS n, sum(weight) AS w FROM reasons GROUP BY ALL)
-        SELECT task_key, from_name, round_even(w, 6) AS score FROM g WHERE n <= 2
+        WITH g AS (SELECT {cols}, count(*) AS n, sum(weight) AS w FROM reasons GROUP BY ALL)
+        SELECT {cols}, round_even(w, 6) AS score FROM g WHERE n <= 2
         UNION ALL
-        SELECT r.task_key, r.from_name, round_even(sum(r.weight ORDER BY {_REASON_ORDER}), 6)
-        FROM reasons AS r SEMI JOIN (SELECT task_key, from_name FROM g WHERE n > 2) AS m
-          ON r.task_key = m.task_key AND r.from_name = m.from_name
-        GROUP BY r.task_key, r.from_name""")
+        SELECT {r_cols}, round_even(sum(r.weight ORDER BY {_REASON_ORDER}), 6)
+        FROM reasons AS r SEMI JOIN (SELECT {cols} FROM g WHERE n > 2) AS m ON {_on("r", "m", key)}
+        GROUP BY {r_cols}""")
     res.total = int(s.one("SELECT count(*) FROM scores")[0])
     top = f"LIMIT {int(limit)}" if limit is not None else ""
-    # an item's label is the task's resolved label (every reason is of a (task, control) that has one)
-    ranked = s.fetch(f"""SELECT t.task_key, t.from_name, res.label, t.score FROM scores AS t
-                         LEFT JOIN res ON res.task_key = t.task_key AND res.from_name = t.from_name
-                         ORDER BY t.score DESC, t.task_key, t.from_name {top}""")
+    # a label's item: the task's resolved label (every reason is of a (task, control) that has
+    # one); a region's: its labels, key and place
+    if regions.items is None:
+        item, join = "res.label AS label, t.score, NULL::VARCHAR AS region, NULL::VARCHAR AS \"where\"", ""
+    else:
+        item = "CASE WHEN t.rkey = '' THEN res.label ELSE i.label END AS label, t.score, i.region, i.where_ AS " \
+               "\"where\", t.rkey"
+        join = f"LEFT JOIN {_REGION_ITEMS} AS i ON t.rkey <> '' AND {_on('i', 't', key)}"
+    ranked = s.fetch(f"""SELECT t.task_key, t.from_name, {item} FROM scores AS t
+                         LEFT JOIN res ON {"t.rkey = '' AND " if join else ""}{_on("res", "t", key[:2])} {join}
+                         ORDER BY t.score DESC, {", ".join(f"t.{k}" for k in key)} {top}""")
     ranked = ranked.append_column("item", pa.array(range(ranked.num_rows), pa.int64()))
     name = f"suspects_ranked_{id(ranked):x}"
-    s.con.register(name, ranked.select(["task_key", "from_name", "item"]))
+    s.con.register(name, ranked.select([*key, "item"]))
     try:
         res.found = s.fetch(f"""SELECT k.item, r.ord, r.kind, r.who, r.label, r.other, r.weight, r.other_votes,
-                                       r.others, r.score_
-                                FROM reasons AS r JOIN {name} AS k
-                                  ON r.task_key = k.task_key AND r.from_name = k.from_name""")
+                                       r.others, r.score_, r.text_
+                                FROM reasons AS r JOIN {name} AS k ON {_on("r", "k", key)}""")
     finally:
         s.con.unregister(name)
-    res.ranked = ranked.drop_columns(["item"])
+    res.ranked = ranked.drop_columns(["item", *key[2:]])
+
+
+def _on(a: str, b: str, key: list[str]) -> str:
+    """The join condition of two tables' ``key`` columns."""
+    return " AND ".join(f"{a}.{k} = {b}.{k}" for k in key)
 
 
 #: The order of one item's reasons: the kind, then who (annotator or model), then the labels
@@ -245,8 +279,9 @@ def _worded(found: "pa.Table", since: str | None) -> "pa.Table":
                  pc.cast(col("other_votes"), pa.string()), " of ", pc.cast(col("others"), pa.string()),
                  " answers each; ", who, "'s, the latest, was taken")
     kind = col("kind")
-    worded = pc.case_when(pc.make_struct(pc.equal(kind, "majority"), pc.equal(kind, "model"),
-                                         pc.equal(kind, "changed")), majority, model, changed, split)
+    worded = pc.case_when(pc.make_struct(pc.is_valid(col("text_")), pc.equal(kind, "majority"),
+                                         pc.equal(kind, "model"), pc.equal(kind, "changed")),
+                          col("text_"), majority, model, changed, split)  # a region's worded as found
     return pa.table({"item": col("item"), "kind": kind, "weight": col("weight"), "who": who, "text": worded})
 
 
@@ -264,15 +299,13 @@ def _two_places(scores: "pa.ChunkedArray") -> "pa.Array":
 
 def _empty_ranked() -> "pa.Table":
     return pa.table({"task_key": pa.array([], pa.string()), "from_name": pa.array([], pa.string()),
-                     "label": pa.array([], pa.string()), "score": pa.array([], pa.float64())})
+                     "label": pa.array([], pa.string()), "score": pa.array([], pa.float64()),
+                     "region": pa.array([], pa.string()), "where": pa.array([], pa.string())})
 
 
 def _empty_found() -> "pa.Table":
-    return pa.table({"item": pa.array([], pa.int64()), "ord": pa.array([], pa.int32()),
-                     "kind": pa.array([], pa.string()), "who": pa.array([], pa.string()),
-                     "label": pa.array([], pa.string()), "other": pa.array([], pa.string()),
-                     "weight": pa.array([], pa.float64()), "other_votes": pa.array([], pa.int64()),
-                     "others": pa.array([], pa.int64()), "score_": pa.array([], pa.float64())})
+    cols = [("item", "int64"), *((c, t) for c, t in REASON_COLUMNS if c not in ("task_key", "from_name", "rkey"))]
+    return pa.table({c: pa.array([], getattr(pa, t)()) for c, t in cols})
 
 
 def _check_threshold(threshold: Any, predictions: "pa.Table | None") -> None:
@@ -292,10 +325,10 @@ def _check_threshold(threshold: Any, predictions: "pa.Table | None") -> None:
 
 
 #: the columns of every reason query (``other``: the others' label, the model's, or the label
-#: before)
+#: before), :data:`annover.loop.region_suspects.REASON_COLUMNS`
 _COLS = "task_key, from_name, {ord} AS ord, '{kind}' AS kind, {who} AS who, label, {other} AS other, " \
         "{weight}::DOUBLE AS weight, {votes}::BIGINT AS other_votes, {others}::BIGINT AS others, " \
-        "{score}::DOUBLE AS score_"
+        "{score}::DOUBLE AS score_, '' AS rkey, NULL::VARCHAR AS text_"
 
 
 def _majority() -> str:
@@ -306,7 +339,8 @@ def _majority() -> str:
     (two at most, each half of an even count), and short of every answer (else no one dissents).
     Those candidates come from the task's label counts (``svotes``, which resolved its label), and
     each dissenting answer is joined to the one it does not give."""
-    cols = _COLS.format(ord=0, kind="majority", who="annotator", other="other", weight="round_even(other_votes / others, 6)",
+    cols = _COLS.format(ord=ORD["majority"], kind="majority",
+                        who="annotator", other="other", weight="round_even(other_votes / others, 6)",
                         votes="other_votes", others="others", score="NULL")
     return f"""
         WITH c AS (SELECT v.task_key, v.from_name, v.label AS other, v.votes AS other_votes, t.answers - 1 AS others
@@ -322,7 +356,8 @@ def _model(threshold: float, models: list[str] | None) -> str:
     """A resolved label a model's best prediction contradicts with a score of at least ``threshold``;
     weight: the prediction's score."""
     only = "" if models is None else "AND p.model_version IN (" + ", ".join(quoted(m) for m in models) + ")"
-    cols = _COLS.format(ord=1, kind="model", who="model_version", other="predicted", weight="round_even(score, 6)",
+    cols = _COLS.format(ord=ORD["model"], kind="model",
+                        who="model_version", other="predicted", weight="round_even(score, 6)",
                         votes="NULL", others="NULL", score="score")
     return f"""
         SELECT {cols} FROM (
@@ -340,7 +375,8 @@ def _split(policy: str) -> str:
     latest answer) chose it, unless a ground-truth answer did (policy ``ground-truth``); weight:
     the share of the answers that do not give it; ``who``: the latest answer giving it (the
     answer key its rank among the label's answers ends with)."""
-    cols = _COLS.format(ord=3, kind="split", who="who", other="other", weight="round_even(1 - votes / answers, 6)",
+    cols = _COLS.format(ord=ORD["split"], kind="split",
+                        who="who", other="other", weight="round_even(1 - votes / answers, 6)",
                         votes="votes", others="answers", score="NULL")
     by_gt = "WHERE NOT starts_with(v.best, '1')" if policy == "ground-truth" else ""
     return f"""
@@ -362,7 +398,8 @@ def _split(policy: str) -> str:
 
 def _changed() -> str:
     """An answer whose label changed since the earlier version; weight :data:`CHANGED_WEIGHT`."""
-    cols = _COLS.format(ord=2, kind="changed", who="annotator", other="before", weight=repr(CHANGED_WEIGHT),
+    cols = _COLS.format(ord=ORD["changed"], kind="changed",
+                        who="annotator", other="before", weight=repr(CHANGED_WEIGHT),
                         votes="NULL", others="NULL", score="NULL")
     return f"""
         SELECT {cols} FROM (
