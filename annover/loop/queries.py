@@ -23,7 +23,8 @@ if TYPE_CHECKING:  # pragma: no cover
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["Session", "SHAPE_RE", "ratings_sql", "best_sql", "build_ratings", "build_regions", "resolved", "votes_sql", "resolved_of_votes", "build_best", "answered", "PLAIN_TYPES", "SEP", "shown", "shown_sql", "split",
+__all__ = ["Session", "SHAPE_RE", "ratings_sql", "best_sql", "build_ratings", "build_regions", "resolved", "votes_sql",
+           "resolved_of_votes", "build_best", "answered", "PLAIN_TYPES", "SEP", "shown", "shown_sql", "split",
            "resolved_regions_sql"]
 
 SHAPE_RE = MAY_BE_SHAPE.pattern.replace("'", "''")
