@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from annover._lazy import lazy
 from annover.errors import InputError
-from annover.formats.coco import image_fields, numbered
+from annover.formats.coco import category_list, dataset_fields, image_fields, kept_categories, numbered
 from annover.formats.coco_fast import json_numbers, pct_array, round_exact, scaled_integers
 from annover.formats.images import (PCT_DIGITS, Image, image_field, size_of, category_ids, config_categories,
                                     crosses_edge, file_name_of, unique_names)
@@ -101,6 +101,8 @@ def _picked_rows(tables: dict[str, "pa.Table"], resolve: str | None, predictions
 def plain_boxes(tables: dict[str, "pa.Table"], cfg: LabelingConfig | None, resolve: str | None,
                 predictions: str | None) -> Boxes | None:
     """The version's plain boxes, or None when the general writers must run (see the module)."""
+    if any(f.get("keypoints") for f in kept_categories(cfg).values()):
+        return None  # a category of keypoints (kept by a COCO import): its boxes have keypoints in COCO
     t = _picked_rows(tables, resolve, predictions)
     if t is None:
         return None
@@ -333,9 +335,9 @@ def coco_bytes(b: Boxes, cfg: LabelingConfig | None, notes: list[str]) -> bytes:
         ',"image_id":', pc.cast(pa.array(np.array(ids, dtype=np.int64)[b.image] if n else []), pa.string()),
         ',"category_id":', _class_of(b, names, [cat_ids[n] for n in names]), ',"segmentation":[],"bbox":[', json_numbers(bx), ",", json_numbers(by), ",",
         json_numbers(bw), ",", json_numbers(bh), '],"area":', json_numbers(area), ',"iscrowd":0},', "")
-    cats = [{"id": i, "name": nm, "supercategory": ""} for nm, i in sorted(cat_ids.items(), key=lambda kv: kv[1])]
+    cats = category_list(cat_ids, kept_categories(cfg), {})
     dumps = json.dumps
-    head = '{"info":{"description":"exported by annover"},"images":' + \
+    head = dumps(dataset_fields(cfg), ensure_ascii=False, separators=(",", ":"))[:-1] + ',"images":' + \
         dumps(images, ensure_ascii=False, separators=(",", ":")) + ',"annotations":['
     body = _joined(texts)[:-1]
     tail = "]," + '"categories":' + dumps(cats, ensure_ascii=False, separators=(",", ":")) + "}\n"

@@ -26,7 +26,9 @@ has polygon segmentation, a brush mask for RLE, else a box), keypoints regions w
 ``parentID``. Fields the region cannot say (an ``area`` or ``bbox`` other than the one
 computed, ``iscrowd``, ``attributes``...) are kept in the region's ``coco`` field and written
 back. Category ids are kept as the generated config's ``category`` per label where numbering 1..
-would not give them back. Annotation ids and the ``skeleton`` are not kept.
+would not give them back; the file's other fields (``info``, ``licenses``; each category's
+``supercategory``, ``keypoints``, ``skeleton``...) are kept in the generated config too
+(:func:`coco_config`) and written back. Annotation ids are not kept (renumbered 1..).
 
 A VOC difficult object (``difficult``, kept on import) is written as a crowd region (``iscrowd`` 1),
 as mmdetection's VOC-to-COCO converter writes it: COCO's evaluation ignores it as VOC's does.
@@ -43,12 +45,13 @@ from annover._lazy import lazy
 from annover._runtime import no_gc
 from annover.errors import InputError, shown
 from annover.formats.detect import COCO_HINT, coco_problem
-from annover.formats.images import (Image, Obj, categories, category_ids, check_kinds, clip_boxes, clip_extent,
-                                    images_of, keypoint_names, mask_box, move_flag, note_kept, pct, px, px_of,
-                                    rbox_corners, side_problem)
+from annover.formats.images import (CATEGORY_TAGS, Image, Obj, categories, category_ids, check_kinds, clip_boxes,
+                                    clip_extent, images_of, keypoint_names, mask_box, move_flag, note_kept, pct, px,
+                                    px_of, rbox_corners, side_problem)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, json_kind, read_json
-from annover.formats.train import TrainInput, image_config, refuse_control, region_id, stem_key, unlabeled
+from annover.formats.train import (TrainInput, image_config, json_attribute, labels_kept, refuse_control, region_id,
+                                   stem_key, unlabeled, view_kept)
 from annover.formats.yolo import SPLITS, or_train, split_of
 from annover.model.config import LabelingConfig
 
@@ -62,7 +65,8 @@ else:
     orjson = lazy("orjson")  # JSON parsed and written at C speed
     brush = lazy("label_studio_sdk.converter.brush")
 
-__all__ = ["ID_TYPES", "REBUILT_FIELDS", "SPLIT_JSON", "bool01", "by_split", "image_fields", "image_ids",
+__all__ = ["ID_TYPES", "OWN_LISTS", "REBUILT_FIELDS", "SPLIT_JSON", "bool01", "by_split", "category_list",
+           "coco_config", "dataset_fields", "image_fields", "image_ids", "kept_categories",
            "keypoint_names_of", "kept_ids", "numbered", "read", "regions_of", "splits_of", "write"]
 
 #: Annotation fields rebuilt from the region (the rest is kept in the region's ``coco`` field).
@@ -160,7 +164,7 @@ def _poly_area(pts: list[tuple[float, float]]) -> float:
     return abs(sum(pts[i][0] * pts[(i + 1) % n][1] - pts[(i + 1) % n][0] * pts[i][1] for i in range(n))) / 2
 
 
-def _annotation(o: Obj, img: Image, cats: dict[str, int], kp_names: list[str], kp_cats: set[str]) -> dict:
+def _annotation(o: Obj, img: Image, cats: dict[str, int], kp_of: dict[str, list[str]]) -> dict:
     w, h = img.size("COCO")
     kept = dict(o.extras.get("coco") or {})
     ann: dict[str, Any] = {"category_id": cats[o.label]}
@@ -189,10 +193,10 @@ def _annotation(o: Obj, img: Image, cats: dict[str, int], kp_names: list[str], k
         ann["bbox"] = _extent([(px_of(k[1], w), px_of(k[2], h)) for k in o.keypoints if k[3] > 0])
         ann["area"] = px(ann["bbox"][2] * ann["bbox"][3], 10)
     ann["iscrowd"] = 0
-    if o.label in kp_cats:
+    if o.label in kp_of:
         at = {k[0]: k for k in o.keypoints}
         flat: list[float | int] = []
-        for name in kp_names:
+        for name in kp_of[o.label]:
             k = at.get(name)
             flat += [px_of(k[1], w), px_of(k[2], h), k[3]] if k else [0, 0, 0]
         ann["keypoints"] = flat
@@ -254,7 +258,8 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
     for img in images:  # keypoints without a parent region: a category of their own (the control's name)
         names += [o.label for o in img.objects if o.kind == "points" and o.label not in names]
     cats = category_ids(cfg, names)
-    kp_cats = {o.label for img in images for o in img.objects if o.keypoints}
+    kept = kept_categories(cfg)
+    kp_of = _keypoints_of(images, kept, kp_names)
     ids_of = _image_ids(picked)
     out_images, anns = [], []
     for img in images:
@@ -264,7 +269,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
         out_images.append({"id": iid, "file_name": img.file_name, "width": img.width, "height": img.height,
                            **extra})
         for o in img.objects:
-            a = _annotation(o, img, cats, kp_names, kp_cats)
+            a = _annotation(o, img, cats, kp_of)
             anns.append({"id": len(anns) + 1, "image_id": iid, **a})
     if predictions:
         doc: Any = [{k: v for k, v in a.items() if k not in ("id", "area", "iscrowd", "num_keypoints")
@@ -272,16 +277,64 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], predicti
         for a in doc:
             a.setdefault("score", 1.0)
     else:
-        cat_list = []
-        for n, i in sorted(cats.items(), key=lambda kv: kv[1]):
-            c: dict[str, Any] = {"id": i, "name": n, "supercategory": ""}
-            if n in kp_cats:
-                c["keypoints"] = kp_names
-                c["skeleton"] = []
-            cat_list.append(c)
-        doc = {"info": {"description": "exported by annover"}, "images": out_images, "annotations": anns,
-               "categories": cat_list}
+        doc = {**dataset_fields(cfg), "images": out_images, "annotations": anns,
+               "categories": category_list(cats, kept, kp_of)}
     return _json_dumps(doc)
+
+
+def dataset_fields(cfg: LabelingConfig | None) -> dict:
+    """The fields a COCO file starts with: ``info`` (annover's, where the import kept none) and the
+    others a COCO import kept of the file (``licenses``...) in the config's ``<View coco=...>``."""
+    own = {k: v for k, v in view_kept(cfg, "coco").items() if k not in OWN_LISTS}
+    return {"info": {"description": "exported by annover"}, **own}
+
+
+def kept_categories(cfg: LabelingConfig | None) -> dict[str, dict]:
+    """Category -> the fields a COCO import kept of it (``supercategory``, ``keypoints``, ``skeleton``...)."""
+    return labels_kept(cfg, "coco", CATEGORY_TAGS[:3])
+
+
+def category_list(cats: dict[str, int], kept: dict[str, dict], kp_of: dict[str, list[str]]) -> list[dict]:
+    """The ``categories`` of a COCO file, in id order (:func:`_category`)."""
+    return [_category(n, i, kept.get(n, {}), kp_of.get(n)) for n, i in sorted(cats.items(), key=lambda kv: kv[1])]
+
+
+def _keypoints_of(images: list[Image], kept: dict[str, dict], kp_names: list[str]) -> dict[str, list[str]]:
+    """Category -> the keypoint names its annotations' ``keypoints`` hold, for the categories of
+    keypoints: the category's own, as a COCO import kept them (``kept``: its fields), where its
+    objects' keypoints are among them, else the config's keypoint names (``kp_names``)."""
+    used: dict[str, set[str]] = {}
+    for img in images:
+        for o in img.objects:
+            if o.keypoints:
+                used.setdefault(o.label, set()).update(k[0] for k in o.keypoints)
+    out = {}
+    for label in sorted({*used, *(n for n, f in kept.items() if f.get("keypoints"))}):
+        own = kept.get(label, {}).get("keypoints")
+        mine = list(map(str, own)) if isinstance(own, list) and own else None
+        out[label] = mine if mine and used.get(label, set()) <= set(mine) else kp_names
+    return out
+
+
+def _category(name: str, cid: int, kept: dict, kps: list[str] | None) -> dict:
+    """A category record: its id and name, the fields a COCO import kept (``supercategory``,
+    ``skeleton``...), and for a category of keypoints (``kps``) its ``keypoints`` and ``skeleton``,
+    each edge [a, b] (1-based) naming the keypoints it named in the kept ``keypoints``."""
+    c: dict[str, Any] = {"id": cid, "name": name, "supercategory": "",
+                         **{k: v for k, v in kept.items() if k not in ("id", "name")}}
+    if kps is None:
+        return c
+    own, edges = kept.get("keypoints"), kept.get("skeleton")
+    c["keypoints"] = kps
+    if not isinstance(edges, list) or own == kps:
+        c["skeleton"] = edges if isinstance(edges, list) else []
+        return c
+    at = {n: i for i, n in enumerate(kps, 1)}
+    names = list(map(str, own)) if isinstance(own, list) else []
+    named = [[names[a - 1], names[b - 1]] for a, b in (e for e in edges if isinstance(e, list) and len(e) == 2)
+             if type(a) is int and type(b) is int and 0 < a <= len(names) and 0 < b <= len(names)]
+    c["skeleton"] = [[at[a], at[b]] for a, b in named if a in at and b in at]
+    return c
 
 
 # ---------------------------------------------------------------------------
@@ -463,6 +516,25 @@ def _keypoints(a: dict, item: dict, size: dict, kp_names: list[str], where: str)
     return out
 
 
+#: a COCO file's own lists, rebuilt on export; its other top-level fields (``info``, ``licenses``...) are kept
+OWN_LISTS = ("images", "annotations", "categories")
+
+
+def coco_config(doc: dict, cats: dict, names: list[str], kinds: set[str], kp_names: list[str]) -> str:
+    """The config generated for a COCO file: its categories (ids kept where 1.. would not give them
+    back, :func:`kept_ids`), and what it says beyond its labels, kept for the export to write back:
+    the file's top-level fields but its lists (``info``, ``licenses``) on the ``<View>``, each category's
+    fields but its id and name (``supercategory``, ``keypoints``, ``skeleton``...) on its ``<Label>``s
+    (:func:`annover.formats.train.json_attribute`); a field COCO's export writes by itself
+    (``supercategory: ""``) is not kept."""
+    view = {k: v for k, v in doc.items() if k not in OWN_LISTS}
+    more = {}
+    for c in cats.values():
+        fields = {k: v for k, v in c.items() if k not in ("id", "name") and not (k == "supercategory" and v == "")}
+        more[str(c["name"])] = json_attribute("coco", fields)
+    return image_config(names, kinds, kp_names, kept_ids(cats), more, json_attribute("coco", view))
+
+
 def kept_ids(cats: dict) -> dict[str, int] | None:
     """name -> id of a COCO file's categories, to keep in the generated config (the labels'
     ``category``) where an export would number them otherwise (1.. in id order); None where it
@@ -571,5 +643,5 @@ def read(path: Path) -> TrainInput:
         tasks.append({"id": stem_key(str(im["file_name"])),
                       "data": {"image": str(im["file_name"]), "coco_image": rest},
                       "annotations": [{"result": slot["result"]}]})
-    return TrainInput(tasks, image_config(names, kinds, kp_names, ids), category_ids=ids,
+    return TrainInput(tasks, coco_config(doc, cats, names, kinds, kp_names), category_ids=ids,
                       warnings=unlabeled(tasks, path, "annotation"))

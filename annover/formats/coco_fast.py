@@ -21,13 +21,13 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.detect import take_parsed
-from annover.formats.coco import ID_TYPES, REBUILT_FIELDS, bool01, keypoint_names_of, kept_ids, regions_of
+from annover.formats.coco import ID_TYPES, REBUILT_FIELDS, bool01, coco_config, keypoint_names_of, regions_of
 from annover.formats.images import MAX_SIDE
 from annover.formats.label_studio import REGION_FIELDS
 from annover.formats.ls_results import labels_of
 from annover.formats.tables import Tables, empty, finish
 from annover.formats.text import json_bytes
-from annover.formats.train import CONTROL, image_config, stem_key, unlabeled_note
+from annover.formats.train import CONTROL, stem_key, unlabeled_note
 from annover.model.canonical import canonical_json, replaced
 from annover.store import duck
 
@@ -470,4 +470,4 @@ def _read_tables(path: Path, fmt: str) -> tuple[Tables, str]:
         anns, warnings = empty("annotations"), [unlabeled_note(path, len(ims), "annotation")]
     kinds = rows.kinds | ({"rectanglelabels"} if rows.b_img else set())
     preds = empty("predictions")
-    return Tables(tasks, anns, preds, str(fmt), warnings), image_config(names, kinds, kp_names, kept_ids(cats))
+    return Tables(tasks, anns, preds, str(fmt), warnings), coco_config(doc, cats, names, kinds, kp_names)

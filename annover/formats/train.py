@@ -12,6 +12,7 @@ are renamed to its controls (the one control of each tag) and checked against it
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import quoteattr
 
 from annover._lazy import lazy
-from annover.errors import InputError, ValidationError, shown
+from annover.errors import InputError, UsageError, ValidationError, shown
 from annover.formats.images import category_ids
 from annover.formats.label_studio import TASK_ID_KEY, from_ls_tasks, stem_key
 from annover.formats.tables import Tables
@@ -32,8 +33,8 @@ if TYPE_CHECKING:
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["TrainInput", "config_needed", "image_config", "labels_tag", "refuse_control", "region_id", "stem_key", "to_tables",
-           "unlabeled", "unlabeled_note"]
+__all__ = ["KEPT", "TrainInput", "config_needed", "image_config", "json_attribute", "labels_tag", "refuse_control",
+           "labels_kept", "region_id", "stem_key", "to_tables", "unlabeled", "unlabeled_note", "view_kept"]
 
 #: control name and tag per result type, in a generated config
 CONTROLS = {"rectanglelabels": ("label", "RectangleLabels"), "polygonlabels": ("polygon", "PolygonLabels"),
@@ -121,22 +122,65 @@ def region_id(item: dict) -> str:
     return hashlib.sha256(canonical_json([item["from_name"], item["value"]]).encode()).hexdigest()[:10]
 
 
-def labels_tag(tag: str, name: str, to: str, labels: list[str], ids: dict[str, int] | None = None) -> str:
+def labels_tag(tag: str, name: str, to: str, labels: list[str], ids: dict[str, int] | None = None,
+               more: dict[str, str] | None = None) -> str:
+    """The control ``tag`` listing ``labels``; ``ids``: each label's ``category``; ``more``: each
+    label's further attributes, as XML text (:func:`json_attribute`)."""
     inner = "".join(f"\n    <Label value={quoteattr(lb)}" + (f' category="{ids[lb]}"' if ids and lb in ids else "")
-                    + "/>" for lb in labels)
+                    + (more or {}).get(lb, "") + "/>" for lb in labels)
     return f"  <{tag} name=\"{name}\" toName=\"{to}\">{inner}\n  </{tag}>\n"
 
 
+def json_attribute(name: str, value: object) -> str:
+    """`` name='...'``: ``value`` as canonical JSON in an XML attribute, where a generated config keeps
+    what a training format carried beyond the labels (COCO's ``info``, a category's ``supercategory``);
+    empty for an empty value. Label Studio keeps such attributes and ignores them."""
+    if not value:
+        return ""
+    text = _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", canonical_json(value))  # in JSON text, escaped
+    return f" {name}={quoteattr(text)}"
+
+
+#: characters XML cannot hold (JSON escapes the C0 controls itself): written as JSON's escapes, uXXXX
+_NOT_XML = re.compile("[\ud800-\udfff\ufffe\uffff]")
+
+
+def view_kept(cfg: LabelingConfig | None, attr: str) -> dict:
+    """What :func:`json_attribute` kept on the config's ``<View>`` as ``attr`` (empty without it)."""
+    text = cfg.view_attribute(attr) if cfg is not None else None
+    return _kept(text, f"<View {attr}=...>")
+
+
+def labels_kept(cfg: LabelingConfig | None, attr: str, tags: tuple[str, ...]) -> dict[str, dict]:
+    """label -> what :func:`json_attribute` kept on its ``<Label>`` as ``attr``, for the labels of ``tags``."""
+    given = cfg.label_attributes(attr, tags) if cfg is not None else {}
+    return {n: _kept(t, f"<Label value={quoteattr(n)} {attr}=...>") for n, t in given.items()}
+
+
+def _kept(text: str | None, where: str) -> dict:
+    if text is None:
+        return {}
+    try:
+        out = json.loads(text)
+    except ValueError:
+        out = None
+    if not isinstance(out, dict):
+        raise UsageError(f"the labeling config's {where} is {shown(text)}, not a JSON object",
+                         "fix the attribute (it holds what the imported file said beyond its labels), or remove it")
+    return out
+
+
 def image_config(categories: list[str], kinds: set[str], keypoints: list[str] | None = None,
-                 ids: dict[str, int] | None = None) -> str:
+                 ids: dict[str, int] | None = None, more: dict[str, str] | None = None, view: str = "") -> str:
     """A labeling config for images with the controls ``kinds`` (result types) need; ``ids``: a
     COCO file's category ids, kept as each label's ``category`` (label-studio-sdk's converter reads
-    them so) for an export to write back."""
-    out = "<View>\n  <Image name=\"image\" value=\"$image\"/>\n"
+    them so) for an export to write back; ``more``: each category label's further attributes and
+    ``view`` the ``<View>``'s (the dataset's own fields, :func:`json_attribute`)."""
+    out = f"<View{view}>\n  <Image name=\"image\" value=\"$image\"/>\n"
     for t in ("rectanglelabels", "polygonlabels", "brushlabels"):
         if t in kinds or t == "rectanglelabels" and not kinds:
             name, tag = CONTROLS[t]
-            out += labels_tag(tag, name, "image", categories, ids)
+            out += labels_tag(tag, name, "image", categories, ids, more)
     if "keypointlabels" in kinds:
         out += labels_tag("KeyPointLabels", "keypoints", "image", list(keypoints or []))
     return out + "</View>\n"
@@ -187,6 +231,27 @@ def _flip_lost(generated: LabelingConfig, config: LabelingConfig, source: str) -
             "writes flip_idx from the config: add those flip attributes to its <Label>s to keep them"]
 
 
+#: the attribute a generated config keeps a training format's own fields in: on ``<View>`` the dataset's
+#: (COCO's ``info``, ``licenses``; data.yaml's other keys), on a category's ``<Label>`` the category's
+KEPT = {"coco": "COCO", "yolo": "YOLO data.yaml"}
+
+
+def _kept_lost(generated: LabelingConfig, config: LabelingConfig, source: str) -> list[str]:
+    """A warning where the file carried fields of its own (kept in the generated config's :data:`KEPT`
+    attributes) that the given config does not keep: an export writes them from the config."""
+    lost = [f"<View {a}=...> ({what}: {', '.join(json.loads(generated.view_attribute(a) or '{}'))})"
+            for a, what in KEPT.items() if generated.view_attribute(a) != config.view_attribute(a)
+            and generated.view_attribute(a) is not None]
+    tags = ("RectangleLabels", "PolygonLabels", "BrushLabels")
+    had, has = generated.label_attributes("coco", tags), config.label_attributes("coco", tags)
+    lost += [f'<Label value="{n}" coco=...>' for n, v in had.items() if has.get(n) != v][:4]
+    if not lost:
+        return []
+    return [f"{source}: the labeling config does not keep what the file says beyond its labels ({'; '.join(lost)}); "
+            "an export writes these from the config: add those attributes to its <View> and <Label>s to keep them "
+            "(the config generated without --config has them; see docs/formats.md)"]
+
+
 def to_tables(inp: TrainInput, source: str, fmt: str, config: LabelingConfig | None,
               validate: bool | str) -> tuple[Tables, str]:
     """Canonical tables of a training format read as tasks, and the config they were checked with."""
@@ -204,7 +269,7 @@ def to_tables(inp: TrainInput, source: str, fmt: str, config: LabelingConfig | N
                                f"({', '.join(f'{n}={i}' for n, i in list(inp.category_ids.items())[:5])}); a COCO "
                                'export numbers them by the config: add category="ID" to its <Label>s to keep them')
     if config is not None:
-        tables.warnings += _flip_lost(generated, config, source)
+        tables.warnings += _flip_lost(generated, config, source) + _kept_lost(generated, config, source)
     for name in ("tasks", "annotations", "predictions"):  # no Label Studio JSON came in: nothing to give back
         t = getattr(tables, name)
         i = t.schema.get_field_index("ls_original")

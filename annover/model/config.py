@@ -492,6 +492,11 @@ class LabelingConfig:
                         out.setdefault(label, str(lab.get(attr)))
         return out
 
+    def view_attribute(self, attr: str) -> str | None:
+        """The value of the root ``<View>``'s ``attr`` attribute (None without one): what a training
+        format's import keeps of the dataset as a whole (``<View coco='{"info": ...}'>``)."""
+        return _parse_xml(self.text, self.source, self._dtd_ok).get(attr)
+
     def summary(self) -> dict[str, Any]:
         """control -> {"tag", "to_name", "labels"}, sorted by name."""
         return {n: {"tag": c.tag, "to_name": list(c.to_name), "labels": list(c.labels)}
