@@ -179,8 +179,8 @@ def _coco_files(draw) -> dict:
     for k, i in enumerate(ids):
         c = {"id": i, "name": f"c{k}", "supercategory": draw(_TEXT)}
         c.update(draw(st.dictionaries(st.sampled_from(["color", "metadata", "keypoint_colors"]), _VALUE, max_size=2)))
-        if k == 0 and draw(st.booleans()):  # a category of keypoints, its own names and skeleton
-            c["keypoints"] = _KP[:draw(st.integers(2, 4))]
+        if draw(st.booleans()):  # a category of keypoints, its own names (others' in part) and skeleton
+            c["keypoints"] = draw(st.permutations(_KP))[:draw(st.integers(2, 4))]
             m = len(c["keypoints"])
             c["skeleton"] = draw(st.lists(st.lists(st.integers(1, m), min_size=2, max_size=2), max_size=4))
         cats.append(c)
