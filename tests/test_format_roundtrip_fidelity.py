@@ -1,8 +1,8 @@
 """What a user brought in COCO or YOLO comes back: snapshot, then export to the same format, keeps
 each field of the file, checked against the original as pycocotools (COCO) or a plain parse of
 the label files and data.yaml (YOLO) reads it. The dataset's own fields (COCO's ``info``,
-``licenses``, each category's ``supercategory``, ``keypoints``, ``skeleton``...) are kept in the
-version's labeling config; see docs/formats.md."""
+``licenses``, each category's ``supercategory``, ``keypoints``, ``skeleton``...; data.yaml's other
+keys, ``kpt_shape: [K, 2]``) are kept in the version's labeling config; see docs/formats.md."""
 
 from __future__ import annotations
 
@@ -127,6 +127,42 @@ def test_yolo_corpus_round_trip_keeps_lines_and_classes(repo, tmp_path, name):
     _round_trip(CORPUS / name, YOLO_FOLDERS[name], out)
     tol = 1e-5 if YOLO_FOLDERS[name] == "yolo-obb" else 1e-7 + 1e-12
     assert _yolo_differences(CORPUS / name, out, tol) == []
+
+
+def test_yolo_pose_of_two_numbers_a_keypoint_and_its_data_yaml_come_back(repo, tmp_path):
+    """A pose folder of ``kpt_shape: [3, 2]`` (x, y a keypoint, as Ultralytics also reads) came back as
+    [3, 3] with a visibility added to each keypoint, and data.yaml's own keys (Roboflow's block,
+    ``channels``) were dropped."""
+    src = tmp_path / "pose"
+    (src / "labels" / "train").mkdir(parents=True)
+    (src / "data.yaml").write_text("path: /elsewhere/pose\ntrain: images/train\nkpt_shape: [3, 2]\n"
+                                   "flip_idx: [0, 2, 1]\nchannels: 3\nroboflow:\n  workspace: lab\n"
+                                   "  license: CC BY 4.0\n  version: 2\nnames:\n  0: person\n  1: dog\n")
+    (src / "labels" / "train" / "a.txt").write_text("0 0.5 0.5 0.2 0.2 0.45 0.45 0.55 0.55 0 0\n"
+                                                    "1 0.3 0.3 0.1 0.1 0.31 0.32 0.33 0.34 0.35 0.36\n")
+    (src / "sizes.json").write_text(json.dumps({"images/train/a.jpg": {"width": 100, "height": 80}}))
+    out = tmp_path / "back"
+    _round_trip(src, "yolo", out)
+    assert _yolo_differences(src, out, 1e-9) == []
+    assert "path" not in _classes(out)[1]  # another machine's folder: Ultralytics takes data.yaml's own
+
+
+def test_yolo_detect_data_yaml_keys_come_back(repo, tmp_path):
+    """Plain boxes (written a column at a time) keep data.yaml's own keys too; ``download`` (a script
+    Ultralytics runs where the images are missing) is not written back."""
+    src = tmp_path / "detect"
+    (src / "labels" / "train").mkdir(parents=True)
+    (src / "data.yaml").write_text("train: images/train\nnc: 2\nchannels: 1\ndownload: bash get.sh\n"
+                                   "roboflow:\n  project: doors\n  url: https://example.com/doors/2\n"
+                                   "names: [door, bus]\n")
+    (src / "labels" / "train" / "a.txt").write_text("0 0.5 0.5 0.2 0.2\n1 0.25 0.25 0.1 0.1\n")
+    (src / "sizes.json").write_text(json.dumps({"images/train/a.jpg": {"width": 640, "height": 480}}))
+    out = tmp_path / "back"
+    _round_trip(src, "yolo", out)
+    doc = _classes(out)[1]
+    assert (doc.get("channels"), doc.get("roboflow"), "download" in doc) == (
+        1, {"project": "doors", "url": "https://example.com/doors/2"}, False)
+    assert _labels(src) == _labels(out) and _classes(out)[0] == ["door", "bus"]
 
 
 _POLYGONS = ('<View{}>\n  <Image name="image" value="$image"/>\n  <PolygonLabels name="polygon" toName="image">\n'

@@ -25,6 +25,7 @@ from annover.formats.coco_fast import json_numbers, pct_array, round_exact, scal
 from annover.formats.images import (PCT_DIGITS, Image, image_field, size_of, category_ids, config_categories,
                                     crosses_edge, file_name_of, unique_names)
 from annover.formats.resolve import rule_of
+from annover.formats.train import view_kept
 from annover.formats.yolo import data_yaml, image_path, label_path, num, split_layout, split_of
 from annover.model.config import LabelingConfig
 
@@ -377,6 +378,6 @@ def yolo_files(b: Boxes, cfg: LabelingConfig | None, notes: list[str]) -> dict[s
         files["sizes.json"] = _sizes_json(sizes)
     folders, lists = split_layout(paths, splits, notes)
     files.update(lists)
-    files["data.yaml"] = data_yaml(names, "detect", [], folders).encode("utf-8")
+    files["data.yaml"] = data_yaml(names, "detect", [], folders, kept=view_kept(cfg, "yolo")).encode("utf-8")
     files["classes.txt"] = "".join(n + "\n" for n in names).encode("utf-8")
     return files

@@ -4,7 +4,8 @@ One line per object, class id first, coordinates normalised to the image (0..1):
 
 - detect: ``c cx cy w h``;
 - segment: ``c x1 y1 x2 y2 ...`` (a polygon; a brush mask has no place here);
-- pose: ``c cx cy w h`` then ``x y v`` per keypoint (``kpt_shape: [K, 3]``; ``[K, 2]`` on import);
+- pose: ``c cx cy w h`` then ``x y v`` per keypoint (``kpt_shape: [K, 3]``; ``x y`` where a ``[K, 2]``
+  folder was imported, as the config keeps it);
 - OBB (``--format yolo-obb``): ``c x1 y1 x2 y2 x3 y3 x4 y4``, the four corners.
 
 ``--format yolo`` writes pose when the objects have keypoints, else segment when there are
@@ -56,8 +57,8 @@ from annover.formats.images import (EDGE_SLACK, Image, Obj, categories, check_ki
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.folder import Folder
-from annover.formats.train import (TrainInput, image_config, labels_tag, refuse_control, region_id, stem_key,
-                                   unlabeled)
+from annover.formats.train import (TrainInput, image_config, json_attribute, labels_tag, refuse_control, region_id,
+                                   stem_key, unlabeled, view_kept)
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ if TYPE_CHECKING:
 else:
     yaml = lazy("yaml")
 
-__all__ = ["data_yaml", "drop_crowd", "flip_idx", "label_path", "read", "split_layout", "write"]
+__all__ = ["OWN_KEYS", "data_yaml", "drop_crowd", "flip_idx", "kept_yaml", "kpt_dim", "label_path", "read",
+           "split_layout", "write"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".gif")
 #: extensions of the images and videos Ultralytics reads (its IMG_FORMATS and VID_FORMATS) and ours: the
@@ -228,7 +230,12 @@ def yaml_str(s: str) -> str:
     JSON's quoting (a YAML double-quoted string is a JSON string) with what YAML refuses or folds as
     ``\\uXXXX``, so a label with a DEL, a control character, a ``:``, ``#`` or quote, or named ``yes``,
     ``null`` or ``1e3`` is read as the same string."""
-    return _YAML_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(s, ensure_ascii=False))
+    return yaml_json(s)
+
+
+def yaml_json(v: Any) -> str:
+    """A JSON value as YAML flow text a YAML reader gives back as ``v`` (its strings as :func:`yaml_str`)."""
+    return _YAML_ESCAPE.sub(lambda m: f"\\u{ord(m.group()):04x}", json.dumps(v, ensure_ascii=False))
 
 
 def _yaml_path(p: str) -> str:
@@ -246,7 +253,7 @@ def _task(images: list[Image], obb: bool) -> str:
     return "detect"
 
 
-def _line(o: Obj, img: Image, cls: int, task: str, kp_names: list[str], notes: dict[str, int]) -> str:
+def _line(o: Obj, img: Image, cls: int, task: str, kp_names: list[str], notes: dict[str, int], dim: int = 3) -> str:
     if task == "obb":
         w, h = img.size("YOLO OBB")
         pts = rbox_corners(o, w, h)
@@ -278,7 +285,7 @@ def _line(o: Obj, img: Image, cls: int, task: str, kp_names: list[str], notes: d
             if k and not (-EDGE_SLACK <= k[1] <= 100 + EDGE_SLACK and -EDGE_SLACK <= k[2] <= 100 + EDGE_SLACK):
                 notes["kp_outside"] = notes.get("kp_outside", 0) + 1  # Ultralytics drops an image with one
                 k = None
-            out += [num(k[1] / 100), num(k[2] / 100), str(k[3])] if k else ["0", "0", "0"]
+            out += ([num(k[1] / 100), num(k[2] / 100), str(k[3])] if k else ["0", "0", "0"])[:dim]
     return " ".join(out)
 
 
@@ -371,22 +378,60 @@ def drop_crowd(images: list[Image]) -> tuple[int, int, int]:
 
 
 def data_yaml(names: list[str], task: str, kp_names: list[str], splits: dict[str, list[str]],
-              flip: list[int] | None = None) -> str:
+              flip: list[int] | None = None, kept: dict | None = None) -> str:
     """``data.yaml``: the splits' image folders (relative to the file's folder, which Ultralytics
     takes for the dataset's root when there is no ``path``); ``task`` says which lines these are
     (Ultralytics' task names), so that a folder whose lines all have 8 numbers (oriented boxes, or
-    4-point polygons) is read back as written."""
+    4-point polygons) is read back as written. ``kept``: what a YOLO import kept of its data.yaml
+    (:func:`kept_yaml`), written back: its other keys, and ``kpt_shape: [K, 2]``."""
     out = "# written by annover\n"
     for s, dirs in splits.items():
         val = _yaml_path(dirs[0]) if len(dirs) == 1 else "[" + ", ".join(map(_yaml_path, dirs)) + "]"
         out += f"{s}: {val}\n"
     out += f"task: {task}\n"
     if task == "pose":
-        out += f"kpt_shape: [{len(kp_names)}, 3]\nkpt_names: [{', '.join(map(yaml_str, kp_names))}]\n"
+        out += f"kpt_shape: [{len(kp_names)}, {kpt_dim(kept, kp_names)}]\n"
+        out += f"kpt_names: [{', '.join(map(yaml_str, kp_names))}]\n"
         if flip is not None:
             out += f"flip_idx: {json.dumps(flip)}\n"
+    for k, v in (kept or {}).items():
+        if k not in OWN_KEYS:
+            key = k if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) else yaml_str(k)
+            out += f"{key}: {yaml_json(v)}\n"
     out += "names:\n" + "".join(f"  {i}: {yaml_str(n)}\n" for i, n in enumerate(names))
     return out
+
+
+#: data.yaml's keys a YOLO export writes itself, or must not write back (``path``: a folder of another
+#: machine; ``download``: what Ultralytics runs where the images are missing); a YOLO import keeps the others
+OWN_KEYS = frozenset({"path", "train", "val", "validation", "test", "task", "names", "nc", "kpt_shape", "kpt_names",
+                      "flip_idx", "download"})
+
+
+def kept_yaml(doc: dict, kpt: tuple[int, int] | None) -> str:
+    """What the generated config keeps of a folder's data.yaml (``<View yolo=...>``): its keys but
+    :data:`OWN_KEYS` (a Roboflow ``roboflow:`` block, ``channels``...), and a ``kpt_shape`` of
+    keypoints without visibility (``[K, 2]``), so that an export writes them back."""
+    kept = {str(k): _plain(v) for k, v in doc.items() if k not in OWN_KEYS}
+    if kpt is not None and kpt[1] == 2:
+        kept["kpt_shape"] = list(kpt)
+    return json_attribute("yolo", kept)
+
+
+def _plain(v: Any) -> Any:
+    """A YAML value as JSON holds it (a date as its text)."""
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if v is None or isinstance(v, (str, bool, int)) or isinstance(v, float) and math.isfinite(v):
+        return v
+    return str(v)
+
+
+def kpt_dim(kept: dict | None, kp_names: list[str]) -> int:
+    """2 where a YOLO import kept ``kpt_shape: [K, 2]`` of as many keypoints (x, y a keypoint), else 3."""
+    return 2 if (kept or {}).get("kpt_shape") == [len(kp_names), 2] else 3
 
 
 #: what the lines of a YOLO export changed, counted as they are written, and the note saying so
@@ -437,8 +482,10 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
         notes.append(_flip_note(kp_names, lone))
     counts: dict[str, int] = {}
     files: dict[str, bytes] = {}
+    kept = view_kept(cfg, "yolo")
+    dim = kpt_dim(kept, kp_names)
     for img, path in zip(images, paths):
-        lines = [_line(o, img, cls[o.label], task, kp_names, counts) for o in img.objects]
+        lines = [_line(o, img, cls[o.label], task, kp_names, counts, dim) for o in img.objects]
         files[label_path(path)] = "".join(line + "\n" for line in lines).encode("utf-8")
     notes += [text.format(n=counts[what], task=task) for what, text in _COUNTED.items() if counts.get(what)]
     notes.append(f"YOLO task: {task}")
@@ -447,7 +494,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
         files["sizes.json"] = (json.dumps(sizes, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
     folders, lists = split_layout(paths, splits, notes)
     files.update(lists)
-    files["data.yaml"] = data_yaml(names, task, kp_names, folders, flip).encode("utf-8")
+    files["data.yaml"] = data_yaml(names, task, kp_names, folders, flip, kept).encode("utf-8")
     files["classes.txt"] = "".join(n + "\n" for n in names).encode("utf-8")
     return files
 
@@ -940,7 +987,8 @@ def read(root: Path, obb: bool = False) -> TrainInput:
     backgrounds: list[str] = []
     tasks += _backgrounds(sizes, tasks, layout, backgrounds)
     warnings += unlabeled(tasks, root, "label line") or backgrounds
-    return TrainInput(tasks, _with_flip(image_config(names, kinds, k_names), k_names, flip), warnings=warnings)
+    config = image_config(names, kinds, k_names, view=kept_yaml(doc, kpt))
+    return TrainInput(tasks, _with_flip(config, k_names, flip), warnings=warnings)
 
 
 class _Seen:
