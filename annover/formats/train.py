@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["KEPT", "TrainInput", "config_needed", "image_config", "json_attribute", "labels_tag", "refuse_control",
-           "labels_kept", "region_id", "stem_key", "to_tables", "unlabeled", "unlabeled_note", "view_kept"]
+__all__ = ["KEPT", "TrainInput", "config_needed", "image_config", "json_attribute", "labels_kept", "labels_tag",
+           "refuse_control", "region_id", "stem_key", "to_tables", "unlabeled", "unlabeled_note", "view_kept"]
 
 #: control name and tag per result type, in a generated config
 CONTROLS = {"rectanglelabels": ("label", "RectangleLabels"), "polygonlabels": ("polygon", "PolygonLabels"),
