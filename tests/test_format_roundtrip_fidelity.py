@@ -229,8 +229,8 @@ def _coco_files(draw) -> dict:
     anns = []
     for _ in range(draw(st.integers(1, 6))):
         c, im = draw(st.sampled_from(cats)), draw(st.sampled_from(images))
-        x = len(anns)  # objects apart: two equal objects give their keypoints one parent id (not checked here)
-        a = {"id": x + 1, "image_id": im["id"], "category_id": c["id"], "bbox": [x, 10, 20, 30],
+        x = draw(st.integers(0, 2))  # two equal objects now and then (each keeps its own keypoints)
+        a = {"id": len(anns) + 1, "image_id": im["id"], "category_id": c["id"], "bbox": [x, 10, 20, 30],
              "area": 600, "iscrowd": 0, "segmentation": []}
         if draw(st.booleans()):  # a polygon: the general writer; plain boxes take the column-at-a-time one
             a["segmentation"] = [[x, 10, x + 20, 10, x + 20, 40, x, 40]]
@@ -242,6 +242,38 @@ def _coco_files(draw) -> dict:
         anns.append(a)
     own = draw(st.dictionaries(st.sampled_from(["info", "licenses", "type", "x_tool"]), _VALUE, max_size=4))
     return {**own, "images": images, "annotations": anns, "categories": cats}
+
+
+@pytest.mark.parametrize("segmentation", [[], [[10, 10, 30, 10, 30, 40, 10, 40]]])
+def test_two_equal_objects_keep_their_own_keypoints(tmp_path, segmentation):
+    """Two persons of one box (or polygon) in one image, each with its keypoints: both readers gave
+    their keypoints one parent id, so the export wrote both sets on the first person (the later
+    replacing the earlier) and none on the second."""
+    doc = {"images": [{"id": 1, "file_name": "a.jpg", "width": 100, "height": 80}],
+           "categories": [{"id": 1, "name": "person", "supercategory": "person", "keypoints": ["nose", "tail"],
+                           "skeleton": [[1, 2]]}],
+           "annotations": [{"id": i, "image_id": 1, "category_id": 1, "bbox": [10, 10, 20, 30], "area": 600,
+                            "iscrowd": 0, "segmentation": segmentation, "keypoints": kps, "num_keypoints": 2}
+                           for i, kps in ((1, [12, 15, 2, 20, 30, 2]), (2, [14, 16, 2, 25, 35, 1]))]}
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(doc))
+    for t, text in ((read_train(src, "coco", None, True), None), to_tables(coco.read(src), str(src), "coco", None,
+                                                                           True)):
+        out = json.loads(render_train("coco", {"tasks": t.tasks, "annotations": t.annotations,
+                                               "predictions": t.predictions}, t.config_text or text).data)
+        assert sorted(a["keypoints"] for a in out["annotations"]) == [[12, 15, 2, 20, 30, 2], [14, 16, 2, 25, 35, 1]]
+
+
+def test_two_equal_yolo_pose_boxes_keep_their_own_keypoints(repo, tmp_path):
+    """The same in a YOLO pose file: two lines of one box and other keypoints."""
+    src = tmp_path / "pose"
+    (src / "labels").mkdir(parents=True)
+    (src / "data.yaml").write_text("kpt_shape: [2, 3]\nnames: [person]\n")
+    (src / "labels" / "a.txt").write_text("0 0.5 0.5 0.2 0.2 0.45 0.45 2 0.55 0.55 2\n"
+                                          "0 0.5 0.5 0.2 0.2 0.41 0.42 2 0.52 0.53 1\n")
+    out = tmp_path / "back"
+    _round_trip(src, "yolo", out)
+    assert sorted(_labels(src)["labels/a.txt"]) == sorted(_labels(out)["labels/a.txt"])
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -51,7 +51,7 @@ from annover.formats.images import (CATEGORY_TAGS, Image, Obj, categories, categ
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, json_kind, read_json
 from annover.formats.train import (TrainInput, image_config, json_attribute, labels_kept, refuse_control, region_id,
-                                   stem_key, unlabeled, view_kept)
+                                   stem_key, unique_id, unlabeled, view_kept)
 from annover.formats.yolo import SPLITS, or_train, split_of
 from annover.model.config import LabelingConfig
 
@@ -409,7 +409,10 @@ def bool01(v: Any) -> int:
     return 1 if v else 0
 
 
-def regions_of(a: dict, w: int, h: int, label: str, kp_names: list[str], where: str) -> list[dict]:
+def regions_of(a: dict, w: int, h: int, label: str, kp_names: list[str], where: str,
+               taken: set[str] | None = None) -> list[dict]:
+    """The result items of annotation ``a``: its object, then its keypoints (:func:`_keypoints`;
+    ``taken``: the parent ids given in its image so far)."""
     size = {"original_width": w, "original_height": h, "image_rotation": 0}
     kept = {k: v for k, v in a.items() if k not in REBUILT_FIELDS}
     seg = a.get("segmentation")
@@ -462,7 +465,7 @@ def regions_of(a: dict, w: int, h: int, label: str, kp_names: list[str], where: 
     item.update({"from_name": name, "to_name": "image", **size})
     if kept:
         item["coco"] = kept
-    return [item, *_keypoints(a, item, size, kp_names, where)]
+    return [item, *_keypoints(a, item, size, kp_names, where, taken if taken is not None else set())]
 
 
 def _segmentation(seg: Any, where: str) -> Any:
@@ -485,8 +488,10 @@ def _segmentation(seg: Any, where: str) -> Any:
 VISIBILITY = (0, 1, 2)
 
 
-def _keypoints(a: dict, item: dict, size: dict, kp_names: list[str], where: str) -> list[dict]:
-    """The visible keypoints of annotation ``a`` as regions whose parent is ``item`` (given an id)."""
+def _keypoints(a: dict, item: dict, size: dict, kp_names: list[str], where: str, taken: set[str]) -> list[dict]:
+    """The visible keypoints of annotation ``a`` as regions whose parent is ``item``, given an id from
+    its content; one an earlier object of its image has (``taken``: an equal box) gets ``.1``, ``.2``...,
+    so that each object keeps its own keypoints."""
     kps = a.get("keypoints")
     if not isinstance(kps, list) or not kps:
         return []
@@ -496,7 +501,7 @@ def _keypoints(a: dict, item: dict, size: dict, kp_names: list[str], where: str)
     if not any(kps[2::3]):
         return []
     w, h = size["original_width"], size["original_height"]
-    pid = item["id"] = region_id(item)
+    pid = item["id"] = unique_id(region_id(item), taken)
     out = []
     for i, name_ in enumerate(kp_names):
         x, y, v = kps[3 * i:3 * i + 3]
@@ -609,7 +614,7 @@ def read(path: Path) -> TrainInput:
     images: dict[Any, dict] = {}
     for i, im in enumerate(doc["images"]):
         _check_image(path, f"image {i}", im, images)
-        images[im["id"]] = {"im": im, "result": [], "where": f"image {i}"}
+        images[im["id"]] = {"im": im, "result": [], "where": f"image {i}", "taken": set()}
     names = [str(c["name"]) for _, c in sorted(cats.items(), key=lambda kv: str(kv[0]).zfill(12))]
     ids = kept_ids(cats)
     kp_names = keypoint_names_of(cats, path)
@@ -633,7 +638,7 @@ def read(path: Path) -> TrainInput:
                 raise fail(path, f"{slot['where']} (id {im['id']}): {f} is {shown(im.get(f))}: {why}",
                            "give the image's width and height in pixels")
         ckp = list(map(str, cat.get("keypoints") or kp_names))
-        regions = regions_of(a, im["width"], im["height"], str(cat["name"]), ckp, where)
+        regions = regions_of(a, im["width"], im["height"], str(cat["name"]), ckp, where, slot["taken"])
         kinds.update(r["type"] for r in regions)
         slot["result"] += regions
     tasks = []

@@ -170,6 +170,7 @@ class _Rows:
         self.other: list[dict] = []
         self.kinds: set[str] = set()
         self.sizes: dict[int, tuple[int, int]] = {}  # image slot -> (width, height), checked
+        self.taken: dict[int, set[str]] = {}  # image slot -> the keypoints' parent ids given (coco.regions_of)
 
 
 def _all_plain(anns: list, index: dict, cat_index: dict, ims: list[dict]) -> _Rows | None:
@@ -228,7 +229,7 @@ def _gather(doc: dict, path: Path, cats: dict, kp_names: list[str], index: dict,
             continue
         where = f"{path}: annotation {i}" + (f" (id {a['id']})" if "id" in a else "")
         items = regions_of(a, size[0], size[1], str(cat["name"]), list(map(str, cat.get("keypoints") or kp_names)),
-                         where)
+                           where, rows.taken.setdefault(slot, set()))
         for item in items:
             rows.other.append(_item_row(item, slot, rows.pos[slot]))
             rows.pos[slot] += 1

@@ -34,7 +34,8 @@ else:
     pa = lazy("pyarrow")
 
 __all__ = ["KEPT", "TrainInput", "config_needed", "image_config", "json_attribute", "labels_kept", "labels_tag",
-           "refuse_control", "region_id", "stem_key", "to_tables", "unlabeled", "unlabeled_note", "view_kept"]
+           "refuse_control", "region_id", "stem_key", "to_tables", "unique_id", "unlabeled", "unlabeled_note",
+           "view_kept"]
 
 #: control name and tag per result type, in a generated config
 CONTROLS = {"rectanglelabels": ("label", "RectangleLabels"), "polygonlabels": ("polygon", "PolygonLabels"),
@@ -120,6 +121,17 @@ def config_needed(fmt: str, config_text: str, source: object) -> InputError | No
 def region_id(item: dict) -> str:
     """An id for a result item that others point at (keypoints' ``parentID``), from its content."""
     return hashlib.sha256(canonical_json([item["from_name"], item["value"]]).encode()).hexdigest()[:10]
+
+
+def unique_id(pid: str, taken: set[str]) -> str:
+    """``pid`` (a :func:`region_id`), or where an earlier object of the image has it (an equal box)
+    ``pid.N``, so that each object keeps its own keypoints; added to ``taken``. Objects of one image
+    with different content keep the ids they had."""
+    base = pid
+    while pid in taken:
+        pid = f"{base}.{len(taken)}"
+    taken.add(pid)
+    return pid
 
 
 def labels_tag(tag: str, name: str, to: str, labels: list[str], ids: dict[str, int] | None = None,

@@ -58,7 +58,7 @@ from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.folder import Folder
 from annover.formats.train import (TrainInput, image_config, json_attribute, labels_tag, refuse_control, region_id,
-                                   stem_key, unlabeled, view_kept)
+                                   stem_key, unique_id, unlabeled, view_kept)
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -1038,6 +1038,7 @@ def _file_result(text: str, f: Path, names: list[str], task: str, kpt: tuple[int
     earlier line of the file is dropped, as Ultralytics' label check drops duplicate rows."""
     result: list[dict] = []
     lines: set[tuple[float, ...]] = set()
+    parents: set[str] = set()  # the pose boxes' ids (unique_id: an equal box keeps its own keypoints)
     for n, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -1050,6 +1051,10 @@ def _file_result(text: str, f: Path, names: list[str], task: str, kpt: tuple[int
                 seen.fitted.pop()
             continue
         lines.add(key)
+        if "id" in regions[0]:
+            pid = regions[0]["id"] = unique_id(regions[0]["id"], parents)
+            for r in regions[1:]:
+                r["parentID"] = pid
         result += regions
     seen.add(f, result, task)
     return result
