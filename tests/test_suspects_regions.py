@@ -8,7 +8,9 @@ compares regions."""
 from __future__ import annotations
 
 import copy
+import html
 import json
+import re
 from collections import Counter
 
 import click
@@ -433,3 +435,27 @@ def test_a_scoreless_or_unsure_prediction_is_not_suspect_and_regions_rank_with_l
     assert res.task_keys() == ["t1"] and _written(res) == emitted(res.to_json())
     assert [len(x) for x in (res.top(1), res.top(2), suspects(ann, preds, limit=1).items)] == [1, 2, 1]
     assert suspects(ann, preds, limit=1).items == res.items[:1]
+
+
+def test_the_report_says_where_each_suspect_region_is(repo, tmp_path):
+    """`annover report`'s top suspects name each region and where it is, as `annover suspects`
+    does (was: task, control, label, score and reasons, and no way to find the box)."""
+    corpus = shared_corpus("label-studio")
+    code, _, err = invoke("snapshot", "--from", str(corpus / "evalme_bbox_multi.json"), "--config",
+                          str(corpus / "evalme_bbox_multi.xml"), "-m", "boxes")
+    assert code == 0, err
+    code, out, err = invoke("suspects", "--json")
+    assert code == 0, err
+    listed = json.loads(out)["suspects"]
+    assert listed and all("where" in i for i in listed)
+    code, _, err = invoke("report", "--out", str(tmp_path / "r.html"))
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text()
+    section = page[page.rindex("Top suspects"):]  # the section, not the link to it
+    rows = re.findall(r"<tr>(.*?)</tr>", section, re.S)
+    head = re.findall(r"<th>(.*?)</th>", section[:section.index("</thead>")])
+    assert head[:4] == ["task", "control", "region", "where"], head
+    cells = [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", r, re.S)]
+             for r in rows]
+    shown = {(c[0], c[2], c[3]) for c in cells if len(c) == len(head)}
+    assert {(i["task_key"], i["region"], i["where"]) for i in listed[:len(shown)]} == shown

@@ -499,11 +499,14 @@ def _suspects(d: dict) -> str:
     notes = "".join(f'<p class="muted">note: {_e(n)}</p>' for n in d["suspects"].get("notes", []))
     if not items:
         return '<p class="muted">no suspect labels</p>' + notes
-    more = f'<p class="muted">the top {len(items)} of {total:,}; <code>annover suspects --json</code> lists them all</p>' \
-        if total > len(items) else ""
-    return notes + more + table(["task", "control", "label", "score", "reasons"],
-                        [[i["task_key"], i["control"], i["label"], i["score"],
-                          "; ".join(r["text"] for r in i["reasons"])] for i in items], "wide")
+    more = f'<p class="muted">the top {len(items)} of {total:,}; <code>annover suspects --json</code> lists them ' \
+        'all</p>' if total > len(items) else ""
+    regions = any("region" in i for i in items)  # where a suspect box or span is, so a person finds it
+    return notes + more + table(["task", "control", *(["region", "where"] if regions else []), "label", "score",
+                                 "reasons"],
+                                [[i["task_key"], i["control"], *([i.get("region"), i.get("where")] if regions else []),
+                                  i["label"], i["score"], "; ".join(r["text"] for r in i["reasons"])]
+                                 for i in items], "wide")
 
 
 def _sections(d: dict) -> list[tuple[str, Callable[[dict], str]]]:
