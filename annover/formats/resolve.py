@@ -91,6 +91,9 @@ class Picked:
     task_data: dict[str, dict]
     task_ids: dict[str, int | None] = field(default_factory=dict)  # Label Studio task ids (provenance)
     notes: list[str] = field(default_factory=list)
+    #: task key -> the task's ``meta`` (Label Studio's task meta, kept in the tasks' ``extra``), where it has
+    #: one: a VOC file's image fields, a CoNLL sentence's other columns, that their exports write back
+    task_meta: dict[str, dict] = field(default_factory=dict)
 
 
 def rule_of(resolve: str | None) -> tuple[str, str | None]:
@@ -377,4 +380,16 @@ def pick(tables: dict[str, "pa.Table"], resolve: str | None = None, predictions:
     if predictions is None and tables["predictions"].num_rows:
         notes.append("predictions are not exported (choose a model with --predictions MODEL_VERSION)")
     task_ids = dict(zip(all_tasks, tasks.column("ls_task_id").to_pylist()))
-    return Picked(items, all_tasks, task_data, task_ids, notes)
+    return Picked(items, all_tasks, task_data, task_ids, notes, _task_meta(tasks))
+
+
+def _task_meta(tasks: "pa.Table") -> dict[str, dict]:
+    """task key -> its ``meta`` object, of the tasks whose ``extra`` holds one."""
+    if "extra" not in tasks.column_names:
+        return {}
+    out = {}
+    for k, extra in zip(tasks.column("task_key").to_pylist(), tasks.column("extra").to_pylist()):
+        meta = json.loads(extra).get("meta") if extra else None
+        if isinstance(meta, dict):
+            out[k] = meta
+    return out

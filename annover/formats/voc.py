@@ -13,9 +13,12 @@ leave them out (Ultralytics' VOC.yaml conversion) or mark them ignored (mmdetect
 
 Import reads ``*.xml`` in a folder (or its ``Annotations``/``annotations`` subfolder): a task
 per file (``data.image`` = ``filename``, key = its stem), a box per ``<object>``. ``pose``,
-``truncated``, ``difficult``, ``occluded`` other than the defaults, ``<part>``s and
-``<actions>`` are kept in the region's ``voc`` field and written back; other image-level
-fields (``path``, ``source``, ``segmented``) are not kept.
+``truncated``, ``difficult``, ``occluded`` other than the defaults, ``<part>``s, ``<actions>``
+and the object's other elements are kept in the region's ``voc`` field and written back; so are
+the image's (the task's ``meta.voc``: the root's attributes, ``folder``, ``segmented`` and
+``depth`` other than the defaults, ``path``, ``source``, ``owner`` and any other element), so that
+an export gives back each file element by element. A file of nothing beyond the defaults keeps
+nothing (its snapshot ids are what they were), and a version without them exports as before.
 
 Splits: the devkit names them by list files, ``ImageSets/Main/<split>.txt`` (an image stem a line),
 which torchvision's ``VOCDetection(image_set=...)`` and mmdetection's ``VOCDataset``
@@ -30,12 +33,13 @@ splits and are not read.
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from xml.sax.saxutils import escape
+from xml.sax.saxutils import escape, quoteattr
 
 from annover._lazy import lazy
-from annover.errors import InputError
+from annover.errors import InputError, UsageError
 from annover.formats.detect import voc_files
 from annover.formats.folder import Folder
 from annover.formats.images import (Image, Obj, categories, check_kinds, clip_boxes, clip_extent, images_of,
@@ -61,6 +65,13 @@ __all__ = ["SPLIT_LIST", "read", "split_lists", "write"]
 SPLIT_LIST = "ImageSets/Main/{}.txt"
 
 _DEFAULTS = {"pose": "Unspecified", "truncated": 0, "difficult": 0}
+#: an object's children read into fields of their own (the others are kept as they are, in ``elements``)
+_OBJECT_TAGS = ("name", "bndbox", "pose", "truncated", "difficult", "occluded", "part", "actions")
+#: the image-level elements the export writes, and what it writes where a file gave none (kept where a
+#: file gives another value; the others but ``filename``, ``size`` and ``object`` are kept in ``elements``)
+_IMAGE_DEFAULTS = {"folder": "JPEGImages", "depth": "3", "segmented": "0"}
+#: an XML name as the export writes one (a tag or an attribute)
+_NAME = re.compile(r"[A-Za-z_][\w.-]*\Z")
 
 
 def _n(v: float) -> str:
@@ -110,7 +121,71 @@ def _object(o: Obj, img: Image, notes: dict[str, int]) -> str:
     if kept.get("actions"):
         out += "    <actions>\n" + "".join(f"      <{escape(k)}>{int(v)}</{escape(k)}>\n"
                                            for k, v in kept["actions"].items()) + "    </actions>\n"
+    out += _elements(kept.get("elements"), 2, f"task {img.task_key!r}: an object's voc.elements")
     return out + "  </object>\n"
+
+
+def _tree(el: "ET.Element") -> list:
+    """An element as it is kept: ``[tag, text]`` (stripped), ``[tag, [children...]]`` for one with
+    children, each in this form, in document order; ``[tag, value, {attribute: value}]`` where it has
+    attributes."""
+    kids = [_tree(c) for c in el]
+    out: list = [el.tag, kids if kids else (el.text or "").strip()]
+    return out + [dict(el.attrib)] if el.attrib else out
+
+
+def _attributes(attrs: Any, where: str) -> str:
+    """`` name="value"`` of each of the attributes ``attrs`` (kept as read); UsageError naming ``where``
+    when they are not names and strings."""
+    if not isinstance(attrs, dict) or not all(isinstance(k, str) and _NAME.match(k) and isinstance(v, str)
+                                              for k, v in attrs.items()):
+        raise UsageError(f"{where}: the attributes {str(attrs)[:80]} are not names and their text",
+                         "fix the task's meta, or remove it")
+    return "".join(f" {k}={quoteattr(v)}" for k, v in attrs.items())
+
+
+def _elements(kept: Any, depth: int, where: str) -> str:
+    """The XML of elements kept by :func:`_tree`, indented ``depth`` levels; UsageError naming ``where``
+    when they are not what :func:`_tree` keeps (a task meta edited by hand)."""
+    if kept is None:
+        return ""
+    if not isinstance(kept, list):
+        raise UsageError(f"{where} is {type(kept).__name__}, not a list of [tag, value] elements",
+                         "fix the task's meta, or remove it")
+    out, pad = "", "  " * depth
+    for el in kept:
+        ok = isinstance(el, list) and len(el) in (2, 3) and isinstance(el[0], str) and _NAME.match(el[0])
+        if not ok or not isinstance(el[1], (str, list)):
+            raise UsageError(f"{where}: {str(el)[:80]} is not a [tag, value] element (a tag, its text or its "
+                             "elements, and maybe its attributes)", "fix the task's meta, or remove it")
+        head = el[0] + _attributes(el[2] if len(el) == 3 else {}, where)
+        if isinstance(el[1], str):
+            out += f"{pad}<{head}>{escape(el[1])}</{el[0]}>\n"
+        else:
+            out += f"{pad}<{head}>\n" + _elements(el[1], depth + 1, where) + f"{pad}</{el[0]}>\n"
+    return out
+
+
+def _document(img: Image, kept: Any, counts: dict[str, int]) -> str:
+    """The XML file of ``img``; ``kept``: the image fields its VOC file gave (the task's ``meta.voc``),
+    written back where they were (the defaults of :data:`_IMAGE_DEFAULTS` where it gave none)."""
+    where = f"task {img.task_key!r}: meta.voc"
+    if kept is None:
+        kept = {}
+    if not isinstance(kept, dict):
+        raise UsageError(f"{where} is {type(kept).__name__}, not an object", "fix the task's meta, or remove it")
+    f = {k: kept.get(k, v) for k, v in _IMAGE_DEFAULTS.items()}
+    bad = [k for k, v in f.items() if not isinstance(v, str)]
+    if bad:
+        raise UsageError(f"{where}.{bad[0]} is {f[bad[0]]!r}, not a string", "fix the task's meta, or remove it")
+    head = "<annotation" + _attributes(kept.get("attrib", {}), where + ".attrib")
+    w, h = img.size("Pascal VOC")
+    return (f"{head}>\n  <folder>{escape(f['folder'])}</folder>\n"
+            f"  <filename>{escape(_base(img.file_name))}</filename>\n"
+            + _elements(kept.get("elements"), 1, where + ".elements")
+            + f"  <size>\n    <width>{w}</width>\n    <height>{h}</height>\n"
+            f"    <depth>{escape(f['depth'])}</depth>\n  </size>\n  <segmented>{escape(f['segmented'])}</segmented>\n"
+            + "".join(_object(o, img, counts) for o in img.objects) + "</annotation>\n")
 
 
 def _base(file_name: str) -> str:
@@ -138,12 +213,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str]) -> dict[
     counts: dict[str, int] = {}
     files: dict[str, bytes] = {}
     for img in images:
-        w, h = img.size("Pascal VOC")
-        name = _base(img.file_name)
-        doc = (f"<annotation>\n  <folder>JPEGImages</folder>\n  <filename>{escape(name)}</filename>\n"
-               f"  <size>\n    <width>{w}</width>\n    <height>{h}</height>\n    <depth>3</depth>\n  </size>\n"
-               f"  <segmented>0</segmented>\n" + "".join(_object(o, img, counts) for o in img.objects)
-               + "</annotation>\n")
+        doc = _document(img, picked.task_meta.get(img.task_key, {}).get("voc"), counts)
         files[xml_path(img.file_name)] = doc.encode("utf-8")
     clipped = counts.pop("clipped", 0)
     for k, n in sorted(counts.items()):
@@ -262,36 +332,65 @@ def _read_file(f: Path, folder: Folder) -> tuple[dict, list[str]]:
     w, h = (_side(size, k, f) for k in ("width", "height"))
     result, labels = [], []
     for i, ob in enumerate(root.findall("object")):
-        where = f"{f}: object {i}"
-        label = _text(ob, "name", where) or ""
-        b = _box(ob, where)
-        kept: dict[str, Any] = {}
-        for k in ("pose", "truncated", "difficult", "occluded"):
-            v = _text(ob, k, where, required=False)
-            if v is None:
-                continue
-            val: Any = _flag(v, where, k) if k != "pose" else v
-            if _DEFAULTS.get(k) != val:
-                kept[k] = val
-        parts = [{"name": _text(p, "name", f"{where}, part") or "", "bndbox": _box(p, f"{where}, part")}
-                 for p in ob.findall("part")]
-        if parts:
-            kept["parts"] = parts
-        acts = ob.find("actions")
-        if acts is not None:
-            kept["actions"] = {a.tag: _flag((a.text or "0").strip(), f"{where}, actions", a.tag) for a in acts}
-        item: dict[str, Any] = {"from_name": "label", "to_name": "image", "type": "rectanglelabels",
-                                "original_width": w, "original_height": h, "image_rotation": 0, "value": {
-                                    "x": pct(b["xmin"] / w * 100), "y": pct(b["ymin"] / h * 100),
-                                    "width": pct((b["xmax"] - b["xmin"]) / w * 100),
-                                    "height": pct((b["ymax"] - b["ymin"]) / h * 100), "rotation": 0,
-                                    "rectanglelabels": [label]}}
-        if kept:
-            item["voc"] = kept
+        item = _object_item(ob, f"{f}: object {i}", w, h)
         result.append(item)
-        labels.append(label)
+        labels.append(item["value"]["rectanglelabels"][0])
     data: dict[str, Any] = {"image": name} if result else {"image": name, "width": w, "height": h}
-    return {"id": stem_key(name), "data": data, "annotations": [{"result": result}]}, labels
+    task: dict[str, Any] = {"id": stem_key(name), "data": data, "annotations": [{"result": result}]}
+    kept = _image_kept(root, size)
+    if kept:
+        task["meta"] = {"voc": kept}
+    return task, labels
+
+
+def _image_kept(root: "ET.Element", size: "ET.Element") -> dict[str, Any]:
+    """What the file says of its image beside its file name, size and objects, where it is not what the
+    export writes anyway: the root's attributes (labelImg's ``verified``), ``folder``, ``segmented`` and
+    ``size``'s ``depth`` other than the defaults, and the other elements (``path``, ``source``,
+    ``owner``...) as :func:`_tree` keeps them."""
+    kept: dict[str, Any] = {"attrib": dict(root.attrib)} if root.attrib else {}
+    for k, default in _IMAGE_DEFAULTS.items():
+        el = (size if k == "depth" else root).find(k)
+        if el is not None and (el.text or "").strip() != default:
+            kept[k] = (el.text or "").strip()
+    others = [_tree(c) for c in root if c.tag not in ("filename", "size", "object", *_IMAGE_DEFAULTS)]
+    if others:
+        kept["elements"] = others
+    return kept
+
+
+def _object_item(ob: "ET.Element", where: str, w: int, h: int) -> dict[str, Any]:
+    """The result item of one ``<object>``: its box, and in ``voc`` what else it says (:func:`_object`
+    writes it back)."""
+    label = _text(ob, "name", where) or ""
+    b = _box(ob, where)
+    kept: dict[str, Any] = {}
+    for k in ("pose", "truncated", "difficult", "occluded"):
+        v = _text(ob, k, where, required=False)
+        if v is None:
+            continue
+        val: Any = _flag(v, where, k) if k != "pose" else v
+        if _DEFAULTS.get(k) != val:
+            kept[k] = val
+    parts = [{"name": _text(p, "name", f"{where}, part") or "", "bndbox": _box(p, f"{where}, part")}
+             for p in ob.findall("part")]
+    if parts:
+        kept["parts"] = parts
+    acts = ob.find("actions")
+    if acts is not None:
+        kept["actions"] = {a.tag: _flag((a.text or "0").strip(), f"{where}, actions", a.tag) for a in acts}
+    others = [_tree(c) for c in ob if c.tag not in _OBJECT_TAGS]
+    if others:
+        kept["elements"] = others
+    item: dict[str, Any] = {"from_name": "label", "to_name": "image", "type": "rectanglelabels",
+                            "original_width": w, "original_height": h, "image_rotation": 0, "value": {
+                                "x": pct(b["xmin"] / w * 100), "y": pct(b["ymin"] / h * 100),
+                                "width": pct((b["xmax"] - b["xmin"]) / w * 100),
+                                "height": pct((b["ymax"] - b["ymin"]) / h * 100), "rotation": 0,
+                                "rectanglelabels": [label]}}
+    if kept:
+        item["voc"] = kept
+    return item
 
 
 def _flag(v: str, where: str, tag: str) -> int:
