@@ -1,10 +1,12 @@
-"""Pascal VOC files other people wrote come back from snapshot -> export with what they said.
+"""Pascal VOC and CoNLL files other people wrote come back from snapshot -> export with what they said.
 
 Each corpus file is snapshotted and exported through the command line, and the export is compared
 with the original, both parsed here independently of annover's readers: VOC element by element
-(the standard library's XML parser behind defusedxml, and supervision's VOC reader). What differs
-is only what docs/formats.md calls a conversion: VOC's default ``pose`` / ``truncated`` /
-``difficult`` written where a file left them out, ``<actions>`` in name order.
+(the standard library's XML parser behind defusedxml, and supervision's VOC reader), CoNLL token by
+token with its other columns, ``-DOCSTART-`` and comment lines (the tags through seqeval's reading).
+What differs is only what docs/formats.md calls a conversion: VOC's default ``pose`` / ``truncated``
+/ ``difficult`` written where a file left them out, ``<actions>`` in name order; CoNLL's tags in BIO,
+one blank line between sentences, a ``-DOCSTART-`` line first in a file that had none.
 """
 
 from __future__ import annotations
@@ -15,13 +17,19 @@ from pathlib import Path
 import defusedxml.ElementTree as DET
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from seqeval.metrics.sequence_labeling import get_entities
 from supervision.dataset.formats.pascal_voc import detections_from_xml_obj
+
+from annover.formats.training import read_train, render_train
 
 from .conftest import shared_corpus
 from .test_cli import invoke
 
 CORPUS = shared_corpus("formats")
 VOC = sorted(p.name for p in CORPUS.glob("voc_*"))
+CONLL = sorted(p.name for p in CORPUS.glob("conll_*.conll"))
 #: what VOC's export writes for an object's flags a file left out (docs/formats.md)
 OBJECT_DEFAULTS = {"pose": "Unspecified", "truncated": "0", "difficult": "0"}
 
@@ -33,6 +41,19 @@ def _round_trip(src: Path, fmt: str, out: Path) -> str:
     code, _, err = invoke("export", "HEAD", "--format", fmt, "--out", str(out))
     assert code == 0, err
     return err
+
+
+def _refused(task: dict, fmt: str, out: Path, said: list[str]) -> None:
+    """The Label Studio task ``task`` snapshotted, then its export as ``fmt`` refused: exit 2, one line
+    saying each of ``said``, no traceback, nothing written."""
+    src = out.parent / "task.json"
+    src.write_text(json.dumps([task]))
+    code, _, err = invoke("snapshot", "--from", str(src), "--key", "id", "-m", "edited by hand")
+    assert code == 0, err
+    code, _, err = invoke("export", "HEAD", "--format", fmt, "--out", str(out))
+    assert code == 2 and all(s in err for s in said) and "Traceback" not in err, err
+    assert len(err.strip().splitlines()) == 1
+    assert not out.exists()
 
 
 # ---------------------------------------------------------------------------
@@ -82,14 +103,120 @@ def test_voc_round_trip_keeps_every_element(name, repo, tmp_path):
 def test_voc_meta_edited_into_nonsense_is_one_line_naming_the_task(repo, tmp_path):
     """A task meta edited by hand (Label Studio JSON) that is no longer what the VOC import keeps: exit 2,
     one line naming the task and the field, nothing written."""
+    box = {"from_name": "label", "to_name": "image", "type": "rectanglelabels", "original_width": 10,
+           "original_height": 10, "value": {"x": 10, "y": 10, "width": 20, "height": 20, "rectanglelabels": ["cat"]}}
     task = {"id": 7, "data": {"image": "a.jpg", "width": 10, "height": 10}, "meta": {"voc": {"elements": "path"}},
-            "annotations": [{"result": [{"from_name": "label", "to_name": "image", "type": "rectanglelabels",
-                                         "original_width": 10, "original_height": 10, "value": {
-                                             "x": 10, "y": 10, "width": 20, "height": 20, "rectanglelabels": ["cat"]}}]}]}
-    (tmp_path / "t.json").write_text(json.dumps([task]))
-    code, _, err = invoke("snapshot", "--from", str(tmp_path / "t.json"), "--key", "id", "-m", "x")
-    assert code == 0, err
-    code, _, err = invoke("export", "HEAD", "--format", "voc", "--out", str(tmp_path / "out"))
-    assert code == 2
-    assert "task '7'" in err and "meta.voc.elements" in err and "Traceback" not in err
-    assert not (tmp_path / "out").exists()
+            "annotations": [{"result": [box]}]}
+    _refused(task, "voc", tmp_path / "out", ["task '7'", "meta.voc.elements"])
+
+
+# ---------------------------------------------------------------------------
+# CoNLL
+
+
+def _conll(text: str) -> tuple[list[dict], list[tuple[int, str]]]:
+    """The sentences of a CoNLL text (tokens, middle columns, tags; split at blank and ``-DOCSTART-``
+    lines) and its other lines (``-DOCSTART-``, ``#`` comments) as (the number of token lines before it, line)."""
+    sents, other, cur, seen = [], [], None, 0
+    for line in text.splitlines():
+        cols = line.split()
+        if not cols or cols[0] == "-DOCSTART-" or line.startswith("# "):
+            if cols:
+                other.append((seen, " ".join(cols) if cols[0] == "-DOCSTART-" else line))
+            if cur and (not cols or cols[0] == "-DOCSTART-"):
+                sents.append(cur)
+                cur = None
+            continue
+        cur = cur or {"tokens": [], "middle": [], "tags": []}
+        cur["tokens"].append(cols[0])
+        cur["middle"].append(cols[1:-1])
+        cur["tags"].append(cols[-1])
+        seen += 1
+    return sents + ([cur] if cur else []), other
+
+
+@pytest.mark.parametrize("name", CONLL)
+def test_conll_round_trip_keeps_columns_boundaries_and_entities(name, repo, tmp_path):
+    """Tokens, the columns between token and tag (POS, chunk), sentence and document boundaries come back
+    as the file gave them; the tags give seqeval the same entities (a BIOES ``S-`` tag is written ``B-``)."""
+    src, out = CORPUS / name, tmp_path / "out.conll"
+    _round_trip(src, "conll", out)
+    a, other_a = _conll(src.read_text(encoding="utf-8"))
+    b, other_b = _conll(out.read_text(encoding="utf-8"))
+    assert [s["tokens"] for s in a] == [s["tokens"] for s in b]
+    assert [s["middle"] for s in a] == [s["middle"] for s in b]
+    for sa, sb in zip(a, b):
+        assert get_entities(sa["tags"]) == get_entities(sb["tags"])
+    if not any(line.startswith("-DOCSTART-") for _, line in other_a):  # the export starts a document
+        assert other_b[0] == (0, "-DOCSTART- -X- -X- O")
+        other_b = other_b[1:]
+    assert other_a == other_b
+
+
+_WORD = st.text(st.characters(whitelist_categories=("L", "N"), whitelist_characters="-_.,'’$"),
+                min_size=1, max_size=6)
+_TOKEN = _WORD.filter(lambda w: w != "-DOCSTART-" and not w.startswith("#"))
+_LABEL = st.sampled_from(["PER", "ORG", "LOC", "B", "Named-Thing"])
+#: a comment line; one whose last word reads as a tag (``# O``) before the first token line is a token line
+_COMMENT = st.builds(lambda w: "# " + w, _WORD.filter(lambda w: w != "O" and w[1:2] != "-"))
+
+
+@st.composite
+def _sentence(draw, width: int) -> list[str]:
+    """Comment lines, then token lines of ``width`` middle columns, tags in BIO."""
+    n = draw(st.integers(1, 6))
+    tags, i = [], 0
+    while i < n:
+        span = draw(st.integers(0, n - i))
+        label = draw(_LABEL)
+        tags += ["O"] if span == 0 else ["B-" + label] + ["I-" + label] * (span - 1)
+        i += max(span, 1)
+    lines = draw(st.lists(_COMMENT, max_size=2))
+    for tag in tags:
+        lines.append(" ".join([draw(_TOKEN), *draw(st.lists(_WORD, min_size=width, max_size=width)), tag]))
+    return lines
+
+
+@st.composite
+def _conll_file(draw) -> str:
+    """A CoNLL file as annover's export lays one out: a ``-DOCSTART-`` line and a blank line first (and
+    maybe before other sentences), each sentence followed by one blank line; some entity somewhere,
+    and some column between token and tag that is not ``_`` (an all-``_`` file is written with two)."""
+    width = draw(st.integers(1, 3))
+    docstart = st.sampled_from(["-DOCSTART- -X- -X- O", "-DOCSTART- -X- O O", "-DOCSTART-"])
+    lines = [draw(docstart), ""]
+    for i in range(draw(st.integers(1, 5))):
+        if i and draw(st.booleans()):
+            lines += [draw(docstart), ""]
+        lines += draw(_sentence(width)) + [""]
+    tokens = [ln.split() for ln in lines if ln and not ln.startswith(("#", "-DOCSTART-"))]
+    if not any(t[-1] != "O" for t in tokens):
+        tokens[0][-1] = "B-PER"
+    if all(c == "_" for t in tokens for c in t[1:-1]):
+        tokens[0][1] = "NN"
+    it = iter(tokens)
+    return "".join((" ".join(next(it)) if ln and not ln.startswith(("#", "-DOCSTART-")) else ln) + "\n"
+                   for ln in lines)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=_conll_file())
+def test_conll_with_columns_documents_and_comments_round_trips(text, tmp_path):
+    """CoNLL -> canonical tables -> CoNLL gives back the file, byte for byte."""
+    src = tmp_path / "in.conll"
+    src.write_text(text, encoding="utf-8")
+    t = read_train(src, "conll", None, True)
+    r = render_train("conll", {"tasks": t.tasks, "annotations": t.annotations, "predictions": t.predictions},
+                     t.config_text)
+    assert r.data.decode("utf-8") == text
+
+
+
+
+def test_conll_meta_edited_into_nonsense_is_one_line_naming_the_task(repo, tmp_path):
+    """A sentence's meta.conll edited by hand so that its columns would break the file's: exit 2, one line."""
+    span = {"from_name": "label", "to_name": "text", "type": "labels",
+            "value": {"start": 0, "end": 12, "text": "Ada Lovelace", "labels": ["PER"]}}
+    task = {"id": 3, "data": {"text": "Ada Lovelace wrote"}, "meta": {"conll": {"columns": [["NNP"], ["a b"], ["V"]]}},
+            "annotations": [{"result": [span]}]}
+    _refused(task, "conll", tmp_path / "out.conll", ["task '3'", "meta.conll.columns"])

@@ -1,8 +1,8 @@
 """CoNLL-2003 / BIO for span labels on text, to and from annover.
 
 Export: a ``-DOCSTART- -X- -X- O`` line, then one sentence per task: a line per token,
-``token _ _ TAG`` (CoNLL-2003's four columns, POS and chunk left ``_``), a blank line after
-each. Tags are BIO (IOB2): ``B-LABEL`` on a span's first token, ``I-LABEL`` on the others,
+``token _ _ TAG`` (CoNLL-2003's four columns, POS and chunk left ``_`` where the import kept
+none), a blank line after each. Tags are BIO (IOB2): ``B-LABEL`` on a span's first token, ``I-LABEL`` on the others,
 ``O`` outside. Tasks come in Label Studio task id order where every task has one (a CoNLL
 file read in keeps its sentence order), else in key order.
 
@@ -16,16 +16,20 @@ spans cannot be written in BIO: the span that starts first (then the longer) is 
 others are counted in the notes.
 
 Import: tokens (first column) and tags (last column; BIO, IOB1 or BIOES), sentences split at
-blank lines, ``-DOCSTART-`` lines skipped. Each sentence is a task whose ``data.text`` is its
-tokens joined by single spaces (a repeated sentence also gets ``data.copy``: 1, 2, ...), keyed
-by the hash of its data, with one span per entity (``labels`` on the ``Text`` object). The
-POS and chunk columns are not kept.
+blank and ``-DOCSTART-`` lines. Each sentence is a task whose ``data.text`` is its tokens joined
+by single spaces (a repeated sentence also gets ``data.copy``: 1, 2, ...), keyed by the hash of
+its data, with one span per entity (``labels`` on the ``Text`` object). The columns between token
+and tag (POS, chunk: where one of the file is not ``_``), ``-DOCSTART-`` lines (but a first one
+the export writes anyway) and ``#`` comment lines are kept in the task's ``meta.conll`` (task
+meta, not data: the key stays the text's) and written back by the export.
 """
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -48,6 +52,8 @@ __all__ = ["read", "span_edges", "tokens", "write"]
 Edges = dict[str, dict[Any, set[int]]]
 
 _WS = re.compile(r"\S+")
+#: the document start line the export writes first (CoNLL-2003's)
+DOCSTART = "-DOCSTART- -X- -X- O"
 SPAN_TYPES = ("labels",)
 
 
@@ -142,20 +148,74 @@ def _chosen(spans: list, text: str, task_key: str, off: list[str]) -> tuple[list
     return chosen, overlapping
 
 
+def _meta_of(meta: Any, task_key: str) -> dict[str, Any]:
+    """A task's ``meta.conll`` (what the import kept of its sentence: :func:`_kept`), checked: a task meta
+    edited by hand into something else is a UsageError naming the task and the field."""
+    kept = meta.get("conll") if isinstance(meta, dict) else None
+    if kept is None:
+        return {}
+    where, hint = f"task {task_key!r}: meta.conll", "fix the task's meta, or remove it"
+    if not isinstance(kept, dict):
+        raise UsageError(f"{where} is {type(kept).__name__}, not an object of columns and lines", hint)
+    cols, lines = kept.get("columns"), kept.get("lines", [])
+    if not isinstance(cols, (list, type(None))) or not isinstance(lines, list):
+        raise UsageError(f"{where}: its columns and lines are not lists", hint)
+    for mid in cols or []:
+        if not isinstance(mid, list) or not all(isinstance(c, str) and c.split() == [c] for c in mid):
+            raise UsageError(f"{where}.columns: {str(mid)[:60]} is not a list of words (a token's columns)", hint)
+    for ln in lines:
+        if not (isinstance(ln, list) and len(ln) == 2 and isinstance(ln[0], int) and isinstance(ln[1], str)
+                and ln[1].splitlines() == [ln[1]]):
+            raise UsageError(f"{where}.lines: {str(ln)[:60]} is not [token index, line]", hint)
+    return kept
+
+
+def _sentence_lines(text: str, toks: list[tuple[int, int]], tags: list[str], kept: dict[str, Any], width: int,
+                    counts: dict[str, int]) -> list[str]:
+    """The lines of one sentence: its kept lines (``-DOCSTART-`` and comments, a ``-DOCSTART-`` followed
+    by a blank line) before the tokens they came before, a line per token (its kept middle columns, else
+    ``_``, ``width`` of them), a blank line, then the lines kept after the sentence. A token the import
+    did not read (cut at a span edge drawn since, or the text edited) has ``_`` columns (``counts``)."""
+    ws = tokens(text)  # the tokens as the file gave them: whitespace-separated
+    cols = kept.get("columns")
+    if cols is not None and len(cols) != len(ws):  # the text was edited since: no column is known
+        counts["edited"] += 1
+        cols = None
+    at = {t: j for j, t in enumerate(ws)}
+    starts = [ts for ts, _ in toks]
+    placed: dict[int, list[str]] = {}
+    for j, line in kept.get("lines", []):  # before the token the file's j-th token begins
+        placed.setdefault(bisect.bisect_left(starts, ws[j][0]) if 0 <= j < len(ws) else len(toks), []).append(line)
+    out: list[str] = []
+    for i, ((ts, te), tag) in enumerate(zip(toks, tags)):
+        out += [x for line in placed.get(i, []) for x in ([line, ""] if line.startswith("-DOCSTART-") else [line])]
+        j = at.get((ts, te))
+        if cols is not None and j is None:
+            counts["cut"] += 1
+        mid = list(cols[j]) if cols is not None and j is not None else []
+        out.append(" ".join([text[ts:te], *mid, *["_"] * (width - len(mid)), tag]))
+    out.append("")
+    return out + [x for i, lines in placed.items() if i >= len(toks) for line in lines
+                  for x in ([line, ""] if line.startswith("-DOCSTART-") else [line])]
+
+
 def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges: Edges | None = None) -> bytes:
     """CoNLL-2003 text of the span labels of ``picked``; tokens are cut at the span edges of the
     chosen answer and at ``edges`` (:func:`span_edges` of the version: the same tokens for every
-    answer and model)."""
+    answer and model). What the import kept of a sentence (the task's ``meta.conll``: its other columns,
+    ``-DOCSTART-`` and comment lines) is written back."""
     order = picked.task_ids
     items = picked.items
     if items and all(order.get(it.task_key) is not None for it in items):
         items = sorted(items, key=lambda it: order[it.task_key])
-    out = ["-DOCSTART- -X- -X- O", ""]
-    overlapping = other = empty = 0
+    kept = {it.task_key: _meta_of(picked.task_meta.get(it.task_key), it.task_key) for it in items}
+    width = max((len(mid) for k in kept.values() for mid in k.get("columns") or []), default=2)
+    out: list[str] = []
+    counts = {"overlapping": 0, "empty": 0, "other": 0, "edited": 0, "cut": 0}
     off: list[str] = []  # spans whose text is not the task's text at their offsets
     for it in items:
         spans = [r for r in it.regions if (r.type or "") in SPAN_TYPES and "start" in r.value]
-        other += len(it.regions) - len(spans)
+        counts["other"] += len(it.regions) - len(spans)
         task_edges = (edges or {}).get(it.task_key, {})
         # the text object: the answer's spans', else (no span in this answer) the one other answers' label
         to_name = spans[0].to_name if spans else min(task_edges, key=str, default=None)
@@ -164,30 +224,41 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges: E
         except InputError as e:
             raise InputError(f"task {it.task_key!r}: {e.message}", e.hint) from None
         chosen, n = _chosen(spans, text, it.task_key, off)
-        overlapping += n
-        cuts = {c for s, e, _ in chosen for c in (s, e)} | task_edges.get(to_name, set())
-        toks = tokens(text, cuts)
+        counts["overlapping"] += n
+        toks = tokens(text, {c for s, e, _ in chosen for c in (s, e)} | task_edges.get(to_name, set()))
         if not toks:  # a sentence of no tokens is no sentence: a reader sees nothing there
-            empty += 1
+            counts["empty"] += 1
             continue
         tags = ["O"] * len(toks)
         for s, e, label in chosen:
             inside = [i for i, (ts, te) in enumerate(toks) if s <= ts and te <= e]
             for j, i in enumerate(inside):
                 tags[i] = ("B-" if j == 0 else "I-") + label
-        out += [f"{text[ts:te]} _ _ {tag}" for (ts, te), tag in zip(toks, tags)]
-        out.append("")
+        out += _sentence_lines(text, toks, tags, kept[it.task_key], width, counts)
+    if not out or not any(line.startswith("-DOCSTART-") for line in out[:out.index("")]):
+        out = [DOCSTART, ""] + out  # no document start of its own before the first sentence
+    _notes(counts, off, notes)
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+#: the note of each count :func:`write` keeps, where it is not 0
+_NOTES = {
+    "overlapping": "{} overlapping span(s) cannot be written in BIO and were left out",
+    "empty": "{} task(s) whose text has no token (empty or blank) have no sentence in CoNLL and were left out",
+    "other": "{} region(s) that are not spans on text have no place in CoNLL and were left out",
+    "edited": "{} sentence(s) whose text was edited since import have _ in the columns between token and tag (the "
+              "file's columns no longer match its tokens)",
+    "cut": "{} token(s) cut at a span's edge since import have _ in the columns between token and tag (the file "
+           "gave them for the whole token)",
+}
+
+
+def _notes(counts: dict[str, int], off: list[str], notes: list[str]) -> None:
+    """The notes of :func:`write`: what it left out or could not write as the import read it."""
     if off:
         notes.append(f"{len(off)} span(s) whose text is not the task's text at their offsets were written by the "
                      f"offsets (e.g. {off[0]}): the offsets or the task text changed after labeling")
-    if overlapping:
-        notes.append(f"{overlapping} overlapping span(s) cannot be written in BIO and were left out")
-    if empty:
-        notes.append(f"{empty} task(s) whose text has no token (empty or blank) have no sentence in CoNLL and "
-                     "were left out")
-    if other:
-        notes.append(f"{other} region(s) that are not spans on text have no place in CoNLL and were left out")
-    return ("\n".join(out) + "\n").encode("utf-8")
+    notes += [_NOTES[k].format(n) for k, n in counts.items() if n]
 
 
 def _spans(toks: list[str], tags: list[str], where: list[str]) -> list[tuple[int, int, str]]:
@@ -212,16 +283,42 @@ def _spans(toks: list[str], tags: list[str], where: list[str]) -> list[tuple[int
     return [tuple(s) for s in out]  # type: ignore[misc]
 
 
-def read(path: Path) -> TrainInput:
-    """Label Studio tasks and a config for the CoNLL file ``path``."""
-    lines = utf8_text(path).splitlines()
-    sentences: list[list[tuple[str, str, str]]] = [[]]
+@dataclass
+class _Sentence:
+    """A sentence as read: (token, its middle columns, tag, where) per token line, and the other lines
+    (``-DOCSTART-``, comments) as [index of the token they come before, the line]."""
+
+    tokens: list[tuple[str, list[str], str, str]] = field(default_factory=list)
+    lines: list[list] = field(default_factory=list)
+
+
+def _is_tag(s: str) -> bool:
+    return s == "O" or len(s) > 2 and s[1] == "-" and s[0] in "BIES"
+
+
+def _sentences(path: Path) -> list[_Sentence]:
+    """The sentences of the CoNLL file ``path``; a sentence ends at a blank or ``-DOCSTART-`` line. A
+    line starting with ``#`` whose last column is no tag (or of other columns than the token lines) is a
+    comment. The file's first ``-DOCSTART-`` line, where it is the one :func:`write` writes, is not kept."""
+    sentences = [_Sentence()]
     first: tuple[int, int] | None = None  # (line, columns) of the first token line
-    for n, line in enumerate(lines, 1):
-        cols = line.split()
-        if not cols or cols[0] == "-DOCSTART-":  # a document's start ends a sentence, as a blank line does
-            if sentences[-1]:
-                sentences.append([])
+    top = True  # no line but blank ones read yet
+    for n, line in enumerate(utf8_text(path).splitlines(), 1):
+        cols, cur = line.split(), sentences[-1]
+        if cols and cols[0] == "-DOCSTART-":  # a document's start ends a sentence, as a blank line does
+            if cur.tokens:
+                sentences.append(cur := _Sentence())
+            if " ".join(cols) != DOCSTART or not top:
+                cur.lines.append([0, " ".join(cols)])
+            top = False
+            continue
+        if not cols:
+            if cur.tokens:
+                sentences.append(_Sentence())
+            continue
+        top = False
+        if cols[0].startswith("#") and (not _is_tag(cols[-1]) or len(cols) < 2 or first and len(cols) != first[1]):
+            cur.lines.append([len(cur.tokens), line])
             continue
         if len(cols) < 2:
             raise InputError(f"{path}: line {n}: one column, expected a token and its tag",
@@ -230,20 +327,38 @@ def read(path: Path) -> TrainInput:
         if len(cols) != first[1]:  # a line without its tag would read its chunk tag (I-NP) as an entity
             raise InputError(f"{path}: line {n}: {len(cols)} columns, line {first[0]} has {first[1]}",
                              "give every token line the same columns, the tag last")
-        sentences[-1].append((cols[0], cols[-1], f"{path}: line {n}"))
-    sentences = [s for s in sentences if s]
+        cur.tokens.append((cols[0], cols[1:-1], cols[-1], f"{path}: line {n}"))
+    if not sentences[-1].tokens and len(sentences) > 1:  # lines after the last sentence: kept after it
+        rest, last = sentences.pop(), sentences[-1]
+        last.lines += [[len(last.tokens), text] for _, text in rest.lines]
+    return [s for s in sentences if s.tokens]
+
+
+def _kept(sent: _Sentence, columns: bool) -> dict[str, Any]:
+    """What :func:`write` writes back of a sentence beside its tokens and entities: its other lines,
+    and (``columns``: the file has a middle column that is not ``_``) its tokens' middle columns."""
+    kept: dict[str, Any] = {"columns": [mid for _, mid, _, _ in sent.tokens]} if columns else {}
+    if sent.lines:
+        kept["lines"] = sent.lines
+    return kept
+
+
+def read(path: Path) -> TrainInput:
+    """Label Studio tasks and a config for the CoNLL file ``path``."""
+    sentences = _sentences(path)
     if not sentences:
         raise fail(path, "no sentences", "give a CoNLL file: a token and its tag per line, sentences split by blank lines")
+    columns = any(c != "_" for sent in sentences for _, mid, _, _ in sent.tokens for c in mid)
     tasks, labels, seen = [], [], {}
     for i, sent in enumerate(sentences):
-        toks = [t for t, _, _ in sent]
+        toks = [t for t, _, _, _ in sent.tokens]
         starts, pos = [], 0
         for t in toks:
             starts.append(pos)
             pos += len(t) + 1
         text = " ".join(toks)
         result = []
-        for a, b, label in _spans(toks, [g for _, g, _ in sent], [w for _, _, w in sent]):
+        for a, b, label in _spans(toks, [g for _, _, g, _ in sent.tokens], [w for _, _, _, w in sent.tokens]):
             s, e = starts[a], starts[b - 1] + len(toks[b - 1])
             result.append({"from_name": "label", "to_name": "text", "type": "labels",
                            "value": {"start": s, "end": e, "text": text[s:e], "labels": [label]}})
@@ -254,7 +369,10 @@ def read(path: Path) -> TrainInput:
         seen[text] = copy + 1
         if copy:
             data["copy"] = copy
-        tasks.append({"id": i + 1, "data": data, "annotations": [{"result": result}]})
+        task: dict[str, Any] = {"id": i + 1, "data": data, "annotations": [{"result": result}]}
+        if kept := _kept(sent, columns):  # in the task's meta: the key stays the hash of its data
+            task["meta"] = {"conll": kept}
+        tasks.append(task)
     cfg = ("<View>\n  <Text name=\"text\" value=\"$text\"/>\n" + labels_tag("Labels", "label", "text", labels)
            + "</View>\n")
     # a file of no entity tag at all is text not labeled yet (tokenised for labeling), as a COCO
