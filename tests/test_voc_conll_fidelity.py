@@ -25,6 +25,7 @@ from supervision.dataset.formats.pascal_voc import detections_from_xml_obj
 from annover.formats.training import read_train, render_train
 
 from .conftest import shared_corpus
+from .ls_fixtures import ls, ls_server, project_factory, sdk_admin  # noqa: F401 - fixtures
 from .test_cli import invoke
 
 CORPUS = shared_corpus("formats")
@@ -72,11 +73,19 @@ def _tree(el, defaults: dict | None = None) -> tuple:
     return el.tag, dict(el.attrib), (el.text or "").strip(), kids
 
 
-def _voc_pairs(src: Path, out: Path):
+def _same_voc(src: Path, out: Path) -> None:
+    """Each XML file of the VOC folder ``src`` and its export in ``out`` say the same, element by element
+    (but for the conversions of :func:`_tree`), and supervision reads the same boxes and classes."""
     files = sorted(src.rglob("*.xml"))
     assert files
     for f in files:
-        yield DET.parse(f).getroot(), DET.parse(out / "Annotations" / f.name).getroot()
+        a, b = DET.parse(f).getroot(), DET.parse(out / "Annotations" / f.name).getroot()
+        assert (a.tag, a.attrib, [c.tag for c in a]) == (b.tag, b.attrib, [c.tag for c in b]), f.name
+        for ca, cb in zip(a, b):
+            assert _tree(cb, defaults=ca if ca.tag == "object" else None) == _tree(ca), (f.name, ca.tag)
+        size = (int(a.findtext("size/width")), int(a.findtext("size/height")))
+        (da, ca), (db, cb) = (detections_from_xml_obj(r, [], size) for r in (a, b))  # read 1-based, as the devkit
+        assert ca == cb and np.array_equal(da.xyxy, db.xyxy) and np.array_equal(da.class_id, db.class_id)
 
 
 @pytest.mark.parametrize("name", VOC)
@@ -86,18 +95,7 @@ def test_voc_round_trip_keeps_every_element(name, repo, tmp_path):
     VOC reader gives the same boxes and classes."""
     src, out = CORPUS / name, tmp_path / "out"
     _round_trip(src, "voc", out)
-    for a, b in _voc_pairs(src, out):
-        objects_a = a.findall("object")
-        assert (a.tag, a.attrib, [c.tag for c in a]) == (b.tag, b.attrib, [c.tag for c in b])
-        for ca, cb in zip(a, b):
-            if ca.tag == "object":
-                assert _tree(cb, defaults=ca) == _tree(ca), (name, ca.findtext("name"))
-            else:
-                assert _tree(cb) == _tree(ca), (name, ca.tag)
-        assert len(objects_a) == len(b.findall("object"))
-        size = (int(a.findtext("size/width")), int(a.findtext("size/height")))
-        (da, ca), (db, cb) = (detections_from_xml_obj(r, [], size) for r in (a, b))  # read 1-based, as the devkit
-        assert ca == cb and np.array_equal(da.xyxy, db.xyxy) and np.array_equal(da.class_id, db.class_id)
+    _same_voc(src, out)
 
 
 def test_voc_meta_edited_into_nonsense_is_one_line_naming_the_task(repo, tmp_path):
@@ -220,3 +218,31 @@ def test_conll_meta_edited_into_nonsense_is_one_line_naming_the_task(repo, tmp_p
     task = {"id": 3, "data": {"text": "Ada Lovelace wrote"}, "meta": {"conll": {"columns": [["NNP"], ["a b"], ["V"]]}},
             "annotations": [{"result": [span]}]}
     _refused(task, "conll", tmp_path / "out.conll", ["task '3'", "meta.conll.columns"])
+
+
+# ---------------------------------------------------------------------------
+# through Label Studio: push, label there, snapshot back, export
+
+
+@pytest.mark.labelstudio
+@pytest.mark.parametrize("name, fmt", [("voc_parts_actions_datumaro", "voc"), ("conll_spacy_ontonotes.conll", "conll")])
+def test_what_a_file_said_survives_a_round_in_label_studio(name, fmt, repo, tmp_path, project_factory):
+    """A version pushed to Label Studio with its answers and snapshotted back exports what the file said
+    (spaCy's CoNLL byte for byte): the fields kept in the task meta travel with the tasks."""
+    src = CORPUS / name
+    first = tmp_path / "first"
+    _round_trip(src, fmt, first)
+    code, config, err = invoke("show", "HEAD", "--config")
+    assert code == 0, err
+    project = project_factory(fmt, config)
+    code, _, err = invoke("dataset", "push", str(project.id), "--from", "HEAD", "--annotations")
+    assert code == 0, err
+    code, _, err = invoke("snapshot", "--label-studio", str(project.id), "-m", "back from Label Studio")
+    assert code == 0, err
+    back = tmp_path / "back"
+    code, _, err = invoke("export", "HEAD", "--format", fmt, "--out", str(back))
+    assert code == 0, err
+    if fmt == "conll":
+        assert back.read_bytes() == first.read_bytes() == src.read_bytes()
+    else:
+        _same_voc(src, back)
