@@ -108,6 +108,19 @@ def test_voc_meta_edited_into_nonsense_is_one_line_naming_the_task(repo, tmp_pat
     _refused(task, "voc", tmp_path / "out", ["task '7'", "meta.voc.elements"])
 
 
+@pytest.mark.parametrize("fmt", ["coco", "yolo"])
+def test_voc_fields_another_format_cannot_hold_are_said_in_the_notes(fmt):
+    """Exported to COCO or YOLO, the image fields a VOC file gave (labelImg's path, source, verified) have
+    no place: the notes count the tasks holding them, none are left out in silence."""
+    src = CORPUS / "voc_raccoon_labelimg"
+    t = read_train(src, "voc", None, True)
+    r = render_train(fmt, {"tasks": t.tasks, "annotations": t.annotations, "predictions": t.predictions},
+                     t.config_text)
+    n = len(list(src.rglob("*.xml")))  # every labelImg file has a <path> and a <source>
+    assert any(note.startswith(f"{n} task(s) hold what their Pascal VOC file said") and fmt in note
+               for note in r.notes), r.notes
+
+
 # ---------------------------------------------------------------------------
 # CoNLL
 

@@ -39,7 +39,7 @@ else:
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["RULES", "Item", "Picked", "Region", "pick", "rule_of"]
+__all__ = ["RULES", "Item", "Picked", "Region", "pick", "rule_of", "task_meta"]
 
 RULES = ("only", "ground-truth", "latest", "majority", "consensus", "all", "annotator:EMAIL")
 #: ``consensus``: the IoU (boxes, polygons), overlap (spans) or point similarity two answers' regions
@@ -380,10 +380,10 @@ def pick(tables: dict[str, "pa.Table"], resolve: str | None = None, predictions:
     if predictions is None and tables["predictions"].num_rows:
         notes.append("predictions are not exported (choose a model with --predictions MODEL_VERSION)")
     task_ids = dict(zip(all_tasks, tasks.column("ls_task_id").to_pylist()))
-    return Picked(items, all_tasks, task_data, task_ids, notes, _task_meta(tasks))
+    return Picked(items, all_tasks, task_data, task_ids, notes, task_meta(tasks))
 
 
-def _task_meta(tasks: "pa.Table") -> dict[str, dict]:
+def task_meta(tasks: "pa.Table") -> dict[str, dict]:
     """task key -> its ``meta`` object, of the tasks whose ``extra`` holds one."""
     if "extra" not in tasks.column_names:
         return {}

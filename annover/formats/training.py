@@ -18,7 +18,7 @@ from annover._runtime import no_gc
 from annover.errors import UsageError
 from annover.formats import IMAGE_FORMATS, Format
 from annover.formats import boxes_fast, coco, coco_fast, conll, hf, voc, yolo
-from annover.formats.resolve import pick
+from annover.formats.resolve import pick, task_meta
 from annover.formats.tables import DuplicateKey, Tables
 from annover.formats.train import TrainInput, to_tables
 from annover.model.config import LabelingConfig
@@ -118,7 +118,25 @@ def render_train(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, 
     """A version's tables in a training format, one answer per task chosen by ``resolve`` (or
     the predictions of model version ``predictions``)."""
     with no_gc():  # many small objects and no cycles: the collector's passes would cost a third of the time
-        return _render(fmt, tables, cfg_text, resolve, predictions)
+        out = _render(fmt, tables, cfg_text, resolve, predictions)
+    out.notes += _meta_left_out(fmt, tables["tasks"])
+    return out
+
+
+#: the formats whose import keeps what a file says beyond its labels in the task meta (``meta.voc``...)
+_META = {"voc": "Pascal VOC", "conll": "CoNLL"}
+
+
+def _meta_left_out(fmt: str, tasks: "pa.Table") -> list[str]:
+    """The notes of the tasks holding what a file of another format said beyond its labels (a VOC
+    file's ``path`` and ``source``, a CoNLL file's POS column): ``fmt`` has no place for it."""
+    counts: dict[str, int] = {}
+    for meta in task_meta(tasks).values():
+        for src in _META:
+            if src != fmt and src in meta:
+                counts[src] = counts.get(src, 0) + 1
+    return [f"{n} task(s) hold what their {_META[src]} file said beyond its labels (the task meta's {src}), which "
+            f"{fmt} has no place for: left out (an export as {src} writes it back)" for src, n in counts.items()]
 
 
 def _render(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resolve: str | None,
