@@ -108,6 +108,26 @@ def test_voc_meta_edited_into_nonsense_is_one_line_naming_the_task(repo, tmp_pat
     _refused(task, "voc", tmp_path / "out", ["task '7'", "meta.voc.elements"])
 
 
+def test_voc_elements_of_other_tools_come_back(tmp_path):
+    """An object's CVAT ``<attributes>``, an element named in another script, a namespaced attribute
+    (written by its local name, as docs/formats.md says): read and written back."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.xml").write_text(
+        '<annotation xmlns:x="urn:x" x:tool="cvat"><filename>a.jpg</filename><état>gelé &amp; "ok"</état>'
+        "<size><width>10</width><height>10</height></size><object><name>cat</name><bndbox><xmin>1</xmin>"
+        "<ymin>1</ymin><xmax>5</xmax><ymax>5</ymax></bndbox><attributes><attribute><name>color</name>"
+        "<value>black</value></attribute></attributes></object></annotation>", encoding="utf-8")
+    t = read_train(src, "voc", None, True)
+    r = render_train("voc", {"tasks": t.tasks, "annotations": t.annotations, "predictions": t.predictions},
+                     t.config_text)
+    b = DET.fromstring(r.files["Annotations/a.xml"])
+    assert b.attrib == {"tool": "cvat"}
+    assert b.findtext("état") == 'gelé & "ok"'
+    assert b.findtext("object/attributes/attribute/name") == "color"
+    assert b.findtext("object/attributes/attribute/value") == "black"
+
+
 @pytest.mark.parametrize("fmt", ["coco", "yolo"])
 def test_voc_fields_another_format_cannot_hold_are_said_in_the_notes(fmt):
     """Exported to COCO or YOLO, the image fields a VOC file gave (labelImg's path, source, verified) have

@@ -71,7 +71,7 @@ _OBJECT_TAGS = ("name", "bndbox", "pose", "truncated", "difficult", "occluded", 
 #: file gives another value; the others but ``filename``, ``size`` and ``object`` are kept in ``elements``)
 _IMAGE_DEFAULTS = {"folder": "JPEGImages", "depth": "3", "segmented": "0"}
 #: an XML name as the export writes one (a tag or an attribute)
-_NAME = re.compile(r"[A-Za-z_][\w.-]*\Z")
+_NAME = re.compile(r"[^\W\d][\w.-]*\Z")
 
 
 def _n(v: float) -> str:
@@ -130,8 +130,13 @@ def _tree(el: "ET.Element") -> list:
     children, each in this form, in document order; ``[tag, value, {attribute: value}]`` where it has
     attributes."""
     kids = [_tree(c) for c in el]
-    out: list = [el.tag, kids if kids else (el.text or "").strip()]
-    return out + [dict(el.attrib)] if el.attrib else out
+    out: list = [_local(el.tag), kids if kids else (el.text or "").strip()]
+    return out + [{_local(k): v for k, v in el.attrib.items()}] if el.attrib else out
+
+
+def _local(name: str) -> str:
+    """An element's or attribute's name without the namespace the parser puts before it (``{uri}name``)."""
+    return name.rsplit("}", 1)[-1]
 
 
 def _attributes(attrs: Any, where: str) -> str:
@@ -348,7 +353,7 @@ def _image_kept(root: "ET.Element", size: "ET.Element") -> dict[str, Any]:
     export writes anyway: the root's attributes (labelImg's ``verified``), ``folder``, ``segmented`` and
     ``size``'s ``depth`` other than the defaults, and the other elements (``path``, ``source``,
     ``owner``...) as :func:`_tree` keeps them."""
-    kept: dict[str, Any] = {"attrib": dict(root.attrib)} if root.attrib else {}
+    kept: dict[str, Any] = {"attrib": {_local(k): v for k, v in root.attrib.items()}} if root.attrib else {}
     for k, default in _IMAGE_DEFAULTS.items():
         el = (size if k == "depth" else root).find(k)
         if el is not None and (el.text or "").strip() != default:
