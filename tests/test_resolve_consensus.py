@@ -123,7 +123,8 @@ def test_every_rule_is_one_the_export_schema_names(repo):
 
 KP_CONFIG = ('<View><Image name="image" value="$image"/>'
              '<RectangleLabels name="box" toName="image"><Label value="person"/></RectangleLabels>'
-             '<KeyPointLabels name="kp" toName="image"><Label value="nose"/><Label value="hand"/></KeyPointLabels></View>')
+             '<KeyPointLabels name="kp" toName="image"><Label value="nose"/><Label value="hand"/></KeyPointLabels>'
+             '</View>')
 
 
 def _person(rid: str, x: float, nose: float) -> list[dict]:
