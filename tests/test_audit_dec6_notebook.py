@@ -35,7 +35,7 @@ def _open(browser, ann, *, width: int = 820, height: int = 700, body: str = '<di
 
 def _render(page, ann) -> None:
     page.evaluate(SHIM, [(widget.STATIC / "annotator.js").read_text(),
-                         (widget.STATIC / "annotator.css").read_text(), ann.view])
+                         (widget.STATIC / "annotator.css").read_text(), ann.view, ann.tall])
     page.wait_for_selector(".annover-annotator .annover-label", state="attached")
 
 

@@ -30,7 +30,7 @@ def _open(browser, ann, width: int = 820):
     page.expose_function("pyCommand", py_command)
     page.set_content('<html><body style="margin:16px;background:#fff"><div id="root"></div></body></html>')
     page.evaluate(SHIM, [(widget.STATIC / "annotator.js").read_text(),
-                         (widget.STATIC / "annotator.css").read_text(), ann.view])
+                         (widget.STATIC / "annotator.css").read_text(), ann.view, ann.tall])
     page.wait_for_selector(".annover-annotator .annover-label")
     return page
 

@@ -59,11 +59,11 @@ def _browser():
 
 
 SHIM = """
-async ([esm, css, view]) => {
+async ([esm, css, view, tall]) => {
   const style = document.createElement("style");
   style.textContent = css;
   document.head.append(style);
-  const state = { view, command: {} };
+  const state = { view, command: {}, tall: tall || [] };
   const listeners = {};
   const model = {
     get: (k) => state[k],
@@ -107,7 +107,7 @@ def _open(page, ann) -> None:
     page.expose_function("pyMessage", py_message)
     page.set_content('<html><body style="margin:16px;background:#fff"><div id="root"></div></body></html>')
     page.evaluate(SHIM, [(widget.STATIC / "annotator.js").read_text(), (widget.STATIC / "annotator.css").read_text(),
-                         ann.view])
+                         ann.view, ann.tall])
     page.wait_for_selector(".annover-annotator .annover-label")
 
 

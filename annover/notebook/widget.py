@@ -9,6 +9,7 @@ session. ``annotate(...)`` is the entry point (``annover.annotate``).
 from __future__ import annotations
 
 import base64
+import heapq
 import json
 import mimetypes
 import os
@@ -45,6 +46,10 @@ RESERVED_KEYS = frozenset("su")
 MAX_INLINE_BYTES = 20 * 1024 * 1024
 #: pages whose last applied command the widget remembers (views of it: the cell shown again, a reload)
 MAX_PAGES = 32
+#: texts of a session the page measures for its text box's height (``tall``): this many of the longest
+#: and this many of the most lines, each cut at TALL_CHARS (more than the tallest box shows at any width)
+TALL = 3
+TALL_CHARS = 2000
 
 
 def shortcut_keys(n: int) -> list[str]:
@@ -133,6 +138,8 @@ class Annotator(anywidget.AnyWidget):
     _esm = STATIC / "annotator.js"
     _css = STATIC / "annotator.css"
     view = traitlets.Dict().tag(sync=True, to_json=_view_json)
+    #: the session's likely tallest texts (:func:`tall_texts`), set once: every text task's box is as tall
+    tall = traitlets.List().tag(sync=True)
     command = traitlets.Dict().tag(sync=True)
 
     def __init__(self, session: Session, *, repo: Repo | None = None, config_text: str | None = None,
@@ -153,6 +160,7 @@ class Annotator(anywidget.AnyWidget):
         self._tasks = {t.key: t for t in session.tasks}
         #: per page, the seq of the last command applied (in the view as ``acked``: the page sends the rest again)
         self._acked: dict[str, int] = {}
+        self.tall = tall_texts(session.tasks)
         self.observe(self._on_command, names="command")
         self.on_msg(self._on_message)
         self.refresh()
@@ -307,8 +315,7 @@ class Annotator(anywidget.AnyWidget):
             src, path, out["missing"] = image_file(task.value, self.root)
             out["src"], out["load"] = src, task.key if path is not None else None
         else:
-            out["value"] = task.value if isinstance(task.value, str) else _as_text(task.value)
-            out["messages"] = conversation(task.value)  # a chat: drawn as one (its JSON is kept above)
+            out.update(text_view(task.value))
         out["prediction"] = task.prediction.to_json() if task.prediction else None
         ans = s.answers.get(task.key)
         out["answer"] = {"labels": list(ans.labels), "skipped": ans.skipped} if ans else None
@@ -362,6 +369,42 @@ class Annotator(anywidget.AnyWidget):
             "pending": self._pending(),
             "labels": [{"name": lab, "key": self._keys[lab], "selected": lab in s.selection} for lab in s.labels],
         }
+
+
+def text_view(value: Any) -> dict[str, Any]:
+    """A text task's data as the page draws it: ``value`` the text (data that is not text as its JSON),
+    ``messages`` a chat's messages (drawn as one; its JSON is kept in ``value``), else None."""
+    return {"value": value if isinstance(value, str) else _as_text(value), "messages": conversation(value)}
+
+
+def tall_texts(tasks: Sequence[Any]) -> list[dict[str, Any]]:
+    """The text tasks the page measures to give every text task one box height (``{"value", "messages"}``,
+    cut at TALL_CHARS): the TALL longest and the TALL of most lines (a chat's message counts two lines more),
+    which of them is tallest depends on the width, which only the page knows."""
+    sizes = []
+    for i, task in enumerate(tasks):
+        if task.kind == IMAGE:
+            continue
+        shown = text_view(task.value)
+        texts = [m["text"] for m in shown["messages"]] if shown["messages"] else [shown["value"]]
+        lines = sum(t.count("\n") + 1 for t in texts) + (2 * len(texts) if shown["messages"] else 0)
+        sizes.append((sum(map(len, texts)), lines, i))
+    chosen = {s[2] for s in heapq.nlargest(TALL, sizes, key=lambda s: (s[0], -s[2]))}
+    chosen.update(s[2] for s in heapq.nlargest(TALL, sizes, key=lambda s: (s[1], s[0], -s[2])))
+    return [_cut(text_view(tasks[i].value)) for i in sorted(chosen)]
+
+
+def _cut(shown: dict[str, Any]) -> dict[str, Any]:
+    """A text (a chat's messages) cut at TALL_CHARS in all: enough to fill the tallest box."""
+    if not shown["messages"]:
+        return {"value": shown["value"][:TALL_CHARS], "messages": None}
+    kept, left = [], TALL_CHARS
+    for m in shown["messages"]:
+        if left <= 0:
+            break
+        kept.append({"who": m["who"], "text": m["text"][:left]})
+        left -= len(m["text"])
+    return {"value": "", "messages": kept}
 
 
 def _as_text(value: Any) -> str:

@@ -22,6 +22,10 @@ const RESEND = 3000;
 const RESEND_MAX = 30000;
 // a widget narrower than this (its content, in pixels) puts the task key over the status line
 const NARROW = 520;
+// past this many labels back/skip/next go above them (narrow: past NAV_FIRST_NARROW): they stay in sight
+// under the task, not a screen of buttons below it
+const NAV_FIRST = 20;
+const NAV_FIRST_NARROW = 6;
 // a widget not in the page yet is looked for this many times, 50 ms apart, to take the focus
 const FOCUS_TRIES = 200;
 const PENDING = Object.freeze({ pending: true });
@@ -136,6 +140,37 @@ function chat(messages) {
       el("div", { class: "annover-says", dir: "auto" }, String(m.text ?? "")))));
 }
 
+// A text task's box: its text (dir="auto": a right-to-left one reads so), or its chat.
+function textBox(task) {
+  return Array.isArray(task.messages) ? chat(task.messages)
+    : el("div", { class: "annover-text", dir: "auto" }, String(task.value ?? ""));
+}
+
+// The height of every text box of the session: the tallest of the batch's texts Python names as the
+// likely tallest (`tall`, the longest ones and the ones of most lines), each as tall as the CSS lets it be
+// (a text 260 px, a chat 360 px: longer ones scroll), measured at the box's width, and never less than
+// a text shown at that width: the label buttons under it do not move from one task to the next, and a
+// batch of short texts keeps a short box.
+function fitText(box, tall, sized) {
+  const t = box.querySelector(".annover-text");
+  if (!t) return;
+  t.style.height = "";
+  t.style.maxHeight = "";
+  const width = t.getBoundingClientRect().width;
+  if (!width) return;
+  if (sized.width !== width) {
+    const probe = el("div", { style: `position:absolute;visibility:hidden;left:0;top:0;width:${width}px` },
+      ...tall.map(textBox));
+    t.parentElement.append(probe);
+    sized.width = width;
+    sized.height = Math.max(0, ...[...probe.children].map((c) => c.getBoundingClientRect().height));
+    probe.remove();
+  }
+  sized.height = Math.max(sized.height, t.getBoundingClientRect().height);
+  t.style.height = `${sized.height}px`;
+  t.style.maxHeight = "none";
+}
+
 function render({ model, el: root }) {
   // keys act while the widget has focus; JupyterLab reads the attribute as "leave these keys
   // alone" (its command-mode a, b, s, 1... would otherwise fire too)
@@ -240,6 +275,10 @@ function render({ model, el: root }) {
     }, RETRY);
   };
 
+  const sized = { width: -1, height: 0 };  // the text boxes' height (fitText), at this width
+  let narrow = false;  // the page sets it (a ResizeObserver), the widget drawn again when it changes
+  const navFirst = (v) => (v.labels || []).length > (narrow ? NAV_FIRST_NARROW : NAV_FIRST);
+
   const draw = () => {
     const v = model.get("view") || {};
     out.acked(v);
@@ -271,8 +310,7 @@ function render({ model, el: root }) {
           : task.load && (!stored || stored === PENDING)
             ? el("div", { class: "annover-loading" }, `loading ${String(task.value).split("/").pop()}…`)
             : el("div", { class: "annover-missing" }, image.missing || `image not found: ${task.value}`))
-        : Array.isArray(task.messages) ? chat(task.messages)
-        : el("div", { class: "annover-text", dir: "auto" }, String(task.value ?? ""));
+        : textBox(task);
     const pred = task && task.prediction
       ? el("div", { class: "annover-prediction" }, `model ${task.prediction.model_version} suggests `,
           el("b", {}, task.prediction.labels.join(", ") || "(nothing)"),
@@ -310,12 +348,16 @@ function render({ model, el: root }) {
       : task.answer ? `${kept} · ${pending.join(", ")} chosen, not kept yet — press Enter (⏎ submit) to answer with them`
       : (was ? `answered before: ${was} · ` : "")
         + `${pending.join(", ")} chosen, not answered yet — press Enter (⏎ submit) to answer with them`;
+    // two lines, each one line high whatever it says (cut with …, whole in its tooltip): a count
+    // or a message grown longer does not wrap and push the task and the buttons down
+    const line = (cls, text) => el("span", { class: cls, title: text }, text);
+    const saved = (v.saved && v.saved.text) || "";
     const head = el("div", { class: "annover-head" },
-      el("span", { class: "annover-count" + (task ? "" : " end") }, count),
-      el("progress", { max: String(p.total || 1), value: String(answered) }),
-      el("span", { class: "annover-stats" }, `${p.labeled} labeled · ${p.skipped} skipped`),
-      el("span", { class: "annover-who" }, v.annotator || ""),
-      el("span", { class: "annover-saved" + (v.saved && v.saved.ok ? " ok" : "") }, (v.saved && v.saved.text) || ""));
+      el("div", { class: "annover-row" }, line("annover-count" + (task ? "" : " end"), count),
+        el("progress", { max: String(p.total || 1), value: String(answered) }),
+        line("annover-stats", `${p.labeled} labeled · ${p.skipped} skipped`)),
+      el("div", { class: "annover-row" }, line("annover-who", v.annotator || ""),
+        line("annover-saved" + (v.saved && v.saved.ok ? " ok" : ""), saved)));
     const name = task ? `task ${task.key}`
       + (task.kind === "image" && task.value ? ` · ${String(task.value).split("/").pop()}` : "") : "";
     box.replaceChildren(...[head,
@@ -325,8 +367,10 @@ function render({ model, el: root }) {
       // an image task's box is as tall as the tallest image drawn: the buttons stay where they are
       // from one image to the next (a wide one, a thumbnail, a placeholder), for a click not to miss
       el("div", { class: "annover-content" + (task && task.kind === "image" ? " annover-frame" : "") }, content),
-      others, pred, finding, labels, nav,
+      // many labels: back/skip/next under the task, then the labels (the field finding one over them)
+      ...(navFirst(v) ? [others, pred, nav, finding, labels] : [others, pred, finding, labels, nav]),
       v.error ? el("div", { class: "annover-error" }, v.error) : null].filter((c) => c !== null));
+    fitText(box, model.get("tall") || [], sized);
     if (finding) finder.focus({ preventScroll: true });  // drawn again (an answer came): still typing there
     // this task's image first; the next one's once this one is here
     if (task && task.load && !images.has(task.load)) ask(task.load);
@@ -334,18 +378,28 @@ function render({ model, el: root }) {
   };
 
   model.on("change:view", draw);
+  const remeasure = () => { sized.width = -1; draw(); };
+  model.on("change:tall", remeasure);
   draw();
   // a class, not a container query: a container's size ignores its content, so in a row (an HBox) it shrank
-  const narrow = typeof ResizeObserver === "function"
-    ? new ResizeObserver(([e]) => box.classList.toggle("annover-narrow", e.contentRect.width < NARROW)) : null;
-  if (narrow) narrow.observe(box);
+  const resized = typeof ResizeObserver === "function" ? new ResizeObserver(([e]) => {
+    if (!e.contentRect.width) return;  // not shown (a hidden tab)
+    const now = e.contentRect.width < NARROW;
+    box.classList.toggle("annover-narrow", now);
+    if (now !== narrow) {
+      narrow = now;
+      draw();
+    } else fitText(box, model.get("tall") || [], sized);  // another width: the texts measured at it
+  }) : null;
+  if (resized) resized.observe(box);
   focusWhenShown(box);
   box.addEventListener("click", (ev) => { if (ev.target !== finder) box.focus({ preventScroll: true }); });
   return () => {
     out.stop();
-    if (narrow) narrow.disconnect();
+    if (resized) resized.disconnect();
     box.removeEventListener("keydown", onKey);
     if (model.off) model.off("change:view", draw);
+    if (model.off) model.off("change:tall", remeasure);
   };
 }
 
