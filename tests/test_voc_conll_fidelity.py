@@ -5,7 +5,7 @@ with the original, both parsed here independently of annover's readers: VOC elem
 (the standard library's XML parser behind defusedxml, and supervision's VOC reader), CoNLL token by
 token with its other columns, ``-DOCSTART-`` and comment lines (the tags through seqeval's reading).
 What differs is only what docs/formats.md calls a conversion: VOC's default ``pose`` / ``truncated``
-/ ``difficult`` written where a file left them out, ``<actions>`` in name order; CoNLL's tags in BIO,
+/ ``difficult`` written where a file left them out, ``<actions>`` in name order; CoNLL's
 one blank line between sentences, a ``-DOCSTART-`` line first in a file that had none.
 """
 
@@ -169,7 +169,7 @@ def _conll(text: str) -> tuple[list[dict], list[tuple[int, str]]]:
 @pytest.mark.parametrize("name", CONLL)
 def test_conll_round_trip_keeps_columns_boundaries_and_entities(name, repo, tmp_path):
     """Tokens, the columns between token and tag (POS, chunk), sentence and document boundaries come back
-    as the file gave them; the tags give seqeval the same entities (a BIOES ``S-`` tag is written ``B-``)."""
+    as the file gave them; the tags give seqeval the same entities."""
     src, out = CORPUS / name, tmp_path / "out.conll"
     _round_trip(src, "conll", out)
     a, other_a = _conll(src.read_text(encoding="utf-8"))

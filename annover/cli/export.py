@@ -11,6 +11,7 @@ from annover.cli import (BAR_AFTER, Bars, arrow_without_pandas, emit_json, info,
                          quiet_option, short)
 from annover.errors import InputError, UsageError
 from annover.formats import EXPORT_FORMATS
+from annover.formats.conll import SCHEME_NAMES
 from annover.formats.resolve import RULES
 from annover.formats.text import refuse_special
 from annover.model.canonical import TABLES
@@ -25,6 +26,7 @@ Examples:
   annover export v3 --format yolo --out v3-yolo --resolve ground-truth
   annover export v3 --format coco --predictions yolov8-2024 --out preds.json
   annover export v3 --format conll --out v3.conll --resolve annotator:ann@example.com
+  annover export v3 --format conll --out v3.conll --tag-scheme bioes   # S-PER, B-ORG I-ORG E-ORG (flair)
   annover export v3 --format voc --out v3-voc --force
   annover export v3 --format yolo --out v3-yolo --images data/   # with the images: yolo train data=v3-yolo/data.yaml
   annover export v3 --format coco --out v3-coco --images data/   # v3-coco/annotations.json, v3-coco/images/
@@ -61,12 +63,16 @@ Examples:
 @click.option("--images", metavar="DIR", callback=not_empty,
               help="yolo, yolo-obb, voc, coco, hf: put the tasks' images, found in DIR, beside their labels "
                    "(coco: --out is then a folder, annotations.json and images/; hf: in the dataset's image column).")
+@click.option("--tag-scheme", type=click.Choice(sorted(SCHEME_NAMES), case_sensitive=False),
+              help="conll: the tags' scheme: bio (IOB2: B-PER I-PER), iob1 (I-PER I-PER; B- only right after an "
+                   "entity of the same label), bioes (IOBES: S-PER; B-ORG I-ORG E-ORG). Default: the scheme the "
+                   "CoNLL file read in had, bio for labels from elsewhere.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
 @quiet_option
 def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predictions: str | None,
-           tasks: tuple[str, ...], tasks_from: str | None, images: str | None, force: bool, as_json: bool,
-           quiet: bool) -> None:
+           tasks: tuple[str, ...], tasks_from: str | None, images: str | None, tag_scheme: str | None, force: bool,
+           as_json: bool, quiet: bool) -> None:
     """Write version REV in a format to train with (COCO, YOLO, VOC, CoNLL, Hugging Face
     datasets) or to re-import into Label Studio (Label Studio JSON, JSON-MIN, JSONL, CSV, Parquet).
 
@@ -79,7 +85,7 @@ def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predic
     repo = open_repo()
     with Bars(as_json or quiet, after=BAR_AFTER, transient=True) as bar:  # on a terminal, for an export of seconds
         res = repo.export(rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force,
-                          progress=bar, tasks=keys, images=images)
+                          progress=bar, tasks=keys, images=images, tag_scheme=tag_scheme)
     if as_json:
         emit_json(res.to_json())
     for note in getattr(res, "notes", []):  # on stderr with --json too

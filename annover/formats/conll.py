@@ -2,8 +2,11 @@
 
 Export: a ``-DOCSTART- -X- -X- O`` line, then one sentence per task: a line per token,
 ``token _ _ TAG`` (CoNLL-2003's four columns, POS and chunk left ``_`` where the import kept
-none), a blank line after each. Tags are BIO (IOB2): ``B-LABEL`` on a span's first token, ``I-LABEL`` on the others,
-``O`` outside. Tasks come in Label Studio task id order where every task has one (a CoNLL
+none), a blank line after each. Tags are in the scheme (:data:`SCHEMES`) asked for, by default the one
+the tasks' CoNLL file was read in (:func:`file_scheme`), else BIO (IOB2): ``B-LABEL`` on a span's first
+token, ``I-LABEL`` on the others, ``O`` outside; IOB1 writes ``B-`` only on the first token of an entity
+right after one of the same label; BIOES (IOBES) ``S-`` on a one-token entity, ``E-`` on the last token.
+Tasks come in Label Studio task id order where every task has one (a CoNLL
 file read in keeps its sentence order), else in key order.
 
 Tokenisation (stable, no model): the text is split at whitespace, and a token is split again
@@ -21,7 +24,10 @@ by single spaces (a repeated sentence also gets ``data.copy``: 1, 2, ...), keyed
 its data, with one span per entity (``labels`` on the ``Text`` object). The columns between token
 and tag (POS, chunk: where one of the file is not ``_``), ``-DOCSTART-`` lines (but a first one
 the export writes anyway) and ``#`` comment lines are kept in the task's ``meta.conll`` (task
-meta, not data: the key stays the text's) and written back by the export.
+meta, not data: the key stays the text's) and written back by the export; so are the file's tag
+scheme (``scheme``: the one that writes its entities with the fewest other tags; BIO, the default, is
+not kept) and the tags it gave that its scheme writes otherwise (``tags``: flair's stray ``S-`` in a
+BIO file), written back while the sentence's tokens and entities are those read and no scheme is asked for.
 """
 
 from __future__ import annotations
@@ -46,7 +52,7 @@ if TYPE_CHECKING:
 else:
     pc = lazy("pyarrow.compute")
 
-__all__ = ["read", "span_edges", "tokens", "write"]
+__all__ = ["SCHEMES", "file_scheme", "read", "scheme_name", "scheme_tags", "span_edges", "tokens", "write"]
 
 #: task key -> text object (``to_name``) -> the offsets where a span starts or ends
 Edges = dict[str, dict[Any, set[int]]]
@@ -55,6 +61,10 @@ _WS = re.compile(r"\S+")
 #: the document start line the export writes first (CoNLL-2003's)
 DOCSTART = "-DOCSTART- -X- -X- O"
 SPAN_TYPES = ("labels",)
+#: the tag schemes an export writes (seqeval's IOB2, IOB1, IOBES): the first where no file said one
+SCHEMES = ("bio", "iob1", "bioes")
+#: the names ``--tag-scheme`` takes for each
+SCHEME_NAMES = {"bio": "bio", "iob2": "bio", "iob1": "iob1", "bioes": "bioes", "iobes": "bioes"}
 
 
 def tokens(text: str, cuts: set[int] | None = None) -> list[tuple[int, int]]:
@@ -167,6 +177,13 @@ def _meta_of(meta: Any, task_key: str) -> dict[str, Any]:
         if not (isinstance(ln, list) and len(ln) == 2 and isinstance(ln[0], int) and isinstance(ln[1], str)
                 and ln[1].splitlines() == [ln[1]]):
             raise UsageError(f"{where}.lines: {str(ln)[:60]} is not [token index, line]", hint)
+    if kept.get("scheme", "bio") not in SCHEMES:
+        raise UsageError(f"{where}.scheme: {str(kept['scheme'])[:60]} is not one of {', '.join(SCHEMES)}", hint)
+    tags = kept.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, list) and len(t) == 2 and isinstance(t[0], int)
+                                             and t[0] >= 0 and isinstance(t[1], str) and _is_tag(t[1])
+                                             and t[1].split() == [t[1]] for t in tags):
+        raise UsageError(f"{where}.tags: {str(tags)[:60]} is not a list of [token index, tag]", hint)
     return kept
 
 
@@ -199,11 +216,13 @@ def _sentence_lines(text: str, toks: list[tuple[int, int]], tags: list[str], kep
                   for x in ([line, ""] if line.startswith("-DOCSTART-") else [line])]
 
 
-def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges: Edges | None = None) -> bytes:
-    """CoNLL-2003 text of the span labels of ``picked``; tokens are cut at the span edges of the
-    chosen answer and at ``edges`` (:func:`span_edges` of the version: the same tokens for every
-    answer and model). What the import kept of a sentence (the task's ``meta.conll``: its other columns,
-    ``-DOCSTART-`` and comment lines) is written back."""
+def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges: Edges | None = None,
+          scheme: str = "bio", strict: bool = False) -> bytes:
+    """CoNLL-2003 text of the span labels of ``picked``, tagged in ``scheme`` (:data:`SCHEMES`); tokens
+    are cut at the span edges of the chosen answer and at ``edges`` (:func:`span_edges` of the version:
+    the same tokens for every answer and model). What the import kept of a sentence (the task's
+    ``meta.conll``: its other columns, ``-DOCSTART-`` and comment lines, and unless ``strict`` (a scheme
+    asked for) the tags it gave that ``scheme`` writes otherwise) is written back."""
     order = picked.task_ids
     items = picked.items
     if items and all(order.get(it.task_key) is not None for it in items):
@@ -229,16 +248,76 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges: E
         if not toks:  # a sentence of no tokens is no sentence: a reader sees nothing there
             counts["empty"] += 1
             continue
-        tags = ["O"] * len(toks)
-        for s, e, label in chosen:
-            inside = [i for i, (ts, te) in enumerate(toks) if s <= ts and te <= e]
-            for j, i in enumerate(inside):
-                tags[i] = ("B-" if j == 0 else "I-") + label
+        ents = [(ins[0], ins[-1] + 1, label) for s, e, label in chosen
+                 if (ins := [i for i, (ts, te) in enumerate(toks) if s <= ts and te <= e])]
+        tags = scheme_tags(ents, len(toks), scheme)
+        if not strict:
+            tags = _as_read(tags, ents, text, toks, kept[it.task_key], scheme)
         out += _sentence_lines(text, toks, tags, kept[it.task_key], width, counts)
     if not out or not any(line.startswith("-DOCSTART-") for line in out[:out.index("")]):
         out = [DOCSTART, ""] + out  # no document start of its own before the first sentence
     _notes(counts, off, notes)
     return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def scheme_name(name: str) -> str:
+    """The scheme (:data:`SCHEMES`) ``name`` is (``--tag-scheme``; seqeval's ``IOB2`` and ``IOBES`` too, any case)."""
+    got = SCHEME_NAMES.get(name.lower()) if isinstance(name, str) else None
+    if got is None:
+        raise UsageError(f"unknown tag scheme {name!r}", "use bio (IOB2), iob1 or bioes (IOBES)")
+    return got
+
+
+def scheme_tags(ents: list[tuple[int, int, str]], n: int, scheme: str) -> list[str]:
+    """The tags of ``n`` tokens holding the entities ``ents`` ((first token, last + 1, label), in order, apart) in
+    ``scheme``: ``bio`` begins every entity with ``B-``; ``iob1`` only one right after an entity of its label (else
+    ``I-``); ``bioes`` tags a one-token entity ``S-``, a longer one ``B-``, ``I-``..., ``E-``."""
+    tags = ["O"] * n
+    last: tuple[int, str | None] = (-1, None)
+    for a, b, label in ents:
+        tags[a:b] = ["I-" + label] * (b - a)
+        if scheme == "bioes":
+            tags[a], tags[b - 1] = ("S-" + label,) * 2 if b - a == 1 else ("B-" + label, "E-" + label)
+        elif scheme == "bio" or last == (a, label):
+            tags[a] = "B-" + label
+        last = (b, label)
+    return tags
+
+
+def _odd_tags(tags: list[str], ents: list[tuple[int, int, str]], scheme: str) -> list[list]:
+    """[token index, tag] of the tags a sentence gave that ``scheme`` writes otherwise (flair's stray ``S-``)."""
+    return [[i, a] for i, (a, b) in enumerate(zip(tags, scheme_tags(ents, len(tags), scheme))) if a != b]
+
+
+def _as_read(tags: list[str], ents: list[tuple[int, int, str]], text: str, toks: list[tuple[int, int]],
+             kept: dict[str, Any], scheme: str) -> list[str]:
+    """``tags``, but for the tags the file gave that ``scheme`` writes otherwise (``meta.conll``'s ``tags``),
+    where the sentence is as it was read: written in the file's scheme, its tokens uncut, its entities the same."""
+    said = kept.get("tags")
+    if not said or scheme != kept.get("scheme", "bio") or toks != tokens(text):
+        return tags
+    out = list(tags)
+    for i, tag in said:
+        if i < len(out):
+            out[i] = tag
+    return out if _spans(out, out) == ents else tags
+
+
+def file_scheme(picked: Picked, notes: list[str]) -> str:
+    """The scheme an export writes unless told: the one the tasks' CoNLL file was read in (``meta.conll``'s
+    ``scheme``, ``bio`` where it has none); ``bio`` where no task came from CoNLL, or they came from files of
+    several schemes (the notes say so)."""
+    said: dict[str, int] = {}
+    for it in picked.items:
+        meta = picked.task_meta.get(it.task_key)
+        if isinstance(meta, dict) and meta.get("conll") is not None:
+            scheme = _meta_of(meta, it.task_key).get("scheme", "bio")
+            said[scheme] = said.get(scheme, 0) + 1
+    if len(said) > 1:
+        counts = ", ".join(f"{n} {s}" for s, n in said.items())
+        notes.append(f"the tasks came from CoNLL files of several tag schemes ({counts}): written in bio; "
+                     "choose one with --tag-scheme")
+    return next(iter(said)) if len(said) == 1 else "bio"
 
 
 #: the note of each count :func:`write` keeps, where it is not 0
@@ -261,7 +340,7 @@ def _notes(counts: dict[str, int], off: list[str], notes: list[str]) -> None:
     notes += [_NOTES[k].format(n) for k, n in counts.items() if n]
 
 
-def _spans(toks: list[str], tags: list[str], where: list[str]) -> list[tuple[int, int, str]]:
+def _spans(tags: list[str], where: list[str]) -> list[tuple[int, int, str]]:
     """(first token, last token + 1, label) of each entity in BIO / IOB1 / BIOES tags."""
     out: list[tuple[int, int, str]] = []
     cur: list[Any] | None = None
@@ -334,13 +413,24 @@ def _sentences(path: Path) -> list[_Sentence]:
     return [s for s in sentences if s.tokens]
 
 
-def _kept(sent: _Sentence, columns: bool) -> dict[str, Any]:
-    """What :func:`write` writes back of a sentence beside its tokens and entities: its other lines,
-    and (``columns``: the file has a middle column that is not ``_``) its tokens' middle columns."""
+def _kept(sent: _Sentence, columns: bool, scheme: str, ents: list[tuple[int, int, str]]) -> dict[str, Any]:
+    """What :func:`write` writes back of a sentence beside its tokens and entities: its other lines, (``columns``:
+    the file has a middle column that is not ``_``) its tokens' middle columns, the file's tag ``scheme`` where it
+    is not bio, and the tags it gave that the scheme writes otherwise."""
     kept: dict[str, Any] = {"columns": [mid for _, mid, _, _ in sent.tokens]} if columns else {}
     if sent.lines:
         kept["lines"] = sent.lines
+    if scheme != "bio":
+        kept["scheme"] = scheme
+    if odd := _odd_tags([g for _, _, g, _ in sent.tokens], ents, scheme):
+        kept["tags"] = odd
     return kept
+
+
+def _scheme_of(found: list[tuple[list[str], list[tuple[int, int, str]]]]) -> str:
+    """The scheme (:data:`SCHEMES`) a file's (tags, entities) of each sentence are in: the one that writes its
+    entities with the fewest other tags (the first, bio, on a tie, as in a file of no entity)."""
+    return min(SCHEMES, key=lambda sc: sum(len(_odd_tags(tags, ents, sc)) for tags, ents in found))
 
 
 def read(path: Path) -> TrainInput:
@@ -349,8 +439,11 @@ def read(path: Path) -> TrainInput:
     if not sentences:
         raise fail(path, "no sentences", "give a CoNLL file: a token and its tag per line, sentences split by blank lines")
     columns = any(c != "_" for sent in sentences for _, mid, _, _ in sent.tokens for c in mid)
+    tags = [[g for _, _, g, _ in sent.tokens] for sent in sentences]
+    found = [(g, _spans(g, [w for _, _, _, w in sent.tokens])) for g, sent in zip(tags, sentences)]
+    scheme = _scheme_of(found)
     tasks, labels, seen = [], [], {}
-    for i, sent in enumerate(sentences):
+    for i, (sent, (_, ents)) in enumerate(zip(sentences, found)):
         toks = [t for t, _, _, _ in sent.tokens]
         starts, pos = [], 0
         for t in toks:
@@ -358,7 +451,7 @@ def read(path: Path) -> TrainInput:
             pos += len(t) + 1
         text = " ".join(toks)
         result = []
-        for a, b, label in _spans(toks, [g for _, _, g, _ in sent.tokens], [w for _, _, _, w in sent.tokens]):
+        for a, b, label in ents:
             s, e = starts[a], starts[b - 1] + len(toks[b - 1])
             result.append({"from_name": "label", "to_name": "text", "type": "labels",
                            "value": {"start": s, "end": e, "text": text[s:e], "labels": [label]}})
@@ -370,7 +463,7 @@ def read(path: Path) -> TrainInput:
         if copy:
             data["copy"] = copy
         task: dict[str, Any] = {"id": i + 1, "data": data, "annotations": [{"result": result}]}
-        if kept := _kept(sent, columns):  # in the task's meta: the key stays the hash of its data
+        if kept := _kept(sent, columns, scheme, ents):  # in the task's meta: the key stays the hash of its data
             task["meta"] = {"conll": kept}
         tasks.append(task)
     cfg = ("<View>\n  <Text name=\"text\" value=\"$text\"/>\n" + labels_tag("Labels", "label", "text", labels)

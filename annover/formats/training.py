@@ -44,6 +44,7 @@ class Rendered:
     dataset: "datasets.Dataset | None" = None
     items: int = 0
     notes: list[str] = field(default_factory=list)
+    tag_scheme: str | None = None  # CoNLL: the tag scheme written (bio, iob1, bioes)
 
 
 def train_input(path: Path, fmt: str) -> TrainInput:
@@ -114,11 +115,14 @@ def _instead(tags: list[str]) -> str:
 
 
 def render_train(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resolve: str | None = None,
-                 predictions: str | None = None) -> Rendered:
+                 predictions: str | None = None, tag_scheme: str | None = None) -> Rendered:
     """A version's tables in a training format, one answer per task chosen by ``resolve`` (or
-    the predictions of model version ``predictions``)."""
+    the predictions of model version ``predictions``); CoNLL's tags in ``tag_scheme`` (bio, iob1,
+    bioes), by default the one the tasks' CoNLL file was in (bio for tasks of no CoNLL file)."""
+    if tag_scheme is not None:
+        tag_scheme = conll.scheme_name(tag_scheme)
     with no_gc():  # many small objects and no cycles: the collector's passes would cost a third of the time
-        out = _render(fmt, tables, cfg_text, resolve, predictions)
+        out = _render(fmt, tables, cfg_text, resolve, predictions, tag_scheme)
     out.notes += _meta_left_out(fmt, tables["tasks"])
     return out
 
@@ -140,7 +144,7 @@ def _meta_left_out(fmt: str, tasks: "pa.Table") -> list[str]:
 
 
 def _render(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resolve: str | None,
-            predictions: str | None) -> Rendered:
+            predictions: str | None, tag_scheme: str | None = None) -> Rendered:
     cfg = LabelingConfig(cfg_text, source="the version's labeling config", validate=False) if cfg_text else None
     _check_images(fmt, cfg)
     if fmt in (Format.COCO, Format.YOLO):
@@ -162,7 +166,8 @@ def _render(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resol
     elif fmt == Format.VOC:
         out.files = voc.write(picked, cfg, notes)
     elif fmt == Format.CONLL:
-        out.data = conll.write(picked, cfg, notes, conll.span_edges(tables))
+        out.tag_scheme = tag_scheme or conll.file_scheme(picked, notes)
+        out.data = conll.write(picked, cfg, notes, conll.span_edges(tables), out.tag_scheme, tag_scheme is not None)
     elif fmt == Format.HF:
         out.dataset = hf.to_dataset(picked, cfg, notes, conll.span_edges(tables))
     else:

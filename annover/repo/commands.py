@@ -312,7 +312,8 @@ class Repo(RepoCore):
     def export(self, rev: str, fmt: str, out: str | Path, table: str = "annotations", resolve: str | None = None,
                predictions: str | None = None, force: bool = False,
                progress: Callable[[str, int, int], None] | None = None,
-               tasks: Iterable[str] | None = None, images: str | Path | None = None) -> ExportResult:
+               tasks: Iterable[str] | None = None, images: str | Path | None = None,
+               tag_scheme: str | None = None) -> ExportResult:
         """``annover export``: write version ``rev`` as ``fmt`` to ``out`` (replacing it only with
         ``force``); for the training formats ``resolve`` picks one answer per task and
         ``predictions`` a model version's predictions instead (docs/formats.md). ``progress``:
@@ -320,7 +321,8 @@ class Repo(RepoCore):
         ``tasks`` (task keys): only those tasks, as :meth:`load` reads them; the keys the version
         has no task of are the result's ``missing_tasks``. ``images`` (YOLO, VOC): the folder the
         tasks' images are in, put into the export beside their labels (checked against the sha256
-        the version recorded of each, where it did).
+        the version recorded of each, where it did). ``tag_scheme`` (CoNLL: ``bio``, ``iob1``, ``bioes``;
+        seqeval's ``IOB2``, ``IOBES`` too): the tags' scheme, by default the one the CoNLL file read in had.
 
         Returns an :class:`ExportResult` (``.path``, ``.rows``, ``.bytes``); an existing ``out``
         without ``force`` is a ``UsageError``, as ``--out`` without ``--force`` is.
@@ -331,7 +333,7 @@ class Repo(RepoCore):
         if images is not None:
             check_path_arg(images, "images")
         return export_.export(self, rev, fmt, out, table, resolve=resolve, predictions=predictions, force=force,
-                              progress=progress, tasks=tasks, images=images)
+                              progress=progress, tasks=tasks, images=images, tag_scheme=tag_scheme)
 
     def push(self, rev: str | None = None, remote: str | None = None,
              timeout: float | None = None) -> TransferResult:

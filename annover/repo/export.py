@@ -21,7 +21,7 @@ from annover._lazy import lazy
 from annover.errors import ObjectError, RevisionError, UsageError
 from annover.files import file_mode, write_atomic, write_chunks_atomic, write_files
 from annover.formats import EXPORT_FORMATS, Format
-from annover.formats import coco, hf
+from annover.formats import coco, conll, hf
 from annover.formats.training import FOLDER_FORMATS, TRAIN_FORMATS, Rendered, render_train
 from annover.formats.write import TABLE_FORMATS, render_chunks
 from annover.model import canonical as C
@@ -65,10 +65,12 @@ class TrainExportResult(ExportResult):
     predictions: str | None = None
     images: dict | None = None  # with --images: how many were put in the folder, checked, linked, copied
     warnings: list[str] = field(default_factory=list)  # said on stderr (--json: in images.size_mismatches)
+    tag_scheme: str | None = None  # CoNLL: the tag scheme written (bio, iob1, bioes)
 
     def to_json(self) -> dict:
-        return {**super().to_json(), "notes": list(self.notes), "resolve": self.resolve,
-                "predictions": self.predictions, "images": self.images}
+        out = {**super().to_json(), "notes": list(self.notes), "resolve": self.resolve,
+               "predictions": self.predictions, "images": self.images}
+        return out if self.tag_scheme is None else {**out, "tag_scheme": self.tag_scheme}
 
 
 def check_out(path: Path, force: bool, folder: bool, option: str = "--out") -> None:
@@ -183,7 +185,8 @@ def _read_version(repo: RepoCore, rev: str, predictions: str | None = None,
 
 def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "annotations", *,
            resolve: str | None = None, predictions: str | None = None, force: bool = False,
-           progress: "Progress | None" = None, tasks: "Any" = None, images: "str | Path | None" = None) -> ExportResult:
+           progress: "Progress | None" = None, tasks: "Any" = None, images: "str | Path | None" = None,
+           tag_scheme: str | None = None) -> ExportResult:
     """Write version ``rev`` as ``fmt`` to ``out`` (written whole, then renamed into place).
 
     An existing ``out`` is replaced only with ``force``. For the training formats (COCO, YOLO,
@@ -193,10 +196,12 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     ``tasks`` (task keys): only those tasks (the result names the keys the version lacks).
     ``images`` (YOLO, VOC, COCO): a folder the tasks' images are in, put into the export beside their
     labels (:mod:`annover.repo.export_images`; COCO is then a folder, ``annotations.json`` and ``images/``).
+    ``tag_scheme`` (CoNLL: bio, iob1, bioes): the tags' scheme, by default the one the CoNLL file read in had.
     """
     keys = task_keys(tasks)
     if fmt not in EXPORT_FORMATS:
         raise UsageError(f"unknown export format {fmt!r}", f"use one of {', '.join(EXPORT_FORMATS)}")
+    tag_scheme = _tag_scheme(fmt, tag_scheme)
     check_table(table)
     if fmt not in TRAIN_FORMATS and (resolve or predictions):
         raise UsageError(f"--resolve and --predictions are for the training formats, not {fmt}",
@@ -207,7 +212,7 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     if images is not None:
         check_images_option(fmt, out, predictions)
     if str(out) == STDOUT:
-        return _to_stdout(repo, rev, fmt, table, resolve, predictions, keys)
+        return _to_stdout(repo, rev, fmt, table, resolve, predictions, keys, tag_scheme)
     path = Path(out)
     check_name(path)
     check_not_owned(repo, path)
@@ -216,7 +221,7 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     v, tables, cfg_text = _read_version(repo, rev, predictions, keys)
     missing = _missing(keys, tables)
     if fmt in TRAIN_FORMATS:
-        r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)
+        r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions, tag_scheme)
         placed, files = None, r.files
         if fmt == Format.COCO and predictions is None:  # a version with splits: one JSON per split, a folder
             files = _coco_splits(tables["tasks"], r.data, images is None and not _coco_folder(fmt, path, None),
@@ -244,7 +249,7 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
             raise unwritable_out(path, e) from None
         return TrainExportResult(v.id, fmt, str(path), size, r.items, missing, r.notes + _said(placed),
                                  resolve or "only", predictions, placed.to_json() if placed else None,
-                                 placed.warnings() if placed else [])
+                                 placed.warnings() if placed else [], r.tag_scheme)
     rows = _items(fmt, tables, table)
     done = None if progress is None else (lambda n: progress(f"writing {path.name}", n, rows))
     try:  # written in pieces as they are rendered: a large version is never whole in memory as text
@@ -252,6 +257,15 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     except OSError as e:
         raise unwritable_out(path, e) from None
     return ExportResult(v.id, fmt, str(path), size, rows, missing)
+
+
+def _tag_scheme(fmt: str, tag_scheme: str | None) -> str | None:
+    """``tag_scheme`` checked (CoNLL's alone) and named as :data:`annover.formats.conll.SCHEMES` name it."""
+    if tag_scheme is None:
+        return None
+    if fmt != Format.CONLL:
+        raise UsageError(f"--tag-scheme is for --format conll, not {fmt}", "leave --tag-scheme out")
+    return conll.scheme_name(tag_scheme)
 
 
 def _coco_folder(fmt: str, path: Path, predictions: str | None) -> bool:
@@ -309,7 +323,7 @@ STDOUT = "-"
 
 
 def _to_stdout(repo: RepoCore, rev: str, fmt: str, table: str, resolve: str | None,
-               predictions: str | None, keys: "pa.Array | None" = None) -> ExportResult:
+               predictions: str | None, keys: "pa.Array | None" = None, tag_scheme: str | None = None) -> ExportResult:
     """``out="-"``: a format written as one file goes to standard output, in pieces as it is
     rendered (``annover export v2 --format jsonl --out - | head``); a folder format is refused."""
     if fmt in FOLDER_FORMATS:
@@ -321,14 +335,14 @@ def _to_stdout(repo: RepoCore, rev: str, fmt: str, table: str, resolve: str | No
     v, tables, cfg_text = _read_version(repo, rev, predictions, keys)
     missing = _missing(keys, tables)
     if fmt in TRAIN_FORMATS:
-        r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions)
+        r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions, tag_scheme)
         assert r.data is not None
         if fmt == Format.COCO and predictions is None:
             _coco_splits(tables["tasks"], r.data, True, r.notes)
         stream.write(r.data)
         stream.flush()
         return TrainExportResult(v.id, fmt, STDOUT, len(r.data), r.items, missing, r.notes, resolve or "only",
-                                 predictions)
+                                 predictions, tag_scheme=r.tag_scheme)
     size = 0
     for chunk in render_chunks(fmt, tables, cfg_text, table, None):
         stream.write(chunk)

@@ -185,16 +185,18 @@ def diff(a: str, b: str | None = None, *, repo: RepoLike = None, iou_threshold: 
 def export(rev: str, fmt: str, out: str | Path, *, repo: RepoLike = None, table: str = "annotations",
            resolve: str | None = None, predictions: str | None = None, force: bool = False,
            progress: Callable[[str, int, int], None] | None = None,
-           tasks: Iterable[str] | None = None, images: str | Path | None = None) -> ExportResult:
+           tasks: Iterable[str] | None = None, images: str | Path | None = None,
+           tag_scheme: str | None = None) -> ExportResult:
     """``annover export REV --format FMT --out OUT``: write version ``rev`` for Label Studio
     (``label-studio``, ``json-min``, ``jsonl``, ``csv``, ``parquet``) or a trainer (``coco``,
     ``yolo``, ``yolo-obb``, ``voc``, ``conll``, ``hf``); see :meth:`Repo.export`.
-    ``resolve``, ``predictions``, ``tasks``, ``images``, ``force`` are ``--resolve``,
-    ``--predictions``, ``--task``, ``--images``, ``--force``.
+    ``resolve``, ``predictions``, ``tasks``, ``images``, ``force``, ``tag_scheme`` are ``--resolve``,
+    ``--predictions``, ``--task``, ``--images``, ``--force``, ``--tag-scheme``.
 
     Returns an :class:`ExportResult` (``.path``, ``.rows``, ``.bytes``). An existing ``out``
     without ``force``, an unknown format or ``out=""`` is a ``UsageError``.
 
         annover.export("v2", "coco", "v2_coco.json", resolve="majority")
     """
-    return open_repo(repo).export(rev, fmt, out, table, resolve, predictions, force, progress, tasks, images)
+    return open_repo(repo).export(rev, fmt, out, table, resolve, predictions, force, progress, tasks, images,
+                                  tag_scheme)
