@@ -232,18 +232,21 @@ def test_tag_scheme_refused_where_it_has_no_meaning(args, said, repo):
     assert not Path(args[3]).exists()
 
 
-def test_scheme_in_meta_edited_into_nonsense_is_one_line_naming_the_task(repo, tmp_path):
-    """A task meta whose conll.scheme was edited by hand into no scheme: exit 2, one line naming the task and the
-    field, nothing written."""
+@pytest.mark.parametrize("kept, field", [({"scheme": "bilou"}, "meta.conll.scheme"),
+                                         ({"tags": [[0, "U-PER"]]}, "meta.conll.tags"),
+                                         ({"tags": [["0", "S-PER"]]}, "meta.conll.tags")])
+def test_scheme_in_meta_edited_into_nonsense_is_one_line_naming_the_task(kept, field, repo, tmp_path):
+    """A task meta whose conll.scheme or conll.tags was edited by hand into no scheme or no tag: exit 2, one line
+    naming the task and the field, nothing written."""
     span = {"from_name": "label", "to_name": "text", "type": "labels",
             "value": {"start": 0, "end": 3, "text": "Ada", "labels": ["PER"]}}
-    task = {"id": 4, "data": {"text": "Ada wrote"}, "meta": {"conll": {"scheme": "bilou"}},
+    task = {"id": 4, "data": {"text": "Ada wrote"}, "meta": {"conll": kept},
             "annotations": [{"result": [span]}]}
     (tmp_path / "t.json").write_text(json.dumps([task]))
     code, _, err = invoke("snapshot", "--from", str(tmp_path / "t.json"), "--key", "id", "-m", "by hand")
     assert code == 0, err
     code, _, err = invoke("export", "HEAD", "--format", "conll", "--out", "x.conll")
-    assert code == 2 and "task '4'" in err and "meta.conll.scheme" in err and "Traceback" not in err, err
+    assert code == 2 and "task '4'" in err and field in err and "Traceback" not in err, err
     assert len(err.strip().splitlines()) == 1 and not Path("x.conll").exists()
 
 
