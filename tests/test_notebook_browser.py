@@ -36,6 +36,9 @@ from tests.test_notebook import Wire
 widget = pytest.importorskip("annover.notebook.widget")
 sync_api = pytest.importorskip("playwright.sync_api")
 
+#: ``ANNOVER_SCREENSHOT=PATH`` (relative to the folder pytest starts in: the fixtures change folder)
+SCREENSHOT = Path(os.environ["ANNOVER_SCREENSHOT"]).resolve() if os.environ.get("ANNOVER_SCREENSHOT") else None
+
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 #: a 1x1 PNG
 PNG_1PX = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==")
@@ -153,8 +156,8 @@ def test_clicks_and_keys_in_chromium_answer_and_the_version_holds_them(two_round
         shot = tmp_path / "annotator.png"
         page.locator(".annover-annotator").screenshot(path=str(shot))
         assert shot.stat().st_size > 5000
-        if os.environ.get("ANNOVER_SCREENSHOT"):
-            shutil.copy(shot, os.environ["ANNOVER_SCREENSHOT"])
+        if SCREENSHOT is not None:
+            shutil.copy(shot, SCREENSHOT)
     res = ann.save(message="in the browser")
     got = {r["task_key"]: (r["labels"], r["was_cancelled"]) for r in res.answers.to_pylist()}
     assert got == {keys[0]: (["positive"], False), keys[1]: (["negative"], False), keys[2]: (["neutral"], False)}

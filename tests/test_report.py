@@ -23,6 +23,10 @@ import annover
 from annover.loop import api, report
 from tests.conftest import EXAMPLES
 
+#: ``ANNOVER_REPORT_SCREENSHOT=PATH`` (relative to the folder pytest starts in: the fixtures change folder)
+SCREENSHOT = (Path(os.environ["ANNOVER_REPORT_SCREENSHOT"]).resolve() if os.environ.get("ANNOVER_REPORT_SCREENSHOT")
+              else None)
+
 SENTIMENTS = ["positive", "negative", "neutral"]
 PEOPLE = [("Maria", "Acme", "Lisbon"), ("Kenji", "Globex", "Osaka"), ("Ana", "Initech", "Porto"),
           ("Tom", "Umbrella", "Leeds"), ("Lea", "Hooli", "Bern")]
@@ -143,8 +147,8 @@ def test_report_renders_in_chromium_with_no_errors_and_no_requests(loop_repo, tm
             shot = tmp_path / "report.png"
             page.screenshot(path=str(shot), full_page=False)
             assert shot.stat().st_size > 20000
-            if os.environ.get("ANNOVER_REPORT_SCREENSHOT"):
-                shutil.copy(shot, os.environ["ANNOVER_REPORT_SCREENSHOT"])
+            if SCREENSHOT is not None:
+                shutil.copy(shot, SCREENSHOT)
             # a label keeps its colour from the overview's bars to the class balance of the history
             fills = page.evaluate("""() => {
                 const out = {};
