@@ -9,8 +9,9 @@ import shapely
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from annover.model.geometry import (AREA, BOX, ELLIPSE, POLYGON, SPAN, as_polygon, box_iou, polygon_iou, rect_polygon,
-                                    shape_of, shape_score, span_overlap)
+from annover.model.geometry import (AREA, BOX, ELLIPSE, NO_SCORE, POLYGON, SPAN, Shape, as_polygon, box_iou,
+                                    pair_scores, polygon_iou, rect_polygon, score_matrix, shape_of, shape_score,
+                                    span_overlap)
 
 COORD = st.integers(-50, 150) | st.floats(-50, 150, allow_nan=False)
 SIZE = st.integers(1, 60) | st.floats(0.5, 60, allow_nan=False)
@@ -133,3 +134,37 @@ def test_boxes_past_the_range_of_doubles_compare_without_error(w, h, rot):
     a, b = rect_polygon(0, 0, w, h, rot), rect_polygon(1, 0, w, h, rot)
     assert polygon_iou(a, list(a)) == 1.0
     assert 0.0 <= polygon_iou(a, b) <= 1.0
+
+
+#: A box of any signed size (negative widths and heights, zero-size boxes), a few coordinates
+#: often so that boxes coincide, share an edge or are equal; now and then past the range of a double
+_EDGE = st.sampled_from([0.0, -0.0, 1.0, 10.0, 33.3, 1e308])
+_SIGNED = st.floats(-60, 60, allow_nan=False) | _EDGE | st.just(-1e308)
+_ANY_BOX = st.tuples(st.floats(-50, 150, allow_nan=False) | _EDGE, st.floats(-50, 150, allow_nan=False) | _EDGE,
+                     _SIGNED, _SIGNED).map(lambda g: Shape(AREA, BOX, tuple(map(float, g))))
+_ANY_SPAN = st.tuples(st.integers(-5, 100) | st.floats(-1e308, 1e308, allow_nan=False),
+                      st.integers(-5, 100) | st.floats(-1e308, 1e308, allow_nan=False)).map(
+    lambda g: Shape(SPAN, SPAN, tuple(map(float, g))))
+_ANY_SHAPE = (_ANY_BOX | _ANY_SPAN | st.none()
+              | st.builds(lambda v: shape_of(v), st.fixed_dictionaries(
+                  {"x": st.integers(0, 90), "y": st.integers(0, 90), "width": st.integers(0, 30),
+                   "height": st.integers(0, 30), "rotation": st.sampled_from([0, 30, 90])}))
+              | st.builds(lambda x, y: shape_of({"x": x, "y": y}), st.integers(0, 100), st.integers(0, 100)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_ANY_SHAPE, max_size=7), st.lists(_ANY_SHAPE, max_size=7), st.data())
+def test_score_matrix_gives_shape_score_of_every_pair(a, b, data):
+    """The matrix (boxes and spans at once with numpy) holds shape_score's very numbers, pair by pair:
+    equal boxes, zero-size ones, negative sizes, mixed shapes, and a box equal to one on the other side."""
+    if a and b:
+        a[data.draw(st.integers(0, len(a) - 1))] = data.draw(st.sampled_from(b))
+    m = score_matrix(a, b)
+    assert len(m) == len(a) and all(len(row) == len(b) for row in m)
+    flat = pair_scores([sa for sa in a for _ in b], list(b) * len(a))  # at once from 32 pairs on
+    for i, sa in enumerate(a):
+        for j, sb in enumerate(b):
+            want = None if sa is None or sb is None else shape_score(sa, sb)
+            for got in (m[i][j], flat[i * len(b) + j]):
+                assert (got == NO_SCORE and want is None) or got == want or (math.isnan(got) and math.isnan(want)), \
+                    (sa, sb, got, want)

@@ -24,13 +24,16 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from annover._lazy import lazy
 
 if TYPE_CHECKING:  # pragma: no cover
+    import numpy as np
     import shapely
 else:
+    np = lazy("numpy")
     shapely = lazy("shapely")
 
 AREA = "area"
@@ -238,6 +241,106 @@ def shape_score(sa: Shape, sb: Shape) -> float | None:
     return round(s, 6)
 
 
+#: :func:`score_matrix`'s score of two shapes that are not comparable (or a missing shape)
+NO_SCORE = -1.0
+
+
+def _box_ious(a: "np.ndarray", b: "np.ndarray") -> "np.ndarray":
+    """:func:`box_iou` of each row ``(x, y, w, h)`` of ``a`` with the same row of ``b``, unrounded: the
+    same operations in the same order on doubles, so the same numbers (a NaN only ever comes of
+    corners past the range of a double, as it does there)."""
+    def corners(g: "np.ndarray") -> tuple:
+        far = g[:, :2] + g[:, 2:]
+        lo, hi = np.minimum(g[:, :2], far), np.maximum(g[:, :2], far)
+        size = hi - lo
+        return lo, hi, size[:, 0] * size[:, 1]
+    (alo, ahi, aarea), (blo, bhi, barea) = corners(a), corners(b)
+    side = np.maximum(np.minimum(ahi, bhi) - np.maximum(alo, blo), 0.0)
+    inter = side[:, 0] * side[:, 1]
+    union = aarea + barea - inter
+    empty = union <= 0
+    out = inter / np.where(empty, 1.0, union)
+    if empty.any():  # no area: the same box or not
+        out[empty] = (a == b).all(axis=1)[empty]
+    return out
+
+
+def _span_overlaps(a: "np.ndarray", b: "np.ndarray") -> "np.ndarray":
+    """:func:`span_overlap` of each row ``(start, end)`` of ``a`` with the same row of ``b``, unrounded."""
+    inter = np.minimum(a[:, 1], b[:, 1]) - np.maximum(a[:, 0], b[:, 0])
+    shorter = np.minimum(a[:, 1] - a[:, 0], b[:, 1] - b[:, 0])
+    empty = shorter <= 0  # an empty span overlaps a span it lies in
+    out = np.maximum(inter, 0.0) / np.where(empty, 1.0, shorter)
+    if empty.any():
+        out[empty] = inter[empty] >= 0
+    return out
+
+
+def box_bounds(s: "Shape | None") -> tuple[float, float, float, float] | None:
+    """An axis-aligned box's corners ``(x0, y0, x1, y1)``, where they are within the range of a
+    double (None for other shapes and for such boxes: no quick test, see :func:`bounds_apart`)."""
+    if s is None or not s.axis_box:
+        return None
+    x, y, w, h = s.geom
+    out = min(x, x + w), min(y, y + h), max(x, x + w), max(y, y + h)
+    return out if all(map(math.isfinite, out)) else None
+
+
+def bounds_apart(a: tuple | None, b: tuple | None) -> bool:
+    """Two boxes (:func:`box_bounds`) that share no area: their IoU is 0, so no need to compute it."""
+    return a is not None and b is not None and a != b and (
+        a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1])
+
+
+#: Below this many pairs :func:`pair_scores` scores pair by pair (numpy's cost per call is more)
+SMALL = 32
+#: What :func:`pair_scores` scores at once with numpy (:func:`_kind` 0 and 1): pairs of axis-aligned boxes, of spans
+_AT_ONCE = (_box_ious, _span_overlaps)
+
+
+def _kind(s: "Shape | None") -> int:
+    """Which of :data:`_AT_ONCE` scores a shape with its like: 0 an axis-aligned box, 1 a span;
+    2 none (scored pair by pair); -1 no shape."""
+    return -1 if s is None else 0 if s.axis_box else 1 if s.family == SPAN else 2
+
+
+def pair_scores(a: Sequence["Shape | None"], b: Sequence["Shape | None"]) -> list[float]:
+    """:func:`shape_score` of each pair ``(a[k], b[k])``, the same numbers (rounded as it rounds),
+    :data:`NO_SCORE` where it gives None or a shape is None. Pairs of axis-aligned boxes and of
+    spans are scored at once with numpy; other pairs (polygons, turned boxes, ellipses, points),
+    and all of fewer than :data:`SMALL` pairs, one by one."""
+    if len(a) < SMALL:
+        return [NO_SCORE if sa is None or sb is None else _or_none(shape_score(sa, sb)) for sa, sb in zip(a, b)]
+    kinds = {id(s): _kind(s) for s in (*a, *b)}
+    ka, kb = np.array([kinds[id(s)] for s in a], int), np.array([kinds[id(s)] for s in b], int)
+    out = np.full(len(a), NO_SCORE)
+    for k, scores in enumerate(_AT_ONCE):
+        if len(at := np.flatnonzero((ka == k) & (kb == k)).tolist()):
+            with np.errstate(all="ignore"):
+                raw = scores(np.array([a[x].geom for x in at], float), np.array([b[x].geom for x in at], float))
+            nonzero = np.flatnonzero(raw != 0)  # rounded as Python rounds (numpy's round may differ in the last place)
+            raw[nonzero] = [round(v, 6) for v in raw[nonzero].tolist()]
+            out[at] = raw
+    for x in np.flatnonzero((ka >= 0) & (kb >= 0) & ((ka != kb) | (ka >= len(_AT_ONCE)))).tolist():
+        out[x] = _or_none(shape_score(a[x], b[x]))
+    return out.tolist()
+
+
+def score_matrix(a: Sequence["Shape | None"], b: Sequence["Shape | None"]) -> list[list[float]]:
+    """:func:`pair_scores` of every ``(a[i], b[j])``, as ``len(a)`` rows of ``len(b)``. Boxes of
+    few pairs that are apart (:func:`bounds_apart`) score 0 without computing it."""
+    if len(a) * len(b) >= SMALL:
+        flat = pair_scores([s for s in a for _ in b], list(b) * len(a))
+        return [flat[i:i + len(b)] for i in range(0, len(flat), len(b))]
+    ba, bb = [box_bounds(s) for s in a], [box_bounds(s) for s in b]
+    return [[NO_SCORE if sa is None or sb is None else 0.0 if bounds_apart(ba[i], bb[j])
+             else _or_none(shape_score(sa, sb)) for j, sb in enumerate(b)] for i, sa in enumerate(a)]
+
+
+def _or_none(s: float | None) -> float:
+    return NO_SCORE if s is None else s
+
+
 __all__ = ["AREA", "SPAN", "POINT", "POINT_HALF", "BOX", "POLYGON", "ELLIPSE", "SHAPE_KEYS", "Shape", "shape_of",
-           "box_iou", "span_overlap", "polygon_iou", "as_polygon", "shape_score", "point_distance", "rect_polygon",
-           "is_point"]
+           "box_iou", "span_overlap", "polygon_iou", "as_polygon", "shape_score", "score_matrix", "pair_scores",
+           "NO_SCORE", "box_bounds", "bounds_apart", "point_distance", "rect_polygon", "is_point"]
