@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 from annover.diffing.result import BY_CONTROL, BY_IOU, BY_OVERLAP, BY_POINT, Options
-from annover.model.geometry import POINT, SHAPE_KEYS, SPAN, Shape, shape_on, shape_score
+from annover.model.geometry import POINT, SHAPE_KEYS, SPAN, Shape, score_matrix, shape_on
 
 #: A value text that may be a shape (one of :data:`SHAPE_KEYS` as a key): most values
 #: (choices, text) have none and are not parsed.
@@ -47,23 +47,15 @@ Pair = tuple[Region, Region, str, "float | None"]
 
 def _candidates(ga: list[Region], gb: list[Region], opts: Options) -> list[tuple]:
     """Pairs of one control's regions whose shapes overlap enough, best first."""
+    sa = [r.shape() for r in ga]
+    scores = score_matrix(sa, [r.shape() for r in gb])
     cands = []
-    for i, ra in enumerate(ga):
-        sa = ra.shape()
-        if sa is None:
-            continue
-        for j, rb in enumerate(gb):
-            sb = rb.shape()
-            if sb is None:
-                continue
-            s = shape_score(sa, sb)
-            if s is None or s <= 0:
-                continue
-            span = sa.family == SPAN
-            if s >= (opts.overlap_threshold if span else opts.iou_threshold):
-                ka, kb = ra.region_key, rb.region_key
-                how = BY_OVERLAP if span else BY_POINT if sa.family == POINT else BY_IOU
-                cands.append((-s, min(ka, kb), max(ka, kb), i, j, how, s))
+    for i, j, s in ((i, j, s) for i, row in enumerate(scores) for j, s in enumerate(row) if s > 0):
+        span = sa[i].family == SPAN
+        if s >= (opts.overlap_threshold if span else opts.iou_threshold):
+            ka, kb = ga[i].region_key, gb[j].region_key
+            how = BY_OVERLAP if span else BY_POINT if sa[i].family == POINT else BY_IOU
+            cands.append((-s, min(ka, kb), max(ka, kb), i, j, how, s))
     cands.sort(key=lambda c: c[:3])
     return cands
 

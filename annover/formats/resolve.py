@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import UsageError
-from annover.model.geometry import Shape, shape_on, shape_score
+from annover.model.geometry import Shape, pair_scores, shape_on
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -208,12 +208,12 @@ def _clusters(ms: list[tuple[int, Region, "Shape | None"]]) -> tuple[list[list[i
     the scores of the pairs that overlap at all (``(a, b)``, a < b)."""
     root = list(range(len(ms)))
     said = [{i} for i, _, _ in ms]
-    bounds = [_bounds(sh) for _, _, sh in ms]
-    scores: dict[tuple[int, int], float] = {}
-    for a in range(len(ms)):
-        for b in range(a + 1, len(ms)):
-            if ms[a][0] != ms[b][0] and not _apart(bounds[a], bounds[b]):
-                scores[a, b] = _agree(ms[a][2], ms[b][2])
+    pairs = [(a, b) for a in range(len(ms)) for b in range(a + 1, len(ms)) if ms[a][0] != ms[b][0]]
+    if ms and ms[0][2] is None:  # a group is all shapes or all none (_by_what): results with no shape agree
+        scores = dict.fromkeys(pairs, 1.0)
+    else:
+        got = pair_scores([ms[a][2] for a, _ in pairs], [ms[b][2] for _, b in pairs])
+        scores = {p: s for p, s in zip(pairs, got) if s > 0}  # not NO_SCORE (not comparable), nor NaN
     for (a, b), _ in sorted(scores.items(), key=lambda e: (-e[1], e[0])):
         ra, rb = _root(root, a), _root(root, b)
         if scores[a, b] >= CONSENSUS_SCORE and ra != rb and not said[ra] & said[rb]:
@@ -225,32 +225,11 @@ def _clusters(ms: list[tuple[int, Region, "Shape | None"]]) -> tuple[list[list[i
     return list(out.values()), scores
 
 
-def _bounds(sh: "Shape | None") -> tuple[float, float, float, float] | None:
-    """An axis-aligned box's corners (None for other shapes: no quick test)."""
-    if sh is None or not sh.axis_box:
-        return None
-    x, y, w, h = sh.geom
-    return min(x, x + w), min(y, y + h), max(x, x + w), max(y, y + h)
-
-
-def _apart(a: tuple | None, b: tuple | None) -> bool:
-    """Two boxes that share no area (their IoU is 0 unless both are the same empty box)."""
-    return a is not None and b is not None and a != b and (
-        a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1])
-
-
 def _root(root: list[int], x: int) -> int:
     """Union-find: the root of ``x``, halving the path on the way."""
     while root[x] != x:
         root[x] = x = root[root[x]]
     return x
-
-
-def _agree(a: "Shape | None", b: "Shape | None") -> float:
-    """How well two results agree: their shapes' score, 1 for two results with no shape."""
-    if a is None or b is None:
-        return 1.0 if a is None and b is None else 0.0
-    return shape_score(a, b) or 0.0
 
 
 def _chosen(cluster: list[int], ms: list[tuple[int, Region, "Shape | None"]],
