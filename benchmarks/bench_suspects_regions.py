@@ -34,12 +34,13 @@ def _box(rng: random.Random, x: float, y: float, label: str, rid: str, jitter: f
                       "height": 15, "rotation": 0, "rectanglelabels": [label]}}
 
 
-def export(n_tasks: int = 12_000, seed: int = 5) -> list[dict]:
+def export(n_tasks: int = 12_000, seed: int = 5, three_every: int = 3) -> list[dict]:
+    """The export: every ``three_every``-th task boxed by three annotators, the others by one."""
     rng = random.Random(seed)
     out = []
     for i in range(n_tasks):
         objects = [(rng.uniform(0, 85), rng.uniform(0, 80), rng.choice(LABELS)) for _ in range(5)]
-        who = ["ann1@example.com", "ann2@example.com", "ann3@example.com"] if i % 3 == 0 else \
+        who = ["ann1@example.com", "ann2@example.com", "ann3@example.com"] if i % three_every == 0 else \
             [f"ann{1 + i % 3}@example.com"]
         anns = []
         for k, email in enumerate(who):

@@ -102,8 +102,8 @@ def _point(x: float, y: float, aspect: float) -> Point:
 
 def is_point(value: Any) -> bool:
     """Whether a result value is a point (a keypoint's ``x, y``: see the module)."""
-    return (isinstance(value, dict) and _num(value.get("x")) and _num(value.get("y"))
-            and not any(k in value for k in ("height", "radiusX", "points")))
+    return (isinstance(value, dict) and not ("height" in value or "radiusX" in value or "points" in value)
+            and _num(value.get("x")) and _num(value.get("y")))
 
 
 def turned(value: Any) -> bool:
@@ -282,8 +282,11 @@ def box_bounds(s: "Shape | None") -> tuple[float, float, float, float] | None:
     if s is None or not s.axis_box:
         return None
     x, y, w, h = s.geom
-    out = min(x, x + w), min(y, y + h), max(x, x + w), max(y, y + h)
-    return out if all(map(math.isfinite, out)) else None
+    x1, y1 = x + w, y + h
+    if not (math.isfinite(x1) and math.isfinite(y1)):
+        return None
+    (x0, x1), (y0, y1) = (x1, x) if w < 0 else (x, x1), (y1, y) if h < 0 else (y, y1)
+    return x0, y0, x1, y1
 
 
 def bounds_apart(a: tuple | None, b: tuple | None) -> bool:
