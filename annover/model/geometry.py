@@ -246,29 +246,29 @@ NO_SCORE = -1.0
 
 
 def _box_ious(a: "np.ndarray", b: "np.ndarray") -> "np.ndarray":
-    """:func:`box_iou` of each row ``(x, y, w, h)`` of ``a`` with the same row of ``b``, unrounded: the
-    same operations in the same order on doubles, so the same numbers (a NaN only ever comes of
-    corners past the range of a double, as it does there)."""
+    """:func:`box_iou` of the boxes ``(x, y, w, h)`` (the last axis) of ``a`` and ``b`` (broadcast),
+    unrounded: the same operations in the same order on doubles, so the same numbers (a NaN only
+    ever comes of corners past the range of a double, as it does there)."""
     def corners(g: "np.ndarray") -> tuple:
-        far = g[:, :2] + g[:, 2:]
-        lo, hi = np.minimum(g[:, :2], far), np.maximum(g[:, :2], far)
+        far = g[..., :2] + g[..., 2:]
+        lo, hi = np.minimum(g[..., :2], far), np.maximum(g[..., :2], far)
         size = hi - lo
-        return lo, hi, size[:, 0] * size[:, 1]
+        return lo, hi, size[..., 0] * size[..., 1]
     (alo, ahi, aarea), (blo, bhi, barea) = corners(a), corners(b)
     side = np.maximum(np.minimum(ahi, bhi) - np.maximum(alo, blo), 0.0)
-    inter = side[:, 0] * side[:, 1]
+    inter = side[..., 0] * side[..., 1]
     union = aarea + barea - inter
     empty = union <= 0
     out = inter / np.where(empty, 1.0, union)
     if empty.any():  # no area: the same box or not
-        out[empty] = (a == b).all(axis=1)[empty]
+        out[empty] = (a == b).all(axis=-1)[empty]
     return out
 
 
 def _span_overlaps(a: "np.ndarray", b: "np.ndarray") -> "np.ndarray":
-    """:func:`span_overlap` of each row ``(start, end)`` of ``a`` with the same row of ``b``, unrounded."""
-    inter = np.minimum(a[:, 1], b[:, 1]) - np.maximum(a[:, 0], b[:, 0])
-    shorter = np.minimum(a[:, 1] - a[:, 0], b[:, 1] - b[:, 0])
+    """:func:`span_overlap` of the spans ``(start, end)`` (the last axis) of ``a`` and ``b`` (broadcast), unrounded."""
+    inter = np.minimum(a[..., 1], b[..., 1]) - np.maximum(a[..., 0], b[..., 0])
+    shorter = np.minimum(a[..., 1] - a[..., 0], b[..., 1] - b[..., 0])
     empty = shorter <= 0  # an empty span overlaps a span it lies in
     out = np.maximum(inter, 0.0) / np.where(empty, 1.0, shorter)
     if empty.any():
@@ -311,33 +311,56 @@ def pair_scores(a: Sequence["Shape | None"], b: Sequence["Shape | None"]) -> lis
     """:func:`shape_score` of each pair ``(a[k], b[k])``, the same numbers (rounded as it rounds),
     :data:`NO_SCORE` where it gives None or a shape is None. Pairs of axis-aligned boxes and of
     spans are scored at once with numpy; other pairs (polygons, turned boxes, ellipses, points),
-    and all of fewer than :data:`SMALL` pairs, one by one."""
+    and all of fewer than :data:`SMALL` pairs, one by one (boxes that are apart, :func:`bounds_apart`:
+    0 without computing it)."""
     if len(a) < SMALL:
-        return [NO_SCORE if sa is None or sb is None else _or_none(shape_score(sa, sb)) for sa, sb in zip(a, b)]
+        bounds = {k: box_bounds(s) for k, s in {id(s): s for s in (*a, *b)}.items()}  # once a shape
+        return [NO_SCORE if sa is None or sb is None else 0.0 if bounds_apart(bounds[id(sa)], bounds[id(sb)])
+                else _or_none(shape_score(sa, sb)) for sa, sb in zip(a, b)]
     kinds = {id(s): _kind(s) for s in (*a, *b)}
     ka, kb = np.array([kinds[id(s)] for s in a], int), np.array([kinds[id(s)] for s in b], int)
     out = np.full(len(a), NO_SCORE)
     for k, scores in enumerate(_AT_ONCE):
         if len(at := np.flatnonzero((ka == k) & (kb == k)).tolist()):
-            with np.errstate(all="ignore"):
-                raw = scores(np.array([a[x].geom for x in at], float), np.array([b[x].geom for x in at], float))
-            nonzero = np.flatnonzero(raw != 0)  # rounded as Python rounds (numpy's round may differ in the last place)
-            raw[nonzero] = [round(v, 6) for v in raw[nonzero].tolist()]
-            out[at] = raw
+            out[at] = _rounded(scores, np.array([a[x].geom for x in at], float),
+                               np.array([b[x].geom for x in at], float))
     for x in np.flatnonzero((ka >= 0) & (kb >= 0) & ((ka != kb) | (ka >= len(_AT_ONCE)))).tolist():
         out[x] = _or_none(shape_score(a[x], b[x]))
     return out.tolist()
 
 
+def _rounded(scores: Any, a: "np.ndarray", b: "np.ndarray") -> "np.ndarray":
+    """``scores(a, b)``, rounded to 6 places as Python's round rounds (numpy's may differ in the last place)."""
+    with np.errstate(all="ignore"):
+        raw = scores(a, b)
+    nonzero = np.flatnonzero(raw != 0)
+    raw.flat[nonzero] = [round(v, 6) for v in raw.flat[nonzero].tolist()]
+    return raw
+
+
 def score_matrix(a: Sequence["Shape | None"], b: Sequence["Shape | None"]) -> list[list[float]]:
-    """:func:`pair_scores` of every ``(a[i], b[j])``, as ``len(a)`` rows of ``len(b)``. Boxes of
-    few pairs that are apart (:func:`bounds_apart`) score 0 without computing it."""
-    if len(a) * len(b) >= SMALL:
-        flat = pair_scores([s for s in a for _ in b], list(b) * len(a))
-        return [flat[i:i + len(b)] for i in range(0, len(flat), len(b))]
-    ba, bb = [box_bounds(s) for s in a], [box_bounds(s) for s in b]
-    return [[NO_SCORE if sa is None or sb is None else 0.0 if bounds_apart(ba[i], bb[j])
-             else _or_none(shape_score(sa, sb)) for j, sb in enumerate(b)] for i, sa in enumerate(a)]
+    """:func:`pair_scores` of every ``(a[i], b[j])``, as ``len(a)`` rows of ``len(b)`` (boxes and
+    spans from one array of each side's shapes)."""
+    if len(a) * len(b) < SMALL:
+        ba, bb = [box_bounds(s) for s in a], [box_bounds(s) for s in b]
+        return [[NO_SCORE if sa is None or sb is None else 0.0 if bounds_apart(ba[i], bb[j])
+                 else _or_none(shape_score(sa, sb)) for j, sb in enumerate(b)] for i, sa in enumerate(a)]
+    out = np.full((len(a), len(b)), NO_SCORE)
+    of_a: dict[int, list[int]] = {}
+    of_b: dict[int, list[int]] = {}
+    for shapes, of in ((a, of_a), (b, of_b)):
+        for i, s in enumerate(shapes):
+            of.setdefault(_kind(s), []).append(i)
+    for k, scores in enumerate(_AT_ONCE):
+        if (ia := of_a.get(k)) and (jb := of_b.get(k)):
+            out[np.ix_(ia, jb)] = _rounded(scores, np.array([a[i].geom for i in ia], float)[:, None],
+                                           np.array([b[j].geom for j in jb], float)[None])
+    for ka, ia in of_a.items():  # the rest pair by pair
+        jb = [j for kb, js in of_b.items() if ka >= 0 and kb >= 0 and (kb != ka or kb >= len(_AT_ONCE)) for j in js]
+        for i in ia:
+            for j in jb:
+                out[i, j] = _or_none(shape_score(a[i], b[j]))
+    return out.tolist()
 
 
 def _or_none(s: float | None) -> float:
