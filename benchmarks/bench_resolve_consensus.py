@@ -8,8 +8,6 @@ wall and child CPU of each command, three runs alternating, medians.
 The export and the repository are made once per WORK_DIR and reused, so two checkouts of annover
 can be timed on the same version.
 """
-import json
-import os
 import resource
 import statistics
 import subprocess
@@ -17,7 +15,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench_suspects_regions import CONFIG, export
+from bench_suspects_regions import export, repo_of
 
 
 def _timed(args: list[str], repo: Path, env: dict) -> tuple[float, float]:
@@ -32,15 +30,7 @@ def _timed(args: list[str], repo: Path, env: dict) -> tuple[float, float]:
 def main() -> None:
     label = sys.argv[1]
     work = Path(sys.argv[2] if len(sys.argv) > 2 else "benchmarks/out/resolve-consensus")
-    repo = work / "repo"
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
-    if not (repo / ".annover").exists():
-        repo.mkdir(parents=True, exist_ok=True)
-        (work / "boxes.json").write_text(json.dumps(export(10_000, three_every=1)))
-        (work / "boxes.xml").write_text(CONFIG)
-        for args in (["init"], ["snapshot", "--from", str(work / "boxes.json"), "--config", str(work / "boxes.xml"),
-                                "-m", "boxes", "-q"]):
-            subprocess.run([sys.executable, "-m", "annover", *args], cwd=repo, env=env, check=True)
+    repo, env = repo_of(work, lambda: export(10_000, three_every=1))
     runs: dict[str, list[tuple[float, float]]] = {"consensus": [], "latest": []}
     for _ in range(3):
         for rule in runs:

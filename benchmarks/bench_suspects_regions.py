@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Callable
 
 LABELS = ["car", "person", "bicycle", "dog"]
 CONFIG = """<View>
@@ -65,18 +66,24 @@ def export(n_tasks: int = 12_000, seed: int = 5, three_every: int = 3) -> list[d
     return out
 
 
-def main() -> None:
-    label = sys.argv[1]
-    work = Path(sys.argv[2] if len(sys.argv) > 2 else "benchmarks/out/suspects-regions")
+def repo_of(work: Path, make_export: Callable[[], list[dict]]) -> tuple[Path, dict]:
+    """The repository in ``work`` (made once, of ``make_export()`` snapshotted) and the environment
+    that runs this checkout's annover."""
     repo = work / "repo"
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parent.parent)}
     if not (repo / ".annover").exists():
         repo.mkdir(parents=True, exist_ok=True)
-        (work / "boxes.json").write_text(json.dumps(export()))
+        (work / "boxes.json").write_text(json.dumps(make_export()))
         (work / "boxes.xml").write_text(CONFIG)
         for args in (["init"], ["snapshot", "--from", str(work / "boxes.json"), "--config", str(work / "boxes.xml"),
                                 "-m", "boxes", "-q"]):
             subprocess.run([sys.executable, "-m", "annover", *args], cwd=repo, env=env, check=True)
+    return repo, env
+
+
+def main() -> None:
+    label = sys.argv[1]
+    repo, env = repo_of(Path(sys.argv[2] if len(sys.argv) > 2 else "benchmarks/out/suspects-regions"), export)
     walls, cpus = [], []
     for _ in range(3):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
