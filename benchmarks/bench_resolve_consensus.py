@@ -39,7 +39,8 @@ def main() -> None:
                                      repo, env))
     line = [label]
     for rule, ts in runs.items():
-        line += [f"{rule}: wall s", [round(w, 2) for w, _ in ts], "median", round(statistics.median(w for w, _ in ts), 2),
+        walls = [round(w, 2) for w, _ in ts]
+        line += [f"{rule}: wall s", walls, "median", round(statistics.median(w for w, _ in ts), 2),
                  "cpu s median", round(statistics.median(c for _, c in ts), 2), "|"]
     print(*line)
 
