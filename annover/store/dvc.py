@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Sequence
 from annover._lazy import lazy
 from annover.errors import (AnnoverError, NotARepoError, ObjectError, RemoteError, RemoteUnreachableError, UsageError,
                             env_seconds, shown)
-from annover.files import REFUSED, naming, write_atomic
+from annover.files import NO_ROOM, REFUSED, naming, write_atomic
 from annover.store.credentials import (CREDENTIALS, has_userinfo, is_local_url, is_secret_option, redact, scheme,
                                         split_options, split_userinfo)
 from annover.store.git import Git
@@ -745,6 +745,11 @@ class Dvc:
                 if time.monotonic() >= deadline:
                     yield False
                     return
+            except OSError as e:  # locked, and the pid it then writes refused: a full disk, which gc frees
+                if e.errno not in NO_ROOM:
+                    raise
+                yield True  # unheld (closed with its file); a DVC command cannot write its downloads there either
+                return
         try:
             yield True
         finally:
