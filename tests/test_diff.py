@@ -335,7 +335,7 @@ def label_deltas_from_stats(a: dict, b: dict) -> Counter:
 # the properties
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(edited())
 def test_diff_reports_exactly_the_edits(case):
     tasks_a, cfg_a, tasks_b, cfg_b, cfg_b_controls, log = case
