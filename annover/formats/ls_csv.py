@@ -30,10 +30,14 @@ _INT = re.compile(r"-?\d+\Z")
 
 
 def _delimiter(path: Path) -> str:
-    return "\t" if path.suffix.lower() == ".tsv" else ","
+    """Tab for a ``.tsv``, and for a ``.csv`` whose header is Label Studio's split by tabs: the server's
+    TSV export downloads as ``project-N-at-....csv``; else a comma."""
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    return "\t" if not _is_ls_header(_header(path, ",")) and _is_ls_header(_header(path, "\t")) else ","
 
 
-def _header(path: Path) -> list[str]:
+def _header(path: Path, delim: str) -> list[str]:
     """The column names of the first line (a cheap look: the header has no newlines)."""
     try:  # the first line only: bytes that are not UTF-8 further on are the reader's to name (by line)
         with path.open("rb") as f:
@@ -41,13 +45,16 @@ def _header(path: Path) -> list[str]:
         line = re.split(r"[\r\n]", head, maxsplit=1)[0]
     except OSError:
         return []
-    return [c[1:-1].replace('""', '"') if len(c) >= 2 and c[0] == c[-1] == '"' else c
-            for c in line.split(_delimiter(path))]
+    return [c[1:-1].replace('""', '"') if len(c) >= 2 and c[0] == c[-1] == '"' else c for c in line.split(delim)]
+
+
+def _is_ls_header(names: list[str]) -> bool:
+    return LS_CSV_COLUMNS <= set(names)
 
 
 def is_label_studio_csv(path: Path) -> bool:
-    """Whether the header is that of Label Studio's CSV / TSV export."""
-    return LS_CSV_COLUMNS <= set(_header(path))
+    """Whether the header is that of Label Studio's CSV / TSV export (a TSV may be named ``.csv``)."""
+    return _is_ls_header(_header(path, _delimiter(path)))
 
 
 def _cells(text: str, delim: str, path: Path) -> list[list[tuple[str, bool]]]:
