@@ -44,7 +44,8 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover._lazy import lazy
 from annover._runtime import no_gc
 from annover.errors import InputError, shown
-from annover.formats.detect import COCO_HINT, coco_problem
+from annover.formats import Format
+from annover.formats.detect import COCO_HINT, coco_problem, detect_train
 from annover.formats.images import (CATEGORY_TAGS, Image, Obj, categories, category_ids, check_kinds, clip_boxes,
                                     clip_extent, images_of, keypoint_names, mask_box, move_flag, note_kept, pct, px,
                                     px_of, rbox_corners, side_problem)
@@ -594,6 +595,32 @@ def _check_image(path: Path, where: str, im: Any, images: dict[Any, dict]) -> No
                    "give each image its own id")
 
 
+def coco_export_file(path: Path) -> Path:
+    """The COCO file of Label Studio's COCO export unzipped (a folder of ``result.json`` and ``images/``);
+    else ``path``."""
+    f = path / "result.json"
+    return f if path.is_dir() and f.is_file() and detect_train(f) == Format.COCO else path
+
+
+def _tasks(slots: list[dict]) -> list[dict]:
+    """One task per image; image records of one file name and size are one image answered several times
+    (Label Studio's COCO export writes an image record per annotation), each an answer of its task."""
+    tasks: list[dict] = []
+    by_name: dict[tuple, dict] = {}
+    for slot in slots:
+        im = slot["im"]
+        same = (im["file_name"], im.get("width"), im.get("height"))
+        if same in by_name:
+            by_name[same]["annotations"].append({"result": slot["result"]})
+            continue
+        rest = {k: v for k, v in im.items() if k != "file_name"}
+        by_name[same] = {"id": stem_key(str(im["file_name"])),
+                         "data": {"image": str(im["file_name"]), "coco_image": rest},
+                         "annotations": [{"result": slot["result"]}]}
+        tasks.append(by_name[same])
+    return tasks
+
+
 def read(path: Path) -> TrainInput:
     """Label Studio tasks and a config for the COCO file ``path``; InputError naming the record."""
     doc = read_json(path)
@@ -641,12 +668,6 @@ def read(path: Path) -> TrainInput:
         regions = regions_of(a, im["width"], im["height"], str(cat["name"]), ckp, where, slot["taken"])
         kinds.update(r["type"] for r in regions)
         slot["result"] += regions
-    tasks = []
-    for slot in images.values():
-        im = slot["im"]
-        rest = {k: v for k, v in im.items() if k != "file_name"}
-        tasks.append({"id": stem_key(str(im["file_name"])),
-                      "data": {"image": str(im["file_name"]), "coco_image": rest},
-                      "annotations": [{"result": slot["result"]}]})
+    tasks = _tasks(list(images.values()))
     return TrainInput(tasks, coco_config(doc, cats, names, kinds, kp_names), category_ids=ids,
                       warnings=unlabeled(tasks, path, "annotation"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from annover.formats import INPUT_FORMATS, Format
+from annover.formats.coco import coco_export_file
 from annover.formats.detect import detect_train
 from annover.formats.flat import from_flat, is_canonical_row, read_csv, read_jsonl_rows, read_jsonl_table
 from annover.formats.json_min import from_json_min
@@ -65,6 +66,8 @@ def read_source(path: str | Path, *, config: LabelingConfig | None = None, key: 
     path = Path(path)
     if not path.exists():
         raise missing(path)
+    if fmt in (None, Format.COCO):
+        path = coco_export_file(path)
     check_readable(path, streams=fmt in (Format.LABEL_STUDIO, Format.JSON_MIN))
     if fmt is not None and path.is_dir() and fmt not in FOLDER_FORMATS:
         raise fail(path, f"is a folder, and --format {fmt} reads one file",
