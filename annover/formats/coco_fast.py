@@ -23,7 +23,7 @@ from annover.errors import InputError
 from annover.formats.detect import take_parsed
 from annover.formats.coco import ID_TYPES, REBUILT_FIELDS, bool01, coco_config, keypoint_names_of, regions_of
 from annover.formats.images import MAX_SIDE
-from annover.formats.label_studio import REGION_FIELDS
+from annover.formats.label_studio import LS_URL_PREFIX, REGION_FIELDS, unprefixed_stems
 from annover.formats.ls_results import labels_of
 from annover.formats.tables import Tables, empty, finish
 from annover.formats.text import json_bytes
@@ -461,6 +461,10 @@ def _read_tables(path: Path, fmt: str) -> tuple[Tables, str]:
     index, ims = _images(doc)
     rows = _gather(doc, path, cats, kp_names, index, ims)
     keys_arr, data = _task_columns(ims)
+    if pc.any(pc.match_substring_regex(keys_arr, LS_URL_PREFIX)).as_py():
+        keys_arr = pa.array(unprefixed_stems(keys_arr.to_pylist()), pa.string())
+    if pc.count_distinct(keys_arr).as_py() < len(keys_arr):  # images sharing a name: the general reader
+        raise _Other
     source = str(path)
     tasks = finish(pa.table({"task_key": keys_arr, "data": data}), "tasks", source)
     labels = [str(c["name"]) for c in cats.values()]  # in the order rows.b_cat counts them

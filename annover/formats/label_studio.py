@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import re
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
@@ -112,6 +113,24 @@ def stem_key(file_name: str) -> str:
     base = posixpath.basename(file_name.replace("\\", "/"))
     stem, dot, _ = base.rpartition(".")
     return stem if dot and stem else base
+
+
+#: the prefix Label Studio's exporter gives a file it names after an image URL (not an upload):
+#: the first 8 hex digits of the URL's md5 and two underscores (``235b37ac__photo.jpg``)
+LS_URL_PREFIX = "^[0-9a-f]{8}__."
+_LS_URL_PREFIX = re.compile(LS_URL_PREFIX)
+
+
+def unprefixed_stems(keys: list[str]) -> list[str]:
+    """Image keys without the prefix of Label Studio's COCO / YOLO / VOC export (see :data:`_LS_URL_PREFIX`),
+    so they are the stems of the images the tasks name; a key whose stem another key has stays as it is."""
+    bare = [k[10:] if _LS_URL_PREFIX.match(k) else k for k in keys]
+    if bare == keys:
+        return keys
+    seen: dict[str, int] = {}
+    for b in bare:
+        seen[b] = seen.get(b, 0) + 1
+    return [b if seen[b] == 1 else k for k, b in zip(keys, bare)]
 
 
 def task_key_of(task: dict, key: str | None, where: str) -> str:

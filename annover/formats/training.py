@@ -20,6 +20,7 @@ from annover.formats import IMAGE_FORMATS, Format
 from annover.formats import boxes_fast, coco, coco_fast, conll, hf, voc, yolo
 from annover.formats.resolve import pick, task_meta
 from annover.formats.tables import DuplicateKey, Tables
+from annover.formats.label_studio import unprefixed_stems
 from annover.formats.train import TrainInput, to_tables
 from annover.model.config import LabelingConfig
 
@@ -48,16 +49,21 @@ class Rendered:
 
 
 def train_input(path: Path, fmt: str) -> TrainInput:
-    """``path`` read as Label Studio tasks and a generated labeling config."""
+    """``path`` read as Label Studio tasks and a generated labeling config; an image is keyed by its
+    stem without the prefix Label Studio's export adds to a file named after a URL (:func:`unprefixed_stems`)."""
     if fmt == Format.COCO:
-        return coco.read(path)
-    if fmt in (Format.YOLO, Format.YOLO_OBB):
-        return yolo.read(path, obb=fmt == Format.YOLO_OBB)
-    if fmt == Format.VOC:
-        return voc.read(path)
-    if fmt == Format.CONLL:
+        got = coco.read(path)
+    elif fmt in (Format.YOLO, Format.YOLO_OBB):
+        got = yolo.read(path, obb=fmt == Format.YOLO_OBB)
+    elif fmt == Format.VOC:
+        got = voc.read(path)
+    elif fmt == Format.CONLL:
         return conll.read(path)
-    raise UsageError(f"{fmt!r} is not a training format", f"use one of {', '.join(TRAIN_FORMATS)}")
+    else:
+        raise UsageError(f"{fmt!r} is not a training format", f"use one of {', '.join(TRAIN_FORMATS)}")
+    for task, k in zip(got.tasks, unprefixed_stems([t["id"] for t in got.tasks])):
+        task["id"] = k
+    return got
 
 
 def read_train(path: Path, fmt: str, config: LabelingConfig | None, validate: bool | str) -> Tables:
