@@ -840,16 +840,29 @@ def _obb_line(v: list[float], where: str, size: tuple[int, int] | None, extra: d
     if len(v) != 8:
         raise InputError(f"{where}: {len(v)} numbers after the class, an OBB line has 8 (4 corners)",
                          "write x1 y1 x2 y2 x3 y3 x4 y4")
-    if not size:
+    upright = _upright(v)
+    if not size and upright is None:
         raise InputError(f"{where}: the image size is not known, and a rotated box needs it",
                          "put sizes.json or the images beside labels/")
-    w, h = size
-    corners, fit = rectangle_of([(v[i] * w, v[i + 1] * h) for i in range(0, 8, 2)], w, h)
-    if fit:
-        fitted.append(where)
-    x, y, bw, bh, rot = rbox_from_corners(corners, w, h)
+    if size:
+        w, h = size
+        corners, fit = rectangle_of([(v[i] * w, v[i + 1] * h) for i in range(0, 8, 2)], w, h)
+        if fit:
+            fitted.append(where)
+        x, y, bw, bh, rot = rbox_from_corners(corners, w, h)
+    else:
+        x, y, bw, bh, rot = upright
     return {"from_name": "label", "type": "rectanglelabels", **extra, "value": {
         "x": x, "y": y, "width": bw, "height": bh, "rotation": rot, "rectanglelabels": [label]}}
+
+
+def _upright(v: list[float]) -> tuple[float, float, float, float, int] | None:
+    """(x, y, width, height in percent, rotation 0) of four corners that are an upright rectangle (Label
+    Studio's YOLO OBB export of boxes, written without the images), which need no image size; else None."""
+    xs, ys = sorted(set(v[0::2])), sorted(set(v[1::2]))
+    if len(xs) != 2 or len(ys) != 2 or set(zip(v[0::2], v[1::2])) != {(a, b) for a in xs for b in ys}:
+        return None
+    return 100 * xs[0], 100 * ys[0], 100 * (xs[1] - xs[0]), 100 * (ys[1] - ys[0]), 0
 
 
 _BOX = ("cx", "cy", "w", "h")
@@ -954,6 +967,7 @@ def read(root: Path, obb: bool = False) -> TrainInput:
         raise fail(root, "not a folder", "give the YOLO folder (with data.yaml or classes.txt)")
     folder = Folder(root)
     names, doc = _names(root, folder)
+    doc = _ls_keypoints(root, folder, doc)
     kpt = _kpt_shape(root, doc)
     task = "obb" if obb or doc.get("task") == "obb" else "pose" if kpt else "auto"
     kp_names = _kpt_names(doc, kpt, root)
@@ -1090,6 +1104,23 @@ def _backgrounds(sizes: dict[str, tuple[int, int, str]], tasks: list[dict], layo
 def _names_file(root: Path) -> Path:
     """The file :func:`_names_as_given` read the classes (and data.yaml's other keys) from."""
     return next((root / f for f in (*_YAMLS, "classes.txt") if (root / f).is_file()), root)
+
+
+def _ls_keypoints(root: Path, folder: Folder, doc: dict) -> dict:
+    """``doc`` with ``kpt_shape`` and ``kpt_names`` from Label Studio's ``notes.json`` where nothing says
+    them: its YOLO export of a config with KeyPointLabels writes each box as ``c cx cy w h`` and ``x y v``
+    per keypoint (as a pose folder), and names the keypoints in ``notes.json`` alone."""
+    p = root / "notes.json"
+    if "kpt_shape" in doc or not p.is_file():
+        return doc
+    try:
+        notes = json.loads(utf8_text(folder.own(p)))
+    except json.JSONDecodeError:
+        return doc  # not Label Studio's: nothing read from it
+    cats = notes.get("categories") if isinstance(notes, dict) else None
+    kps = next((c["keypoints"] for c in cats if isinstance(c, dict) and isinstance(c.get("keypoints"), list)
+                and c["keypoints"]), None) if isinstance(cats, list) else None
+    return doc if kps is None else {**doc, "kpt_shape": [len(kps), 3], "kpt_names": kps}
 
 
 def _kpt_shape(root: Path, doc: dict) -> tuple[int, int] | None:
