@@ -862,7 +862,7 @@ def _upright(v: list[float]) -> tuple[float, float, float, float, int] | None:
     xs, ys = sorted(set(v[0::2])), sorted(set(v[1::2]))
     if len(xs) != 2 or len(ys) != 2 or set(zip(v[0::2], v[1::2])) != {(a, b) for a in xs for b in ys}:
         return None
-    return 100 * xs[0], 100 * ys[0], 100 * (xs[1] - xs[0]), 100 * (ys[1] - ys[0]), 0
+    return pct(100 * xs[0]), pct(100 * ys[0]), pct(100 * (xs[1] - xs[0])), pct(100 * (ys[1] - ys[0])), 0
 
 
 _BOX = ("cx", "cy", "w", "h")
