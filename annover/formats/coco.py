@@ -44,8 +44,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover._lazy import lazy
 from annover._runtime import no_gc
 from annover.errors import InputError, shown
-from annover.formats import Format
-from annover.formats.detect import COCO_HINT, coco_problem, detect_train
+from annover.formats.detect import COCO_HINT, coco_problem
 from annover.formats.images import (CATEGORY_TAGS, Image, Obj, categories, category_ids, check_kinds, clip_boxes,
                                     clip_extent, images_of, keypoint_names, mask_box, move_flag, note_kept, pct, px,
                                     px_of, rbox_corners, side_problem)
@@ -596,10 +595,11 @@ def _check_image(path: Path, where: str, im: Any, images: dict[Any, dict]) -> No
 
 
 def coco_export_file(path: Path) -> Path:
-    """The COCO file of Label Studio's COCO export unzipped (a folder of ``result.json`` and ``images/``);
-    else ``path``."""
-    f = path / "result.json"
-    return f if path.is_dir() and f.is_file() and detect_train(f) == Format.COCO else path
+    """The COCO file of Label Studio's COCO export unzipped (a folder of ``result.json`` and ``images/``,
+    nothing else; the file's content is then detected as any file's); else ``path``."""
+    if not path.is_dir() or not (path / "result.json").is_file():
+        return path
+    return path / "result.json" if {p.name for p in path.iterdir()} <= {"result.json", "images"} else path
 
 
 def _tasks(slots: list[dict]) -> list[dict]:
