@@ -60,10 +60,11 @@ def _configured_remote(repo: RepoCore) -> RemoteInfo | None:
 
 
 def _set_remote(repo: RepoCore, remote: str | None, options: dict[str, str], messages: list[str]) -> None:
-    if remote:
-        messages += repo.dvc.set_remote(remote, options).splitlines()
-    elif not repo.dvc.has_default_remote():
-        messages += repo.dvc.set_local_remote(default_remote_dir(repo.root)).splitlines()
+    with repo.dvc.kept_open():  # asked whether a remote is set, then set: DVC's repo opened once
+        if remote:
+            messages += repo.dvc.set_remote(remote, options).splitlines()
+        elif not repo.dvc.has_default_remote():
+            messages += repo.dvc.set_local_remote(default_remote_dir(repo.root)).splitlines()
 
 
 def _make_layout(root: Path, messages: list[str]) -> tuple[str, ...]:
