@@ -218,8 +218,8 @@ def test_unsupported_extension(tmp_path):
 
 def test_one_list_of_formats():
     assert INPUT_FORMATS == ("label-studio", "json-min", "jsonl", "csv", "parquet", "coco", "yolo", "yolo-obb", "voc",
-                             "conll")
-    assert EXPORT_FORMATS == (*INPUT_FORMATS, "hf")  # Hugging Face datasets: written, not read
+                             "conll", "hf")
+    assert EXPORT_FORMATS == INPUT_FORMATS
     assert Format("json-min") is Format.JSON_MIN and f"{Format.CSV}" == "csv"
     assert "choices" in LABEL_KEYS and "rectanglelabels" in LABEL_KEYS
 

@@ -3,7 +3,7 @@
 One module per input shape (``label_studio``, ``json_min``, ``ls_csv`` (read through
 ``json_min``), ``flat``, ``own_parquet``, ``records``, ``predictions``), detection and dispatch
 in ``read``, export writers in ``write`` (Label Studio JSON: ``ls_writer``), the training
-formats (``coco``, ``yolo``, ``voc``, ``conll``) through ``training``, result checks
+formats (``coco``, ``yolo``, ``voc``, ``conll``, ``hf``; read by ``hf_read``) through ``training``, result checks
 against the config in ``ls_results`` and ``validate``. :class:`Format` is the one list of file formats: detection, export and the
 command line's choices all read it.
 """
@@ -28,11 +28,11 @@ class Format(StrEnum):
     YOLO_OBB = "yolo-obb"  # YOLO oriented boxes: four corners per line
     VOC = "voc"  # Pascal VOC: one XML file per image
     CONLL = "conll"  # CoNLL-2003 / BIO: span labels on text, a token per line
-    HF = "hf"  # Hugging Face datasets, save_to_disk (export only)
+    HF = "hf"  # Hugging Face datasets: a save_to_disk folder (a Dataset or a DatasetDict)
 
 
 #: What ``annover snapshot --format`` accepts.
-INPUT_FORMATS: tuple[str, ...] = tuple(f.value for f in Format if f is not Format.HF)
+INPUT_FORMATS: tuple[str, ...] = tuple(f.value for f in Format)
 #: What ``annover export --format`` writes.
 EXPORT_FORMATS: tuple[str, ...] = tuple(f.value for f in Format)
 #: The training formats of image annotations (a file name, a size and regions on the image).

@@ -52,7 +52,8 @@ if TYPE_CHECKING:
 else:
     pc = lazy("pyarrow.compute")
 
-__all__ = ["SCHEMES", "file_scheme", "read", "scheme_name", "scheme_tags", "span_edges", "tokens", "write"]
+__all__ = ["SCHEMES", "entity_spans", "file_scheme", "read", "scheme_name", "scheme_tags", "sentence_result",
+           "span_edges", "tokens", "write"]
 
 #: task key -> text object (``to_name``) -> the offsets where a span starts or ends
 Edges = dict[str, dict[Any, set[int]]]
@@ -300,7 +301,7 @@ def _as_read(tags: list[str], ents: list[tuple[int, int, str]], text: str, toks:
     for i, tag in said:
         if i < len(out):
             out[i] = tag
-    return out if _spans(out, out) == ents else tags
+    return out if entity_spans(out, out) == ents else tags
 
 
 def file_scheme(picked: Picked, notes: list[str]) -> str:
@@ -340,7 +341,24 @@ def _notes(counts: dict[str, int], off: list[str], notes: list[str]) -> None:
     notes += [_NOTES[k].format(n) for k, n in counts.items() if n]
 
 
-def _spans(tags: list[str], where: list[str]) -> list[tuple[int, int, str]]:
+def sentence_result(toks: list[str], ents: list[tuple[int, int, str]], control: str, obj: str
+                    ) -> tuple[str, list[dict]]:
+    """The text of tokens ``toks`` (joined by single spaces) and the result items of entities ``ents``
+    ((first token, last token + 1, label), as :func:`entity_spans` gives them) on it."""
+    starts, pos = [], 0
+    for t in toks:
+        starts.append(pos)
+        pos += len(t) + 1
+    text = " ".join(toks)
+    result = []
+    for a, b, label in ents:
+        s, e = starts[a], starts[b - 1] + len(toks[b - 1])
+        result.append({"from_name": control, "to_name": obj, "type": "labels",
+                       "value": {"start": s, "end": e, "text": text[s:e], "labels": [label]}})
+    return text, result
+
+
+def entity_spans(tags: list[str], where: list[str]) -> list[tuple[int, int, str]]:
     """(first token, last token + 1, label) of each entity in BIO / IOB1 / BIOES tags."""
     out: list[tuple[int, int, str]] = []
     cur: list[Any] | None = None
@@ -440,23 +458,12 @@ def read(path: Path) -> TrainInput:
         raise fail(path, "no sentences", "give a CoNLL file: a token and its tag per line, sentences split by blank lines")
     columns = any(c != "_" for sent in sentences for _, mid, _, _ in sent.tokens for c in mid)
     tags = [[g for _, _, g, _ in sent.tokens] for sent in sentences]
-    found = [(g, _spans(g, [w for _, _, _, w in sent.tokens])) for g, sent in zip(tags, sentences)]
+    found = [(g, entity_spans(g, [w for _, _, _, w in sent.tokens])) for g, sent in zip(tags, sentences)]
     scheme = _scheme_of(found)
     tasks, labels, seen = [], [], {}
     for i, (sent, (_, ents)) in enumerate(zip(sentences, found)):
-        toks = [t for t, _, _, _ in sent.tokens]
-        starts, pos = [], 0
-        for t in toks:
-            starts.append(pos)
-            pos += len(t) + 1
-        text = " ".join(toks)
-        result = []
-        for a, b, label in ents:
-            s, e = starts[a], starts[b - 1] + len(toks[b - 1])
-            result.append({"from_name": "label", "to_name": "text", "type": "labels",
-                           "value": {"start": s, "end": e, "text": text[s:e], "labels": [label]}})
-            if label not in labels:
-                labels.append(label)
+        text, result = sentence_result([t for t, _, _, _ in sent.tokens], ents, "label", "text")
+        labels += [lb for lb in dict.fromkeys(lb for _, _, lb in ents) if lb not in labels]
         data: dict[str, Any] = {"text": text}
         copy = seen.get(text, 0)
         seen[text] = copy + 1

@@ -12,6 +12,8 @@
   either a 4-point polygon or an oriented box: that is asked;
 - a Pascal VOC folder: ``*.xml`` files (or in ``Annotations/``, ``annotations/``) whose root
   is ``<annotation>``; also one such ``.xml`` file;
+- a Hugging Face ``datasets`` folder: ``dataset_dict.json``, ``state.json`` or ``dataset_info.json``
+  (what ``save_to_disk`` writes);
 - a CoNLL file (``.conll``, ``.iob``, ``.bio``, ``.txt``): lines of at least two columns whose
   last column is a tag (``O``, ``B-X``, ``I-X``, ``E-X``, ``S-X``), blank lines between sentences.
 
@@ -181,7 +183,18 @@ def _yolo_images(root: Path) -> bool:
     return (root / "sizes.json").is_file() or any((root / d.replace("labels", "images")).is_dir() for d in _YOLO_LABELS)
 
 
+#: the files datasets' ``save_to_disk`` writes: a DatasetDict's list of splits, a Dataset's state and info
+_HF_FILES = ("dataset_dict.json", "state.json", "dataset_info.json")
+
+
+def _is_hf(root: Path) -> bool:
+    """Whether ``root`` is a Hugging Face ``datasets`` folder (``save_to_disk``'s)."""
+    return any((root / n).is_file() for n in _HF_FILES)
+
+
 def _folder(root: Path) -> str:
+    if _is_hf(root):
+        return Format.HF
     names = [n for n in (*_YAMLS, "classes.txt") if (root / n).is_file()]
     own = Folder(root).own  # nothing outside the folder is read, not even to recognise it
     labels = [own(f) for f in _yolo_labels(root)]

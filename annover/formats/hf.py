@@ -25,6 +25,8 @@ version with that config.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +43,7 @@ if TYPE_CHECKING:
 else:
     datasets = lazy("datasets")
 
-__all__ = ["INSTALL_HINT", "save", "to_dataset", "with_images"]
+__all__ = ["INSTALL_HINT", "quiet", "save", "to_dataset", "with_images"]
 
 INSTALL_HINT = "install the Hugging Face extra: pip install 'annover[hf]' (or pip install datasets)"
 
@@ -229,15 +231,22 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
     return datasets.Dataset.from_list(rows, features=Features(spec))
 
 
-def save(dataset: "datasets.Dataset", folder: str) -> None:
-    """``dataset.save_to_disk(folder)``, without the progress bar ``datasets`` draws on stderr."""
+@contextmanager
+def quiet() -> Iterator[None]:
+    """Without the progress bars ``datasets`` draws on stderr (saving, loading)."""
     shown = datasets.utils.logging.is_progress_bar_enabled()
     datasets.utils.logging.disable_progress_bar()
     try:
-        dataset.save_to_disk(folder)
+        yield
     finally:
         if shown:
             datasets.utils.logging.enable_progress_bar()
+
+
+def save(dataset: "datasets.Dataset", folder: str) -> None:
+    """``dataset.save_to_disk(folder)``, without the progress bar ``datasets`` draws on stderr."""
+    with quiet():
+        dataset.save_to_disk(folder)
 
 
 def with_images(dataset: "datasets.Dataset", field: str, files: list[str | None]) -> "datasets.Dataset":

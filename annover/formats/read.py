@@ -42,7 +42,7 @@ def detect_format(path: Path) -> str:
 
 
 #: The input formats that are a folder (the others are one file).
-FOLDER_FORMATS = (Format.YOLO, Format.YOLO_OBB, Format.VOC)
+FOLDER_FORMATS = (Format.YOLO, Format.YOLO_OBB, Format.VOC, Format.HF)
 
 
 def looks_like_tasks(doc: list) -> bool:
@@ -73,7 +73,7 @@ def read_source(path: str | Path, *, config: LabelingConfig | None = None, key: 
         raise fail(path, f"is a folder, and --format {fmt} reads one file",
                    f"give the file, or a folder format ({', '.join(FOLDER_FORMATS)})")
     if fmt is None:
-        fmt = detect_train(path)  # a COCO file, a YOLO or VOC folder, a CoNLL file; None: decided below
+        fmt = detect_train(path)  # a COCO file, a YOLO, VOC or HF folder, a CoNLL file; None: decided below
     if fmt in TRAIN_FORMATS:
         return read_train(path, fmt, config, validate)
     kind = fmt or detect_format(path)

@@ -207,7 +207,9 @@ def _rename(tasks: list[dict], generated: LabelingConfig, given: LabelingConfig,
     for c in generated.controls.values():
         if c.name not in used:  # no result of it (images not labeled yet): the config need not have it
             continue
-        mine = [g for g in given.controls.values() if g.tag == c.tag]
+        same = given.controls.get(c.name)  # one of the same name and tag is that one (a Hugging Face column's)
+        mine = [same] if same is not None and same.tag == c.tag else [
+            g for g in given.controls.values() if g.tag == c.tag]
         if len(mine) != 1:
             raise ValidationError(f"{source}: the labeling config has {len(mine)} <{c.tag}> controls, "
                                   f"and the data needs one", f"give a config with one <{c.tag}> tag, or none "
@@ -215,7 +217,9 @@ def _rename(tasks: list[dict], generated: LabelingConfig, given: LabelingConfig,
         names[c.name] = mine[0].name
     objects: dict[str, tuple[str, str]] = {}
     for o in generated.objects.values():
-        mine_o = [g for g in given.objects.values() if g.tag == o.tag]
+        same_o = given.objects.get(o.name)
+        mine_o = [same_o] if same_o is not None and same_o.tag == o.tag else [
+            g for g in given.objects.values() if g.tag == o.tag]
         if len(mine_o) != 1:
             raise ValidationError(f"{source}: the labeling config has {len(mine_o)} <{o.tag}> objects, "
                                   "and the data needs one", f"give a config with one <{o.tag}> tag")

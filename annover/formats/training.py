@@ -1,5 +1,5 @@
-"""The formats people train on (COCO, YOLO, YOLO OBB, Pascal VOC, CoNLL; Hugging Face datasets
-for export only): one entry to read them into canonical tables and one to write a version's
+"""The formats people train on (COCO, YOLO, YOLO OBB, Pascal VOC, CoNLL, Hugging Face datasets):
+one entry to read them into canonical tables and one to write a version's
 tables out in them.
 
 Writing picks one answer per task first (:mod:`annover.formats.resolve`), then renders; the
@@ -17,10 +17,10 @@ from typing import TYPE_CHECKING
 from annover._runtime import no_gc
 from annover.errors import UsageError
 from annover.formats import IMAGE_FORMATS, Format
-from annover.formats import boxes_fast, coco, coco_fast, conll, hf, voc, yolo
+from annover.formats import boxes_fast, coco, coco_fast, conll, hf, hf_read, voc, yolo
 from annover.formats.resolve import pick, task_meta
-from annover.formats.tables import DuplicateKey, Tables
 from annover.formats.label_studio import unprefixed_stems
+from annover.formats.tables import DuplicateKey, Tables
 from annover.formats.train import TrainInput, to_tables
 from annover.model.config import LabelingConfig
 
@@ -48,9 +48,10 @@ class Rendered:
     tag_scheme: str | None = None  # CoNLL: the tag scheme written (bio, iob1, bioes)
 
 
-def train_input(path: Path, fmt: str) -> TrainInput:
-    """``path`` read as Label Studio tasks and a generated labeling config; an image is keyed by its
-    stem without the prefix Label Studio's export adds to a file named after a URL (:func:`unprefixed_stems`)."""
+def train_input(path: Path, fmt: str, config: LabelingConfig | None = None) -> TrainInput:
+    """``path`` read as Label Studio tasks and a generated labeling config (a Hugging Face dataset's
+    columns are read as the controls of ``config`` they are named after); an image is keyed by its stem
+    without the prefix Label Studio's export adds to a file named after a URL (:func:`unprefixed_stems`)."""
     if fmt == Format.COCO:
         got = coco.read(path)
     elif fmt in (Format.YOLO, Format.YOLO_OBB):
@@ -59,6 +60,8 @@ def train_input(path: Path, fmt: str) -> TrainInput:
         got = voc.read(path)
     elif fmt == Format.CONLL:
         return conll.read(path)
+    elif fmt == Format.HF:
+        return hf_read.read(path, config)
     else:
         raise UsageError(f"{fmt!r} is not a training format", f"use one of {', '.join(TRAIN_FORMATS)}")
     for task, k in zip(got.tasks, unprefixed_stems([t["id"] for t in got.tasks])):
@@ -77,7 +80,7 @@ def read_train(path: Path, fmt: str, config: LabelingConfig | None, validate: bo
     with no_gc():  # millions of parsed objects and no cycles: the collector's passes would cost twice the parse
         try:
             fast = coco_fast.read_tables(path, fmt) if fmt == Format.COCO and config is None else None
-            tables, text = fast or to_tables(train_input(path, fmt), str(path), fmt, config, validate)
+            tables, text = fast or to_tables(train_input(path, fmt, config), str(path), fmt, config, validate)
         except DuplicateKey as e:
             if fmt not in IMAGE_FORMATS:
                 raise

@@ -1,0 +1,541 @@
+"""A Hugging Face ``datasets`` folder (``save_to_disk`` of a ``Dataset`` or a ``DatasetDict``) read
+as Label Studio tasks with one answer each, and a labeling config made from its features.
+
+A ``DatasetDict``'s rows keep their split in ``data.split`` (``validation`` as ``val``, as the YOLO
+reader names it). Two shapes are read:
+
+- annover's own export (:mod:`annover.formats.hf`, recognised by its ``task_key`` column): each
+  column read back into the regions it was written from (choices, spans, percent boxes, polygons,
+  keypoints with their object, text areas, numbers; ``tokens`` and ``<control>_tags`` are derived and
+  skipped), keyed by ``task_key``. With the version's labeling config (``--config``, or HEAD's) the
+  annotations come back as they were (same snapshot id); without one, a config is made from the
+  columns, each object named after its data field (as the COCO, YOLO and CoNLL readers name theirs).
+- a dataset as the hub declares its features: a ``ClassLabel`` is a ``<Choices>`` (text or image
+  classification), a list of ``ClassLabel`` a ``<Choices choice="multiple">``, or where its names are
+  BIO tags (``O``, ``B-X``, ``I-X``) and a ``tokens`` column is beside it, spans on the tokens joined by
+  single spaces (as a CoNLL file's); ``objects`` (a list of ``{bbox: [x, y, width, height] in pixels,
+  category}``) boxes, as COCO's, on an image of the ``width`` / ``height`` columns (else its header's
+  size). A ``ClassLabel`` of ``-1`` (or none) with nothing else labeled is a task not labeled yet.
+
+An ``Image`` column is the task's ``image``: the path ``datasets`` recorded for it, else
+``<split>-<row>.<ext>`` (``<row>.<ext>`` without a split) by its bytes; an image's task is keyed by that
+name without folder and extension, as COCO's and YOLO's are; other rows by the hash of their data (a
+repeated one gets ``data.copy``). Plain values (and lists of them) are kept as task data; any other
+column is an error naming it and its feature. A column named after a control of the given config is
+read as that control.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import quoteattr
+
+from annover._lazy import lazy
+from annover.errors import InputError, UsageError, shown
+from annover.formats.coco import regions_of
+from annover.formats.conll import entity_spans, sentence_result
+from annover.formats.hf import INSTALL_HINT, quiet
+from annover.formats.label_studio import TASK_ID_KEY, stem_key
+from annover.formats.text import fail
+from annover.formats.train import TrainInput, labels_tag, region_id, unique_id, unlabeled
+from annover.formats.yolo import SPLIT_ALIASES
+from annover.model.config import LabelingConfig
+
+if TYPE_CHECKING:
+    import datasets
+    import PIL.Image as PILImage
+else:
+    datasets = lazy("datasets")
+    PILImage = lazy("PIL.Image")
+
+__all__ = ["read"]
+
+#: the column annover's own export keys its rows by
+KEY = "task_key"
+#: the columns of an image's size in pixels
+SIZES = ("width", "height")
+#: the control of each own-export column of region dicts, by the dict's keys
+_OWN_DICTS = {frozenset({"start", "end", "text", "label"}): "Labels",
+              frozenset({"bbox", "rotation", "label"}): "RectangleLabels",
+              frozenset({"points", "label"}): "PolygonLabels",
+              frozenset({"x", "y", "label", "visibility", "object_control", "object_index"}): "KeyPointLabels"}
+#: the tags of controls on an image (the others label text)
+_IMAGE_TAGS = ("RectangleLabels", "PolygonLabels", "KeyPointLabels")
+#: the controls annover's export writes as JSON texts, by the key of their labels in a value (the result type)
+_JSON_TAGS = {t.lower(): t for t in ("BrushLabels", "EllipseLabels", "HyperTextLabels", "ParagraphLabels",
+                                     "TimeSeriesLabels", "VideoRectangle")}
+#: of those, the tags whose regions keep the image's size
+_SIZED_JSON = ("BrushLabels", "EllipseLabels")
+
+
+@dataclass
+class _Col:
+    """A column read as a control's answers: ``kind`` says how its values are read."""
+
+    name: str
+    kind: str  # choice, choices, bio, boxes, polygons, keypoints, spans, objects, texts, number, json
+    tag: str
+    control: str
+    to: str = ""
+    names: list[str] | None = None  # the ClassLabel's names (None: the values are the labels)
+
+
+@dataclass
+class _Plan:
+    """How a dataset's columns are read: the controls', the task data's, the image's and its size."""
+
+    cols: list[_Col] = field(default_factory=list)
+    data: list[str] = field(default_factory=list)
+    image: str | None = None  # an Image column
+    tokens: str | None = None  # the tokens of BIO columns
+    objects: dict[str, tuple[str, str]] = field(default_factory=dict)  # object name -> (tag, data field)
+    own: bool = False
+
+
+def _load(root: Path) -> list[tuple[str | None, "datasets.Dataset"]]:
+    """(split, dataset) of the folder: one of no split for a ``Dataset``."""
+    try:
+        with quiet():
+            ds = datasets.load_from_disk(str(root))
+    except ImportError:
+        raise UsageError("reading a Hugging Face dataset needs the datasets library", INSTALL_HINT) from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        said = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise fail(root, f"datasets cannot load the folder ({said})",
+                   "give the folder Dataset.save_to_disk or DatasetDict.save_to_disk wrote") from None
+    if isinstance(ds, datasets.DatasetDict):
+        return [(SPLIT_ALIASES.get(s, s), d) for s, d in ds.items()]
+    return [(None, ds)]
+
+
+def _inner(f: Any) -> Any:
+    """The feature of a list's items (``List``, ``LargeList``, an old ``Sequence``), else None."""
+    return f.feature if isinstance(f, (datasets.List, datasets.LargeList, datasets.Sequence)) else None
+
+
+def _dict_keys(f: Any) -> frozenset[str] | None:
+    """The keys of a column of dicts: a list of dicts (annover's export) or a dict of lists (a hub ``Sequence``)."""
+    if isinstance(_inner(f), dict):
+        return frozenset(_inner(f))
+    if isinstance(f, dict) and f and all(_inner(v) is not None for v in f.values()):
+        return frozenset(f)
+    return None
+
+
+def _item(f: Any, key: str) -> Any:
+    """The feature of ``key`` in each dict of a column of dicts."""
+    return _inner(f)[key] if isinstance(_inner(f), dict) else _inner(f[key])
+
+
+def _class_names(f: Any) -> list[str] | None:
+    return list(f.names) if isinstance(f, datasets.ClassLabel) else None
+
+
+def _plain(f: Any) -> bool:
+    """A plain value (a number, a text, a bool), or a list of them: kept as task data."""
+    return isinstance(f, datasets.Value) or _inner(f) is not None and _plain(_inner(f))
+
+
+def _is_bio(names: list[str] | None) -> bool:
+    return bool(names) and "O" in names and all(n == "O" or n[:2] in ("B-", "I-") for n in names)
+
+
+def _bad(root: Path, name: str, f: Any, what: str = "which annover reads as neither labels nor task data"
+         ) -> InputError:
+    kind = shown(repr(f))
+    return fail(root, f"column {name!r} is {kind}, {what}",
+                f"give --config with a control named {name!r} that reads it, or drop the column "
+                f"(dataset.remove_columns([{name!r}]), then save_to_disk)")
+
+
+def _json_tag(sample: Any) -> str | None:
+    """The control whose results a JSON text of annover's export holds (its labels' key), else None."""
+    try:
+        value = json.loads(sample) if isinstance(sample, str) else None
+    except ValueError:
+        return None
+    return next((_JSON_TAGS[k] for k in value if k in _JSON_TAGS), None) if isinstance(value, dict) else None
+
+
+def _own_kind(root: Path, name: str, f: Any, c: Any, sample: Any) -> tuple[str, str]:
+    """(kind, tag) of an own-export column: the config's control ``c`` says, else the feature (and for a
+    list of texts its first one, ``sample``: a TextArea's text, or another control's result as JSON)."""
+    keys = _dict_keys(f)
+    tag = c.tag if c is not None else (
+        _OWN_DICTS.get(keys) if keys else "Choices" if _class_names(f) or _class_names(_inner(f)) else
+        _json_tag(sample) or "TextArea" if _inner(f) is not None else
+        "Number" if isinstance(f, datasets.Value) else None)
+    kinds = {"Labels": "spans", "RectangleLabels": "boxes", "PolygonLabels": "polygons",
+             "KeyPointLabels": "keypoints", "TextArea": "texts", "Number": "number", "Rating": "number",
+             "Taxonomy": "choices"}
+    if tag == "Choices":
+        single = c.choice != "multiple" if c is not None else _inner(f) is None
+        return ("choice" if single else "choices"), tag
+    if tag is None:
+        raise _bad(root, name, f)
+    return kinds.get(tag, "json"), tag
+
+
+def _own_plan(root: Path, feats: dict, config: LabelingConfig | None, sample: Callable[[str], Any]) -> _Plan:
+    """The plan of annover's own export: a column per control, named after it (``sample``: a column's
+    first value that is not empty)."""
+    plan = _Plan(own=True)
+    controls = config.controls if config is not None else {}
+    spans = [n for n, f in feats.items() if n in controls and controls[n].tag == "Labels" or
+             config is None and _dict_keys(f) == frozenset({"start", "end", "text", "label"})]
+    derived = {"tokens", *(f"{s}_tags" for s in spans)} if spans else set()
+    for name, f in feats.items():
+        if name == KEY or name in SIZES or name in derived:
+            continue
+        c = controls.get(name)
+        if c is None and isinstance(f, (datasets.Value, datasets.Image)) and (
+                isinstance(f, datasets.Image) or f.dtype in ("string", "large_string")):
+            plan.data.append(name)
+            continue
+        kind, tag = _own_kind(root, name, f, c, sample(name) if c is None and _inner(f) is not None else None)
+        names = _class_names(f) or _class_names(_inner(f)) or (
+            _class_names(_item(f, "label")) if _dict_keys(f) and "label" in _dict_keys(f) else None)
+        plan.cols.append(_Col(name, kind, tag, name, c.to_name[0] if c is not None and c.to_name else "", names))
+    _own_objects(plan, feats, config)
+    return plan
+
+
+def _own_objects(plan: _Plan, feats: dict, config: LabelingConfig | None) -> None:
+    """The objects the columns label: the config's, else one named after its data field (an ``<Image>``
+    where the export wrote sizes or a control labels an image, else a ``<Text>``)."""
+    if config is not None:
+        plan.objects = {o.name: (o.tag, o.field) for o in config.objects.values() if o.field in plan.data}
+        return
+    sized = all(s in feats for s in SIZES) or any(c.tag in (*_IMAGE_TAGS, *_SIZED_JSON) for c in plan.cols)
+    prefer = "image" if sized else "text"
+    field_ = prefer if prefer in plan.data else plan.data[0] if plan.data else prefer
+    plan.objects = {field_: ("Image" if sized else "Text", field_)}
+    for c in plan.cols:
+        c.to = field_
+
+
+def _hub_plan(root: Path, feats: dict, config: LabelingConfig | None) -> _Plan:
+    """The plan of a dataset as the hub declares its features (module docstring)."""
+    plan = _Plan()
+    controls = config.controls if config is not None else {}
+    tokens = "tokens" if "tokens" in feats and _plain(feats["tokens"]) and _inner(feats["tokens"]) is not None else None
+    bio = [n for n, f in feats.items() if tokens and _is_bio(_class_names(_inner(f)))]
+    for name, f in feats.items():
+        keys = _dict_keys(f)
+        c = controls.get(name)
+        if isinstance(f, datasets.Image):
+            if plan.image is not None:
+                raise _bad(root, name, f, f"a second image (the first is {plan.image!r})")
+            plan.image = name
+        elif name in bio:
+            plan.tokens = tokens
+            plan.cols.append(_Col(name, "bio", "Labels", "label" if len(bio) == 1 else name.removesuffix("_tags"),
+                                  names=_class_names(_inner(f))))
+        elif keys and "bbox" in keys and ({"category", "label"} & keys):
+            cat = "category" if "category" in keys else "label"
+            plan.cols.append(_Col(name, "objects", "RectangleLabels", "label" if "label" not in feats else name,
+                                  names=_class_names(_item(f, cat))))
+        elif _class_names(f) is not None or _class_names(_inner(f)) is not None:
+            single = _class_names(f) is not None
+            plan.cols.append(_Col(name, "choice" if single else "choices", "Choices", name,
+                                  names=_class_names(f) or _class_names(_inner(f))))
+        elif name == tokens and bio:  # the BIO columns' tokens, joined into the text
+            pass
+        elif _plain(f):
+            plan.data.append(name)
+        else:
+            raise _bad(root, name, f)
+        if c is not None and plan.cols and plan.cols[-1].name == name:  # named after a control of the config
+            plan.cols[-1].control, plan.cols[-1].tag = c.name, c.tag
+    _hub_objects(root, plan, feats, config)
+    return plan
+
+
+def _hub_objects(root: Path, plan: _Plan, feats: dict, config: LabelingConfig | None) -> None:
+    """The object the controls label: the image, else the text (the tokens, a ``text`` column, else the
+    first column of text); a control of the config keeps its own ``toName``."""
+    if plan.image is not None:
+        obj = ("image", "Image", plan.image)
+    else:
+        texts = [n for n in plan.data if isinstance(feats[n], datasets.Value) and feats[n].dtype == "string"]
+        text = "text" if plan.tokens or "text" in texts else texts[0] if texts else None
+        if text is None and plan.cols:
+            raise fail(root, "no image and no column of text for the labels to be on",
+                       "give the dataset an Image column or a column of text")
+        obj = ("text", "Text", text or "text")
+    given = config.controls if config is not None else {}
+    for c in plan.cols:
+        g = given.get(c.control)
+        c.to = g.to_name[0] if g is not None and g.to_name else obj[0]
+    plan.objects = {obj[0]: (obj[1], obj[2])}
+    if config is not None:
+        for c in plan.cols:
+            o = config.objects.get(c.to)
+            if o is not None:
+                plan.objects[c.to] = (o.tag, obj[2])
+
+
+def _label(v: Any, names: list[str] | None, where: str) -> str | None:
+    """The label a value names: a ClassLabel's name (None for -1 and none), or the value itself."""
+    if v is None or names is None:
+        return None if v is None else str(v)
+    if v == -1:
+        return None
+    if not isinstance(v, int) or not 0 <= v < len(names):
+        raise InputError(f"{where}: {shown(v)} is no class of the {len(names)} the feature names",
+                         "give class ids 0..N-1 (or -1 for no label)")
+    return names[v]
+
+
+def _dicts(v: Any) -> list[dict]:
+    """A column of dicts' value as a list of dicts (a hub ``Sequence`` of a dict holds a dict of lists)."""
+    if isinstance(v, dict):
+        n = max((len(x) for x in v.values() if isinstance(x, list)), default=0)
+        return [{k: x[i] if isinstance(x, list) and i < len(x) else None for k, x in v.items()} for i in range(n)]
+    return list(v or [])
+
+
+def _image_name(v: Any, split: str | None, i: int) -> str | None:
+    """An image's name: the path ``datasets`` recorded, else ``<split>-<row>.<ext>`` by its bytes."""
+    if not isinstance(v, dict):
+        return None if v is None else str(v)
+    if v.get("path"):
+        return str(v["path"])
+    if not v.get("bytes"):
+        return None
+    fmt = _image_format(v["bytes"])
+    return f"{split}-{i}.{fmt}" if split else f"{i}.{fmt}"
+
+
+def _image_format(data: bytes) -> str:
+    try:
+        with PILImage.open(io.BytesIO(data)) as im:
+            return (im.format or "png").lower().replace("jpeg", "jpg")
+    except (OSError, SyntaxError, ValueError):
+        return "png"
+
+
+def _size(row: dict, plan: _Plan, where: str) -> tuple[int, int] | None:
+    """The image's size in pixels: the ``width`` and ``height`` columns, else its header's."""
+    w, h = row.get("width"), row.get("height")
+    if type(w) is int and type(h) is int and w > 0 and h > 0:
+        return w, h
+    img = row.get(plan.image) if plan.image else None
+    if not plan.own and isinstance(img, dict) and img.get("bytes"):
+        try:
+            with PILImage.open(io.BytesIO(img["bytes"])) as im:
+                return im.size
+        except (OSError, SyntaxError, ValueError):
+            raise InputError(f"{where}: column {plan.image!r} holds bytes Pillow cannot read as an image",
+                             "give readable images, or width and height columns") from None
+    return None
+
+
+def _sized(size: tuple[int, int] | None) -> dict:
+    return {"original_width": size[0], "original_height": size[1], "image_rotation": 0} if size else {}
+
+
+def _own_value(col: _Col, d: dict, labels: list[str]) -> dict:
+    """The ``value`` of a region annover's export wrote as the dict ``d``."""
+    key = col.tag.lower()
+    if col.kind == "boxes":
+        x, y, w, h = d["bbox"]
+        return {"x": x, "y": y, "width": w, "height": h, "rotation": d.get("rotation") or 0, key: labels}
+    if col.kind == "polygons":
+        return {"points": d["points"], "closed": True, key: labels}
+    if col.kind == "spans":
+        return {"start": d["start"], "end": d["end"], "text": d["text"], key: labels}
+    return {"x": d["x"], "y": d["y"], key: labels}
+
+
+def _region_items(col: _Col, v: Any, size: tuple[int, int] | None, where: str) -> list[dict]:
+    """The result items of one column's value in one row (keypoints' objects linked later)."""
+    base = {"from_name": col.control, "to_name": col.to, "type": col.tag.lower()}
+    at = f"{where}, column {col.name!r}"
+    if col.kind in ("choice", "choices"):
+        labels = [lb for x in ([v] if col.kind == "choice" else v or []) if (lb := _label(x, col.names, at))]
+        if not labels:
+            return []
+        key = "taxonomy" if col.tag == "Taxonomy" else "choices"
+        return [{**base, "value": {key: [lb.split("/") for lb in labels] if key == "taxonomy" else labels}}]
+    if col.kind == "texts":
+        return [{**base, "value": {"text": [str(t) for t in v]}}] if v else []
+    if col.kind == "number":
+        return [] if v is None else [{**base, "value": {col.tag.lower(): v}}]
+    if col.kind == "json":
+        sized = _sized(size) if col.tag in _SIZED_JSON else {}
+        return [{**base, **sized, "value": _json_value(s, at)} for s in v or []]
+    if col.kind == "objects":
+        return [_object(col, d, size, f"{at}, object {j}") for j, d in enumerate(_dicts(v))]
+    out = []
+    for j, d in enumerate(_dicts(v)):
+        lb = _label(d.get("label"), col.names, f"{at}, item {j}")
+        item = {**base, "value": _own_value(col, d, [lb] if lb is not None else [])}
+        if col.kind in ("boxes", "polygons", "keypoints"):
+            item.update(_sized(size))
+        if col.kind == "keypoints" and d.get("visibility") not in (None, 2):
+            item["visibility"] = d["visibility"]
+        out.append(item)
+    return out
+
+
+def _json_value(s: Any, where: str) -> Any:
+    try:
+        value = json.loads(s)
+    except (TypeError, ValueError):
+        value = None
+    if not isinstance(value, dict):
+        raise InputError(f"{where}: {shown(s)} is not a result value as JSON (an object)",
+                         "give the control's results as annover's export writes them, or drop the column")
+    return value
+
+
+def _object(col: _Col, d: dict, size: tuple[int, int] | None, where: str) -> dict:
+    """A hub object (``{bbox: [x, y, w, h] in pixels, category}``) as the COCO reader reads a box."""
+    cat = "category" if "category" in d else "label"
+    label = _label(d.get(cat), col.names, where)
+    if label is None:
+        raise InputError(f"{where}: no {cat}", f"give each object a {cat}")
+    if size is None:
+        raise InputError(f"{where}: the image's size is not known (no width and height columns, no image bytes)",
+                         "add width and height columns (pixels) to the dataset")
+    item = regions_of({k: x for k, x in d.items() if k != cat}, size[0], size[1], label, [], where)[0]
+    item.update(from_name=col.control, to_name=col.to)
+    return item
+
+
+def _link_keypoints(items: dict[str, list[dict]], rows: dict[str, Any], plan: _Plan) -> None:
+    """Give the object each keypoint names (``object_control``, ``object_index``) an id from its content
+    (the COCO and YOLO readers' rule) and the keypoint its ``parentID``."""
+    taken: set[str] = set()
+    for col in plan.cols:
+        if col.kind != "keypoints":
+            continue
+        for kp, d in zip(items[col.name], _dicts(rows[col.name])):
+            objs = items.get(str(d.get("object_control")), [])
+            j = d.get("object_index")
+            if isinstance(j, int) and 0 <= j < len(objs):
+                obj = objs[j]
+                if "id" not in obj:
+                    obj["id"] = unique_id(region_id(obj), taken)
+                kp["parentID"] = obj["id"]
+
+
+def _bio(plan: _Plan, row: dict, data: dict, where: str) -> list[dict]:
+    """Spans of each BIO column on the tokens, joined into ``data.text``."""
+    toks = [str(t) for t in row[plan.tokens] or []] if plan.tokens else []
+    out = []
+    for col in plan.cols:
+        if col.kind != "bio":
+            continue
+        tags = [_label(t, col.names, f"{where}, column {col.name!r}") or "O" for t in row[col.name] or []]
+        if len(tags) != len(toks):
+            raise InputError(f"{where}: column {col.name!r} has {len(tags)} tags for {len(toks)} tokens",
+                             "give one tag a token")
+        ents = entity_spans(tags, [f"{where}, column {col.name!r}, token {k}" for k in range(len(tags))])
+        data[plan.objects[col.to][1]], items = sentence_result(toks, ents, col.control, col.to)
+        out += items
+    return out
+
+
+def _row_task(plan: _Plan, row: dict, split: str | None, i: int, where: str) -> dict:
+    """The Label Studio task of one row: its data, and its answer (none for a row of no label)."""
+    data: dict[str, Any] = {}
+    for n in plan.data:
+        v = row[n]
+        v = _image_name(v, split, i) if isinstance(v, dict) else v
+        if v is not None:
+            data[n] = v
+    if plan.image is not None:
+        data[plan.image] = _image_name(row[plan.image], split, i)
+        if data[plan.image] is None:
+            raise InputError(f"{where}: column {plan.image!r} holds no image", "give each row its image")
+    size = _size(row, plan, where) if any(c.kind in ("boxes", "polygons", "keypoints", "objects")
+                                          or c.tag in _SIZED_JSON for c in plan.cols) else None
+    items = {c.name: _region_items(c, row[c.name], size, where) for c in plan.cols if c.kind != "bio"}
+    _link_keypoints(items, row, plan)
+    result = [r for c in plan.cols for r in items.get(c.name, [])] + _bio(plan, row, data, where)
+    if split is not None:
+        data["split"] = split
+    task: dict[str, Any] = {"data": data}
+    if plan.own:
+        task["id"] = row[KEY]
+    elif plan.image is not None:
+        task["id"] = stem_key(data[plan.image])
+    unlabeled_row = not plan.own and not result and any(
+        c.kind == "choice" and _label(row[c.name], c.names, where) is None for c in plan.cols)
+    task["annotations"] = [] if unlabeled_row else [{"result": result}]
+    return task
+
+
+def _plan_of(root: Path, parts: list[tuple[str | None, Any]], config: LabelingConfig | None) -> _Plan:
+    feats = dict(parts[0][1].features)
+    for split, ds in parts[1:]:
+        if dict(ds.features) != feats:
+            raise fail(root, f"split {split!r} has other features than split {parts[0][0]!r}",
+                       "give every split the same columns and features (cast_column)")
+    own = KEY in feats and isinstance(feats[KEY], datasets.Value) and feats[KEY].dtype == "string"
+    if not own:
+        return _hub_plan(root, feats, config)
+
+    def sample(name: str) -> Any:
+        return next((x for _, ds in parts for v in ds.data.column(name).to_pylist() if v for x in v if x), None)
+    return _own_plan(root, feats, config, sample)
+
+
+def read(root: Path, config: LabelingConfig | None = None) -> TrainInput:
+    """Label Studio tasks and a config for the ``save_to_disk`` folder ``root`` (module docstring);
+    columns named after a control of ``config`` are read as that control."""
+    parts = _load(root)
+    plan = _plan_of(root, parts, config)
+    tasks: list[dict] = []
+    seen: dict[str, int] = {}
+    for split, ds in parts:
+        table = ds.data.table if ds._indices is None else ds.flatten_indices().data.table
+        for i, row in enumerate(table.to_pylist()):
+            where = f"{root}: " + (f"split {split!r}, " if split else "") + f"row {i}"
+            task = _row_task(plan, row, split, i, where)
+            if "id" not in task:  # keyed by the hash of its data: a repeated row gets data.copy, as in CoNLL
+                text = json.dumps(task["data"], sort_keys=True, default=str)
+                copy = seen[text] = seen.get(text, -1) + 1
+                if copy:
+                    task["data"]["copy"] = copy
+            tasks.append(task)
+    warnings = [] if plan.own else unlabeled(tasks, root, "label", "row")
+    key = TASK_ID_KEY if plan.own or plan.image is not None else None
+    return TrainInput(tasks, _config(plan, tasks), key=key, warnings=warnings)
+
+
+def _config(plan: _Plan, tasks: list[dict]) -> str:
+    """A labeling config of the plan's objects and controls, their labels the features' names (and any
+    other label an answer gives)."""
+    used: dict[str, list[str]] = {}
+    for t in tasks:
+        for a in t["annotations"]:
+            for r in a["result"]:
+                labels = r["value"].get(r["type"])
+                for lb in labels if isinstance(labels, list) else []:
+                    used.setdefault(r["from_name"], []).append("/".join(lb) if isinstance(lb, list) else str(lb))
+    out = "<View>\n" + "".join(f"  <{tag} name={quoteattr(n)} value={quoteattr('$' + f)}/>\n"
+                               for n, (tag, f) in plan.objects.items())
+    done: set[str] = set()
+    for c in plan.cols:
+        if c.control in done:
+            continue
+        done.add(c.control)
+        names = [n[2:] for n in c.names or [] if n[:2] == "B-"] if c.kind == "bio" else list(c.names or [])
+        labels = list(dict.fromkeys(names + used.get(c.control, [])))
+        if c.tag in ("Choices", "Taxonomy"):
+            choice = ' choice="multiple"' if c.kind == "choices" else ""
+            out += (f"  <{c.tag} name={quoteattr(c.control)} toName={quoteattr(c.to)}{choice}>"
+                    + "".join(f"\n    <Choice value={quoteattr(lb)}/>" for lb in labels) + f"\n  </{c.tag}>\n")
+        elif c.tag.endswith("Labels"):
+            out += labels_tag(c.tag, c.control, c.to, labels)
+        else:
+            out += f"  <{c.tag} name={quoteattr(c.control)} toName={quoteattr(c.to)}/>\n"
+    return out + "</View>\n"
