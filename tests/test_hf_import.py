@@ -71,9 +71,12 @@ def test_export_then_snapshot_gives_the_same_annotations_snapshot(repo, tmp_path
     # without a config: the one made from the columns names the controls and objects as the readers did
     back = read_train(tmp_path / "hf", "hf", None, True)
     assert content_id(back.annotations, "annotations") == before
+    rule = _show("HEAD")["origin"]["reading"]["key"]
     err = _ok("snapshot", "--from", str(tmp_path / "hf"), "-m", "back from hf")  # found without --format
     assert _annotations_id("HEAD") == before, err
     assert "nothing changed since HEAD" in err or _show("HEAD")["origin"]["format"] == "hf"
+    # the rows are keyed as the version was (task_key): read with its rule, which the next snapshot keeps
+    assert "changed scheme" not in err and _show("HEAD")["origin"]["reading"]["key"] == rule
 
 
 #: corpus samples whose regions hold what the HF columns have no place for: the export says so
@@ -283,6 +286,8 @@ def test_image_classification_of_images_stored_as_bytes(repo, tmp_path):
     assert {k: d["image"] for k, d in tasks.items()} == {Path(p).stem: p for p in expected_images}
     for image, (_, y) in zip(expected_images, rows):
         assert answers[Path(image).stem] == [("labels", [names[y]], {"choices": [names[y]]})]
+    # keyed as COCO and YOLO key images, and recorded so: the same images back from Label Studio are the same tasks
+    assert _show("HEAD")["origin"]["reading"]["key"] == "stem:data.image"
 
 
 def test_multi_label(repo, tmp_path):

@@ -40,7 +40,8 @@ from annover.errors import InputError, UsageError, shown
 from annover.formats.coco import regions_of
 from annover.formats.conll import entity_spans, sentence_result
 from annover.formats.hf import INSTALL_HINT, quiet
-from annover.formats.label_studio import TASK_ID_KEY, stem_key
+from annover.formats.label_studio import STEM_PREFIX, TASK_ID_KEY, stem_key
+from annover.formats.tables import HEAD_KEY
 from annover.formats.text import fail
 from annover.formats.train import TrainInput, labels_tag, region_id, unique_id, unlabeled
 from annover.formats.yolo import SPLIT_ALIASES
@@ -508,7 +509,8 @@ def read(root: Path, config: LabelingConfig | None = None) -> TrainInput:
             tasks.append(task)
     warnings = [] if plan.own else unlabeled(tasks, root, "label", "row")
     key = TASK_ID_KEY if plan.own or plan.image is not None else None
-    return TrainInput(tasks, _config(plan, tasks), key=key, warnings=warnings)
+    rule = HEAD_KEY if plan.own else f"{STEM_PREFIX}data.{plan.image}" if plan.image is not None else None
+    return TrainInput(tasks, _config(plan, tasks), key=key, warnings=warnings, key_rule=rule)
 
 
 def _config(plan: _Plan, tasks: list[dict]) -> str:

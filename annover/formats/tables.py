@@ -17,7 +17,7 @@ else:
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["Tables", "empty", "finish", "rows_to_tables", "task_data_for_keys"]
+__all__ = ["HEAD_KEY", "Tables", "empty", "finish", "rows_to_tables", "task_data_for_keys"]
 
 
 @dataclass
@@ -31,6 +31,14 @@ class Tables:
     warnings: list[str] = field(default_factory=list)
     #: a labeling config the reader generated (training formats read without one), stored with the version
     config_text: str | None = None
+    #: the ``--key`` rule the reader's task keys follow where its format has no one rule (a Hugging Face
+    #: dataset's: ``stem:data.FIELD`` for images, :data:`HEAD_KEY` for annover's own export); None: the format's
+    key_rule: str | None = None
+
+
+#: :attr:`Tables.key_rule` of rows keyed as the version they were exported from (a ``task_key`` column):
+#: read with HEAD's rule
+HEAD_KEY = "head"
 
 
 def empty(name: str) -> "pa.Table":

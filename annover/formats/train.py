@@ -54,6 +54,7 @@ class TrainInput:
     key: str | None = TASK_ID_KEY  # the tasks' ``id`` is their key; None: the hash of their data
     warnings: list[str] = field(default_factory=list)  # what the reader read another way than written
     category_ids: dict[str, int] | None = None  # a COCO file's category ids, where 1.. would not give them
+    key_rule: str | None = None  # the --key rule the keys follow where the format has no one (Tables.key_rule)
 
 
 #: a control character (C0, DEL, C1): a NUL, a line break, a tab...
@@ -280,6 +281,7 @@ def to_tables(inp: TrainInput, source: str, fmt: str, config: LabelingConfig | N
     tables = from_ls_tasks(inp.tasks, source, config=cfg if config is not None else None, key=inp.key,
                            validate=validate, fmt=fmt)
     tables.warnings += inp.warnings
+    tables.key_rule = inp.key_rule
     if config is not None and inp.category_ids and category_ids(config, list(inp.category_ids)) != inp.category_ids:
         tables.warnings.append(f"{source}: the labeling config gives its labels other category ids than the file "
                                f"({', '.join(f'{n}={i}' for n, i in list(inp.category_ids.items())[:5])}); a COCO "

@@ -29,6 +29,7 @@ from annover.formats.label_studio import IMAGE_KEY
 from annover.formats.ls_results import strictness
 from annover.formats.text import is_utf8, refuse_special
 from annover.formats import IMAGE_FORMATS
+from annover.formats.tables import HEAD_KEY
 from annover.store.versions import Version
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -86,11 +87,16 @@ def of_format(fmt: Any) -> str | None:
     return IMAGE_KEY if fmt in IMAGE_FORMATS else None
 
 
-def own_reading(fmt: Any, given: str | None, reading: Reading, taken: list[str]) -> tuple[Reading, list[str]]:
+def own_reading(fmt: Any, given: str | None, reading: Reading, taken: list[str],
+                rule: str | None = None) -> tuple[Reading, list[str]]:
     """The reading of a training-format input (``fmt``), whose reader keys the tasks itself (:func:`of_format`;
-    a CoNLL sentence by the hash of its text): that key, not HEAD's (nor said to be HEAD's, in ``taken``).
-    UsageError for a ``--key`` ``given`` that is another: it would be recorded, and not used."""
-    own = of_format(fmt)
+    a CoNLL sentence by the hash of its text, or ``rule``: the reader's where the format has no one rule): that
+    key, not HEAD's (nor said to be HEAD's, in ``taken``); with ``rule`` :data:`HEAD_KEY` (rows keyed by the
+    version exported), the reading as remembered. UsageError for a ``--key`` ``given`` that is another: it would
+    be recorded, and not used."""
+    if rule == HEAD_KEY:
+        return reading, taken
+    own = rule if rule is not None else of_format(fmt)
     if given not in (None, AUTO_KEY, own):
         how = (f"an image by its file name without folder and extension (--key {own})" if own
                else "a sentence by the hash of its text")
