@@ -118,13 +118,15 @@ Examples:
   annover snapshot --label-studio my-dataset -m "pulled from Label Studio"
   annover snapshot --from instances.json -m "COCO in"   # COCO recognised; a labeling config is generated
   annover snapshot --from yolo-folder --format yolo --config labeling.xml -m "YOLO, checked against a config"
+  annover snapshot --from v3-hf -m "relabeled in HF"      # a datasets save_to_disk folder (annover's export too)
   annover snapshot --from round3.json --dry-run          # what it would record; nothing written
   annover snapshot --label-studio my-dataset --dry-run   # what Label Studio has that HEAD has not
   annover snapshot --label-studio round-4 --update -m "round 4"   # a sample's project, into HEAD's tasks
 """)
 @click.option("--from", "source", metavar="FILE", callback=not_empty,
               help="Label Studio JSON / JSON-MIN export, JSONL or CSV of (task key, label), or Parquet; "
-                   "a COCO file, a YOLO or VOC folder, a CoNLL file (recognised, or named with --format).")
+                   "a COCO file, a YOLO, VOC or Hugging Face datasets folder, a CoNLL file (recognised, or named "
+                   "with --format).")
 @click.option("--label-studio", "ls_project", metavar="DATASET", callback=not_empty,
               help="Pull this Label Studio project (title or id) instead of reading a file.")
 @click.option("--config", type=click.Path(dir_okay=False), callback=not_empty,
