@@ -305,6 +305,27 @@ def test_multi_label(repo, tmp_path):
         assert answers[key] == ([("topics", labels, {"choices": labels})] if labels else [])
 
 
+def test_labels_as_strings_are_read_with_a_config_naming_their_control(repo, tmp_path):
+    """A dataset whose labels are plain strings (no ClassLabel): kept as task data, unless --config names
+    their column as a <Choices>, which then reads them as its labels."""
+    rows = [("good service", "positive"), ("slow", "negative"), ("fine", None)]
+    datasets.Dataset.from_dict({"review": [t for t, _ in rows], "sentiment": [y for _, y in rows]}).save_to_disk(
+        str(tmp_path / "reviews"))
+    cfg = tmp_path / "cfg.xml"
+    cfg.write_text('<View><Text name="txt" value="$review"/><Choices name="sentiment" toName="txt">'
+                   '<Choice value="positive"/><Choice value="negative"/></Choices></View>')
+    _ok("snapshot", "--from", str(tmp_path / "reviews"), "--config", str(cfg), "-m", "reviews")
+    tasks, answers = _tasks(), _answers()
+    assert sorted(d["review"] for d in tasks.values()) == sorted(t for t, _ in rows)
+    for text, y in rows:
+        key = next(k for k, d in tasks.items() if d == {"review": text})
+        if y is None:
+            assert key not in answers  # no label: a task to label
+        else:
+            assert answers[key] == [("sentiment", [y], {"choices": [y]})]
+    assert {r["to_name"] for r in _rows("HEAD") if r["region_key"]} == {"txt"}
+
+
 def _conll_sentences(path: Path) -> list[tuple[list[str], list[str]]]:
     """(tokens, tags) of each sentence of a CoNLL file (token first, tag last)."""
     out: list[tuple[list[str], list[str]]] = [([], [])]
@@ -407,7 +428,7 @@ def test_a_column_annover_cannot_map_is_one_line_naming_it(repo, tmp_path):
     line = err.strip()
     assert "\n" not in line and "Traceback" not in line
     assert str(tmp_path / "odd") in line and "'embedding'" in line and "Array2D" in line
-    assert "--config" in line and "remove_columns" in line
+    assert "remove_columns" in line and "--config" in line
     assert (_show("HEAD")["id"] if invoke("show", "HEAD", "--json")[0] == 0 else None) == head  # nothing written
 
 

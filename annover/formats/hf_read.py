@@ -50,6 +50,7 @@ from annover.model.config import LabelingConfig
 if TYPE_CHECKING:
     import datasets
     import PIL.Image as PILImage
+    import pyarrow as pa
 else:
     datasets = lazy("datasets")
     PILImage = lazy("PIL.Image")
@@ -114,6 +115,11 @@ def _load(root: Path) -> list[tuple[str | None, "datasets.Dataset"]]:
     return [(None, ds)]
 
 
+def _table(ds: "datasets.Dataset") -> "pa.Table":
+    """The dataset's rows as an Arrow table: a ClassLabel's ids, an Image's ``{bytes, path}``, nothing decoded."""
+    return ds.with_format("arrow")[:]
+
+
 def _inner(f: Any) -> Any:
     """The feature of a list's items (``List``, ``LargeList``, an old ``Sequence``), else None."""
     return f.feature if isinstance(f, (datasets.List, datasets.LargeList, datasets.Sequence)) else None
@@ -150,8 +156,9 @@ def _bad(root: Path, name: str, f: Any, what: str = "which annover reads as neit
          ) -> InputError:
     kind = shown(repr(f))
     return fail(root, f"column {name!r} is {kind}, {what}",
-                f"give --config with a control named {name!r} that reads it, or drop the column "
-                f"(dataset.remove_columns([{name!r}]), then save_to_disk)")
+                f"drop the column (dataset.remove_columns([{name!r}]), then save_to_disk); labels are read from "
+                "ClassLabel columns (or a column of labels a --config control is named after), BIO tags beside "
+                "tokens and objects of bbox and category")
 
 
 def _json_tag(sample: Any) -> str | None:
@@ -247,6 +254,9 @@ def _hub_plan(root: Path, feats: dict, config: LabelingConfig | None) -> _Plan:
                                   names=_class_names(f) or _class_names(_inner(f))))
         elif name == tokens and bio:  # the BIO columns' tokens, joined into the text
             pass
+        elif c is not None and c.tag in ("Choices", "Taxonomy") and _plain(f):  # labels as plain values
+            kind = "choice" if _inner(f) is None and c.tag == "Choices" and c.choice != "multiple" else "choices"
+            plan.cols.append(_Col(name, kind, c.tag, name))
         elif _plain(f):
             plan.data.append(name)
         else:
@@ -258,8 +268,9 @@ def _hub_plan(root: Path, feats: dict, config: LabelingConfig | None) -> _Plan:
 
 
 def _hub_objects(root: Path, plan: _Plan, feats: dict, config: LabelingConfig | None) -> None:
-    """The object the controls label: the image, else the text (the tokens, a ``text`` column, else the
-    first column of text); a control of the config keeps its own ``toName``."""
+    """The object each control labels: the image, else the text (the tokens, a ``text`` column, else the
+    first column of text), named ``image`` or ``text``; a control of the config keeps its own ``toName``
+    (that object reading the same column)."""
     if plan.image is not None:
         obj = ("image", "Image", plan.image)
     else:
@@ -272,13 +283,11 @@ def _hub_objects(root: Path, plan: _Plan, feats: dict, config: LabelingConfig | 
     given = config.controls if config is not None else {}
     for c in plan.cols:
         g = given.get(c.control)
-        c.to = g.to_name[0] if g is not None and g.to_name else obj[0]
-    plan.objects = {obj[0]: (obj[1], obj[2])}
-    if config is not None:
-        for c in plan.cols:
-            o = config.objects.get(c.to)
-            if o is not None:
-                plan.objects[c.to] = (o.tag, obj[2])
+        o = config.objects.get(g.to_name[0]) if config is not None and g is not None and g.to_name else None
+        c.to = o.name if o is not None else obj[0]
+        plan.objects[c.to] = (o.tag if o is not None else obj[1], obj[2])
+    if not plan.objects:
+        plan.objects[obj[0]] = (obj[1], obj[2])
 
 
 def _label(v: Any, names: list[str] | None, where: str) -> str | None:
@@ -485,7 +494,7 @@ def _plan_of(root: Path, parts: list[tuple[str | None, Any]], config: LabelingCo
         return _hub_plan(root, feats, config)
 
     def sample(name: str) -> Any:
-        return next((x for _, ds in parts for v in ds.data.column(name).to_pylist() if v for x in v if x), None)
+        return next((x for _, ds in parts for v in _table(ds).column(name).to_pylist() if v for x in v if x), None)
     return _own_plan(root, feats, config, sample)
 
 
@@ -497,8 +506,7 @@ def read(root: Path, config: LabelingConfig | None = None) -> TrainInput:
     tasks: list[dict] = []
     seen: dict[str, int] = {}
     for split, ds in parts:
-        table = ds.data.table if ds._indices is None else ds.flatten_indices().data.table
-        for i, row in enumerate(table.to_pylist()):
+        for i, row in enumerate(_table(ds).to_pylist()):
             where = f"{root}: " + (f"split {split!r}, " if split else "") + f"row {i}"
             task = _row_task(plan, row, split, i, where)
             if "id" not in task:  # keyed by the hash of its data: a repeated row gets data.copy, as in CoNLL
