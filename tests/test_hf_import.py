@@ -432,6 +432,32 @@ def test_a_column_annover_cannot_map_is_one_line_naming_it(repo, tmp_path):
     assert (_show("HEAD")["id"] if invoke("show", "HEAD", "--json")[0] == 0 else None) == head  # nothing written
 
 
+def _one_line_exit_3(*args: str) -> str:
+    code, _, err = invoke(*args)
+    assert code == 3, err
+    assert "\n" not in err.strip() and "Traceback" not in err
+    return err
+
+
+def test_a_config_whose_control_cannot_hold_the_column_is_one_line(repo, tmp_path):
+    """A control named after a column whose tag cannot hold it: a ClassLabel read as <Labels>, annover's
+    box column read as <Choices> (a config other than the exported version's)."""
+    datasets.Dataset.from_dict({"text": ["x"], "label": [0]}, features=datasets.Features({
+        "text": datasets.Value("string"), "label": datasets.ClassLabel(names=["a"])})).save_to_disk(str(tmp_path / "c"))
+    spans = tmp_path / "spans.xml"
+    spans.write_text('<View><Text name="text" value="$text"/><Labels name="label" toName="text">'
+                     '<Label value="a"/></Labels></View>')
+    err = _one_line_exit_3("snapshot", "--from", str(tmp_path / "c"), "--config", str(spans), "-m", "x")
+    assert "'label'" in err and "<Labels>" in err and "<Choices>" in err
+    _ok("snapshot", "--from", str(CORPUS / "yolo_detect_lssdk"), "-m", "boxes")
+    _ok("export", "HEAD", "--format", "hf", "--out", str(tmp_path / "hf"))
+    choices = tmp_path / "choices.xml"
+    choices.write_text('<View><Image name="image" value="$image"/><Choices name="label" toName="image">'
+                       '<Choice value="bus"/></Choices></View>')
+    err = _one_line_exit_3("snapshot", "--from", str(tmp_path / "hf"), "--config", str(choices), "-m", "x")
+    assert "'label'" in err and "<Choices>" in err and "config of the version exported" in err
+
+
 def test_a_folder_datasets_cannot_load_is_one_line(repo, tmp_path):
     bad = tmp_path / "bad"
     bad.mkdir()

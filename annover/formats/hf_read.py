@@ -20,9 +20,9 @@ reader names it). Two shapes are read:
 An ``Image`` column is the task's ``image``: the path ``datasets`` recorded for it, else
 ``<split>-<row>.<ext>`` (``<row>.<ext>`` without a split) by its bytes; an image's task is keyed by that
 name without folder and extension, as COCO's and YOLO's are; other rows by the hash of their data (a
-repeated one gets ``data.copy``). Plain values (and lists of them) are kept as task data; any other
-column is an error naming it and its feature. A column named after a control of the given config is
-read as that control.
+repeated one gets ``data.copy``). Plain values (and lists of them) are kept as task data, but a column
+named after a ``<Choices>`` of the given config, read as its labels; a ``ClassLabel`` column named after a
+control of the config is read as that control. Any other column is an error naming it and its feature.
 """
 
 from __future__ import annotations
@@ -181,12 +181,26 @@ def _own_kind(root: Path, name: str, f: Any, c: Any, sample: Any) -> tuple[str, 
     kinds = {"Labels": "spans", "RectangleLabels": "boxes", "PolygonLabels": "polygons",
              "KeyPointLabels": "keypoints", "TextArea": "texts", "Number": "number", "Rating": "number",
              "Taxonomy": "choices"}
-    if tag == "Choices":
-        single = c.choice != "multiple" if c is not None else _inner(f) is None
-        return ("choice" if single else "choices"), tag
     if tag is None:
         raise _bad(root, name, f)
-    return kinds.get(tag, "json"), tag
+    single = tag == "Choices" and (c.choice != "multiple" if c is not None else _inner(f) is None)
+    kind = "choice" if single else "choices" if tag == "Choices" else kinds.get(tag, "json")
+    if not _own_fits(kind, tag, f):
+        raise _bad(root, name, f, f"and the labeling config's control {name!r} is a <{tag}>, whose column annover's "
+                   "export writes otherwise: give the config of the version exported (--config)")
+    return kind, tag
+
+
+def _own_fits(kind: str, tag: str, f: Any) -> bool:
+    """Whether an own-export column of feature ``f`` is what the export writes for a ``tag`` control."""
+    one = (datasets.ClassLabel, datasets.Value)
+    if kind == "choice":
+        return isinstance(f, one)
+    if kind in ("choices", "texts", "json"):
+        return isinstance(_inner(f), one)
+    if kind == "number":
+        return isinstance(f, datasets.Value)
+    return _dict_keys(f) == next(k for k, t in _OWN_DICTS.items() if t == tag)
 
 
 def _own_plan(root: Path, feats: dict, config: LabelingConfig | None, sample: Callable[[str], Any]) -> _Plan:
@@ -262,9 +276,22 @@ def _hub_plan(root: Path, feats: dict, config: LabelingConfig | None) -> _Plan:
         else:
             raise _bad(root, name, f)
         if c is not None and plan.cols and plan.cols[-1].name == name:  # named after a control of the config
-            plan.cols[-1].control, plan.cols[-1].tag = c.name, c.tag
+            _bind(root, plan.cols[-1], c.name, c.tag, f)
     _hub_objects(root, plan, feats, config)
     return plan
+
+
+#: the control tags each kind of hub column can be read as
+_HUB_TAGS = {"choice": ("Choices", "Taxonomy"), "choices": ("Choices", "Taxonomy"), "bio": ("Labels",),
+             "objects": ("RectangleLabels",)}
+
+
+def _bind(root: Path, col: _Col, control: str, tag: str, f: Any) -> None:
+    """Read ``col`` as the config's control of its name; InputError where that control's tag cannot hold it."""
+    if tag not in _HUB_TAGS[col.kind]:
+        raise _bad(root, col.name, f, f"and the labeling config's control {control!r} of that name is a <{tag}>, "
+                   f"which cannot hold it (a <{'> or <'.join(_HUB_TAGS[col.kind])}> can)")
+    col.control, col.tag = control, tag
 
 
 def _hub_objects(root: Path, plan: _Plan, feats: dict, config: LabelingConfig | None) -> None:
