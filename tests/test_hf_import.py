@@ -203,6 +203,17 @@ def test_property_own_export_reads_back_to_the_same_annotations(version):
     assert back.tasks.column("task_key").to_pylist() == t.tasks.column("task_key").to_pylist()
 
 
+def test_an_arrow_file_of_the_dataset_reads_as_its_folder(repo, tmp_path):
+    """One ``.arrow`` file (a save_to_disk shard): its features come from the schema's metadata."""
+    _ok("snapshot", "--from", str(CORPUS / "yolo_pose_datumaro"), "-m", "pose")
+    _ok("export", "HEAD", "--format", "hf", "--out", str(tmp_path / "hf"))
+    (shard,) = (tmp_path / "hf").glob("*.arrow")
+    before = _annotations_id("HEAD")
+    assert content_id(read_source(shard).annotations, "annotations") == before
+    (tmp_path / "bad.arrow").write_bytes(b"not arrow")
+    _one_line_exit_3("snapshot", "--from", str(tmp_path / "bad.arrow"), "-m", "bad")
+
+
 def test_own_export_with_its_splits(repo, tmp_path):
     """A DatasetDict of annover's own export (split by the user): each row's split in data.split,
     ``validation`` as ``val`` (the YOLO reader's name)."""

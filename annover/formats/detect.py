@@ -13,7 +13,7 @@
 - a Pascal VOC folder: ``*.xml`` files (or in ``Annotations/``, ``annotations/``) whose root
   is ``<annotation>``; also one such ``.xml`` file;
 - a Hugging Face ``datasets`` folder: ``dataset_dict.json``, ``state.json`` or ``dataset_info.json``
-  (what ``save_to_disk`` writes);
+  (what ``save_to_disk`` writes); also an ``.arrow`` file of a dataset;
 - a CoNLL file (``.conll``, ``.iob``, ``.bio``, ``.txt``): lines of at least two columns whose
   last column is a tag (``O``, ``B-X``, ``I-X``, ``E-X``, ``S-X``), blank lines between sentences.
 
@@ -61,6 +61,8 @@ def detect_train(path: Path) -> str | None:
         return Format.COCO if _is_coco(path) else None
     if suffix == ".xml" and _is_voc_xml(path):
         return Format.VOC
+    if suffix == ".arrow":  # a Hugging Face datasets file (a save_to_disk shard, a cache file): no other reader's
+        return Format.HF
     if suffix in _CONLL_ONLY or suffix in _CONLL_SUFFIXES and _is_conll(path):
         return Format.CONLL
     return None

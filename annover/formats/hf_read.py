@@ -1,5 +1,6 @@
-"""A Hugging Face ``datasets`` folder (``save_to_disk`` of a ``Dataset`` or a ``DatasetDict``) read
-as Label Studio tasks with one answer each, and a labeling config made from its features.
+"""A Hugging Face ``datasets`` folder (``save_to_disk`` of a ``Dataset`` or a ``DatasetDict``), or an
+``.arrow`` file of a dataset, read as Label Studio tasks with one answer each, and a labeling config
+made from its features.
 
 A ``DatasetDict``'s rows keep their split in ``data.split`` (``validation`` as ``val``, as the YOLO
 reader names it). Two shapes are read:
@@ -100,15 +101,16 @@ class _Plan:
 
 
 def _load(root: Path) -> list[tuple[str | None, "datasets.Dataset"]]:
-    """(split, dataset) of the folder: one of no split for a ``Dataset``."""
+    """(split, dataset) of the folder: one of no split for a ``Dataset`` (or an ``.arrow`` file of one:
+    its features from the schema's ``huggingface`` metadata)."""
     try:
         with quiet():
-            ds = datasets.load_from_disk(str(root))
+            ds = datasets.Dataset.from_file(str(root)) if root.is_file() else datasets.load_from_disk(str(root))
     except ImportError:
         raise UsageError("reading a Hugging Face dataset needs the datasets library", INSTALL_HINT) from None
     except (OSError, ValueError, KeyError, TypeError) as e:
         said = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        raise fail(root, f"datasets cannot load the folder ({said})",
+        raise fail(root, f"datasets cannot load the {'file' if root.is_file() else 'folder'} ({said})",
                    "give the folder Dataset.save_to_disk or DatasetDict.save_to_disk wrote") from None
     if isinstance(ds, datasets.DatasetDict):
         return [(SPLIT_ALIASES.get(s, s), d) for s, d in ds.items()]
