@@ -50,8 +50,8 @@ from annover.formats.images import (CATEGORY_TAGS, Image, Obj, categories, categ
                                     px_of, rbox_corners, side_problem)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, json_kind, read_json
-from annover.formats.train import (TrainInput, image_config, json_attribute, labels_kept, refuse_control, region_id,
-                                   stem_key, unique_id, unlabeled, view_kept)
+from annover.formats.train import (TrainInput, image_config, json_attribute, labels_kept, refuse_control,
+                                   refuse_not_xml, region_id, stem_key, unique_id, unlabeled, view_kept)
 from annover.formats.yolo import SPLITS, or_train, split_of
 from annover.model.config import LabelingConfig
 
@@ -558,6 +558,8 @@ def keypoint_names_of(cats: dict, path: Path) -> list[str]:
     out: list[str] = []
     for c in cats.values():
         mine = list(map(str, c.get("keypoints") or []))
+        for j, n in enumerate(mine):
+            refuse_not_xml(n, path, f"category {c['name']!r}: keypoint {j}")
         twice = next((n for i, n in enumerate(mine) if n in mine[:i]), None)
         if twice is not None:
             raise fail(path, f"category {c['name']!r} names the keypoint {twice!r} twice",
@@ -633,6 +635,7 @@ def read(path: Path) -> TrainInput:
         if not isinstance(c, dict) or "id" not in c or "name" not in c:
             raise fail(path, f"category {i} has no id or name", "give each category an id and a name")
         _check_record(path, f"category {i}", c, ("name",))
+        refuse_not_xml(str(c["name"]), path, f"category {i} (id {c['id']!r}): name")
         if c["id"] in cats or str(c["name"]) in named:
             what, other = ("id", c["id"]) if c["id"] in cats else ("name", c["name"])
             raise fail(path, f"category {i} ({what} {other!r}): another category has that {what}",

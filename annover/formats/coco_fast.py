@@ -27,7 +27,7 @@ from annover.formats.label_studio import LS_URL_PREFIX, REGION_FIELDS, unprefixe
 from annover.formats.ls_results import labels_of
 from annover.formats.tables import Tables, empty, finish
 from annover.formats.text import json_bytes
-from annover.formats.train import CONTROL, stem_key, unlabeled_note
+from annover.formats.train import CONTROL, NOT_XML, stem_key, unlabeled_note
 from annover.model.canonical import canonical_json, replaced
 from annover.store import duck
 
@@ -126,7 +126,7 @@ def _cats(doc: dict) -> tuple[dict, list[str], list[str]]:
     cats: dict[Any, dict] = {}
     for c in doc.get("categories") or []:
         if not isinstance(c, dict) or type(c.get("id")) not in ID_TYPES or type(c.get("name")) not in (str, int) \
-                or c["id"] in cats:
+                or c["id"] in cats or NOT_XML.search(str(c["name"])):
             raise _Other  # the general reader says what is wrong
         cats[c["id"]] = c
     if len({str(c["name"]) for c in cats.values()}) < len(cats):

@@ -40,10 +40,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
-from annover.errors import InputError, UsageError
+from annover.errors import InputError, UsageError, shown
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
-from annover.formats.train import TrainInput, labels_tag, unlabeled
+from annover.formats.train import TrainInput, labels_tag, refuse_not_xml, unlabeled
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -370,6 +370,7 @@ def entity_spans(tags: list[str], where: list[str]) -> list[tuple[int, int, str]
             raise InputError(f"{where[i]}: tag {tag!r} is not O, B-X, I-X, E-X or S-X",
                              "use BIO (IOB2), IOB1 or BIOES tags")
         kind, label = tag[0], tag[2:]
+        refuse_not_xml(label, where[i], f"the label of tag {shown(tag)}")
         if kind in "BS" or cur is None or cur[2] != label:
             cur = [i, i + 1, label]
             out.append(cur)  # type: ignore[arg-type]

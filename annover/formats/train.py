@@ -33,9 +33,9 @@ if TYPE_CHECKING:
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["KEPT", "TrainInput", "config_needed", "image_config", "json_attribute", "labels_kept", "labels_tag",
-           "refuse_control", "region_id", "stem_key", "to_tables", "unique_id", "unlabeled", "unlabeled_note",
-           "view_kept"]
+__all__ = ["KEPT", "NOT_XML", "TrainInput", "config_needed", "image_config", "json_attribute", "labels_kept",
+           "labels_tag", "refuse_control", "refuse_not_xml", "region_id", "stem_key", "to_tables", "unique_id",
+           "unlabeled", "unlabeled_note", "view_kept"]
 
 #: control name and tag per result type, in a generated config
 CONTROLS = {"rectanglelabels": ("label", "RectangleLabels"), "polygonlabels": ("polygon", "PolygonLabels"),
@@ -69,6 +69,22 @@ def refuse_control(name: str, path: str | Path, where: str) -> None:
     if m is not None:
         raise fail(path, f"{where} is {shown(name)}: a control character ({m.group()!r}) at position {m.start()}",
                    "rename the image without control characters (NUL, line breaks, tabs) and give its new name")
+
+
+#: what XML 1.0 cannot hold, not even as a character reference (C0 controls but tab and line breaks, lone
+#: surrogates, U+FFFE/FFFF): a label named so cannot be in a labeling config, which Label Studio refuses
+NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def refuse_not_xml(name: str, path: str | Path, where: str) -> None:
+    """InputError (exit 3) naming ``path`` and ``where`` (the record and field) when the label ``name``
+    (a category, a class, a keypoint, an entity tag) holds a character XML cannot hold: the generated
+    config names each label in a ``<Label value=...>``, so the version's config would be no XML (it was
+    exit 5, "the config generated ... not valid XML", naming neither the record nor the field)."""
+    m = NOT_XML.search(name)
+    if m is not None:
+        raise fail(path, f"{where} is {shown(name)}: a character XML cannot hold ({m.group()!r}) at position "
+                   f"{m.start()}, and the labeling config names each label", "rename it without control characters")
 
 
 def unlabeled(tasks: list[dict], source: str | Path, what: str, unit: str = "image") -> list[str]:

@@ -57,8 +57,8 @@ from annover.formats.images import (EDGE_SLACK, Image, Obj, categories, check_ki
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, utf8_text
 from annover.formats.folder import Folder
-from annover.formats.train import (TrainInput, image_config, json_attribute, labels_tag, refuse_control, region_id,
-                                   stem_key, unique_id, unlabeled, view_kept)
+from annover.formats.train import (TrainInput, image_config, json_attribute, labels_tag, refuse_control, refuse_not_xml,
+                                   region_id, stem_key, unique_id, unlabeled, view_kept)
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -561,6 +561,8 @@ def _names_as_given(root: Path, folder: Folder) -> tuple[list[str], dict]:
     if p.is_file():
         lines = [ln.strip() for ln in utf8_text(folder.own(p)).splitlines()]
         names = [ln for ln in lines if ln]
+        for i, n in enumerate(names):
+            refuse_not_xml(n, p, f"class {i}")
         gap = next((i for i, ln in enumerate(lines) if not ln and any(lines[i:])), None)
         if gap is not None:  # ambiguous: skipped, the classes after it move up one id; the SDK counts it a class
             raise fail(p, f"line {gap + 1} is blank, between class names: skipped, the classes after it would "
@@ -601,6 +603,7 @@ def _class_names(p: Path, names: list, what: str = "names: class") -> list[str]:
     for i, n in enumerate(names):
         if type(n) not in (str, int, float) or not str(n).strip():
             raise fail(p, f"{what} {i} is {shown(n)}", "give each a name: names: {0: cat, 1: dog}")
+        refuse_not_xml(str(n), p, f"{what} {i}")
     return [str(n) for n in names]
 
 
