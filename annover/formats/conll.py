@@ -69,12 +69,13 @@ SCHEME_NAMES = {"bio": "bio", "iob2": "bio", "iob1": "iob1", "bioes": "bioes", "
 
 
 def tokens(text: str, cuts: set[int] | None = None) -> list[tuple[int, int]]:
-    """(start, end) of each token: whitespace-separated, split again at the offsets ``cuts``."""
+    """(start, end) of each token: whitespace-separated, split again at the offsets ``cuts`` (sorted
+    once and found by bisection: a sentence of a million tokens and as many cuts stays linear)."""
     out = []
+    at = sorted(cuts or ())
     for m in _WS.finditer(text):
         s, e = m.start(), m.end()
-        inner = sorted(c for c in (cuts or ()) if s < c < e)
-        for c in inner:
+        for c in at[bisect.bisect_right(at, s):bisect.bisect_left(at, e)]:
             out.append((s, c))
             s = c
         out.append((s, e))
@@ -249,8 +250,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges: E
         if not toks:  # a sentence of no tokens is no sentence: a reader sees nothing there
             counts["empty"] += 1
             continue
-        ents = [(ins[0], ins[-1] + 1, label) for s, e, label in chosen
-                 if (ins := [i for i, (ts, te) in enumerate(toks) if s <= ts and te <= e])]
+        ents = _token_spans(chosen, toks)
         tags = scheme_tags(ents, len(toks), scheme)
         if not strict:
             tags = _as_read(tags, ents, text, toks, kept[it.task_key], scheme)
@@ -259,6 +259,19 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges: E
         out = [DOCSTART, ""] + out  # no document start of its own before the first sentence
     _notes(counts, off, notes)
     return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def _token_spans(chosen: list[tuple[int, int, str]], toks: list[tuple[int, int]]) -> list[tuple[int, int, str]]:
+    """(first token, last token + 1, label) of each chosen span that covers a token: the tokens between
+    its edges, found by bisection (tokens are in text order and do not overlap), so that a sentence of a
+    million tokens and as many spans takes no pass over its tokens per span."""
+    starts, ends = [ts for ts, _ in toks], [te for _, te in toks]
+    out = []
+    for s, e, label in chosen:
+        lo, hi = bisect.bisect_left(starts, s), bisect.bisect_right(ends, e)
+        if lo < hi:
+            out.append((lo, hi, label))
+    return out
 
 
 def scheme_name(name: str) -> str:
