@@ -396,10 +396,15 @@ def data_yaml(names: list[str], task: str, kp_names: list[str], splits: dict[str
             out += f"flip_idx: {json.dumps(flip)}\n"
     for k, v in (kept or {}).items():
         if k not in OWN_KEYS:
-            key = k if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", k) else yaml_str(k)
+            key = k if _BARE_KEY.fullmatch(k) else yaml_str(k)
             out += f"{key}: {yaml_json(v)}\n"
     out += "names:\n" + "".join(f"  {i}: {yaml_str(n)}\n" for i, n in enumerate(names))
     return out
+
+
+#: a data.yaml key written unquoted: a name a YAML reader reads back as that text, not one it reads as
+#: null or a boolean (``null``, ``yes``, ``on``, ``Off``: YAML 1.1's words, which PyYAML resolves; ``y``, ``n``)
+_BARE_KEY = re.compile(r"(?!(?i:null|true|false|yes|no|on|off|y|n)\Z)[A-Za-z_][A-Za-z0-9_]*")
 
 
 #: data.yaml's keys a YOLO export writes itself, or must not write back (``path``: a folder of another
