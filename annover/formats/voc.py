@@ -383,7 +383,8 @@ def _object_item(ob: "ET.Element", where: str, w: int, h: int) -> dict[str, Any]
         kept["parts"] = parts
     acts = ob.find("actions")
     if acts is not None:
-        kept["actions"] = {a.tag: _flag((a.text or "0").strip(), f"{where}, actions", a.tag) for a in acts}
+        kept["actions"] = {_local(a.tag): _flag((a.text or "0").strip(), f"{where}, actions", _local(a.tag))
+                           for a in acts}  # without the namespace: the export writes the tag as a name
     others = [_tree(c) for c in ob if c.tag not in _OBJECT_TAGS]
     if others:
         kept["elements"] = others
