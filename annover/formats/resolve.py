@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import UsageError
-from annover.model.geometry import Shape, pair_scores, shape_on
+from annover.model.geometry import Shape, bounds_apart, box_bounds, pair_scores, shape_on
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -208,7 +208,7 @@ def _clusters(ms: list[tuple[int, Region, "Shape | None"]]) -> tuple[list[list[i
     the scores of the pairs that overlap at all (``(a, b)``, a < b)."""
     root = list(range(len(ms)))
     said = [{i} for i, _, _ in ms]
-    pairs = [(a, b) for a in range(len(ms)) for b in range(a + 1, len(ms)) if ms[a][0] != ms[b][0]]
+    pairs = _pairs(ms)
     if ms and ms[0][2] is None:  # a group is all shapes or all none (_by_what): results with no shape agree
         scores = dict.fromkeys(pairs, 1.0)
     else:
@@ -223,6 +223,25 @@ def _clusters(ms: list[tuple[int, Region, "Shape | None"]]) -> tuple[list[list[i
     for m in range(len(ms)):
         out.setdefault(_root(root, m), []).append(m)
     return list(out.values()), scores
+
+
+def _pairs(ms: list[tuple[int, Region, "Shape | None"]]) -> list[tuple[int, int]]:
+    """The pairs ``(a, b)``, a < b, of results of different answers that may score above 0: all but those
+    of two axis-aligned boxes apart (:func:`bounds_apart`: IoU 0), which a sweep over the boxes' left edges
+    never forms, so that answers of thousands of boxes each are not paired every box with every box
+    (3 answers of 2,000 boxes: 18 million pairs, 76 s and 4.5 GB before)."""
+    bounds = [box_bounds(sh) for _, _, sh in ms]
+    loose = [m for m, b in enumerate(bounds) if b is None]  # no quick test: paired with every other
+    out = {(min(a, b), max(a, b)) for a in loose for b in range(len(ms)) if a != b and ms[a][0] != ms[b][0]}
+    boxes = sorted((b[0], m) for m, b in enumerate(bounds) if b is not None)
+    for i, (_, a) in enumerate(boxes):
+        for j in range(i + 1, len(boxes)):
+            x0, b = boxes[j]
+            if x0 > bounds[a][2]:  # this box and those after it start right of a's end
+                break
+            if ms[a][0] != ms[b][0] and not bounds_apart(bounds[a], bounds[b]):
+                out.add((min(a, b), max(a, b)))
+    return sorted(out)
 
 
 def _root(root: list[int], x: int) -> int:
