@@ -666,7 +666,10 @@ def _undo_doubles(client: Client, project: Project, new: list[dict], key: str | 
     if now.tasks <= project.tasks + len(result.task_ids) or len(result.task_ids) != len(new):
         return
     oldest, _, _ = existing_tasks(client, now, key, progress=progress)
-    doubles = [tid for item, tid in zip(new, result.task_ids) if oldest.get(task_key_of(item, key, "")) != tid]
+    # only where an older task of its key was seen: a task the listing missed (its pages shifted by a task
+    # deleted meanwhile) is no double, and deleting it lost the record
+    doubles = [tid for item, tid in zip(new, result.task_ids)
+               if oldest.get(task_key_of(item, key, ""), tid) != tid]
     if not doubles:
         return
     client.raw("POST", "api/dm/actions", what=f"deleting {len(doubles)} task(s) sent twice to {project.title!r}",
