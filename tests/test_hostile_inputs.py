@@ -5,6 +5,7 @@ here from the input file (json, PyYAML, ElementTree), never taken from annover's
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import uuid
@@ -21,9 +22,11 @@ from annover.formats import coco, conll, resolve
 from annover.formats.label_studio import from_ls_tasks
 from annover.formats.train import to_tables
 from annover.formats.training import read_train, render_train
+from annover.labelstudio import Datasets
+from annover.labelstudio import tasks as ls_tasks
 from annover.model.config import LabelingConfig
 
-from .ls_fixtures import ls_server, png_bytes, sdk_admin  # noqa: F401 - fixtures
+from .ls_fixtures import ls, ls_server, png_bytes, project_factory, sdk_admin  # noqa: F401 - fixtures
 from .test_cli import invoke
 
 #: what a hostile string is made of: XML's specials, a CDATA end, controls XML 1.0 has no place for
@@ -350,3 +353,34 @@ def test_property_consensus_pairs_miss_no_pair_that_scores(boxes):
     every = [(i, j) for i in range(len(ms)) for j in range(i + 1, len(ms)) if ms[i][0] != ms[j][0]]
     scores = resolve.pair_scores([ms[i][2] for i, _ in every], [ms[j][2] for _, j in every])
     assert {p for p, s in zip(every, scores) if s > 0} <= set(resolve._pairs(ms))
+
+
+# ---------------------------------------------------------------------------
+# dataset push deleting its own doubles, while someone deletes a task
+
+
+@pytest.mark.labelstudio
+def test_a_push_keeps_its_task_a_shifted_listing_missed(ls, project_factory, sdk_admin, tmp_path,  # noqa: F811
+                                                       monkeypatch):
+    """Another push sends four of six tasks first; this push sends all six and lists the project to delete
+    its doubles. A task deleted while it lists (someone's own, in the UI) shifts the pages after it, and the
+    listing misses this push's first task, which is no double: it was deleted as one (its key not seen was
+    taken for "an older task has it"), and the record was lost from the project. The real listing, in
+    pages of one task, on the real server."""
+    project = project_factory("shifted")
+    records = [{"id": f"t{i}", "text": f"review number {i}"} for i in range(6)]
+    (tmp_path / "tasks.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    mine: list[int] = []
+    monkeypatch.setattr(ls_tasks, "existing_tasks", functools.partial(ls_tasks.existing_tasks, page_size=1))
+
+    def race(stage: str, done: int, total: int) -> None:
+        if stage == "sending tasks" and not mine:  # someone's task, then the other push's: the lower ids
+            mine.extend(sdk_admin.projects.import_tasks(id=project.id, request=[{"data": {"id": "u", "text": "u"}}],
+                                                        return_task_ids=True).task_ids)
+            sdk_admin.projects.import_tasks(id=project.id, request=[{"data": r} for r in records[1:5]])
+        elif stage == "reading the project's tasks" and done == 5 and len(mine) == 1:  # before this push's
+            sdk_admin.tasks.delete(id=mine.pop())  # first task: the pages after it shift by one
+
+    Datasets(ls).push(project.id, str(tmp_path / "tasks.jsonl"), key="data.id", progress=race)
+    held = sorted(t.data["id"] for t in sdk_admin.tasks.list(project=project.id, fields="task_only"))
+    assert held == [r["id"] for r in records], held  # each once, none lost
