@@ -525,7 +525,8 @@ def _keypoints(a: dict, item: dict, size: dict, kp_names: list[str], where: str,
 OWN_LISTS = ("images", "annotations", "categories")
 
 
-def coco_config(doc: dict, cats: dict, names: list[str], kinds: set[str], kp_names: list[str]) -> str:
+def coco_config(doc: dict, cats: dict, names: list[str], kinds: set[str], kp_names: list[str],
+                path: Path | str = "the COCO file") -> str:
     """The config generated for a COCO file: its categories (ids kept where 1.. would not give them
     back, :func:`kept_ids`), and what it says beyond its labels, kept for the export to write back:
     the file's top-level fields but its lists (``info``, ``licenses``) on the ``<View>``, each category's
@@ -536,8 +537,8 @@ def coco_config(doc: dict, cats: dict, names: list[str], kinds: set[str], kp_nam
     more = {}
     for c in cats.values():
         fields = {k: v for k, v in c.items() if k not in ("id", "name") and not (k == "supercategory" and v == "")}
-        more[str(c["name"])] = json_attribute("coco", fields)
-    return image_config(names, kinds, kp_names, kept_ids(cats), more, json_attribute("coco", view))
+        more[str(c["name"])] = json_attribute("coco", fields, f"{path}: category {c['name']!r}")
+    return image_config(names, kinds, kp_names, kept_ids(cats), more, json_attribute("coco", view, str(path)))
 
 
 def kept_ids(cats: dict) -> dict[str, int] | None:
@@ -672,5 +673,5 @@ def read(path: Path) -> TrainInput:
         kinds.update(r["type"] for r in regions)
         slot["result"] += regions
     tasks = _tasks(list(images.values()))
-    return TrainInput(tasks, coco_config(doc, cats, names, kinds, kp_names), category_ids=ids,
+    return TrainInput(tasks, coco_config(doc, cats, names, kinds, kp_names, path), category_ids=ids,
                       warnings=unlabeled(tasks, path, "annotation"))

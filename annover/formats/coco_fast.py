@@ -475,4 +475,4 @@ def _read_tables(path: Path, fmt: str) -> tuple[Tables, str]:
         anns, warnings = empty("annotations"), [unlabeled_note(path, len(ims), "annotation")]
     kinds = rows.kinds | ({"rectanglelabels"} if rows.b_img else set())
     preds = empty("predictions")
-    return Tables(tasks, anns, preds, str(fmt), warnings), coco_config(doc, cats, names, kinds, kp_names)
+    return Tables(tasks, anns, preds, str(fmt), warnings), coco_config(doc, cats, names, kinds, kp_names, path)

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["KEPT", "NOT_XML", "TrainInput", "config_needed", "image_config", "json_attribute", "labels_kept",
+__all__ = ["KEPT", "MAX_ATTRIBUTE", "NOT_XML", "TrainInput", "config_needed", "image_config", "json_attribute", "labels_kept",
            "labels_tag", "refuse_control", "refuse_not_xml", "region_id", "stem_key", "to_tables", "unique_id",
            "unlabeled", "unlabeled_note", "view_kept"]
 
@@ -160,14 +160,24 @@ def labels_tag(tag: str, name: str, to: str, labels: list[str], ids: dict[str, i
     return f"  <{tag} name=\"{name}\" toName=\"{to}\">{inner}\n  </{tag}>\n"
 
 
-def json_attribute(name: str, value: object) -> str:
+def json_attribute(name: str, value: object, where: str = "the file") -> str:
     """`` name='...'``: ``value`` as canonical JSON in an XML attribute, where a generated config keeps
     what a training format carried beyond the labels (COCO's ``info``, a category's ``supercategory``);
-    empty for an empty value. Label Studio keeps such attributes and ignores them."""
+    empty for an empty value. Label Studio keeps such attributes and ignores them. InputError naming
+    ``where`` (the file and its record) for one longer than Label Studio's XML parser reads."""
     if not value:
         return ""
-    text = _NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", canonical_json(value))  # in JSON text, escaped
-    return f" {name}={quoteattr(text)}"
+    text = quoteattr(_NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", canonical_json(value)))  # JSON escapes
+    if len(text) > MAX_ATTRIBUTE // 4 and len(text.encode()) > MAX_ATTRIBUTE:
+        raise InputError(f"{where}: its fields {', '.join(map(str, value))[:80]} are {len(text.encode()):,} bytes "
+                         f"in the labeling config, more than an attribute may hold ({MAX_ATTRIBUTE:,}; Label "
+                         "Studio's XML parser, libxml2, refuses 10,000,000)", "shorten them, or remove them from the file")
+    return f" {name}={text}"
+
+
+#: the longest attribute :func:`json_attribute` writes, in bytes: libxml2 (lxml, which Label Studio and
+#: label-studio-sdk parse a config with) refuses an attribute of 10,000,000 bytes or more
+MAX_ATTRIBUTE = 9_000_000
 
 
 #: characters XML cannot hold (JSON escapes the C0 controls itself): written as JSON's escapes, uXXXX

@@ -413,14 +413,14 @@ OWN_KEYS = frozenset({"path", "train", "val", "validation", "test", "task", "nam
                       "flip_idx", "download"})
 
 
-def kept_yaml(doc: dict, kpt: tuple[int, int] | None) -> str:
+def kept_yaml(doc: dict, kpt: tuple[int, int] | None, where: str = "data.yaml") -> str:
     """What the generated config keeps of a folder's data.yaml (``<View yolo=...>``): its keys but
     :data:`OWN_KEYS` (a Roboflow ``roboflow:`` block, ``channels``...), and a ``kpt_shape`` of
     keypoints without visibility (``[K, 2]``), so that an export writes them back."""
     kept = {str(k): _plain(v) for k, v in doc.items() if k not in OWN_KEYS}
     if kpt is not None and kpt[1] == 2:
         kept["kpt_shape"] = list(kpt)
-    return json_attribute("yolo", kept)
+    return json_attribute("yolo", kept, where)
 
 
 def _plain(v: Any) -> Any:
@@ -1009,7 +1009,7 @@ def read(root: Path, obb: bool = False) -> TrainInput:
     backgrounds: list[str] = []
     tasks += _backgrounds(sizes, tasks, layout, backgrounds)
     warnings += unlabeled(tasks, root, "label line") or backgrounds
-    config = image_config(names, kinds, k_names, view=kept_yaml(doc, kpt))
+    config = image_config(names, kinds, k_names, view=kept_yaml(doc, kpt, str(_names_file(root))))
     return TrainInput(tasks, _with_flip(config, k_names, flip), warnings=warnings)
 
 
