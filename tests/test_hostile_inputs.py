@@ -117,6 +117,24 @@ def test_a_label_xml_cannot_hold_is_exit_3_naming_the_record(repo, tmp_path, whi
     assert invoke("log", "--json")[2] == before  # no version
 
 
+@pytest.mark.parametrize("where", ["info", "category"])
+def test_coco_fields_longer_than_an_xml_attribute_are_exit_3(repo, tmp_path, where):
+    """Ten million bytes of a file's fields (2,000,000 ``&``, each ``&amp;`` in the config) were a config
+    that label-studio-sdk's parser refuses ("Buffer size limit exceeded"): exit 5, "not a valid labeling
+    config", from a snapshot given none. Exit 3 naming the file and the record, nothing written."""
+    big = "&" * 2_000_000
+    doc = _coco_doc(["c"], {"description": big} if where == "info" else {}, [],
+                    [{"supercategory": big} if where == "category" else {}])
+    src = tmp_path / "long.json"
+    src.write_text(json.dumps(doc))
+    code, _, before = invoke("log", "--json")
+    code, _, err = invoke("snapshot", "--from", str(src), "-m", "long")
+    assert code == 3, err[:300]
+    said = "long.json: its fields info" if where == "info" else "long.json: category 'c': its fields supercategory"
+    assert said in err and len(err.strip().splitlines()) == 1, err[:300]
+    assert invoke("log", "--json")[2] == before
+
+
 def test_a_lone_surrogate_in_a_coco_field_is_exit_3(repo, tmp_path):
     """A lone surrogate (JSON's ``\\ud800``) is no text any file or XML holds: refused on reading."""
     src = tmp_path / "s.json"
