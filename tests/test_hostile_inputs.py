@@ -298,7 +298,7 @@ def test_conll_tokens_walk_the_cuts_once_not_once_a_token():
     assert got == [(m.start(), m.end()) for m in conll._WS.finditer(text)]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(words=st.lists(st.text("ab ", min_size=1, max_size=4), min_size=1, max_size=12),
        cuts=st.sets(st.integers(0, 60), max_size=12),
        spans=st.lists(st.tuples(st.integers(0, 60), st.integers(0, 8)), max_size=5))
