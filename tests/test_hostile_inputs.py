@@ -117,6 +117,18 @@ def test_a_label_xml_cannot_hold_is_exit_3_naming_the_record(repo, tmp_path, whi
     assert invoke("log", "--json")[2] == before  # no version
 
 
+def test_keypoint_names_no_annotation_uses_are_kept_whatever_they_hold(tmp_path):
+    """Keypoint names the file's annotations do not use are no labels of the config, only a category's
+    field kept as JSON: a control character in them is no error, and they come back."""
+    doc = _coco_doc(["person"], {}, [], [{"keypoints": ["nose", "l\x01eye"], "skeleton": [[1, 2]]}])
+    src = tmp_path / "kp.json"
+    src.write_text(json.dumps(doc))
+    for t, text in _both_readers(src):
+        LabelingConfig(text)
+        back = json.loads(render_train("coco", _tables(t), text).data)["categories"]
+        assert [(c["keypoints"], c["skeleton"]) for c in back] == [(["nose", "l\x01eye"], [[1, 2]])]
+
+
 @pytest.mark.parametrize("where", ["info", "category"])
 def test_coco_fields_longer_than_an_xml_attribute_are_exit_3(repo, tmp_path, where):
     """Ten million bytes of a file's fields (2,000,000 ``&``, each ``&amp;`` in the config) were a config

@@ -536,6 +536,8 @@ def coco_config(doc: dict, cats: dict, names: list[str], kinds: set[str], kp_nam
     view = {k: v for k, v in doc.items() if k not in OWN_LISTS}
     more = {}
     for c in cats.values():
+        for j, n in enumerate(map(str, c.get("keypoints") or []) if "keypointlabels" in kinds else []):
+            refuse_not_xml(n, path, f"category {c['name']!r}: keypoint {j}")  # a <Label> of the KeyPointLabels
         fields = {k: v for k, v in c.items() if k not in ("id", "name") and not (k == "supercategory" and v == "")}
         more[str(c["name"])] = json_attribute("coco", fields, f"{path}: category {c['name']!r}")
     return image_config(names, kinds, kp_names, kept_ids(cats), more, json_attribute("coco", view, str(path)))
@@ -559,8 +561,6 @@ def keypoint_names_of(cats: dict, path: Path) -> list[str]:
     out: list[str] = []
     for c in cats.values():
         mine = list(map(str, c.get("keypoints") or []))
-        for j, n in enumerate(mine):
-            refuse_not_xml(n, path, f"category {c['name']!r}: keypoint {j}")
         twice = next((n for i, n in enumerate(mine) if n in mine[:i]), None)
         if twice is not None:
             raise fail(path, f"category {c['name']!r} names the keypoint {twice!r} twice",
