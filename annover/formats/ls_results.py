@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Union
 
 from annover.errors import InputError, UsageError, ValidationError
+from annover.formats.sdk_regions import surely_valid
 from annover.model.config import SELF_NAMED_RESULTS, Control, LabelingConfig
 
 __all__ = ["LABEL_KEYS", "LEVELS", "Problems", "check_answers", "item_problem", "labels_of", "strictness",
@@ -197,6 +198,8 @@ def item_problem(item: dict, config: LabelingConfig) -> tuple[str, str, str] | N
         return None
     probe = item if (ctl.name, to_name) == (fn, item.get("to_name")) else {**item, "from_name": ctl.name,
                                                                             "to_name": to_name}
+    if surely_valid(probe, ctl, config, to_name):  # the SDK's own checks, made without importing it
+        return None
     errors = config.region_errors(probe)
     if not errors:
         return None
