@@ -140,7 +140,7 @@ def _rendered(tables: dict, size: int) -> bytes:
         W.TASK_BATCH = keep
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(tables=_tables(), size=st.sampled_from([1, 2, 1000]))
 def test_the_column_wise_tasks_are_the_general_paths_bytes(tables, size):
     assert _rendered(tables, size) == _general(tables)

@@ -170,14 +170,14 @@ def _same_or_same_error(f, *args):
         return type(e)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=80, deadline=None)  # new examples each run
 @given(tables=_min_tables(), size=st.sampled_from([1, 2, 3, 1000]))
 def test_json_min_column_wise_is_the_general_writers_bytes(tables, size):
     got = _same_or_same_error(_json_min, tables, size)
     assert got == _same_or_same_error(_json_min, tables, size, True)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)  # new examples each run
 @given(tables=_tables(), size=st.sampled_from([1, 2, 1000]))
 def test_json_min_of_label_studio_shaped_tables_is_the_general_writers_bytes(tables, size):
     """The tables of the Label Studio JSON property test: any JSON data, provenance of every kind."""
