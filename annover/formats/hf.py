@@ -20,6 +20,11 @@ read (``image``, ``text``...), and a column per control, named after it:
 
 Label ids come from the config's labels in document order, so they are the same in every
 version with that config.
+
+After those, one column (``_annover``, a name no other column has) carries the rest of each task as JSON
+(``{"data": the fields the columns do not give exactly, "extra": the task's other fields}``, None where
+there is none); its feature's ``id`` says it is annover's (:data:`MARK`) and holds the labeling config,
+so :mod:`annover.formats.hf_read` reads the export back whole without ``--config``.
 """
 
 from __future__ import annotations
@@ -28,6 +33,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
@@ -40,12 +46,37 @@ from annover.model.config import Control, LabelingConfig, taxonomy_paths
 
 if TYPE_CHECKING:
     import datasets
+    import pyarrow as pa
 else:
     datasets = lazy("datasets")
 
-__all__ = ["INSTALL_HINT", "quiet", "save", "to_dataset", "with_images"]
+__all__ = ["INSTALL_HINT", "MARK", "carried_column", "quiet", "save", "to_dataset", "with_images"]
 
 INSTALL_HINT = "install the Hugging Face extra: pip install 'annover[hf]' (or pip install datasets)"
+#: the mark, in the ``id`` of the feature of the column carrying the rest of each task, of annover's export
+MARK = "annover.hf/1"
+
+
+def carried_column(features: dict) -> tuple[str, str] | None:
+    """(name, labeling config) of the column annover's export carries the rest of each task in, by its
+    feature's ``id`` (:data:`MARK`); None for a dataset of none (another tool's, an older export's)."""
+    for name, f in features.items():
+        said = getattr(f, "id", None) if isinstance(f, datasets.Value) else None
+        try:
+            mark = json.loads(said) if isinstance(said, str) and said.startswith("{") else None
+        except ValueError:
+            continue
+        if isinstance(mark, dict) and mark.get("annover") == MARK and isinstance(mark.get("config"), str):
+            return name, mark["config"]
+    return None
+
+
+def _carried(data: dict, fields: list[str], extra: dict | None) -> str | None:
+    """A task's JSON in the carrying column: its data fields the columns do not give exactly (a field no
+    object reads, or not a text) and its other fields (``extra``: meta...); None where there is none."""
+    rest = {k: v for k, v in data.items() if k not in fields or not isinstance(v, str)}
+    out = {k: v for k, v in (("data", rest), ("extra", extra)) if v}
+    return json.dumps(out, sort_keys=True, ensure_ascii=False) if out else None
 
 
 def _features_module() -> Any:
@@ -165,10 +196,11 @@ def _value(c: Control, regions: list[Region], text: str | None,
 
 
 def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
-               edges: "Edges | None" = None) -> "datasets.Dataset":
+               edges: "Edges | None" = None, tasks: "pa.Table | None" = None) -> "datasets.Dataset":
     """The picked answers as a ``datasets.Dataset`` with features from ``cfg``; ``edges``: the span
     edges of the version (:func:`annover.formats.conll.span_edges`), so ``tokens`` are the CoNLL
-    export's whichever answer or model is written."""
+    export's whichever answer or model is written; ``tasks``: the version's, whose ``extra`` the last
+    column carries (else the tasks' meta alone)."""
     Features = _features_module()
     if cfg is None:
         raise UsageError("this version has no labeling config, and the Hugging Face features come from one",
@@ -226,9 +258,27 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
                      "--resolve ground-truth, latest or annotator:EMAIL")
     note_kept_fields([r.region for it in picked.items for r in it.regions], "the Hugging Face columns have", notes,
                      things="region")  # a COCO crowd region is an ordinary one here
+    return _dataset(Features, spec, rows, picked, cfg.text, fields, tasks)
+
+
+def _dataset(Features: Any, spec: dict[str, Any], rows: list[dict], picked: Picked, config: str, fields: list[str],
+             tasks: "pa.Table | None") -> "datasets.Dataset":
+    """The rows (one an item of ``picked``) as a Dataset of the features ``spec``, then the column carrying
+    the rest of each task (the module's docstring), named as no other column is."""
+    carry = next(n for i in range(len(spec) + 1) if (n := "_" * i + "_annover") not in spec)
+    spec = {**spec, carry: datasets.Value("string", id=json.dumps({"annover": MARK, "config": config}))}
+    extras = {k: json.loads(e) for k, e in zip(tasks.column("task_key").to_pylist(),
+                                                tasks.column("extra").to_pylist()) if e} \
+        if tasks is not None else {k: {"meta": m} for k, m in picked.task_meta.items()}
+    for row, it in zip(rows, picked.items):
+        row[carry] = _carried(it.data, fields, extras.get(it.task_key))
+    features = Features(spec)
+    info = datasets.DatasetInfo(features=features, description=f"Exported by annover. The last column, {carry}, "
+                                "holds what the others do not (the labeling config, each task's other data) for "
+                                f"annover snapshot --from; drop it to train: remove_columns([{carry!r}]).")
     if not rows:  # from_list cannot tell the columns of no rows
-        return datasets.Dataset.from_dict({name: [] for name in spec}, features=Features(spec))
-    return datasets.Dataset.from_list(rows, features=Features(spec))
+        return datasets.Dataset.from_dict({name: [] for name in spec}, features=features, info=info)
+    return datasets.Dataset.from_list(rows, features=features, info=info)
 
 
 @contextmanager
@@ -243,8 +293,11 @@ def quiet() -> Iterator[None]:
             datasets.utils.logging.enable_progress_bar()
 
 
-def save(dataset: "datasets.Dataset", folder: str) -> None:
-    """``dataset.save_to_disk(folder)``, without the progress bar ``datasets`` draws on stderr."""
+def save(dataset: "datasets.Dataset", folder: str, version: str | None = None) -> None:
+    """``dataset.save_to_disk(folder)``, without the progress bar ``datasets`` draws on stderr; the
+    ``DatasetInfo``'s description of annover's export names the ``version`` it was exported from."""
+    if version is not None and carried_column(dataset.features) is not None:
+        dataset.info.description = f"annover version {version}. {dataset.info.description}"
     with quiet():
         dataset.save_to_disk(folder)
 
@@ -252,7 +305,16 @@ def save(dataset: "datasets.Dataset", folder: str) -> None:
 def with_images(dataset: "datasets.Dataset", field: str, files: list[str | None]) -> "datasets.Dataset":
     """``dataset`` whose column ``field`` (the image's path as the task gives it) is the image files
     ``files``, one a row, as a ``datasets.Image`` column: ``save_to_disk`` writes their bytes into
-    the dataset, so ``load_from_disk`` gives each row's image (a PIL image) wherever the folder is."""
+    the dataset, so ``load_from_disk`` gives each row's image (a PIL image) wherever the folder is; the
+    carrying column keeps the field's value where the file's name (what ``save_to_disk`` records) is not it."""
     order = list(dataset.column_names)
     out = dataset.remove_columns(field).add_column(field, files).select_columns(order)
+    if (carry := carried_column(dataset.features)) is not None:
+        rows = [json.loads(v) if v else {} for v in dataset.data.column(carry[0]).to_pylist()]
+        for row, name, file in zip(rows, dataset.data.column(field).to_pylist(), files):
+            if name is not None and (file is None or Path(file).name != name):
+                row["data"] = {**row.get("data", {}), field: name}
+        out = out.remove_columns(carry[0]).add_column(carry[0], [json.dumps(r, sort_keys=True, ensure_ascii=False)
+                                                                 if r else None for r in rows],
+                                                      feature=dataset.features[carry[0]])
     return out.cast_column(field, datasets.Image())

@@ -11,6 +11,9 @@ reader names it). Two shapes are read:
   skipped), keyed by ``task_key``. With the version's labeling config (``--config``, or HEAD's) the
   annotations come back as they were (same snapshot id); without one, a config is made from the
   columns, each object named after its data field (as the COCO, YOLO and CoNLL readers name theirs).
+  Where the export carries the rest of each task (:func:`annover.formats.hf.carried_column`), the
+  config it holds stands for ``--config``'s and is the one read, and each task gets back its other data
+  fields and its other fields (meta...): the version comes back whole.
 - a dataset as the hub declares its features: a ``ClassLabel`` is a ``<Choices>`` (text or image
   classification), a list of ``ClassLabel`` a ``<Choices choice="multiple">``, or where its names are
   BIO tags (``O``, ``B-X``, ``I-X``) and a ``tokens`` column is beside it, spans on the tokens joined by
@@ -40,7 +43,7 @@ from annover._lazy import lazy
 from annover.errors import InputError, UsageError, shown
 from annover.formats.coco import regions_of
 from annover.formats.conll import entity_spans, sentence_result
-from annover.formats.hf import INSTALL_HINT, quiet
+from annover.formats.hf import INSTALL_HINT, carried_column, quiet
 from annover.formats.label_studio import STEM_PREFIX, TASK_ID_KEY, stem_key
 from annover.formats.tables import HEAD_KEY
 from annover.formats.text import fail
@@ -98,6 +101,8 @@ class _Plan:
     tokens: str | None = None  # the tokens of BIO columns
     objects: dict[str, tuple[str, str]] = field(default_factory=dict)  # object name -> (tag, data field)
     own: bool = False
+    carried: str | None = None  # the column annover's export carries the rest of each task in
+    config: str | None = None  # the labeling config that column's feature holds
 
 
 def _load(root: Path) -> list[tuple[str | None, "datasets.Dataset"]]:
@@ -499,9 +504,12 @@ def _row_task(plan: _Plan, row: dict, split: str | None, i: int, where: str) -> 
     items = {c.name: _region_items(c, row[c.name], size, where) for c in plan.cols if c.kind != "bio"}
     _link_keypoints(items, row, plan)
     result = [r for c in plan.cols for r in items.get(c.name, [])] + _bio(plan, row, data, where)
+    carried = _json_value(row[plan.carried], f"{where}, column {plan.carried!r}") \
+        if plan.carried and row[plan.carried] is not None else {}
+    data.update(carried.get("data") or {})
     if split is not None:
         data["split"] = split
-    task: dict[str, Any] = {"data": data}
+    task: dict[str, Any] = {**(carried.get("extra") or {}), "data": data}
     if plan.own:
         task["id"] = row[KEY]
     elif plan.image is not None:
@@ -521,10 +529,18 @@ def _plan_of(root: Path, parts: list[tuple[str | None, Any]], config: LabelingCo
     own = KEY in feats and isinstance(feats[KEY], datasets.Value) and feats[KEY].dtype == "string"
     if not own:
         return _hub_plan(root, feats, config)
+    carried, given = carried_column(feats), config is not None
+    if carried is not None:
+        feats.pop(carried[0])
+        config = config or LabelingConfig(carried[1], source=f"{root}: annover's export's labeling config",
+                                          validate=False)
 
     def sample(name: str) -> Any:
         return next((x for _, ds in parts for v in _table(ds).column(name).to_pylist() if v for x in v if x), None)
-    return _own_plan(root, feats, config, sample)
+    plan = _own_plan(root, feats, config, sample)
+    if carried is not None:
+        plan.carried, plan.config = carried[0], None if given else carried[1]
+    return plan
 
 
 def read(root: Path, config: LabelingConfig | None = None) -> TrainInput:
@@ -547,7 +563,7 @@ def read(root: Path, config: LabelingConfig | None = None) -> TrainInput:
     warnings = [] if plan.own else unlabeled(tasks, root, "label", "row")
     key = TASK_ID_KEY if plan.own or plan.image is not None else None
     rule = HEAD_KEY if plan.own else f"{STEM_PREFIX}data.{plan.image}" if plan.image is not None else None
-    return TrainInput(tasks, _config(plan, tasks), key=key, warnings=warnings, key_rule=rule)
+    return TrainInput(tasks, plan.config or _config(plan, tasks), key=key, warnings=warnings, key_rule=rule)
 
 
 def _config(plan: _Plan, tasks: list[dict]) -> str:

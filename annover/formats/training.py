@@ -132,7 +132,7 @@ def render_train(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, 
         tag_scheme = conll.scheme_name(tag_scheme)
     with no_gc():  # many small objects and no cycles: the collector's passes would cost a third of the time
         out = _render(fmt, tables, cfg_text, resolve, predictions, tag_scheme)
-    out.notes += _meta_left_out(fmt, tables["tasks"])
+    out.notes += _meta_left_out(fmt, tables["tasks"]) if fmt != Format.HF else []  # hf carries the meta
     return out
 
 
@@ -178,7 +178,7 @@ def _render(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resol
         out.tag_scheme = tag_scheme or conll.file_scheme(picked, notes)
         out.data = conll.write(picked, cfg, notes, conll.span_edges(tables), out.tag_scheme, tag_scheme is not None)
     elif fmt == Format.HF:
-        out.dataset = hf.to_dataset(picked, cfg, notes, conll.span_edges(tables))
+        out.dataset = hf.to_dataset(picked, cfg, notes, conll.span_edges(tables), tables["tasks"])
     else:
         raise UsageError(f"{fmt!r} is not a training format", f"use one of {', '.join(TRAIN_FORMATS)}")
     return out
