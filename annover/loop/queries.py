@@ -25,7 +25,7 @@ else:
 
 __all__ = ["Session", "SHAPE_RE", "ratings_sql", "best_sql", "build_ratings", "build_regions", "resolved", "votes_sql",
            "resolved_of_votes", "build_best", "answered", "PLAIN_TYPES", "SEP", "shown", "shown_sql", "split",
-           "resolved_regions_sql"]
+           "resolved_regions_sql", "resolved_answers_sql"]
 
 SHAPE_RE = MAY_BE_SHAPE.pattern.replace("'", "''")
 #: What joins an answer's labels into its ``label`` text inside the queries (a character no
@@ -189,16 +189,24 @@ def build_regions(s: "Session", ann: str, name: str) -> None:
     s.made[name] = ("regions", ann)
 
 
-def resolved_regions_sql(regions: str) -> str:
-    """The rows of ``regions`` (a :func:`build_regions` table) of each task's resolved answer: a
-    ground-truth one, else the latest (ties to the greater answer key), what ``annover eval``
-    scores a model's regions against."""
+def resolved_answers_sql(ann: str) -> str:
+    """Each task's resolved answer in ``ann`` (an annotations table): of its answers (skips are not
+    answers), a ground-truth one, else the latest (ties to the greater answer key), whether it has
+    regions or not: ``task_key``, ``annotation_key``, ``annotator``."""
     return f"""
-        WITH pick AS (SELECT task_key, annotation_key FROM (
-                          SELECT task_key, annotation_key, bool_or(gt) AS gt, max(ts) AS ts FROM {regions} GROUP BY ALL)
-                      QUALIFY row_number() OVER (PARTITION BY task_key
-                                                 ORDER BY gt DESC, ts DESC, annotation_key DESC) = 1)
-        SELECT r.* FROM {regions} AS r JOIN pick USING (task_key, annotation_key)"""
+        SELECT task_key, annotation_key, annotator FROM (
+            SELECT task_key, annotation_key, coalesce(annotator, '-') AS annotator,
+                   bool_or(coalesce(ground_truth, false)) AS gt, max(coalesce(updated_at, created_at, '')) AS ts
+            FROM {ann} WHERE NOT coalesce(was_cancelled, false) GROUP BY ALL)
+        QUALIFY row_number() OVER (PARTITION BY task_key ORDER BY gt DESC, ts DESC, annotation_key DESC) = 1"""
+
+
+def resolved_regions_sql(regions: str, ann: str = "ann") -> str:
+    """The rows of ``regions`` (a :func:`build_regions` table of ``ann``) of each task's resolved
+    answer (:func:`resolved_answers_sql`), what ``annover eval`` scores a model's regions against: a
+    task whose resolved answer drew none has none, though an earlier answer drew some."""
+    return f"""
+        SELECT r.* FROM {regions} AS r JOIN ({resolved_answers_sql(ann)}) AS pick USING (task_key, annotation_key)"""
 
 
 class Session:

@@ -119,8 +119,7 @@ def region_reasons(s: "Q.Session", threshold: float, models: list[str] | None, s
     found = _Found(since)
     people = _people(rows)
     if preds and preds["task_key"]:
-        resolved = Q.resolved_regions_sql("regions")
-        gold = dict(s.con.execute(f"SELECT DISTINCT task_key, annotation_key FROM ({resolved})").fetchall())
+        gold = {task: (key, who) for task, key, who in s.con.execute(Q.resolved_answers_sql("ann")).fetchall()}
         _model_reasons(found, people, rows, gold, preds)
     answered = dict(s.con.execute("""
         SELECT task_key, list(DISTINCT coalesce(annotator, '-') ORDER BY coalesce(annotator, '-')) FROM ann
@@ -173,19 +172,18 @@ def _predicted(s: "Q.Session", threshold: float, models: list[str] | None, out: 
                    "ORDER BY task_key, model_version, region_key").to_pydict()
 
 
-def _model_reasons(found: _Found, people: dict, rows: dict[str, list], gold: dict[str, str],
+def _model_reasons(found: _Found, people: dict, rows: dict[str, list], gold: dict[str, tuple[str, str]],
                    preds: dict[str, list]) -> None:
     """``missed`` and ``swapped``: each model's confident regions of a task against the regions of
-    its resolved answer."""
+    its resolved answer (``gold``: task -> that answer's key and annotator; it may have none)."""
     by: dict[tuple[str, str], list[Region]] = {}
     for i, (task, model) in enumerate(zip(preds["task_key"], preds["model_version"])):
         by.setdefault((task, model), []).append(
             Region(preds["region_key"][i], preds["from_name"][i], preds["labels"][i], preds["value"][i], i,
                    preds["region"][i]))
     for (task, model), mine in by.items():
-        key = gold.get(task)
+        key, whose = gold.get(task, (None, None))
         theirs = [r for rs in people.get(task, {}).values() for r in rs if rows["annotation_key"][r.index] == key]
-        whose = rows["annotator"][theirs[0].index] if theirs else None
         pairs, _, missed = match_regions(theirs, mine, _PAIRING)
         for ra, rb, how, sim in pairs:
             label, other = label_text(ra.labels), label_text(rb.labels)
