@@ -191,6 +191,9 @@ def made(tmp_path_factory):
             tasks = model(_load(LS / f"{name}.json"))
             (base / f"{name}.json").write_text(json.dumps(tasks))
             out[name] = (_snapshot(base / name, base / f"{name}.json", LS / f"{name}.xml"), tasks)
+        tasks = _text_model(_load(LS / "llm_answer_textarea_preds.json"))
+        (base / "llm.json").write_text(json.dumps(tasks))
+        out["llm"] = (_snapshot(base / "llm", base / "llm.json", LS / "llm_answer_textarea_preds.xml"), tasks)
         rounds = _snapshot(base / "sentiment", EXAMPLES / "round1.json", EXAMPLES / "labeling.xml", key="data.ext_id")
         rounds.snapshot(str(EXAMPLES / "round2.json"), key="data.ext_id", message="round 2")
         out["sentiment"] = (rounds, _load(EXAMPLES / "round2.json"))
@@ -221,6 +224,27 @@ def _humor_model(tasks: list[dict]) -> list[dict]:
         t["predictions"] = [{"id": i + 1, "model_version": "m", "score": 0.9,
                              "result": [{"from_name": "sentiment", "to_name": "text", "type": "choices",
                                          "value": {"choices": ["Humor" if i else "Not Humor"]}}]}]
+    return tasks
+
+
+def _text(text: list[str]) -> list[dict]:
+    return [{"from_name": "answer", "to_name": "question", "type": "textarea", "value": {"text": text}}]
+
+
+def _text_model(tasks: list[dict]) -> list[dict]:
+    """The LLM answers' export (its predictions are ids only) given model "llm"'s text answers (the
+    annotator's on two tasks, another text, an empty one) and a second annotator: an empty answer
+    on the first task, the same text on the second."""
+    tasks = copy.deepcopy(tasks)
+    for i, t in enumerate(tasks):
+        text = t["annotations"][0]["result"][0]["value"]["text"]
+        t["predictions"] = [{"id": 100 + i, "model_version": "llm", "score": 0.5 + i / 10,
+                             "result": _text(text if i < 2 else [["another answer"], [""]][i - 2])}]
+    for i, said in ((0, [""]), (1, tasks[1]["annotations"][0]["result"][0]["value"]["text"])):
+        second = copy.deepcopy(tasks[i]["annotations"][0])
+        second.update(id=900 + i, completed_by=2, result=_text(said), created_at="2024-12-01T00:00:00Z",
+                      updated_at="2024-12-01T00:00:00Z")
+        tasks[i]["annotations"].append(second)
     return tasks
 
 
@@ -541,3 +565,21 @@ def _label_counts(tasks: list[dict]) -> dict[str, Counter]:
                 for lab in v.get("choices") or v.get("labels") or []:
                     out.setdefault(r["from_name"], Counter())[lab] += 1
     return out
+
+
+# ---- text answers ----
+
+def test_text_answers_are_not_measured_and_sample_says_what_they_are(made):
+    """Text answers (TextArea) carry no label: eval, agreement and suspects measure nothing of them
+    (docs/loop.md), empty or not. ``sample --strategy uncertainty`` refuses the version; it said
+    its answers were "only regions of answer (spans, boxes)", which a text answer is not."""
+    repo, tasks = made["llm"]
+    assert all(r["type"] == "textarea" for t in tasks for a in t["annotations"] for r in a["result"])
+    res = repo.eval(model="llm")
+    assert res.controls == {} and res.notes == ["no control has both labels and predictions of this model"]
+    assert repo.agreement().controls == {}
+    assert repo.suspects().total == 0
+    with pytest.raises(annover.errors.UsageError) as e:
+        repo.sample(strategy="uncertainty", n=2, record=False)
+    assert "results with no label of answer (text answers, numbers)" in str(e.value)
+    assert "regions" not in str(e.value)

@@ -177,17 +177,23 @@ def _control(s: "Q.Session", control: str | None) -> str | None:
 
 def _no_classification(s: "Q.Session", strategy: str) -> None:
     """Refuse a strategy that ranks by classification labels on a version whose answers and
-    predictions are all regions (spans, boxes), rather than pick nothing and say that no task
-    qualifies, or that no annotators disagree. A version with no answer at all picks nothing,
-    as before."""
-    have = [r["f"] for r in s.fetch("SELECT DISTINCT from_name AS f FROM (SELECT from_name FROM ann UNION ALL "
-                                    "SELECT from_name FROM preds) WHERE from_name IS NOT NULL ORDER BY 1").to_pylist()]
-    if not have:
+    predictions are all regions (spans, boxes) or results with no label (text answers, numbers),
+    rather than pick nothing and say that no task qualifies, or that no annotators disagree. A
+    version with no answer at all picks nothing, as before."""
+    rows = s.fetch(f"""
+        SELECT from_name AS f, bool_or({Q.answered(shape=True, skips=False)}) AS shape
+        FROM (SELECT * FROM ann UNION ALL BY NAME SELECT * FROM preds) WHERE from_name IS NOT NULL
+        GROUP BY 1 ORDER BY 1""").to_pylist()
+    if not rows:
         return
+    regions = [r["f"] for r in rows if r["shape"]]
+    plain = [r["f"] for r in rows if not r["shape"]]
+    only = ([f"regions of {', '.join(regions)} (spans, boxes)"] if regions else []) + \
+        ([f"results with no label of {', '.join(plain)} (text answers, numbers)"] if plain else [])
     raise UsageError(f"--strategy {strategy} ranks tasks by their classification labels (one label per answer: "
-                     f"choices, ratings), and this version has no such labels or predictions, only regions of "
-                     f"{', '.join(have)} (spans, boxes)",
-                     "use --strategy unlabeled or random; `annover agreement` measures how annotators' regions agree")
+                     f"choices, ratings), and this version has no such labels or predictions, only {' and '.join(only)}",
+                     "use --strategy unlabeled or random" +
+                     ("; `annover agreement` measures how annotators' regions agree" if regions else ""))
 
 
 def _model_of(predictions: "pa.Table | None", strategy: str, model: str | None, stratify: bool,
