@@ -18,9 +18,11 @@ from __future__ import annotations
 
 import copy
 import hashlib
+import html
 import itertools
 import json
 import math
+import re
 import warnings
 from collections import Counter
 from fractions import Fraction
@@ -197,6 +199,16 @@ def made(tmp_path_factory):
         rounds = _snapshot(base / "sentiment", EXAMPLES / "round1.json", EXAMPLES / "labeling.xml", key="data.ext_id")
         rounds.snapshot(str(EXAMPLES / "round2.json"), key="data.ext_id", message="round 2")
         out["sentiment"] = (rounds, _load(EXAMPLES / "round2.json"))
+        split = _load(LS / "fe_sentiment_two_annotators.json")  # the two annotators of task 1 disagree here
+        split[0]["annotations"][1]["result"][0]["value"]["choices"] = ["Positive"]
+        (base / "split.json").write_text(json.dumps(split))
+        out["split"] = (_snapshot(base / "split", base / "split.json", LS / "fe_sentiment_two_annotators.xml"), split)
+        opened = _load(EXAMPLES / "round2.json")
+        for t in opened[::2]:
+            t["annotations"] = []
+        (base / "open.json").write_text(json.dumps(opened))
+        out["sentiment_open"] = (_snapshot(base / "open", base / "open.json", EXAMPLES / "labeling.xml",
+                                           key="data.ext_id"), opened)
         mp.chdir(base)
         yield out
 
@@ -496,15 +508,17 @@ def test_missed_regions_are_those_the_resolved_answer_lacks(made):
             assert want[tasks[0]["id"]] == len(_regions(_best_prediction(tasks[0])["result"])) == 6
 
 
-def test_split_and_model_reasons_of_the_sentiment_rounds(made):
+@pytest.mark.parametrize("name", ["sentiment", "split"])
+def test_split_and_model_reasons(made, name):
     """``model``: the resolved label differs from a prediction scored >= 0.9 (weight the score);
-    ``split``: no label leads (weight the share of the answers that do not give the taken one)."""
-    repo, tasks = made["sentiment"]
+    ``split``: no label leads (weight the share of the answers that do not give the taken one).
+    The sentiment rounds have two of the first and none of the second; fe_sentiment with its two
+    annotators disagreeing on task 1 has one split."""
+    repo, tasks = made[name]
     truth = _resolved_labels(tasks, "sentiment")
     pred = {i: (p["result"][0]["value"]["choices"][0], p["score"]) for i, t in enumerate(tasks)
-            for p in t["predictions"] if p["result"]}
-    want_model = {tasks[i]["data"]["ext_id"]: s for i, (lab, s) in pred.items()
-                  if i in truth and s >= 0.9 and truth[i] != lab}
+            for p in t.get("predictions", []) if p["result"]}
+    want_model = {i: s for i, (lab, s) in pred.items() if i in truth and s >= 0.9 and truth[i] != lab}
     ratings = _ratings(tasks, "sentiment")
     want_split = {}
     for i in truth:
@@ -512,25 +526,53 @@ def test_split_and_model_reasons_of_the_sentiment_rounds(made):
         top = max(votes.values())
         gt = any(a.get("ground_truth") for a in _answers(tasks[i]))
         if sum(1 for v in votes.values() if v == top) > 1 and not gt:
-            want_split[tasks[i]["data"]["ext_id"]] = 1 - votes[truth[i]] / sum(votes.values())
+            want_split[i] = 1 - votes[truth[i]] / sum(votes.values())
+    assert (len(want_model), len(want_split)) == {"sentiment": (2, 0), "split": (0, 1)}[name]
     items = [it for it in repo.suspects(threshold=0.9).items if it["control"] == "sentiment"]
-    got = {k: {r["kind"]: r["weight"] for r in it["reasons"]} for it in items for k in [it["task_key"]]}
-    assert {k: v["model"] for k, v in got.items() if "model" in v} == pytest.approx(want_model)
-    assert {k: v["split"] for k, v in got.items() if "split" in v} == pytest.approx(want_split)
+    got = [{r["kind"]: r["weight"] for r in it["reasons"]} for it in items]
+    assert sorted(v["model"] for v in got if "model" in v) == pytest.approx(sorted(want_model.values()))
+    assert sorted(v["split"] for v in got if "split" in v) == pytest.approx(sorted(want_split.values()))
 
 
 # ---- sample ----
 
+def _tie(seed: int, key: str) -> str:
+    """docs/loop.md: ties go by sha256 of the seed and the task key."""
+    return hashlib.sha256(f"{seed}\0{key}".encode()).hexdigest()
+
+
 def test_uncertainty_sample_is_lowest_score_first(made):
-    """``sample --strategy uncertainty``: the unlabeled tasks with a prediction (skips are not
-    answers), lowest score first, ties by sha256 of the seed and the key (docs/loop.md)."""
-    repo, tasks = made["sentiment"]
+    """``sample --strategy uncertainty`` on the second round with every other task's answers taken
+    out: the unlabeled tasks with a prediction (a skip is not an answer), lowest score first,
+    ties by sha256 of the seed and the key."""
+    repo, tasks = made["sentiment_open"]
     cands = {t["data"]["ext_id"]: max(p["score"] for p in t["predictions"]) for t in tasks
              if t["predictions"] and not _answers(t)}
     got = repo.sample(strategy="uncertainty", n=len(tasks), seed=3, record=False)
-    assert got.candidates == len(cands)
-    assert got.keys == sorted(cands, key=lambda k: (cands[k], hashlib.sha256(f"3:{k}".encode()).hexdigest())) \
-        or [cands[k] for k in got.keys] == sorted(cands.values())
+    assert got.candidates == len(cands) > 10
+    assert got.keys == sorted(cands, key=lambda k: (cands[k], _tie(3, k)))
+    assert got.scores == pytest.approx([cands[k] for k in got.keys])
+
+
+def test_disagreement_sample_is_entropy_first(made):
+    """``sample --strategy disagreement`` on the second round: the labeled tasks whose annotators
+    disagree or whose resolved label the model contradicts; score the entropy (nats) of the
+    annotators' labels plus 0.001 where the model contradicts; highest first, ties by the hash."""
+    repo, tasks = made["sentiment"]
+    truth, pred = _resolved_labels(tasks, "sentiment"), _predicted_labels(tasks, "sentiment", "sentiment-bert-v1")
+    ratings = _ratings(tasks, "sentiment")
+    want = {}
+    for i in truth:
+        votes = Counter(v for (j, _), v in ratings.items() if j == i)
+        m = sum(votes.values())
+        score = -sum(k / m * math.log(k / m) for k in votes.values()) + (0.001 if i in pred and pred[i] != truth[i]
+                                                                         else 0)
+        if score > 0:
+            want[tasks[i]["data"]["ext_id"]] = score
+    assert len(want) >= 3
+    got = repo.sample(strategy="disagreement", n=len(tasks), seed=5, record=False)
+    assert got.keys == sorted(want, key=lambda k: (-want[k], _tie(5, k)))
+    assert got.scores == pytest.approx([want[k] for k in got.keys])
 
 
 # ---- drift ----
@@ -583,3 +625,35 @@ def test_text_answers_are_not_measured_and_sample_says_what_they_are(made):
         repo.sample(strategy="uncertainty", n=2, record=False)
     assert "results with no label of answer (text answers, numbers)" in str(e.value)
     assert "regions" not in str(e.value)
+
+
+# ---- report ----
+
+def _page_text(repo: annover.Repo, out: Path) -> str:
+    """The report's words, tags and charts left out, cells parted by ' | '."""
+    repo.report(out=str(out), force=True)
+    page = re.sub(r"<svg.*?</svg>|<style.*?</style>", "", out.read_text(), flags=re.S)
+    cells = (html.unescape(c).strip() for c in re.split(r"<[^>]+>", page))
+    return " | ".join(c for c in cells if c)
+
+
+def test_report_prints_the_reference_figures(made, tmp_path):
+    """The report's model section: the accuracy, macro F1 and per-label rows of the sentiment rounds
+    (scikit-learn), and the matched-region rows of evalme_bbox_multi (the greedy match), as printed."""
+    repo, tasks = made["sentiment"]
+    truth, pred = _resolved_labels(tasks, "sentiment"), _predicted_labels(tasks, "sentiment", "sentiment-bert-v1")
+    both = sorted(set(truth) & set(pred))
+    y, p = [truth[i] for i in both], [pred[i] for i in both]
+    text = _page_text(repo, tmp_path / "sentiment.html")
+    assert (f"sentiment: accuracy {accuracy_score(y, p):.3f} on {len(both)} task(s), "
+            f"macro F1 {f1_score(y, p, average='macro', zero_division=0):.3f}") in text
+    labels = sorted(set(y) | set(p))
+    prec, rec, f1, support = precision_recall_fscore_support(y, p, labels=labels, zero_division=0)
+    for k, lab in enumerate(labels):
+        assert f"| {lab} | {prec[k]:.3f} | {rec[k]:.3f} | {f1[k]:.3f} | {support[k]} |" in text, lab
+    repo, tasks = made["evalme_bbox_multi"]
+    text = _page_text(repo, tmp_path / "boxes.html")
+    for thr in THRESHOLDS:
+        want = _region_reference(tasks, thr)["all"]
+        n_true = sum(len(_regions(_resolved_answer(t)["result"])) for t in tasks)
+        assert f"| {thr} | {want[0]:.3f} | {want[1]:.3f} | {want[2]:.3f} | {n_true} |" in text, thr
