@@ -203,6 +203,18 @@ def made(tmp_path_factory):
         split[0]["annotations"][1]["result"][0]["value"]["choices"] = ["Positive"]
         (base / "split.json").write_text(json.dumps(split))
         out["split"] = (_snapshot(base / "split", base / "split.json", LS / "fe_sentiment_two_annotators.xml"), split)
+        # ground truth: the split task's first answer marked, so its label wins the 1-1 tie; and
+        # annotator1's boxes (the earliest answers) marked on two images of evalme
+        marked = _sentiment_model(split)
+        marked[0]["annotations"][0]["ground_truth"] = True
+        (base / "marked.json").write_text(json.dumps(marked))
+        out["split_gt"] = (_snapshot(base / "split_gt", base / "marked.json", LS / "fe_sentiment_two_annotators.xml"),
+                           marked)
+        boxes = _load(LS / "evalme_bbox_multi.json")
+        for t in boxes[1:3]:
+            min(t["annotations"], key=_ts)["ground_truth"] = True
+        (base / "evalme_gt.json").write_text(json.dumps(boxes))
+        out["evalme_gt"] = (_snapshot(base / "evalme_gt", base / "evalme_gt.json", LS / "evalme_bbox_multi.xml"), boxes)
         opened = _load(EXAMPLES / "round2.json")
         for t in opened[::2]:
             t["annotations"] = []
@@ -263,7 +275,7 @@ def _text_model(tasks: list[dict]) -> list[dict]:
 # ---- eval: regions ----
 
 @pytest.mark.parametrize("name", ["ner_predictions_nerine", "sdk_bbox_reviews_predictions", "evalme_bbox_multi",
-                                  "evalme_empty"])
+                                  "evalme_empty", "evalme_gt"])
 def test_region_eval_is_the_greedy_match_at_the_documented_thresholds(made, name):
     """Precision, recall and F1 of the matched regions, overall and per label, at IoU (overlap) 0.5
     and 0.75. evalme_empty: the latest answer of one image has no box; eval scored that image
@@ -354,7 +366,8 @@ def _predicted_labels(tasks: list[dict], control: str, model: str) -> dict[int, 
 
 
 @pytest.mark.parametrize("name,model", [("sentiment", "sentiment-bert-v1"), ("fe_sentiment_two_annotators", "m"),
-                                        ("fe_sentiment_two_annotators", "m2"), ("ls_ground_truth_choices", "m")])
+                                        ("fe_sentiment_two_annotators", "m2"), ("ls_ground_truth_choices", "m"),
+                                        ("split_gt", "m"), ("split_gt", "m2")])
 def test_classification_eval_is_scikit_learn(made, name, model):
     """Accuracy, per-label precision/recall/F1 and support, macro F1 and the confusion matrix
     against scikit-learn on the tasks with a resolved label and the model's best prediction; the
