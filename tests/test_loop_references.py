@@ -39,6 +39,7 @@ from seqeval.metrics import precision_score as seq_precision
 from seqeval.metrics import recall_score as seq_recall
 from sklearn.metrics import accuracy_score, cohen_kappa_score, confusion_matrix, f1_score
 from sklearn.metrics import precision_recall_fscore_support
+from sklearn.preprocessing import MultiLabelBinarizer
 from statsmodels.stats.inter_rater import fleiss_kappa as sm_fleiss
 
 import annover
@@ -196,6 +197,12 @@ def made(tmp_path_factory):
         tasks = _text_model(_load(LS / "llm_answer_textarea_preds.json"))
         (base / "llm.json").write_text(json.dumps(tasks))
         out["llm"] = (_snapshot(base / "llm", base / "llm.json", LS / "llm_answer_textarea_preds.xml"), tasks)
+        chat = _load(LS / "multiturn_chat_choices.json")
+        for i, t in enumerate(chat):  # a model that gives each chat the next one's answers
+            nxt = chat[(i + 1) % len(chat)]["annotations"][0]["result"]
+            t["predictions"] = [{"id": i + 1, "model_version": "rot", "score": 0.7, "result": copy.deepcopy(nxt)}]
+        (base / "chat.json").write_text(json.dumps(chat))
+        out["chat"] = (_snapshot(base / "chat", base / "chat.json", LS / "multiturn_chat_choices.xml"), chat)
         rounds = _snapshot(base / "sentiment", EXAMPLES / "round1.json", EXAMPLES / "labeling.xml", key="data.ext_id")
         rounds.snapshot(str(EXAMPLES / "round2.json"), key="data.ext_id", message="round 2")
         out["sentiment"] = (rounds, _load(EXAMPLES / "round2.json"))
@@ -393,6 +400,41 @@ def test_classification_eval_is_scikit_learn(made, name, model):
         assert _close(m["recall"], rec[k] if support[k] else None)
         assert _close(m["precision"], prec[k] if lab in p else None)
         assert _close(m["f1"], f1[k]), (lab, m)
+
+
+@pytest.mark.filterwarnings("ignore:A single label was found:UserWarning")  # scikit-learn's, of a one-label control
+def test_multi_label_eval_is_scikit_learn_multilabel(made):
+    """multiturn_chat_choices (12 choices controls, some answers with several labels), a model that
+    gives each chat the next one's answers: per control, accuracy is scikit-learn's subset accuracy,
+    per-label P/R/F1 and macro F1 its multilabel figures (MultiLabelBinarizer: each label a yes/no
+    question), the confusion matrix that of the label sets (``a, b``)."""
+    repo, tasks = made["chat"]
+    got = repo.eval(model="rot").controls
+    controls = sorted({r["from_name"] for t in tasks for r in t["annotations"][0]["result"]})
+    assert sorted(got) == controls
+    several = 0
+    for ctl in controls:
+        def sets(results: list[dict]) -> list[str]:
+            return sorted(next(r["value"]["choices"] for r in results if r["from_name"] == ctl))
+        y = [sets(t["annotations"][0]["result"]) for t in tasks]
+        p = [sets(t["predictions"][0]["result"]) for t in tasks]
+        several += any(len(x) > 1 for x in y)
+        mlb = MultiLabelBinarizer().fit(y + p)
+        yb, pb = mlb.transform(y), mlb.transform(p)
+        mine = got[ctl]
+        assert _close(mine["accuracy"], accuracy_score(yb, pb)), ctl
+        assert _close(mine["macro_f1"], f1_score(yb, pb, average="macro", zero_division=0)), ctl
+        prec, rec, f1, support = precision_recall_fscore_support(yb, pb, zero_division=0)
+        for k, lab in enumerate(mlb.classes_):
+            m = mine["labels"][lab]
+            assert m["support"] == support[k]
+            assert _close(m["precision"], prec[k] if pb[:, k].any() else None)
+            assert _close(m["recall"], rec[k] if support[k] else None)
+            assert _close(m["f1"], f1[k]), (ctl, lab)
+        ys, ps = [", ".join(x) for x in y], [", ".join(x) for x in p]
+        labels = sorted(set(ys) | set(ps))
+        assert mine["confusion"] == {"labels": labels, "matrix": confusion_matrix(ys, ps, labels=labels).tolist()}
+    assert several
 
 
 def test_two_models_are_scored_on_the_tasks_both_predicted(made):
