@@ -632,31 +632,44 @@ def test_disagreement_sample_is_entropy_first(made):
 
 # ---- drift ----
 
+def _check_drift(entry: dict, a: Counter, b: Counter, labels: list[str]) -> None:
+    assert entry["a"] == [a[x] for x in labels] and entry["b"] == [b[x] for x in labels]
+    if not sum(a.values()) or not sum(b.values()):  # scipy: a zero expected count; annover: null and a note
+        assert entry["chi_square"]["statistic"] is None and entry["jensen_shannon"] is None
+        return
+    used = [x for x in labels if a[x] + b[x]]  # a label neither side used is left out of the test
+    stat, p, dof, _ = chi2_contingency(np.array([[a[x] for x in used], [b[x] for x in used]]), correction=False)
+    assert entry["chi_square"]["statistic"] == pytest.approx(stat, abs=1e-5)
+    assert entry["chi_square"]["dof"] == dof
+    assert entry["chi_square"]["p_value"] == pytest.approx(p, abs=1e-5)
+    js = jensenshannon([a[x] for x in labels], [b[x] for x in labels], base=2) ** 2
+    assert entry["jensen_shannon"] == pytest.approx(js, abs=1e-5)
+
+
 def test_drift_is_scipy_on_the_two_rounds_label_counts(made):
-    """Drift between the sample dataset's two rounds: per control, the label counts (regions per
-    label, skips left out), scipy's chi2_contingency (no correction) and jensenshannon (base 2, squared)."""
+    """Drift between the sample dataset's two rounds: per control and per annotator, the label
+    counts (regions per label, skips left out), scipy's chi2_contingency (no correction) and
+    jensenshannon (base 2, squared)."""
     repo, r2 = made["sentiment"]
-    a_tab, b_tab = _label_counts(_load(EXAMPLES / "round1.json")), _label_counts(r2)
+    r1 = _load(EXAMPLES / "round1.json")
     got = diff_drift(repo, "v1", "v2")["controls"]
     for control in ("sentiment", "entities"):
-        a, b = a_tab.get(control, Counter()), b_tab.get(control, Counter())
+        a, b = _label_counts(r1).get(control, Counter()), _label_counts(r2).get(control, Counter())
         labels = sorted(set(a) | set(b))
-        entry = got[control]
-        assert entry["labels"] == labels
-        assert entry["a"] == [a[x] for x in labels] and entry["b"] == [b[x] for x in labels]
-        stat, p, dof, _ = chi2_contingency(np.array([[a[x] for x in labels], [b[x] for x in labels]]),
-                                           correction=False)
-        assert entry["chi_square"]["statistic"] == pytest.approx(stat, abs=1e-5)
-        assert entry["chi_square"]["dof"] == dof
-        assert entry["chi_square"]["p_value"] == pytest.approx(p, abs=1e-5)
-        js = jensenshannon([a[x] for x in labels], [b[x] for x in labels], base=2) ** 2
-        assert entry["jensen_shannon"] == pytest.approx(js, abs=1e-5)
+        assert got[control]["labels"] == labels
+        _check_drift(got[control], a, b, labels)
+        for who, entry in got[control]["annotators"].items():
+            _check_drift(entry, _label_counts(r1, who).get(control, Counter()),
+                         _label_counts(r2, who).get(control, Counter()), entry["labels"])
+    assert len(got["sentiment"]["annotators"]) == 2
 
 
-def _label_counts(tasks: list[dict]) -> dict[str, Counter]:
+def _label_counts(tasks: list[dict], who: str | None = None) -> dict[str, Counter]:
     out: dict[str, Counter] = {}
     for t in tasks:
         for a in _answers(t):
+            if who is not None and _who(a) != who:
+                continue
             for r in a["result"]:
                 v = r["value"]
                 for lab in v.get("choices") or v.get("labels") or []:
