@@ -46,6 +46,7 @@ import annover
 from annover.loop.api import diff_drift
 
 from .conftest import EXAMPLES, shared_corpus
+from .test_cli import invoke
 
 LS = shared_corpus("label-studio")
 pytestmark = pytest.mark.skipif(not (LS / "evalme_bbox_multi.json").is_file(),
@@ -725,3 +726,29 @@ def test_report_prints_the_reference_figures(made, tmp_path):
         want = _region_reference(tasks, thr)["all"]
         n_true = sum(len(_regions(_resolved_answer(t)["result"])) for t in tasks)
         assert f"| {thr} | {want[0]:.3f} | {want[1]:.3f} | {want[2]:.3f} | {n_true} |" in text, thr
+
+
+# ---- the commands' text ----
+
+def test_eval_and_agreement_text_print_the_reference_figures(made, monkeypatch):
+    """What ``annover eval`` and ``annover agreement`` print for evalme_bbox_multi and nerine: the
+    greedy match's figures, three decimals."""
+    for name in ("evalme_bbox_multi", "ner_predictions_nerine"):
+        repo, tasks = made[name]
+        monkeypatch.chdir(repo.root)
+        code, out, err = invoke("eval", "HEAD")
+        assert code == 0, err
+        for thr in THRESHOLDS:
+            p, r, f = _region_reference(tasks, thr)["all"]
+            assert f"  at {thr}: precision {p:.3f}, recall {r:.3f}, F1 {f:.3f}" in out.splitlines(), (name, out)
+    repo, tasks = made["evalme_bbox_multi"]
+    monkeypatch.chdir(repo.root)
+    code, out, err = invoke("agreement", "HEAD")
+    assert code == 0, err
+    same = regions = 0
+    for t in tasks:
+        mine = [_regions(a["result"]) for a in _answers(t)]
+        for ga, gb in itertools.combinations(mine, 2):
+            same += sum(ga[i]["labels"] == gb[j]["labels"] for i, j in _greedy(ga, gb, 0.5))
+            regions += len(ga) + len(gb)
+    assert f"  F1 {2 * same / regions:.3f} (n={len(tasks)}); ignoring labels" in out, out

@@ -191,7 +191,8 @@ def _no_classification(s: "Q.Session", strategy: str) -> None:
     only = ([f"regions of {', '.join(regions)} (spans, boxes)"] if regions else []) + \
         ([f"results with no label of {', '.join(plain)} (text answers, numbers)"] if plain else [])
     raise UsageError(f"--strategy {strategy} ranks tasks by their classification labels (one label per answer: "
-                     f"choices, ratings), and this version has no such labels or predictions, only {' and '.join(only)}",
+                     "choices, ratings), and this version has no such labels or predictions, only "
+                     f"{' and '.join(only)}",
                      "use --strategy unlabeled or random" +
                      ("; `annover agreement` measures how annotators' regions agree" if regions else ""))
 
