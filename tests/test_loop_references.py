@@ -470,7 +470,7 @@ def _ratings(tasks: list[dict], control: str) -> dict[tuple[int, str], str]:
     return {k: v[1] for k, v in out.items()}
 
 
-@pytest.mark.parametrize("name", ["sentiment", "fe_sentiment_two_annotators"])
+@pytest.mark.parametrize("name", ["sentiment", "fe_sentiment_two_annotators", "split"])
 def test_classification_agreement_is_the_reference_packages(made, name):
     """Krippendorff's alpha (the ``krippendorff`` package), Fleiss' kappa (statsmodels) and each
     pair's Cohen's kappa (scikit-learn) over the tasks two annotators or more answered; where the
@@ -493,6 +493,14 @@ def test_classification_agreement_is_the_reference_packages(made, name):
         assert (got[key]["value"] is None) == bool(np.isnan(want)), (key, got[key], want)
         if not np.isnan(want):
             assert got[key]["value"] == pytest.approx(want, abs=1e-6), key
+    for lab in cats:  # per label: "is L the label?", a yes/no question
+        yes = np.where(np.isnan(reliability), np.nan, reliability == cats.index(lab))
+        binary = krippendorff.alpha(reliability_data=yes, level_of_measurement="nominal") \
+            if len(set(yes[~np.isnan(yes)])) > 1 else float("nan")
+        mine = got["labels"][lab]["krippendorff_alpha"]
+        assert (mine["value"] is None) == bool(np.isnan(binary)), (lab, mine, binary)
+        if not np.isnan(binary):
+            assert mine["value"] == pytest.approx(binary, abs=1e-6), lab
     pairs = {(p["a"], p["b"]): p for p in got["pairs"]}
     for x, y in itertools.combinations(people, 2):
         shared = [u for u in units if (u, x) in ratings and (u, y) in ratings]
