@@ -572,6 +572,33 @@ def test_missed_regions_are_those_the_resolved_answer_lacks(made):
             assert want[tasks[0]["id"]] == len(_regions(_best_prediction(tasks[0])["result"])) == 6
 
 
+@pytest.mark.parametrize("name", ["evalme_bbox_multi", "evalme_empty"])
+def test_region_majority_reason_is_the_pairwise_match(made, name):
+    """``majority`` of a region: of the task's other annotators (two or more), a strict majority
+    have no region paired with it or one of other labels; weight their share. Each pair of
+    annotators is matched as agreement matches them (greedy, IoU >= 0.5, labels aside)."""
+    repo, tasks = made[name]
+    want = Counter()
+    for t in tasks:
+        mine = {_who(a): _regions(a["result"]) for a in _answers(t)}
+        if len(mine) < 3:
+            continue
+        seen: dict[tuple[str, int], dict[str, tuple]] = {}
+        for x, y in itertools.combinations(sorted(mine), 2):
+            for i, j in _greedy(mine[x], mine[y], 0.5):
+                seen.setdefault((x, i), {})[y] = mine[y][j]["labels"]
+                seen.setdefault((y, j), {})[x] = mine[x][i]["labels"]
+        others = len(mine) - 1
+        for w, regions in mine.items():
+            for i, r in enumerate(regions):
+                paired = seen.get((w, i), {})
+                dissent = others - len(paired) + sum(labels != r["labels"] for labels in paired.values())
+                if dissent * 2 > others:
+                    want[(t["id"], round(dissent / others, 6))] += 1
+    got = Counter(round(r["weight"], 6) for it in repo.suspects().items for r in it["reasons"] if r["kind"] == "majority")
+    assert got == Counter(w for (_, w), n in want.items() for _ in range(n)) and sum(want.values()) > 10
+
+
 @pytest.mark.parametrize("name", ["sentiment", "split"])
 def test_split_and_model_reasons(made, name):
     """``model``: the resolved label differs from a prediction scored >= 0.9 (weight the score);
