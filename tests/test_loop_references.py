@@ -645,6 +645,23 @@ def test_uncertainty_sample_is_lowest_score_first(made):
     assert got.scores == pytest.approx([cands[k] for k in got.keys])
 
 
+def test_margin_and_rare_labels_samples(made):
+    """``margin``: with one prediction a task's gap is 2·score − 1, smallest first; ``rare-labels``:
+    the unlabeled tasks whose predicted label has the fewest resolved labels in the version first."""
+    repo, tasks = made["sentiment_open"]
+    open_ = {t["data"]["ext_id"]: t["predictions"] for t in tasks if t["predictions"] and not _answers(t)}
+    assert all(len(p) == 1 for p in open_.values())
+    margin = {k: 2 * p[0]["score"] - 1 for k, p in open_.items()}
+    got = repo.sample(strategy="margin", n=len(tasks), seed=1, record=False)
+    assert got.keys == sorted(margin, key=lambda k: (margin[k], _tie(1, k)))
+    assert got.scores == pytest.approx([margin[k] for k in got.keys])
+    resolved = Counter(_resolved_labels(tasks, "sentiment").values())
+    rare = {k: resolved[p[0]["result"][0]["value"]["choices"][0]] for k, p in open_.items()}
+    got = repo.sample(strategy="rare-labels", n=len(tasks), seed=1, record=False)
+    assert got.keys == sorted(rare, key=lambda k: (rare[k], _tie(1, k)))
+    assert got.scores == [rare[k] for k in got.keys]
+
+
 def test_disagreement_sample_is_entropy_first(made):
     """``sample --strategy disagreement`` on the second round: the labeled tasks whose annotators
     disagree or whose resolved label the model contradicts; score the entropy (nats) of the
