@@ -16,9 +16,11 @@ ground-truth answer, a skip, tasks answered twice).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
 import html
+import io
 import itertools
 import json
 import math
@@ -32,6 +34,8 @@ from typing import Any
 import krippendorff
 import numpy as np
 import pytest
+from pycocotools.coco import COCO
+from pycocotools.cocoeval import COCOeval
 from scipy.spatial.distance import jensenshannon
 from scipy.stats import chi2_contingency
 from seqeval.metrics import f1_score as seq_f1
@@ -301,6 +305,49 @@ def test_region_eval_is_the_greedy_match_at_the_documented_thresholds(made, name
         for lab, w in want["labels"].items():
             m = mine["labels"][lab]
             assert all(_close(g, x) for g, x in zip((m["precision"], m["recall"], m["f1"]), w)), (thr, lab, m, w)
+
+
+def _coco_recall(tasks: list[dict], thresholds: tuple[float, ...]) -> dict[float, dict[str, float]]:
+    """pycocotools' COCOeval recall per category (maxDets 100, every area) of each task's resolved
+    answer's boxes against its best prediction's, in pixels of the recorded image size."""
+    cats = sorted({lab for t in tasks for a in t["annotations"] for r in _regions(a["result"]) for lab in r["labels"]})
+    images, gts, dets = [], [], []
+    for i, t in enumerate(tasks):
+        answer, pred = _resolved_answer(t), _best_prediction(t)
+        w, h = answer["result"][0]["original_width"], answer["result"][0]["original_height"]
+        images.append({"id": i + 1, "width": w, "height": h})
+        for src, out in ((answer, gts), (pred, dets)):
+            for r in src["result"]:
+                v = r["value"]
+                box = [v["x"] * w / 100, v["y"] * h / 100, v["width"] * w / 100, v["height"] * h / 100]
+                cat = cats.index(v["rectanglelabels"][0]) + 1
+                score = r.get("score") if r.get("score") is not None else src.get("score")
+                out.append({"id": len(out) + 1, "image_id": i + 1, "category_id": cat, "bbox": box,
+                            "area": box[2] * box[3], "iscrowd": 0, "score": score})
+    with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints as it goes
+        truth = COCO()
+        truth.dataset = {"images": images, "annotations": gts,
+                         "categories": [{"id": k + 1, "name": c} for k, c in enumerate(cats)]}
+        truth.createIndex()
+        ev = COCOeval(truth, truth.loadRes(dets), "bbox")
+        ev.params.iouThrs = np.array(thresholds)
+        ev.params.areaRng, ev.params.areaRngLbl = [[0, 1e10]], ["all"]
+        ev.evaluate()
+        ev.accumulate()
+    return {thr: {c: float(ev.eval["recall"][i, k, 0, -1]) for k, c in enumerate(cats)}
+            for i, thr in enumerate(thresholds)}
+
+
+@pytest.mark.parametrize("name", ["sdk_bbox_reviews_predictions", "evalme_bbox_multi", "evalme_gt"])
+def test_box_recall_per_label_is_cocoeval_recall(made, name):
+    """Per label, eval's recall of boxes equals pycocotools' COCOeval recall at the same IoU. (eval
+    reports no AP, and its precision is of the boxes, not COCO's curve; it pairs boxes labels aside,
+    so the two could differ where a box's best pair is one of another label: not in these files.)"""
+    repo, tasks = made[name]
+    (model,) = {_best_prediction(t)["model_version"] for t in tasks}
+    got = repo.eval(model=model).controls["label"]["thresholds"]
+    for thr, recalls in _coco_recall(tasks, THRESHOLDS).items():
+        assert {c: got[str(thr)]["labels"][c]["recall"] for c in recalls} == pytest.approx(recalls, abs=1e-6), thr
 
 
 def _bio(length: int, regions: list[dict]) -> list[str]:
@@ -595,7 +642,8 @@ def test_region_majority_reason_is_the_pairwise_match(made, name):
                 dissent = others - len(paired) + sum(labels != r["labels"] for labels in paired.values())
                 if dissent * 2 > others:
                     want[(t["id"], round(dissent / others, 6))] += 1
-    got = Counter(round(r["weight"], 6) for it in repo.suspects().items for r in it["reasons"] if r["kind"] == "majority")
+    got = Counter(round(r["weight"], 6) for it in repo.suspects().items for r in it["reasons"]
+                  if r["kind"] == "majority")
     assert got == Counter(w for (_, w), n in want.items() for _ in range(n)) and sum(want.values()) > 10
 
 
