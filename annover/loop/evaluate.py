@@ -164,7 +164,8 @@ def _regions(s: Q.Session, res: EvalResult, thresholds: tuple[float, ...]) -> No
             entry["thresholds"][str(t)] = {**prf(tp, n_pred, n_true), "matched": tp,
                                            "labels": {k: prf(*v) for k, v in sorted(per_label.items())}}
         res.controls[ctl] = entry
-    unseen = len(set(g) - ran)
+    # the tasks some answer drew regions on (the resolved answer may have drawn none) that the model did not predict
+    unseen = len({r[0] for r in s.con.execute("SELECT DISTINCT task_key FROM regions").fetchall()} - ran)
     if unseen:
         res.notes.append(f"regions: {unseen} labeled task(s) the model made no prediction for are not counted")
 
