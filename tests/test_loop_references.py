@@ -186,13 +186,17 @@ def made(tmp_path_factory):
             mp.setenv(k, v)
         for name in ("ner_predictions_nerine", "sdk_bbox_reviews_predictions", "evalme_bbox_multi"):
             out[name] = (_snapshot(base / name, LS / f"{name}.json", LS / f"{name}.xml"), _load(LS / f"{name}.json"))
-        # evalme with annotator2's answer on the first image made empty: it is the latest answer there
+        # evalme again, then a review: annotator2's answer on the first image made empty (it is the
+        # latest answer there), and on the second image two boxes of an earlier answer relabeled
         empty = _load(LS / "evalme_bbox_multi.json")
         latest = max(empty[0]["annotations"], key=_ts)
         latest["result"] = []
+        for r in min(empty[1]["annotations"], key=_ts)["result"][:2]:
+            r["value"]["rectanglelabels"] = ["Obstacle" if r["value"]["rectanglelabels"] != ["Obstacle"] else "Car"]
         (base / "evalme_empty.json").write_text(json.dumps(empty))
-        out["evalme_empty"] = (_snapshot(base / "evalme_empty", base / "evalme_empty.json",
-                                         LS / "evalme_bbox_multi.xml"), empty)
+        review = _snapshot(base / "evalme_empty", LS / "evalme_bbox_multi.json", LS / "evalme_bbox_multi.xml")
+        review.snapshot(str(base / "evalme_empty.json"), message="review")
+        out["evalme_empty"] = (review, empty)
         # the classification exports, given a model's choices here (the corpus has none for them)
         for name, model in (("fe_sentiment_two_annotators", _sentiment_model),
                             ("ls_ground_truth_choices", _humor_model)):
@@ -645,6 +649,26 @@ def test_region_majority_reason_is_the_pairwise_match(made, name):
     got = Counter(round(r["weight"], 6) for it in repo.suspects().items for r in it["reasons"]
                   if r["kind"] == "majority")
     assert got == Counter(w for (_, w), n in want.items() for _ in range(n)) and sum(want.values()) > 10
+
+
+def test_changed_reason_is_the_same_answers_labels_before(made):
+    """``changed`` (weight 0.5): a label, or a region's labels, differing from the same answer's (the
+    same region's) in the parent version: the sample rounds' one relabeled review, and the two boxes
+    relabeled in evalme's review (the emptied answer's boxes are gone, not changed)."""
+    for name, before in (("sentiment", _load(EXAMPLES / "round1.json")),
+                         ("evalme_empty", _load(LS / "evalme_bbox_multi.json"))):
+        repo, after = made[name]
+
+        def labels(tasks: list[dict]) -> dict[tuple, list[str]]:
+            return {(t["id"], a["id"], r["id"]): sorted(r["value"].get("choices") or r["value"].get("labels")
+                                                        or r["value"].get("rectanglelabels") or [])
+                    for t in tasks for a in _answers(t) for r in a["result"]}
+
+        old, new = labels(before), labels(after)
+        want = sorted(k for k in new if k in old and old[k] != new[k])
+        got = [r for it in repo.suspects().items for r in it["reasons"] if r["kind"] == "changed"]
+        assert len(got) == len(want) == {"sentiment": 1, "evalme_empty": 2}[name]
+        assert {r["weight"] for r in got} == {0.5}
 
 
 @pytest.mark.parametrize("name", ["sentiment", "split"])
