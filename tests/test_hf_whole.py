@@ -54,7 +54,8 @@ def test_corpus_versions_come_back_whole_without_config(repo, tmp_path, monkeypa
     _ok("snapshot", "--from", str(CORPUS / name), *fmt, "-m", "from the corpus")
     tasks, annotations, cfg = _ids_and_config()
     _ok("export", "HEAD", "--format", "hf", "--out", str(tmp_path / "hf"))
-    _into_a_new_repo(tmp_path, monkeypatch, tmp_path / "hf")
+    said = _into_a_new_repo(tmp_path, monkeypatch, tmp_path / "hf")
+    assert "was generated" not in said and "no labeling config" not in said  # the config it carries is the version's
     back_tasks, back_annotations, back_cfg = _ids_and_config()
     assert (back_tasks, back_cfg) == (tasks, cfg)
     assert (back_annotations == annotations) == (name not in PARTLY)

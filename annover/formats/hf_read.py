@@ -563,7 +563,8 @@ def read(root: Path, config: LabelingConfig | None = None) -> TrainInput:
     warnings = [] if plan.own else unlabeled(tasks, root, "label", "row")
     key = TASK_ID_KEY if plan.own or plan.image is not None else None
     rule = HEAD_KEY if plan.own else f"{STEM_PREFIX}data.{plan.image}" if plan.image is not None else None
-    return TrainInput(tasks, plan.config or _config(plan, tasks), key=key, warnings=warnings, key_rule=rule)
+    return TrainInput(tasks, plan.config or _config(plan, tasks), key=key, warnings=warnings, key_rule=rule,
+                      carried_config=plan.config is not None)
 
 
 def _config(plan: _Plan, tasks: list[dict]) -> str:

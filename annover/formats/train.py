@@ -55,6 +55,7 @@ class TrainInput:
     warnings: list[str] = field(default_factory=list)  # what the reader read another way than written
     category_ids: dict[str, int] | None = None  # a COCO file's category ids, where 1.. would not give them
     key_rule: str | None = None  # the --key rule the keys follow where the format has no one (Tables.key_rule)
+    carried_config: bool = False  # ``config`` is the one the input carries (annover's own HF export), not generated
 
 
 #: a control character (C0, DEL, C1): a NUL, a line break, a tab...

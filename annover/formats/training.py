@@ -80,14 +80,16 @@ def read_train(path: Path, fmt: str, config: LabelingConfig | None, validate: bo
     with no_gc():  # millions of parsed objects and no cycles: the collector's passes would cost twice the parse
         try:
             fast = coco_fast.read_tables(path, fmt) if fmt == Format.COCO and config is None else None
-            tables, text = fast or to_tables(train_input(path, fmt, config), str(path), fmt, config, validate)
+            got = None if fast else train_input(path, fmt, config)
+            tables, text = fast or to_tables(got, str(path), fmt, config, validate)
         except DuplicateKey as e:
             if fmt not in IMAGE_FORMATS:
                 raise
             raise DuplicateKey(e.message, f"{fmt} keys an image by its file name without folder and extension "
                                "(--key does not apply): give the two images distinct file names") from None
     if config is None:
-        tables.warnings.append(f"{path}: no labeling config given; one was generated from the {fmt} labels")
+        if got is None or not got.carried_config:
+            tables.warnings.append(f"{path}: no labeling config given; one was generated from the {fmt} labels")
         tables.config_text = text
     return tables
 
