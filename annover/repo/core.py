@@ -366,8 +366,9 @@ class RepoCore:
 
     def committed_head(self) -> str | None:
         """The version HEAD names in git's HEAD commit (the work tree's file may lag a killed command)."""
-        text = self.scm.show("HEAD", self.rel(self.dir / "HEAD")) if self.head_commit() else None
-        vid = (text or "").strip()
+        head = self.head_commit()  # by its id: a file of a commit is read from git once a process (Git.blobs)
+        data = self.scm.blobs([f"{head}:{self.rel(self.dir / 'HEAD')}"])[0] if head else None
+        vid = (data or b"").decode(errors="replace").strip()
         if vid and not is_version_id(vid):  # never read as "no version": a merge would fast-forward over HEAD's
             raise self._bad_head(vid, committed=True)
         return vid or None

@@ -552,6 +552,14 @@ def _check_remote_name(repo: RepoCore, remote: str | None) -> None:
 
 def transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Direction,
              timeout: float | None = None) -> tuple[TransferResult, list[str], dict[str, str]]:
+    """:func:`_transfer`, with DVC's repo opened once for the transfer and the remote's name (a pull's
+    checkout, after it, opens its own: it reads the cache the transfer has just written)."""
+    with _kept_open(repo):
+        return _transfer(repo, rev, remote, direction, timeout)
+
+
+def _transfer(repo: RepoCore, rev: str | None, remote: str | None, direction: Direction,
+              timeout: float | None = None) -> tuple[TransferResult, list[str], dict[str, str]]:
     """Move the objects of version ``rev`` (None: of every version reachable from HEAD and the
     tags) that the other side lacks; what is there already is not sent again. Also returns
     the versions that could not be moved (their objects are on neither side) and, for a push,

@@ -408,7 +408,9 @@ class Git:
         return out.strip() or None
 
     def head_commit(self) -> str | None:
-        return self.rev_parse("HEAD")
+        """The commit HEAD is on, or None: read from git's files where they say (:meth:`head_oid`),
+        else asked of git. Read afresh each time (a snapshot asks before and under the lock)."""
+        return self.head_oid() or self.rev_parse("HEAD")
 
     def head_oid(self) -> str | None:
         """The commit HEAD is on, read from git's files without running git; None when they
@@ -416,7 +418,11 @@ class Git:
         return gitrefs.head_commit(self.git_dir) if self.git_dir and self._plain else None
 
     def branch(self) -> str | None:
-        """The branch HEAD is on (``refs/heads/...``), or None when HEAD is detached."""
+        """The branch HEAD is on (``refs/heads/...``), or None when HEAD is detached: read from
+        git's HEAD file where it says (:func:`gitrefs.head_branch`), else asked of git."""
+        found = gitrefs.head_branch(self.git_dir) if self.git_dir and self._plain else None
+        if found is not None:
+            return found or None
         return self.run("symbolic-ref", "-q", "HEAD", check=False).strip() or None
 
     def tracking(self) -> "Tracking | None":

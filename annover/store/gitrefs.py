@@ -19,7 +19,7 @@ import re
 import zlib
 from pathlib import Path
 
-__all__ = ["head_commit", "is_object_id", "tag_commits"]
+__all__ = ["head_branch", "head_commit", "is_object_id", "tag_commits"]
 
 _OID = re.compile(rb"[0-9a-f]{40}(?:[0-9a-f]{24})?")
 _TAGS = "refs/tags/"
@@ -62,6 +62,22 @@ def head_commit(git_dir: Path) -> "str | None":
         return loose if loose is not None else _packed(git_dir)[0].get(ref)
     except (_Unreadable, OSError, UnicodeDecodeError):
         return None
+
+
+def head_branch(git_dir: Path) -> "str | None":
+    """The branch HEAD is on (``refs/heads/NAME``), ``""`` when HEAD is detached (it holds a commit
+    id), or None: ask git (``git symbolic-ref HEAD``)."""
+    try:
+        _plain(git_dir)
+        head = (git_dir / "HEAD").read_bytes().strip()
+        ref = head[len(b"ref: "):].decode() if head.startswith(b"ref: refs/heads/") else ""
+    except (_Unreadable, OSError, UnicodeDecodeError):
+        return None
+    if _OID.fullmatch(head):
+        return ""
+    if not ref or any(part in ("", ".", "..") for part in ref.split("/")) or not ref.isprintable():
+        return None  # not a branch (a symbolic ref elsewhere), or a name git would refuse: git says
+    return ref
 
 
 def _plain(git_dir: Path) -> None:
