@@ -163,3 +163,16 @@ def test_push_opens_dvcs_repo_once(rounds, monkeypatch):
     assert sorted(out.up_to_date) == sorted(v.id for v in rounds.log()) and out.remote is not None
     assert len(opened) == 2  # the transfer, then the checkout
     assert os.path.isfile(rounds.dir / "objects.dvc")
+
+
+@pytest.mark.parametrize("args", [("log", "--help"), ("show", "--help"), ("tag", "--help"), ("revert", "--help"),
+                                  ("reset", "--help"), ("snapshot", "--help"), ("init", "--help")])
+def test_help_of_a_command_opens_no_repository_code(tmp_path, args):
+    """A command's --help is its click options: the repository's modules (annover.repo, annover.store)
+    load when the command runs, not for its help (they did: about 40 ms of a 100 ms process)."""
+    p = subprocess.run([sys.executable, "-c", SHOW_MODULES, *args], cwd=tmp_path, capture_output=True, text=True,
+                       timeout=120)
+    last = json.loads(p.stdout.strip().splitlines()[-1])
+    assert last["code"] == 0 and "Usage: annover" in p.stdout, p.stderr
+    loaded = [m for m in last["modules"] if m.startswith(("annover.repo", "annover.store"))]
+    assert loaded == [], loaded

@@ -12,18 +12,20 @@ from annover._lazy import lazy
 from annover.cli import (Progress, echo, emit_json, info, json_option, not_blank, not_empty, open_repo, safe,
                          say_repaired, short, size_text, table, version_config)
 from annover.errors import AnnoverError, UsageError
-from annover.repo import Repo
-from annover.repo.layout import storage
-from annover.repo.reading import Users
-from annover.store.refs import tag_order
-from annover.store.versions import model_named
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.cli import diff_cmd
+    from annover.repo import Repo, layout, reading
     from annover.repo.history import PruneResult
+    from annover.store import refs, versions
     from annover.store.versions import Version
 else:
     diff_cmd = lazy("annover.cli.diff_cmd")  # its rendering of rows, for -p (it imports the diff)
+    # the repository's modules load when a command runs, not for its --help
+    layout = lazy("annover.repo.layout")
+    reading = lazy("annover.repo.reading")
+    refs = lazy("annover.store.refs")
+    versions = lazy("annover.store.versions")
 
 
 def warn_moved_tags(repo: Repo) -> None:
@@ -124,7 +126,7 @@ def _print_version(v: "Version", deco: str) -> None:
 def _annotator_names(repo: Repo) -> dict[str, str]:
     """Label Studio user ids the repository knows as e-mails, for display (``id`` -> ``email (id)``)."""
     try:
-        return {str(uid): f"{email} ({uid})" for uid, email in Users.load(repo.dir).mapping().items()}
+        return {str(uid): f"{email} ({uid})" for uid, email in reading.Users.load(repo.dir).mapping().items()}
     except AnnoverError:
         return {}
 
@@ -223,7 +225,7 @@ def _show(repo: Repo, rev: str, as_json: bool) -> None:
     tags = repo.tags_of().get(v.id, [])
     say_repaired(repo)
     warn_moved_tags(repo)
-    stored = storage(repo, v)
+    stored = layout.storage(repo, v)
     if as_json:
         emit_json({**v.to_json(), "tags": tags, "storage": stored})
         return
@@ -263,7 +265,7 @@ def _show(repo: Repo, rev: str, as_json: bool) -> None:
     for ctl, counts in s.get("labels", {}).items():
         echo(f"Labels {ctl}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
     for mv, p in s.get("predictions", {}).items():
-        echo(f"Predictions of model {model_named(mv)}: {p['tasks']} tasks, {p['regions']} regions")
+        echo(f"Predictions of model {versions.model_named(mv)}: {p['tasks']} tasks, {p['regions']} regions")
 
 
 @click.command(epilog="""\b
@@ -371,7 +373,7 @@ def _say_pruned(out: "PruneResult") -> None:
 
 def _list_tags(repo: Repo, as_json: bool) -> None:
     warn_moved_tags(repo)  # the list gives git's tags: one a fetch did not move names the old version
-    tags = sorted(repo.tags().items(), key=lambda kv: tag_order(kv[0]))
+    tags = sorted(repo.tags().items(), key=lambda kv: refs.tag_order(kv[0]))
     if as_json:
         emit_json([{"tag": t, "version": v} for t, v in tags])
         return

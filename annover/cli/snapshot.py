@@ -12,12 +12,14 @@ from annover.cli import (Progress, arrow_without_pandas, emit_json, info, json_o
 from annover.errors import UsageError
 from annover.formats import INPUT_FORMATS
 from annover.formats.ls_results import LEVELS
-from annover.repo import Repo, SnapshotResult
 
 if TYPE_CHECKING:  # pragma: no cover
+    from annover import repo as repo_
     from annover.cli import diff_cmd
+    from annover.repo import SnapshotResult
 else:
     diff_cmd = lazy("annover.cli.diff_cmd")  # its summary, for --dry-run (it imports the diff)
+    repo_ = lazy("annover.repo")  # when a command runs, not for its --help
 
 
 def _options(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -51,7 +53,7 @@ def init(directory: str, remote: str | None, remote_options: tuple[str, ...], qu
 
     Running it again is harmless; with --remote it sets the default remote.
     """
-    out = Repo.init(directory, remote=remote, remote_options=_options(remote_options))
+    out = repo_.Repo.init(directory, remote=remote, remote_options=_options(remote_options))
     if as_json:
         emit_json(out.to_json())
     for m in out.messages:  # with --json or -q, the warnings alone, on stderr
