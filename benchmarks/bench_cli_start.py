@@ -41,16 +41,11 @@ BOXES = "evalme_bbox_multi"
 Argv = Union[list[str], Callable[[], list[str]]]
 
 
-def corpus() -> Path:
-    """The shared corpus's Label Studio folder: beside the project, or where this machine keeps it."""
-    return CORPUS if CORPUS.is_dir() else Path("/work/shared/corpus/label-studio")
-
-
-def make_repo(work: Path, exe: str) -> Path:
+def make_repo(work: Path, exe: str, corpus: Path) -> Path:
     """init, round 1 and 2 of the sample (v1, v2), tag `good` on v2, a boxes version (v3)."""
     root = work / "repo"
     root.mkdir(parents=True)
-    boxes = corpus() / BOXES
+    boxes = corpus / BOXES
     steps = [["init"],
              ["snapshot", "--from", str(SAMPLE / "round1.json"), "--config", str(SAMPLE / "labeling.xml"),
               "-m", "round 1", "-q"],
@@ -150,6 +145,8 @@ def main(argv: list[str] | None = None) -> dict:
     p.set_defaults(repeats=5)
     p.add_argument("--only", default="", help="comma-separated words a command's name must contain")
     p.add_argument("--importtime", default="", help="print what `annover ARGS` imports (ARGS: one string)")
+    p.add_argument("--corpus", type=Path, default=CORPUS,
+                   help="the shared corpus's label-studio folder (default: beside the project)")
     p.add_argument("--baseline", type=Path, default=None,
                    help="a checkout of other annover code: each command also runs with it (PYTHONPATH), alternately")
     a = p.parse_args(argv)
@@ -160,7 +157,9 @@ def main(argv: list[str] | None = None) -> dict:
     result: dict = {"figure": "cli_start", "machine": common.machine(), "commands": {}}
     try:
         common.log("== making a repository: two sample rounds, a tag, a boxes version ...")
-        root = make_repo(tmp, exe)
+        if not (a.corpus / f"{BOXES}.json").is_file():
+            p.error(f"no {BOXES}.json in {a.corpus}: give the shared corpus's label-studio folder with --corpus")
+        root = make_repo(tmp, exe, a.corpus.resolve())
         out = tmp / "out"
         out.mkdir()
         if a.importtime:
