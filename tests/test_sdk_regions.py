@@ -181,7 +181,8 @@ def test_on_the_corpus_the_fast_check_agrees_with_the_sdk_where_it_decides():
             configs[xml] = LabelingConfig.from_file(str(xml))
         cfg = configs[xml]
         ctl = cfg.controls.get(item.get("from_name"))
-        if ctl is not None and isinstance(item.get("value"), dict) and surely_valid(item, ctl, cfg, item.get("to_name")):
+        if ctl is not None and isinstance(item.get("value"), dict) \
+                and surely_valid(item, ctl, cfg, item.get("to_name")):
             decided += 1
             assert cfg.region_errors(item) == [], (xml.name, item)
     assert decided >= 100  # the corpus's boxes, spans and choices are decided here

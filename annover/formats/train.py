@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["KEPT", "MAX_ATTRIBUTE", "NOT_XML", "TrainInput", "config_needed", "image_config", "json_attribute", "labels_kept",
-           "labels_tag", "refuse_control", "refuse_not_xml", "region_id", "stem_key", "to_tables", "unique_id",
+__all__ = ["KEPT", "MAX_ATTRIBUTE", "NOT_XML", "TrainInput", "config_needed", "image_config", "json_attribute",
+           "labels_kept", "labels_tag", "refuse_control", "refuse_not_xml", "region_id", "stem_key", "to_tables", "unique_id",
            "unlabeled", "unlabeled_note", "view_kept"]
 
 #: control name and tag per result type, in a generated config
@@ -172,7 +172,8 @@ def json_attribute(name: str, value: object, where: str = "the file") -> str:
     if len(text) > MAX_ATTRIBUTE // 4 and len(text.encode()) > MAX_ATTRIBUTE:
         raise InputError(f"{where}: its fields {', '.join(map(str, value))[:80]} are {len(text.encode()):,} bytes "
                          f"in the labeling config, more than an attribute may hold ({MAX_ATTRIBUTE:,}; Label "
-                         "Studio's XML parser, libxml2, refuses 10,000,000)", "shorten them, or remove them from the file")
+                         "Studio's XML parser, libxml2, refuses 10,000,000)",
+                         "shorten them, or remove them from the file")
     return f" {name}={text}"
 
 
