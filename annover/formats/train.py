@@ -34,8 +34,8 @@ else:
     pa = lazy("pyarrow")
 
 __all__ = ["KEPT", "MAX_ATTRIBUTE", "NOT_XML", "TrainInput", "config_needed", "image_config", "json_attribute",
-           "labels_kept", "labels_tag", "refuse_control", "refuse_not_xml", "region_id", "stem_key", "to_tables", "unique_id",
-           "unlabeled", "unlabeled_note", "view_kept"]
+           "labels_kept", "labels_tag", "refuse_control", "refuse_not_xml", "region_id", "stem_key", "to_tables",
+           "unique_id", "unlabeled", "unlabeled_note", "view_kept"]
 
 #: control name and tag per result type, in a generated config
 CONTROLS = {"rectanglelabels": ("label", "RectangleLabels"), "polygonlabels": ("polygon", "PolygonLabels"),
