@@ -128,7 +128,9 @@ def test_git_out_of_room_at_each_write_of_a_snapshot_and_a_tag(small_disk, tmp_p
     v1 = annover.Repo(root).head()
     lines = _every_block(root, small_disk, SNAPSHOT2, _state(root, git_dir), [v1])
     gits = {ln.split("(git ")[1].split()[0] for ln in lines if "(git " in ln}
-    assert gits >= {"hash-object", "update-index"}, lines  # git's own writes, not only annover's
+    # annover's own writes (the blobs it hands git) and git's own (its index, its trees): which of git's runs
+    # out first at a given block count varies from run to run (CI saw write-tree where update-index was seen)
+    assert "hash-object" in gits and gits & {"read-tree", "update-index", "write-tree", "commit-tree"}, lines
     v2 = annover.Repo(root).head()
     assert v2 != v1 and annover.Repo(root).resolve("v2") == v2
     lines = _every_block(root, small_disk, TAG, _state(root, git_dir), [v2, v1])
