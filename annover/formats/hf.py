@@ -267,8 +267,9 @@ def _dataset(Features: Any, spec: dict[str, Any], rows: list[dict], picked: Pick
     the rest of each task (the module's docstring), named as no other column is."""
     carry = next(n for i in range(len(spec) + 1) if (n := "_" * i + "_annover") not in spec)
     spec = {**spec, carry: datasets.Value("string", id=json.dumps({"annover": MARK, "config": config}))}
+    wanted = {it.task_key for it in picked.items}  # the tasks written: only theirs are parsed
     extras = {k: json.loads(e) for k, e in zip(tasks.column("task_key").to_pylist(),
-                                                tasks.column("extra").to_pylist()) if e} \
+                                                tasks.column("extra").to_pylist()) if e and k in wanted} \
         if tasks is not None else {k: {"meta": m} for k, m in picked.task_meta.items()}
     for row, it in zip(rows, picked.items):
         row[carry] = _carried(it.data, fields, extras.get(it.task_key))

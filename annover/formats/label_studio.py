@@ -7,9 +7,10 @@ checked canonical tables, and :func:`to_tasks` rebuilds export tasks from canoni
 from __future__ import annotations
 
 import hashlib
+import math
 import posixpath
 import re
-import math
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Iterator
 
@@ -127,9 +128,7 @@ def unprefixed_stems(keys: list[str]) -> list[str]:
     bare = [k[10:] if _LS_URL_PREFIX.match(k) else k for k in keys]
     if bare == keys:
         return keys
-    seen: dict[str, int] = {}
-    for b in bare:
-        seen[b] = seen.get(b, 0) + 1
+    seen = Counter(bare)
     return [b if seen[b] == 1 else k for k, b in zip(keys, bare)]
 
 

@@ -18,8 +18,8 @@ from annover._runtime import no_gc
 from annover.errors import UsageError
 from annover.formats import IMAGE_FORMATS, Format
 from annover.formats import boxes_fast, coco, coco_fast, conll, hf, hf_read, voc, yolo
-from annover.formats.resolve import pick, task_meta
 from annover.formats.label_studio import unprefixed_stems
+from annover.formats.resolve import pick, task_meta
 from annover.formats.tables import DuplicateKey, Tables
 from annover.formats.train import TrainInput, to_tables
 from annover.model.config import LabelingConfig
