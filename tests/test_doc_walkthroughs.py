@@ -92,7 +92,8 @@ def _reviews(folder: Path) -> list[str]:
 def _label(sdk, title: str, n: int) -> None:
     """What people do in the browser: answer the first ``n`` tasks without an answer."""
     project = next(p for p in sdk.projects.list() if p.title == title)
-    todo = [t for t in sdk.tasks.list(project=project.id) if not t.total_annotations][:n]
+    # each task's answers asked for: the listing's total_annotations lags the answers just made
+    todo = [t for t in sdk.tasks.list(project=project.id) if not list(sdk.annotations.list(id=t.id))][:n]
     for t in todo:
         sdk.annotations.create(id=t.id, result=[{"from_name": "label", "to_name": "text", "type": "choices",
                                                  "value": {"choices": ["neg"]}}])
