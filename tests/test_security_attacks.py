@@ -95,6 +95,20 @@ def test_the_access_token_a_personal_token_is_traded_for_is_hidden_too(ls_server
 # ---------------------------------------------------------------------- a URL's user:password@
 
 
+def _read_body(handler: BaseHTTPRequestHandler) -> None:
+    """Read a request's whole body, chunked too (DVC's uploads may come with no Content-Length): a
+    server that answers before it has read the body breaks the client's pipe, and DVC's error then
+    names no URL."""
+    if "chunked" not in (handler.headers.get("Transfer-Encoding") or "").lower():
+        handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        return
+    while True:
+        size = int(handler.rfile.readline().split(b";")[0].strip() or b"0", 16)
+        handler.rfile.read(size + 2)  # the chunk and its CRLF; the last chunk's CRLF ends the trailer
+        if size == 0:
+            return
+
+
 class _RefusingRemote:
     """An HTTP server that answers 404 to every request, uploads included (a wrong path on the server):
     DVC's failure then names the file's URL. It reads what it is sent first, so each answer is the same."""
@@ -102,7 +116,7 @@ class _RefusingRemote:
     def __init__(self) -> None:
         class Handler(BaseHTTPRequestHandler):
             def _refuse(self, status: int) -> None:
-                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                _read_body(self)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
