@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from annover.model.config import Control, LabelingConfig
+from annover.model.config import LABEL_TAGS, SELF_REFERENCING, Control, LabelingConfig
 
 __all__ = ["surely_valid"]
 
@@ -70,7 +70,16 @@ def _plain_control(item: dict, ctl: Control, config: LabelingConfig, to_name: An
     labels are the SDK's (no alias, none from the task data, no Repeater's names)."""
     return (item.get("from_name") == ctl.name and item.get("to_name") == to_name and isinstance(to_name, str)
             and to_name in ctl.to_name and to_name in config.objects and not ctl.dynamic and not ctl.aliases
-            and "{{" not in config.text)
+            and "{{" not in config.text and _labels_as_the_sdks(config))
+
+
+def _labels_as_the_sdks(config: LabelingConfig) -> bool:
+    """No tag where the SDK collects labels otherwise than the config model: a ``<Choice name=...>``
+    is an object or a control to the SDK and none of its control's labels (the model counts it
+    as both), and a Chat or ReactCode without ``toName`` is no control yet when the SDK reads
+    the labels inside it (the model gives them to it, not to the control around it)."""
+    tags = [t.tag for t in (*config.objects.values(), *config.controls.values())]
+    return not any(t in LABEL_TAGS or t.lower() in SELF_REFERENCING for t in tags)
 
 
 def _labels_in(labels: Any, ctl: Control) -> bool:
