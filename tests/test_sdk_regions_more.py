@@ -1,13 +1,17 @@
 """The fast result check (:mod:`annover.formats.sdk_regions`) against label-studio-sdk, beyond
 tests/test_sdk_regions.py: values the SDK may read otherwise than it (NaN, inf, -0.0, huge ints,
 bools, numbers as text, nested lists, None, extra keys, labels in other scripts, cases and
-spacings), and configs whose labels the SDK collects otherwise. What the fast check accepts, the
-SDK's ``validate_region`` accepts.
+spacings), configs whose labels the SDK collects otherwise, and the result types past the common
+ones (rating, taxonomy, datetime, spans on audio / HyperText / Paragraphs / TimeSeries, ellipses,
+brushes, ranker, pairwise). What the fast check accepts, the SDK's ``validate_region`` accepts.
 """
 
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given, settings
@@ -15,6 +19,8 @@ from hypothesis import strategies as st
 
 from annover.formats.sdk_regions import surely_valid
 from annover.model.config import LabelingConfig
+
+from .conftest import ROOT, shared_corpus
 
 #: labels that differ from one another only by case, spacing, accents written two ways, or script
 QUIRKY = """<View>
@@ -33,7 +39,44 @@ QUIRKY = """<View>
   <TextArea name="note" toName="text"/>
 </View>"""
 
+#: one control of each type past the common ones
+MORE = """<View>
+  <Text name="text" value="$text"/>
+  <Image name="img" value="$image"/>
+  <HyperText name="html" value="$html"/>
+  <Paragraphs name="dialog" value="$dialog" layout="dialogue"/>
+  <TimeSeries name="ts" value="$ts" valueType="url" timeColumn="time"><Channel column="v"/></TimeSeries>
+  <Audio name="audio" value="$audio"/>
+  <List name="list" value="$items" title="items"/>
+  <Text name="left" value="$left"/>
+  <Text name="right" value="$right"/>
+  <Rating name="stars" toName="text"/>
+  <Rating name="ten" toName="text" maxRating="10"/>
+  <Rating name="spaced" toName="text" maxRating=" 7 "/>
+  <Rating name="half" toName="text" maxRating="3.5"/>
+  <Rating name="blank" toName="text" maxRating=""/>
+  <DateTime name="labelled" toName="text"><Label value="2024"/></DateTime>
+  <Taxonomy name="tax" toName="text">
+    <Choice value="A"><Choice value="A1"/><Choice value="a1 "/></Choice><Choice value="B"/>
+  </Taxonomy>
+  <DateTime name="when" toName="text"/>
+  <Labels name="sound" toName="audio"><Label value="speech"/><Label value="noise"/></Labels>
+  <HyperTextLabels name="htl" toName="html"><Label value="PER"/></HyperTextLabels>
+  <ParagraphLabels name="pl" toName="dialog"><Label value="Q"/></ParagraphLabels>
+  <TimeSeriesLabels name="tsl" toName="ts"><Label value="Run"/></TimeSeriesLabels>
+  <Ellipse name="ell" toName="img"/>
+  <EllipseLabels name="ells" toName="img"><Label value="eye"/></EllipseLabels>
+  <KeyPoint name="pt" toName="img"/>
+  <Polygon name="pg" toName="img"/>
+  <Brush name="brush" toName="img"/>
+  <BrushLabels name="brushes" toName="img"><Label value="sky"/></BrushLabels>
+  <MagicWand name="wand" toName="img"/>
+  <Ranker name="rank" toName="list"/>
+  <Pairwise name="pair" toName="left,right"/>
+</View>"""
+
 _SPAN = {"start": 0, "end": 4}
+_XPATH = {"start": "/p[1]/text()[1]", "end": "/p[1]/text()[1]", "startOffset": 0, "endOffset": 5}
 
 #: control -> (result type, object, a value the SDK accepts), per config
 GOOD = {
@@ -43,6 +86,24 @@ GOOD = {
              "kp": ("keypointlabels", "img", {"x": 1, "y": 2, "keypointlabels": ["É"]}),
              "poly": ("polygonlabels", "img", {"points": [[1, 2], [3, 4], [5, 6]], "polygonlabels": ["e\u0301"]}),
              "count": ("number", "text", {"number": -0.0}), "note": ("textarea", "text", {"text": ["猫", ""]})},
+    MORE: {"stars": ("rating", "text", {"rating": 5}), "ten": ("rating", "text", {"rating": 10}),
+           "spaced": ("rating", "text", {"rating": 7}),
+           "tax": ("taxonomy", "text", {"taxonomy": [["A", "A1"], ["B"]]}),
+           "when": ("datetime", "text", {"datetime": "2024-05-01T10:00"}),
+           "sound": ("labels", "audio", {"start": 0.5, "end": 2.25, "labels": ["speech"]}),
+           "htl": ("hypertextlabels", "html", {**_XPATH, "hypertextlabels": ["PER"]}),
+           "pl": ("paragraphlabels", "dialog", {"start": "0", "end": "1", "startOffset": 0, "endOffset": 3,
+                                                "paragraphlabels": ["Q"]}),
+           "tsl": ("timeserieslabels", "ts", {"start": 4, "end": 23, "instant": False, "timeserieslabels": ["Run"]}),
+           "ell": ("ellipse", "img", {"x": 10, "y": 20, "radiusX": 5, "radiusY": 50, "rotation": 0}),
+           "ells": ("ellipselabels", "img", {"x": 10, "y": 20, "radiusX": 5, "radiusY": 5, "ellipselabels": ["eye"]}),
+           "pt": ("keypoint", "img", {"x": 10, "y": 20}),
+           "pg": ("polygon", "img", {"points": [[1, 2], [3, 4], [5, 6]]}),
+           "brush": ("brush", "img", {"format": "rle", "rle": [0, 17, 255]}),
+           "brushes": ("brushlabels", "img", {"rle": [1, 2, 3], "brushlabels": ["sky"]}),
+           "wand": ("magicwand", "img", {"format": "rle", "rle": [9]}),
+           "rank": ("ranker", "list", {"ranker": {"rank": ["b", "a"]}}),
+           "pair": ("pairwise", "left", {"selected": "left"})},
 }
 
 #: labels as the configs write them, and as they do not (case, spacing, composed or not, other scripts)
@@ -96,7 +157,7 @@ def results(draw, config: str) -> dict:
 
 @pytest.fixture(scope="module")
 def configs() -> dict[str, LabelingConfig]:
-    return {text: LabelingConfig(text, "test.xml") for text in (QUIRKY,)}
+    return {text: LabelingConfig(text, "test.xml") for text in (QUIRKY, MORE)}
 
 
 def _fast(item: dict, config: LabelingConfig) -> bool:
@@ -112,10 +173,16 @@ def _agrees(item: dict, config: LabelingConfig) -> bool:
     return True
 
 
-@settings(max_examples=700, deadline=None, derandomize=True, database=None)
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
 @given(item=results(QUIRKY))
 def test_odd_values_and_labels_the_fast_check_accepts_the_sdk_accepts(configs, item):
     _agrees(item, configs[QUIRKY])
+
+
+@settings(max_examples=800, deadline=None, derandomize=True, database=None)
+@given(item=results(MORE))
+def test_results_of_the_further_types_the_fast_check_accepts_the_sdk_accepts(configs, item):
+    _agrees(item, configs[MORE])
 
 
 def test_each_good_value_passes_both(configs):
@@ -156,3 +223,66 @@ def test_a_label_tag_with_a_name_is_left_to_the_sdk():
     for name in ("named", "inner"):
         for label in "abcd":
             _agrees({"from_name": name, "to_name": "text", "type": "choices", "value": {"choices": [label]}}, config)
+
+
+def test_a_rating_up_to_its_controls_max_rating_as_the_sdk_reads_it(configs):
+    """maxRating absent (5), "10", " 7 " (int() takes it), "3.5" and "" (int() refuses them: the SDK
+    refuses every rating)."""
+    decided = {name: sum(_agrees({"from_name": name, "to_name": "text", "type": "rating", "value": {"rating": r}},
+                                 configs[MORE]) for r in range(-2, 13)) for name in ("stars", "ten", "spaced",
+                                                                                     "half", "blank")}
+    assert decided["stars"] and decided["ten"] and decided["spaced"]
+
+
+def test_a_datetime_of_a_control_with_labels_is_left_to_the_sdk(configs):
+    """The SDK checks a datetime's characters against such a control's labels."""
+    for when in ("2024", "2024-05-01", "", "0"):
+        _agrees({"from_name": "labelled", "to_name": "text", "type": "datetime", "value": {"datetime": when}},
+                configs[MORE])
+
+
+def _corpus_results():
+    for xml in sorted(shared_corpus("label-studio").glob("*.xml")):
+        path = xml.with_suffix(".json")
+        tasks = json.loads(path.read_text()) if path.is_file() else []
+        for task in tasks if isinstance(tasks, list) else [tasks]:
+            for answer in (task.get("annotations") or []) + (task.get("predictions") or []):
+                for item in answer.get("result") or [] if isinstance(answer, dict) else []:
+                    yield xml, item
+
+
+def test_on_the_corpus_the_further_types_agree_with_the_sdk():
+    """Every corpus result of the further types the fast check decides, the SDK accepts; and each such
+    type the SDK accepts somewhere in the corpus, the fast check decides somewhere too."""
+    further = {kind for good in GOOD.values() for kind, _, _ in good.values()} - {
+        kind for kind, _, _ in GOOD[QUIRKY].values()}
+    configs: dict = {}
+    decided, accepted = set(), set()
+    for xml, item in _corpus_results():
+        cfg = configs.setdefault(xml, LabelingConfig.from_file(str(xml)))
+        ctl = cfg.controls.get(item.get("from_name"))
+        if item.get("type") not in further or ctl is None or not isinstance(item.get("value"), dict):
+            continue
+        if surely_valid(item, ctl, cfg, item.get("to_name")):
+            decided.add(item["type"])
+            assert cfg.region_errors(item) == [], (xml.name, item)
+        elif "{{" not in cfg.text and not cfg.region_errors(item):
+            accepted.add(item["type"])
+    assert decided and accepted <= decided
+
+
+def test_a_snapshot_of_the_further_types_does_not_import_the_sdk(tmp_path):
+    """Corpus exports of number, datetime, textarea, taxonomy and timeserieslabels results snapshot
+    without label-studio-sdk's per-region check (with each config's verdict cached, as after its first use)."""
+    exports = [str(shared_corpus("label-studio") / n) for n in ("fe_mixed_controls", "fe_taxonomy", "fe_timeseries")]
+    for export in exports:
+        LabelingConfig.from_file(export + ".xml").wait()  # the verdict, cached for the process below
+    script = ("import sys, annover\n"
+              "for n, export in enumerate(sys.argv[2:]):\n"
+              "    r = annover.init(f'{sys.argv[1]}/{n}')\n"
+              "    r.snapshot(export + '.json', config=export + '.xml', message='m')\n"
+              "print(sorted(m for m in sys.modules if m.startswith('label_studio_sdk')))\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path), *exports], env=env, check=True,
+                         capture_output=True, text=True).stdout
+    assert out.strip() == "[]"

@@ -7,35 +7,65 @@ snapshot takes in all. For the result types people label most, :func:`surely_val
 SDK's own checks on the value (its pydantic models: the fields, their types, their bounds, and its
 label check) and says True only where every one passes; anything it is unsure of (another type, a
 value pydantic would have to convert, a control with aliases or labels from the task data, a
-Repeater) is left to the SDK. It never accepts what the SDK refuses: a property test holds it to
+Repeater) is left to the SDK. It never accepts what the SDK refuses: property tests hold it to
 the SDK's verdict.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any, Callable
 
+from annover._lazy import lazy
 from annover.model.config import LABEL_TAGS, SELF_REFERENCING, Control, LabelingConfig
+
+if TYPE_CHECKING:
+    import defusedxml.ElementTree as DET
+else:
+    DET = lazy("defusedxml.ElementTree")
 
 __all__ = ["surely_valid"]
 
-#: label key, the value's number fields with the bound the SDK's model gives each (``confloat(le=...)``,
-#: None: a number without a bound), the list-of-text fields; by result type (the control's tag, lower case)
-_MODELS: dict[str, tuple[str | None, dict[str, float | None], tuple[str, ...]]] = {
-    "choices": ("choices", {}, ()),
-    "labels": ("labels", {}, ()),
-    "rectangle": (None, {"x": 100, "y": 100, "width": 100, "height": 100}, ()),
-    "rectanglelabels": ("rectanglelabels", {"x": 100, "y": 100, "width": 100, "height": 100}, ()),
-    "keypointlabels": ("keypointlabels", {"x": 100, "y": 100}, ()),
-    "polygonlabels": ("polygonlabels", {}, ()),
-    "textarea": (None, {}, ("text",)),
-    "number": (None, {"number": None}, ()),
+_BOX = {"x": 100, "y": 100, "width": 100, "height": 100}
+_ELLIPSE = {"x": 100, "y": 100, "radiusX": 50, "radiusY": 50}
+_POINT = {"x": 100, "y": 100}
+_TURN = {"rotation": 360}
+
+#: label key (None: the SDK checks no labels), the value's number fields with the bound the SDK's model gives
+#: each (``confloat(le=...)``, None: a number without a bound), its optional number fields (absent or None is
+#: the model's default); by result type (the control's tag, lower case). What else a type's model asks is
+#: in :data:`_OTHER_FIELDS`.
+_MODELS: dict[str, tuple[str | None, dict[str, float | None], dict[str, float | None]]] = {
+    "choices": ("choices", {}, {}),
+    "labels": ("labels", {}, {}),
+    "hypertextlabels": ("hypertextlabels", {}, {}),
+    "paragraphlabels": ("paragraphlabels", {}, {}),
+    "timeserieslabels": ("timeserieslabels", {}, {}),
+    "rectangle": (None, _BOX, _TURN),
+    "rectanglelabels": ("rectanglelabels", _BOX, _TURN),
+    "ellipse": (None, _ELLIPSE, _TURN),
+    "ellipselabels": ("ellipselabels", _ELLIPSE, _TURN),
+    "keypoint": (None, _POINT, {}),
+    "keypointlabels": ("keypointlabels", _POINT, {}),
+    "polygon": (None, {}, {}),
+    "polygonlabels": ("polygonlabels", {}, {}),
+    "brush": (None, {}, {}),
+    "magicwand": (None, {}, {}),
+    "brushlabels": ("brushlabels", {}, {}),
+    "textarea": (None, {}, {}),
+    "number": (None, {"number": None}, {}),
+    "datetime": (None, {}, {}),
+    "pairwise": (None, {}, {}),
+    "rating": (None, {}, {}),
+    "taxonomy": (None, {}, {}),
+    "ranker": (None, {}, {}),
 }
-#: optional number fields: absent or None is the model's default
-_OPTIONAL = {"rectangle": {"rotation": 360}, "rectanglelabels": {"rotation": 360}}
-#: result types whose control must have no labels (the SDK checks the value's field as labels)
-_NO_LABELS = frozenset({"textarea", "number"})
+#: result types whose control must have no labels (the SDK checks the value's field as labels: a
+#: number's, a text's characters)
+_NO_LABELS = frozenset({"textarea", "number", "datetime", "pairwise"})
+#: config text -> :func:`_labels_as_the_sdks` of it (asked for every result; a config's tags are its text's)
+_SDK_LABELS: dict[str, bool] = {}
 
 
 def surely_valid(item: dict, ctl: Control, config: LabelingConfig, to_name: Any) -> bool:
@@ -45,24 +75,17 @@ def surely_valid(item: dict, ctl: Control, config: LabelingConfig, to_name: Any)
     value = item.get("value")
     if kind not in _MODELS or not isinstance(value, dict) or not _plain_control(item, ctl, config, to_name):
         return False
-    label_key, numbers, texts = _MODELS[kind]
+    label_key, numbers, optional = _MODELS[kind]
     if ctl.tag.lower() != kind or (kind in _NO_LABELS and ctl.labels) or isinstance(value.get(ctl.name), dict):
         return False
     if label_key is not None and not _labels_in(value.get(label_key), ctl):
         return False
     if not all(_number(value.get(k), bound) for k, bound in numbers.items()):
         return False
-    if not all(value.get(k) is None or _number(value[k], bound) for k, bound in _OPTIONAL.get(kind, {}).items()):
+    if not all(value.get(k) is None or _number(value[k], bound) for k, bound in optional.items()):
         return False
-    if not all(_texts(value.get(k)) for k in texts):
-        return False
-    if kind == "labels":
-        return all(_number(value.get(k), None) for k in ("start", "end"))
-    if kind == "polygonlabels":
-        points = value.get("points")
-        return isinstance(points, list) and all(
-            isinstance(p, list) and len(p) == 2 and all(_number(c, 100) for c in p) for p in points)
-    return True
+    other = _OTHER_FIELDS.get(kind)
+    return other is None or other(value, ctl, config)
 
 
 def _plain_control(item: dict, ctl: Control, config: LabelingConfig, to_name: Any) -> bool:
@@ -78,8 +101,13 @@ def _labels_as_the_sdks(config: LabelingConfig) -> bool:
     is an object or a control to the SDK and none of its control's labels (the model counts it
     as both), and a Chat or ReactCode without ``toName`` is no control yet when the SDK reads
     the labels inside it (the model gives them to it, not to the control around it)."""
-    tags = [t.tag for t in (*config.objects.values(), *config.controls.values())]
-    return not any(t in LABEL_TAGS or t.lower() in SELF_REFERENCING for t in tags)
+    known = _SDK_LABELS.get(config.text)
+    if known is None:
+        if len(_SDK_LABELS) > 64:
+            _SDK_LABELS.clear()
+        tags = [t.tag for t in (*config.objects.values(), *config.controls.values())]
+        known = _SDK_LABELS[config.text] = not any(t in LABEL_TAGS or t.lower() in SELF_REFERENCING for t in tags)
+    return known
 
 
 def _labels_in(labels: Any, ctl: Control) -> bool:
@@ -100,3 +128,81 @@ def _number(v: Any, bound: float | None) -> bool:
     except OverflowError:
         return False
     return math.isfinite(f) and (bound is None or f <= bound)
+
+
+def _span(value: dict, *_: Any) -> bool:
+    """``start`` and ``end`` as ``SpanSelection`` takes them unconverted: a text (HyperText's XPath,
+    a paragraph's index) or a finite number."""
+    return all(type(value.get(k)) is str or _number(value.get(k), None) for k in ("start", "end"))
+
+
+def _span_offsets(value: dict, *_: Any) -> bool:
+    """A span, and its ``startOffset`` / ``endOffset`` absent, None or an int of at least 0."""
+    return _span(value) and all(value.get(k) is None or (type(value[k]) is int and value[k] >= 0)
+                                for k in ("startOffset", "endOffset"))
+
+
+def _time_span(value: dict, *_: Any) -> bool:
+    """A span, and ``instant`` a bool (pydantic would convert 0, 1, "true"...)."""
+    return _span(value) and type(value.get("instant")) is bool
+
+
+def _points(value: dict, *_: Any) -> bool:
+    """``points``: pairs of finite numbers, each at most 100."""
+    points = value.get("points")
+    return isinstance(points, list) and all(
+        isinstance(p, list) and len(p) == 2 and all(_number(c, 100) for c in p) for p in points)
+
+
+def _rle(value: dict, *_: Any) -> bool:
+    """``rle``: a non-empty list of bytes (ints 0-255), ``format`` absent or a text (None is refused:
+    the model's default applies only to an absent field)."""
+    rle = value.get("rle")
+    return ("format" not in value or type(value["format"]) is str) and isinstance(rle, list) and bool(rle) \
+        and all(type(b) is int and 0 <= b <= 255 for b in rle)
+
+
+def _rating(value: dict, ctl: Control, config: LabelingConfig) -> bool:
+    """``rating``: an int from 0 to the control's ``maxRating`` (5 without one), read as the SDK reads it."""
+    rating = value.get("rating")
+    if type(rating) is not int:
+        return False
+    given = _control_attribute(config.text, ctl.name, "maxRating")
+    try:
+        most = 5 if given is None else int(given)
+    except ValueError:  # the SDK's int() raises too ("", "five"): its check says so
+        return False
+    return 0 <= rating <= most
+
+
+def _taxonomy(value: dict, ctl: Control, *_: Any) -> bool:
+    """``taxonomy``: a list of paths (lists of label texts), every label one the control has."""
+    paths = value.get("taxonomy")
+    return isinstance(paths, list) and all(_labels_in(p, ctl) for p in paths)
+
+
+def _ranker(value: dict, *_: Any) -> bool:
+    """``ranker``: texts -> lists of texts (the SDK's own check for it; no labels, no nesting)."""
+    ranked = value.get("ranker")
+    return isinstance(ranked, dict) and all(type(k) is str and _texts(v) for k, v in ranked.items())
+
+
+def _text_field(key: str) -> Callable[..., bool]:
+    return lambda value, *_: type(value.get(key)) is str
+
+
+#: what a type's model asks beyond labels and bounded numbers: value, control, config -> all is as it asks
+_OTHER_FIELDS: dict[str, Callable[[dict, Control, LabelingConfig], bool]] = {
+    "labels": _span, "hypertextlabels": _span_offsets, "paragraphlabels": _span_offsets,
+    "timeserieslabels": _time_span, "polygon": _points, "polygonlabels": _points, "brush": _rle,
+    "magicwand": _rle, "brushlabels": _rle, "textarea": lambda value, *_: _texts(value.get("text")),
+    "datetime": _text_field("datetime"), "pairwise": _text_field("selected"), "rating": _rating,
+    "taxonomy": _taxonomy, "ranker": _ranker,
+}
+
+
+@functools.lru_cache(maxsize=64)
+def _control_attribute(text: str, name: str, attr: str) -> str | None:
+    """The ``attr`` attribute of the control ``name`` in the config ``text`` (None without one)."""
+    root = DET.fromstring(text, forbid_dtd=True)
+    return next((el.get(attr) for el in root.iter() if el.get("name") == name and el.get("toName")), None)
