@@ -393,7 +393,7 @@ def test_a_second_ctrl_c_while_the_first_cleans_up_is_ignored(tmp_path):
     finally:
         p.kill()
     assert p.returncode == 130, (p.returncode, err[-2000:])
-    assert err.split() == ["cleaned", "up", "Aborted."], err  # the whole clean-up, then one line
+    assert err.splitlines() == ["cleaned up", "Interrupted."], err  # the whole clean-up, then one line
 
 
 def test_a_read_only_repository_is_one_line_and_reads_still_work(one_version, monkeypatch):

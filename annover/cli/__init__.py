@@ -64,7 +64,18 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+class Interrupted(Exception):
+    """A Ctrl-C inside a command, carried past click: click words a KeyboardInterrupt as a blank
+    line and ``Aborted.``, two lines where annover's own handlers say one, ``Interrupted.``."""
+
+
 class LazyGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt as e:
+            raise Interrupted from e
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [n for n in COMMANDS if _available(n)]
 
@@ -130,7 +141,7 @@ def run(argv: list[str] | None = None) -> int:
             raise  # the traceback of the refused write (its OSError, the cause) for ANNOVER_DEBUG
         click.echo(safe(f"Error: {e}", lines=True), err=True)
         return e.exit_code
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, Interrupted):
         click.echo("Interrupted.", err=True)
         return 130
     except BrokenPipeError:  # the reader left: nothing more to write, and nothing at exit's flush either

@@ -1,0 +1,42 @@
+"""A first hour with annover as a git / DVC user would spend it: what they type without reading."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+
+from .conftest import git
+from .test_cli import invoke
+
+_CTRL_C_IN_A_SNAPSHOT = """
+import os, signal, sys
+from annover import cli
+from annover.repo import snapshot
+signal.signal(signal.SIGINT, signal.default_int_handler)  # as on a terminal, whatever ran pytest
+real = snapshot.maybe_die
+
+def ctrl_c(stage):  # the user's Ctrl-C lands while the snapshot stores its objects
+    if stage == snapshot.Stage.AFTER_DVC_ADD:
+        os.kill(os.getpid(), signal.SIGINT)
+    real(stage)
+
+snapshot.maybe_die = ctrl_c
+sys.argv = ["annover", "snapshot", "--from", "round2.json", "-m", "round 2"]
+cli.entry()
+"""
+
+
+def test_ctrl_c_in_a_snapshot_is_one_line_and_commits_nothing(repo):
+    """Ctrl-C in the middle of a snapshot: exit 130 and one line, ``Interrupted.``, as annover's
+    other handlers say it; click's KeyboardInterrupt handler wrote a blank line, then ``Aborted.``."""
+    v1 = repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id", message="round 1").version
+    before = git("log", "--oneline", "--all", cwd=repo.root)
+    p = subprocess.run([sys.executable, "-c", _CTRL_C_IN_A_SNAPSHOT],
+                       cwd=repo.root, capture_output=True, text=True, timeout=120)
+    assert p.returncode == 128 + signal.SIGINT, (p.returncode, p.stderr[-2000:])
+    assert p.stderr == "Interrupted.\n"
+    assert p.stdout == ""
+    assert git("log", "--oneline", "--all", cwd=repo.root) == before  # nothing committed
+    code, out, err = invoke("log", "--oneline")
+    assert code == 0 and out.split()[0] == v1.id[:12], (out, err)
