@@ -6,6 +6,10 @@ import signal
 import subprocess
 import sys
 
+import click
+
+from annover.cli import GIT_WORDS, main
+
 from .conftest import git
 from .test_cli import invoke
 
@@ -40,3 +44,22 @@ def test_ctrl_c_in_a_snapshot_is_one_line_and_commits_nothing(repo):
     assert git("log", "--oneline", "--all", cwd=repo.root) == before  # nothing committed
     code, out, err = invoke("log", "--oneline")
     assert code == 0 and out.split()[0] == v1.id[:12], (out, err)
+
+
+def test_a_typo_of_a_command_names_the_one_meant():
+    """``annover stauts``: click's suggestion looked in the commands loaded, none in a lazy group, so
+    a typo of a command got no 'Did you mean'; a git word (``commit``) now names annover's command."""
+    ctx = click.Context(main)
+    for name in main.list_commands(ctx):
+        typo = name[:-2] + name[-1] + name[-2]  # the last two letters swapped
+        if typo in main.list_commands(ctx) or len(name) < 4:  # gc and cg: too few letters to tell a typo
+            continue
+        code, out, err = invoke(typo)
+        assert code == 2 and out == "", (typo, err)
+        assert f"No such command {typo!r}. Did you mean " in err and repr(name) in err, err
+        assert len(err.splitlines()) == 1, err
+    for word, job in GIT_WORDS.items():
+        code, _, err = invoke(word, "-m", "round 1")
+        assert code == 2 and f"No such command {word!r}: {job}" in err, err
+    code, _, err = invoke("xyzzy")
+    assert code == 2 and err.startswith("Error: No such command 'xyzzy'. — see"), err

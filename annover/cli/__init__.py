@@ -7,6 +7,7 @@ starts fast. Data goes to stdout, messages and progress to stderr.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import importlib
 import json
 import os
@@ -64,6 +65,14 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+#: git and DVC commands a user types, and what does their job in annover
+GIT_WORDS = {"commit": "a version is recorded by `annover snapshot`",
+             "add": "a version is recorded by `annover snapshot`",
+             "fetch": "`annover pull` fetches", "restore": "`annover revert --to REV` restores a version",
+             "checkout": "`git checkout REV && dvc pull` checks a version out; `annover export REV` writes it",
+             "help": "`annover --help` lists the commands, `annover COMMAND -h` shows one"}
+
+
 class Interrupted(Exception):
     """A Ctrl-C inside a command, carried past click: click words a KeyboardInterrupt as a blank
     line and ``Aborted.``, two lines where annover's own handlers say one, ``Interrupted.``."""
@@ -85,10 +94,27 @@ class LazyGroup(click.Group):
         mod, attr = COMMANDS[name][0].split(":")
         return getattr(importlib.import_module(mod), attr)
 
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        """A command it does not have names the ones it meant (click's suggestions look in the
+        commands loaded, none here), or annover's for a git or DVC word (``commit``)."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and not ctx.resilient_parsing and self.get_command(ctx, name) is None:
+            raise click.UsageError(_no_such_command(name, self.list_commands(ctx)), ctx)
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = [(n, COMMANDS[n][1]) for n in self.list_commands(ctx)]
         with formatter.section("Commands"):
             formatter.write_dl(rows)
+
+
+def _no_such_command(name: str, commands: list[str]) -> str:
+    """The commands a typo meant (``stauts``: status), or annover's way to do a git word's job (``comit``)."""
+    close = [] if name in GIT_WORDS else difflib.get_close_matches(name, commands)
+    if close:
+        return f"No such command {name!r}. Did you mean {' or '.join(map(repr, close))}?"
+    word = next(iter(difflib.get_close_matches(name, GIT_WORDS, n=1)), None)
+    return f"No such command {name!r}: {GIT_WORDS[word]}" if word else f"No such command {name!r}."
 
 
 def _available(name: str) -> bool:
