@@ -63,3 +63,17 @@ def test_a_typo_of_a_command_names_the_one_meant():
         assert code == 2 and f"No such command {word!r}: {job}" in err, err
     code, _, err = invoke("xyzzy")
     assert code == 2 and err.startswith("Error: No such command 'xyzzy'. — see"), err
+
+
+def test_log_takes_a_count_as_git_log_does(two_rounds):
+    """``annover log -1`` (as ``git log -1``) was 'No such option'; it is ``-n 1``, before or after
+    other options. A ``-1`` that is an option's value (``--task -1``) stays the value."""
+    versions = [line.split()[0] for line in invoke("log", "--oneline")[1].splitlines()]
+    for n in range(1, len(versions) + 1):
+        for args in (["log", f"-{n}", "--oneline"], ["log", "--oneline", f"-{n}"]):
+            code, out, err = invoke(*args)
+            assert code == 0, err
+            assert [line.split()[0] for line in out.splitlines()] == versions[:n]
+            assert invoke(*args)[1] == invoke("log", "--oneline", "-n", str(n))[1]
+    code, out, err = invoke("log", "--task", "-1")
+    assert code == 0 and "'-1'" in err, err  # the task key -1, which no version holds

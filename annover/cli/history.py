@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 import sys
 from typing import TYPE_CHECKING
@@ -34,10 +35,27 @@ def warn_moved_tags(repo: Repo) -> None:
         info(f"warning: {m.describe(repo)} — {m.fix()}")
 
 
-@click.command(epilog="""\b
+class CountLikeGit(click.Command):
+    """``annover log -3``: git's short form of ``-n 3`` (click takes no option named by digits). A
+    ``-3`` given as an option's value (``--task -3``) stays that value."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        takes_value = {o for p in self.params if isinstance(p, click.Option) and not p.is_flag for o in p.opts}
+        out: list[str] = []
+        for i, arg in enumerate(args):
+            if arg == "--":
+                out += args[i:]
+                break
+            count = re.fullmatch(r"-(\d+)", arg)
+            out += ["-n", count[1]] if count and not (out and out[-1] in takes_value) else [arg]
+        return super().parse_args(ctx, out)
+
+
+@click.command(cls=CountLikeGit, epilog="""\b
 Examples:
   annover log
   annover log -n 5 --oneline
+  annover log -1                        # as git log -1: the newest version (-n 1)
   annover log v3 --json
   annover log --task img_042.jpg        # the versions that changed this task's labels
   annover log --task img_042.jpg -p     # ... each with what it changed (as git log -p)
