@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fnmatch
+import json
 import signal
 import subprocess
 import sys
@@ -77,3 +79,23 @@ def test_log_takes_a_count_as_git_log_does(two_rounds):
             assert invoke(*args)[1] == invoke("log", "--oneline", "-n", str(n))[1]
     code, out, err = invoke("log", "--task", "-1")
     assert code == 0 and "'-1'" in err, err  # the task key -1, which no version holds
+
+
+def test_tag_lists_with_l_and_a_pattern_as_git_tag_does(two_rounds):
+    """``annover tag -l`` / ``--list`` (git's spelling of the listing) was 'No such option' (and
+    --list suggested --quiet); ``-l PATTERN`` lists the tags matching it, as ``git tag -l 'v*'``."""
+    repo, v1, _ = two_rounds
+    assert invoke("tag", "round-a", "v1", "-q")[0] == 0
+    listed = invoke("tag")[1]
+    names = [line.split()[0] for line in listed.splitlines()]
+    assert invoke("tag", "-l") == (0, listed, "") and invoke("tag", "--list") == (0, listed, "")
+    for pattern in ("v*", "round-?", "[vr]*", "nothing*"):
+        code, out, err = invoke("tag", "-l", pattern)
+        assert code == 0, err
+        assert [line.split()[0] for line in out.splitlines()] == [n for n in names if fnmatch.fnmatchcase(n, pattern)]
+    code, out, _ = invoke("tag", "-l", "round-*", "--json")
+    assert code == 0 and json.loads(out) == [{"tag": "round-a", "version": v1.id}]
+    for args in (["-l", "v*", "v1"], ["-l", "-d", "v1"], ["-l", "--force"]):
+        code, out, err = invoke("tag", *args)
+        assert code == 2 and out == "" and len(err.splitlines()) == 1, (args, err)
+    assert git("tag", "-l", cwd=repo.root).split() == sorted(names)  # listing changed nothing

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 import shlex
 import sys
@@ -289,6 +290,7 @@ def _show(repo: Repo, rev: str, as_json: bool) -> None:
 @click.command(epilog="""\b
 Examples:
   annover tag                   # lists the tags and the versions they name, as git tag lists
+  annover tag -l 'round-*'      # those whose name matches, as git tag -l PATTERN
   annover tag reviewed          # names HEAD
   annover tag baseline v2
   annover tag baseline v3 --force   # moves it; says which version it named before
@@ -304,20 +306,21 @@ Examples:
               "deleted branch's, a `git reset --hard`'s), which `git push --tags` would publish; each is said with "
               "its commit. A tag a git remote has (asked with git ls-remote) and a tag of yours are left, and said.")
 @click.option("-n", "--dry-run", is_flag=True, help="With --prune: only list the tags it would delete.")
+@click.option("-l", "--list", "list_", is_flag=True,
+              help="List the tags (as without NAME); a NAME is then a pattern (`v*`), as git tag -l's.")
 @click.option("-q", "--quiet", is_flag=True,
               help="Quiet, as git tag is: nothing on success (nor the version a moved or deleted tag named); "
                    "warnings and errors are still said on stderr.")
 @json_option
-def tag(name: str | None, rev: str | None, force: bool, delete: bool, prune: bool, dry_run: bool, quiet: bool,
-        as_json: bool) -> None:
+def tag(name: str | None, rev: str | None, force: bool, delete: bool, prune: bool, dry_run: bool, list_: bool,
+        quiet: bool, as_json: bool) -> None:
     """Name version REV (default HEAD) NAME; also a git tag on the commit that made it. Without
     NAME, list the tags (vN in number order, then the others) and the versions they name."""
     if prune or dry_run:
-        return _prune_tags(name, force or delete, dry_run, prune, quiet, as_json)
-    if name is None:
-        if force or delete:
-            raise click.UsageError(f"{'--force' if force else '-d'} needs the tag's NAME", click.get_current_context())
-        return _list_tags(open_repo(), as_json)
+        return _prune_tags(name, force or delete or list_, dry_run, prune, quiet, as_json)
+    if name is None or list_:
+        _check_listing(list_, rev, "--force" if force else "-d" if delete else None)
+        return _list_tags(open_repo(), as_json, name)
     if delete and rev is not None:  # it would be ignored: the tag is deleted whatever it names
         raise click.UsageError(f"tag -d takes one NAME; {rev!r} is one argument too many",
                                click.get_current_context())
@@ -338,6 +341,16 @@ def tag(name: str | None, rev: str | None, force: bool, delete: bool, prune: boo
         info(f"{name} -> {short(out.version)}")
 
 
+def _check_listing(list_: bool, rev: str | None, other: str | None) -> None:
+    """A listing takes no REV, --force nor -d (with -l, NAME is its pattern)."""
+    ctx = click.get_current_context()
+    if list_ and rev is not None:
+        raise click.UsageError(f"-l takes one PATTERN; {rev!r} is one argument too many", ctx)
+    if other is not None:
+        raise click.UsageError(f"-l lists the tags: {other} goes without it" if list_ else
+                               f"{other} needs the tag's NAME", ctx)
+
+
 def _say_publish(repo: Repo, name: str, deleted: bool) -> None:
     """How to publish a tag's move or deletion with the commit that records it, all or nothing: a git
     remote that has the tag refuses `git push --tags` (and `--atomic ... --tags`) a moved tag, and
@@ -353,7 +366,7 @@ def _say_publish(repo: Repo, name: str, deleted: bool) -> None:
 
 def _prune_tags(name: str | None, other: bool, dry_run: bool, prune: bool, quiet: bool, as_json: bool) -> None:
     if not prune or name is not None or other:
-        raise click.UsageError("-n goes with --prune" if not prune else "--prune takes no NAME, --force nor -d",
+        raise click.UsageError("-n goes with --prune" if not prune else "--prune takes no NAME, --force, -d nor -l",
                                click.get_current_context())
     repo = open_repo()
     out = repo.prune_tags(dry_run=dry_run)
@@ -389,9 +402,10 @@ def _say_pruned(out: "PruneResult") -> None:
         info("no tag to prune: every version a tag names is on a branch")
 
 
-def _list_tags(repo: Repo, as_json: bool) -> None:
+def _list_tags(repo: Repo, as_json: bool, pattern: str | None = None) -> None:
     warn_moved_tags(repo)  # the list gives git's tags: one a fetch did not move names the old version
-    tags = sorted(repo.tags().items(), key=lambda kv: refs.tag_order(kv[0]))
+    tags = sorted(((t, v) for t, v in repo.tags().items() if pattern is None or fnmatch.fnmatchcase(t, pattern)),
+                  key=lambda kv: refs.tag_order(kv[0]))
     if as_json:
         emit_json([{"tag": t, "version": v} for t, v in tags])
         return
