@@ -99,3 +99,26 @@ def test_tag_lists_with_l_and_a_pattern_as_git_tag_does(two_rounds):
         code, out, err = invoke("tag", *args)
         assert code == 2 and out == "" and len(err.splitlines()) == 1, (args, err)
     assert git("tag", "-l", cwd=repo.root).split() == sorted(names)  # listing changed nothing
+
+
+def test_log_of_a_range_lists_what_b_has_and_a_has_not(two_rounds):
+    """``annover log v1..v3`` (as ``git log v1..v3``) was 'unknown revision'; it lists the versions
+    B reaches and A does not, newest first (a side left out is HEAD), with -N and --json too."""
+    repo, _, _ = two_rounds
+    repo.snapshot("round1.json", message="round 1 again")  # v3
+
+    def listed(*args: str) -> list[str]:
+        code, out, err = invoke("log", "--json", *args)
+        assert code == 0, err
+        return [v["id"] for v in json.loads(out)] if out else []
+
+    for a, b in (("v1", "v3"), ("v2", "v3"), ("v1", "v2"), ("v3", "v1"), ("HEAD~1", "HEAD")):
+        hidden = {v.id for v in repo.log(a)}
+        assert listed(f"{a}..{b}") == [v.id for v in repo.log(b) if v.id not in hidden], (a, b)
+        assert listed(f"{a}..{b}", "-1") == listed(f"{a}..{b}")[:1]
+    assert listed("v1..") == listed("v1..HEAD") and listed("..v1") == listed("HEAD..v1") == []
+    code, _, err = invoke("log", "v3..v1")
+    assert code == 0 and "no versions in v3..v1" in err, err
+    for bad in (["v1...v3"], ["v1..v3", "--task", "rev-003"]):
+        code, out, err = invoke("log", *bad)
+        assert code == 2 and out == "" and len(err.splitlines()) == 1, (bad, err)

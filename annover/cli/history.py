@@ -58,6 +58,7 @@ Examples:
   annover log -n 5 --oneline
   annover log -1                        # as git log -1: the newest version (-n 1)
   annover log v3 --json
+  annover log v1..v3 --oneline          # the versions v3 reaches and v1 does not, as git log v1..v3
   annover log --task img_042.jpg        # the versions that changed this task's labels
   annover log --task img_042.jpg -p     # ... each with what it changed (as git log -p)
 """)
@@ -73,7 +74,7 @@ Examples:
 @json_option
 def log(rev: str, max_count: int | None, oneline: bool, tasks: tuple[str, ...], patch: bool, quiet: bool,
         as_json: bool) -> None:
-    """List versions reachable from REV (default HEAD), newest first.
+    """List versions reachable from REV (default HEAD), newest first; with A..B, those B reaches and A does not.
 
     With --task, only those that changed the given tasks, and with -p what each changed.
     """
@@ -82,7 +83,9 @@ def log(rev: str, max_count: int | None, oneline: bool, tasks: tuple[str, ...], 
                          "add --task KEY, or see a version's whole change with `annover diff REV~1 REV --rows`")
     repo = open_repo()
     patches: dict = {}
-    if tasks:
+    if ".." in rev:
+        versions = _log_range(repo, rev, max_count, bool(tasks))
+    elif tasks:
         with Progress(quiet) as progress:
             progress(f"reading the versions' rows of {len(tasks)} task(s)")
             found = repo.task_log(list(tasks), rev, max_count, patch)
@@ -99,10 +102,27 @@ def log(rev: str, max_count: int | None, oneline: bool, tasks: tuple[str, ...], 
             repo.shown(*(v.id for v in versions))
             _print_log(repo, versions, patches, oneline, as_json)
         return
+    if ".." in rev:
+        return _print_log(repo, versions, patches, oneline, as_json, f"no versions in {rev}: A reaches all B does")
     _print_log(repo, versions, patches, oneline, as_json)
 
 
-def _print_log(repo: Repo, versions: "list[Version]", patches: dict, oneline: bool, as_json: bool) -> None:
+def _log_range(repo: Repo, rev: str, max_count: int | None, tasks: bool) -> "list[Version]":
+    """``log A..B``: the versions reachable from B that A does not reach, as ``git log A..B`` (a side
+    left out is HEAD: ``v3..`` is what came after v3)."""
+    left, _, right = rev.partition("..")
+    if right.startswith("."):
+        raise UsageError(f"{rev!r}: git's A...B (what either side has alone) is not taken here",
+                         "write A..B: the versions B reaches and A does not")
+    if tasks:
+        raise UsageError(f"--task reads the versions reachable from one REV, not the range {rev}",
+                         f"give B alone (`annover log {right or 'HEAD'} --task KEY`)")
+    hidden = {v.id for v in repo.log(left or "HEAD")}
+    return [v for v in repo.log(right or "HEAD") if v.id not in hidden][:max_count]
+
+
+def _print_log(repo: Repo, versions: "list[Version]", patches: dict, oneline: bool, as_json: bool,
+               none: str = "no version changed them") -> None:
     tags = repo.tags_of()
     say_repaired(repo)
     warn_moved_tags(repo)
@@ -112,7 +132,7 @@ def _print_log(repo: Repo, versions: "list[Version]", patches: dict, oneline: bo
                     **({"changes": patches[v.id].rows_json(None)} if v.id in patches else {})} for v in versions])
         return
     if not versions:
-        info("no versions yet; make one with `annover snapshot`" if not repo.head() else "no version changed them")
+        info("no versions yet; make one with `annover snapshot`" if not repo.head() else none)
         return
     for v in versions:
         names = tags.get(v.id, [])
