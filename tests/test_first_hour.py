@@ -122,3 +122,15 @@ def test_log_of_a_range_lists_what_b_has_and_a_has_not(two_rounds):
     for bad in (["v1...v3"], ["v1..v3", "--task", "rev-003"]):
         code, out, err = invoke("log", *bad)
         assert code == 2 and out == "" and len(err.splitlines()) == 1, (bad, err)
+
+
+def test_ctrl_c_in_a_snapshot_leaves_git_status_as_it_was(repo):
+    """After a Ctrl-C in a snapshot, ``git status`` showed its half-written work (``M .annover/objects.dvc``,
+    an untracked version record) until the next command that writes: a read (``log``, ``status``) left
+    them, and a ``git commit -a`` would have committed them. The interrupted command takes them back."""
+    repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id", message="round 1")
+    before = git("status", "--porcelain", cwd=repo.root)
+    p = subprocess.run([sys.executable, "-c", _CTRL_C_IN_A_SNAPSHOT], cwd=repo.root, capture_output=True, text=True,
+                       timeout=120)
+    assert p.returncode == 128 + signal.SIGINT, (p.returncode, p.stderr[-2000:])
+    assert git("status", "--porcelain", cwd=repo.root) == before

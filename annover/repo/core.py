@@ -239,6 +239,9 @@ class RepoCore:
                 self.check_unmoved(expect_head)  # type: ignore[arg-type]
             try:
                 yield held
+            except KeyboardInterrupt:  # Ctrl-C: what it wrote that no commit names goes now, not at the next write
+                self._undo_refused_write()
+                raise
             except OSError as e:  # a write refused: taken back, and told as annover's error (exit 6)
                 if e.errno not in REFUSED:
                     raise
