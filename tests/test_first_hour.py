@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -134,3 +135,30 @@ def test_ctrl_c_in_a_snapshot_leaves_git_status_as_it_was(repo):
                        timeout=120)
     assert p.returncode == 128 + signal.SIGINT, (p.returncode, p.stderr[-2000:])
     assert git("status", "--porcelain", cwd=repo.root) == before
+
+
+_CHOICES = """<View><Text name="text" value="$text"/>
+<Choices name="sentiment" toName="text"><Choice value="pos"/><Choice value="neg"/></Choices></View>"""
+
+
+def test_export_to_a_reader_that_leaves_says_not_that_it_wrote_all(repo, tmp_path):
+    """``PYTHONUNBUFFERED=1 annover export v1 --format csv --out - | head -c 100``: standard output is
+    then a raw file, whose write takes what the pipe holds and returns its count; annover took the
+    part for the whole and said ``wrote standard output (csv, N bytes)`` for bytes the reader never got."""
+    tasks = [{"id": i, "data": {"text": f"task {i} " + "words " * 200},
+              "annotations": [{"id": i, "completed_by": 1, "result": [
+                  {"from_name": "sentiment", "to_name": "text", "type": "choices", "value": {"choices": ["pos"]}}]}]}
+             for i in range(1, 400)]
+    (tmp_path / "big.json").write_text(json.dumps(tasks))
+    (tmp_path / "choices.xml").write_text(_CHOICES)
+    repo.snapshot(str(tmp_path / "big.json"), config=str(tmp_path / "choices.xml"), message="big")
+    annover = [sys.executable, "-c", "from annover.cli import entry; entry()"]
+    export = subprocess.Popen([*annover, "export", "HEAD", "--format", "csv", "--table", "tasks", "--out", "-"],
+                              cwd=repo.root, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert export.stdout is not None and export.stderr is not None
+    head = export.stdout.read(100)  # as head -c 100: read a little, then leave
+    export.stdout.close()
+    err = export.stderr.read().decode()
+    assert export.wait(timeout=120) == 0 and len(head) == 100, err
+    assert "wrote" not in err and "Traceback" not in err, err

@@ -339,16 +339,25 @@ def _to_stdout(repo: RepoCore, rev: str, fmt: str, table: str, resolve: str | No
         assert r.data is not None
         if fmt == Format.COCO and predictions is None:
             _coco_splits(tables["tasks"], r.data, True, r.notes)
-        stream.write(r.data)
+        _write_all(stream, r.data)
         stream.flush()
         return TrainExportResult(v.id, fmt, STDOUT, len(r.data), r.items, missing, r.notes, resolve or "only",
                                  predictions, tag_scheme=r.tag_scheme)
     size = 0
     for chunk in render_chunks(fmt, tables, cfg_text, table, None):
-        stream.write(chunk)
+        _write_all(stream, chunk)
         size += len(chunk)
     stream.flush()
     return ExportResult(v.id, fmt, STDOUT, size, _items(fmt, tables, table), missing)
+
+
+def _write_all(stream: Any, data: bytes) -> None:
+    """Write all of ``data``: an unbuffered standard output (``python -u``, ``PYTHONUNBUFFERED``) is a raw
+    file, whose write may take part of it and say so only by its count; a reader that left (``| head``)
+    then shows as the next write's BrokenPipeError, not as bytes silently never written."""
+    view = memoryview(data)
+    while view:
+        view = view[stream.write(view) or 0:]
 
 
 def _items(fmt: str, tables: dict, table: str) -> int:
