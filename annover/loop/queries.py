@@ -1,7 +1,10 @@
 """The loop's queries (DuckDB) over a version's annotations and predictions.
 
-Who said what, one row per (task, control, annotator): an annotator's label for a control
-comes from their latest answer on the task that gives one (skips are not answers); a control is a *classification* control
+Who said what, one rule for every control: an annotator's answer on a task is their latest one
+(skips are not answers; an answer a later one of theirs replaced is no one's answer, though it gave
+labels the later one does not). One row per (task, control, annotator) of classification: the labels
+that answer gives the control (none: no row, the control is not rated there); of a region control,
+that answer's regions (none: the annotator drew none there). A control is a *classification* control
 where its results carry labels and no shape (Choices, Taxonomy) and a *region* control
 where they have a shape (spans, boxes, polygons: the diff's rule,
 :data:`annover.diffing.match.MAY_BE_SHAPE`). A label is the sorted distinct labels of one
@@ -25,7 +28,7 @@ else:
 
 __all__ = ["Session", "SHAPE_RE", "ratings_sql", "best_sql", "build_ratings", "build_regions", "resolved", "votes_sql",
            "resolved_of_votes", "build_best", "answered", "PLAIN_TYPES", "SEP", "shown", "shown_sql", "split",
-           "resolved_regions_sql", "resolved_answers_sql"]
+           "resolved_regions_sql", "resolved_answers_sql", "replaced_sql", "latest_answers"]
 
 SHAPE_RE = MAY_BE_SHAPE.pattern.replace("'", "''")
 #: What joins an answer's labels into its ``label`` text inside the queries (a character no
@@ -61,9 +64,30 @@ def answered(p: str = "", shape: bool = False, skips: bool = True) -> str:
             f"AND len({p}labels) > 0 AND {kind}")
 
 
-def _latest_per_annotator(src: str) -> str:
-    return f"""SELECT * FROM {src} QUALIFY row_number() OVER (
-                   PARTITION BY task_key, annotator, from_name ORDER BY ts DESC, annotation_key DESC) = 1"""
+def replaced_sql(ann: str) -> str:
+    """The answers (``task_key``, ``annotation_key``) of ``ann`` that a later answer of the same
+    annotator on the task replaced (by ``updated_at``, else ``created_at``, then the answer key),
+    whatever either gives: an annotator who answers again with no label for a control, or no box,
+    has withdrawn what the earlier answer gave. Skips are not answers and replace none. Only the
+    tasks some annotator answered twice (an answer key not ending in ``#0``) are ranked."""
+    return f"""
+        SELECT task_key, annotation_key FROM (
+            SELECT task_key, coalesce(annotator, '-') AS annotator, annotation_key,
+                   max(coalesce(updated_at, created_at, '')) AS ts
+            FROM {ann} WHERE NOT coalesce(was_cancelled, false) AND task_key IN (
+                SELECT task_key FROM {ann}
+                WHERE NOT coalesce(was_cancelled, false) AND NOT suffix(annotation_key, '#0'))
+            GROUP BY ALL)
+        QUALIFY row_number() OVER (PARTITION BY task_key, annotator ORDER BY ts DESC, annotation_key DESC) > 1"""
+
+
+def latest_answers(s: "Session", ann: str, rows: str) -> str:
+    """``rows`` (a query of rows of ``ann``) of each annotator's latest answer only
+    (:func:`replaced_sql`): the rows themselves where no annotator answered a task twice."""
+    if not s.one(f"""SELECT EXISTS (SELECT 1 FROM {ann} WHERE NOT coalesce(was_cancelled, false)
+                                    AND NOT suffix(annotation_key, '#0'))""")[0]:
+        return rows
+    return f"SELECT * FROM ({rows}) ANTI JOIN ({replaced_sql(ann)}) USING (task_key, annotation_key)"
 
 
 #: An answer's labels sorted and distinct; a list of one label (a single choice, most answers)
@@ -74,7 +98,8 @@ _SORTED_LABELS = ("CASE WHEN len(labels) = 1 AND labels[1] IS NOT NULL THEN labe
 
 def ratings_sql(s: "Session", ann: str) -> str:
     """The query of (task, control, annotator) -> labels (list) and label (text), for
-    classification controls, from each annotator's latest answer that gives the control.
+    classification controls, from each annotator's latest answer (:func:`latest_answers`): where
+    it gives the control no label, the annotator has none there (not an earlier answer's).
 
     One scan of the labelled rows first says what the query must do. Answers with several
     rows for one control (rare) are found by a count of distinct 64-bit hashes of (task,
@@ -83,9 +108,8 @@ def ratings_sql(s: "Session", ann: str) -> str:
     a task twice (an annotation key not ending in ``#0``).
     """
     where = answered()
-    rows, distinct, later = s.one(f"""
-        SELECT count(*), count(DISTINCT hash(task_key, annotation_key, from_name)),
-               count(*) FILTER (WHERE NOT suffix(annotation_key, '#0')) FROM {ann} WHERE {where}""")
+    rows, distinct = s.one(f"""
+        SELECT count(*), count(DISTINCT hash(task_key, annotation_key, from_name)) FROM {ann} WHERE {where}""")
     cols = "task_key, annotation_key, coalesce(annotator, '-') AS annotator, from_name"
     if rows == distinct:
         body = f"""SELECT {cols}, ground_truth AS gt, coalesce(updated_at, created_at, '') AS ts,
@@ -94,9 +118,7 @@ def ratings_sql(s: "Session", ann: str) -> str:
         body = f"""SELECT {cols}, bool_or(ground_truth) AS gt, max(coalesce(updated_at, created_at, '')) AS ts,
                           list_sort(list_distinct(flatten(list(labels)))) AS labels
                    FROM {ann} WHERE {where} GROUP BY task_key, annotation_key, annotator, from_name"""
-    if later:
-        body = _latest_per_annotator(f"({body})")
-    return f"SELECT *, array_to_string(labels, chr(31)) AS label FROM ({body})"
+    return f"SELECT *, array_to_string(labels, chr(31)) AS label FROM ({latest_answers(s, ann, body)})"
 
 
 def build_ratings(s: "Session", ann: str, name: str) -> None:
@@ -171,33 +193,29 @@ def build_best(s: "Session", preds: str, name: str) -> None:
 
 def build_regions(s: "Session", ann: str, name: str) -> None:
     """Make table ``name``: the region rows (values with a shape) of each annotator's latest answer
-    (unless the session made it from ``ann`` already: agreement and suspects in one session)."""
+    (:func:`latest_answers`: one with no region has none here, though an earlier answer of theirs
+    drew some), unless the session made it from ``ann`` already (agreement and suspects in one session)."""
     if s.made.get(name) == ("regions", ann):
         return
     body = f"""
         SELECT task_key, coalesce(annotator, '-') AS annotator, annotation_key, ground_truth AS gt,
                coalesce(updated_at, created_at, '') AS ts, region_key, from_name, labels, value, {s.column(ann, 'region')}
         FROM {ann} WHERE {answered(shape=True)}"""
-    if s.one(f"SELECT count(*) FROM ({body}) WHERE NOT suffix(annotation_key, '#0')")[0]:
-        body = f"""SELECT r.* FROM ({body}) AS r SEMI JOIN (
-                       SELECT task_key, annotation_key FROM (
-                           SELECT task_key, annotator, annotation_key, max(ts) AS ts FROM ({body}) GROUP BY ALL)
-                       QUALIFY row_number() OVER (PARTITION BY task_key, annotator ORDER BY ts DESC,
-                                                  annotation_key DESC) = 1) AS c
-                   ON r.task_key = c.task_key AND r.annotation_key = c.annotation_key"""
-    s.make(name, f"SELECT * FROM ({body}) ORDER BY task_key, annotator, region_key")
+    s.make(name, f"SELECT * FROM ({latest_answers(s, ann, body)}) ORDER BY task_key, annotator, region_key")
     s.made[name] = ("regions", ann)
 
 
 def resolved_answers_sql(ann: str) -> str:
-    """Each task's resolved answer in ``ann`` (an annotations table): of its answers (skips are not
-    answers), a ground-truth one, else the latest (ties to the greater answer key), whether it has
-    regions or not: ``task_key``, ``annotation_key``, ``annotator``."""
+    """Each task's resolved answer in ``ann`` (an annotations table): of its annotators' latest
+    answers (skips are not answers; :func:`replaced_sql`), a ground-truth one, else the latest (ties
+    to the greater answer key), whether it has regions or not: ``task_key``, ``annotation_key``,
+    ``annotator``."""
     return f"""
         SELECT task_key, annotation_key, annotator FROM (
             SELECT task_key, annotation_key, coalesce(annotator, '-') AS annotator,
                    bool_or(coalesce(ground_truth, false)) AS gt, max(coalesce(updated_at, created_at, '')) AS ts
-            FROM {ann} WHERE NOT coalesce(was_cancelled, false) GROUP BY ALL)
+            FROM {ann} ANTI JOIN ({replaced_sql(ann)}) AS r USING (task_key, annotation_key)
+            WHERE NOT coalesce(was_cancelled, false) GROUP BY ALL)
         QUALIFY row_number() OVER (PARTITION BY task_key ORDER BY gt DESC, ts DESC, annotation_key DESC) = 1"""
 
 
