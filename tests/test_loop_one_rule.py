@@ -19,15 +19,15 @@ tests/test_loop_references.py).
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
-import warnings
 from collections import Counter
-from pathlib import Path
 
 import pytest
 from sklearn.metrics import accuracy_score, confusion_matrix
 
 import annover
+from annover.loop import api
 
 from .conftest import shared_corpus
 from .test_loop_references import (THRESHOLDS, _close, _load, _ratings, _region_reference, _resolved_labels,
@@ -189,3 +189,19 @@ def test_region_eval_scores_the_latest_of_the_annotators_answers(made):
         want = _region_reference(tasks, thr)["all"]
         mine = got[str(thr)]
         assert all(_close(g, w) for g, w in zip((mine["precision"], mine["recall"], mine["f1"]), want)), (thr, mine)
+
+
+def test_the_reports_history_does_not_read_an_agreement_the_earlier_rule_cached(made, tmp_path, monkeypatch):
+    """The report's history keeps each version's agreement in the per-user cache, named by the
+    version's annotations and its config's labels: an entry an annover of the earlier rule wrote
+    (format 1) would have been read as this version's figure. Its format is now 2."""
+    repo, _ = made["boxes"]
+    monkeypatch.setenv("ANNOVER_CACHE_DIR", str(tmp_path))
+    v = repo.show("HEAD")
+    labels = api.config_labels(repo, v)
+    sid = v.record["tables"]["annotations"]["id"]
+    stale = tmp_path / "agreement" / (hashlib.sha256(json.dumps([1, sid, labels], sort_keys=True).encode())
+                                      .hexdigest() + ".json")
+    stale.parent.mkdir()
+    stale.write_text(json.dumps({"format": 1, "controls": {"label": 0.125}}))
+    assert api.history_agreement(repo, v) == api.headline(repo.agreement().to_json())

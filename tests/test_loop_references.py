@@ -538,7 +538,7 @@ def test_classification_agreement_is_the_reference_packages(made, name):
 def check_classification_agreement(got: dict, ratings: dict[tuple[int, str], str]) -> None:
     """A control's agreement (``got``) against the reference packages, from its ratings ((task,
     annotator) -> label). statsmodels' Fleiss' kappa takes the same number of raters on every task:
-    where they differ it is not checked here."""
+    where they differ, Fleiss 1971's formula with each task's own number of raters is."""
     people = sorted({w for _, w in ratings})
     units = sorted({i for i, _ in ratings if sum(1 for j, _ in ratings if j == i) >= 2})
     cats = sorted(set(ratings.values()))
@@ -548,9 +548,14 @@ def check_classification_agreement(got: dict, ratings: dict[tuple[int, str], str
         if len(set(reliability[~np.isnan(reliability)])) > 1 else float("nan")
     table = np.array([[sum(1 for w in people if ratings.get((u, w)) == c) for c in cats] for u in units])
     wanted = [("krippendorff_alpha", alpha)]
-    if len(set(table.sum(1))) < 2:
-        with np.errstate(invalid="ignore", divide="ignore"):
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if len(set(table.sum(1))) < 2:
             wanted.append(("fleiss_kappa", sm_fleiss(table) if len(units) else float("nan")))
+        else:  # docs/loop.md: each task's agreement over its own raters (Fleiss 1971 with n_i for n)
+            n_i = table.sum(1)
+            p_bar = np.mean((table * (table - 1)).sum(1) / (n_i * (n_i - 1)))
+            p_e = float(((table.sum(0) / table.sum()) ** 2).sum())
+            wanted.append(("fleiss_kappa", (p_bar - p_e) / (1 - p_e)))
     for key, want in wanted:
         assert got[key]["n"] == len(units)
         assert (got[key]["value"] is None) == bool(np.isnan(want)), (key, got[key], want)

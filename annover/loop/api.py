@@ -268,8 +268,9 @@ def _recorded_counts(stats: dict) -> dict[tuple[str, str, str], int] | None:
 
 
 #: The format of the per-user cache of the report's agreement per control and version
-#: (``$ANNOVER_CACHE_DIR/agreement/``): raise it when what agreement computes changes.
-AGREEMENT_FORMAT = 1
+#: (``$ANNOVER_CACHE_DIR/agreement/``): raise it when what agreement computes changes (2: each
+#: annotator's latest answer, not their latest one that gives the control or has regions).
+AGREEMENT_FORMAT = 2
 
 
 def headline(res: dict[str, Any]) -> dict[str, float | None]:
