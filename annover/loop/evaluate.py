@@ -5,8 +5,8 @@ policy (``ground-truth``: a ground-truth answer, else the majority, ties to the 
 the model's label is its best-scored prediction for the control; then accuracy, a
 confusion matrix, and per-label precision, recall and F1 (per label as a yes/no question,
 so multi-label answers count each of their labels). Region controls (spans, boxes): the
-regions of the task's resolved answer (a ground-truth one, else the latest) against the
-regions of the model's best prediction, paired as the diff pairs them, at each IoU (or
+regions of the task's resolved answer (of each annotator's latest answer, a ground-truth one,
+else the latest) against the regions of the model's best prediction, paired as the diff pairs them, at each IoU (or
 span overlap) threshold: a prediction is a true positive when it pairs with a labeled
 region of the same labels. A task nobody answered is not scored (its predicted regions are
 not false positives); macro F1 is the mean over every label given or predicted, as

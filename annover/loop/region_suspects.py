@@ -2,7 +2,8 @@
 
 Regions pair as ``annover eval`` and the diff pair them (:func:`annover.diffing.match.match_regions`:
 IoU, span overlap or keypoint similarity of at least 0.5, best pairs first, labels aside), and
-the task's *resolved answer* is eval's (a ground-truth one, else the latest):
+the task's *resolved answer* is eval's (of each annotator's latest answer, a ground-truth one, else the
+latest):
 
 - ``missed`` (cleanlab's "overlooked"): a region a model predicts with a score of at least the
   threshold that pairs with no region of the resolved answer; weight: the score;
