@@ -30,6 +30,7 @@ import annover
 from annover.loop import api
 
 from .conftest import shared_corpus
+from .test_cli import invoke
 from .test_loop_references import (THRESHOLDS, _close, _load, _ratings, _region_reference, _resolved_labels,
                                    _who, check_classification_agreement, check_region_agreement, latest_answers,
                                    region_majority_weights)
@@ -205,3 +206,22 @@ def test_the_reports_history_does_not_read_an_agreement_the_earlier_rule_cached(
     stale.parent.mkdir()
     stale.write_text(json.dumps({"format": 1, "controls": {"label": 0.125}}))
     assert api.history_agreement(repo, v) == api.headline(repo.agreement().to_json())
+
+
+def test_agreement_of_a_range_says_why_a_version_has_no_figure(made, tmp_path, monkeypatch):
+    """``agreement A..B``: a version whose answers are all skips printed its name and nothing else."""
+    _, tasks = made["chats"]
+    skipped = copy.deepcopy(tasks)
+    for t in skipped:
+        for a in t["annotations"]:
+            a["was_cancelled"] = True
+    monkeypatch.setenv("ANNOVER_REMOTE_HOME", str(tmp_path / "remotes"))
+    repo = annover.init(tmp_path / "repo")
+    for name, data in (("chats", tasks), ("skipped", skipped)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(data))
+        repo.snapshot(str(tmp_path / f"{name}.json"), config=str(LS / "multiturn_chat_choices.xml"), message=name)
+    monkeypatch.chdir(repo.root)
+    code, out, err = invoke("agreement", "HEAD~1..HEAD")
+    assert code == 0, err
+    last = out.splitlines()[-1]
+    assert last.split()[1:] == ["no", "control", "with", "labels", "(0", "annotator(s)", "answered)"], out

@@ -75,6 +75,8 @@ def _series(doc: dict) -> None:
             elif "thresholds" in e:
                 parts.append(f"{ctl}: " + ", ".join(f"P/R@{t} {_v(x['precision'])}/{_v(x['recall'])}"
                                                    for t, x in e["thresholds"].items()))
+        if not parts and "annotators" in v and not v.get("controls"):  # agreement of a version of no labels
+            parts = [f"no control with labels ({v['annotators']} annotator(s) answered)"]
         echo(f"{v['name']:<14} " + ("; ".join(parts) or v.get("note", "")))
 
 
