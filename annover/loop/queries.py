@@ -28,7 +28,7 @@ else:
 
 __all__ = ["Session", "SHAPE_RE", "ratings_sql", "best_sql", "build_ratings", "build_regions", "resolved", "votes_sql",
            "resolved_of_votes", "build_best", "answered", "PLAIN_TYPES", "SEP", "shown", "shown_sql", "split",
-           "resolved_regions_sql", "resolved_answers_sql", "replaced_sql", "latest_answers"]
+           "resolved_regions_sql", "resolved_answers_sql", "replaced_sql", "latest_answers_sql"]
 
 SHAPE_RE = MAY_BE_SHAPE.pattern.replace("'", "''")
 #: What joins an answer's labels into its ``label`` text inside the queries (a character no
@@ -81,7 +81,7 @@ def replaced_sql(ann: str) -> str:
         QUALIFY row_number() OVER (PARTITION BY task_key, annotator ORDER BY ts DESC, annotation_key DESC) > 1"""
 
 
-def latest_answers(s: "Session", ann: str, rows: str) -> str:
+def latest_answers_sql(s: "Session", ann: str, rows: str) -> str:
     """``rows`` (a query of rows of ``ann``) of each annotator's latest answer only
     (:func:`replaced_sql`): the rows themselves where no annotator answered a task twice."""
     if not s.one(f"""SELECT EXISTS (SELECT 1 FROM {ann} WHERE NOT coalesce(was_cancelled, false)
@@ -98,7 +98,7 @@ _SORTED_LABELS = ("CASE WHEN len(labels) = 1 AND labels[1] IS NOT NULL THEN labe
 
 def ratings_sql(s: "Session", ann: str) -> str:
     """The query of (task, control, annotator) -> labels (list) and label (text), for
-    classification controls, from each annotator's latest answer (:func:`latest_answers`): where
+    classification controls, from each annotator's latest answer (:func:`latest_answers_sql`): where
     it gives the control no label, the annotator has none there (not an earlier answer's).
 
     One scan of the labelled rows first says what the query must do. Answers with several
@@ -118,7 +118,7 @@ def ratings_sql(s: "Session", ann: str) -> str:
         body = f"""SELECT {cols}, bool_or(ground_truth) AS gt, max(coalesce(updated_at, created_at, '')) AS ts,
                           list_sort(list_distinct(flatten(list(labels)))) AS labels
                    FROM {ann} WHERE {where} GROUP BY task_key, annotation_key, annotator, from_name"""
-    return f"SELECT *, array_to_string(labels, chr(31)) AS label FROM ({latest_answers(s, ann, body)})"
+    return f"SELECT *, array_to_string(labels, chr(31)) AS label FROM ({latest_answers_sql(s, ann, body)})"
 
 
 def build_ratings(s: "Session", ann: str, name: str) -> None:
@@ -193,7 +193,7 @@ def build_best(s: "Session", preds: str, name: str) -> None:
 
 def build_regions(s: "Session", ann: str, name: str) -> None:
     """Make table ``name``: the region rows (values with a shape) of each annotator's latest answer
-    (:func:`latest_answers`: one with no region has none here, though an earlier answer of theirs
+    (:func:`latest_answers_sql`: one with no region has none here, though an earlier answer of theirs
     drew some), unless the session made it from ``ann`` already (agreement and suspects in one session)."""
     if s.made.get(name) == ("regions", ann):
         return
@@ -201,7 +201,7 @@ def build_regions(s: "Session", ann: str, name: str) -> None:
         SELECT task_key, coalesce(annotator, '-') AS annotator, annotation_key, ground_truth AS gt,
                coalesce(updated_at, created_at, '') AS ts, region_key, from_name, labels, value, {s.column(ann, 'region')}
         FROM {ann} WHERE {answered(shape=True)}"""
-    s.make(name, f"SELECT * FROM ({latest_answers(s, ann, body)}) ORDER BY task_key, annotator, region_key")
+    s.make(name, f"SELECT * FROM ({latest_answers_sql(s, ann, body)}) ORDER BY task_key, annotator, region_key")
     s.made[name] = ("regions", ann)
 
 
