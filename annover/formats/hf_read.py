@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,11 +43,12 @@ from annover._lazy import lazy
 from annover.errors import InputError, UsageError, shown
 from annover.formats.coco import regions_of
 from annover.formats.conll import entity_spans, sentence_result
+from annover.formats.folder import Folder
 from annover.formats.hf import INSTALL_HINT, carried_column, quiet
 from annover.formats.label_studio import STEM_PREFIX, TASK_ID_KEY, stem_key
 from annover.formats.tables import HEAD_KEY
 from annover.formats.text import fail
-from annover.formats.train import TrainInput, labels_tag, region_id, unique_id, unlabeled
+from annover.formats.train import TrainInput, labels_tag, refuse_not_xml, region_id, unique_id, unlabeled
 from annover.formats.yolo import SPLIT_ALIASES
 from annover.model.config import LabelingConfig
 
@@ -55,14 +56,25 @@ if TYPE_CHECKING:
     import datasets
     import PIL.Image as PILImage
     import pyarrow as pa
+    import pyarrow.compute as pc
 else:
     datasets = lazy("datasets")
     PILImage = lazy("PIL.Image")
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
 
 __all__ = ["read"]
 
 #: the column annover's own export keys its rows by
 KEY = "task_key"
+#: rows read at a time: Python objects of a batch's rows, never of the whole dataset (nor all its images' bytes)
+BATCH = 2048
+#: the most bytes read of a folder's JSON file (``dataset_dict.json``, ``state.json``, ``dataset_info.json``):
+#: ``save_to_disk`` writes kilobytes, megabytes for a ClassLabel of very many names
+JSON_LIMIT = 64 * 2**20
+#: the deepest a column's feature may nest in ``dataset_info.json`` (the hub's nest a few levels)
+DEPTH_LIMIT = 20
+_SAVED = "give the folder Dataset.save_to_disk or DatasetDict.save_to_disk wrote"
 #: the columns of an image's size in pixels
 SIZES = ("width", "height")
 #: the control of each own-export column of region dicts, by the dict's keys
@@ -108,23 +120,110 @@ class _Plan:
 def _load(root: Path) -> list[tuple[str | None, "datasets.Dataset"]]:
     """(split, dataset) of the folder: one of no split for a ``Dataset`` (or an ``.arrow`` file of one:
     its features from the schema's ``huggingface`` metadata)."""
+    if root.is_dir():
+        _check_folder(root)
     try:
         with quiet():
             ds = datasets.Dataset.from_file(str(root)) if root.is_file() else datasets.load_from_disk(str(root))
     except ImportError:
         raise UsageError("reading a Hugging Face dataset needs the datasets library", INSTALL_HINT) from None
-    except (OSError, ValueError, KeyError, TypeError) as e:
+    except (OSError, ValueError, KeyError, TypeError, RecursionError, pa.ArrowException) as e:
         said = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         raise fail(root, f"datasets cannot load the {'file' if root.is_file() else 'folder'} ({said})",
-                   "give the folder Dataset.save_to_disk or DatasetDict.save_to_disk wrote") from None
+                   _SAVED) from None
     if isinstance(ds, datasets.DatasetDict):
         return [(SPLIT_ALIASES.get(s, s), d) for s, d in ds.items()]
     return [(None, ds)]
 
 
-def _table(ds: "datasets.Dataset") -> "pa.Table":
-    """The dataset's rows as an Arrow table: a ClassLabel's ids, an Image's ``{bytes, path}``, nothing decoded."""
-    return ds.with_format("arrow")[:]
+def _check_folder(root: Path) -> None:
+    """Refuse, before ``datasets`` reads it, a folder whose JSON files name splits or data files outside it
+    (``../x``, an absolute path, a link leading out: ``datasets`` follows such names where they point), are
+    not JSON, are bigger than :data:`JSON_LIMIT` or nest features deeper than :data:`DEPTH_LIMIT` (which
+    ``datasets`` recurses into). Files are read as the other readers read a folder's (:class:`Folder`)."""
+    files = Folder(root)
+    listed = root / "dataset_dict.json"
+    splits = _folder_json(files, listed)
+    if splits is not None:
+        names = splits.get("splits") if isinstance(splits, dict) else None
+        if not isinstance(names, list):
+            raise fail(listed, f"'splits' is {shown(names)}, not a list of the splits' folder names", _SAVED)
+        for k, name in enumerate(names):
+            if not _plain_name(name) or not (root / name).resolve().is_relative_to(root.resolve()):
+                raise fail(listed, f"splits[{k}] is {shown(name)}, not the name of a folder in the dataset's folder",
+                           "name each split after its folder beside dataset_dict.json (DatasetDict.save_to_disk)")
+            _check_split(files, root / name)
+    _check_split(files, root)
+
+
+def _check_split(files: Folder, folder: Path) -> None:
+    """A ``Dataset`` folder's ``state.json`` (its data files, by name in the folder) and ``dataset_info.json``."""
+    state_path = folder / "state.json"
+    state = _folder_json(files, state_path)
+    data = state.get("_data_files") if isinstance(state, dict) else None
+    if state is not None and not (isinstance(data, list) and all(isinstance(f, dict) for f in data)):
+        raise fail(state_path, f"'_data_files' is {shown(data)}, not a list of {{\"filename\": ...}}", _SAVED)
+    for k, f in enumerate(data or []):
+        if not _plain_name(f.get("filename")):
+            raise fail(state_path, f"_data_files[{k}].filename is {shown(f.get('filename'), 300)}, not the name of "
+                       "a file in the folder (datasets would read it wherever it points)",
+                       "keep the .arrow files in the folder and name them without a path (Dataset.save_to_disk)")
+        files.own(folder / f["filename"])
+    info_path = folder / "dataset_info.json"
+    info = _folder_json(files, info_path)
+    feats = info.get("features") if isinstance(info, dict) else None
+    for name, f in feats.items() if isinstance(feats, dict) else ():
+        if _depth(f) > DEPTH_LIMIT:
+            raise fail(info_path, f"features[{shown(name)}] nests deeper than {DEPTH_LIMIT} levels",
+                       "give the column a feature of fewer levels (cast_column), then save_to_disk")
+
+
+def _plain_name(name: Any) -> bool:
+    """A name of a file or folder, not a path (no separator, not ``..``)."""
+    return isinstance(name, str) and name not in ("", ".", "..") and not any(c in name for c in "/\\\0")
+
+
+def _folder_json(files: Folder, path: Path) -> Any:
+    """The JSON of a folder's file (None where there is none: ``datasets`` says what is missing)."""
+    if not path.is_file():
+        return None
+    size = files.own(path).stat().st_size
+    if size > JSON_LIMIT:
+        raise fail(path, f"{size:,} bytes, more than the {JSON_LIMIT:,} a dataset's JSON file may have", _SAVED)
+    try:
+        return json.loads(path.read_bytes())
+    except ValueError as e:
+        raise fail(path, f"not JSON ({shown(str(e), 120)})", _SAVED) from None
+    except RecursionError:
+        raise fail(path, "JSON nested deeper than Python's JSON parser reads", _SAVED) from None
+
+
+def _depth(value: Any) -> int:
+    """How deep a JSON value nests (without recursion: a deep one must not overflow the stack)."""
+    deepest, todo = 0, [(value, 1)]
+    while todo:
+        v, d = todo.pop()
+        if isinstance(v, (dict, list)):
+            deepest = max(deepest, d)
+            todo += [(x, d + 1) for x in (v.values() if isinstance(v, dict) else v)]
+    return deepest
+
+
+def _batches(root: Path, ds: "datasets.Dataset", columns: list[str] | None = None) -> Iterator["pa.Table"]:
+    """The dataset's rows (of ``columns``, else all) as Arrow tables of :data:`BATCH` rows: a ClassLabel's
+    ids, an Image's ``{bytes, path}``, nothing decoded; a data file Arrow cannot read is an InputError."""
+    rows = ds.select_columns(columns) if columns is not None else ds
+    batches = iter(rows.with_format("arrow").iter(batch_size=BATCH))
+    while True:
+        try:
+            batch = next(batches)
+        except StopIteration:
+            return
+        except (pa.ArrowException, OSError, ValueError) as e:
+            said = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+            raise fail(root, f"a data file of the dataset cannot be read as Arrow ({said})",
+                       "write the folder again with save_to_disk (a file was cut short or replaced)") from None
+        yield batch
 
 
 def _inner(f: Any) -> Any:
@@ -153,6 +252,20 @@ def _class_names(f: Any) -> list[str] | None:
 def _plain(f: Any) -> bool:
     """A plain value (a number, a text, a bool), or a list of them: kept as task data."""
     return isinstance(f, datasets.Value) or _inner(f) is not None and _plain(_inner(f))
+
+
+def _check_names(root: Path, column: str, f: Any) -> None:
+    """InputError naming the column where a ClassLabel in its feature has a name that is not a text, or one
+    XML cannot hold: the labeling config made from it names each class (``datasets`` keeps any JSON there)."""
+    if isinstance(f, datasets.ClassLabel):
+        for k, n in enumerate(f.names):
+            where = f"column {column!r}, ClassLabel name {k}"
+            if not isinstance(n, str):
+                raise fail(root, f"{where} is {shown(n)}, not a text: a labeling config names each class",
+                           "give the ClassLabel names as texts (cast_column), then save_to_disk")
+            refuse_not_xml(n, root, where)
+    for inner in f.values() if isinstance(f, dict) else [_inner(f)] if _inner(f) is not None else []:
+        _check_names(root, column, inner)
 
 
 def _is_bio(names: list[str] | None) -> bool:
@@ -344,16 +457,21 @@ def _dicts(v: Any) -> list[dict]:
     return list(v or [])
 
 
-def _image_name(v: Any, split: str | None, i: int) -> str | None:
-    """An image's name: the path ``datasets`` recorded, else ``<split>-<row>.<ext>`` by its bytes."""
-    if not isinstance(v, dict):
-        return None if v is None else str(v)
-    if v.get("path"):
-        return str(v["path"])
-    if not v.get("bytes"):
-        return None
-    fmt = _image_format(v["bytes"])
-    return f"{split}-{i}.{fmt}" if split else f"{i}.{fmt}"
+def _image_names(column: "pa.ChunkedArray", split: str | None, start: int) -> list[str | None]:
+    """Each image's name in a batch of an Image column (from row ``start``): the path ``datasets`` recorded,
+    else ``<split>-<row>.<ext>`` by its bytes (read only for an image of no path), None for no image."""
+    names = pc.struct_field(column, "path").to_pylist()
+    blobs = pc.struct_field(column, "bytes") if not all(names) else None
+    for j, name in enumerate(names):
+        if name:
+            continue
+        data = blobs[j].as_py() if blobs is not None else None
+        if data:
+            fmt, i = _image_format(data), start + j
+            names[j] = f"{split}-{i}.{fmt}" if split else f"{i}.{fmt}"
+        else:
+            names[j] = None
+    return names
 
 
 def _image_format(data: bytes) -> str:
@@ -364,15 +482,15 @@ def _image_format(data: bytes) -> str:
         return "png"
 
 
-def _size(row: dict, plan: _Plan, where: str) -> tuple[int, int] | None:
+def _size(row: dict, plan: _Plan, where: str, image_bytes: Callable[[], bytes | None]) -> tuple[int, int] | None:
     """The image's size in pixels: the ``width`` and ``height`` columns, else its header's."""
     w, h = row.get("width"), row.get("height")
     if type(w) is int and type(h) is int and w > 0 and h > 0:
         return w, h
-    img = row.get(plan.image) if plan.image else None
-    if not plan.own and isinstance(img, dict) and img.get("bytes"):
+    data = image_bytes() if plan.image and not plan.own else None
+    if data:
         try:
-            with PILImage.open(io.BytesIO(img["bytes"])) as im:
+            with PILImage.open(io.BytesIO(data)) as im:
                 return im.size
         except (OSError, SyntaxError, ValueError):
             raise InputError(f"{where}: column {plan.image!r} holds bytes Pillow cannot read as an image",
@@ -470,6 +588,16 @@ def _link_keypoints(items: dict[str, list[dict]], rows: dict[str, Any], plan: _P
                 kp["parentID"] = obj["id"]
 
 
+@dataclass
+class _TokenPlaces:
+    """``where[k]``: token ``k`` of a column, as an error names it (made only for an error, not per token)."""
+
+    at: str
+
+    def __getitem__(self, k: int) -> str:
+        return f"{self.at}, token {k}"
+
+
 def _bio(plan: _Plan, row: dict, data: dict, where: str) -> list[dict]:
     """Spans of each BIO column on the tokens, joined into ``data.text``."""
     toks = [str(t) for t in row[plan.tokens] or []] if plan.tokens else []
@@ -477,29 +605,28 @@ def _bio(plan: _Plan, row: dict, data: dict, where: str) -> list[dict]:
     for col in plan.cols:
         if col.kind != "bio":
             continue
-        tags = [_label(t, col.names, f"{where}, column {col.name!r}") or "O" for t in row[col.name] or []]
+        names, at = col.names or [], f"{where}, column {col.name!r}"
+        tags = [names[t] if type(t) is int and 0 <= t < len(names) else _label(t, col.names, at) or "O"
+                for t in row[col.name] or []]
         if len(tags) != len(toks):
             raise InputError(f"{where}: column {col.name!r} has {len(tags)} tags for {len(toks)} tokens",
                              "give one tag a token")
-        ents = entity_spans(tags, [f"{where}, column {col.name!r}, token {k}" for k in range(len(tags))])
+        ents = entity_spans(tags, _TokenPlaces(at))
         data[plan.objects[col.to][1]], items = sentence_result(toks, ents, col.control, col.to)
         out += items
     return out
 
 
-def _row_task(plan: _Plan, row: dict, split: str | None, i: int, where: str) -> dict:
-    """The Label Studio task of one row: its data, and its answer (none for a row of no label)."""
-    data: dict[str, Any] = {}
-    for n in plan.data:
-        v = row[n]
-        v = _image_name(v, split, i) if isinstance(v, dict) else v
-        if v is not None:
-            data[n] = v
+def _row_task(plan: _Plan, row: dict, split: str | None, where: str,
+              image_bytes: Callable[[], bytes | None]) -> dict:
+    """The Label Studio task of one row (its Image columns already as names, :func:`_rows`): its data, and
+    its answer (none for a row of no label); ``image_bytes`` reads the bytes of its image."""
+    data: dict[str, Any] = {n: row[n] for n in plan.data if row[n] is not None}
     if plan.image is not None:
-        data[plan.image] = _image_name(row[plan.image], split, i)
+        data[plan.image] = row[plan.image]
         if data[plan.image] is None:
             raise InputError(f"{where}: column {plan.image!r} holds no image", "give each row its image")
-    size = _size(row, plan, where) if any(c.kind in ("boxes", "polygons", "keypoints", "objects")
+    size = _size(row, plan, where, image_bytes) if any(c.kind in ("boxes", "polygons", "keypoints", "objects")
                                           or c.tag in _SIZED_JSON for c in plan.cols) else None
     items = {c.name: _region_items(c, row[c.name], size, where) for c in plan.cols if c.kind != "bio"}
     _link_keypoints(items, row, plan)
@@ -520,12 +647,35 @@ def _row_task(plan: _Plan, row: dict, split: str | None, i: int, where: str) -> 
     return task
 
 
+def _rows(root: Path, plan: _Plan, split: str | None, ds: "datasets.Dataset"
+          ) -> Iterator[tuple[int, list[dict], "pa.ChunkedArray | None"]]:
+    """(first row, rows, the image column) of each batch: the rows as dicts but for their Image columns,
+    read as names (:func:`_image_names`), their bytes left in the batch's column."""
+    images = [n for n, f in ds.features.items() if isinstance(f, datasets.Image)]
+    start = 0
+    for batch in _batches(root, ds):
+        rows = batch.drop_columns(images).to_pylist()
+        for n in images:
+            for row, name in zip(rows, _image_names(batch.column(n), split, start)):
+                row[n] = name
+        yield start, rows, batch.column(plan.image) if plan.image is not None else None
+        start += batch.num_rows
+
+
+def _image_bytes(column: "pa.ChunkedArray | None", j: int) -> bytes | None:
+    """The bytes of row ``j``'s image in a batch's Image column (None: no column, no image)."""
+    value = column[j] if column is not None else None
+    return value["bytes"].as_py() if value is not None and value.is_valid else None
+
+
 def _plan_of(root: Path, parts: list[tuple[str | None, Any]], config: LabelingConfig | None) -> _Plan:
     feats = dict(parts[0][1].features)
     for split, ds in parts[1:]:
         if dict(ds.features) != feats:
             raise fail(root, f"split {split!r} has other features than split {parts[0][0]!r}",
                        "give every split the same columns and features (cast_column)")
+    for name, f in feats.items():
+        _check_names(root, name, f)
     own = KEY in feats and isinstance(feats[KEY], datasets.Value) and feats[KEY].dtype == "string"
     if not own:
         return _hub_plan(root, feats, config)
@@ -536,7 +686,8 @@ def _plan_of(root: Path, parts: list[tuple[str | None, Any]], config: LabelingCo
                                           validate=False)
 
     def sample(name: str) -> Any:
-        return next((x for _, ds in parts for v in _table(ds).column(name).to_pylist() if v for x in v if x), None)
+        return next((x for _, ds in parts for b in _batches(root, ds, [name]) for v in b.column(0).to_pylist()
+                     if v for x in v if x), None)
     plan = _own_plan(root, feats, config, sample)
     if carried is not None:
         plan.carried, plan.config = carried[0], None if given else carried[1]
@@ -545,26 +696,36 @@ def _plan_of(root: Path, parts: list[tuple[str | None, Any]], config: LabelingCo
 
 def read(root: Path, config: LabelingConfig | None = None) -> TrainInput:
     """Label Studio tasks and a config for the ``save_to_disk`` folder ``root`` (module docstring);
-    columns named after a control of ``config`` are read as that control."""
+    columns named after a control of ``config`` are read as that control. Read :data:`BATCH` rows at a
+    time: an image's bytes are read where its name or size needs them, never the column's all at once."""
     parts = _load(root)
     plan = _plan_of(root, parts, config)
     tasks: list[dict] = []
-    seen: dict[str, int] = {}
+    seen: dict[Any, int] = {}
     for split, ds in parts:
-        for i, row in enumerate(_table(ds).to_pylist()):
-            where = f"{root}: " + (f"split {split!r}, " if split else "") + f"row {i}"
-            task = _row_task(plan, row, split, i, where)
-            if "id" not in task:  # keyed by the hash of its data: a repeated row gets data.copy, as in CoNLL
-                text = json.dumps(task["data"], sort_keys=True, default=str)
-                copy = seen[text] = seen.get(text, -1) + 1
-                if copy:
-                    task["data"]["copy"] = copy
-            tasks.append(task)
+        prefix = f"{root}: " + (f"split {split!r}, " if split else "")
+        for start, rows, images in _rows(root, plan, split, ds):
+            for j, row in enumerate(rows):
+                task = _row_task(plan, row, split, f"{prefix}row {start + j}", lambda j=j: _image_bytes(images, j))
+                if "id" not in task:  # keyed by the hash of its data: a repeated row gets data.copy, as in CoNLL
+                    same = _same_data(task["data"])
+                    copy = seen[same] = seen.get(same, -1) + 1
+                    if copy:
+                        task["data"]["copy"] = copy
+                tasks.append(task)
     warnings = [] if plan.own else unlabeled(tasks, root, "label", "row")
     key = TASK_ID_KEY if plan.own or plan.image is not None else None
     rule = HEAD_KEY if plan.own else f"{STEM_PREFIX}data.{plan.image}" if plan.image is not None else None
     return TrainInput(tasks, plan.config or _config(plan, tasks), key=key, warnings=warnings, key_rule=rule,
                       carried_config=plan.config is not None)
+
+
+def _same_data(data: dict) -> Any:
+    """What two tasks of the same data share: their fields (all texts: the common case, quick), else their
+    JSON (``1`` and ``1.0`` and ``true`` stay apart)."""
+    if all(type(v) is str for v in data.values()):
+        return tuple(sorted(data.items()))
+    return json.dumps(data, sort_keys=True, default=str)
 
 
 def _config(plan: _Plan, tasks: list[dict]) -> str:
