@@ -3,6 +3,7 @@ against the floors of reading the same folder, in the same run: time and peak RS
 
     python benchmarks/bench_hf_import.py                          # 100,000 texts, 20,000 PNGs, 50,000 sentences
     python benchmarks/bench_hf_import.py --text 20000 --images 5000 --sentences 10000 --repeats 1
+    python benchmarks/bench_hf_import.py --baseline ../annover-old       # other code's snapshot, alternately
 
 Datasets (fixed seed, written once with ``datasets``, not timed):
 
@@ -14,6 +15,7 @@ Datasets (fixed seed, written once with ``datasets``, not timed):
 Cases, each a new process, round-robin, a fresh repository made before each snapshot (not timed):
 
 - ``annover snapshot``: ``annover snapshot --from DIR --format hf -m bench`` (read, tables, store, commit);
+- ``baseline snapshot`` (with ``--baseline CODE``): the same command with ``PYTHONPATH=CODE``;
 - ``load_from_disk + to_pandas``: ``datasets.load_from_disk(DIR)`` and ``.to_pandas()`` (every row in Python
   objects, as the import must give them to the Label Studio reader);
 - ``pyarrow stream``: ``pa.ipc.open_stream`` of each ``.arrow`` file, ``read_all()`` (the least read there is).
@@ -91,21 +93,23 @@ def write(out: Path, make, n: int, seed: int) -> Path:
     return out
 
 
-def cases_of(folder: Path, tmp: Path) -> dict[str, tuple[list[str], Path, object]]:
+def cases_of(folder: Path, tmp: Path, baseline: Path | None) -> dict[str, tuple[list[str], Path, object]]:
     repo = tmp / "repo"
 
     def fresh() -> None:
         shutil.rmtree(repo, ignore_errors=True)
         subprocess.run([annover_exe(), "init", str(repo)], check=True, capture_output=True)
-    return {"annover snapshot": ([annover_exe(), "snapshot", "--from", str(folder), "--format", "hf", "-m", "bench"],
-                                 repo, fresh),
-            "load_from_disk + to_pandas": ([sys.executable, "-c", PANDAS, str(folder)], tmp, None),
+    snapshot = [annover_exe(), "snapshot", "--from", str(folder), "--format", "hf", "-m", "bench"]
+    cases = {"annover snapshot": (snapshot, repo, fresh)}
+    if baseline is not None:  # the same command run by other code (PYTHONPATH), alternately
+        cases["baseline snapshot"] = (["env", f"PYTHONPATH={baseline}", *snapshot], repo, fresh)
+    return {**cases, "load_from_disk + to_pandas": ([sys.executable, "-c", PANDAS, str(folder)], tmp, None),
             "pyarrow stream": ([sys.executable, "-c", STREAM, str(folder)], tmp, None)}
 
 
-def measure(folder: Path, tmp: Path, repeats: int) -> dict[str, dict]:
+def measure(folder: Path, tmp: Path, repeats: int, baseline: Path | None) -> dict[str, dict]:
     """Each case ``repeats`` times round-robin: the median time, the largest peak RSS."""
-    cases = cases_of(folder, tmp)
+    cases = cases_of(folder, tmp, baseline)
     samples: dict[str, list[dict]] = {k: [] for k in cases}
     for r in range(repeats):
         for name, (args, cwd, setup) in cases.items():
@@ -126,6 +130,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--tmp", type=Path, default=None)
+    ap.add_argument("--baseline", type=Path, default=None,
+                    help="a checkout of other annover code: its snapshot timed alternately with this one's")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="annover-bench-hf-", dir=args.tmp))
     isolate_env(tmp)
@@ -138,14 +144,17 @@ def main(argv: list[str] | None = None) -> None:
             folder = write(tmp / f"hf-{name}", make, n, args.seed)
             size = sum(f.stat().st_size for f in folder.iterdir()) / 2**20
             log(f"{name}: {n:,} rows, {size:.1f} MB on disk")
-            got = measure(folder, tmp, args.repeats)
+            got = measure(folder, tmp, args.repeats, args.baseline)
             ann, pandas, stream = got["annover snapshot"], got["load_from_disk + to_pandas"], got["pyarrow stream"]
-            rows.append([f"{name} ({n:,} rows, {size:.0f} MB)", ann["s"], pandas["s"], stream["s"],
-                         round(ann["s"] / pandas["s"], 2), ann["rss_mb"], pandas["rss_mb"], stream["rss_mb"]])
+            base = got.get("baseline snapshot", {"s": "", "rss_mb": ""})
+            rows.append([f"{name} ({n:,} rows, {size:.0f} MB)", ann["s"], base["s"], pandas["s"], stream["s"],
+                         round(ann["s"] / pandas["s"], 2), ann["rss_mb"], base["rss_mb"], pandas["rss_mb"],
+                         stream["rss_mb"]])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(markdown_table(["dataset", "annover snapshot s", "load_from_disk + to_pandas s", "pyarrow stream s",
-                          "ratio to pandas", "annover MB", "pandas MB", "pyarrow MB"], rows))
+    print(markdown_table(["dataset", "annover snapshot s", "baseline s", "load_from_disk + to_pandas s",
+                          "pyarrow stream s", "ratio to pandas", "annover MB", "baseline MB", "pandas MB",
+                          "pyarrow MB"], rows))
 
 
 if __name__ == "__main__":
