@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -136,6 +137,16 @@ def test_a_json_file_that_is_not_json_or_too_big_is_refused(repo, tmp_path, monk
     monkeypatch.setattr(hf_read, "JSON_LIMIT", len(good) + 10)
     (folder / name).write_text(good + " " * 11)  # valid JSON, one byte over the limit
     _refused(folder, str(folder / name), f"{len(good) + 11:,} bytes")
+
+
+@pytest.mark.parametrize("name", ["dataset_info.json", "data"])
+def test_a_pipe_named_as_a_file_of_the_folder_is_refused_without_waiting(repo, tmp_path, name):
+    """A FIFO would block datasets' read for ever."""
+    folder = _saved(tmp_path)
+    path = folder / name if name != "data" else _data_file(folder)
+    path.unlink()
+    os.mkfifo(path)
+    _refused(folder, str(path), "pipe")
 
 
 @pytest.mark.parametrize("depth", [50, 5000])

@@ -184,8 +184,9 @@ def _plain_name(name: Any) -> bool:
 
 
 def _folder_json(files: Folder, path: Path) -> Any:
-    """The JSON of a folder's file (None where there is none: ``datasets`` says what is missing)."""
-    if not path.is_file():
+    """The JSON of a folder's file (None where there is none: ``datasets`` says what is missing; a pipe or
+    a link out is refused, :meth:`Folder.own`)."""
+    if not path.exists() and not path.is_symlink():
         return None
     size = files.own(path).stat().st_size
     if size > JSON_LIMIT:
@@ -626,8 +627,8 @@ def _row_task(plan: _Plan, row: dict, split: str | None, where: str,
         data[plan.image] = row[plan.image]
         if data[plan.image] is None:
             raise InputError(f"{where}: column {plan.image!r} holds no image", "give each row its image")
-    size = _size(row, plan, where, image_bytes) if any(c.kind in ("boxes", "polygons", "keypoints", "objects")
-                                          or c.tag in _SIZED_JSON for c in plan.cols) else None
+    sized = any(c.kind in ("boxes", "polygons", "keypoints", "objects") or c.tag in _SIZED_JSON for c in plan.cols)
+    size = _size(row, plan, where, image_bytes) if sized else None
     items = {c.name: _region_items(c, row[c.name], size, where) for c in plan.cols if c.kind != "bio"}
     _link_keypoints(items, row, plan)
     result = [r for c in plan.cols for r in items.get(c.name, [])] + _bio(plan, row, data, where)
