@@ -605,23 +605,38 @@ def coco_export_file(path: Path) -> Path:
     return path / "result.json" if {p.name for p in path.iterdir()} <= {"result.json", "images"} else path
 
 
-def _tasks(slots: list[dict]) -> list[dict]:
-    """One task per image; image records of one file name and size are one image answered several times
-    (Label Studio's COCO export writes an image record per annotation), each an answer of its task."""
+def _tasks(slots: list[dict], path: Path) -> list[dict]:
+    """One task per image; image records of one file name are one image answered several times (Label Studio's
+    COCO export writes an image record per annotation, alike but for the id), each an answer of its task. Records
+    of one file name that differ otherwise (a size) are refused naming both: they cannot be one image."""
     tasks: list[dict] = []
-    by_name: dict[tuple, dict] = {}
+    by_name: dict[str, tuple[dict, dict]] = {}
     for slot in slots:
         im = slot["im"]
-        same = (im["file_name"], im.get("width"), im.get("height"))
-        if same in by_name:
-            by_name[same]["annotations"].append({"result": slot["result"]})
+        if im["file_name"] in by_name:
+            task, first = by_name[im["file_name"]]
+            _same_image(path, first, slot)
+            task["annotations"].append({"result": slot["result"]})
             continue
         rest = {k: v for k, v in im.items() if k != "file_name"}
-        by_name[same] = {"id": stem_key(str(im["file_name"])),
-                         "data": {"image": str(im["file_name"]), "coco_image": rest},
-                         "annotations": [{"result": slot["result"]}]}
-        tasks.append(by_name[same])
+        task = {"id": stem_key(str(im["file_name"])), "data": {"image": str(im["file_name"]), "coco_image": rest},
+                "annotations": [{"result": slot["result"]}]}
+        by_name[im["file_name"]] = task, slot
+        tasks.append(task)
     return tasks
+
+
+def _same_image(path: Path, first: dict, slot: dict) -> None:
+    """InputError naming image record ``slot`` when it names ``first``'s file with another size or field."""
+    a, b = first["im"], slot["im"]
+    field = next((k for k in ("width", "height", *sorted(a.keys() | b.keys())) if k != "id" and a.get(k) != b.get(k)),
+                 None)
+    if field is not None:
+        raise fail(path, f"{slot['where']} (id {b['id']!r}): file_name {shown(b['file_name'])} is that of "
+                   f"{first['where']} (id {a['id']!r}) too, with {field} {shown(b.get(field))}, "
+                   f"not {shown(a.get(field))}",
+                   "give each image one record (or records alike but for the id, as Label Studio's export writes "
+                   "them), and two images two file names")
 
 
 def read(path: Path) -> TrainInput:
@@ -672,6 +687,6 @@ def read(path: Path) -> TrainInput:
         regions = regions_of(a, im["width"], im["height"], str(cat["name"]), ckp, where, slot["taken"])
         kinds.update(r["type"] for r in regions)
         slot["result"] += regions
-    tasks = _tasks(list(images.values()))
+    tasks = _tasks(list(images.values()), path)
     return TrainInput(tasks, coco_config(doc, cats, names, kinds, kp_names, path), category_ids=ids,
                       warnings=unlabeled(tasks, path, "annotation"))

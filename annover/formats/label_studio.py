@@ -124,12 +124,22 @@ _LS_URL_PREFIX = re.compile(LS_URL_PREFIX)
 
 def unprefixed_stems(keys: list[str]) -> list[str]:
     """Image keys without the prefix of Label Studio's COCO / YOLO / VOC export (see :data:`_LS_URL_PREFIX`),
-    so they are the stems of the images the tasks name; a key whose stem another key has stays as it is."""
+    so they are the stems of the images the tasks name; a key whose stem another key has (or is) stays as it is:
+    stripping never makes two keys one."""
     bare = [k[10:] if _LS_URL_PREFIX.match(k) else k for k in keys]
     if bare == keys:
         return keys
-    seen = Counter(bare)
-    return [b if seen[b] == 1 else k for k, b in zip(keys, bare)]
+    out = list(keys)
+    stripped = {i for i, (k, b) in enumerate(zip(keys, bare)) if k != b}
+    while stripped:  # a bare stem may be another key kept whole (``a__b__x`` -> ``b__x``): keep both whole
+        taken = Counter(b if i in stripped else k for i, (k, b) in enumerate(zip(keys, bare)))
+        clash = {i for i in stripped if taken[bare[i]] > 1}
+        if not clash:
+            break
+        stripped -= clash
+    for i in stripped:
+        out[i] = bare[i]
+    return out
 
 
 def task_key_of(task: dict, key: str | None, where: str) -> str:

@@ -1,0 +1,118 @@
+"""Hostile or careless files through the readers of Label Studio's Export button and of annover's own HF
+export: a carried labeling config of another dataset, carried cells that are no task's rest, a notes.json
+that is no JSON or names keypoints no config holds, a TSV of a million columns or of JSON nested past
+Python's reach, COCO image records of one file name that are not one image, and image keys whose Label
+Studio prefix, stripped, would make two keys one. Each is refused in one line naming the file, the record
+and the field, with the documented exit code and nothing written; none hangs."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import datasets
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from annover.formats.hf import MARK, save, to_dataset
+from annover.formats.label_studio import LS_URL_PREFIX, from_ls_tasks, stem_key, unprefixed_stems
+from annover.formats.read import read_source
+from annover.formats.resolve import pick
+from annover.formats.training import read_train
+from annover.model.config import LabelingConfig
+
+from .test_cli import invoke
+
+READ_CACHE = ".git/annover-index-agrees"
+CONFIG = """<View>
+  <Text name="text" value="$text"/>
+  <Choices name="sentiment" toName="text">
+    <Choice value="pos"/>
+    <Choice value="neg"/>
+  </Choices>
+</View>
+"""
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and str(p.relative_to(root)) != READ_CACHE and p.name != "lock"}
+
+
+def _refused(root: Path, code: int, args: list[str], *says: str) -> str:
+    """``annover snapshot --from ARGS`` in ``root``: exit ``code``, one line saying ``says``, nothing written."""
+    before = _tree(root)
+    got, _, err = invoke("snapshot", "--from", *args, "-m", "hostile")
+    assert got == code, err
+    assert err.count("\n") == 1 and "Traceback" not in err and "unexpected" not in err, err
+    for s in says:
+        assert s in err, err
+    assert _tree(root) == before
+    return err
+
+
+# -- COCO: Label Studio's export folder, image records of one file name ---------------------------------------
+
+
+def _coco_folder(root: Path, images: list[dict]) -> Path:
+    """Label Studio's COCO export unzipped: result.json (a box on each image record) and images/."""
+    (root / "images").mkdir(parents=True)
+    doc = {"images": images, "categories": [{"id": 0, "name": "car"}],
+           "annotations": [{"id": i, "image_id": im["id"], "category_id": 0, "bbox": [1, 2, 10, 10], "area": 100,
+                            "iscrowd": 0} for i, im in enumerate(images)]}
+    (root / "result.json").write_text(json.dumps(doc))
+    return root
+
+
+def test_image_records_of_one_file_name_and_size_are_one_image_answered_several_times(repo, tmp_path):
+    images = [{"id": i, "file_name": "images/a.jpg", "width": 100, "height": 80} for i in range(3)]
+    back = read_source(_coco_folder(tmp_path / "coco", images))  # the folder, as the Export button's zip holds it
+    assert back.tasks.column("task_key").to_pylist() == sorted({stem_key(im["file_name"]) for im in images})
+    assert len(set(back.annotations.column("annotation_key").to_pylist())) == len(images)
+
+
+@pytest.mark.parametrize("field,other", [("width", 200), ("height", 160), ("coco_url", "http://x/a.jpg")])
+def test_image_records_of_one_file_name_that_differ_are_refused_naming_both(repo, tmp_path, field, other):
+    # was: "duplicate task (task_key='a') ... give the two images distinct file names", naming neither record
+    first = {"id": 7, "file_name": "images/a.jpg", "width": 100, "height": 80}
+    second = {**first, "id": 8, field: other}
+    root = _coco_folder(tmp_path / "coco", [first, second])
+    _refused(Path.cwd(), 3, [str(root)], f"{root / 'result.json'}: image 1 (id 8): file_name 'images/a.jpg' is "
+             f"that of image 0 (id 7) too, with {field} {other!r}, not {first.get(field)!r}")
+
+
+# -- image keys without Label Studio's URL prefix -------------------------------------------------------------
+
+
+def test_stripping_the_prefix_never_makes_two_images_one(repo, tmp_path):
+    # was: 'aaaaaaaa__335b37ac__a' stripped to '335b37ac__a', the key another image kept: "duplicate task"
+    names = ["235b37ac__a.jpg", "335b37ac__a.jpg", "aaaaaaaa__335b37ac__a.jpg", "12345678__b.jpg"]
+    images = [{"id": i, "file_name": f"images/{n}", "width": 100, "height": 80} for i, n in enumerate(names)]
+    root = _coco_folder(tmp_path / "coco", images)
+    keys = [stem_key(n) for n in names]
+    back = read_train(root / "result.json", "coco", None, True)  # the column reader (no config)
+    assert sorted(back.tasks.column("task_key").to_pylist()) == sorted(unprefixed_stems(keys))
+    assert len(set(unprefixed_stems(keys))) == len(keys)
+    assert "b" in unprefixed_stems(keys)  # a prefix that makes no clash is still stripped
+    again = read_train(root / "result.json", "coco", LabelingConfig(back.config_text, validate=False), True)
+    assert again.tasks.column("task_key").to_pylist() == back.tasks.column("task_key").to_pylist()
+
+
+_HEX = st.sampled_from(["235b37ac__", "aaaaaaaa__", "12345678__", ""])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.lists(_HEX, max_size=3), st.sampled_from(["a", "b", "..", "_", "12345678__"])),
+                max_size=8))
+def test_unprefixed_stems_keep_distinct_keys_distinct(parts):
+    keys = list(dict.fromkeys("".join(p) + s for p, s in parts))
+    out = unprefixed_stems(keys)
+    assert len(set(out)) == len(keys)
+    prefix = re.compile(LS_URL_PREFIX)
+    for k, o in zip(keys, out):
+        assert o == k or (prefix.match(k) and o == k[10:])
