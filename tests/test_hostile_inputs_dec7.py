@@ -56,6 +56,52 @@ def _refused(root: Path, code: int, args: list[str], *says: str) -> str:
     return err
 
 
+# -- Label Studio's CSV / TSV export --------------------------------------------------------------------------
+
+LS_HEADER = ["annotation_id", "annotator", "created_at", "id", "lead_time", "sentiment", "text", "updated_at"]
+
+
+def _tsv(path: Path, rows: list[list[str]], extra: list[str] = ()) -> Path:
+    """A TSV as Label Studio's export writes it (QUOTE_NONNUMERIC), named .csv as the server names it."""
+    lines = ["\t".join(f'"{h}"' for h in [*LS_HEADER, *extra])] + ["\t".join(r) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _row(i: int, text: str) -> list[str]:
+    return [str(100 + i), '"a@example.com"', '"2024-01-01"', str(i), "1.5", '"pos"', text, '"2024-01-01"']
+
+
+def test_a_tsv_cell_of_json_nested_past_pythons_reach_is_refused_naming_line_and_column(repo, tmp_path):
+    (tmp_path / "c.xml").write_text(CONFIG)
+    f = _tsv(tmp_path / "deep.csv", [_row(1, '"t"'), _row(2, '"' + "[" * 100_000 + "]" * 100_000 + '"')])
+    _refused(Path.cwd(), 3, [str(f), "--config", str(tmp_path / "c.xml")], f"{f}: line 3, column 'text'",
+             "nested more deeply")  # was: RecursionError, exit 1
+
+
+def test_a_quote_never_closed_is_said_so(repo, tmp_path):
+    (tmp_path / "c.xml").write_text(CONFIG)
+    f = _tsv(tmp_path / "open.csv", [_row(1, '"t"'), _row(2, '"t"')[:-1] + ['"2024-01-01']])
+    _refused(Path.cwd(), 3, [str(f), "--config", str(tmp_path / "c.xml")], f"{f}: cannot read CSV at line 3",
+             "never closed")  # was: "a quote inside an unquoted cell", of a cell that has its quote first
+
+
+def _no_hang(code: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    """``code`` run by Python in a process of its own, so a test of what hung fails rather than waits forever."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+def test_a_header_of_100000_columns_is_read_not_compared_pairwise(tmp_path):
+    # was: each column looked for among those before it (5e9 comparisons: hours); now once
+    n = 100_000
+    f = _tsv(tmp_path / "wide.csv", [_row(1, '"t"') + ["1"] * n], [f"c{i}" for i in range(n)])
+    p = _no_hang("from pathlib import Path; from annover.formats.ls_csv import read_label_studio_csv as r; "
+                 f"print(len(r(Path({str(f)!r}), None)[0]))")
+    assert p.returncode == 0, p.stderr
+    assert int(p.stdout) == len(LS_HEADER) + n  # every cell holds a value: a key each
+
+
 # -- COCO: Label Studio's export folder, image records of one file name ---------------------------------------
 
 

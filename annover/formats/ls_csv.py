@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from annover.formats.text import BOM, fail, not_utf8_at
+from annover.model.canonical import MAX_DEPTH
 from annover.model.config import LabelingConfig
 
 __all__ = ["LS_CSV_COLUMNS", "is_label_studio_csv", "read_label_studio_csv"]
@@ -67,8 +69,7 @@ def _cells(text: str, delim: str, path: Path) -> list[list[tuple[str, bool]]]:
     while pos < n:
         m = cell.match(text, pos)
         if m is None or m.end() == pos:
-            line = text.count("\n", 0, pos) + 1
-            raise fail(path, f"cannot read CSV at line {line}: a quote inside an unquoted cell",
+            raise fail(path, f"cannot read CSV at line {text.count(chr(10), 0, pos) + 1}: {_misquoted(text, pos)}",
                        "re-export the file from Label Studio")
         quoted = m.group(1) is not None
         current.append((m.group(1).replace('""', '"') if quoted else m.group(2), quoted))
@@ -81,8 +82,21 @@ def _cells(text: str, delim: str, path: Path) -> list[list[tuple[str, bool]]]:
     return records
 
 
-def _value(text: str, quoted: bool) -> Any:
-    """A cell as Label Studio wrote it (see the module docstring); None for an empty cell."""
+def _misquoted(text: str, pos: int) -> str:
+    """What is wrong at ``pos``, where no cell can start: a quote never closed, text after a closing quote, or a
+    quote inside an unquoted cell."""
+    if text[pos] != '"':
+        return "a quote inside an unquoted cell"
+    closed = re.compile(r'"(?:[^"]|"")*"').match(text, pos)
+    if closed is None:
+        return "a quoted cell that is never closed (no closing quote before the end of the file)"
+    return f"{text[closed.end():closed.end() + 20]!r} after the closing quote of a cell (a quote inside a quoted " \
+        "cell is written twice: \"\")"
+
+
+def _value(text: str, quoted: bool, path: Path, line: int, column: str) -> Any:
+    """A cell as Label Studio wrote it (see the module docstring); None for an empty cell; ``path``, ``line`` and
+    ``column`` name it in an error."""
     if text == "":
         return None
     if quoted:
@@ -91,6 +105,9 @@ def _value(text: str, quoted: bool) -> Any:
                 v = json.loads(text)
             except ValueError:
                 return text
+            except RecursionError:
+                raise fail(path, f"line {line}, column {column!r}: JSON nested more deeply than Python can read",
+                           f"annover reads JSON nested at most {MAX_DEPTH} levels deep") from None
             return v if isinstance(v, (list, dict)) else text
         return text
     if text in ("True", "False"):
@@ -111,9 +128,10 @@ def read_label_studio_csv(path: Path, config: LabelingConfig | None) -> list[dic
     if not records:
         raise fail(path, "no header row", "the first line names the columns")
     header = [c for c, _ in records[0]]
-    dup = next((h for i, h in enumerate(header) if h in header[:i]), None)
+    counts = Counter(header)
+    dup = next((h for h in header if counts[h] > 1), None)
     if dup is not None:
-        raise fail(path, f"column {dup!r} appears {header.count(dup)} times in the header",
+        raise fail(path, f"column {dup!r} appears {counts[dup]} times in the header",
                    "give each column one name; re-export the file from Label Studio")
     chats = {n for n, c in (config.controls.items() if config else ()) if c.tag.lower() == "chat"}
     names = [_column(h, chats) for h in header]
@@ -125,7 +143,7 @@ def read_label_studio_csv(path: Path, config: LabelingConfig | None) -> list[dic
             raise fail(path, f"line {i} has {len(rec)} values, the header {len(header)} columns",
                        "quote values that contain the delimiter")
         out.append({name: v for name, (t, q) in zip(names, rec)
-                    if name is not None and (v := _value(t, q)) is not None})
+                    if name is not None and (v := _value(t, q, path, i, name)) is not None})
     return out
 
 
