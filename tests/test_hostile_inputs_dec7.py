@@ -102,6 +102,51 @@ def test_a_header_of_100000_columns_is_read_not_compared_pairwise(tmp_path):
     assert int(p.stdout) == len(LS_HEADER) + n  # every cell holds a value: a key each
 
 
+# -- YOLO: notes.json of Label Studio's export ----------------------------------------------------------------
+
+
+def _yolo(root: Path, notes: bytes, line: str = "0 0.5 0.5 0.2 0.2 0.45 0.45 2 0.55 0.55 2") -> Path:
+    """Label Studio's YOLO export of boxes with two keypoints each: classes.txt, labels/, notes.json."""
+    (root / "labels").mkdir(parents=True)
+    (root / "classes.txt").write_text("person\n")
+    (root / "labels" / "a.txt").write_text(line + "\n")
+    (root / "notes.json").write_bytes(notes)
+    return root
+
+
+def _notes(keypoints: list) -> bytes:
+    return json.dumps({"categories": [{"id": 0, "name": "person", "keypoints": keypoints}], "info": {}}).encode()
+
+
+def test_notes_json_naming_the_keypoints_is_read(repo, tmp_path):
+    back = read_train(_yolo(tmp_path / "ok", _notes(["left", "right"])), "yolo", None, True)
+    labels = sorted(json.loads(v)["keypointlabels"][0] for v in back.annotations.column("value").to_pylist()
+                    if "keypointlabels" in json.loads(v))
+    assert labels == ["left", "right"]
+
+
+@pytest.mark.parametrize("notes,says", [
+    (b"{oops", "invalid JSON at line 1"),  # was: ignored, and each line read as a polygon of 5 points
+    (b"", "the file is empty"),
+    (b"[" * 100_000 + b"]" * 100_000, "JSON nested more deeply"),  # was: RecursionError, exit 1
+    (_notes(["a", "a"]), "categories[0].keypoints names the keypoint 'a' 2 times"),  # was: named classes.txt
+    (_notes(["a", 7]), "categories[0].keypoints[1] is 7, not a keypoint name"),  # was: named classes.txt
+    (_notes(["a", "b\x00"]), "categories[0].keypoints[1] is 'b\\x00': a character XML cannot hold"),
+])
+def test_a_notes_json_that_is_no_list_of_keypoint_names_is_refused_naming_it(repo, tmp_path, notes, says):
+    root = _yolo(tmp_path / "yolo", notes)
+    _refused(Path.cwd(), 3, [str(root)], f"{root / 'notes.json'}: {says}")
+
+
+def test_notes_json_of_100000_keypoints_does_not_hang(tmp_path):
+    # was: the keypoint names compared pairwise (minutes); the line, of 2 keypoints, is refused at once
+    n = 100_000
+    root = _yolo(tmp_path / "yolo", _notes([f"k{i}" for i in range(n)]))
+    p = _no_hang("from pathlib import Path; from annover.formats.training import read_train; "
+                 f"read_train(Path({str(root)!r}), 'yolo', None, True)")
+    assert p.returncode != 0 and f"a pose line has {4 + 3 * n}" in p.stderr, p.stderr
+
+
 # -- COCO: Label Studio's export folder, image records of one file name ---------------------------------------
 
 

@@ -44,6 +44,7 @@ import json
 import math
 import os
 import re
+from collections import Counter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 from xml.sax.saxutils import quoteattr
@@ -55,7 +56,7 @@ from annover.formats.images import (EDGE_SLACK, Image, Obj, categories, check_ki
                                     images_of, keypoint_names, note_kept, pct, rbox_corners, rbox_from_corners,
                                     rectangle_of, side_problem, unique_names)
 from annover.formats.resolve import Picked
-from annover.formats.text import fail, utf8_text
+from annover.formats.text import fail, json_problem, utf8_text
 from annover.formats.folder import Folder
 from annover.formats.train import (TrainInput, image_config, json_attribute, labels_tag, refuse_control, refuse_not_xml,
                                    region_id, stem_key, unique_id, unlabeled, view_kept)
@@ -1117,18 +1118,37 @@ def _names_file(root: Path) -> Path:
 def _ls_keypoints(root: Path, folder: Folder, doc: dict) -> dict:
     """``doc`` with ``kpt_shape`` and ``kpt_names`` from Label Studio's ``notes.json`` where nothing says
     them: its YOLO export of a config with KeyPointLabels writes each box as ``c cx cy w h`` and ``x y v``
-    per keypoint (as a pose folder), and names the keypoints in ``notes.json`` alone."""
+    per keypoint (as a pose folder), and names the keypoints in ``notes.json`` alone. A notes.json that is
+    no JSON, or names keypoints no config can hold, is refused naming it (the lines would be read wrong)."""
     p = root / "notes.json"
     if "kpt_shape" in doc or not p.is_file():
         return doc
+    text = utf8_text(folder.own(p))
+    hint = "fix it, or remove it: annover reads the keypoint names Label Studio's YOLO export writes there"
     try:
-        notes = json.loads(utf8_text(folder.own(p)))
-    except json.JSONDecodeError:
-        return doc  # not Label Studio's: nothing read from it
+        notes = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise fail(p, json_problem(text, e)[0], hint) from None
+    except RecursionError:
+        raise fail(p, "JSON nested more deeply than Python can read", hint) from None
     cats = notes.get("categories") if isinstance(notes, dict) else None
-    kps = next((c["keypoints"] for c in cats if isinstance(c, dict) and isinstance(c.get("keypoints"), list)
-                and c["keypoints"]), None) if isinstance(cats, list) else None
-    return doc if kps is None else {**doc, "kpt_shape": [len(kps), 3], "kpt_names": kps}
+    i, kps = next(((i, c["keypoints"]) for i, c in enumerate(cats) if isinstance(c, dict)
+                   and isinstance(c.get("keypoints"), list) and c["keypoints"]), (0, None)) \
+        if isinstance(cats, list) else (0, None)
+    if kps is None:
+        return doc
+    where = f"categories[{i}].keypoints"
+    if len(kps) > MAX_NC:
+        raise fail(p, f"{where} names {len(kps)} keypoints, more than annover reads (at most {MAX_NC})", hint)
+    for j, n in enumerate(kps):
+        if type(n) is not str or not n.strip():
+            raise fail(p, f"{where}[{j}] is {shown(n)}, not a keypoint name", hint)
+        refuse_not_xml(n, p, f"{where}[{j}]")
+    counts = Counter(kps)
+    twice = next((n for n in kps if counts[n] > 1), None)
+    if twice is not None:
+        raise fail(p, f"{where} names the keypoint {twice!r} {counts[twice]} times", "give each keypoint its own name")
+    return {**doc, "kpt_shape": [len(kps), 3], "kpt_names": kps}
 
 
 def _kpt_shape(root: Path, doc: dict) -> tuple[int, int] | None:
@@ -1176,7 +1196,8 @@ def _kpt_names(doc: dict, kpt: tuple[int, int] | None, root: Path) -> list[str]:
         names = next(iter(names.values()))
     if kpt and isinstance(names, list) and len(names) == kpt[0]:
         out = _class_names(_names_file(root), names, "kpt_names: keypoint")
-        twice = next((n for i, n in enumerate(out) if n in out[:i]), None)
+        counts = Counter(out)  # (a pairwise look took minutes for 100,000 names)
+        twice = next((n for n in out if counts[n] > 1), None)
         if twice is not None:
             raise fail(_names_file(root),
                        f"kpt_names names the keypoint {twice!r} twice", "give each keypoint its own name")
