@@ -56,6 +56,75 @@ def _refused(root: Path, code: int, args: list[str], *says: str) -> str:
     return err
 
 
+# -- annover's own HF export: the config in the last column's feature id, and its cells ----------------------
+
+
+@pytest.fixture
+def hf_export(tmp_path) -> tuple[Path, datasets.Dataset]:
+    """(folder, dataset) of annover's HF export of three texts, one with a task meta the last column carries."""
+    tasks = [{"id": f"t{i}", "data": {"text": f"text {i}", "n": i}, **({"meta": {"m": i}} if i else {}),
+              "annotations": [{"completed_by": 1, "result": [{"from_name": "sentiment", "to_name": "text",
+                                                             "type": "choices", "value": {"choices": [lb]}}]}]}
+             for i, lb in enumerate(["pos", "neg", "pos"])]
+    t = from_ls_tasks(tasks, "generated", key="id")
+    tables = {"tasks": t.tasks, "annotations": t.annotations, "predictions": t.predictions}
+    ds = to_dataset(pick(tables), LabelingConfig(CONFIG, validate=False), [], None, t.tasks)
+    save(ds, str(tmp_path / "hf"))
+    return tmp_path / "hf", ds
+
+
+def _edited(tmp_path: Path, ds: datasets.Dataset, name: str, config: str | None = None,
+            cell: tuple[int, str] | None = None) -> Path:
+    """``ds`` with its last column's feature id naming ``config``, or its cell of row ``cell[0]`` ``cell[1]``."""
+    features = ds.features.copy()
+    if config is not None:
+        features["_annover"] = datasets.Value("string", id=json.dumps({"annover": MARK, "config": config}))
+    columns = ds.to_dict()
+    if cell is not None:
+        columns["_annover"][cell[0]] = cell[1]
+    save(datasets.Dataset.from_dict(columns, features=features), str(tmp_path / name))
+    return tmp_path / name
+
+
+def test_the_export_reads_back_as_it_was(repo, hf_export):
+    """The untouched export is read (what the refusals below are measured against)."""
+    folder, ds = hf_export
+    back = read_train(folder, "hf", None, True)
+    assert back.config_text == CONFIG
+    assert back.tasks.num_rows == ds.num_rows
+
+
+@pytest.mark.parametrize("config,says", [
+    # was: read with tokens and labels as controls of no config, stored beside a config of boxes (exit 0)
+    ('<View><Image name="image" value="$image"/><RectangleLabels name="box" toName="image">'
+     '<Label value="car"/></RectangleLabels></View>', ["has no control 'sentiment'", "field 'image'"]),
+    # was: stored with a config that reads $body while the texts are data.text (exit 0)
+    (CONFIG.replace("$text", "$body"), ["reads the data field 'body', which no column holds"]),
+])
+def test_a_carried_config_of_another_dataset_is_refused(repo, hf_export, tmp_path, config, says):
+    folder = _edited(tmp_path, hf_export[1], "other", config=config)
+    _refused(Path.cwd(), 3, [str(folder), "--format", "hf"], str(folder), "the labeling config it carries",
+             "--config", *says)
+
+
+def test_labels_the_carried_config_lacks_are_refused_as_with_config(repo, hf_export, tmp_path):
+    # was: stored without a word beside a config whose <Choices> has no such label (exit 0)
+    folder = _edited(tmp_path, hf_export[1], "relabeled", config=CONFIG.replace('"pos"', '"great"'))
+    _refused(Path.cwd(), 4, [str(folder), "--format", "hf"], "label 'pos' is not in control 'sentiment'")
+
+
+@pytest.mark.parametrize("config,says", [
+    ('<!DOCTYPE v [<!ENTITY x SYSTEM "file:///etc/hostname">]>' + CONFIG.replace("pos", "&x;"), "refused unsafe XML"),
+    ('<!DOCTYPE v [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+     + CONFIG.replace("pos", "&b;"), "refused unsafe XML"),
+    ("not <xml", "not valid XML"),
+])
+def test_a_carried_config_is_parsed_safely(repo, hf_export, tmp_path, config, says):
+    """A DTD (an external entity, entities expanding each other) is refused whole, nothing expanded or read."""
+    folder = _edited(tmp_path, hf_export[1], "unsafe", config=config)
+    _refused(Path.cwd(), 5, [str(folder), "--format", "hf"], str(folder), says)
+
+
 # -- Label Studio's CSV / TSV export --------------------------------------------------------------------------
 
 LS_HEADER = ["annotation_id", "annotator", "created_at", "id", "lead_time", "sentiment", "text", "updated_at"]

@@ -21,6 +21,7 @@ from annover.formats import boxes_fast, coco, coco_fast, conll, hf, hf_read, voc
 from annover.formats.label_studio import unprefixed_stems
 from annover.formats.resolve import pick, task_meta
 from annover.formats.tables import DuplicateKey, Tables
+from annover.formats.text import fail
 from annover.formats.train import TrainInput, to_tables
 from annover.model.config import LabelingConfig
 
@@ -81,7 +82,7 @@ def read_train(path: Path, fmt: str, config: LabelingConfig | None, validate: bo
         try:
             fast = coco_fast.read_tables(path, fmt) if fmt == Format.COCO and config is None else None
             got = None if fast else train_input(path, fmt, config)
-            tables, text = fast or to_tables(got, str(path), fmt, config, validate)
+            tables, text = fast or to_tables(got, str(path), fmt, config or _carried(got, path), validate)
         except DuplicateKey as e:
             if fmt not in IMAGE_FORMATS:
                 raise
@@ -94,6 +95,33 @@ def read_train(path: Path, fmt: str, config: LabelingConfig | None, validate: bo
     return tables
 
 
+
+
+def _carried(got: TrainInput | None, path: Path) -> LabelingConfig | None:
+    """The labeling config the input carries (annover's own HF export), to check its data against as a config
+    given with --config is. Data of controls or objects it does not have (its feature id edited, another
+    dataset's config) are refused naming them: the version would keep a config that does not describe it."""
+    if got is None or not got.carried_config:
+        return None
+    cfg = LabelingConfig(got.config, source=f"{path}: the labeling config annover's export carries", validate=False)
+    named = {(r.get("from_name"), r.get("to_name")) for t in got.tasks for a in t.get("annotations", [])
+             for r in a.get("result", [])}
+    controls = sorted({c for c, _ in named if c not in cfg.controls}, key=str)
+    objects = sorted({o for _, o in named if o and o not in cfg.objects}, key=str)
+    given = {k for t in got.tasks for k in t.get("data", {})}
+    fields = sorted({o.field for o in cfg.objects.values() if o.from_data and got.tasks} - given)
+    if controls or objects or fields:
+        lack = "; ".join(f"{what} {_some(names)}" for what, names in (("control", controls), ("object", objects))
+                         if names)
+        said = "; ".join(([f"has no {lack}, which its columns hold"] if lack else [])
+                         + ([f"reads the data field {_some(fields)}, which no column holds"] if fields else []))
+        raise fail(path, f"the labeling config it carries (in the last column's feature id) {said}: it is another "
+                   "dataset's", "export the version again, or give the version's labeling config with --config")
+    return cfg
+
+
+def _some(names: list[str]) -> str:
+    return ", ".join(map(repr, names[:5])) + (" ..." if len(names) > 5 else "")
 
 
 TEXT_TAGS = frozenset({"Text", "HyperText", "Paragraphs"})
