@@ -125,6 +125,21 @@ def test_a_carried_config_is_parsed_safely(repo, hf_export, tmp_path, config, sa
     _refused(Path.cwd(), 5, [str(folder), "--format", "hf"], str(folder), says)
 
 
+@pytest.mark.parametrize("cell,says", [
+    ("{not json", "is not annover's JSON of a task's rest"),  # was: "not a result value as JSON"
+    ("[1, 2]", "is not annover's JSON of a task's rest"),
+    ('{"data": [1], "extra": 5}', "is not annover's JSON of a task's rest"),  # was: TypeError, exit 1
+    ('{"data": {"n": 1}, "rows": 2}', "is not annover's JSON of a task's rest"),
+    ("[" * 100_000 + "]" * 100_000, "nested more deeply than Python can read"),  # was: RecursionError, exit 1
+    # were: the answers dropped without a word; predictions read as the task's
+    (json.dumps({"extra": {"annotations": [{"result": []}]}}), "extra.annotations is a field of the task itself"),
+    (json.dumps({"extra": {"predictions": [{"result": []}]}}), "extra.predictions is a field of the task itself"),
+])
+def test_a_carried_cell_that_is_no_tasks_rest_is_refused(repo, hf_export, tmp_path, cell, says):
+    folder = _edited(tmp_path, hf_export[1], "cell", cell=(1, cell))
+    _refused(Path.cwd(), 3, [str(folder), "--format", "hf"], f"{folder}: row 1, column '_annover'", says)
+
+
 # -- Label Studio's CSV / TSV export --------------------------------------------------------------------------
 
 LS_HEADER = ["annotation_id", "annotator", "created_at", "id", "lead_time", "sentiment", "text", "updated_at"]

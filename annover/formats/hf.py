@@ -37,9 +37,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
-from annover.errors import UsageError
+from annover.errors import InputError, UsageError, shown
 from annover.formats.conll import Edges, tokens
 from annover.formats.images import note_kept_fields
+from annover.formats.label_studio import TASK_SERVER_FIELDS
 from annover.formats.resolve import Picked, Region
 from annover.formats.yolo import bridged
 from annover.model.config import Control, LabelingConfig, taxonomy_paths
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
 else:
     datasets = lazy("datasets")
 
-__all__ = ["INSTALL_HINT", "MARK", "carried_column", "quiet", "save", "to_dataset", "with_images"]
+__all__ = ["INSTALL_HINT", "MARK", "carried_column", "carried_fields", "quiet", "save", "to_dataset", "with_images"]
 
 INSTALL_HINT = "install the Hugging Face extra: pip install 'annover[hf]' (or pip install datasets)"
 #: the mark, in the ``id`` of the feature of the column carrying the rest of each task, of annover's export
@@ -69,6 +70,31 @@ def carried_column(features: dict) -> tuple[str, str] | None:
         if isinstance(mark, dict) and mark.get("annover") == MARK and isinstance(mark.get("config"), str):
             return name, mark["config"]
     return None
+
+
+def carried_fields(cell: str | None, where: str) -> tuple[dict, dict]:
+    """(data, extra) of a carrying column's cell (:func:`_carried`: ``{"data": ..., "extra": ...}``, None for
+    none); InputError naming ``where`` (the row and column) for a cell that is not such an object, nests deeper
+    than Python reads, or whose ``extra`` names a field of the task itself (its answers, id, data: the columns')."""
+    hint = "give the cell as annover's export writes it (or None), or drop the column (the others are read without it)"
+    if cell is None:
+        return {}, {}
+    try:
+        doc = json.loads(cell) if isinstance(cell, str) else None
+    except ValueError:
+        doc = None
+    except RecursionError:
+        raise InputError(f"{where}: JSON nested more deeply than Python can read", hint) from None
+    if not isinstance(doc, dict) or set(doc) - {"data", "extra"} or \
+            not all(isinstance(doc.get(k, {}), dict) for k in ("data", "extra")):
+        raise InputError(f"{where}: {shown(cell)} is not annover's JSON of a task's rest (an object of objects "
+                         "'data' and 'extra')", hint)
+    extra = doc.get("extra", {})
+    own = sorted(k for k in extra if k in TASK_SERVER_FIELDS)
+    if own:
+        raise InputError(f"{where}: extra.{own[0]} is a field of the task itself (the export writes its answers, "
+                         "id and data in the other columns), not one it carries", hint)
+    return doc.get("data", {}), extra
 
 
 def _carried(data: dict, fields: list[str], extra: dict | None) -> str | None:

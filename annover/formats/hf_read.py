@@ -44,7 +44,7 @@ from annover.errors import InputError, UsageError, shown
 from annover.formats.coco import regions_of
 from annover.formats.conll import entity_spans, sentence_result
 from annover.formats.folder import Folder
-from annover.formats.hf import INSTALL_HINT, carried_column, quiet
+from annover.formats.hf import INSTALL_HINT, carried_column, carried_fields, quiet
 from annover.formats.label_studio import STEM_PREFIX, TASK_ID_KEY, stem_key
 from annover.formats.tables import HEAD_KEY
 from annover.formats.text import fail
@@ -632,12 +632,12 @@ def _row_task(plan: _Plan, row: dict, split: str | None, where: str,
     items = {c.name: _region_items(c, row[c.name], size, where) for c in plan.cols if c.kind != "bio"}
     _link_keypoints(items, row, plan)
     result = [r for c in plan.cols for r in items.get(c.name, [])] + _bio(plan, row, data, where)
-    carried = _json_value(row[plan.carried], f"{where}, column {plan.carried!r}") \
-        if plan.carried and row[plan.carried] is not None else {}
-    data.update(carried.get("data") or {})
+    carried, extra = carried_fields(row[plan.carried], f"{where}, column {plan.carried!r}") \
+        if plan.carried else ({}, {})
+    data.update(carried)
     if split is not None:
         data["split"] = split
-    task: dict[str, Any] = {**(carried.get("extra") or {}), "data": data}
+    task: dict[str, Any] = {**extra, "data": data}
     if plan.own:
         task["id"] = row[KEY]
     elif plan.image is not None:
