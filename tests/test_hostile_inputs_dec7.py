@@ -261,6 +261,20 @@ def test_image_records_of_one_file_name_that_differ_are_refused_naming_both(repo
              f"that of image 0 (id 7) too, with {field} {other!r}, not {first.get(field)!r}")
 
 
+def test_a_result_json_linking_out_of_the_export_folder_is_not_read(repo, tmp_path):
+    # was: the file the link leads to (any JSON of the machine) read into the version
+    images = [{"id": 0, "file_name": "images/a.jpg", "width": 100, "height": 80}]
+    elsewhere = _coco_folder(tmp_path / "elsewhere", images) / "result.json"
+    root = tmp_path / "export"
+    (root / "images").mkdir(parents=True)
+    (root / "result.json").symlink_to(elsewhere)
+    _refused(Path.cwd(), 3, [str(root)], f"{root / 'result.json'}: a link to {elsewhere}, outside the dataset folder")
+    (root / "result.json").unlink()
+    (root / "images" / "r.json").write_bytes(elsewhere.read_bytes())
+    (root / "result.json").symlink_to("images/r.json")  # a link inside the folder is read
+    assert read_source(root).tasks.column("task_key").to_pylist() == [stem_key(images[0]["file_name"])]
+
+
 # -- image keys without Label Studio's URL prefix -------------------------------------------------------------
 
 

@@ -45,6 +45,7 @@ from annover._lazy import lazy
 from annover._runtime import no_gc
 from annover.errors import InputError, shown
 from annover.formats.detect import COCO_HINT, coco_problem
+from annover.formats.folder import Folder
 from annover.formats.images import (CATEGORY_TAGS, Image, Obj, categories, category_ids, check_kinds, clip_boxes,
                                     clip_extent, images_of, keypoint_names, mask_box, move_flag, note_kept, pct, px,
                                     px_of, rbox_corners, side_problem)
@@ -599,10 +600,13 @@ def _check_image(path: Path, where: str, im: Any, images: dict[Any, dict]) -> No
 
 def coco_export_file(path: Path) -> Path:
     """The COCO file of Label Studio's COCO export unzipped (a folder of ``result.json`` and ``images/``,
-    nothing else; the file's content is then detected as any file's); else ``path``."""
+    nothing else; the file's content is then detected as any file's); else ``path``. A ``result.json`` that
+    is a link leading out of the folder is refused, as a YOLO or VOC folder's files are (:class:`Folder`)."""
     if not path.is_dir() or not (path / "result.json").is_file():
         return path
-    return path / "result.json" if {p.name for p in path.iterdir()} <= {"result.json", "images"} else path
+    if {p.name for p in path.iterdir()} <= {"result.json", "images"}:
+        return Folder(path).own(path / "result.json")
+    return path
 
 
 def _tasks(slots: list[dict], path: Path) -> list[dict]:
