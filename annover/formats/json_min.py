@@ -122,8 +122,9 @@ def to_json_min(tables: dict[str, "pa.Table"]) -> list[dict]:
 
 
 def json_min_records(tasks: list[dict]) -> list[dict]:
-    """JSON-MIN records of Label Studio tasks: one per annotation that is not a skip."""
-    return [_record(t, a) for t in tasks for a in t["annotations"] if not a.get("was_cancelled")]
+    """JSON-MIN records of Label Studio tasks: one per annotation that is not a skip (a task of no
+    answer, or of predictions only, has no ``annotations`` and no record)."""
+    return [_record(t, a) for t in tasks for a in t.get("annotations", ()) if not a.get("was_cancelled")]
 
 
 def _min_value(item: dict) -> Any:
