@@ -10,7 +10,7 @@ import json
 
 import annover
 
-from .ls_fixtures import cli
+from .ls_fixtures import cli, png_bytes
 
 
 def _snapshot(tmp_path, monkeypatch, src, *args: str) -> tuple[int, str, str]:
@@ -39,3 +39,110 @@ def test_json_min_export_of_a_task_with_no_answer(tmp_path, monkeypatch):
     answered = [t for t in tasks if t.get("annotations")]
     assert [r["text"] for r in records] == [t["data"]["text"] for t in answered]
     assert [r["c"] for r in records] == [t["annotations"][0]["result"][0]["value"]["choices"][0] for t in answered]
+
+
+def _exported(tmp_path, fmt: str = "label-studio") -> list[dict]:
+    """HEAD exported as Label Studio JSON (the tasks as annover holds them)."""
+    out = tmp_path / f"head.{fmt}.json"
+    code, _, err = cli("export", "HEAD", "--format", fmt, "--out", str(out))
+    assert code == 0, err
+    return json.loads(out.read_text())
+
+
+def _labels(tasks: list[dict]) -> dict[str, list[str]]:
+    """image -> its regions' labels, sorted."""
+    return {t["data"]["image"]: sorted(r["value"]["rectanglelabels"][0] for a in t["annotations"] for r in a["result"])
+            for t in tasks}
+
+
+def _darknet(root, names: list[str], files: dict[str, list[str]], obj_data: str | None, lists: dict[str, str]):
+    """A Darknet folder: obj.names, obj.data, label files (path -> lines) beside 2x2 PNG images of their stem."""
+    root.mkdir()
+    (root / "obj.names").write_text("\n".join(names))  # no newline at the end, as Roboflow writes it
+    if obj_data is not None:
+        (root / "obj.data").write_text(obj_data)
+    for name, text in lists.items():
+        (root / name).write_text(text)
+    for path, lines in files.items():
+        (root / path).parent.mkdir(parents=True, exist_ok=True)
+        (root / path).write_text("".join(ln + "\n" for ln in lines))
+        (root / path).with_suffix(".png").write_bytes(png_bytes((1, 2, 3)))
+
+
+LINES = {"a": ["0 0.5 0.5 0.5 0.5", "1 0.25 0.25 0.5 0.5"], "b": ["1 0.5 0.5 1 1"]}
+
+
+def _expected(folder: str, names: list[str]) -> dict[str, list[str]]:
+    return {f"{folder}/{stem}.png": sorted(names[int(ln.split()[0])] for ln in lines) for stem, lines in LINES.items()}
+
+
+def test_darknet_folder_as_cvat_exports_it(tmp_path, monkeypatch):
+    """CVAT's "YOLO 1.1" export (and datumaro's yolo fixture): obj.names, obj.data, train.txt listing
+    ``data/obj_train_data/<image>`` (Darknet's data/ folder is the dataset), the labels beside their
+    images. It was 'not a training-format folder' (exit 3); it reads as YOLO, train.txt's images the
+    train split, sized from the images."""
+    names = ["cat", "dog"]
+    files = {f"obj_train_data/{s}.txt": lines for s, lines in LINES.items()}
+    listing = "".join(f"data/obj_train_data/{s}.png\n" for s in LINES)
+    _darknet(tmp_path / "cvat", names, files, "classes = 2\ntrain = data/train.txt\nnames = data/obj.names\n"
+             "backup = backup/\n", {"train.txt": listing})
+    code, _, err = _snapshot(tmp_path, monkeypatch, tmp_path / "cvat")
+    assert code == 0, err
+    tasks = _exported(tmp_path)
+    assert _labels(tasks) == _expected("obj_train_data", names)
+    assert {t["data"].get("split") for t in tasks} == {"train"}
+    assert {(r["original_width"], r["original_height"]) for t in tasks for r in t["annotations"][0]["result"]} == {(2, 2)}
+
+
+def test_darknet_folder_as_roboflow_exports_it(tmp_path, monkeypatch):
+    """Roboflow's "YOLO Darknet" export as a Colab notebook leaves it: obj.names, an obj.data naming
+    lists by absolute paths of another machine, a README.roboflow.txt, the labels beside the images in
+    obj/. Refused as the CVAT one was; now read, the README and the lists elsewhere not taken for labels."""
+    names = ["Power_Cell", "Traffic_Cone"]
+    files = {f"obj/{s}.txt": lines for s, lines in LINES.items()}
+    _darknet(tmp_path / "rf", names, files, "classes= 2\ntrain = /content/x/train.txt\nvalid = /content/x/test.txt\n"
+             "names = /content/x/obj.names\nbackup = backup/", {"README.roboflow.txt": "Exported via roboflow.ai\n"})
+    code, _, err = _snapshot(tmp_path, monkeypatch, tmp_path / "rf")
+    assert code == 0, err
+    tasks = _exported(tmp_path)
+    assert _labels(tasks) == _expected("obj", names)
+    assert all("split" not in t["data"] for t in tasks)
+
+
+def _ultralytics(root, yaml_text: str, lists: dict[str, str]) -> None:
+    """A YOLO folder of data.yaml, images/train/<stem>.png and labels/train/<stem>.txt (LINES)."""
+    for stem, lines in LINES.items():
+        (root / "images/train").mkdir(parents=True, exist_ok=True)
+        (root / "labels/train").mkdir(parents=True, exist_ok=True)
+        (root / f"images/train/{stem}.png").write_bytes(png_bytes((4, 5, 6)))
+        (root / f"labels/train/{stem}.txt").write_text("".join(ln + "\n" for ln in lines))
+    (root / "data.yaml").write_text(yaml_text)
+    for name, text in lists.items():
+        (root / name).write_text(text)
+
+
+def test_data_yaml_split_as_a_list_of_images(tmp_path, monkeypatch):
+    """datumaro's yolov8_detection_with_list_of_imgs: ``train: [images/train/a.png, ...]``, images,
+    not list files. Each was read as a list of image paths ('images/train/a.png: the text at line 1 is
+    not UTF-8', exit 3); each is an image of the split."""
+    root = tmp_path / "y"
+    images = "".join(f"  - images/train/{s}.png\n" for s in LINES)
+    _ultralytics(root, f"path: .\ntrain:\n{images}names:\n  0: cat\n  1: dog\n", {})
+    code, _, err = _snapshot(tmp_path, monkeypatch, root)
+    assert code == 0, err
+    tasks = _exported(tmp_path)
+    assert _labels(tasks) == _expected("images/train", ["cat", "dog"])
+    assert {t["data"].get("split") for t in tasks} == {"train"}
+
+
+def test_list_file_naming_images_under_darknet_data_folder(tmp_path, monkeypatch):
+    """datumaro's yolov8_detection_with_subset_txt: ``train: train.txt`` whose lines are
+    ``data/images/train/a.png`` (CVAT's and datumaro's lists name the dataset data/). Refused ('image
+    ... is not in the dataset folder'); the path after data/ is read where data/<path> is not there."""
+    root = tmp_path / "y"
+    listing = "".join(f"data/images/train/{s}.png\n" for s in LINES)
+    _ultralytics(root, "path: .\ntrain: train.txt\nnames: [cat, dog]\n", {"train.txt": listing})
+    code, _, err = _snapshot(tmp_path, monkeypatch, root)
+    assert code == 0, err
+    assert _labels(_exported(tmp_path)) == _expected("images/train", ["cat", "dog"])
+

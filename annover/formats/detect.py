@@ -5,7 +5,8 @@
   others (images not labeled yet); a Label Studio export is a list of tasks, or an object with
   ``tasks`` or ``data``;
 - a YOLO folder: ``data.yaml`` (``dataset.yaml``, ``data.yml``) or ``classes.txt``, and label
-  files under ``labels/`` (or Roboflow's ``train/labels/``, ``valid/labels/``, ``test/labels/``),
+  files under ``labels/`` (or Roboflow's ``train/labels/``, ``valid/labels/``, ``test/labels/``);
+  or Darknet's ``obj.names`` and label files in its folders (``obj_train_data/``, ``obj/``),
   or, with no label file, an ``images/`` folder (``train/images/``...) or ``sizes.json``: images
   not labeled yet;
   ``yolo-obb`` when ``data.yaml`` says ``task: obb``. Lines of 8 numbers with no ``task`` are
@@ -43,6 +44,9 @@ else:
 __all__ = ["COCO_HINT", "COCO_KEYS", "coco_problem", "detect_train", "take_parsed", "voc_files"]
 
 _YAMLS = ("data.yaml", "dataset.yaml", "data.yml")
+#: Darknet's class names (CVAT's "YOLO 1.1" export, Roboflow's "YOLO Darknet"), read as classes.txt
+_DARKNET = "obj.names"
+_NAMES_TXT = ("classes.txt", _DARKNET)
 _CONLL_SUFFIXES = (".conll", ".conll03", ".iob", ".iob2", ".bio", ".txt")
 #: suffixes that name CoNLL alone: such a file is read as CoNLL, and its reader says what is wrong
 _CONLL_ONLY = _CONLL_SUFFIXES[:-1]
@@ -178,6 +182,12 @@ def _yolo_labels(root: Path) -> list[Path]:
     return out
 
 
+def _darknet_labels(root: Path) -> list[Path]:
+    """The label files of a Darknet folder (``obj.names``): beside their images in its folders
+    (CVAT's ``obj_train_data/``, Roboflow's ``obj/``), not its top (``train.txt`` lists images)."""
+    return sorted(f for f in root.rglob("*.txt") if f.parent != root)[:50]
+
+
 def _yolo_images(root: Path) -> bool:
     """Whether ``root`` has an ``images/`` folder (Ultralytics') or a split's (Roboflow's
     ``train/images``...), or a ``sizes.json`` (annover's): with data.yaml or classes.txt and no
@@ -197,9 +207,9 @@ def _is_hf(root: Path) -> bool:
 def _folder(root: Path) -> str:
     if _is_hf(root):
         return Format.HF
-    names = [n for n in (*_YAMLS, "classes.txt") if (root / n).is_file()]
+    names = [n for n in (*_YAMLS, *_NAMES_TXT) if (root / n).is_file()]
     own = Folder(root).own  # nothing outside the folder is read, not even to recognise it
-    labels = [own(f) for f in _yolo_labels(root)]
+    labels = [own(f) for f in (_darknet_labels(root) if names == [_DARKNET] else _yolo_labels(root))]
     voc = [f for f in _voc_files(root) if _is_voc_xml(own(f))]
     found = []
     if names and (labels or _yolo_images(root)):
@@ -213,7 +223,7 @@ def _folder(root: Path) -> str:
     if not found:
         what = ("label files under labels/ but no data.yaml or classes.txt" if labels else
                 f"{names[0]} but no label files under labels/" if names else
-                "no data.yaml, classes.txt or Pascal VOC *.xml (whose root is <annotation>)")
+                "no data.yaml, classes.txt, obj.names or Pascal VOC *.xml (whose root is <annotation>)")
         raise fail(root, f"not a training-format folder: {what}",
                    "give a YOLO folder (data.yaml or classes.txt, labels/*.txt) or a Pascal VOC folder "
                    "(Annotations/*.xml), or pass --format")

@@ -511,6 +511,11 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], obb: boo
 
 #: the files a YOLO folder names its classes in (data.yaml's names first), in the order they are looked for
 _YAMLS = ("data.yaml", "dataset.yaml", "data.yml")
+#: Darknet's class names, one a line as in classes.txt: CVAT's "YOLO 1.1" export and Roboflow's "YOLO Darknet"
+#: (beside ``obj.data``, the labels beside their images in ``obj_train_data/`` or ``obj/``)
+DARKNET_NAMES = "obj.names"
+#: the text files of class names, one a line, looked for after data.yaml
+NAMES_TXT = ("classes.txt", DARKNET_NAMES)
 
 
 def _names(root: Path, folder: Folder) -> tuple[list[str], dict]:
@@ -563,8 +568,8 @@ def _names_as_given(root: Path, folder: Folder) -> tuple[list[str], dict]:
             if isinstance(names, list):
                 return _class_names(p, names), doc
             raise fail(p, "no 'names' (the class names)", "add names: {0: first, 1: second, ...}")
-    p = root / "classes.txt"
-    if p.is_file():
+    p = next((root / n for n in NAMES_TXT if (root / n).is_file()), None)
+    if p is not None:
         lines = [ln.strip() for ln in utf8_text(folder.own(p)).splitlines()]
         names = [ln for ln in lines if ln]
         for i, n in enumerate(names):
@@ -575,7 +580,7 @@ def _names_as_given(root: Path, folder: Folder) -> tuple[list[str], dict]:
                           "have other ids than in tools that count it as a class (label-studio-sdk does)",
                        "remove the blank line, or name the class it stands for (line N is class N-1)")
         return names, {}
-    raise fail(root, "no data.yaml or classes.txt", "give a YOLO folder with data.yaml (names) or classes.txt")
+    raise fail(root, "no data.yaml, classes.txt or obj.names", "give a YOLO folder with data.yaml (names) or classes.txt")
 
 
 #: the most classes ``nc`` without ``names`` is named for (``class_0``...): more than any real dataset
@@ -686,10 +691,16 @@ class _Split(NamedTuple):
     where: str | None = None
 
 
+#: the folder Darknet's lists name the dataset by (``data/obj_train_data/1.jpg``: CVAT's, datumaro's)
+_DARKNET_DATA = "data/"
+
+
 def _listed(root: Path, lst: Path, split: str, base: Path, folder: Folder) -> list[_Split]:
     """The images a split's list file names (``train: train.txt``), one path a line, resolved as
     Ultralytics resolves them: ``./x`` against the list's folder, an absolute path as it is, another
-    against the dataset's root (``base``); lines that name no image are skipped, as there. A path
+    against the dataset's root (``base``), or, where that names nothing and it starts with ``data/``
+    (Darknet's folder of the dataset, as CVAT writes its lists), the rest of it against the root;
+    lines that name no image are skipped, as there. A path
     that leaves ``root`` as written (``../x``, an absolute path elsewhere) is refused: a list does not
     make annover read files elsewhere. A link inside ``root`` is read wherever it leads, as a folder
     split reads it (DVC's symlink cache makes every tracked image a link into the cache)."""
@@ -699,6 +710,8 @@ def _listed(root: Path, lst: Path, split: str, base: Path, folder: Folder) -> li
         if x.rpartition(".")[2].lower() not in MEDIA_SUFFIXES:
             continue
         p = Path(x) if os.path.isabs(x) else lst.parent / x[2:] if x.startswith("./") else base / x
+        if x.startswith(_DARKNET_DATA) and not p.exists() and (base / x[len(_DARKNET_DATA):]).exists():
+            p = base / x[len(_DARKNET_DATA):]  # Darknet's data/ folder is the dataset's (CVAT's lists)
         rel = _rel(root, p)
         if rel is None:
             raise fail(lst, f"line {n}: {x!r} is outside the dataset folder {root}",
@@ -708,7 +721,7 @@ def _listed(root: Path, lst: Path, split: str, base: Path, folder: Folder) -> li
 
 
 def _named_splits(root: Path, doc: dict, folder: Folder) -> list[_Split]:
-    """The splits of each folder, or list file of images (:func:`_listed`), that data.yaml's ``train``
+    """The splits of each folder, list file of images (:func:`_listed`) or image that data.yaml's ``train``
     / ``val`` (or ``validation``) / ``test`` name in ``root`` (a folder: its images, or its labels),
     resolved as Ultralytics resolves them: against ``path`` where that is a folder in ``root``, else
     the YAML's folder; a ``../x`` that names nothing there is ``x`` (Roboflow's ``train: ../train/images``)."""
@@ -727,7 +740,9 @@ def _named_splits(root: Path, doc: dict, folder: Folder) -> list[_Split]:
             for c in [entry] + ([entry[3:]] if entry.startswith("../") else []):
                 img = _rel(root, base / c)
                 if img and (root / img).is_file():
-                    out += _listed(root, root / img, split, base, folder)
+                    one = img.rpartition(".")[2].lower() in MEDIA_SUFFIXES  # an image (train: [a.jpg]), not a list
+                    out += ([_Split(split, img, _beside(img), f"{_names_file(root)}: {key}")] if one
+                            else _listed(root, root / img, split, base, folder))
                     break
                 if img is not None and ((root / img).is_dir() or (root / _labels_dir(img)).is_dir()):
                     out.append(_Split(split, img, _labels_dir(img)))
@@ -764,6 +779,30 @@ def _layout(root: Path, doc: dict, folder: Folder) -> list[_Split]:
     return out
 
 
+def _is_darknet(root: Path) -> bool:
+    """Whether ``root`` names its classes in Darknet's ``obj.names`` (no data.yaml or classes.txt)."""
+    return _names_file(root).name == DARKNET_NAMES
+
+
+def _darknet_lists(root: Path, folder: Folder) -> dict:
+    """A Darknet folder's splits as data.yaml would name them: the lists its ``obj.data`` names
+    (``train = data/train.txt``, ``valid = ...``) that are in ``root``, by the path after Darknet's
+    ``data/`` or by their file name (Roboflow names ``/content/<project>/train.txt``); {} for none."""
+    p = root / "obj.data"
+    if not _is_darknet(root) or not p.is_file():
+        return {}
+    out = {}
+    for line in utf8_text(folder.own(p)).splitlines():
+        key, eq, value = (part.strip() for part in line.partition("="))
+        if eq and key in ("train", "valid", "test") and value:
+            value = value.replace("\\", "/")
+            found = [c for c in (value.removeprefix(_DARKNET_DATA), value.rpartition("/")[2])
+                     if _rel(root, root / c) and (root / c).is_file()]
+            if found:
+                out[key] = found[0]
+    return out
+
+
 def _label_files(root: Path, layout: list[_Split]) -> list[tuple[Path, str, str | None]]:
     """(file, its path as the sizes name it, split) of each label file: those in the splits' label
     folders, of their listed images, and in ``labels/``, else (no such folder) in the folder itself;
@@ -778,9 +817,10 @@ def _label_files(root: Path, layout: list[_Split]) -> list[tuple[Path, str, str 
     flat = not layout and not (root / "labels").is_dir()
     for f in (root.rglob("*.txt") if flat else (root / "labels").rglob("*.txt") if (root / "labels").is_dir() else []):
         splits.setdefault(f, set())
+    top = not flat or _is_darknet(root)  # Darknet's top holds lists (train.txt) and notes, its labels obj*/
     out = []
     for f in sorted(splits):
-        if f.name == "classes.txt" or f.parent == root and not flat:
+        if f.name in NAMES_TXT or f.parent == root and top:
             continue
         rel = f.relative_to(root).as_posix()
         lp = "labels/" + rel if flat else rel
@@ -980,10 +1020,11 @@ def read(root: Path, obb: bool = False) -> TrainInput:
     kpt = _kpt_shape(root, doc)
     task = "obb" if obb or doc.get("task") == "obb" else "pose" if kpt else "auto"
     kp_names = _kpt_names(doc, kpt, root)
-    layout = _layout(root, doc, folder)
-    sizes = _sizes(root, ["images", *(s.images for s in layout)], folder)
-    _check_listed(root, layout, sizes)
+    layout = _layout(root, doc or _darknet_lists(root, folder), folder)
     files = _label_files(root, layout)
+    beside = sorted({f.parent.relative_to(root).as_posix() for f, _, _ in files}) if _is_darknet(root) else []
+    sizes = _sizes(root, ["images", *(s.images for s in layout), *beside], folder)  # Darknet's images: beside
+    _check_listed(root, layout, sizes)
     tasks, kinds, seen = [], set(), _Seen()
     for f, lp, split in files:
         size = sizes.get(lp)
@@ -1112,7 +1153,7 @@ def _backgrounds(sizes: dict[str, tuple[int, int, str]], tasks: list[dict], layo
 
 def _names_file(root: Path) -> Path:
     """The file :func:`_names_as_given` read the classes (and data.yaml's other keys) from."""
-    return next((root / f for f in (*_YAMLS, "classes.txt") if (root / f).is_file()), root)
+    return next((root / f for f in (*_YAMLS, *NAMES_TXT) if (root / f).is_file()), root)
 
 
 def _ls_keypoints(root: Path, folder: Folder, doc: dict) -> dict:
