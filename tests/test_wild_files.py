@@ -146,3 +146,27 @@ def test_list_file_naming_images_under_darknet_data_folder(tmp_path, monkeypatch
     assert code == 0, err
     assert _labels(_exported(tmp_path)) == _expected("images/train", ["cat", "dog"])
 
+
+IMAGE = {"id": 5, "width": 10, "height": 5, "file_name": "a.jpg"}
+
+
+def test_coco_captions_and_panoptic_files_are_named_as_such(tmp_path, monkeypatch):
+    """datumaro's coco_captions and coco_panoptic fixtures (the layouts of COCO's captions_*.json and
+    panoptic_*.json): refused as 'category_id 0 names no category — add the category', which sends the
+    user to edit a file that is fine. They are refused (exit 3, nothing written) as what they are."""
+    files = {"captions": {"images": [IMAGE], "categories": [],
+                          "annotations": [{"id": 1, "image_id": 5, "category_id": 0, "caption": "hello"}]},
+             "panoptic": {"images": [IMAGE], "categories": [{"id": 1, "name": "a", "isthing": 0}],
+                          "annotations": [{"image_id": 5, "file_name": "a.png", "segments_info": [
+                              {"id": 460551, "category_id": 1, "area": 20.0, "bbox": [2, 0, 4, 4], "iscrowd": 0}]}]}}
+    annover.init(tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    for kind, doc in files.items():
+        (tmp_path / f"{kind}.json").write_text(json.dumps(doc))
+        code, _, err = cli("snapshot", "--from", str(tmp_path / f"{kind}.json"), "-m", kind)
+        assert code == 3, err
+        assert f"a COCO {kind} file" in err and "names no category" not in err
+        assert len(err.strip().splitlines()) == 1
+    code, out, _ = cli("log")
+    assert code == 0 and "v1" not in out
+

@@ -458,8 +458,10 @@ def regions_of(a: dict, w: int, h: int, label: str, kp_names: list[str], where: 
         item = {"type": "rectanglelabels", "value": {
             "x": pct(box[0] / w * 100), "y": pct(box[1] / h * 100), "width": pct(box[2] / w * 100),
             "height": pct(box[3] / h * 100), "rotation": 0, "rectanglelabels": [label]}}
-    else:
-        raise InputError(f"{where}: neither bbox nor segmentation", "give each annotation a bbox")
+    else:  # an image-level label (datumaro's COCO "labels" task) has no place among regions
+        raise InputError(f"{where}: neither bbox nor segmentation (an image-level label?)",
+                         "give each annotation a bbox; labels of whole images read as a Label Studio JSON or a CSV "
+                         "of (image, label) with a <Choices> config")
     if "area" in a and abs(_num(a["area"], where, "area") - computed) > 0.01:
         kept["area"] = a["area"]
     name = {"polygonlabels": "polygon", "brushlabels": "mask", "rectanglelabels": "label"}[item["type"]]
@@ -643,6 +645,27 @@ def _same_image(path: Path, first: dict, slot: dict) -> None:
                    "them), and two images two file names")
 
 
+#: COCO's annotation files of other tasks than instances and keypoints: a field of their annotations -> what
+#: the file is and how to give its labels (they hold no region: read, they failed on a missing category)
+OTHER_TASKS = {
+    "segments_info": ("a COCO panoptic file (its segments are in PNG maps, segments_info names them)",
+                      "convert it to an instances file (panopticapi's panoptic2detection_coco_format) and give that"),
+    "caption": ("a COCO captions file (its annotations are texts, not regions)",
+                "give the captions as a Label Studio JSON of tasks with a <TextArea> answer; annover's COCO reader "
+                "takes instances and keypoints (bbox, segmentation, keypoints)"),
+}
+
+
+def _refuse_other_task(a: dict, where: str) -> None:
+    """Refuse an annotation of a COCO panoptic or captions file (:data:`OTHER_TASKS`) as such."""
+    if "bbox" in a or "segmentation" in a:
+        return
+    field_ = next((f for f in OTHER_TASKS if f in a), None)
+    if field_ is not None:
+        what, hint = OTHER_TASKS[field_]
+        raise InputError(f"{where}: has {field_} and no bbox or segmentation: {what}", hint)
+
+
 def read(path: Path) -> TrainInput:
     """Label Studio tasks and a config for the COCO file ``path``; InputError naming the record."""
     doc = read_json(path)
@@ -673,6 +696,7 @@ def read(path: Path) -> TrainInput:
         where = f"{path}: annotation {i}" + (f" (id {a['id']})" if isinstance(a, dict) and "id" in a else "")
         if not isinstance(a, dict):
             raise InputError(f"{where} is not an object", "fix the COCO file")
+        _refuse_other_task(a, where)
         slot = images.get(a.get("image_id")) if type(a.get("image_id")) in ID_TYPES else None
         if slot is None:
             raise InputError(f"{where}: image_id {shown(a.get('image_id'))} names no image",
