@@ -170,3 +170,14 @@ def test_coco_captions_and_panoptic_files_are_named_as_such(tmp_path, monkeypatc
     code, out, _ = cli("log")
     assert code == 0 and "v1" not in out
 
+
+def test_conll_with_a_column_after_the_tag_names_the_tag_column(tmp_path, monkeypatch):
+    """flair's column_with_whitespaces fixture: ``token TAG +`` (the last column is flair's space-after
+    flag). It was refused as "tag '+' is not O, B-X, ..." with the hint to use BIO tags, which the file
+    does; the refusal now names the column that holds the tags and says to put it last."""
+    rows = [("It", "O", "+"), ("is", "O", "+"), ("German", "B-LOC", "-"), ("-", "O", "-"), ("owned", "O", "+")]
+    (tmp_path / "ws.conll").write_text("".join(" ".join(r) + "\n" for r in rows))
+    code, _, err = _snapshot(tmp_path, monkeypatch, tmp_path / "ws.conll")
+    col = next(j for j in range(len(rows[0])) if all(r[j] == "O" or r[j][1:2] == "-" and len(r[j]) > 2 for r in rows))
+    assert code == 3
+    assert f"column {col + 1} holds tags" in err and len(err.strip().splitlines()) == 1

@@ -465,11 +465,27 @@ def _scheme_of(found: list[tuple[list[str], list[tuple[int, int, str]]]]) -> str
     return min(SCHEMES, key=lambda sc: sum(len(_odd_tags(tags, ents, sc)) for tags, ents in found))
 
 
+def _refuse_tags_elsewhere(sentences: list[_Sentence]) -> None:
+    """Refuse a file whose last column holds no tag where a column between holds tags on every line
+    (flair's ``token tag +``, the last column its space-after flag), naming that column: the tag is read
+    from the last column, and the value found there was said as a bad tag."""
+    lines = [tok for sent in sentences for tok in sent.tokens]
+    bad = next(((tag, where) for _, _, tag, where in lines if not _is_tag(tag)), None)
+    if bad is None:
+        return
+    col = next((j for j in range(len(lines[0][1]) - 1, -1, -1) if all(_is_tag(mid[j]) for _, mid, _, _ in lines)), None)
+    if col is not None:
+        raise InputError(f"{bad[1]}: {bad[0]!r} in the last column is no tag (O, B-X, I-X, E-X, S-X), and column "
+                         f"{col + 2} holds tags on every line: annover reads a token's tag from its last column",
+                         f"move column {col + 2} to the end of each line (the token first, its tag last)")
+
+
 def read(path: Path) -> TrainInput:
     """Label Studio tasks and a config for the CoNLL file ``path``."""
     sentences = _sentences(path)
     if not sentences:
         raise fail(path, "no sentences", "give a CoNLL file: a token and its tag per line, sentences split by blank lines")
+    _refuse_tags_elsewhere(sentences)
     columns = any(c != "_" for sent in sentences for _, mid, _, _ in sent.tokens for c in mid)
     tags = [[g for _, _, g, _ in sent.tokens] for sent in sentences]
     found = [(g, entity_spans(g, [w for _, _, _, w in sent.tokens])) for g, sent in zip(tags, sentences)]
