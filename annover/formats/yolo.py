@@ -580,7 +580,8 @@ def _names_as_given(root: Path, folder: Folder) -> tuple[list[str], dict]:
                           "have other ids than in tools that count it as a class (label-studio-sdk does)",
                        "remove the blank line, or name the class it stands for (line N is class N-1)")
         return names, {}
-    raise fail(root, "no data.yaml, classes.txt or obj.names", "give a YOLO folder with data.yaml (names) or classes.txt")
+    raise fail(root, "no data.yaml, classes.txt or obj.names",
+               "give a YOLO folder with data.yaml (names) or classes.txt")
 
 
 #: the most classes ``nc`` without ``names`` is named for (``class_0``...): more than any real dataset
