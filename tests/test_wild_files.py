@@ -182,3 +182,20 @@ def test_conll_with_a_column_after_the_tag_names_the_tag_column(tmp_path, monkey
     col = next(j for j in range(len(rows[0])) if all(r[j] == "O" or r[j][1:2] == "-" and len(r[j]) > 2 for r in rows))
     assert code == 3
     assert f"column {col + 1} holds tags" in err and len(err.strip().splitlines()) == 1
+
+
+def test_voc_file_naming_another_image_is_warned(tmp_path, monkeypatch):
+    """mmdetection's VOC fixture: Annotations/000001.xml whose <filename> is 000002.jpg. It was read
+    as image 000002 in silence (and exported as Annotations/000002.xml), where VOC's loaders open
+    JPEGImages/000001.jpg for it; the snapshot now warns, naming the file and the image."""
+    xml, image = "000001.xml", "000002.jpg"
+    (tmp_path / "voc/Annotations").mkdir(parents=True)
+    (tmp_path / "voc/Annotations" / xml).write_text(
+        f"<annotation><filename>{image}</filename><size><width>335</width><height>500</height><depth>3</depth>"
+        "</size><object><name>train</name><bndbox><xmin>139</xmin><ymin>200</ymin><xmax>207</xmax><ymax>301</ymax>"
+        "</bndbox></object></annotation>")
+    code, _, err = _snapshot(tmp_path, monkeypatch, tmp_path / "voc")
+    assert code == 0, err
+    warned = [ln for ln in err.splitlines() if xml in ln]
+    assert len(warned) == 1 and repr(image) in warned[0]
+    assert [t["data"]["image"] for t in _exported(tmp_path)] == [image]

@@ -425,8 +425,21 @@ def read(root: Path) -> TrainInput:
             task["data"]["split"] = listed[f.stem]
         tasks.append(task)
         names += [lb for lb in labels if lb not in names]
-    warnings += unlabeled(tasks, root, "<object>")
+    warnings += unlabeled(tasks, root, "<object>") + _renamed(files, tasks)
     return TrainInput(tasks, image_config(names, {"rectanglelabels"}), warnings=warnings)
+
+
+def _renamed(files: list[Path], tasks: list[dict]) -> list[str]:
+    """A warning where XML files name in ``<filename>`` an image of another stem than their own
+    (mmdetection's test fixture ``000001.xml`` says ``000002.jpg``): the task is that image, keyed by
+    its stem, where VOC's loaders open ``JPEGImages/<the XML file's stem>.jpg``."""
+    other = [(f, t["data"]["image"]) for f, t in zip(files, tasks) if t["id"] != stem_key(f.name)]
+    if not other:
+        return []
+    f, image = other[0]
+    return [f"{len(other)} VOC file(s) name another image in <filename> than their own name (e.g. {f}: {image!r}): "
+            "read as that image, keyed by its stem, and exported under it; torchvision's VOCDetection and "
+            "mmdetection open JPEGImages/<the XML file's stem>.jpg instead"]
 
 
 def _list_stems(p: Path, folder: Folder) -> list[tuple[str, int]]:
