@@ -16,7 +16,11 @@ silence:
 - ``consensus``: region by region, what a strict majority of the task's answers give (see
   :func:`_consensus`): a box most annotators drew goes out once, a box one of three drew does not.
 
-
+An annotator's answer on a task is their latest one (by ``updated_at``, else ``created_at``, then
+the answer key), as the loop reads it (``annover.loop.queries.replaced_sql``): an earlier answer
+they replaced is left out (counted) before any rule, so it is no vote for ``majority`` or
+``consensus``, nor a second answer for ``only``. Answers that name no annotator each count (the
+loop takes a task's unnamed answers as one annotator's).
 Skips (``was_cancelled``) are never labels. A task with no answer left is left out of the
 export (an empty YOLO file or a COCO image without objects would say "nothing here").
 With ``predictions=MODEL_VERSION`` the answers are that model's predictions instead.
@@ -112,6 +116,18 @@ def _answers(rows: list[dict], key_col: str) -> dict[str, list[dict]]:
     return out
 
 
+def _latest_of_each(answers: dict[str, list[dict]]) -> tuple[dict[str, list[dict]], int]:
+    """``answers`` but those a later answer of the same annotator replaced, and how many were: one
+    answer per annotator, their latest (:func:`_latest`), as the loop reads them; an answer that names
+    no annotator is its own."""
+    by_who: dict[str, list[str]] = {}
+    for k, rs in answers.items():
+        if (who := rs[0].get("annotator")) is not None:
+            by_who.setdefault(who, []).append(k)
+    replaced = {k for ks in by_who.values() if len(ks) > 1 for k in ks if k != _latest(answers, ks)}
+    return {k: rs for k, rs in answers.items() if k not in replaced}, len(replaced)
+
+
 def _region(r: dict, parsed: dict[str, dict]) -> Region | None:
     """The region of a row; ``parsed`` remembers region texts (most rows of an image set share one)."""
     if r["region_key"] == "":
@@ -126,6 +142,11 @@ def _region(r: dict, parsed: dict[str, dict]) -> Region | None:
 
 def _time(rows: list[dict]) -> str:
     return str(rows[0].get("updated_at") or rows[0].get("created_at") or "")
+
+
+def _latest(answers: dict[str, list[dict]], keys: list[str]) -> str:
+    """The key of the answer updated (else created) last among ``keys``, then the larger key."""
+    return max(keys, key=lambda k: (_time(answers[k]), k))
 
 
 #: Result types whose labels are all they say (no shape, no text): compared by their labels.
@@ -146,7 +167,7 @@ def _majority(answers: dict[str, list[dict]]) -> str:
     groups: dict[tuple, list[str]] = {}
     for k in sorted(answers):
         groups.setdefault(_labels_of(answers[k]), []).append(k)
-    latest = {said: max(ks, key=lambda k: (_time(answers[k]), k)) for said, ks in groups.items()}
+    latest = {said: _latest(answers, ks) for said, ks in groups.items()}
     best = max(groups, key=lambda said: (len(groups[said]), _time(answers[latest[said]]), latest[said]))
     return latest[best]
 
@@ -267,9 +288,9 @@ def _choose(task: str, answers: dict[str, list[dict]], rule: str, who: str | Non
         return keys
     if rule == "annotator":
         mine = [k for k in keys if answers[k][0].get("annotator") == who]
-        return [max(mine, key=lambda k: (_time(answers[k]), k))] if mine else None
+        return [_latest(answers, mine)] if mine else None
     if rule == "latest":
-        return [max(keys, key=lambda k: (_time(answers[k]), k))]
+        return [_latest(answers, keys)]
     if rule == "majority":
         return [_majority(answers)]
     marked = ""
@@ -352,11 +373,14 @@ def pick(tables: dict[str, "pa.Table"], resolve: str | None = None, predictions:
         by_task.setdefault(r["task_key"], []).append(r)
     items: list[Item] = []
     parsed: dict[str, dict] = {}
-    left_out = no_majority = objects_out = 0
+    left_out = no_majority = objects_out = replaced = 0
     for task in all_tasks:
         if not (rs := by_task.get(task)):
             continue
         answers = _answers(rs, key_col)
+        if predictions is None:
+            answers, gone = _latest_of_each(answers)
+            replaced += gone
         if rule == "consensus" and len(answers) > 1:
             regions, dropped = _consensus(answers, parsed)
             objects_out, no_majority = objects_out + dropped, no_majority + (regions is None)
@@ -370,6 +394,8 @@ def pick(tables: dict[str, "pa.Table"], resolve: str | None = None, predictions:
     notes = _consensus_notes(objects_out, no_majority)
     if skipped:
         notes.append(f"{len(skipped)} skipped answer(s) are not labels and were left out")
+    if replaced:
+        notes.append(f"{replaced} answer(s) a later answer of the same annotator replaced were left out")
     if unlabeled := len(all_tasks) - len(items) - left_out - no_majority:
         notes.append(f"{unlabeled} task(s) without a usable {'prediction' if predictions else 'answer'} "
                      "were left out")
