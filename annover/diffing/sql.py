@@ -89,8 +89,24 @@ TASKS_DIFF = """
        OR a.data_hash IS DISTINCT FROM b.data_hash OR a.extra IS DISTINCT FROM b.extra"""
 
 
+def replaced(src: str) -> str:
+    """(task key, answer key) of the answers of ``src`` that a later answer of the same annotator on
+    the task replaced (by ``updated_at``, else ``created_at``, then the answer key), whatever either
+    gives: the loop's rule (``annover.loop.queries.replaced_sql``). Skips replace none; answers that
+    name no annotator replace none. Only tasks where an annotator answered twice (a non-skip answer
+    key not ending in ``#0``) are ranked."""
+    answers = f"{src} WHERE NOT was_cancelled AND annotator IS NOT NULL"
+    return f"""
+        SELECT task_key, annotation_key FROM (
+            SELECT task_key, annotator, annotation_key, max(coalesce(updated_at, created_at, '')) AS ts
+            FROM {answers} AND task_key IN (SELECT task_key FROM {answers} AND NOT suffix(annotation_key, '#0'))
+            GROUP BY ALL)
+        QUALIFY row_number() OVER (PARTITION BY task_key, annotator ORDER BY ts DESC, annotation_key DESC) > 1"""
+
+
 def resolved(src: str, policy: str) -> str:
-    """Per (task, control): the label (sorted distinct labels of one answer, ', '-joined) the policy picks."""
+    """Per (task, control): the label (sorted distinct labels of one answer, ', '-joined) the policy
+    picks among each annotator's latest answer (:func:`replaced`: one vote per annotator)."""
     return f"""
         WITH r AS (
             SELECT task_key, annotation_key, from_name,
@@ -101,7 +117,8 @@ def resolved(src: str, policy: str) -> str:
             WHERE NOT was_cancelled AND region_key <> '' AND from_name IS NOT NULL
               AND labels IS NOT NULL AND len(labels) > 0
             GROUP BY task_key, annotation_key, from_name),
-        v AS (SELECT *, count(*) OVER (PARTITION BY task_key, from_name, label) AS votes FROM r)
+        v AS (SELECT *, count(*) OVER (PARTITION BY task_key, from_name, label) AS votes
+              FROM r ANTI JOIN ({replaced(src)}) USING (task_key, annotation_key))
         SELECT task_key, from_name, arg_max(label, {POLICY_RANK[policy]}) AS label FROM v
         GROUP BY task_key, from_name"""
 
