@@ -31,6 +31,7 @@ control of the config is read as that control. Any other column is an error nami
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 from collections.abc import Callable, Iterator
@@ -41,29 +42,35 @@ from xml.sax.saxutils import quoteattr
 
 from annover._lazy import lazy
 from annover.errors import InputError, UsageError, shown
+from annover.formats import Format
 from annover.formats.coco import regions_of
 from annover.formats.conll import entity_spans, sentence_result
 from annover.formats.folder import Folder
 from annover.formats.hf import INSTALL_HINT, carried_column, carried_fields, quiet
 from annover.formats.label_studio import STEM_PREFIX, TASK_ID_KEY, stem_key
-from annover.formats.tables import HEAD_KEY
+from annover.formats.tables import HEAD_KEY, Tables, empty, finish
 from annover.formats.text import fail
-from annover.formats.train import TrainInput, labels_tag, refuse_not_xml, region_id, unique_id, unlabeled
+from annover.formats.train import (TrainInput, labels_tag, refuse_not_xml, region_id, unique_id, unlabeled,
+                                   unlabeled_note)
 from annover.formats.yolo import SPLIT_ALIASES
+from annover.model import canonical as C
+from annover.model.canonical import canonical_json
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
     import datasets
+    import numpy as np
     import PIL.Image as PILImage
     import pyarrow as pa
     import pyarrow.compute as pc
 else:
     datasets = lazy("datasets")
+    np = lazy("numpy")
     PILImage = lazy("PIL.Image")
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["read"]
+__all__ = ["read", "read_tables"]
 
 #: the column annover's own export keys its rows by
 KEY = "task_key"
@@ -757,3 +764,151 @@ def _config(plan: _Plan, tasks: list[dict]) -> str:
         else:
             out += f"  <{c.tag} name={quoteattr(c.control)} toName={quoteattr(c.to)}/>\n"
     return out + "</View>\n"
+
+
+# ---------------------------------------------------------------------------
+# the hub's classification layouts, column-wise
+
+
+class _General(Exception):
+    """The dataset needs the general reader (:func:`read` then the Label Studio reader)."""
+
+
+def read_tables(root: Path) -> tuple[Tables, str] | None:
+    """Canonical tables and the generated config of a hub classification dataset read without a config
+    (text or image columns, ``ClassLabel`` and lists of ``ClassLabel`` columns): the same tables (hence
+    snapshot ids) as :func:`read` then :func:`annover.formats.train.to_tables`, the answers built as Arrow
+    columns (one region key per distinct label set) instead of a Label Studio task per row. None for any
+    other dataset, or one with a value the general path would refuse (it says where)."""
+    parts = _load(root)
+    plan = _plan_of(root, parts, None)
+    if not _column_wise(plan, parts[0][1].features):
+        return None
+    try:
+        return _classified_tables(root, plan, parts)
+    except _General:
+        return None
+
+
+def _column_wise(plan: _Plan, feats: Any) -> bool:
+    """Whether the plan is one of ClassLabel choices on text or an image, its data plain texts."""
+    return (not plan.own and plan.carried is None and plan.tokens is None and bool(plan.cols)
+            and all(c.kind in ("choice", "choices") and c.tag == "Choices" and c.names is not None for c in plan.cols)
+            and all(isinstance(feats[n], datasets.Value) and feats[n].dtype in ("string", "large_string")
+                    for n in plan.data))
+
+
+def _classified_tables(root: Path, plan: _Plan, parts: list[tuple[str | None, Any]]) -> tuple[Tables, str]:
+    """The tables of a plan :func:`_column_wise` takes; _General where a value needs the general path."""
+    source = str(root)
+    keys: list[str] = []
+    data: list[str] = []
+    labels: dict[str, list[Any]] = {c.name: [] for c in plan.cols}
+    seen: dict[Any, int] = {}
+    types = {c.name: parts[0][1].data.schema.field(c.name).type for c in plan.cols}  # the same in each split
+    for split, ds in parts:
+        start = 0
+        for batch in _batches(root, ds):
+            _task_texts(plan, batch, split, start, seen, keys, data)
+            for c in plan.cols:
+                labels[c.name] += batch.column(c.name).chunks
+            start += batch.num_rows
+    task_keys = pa.array(keys, pa.string())
+    if plan.image is not None and len(pc.unique(task_keys)) != len(task_keys):
+        raise _General  # two images of one name: the general path says which
+    anns, labeled = _choice_answers(plan, task_keys, {n: pa.chunked_array(v, types[n]) for n, v in labels.items()})
+    warnings = [] if labeled or not keys else [unlabeled_note(root, len(keys), "label", "row")]
+    tasks = finish(pa.table({"task_key": task_keys, "data": pa.array(data, pa.string())}), "tasks", source)
+    annotations = finish(anns if labeled else empty("annotations"), "annotations", source)
+    rule = f"{STEM_PREFIX}data.{plan.image}" if plan.image is not None else None
+    return Tables(tasks, annotations, empty("predictions"), Format.HF, warnings, key_rule=rule), _config(plan, [])
+
+
+def _task_texts(plan: _Plan, batch: "pa.Table", split: str | None, start: int, seen: dict[Any, int],
+                keys: list[str], data: list[str]) -> None:
+    """Append each row's task key and data (canonical JSON) as :func:`read` and the Label Studio reader make them."""
+    cols = [(n, batch.column(n).to_pylist()) for n in plan.data]
+    images = _image_names(batch.column(plan.image), split, start) if plan.image is not None else None
+    for j in range(batch.num_rows):
+        d = {n: v[j] for n, v in cols if v[j] is not None}
+        if images is not None:
+            if images[j] is None:
+                raise _General  # a row of no image: the general path says where
+            d[plan.image] = images[j]
+        if split is not None:
+            d["split"] = split
+        if images is None:
+            same = _same_data(d)
+            copy = seen[same] = seen.get(same, -1) + 1
+            if copy:
+                d["copy"] = copy
+        text = canonical_json(d)
+        data.append(text)
+        keys.append(stem_key(images[j]) if images is not None else hashlib.sha256(text.encode()).hexdigest()[:16])
+
+
+def _class_ids(values: "pa.Array", names: list[str]) -> "np.ndarray":
+    """A column's class ids (-1 for none); _General for an id no class has (the general path says where)."""
+    ids = pc.fill_null(values, -1).to_numpy(zero_copy_only=False)
+    if len(ids) and (ids.min() < -1 or ids.max() >= len(names)):
+        raise _General
+    return ids
+
+
+def _label_sets(col: _Col, values: "pa.ChunkedArray", n: int) -> tuple["np.ndarray", "np.ndarray", list[list[str]]]:
+    """(whether each row has a label, its label set's code, the label sets by code) of a ClassLabel column
+    (one a row) or a list of them (in the list's order, repeats kept, -1 and none left out)."""
+    names = col.names or []
+    if col.kind == "choice":
+        ids = _class_ids(values.combine_chunks(), names)
+        return ids != -1, np.maximum(ids, 0), [[x] for x in names]
+    lists = values.combine_chunks()
+    ids = _class_ids(pc.list_flatten(lists), names)
+    keep = ids != -1
+    parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)[keep]
+    counts = np.bincount(parents, minlength=n)
+    offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
+    joined = pc.binary_join(pa.ListArray.from_arrays(offsets, pa.array(ids[keep]).cast(pa.string())), ",")
+    enc = pc.dictionary_encode(joined)
+    sets = [[names[int(k)] for k in s.split(",")] if s else [] for s in enc.dictionary.to_pylist()]
+    return counts > 0, enc.indices.to_numpy(zero_copy_only=False), sets
+
+
+def _choice_answers(plan: _Plan, task_keys: "pa.Array", labels: dict[str, "pa.ChunkedArray"]) -> tuple["pa.Table", bool]:
+    """(the annotations, whether any row is labeled): a row's answer has a region a column of a label in it,
+    at its place among them; a row of none but a ClassLabel of -1 has no answer (not labeled yet), one of
+    only empty lists an answer of no region."""
+    n = len(task_keys)
+    sets = {c.name: _label_sets(c, labels[c.name], n) for c in plan.cols}
+    has_any = np.zeros(n, dtype=bool)
+    for has, _, _ in sets.values():
+        has_any |= has
+    answered = has_any if any(c.kind == "choice" for c in plan.cols) else np.ones(n, dtype=bool)
+    place = np.zeros(n, dtype=np.int32)
+    parts = []
+    for c in plan.cols:
+        has, code, label_sets = sets[c.name]
+        rows = np.flatnonzero(has & answered)
+        values = [canonical_json({"choices": s}) for s in label_sets]
+        region_keys = ["~" + hashlib.sha256(canonical_json([c.control, c.to, "choices", v, None]).encode()
+                                            ).hexdigest()[:12] for v in values]
+        at = code[rows]
+        parts.append(_answer_rows(task_keys, rows, place[rows], {
+            "region_key": pa.array(region_keys, pa.string()).take(at), "from_name": C.repeat_string(c.control, len(rows)),
+            "to_name": C.repeat_string(c.to, len(rows)), "type": C.repeat_string("choices", len(rows)),
+            "labels": pa.array(label_sets, pa.list_(pa.string())).take(at),
+            "value": pa.array(values, pa.string()).take(at)}))
+        place += has
+    empty_rows = np.flatnonzero(answered & ~has_any)
+    parts.append(_answer_rows(task_keys, empty_rows, np.full(len(empty_rows), -1, dtype=np.int32),
+                              {"region_key": C.repeat_string("", len(empty_rows))}))
+    return pa.concat_tables([C.conform(t, "annotations") for t in parts]), bool(has_any.any())
+
+
+def _answer_rows(task_keys: "pa.Array", rows: "np.ndarray", position: "np.ndarray", columns: dict) -> "pa.Table":
+    """Annotation rows of tasks ``rows``: one answer each, of no annotator (``-#0``), not cancelled."""
+    k = len(rows)
+    false = pa.array(np.zeros(k, dtype=bool))
+    return pa.table({"task_key": task_keys.take(pa.array(rows, pa.int64())),
+                     "annotation_key": C.repeat_string("-#0", k), "annotator": pa.nulls(k, pa.string()),
+                     **columns, "was_cancelled": false, "ground_truth": false, "position": pa.array(position, pa.int32())})

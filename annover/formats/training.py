@@ -75,12 +75,14 @@ def read_train(path: Path, fmt: str, config: LabelingConfig | None, validate: bo
 
     Without a config, the generated one is in the result's ``config_text`` (the snapshot
     stores it) and a warning says so. A COCO file without a config is read straight into
-    columns (:mod:`annover.formats.coco_fast`: the same tables, faster).
+    columns (:mod:`annover.formats.coco_fast`: the same tables, faster), so is a Hugging Face dataset
+    of classification columns (:func:`annover.formats.hf_read.read_tables`).
     """
     path = Path(path)
     with no_gc():  # millions of parsed objects and no cycles: the collector's passes would cost twice the parse
         try:
-            fast = coco_fast.read_tables(path, fmt) if fmt == Format.COCO and config is None else None
+            fast = None if config is not None else coco_fast.read_tables(path, fmt) if fmt == Format.COCO else \
+                hf_read.read_tables(path) if fmt == Format.HF else None
             got = None if fast else train_input(path, fmt, config)
             tables, text = fast or to_tables(got, str(path), fmt, config or _carried(got, path), validate)
         except DuplicateKey as e:
