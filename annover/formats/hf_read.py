@@ -874,7 +874,8 @@ def _label_sets(col: _Col, values: "pa.ChunkedArray", n: int) -> tuple["np.ndarr
     return counts > 0, enc.indices.to_numpy(zero_copy_only=False), sets
 
 
-def _choice_answers(plan: _Plan, task_keys: "pa.Array", labels: dict[str, "pa.ChunkedArray"]) -> tuple["pa.Table", bool]:
+def _choice_answers(plan: _Plan, task_keys: "pa.Array", labels: dict[str, "pa.ChunkedArray"]
+                    ) -> tuple["pa.Table", bool]:
     """(the annotations, whether any row is labeled): a row's answer has a region a column of a label in it,
     at its place among them; a row of none but a ClassLabel of -1 has no answer (not labeled yet), one of
     only empty lists an answer of no region."""
@@ -894,7 +895,8 @@ def _choice_answers(plan: _Plan, task_keys: "pa.Array", labels: dict[str, "pa.Ch
                                             ).hexdigest()[:12] for v in values]
         at = code[rows]
         parts.append(_answer_rows(task_keys, rows, place[rows], {
-            "region_key": pa.array(region_keys, pa.string()).take(at), "from_name": C.repeat_string(c.control, len(rows)),
+            "region_key": pa.array(region_keys, pa.string()).take(at),
+            "from_name": C.repeat_string(c.control, len(rows)),
             "to_name": C.repeat_string(c.to, len(rows)), "type": C.repeat_string("choices", len(rows)),
             "labels": pa.array(label_sets, pa.list_(pa.string())).take(at),
             "value": pa.array(values, pa.string()).take(at)}))
@@ -911,4 +913,5 @@ def _answer_rows(task_keys: "pa.Array", rows: "np.ndarray", position: "np.ndarra
     false = pa.array(np.zeros(k, dtype=bool))
     return pa.table({"task_key": task_keys.take(pa.array(rows, pa.int64())),
                      "annotation_key": C.repeat_string("-#0", k), "annotator": pa.nulls(k, pa.string()),
-                     **columns, "was_cancelled": false, "ground_truth": false, "position": pa.array(position, pa.int32())})
+                     **columns, "was_cancelled": false, "ground_truth": false,
+                     "position": pa.array(position, pa.int32())})
