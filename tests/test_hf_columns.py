@@ -16,7 +16,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
+from annover.errors import InputError
 from annover.formats import hf_read
+from annover.formats.training import read_train
 from annover.formats.train import to_tables
 from annover.model.canonical import content_id
 
@@ -96,20 +98,43 @@ def test_column_wise_tables_are_the_general_paths(case: tuple) -> None:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_other_layouts_and_refused_values_go_the_general_way(tmp_path: Path) -> None:
-    """BIO tags, a number column, a class id no class has: not read column-wise (the general path reads
-    them, or says where the value is)."""
-    bio = datasets.Features({"tokens": datasets.List(datasets.Value("string")),
-                             "ner_tags": datasets.List(datasets.ClassLabel(names=["O", "B-X", "I-X"]))})
-    datasets.Dataset.from_dict({"tokens": [["a", "b"]], "ner_tags": [[1, 2]]}, features=bio).save_to_disk(
-        str(tmp_path / "bio"))
-    number = datasets.Features({"text": datasets.Value("string"), "n": datasets.Value("int64"),
-                                "label": datasets.ClassLabel(names=["a"])})
-    datasets.Dataset.from_dict({"text": ["t"], "n": [1], "label": [0]}, features=number).save_to_disk(
-        str(tmp_path / "number"))
-    bad = datasets.Features({"text": datasets.Value("string"), "label": datasets.Value("int64")})
-    datasets.Dataset.from_dict({"text": ["t"], "label": [5]}, features=bad).cast(
-        datasets.Features({"text": datasets.Value("string"), "label": datasets.Value("int64")})
-    ).save_to_disk(str(tmp_path / "bad"))
-    for name in ("bio", "number", "bad"):
+def _save(root: Path, cols: dict, feats: dict) -> Path:
+    """A dataset of ``feats`` whose values ``datasets`` does not check against them (a class id no class has)."""
+    raw = datasets.Dataset.from_dict(cols)
+    datasets.Dataset(raw.data, info=datasets.DatasetInfo(features=datasets.Features(feats))).save_to_disk(str(root))
+    return root
+
+
+def test_other_layouts_go_the_general_way(tmp_path: Path) -> None:
+    """BIO tags, a number column, annover's own export (a task_key column): not read column-wise."""
+    tags = datasets.List(datasets.ClassLabel(names=["O", "B-X", "I-X"]))
+    one = datasets.ClassLabel(names=["a"])
+    _save(tmp_path / "bio", {"tokens": [["a", "b"]], "ner_tags": [[1, 2]]},
+          {"tokens": datasets.List(datasets.Value("string")), "ner_tags": tags})
+    _save(tmp_path / "number", {"text": ["t"], "n": [1], "label": [0]},
+          {"text": datasets.Value("string"), "n": datasets.Value("int64"), "label": one})
+    _save(tmp_path / "own", {"task_key": ["k"], "text": ["t"], "label": [0]},
+          {"task_key": datasets.Value("string"), "text": datasets.Value("string"), "label": one})
+    for name in ("bio", "number", "own"):
         assert hf_read.read_tables(tmp_path / name) is None, name
+
+
+@pytest.mark.parametrize("case", ["class id", "no image", "one name"])
+def test_a_value_the_general_path_refuses_is_its_error(tmp_path: Path, case: str) -> None:
+    """A class id no class has, a row of no image, two images of one name: the general path reads the
+    dataset, and its error (naming the row) is the snapshot's."""
+    image = {"bytes": _png(1), "path": "a/x.png"}
+    cols, feats = {"label": [0, 5 if case == "class id" else 0]}, {"label": datasets.ClassLabel(names=["a"])}
+    if case == "class id":
+        cols["text"], feats["text"] = ["t", "u"], datasets.Value("string")
+    else:
+        cols["image"] = [image, None if case == "no image" else {**image, "path": "b/x.png"}]
+        feats["image"] = datasets.Image()
+    root = _save(tmp_path / "d", cols, feats)
+    assert hf_read.read_tables(root) is None
+    with pytest.raises(InputError) as general:
+        to_tables(hf_read.read(root), str(root), "hf", None, True)
+    with pytest.raises(InputError) as snapshot:
+        read_train(root, "hf", None, True)
+    assert str(snapshot.value) == str(general.value)
+    assert ("task 1" if case == "one name" else "row 1") in str(general.value)

@@ -781,6 +781,8 @@ def read_tables(root: Path) -> tuple[Tables, str] | None:
     columns (one region key per distinct label set) instead of a Label Studio task per row. None for any
     other dataset, or one with a value the general path would refuse (it says where)."""
     parts = _load(root)
+    if KEY in parts[0][1].features:  # annover's own export: its plan samples columns, for nothing here
+        return None
     plan = _plan_of(root, parts, None)
     if not _column_wise(plan, parts[0][1].features):
         return None
