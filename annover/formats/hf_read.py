@@ -803,50 +803,74 @@ def _column_wise(plan: _Plan, feats: Any) -> bool:
 def _classified_tables(root: Path, plan: _Plan, parts: list[tuple[str | None, Any]]) -> tuple[Tables, str]:
     """The tables of a plan :func:`_column_wise` takes; _General where a value needs the general path."""
     source = str(root)
-    keys: list[str] = []
-    data: list[str] = []
-    labels: dict[str, list[Any]] = {c.name: [] for c in plan.cols}
-    seen: dict[Any, int] = {}
-    types = {c.name: parts[0][1].data.schema.field(c.name).type for c in plan.cols}  # the same in each split
+    columns: dict[str, list[Any]] = {n: [] for n in [*plan.data, *(c.name for c in plan.cols)]}
+    images: list[str | None] = []
+    splits: list[Any] = []
     for split, ds in parts:
         start = 0
         for batch in _batches(root, ds):
-            _task_texts(plan, batch, split, start, seen, keys, data)
-            for c in plan.cols:
-                labels[c.name] += batch.column(c.name).chunks
+            for n, chunks in columns.items():
+                chunks += batch.column(n).chunks
+            if plan.image is not None:
+                images += _image_names(batch.column(plan.image), split, start)
             start += batch.num_rows
-    task_keys = pa.array(keys, pa.string())
-    if plan.image is not None and len(pc.unique(task_keys)) != len(task_keys):
+        splits.append(C.repeat_string(split, start) if split is not None else None)
+    types = parts[0][1].data.schema  # the same in each split
+    cols = {n: pa.chunked_array(v, types.field(n).type).combine_chunks() for n, v in columns.items()}
+    keys, data = _task_texts(plan, cols, images, splits)
+    if plan.image is not None and len(pc.unique(keys)) != len(keys):
         raise _General  # two images of one name: the general path says which
-    anns, labeled = _choice_answers(plan, task_keys, {n: pa.chunked_array(v, types[n]) for n, v in labels.items()})
-    warnings = [] if labeled or not keys else [unlabeled_note(root, len(keys), "label", "row")]
-    tasks = finish(pa.table({"task_key": task_keys, "data": pa.array(data, pa.string())}), "tasks", source)
+    anns, labeled = _choice_answers(plan, keys, cols)
+    warnings = [] if labeled or not len(keys) else [unlabeled_note(root, len(keys), "label", "row")]
+    tasks = finish(pa.table({"task_key": keys, "data": data}), "tasks", source)
     annotations = finish(anns if labeled else empty("annotations"), "annotations", source)
     rule = f"{STEM_PREFIX}data.{plan.image}" if plan.image is not None else None
     return Tables(tasks, annotations, empty("predictions"), Format.HF, warnings, key_rule=rule), _config(plan, [])
 
 
-def _task_texts(plan: _Plan, batch: "pa.Table", split: str | None, start: int, seen: dict[Any, int],
-                keys: list[str], data: list[str]) -> None:
-    """Append each row's task key and data (canonical JSON) as :func:`read` and the Label Studio reader make them."""
-    cols = [(n, batch.column(n).to_pylist()) for n in plan.data]
-    images = _image_names(batch.column(plan.image), split, start) if plan.image is not None else None
-    for j in range(batch.num_rows):
-        d = {n: v[j] for n, v in cols if v[j] is not None}
-        if images is not None:
-            if images[j] is None:
-                raise _General  # a row of no image: the general path says where
-            d[plan.image] = images[j]
-        if split is not None:
-            d["split"] = split
-        if images is None:
-            same = _same_data(d)
-            copy = seen[same] = seen.get(same, -1) + 1
-            if copy:
-                d["copy"] = copy
-        text = canonical_json(d)
-        data.append(text)
-        keys.append(stem_key(images[j]) if images is not None else hashlib.sha256(text.encode()).hexdigest()[:16])
+def _task_texts(plan: _Plan, cols: dict[str, "pa.Array"], images: list[str | None], splits: list[Any]
+                ) -> tuple["pa.Array", "pa.Array"]:
+    """(task key, data as canonical JSON) of each row, as :func:`read` and the Label Studio reader make them:
+    an image's stem, else the hash of the data, a repeated one's ``copy`` its count of those before it."""
+    fields = {n: cols[n] for n in plan.data}
+    if plan.image is not None:
+        if None in images:
+            raise _General  # a row of no image: the general path says where
+        fields[plan.image] = pa.array(images, pa.string())
+    if splits[0] is not None:
+        fields["split"] = pa.concat_arrays(splits)
+    data = _json_objects({n: _json_strings(v) for n, v in fields.items()})
+    if plan.image is not None:
+        return pa.array([stem_key(name) for name in images], pa.string()), data
+    same = C.single_chunk(pc.dictionary_encode(data)).indices.to_numpy(zero_copy_only=False)
+    order = np.argsort(same, kind="stable")
+    ranked = same[order]
+    first = np.flatnonzero(np.r_[True, ranked[1:] != ranked[:-1]])
+    copy = np.empty(len(same), dtype=np.int64)
+    copy[order] = np.arange(len(same)) - np.repeat(first, np.diff(np.r_[first, len(same)]))
+    if copy.any():
+        fields["copy"] = pc.if_else(pa.array(copy > 0), pa.array(copy.astype(str)), pa.nulls(len(copy), pa.string()))
+        data = _json_objects({n: v if n == "copy" else _json_strings(v) for n, v in fields.items()})
+    return pa.array([hashlib.sha256(t.encode()).hexdigest()[:16] for t in data.to_pylist()], pa.string()), data
+
+
+def _json_strings(texts: "pa.Array") -> "pa.Array":
+    """Each text as JSON writes it (``json.dumps(ensure_ascii=False)``); a null stays null."""
+    quoted = pc.binary_join_element_wise('"', pc.replace_substring(pc.replace_substring(
+        texts, "\\", "\\\\"), '"', '\\"'), '"', "")
+    controls = pc.fill_null(pc.match_substring_regex(texts, "[\\x00-\\x1f]"), False)
+    if not pc.any(controls).as_py():
+        return quoted
+    fixed = [json.dumps(t, ensure_ascii=False) for t in texts.filter(controls).to_pylist()]
+    return pc.replace_with_mask(quoted, controls, pa.array(fixed, pa.string()))
+
+
+def _json_objects(fields: dict[str, "pa.Array"]) -> "pa.Array":
+    """Each row's JSON object of ``fields`` (each value JSON already; a null one left out), keys sorted."""
+    pairs = [pc.fill_null(pc.binary_join_element_wise(json.dumps(n, ensure_ascii=False) + ":", v, ",", ""), "")
+             for n, v in sorted(fields.items())]  # "key":value, (a JSON value never ends in a comma)
+    body = pc.utf8_rtrim(pc.binary_join_element_wise(*pairs, ""), ",")  # (join's null skipping lost rows)
+    return pc.binary_join_element_wise("{", body, "}", "")
 
 
 def _class_ids(values: "pa.Array", names: list[str]) -> "np.ndarray":
@@ -857,17 +881,16 @@ def _class_ids(values: "pa.Array", names: list[str]) -> "np.ndarray":
     return ids
 
 
-def _label_sets(col: _Col, values: "pa.ChunkedArray", n: int) -> tuple["np.ndarray", "np.ndarray", list[list[str]]]:
+def _label_sets(col: _Col, values: "pa.Array", n: int) -> tuple["np.ndarray", "np.ndarray", list[list[str]]]:
     """(whether each row has a label, its label set's code, the label sets by code) of a ClassLabel column
     (one a row) or a list of them (in the list's order, repeats kept, -1 and none left out)."""
     names = col.names or []
     if col.kind == "choice":
-        ids = _class_ids(values.combine_chunks(), names)
+        ids = _class_ids(values, names)
         return ids != -1, np.maximum(ids, 0), [[x] for x in names]
-    lists = values.combine_chunks()
-    ids = _class_ids(pc.list_flatten(lists), names)
+    ids = _class_ids(pc.list_flatten(values), names)
     keep = ids != -1
-    parents = pc.list_parent_indices(lists).to_numpy(zero_copy_only=False)[keep]
+    parents = pc.list_parent_indices(values).to_numpy(zero_copy_only=False)[keep]
     counts = np.bincount(parents, minlength=n)
     offsets = pa.array(np.concatenate([[0], np.cumsum(counts)]).astype(np.int32))
     joined = pc.binary_join(pa.ListArray.from_arrays(offsets, pa.array(ids[keep]).cast(pa.string())), ",")
@@ -876,7 +899,7 @@ def _label_sets(col: _Col, values: "pa.ChunkedArray", n: int) -> tuple["np.ndarr
     return counts > 0, enc.indices.to_numpy(zero_copy_only=False), sets
 
 
-def _choice_answers(plan: _Plan, task_keys: "pa.Array", labels: dict[str, "pa.ChunkedArray"]
+def _choice_answers(plan: _Plan, task_keys: "pa.Array", labels: dict[str, "pa.Array"]
                     ) -> tuple["pa.Table", bool]:
     """(the annotations, whether any row is labeled): a row's answer has a region a column of a label in it,
     at its place among them; a row of none but a ClassLabel of -1 has no answer (not labeled yet), one of
