@@ -17,7 +17,8 @@ Cases, each a new process, round-robin, a fresh repository made before each snap
 - ``annover snapshot``: ``annover snapshot --from DIR --format hf -m bench`` (read, tables, store, commit);
 - ``baseline snapshot`` (with ``--baseline CODE``): the same command with ``PYTHONPATH=CODE``;
 - ``load_from_disk + to_pandas``: ``datasets.load_from_disk(DIR)`` and ``.to_pandas()`` (every row in Python
-  objects, as the import must give them to the Label Studio reader);
+  objects, as the general import gives them to the Label Studio reader; ``text`` and ``image`` are read
+  column-wise, ``hf_read.read_tables``, ``bio`` the general way);
 - ``pyarrow stream``: ``pa.ipc.open_stream`` of each ``.arrow`` file, ``read_all()`` (the least read there is).
 
 Figures, not tests: nothing here fails when annover is slower.
