@@ -10,6 +10,7 @@ What had no place in the format is said in ``notes``.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -149,6 +150,33 @@ def _check_images(fmt: str, cfg: LabelingConfig | None) -> None:
                          "label-studio")
 
 
+#: the region types of Label Studio's image tools (``rectanglelabels``, ``polygon``, ``brushlabels``...)
+IMAGE_TOOLS = ("rectangle", "polygon", "keypoint", "ellipse", "brush", "magicwand", "bitmask")
+#: the task data fields an image format takes the image from without a config (:func:`images.image_field`)
+IMAGE_FIELDS = ("image", "img", "file_name", "url")
+
+
+def _check_untold_images(fmt: str, tables: dict[str, "pa.Table"]) -> None:
+    """Refuse an image format for a version with no labeling config whose tasks are no image task: no
+    region of an image tool and no task data naming an image file. Read as images, a text's one data
+    field was taken for the file name ("the image size is not known"), two for none ("no field the image
+    is in"): neither said that the version is text."""
+    types = {t for name in ("annotations", "predictions") if name in tables
+             for t in tables[name].column("type").unique().to_pylist() if t}
+    if any(t.startswith(IMAGE_TOOLS) for t in types) or any(map(_names_an_image, tables["tasks"].column("data"))):
+        return
+    said = f"its regions are {', '.join(sorted(types))}, of no image tool" if types else "it has no region"
+    raise UsageError(f"{fmt} holds image annotations, and the version is no image task (no labeling config; {said}, "
+                     "and no task's data names an image file)", _instead(["Text"] if "labels" in types else []))
+
+
+def _names_an_image(data: "pa.Scalar") -> bool:
+    """Whether task data (JSON) has a field an image is read from, or a value that is an image file's name."""
+    fields = json.loads(data.as_py() or "{}")
+    return any(k in IMAGE_FIELDS or (isinstance(v, str) and v.lower().endswith(yolo.IMAGE_SUFFIXES))
+               for k, v in fields.items())
+
+
 def _instead(tags: list[str]) -> str:
     """The formats that hold labels of objects ``tags``: the training formats of their kind, and those of every kind."""
     kinds = (["coco, yolo, voc"] if "Image" in tags else []) + (["conll (spans)"] if TEXT_TAGS & set(tags) else [])
@@ -188,6 +216,8 @@ def _render(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resol
             predictions: str | None, tag_scheme: str | None = None) -> Rendered:
     cfg = LabelingConfig(cfg_text, source="the version's labeling config", validate=False) if cfg_text else None
     _check_images(fmt, cfg)
+    if cfg is None and fmt in IMAGE_FORMATS:
+        _check_untold_images(fmt, tables)
     if fmt in (Format.COCO, Format.YOLO):
         boxes = boxes_fast.plain_boxes(tables, cfg, resolve, predictions)
         if boxes is not None:  # plain boxes, one answer per task: the same output, a column at a time
