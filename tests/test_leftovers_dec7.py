@@ -54,3 +54,43 @@ def test_an_image_format_of_a_text_version_without_config_says_it_is_no_image_ta
             err = _one_error_line(*invoke("export", "--format", fmt, "--out", str(out)), 2)
             assert not out.exists() and "no image task" in err, err
             assert "conll (spans)" in err and "hf, csv" in err and "image size" not in err, err
+
+
+def _coco_with_a_nameless_keypoint_category() -> dict:
+    """A person category naming its keypoints, and a dog category naming none whose annotation holds as many
+    (x, y, v) as the person names: read before, the dog's points took the person's names."""
+    person = ["nose", "tail_base"]
+    points = [10, 12, 2, 30, 14, 2]
+    return {"images": [{"id": 1, "file_name": "a.jpg", "width": 64, "height": 48}],
+            "categories": [{"id": 1, "name": "person", "keypoints": person, "skeleton": [[1, 2]]},
+                           {"id": 2, "name": "dog"}],
+            "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [5, 5, 30, 20], "keypoints": points,
+                             "num_keypoints": 2},
+                            {"id": 2, "image_id": 1, "category_id": 2, "bbox": [8, 8, 30, 20], "keypoints": points,
+                             "num_keypoints": 2}]}
+
+
+def test_a_coco_category_naming_no_keypoints_does_not_take_another_categorys_names(tmp_path, monkeypatch):
+    """COCO names keypoints per category (each keypoint category's ``keypoints``, the names of its annotations'
+    (x, y, v) triples): another category's names are not the dog's, so its points are refused, not misnamed."""
+    doc = _coco_with_a_nameless_keypoint_category()
+    annover.init(tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    Path("kp.json").write_text(json.dumps(doc))
+    err = _one_error_line(*invoke("snapshot", "--from", "kp.json"), 3)
+    dog = doc["annotations"][1]
+    assert f"annotation 1 (id {dog['id']})" in err and "names no keypoints" in err, err
+    assert f"{len(dog['keypoints'])} values" in err and f"its {len(dog['keypoints']) // 3} keypoint names" in err, err
+    doc["categories"][1]["keypoints"] = ["muzzle", "tail"]  # named: read, each category with its own names
+    Path("kp.json").write_text(json.dumps(doc))
+    code, _, err = invoke("snapshot", "--from", "kp.json", "-q")
+    assert code == 0, err
+    names = {json.loads(v)["keypointlabels"][0] for v, t in zip(*_annotation_columns("value", "type"))
+             if t == "keypointlabels"}
+    assert names == {*doc["categories"][0]["keypoints"], *doc["categories"][1]["keypoints"]}
+
+
+def _annotation_columns(*names: str) -> list[list]:
+    table = annover.Repo(".").load("HEAD", "annotations")
+    return [table.column(n).to_pylist() for n in names]
+

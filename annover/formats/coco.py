@@ -68,7 +68,8 @@ else:
 
 __all__ = ["ID_TYPES", "OWN_LISTS", "REBUILT_FIELDS", "SPLIT_JSON", "bool01", "by_split", "category_list",
            "coco_config", "dataset_fields", "image_fields", "image_ids", "kept_categories",
-           "keypoint_names_of", "kept_ids", "numbered", "read", "regions_of", "splits_of", "write"]
+           "keypoint_names_of", "kept_ids", "numbered", "own_keypoint_names", "read", "regions_of", "splits_of",
+           "write"]
 
 #: Annotation fields rebuilt from the region (the rest is kept in the region's ``coco`` field).
 REBUILT_FIELDS = {"id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation", "keypoints",
@@ -498,6 +499,10 @@ def _keypoints(a: dict, item: dict, size: dict, kp_names: list[str], where: str,
     kps = a.get("keypoints")
     if not isinstance(kps, list) or not kps:
         return []
+    if not kp_names:
+        raise InputError(f"{where}: keypoints has {len(kps)} values, and its category names no keypoints (COCO names "
+                         "them per category, in its keypoints list)", f"give the category its {len(kps) // 3} keypoint "
+                         "names, in the order of the annotation's (x, y, v) triples")
     if len(kps) != 3 * len(kp_names):
         raise InputError(f"{where}: keypoints has {len(kps)} values, its category names {len(kp_names)} keypoints",
                          "give one (x, y, v) per name in the category's keypoints")
@@ -570,6 +575,13 @@ def keypoint_names_of(cats: dict, path: Path) -> list[str]:
                        "give each of a category's keypoints its own name")
         out += [n for n in mine if n not in out]
     return out
+
+
+def own_keypoint_names(cat: dict) -> list[str]:
+    """The names of category ``cat``'s keypoints: its own ``keypoints`` list, none where it has none. COCO names
+    keypoints per category (an annotation's (x, y, v) triples are its category's, in order); another category's
+    names are not borrowed (they named the dog's points with the person's): its keypoints are refused instead."""
+    return list(map(str, cat.get("keypoints") or []))
 
 
 #: what a COCO id may be (an image's, a category's): a number, or a string as some tools write it
@@ -711,8 +723,8 @@ def read(path: Path) -> TrainInput:
             if why:
                 raise fail(path, f"{slot['where']} (id {im['id']}): {f} is {shown(im.get(f))}: {why}",
                            "give the image's width and height in pixels")
-        ckp = list(map(str, cat.get("keypoints") or kp_names))
-        regions = regions_of(a, im["width"], im["height"], str(cat["name"]), ckp, where, slot["taken"])
+        regions = regions_of(a, im["width"], im["height"], str(cat["name"]), own_keypoint_names(cat), where,
+                             slot["taken"])
         kinds.update(r["type"] for r in regions)
         slot["result"] += regions
     tasks = _tasks(list(images.values()), path)

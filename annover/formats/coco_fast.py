@@ -21,7 +21,8 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.detect import take_parsed
-from annover.formats.coco import ID_TYPES, REBUILT_FIELDS, bool01, coco_config, keypoint_names_of, regions_of
+from annover.formats.coco import (ID_TYPES, REBUILT_FIELDS, bool01, coco_config, keypoint_names_of, own_keypoint_names,
+                                  regions_of)
 from annover.formats.images import MAX_SIDE
 from annover.formats.label_studio import LS_URL_PREFIX, REGION_FIELDS, unprefixed_stems
 from annover.formats.ls_results import labels_of
@@ -199,7 +200,7 @@ def _all_plain(anns: list, index: dict, cat_index: dict, ims: list[dict]) -> _Ro
     return rows
 
 
-def _gather(doc: dict, path: Path, cats: dict, kp_names: list[str], index: dict, ims: list[dict]) -> _Rows:
+def _gather(doc: dict, path: Path, cats: dict, index: dict, ims: list[dict]) -> _Rows:
     cat_index = {k: i for i, k in enumerate(cats)}
     plain = _all_plain(doc.get("annotations") or [], index, cat_index, ims)
     if plain is not None:
@@ -218,7 +219,7 @@ def _gather(doc: dict, path: Path, cats: dict, kp_names: list[str], index: dict,
         cat = cats[cid]
         if (a.keys() <= REBUILT_FIELDS and not a.get("segmentation") and not ("iscrowd" in a and bool01(a["iscrowd"]))
                 and not (isinstance(kps, list) and kps and (any(kps[2::3]) or
-                                                            len(kps) != 3 * len(cat.get("keypoints") or kp_names)))
+                                                            len(kps) != 3 * len(own_keypoint_names(cat))))
                 and type(a.get("bbox")) is list and len(a["bbox"]) == 4):
             rows.b_img.append(slot)
             rows.b_cat.append(cat_index[cid])
@@ -228,8 +229,8 @@ def _gather(doc: dict, path: Path, cats: dict, kp_names: list[str], index: dict,
             rows.b_area.append(a.get("area"))
             continue
         where = f"{path}: annotation {i}" + (f" (id {a['id']})" if "id" in a else "")
-        items = regions_of(a, size[0], size[1], str(cat["name"]), list(map(str, cat.get("keypoints") or kp_names)),
-                           where, rows.taken.setdefault(slot, set()))
+        items = regions_of(a, size[0], size[1], str(cat["name"]), own_keypoint_names(cat), where,
+                           rows.taken.setdefault(slot, set()))
         for item in items:
             rows.other.append(_item_row(item, slot, rows.pos[slot]))
             rows.pos[slot] += 1
@@ -459,7 +460,7 @@ def _read_tables(path: Path, fmt: str) -> tuple[Tables, str]:
         raise _Other
     cats, names, kp_names = _cats(doc)
     index, ims = _images(doc)
-    rows = _gather(doc, path, cats, kp_names, index, ims)
+    rows = _gather(doc, path, cats, index, ims)
     keys_arr, data = _task_columns(ims)
     if pc.any(pc.match_substring_regex(keys_arr, LS_URL_PREFIX)).as_py():
         keys_arr = pa.array(unprefixed_stems(keys_arr.to_pylist()), pa.string())
