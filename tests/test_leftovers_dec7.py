@@ -94,3 +94,27 @@ def _annotation_columns(*names: str) -> list[list]:
     table = annover.Repo(".").load("HEAD", "annotations")
     return [table.column(n).to_pylist() for n in names]
 
+
+CONFIG = """<View><Text name="text" value="$text"/>
+<Choices name="sentiment" toName="text"><Choice value="positive"/><Choice value="negative"/></Choices>
+<Labels name="entities" toName="text"><Label value="PER"/></Labels></View>"""
+
+
+def test_flat_records_none_of_which_holds_a_label_are_snapshotted_with_a_warning(tmp_path, monkeypatch):
+    """A JSON list of flat records with --config is read as JSON-MIN; where no record holds a field named
+    as one of the config's controls, every record became an unlabeled task in silence."""
+    annover.init(tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
+    Path("labeling.xml").write_text(CONFIG)
+    records = [{"text": "good stuff", "mood": "positive"}, {"text": "bad stuff", "mood": "negative"}, {"text": "meh"}]
+    Path("recs.json").write_text(json.dumps(records))
+    code, stdout, err = invoke("snapshot", "--from", "recs.json", "--config", "labeling.xml", "-q")
+    assert code == 0 and stdout.strip(), err
+    said = [line for line in err.splitlines() if "none of the" in line]
+    assert len(said) == 1, err
+    assert f"none of the {len(records)} records holds a label of controls entities, sentiment" in said[0], err
+    assert "read as unlabeled tasks" in said[0] and '("sentiment": "positive")' in said[0], err
+    records[0]["sentiment"] = "positive"  # one record labeled: the others are the unlabeled ones, as meant
+    Path("recs.json").write_text(json.dumps(records))
+    code, _, err = invoke("snapshot", "--from", "recs.json", "-q")
+    assert code == 0 and "none of the" not in err, err

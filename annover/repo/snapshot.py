@@ -320,6 +320,23 @@ def generated_config(tables: Tables, source: object) -> LabelingConfig:
     return LabelingConfig(tables.config_text or "", source=f"the config generated for {source}")
 
 
+def unlabeled_records(tables: Tables, cfg: LabelingConfig | None) -> list[str]:
+    """A warning where flat records read as Label Studio JSON-MIN (its task import: a record's fields named as
+    a control are its label, the others its data) hold no field named as any of the config's controls: every
+    record became an unlabeled task, in silence (the labels were under other names, ``mood`` for ``sentiment``)."""
+    if tables.format != "json-min" or cfg is None or not cfg.controls or not tables.tasks.num_rows \
+            or tables.annotations.num_rows or tables.predictions.num_rows:
+        return []
+    names = sorted(cfg.controls)
+    if any(json.loads(d or "{}").keys() & cfg.controls.keys() for d in tables.tasks.column("data").to_pylist()):
+        return []  # some record names a control, with no value: unlabeled as it said
+    first = min(cfg.controls.values(), key=lambda c: (c.choice is None, c.name))  # a choice is the plainest value
+    example = json.dumps({first.name: first.labels[0] if first.labels else "..."})[1:-1]
+    return [f"none of the {tables.tasks.num_rows} records holds a label of controls {', '.join(names)}: read as "
+            f"unlabeled tasks; to give labels, name a record's field as its control ({example}), or give a Label "
+            "Studio JSON export (with annotations)"]
+
+
 def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: Progress) -> Content:
     """Everything the version will hold, read and checked against ``head``; nothing written."""
     head_reading = reading_of(repo.version(head)) if head else None
@@ -335,7 +352,7 @@ def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: 
     if cfg is not None:
         cfg.wait()
     change = key_change(head_reading, reading, f"since HEAD ({repo.name_of(head)})")
-    warnings += tables.warnings + ([change] if change else [])
+    warnings += tables.warnings + ([change] if change else []) + unlabeled_records(tables, cfg)
     preds = attach_predictions(inp, tables, cfg, reading, warnings, progress)
     tasks, link, files = tables.tasks, None, {}
     if inp.source_data:
