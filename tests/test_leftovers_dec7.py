@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import click
+
 import annover
+from annover.cli import main
 from tests.test_cli import invoke
 
 
@@ -118,3 +121,34 @@ def test_flat_records_none_of_which_holds_a_label_are_snapshotted_with_a_warning
     Path("recs.json").write_text(json.dumps(records))
     code, _, err = invoke("snapshot", "--from", "recs.json", "-q")
     assert code == 0 and "none of the" not in err, err
+
+
+def _json_commands_taking_a_revision() -> list[list[str]]:
+    """Every command with --json whose first argument is a revision (REV, A), from the CLI itself."""
+    ctx = click.Context(main)
+    out = []
+    for name in main.list_commands(ctx):
+        cmd = main.get_command(ctx, name)
+        if isinstance(cmd, click.Group) or "--json" not in {o for p in cmd.params for o in p.opts}:
+            continue
+        args = [p.name for p in cmd.params if isinstance(p, click.Argument)]
+        if args and args[0] in ("rev", "a"):
+            out.append([name])
+        elif args[:2] == ["name", "rev"]:
+            out.append([name, "best"])
+    return out
+
+
+def test_every_json_command_says_a_missing_revision_or_file_in_one_line_and_writes_no_stdout(two_rounds, tmp_path):
+    """An error with --json is one line on stderr, with nothing half-written on stdout (a caller parses it)."""
+    commands = _json_commands_taking_a_revision()
+    assert len(commands) > 10, commands
+    needs = {"export": ["--format", "csv", "--out", str(tmp_path / "o.csv")], "sample": ["--n", "2", "--no-record"]}
+    for cmd in commands:
+        err = _one_error_line(*invoke(*cmd, "nope", "--json", *needs.get(cmd[0], [])), 7)
+        assert "unknown revision 'nope'" in err, (cmd, err)
+    for args in (["snapshot", "--from", "missing.json"], ["config", "validate", "missing.xml"],
+                 ["snapshot", "--from", "round2.json", "--config", "missing.xml"],
+                 ["snapshot", "--from", "round2.json", "--predictions", "missing.json"]):
+        err = _one_error_line(*invoke(*args, "--json"), 14)
+        assert "missing." in err and "no such file" in err, (args, err)
