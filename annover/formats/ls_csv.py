@@ -14,21 +14,30 @@ The header always has :data:`LS_CSV_COLUMNS`; a CSV without them is flat rows
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from annover._lazy import lazy
 from annover.formats.text import BOM, fail, not_utf8_at
 from annover.model.canonical import MAX_DEPTH
 from annover.model.config import LabelingConfig
+
+if TYPE_CHECKING:
+    import orjson
+else:
+    orjson = lazy("orjson")
 
 __all__ = ["LS_CSV_COLUMNS", "is_label_studio_csv", "read_label_studio_csv"]
 
 #: Columns Label Studio's CSV export always writes.
 LS_CSV_COLUMNS = frozenset({"annotator", "annotation_id", "created_at", "updated_at", "lead_time"})
 _INT = re.compile(r"-?\d+\Z")
+_LONG_DIGITS = re.compile(r"\d{19}")
 
 
 def _delimiter(path: Path) -> str:
@@ -60,7 +69,57 @@ def is_label_studio_csv(path: Path) -> bool:
 
 
 def _cells(text: str, delim: str, path: Path) -> list[list[tuple[str, bool]]]:
-    """Records of (cell text, was quoted), parsed by RFC 4180 with ``delim``."""
+    """Records of (cell text, was quoted), parsed by RFC 4180 with ``delim``: by the standard library's
+    reader (in C), or, where it fails or reads what RFC 4180 does not allow, cell by cell (naming the fault)."""
+    records = _cells_by_csv(text, delim)
+    return records if records is not None else _cells_by_regex(text, delim, path)
+
+
+def _cells_by_csv(text: str, delim: str) -> list[list[tuple[str, bool]]] | None:
+    """:func:`_cells` by ``csv.reader``, each cell's quoting read off the record's own text; None where the
+    reader fails (a fault, a cell over its size limit) or a cell is not RFC 4180 (a quote in an unquoted cell,
+    a delimiter ending the file, which the regex reader reads otherwise)."""
+    raw: list[str] = []
+
+    def lines():
+        for line in io.StringIO(text, newline=""):
+            raw.append(line)
+            yield line
+
+    records: list[list[tuple[str, bool]]] = []
+    try:
+        for cells in csv.reader(lines(), delimiter=delim, quotechar='"', strict=True):
+            record = "".join(raw)
+            raw.clear()
+            marked = _quoting(cells, record, delim) if cells else [("", False)]
+            if marked is None:
+                return None
+            records.append(marked)
+    except csv.Error:
+        return None
+    return records
+
+
+def _quoting(cells: list[str], record: str, delim: str) -> list[tuple[str, bool]] | None:
+    """(cell, was quoted) of one record read from its text ``record``; None for an unquoted cell holding a quote,
+    or a record that does not end the way the regex reader ends one."""
+    out = []
+    pos = 0
+    for c in cells:
+        if record.startswith('"', pos):
+            out.append((c, True))
+            pos += len(c) + c.count('"') + 3
+        elif '"' in c:
+            return None
+        else:
+            out.append((c, False))
+            pos += len(c) + 1
+    ends_file = pos == len(record) + 1 and not record.endswith(delim)  # "a,b," at the end: the regex reads 2 cells
+    return out if ends_file or (pos <= len(record) and record[pos - 1] in "\r\n") else None
+
+
+def _cells_by_regex(text: str, delim: str, path: Path) -> list[list[tuple[str, bool]]]:
+    """Records of (cell text, was quoted), parsed by RFC 4180 with ``delim``, one cell at a time."""
     d = re.escape(delim)
     cell = re.compile(rf'(?:"((?:[^"]|"")*)"|([^"{d}\r\n]*))({d}|\r\n|\n|\r|\Z)')
     records: list[list[tuple[str, bool]]] = []
@@ -100,22 +159,32 @@ def _value(text: str, quoted: bool, path: Path, line: int, column: str) -> Any:
     if text == "":
         return None
     if quoted:
-        if text[0] in "[{":
-            try:
-                v = json.loads(text)
-            except ValueError:
-                return text
-            except RecursionError:
-                raise fail(path, f"line {line}, column {column!r}: JSON nested more deeply than Python can read",
-                           f"annover reads JSON nested at most {MAX_DEPTH} levels deep") from None
-            return v if isinstance(v, (list, dict)) else text
-        return text
+        return _json_cell(text, path, line, column) if text[0] in "[{" else text
     if text in ("True", "False"):
         return text == "True"
     try:
         return int(text) if _INT.match(text) else float(text)
     except ValueError:
         return text
+
+
+def _json_cell(text: str, path: Path, line: int, column: str) -> Any:
+    """A quoted cell starting with ``[`` or ``{``: the list or object it holds, else the text. orjson (C) reads
+    it; a text orjson refuses (NaN, a lone surrogate, deep nesting) or may read otherwise (19 digits or more in a
+    row: orjson reads an integer below -2**63 as a float) is read by the standard library, as before."""
+    if _LONG_DIGITS.search(text) is None:
+        try:
+            return orjson.loads(text)  # the text starts with [ or {: a list or an object
+        except orjson.JSONDecodeError:
+            pass
+    try:
+        v = json.loads(text)
+    except ValueError:
+        return text
+    except RecursionError:
+        raise fail(path, f"line {line}, column {column!r}: JSON nested more deeply than Python can read",
+                   f"annover reads JSON nested at most {MAX_DEPTH} levels deep") from None
+    return v if isinstance(v, (list, dict)) else text
 
 
 def read_label_studio_csv(path: Path, config: LabelingConfig | None) -> list[dict]:
@@ -142,8 +211,9 @@ def read_label_studio_csv(path: Path, config: LabelingConfig | None) -> list[dic
         if len(rec) != len(header):
             raise fail(path, f"line {i} has {len(rec)} values, the header {len(header)} columns",
                        "quote values that contain the delimiter")
-        out.append({name: v for name, (t, q) in zip(names, rec)
-                    if name is not None and (v := _value(t, q, path, i, name)) is not None})
+        out.append({name: v for name, (t, q) in zip(names, rec)  # a plain quoted text is itself: no call
+                    if name is not None and (v := t if q and t and t[0] not in "[{" else _value(t, q, path, i, name))
+                    is not None})
     return out
 
 
