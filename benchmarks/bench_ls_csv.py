@@ -38,6 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
+from annover.formats.read import read_source  # noqa: E402
+from annover.model.config import LabelingConfig  # noqa: E402
+
 CONFIG_XML = """<View>
   <Text name="text" value="$text"/>
   <Choices name="sentiment" toName="text" choice="single">
@@ -59,7 +62,7 @@ def records(rows: int, seed: int) -> list[dict]:
     task = 0
     while len(out) < rows:
         task += 1
-        text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12)))
+        text = f"review {task}: " + " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 12)))
         data = {"id": task, "text": text, "meta": {"source": rng.choice(("web", "mail")), "n": rng.randint(0, 99)}}
         if task % 50 == 0:
             out.append(data)
@@ -144,9 +147,6 @@ def measure(folder: Path, rows: int, seed: int, repeats: int) -> dict:
 
 def profile(folder: Path, rows: int, seed: int, top: int = 25) -> str:
     """One cProfile run of reading the CSV into canonical tables (the snapshot's read stage)."""
-    from annover.formats.read import read_source  # noqa: PLC0415 (a benchmark, after sys.path is set)
-    from annover.model.config import LabelingConfig  # noqa: PLC0415
-
     csv_path, _, cfg = write_inputs(folder / "data", rows, seed)
     config = LabelingConfig.from_file(str(cfg))
     prof = cProfile.Profile()
