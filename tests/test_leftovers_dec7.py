@@ -28,6 +28,12 @@ def test_tag_in_a_repository_with_no_version_says_so_as_show_does(tmp_path, monk
         assert err.startswith(f"Error: {what}") and err.rstrip().endswith(how), err
         assert repr(rev) in err or rev == "HEAD~1", err
     assert _one_error_line(*invoke("tag", "best"), 7).removeprefix("Error: ").rstrip() == said_by_show
+    # and every command that reads a named revision (was "unknown revision 'v1' — use a tag ...")
+    for args in (("show", "v1"), ("log", "v1"), ("diff", "v1", "HEAD"), ("export", "v1", "--format", "csv",
+                                                                          "--out", str(tmp_path / "x.csv"))):
+        err = _one_error_line(*invoke(*args), 7)
+        assert err.startswith(f"Error: {what}") and err.rstrip().endswith(how) and "'v1'" in err, (args, err)
+    assert not (tmp_path / "x.csv").exists()
 
 
 def _text_tasks(fields: tuple[str, ...]) -> list[dict]:

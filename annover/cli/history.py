@@ -13,12 +13,12 @@ import click
 from annover._lazy import lazy
 from annover.cli import (Progress, echo, emit_json, info, json_option, not_blank, not_empty, open_repo, safe,
                          say_repaired, short, size_text, table, version_config)
-from annover.errors import AnnoverError, RevisionError, UsageError
+from annover.errors import AnnoverError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.cli import diff_cmd
     from annover.repo import Repo, layout, reading
-    from annover.repo.history import PruneResult, TagResult
+    from annover.repo.history import PruneResult
     from annover.store import refs, versions
     from annover.store.versions import Version
 else:
@@ -345,7 +345,7 @@ def tag(name: str | None, rev: str | None, force: bool, delete: bool, prune: boo
         raise click.UsageError(f"tag -d takes one NAME; {rev!r} is one argument too many",
                                click.get_current_context())
     repo = open_repo()
-    out = repo.untag(name) if delete else _tag_version(repo, name, "HEAD" if rev is None else rev, force)
+    out = repo.untag(name) if delete else repo.tag(name, "HEAD" if rev is None else rev, force=force)
     say_repaired(repo)
     if as_json:
         emit_json(out.to_json())
@@ -359,18 +359,6 @@ def tag(name: str | None, rev: str | None, force: bool, delete: bool, prune: boo
         _say_publish(repo, name, deleted=False)
     else:
         info(f"{name} -> {short(out.version)}")
-
-
-def _tag_version(repo: Repo, name: str, rev: str, force: bool) -> TagResult:
-    """Tag ``rev`` NAME; in a repository with no version yet, say so, as `annover show` does, rather than
-    "unknown revision" (which sent the user looking for a tag that cannot exist yet)."""
-    try:
-        return repo.tag(name, rev, force=force)
-    except RevisionError as e:
-        if repo.head() is not None or e.message.startswith("no versions yet"):
-            raise
-        raise RevisionError(f"no versions yet (HEAD is empty), so no revision {rev!r} to tag",
-                            "make one with `annover snapshot`") from e
 
 
 def _check_listing(list_: bool, rev: str | None, other: str | None) -> None:

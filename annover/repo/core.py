@@ -701,7 +701,7 @@ class RepoCore:
         else:
             self._asked_for(base)
             tags = self._current_tags() if tags is None else tags
-            vid = tags.get(base) or self._by_prefix(base, rev)
+            vid = tags.get(base) or self._by_prefix_or_none_yet(base, rev)
             moved = next((m for m in self.moved_tags() if m.name == base), None)
             if moved is not None:
                 raise RevisionError(moved.describe(self), moved.fix())
@@ -714,6 +714,17 @@ class RepoCore:
                 raise RevisionError(f"{rev}: {vid[:12]} has no parent", "use a smaller number after ~")
             vid = parents[0]
         return vid
+
+    def _by_prefix_or_none_yet(self, prefix: str, rev: str) -> str:
+        """:meth:`_by_prefix`; in a repository with no version yet, what it cannot find is said to be
+        that (as `annover show` says it), not an "unknown revision" that sends the user looking for a tag."""
+        try:
+            return self._by_prefix(prefix, rev)
+        except RevisionError:
+            if self.head() is not None:
+                raise
+            raise RevisionError(f"no versions yet (HEAD is empty), so no revision {rev!r}",
+                                "make one with `annover snapshot`") from None
 
     def _by_prefix(self, prefix: str, rev: str) -> str:
         """The version whose id starts with ``prefix``, else the one HEAD was at in git
