@@ -89,16 +89,19 @@ TASKS_DIFF = """
        OR a.data_hash IS DISTINCT FROM b.data_hash OR a.extra IS DISTINCT FROM b.extra"""
 
 
-def replaced(src: str) -> str:
+def replaced(src: str, unnamed_as_one: bool = False) -> str:
     """(task key, answer key) of the answers of ``src`` that a later answer of the same annotator on
     the task replaced (by ``updated_at``, else ``created_at``, then the answer key), whatever either
-    gives: the loop's rule (``annover.loop.queries.replaced_sql``). Skips replace none; answers that
-    name no annotator replace none. Only tasks where an annotator answered twice (a non-skip answer
-    key not ending in ``#0``) are ranked."""
-    answers = f"{src} WHERE NOT was_cancelled AND annotator IS NOT NULL"
+    gives: an annotator who answers again with no label for a control, or no box, has withdrawn what
+    the earlier answer gave. Skips replace none. Answers that name no annotator replace none, or, with
+    ``unnamed_as_one`` (the loop's reading), are one annotator's. Only tasks where an annotator
+    answered twice (a non-skip answer key not ending in ``#0``) are ranked."""
+    who = "coalesce(annotator, '-')" if unnamed_as_one else "annotator"
+    named = "" if unnamed_as_one else " AND annotator IS NOT NULL"
+    answers = f"{src} WHERE NOT coalesce(was_cancelled, false){named}"
     return f"""
         SELECT task_key, annotation_key FROM (
-            SELECT task_key, annotator, annotation_key, max(coalesce(updated_at, created_at, '')) AS ts
+            SELECT task_key, {who} AS annotator, annotation_key, max(coalesce(updated_at, created_at, '')) AS ts
             FROM {answers} AND task_key IN (SELECT task_key FROM {answers} AND NOT suffix(annotation_key, '#0'))
             GROUP BY ALL)
         QUALIFY row_number() OVER (PARTITION BY task_key, annotator ORDER BY ts DESC, annotation_key DESC) > 1"""

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.diffing.match import MAY_BE_SHAPE
-from annover.diffing.sql import POLICY_ORDER
+from annover.diffing.sql import POLICY_ORDER, replaced
 from annover.store.duck import cursor, fetch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -66,19 +66,9 @@ def answered(p: str = "", shape: bool = False, skips: bool = True) -> str:
 
 def replaced_sql(ann: str) -> str:
     """The answers (``task_key``, ``annotation_key``) of ``ann`` that a later answer of the same
-    annotator on the task replaced (by ``updated_at``, else ``created_at``, then the answer key),
-    whatever either gives: an annotator who answers again with no label for a control, or no box,
-    has withdrawn what the earlier answer gave. Skips are not answers and replace none. Only the
-    tasks some annotator answered twice (an answer key not ending in ``#0``) are ranked."""
-    return f"""
-        SELECT task_key, annotation_key FROM (
-            SELECT task_key, coalesce(annotator, '-') AS annotator, annotation_key,
-                   max(coalesce(updated_at, created_at, '')) AS ts
-            FROM {ann} WHERE NOT coalesce(was_cancelled, false) AND task_key IN (
-                SELECT task_key FROM {ann}
-                WHERE NOT coalesce(was_cancelled, false) AND NOT suffix(annotation_key, '#0'))
-            GROUP BY ALL)
-        QUALIFY row_number() OVER (PARTITION BY task_key, annotator ORDER BY ts DESC, annotation_key DESC) > 1"""
+    annotator on the task replaced: the diff's rule (:func:`annover.diffing.sql.replaced`), a task's
+    answers that name no annotator taken as one annotator's."""
+    return replaced(ann, unnamed_as_one=True)
 
 
 def latest_answers_sql(s: "Session", ann: str, rows: str) -> str:
