@@ -7,7 +7,6 @@ starts fast. Data goes to stdout, messages and progress to stderr.
 from __future__ import annotations
 
 import contextlib
-import difflib
 import importlib
 import json
 import os
@@ -24,6 +23,7 @@ from annover._lazy import lazy
 from annover.errors import AnnoverError, NotARepoError, NotFoundError, NotWritableError
 
 if TYPE_CHECKING:  # pragma: no cover
+    import difflib
     import pyarrow as pa
     import rich.console as rich_console
     import rich.progress as rich_progress
@@ -31,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from annover import files as files_, repo as repo_
     from annover.store import duck, refs as refs_
 else:
+    difflib = lazy("difflib")  # for a mistyped command's suggestion only
     files_ = lazy("annover.files")  # for a refused write's line only: not for `annover --help`
     refs_ = lazy("annover.store.refs")
     pa = lazy("pyarrow")
