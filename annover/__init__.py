@@ -34,6 +34,7 @@ __all__ = [
     "export",
     "init",
     "load",
+    "resolve",
     "snapshot",
 ]
 
@@ -43,6 +44,7 @@ _LAZY = {
     "Version": ("annover.repo", "Version"),
     "init": ("annover.repo.functions", "init"),
     "load": ("annover.repo.functions", "load"),
+    "resolve": ("annover.repo.functions", "resolve"),
     "snapshot": ("annover.repo.functions", "snapshot"),
     "export": ("annover.repo.functions", "export"),
     "diff": ("annover.repo.functions", "diff"),
@@ -55,7 +57,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from annover.errors import AnnoverError
     from annover.notebook.widget import annotate
     from annover.repo import Repo, Version
-    from annover.repo.functions import diff, export, init, load, snapshot
+    from annover.repo.functions import diff, export, init, load, resolve, snapshot
 
 
 def __getattr__(name: str) -> Any:

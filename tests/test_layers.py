@@ -89,7 +89,8 @@ def test_public_api_is_all_of_it():
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     names, listed, missing = __import__("json").loads(p.stdout)
-    assert names == ["AnnoverError", "Repo", "Version", "__version__", "annotate", "diff", "export", "init", "load", "snapshot"]
+    assert names == ["AnnoverError", "Repo", "Version", "__version__", "annotate", "diff", "export", "init", "load",
+                     "resolve", "snapshot"]
     assert listed == names and missing == []
     import annover
 

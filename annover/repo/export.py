@@ -396,6 +396,13 @@ def load_url(url: str, rev: str, table: str, model_version: str | None = None,
     """A table of version ``rev`` (a git rev: a tag such as ``v2``, a branch, HEAD) of the
     repository at git URL ``url``, read through DVC's API from its DVC remote."""
     check_table(table)
+    fs, version = version_at_url(url, rev)
+    return read_version_table(FsStore(fs, ANNOVER_DIR), version, table, model_version, columns, keys)
+
+
+def version_at_url(url: str, rev: str) -> tuple[Any, Version]:
+    """The version git rev ``rev`` (a tag, a branch, a commit, HEAD) holds in the repository at git
+    URL ``url``, its record checked against its id, with the DVC file system that reads its objects."""
     rev = "HEAD" if rev is None else rev  # as in a clone: None is HEAD
     if not isinstance(rev, str) or not rev.strip() or re.search(r"[~^:]", rev):
         raise UsageError(f"revision {rev!r}: over a URL, give a tag, a branch or a commit",
@@ -415,4 +422,4 @@ def load_url(url: str, rev: str, table: str, model_version: str | None = None,
         raise ObjectError(f"version record {head[:12]} in {dvc_adapter.redact(url)} does not match its id",
                           "the remote repo is damaged")
     _check_tag_at(fs, url, rev, head)
-    return read_version_table(FsStore(fs, ANNOVER_DIR), Version(head, record), table, model_version, columns, keys)
+    return fs, Version(head, record)

@@ -27,7 +27,7 @@ else:  # loaded on first use, as in annover.repo.commands
     export_ = lazy("annover.repo.export")
     reading = lazy("annover.repo.reading")
 
-__all__ = ["diff", "export", "init", "load", "open_clone", "open_repo", "snapshot"]
+__all__ = ["diff", "export", "init", "load", "open_clone", "open_repo", "resolve", "snapshot"]
 
 RepoLike = str | Path | Repo | None
 #: What DVC reads as a git URL rather than a path: a scheme (https://, ssh://, file://...) or scp's user@host:path.
@@ -106,6 +106,22 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
         return local.load(rev, table, model_version=model_version, columns=columns, tasks=tasks)
     return export_.load_url(str(repo), rev, table, model_version, columns,
                             reading.task_keys(tasks) if tasks is not None else None)
+
+
+def resolve(rev: str = "HEAD", *, repo: RepoLike = None) -> str:
+    """The id of the version ``rev`` names, as :func:`load` reads it: what to log with a model trained
+    on ``annover.load(rev)`` (MLflow, W&B), since a branch or ``HEAD`` moves on and an id never does.
+
+    ``repo`` is what :func:`load` takes: a repository here (default: the current one), where ``rev`` is
+    any revision (a tag, an id or its prefix, ``HEAD~1``, a git branch or commit), or a git URL, where it
+    is a tag, a branch or a commit, read from git alone (no objects, no DVC remote). Raises
+    :class:`~annover.errors.RevisionError` for a revision there is not.
+
+        mlflow.log_param("labels", annover.resolve("v2"))      # the 64 hex digits of v2's version id
+        annover.resolve("v2", repo="https://github.com/org/labels")
+    """
+    local = _local_repo(repo)
+    return local.resolve(rev) if local is not None else export_.version_at_url(str(repo), rev)[1].id
 
 
 def _local_repo(repo: RepoLike) -> Repo | None:
