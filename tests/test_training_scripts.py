@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -201,3 +202,32 @@ def test_ner_conll_and_dataset_agree_with_seqeval(tmp_path):
     assert out["sentences"] == len(sentences) and out["tokens"] == sum(map(len, tags))
     assert out["entities"] == dict(sorted(Counter(e[0] for t in tags for e in get_entities(t)).items()))
     assert out["f1"] == 1.0
+
+
+def test_images_not_pulled_are_said_with_the_command_that_gets_them(tmp_path, monkeypatch):
+    """A clone that pulled the labels (annover pull) and not the images: the export with --images names
+    the DVC command that gets the version's images, and that command, run as said, is enough. Before,
+    'no such folder — give the folder the tasks' images are in'."""
+    voc1, voc2 = _voc_rounds(tmp_path)
+    repo, bare = _published(tmp_path, "det")
+    monkeypatch.chdir(repo.root)
+    for n, voc in enumerate((voc1, voc2)):  # round 2 adds images: the data changed between versions
+        shutil.rmtree("data", ignore_errors=True)
+        _images(voc / "Annotations", repo.root / "data")
+        _run(sys.executable, "-m", "dvc", "add", "-q", "data", cwd=repo.root)
+        git("add", "data.dvc", ".gitignore", cwd=repo.root)
+        git("commit", "-qm", f"images {n}", cwd=repo.root)
+        _run(sys.executable, "-m", "dvc", "push", "-q", "-r", "annover", cwd=repo.root)
+        repo.snapshot(str(voc), source_data="data", message=f"round {n + 1}")
+    _publish(repo)
+    clone = _clone(bare, tmp_path / "ci", pull="annover")  # main (v2): its labels, every version's, no image
+    for rev in ("v1", "v2"):  # v1: the work tree's data.dvc is v2's, so the hint checks out v1's first
+        p = subprocess.run([sys.executable, "-m", "annover", "export", rev, "--format", "coco", "--out",
+                            str(tmp_path / rev), "--images", "data"], cwd=clone, capture_output=True, text=True)
+        assert p.returncode == 14, p.stderr
+        command = re.search(r"`([^`]*dvc pull[^`]*)`", p.stderr).group(1)
+        subprocess.run(command, shell=True, cwd=clone, check=True, capture_output=True)
+        _run(sys.executable, "-m", "annover", "export", rev, "--format", "coco", "--out", str(tmp_path / rev),
+             "--images", "data", cwd=clone)
+        exported = sorted(p.name for p in (tmp_path / rev).rglob("*.jpg"))
+        assert exported == sorted(f"{x.stem}.jpg" for x in (voc1 if rev == "v1" else voc2).glob("Annotations/*"))

@@ -10,6 +10,7 @@ import errno
 import json
 import os
 import re
+import shlex
 import shutil
 import sys
 import tempfile
@@ -232,7 +233,7 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
             files = label_files(fmt, files, r.data)  # COCO: annotations.json beside images/, or its splits
             done = None if progress is None else (lambda n, total: progress("finding images", n, total))
             rows = None if r.dataset is None else r.dataset.data.column("task_key").to_pylist()
-            placed = find_images(fmt, images, tables["tasks"], cfg_text, files, done, path, rows)
+            placed = find_images(fmt, images, tables["tasks"], cfg_text, files, done, path, rows, _fetch(repo, v))
         try:
             if r.dataset is not None:  # with --images: the image column's bytes written into the dataset
                 dataset = r.dataset if placed is None else with_images(r.dataset, placed, cfg_text)
@@ -349,6 +350,24 @@ def _to_stdout(repo: RepoCore, rev: str, fmt: str, table: str, resolve: str | No
         size += len(chunk)
     stream.flush()
     return ExportResult(v.id, fmt, STDOUT, size, _items(fmt, tables, table), missing)
+
+
+def _fetch(repo: RepoCore, v: Version) -> str | None:
+    """What gets version ``v``'s images where it is linked to source data DVC tracks (``snapshot --source``):
+    its ``PATH.dvc`` pulled, checked out of the version's commit first where the work tree's names other data."""
+    src = v.record.get("source") or {}
+    if not src.get("path") or not src.get("dvc_md5"):
+        return None
+    path = src["path"]
+    pointer = shlex.quote(f"{path}.dvc")
+    command = f"dvc pull {pointer}"
+    if dvc_adapter.tracked_md5(repo.toplevel / path) != src["dvc_md5"]:
+        commit = repo.commit_of(v.id)
+        if commit is None:
+            return None
+        command = f"git checkout {commit[:12]} -- {pointer} && {command}"
+    return f"the version's images are its source data {path!r}, tracked by DVC: from the repository's top, " \
+           f"`{command}` gets them (then --images {shlex.quote(path)}); or give the folder they are in"
 
 
 def _write_all(stream: Any, data: bytes) -> None:

@@ -290,16 +290,18 @@ def _coco_place(folder: str, name: str, key: str) -> str:
 
 def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: str | None, files: dict[str, bytes],
                 progress: Callable[[int, int], None] | None = None, out: Path | None = None,
-                rows: list[str] | None = None) -> Placed:
+                rows: list[str] | None = None, fetch: str | None = None) -> Placed:
     """The file of ``images_dir`` for each image of the folder ``files`` (Hugging Face: of the dataset's
     rows, their task keys ``rows``): found by its tail, and checked against the sha256 the task recorded
-    (exit 14 for one not found, 3 for one that differs)."""
+    (exit 14 for one not found, 3 for one that differs). ``fetch``: how to get the version's images, the
+    hint of a folder or image not found (a version linked to source data DVC tracks)."""
     if fmt not in WITH_IMAGES:
         raise UsageError(f"--images is for the formats {', '.join(WITH_IMAGES)}, not {fmt}",
                          "leave --images out, or export --format yolo, voc, coco or hf")
     root = Path(images_dir)
     if not root.is_dir():
-        raise NotFoundError(f"--images {images_dir}: no such folder", "give the folder the tasks' images are in")
+        raise NotFoundError(f"--images {images_dir}: no such folder",
+                            fetch or "give the folder the tasks' images are in")
     skip = None if out is None else Path(os.path.realpath(Path(out).parent)) / Path(out).name
     if skip is not None and _under(Path(os.path.realpath(root)), skip):
         raise UsageError(f"--images {images_dir} is --out {out} or inside it: the export replaces --out, and the "
@@ -311,8 +313,8 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
     if lost:
         more = f" (and {len(lost) - 1} more)" if len(lost) > 1 else ""
         raise NotFoundError(f"--images {images_dir}: task {lost[0][0]!r}: its image {lost[0][1]!r} is in no file "
-                            f"below it{more}", "give the folder the tasks' images are in (the path the task "
-                            "gives, or its file name, below it)")
+                            f"below it{more}", fetch or "give the folder the tasks' images are in (the path the "
+                            "task gives, or its file name, below it)")
     found: dict[str, str] = {}
     whose: dict[str, str] = {}  # path in the folder -> the task whose image it is
     mismatched: list[Mismatch] = []
