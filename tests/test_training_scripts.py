@@ -110,8 +110,11 @@ def test_a_version_is_read_by_git_url_and_without_annover(tmp_path):
     _, bare, _, _ = _text_repo(tmp_path)
     clone = _clone(bare, tmp_path / "ci", "v2")
     here = annover.load("v2", repo=clone)
+    dataset = annover.load("v2", repo=clone, format="hf", resolve="latest")
     for url in (f"file://{bare}", str(bare)):  # no clone: git and the DVC remote only
         assert annover.load("v2", repo=url).equals(here)
+        by_url = annover.load("v2", repo=url, format="hf", resolve="latest")  # was: "clone it first"
+        assert by_url.features == dataset.features and by_url.data.table.equals(dataset.data.table)
         assert annover.resolve("v2", repo=url) == (clone / ".annover" / "HEAD").read_text().strip()
         assert annover.resolve("v1", repo=url) == annover.resolve("HEAD~1", repo=clone) != annover.resolve(repo=url)
     # the README's recipe, with annover not importable, and DuckDB over the same part files

@@ -380,13 +380,7 @@ class Repo(RepoCore):
         """
         keys = reading.task_keys(tasks) if tasks is not None else None  # (a load without tasks= imports no reader)
         if format is not None:
-            if format != "hf":
-                raise UsageError(f"unknown load format {format!r}", "use format='hf', or none for an Arrow table")
-            if columns is not None or table != "annotations" or keys is not None:
-                given = "columns=" if columns is not None else "table=" if table != "annotations" else "tasks="
-                raise UsageError(f"format='hf' makes one row per task of its own columns, so {given} does not apply",
-                                 "leave it out, or select the Dataset's rows or columns with .filter() or "
-                                 ".select_columns([...])")
+            export_.check_load_format(format, table, columns, keys)
             return export_.load_hf(self, rev, resolve, model_version)
         return self.read_table(rev, table, model_version, columns, keys)
 

@@ -384,11 +384,39 @@ def _items(fmt: str, tables: dict, table: str) -> int:
     return tables[table].num_rows if fmt in TABLE_FORMATS else tables["tasks"].num_rows
 
 
+def check_load_format(format: str, table: str, columns: list[str] | None, keys: "pa.Array | None") -> None:
+    """Refuse (UsageError) a ``load`` format other than ``hf``, and the arguments of a table it has no use for."""
+    if format != "hf":
+        raise UsageError(f"unknown load format {format!r}", "use format='hf', or none for an Arrow table")
+    if columns is not None or table != "annotations" or keys is not None:
+        given = "columns=" if columns is not None else "table=" if table != "annotations" else "tasks="
+        raise UsageError(f"format='hf' makes one row per task of its own columns, so {given} does not apply",
+                         "leave it out, or select the Dataset's rows or columns with .filter() or "
+                         ".select_columns([...])")
+
+
 def load_hf(repo: RepoCore, rev: str, resolve: str | None = None,
             predictions: str | None = None) -> "datasets.Dataset":
     """Version ``rev`` as a Hugging Face ``datasets.Dataset`` (one answer per task by ``resolve``,
     or model version ``predictions``), its ClassLabel features from the version's config."""
     _, tables, cfg_text = _read_version(repo, rev, predictions)
+    return _dataset(tables, cfg_text, resolve, predictions)
+
+
+def load_hf_url(url: str, rev: str, resolve: str | None = None,
+                predictions: str | None = None) -> "datasets.Dataset":
+    """:func:`load_hf` of the repository at git URL ``url``, read through DVC's API as :func:`load_url` reads."""
+    fs, v = version_at_url(url, rev)
+    if predictions is not None:
+        check_has_model(v, predictions, rev, "(none: load its answers without model_version=)")
+    store = FsStore(fs, ANNOVER_DIR)
+    tables = {name: read_version_table(store, v, name) for name in C.TABLES}
+    cfg_text = store.get(v.config_ref, "labeling config").decode("utf-8") if v.config_ref else None
+    return _dataset(tables, cfg_text, resolve, predictions)
+
+
+def _dataset(tables: "dict[str, pa.Table]", cfg_text: str | None, resolve: str | None,
+             predictions: str | None) -> "datasets.Dataset":
     r = render_train(Format.HF, tables, cfg_text, resolve, predictions)
     assert r.dataset is not None
     return r.dataset

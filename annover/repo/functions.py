@@ -77,7 +77,7 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
     repository you have not cloned, a git URL: then ``rev`` is a git rev (a tag such as
     ``v2``, a branch, ``HEAD``) and everything is read through DVC's API from the DVC remote.
 
-    ``format="hf"``: the version as a Hugging Face ``datasets.Dataset`` instead, one row per
+    ``format="hf"``: the version as a Hugging Face ``datasets.Dataset`` instead (here or by URL), one row per
     task, ClassLabel features from the labeling config, one answer per task by ``resolve``
     (or ``model_version``'s predictions); see docs/formats.md.
 
@@ -96,16 +96,14 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
     that does not exist and is not a git URL is a :class:`~annover.errors.NotFoundError`.
     """
     local = _local_repo(repo)
-    if format is not None:
-        if local is None:
-            raise UsageError(f"format={format!r} reads a repository on this machine, and {repo} is not one",
-                             "clone it first (git clone URL && dvc pull), or load its tables by URL without format=")
+    if local is not None:
         return local.load(rev, table, model_version=model_version, columns=columns, format=format, resolve=resolve,
                           tasks=tasks)
-    if local is not None:
-        return local.load(rev, table, model_version=model_version, columns=columns, tasks=tasks)
-    return export_.load_url(str(repo), rev, table, model_version, columns,
-                            reading.task_keys(tasks) if tasks is not None else None)
+    keys = reading.task_keys(tasks) if tasks is not None else None
+    if format is not None:
+        export_.check_load_format(format, table, columns, keys)
+        return export_.load_hf_url(str(repo), rev, resolve, model_version)
+    return export_.load_url(str(repo), rev, table, model_version, columns, keys)
 
 
 def resolve(rev: str = "HEAD", *, repo: RepoLike = None) -> str:
