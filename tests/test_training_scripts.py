@@ -161,18 +161,26 @@ def _images(xmls: Path, data: Path) -> None:
         Image.new("RGB", tuple(size), (i * 20, 80, 160)).save(data / name)
 
 
-def test_detection_pipeline_reads_the_same_files_in_two_clones(tmp_path, monkeypatch):
+def _det_repo(tmp_path: Path) -> tuple[annover.Repo, Path, Path, Path]:
+    """v1 and v2 of the VOC rounds, each linked to its images (``data/``, tracked by DVC; round 2 adds
+    images), published: (repo, git URL, round 1, round 2)."""
     voc1, voc2 = _voc_rounds(tmp_path)
     repo, bare = _published(tmp_path, "det")
-    _images(voc2 / "Annotations", repo.root / "data")
-    _run(sys.executable, "-m", "dvc", "add", "-q", "data", cwd=repo.root)
-    git("add", "data.dvc", ".gitignore", cwd=repo.root)
-    git("commit", "-qm", "images", cwd=repo.root)
-    _run(sys.executable, "-m", "dvc", "push", "-q", "-r", "annover", cwd=repo.root)
-    monkeypatch.chdir(repo.root)
-    repo.snapshot(str(voc1), source_data="data", message="round 1")
-    repo.snapshot(str(voc2), source_data="data", message="round 2")
+    for n, voc in enumerate((voc1, voc2)):
+        if n:
+            shutil.rmtree(repo.root / "data")
+        _images(voc / "Annotations", repo.root / "data")
+        _run(sys.executable, "-m", "dvc", "add", "-q", "data", cwd=repo.root)
+        git("add", "data.dvc", ".gitignore", cwd=repo.root)
+        git("commit", "-qm", f"images {n + 1}", cwd=repo.root)
+        _run(sys.executable, "-m", "dvc", "push", "-q", "-r", "annover", cwd=repo.root)
+        repo.snapshot(str(voc), source_data=str(repo.root / "data"), message=f"round {n + 1}")
     _publish(repo)
+    return repo, bare, voc1, voc2
+
+
+def test_detection_pipeline_reads_the_same_files_in_two_clones(tmp_path):
+    repo, bare, voc1, voc2 = _det_repo(tmp_path)
     outs = [_script("detection_pipeline.py", "v2", "data", str(tmp_path / f"out{n}"),
                     cwd=_clone(bare, tmp_path / f"clone{n}", "v2")) for n in (1, 2)]
     assert outs[0] == outs[1]  # every exported file byte for byte, on both machines
@@ -184,6 +192,20 @@ def test_detection_pipeline_reads_the_same_files_in_two_clones(tmp_path, monkeyp
         assert out["coco"][split]["images"] == out["yolo"][split]["images"] == len(stems)
         assert out["coco"][split]["boxes"] == out["yolo"][split]["boxes"] == boxes
         assert out["coco"][split]["classes"] == out["yolo"][split]["classes"]
+    # a clone that pulled the labels alone (annover pull), not the images: the export with --images
+    # names the DVC command that gets the version's images, and that command, run as said, is enough.
+    # Before: "no such folder — give the folder the tasks' images are in". For v1 the work tree's
+    # data.dvc is v2's: the command checks v1's out first.
+    clone = _clone(bare, tmp_path / "labels-only", pull="annover")
+    for rev, voc in (("v1", voc1), ("v2", voc2)):
+        args = ("export", rev, "--format", "coco", "--out", str(tmp_path / rev), "--images", "data")
+        p = subprocess.run([sys.executable, "-m", "annover", *args], cwd=clone, capture_output=True, text=True)
+        assert p.returncode == 14, p.stderr
+        command = re.search(r"`([^`]*dvc pull[^`]*)`", p.stderr).group(1)
+        subprocess.run(command, shell=True, cwd=clone, check=True, capture_output=True)
+        _run(sys.executable, "-m", "annover", *args, cwd=clone)
+        exported = sorted(f.name for f in (tmp_path / rev).rglob("*.jpg"))
+        assert exported == sorted(f"{x.stem}.jpg" for x in voc.glob("Annotations/*"))
 
 
 def test_ner_conll_and_dataset_agree_with_seqeval(tmp_path):
@@ -206,31 +228,3 @@ def test_ner_conll_and_dataset_agree_with_seqeval(tmp_path):
     assert out["entities"] == dict(sorted(Counter(e[0] for t in tags for e in get_entities(t)).items()))
     assert out["f1"] == 1.0
 
-
-def test_images_not_pulled_are_said_with_the_command_that_gets_them(tmp_path, monkeypatch):
-    """A clone that pulled the labels (annover pull) and not the images: the export with --images names
-    the DVC command that gets the version's images, and that command, run as said, is enough. Before,
-    'no such folder — give the folder the tasks' images are in'."""
-    voc1, voc2 = _voc_rounds(tmp_path)
-    repo, bare = _published(tmp_path, "det")
-    monkeypatch.chdir(repo.root)
-    for n, voc in enumerate((voc1, voc2)):  # round 2 adds images: the data changed between versions
-        shutil.rmtree("data", ignore_errors=True)
-        _images(voc / "Annotations", repo.root / "data")
-        _run(sys.executable, "-m", "dvc", "add", "-q", "data", cwd=repo.root)
-        git("add", "data.dvc", ".gitignore", cwd=repo.root)
-        git("commit", "-qm", f"images {n}", cwd=repo.root)
-        _run(sys.executable, "-m", "dvc", "push", "-q", "-r", "annover", cwd=repo.root)
-        repo.snapshot(str(voc), source_data="data", message=f"round {n + 1}")
-    _publish(repo)
-    clone = _clone(bare, tmp_path / "ci", pull="annover")  # main (v2): its labels, every version's, no image
-    for rev in ("v1", "v2"):  # v1: the work tree's data.dvc is v2's, so the hint checks out v1's first
-        p = subprocess.run([sys.executable, "-m", "annover", "export", rev, "--format", "coco", "--out",
-                            str(tmp_path / rev), "--images", "data"], cwd=clone, capture_output=True, text=True)
-        assert p.returncode == 14, p.stderr
-        command = re.search(r"`([^`]*dvc pull[^`]*)`", p.stderr).group(1)
-        subprocess.run(command, shell=True, cwd=clone, check=True, capture_output=True)
-        _run(sys.executable, "-m", "annover", "export", rev, "--format", "coco", "--out", str(tmp_path / rev),
-             "--images", "data", cwd=clone)
-        exported = sorted(p.name for p in (tmp_path / rev).rglob("*.jpg"))
-        assert exported == sorted(f"{x.stem}.jpg" for x in (voc1 if rev == "v1" else voc2).glob("Annotations/*"))
