@@ -250,3 +250,12 @@ def test_snapshot_options_of_the_wrong_type_are_usage_errors(sentiment_repo):
         with pytest.raises(UsageError, match=rf"^{next(iter(given))}=\d is int, not text"):
             sentiment_repo.snapshot(export, message="x", **given)
     assert len(sentiment_repo.log()) == 1
+
+
+def test_several_answers_in_python_name_the_keyword_as_well_as_the_option(sentiment_repo, tmp_path):
+    """A training format of a task with two answers, called from Python: the hint named only the CLI's
+    ``--resolve``; it also names ``resolve=``, as ``--force`` names ``force=True``."""
+    with pytest.raises(UsageError) as e:
+        sentiment_repo.export("HEAD", "hf", tmp_path / "out")
+    assert "--resolve" in str(e.value) and "resolve= in Python" in str(e.value), e.value
+    assert not (tmp_path / "out").exists()

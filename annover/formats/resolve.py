@@ -302,7 +302,7 @@ def _choose(task: str, answers: dict[str, list[dict]], rule: str, who: str | Non
         hint_rules = hint_rules.replace("ground-truth, ", "")  # the rule given: no way out
     names = ", ".join(f"{k}" for k in keys[:4])
     raise UsageError(f"task {task!r} has {len(keys)} {what} ({names}){marked} and a training format holds one",
-                     f"choose with --resolve {hint_rules}")
+                     f"choose with --resolve {hint_rules} (resolve= in Python)")
 
 
 def _answer_sizes(ann: "pa.Table") -> dict[str, tuple[int, int]]:
