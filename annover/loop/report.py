@@ -14,6 +14,7 @@ rate shift; agreement and class balance over the history; the top suspects.
 from __future__ import annotations
 
 import html
+import os
 import re
 import unicodedata
 from pathlib import Path
@@ -147,10 +148,11 @@ def bars(items: list[tuple[str, float]], width: int = 520, unit: str = "") -> st
     top = max(v for _, v in items) or 1
     h, label_w = 22, 170
     rows = []
+    shown = _shorts([name for name, _ in items], label_w - 10, 12)
     for i, (name, v) in enumerate(items):
         w = (width - label_w - 60) * (v / top)
         y = i * h
-        rows.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{_e(_short(name, label_w - 10, 12))}</text>'
+        rows.append(f'<text x="{label_w - 6}" y="{y + 15}" text-anchor="end">{_e(shown[i])}</text>'
                     f'<rect x="{label_w}" y="{y + 3}" width="{w:.1f}" height="{h - 6}" '
                     f'fill="{PALETTE[i % len(PALETTE)]}"><title>{_e(name)}: {_e(v)}</title></rect>'
                     f'<text x="{label_w + w + 5:.1f}" y="{y + 15}">{_e(_num(v))}{unit}</text>')
@@ -165,12 +167,12 @@ def heatmap(labels_y: list[str], labels_x: list[str], matrix: list[list[float]],
     cell, left, top_m = 46, 130, 90
     top = max((v for r in matrix for v in r), default=0) or 1
     out = []
-    for j, lx in enumerate(labels_x):
+    for j, lx in enumerate(_shorts(labels_x, 118, 11)):
         x = left + j * cell + cell / 2
-        out.append(f'<text transform="translate({x:.1f},{top_m - 6}) rotate(-40)" font-size="11">{_e(_short(lx, 118, 11))}</text>')
-    for i, ly in enumerate(labels_y):
+        out.append(f'<text transform="translate({x:.1f},{top_m - 6}) rotate(-40)" font-size="11">{_e(lx)}</text>')
+    for i, (ly, shown) in enumerate(zip(labels_y, _shorts(labels_y, left - 10, 11))):
         y = top_m + i * cell
-        out.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end" font-size="11">{_e(_short(ly, left - 10, 11))}</text>')
+        out.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end" font-size="11">{_e(shown)}</text>')
         for j, v in enumerate(matrix[i]):
             t = v / top
             diag = labels_x[j] == ly
@@ -194,7 +196,7 @@ def _xticks(xs: list[str], at: Callable[[int], float], y: float) -> list[str]:
     """The versions' names under a chart, slanted so that twelve of them do not run into each other,
     each cut at its end (…) rather than to a prefix that many share («2024-round»)."""
     return [f'<text transform="translate({at(i):.1f},{y}) rotate(-40)" text-anchor="end" font-size="10">'
-            f'<title>{_e(x)}</title>{_e(_short(x, 118, 10))}</text>' for i, x in enumerate(xs)]
+            f'<title>{_e(x)}</title>{_e(cut)}</text>' for i, (x, cut) in enumerate(zip(xs, _shorts(xs, 118, 10)))]
 
 
 def lines(xs: list[str], series: dict[str, list[float | None]], lo: float = 0.0, hi: float = 1.0,
@@ -214,6 +216,7 @@ def lines(xs: list[str], series: dict[str, list[float | None]], lo: float = 0.0,
     for tick in (lo, (lo + hi) / 2, hi):
         out.append(f'<text x="{left - 4}" y="{y_of(tick) + 4:.1f}" text-anchor="end" font-size="10">{tick:g}</text>')
     out += _xticks(xs, lambda i: left + i * step, top + ph + 12)
+    names = _shorts(sorted(series), right - 30, 11)
     for k, (name, vals) in enumerate(sorted(series.items())):
         colour = PALETTE[k % len(PALETTE)]
         pts = [(left + i * step, y_of(max(lo, min(hi, v))), xs[i], v) for i, v in enumerate(vals) if v is not None]
@@ -224,7 +227,7 @@ def lines(xs: list[str], series: dict[str, list[float | None]], lo: float = 0.0,
             out.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3.5" fill="{colour}"><title>{_e(version)} '
                        f'{_e(name)}: {v:.3f}</title></circle>')
         out.append(f'<rect x="{left + pw + 12}" y="{top + k * 18}" width="10" height="10" fill="{colour}"/>'
-                   f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(_short(name, right - 30, 11))}</text>')
+                   f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(names[k])}</text>')
     return _svg(width, height, "".join(out))
 
 
@@ -254,9 +257,10 @@ def stacked(xs: list[str], shares: list[dict[str, int]], width: int = 560, heigh
                        f'fill="{colour[lab]}"><title>{_e(x)} {_e(lab)}: {s.get(lab, 0)} '
                        f'({100 * s.get(lab, 0) / total:.0f}%)</title></rect>')
     out += _xticks(xs, lambda i: left + i * bw + bw / 2, top + ph + 12)
+    names = _shorts(labels[::-1], right - 30, 11)
     for k, lab in enumerate(reversed(labels)):  # top down, as the stacks are
         out.append(f'<rect x="{left + pw + 12}" y="{top + k * 18}" width="10" height="10" fill="{colour[lab]}"/>'
-                   f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(_short(lab, right - 30, 11))}</text>')
+                   f'<text x="{left + pw + 26}" y="{top + k * 18 + 9}" font-size="11">{_e(names[k])}</text>')
     return _svg(width, height, "".join(out))
 
 
@@ -300,6 +304,35 @@ def _short(name: str, px: float, font: float) -> str:
             break
         out += ch
     return out + "…"
+
+
+def _shorts(names: list[str], px: float, font: float) -> list[str]:
+    """Each name cut as :func:`_short` cuts it, but names that would then read the same (``Product defect:
+    battery`` and ``Product defect: screen`` both ``Product defect:…``, the rows of a confusion matrix
+    that a reader had to hover to tell apart) keep their start, an ellipsis, then where they differ."""
+    cut = [_short(n, px, font) for n in names]
+    groups: dict[str, list[str]] = {}
+    for n, c in zip(names, cut):
+        groups.setdefault(c, []).append(n)
+    parts: dict[str, int] = {}  # where a name parts from the nearest of its group (its neighbours in order)
+    for group in groups.values():
+        group = sorted(set(group))
+        for a, b in zip(group, group[1:]):
+            common = len(os.path.commonprefix([a, b]))
+            parts[a], parts[b] = max(parts.get(a, 0), common), max(parts.get(b, 0), common)
+    return [_short_at(n, parts[n], px, font) if n in parts else c for n, c in zip(names, cut)]
+
+
+def _short_at(name: str, at: int, px: float, font: float) -> str:
+    """``name`` cut to fit around character ``at`` (where it parts from names of the same start): a short
+    head, an ellipsis, then from the word that holds ``at`` (its last 6 characters if that word is long)."""
+    start = name.rfind(" ", 0, at) + 1
+    if start == 0 or at - start > 12:
+        start = max(0, at - 6)
+    room = px / font
+    tail = min(sum(map(_em, name[start:])), room - 4, room * 0.7)
+    return _short(name[:start].rstrip(), (room - tail) * font, font).rstrip("…") + "…" + \
+        _short(name[start:], (tail + 0.01) * font, font)
 
 
 #: A cell whose text has a run of more characters than this with no space (a task key that is a path or
