@@ -51,3 +51,60 @@ def test_chart_names_that_share_their_start_stay_apart():
     for shown, name in zip(bars, NAMES):  # what is drawn is pieces of the name, in order
         head, *rest = shown.split("…")
         assert name.startswith(head) and all(piece in name for piece in rest), (shown, name)
+
+
+RTL = "شكوى الشحن"  # "shipping complaint"
+CONFIG = ('<View><Text name="text" value="$text"/><Choices name="topic" toName="text" choice="single">'
+          f'<Choice value="{RTL}"/><Choice value="Praise"/><Choice value="Other"/></Choices></View>')
+
+
+def _answer(task: int, k: int, who: str, label: str) -> dict:
+    return {"id": 10 * task + k, "completed_by": {"id": k + 1, "email": who}, "was_cancelled": False,
+            "ground_truth": False, "created_at": f"2026-11-01T10:0{k}:00Z", "updated_at": f"2026-11-01T10:0{k}:00Z",
+            "result": [{"id": f"r{task}{k}", "from_name": "topic", "to_name": "text", "type": "choices",
+                        "value": {"choices": [label]}}]}
+
+
+@pytest.fixture
+def rtl_repo(tmp_path, monkeypatch):
+    """Three annotators; on each task one of them gives the Arabic label where the two others say Praise."""
+    root = tmp_path / "labels"
+    repo = annover.init(root)
+    (root / "labeling.xml").write_text(CONFIG)
+    monkeypatch.chdir(root)
+    people = ["amal@example.com", "bob@example.com", "chen@example.com"]
+    tasks = [{"id": i + 1, "data": {"ext": f"t{i}", "text": f"order {i} arrived late"},
+              "annotations": [_answer(i, k, who, RTL if k == i % 3 else "Praise") for k, who in enumerate(people)]}
+             for i in range(6)]
+    (root / "export.json").write_text(json.dumps(tasks, ensure_ascii=False))
+    repo.snapshot("export.json", config="labeling.xml", key="data.ext", message="round 1")
+    return repo
+
+
+def test_a_right_to_left_label_in_a_suspect_s_reasons_keeps_the_words_after_it_in_place(rtl_repo, tmp_path):
+    """"amal said 'شكوى الشحن'; 2 of 2 others said 'Praise'" was drawn "said '2 ;شكوى الشحن' of 2 others":
+    the digits and the quote after an Arabic label joined its right-to-left run. Each such label is set
+    apart now: in Chromium the "2" after the label is drawn to its right."""
+    out = tmp_path / "r.html"
+    rtl_repo.report("HEAD", out)
+    sync_api = _browser()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.goto(out.as_uri())
+            places = page.evaluate("""(label) => [...document.querySelectorAll("td")]
+              .filter((td) => td.textContent.includes("others said")).map((td) => {
+                const nodes = [], walk = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+                while (walk.nextNode()) nodes.push(walk.currentNode);
+                const at = (i) => { for (const n of nodes) { if (i <= n.length) return [n, i]; i -= n.length; } };
+                const box = (a, b) => { const r = document.createRange(); r.setStart(...at(a)); r.setEnd(...at(b));
+                                        return r.getBoundingClientRect(); };
+                const text = td.textContent, i = text.indexOf(label), j = text.indexOf("of", i) - 2;
+                return [box(i, i + label.length).right, box(j, j + 1).left, text.slice(j, j + 1)];
+              })""", RTL)
+        finally:
+            browser.close()
+    assert len(places) == 6, places
+    for label_right, digit_left, digit in places:
+        assert digit == "2" and digit_left >= label_right - 1, places
