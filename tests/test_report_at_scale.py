@@ -108,3 +108,20 @@ def test_a_right_to_left_label_in_a_suspect_s_reasons_keeps_the_words_after_it_i
     assert len(places) == 6, places
     for label_right, digit_left, digit in places:
         assert digit == "2" and digit_left >= label_right - 1, places
+
+
+def test_a_report_of_an_empty_version_draws_no_table_of_headings_only(tmp_path, monkeypatch):
+    """A version of no task: "Agreement per control" was a row of seven headings over nothing, a table
+    that seemed to have failed to draw; it says there is nothing to show, and the note says why."""
+    root = tmp_path / "labels"
+    repo = annover.init(root)
+    (root / "labeling.xml").write_text(CONFIG)
+    (root / "export.json").write_text("[]")
+    monkeypatch.chdir(root)
+    repo.snapshot("export.json", config="labeling.xml", message="empty")
+    out = tmp_path / "r.html"
+    repo.report("HEAD", out)
+    page_html = out.read_text()
+    assert "<tbody></tbody>" not in page_html
+    agreement = page_html.split("<h3>Agreement per control</h3>")[1].split("</div>")[0]
+    assert "nothing to show" in agreement and "agreement needs two or more" in page_html

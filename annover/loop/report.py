@@ -350,7 +350,10 @@ def _td(x: Any, head: str | None) -> str:
 
 def table(head: list[str], rows: list[list[Any]], cls: str = "") -> str:
     """A table; ``cls="wide"`` (the suspects: long keys and reasons) is one block per row on a phone, each
-    cell under its column's name, where five columns left the reasons a few letters wide."""
+    cell under its column's name, where five columns left the reasons a few letters wide. No rows: says so,
+    where a row of headings over nothing looked like a table that failed to draw."""
+    if not rows:
+        return '<p class="muted">nothing to show</p>'
     names = head if cls == "wide" else [None] * len(head)
     body = "".join("<tr>" + "".join(_td(c, h) for c, h in zip(r, names)) + "</tr>" for r in rows)
     return (f'<table class="{cls}"><thead><tr>{"".join(f"<th>{_e(h)}</th>" for h in head)}</tr></thead>'
