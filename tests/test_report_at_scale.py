@@ -11,7 +11,7 @@ import pytest
 
 import annover
 from annover.loop import report
-from tests.test_report import CHROMIUM, _browser
+from tests.test_report import CHROMIUM, _browser, loop_repo  # noqa: F401 (a fixture)
 
 #: a support team's taxonomy: many names share a start ("Product defect: ...") and are too long for an axis
 TOPICS = ["Billing / Invoice dispute", "Shipping — delayed more than two weeks", "Product defect: battery",
@@ -125,3 +125,24 @@ def test_a_report_of_an_empty_version_draws_no_table_of_headings_only(tmp_path, 
     assert "<tbody></tbody>" not in page_html
     agreement = page_html.split("<h3>Agreement per control</h3>")[1].split("</div>")[0]
     assert "nothing to show" in agreement and "agreement needs two or more" in page_html
+
+
+def test_a_suspect_s_reasons_are_one_a_line(loop_repo, tmp_path):
+    """A suspect's reasons (what annotators said, what the model says, what changed since the parent) ran
+    together as one paragraph, joined with "; " that the reasons use inside themselves too: ten lines to
+    pick apart per row at 60 classes. In Chromium each reason now starts a line of its own."""
+    out = tmp_path / "r.html"
+    loop_repo.report("HEAD", out)
+    items = loop_repo.suspects("HEAD", limit=report.SUSPECTS_SHOWN).to_json()["suspects"]
+    assert any(len(i["reasons"]) > 1 for i in items)  # else this would test nothing
+    sync_api = _browser()
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
+        try:
+            page = browser.new_page(viewport={"width": 1440, "height": 900})
+            page.goto(out.as_uri())
+            cells = page.evaluate("""() => [...document.querySelectorAll("table.wide tbody tr")]
+              .map((tr) => tr.lastElementChild.innerText)""")
+        finally:
+            browser.close()
+    assert [c.split("\n") for c in cells] == [[r["text"] for r in i["reasons"]] for i in items]

@@ -541,7 +541,7 @@ def _suspects(d: dict) -> str:
     return notes + more + table(["task", "control", *(["region", "where"] if regions else []), "label", "score",
                                  "reasons"],
                                 [[i["task_key"], i["control"], *([i.get("region"), i.get("where")] if regions else []),
-                                  i["label"], i["score"], "; ".join(r["text"] for r in i["reasons"])]
+                                  i["label"], i["score"], "\n".join(r["text"] for r in i["reasons"])]
                                  for i in items], "wide")
 
 
@@ -568,7 +568,7 @@ h3{font-size:15px;margin:18px 0 6px}h4{font-size:13px;margin:12px 0 4px;font-wei
 .card{border:1px solid #dde;border-radius:6px;padding:8px 14px;min-width:90px;background:#fafbfd}
 .card b{display:block;font-size:20px}.card span{color:#666;font-size:12px}
 table{border-collapse:collapse;margin:6px 0 10px;font-size:12.5px}th,td{border:1px solid #dde;padding:3px 8px;text-align:left}
-th{background:#eef2f7}tbody tr:nth-child(even){background:#fafbfd}.wide td:last-child{max-width:560px}
+th{background:#eef2f7}tbody tr:nth-child(even){background:#fafbfd}.wide td:last-child{max-width:560px;white-space:pre-line}
 svg.chart{display:block;margin:4px 0;font-size:12px;font-family:inherit}.row{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}
 nav a{margin-right:12px}.axis{font-size:11px;fill:#555}
 svg.chart{max-width:100%;height:auto}table{display:block;max-width:100%;overflow-x:auto}.row>*{min-width:0;max-width:100%}
