@@ -172,7 +172,8 @@ def heatmap(labels_y: list[str], labels_x: list[str], matrix: list[list[float]],
         out.append(f'<text transform="translate({x:.1f},{top_m - 6}) rotate(-40)" font-size="11">{_e(lx)}</text>')
     for i, (ly, shown) in enumerate(zip(labels_y, _shorts(labels_y, left - 10, 11))):
         y = top_m + i * cell
-        out.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end" font-size="11">{_e(shown)}</text>')
+        out.append(f'<text x="{left - 6}" y="{y + cell / 2 + 4:.1f}" text-anchor="end" font-size="11">'
+                   f'{_e(shown)}</text>')
         for j, v in enumerate(matrix[i]):
             t = v / top
             diag = labels_x[j] == ly
@@ -568,7 +569,8 @@ h3{font-size:15px;margin:18px 0 6px}h4{font-size:13px;margin:12px 0 4px;font-wei
 .card{border:1px solid #dde;border-radius:6px;padding:8px 14px;min-width:90px;background:#fafbfd}
 .card b{display:block;font-size:20px}.card span{color:#666;font-size:12px}
 table{border-collapse:collapse;margin:6px 0 10px;font-size:12.5px}th,td{border:1px solid #dde;padding:3px 8px;text-align:left}
-th{background:#eef2f7}tbody tr:nth-child(even){background:#fafbfd}.wide td:last-child{max-width:560px;white-space:pre-line}
+th{background:#eef2f7}tbody tr:nth-child(even){background:#fafbfd}
+.wide td:last-child{max-width:560px;white-space:pre-line}
 svg.chart{display:block;margin:4px 0;font-size:12px;font-family:inherit}.row{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}
 nav a{margin-right:12px}.axis{font-size:11px;fill:#555}
 svg.chart{max-width:100%;height:auto}table{display:block;max-width:100%;overflow-x:auto}.row>*{min-width:0;max-width:100%}
