@@ -20,19 +20,27 @@ TOPICS = ["Billing / Invoice dispute", "Shipping — delayed more than two weeks
 NAMES = TOPICS + [f"{t} — subtype {i}" for i, t in enumerate(TOPICS * 3)]
 
 
-def _visible_names(page_html: str) -> list[list[str]]:
-    """The names each chart draws (its axes' and legend's texts), as Chromium lays them out."""
+def _evaluate(js: str, arg: object = None, *, url: str | None = None, page_html: str | None = None) -> object:
+    """``js`` (called with ``arg``) evaluated in Chromium at 1440x900 on the page at ``url`` or ``page_html``."""
     sync_api = _browser()
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
         try:
             page = browser.new_page(viewport={"width": 1440, "height": 900})
-            page.set_content(f"<html><head><style>{report.CSS}</style></head><body>{page_html}</body></html>")
-            return page.evaluate("""() => [...document.querySelectorAll("svg.chart")].map((svg) =>
-              [...svg.querySelectorAll("text")].map((t) => [...t.childNodes].filter((n) => n.nodeType === 3)
-                .map((n) => n.textContent).join("")).filter((s) => s && !/^[\\d.]+%?$/.test(s)))""")
+            if url is not None:
+                page.goto(url)
+            else:
+                page.set_content(f"<html><head><style>{report.CSS}</style></head><body>{page_html}</body></html>")
+            return page.evaluate(js, arg)
         finally:
             browser.close()
+
+
+def _visible_names(page_html: str) -> list[list[str]]:
+    """The names each chart draws (its axes' and legend's texts), as Chromium lays them out."""
+    return _evaluate("""() => [...document.querySelectorAll("svg.chart")].map((svg) =>
+      [...svg.querySelectorAll("text")].map((t) => [...t.childNodes].filter((n) => n.nodeType === 3)
+        .map((n) => n.textContent).join("")).filter((s) => s && !/^[\\d.]+%?$/.test(s)))""", page_html=page_html)
 
 
 def test_chart_names_that_share_their_start_stay_apart():
@@ -87,24 +95,16 @@ def test_a_right_to_left_label_in_a_suspect_s_reasons_keeps_the_words_after_it_i
     apart now: in Chromium the "2" after the label is drawn to its right."""
     out = tmp_path / "r.html"
     rtl_repo.report("HEAD", out)
-    sync_api = _browser()
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
-            page.goto(out.as_uri())
-            places = page.evaluate("""(label) => [...document.querySelectorAll("td")]
-              .filter((td) => td.textContent.includes("others said")).map((td) => {
-                const nodes = [], walk = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
-                while (walk.nextNode()) nodes.push(walk.currentNode);
-                const at = (i) => { for (const n of nodes) { if (i <= n.length) return [n, i]; i -= n.length; } };
-                const box = (a, b) => { const r = document.createRange(); r.setStart(...at(a)); r.setEnd(...at(b));
-                                        return r.getBoundingClientRect(); };
-                const text = td.textContent, i = text.indexOf(label), j = text.indexOf("of", i) - 2;
-                return [box(i, i + label.length).right, box(j, j + 1).left, text.slice(j, j + 1)];
-              })""", RTL)
-        finally:
-            browser.close()
+    places = _evaluate("""(label) => [...document.querySelectorAll("td")]
+      .filter((td) => td.textContent.includes("others said")).map((td) => {
+        const nodes = [], walk = document.createTreeWalker(td, NodeFilter.SHOW_TEXT);
+        while (walk.nextNode()) nodes.push(walk.currentNode);
+        const at = (i) => { for (const n of nodes) { if (i <= n.length) return [n, i]; i -= n.length; } };
+        const box = (a, b) => { const r = document.createRange(); r.setStart(...at(a)); r.setEnd(...at(b));
+                                return r.getBoundingClientRect(); };
+        const text = td.textContent, i = text.indexOf(label), j = text.indexOf("of", i) - 2;
+        return [box(i, i + label.length).right, box(j, j + 1).left, text.slice(j, j + 1)];
+      })""", RTL, url=out.as_uri())
     assert len(places) == 6, places
     for label_right, digit_left, digit in places:
         assert digit == "2" and digit_left >= label_right - 1, places
@@ -135,14 +135,6 @@ def test_a_suspect_s_reasons_are_one_a_line(loop_repo, tmp_path):
     loop_repo.report("HEAD", out)
     items = loop_repo.suspects("HEAD", limit=report.SUSPECTS_SHOWN).to_json()["suspects"]
     assert any(len(i["reasons"]) > 1 for i in items)  # else this would test nothing
-    sync_api = _browser()
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
-        try:
-            page = browser.new_page(viewport={"width": 1440, "height": 900})
-            page.goto(out.as_uri())
-            cells = page.evaluate("""() => [...document.querySelectorAll("table.wide tbody tr")]
-              .map((tr) => tr.lastElementChild.innerText)""")
-        finally:
-            browser.close()
+    cells = _evaluate("""() => [...document.querySelectorAll("table.wide tbody tr")]
+      .map((tr) => tr.lastElementChild.innerText)""", url=out.as_uri())
     assert [c.split("\n") for c in cells] == [[r["text"] for r in i["reasons"]] for i in items]
