@@ -136,3 +136,29 @@ def test_a_sample_s_project_comes_back_into_the_dataset(repo, tmp_path, ls_serve
         assert repo.show("v2").record["origin"]["update"]["tasks"] == 2
     finally:
         admin.projects.delete(id=pid)
+
+
+def test_an_update_keeps_every_model_s_predictions_of_the_tasks_it_does_not_hold(repo, tmp_path):
+    """HEAD with two models' predictions of every task, and an update of a few tasks apart: each
+    model's predictions of the other tasks are HEAD's, once each. HEAD's predictions were read as
+    one table, model after model, which is not in task order; their rows were put back in by a
+    search of that order, so a model's predictions of tasks between the update's came back twice
+    (the review of 11 suspect images of 25 gave one model 461 rows where it had 372) or not at all."""
+    r2 = _tasks(ROUND2)
+    models = ("sentiment-bert-v1", "sentiment-bert-v2")
+    for t in r2:
+        base = next(iter(t.get("predictions") or []), None) or {"result": [], "score": 0.5}
+        t["predictions"] = [{**copy.deepcopy(base), "model_version": mv} for mv in models]
+    repo.snapshot(_write(tmp_path / "both.json", r2), config=str(CONFIG), key="data.ext_id", message="two models")
+    later = [copy.deepcopy(t) for t in r2[2::7]]
+    for t in later:
+        t["predictions"] = t["predictions"][1:]  # the round sends one model's predictions, scored anew
+        t["predictions"][0]["score"] = 0.123
+    code, _, err = invoke("snapshot", "--from", _write(tmp_path / "round.json", later), "--update", "-m", "round")
+    assert code == 0, err
+    for mv in models:
+        before = repo.load("v1", "predictions", model_version=mv).select(["task_key", "prediction_key", "region_key"])
+        after = repo.load("v2", "predictions", model_version=mv).select(["task_key", "prediction_key", "region_key"])
+        assert sorted(after.to_pylist(), key=str) == sorted(before.to_pylist(), key=str), mv
+    assert {mv: s["rows"] for mv, s in repo.show("v2").record["tables"]["predictions"].items()} == \
+        {mv: s["rows"] for mv, s in repo.show("v1").record["tables"]["predictions"].items()}

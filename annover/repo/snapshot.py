@@ -411,7 +411,8 @@ def onto_head(repo: RepoCore, head: str | None, tasks: "pa.Table", annotations: 
                          "make the first version without --update")
     out, new, head_tasks = [], {"tasks": tasks, "annotations": annotations, "predictions": predictions}, None
     for name, keys in UPDATE_KEYS.items():
-        old, given = C.conform(repo.read_table(head, name), name), C.conform(new[name], name)
+        # in key order, as _merged needs: HEAD's predictions are read model after model, not in task order
+        old, given = C.sort_table(C.conform(repo.read_table(head, name), name), name), C.conform(new[name], name)
         head_tasks = old.column("task_key") if name == "tasks" else head_tasks
         if not old.num_rows or not given.num_rows:
             out.append(finish(pa.concat_tables([old, given]), name, "--update"))
