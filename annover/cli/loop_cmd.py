@@ -198,6 +198,10 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
                 if e["kind"] == "classification":
                     echo(f"  {model_named(c[side]['model'])} {ctl}: accuracy {_v(e['accuracy'])}, "
                          f"macro F1 {_v(e['macro_f1'])}")
+                else:  # a region control: its matched regions, as eval of one model gives them
+                    at = "; ".join(f"at {t}: precision {_v(x['precision'])}, recall {_v(x['recall'])}, F1 {_v(x['f1'])}"
+                                   for t, x in e["thresholds"].items())
+                    echo(f"  {model_named(c[side]['model'])} {ctl}: matched regions on {e['tasks']} task(s), {at}")
         for ctl, a in c["agreement"].items():
             echo(f"  same label on {ctl}: {a['same']} of {a['tasks']} ({_v(a['rate'])})")
         return
