@@ -6,7 +6,10 @@ from __future__ import annotations
 import copy
 import json
 
+import pytest
+
 from .conftest import shared_corpus
+from .ls_fixtures import choice, cli, ls, ls_server, project_factory, sdk_admin  # noqa: F401 - fixtures
 from .test_cli import invoke
 
 CORPUS = shared_corpus("label-studio")
@@ -42,3 +45,23 @@ def test_two_models_compared_on_boxes_give_each_one_s_figures(repo, tmp_path):
         line = next(ln for ln in lines if ln.startswith(f"  {doc[side]['model']} label: "))
         assert f"matched regions on {e['tasks']} task(s)" in line
         assert f"at 0.5: precision {x['precision']:.3f}, recall {x['recall']:.3f}, F1 {x['f1']:.3f}" in line
+
+
+@pytest.mark.labelstudio
+def test_predictions_of_tasks_not_sent_yet_say_to_send_them_or_leave_them_out(project_factory, tmp_path):
+    """A model run over the whole pool, the first day's tasks pushed with its file: refused (exit 3),
+    with the hint "match predictions to tasks by the same --key", though every key matched; the
+    tasks were only not sent yet. The hint says what to do: send them too, or leave their predictions out."""
+    p = project_factory("pool")
+    keys = [f"r-{i}" for i in range(3)]
+    (tmp_path / "day1.jsonl").write_text("".join(json.dumps({"id": k, "text": k}) + "\n" for k in keys[:2]))
+    (tmp_path / "preds.jsonl").write_text("".join(json.dumps({"task_key": k, "model_version": "m1", "score": 0.9,
+                                                              "result": choice("pos")}) + "\n" for k in keys))
+    for key, how, n in ((["--key", "data.id"], "predictions are matched to tasks by data.id", 1),
+                        ([], "--key data.FIELD matches a field", 3)):  # keyed by the data's hash, none matches
+        code, out, err = cli("dataset", "push", p.title, "--from", str(tmp_path / "day1.jsonl"), *key,
+                             "--predictions", str(tmp_path / "preds.jsonl"))
+        assert (code, out) == (3, ""), err
+        assert f"{n} task(s) of --predictions" in err and "send those tasks too (in --from), or leave their " \
+            "predictions out of --predictions" in err and how in err, err
+        assert "same --key" not in err and len(err.strip().splitlines()) == 1, err

@@ -629,8 +629,10 @@ def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, 
     unknown = [k for k in preds if k not in keyed and k not in have]
     if unknown:  # the first in the file, by its record: a hash key alone is nowhere to be found
         raise InputError(f"{place(unknown[0], 0)}: its task is neither in {src.name} nor in the project "
-                         f"({len(unknown)} task(s) of {what} are not)", "match predictions to tasks by the same --key"
-                         + ("" if key else " (without --key, by the whole task data: it must be the same)"))
+                         f"({len(unknown)} task(s) of {what} are not)",
+                         f"send those tasks too (in --from), or leave their predictions out of {what}; "
+                         + (f"predictions are matched to tasks by {key}" if key else "without --key predictions are "
+                            "matched by the whole task data, which must be the same: --key data.FIELD matches a field"))
     new, attach = _plan(client, project, keyed, preds, have, result)
     fields = dict(zip(keyed, src.unsent))  # task key -> its version's fields not sent
     lost = _unkept(new, attach, [fields.get(k, []) for k in keyed if k not in have], project.title, dry_run)
