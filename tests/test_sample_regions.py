@@ -21,22 +21,42 @@ def _span(a: int, b: int, label: str) -> dict:
 def test_strategies_that_rank_by_labels_refuse_a_version_of_regions_only():
     """Two annotators who disagree on the spans of t1, and t2 unlabeled with a model's spans:
     ``--strategy disagreement`` said "no labeled task has annotators (or the model)
-    disagreeing" and ``uncertainty`` "0 task(s) qualify", where the annotators do disagree and
-    t2 is unlabeled and predicted; both rank by classification labels, which this version has
-    none of. They now say so (exit 2, naming the region controls); unlabeled and random work."""
+    disagreeing", where the annotators do disagree; it ranks by classification labels, which this
+    version has none of. It says so (exit 2, naming the region controls), as rare-labels does;
+    uncertainty and margin rank by the predictions' scores, unlabeled and random work."""
     ann = answers_table([
         {"task": "t1", "who": "alice", "labels": ["PER"], "type": "labels", "control": "ner", "value": _span(0, 5, "PER")},
         {"task": "t1", "who": "bob", "labels": ["ORG"], "type": "labels", "control": "ner", "value": _span(0, 5, "ORG")}])
     tasks = pa.table({"task_key": ["t1", "t2"]})
     preds = predictions_table([{"task": "t2", "model": "m1", "labels": ["PER"], "score": 0.4, "control": "ner",
                                 "type": "labels", "value": _span(0, 5, "PER")}])
-    for strategy in ("disagreement", "uncertainty", "margin", "rare-labels"):
+    for strategy in ("disagreement", "rare-labels"):
         with pytest.raises(UsageError) as e:
             sample(tasks, ann, preds, strategy, 2)
         assert f"--strategy {strategy} ranks tasks by their classification labels" in str(e.value)
-        assert "only regions of ner (spans, boxes)" in str(e.value) and "--strategy unlabeled or random" in str(e.value)
+        assert "only regions of ner (spans, boxes)" in str(e.value)
+        assert "--strategy uncertainty or margin (by the predictions' scores), unlabeled or random" in str(e.value)
     assert sample(tasks, ann, preds, "unlabeled", 2).keys == ["t2"]
     assert sorted(sample(tasks, ann, preds, "random", 2).keys) == ["t1", "t2"]
+
+
+def test_uncertainty_of_boxes_and_spans_ranks_the_unlabeled_tasks_by_their_prediction_s_score():
+    """A detector's or a tagger's week: ``sample --strategy uncertainty`` (and ``margin``) refused
+    a version of boxes or spans ("ranks tasks by their classification labels"), so the least sure
+    predictions could not be sent for labeling. They rank the unlabeled tasks by the score of the
+    model's prediction, lowest first (margin: 2·score − 1), as for a classification."""
+    ann = answers_table([{"task": "t1", "who": "alice", "labels": ["PER"], "type": "labels", "control": "ner",
+                          "value": _span(0, 5, "PER")}])
+    scores = {"t1": 0.1, "t2": 0.9, "t3": 0.3, "t4": 0.6}  # t1 is labeled: not a candidate
+    tasks = pa.table({"task_key": [*scores, "t5"]})  # t5: no prediction
+    preds = predictions_table([{"task": k, "model": "m1", "labels": ["ORG"], "score": x, "control": "ner",
+                                "type": "labels", "value": _span(1, 4, "ORG")} for k, x in scores.items()])
+    want = sorted((k for k in scores if k != "t1"), key=scores.get)
+    got = sample(tasks, ann, preds, "uncertainty", 10)
+    assert (got.keys, got.candidates) == (want, len(want))
+    assert got.scores == pytest.approx([scores[k] for k in want])
+    got = sample(tasks, ann, preds, "margin", 10)
+    assert got.keys == want and got.scores == pytest.approx([2 * scores[k] - 1 for k in want])
 
 
 def test_suspects_of_a_version_of_regions_only_says_why_it_finds_none():

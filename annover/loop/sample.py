@@ -1,6 +1,7 @@
 """What to label next: a reproducible choice of task keys by a strategy.
 
-- ``uncertainty``: unlabeled tasks whose best prediction has the lowest score;
+- ``uncertainty``: unlabeled tasks whose best prediction has the lowest score (of a version of
+  regions and no classification, boxes or spans: the prediction's own score);
 - ``margin``: unlabeled tasks with the smallest gap between their two best prediction
   scores (one prediction: ``2·score - 1``, its gap to the most the runner-up can have);
 - ``disagreement``: labeled tasks whose annotators disagree most (entropy of their labels),
@@ -42,6 +43,8 @@ STRATEGIES = ("uncertainty", "margin", "disagreement", "rare-labels", "unlabeled
 _NEEDS_MODEL = ("uncertainty", "margin", "rare-labels")
 #: strategies whose highest scores are picked first (the entropy of the annotators' labels)
 _HIGHER_FIRST = ("disagreement",)
+#: strategies that rank by the predictions' scores alone: a version of regions only (boxes, spans) has them too
+_BY_SCORE = ("uncertainty", "margin")
 
 
 @dataclass
@@ -79,12 +82,15 @@ def tie_key(seed: int, task_key: str) -> str:
     return hashlib.sha256(f"{seed}\0{task_key}".encode()).hexdigest()
 
 
-def _candidates(strategy: str, c: str) -> str:
+def _candidates(strategy: str, c: str, by_score: bool = False) -> str:
     """The query of the strategy's candidates and their scores (lower is picked first, higher
-    for :data:`_HIGHER_FIRST`); ``c`` restricts labels and predictions to the control."""
+    for :data:`_HIGHER_FIRST`); ``c`` restricts labels and predictions to the control. ``by_score``:
+    the version has no classification control, and ``uncertainty`` reads its predictions' scores."""
     return {
         "uncertainty": f"""SELECT u.task_key, max(b.score) AS score FROM unl AS u JOIN best AS b USING (task_key)
-                           WHERE b.score IS NOT NULL AND {c} GROUP BY 1""",
+                           WHERE b.score IS NOT NULL AND {c} GROUP BY 1""" if not by_score else
+                       """SELECT u.task_key, max(p.score) AS score FROM unl AS u JOIN preds AS p USING (task_key)
+                          WHERE p.score IS NOT NULL GROUP BY 1""",
         "margin": """SELECT task_key, CASE WHEN count(*) >= 2 THEN max(score) - max(score2)
                                            ELSE 2 * max(score) - 1 END AS score
                      FROM (SELECT u.task_key, p.score, lead(p.score) OVER (PARTITION BY u.task_key
@@ -179,7 +185,8 @@ def _no_classification(s: "Q.Session", strategy: str) -> None:
     """Refuse a strategy that ranks by classification labels on a version whose answers and
     predictions are all regions (spans, boxes) or results with no label (text answers, numbers),
     rather than pick nothing and say that no task qualifies, or that no annotators disagree. A
-    version with no answer at all picks nothing, as before."""
+    version with no answer at all picks nothing, as before. ``uncertainty`` and ``margin`` rank
+    a version of regions by its predictions' scores (a detector's or a tagger's, per task)."""
     rows = s.fetch(f"""
         SELECT from_name AS f, bool_or({Q.answered(shape=True, skips=False)}) AS shape
         FROM (SELECT * FROM ann UNION ALL BY NAME SELECT * FROM preds) WHERE from_name IS NOT NULL
@@ -188,12 +195,15 @@ def _no_classification(s: "Q.Session", strategy: str) -> None:
         return
     regions = [r["f"] for r in rows if r["shape"]]
     plain = [r["f"] for r in rows if not r["shape"]]
+    if regions and strategy in _BY_SCORE:  # boxes, spans: ranked by their predictions' own scores
+        return
     only = ([f"regions of {', '.join(regions)} (spans, boxes)"] if regions else []) + \
         ([f"results with no label of {', '.join(plain)} (text answers, numbers)"] if plain else [])
     raise UsageError(f"--strategy {strategy} ranks tasks by their classification labels (one label per answer: "
                      "choices, ratings), and this version has no such labels or predictions, only "
                      f"{' and '.join(only)}",
-                     "use --strategy unlabeled or random" +
+                     ("use --strategy uncertainty or margin (by the predictions' scores), unlabeled or random"
+                      if regions else "use --strategy unlabeled or random") +
                      ("; `annover agreement` measures how annotators' regions agree" if regions else ""))
 
 
@@ -252,7 +262,7 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
         s.make("unl", "SELECT task_key FROM tasks WHERE task_key NOT IN (SELECT task_key FROM ann WHERE NOT was_cancelled)")
         s.make("label_of", "SELECT task_key, NULL::VARCHAR AS label FROM tasks WHERE false" if late
                else _label_of("tasks", c))
-        s.make("cand", f"""SELECT c.task_key, c.score, l.label FROM ({_candidates(strategy, c)}) AS c
+        s.make("cand", f"""SELECT c.task_key, c.score, l.label FROM ({_candidates(strategy, c, ctl is None)}) AS c
                            LEFT JOIN label_of AS l USING (task_key)""")
         count = int(s.fetch("SELECT count(*) AS n FROM cand").column("n")[0].as_py())
         picked = s.fetch(_ranked(strategy, n, seed, stratify)).to_pylist()
