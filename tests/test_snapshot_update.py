@@ -162,3 +162,35 @@ def test_an_update_keeps_every_model_s_predictions_of_the_tasks_it_does_not_hold
         assert sorted(after.to_pylist(), key=str) == sorted(before.to_pylist(), key=str), mv
     assert {mv: s["rows"] for mv, s in repo.show("v2").record["tables"]["predictions"].items()} == \
         {mv: s["rows"] for mv, s in repo.show("v1").record["tables"]["predictions"].items()}
+
+
+def test_a_round_s_answer_by_an_annotator_of_head_stands_beside_theirs(repo, tmp_path):
+    """A round's project (a sample sent for review) ranks its reviewer's answer ``#0`` again: it
+    replaced the same annotator's answer in HEAD (a skip there too, losing their labels), and the
+    next pull of the main project put the old one back. Another Label Studio answer (another id)
+    now stands beside HEAD's, under the annotator's next rank; the same answer pulled again (its
+    id) replaces itself, so a second update changes nothing."""
+    r1 = _tasks(ROUND1)
+    task = next(t for t in r1 if t.get("annotations"))
+    mine = task["annotations"][0]
+    review = copy.deepcopy(task)
+    review.pop("predictions", None)
+    fixed, skip = copy.deepcopy(mine), copy.deepcopy(mine)
+    fixed.update(id=mine["id"] + 50000, updated_at="2031-01-01T00:00:00Z", created_at="2031-01-01T00:00:00Z")
+    fixed["result"] = [dict(fixed["result"][0], id="rev1", value={"choices": ["neutral"]})]
+    skip.update(id=mine["id"] + 50001, was_cancelled=True, result=[], completed_by={"id": 77, "email": "bob@x.org"})
+    review["annotations"] = [fixed, skip]
+    repo.snapshot(str(ROUND1), config=str(CONFIG), key="data.ext_id", message="r1")
+    before = {r["annotation_key"] for r in repo.load("v1", "annotations").to_pylist()
+              if r["task_key"] == task["data"]["ext_id"]}
+    f = _write(tmp_path / "review.json", [review])
+    code, _, err = invoke("snapshot", "--from", f, "--update", "-m", "review")
+    assert code == 0, err
+    rows = [r for r in repo.load("v2", "annotations").to_pylist() if r["task_key"] == task["data"]["ext_id"]]
+    who = mine["completed_by"]["email"]
+    n = max(int(k.rpartition("#")[2]) for k in before if k.startswith(who + "#"))
+    assert {r["annotation_key"] for r in rows} == before | {f"{who}#{n + 1}", "bob@x.org#0"}
+    assert {r["annotation_key"]: r["ls_annotation_id"] for r in rows if r["ls_annotation_id"] == mine["id"]} == \
+        {f"{who}#0": mine["id"]}  # theirs, as it was
+    assert invoke("snapshot", "--from", f, "--update", "-m", "again")[0] == 0
+    assert repo.head() == repo.resolve("v2")  # nothing changed: no v3

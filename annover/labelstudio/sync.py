@@ -489,7 +489,9 @@ def pull(client: Client, dataset: str | int, *, previous: Previous | None = None
     if o.get("kind") == ORIGIN_KIND and not previous.pulled_from(client, project.id):  # type: ignore[union-attr]
         where = "" if o.get("url") == client.url else f" on {o.get('url')}"
         warnings.append(f"HEAD was pulled from {o.get('project')!r} (project {o.get('project_id')}{where}); this "
-                        f"version holds {project.title!r} (project {project.id}) in its place")
+                        f"version holds {project.title!r} (project {project.id}) in its place"
+                        + (f", and what HEAD added from {o.get('project')!r} with --update is not in it: pull with "
+                           "--update to add the project to HEAD instead" if o.get("update") else ""))
     got: Pull | None = None
     if not (full or update):
         try:

@@ -399,6 +399,55 @@ def _merged(rest: "pa.Table", block: "pa.Table") -> "pa.Table":
     return pa.concat_tables([*pieces, rest.slice(done)]).combine_chunks()
 
 
+def _numbered(key: str) -> tuple[str, int]:
+    """``("<annotator>", n)`` of an annotation key ``<annotator>#<n>`` (n -1 when it has none)."""
+    who, _, n = key.rpartition("#")
+    return (who, int(n)) if n.isdigit() else (key, -1)
+
+
+def _answers(t: "pa.Table") -> dict[tuple[str, str], tuple[Any, frozenset]]:
+    """Each answer of ``t`` ((task key, annotation key)): its Label Studio id and its region keys."""
+    cols = ("task_key", "annotation_key", "ls_annotation_id", "region_key")
+    out: dict[tuple[str, str], tuple[Any, set]] = {}
+    for task, key, i, region in zip(*(t.column(c).to_pylist() for c in cols)):
+        out.setdefault((task, key), (i, set()))[1].add(region)
+    return {k: (i, frozenset(r)) for k, (i, r) in out.items()}
+
+
+def _answers_beside(near: "pa.Table", given: "pa.Table") -> "pa.Table":
+    """``--update``: the input's answers keyed so that another answer than HEAD's of the same key
+    stands beside it. An answer key ranks one annotator's answers on a task (``<annotator>#<n>``)
+    in the project it was read from: a round's project (a sample sent for review) ranks its
+    reviewer's answer ``#0`` again, and it replaced their answer of the main project (a skip
+    there too), which the next pull of the main project then put back. An input answer that is
+    HEAD's (the same Label Studio answer id; or the same regions, as a version pushed into a new
+    project gives them with new ids) takes HEAD's key; another one, whose key HEAD gives to
+    another answer, takes the annotator's next free rank on the task."""
+    head, mine = _answers(near), _answers(given)
+    by_id = {(t, i): k for (t, k), (i, _) in head.items() if i is not None}
+    used: dict[tuple[str, str], int] = {}
+    for t, k in [*head, *mine]:
+        who, n = _numbered(k)
+        used[(t, who)] = max(used.get((t, who), -1), n)
+    rename = {(t, k): by_id[(t, i)] for (t, k), (i, _) in mine.items() if (t, i) in by_id}
+    taken = {(t, v) for (t, _), v in rename.items()}
+    for (t, k), (i, regions) in mine.items():
+        if (t, k) in rename:
+            continue
+        other = head.get((t, k))
+        if (t, k) in taken or (other is not None and None not in (i, other[0]) and other[1] != regions):
+            who, _ = _numbered(k)
+            used[(t, who)] += 1
+            rename[(t, k)] = f"{who}#{used[(t, who)]}"
+        taken.add((t, rename.get((t, k), k)))
+    rename = {tk: v for tk, v in rename.items() if tk[1] != v}
+    if not rename:
+        return given
+    keys = [rename.get(tk, tk[1]) for tk in zip(*(given.column(c).to_pylist() for c in ("task_key", "annotation_key")))]
+    at = given.schema.get_field_index("annotation_key")
+    return given.set_column(at, given.schema.field(at), pa.array(keys, given.schema.field(at).type))
+
+
 def onto_head(repo: RepoCore, head: str | None, tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table"
               ) -> "tuple[pa.Table, pa.Table, pa.Table, dict]":
     """``--update``: HEAD's tables with the input's tasks, answers and predictions added, each of
@@ -419,6 +468,7 @@ def onto_head(repo: RepoCore, head: str | None, tasks: "pa.Table", annotations: 
             continue
         touched = pc.is_in(old.column("task_key"), value_set=pc.unique(given.column("task_key")))
         near = old.filter(touched)  # HEAD's rows of the input's tasks: those of its keys replaced, the others kept
+        given = _answers_beside(near, given) if name == "annotations" else given
         near = near.filter(pc.invert(_keyed_in(near, given, keys)))
         out.append(_merged(old.filter(pc.invert(touched)), finish(pa.concat_tables([near, given]), name, "--update")))
     given_tasks = pc.unique(tasks.column("task_key"))
