@@ -65,3 +65,26 @@ def test_predictions_of_tasks_not_sent_yet_say_to_send_them_or_leave_them_out(pr
         assert f"{n} task(s) of --predictions" in err and "send those tasks too (in --from), or leave their " \
             "predictions out of --predictions" in err and how in err, err
         assert "same --key" not in err and len(err.strip().splitlines()) == 1, err
+
+
+@pytest.mark.labelstudio
+def test_a_project_pushed_from_elsewhere_says_its_key_is_not_known_here(project_factory, repo, tmp_path):
+    """A second dataset gets a repository of its own (a repository's versions are one dataset's), where
+    `dataset create` finds the project the first repository pushed with --key data.id: it recorded no
+    key and said nothing, and the first snapshot keyed the tasks by their data's hash. It says so, and
+    `--key data.FIELD` remembers the key."""
+    p = project_factory("elsewhere")  # made and pushed without this repository's record
+    rows = [{"id": f"r{i}", "text": f"text {i}"} for i in range(3)]
+    (tmp_path / "t.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    code, _, err = cli("dataset", "push", p.title, "--from", str(tmp_path / "t.jsonl"), "--key", "data.id")
+    assert code == 0, err
+    (tmp_path / "c.xml").write_text(p.label_config)
+    code, out, err = cli("dataset", "create", p.title, "--config", str(tmp_path / "c.xml"), "--json")
+    assert code == 0, err
+    note = f"{p.title!r} has 3 task(s), sent without this repository's record, so the key they were sent with " \
+           "is not known here: `annover dataset create` with --key data.FIELD remembers it"
+    assert any(n.startswith(note) for n in json.loads(out)["notes"]), out
+    code, out, err = cli("dataset", "create", p.title, "--config", str(tmp_path / "c.xml"), "--key", "data.id")
+    assert code == 0 and "remembered --key data.id" in err and "not known here" not in err, err
+    assert cli("snapshot", "--label-studio", p.title, "-m", "v1")[0] == 0
+    assert sorted(repo.load("v1", "tasks").column("task_key").to_pylist()) == ["r0", "r1", "r2"]

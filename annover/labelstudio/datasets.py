@@ -502,15 +502,19 @@ class Datasets:
             else:
                 project = self._make(title, text, description)
                 created = True
-            change, notes = self._created_record(project, key)
+            change, notes = self._created_record(project, key, found=not created)
             recorded = self._save(change)
         return Created(project, self.client.project_url(project), created, updated, recorded, tuple(notes))
 
-    def _created_record(self, project: Project, key: str | None) -> tuple[RecordChange, list[str]]:
+    def _created_record(self, project: Project, key: str | None, found: bool = False
+                        ) -> tuple[RecordChange, list[str]]:
         """The record ``create`` writes for ``project``, and what to say of its key: the key the
         repository's record of the title remembers is kept, also when that record names another
         project (deleted in Label Studio, and made again): the new project's tasks are keyed as
-        the dataset's always were. A ``key`` given is remembered in its place."""
+        the dataset's always were. A ``key`` given is remembered in its place. A project ``found``
+        with tasks that this repository has no record of was sent its tasks elsewhere (another
+        repository, whose record holds their key): said, since the first snapshot would key them
+        by their data's hash."""
         rec = self._read_record(project.title) if self._read_record is not None else None
         had = rec.get("key") if rec is not None and isinstance(rec.get("key"), str) else None
         other = rec is not None and rec.get("project_id") != project.id
@@ -521,7 +525,11 @@ class Datasets:
                     [f"remembered --key {key}{instead} for {project.title!r}: its pushes and its first snapshot "
                      "key its tasks so"])
         if had is None or not other:
-            return RecordChange.write(project, self.client.url, had), []
+            unknown = found and rec is None and had is None and project.tasks and self._read_record is not None
+            return RecordChange.write(project, self.client.url, had), (
+                [f"{project.title!r} has {project.tasks} task(s), sent without this repository's record, so the "
+                 "key they were sent with is not known here: `annover dataset create` with --key data.FIELD "
+                 "remembers it, else the first snapshot keys them by their data's hash"] if unknown else [])
         return (RecordChange.write(project, self.client.url, had, kept=True),
                 [f"kept --key {had}, which {where} remembered for project {rec.get('project_id')}: pushes to "
                  f"project {project.id} and its first snapshot key its tasks as before (`--key data.FIELD` "
