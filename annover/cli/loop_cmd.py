@@ -152,6 +152,22 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool,
     _notes(doc["notes"])
 
 
+def _compared(c: dict) -> None:
+    """``eval --model A --model B``: each model's figures on the tasks both predicted, and how often they agree."""
+    echo(f"{model_named(c['models'][0])} vs {model_named(c['models'][1])} on {c['tasks']} task(s) both predicted")
+    for side in ("a", "b"):
+        for ctl, e in c[side]["controls"].items():
+            if e["kind"] == "classification":
+                echo(f"  {model_named(c[side]['model'])} {ctl}: accuracy {_v(e['accuracy'])}, "
+                     f"macro F1 {_v(e['macro_f1'])}")
+            else:  # a region control: its matched regions, as eval of one model gives them
+                at = "; ".join(f"at {t}: precision {_v(x['precision'])}, recall {_v(x['recall'])}, F1 {_v(x['f1'])}"
+                               for t, x in e["thresholds"].items())
+                echo(f"  {model_named(c[side]['model'])} {ctl}: matched regions on {e['tasks']} task(s), {at}")
+    for ctl, a in c["agreement"].items():
+        echo(f"  same label on {ctl}: {a['same']} of {a['tasks']} ({_v(a['rate'])})")
+
+
 @click.command("eval")
 @click.argument("rev", default="HEAD")
 @click.option("--model", "models", multiple=True, metavar="MODEL_VERSION",
@@ -191,19 +207,7 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
         _notes(doc.get("notes", []))  # on stderr too, as in the text
         return
     if doc.get("range") and doc["what"] == "compare":
-        c = doc["versions"][0]
-        echo(f"{model_named(c['models'][0])} vs {model_named(c['models'][1])} on {c['tasks']} task(s) both predicted")
-        for side in ("a", "b"):
-            for ctl, e in c[side]["controls"].items():
-                if e["kind"] == "classification":
-                    echo(f"  {model_named(c[side]['model'])} {ctl}: accuracy {_v(e['accuracy'])}, "
-                         f"macro F1 {_v(e['macro_f1'])}")
-                else:  # a region control: its matched regions, as eval of one model gives them
-                    at = "; ".join(f"at {t}: precision {_v(x['precision'])}, recall {_v(x['recall'])}, F1 {_v(x['f1'])}"
-                                   for t, x in e["thresholds"].items())
-                    echo(f"  {model_named(c[side]['model'])} {ctl}: matched regions on {e['tasks']} task(s), {at}")
-        for ctl, a in c["agreement"].items():
-            echo(f"  same label on {ctl}: {a['same']} of {a['tasks']} ({_v(a['rate'])})")
+        _compared(doc["versions"][0])
         return
     if doc.get("range"):
         echo(f"{model_named(doc['model'])} against the labels of {rev} ({doc['policy']})")

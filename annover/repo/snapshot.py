@@ -414,6 +414,20 @@ def _answers(t: "pa.Table") -> dict[tuple[str, str], tuple[Any, frozenset]]:
     return {k: (i, frozenset(r)) for k, (i, r) in out.items()}
 
 
+def _touched_answers(near: "pa.Table", given: "pa.Table") -> "pa.Array":
+    """The tasks where an input answer may not simply replace HEAD's of its key: its key is HEAD's
+    for another Label Studio answer (another id), or its id is HEAD's under another key. A pull of
+    the project HEAD came from has none (found by two joins of the answers, not row by row)."""
+    cols = ["task_key", "annotation_key", "ls_annotation_id"]
+    h, g = (t.select(cols).group_by(cols).aggregate([]) for t in (near, given))
+    by_key = g.join(h, keys=cols[:2], join_type="inner", right_suffix=" head")
+    by_id = g.join(h, keys=[cols[0], cols[2]], join_type="inner", right_suffix=" head")
+    other = pc.fill_null(pc.not_equal(by_key.column(cols[2]), by_key.column(cols[2] + " head")), False)
+    moved = pc.fill_null(pc.not_equal(by_id.column(cols[1]), by_id.column(cols[1] + " head")), False)
+    return pc.unique(pa.chunked_array([by_key.filter(other).column(cols[0]).combine_chunks(),
+                                       by_id.filter(moved).column(cols[0]).combine_chunks()], pa.string()))
+
+
 def _answers_beside(near: "pa.Table", given: "pa.Table") -> "pa.Table":
     """``--update``: the input's answers keyed so that another answer than HEAD's of the same key
     stands beside it. An answer key ranks one annotator's answers on a task (``<annotator>#<n>``)
@@ -423,7 +437,12 @@ def _answers_beside(near: "pa.Table", given: "pa.Table") -> "pa.Table":
     HEAD's (the same Label Studio answer id; or the same regions, as a version pushed into a new
     project gives them with new ids) takes HEAD's key; another one, whose key HEAD gives to
     another answer, takes the annotator's next free rank on the task."""
-    head, mine = _answers(near), _answers(given)
+    tasks = _touched_answers(near, given)
+    if not len(tasks):
+        return given
+    inside = pc.is_in(given.column("task_key"), value_set=tasks)
+    mine_rows, rest = given.filter(inside), given.filter(pc.invert(inside))
+    head, mine = _answers(near.filter(pc.is_in(near.column("task_key"), value_set=tasks))), _answers(mine_rows)
     by_id = {(t, i): k for (t, k), (i, _) in head.items() if i is not None}
     used: dict[tuple[str, str], int] = {}
     for t, k in [*head, *mine]:
@@ -440,12 +459,11 @@ def _answers_beside(near: "pa.Table", given: "pa.Table") -> "pa.Table":
             used[(t, who)] += 1
             rename[(t, k)] = f"{who}#{used[(t, who)]}"
         taken.add((t, rename.get((t, k), k)))
-    rename = {tk: v for tk, v in rename.items() if tk[1] != v}
-    if not rename:
-        return given
-    keys = [rename.get(tk, tk[1]) for tk in zip(*(given.column(c).to_pylist() for c in ("task_key", "annotation_key")))]
+    pairs = zip(*(mine_rows.column(c).to_pylist() for c in ("task_key", "annotation_key")))
+    keys = [rename.get(tk, tk[1]) for tk in pairs]
     at = given.schema.get_field_index("annotation_key")
-    return given.set_column(at, given.schema.field(at), pa.array(keys, given.schema.field(at).type))
+    mine_rows = mine_rows.set_column(at, given.schema.field(at), pa.array(keys, given.schema.field(at).type))
+    return pa.concat_tables([rest, mine_rows])
 
 
 def onto_head(repo: RepoCore, head: str | None, tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table"
