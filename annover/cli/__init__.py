@@ -75,12 +75,21 @@ GIT_WORDS = {"commit": "a version is recorded by `annover snapshot`",
 
 
 class Interrupted(Exception):
-    """A Ctrl-C inside a command, carried past click: click words a KeyboardInterrupt as a blank
-    line and ``Aborted.``, two lines where annover's own handlers say one, ``Interrupted.``."""
+    """A Ctrl-C carried past click: click words a KeyboardInterrupt as a blank line and
+    ``Aborted.``, two lines where annover's own handlers say one, ``Interrupted.``."""
 
 
 class LazyGroup(click.Group):
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        """Parsing ``annover``'s own options, ``--help`` and ``--version`` pages included."""
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except KeyboardInterrupt as e:
+            raise Interrupted from e
+
     def invoke(self, ctx: click.Context) -> Any:
+        """The command: loading its module, parsing its options (its ``--help``), running it."""
         try:
             return super().invoke(ctx)
         except KeyboardInterrupt as e:
@@ -160,8 +169,8 @@ def run(argv: list[str] | None = None) -> int:
     except click.ClickException as e:
         e.show()
         return e.exit_code
-    except click.exceptions.Abort:
-        click.echo("Aborted.", err=True)
+    except click.exceptions.Abort:  # a question answered no; or Ctrl-C at it (on the question's line: end it)
+        click.echo("\nInterrupted." if _SIGINT["seen"] else "Aborted.", err=True)
         return 130
     except AnnoverError as e:
         if os.environ.get("ANNOVER_DEBUG") and isinstance(e, NotWritableError):
