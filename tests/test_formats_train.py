@@ -369,9 +369,11 @@ BAD = [
     # found by an audit: each of these was read in silence, changed, or ended in a traceback
     ("coco", "dup.json", lambda p: _coco_file(p, images=[{"id": 1, "file_name": "1.jpg", "width": 100, "height": 50},
                                                          {"id": 1, "file_name": "2.jpg", "width": 100, "height": 50}]),
-     ["dup.json", "image 1 (id 1)", "image 0 has that id too"]),
+     ["dup.json", "image 1 (id 1, file_name '2.jpg') and image 0 (file_name '1.jpg') share an id"]),
     ("coco", "cats.json", lambda p: _coco_file(p, categories=[{"id": 1, "name": "cat"}, {"id": 2, "name": "cat"}]),
-     ["cats.json", "category 1 (name 'cat')"]),
+     ["cats.json", "category 1 (id 2, name 'cat') and category 0 (id 1, name 'cat') share a name"]),
+    ("coco", "cats.json", lambda p: _coco_file(p, categories=[{"id": 1, "name": "cat"}, {"id": 1, "name": "dog"}]),
+     ["cats.json", "category 1 (id 1, name 'dog') and category 0 (id 1, name 'cat') share an id"]),
     ("coco", "neg.json", lambda p: _coco_file(p, ann={"bbox": [10, 5, -20, 10]}), ["annotation 0 (id 1)", "negative"]),
     ("coco", "poly.json", lambda p: _coco_file(p, ann={"bbox": [10, 5, 20, 10], "segmentation": [[1, 2, 3, 4, 5]]}),
      ["annotation 0 (id 1)", "segmentation polygon 0 has 5 values"]),
@@ -436,7 +438,8 @@ def _coco_file(p: Path, images: list | None = None, categories: list | None = No
 
 @pytest.mark.parametrize("fmt,name,make,words", BAD, ids=[
     "coco-missing-image", "yolo-short-line", "yolo-class-id", "voc-xmin-above-xmax", "conll-bad-tag",
-    "coco-duplicate-image-id", "coco-duplicate-category-name", "coco-negative-width", "coco-short-polygon",
+    "coco-duplicate-image-id", "coco-duplicate-category-name", "coco-duplicate-category-id",
+    "coco-negative-width", "coco-short-polygon",
     "coco-keypoints-count", "yolo-classes-not-utf8", "yolo-labels-not-utf8", "yolo-duplicate-class",
     "voc-difficult-not-a-number", "coco-rle-string-broken", "coco-rle-past-the-image", "coco-rle-of-another-size",
     "coco-keypoint-named-twice", "yolo-image-unreadable", "yolo-kpt-shape-text", "yolo-kpt-name-twice",

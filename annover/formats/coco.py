@@ -36,6 +36,7 @@ as mmdetection's VOC-to-COCO converter writes it: COCO's evaluation ignores it a
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from pathlib import Path
@@ -608,8 +609,38 @@ def _check_image(path: Path, where: str, im: Any, images: dict[Any, dict]) -> No
         raise fail(path, f"{where}: file_name is {shown(im['file_name'])}", "give file_name as a string")
     refuse_control(im["file_name"], path, f"{where} (id {im['id']!r}): file_name")
     if im["id"] in images:
-        raise fail(path, f"{where} (id {im['id']!r}): {images[im['id']]['where']} has that id too",
+        first = images[im["id"]]
+        raise fail(path, f"{where} (id {im['id']!r}, file_name {shown(im['file_name'])}) and {first['where']} "
+                   f"(file_name {shown(first['im']['file_name'])}) share an id: which image is an annotation's?",
                    "give each image its own id")
+
+
+def shared_ids(path: Path, anns: list) -> list[str]:
+    """The warning naming annotations that share an id (the first two, their images), else none.
+    pycocotools indexes annotations by id (``COCO.anns``): the last record of an id replaces the
+    others, and ``loadAnns`` gives it for each, on another image maybe. annover keeps every record
+    (it keys regions by their image and content, not the id), as supervision's reader does."""
+    ids = [a.get("id") for a in anns]
+    with contextlib.suppress(TypeError):  # an id of a list: looked at one by one below
+        if len(set(ids)) == len(ids):
+            return []
+    first: dict[Any, int] = {}
+    pairs: dict[Any, tuple[int, int]] = {}
+    for i, x in enumerate(ids):
+        if type(x) not in (int, str, float):
+            continue
+        if x in first:
+            pairs.setdefault(x, (first[x], i))
+        else:
+            first[x] = i
+    if not pairs:  # ids left out (None), or lists: no id pycocotools could index
+        return []
+    x, (i, j) = next(iter(pairs.items()))
+    more = f", and {len(pairs) - 1} more ids are shared" if len(pairs) > 1 else ""
+    return [f"{path}: annotations {i} and {j} share id {x!r} (image_id {anns[i].get('image_id')!r} and "
+            f"{anns[j].get('image_id')!r}){more}; annover keeps both, pycocotools (COCO.anns, loadAnns) only the "
+            "last record of an id — give each annotation its own id, or train from annover's COCO export, "
+            "which numbers them anew"]
 
 
 def coco_export_file(path: Path) -> Path:
@@ -678,24 +709,34 @@ def _refuse_other_task(a: dict, where: str) -> None:
         raise InputError(f"{where}: has {field_} and no bbox or segmentation: {what}", hint)
 
 
+def _categories(doc: dict, path: Path) -> dict[Any, dict]:
+    """id -> record of the file's categories; InputError naming both records where two share an id
+    (which label is an annotation's?) or a name (labels are kept by name: which id is the label's?)."""
+    cats: dict[Any, dict] = {}
+    at: dict[Any, int] = {}  # id and name -> the category's position
+    for i, c in enumerate(doc.get("categories") or []):
+        if not isinstance(c, dict) or "id" not in c or "name" not in c:
+            raise fail(path, f"category {i} has no id or name", "give each category an id and a name")
+        _check_record(path, f"category {i}", c, ("name",))
+        refuse_not_xml(str(c["name"]), path, f"category {i} (id {c['id']!r}): name")
+        name = str(c["name"])
+        if ("id", c["id"]) in at or ("name", name) in at:
+            j = at[("id", c["id"])] if ("id", c["id"]) in at else at[("name", name)]
+            other = doc["categories"][j]
+            raise fail(path, f"category {i} (id {c['id']!r}, name {name!r}) and category {j} (id {other['id']!r}, "
+                       f"name {str(other['name'])!r}) share {'an id' if other['id'] == c['id'] else 'a name'}",
+                       "give each category its own id and name (labels are kept by name)")
+        cats[c["id"]], at[("id", c["id"])], at[("name", name)] = c, i, i
+    return cats
+
+
 def read(path: Path) -> TrainInput:
     """Label Studio tasks and a config for the COCO file ``path``; InputError naming the record."""
     doc = read_json(path)
     if not isinstance(doc, dict) or not isinstance(doc.get("images"), list) or \
             not all(isinstance(doc.get(k, []), list) for k in ("annotations", "categories")):
         raise fail(path, f"not a COCO file: its {coco_problem(doc)}", COCO_HINT)
-    cats: dict[Any, dict] = {}
-    named: dict[str, int] = {}
-    for i, c in enumerate(doc.get("categories") or []):
-        if not isinstance(c, dict) or "id" not in c or "name" not in c:
-            raise fail(path, f"category {i} has no id or name", "give each category an id and a name")
-        _check_record(path, f"category {i}", c, ("name",))
-        refuse_not_xml(str(c["name"]), path, f"category {i} (id {c['id']!r}): name")
-        if c["id"] in cats or str(c["name"]) in named:
-            what, other = ("id", c["id"]) if c["id"] in cats else ("name", c["name"])
-            raise fail(path, f"category {i} ({what} {other!r}): another category has that {what}",
-                       "give each category its own id and name (labels are kept by name)")
-        cats[c["id"]], named[str(c["name"])] = c, i
+    cats = _categories(doc, path)
     images: dict[Any, dict] = {}
     for i, im in enumerate(doc["images"]):
         _check_image(path, f"image {i}", im, images)
@@ -729,4 +770,4 @@ def read(path: Path) -> TrainInput:
         slot["result"] += regions
     tasks = _tasks(list(images.values()), path)
     return TrainInput(tasks, coco_config(doc, cats, names, kinds, kp_names, path), category_ids=ids,
-                      warnings=unlabeled(tasks, path, "annotation"))
+                      warnings=unlabeled(tasks, path, "annotation") + shared_ids(path, doc.get("annotations") or []))

@@ -22,7 +22,7 @@ from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.detect import take_parsed
 from annover.formats.coco import (ID_TYPES, REBUILT_FIELDS, bool01, coco_config, keypoint_names_of, own_keypoint_names,
-                                  regions_of)
+                                  regions_of, shared_ids)
 from annover.formats.images import MAX_SIDE
 from annover.formats.label_studio import LS_URL_PREFIX, REGION_FIELDS, unprefixed_stems
 from annover.formats.ls_results import labels_of
@@ -476,4 +476,5 @@ def _read_tables(path: Path, fmt: str) -> tuple[Tables, str]:
         anns, warnings = empty("annotations"), [unlabeled_note(path, len(ims), "annotation")]
     kinds = rows.kinds | ({"rectanglelabels"} if rows.b_img else set())
     preds = empty("predictions")
+    warnings += shared_ids(path, doc.get("annotations") or [])
     return Tables(tasks, anns, preds, str(fmt), warnings), coco_config(doc, cats, names, kinds, kp_names, path)
