@@ -194,11 +194,13 @@ _NAME_ROOM = 255 - 40
 def unwritable(path: str | Path) -> str | None:
     """Why a file could not be written at ``path`` (its folder made if missing), or None: checked
     before the work that would end in writing it (a folder under a file, no permission, a name
-    too long for the file system)."""
+    too long for the file system). The folders it makes to find out are removed: the command that
+    writes makes them, and one that fails after the check leaves none behind."""
     p = Path(path)
     why = bad_name(p) or under_a_file(p.parent)
     if why:
         return why
+    made = [d for d in (p.parent, *p.parent.parents) if not os.path.lexists(d)]  # the deepest first
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".annover-check.", suffix=".tmp", dir=p.parent)
@@ -206,6 +208,12 @@ def unwritable(path: str | Path) -> str | None:
         os.unlink(tmp)
     except OSError as e:
         return e.strerror or str(e)
+    finally:
+        for d in made:
+            try:
+                d.rmdir()
+            except OSError:  # not made here after all, or something landed in it meanwhile: it stays
+                break
     return None
 
 
