@@ -335,7 +335,13 @@ Examples:
 def tag(name: str | None, rev: str | None, force: bool, delete: bool, prune: bool, dry_run: bool, list_: bool,
         quiet: bool, as_json: bool) -> None:
     """Name version REV (default HEAD) NAME; also a git tag on the commit that made it. Without
-    NAME, list the tags (vN in number order, then the others) and the versions they name."""
+    NAME, list the tags (vN in number order, then the others) and the versions they name.
+
+    Unlike git tag, naming, moving (--force) or deleting (-d) a tag makes a commit on the current
+    branch: it records .annover/refs/tags/NAME, annover's record of the name. A git fetch does not
+    move or delete a tag it already has, so that commit, pushed and pulled with the branch, is how
+    a teammate's clone learns a name moved or went; and it tells a tag moved with git from one moved
+    with annover. The git tag is for git checkout NAME, dvc get --rev NAME."""
     if prune or dry_run:
         return _prune_tags(name, force or delete or list_, dry_run, prune, quiet, as_json)
     if name is None or list_:
