@@ -4,8 +4,9 @@ Each test sends a real SIGINT to a real ``annover`` process."""
 
 from __future__ import annotations
 
+import contextlib
 import os
-import select
+import pty
 import signal
 import subprocess
 import sys
@@ -14,6 +15,8 @@ import time
 import pytest
 
 from annover.cli import COMMANDS
+
+from .test_audit_team_cli import _read_until
 
 _CTRL_C_AT_A_LOOKUP = """
 import os, runpy, signal, sys
@@ -53,12 +56,11 @@ def _sigint_as_on_a_terminal() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)  # a shell's `&` that ran pytest ignores it
 
 
-def test_ctrl_c_at_a_question_is_interrupted_and_a_no_is_aborted(two_rounds, tmp_path):
+def test_ctrl_c_at_a_question_is_interrupted_and_a_no_is_aborted(two_rounds):
     """``annover reset`` asks before it drops versions. Ctrl-C at the question was click's
     ``Aborted.``, as answering no is: it is the interruption, ``Interrupted.``, as everywhere
     else. Answering no stays ``Aborted.``. Both exit 130 and drop nothing."""
-    import pty
-    repo, v1, v2 = two_rounds
+    repo, _, v2 = two_rounds
     for answer in (None, b"n\n"):
         master, slave = pty.openpty()
         p = subprocess.Popen([sys.executable, "-m", "annover", "reset", "v1"], cwd=repo.root, stdin=slave,
@@ -71,41 +73,31 @@ def test_ctrl_c_at_a_question_is_interrupted_and_a_no_is_aborted(two_rounds, tmp
             else:
                 os.write(master, answer)
             code = p.wait(timeout=120)
-            shown += _read_until(master, "")
+            shown += _the_rest(master)
         finally:
             p.kill()
             os.close(master)
         assert code == 130, shown
         lines = shown.replace("\r", "").rstrip("\n").splitlines()
         assert len(lines) >= 2 and lines[-2].startswith("Drop 1 version(s)"), shown  # its own line, after the question
-        said = lines[-1]
-        assert said == ("Interrupted." if answer is None else "Aborted."), shown
+        assert lines[-1] == ("Interrupted." if answer is None else "Aborted."), shown
         assert repo.head() == v2.id
 
 
-def _ctrl_c_until_it_ends(p: subprocess.Popen, timeout: float = 120) -> None:
+def _ctrl_c_until_it_ends(p: subprocess.Popen) -> None:
     """Ctrl-C, again every second while the process runs: one that lands after Python wrote the question
     but before it waits for the answer is seen only when the read returns (CPython's input() reads on)."""
-    end = time.monotonic() + timeout
+    end = time.monotonic() + 120
     while p.poll() is None and time.monotonic() < end:
         p.send_signal(signal.SIGINT)
-        try:
+        with contextlib.suppress(subprocess.TimeoutExpired):
             p.wait(1)
-        except subprocess.TimeoutExpired:
-            pass
 
 
-def _read_until(master: int, text: str, timeout: float = 60) -> str:
-    """What the terminal shows until ``text`` (or, for ``""``, until the process closes it)."""
-    shown, end = "", time.monotonic() + timeout
-    while (not text or text not in shown) and time.monotonic() < end:
-        if select.select([master], [], [], 0.5)[0]:
-            try:
-                chunk = os.read(master, 4096)
-            except OSError:  # the process closed the terminal
-                break
-            if not chunk:
-                break
-            shown += chunk.decode(errors="replace")
-    assert text in shown, shown
-    return shown
+def _the_rest(master: int) -> str:
+    """What the terminal shows after the process ended."""
+    chunks = []
+    with contextlib.suppress(OSError):  # EIO: the process closed the terminal, all it wrote read
+        while chunk := os.read(master, 4096):
+            chunks.append(chunk)
+    return b"".join(chunks).decode(errors="replace")
