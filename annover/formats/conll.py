@@ -401,6 +401,7 @@ class _Sentence:
 
     tokens: list[tuple[str, list[str], str, str]] = field(default_factory=list)
     lines: list[list] = field(default_factory=list)
+    nested: list[str] = field(default_factory=list)  # GermEval 2014's second tag column (:func:`_germeval`)
 
 
 def _is_tag(s: str) -> bool:
@@ -442,7 +443,21 @@ def _sentences(path: Path) -> list[_Sentence]:
     if not sentences[-1].tokens and len(sentences) > 1:  # lines after the last sentence: kept after it
         rest, last = sentences.pop(), sentences[-1]
         last.lines += [[len(last.tokens), text] for _, text in rest.lines]
-    return [s for s in sentences if s.tokens]
+    return _germeval([s for s in sentences if s.tokens])
+
+
+def _germeval(sentences: list[_Sentence]) -> list[_Sentence]:
+    """``sentences`` of a GermEval 2014 file (``index token outer-tag nested-tag``: every token line of 4
+    columns, the first counting 1, 2, ... in each sentence, the others tags) read as its users do: the token
+    from the second column, its entity tag from the third and its nested entity's from the fourth
+    (``nested``); the index, which the token's place gives, is not kept. Other files as they are."""
+    if not all(len(mid) == 2 and tok == str(i) and _is_tag(mid[1]) and _is_tag(tag)
+               for sent in sentences for i, (tok, mid, tag, _) in enumerate(sent.tokens, 1)):
+        return sentences
+    for sent in sentences:
+        sent.nested = [tag for _, _, tag, _ in sent.tokens]
+        sent.tokens = [(mid[0], [], mid[1], where) for _, mid, _, where in sent.tokens]
+    return sentences
 
 
 def _kept(sent: _Sentence, columns: bool, scheme: str, ents: list[tuple[int, int, str]]) -> dict[str, Any]:
@@ -480,20 +495,38 @@ def _refuse_tags_elsewhere(sentences: list[_Sentence]) -> None:
                          f"move column {col + 2} to the end of each line (the token first, its tag last)")
 
 
+#: a CoNLL-U token line's ID: a word's (1), a multiword token's range (1-2), an empty node's (1.1)
+_CONLLU_ID = re.compile(r"^\d+([-.]\d+)?$")
+
+
+def _refuse_conllu(path: Path, sentences: list[_Sentence]) -> None:
+    """Refuse a CoNLL-U file (Universal Dependencies: 10 columns a token, an ID first) whose last column
+    (MISC) holds no tag and no other column holds tags, naming the format: it has no entity tag to read."""
+    lines = [(tok, mid, tag) for sent in sentences for tok, mid, tag, _ in sent.tokens]
+    if all(len(mid) == 8 and _CONLLU_ID.match(tok) for tok, mid, _ in lines) and \
+            not all(_is_tag(tag) for _, _, tag in lines):
+        raise fail(path, "is CoNLL-U (Universal Dependencies: ID FORM LEMMA UPOS XPOS FEATS HEAD DEPREL DEPS MISC), "
+                         "which has no column of entity tags: annover reads NER, a token and its tag a line",
+                   "give a CoNLL file of each token (FORM) and its BIO tag (`token TAG` a line); a CoNLL-U file "
+                   "whose MISC holds NER=B-PER..: write its FORM and that tag as two columns first")
+
+
 def read(path: Path) -> TrainInput:
     """Label Studio tasks and a config for the CoNLL file ``path``."""
     sentences = _sentences(path)
     if not sentences:
         raise fail(path, "no sentences", "give a CoNLL file: a token and its tag per line, sentences split by blank lines")
     _refuse_tags_elsewhere(sentences)
+    _refuse_conllu(path, sentences)
     columns = any(c != "_" for sent in sentences for _, mid, _, _ in sent.tokens for c in mid)
     tags = [[g for _, _, g, _ in sent.tokens] for sent in sentences]
     found = [(g, entity_spans(g, [w for _, _, _, w in sent.tokens])) for g, sent in zip(tags, sentences)]
     scheme = _scheme_of(found)
     tasks, labels, seen = [], [], {}
     for i, (sent, (_, ents)) in enumerate(zip(sentences, found)):
-        text, result = sentence_result([t for t, _, _, _ in sent.tokens], ents, "label", "text")
-        labels += [lb for lb in dict.fromkeys(lb for _, _, lb in ents) if lb not in labels]
+        inner = entity_spans(sent.nested, [w for _, _, _, w in sent.tokens]) if sent.nested else []
+        text, result = sentence_result([t for t, _, _, _ in sent.tokens], ents + inner, "label", "text")
+        labels += [lb for lb in dict.fromkeys(lb for _, _, lb in ents + inner) if lb not in labels]
         data: dict[str, Any] = {"text": text}
         copy = seen.get(text, 0)
         seen[text] = copy + 1

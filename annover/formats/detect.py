@@ -15,8 +15,9 @@
   is ``<annotation>``; also one such ``.xml`` file;
 - a Hugging Face ``datasets`` folder: ``dataset_dict.json``, ``state.json`` or ``dataset_info.json``
   (what ``save_to_disk`` writes); also an ``.arrow`` file of a dataset;
-- a CoNLL file (``.conll``, ``.iob``, ``.bio``, ``.txt``): lines of at least two columns whose
-  last column is a tag (``O``, ``B-X``, ``I-X``, ``E-X``, ``S-X``), blank lines between sentences.
+- a CoNLL file (``.conll``, ``.iob``, ``.bio``, ``.conllu``; ``.txt``, ``.tsv``, and CoNLL-2003's ``.train``,
+  ``.testa``, ``.testb`` where): lines of at least two columns whose last column is a tag (``O``, ``B-X``,
+  ``I-X``, ``E-X``, ``S-X``), blank lines between sentences, ``#`` lines aside.
 
 A path that is none of them is left to the other readers (None), except a folder, which only
 the training formats read: a folder that is none of them, or more than one, is a one-line
@@ -47,9 +48,10 @@ _YAMLS = ("data.yaml", "dataset.yaml", "data.yml")
 #: Darknet's class names (CVAT's "YOLO 1.1" export, Roboflow's "YOLO Darknet"), read as classes.txt
 _DARKNET = "obj.names"
 _NAMES_TXT = ("classes.txt", _DARKNET)
-_CONLL_SUFFIXES = (".conll", ".conll03", ".iob", ".iob2", ".bio", ".txt")
 #: suffixes that name CoNLL alone: such a file is read as CoNLL, and its reader says what is wrong
-_CONLL_ONLY = _CONLL_SUFFIXES[:-1]
+_CONLL_ONLY = (".conll", ".conll03", ".iob", ".iob2", ".bio", ".conllu")
+#: and those that are CoNLL where the lines are (CoNLL-2003's eng.train, eng.testa, eng.testb; GermEval 2014's .tsv)
+_CONLL_SUFFIXES = (*_CONLL_ONLY, ".txt", ".tsv", ".train", ".testa", ".testb", ".dev", ".test")
 _TAG = re.compile(r"^(O|[BIESLU]-\S+)$")
 #: lines of a CoNLL file looked at to recognise it
 _CONLL_LINES = 200
@@ -256,8 +258,8 @@ def _is_conll(path: Path) -> bool:
         with path.open(encoding="utf-8") as f:
             for line in f:
                 cols = line.split()
-                if not cols or cols[0] == "-DOCSTART-":
-                    continue
+                if not cols or cols[0] == "-DOCSTART-" or cols[0].startswith("#") and not _TAG.match(cols[-1]):
+                    continue  # GermEval's "#" lines name a sentence's source
                 if len(cols) < 2 or not _TAG.match(cols[-1]):
                     return False
                 seen += 1
