@@ -233,7 +233,7 @@ def test_tag_scheme_refused_where_it_has_no_meaning(args, said, repo):
 
 
 @pytest.mark.parametrize("kept, field", [({"scheme": "bilou"}, "meta.conll.scheme"),
-                                         ({"tags": [[0, "U-PER"]]}, "meta.conll.tags"),
+                                         ({"tags": [[0, "X-PER"]]}, "meta.conll.tags"),
                                          ({"tags": [["0", "S-PER"]]}, "meta.conll.tags")])
 def test_scheme_in_meta_edited_into_nonsense_is_one_line_naming_the_task(kept, field, repo, tmp_path):
     """A task meta whose conll.scheme or conll.tags was edited by hand into no scheme or no tag: exit 2, one line

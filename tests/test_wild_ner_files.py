@@ -7,8 +7,13 @@ that the snapshot now holds the file's tokens, spans and labels, counted here fr
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+
+import pytest
 
 import annover
+from annover.errors import InputError
 from annover.formats.conll import entity_spans
 from annover.formats.read import read_source
 
@@ -79,7 +84,8 @@ def test_germeval_tsv_is_read_as_ner_with_its_nested_entities(tmp_path, monkeypa
     out = tmp_path / "out.conll"
     code, _, err = cli("export", "HEAD", "--format", "conll", "--out", str(out))
     assert code == 0 and "1 overlapping span(s)" in err, err
-    assert [ln.split()[0] for ln in out.read_text().splitlines() if ln and ln[0] != "#" and not ln.startswith("-DOCSTART-")] == words
+    written = [ln.split()[0] for ln in out.read_text().splitlines() if ln and ln[0] != "#"]
+    assert [w for w in written if w != "-DOCSTART-"] == words
 
 
 #: the start of CoNLL-2003's own ``eng.train``: token, POS, chunk, tag in IOB1, a -DOCSTART- line first
@@ -135,3 +141,136 @@ def test_conllu_is_named_and_refused_with_the_way_in(tmp_path, monkeypatch):
     for args in ((), ("--format", "conll")):
         code, _, err = _snapshot(tmp_path / args[-1] if args else tmp_path / "x", monkeypatch, src, *args)
         assert code == 3 and "is CoNLL-U (Universal Dependencies" in err and err.count("\n") == 1, err
+
+
+#: doccano's sequence labeling export (its own example), a line of an empty label list, a repeated text
+DOCCANO_NER = [{"id": 1, "text": "EU rejects German call to boycott British lamb.",
+                "label": [[0, 2, "ORG"], [11, 17, "MISC"]], "Comments": []},
+               {"id": 2, "text": "Peter Blackburn", "label": [[0, 15, "PERSON"]], "Comments": []},
+               {"id": 3, "text": "President Obama", "label": [[10, 15, "PERSON"]], "Comments": []},
+               {"id": 4, "text": "Nothing here.", "label": [], "Comments": []},
+               {"id": 5, "text": "Peter Blackburn", "label": [[0, 5, "PERSON"]], "Comments": []}]
+
+
+def _jsonl(path, rows) -> None:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def test_doccano_sequence_labeling_jsonl_is_read_as_spans(tmp_path, monkeypatch):
+    """doccano's JSONL (``text`` and ``label``: [[start, end, tag]]) was 'columns of mixed types: Could not
+    convert 'ORG' with type str: tried to convert to int64' (exit 3), naming no format. Each line is now a
+    task with its spans; ``export --format conll`` writes them, as seqeval reads them back."""
+    seqeval = pytest.importorskip("seqeval.metrics.sequence_labeling")
+    src = tmp_path / "admin.jsonl"
+    _jsonl(src, DOCCANO_NER)
+    want = sorted((r["text"][s:e], label) for r in DOCCANO_NER for s, e, label in r["label"])
+    got = read_source(src)
+    assert _spans(got) == want and got.tasks.num_rows == len(DOCCANO_NER)
+    code, _, err = _snapshot(tmp_path, monkeypatch, src)
+    assert code == 0, err
+    out = tmp_path / "out.conll"
+    code, _, err = cli("export", "HEAD", "--format", "conll", "--out", str(out))
+    assert code == 0, err
+    words, tags = [], []
+    for ln in out.read_text().splitlines():
+        if ln and not ln.startswith("-DOCSTART-"):
+            words.append(ln.split()[0])
+            tags.append(ln.split()[-1])
+    found = sorted((" ".join(words[a:b + 1]), label) for label, a, b in seqeval.get_entities(tags))
+    assert found == want
+
+
+def test_doccano_classification_jsonl_is_read_as_choices(tmp_path):
+    """doccano's text classification JSONL (``label``: ["positive"]) was 'no key column task_key' (exit 3),
+    and with --key and a config "['negative'] is list<item: string>, expected a string". Its classes are
+    now choices, a multiple one where a line has two."""
+    rows = [{"text": "Terrible customer service.", "label": ["negative"]},
+            {"text": "Really great transaction.", "label": ["positive"]},
+            {"text": "Great price, slow shipping.", "label": ["positive", "negative"]}]
+    src = tmp_path / "cls.jsonl"
+    _jsonl(src, rows)
+    got = read_source(src)
+    choices = [json.loads(r["value"])["choices"] for r in got.annotations.to_pylist()]
+    assert sorted(choices) == sorted(r["label"] for r in rows)
+    assert 'choice="multiple"' in got.config_text
+
+
+def test_doccano_line_without_text_is_named(tmp_path):
+    """doccano's own test file of a line with a label and no text: the error names the line."""
+    src = tmp_path / "bad.jsonl"
+    _jsonl(src, [{"text": "exampleA", "label": [[0, 1, "LOC"]]}, {"label": [[0, 1, "PER"]], "meta": {"wikiPageID": 3}}])
+    with pytest.raises(InputError, match="line 2: has no text"):
+        read_source(src)
+    _jsonl(src, [{"text": "exampleA", "label": [[0, 9, "LOC"]]}])
+    with pytest.raises(InputError, match="line 1: .* is not a span"):
+        read_source(src)
+
+
+def test_prodigy_ner_jsonl_spans_and_answers(tmp_path):
+    """Prodigy's ``db-out`` of ``ner.manual`` (``spans`` of start, end, label; ``answer``; ``_`` hashes and
+    ``tokens``) was refused as flat rows naming no format. Its accepted spans are now spans, an ignored or
+    rejected line a skipped answer, and the hashes and tokens stay out of the task data (its key)."""
+    rows = [{"text": "Pearl Automation, Founded by Apple Veterans, Shuts Down", "meta": {"source": "NYT"},
+             "_input_hash": 1487477437, "_task_hash": -1298236362, "tokens": [{"text": "Pearl", "start": 0, "end": 5}],
+             "spans": [{"start": 0, "end": 16, "token_start": 0, "token_end": 1, "label": "ORG"},
+                       {"start": 29, "end": 34, "token_start": 5, "token_end": 5, "label": "ORG"}],
+             "answer": "accept", "_view_id": "ner_manual"},
+            {"text": "How Silicon Valley Pushed Coding Into American Classrooms", "_input_hash": 1, "_task_hash": 2,
+             "spans": [{"start": 4, "end": 18, "label": "LOCATION"}], "answer": "ignore"}]
+    src = tmp_path / "ner_news.jsonl"
+    _jsonl(src, rows)
+    got = read_source(src)
+    want = sorted((r["text"][s["start"]:s["end"]], s["label"]) for r in rows if r["answer"] == "accept"
+                  for s in r["spans"])
+    assert _spans(got) == want
+    data = [json.loads(d) for d in got.tasks.column("data").to_pylist()]
+    assert sorted(data, key=str) == sorted(({"text": r["text"]} for r in rows), key=str)
+    assert sorted(got.annotations.column("was_cancelled").to_pylist()) == [False, False, True]
+
+
+def test_bilou_tags_are_read_and_written_back_as_read(tmp_path, monkeypatch):
+    """BILOU (spaCy's ``U-`` / ``L-``, also seqeval's) was "tag 'U-ORG' is not O, B-X, I-X, E-X or S-X" (exit 3).
+    It is read as BIOES (``U-`` a one-token entity, ``L-`` an entity's last token), seqeval finds the same
+    entities in the file and the export, and the export writes the tags as the file gave them."""
+    seqeval = pytest.importorskip("seqeval.metrics.sequence_labeling")
+    text = "Apple U-ORG\nis O\nbuying O\nU.K. U-GPE\nstartup O\n\nNew B-LOC\nYork I-LOC\nCity L-LOC\nhall O\n\n"
+    src = tmp_path / "train.bilou"
+    src.write_text(text)
+    lines = [ln.split() for ln in text.splitlines() if ln]
+    want = sorted((" ".join(w for w, _ in lines[a:b + 1]), label)
+                  for label, a, b in seqeval.get_entities([t for _, t in lines]))
+    assert _spans(read_source(src, fmt="conll")) == want and len(want) == 3
+    code, _, err = _snapshot(tmp_path, monkeypatch, src, "--format", "conll")
+    assert code == 0, err
+    code, _, err = cli("export", "HEAD", "--format", "conll", "--out", str(tmp_path / "out.conll"))
+    assert code == 0, err
+    out = [ln.split() for ln in (tmp_path / "out.conll").read_text().splitlines() if ln and ln[0] != "-"]
+    assert [(c[0], c[-1]) for c in out] == [tuple(c) for c in lines]
+
+
+#: spaCy v2's JSON training format (``spacy convert``'s output before v3): documents of paragraphs of tokens
+SPACY_V2 = [{"id": 0, "paragraphs": [{"raw": "Apple is buying U.K. startup.", "sentences": [{"tokens": [
+    {"id": 0, "orth": "Apple", "tag": "NNP", "head": 2, "dep": "nsubj", "ner": "U-ORG"},
+    {"id": 1, "orth": "is", "tag": "VBZ", "head": 1, "dep": "aux", "ner": "O"},
+    {"id": 2, "orth": "buying", "tag": "VBG", "head": 0, "dep": "ROOT", "ner": "O"},
+    {"id": 3, "orth": "U.K.", "tag": "NNP", "head": 1, "dep": "compound", "ner": "U-GPE"},
+    {"id": 4, "orth": "startup", "tag": "NN", "head": -2, "dep": "dobj", "ner": "O"},
+    {"id": 5, "orth": ".", "tag": ".", "head": -3, "dep": "punct", "ner": "O"}]}]}]}]
+
+
+def test_spacy_v2_json_is_named_and_its_way_in_reads(tmp_path):
+    """spaCy v2's JSON training file was refused as 'a Label Studio JSON-MIN export needs the labeling config'.
+    The refusal now names the format, and the command its hint gives makes a CoNLL file annover reads with the
+    file's entities."""
+    src = tmp_path / "train.json"
+    src.write_text(json.dumps(SPACY_V2))
+    with pytest.raises(InputError, match="spaCy v2's JSON training format") as e:
+        read_source(src)
+    if shutil.which("jq") is None:
+        pytest.skip("jq is not installed: the hint's command is not run")
+    command = e.value.hint.split(": ", 1)[1].replace("FILE", str(src))
+    subprocess.run(command, shell=True, check=True)
+    toks = SPACY_V2[0]["paragraphs"][0]["sentences"][0]["tokens"]
+    want = sorted((t["orth"], t["ner"][2:]) for t in toks if t["ner"] != "O")
+    assert _spans(read_source(tmp_path / "train.json.conll")) == want
+

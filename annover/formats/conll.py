@@ -18,7 +18,7 @@ have the same tokens line for line, and seqeval can score one against the other.
 spans cannot be written in BIO: the span that starts first (then the longer) is kept and the
 others are counted in the notes.
 
-Import: tokens (first column) and tags (last column; BIO, IOB1 or BIOES), sentences split at
+Import: tokens (first column) and tags (last column; BIO, IOB1, BIOES or BILOU), sentences split at
 blank and ``-DOCSTART-`` lines. Each sentence is a task whose ``data.text`` is its tokens joined
 by single spaces (a repeated sentence also gets ``data.copy``: 1, 2, ...), keyed by the hash of
 its data, with one span per entity (``labels`` on the ``Text`` object). The columns between token
@@ -372,24 +372,24 @@ def sentence_result(toks: list[str], ents: list[tuple[int, int, str]], control: 
 
 
 def entity_spans(tags: list[str], where: list[str]) -> list[tuple[int, int, str]]:
-    """(first token, last token + 1, label) of each entity in BIO / IOB1 / BIOES tags."""
+    """(first token, last token + 1, label) of each entity in BIO / IOB1 / BIOES (or BILOU: spaCy's) tags."""
     out: list[tuple[int, int, str]] = []
     cur: list[Any] | None = None
     for i, tag in enumerate(tags):
         if tag == "O":
             cur = None
             continue
-        if len(tag) < 3 or tag[1] != "-" or tag[0] not in "BIES":
-            raise InputError(f"{where[i]}: tag {tag!r} is not O, B-X, I-X, E-X or S-X",
-                             "use BIO (IOB2), IOB1 or BIOES tags")
+        if len(tag) < 3 or tag[1] != "-" or tag[0] not in "BIESLU":
+            raise InputError(f"{where[i]}: tag {tag!r} is not O, B-X, I-X, E-X, S-X, L-X or U-X",
+                             "use BIO (IOB2), IOB1, BIOES or BILOU tags")
         kind, label = tag[0], tag[2:]
         refuse_not_xml(label, where[i], f"the label of tag {shown(tag)}")
-        if kind in "BS" or cur is None or cur[2] != label:
+        if kind in "BSU" or cur is None or cur[2] != label:
             cur = [i, i + 1, label]
             out.append(cur)  # type: ignore[arg-type]
         else:
             cur[1] = i + 1
-        if kind in "SE":
+        if kind in "SELU":  # BILOU's L- and U- are BIOES's E- and S-
             cur = None
     return [tuple(s) for s in out]  # type: ignore[misc]
 
@@ -405,7 +405,7 @@ class _Sentence:
 
 
 def _is_tag(s: str) -> bool:
-    return s == "O" or len(s) > 2 and s[1] == "-" and s[0] in "BIES"
+    return s == "O" or len(s) > 2 and s[1] == "-" and s[0] in "BIESLU"
 
 
 def _sentences(path: Path) -> list[_Sentence]:

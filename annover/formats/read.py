@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from annover.formats import INPUT_FORMATS, Format
+from annover.formats import INPUT_FORMATS, Format, doccano
 from annover.formats.coco import coco_export_file
 from annover.formats.detect import detect_train
 from annover.formats.flat import from_flat, is_canonical_row, read_csv, read_jsonl_rows, read_jsonl_table
@@ -18,7 +18,7 @@ from annover.formats.ls_csv import is_label_studio_csv, read_label_studio_csv
 from annover.formats.ls_results import strictness
 from annover.formats.own_parquet import canonical_rows, from_canonical, is_canonical, read_parquet
 from annover.formats.tables import Tables
-from annover.formats.text import JSONL_SUFFIXES, check_readable, fail, missing, read_json_list, read_jsonl
+from annover.formats.text import JSONL_SUFFIXES, check_readable, fail, first_jsonl, missing, read_json_list, read_jsonl
 from annover.formats.training import TRAIN_FORMATS, read_train
 from annover.model.config import LabelingConfig
 
@@ -105,14 +105,32 @@ def _read_json(path: Path, kind: str, opts: dict) -> Tables:
     """A JSON list: Label Studio tasks or JSON-MIN records (by content when not said)."""
     doc = read_json_list(path, "tasks")
     if kind == JSON:
+        _refuse_spacy(path, doc)
         kind = Format.LABEL_STUDIO if looks_like_tasks(doc) else Format.JSON_MIN
     if kind == Format.LABEL_STUDIO:
         return from_ls_tasks(doc, str(path), **opts)
     return from_json_min(doc, str(path), **opts)
 
 
+#: how to turn spaCy v2's JSON training file into CoNLL (its tokens' ``orth`` and BILUO ``ner`` tags, a line each)
+SPACY_TO_CONLL = "jq -r '.[].paragraphs[].sentences[] | (.tokens[] | \"\\(.orth) \\(.ner)\"), \"\"' FILE > FILE.conll"
+
+
+def _refuse_spacy(path: Path, doc: list) -> None:
+    """Refuse spaCy v2's JSON training format (documents of ``paragraphs``), naming it and the way in: read
+    as JSON-MIN it was 'needs the labeling config'."""
+    first = next((x for x in doc if isinstance(x, dict)), None)
+    if first is not None and isinstance(first.get("paragraphs"), list) and "data" not in first:
+        raise fail(path, "is spaCy v2's JSON training format (paragraphs of tokens with BILUO ner tags), which "
+                         "annover does not read",
+                   f"write its tokens and tags as CoNLL and snapshot that: {SPACY_TO_CONLL}")
+
+
 def _read_jsonl(path: Path, opts: dict, ls_opts: dict) -> Tables:
-    """JSONL: flat rows (read by pyarrow where it can), or Label Studio tasks one a line."""
+    """JSONL: doccano's (a text and its labels a line), flat rows (read by pyarrow where it can), or Label
+    Studio tasks one a line."""
+    if doccano.is_doccano(first_jsonl(path)):
+        return doccano.read(path, opts["config"], ls_opts["validate"])
     flat = read_jsonl_table(path)
     if flat is not None:
         return from_flat(flat, str(path), fmt=Format.JSONL, **opts)

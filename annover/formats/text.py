@@ -18,8 +18,8 @@ from annover.errors import InputError, NotFoundError
 from annover.files import BOM, not_a_file, not_utf8_at
 from annover.model.canonical import MAX_DEPTH
 
-__all__ = ["JSONL_SUFFIXES", "check_readable", "fail", "is_utf8", "json_kind", "json_value_problem", "not_utf8_at", "read_csv_records",
-           "read_json", "read_json_list", "read_jsonl", "refuse_special"]
+__all__ = ["JSONL_SUFFIXES", "check_readable", "fail", "first_jsonl", "is_utf8", "json_kind", "json_value_problem",
+           "not_utf8_at", "read_csv_records", "read_json", "read_json_list", "read_jsonl", "refuse_special"]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
 
@@ -272,6 +272,17 @@ def read_jsonl(path: Path) -> list[Any]:
 
 
     return ""
+
+
+def first_jsonl(path: Path) -> Any:
+    """The JSON value of the first non-blank line of ``path``, None where there is none or it is no JSON
+    (its reader then says what is wrong)."""
+    try:
+        with path.open(encoding="utf-8-sig") as f:
+            line = next((ln for ln in f if ln.strip()), "")
+        return json.loads(line) if line else None
+    except (ValueError, OSError):
+        return None
 
 
 def read_json_list(path: Path, what: str = "records") -> list[Any]:
