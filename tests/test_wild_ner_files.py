@@ -274,3 +274,21 @@ def test_spacy_v2_json_is_named_and_its_way_in_reads(tmp_path):
     want = sorted((t["orth"], t["ner"][2:]) for t in toks if t["ner"] != "O")
     assert _spans(read_source(tmp_path / "train.json.conll")) == want
 
+
+def test_hf_dataset_of_tag_strings_is_read_as_spans(tmp_path):
+    """A dataset made with ``Dataset.from_dict`` from string tags (``ner_tags`` a list of texts, no ClassLabel)
+    was 'the labeling config has no control tags' (exit 5), naming neither the column nor the way in. Its
+    tags are now read as a ClassLabel's BIO tags are; one of numbers that no ClassLabel names is refused
+    naming the column and the cast that names them."""
+    datasets = pytest.importorskip("datasets")
+    rows = {"tokens": [["EU", "rejects", "German", "call"], ["Peter", "Blackburn"]],
+            "ner_tags": [["B-ORG", "O", "B-MISC", "O"], ["B-PER", "I-PER"]]}
+    datasets.Dataset.from_dict(rows).save_to_disk(str(tmp_path / "strings"))
+    want = sorted((" ".join(toks[a:b]), label) for toks, tags in zip(rows["tokens"], rows["ner_tags"])
+                  for a, b, label in entity_spans(tags, toks))
+    assert _spans(read_source(tmp_path / "strings")) == want
+    names = ["O", "B-ORG", "I-ORG", "B-MISC", "B-PER", "I-PER"]
+    numbers = {"tokens": rows["tokens"], "ner_tags": [[names.index(t) for t in tags] for tags in rows["ner_tags"]]}
+    datasets.Dataset.from_dict(numbers).save_to_disk(str(tmp_path / "numbers"))
+    with pytest.raises(InputError, match="column 'ner_tags' holds tag numbers that no ClassLabel names"):
+        read_source(tmp_path / "numbers")

@@ -369,12 +369,34 @@ def _own_objects(plan: _Plan, feats: dict, config: LabelingConfig | None) -> Non
         c.to = field_
 
 
-def _hub_plan(root: Path, feats: dict, config: LabelingConfig | None) -> _Plan:
-    """The plan of a dataset as the hub declares its features (module docstring)."""
+def _text_tags(root: Path, feats: dict, ds: "datasets.Dataset") -> list[str]:
+    """The columns of lists of texts beside ``tokens`` whose first rows are BIO (BIOES, BILOU) tags: a dataset
+    made from tag strings (``Dataset.from_dict``), no ClassLabel; read as a ClassLabel's BIO tags are. A list of
+    numbers named ``*_tags`` there is refused: with no ClassLabel, nothing names its tags."""
+    out = []
+    for name, f in feats.items():
+        inner = _inner(f)
+        if name == "tokens" or not isinstance(inner, datasets.Value) or "tokens" not in feats:
+            continue
+        if name.endswith("tags") and inner.dtype.startswith(("int", "uint")):
+            raise fail(root, f"column {name!r} holds tag numbers that no ClassLabel names (a list of {inner.dtype})",
+                       f"name them: ds = ds.cast_column({name!r}, Sequence(ClassLabel(names=['O', 'B-PER', "
+                       "'I-PER', ...]))), then save_to_disk")
+        batch = next(_batches(root, ds, [name]), None) if inner.dtype in ("string", "large_string") else None
+        tags = [t for v in (batch.column(0).to_pylist()[:100] if batch is not None else []) for t in v or []]
+        if any(t != "O" for t in tags) and all(t == "O" or len(t) > 2 and t[1] == "-" and t[0] in "BIESLU"
+                                               for t in tags):
+            out.append(name)
+    return out
+
+
+def _hub_plan(root: Path, feats: dict, config: LabelingConfig | None, text_tags: list[str]) -> _Plan:
+    """The plan of a dataset as the hub declares its features (module docstring); ``text_tags``: the columns
+    of BIO tags as texts (:func:`_text_tags`)."""
     plan = _Plan()
     controls = config.controls if config is not None else {}
     tokens = "tokens" if "tokens" in feats and _plain(feats["tokens"]) and _inner(feats["tokens"]) is not None else None
-    bio = [n for n, f in feats.items() if tokens and _is_bio(_class_names(_inner(f)))]
+    bio = [n for n, f in feats.items() if tokens and (_is_bio(_class_names(_inner(f))) or n in text_tags)]
     for name, f in feats.items():
         keys = _dict_keys(f)
         c = controls.get(name)
@@ -686,7 +708,7 @@ def _plan_of(root: Path, parts: list[tuple[str | None, Any]], config: LabelingCo
         _check_names(root, name, f)
     own = KEY in feats and isinstance(feats[KEY], datasets.Value) and feats[KEY].dtype == "string"
     if not own:
-        return _hub_plan(root, feats, config)
+        return _hub_plan(root, feats, config, _text_tags(root, feats, parts[0][1]))
     carried, given = carried_column(feats), config is not None
     if carried is not None:
         feats.pop(carried[0])
