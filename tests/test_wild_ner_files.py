@@ -117,6 +117,9 @@ def test_conll2003_eng_train_is_read_by_its_own_name(tmp_path):
         words = [c[0] for c in lines]
         want = sorted((" ".join(words[a:b]), label) for a, b, label in entity_spans([c[-1] for c in lines], words))
         assert _spans(read_source(src)) == want and len(want) == 4
+    src.write_text("WORD\tTAG\n" + ENG_TRAIN)  # flair's sample of a header line: the CoNLL reader names it
+    with pytest.raises(InputError, match=r"eng.testb: line 4: 4 columns, line 1 has 2"):
+        read_source(src)
 
 
 #: Universal Dependencies' CoNLL-U: 10 columns a token, a multiword token's range line, comments

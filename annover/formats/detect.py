@@ -15,8 +15,8 @@
   is ``<annotation>``; also one such ``.xml`` file;
 - a Hugging Face ``datasets`` folder: ``dataset_dict.json``, ``state.json`` or ``dataset_info.json``
   (what ``save_to_disk`` writes); also an ``.arrow`` file of a dataset;
-- a CoNLL file (``.conll``, ``.iob``, ``.bio``, ``.conllu``; ``.txt``, ``.tsv``, and CoNLL-2003's ``.train``,
-  ``.testa``, ``.testb`` where): lines of at least two columns whose last column is a tag (``O``, ``B-X``,
+- a CoNLL file (``.conll``, ``.iob``, ``.bio``, ``.conllu``, CoNLL-2003's ``.train``, ``.testa``, ``.testb``;
+  a ``.txt`` or ``.tsv`` where): lines of at least two columns whose last column is a tag (``O``, ``B-X``,
   ``I-X``, ``E-X``, ``S-X``), blank lines between sentences, ``#`` lines aside.
 
 A path that is none of them is left to the other readers (None), except a folder, which only
@@ -49,9 +49,11 @@ _YAMLS = ("data.yaml", "dataset.yaml", "data.yml")
 _DARKNET = "obj.names"
 _NAMES_TXT = ("classes.txt", _DARKNET)
 #: suffixes that name CoNLL alone: such a file is read as CoNLL, and its reader says what is wrong
-_CONLL_ONLY = (".conll", ".conll03", ".iob", ".iob2", ".bio", ".conllu")
-#: and those that are CoNLL where the lines are (CoNLL-2003's eng.train, eng.testa, eng.testb; GermEval 2014's .tsv)
-_CONLL_SUFFIXES = (*_CONLL_ONLY, ".txt", ".tsv", ".train", ".testa", ".testb", ".dev", ".test")
+#: (CoNLL-2003's eng.train, eng.testa, eng.testb too: no other reader takes such a name)
+_CONLL_ONLY = (".conll", ".conll03", ".iob", ".iob2", ".bio", ".conllu",
+               ".train", ".testa", ".testb", ".dev", ".test")
+#: and those that are CoNLL where the lines are (GermEval 2014's .tsv)
+_CONLL_SUFFIXES = (*_CONLL_ONLY, ".txt", ".tsv")
 _TAG = re.compile(r"^(O|[BIESLU]-\S+)$")
 #: lines of a CoNLL file looked at to recognise it
 _CONLL_LINES = 200
