@@ -478,8 +478,9 @@ def onto_head(repo: RepoCore, head: str | None, tasks: "pa.Table", annotations: 
                          "make the first version without --update")
     out, new, head_tasks = [], {"tasks": tasks, "annotations": annotations, "predictions": predictions}, None
     for name, keys in UPDATE_KEYS.items():
-        # in key order, as _merged needs: HEAD's predictions are read model after model, not in task order
-        old, given = C.sort_table(C.conform(repo.read_table(head, name), name), name), C.conform(new[name], name)
+        old, given = C.conform(repo.read_table(head, name), name), C.conform(new[name], name)
+        if name == PREDICTIONS and len(repo.version(head).model_versions) > 1:
+            old = C.sort_table(old, name)  # one model's rows after another's: in key order, as _merged needs
         head_tasks = old.column("task_key") if name == "tasks" else head_tasks
         if not old.num_rows or not given.num_rows:
             out.append(finish(pa.concat_tables([old, given]), name, "--update"))
