@@ -1,5 +1,10 @@
-"""`snapshot --update` of tasks with predictions of several models: the version's ids are
-those of a fresh snapshot of its content."""
+"""`snapshot --update` without HEAD's tables: HEAD's rows of the input's tasks are read, the
+new version is stored as HEAD's layout plus a delta, its ids hashed from HEAD's columns and
+the input's rows, its stats brought up to date from HEAD's. Property: for random HEADs and
+random update inputs (answers replaced and added, skips, new tasks, predictions of several
+models), the same version content as the update that reads HEAD whole: snapshot ids, ``load``
+of every table, stats, what the update says it did; and ids those of a fresh snapshot of the
+loaded tables."""
 
 from __future__ import annotations
 
@@ -9,10 +14,13 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import annover
 from annover.model import canonical as C
+from annover.repo import snapshot as SN
+from annover.store import snapshots as S
 
 from .conftest import EXAMPLES
 
@@ -62,8 +70,9 @@ def _content(repo: annover.Repo) -> dict:
             "tables": {k: repo.load("HEAD", k).to_pylist() for k in ("tasks", "annotations", "predictions")}}
 
 
-def _updated(root: Path, head: list[dict], update: list[dict]) -> dict:
-    """HEAD's content after ``update`` snapshotted ``--update`` onto ``head``."""
+def _updated(root: Path, head: list[dict], update: list[dict], whole: bool, used: list) -> dict:
+    """HEAD's content after ``update`` snapshotted ``--update`` onto ``head``; ``whole``: by the
+    update that reads HEAD whole. ``used`` gets each update spliced onto HEAD."""
     repo = annover.init(root)
     cwd = os.getcwd()
     os.chdir(root)
@@ -71,7 +80,11 @@ def _updated(root: Path, head: list[dict], update: list[dict]) -> dict:
         (root / "head.json").write_text(json.dumps(head))
         (root / "round.json").write_text(json.dumps(update))
         repo.snapshot("head.json", config=str(CONFIG), key="data.ext_id", message="head")
-        res = repo.snapshot("round.json", message="round", update=True)
+        with pytest.MonkeyPatch.context() as mp:
+            real = SN.spliced_onto_head
+            mp.setattr(SN, "spliced_onto_head", (lambda *a: None) if whole else
+                       (lambda *a: used.append(r) or r if (r := real(*a)) is not None else None))
+            res = repo.snapshot("round.json", message="round", update=True)
         return _content(repo) if res.changed else {"changed": False}
     finally:
         os.chdir(cwd)
@@ -89,13 +102,31 @@ def _content_ids(tables: dict) -> dict:
             "predictions": {mv: sid("predictions", rows) for mv, rows in preds.items()}}
 
 
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(head=tasks, update=tasks)
+def test_an_update_spliced_onto_head_is_the_update_that_reads_head_whole(tmp_path_factory, head, update):
+    used: list = []
+    with pytest.MonkeyPatch.context() as mp:  # every table a delta may be written on
+        mp.setattr(S, "MIN_BASE_BYTES", 0)
+        mp.setattr(S, "MAX_DELTA_FRACTION", 100.0)
+        exported, round_ = _export(head, 1), _export(update, 500)
+        fast = _updated(tmp_path_factory.mktemp("fast"), exported, round_, False, used)
+        whole = _updated(tmp_path_factory.mktemp("whole"), exported, round_, True, [])
+    assert fast == whole
+    assert used, "the update was spliced onto HEAD"
+    if fast.get("changed", True):
+        assert fast["ids"] == _content_ids(fast["tables"])
+
+
 def test_predictions_of_several_models_come_out_in_key_order(tmp_path):
     """HEAD's predictions of two models read whole are one model's rows after the other's: the
     update's rows went in where their keys fell among rows out of key order, and the version
     recorded a predictions id no fresh snapshot of its content gives (the table as it was
-    before sorting)."""
+    before sorting). Small tables: the update that reads HEAD whole."""
     head = {"0": ([(0, 1, False)], [(1, 0), (2, 0)], 3), "zz": ([(1, 1, False)], [(1, 2), (2, 0)], 3)}
     update = {"ab": ([(0, 1, True)], [(1, 2)], 0)}
-    got = _updated(tmp_path / "r", _export(head, 1), _export(update, 500))
+    used: list = []
+    got = _updated(tmp_path / "r", _export(head, 1), _export(update, 500), False, used)
+    assert not used  # a small HEAD: read whole
     assert got["ids"] == _content_ids(got["tables"])
     assert [r["task_key"] for r in got["tables"]["predictions"] if r["model_version"] == "m1"] == ["0", "ab", "zz"]

@@ -684,18 +684,24 @@ def _column_chunks(col: "pa.ChunkedArray", kind: str):
 
 def content_id(table: "pa.Table", name: str) -> str:
     """Snapshot id: sha256 over the canonical encoding of a conformed, sorted table."""
+    return content_id_of(name, table.num_rows, table.column)
+
+
+def content_id_of(name: str, rows: int, column: "Callable[[str], pa.ChunkedArray | pa.Array]") -> str:
+    """:func:`content_id` of a table of ``rows`` rows given a column at a time: ``column(name)``
+    is asked for each hashed column in turn, so the table need never be in memory whole."""
     h = hashlib.sha256()
     header = {
         "table": name,
         "schema": TABLE_SCHEMA_VERSION,
-        "rows": table.num_rows,
+        "rows": rows,
         "columns": [[c[0], c[1]] for c in COLUMNS[name] if c[3] != "provenance"],
     }
     h.update(canonical_json(header).encode())
     kinds = {c[0]: c[1] for c in COLUMNS[name]}
     for col in HASHED[name]:
         h.update(b"\x00" + col.encode() + b"\x00")
-        for chunk in _column_chunks(table.column(col), kinds[col]):
+        for chunk in _column_chunks(column(col), kinds[col]):
             if isinstance(chunk, _Streamed):
                 h.update(chunk.size.to_bytes(8, "little"))
                 for piece in chunk.pieces:

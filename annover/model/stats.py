@@ -122,10 +122,15 @@ def by_annotator(cells: dict[tuple[str, str, str], int]) -> dict[str, dict[str, 
 
 def compute(tasks: "pa.Table", ann: "pa.Table", preds: dict[str, "pa.Table"] | None = None) -> dict:
     """tasks, labeled, unlabeled, skipped, annotations, regions, per annotator, per label, predictions."""
-    n_tasks = tasks.num_rows
+    return _shaped(tallies(tasks, ann, preds))
+
+
+def tallies(tasks: "pa.Table", ann: "pa.Table", preds: dict[str, "pa.Table"] | None = None) -> dict:
+    """What :func:`compute` counts, before it is shaped: sums over tasks (each task's rows whole in
+    the tables), so the tallies of HEAD's rows of some tasks and of their new rows turn HEAD's
+    stats into those of the update (:func:`updated`)."""
     labeled = skipped = answers = regions = 0
     per_annotator: dict[str, int] = {}
-    labels: dict[str, dict[str, int]] = {}
     cells: dict[tuple[str, str, str], int] = {}
     if ann.num_rows:
         task_start = first_of_runs(ann, ["task_key"])
@@ -144,25 +149,65 @@ def compute(tasks: "pa.Table", ann: "pa.Table", preds: dict[str, "pa.Table"] | N
         per_annotator = _counts(codes[rows], names)
         regions = _nonempty(ann.column("region_key"))
         cells = label_cells(ann, ~cancelled, (codes, names))
-        labels = label_counts_of(cells)
+    predictions = {mv: {"tasks": len(pc.unique(t.column("task_key"))) if t.num_rows else 0,
+                        "regions": int(pc.sum(pc.greater(pc.binary_length(t.column("region_key")), 0)).as_py() or 0)
+                        if t.num_rows else 0} for mv, t in sorted((preds or {}).items())}
+    return {"tasks": tasks.num_rows, "labeled": labeled, "skipped": skipped, "annotations": answers,
+            "regions": regions, "rows": ann.num_rows, "annotators": per_annotator, "cells": cells,
+            "predictions": predictions}
+
+
+def _shaped(t: dict) -> dict:
+    """The stats a version records, from :func:`tallies`."""
     out = {
-        "tasks": n_tasks,
-        "labeled": labeled,
-        "unlabeled": n_tasks - labeled,
-        "skipped": skipped,
-        "annotations": answers,
-        "regions": regions,
-        "annotators": dict(sorted(per_annotator.items())),
-        "labels": labels,
-        "predictions": {},
+        "tasks": t["tasks"],
+        "labeled": t["labeled"],
+        "unlabeled": t["tasks"] - t["labeled"],
+        "skipped": t["skipped"],
+        "annotations": t["annotations"],
+        "regions": t["regions"],
+        "annotators": dict(sorted(t["annotators"].items())),
+        "labels": label_counts_of(t["cells"]) if t["rows"] else {},
+        "predictions": {mv: dict(p) for mv, p in sorted(t["predictions"].items())},
     }
-    cells_by = by_annotator(cells) if ann.num_rows else {}
+    cells_by = by_annotator(t["cells"]) if t["rows"] else {}
     if cells_by is not None:  # drift between versions reads these instead of the tables
         out["labels_by_annotator"] = cells_by
-    for mv, t in sorted((preds or {}).items()):
-        out["predictions"][mv] = {
-            "tasks": len(pc.unique(t.column("task_key"))) if t.num_rows else 0,
-            "regions": int(pc.sum(pc.greater(pc.binary_length(t.column("region_key")), 0)).as_py() or 0)
-            if t.num_rows else 0,
-        }
     return out
+
+
+#: the stats :func:`updated` builds on (a version's stats written before one of these was counted
+#: cannot be brought up to date without its tables)
+_TALLIED = ("tasks", "labeled", "skipped", "annotations", "regions", "annotators", "labels_by_annotator",
+            "predictions")
+
+
+def updated(head: dict, before: dict, after: dict, model_versions: list[str]) -> dict | None:
+    """HEAD's ``stats`` with the :func:`tallies` of HEAD's rows of some tasks (``before``) taken out
+    and those of their new rows (``after``) put in: the stats of the updated tables (predictions of
+    ``model_versions``), as :func:`compute` of them gives. None when HEAD's stats lack a count
+    (written by an older annover, or the per-annotator cells were over :data:`MAX_ANNOTATOR_CELLS`)."""
+    if not isinstance(head, dict) or any(k not in head for k in _TALLIED):
+        return None
+    cells = {(ctl, who, lab): n for ctl, by in head["labels_by_annotator"].items() for who, labs in by.items()
+             for lab, n in labs.items()}
+    preds = {mv: dict(p) for mv, p in head["predictions"].items()}
+    out = {k: head[k] - before[k] + after[k] for k in ("tasks", "labeled", "skipped", "annotations", "regions")}
+    out["annotators"] = _plus(_plus(dict(head["annotators"]), before["annotators"], -1), after["annotators"], 1)
+    out["cells"] = _plus(_plus(cells, before["cells"], -1), after["cells"], 1)
+    for mv in set(before["predictions"]) | set(after["predictions"]):
+        p = preds.setdefault(mv, {"tasks": 0, "regions": 0})
+        for k in ("tasks", "regions"):
+            p[k] = p[k] - before["predictions"].get(mv, {}).get(k, 0) + after["predictions"].get(mv, {}).get(k, 0)
+    out["predictions"] = {mv: preds[mv] for mv in model_versions}
+    out["rows"] = out["annotations"]  # rows are there when answers are
+    return _shaped(out)
+
+
+def _plus(into: dict, counts: dict, sign: int) -> dict:
+    """``into`` with ``sign`` times ``counts`` added, counts of 0 left out."""
+    for k, n in counts.items():
+        into[k] = into.get(k, 0) + sign * n
+        if not into[k]:
+            del into[k]
+    return into

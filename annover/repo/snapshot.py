@@ -133,6 +133,10 @@ class Content:
     reading: Reading = field(default_factory=Reading)
     remembered: list[str] = field(default_factory=list)
     users_file: bytes | None = None  # the repository's new users map, when it learned something
+    #: ``--update`` without HEAD's tables: per table, HEAD's snapshot and the new rows of the input's
+    #: tasks (the table above holds those rows alone); and the stats, brought up to date from HEAD's
+    spliced: "dict[Key, Spliced]" = field(default_factory=dict)
+    stats: dict | None = None
 
     @property
     def named(self) -> dict[Key, "pa.Table"]:
@@ -142,6 +146,20 @@ class Content:
     @property
     def config_oid(self) -> str | None:
         return hashlib.sha256(self.config_bytes).hexdigest() if self.config_bytes else None
+
+
+@dataclass
+class Spliced:
+    """One table of ``--update``: HEAD's snapshot ``head`` with the rows of the ``named`` tasks
+    replaced by ``block`` (key-sorted), never made whole: hashed by
+    :func:`annover.store.snapshots.spliced_id`, stored as HEAD's layout plus ``delta``."""
+
+    head: SnapshotRef
+    named: "pa.Array"
+    block: "pa.Table"
+    delta: snapshots.Delta
+    rows: int
+    whole: Callable[[], "pa.Table"]  # the table made after all (should HEAD's snapshot not be the parent)
 
 
 @dataclass
@@ -337,8 +355,10 @@ def unlabeled_records(tables: Tables, cfg: LabelingConfig | None) -> list[str]:
             "Studio JSON export (with annotations)"]
 
 
-def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: Progress) -> Content:
-    """Everything the version will hold, read and checked against ``head``; nothing written."""
+def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: Progress,
+                splice: bool = False) -> Content:
+    """Everything the version will hold, read and checked against ``head``; nothing written.
+    ``splice``: an ``--update`` may leave its tables unmade (:func:`spliced_onto_head`)."""
     head_reading = reading_of(repo.version(head)) if head else None
     reading, taken = remembered(head_reading, inp.key, inp.validate)
     users, users_file = known_users(repo, inp)
@@ -359,14 +379,19 @@ def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: 
         progress(f"hashing source data {inp.source_data}")
         link, files = hash_source(repo, inp.source_data)
         tasks = data_hashes(tasks, files, link["path"])
-    annotations = tables.annotations
+    annotations, fast = tables.annotations, None
     if inp.update:
         progress("reading HEAD's rows")
-        tasks, annotations, preds, updated = onto_head(repo, head, tasks, annotations, preds)
+        fast = spliced_onto_head(repo, head, tasks, annotations, preds) if splice else None
+        if fast is None:
+            tasks, annotations, preds, updated = onto_head(repo, head, tasks, annotations, preds)
+        else:
+            tasks, annotations, by_model, updated = fast.tasks, fast.annotations, fast.by_model, fast.updated
         origin = {**(origin or {}), "update": updated}
     origin = {**(origin or {}), "reading": reading.to_json()}
-    return Content(tasks, annotations, split_predictions(preds), origin,
-                   cfg.text.encode("utf-8") if cfg else None, link, files, warnings, reading, taken, users_file)
+    return Content(tasks, annotations, split_predictions(preds) if fast is None else by_model, origin,
+                   cfg.text.encode("utf-8") if cfg else None, link, files, warnings, reading, taken, users_file,
+                   spliced=fast.spliced if fast else {}, stats=fast.stats if fast else None)
 
 
 #: the keys of a row each table's ``--update`` replaces HEAD's row of (the others are kept)
@@ -495,6 +520,115 @@ def onto_head(repo: RepoCore, head: str | None, tasks: "pa.Table", annotations: 
     return out[0], out[1], out[2], {"tasks": len(given_tasks), "new_tasks": int(fresh or 0)}
 
 
+@dataclass
+class Update:
+    """What :func:`spliced_onto_head` gives: per table the new rows of the input's tasks (those
+    of a :class:`Spliced` table only), the tables kept as HEAD's plus those rows, what the
+    update did, and the version's stats."""
+
+    tasks: "pa.Table"
+    annotations: "pa.Table"
+    by_model: dict[str, "pa.Table"]
+    updated: dict
+    spliced: dict[Key, Spliced]
+    stats: dict
+
+
+def _head_rows(repo: RepoCore, ref: SnapshotRef | None, name: str, named: "pa.Array") -> "pa.Table":
+    """HEAD's rows of the ``named`` tasks in snapshot ``ref``, conformed, with their task hashes
+    (read from the parts whose key range can hold them)."""
+    if ref is None or not ref.rows or not len(named):
+        t = C.schema(name).empty_table()
+        return t.append_column(pa.field(snapshots.TASK_HASH, pa.uint64()), pa.array([], pa.uint64()))
+    cols = [*C.schema(name).names, snapshots.TASK_HASH]
+    t = snapshots.read_snapshot(repo.store, ref, cols, named)
+    return C.conform(t, name).append_column(t.schema.field(snapshots.TASK_HASH), t.column(snapshots.TASK_HASH))
+
+
+def _spliced(repo: RepoCore, name: str, ref: SnapshotRef, named: "pa.Array", before: "pa.Table",
+             block: "pa.Table") -> Spliced | None:
+    """The table of HEAD's snapshot ``ref`` with the ``named`` tasks' rows (``before``, with task
+    hashes) replaced by ``block``, as HEAD's layout plus a delta; None when no delta may be written
+    on ``ref`` (a small table, or one due for compaction)."""
+    if not before.num_rows and not block.num_rows:  # the update leaves the table as it was: HEAD's snapshot
+        none = pa.array([], pa.string())
+        same = snapshots.Delta(ref.manifest, {}, before, pa.table({"task_key": none}), C.schema(name).empty_table())
+        return Spliced(ref, none, block, same, ref.rows,
+                       lambda: C.conform(snapshots.read_snapshot(repo.store, ref), name))
+    budget = snapshots.delta_budget(repo.store, name, ref)
+    if budget is None:
+        return None
+    stored = block.append_column(pa.field(snapshots.TASK_HASH, pa.uint64()), snapshots.task_hashes(block, name))
+    delta = snapshots.plan_delta(repo.store, stored, name, ref, budget, before)
+    if delta is None:
+        return None
+
+    def whole() -> "pa.Table":
+        old = C.conform(snapshots.read_snapshot(repo.store, ref), name)
+        return _merged(old.filter(pc.invert(pc.is_in(old.column("task_key"), value_set=named))), block)
+    return Spliced(ref, named, block, delta, ref.rows - before.num_rows + block.num_rows, whole)
+
+
+def _head_refs(v: Version, name: str) -> "dict[Key, SnapshotRef | None]":
+    if name == PREDICTIONS:
+        return {(PREDICTIONS, mv): v.snapshot(PREDICTIONS, mv) for mv in v.model_versions}
+    return {name: v.snapshot(name)}
+
+
+def spliced_onto_head(repo: RepoCore, head: str | None, tasks: "pa.Table", annotations: "pa.Table",
+                      predictions: "pa.Table") -> Update | None:
+    """:func:`onto_head` without HEAD's tables: HEAD's rows of the input's tasks read from the parts
+    that can hold them, each table kept as HEAD's snapshot plus the new rows of those tasks
+    (:class:`Spliced`), the stats brought up to date from HEAD's. None where that cannot be (no
+    HEAD, a table written by another schema, small or due for compaction, stats an older annover
+    wrote): :func:`onto_head` then reads HEAD's tables."""
+    v = repo.version(head) if head else None
+    if v is None or v.record.get("table_schema") != C.TABLE_SCHEMA_VERSION:
+        return None
+    new = {"tasks": tasks, "annotations": annotations, PREDICTIONS: predictions}
+    out: dict[Key, "pa.Table"] = {}
+    befores: dict[Key, "pa.Table"] = {}
+    spliced: dict[Key, Spliced] = {}
+    for name, keys in UPDATE_KEYS.items():
+        refs = _head_refs(v, name)
+        given = C.conform(new[name], name)
+        named = C.single_chunk(pc.unique(given.column("task_key")))
+        here = {k: _head_rows(repo, ref, name, named) for k, ref in refs.items()}
+        old = pa.concat_tables([C.conform(t, name) for t in here.values()]) if here else C.schema(name).empty_table()
+        if old.num_rows:  # HEAD's rows of the input's tasks: those of its keys replaced, the others kept
+            old = old.filter(pc.invert(_keyed_in(old, given, keys)))
+        block = finish(pa.concat_tables([old, given]), name, "--update") if given.num_rows else given
+        parts = {(PREDICTIONS, mv): t for mv, t in split_predictions(block).items()} \
+            if name == PREDICTIONS else {name: block}
+        for k in sorted(set(here) | set(parts), key=str):
+            ref, before = refs.get(k), here[k] if k in here else _head_rows(repo, None, name, named)
+            part = parts.get(k, C.schema(name).empty_table())
+            if name == PREDICTIONS and (ref.rows if ref else 0) - before.num_rows + part.num_rows == 0:
+                continue  # a model's predictions all replaced by another's
+            befores[k], out[k] = before, part
+            if ref is not None and ref.rows:  # else a table HEAD has none of: the new rows are all of it
+                if (sp := _spliced(repo, name, ref, named, before, part)) is None:
+                    return None
+                spliced[k] = sp
+    given_tasks = len(pc.unique(tasks.column("task_key")))
+    return _update_of(v, out, befores, spliced, given_tasks, befores["tasks"].num_rows if given_tasks else 0)
+
+
+def _update_of(v: Version, out: dict, befores: dict, spliced: dict, given: int, known: int) -> Update | None:
+    """The :class:`Update` of the new rows ``out`` and HEAD's ``befores`` of each table (``given``
+    tasks in the input, ``known`` of them to HEAD); None when HEAD's stats cannot be brought up to date."""
+    preds = {k[1]: t for k, t in out.items() if isinstance(k, tuple)}
+    drop = lambda t: t.drop_columns([snapshots.TASK_HASH])  # noqa: E731
+    before = S.tallies(drop(befores["tasks"]), drop(befores["annotations"]),
+                       {k[1]: drop(t) for k, t in befores.items() if isinstance(k, tuple)})
+    after = S.tallies(out["tasks"], out["annotations"], preds)
+    stats = S.updated(v.record.get("stats"), before, after, sorted(preds))
+    if stats is None:
+        return None
+    return Update(out["tasks"], out["annotations"], preds, {"tasks": given, "new_tasks": given - known},
+                  spliced, stats)
+
+
 # ---------------------------------------------------------------------------
 # 2-3. hash, encode, compare
 
@@ -511,16 +645,28 @@ def hash_and_encode(content: Content, pool: ThreadPoolExecutor, repo: RepoCore |
     """Content ids, stats and part encodings submitted at once (none waited for).
     With ``repo`` and ``head``, each table may be encoded as a delta on HEAD's snapshot
     (``compared``: :func:`annover.store.snapshots.compared_rows` of its tables, read ahead)."""
-    named = content.named
+    named, cut = content.named, content.spliced
     kind = {k: k if isinstance(k, str) else PREDICTIONS for k in named}
-    id_futs = {k: pool.submit(C.content_id, t, kind[k]) for k, t in named.items()}
-    stats = pool.submit(S.compute, content.tasks, content.annotations, content.by_model)
+    id_futs = {k: pool.submit(snapshots.spliced_id, repo.store, kind[k], cut[k].head, cut[k].named, t)  # type: ignore
+               if k in cut else pool.submit(C.content_id, t, kind[k]) for k, t in named.items()}
+    if content.stats is None:
+        stats = pool.submit(S.compute, content.tasks, content.annotations, content.by_model)
+    else:
+        stats = Future()
+        stats.set_result(content.stats)
     parent = repo.version(head) if repo is not None and head else None
     store = repo.store if repo is not None else None
     ahead = compared or {}
-    parts = {k: snapshots.encode_snapshot(t, pool, kind[k], store, parent_snapshot(parent, k), ahead.get(k))
+    parts = {k: _spliced_encoding(cut[k], pool) if k in cut else
+             snapshots.encode_snapshot(t, pool, kind[k], store, parent_snapshot(parent, k), ahead.get(k))
              for k, t in named.items()}
     return Encoded(kind, id_futs, parts, stats)
+
+
+def _spliced_encoding(sp: Spliced, pool: ThreadPoolExecutor) -> snapshots.Encoding:
+    """A :class:`Spliced` table's delta, its parts encoding in ``pool``."""
+    sp.delta.futures = [pool.submit(snapshots.part_bytes, t) if t.num_rows else None for t in sp.delta.tables]
+    return snapshots.Encoding([], [], sp.block, sp.delta, sp.whole, total=sp.rows)
 
 
 def same_content(parent: Version, sids: dict[Key, str], content: Content) -> bool:
@@ -747,8 +893,8 @@ def make_version(repo: RepoCore, inp: SnapshotInput, progress: Progress = noop, 
     try:
         parent = repo.version(head) if head else None  # its rows a delta is planned on, read while the input is
         compared = {k: ahead.submit(snapshots.compared_rows, repo.store, k, parent_snapshot(parent, k))
-                    for k in ("tasks", "annotations")} if parent else {}
-        content = read_inputs(repo, inp, head, progress)
+                    for k in ("tasks", "annotations")} if parent and not inp.update else {}
+        content = read_inputs(repo, inp, head, progress, splice=True)
         progress("hashing content")
         enc = hash_and_encode(content, pool, repo, head, compared)
         with repo.lock(expect_head=start):  # refused if another version landed meanwhile

@@ -27,7 +27,7 @@ import hashlib
 import json
 from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from annover._lazy import lazy
 from annover.errors import ObjectError
@@ -720,8 +720,15 @@ class Encoding:
     futures: list
     table: "pa.Table"
     delta: Delta | None = None
-    #: the conformed, key-sorted table (to encode whole after all, when the parent moved)
-    source: "pa.Table | None" = None
+    #: the conformed, key-sorted table (to encode whole after all, when the parent moved), or
+    #: what makes it (a delta of ``snapshot --update``, planned without the table)
+    source: "pa.Table | Callable[[], pa.Table] | None" = None
+    #: the table's rows, when ``table`` does not hold them all
+    total: int | None = None
+
+    @property
+    def rows_total(self) -> int:
+        return self.total if self.total is not None else self.table.num_rows
 
     def cancel(self) -> None:
         for f in self.futures + (self.delta.futures if self.delta else []):
@@ -855,6 +862,8 @@ def _before_image(store: ObjectStore, name: str, lay: Layout, held: "pa.Table", 
     from it (both in the layout's order: decoding a column of every part costs what its values do)."""
     target = C.schema(name)
     have = [f.name for f in target if f.name in held.column_names]
+    if len(have) == len(target):  # every column held (``snapshot --update`` read those tasks' rows whole)
+        return pa.Table.from_arrays([held.column(c) for c in have], schema=target)
     rest = read_layout(store, name, lay, ["task_key", *(f.name for f in target if f.name not in have)], keys=named)
     if rest.num_rows != held.num_rows or not rest.column("task_key").equals(held.column("task_key")):
         return read_layout(store, name, lay, keys=named)  # pragma: no cover - the two reads disagree: read it whole
@@ -902,8 +911,10 @@ def store_encoding(store: ObjectStore, name: str, sid: str, enc: Encoding, pool:
         return parent
     if delta is not None and (not planned or empty):
         assert enc.source is not None
+        whole = enc.source() if callable(enc.source) else enc.source
         with ThreadPoolExecutor(max_workers=2) as own:
-            rows, futures, table = encode_parts(enc.source, pool or own, name, stored=enc.table)
+            stored = enc.table if enc.total is None else None
+            rows, futures, table = encode_parts(whole, pool or own, name, stored=stored)
             parts = collect_parts(rows, futures, table)
         return store_snapshot(store, name, sid, rows, parts)
     if delta is None:
@@ -915,8 +926,50 @@ def store_encoding(store: ObjectStore, name: str, sid: str, enc: Encoding, pool:
         entry["replaces"] = replaces
     pm = delta.manifest
     base = pm["base"] if pm.get("schema") == DELTA_SCHEMA else pm["parts"]
-    rows = enc.table.num_rows
+    rows = enc.rows_total
     manifest = {**_manifest_head(name, sid, rows, DELTA_SCHEMA), "base": base,
                 "deltas": [*pm.get("deltas", []), entry]}
     mref = store.put(C.canonical_json(manifest).encode())
     return SnapshotRef(sid, mref, rows)
+
+
+# ---------------------------------------------------------------------------
+# a parent's snapshot with some tasks' rows replaced (``snapshot --update``), never made whole
+
+
+def spliced_id(store: ObjectStore, name: str, parent: SnapshotRef, named: "pa.Array", block: "pa.Table") -> str:
+    """The content id of ``parent``'s table of ``name`` with the rows of the ``named`` tasks replaced
+    by ``block``'s rows (conformed, key-sorted, of the named tasks), as
+    :func:`annover.model.canonical.content_id` of that table gives it, without making the table:
+    the parent's hashed columns are read (not its provenance, nor its task hashes) and each
+    column of the result is made, hashed and dropped in turn."""
+    if not len(named):
+        return parent.id
+    old = read_layout(store, name, Layout.of(read_manifest(store, parent)), C.HASHED[name])
+    src = spliced_order(old.column("task_key"), named, block.column("task_key"))
+    cols = {c: old.column(c) for c in C.HASHED[name]}
+    del old
+
+    def column(c: str) -> "pa.Array":
+        mine, theirs = cols.pop(c), block.column(c)
+        both = pa.chunked_array([*mine.chunks, *(theirs.cast(mine.type) if theirs.type != mine.type
+                                                 else theirs).chunks], mine.type)
+        return C.single_chunk(both.take(src))
+    return C.content_id_of(name, len(src), column)
+
+
+def spliced_order(old: "pa.ChunkedArray", named: "pa.Array", new: "pa.ChunkedArray | pa.Array") -> "pa.Array":
+    """Row indices into ``old`` then ``new`` (task keys, each in key order) of the table whose rows
+    are ``old``'s but those of the ``named`` tasks, with ``new``'s rows (of named tasks) where their
+    keys fall."""
+    keys, given = C.single_chunk(old), C.single_chunk(new)
+    touched = pc.is_in(keys, value_set=named).to_numpy(zero_copy_only=False)
+    kept = np.flatnonzero(~touched)
+    at = np.searchsorted(keys.filter(pa.array(~touched)).to_numpy(zero_copy_only=False),
+                         given.to_numpy(zero_copy_only=False), side="left")
+    src = np.empty(len(kept) + len(given), dtype=np.int64)
+    mine = np.zeros(len(src), dtype=bool)
+    mine[at + np.arange(len(given))] = True
+    src[mine] = len(keys) + np.arange(len(given))
+    src[~mine] = kept
+    return C.int_array(src)
