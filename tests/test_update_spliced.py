@@ -103,12 +103,14 @@ def _content_ids(tables: dict) -> dict:
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(head=tasks, update=tasks)
-def test_an_update_spliced_onto_head_is_the_update_that_reads_head_whole(tmp_path_factory, head, update):
+@given(head=tasks, update=tasks, few=st.sampled_from([0, 10**9]), runs=st.sampled_from([0, 10**9]))
+def test_an_update_spliced_onto_head_is_the_update_that_reads_head_whole(tmp_path_factory, head, update, few, runs):
     used: list = []
     with pytest.MonkeyPatch.context() as mp:  # every table a delta may be written on
         mp.setattr(S, "MIN_BASE_BYTES", 0)
         mp.setattr(S, "MAX_DELTA_FRACTION", 100.0)
+        mp.setattr(S, "FEW_TASKS", few)  # the new rows placed by binary searches or by one search of every key
+        mp.setattr(S, "SPLICED_RUNS", runs)  # the columns made by slices or by a gather
         exported, round_ = _export(head, 1), _export(update, 500)
         fast = _updated(tmp_path_factory.mktemp("fast"), exported, round_, False, used)
         whole = _updated(tmp_path_factory.mktemp("whole"), exported, round_, True, [])

@@ -946,16 +946,28 @@ def spliced_id(store: ObjectStore, name: str, parent: SnapshotRef, named: "pa.Ar
     if not len(named):
         return parent.id
     old = read_layout(store, name, Layout.of(read_manifest(store, parent)), C.HASHED[name])
-    src = spliced_order(old.column("task_key"), named, block.column("task_key"))
-    cols = {c: old.column(c) for c in C.HASHED[name]}
+    src = spliced_order(old.column("task_key"), named, block.column("task_key")).to_numpy()
+    cols, n = {c: old.column(c) for c in C.HASHED[name]}, old.num_rows
     del old
+    cut = np.concatenate([[0], np.flatnonzero((np.diff(src) != 1) | (src[1:] == n)) + 1])  # runs from one side
+    runs = list(zip(src[cut].tolist(), np.diff(np.append(cut, len(src))).tolist())) if len(src) else []
 
     def column(c: str) -> "pa.Array":
-        mine, theirs = cols.pop(c), block.column(c)
-        both = pa.chunked_array([*mine.chunks, *(theirs.cast(mine.type) if theirs.type != mine.type
-                                                 else theirs).chunks], mine.type)
-        return C.single_chunk(both.take(src))
+        mine, theirs = cols.pop(c), C.single_chunk(block.column(c))
+        theirs = theirs.cast(mine.type) if theirs.type != mine.type else theirs
+        if len(runs) > SPLICED_RUNS:  # many runs: one gather beats as many slices
+            return C.single_chunk(pa.chunked_array([*mine.chunks, theirs], mine.type).take(C.int_array(src)))
+        return pa.concat_arrays([x for a, k in runs for x in (mine.slice(a, k).chunks if a < n
+                                                                 else [theirs.slice(a - n, k)])])
     return C.content_id_of(name, len(src), column)
+
+
+#: New tasks fewer than the old rows over this are placed by binary searches among the old keys
+#: (a Python string made of each key looked at), more by one search of every key as a string
+FEW_TASKS = 64
+#: Up to this many runs (of rows kept and of rows put in), a spliced column is made from slices
+#: (one copy of each run), past it by one gather
+SPLICED_RUNS = 4096
 
 
 def spliced_order(old: "pa.ChunkedArray", named: "pa.Array", new: "pa.ChunkedArray | pa.Array") -> "pa.Array":
@@ -965,11 +977,32 @@ def spliced_order(old: "pa.ChunkedArray", named: "pa.Array", new: "pa.ChunkedArr
     keys, given = C.single_chunk(old), C.single_chunk(new)
     touched = pc.is_in(keys, value_set=named).to_numpy(zero_copy_only=False)
     kept = np.flatnonzero(~touched)
-    at = np.searchsorted(keys.filter(pa.array(~touched)).to_numpy(zero_copy_only=False),
-                         given.to_numpy(zero_copy_only=False), side="left")
+    starts = np.flatnonzero(C.first_of_runs(pa.table({"task_key": given}), ["task_key"]))
+    firsts = given.take(C.int_array(starts)).to_pylist()  # the new rows' tasks, each once
+    if len(firsts) * FEW_TASKS < len(keys):  # a few: a binary search each among the old keys, as texts
+        view = _Texts(keys)
+        pos = np.array([bisect.bisect_left(view, k) for k in firsts], dtype=np.int64)
+        at = pos - np.concatenate([[0], np.cumsum(touched)])[pos]  # among the kept rows
+    else:
+        at = np.searchsorted(keys.filter(pa.array(~touched)).to_numpy(zero_copy_only=False),
+                             np.array(firsts, dtype=object), side="left")
+    at = np.repeat(at, np.diff(np.append(starts, len(given))))
     src = np.empty(len(kept) + len(given), dtype=np.int64)
     mine = np.zeros(len(src), dtype=bool)
     mine[at + np.arange(len(given))] = True
     src[mine] = len(keys) + np.arange(len(given))
     src[~mine] = kept
     return C.int_array(src)
+
+
+class _Texts:
+    """A text array as a sequence of Python strings, each made when looked at (for :mod:`bisect`)."""
+
+    def __init__(self, arr: "pa.Array") -> None:
+        self.arr = arr
+
+    def __len__(self) -> int:
+        return len(self.arr)
+
+    def __getitem__(self, i: int) -> str:
+        return self.arr[i].as_py()
