@@ -165,7 +165,7 @@ def objects(root: Path) -> dict[str, int]:
     return {str(f): f.stat().st_size for f in (root / ".annover" / "objects").rglob("*") if f.is_file()}
 
 
-def processes(data: Path, tmp: Path, repeats: int, sizes: list[int], baseline: Path | None) -> dict:
+def processes(data: Path, tmp: Path, repeats: int, sizes: list[int], baseline: Path | None, warmup: int = 1) -> dict:
     v1 = common.fresh_repo(tmp, "v1")
     py = [sys.executable, "-m", "annover"]
     env = {**os.environ, "PYTHONPATH": str(common.ROOT)}
@@ -197,7 +197,7 @@ def processes(data: Path, tmp: Path, repeats: int, sizes: list[int], baseline: P
                                                                   str(tmp / "floor.parquet")], tmp, env),
              "floor: snapshot of the round alone": snapshot_alone}
     names = list(cases)
-    for r in range(-1, repeats):  # a warm-up round first
+    for r in range(-warmup, repeats):  # warm-up rounds first
         for n in sizes:
             for name in names[r % len(names):] + names[:r % len(names)]:
                 got = cases[name](n)
@@ -234,6 +234,7 @@ def main(argv: list[str] | None = None) -> dict:
     p = common.base_parser(__doc__.split("\n\n")[0])
     p.add_argument("--tasks", default="100,1000,10000", help="tasks in each round (default 100,1000,10000)")
     p.add_argument("--baseline", type=Path, default=None, help="also run the update with the code of this checkout")
+    p.add_argument("--warmup", type=int, default=1, help="untimed rounds first (default 1)")
     p.add_argument("--in-process", action="store_true", help="the library calls of a --share of the tasks instead")
     p.add_argument("--share", type=float, default=0.01, help="--in-process: share of the tasks (default 0.01)")
     p.set_defaults(repeats=3)
@@ -246,7 +247,8 @@ def main(argv: list[str] | None = None) -> dict:
             result["results"] = measure(a.data, tmp, a.repeats, a.share)
         else:
             sizes = [int(x) for x in a.tasks.split(",")]
-            result["results"] = processes(a.data, tmp, a.repeats, sizes, a.baseline.resolve() if a.baseline else None)
+            result["results"] = processes(a.data, tmp, a.repeats, sizes, a.baseline.resolve() if a.baseline else None,
+                                          a.warmup)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     common.finish(result, a.out, report if a.in_process else report_processes,
