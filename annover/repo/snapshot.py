@@ -596,6 +596,7 @@ def spliced_onto_head(repo: RepoCore, head: str | None, tasks: "pa.Table", annot
         here = {k: _head_rows(repo, ref, name, named) for k, ref in refs.items()}
         old = pa.concat_tables([C.conform(t, name) for t in here.values()]) if here else C.schema(name).empty_table()
         if old.num_rows:  # HEAD's rows of the input's tasks: those of its keys replaced, the others kept
+            given = _answers_beside(old, given) if name == "annotations" else given
             old = old.filter(pc.invert(_keyed_in(old, given, keys)))
         block = finish(pa.concat_tables([old, given]), name, "--update") if given.num_rows else given
         parts = {(PREDICTIONS, mv): t for mv, t in split_predictions(block).items()} \
