@@ -14,7 +14,9 @@
 - a Pascal VOC folder: ``*.xml`` files (or in ``Annotations/``, ``annotations/``) whose root
   is ``<annotation>``; also one such ``.xml`` file;
 - a Hugging Face ``datasets`` folder: ``dataset_dict.json``, ``state.json`` or ``dataset_info.json``
-  (what ``save_to_disk`` writes); also an ``.arrow`` file of a dataset;
+  (what ``save_to_disk`` writes); also an ``.arrow`` file of a dataset, and a ``.parquet`` file
+  ``datasets`` wrote (``to_parquet``, the hub's files) whose features give labels (a ``ClassLabel``)
+  or annover's own export (its ``_annover`` column): the features are in the schema's metadata;
 - a CoNLL file (``.conll``, ``.iob``, ``.bio``, ``.conllu``, CoNLL-2003's ``.train``, ``.testa``, ``.testb``;
   a ``.txt`` or ``.tsv`` where): lines of at least two columns whose last column is a tag (``O``, ``B-X``,
   ``I-X``, ``E-X``, ``S-X``), blank lines between sentences, ``#`` lines aside.
@@ -39,8 +41,12 @@ from annover.formats.text import fail, json_bytes, read_json
 
 if TYPE_CHECKING:  # pragma: no cover
     import orjson
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 else:
     orjson = lazy("orjson")  # JSON parsed at C speed
+    pa = lazy("pyarrow")
+    pq = lazy("pyarrow.parquet")
 
 __all__ = ["COCO_HINT", "COCO_KEYS", "coco_problem", "detect_train", "take_parsed", "voc_files"]
 
@@ -71,9 +77,33 @@ def detect_train(path: Path) -> str | None:
         return Format.VOC
     if suffix == ".arrow":  # a Hugging Face datasets file (a save_to_disk shard, a cache file): no other reader's
         return Format.HF
+    if suffix == ".parquet" and _hf_parquet(path):
+        return Format.HF
     if suffix in _CONLL_ONLY or suffix in _CONLL_SUFFIXES and _is_conll(path):
         return Format.CONLL
     return None
+
+
+#: the column annover's Hugging Face export carries the rest of each task in (see formats/hf.py)
+_CARRIED = "_annover"
+
+
+def _hf_parquet(path: Path) -> bool:
+    """Whether ``path`` is a Parquet file ``datasets`` wrote whose features say what a flat reading
+    would lose: a ``ClassLabel`` (its ids are labels by name only there; read flat, ``0`` and ``1``
+    would be the labels) or annover's own export's ``_annover`` column. Other Parquet files (annover's
+    own, flat rows, one whose schema cannot be read) are left to the other readers."""
+    try:
+        meta = (pq.read_schema(path).metadata or {}).get(b"huggingface")
+    except (OSError, ValueError, pa.ArrowException):  # (a column name not UTF-8: the flat reader says so)
+        return False
+    try:
+        features = orjson.loads(meta)["info"]["features"] if meta else None
+    except (ValueError, KeyError, TypeError):
+        return False
+    if not isinstance(features, dict):
+        return False
+    return _CARRIED in features or b'"ClassLabel"' in orjson.dumps(features)
 
 
 def _starts_with_object(path: Path) -> bool:

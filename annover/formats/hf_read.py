@@ -63,8 +63,10 @@ if TYPE_CHECKING:
     import PIL.Image as PILImage
     import pyarrow as pa
     import pyarrow.compute as pc
+    import pyarrow.parquet as pq
 else:
     datasets = lazy("datasets")
+    pq = lazy("pyarrow.parquet")
     np = lazy("numpy")
     PILImage = lazy("PIL.Image")
     pa = lazy("pyarrow")
@@ -125,13 +127,13 @@ class _Plan:
 
 
 def _load(root: Path) -> list[tuple[str | None, "datasets.Dataset"]]:
-    """(split, dataset) of the folder: one of no split for a ``Dataset`` (or an ``.arrow`` file of one:
-    its features from the schema's ``huggingface`` metadata)."""
+    """(split, dataset) of the folder: one of no split for a ``Dataset`` (or an ``.arrow`` or ``.parquet``
+    file of one: its features from the schema's ``huggingface`` metadata)."""
     if root.is_dir():
         _check_folder(root)
     try:
         with quiet():
-            ds = datasets.Dataset.from_file(str(root)) if root.is_file() else datasets.load_from_disk(str(root))
+            ds = _from_file(root) if root.is_file() else datasets.load_from_disk(str(root))
     except ImportError:
         raise UsageError("reading a Hugging Face dataset needs the datasets library", INSTALL_HINT) from None
     except (OSError, ValueError, KeyError, TypeError, RecursionError, pa.ArrowException) as e:
@@ -141,6 +143,14 @@ def _load(root: Path) -> list[tuple[str | None, "datasets.Dataset"]]:
     if isinstance(ds, datasets.DatasetDict):
         return [(SPLIT_ALIASES.get(s, s), d) for s, d in ds.items()]
     return [(None, ds)]
+
+
+def _from_file(path: Path) -> "datasets.Dataset":
+    """The dataset of one ``.arrow`` file (memory-mapped) or ``.parquet`` file (read into memory, as
+    ``datasets`` would into its cache, but writing nothing)."""
+    if path.suffix.lower() == ".parquet":
+        return datasets.Dataset(datasets.table.InMemoryTable(pq.read_table(path)))
+    return datasets.Dataset.from_file(str(path))
 
 
 def _check_folder(root: Path) -> None:
