@@ -17,10 +17,11 @@ from typing import Any, Callable, Iterable, Iterator
 from annover.errors import InputError
 from annover.formats import Format
 from annover.formats.ls_results import LABEL_KEYS, Where, check_answers, labels_of, strictness
-from annover.formats.ls_writer import AS_EMBEDDED, AS_ID, answer_out, diff, dump, item_out, task_out, to_tasks
+from annover.formats.ls_writer import (AS_EMBEDDED, AS_ID, answer_out, diff, dump, item_id, item_out, same, task_out,
+                                        to_tasks)
 from annover.formats.tables import DuplicateKey, Tables, rows_to_tables
 from annover.formats.text import json_kind
-from annover.model.canonical import canonical_json
+from annover.model.canonical import canonical_json, canonical_json_plain
 from annover.model.config import LabelingConfig
 
 __all__ = ["IMAGE_KEY", "LABEL_KEYS", "Place", "RecordError", "Rows", "STEM_PREFIX", "TASK_ID_KEY", "TaskPredictions",
@@ -201,22 +202,31 @@ def _region_row(item: Any, position: int, where: str) -> dict:
     rid = item.get("id")
     if rid is not None and (isinstance(rid, bool) or not isinstance(rid, (str, int))):
         raise RecordError(f"{where}, field id", f"is {type(rid).__name__} {_short(rid)}, expected a string")
+    value_json, value_plain = _json_plain(value, f"{where}, field value") if value is not None else (None, True)
+    rest_json, rest_plain = _json_plain(rest, where) if rest else (None, True)
     return {
         "_id": rid,
         "from_name": item.get("from_name"),
         "to_name": item.get("to_name"),
         "type": item.get("type"),
         "labels": labels_of(item),
-        "value": _json(value, f"{where}, field value") if value is not None else None,
-        "region": _json(rest, where) if rest else None,
+        "value": value_json,
+        "region": rest_json,
         "position": position,
+        "_plain": value_plain and rest_plain,
     }
 
 
 def _json(obj: Any, where: str) -> str:
     """Canonical JSON of a record's value; RecordError naming the field where it cannot be."""
+    return _json_plain(obj, where)[0]
+
+
+def _json_plain(obj: Any, where: str) -> tuple[str, bool]:
+    """(:func:`_json` of ``obj``, whether ``obj`` is its own canonical form: see
+    :func:`annover.model.canonical.canonical_json_plain`)."""
     try:
-        return canonical_json(obj)
+        return canonical_json_plain(obj)
     except (TypeError, ValueError) as e:
         msg = str(e).removeprefix("$")
         field, _, what = msg.partition(": ")
@@ -376,11 +386,15 @@ def _task_row(task: Any, key: str | None, where: str) -> dict:
         raise RecordError(where, "has no 'data' field; is this a Label Studio JSON export?")
     if not isinstance(task["data"], dict):
         raise RecordError(where + ".data", f"is {json_kind(task['data'])}, expected an object")
-    tkey = task_key_of(task, key, where)
+    if key:
+        tkey = task_key_of(task, key, where)
+        data_json = _json(task["data"], f"{where} (key {tkey}), field data")
+    else:  # the key is the hash of the data's canonical JSON (task_key_of's), made once
+        data_json = _json(task["data"], f"{where}, field data")
+        tkey = hashlib.sha256(data_json.encode()).hexdigest()[:16]
     extra = {k: v for k, v in task.items() if k not in TASK_SERVER_FIELDS}
     if extra.get("meta") in ({}, None):
         extra.pop("meta", None)
-    data_json = _json(task["data"], f"{where} (key {tkey}), field data")
     extra_json = _json(extra, f"{where} (key {tkey})") if extra else None
     row = {
         "task_key": tkey, "data": data_json, "data_hash": None, "extra": extra_json,
@@ -578,6 +592,7 @@ def _answer_rows(ans: dict, trow: dict, akey: str, where: str, annotation: bool,
     result = _list_of(ans.get("result"), where + ".result")
     regions = [_region_row(item, i, f"{where}, result {i}{_id_of(item)}") for i, item in enumerate(result)]
     _assign_region_keys(regions)
+    plain = [r.pop("_plain") for r in regions]
     if not regions:
         regions = [_empty_region()]
     server = ANNOTATION_SERVER_FIELDS if annotation else PREDICTION_SERVER_FIELDS
@@ -605,17 +620,20 @@ def _answer_rows(ans: dict, trow: dict, akey: str, where: str, annotation: bool,
             "ls_prediction_id": _id_or_none(ans.get("id"), where + ", field id"),
         })
     rows = [{**base, **r} for r in regions]
-    _attach_originals(ans, result, rows, annotation, marks)
+    _attach_originals(ans, result, rows, annotation, marks, plain)
     return rows
 
 
-def _attach_originals(ans: dict, result: list, rows: list[dict], annotation: bool, marks: dict) -> None:
+def _attach_originals(ans: dict, result: list, rows: list[dict], annotation: bool, marks: dict,
+                      plain: list[bool]) -> None:
     """Each row's ``ls_original``: its result item's difference from what the writer rebuilds,
-    and, on the answer's first row in key order, the answer's (see :mod:`annover.formats.ls_writer`)."""
+    and, on the answer's first row in key order, the answer's (see :mod:`annover.formats.ls_writer`).
+    ``plain[j]``: row ``j``'s value and other fields are their own canonical form (:func:`_plain_item_diff`)."""
     originals: list[dict] = [{} for _ in rows]
     for j, r in enumerate(rows):
         if r["region_key"] != "":
-            d = diff(result[r["position"]], item_out(r))
+            item = result[r["position"]]
+            d = _plain_item_diff(item, r) if plain[j] else diff(item, item_out(r))
             if d:
                 originals[j]["r"] = d
     a = diff({k: v for k, v in ans.items() if k != "result"}, answer_out(rows[0], annotation))
@@ -627,6 +645,23 @@ def _attach_originals(ans: dict, result: list, rows: list[dict], annotation: boo
         originals[min(range(len(rows)), key=lambda j: rows[j]["region_key"])]["a"] = a
     for r, o in zip(rows, originals):
         r["ls_original"] = dump(o)
+
+
+def _plain_item_diff(item: dict, r: dict) -> dict:
+    """``diff(item, item_out(r))`` of a result item whose value and other fields are their own canonical
+    form: ``item_out`` would read back from the row's canonical JSON what the item holds, so it is built
+    of the item's own objects, and an object compared with itself is the same (it holds no NaN)."""
+    rid = item_id(r["region_key"], r["from_name"])
+    rebuilt: dict[str, Any] = {} if rid is None else {"id": rid}
+    rebuilt.update((k, v) for k, v in item.items() if k not in REGION_FIELDS)
+    for k in ("from_name", "to_name", "type"):
+        if r[k] is not None:
+            rebuilt[k] = r[k]
+    if r["value"] is not None:
+        rebuilt["value"] = item["value"]
+    plus = {k: v for k, v in item.items() if k not in rebuilt or (rebuilt[k] is not v and not same(v, rebuilt[k]))}
+    minus = [k for k in rebuilt if k not in item]
+    return {**({"+": plus} if plus else {}), **({"-": minus} if minus else {})}
 
 
 def from_ls_tasks(tasks: list, source: str, *, config: LabelingConfig | None = None, key: str | None = None,

@@ -35,6 +35,7 @@ LABEL_KEYS = (
     "ellipselabels", "videorectangle", "timeserieslabels", "paragraphlabels", "hypertextlabels",
     "taxonomy", "rating", "pairwise", "selected", "ranker",
 )
+_LABEL_ORDER = {k: i for i, k in enumerate(LABEL_KEYS)}
 #: Value keys that hold a region's coordinates (percent of the image, degrees): numbers, never text.
 GEOMETRY_KEYS = ("x", "y", "width", "height", "rotation", "radiusX", "radiusY")
 #: Result keys that hold the image's size in pixels.
@@ -75,9 +76,7 @@ def labels_of(item: dict) -> list[str] | None:
     value = item.get("value")
     if not isinstance(value, dict):
         return None
-    for k in LABEL_KEYS:
-        if k not in value:
-            continue
+    for k in _label_keys(value):
         v = value[k]
         if k == "taxonomy" and isinstance(v, list):
             return ["/".join(str(p) for p in path) if isinstance(path, list) else str(path) for path in v]
@@ -90,6 +89,12 @@ def labels_of(item: dict) -> list[str] | None:
         if isinstance(v, (str, int, float)) and not isinstance(v, bool):
             return [str(v)]
     return None
+
+
+def _label_keys(value: dict) -> list[str]:
+    """The keys of :data:`LABEL_KEYS` ``value`` has, in that order (a set operation, not a lookup each)."""
+    found = _LABEL_ORDER.keys() & value.keys()
+    return sorted(found, key=_LABEL_ORDER.__getitem__) if len(found) > 1 else list(found)
 
 
 def _labels_problem(item: dict, ctl: Control) -> tuple[str, str] | None:
@@ -113,8 +118,8 @@ def _shape_problem(item: dict) -> tuple[str, str] | None:
     bad_number = _not_a_number(value, "value.", GEOMETRY_KEYS) or _not_a_number(item, "", IMAGE_SIZE_KEYS)
     if bad_number is not None:
         return bad_number
-    for k in LABEL_KEYS:
-        v = value.get(k) if isinstance(value, dict) else None
+    for k in _label_keys(value) if isinstance(value, dict) else ():
+        v = value[k]
         if k != "taxonomy" and isinstance(v, list):
             bad = next((x for x in v if not isinstance(x, (str, int, float)) or isinstance(x, bool)), None)
             if bad is not None or None in v:

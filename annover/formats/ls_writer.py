@@ -18,6 +18,8 @@ import json
 import re
 from typing import Any
 
+from annover.model.canonical import json_text
+
 __all__ = ["AS_EMBEDDED", "AS_ID", "answer_out", "apply", "diff", "dump", "finish", "item_id", "item_out", "placed",
            "task_out", "to_tasks"]
 
@@ -36,7 +38,7 @@ def dump(obj: Any) -> str | None:
     """Compact JSON keeping numbers as written (``80.0`` stays ``80.0``); None for nothing."""
     if not obj:
         return None
-    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+    return json_text(obj)
 
 
 def same(a: Any, b: Any) -> bool:

@@ -21,11 +21,13 @@ if TYPE_CHECKING:
     import concurrent.futures as futures
 
     import numpy as np
+    import orjson
     import pyarrow as pa
     import pyarrow.compute as pc
 else:
     futures = lazy("concurrent.futures")  # threads for large takes only; its import pulls in logging
     np = lazy("numpy")
+    orjson = lazy("orjson")
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
@@ -166,6 +168,94 @@ def _canon(obj: Any, path: str = "$", depth: int = 0) -> Any:
 def canonical_json(obj: Any) -> str:
     """Canonical JSON text: sorted keys, no spaces, UTF-8, integral floats as ints."""
     return json.dumps(_canon(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+#: :func:`plainness` of an object that is not its own canonical form (or that canonical JSON refuses).
+NOT_PLAIN = 0
+#: :func:`plainness` of an object that is its own canonical form.
+PLAIN = 1
+#: :func:`plainness` of a plain object orjson writes as :func:`canonical_json` does (its floats are
+#: written alike: orjson writes one below 1e-4 without an exponent, ``0.0000999`` for ``9.99e-05``).
+ORJSON_PLAIN = 2
+
+
+def plainness(obj: Any, depth: int = 0) -> int:
+    """:data:`NOT_PLAIN`, :data:`PLAIN` or :data:`ORJSON_PLAIN`: whether ``obj`` is its own canonical form, as
+    JSON a parser gives: dicts with text keys, lists, and leaves of exactly ``str``, ``int``, ``bool``, ``None``
+    or a finite ``float`` that is no whole number below 2**53 (:func:`canonical_json` keeps such an object as
+    it is, so its canonical JSON reads back equal to it, number types too). Not plain also where
+    :func:`canonical_json` would refuse it. A walk that builds nothing."""
+    t = type(obj)
+    if t is str or t is int or t is bool or obj is None:
+        return ORJSON_PLAIN
+    if t is float:
+        if not math.isfinite(obj) or obj.is_integer() and abs(obj) < 2**53:
+            return NOT_PLAIN
+        return ORJSON_PLAIN if abs(obj) >= 1e-4 else PLAIN
+    if depth >= MAX_DEPTH or t is not dict and t is not list:
+        return NOT_PLAIN
+    if t is dict and not all(type(k) is str for k in obj):
+        return NOT_PLAIN
+    worst = ORJSON_PLAIN
+    for v in obj.values() if t is dict else obj:
+        tv = type(v)
+        if tv is str or tv is int or tv is bool or v is None:
+            continue
+        p = plainness(v, depth + 1)
+        if p < worst:
+            if p == NOT_PLAIN:
+                return p
+            worst = p
+    return worst
+
+
+def canonical_json_plain(obj: Any) -> tuple[str, bool]:
+    """(:func:`canonical_json` of ``obj``, whether ``obj`` is plain: see :func:`plainness`): the same text,
+    made without the copy :func:`canonical_json` walks where the object is plain already, and by orjson where
+    it writes the same (an integer beyond 64 bits, a lone surrogate it refuses: then the standard library)."""
+    p = plainness(obj)
+    if p == ORJSON_PLAIN:
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode(), True
+        except TypeError:
+            pass
+    if p != NOT_PLAIN:
+        return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False), True
+    return canonical_json(obj), False
+
+
+def _orjson_alike(obj: Any, depth: int = 0) -> bool:
+    """Whether orjson writes ``obj`` as :func:`json_text`'s standard library call does: dicts with text keys,
+    lists, leaves of exactly ``str``, ``int``, ``bool``, ``None`` or a finite ``float`` that is 0 or at least
+    1e-4 (orjson writes a smaller one without an exponent); not too deeply nested. (An integer beyond
+    64 bits or a lone surrogate orjson refuses.)"""
+    t = type(obj)
+    if t is not dict and t is not list:
+        return t is str or t is int or t is bool or obj is None or t is float and _orjson_float(obj)
+    if depth >= MAX_DEPTH or t is dict and not all(type(k) is str for k in obj):
+        return False
+    for v in obj.values() if t is dict else obj:
+        tv = type(v)
+        if tv is str or tv is int or tv is bool or v is None:
+            continue
+        if not (_orjson_float(v) if tv is float else _orjson_alike(v, depth + 1)):
+            return False
+    return True
+
+
+def _orjson_float(f: float) -> bool:
+    return math.isfinite(f) and (f == 0 or abs(f) >= 1e-4)
+
+
+def json_text(obj: Any) -> str:
+    """``json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)``: numbers as they are
+    (``80.0`` stays ``80.0``); made by orjson where it writes the same."""
+    if _orjson_alike(obj):
+        try:
+            return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
+        except TypeError:  # an integer beyond 64 bits, a lone surrogate
+            pass
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def canonical_json_or_none(obj: Any) -> str | None:
