@@ -73,7 +73,7 @@ def test_orjson_is_not_asked_for_a_float_it_writes_otherwise() -> None:
 
 
 _IDS = st.one_of(st.none(), st.sampled_from(["r1", "r1/box", "r#2", "", "a/b#3"]), st.integers(-3, 3), st.booleans())
-_NAMES = st.one_of(st.sampled_from(["sentiment", "label", "box", "gone", "x#1"]), st.none())
+_NAMES = st.one_of(st.sampled_from(["sentiment", "label", "box", "gone", "x#1", "y\n", "7", ""]), st.none())
 _VALUES = st.one_of(
     st.fixed_dictionaries({"choices": st.lists(st.sampled_from(["pos", "neg", "odd"]), max_size=3)}),
     st.fixed_dictionaries({"start": st.integers(0, 9), "end": st.one_of(st.integers(0, 9), _FLOATS),

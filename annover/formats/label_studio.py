@@ -649,19 +649,25 @@ def _attach_originals(ans: dict, result: list, rows: list[dict], annotation: boo
 
 def _plain_item_diff(item: dict, r: dict) -> dict:
     """``diff(item, item_out(r))`` of a result item whose value and other fields are their own canonical
-    form: ``item_out`` would read back from the row's canonical JSON what the item holds, so it is built
-    of the item's own objects, and an object compared with itself is the same (it holds no NaN)."""
-    rid = item_id(r["region_key"], r["from_name"])
-    rebuilt: dict[str, Any] = {} if rid is None else {"id": rid}
-    rebuilt.update((k, v) for k, v in item.items() if k not in REGION_FIELDS)
-    for k in ("from_name", "to_name", "type"):
-        if r[k] is not None:
-            rebuilt[k] = r[k]
-    if r["value"] is not None:
-        rebuilt["value"] = item["value"]
-    plus = {k: v for k, v in item.items() if k not in rebuilt or (rebuilt[k] is not v and not same(v, rebuilt[k]))}
-    minus = [k for k in rebuilt if k not in item]
+    form: ``item_out`` would read back from the row's canonical JSON what the item holds, so each field
+    it rebuilds is the item's own (the same: it holds no NaN), but for the ``id`` of the region key and
+    the named fields it leaves out where they are null."""
+    given, fn = item.get("id"), r["from_name"]
+    plain_name = type(fn) is str and "#" not in fn and "\n" not in fn
+    if plain_name and type(given) is str and r["region_key"] == given + "/" + fn:
+        rid = given  # item_id's answer: no "#n" to strip (the key ends in the control's name), then the control's
+    else:
+        rid = item_id(r["region_key"], fn)
+    plus = {}
+    for k, v in item.items():
+        if k == "id" and (rid is None or not same(v, rid)) or v is None and k in _NAMED_FIELDS:
+            plus[k] = v
+    minus = ["id"] if rid is not None and "id" not in item else []
     return {**({"+": plus} if plus else {}), **({"-": minus} if minus else {})}
+
+
+#: The fields of a result item ``item_out`` writes only where they are not null.
+_NAMED_FIELDS = frozenset({"from_name", "to_name", "type", "value"})
 
 
 def from_ls_tasks(tasks: list, source: str, *, config: LabelingConfig | None = None, key: str | None = None,

@@ -194,7 +194,7 @@ def plainness(obj: Any, depth: int = 0) -> int:
         return ORJSON_PLAIN if abs(obj) >= 1e-4 else PLAIN
     if depth >= MAX_DEPTH or t is not dict and t is not list:
         return NOT_PLAIN
-    if t is dict and not all(type(k) is str for k in obj):
+    if t is dict and not _text_keys(obj):
         return NOT_PLAIN
     worst = ORJSON_PLAIN
     for v in obj.values() if t is dict else obj:
@@ -207,6 +207,14 @@ def plainness(obj: Any, depth: int = 0) -> int:
                 return p
             worst = p
     return worst
+
+
+def _text_keys(obj: dict) -> bool:
+    """Whether every key of ``obj`` is exactly a ``str`` (a set of the keys' types, made in C)."""
+    return not obj or {*map(type, obj)} == _STR
+
+
+_STR = {str}
 
 
 def canonical_json_plain(obj: Any) -> tuple[str, bool]:
@@ -232,7 +240,7 @@ def _orjson_alike(obj: Any, depth: int = 0) -> bool:
     t = type(obj)
     if t is not dict and t is not list:
         return t is str or t is int or t is bool or obj is None or t is float and _orjson_float(obj)
-    if depth >= MAX_DEPTH or t is dict and not all(type(k) is str for k in obj):
+    if depth >= MAX_DEPTH or t is dict and not _text_keys(obj):
         return False
     for v in obj.values() if t is dict else obj:
         tv = type(v)
