@@ -138,7 +138,8 @@ def _tasks(draw) -> list:
         if draw(st.booleans()):
             task["predictions"] = [{"model_version": "m", "score": 0.5, "result": draw(st.lists(_items(), max_size=2))}]
         if draw(st.booleans()):
-            task.update({"drafts": [], "meta": {}, "total_annotations": len(anns), "file_upload": None})
+            task.update({"drafts": [], "meta": draw(st.sampled_from([{}, None, {"a": 1.0}])), "file_upload": None,
+                         "total_annotations": len(anns), "custom": draw(_JSON)})
         tasks.append(task)
     return tasks
 

@@ -388,14 +388,14 @@ def _task_row(task: Any, key: str | None, where: str) -> dict:
         raise RecordError(where + ".data", f"is {json_kind(task['data'])}, expected an object")
     if key:
         tkey = task_key_of(task, key, where)
-        data_json = _json(task["data"], f"{where} (key {tkey}), field data")
+        data_json, plain = _json_plain(task["data"], f"{where} (key {tkey}), field data")
     else:  # the key is the hash of the data's canonical JSON (task_key_of's), made once
-        data_json = _json(task["data"], f"{where}, field data")
+        data_json, plain = _json_plain(task["data"], f"{where}, field data")
         tkey = hashlib.sha256(data_json.encode()).hexdigest()[:16]
     extra = {k: v for k, v in task.items() if k not in TASK_SERVER_FIELDS}
     if extra.get("meta") in ({}, None):
         extra.pop("meta", None)
-    extra_json = _json(extra, f"{where} (key {tkey})") if extra else None
+    extra_json, extra_plain = _json_plain(extra, f"{where} (key {tkey})") if extra else (None, True)
     row = {
         "task_key": tkey, "data": data_json, "data_hash": None, "extra": extra_json,
         "ls_task_id": _id_or_none(task.get("id"), f"{where}, field id"),
@@ -403,7 +403,7 @@ def _task_row(task: Any, key: str | None, where: str) -> dict:
         "created_at": _time_or_none(task.get("created_at"), f"{where}, field created_at"),
         "updated_at": _time_or_none(task.get("updated_at"), f"{where}, field updated_at"),
     }
-    row["ls_original"] = _task_original(task, row)  # a dict until _place_tasks writes it
+    row["ls_original"] = _task_original(task, row, (task["data"], extra) if plain and extra_plain else None)
     return row
 
 
@@ -417,10 +417,12 @@ def _place_tasks(rows: list[dict]) -> None:
         r["ls_original"] = dump(r["ls_original"])
 
 
-def _task_original(task: dict, row: dict) -> dict:
-    """What the writer needs besides ``row`` to give ``task`` back (answers aside)."""
+def _task_original(task: dict, row: dict, own: tuple[dict, dict] | None = None) -> dict:
+    """What the writer needs besides ``row`` to give ``task`` back (answers aside); a dict until
+    :func:`_place_tasks` writes it. ``own``: the task's data and extra fields, where they are their own
+    canonical form (so what the writer reads back from the row's JSON)."""
     d = diff({k: v for k, v in task.items() if k not in ("annotations", "completions", "predictions")},
-             task_out(row))
+             task_out(row, own), own=own is not None)
     has = {"annotations": "annotations" in task or "completions" in task, "predictions": "predictions" in task}
     minus = [k for k in d.pop("-", ()) if not has.get(k)]
     if minus:

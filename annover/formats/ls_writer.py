@@ -52,11 +52,12 @@ def same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def diff(original: dict, rebuilt: dict, nested: tuple[str, ...] = ()) -> dict:
+def diff(original: dict, rebuilt: dict, nested: tuple[str, ...] = (), own: bool = False) -> dict:
     """What :func:`apply` needs to turn ``rebuilt`` back into ``original`` (``nested``: fields
-    rebuilt from rows of their own, compared only for presence)."""
+    rebuilt from rows of their own, compared only for presence; ``own``: a value of ``rebuilt`` that
+    is ``original``'s own object is the same, the caller knows it holds no NaN)."""
     plus = {k: v for k, v in original.items()
-            if k not in nested and (k not in rebuilt or not same(v, rebuilt[k]))}
+            if k not in nested and (k not in rebuilt or not (own and rebuilt[k] is v) and not same(v, rebuilt[k]))}
     minus = [k for k in rebuilt if k not in original]
     out: dict[str, Any] = {}
     if plus:
@@ -142,13 +143,14 @@ def answer_out(first: dict, annotation: bool) -> dict:
     return a
 
 
-def task_out(t: dict) -> dict:
-    """A task without its answers (``annotations`` and ``predictions`` empty), from its row."""
+def task_out(t: dict, read: tuple[dict, dict] | None = None) -> dict:
+    """A task without its answers (``annotations`` and ``predictions`` empty), from its row
+    (``read``: its ``data`` and ``extra`` as they read back from the row's JSON, when the caller has them)."""
     task: dict[str, Any] = {}
     if t.get("ls_task_id") is not None:
         task["id"] = t["ls_task_id"]
-    task["data"] = _loads(t["data"])
-    task.update(_loads(t["extra"]) or {})
+    task["data"] = _loads(t["data"]) if read is None else read[0]
+    task.update((_loads(t["extra"]) or {}) if read is None else read[1])
     task["annotations"] = []
     task["predictions"] = []
     for k in ("created_at", "updated_at"):
