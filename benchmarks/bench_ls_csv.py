@@ -21,11 +21,8 @@ the floor in the same run), with each one's peak RSS:
 from __future__ import annotations
 
 import argparse
-import cProfile
 import csv
-import io
 import json
-import pstats
 import random
 import resource
 import shutil
@@ -38,8 +35,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 
-from annover.formats.read import read_source  # noqa: E402
-from annover.model.config import LabelingConfig  # noqa: E402
 
 CONFIG_XML = """<View>
   <Text name="text" value="$text"/>
@@ -148,14 +143,7 @@ def measure(folder: Path, rows: int, seed: int, repeats: int) -> dict:
 def profile(folder: Path, rows: int, seed: int, top: int = 25) -> str:
     """One cProfile run of reading the CSV into canonical tables (the snapshot's read stage)."""
     csv_path, _, cfg = write_inputs(folder / "data", rows, seed)
-    config = LabelingConfig.from_file(str(cfg))
-    prof = cProfile.Profile()
-    prof.enable()
-    read_source(csv_path, config=config)
-    prof.disable()
-    s = io.StringIO()
-    pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(top)
-    return s.getvalue()
+    return common.profile_read(csv_path, cfg, top)
 
 
 def main(argv: list[str] | None = None) -> None:

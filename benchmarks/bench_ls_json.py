@@ -29,11 +29,8 @@ package first on ``PYTHONPATH``), alternating with this one, so old and new see 
 from __future__ import annotations
 
 import argparse
-import cProfile
-import io
 import json
 import os
-import pstats
 import random
 import shutil
 import subprocess
@@ -50,22 +47,19 @@ ROOT = Path(__file__).resolve().parent.parent
 CHOICES = common.LABELS
 SPANS = ("PER", "ORG", "LOC")
 BOXES = ("car", "person", "bike")
-CONFIG_XML = """<View>
-  <Text name="text" value="$text"/>
-  <Choices name="sentiment" toName="text" choice="single">
-{choices}
-  </Choices>
-  <Labels name="label" toName="text">
-{spans}
-  </Labels>
-  <Image name="image" value="$image"/>
-  <RectangleLabels name="box" toName="image">
-{boxes}
-  </RectangleLabels>
+
+
+def _labels(tag: str, values: tuple[str, ...]) -> str:
+    return "".join(f'<{tag} value="{v}"/>' for v in values)
+
+
+CONFIG_XML = f"""<View>
+  <Text name="text" value="$text"/><Image name="image" value="$image"/>
+  <Choices name="sentiment" toName="text" choice="single">{_labels("Choice", CHOICES)}</Choices>
+  <Labels name="label" toName="text">{_labels("Label", SPANS)}</Labels>
+  <RectangleLabels name="box" toName="image">{_labels("Label", BOXES)}</RectangleLabels>
 </View>
-""".format(choices="\n".join(f'    <Choice value="{c}"/>' for c in CHOICES),
-           spans="\n".join(f'    <Label value="{c}"/>' for c in SPANS),
-           boxes="\n".join(f'    <Label value="{c}"/>' for c in BOXES))
+"""
 WORDS = ("the", "goose", "neck", "needs", "coaxing", "to", "stay", "where", "you", "put", "it", "Berlin",
          "ACME", "Jake", "said", '"quoted"', "and,", "naïve", "Zürich")
 ALPHABET = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
@@ -249,18 +243,8 @@ def measure(folder: Path, n: int, seed: int, repeats: int, baseline: Path | None
 
 def profile(folder: Path, n: int, seed: int, top: int, which: str) -> str:
     """One cProfile run of reading the export into canonical tables (the snapshot's read stage)."""
-    from annover.formats.read import read_source
-    from annover.model.config import LabelingConfig
-
-    full, mini, cfg, _ = write_inputs(folder / "data", n, seed)
-    config = LabelingConfig.from_file(str(cfg))
-    prof = cProfile.Profile()
-    prof.enable()
-    read_source(full if which == "json" else mini, config=config)
-    prof.disable()
-    s = io.StringIO()
-    pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(top)
-    return s.getvalue()
+    full, mini, _, _ = write_inputs(folder / "data", n, seed)
+    return common.profile_read(full if which == "json" else mini, folder / "data" / "labeling.xml", top, "tottime")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -294,6 +294,26 @@ def time_command(args: list[str], repeats: int, cwd: Path | None = None, warmup:
     return summarize(samples)
 
 
+def profile_read(path: Path, config: Path, top: int, sort: str = "cumulative") -> str:
+    """The top ``top`` functions (by ``sort``) of one cProfile run of ``read_source(path)`` with the
+    labeling config in ``config``: the read stage of a snapshot."""
+    import cProfile
+    import io
+    import pstats
+
+    from annover.formats.read import read_source
+    from annover.model.config import LabelingConfig
+
+    cfg = LabelingConfig.from_file(str(config))
+    prof = cProfile.Profile()
+    prof.enable()
+    read_source(path, config=cfg)
+    prof.disable()
+    s = io.StringIO()
+    pstats.Stats(prof, stream=s).sort_stats(sort).print_stats(top)
+    return s.getvalue()
+
+
 def ratio(a: dict, b: dict) -> float:
     """median(a) / median(b)."""
     return round(a["median_s"] / b["median_s"], 3)
