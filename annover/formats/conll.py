@@ -415,7 +415,9 @@ def _sentences(path: Path) -> list[_Sentence]:
     sentences = [_Sentence()]
     first: tuple[int, int] | None = None  # (line, columns) of the first token line
     top = True  # no line but blank ones read yet
-    for n, line in enumerate(utf8_text(path).splitlines(), 1):
+    latin1 = (f"convert it, e.g. `iconv -f latin1 -t utf-8 {path.name} > {path.stem}.utf8{path.suffix}` "
+              "(CoNLL-2002's files are Latin-1)")
+    for n, line in enumerate(utf8_text(path, latin1).splitlines(), 1):
         cols, cur = line.split(), sentences[-1]
         if cols and cols[0] == "-DOCSTART-":  # a document's start ends a sentence, as a blank line does
             if cur.tokens:

@@ -284,10 +284,12 @@ def _yolo_kind(root: Path, names: list[str], labels: list[Path]) -> str:
     return Format.YOLO
 
 
-def _is_conll(path: Path) -> bool:
+def _is_conll(path: Path, encoding: str = "utf-8") -> bool:
+    """Whether the lines of ``path`` are CoNLL; lines that are but are not UTF-8 (CoNLL-2002's files are
+    Latin-1) are too, for the CoNLL reader to say how to convert them."""
     seen = 0
     try:
-        with path.open(encoding="utf-8") as f:
+        with path.open(encoding=encoding) as f:
             for line in f:
                 cols = line.split()
                 if not cols or cols[0] == "-DOCSTART-" or cols[0].startswith("#") and not _TAG.match(cols[-1]):
@@ -297,6 +299,8 @@ def _is_conll(path: Path) -> bool:
                 seen += 1
                 if seen >= _CONLL_LINES:
                     break
-    except (UnicodeDecodeError, OSError):
+    except UnicodeDecodeError:
+        return _is_conll(path, "latin-1")
+    except OSError:
         return False
     return seen > 0

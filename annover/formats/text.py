@@ -67,13 +67,13 @@ def fail(path: str | Path, msg: str, hint: str) -> InputError:
     return InputError(f"{path}: {msg}", hint)
 
 
-def utf8_text(path: Path) -> str:
+def utf8_text(path: Path, fix: str = "save the file as UTF-8") -> str:
     """The text of ``path`` without a leading byte order mark (Windows editors write one), or an
-    InputError naming it when it is not UTF-8."""
+    InputError naming it when it is not UTF-8 (``fix``: how to fix it)."""
     try:
         return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
-        raise fail(path, f"the text{not_utf8_at(path)} is not UTF-8 ({e.reason})", "save the file as UTF-8") from None
+        raise fail(path, f"the text{not_utf8_at(path)} is not UTF-8 ({e.reason})", fix) from None
 
 
 def check_readable(path: Path, streams: bool = False, option: str = "--from") -> None:
