@@ -13,7 +13,7 @@ import json
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from annover.formats import coco
+from annover.formats import coco, coco_fast
 from annover.formats.train import to_tables
 from annover.formats.training import read_train, render_train
 
@@ -89,3 +89,42 @@ def test_property_both_readers_warn_of_shared_ids_and_keep_every_record(doc, tmp
         out.write_bytes(render_train("coco", {"tasks": t.tasks, "annotations": t.annotations,
                                               "predictions": t.predictions}, t.config_text or text).data)
         assert len(_pycocotools(out).anns) == len(ids)
+
+
+def _with_category_repeated(tmp_path, **change) -> tuple:
+    """Roboflow's chess file with one category listed a second time (``change``: fields that differ)."""
+    doc = json.loads((CORPUS / "coco_chess_roboflow.json").read_text())
+    cat = doc["categories"][1]
+    doc["categories"].append({**cat, **change})
+    src = tmp_path / "repeated.json"
+    src.write_text(json.dumps(doc))
+    return src, doc, cat
+
+
+def test_a_category_listed_twice_as_it_is_is_read_once_with_a_warning(repo, tmp_path):
+    """pycocotools indexes categories by id: a record repeated as it is loses nothing. It was exit 3."""
+    src, doc, cat = _with_category_repeated(tmp_path)
+    coco_api = _pycocotools(src)
+    unique = coco_api.cats
+    assert len(unique) == len(doc["categories"]) - 1
+    labels = sorted(unique[a["category_id"]]["name"] for a in coco_api.anns.values())  # what pycocotools reads
+    assert coco_fast.read_tables(src, "coco") is not None  # read a column at a time, not left to the general reader
+    for t in (read_train(src, "coco", None, True),  # the column-at-a-time reader
+              to_tables(coco.read(src), str(src), "coco", None, True)[0]):  # the general one
+        line = next(w for w in t.warnings if "same record" in w)
+        assert line.startswith(f"{src}: categories 1 and {len(doc['categories']) - 1} are the same record "
+                               f"(id {cat['id']!r}, name {cat['name']!r})"), line
+        assert sorted(t.annotations.column("labels").combine_chunks().flatten().to_pylist()) == labels
+    code, _, err = invoke("snapshot", "--from", str(src), "-m", "repeated category")
+    assert code == 0 and f"warning: {src}: categories 1 and" in err, err
+    out = tmp_path / "out.json"
+    assert invoke("export", "--format", "coco", "--out", str(out))[0] == 0
+    assert {c["id"]: c["name"] for c in _pycocotools(out).cats.values()} == \
+        {c["id"]: c["name"] for c in unique.values()}
+
+
+def test_a_category_id_given_two_names_is_still_refused(repo, tmp_path):
+    src, doc, cat = _with_category_repeated(tmp_path, name="another")
+    code, out, err = invoke("snapshot", "--from", str(src), "-m", "two names")
+    assert (code, out) == (3, ""), err
+    assert f"category {len(doc['categories']) - 1} (id {cat['id']!r}, name 'another') and category 1" in err, err

@@ -69,8 +69,8 @@ else:
 
 __all__ = ["ID_TYPES", "OWN_LISTS", "REBUILT_FIELDS", "SPLIT_JSON", "bool01", "by_split", "category_list",
            "coco_config", "dataset_fields", "image_fields", "image_ids", "kept_categories",
-           "keypoint_names_of", "kept_ids", "numbered", "own_keypoint_names", "read", "regions_of", "splits_of",
-           "write"]
+           "keypoint_names_of", "kept_ids", "numbered", "own_keypoint_names", "read", "regions_of",
+           "repeated_categories", "splits_of", "write"]
 
 #: Annotation fields rebuilt from the region (the rest is kept in the region's ``coco`` field).
 REBUILT_FIELDS = {"id", "image_id", "category_id", "bbox", "area", "iscrowd", "segmentation", "keypoints",
@@ -615,6 +615,28 @@ def _check_image(path: Path, where: str, im: Any, images: dict[Any, dict]) -> No
                    "give each image its own id")
 
 
+def repeated_categories(doc: dict, path: Path) -> tuple[dict, list[str]]:
+    """``doc`` without the categories that repeat an earlier record as it is (the same id and fields:
+    pycocotools indexes categories by id, so nothing is lost), and a warning naming the first; records
+    that share an id and differ are kept, for the reader to refuse."""
+    first: dict[Any, tuple[int, dict]] = {}
+    kept, repeats = [], []
+    for i, c in enumerate(doc.get("categories") or []):
+        if isinstance(c, dict) and type(c.get("id")) in ID_TYPES:
+            j, prior = first.setdefault(c["id"], (i, c))
+            if j != i and prior == c:
+                repeats.append((j, i, c))
+                continue
+        kept.append(c)
+    if not repeats:
+        return doc, []
+    j, i, c = repeats[0]
+    more = f", and {len(repeats) - 1} more repeated" if len(repeats) > 1 else ""
+    return {**doc, "categories": kept}, [
+        f"{path}: categories {j} and {i} are the same record (id {c['id']!r}, name {str(c.get('name'))!r}){more}; "
+        "annover reads it once, as pycocotools does — remove the repeat"]
+
+
 def shared_ids(path: Path, anns: list) -> list[str]:
     """The warning naming annotations that share an id (the first two, their images), else none.
     pycocotools indexes annotations by id (``COCO.anns``): the last record of an id replaces the
@@ -736,6 +758,7 @@ def read(path: Path) -> TrainInput:
     if not isinstance(doc, dict) or not isinstance(doc.get("images"), list) or \
             not all(isinstance(doc.get(k, []), list) for k in ("annotations", "categories")):
         raise fail(path, f"not a COCO file: its {coco_problem(doc)}", COCO_HINT)
+    doc, repeats = repeated_categories(doc, path)
     cats = _categories(doc, path)
     images: dict[Any, dict] = {}
     for i, im in enumerate(doc["images"]):
@@ -770,4 +793,5 @@ def read(path: Path) -> TrainInput:
         slot["result"] += regions
     tasks = _tasks(list(images.values()), path)
     return TrainInput(tasks, coco_config(doc, cats, names, kinds, kp_names, path), category_ids=ids,
-                      warnings=unlabeled(tasks, path, "annotation") + shared_ids(path, doc.get("annotations") or []))
+                      warnings=[*repeats, *unlabeled(tasks, path, "annotation"),
+                                *shared_ids(path, doc.get("annotations") or [])])

@@ -22,7 +22,7 @@ from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.detect import take_parsed
 from annover.formats.coco import (ID_TYPES, REBUILT_FIELDS, bool01, coco_config, keypoint_names_of, own_keypoint_names,
-                                  regions_of, shared_ids)
+                                  regions_of, repeated_categories, shared_ids)
 from annover.formats.images import MAX_SIDE
 from annover.formats.label_studio import LS_URL_PREFIX, REGION_FIELDS, unprefixed_stems
 from annover.formats.ls_results import labels_of
@@ -458,6 +458,7 @@ def _read_tables(path: Path, fmt: str) -> tuple[Tables, str]:
     if not isinstance(doc, dict) or not isinstance(doc.get("images"), list) or \
             not isinstance(doc.get("annotations", []), list):
         raise _Other
+    doc, warnings = repeated_categories(doc, path)
     cats, names, kp_names = _cats(doc)
     index, ims = _images(doc)
     rows = _gather(doc, path, cats, index, ims)
@@ -469,11 +470,10 @@ def _read_tables(path: Path, fmt: str) -> tuple[Tables, str]:
     source = str(path)
     tasks = finish(pa.table({"task_key": keys_arr, "data": data}), "tasks", source)
     labels = [str(c["name"]) for c in cats.values()]  # in the order rows.b_cat counts them
-    warnings = []
     if rows.b_img or rows.other or not ims:
         anns = finish(_annotations(rows, ims, labels, keys_arr), "annotations", source)
     else:  # no annotation in any image: images not labeled yet, tasks without answers (see train.unlabeled)
-        anns, warnings = empty("annotations"), [unlabeled_note(path, len(ims), "annotation")]
+        anns, warnings = empty("annotations"), [*warnings, unlabeled_note(path, len(ims), "annotation")]
     kinds = rows.kinds | ({"rectanglelabels"} if rows.b_img else set())
     preds = empty("predictions")
     warnings += shared_ids(path, doc.get("annotations") or [])
