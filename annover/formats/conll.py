@@ -234,9 +234,16 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges: E
     out: list[str] = []
     counts = {"overlapping": 0, "empty": 0, "other": 0, "edited": 0, "cut": 0}
     off: list[str] = []  # spans whose text is not the task's text at their offsets
+    left: dict[str, int] = {}  # regions left out, by control: not spans, or spans of another control
+    tag_control = _tag_control(items)
     for it in items:
-        spans = [r for r in it.regions if (r.type or "") in SPAN_TYPES and "start" in r.value]
+        spans = [r for r in it.regions if (r.type or "") in SPAN_TYPES and "start" in r.value
+                 and tag_control in (None, r.from_name)]
         counts["other"] += len(it.regions) - len(spans)
+        written = {id(r) for r in spans}
+        for r in it.regions:
+            if id(r) not in written:
+                left[str(r.from_name)] = left.get(str(r.from_name), 0) + 1
         task_edges = (edges or {}).get(it.task_key, {})
         # the text object: the answer's spans', else (no span in this answer) the one other answers' label
         to_name = spans[0].to_name if spans else min(task_edges, key=str, default=None)
@@ -257,7 +264,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges: E
         out += _sentence_lines(text, toks, tags, kept[it.task_key], width, counts)
     if not out or not any(line.startswith("-DOCSTART-") for line in out[:out.index("")]):
         out = [DOCSTART, ""] + out  # no document start of its own before the first sentence
-    _notes(counts, off, notes)
+    _notes(counts, off, notes, left)
     return ("\n".join(out) + "\n").encode("utf-8")
 
 
@@ -338,7 +345,6 @@ def file_scheme(picked: Picked, notes: list[str]) -> str:
 _NOTES = {
     "overlapping": "{} overlapping span(s) cannot be written in BIO and were left out",
     "empty": "{} task(s) whose text has no token (empty or blank) have no sentence in CoNLL and were left out",
-    "other": "{} region(s) that are not spans on text have no place in CoNLL and were left out",
     "edited": "{} sentence(s) whose text was edited since import have _ in the columns between token and tag (the "
               "file's columns no longer match its tokens)",
     "cut": "{} token(s) cut at a span's edge since import have _ in the columns between token and tag (the file "
@@ -346,12 +352,29 @@ _NOTES = {
 }
 
 
-def _notes(counts: dict[str, int], off: list[str], notes: list[str]) -> None:
-    """The notes of :func:`write`: what it left out or could not write as the import read it."""
+#: the control whose spans CoNLL's one tag column gets where spans of several are there: a Hugging Face dataset's
+#: ``ner_tags`` (read as control ``ner``) beside its ``chunk_tags`` (CoNLL-2003's), which are BIO too
+NER_CONTROL = "ner"
+
+
+def _tag_control(items: list) -> str | None:
+    """The one control whose spans :func:`write` writes (:data:`NER_CONTROL`), None: every control's."""
+    names = {r.from_name for it in items for r in it.regions if (r.type or "") in SPAN_TYPES}
+    return NER_CONTROL if NER_CONTROL in names and len(names) > 1 else None
+
+
+def _notes(counts: dict[str, int], off: list[str], notes: list[str], left: dict[str, int]) -> None:
+    """The notes of :func:`write`: what it left out (``left``: regions by control) or could not write as the
+    import read it."""
     if off:
         notes.append(f"{len(off)} span(s) whose text is not the task's text at their offsets were written by the "
                      f"offsets (e.g. {off[0]}): the offsets or the task text changed after labeling")
-    notes += [_NOTES[k].format(n) for k, n in counts.items() if n]
+    notes += [_NOTES[k].format(n) for k, n in counts.items() if n and k != "other"]
+    if counts["other"]:
+        by = ", ".join(f"{n} of {c!r}" for c, n in sorted(left.items()))
+        notes.append(f"{counts['other']} region(s) ({by}) have no place in CoNLL's one column of span tags and were "
+                     "left out; the version keeps them: `annover export --format hf` (or annover.load(REV, "
+                     "format='hf')) has every control, a column each")
 
 
 def sentence_result(toks: list[str], ents: list[tuple[int, int, str]], control: str, obj: str
