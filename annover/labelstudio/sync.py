@@ -418,6 +418,8 @@ def _base(previous: Previous | None, client: Client, project: Project, key: str 
         raise _NoIncremental("no previous version", quiet=True)
     if not previous.pulled_from(client, project.id):
         raise _NoIncremental("HEAD was not pulled from this project", quiet=True)
+    if previous.origin.get("update"):  # HEAD's rows beside the project's would make the totals differ
+        raise _NoIncremental("HEAD holds what --update added beside the project", quiet=True)  # said in pull()
     sync = previous.sync
     if not sync.get("since"):
         raise _NoIncremental("HEAD does not say when it was pulled")
@@ -494,8 +496,8 @@ def pull(client: Client, dataset: str | int, *, previous: Previous | None = None
                            "--update to add the project to HEAD instead" if o.get("update") else ""))
     elif o.get("kind") == ORIGIN_KIND and o.get("update"):  # a round's answers, a file's predictions: gone unsaid
         warnings.append(f"HEAD was made with --update (what {project.title!r} holds and what was added to it: a "
-                        "round's answers, predictions from a file); this version holds the project alone: pull "
-                        "with --update to add the project to HEAD instead")
+                        "round's answers, predictions from a file); this version holds the project alone, read whole "
+                        "as HEAD is more than the project: pull with --update to add the project to HEAD instead")
     got: Pull | None = None
     if not (full or update):
         try:
