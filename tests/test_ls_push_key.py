@@ -89,3 +89,23 @@ def test_a_key_given_wins_and_a_dry_run_remembers_nothing(repo, dataset, tmp_pat
     code, _, err = cli("dataset", "create", title, "--config", str(tmp_path / "cfg.xml"))
     assert code == 0, err
     assert json.loads((repo.dir / "datasets" / f"{title}.json").read_text())["key"] == "data.id"
+
+
+def test_a_push_names_dataset_create_when_its_key_set_the_key(repo, sdk_admin, tmp_path):
+    """`dataset create --key data.id` then `dataset push` without --key: the note said "as the
+    dataset's earlier push sent them", of a push that never was; it names the create now."""
+    title = f"push-key-{uuid.uuid4().hex[:8]}"
+    (tmp_path / "cfg.xml").write_text(CONFIG)
+    code, out, err = cli("dataset", "create", title, "--config", str(tmp_path / "cfg.xml"), "--key", "data.id")
+    assert code == 0, err
+    pid = int(out.strip().splitlines()[-1])
+    try:
+        for name, texts in (("a", {"r1": "great phone"}), ("b", {"r1": "great phone!", "r2": "fine"})):
+            r, err = _push(title, "--from", _records(tmp_path / f"{name}.jsonl", texts))
+            assert r["key"] == "data.id" and r["sent"] == 1, r
+            if name == "a":
+                assert "note: tasks keyed with --key data.id, as `annover dataset create --key` set it for the " \
+                    "dataset" in err and "earlier push" not in err, err
+        assert sorted(t["data"]["id"] for t in server_tasks(sdk_admin, pid)) == ["r1", "r2"]
+    finally:
+        sdk_admin.projects.delete(id=pid)

@@ -350,16 +350,19 @@ class RecordChange:
 
     @classmethod
     def write(cls, project: Project, server_url: str, key: str | None = None,
-              remembering: bool = False, kept: bool = False) -> "RecordChange":
+              remembering: bool = False, kept: bool = False, key_by: str | None = None) -> "RecordChange":
         """The record of ``project``; ``key``: the task key its tasks were sent with (``dataset
         push --key``), which later pushes and the first snapshot of it take by default
         (``remembering``: the change is that key, and the commit message says so; ``kept``: the
-        key the record of a project of that title had, kept for this new project, said so too)."""
+        key the record of a project of that title had, kept for this new project, said so too;
+        ``key_by``: the command that set the key, ``dataset create`` or ``dataset push``, for its notes)."""
         base = f"{RECORD_DIR}/{slug(project.title)}"
         meta = {"title": project.title, "project_id": project.id, "url": server_url,
                 "config_sha256": hashlib.sha256(project.label_config.encode("utf-8")).hexdigest()}
         if key is not None:
             meta["key"] = key
+            if key_by is not None:
+                meta["key_by"] = key_by
         files: dict[str, bytes | None] = {
             f"{base}.json": (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode(),
             f"{base}.xml": project.label_config.encode("utf-8")}
@@ -376,6 +379,16 @@ class RecordChange:
 
 
 RecordSaver = Callable[[RecordChange], "str | None"]
+
+
+def _key_source(record: dict | None) -> str:
+    """Where a dataset record's key came from, as a push's note says it."""
+    by = (record or {}).get("key_by")
+    if by == "dataset create":
+        return "as `annover dataset create --key` set it for the dataset"
+    if by == "dataset push":
+        return "as the dataset's earlier push sent them"
+    return "the key the dataset's record remembers"  # a record older than key_by
 
 
 # ---------------------------------------------------------------------------
@@ -521,16 +534,17 @@ class Datasets:
         where = f".annover/{RECORD_DIR}/{slug(project.title)}.json"
         if key is not None and key != had:
             instead = f" in place of --key {had}" if had is not None else ""
-            return (RecordChange.write(project, self.client.url, key, remembering=True),
+            return (RecordChange.write(project, self.client.url, key, remembering=True, key_by="dataset create"),
                     [f"remembered --key {key}{instead} for {project.title!r}: its pushes and its first snapshot "
                      "key its tasks so"])
+        by = rec.get("key_by") if rec is not None else None
         if had is None or not other:
             unknown = found and rec is None and had is None and project.tasks and self._read_record is not None
-            return RecordChange.write(project, self.client.url, had), (
+            return RecordChange.write(project, self.client.url, had, key_by=by), (
                 [f"{project.title!r} has {project.tasks} task(s), sent without this repository's record, so the "
                  "key they were sent with is not known here: `annover dataset create` with --key data.FIELD "
                  "remembers it, else the first snapshot keys them by their data's hash"] if unknown else [])
-        return (RecordChange.write(project, self.client.url, had, kept=True),
+        return (RecordChange.write(project, self.client.url, had, kept=True, key_by=by),
                 [f"kept --key {had}, which {where} remembered for project {rec.get('project_id')}: pushes to "
                  f"project {project.id} and its first snapshot key its tasks as before (`--key data.FIELD` "
                  "remembers another)"])
@@ -669,10 +683,10 @@ class Datasets:
                            field_name=field_name, document_root=document_root, validate=validate,
                            repo=self.repo, dry_run=dry_run, batch_size=batch_size, progress=progress)
             if saving is not None:
-                self._save(RecordChange.write(saving, self.client.url, key, remembering=True))
+                self._save(RecordChange.write(saving, self.client.url, key, remembering=True, key_by="dataset push"))
         r.key = used
         if key is None and used is not None:
-            r.notes.append(f"tasks keyed with --key {used}, as the dataset's earlier push sent them "
+            r.notes.append(f"tasks keyed with --key {used}, {_key_source(record)} "
                            f"(.annover/{RECORD_DIR}/{slug(r.project.title)}.json)")
         if remember:
             r.notes.append(f"{'would remember' if dry_run else 'remembered'} --key {key} for {r.project.title!r}: "
