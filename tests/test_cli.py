@@ -164,6 +164,22 @@ def test_snapshot_q_still_warns_about_the_input(repo):
     assert code == 0 and out == "" and err.startswith("warning: ") and "nothing changed" not in err, err
 
 
+def test_init_warns_of_the_folder_it_picked_not_of_one_given_with_remote(tmp_path):
+    """``annover init --remote FOLDER`` warned "the DVC remote 'annover' is a folder on this machine only;
+    ... Share it: annover init --remote s3://..." of the folder the user had just named on purpose (and so did
+    each ``annover init`` again); ``dvc remote add`` of a path says nothing. The default folder, which annover
+    picks itself, keeps the warning."""
+    store = tmp_path / "store"
+    for _ in range(2):  # made, then already one
+        code, out, err = invoke("init", str(tmp_path / "named"), "--remote", str(store))
+        assert code == 0 and "warning" not in err, err
+    code, out, err = invoke("init", str(tmp_path / "named"))
+    assert (code, err.strip()) == (0, f"already an annover repository: {tmp_path / 'named'}"), err
+    assert f"DVC remote 'annover' -> {store}" in invoke("init", str(tmp_path / "other"), "--remote", str(store))[2]
+    code, out, err = invoke("init", str(tmp_path / "default"))
+    assert code == 0 and "warning: the DVC remote 'annover' is a folder on this machine only" in err, err
+
+
 def test_init_tag_revert_and_reset_take_q_quiet_but_for_warnings(repo, tmp_path):
     """``annover init -q`` (as git init -q, dvc init -q) was "No such option", and so were tag -q,
     revert -q and reset -q: now nothing on success but warnings (init's remote on this machine only) and, for

@@ -183,7 +183,8 @@ def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = No
     if remote:
         _set_remote_again(repo, remote, remote_options or {}, messages)
     info = remote_info(repo)
-    if not remote and info and info.this_machine:  # said every time, as status and push say it
+    # said every time, as status and push say it, of the folder init picked (not of one given with --remote)
+    if not remote and info and info.this_machine and Path(info.url) == default_remote_dir(repo.root):
         messages.append(dvc_adapter.this_machine_warning(info))
     return InitResult(repo, False, info, messages)
 

@@ -1175,9 +1175,7 @@ class Dvc:
         if only_local := sorted(secret.keys() - from_url.keys() - set(in_urls)):
             said.append(f"{', '.join(only_local)}: in .dvc/config.local (git-ignored) "
                         "only; set them in each clone with `dvc remote modify --local`")
-        if is_local_url(url):
-            said.append(this_machine_warning(RemoteInfo(REMOTE, url)))
-        return "\n".join(said)
+        return "\n".join(said)  # a folder named on purpose: no warning, as `dvc remote add` gives none
 
     def set_local_remote(self, where: Path) -> str:
         """Make the folder ``where`` the default remote ``annover``, in ``.dvc/config`` (committed).
