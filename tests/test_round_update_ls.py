@@ -8,17 +8,9 @@ import uuid
 import pytest
 from label_studio_sdk import LabelStudio
 
-from .ls_fixtures import choice, cli, ls_server  # noqa: F401 - fixtures
+from .ls_fixtures import TEXT_CONFIG, choice, cli, ls_server  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.labelstudio
-
-CONFIG = """<View>
-  <Text name="text" value="$text"/>
-  <Choices name="sentiment" toName="text" choice="single">
-    <Choice value="Positive"/><Choice value="Negative"/><Choice value="Neutral"/>
-  </Choices>
-</View>
-"""
 
 
 def test_a_pull_after_an_update_says_it_read_the_project_whole_for_heads_added_rows(ls_server, tmp_path, repo,
@@ -30,7 +22,7 @@ def test_a_pull_after_an_update_says_it_read_the_project_whole_for_heads_added_r
     answer beside the project's, which a version of the project alone leaves out: one warning says so."""
     monkeypatch.chdir(repo.root)
     sdk = LabelStudio(base_url=ls_server.url, api_key=ls_server.api_key, timeout=300)
-    (tmp_path / "c.xml").write_text(CONFIG)
+    (tmp_path / "c.xml").write_text(TEXT_CONFIG)
     src = tmp_path / "t.jsonl"
     src.write_text("".join(json.dumps({"id": f"k{i}", "text": f"text {i}"}) + "\n" for i in range(6)))
     pids: list[int] = []
@@ -43,12 +35,12 @@ def test_a_pull_after_an_update_says_it_read_the_project_whole_for_heads_added_r
             assert code == 0, err
         main, rnd = (sdk.projects.get(id=p).title for p in pids)
         ids = [{t.data["id"]: t.id for t in sdk.tasks.list(project=p)} for p in pids]
-        sdk.annotations.create(id=ids[0]["k0"], result=choice("Positive"))
-        sdk.annotations.create(id=ids[1]["k1"], result=choice("Negative"))  # the round's answer
+        sdk.annotations.create(id=ids[0]["k0"], result=choice("pos"))
+        sdk.annotations.create(id=ids[1]["k1"], result=choice("neg"))  # the round's answer
         for args, answer in (((main, "--key", "data.id"), "k2"), ((rnd, "--update"), "k3"), ((main, "--update"), "k4")):
             code, _, err = cli("snapshot", "--label-studio", *args, "-m", args[0])
             assert code == 0, err
-            sdk.annotations.create(id=ids[0][answer], result=choice("Neutral"))  # something new for each pull
+            sdk.annotations.create(id=ids[0][answer], result=choice("neutral"))  # something new for each pull
         code, _, err = cli("snapshot", "--label-studio", main, "-m", "the main project alone")
         assert code == 0, err
         warnings = [x for x in err.splitlines() if x.startswith("warning:")]
