@@ -207,7 +207,7 @@ def test_an_arrow_file_of_the_dataset_reads_as_its_folder(repo, tmp_path):
     """One ``.arrow`` file (a save_to_disk shard): its features come from the schema's metadata."""
     _ok("snapshot", "--from", str(CORPUS / "yolo_pose_datumaro"), "-m", "pose")
     _ok("export", "HEAD", "--format", "hf", "--out", str(tmp_path / "hf"))
-    (shard,) = (tmp_path / "hf").glob("*.arrow")
+    (shard,) = (tmp_path / "hf").glob("**/*.arrow")  # in train/: the sample has a train split
     before = _annotations_id("HEAD")
     assert content_id(read_source(shard).annotations, "annotations") == before
     (tmp_path / "bad.arrow").write_bytes(b"not arrow")

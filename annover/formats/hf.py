@@ -25,6 +25,10 @@ After those, one column (``_annover``, a name no other column has) carries the r
 (``{"data": the fields the columns do not give exactly, "extra": the task's other fields}``, None where
 there is none); its feature's ``id`` says it is annover's (:data:`MARK`) and holds the labeling config,
 so :mod:`annover.formats.hf_read` reads the export back whole without ``--config``.
+
+Where a task's data names a split (``split``: ``train``, ``val``, ``test``, as YOLO takes it), :func:`save`
+writes a ``DatasetDict`` of the splits, named as the hub names them (``train``, ``validation``, ``test``),
+the rows of a task of no split beside others with one in ``train``; otherwise one ``Dataset``.
 """
 
 from __future__ import annotations
@@ -42,20 +46,25 @@ from annover.formats.conll import Edges, tokens
 from annover.formats.images import note_kept_fields
 from annover.formats.label_studio import TASK_SERVER_FIELDS
 from annover.formats.resolve import Picked, Region
-from annover.formats.yolo import bridged
+from annover.formats.yolo import SPLITS, bridged, or_train, split_of
 from annover.model.config import Control, LabelingConfig, taxonomy_paths
 
 if TYPE_CHECKING:
     import datasets
     import pyarrow as pa
+    import pyarrow.compute as pc
 else:
     datasets = lazy("datasets")
+    pc = lazy("pyarrow.compute")
 
-__all__ = ["INSTALL_HINT", "MARK", "carried_column", "carried_fields", "quiet", "save", "to_dataset", "with_images"]
+__all__ = ["HUB_SPLITS", "INSTALL_HINT", "MARK", "by_split", "carried_column", "carried_fields", "quiet", "save",
+           "to_dataset", "with_images"]
 
 INSTALL_HINT = "install the Hugging Face extra: pip install 'annover[hf]' (or pip install datasets)"
 #: the mark, in the ``id`` of the feature of the column carrying the rest of each task, of annover's export
 MARK = "annover.hf/1"
+#: the ``DatasetDict`` split of the tasks of each split (:func:`annover.formats.yolo.split_of`): the hub's name
+HUB_SPLITS = {"train": "train", "val": "validation", "test": "test"}
 
 
 def carried_column(features: dict) -> tuple[str, str] | None:
@@ -320,13 +329,45 @@ def quiet() -> Iterator[None]:
             datasets.utils.logging.enable_progress_bar()
 
 
-def save(dataset: "datasets.Dataset", folder: str, version: str | None = None) -> None:
-    """``dataset.save_to_disk(folder)``, without the progress bar ``datasets`` draws on stderr; the
-    ``DatasetInfo``'s description of annover's export names the ``version`` it was exported from."""
+def _row_splits(dataset: "datasets.Dataset") -> list[str | None]:
+    """Each row's split (:func:`annover.formats.yolo.split_of` of its task's data): the ``split`` the carrying
+    column's data gives, else a ``split`` string column's; all None for a dataset of neither."""
+    carry = carried_column(dataset.features)
+    own = dataset.features.get("split")
+    column = dataset.data.column("split").to_pylist() \
+        if isinstance(own, datasets.Value) and own.dtype == "string" else [None] * dataset.num_rows
+    if carry is None or not pc.any(pc.match_substring(dataset.data.column(carry[0]), '"split"')).as_py():
+        return [split_of({"split": s}) for s in column]  # no row carries a split: nothing parsed
+    cells = [json.loads(c).get("data", {}) if c else {} for c in dataset.data.column(carry[0]).to_pylist()]
+    return [split_of(d if "split" in d else {"split": s}) for d, s in zip(cells, column)]
+
+
+def by_split(dataset: "datasets.Dataset", notes: list[str]) -> "datasets.Dataset | datasets.DatasetDict":
+    """``dataset`` as a ``DatasetDict`` of its tasks' splits (:data:`HUB_SPLITS`), the rows of a task of no
+    split beside others with one in ``train`` (said in ``notes``); ``dataset`` itself where no task has one."""
+    given = _row_splits(dataset)
+    if not any(given):
+        return dataset
+    rows: dict[str, list[int]] = {}
+    for i, s in enumerate(or_train(given, notes, f"the {HUB_SPLITS['train']} split")):
+        rows.setdefault(s, []).append(i)
+    notes.append("the tasks have splits (data 'split'): a DatasetDict of them (" +
+                 ", ".join(f"{HUB_SPLITS[s]} {len(rows[s])} row(s)" for s in SPLITS if s in rows) + ")")
+    return datasets.DatasetDict({HUB_SPLITS[s]: dataset.select(rows[s]) for s in SPLITS if s in rows})
+
+
+def save(dataset: "datasets.Dataset", folder: str, version: str | None = None, notes: list[str] | None = None
+         ) -> None:
+    """``save_to_disk`` into ``folder`` of the ``dataset``, a ``DatasetDict`` of its splits where its tasks
+    have some (:func:`by_split`, its notes in ``notes``), without the progress bar ``datasets`` draws on
+    stderr; the ``DatasetInfo``'s description of annover's export names the ``version`` it was exported from."""
+    out = by_split(dataset, notes if notes is not None else [])
     if version is not None and carried_column(dataset.features) is not None:
-        dataset.info.description = f"annover version {version}. {dataset.info.description}"
+        said = f"annover version {version}. {dataset.info.description}"
+        for part in out.values() if isinstance(out, datasets.DatasetDict) else [out]:
+            part.info.description = said
     with quiet():
-        dataset.save_to_disk(folder)
+        out.save_to_disk(folder)
 
 
 def with_images(dataset: "datasets.Dataset", field: str, files: list[str | None]) -> "datasets.Dataset":

@@ -3,7 +3,9 @@
 made from its features.
 
 A ``DatasetDict``'s rows keep their split in ``data.split`` (``validation`` as ``val``, as the YOLO
-reader names it). Two shapes are read:
+reader names it); in annover's export of a version of splits (a row's carried data names one), a row whose
+carried data names the split it is in (``valid`` for ``validation``...), or none where it is in ``train``,
+keeps that data as it was. Two shapes are read:
 
 - annover's own export (:mod:`annover.formats.hf`, recognised by its ``task_key`` column): each
   column read back into the regions it was written from (choices, spans, percent boxes, polygons,
@@ -52,7 +54,7 @@ from annover.formats.tables import HEAD_KEY, Tables, empty, finish
 from annover.formats.text import fail
 from annover.formats.train import (TrainInput, labels_tag, refuse_not_xml, region_id, unique_id, unlabeled,
                                    unlabeled_note)
-from annover.formats.yolo import SPLIT_ALIASES
+from annover.formats.yolo import SPLIT_ALIASES, split_of
 from annover.model import canonical as C
 from annover.model.canonical import canonical_json
 from annover.model.config import LabelingConfig
@@ -124,6 +126,7 @@ class _Plan:
     own: bool = False
     carried: str | None = None  # the column annover's export carries the rest of each task in
     config: str | None = None  # the labeling config that column's feature holds
+    split_kept: bool = False  # a row of that column names a split: the export of a version of splits
 
 
 def _load(root: Path) -> list[tuple[str | None, "datasets.Dataset"]]:
@@ -674,8 +677,8 @@ def _row_task(plan: _Plan, row: dict, split: str | None, where: str,
     carried, extra = carried_fields(row[plan.carried], f"{where}, column {plan.carried!r}") \
         if plan.carried else ({}, {})
     data.update(carried)
-    if split is not None:
-        data["split"] = split
+    if split is not None and not (plan.split_kept and (split_of(data) or "train") == split):
+        data["split"] = split  # a task of annover's export of splits keeps the split it carries (none: in train)
     task: dict[str, Any] = {**extra, "data": data}
     if plan.own:
         task["id"] = row[KEY]
@@ -731,7 +734,25 @@ def _plan_of(root: Path, parts: list[tuple[str | None, Any]], config: LabelingCo
     plan = _own_plan(root, feats, config, sample)
     if carried is not None:
         plan.carried, plan.config = carried[0], None if given else carried[1]
+        plan.split_kept = parts[0][0] is not None and _splits_carried(root, parts, carried[0])
     return plan
+
+
+def _splits_carried(root: Path, parts: list[tuple[str | None, Any]], carry: str) -> bool:
+    """Whether a row's carried data names a split (:func:`annover.formats.yolo.split_of`): the DatasetDict
+    of a version of splits, whose tasks of none are in ``train`` (an export of none is split by its user)."""
+    for _, ds in parts:
+        for batch in _batches(root, ds, [carry]):
+            cells = batch.column(0)
+            for cell in cells.filter(pc.fill_null(pc.match_substring(cells, '"split"'), False)).to_pylist():
+                try:
+                    doc = json.loads(cell)
+                except (ValueError, RecursionError):
+                    continue  # the row's own reading says what is wrong
+                data = doc.get("data") if isinstance(doc, dict) else None
+                if isinstance(data, dict) and split_of(data) is not None:
+                    return True
+    return False
 
 
 def read(root: Path, config: LabelingConfig | None = None) -> TrainInput:

@@ -365,7 +365,8 @@ class Repo(RepoCore):
              resolve: str | None = None, tasks: Iterable[str] | None = None) -> pa.Table | datasets.Dataset:
         """Table ``table`` of version ``rev`` (predictions: of all model versions, or one); with
         ``format="hf"`` the version as a Hugging Face ``datasets.Dataset`` (one answer per task by
-        ``resolve``, or ``model_version``'s predictions; ClassLabels from the config).
+        ``resolve``, or ``model_version``'s predictions; ClassLabels from the config; every task whatever
+        its split, which ``export --format hf`` writes as a ``DatasetDict``).
 
         ``tasks`` (task keys): only those tasks' rows, the same rows, order and schema as the
         whole table filtered to them, read from the Parquet parts whose key range can hold them

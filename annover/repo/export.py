@@ -237,7 +237,7 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
         try:
             if r.dataset is not None:  # with --images: the image column's bytes written into the dataset
                 dataset = r.dataset if placed is None else with_images(r.dataset, placed, cfg_text)
-                size = _write_folder(path, lambda folder: hf.save(dataset, str(folder), v.id))
+                size = _write_folder(path, lambda folder: hf.save(dataset, str(folder), v.id, r.notes))
             elif files is not None:
                 size = _write_folder(path, _with_images(_write_files(files), placed),
                                      sum(map(len, files.values())) + (placed.size if placed else 0))

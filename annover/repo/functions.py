@@ -79,7 +79,9 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
 
     ``format="hf"``: the version as a Hugging Face ``datasets.Dataset`` instead (here or by URL), one row per
     task, ClassLabel features from the labeling config, one answer per task by ``resolve``
-    (or ``model_version``'s predictions); see docs/formats.md.
+    (or ``model_version``'s predictions); one ``Dataset`` of every task whatever its split (a task's
+    ``data.split`` is in the last column, ``_annover``: ``export --format hf`` writes a ``DatasetDict`` of the
+    splits); see docs/formats.md.
 
     Returns a ``pyarrow.Table`` (``.to_pandas()``, ``polars.from_arrow(...)``), or the
     ``datasets.Dataset``. Errors are :class:`~annover.errors.AnnoverError` subclasses, with
