@@ -11,11 +11,13 @@ import tempfile
 from pathlib import Path
 
 import datasets
+import pytest
 from datasets import concatenate_datasets as concatenate
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import annover
+from annover.errors import UsageError
 from annover.formats.hf import HUB_SPLITS, save, to_dataset
 from annover.formats.label_studio import from_ls_tasks
 from annover.formats.resolve import pick
@@ -113,3 +115,25 @@ def test_a_dataset_dict_exported_is_one_with_the_same_splits_and_a_resplit_keeps
     monkeypatch.chdir(tmp_path / "again")
     _ok("snapshot", "--from", str(tmp_path / "resplit"), "-m", "resplit")
     assert _splits() == {**before, moved: "val"}
+
+
+def test_load_with_split_gives_the_rows_the_export_writes_there(repo, tmp_path):
+    """annover.load(format="hf") is every task (a Dataset, as before); split= is that split's rows of the
+    export's DatasetDict (val as validation); a split the export has not, split= of a version of no split,
+    or split= without format="hf", is a UsageError."""
+    hub = _hub_dict(tmp_path / "hub")
+    _ok("snapshot", "--from", str(tmp_path / "hub"), "-m", "hub")
+    _ok("export", "HEAD", "--format", "hf", "--out", str(tmp_path / "hf"))
+    exported = datasets.load_from_disk(str(tmp_path / "hf"))
+    whole = annover.load("HEAD", format="hf")
+    assert isinstance(whole, datasets.Dataset) and whole.num_rows == sum(p.num_rows for p in exported.values())
+    for name in exported:
+        assert annover.load("HEAD", format="hf", split=name)["task_key"] == exported[name]["task_key"]
+    assert annover.load("HEAD", format="hf", split="val")["task_key"] == exported["validation"]["task_key"]
+    for wrong in ({"format": "hf", "split": "dev"}, {"split": "train"}):
+        with pytest.raises(UsageError):
+            annover.load("HEAD", **wrong)
+    hub["train"].save_to_disk(str(tmp_path / "one"))  # a Dataset: its rows of no split
+    _ok("snapshot", "--from", str(tmp_path / "one"), "-m", "no split")
+    with pytest.raises(UsageError, match="no task of this version has a split"):
+        annover.load("HEAD", format="hf", split="train")

@@ -46,7 +46,7 @@ from annover.formats.conll import Edges, tokens
 from annover.formats.images import note_kept_fields
 from annover.formats.label_studio import TASK_SERVER_FIELDS
 from annover.formats.resolve import Picked, Region
-from annover.formats.yolo import SPLITS, bridged, or_train, split_of
+from annover.formats.yolo import SPLIT_ALIASES, SPLITS, bridged, or_train, split_of
 from annover.model.config import Control, LabelingConfig, taxonomy_paths
 
 if TYPE_CHECKING:
@@ -57,8 +57,8 @@ else:
     datasets = lazy("datasets")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["HUB_SPLITS", "INSTALL_HINT", "MARK", "by_split", "carried_column", "carried_fields", "quiet", "save",
-           "to_dataset", "with_images"]
+__all__ = ["HUB_SPLITS", "INSTALL_HINT", "MARK", "by_split", "carried_column", "carried_fields", "one_split", "quiet",
+           "save", "to_dataset", "with_images"]
 
 INSTALL_HINT = "install the Hugging Face extra: pip install 'annover[hf]' (or pip install datasets)"
 #: the mark, in the ``id`` of the feature of the column carrying the rest of each task, of annover's export
@@ -354,6 +354,20 @@ def by_split(dataset: "datasets.Dataset", notes: list[str]) -> "datasets.Dataset
     notes.append("the tasks have splits (data 'split'): a DatasetDict of them (" +
                  ", ".join(f"{HUB_SPLITS[s]} {len(rows[s])} row(s)" for s in SPLITS if s in rows) + ")")
     return datasets.DatasetDict({HUB_SPLITS[s]: dataset.select(rows[s]) for s in SPLITS if s in rows})
+
+
+def one_split(dataset: "datasets.Dataset", split: str) -> "datasets.Dataset":
+    """The rows :func:`save` writes in ``split`` (``train``, ``validation`` or ``test``; ``val`` is
+    ``validation``); UsageError for another name, or where no task has a split (the export is one Dataset)."""
+    name = HUB_SPLITS.get(SPLIT_ALIASES.get(split, split), split) if isinstance(split, str) else split
+    if name not in HUB_SPLITS.values():
+        raise UsageError(f"split={shown(split)} is not a split of the Hugging Face export",
+                         "use split='train', 'validation' or 'test'")
+    dealt = by_split(dataset, [])
+    if not isinstance(dealt, datasets.DatasetDict):
+        raise UsageError("no task of this version has a split (data 'split'), so its Dataset has none",
+                         "leave split= out")
+    return dealt[name] if name in dealt else dataset.select([])
 
 
 def save(dataset: "datasets.Dataset", folder: str, version: str | None = None, notes: list[str] | None = None

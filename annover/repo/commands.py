@@ -362,11 +362,13 @@ class Repo(RepoCore):
 
     def load(self, rev: str = "HEAD", table: str = "annotations", *, model_version: str | None = None,
              columns: list[str] | None = None, format: str | None = None,
-             resolve: str | None = None, tasks: Iterable[str] | None = None) -> pa.Table | datasets.Dataset:
+             resolve: str | None = None, tasks: Iterable[str] | None = None, split: str | None = None
+             ) -> pa.Table | datasets.Dataset:
         """Table ``table`` of version ``rev`` (predictions: of all model versions, or one); with
         ``format="hf"`` the version as a Hugging Face ``datasets.Dataset`` (one answer per task by
         ``resolve``, or ``model_version``'s predictions; ClassLabels from the config; every task whatever
-        its split, which ``export --format hf`` writes as a ``DatasetDict``).
+        its split, which ``export --format hf`` writes as a ``DatasetDict``: ``split="train"``,
+        ``"validation"`` or ``"test"`` gives that split's rows of it).
 
         ``tasks`` (task keys): only those tasks' rows, the same rows, order and schema as the
         whole table filtered to them, read from the Parquet parts whose key range can hold them
@@ -380,9 +382,9 @@ class Repo(RepoCore):
             repo.load("v2", "predictions", model_version="bert-v2")
         """
         keys = reading.task_keys(tasks) if tasks is not None else None  # (a load without tasks= imports no reader)
+        export_.check_load_format(format, table, columns, keys, split)
         if format is not None:
-            export_.check_load_format(format, table, columns, keys)
-            return export_.load_hf(self, rev, resolve, model_version)
+            return export_.load_hf(self, rev, resolve, model_version, split)
         return self.read_table(rev, table, model_version, columns, keys)
 
     def log(self, rev: str = "HEAD", limit: int | None = None, *, tasks: list[str] | None = None

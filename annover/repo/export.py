@@ -384,8 +384,15 @@ def _items(fmt: str, tables: dict, table: str) -> int:
     return tables[table].num_rows if fmt in TABLE_FORMATS else tables["tasks"].num_rows
 
 
-def check_load_format(format: str, table: str, columns: list[str] | None, keys: "pa.Array | None") -> None:
-    """Refuse (UsageError) a ``load`` format other than ``hf``, and the arguments of a table it has no use for."""
+def check_load_format(format: str | None, table: str, columns: list[str] | None, keys: "pa.Array | None",
+                      split: str | None = None) -> None:
+    """Refuse (UsageError) a ``load`` format other than ``hf``, the arguments of a table it has no use for,
+    and ``split`` without it."""
+    if format is None:
+        if split is not None:
+            raise UsageError("split= picks rows of the Hugging Face Dataset, so it needs format='hf'",
+                             "add format='hf', or leave split= out")
+        return
     if format != "hf":
         raise UsageError(f"unknown load format {format!r}", "use format='hf', or none for an Arrow table")
     if columns is not None or table != "annotations" or keys is not None:
@@ -396,15 +403,16 @@ def check_load_format(format: str, table: str, columns: list[str] | None, keys: 
 
 
 def load_hf(repo: RepoCore, rev: str, resolve: str | None = None,
-            predictions: str | None = None) -> "datasets.Dataset":
+            predictions: str | None = None, split: str | None = None) -> "datasets.Dataset":
     """Version ``rev`` as a Hugging Face ``datasets.Dataset`` (one answer per task by ``resolve``,
-    or model version ``predictions``), its ClassLabel features from the version's config."""
+    or model version ``predictions``), its ClassLabel features from the version's config; with ``split``,
+    the rows the export writes in that split (:func:`annover.formats.hf.one_split`)."""
     _, tables, cfg_text = _read_version(repo, rev, predictions)
-    return _dataset(tables, cfg_text, resolve, predictions)
+    return _dataset(tables, cfg_text, resolve, predictions, split)
 
 
 def load_hf_url(url: str, rev: str, resolve: str | None = None,
-                predictions: str | None = None) -> "datasets.Dataset":
+                predictions: str | None = None, split: str | None = None) -> "datasets.Dataset":
     """:func:`load_hf` of the repository at git URL ``url``, read through DVC's API as :func:`load_url` reads."""
     fs, v = version_at_url(url, rev)
     if predictions is not None:
@@ -412,14 +420,14 @@ def load_hf_url(url: str, rev: str, resolve: str | None = None,
     store = FsStore(fs, ANNOVER_DIR)
     tables = {name: read_version_table(store, v, name) for name in C.TABLES}
     cfg_text = store.get(v.config_ref, "labeling config").decode("utf-8") if v.config_ref else None
-    return _dataset(tables, cfg_text, resolve, predictions)
+    return _dataset(tables, cfg_text, resolve, predictions, split)
 
 
 def _dataset(tables: "dict[str, pa.Table]", cfg_text: str | None, resolve: str | None,
-             predictions: str | None) -> "datasets.Dataset":
+             predictions: str | None, split: str | None = None) -> "datasets.Dataset":
     r = render_train(Format.HF, tables, cfg_text, resolve, predictions)
     assert r.dataset is not None
-    return r.dataset
+    return r.dataset if split is None else hf.one_split(r.dataset, split)
 
 
 def _check_tag_at(fs: Any, url: str, rev: str, head: str) -> None:

@@ -66,7 +66,8 @@ def init(path: str | Path = ".", remote: str | None = None, remote_options: dict
 
 def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None, model_version: str | None = None,
          columns: list[str] | None = None, format: str | None = None,
-         resolve: str | None = None, tasks: Iterable[str] | None = None) -> pa.Table | datasets.Dataset:
+         resolve: str | None = None, tasks: Iterable[str] | None = None, split: str | None = None
+         ) -> pa.Table | datasets.Dataset:
     """Table ``table`` of version ``rev`` as a pyarrow Table.
 
     ``tasks`` (task keys): only the rows of those tasks, the same rows, order and schema as
@@ -81,7 +82,7 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
     task, ClassLabel features from the labeling config, one answer per task by ``resolve``
     (or ``model_version``'s predictions); one ``Dataset`` of every task whatever its split (a task's
     ``data.split`` is in the last column, ``_annover``: ``export --format hf`` writes a ``DatasetDict`` of the
-    splits); see docs/formats.md.
+    splits), or with ``split="train"``, ``"validation"`` or ``"test"`` that split's rows of it; see docs/formats.md.
 
     Returns a ``pyarrow.Table`` (``.to_pandas()``, ``polars.from_arrow(...)``), or the
     ``datasets.Dataset``. Errors are :class:`~annover.errors.AnnoverError` subclasses, with
@@ -100,11 +101,11 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
     local = _local_repo(repo)
     if local is not None:
         return local.load(rev, table, model_version=model_version, columns=columns, format=format, resolve=resolve,
-                          tasks=tasks)
+                          tasks=tasks, split=split)
     keys = reading.task_keys(tasks) if tasks is not None else None
+    export_.check_load_format(format, table, columns, keys, split)
     if format is not None:
-        export_.check_load_format(format, table, columns, keys)
-        return export_.load_hf_url(str(repo), rev, resolve, model_version)
+        return export_.load_hf_url(str(repo), rev, resolve, model_version, split)
     return export_.load_url(str(repo), rev, table, model_version, columns, keys)
 
 
