@@ -46,7 +46,7 @@ from annover.formats.conll import Edges, tokens
 from annover.formats.images import note_kept_fields
 from annover.formats.label_studio import TASK_SERVER_FIELDS
 from annover.formats.resolve import Picked, Region
-from annover.formats.yolo import SPLIT_ALIASES, SPLITS, bridged, or_train, split_of
+from annover.formats.yolo import SPLIT_ALIASES, SPLITS, bridged, split_of
 from annover.model.config import Control, LabelingConfig, taxonomy_paths
 
 if TYPE_CHECKING:
@@ -349,8 +349,11 @@ def by_split(dataset: "datasets.Dataset", notes: list[str]) -> "datasets.Dataset
     if not any(given):
         return dataset
     rows: dict[str, list[int]] = {}
-    for i, s in enumerate(or_train(given, notes, f"the {HUB_SPLITS['train']} split")):
-        rows.setdefault(s, []).append(i)
+    for i, s in enumerate(given):
+        rows.setdefault(s or "train", []).append(i)
+    if None in given:
+        notes.append(f"{given.count(None)} task(s) have no split (task data 'split') beside others that have one: "
+                     "they are in the train split")
     notes.append("the tasks have splits (data 'split'): a DatasetDict of them (" +
                  ", ".join(f"{HUB_SPLITS[s]} {len(rows[s])} row(s)" for s in SPLITS if s in rows) + ")")
     return datasets.DatasetDict({HUB_SPLITS[s]: dataset.select(rows[s]) for s in SPLITS if s in rows})

@@ -382,7 +382,8 @@ class Repo(RepoCore):
             repo.load("v2", "predictions", model_version="bert-v2")
         """
         keys = reading.task_keys(tasks) if tasks is not None else None  # (a load without tasks= imports no reader)
-        export_.check_load_format(format, table, columns, keys, split)
+        if format is not None or split is not None:  # (a table's load imports no export module)
+            export_.check_load_format(format, table, columns, keys, split)
         if format is not None:
             return export_.load_hf(self, rev, resolve, model_version, split)
         return self.read_table(rev, table, model_version, columns, keys)

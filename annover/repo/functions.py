@@ -103,7 +103,8 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
         return local.load(rev, table, model_version=model_version, columns=columns, format=format, resolve=resolve,
                           tasks=tasks, split=split)
     keys = reading.task_keys(tasks) if tasks is not None else None
-    export_.check_load_format(format, table, columns, keys, split)
+    if format is not None or split is not None:  # (a table's load imports no export module)
+        export_.check_load_format(format, table, columns, keys, split)
     if format is not None:
         return export_.load_hf_url(str(repo), rev, resolve, model_version, split)
     return export_.load_url(str(repo), rev, table, model_version, columns, keys)
