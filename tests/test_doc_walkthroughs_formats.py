@@ -199,7 +199,7 @@ def test_formats_md_images_splits_and_predictions_read_by_the_tools(tmp_path, mo
     typed = f"{hf.replace('export v3', 'export v1')} && annover {coco.replace('export', 'export v1')}"
     _sh(typed.replace("DIR", "data/"), repo)
     monkeypatch.chdir(repo)
-    read = _inline(doc, r'^datasets\.load_from_disk\("v3-hf"\)\[0\]\["image"\]$')
+    read = _inline(doc, r'^datasets\.load_from_disk\("v3-hf"\)\["train"\]\[0\]\["image"\]$')  # v1 has splits
     image = eval(read[0], {"datasets": datasets}) if read else None  # noqa: S307 - the doc's own line
     assert image is not None and image.size == (15, 10)
     (by_sv,) = _inline(doc, r"^DetectionDataset\.from_coco\(\"v3-coco/train\"")
