@@ -37,6 +37,7 @@ from annover._runtime import no_gc
 from annover.errors import InputError
 from annover.formats import Format
 from annover.formats.folder import Folder
+from annover.formats.hf import MARK
 from annover.formats.text import fail, json_bytes, read_json
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -84,15 +85,12 @@ def detect_train(path: Path) -> str | None:
     return None
 
 
-#: the column annover's Hugging Face export carries the rest of each task in (see formats/hf.py)
-_CARRIED = "_annover"
-
-
 def _hf_parquet(path: Path) -> bool:
     """Whether ``path`` is a Parquet file ``datasets`` wrote whose features say what a flat reading
     would lose: a ``ClassLabel`` (its ids are labels by name only there; read flat, ``0`` and ``1``
-    would be the labels) or annover's own export's ``_annover`` column. Other Parquet files (annover's
-    own, flat rows, one whose schema cannot be read) are left to the other readers."""
+    would be the labels) or annover's own export's carried column (``_annover``, found as
+    :func:`~annover.formats.hf.carried_column` finds it: by its feature's mark). Other Parquet files
+    (annover's own, flat rows, one whose schema cannot be read) are left to the other readers."""
     try:
         meta = (pq.read_schema(path).metadata or {}).get(b"huggingface")
     except (OSError, ValueError, pa.ArrowException):  # (a column name not UTF-8: the flat reader says so)
@@ -103,7 +101,17 @@ def _hf_parquet(path: Path) -> bool:
         return False
     if not isinstance(features, dict):
         return False
-    return _CARRIED in features or b'"ClassLabel"' in orjson.dumps(features)
+    return b'"ClassLabel"' in orjson.dumps(features) or any(_marked(f) for f in features.values())
+
+
+def _marked(feature: Any) -> bool:
+    """Whether a feature (as ``datasets`` writes it in the metadata) is annover's carried column's."""
+    said = feature.get("id") if isinstance(feature, dict) else None
+    try:
+        mark = orjson.loads(said) if isinstance(said, str) and said.startswith("{") else None
+    except ValueError:
+        return False
+    return isinstance(mark, dict) and mark.get("annover") == MARK
 
 
 def _starts_with_object(path: Path) -> bool:
