@@ -172,3 +172,19 @@ def test_tasks_read_as_the_general_path_reads_them(config, monkeypatch, tasks, k
         m.setattr(ls_results, "_label_keys", lambda value: [k for k in ls_results.LABEL_KEYS if k in value])
         general = _read(tasks, config, key, level)
     assert fast == general
+
+
+@pytest.mark.parametrize("where", ["data", "result", "key"])
+def test_a_lone_surrogate_in_tasks_given_in_python_is_named(config, where) -> None:
+    """Tasks built in Python (no file reader before them) with a lone surrogate: the one-line error a file
+    gets, naming the task and the field, not a UnicodeEncodeError from the hash or from pyarrow."""
+    item = {"from_name": "sentiment", "to_name": "text", "type": "choices",
+            "value": {"choices": ["x\udc00" if where == "result" else "pos"]}}
+    data = {"text": "a\ud800b" if where == "data" else "ab", **({"\ud801": 1} if where == "key" else {})}
+    tasks = [{"id": 1, "data": {"text": "ok"}, "annotations": []},
+             {"id": 2, "data": data, "annotations": [{"id": 5, "result": [item]}]}]
+    with pytest.raises(AnnoverError) as e:
+        L.from_ls_tasks(tasks, "given.json", config=config, validate="off")
+    field = {"data": "data.text", "result": "annotations[0].result[0].value.choices[0]", "key": "data"}[where]
+    assert str(e.value).startswith(f"given.json: task 1 (id 2), field {field}: ")
+    assert "lone surrogate" in str(e.value) and "\n" not in str(e.value)

@@ -20,7 +20,7 @@ from annover.formats.ls_results import LABEL_KEYS, Where, check_answers, labels_
 from annover.formats.ls_writer import (AS_EMBEDDED, AS_ID, answer_out, diff, dump, item_id, item_out, same, task_out,
                                         to_tasks)
 from annover.formats.tables import DuplicateKey, Tables, rows_to_tables
-from annover.formats.text import json_kind
+from annover.formats.text import check_json_values, json_kind
 from annover.model.canonical import canonical_json, canonical_json_plain
 from annover.model.config import LabelingConfig
 
@@ -680,7 +680,15 @@ def from_ls_tasks(tasks: list, source: str, *, config: LabelingConfig | None = N
     ``validate``: True / False, or a strictness of :data:`annover.formats.ls_results.LEVELS`;
     ``place(k, i)`` names the predictions in errors (:func:`parse_tasks`).
     """
-    level = strictness(validate)
+    try:
+        return _from_ls_tasks(tasks, source, config, key, strictness(validate), users, place, fmt)
+    except UnicodeEncodeError:  # a lone surrogate, which a file reader names before: tasks given in Python
+        check_json_values(tasks, source, "task")
+        raise
+
+
+def _from_ls_tasks(tasks: list, source: str, config: LabelingConfig | None, key: str | None, level: str,
+                   users: dict[int, str] | None, place: Place | None, fmt: str) -> Tables:
     try:
         rows = parse_tasks(tasks, key=key, source=source, users=users, place=place)
     except RecordError as e:

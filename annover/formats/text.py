@@ -198,7 +198,7 @@ def _bad_value(v: Any) -> str | None:
     return None
 
 
-def check_json_values(doc: Any, path: Path, record: str = "record", line: str = "") -> None:
+def check_json_values(doc: Any, path: str | Path, record: str = "record", line: str = "") -> None:
     """InputError naming the record and field of the first value :func:`json_value_problem`
     finds. ``record`` names a list's items; ``line`` the JSONL line."""
     found = json_value_problem(doc)
