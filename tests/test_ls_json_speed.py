@@ -182,7 +182,8 @@ def test_a_lone_surrogate_in_tasks_given_in_python_is_named(config, where) -> No
             "value": {"choices": ["x\udc00" if where == "result" else "pos"]}}
     data = {"text": "a\ud800b" if where == "data" else "ab", **({"\ud801": 1} if where == "key" else {})}
     tasks = [{"id": 1, "data": {"text": "ok"}, "annotations": []},
-             {"id": 2, "data": data, "annotations": [{"id": 5, "result": [item]}]}]
+             {"id": 2, "data": data, "annotations": [{"id": 5, "result": [item]}],
+              **({"custom": {0: None}} if where == "data" else {})}]  # a key Python allows, the data's text first
     with pytest.raises(AnnoverError) as e:
         L.from_ls_tasks(tasks, "given.json", config=config, validate="off")
     field = {"data": "data.text", "result": "annotations[0].result[0].value.choices[0]", "key": "data"}[where]

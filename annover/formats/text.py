@@ -165,7 +165,7 @@ def json_value_problem(doc: Any) -> tuple[str, str] | None:
         v, at = stack.pop()
         if isinstance(v, dict):
             for k, x in v.items():
-                if not is_utf8(k):
+                if isinstance(k, str) and not is_utf8(k):  # a key given in Python may be a number
                     return at, f"key {k!r} holds a lone surrogate (not UTF-8 text)"
                 stack.append((x, f"{at}.{k}"))
             continue
