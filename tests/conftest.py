@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Iterator
 
 import pytest
+from hypothesis import settings
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "examples" / "sentiment"
@@ -21,6 +22,12 @@ DATA = Path(__file__).resolve().parent / "data"
 # temporary file first; the tests run ``dvc`` often, the network here is loopback only, and
 # each report was left behind in the temporary folder. Set before any fixture runs ``dvc``.
 os.environ["DVC_NO_ANALYTICS"] = "1"
+
+# Property tests: CI (``.ci/run``) runs the "ci" profile, the same examples for the same code on every clean clone,
+# so a run's verdict is the code's; ``.ci/soak`` explores with fresh seeds, round after round, and prints the seed
+# of any round that fails (``pytest --hypothesis-seed=SEED`` replays it). A test's own settings come first.
+settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+settings.register_profile("soak", database=None, print_blob=True)
 
 
 def shared_corpus(kind: str) -> Path:
