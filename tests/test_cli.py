@@ -180,6 +180,24 @@ def test_init_warns_of_the_folder_it_picked_not_of_one_given_with_remote(tmp_pat
     assert code == 0 and "warning: the DVC remote 'annover' is a folder on this machine only" in err, err
 
 
+def test_status_and_push_warn_of_the_folder_init_picked_not_of_one_named(tmp_path, monkeypatch):
+    """``status`` and ``push`` still warned "a folder on this machine only ... Share it" of a remote folder the user
+    had named with ``init --remote`` (a mount others read, a disk they back up), where ``init`` had stopped saying
+    so; of the folder init picks (in ``$ANNOVER_REMOTE_HOME``) they still say it, every time."""
+    monkeypatch.setenv("ANNOVER_REMOTE_HOME", str(tmp_path / "home"))
+    sample = ROOT / "examples" / "sentiment"
+    for name, remote in (("named", ["--remote", str(tmp_path / "store")]), ("picked", [])):
+        root = tmp_path / name
+        assert invoke("init", str(root), *remote)[0] == 0
+        monkeypatch.chdir(root)
+        code, _, err = invoke("snapshot", "--from", str(sample / "round1.json"), "--config",
+                              str(sample / "labeling.xml"), "-m", "r1")
+        assert code == 0, err
+        said = [invoke("status")[2], invoke("push")[2], invoke("status")[2]]
+        assert all(("folder on this machine only" in e) == (name == "picked") for e in said), (name, said)
+        assert "pushed 1 of 1 version(s)" in said[1], said[1]
+
+
 def test_init_tag_revert_and_reset_take_q_quiet_but_for_warnings(repo, tmp_path):
     """``annover init -q`` (as git init -q, dvc init -q) was "No such option", and so were tag -q,
     revert -q and reset -q: now nothing on success but warnings (init's remote on this machine only) and, for

@@ -10,6 +10,7 @@ import click
 from annover.cli import Progress, echo, emit_json, info, json_option, open_repo, short
 from annover.errors import AnnoverError
 from annover.repo import StatusResult, TransferResult
+from annover.repo.remote import picked_by_init
 from annover.store.dvc import REMOTE_TIMEOUT, TIMEOUT_ENV, TRANSFER_TIMEOUT, RemoteInfo, this_machine_warning
 from annover.store.git import Tracking
 
@@ -44,7 +45,7 @@ timeout_option = click.option(
 
 
 def _warn_this_machine(remote: RemoteInfo | None) -> None:
-    if remote and remote.this_machine:
+    if picked_by_init(remote):  # not of a folder the user named
         info(this_machine_warning(remote))
 
 

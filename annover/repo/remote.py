@@ -27,16 +27,27 @@ from annover.store.objects import ObjectRef, sha256_file, shard
 from annover.store.refs import check_no_links, flock_within, tag_order
 from annover.store.versions import Version
 
-__all__ = ["PULL_LOCK", "commit_memo", "default_remote_dir", "init", "own_commits", "pull", "pull_lock", "push",
-           "reachable", "remote_info", "status", "tracking"]
+__all__ = ["PULL_LOCK", "commit_memo", "default_remote_dir", "init", "own_commits", "picked_by_init", "pull",
+           "pull_lock", "push", "reachable", "remote_info", "remotes_home", "status", "tracking"]
 
 #: where ``annover init`` puts the default local DVC remote (default ~/.cache/annover/remotes)
 REMOTE_HOME_ENV = "ANNOVER_REMOTE_HOME"
 
 
+def remotes_home() -> Path:
+    """The folder that holds the remotes ``annover init`` picks (``$ANNOVER_REMOTE_HOME``)."""
+    return Path(os.environ.get(REMOTE_HOME_ENV) or Path.home() / ".cache" / "annover" / "remotes")
+
+
+def picked_by_init(info: RemoteInfo | None) -> bool:
+    """Whether ``info`` is a folder ``annover init`` picked, which init, status and push say is on this machine
+    only; a folder the user named (``--remote FOLDER``, ``dvc remote add``) is theirs, as DVC says nothing of it."""
+    return bool(info and info.this_machine and Path(info.url).resolve().parent == remotes_home().resolve())
+
+
 def default_remote_dir(root: Path) -> Path:
     """Where ``annover init`` puts the DVC remote when none is named: outside the repo."""
-    base = Path(os.environ.get(REMOTE_HOME_ENV) or Path.home() / ".cache" / "annover" / "remotes")
+    base = remotes_home()
     tag = hashlib.sha256(str(root.resolve()).encode()).hexdigest()[:8]
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", root.resolve().name).strip("-.") or "repo"  # DVC's config is ASCII
     return base / f"{name}-{tag}"
@@ -184,7 +195,7 @@ def init(opener: type[RepoCore], path: str | Path = ".", remote: str | None = No
         _set_remote_again(repo, remote, remote_options or {}, messages)
     info = remote_info(repo)
     # said every time, as status and push say it, of the folder init picked (not of one given with --remote)
-    if not remote and info and info.this_machine and Path(info.url) == default_remote_dir(repo.root):
+    if not remote and picked_by_init(info):
         messages.append(dvc_adapter.this_machine_warning(info))
     return InitResult(repo, False, info, messages)
 
