@@ -15,6 +15,7 @@ scikit-learn's ``f1_score(average="macro")``.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,8 @@ else:
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["EvalResult", "evaluate", "compare_models", "THRESHOLDS", "check_model", "model_versions"]
+__all__ = ["EvalResult", "evaluate", "compare_models", "THRESHOLDS", "check_model", "model_versions",
+           "classification_figures"]
 
 #: IoU (boxes) / overlap (spans) thresholds of matched-region precision and recall.
 THRESHOLDS = (0.5, 0.75)
@@ -83,29 +85,52 @@ def _classification(s: Q.Session, res: EvalResult) -> None:
     for ctl in controls:
         mine = [{**p, "t": Q.shown(p["t"]), "p": Q.shown(p["p"]), "t_labels": Q.split(p["t"]),
                  "p_labels": Q.split(p["p"])} for p in pairs if p["from_name"] == ctl]
-        total = sum(p["n"] for p in mine)
-        right = sum(p["n"] for p in mine if p["t"] == p["p"])
-        labels = sorted({x for p in mine for x in (p["t"], p["p"])})
-        matrix = [[sum(p["n"] for p in mine if p["t"] == t and p["p"] == q) for q in labels] for t in labels]
-        single = sorted({x for p in mine for x in (*p["t_labels"], *p["p_labels"])})
-        per_label = {}
-        f1s = []  # every label of the labels or the predictions, as scikit-learn's f1_score(average="macro")
-        for lab in single:
-            tp = sum(p["n"] for p in mine if lab in p["t_labels"] and lab in p["p_labels"])
-            npred = sum(p["n"] for p in mine if lab in p["p_labels"])
-            ntrue = sum(p["n"] for p in mine if lab in p["t_labels"])
-            per_label[lab] = prf(tp, npred, ntrue)
-            f1s.append(2 * tp / (npred + ntrue))  # a label here was given or predicted: npred + ntrue > 0
-        unpredicted = int(labeled.get(ctl, 0)) - total
-        unlabeled = int(predicted.get(ctl, 0)) - total
-        entry = {"kind": "classification", "tasks": total,
-                 "accuracy": round(right / total, 6) if total else None, "correct": right,
-                 "macro_f1": round(sum(f1s) / len(f1s), 6) if f1s else None,
-                 "labels": per_label, "confusion": {"labels": labels, "matrix": matrix},
-                 "labeled_not_predicted": unpredicted, "predicted_not_labeled": unlabeled}
+        entry = {"kind": "classification", **classification_figures(mine)}
+        total = entry["tasks"]
+        entry["labeled_not_predicted"] = int(labeled.get(ctl, 0)) - total
+        entry["predicted_not_labeled"] = int(predicted.get(ctl, 0)) - total
         if not total:
             entry["note"] = "no task has both a label and a prediction of this control"
         res.controls[ctl] = entry
+
+
+def classification_figures(mine: list[dict]) -> dict[str, Any]:
+    """A classification control's figures from its counted (label ``t``, prediction ``p``) pairs,
+    each ``{"t", "p", "t_labels", "p_labels", "n"}``: tasks, accuracy, correct, macro F1, per label
+    precision / recall / F1 and the confusion matrix. One pass over the pairs for the matrix and one
+    for the labels (a pass per cell was 60 x 60 passes of the model's pairs at 60 classes)."""
+    total = sum(p["n"] for p in mine)
+    right = sum(p["n"] for p in mine if p["t"] == p["p"])
+    labels = sorted({x for p in mine for x in (p["t"], p["p"])})
+    cells: Counter = Counter()  # (label, prediction) -> tasks
+    for p in mine:
+        cells[p["t"], p["p"]] += p["n"]
+    single = sorted({x for p in mine for x in (*p["t_labels"], *p["p_labels"])})
+    tps, npreds, ntrues = _label_counts(mine)
+    per_label = {lab: prf(tps[lab], npreds[lab], ntrues[lab]) for lab in single}
+    # every label of the labels or the predictions, as scikit-learn's f1_score(average="macro");
+    # a label here was given or predicted: npred + ntrue > 0
+    f1s = [2 * tps[lab] / (npreds[lab] + ntrues[lab]) for lab in single]
+    return {"tasks": total, "accuracy": round(right / total, 6) if total else None, "correct": right,
+            "macro_f1": round(sum(f1s) / len(f1s), 6) if f1s else None, "labels": per_label,
+            "confusion": {"labels": labels, "matrix": [[cells[t, q] for q in labels] for t in labels]}}
+
+
+def _label_counts(mine: list[dict]) -> tuple[Counter, Counter, Counter]:
+    """Per single label, the tasks of ``mine`` (counted pairs of labels and predictions) where it is
+    among both, among the predicted, among the given labels."""
+    tp: Counter = Counter()
+    npred: Counter = Counter()
+    ntrue: Counter = Counter()
+    for p in mine:
+        t, q = set(p["t_labels"]), set(p["p_labels"])
+        for lab in t & q:
+            tp[lab] += p["n"]
+        for lab in q:
+            npred[lab] += p["n"]
+        for lab in t:
+            ntrue[lab] += p["n"]
+    return tp, npred, ntrue
 
 
 def _shape_regions(rows: dict[str, list]) -> dict[str, list[Region]]:
