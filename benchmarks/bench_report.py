@@ -25,16 +25,25 @@ Baseline in the same run: the same figures (every table the page holds: agreemen
 and label, each model's per-label scores and its whole confusion matrix, the drift, the top
 suspects) written by pandas ``DataFrame.to_html``, opened in the same browser.
 
+Writing the page, against other code (``--baseline CHECKOUT``): ``annover report`` of each spec as
+a new process (the first report of a machine: an empty per-user cache, so the history's agreement
+is computed too), this code and that checkout's alternately, ``--repeats`` times: wall and CPU time
+(the process's, from the kernel), CPU by stage (the report's own progress steps), and whether the
+two pages are the same bytes.
+
     python benchmarks/bench_report.py                   # 12,000 tasks
     python benchmarks/bench_report.py --tasks 3000      # a quick run
+    python benchmarks/bench_report.py --baseline ../annover-old --repeats 5 --no-browser
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -220,10 +229,71 @@ def annotator_row(name: str, source: object, repo: annover.Repo, browser: object
             f"{m['JSHeapUsedSize'] / 1e6:.1f} MB", f"{int(m['Nodes']):,}"]
 
 
+WRITE = """
+import json, sys, time
+import annover
+from annover.loop import report
+marks = []
+mark = lambda m: marks.append((m.split(":")[0].split(" ")[0], time.process_time()))
+draw = report.render
+report.render = lambda d: (mark("drawing"), draw(d))[1]
+t, c = time.perf_counter(), time.process_time()
+report.write_report(annover.Repo(sys.argv[1]), sys.argv[2], sys.argv[3], progress=mark)
+mark("end")
+stages = {}
+for (name, at), (_, end) in zip([("start", c)] + marks, marks):
+    stages[name] = stages.get(name, 0.0) + end - at
+print(json.dumps({"wall": time.perf_counter() - t, "stages": stages}))
+"""
+
+
+def write_once(code: Path, root: Path, spec: str, out: Path, tmp: Path) -> dict:
+    """``write_report`` of ``spec`` by the annover of ``code`` as a new process, with an empty cache."""
+    cache = Path(tempfile.mkdtemp(prefix="cache-", dir=tmp))
+    env = {**os.environ, "PYTHONPATH": str(code), "PYTHONDONTWRITEBYTECODE": "1", "ANNOVER_CACHE_DIR": str(cache)}
+    t = time.perf_counter()
+    p = subprocess.Popen([sys.executable, "-c", WRITE, str(root), spec, str(out)], env=env, cwd=root,
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    stdout, stderr = p.communicate()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise RuntimeError(f"report of {spec} by {code} failed: {stderr.decode(errors='replace')[-2000:]}")
+    shutil.rmtree(cache, ignore_errors=True)
+    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime, **json.loads(stdout)}
+
+
+def against(root: Path, baseline: Path, repeats: int, tmp: Path) -> str:
+    """The report written by this code and by ``baseline``'s, alternately: medians, ratio, the pages compared."""
+    mine = Path(__file__).resolve().parent.parent
+    rows = []
+    for spec in ("v3", "v1..v3"):
+        runs: dict[str, list[dict]] = {"before": [], "after": []}
+        pages = {k: root / f"{k}-{spec.replace('..', '-')}.html" for k in runs}
+        for r in range(repeats):
+            for k in (("before", "after") if r % 2 == 0 else ("after", "before")):
+                runs[k].append(write_once(baseline if k == "before" else mine, root, spec, pages[k], tmp))
+                common.log(f"  {spec} {k}: {runs[k][-1]['wall']:.2f} s wall, {runs[k][-1]['cpu']:.2f} s CPU")
+        same = pages["before"].read_bytes() == pages["after"].read_bytes()
+        med = {k: {f: sorted(x[f] for x in v)[len(v) // 2] for f in ("wall", "cpu")} for k, v in runs.items()}
+        names = list(runs["after"][0]["stages"])
+        stage = {k: {n: sorted(x["stages"].get(n, 0.0) for x in v)[len(v) // 2] for n in names}
+                 for k, v in runs.items()}
+        for k in runs:
+            rows.append([spec, k, f"{med[k]['wall']:.2f} s", f"{med[k]['cpu']:.2f} s",
+                         f"{med['before']['cpu'] / med[k]['cpu']:.2f}x",
+                         ", ".join(f"{n} {stage[k][n]:.2f}" for n in names), "yes" if same else "NO"])
+    return common.markdown_table(["spec", "code", "wall (median)", "CPU (median)", "CPU before / this",
+                                  "CPU by stage, s (median)", "same page"], rows)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tasks", type=int, default=12000)
     ap.add_argument("--keep", type=Path, help="build the repository here and keep it (and the pages)")
+    ap.add_argument("--baseline", type=Path, help="a checkout of other annover code: the report written by both")
+    ap.add_argument("--repeats", type=int, default=3, help="reports written by each code (--baseline)")
+    ap.add_argument("--no-browser", action="store_true", help="only the writing against --baseline")
     args = ap.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bench-report-"))
     common.isolate_env(tmp)
@@ -231,6 +301,12 @@ def main() -> None:
     t = time.perf_counter()
     repo = build(root, args.tasks)
     common.log(f"built {args.tasks} tasks x 3 versions in {time.perf_counter() - t:.0f} s")
+    if args.baseline:
+        print(against(root, args.baseline.resolve(), args.repeats, tmp))
+    if args.no_browser:
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return
     rows = []
     for spec in ("v3", "v1..v3"):
         page = root / f"report-{spec.replace('..', '-')}.html"
