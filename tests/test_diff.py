@@ -610,6 +610,50 @@ def test_prediction_agreement_before_and_after():
     assert res2.summary["predictions"]["model_versions"]["m1"]["agreement"]["after"] is None
 
 
+@pytest.mark.parametrize("policy", POLICIES)
+def test_prediction_agreement_of_several_models_each_against_the_labels_resolved(policy):
+    """Three model versions against the same answers, each side's labels resolved once for all of
+    them: each model's agreement is that of the labels resolved here by the policy's own rule (the
+    newest answer; the most given label, the newest among equals; the ground truth, else the
+    majority), before and after."""
+    def ans(who, label, day, gt=False):
+        return {"completed_by": {"email": who}, "result": [choice(label, None)], "was_cancelled": False,
+                "ground_truth": gt, "updated_at": f"2026-01-0{day}T00:00:00Z"}
+
+    names = ["positive", "negative", "neutral"]
+
+    def tasks(shift):
+        out = []
+        for i in range(12):  # two older answers (the same label in half the tasks), the newest another;
+            # the newest is the ground truth in a third of them: latest, majority and ground-truth differ
+            labels = [names[i % 3], names[(i + i % 2) % 3], names[(i + 1 + shift) % 3]]
+            votes = [(f"u{k}@x", labels[k], k + 1, k == 2 and i % 3 == 0) for k in range(3)]
+            preds = [{"model_version": f"m{m}", "score": 0.5, "result": [choice(names[(i * m + shift) % 3], None)]}
+                     for m in range(1, 4)]
+            out.append({"data": {"ext_id": f"t{i}", "text": "x"}, "annotations": [ans(*v) for v in votes],
+                        "predictions": preds, "votes": votes})
+        return out
+
+    def resolve(votes):
+        newest = max(votes, key=lambda v: v[2])[1]
+        counts = Counter(v[1] for v in votes)
+        top = max(counts.values())
+        majority = max((v for v in votes if counts[v[1]] == top), key=lambda v: v[2])[1]
+        gt = [v for v in votes if v[3]]
+        return {"latest": newest, "majority": majority,
+                "ground-truth": max(gt, key=lambda v: v[2])[1] if gt else majority}[policy]
+
+    a, b = tasks(0), tasks(1)
+    got = diff_tables(side([{k: v for k, v in t.items() if k != "votes"} for t in a]),
+                      side([{k: v for k, v in t.items() if k != "votes"} for t in b]), policy=policy)
+    for m in range(1, 4):
+        ag = got.summary["predictions"]["model_versions"][f"m{m}"]["agreement"]
+        for when, ts in (("before", a), ("after", b)):
+            same = sum(resolve(t["votes"]) == t["predictions"][m - 1]["result"][0]["value"]["choices"][0]
+                       for t in ts)
+            assert ag[when] == round(same / len(ts), 6) and ag[f"pairs_{when}"] == len(ts), (m, when)
+
+
 def test_a_model_version_added_or_removed_counts_its_predictions_and_regions():
     def task(i, preds):
         return {"data": {"ext_id": f"t{i}", "text": "x"},

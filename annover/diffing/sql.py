@@ -154,10 +154,11 @@ def transitions(ann_a: str, ann_b: str, tasks_a: str, tasks_b: str, touched: str
         GROUP BY ALL ORDER BY control, count DESC, "from", "to" """
 
 
-def agreement(ann: str, preds: str, policy: str) -> str:
-    """How many (task, control) pairs have both a resolved label and a prediction, and how many agree."""
+def agreement(labels: str, preds: str) -> str:
+    """How many (task, control) pairs have both a resolved label and a prediction, and how many agree;
+    ``labels``: the answers' labels as :func:`resolved` gives them (a table, or a query in parentheses)."""
     return f"""
-        WITH ann AS ({resolved(ann, policy)}),
+        WITH ann AS (SELECT * FROM {labels}),
         p AS (SELECT task_key, prediction_key, from_name,
                      array_to_string(list_sort(list_distinct(flatten(list(labels)))), ', ') AS label,
                      max(score) AS score

@@ -11,12 +11,21 @@ from annover.diffing.result import ADDED, CHANGED, REMOVED, SCHEMA, Options
 from annover.store.duck import fetch
 
 
-def _agreement(con: Any, plan: Plan, side: str, mv: str, policy: str, prefix: str) -> dict:
-    a = plan.whole.annotations(side).register(con, f"{prefix}_ann")
+def _agreement(con: Any, plan: Plan, side: str, mv: str, policy: str, prefix: str, made: dict[str, str]) -> dict:
     p = plan.whole.predictions(side, mv).register(con, f"{prefix}_pred")
-    r = fetch(con, sql.agreement(a, p, policy)).to_pylist()[0]
+    r = fetch(con, sql.agreement(_resolved(con, plan, side, policy, made), p)).to_pylist()[0]
     pairs, agree = int(r["pairs"]), int(r["agree"] or 0)
     return {"pairs": pairs, "agree": agree, "rate": round(agree / pairs, 6) if pairs else None}
+
+
+def _resolved(con: Any, plan: Plan, side: str, policy: str, made: dict[str, str]) -> str:
+    """The table of side ``side``'s resolved labels (:func:`annover.diffing.sql.resolved`), made once
+    for every model version compared with them (``made``: side -> table, of this connection)."""
+    if side not in made:
+        a = plan.whole.annotations(side).register(con, f"lab_{side}_ann")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE lab_{side} AS {sql.resolved(a, policy)}")
+        made[side] = f"lab_{side}"
+    return made[side]
 
 
 def _whole(con: Any, plan: Plan, side: str, mv: str, regions: int, prefix: str) -> TableDiff:
@@ -29,15 +38,16 @@ def _whole(con: Any, plan: Plan, side: str, mv: str, regions: int, prefix: str) 
     return d
 
 
-def _model_version(con: Any, plan: Plan, opts: Options, mv: str, d: TableDiff, i: int) -> dict:
+def _model_version(con: Any, plan: Plan, opts: Options, mv: str, d: TableDiff, i: int,
+                   made: dict[str, str]) -> dict:
     in_a, in_b = mv in plan.mv_a, mv in plan.mv_b
     status = ADDED if not in_a else REMOVED if not in_b else CHANGED if d.any_rows else "unchanged"
     agree: dict[str, dict | None] = {"a": None, "b": None}
     if in_a:
-        agree["a"] = _agreement(con, plan, "a", mv, opts.policy, f"ag{i}a")
+        agree["a"] = _agreement(con, plan, "a", mv, opts.policy, f"ag{i}a", made)
     if in_b:
         same = in_a and plan.whole.same_agreement_input(mv)
-        agree["b"] = agree["a"] if same else _agreement(con, plan, "b", mv, opts.policy, f"ag{i}b")
+        agree["b"] = agree["a"] if same else _agreement(con, plan, "b", mv, opts.policy, f"ag{i}b", made)
     sa, sb = plan.stats_a.get("predictions", {}).get(mv, {}), plan.stats_b.get("predictions", {}).get(mv, {})
     if in_a != in_b:  # a whole model version added or removed: its predictions and regions all are
         d = _whole(con, plan, "a" if in_a else "b", mv, (sa if in_a else sb).get("regions", 0), f"wh{i}")
@@ -57,8 +67,9 @@ def predictions(con: Any, plan: Plan, opts: Options, preds: dict[str, TableDiff]
     """Model versions added and removed; per model version its changes and agreement with the answers."""
     out: dict[str, Any] = {"model_versions_added": sorted(set(plan.mv_b) - set(plan.mv_a)),
                            "model_versions_removed": sorted(set(plan.mv_a) - set(plan.mv_b)), "model_versions": {}}
+    made: dict[str, str] = {}  # each side's resolved labels, made once for all the model versions
     for i, mv in enumerate(sorted(set(plan.mv_a) | set(plan.mv_b))):
-        out["model_versions"][mv] = _model_version(con, plan, opts, mv, preds.get(mv, TableDiff()), i)
+        out["model_versions"][mv] = _model_version(con, plan, opts, mv, preds.get(mv, TableDiff()), i, made)
     return out
 
 
