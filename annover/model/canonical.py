@@ -170,43 +170,58 @@ def canonical_json(obj: Any) -> str:
     return json.dumps(_canon(obj), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-#: :func:`plainness` of an object that is not its own canonical form (or that canonical JSON refuses).
+#: Bits of :func:`json_kind`: two questions about one JSON value, answered in one walk by one rule but for a
+#: float (:func:`_float_kind`), where each difference is needed: canonical JSON writes a whole float below 2**53
+#: as an int (``80.0`` is ``80``: not its own canonical form, yet orjson writes it as ``json.dumps`` does, which
+#: :func:`json_text` keeps), and orjson writes a float below 1e-4 (but 0) without an exponent (its own canonical
+#: form, yet not for orjson). :func:`canonical_json_plain` asks PLAIN (orjson writes it where ORJSON is also
+#: set), :func:`json_text` asks ORJSON. No bit: neither, or canonical JSON refuses it (a tuple, a key that is no
+#: text, a float that is not finite, too deep).
 NOT_PLAIN = 0
-#: :func:`plainness` of an object that is its own canonical form.
+#: The value is its own canonical form: :func:`canonical_json` keeps it as it is (it turns a whole float below
+#: 2**53 into an int), so its canonical JSON is ``json.dumps`` of it and reads back equal to it, number types too.
 PLAIN = 1
-#: :func:`plainness` of a plain object orjson writes as :func:`canonical_json` does (its floats are
-#: written alike: orjson writes one below 1e-4 without an exponent, ``0.0000999`` for ``9.99e-05``).
-ORJSON_PLAIN = 2
+#: orjson writes the value as ``json.dumps(..., ensure_ascii=False, separators=(",", ":"), sort_keys=True)``
+#: does: it writes a float below 1e-4 (but 0) without an exponent, ``0.0000999`` for ``9.99e-05``.
+ORJSON = 2
+#: Both bits.
+ORJSON_PLAIN = PLAIN | ORJSON
 
 
-def plainness(obj: Any, depth: int = 0) -> int:
-    """:data:`NOT_PLAIN`, :data:`PLAIN` or :data:`ORJSON_PLAIN`: whether ``obj`` is its own canonical form, as
-    JSON a parser gives: dicts with text keys, lists, and leaves of exactly ``str``, ``int``, ``bool``, ``None``
-    or a finite ``float`` that is no whole number below 2**53 (:func:`canonical_json` keeps such an object as
-    it is, so its canonical JSON reads back equal to it, number types too). Not plain also where
-    :func:`canonical_json` would refuse it. A walk that builds nothing."""
+def json_kind(obj: Any, need: int = ORJSON_PLAIN, depth: int = 0) -> int:
+    """The bits (:data:`PLAIN`, :data:`ORJSON`) of a JSON value as a parser gives it: both need dicts with text
+    keys, lists, leaves of exactly ``str``, ``int``, ``bool``, ``None`` or a finite ``float`` (of which
+    :func:`_float_kind` tells each bit), nested at most :data:`MAX_DEPTH` deep. A walk that builds nothing; it
+    stops, giving :data:`NOT_PLAIN`, at the first value that leaves no bit of ``need`` (the caller's question).
+    orjson also refuses an integer beyond 64 bits and a lone surrogate: the callers fall back to the standard
+    library then."""
     t = type(obj)
-    if t is str or t is int or t is bool or obj is None:
-        return ORJSON_PLAIN
-    if t is float:
-        if not math.isfinite(obj) or obj.is_integer() and abs(obj) < 2**53:
-            return NOT_PLAIN
-        return ORJSON_PLAIN if abs(obj) >= 1e-4 else PLAIN
-    if depth >= MAX_DEPTH or t is not dict and t is not list:
+    if t is not dict and t is not list:  # containers first: a leaf is seldom given alone
+        if t is float:
+            return _float_kind(obj)
+        return ORJSON_PLAIN if t is str or t is int or t is bool or obj is None else NOT_PLAIN
+    if depth >= MAX_DEPTH or t is dict and not _text_keys(obj):
         return NOT_PLAIN
-    if t is dict and not _text_keys(obj):
-        return NOT_PLAIN
-    worst = ORJSON_PLAIN
+    kind = ORJSON_PLAIN
     for v in obj.values() if t is dict else obj:
         tv = type(v)
         if tv is str or tv is int or tv is bool or v is None:
             continue
-        p = plainness(v, depth + 1)
-        if p < worst:
-            if p == NOT_PLAIN:
-                return p
-            worst = p
-    return worst
+        kind &= _float_kind(v) if tv is float else json_kind(v, need, depth + 1)
+        if not kind & need:
+            return NOT_PLAIN
+    return kind
+
+
+def _float_kind(f: float) -> int:
+    """:func:`json_kind` of a float: :data:`PLAIN` unless whole below 2**53 (1.0 and 1 are the same value in
+    canonical JSON), :data:`ORJSON` unless below 1e-4 but not 0; neither if not finite. (Comparisons and
+    ``% 1.0`` for the usual float, a coordinate or a score: no call.)"""
+    if 1e-4 <= f < 2.0**53 or -2.0**53 < f <= -1e-4:
+        return ORJSON_PLAIN if f % 1.0 else ORJSON  # a whole float leaves no remainder
+    if -1e-4 < f < 1e-4:  # below 1e-4 nothing is whole but 0
+        return PLAIN if f else ORJSON
+    return ORJSON_PLAIN if math.isfinite(f) else NOT_PLAIN  # whole from 2**53 up; NaN, infinity
 
 
 def _text_keys(obj: dict) -> bool:
@@ -218,47 +233,24 @@ _STR = {str}
 
 
 def canonical_json_plain(obj: Any) -> tuple[str, bool]:
-    """(:func:`canonical_json` of ``obj``, whether ``obj`` is plain: see :func:`plainness`): the same text,
-    made without the copy :func:`canonical_json` walks where the object is plain already, and by orjson where
-    it writes the same (an integer beyond 64 bits, a lone surrogate it refuses: then the standard library)."""
-    p = plainness(obj)
-    if p == ORJSON_PLAIN:
+    """(:func:`canonical_json` of ``obj``, whether ``obj`` is its own canonical form: :data:`PLAIN`): the same
+    text, made without the copy :func:`canonical_json` walks where the object is plain already, and by orjson
+    where it writes the same (an integer beyond 64 bits, a lone surrogate it refuses: then the standard library)."""
+    kind = json_kind(obj, PLAIN)
+    if kind == ORJSON_PLAIN:
         try:
             return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode(), True
         except TypeError:
             pass
-    if p != NOT_PLAIN:
+    if kind & PLAIN:
         return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False), True
     return canonical_json(obj), False
 
 
-def _orjson_alike(obj: Any, depth: int = 0) -> bool:
-    """Whether orjson writes ``obj`` as :func:`json_text`'s standard library call does: dicts with text keys,
-    lists, leaves of exactly ``str``, ``int``, ``bool``, ``None`` or a finite ``float`` that is 0 or at least
-    1e-4 (orjson writes a smaller one without an exponent); not too deeply nested. (An integer beyond
-    64 bits or a lone surrogate orjson refuses.)"""
-    t = type(obj)
-    if t is not dict and t is not list:
-        return t is str or t is int or t is bool or obj is None or t is float and _orjson_float(obj)
-    if depth >= MAX_DEPTH or t is dict and not _text_keys(obj):
-        return False
-    for v in obj.values() if t is dict else obj:
-        tv = type(v)
-        if tv is str or tv is int or tv is bool or v is None:
-            continue
-        if not (_orjson_float(v) if tv is float else _orjson_alike(v, depth + 1)):
-            return False
-    return True
-
-
-def _orjson_float(f: float) -> bool:
-    return math.isfinite(f) and (f == 0 or abs(f) >= 1e-4)
-
-
 def json_text(obj: Any) -> str:
     """``json.dumps(obj, ensure_ascii=False, separators=(",", ":"), sort_keys=True)``: numbers as they are
-    (``80.0`` stays ``80.0``); made by orjson where it writes the same."""
-    if _orjson_alike(obj):
+    (``80.0`` stays ``80.0``); made by orjson where it writes the same (:data:`ORJSON`)."""
+    if json_kind(obj, ORJSON) & ORJSON:
         try:
             return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS).decode()
         except TypeError:  # an integer beyond 64 bits, a lone surrogate
