@@ -27,6 +27,7 @@ from annover.formats.images import (PCT_DIGITS, Image, image_field, size_of, cat
 from annover.formats.resolve import rule_of
 from annover.formats.train import view_kept
 from annover.formats.yolo import data_yaml, image_path, label_path, num, split_layout, split_of
+from annover.formats.text import orjson_exact
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -196,11 +197,11 @@ def _boxes(tables: dict[str, "pa.Table"], t: "pa.Table", cfg: LabelingConfig | N
 
 
 def _documents(texts: list[str]) -> list[dict]:
-    """The JSON documents (task data), parsed in one call by orjson where it is installed."""
-    try:
-        return orjson.loads("[" + ",".join(texts) + "]")
-    except ValueError:  # an integer beyond 64 bits: one at a time
-        return [json.loads(t) for t in texts]
+    """The JSON documents (task data), parsed in one call by orjson where it reads them exactly."""
+    joined = ("[" + ",".join(texts) + "]").encode()
+    if orjson_exact(joined):  # else orjson would read an integer beyond 64 bits as a float
+        return orjson.loads(joined)
+    return [json.loads(t) for t in texts]
 
 
 _URL_ODD = frozenset("?#;%[]\t\r\n")
@@ -333,7 +334,7 @@ def coco_bytes(b: Boxes, cfg: LabelingConfig | None, notes: list[str]) -> bytes:
     n = len(b.image)
     texts = pc.binary_join_element_wise(
         '{"id":', pc.cast(pa.array(np.arange(1, n + 1)), pa.string()),
-        ',"image_id":', pc.cast(pa.array(np.array(ids, dtype=np.int64)[b.image] if n else []), pa.string()),
+        ',"image_id":', pa.array([str(i) for i in ids], pa.string()).take(pa.array(b.image, pa.int64())),
         ',"category_id":', _class_of(b, names, [cat_ids[n] for n in names]), ',"segmentation":[],"bbox":[', json_numbers(bx), ",", json_numbers(by), ",",
         json_numbers(bw), ",", json_numbers(bh), '],"area":', json_numbers(area), ',"iscrowd":0},', "")
     cats = category_list(cat_ids, kept_categories(cfg), {})

@@ -27,7 +27,7 @@ from annover.formats.images import MAX_SIDE
 from annover.formats.label_studio import LS_URL_PREFIX, REGION_FIELDS, unprefixed_stems
 from annover.formats.ls_results import labels_of
 from annover.formats.tables import Tables, empty, finish
-from annover.formats.text import json_bytes
+from annover.formats.text import json_bytes, orjson_exact
 from annover.formats.train import CONTROL, NOT_XML, stem_key, unlabeled_note
 from annover.model.canonical import canonical_json, replaced
 from annover.store import duck
@@ -59,9 +59,12 @@ def _load(path: Path) -> Any:
     if doc is not None:
         return doc
     try:
-        return orjson.loads(json_bytes(path))
+        data = json_bytes(path)
+        if orjson_exact(data):  # else an integer beyond 64 bits would be read as a float
+            return orjson.loads(data)
     except (orjson.JSONDecodeError, OSError):  # the general reader says what is wrong
-        raise _Other from None
+        pass
+    raise _Other
 
 
 _SPLIT = 134217729.0  # 2**27 + 1: Veltkamp's split of a double into two halves

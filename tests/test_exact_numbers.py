@@ -1,0 +1,93 @@
+"""Numbers and ids at the edges kept exactly through a reader, the version and a writer: an integer beyond
+64 bits (which orjson, the fast parser, reads as a float where Python's json keeps it), an image id beyond
+int64, the smallest and largest floats. The oracle is the reference reader of the format (pycocotools
+for COCO, Python's json for Label Studio JSON)."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import annover
+from annover.formats.text import orjson_exact
+
+from .conftest import shared_corpus
+from .test_cli import invoke
+
+CORPUS = shared_corpus("formats")
+EDGES = [2**53 + 1, 2**63 - 1, 2**63, 2**64, -(2**63) - 1, 10**30, 1e-7, 5e-324, 1e308]
+
+
+def _pycocotools(path) -> "object":
+    from pycocotools.coco import COCO
+
+    with contextlib.redirect_stdout(io.StringIO()):  # its progress lines
+        return COCO(str(path))
+
+
+def _edited_chess(tmp_path, value, field: str):
+    """The Roboflow COCO file with its first image's ``field`` set to ``value`` (the id: its annotations'
+    image_id too)."""
+    doc = json.loads((CORPUS / "coco_chess_roboflow.json").read_text())
+    first = doc["images"][0]
+    if field == "id":
+        for a in doc["annotations"]:
+            if a["image_id"] == first["id"]:
+                a["image_id"] = value
+    first[field] = value
+    src = tmp_path / f"in_{field}.json"
+    src.write_text(json.dumps(doc))
+    return src
+
+
+@pytest.mark.parametrize("value", EDGES)
+def test_an_image_field_at_the_edge_is_kept_through_snapshot_load_and_coco_export(repo, tmp_path, value):
+    src = _edited_chess(tmp_path, value, "camera_serial")
+    assert invoke("snapshot", "--from", str(src), "-m", "edge")[0] == 0
+    want = _pycocotools(src).imgs  # the reference reader: Python's json
+    name = want[json.loads(src.read_text())["images"][0]["id"]]["file_name"]
+    data = [json.loads(d) for d in annover.load(table="tasks").column("data").to_pylist()]
+    kept = [d["coco_image"]["camera_serial"] for d in data if d["image"] == name]
+    assert kept == [value] and type(kept[0]) is type(value)
+    out = tmp_path / "out.json"
+    assert invoke("export", "--format", "coco", "--out", str(out))[0] == 0
+    back = [im for im in _pycocotools(out).imgs.values() if im["file_name"] == name]
+    assert [(im["camera_serial"], type(im["camera_serial"])) for im in back] == [(value, type(value))]
+
+
+@pytest.mark.parametrize("value", [2**63, 2**64, -(2**63) - 1, 10**30])
+def test_an_image_id_beyond_int64_is_written_back_with_its_annotations(repo, tmp_path, value):
+    src = _edited_chess(tmp_path, value, "id")
+    assert invoke("snapshot", "--from", str(src), "-m", "big id")[0] == 0
+    out = tmp_path / "out.json"
+    code, _, err = invoke("export", "--format", "coco", "--out", str(out))
+    assert code == 0, err
+    want, got = _pycocotools(src), _pycocotools(out)
+    assert sorted(got.imgs) == sorted(want.imgs)
+    assert value in got.imgs
+    assert len(got.getAnnIds(imgIds=[value])) == len(want.getAnnIds(imgIds=[value])) > 0
+
+
+@given(st.lists(st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text()), max_size=8))
+def test_property_where_orjson_exact_says_so_orjson_reads_what_json_reads(values):
+    import orjson
+
+    data = json.dumps(values).encode()
+    if orjson_exact(data):
+        got = orjson.loads(data)
+        assert [(v, type(v)) for v in got] == [(v, type(v)) for v in json.loads(data)]
+    else:
+        assert any(c.isdigit() for c in data.decode())  # a run of 19 digits, somewhere
+
+
+def test_orjson_exact_refuses_every_integer_orjson_makes_a_float():
+    import orjson
+
+    for v in (2**64, -(2**63) - 1, 10**30):
+        data = json.dumps([v]).encode()
+        assert type(orjson.loads(data)[0]) is float and not orjson_exact(data)
