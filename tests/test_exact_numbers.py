@@ -14,7 +14,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import annover
-from annover.formats.text import orjson_exact
+from annover.formats.text import fits_64_bits
 
 from .conftest import shared_corpus
 from .test_cli import invoke
@@ -74,20 +74,51 @@ def test_an_image_id_beyond_int64_is_written_back_with_its_annotations(repo, tmp
 
 
 @given(st.lists(st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text()), max_size=8))
-def test_property_where_orjson_exact_says_so_orjson_reads_what_json_reads(values):
+def test_property_where_fits_64_bits_says_so_orjson_reads_what_json_reads(values):
     import orjson
 
     data = json.dumps(values).encode()
-    if orjson_exact(data):
+    if fits_64_bits(data):
         got = orjson.loads(data)
         assert [(v, type(v)) for v in got] == [(v, type(v)) for v in json.loads(data)]
     else:
         assert any(c.isdigit() for c in data.decode())  # a run of 19 digits, somewhere
 
 
-def test_orjson_exact_refuses_every_integer_orjson_makes_a_float():
+def test_fits_64_bits_refuses_every_integer_orjson_makes_a_float():
     import orjson
 
     for v in (2**64, -(2**63) - 1, 10**30):
         data = json.dumps([v]).encode()
-        assert type(orjson.loads(data)[0]) is float and not orjson_exact(data)
+        assert type(orjson.loads(data)[0]) is float and not fits_64_bits(data)
+
+
+_CONFIG = """<View><Text name="t" value="$task_key"/>
+<Choices name="c" toName="t"><Choice value="pos"/><Choice value="neg"/></Choices></View>"""
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl"])
+@pytest.mark.parametrize("value", EDGES)
+def test_a_flat_table_number_is_kept_as_pandas_reads_it_or_refused(repo, tmp_path, suffix, value):
+    import pandas as pd
+
+    src = tmp_path / f"in{suffix}"
+    rows = [{"task_key": "a", "label": "pos", "n": value}, {"task_key": "b", "label": "neg", "n": 1}]
+    if suffix == ".csv":
+        src.write_text("task_key,label,n\n" + "".join(f"{r['task_key']},{r['label']},{json.dumps(r['n'])}\n"
+                                                     for r in rows))
+        want = pd.read_csv(src, dtype={"n": object})["n"][0]  # the text, read exactly below
+        want = json.loads(want)
+    else:
+        src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        want = json.loads(src.read_text().splitlines()[0])["n"]  # Python's json: the reference
+    (tmp_path / "c.xml").write_text(_CONFIG)
+    code, _, err = invoke("snapshot", "--from", str(src), "--config", str(tmp_path / "c.xml"), "-m", "edge")
+    if code:  # refused: in one line naming the field, never kept as another number
+        assert code == 3 and "field 'n'" in err and len(err.strip().splitlines()) == 1, err
+        assert isinstance(want, int) and not -(2**63) <= want < 2**63
+        return
+    tasks = annover.load(table="tasks")
+    got = dict(zip(tasks.column("task_key").to_pylist(), (json.loads(d) for d in tasks.column("data").to_pylist())))
+    assert got["a"]["n"] == want and type(got["a"]["n"]) is type(want)
+

@@ -27,7 +27,7 @@ from annover.formats.images import (PCT_DIGITS, Image, image_field, size_of, cat
 from annover.formats.resolve import rule_of
 from annover.formats.train import view_kept
 from annover.formats.yolo import data_yaml, image_path, label_path, num, split_layout, split_of
-from annover.formats.text import orjson_exact
+from annover.formats.text import fits_64_bits
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -199,7 +199,7 @@ def _boxes(tables: dict[str, "pa.Table"], t: "pa.Table", cfg: LabelingConfig | N
 def _documents(texts: list[str]) -> list[dict]:
     """The JSON documents (task data), parsed in one call by orjson where it reads them exactly."""
     joined = ("[" + ",".join(texts) + "]").encode()
-    if orjson_exact(joined):  # else orjson would read an integer beyond 64 bits as a float
+    if fits_64_bits(joined):  # else orjson would read an integer beyond 64 bits as a float
         return orjson.loads(joined)
     return [json.loads(t) for t in texts]
 

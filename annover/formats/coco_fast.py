@@ -27,7 +27,7 @@ from annover.formats.images import MAX_SIDE
 from annover.formats.label_studio import LS_URL_PREFIX, REGION_FIELDS, unprefixed_stems
 from annover.formats.ls_results import labels_of
 from annover.formats.tables import Tables, empty, finish
-from annover.formats.text import json_bytes, orjson_exact
+from annover.formats.text import fits_64_bits, json_bytes
 from annover.formats.train import CONTROL, NOT_XML, stem_key, unlabeled_note
 from annover.model.canonical import canonical_json, replaced
 from annover.store import duck
@@ -60,7 +60,7 @@ def _load(path: Path) -> Any:
         return doc
     try:
         data = json_bytes(path)
-        if orjson_exact(data):  # else an integer beyond 64 bits would be read as a float
+        if fits_64_bits(data):  # else an integer beyond 64 bits would be read as a float
             return orjson.loads(data)
     except (orjson.JSONDecodeError, OSError):  # the general reader says what is wrong
         pass

@@ -38,7 +38,7 @@ from annover.errors import InputError
 from annover.formats import Format
 from annover.formats.folder import Folder
 from annover.formats.hf import MARK
-from annover.formats.text import fail, json_bytes, orjson_exact, read_json
+from annover.formats.text import fail, fits_64_bits, json_bytes, read_json
 
 if TYPE_CHECKING:  # pragma: no cover
     import orjson
@@ -139,11 +139,11 @@ def take_parsed(path: Path) -> Any:
 
 def _parsed(path: Path) -> tuple[Any, bool]:
     """(the JSON document in ``path``, whether orjson read it): by orjson where it reads the text as the
-    standard library does (:func:`orjson_exact`: no integer beyond 64 bits, which it would make a float),
+    standard library does (:func:`fits_64_bits`: no integer beyond 64 bits, which it would make a float),
     else (or where it refuses the text) by the readers' own parser, which says what is wrong in one line."""
     try:
         data = json_bytes(path)
-        if orjson_exact(data):
+        if fits_64_bits(data):
             with no_gc():  # see annover._runtime.no_gc: the parse alone takes a third of the time without
                 return orjson.loads(data), True
     except (ValueError, OSError):  # the text is refused (or unreadable): the readers' parser decides

@@ -19,7 +19,7 @@ from annover._lazy import lazy
 from annover.errors import shown
 from annover.formats import Format
 from annover.formats.tables import Tables, empty, finish, task_data_for_keys
-from annover.formats.text import fail, not_utf8_at
+from annover.formats.text import fail, fits_64_bits, not_utf8_at
 from annover.formats.validate import check_label_column, controls_of
 from annover.model import canonical as C
 from annover.model.config import Control, LabelingConfig
@@ -69,7 +69,27 @@ def read_csv(path: Path) -> "pa.Table":
     at = not_utf8_at(path) if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in table.schema.types) else ""
     if at:
         raise fail(path, f"the text{at} is not UTF-8", "save the file as UTF-8")
+    if not fits_64_bits(path.read_bytes()):
+        _refuse_long_integers(path, delim, table)
     return table
+
+
+def _refuse_long_integers(path: Path, delim: str, table: "pa.Table") -> None:
+    """InputError naming the first cell of a column Arrow read as floats that is an integer beyond 64 bits
+    (Arrow makes 2**64 the float 1.8446744073709552e+19: a value the file does not say)."""
+    floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
+    if not floats:
+        return
+    as_text = pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delim, newlines_in_values=True),
+                            convert_options=pcsv.ConvertOptions(include_columns=floats,
+                                                                column_types={n: pa.string() for n in floats}))
+    for name in floats:
+        long = pc.match_substring_regex(as_text.column(name), r"^\s*[-+]?0*[0-9]{19,}\s*$")
+        row = pc.index(long, True).as_py()
+        if row >= 0:
+            raise fail(path, f"row {row}, field {name!r}: {as_text.column(name)[row].as_py().strip()} is an "
+                       "integer beyond 64 bits, which would be read as a float",
+                       "write large ids and keys as text (e.g. with a letter prefix), or as floats if they are")
 
 
 def _csv_error(path: Path, delim: str, e: Exception) -> Exception:
@@ -122,6 +142,8 @@ def read_jsonl_table(path: Path) -> "pa.Table | None":
     except (ValueError, RecursionError):  # not JSON, not UTF-8: the Python reader says where
         return None
     if not isinstance(head, dict) or "data" in head or "annotations" in head or is_canonical_row(head):
+        return None
+    if not fits_64_bits(path.read_bytes()):  # pyarrow would read an integer beyond 64 bits as a float
         return None
     try:
         table = pj.read_json(path, parse_options=pj.ParseOptions(newlines_in_values=False))

@@ -19,8 +19,8 @@ from annover.errors import InputError, NotFoundError
 from annover.files import BOM, not_a_file, not_utf8_at
 from annover.model.canonical import MAX_DEPTH
 
-__all__ = ["JSONL_SUFFIXES", "check_readable", "fail", "first_jsonl", "is_utf8", "json_kind", "json_value_problem",
-           "not_utf8_at", "orjson_exact", "read_csv_records", "read_json", "read_json_list", "read_jsonl",
+__all__ = ["JSONL_SUFFIXES", "check_readable", "fail", "first_jsonl", "fits_64_bits", "is_utf8", "json_kind",
+           "json_value_problem", "not_utf8_at", "read_csv_records", "read_json", "read_json_list", "read_jsonl",
            "refuse_special"]
 
 JSONL_SUFFIXES = (".jsonl", ".ndjson")
@@ -223,15 +223,16 @@ def _id_in(rec: Any) -> str:
     return f" (id {rid})" if isinstance(rid, (int, str)) and not isinstance(rid, bool) and len(str(rid)) < 40 else ""
 
 
-#: A run of 19 digits: where a JSON text has none, it has no integer beyond 64 bits (2**63 has 19 digits),
-#: which orjson reads as a float (2**64 as 1.8446744073709552e+19) where the standard library keeps it exact.
-#: A string or a long fraction (0.0005294537911137427) may hold such a run too: then the text goes to the
-#: standard library, exact and somewhat slower. One C scan of the bytes, ~1 ms for 60 MB.
+#: A run of 19 digits: where a JSON or CSV text has none, it has no integer beyond 64 bits (2**63 has 19
+#: digits), which orjson and pyarrow's JSON and CSV readers read as a float (2**64 as 1.8446744073709552e+19)
+#: where Python's json keeps it exact. A string or a long fraction (0.0005294537911137427) may hold such a
+#: run too: then the text goes to the exact reader, somewhat slower. One C scan of the bytes, ~1 ms for 60 MB.
 _LONG_DIGITS = re.compile(rb"[0-9]{19}")
 
 
-def orjson_exact(data: bytes) -> bool:
-    """Whether orjson reads the JSON ``data`` as ``json.loads`` does, integers too (see :data:`_LONG_DIGITS`)."""
+def fits_64_bits(data: bytes) -> bool:
+    """Whether the text ``data`` holds no integer beyond 64 bits (:data:`_LONG_DIGITS`): then orjson reads it
+    as ``json.loads`` does, and pyarrow's readers infer no float column of such integers."""
     return _LONG_DIGITS.search(data) is None
 
 
