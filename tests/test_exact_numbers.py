@@ -1,7 +1,8 @@
 """Numbers and ids at the edges kept exactly through a reader, the version and a writer: an integer beyond
 64 bits (which orjson, the fast parser, reads as a float where Python's json keeps it), an image id beyond
 int64, the smallest and largest floats. The oracle is the reference reader of the format (pycocotools
-for COCO, Python's json for Label Studio JSON)."""
+for COCO, pandas and Python's json for tables and Label Studio JSON). pandas gives Label Studio's ids as
+nullable integers, whole.
 
 from __future__ import annotations
 
@@ -121,4 +122,29 @@ def test_a_flat_table_number_is_kept_as_pandas_reads_it_or_refused(repo, tmp_pat
     tasks = annover.load(table="tasks")
     got = dict(zip(tasks.column("task_key").to_pylist(), (json.loads(d) for d in tasks.column("data").to_pylist())))
     assert got["a"]["n"] == want and type(got["a"]["n"]) is type(want)
+
+
+def test_pandas_gives_label_studio_ids_as_nullable_integers_whole(repo, tmp_path):
+    """A task id missing (an id given as text is kept in extra) and an annotation id beyond 2**53: pandas
+    reads the ids as Python's json does (17, not 17.0; 2**53 + 1 whole), and the dtype is the same with
+    no id missing."""
+    import pandas as pd
+
+    corpus = shared_corpus("label-studio")
+    tasks = json.loads((corpus / "fe_sentiment_two_annotators.json").read_text())
+    tasks[0]["id"] = "007"
+    tasks[1]["annotations"][0]["id"] = 2**53 + 1
+    src = tmp_path / "in.json"
+    src.write_text(json.dumps(tasks))
+    config = str(corpus / "fe_sentiment_two_annotators.xml")
+    assert invoke("snapshot", "--from", str(src), "--config", config, "-m", "ids")[0] == 0
+    ann = annover.load(table="annotations").to_pandas()
+    task_ids = annover.load(table="tasks").to_pandas()["ls_task_id"]
+    want = {t["id"] for t in tasks if type(t["id"]) is int}
+    assert {v for v in task_ids.tolist() if v is not pd.NA} == want and task_ids.isna().sum() == 1
+    want_ann = {a["id"] for t in tasks for a in t["annotations"] if type(a.get("id")) is int}
+    assert {int(v) for v in ann["ls_annotation_id"].dropna()} == want_ann
+    assert str(ann["ls_annotation_id"].dtype) == str(task_ids.dtype) == "Int64"
+    full = annover.load(table="tasks", columns=["task_key", "ls_task_id"]).to_pandas()
+    assert str(full["ls_task_id"].dtype) == "Int64"
 

@@ -238,9 +238,9 @@ def test_load_by_url_reads_some_tasks(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     keys = ["rev-004", "rev-001", "nope"]
     url = "file://" + str(repo.root)
-    _same(annover.load("v1", repo=url, tasks=keys), _filtered(repo.read_table("v1"), keys))
+    _same(annover.load("v1", repo=url, tasks=keys), _filtered(repo.load("v1"), keys))  # as here, pandas dtypes too
     _same(annover.load("v1", "tasks", repo=url, columns=["data"], tasks=keys),
-          _filtered(repo.read_table("v1", "tasks"), keys).select(["data"]))
+          _filtered(repo.load("v1", "tasks"), keys).select(["data"]))
     with pytest.raises(UsageError, match="one string"):
         annover.load("v1", repo=url, tasks="rev-004")
 

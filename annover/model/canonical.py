@@ -132,6 +132,21 @@ def schema(table: str) -> "pa.Schema":
     )
 
 
+def nullable_ids(table: "pa.Table", name: str) -> "pa.Table":
+    """``table`` (canonical table ``name``, or some of its columns) with the pandas metadata by which
+    ``to_pandas()`` gives its 64-bit integer columns (the tool's ids, missing where the source has none) as
+    pandas' nullable ``Int64``: 17, not 17.0, and an id beyond 2**53 whole, where a column with a missing id
+    would otherwise be float64 (and int64 in a version with none missing). The metadata names every id
+    column of ``name`` whichever were read, so that some columns read are the whole table's selected.
+    Other readers of the table (polars, duckdb, ``pd.ArrowDtype``) ignore it."""
+    if not table.num_columns:  # (pyarrow would drop the rows of a table of no columns)
+        return table
+    columns = [{"name": n, "field_name": n, "pandas_type": "int64", "numpy_type": "Int64", "metadata": None}
+               for n, t, _, _ in COLUMNS[name] if t == "int64"]
+    meta = {"index_columns": [], "column_indexes": [], "columns": columns}
+    return table.replace_schema_metadata({**(table.schema.metadata or {}), b"pandas": json.dumps(meta).encode()})
+
+
 # ---------------------------------------------------------------------------
 # canonical JSON
 

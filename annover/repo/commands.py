@@ -21,6 +21,7 @@ from annover.files import long_name
 from annover.repo import remote as remote_
 from annover.repo.outputs import check_output
 from annover.store import git as git_
+from annover.model import canonical as C
 from annover.repo.core import RepoCore, touched_tasks
 from annover.repo.results import (ExportResult, InitResult, Log, SnapshotResult, StatusResult, TagResult,
                                   TransferResult)
@@ -386,7 +387,7 @@ class Repo(RepoCore):
             export_.check_load_format(format, table, columns, keys, split)
         if format is not None:
             return export_.load_hf(self, rev, resolve, model_version, split)
-        return self.read_table(rev, table, model_version, columns, keys)
+        return C.nullable_ids(self.read_table(rev, table, model_version, columns, keys), table)
 
     def log(self, rev: str = "HEAD", limit: int | None = None, *, tasks: list[str] | None = None
             ) -> list[Version]:

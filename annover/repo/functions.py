@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Callable, Iterable
 
 from annover._lazy import lazy
 from annover.errors import NotARepoError, NotFoundError, UsageError
+from annover.model import canonical as C
 from annover.repo.commands import Repo, check_path_arg
 from annover.repo.results import ExportResult, SnapshotResult
 from annover.store.git import foreign_owner
@@ -107,7 +108,7 @@ def load(rev: str = "HEAD", table: str = "annotations", *, repo: RepoLike = None
         export_.check_load_format(format, table, columns, keys, split)
     if format is not None:
         return export_.load_hf_url(str(repo), rev, resolve, model_version, split)
-    return export_.load_url(str(repo), rev, table, model_version, columns, keys)
+    return C.nullable_ids(export_.load_url(str(repo), rev, table, model_version, columns, keys), table)
 
 
 def resolve(rev: str = "HEAD", *, repo: RepoLike = None) -> str:
