@@ -223,17 +223,26 @@ def _id_in(rec: Any) -> str:
     return f" (id {rid})" if isinstance(rid, (int, str)) and not isinstance(rid, bool) and len(str(rid)) < 40 else ""
 
 
-#: A run of 19 digits: where a JSON or CSV text has none, it has no integer beyond 64 bits (2**63 has 19
-#: digits), which orjson and pyarrow's JSON and CSV readers read as a float (2**64 as 1.8446744073709552e+19)
-#: where Python's json keeps it exact. A string or a long fraction (0.0005294537911137427) may hold such a
-#: run too: then the text goes to the exact reader, somewhat slower. One C scan of the bytes, ~1 ms for 60 MB.
-_LONG_DIGITS = re.compile(rb"[0-9]{19}")
+#: A run of 19 digits or more: an integer of it may be beyond 64 bits (2**63 has 19 digits), which orjson and
+#: pyarrow's JSON and CSV readers read as a float (2**64 as 1.8446744073709552e+19) where Python's json keeps it
+#: exact. One C scan of the bytes, ~1 ms for 60 MB; :func:`fits_64_bits` looks closer at each run it finds.
+_LONG_DIGITS = re.compile(rb"[0-9]{19,}")
+
+#: Bytes beside a run of digits that make it part of a float, never an integer: a fraction's digits follow
+#: ".", an exponent's follow "e", and an integer part is followed by "." or "e". (Within a string, a run does
+#: not matter to either reader: it is read as text.)
+_FLOAT_BYTES = frozenset(b".eE")
 
 
 def fits_64_bits(data: bytes) -> bool:
     """Whether the text ``data`` holds no integer beyond 64 bits (:data:`_LONG_DIGITS`): then orjson reads it
-    as ``json.loads`` does, and pyarrow's readers infer no float column of such integers."""
-    return _LONG_DIGITS.search(data) is None
+    as ``json.loads`` does, and pyarrow's readers infer no float column of such integers. A long fraction
+    (0.0005294537911137427, a box's coordinate as Python writes it) is no such integer: the fast reader keeps it."""
+    for m in _LONG_DIGITS.finditer(data):
+        start, end = m.span()
+        if (start == 0 or data[start - 1] not in _FLOAT_BYTES) and (end == len(data) or data[end] not in _FLOAT_BYTES):
+            return False
+    return True
 
 
 def json_bytes(path: Path) -> bytes:
