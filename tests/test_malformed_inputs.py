@@ -171,6 +171,22 @@ CASES = [
      ["prediction 0", "field id", "expected an integer id"]),
     ("a list as an embedded prediction's id", "t.json",
      _json(_task(annotation={"prediction": {"id": [1], "result": [_SPAN]}})), [], 3, ["field id"]),
+    # found by the fuzz suite of the training formats (tests/test_fuzz_training.py)
+    ("a COCO category's extra field nested 150 levels", "t.json",
+     json.dumps({"images": [{"id": 1, "file_name": "a.jpg", "width": 10, "height": 10}],
+                 "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "bbox": [1, 1, 2, 2]}],
+                 "categories": [{"id": 1, "name": "cat", "x": json.loads("[" * 150 + "]" * 150)}]}).encode(), [], 3,
+     ["category 'cat': field x[0][0]", "nested more than 100 levels"]),
+    ("doccano lines none of which has a label", "t.jsonl",
+     b'{"text": "a", "label": []}\n{"text": "b", "label": [], "relations": [1]}\n', [], 0, []),
+    ("a datasets Parquet file whose feature is a string", "t.parquet",
+     _parquet(pa.table({"label": [0]}).replace_schema_metadata(
+         {"huggingface": json.dumps({"info": {"features": {"label": "ClassLabel"}}})})), [], 3,
+     ["datasets cannot load the file"]),
+    ("a datasets Parquet file whose features nest 300 levels", "t.parquet",
+     _parquet(pa.table({"task_key": ["a"], "label": ["positive"]}).replace_schema_metadata(
+         {"huggingface": json.dumps({"info": {"features": {"label": json.loads('{"a":' * 300 + "1" + "}" * 300)}}})})),
+     [], 0, []),
     # 16.7: malformed input that was accepted
     ("empty key in a CSV row", "t.csv", b"task_key,label\n,positive\nb,negative\n", [], 3,
      ["row 0: empty task key"]),

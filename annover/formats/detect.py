@@ -101,7 +101,10 @@ def _hf_parquet(path: Path) -> bool:
         return False
     if not isinstance(features, dict):
         return False
-    return b'"ClassLabel"' in orjson.dumps(features) or any(_marked(f) for f in features.values())
+    try:
+        return b'"ClassLabel"' in orjson.dumps(features) or any(_marked(f) for f in features.values())
+    except TypeError:  # orjson's JSONEncodeError: nested past its limit, no features datasets writes
+        return False
 
 
 def _marked(feature: Any) -> bool:

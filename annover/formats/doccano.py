@@ -115,7 +115,7 @@ def _config(tasks: list[dict], kinds: set[str | None], path: Path) -> str:
     if {"labels", "choices"} <= kinds:
         raise fail(path, "some lines label spans ([start, end, label]) and others classes ([\"class\"])",
                    "give sequence labeling and text classification as two files")
-    regions = [r for t in tasks for r in t["annotations"][0]["result"]]
+    regions = [r for t in tasks for a in t["annotations"][:1] for r in a["result"]]  # none: not labeled yet
     if "choices" in kinds:
         names = list(dict.fromkeys(c for r in regions for c in r["value"]["choices"]))
         multiple = any(len(r["value"]["choices"]) > 1 for r in regions)

@@ -139,7 +139,8 @@ def _load(root: Path) -> list[tuple[str | None, "datasets.Dataset"]]:
             ds = _from_file(root) if root.is_file() else datasets.load_from_disk(str(root))
     except ImportError:
         raise UsageError("reading a Hugging Face dataset needs the datasets library", INSTALL_HINT) from None
-    except (OSError, ValueError, KeyError, TypeError, RecursionError, pa.ArrowException) as e:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
+            pa.ArrowException) as e:  # datasets' own errors on features it cannot read (a string, a list)
         said = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
         raise fail(root, f"datasets cannot load the {'file' if root.is_file() else 'folder'} ({said})",
                    _SAVED) from None

@@ -168,7 +168,11 @@ def json_attribute(name: str, value: object, where: str = "the file") -> str:
     ``where`` (the file and its record) for one longer than Label Studio's XML parser reads."""
     if not value:
         return ""
-    text = quoteattr(_NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", canonical_json(value)))  # JSON escapes
+    try:
+        text = quoteattr(_NOT_XML.sub(lambda m: f"\\u{ord(m.group()):04x}", canonical_json(value)))  # JSON escapes
+    except (ValueError, TypeError) as e:  # NaN, nested past canonical JSON's depth: the config could not hold it
+        said = str(e).removeprefix("$.")
+        raise InputError(f"{where}: field {said}", "fix the field, or remove it from the file") from None
     if len(text) > MAX_ATTRIBUTE // 4 and len(text.encode()) > MAX_ATTRIBUTE:
         raise InputError(f"{where}: its fields {', '.join(map(str, value))[:80]} are {len(text.encode()):,} bytes "
                          f"in the labeling config, more than an attribute may hold ({MAX_ATTRIBUTE:,}; Label "
