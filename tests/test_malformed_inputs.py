@@ -11,6 +11,7 @@ import io
 import json
 from pathlib import Path
 
+import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -375,4 +376,30 @@ def test_a_folder_given_to_a_one_file_format_is_one_line_and_writes_nothing(v1_r
     got, out, err = invoke("snapshot", "--from", str(folder), "--format", fmt, "-m", "folder")
     assert got == 3 and "Traceback" not in err and "unexpected" not in err, err
     assert err.count("\n") == 1 and str(folder) in err and "is a folder" in err and out == ""
+    assert _fingerprint(v1_repo) == before
+
+
+# ---------------------------------------------------------------------------
+# a Hugging Face save_to_disk folder (found by tests/test_fuzz_training.py)
+
+
+@pytest.mark.parametrize("splits, says", [
+    (b'{"splits": []}', ["dataset_dict.json: 'splits' is empty"]),
+    (b'{"splits": ["\\ud800train", "test"]}', ["dataset_dict.json: splits[0] is", "not the name of a folder"]),
+    (b'{"splits": ["\xed\xa0\x80train", "test"]}', ["dataset_dict.json: splits[0] is"]),
+], ids=["no split", "a lone surrogate escaped", "a lone surrogate's bytes"])
+def test_a_dataset_dict_json_naming_no_split_is_one_line_and_writes_nothing(
+        v1_repo, tmp_path, monkeypatch, splits, says):
+    ds = datasets.Dataset.from_dict({"text": ["good"], "label": [0]}, features=datasets.Features(
+        {"text": datasets.Value("string"), "label": datasets.ClassLabel(names=["positive", "negative"])}))
+    folder = tmp_path / "ds"
+    datasets.DatasetDict({"train": ds, "test": ds}).save_to_disk(str(folder))
+    (folder / "dataset_dict.json").write_bytes(splits)
+    monkeypatch.chdir(v1_repo)
+    before = _fingerprint(v1_repo)
+    code, out, err = invoke("snapshot", "--from", str(folder), "-m", "hf")
+    assert code == 3 and out == "" and "Traceback" not in err and "unexpected" not in err, err
+    assert len(err.strip().splitlines()) == 1 and str(folder) in err, err
+    for s in says:
+        assert s in err, err
     assert _fingerprint(v1_repo) == before

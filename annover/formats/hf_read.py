@@ -169,6 +169,9 @@ def _check_folder(root: Path) -> None:
         names = splits.get("splits") if isinstance(splits, dict) else None
         if not isinstance(names, list):
             raise fail(listed, f"'splits' is {shown(names)}, not a list of the splits' folder names", _SAVED)
+        if not names:
+            raise fail(listed, "'splits' is empty: the DatasetDict has no split, hence no rows to read",
+                       "save a DatasetDict of one split at least, or give the split's folder")
         for k, name in enumerate(names):
             if not _plain_name(name) or not (root / name).resolve().is_relative_to(root.resolve()):
                 raise fail(listed, f"splits[{k}] is {shown(name)}, not the name of a folder in the dataset's folder",
@@ -200,8 +203,10 @@ def _check_split(files: Folder, folder: Path) -> None:
 
 
 def _plain_name(name: Any) -> bool:
-    """A name of a file or folder, not a path (no separator, not ``..``)."""
-    return isinstance(name, str) and name not in ("", ".", "..") and not any(c in name for c in "/\\\0")
+    """A name of a file or folder, not a path (no separator, not ``..``, no lone surrogate: JSON's ``\\ud800``
+    names no file)."""
+    return isinstance(name, str) and name not in ("", ".", "..") and not any(c in name for c in "/\\\0") \
+        and name.encode("utf-8", "surrogatepass").decode("utf-8", "replace") == name
 
 
 def _folder_json(files: Folder, path: Path) -> Any:
