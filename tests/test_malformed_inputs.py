@@ -180,6 +180,9 @@ CASES = [
      ["category 'cat': field x[0][0]", "nested more than 100 levels"]),
     ("doccano lines none of which has a label", "t.jsonl",
      b'{"text": "a", "label": []}\n{"text": "b", "label": [], "relations": [1]}\n', [], 0, []),
+    ("doccano relations that are a number", "t.jsonl",
+     b'{"text": "Ann met Bob.", "entities": [{"start_offset": 0, "end_offset": 3, "label": "PER"}], '
+     b'"relations": 1}\n', [], 0, []),
     ("a datasets Parquet file whose feature is a string", "t.parquet",
      _parquet(pa.table({"label": [0]}).replace_schema_metadata(
          {"huggingface": json.dumps({"info": {"features": {"label": "ClassLabel"}}})})), [], 3,

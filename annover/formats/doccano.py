@@ -139,7 +139,7 @@ def read(path: Path, config: LabelingConfig | None, validate: bool | str) -> Tab
     for i, (task, row) in enumerate(zip(tasks, rows)):
         task["id"] = row["id"] if distinct else i + 1
     warnings = unlabeled(tasks, path, "label", "text")
-    relations = sum(len(r.get("relations") or []) for r in rows)
+    relations = sum(len(r["relations"]) for r in rows if isinstance(r.get("relations"), list))  # not read: counted
     if relations:
         warnings.append(f"{path}: its {relations} relation(s) were not read (annover reads doccano's entities "
                         "and classes)")
