@@ -406,3 +406,15 @@ def test_a_dataset_dict_json_naming_no_split_is_one_line_and_writes_nothing(
     for s in says:
         assert s in err, err
     assert _fingerprint(v1_repo) == before
+
+
+def test_doccano_lines_of_no_label_without_a_config_ask_for_a_config_of_spans(repo, tmp_path):
+    """Texts not labeled yet (every line's label list empty) and no --config in a repository of no version:
+    the hint writes a config of spans on text (`config new ner`), not the image one COCO or VOC get."""
+    src = tmp_path / "t.jsonl"
+    src.write_text('{"text": "a", "label": []}\n{"text": "b", "label": []}\n')
+    before = _fingerprint(repo.root)
+    code, out, err = invoke("snapshot", "--from", str(src), "-m", "doccano")
+    assert code == 3 and out == "" and len(err.strip().splitlines()) == 1, err
+    assert str(src) in err and "<Labels> would list no label" in err and "annover config new ner" in err, err
+    assert _fingerprint(repo.root) == before

@@ -130,10 +130,11 @@ def config_needed(fmt: str, config_text: str, source: object) -> InputError | No
     what = {"coco": "no category ('categories' is empty or missing)", "voc": "no <object>, hence no label name",
             "yolo": "no class name (data.yaml's names, classes.txt)", "yolo-obb": "no class name (data.yaml's names, "
             "classes.txt)"}.get(fmt, "no label")
+    new = "ner --labels PER,ORG > ner.xml`, then --config ner.xml" if empty.group(1) == "Labels" else \
+        "object-detection --labels cat,dog > boxes.xml`, then --config boxes.xml"  # spans on text, or images
     return InputError(f"{source}: {what}, so no labeling config can be inferred from it (its <{empty.group(1)}> "
                       "would list no label, which Label Studio refuses)",
-                      "give --config with the labels to annotate (e.g. `annover config new object-detection "
-                      "--labels cat,dog > boxes.xml`, then --config boxes.xml)")
+                      f"give --config with the labels to annotate (e.g. `annover config new {new})")
 
 
 def region_id(item: dict) -> str:
