@@ -271,22 +271,32 @@ def _mutate_yolo_names(root: Path, draw) -> None:
         yaml_file.write_bytes(raw + b"\n" + draw(st.sampled_from(YAML_SNIPPETS)).encode() + b"\n")
 
 
+def _sizes_as_written(sizes: Path) -> dict | None:
+    """sizes.json as the corpus has it ({image: {width, height}}), None where it is not (or not there)."""
+    try:
+        doc = json.loads(sizes.read_bytes())
+    except (OSError, ValueError):
+        return None
+    ok = isinstance(doc, dict) and doc and all(isinstance(v, dict) and all(type(v.get(k)) is int and v[k] > 0
+                                                                           for k in ("width", "height"))
+                                               for v in doc.values())
+    return doc if ok else None
+
+
 def _mutate_yolo_files(root: Path, outside: Path, draw) -> None:
     """Sizes and images: missing, of no size, a link out of the folder, a label file of a bad name."""
     op = draw(st.sampled_from(["sizes", "no sizes", "images", "link out", "odd name", "label dir link"]))
     sizes = root / "sizes.json"
-    if op == "sizes" and sizes.is_file():
-        try:
-            doc = json.loads(sizes.read_text())
-        except ValueError:
-            return
+    doc = _sizes_as_written(sizes)
+    if doc is None:  # mutated already (or none): the first mutation of sizes.json is the one made
+        op = op if op not in ("sizes", "no sizes", "images") else "link out"
+    if op == "sizes":
         k = draw(st.sampled_from(sorted(doc)))
         doc[k] = draw(st.one_of(st.sampled_from([{"width": 0, "height": 0}, {"width": -1, "height": 5},
                                                  {"width": 10**30, "height": 1}, {"width": float("nan")},
                                                  {"width": "640", "height": "329"}, {}, None, []]), VALUES))
         sizes.write_bytes(as_bytes(draw(st.sampled_from([doc, draw(mutated(doc))])), True))
-    elif op in ("no sizes", "images") and sizes.is_file():
-        doc = json.loads(sizes.read_text())
+    elif op in ("no sizes", "images"):
         sizes.unlink()
         for name, wh in doc.items():
             how = draw(st.sampled_from(["png", "png", "missing", "garbage"]))
