@@ -183,6 +183,12 @@ CASES = [
     ("doccano relations that are a number", "t.jsonl",
      b'{"text": "Ann met Bob.", "entities": [{"start_offset": 0, "end_offset": 3, "label": "PER"}], '
      b'"relations": 1}\n', [], 0, []),
+    ("a datasets Parquet file with a string that is not UTF-8", "t.parquet",
+     _parquet(pa.table({"text": pa.array([b"\xffgood", b"bad"]).view(pa.string()), "label": [1, 0]})
+              .replace_schema_metadata({"huggingface": json.dumps({"info": {"features": {
+                  "text": {"dtype": "string", "_type": "Value"},
+                  "label": {"names": ["negative", "positive"], "_type": "ClassLabel"}}}})})), [], 3,
+     ["cannot be read as Arrow", "Invalid UTF8"]),
     ("a datasets Parquet file whose feature is a string", "t.parquet",
      _parquet(pa.table({"label": [0]}).replace_schema_metadata(
          {"huggingface": json.dumps({"info": {"features": {"label": "ClassLabel"}}})})), [], 3,

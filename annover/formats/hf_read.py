@@ -244,6 +244,7 @@ def _batches(root: Path, ds: "datasets.Dataset", columns: list[str] | None = Non
     while True:
         try:
             batch = next(batches)
+            batch.validate(full=True)  # a string that is not UTF-8 (a data file's bytes changed): Arrow reads it as is
         except StopIteration:
             return
         except (pa.ArrowException, OSError, ValueError) as e:
