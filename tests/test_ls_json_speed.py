@@ -98,8 +98,46 @@ def _items(draw) -> dict:
     return item
 
 
+#: Plain JSON of text keys and finite numbers (a result item's ``meta``, a task's ``custom`` that reads).
+_PLAIN = st.recursive(st.one_of(st.none(), st.booleans(), st.integers(-2**70, 2**70), _TEXT,
+                                _FLOATS.filter(math.isfinite)),
+                      lambda kids: st.one_of(st.lists(kids, max_size=3), st.dictionaries(_TEXT, kids, max_size=3)),
+                      max_leaves=6)
+
+
+@st.composite
+def _ls_items(draw) -> dict:
+    """A result item of the config as Label Studio writes it (so that the task reads), now and then with a
+    script's extra keys, numbers of another type or text of any code point."""
+    name, to, kind = draw(st.sampled_from([("sentiment", "text", "choices"), ("label", "text", "labels"),
+                                           ("box", "image", "rectanglelabels")]))
+    if kind == "choices":
+        value: dict = {"choices": draw(st.lists(st.sampled_from(["pos", "neg"]), min_size=1, max_size=2,
+                                                unique=True))}
+    elif kind == "labels":
+        start = draw(st.integers(0, 9))
+        value = {"start": start, "end": draw(st.one_of(st.integers(start, 12), st.just(float(start + 1)))),
+                 "text": draw(_TEXT), "labels": draw(st.lists(st.sampled_from(["PER", "ORG"]), min_size=1, max_size=2,
+                                                               unique=True))}
+    else:
+        value = {k: draw(st.one_of(st.floats(0, 50), st.integers(0, 50), st.sampled_from([80.0, 1e-4, 9.99e-5])))
+                 for k in ("x", "y", "width", "height")}
+        value.update(rotation=draw(st.sampled_from([0, 0.0, 45.5])), rectanglelabels=["car"])
+    item = {"id": draw(st.sampled_from(["r1", "r2", "a/b#3", "r1/box"])), "from_name": name, "to_name": to,
+            "type": kind, "value": value, "origin": draw(st.sampled_from(["manual", "prediction"]))}
+    if kind == "rectanglelabels":
+        item.update(original_width=draw(st.one_of(st.integers(1, 2000), st.just(640.0))), original_height=480,
+                    image_rotation=draw(st.sampled_from([0, 0.0])))
+    if draw(st.booleans()):
+        item["meta"] = draw(_PLAIN)
+    return item
+
+
+_ITEMS = st.one_of(_ls_items(), _ls_items(), _ls_items(), _items())
+
+
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(_items(), min_size=1, max_size=4))
+@given(st.lists(_ITEMS, min_size=1, max_size=4))
 def test_plain_item_diff_is_the_writers_diff(result) -> None:
     """Of every result item the reader takes as plain, the difference is the one ``item_out`` gives."""
     try:
@@ -129,17 +167,19 @@ def _tasks(draw) -> list:
         anns = []
         for ai in range(draw(st.integers(0, 3))):
             ann = {"id": 100 * ti + ai, "completed_by": draw(st.sampled_from([1, 2, "a@x.org", {"id": 3}])),
-                   "result": draw(st.lists(_items(), max_size=3)), "lead_time": draw(st.sampled_from([1.5, 2.0, 3])),
+                   "result": draw(st.lists(_ITEMS, max_size=3)), "lead_time": draw(st.sampled_from([1.5, 2.0, 3])),
                    "created_at": draw(st.sampled_from(["2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"]))}
             if draw(st.booleans()):
-                ann.update({"task": ti + 1, "project": 7, "prediction": {}, "unique_id": "u", "extra": draw(_JSON)})
+                ann.update({"task": ti + 1, "project": 7, "prediction": {}, "unique_id": "u",
+                            "extra": draw(st.one_of(_PLAIN, _PLAIN, _JSON))})
             anns.append(ann)
         task["annotations"] = anns
         if draw(st.booleans()):
-            task["predictions"] = [{"model_version": "m", "score": 0.5, "result": draw(st.lists(_items(), max_size=2))}]
+            task["predictions"] = [{"model_version": "m", "score": 0.5, "result": draw(st.lists(_ITEMS, max_size=2))}]
         if draw(st.booleans()):
             task.update({"drafts": [], "meta": draw(st.sampled_from([{}, None, {"a": 1.0}])), "file_upload": None,
-                         "total_annotations": len(anns), "custom": draw(_JSON)})
+                         "total_annotations": len(anns),
+                         "custom": draw(st.one_of(_PLAIN, _PLAIN, _JSON))})
         tasks.append(task)
     return tasks
 
