@@ -31,7 +31,8 @@ _CONTROLS = {True: st.sampled_from(["sentiment", "box", "label", "é/x", "txt", 
 _TYPES = st.sampled_from(["choices", "choices", "rectanglelabels", "textarea", "rating", "labels", None, 'q"'])
 _SIZE = {True: st.sampled_from([0, 800, 600]), False: st.sampled_from([800, 1e-7, 2**64, "x"])}
 _SAFE_JSON = st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**64 - 1) | _TEXT
-                          | st.floats(allow_nan=False, allow_infinity=False).filter(lambda x: 1e-4 < abs(x) < 1e15),
+                          | st.floats(1e-4, 1e15, exclude_min=True, exclude_max=True)
+                          | st.floats(-1e15, -1e-4, exclude_min=True, exclude_max=True),
                           lambda kids: st.lists(kids, max_size=3) | st.dictionaries(_TEXT, kids, max_size=3),
                           max_leaves=6)
 
