@@ -196,6 +196,7 @@ _ONE_LENGTH = st.integers(0, 24).flatmap(
     lambda n: st.lists(st.text(st.characters(max_codepoint=127), min_size=n, max_size=n), max_size=60))
 
 
+@settings(deadline=None)
 @given(st.one_of(_ONE_LENGTH, st.lists(st.text(max_size=40), max_size=60)))
 def test_key_hashes_follow_their_definition(keys):
     """Keys of one length (the data read as one byte matrix) and of mixed lengths and

@@ -263,6 +263,7 @@ def test_a_relabel_of_many_rows_is_worded_once_per_distinct_pair(monkeypatch):
     assert len({once[i][1] for i in (0, 1, 2, -1)}) == 4 and once[:3] == once[3:6]
 
 
+@settings(deadline=None)
 @given(data=st.data())
 def test_distinct_pairs_give_back_every_pair(data):
     some = data.draw(st.lists(st.tuples(st.sampled_from(["a", "b", "", None]), st.sampled_from(["a", "c", None])),
@@ -287,6 +288,7 @@ def test_repeats_looks_at_a_sample():
     assert not K.repeats(pa.array([str(i) for i in range(20_000)]))
 
 
+@settings(deadline=None)
 @given(st.lists(st.sampled_from([None, text({"choices": ["a"]}), text({"x": 1, "y": 2, "width": 3, "height": 4}),
                                  text({"start": 0, "end": 3, "labels": ["P"]}), '{"points": []}', "x"]),
                 min_size=1, max_size=30))

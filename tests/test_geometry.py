@@ -46,6 +46,7 @@ def test_shapes_of_values():
         assert shape_of(odd) is None
 
 
+@settings(deadline=None)
 @given(BOXES, BOXES)
 def test_box_iou_is_symmetric_bounded_and_exact(a, b):
     iou = box_iou(a, b)
@@ -57,6 +58,7 @@ def test_box_iou_is_symmetric_bounded_and_exact(a, b):
                        as_polygon(shape_of(dict(zip(("x", "y", "width", "height"), b))))) == pytest.approx(iou, abs=1e-9)
 
 
+@settings(deadline=None)
 @given(BOXES)
 def test_identical_shapes_have_iou_one(a):
     assert box_iou(a, a) == 1.0
@@ -67,6 +69,7 @@ def test_identical_shapes_have_iou_one(a):
     assert shape_score(r, r) == 1.0
 
 
+@settings(deadline=None)
 @given(BOXES, st.floats(1, 100))
 def test_disjoint_shapes_have_iou_zero(a, gap):
     b = (a[0] + a[2] + gap, a[1], a[2], a[3])
@@ -76,6 +79,7 @@ def test_disjoint_shapes_have_iou_zero(a, gap):
     assert polygon_iou(pa_, pb_) == 0.0
 
 
+@settings(deadline=None)
 @given(BOXES, BOXES)
 def test_a_rotated_box_at_angle_zero_is_the_axis_box(a, b):
     keys = ("x", "y", "width", "height")
@@ -110,6 +114,7 @@ def test_a_non_convex_polygon_is_exact():
     assert polygon_iou(l_shape, notch) == pytest.approx(25 / (75 + 50 - 25), abs=1e-12)
 
 
+@settings(deadline=None)
 @given(SPANS, SPANS)
 def test_span_overlap(a, b):
     s = span_overlap(a, b)

@@ -11,7 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from annover.errors import InputError, LabelStudioConnectionError, NotFoundError, UsageError, ValidationError
@@ -179,6 +179,7 @@ _KEY_CHARS = st.sampled_from("abcdefghijklmnopqrstuvwxyzABCDEF0123456789-_.")
 _TEXT = st.text(st.sampled_from("ab01 .:-_\"'{}xyzK"), max_size=30)
 
 
+@settings(deadline=None)
 @given(key=st.text(_KEY_CHARS, min_size=1, max_size=12), before=_TEXT, after=_TEXT)
 def test_hide_key_hides_a_key_standing_apart_and_a_long_one_anywhere(key, before, after):
     said = C.hide_key(f"{before} Token {key}: {after}", key)

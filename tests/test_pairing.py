@@ -62,6 +62,7 @@ def test_codes_of_values_in_runs_are_those_of_each_value(chunks):
     assert got_values.to_pylist() == want_values.to_pylist()
 
 
+@settings(deadline=None)
 @given(st.lists(st.integers(0, 9), max_size=12), st.lists(st.integers(0, 9), max_size=12, unique=True))
 def test_positions_are_a_lookup(x, y):
     at = {v: i for i, v in enumerate(y)}
@@ -116,6 +117,7 @@ def test_touched_rows_are_those_a_set_of_rows_gives(ka, kb, va, vb):
     assert sorted((row(r), r["__u"]) for r in bt.to_pylist()) == sorted((r, r in only_b) for r in rb if r[0] in tasks)
 
 
+@settings(deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 6), st.booleans(), st.booleans()), max_size=40),
        st.sampled_from([1, 1 << 40]))
 def test_one_each_pairs_the_groups_of_one_row_a_side_and_no_shape(rows, scale):
