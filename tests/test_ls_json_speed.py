@@ -229,3 +229,13 @@ def test_a_lone_surrogate_in_tasks_given_in_python_is_named(config, where) -> No
     field = {"data": "data.text", "result": "annotations[0].result[0].value.choices[0]", "key": "data"}[where]
     assert str(e.value).startswith(f"given.json: task 1 (id 2), field {field}: ")
     assert "lone surrogate" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_a_lone_surrogate_is_named_though_a_later_task_has_a_key_not_text(config) -> None:
+    """The search for the lone surrogate passes a key that is not text (a dict of Python's, which the reader
+    refuses in its turn): the one-line error, not an AttributeError of ``int.encode``."""
+    tasks = [{"id": 1, "data": {"text": "a\ud800"}, "annotations": []},
+             {"id": 2, "data": {"text": "b", "n": {0: 1}}, "annotations": []}]
+    with pytest.raises(AnnoverError) as e:
+        L.from_ls_tasks(tasks, "given.json", config=config, validate="off")
+    assert str(e.value).startswith("given.json: task 0 (id 1), field data.text: ") and "lone surrogate" in str(e.value)
