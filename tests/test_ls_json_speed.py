@@ -10,12 +10,13 @@ import json
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from annover.errors import AnnoverError
 from annover.formats import label_studio as L
 from annover.formats import ls_results, ls_writer
+from annover.formats.text import json_value_problem
 from annover.model import canonical as C
 from annover.model.config import LabelingConfig
 
@@ -138,8 +139,11 @@ _ITEMS = st.one_of(_ls_items(), _ls_items(), _ls_items(), _items())
 
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(_ITEMS, min_size=1, max_size=4))
+@example([{"from_name": "sentiment", "meta": "\ud800"}])  # a lone surrogate: the reader refuses it before
 def test_plain_item_diff_is_the_writers_diff(result) -> None:
     """Of every result item the reader takes as plain, the difference is the one ``item_out`` gives."""
+    if json_value_problem(result) is not None:  # a lone surrogate: refused (named) before, file or tasks
+        return
     try:
         regions = [L._region_row(item, i, "x") for i, item in enumerate(result)]
     except L.RecordError:
