@@ -76,6 +76,11 @@ CASES = [
      [], 3, ["result 0", "field value", "nested"]),
     ("lone surrogate escaped", "t.json", _json(_task()).replace(b"good", b"go\\ud800od"), [], 3,
      ["task 0 (id 1)", "field data.text", "lone surrogate"]),
+    # two bad values: the first in the file is named (the walk named the last one), so fixing goes top down
+    ("two bad values, the first named", "t.json",
+     _json(_task(ext_id="a"), {**_task(ext_id="b"), "id": 2}, {**_task(ext_id="c"), "id": 3})
+     .replace(b'"b"}', b'"b", "n": NaN}').replace(b'"c"}', b'"c\\ud800"}'), [], 3,
+     ["task 1 (id 2)", "field data.n", "NaN"]),
     ("lone surrogate in a key", "t.json", _json(_task()).replace(b'"ext_id"', b'"\\udc00"'), [], 3,
      ["task 0", "lone surrogate"]),
     ("lone surrogate as raw bytes", "t.json", _json(_task()).replace(b"good", b"go\xed\xa0\x80od"), [], 3,

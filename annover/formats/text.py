@@ -159,20 +159,19 @@ def _loads(text: str, path: Path, where: str = "") -> tuple[Any, bool]:
 
 
 def json_value_problem(doc: Any) -> tuple[str, str] | None:
-    """(where, what) of the first value in a parsed document annover cannot keep: a string
-    with a lone surrogate (not UTF-8), NaN or an infinite number, an integer beyond a
-    float's range; None when there is none. ``where`` is a path such as ``[3].data.text``."""
-    stack: list[tuple[Any, str]] = [(doc, "")]
+    """(where, what) of the first value, in the document's order, of a parsed document annover cannot keep: a
+    string with a lone surrogate (not UTF-8), NaN or an infinite number, an integer beyond a float's range;
+    None when there is none. ``where`` is a path such as ``[3].data.text`` (a key's: its object's path)."""
+    stack: list[tuple[Any, str, Any]] = [(doc, "", None)]  # (value, its path, the key it is under)
     while stack:
-        v, at = stack.pop()
+        v, at, key = stack.pop()
+        if isinstance(key, str) and not is_utf8(key):  # a key given in Python may be a number
+            return at[:-len(key) - 1], f"key {key!r} holds a lone surrogate (not UTF-8 text)"
         if isinstance(v, dict):
-            for k, x in v.items():
-                if isinstance(k, str) and not is_utf8(k):  # a key given in Python may be a number
-                    return at, f"key {k!r} holds a lone surrogate (not UTF-8 text)"
-                stack.append((x, f"{at}.{k}"))
+            stack.extend((x, f"{at}.{k}", k) for k, x in reversed(v.items()))
             continue
         if isinstance(v, list):
-            stack.extend((x, f"{at}[{i}]") for i, x in enumerate(v))
+            stack.extend((v[i], f"{at}[{i}]", None) for i in range(len(v) - 1, -1, -1))
             continue
         what = _bad_value(v)
         if what:
