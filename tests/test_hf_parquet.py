@@ -7,13 +7,16 @@ read as before."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import datasets
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 import annover
+from annover.errors import EXIT_CODES, InputError
 
 from .conftest import shared_corpus
 from .test_cli import invoke
@@ -75,3 +78,44 @@ def test_parquet_that_datasets_wrote_without_class_labels_stays_flat_rows(tmp_pa
         got = sorted((r["task_key"], json.loads(r["value"])["choices"][0]) for r in repo.load("HEAD").to_pylist())
         assert got == sorted(zip(rows["task_key"], rows["label"])), name
     assert pa.types.is_string(t.schema.field("label").type)
+
+
+def _class_label_parquet(path: Path) -> pa.Table:
+    """A Parquet file as ``datasets`` writes a hub dataset of a ClassLabel (``text``, ``label``); its table."""
+    features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=["neg", "pos"])})
+    datasets.Dataset.from_dict({"text": ["a", "b"], "label": [0, 1]}, features=features).to_parquet(str(path))
+    return pq.read_table(path)
+
+
+def _git_state(root: Path) -> tuple[str, str]:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, text=True).stdout
+    return git("rev-parse", "HEAD"), git("status", "--porcelain", "--untracked-files=all")
+
+
+def _refused(tmp_path: Path, monkeypatch, name: str) -> str:
+    """The one line of stderr of a snapshot of ``tmp_path / name`` that failed with the exit code of bad input
+    (documented), having written nothing."""
+    repo = annover.init(tmp_path / "r")
+    monkeypatch.chdir(repo.root)
+    before = _git_state(repo.root)
+    code, out, err = invoke("snapshot", "--from", str(tmp_path / name), "-m", "x")
+    assert (code, out) == (InputError.exit_code, ""), err
+    assert code in EXIT_CODES
+    assert _git_state(repo.root) == before
+    assert len(err.strip().splitlines()) == 1 and err.startswith(f"Error: {tmp_path / name}: "), err
+    return err
+
+
+@pytest.mark.parametrize("metadata, fault", [
+    (b'{"info": {"features": {"text": ', "not JSON"),
+    (b"[1, 2]", "it is [1, 2], not an object"),
+    (b'{"info": {"features": ["text"]}}', "its info.features is ['text'], not an object")])
+def test_a_mangled_huggingface_metadata_is_said_not_a_missing_key_column(tmp_path, monkeypatch, metadata, fault):
+    """A datasets file of a ClassLabel whose features cannot be read was read as flat rows, and refused
+    for want of a 'task_key' column, saying nothing of the metadata at fault."""
+    table = _class_label_parquet(tmp_path / "ok.parquet")
+    pq.write_table(table.replace_schema_metadata({b"huggingface": metadata}), tmp_path / "mangled.parquet")
+    err = _refused(tmp_path, monkeypatch, "mangled.parquet")
+    assert f"'huggingface' schema metadata (the features datasets wrote) cannot be read: {fault}" in err, err
+    assert "replace_schema_metadata(None)" in err and "to_parquet" in err, err

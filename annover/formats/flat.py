@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover._lazy import lazy
 from annover.errors import shown
 from annover.formats import Format
+from annover.formats.hf import PARQUET_FIX, metadata_fault
 from annover.formats.tables import Tables, empty, finish, task_data_for_keys
 from annover.formats.text import fail, fits_64_bits, not_utf8_at
 from annover.formats.validate import check_label_column, controls_of
@@ -279,6 +280,8 @@ def _both(first: "Callable[[], Any]", second: "Callable[[], Any]", rows: int) ->
 def _key_column(table: "pa.Table", key_col: str, source: str) -> "pa.ChunkedArray":
     """The task keys as strings; every row needs one."""
     cols = table.column_names
+    if key_col not in cols or "label" not in cols and "labels" not in cols:
+        _refuse_hf_metadata(table, key_col, source)
     if key_col not in cols:
         sep = next((d for d in (";", "\t", "|", ",") if len(cols) == 1 and d in cols[0]), None)
         raise fail(source, f"no key column {key_col!r} (columns: {', '.join(cols) or 'none'})",
@@ -293,6 +296,18 @@ def _key_column(table: "pa.Table", key_col: str, source: str) -> "pa.ChunkedArra
         i = int(np.flatnonzero(empty_key.to_numpy(zero_copy_only=False))[0])
         raise fail(source, f"row {i}: empty task key in column {key_col!r}", "every row needs a task key")
     return keys
+
+
+def _refuse_hf_metadata(table: "pa.Table", key_col: str, source: str) -> None:
+    """InputError naming what is wrong with the ``huggingface`` schema metadata of a file ``datasets`` wrote,
+    when a flat reading of it lacks the key or the label column: a Hugging Face dataset then, not flat rows,
+    whose features could not be read (its ``ClassLabel`` ids would be no labels read flat)."""
+    fault = metadata_fault(table.schema.metadata)
+    if fault is None:
+        return
+    missing = key_col if key_col not in table.column_names else "label"
+    raise fail(source, f"{fault}; read as flat rows instead, it has no {missing!r} column",
+               f"{PARQUET_FIX} with a task_key and a label column")
 
 
 def _control_column(table: "pa.Table", config: LabelingConfig | None,

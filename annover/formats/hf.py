@@ -57,14 +57,46 @@ else:
     datasets = lazy("datasets")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["HUB_SPLITS", "INSTALL_HINT", "MARK", "by_split", "carried_column", "carried_fields", "one_split", "quiet",
-           "save", "to_dataset", "with_images"]
+__all__ = ["HUB_SPLITS", "INSTALL_HINT", "MARK", "METADATA_KEY", "PARQUET_FIX", "by_split", "carried_column",
+           "carried_fields", "metadata_fault", "one_split", "quiet", "save", "to_dataset", "with_images"]
 
 INSTALL_HINT = "install the Hugging Face extra: pip install 'annover[hf]' (or pip install datasets)"
 #: the mark, in the ``id`` of the feature of the column carrying the rest of each task, of annover's export
 MARK = "annover.hf/1"
 #: the ``DatasetDict`` split of the tasks of each split (:func:`annover.formats.yolo.split_of`): the hub's name
 HUB_SPLITS = {"train": "train", "val": "validation", "test": "test"}
+#: the schema metadata key ``datasets`` keeps a file's features in (Parquet and Arrow files)
+METADATA_KEY = b"huggingface"
+#: how to mend a Parquet file whose features ``datasets`` cannot load
+PARQUET_FIX = ("write the file again with datasets (Dataset.to_parquet), or drop the file's 'huggingface' schema "
+               "metadata to read it as flat rows (pyarrow: pq.write_table(table.replace_schema_metadata(None), PATH))")
+
+
+def metadata_fault(metadata: dict | None) -> str | None:
+    """That the ``huggingface`` entry of a file's schema ``metadata``, where ``datasets`` writes
+    ``{"info": {"features": {column: feature}}}``, cannot be read, and why (not JSON, not of that shape);
+    None when it holds features as an object, or when there is none (a file ``datasets`` did not write)."""
+    said = (metadata or {}).get(METADATA_KEY)
+    fault = None if said is None else _metadata_fault(said)
+    if fault is None:
+        return None
+    return f"the file's 'huggingface' schema metadata (the features datasets wrote) cannot be read: {fault}"
+
+
+def _metadata_fault(said: bytes) -> str | None:
+    """What is wrong with the text of a ``huggingface`` schema metadata entry (None: nothing)."""
+    try:
+        doc = json.loads(said)
+    except RecursionError:
+        return "JSON nested deeper than Python's JSON parser reads"
+    except ValueError as e:  # UnicodeDecodeError is one
+        return f"not JSON ({str(e)[:120]})"
+    info = doc.get("info") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or not isinstance(info, dict):
+        return f"it is {shown(doc, 60)}, not an object with an 'info' object"
+    if not isinstance(info.get("features"), dict):
+        return f"its info.features is {shown(info.get('features'), 60)}, not an object (a feature per column)"
+    return None
 
 
 def carried_column(features: dict) -> tuple[str, str] | None:
