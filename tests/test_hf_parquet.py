@@ -93,13 +93,13 @@ def _git_state(root: Path) -> tuple[str, str]:
     return git("rev-parse", "HEAD"), git("status", "--porcelain", "--untracked-files=all")
 
 
-def _refused(tmp_path: Path, monkeypatch, name: str) -> str:
+def _refused(tmp_path: Path, monkeypatch, name: str, *options: str) -> str:
     """The one line of stderr of a snapshot of ``tmp_path / name`` that failed with the exit code of bad input
     (documented), having written nothing."""
     repo = annover.init(tmp_path / "r")
     monkeypatch.chdir(repo.root)
     before = _git_state(repo.root)
-    code, out, err = invoke("snapshot", "--from", str(tmp_path / name), "-m", "x")
+    code, out, err = invoke("snapshot", "--from", str(tmp_path / name), *options, "-m", "x")
     assert (code, out) == (InputError.exit_code, ""), err
     assert code in EXIT_CODES
     assert _git_state(repo.root) == before
@@ -107,15 +107,33 @@ def _refused(tmp_path: Path, monkeypatch, name: str) -> str:
     return err
 
 
+@pytest.mark.parametrize("column, feature", [("label", {"names": 5, "_type": "ClassLabel"}),
+                                             ("text", {"dtype": "string", "_type": "NoSuchFeature"})])
+def test_a_feature_datasets_cannot_load_is_named_by_its_column(tmp_path, monkeypatch, column, feature):
+    """The error said which error ``datasets`` raised, not at which column, and to give the folder
+    save_to_disk wrote: the user has one Parquet file."""
+    table = _class_label_parquet(tmp_path / "ok.parquet")
+    meta = json.loads(table.schema.metadata[b"huggingface"])
+    meta["info"]["features"][column] = feature
+    pq.write_table(table.replace_schema_metadata({b"huggingface": json.dumps(meta).encode()}),
+                   tmp_path / "bad.parquet")
+    err = _refused(tmp_path, monkeypatch, "bad.parquet")
+    assert f"feature of column {column!r}" in err and "save_to_disk" not in err, err
+    assert "to_parquet" in err and "replace_schema_metadata(None)" in err, err
+
+
 @pytest.mark.parametrize("metadata, fault", [
     (b'{"info": {"features": {"text": ', "not JSON"),
     (b"[1, 2]", "it is [1, 2], not an object"),
     (b'{"info": {"features": ["text"]}}', "its info.features is ['text'], not an object")])
-def test_a_mangled_huggingface_metadata_is_said_not_a_missing_key_column(tmp_path, monkeypatch, metadata, fault):
+@pytest.mark.parametrize("options", [(), ("--format", "hf")])
+def test_a_mangled_huggingface_metadata_is_said_not_a_missing_key_column(tmp_path, monkeypatch, metadata, fault,
+                                                                         options):
     """A datasets file of a ClassLabel whose features cannot be read was read as flat rows, and refused
-    for want of a 'task_key' column, saying nothing of the metadata at fault."""
+    for want of a 'task_key' column, saying nothing of the metadata at fault (read as a Hugging Face
+    dataset, it said which error datasets raised)."""
     table = _class_label_parquet(tmp_path / "ok.parquet")
     pq.write_table(table.replace_schema_metadata({b"huggingface": metadata}), tmp_path / "mangled.parquet")
-    err = _refused(tmp_path, monkeypatch, "mangled.parquet")
+    err = _refused(tmp_path, monkeypatch, "mangled.parquet", *options)
     assert f"'huggingface' schema metadata (the features datasets wrote) cannot be read: {fault}" in err, err
     assert "replace_schema_metadata(None)" in err and "to_parquet" in err, err

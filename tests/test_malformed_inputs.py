@@ -197,7 +197,7 @@ CASES = [
     ("a datasets Parquet file whose feature is a string", "t.parquet",
      _parquet(pa.table({"label": [0]}).replace_schema_metadata(
          {"huggingface": json.dumps({"info": {"features": {"label": "ClassLabel"}}})})), [], 3,
-     ["datasets cannot load the file"]),
+     ["datasets cannot load the feature of column 'label'", "Dataset.to_parquet"]),
     ("a datasets Parquet file whose features nest 300 levels", "t.parquet",
      _parquet(pa.table({"task_key": ["a"], "label": ["positive"]}).replace_schema_metadata(
          {"huggingface": json.dumps({"info": {"features": {"label": json.loads('{"a":' * 300 + "1" + "}" * 300)}}})})),

@@ -48,7 +48,8 @@ from annover.formats import Format
 from annover.formats.coco import regions_of
 from annover.formats.conll import entity_spans, sentence_result
 from annover.formats.folder import Folder
-from annover.formats.hf import INSTALL_HINT, carried_column, carried_fields, quiet
+from annover.formats.hf import (INSTALL_HINT, METADATA_KEY, PARQUET_FIX, carried_column, carried_fields, metadata_fault,
+                                quiet)
 from annover.formats.label_studio import STEM_PREFIX, TASK_ID_KEY, stem_key
 from annover.formats.tables import HEAD_KEY, Tables, empty, finish
 from annover.formats.text import fail
@@ -139,22 +140,60 @@ def _load(root: Path) -> list[tuple[str | None, "datasets.Dataset"]]:
             ds = _from_file(root) if root.is_file() else datasets.load_from_disk(str(root))
     except ImportError:
         raise UsageError("reading a Hugging Face dataset needs the datasets library", INSTALL_HINT) from None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
-            pa.ArrowException) as e:  # datasets' own errors on features it cannot read (a string, a list)
-        said = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        raise fail(root, f"datasets cannot load the {'file' if root.is_file() else 'folder'} ({said})",
-                   _SAVED) from None
+    except _load_errors() as e:
+        raise fail(root, f"datasets cannot load the {'file' if root.is_file() else 'folder'} ({_said(e)})",
+                   PARQUET_FIX if root.suffix.lower() == ".parquet" and root.is_file() else _SAVED) from None
     if isinstance(ds, datasets.DatasetDict):
         return [(SPLIT_ALIASES.get(s, s), d) for s, d in ds.items()]
     return [(None, ds)]
 
 
+def _load_errors() -> tuple[type[BaseException], ...]:
+    """The errors ``datasets`` raises on a dataset it cannot load (features it cannot read: a string, a list)."""
+    return (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, pa.ArrowException)
+
+
+def _said(e: BaseException) -> str:
+    """The first line of what an error says (at most 200 characters), else its type's name."""
+    return str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+
+
 def _from_file(path: Path) -> "datasets.Dataset":
     """The dataset of one ``.arrow`` file (memory-mapped) or ``.parquet`` file (read into memory, as
-    ``datasets`` would into its cache, but writing nothing)."""
-    if path.suffix.lower() == ".parquet":
-        return datasets.Dataset(datasets.table.InMemoryTable(pq.read_table(path)))
-    return datasets.Dataset.from_file(str(path))
+    ``datasets`` would into its cache, but writing nothing); a Parquet file whose features ``datasets``
+    cannot load is an error naming the column whose feature it cannot, or what is wrong with the metadata."""
+    if path.suffix.lower() != ".parquet":
+        return datasets.Dataset.from_file(str(path))
+    table = pq.read_table(path)
+    try:
+        return datasets.Dataset(datasets.table.InMemoryTable(table))
+    except _load_errors() as e:
+        fault = metadata_fault(table.schema.metadata)
+        if fault is not None:
+            raise fail(path, fault, PARQUET_FIX) from None
+        column, said = next(_column_faults(table), (None, ""))
+        if column is None:  # no column's feature alone: what datasets said of the whole file
+            raise
+        raise fail(path, f"datasets cannot load the feature of column {column!r} ({said})",
+                   f"give column {column!r} a feature datasets reads and {PARQUET_FIX}") from None
+
+
+def _column_faults(table: "pa.Table") -> Iterator[tuple[str, str]]:
+    """(column, what ``datasets`` said) of each column of ``table`` whose feature, in the table's
+    ``huggingface`` schema metadata (one :func:`~annover.formats.hf.metadata_fault` finds nothing wrong
+    with, or none), ``datasets`` cannot load alone with its column."""
+    said = (table.schema.metadata or {}).get(METADATA_KEY)
+    doc = json.loads(said) if said is not None else {"info": {"features": {}}}
+    features = doc["info"]["features"]
+    for i, name in enumerate(table.column_names):
+        if name not in features:
+            continue
+        one = dict(doc, info=dict(doc["info"], features={name: features[name]}))
+        try:
+            datasets.Dataset(datasets.table.InMemoryTable(
+                table.select([i]).replace_schema_metadata({METADATA_KEY: json.dumps(one).encode()})))
+        except _load_errors() as e:
+            yield name, _said(e)
 
 
 def _check_folder(root: Path) -> None:
