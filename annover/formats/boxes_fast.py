@@ -26,8 +26,8 @@ from annover.formats.images import (PCT_DIGITS, Image, image_field, size_of, cat
                                     crosses_edge, file_name_of, unique_names)
 from annover.formats.resolve import rule_of
 from annover.formats.train import view_kept
-from annover.formats.yolo import data_yaml, image_path, label_path, num, split_layout, split_of
 from annover.formats.text import fits_64_bits
+from annover.formats.yolo import data_yaml, image_path, label_path, num, split_layout, split_of
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:

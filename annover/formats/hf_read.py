@@ -52,7 +52,7 @@ from annover.formats.hf import (INSTALL_HINT, METADATA_KEY, PARQUET_FIX, carried
                                 quiet)
 from annover.formats.label_studio import STEM_PREFIX, TASK_ID_KEY, stem_key
 from annover.formats.tables import HEAD_KEY, Tables, empty, finish
-from annover.formats.text import fail
+from annover.formats.text import fail, is_utf8
 from annover.formats.train import (TrainInput, labels_tag, refuse_not_xml, region_id, unique_id, unlabeled,
                                    unlabeled_note)
 from annover.formats.yolo import SPLIT_ALIASES, split_of
@@ -245,7 +245,7 @@ def _plain_name(name: Any) -> bool:
     """A name of a file or folder, not a path (no separator, not ``..``, no lone surrogate: JSON's ``\\ud800``
     names no file)."""
     return isinstance(name, str) and name not in ("", ".", "..") and not any(c in name for c in "/\\\0") \
-        and name.encode("utf-8", "surrogatepass").decode("utf-8", "replace") == name
+        and is_utf8(name)
 
 
 def _folder_json(files: Folder, path: Path) -> Any:

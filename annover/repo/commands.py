@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 from annover._lazy import lazy
 from annover.errors import NotARepoError, ObjectError, UsageError
 from annover.files import long_name
+from annover.model import canonical as C
 from annover.repo import remote as remote_
 from annover.repo.outputs import check_output
 from annover.store import git as git_
-from annover.model import canonical as C
 from annover.repo.core import RepoCore, touched_tasks
 from annover.repo.results import (ExportResult, InitResult, Log, SnapshotResult, StatusResult, TagResult,
                                   TransferResult)
