@@ -108,6 +108,22 @@ def test_fits_64_bits_lets_a_long_fraction_or_a_floats_digits_through():
         assert not fits_64_bits(text), text
 
 
+@given(st.lists(st.one_of(st.integers(), st.floats(allow_nan=False, allow_infinity=False), st.text()), max_size=8))
+def test_property_fits_64_bits_says_of_a_str_what_it_says_of_its_bytes(values):
+    """One rule for a file's bytes and a cell's text (the Label Studio CSV reader's JSON cells): a long
+    fraction goes to orjson in both, an integer beyond 64 bits to the exact reader."""
+    text = json.dumps(values, ensure_ascii=False)
+    assert fits_64_bits(text) is fits_64_bits(text.encode())
+
+
+def test_fits_64_bits_of_a_str_counts_ascii_digits_only():
+    """Nineteen Arabic-Indic digits are no number to a JSON reader: the text fits, as its bytes do."""
+    for text in ('["\u0661' + "\u0662" * 18 + '"]', '[0.0005294537911137427]'):
+        assert fits_64_bits(text) and fits_64_bits(text.encode()), text
+    for text in ("[-9223372036854775809]", '{"a":0.5,"b":10000000000000000000}'):
+        assert not fits_64_bits(text), text
+
+
 _CONFIG = """<View><Text name="t" value="$task_key"/>
 <Choices name="c" toName="t"><Choice value="pos"/><Choice value="neg"/></Choices></View>"""
 
@@ -162,3 +178,39 @@ def test_pandas_gives_label_studio_ids_as_nullable_integers_whole(repo, tmp_path
     full = annover.load(table="tasks", columns=["task_key", "ls_task_id"]).to_pandas()
     assert str(full["ls_task_id"].dtype) == "Int64"
 
+
+
+@pytest.mark.parametrize("value", ["1000000000000000000", "-9223372036854775808", "0000000000000000000042"])
+def test_a_19_digit_integer_within_64_bits_in_a_float_csv_column_is_the_float_it_equals(repo, tmp_path, value):
+    """pyarrow reads a column of ``1.5`` and such an integer as floats, the integer exactly: it is read (as
+    pandas reads it), not refused as an integer beyond 64 bits."""
+    import pandas as pd
+
+    src = tmp_path / "in.csv"
+    src.write_text(f"task_key,label,n\na,pos,{value}\nb,neg,1.5\n")
+    (tmp_path / "c.xml").write_text(_CONFIG)
+    code, _, err = invoke("snapshot", "--from", str(src), "--config", str(tmp_path / "c.xml"), "-m", "19 digits")
+    assert code == 0, err
+    tasks = annover.load(table="tasks")
+    got = dict(zip(tasks.column("task_key").to_pylist(), (json.loads(d) for d in tasks.column("data").to_pylist())))
+    assert got["a"]["n"] == pd.read_csv(src)["n"][0] == int(value)
+
+
+@pytest.mark.parametrize("row, fast", [
+    ({"id": "12345678901234567890123"}, True),  # a long integer in a text: pyarrow keeps the text
+    ({"box": [0.0005294537911137427, 0.25]}, True),  # a long fraction is no integer
+    ({"box": [1.5, 1e19]}, False),  # a float of 2**63 or more may have been one: the Python reader decides
+    ({"id": 2**64}, False), ({"ids": [1, -(2**63) - 1]}, False), ({"o": {"n": 10**30}}, False),
+])
+def test_pyarrow_reads_a_jsonl_table_unless_it_made_an_integer_beyond_64_bits_a_float(tmp_path, row, fast):
+    """read_jsonl_table reads the file once, by pyarrow, and gives it to the Python reader (None) only where
+    pyarrow made an integer beyond 64 bits a float: in a column, a list or an object."""
+    from annover.formats.flat import read_jsonl_table
+
+    src = tmp_path / "in.jsonl"
+    src.write_text("".join(json.dumps({"task_key": k, "label": "pos", **row}) + "\n" for k in "ab"))
+    table = read_jsonl_table(src)
+    assert (table is not None) is fast
+    if fast:
+        kept = json.loads(src.read_text().splitlines()[0])
+        assert {k: table.column(k)[0].as_py() for k in row} == {k: kept[k] for k in row}

@@ -20,7 +20,7 @@ from annover.errors import shown
 from annover.formats import Format
 from annover.formats.hf import PARQUET_FIX, metadata_fault
 from annover.formats.tables import Tables, empty, finish, task_data_for_keys
-from annover.formats.text import fail, fits_64_bits, not_utf8_at
+from annover.formats.text import fail, not_utf8_at
 from annover.formats.validate import check_label_column, controls_of
 from annover.model import canonical as C
 from annover.model.config import Control, LabelingConfig
@@ -70,25 +70,45 @@ def read_csv(path: Path) -> "pa.Table":
     at = not_utf8_at(path) if any(pa.types.is_binary(t) or pa.types.is_large_binary(t) for t in table.schema.types) else ""
     if at:
         raise fail(path, f"the text{at} is not UTF-8", "save the file as UTF-8")
-    if not fits_64_bits(path.read_bytes()):
-        _refuse_long_integers(path, delim, table)
+    plain = table.rename_columns([str(i) for i in range(table.num_columns)])  # names not UTF-8: refused later
+    floats = [i for i in range(table.num_columns) if _beyond_int64(plain.column(i))]
+    if floats:
+        names = column_names(table, str(path))
+        _refuse_long_integers(path, delim, [names[i] for i in floats])
     return table
 
 
-def _refuse_long_integers(path: Path, delim: str, table: "pa.Table") -> None:
-    """InputError naming the first cell of a column Arrow read as floats that is an integer beyond 64 bits
-    (Arrow makes 2**64 the float 1.8446744073709552e+19: a value the file does not say)."""
-    floats = [f.name for f in table.schema if pa.types.is_floating(f.type)]
-    if not floats:
-        return
+#: the least float an integer beyond 64 bits becomes (in size): 2**63 and more, -2**63 and less
+_INT64_EDGE = 2.0**63
+
+
+def _beyond_int64(values: "pa.ChunkedArray") -> bool:
+    """Whether a column pyarrow's CSV or JSON reader inferred may hold an integer beyond 64 bits, which it reads
+    as a float (2**64 as 1.8446744073709552e+19) silently: only a float, in the column or in its lists or
+    objects, of 2**63 or more in size can be one. A file's bytes are not read again: its tables rarely have one."""
+    t = values.type
+    if pa.types.is_floating(t):
+        return pc.any(pc.greater_equal(pc.abs(values), _INT64_EDGE)).as_py() is True
+    if pa.types.is_list(t) or pa.types.is_large_list(t):
+        return _beyond_int64(pc.list_flatten(values))
+    if pa.types.is_struct(t):
+        return any(_beyond_int64(pc.struct_field(values, [i])) for i in range(t.num_fields))
+    return False
+
+
+def _refuse_long_integers(path: Path, delim: str, floats: list[str]) -> None:
+    """InputError naming the first cell of the columns ``floats`` (Arrow read them as floats, one of 2**63 or
+    more in size each) that is an integer beyond 64 bits (Arrow makes 2**64 the float 1.8446744073709552e+19:
+    a value the file does not say); a 19-digit integer within 64 bits (10**18) is the float it equals."""
     as_text = pcsv.read_csv(path, parse_options=pcsv.ParseOptions(delimiter=delim, newlines_in_values=True),
                             convert_options=pcsv.ConvertOptions(include_columns=floats,
                                                                 column_types={n: pa.string() for n in floats}))
     for name in floats:
-        long = pc.match_substring_regex(as_text.column(name), r"^\s*[-+]?0*[0-9]{19,}\s*$")
-        row = pc.index(long, True).as_py()
+        cells = as_text.column(name)
+        long = pc.match_substring_regex(cells, r"^\s*[-+]?0*[0-9]{19,}\s*$").to_numpy(zero_copy_only=False)
+        row = next((int(i) for i in np.flatnonzero(long) if not -(2**63) <= int(cells[i].as_py()) < 2**63), -1)
         if row >= 0:
-            raise fail(path, f"row {row}, field {name!r}: {as_text.column(name)[row].as_py().strip()} is an "
+            raise fail(path, f"row {row}, field {name!r}: {cells[row].as_py().strip()} is an "
                        "integer beyond 64 bits, which would be read as a float",
                        "write large ids and keys as text (e.g. with a letter prefix), or as floats if they are")
 
@@ -144,14 +164,13 @@ def read_jsonl_table(path: Path) -> "pa.Table | None":
         return None
     if not isinstance(head, dict) or "data" in head or "annotations" in head or is_canonical_row(head):
         return None
-    if not fits_64_bits(path.read_bytes()):  # pyarrow would read an integer beyond 64 bits as a float
-        return None
     try:
         table = pj.read_json(path, parse_options=pj.ParseOptions(newlines_in_values=False))
         table.validate(full=True)  # pyarrow's JSON reader leaves bytes that are not UTF-8 in its strings
-        return table
     except (pa.ArrowException, OSError, UnicodeDecodeError):  # ... and in its field names
         return None
+    # an integer beyond 64 bits pyarrow would have made a float: the Python reader keeps it or says where it is
+    return None if any(_beyond_int64(c) for c in table.columns) else table
 
 
 def read_jsonl_rows(path: Path, rows: list) -> "pa.Table":

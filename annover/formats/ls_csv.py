@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
-from annover.formats.text import BOM, fail, not_utf8_at
+from annover.formats.text import BOM, fail, fits_64_bits, not_utf8_at
 from annover.model.canonical import MAX_DEPTH
 from annover.model.config import LabelingConfig
 
@@ -37,7 +37,6 @@ __all__ = ["LS_CSV_COLUMNS", "is_label_studio_csv", "read_label_studio_csv"]
 #: Columns Label Studio's CSV export always writes.
 LS_CSV_COLUMNS = frozenset({"annotator", "annotation_id", "created_at", "updated_at", "lead_time"})
 _INT = re.compile(r"-?\d+\Z")
-_LONG_DIGITS = re.compile(r"\d{19}")
 
 
 def _delimiter(path: Path) -> str:
@@ -170,9 +169,10 @@ def _value(text: str, quoted: bool, path: Path, line: int, column: str) -> Any:
 
 def _json_cell(text: str, path: Path, line: int, column: str) -> Any:
     """A quoted cell starting with ``[`` or ``{``: the list or object it holds, else the text. orjson (C) reads
-    it; a text orjson refuses (NaN, a lone surrogate, deep nesting) or may read otherwise (19 digits or more in a
-    row: orjson reads an integer below -2**63 as a float) is read by the standard library, as before."""
-    if _LONG_DIGITS.search(text) is None:
+    it; a text orjson refuses (NaN, a lone surrogate, deep nesting) or may read otherwise (an integer beyond 64
+    bits, :func:`~annover.formats.text.fits_64_bits`: orjson reads one below -2**63 as a float) is read by the
+    standard library, as before."""
+    if fits_64_bits(text):
         try:
             return orjson.loads(text)  # the text starts with [ or {: a list or an object
         except orjson.JSONDecodeError:

@@ -226,20 +226,24 @@ def _id_in(rec: Any) -> str:
 #: pyarrow's JSON and CSV readers read as a float (2**64 as 1.8446744073709552e+19) where Python's json keeps it
 #: exact. One C scan of the bytes, ~1 ms for 60 MB; :func:`fits_64_bits` looks closer at each run it finds.
 _LONG_DIGITS = re.compile(rb"[0-9]{19,}")
+_LONG_DIGITS_TEXT = re.compile(r"[0-9]{19,}")  # the same in a str (ASCII digits: \d would take others)
 
-#: Bytes beside a run of digits that make it part of a float, never an integer: a fraction's digits follow
+#: Characters beside a run of digits that make it part of a float, never an integer: a fraction's digits follow
 #: ".", an exponent's follow "e", and an integer part is followed by "." or "e". (Within a string, a run does
 #: not matter to either reader: it is read as text.)
-_FLOAT_BYTES = frozenset(b".eE")
+_FLOAT_MARKS = (b".eE", ".eE")
 
 
-def fits_64_bits(data: bytes) -> bool:
-    """Whether the text ``data`` holds no integer beyond 64 bits (:data:`_LONG_DIGITS`): then orjson reads it
-    as ``json.loads`` does, and pyarrow's readers infer no float column of such integers. A long fraction
-    (0.0005294537911137427, a box's coordinate as Python writes it) is no such integer: the fast reader keeps it."""
-    for m in _LONG_DIGITS.finditer(data):
+def fits_64_bits(data: bytes | str) -> bool:
+    """Whether the text ``data`` (bytes, or a str) holds no integer beyond 64 bits (:data:`_LONG_DIGITS`): then
+    orjson reads it as ``json.loads`` does, and pyarrow's readers infer no float column of such integers. A long
+    fraction (0.0005294537911137427, a box's coordinate as Python writes it) is no such integer: the fast reader
+    keeps it."""
+    text = isinstance(data, str)
+    marks = _FLOAT_MARKS[text]
+    for m in (_LONG_DIGITS_TEXT if text else _LONG_DIGITS).finditer(data):
         start, end = m.span()
-        if (start == 0 or data[start - 1] not in _FLOAT_BYTES) and (end == len(data) or data[end] not in _FLOAT_BYTES):
+        if (start == 0 or data[start - 1:start] not in marks) and (end == len(data) or data[end:end + 1] not in marks):
             return False
     return True
 
