@@ -137,3 +137,66 @@ def test_a_mangled_huggingface_metadata_is_said_not_a_missing_key_column(tmp_pat
     err = _refused(tmp_path, monkeypatch, "mangled.parquet", *options)
     assert f"'huggingface' schema metadata (the features datasets wrote) cannot be read: {fault}" in err, err
     assert "replace_schema_metadata(None)" in err and "to_parquet" in err, err
+
+
+@pytest.mark.parametrize("feature, values", [
+    (datasets.ClassLabel(names=["neg", "pos"]), ["neg", "pos", "pos"]),
+    (datasets.List(datasets.ClassLabel(names=["neg", "pos"])), [["neg"], ["pos", "neg"], []])])
+@pytest.mark.parametrize("options", [(), ("--format", "hf")])
+def test_a_class_label_on_a_column_of_label_names_is_refused_naming_the_column_and_its_fix(tmp_path, monkeypatch,
+                                                                                           feature, values, options):
+    """The features datasets wrote, on a column of the label names (pyarrow, or a tool writing the names): datasets
+    reads the column as text and drops the ClassLabel without a word, and so did annover (the labels became task
+    data). Refused naming the column; the fix the message gives (cast_column, to_parquet) reads as the labels."""
+    rows = {"text": ["a", "b", "c"], "label": values}
+    written = datasets.Dataset.from_dict({"text": rows["text"], "label": [[0] if isinstance(values[0], list) else 0
+                                                                          for _ in values]},
+                                         features=datasets.Features({"text": datasets.Value("string"),
+                                                                     "label": feature}))
+    written.to_parquet(str(tmp_path / "ids.parquet"))
+    meta = pq.read_schema(tmp_path / "ids.parquet").metadata
+    pq.write_table(pa.table(rows).replace_schema_metadata(meta), tmp_path / "names.parquet")
+    assert datasets.Dataset(datasets.table.InMemoryTable(pq.read_table(tmp_path / "names.parquet"))).features["label"] \
+        != feature  # what datasets does with the file: its ClassLabel dropped
+    err = _refused(tmp_path, monkeypatch, "names.parquet", *options)
+    assert "column 'label' holds " in err and "ClassLabel" in err and "ds.cast_column('label', " in err, err
+    ds = datasets.Dataset.from_dict(rows).cast_column("label", feature)  # the fix
+    ds.to_parquet(str(tmp_path / "fixed.parquet"))
+    code, _, err = invoke("snapshot", "--from", str(tmp_path / "fixed.parquet"), "-m", "fixed")
+    assert code == 0, err
+    repo = annover.Repo(Path.cwd())
+    texts = {r["task_key"]: json.loads(r["data"])["text"] for r in repo.load("HEAD", "tasks").to_pylist()}
+    got = sorted((texts[r["task_key"]], sorted(json.loads(r["value"])["choices"]))
+                 for r in repo.load("HEAD").to_pylist() if r["value"] is not None)  # [] of ClassLabels: no choice
+    want = sorted((t, sorted(v if isinstance(v, list) else [v])) for t, v in zip(rows["text"], values) if v)
+    assert got == want
+
+
+def test_what_datasets_says_is_quoted_whole_in_one_line(tmp_path, monkeypatch):
+    """datasets' list of its feature types (~280 characters) was cut at 200, mid-list; quoted whole now."""
+    table = _class_label_parquet(tmp_path / "ok.parquet")
+    meta = json.loads(table.schema.metadata[b"huggingface"])
+    meta["info"]["features"]["label"]["_type"] = "Klass"
+    pq.write_table(table.replace_schema_metadata({b"huggingface": json.dumps(meta).encode()}), tmp_path / "bad.parquet")
+    with pytest.raises(ValueError) as said:
+        datasets.Dataset(datasets.table.InMemoryTable(pq.read_table(tmp_path / "bad.parquet")))
+    assert "Feature type 'Klass' not found" in str(said.value) and len(str(said.value)) > 200
+    err = _refused(tmp_path, monkeypatch, "bad.parquet", "--format", "hf")
+    assert f"({str(said.value)})" in err, err
+
+
+@pytest.mark.parametrize("metadata", [None, b'{"info": {"features": ["text"]}}'])
+def test_the_huggingface_metadata_is_parsed_once_a_snapshot(tmp_path, monkeypatch, metadata):
+    """The detector and the reader after it (the Hugging Face one, or the flat one refusing a mangled metadata)
+    asked the same file's metadata each, and each parsed it."""
+    from annover.formats import hf
+
+    table = _class_label_parquet(tmp_path / "ok.parquet")
+    if metadata is not None:
+        pq.write_table(table.replace_schema_metadata({b"huggingface": metadata}), tmp_path / "ok.parquet")
+    hf._parsed.cache_clear()
+    annover.init(tmp_path / "r")
+    monkeypatch.chdir(tmp_path / "r")
+    code, _, err = invoke("snapshot", "--from", str(tmp_path / "ok.parquet"), "-m", "once")
+    assert code == (0 if metadata is None else InputError.exit_code), err
+    assert hf._parsed.cache_info().misses == 1 and hf._parsed.cache_info().hits >= 1

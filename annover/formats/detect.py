@@ -37,7 +37,7 @@ from annover._runtime import no_gc
 from annover.errors import InputError
 from annover.formats import Format
 from annover.formats.folder import Folder
-from annover.formats.hf import MARK
+from annover.formats.hf import MARK, declares_class_label, metadata_document
 from annover.formats.text import fail, fits_64_bits, json_bytes, read_json
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -92,19 +92,11 @@ def _hf_parquet(path: Path) -> bool:
     :func:`~annover.formats.hf.carried_column` finds it: by its feature's mark). Other Parquet files
     (annover's own, flat rows, one whose schema cannot be read) are left to the other readers."""
     try:
-        meta = (pq.read_schema(path).metadata or {}).get(b"huggingface")
+        doc = metadata_document(pq.read_schema(path).metadata)
     except (OSError, ValueError, pa.ArrowException):  # (a column name not UTF-8: the flat reader says so)
         return False
-    try:
-        features = orjson.loads(meta)["info"]["features"] if meta else None
-    except (ValueError, KeyError, TypeError):
-        return False
-    if not isinstance(features, dict):
-        return False
-    try:
-        return b'"ClassLabel"' in orjson.dumps(features) or any(_marked(f) for f in features.values())
-    except TypeError:  # orjson's JSONEncodeError: nested past its limit, no features datasets writes
-        return False
+    features = doc["info"]["features"] if doc is not None else {}
+    return any(declares_class_label(f) or _marked(f) for f in features.values())
 
 
 def _marked(feature: Any) -> bool:

@@ -33,6 +33,7 @@ the rows of a task of no split beside others with one in ``train``; otherwise on
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,14 +52,17 @@ from annover.model.config import Control, LabelingConfig, taxonomy_paths
 
 if TYPE_CHECKING:
     import datasets
+    import orjson
     import pyarrow as pa
     import pyarrow.compute as pc
 else:
     datasets = lazy("datasets")
+    orjson = lazy("orjson")
     pc = lazy("pyarrow.compute")
 
 __all__ = ["HUB_SPLITS", "INSTALL_HINT", "MARK", "METADATA_KEY", "PARQUET_FIX", "by_split", "carried_column",
-           "carried_fields", "metadata_fault", "one_split", "quiet", "save", "to_dataset", "with_images"]
+           "carried_fields", "declares_class_label", "metadata_document", "metadata_fault", "one_split", "quiet",
+           "save", "to_dataset", "with_images"]
 
 INSTALL_HINT = "install the Hugging Face extra: pip install 'annover[hf]' (or pip install datasets)"
 #: the mark, in the ``id`` of the feature of the column carrying the rest of each task, of annover's export
@@ -77,26 +81,58 @@ def metadata_fault(metadata: dict | None) -> str | None:
     ``{"info": {"features": {column: feature}}}``, cannot be read, and why (not JSON, not of that shape);
     None when it holds features as an object, or when there is none (a file ``datasets`` did not write)."""
     said = (metadata or {}).get(METADATA_KEY)
-    fault = None if said is None else _metadata_fault(said)
+    fault = None if said is None else _parsed(said)[1]
     if fault is None:
         return None
     return f"the file's 'huggingface' schema metadata (the features datasets wrote) cannot be read: {fault}"
 
 
-def _metadata_fault(said: bytes) -> str | None:
-    """What is wrong with the text of a ``huggingface`` schema metadata entry (None: nothing)."""
+def metadata_document(metadata: dict | None) -> dict | None:
+    """The ``huggingface`` entry of a file's schema ``metadata`` parsed, its features (a feature per column, as
+    ``datasets`` writes them) at ``["info"]["features"]``; None when there is none or it cannot be read
+    (:func:`metadata_fault` says why). Parsed once a text, whoever asks (the detector, the Hugging Face reader,
+    the flat reader's refusal): do not change what it gives."""
+    said = (metadata or {}).get(METADATA_KEY)
+    return None if said is None else _parsed(said)[0]
+
+
+@functools.lru_cache(maxsize=2)
+def _parsed(said: bytes) -> tuple[dict | None, str | None]:
+    """(the document, None) of the text of a ``huggingface`` schema metadata entry, or (None, what is wrong).
+    orjson parses it (a ClassLabel of many names makes megabytes); Python's json a text orjson refuses (one it
+    reads otherwise, or to say what is wrong)."""
     try:
-        doc = json.loads(said)
-    except RecursionError:
-        return "JSON nested deeper than Python's JSON parser reads"
-    except ValueError as e:  # UnicodeDecodeError is one
-        return f"not JSON ({str(e)[:120]})"
+        doc = orjson.loads(said)
+    except orjson.JSONDecodeError:
+        try:
+            doc = json.loads(said)
+        except RecursionError:
+            return None, "JSON nested deeper than Python's JSON parser reads"
+        except ValueError as e:  # UnicodeDecodeError is one
+            return None, f"not JSON ({str(e)[:120]})"
     info = doc.get("info") if isinstance(doc, dict) else None
     if not isinstance(doc, dict) or not isinstance(info, dict):
-        return f"it is {shown(doc, 60)}, not an object with an 'info' object"
+        return None, f"it is {shown(doc, 60)}, not an object with an 'info' object"
     if not isinstance(info.get("features"), dict):
-        return f"its info.features is {shown(info.get('features'), 60)}, not an object (a feature per column)"
-    return None
+        return None, f"its info.features is {shown(info.get('features'), 60)}, not an object (a feature per column)"
+    return doc, None
+
+
+def declares_class_label(feature: Any) -> bool:
+    """Whether a feature as ``datasets`` writes it in a file's metadata names a ``ClassLabel``, in itself or in
+    a list or dict of it: its ``_type``, or the bare name, which ``datasets`` says it cannot load (walked without
+    recursion: the metadata may nest deeper than Python recurses)."""
+    todo = [feature]
+    while todo:
+        f = todo.pop()
+        if f == "ClassLabel":
+            return True
+        if isinstance(f, dict):
+            todo.extend(f)
+            todo.extend(f.values())
+        elif isinstance(f, list):
+            todo.extend(f)
+    return False
 
 
 def carried_column(features: dict) -> tuple[str, str] | None:

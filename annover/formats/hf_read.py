@@ -48,8 +48,8 @@ from annover.formats import Format
 from annover.formats.coco import regions_of
 from annover.formats.conll import entity_spans, sentence_result
 from annover.formats.folder import Folder
-from annover.formats.hf import (INSTALL_HINT, METADATA_KEY, PARQUET_FIX, carried_column, carried_fields, metadata_fault,
-                                quiet)
+from annover.formats.hf import (INSTALL_HINT, METADATA_KEY, PARQUET_FIX, carried_column, carried_fields,
+                                declares_class_label, metadata_document, metadata_fault, quiet)
 from annover.formats.label_studio import STEM_PREFIX, TASK_ID_KEY, stem_key
 from annover.formats.tables import HEAD_KEY, Tables, empty, finish
 from annover.formats.text import fail, is_utf8
@@ -153,20 +153,40 @@ def _load_errors() -> tuple[type[BaseException], ...]:
     return (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError, RecursionError, pa.ArrowException)
 
 
+#: the most characters of what an error says quoted in a message (datasets' list of its feature types: ~280)
+SAID_LIMIT = 400
+_CLOSING = {"[": "]", "(": ")", "{": "}"}
+
+
 def _said(e: BaseException) -> str:
-    """The first line of what an error says (at most 200 characters), else its type's name."""
-    return str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+    """The first line of what an error says, else its type's name; one longer than :data:`SAID_LIMIT` cut
+    after the last item or sentence before it, ``...`` put there and the brackets it opened closed, so the
+    quote reads whole."""
+    line = str(e).splitlines()[0] if str(e).strip() else type(e).__name__
+    if len(line) <= SAID_LIMIT:
+        return line
+    head = line[:SAID_LIMIT]
+    cut = max(head.rfind(", "), head.rfind(". "), head.rfind("; "))
+    head = head[:cut + 1] if cut > 0 else head
+    opened: list[str] = []
+    for c in head:
+        if c in _CLOSING:
+            opened.append(_CLOSING[c])
+        elif opened and c == opened[-1]:
+            opened.pop()
+    return f"{head} ...{''.join(reversed(opened))}"
 
 
 def _from_file(path: Path) -> "datasets.Dataset":
     """The dataset of one ``.arrow`` file (memory-mapped) or ``.parquet`` file (read into memory, as
     ``datasets`` would into its cache, but writing nothing); a Parquet file whose features ``datasets``
-    cannot load is an error naming the column whose feature it cannot, or what is wrong with the metadata."""
+    cannot load is an error naming the column whose feature it cannot, or what is wrong with the metadata,
+    and one whose features ``datasets`` drops (:func:`_refuse_dropped_class_label`) an error naming the column."""
     if path.suffix.lower() != ".parquet":
         return datasets.Dataset.from_file(str(path))
     table = pq.read_table(path)
     try:
-        return datasets.Dataset(datasets.table.InMemoryTable(table))
+        ds = datasets.Dataset(datasets.table.InMemoryTable(table))
     except _load_errors() as e:
         fault = metadata_fault(table.schema.metadata)
         if fault is not None:
@@ -176,14 +196,32 @@ def _from_file(path: Path) -> "datasets.Dataset":
             raise
         raise fail(path, f"datasets cannot load the feature of column {column!r} ({said})",
                    f"give column {column!r} a feature datasets reads and {PARQUET_FIX}") from None
+    _refuse_dropped_class_label(path, table.schema, ds)
+    return ds
+
+
+def _refuse_dropped_class_label(path: Path, schema: "pa.Schema", ds: "datasets.Dataset") -> None:
+    """InputError naming the first column whose feature in the file's ``huggingface`` metadata is (or holds) a
+    ``ClassLabel`` where the column holds no class ids (the label names as text, say): ``datasets`` then drops
+    the ClassLabel without a word and reads the column as it is, so its labels would be read as task data."""
+    doc = metadata_document(schema.metadata)
+    read = ds.features.to_dict()
+    for name, f in (doc["info"]["features"] if doc is not None else {}).items():
+        if name in read and declares_class_label(f) and not declares_class_label(read[name]):
+            one = isinstance(f, dict) and f.get("_type") == "ClassLabel"
+            feature = "ClassLabel(names=[...])" if one else "List(ClassLabel(names=[...]))"
+            raise fail(path, f"column {name!r} holds {schema.field(name).type}, not the int64 class ids of the "
+                       f"{'ClassLabel' if one else 'ClassLabels'} its feature in the file's 'huggingface' metadata "
+                       "names: datasets reads the column as it is, the ClassLabel dropped",
+                       f"make them class ids with datasets (ds.cast_column({name!r}, {feature}) turns label names "
+                       f"into ids) and {PARQUET_FIX}")
 
 
 def _column_faults(table: "pa.Table") -> Iterator[tuple[str, str]]:
     """(column, what ``datasets`` said) of each column of ``table`` whose feature, in the table's
     ``huggingface`` schema metadata (one :func:`~annover.formats.hf.metadata_fault` finds nothing wrong
     with, or none), ``datasets`` cannot load alone with its column."""
-    said = (table.schema.metadata or {}).get(METADATA_KEY)
-    doc = json.loads(said) if said is not None else {"info": {"features": {}}}
+    doc = metadata_document(table.schema.metadata) or {"info": {"features": {}}}
     features = doc["info"]["features"]
     for i, name in enumerate(table.column_names):
         if name not in features:
@@ -287,8 +325,7 @@ def _batches(root: Path, ds: "datasets.Dataset", columns: list[str] | None = Non
         except StopIteration:
             return
         except (pa.ArrowException, OSError, ValueError) as e:
-            said = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-            raise fail(root, f"a data file of the dataset cannot be read as Arrow ({said})",
+            raise fail(root, f"a data file of the dataset cannot be read as Arrow ({_said(e)})",
                        "write the folder again with save_to_disk (a file was cut short or replaced)") from None
         yield batch
 
