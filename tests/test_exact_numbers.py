@@ -214,3 +214,16 @@ def test_pyarrow_reads_a_jsonl_table_unless_it_made_an_integer_beyond_64_bits_a_
     if fast:
         kept = json.loads(src.read_text().splitlines()[0])
         assert {k: table.column(k)[0].as_py() for k in row} == {k: kept[k] for k in row}
+
+
+@pytest.mark.parametrize("at", [0, -19, -10, -1, 1])
+def test_fits_64_bits_finds_a_run_of_19_digits_across_the_chunks_it_scans(at):
+    """The bytes are scanned a chunk at a time: a run over a chunk's end is found, a run of 18 is none."""
+    from annover.formats.text import _RUN_CHUNK
+
+    where = _RUN_CHUNK + at
+    data = bytearray(b" " * (2 * _RUN_CHUNK + 40))
+    data[where:where + 19] = b"9" * 19
+    assert not fits_64_bits(bytes(data))
+    data[where + 18] = ord(" ")
+    assert fits_64_bits(bytes(data))
