@@ -20,6 +20,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.json as pj
+
 import common
 
 #: the worker: reads a file per line of stdin with the reader the line names, prints its times as JSON
@@ -42,11 +47,6 @@ for line in sys.stdin:
 
 def inputs(data: Path, tmp: Path, floats: bool) -> dict[str, tuple[str, Path]]:
     """case -> (reader, file): the generated JSONL and the same rows as CSV (with a float column: ``floats``)."""
-    import numpy as np
-    import pyarrow as pa
-    import pyarrow.csv as pcsv
-    import pyarrow.json as pj
-
     table = pj.read_json(data / common.FLAT_JSONL)
     if floats:
         table = table.append_column("score", pa.array(np.random.default_rng(1).random(table.num_rows)))
