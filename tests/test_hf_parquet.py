@@ -200,3 +200,17 @@ def test_the_huggingface_metadata_is_parsed_once_a_snapshot(tmp_path, monkeypatc
     code, _, err = invoke("snapshot", "--from", str(tmp_path / "ok.parquet"), "-m", "once")
     assert code == (0 if metadata is None else InputError.exit_code), err
     assert hf._parsed.cache_info().misses == 1 and hf._parsed.cache_info().hits >= 1
+
+
+def test_a_class_label_on_a_column_of_label_names_in_an_arrow_file_is_refused_too(tmp_path, monkeypatch):
+    """An ``.arrow`` file (a save_to_disk shard) whose metadata names a ClassLabel for a text column: datasets
+    memory-maps it and drops that ClassLabel as it does a Parquet file's."""
+    features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=["neg", "pos"])})
+    datasets.Dataset.from_dict({"text": ["a"], "label": [0]}, features=features).to_parquet(str(tmp_path / "ids.parquet"))
+    table = pa.table({"text": ["a", "b"], "label": ["neg", "pos"]}).replace_schema_metadata(
+        pq.read_schema(tmp_path / "ids.parquet").metadata)
+    with pa.OSFile(str(tmp_path / "names.arrow"), "wb") as f, pa.ipc.new_stream(f, table.schema) as w:
+        w.write_table(table)
+    assert datasets.Dataset.from_file(str(tmp_path / "names.arrow")).features["label"] == datasets.Value("string")
+    err = _refused(tmp_path, monkeypatch, "names.arrow")
+    assert "column 'label' holds string" in err and "Dataset.save_to_disk" in err, err

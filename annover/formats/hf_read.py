@@ -181,9 +181,13 @@ def _from_file(path: Path) -> "datasets.Dataset":
     """The dataset of one ``.arrow`` file (memory-mapped) or ``.parquet`` file (read into memory, as
     ``datasets`` would into its cache, but writing nothing); a Parquet file whose features ``datasets``
     cannot load is an error naming the column whose feature it cannot, or what is wrong with the metadata,
-    and one whose features ``datasets`` drops (:func:`_refuse_dropped_class_label`) an error naming the column."""
+    and either file whose ClassLabel ``datasets`` drops (:func:`_refuse_dropped_class_label`) one naming the column."""
     if path.suffix.lower() != ".parquet":
-        return datasets.Dataset.from_file(str(path))
+        ds = datasets.Dataset.from_file(str(path))
+        with pa.memory_map(str(path)) as source:  # the features the file says, which datasets may have dropped
+            schema = pa.ipc.open_stream(source).schema
+        _refuse_dropped_class_label(path, schema, ds, "write the dataset again with Dataset.save_to_disk")
+        return ds
     table = pq.read_table(path)
     try:
         ds = datasets.Dataset(datasets.table.InMemoryTable(table))
@@ -196,11 +200,11 @@ def _from_file(path: Path) -> "datasets.Dataset":
             raise
         raise fail(path, f"datasets cannot load the feature of column {column!r} ({said})",
                    f"give column {column!r} a feature datasets reads and {PARQUET_FIX}") from None
-    _refuse_dropped_class_label(path, table.schema, ds)
+    _refuse_dropped_class_label(path, table.schema, ds, PARQUET_FIX)
     return ds
 
 
-def _refuse_dropped_class_label(path: Path, schema: "pa.Schema", ds: "datasets.Dataset") -> None:
+def _refuse_dropped_class_label(path: Path, schema: "pa.Schema", ds: "datasets.Dataset", fix: str) -> None:
     """InputError naming the first column whose feature in the file's ``huggingface`` metadata is (or holds) a
     ``ClassLabel`` where the column holds no class ids (the label names as text, say): ``datasets`` then drops
     the ClassLabel without a word and reads the column as it is, so its labels would be read as task data."""
@@ -214,7 +218,7 @@ def _refuse_dropped_class_label(path: Path, schema: "pa.Schema", ds: "datasets.D
                        f"{'ClassLabel' if one else 'ClassLabels'} its feature in the file's 'huggingface' metadata "
                        "names: datasets reads the column as it is, the ClassLabel dropped",
                        f"make them class ids with datasets (ds.cast_column({name!r}, {feature}) turns label names "
-                       f"into ids) and {PARQUET_FIX}")
+                       f"into ids) and {fix}")
 
 
 def _column_faults(table: "pa.Table") -> Iterator[tuple[str, str]]:
