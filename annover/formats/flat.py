@@ -154,8 +154,9 @@ def is_canonical_row(row: dict) -> bool:
 
 
 def read_jsonl_table(path: Path) -> "pa.Table | None":
-    """A JSONL of flat rows read by pyarrow (fast); None when it holds Label Studio tasks
-    or pyarrow cannot read it (the Python reader then gives the precise error)."""
+    """A JSONL of flat rows read by pyarrow (fast), the file read once; None when it holds Label Studio tasks,
+    pyarrow cannot read it (the Python reader then gives the precise error) or made a float of 2**63 or more
+    in size, which may be an integer beyond 64 bits (the Python reader keeps it exact or refuses it)."""
     with path.open("rb") as f:
         first = next((line for line in f if line.strip()), b"")
     try:  # UTF-8 as the file must be (json.loads of bytes would guess UTF-16 from a NUL)
