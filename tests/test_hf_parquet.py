@@ -206,7 +206,8 @@ def test_a_class_label_on_a_column_of_label_names_in_an_arrow_file_is_refused_to
     """An ``.arrow`` file (a save_to_disk shard) whose metadata names a ClassLabel for a text column: datasets
     memory-maps it and drops that ClassLabel as it does a Parquet file's."""
     features = datasets.Features({"text": datasets.Value("string"), "label": datasets.ClassLabel(names=["neg", "pos"])})
-    datasets.Dataset.from_dict({"text": ["a"], "label": [0]}, features=features).to_parquet(str(tmp_path / "ids.parquet"))
+    ids = datasets.Dataset.from_dict({"text": ["a"], "label": [0]}, features=features)
+    ids.to_parquet(str(tmp_path / "ids.parquet"))
     table = pa.table({"text": ["a", "b"], "label": ["neg", "pos"]}).replace_schema_metadata(
         pq.read_schema(tmp_path / "ids.parquet").metadata)
     with pa.OSFile(str(tmp_path / "names.arrow"), "wb") as f, pa.ipc.new_stream(f, table.schema) as w:
