@@ -435,3 +435,38 @@ def test_report_of_many_labels_and_long_keys_reads_on_a_desktop_a_phone_and_pape
         finally:
             browser.close()
     assert requests == [out.as_uri()]
+
+
+@pytest.mark.parametrize("partition", [None, 7], ids=["one-part", "parts"])
+def test_report_pages_from_the_touched_tasks_alone_are_those_of_the_whole_diff(loop_repo, tmp_path, monkeypatch,
+                                                                             partition):
+    """The report asks the diff for what its page shows alone (``summary=False``: the tasks whose
+    answers differ and the transitions; no counts, no model's agreement with the labels): its pages
+    are byte for byte those written from the whole diff, the tasks that differ found in one part or,
+    from ``PARTITION_TASKS`` on, in several."""
+    from annover.diffing import answers
+
+    if partition:
+        monkeypatch.setattr(answers, "PARTITION_TASKS", partition)
+    whole_diff, asked = type(loop_repo).diff, []
+
+    def whole(self, *a, summary=True, **k):
+        asked.append(summary)
+        return whole_diff(self, *a, **k)
+    for spec in ("HEAD", "v1..v3", "v2"):
+        name = spec.replace(".", "-")
+        loop_repo.report(spec, tmp_path / f"lean-{name}.html")
+        with monkeypatch.context() as m:
+            m.setattr(type(loop_repo), "diff", whole)
+            loop_repo.report(spec, tmp_path / f"whole-{name}.html")
+        assert (tmp_path / f"lean-{name}.html").read_bytes() == (tmp_path / f"whole-{name}.html").read_bytes(), spec
+    assert asked == [False] * 3
+    for a, b in (("v1", "v2"), ("v2", "v3"), ("v1", "v3"), ("v3", "v1"), ("v2", "v2")):
+        for policy in ("latest", "majority", "ground-truth"):
+            full = loop_repo.diff(a, b, transitions=True, policy=policy)
+            lean = loop_repo.diff(a, b, transitions=True, policy=policy, summary=False)
+            assert lean.touched.equals(full.touched) and lean.transitions == full.transitions, (a, b, policy)
+        assert len(lean.touched) == (0 if a == b else full.summary["tasks"]["with_annotation_changes"])
+        with pytest.raises(annover.errors.UsageError, match="summary=False"):
+            lean.rows
+        assert "tasks" not in lean.summary and lean.summary["a"]["rev"] == a

@@ -530,3 +530,28 @@ def diff_answers(con: Any, spec: Spec, a: Source, b: Source, opts: Options, rena
         return _diff_found(spec, touched_in_memory(spec, ta, tb), opts, renames)
     return _diff_found(spec, touched(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"),
                                      prefix), opts, renames)
+
+
+def _keys_found(spec: Spec, found: "tuple[pa.Table, pa.Table] | None") -> "pa.Array":
+    """The keys of the tasks of :func:`touched`'s rows, as :func:`_diff_found` gives them."""
+    return pa.array([], pa.string()) if found is None else pairing.task_keys(pairing.coded(spec, found))
+
+
+def tasks_touched(con: Any, spec: Spec, a: Source, b: Source, prefix: str) -> "pa.Array":
+    """:attr:`TableDiff.touched` of :func:`diff_answers` (the same keys, in the same order) and
+    nothing else: the rows that differ are found as there, neither counted nor matched by shape."""
+    if a.hashed and b.hashed:
+        parts = touched_by_stored_hash(con, spec, a, b, prefix)
+        if parts is None:
+            return pa.array([], pa.string())
+        try:
+            return pa.concat_arrays(_on_threads([lambda i=i: _keys_found(spec, touched_in_memory(spec, *parts.read(i)))
+                                                 for i in range(len(parts.keys))]))
+        finally:
+            with parts.lock:
+                parts.con = None  # the diff's connection closes with it
+    ta, tb = a.in_memory(), b.in_memory()
+    if ta is not None and tb is not None:
+        return _keys_found(spec, touched_in_memory(spec, ta, tb))
+    return _keys_found(spec, touched(con, spec, a.register(con, f"{prefix}_a"), b.register(con, f"{prefix}_b"),
+                                     prefix))

@@ -263,9 +263,9 @@ def diff_versions(store: ObjectStore, version_a: Version, version_b: Version, *,
     va, vb = version_a, version_b
     parts = _Parts(store, fast)
     todo: dict[tuple[str, str | None], tuple] = {}
-    for name in TABLES:
+    for name in TABLES if opts.summary else ("annotations",):  # without it, the touched tasks alone
         todo[name, None] = (name, va.snapshot(name), vb.snapshot(name))
-    for mv in sorted(set(va.model_versions) & set(vb.model_versions)):
+    for mv in sorted(set(va.model_versions) & set(vb.model_versions)) if opts.summary else ():
         todo["predictions", mv] = ("predictions", va.snapshot("predictions", mv), vb.snapshot("predictions", mv))
     reads = {k: (name, parts.to_read(sa, sb), parts.hashed(sa, sb)) for k, (name, sa, sb) in todo.items()}
     refs = {r.oid: r for _, found, _ in reads.values() if found for r in found[0].refs() + found[1].refs()}
@@ -280,14 +280,16 @@ def diff_versions(store: ObjectStore, version_a: Version, version_b: Version, *,
     pairs = {k: sources(*v) for k, v in reads.items()}
     warnings: list[str] = []
     ca, cb = va.config_ref, vb.config_ref
+    whole = opts.summary  # else the stats, configs and source data are not read: nothing counts them
     plan = Plan(
-        a={"rev": rev_a, "id": va.id}, b={"rev": rev_b, "id": vb.id}, stats_a=_stats(store, va),
-        stats_b=_stats(store, vb), tasks=pairs["tasks", None], annotations=pairs["annotations", None],
+        a={"rev": rev_a, "id": va.id}, b={"rev": rev_b, "id": vb.id}, stats_a=_stats(store, va) if whole else {},
+        stats_b=_stats(store, vb) if whole else {}, tasks=pairs.get(("tasks", None)),
+        annotations=pairs["annotations", None],
         predictions={k[1]: v for k, v in pairs.items() if k[0] == "predictions"},
         mv_a=va.model_versions, mv_b=vb.model_versions,
-        config_a=_config_text(store, va), config_b=_config_text(store, vb),
+        config_a=_config_text(store, va) if whole else None, config_b=_config_text(store, vb) if whole else None,
         config_changed=(ca.oid if ca else None) != (cb.oid if cb else None),
-        source=_source_data(store, va, vb, (rev_a, rev_b), warnings),
+        source=_source_data(store, va, vb, (rev_a, rev_b), warnings) if whole else None,
         whole=_Whole(parts, {"a": va, "b": vb}), parts=parts.counts, warnings=warnings,
     )
     with verifying(located):

@@ -66,6 +66,10 @@ class Options:
     #: keep the rows read for the row table (up to :data:`annover.diffing.answers.KEEP_ROWS`);
     #: False: hold none (a summary of a large diff in less memory), the row table reads them again
     keep_rows: bool = True
+    #: False: find only the tasks whose answers differ (``DiffResult.touched``) and, with
+    #: ``transitions``, the transitions: what ``annover report`` shows of a diff. Nothing is
+    #: counted, no model's agreement computed, no row table kept (``summary`` and ``rows`` refused)
+    summary: bool = True
 
     def check(self) -> "Options":
         for name in ("iou_threshold", "overlap_threshold"):
@@ -107,12 +111,16 @@ class DiffResult:
 
     @property
     def identical(self) -> bool:
+        if "identical" not in self.summary:
+            raise UsageError("this diff ran without its summary (summary=False): it counted nothing",
+                             "run the diff again without summary=False")
         return bool(self.summary["identical"])
 
     def __repr__(self) -> str:
         a, b, t = self.summary.get("a", {}), self.summary.get("b", {}), self.summary.get("tasks", {})
         counts = ", ".join(f"{k}={v}" for k, v in t.items())
-        return f"DiffResult({a.get('rev')!r} -> {b.get('rev')!r}, identical={self.identical}, tasks: {counts})"
+        return f"DiffResult({a.get('rev')!r} -> {b.get('rev')!r}, identical={self.summary.get('identical')}, " \
+               f"tasks: {counts})"
 
     def _repr_html_(self) -> str:
         """In a notebook: the counts (tasks, answers, regions, skips: before, after, added, removed,
@@ -135,7 +143,7 @@ class DiffResult:
                       html_table(["control", "from", "to", "answers"], relabels, limit=10, more="summary['relabels']")]
         parts.append(html_notes(s.get("warnings") or [], "warning"))
         touched = (s.get("tasks") or {}).get("with_annotation_changes")
-        return html_block(f"diff {_side(a)} → {_side(b)}", *parts, sub="identical" if self.identical else
+        return html_block(f"diff {_side(a)} → {_side(b)}", *parts, sub="identical" if s.get("identical") else
                           f"{touched} task(s) with changed answers; .rows: the row-level table"
                           if touched is not None else ".rows: the row-level table")
 

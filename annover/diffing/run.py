@@ -9,14 +9,15 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover._runtime import no_gc
 from annover.diffing import sql
-from annover.diffing.answers import TableDiff, diff_answers
+from annover.diffing.answers import TableDiff, diff_answers, tasks_touched
 from annover.diffing.config import UNCHANGED, config_warnings, diff_config
 from annover.diffing.describe import sorted_rows, tuples_table
 from annover.diffing.plan import Compared, Plan, WholeTables
-from annover.diffing.result import DiffResult, Options
+from annover.diffing.result import SCHEMA, DiffResult, Options
 from annover.diffing.sources import ANN, PRED
 from annover.diffing.summary import summary
 from annover.diffing.tasks import TaskDiff, diff_tasks
+from annover.errors import UsageError
 from annover.store.duck import cursor, fetch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -64,10 +65,27 @@ def transitions(con: Any, whole: WholeTables, touched: "pa.Array", policy: str) 
     return {"policy": policy, "controls": controls}
 
 
+def _no_rows() -> "pa.Table":
+    raise UsageError("this diff ran without its summary (summary=False): it has no row table",
+                     "run the diff again without summary=False")
+
+
+def _touched_only(con: Any, plan: Plan, opts: Options) -> DiffResult:
+    """``opts.summary`` False: the tasks whose answers differ and the transitions, no more (what
+    the report shows of a diff: the counts, the tasks' and predictions' diffs and the models'
+    agreement with the labels are not made)."""
+    touched = tasks_touched(con, ANN, *plan.annotations, "ann") if plan.annotations else pa.array([], pa.string())
+    trans = transitions(con, plan.whole, touched, opts.policy) if opts.transitions else None
+    out = {"schema": SCHEMA, "a": plan.a, "b": plan.b, "options": opts.to_json(), "warnings": list(plan.warnings)}
+    return DiffResult(out, _no_rows, trans, touched)
+
+
 def run(plan: Plan, opts: Options) -> DiffResult:
     """Compare what the plan names; the row table is built when first asked for."""
     con = cursor(ordered=False)  # every result is keyed or sorted later
     try:
+        if not opts.summary:
+            return _touched_only(con, plan, opts)
         found = _compare(con, plan, opts)
         out = summary(con, plan, opts, found)
         out["warnings"] = found.warnings + plan.warnings

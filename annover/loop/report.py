@@ -77,7 +77,7 @@ def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None)
     changes, before = None, None
     if prev_ann is not None:  # first: the diff's work is done before the session's tables are made
         say("changes since " + api.name_of(repo, prev))
-        changes = repo.diff(prev.id, cur.id, transitions=True)
+        changes = repo.diff(prev.id, cur.id, transitions=True, summary=False)  # what the page shows of it
         # an answer's label can have changed only in a task whose rows did
         before = prev_ann if changes.touched is None else \
             prev_ann.filter(pc.is_in(prev_ann.column("task_key"), value_set=changes.touched))

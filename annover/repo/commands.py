@@ -421,12 +421,15 @@ class Repo(RepoCore):
 
     def diff(self, a: str, b: str | None = None, *, iou_threshold: float | None = None,
              overlap_threshold: float | None = None, policy: str | None = None, transitions: bool = False,
-             fast: bool = True, tasks: list[str] | None = None, keep_rows: bool = True) -> DiffResult:
+             fast: bool = True, tasks: list[str] | None = None, keep_rows: bool = True,
+             summary: bool = True) -> DiffResult:
         """``annover diff A B``: what changed from version ``a`` to version ``b`` (default HEAD); reads only the
         Parquet parts the two do not share (``fast=False`` compares every part, for checking).
         With ``tasks`` (task keys), only what changed of those tasks (``annover diff --task``).
         ``keep_rows=False``: hold none of the rows read for ``.rows`` (the summary of a large
-        diff in less memory; ``.rows``, if asked for, reads them again).
+        diff in less memory; ``.rows``, if asked for, reads them again). ``summary=False``: only
+        ``.touched`` (the tasks whose answers differ) and ``.transitions``, what ``annover report``
+        shows; nothing counted (``.summary`` names the sides alone, ``.rows`` is refused).
 
         A threshold or policy left None is the diff's default (``annover.diffing.DEFAULT_IOU``,
         ``DEFAULT_OVERLAP``, ``DEFAULT_POLICY``: what ``annover diff`` uses). ``a`` may be a range
@@ -437,7 +440,7 @@ class Repo(RepoCore):
         """
         a, b = diff_range(a, b)
         given = {"iou_threshold": iou_threshold, "overlap_threshold": overlap_threshold, "policy": policy}
-        options = diffing.Options(transitions=transitions, keep_rows=keep_rows,
+        options = diffing.Options(transitions=transitions, keep_rows=keep_rows, summary=summary,
                                   **{k: v for k, v in given.items() if v is not None})
         va, vb = (self.version(v) for v in self.resolve_all(a, b))
         if tasks is not None:

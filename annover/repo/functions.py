@@ -184,11 +184,12 @@ def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | 
 
 def diff(a: str, b: str | None = None, *, repo: RepoLike = None, iou_threshold: float | None = None,
          overlap_threshold: float | None = None, policy: str | None = None, transitions: bool = False,
-         fast: bool = True, tasks: list[str] | None = None, keep_rows: bool = True) -> DiffResult:
+         fast: bool = True, tasks: list[str] | None = None, keep_rows: bool = True,
+         summary: bool = True) -> DiffResult:
     """``annover diff A B``: what changed from version ``a`` to ``b`` (default HEAD); see
     :meth:`Repo.diff`. ``policy``, ``iou_threshold``, ``overlap_threshold``, ``transitions``
     and ``tasks`` are ``--policy``, ``--iou-threshold``, ``--overlap-threshold``,
-    ``--transitions`` and ``--task``.
+    ``--transitions`` and ``--task``; ``summary=False``: the touched tasks and transitions alone.
 
     Returns a ``DiffResult``: ``.summary`` (a dict; ``.to_json()`` is what ``--json`` prints),
     ``.rows`` (a ``pyarrow.Table``, one row per change), ``.identical``; nothing is printed.
@@ -198,7 +199,8 @@ def diff(a: str, b: str | None = None, *, repo: RepoLike = None, iou_threshold: 
         d.summary["tasks"], d.rows.to_pandas().head()
     """
     return open_repo(repo).diff(a, b, iou_threshold=iou_threshold, overlap_threshold=overlap_threshold,
-                                policy=policy, transitions=transitions, fast=fast, tasks=tasks, keep_rows=keep_rows)
+                                policy=policy, transitions=transitions, fast=fast, tasks=tasks, keep_rows=keep_rows,
+                                summary=summary)
 
 
 def export(rev: str, fmt: str, out: str | Path, *, repo: RepoLike = None, table: str = "annotations",
