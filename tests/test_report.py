@@ -355,6 +355,52 @@ def test_report_builds_the_version_s_ratings_once_for_agreement_and_suspects(loo
                                         limit=report.SUSPECTS_SHOWN).to_json()
 
 
+def test_report_scores_each_model_in_the_session_agreement_built(loop_repo, monkeypatch):
+    """Each model's eval runs in the report's session: the labels it resolves and the answers'
+    regions are made once for all the models (agreement made the ratings and the regions already;
+    each model's eval made its own of both), and each model's figures are those of eval alone."""
+    from annover.loop import queries as Q
+    from annover.loop.evaluate import evaluate
+
+    report.collect(loop_repo, "HEAD")  # the older versions' agreement now in the per-user cache
+    made: list[str] = []
+    make = Q.Session.make
+    monkeypatch.setattr(Q.Session, "make", lambda self, name, sql: (made.append(name), make(self, name, sql))[1])
+    data = report.collect(loop_repo, "HEAD")
+    models = sorted(loop_repo.show("HEAD").model_versions)
+    assert len(models) == 2 and made.count("regions") == made.count("ratings") == made.count("eres") == 1, made
+    monkeypatch.setattr(Q.Session, "make", make)
+    ann, preds = loop_repo.load("HEAD", "annotations"), loop_repo.load("HEAD", "predictions")
+    assert data["models"][models[0]]["controls"]["sentiment"]["tasks"] > 0
+    assert data["models"] == {mv: evaluate(ann, preds, mv).to_json() for mv in models}
+
+
+def test_eval_in_a_shared_session_gives_each_model_and_policy_the_figures_of_eval_alone(loop_repo, tmp_path):
+    """Boxes of three annotators and a model, of one annotator and a model, sentiment and spans of
+    two models: models scored one after the other in a session that agreement worked in, under
+    each policy in turn, give eval's figures alone (its labels resolved again for each policy)."""
+    from annover.loop import queries as Q
+    from annover.loop.agreement import agreement
+    from annover.loop.evaluate import evaluate
+    from tests.conftest import shared_corpus
+
+    corpus, repos = shared_corpus("label-studio"), [loop_repo]
+    for name in ("evalme_bbox_multi", "sdk_bbox_reviews_predictions"):
+        repos.append(annover.init(tmp_path / name))
+        repos[-1].snapshot(str(corpus / f"{name}.json"), config=str(corpus / f"{name}.xml"), message=name)
+    kinds = set()
+    for repo in repos:
+        ann, preds = repo.load("HEAD", "annotations"), repo.load("HEAD", "predictions")
+        with Q.Session() as s:
+            agreement(ann, session=s)
+            for policy in ("ground-truth", "latest", "majority", "ground-truth"):
+                for mv in sorted(repo.show("HEAD").model_versions):
+                    alone = evaluate(ann, preds, mv, policy).to_json()
+                    assert evaluate(ann, preds, mv, policy, session=s).to_json() == alone, (repo.root, mv, policy)
+                    kinds |= {c["kind"] for c in alone["controls"].values()}
+    assert kinds == {"classification", "regions"}
+
+
 def test_report_drift_takes_the_label_counts_the_versions_stats_keep(loop_repo, monkeypatch):
     """Drift is of the (control, annotator, label) counts each version's stats keep: no table is
     counted again, and the figures are those of counting both tables."""

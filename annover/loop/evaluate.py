@@ -77,10 +77,10 @@ def check_model(predictions: "pa.Table | None", model: str) -> None:
 def _classification(s: Q.Session, res: EvalResult) -> None:
     pairs = s.fetch("""
         SELECT r.from_name, r.label AS t, p.label AS p, count(*) AS n
-        FROM res AS r JOIN best AS p ON r.task_key = p.task_key AND r.from_name = p.from_name
+        FROM eres AS r JOIN ebest AS p ON r.task_key = p.task_key AND r.from_name = p.from_name
         GROUP BY ALL ORDER BY ALL""").to_pylist()
-    labeled = dict(s.con.execute("SELECT from_name, count(*) FROM res GROUP BY 1").fetchall())
-    predicted = dict(s.con.execute("SELECT from_name, count(*) FROM best GROUP BY 1").fetchall())
+    labeled = dict(s.con.execute("SELECT from_name, count(*) FROM eres GROUP BY 1").fetchall())
+    predicted = dict(s.con.execute("SELECT from_name, count(*) FROM ebest GROUP BY 1").fetchall())
     controls = sorted({p["from_name"] for p in pairs} | set(labeled) | set(predicted))
     for ctl in controls:
         mine = [{**p, "t": Q.shown(p["t"]), "p": Q.shown(p["p"]), "t_labels": Q.split(p["t"]),
@@ -145,15 +145,16 @@ def _regions(s: Q.Session, res: EvalResult, thresholds: tuple[float, ...]) -> No
     gold = s.fetch(Q.resolved_regions_sql("regions")).to_pydict()
     pred = s.fetch(f"""
         WITH pick AS (SELECT task_key, prediction_key FROM (
-                         SELECT task_key, prediction_key, max(score) AS score FROM preds GROUP BY ALL)
+                         SELECT task_key, prediction_key, max(score) AS score FROM epreds GROUP BY ALL)
                       QUALIFY row_number() OVER (PARTITION BY task_key ORDER BY score DESC NULLS LAST, prediction_key) = 1)
-        SELECT p.task_key, p.region_key, p.from_name, p.labels, p.value, {s.column('preds', 'region', 'p.')} FROM preds AS p JOIN pick USING (task_key, prediction_key)
+        SELECT p.task_key, p.region_key, p.from_name, p.labels, p.value, {s.column('epreds', 'region', 'p.')}
+        FROM epreds AS p JOIN pick USING (task_key, prediction_key)
         WHERE {Q.answered("p.", shape=True, skips=False)}""").to_pydict()
     if not gold["task_key"] and not pred["task_key"]:
         return
     g, p = _shape_regions(gold), _shape_regions(pred)
     controls = sorted(set(gold["from_name"]) | set(pred["from_name"]))
-    ran = {r[0] for r in s.con.execute("SELECT DISTINCT task_key FROM preds").fetchall()}
+    ran = {r[0] for r in s.con.execute("SELECT DISTINCT task_key FROM epreds").fetchall()}
     # a task nobody answered (or only skipped) is not labeled: its predicted regions are not false positives
     labeled = {r[0] for r in s.con.execute("SELECT DISTINCT task_key FROM ann WHERE NOT coalesce(was_cancelled, false)")
                .fetchall()}
@@ -195,24 +196,45 @@ def _regions(s: Q.Session, res: EvalResult, thresholds: tuple[float, ...]) -> No
         res.notes.append(f"regions: {unseen} labeled task(s) the model made no prediction for are not counted")
 
 
+def _score(s: Q.Session, annotations: "pa.Table", preds: "pa.Table", policy: str, thresholds: tuple[float, ...],
+           res: EvalResult) -> None:
+    """Score ``preds`` (one model's) in session ``s``: the labels resolved by ``policy`` and the
+    answers' regions are made once in a session for all the models scored in it (the report's,
+    where agreement made the ratings and the regions already)."""
+    s.add(ann=annotations)
+    s.put(epreds=preds)
+    if s.made.get("eres") != ("resolved", "ann", policy):
+        ratings = "ratings" if s.made.get("ratings") == ("ratings", "ann") else f"({Q.ratings_sql(s, 'ann')})"
+        s.make("eres", Q.resolved(ratings, policy))
+        s.made["eres"] = ("resolved", "ann", policy)
+    Q.build_best(s, "epreds", "ebest")
+    Q.build_regions(s, "ann", "regions")
+    _classification(s, res)
+    _regions(s, res, thresholds)
+
+
 def evaluate(annotations: "pa.Table", predictions: "pa.Table", model: str, policy: str = DEFAULT_POLICY,
-             thresholds: tuple[float, ...] = THRESHOLDS, tasks: list[str] | None = None) -> EvalResult:
+             thresholds: tuple[float, ...] = THRESHOLDS, tasks: list[str] | None = None, *,
+             session: Q.Session | None = None) -> EvalResult:
     """Model version ``model``'s predictions against the labels resolved by ``policy`` (see the module);
-    ``tasks``: only these task keys (the tasks two models both predicted, say)."""
+    ``tasks``: only these task keys (the tasks two models both predicted, say); ``session``: a
+    session to work in (``annotations`` registered as ``ann``), whose labels and regions the next
+    model scored in it reuses, as do agreement's ratings and regions there (the report's)."""
     check_model(predictions, model)
     Options(policy=policy).check()
     res = EvalResult(model, policy)
     preds = predictions.filter(pc.equal(predictions.column("model_version"), model))
     if tasks is not None:
+        if session is not None:
+            raise ValueError("evaluate: tasks= and session= together")  # the session's ann is the whole table
         keep = pa.array(tasks, pa.string())
         annotations = annotations.filter(pc.is_in(annotations.column("task_key"), value_set=keep))
         preds = preds.filter(pc.is_in(preds.column("task_key"), value_set=keep))
-    with Q.Session(ann=annotations, preds=preds) as s:
-        s.make("res", Q.resolved(f"({Q.ratings_sql(s, 'ann')})", policy))
-        Q.build_best(s, "preds", "best")
-        Q.build_regions(s, "ann", "regions")
-        _classification(s, res)
-        _regions(s, res, thresholds)
+    if session is None:
+        with Q.Session() as s:
+            _score(s, annotations, preds, policy, thresholds, res)
+    else:
+        _score(session, annotations, preds, policy, thresholds, res)
     if not res.controls:
         res.notes.append("no control has both labels and predictions of this model")
     return res

@@ -239,6 +239,13 @@ class Session:
             self.con.register(name, t)
             self.tables[name] = t
 
+    def put(self, **tables: "pa.Table") -> None:
+        """Register Arrow tables by name, each in place of the one the session held by that name
+        (a table of one model's predictions, then the next model's)."""
+        for name, t in tables.items():
+            self.con.register(name, t)
+            self.tables[name] = t
+
     def make(self, name: str, sql: str) -> None:
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS {sql}")
         self.made.pop(name, None)

@@ -81,13 +81,13 @@ def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None)
         # an answer's label can have changed only in a task whose rows did
         before = prev_ann if changes.touched is None else \
             prev_ann.filter(pc.is_in(prev_ann.column("task_key"), value_set=changes.touched))
-    with Q.Session() as s:  # the version's ratings, built for agreement, are the suspects' too
+    with Q.Session() as s:  # the version's ratings and regions, built for agreement, are eval's and the suspects' too
         say("agreement")
         data["agreement"] = agreement(ann, labels, session=s).to_json()
         data["models"] = {}
         for mv in sorted(cur.model_versions):
             say(f"model {mv}")
-            data["models"][mv] = evaluate(ann, preds, mv).to_json()
+            data["models"][mv] = evaluate(ann, preds, mv, session=s).to_json()
         say("suspects")
         data["suspects"] = suspects(ann, preds, before, since=api.name_of(repo, prev) if prev_ann is not None else None,
                                     limit=SUSPECTS_SHOWN, session=s).to_json()
