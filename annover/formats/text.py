@@ -314,9 +314,6 @@ def read_jsonl(path: Path) -> list[Any]:
     return rows
 
 
-    return ""
-
-
 def first_jsonl(path: Path) -> Any:
     """The JSON value of the first non-blank line of ``path``, None where there is none or it is no JSON
     (its reader then says what is wrong)."""
