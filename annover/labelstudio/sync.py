@@ -146,10 +146,8 @@ def export_tasks(client: Client, project: Project, *, view: int | None = None,
         _wait_for_export(client, project, snap, poll)
         raw = _download(client, project, eid, progress)
     finally:
-        try:
-            client.raw("DELETE", f"api/projects/{project.id}/exports/{eid}", what="removing the export", retries=0)
-        except AnnoverError:
-            pass  # a leftover export file on the server is harmless
+        _delete_export(client, project, eid)
+    _drop_stale_exports(client, project, parse_time(str(snap["created_at"])))
     progress(f"reading the export ({_mb(len(raw))})")
     try:
         tasks = json.loads(raw)
@@ -159,6 +157,35 @@ def export_tasks(client: Client, project: Project, *, view: int | None = None,
     if not isinstance(tasks, list):
         raise LabelStudioError(f"the export of project {project.id} is not a list of tasks", "retry")
     return Export(tasks, parse_time(str(snap["created_at"])), raw)
+
+
+def _delete_export(client: Client, project: Project, eid: int) -> None:
+    try:
+        client.raw("DELETE", f"api/projects/{project.id}/exports/{eid}", what="removing the export", retries=0)
+    except AnnoverError:
+        pass  # left on the server: a later pull removes it (_drop_stale_exports)
+
+
+def _drop_stale_exports(client: Client, project: Project, began: _dt.datetime) -> None:
+    """Remove the exports pulls left on the server: Label Studio Community makes an export while
+    it answers the request asking for it, so a pull cut short then (Ctrl-C, a lost connection)
+    never learns its id, and the export, a copy of the project, would stay. Only those begun
+    twice ``ANNOVER_LS_TIMEOUT`` before this pull's (``began``, the server's clock) go: a pull
+    still waiting for or downloading its own is not disturbed."""
+    try:
+        exports = client.raw("GET", f"api/projects/{project.id}/exports/", what="listing the project's exports")
+    except AnnoverError:
+        return
+    limit = began - _dt.timedelta(seconds=2 * client.timeout)
+    for e in exports if isinstance(exports, list) else []:
+        if (isinstance(e, dict) and e.get("title") == EXPORT_TITLE and isinstance(e.get("id"), int)
+                and isinstance(e.get("created_at"), str)):
+            try:
+                stale = parse_time(e["created_at"]) < limit
+            except ValueError:
+                continue
+            if stale:
+                _delete_export(client, project, int(e["id"]))
 
 
 def _changed_view(client: Client, project: Project, since: str) -> int:
