@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import urllib.parse
 from collections import Counter
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from annover.formats.text import refuse_special
 from annover.formats.validate import Where, check_results
 from annover.labelstudio.client import ENV_DOCUMENT_ROOT, Client, Project
 from annover.model.config import ConfigObject, LabelingConfig
-from annover.store.versions import check_has_model
+from annover.store.versions import check_has_model, models_named
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -545,9 +546,21 @@ def push_sample(client: Client, dataset: str | int, repo: "Repo", rev: str, keys
     # the version first: a model it has no predictions of is said without asking the server
     src, preds = read_sample(repo, rev, keys, key, model, annotations, name or f"sample of version {rev}")
     project, cfg, local = _target(client, dataset, None)
-    return deliver(client, project, cfg, src, preds, key=key, local=local, what=f"the predictions of {model}",
-                   annotations=annotations, validate=validate, dry_run=dry_run, batch_size=batch_size,
-                   progress=progress, preds_checked=True)
+    r = deliver(client, project, cfg, src, preds, key=key, local=local, what=f"the predictions of {model}",
+                annotations=annotations, validate=validate, dry_run=dry_run, batch_size=batch_size,
+                progress=progress, preds_checked=True)
+    if model is None and repo.show(rev).model_versions:
+        r.notes.append(_no_model_note(repo.show(rev).model_versions, name or f"the sample of version {rev}", dry_run))
+    return r
+
+
+def _no_model_note(models: list[str], name: str, dry_run: bool) -> str:
+    """A sample drawn without a model (``random``, ``unlabeled``, a keys file) sends no predictions,
+    though its version may hold some: bootstrapping a round with them needs ``--predictions``."""
+    pick = shlex.quote(models[0]) if len(models) == 1 and models[0] else "MODEL_VERSION"
+    return (f"{'would send' if dry_run else 'sent'} no predictions: {name} names no model; its version holds predictions of "
+            f"{models_named(models)}: send them as pre-annotations with --predictions {pick}"
+            + ("" if len(models) == 1 else " (one of those)"))
 
 
 def read_sample(repo: "Repo", rev: str, keys: list[str], key: str | None, model: str | None,
