@@ -134,6 +134,20 @@ class NotFoundError(AnnoverError):
     exit_code = 14
 
 
+class InterruptedPartway(KeyboardInterrupt):
+    """A Ctrl-C after part of the work reached a server (some of a push's batches): a
+    KeyboardInterrupt still (exit 130, ``except KeyboardInterrupt`` catches it), which says
+    what was done and how to finish, where a plain one leaves the user guessing."""
+
+    def __init__(self, message: str, hint: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} — {self.hint}"
+
+
 #: Exit codes as documented in the README; a test keeps both in step.
 EXIT_CODES: dict[int, str] = {
     0: "success (also: nothing changed, nothing to do)",

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from annover._lazy import lazy
-from annover.errors import AnnoverError, NotARepoError, NotFoundError, NotWritableError
+from annover.errors import AnnoverError, InterruptedPartway, NotARepoError, NotFoundError, NotWritableError
 
 if TYPE_CHECKING:  # pragma: no cover
     import difflib
@@ -177,8 +177,10 @@ def run(argv: list[str] | None = None) -> int:
             raise  # the traceback of the refused write (its OSError, the cause) for ANNOVER_DEBUG
         click.echo(safe(f"Error: {e}", lines=True), err=True)
         return e.exit_code
-    except (KeyboardInterrupt, Interrupted):
-        click.echo("Interrupted.", err=True)
+    except (KeyboardInterrupt, Interrupted) as e:
+        partway = e if isinstance(e, InterruptedPartway) else e.__cause__
+        said = f"Interrupted: {partway}" if isinstance(partway, InterruptedPartway) else "Interrupted."
+        click.echo(safe(said), err=True)
         return 130
     except BrokenPipeError:  # the reader left: nothing more to write, and nothing at exit's flush either
         with contextlib.suppress(OSError, ValueError):

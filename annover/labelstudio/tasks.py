@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Protocol
 
 from annover._lazy import lazy
-from annover.errors import InputError, NotFoundError, RevisionError, UsageError
+from annover.errors import InputError, InterruptedPartway, NotFoundError, RevisionError, UsageError
 from annover.formats.label_studio import ANNOTATION_SERVER_FIELDS as ANSWER_FIELDS
 from annover.formats.label_studio import PREDICTION_SERVER_FIELDS as PREDICTION_FIELDS
 from annover.formats.label_studio import TASK_SERVER_FIELDS, RecordError, task_key_of, to_tasks
@@ -787,16 +787,24 @@ def _plan(client: Client, project: Project, keyed: dict[str, dict], preds: dict[
 
 def _send(client: Client, project: Project, new: list[dict], attach: list[dict], batch_size: int,
           result: PushResult, progress: PushProgress) -> None:
-    """Import the new tasks, then the predictions of tasks already there, in batches."""
+    """Import the new tasks, then the predictions of tasks already there, in batches. A Ctrl-C
+    after some batches says how many went, and that the same push sends the rest."""
     done = 0
-    for batch in batches(new, max(1, batch_size), MAX_BATCH_BYTES):
-        progress("sending tasks", done, len(new))
-        r = client.call(f"sending {len(batch)} task(s) to {project.title!r}", client.sdk.projects.import_tasks,
-                        id=project.id, request=batch, return_task_ids=True,
-                        request_options={"max_retries": 0, "timeout_in_seconds": client.timeout})
-        result.task_ids += list(r.task_ids or [])
-        done += len(batch)
-        progress("sending tasks", done, len(new))
+    try:
+        for batch in batches(new, max(1, batch_size), MAX_BATCH_BYTES):
+            progress("sending tasks", done, len(new))
+            r = client.call(f"sending {len(batch)} task(s) to {project.title!r}", client.sdk.projects.import_tasks,
+                            id=project.id, request=batch, return_task_ids=True,
+                            request_options={"max_retries": 0, "timeout_in_seconds": client.timeout})
+            result.task_ids += list(r.task_ids or [])
+            done += len(batch)
+            progress("sending tasks", done, len(new))
+    except KeyboardInterrupt as e:
+        if not done:
+            raise
+        raise InterruptedPartway(f"at least {done} of {len(new)} task(s) were sent to {project.title!r} (project {project.id}) "
+                                 "before Ctrl-C", "run the same push again to send the rest: the tasks already "
+                                 "there are not sent twice") from e
     done = 0
     for batch in batches(attach, max(1, batch_size), MAX_BATCH_BYTES):
         progress("sending predictions to tasks already there", done, len(attach))
