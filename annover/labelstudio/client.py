@@ -371,8 +371,8 @@ class Client:
             raise NotFoundError(f"no dataset (Label Studio project) {s!r} on {self.url}", _near(s, listed))
         if len(matches) > 1:
             ids = ", ".join(str(p.id) for p in sorted(matches, key=lambda p: p.id))
-            raise UsageError(f"{len(matches)} Label Studio projects are titled {s!r} (ids {ids})",
-                             "name the dataset by its project id")
+            raise AmbiguousTitleError(f"{len(matches)} Label Studio projects are titled {s!r} (ids {ids})",
+                                      "name the dataset by its project id", sorted(p.id for p in matches))
         return self.project_by_id(matches[0].id)
 
     def users(self) -> dict[int, str]:
@@ -386,6 +386,14 @@ class Client:
     def project_url(self, project: Project) -> str:
         """Where a person labels the project in a browser."""
         return f"{self.url}/projects/{project.id}/data"
+
+
+class AmbiguousTitleError(UsageError):
+    """Two projects or more have the title a dataset was named by; ``ids`` are theirs."""
+
+    def __init__(self, message: str, hint: str, ids: list[int]) -> None:
+        super().__init__(message, hint)
+        self.ids = ids
 
 
 def _near(name: str, listed: list[Project]) -> str:

@@ -29,12 +29,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Sequence
 
-from annover.errors import ConfigError, LabelStudioError, NotFoundError, UsageError
+from annover.errors import AnnoverError, ConfigError, LabelStudioError, NotFoundError, UsageError
 from annover.files import write_atomic
 from annover.formats.label_studio import from_ls_tasks
 from annover.formats.ls_results import labels_of
 from annover.labelstudio import sync, tasks
-from annover.labelstudio.client import Client, Project, connect
+from annover.labelstudio.client import AmbiguousTitleError, Client, Project, connect
 from annover.model import stats as model_stats
 from annover.model.config import LabelingConfig
 from annover.model.templates import render
@@ -450,18 +450,34 @@ class Datasets:
         what became of the project the bound repository's record of ``name`` names, if it has one."""
         try:
             return self.client.project(name)
-        except NotFoundError as e:
-            hint = self.gone_hint(str(name).strip())
-            if hint is not None:
-                e.hint = hint
-            raise
+        except (NotFoundError, AmbiguousTitleError) as e:
+            raise self.explained(e, name) from None
+
+    def explained(self, e: NotFoundError | AmbiguousTitleError, name: str | int) -> AnnoverError:
+        """``e``, a name that found no project or several, with what the bound repository's record
+        of ``name`` says: the project gone or renamed, or which of those titled so it made."""
+        if isinstance(e, AmbiguousTitleError):
+            rec = self._record_here(str(name).strip())
+            if rec is not None and rec["project_id"] in e.ids:
+                e.hint = (f"name the dataset by its project id: .annover/{RECORD_DIR}/{slug(str(name).strip())}.json "
+                          f"records it as project {rec['project_id']}, the one made from this repository")
+            return e
+        e.hint = self.gone_hint(str(name).strip()) or e.hint
+        return e
+
+    def _record_here(self, title: str) -> dict | None:
+        """The repository's record of ``title`` when it names a project of this server, else None."""
+        rec = self._read_record(title) if self._read_record is not None else None
+        if not rec or type(rec.get("project_id")) is not int \
+                or str(rec.get("url", "")).rstrip("/") != self.client.url.rstrip("/"):
+            return None
+        return rec
 
     def gone_hint(self, title: str) -> str | None:
         """For a title no project has: what became of the project the repository's record of it (made
         on this server) names: renamed, or gone from the server; None without such a record."""
-        rec = self._read_record(title) if self._read_record is not None else None
-        if not rec or type(rec.get("project_id")) is not int \
-                or str(rec.get("url", "")).rstrip("/") != self.client.url.rstrip("/"):
+        rec = self._record_here(title)
+        if rec is None:
             return None
         pid, where = rec["project_id"], f".annover/{RECORD_DIR}/{slug(title)}.json"
         try:
@@ -705,9 +721,12 @@ class Datasets:
         if self.repo is None:
             raise UsageError("sending a sample needs the repository it was drawn from",
                              "run this inside the annover repository")
-        return tasks.push_sample(self.client, name, self.repo, version, keys, key=key, model=model,
-                                 annotations=annotations, validate=validate, dry_run=dry_run,
-                                 batch_size=batch_size, progress=progress, name=source)
+        try:
+            return tasks.push_sample(self.client, name, self.repo, version, keys, key=key, model=model,
+                                     annotations=annotations, validate=validate, dry_run=dry_run,
+                                     batch_size=batch_size, progress=progress, name=source)
+        except (NotFoundError, AmbiguousTitleError) as e:  # the sample is read first: the project is looked up there
+            raise self.explained(e, name) from None
 
     def export(self, name: str | int, out: str | Path, *, config_out: str | Path | None = None,
                progress: sync.Progress = _quiet) -> Exported:

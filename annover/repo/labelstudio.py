@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from typing import Callable, Iterator
 
 from annover.labelstudio import sync as ls_sync
-from annover.labelstudio.client import Client, connect
+from annover.labelstudio.client import AmbiguousTitleError, Client, connect
 from annover.labelstudio.datasets import RECORD_DIR, Datasets, RecordAction, RecordChange, legacy_slug, slug
 from annover.errors import LabelStudioError, NotFoundError, UsageError
 from annover.model.config import LabelingConfig
@@ -146,9 +146,8 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
         got = ls_sync.pull(client, dataset, previous=previous, key=reading.key, config_text=config_text,
                            config_source=f"--config {inp.config}" if inp.config else None,
                            validate=reading.validate, full=full, update=inp.update, progress=progress)
-    except NotFoundError as e:  # a dataset this repository records: say what became of its project
-        e.hint = datasets_on(repo, client).gone_hint(str(dataset).strip()) or e.hint
-        raise
+    except (NotFoundError, AmbiguousTitleError) as e:  # a dataset this repository records: say what it knows
+        raise datasets_on(repo, client).explained(e, dataset) from None
     pulled = SnapshotInput(tables=got.tables, origin=got.origin, config_text=got.config_text, message=inp.message,
                            tag=inp.tag, key=key, source_data=inp.source_data, predictions=inp.predictions,
                            validate=inp.validate, learned_users=(client.url, {**_users(client), **got.users}),
