@@ -380,7 +380,7 @@ def push(name: str, source: str | None, sample: str | None, key: str | None, pre
 
 @dataset.command(short_help="Download DATASET's full export to a file.", epilog=f"""\b
 Examples:
-  annover dataset export reviews --out reviews-export.json
+  annover dataset export reviews --out reviews-export.json --config-out labeling.xml
   annover snapshot --from reviews-export.json --config labeling.xml -m "same as --label-studio"
 
 \b
