@@ -36,8 +36,8 @@ def _left_by_an_interrupted_pull(ls, pid: int) -> int:  # noqa: F811
 
 
 @pytest.mark.parametrize("command", ["snapshot", "dataset export"])
-def test_a_later_pull_removes_the_export_an_interrupted_pull_left(ls, project_factory, tmp_path, monkeypatch,  # noqa: F811
-                                                                  command):
+def test_a_later_pull_removes_the_export_an_interrupted_pull_left(ls, project_factory, tmp_path,  # noqa: F811
+                                                                  monkeypatch, command):
     p = project_factory("interrupted-pull")
     Datasets(ls).push(p.id, _records(tmp_path))
     monkeypatch.chdir(tmp_path)

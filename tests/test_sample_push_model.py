@@ -33,7 +33,8 @@ def ner_repo(tmp_path, monkeypatch):
     assert code == 0, err
 
 
-def test_a_sample_of_no_model_says_how_to_send_the_versions_predictions(ner_repo, project_factory, sdk_admin):  # noqa: F811
+def test_a_sample_of_no_model_says_how_to_send_the_versions_predictions(ner_repo, project_factory,  # noqa: F811
+                                                                        sdk_admin):
     p = project_factory("sample-no-model", (LS / "ner_predictions_nerine.xml").read_text())
     code, out, err = cli("sample", "--strategy", "random", "--n", "2", "--seed", "3", "--json")
     assert code == 0, err

@@ -558,8 +558,8 @@ def _no_model_note(models: list[str], name: str, dry_run: bool) -> str:
     """A sample drawn without a model (``random``, ``unlabeled``, a keys file) sends no predictions,
     though its version may hold some: bootstrapping a round with them needs ``--predictions``."""
     pick = shlex.quote(models[0]) if len(models) == 1 and models[0] else "MODEL_VERSION"
-    return (f"{'would send' if dry_run else 'sent'} no predictions: {name} names no model; its version holds predictions of "
-            f"{models_named(models)}: send them as pre-annotations with --predictions {pick}"
+    return (f"{'would send' if dry_run else 'sent'} no predictions: {name} names no model; its version holds "
+            f"predictions of {models_named(models)}: send them as pre-annotations with --predictions {pick}"
             + ("" if len(models) == 1 else " (one of those)"))
 
 
@@ -802,9 +802,9 @@ def _send(client: Client, project: Project, new: list[dict], attach: list[dict],
     except KeyboardInterrupt as e:
         if not done:
             raise
-        raise InterruptedPartway(f"at least {done} of {len(new)} task(s) were sent to {project.title!r} (project {project.id}) "
-                                 "before Ctrl-C", "run the same push again to send the rest: the tasks already "
-                                 "there are not sent twice") from e
+        raise InterruptedPartway(f"at least {done} of {len(new)} task(s) were sent to {project.title!r} "
+                                 f"(project {project.id}) before Ctrl-C", "run the same push again to send the "
+                                 "rest: the tasks already there are not sent twice") from e
     done = 0
     for batch in batches(attach, max(1, batch_size), MAX_BATCH_BYTES):
         progress("sending predictions to tasks already there", done, len(attach))
