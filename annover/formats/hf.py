@@ -15,6 +15,8 @@ read (``image``, ``text``...), and a column per control, named after it:
   and its index there; None for a keypoint of no object); in
   percent of the image as Label Studio keeps them, with the image's ``width`` / ``height`` in
   pixels where known;
+- a ``Labels`` on an ``Image`` (beside a ``Rectangle``, ``Brush``... tool): no column; the regions it labels are
+  in their tool's column with its labels (:func:`image_labelers`);
 - ``TextArea``: a list of strings; ``Rating`` / ``Number``: a number; other controls: the
   results' values as JSON text.
 
@@ -60,9 +62,9 @@ else:
     orjson = lazy("orjson")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["HUB_SPLITS", "INSTALL_HINT", "MARK", "METADATA_KEY", "PARQUET_FIX", "by_split", "carried_column",
-           "carried_fields", "declares_class_label", "metadata_document", "metadata_fault", "one_split", "quiet",
-           "save", "to_dataset", "with_images"]
+__all__ = ["HUB_SPLITS", "INSTALL_HINT", "MARK", "METADATA_KEY", "PARQUET_FIX", "TOOLS", "by_split", "carried_column",
+           "carried_fields", "declares_class_label", "image_labelers", "metadata_document", "metadata_fault",
+           "one_split", "quiet", "save", "to_dataset", "with_images"]
 
 INSTALL_HINT = "install the Hugging Face extra: pip install 'annover[hf]' (or pip install datasets)"
 #: the mark, in the ``id`` of the feature of the column carrying the rest of each task, of annover's export
@@ -226,6 +228,38 @@ def _feature(c: Control) -> dict[str, Any]:
     return {c.name: datasets.Sequence(datasets.Value("string"))}
 
 
+#: the tools a ``<Labels>`` on an ``<Image>`` labels, written as the labeled control their shape has
+TOOLS = {"Rectangle": "RectangleLabels", "Polygon": "PolygonLabels", "KeyPoint": "KeyPointLabels"}
+
+
+def image_labelers(cfg: LabelingConfig) -> dict[str, Control]:
+    """The ``<Labels>`` control on each ``<Image>`` (by the image's name): it labels the regions of the image's
+    tools (``<Rectangle>``, ``<Brush>``...), which Label Studio writes as a tool result and a ``labels`` result
+    of one id; they have no text, so no spans, tokens or tags."""
+    out: dict[str, Control] = {}
+    for c in cfg.controls.values():
+        if c.tag == "Labels" and c.to_name and getattr(cfg.objects.get(c.to_name[0]), "tag", None) == "Image":
+            out.setdefault(c.to_name[0], c)
+    return out
+
+
+def _labeled(c: Control, labelers: dict[str, Control]) -> Control:
+    """A tool control labeled by its image's ``<Labels>`` as the labeled control of its shape (a ``<Rectangle>``
+    as a ``<RectangleLabels>`` of those labels), so its column is the same objects with a ``ClassLabel``."""
+    by = labelers.get(c.to_name[0]) if c.to_name else None
+    return replace(c, tag=TOOLS[c.tag], labels=by.labels) if by is not None and c.tag in TOOLS else c
+
+
+def _folded(regions: list[Region], labelers: set[str]) -> list[Region]:
+    """Each tool result with the labels of the ``labels`` result of its id (that result left out), as the
+    other training exports write the pair (:func:`annover.formats.images.images_of`); a tool written as JSON
+    (a ``<Brush>`` mask) holds them as ``labels`` in its value, as Label Studio's ``labels`` result does."""
+    tools = {r.id for r in regions if r.id is not None and (r.type or "") != "labels"}
+    named = {r.id: r.labels for r in regions if r.from_name in labelers and r.id in tools and r.labels}
+    return [replace(r, labels=named[r.id], value={**r.value, "labels": named[r.id]}) if r.id in named and not r.labels
+            else r for r in regions if not (r.from_name in labelers and r.id in tools)]
+
+
 def _parts(r: Region) -> list[list]:
     """A polygon region's parts: its points, then those a COCO file gave it beyond the first."""
     parts = [list(r.value.get("points") or []), *((r.region.get("coco") or {}).get("more") or [])]
@@ -298,6 +332,20 @@ def _value(c: Control, regions: list[Region], text: str | None,
     return {c.name: [json.dumps(r.value, sort_keys=True, ensure_ascii=False) for r in mine]}
 
 
+#: the notes of :func:`to_dataset`, by what they count
+_NOTES = {
+    "stale": "{} region(s) with labels the config does not have were left out",
+    "unknown": "{} region(s) of controls the config does not have were left out",
+    "lone": "{} region(s) of a <Labels> on an image with no tool region of their id (<Rectangle>, <Brush>...) have "
+            "no column and were left out",
+    "relations": "{} region(s) of type relation have no place in the Hugging Face columns and were left out",
+    "parted": "{} polygon(s) in several parts were each written as one polygon, the parts joined at their closest "
+              "vertices",
+    "several": "{} single-choice answer(s) held several labels (answers merged by --resolve all, or a choice made "
+               "several times): the first was kept; choose one answer a task with --resolve ground-truth, latest "
+               "or annotator:EMAIL"}
+
+
 def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
                edges: "Edges | None" = None, tasks: "pa.Table | None" = None) -> "datasets.Dataset":
     """The picked answers as a ``datasets.Dataset`` with features from ``cfg``; ``edges``: the span
@@ -309,7 +357,10 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
         raise UsageError("this version has no labeling config, and the Hugging Face features come from one",
                          "snapshot it with --config labeling.xml")
     paths = taxonomy_paths(cfg.text)  # a Taxonomy's labels as its answers give them: Three/Sub
-    controls = [replace(c, labels=tuple(paths[c.name])) if c.name in paths else c for c in cfg.controls.values()]
+    labelers = image_labelers(cfg)
+    by = {c.name for c in labelers.values()}
+    controls = [_labeled(replace(c, labels=tuple(paths[c.name])) if c.name in paths else c, labelers)
+                for c in cfg.controls.values() if c.name not in by]
     fields = sorted({o.field for o in cfg.objects.values() if o.from_data})
     spec: dict[str, Any] = {"task_key": datasets.Value("string")}
     spec.update({f: datasets.Value("string") for f in fields})
@@ -321,14 +372,15 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
     text_of = {c.name: cfg.objects[c.to_name[0]].field for c in controls
                if c.tag == "Labels" and c.to_name and c.to_name[0] in cfg.objects}
     rows = []
-    unknown = stale = several = parted = relations = 0
+    n = dict.fromkeys(_NOTES, 0)  # what was left out or changed, by kind: the notes
     single = [c.name for c in controls if c.tag == "Choices" and c.choice != "multiple"]
-    allowed = {c.name: set(c.labels) for c in controls if c.labels and not c.dynamic}
+    allowed = {c.name: set(c.labels) for c in (*controls, *labelers.values()) if c.labels and not c.dynamic}
     for it in picked.items:
         keep = [r for r in it.regions if r.from_name not in allowed or not r.labels
                 or all(lb in allowed[r.from_name] for lb in r.labels)]
-        stale += len(it.regions) - len(keep)
-        it = type(it)(it.task_key, it.data, keep, it.size)
+        n["stale"] += len(it.regions) - len(keep)
+        it = type(it)(it.task_key, it.data, _folded(keep, by), it.size)
+        n["lone"] += sum(1 for r in it.regions if r.from_name in by)  # a <Labels> result of no tool's id
         row: dict[str, Any] = {"task_key": it.task_key}
         row.update({f: None if it.data.get(f) is None else str(it.data.get(f)) for f in fields})
         if sized:
@@ -339,26 +391,14 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
         for c in controls:
             cuts = (edges or {}).get(it.task_key, {}).get(c.to_name[0] if c.to_name else None, frozenset())
             row.update(_value(c, it.regions, it.data.get(text_of.get(c.name, "")), objects, cuts))
-        several += sum(1 for c in single if len({lb for r in it.regions if r.from_name == c for lb in r.labels}) > 1)
-        unknown += sum(1 for r in it.regions if r.from_name not in cfg.controls and r.type != "relation")
-        relations += sum(1 for r in it.regions if r.type == "relation")
-        parted += sum(1 for r in it.regions if len(_parts(r)) > 1 and r.from_name in cfg.controls
-                      and cfg.controls[r.from_name].tag == "PolygonLabels")
+        n["several"] += sum(1 for c in single if len({lb for r in it.regions if r.from_name == c
+                                                      for lb in r.labels}) > 1)
+        n["unknown"] += sum(1 for r in it.regions if r.from_name not in cfg.controls and r.type != "relation")
+        n["relations"] += sum(1 for r in it.regions if r.type == "relation")
+        n["parted"] += sum(1 for r in it.regions if len(_parts(r)) > 1 and r.from_name in cfg.controls
+                           and cfg.controls[r.from_name].tag == "PolygonLabels")
         rows.append(row)
-    if stale:
-        notes.append(f"{stale} region(s) with labels the config does not have were left out")
-    if unknown:
-        notes.append(f"{unknown} region(s) of controls the config does not have were left out")
-    if relations:
-        notes.append(f"{relations} region(s) of type relation have no place in the Hugging Face columns and were "
-                     "left out")
-    if parted:
-        notes.append(f"{parted} polygon(s) in several parts were each written as one polygon, "
-                     "the parts joined at their closest vertices")
-    if several:
-        notes.append(f"{several} single-choice answer(s) held several labels (answers merged by --resolve all, "
-                     "or a choice made several times): the first was kept; choose one answer a task with "
-                     "--resolve ground-truth, latest or annotator:EMAIL")
+    notes += [_NOTES[k].format(v) for k, v in n.items() if v]
     note_kept_fields([r.region for it in picked.items for r in it.regions], "the Hugging Face columns have", notes,
                      things="region")  # a COCO crowd region is an ordinary one here
     return _dataset(Features, spec, rows, picked, cfg.text, fields, tasks)

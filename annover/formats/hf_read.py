@@ -37,7 +37,7 @@ import hashlib
 import io
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import quoteattr
@@ -48,8 +48,8 @@ from annover.formats import Format
 from annover.formats.coco import regions_of
 from annover.formats.conll import entity_spans, sentence_result
 from annover.formats.folder import Folder
-from annover.formats.hf import (INSTALL_HINT, METADATA_KEY, PARQUET_FIX, carried_column, carried_fields,
-                                declares_class_label, metadata_document, metadata_fault, quiet)
+from annover.formats.hf import (INSTALL_HINT, METADATA_KEY, PARQUET_FIX, TOOLS, carried_column, carried_fields,
+                                declares_class_label, image_labelers, metadata_document, metadata_fault, quiet)
 from annover.formats.label_studio import STEM_PREFIX, TASK_ID_KEY, stem_key
 from annover.formats.tables import HEAD_KEY, Tables, empty, finish
 from annover.formats.text import fail, is_utf8
@@ -113,6 +113,7 @@ class _Col:
     control: str
     to: str = ""
     names: list[str] | None = None  # the ClassLabel's names (None: the values are the labels)
+    labeler: str = ""  # the <Labels> on the image that labels this tool's regions (hf.image_labelers)
 
 
 @dataclass
@@ -436,6 +437,7 @@ def _own_plan(root: Path, feats: dict, config: LabelingConfig | None, sample: Ca
     first value that is not empty)."""
     plan = _Plan(own=True)
     controls = config.controls if config is not None else {}
+    labelers = image_labelers(config) if config is not None else {}
     spans = [n for n, f in feats.items() if n in controls and controls[n].tag == "Labels" or
              config is None and _dict_keys(f) == frozenset({"start", "end", "text", "label"})]
     derived = {"tokens", *(f"{s}_tags" for s in spans)} if spans else set()
@@ -447,10 +449,13 @@ def _own_plan(root: Path, feats: dict, config: LabelingConfig | None, sample: Ca
                 isinstance(f, datasets.Image) or f.dtype in ("string", "large_string")):
             plan.data.append(name)
             continue
-        kind, tag = _own_kind(root, name, f, c, sample(name) if c is None and _inner(f) is not None else None)
+        by = labelers.get(c.to_name[0]) if c is not None and c.to_name else None
+        labeled = replace(c, tag=TOOLS[c.tag]) if by is not None and c.tag in TOOLS else c  # as the export wrote it
+        kind, tag = _own_kind(root, name, f, labeled, sample(name) if c is None and _inner(f) is not None else None)
         names = _class_names(f) or _class_names(_inner(f)) or (
             _class_names(_item(f, "label")) if _dict_keys(f) and "label" in _dict_keys(f) else None)
-        plan.cols.append(_Col(name, kind, tag, name, c.to_name[0] if c is not None and c.to_name else "", names))
+        plan.cols.append(_Col(name, kind, c.tag if by is not None else tag, name,
+                              c.to_name[0] if c is not None and c.to_name else "", names, by.name if by else ""))
     _own_objects(plan, feats, config)
     return plan
 
@@ -659,9 +664,10 @@ def _region_items(col: _Col, v: Any, size: tuple[int, int] | None, where: str) -
         return [{**base, "value": {"text": [str(t) for t in v]}}] if v else []
     if col.kind == "number":
         return [] if v is None else [{**base, "value": {col.tag.lower(): v}}]
+    taken: set[str] = set()
     if col.kind == "json":
-        sized = _sized(size) if col.tag in _SIZED_JSON else {}
-        return [{**base, **sized, "value": _json_value(s, at)} for s in v or []]
+        sized = _sized(size) if col.tag in _SIZED_JSON or col.labeler else {}
+        return [x for s in v or [] for x in _paired(col, {**base, **sized, "value": _json_value(s, at)}, taken)]
     if col.kind == "objects":
         return [_object(col, d, size, f"{at}, object {j}") for j, d in enumerate(_dicts(v))]
     out = []
@@ -672,8 +678,21 @@ def _region_items(col: _Col, v: Any, size: tuple[int, int] | None, where: str) -
             item.update(_sized(size))
         if col.kind == "keypoints" and d.get("visibility") not in (None, 2):
             item["visibility"] = d["visibility"]
-        out.append(item)
+        out += _paired(col, item, taken)
     return out
+
+
+def _paired(col: _Col, item: dict, taken: set[str]) -> list[dict]:
+    """A region of a tool (``<Rectangle>``, ``<Brush>``...) that the image's ``<Labels>`` labels, as Label Studio
+    writes it: the tool's result without labels and a ``labels`` result with them, of one id (from the content,
+    as the COCO reader's); other regions as they are. The export wrote its labels in the value (:mod:`hf`)."""
+    if not col.labeler:
+        return [item]
+    labels = item["value"].pop(col.tag.lower(), None) or item["value"].pop("labels", None) or []
+    item["id"] = unique_id(region_id(item), taken)
+    if not labels:
+        return [item]
+    return [item, {**item, "from_name": col.labeler, "type": "labels", "value": {**item["value"], "labels": labels}}]
 
 
 def _json_value(s: Any, where: str) -> Any:
@@ -756,7 +775,8 @@ def _row_task(plan: _Plan, row: dict, split: str | None, where: str,
         data[plan.image] = row[plan.image]
         if data[plan.image] is None:
             raise InputError(f"{where}: column {plan.image!r} holds no image", "give each row its image")
-    sized = any(c.kind in ("boxes", "polygons", "keypoints", "objects") or c.tag in _SIZED_JSON for c in plan.cols)
+    sized = any(c.kind in ("boxes", "polygons", "keypoints", "objects") or c.tag in _SIZED_JSON or c.labeler
+                for c in plan.cols)
     size = _size(row, plan, where, image_bytes) if sized else None
     items = {c.name: _region_items(c, row[c.name], size, where) for c in plan.cols if c.kind != "bio"}
     _link_keypoints(items, row, plan)
