@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import InputError, UsageError, shown
-from annover.formats.resolve import Picked
+from annover.formats.resolve import Picked, in_task_order
 from annover.formats.text import fail, utf8_text
 from annover.formats.train import TrainInput, labels_tag, refuse_not_xml, unlabeled
 from annover.model.config import LabelingConfig
@@ -225,10 +225,7 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges: E
     the same tokens for every answer and model). What the import kept of a sentence (the task's
     ``meta.conll``: its other columns, ``-DOCSTART-`` and comment lines, and unless ``strict`` (a scheme
     asked for) the tags it gave that ``scheme`` writes otherwise) is written back."""
-    order = picked.task_ids
-    items = picked.items
-    if items and all(order.get(it.task_key) is not None for it in items):
-        items = sorted(items, key=lambda it: order[it.task_key])
+    items = in_task_order(picked)
     kept = {it.task_key: _meta_of(picked.task_meta.get(it.task_key), it.task_key) for it in items}
     width = max((len(mid) for k in kept.values() for mid in k.get("columns") or []), default=2)
     out: list[str] = []

@@ -1,8 +1,9 @@
 """A version as a Hugging Face ``datasets.Dataset``, its features from the labeling config.
 
 One row per task that has an answer (chosen by ``--resolve``, or a model's predictions, as
-for the other training formats): ``task_key``, the task data fields the config's objects
-read (``image``, ``text``...), and a column per control, named after it:
+for the other training formats), in the CoNLL export's order (:func:`annover.formats.resolve.in_task_order`):
+``task_key``, the task data fields the config's objects read (``image``, ``text``...), and a column per
+control, named after it:
 
 - ``Choices`` (single): a ``ClassLabel`` (None when the answer has no choice); ``choice="multiple"``
   and ``Taxonomy``: a list of ``ClassLabel``;
@@ -48,7 +49,7 @@ from annover.errors import InputError, UsageError, shown
 from annover.formats.conll import Edges, tokens
 from annover.formats.images import note_kept_fields
 from annover.formats.label_studio import TASK_SERVER_FIELDS
-from annover.formats.resolve import Picked, Region
+from annover.formats.resolve import Picked, Region, in_task_order
 from annover.formats.yolo import SPLIT_ALIASES, SPLITS, bridged, split_of
 from annover.model.config import Control, LabelingConfig, taxonomy_paths
 
@@ -356,6 +357,7 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
     if cfg is None:
         raise UsageError("this version has no labeling config, and the Hugging Face features come from one",
                          "snapshot it with --config labeling.xml")
+    picked = replace(picked, items=in_task_order(picked))  # rows in the CoNLL export's order
     paths = taxonomy_paths(cfg.text)  # a Taxonomy's labels as its answers give them: Three/Sub
     labelers = image_labelers(cfg)
     by = {c.name for c in labelers.values()}

@@ -43,7 +43,7 @@ else:
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["RULES", "Item", "Picked", "Region", "pick", "rule_of", "task_meta"]
+__all__ = ["RULES", "Item", "Picked", "Region", "in_task_order", "pick", "rule_of", "task_meta"]
 
 RULES = ("only", "ground-truth", "latest", "majority", "consensus", "all", "annotator:EMAIL")
 #: ``consensus``: the IoU (boxes, polygons), overlap (spans) or point similarity two answers' regions
@@ -98,6 +98,16 @@ class Picked:
     #: task key -> the task's ``meta`` (Label Studio's task meta, kept in the tasks' ``extra``), where it has
     #: one: a VOC file's image fields, a CoNLL sentence's other columns, that their exports write back
     task_meta: dict[str, dict] = field(default_factory=dict)
+
+
+def in_task_order(picked: Picked) -> list[Item]:
+    """The picked items in Label Studio task id order where every one has an id (a CoNLL file's sentences in
+    the file's order, an export's tasks in Label Studio's), else in key order: the CoNLL export's lines and the
+    Hugging Face export's rows, so that the two (gold and a model's) line up."""
+    order = picked.task_ids
+    if picked.items and all(order.get(it.task_key) is not None for it in picked.items):
+        return sorted(picked.items, key=lambda it: order[it.task_key])
+    return picked.items
 
 
 def rule_of(resolve: str | None) -> tuple[str, str | None]:
