@@ -58,7 +58,7 @@ from annover.formats.train import (TrainInput, labels_tag, refuse_not_xml, regio
 from annover.formats.yolo import SPLIT_ALIASES, split_of
 from annover.model import canonical as C
 from annover.model.canonical import canonical_json
-from annover.model.config import LabelingConfig
+from annover.model.config import Control, LabelingConfig
 
 if TYPE_CHECKING:
     import datasets
@@ -449,7 +449,7 @@ def _own_plan(root: Path, feats: dict, config: LabelingConfig | None, sample: Ca
                 isinstance(f, datasets.Image) or f.dtype in ("string", "large_string")):
             plan.data.append(name)
             continue
-        by = labelers.get(c.to_name[0]) if c is not None and c.to_name else None
+        by = _labeler(c, f, labelers)
         labeled = replace(c, tag=TOOLS[c.tag]) if by is not None and c.tag in TOOLS else c  # as the export wrote it
         kind, tag = _own_kind(root, name, f, labeled, sample(name) if c is None and _inner(f) is not None else None)
         names = _class_names(f) or _class_names(_inner(f)) or (
@@ -458,6 +458,19 @@ def _own_plan(root: Path, feats: dict, config: LabelingConfig | None, sample: Ca
                               c.to_name[0] if c is not None and c.to_name else "", names, by.name if by else ""))
     _own_objects(plan, feats, config)
     return plan
+
+
+#: the image tools whose regions the export writes as JSON (a mask's RLE), with the labels of a <Labels> in it
+_JSON_TOOLS = ("Brush", "MagicWand", "Ellipse", "BitMask")
+
+
+def _labeler(c: Control | None, f: Any, labelers: dict[str, Control]) -> Control | None:
+    """The ``<Labels>`` on its image that labels the regions of the tool control ``c`` (:func:`hf.image_labelers`),
+    where its column ``f`` holds them so: a ``<Rectangle>``'s, ``<Polygon>``'s or ``<KeyPoint>``'s objects (an
+    export made before wrote them as JSON with no label, read as before), a mask's JSON."""
+    if c is None or not c.to_name or not (c.tag in TOOLS and _dict_keys(f) or c.tag in _JSON_TOOLS):
+        return None
+    return labelers.get(c.to_name[0])
 
 
 def _own_objects(plan: _Plan, feats: dict, config: LabelingConfig | None) -> None:
@@ -689,9 +702,9 @@ def _paired(col: _Col, item: dict, taken: set[str]) -> list[dict]:
     if not col.labeler:
         return [item]
     labels = item["value"].pop(col.tag.lower(), None) or item["value"].pop("labels", None) or []
-    item["id"] = unique_id(region_id(item), taken)
     if not labels:
         return [item]
+    item["id"] = unique_id(region_id(item), taken)
     return [item, {**item, "from_name": col.labeler, "type": "labels", "value": {**item["value"], "labels": labels}}]
 
 
