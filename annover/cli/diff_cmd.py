@@ -247,6 +247,7 @@ Examples:
   annover diff v1                       # v1 -> HEAD, readable summary
   annover diff v1 v2 --stat
   annover diff v1..v2 --stat            # the same, as git writes it (v1.. is v1..HEAD)
+  annover diff main...relabel --stat    # what branch relabel changed since it left main (git diff A...B)
   annover diff v1 v2 --rows --limit 20  # changed rows: cat -> dog, box moved, IoU 0.82...
   annover diff v1 v2 --transitions --policy majority
   annover diff v1 v2 --output diff.parquet
@@ -285,7 +286,7 @@ Examples:
 def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int | None, output: str | None, force: bool,
          transitions: bool, policy: str, iou_threshold: float, overlap_threshold: float, exit_code: bool,
          no_drift: bool, tasks: tuple[str, ...], quiet: bool, as_json: bool) -> None:
-    """What changed from version A to version B (default HEAD).
+    """What changed from version A to version B (default HEAD); A...B: from their nearest common version to B.
 
     Tasks, answers and regions added, removed or changed; labels per control and per
     annotator before -> after; config, predictions and source data changes. Regions are
@@ -297,8 +298,8 @@ def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int | None, 
     arrow_without_pandas()
     show_rows = show_rows or limit is not None  # a limit on the rows asks for them
     limit = ROW_LIMIT if limit is None else limit
-    a, b = diff_range(a, b)
     repo = open_repo()
+    a, b = diff_range(repo, a, b)
     if output is not None:
         check_output(repo, output, "--output", force)
         if Path(output).suffix.lower() != ".parquet":  # a .csv or .json name would hold Parquet bytes

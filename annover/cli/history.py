@@ -59,6 +59,7 @@ Examples:
   annover log -1                        # as git log -1: the newest version (-n 1)
   annover log v3 --json
   annover log v1..v3 --oneline          # the versions v3 reaches and v1 does not, as git log v1..v3
+  annover log main...relabel --oneline  # those either branch has and the other not, as git log A...B
   annover log --task img_042.jpg        # the versions that changed this task's labels
   annover log --task img_042.jpg -p     # ... each with what it changed (as git log -p)
 """)
@@ -74,7 +75,8 @@ Examples:
 @json_option
 def log(rev: str, max_count: int | None, oneline: bool, tasks: tuple[str, ...], patch: bool, quiet: bool,
         as_json: bool) -> None:
-    """List versions reachable from REV (default HEAD), newest first; with A..B, those B reaches and A does not.
+    """List versions reachable from REV (default HEAD), newest first; with A..B, those B reaches and A does not;
+    with A...B, those either reaches and the other does not.
 
     With --task, only those that changed the given tasks, and with -p what each changed.
     """
@@ -103,22 +105,29 @@ def log(rev: str, max_count: int | None, oneline: bool, tasks: tuple[str, ...], 
             _print_log(repo, versions, patches, oneline, as_json)
         return
     if ".." in rev:
-        return _print_log(repo, versions, patches, oneline, as_json, f"no versions in {rev}: A reaches all B does")
+        why = "each reaches all the other does" if "..." in rev else "A reaches all B does"
+        return _print_log(repo, versions, patches, oneline, as_json, f"no versions in {rev}: {why}")
     _print_log(repo, versions, patches, oneline, as_json)
 
 
 def _log_range(repo: Repo, rev: str, max_count: int | None, tasks: bool) -> "list[Version]":
     """``log A..B``: the versions reachable from B that A does not reach, as ``git log A..B`` (a side
-    left out is HEAD: ``v3..`` is what came after v3)."""
+    left out is HEAD: ``v3..`` is what came after v3); ``log A...B``: those either reaches and the
+    other does not, newest first, as ``git log A...B`` (two rounds' branches side by side)."""
     left, _, right = rev.partition("..")
-    if right.startswith("."):
-        raise UsageError(f"{rev!r}: git's A...B (what either side has alone) is not taken here",
-                         "write A..B: the versions B reaches and A does not")
+    both = right.startswith(".")
+    right = right[1:] if both else right
     if tasks:
         raise UsageError(f"--task reads the versions reachable from one REV, not the range {rev}",
                          f"give B alone (`annover log {right or 'HEAD'} --task KEY`)")
-    hidden = {v.id for v in repo.log(left or "HEAD")}
-    return [v for v in repo.log(right or "HEAD") if v.id not in hidden][:max_count]
+    ours, theirs = repo.log(left or "HEAD"), repo.log(right or "HEAD")
+    hidden = {v.id for v in ours}
+    alone = [v for v in theirs if v.id not in hidden]
+    if both:
+        shown = {v.id for v in theirs}
+        alone = sorted(alone + [v for v in ours if v.id not in shown], key=lambda v: v.id)
+        alone.sort(key=lambda v: v.created_at, reverse=True)  # newest first, as log orders (stable: by id)
+    return alone[:max_count]
 
 
 def _print_log(repo: Repo, versions: "list[Version]", patches: dict, oneline: bool, as_json: bool,

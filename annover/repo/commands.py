@@ -22,7 +22,7 @@ from annover.model import canonical as C
 from annover.repo import remote as remote_
 from annover.repo.outputs import check_output
 from annover.store import git as git_
-from annover.repo.core import RepoCore, touched_tasks
+from annover.repo.core import RepoCore, ancestors, touched_tasks
 from annover.repo.results import (ExportResult, InitResult, Log, SnapshotResult, StatusResult, TagResult,
                                   TransferResult)
 
@@ -126,18 +126,31 @@ def _one_policy(resolve: str | None, policy: str | None) -> str | None:
     return resolve if resolve is not None else policy
 
 
-def diff_range(a: str, b: str | None = None) -> tuple[str, str]:
-    """(A, B) of ``diff A B``, ``diff A`` (B left out: HEAD) or ``diff A..B`` (a side left out is
-    HEAD, as in git), for ``annover diff`` and ``Repo.diff`` alike."""
+def diff_range(repo: RepoCore, a: str, b: str | None = None) -> tuple[str, str]:
+    """(A, B) of ``diff A B``, ``diff A`` (B left out: HEAD), ``diff A..B`` (a side left out is
+    HEAD, as in git), or ``diff A...B``: from the nearest common version of A and B to B, as ``git diff
+    A...B`` diffs from their merge base (what a round's branch changed since it left main; ``repo``
+    finds that version), for ``annover diff`` and ``Repo.diff`` alike."""
     if not isinstance(a, str) or ".." not in a:
         return a, "HEAD" if b is None else b  # an empty B is refused as a revision, not taken as HEAD
     if b is not None:
         raise UsageError(f"{a!r} is a range and {b!r} a second version", "give A B or A..B, not both")
     left, _, right = a.partition("..")
-    if right.startswith("."):
-        raise UsageError(f"{a!r}: a diff compares two versions (A..B); git's A...B has no meaning here",
-                         "write A..B or A B")
-    return left or "HEAD", right or "HEAD"
+    if not right.startswith("."):
+        return left or "HEAD", right or "HEAD"
+    right = right[1:] or "HEAD"
+    return fork_point(repo, left or "HEAD", right, a), right
+
+
+def fork_point(repo: RepoCore, a: str, b: str, spec: str) -> str:
+    """The nearest common version of revisions ``a`` and ``b`` as people name it (git's merge base;
+    the newest of several after criss-cross merges, as ``annover merge`` takes), for ``A...B``."""
+    va, vb = repo.resolve_all(a, b)
+    bases = merging.merge_base(ancestors(repo, va), ancestors(repo, vb))
+    if not bases:
+        raise UsageError(f"{spec!r}: {a} ({repo.name_of(va, True)}) and {b} ({repo.name_of(vb, True)}) share "
+                         "no version, so none they forked from", f"compare them whole: annover diff {a} {b}")
+    return repo.name_of(bases[0])
 
 
 def _one_format(fmt: str | None, format: str | None) -> str | None:
@@ -433,12 +446,13 @@ class Repo(RepoCore):
 
         A threshold or policy left None is the diff's default (``annover.diffing.DEFAULT_IOU``,
         ``DEFAULT_OVERLAP``, ``DEFAULT_POLICY``: what ``annover diff`` uses). ``a`` may be a range
-        as the CLI takes it: ``"v1..v2"``, ``"v1.."`` (to HEAD).
+        as the CLI takes it: ``"v1..v2"``, ``"v1.."`` (to HEAD), ``"main...relabel"`` (from the two's nearest
+        common version to ``relabel``, as ``git diff A...B``).
 
             d = repo.diff("v1..v2")       # the same as repo.diff("v1", "v2")
             d.summary["tasks"], d.rows.num_rows
         """
-        a, b = diff_range(a, b)
+        a, b = diff_range(self, a, b)
         given = {"iou_threshold": iou_threshold, "overlap_threshold": overlap_threshold, "policy": policy}
         options = diffing.Options(transitions=transitions, keep_rows=keep_rows, summary=summary,
                                   **{k: v for k, v in given.items() if v is not None})

@@ -1,0 +1,75 @@
+"""Revisions and states as a git and DVC user names them daily: a branch per labeling round,
+``A...B``, a detached HEAD after ``git checkout vN && dvc pull``.
+
+Each test walks a user's steps with real git, real DVC and a local DVC remote.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from .conftest import git, run_cli
+
+SNAP = ("--key", "data.ext_id")
+
+
+def _relabeled(root: Path, name: str, index: int, label: str) -> str:
+    """round2.json with task ``index``'s sentiment answers set to ``label``: a labeling round's change."""
+    data = json.loads((root / "round2.json").read_text())
+    for ann in data[index]["annotations"]:
+        for r in ann["result"]:
+            if r["from_name"] == "sentiment":
+                r["value"]["choices"] = [label]
+    (root / name).write_text(json.dumps(data))
+    return name
+
+
+@pytest.fixture
+def rounds_on_branches(two_rounds):
+    """v1, v2 on main; branch round-a relabels task 3 (v3), then main relabels task 6 (v4)."""
+    repo, v1, v2 = two_rounds
+    root = repo.root
+    git("switch", "-q", "-c", "round-a", cwd=root)
+    run_cli("snapshot", "--from", _relabeled(root, "a.json", 3, "negative"), *SNAP, "-m", "round a", cwd=root,
+            check=True)
+    git("switch", "-q", "main", cwd=root)
+    run_cli("snapshot", "--from", _relabeled(root, "m.json", 6, "neutral"), *SNAP, "-m", "main's round", cwd=root,
+            check=True)
+    return repo, v2
+
+
+def test_diff_a_three_dots_b_is_what_b_changed_since_the_two_forked(rounds_on_branches):
+    """``git diff main...round-a``: what the branch changed since it left main (the nearest common
+    version, v2, against round-a). It was refused as having "no meaning here"."""
+    repo, v2 = rounds_on_branches
+    root = repo.root
+    want = json.loads(run_cli("diff", "v2", "round-a", "--json", "--no-drift", cwd=root, check=True).stdout)
+    for spec in ("main...round-a", "v4...v3", "...round-a"):
+        p = run_cli("diff", spec, "--json", "--no-drift", cwd=root)
+        assert p.returncode == 0, p.stderr
+        got = json.loads(p.stdout)
+        assert got["a"]["id"] == v2.id and got["b"]["id"] == want["b"]["id"], spec
+        assert got["annotations"] == want["annotations"] and want["annotations"]["changed"] == 1
+    stat = run_cli("diff", "main...round-a", "--stat", cwd=root, check=True).stdout
+    assert stat == run_cli("diff", "v2", "round-a", "--stat", cwd=root, check=True).stdout
+    # the other way round: main's own change since the fork, not round-a's undone
+    back = json.loads(run_cli("diff", "round-a...main", "--json", "--no-drift", cwd=root, check=True).stdout)
+    assert back["a"]["id"] == v2.id and back["b"]["id"] == repo.resolve("v4")
+    # the API takes it as the command line does
+    assert repo.diff("main...round-a").summary["a"]["id"] == v2.id
+
+
+def test_log_a_three_dots_b_is_what_either_has_alone(rounds_on_branches):
+    """``git log main...round-a``: the versions either side reaches and the other does not."""
+    repo, v2 = rounds_on_branches
+    root = repo.root
+    got = json.loads(run_cli("log", "main...round-a", "--json", cwd=root, check=True).stdout)
+    assert sorted(v["id"] for v in got) == sorted([repo.resolve("v3"), repo.resolve("v4")])
+    assert [v["created_at"] for v in got] == sorted((v["created_at"] for v in got), reverse=True)
+    one = run_cli("log", "v3...v4", "--oneline", "-n", "1", cwd=root, check=True).stdout.splitlines()
+    assert len(one) == 1 and one[0].startswith(repo.resolve("v4")[:12])
+    none = run_cli("log", "v2...v2", cwd=root)
+    assert none.returncode == 0 and none.stdout == "" and "no versions in v2...v2" in none.stderr
