@@ -73,3 +73,27 @@ def test_log_a_three_dots_b_is_what_either_has_alone(rounds_on_branches):
     assert len(one) == 1 and one[0].startswith(repo.resolve("v4")[:12])
     none = run_cli("log", "v2...v2", cwd=root)
     assert none.returncode == 0 and none.stdout == "" and "no versions in v2...v2" in none.stderr
+
+
+def test_status_on_a_detached_head_says_so_as_git_status_does(two_rounds):
+    """After `git checkout v1 && dvc pull` (README's way to a version), `annover status` said HEAD and
+    "pushed", nothing of git's HEAD being on no branch; the next snapshot was then refused (exit 6)."""
+    repo, v1, _ = two_rounds
+    root = repo.root
+    git("checkout", "-q", "v1", cwd=root)
+    p = run_cli("status", "--no-remote", cwd=root)
+    assert p.returncode == 0, p.stderr
+    said = [ln for ln in p.stdout.splitlines() if ln.startswith("git: HEAD detached")]
+    assert said == ["git: HEAD detached at v1: a snapshot, tag, merge or revert needs a branch (`git switch main`, "
+                    "or `git switch -c NAME` to start one here)"], p.stdout
+    doc = json.loads(run_cli("status", "--no-remote", "--json", cwd=root, check=True).stdout)
+    assert doc["head"] == v1.id and doc["detached"] == {"at": "v1", "back_to": "main"}
+    git("switch", "-q", "main", cwd=root)
+    run_cli("tag", "baseline", "v2", cwd=root, check=True)
+    git("checkout", "-q", "v2", cwd=root)  # named as checked out, as git status names it, not by its first tag
+    assert "git: HEAD detached at v2:" in run_cli("status", "--no-remote", cwd=root, check=True).stdout
+    git("checkout", "-q", "--detach", "main", cwd=root)  # no tag checked out: the version's first tag
+    back = json.loads(run_cli("status", "--no-remote", "--json", cwd=root, check=True).stdout)["detached"]
+    assert back == {"at": "baseline", "back_to": "main"}
+    git("switch", "-q", "-c", "relabel", cwd=root)
+    assert json.loads(run_cli("status", "--no-remote", "--json", cwd=root, check=True).stdout)["detached"] is None

@@ -74,6 +74,10 @@ def _render_status(out: StatusResult) -> None:
         echo(f"edited by hand: {out.hand_edit} (annover's writes refuse until then)")
     elif out.interrupted:
         echo("an interrupted snapshot was found; the next annover command repairs it")
+    if out.detached is not None:  # as git status's first line; a write there is refused (exit 6)
+        at = out.detached["at"] or "a commit with no version yet"
+        echo(f"git: HEAD detached at {at}: a snapshot, tag, merge or revert "
+             f"needs a branch (`git switch {out.detached['back_to']}`, or `git switch -c NAME` to start one here)")
     if out.git is not None:
         echo(f"git: {_tracking(out.git)}")
     if out.stray_tags:

@@ -43,7 +43,7 @@ from annover.files import REFUSED, write_atomic
 from annover.model import canonical as C
 from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Dvc
-from annover.store.git import Git, branch_back, orphan_branch, own_repository, run_git, unborn_clone
+from annover.store.git import Git, branch_back, checked_out_as, orphan_branch, own_repository, run_git, unborn_clone
 from annover.store.objects import LocalStore, ObjectRef, ObjectStore
 from annover.store.refs import Refs, RepoLock, is_tag_name, is_version_id, not_writable
 from annover.store.snapshots import (TASK_HASH, Layout, differing_tasks, hash_probe, object_refs, read_layout,
@@ -385,15 +385,27 @@ class RepoCore:
         no branch holds is a version the next snapshot on the branch silently reverts.
         """
         self.check_hand_edits()  # every write takes it before anything: one function, here
-        if self.scm.branch() is not None or self.head_commit() is None:
+        detached = self.detached(self.head() if self.scm.branch() is None else None)
+        if detached is None:
             return
-        head = self.head()
-        names = sorted(self.tags_of().get(head or "", []))
-        at = f" at {names[0]}" if names else (f" at version {head[:12]}" if head else "")
+        at = detached["at"] and (f" at {detached['at']}" if detached["tagged"] else f" at version {detached['at']}")
         raise NotARepoError(f"git HEAD is detached{at}: {what} would be on no branch",
-                            f"switch to a branch first: `git switch {branch_back(self.toplevel)}` (or "
+                            f"switch to a branch first: `git switch {detached['back_to']}` (or "
                             "`git switch -c NAME` to start one "
                             f"from here), then run the command again{instead}")
+
+    def detached(self, head: str | None) -> dict | None:
+        """Where git's HEAD is on no branch (``git checkout v1 && dvc pull``): ``at``, HEAD's version
+        ``head`` as named (its first tag, else its short id; "" before any), ``tagged``, and ``back_to``,
+        the branch to switch to; None on a branch (or before the first commit). Said by a refused write
+        and by status."""
+        if self.scm.branch() is not None or self.head_commit() is None:
+            return None
+        names = sorted(self.tags_of().get(head or "", []))
+        as_checked_out = checked_out_as(self.toplevel)  # `git checkout v2`: v2, not another tag of the version
+        names = [as_checked_out] if as_checked_out in names else names
+        return {"at": names[0] if names else (head or "")[:12], "tagged": bool(names),
+                "back_to": branch_back(self.toplevel)}
 
     def check_unmoved(self, start: str | None) -> None:
         """Refuse (like git's non-fast-forward) when HEAD is no longer ``start``, naming what landed."""

@@ -490,7 +490,13 @@ def _status(repo: RepoCore, remote: bool, timeout: float | None) -> StatusResult
     left = left_out_by_git_merge(repo, repo.head_commit(), head) if head else None
     return StatusResult(str(repo.root), head, repo.tags_of().get(head, []) if head else [], info, pushed, missing,
                         interrupted, len(versions), unpushed, tracking(repo), stray_tags(repo) if head else [],
-                        left_out=left[0] if left else None, hand_edit=hand_edit)
+                        left_out=left[0] if left else None, hand_edit=hand_edit, detached=_detached(repo, head))
+
+
+def _detached(repo: RepoCore, head: str | None) -> dict[str, str] | None:
+    """Where git's HEAD is detached: HEAD's version as named and the branch to go back to."""
+    at = repo.detached(head)
+    return None if at is None else {"at": at["at"], "back_to": at["back_to"]}
 
 
 def _on_remote(repo: RepoCore, listings: list[str], timeout: float | None) -> set[str]:

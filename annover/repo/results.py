@@ -169,6 +169,9 @@ class StatusResult:
     left_out: str | None = None
     #: a file of annover's edited or deleted by hand (``.annover/HEAD``, HEAD's record): what, and the fix
     hand_edit: str | None = None
+    #: git's HEAD on no branch (``git checkout v1``): ``{"at": HEAD's tag or short id, "back_to": a branch}``;
+    #: every command that commits refuses there, as ``git status`` says "HEAD detached at v1" first
+    detached: dict[str, str] | None = None
 
     def _repr_html_(self) -> str:
         """In a notebook: HEAD, the remote and what it lacks, the branch against its git remote,
@@ -182,7 +185,8 @@ class StatusResult:
                   ("versions", self.versions), ("DVC remote", remote),
                   ("pushed", "(remote not asked)" if self.pushed is None else self.pushed),
                   ("not pushed", unpushed), ("git", tracking)]
-        fields += [(k, x) for k, x in (("missing here", self.missing_locally), ("interrupted", self.interrupted),
+        fields += [(k, x) for k, x in (("detached at", (self.detached or {}).get("at")),
+                                       ("missing here", self.missing_locally), ("interrupted", self.interrupted),
                                        ("left out by a git merge", self.left_out), ("edited by hand", self.hand_edit),
                                        ("stray tags", [t.name for t in self.stray_tags])) if x]
         return html_block("status", html_pairs(fields))
@@ -193,7 +197,7 @@ class StatusResult:
                 "pushed": self.pushed, "missing_locally": self.missing_locally, "interrupted": self.interrupted,
                 "versions": self.versions, "unpushed": None if self.unpushed is None else len(self.unpushed),
                 "unpushed_versions": self.unpushed, "git": self.git.to_json() if self.git else None,
-                "stray_tags": [t.to_json() for t in self.stray_tags]}
+                "stray_tags": [t.to_json() for t in self.stray_tags], "detached": self.detached}
 
 
 class Log(list):

@@ -193,6 +193,13 @@ def branch_back(path: Path) -> str:
     return heads[0] if heads else "main"
 
 
+def checked_out_as(path: Path) -> str:
+    """The name git's last checkout moved HEAD to (``git checkout v2``: ``v2``), as ``git status`` says
+    "HEAD detached at v2"; "" when the reflog does not say (none kept, or HEAD moved otherwise)."""
+    said = run_git(["reflog", "-1", "--format=%gs", "HEAD"], path, check=False).decode("utf-8", "replace").strip()
+    return said.rpartition(" to ")[2] if said.startswith("checkout: moving from ") else ""
+
+
 def orphan_branch(path: Path) -> "tuple[str, str] | None":
     """(the branch HEAD names, a branch with commits to go back to) where ``path`` is in a git work
     tree whose HEAD is on a branch with no commit while other branches have some (``git checkout
