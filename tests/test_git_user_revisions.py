@@ -97,3 +97,19 @@ def test_status_on_a_detached_head_says_so_as_git_status_does(two_rounds):
     assert back == {"at": "baseline", "back_to": "main"}
     git("switch", "-q", "-c", "relabel", cwd=root)
     assert json.loads(run_cli("status", "--no-remote", "--json", cwd=root, check=True).stdout)["detached"] is None
+
+
+def test_diff_in_a_clone_names_the_pull_of_the_version_not_here_only(two_rounds, tmp_path):
+    """A `git clone` that pulled v1 only: `annover diff v1 v2` said to run `annover pull v1` and
+    `annover pull v2`; v1 is here, so the command that helps is the pull of v2 alone."""
+    repo, _, _ = two_rounds
+    run_cli("push", cwd=repo.root, check=True)
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(repo.root), str(clone), cwd=tmp_path)
+    run_cli("pull", "v1", cwd=clone, check=True)
+    for args in (("v1", "v2"), ("v2", "v1"), ("v1..v2",)):
+        p = run_cli("diff", *args, cwd=clone)
+        assert p.returncode == 8 and p.stdout == "" and p.stderr.count("\n") == 1, p.stderr
+        assert "`annover pull v2`" in p.stderr and "pull v1" not in p.stderr, p.stderr
+    run_cli("pull", "v2", cwd=clone, check=True)
+    assert run_cli("diff", "v1", "v2", "--stat", cwd=clone).returncode == 0

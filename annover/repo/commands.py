@@ -465,13 +465,27 @@ class Repo(RepoCore):
             result = diffing.diff_versions(self.store, va, vb, rev_a=a, rev_b=b, options=options, fast=fast)
         except ObjectError as e:  # a version given by its full id (as the report gives them) named as people do
             na, nb = (self.name_of(v.id) if rev == v.id else rev for rev, v in ((a, va), (b, vb)))
-            raise ObjectError(f"{na} -> {nb}: {e.message}", f"run `annover pull {na}` and `annover pull {nb}` to "
-                              "fetch the two versions' objects from the DVC remote") from None
+            raise ObjectError(f"{na} -> {nb}: {e.message}", self._pull_hint((na, va), (nb, vb))) from None
         change = reading.key_change(reading.reading_of(va), reading.reading_of(vb), f"{a} -> {b}")
         if change:
             result.summary.setdefault("warnings", []).append(change)
         result.check_output = lambda path, force: check_output(self, path, "path", force)
         return result
+
+    def _pull_hint(self, *sides: "tuple[str, Version]") -> str:
+        """The pulls that fetch what a diff of ``sides`` (name, version) lacks: of the versions whose
+        objects are not all here (a clone that pulled one side names the other alone)."""
+        lacking = [name for name, v in dict(sides).items() if not self._all_here(v)] or [n for n, _ in sides]
+        pulls = " and ".join(f"`annover pull {n}`" for n in dict.fromkeys(lacking))
+        whose = "the two versions'" if len(lacking) > 1 else "that version's"
+        return f"run {pulls} to fetch {whose} objects from the DVC remote"
+
+    def _all_here(self, v: "Version") -> bool:
+        try:
+            self.check_objects_here(v, v.id)
+        except ObjectError:
+            return False
+        return True
 
     def datasets_on(self, client: Client | None = None) -> Datasets:
         """The datasets of a Label Studio server, bound to this repository (``annover dataset``)."""
