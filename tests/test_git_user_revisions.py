@@ -113,3 +113,28 @@ def test_diff_in_a_clone_names_the_pull_of_the_version_not_here_only(two_rounds,
         assert "`annover pull v2`" in p.stderr and "pull v1" not in p.stderr, p.stderr
     run_cli("pull", "v2", cwd=clone, check=True)
     assert run_cli("diff", "v1", "v2", "--stat", cwd=clone).returncode == 0
+
+
+def test_caret_n_names_a_merge_versions_nth_parent_as_git_does(rounds_on_branches):
+    """``HEAD^2`` after `annover merge round-a`: round-a's version, as git's ``HEAD^2`` is the merged branch.
+    It was handed to git as a commit, so it worked only while HEAD's commit was the merge's own: after
+    `annover tag` (a commit of its own) it was "unknown revision", and ``v5~1^2`` walked git's commits."""
+    repo, v2 = rounds_on_branches
+    root = repo.root
+    run_cli("merge", "round-a", cwd=root, check=True)
+    run_cli("tag", "reviewed", cwd=root, check=True)  # HEAD's git commit is now the tag's, not the merge's
+
+    def shown(rev: str) -> str:
+        p = run_cli("show", rev, "--json", cwd=root)
+        assert p.returncode == 0, (rev, p.stderr)
+        return json.loads(p.stdout)["id"]
+
+    v3, v4, v5 = (shown(t) for t in ("v3", "v4", "v5"))
+    assert json.loads(run_cli("show", "v5", "--json", cwd=root, check=True).stdout)["parents"] == [v4, v3]
+    assert shown("HEAD^2") == shown("reviewed^2") == shown("v5^2") == v3
+    assert shown("HEAD^1") == shown("HEAD^") == shown("HEAD~") == v4
+    assert shown("HEAD^0") == v5 and shown("HEAD^2~1") == shown("HEAD^2^") == v2.id
+    for bad, why in (("HEAD^3", "has 2 parents"), ("v3^2", "has 1 parent"), ("v1^1", "has no parent")):
+        p = run_cli("show", bad, cwd=root)
+        assert p.returncode == 7 and p.stdout == "" and why in p.stderr and p.stderr.count("\n") == 1, p.stderr
+    assert run_cli("diff", "HEAD^2", "HEAD", "--stat", cwd=root).returncode == 0

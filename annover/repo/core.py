@@ -68,7 +68,7 @@ def lock_timeout() -> float:
     return env_seconds("ANNOVER_LOCK_TIMEOUT", 60)
 #: the environment variable naming the stage at which the crash tests kill annover
 KILL_AT_ENV = "ANNOVER_TEST_KILL_AT"
-_REV_RE = re.compile(r"^(?P<base>.+?)(?P<ops>(?:~\d*|\^)*)$")
+_REV_RE = re.compile(r"^(?P<base>.+?)(?P<ops>(?:~\d*|\^\d*)*)$")
 #: ``lock(expect_head=...)``'s default: no check of HEAD
 _ANY = object()
 
@@ -717,15 +717,23 @@ class RepoCore:
             moved = next((m for m in self.moved_tags() if m.name == base), None)
             if moved is not None:
                 raise RevisionError(moved.describe(self), moved.fix())
-        steps = 0
-        for op in re.findall(r"~\d*|\^", ops):
-            steps += 1 if op in ("^", "~") else int(op[1:])
-        for _ in range(steps):
-            parents = self.version(vid).parents
-            if not parents:
-                raise RevisionError(f"{rev}: {vid[:12]} has no parent", "use a smaller number after ~")
-            vid = parents[0]
+        for op, n in re.findall(r"([~^])(\d*)", ops):  # ~N: N first parents back; ^N: parent N (of a merge)
+            count = int(n) if n else 1
+            for nth in [1] * count if op == "~" else [count] if count else []:  # ^0: the version itself
+                vid = self._parent(vid, nth, rev)
         return vid
+
+    def _parent(self, vid: str, nth: int, rev: str) -> str:
+        """Version ``vid``'s parent ``nth`` (1: the first, HEAD's side of a merge; 2: the merged one), as
+        git's ``^N`` names a commit's, by the versions' own parents (a tag's commit between is none)."""
+        parents = self.version(vid).parents
+        if len(parents) >= nth:
+            return parents[nth - 1]
+        if not parents:
+            raise RevisionError(f"{rev}: {vid[:12]} has no parent", "use a smaller number after ~ or ^")
+        raise RevisionError(f"{rev}: {vid[:12]} has {len(parents)} parent{'s' if len(parents) > 1 else ''}, "
+                            f"not {nth}", "^2 is a merge's second parent (the merged branch's version); "
+                            "see `annover show` for a version's parents")
 
     def _by_prefix_or_none_yet(self, prefix: str, rev: str) -> str:
         """:meth:`_by_prefix`; in a repository with no version yet, what it cannot find is said to be
