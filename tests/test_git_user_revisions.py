@@ -138,3 +138,24 @@ def test_caret_n_names_a_merge_versions_nth_parent_as_git_does(rounds_on_branche
         p = run_cli("show", bad, cwd=root)
         assert p.returncode == 7 and p.stdout == "" and why in p.stderr and p.stderr.count("\n") == 1, p.stderr
     assert run_cli("diff", "HEAD^2", "HEAD", "--stat", cwd=root).returncode == 0
+
+
+def test_log_all_lists_every_branchs_versions_as_git_log_all(rounds_on_branches):
+    """A branch per labeling round: `annover log --all` (as `git log --all`) was "No such option"."""
+    repo, v2 = rounds_on_branches
+    root = repo.root
+    git("switch", "-q", "-c", "round-b", "v2", cwd=root)
+    run_cli("snapshot", "--from", _relabeled(root, "b.json", 7, "positive"), *SNAP, "-m", "round b", cwd=root,
+            check=True)
+    git("switch", "-q", "main", cwd=root)
+    p = run_cli("log", "--all", "--json", cwd=root)
+    assert p.returncode == 0, p.stderr
+    got = json.loads(p.stdout)
+    ids = {json.loads(run_cli("show", t, "--json", cwd=root, check=True).stdout)["id"] for t in
+           ("v1", "v2", "v3", "v4", "v5")}
+    assert [v["id"] for v in got if v["id"] in ids] == [v["id"] for v in got] and {v["id"] for v in got} == ids
+    assert [v["created_at"] for v in got] == sorted((v["created_at"] for v in got), reverse=True)
+    assert len(run_cli("log", "--all", "--oneline", "-n", "2", cwd=root, check=True).stdout.splitlines()) == 2
+    for bad in (("--all", "v2"), ("--all", "v1..v2"), ("--all", "--task", "x")):
+        p = run_cli("log", *bad, cwd=root)
+        assert p.returncode == 2 and p.stdout == "" and p.stderr.count("\n") == 1, (bad, p.stderr)

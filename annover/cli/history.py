@@ -60,6 +60,7 @@ Examples:
   annover log v3 --json
   annover log v1..v3 --oneline          # the versions v3 reaches and v1 does not, as git log v1..v3
   annover log main...relabel --oneline  # those either branch has and the other not, as git log A...B
+  annover log --all --oneline           # every branch's and tag's versions, as git log --all
   annover log --task img_042.jpg        # the versions that changed this task's labels
   annover log --task img_042.jpg -p     # ... each with what it changed (as git log -p)
 """)
@@ -71,10 +72,12 @@ Examples:
                    "git log -- PATH; repeat for several. Keys are those `annover diff --rows` shows.")
 @click.option("-p", "--patch", is_flag=True, help="With --task: each version's changes to those tasks, "
               "as `annover diff --rows` words them (from its first parent).")
+@click.option("--all", "every", is_flag=True, help="The versions every branch, remote-tracking branch and tag "
+              "reaches (and HEAD), as git log --all: a branch per labeling round, side by side.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr (--task reads each version's rows).")
 @json_option
-def log(rev: str, max_count: int | None, oneline: bool, tasks: tuple[str, ...], patch: bool, quiet: bool,
-        as_json: bool) -> None:
+def log(rev: str, max_count: int | None, oneline: bool, tasks: tuple[str, ...], patch: bool, every: bool,
+        quiet: bool, as_json: bool) -> None:
     """List versions reachable from REV (default HEAD), newest first; with A..B, those B reaches and A does not;
     with A...B, those either reaches and the other does not.
 
@@ -83,9 +86,14 @@ def log(rev: str, max_count: int | None, oneline: bool, tasks: tuple[str, ...], 
     if patch and not tasks:
         raise UsageError("-p shows what a version changed of the tasks --task names",
                          "add --task KEY, or see a version's whole change with `annover diff REV~1 REV --rows`")
+    if every and (rev != "HEAD" or tasks):
+        raise UsageError(f"--all lists every branch's and tag's versions, not {'--task' if tasks else rev}'s",
+                         "give --all alone (with -n, --oneline, --json), or leave it out")
     repo = open_repo()
     patches: dict = {}
-    if ".." in rev:
+    if every:
+        versions = _log_all(repo, max_count)
+    elif ".." in rev:
         versions = _log_range(repo, rev, max_count, bool(tasks))
     elif tasks:
         with Progress(quiet) as progress:
@@ -125,9 +133,32 @@ def _log_range(repo: Repo, rev: str, max_count: int | None, tasks: bool) -> "lis
     alone = [v for v in theirs if v.id not in hidden]
     if both:
         shown = {v.id for v in theirs}
-        alone = sorted(alone + [v for v in ours if v.id not in shown], key=lambda v: v.id)
-        alone.sort(key=lambda v: v.created_at, reverse=True)  # newest first, as log orders (stable: by id)
+        alone = _newest_first(alone + [v for v in ours if v.id not in shown])
     return alone[:max_count]
+
+
+def _log_all(repo: Repo, max_count: int | None) -> "list[Version]":
+    """``log --all``: the versions HEAD, every branch, remote-tracking branch and tag reach, newest first
+    (a ref whose commit holds no version, a branch of code alone, is passed over)."""
+    starts = dict.fromkeys([h for h in [repo.head()] if h] + list(repo.tags_of()))
+    for ref in repo.git("for-each-ref", "--format=%(refname)", "refs/heads", "refs/remotes", check=False).split():
+        if not ref.endswith("/HEAD"):
+            try:
+                starts.setdefault(repo.resolve(ref))
+            except AnnoverError:
+                pass
+    found: dict[str, Version] = {}
+    for vid in starts:
+        if vid not in found:
+            found.update((v.id, v) for v in repo.log(vid) if v.id not in found)
+    return _newest_first(list(found.values()))[:max_count]
+
+
+def _newest_first(versions: "list[Version]") -> "list[Version]":
+    """Versions of several histories in log's order: newest first, then by id."""
+    out = sorted(versions, key=lambda v: v.id)
+    out.sort(key=lambda v: v.created_at, reverse=True)  # stable: the ids' order within a time
+    return out
 
 
 def _print_log(repo: Repo, versions: "list[Version]", patches: dict, oneline: bool, as_json: bool,
