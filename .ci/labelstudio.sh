@@ -19,6 +19,8 @@
 #   ANNOVER_CI_CACHE       cache dir (default: $HOME/.cache/annover-ci). Everything this
 #                          script writes, except ENV_FILE, lives below it.
 #   ANNOVER_CI_PYTHON      interpreter for the venv (default: python3.11, else python3)
+#   ANNOVER_CI_LS_RUNS     where each server's copy of the data dir goes (default: $CACHE/runs);
+#                          .ci/run points it at a folder in memory (its SQLite commits sync)
 #   ANNOVER_CI_LS_TIMEOUT  seconds to wait for /health (default: 120)
 #   ANNOVER_CI_LS_PORT     preferred port (default: any free port)
 #   ANNOVER_CI_LS_DOCUMENT_ROOT
@@ -44,7 +46,7 @@ PREPARE_FORMAT=1   # bump when the prepare recipe changes (invalidates cached da
 SCRIPT_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 CACHE="${ANNOVER_CI_CACHE:-$HOME/.cache/annover-ci}"
 VENV="$CACHE/ls-venv"
-RUNS="$CACHE/runs"
+RUNS="${ANNOVER_CI_LS_RUNS:-$CACHE/runs}"
 TIMEOUT="${ANNOVER_CI_LS_TIMEOUT:-120}"
 DOCUMENT_ROOT="${ANNOVER_CI_LS_DOCUMENT_ROOT:-${TMPDIR:-/tmp}}"
 DEFAULT_ENV_FILE="$SCRIPT_DIR/ls.env"
