@@ -22,7 +22,7 @@ from annover.loop.agreement import AgreementResult, agreement
 from annover.loop.display import series_html
 from annover.loop.drift import COUNT_COLUMNS, drift_of_counts, label_counts
 from annover.loop.evaluate import compare_models, evaluate, model_versions
-from annover.loop.sample import SampleResult, sample
+from annover.loop.sample import SampleResult, sample, why_none_qualify
 from annover.loop.suspects import DEFAULT_THRESHOLD, SuspectsResult, suspects
 from annover.model.config import cache_dir, config_structure, taxonomy_paths
 from annover.store.versions import check_has_model, models_named
@@ -225,13 +225,21 @@ def run_sample(repo: Any, rev: str, strategy: str, n: int, seed: int = 0, model:
     v = repo.show(rev)
     if model is not None:
         check_has_model(v, model, rev, _NO_MODEL)
-    res = sample(repo.load(v.id, "tasks", columns=["task_key"]), repo.load(v.id, "annotations"),
-                 repo.load(v.id, "predictions"), strategy, n, seed, model, stratify, control)
+    tables = (repo.load(v.id, "tasks", columns=["task_key"]), repo.load(v.id, "annotations"),
+              repo.load(v.id, "predictions"))
+    res = sample(*tables, strategy, n, seed, model, stratify, control)
+    why = why_none_qualify(*tables, res)
+    if why is not None and why[1] is not None:  # nothing written: the setup, not the round, is wrong
+        raise UsageError(f"no task qualifies at {name_of(repo, v)}: {why[0]}", why[1])
+    if why is not None:
+        res.notes.append(why[0])
     doc = sample_record(v.id, res, control)
     res.id, res.version = doc["id"], v.id
     if out is not None:
         write_atomic(out, "".join(k + "\n" for k in res.keys).encode())
-    if record:
+    if record and not res.keys:  # an empty choice is nothing to send: no commit of it
+        res.notes.append("nothing recorded: no task was picked")
+    elif record:
         body = (json.dumps(doc, indent=1, sort_keys=True, ensure_ascii=False) + "\n").encode()
         what = f"{name_of(repo, v)} {strategy} n={n} seed={seed}{' stratified' if stratify else ''}"
         res.record = _record(repo, doc["id"], body, f"annover: sample {doc['id']}: {what}, {len(res.keys)} task(s)")

@@ -37,7 +37,7 @@ else:
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["STRATEGIES", "SampleResult", "sample", "tie_key"]
+__all__ = ["STRATEGIES", "SampleResult", "sample", "tie_key", "why_none_qualify"]
 
 STRATEGIES = ("uncertainty", "margin", "disagreement", "rare-labels", "unlabeled", "random")
 _NEEDS_MODEL = ("uncertainty", "margin", "rare-labels")
@@ -275,3 +275,34 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
     return SampleResult([r["task_key"] for r in picked], strategy, n, seed, model, count,
                         [None if r["score"] is None else round(float(r["score"]), 6) for r in picked],
                         [Q.shown(r["label"]) for r in picked], notes, ctl if stratify else None)
+
+
+def why_none_qualify(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | None",
+                     res: SampleResult) -> tuple[str, str | None] | None:
+    """Why a strategy that ranks a model's predictions of the unlabeled tasks found none: every task
+    is labeled (a note: nothing to do), or the model predicted none of the unlabeled ones, or (for
+    ``uncertainty`` and ``margin``, which rank by the score) it gave them no score, as LLM
+    pre-annotations often do. The last two are the user's setup, not an empty round: they are
+    returned with what to do, so the command refuses rather than record an empty sample."""
+    if res.keys or res.strategy not in _NEEDS_MODEL or res.model is None:
+        return None
+    done = annotations.filter(pc.invert(pc.fill_null(annotations.column("was_cancelled"), False)))
+    open_ = set(tasks.column("task_key").to_pylist()) - set(done.column("task_key").to_pylist())
+    if not open_:
+        return (f"every task of the version is labeled ({tasks.num_rows}): {res.strategy!r} picks among "
+                "the unlabeled tasks a model predicted (--strategy disagreement: labeled ones to label again)", None)
+    mine = predictions.filter(pc.equal(predictions.column("model_version"), res.model))
+    predicted = [(k, sc) for k, sc in zip(mine.column("task_key").to_pylist(), mine.column("score").to_pylist())
+                 if k in open_]
+    model = models_named([res.model])
+    if not predicted:
+        return (f"{res.strategy!r} picks among the unlabeled tasks {model} predicted, and it predicted none of "
+                f"the {len(open_)} unlabeled task(s)",
+                f"snapshot {model}'s predictions of them (--predictions FILE --update), or use --strategy "
+                "unlabeled or random")
+    if res.strategy in _BY_SCORE and all(sc is None for _, sc in predicted):
+        return (f"{res.strategy!r} ranks by the prediction's score, and {model}'s predictions of the "
+                f"{len({k for k, _ in predicted})} unlabeled task(s) have none",
+                "use --strategy rare-labels (by the predicted label), unlabeled or random, or snapshot "
+                "predictions with a score")
+    return None
