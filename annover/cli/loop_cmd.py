@@ -14,6 +14,7 @@ from annover.cli import (Progress, arrow_without_pandas, echo, emit_json, info, 
 from annover.cli.suspects_json import suspects_json
 from annover.diffing import POLICIES
 from annover.files import write_atomic
+from annover.loop.report import CONFUSION_LABELS
 from annover.loop.sample import STRATEGIES
 from annover.repo.outputs import check_output
 from annover.store.versions import model_named
@@ -47,7 +48,29 @@ def _undefined(e: dict) -> list[str]:
         st = x.get("krippendorff_alpha") or x.get("f1") or {}
         if st.get("value") is None and st.get("note"):
             why.setdefault(st["note"], []).append(name)
-    return [f"{', '.join(names)}: {note}" for note, names in why.items()]
+    return [f"{_some(names)}: {note}" for note, names in why.items()]
+
+
+#: past this many labels nobody used, the agreement text leaves them out of its table and names a few
+UNUSED_SHOWN = 15
+NOBODY = "nobody used this label"
+
+
+def _some(names: list[str]) -> str:
+    """Names comma-separated, past :data:`UNUSED_SHOWN` the first of them and how many more (a config of
+    thousands of classes made a note of every unused one, a line of tens of kilobytes)."""
+    if len(names) <= UNUSED_SHOWN:
+        return ", ".join(names)
+    return f"{', '.join(names[:10])} and {len(names) - 10:,} more (--json lists them)"
+
+
+def _label_rows(e: dict) -> list[list[str]]:
+    """A classification control's rows per label; past :data:`UNUSED_SHOWN` labels nobody used, only
+    the used ones (the config's thousands of classes gave a row of dashes each)."""
+    unused = [lab for lab, x in e["labels"].items() if x["krippendorff_alpha"].get("note") == NOBODY]
+    drop = set(unused) if len(unused) > UNUSED_SHOWN else set()
+    return [[lab, _stat(x["krippendorff_alpha"]), _stat(x["fleiss_kappa"])] for lab, x in e["labels"].items()
+            if lab not in drop]
 
 
 def _notes(notes: list[str]) -> None:
@@ -129,7 +152,7 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool,
                  f"{e['tasks_with_two_or_more']} task(s) with two answers or more)")
             rows = [["", "Krippendorff's alpha", "Fleiss' kappa"],
                     ["(control)", _stat(e["krippendorff_alpha"]), _stat(e["fleiss_kappa"])]]
-            rows += [[lab, _stat(x["krippendorff_alpha"]), _stat(x["fleiss_kappa"])] for lab, x in e["labels"].items()]
+            rows += _label_rows(e)
             for line in table(rows):
                 echo(line)
             for p in e["pairs"]:
@@ -232,11 +255,8 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
                      for k, x in e["labels"].items()]
             for line in table(rows):
                 echo(line)
-            labels = e["confusion"]["labels"]
-            echo("  confusion (rows: label, columns: predicted):")
-            for line in table([[""] + labels] + [[lab] + [str(x) for x in row]
-                                                  for lab, row in zip(labels, e["confusion"]["matrix"])]):
-                echo("  " + line)
+            for line in _confusion_lines(e["confusion"]["labels"], e["confusion"]["matrix"]):
+                echo(line)
         else:
             echo(f"{ctl}: matched regions on {e['tasks']} task(s)")
             if e.get("predicted_not_labeled"):
@@ -244,6 +264,28 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
             for t, x in e["thresholds"].items():
                 echo(f"  at {t}: precision {_v(x['precision'])}, recall {_v(x['recall'])}, F1 {_v(x['f1'])}")
     _notes(doc["notes"])
+
+
+#: the most frequent confusions listed where the matrix has too many labels to print
+TOP_CONFUSIONS = 10
+
+
+def _confusion_lines(labels: list[str], matrix: list[list[int]]) -> list[str]:
+    """The confusion matrix as a table; past the report's :data:`CONFUSION_LABELS` labels (a product
+    taxonomy's hundreds printed lines thousands of columns wide), the most frequent confusions."""
+    if len(labels) <= CONFUSION_LABELS:
+        return ["  confusion (rows: label, columns: predicted):"] + [
+            "  " + line for line in table([[""] + labels] + [[lab] + [str(x) for x in row]
+                                                             for lab, row in zip(labels, matrix)])]
+    off = sorted(((n, a, b) for a, row in zip(labels, matrix) for b, n in zip(labels, row) if n and a != b),
+                 key=lambda x: (-x[0], x[1], x[2]))
+    head = (f"  confusion: {len(labels)} labels, too many to print as a matrix (--json has it; the report draws "
+            f"the {CONFUSION_LABELS} most used)")
+    if not off:
+        return [head, "  no confusion: every scored task's prediction is its label"]
+    rows = [["label", "predicted", "tasks"]] + [[a, b, str(n)] for n, a, b in off[:TOP_CONFUSIONS]]
+    return [head, f"  the {min(len(off), TOP_CONFUSIONS)} most frequent confusion(s) of {len(off)}:"] + \
+        table(rows, right={2}, indent="    ")
 
 
 @click.command("suspects")
