@@ -188,6 +188,7 @@ def run_suspects(repo: Any, rev: str, threshold: float = DEFAULT_THRESHOLD, poli
         since = v.parents[0]
     if since is not None:
         pv = repo.show(since)
+        _check_earlier(repo, v, pv, rev, since)
         try:
             touched = repo.touched_tasks(pv.id, v.id)
         except ObjectError:  # an object not here: the loads below say which version to pull
@@ -202,6 +203,15 @@ def run_suspects(repo: Any, rev: str, threshold: float = DEFAULT_THRESHOLD, poli
                    policy=policy, models=models, since=since, limit=limit)
     res.options["version"] = head_of(repo, v)
     return res
+
+
+def _check_earlier(repo: Any, v: Any, pv: Any, rev: str, since: str) -> None:
+    """Refuse ``--since`` a version made after ``rev`` (the two swapped): its ``changed`` reasons
+    would read the later labels as the earlier ones and the review backwards."""
+    if pv.id != v.id and v.id in {x.id for x in repo.log(pv.id)}:
+        raise UsageError(f"--since {since} is later than {rev}: the changed reason compares {rev}'s labels with an "
+                         "earlier version's", f"swap them (annover suspects {since} --since {rev}), or give a version "
+                         f"before {rev}")
 
 
 def sample_record(v_id: str, res: SampleResult, control: str | None) -> dict[str, Any]:
