@@ -247,6 +247,9 @@ class Annotator(anywidget.AnyWidget):
                    "skip": self.session.skip, "back": self.session.back, "forward": self.session.forward,
                    "undo": self.session.undo, "goto": lambda: self.session.goto(_index(cmd.get("index", 0)))}
         action = cmd.get("action")
+        if action == "save":
+            self._save_from_page()
+            return
         fn = actions.get(action) if isinstance(action, str) else None
         if fn is None:  # not one of ours: nothing done (the view acknowledges a page's all the same)
             self.refresh()
@@ -260,6 +263,19 @@ class Annotator(anywidget.AnyWidget):
         except AnnoverError as e:  # a click the session refuses: shown in the widget, not raised into the void
             self._error = str(e)
         finally:  # whatever happened, the page shows the session as it is (never one task while on another)
+            self.refresh()
+
+    def _save_from_page(self) -> None:
+        """The page's save button: the version ``save()`` makes, for a page with no cell to call it from
+        (Voilà). What came of it is in the widget: the version on the status line; nothing new, or why
+        there is no version (no repository, a full disk), under the task, the answers kept in the journal."""
+        self._warned = None
+        try:
+            res = self.save(message=f"labeled in the notebook by {self.session.annotator}")
+            self._error = None if res.version is not None else _nothing_saved(self.session)
+        except AnnoverError as e:
+            self._error = str(e)
+        finally:
             self.refresh()
 
     def _leaves_choice(self) -> bool:
@@ -369,6 +385,13 @@ class Annotator(anywidget.AnyWidget):
             "pending": self._pending(),
             "labels": [{"name": lab, "key": self._keys[lab], "selected": lab in s.selection} for lab in s.labels],
         }
+
+
+def _nothing_saved(s: Session) -> str:
+    """Why a save made no version: no answer yet, or the versions hold every one."""
+    if not s.answers and not s.saved_at:
+        return "nothing to save yet: answer a task first"
+    return f"nothing new to save: every answer is in {s.saved_name or 'the latest version'}"
 
 
 def text_view(value: Any) -> dict[str, Any]:

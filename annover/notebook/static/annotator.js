@@ -297,9 +297,10 @@ function render({ model, el: root }) {
         ? el("div", { class: "annover-done" }, `${p.total - answered} of ${p.total} tasks not answered yet. `,
             Number.isInteger(v.open) ? el("button", { class: "annover-open", title: "key →",
               onclick: () => send("goto", { index: v.open }) }, `go to the first (task ${v.open + 1}) `, el("kbd", {}, "→"))
-              : null, " ", el("code", {}, ".save(message=...)"), " makes a version of what is answered.")
-        : el("div", { class: "annover-done" }, `All ${p.total} tasks answered. `,
-            el("code", {}, ".save(message=...)"), " makes a version."))
+              : null, " ", el("b", {}, "save version"), " (or ", el("code", {}, ".save(message=...)"),
+            ") makes a version of what is answered.")
+        : el("div", { class: "annover-done" }, `All ${p.total} tasks answered. `, el("b", {}, "save version"),
+            " (or ", el("code", {}, ".save(message=...)"), ") makes a version."))
       : task.kind === "image"
         ? (image.src  // a file the browser cannot decode, or a URL it cannot fetch: the placeholder too
           ? el("img", { class: "annover-image", src: image.src, alt: task.value, onerror: (ev) => ev.target.replaceWith(
@@ -333,7 +334,10 @@ function render({ model, el: root }) {
       el("button", { class: "annover-undo", onclick: () => send("undo"), title: "key u" }, el("kbd", {}, "u"), " undo"),
       (v.labels || []).some((l) => !l.key) ? el("button", { class: "annover-find-open", onclick: openFinder,
         title: "key /", disabled: task ? null : "disabled" }, el("kbd", {}, "/"), " find a label") : null,
-      el("button", { class: "annover-forward", onclick: () => send("forward"), title: "key →" }, "next ", el("kbd", {}, "→")));
+      el("button", { class: "annover-forward", onclick: () => send("forward"), title: "key →" }, "next ", el("kbd", {}, "→")),
+      // no key: a version is made on purpose (Voilà has no cell for .save(), hence the button)
+      el("button", { class: "annover-save", onclick: () => send("save"),
+        title: "make a version of the answers, as .save(message=...) does" }, "save version"));
     // the person's own answer in the version (Label Studio, an earlier session): a new answer replaces it
     const was = task && task.earlier ? (task.earlier.skipped ? "skip" : task.earlier.labels.join(", ") || "(nothing)") : null;
     const kept = !task ? ""
