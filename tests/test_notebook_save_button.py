@@ -57,3 +57,28 @@ def test_the_save_button_without_a_repository_says_what_to_do_in_the_widget(tmp_
         assert "annover init" in page.inner_text(".annover-error")
         assert page.inner_text(".annover-saved") == "✓ in the journal · 1 not in a version yet"
     assert ann.session.answers[ann.session.tasks[0].key].labels == ("good",)
+
+
+def test_the_save_button_with_labels_toggled_and_not_answered_holds_once(tmp_path, monkeypatch):
+    """Multi-label: labels toggled and not answered are not an answer a save keeps; a click on save then
+    would make a version without them, the widget saying saved. It is held once, the widget saying Enter
+    answers; a second click saves without them."""
+    monkeypatch.chdir(tmp_path)
+    annover.init(".")
+    ann = widget.annotate(["great phone", "awful battery"], labels=["good", "bad"], multiple=True, annotator="a@b.c")
+    with _browser() as browser:
+        page = browser.new_page()
+        _open(page, ann)
+        page.keyboard.press("1")
+        _settle(page, 1)
+        page.click(".annover-save")
+        _settle(page, 2)
+        assert page.inner_text(".annover-error") == (
+            "good chosen, not answered — press Enter to answer the task, or save again to save without them")
+        assert ann.result is None and page.inner_text(".annover-saved") == "journal ready"
+        page.keyboard.press("Enter")
+        _settle(page, 3)
+        page.click(".annover-save")
+        _settle(page, 4)
+        page.wait_for_function("document.querySelector('.annover-saved').innerText === '✓ saved as v1'")
+    assert ann.result.answers.column("labels").to_pylist() == [["good"]]

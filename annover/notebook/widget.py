@@ -248,13 +248,14 @@ class Annotator(anywidget.AnyWidget):
                    "undo": self.session.undo, "goto": lambda: self.session.goto(_index(cmd.get("index", 0)))}
         action = cmd.get("action")
         if action == "save":
-            self._save_from_page()
+            if not self._leaves_choice("save again to save without them"):
+                self._save_from_page()
             return
         fn = actions.get(action) if isinstance(action, str) else None
         if fn is None:  # not one of ours: nothing done (the view acknowledges a page's all the same)
             self.refresh()
             return
-        if action in ("back", "forward", "goto") and self._leaves_choice():
+        if action in ("back", "forward", "goto") and self._leaves_choice("move again to leave it without them"):
             return
         self._warned = None
         try:
@@ -272,16 +273,18 @@ class Annotator(anywidget.AnyWidget):
         self._warned = None
         try:
             res = self.save(message=f"labeled in the notebook by {self.session.annotator}")
-            self._error = None if res.version is not None else _nothing_saved(self.session)
+            where = self.session.saved_name or "the latest version"
+            self._error = None if res.version is not None else f"nothing new to save: every answer is in {where}"
         except AnnoverError as e:
             self._error = str(e)
         finally:
             self.refresh()
 
-    def _leaves_choice(self) -> bool:
+    def _leaves_choice(self, again: str) -> bool:
         """Multi-label: a move from the page away from labels toggled and not answered (Enter answers
-        them) is held once, the widget saying so: they were dropped without a word. The same move
-        again leaves the task without them."""
+        them), or a save (which keeps answers only), is held once, the widget saying so (``again``: what
+        the same click does): they were dropped without a word. The same move again leaves the task
+        without them."""
         s = self.session
         task = s.current
         if not self._pending():
@@ -289,8 +292,7 @@ class Annotator(anywidget.AnyWidget):
         if self._warned == task.key:
             return False
         self._warned = task.key
-        self._error = (f"{', '.join(s.selection)} chosen, not answered — press Enter to answer the task, "
-                       "or move again to leave it without them")
+        self._error = f"{', '.join(s.selection)} chosen, not answered — press Enter to answer the task, or {again}"
         self.refresh()
         return True
 
@@ -385,13 +387,6 @@ class Annotator(anywidget.AnyWidget):
             "pending": self._pending(),
             "labels": [{"name": lab, "key": self._keys[lab], "selected": lab in s.selection} for lab in s.labels],
         }
-
-
-def _nothing_saved(s: Session) -> str:
-    """Why a save made no version: no answer yet, or the versions hold every one."""
-    if not s.answers and not s.saved_at:
-        return "nothing to save yet: answer a task first"
-    return f"nothing new to save: every answer is in {s.saved_name or 'the latest version'}"
 
 
 def text_view(value: Any) -> dict[str, Any]:
