@@ -2,7 +2,8 @@
 call ``ann.save(...)`` from, so answers given there could reach the journal and never a version.
 
 The button makes the version ``save()`` makes, and says in the widget what came of it: the version,
-that there was nothing new, or why there is none (no repository here)."""
+that there was nothing new, or why there is none (no repository here). The cell run again with one
+text more (another session) keeps the answers of the first that no save has put in a version."""
 
 from __future__ import annotations
 
@@ -43,16 +44,22 @@ def test_voila_the_save_button_makes_a_version_holding_the_answers(voila):
     assert repo.resolve("HEAD") == repo.resolve("v3")
 
 
+def _key_then_save(browser, ann):
+    """The widget in a page (the shim), key 1 pressed, then the save button clicked: the page."""
+    page = browser.new_page()
+    _open(page, ann)
+    page.keyboard.press("1")
+    _settle(page, 1)
+    page.click(".annover-save")
+    _settle(page, 2)
+    return page
+
+
 def test_the_save_button_without_a_repository_says_what_to_do_in_the_widget(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     ann = widget.annotate(["great phone", "awful battery"], labels=["good", "bad"], annotator="a@b.c")
     with _browser() as browser:
-        page = browser.new_page()
-        _open(page, ann)
-        page.keyboard.press("1")
-        _settle(page, 1)
-        page.click(".annover-save")
-        _settle(page, 2)
+        page = _key_then_save(browser, ann)
         page.wait_for_selector(".annover-error")
         assert "annover init" in page.inner_text(".annover-error")
         assert page.inner_text(".annover-saved") == "✓ in the journal · 1 not in a version yet"
@@ -67,12 +74,7 @@ def test_the_save_button_with_labels_toggled_and_not_answered_holds_once(tmp_pat
     annover.init(".")
     ann = widget.annotate(["great phone", "awful battery"], labels=["good", "bad"], multiple=True, annotator="a@b.c")
     with _browser() as browser:
-        page = browser.new_page()
-        _open(page, ann)
-        page.keyboard.press("1")
-        _settle(page, 1)
-        page.click(".annover-save")
-        _settle(page, 2)
+        page = _key_then_save(browser, ann)
         assert page.inner_text(".annover-error") == (
             "good chosen, not answered — press Enter to answer the task, or save again to save without them")
         assert ann.result is None and page.inner_text(".annover-saved") == "journal ready"
@@ -82,3 +84,30 @@ def test_the_save_button_with_labels_toggled_and_not_answered_holds_once(tmp_pat
         _settle(page, 4)
         page.wait_for_function("document.querySelector('.annover-saved').innerText === '✓ saved as v1'")
     assert ann.result.answers.column("labels").to_pylist() == [["good"]]
+
+
+def test_one_text_more_keeps_the_answers_not_saved_yet(tmp_path, monkeypatch):
+    """The cell run again with one text more is another session (other tasks): the answers given in
+    the first and not saved were in its journal only, the new widget counting none and a save leaving
+    them out. They are carried over, the widget saying so, and the save holds them."""
+    monkeypatch.chdir(tmp_path)
+    annover.init(".")
+    texts = ["great phone", "awful battery", "fine screen", "slow charger"]
+    first = widget.annotate(texts, labels=["good", "bad"], annotator="a@b.c")
+    first.choose("good")
+    first.choose("bad")
+    first.skip()
+    first.back()
+    first.choose("bad")  # the skip replaced: the latest answer is carried
+    again = widget.annotate([*texts, "loud speaker"], labels=["good", "bad"], annotator="a@b.c")
+    assert again.progress == {"position": 3, "total": 5, "labeled": 3, "skipped": 0, "remaining": 2}
+    assert again.view["error"] == ("3 answers of yours on these tasks carried over from an earlier session "
+                                   "(other tasks or labels), not in a version yet")
+    again.choose("good")
+    res = again.save(message="all of them")
+    got = {r["task_key"]: r["labels"] for r in res.answers.to_pylist()}
+    keys = [t.key for t in again.session.tasks]
+    assert got == {keys[0]: ["good"], keys[1]: ["bad"], keys[2]: ["bad"], keys[3]: ["good"]}
+    # a third session over the same tasks carries nothing: every answer is in the version
+    third = widget.annotate([*texts, "loud speaker", "thin case"], labels=["good", "bad"], annotator="a@b.c")
+    assert third.progress["labeled"] == 0 and third.view["error"] is None

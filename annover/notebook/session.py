@@ -353,6 +353,22 @@ class Session:
         if checkpoint is not None:
             self.answers, self.history, self.position, self._shown_at, self.selection = checkpoint
 
+    def carry_over(self, answers: dict[str, Answer]) -> int:
+        """Answers the person gave on these tasks in another session of theirs and never saved (the
+        same call with one text more is another session): taken into this new one, so they are shown,
+        counted and saved, not left in a journal nothing opens. Tasks answered here, or by the person in
+        the version (a save since, which may be newer), keep their answer."""
+        new = {k: a for k, a in answers.items()
+               if k in self._index and k not in self.answers and self.tasks[self._index[k]].earlier is None}
+        if not new:
+            return 0
+        checkpoint = self._checkpoint()
+        self.answers.update(new)
+        self.position = next((i for i, t in enumerate(self.tasks) if t.key not in self.answers), self.total)
+        self._write(checkpoint)
+        self._moved()
+        return len(new)
+
     def mark_saved(self, version: str, keys: dict[str, str], name: str | None = None,
                    replaced: dict[str, list[dict]] | None = None) -> None:
         """A save put the answers in ``version`` (``keys``: task key -> annotation key; ``name``: its tag;

@@ -21,7 +21,7 @@ from annover.errors import AnnoverError, UsageError
 from annover.files import dvc_cache_object
 from annover.notebook import answers as answers_
 from annover.notebook import sources
-from annover.notebook.session import IMAGE, Session, session_id
+from annover.notebook.session import IMAGE, JOURNAL_SCHEMA, Answer, Session, session_id
 from annover.repo import Repo
 from annover.repo.samples import find_sample
 from annover.store.git import run_git
@@ -541,6 +541,41 @@ def annotate(source: "Repo | str | Path | Iterable[Any]", rev: str | None = None
     kwargs = {"clock": clock} if clock is not None else {}
     sid = session_id([t.key for t in plan.tasks], plan.labels, plan.from_name, who, plan.multiple)
     path = _journal_path(journal, repo, f"{_safe(who)}-{sid}")
+    fresh = journal is None and not path.exists()
     session = Session(plan.tasks, plan.labels, who, plan.from_name, plan.to_name, plan.multiple, path, plan.base,
                       **kwargs)
-    return Annotator(session, repo=repo, config_text=plan.config_text, key=plan.key, root=root)
+    ann = Annotator(session, repo=repo, config_text=plan.config_text, key=plan.key, root=root)
+    carried = session.carry_over(unsaved_answers(session)) if fresh else 0
+    if carried:
+        ann._error = (f"{carried} answer{'s' if carried > 1 else ''} of yours on these tasks carried over from "
+                      "an earlier session (other tasks or labels), not in a version yet")
+        ann.refresh()
+    return ann
+
+
+def unsaved_answers(session: Session) -> dict[str, Answer]:
+    """The answers on ``session``'s tasks in the person's other journals (next to its own: the same
+    annotator, control and kind of choice, labels it has) that no save put in a version, the latest per task."""
+    found: dict[str, Answer] = {}
+    path = session.journal
+    if path is None or not path.parent.is_dir():
+        return found
+    for other in sorted(path.parent.glob(f"{path.name.rsplit('-', 1)[0]}-*.json")):
+        try:
+            doc = json.loads(other.read_text(encoding="utf-8"))
+            if other == path or not _same_kind(doc, session):
+                continue
+            saved_at = doc.get("saved_at") or {}
+            for k, a in (doc.get("answers") or {}).items():
+                ans = Answer.from_json(a)
+                if saved_at.get(k) != ans.updated_at and set(ans.labels) <= set(session.labels) and (
+                        k not in found or found[k].updated_at < ans.updated_at):
+                    found[k] = ans
+        except (OSError, ValueError, KeyError, TypeError, AttributeError):
+            continue  # not a journal this session can read: left as it is
+    return found
+
+
+def _same_kind(doc: Any, session: Session) -> bool:
+    return isinstance(doc, dict) and doc.get("schema") == JOURNAL_SCHEMA and doc.get("annotator") == session.annotator \
+        and doc.get("from_name") == session.from_name and bool(doc.get("multiple")) == session.multiple
