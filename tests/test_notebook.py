@@ -444,6 +444,12 @@ def test_annotate_texts_and_a_folder_of_images_without_a_repository(tmp_path, mo
         widget.annotate([], labels=["x"])
     with pytest.raises(UsageError, match="not a folder"):
         widget.annotate(tmp_path / "nowhere", labels=["x"])
+    (tmp_path / "notes").mkdir()
+    (tmp_path / "notes" / "a.txt").write_text("not an image")
+    with pytest.raises(UsageError) as e:  # which folder, and what an image is: not "no tasks to label"
+        widget.annotate(tmp_path / "notes", labels=["x"])
+    assert str(e.value) == (f"{tmp_path / 'notes'}: no image files in this folder or below it — images are files "
+                            "named .jpg, .jpeg, .png, .gif, .webp, .bmp, .svg, .tif, .tiff (in any case)")
 
 
 def test_task_data_that_is_not_text_is_shown_as_its_json(tmp_path, monkeypatch):

@@ -245,6 +245,9 @@ def _task_data(items: Iterable[Any] | str | Path, kind: str | None, column: str 
         if not folder.is_dir():
             raise UsageError(f"{folder}: not a folder", "give a folder of images, or a list of texts or paths")
         values, records, kind = list(image_files(folder)), False, kind or IMAGE
+        if not values:  # which folder, and what counts as an image in it
+            raise UsageError(f"{folder}: no image files in this folder or below it",
+                             f"images are files named {', '.join(IMAGE_SUFFIXES)} (in any case)")
     else:
         values, records = _records(items)
     if not values:
