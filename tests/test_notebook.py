@@ -446,6 +446,10 @@ def test_annotate_texts_and_a_folder_of_images_without_a_repository(tmp_path, mo
         widget.annotate(tmp_path / "nowhere", labels=["x"])
     (tmp_path / "notes").mkdir()
     (tmp_path / "notes" / "a.txt").write_text("not an image")
+    with pytest.raises(UsageError) as e:  # a list of texts with a missing one (a DataFrame column's NaN): which
+        widget.annotate(["fine", float("nan")], labels=["x"])
+    assert str(e.value) == ("tasks must be texts, paths or URLs: item 1 is nan (a float) — give strings (drop the "
+                            "missing ones, str() the numbers), or records with column=")
     with pytest.raises(UsageError) as e:  # which folder, and what an image is: not "no tasks to label"
         widget.annotate(tmp_path / "notes", labels=["x"])
     assert str(e.value) == (f"{tmp_path / 'notes'}: no image files in this folder or below it — images are files "

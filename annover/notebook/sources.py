@@ -258,7 +258,9 @@ def _task_data(items: Iterable[Any] | str | Path, kind: str | None, column: str 
             raise UsageError(f"records without the field {column!r}", "name the field to show with column=")
         datas = [{k: _plain(v) for k, v in r.items()} for r in values]
     elif any(not isinstance(v, (str, Path)) for v in values):
-        raise UsageError("tasks must be texts, paths or URLs", "give strings, or records with column=")
+        i, v = next((i, v) for i, v in enumerate(values) if not isinstance(v, (str, Path)))
+        raise UsageError(f"tasks must be texts, paths or URLs: item {i} is {v!r} (a {type(v).__name__})",
+                         "give strings (drop the missing ones, str() the numbers), or records with column=")
     else:
         column = kind or (IMAGE if all(_looks_like_image(v) for v in values) else TEXT)
         datas = [{column: str(v)} for v in values]
