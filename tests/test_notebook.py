@@ -450,6 +450,10 @@ def test_annotate_texts_and_a_folder_of_images_without_a_repository(tmp_path, mo
         widget.annotate(["fine", float("nan")], labels=["x"])
     assert str(e.value) == ("tasks must be texts, paths or URLs: item 1 is nan (a float) — give strings (drop the "
                             "missing ones, str() the numbers), or records with column=")
+    with pytest.raises(UsageError) as e:  # records: which one lacks the field shown
+        widget.annotate([{"text": "a"}, {"body": "b", "id": 2}], labels=["x"])
+    assert str(e.value) == ("record 1 has no field 'text' (its fields: body, id) — name the field to show with "
+                            "column=, one every record has")
     with pytest.raises(UsageError) as e:  # which folder, and what an image is: not "no tasks to label"
         widget.annotate(tmp_path / "notes", labels=["x"])
     assert str(e.value) == (f"{tmp_path / 'notes'}: no image files in this folder or below it — images are files "

@@ -255,7 +255,10 @@ def _task_data(items: Iterable[Any] | str | Path, kind: str | None, column: str 
     if records:
         column = column or next((c for c in (TEXT, IMAGE) if c in values[0]), None) or next(iter(values[0]), None)
         if column is None or any(column not in r for r in values):
-            raise UsageError(f"records without the field {column!r}", "name the field to show with column=")
+            i = next((i for i, r in enumerate(values) if column not in r), 0)
+            fields = ", ".join(map(str, values[i])) or "none"
+            raise UsageError(f"record {i} has no field {column!r} (its fields: {fields})",
+                             "name the field to show with column=, one every record has")
         datas = [{k: _plain(v) for k, v in r.items()} for r in values]
     elif any(not isinstance(v, (str, Path)) for v in values):
         i, v = next((i, v) for i, v in enumerate(values) if not isinstance(v, (str, Path)))
