@@ -51,7 +51,7 @@ from annover.store.dvc import Dvc
 from annover.store.objects import ObjectRef
 from annover.store.refs import check_tag_name, version_number
 from annover.store.snapshots import SnapshotRef
-from annover.store.versions import Version
+from annover.store.versions import Version, models_named
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -359,7 +359,8 @@ def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: 
                 splice: bool = False) -> Content:
     """Everything the version will hold, read and checked against ``head``; nothing written.
     ``splice``: an ``--update`` may leave its tables unmade (:func:`spliced_onto_head`)."""
-    head_reading = reading_of(repo.version(head)) if head else None
+    head_version = repo.version(head) if head else None
+    head_reading = reading_of(head_version) if head_version else None
     reading, taken = remembered(head_reading, inp.key, inp.validate)
     users, users_file = known_users(repo, inp)
     cfg = open_config(repo, inp)
@@ -389,9 +390,24 @@ def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: 
             tasks, annotations, by_model, updated = fast.tasks, fast.annotations, fast.by_model, fast.updated
         origin = {**(origin or {}), "update": updated}
     origin = {**(origin or {}), "reading": reading.to_json()}
-    return Content(tasks, annotations, split_predictions(preds) if fast is None else by_model, origin,
+    by_model = split_predictions(preds) if fast is None else by_model
+    if head_version and not inp.update:
+        warnings += dropped_models(head_version, by_model, repo.name_of(head))
+    return Content(tasks, annotations, by_model, origin,
                    cfg.text.encode("utf-8") if cfg else None, link, files, warnings, reading, taken, users_file,
                    spliced=fast.spliced if fast else {}, stats=fast.stats if fast else None)
+
+
+def dropped_models(parent: Version, by_model: dict[str, "pa.Table"], name: str) -> list[str]:
+    """A warning naming the model versions HEAD holds predictions of and the new version will not: a round
+    read from an export without them (a file, JSON-MIN, a pull of a project they were never sent to) drops
+    them, and ``eval`` and ``sample`` then say there are none, where only ``diff`` would have told."""
+    gone = [m for m in parent.model_versions if m not in by_model]
+    if not gone:
+        return []
+    return [f"HEAD ({name}) holds predictions of model version(s) {models_named(gone)} that this input does not "
+            "have: the new version leaves them out — give them again with --predictions FILE, or add the round "
+            "to HEAD with --update"]
 
 
 #: the keys of a row each table's ``--update`` replaces HEAD's row of (the others are kept)
