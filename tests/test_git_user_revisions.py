@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_cli import invoke
+
 from .conftest import git, run_cli
 
 SNAP = ("--key", "data.ext_id")
@@ -159,3 +161,29 @@ def test_log_all_lists_every_branchs_versions_as_git_log_all(rounds_on_branches)
     for bad in (("--all", "v2"), ("--all", "v1..v2"), ("--all", "--task", "x")):
         p = run_cli("log", *bad, cwd=root)
         assert p.returncode == 2 and p.stdout == "" and p.stderr.count("\n") == 1, (bad, p.stderr)
+
+
+def test_versions_made_within_one_second_are_listed_child_first(two_rounds):
+    """``log A...B`` and ``log --all`` list versions from several histories newest first; a version made in
+    the second its parent was (created_at has seconds) came after it where its id sorted after the parent's,
+    so they disagreed with ``annover log``. Versions are made until a child and its parent share a second
+    and the child's id sorts after the parent's (the order that showed it), then each listing is compared."""
+    repo, v1, _ = two_rounds
+    data = json.loads((repo.root / "round2.json").read_text())
+    for i in range(60):
+        data[0]["data"]["text"] = f"edited {i}"
+        (repo.root / "edited.json").write_text(json.dumps(data))
+        repo.snapshot("edited.json", key="data.ext_id", message=f"edit {i}")
+        newest, parent = repo.log("HEAD")[:2]
+        if newest.created_at == parent.created_at and newest.id > parent.id:
+            break
+    history = [v.id for v in repo.log("HEAD")]
+
+    def listed(*args: str) -> list[str]:
+        code, out, err = invoke("log", "--json", *args)
+        assert code == 0, err
+        return [v["id"] for v in json.loads(out)]
+
+    assert listed() == history
+    assert listed(f"{v1.id}...HEAD") == listed(f"HEAD...{v1.id}") == history[:-1]
+    assert listed("--all") == history

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import heapq
 import re
 import shlex
 import sys
@@ -155,9 +156,24 @@ def _log_all(repo: Repo, max_count: int | None) -> "list[Version]":
 
 
 def _newest_first(versions: "list[Version]") -> "list[Version]":
-    """Versions of several histories in log's order: newest first, then by id."""
-    out = sorted(versions, key=lambda v: v.id)
-    out.sort(key=lambda v: v.created_at, reverse=True)  # stable: the ids' order within a time
+    """Versions of several histories in log's order: newest first, then by id, and never a version before
+    one of its children (two made within one second keep their history's order, as ``git log --date-order``)."""
+    by_id = {v.id: v for v in versions}
+    rank = {t: i for i, t in enumerate(sorted({v.created_at for v in versions}, reverse=True))}
+    waiting = dict.fromkeys(by_id, 0)  # children in ``versions`` not listed yet
+    for v in versions:
+        for p in set(v.parents) & by_id.keys():
+            waiting[p] += 1
+    ready = [(rank[v.created_at], v.id) for v in versions if not waiting[v.id]]
+    heapq.heapify(ready)
+    out = []
+    while ready:
+        v = by_id[heapq.heappop(ready)[1]]
+        out.append(v)
+        for p in set(v.parents) & by_id.keys():
+            waiting[p] -= 1
+            if not waiting[p]:
+                heapq.heappush(ready, (rank[by_id[p].created_at], p))
     return out
 
 
