@@ -48,23 +48,29 @@ def test_two_models_compared_on_boxes_give_each_one_s_figures(repo, tmp_path):
 
 
 @pytest.mark.labelstudio
-def test_predictions_of_tasks_not_sent_yet_say_to_send_them_or_leave_them_out(project_factory, tmp_path):
-    """A model run over the whole pool, the first day's tasks pushed with its file: refused (exit 3),
-    with the hint "match predictions to tasks by the same --key", though every key matched; the
-    tasks were only not sent yet. The hint says what to do: send them too, or leave their predictions out."""
+def test_predictions_of_tasks_not_sent_are_left_out_and_counted(project_factory, sdk_admin, tmp_path):  # noqa: F811
+    """A model run over the whole pool, the first day's tasks pushed with its file: refused (exit 3) until
+    the file was cut to the day's tasks, every day. The predictions of the tasks sent go with them, the
+    others are left out, counted on stderr and in --json; a file matching no task sent nor in the project
+    (the wrong key, here the data's hash) is still an error naming how predictions are matched."""
     p = project_factory("pool")
     keys = [f"r-{i}" for i in range(3)]
     (tmp_path / "day1.jsonl").write_text("".join(json.dumps({"id": k, "text": k}) + "\n" for k in keys[:2]))
     (tmp_path / "preds.jsonl").write_text("".join(json.dumps({"task_key": k, "model_version": "m1", "score": 0.9,
                                                               "result": choice("pos")}) + "\n" for k in keys))
-    for key, how, n in ((["--key", "data.id"], "predictions are matched to tasks by data.id", 1),
-                        ([], "--key data.FIELD matches a field", 3)):  # keyed by the data's hash, none matches
-        code, out, err = cli("dataset", "push", p.title, "--from", str(tmp_path / "day1.jsonl"), *key,
-                             "--predictions", str(tmp_path / "preds.jsonl"))
-        assert (code, out) == (3, ""), err
-        assert f"{n} task(s) of --predictions" in err and "send those tasks too (in --from), or leave their " \
-            "predictions out of --predictions" in err and how in err, err
-        assert "same --key" not in err and len(err.strip().splitlines()) == 1, err
+    push = ("dataset", "push", p.title, "--from", str(tmp_path / "day1.jsonl"), "--predictions",
+            str(tmp_path / "preds.jsonl"))
+    code, out, err = cli(*push)  # keyed by the data's hash: none matches
+    assert (code, out) == (3, ""), err
+    assert "no task of --predictions" in err and "--key data.FIELD matches a field" in err, err
+    assert len(err.strip().splitlines()) == 1, err
+    code, out, err = cli(*push, "--key", "data.id", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert (doc["sent"], doc["predictions"], doc["predictions_unmatched"]) == (2, 2, 1), doc
+    assert "note: 1 prediction(s) of --predictions" in err and "match no task of" in err, err
+    got = {t.data["id"]: [pr.model_version for pr in t.predictions] for t in sdk_admin.tasks.list(project=p.id)}
+    assert got == {"r-0": ["m1"], "r-1": ["m1"]}, got
 
 
 @pytest.mark.labelstudio

@@ -368,8 +368,9 @@ def push(name: str, source: str | None, sample: str | None, key: str | None, pre
         return
     verb = "would send" if dry_run else "sent"
     info(f"{verb} {r.sent} task(s) to {r.project.title!r} (project {r.project.id}); {r.already} already there")
-    if r.predictions or r.predictions_already:
-        info(f"{verb} {r.predictions} prediction(s); {r.predictions_already} already there")
+    if r.predictions or r.predictions_already or r.predictions_unmatched:
+        info(f"{verb} {r.predictions} prediction(s); {r.predictions_already} already there"
+             + (f"; {r.predictions_unmatched} of tasks not sent, left out" if r.predictions_unmatched else ""))
     if r.annotations:
         info(f"{verb} {r.annotations} annotation(s)")
     if r.storage:

@@ -82,6 +82,7 @@ class PushResult:
     already: int = 0  # tasks already in the project (by key)
     predictions: int = 0  # predictions sent (with new tasks and to tasks already there)
     predictions_already: int = 0  # not sent: the task has that model_version already
+    predictions_unmatched: int = 0  # not sent: their task is neither in the source nor in the project
     annotations: int = 0
     task_ids: list[int] = field(default_factory=list)
     storage: str | None = None  # local-files storage path the files are served from
@@ -95,7 +96,8 @@ class PushResult:
             "dataset": self.project.title, "project_id": self.project.id, "url": self.url, "source": self.source,
             "key": self.key, "notes": self.notes,
             "tasks": self.tasks, "sent": self.sent, "already": self.already, "predictions": self.predictions,
-            "predictions_already": self.predictions_already, "annotations": self.annotations,
+            "predictions_already": self.predictions_already, "predictions_unmatched": self.predictions_unmatched,
+            "annotations": self.annotations,
             "storage": self.storage, "warnings": self.warnings, "dry_run": self.dry_run,
         }
 
@@ -639,13 +641,7 @@ def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, 
         result.warnings.append(f"{twice} task(s) of the project have the task key ({key or 'the data hash'}) of "
                                "another task of it (sent twice, as two pushes at once do); `annover snapshot "
                                "--label-studio` stops on duplicate keys: delete the copies in Label Studio")
-    unknown = [k for k in preds if k not in keyed and k not in have]
-    if unknown:  # the first in the file, by its record: a hash key alone is nowhere to be found
-        raise InputError(f"{place(unknown[0], 0)}: its task is neither in {src.name} nor in the project "
-                         f"({len(unknown)} task(s) of {what} are not)",
-                         f"send those tasks too (in --from), or leave their predictions out of {what}; "
-                         + (f"predictions are matched to tasks by {key}" if key else "without --key predictions are "
-                            "matched by the whole task data, which must be the same: --key data.FIELD matches a field"))
+    preds = _matched(preds, keyed, have, src.name, what, key, place, result)
     new, attach = _plan(client, project, keyed, preds, have, result)
     fields = dict(zip(keyed, src.unsent))  # task key -> its version's fields not sent
     lost = _unkept(new, attach, [fields.get(k, []) for k in keyed if k not in have], project.title, dry_run)
@@ -668,6 +664,27 @@ def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, 
         if result.predictions:
             _check_kept(client, project, result)
     return result
+
+
+def _matched(preds: dict[str, list[dict]], keyed: dict[str, dict], have: dict[str, int], src: str, what: str,
+             key: str | None, place: Callable[[str, int], str], result: PushResult) -> dict[str, list[dict]]:
+    """The predictions of tasks sent or already in the project. A model run over the whole pool,
+    while a day's tasks or a sample are sent, predicts tasks that are neither: theirs are left out,
+    counted and said in a note. None matching is the wrong key or file: an error naming the key."""
+    unknown = [k for k in preds if k not in keyed and k not in have]
+    if not unknown:
+        return preds
+    if len(unknown) == len(preds):  # the first in the file, by its record: a hash key alone is nowhere to be found
+        raise InputError(f"{place(unknown[0], 0)}: no task of {what} is in {src} or in the project "
+                         f"({len(unknown)} task(s) predicted)",
+                         (f"predictions are matched to tasks by {key}: give the --key the tasks were sent with, "
+                          "or the predictions of these tasks" if key else "without --key predictions are matched "
+                          "by the whole task data, which must be the same: --key data.FIELD matches a field"))
+    result.predictions_unmatched = sum(len(preds[k]) for k in unknown)
+    result.notes.append(f"{result.predictions_unmatched} prediction(s) of {what} ({len(unknown)} task(s)) match no "
+                        f"task of {src} nor of the project (by {key or 'the data hash'}): left out, not sent")
+    gone = set(unknown)
+    return {k: ps for k, ps in preds.items() if k not in gone}
 
 
 def _undo_doubles(client: Client, project: Project, new: list[dict], key: str | None, result: PushResult,
