@@ -48,6 +48,8 @@ EXPORT_OPTIONS = {"predictions": {"only_id": False}, "annotations__completed_by"
 #: The only datetime format Label Studio's data-manager filters accept.
 LS_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 VIEW_TITLE = "annover: tasks changed since the last pull"
+#: what marks a view as made by a pull (with the moment), beside its title, which a person may give a view too
+VIEW_MARK = "annover incremental pull"
 EXPORT_TITLE = "annover pull"
 #: ``origin.kind`` of a version pulled from Label Studio.
 ORIGIN_KIND = "label-studio"
@@ -189,10 +191,13 @@ def _drop_stale_exports(client: Client, project: Project, began: _dt.datetime) -
 
 
 def _changed_view(client: Client, project: Project, since: str) -> int:
-    data = {"title": VIEW_TITLE, "filters": {"conjunction": "and", "items": [
+    """A data-manager view of the tasks changed since ``since``, marked as annover's (``VIEW_MARK``,
+    with the moment it was made) so that only annover's own are ever removed (:func:`_drop_stale_views`)."""
+    mark = {"made_by": VIEW_MARK, "at": format_time(_dt.datetime.now(_dt.timezone.utc))}
+    data = {"title": VIEW_TITLE, "annover": mark, "filters": {"conjunction": "and", "items": [
         {"filter": "filter:tasks:updated_at", "operator": "greater", "type": "Datetime", "value": since}]}}
-    v = client.raw("POST", "api/dm/views/", what="making a task filter", json_body={"project": project.id, "data": data},
-                   retries=0)
+    v = client.raw("POST", "api/dm/views/", what="making a task filter",
+                   json_body={"project": project.id, "data": data}, retries=0)
     return int(v["id"])
 
 
@@ -203,10 +208,26 @@ def _delete_view(client: Client, view: int) -> None:
         pass
 
 
+def _stale_view(v: Any, limit: _dt.datetime) -> bool:
+    """Whether ``v`` is a view a pull made and could not remove (Ctrl-C, a lost connection): annover's
+    title and mark, made before ``limit``. A person's view is never one, whatever its title; a view
+    another pull is still exporting with (made less than twice ``ANNOVER_LS_TIMEOUT`` ago) neither."""
+    data = v.get("data") if isinstance(v, dict) else None
+    mark = data.get("annover") if isinstance(data, dict) else None
+    if not (isinstance(mark, dict) and data.get("title") == VIEW_TITLE and mark.get("made_by") == VIEW_MARK
+            and isinstance(mark.get("at"), str) and isinstance(v.get("id"), int)):
+        return False
+    try:
+        return parse_time(mark["at"]) < limit
+    except ValueError:
+        return False
+
+
 def _drop_stale_views(client: Client, project: Project) -> None:
     views = client.raw("GET", "api/dm/views/", what="listing task filters", params={"project": project.id}) or []
-    for v in views:
-        if (v.get("data") or {}).get("title") == VIEW_TITLE:
+    limit = _dt.datetime.now(_dt.timezone.utc) - _dt.timedelta(seconds=2 * client.timeout)
+    for v in views if isinstance(views, list) else []:
+        if _stale_view(v, limit):
             _delete_view(client, int(v["id"]))
 
 
