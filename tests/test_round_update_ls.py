@@ -13,43 +13,64 @@ from .ls_fixtures import TEXT_CONFIG, choice, cli, ls_server  # noqa: F401 - fix
 pytestmark = pytest.mark.labelstudio
 
 
-def test_a_pull_after_an_update_says_it_read_the_project_whole_for_heads_added_rows(ls_server, tmp_path, repo,
-                                                                                    monkeypatch):  # noqa: F811
+def _answers(repo, rev: str) -> dict[tuple[str, str], list]:
+    t = repo.load(rev, "annotations")
+    return {(k, a): lab for k, a, lab in zip(*(t.column(c).to_pylist() for c in ("task_key", "annotation_key",
+                                                                                 "labels")))}
+
+
+def test_a_plain_pull_of_the_main_project_keeps_the_rounds_answers(ls_server, tmp_path, repo,
+                                                                   monkeypatch):  # noqa: F811
     """A round answered in its own project, brought back with ``--update``, then the main project pulled
-    with ``--update`` (as the loop says) and once without it: the last pull warned "full pull: the project's
-    annotations (3) do not add up to the 4 of HEAD and the tasks changed since; the whole project was read, so
-    nothing is missed", as if the server had hidden a change. The real reason is that HEAD holds the round's
-    answer beside the project's, which a version of the project alone leaves out: one warning says so."""
+    as every day, without ``--update``: the version was the main project alone, the round's answers left
+    out with a warning a cron job's log hides. The pull keeps HEAD's rows of other projects' tasks beside
+    the project's (a note says how many), the next pull of the project is incremental again and keeps
+    them too, and what the project deleted is gone."""
     monkeypatch.chdir(repo.root)
     sdk = LabelStudio(base_url=ls_server.url, api_key=ls_server.api_key, timeout=300)
     (tmp_path / "c.xml").write_text(TEXT_CONFIG)
     src = tmp_path / "t.jsonl"
     src.write_text("".join(json.dumps({"id": f"k{i}", "text": f"text {i}"}) + "\n" for i in range(6)))
+    (tmp_path / "round.jsonl").write_text("".join(src.read_text().splitlines(keepends=True)[:2]))
     pids: list[int] = []
     try:
-        for title in (f"t-{uuid.uuid4().hex[:8]}-main", f"t-{uuid.uuid4().hex[:8]}-round"):
+        for title, tasks in ((f"t-{uuid.uuid4().hex[:8]}-main", src), (f"t-{uuid.uuid4().hex[:8]}-round",
+                                                                      tmp_path / "round.jsonl")):
             code, out, err = cli("dataset", "create", title, "--config", str(tmp_path / "c.xml"))
             assert code == 0, err
             pids.append(int(out.split()[0]))
-            code, _, err = cli("dataset", "push", title, "--from", str(src), "--key", "data.id")
+            code, _, err = cli("dataset", "push", title, "--from", str(tasks), "--key", "data.id")
             assert code == 0, err
         main, rnd = (sdk.projects.get(id=p).title for p in pids)
         ids = [{t.data["id"]: t.id for t in sdk.tasks.list(project=p)} for p in pids]
-        sdk.annotations.create(id=ids[0]["k0"], result=choice("pos"))
-        sdk.annotations.create(id=ids[1]["k1"], result=choice("neg"))  # the round's answer
-        for args, answer in (((main, "--key", "data.id"), "k2"), ((rnd, "--update"), "k3"), ((main, "--update"), "k4")):
-            code, _, err = cli("snapshot", "--label-studio", *args, "-m", args[0])
-            assert code == 0, err
-            sdk.annotations.create(id=ids[0][answer], result=choice("neutral"))  # something new for each pull
-        code, _, err = cli("snapshot", "--label-studio", main, "-m", "the main project alone")
+        gone = sdk.annotations.create(id=ids[0]["k0"], result=choice("pos")).id
+        sdk.annotations.create(id=ids[0]["k1"], result=choice("pos"))
+        assert cli("snapshot", "--label-studio", main, "-m", "main")[0] == 0
+        sdk.annotations.create(id=ids[1]["k0"], result=choice("neg"))  # the round's answers: a review
+        sdk.annotations.create(id=ids[1]["k1"], result=choice("neutral"))
+        code, _, err = cli("snapshot", "--label-studio", rnd, "--update", "-m", "round")
         assert code == 0, err
-        warnings = [x for x in err.splitlines() if x.startswith("warning:")]
-        assert len(warnings) == 1 and "this version holds the project alone, read whole as HEAD is more than the " \
-            "project" in warnings[0], err
-        head, project = repo.show("HEAD").record, sdk.projects.get(id=pids[0])
-        assert head["origin"]["sync"]["mode"] == "full"
-        assert head["origin"]["sync"]["fetched_tasks"] == project.task_number
-        assert head["stats"]["annotations"] == project.total_annotations_number, head["stats"]
+        rounds = {k: v for k, v in _answers(repo, "HEAD").items() if v != ["pos"]}
+        assert len(rounds) == 2, _answers(repo, "HEAD")
+        sdk.annotations.create(id=ids[0]["k2"], result=choice("neg"))  # the main project goes on
+        sdk.annotations.delete(id=gone)
+        for step, new in (("main again", "k3"), ("main, the day after", None)):
+            code, out, err = cli("snapshot", "--label-studio", main, "-m", step, "--json")
+            assert code == 0, err
+            assert "warning:" not in err, err
+            doc = json.loads(out)
+            assert any(n.startswith("kept 2 answer(s) and 0 prediction(s) HEAD has on tasks of other projects")
+                       for n in doc["notes"]), doc["notes"]
+            got = _answers(repo, "HEAD")
+            assert rounds.items() <= got.items(), got
+            assert [v for (t, _), v in got.items() if t == "k2"] == [["neg"]], got
+            assert [v for (t, _), v in got.items() if t == "k0"] == [["neg"]], got  # main's answer was deleted
+            head = repo.show("HEAD").record
+            assert head["stats"]["annotations"] == sdk.projects.get(id=pids[0]).total_annotations_number + 2
+            if new:
+                sdk.annotations.create(id=ids[0][new], result=choice("pos"))
+        assert head["origin"]["sync"]["mode"] == "incremental" and head["origin"]["sync"]["fetched_tasks"] == 1, \
+            head["origin"]
     finally:
         for pid in pids:
             sdk.projects.delete(id=pid)

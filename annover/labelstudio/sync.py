@@ -277,11 +277,15 @@ class Pull:
 
 @dataclass(frozen=True)
 class Previous:
-    """The version a pull may build on (HEAD): its origin, and its config and tables on demand."""
+    """The version a pull may build on (HEAD): its origin, and its config and tables on demand.
+    ``base``: (server URL, project id) of the pull HEAD's ``--update`` versions were made on top of
+    (HEAD's own when it is a plain pull): the dataset's main project, whose plain pull keeps what the
+    updates added (a round's answers)."""
 
     origin: Mapping[str, Any]
     read_config: Callable[[], str | None]
     read_table: Callable[[str], "pa.Table"]
+    base: tuple[Any, Any] | None = None
 
     @classmethod
     def of(cls, repo: Any, rev: str = "HEAD") -> "Previous | None":
@@ -291,15 +295,33 @@ class Previous:
         if not head:
             return None
         origin = repo.version(head).record.get("origin") or {}
-        return cls(origin, lambda: repo.config_text(head), lambda name: repo.read_table(head, name))
+        return cls(origin, lambda: repo.config_text(head), lambda name: repo.read_table(head, name),
+                   _base_pull(repo, head))
 
     def pulled_from(self, client: Client, project_id: int) -> bool:
         o = self.origin
         return o.get("kind") == ORIGIN_KIND and o.get("url") == client.url and o.get("project_id") == project_id
 
+    def based_on(self, client: Client, project_id: int) -> bool:
+        """Whether HEAD is ``project_id``'s pull with what ``--update`` added since (a round's answers)."""
+        return self.base == (client.url, project_id)
+
     @property
     def sync(self) -> Mapping[str, Any]:
         return self.origin.get("sync") or {}
+
+
+def _base_pull(repo: Any, head: str) -> tuple[Any, Any] | None:
+    """(server URL, project id) of the first version back from ``head`` (by first parents) that is not an
+    ``--update``, when it is a pull; None when it is something else (a file) or there is none."""
+    v: str | None = head
+    while v:
+        rec = repo.version(v).record
+        o = rec.get("origin") or {}
+        if not o.get("update"):
+            return (o.get("url"), o.get("project_id")) if o.get("kind") == ORIGIN_KIND else None
+        v = (rec.get("parents") or [None])[0]
+    return None
 
 
 def default_key(client: Client, dataset: str | int, previous: Previous | None) -> str | None:
@@ -481,13 +503,27 @@ def _base(previous: Previous | None, client: Client, project: Project, key: str 
         tables = {name: previous.read_table(name) for name in TABLES}
     except AnnoverError as e:
         raise _NoIncremental(f"HEAD's tables cannot be read ({e.message})") from None
-    # only what the server gave: no predictions attached from a file, no source-data hashes
+    # only what the server gave: no predictions attached from a file, no source-data hashes, no rows a round's
+    # --update added, which HEAD kept beside the project's (their tasks are other projects')
     preds = tables["predictions"]
     tables["predictions"] = preds.filter(pc.is_valid(preds.column("ls_prediction_id")))
+    if previous.origin.get("kept"):
+        tables = own_rows(tables, project.id)
     t = tables["tasks"]
     i = t.schema.get_field_index("data_hash")
     tables["tasks"] = t.set_column(i, t.schema.field(i), pa.nulls(t.num_rows, pa.string()))
     return tables, str(sync["since"])
+
+
+def own_rows(tables: dict[str, "pa.Table"], project_id: int) -> dict[str, "pa.Table"]:
+    """The rows of ``tables`` that are project ``project_id``'s: its tasks, and the answers and
+    predictions on them (by Label Studio task id, which is the server's, not the project's)."""
+    t = tables["tasks"]
+    t = t.filter(pc.fill_null(pc.equal(t.column("ls_project_id"), project_id), False))
+    ids = pc.drop_null(t.column("ls_task_id")).combine_chunks()
+    return {"tasks": t, **{name: tables[name].filter(pc.fill_null(pc.is_in(tables[name].column("ls_task_id"),
+                                                                           value_set=ids), False))
+                           for name in ("annotations", "predictions")}}
 
 
 def _try_incremental(client: Client, project: Project, text: str, previous: Previous | None, *, key: str | None,
@@ -536,6 +572,8 @@ def pull(client: Client, dataset: str | int, *, previous: Previous | None = None
         warnings.append(f"{config_source or 'the labeling config given'} differs from the labeling config of "
                         f"{project.title!r}; the version records the file's")
     o = previous.origin if previous is not None and not update else {}
+    if o and previous.based_on(client, project.id):  # type: ignore[union-attr]
+        o = {}  # the main project after a round's --update: the repository keeps what HEAD added (kept_rows)
     if o.get("kind") == ORIGIN_KIND and not previous.pulled_from(client, project.id):  # type: ignore[union-attr]
         where = "" if o.get("url") == client.url else f" on {o.get('url')}"
         warnings.append(f"HEAD was pulled from {o.get('project')!r} (project {o.get('project_id')}{where}); this "

@@ -8,18 +8,28 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
+from annover._lazy import lazy
 from annover.labelstudio import sync as ls_sync
 from annover.labelstudio.client import AmbiguousTitleError, Client, connect
 from annover.labelstudio.datasets import RECORD_DIR, Datasets, RecordAction, RecordChange, legacy_slug, slug
 from annover.errors import LabelStudioError, NotFoundError, UsageError
+from annover.formats.tables import Tables
+from annover.model import canonical as C
 from annover.model.config import LabelingConfig
 from annover.repo import dry_run as dry
 from annover.repo.core import RepoCore, lock_timeout
 from annover.repo.reading import reading_of, remembered
 from annover.repo.results import SnapshotResult
-from annover.repo.snapshot import SnapshotInput, check_head_here, make_version
+from annover.repo.snapshot import SnapshotInput, beside_pull, check_head_here, make_version
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+else:
+    pa = lazy("pyarrow")
+    pc = lazy("pyarrow.compute")
 
 __all__ = ["datasets_on", "save_dataset_record", "snapshot_label_studio"]
 
@@ -148,6 +158,9 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
                            validate=reading.validate, full=full, update=inp.update, progress=progress)
     except (NotFoundError, AmbiguousTitleError) as e:  # a dataset this repository records: say what it knows
         raise datasets_on(repo, client).explained(e, dataset) from None
+    if head and not inp.update and previous is not None and previous.based_on(client, got.project.id) and (
+            previous.origin.get("update") or previous.origin.get("kept")):
+        notes += keep_rounds(repo, head, got)
     pulled = SnapshotInput(tables=got.tables, origin=got.origin, config_text=got.config_text, message=inp.message,
                            tag=inp.tag, key=key, source_data=inp.source_data, predictions=inp.predictions,
                            validate=inp.validate, learned_users=(client.url, {**_users(client), **got.users}),
@@ -160,6 +173,51 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
     result.warnings.extend(got.warnings)
     result.notes[:0] = notes
     return result
+
+
+def keep_rounds(repo: RepoCore, head: str, got: ls_sync.Pull) -> list[str]:
+    """A pull of the dataset's main project after a round was brought back with ``--update`` (a sample
+    answered in a project of its own): HEAD's rows of no task of the project (the round's answers and
+    predictions, its new tasks; answers read from a file) are kept beside the pull's, as ``--update``
+    put them, so a plain pull of the main project loses no label. ``got`` is changed in place; the
+    note saying so is returned (none when HEAD kept nothing)."""
+    old = {name: C.conform(repo.read_table(head, name), name) for name in ls_sync.TABLES}
+    mine = ls_sync.own_rows(old, got.project.id)["tasks"].column("ls_task_id")
+    pulled = got.tables.tasks
+    own = pc.unique(_ints(mine, pulled.column("ls_task_id")))
+    kept = {}
+    for name in ("annotations", "predictions"):
+        ids = old[name].column("ls_task_id")
+        other = pc.invert(pc.fill_null(pc.is_in(ids, value_set=own), False))  # of no task of the project
+        kept[name] = old[name].filter(other if name == "annotations" else pc.and_(other, pc.is_valid(ids)))
+    on = pc.unique(pa.concat_arrays([kept[n].column("task_key").combine_chunks().cast(pa.string()) for n in kept]))
+    t = old["tasks"]
+    elsewhere = pc.invert(pc.fill_null(pc.equal(t.column("ls_project_id"), got.project.id), False))
+    pulled_keys = pulled.column("task_key").combine_chunks()
+    kept["tasks"] = t.filter(pc.and_(pc.or_(elsewhere, pc.is_in(t.column("task_key"), value_set=on)),
+                                     pc.invert(pc.is_in(t.column("task_key"), value_set=pulled_keys))))
+    if not any(kept[n].num_rows for n in kept):
+        return []
+    merged = beside_pull({"tasks": pulled, "annotations": got.tables.annotations,
+                          "predictions": got.tables.predictions}, kept)
+    counts = {"tasks": kept["tasks"].num_rows, **{n: _answers_in(kept[n]) for n in ("annotations", "predictions")}}
+    got.tables = Tables(merged["tasks"], merged["annotations"], merged["predictions"], got.tables.format,
+                        got.tables.warnings, got.tables.config_text, got.tables.key_rule)
+    got.origin["kept"] = counts
+    return [f"kept {counts['annotations']} answer(s) and {counts['predictions']} prediction(s) HEAD has on tasks of "
+            f"other projects than {got.project.title!r} (a round brought back with --update), and {counts['tasks']} "
+            "task(s) it does not have: pull with --update to keep every row of HEAD instead"]
+
+
+def _ints(*columns: "pa.ChunkedArray") -> "pa.Array":
+    """The values of ``columns`` (Label Studio ids) as one int64 array without nulls."""
+    return pc.drop_null(pa.concat_arrays([c.combine_chunks().cast(pa.int64()) for c in columns]))
+
+
+def _answers_in(t: "pa.Table") -> int:
+    """Answers (annotations, or predictions) of table ``t``, each once however many regions it has."""
+    key = "annotation_key" if "annotation_key" in t.column_names else "prediction_key"
+    return t.select(["task_key", key]).group_by(["task_key", key], use_threads=False).aggregate([]).num_rows
 
 
 def recorded_key(repo: RepoCore, dataset: str | int, server_url: str) -> str | None:

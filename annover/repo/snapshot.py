@@ -536,6 +536,22 @@ def onto_head(repo: RepoCore, head: str | None, tasks: "pa.Table", annotations: 
     return out[0], out[1], out[2], {"tasks": len(given_tasks), "new_tasks": int(fresh or 0)}
 
 
+def beside_pull(pulled: dict[str, "pa.Table"], kept: dict[str, "pa.Table"]) -> dict[str, "pa.Table"]:
+    """A pull of the dataset's main project with the rows HEAD kept from other projects (a round's
+    answers, brought back with ``--update``) added: a kept answer whose key the pull gives another
+    answer takes its annotator's next rank on the task, as ``--update`` ranks it; a kept row whose
+    keys the pull has (the same answer, prediction or task) is the pull's."""
+    out = {}
+    for name, keys in UPDATE_KEYS.items():
+        old, given = C.conform(pulled[name], name), C.conform(kept[name], name)
+        if given.num_rows and old.num_rows:
+            near = old.filter(pc.is_in(old.column("task_key"), value_set=pc.unique(given.column("task_key"))))
+            given = _answers_beside(near, given) if name == "annotations" else given
+            given = given.filter(pc.invert(_keyed_in(given, old, keys)))
+        out[name] = finish(pa.concat_tables([old, given]), name, "the rows HEAD keeps") if given.num_rows else old
+    return out
+
+
 @dataclass
 class Update:
     """What :func:`spliced_onto_head` gives: per table the new rows of the input's tasks (those
