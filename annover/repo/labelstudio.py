@@ -198,15 +198,19 @@ def keep_rounds(repo: RepoCore, head: str, got: ls_sync.Pull) -> list[str]:
                                      pc.invert(pc.is_in(t.column("task_key"), value_set=pulled_keys))))
     if not any(kept[n].num_rows for n in kept):
         return []
-    merged = beside_pull({"tasks": pulled, "annotations": got.tables.annotations,
-                          "predictions": got.tables.predictions}, kept)
-    counts = {"tasks": kept["tasks"].num_rows, **{n: _answers_in(kept[n]) for n in ("annotations", "predictions")}}
+    pulled_t = {"tasks": pulled, "annotations": got.tables.annotations, "predictions": got.tables.predictions}
+    merged = beside_pull(pulled_t, kept)
+    counts = {"tasks": merged["tasks"].num_rows - pulled.num_rows,  # what the pull did not have itself
+              **{n: _answers_in(merged[n]) - _answers_in(pulled_t[n]) for n in ("annotations", "predictions")}}
+    if not any(counts.values()):
+        return []
     got.tables = Tables(merged["tasks"], merged["annotations"], merged["predictions"], got.tables.format,
                         got.tables.warnings, got.tables.config_text, got.tables.key_rule)
     got.origin["kept"] = counts
-    return [f"kept {counts['annotations']} answer(s) and {counts['predictions']} prediction(s) HEAD has on tasks of "
-            f"other projects than {got.project.title!r} (a round brought back with --update), and {counts['tasks']} "
-            "task(s) it does not have: pull with --update to keep every row of HEAD instead"]
+    more = "".join(f", {counts[n]} {what}" for n, what in (("predictions", "prediction(s)"),
+                                                           ("tasks", "task(s) the project does not have")) if counts[n])
+    return [f"kept {counts['annotations']} answer(s){more} of HEAD, on tasks of other projects than "
+            f"{got.project.title!r} (a round brought back with --update), beside the project's"]
 
 
 def _ints(*columns: "pa.ChunkedArray") -> "pa.Array":
