@@ -71,6 +71,8 @@ def test_a_plain_pull_of_the_main_project_keeps_the_rounds_answers(ls_server, tm
                 sdk.annotations.create(id=ids[0][new], result=choice("pos"))
         assert head["origin"]["sync"]["mode"] == "incremental" and head["origin"]["sync"]["fetched_tasks"] == 1, \
             head["origin"]
+        code, _, err = cli("snapshot", "--label-studio", rnd, "--dry-run", "-m", "the round in the main's place")
+        assert code == 0 and "without the 2 answer(s) HEAD kept from other projects" in err, err
     finally:
         for pid in pids:
             sdk.projects.delete(id=pid)

@@ -579,7 +579,10 @@ def pull(client: Client, dataset: str | int, *, previous: Previous | None = None
         warnings.append(f"HEAD was pulled from {o.get('project')!r} (project {o.get('project_id')}{where}); this "
                         f"version holds {project.title!r} (project {project.id}) in its place"
                         + (f", and what HEAD added from {o.get('project')!r} with --update is not in it: pull with "
-                           "--update to add the project to HEAD instead" if o.get("update") else ""))
+                           "--update to add the project to HEAD instead" if o.get("update") else "")
+                        + (f", without the {o['kept'].get('annotations', 0)} answer(s) HEAD kept from other projects (a "
+                           "round's): pull with --update to add the project to HEAD instead"
+                           if isinstance(o.get("kept"), dict) and not o.get("update") else ""))
     elif o.get("kind") == ORIGIN_KIND and o.get("update"):  # a round's answers, a file's predictions: gone unsaid
         warnings.append(f"HEAD was made with --update (what {project.title!r} holds and what was added to it: a "
                         "round's answers, predictions from a file); this version holds the project alone, read whole "
