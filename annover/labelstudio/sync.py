@@ -555,6 +555,15 @@ def _recorded_config(project: Project, given: str | None, previous: Previous | N
     return head if head is not None and head.strip() == text.strip() else text
 
 
+def _without_kept(origin: Mapping[str, Any]) -> str:
+    """What a pull of another project in place of HEAD leaves out of what HEAD kept of a round's."""
+    kept = origin.get("kept")
+    if not isinstance(kept, dict) or origin.get("update"):
+        return ""
+    return (f", without the {kept.get('annotations', 0)} answer(s) HEAD kept from other projects (a round's): "
+            "pull with --update to add the project to HEAD instead")
+
+
 def pull(client: Client, dataset: str | int, *, previous: Previous | None = None, key: str | None = None,
          config_text: str | None = None, config_source: str | None = None, validate: bool | str = True,
          full: bool = False, update: bool = False, progress: Progress = _noop) -> Pull:
@@ -580,9 +589,7 @@ def pull(client: Client, dataset: str | int, *, previous: Previous | None = None
                         f"version holds {project.title!r} (project {project.id}) in its place"
                         + (f", and what HEAD added from {o.get('project')!r} with --update is not in it: pull with "
                            "--update to add the project to HEAD instead" if o.get("update") else "")
-                        + (f", without the {o['kept'].get('annotations', 0)} answer(s) HEAD kept from other projects (a "
-                           "round's): pull with --update to add the project to HEAD instead"
-                           if isinstance(o.get("kept"), dict) and not o.get("update") else ""))
+                        + _without_kept(o))
     elif o.get("kind") == ORIGIN_KIND and o.get("update"):  # a round's answers, a file's predictions: gone unsaid
         warnings.append(f"HEAD was made with --update (what {project.title!r} holds and what was added to it: a "
                         "round's answers, predictions from a file); this version holds the project alone, read whole "
