@@ -59,7 +59,7 @@ def test_a_plain_pull_of_the_main_project_keeps_the_rounds_answers(ls_server, tm
             assert code == 0, err
             assert "warning:" not in err, err
             doc = json.loads(out)
-            assert any(n.startswith("kept 2 answer(s) of HEAD, on tasks of other projects than")
+            assert any(n.startswith("kept 2 answer(s) HEAD has on tasks of other projects than")
                        for n in doc["notes"]), doc["notes"]
             got = _answers(repo, "HEAD")
             assert rounds.items() <= got.items(), got

@@ -207,10 +207,10 @@ def keep_rounds(repo: RepoCore, head: str, got: ls_sync.Pull) -> list[str]:
     got.tables = Tables(merged["tasks"], merged["annotations"], merged["predictions"], got.tables.format,
                         got.tables.warnings, got.tables.config_text, got.tables.key_rule)
     got.origin["kept"] = counts
-    more = "".join(f", {counts[n]} {what}" for n, what in (("predictions", "prediction(s)"),
-                                                           ("tasks", "task(s) the project does not have")) if counts[n])
-    return [f"kept {counts['annotations']} answer(s){more} of HEAD, on tasks of other projects than "
-            f"{got.project.title!r} (a round brought back with --update), beside the project's"]
+    preds = f" and {counts['predictions']} prediction(s)" if counts["predictions"] else ""
+    tasks = f", and {counts['tasks']} task(s) of HEAD the project does not have" if counts["tasks"] else ""
+    return [f"kept {counts['annotations']} answer(s){preds} HEAD has on tasks of other projects than "
+            f"{got.project.title!r} (a round brought back with --update) beside the project's{tasks}"]
 
 
 def _ints(*columns: "pa.ChunkedArray") -> "pa.Array":
