@@ -56,12 +56,20 @@ UNUSED_SHOWN = 15
 NOBODY = "nobody used this label"
 
 
+def _name(label: str) -> str:
+    """A label as a list or a note names it: quoted (as Python quotes text) where it would read as
+    several, or run into what follows (``a, b`` among ``c, d: nobody used...``), else as it is."""
+    if not label or ", " in label or ": " in label or label != label.strip() or label[0] in "'\"":
+        return repr(label)
+    return label
+
+
 def _some(names: list[str]) -> str:
-    """Names comma-separated, past :data:`UNUSED_SHOWN` the first of them and how many more (a config of
-    thousands of classes made a note of every unused one, a line of tens of kilobytes)."""
+    """Names comma-separated (each :func:`_name`), past :data:`UNUSED_SHOWN` the first of them and how many
+    more (a config of thousands of classes made a note of every unused one, a line of tens of kilobytes)."""
     if len(names) <= UNUSED_SHOWN:
-        return ", ".join(names)
-    return f"{', '.join(names[:10])} and {len(names) - 10:,} more (--json lists them)"
+        return ", ".join(map(_name, names))
+    return f"{', '.join(map(_name, names[:10]))} and {len(names) - 10:,} more (--json lists them)"
 
 
 def _label_rows(e: dict) -> list[list[str]]:
@@ -162,7 +170,7 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool,
             echo(f"{ctl} (regions; {e['tasks_with_two_or_more']} task(s) with two annotators or more)")
             echo(f"  F1 {_stat(e['f1'])}; ignoring labels {_stat(e['f1_any_label'])}")
             for lab, x in e["labels"].items():
-                echo(f"  {lab}: F1 {_stat(x['f1'])}")
+                echo(f"  {_name(lab)}: F1 {_stat(x['f1'])}")
         for note in ([e["note"]] if e.get("note") else []) + _undefined(e):
             echo(f"  note: {note}")
     worst = [p for p in doc["disagreeing_pairs"] if p["disagree"]][:5]
