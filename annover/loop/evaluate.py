@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.diffing.match import Region, match_regions
-from annover.diffing.result import DEFAULT_POLICY, Options
+from annover.diffing.result import DEFAULT_POLICY, NO_LABEL, Options
 from annover.errors import UsageError
 from annover.loop import queries as Q
 from annover.loop.display import eval_html
@@ -83,7 +83,7 @@ def _classification(s: Q.Session, res: EvalResult) -> None:
     predicted = dict(s.con.execute("SELECT from_name, count(*) FROM ebest GROUP BY 1").fetchall())
     controls = sorted({p["from_name"] for p in pairs} | set(labeled) | set(predicted))
     for ctl in controls:
-        mine = [{**p, "t": Q.shown(p["t"]), "p": Q.shown(p["p"]), "t_labels": Q.split(p["t"]),
+        mine = [{**p, "t": Q.shown(p["t"]), "p": Q.shown(p["p"]) or NO_LABEL, "t_labels": Q.split(p["t"]),
                  "p_labels": Q.split(p["p"])} for p in pairs if p["from_name"] == ctl]
         entry = {"kind": "classification", **classification_figures(mine)}
         total = entry["tasks"]
@@ -92,6 +92,11 @@ def _classification(s: Q.Session, res: EvalResult) -> None:
         if not total:
             entry["note"] = "no task has both a label and a prediction of this control"
         res.controls[ctl] = entry
+    blank = s.one("SELECT count(*) FROM (SELECT task_key FROM epreds GROUP BY 1 HAVING bool_and(from_name IS NULL))")[0]
+    if blank and controls:
+        res.notes.append(f"{blank} task(s) the model predicted with an empty result are not scored on "
+                         f"{', '.join(controls)}: to score a prediction of no label, give the control a result "
+                         'with no choice ("choices": [])')
 
 
 def classification_figures(mine: list[dict]) -> dict[str, Any]:
@@ -207,7 +212,7 @@ def _score(s: Q.Session, annotations: "pa.Table", preds: "pa.Table", policy: str
         ratings = "ratings" if s.made.get("ratings") == ("ratings", "ann") else f"({Q.ratings_sql(s, 'ann')})"
         s.make("eres", Q.resolved(ratings, policy))
         s.made["eres"] = ("resolved", "ann", policy)
-    Q.build_best(s, "epreds", "ebest")
+    Q.build_best(s, "epreds", "ebest", empty=True)
     Q.build_regions(s, "ann", "regions")
     _classification(s, res)
     _regions(s, res, thresholds)
@@ -246,7 +251,7 @@ def compare_models(annotations: "pa.Table", predictions: "pa.Table", a: str, b: 
     check_model(predictions, a)
     check_model(predictions, b)
     with Q.Session(preds=predictions) as s:
-        Q.build_best(s, "preds", "best")
+        Q.build_best(s, "preds", "best", empty=True)
         common = [r[0] for r in s.con.execute(f"""
             SELECT DISTINCT task_key FROM preds WHERE model_version = {quoted(a)}
             INTERSECT SELECT DISTINCT task_key FROM preds WHERE model_version = {quoted(b)}

@@ -53,15 +53,19 @@ def split(label: str) -> list[str]:
 
 #: Result types whose values are never shapes (a choice, a taxonomy path, a text, a number).
 PLAIN_TYPES = "('choices', 'taxonomy', 'textarea', 'rating', 'number', 'datetime')"
+#: Result types whose empty label list is an answer of no label (no choice ticked), not a text or a number.
+EMPTY_TYPES = "('choices', 'taxonomy')"
 
 
-def answered(p: str = "", shape: bool = False, skips: bool = True) -> str:
-    """The rows that give labels (of a classification control, or with ``shape`` of a region control)."""
+def answered(p: str = "", shape: bool = False, skips: bool = True, empty: bool = False) -> str:
+    """The rows that give labels (of a classification control, or with ``shape`` of a region control);
+    ``empty``: also a choice result that gives none (a model's ``{"choices": []}``: no label, predicted)."""
     plain = f"coalesce({p}type, '') IN {PLAIN_TYPES}"  # spares the regular expression most rows
     has_shape = f"regexp_matches(coalesce({p}value, ''), '{SHAPE_RE}')"
     kind = f"NOT {plain} AND {has_shape}" if shape else f"({plain} OR NOT {has_shape})"
-    return (f"{f'NOT {p}was_cancelled AND ' if skips else ''}{p}region_key <> '' AND {p}from_name IS NOT NULL AND {p}labels IS NOT NULL "
-            f"AND len({p}labels) > 0 AND {kind}")
+    some = f"(len({p}labels) > 0 OR {p}type IN {EMPTY_TYPES})" if empty else f"len({p}labels) > 0"
+    return (f"{f'NOT {p}was_cancelled AND ' if skips else ''}{p}region_key <> '' AND {p}from_name IS NOT NULL "
+            f"AND {p}labels IS NOT NULL AND {some} AND {kind}")
 
 
 def replaced_sql(ann: str) -> str:
@@ -152,15 +156,17 @@ def resolved(ratings_name: str, policy: str) -> str:
     return f"WITH l AS ({votes_sql(ratings_name, policy)}) {resolved_of_votes('l', policy)}"
 
 
-def best_sql(s: "Session", preds: str) -> str:
+def best_sql(s: "Session", preds: str, empty: bool = False) -> str:
     """The query of the labels of each model's best-scored prediction per (task, control) of
-    classification (ties to the first prediction key), with its score.
+    classification (ties to the first prediction key), with its score; ``empty``: a prediction that
+    names the control and ticks no choice (``{"choices": []}``) too, as the label ``''`` (eval's
+    prediction of no label; suspects and sample rank the labels a model gives, so they leave it out).
 
     As :func:`ratings_sql`: the merge of several rows of one prediction and control, and the
     choice among several predictions of one model on a task (a prediction key not ending in
     ``#0``), run only when the table has them.
     """
-    where = answered(skips=False)
+    where = answered(skips=False, empty=empty)
     rows, distinct, later = s.one(f"""
         SELECT count(*), count(DISTINCT hash(task_key, prediction_key, from_name)),
                count(*) FILTER (WHERE NOT suffix(prediction_key, '#0')) FROM {preds} WHERE {where}""")
@@ -176,9 +182,9 @@ def best_sql(s: "Session", preds: str) -> str:
     return f"SELECT *, array_to_string(labels, chr(31)) AS label FROM ({body})"
 
 
-def build_best(s: "Session", preds: str, name: str) -> None:
+def build_best(s: "Session", preds: str, name: str, empty: bool = False) -> None:
     """Make table ``name`` from :func:`best_sql`."""
-    s.make(name, best_sql(s, preds))
+    s.make(name, best_sql(s, preds, empty))
 
 
 def build_regions(s: "Session", ann: str, name: str) -> None:
