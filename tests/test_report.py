@@ -516,3 +516,13 @@ def test_report_pages_from_the_touched_tasks_alone_are_those_of_the_whole_diff(l
         with pytest.raises(annover.errors.UsageError, match="summary=False"):
             lean.rows
         assert "tasks" not in lean.summary and lean.summary["a"]["rev"] == a
+
+
+def test_history_with_no_defined_agreement_says_so_rather_than_drawing_empty_axes():
+    """Every version of one annotator: each agreement figure is undefined, and the history drew its
+    axes, the versions' names and a legend around no point, saying nothing. One line says why now."""
+    h = [{"name": f"v{i}", "agreement": {"sentiment": None, "spans": None}, "labels": {}} for i in (1, 2, 3)]
+    page = report._history({"history": h, "config_labels": {}})
+    assert report.NO_HISTORY in page and "<svg" not in page
+    h[1]["agreement"]["spans"] = 0.5  # one figure defined: the chart, its point
+    assert report.NO_HISTORY not in report._history({"history": h, "config_labels": {}})

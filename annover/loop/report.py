@@ -517,13 +517,18 @@ def _drift(d: dict) -> str:
             + table(["control", "annotator", "labels before", "labels after", "Jensen-Shannon", "χ² p-value"], people))
 
 
+#: what the history says in place of an agreement chart with no point (axes over nothing)
+NO_HISTORY = "agreement is undefined in every version shown: annover agreement REV says why"
+
+
 def _history(d: dict) -> str:
     h = d["history"]
     xs = [v["name"] for v in h]
     controls = sorted({c for v in h for c in v["agreement"]})
-    out = "<h3>Agreement (Krippendorff's α; F1 for regions)</h3>" + lines(
-        xs, {c: [v["agreement"].get(c) for v in h] for c in controls}, lo=min(
-            [0.0] + [x for v in h for x in v["agreement"].values() if x is not None]))
+    figures = [x for v in h for x in v["agreement"].values() if x is not None]
+    out = "<h3>Agreement (Krippendorff's α; F1 for regions)</h3>" + (lines(
+        xs, {c: [v["agreement"].get(c) for v in h] for c in controls}, lo=min([0.0] + figures)) if figures else
+        f'<p class="muted">{NO_HISTORY}</p>' if controls else '<p class="muted">nothing to show</p>')
     for ctl in sorted({c for v in h for c in v["labels"]}):
         out += f"<h3>Class balance: {_e(ctl)}</h3>" + stacked(xs, [v["labels"].get(ctl, {}) for v in h],
                                                              order=d["config_labels"].get(ctl, []))
