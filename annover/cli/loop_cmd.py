@@ -149,6 +149,11 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool,
     if doc.get("range"):
         _series(doc)
         return
+    _agreement_text(doc)
+
+
+def _agreement_text(doc: dict) -> None:
+    """``annover agreement REV``'s text of its ``--json`` document: per control, the worst pairs, the notes."""
     v = doc["options"]["version"]
     skips = f" ({doc['skipped']} of them skipped)" if doc["skipped"] else ""
     echo(f"agreement at {v['name']}: {doc['tasks']} task(s) with answers, {doc['answers']} answer(s){skips}, "
@@ -156,16 +161,7 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool,
     for ctl, e in doc["controls"].items():
         echo("")
         if e["kind"] == "classification":
-            echo(f"{ctl} ({'multi-label' if e['multi_label'] else 'one label'}; "
-                 f"{e['tasks_with_two_or_more']} task(s) with two answers or more)")
-            rows = [["", "Krippendorff's alpha", "Fleiss' kappa"],
-                    ["(control)", _stat(e["krippendorff_alpha"]), _stat(e["fleiss_kappa"])]]
-            rows += _label_rows(e)
-            for line in table(rows):
-                echo(line)
-            for p in e["pairs"]:
-                echo(f"  Cohen's kappa {p['a']} / {p['b']}: {_stat(p['cohen_kappa'])}, "
-                     f"{p['agree']} of {p['tasks']} agree")
+            _classification_agreement(ctl, e)
         else:
             echo(f"{ctl} (regions; {e['tasks_with_two_or_more']} task(s) with two annotators or more)")
             echo(f"  F1 {_stat(e['f1'])}; ignoring labels {_stat(e['f1_any_label'])}")
@@ -181,6 +177,20 @@ def agreement(rev: str, iou: float | None, overlap: float | None, as_json: bool,
             echo(f"  {p['control']}: {p['a']} / {p['b']}: {p['disagree']} disagreement(s) on {p['tasks']} "
                  f"task(s), {p['measure']} {_v(p['score'])}")
     _notes(doc["notes"])
+
+
+def _classification_agreement(ctl: str, e: dict) -> None:
+    """A classification control's agreement: its figures and its labels' as a table, Cohen's kappa per pair."""
+    echo(f"{ctl} ({'multi-label' if e['multi_label'] else 'one label'}; "
+         f"{e['tasks_with_two_or_more']} task(s) with two answers or more)")
+    rows = [["", "Krippendorff's alpha", "Fleiss' kappa"],
+            ["(control)", _stat(e["krippendorff_alpha"]), _stat(e["fleiss_kappa"])]]
+    rows += _label_rows(e)
+    for line in table(rows):
+        echo(line)
+    for p in e["pairs"]:
+        echo(f"  Cohen's kappa {p['a']} / {p['b']}: {_stat(p['cohen_kappa'])}, "
+             f"{p['agree']} of {p['tasks']} agree")
 
 
 def _compared(c: dict) -> None:
@@ -244,27 +254,16 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
         echo(f"{model_named(doc['model'])} against the labels of {rev} ({doc['policy']})")
         _series(doc)
         return
+    _eval_text(doc)
+
+
+def _eval_text(doc: dict) -> None:
+    """``annover eval REV --model M``'s text of its ``--json`` document: per control, then the notes."""
     echo(f"{model_named(doc['model'])} against the labels of {doc['version']['name']} ({doc['policy']})")
     for ctl, e in doc["controls"].items():
         echo("")
         if e["kind"] == "classification":
-            echo(f"{ctl}: accuracy {_v(e['accuracy'])} ({e['correct']} of {e['tasks']}), "
-                 f"macro F1 {_v(e['macro_f1'])}")
-            left = [f"{e[k]} task(s) {what}" for k, what in (("labeled_not_predicted", "labeled, not predicted"),
-                                                              ("predicted_not_labeled", "predicted, not labeled"))
-                    if e.get(k)]
-            if left:
-                echo(f"  not scored: {'; '.join(left)}")
-            if not e["tasks"]:  # no table and no matrix to show: say why, as --json does
-                echo(f"  note: {e.get('note') or 'no task has both a label and a prediction of this control'}")
-                continue
-            rows = [["label", "precision", "recall", "F1", "support"]]
-            rows += [[k, _v(x["precision"]), _v(x["recall"]), _v(x["f1"]), str(x["support"])]
-                     for k, x in e["labels"].items()]
-            for line in table(rows):
-                echo(line)
-            for line in _confusion_lines(e["confusion"]["labels"], e["confusion"]["matrix"]):
-                echo(line)
+            _classification_eval(ctl, e)
         else:
             echo(f"{ctl}: matched regions on {e['tasks']} task(s)")
             if e.get("predicted_not_labeled"):
@@ -272,6 +271,26 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
             for t, x in e["thresholds"].items():
                 echo(f"  at {t}: precision {_v(x['precision'])}, recall {_v(x['recall'])}, F1 {_v(x['f1'])}")
     _notes(doc["notes"])
+
+
+def _classification_eval(ctl: str, e: dict) -> None:
+    """A classification control's eval: accuracy, what was not scored, per-label figures, the confusions."""
+    echo(f"{ctl}: accuracy {_v(e['accuracy'])} ({e['correct']} of {e['tasks']}), macro F1 {_v(e['macro_f1'])}")
+    left = [f"{e[k]} task(s) {what}" for k, what in (("labeled_not_predicted", "labeled, not predicted"),
+                                                      ("predicted_not_labeled", "predicted, not labeled"))
+            if e.get(k)]
+    if left:
+        echo(f"  not scored: {'; '.join(left)}")
+    if not e["tasks"]:  # no table and no matrix to show: say why, as --json does
+        echo(f"  note: {e.get('note') or 'no task has both a label and a prediction of this control'}")
+        return
+    rows = [["label", "precision", "recall", "F1", "support"]]
+    rows += [[k, _v(x["precision"]), _v(x["recall"]), _v(x["f1"]), str(x["support"])]
+             for k, x in e["labels"].items()]
+    for line in table(rows):
+        echo(line)
+    for line in _confusion_lines(e["confusion"]["labels"], e["confusion"]["matrix"]):
+        echo(line)
 
 
 #: the most frequent confusions listed where the matrix has too many labels to print
