@@ -366,9 +366,13 @@ def test_report_scores_each_model_in_the_session_agreement_built(loop_repo, monk
     made: list[str] = []
     make = Q.Session.make
     monkeypatch.setattr(Q.Session, "make", lambda self, name, sql: (made.append(name), make(self, name, sql))[1])
+    gold = Q.resolved_regions_sql  # the resolved answers' regions, read once for both models too
+    monkeypatch.setattr(Q, "resolved_regions_sql", lambda *a: (made.append("gold"), gold(*a))[1])
     data = report.collect(loop_repo, "HEAD")
     models = sorted(loop_repo.show("HEAD").model_versions)
     assert len(models) == 2 and made.count("regions") == made.count("ratings") == made.count("eres") == 1, made
+    assert made.count("gold") == 1, made
+    monkeypatch.setattr(Q, "resolved_regions_sql", gold)
     monkeypatch.setattr(Q.Session, "make", make)
     ann, preds = loop_repo.load("HEAD", "annotations"), loop_repo.load("HEAD", "predictions")
     assert data["models"][models[0]]["controls"]["sentiment"]["tasks"] > 0

@@ -146,8 +146,19 @@ def _shape_regions(rows: dict[str, list]) -> dict[str, list[Region]]:
     return out
 
 
+def _gold(s: Q.Session) -> tuple[dict[str, list], dict[str, list[Region]]]:
+    """The regions of each task's resolved answer (rows, and Regions by task), read once in a session for
+    every model scored in it (the report's): its ``regions`` table is made once, so they are the same."""
+    made = s.made.get("regions")
+    kept = s.kept.get("egold")
+    if kept is None or kept[0] != made:
+        gold = s.fetch(Q.resolved_regions_sql("regions")).to_pydict()
+        kept = s.kept["egold"] = (made, (gold, _shape_regions(gold)))
+    return kept[1]
+
+
 def _regions(s: Q.Session, res: EvalResult, thresholds: tuple[float, ...]) -> None:
-    gold = s.fetch(Q.resolved_regions_sql("regions")).to_pydict()
+    gold, g = _gold(s)
     pred = s.fetch(f"""
         WITH pick AS (SELECT task_key, prediction_key FROM (
                          SELECT task_key, prediction_key, max(score) AS score FROM epreds GROUP BY ALL)
@@ -157,7 +168,7 @@ def _regions(s: Q.Session, res: EvalResult, thresholds: tuple[float, ...]) -> No
         WHERE {Q.answered("p.", shape=True, skips=False)}""").to_pydict()
     if not gold["task_key"] and not pred["task_key"]:
         return
-    g, p = _shape_regions(gold), _shape_regions(pred)
+    p = _shape_regions(pred)
     controls = sorted(set(gold["from_name"]) | set(pred["from_name"]))
     ran = {r[0] for r in s.con.execute("SELECT DISTINCT task_key FROM epreds").fetchall()}
     # a task nobody answered (or only skipped) is not labeled: its predicted regions are not false positives

@@ -233,6 +233,9 @@ class Session:
         self.con = cursor(ordered=False)
         self.tables: dict[str, "pa.Table"] = {}
         self.made: dict[str, tuple[str, str]] = {}
+        #: what a computation read from the session's tables and keeps for the next one in it
+        #: (eval's resolved regions, for the next model), with the ``made`` entry it was read from
+        self.kept: dict[str, tuple[Any, Any]] = {}
         self.add(**tables)
 
     def add(self, **tables: "pa.Table") -> None:
