@@ -141,8 +141,10 @@ def _majority(s: "Q.Session", add: Any) -> None:
                      v.votes - CASE WHEN v.label = r.label THEN 1 ELSE 0 END AS other_votes
               FROM ratings AS r JOIN v ON r.task_key = v.task_key AND r.from_name = v.from_name
               JOIN t ON r.task_key = t.task_key AND r.from_name = t.from_name WHERE t.answers >= 3)
-        SELECT * FROM o WHERE other <> label AND others >= 2 AND other_votes * 2 > others
-        ORDER BY task_key, from_name, annotator""").to_pylist():
+        SELECT o.* FROM o JOIN v AS mine ON o.task_key = mine.task_key AND o.from_name = mine.from_name
+                               AND o.label = mine.label
+        WHERE other <> o.label AND others >= 2 AND other_votes * 2 > others AND other_votes > mine.votes
+        ORDER BY o.task_key, o.from_name, annotator""").to_pylist():
         r = _shown(r)
         add(r["task_key"], r["from_name"], r["label"], {
             "kind": "majority", "weight": round(int(r["other_votes"]) / int(r["others"]), 6), "annotator": r["annotator"],

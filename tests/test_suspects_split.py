@@ -35,3 +35,19 @@ def test_a_tie_is_split_unless_ground_truth_decides_it():
                                                "was taken"
     assert items["t4"]["label"] == "b" and items["t4"]["score"] == 0.666667
     assert items["t4"]["reasons"][0]["text"].startswith("no majority: 'b', 'a', 'c' have 1 of 3 answers each; bob's")
+
+
+def test_a_two_two_tie_is_split_not_four_majorities():
+    """Four annotators, 2-2: each answer's three others hold a 2-1 "majority" against it, so all four
+    were `majority` suspects ("said 'a'; 2 of 3 others said 'b'", and the reverse) beside `no majority`:
+    the text contradicted itself and the tie outranked a real dissent. A majority must lead the
+    answer's own label; a 3-1 and a 2-1-1 dissent still count."""
+    def task(key, labels):
+        return [{"task": key, "who": f"w{i}", "labels": [lab], "ts": f"2026-01-0{i + 1}T00:00:00Z"}
+                for i, lab in enumerate(labels)]
+    ann = answers_table(task("tie", "aabb") + task("three", "aaab") + task("lead", "aabc"))
+    got = suspects(ann).to_json()
+    assert got["suspects"] == reference(ann).to_json()["suspects"]
+    assert _kinds(got)["tie"] == ["split"]
+    assert _kinds(got)["three"] == ["majority"]
+    assert sorted(_kinds(got)["lead"]) == ["majority", "majority"]

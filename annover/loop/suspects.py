@@ -3,8 +3,9 @@
 Four reasons for classification controls (an item is a task's label of one control):
 
 - ``majority``: an annotator's label differs from the label most of the *other*
-  annotators of the task gave (at least two others, a strict majority of them); weight:
-  the share of the others who agree with each other;
+  annotators of the task gave (at least two others, a strict majority of them, and more
+  answers than the annotator's label: a tie is ``split``); weight: the share of the others
+  who agree with each other;
 - ``model``: the task's resolved label (the diff's policy) differs from a model's
   prediction scored at least ``threshold``; weight: the prediction's score;
 - ``changed``: an answer's label differs from the same answer's label in an earlier
@@ -336,7 +337,9 @@ def _majority() -> str:
     share of the others who agree with each other.
 
     Only a label most of the others gave can be such a majority: one with ``votes * 2 > answers - 1``
-    (two at most, each half of an even count), and short of every answer (else no one dissents).
+    (two at most, each half of an even count), and short of every answer (else no one dissents); and
+    it leads the answer's own label (more answers): in a tie, 2-2, each side is a majority of the
+    others of each answer of the other side, where no label leads (the ``split`` reason says so).
     Those candidates come from the task's label counts (``svotes``, which resolved its label), and
     each dissenting answer is joined to the one it does not give."""
     cols = _COLS.format(ord=ORD["majority"], kind="majority",
@@ -349,7 +352,8 @@ def _majority() -> str:
         SELECT {cols} FROM (
             SELECT r.task_key, r.from_name, r.annotator, r.label, c.other, c.other_votes, c.others
             FROM ratings AS r JOIN c ON r.task_key = c.task_key AND r.from_name = c.from_name
-            WHERE r.label <> c.other)"""
+            JOIN svotes AS mine ON r.task_key = mine.task_key AND r.from_name = mine.from_name AND r.label = mine.label
+            WHERE r.label <> c.other AND c.other_votes > mine.votes)"""
 
 
 def _model(threshold: float, models: list[str] | None) -> str:
