@@ -64,6 +64,23 @@ def _name(label: str) -> str:
     return label
 
 
+def _label_set(shown: str, singles: set[str]) -> str:
+    """A label set as the JSON writes it (``a, b, c``: labels joined with ", ") with each label as
+    :func:`_name` writes it, where ``singles`` (the control's labels) split it one way only:
+    ``'damaged, missing', refund``, a label and another, not three. Split no way (``(none)``) or several:
+    as it is."""
+    parts = shown.split(", ")
+
+    def ways(i: int) -> list[list[str]]:
+        if i == len(parts):
+            return [[]]
+        return [[head, *rest] for j in range(i + 1, len(parts) + 1) if (head := ", ".join(parts[i:j])) in singles
+                for rest in ways(j)]
+
+    found = ways(0) if len(parts) <= 12 else []  # a set of a dozen labels or more is split no way
+    return ", ".join(map(_name, found[0])) if len(found) == 1 else shown
+
+
 def _some(names: list[str]) -> str:
     """Names comma-separated (each :func:`_name`), past :data:`UNUSED_SHOWN` the first of them and how many
     more (a config of thousands of classes made a note of every unused one, a line of tens of kilobytes)."""
@@ -289,7 +306,8 @@ def _classification_eval(ctl: str, e: dict) -> None:
              for k, x in e["labels"].items()]
     for line in table(rows):
         echo(line)
-    for line in _confusion_lines(e["confusion"]["labels"], e["confusion"]["matrix"]):
+    singles = set(e["labels"])
+    for line in _confusion_lines([_label_set(x, singles) for x in e["confusion"]["labels"]], e["confusion"]["matrix"]):
         echo(line)
 
 
