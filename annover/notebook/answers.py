@@ -23,7 +23,9 @@ from annover.formats.label_studio import RecordError, annotator_of, parse_tasks
 from annover.formats.ls_writer import annotator_out, dump, to_tasks
 from annover.formats.tables import Tables, finish
 from annover.model import canonical as C
+from annover.model.config import config_structure
 from annover.notebook.session import Answer, Session
+from annover.notebook.sources import add_choices
 from annover.notebook.who import Who, who_in
 from annover.repo import Repo
 from annover.repo.results import SnapshotResult
@@ -279,6 +281,15 @@ def _no_room(e: "OSError | NotWritableError", repo: Repo, session: Session) -> N
 _NO_ROOM = NO_ROOM | {errno.EFBIG}
 
 
+def _with_labels(text: str | None, session: Session) -> str | None:
+    """HEAD's config with the session's labels its control lacks added (a class added mid-way: the
+    version says it has the label its answers give, and ``annover diff`` shows it added)."""
+    ctl = config_structure(text).get(session.from_name)
+    if text is None or ctl is None or set(session.labels) <= set(ctl["labels"]):
+        return text
+    return add_choices(text, session.from_name, session.labels, "the labeling config of HEAD")
+
+
 def _save_on(session: Session, repo: Repo, config_text: str | None, start: str | None, *, message: str,
              tag: str | None, key: str | None) -> SaveResult:
     """The save on HEAD as it was at ``start`` (refused with LockError if another version landed since)."""
@@ -287,7 +298,7 @@ def _save_on(session: Session, repo: Repo, config_text: str | None, start: str |
     if v is not None:
         base = {name: repo.load(v.id, name) for name in C.TABLES}
         if v.config_ref:
-            config_text = repo.config_text(v.id)
+            config_text = _with_labels(repo.config_text(v.id), session)
     else:
         base = {name: C.schema(name).empty_table() for name in C.TABLES}
     # the person's own annotations on the tasks answered: replaced (one annotation per person and task)

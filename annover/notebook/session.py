@@ -22,7 +22,8 @@ from annover.errors import InputError, UsageError
 from annover.files import write_atomic
 from annover.model.canonical import canonical_json
 
-__all__ = ["JOURNAL_SCHEMA", "TEXT", "IMAGE", "Answer", "Earlier", "Prediction", "Session", "Task", "session_id"]
+__all__ = ["JOURNAL_SCHEMA", "TEXT", "IMAGE", "Answer", "Earlier", "Prediction", "Session", "Task", "check_labels",
+           "session_id"]
 
 JOURNAL_SCHEMA = "annover.notebook-journal/1"
 TEXT, IMAGE = "text", "image"
@@ -112,6 +113,20 @@ def session_id(task_keys: Sequence[str], labels: Sequence[str], from_name: str, 
     return hashlib.sha256(canonical_json(doc).encode()).hexdigest()[:16]
 
 
+def check_labels(labels: Sequence[str]) -> None:
+    """Refuse a label no one can tell from a button: empty or blank (a CSV's empty cell), or one that
+    differs from another only in spaces at its ends (``"a "`` and ``"a"``: two buttons reading ``a``)."""
+    blank = next((i for i, lab in enumerate(labels) if not str(lab).strip()), None)
+    if blank is not None:  # a button showing nothing, saved as the choice ""
+        raise UsageError(f"labels[{blank}] is empty ({labels[blank]!r})", "give each label a name")
+    seen: dict[str, int] = {}
+    for i, lab in enumerate(labels):
+        j = seen.setdefault(str(lab).strip(), i)
+        if j != i and labels[j] != lab:
+            raise UsageError(f"labels[{j}] {labels[j]!r} and labels[{i}] {lab!r} differ only in spaces at their ends "
+                             "(two buttons that read the same)", "give each label once, without spaces around it")
+
+
 @dataclass
 class _Undo:
     task: str
@@ -159,6 +174,7 @@ class Session:
         if not self.labels:
             raise UsageError("no labels to choose from", "give labels=[...] or a config with a Choices control")
         self.labels = [str(lab) for lab in self.labels]  # Label Studio's choices are text: labels=[1, 2] too
+        check_labels(self.labels)
         if len(set(self.labels)) != len(self.labels):
             raise UsageError(f"labels repeat: {self.labels}", "give each label once")
         keys = [t.key for t in self.tasks]

@@ -6,16 +6,17 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass, replace
+import re
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Sequence
-from xml.sax.saxutils import quoteattr
+from xml.sax.saxutils import quoteattr, unescape
 
 from annover._lazy import lazy
 from annover.errors import UsageError
 from annover.formats.label_studio import task_key_of
 from annover.model.config import Control, LabelingConfig
-from annover.notebook.session import IMAGE, TEXT, Earlier, Prediction, Task
+from annover.notebook.session import IMAGE, TEXT, Earlier, Prediction, Task, check_labels
 from annover.notebook.who import Who, who_in
 from annover.repo import Repo
 
@@ -24,8 +25,8 @@ if TYPE_CHECKING:  # pragma: no cover
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["IMAGE_SUFFIXES", "ONLY", "Plan", "from_items", "from_version", "generated_config", "image_files",
-           "others_answers", "pick_control", "with_earlier"]
+__all__ = ["IMAGE_SUFFIXES", "ONLY", "Plan", "add_choices", "from_items", "from_version", "generated_config",
+           "image_files", "others_answers", "pick_control", "with_earlier"]
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp", ".svg", ".tif", ".tiff")
 #: what ``only=`` may name besides a list of task keys
@@ -46,6 +47,8 @@ class Plan:
     config_text: str | None
     base: str | None = None
     key: str | None = None
+    #: labels given that the config's control lacks: ``config_text`` (and a save's config) adds them
+    added: list[str] = field(default_factory=list)
 
 
 def pick_control(cfg: LabelingConfig, control: str | None, where: str) -> Control:
@@ -66,17 +69,63 @@ def pick_control(cfg: LabelingConfig, control: str | None, where: str) -> Contro
     return next(iter(choices.values()))
 
 
-def _labels(ctl: Control, labels: Sequence[str] | None, where: str) -> list[str]:
+def _labels(ctl: Control, labels: Sequence[str] | None, where: str) -> tuple[list[str], list[str]]:
+    """(the session's labels, those of them the control lacks): a label given that the config does not
+    have is added to the control in the version the answers make (a class added mid-way), not refused."""
     if ctl.dynamic:
         raise UsageError(f"control {ctl.name!r} of {where} takes its labels from the task data",
                          "the notebook annotator needs the labels written in the config")
     if labels is None:
-        return list(ctl.labels)
-    unknown = [lab for lab in labels if lab not in ctl.labels]
-    if unknown:
-        raise UsageError(f"label {unknown[0]!r} is not a choice of control {ctl.name!r} in {where}",
-                         f"its choices: {', '.join(ctl.labels)}")
-    return list(labels)
+        return list(ctl.labels), []
+    check_labels(labels)
+    return list(labels), [lab for lab in labels if lab not in ctl.labels]
+
+
+def add_choices(text: str, control: str, labels: Sequence[str], where: str) -> str:
+    """Config ``text`` with the ``labels`` its Choices control ``control`` lacks added to it, after its
+    choices (the rest of the text as it was, so ``annover diff`` shows just the labels added). Refused
+    only where they cannot be merged: no such Choices control, or one whose choices come from task data."""
+    cfg = LabelingConfig(text, source=where, validate=False)
+    ctl = cfg.controls.get(control)
+    if ctl is None or ctl.tag != "Choices" or ctl.per_region:
+        raise UsageError(f"{where} has no Choices control {control!r} to add labels to",
+                         "label with a control it has (control=), or snapshot a config with this one (--config)")
+    _labels(ctl, None, where)  # refuses a control whose choices come from the task data
+    new = [lab for lab in labels if lab not in ctl.labels]
+    if not new:
+        return text
+    out = _inserted(text, control, new)
+    got = LabelingConfig(out, source=where, validate=False).controls.get(control) if out else None
+    if got is None or list(got.labels) != [*ctl.labels, *new]:
+        raise UsageError(f"labels {', '.join(map(repr, new))} cannot be added to control {control!r} of {where}",
+                         f"add them as <Choice value=...> to <Choices name={control!r}> and snapshot it with --config")
+    return out
+
+
+_START = re.compile(r"""<Choices\b(?:[^>"']|"[^"]*"|'[^']*')*>""")
+_NAME = re.compile(r"""\sname\s*=\s*(?:"([^"]*)"|'([^']*)')""")
+
+
+def _inserted(text: str, control: str, new: Sequence[str]) -> str | None:
+    """``text`` with a ``<Choice value=...>`` per label in ``new`` before the close of ``<Choices
+    name=control>``, indented as its last choice; None where the text cannot be read so."""
+    for m in _START.finditer(text):
+        name = _NAME.search(m.group(0))
+        if name is None or unescape(name.group(1) or name.group(2) or "", {"&quot;": '"', "&apos;": "'"}) != control:
+            continue
+        tags = [f"<Choice value={quoteattr(lab)}/>" for lab in new]
+        if m.group(0).endswith("/>"):
+            return f"{text[:m.start()]}{m.group(0)[:-2].rstrip()}>{''.join(tags)}</Choices>{text[m.end():]}"
+        close = re.compile(r"</Choices\s*>").search(text, m.end())
+        if close is None:
+            return None
+        line = text.rfind("\n", 0, close.start()) + 1
+        if text[line:close.start()].strip():  # written on one line: the choices go with the others
+            return text[:close.start()] + "".join(tags) + text[close.start():]
+        last = re.findall(r"\n([ \t]*)<Choice\b", text[m.end():close.start()])
+        indent = last[-1] if last else text[line:close.start()] + "  "
+        return text[:line] + "".join(f"{indent}{t}\n" for t in tags) + text[line:]
+    return None
 
 
 def _kind_and_field(cfg: LabelingConfig, ctl: Control, where: str) -> tuple[str, str, str]:
@@ -203,7 +252,9 @@ def from_version(repo: Repo, rev: str, only: str | Sequence[str] | None, labels:
     preds = _predictions(repo.load(v.id, "predictions"), ctl.name, model_version) if v.model_versions else {}
     out = [Task(k, json.loads(data[k]), data_field, kind, preds.get(k), earlier.get(k), others.get(k, ()))
            for k in keys]
-    return Plan(out, _labels(ctl, labels, where), ctl.name, to_name, ctl.choice == "multiple", text, base=v.id)
+    chosen, added = _labels(ctl, labels, where)
+    return Plan(out, chosen, ctl.name, to_name, ctl.choice == "multiple", add_choices(text, ctl.name, added, where),
+                base=v.id, added=added)
 
 
 def with_earlier(plan: Plan, repo: Repo | None, rev: str | None, annotator: str) -> Plan:
@@ -270,6 +321,11 @@ def _task_data(items: Iterable[Any] | str | Path, kind: str | None, column: str 
     kind = kind or (IMAGE if all(_looks_like_image(d[column]) for d in datas) else TEXT)
     if kind not in (TEXT, IMAGE):
         raise UsageError(f"kind={kind!r}", "use 'text' or 'image'")
+    empty = next((i for i, d in enumerate(datas) if isinstance(d[column], str) and not d[column].strip()), None)
+    if empty is not None:  # an empty box to label (a CSV's empty cell, a blank line): its answer would mean nothing
+        what = f"record {empty}'s field {column!r}" if records else f"item {empty}"
+        raise UsageError(f"{what} is empty ({datas[empty][column]!r}): nothing to label",
+                         "drop the empty items, or give their text")
     if kind == IMAGE:  # local paths as the repository sees them; URLs as they are
         for d in datas:
             v = str(d[column])
@@ -300,15 +356,16 @@ def from_items(items: Iterable[Any] | str | Path, labels: Sequence[str] | None, 
         if data_field != column:  # the config reads another field: the shown value goes there
             datas = [{data_field: d.pop(column), **d} for d in datas]
             column = data_field
-        plan_labels, from_name, multiple = _labels(ctl, labels, where), ctl.name, ctl.choice == "multiple"
-        config_text: str | None = text
+        if multiple and ctl.choice != "multiple":  # kept single choice, the answers would be one label each
+            raise UsageError(f"multiple=True, and control {ctl.name!r} of {where} is single choice",
+                             "leave multiple= out to label with it, or label in a repository for them (repo=)")
+        (plan_labels, added), from_name, multiple = _labels(ctl, labels, where), ctl.name, ctl.choice == "multiple"
+        config_text: str | None = add_choices(text, ctl.name, added, where)
     else:
         if not labels:
             raise UsageError("no labels to choose from", "give labels=[...]")
-        blank = next((i for i, lab in enumerate(labels) if not str(lab).strip()), None)
-        if blank is not None:  # a button showing nothing, saved as the choice "" (a CSV's empty cell)
-            raise UsageError(f"labels[{blank}] is empty ({labels[blank]!r})", "give each label a name")
-        plan_labels, from_name, to_name, base = list(labels), "label", kind, None
+        check_labels(labels)
+        plan_labels, from_name, to_name, base, added = list(labels), "label", kind, None, []
         config_text = generated_config(kind, plan_labels, multiple)
         if column != kind:  # the made config reads $text or $image
             datas = [{kind: d.pop(column), **d} for d in datas]
@@ -320,7 +377,7 @@ def from_items(items: Iterable[Any] | str | Path, labels: Sequence[str] | None, 
         except ValueError as e:
             raise UsageError(str(e), "give key='data.FIELD' of a unique field, or no key") from None
         tasks.append(Task(k, d, column, kind))
-    return Plan(tasks, plan_labels, from_name, to_name, multiple, config_text, base=base, key=key)
+    return Plan(tasks, plan_labels, from_name, to_name, multiple, config_text, base=base, key=key, added=added)
 
 
 def _is_url(s: str) -> bool:

@@ -153,6 +153,8 @@ class Annotator(anywidget.AnyWidget):
         self.result: answers_.SaveResult | None = None
         self._keys = dict(zip(session.labels, shortcut_keys(len(session.labels))))
         self._error: str | None = None
+        #: what the person should know, not an error (a label the config gets): shown until the first action
+        self._notice: str | None = None
         #: the task whose toggled, unanswered labels a move was held for (once: the next move goes)
         self._warned: str | None = None
         #: the image the page asked for (key, data URL or why not), in the next view only
@@ -210,7 +212,7 @@ class Annotator(anywidget.AnyWidget):
     # ------------------------------------------------------------------ the view
 
     def _do(self, fn: Any, *args: Any) -> Any:
-        self._error = None
+        self._error = self._notice = None
         try:
             return fn(*args)
         finally:
@@ -260,7 +262,7 @@ class Annotator(anywidget.AnyWidget):
         self._warned = None
         try:
             fn()
-            self._error = None
+            self._error = self._notice = None
         except AnnoverError as e:  # a click the session refuses: shown in the widget, not raised into the void
             self._error = str(e)
         finally:  # whatever happened, the page shows the session as it is (never one task while on another)
@@ -277,6 +279,11 @@ class Annotator(anywidget.AnyWidget):
             self._error = None if res.version is not None else f"nothing new to save: every answer is in {where}"
         except AnnoverError as e:
             self._error = str(e)
+        except Exception as e:  # not annover's (a bug, a library's): said in the widget, the traceback in the log
+            self.log.exception("annover: the save button's save failed")
+            said = (str(e).strip().splitlines() or [""])[0]
+            self._error = (f"save failed: {type(e).__name__}{': ' + said if said else ''} — the answers are kept in "
+                           "the journal (the traceback is in the kernel's log)")
         finally:
             self.refresh()
 
@@ -382,7 +389,7 @@ class Annotator(anywidget.AnyWidget):
         s = self.session
         self.view = {
             "task": self._task_view(), "progress": s.progress(), "annotator": s.annotator,
-            "multiple": s.multiple, "saved": self._saved_view(), "error": self._error,
+            "multiple": s.multiple, "saved": self._saved_view(), "error": self._error, "notice": self._notice,
             "next": self._next_image(), "image": self._reply, "acked": dict(self._acked), "open": self._first_open(),
             "pending": self._pending(),
             "labels": [{"name": lab, "key": self._keys[lab], "selected": lab in s.selection} for lab in s.labels],
@@ -545,12 +552,22 @@ def annotate(source: "Repo | str | Path | Iterable[Any]", rev: str | None = None
     session = Session(plan.tasks, plan.labels, who, plan.from_name, plan.to_name, plan.multiple, path, plan.base,
                       **kwargs)
     ann = Annotator(session, repo=repo, config_text=plan.config_text, key=plan.key, root=root)
-    carried = session.carry_over(unsaved_answers(session)) if fresh else 0
+    _first_words(ann, plan, session.carry_over(unsaved_answers(session)) if fresh else 0)
+    return ann
+
+
+def _first_words(ann: Annotator, plan: sources.Plan, carried: int) -> None:
+    """What the widget says as it opens: answers carried over from an earlier session (which a save
+    adds), labels new to the config's control (a class added mid-way: a notice, not an error)."""
     if carried:
         ann._error = (f"{carried} answer{'s' if carried > 1 else ''} of yours on these tasks carried over from "
                       "an earlier session (other tasks or labels), not in a version yet")
+    if plan.added:
+        many = len(plan.added) > 1
+        ann._notice = (f"label{'s' if many else ''} {', '.join(plan.added)} new to control {plan.from_name!r}: "
+                       f"the version a save makes adds {'them' if many else 'it'} to its labeling config")
+    if carried or plan.added:
         ann.refresh()
-    return ann
 
 
 def unsaved_answers(session: Session) -> dict[str, Answer]:

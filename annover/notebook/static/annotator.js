@@ -373,7 +373,8 @@ function render({ model, el: root }) {
       el("div", { class: "annover-content" + (task && task.kind === "image" ? " annover-frame" : "") }, content),
       // many labels: back/skip/next under the task, then the labels (the field finding one over them)
       ...(navFirst(v) ? [others, pred, nav, finding, labels] : [others, pred, finding, labels, nav]),
-      v.error ? el("div", { class: "annover-error" }, v.error) : null].filter((c) => c !== null));
+      v.error ? el("div", { class: "annover-error" }, v.error) : null,
+      v.notice ? el("div", { class: "annover-notice" }, v.notice) : null].filter((c) => c !== null));
     fitText(box, model.get("tall") || [], sized);
     if (finding) finder.focus({ preventScroll: true });  // drawn again (an answer came): still typing there
     // this task's image first; the next one's once this one is here
