@@ -138,3 +138,22 @@ def test_the_counts_fit_a_narrow_widget_mid_way_and_past_the_end(tmp_path, monke
             ann.goto(200)
         assert page.inner_text(".annover-count") == "past the end · 149 of 200 answered"
     assert len(set(heads)) == 1  # one height whatever it says: nothing under it moves
+
+
+def test_the_save_button_says_at_once_that_a_version_is_being_saved(tmp_path, monkeypatch):
+    """A save takes seconds (a new labeling config is checked; 7 s on a busy machine): the button seemed
+    dead, inviting a second click or closing the tab mid-save. The page says so the moment it is clicked,
+    the button disabled, until Python's answer says what came of it."""
+    monkeypatch.chdir(tmp_path)
+    annover.init(".")
+    ann = widget.annotate(["great phone", "awful battery"], labels=["good", "bad"], annotator=BOB)
+    ann.choose("good")
+    click = ("() => { document.querySelector('.annover-save').click(); const b = document.querySelector('.annover-save');"
+             " return [document.querySelector('.annover-saved').innerText, b.innerText, b.disabled]; }")
+    with _browser() as browser:
+        page = browser.new_page()
+        _open(page, ann)
+        assert page.evaluate(click) == ["saving a version… (the answers are in the journal)", "saving…", True]
+        page.wait_for_function("document.querySelector('.annover-saved').innerText === '✓ saved as v1'")
+        assert page.inner_text(".annover-save") == "save version" and page.is_enabled(".annover-save")
+    assert ann.result.tag == "v1"

@@ -99,12 +99,13 @@ function outbox(model) {
     if (typeof model.send !== "function") {  // a model without custom messages: the command trait
       model.set("command", { ...extra, action, seq });
       model.save_changes();
-      return;
+      return seq;
     }
     const msg = { ...extra, action, seq, page };
     waiting.push(msg);
     model.send(msg);
     if (timer === null) { wait = RESEND; timer = setTimeout(again, wait); }
+    return seq;
   };
   // the view says the last command of this page Python applied: those up to it are done
   const acked = (view) => {
@@ -114,7 +115,9 @@ function outbox(model) {
     stop();  // Python answers: the rest are given a full wait again
     if (waiting.length) { wait = RESEND; timer = setTimeout(again, wait); }
   };
-  return { send, acked, stop };
+  // whether command `n` is still waiting for Python (a save taking seconds: the page says it is under way)
+  const waits = (n) => waiting.some((m) => m.seq === n);
+  return { send, acked, stop, waits };
 }
 
 // The widget takes the keyboard focus once it is in the page: anywidget may render into an element
@@ -277,6 +280,7 @@ function render({ model, el: root }) {
 
   const sized = { width: -1, height: 0 };  // the text boxes' height (fitText), at this width
   let narrow = false;  // the page sets it (a ResizeObserver), the widget drawn again when it changes
+  let saving = null;  // the seq of the save command under way (the page says so until Python has answered it)
   const navFirst = (v) => (v.labels || []).length > (narrow ? NAV_FIRST_NARROW : NAV_FIRST);
 
   const draw = () => {
@@ -336,8 +340,10 @@ function render({ model, el: root }) {
         title: "key /", disabled: task ? null : "disabled" }, el("kbd", {}, "/"), " find a label") : null,
       el("button", { class: "annover-forward", onclick: () => send("forward"), title: "key →" }, "next ", el("kbd", {}, "→")),
       // no key: a version is made on purpose (Voilà has no cell for .save(), hence the button)
-      el("button", { class: "annover-save", onclick: () => send("save"),
-        title: "make a version of the answers, as .save(message=...) does" }, "save version"));
+      el("button", { class: "annover-save", onclick: () => { saving = send("save"); draw(); },
+        disabled: saving !== null ? "disabled" : null,
+        title: "make a version of the answers, as .save(message=...) does" },
+        saving !== null ? "saving…" : "save version"));
     // the person's own answer in the version (Label Studio, an earlier session): a new answer replaces it
     const was = task && task.earlier ? (task.earlier.skipped ? "skip" : task.earlier.labels.join(", ") || "(nothing)") : null;
     const kept = !task ? ""
@@ -355,13 +361,15 @@ function render({ model, el: root }) {
     // two lines, each one line high whatever it says (cut with …, whole in its tooltip): a count
     // or a message grown longer does not wrap and push the task and the buttons down
     const line = (cls, text) => el("span", { class: cls, title: text }, text);
-    const saved = (v.saved && v.saved.text) || "";
+    // a save takes seconds (a new labeling config is checked): said at once, not a button that seems dead
+    const saved = saving !== null ? "saving a version… (the answers are in the journal)"
+      : (v.saved && v.saved.text) || "";
     const head = el("div", { class: "annover-head" },
       el("div", { class: "annover-row" }, line("annover-count" + (task ? "" : " end"), count),
         el("progress", { max: String(p.total || 1), value: String(answered) }),
         line("annover-stats", `${p.labeled} labeled · ${p.skipped} skipped`)),
       el("div", { class: "annover-row" }, line("annover-who", v.annotator || ""),
-        line("annover-saved" + (v.saved && v.saved.ok ? " ok" : ""), saved)));
+        line("annover-saved" + (saving === null && v.saved && v.saved.ok ? " ok" : ""), saved)));
     const name = task ? `task ${task.key}`
       + (task.kind === "image" && task.value ? ` · ${String(task.value).split("/").pop()}` : "") : "";
     box.replaceChildren(...[head,
@@ -382,7 +390,14 @@ function render({ model, el: root }) {
     else if (v.next && (!task || !task.load || images.get(task.load) !== PENDING)) ask(v.next);
   };
 
-  model.on("change:view", draw);
+  // a view from Python: the save under way is done once Python has answered its command (a view for a
+  // command before it leaves it under way; a model without custom messages answers each in turn)
+  const onView = () => {
+    out.acked(model.get("view"));
+    if (saving !== null && !out.waits(saving)) saving = null;
+    draw();
+  };
+  model.on("change:view", onView);
   const remeasure = () => { sized.width = -1; draw(); };
   model.on("change:tall", remeasure);
   draw();
@@ -403,7 +418,7 @@ function render({ model, el: root }) {
     out.stop();
     if (resized) resized.disconnect();
     box.removeEventListener("keydown", onKey);
-    if (model.off) model.off("change:view", draw);
+    if (model.off) model.off("change:view", onView);
     if (model.off) model.off("change:tall", remeasure);
   };
 }
