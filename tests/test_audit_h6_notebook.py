@@ -24,11 +24,20 @@ import annover
 from annover.errors import UsageError
 from annover.model.config import LabelingConfig
 from annover.notebook.sources import add_choices
-from tests.test_notebook_browser import _browser, _chromium, _open  # noqa: F401 - the browser and its shim
+from tests.test_notebook_browser import CHROMIUM, _browser, _chromium, _open  # noqa: F401 - the browser, its shim
 
 widget = pytest.importorskip("annover.notebook.widget")
 
 BOB = "bob@example.com"
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One Chromium for this module's pages (a start costs seconds)."""
+    if not os.path.exists(CHROMIUM):
+        (pytest.fail if os.environ.get("CI") else pytest.skip)("needs Chromium: apt-get install chromium")
+    with _browser() as b:
+        yield b
 
 
 def _choices(text: str, control: str) -> list[str]:
@@ -60,6 +69,9 @@ def test_a_label_new_to_heads_config_is_added_to_the_version_the_save_makes(tmp_
     # what cannot be merged is refused, on one line: no such Choices control; multi-label on a single choice one
     with pytest.raises(UsageError, match="^the labeling config of v2 has no Choices control 'topic'"):
         annover.annotate(repo, "v2", control="topic", labels=["new"])
+    with pytest.raises(UsageError, match="^label 'Good' differs from 'good' of control 'label' in the labeling "
+                                         "config of v2 only in case or spaces — use 'good'"):
+        annover.annotate(repo, "v2", labels=["Good", "bad"])  # a typo, not a class
     with pytest.raises(UsageError, match=r"^multiple=True, and control 'label' .* is single choice"):
         widget.annotate(["x y"], labels=["mixed"], multiple=True, annotator=BOB)
 
@@ -117,7 +129,7 @@ def test_a_save_failing_with_an_error_not_annovers_says_so_in_the_widget(tmp_pat
     assert ann.result is None and ann.session.unsaved() == 1 and ann.session.journal.exists()
 
 
-def test_the_counts_fit_a_narrow_widget_mid_way_and_past_the_end(tmp_path, monkeypatch):
+def test_the_counts_fit_a_narrow_widget_mid_way_and_past_the_end(tmp_path, monkeypatch, browser):
     monkeypatch.chdir(tmp_path)
     ann = widget.annotate([f"text number {i}" for i in range(200)], labels=["good", "bad"],
                           annotator="someone.with.a.long.name@example.org")
@@ -128,19 +140,18 @@ def test_the_counts_fit_a_narrow_widget_mid_way_and_past_the_end(tmp_path, monke
     cut = ("[...document.querySelectorAll('.annover-head span')].filter((e) => e.scrollWidth > e.clientWidth"
            " || !e.clientWidth).map((e) => e.innerText)")
     heads = []
-    with _browser() as browser:
-        for _ in range(2):  # on task 150, then past the end (the longest count)
-            page = browser.new_page(viewport={"width": 372, "height": 500})  # the widget 340 pixels wide
-            _open(page, ann)
-            assert page.evaluate(cut) == [], page.inner_text(".annover-head")
-            assert page.inner_text(".annover-stats") == "137 labeled · 12 skipped"
-            heads.append(page.locator(".annover-head").bounding_box()["height"])
-            ann.goto(200)
-        assert page.inner_text(".annover-count") == "past the end · 149 of 200 answered"
+    for _ in range(2):  # on task 150, then past the end (the longest count)
+        page = browser.new_page(viewport={"width": 372, "height": 500})  # the widget 340 pixels wide
+        _open(page, ann)
+        assert page.evaluate(cut) == [], page.inner_text(".annover-head")
+        assert page.inner_text(".annover-stats") == "137 labeled · 12 skipped"
+        heads.append(page.locator(".annover-head").bounding_box()["height"])
+        ann.goto(200)
+    assert page.inner_text(".annover-count") == "past the end · 149 of 200 answered"
     assert len(set(heads)) == 1  # one height whatever it says: nothing under it moves
 
 
-def test_the_save_button_says_at_once_that_a_version_is_being_saved(tmp_path, monkeypatch):
+def test_the_save_button_says_at_once_that_a_version_is_being_saved(tmp_path, monkeypatch, browser):
     """A save takes seconds (a new labeling config is checked; 7 s on a busy machine): the button seemed
     dead, inviting a second click or closing the tab mid-save. The page says so the moment it is clicked,
     the button disabled, until Python's answer says what came of it."""
@@ -148,12 +159,11 @@ def test_the_save_button_says_at_once_that_a_version_is_being_saved(tmp_path, mo
     annover.init(".")
     ann = widget.annotate(["great phone", "awful battery"], labels=["good", "bad"], annotator=BOB)
     ann.choose("good")
-    click = ("() => { document.querySelector('.annover-save').click(); const b = document.querySelector('.annover-save');"
-             " return [document.querySelector('.annover-saved').innerText, b.innerText, b.disabled]; }")
-    with _browser() as browser:
-        page = browser.new_page()
-        _open(page, ann)
-        assert page.evaluate(click) == ["saving a version… (the answers are in the journal)", "saving…", True]
-        page.wait_for_function("document.querySelector('.annover-saved').innerText === '✓ saved as v1'")
-        assert page.inner_text(".annover-save") == "save version" and page.is_enabled(".annover-save")
+    click = ("() => { const q = (s) => document.querySelector(s); q('.annover-save').click();"
+             " return [q('.annover-saved').innerText, q('.annover-save').innerText, q('.annover-save').disabled]; }")
+    page = browser.new_page()
+    _open(page, ann)
+    assert page.evaluate(click) == ["saving a version… (the answers are in the journal)", "saving…", True]
+    page.wait_for_function("document.querySelector('.annover-saved').innerText === '✓ saved as v1'")
+    assert page.inner_text(".annover-save") == "save version" and page.is_enabled(".annover-save")
     assert ann.result.tag == "v1"

@@ -78,7 +78,13 @@ def _labels(ctl: Control, labels: Sequence[str] | None, where: str) -> tuple[lis
     if labels is None:
         return list(ctl.labels), []
     check_labels(labels)
-    return list(labels), [lab for lab in labels if lab not in ctl.labels]
+    added = [lab for lab in labels if lab not in ctl.labels]
+    known = {lab.strip().casefold(): lab for lab in ctl.labels}
+    typo = next((lab for lab in added if lab.strip().casefold() in known), None)
+    if typo is not None:  # "positive" for the config's "Positive": a second class, not a new one
+        raise UsageError(f"label {typo!r} differs from {known[typo.strip().casefold()]!r} of control {ctl.name!r} "
+                         f"in {where} only in case or spaces", f"use {known[typo.strip().casefold()]!r}")
+    return list(labels), added
 
 
 def add_choices(text: str, control: str, labels: Sequence[str], where: str) -> str:
