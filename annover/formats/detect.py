@@ -29,6 +29,7 @@ error naming what was found.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -101,7 +102,7 @@ def _hf_parquet(path: Path) -> bool:
 
 def _marked(feature: Any) -> bool:
     """Whether a feature (as ``datasets`` writes it in the metadata) is annover's carried column's."""
-    said = feature.get("id") if isinstance(feature, dict) else None
+    said = feature.get("id") if isinstance(feature, Mapping) else None
     try:
         mark = orjson.loads(said) if isinstance(said, str) and said.startswith("{") else None
     except ValueError:

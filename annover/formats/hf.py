@@ -38,10 +38,11 @@ from __future__ import annotations
 
 import functools
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
@@ -65,7 +66,7 @@ else:
 
 __all__ = ["HUB_SPLITS", "INSTALL_HINT", "MARK", "METADATA_KEY", "PARQUET_FIX", "TOOLS", "by_split", "carried_column",
            "carried_fields", "declares_class_label", "image_labelers", "metadata_document", "metadata_fault",
-           "one_split", "quiet", "save", "to_dataset", "with_images"]
+           "one_split", "quiet", "save", "thawed", "to_dataset", "with_images"]
 
 INSTALL_HINT = "install the Hugging Face extra: pip install 'annover[hf]' (or pip install datasets)"
 #: the mark, in the ``id`` of the feature of the column carrying the rest of each task, of annover's export
@@ -90,17 +91,44 @@ def metadata_fault(metadata: dict | None) -> str | None:
     return f"the file's 'huggingface' schema metadata (the features datasets wrote) cannot be read: {fault}"
 
 
-def metadata_document(metadata: dict | None) -> dict | None:
+def metadata_document(metadata: dict | None) -> Mapping | None:
     """The ``huggingface`` entry of a file's schema ``metadata`` parsed, its features (a feature per column, as
     ``datasets`` writes them) at ``["info"]["features"]``; None when there is none or it cannot be read
     (:func:`metadata_fault` says why). Parsed once a text, whoever asks (the detector, the Hugging Face reader,
-    the flat reader's refusal): do not change what it gives."""
+    the flat reader's refusal), so read-only all the way down (:func:`_frozen`): a caller that changed it would
+    change what the next one reads. ``json.dumps(..., default=thawed)`` writes it."""
     said = (metadata or {}).get(METADATA_KEY)
     return None if said is None else _parsed(said)[0]
 
 
+def thawed(value: Any) -> Any:
+    """A read-only object of :func:`metadata_document` as a dict (``json.dumps``'s ``default``: it writes
+    the tuples of its arrays as lists itself)."""
+    if isinstance(value, MappingProxyType):
+        return dict(value)
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def _frozen(doc: Any) -> Any:
+    """Parsed JSON read-only: each object a ``MappingProxyType``, each array a tuple (its containers done
+    before those holding them, without recursion: the metadata may nest deeper than Python recurses)."""
+    order, todo = [], [doc]
+    while todo:
+        v = todo.pop()
+        if isinstance(v, (dict, list)):
+            order.append(v)
+            todo.extend(x for x in (v.values() if isinstance(v, dict) else v) if isinstance(x, (dict, list)))
+    made: dict[int, Any] = {}
+    for v in reversed(order):  # (every container is alive in doc: no two share an id)
+        if isinstance(v, dict):
+            made[id(v)] = MappingProxyType({k: made.get(id(x), x) for k, x in v.items()})
+        else:
+            made[id(v)] = tuple(made.get(id(x), x) for x in v) if any(id(x) in made for x in v) else tuple(v)
+    return made.get(id(doc), doc)
+
+
 @functools.lru_cache(maxsize=2)
-def _parsed(said: bytes) -> tuple[dict | None, str | None]:
+def _parsed(said: bytes) -> tuple[Mapping | None, str | None]:
     """(the document, None) of the text of a ``huggingface`` schema metadata entry, or (None, what is wrong).
     orjson parses it (a ClassLabel of many names makes megabytes); Python's json a text orjson refuses (one it
     reads otherwise, or to say what is wrong)."""
@@ -118,7 +146,7 @@ def _parsed(said: bytes) -> tuple[dict | None, str | None]:
         return None, f"it is {shown(doc, 60)}, not an object with an 'info' object"
     if not isinstance(info.get("features"), dict):
         return None, f"its info.features is {shown(info.get('features'), 60)}, not an object (a feature per column)"
-    return doc, None
+    return _frozen(doc), None
 
 
 def declares_class_label(feature: Any) -> bool:
@@ -130,10 +158,10 @@ def declares_class_label(feature: Any) -> bool:
         f = todo.pop()
         if f == "ClassLabel":
             return True
-        if isinstance(f, dict):
+        if isinstance(f, Mapping):
             todo.extend(f)
             todo.extend(f.values())
-        elif isinstance(f, list):
+        elif isinstance(f, (list, tuple)):
             todo.extend(f)
     return False
 

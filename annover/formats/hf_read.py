@@ -36,7 +36,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -49,7 +49,8 @@ from annover.formats.coco import regions_of
 from annover.formats.conll import entity_spans, sentence_result
 from annover.formats.folder import Folder
 from annover.formats.hf import (INSTALL_HINT, METADATA_KEY, PARQUET_FIX, TOOLS, carried_column, carried_fields,
-                                declares_class_label, image_labelers, metadata_document, metadata_fault, quiet)
+                                declares_class_label, image_labelers, metadata_document, metadata_fault, quiet,
+                                thawed)
 from annover.formats.label_studio import STEM_PREFIX, TASK_ID_KEY, stem_key
 from annover.formats.tables import HEAD_KEY, Tables, empty, finish
 from annover.formats.text import fail, is_utf8
@@ -205,21 +206,46 @@ def _from_file(path: Path) -> "datasets.Dataset":
     return ds
 
 
-def _refuse_dropped_class_label(path: Path, schema: "pa.Schema", ds: "datasets.Dataset", fix: str) -> None:
-    """InputError naming the first column whose feature in the file's ``huggingface`` metadata is (or holds) a
-    ``ClassLabel`` where the column holds no class ids (the label names as text, say): ``datasets`` then drops
-    the ClassLabel without a word and reads the column as it is, so its labels would be read as task data."""
+def _refuse_dropped_class_label(path: Path, schema: "pa.Schema", ds: "datasets.Dataset", fix: str,
+                                features: Mapping | None = None, named: str = "the file's 'huggingface' metadata",
+                                outcome: str = "datasets reads the column as it is, the ClassLabel dropped") -> None:
+    """InputError naming the first column whose feature in the file's ``huggingface`` metadata (or ``features``:
+    those ``named`` there) is (or holds) a ``ClassLabel`` where the column holds no class ids (the label names as
+    text, say): ``datasets`` then drops the ClassLabel without a word and reads the column as it is (``outcome``),
+    so its labels would be read as task data."""
     doc = metadata_document(schema.metadata)
+    said = features if features is not None else doc["info"]["features"] if doc is not None else {}
     read = ds.features.to_dict()
-    for name, f in (doc["info"]["features"] if doc is not None else {}).items():
+    for name, f in said.items():
         if name in read and declares_class_label(f) and not declares_class_label(read[name]):
-            one = isinstance(f, dict) and f.get("_type") == "ClassLabel"
+            one = isinstance(f, Mapping) and f.get("_type") == "ClassLabel"
             feature = "ClassLabel(names=[...])" if one else "List(ClassLabel(names=[...]))"
             raise fail(path, f"column {name!r} holds {schema.field(name).type}, not the int64 class ids of the "
-                       f"{'ClassLabel' if one else 'ClassLabels'} its feature in the file's 'huggingface' metadata "
-                       "names: datasets reads the column as it is, the ClassLabel dropped",
+                       f"{'ClassLabel' if one else 'ClassLabels'} its feature in {named} names: {outcome}",
                        f"make them class ids with datasets (ds.cast_column({name!r}, {feature}) turns label names "
                        f"into ids) and {fix}")
+
+
+def _refuse_folder_class_labels(folder: Path, state: Any, info: Any) -> None:
+    """:func:`_refuse_dropped_class_label` of a ``save_to_disk`` folder's first data file (``state.json``'s): by
+    its own metadata (with no ``features`` in ``dataset_info.json``, ``datasets`` drops the ClassLabel so), and by
+    ``dataset_info.json``'s features (``datasets`` then refuses the folder, saying only that they do not match)."""
+    names = [f.get("filename") for f in (state.get("_data_files") or []) if isinstance(f, dict)] \
+        if isinstance(state, dict) else []
+    if not names or not (folder / names[0]).is_file():
+        return  # datasets says what is missing
+    try:
+        ds = datasets.Dataset.from_file(str(folder / names[0]))  # memory-mapped: the features its metadata says
+        with pa.memory_map(str(folder / names[0])) as source:
+            schema = pa.ipc.open_stream(source).schema
+    except _load_errors():
+        return  # a data file datasets cannot read: its loading says so
+    fix = "save_to_disk again"
+    _refuse_dropped_class_label(folder / names[0], schema, ds, fix)
+    feats = info.get("features") if isinstance(info, dict) else None
+    if isinstance(feats, dict):
+        _refuse_dropped_class_label(folder / "dataset_info.json", schema, ds, fix, feats, "dataset_info.json",
+                                    "datasets refuses the folder (its features do not match the data)")
 
 
 def _column_faults(table: "pa.Table") -> Iterator[tuple[str, str]]:
@@ -234,7 +260,7 @@ def _column_faults(table: "pa.Table") -> Iterator[tuple[str, str]]:
         one = dict(doc, info=dict(doc["info"], features={name: features[name]}))
         try:
             datasets.Dataset(datasets.table.InMemoryTable(
-                table.select([i]).replace_schema_metadata({METADATA_KEY: json.dumps(one).encode()})))
+                table.select([i]).replace_schema_metadata({METADATA_KEY: json.dumps(one, default=thawed).encode()})))
         except _load_errors() as e:
             yield name, _said(e)
 
@@ -282,6 +308,7 @@ def _check_split(files: Folder, folder: Path) -> None:
         if _depth(f) > DEPTH_LIMIT:
             raise fail(info_path, f"features[{shown(name)}] nests deeper than {DEPTH_LIMIT} levels",
                        "give the column a feature of fewer levels (cast_column), then save_to_disk")
+    _refuse_folder_class_labels(folder, state, info)
 
 
 def _plain_name(name: Any) -> bool:
