@@ -47,9 +47,9 @@ from annover._runtime import no_gc
 from annover.errors import InputError, shown
 from annover.formats.detect import COCO_HINT, coco_problem
 from annover.formats.folder import Folder
-from annover.formats.images import (CATEGORY_TAGS, Image, Obj, categories, category_ids, check_kinds, clip_boxes,
-                                    clip_extent, images_of, keypoint_names, mask_box, move_flag, note_kept, pct, px,
-                                    px_of, rbox_corners, side_problem)
+from annover.formats.images import (BOX_SLACK, CATEGORY_TAGS, Image, Obj, categories, category_ids, check_kinds,
+                                    clip_boxes, clip_extent, images_of, keypoint_names, mask_box, move_flag, note_kept,
+                                    pct, px, px_of, rbox_corners, side_problem)
 from annover.formats.resolve import Picked
 from annover.formats.text import fail, json_kind, read_json
 from annover.formats.train import (TrainInput, image_config, json_attribute, labels_kept, refuse_control,
@@ -67,8 +67,8 @@ else:
     orjson = lazy("orjson")  # JSON parsed and written at C speed
     brush = lazy("label_studio_sdk.converter.brush")
 
-__all__ = ["ID_TYPES", "OWN_LISTS", "REBUILT_FIELDS", "SPLIT_JSON", "bool01", "by_split", "category_list",
-           "coco_config", "dataset_fields", "image_fields", "image_ids", "kept_categories",
+__all__ = ["ID_TYPES", "OWN_LISTS", "REBUILT_FIELDS", "SPLIT_JSON", "bool01", "box_disagreements", "by_split",
+           "category_list", "coco_config", "dataset_fields", "image_fields", "image_ids", "kept_categories",
            "keypoint_names_of", "kept_ids", "numbered", "own_keypoint_names", "read", "regions_of",
            "repeated_categories", "splits_of", "write"]
 
@@ -665,6 +665,34 @@ def shared_ids(path: Path, anns: list) -> list[str]:
             "which numbers them anew"]
 
 
+def box_disagreements(path: Path, anns: list) -> list[str]:
+    """The warning naming the first annotation (by id) whose ``bbox`` is not the box around its polygons by more
+    than a pixel (a COCO Annotator file's, say), and how many are so, else none: COCO's tools take the bbox for
+    detection (pycocotools' bbox evaluation, Ultralytics' converter) and the polygons for segmentation, so
+    annover's exports do too (Pascal VOC and YOLO detect write the bbox, kept on import)."""
+    found = []
+    for i, a in enumerate(anns):
+        seg, box = a.get("segmentation"), a.get("bbox")
+        if not (isinstance(seg, list) and seg and all(isinstance(p, list) and p for p in seg) and isinstance(box, list)
+                and len(box) == 4):
+            continue
+        xs = [x for p in seg for x in p[0::2]]
+        ys = [y for p in seg for y in p[1::2]]
+        with contextlib.suppress(TypeError, ValueError):  # numbers the reader has taken: else it said so
+            ext = [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+            if any(abs(b - e) > BOX_SLACK for b, e in zip(box, ext)):
+                found.append((i, ext))
+    if not found:
+        return []
+    i, ext = found[0]
+    a = anns[i]
+    more = f"; {len(found) - 1} more annotation(s) are so" if len(found) > 1 else ""
+    return [f"{path}: annotation {i} (id {a.get('id')!r}): bbox {shown(a['bbox'])} is not the box around its "
+            f"segmentation, [{', '.join(str(px(v)) for v in ext)}]{more}; detection exports (Pascal VOC, YOLO "
+            "detect) write the bbox, as COCO's tools take it, segmentation exports the polygon — fix the bbox or "
+            "the polygon if one is wrong"]
+
+
 def coco_export_file(path: Path) -> Path:
     """The COCO file of Label Studio's COCO export unzipped (a folder of ``result.json`` and ``images/``,
     nothing else; the file's content is then detected as any file's); else ``path``. A ``result.json`` that
@@ -794,4 +822,5 @@ def read(path: Path) -> TrainInput:
     tasks = _tasks(list(images.values()), path)
     return TrainInput(tasks, coco_config(doc, cats, names, kinds, kp_names, path), category_ids=ids,
                       warnings=[*repeats, *unlabeled(tasks, path, "annotation"),
-                                *shared_ids(path, doc.get("annotations") or [])])
+                                *shared_ids(path, doc.get("annotations") or []),
+                                *box_disagreements(path, doc.get("annotations") or [])])

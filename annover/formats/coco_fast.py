@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import InputError
 from annover.formats.detect import take_parsed
-from annover.formats.coco import (ID_TYPES, REBUILT_FIELDS, bool01, coco_config, keypoint_names_of, own_keypoint_names,
-                                  regions_of, repeated_categories, shared_ids)
+from annover.formats.coco import (ID_TYPES, REBUILT_FIELDS, bool01, box_disagreements, coco_config, keypoint_names_of,
+                                  own_keypoint_names, regions_of, repeated_categories, shared_ids)
 from annover.formats.images import MAX_SIDE
 from annover.formats.label_studio import LS_URL_PREFIX, REGION_FIELDS, unprefixed_stems
 from annover.formats.ls_results import labels_of
@@ -479,5 +479,5 @@ def _read_tables(path: Path, fmt: str) -> tuple[Tables, str]:
         anns, warnings = empty("annotations"), [*warnings, unlabeled_note(path, len(ims), "annotation")]
     kinds = rows.kinds | ({"rectanglelabels"} if rows.b_img else set())
     preds = empty("predictions")
-    warnings += shared_ids(path, doc.get("annotations") or [])
+    warnings += shared_ids(path, doc.get("annotations") or []) + box_disagreements(path, doc.get("annotations") or [])
     return Tables(tasks, anns, preds, str(fmt), warnings), coco_config(doc, cats, names, kinds, kp_names, path)

@@ -27,11 +27,11 @@ from annover.model.config import LabelingConfig
 np = lazy("numpy")
 brush = lazy("label_studio_sdk.converter.brush")
 
-__all__ = ["CATEGORY_TAGS", "EDGE_SLACK", "MAX_SIDE", "PCT_DIGITS", "Image", "Obj", "categories", "category_ids",
-           "clip_boxes", "clip_extent", "config_categories", "crosses_edge", "file_name_of", "image_field",
-           "images_of", "pct",
-           "mask_box", "note_kept", "note_kept_fields", "px", "px_of", "rbox_corners", "rbox_from_corners",
-           "path_tails", "rectangle_of", "side_problem", "size_of", "uploaded_name"]
+__all__ = ["BOX_SLACK", "CATEGORY_TAGS", "EDGE_SLACK", "MAX_SIDE", "PCT_DIGITS", "Image", "Obj", "categories",
+           "category_ids", "clip_boxes", "clip_extent", "config_categories", "crosses_edge", "file_name_of",
+           "image_field", "images_of", "pct", "mask_box", "note_kept", "note_kept_fields", "px", "px_of",
+           "rbox_corners", "rbox_from_corners", "path_tails", "rectangle_of", "side_problem", "size_of",
+           "uploaded_name"]
 
 #: Decimals of a percent kept from a training format (1e-7 of the image size).
 PCT_DIGITS = 5
@@ -44,6 +44,8 @@ BOX_TYPES = ("rectanglelabels", "rectangle")
 POLYGON_TYPES = ("polygonlabels", "polygon")
 BRUSH_TYPES = ("brushlabels", "brush", "magicwand")
 KEYPOINT_TYPES = ("keypointlabels", "keypoint")
+#: pixels a COCO ``bbox`` may be off the box around its polygon and be that box (COCO Annotator rounds outwards)
+BOX_SLACK = 1.0
 #: Result item fields holding what a format's import kept that Label Studio has no field for
 #: (``{"coco": {"area": .., "iscrowd": 1}}``, ``{"voc": {"difficult": 1}}``); keypoints keep
 #: a visibility other than 2 (visible) in ``visibility``.
@@ -129,6 +131,20 @@ class Obj:
             return 0.0, 0.0, 0.0, 0.0
         xs, ys = [p[0] for p in pts], [p[1] for p in pts]
         return min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)
+
+    def detection_box(self, width: float, height: float) -> tuple[float, float, float, float]:
+        """(x, y, w, h) in units of ``width`` / ``height`` (the image's size in pixels) of the object as a
+        detection format's box: a polygon's COCO ``bbox`` kept on import where it is not the box around the
+        polygon (by more than :data:`BOX_SLACK`: the import warned of it), as COCO's own tools take the bbox for
+        detection (pycocotools' bbox evaluation, Ultralytics' COCO converter); else :meth:`extent` (a bbox a
+        pixel off is the same box, rounded another way)."""
+        ext = self.extent(width, height)
+        kept = (self.extras.get("coco") or {}).get("bbox") if self.kind == "polygon" else None
+        slack = BOX_SLACK + 0.01  # (and percent's rounding)
+        if isinstance(kept, list) and len(kept) == 4 and all(type(v) in (int, float) for v in kept) and \
+                width and height and any(abs(a - b) > slack for a, b in zip(kept, ext)):
+            return float(kept[0]), float(kept[1]), float(kept[2]), float(kept[3])
+        return ext
 
     def parts(self) -> list[list[tuple[float, float]]]:
         """A polygon's parts, in percent: its points, then those a COCO file gave it beyond the first."""

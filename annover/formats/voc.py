@@ -99,7 +99,7 @@ def _object(o: Obj, img: Image, notes: dict[str, int]) -> str:
     if o.kind == "box" and not o.rotation:
         x, y, bw, bh = px_of(o.x, w), px_of(o.y, h), px_of(o.w, w), px_of(o.h, h)
     else:
-        box, clipped = clip_extent(o.extent(w, h), w, h)
+        box, clipped = clip_extent(o.detection_box(w, h), w, h)
         notes["clipped"] = notes.get("clipped", 0) + clipped
         x, y, bw, bh = (px(c) for c in box)
     kept = dict(o.extras.get("voc") or {})

@@ -271,6 +271,9 @@ def _line(o: Obj, img: Image, cls: int, task: str, kp_names: list[str], notes: d
         w, h = img.size("a rotated box in YOLO")
         bx, by, bw, bh = o.extent(w, h)
         bx, by, bw, bh = bx / w * 100, by / h * 100, bw / w * 100, bh / h * 100
+    elif img.width and img.height and (o.extras.get("coco") or {}).get("bbox") is not None:
+        bx, by, bw, bh = o.detection_box(img.width, img.height)  # a COCO bbox maybe: in pixels
+        bx, by, bw, bh = bx / img.width * 100, by / img.height * 100, bw / img.width * 100, bh / img.height * 100
     else:
         bx, by, bw, bh = o.extent()
     (bx, by, bw, bh), clipped = clip_extent((bx, by, bw, bh), 100, 100)
