@@ -110,20 +110,25 @@ def thawed(value: Any) -> Any:
 
 
 def _frozen(doc: Any) -> Any:
-    """Parsed JSON read-only: each object a ``MappingProxyType``, each array a tuple (its containers done
-    before those holding them, without recursion: the metadata may nest deeper than Python recurses)."""
-    order, todo = [], [doc]
+    """Parsed JSON (no one else's) read-only: each object a ``MappingProxyType``, each array a tuple (its
+    containers done before those holding them, without recursion: the metadata may nest deeper than Python
+    recurses; an array of plain values, a ClassLabel's million names, copied at C speed)."""
+    order, nested, todo = [], set(), [doc] if type(doc) in (dict, list) else []
     while todo:
         v = todo.pop()
-        if isinstance(v, (dict, list)):
-            order.append(v)
-            todo.extend(x for x in (v.values() if isinstance(v, dict) else v) if isinstance(x, (dict, list)))
+        order.append(v)
+        items = v.values() if type(v) is dict else v
+        if kinds := set(map(type, items)) & {dict, list}:
+            nested.add(id(v))
+            todo.extend(x for x in items if type(x) in kinds)
     made: dict[int, Any] = {}
     for v in reversed(order):  # (every container is alive in doc: no two share an id)
-        if isinstance(v, dict):
-            made[id(v)] = MappingProxyType({k: made.get(id(x), x) for k, x in v.items()})
-        else:
-            made[id(v)] = tuple(made.get(id(x), x) for x in v) if any(id(x) in made for x in v) else tuple(v)
+        if type(v) is dict:
+            if id(v) in nested:
+                v.update((k, made[id(x)]) for k, x in list(v.items()) if id(x) in made)
+            made[id(v)] = MappingProxyType(v)
+        elif type(v) is list:
+            made[id(v)] = tuple(made.get(id(x), x) for x in v) if id(v) in nested else tuple(v)
     return made.get(id(doc), doc)
 
 
@@ -158,7 +163,7 @@ def declares_class_label(feature: Any) -> bool:
         f = todo.pop()
         if f == "ClassLabel":
             return True
-        if isinstance(f, Mapping):
+        if isinstance(f, (dict, MappingProxyType)):
             todo.extend(f)
             todo.extend(f.values())
         elif isinstance(f, (list, tuple)):
