@@ -15,8 +15,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+import annover
 from annover.errors import InputError
 from annover.formats import hf, hf_read
+
+from .conftest import shared_corpus
 
 CLASS_LABEL = {"names": ["neg", "pos"], "_type": "ClassLabel"}
 JSON = st.recursive(st.none() | st.booleans() | st.integers() | st.text(max_size=4),
@@ -95,3 +98,26 @@ def test_a_folder_whose_data_file_names_a_class_label_for_label_names_is_refused
 def test_a_folder_of_label_names_with_no_class_label_is_read_as_before(saved):
     assert [t["data"] for t in hf_read.read(saved).tasks] == [{"text": "a", "label": "neg"},
                                                              {"text": "b", "label": "pos"}]
+
+
+FORMATS = shared_corpus("formats")
+LS = shared_corpus("label-studio")
+
+
+def _ids(repo: annover.Repo) -> list[dict]:
+    return sorted(repo.load("HEAD", "tasks", columns=["task_key", "ls_task_id"]).to_pylist(), key=str)
+
+
+def test_a_conll_file_s_sentence_order_comes_back_from_the_hf_export(tmp_path):
+    """A CoNLL file's sentences (Label Studio ids 1.. in the file's order) came back from the export without their
+    ids: the CoNLL export of the version read back wrote them in key order."""
+    src = annover.init(tmp_path / "src")
+    src.snapshot(str(FORMATS / "conll_flair_fashion.conll"), message="one")
+    src.export("HEAD", "hf", tmp_path / "hf")
+    assert datasets.load_from_disk(str(tmp_path / "hf")).column_names[:2] == ["task_key", "ls_task_id"]
+    back = annover.init(tmp_path / "back")
+    back.snapshot(str(tmp_path / "hf"), message="back")
+    assert _ids(back) == _ids(src) and all(x["ls_task_id"] is not None for x in _ids(src))
+    for r in (src, back):
+        r.export("HEAD", "conll", tmp_path / f"{r.root.name}.conll")
+    assert (tmp_path / "src.conll").read_bytes() == (tmp_path / "back.conll").read_bytes()

@@ -2,8 +2,9 @@
 
 One row per task that has an answer (chosen by ``--resolve``, or a model's predictions, as
 for the other training formats), in the CoNLL export's order (:func:`annover.formats.resolve.in_task_order`):
-``task_key``, the task data fields the config's objects read (``image``, ``text``...), and a column per
-control, named after it:
+``task_key``, the task's Label Studio id (``ls_task_id``, where a task has one: a CoNLL sentence's place in
+its file, an exported task's id), the task data fields the config's objects read (``image``, ``text``...), and
+a column per control, named after it:
 
 - ``Choices`` (single): a ``ClassLabel`` (None when the answer has no choice); ``choice="multiple"``
   and ``Taxonomy``: a list of ``ClassLabel``;
@@ -64,13 +65,16 @@ else:
     orjson = lazy("orjson")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["HUB_SPLITS", "INSTALL_HINT", "MARK", "METADATA_KEY", "PARQUET_FIX", "TOOLS", "by_split", "carried_column",
-           "carried_fields", "declares_class_label", "image_labelers", "metadata_document", "metadata_fault",
-           "one_split", "quiet", "save", "thawed", "to_dataset", "with_images"]
+__all__ = ["HUB_SPLITS", "INSTALL_HINT", "LS_ID", "MARK", "METADATA_KEY", "PARQUET_FIX", "TOOLS", "by_split",
+           "carried_column", "carried_fields", "declares_class_label", "image_labelers", "metadata_document",
+           "metadata_fault", "one_split", "quiet", "save", "thawed", "to_dataset", "with_images"]
 
 INSTALL_HINT = "install the Hugging Face extra: pip install 'annover[hf]' (or pip install datasets)"
 #: the mark, in the ``id`` of the feature of the column carrying the rest of each task, of annover's export
 MARK = "annover.hf/1"
+#: the column of each row's Label Studio task id (the tasks table's ``ls_task_id``): the CoNLL export's order
+#: and the Label Studio export's ids come back from the export read again
+LS_ID = "ls_task_id"
 #: the ``DatasetDict`` split of the tasks of each split (:func:`annover.formats.yolo.split_of`): the hub's name
 HUB_SPLITS = {"train": "train", "val": "validation", "test": "test"}
 #: the schema metadata key ``datasets`` keeps a file's features in (Parquet and Arrow files)
@@ -441,8 +445,14 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
 
 def _dataset(Features: Any, spec: dict[str, Any], rows: list[dict], picked: Picked, config: str, fields: list[str],
              tasks: "pa.Table | None") -> "datasets.Dataset":
-    """The rows (one an item of ``picked``) as a Dataset of the features ``spec``, then the column carrying
-    the rest of each task (the module's docstring), named as no other column is."""
+    """The rows (one an item of ``picked``) as a Dataset of the features ``spec``, their tasks' Label Studio ids
+    after ``task_key`` (:data:`LS_ID`, where one has an id), then the column carrying the rest of each task (the
+    module's docstring), named as no other column is."""
+    if LS_ID not in spec and any(picked.task_ids.get(it.task_key) is not None for it in picked.items):
+        spec = {"task_key": spec.pop("task_key"), LS_ID: datasets.Value("int64"), **spec}
+        # after the key: Dataset.from_list orders the columns as the first row's keys
+        rows = [{"task_key": row["task_key"], LS_ID: picked.task_ids.get(it.task_key), **row}
+                for row, it in zip(rows, picked.items)]
     carry = next(n for i in range(len(spec) + 1) if (n := "_" * i + "_annover") not in spec)
     spec = {**spec, carry: datasets.Value("string", id=json.dumps({"annover": MARK, "config": config}))}
     wanted = {it.task_key for it in picked.items}  # the tasks written: only theirs are parsed

@@ -48,9 +48,9 @@ from annover.formats import Format
 from annover.formats.coco import regions_of
 from annover.formats.conll import entity_spans, sentence_result
 from annover.formats.folder import Folder
-from annover.formats.hf import (INSTALL_HINT, METADATA_KEY, PARQUET_FIX, TOOLS, carried_column, carried_fields,
-                                declares_class_label, image_labelers, metadata_document, metadata_fault, quiet,
-                                thawed)
+from annover.formats.hf import (INSTALL_HINT, LS_ID, METADATA_KEY, PARQUET_FIX, TOOLS, carried_column,
+                                carried_fields, declares_class_label, image_labelers, metadata_document,
+                                metadata_fault, quiet, thawed)
 from annover.formats.label_studio import STEM_PREFIX, TASK_ID_KEY, stem_key
 from annover.formats.tables import HEAD_KEY, Tables, empty, finish
 from annover.formats.text import fail, is_utf8
@@ -130,6 +130,7 @@ class _Plan:
     carried: str | None = None  # the column annover's export carries the rest of each task in
     config: str | None = None  # the labeling config that column's feature holds
     split_kept: bool = False  # a row of that column names a split: the export of a version of splits
+    ls_id: str | None = None  # the column of the tasks' Label Studio ids (hf.LS_ID)
 
 
 def _load(root: Path) -> list[tuple[str | None, "datasets.Dataset"]]:
@@ -469,9 +470,12 @@ def _own_plan(root: Path, feats: dict, config: LabelingConfig | None, sample: Ca
              config is None and _dict_keys(f) == frozenset({"start", "end", "text", "label"})]
     derived = {"tokens", *(f"{s}_tags" for s in spans)} if spans else set()
     for name, f in feats.items():
+        c = controls.get(name)
         if name == KEY or name in SIZES or name in derived:
             continue
-        c = controls.get(name)
+        if name == LS_ID and c is None and isinstance(f, datasets.Value) and f.dtype.startswith("int"):
+            plan.ls_id = name  # the tasks' Label Studio ids
+            continue
         if c is None and isinstance(f, (datasets.Value, datasets.Image)) and (
                 isinstance(f, datasets.Image) or f.dtype in ("string", "large_string")):
             plan.data.append(name)
@@ -910,6 +914,7 @@ def read(root: Path, config: LabelingConfig | None = None) -> TrainInput:
     plan = _plan_of(root, parts, config)
     tasks: list[dict] = []
     seen: dict[Any, int] = {}
+    ls_ids: dict[str, int] = {}
     for split, ds in parts:
         prefix = f"{root}: " + (f"split {split!r}, " if split else "")
         for start, rows, images in _rows(root, plan, split, ds):
@@ -920,12 +925,14 @@ def read(root: Path, config: LabelingConfig | None = None) -> TrainInput:
                     copy = seen[same] = seen.get(same, -1) + 1
                     if copy:
                         task["data"]["copy"] = copy
+                elif plan.ls_id is not None and row[plan.ls_id] is not None:
+                    ls_ids[task["id"]] = row[plan.ls_id]
                 tasks.append(task)
     warnings = [] if plan.own else unlabeled(tasks, root, "label", "row")
     key = TASK_ID_KEY if plan.own or plan.image is not None else None
     rule = HEAD_KEY if plan.own else f"{STEM_PREFIX}data.{plan.image}" if plan.image is not None else None
     return TrainInput(tasks, plan.config or _config(plan, tasks), key=key, warnings=warnings, key_rule=rule,
-                      carried_config=plan.config is not None)
+                      carried_config=plan.config is not None, ls_ids=ls_ids)
 
 
 def _same_data(data: dict) -> Any:

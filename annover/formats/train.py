@@ -56,6 +56,7 @@ class TrainInput:
     category_ids: dict[str, int] | None = None  # a COCO file's category ids, where 1.. would not give them
     key_rule: str | None = None  # the --key rule the keys follow where the format has no one (Tables.key_rule)
     carried_config: bool = False  # ``config`` is the one the input carries (annover's own HF export), not generated
+    ls_ids: dict[str, int] = field(default_factory=dict)  # task key -> Label Studio task id, where the input keeps it
 
 
 #: a control character (C0, DEL, C1): a NUL, a line break, a tab...
@@ -325,4 +326,9 @@ def to_tables(inp: TrainInput, source: str, fmt: str, config: LabelingConfig | N
         t = getattr(tables, name)
         i = t.schema.get_field_index("ls_original")
         setattr(tables, name, t.set_column(i, t.schema.field(i), pa.nulls(t.num_rows, pa.string())))
+    if inp.ls_ids:  # the Label Studio ids the input kept (the Hugging Face export's column): provenance, not content
+        t = tables.tasks
+        i = t.schema.get_field_index("ls_task_id")
+        ids = pa.array([inp.ls_ids.get(k) for k in t.column("task_key").to_pylist()], t.schema.field(i).type)
+        tables.tasks = t.set_column(i, t.schema.field(i), ids)
     return tables, cfg.text

@@ -32,7 +32,7 @@ def main(rev: str = "HEAD") -> dict:
     version = annover.resolve(rev)  # the version id: log it with the model (mlflow.log_param("labels", version))
     ds = annover.load(rev, format="hf", resolve="latest").remove_columns(["_annover"])
     control = next(name for name, f in ds.features.items() if type(f).__name__ == "ClassLabel")
-    text = next(name for name, f in ds.features.items() if name not in ("task_key", control))
+    text = next(name for name, f in ds.features.items() if name not in ("task_key", "ls_task_id", control))
     df = ds.to_pandas()
     df = df[df[control].notna()]  # a task whose answer has no choice
     test = df["task_key"].map(held_out)
