@@ -108,6 +108,33 @@ def _ids(repo: annover.Repo) -> list[dict]:
     return sorted(repo.load("HEAD", "tasks", columns=["task_key", "ls_task_id"]).to_pylist(), key=str)
 
 
+def test_magic_wand_masks_of_a_control_not_in_the_config_are_carried_as_coco_writes_them(tmp_path):
+    """Label Studio's magic-wand example names its tool 'magicwand_tool_1' in the results and 'magicwand_1' in the
+    config: COCO wrote both masks, the Hugging Face export left them out ('controls the config does not have').
+    Its task's Label Studio id comes back too (it was lost)."""
+    src = annover.init(tmp_path / "src")
+    src.snapshot(str(LS / "fe_magicwand_rle.json"), config=str(LS / "fe_magicwand_rle.xml"), message="wand")
+    notes = src.export("HEAD", "hf", tmp_path / "hf").notes
+    assert notes == ["2 region(s) of control 'magicwand_tool_1', which the config does not have, were written in the "
+                     "column of its <MagicWand> 'magicwand_1' on the same object, as the image exports (COCO...) write "
+                     "them; read back, they are that control's"], notes
+    masks = [json.loads(m) for m in datasets.load_from_disk(str(tmp_path / "hf"))["magicwand_1"][0]]
+    assert sorted(m["labels"][0] for m in masks) == ["Cloud", "Cloud Shadow"]
+    back = annover.init(tmp_path / "back")
+    back.snapshot(str(tmp_path / "hf"), message="back")
+    rles = [sorted((r["labels"], json.loads(r["value"])["rle"]) for r in repo.load("HEAD").to_pylist()
+                   if r["type"] == "labels") for repo in (src, back)]  # each mask's labels and pixels
+    assert len(rles[0]) == 2 and rles[1] == rles[0]
+    task_id = json.loads((LS / "fe_magicwand_rle.json").read_text())[0]["id"]  # the file's one task
+    assert _ids(back) == _ids(src) and [x["ls_task_id"] for x in _ids(src)] == [task_id]
+    cut = tmp_path / "cut.xml"  # the config without its <MagicWand>: the masks have no column, and the note names them
+    wand = '<MagicWand name="magicwand_1" toName="image_1" />'
+    cut.write_text((LS / "fe_magicwand_rle.xml").read_text().replace(wand, ""))
+    src.snapshot(str(LS / "fe_magicwand_rle.json"), config=str(cut), message="no wand")
+    assert "2 region(s) of controls the config does not have ('magicwand_tool_1') were left out" in \
+        src.export("HEAD", "hf", tmp_path / "hf2").notes
+
+
 def test_a_conll_file_s_sentence_order_comes_back_from_the_hf_export(tmp_path):
     """A CoNLL file's sentences (Label Studio ids 1.. in the file's order) came back from the export without their
     ids: the CoNLL export of the version read back wrote them in key order."""

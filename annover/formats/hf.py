@@ -298,6 +298,28 @@ def _folded(regions: list[Region], labelers: set[str]) -> list[Region]:
             else r for r in regions if not (r.from_name in labelers and r.id in tools)]
 
 
+def _adopted(regions: list[Region], cfg: LabelingConfig, moved: dict[tuple[str, str], int]) -> list[Region]:
+    """Each region of a control the config does not have as the region of the config's one control of its result
+    type on its object (a ``magicwand`` result of a ``<MagicWand>`` named otherwise, as Label Studio's own example
+    writes them): in that control's column, as the image exports write it (by the result's type, not its
+    control), where it was left out; counted in ``moved`` by (its control, the config's)."""
+    out = []
+    for r in regions:
+        same = [c.name for c in cfg.controls.values() if c.tag.lower() == r.type and c.to_name
+                and c.to_name[0] == r.to_name] if r.from_name not in cfg.controls and r.type else []
+        if len(same) == 1:
+            moved[(r.from_name, same[0])] = moved.get((r.from_name, same[0]), 0) + 1
+            r = replace(r, from_name=same[0])
+        out.append(r)
+    return out
+
+
+def _adopted_notes(moved: dict[tuple[str, str], int], cfg: LabelingConfig) -> list[str]:
+    return [f"{k} region(s) of control {src!r}, which the config does not have, were written in the column of its "
+            f"<{cfg.controls[dst].tag}> {dst!r} on the same object, as the image exports (COCO...) write them; read "
+            "back, they are that control's" for (src, dst), k in moved.items()]
+
+
 def _parts(r: Region) -> list[list]:
     """A polygon region's parts: its points, then those a COCO file gave it beyond the first."""
     parts = [list(r.value.get("points") or []), *((r.region.get("coco") or {}).get("more") or [])]
@@ -373,7 +395,7 @@ def _value(c: Control, regions: list[Region], text: str | None,
 #: the notes of :func:`to_dataset`, by what they count
 _NOTES = {
     "stale": "{} region(s) with labels the config does not have were left out",
-    "unknown": "{} region(s) of controls the config does not have were left out",
+    "unknown": "{} region(s) of controls the config does not have ({}) were left out",
     "lone": "{} region(s) of a <Labels> on an image with no tool region of their id (<Rectangle>, <Brush>...) have "
             "no column and were left out",
     "relations": "{} region(s) of type relation have no place in the Hugging Face columns and were left out",
@@ -410,7 +432,9 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
         spec.update(_feature(c))
     text_of = {c.name: cfg.objects[c.to_name[0]].field for c in controls
                if c.tag == "Labels" and c.to_name and c.to_name[0] in cfg.objects}
-    rows = []
+    rows: list[dict] = []
+    moved: dict[tuple[str, str], int] = {}  # regions of a control the config lacks written as its tool's (_adopted)
+    unknown: set[str] = set()  # the controls the config lacks whose regions were left out
     n = dict.fromkeys(_NOTES, 0)  # what was left out or changed, by kind: the notes
     single = [c.name for c in controls if c.tag == "Choices" and c.choice != "multiple"]
     allowed = {c.name: set(c.labels) for c in (*controls, *labelers.values()) if c.labels and not c.dynamic}
@@ -418,7 +442,7 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
         keep = [r for r in it.regions if r.from_name not in allowed or not r.labels
                 or all(lb in allowed[r.from_name] for lb in r.labels)]
         n["stale"] += len(it.regions) - len(keep)
-        it = type(it)(it.task_key, it.data, _folded(keep, by), it.size)
+        it = type(it)(it.task_key, it.data, _adopted(_folded(keep, by), cfg, moved), it.size)
         n["lone"] += sum(1 for r in it.regions if r.from_name in by)  # a <Labels> result of no tool's id
         row: dict[str, Any] = {"task_key": it.task_key}
         row.update({f: None if it.data.get(f) is None else str(it.data.get(f)) for f in fields})
@@ -432,12 +456,15 @@ def to_dataset(picked: Picked, cfg: LabelingConfig | None, notes: list[str],
             row.update(_value(c, it.regions, it.data.get(text_of.get(c.name, "")), objects, cuts))
         n["several"] += sum(1 for c in single if len({lb for r in it.regions if r.from_name == c
                                                       for lb in r.labels}) > 1)
-        n["unknown"] += sum(1 for r in it.regions if r.from_name not in cfg.controls and r.type != "relation")
+        gone = [r.from_name for r in it.regions if r.from_name not in cfg.controls and r.type != "relation"]
+        n["unknown"], unknown = n["unknown"] + len(gone), unknown | set(gone)
         n["relations"] += sum(1 for r in it.regions if r.type == "relation")
         n["parted"] += sum(1 for r in it.regions if len(_parts(r)) > 1 and r.from_name in cfg.controls
                            and cfg.controls[r.from_name].tag == "PolygonLabels")
         rows.append(row)
-    notes += [_NOTES[k].format(v) for k, v in n.items() if v]
+    names = ", ".join(map(repr, sorted(unknown)))  # the "unknown" note's
+    notes += [_NOTES[k].format(v, names) for k, v in n.items() if v]
+    notes += _adopted_notes(moved, cfg)
     note_kept_fields([r.region for it in picked.items for r in it.regions], "the Hugging Face columns have", notes,
                      things="region")  # a COCO crowd region is an ordinary one here
     return _dataset(Features, spec, rows, picked, cfg.text, fields, tasks)
