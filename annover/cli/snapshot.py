@@ -117,6 +117,7 @@ Examples:
   annover snapshot --from ui-export.json --users users.csv -m "annotators by id"
   annover snapshot --from export.json --validate warn -m "config edited after labeling"
   annover snapshot --from export.json --source data/images --predictions preds.jsonl -m "with model v3"
+  annover snapshot --predictions preds.jsonl -m "model v3"   # HEAD plus a model's predictions of its tasks
   annover snapshot --label-studio my-dataset -m "pulled from Label Studio"
   annover snapshot --from instances.json -m "COCO in"   # COCO recognised; a labeling config is generated
   annover snapshot --from yolo-folder --format yolo --config labeling.xml -m "YOLO, checked against a config"
@@ -142,7 +143,9 @@ Examples:
 @click.option("--source", "source_data", type=click.Path(), callback=not_empty,
               help="Folder (or file) of the data the tasks point at.")
 @click.option("--predictions", type=click.Path(dir_okay=False), callback=not_empty,
-              help="Model predictions (JSON/JSONL) to attach.")
+              help="Model predictions (JSON/JSONL) to attach. Alone (no --from, no --label-studio): HEAD's "
+                   "tasks, answers and config with these added as --update adds them, matched by HEAD's --key; "
+                   "refused when at most half the tasks they name are HEAD's.")
 @click.option("--format", "fmt", type=click.Choice(INPUT_FORMATS),
               help="Input format (default: from the file or folder; a folder of 4-corner lines needs yolo or yolo-obb).")
 @click.option("--validate", "level", type=click.Choice(LEVELS),

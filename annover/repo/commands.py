@@ -232,6 +232,8 @@ class Repo(RepoCore):
         the result says whether a version would be made, its tag, and ``diff`` from HEAD. ``update``
         (``--update``): the input's tasks, answers and predictions are added to HEAD's, those of the
         same keys replaced, nothing of HEAD's removed (a project of some of the tasks: a sample's round).
+        ``predictions`` alone (no ``source``, no ``label_studio``): HEAD with that file's predictions
+        added, as ``--update`` adds them (a model run over HEAD's tasks; see docs/loop.md).
 
         Returns a :class:`SnapshotResult` (``.version``, ``.tag``, ``.changed``; ``changed=False``:
         HEAD already holds this content, nothing made). Raises ``InputError`` (exit 3: the file),
@@ -256,9 +258,15 @@ class Repo(RepoCore):
         for keyword, value in (("source", source), ("config", config), ("source_data", source_data),
                                ("predictions", predictions), ("users", users)):
             check_not_empty(value, keyword)  # an empty --from, --config...: exit 2 (types: SnapshotInput)
-        if (source is None) == (label_studio is None):
-            raise UsageError("give exactly one of --from FILE and --label-studio DATASET",
-                             "see `annover snapshot --help`")
+        alone = source is None and label_studio is None and predictions is not None
+        if alone:  # HEAD's tasks, answers, config and key rule, with the file's predictions
+            _refuse_stray({"--config": config, "--key": key, "--source": source_data, "--format": fmt,
+                           "--users": users}, "--from FILE",
+                          "--predictions alone adds a model's predictions to HEAD's tasks, read with HEAD's "
+                          "config and key rule; leave {} out, or give the tasks too with --from FILE")
+        elif (source is None) == (label_studio is None):
+            raise UsageError("give exactly one of --from FILE and --label-studio DATASET (or --predictions FILE "
+                             "alone, to add a model's predictions to HEAD)", "see `annover snapshot --help`")
         inp = snap.SnapshotInput(source=source, config=config, message=message, tag=tag, key=key,
                                  source_data=source_data, predictions=predictions, validate=validate, fmt=fmt,
                                  users=users, update=bool(update))
@@ -266,7 +274,7 @@ class Repo(RepoCore):
             return ls.snapshot_label_studio(self, label_studio, inp, full=full, client=client, url=url,
                                             api_key=api_key, progress=progress or snap.noop, dry_run=dry_run)
         if dry_run:
-            return dry.dry_run(self, inp, progress or snap.noop, str(source))
+            return dry.dry_run(self, inp, progress or snap.noop, str(predictions if alone else source))
         return snap.make_version(self, inp, progress or snap.noop)
 
     def tag(self, name: str, rev: str = "HEAD", force: bool = False) -> TagResult:

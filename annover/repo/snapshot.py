@@ -35,7 +35,7 @@ from annover.errors import InputError, ObjectError, UsageError
 from annover.files import sha256_file, write_atomic
 from annover.formats.predictions import predictions_table, read_prediction_records
 from annover.formats.read import read_source
-from annover.formats.tables import Tables, finish
+from annover.formats.tables import Tables, empty, finish
 from annover.formats.train import config_needed
 from annover.formats.training import TRAIN_FORMATS
 from annover.model import canonical as C
@@ -103,6 +103,12 @@ class SnapshotInput:
     #: same keys replaced, nothing of HEAD's removed (see :func:`onto_head`)
     update: bool = False
 
+    @property
+    def predictions_only(self) -> bool:
+        """``snapshot --predictions FILE`` alone: HEAD's tasks, answers and config with the file's
+        predictions added as ``--update`` adds them (a model run over the tasks of HEAD)."""
+        return self.source is None and self.tables is None and self.predictions is not None
+
     def __post_init__(self) -> None:
         if self.message is None:
             self.message = ""  # the record's message is text (schemas/version.schema.json)
@@ -116,6 +122,8 @@ class SnapshotInput:
                 raise UsageError(f"{name}= is a {type(value).__name__}, not a file path",
                                  "write the data to a file (df.to_parquet('round.parquet'), json.dump(...)) and "
                                  "give its path")
+        if self.predictions_only:
+            self.update = True
 
 
 @dataclass
@@ -257,6 +265,11 @@ def read_tables(repo: RepoCore, inp: SnapshotInput, cfg: LabelingConfig | None, 
     """(tables, origin): ``inp.tables`` as given, or the source file read (hashed meanwhile)."""
     if inp.tables is not None:
         return inp.tables, inp.origin
+    if inp.predictions_only:  # no tables: the predictions go onto HEAD's (see attach_predictions)
+        assert inp.predictions is not None
+        origin = {"kind": "predictions", "path": _display_path(repo, inp.predictions),
+                  "sha256": sha256_file(inp.predictions)}
+        return Tables(empty("tasks"), empty("annotations"), empty(PREDICTIONS)), origin
     if inp.source is None:
         raise UsageError("nothing to snapshot", "give --from FILE (or --label-studio NAME)")
     progress(f"reading {inp.source}")
@@ -274,9 +287,11 @@ def read_tables(repo: RepoCore, inp: SnapshotInput, cfg: LabelingConfig | None, 
 
 
 def attach_predictions(inp: SnapshotInput, tables: Tables, cfg: LabelingConfig | None, reading: Reading,
-                       warnings: list[str], progress: Progress) -> "pa.Table":
+                       warnings: list[str], progress: Progress, known: "pa.Array | None" = None) -> "pa.Table":
     """The tables' predictions with those of ``inp.predictions`` (matched to tasks by key) added;
-    predictions of tasks not in the data are left out, with a warning that counts them."""
+    predictions of tasks not in the data (``known``: these task keys, HEAD's for predictions alone) are
+    left out, with a warning that counts them. Predictions alone are for HEAD's tasks: when at most half
+    the tasks they name are HEAD's, the file was keyed another way (or is of other data), and is refused."""
     preds = tables.predictions
     if not inp.predictions:
         return preds
@@ -286,21 +301,31 @@ def attach_predictions(inp: SnapshotInput, tables: Tables, cfg: LabelingConfig |
     extra = predictions_table(records, inp.predictions, cfg, reading.validate, warnings)
     if not extra.num_rows:
         return preds
-    known = tables.tasks.column("task_key")
+    known = tables.tasks.column("task_key") if known is None else known
     inside = pc.is_in(extra.column("task_key"), value_set=known)
     n_out = extra.num_rows - pc.sum(inside).as_py()
     if n_out:
         unknown = set(pc.filter(extra.column("task_key"), pc.invert(inside)).to_pylist())
         first = next(k for k in records.by_key if k in unknown)  # the first such record in the file
         at = f"{records.record(records.origin[first][0][0])} (key {first})" if records.origin else f"task key {first}"
+        if inp.predictions_only:
+            _most_of_head(inp.predictions, len(unknown), len(pc.unique(extra.column("task_key"))), at, reading)
         if n_out == extra.num_rows:
             raise InputError(f"{inp.predictions}: none of its {n_out} predictions is for a task in the data "
                              f"(e.g. {at})",
                              f"key predictions the way the tasks are keyed ({Reading.describe_key(reading.key)})")
-        warnings.append(f"{inp.predictions}: {n_out} prediction(s) of {len(unknown)} task(s) not in the data were "
-                        f"left out (e.g. {at})")
+        warnings.append(f"{inp.predictions}: {n_out} prediction(s) of {len(unknown)} task(s) not in "
+                        f"{'HEAD' if inp.predictions_only else 'the data'} were left out (e.g. {at})")
         extra = extra.filter(inside)
     return finish(pa.concat_tables([preds, extra]), PREDICTIONS, inp.predictions)
+
+
+def _most_of_head(path: str | None, unknown: int, named: int, at: str, reading: Reading) -> None:
+    """Predictions alone: refused unless most of the tasks they name are HEAD's."""
+    if unknown * 2 >= named:
+        raise InputError(f"{path}: {unknown} of the {named} tasks its predictions are for are not HEAD's (e.g. {at})",
+                         f"key the predictions as HEAD's tasks are keyed ({Reading.describe_key(reading.key)}), or "
+                         "give the tasks too with --from FILE --predictions FILE")
 
 
 def split_predictions(preds: "pa.Table") -> dict[str, "pa.Table"]:
@@ -360,6 +385,9 @@ def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: 
     """Everything the version will hold, read and checked against ``head``; nothing written.
     ``splice``: an ``--update`` may leave its tables unmade (:func:`spliced_onto_head`)."""
     head_version = repo.version(head) if head else None
+    if inp.predictions_only and head_version is None:
+        raise UsageError("--predictions alone adds a model's predictions to HEAD's tasks, and there is no version yet",
+                         "make the first version with --from FILE --predictions FILE")
     head_reading = reading_of(head_version) if head_version else None
     reading, taken = remembered(head_reading, inp.key, inp.validate)
     users, users_file = known_users(repo, inp)
@@ -374,8 +402,11 @@ def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: 
         cfg.wait()
     change = key_change(head_reading, reading, f"since HEAD ({repo.name_of(head)})")
     warnings += tables.warnings + ([change] if change else []) + unlabeled_records(tables, cfg)
-    preds = attach_predictions(inp, tables, cfg, reading, warnings, progress)
-    tasks, link, files = tables.tasks, None, {}
+    head_keys = repo.read_table(head, "tasks", columns=["task_key"]).column("task_key") \
+        if inp.predictions_only and head else None
+    preds = attach_predictions(inp, tables, cfg, reading, warnings, progress, head_keys)
+    tasks, files = tables.tasks, {}
+    link = head_version.record.get("source") if inp.predictions_only and head_version else None  # HEAD's data
     if inp.source_data:
         progress(f"hashing source data {inp.source_data}")
         link, files = hash_source(repo, inp.source_data)
@@ -388,7 +419,7 @@ def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: 
             tasks, annotations, preds, updated = onto_head(repo, head, tasks, annotations, preds)
         else:
             tasks, annotations, by_model, updated = fast.tasks, fast.annotations, fast.by_model, fast.updated
-        origin = {**(origin or {}), "update": updated}
+        origin = {**(origin or {}), **({} if inp.predictions_only else {"update": updated})}
     origin = {**(origin or {}), "reading": reading.to_json()}
     by_model = split_predictions(preds) if fast is None else by_model
     if head_version and not inp.update:
