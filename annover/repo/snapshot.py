@@ -405,12 +405,7 @@ def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: 
     head_keys = repo.read_table(head, "tasks", columns=["task_key"]).column("task_key") \
         if inp.predictions_only and head else None
     preds = attach_predictions(inp, tables, cfg, reading, warnings, progress, head_keys)
-    tasks, files = tables.tasks, {}
-    link = head_version.record.get("source") if inp.predictions_only and head_version else None  # HEAD's data
-    if inp.source_data:
-        progress(f"hashing source data {inp.source_data}")
-        link, files = hash_source(repo, inp.source_data)
-        tasks = data_hashes(tasks, files, link["path"])
+    tasks, link, files = source_link(repo, inp, head_version, tables.tasks, progress)
     annotations, fast = tables.annotations, None
     if inp.update:
         progress("reading HEAD's rows")
@@ -427,6 +422,25 @@ def read_inputs(repo: RepoCore, inp: SnapshotInput, head: str | None, progress: 
     return Content(tasks, annotations, by_model, origin,
                    cfg.text.encode("utf-8") if cfg else None, link, files, warnings, reading, taken, users_file,
                    spliced=fast.spliced if fast else {}, stats=fast.stats if fast else None)
+
+
+def source_link(repo: RepoCore, inp: SnapshotInput, head_version: Version | None, tasks: "pa.Table",
+                progress: Progress) -> tuple["pa.Table", dict | None, dict[str, str]]:
+    """(tasks with their source files' hashes, the version's source link, the listing to store): the data
+    ``--source`` names, hashed; else, for a version made on HEAD's (``--update``, ``--predictions`` alone),
+    HEAD's link, the input's tasks hashed against HEAD's listing: HEAD's data did not change, and the link
+    was dropped (a round brought back with ``--update`` made a version linked to no data)."""
+    if inp.source_data:
+        progress(f"hashing source data {inp.source_data}")
+        link, files = hash_source(repo, inp.source_data)
+        return data_hashes(tasks, files, link["path"]), link, files
+    link = head_version.record.get("source") if head_version and (inp.update or inp.predictions_only) else None
+    if not link:
+        return tasks, None, {}
+    if link.get("files") and tasks.num_rows:
+        listing = json.loads(repo.store.get(ObjectRef.from_json(link["files"]), "source file list"))
+        tasks = data_hashes(tasks, listing, link["path"])
+    return tasks, dict(link), {}
 
 
 def dropped_models(parent: Version, by_model: dict[str, "pa.Table"], name: str) -> list[str]:
