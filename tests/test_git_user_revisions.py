@@ -158,9 +158,8 @@ def test_log_all_lists_every_branchs_versions_as_git_log_all(rounds_on_branches)
     assert [v["id"] for v in got if v["id"] in ids] == [v["id"] for v in got] and {v["id"] for v in got} == ids
     assert [v["created_at"] for v in got] == sorted((v["created_at"] for v in got), reverse=True)
     assert len(run_cli("log", "--all", "--oneline", "-n", "2", cwd=root, check=True).stdout.splitlines()) == 2
-    for bad in (("--all", "v2"), ("--all", "v1..v2"), ("--all", "--task", "x")):
-        p = run_cli("log", *bad, cwd=root)
-        assert p.returncode == 2 and p.stdout == "" and p.stderr.count("\n") == 1, (bad, p.stderr)
+    p = run_cli("log", "--all", "--task", "x", cwd=root)
+    assert p.returncode == 2 and p.stdout == "" and p.stderr.count("\n") == 1, p.stderr
 
 
 def test_versions_made_within_one_second_are_listed_child_first(two_rounds):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import heapq
 import re
 import shlex
 import sys
@@ -18,13 +17,14 @@ from annover.errors import AnnoverError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.cli import diff_cmd
-    from annover.repo import Repo, layout, reading
+    from annover.repo import Repo, core, layout, reading
     from annover.repo.history import PruneResult
     from annover.store import refs, versions
     from annover.store.versions import Version
 else:
     diff_cmd = lazy("annover.cli.diff_cmd")  # its rendering of rows, for -p (it imports the diff)
     # the repository's modules load when a command runs, not for its --help
+    core = lazy("annover.repo.core")
     layout = lazy("annover.repo.layout")
     reading = lazy("annover.repo.reading")
     refs = lazy("annover.store.refs")
@@ -39,17 +39,25 @@ def warn_moved_tags(repo: Repo) -> None:
 
 class CountLikeGit(click.Command):
     """``annover log -3``: git's short form of ``-n 3`` (click takes no option named by digits). A
-    ``-3`` given as an option's value (``--task -3``) stays that value."""
+    ``-3`` given as an option's value (``--task -3``) stays that value. ``--not``, as git log's: the
+    revisions after it (up to the next ``--not``) are left out, each read as ``^REV``."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         takes_value = {o for p in self.params if isinstance(p, click.Option) and not p.is_flag for o in p.opts}
         out: list[str] = []
+        negate = False
         for i, arg in enumerate(args):
             if arg == "--":
                 out += args[i:]
                 break
+            value = bool(out) and out[-1] in takes_value
             count = re.fullmatch(r"-(\d+)", arg)
-            out += ["-n", count[1]] if count and not (out and out[-1] in takes_value) else [arg]
+            if arg == "--not" and not value:
+                negate = not negate
+            elif negate and not value and not arg.startswith("-"):
+                out.append(arg[1:] if arg.startswith("^") else f"^{arg}")  # git: --not ^A is A again
+            else:
+                out += ["-n", count[1]] if count and not value else [arg]
         return super().parse_args(ctx, out)
 
 
@@ -61,13 +69,18 @@ Examples:
   annover log v3 --json
   annover log v1..v3 --oneline          # the versions v3 reaches and v1 does not, as git log v1..v3
   annover log main...relabel --oneline  # those either branch has and the other not, as git log A...B
+  annover log relabel review ^v2        # those either branch reaches and v2 does not, as git log A B ^C
+  annover log main --not origin/main    # what main has that origin/main has not (^origin/main)
   annover log --all --oneline           # every branch's and tag's versions, as git log --all
+  annover log --graph --oneline --all   # ... drawn as a graph of branches and merges, as git log --graph
   annover log --task img_042.jpg        # the versions that changed this task's labels
   annover log --task img_042.jpg -p     # ... each with what it changed (as git log -p)
 """)
-@click.argument("rev", default="HEAD")
+@click.argument("revs", nargs=-1, metavar="[REV | ^REV | A..B | A...B]...")
 @click.option("-n", "--max-count", type=click.IntRange(min=1), help="Show at most N versions.")
 @click.option("--oneline", is_flag=True, help="One line per version.")
+@click.option("--graph", is_flag=True, help="Draw the versions' history beside them, merges and branches, as git "
+              "log --graph (text; --json gives each version's parents).")
 @click.option("--task", "tasks", multiple=True, metavar="KEY", callback=not_empty,
               help="Only the versions that changed this task's rows (its data, answers or predictions), as "
                    "git log -- PATH; repeat for several. Keys are those `annover diff --rows` shows.")
@@ -77,25 +90,22 @@ Examples:
               "reaches (and HEAD), as git log --all: a branch per labeling round, side by side.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr (--task reads each version's rows).")
 @json_option
-def log(rev: str, max_count: int | None, oneline: bool, tasks: tuple[str, ...], patch: bool, every: bool,
-        quiet: bool, as_json: bool) -> None:
-    """List versions reachable from REV (default HEAD), newest first; with A..B, those B reaches and A does not;
-    with A...B, those either reaches and the other does not.
+def log(revs: tuple[str, ...], max_count: int | None, oneline: bool, graph: bool, tasks: tuple[str, ...],
+        patch: bool, every: bool, quiet: bool, as_json: bool) -> None:
+    """List versions reachable from REV (default HEAD), newest first; with several, those any reaches;
+    ^REV leaves out what REV reaches; A..B is ^A B; A...B, those either reaches and the other does not.
 
     With --task, only those that changed the given tasks, and with -p what each changed.
     """
-    if patch and not tasks:
-        raise UsageError("-p shows what a version changed of the tasks --task names",
-                         "add --task KEY, or see a version's whole change with `annover diff REV~1 REV --rows`")
-    if every and (rev != "HEAD" or tasks):
-        raise UsageError(f"--all lists every branch's and tag's versions, not {'--task' if tasks else rev}'s",
-                         "give --all alone (with -n, --oneline, --json), or leave it out")
+    _check_log_options(revs, patch, every, tasks, graph, as_json)
     repo = open_repo()
+    rev = revs[0] if revs else "HEAD"
     patches: dict = {}
-    if every:
-        versions = _log_all(repo, max_count)
-    elif ".." in rev:
-        versions = _log_range(repo, rev, max_count, bool(tasks))
+    if every or graph or len(revs) > 1 or any(".." in r or r.startswith("^") for r in revs):
+        versions = _log_revs(repo, revs, every)[:max_count]
+        if any(".." in r or r.startswith("^") for r in revs):
+            return _print_log(repo, versions, patches, oneline, as_json, f"no versions in {' '.join(revs)}: the "
+                              "versions left out reach all the others do", graph)
     elif tasks:
         with Progress(quiet) as progress:
             progress(f"reading the versions' rows of {len(tasks)} task(s)")
@@ -113,34 +123,63 @@ def log(rev: str, max_count: int | None, oneline: bool, tasks: tuple[str, ...], 
             repo.shown(*(v.id for v in versions))
             _print_log(repo, versions, patches, oneline, as_json)
         return
-    if ".." in rev:
-        why = "each reaches all the other does" if "..." in rev else "A reaches all B does"
-        return _print_log(repo, versions, patches, oneline, as_json, f"no versions in {rev}: {why}")
-    _print_log(repo, versions, patches, oneline, as_json)
+    _print_log(repo, versions, patches, oneline, as_json, graph=graph)
 
 
-def _log_range(repo: Repo, rev: str, max_count: int | None, tasks: bool) -> "list[Version]":
-    """``log A..B``: the versions reachable from B that A does not reach, as ``git log A..B`` (a side
-    left out is HEAD: ``v3..`` is what came after v3); ``log A...B``: those either reaches and the
-    other does not, newest first, as ``git log A...B`` (two rounds' branches side by side)."""
-    left, _, right = rev.partition("..")
-    both = right.startswith(".")
-    right = right[1:] if both else right
-    if tasks:
-        raise UsageError(f"--task reads the versions reachable from one REV, not the range {rev}",
-                         f"give B alone (`annover log {right or 'HEAD'} --task KEY`)")
-    ours, theirs = repo.log(left or "HEAD"), repo.log(right or "HEAD")
-    hidden = {v.id for v in ours}
-    alone = [v for v in theirs if v.id not in hidden]
-    if both:
-        shown = {v.id for v in theirs}
-        alone = _newest_first(alone + [v for v in ours if v.id not in shown])
-    return alone[:max_count]
+def _check_log_options(revs: tuple[str, ...], patch: bool, every: bool, tasks: tuple[str, ...], graph: bool,
+                       as_json: bool) -> None:
+    """The combinations of ``log``'s options it refuses, each with what to give instead."""
+    if patch and not tasks:
+        raise UsageError("-p shows what a version changed of the tasks --task names",
+                         "add --task KEY, or see a version's whole change with `annover diff REV~1 REV --rows`")
+    if every and tasks:
+        raise UsageError("--all lists every branch's and tag's versions, not --task's",
+                         "give --all alone (with -n, --oneline, --graph, --json), or leave it out")
+    if tasks and (len(revs) > 1 or any(".." in r or r.startswith("^") for r in revs)):
+        raise UsageError(f"--task reads the versions reachable from one REV, not {' '.join(revs)}",
+                         "give one REV (`annover log B --task KEY`)")
+    if graph and (tasks or as_json):
+        raise UsageError(f"--graph draws the history in text, not with {'--json' if as_json else '--task'}",
+                         "--json gives each version's parents; leave --graph out" if as_json else
+                         "leave --graph out with --task (the versions it lists are not each other's parents)")
 
 
-def _log_all(repo: Repo, max_count: int | None) -> "list[Version]":
-    """``log --all``: the versions HEAD, every branch, remote-tracking branch and tag reach, newest first
-    (a ref whose commit holds no version, a branch of code alone, is passed over)."""
+def _log_revs(repo: Repo, revs: tuple[str, ...], every: bool) -> "list[Version]":
+    """The versions ``log REV...`` lists, as git log takes its revisions: those any REV (``--all``: HEAD, every
+    branch, remote-tracking branch and tag; no REV at all: HEAD) reaches, but those a ``^REV`` reaches; ``A..B``
+    is ``^A B`` and ``A...B`` is ``A B`` but what both reach (a side left out is HEAD). Newest first."""
+    wanted: list[str] = list(_every_start(repo)) if every else []
+    hidden: set[str] = set()
+    for rev in revs if revs or every else ("HEAD",):
+        left, dots, right = rev.partition("..")
+        if not dots:
+            if rev.startswith("^"):
+                hidden |= _reach(repo, repo.resolve(rev[1:]))
+            else:
+                wanted.append(repo.resolve(rev))
+            continue
+        both = right.startswith(".")
+        a, b = repo.resolve(left or "HEAD"), repo.resolve((right[1:] if both else right) or "HEAD")
+        if both:
+            wanted += [a, b]
+            hidden |= _reach(repo, a) & _reach(repo, b)
+        else:
+            hidden |= _reach(repo, a)
+            wanted.append(b)
+    found: dict[str, Version] = {}
+    for vid in dict.fromkeys(wanted):
+        if vid not in found and vid not in hidden:
+            found.update((v.id, v) for v in repo.log(vid) if v.id not in found and v.id not in hidden)
+    return core.date_order(list(found.values()))
+
+
+def _reach(repo: Repo, vid: str) -> set[str]:
+    return {v.id for v in repo.log(vid)}
+
+
+def _every_start(repo: Repo) -> "dict[str, None]":
+    """``log --all``'s starts: HEAD, every branch, remote-tracking branch and tag (a ref whose commit holds no
+    version, a branch of code alone, is passed over)."""
     starts = dict.fromkeys([h for h in [repo.head()] if h] + list(repo.tags_of()))
     for ref in repo.git("for-each-ref", "--format=%(refname)", "refs/heads", "refs/remotes", check=False).split():
         if not ref.endswith("/HEAD"):
@@ -148,37 +187,11 @@ def _log_all(repo: Repo, max_count: int | None) -> "list[Version]":
                 starts.setdefault(repo.resolve(ref))
             except AnnoverError:
                 pass
-    found: dict[str, Version] = {}
-    for vid in starts:
-        if vid not in found:
-            found.update((v.id, v) for v in repo.log(vid) if v.id not in found)
-    return _newest_first(list(found.values()))[:max_count]
-
-
-def _newest_first(versions: "list[Version]") -> "list[Version]":
-    """Versions of several histories in log's order: newest first, then by id, and never a version before
-    one of its children (two made within one second keep their history's order, as ``git log --date-order``)."""
-    by_id = {v.id: v for v in versions}
-    rank = {t: i for i, t in enumerate(sorted({v.created_at for v in versions}, reverse=True))}
-    waiting = dict.fromkeys(by_id, 0)  # children in ``versions`` not listed yet
-    for v in versions:
-        for p in set(v.parents) & by_id.keys():
-            waiting[p] += 1
-    ready = [(rank[v.created_at], v.id) for v in versions if not waiting[v.id]]
-    heapq.heapify(ready)
-    out = []
-    while ready:
-        v = by_id[heapq.heappop(ready)[1]]
-        out.append(v)
-        for p in set(v.parents) & by_id.keys():
-            waiting[p] -= 1
-            if not waiting[p]:
-                heapq.heappush(ready, (rank[by_id[p].created_at], p))
-    return out
+    return starts
 
 
 def _print_log(repo: Repo, versions: "list[Version]", patches: dict, oneline: bool, as_json: bool,
-               none: str = "no version changed them") -> None:
+               none: str = "no version changed them", graph: bool = False) -> None:
     tags = repo.tags_of()
     say_repaired(repo)
     warn_moved_tags(repo)
@@ -190,33 +203,74 @@ def _print_log(repo: Repo, versions: "list[Version]", patches: dict, oneline: bo
     if not versions:
         info("no versions yet; make one with `annover snapshot`" if not repo.head() else none)
         return
+    drawn = Graph({v.id for v in versions}) if graph else None
     for v in versions:
         names = tags.get(v.id, [])
         deco = " (" + ", ".join((["HEAD"] if v.id == head else []) + names) + ")" if names or v.id == head else ""
-        if oneline:
-            echo(f"{short(v.id)}{deco} {v.message.splitlines()[0] if v.message else ''}".rstrip())
-        else:
-            _print_version(v, deco)
+        lines = [f"{short(v.id)}{deco} {v.message.splitlines()[0] if v.message else ''}".rstrip()] if oneline \
+            else _version_lines(v, deco)
         if v.id in patches:
-            for line in diff_cmd.render_rows(patches[v.id].rows_json(None)):
-                echo(f"    {line}")
-            echo("")
+            lines += [f"    {line}" for line in diff_cmd.render_rows(patches[v.id].rows_json(None))] + [""]
+        for line in drawn.draw(v, lines) if drawn else lines:
+            echo(line)
 
 
-def _print_version(v: "Version", deco: str) -> None:
+def _version_lines(v: "Version", deco: str) -> list[str]:
+    """A version as ``log`` shows it without --oneline, a line each (git log's medium format)."""
     s = v.stats
-    echo(f"version {v.id}{deco}")
-    if len(v.parents) > 1:
-        echo("Merge:   " + " ".join(short(p) for p in v.parents))
-    echo(f"Author:  {v.author}")
-    echo(f"Date:    {v.created_at}")
-    echo(f"Stats:   {s.get('tasks', 0)} tasks, {s.get('labeled', 0)} labeled, "
-         f"{s.get('annotations', 0)} annotations, {s.get('skipped', 0)} skipped")
-    echo("")
-    for line in (v.message or "(no message)").splitlines():
-        echo(f"    {line}")
-    echo("")
+    merge = ["Merge:   " + " ".join(short(p) for p in v.parents)] if len(v.parents) > 1 else []
+    stats = (f"Stats:   {s.get('tasks', 0)} tasks, {s.get('labeled', 0)} labeled, {s.get('annotations', 0)} "
+             f"annotations, {s.get('skipped', 0)} skipped")
+    message = [f"    {line}" for line in (v.message or "(no message)").splitlines()]
+    return [f"version {v.id}{deco}", *merge, f"Author:  {v.author}", f"Date:    {v.created_at}", stats, "",
+            *message, ""]
 
+
+class Graph:
+    """``log --graph``: git's drawing of the history beside each version, a column per line of history
+    open at that point. A version is ``*`` in its column; below a merge its parents' lines fork (``|\\``),
+    where two lines reach the same version they join (``|/``). Only the parents among the versions listed
+    are drawn (``-n``, ``A..B`` cut the lines there)."""
+
+    def __init__(self, listed: set[str]) -> None:
+        self.listed = listed
+        self.columns: list[str] = []  # the version each open line leads to
+
+    def draw(self, v: "Version", lines: list[str]) -> list[str]:
+        """``lines`` (the version's text) with the graph before each, then the rows that move the lines
+        from this version to its parents."""
+        if v.id not in self.columns:
+            self.columns.append(v.id)
+        at = self.columns.index(v.id)
+        star = " ".join("*" if i == at else "|" for i in range(len(self.columns)))
+        parents = [p for p in dict.fromkeys(v.parents) if p in self.listed]
+        after = [c for i, c in enumerate(self.columns) if i != at or parents]
+        rest = " ".join("|" for _ in after) or " "  # below the last line's end: its text indented as the others'
+        out = [f"{star} {lines[0]}"] + [f"{rest} {x}".rstrip() for x in lines[1:]]
+        return out + self._move(at, parents)
+
+    def _move(self, at: int, parents: list[str]) -> list[str]:
+        """The rows that take each open line from its column to its next one: a version's column forks to
+        its parents (a merge's second parent beside the first), lines leading to one version join, and the
+        lines right of a closed one move left; a line moves one column a row (``/`` left, ``\\`` right)."""
+        new: list[str] = []
+        starts: list[tuple[int, str]] = []
+        for i, c in enumerate(self.columns):
+            for target in (parents if i == at else [c]):
+                starts.append((i, target))
+                if target not in new:
+                    new.append(target)
+        self.columns = new
+        moving = [(2 * i, 2 * new.index(t)) for i, t in starts]
+        rows: list[str] = []
+        while any(a != b for a, b in moving):
+            row = [" "] * (2 * max(len(starts), len(new)) + 2)
+            for k, (a, b) in enumerate(moving):
+                step = (b > a) - (b < a)
+                row[a + step] = row[a + step] if row[a + step] != " " else "|\\/"[step] if step else "|"
+                moving[k] = (a + 2 * step, b)
+            rows.append("".join(row).rstrip())
+        return rows
 
 def _annotator_names(repo: Repo) -> dict[str, str]:
     """Label Studio user ids the repository knows as e-mails, for display (``id`` -> ``email (id)``)."""

@@ -777,7 +777,9 @@ class RepoCore:
         return self.version(self.resolve(rev))
 
     def log(self, rev: str = "HEAD", limit: int | None = None) -> list[Version]:
-        """Versions reachable from ``rev``, newest first (all parents, like ``git log``)."""
+        """Versions reachable from ``rev``, newest first (all parents, like ``git log``), each after its
+        children (:func:`date_order`; with ``limit``, the newest walked first: a version made in its child's
+        second may come before another child of it)."""
         if rev == "HEAD" and self.head() is None:
             return []
         start = self.version(self.resolve(rev))
@@ -792,7 +794,7 @@ class RepoCore:
                     seen.add(pid)
                     p = self.version(pid)
                     heapq.heappush(heap, (newest_first(p.created_at), p.id, p))
-        return out
+        return out if limit is not None else date_order(out)
 
     def check_objects_here(self, v: Version, rev: str) -> None:
         """ObjectError (with ``annover pull REV``) when the local store lacks any object of version ``v``."""
@@ -1224,6 +1226,29 @@ def check_columns(table: str, columns: Any) -> None:
     unknown = [c for c in columns if c not in known]
     if unknown:
         raise UsageError(f"table {table} has no column {unknown[0]!r}", f"its columns: {', '.join(known)}")
+
+
+def date_order(versions: "list[Version]") -> "list[Version]":
+    """Versions of one or several histories in log's order: newest first, then by id, and never a version
+    before one of its children (two made within one second keep their history's order, as ``git log
+    --date-order``): ``log --graph`` draws a line down to each parent."""
+    by_id = {v.id: v for v in versions}
+    rank = {t: i for i, t in enumerate(sorted({v.created_at for v in versions}, reverse=True))}
+    waiting = dict.fromkeys(by_id, 0)  # children in ``versions`` not listed yet
+    for v in versions:
+        for p in set(v.parents) & by_id.keys():
+            waiting[p] += 1
+    ready = [(rank[v.created_at], v.id) for v in versions if not waiting[v.id]]
+    heapq.heapify(ready)
+    out = []
+    while ready:
+        v = by_id[heapq.heappop(ready)[1]]
+        out.append(v)
+        for p in set(v.parents) & by_id.keys():
+            waiting[p] -= 1
+            if not waiting[p]:
+                heapq.heappush(ready, (rank[by_id[p].created_at], p))
+    return out
 
 
 def newest_first(s: str) -> tuple[int, ...]:

@@ -1,0 +1,106 @@
+"""``annover log`` and ``status`` as a git user reads them: ``log --graph``, several revisions after ``log``
+(``A B``, ``^A B``, ``A..B C``), a tag that is also a branch's name, and what a clone has not pulled.
+
+The history is made once (real git, real DVC): v1, v2 on main; round-a relabels task 3 (v3), main task 6
+(v4); v5 merges round-a into main; branch side, from v2, relabels task 7 (v6).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+import annover
+from tests.test_cli import invoke
+
+from .conftest import EXAMPLES, git
+from .test_git_user_revisions import _relabeled
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory) -> annover.Repo:
+    root = tmp_path_factory.mktemp("log") / "repo"
+    repo = annover.init(root)
+    for f in EXAMPLES.iterdir():
+        if f.suffix in (".json", ".xml"):
+            shutil.copy(f, root / f.name)
+    snap = {"key": "data.ext_id"}
+    repo.snapshot(str(root / "round1.json"), config=str(root / "labeling.xml"), message="round 1", **snap)
+    repo.snapshot(str(root / "round2.json"), message="round 2", **snap)
+    git("switch", "-q", "-c", "round-a", cwd=root)
+    repo.snapshot(str(root / _relabeled(root, "a.json", 3, "negative")), message="round a", **snap)
+    git("switch", "-q", "main", cwd=root)
+    repo.snapshot(str(root / _relabeled(root, "m.json", 6, "neutral")), message="main's round", **snap)
+    repo.merge("round-a")
+    git("switch", "-q", "-c", "side", "v2", cwd=root)
+    repo.snapshot(str(root / _relabeled(root, "s.json", 7, "positive")), message="side round", **snap)
+    git("switch", "-q", "main", cwd=root)
+    return annover.Repo(root)
+
+
+@pytest.fixture
+def here(history, monkeypatch):
+    monkeypatch.chdir(history.root)
+    return history
+
+
+def _ok(*args: str) -> str:
+    code, out, err = invoke(*args)
+    assert code == 0, (args, err)
+    return out
+
+
+def test_log_graph_draws_the_branches_and_the_merge_as_git_log_graph(here):
+    """``annover log --graph`` was "No such option": the history beside the versions, as ``git log --graph``."""
+    ids = {t: here.resolve(t)[:12] for t in ("v1", "v2", "v3", "v4", "v5", "v6")}
+    drawn = _ok("log", "--graph", "--oneline").splitlines()
+    order = [v["id"][:12] for v in json.loads(_ok("log", "--json"))]  # v3 and v4 made in one second: by id
+    sides = {ids["v4"]: f"* | {ids['v4']} (v4) main's round", ids["v3"]: f"| * {ids['v3']} (v3) round a"}
+    assert drawn == [f"* {ids['v5']} (HEAD, v5) Merge round-a into main", "|\\", *(sides[i] for i in order[1:3]),
+                     "|/", f"* {ids['v2']} (v2) round 2", f"* {ids['v1']} (v1) round 1"]
+    every = _ok("log", "--graph", "--oneline", "--all").splitlines()
+    stars = [line for line in every if "*" in line]
+    listed = [v["id"][:12] for v in json.loads(_ok("log", "--all", "--json"))]
+    assert [line.split("* ", 1)[1].lstrip("| ")[:12] for line in stars] == listed and len(listed) == 6
+    assert all(set(line.split(" * ")[0]) <= {"|", " "} for line in stars if not line.startswith("*"))
+    merge = next(i for i, line in enumerate(every) if ids["v5"] in line)
+    assert every[merge + 1].endswith("|\\") and every[-2:] == drawn[-2:]
+    assert {0, 2} <= {len(line.split("* ", 1)[0]) for line in stars} <= {0, 2, 4}  # at most side's and the merge's
+    # every line of the full format is drawn too; below the root, indented as the others
+    full = _ok("log", "--graph", "v3").splitlines()
+    assert full[0].startswith(f"* version {here.resolve('v3')}") and full[1].startswith("| Author:")
+    assert full[-7].startswith("* version ") and full[-6].startswith("  Author:")
+    code, out, err = invoke("log", "--graph", "--json")
+    assert code == 2 and out == "" and err.count("\n") == 1 and "parents" in err, err
+
+
+def test_log_takes_several_revisions_as_git_log_does(here):
+    """``annover log v3 v4``, ``log ^v1 v5``, ``log v1..v3 v6`` were "Got unexpected extra argument": the
+    versions any REV reaches, but those a ``^REV`` (the left of ``A..B``, one after ``--not``) reaches, as git
+    log takes them."""
+    def reach(rev: str) -> set[str]:
+        return {v.id for v in here.log(rev)}
+
+    def listed(*args: str) -> list[str]:
+        return [v["id"] for v in json.loads(_ok("log", "--json", *args))]
+
+    cases = {("v3", "v4"): reach("v3") | reach("v4"),
+             ("^v1", "v5"): reach("v5") - reach("v1"),
+             ("v1..v3", "v6"): (reach("v3") | reach("v6")) - reach("v1"),
+             ("v6", "^v2", "v3"): (reach("v6") | reach("v3")) - reach("v2"),
+             ("v4...v3", "v6"): (reach("v4") | reach("v3") | reach("v6")) - (reach("v4") & reach("v3")),
+             ("--all", "^v4"): {vid for t in ("v5", "v6") for vid in reach(t)} - reach("v4"),
+             ("v5", "--not", "v3", "v6", "--not", "v6"): reach("v5") - reach("v3") - reach("v6")}  # ^v6 wins
+    for args, want in cases.items():
+        got = listed(*args)
+        assert len(got) == len(set(got)) and set(got) == want, args
+        when = [here.version(v).created_at for v in got]
+        assert when == sorted(when, reverse=True), args
+    assert listed("v5", "v3") == listed("v5") and listed("-n", "2", "v3", "v4") == listed("v3", "v4")[:2]
+    code, out, err = invoke("log", "^v5")
+    assert code == 0 and out == "" and "no versions in ^v5" in err, err
+    code, out, err = invoke("log", "v3", "v4", "--task", "rev-003")
+    assert code == 2 and out == "" and err.count("\n") == 1, err
