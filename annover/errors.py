@@ -82,6 +82,11 @@ class RevisionError(AnnoverError):
     exit_code = 7
 
 
+class AmbiguousRevisionWarning(UserWarning):
+    """A revision that names a tag and a git branch both (``v3`` after ``git branch v3``): annover
+    takes the tag, as git does, and says so once (git's ``refname 'v3' is ambiguous``)."""
+
+
 class ObjectError(AnnoverError):
     """An object is missing or fails its hash check (corrupt store), or a record, manifest, DVC
     pointer or DVC listing does not hold what annover wrote (tampered: refused before anything is

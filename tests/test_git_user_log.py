@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import json
 import shutil
+import warnings
 from pathlib import Path
 
 import pytest
 
 import annover
+from annover.errors import AmbiguousRevisionWarning
 from tests.test_cli import invoke
 
 from .conftest import EXAMPLES, git
@@ -104,3 +106,38 @@ def test_log_takes_several_revisions_as_git_log_does(here):
     assert code == 0 and out == "" and "no versions in ^v5" in err, err
     code, out, err = invoke("log", "v3", "v4", "--task", "rev-003")
     assert code == 2 and out == "" and err.count("\n") == 1, err
+
+
+def test_a_tag_that_is_also_a_branch_warns_that_it_is_ambiguous(here):
+    """``git branch v3``: ``annover show v3`` read the tag and said nothing, where git says ``warning:
+    refname 'v3' is ambiguous``; annover says so too, once, on stderr (the library: a warning)."""
+    git("branch", "v3", "side", cwd=here.root)
+    try:
+        code, out, err = invoke("show", "v3", "--json")
+        assert code == 0 and json.loads(out)["id"] == here.resolve("v3") == here.log("v3")[0].id
+        assert err.count("\n") == 1 and err.startswith("warning: refname 'v3' is ambiguous:") and "git branch" in err
+        with pytest.warns(AmbiguousRevisionWarning, match="'v3' is ambiguous"):
+            annover.Repo(here.root).resolve("v3")
+        code, out, err = invoke("diff", "v3", "v4", "--stat")
+        assert code == 0 and err.count("refname 'v3' is ambiguous") == 1, err
+    finally:
+        git("branch", "-D", "v3", cwd=here.root)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AmbiguousRevisionWarning)
+        annover.Repo(here.root).resolve("v4")  # a tag alone: no warning
+    assert invoke("show", "v3")[2] == ""
+
+
+def test_a_snapshot_is_not_numbered_as_a_branch_is_named(two_rounds):
+    """A branch named ``v3`` (a round's branch named after the version it would make): the next snapshot was
+    tagged v3 too, a name git reads as ambiguous, where ``annover tag v3`` refuses it; it takes the next number."""
+    repo, _, v2 = two_rounds
+    git("branch", "v3", cwd=repo.root)
+    data = json.loads((repo.root / "round2.json").read_text())
+    data[0]["data"]["text"] = "edited"
+    (repo.root / "edited.json").write_text(json.dumps(data))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", AmbiguousRevisionWarning)
+        made = repo.snapshot("edited.json", key="data.ext_id", message="after the branch")
+        assert made.tag == "v4" and repo.resolve("v4") == made.version.id and "v3" not in repo.tags()
+    assert repo.resolve("v3") == v2.id  # the branch: the version HEAD was at there

@@ -15,12 +15,14 @@ import signal
 import sys
 import time
 import unicodedata
+import warnings
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from annover._lazy import lazy
-from annover.errors import AnnoverError, InterruptedPartway, NotARepoError, NotFoundError, NotWritableError
+from annover.errors import (AmbiguousRevisionWarning, AnnoverError, InterruptedPartway, NotARepoError, NotFoundError,
+                            NotWritableError)
 
 if TYPE_CHECKING:  # pragma: no cover
     import difflib
@@ -152,7 +154,22 @@ def main() -> None:
 
 
 def run(argv: list[str] | None = None) -> int:
-    """Entry point: one handler turns AnnoverError into `Error: ... — hint` and its exit code."""
+    """Entry point: one handler turns AnnoverError into `Error: ... — hint` and its exit code; the
+    library's warnings to a user (:class:`AmbiguousRevisionWarning`) are one ``warning: ...`` line on stderr."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("always", AmbiguousRevisionWarning)
+        shown = warnings.showwarning
+
+        def show(message: Any, category: Any, *args: Any, **kwargs: Any) -> None:
+            if issubclass(category, AmbiguousRevisionWarning):
+                return info(f"warning: {message}")
+            return shown(message, category, *args, **kwargs)
+
+        warnings.showwarning = show
+        return _run(argv)
+
+
+def _run(argv: list[str] | None) -> int:
     try:
         rv = main.main(args=argv, prog_name="annover", standalone_mode=False)
         return rv if isinstance(rv, int) else 0  # ctx.exit(n) returns n here

@@ -31,14 +31,15 @@ import json
 import os
 import re
 import signal
+import warnings
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
 from annover._lazy import lazy
-from annover.errors import (AnnoverError, GitError, LockError, NotARepoError, ObjectError, RevisionError, UsageError,
-                            env_seconds)
+from annover.errors import (AmbiguousRevisionWarning, AnnoverError, GitError, LockError, NotARepoError, ObjectError,
+                            RevisionError, UsageError, env_seconds)
 from annover.files import REFUSED, write_atomic
 from annover.model import canonical as C
 from annover.store import dvc as dvc_adapter
@@ -180,6 +181,7 @@ class RepoCore:
         self._scope: tuple[set[str], set[str]] | None = None
         self._scope_files: tuple[dict[str, str], dict[str, str]] | None = None
         self._no_head_at: str | None = None  # a commit known to hold no .annover/HEAD (no version yet)
+        self._ambiguity_checked: set[str] = set()  # tag names looked for among git's branches (one warning each)
         self._check_git_elsewhere()
         self._check_born()
         self.settle()
@@ -714,6 +716,8 @@ class RepoCore:
             self._asked_for(base)
             tags = self._current_tags() if tags is None else tags
             vid = tags.get(base) or self._by_prefix_or_none_yet(base, rev)
+            if base in tags:
+                self._warn_if_branch(base, vid)
             moved = next((m for m in self.moved_tags() if m.name == base), None)
             if moved is not None:
                 raise RevisionError(moved.describe(self), moved.fix())
@@ -722,6 +726,20 @@ class RepoCore:
             for nth in [1] * count if op == "~" else [count] if count else []:  # ^0: the version itself
                 vid = self._parent(vid, nth, rev)
         return vid
+
+    def _warn_if_branch(self, name: str, vid: str) -> None:
+        """Warn (once per name) that tag ``name`` is also a git branch's name: annover reads the tag, as
+        git does, where a git user may have meant the branch (git says ``refname 'v3' is ambiguous``)."""
+        if name in self._ambiguity_checked:
+            return
+        self._ambiguity_checked.add(name)
+        branch = next(iter(self.scm.branches_named(name)), None)
+        if branch is not None:
+            kind = "branch" if branch.startswith("refs/heads/") else "remote-tracking branch"
+            fix = f"`git branch -m {name} NEW` renames the branch" if kind == "branch" else \
+                f"`git branch -dr {name}` deletes it"
+            warnings.warn(f"refname '{name}' is ambiguous: tag {name} (version {vid[:12]}) and git {kind} {branch}; "
+                          f"annover reads the tag, as git does ({fix})", AmbiguousRevisionWarning, stacklevel=4)
 
     def _parent(self, vid: str, nth: int, rev: str) -> str:
         """Version ``vid``'s parent ``nth`` (1: the first, HEAD's side of a merge; 2: the merged one), as

@@ -764,10 +764,14 @@ def same_content(parent: Version, sids: dict[Key, str], content: Content) -> boo
 
 
 def next_tag(repo: RepoCore) -> str:
-    """``v<N+1>`` for the largest N of the ``vN`` tags in annover and git."""
+    """``v<N+1>`` for the largest N of the ``vN`` tags in annover and git, or the next number that is no
+    git branch's name: a version tagged as a branch is named (``git branch v5``) is one git reads as
+    ambiguous (`git push origin v5` fails), as ``annover tag`` refuses such a name."""
     names = set(repo.refs.tags()) | repo.scm.tags()
-    n = max([n for t in names if (n := version_number(t)) is not None] or [0])
-    return f"v{n + 1}"
+    n = max([n for t in names if (n := version_number(t)) is not None] or [0]) + 1
+    while repo.scm.branches_named(f"v{n}"):
+        n += 1
+    return f"v{n}"
 
 
 # ---------------------------------------------------------------------------
