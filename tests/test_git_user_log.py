@@ -20,6 +20,7 @@ from tests.test_cli import invoke
 
 from .conftest import EXAMPLES, git
 from .test_git_user_revisions import _relabeled
+from .test_json_schemas import validator
 
 
 @pytest.fixture(scope="module")
@@ -126,6 +127,34 @@ def test_a_tag_that_is_also_a_branch_warns_that_it_is_ambiguous(here):
         warnings.simplefilter("error", AmbiguousRevisionWarning)
         annover.Repo(here.root).resolve("v4")  # a tag alone: no warning
     assert invoke("show", "v3")[2] == ""
+
+
+def test_status_in_a_clone_counts_heads_objects_and_the_versions_not_pulled(two_rounds, tmp_path, monkeypatch):
+    """A clone that pulled nothing said "missing locally: N object(s)" with N its manifests and config alone
+    (and "1 object(s)" once a pulled version shared HEAD's tasks manifest): HEAD's objects are counted from
+    its DVC pointer where its manifests are not here to list them, and the versions not pulled are said."""
+    repo, v1, v2 = two_rounds
+    repo.push()
+    clone = tmp_path / "clone"
+    git("clone", "-q", str(repo.root), str(clone), cwd=tmp_path)
+    there = annover.Repo(clone)
+    heads = repo.objects_of(v2)
+    st = there.status(remote=False)
+    assert (st.missing_locally, st.missing_counted, sorted(st.not_pulled)) == (len(heads), False,
+                                                                              sorted([v1.id, v2.id]))
+    there.pull("v1")
+    st = there.status(remote=False)
+    really = sum(1 for r in heads if not there.store.has(r))
+    assert st.missing_locally >= really > 0 and st.not_pulled == [v2.id]
+    monkeypatch.chdir(clone)
+    doc = json.loads(_ok("status", "--no-remote", "--json"))
+    validator("status").validate(doc)
+    assert (doc["missing_locally"], doc["not_pulled"]) == (st.missing_locally, [v2.id])
+    text = _ok("status", "--no-remote")
+    assert f"missing locally: up to {st.missing_locally} object(s)" in text and "versions not pulled: 1 of 2" in text
+    there.pull()
+    st = there.status(remote=False)
+    assert (st.missing_locally, st.missing_counted, st.not_pulled) == (0, True, [])
 
 
 def test_a_snapshot_is_not_numbered_as_a_branch_is_named(two_rounds):

@@ -68,8 +68,12 @@ def _render_status(out: StatusResult) -> None:
                     " (`annover push` sends those whose objects are here; HEAD's, the clone that made it)")
             echo(f"versions not pushed: {len(out.unpushed)} of {out.versions}{hint}")
         if out.missing_locally:
-            echo(f"missing locally: {out.missing_locally} object(s)" + (" (not on the remote either)" if nowhere
-                 else " (run `annover pull`)"))
+            count = f"{out.missing_locally} object(s)" if out.missing_counted else \
+                f"up to {out.missing_locally} object(s), HEAD's manifests not here to count them"
+            echo(f"missing locally: {count}" + (" (not on the remote either)" if nowhere else " (run `annover pull`)"))
+        if out.not_pulled:
+            echo(f"versions not pulled: {len(out.not_pulled)} of {out.versions} (their objects are not here: "
+                 "`annover pull` fetches them all, `annover pull REV` one)")
     if out.hand_edit:
         echo(f"edited by hand: {out.hand_edit} (annover's writes refuse until then)")
     elif out.interrupted:

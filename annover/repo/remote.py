@@ -24,6 +24,7 @@ from annover.store.dvc import Direction, Moved, RemoteInfo
 from annover.store.git import Git, Tracking, found_repository, own_repository
 from annover.store.memo import CommitMemo
 from annover.store.objects import ObjectRef, sha256_file, shard
+from annover.store.snapshots import object_refs
 from annover.store.refs import check_no_links, flock_within, tag_order
 from annover.store.versions import Version
 
@@ -479,18 +480,20 @@ def _status(repo: RepoCore, remote: bool, timeout: float | None) -> StatusResult
     interrupted = _interrupted(repo, head)
     asked = bool(remote and info)  # the versions' listings are wanted only to ask the remote for them
     versions = reachable(repo, pointers=asked) if head else {}
-    pushed, missing, unpushed = None, 0, None
+    pushed, missing, unpushed, not_pulled = None, (0, True), None, []
     if head:
         missing = _missing_locally(repo, repo.version(head))
+        not_pulled = [vid for vid in versions if (missing[0] if vid == head else _not_pulled(repo, vid))]
         if asked:
             there = _on_remote(repo, [lst for _, lst in versions.values() if lst], timeout)
             unpushed = [vid for vid, (_, lst) in versions.items() if lst not in there]
             head_listing = versions.get(head, (None, None))[1]
             pushed = head_listing in there if head_listing else None
     left = left_out_by_git_merge(repo, repo.head_commit(), head) if head else None
-    return StatusResult(str(repo.root), head, repo.tags_of().get(head, []) if head else [], info, pushed, missing,
+    return StatusResult(str(repo.root), head, repo.tags_of().get(head, []) if head else [], info, pushed, missing[0],
                         interrupted, len(versions), unpushed, tracking(repo), stray_tags(repo) if head else [],
-                        left_out=left[0] if left else None, hand_edit=hand_edit, detached=_detached(repo, head))
+                        left_out=left[0] if left else None, hand_edit=hand_edit, detached=_detached(repo, head),
+                        missing_counted=missing[1], not_pulled=not_pulled)
 
 
 def _detached(repo: RepoCore, head: str | None) -> dict[str, str] | None:
@@ -524,12 +527,36 @@ def _read_only_checkout(repo: RepoCore, needed: list[ObjectRef], e: OSError) -> 
     return f"{e.filename or repo.root}: {e.strerror}"
 
 
-def _missing_locally(repo: RepoCore, v: Version) -> int:
-    """How many of ``v``'s objects are not here (a fresh clone: at least its manifests)."""
+def _missing_locally(repo: RepoCore, v: Version) -> tuple[int, bool]:
+    """How many of HEAD's (``v``'s) objects are not here, and whether that is counted. Where a manifest is
+    not here (a fresh clone), neither is the list of its parts: then HEAD's objects as its DVC pointer counts
+    them (``nfiles``), but those known here (its config, the parts of a manifest that is here): at most that
+    many are missing, exactly that many where none of them is here. It was "1 object(s)" for a clone that
+    lacked HEAD's every object, when HEAD's tasks manifest was the one a pulled version shares."""
     try:
-        return sum(1 for r in repo.objects_of(v) if not repo.store.has(r))
+        return sum(1 for r in repo.objects_of(v) if not repo.store.has(r)), True
     except ObjectError:  # a manifest is not here, nor then the list of its parts
-        return max(1, sum(1 for r in _direct_refs(v) if not repo.store.has(r)))
+        pass
+    direct = _direct_refs(v)
+    known = {r.oid: r for r in direct}
+    for s in (v.snapshot("tasks"), v.snapshot("annotations"), *(v.snapshot("predictions", mv)
+                                                                for mv in v.model_versions)):
+        if s is not None and repo.store.has(s.manifest):
+            with contextlib.suppress(ObjectError):  # a delta's base manifest not here
+                known.update((r.oid, r) for r in object_refs(repo.store, s))
+    here = sum(1 for r in known.values() if repo.store.has(r))
+    pointer = repo.dir / "objects.dvc"
+    total = dvc_adapter.pointer_nfiles(pointer.read_text() if pointer.is_file() else "")
+    least = sum(1 for r in direct if not repo.store.has(r))
+    return (max(least, total - here) if total is not None else least), False
+
+
+def _not_pulled(repo: RepoCore, vid: str) -> bool:
+    """Whether some object of version ``vid`` is not here (its manifest not here: its parts are not listed)."""
+    try:
+        return not all(repo.store.has(r) for r in repo.objects_of(repo.version(vid)))
+    except ObjectError:
+        return True
 
 
 def _commit_for(repo: RepoCore, vid: str) -> str:

@@ -172,6 +172,11 @@ class StatusResult:
     #: git's HEAD on no branch (``git checkout v1``): ``{"at": HEAD's tag or short id, "back_to": a branch}``;
     #: every command that commits refuses there, as ``git status`` says "HEAD detached at v1" first
     detached: dict[str, str] | None = None
+    #: whether ``missing_locally`` is counted; False: HEAD's manifests are not here to list its objects, and it is
+    #: HEAD's objects as its DVC pointer counts them but those known here (at most that many are missing)
+    missing_counted: bool = True
+    #: the reachable versions (of ``versions``) some of whose objects are not here (`annover pull` fetches them)
+    not_pulled: list[str] = field(default_factory=list)
 
     def _repr_html_(self) -> str:
         """In a notebook: HEAD, the remote and what it lacks, the branch against its git remote,
@@ -186,7 +191,8 @@ class StatusResult:
                   ("pushed", "(remote not asked)" if self.pushed is None else self.pushed),
                   ("not pushed", unpushed), ("git", tracking)]
         fields += [(k, x) for k, x in (("detached at", (self.detached or {}).get("at")),
-                                       ("missing here", self.missing_locally), ("interrupted", self.interrupted),
+                                       ("missing here", self.missing_locally),
+                                       ("versions not pulled", len(self.not_pulled)), ("interrupted", self.interrupted),
                                        ("left out by a git merge", self.left_out), ("edited by hand", self.hand_edit),
                                        ("stray tags", [t.name for t in self.stray_tags])) if x]
         return html_block("status", html_pairs(fields))
@@ -194,7 +200,9 @@ class StatusResult:
     def to_json(self) -> dict:
         return {"root": self.root, "head": self.head, "left_out_by_git_merge": self.left_out,
                 "hand_edit": self.hand_edit, "tags": self.tags, "remote": _remote_json(self.remote),
-                "pushed": self.pushed, "missing_locally": self.missing_locally, "interrupted": self.interrupted,
+                "pushed": self.pushed, "missing_locally": self.missing_locally,
+                "missing_locally_counted": self.missing_counted, "not_pulled": self.not_pulled,
+                "interrupted": self.interrupted,
                 "versions": self.versions, "unpushed": None if self.unpushed is None else len(self.unpushed),
                 "unpushed_versions": self.unpushed, "git": self.git.to_json() if self.git else None,
                 "stray_tags": [t.to_json() for t in self.stray_tags], "detached": self.detached}

@@ -434,6 +434,12 @@ _POINTER_RE = re.compile(r"outs:\n- md5: ([0-9a-f]{32}(?:\.dir)?)\n((?:  (?:size
                          r"|  hash: md5\n|  path: [A-Za-z0-9_][A-Za-z0-9_.-]{0,200}\n)*)")
 
 
+def pointer_nfiles(text: str) -> int | None:
+    """The number of files a ``.dir`` pointer's text says its folder holds (``nfiles``); None: it says none."""
+    m = re.search(r"^ +nfiles: ([0-9]{1,20}) *$", text, re.M)
+    return int(m[1]) if m else None
+
+
 def _plain_md5(text: str) -> str | None:
     """The md5 of a pointer of :data:`_POINTER_RE`'s form, each field once, whose md5 YAML
     reads as text (not digits alone, an int, or digits around one ``e``, a float); else None."""
