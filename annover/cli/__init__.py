@@ -73,6 +73,9 @@ GIT_WORDS = {"commit": "a version is recorded by `annover snapshot`",
              "add": "a version is recorded by `annover snapshot`",
              "fetch": "`annover pull` fetches", "restore": "`annover revert --to REV` restores a version",
              "checkout": "`git checkout REV && dvc pull` checks a version out; `annover export REV` writes it",
+             "switch": "branches are git's: `git switch BRANCH && dvc pull`; `annover log --all --graph` shows them",
+             "branch": "branches are git's (`git branch NAME`); `annover log --all --graph` shows their versions",
+             "blame": "`annover log --task KEY -p` says which versions changed a task, and how",
              "help": "`annover --help` lists the commands, `annover COMMAND -h` shows one"}
 
 
