@@ -83,7 +83,7 @@ def test_log_graph_draws_the_branches_and_the_merge_as_git_log_graph(here):
 def test_log_takes_several_revisions_as_git_log_does(here):
     """``annover log v3 v4``, ``log ^v1 v5``, ``log v1..v3 v6`` were "Got unexpected extra argument": the
     versions any REV reaches, but those a ``^REV`` (the left of ``A..B``, one after ``--not``) reaches, as git
-    log takes them."""
+    log takes them; and ``--reverse`` was "No such option"."""
     def reach(rev: str) -> set[str]:
         return {v.id for v in here.log(rev)}
 
@@ -103,6 +103,10 @@ def test_log_takes_several_revisions_as_git_log_does(here):
         when = [here.version(v).created_at for v in got]
         assert when == sorted(when, reverse=True), args
     assert listed("v5", "v3") == listed("v5") and listed("-n", "2", "v3", "v4") == listed("v3", "v4")[:2]
+    assert listed("--reverse", "-n", "2") == listed("-n", "2")[::-1] and listed("--reverse", "v3", "v4") == \
+        listed("v3", "v4")[::-1]  # as git log --reverse: the newest N picked, then listed oldest first
+    code, out, err = invoke("log", "--graph", "--reverse")
+    assert code == 2 and out == "" and err.count("\n") == 1, err
     code, out, err = invoke("log", "^v5")
     assert code == 0 and out == "" and "no versions in ^v5" in err, err
     code, out, err = invoke("log", "v3", "v4", "--task", "rev-003")

@@ -81,6 +81,7 @@ Examples:
 @click.option("--oneline", is_flag=True, help="One line per version.")
 @click.option("--graph", is_flag=True, help="Draw the versions' history beside them, merges and branches, as git "
               "log --graph (text; --json gives each version's parents).")
+@click.option("--reverse", is_flag=True, help="Oldest first (after -n picks the newest N), as git log --reverse.")
 @click.option("--task", "tasks", multiple=True, metavar="KEY", callback=not_empty,
               help="Only the versions that changed this task's rows (its data, answers or predictions), as "
                    "git log -- PATH; repeat for several. Keys are those `annover diff --rows` shows.")
@@ -90,22 +91,25 @@ Examples:
               "reaches (and HEAD), as git log --all: a branch per labeling round, side by side.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr (--task reads each version's rows).")
 @json_option
-def log(revs: tuple[str, ...], max_count: int | None, oneline: bool, graph: bool, tasks: tuple[str, ...],
-        patch: bool, every: bool, quiet: bool, as_json: bool) -> None:
+def log(revs: tuple[str, ...], max_count: int | None, oneline: bool, graph: bool, reverse: bool,
+        tasks: tuple[str, ...], patch: bool, every: bool, quiet: bool, as_json: bool) -> None:
     """List versions reachable from REV (default HEAD), newest first; with several, those any reaches;
     ^REV leaves out what REV reaches; A..B is ^A B; A...B, those either reaches and the other does not.
 
     With --task, only those that changed the given tasks, and with -p what each changed.
     """
     _check_log_options(revs, patch, every, tasks, graph, as_json)
+    if graph and reverse:
+        raise UsageError("--graph draws each version above its parents: --reverse cannot go with it, as in git",
+                         "leave one of them out")
     repo = open_repo()
     rev = revs[0] if revs else "HEAD"
     patches: dict = {}
     if every or graph or len(revs) > 1 or any(".." in r or r.startswith("^") for r in revs):
         versions = _log_revs(repo, revs, every)[:max_count]
         if any(".." in r or r.startswith("^") for r in revs):
-            return _print_log(repo, versions, patches, oneline, as_json, f"no versions in {' '.join(revs)}: the "
-                              "versions left out reach all the others do", graph)
+            return _print_log(repo, versions[::-1] if reverse else versions, patches, oneline, as_json,
+                              f"no versions in {' '.join(revs)}: the versions left out reach all the others do", graph)
     elif tasks:
         with Progress(quiet) as progress:
             progress(f"reading the versions' rows of {len(tasks)} task(s)")
@@ -121,9 +125,9 @@ def log(revs: tuple[str, ...], max_count: int | None, oneline: bool, graph: bool
         with repo.tags_of_versions():
             versions = repo.log(rev, max_count)
             repo.shown(*(v.id for v in versions))
-            _print_log(repo, versions, patches, oneline, as_json)
+            _print_log(repo, versions[::-1] if reverse else versions, patches, oneline, as_json)
         return
-    _print_log(repo, versions, patches, oneline, as_json, graph=graph)
+    _print_log(repo, versions[::-1] if reverse else versions, patches, oneline, as_json, graph=graph)
 
 
 def _check_log_options(revs: tuple[str, ...], patch: bool, every: bool, tasks: tuple[str, ...], graph: bool,
