@@ -106,10 +106,12 @@ def log(revs: tuple[str, ...], max_count: int | None, oneline: bool, graph: bool
     rev = revs[0] if revs else "HEAD"
     patches: dict = {}
     if every or graph or len(revs) > 1 or any(".." in r or r.startswith("^") for r in revs):
-        versions = _log_revs(repo, revs, every)[:max_count]
-        if any(".." in r or r.startswith("^") for r in revs):
+        tips = _every_start(repo) if every else {}
+        versions = _log_revs(repo, revs, list(tips))[:max_count]
+        if any(".." in r or r.startswith("^") for r in revs) or every:
             return _print_log(repo, versions[::-1] if reverse else versions, patches, oneline, as_json,
-                              f"no versions in {' '.join(revs)}: the versions left out reach all the others do", graph)
+                              f"no versions in {' '.join(revs)}: the versions left out reach all the others do", graph,
+                              branches=tips)
     elif tasks:
         with Progress(quiet) as progress:
             progress(f"reading the versions' rows of {len(tasks)} task(s)")
@@ -148,13 +150,13 @@ def _check_log_options(revs: tuple[str, ...], patch: bool, every: bool, tasks: t
                          "leave --graph out with --task (the versions it lists are not each other's parents)")
 
 
-def _log_revs(repo: Repo, revs: tuple[str, ...], every: bool) -> "list[Version]":
+def _log_revs(repo: Repo, revs: tuple[str, ...], starts: list[str]) -> "list[Version]":
     """The versions ``log REV...`` lists, as git log takes its revisions: those any REV (``--all``: HEAD, every
     branch, remote-tracking branch and tag; no REV at all: HEAD) reaches, but those a ``^REV`` reaches; ``A..B``
     is ``^A B`` and ``A...B`` is ``A B`` but what both reach (a side left out is HEAD). Newest first."""
-    wanted: list[str] = list(_every_start(repo)) if every else []
+    wanted: list[str] = list(starts)  # --all's
     hidden: set[str] = set()
-    for rev in revs if revs or every else ("HEAD",):
+    for rev in revs if revs or starts else ("HEAD",):
         left, dots, right = rev.partition("..")
         if not dots:
             if rev.startswith("^"):
@@ -181,21 +183,23 @@ def _reach(repo: Repo, vid: str) -> set[str]:
     return {v.id for v in repo.log(vid)}
 
 
-def _every_start(repo: Repo) -> "dict[str, None]":
-    """``log --all``'s starts: HEAD, every branch, remote-tracking branch and tag (a ref whose commit holds no
-    version, a branch of code alone, is passed over)."""
-    starts = dict.fromkeys([h for h in [repo.head()] if h] + list(repo.tags_of()))
+def _every_start(repo: Repo) -> "dict[str, list[str]]":
+    """``log --all``'s starts, each with the branches and remote-tracking branches at it (``log --all`` names them
+    beside its tags, as git log decorates a branch's tip): HEAD, every branch, remote-tracking branch and tag (a
+    ref whose commit holds no version, a branch of code alone, is passed over)."""
+    starts: dict[str, list[str]] = {v: [] for v in [h for h in [repo.head()] if h] + list(repo.tags_of())}
     for ref in repo.git("for-each-ref", "--format=%(refname)", "refs/heads", "refs/remotes", check=False).split():
         if not ref.endswith("/HEAD"):
             try:
-                starts.setdefault(repo.resolve(ref))
+                starts.setdefault(repo.resolve(ref), []).append(ref.split("/", 2)[2])
             except AnnoverError:
                 pass
     return starts
 
 
 def _print_log(repo: Repo, versions: "list[Version]", patches: dict, oneline: bool, as_json: bool,
-               none: str = "no version changed them", graph: bool = False) -> None:
+               none: str = "no version changed them", graph: bool = False,
+               branches: "dict[str, list[str]] | None" = None) -> None:
     tags = repo.tags_of()
     say_repaired(repo)
     warn_moved_tags(repo)
@@ -209,7 +213,7 @@ def _print_log(repo: Repo, versions: "list[Version]", patches: dict, oneline: bo
         return
     drawn = Graph({v.id for v in versions}) if graph else None
     for v in versions:
-        names = tags.get(v.id, [])
+        names = tags.get(v.id, []) + (branches or {}).get(v.id, [])
         deco = " (" + ", ".join((["HEAD"] if v.id == head else []) + names) + ")" if names or v.id == head else ""
         lines = [f"{short(v.id)}{deco} {v.message.splitlines()[0] if v.message else ''}".rstrip()] if oneline \
             else _version_lines(v, deco)
