@@ -518,6 +518,11 @@ class RepoCore:
                 self._record_hint.setdefault(pid, source)
         return v
 
+    def record_at(self, vid: str, commit: str) -> None:
+        """Say that ``commit``'s tree holds version ``vid``'s record (its own commit, as ``status`` knows each
+        reachable version's): :meth:`version` reads it there, not after a ``git log`` for the commit adding it."""
+        self._record_hint.setdefault(vid, commit)
+
     def _record_in_git(self, vid: str) -> tuple[str | None, bytes | None]:
         """(commit, record bytes) of ``vid`` from git: a commit known to hold it, else the one that added it."""
         path = self.rel(self.version_path(vid))

@@ -13,7 +13,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from annover.errors import AnnoverError, LockError, NotARepoError, ObjectError, RemoteError, UsageError
+from annover.errors import (AnnoverError, LockError, NotARepoError, ObjectError, RemoteError, RevisionError,
+                            UsageError)
 from annover.files import READ_ONLY, long_name, under_a_file, write_atomic
 from annover.model import canonical as C
 from annover.repo.core import (ANNOVER_DIR, FORMAT, GITIGNORE, RepoCore, git_elsewhere, left_out_by_git_merge,
@@ -483,7 +484,8 @@ def _status(repo: RepoCore, remote: bool, timeout: float | None) -> StatusResult
     pushed, missing, unpushed, not_pulled = None, (0, True), None, []
     if head:
         missing = _missing_locally(repo, repo.version(head))
-        not_pulled = [vid for vid in versions if (missing[0] if vid == head else _not_pulled(repo, vid))]
+        not_pulled = [vid for vid, (commit, _) in versions.items()
+                      if (missing[0] if vid == head else _not_pulled(repo, vid, commit))]
         if asked:
             there = _on_remote(repo, [lst for _, lst in versions.values() if lst], timeout)
             unpushed = [vid for vid, (_, lst) in versions.items() if lst not in there]
@@ -551,11 +553,13 @@ def _missing_locally(repo: RepoCore, v: Version) -> tuple[int, bool]:
     return (max(least, total - here) if total is not None else least), False
 
 
-def _not_pulled(repo: RepoCore, vid: str) -> bool:
-    """Whether some object of version ``vid`` is not here (its manifest not here: its parts are not listed)."""
+def _not_pulled(repo: RepoCore, vid: str, commit: str) -> bool:
+    """Whether some object of version ``vid`` (made by ``commit``) is not here (its manifest not here: its parts
+    are not listed)."""
+    repo.record_at(vid, commit)  # a version off HEAD's tree (another branch's): its record read at its commit
     try:
         return not all(repo.store.has(r) for r in repo.objects_of(repo.version(vid)))
-    except ObjectError:
+    except (ObjectError, RevisionError):  # its manifest (or record) not here
         return True
 
 
