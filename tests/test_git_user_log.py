@@ -18,9 +18,10 @@ import annover
 from annover.errors import AmbiguousRevisionWarning
 from tests.test_cli import invoke
 
-from .conftest import EXAMPLES, git
+from .conftest import EXAMPLES, git, run_cli
 from .test_git_user_revisions import _relabeled
 from .test_json_schemas import validator
+from .test_merge import two_clones
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +179,17 @@ def test_a_snapshot_is_not_numbered_as_a_branch_is_named(two_rounds):
         made = repo.snapshot("edited.json", key="data.ext_id", message="after the branch")
         assert made.tag == "v4" and repo.resolve("v4") == made.version.id and "v3" not in repo.tags()
     assert repo.resolve("v3") == v2.id  # the branch: the version HEAD was at there
+
+
+def test_an_old_version_checked_out_after_a_renumbering_merge_warns_of_no_moved_tag(tmp_path, monkeypatch):
+    """Both clones made a v2; Bob's merge renumbered his as v3 (a commit deleting his v2 file) and brought
+    Alice's v2 in. `git checkout v1` then made every command warn "tag v2 was deleted (`annover tag -d`...)":
+    the merge that put v2 back, its file as one parent's, was not seen as the newest change to it."""
+    alice, bob = two_clones(tmp_path, monkeypatch)
+    assert run_cli("merge", "origin/a", cwd=bob.root).returncode == 0
+    alices = annover.Repo(bob.root).resolve("v2")
+    git("checkout", "-q", "v1", cwd=bob.root)
+    repo = annover.Repo(bob.root)
+    assert repo.moved_tags() == [] and repo.resolve("v2") == alices
+    code, out, err = invoke("log", "--oneline", "v2")
+    assert code == 0 and err == "" and out.startswith(alices[:12]), err

@@ -556,8 +556,11 @@ class Git:
 
     def last_changes(self, path: str) -> dict[str, str | None]:
         """``{file: blob id}`` under ``path`` as the newest commit on any ref that changed each
-        file left it (None: that commit deleted it); one history walk, children before parents."""
-        out = self.run("log", "--all", "--date-order", "-c", "--format=", "--raw", "--no-abbrev", "--no-renames",
+        file left it (None: that commit deleted it); one history walk, children before parents. A
+        merge counts where the file differs from one parent (``-m``), not all (``-c``): a merge that
+        took the file from the branch merged in (a renumbering merge brings the other clone's ``v2``
+        back after a commit deleting this clone's) is what it was left as, not that deletion."""
+        out = self.run("log", "--all", "--date-order", "-m", "--format=", "--raw", "--no-abbrev", "--no-renames",
                        "--", f"{path}/", check=False)
         newest: dict[str, str | None] = {}
         for ln in out.splitlines():
