@@ -193,3 +193,9 @@ def test_an_old_version_checked_out_after_a_renumbering_merge_warns_of_no_moved_
     assert repo.moved_tags() == [] and repo.resolve("v2") == alices
     code, out, err = invoke("log", "--oneline", "v2")
     assert code == 0 and err == "" and out.startswith(alices[:12]), err
+
+
+def test_log_graph_and_all_in_a_repository_with_no_version_yet_say_so(repo):
+    for args in (("--graph",), ("--all",), ("--all", "--graph", "--oneline")):
+        code, out, err = invoke("log", *args)
+        assert code == 0 and out == "" and err.startswith("no versions yet"), (args, err)

@@ -154,9 +154,9 @@ def _log_revs(repo: Repo, revs: tuple[str, ...], starts: list[str]) -> "list[Ver
     """The versions ``log REV...`` lists, as git log takes its revisions: those any REV (``--all``: HEAD, every
     branch, remote-tracking branch and tag; no REV at all: HEAD) reaches, but those a ``^REV`` reaches; ``A..B``
     is ``^A B`` and ``A...B`` is ``A B`` but what both reach (a side left out is HEAD). Newest first."""
-    wanted: list[str] = list(starts)  # --all's
+    wanted: list[str] = list(starts) or ([] if revs else [h for h in [repo.head()] if h])  # none yet: none listed
     hidden: set[str] = set()
-    for rev in revs if revs or starts else ("HEAD",):
+    for rev in revs:
         left, dots, right = rev.partition("..")
         if not dots:
             if rev.startswith("^"):
@@ -180,6 +180,7 @@ def _log_revs(repo: Repo, revs: tuple[str, ...], starts: list[str]) -> "list[Ver
 
 
 def _reach(repo: Repo, vid: str) -> set[str]:
+    """The ids of the versions ``vid`` reaches (itself too): what a ``^REV`` leaves out."""
     return {v.id for v in repo.log(vid)}
 
 
