@@ -71,9 +71,10 @@ def test_log_graph_draws_the_branches_and_the_merge_as_git_log_graph(here):
     assert [line.split("* ", 1)[1].lstrip("| ")[:12] for line in stars] == listed and len(listed) == 6
     assert all(set(line.split(" * ")[0]) <= {"|", " "} for line in stars if not line.startswith("*"))
     # each branch named at its tip, beside its tags, as git log --all decorates them
-    assert [line for line in every if "round-a)" in line or "side)" in line or "main)" in line] == [
-        f"* {ids['v6']} (v6, side) side round", *(line for line in every if f"{ids['v5']} (HEAD, v5, main)" in line),
-        *(line for line in every if f"{ids['v3']} (v3, round-a) round a" in line)]
+    tips = [line for line in every if "round-a)" in line or "side)" in line or "main)" in line]
+    wanted = (f"{ids['v6']} (v6, side) side round", f"{ids['v5']} (HEAD, v5, main) Merge",
+              f"{ids['v3']} (v3, round-a) round a")
+    assert len(tips) == 3 and all(any(want in line for line in tips) for want in wanted)
     merge = next(i for i, line in enumerate(every) if ids["v5"] in line)
     assert every[merge + 1].endswith("|\\") and every[-2:] == drawn[-2:]
     assert {0, 2} <= {len(line.split("* ", 1)[0]) for line in stars} <= {0, 2, 4}  # at most side's and the merge's
