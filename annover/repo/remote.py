@@ -484,8 +484,9 @@ def _status(repo: RepoCore, remote: bool, timeout: float | None) -> StatusResult
     pushed, missing, unpushed, not_pulled = None, (0, True), None, []
     if head:
         missing = _missing_locally(repo, repo.version(head))
+        seen: dict[str, bool] = {}  # object id -> here: versions share most of their objects
         not_pulled = [vid for vid, (commit, _) in versions.items()
-                      if (missing[0] if vid == head else _not_pulled(repo, vid, commit))]
+                      if (missing[0] if vid == head else _not_pulled(repo, vid, commit, seen))]
         if asked:
             there = _on_remote(repo, [lst for _, lst in versions.values() if lst], timeout)
             unpushed = [vid for vid, (_, lst) in versions.items() if lst not in there]
@@ -553,14 +554,20 @@ def _missing_locally(repo: RepoCore, v: Version) -> tuple[int, bool]:
     return (max(least, total - here) if total is not None else least), False
 
 
-def _not_pulled(repo: RepoCore, vid: str, commit: str) -> bool:
+def _not_pulled(repo: RepoCore, vid: str, commit: str, seen: dict[str, bool]) -> bool:
     """Whether some object of version ``vid`` (made by ``commit``) is not here (its manifest not here: its parts
-    are not listed)."""
+    are not listed); ``seen`` holds what earlier versions' objects said."""
     repo.record_at(vid, commit)  # a version off HEAD's tree (another branch's): its record read at its commit
     try:
-        return not all(repo.store.has(r) for r in repo.objects_of(repo.version(vid)))
+        refs = repo.objects_of(repo.version(vid))
     except (ObjectError, RevisionError):  # its manifest (or record) not here
         return True
+    for r in refs:
+        if r.oid not in seen:
+            seen[r.oid] = repo.store.has(r)
+        if not seen[r.oid]:
+            return True
+    return False
 
 
 def _commit_for(repo: RepoCore, vid: str) -> str:
