@@ -75,17 +75,22 @@ def _isolated_env(tmp_path_factory, monkeypatch, _cache_home):
     yield
 
 
-@pytest.fixture
-def repo(tmp_path, monkeypatch):
-    """A fresh annover repository (cwd) with the sample dataset copied in."""
+def example_repo(root: Path):
+    """A fresh annover repository at ``root`` with the sample dataset (its JSON and XML) copied in."""
     import annover
 
-    root = tmp_path / "repo"
     r = annover.init(root)
     for f in EXAMPLES.iterdir():
         if f.suffix in (".json", ".xml"):
             shutil.copy(f, root / f.name)
-    monkeypatch.chdir(root)
+    return r
+
+
+@pytest.fixture
+def repo(tmp_path, monkeypatch):
+    """A fresh annover repository (cwd) with the sample dataset copied in."""
+    r = example_repo(tmp_path / "repo")
+    monkeypatch.chdir(tmp_path / "repo")
     return r
 
 

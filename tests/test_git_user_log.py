@@ -8,7 +8,6 @@ The history is made once (real git, real DVC): v1, v2 on main; round-a relabels 
 from __future__ import annotations
 
 import json
-import shutil
 import warnings
 from pathlib import Path
 
@@ -18,7 +17,7 @@ import annover
 from annover.errors import AmbiguousRevisionWarning
 from tests.test_cli import invoke
 
-from .conftest import EXAMPLES, git, run_cli
+from .conftest import example_repo, git, run_cli
 from .test_git_user_revisions import _relabeled
 from .test_json_schemas import validator
 from .test_merge import two_clones
@@ -27,10 +26,7 @@ from .test_merge import two_clones
 @pytest.fixture(scope="module")
 def history(tmp_path_factory) -> annover.Repo:
     root = tmp_path_factory.mktemp("log") / "repo"
-    repo = annover.init(root)
-    for f in EXAMPLES.iterdir():
-        if f.suffix in (".json", ".xml"):
-            shutil.copy(f, root / f.name)
+    repo = example_repo(root)
     snap = {"key": "data.ext_id"}
     repo.snapshot(str(root / "round1.json"), config=str(root / "labeling.xml"), message="round 1", **snap)
     repo.snapshot(str(root / "round2.json"), message="round 2", **snap)
