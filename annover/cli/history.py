@@ -17,7 +17,7 @@ from annover.errors import AnnoverError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.cli import diff_cmd
-    from annover.repo import Repo, core, layout, reading
+    from annover.repo import Repo, core, layout, log_filter, reading
     from annover.repo.history import PruneResult
     from annover.store import refs, versions
     from annover.store.versions import Version
@@ -26,6 +26,7 @@ else:
     # the repository's modules load when a command runs, not for its --help
     core = lazy("annover.repo.core")
     layout = lazy("annover.repo.layout")
+    log_filter = lazy("annover.repo.log_filter")
     reading = lazy("annover.repo.reading")
     refs = lazy("annover.store.refs")
     versions = lazy("annover.store.versions")
@@ -75,6 +76,8 @@ Examples:
   annover log --graph --oneline --all   # ... drawn as a graph of branches and merges, as git log --graph
   annover log --task img_042.jpg        # the versions that changed this task's labels
   annover log --task img_042.jpg -p     # ... each with what it changed (as git log -p)
+  annover log --author alice --since 2.weeks.ago --oneline   # alice's versions of the last two weeks
+  annover log --grep '^relabel' -i --until 2026-03-01 -n 3    # as git log's filters, then -n
 """)
 @click.argument("revs", nargs=-1, metavar="[REV | ^REV | A..B | A...B]...")
 @click.option("-n", "--max-count", type=click.IntRange(min=1), help="Show at most N versions.")
@@ -89,16 +92,29 @@ Examples:
               "as `annover diff --rows` words them (from its first parent).")
 @click.option("--all", "every", is_flag=True, help="The versions every branch, remote-tracking branch and tag "
               "reaches (and HEAD), as git log --all: a branch per labeling round, side by side.")
+@click.option("--author", metavar="PATTERN", help="Only versions whose recorded author (`Name <email>`) "
+              "matches this regular expression (a word matches as a substring), as git log --author.")
+@click.option("--grep", metavar="PATTERN", help="Only versions whose message matches this regular expression.")
+@click.option("-i", "--regexp-ignore-case", "ignore_case", is_flag=True, help="--author and --grep in any case.")
+@click.option("--since", "--after", metavar="DATE", help="Only versions made at DATE or later: an ISO date or "
+              "time, now, today, yesterday, or N.UNIT.ago / 'N UNIT ago' (seconds to weeks: 2.weeks.ago).")
+@click.option("--until", "--before", metavar="DATE", help="Only versions made at DATE or earlier (a date alone: "
+              "up to its end).")
+@click.option("--decorate", is_flag=True, help="Accepted as git's: log always names each version's tags.")
 @click.option("-q", "--quiet", is_flag=True, help="No progress on stderr (--task reads each version's rows).")
 @json_option
 def log(revs: tuple[str, ...], max_count: int | None, oneline: bool, graph: bool, reverse: bool,
-        tasks: tuple[str, ...], patch: bool, every: bool, quiet: bool, as_json: bool) -> None:
+        tasks: tuple[str, ...], patch: bool, every: bool, author: str | None, grep: str | None, ignore_case: bool,
+        since: str | None, until: str | None, decorate: bool, quiet: bool, as_json: bool) -> None:
     """List versions reachable from REV (default HEAD), newest first; with several, those any reaches;
     ^REV leaves out what REV reaches; A..B is ^A B; A...B, those either reaches and the other does not.
 
-    With --task, only those that changed the given tasks, and with -p what each changed.
+    With --task, only those that changed the given tasks, and with -p what each changed. --author,
+    --grep, --since and --until keep those that match (all given), before -n cuts, as git log's.
     """
     _check_log_options(revs, patch, every, tasks, graph, as_json)
+    only = log_filter.LogFilter.of(author, grep, since, until, ignore_case)  # a bad date: exit 2, nothing read
+    walk = None if only else max_count
     if graph and reverse:
         raise UsageError("--graph draws each version above its parents: --reverse cannot go with it, as in git",
                          "leave one of them out")
@@ -107,29 +123,37 @@ def log(revs: tuple[str, ...], max_count: int | None, oneline: bool, graph: bool
     patches: dict = {}
     if every or graph or len(revs) > 1 or any(".." in r or r.startswith("^") for r in revs):
         tips = _every_start(repo) if every else {}
-        versions = _log_revs(repo, revs, list(tips))[:max_count]
+        versions = only.pick(_log_revs(repo, revs, list(tips)), max_count)
         if any(".." in r or r.startswith("^") for r in revs) or every:
             return _print_log(repo, versions[::-1] if reverse else versions, patches, oneline, as_json,
+                              _none(only) if only else
                               f"no versions in {' '.join(revs)}: the versions left out reach all the others do", graph,
                               branches=tips)
     elif tasks:
         with Progress(quiet) as progress:
             progress(f"reading the versions' rows of {len(tasks)} task(s)")
-            found = repo.task_log(list(tasks), rev, max_count, patch)
-        versions = found.versions
+            found = repo.task_log(list(tasks), rev, walk, patch)
+        versions = only.pick(found.versions, max_count)
         patches = {v.id: d for v, d in found.entries if d is not None}
         for key in found.unknown:
             info(f"warning: no version reachable from {rev} holds task {key!r} "
                  "(task keys are those `annover diff --rows` and `annover.load` show)")
     elif max_count is None:
-        versions = repo.log(rev, max_count)
+        versions = only.pick(repo.log(rev))
     else:  # only the printed versions' git tags checked (every tag file still compared with HEAD's)
         with repo.tags_of_versions():
-            versions = repo.log(rev, max_count)
+            versions = only.pick(repo.log(rev, walk), max_count)
             repo.shown(*(v.id for v in versions))
-            _print_log(repo, versions[::-1] if reverse else versions, patches, oneline, as_json)
+            _print_log(repo, versions[::-1] if reverse else versions, patches, oneline, as_json, _none(only))
         return
-    _print_log(repo, versions[::-1] if reverse else versions, patches, oneline, as_json, graph=graph)
+    _print_log(repo, versions[::-1] if reverse else versions, patches, oneline, as_json, _none(only, tasks),
+               graph=graph)
+
+
+def _none(only: "log_filter.LogFilter", tasks: tuple[str, ...] = ()) -> str:
+    """What ``log`` says on stderr when it lists no version (HEAD has one)."""
+    return ("no version matches --author, --grep, --since and --until as given" if only
+            else "no version changed them" if tasks else "no versions")
 
 
 def _check_log_options(revs: tuple[str, ...], patch: bool, every: bool, tasks: tuple[str, ...], graph: bool,

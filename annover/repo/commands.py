@@ -23,6 +23,7 @@ from annover.repo import remote as remote_
 from annover.repo.outputs import check_output
 from annover.store import git as git_
 from annover.repo.core import RepoCore, ancestors, touched_tasks
+from annover.repo.log_filter import LogFilter
 from annover.repo.results import (ExportResult, InitResult, Log, SnapshotResult, StatusResult, TagResult,
                                   TransferResult)
 
@@ -30,6 +31,8 @@ from annover.repo.results import (ExportResult, InitResult, Log, SnapshotResult,
 # on first use (as heavy libraries are bound), so `annover log` does not import the diff,
 # the readers or the Label Studio client. import-linter reads the TYPE_CHECKING branch.
 if TYPE_CHECKING:  # pragma: no cover
+    from datetime import datetime
+
     import datasets
     import pyarrow as pa
 
@@ -410,21 +413,29 @@ class Repo(RepoCore):
             return export_.load_hf(self, rev, resolve, model_version, split)
         return C.nullable_ids(self.read_table(rev, table, model_version, columns, keys), table)
 
-    def log(self, rev: str = "HEAD", limit: int | None = None, *, tasks: list[str] | None = None
-            ) -> list[Version]:
+    def log(self, rev: str = "HEAD", limit: int | None = None, *, tasks: list[str] | None = None,
+            author: str | None = None, grep: str | None = None, since: str | datetime | None = None,
+            until: str | datetime | None = None, ignore_case: bool = False) -> list[Version]:
         """Versions reachable from ``rev``, newest first (all parents, like ``git log``); with
         ``tasks`` (task keys), only those that changed those tasks' rows, as ``git log -- PATH``
         (``annover log --task``; see :mod:`annover.repo.task_log`). ``limit`` (``-n``): at most that many.
+        ``author`` / ``grep`` (regular expressions searched in the recorded author and the message;
+        ``ignore_case`` as git's ``-i``) and ``since`` / ``until`` (``"2.weeks.ago"``, ``"2026-03-01"``,
+        a datetime) keep the versions that match, before ``limit`` cuts, as git log's options
+        (:mod:`annover.repo.log_filter`); a date or pattern it cannot read is a ``UsageError``.
 
         Returns a list of :class:`Version` (``.id``, ``.message``, ``.created_at``, ``.stats``).
 
             [(v.id[:12], v.message) for v in repo.log(limit=5)]
+            repo.log(author="alice", since="2.weeks.ago")
         """
         if limit is not None:
             check_int_arg(limit, "limit", 0)
+        only = LogFilter.of(author, grep, since, until, ignore_case)
+        walk = None if only else limit
         if tasks is None:
-            return Log(super().log(rev, limit), self.tags_of)
-        return Log(task_log.log_tasks(self, rev, tasks, limit).versions, self.tags_of)
+            return Log(only.pick(super().log(rev, walk), limit), self.tags_of)
+        return Log(only.pick(task_log.log_tasks(self, rev, tasks, walk).versions, limit), self.tags_of)
 
     def task_log(self, tasks: list[str] | str, rev: str = "HEAD", limit: int | None = None,
                  patch: bool = False) -> task_log.TaskLog:
