@@ -261,6 +261,31 @@ def _unexpected(e: Exception) -> int:
     return 1
 
 
+#: Optional modules a command never needs, that a library it uses imports when they are installed
+UNWANTED = frozenset({
+    # jsonschema's check of the 'iri' format, which no schema annover or label-studio-sdk checks uses;
+    # installed with Jupyter (jsonschema[format-nongpl]), its import builds a grammar: 0.9 s of CPU in each
+    # command that checks a labeling config not seen before (label-studio-sdk imports jsonschema)
+    "rfc3987_syntax",
+})
+
+
+class _Unwanted:
+    """A finder that says the :data:`UNWANTED` modules are not there (the importers expect that)."""
+
+    @staticmethod
+    def find_spec(name: str, path: Any = None, target: Any = None) -> None:
+        if name in UNWANTED:
+            raise ModuleNotFoundError(f"{name} is left out of annover's commands", name=name)
+
+
+def without_slow_imports() -> None:
+    """A command's process does without the :data:`UNWANTED` modules. Never called by the library: a
+    notebook's jsonschema keeps every format check it has."""
+    if _Unwanted not in sys.meta_path:
+        sys.meta_path.insert(0, _Unwanted)  # type: ignore[arg-type]
+
+
 def arrow_without_pandas() -> None:
     """Spare a command pyarrow's probe for pandas (imports it never uses).
 
@@ -293,6 +318,7 @@ def entry() -> None:
     # against 0.6-0.8 s with the system allocator (glibc), which also peaks lower (608 MB
     # against 654-721 MB). Set before pyarrow is imported; the user's own setting wins.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", ARROW_POOL)
+    without_slow_imports()
     catch_interrupts()
     code = run()
     # Leave without the interpreter's teardown: pyarrow's static destructors can abort a
