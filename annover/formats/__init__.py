@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["EXPORT_FORMATS", "IMAGE_FORMATS", "INPUT_FORMATS", "Format"]
+__all__ = ["EXPORT_FORMATS", "FOLDER_FORMATS", "IMAGE_FORMATS", "INPUT_FORMATS", "TRAIN_FORMATS", "Format"]
 
 
 class Format(StrEnum):
@@ -37,3 +37,8 @@ INPUT_FORMATS: tuple[str, ...] = tuple(f.value for f in Format)
 EXPORT_FORMATS: tuple[str, ...] = tuple(f.value for f in Format)
 #: The training formats of image annotations (a file name, a size and regions on the image).
 IMAGE_FORMATS = (Format.COCO, Format.YOLO, Format.YOLO_OBB, Format.VOC)
+#: The training formats (read and written through :mod:`annover.formats.training`). Here, not there, so that
+#: what only asks whether a format is one does not import every training-format reader.
+TRAIN_FORMATS = (Format.COCO, Format.YOLO, Format.YOLO_OBB, Format.VOC, Format.CONLL, Format.HF)
+#: The formats read and written as a folder (the others as one file).
+FOLDER_FORMATS = (Format.YOLO, Format.YOLO_OBB, Format.VOC, Format.HF)

@@ -693,17 +693,6 @@ def box_disagreements(path: Path, anns: list) -> list[str]:
             "the polygon if one is wrong"]
 
 
-def coco_export_file(path: Path) -> Path:
-    """The COCO file of Label Studio's COCO export unzipped (a folder of ``result.json`` and ``images/``,
-    nothing else; the file's content is then detected as any file's); else ``path``. A ``result.json`` that
-    is a link leading out of the folder is refused, as a YOLO or VOC folder's files are (:class:`Folder`)."""
-    if not path.is_dir() or not (path / "result.json").is_file():
-        return path
-    if {p.name for p in path.iterdir()} <= {"result.json", "images"}:
-        return Folder(path).own(path / "result.json")
-    return path
-
-
 def _tasks(slots: list[dict], path: Path) -> list[dict]:
     """One task per image; image records of one file name are one image answered several times (Label Studio's
     COCO export writes an image record per annotation, alike but for the id), each an answer of its task. Records

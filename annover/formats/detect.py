@@ -38,19 +38,21 @@ from annover._runtime import no_gc
 from annover.errors import InputError
 from annover.formats import Format
 from annover.formats.folder import Folder
-from annover.formats.hf import MARK, declares_class_label, metadata_document
 from annover.formats.text import fail, fits_64_bits, json_bytes, read_json
 
 if TYPE_CHECKING:  # pragma: no cover
     import orjson
     import pyarrow as pa
     import pyarrow.parquet as pq
+
+    from annover.formats import hf
 else:
+    hf = lazy("annover.formats.hf")  # its marks and metadata: only for a Parquet or HF file (it imports yolo, conll)
     orjson = lazy("orjson")  # JSON parsed at C speed
     pa = lazy("pyarrow")
     pq = lazy("pyarrow.parquet")
 
-__all__ = ["COCO_HINT", "COCO_KEYS", "coco_problem", "detect_train", "take_parsed", "voc_files"]
+__all__ = ["COCO_HINT", "COCO_KEYS", "coco_export_file", "coco_problem", "detect_train", "take_parsed", "voc_files"]
 
 _YAMLS = ("data.yaml", "dataset.yaml", "data.yml")
 #: Darknet's class names (CVAT's "YOLO 1.1" export, Roboflow's "YOLO Darknet"), read as classes.txt
@@ -65,6 +67,17 @@ _CONLL_SUFFIXES = (*_CONLL_ONLY, ".txt", ".tsv")
 _TAG = re.compile(r"^(O|[BIESLU]-\S+)$")
 #: lines of a CoNLL file looked at to recognise it
 _CONLL_LINES = 200
+
+
+def coco_export_file(path: Path) -> Path:
+    """The COCO file of Label Studio's COCO export unzipped (a folder of ``result.json`` and ``images/``,
+    nothing else; the file's content is then detected as any file's); else ``path``. A ``result.json`` that
+    is a link leading out of the folder is refused, as a YOLO or VOC folder's files are (:class:`Folder`)."""
+    if not path.is_dir() or not (path / "result.json").is_file():
+        return path
+    if {p.name for p in path.iterdir()} <= {"result.json", "images"}:
+        return Folder(path).own(path / "result.json")
+    return path
 
 
 def detect_train(path: Path) -> str | None:
@@ -93,11 +106,11 @@ def _hf_parquet(path: Path) -> bool:
     :func:`~annover.formats.hf.carried_column` finds it: by its feature's mark). Other Parquet files
     (annover's own, flat rows, one whose schema cannot be read) are left to the other readers."""
     try:
-        doc = metadata_document(pq.read_schema(path).metadata)
+        doc = hf.metadata_document(pq.read_schema(path).metadata)
     except (OSError, ValueError, pa.ArrowException):  # (a column name not UTF-8: the flat reader says so)
         return False
     features = doc["info"]["features"] if doc is not None else {}
-    return any(declares_class_label(f) or _marked(f) for f in features.values())
+    return any(hf.declares_class_label(f) or _marked(f) for f in features.values())
 
 
 def _marked(feature: Any) -> bool:
@@ -107,7 +120,7 @@ def _marked(feature: Any) -> bool:
         mark = orjson.loads(said) if isinstance(said, str) and said.startswith("{") else None
     except ValueError:
         return False
-    return isinstance(mark, dict) and mark.get("annover") == MARK
+    return isinstance(mark, dict) and mark.get("annover") == hf.MARK
 
 
 def _starts_with_object(path: Path) -> bool:

@@ -18,7 +18,6 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover._lazy import lazy
 from annover.errors import shown
 from annover.formats import Format
-from annover.formats.hf import PARQUET_FIX, metadata_fault
 from annover.formats.tables import Tables, empty, finish, task_data_for_keys
 from annover.formats.text import fail, not_utf8_at
 from annover.formats.validate import check_label_column, controls_of
@@ -34,7 +33,10 @@ if TYPE_CHECKING:
     import pyarrow.compute as pc
     import pyarrow.csv as pcsv
     import pyarrow.json as pj
+
+    from annover.formats import hf
 else:
+    hf = lazy("annover.formats.hf")  # only for a Parquet file with a dataset's metadata (it imports yolo, conll)
     futures = lazy("concurrent.futures")  # its import pulls in logging: only when a large file is read
     np = lazy("numpy")
     pa = lazy("pyarrow")
@@ -322,12 +324,12 @@ def _refuse_hf_metadata(table: "pa.Table", key_col: str, source: str) -> None:
     """InputError naming what is wrong with the ``huggingface`` schema metadata of a file ``datasets`` wrote,
     when a flat reading of it lacks the key or the label column: a Hugging Face dataset then, not flat rows,
     whose features could not be read (its ``ClassLabel`` ids would be no labels read flat)."""
-    fault = metadata_fault(table.schema.metadata)
+    fault = hf.metadata_fault(table.schema.metadata)
     if fault is None:
         return
     missing = key_col if key_col not in table.column_names else "label"
     raise fail(source, f"{fault}; read as flat rows instead, it has no {missing!r} column",
-               f"{PARQUET_FIX} with a task_key and a label column")
+               f"{hf.PARQUET_FIX} with a task_key and a label column")
 
 
 def _control_column(table: "pa.Table", config: LabelingConfig | None,

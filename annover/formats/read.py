@@ -7,10 +7,11 @@ the record and the field.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from annover.formats import INPUT_FORMATS, Format, doccano
-from annover.formats.coco import coco_export_file
-from annover.formats.detect import detect_train
+from annover._lazy import lazy
+from annover.formats import FOLDER_FORMATS, INPUT_FORMATS, TRAIN_FORMATS, Format
+from annover.formats.detect import coco_export_file, detect_train
 from annover.formats.flat import from_flat, is_canonical_row, read_csv, read_jsonl_rows, read_jsonl_table
 from annover.formats.json_min import from_json_min
 from annover.formats.label_studio import from_ls_tasks
@@ -19,8 +20,13 @@ from annover.formats.ls_results import strictness
 from annover.formats.own_parquet import canonical_rows, from_canonical, is_canonical, read_parquet
 from annover.formats.tables import Tables
 from annover.formats.text import JSONL_SUFFIXES, check_readable, fail, first_jsonl, missing, read_json_list, read_jsonl
-from annover.formats.training import TRAIN_FORMATS, read_train
 from annover.model.config import LabelingConfig
+
+if TYPE_CHECKING:
+    from annover.formats import doccano, training
+else:  # a Label Studio export, CSV or Parquet file does not import every training format's reader
+    doccano = lazy("annover.formats.doccano")
+    training = lazy("annover.formats.training")
 
 __all__ = ["JSON", "detect_format", "looks_like_tasks", "read_source"]
 
@@ -39,10 +45,6 @@ def detect_format(path: Path) -> str:
         raise fail(path, f"unknown file type {path.suffix.lower() or '(none)'}",
                    "use .json (Label Studio export or JSON-MIN), .jsonl, .csv or .parquet, or pass --format")
     return kind
-
-
-#: The input formats that are a folder (the others are one file).
-FOLDER_FORMATS = (Format.YOLO, Format.YOLO_OBB, Format.VOC, Format.HF)
 
 
 def looks_like_tasks(doc: list) -> bool:
@@ -75,7 +77,7 @@ def read_source(path: str | Path, *, config: LabelingConfig | None = None, key: 
     if fmt is None:
         fmt = detect_train(path)  # a COCO file, a YOLO, VOC or HF folder, a CoNLL file; None: decided below
     if fmt in TRAIN_FORMATS:
-        return read_train(path, fmt, config, validate)
+        return training.read_train(path, fmt, config, validate)
     kind = fmt or detect_format(path)
     level = strictness(validate)
     opts = {"config": config, "key": key, "validate": level != "off", "encoded": encoded}

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from annover._runtime import no_gc
 from annover.errors import UsageError
-from annover.formats import IMAGE_FORMATS, Format
+from annover.formats import FOLDER_FORMATS, IMAGE_FORMATS, TRAIN_FORMATS, Format
 from annover.formats import boxes_fast, coco, coco_fast, conll, hf, hf_read, voc, yolo
 from annover.formats.label_studio import unprefixed_stems
 from annover.formats.resolve import pick, task_meta
@@ -31,10 +31,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 __all__ = ["FOLDER_FORMATS", "TRAIN_FORMATS", "Rendered", "read_train", "render_train", "train_input"]
-
-TRAIN_FORMATS = (Format.COCO, Format.YOLO, Format.YOLO_OBB, Format.VOC, Format.CONLL, Format.HF)
-#: formats written as a folder (the others as one file)
-FOLDER_FORMATS = (Format.YOLO, Format.YOLO_OBB, Format.VOC, Format.HF)
 
 
 @dataclass

@@ -21,9 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover._lazy import lazy
 from annover.errors import ObjectError, RevisionError, UsageError
 from annover.files import file_mode, write_atomic, write_chunks_atomic, write_files
-from annover.formats import EXPORT_FORMATS, Format
-from annover.formats import coco, conll, hf
-from annover.formats.training import FOLDER_FORMATS, TRAIN_FORMATS, Rendered, render_train
+from annover.formats import EXPORT_FORMATS, FOLDER_FORMATS, TRAIN_FORMATS, Format
 from annover.formats.write import TABLE_FORMATS, render_chunks
 from annover.model import canonical as C
 from annover.repo.core import ANNOVER_DIR, RepoCore, missing_objects, read_version_table
@@ -42,7 +40,14 @@ if TYPE_CHECKING:  # pragma: no cover
     import datasets
     import pyarrow as pa
     import pyarrow.compute as pc
-else:
+
+    from annover.formats import coco, conll, hf, training
+    from annover.formats.training import Rendered
+else:  # the training formats' writers: only for an export to one of them
+    coco = lazy("annover.formats.coco")
+    conll = lazy("annover.formats.conll")
+    hf = lazy("annover.formats.hf")
+    training = lazy("annover.formats.training")
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
@@ -222,7 +227,7 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     v, tables, cfg_text = _read_version(repo, rev, predictions, keys)
     missing = _missing(keys, tables)
     if fmt in TRAIN_FORMATS:
-        r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions, tag_scheme)
+        r: Rendered = training.render_train(fmt, tables, cfg_text, resolve, predictions, tag_scheme)
         placed, files = None, r.files
         if fmt == Format.COCO and predictions is None:  # a version with splits: one JSON per split, a folder
             files = _coco_splits(tables["tasks"], r.data, images is None and not _coco_folder(fmt, path, None),
@@ -336,7 +341,7 @@ def _to_stdout(repo: RepoCore, rev: str, fmt: str, table: str, resolve: str | No
     v, tables, cfg_text = _read_version(repo, rev, predictions, keys)
     missing = _missing(keys, tables)
     if fmt in TRAIN_FORMATS:
-        r: Rendered = render_train(fmt, tables, cfg_text, resolve, predictions, tag_scheme)
+        r: Rendered = training.render_train(fmt, tables, cfg_text, resolve, predictions, tag_scheme)
         assert r.data is not None
         if fmt == Format.COCO and predictions is None:
             _coco_splits(tables["tasks"], r.data, True, r.notes)
@@ -425,7 +430,7 @@ def load_hf_url(url: str, rev: str, resolve: str | None = None,
 
 def _dataset(tables: "dict[str, pa.Table]", cfg_text: str | None, resolve: str | None,
              predictions: str | None, split: str | None = None) -> "datasets.Dataset":
-    r = render_train(Format.HF, tables, cfg_text, resolve, predictions)
+    r = training.render_train(Format.HF, tables, cfg_text, resolve, predictions)
     assert r.dataset is not None
     return r.dataset if split is None else hf.one_split(r.dataset, split)
 

@@ -34,17 +34,24 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Callable
 
+from annover._lazy import lazy
 from annover.errors import InputError, NotFoundError, UsageError
 from annover.files import dvc_cache_object, sha256_file
 from annover.formats import Format
-from annover.formats.images import file_name_of, image_field, path_tails
-from annover.formats.images_size import image_size
-from annover.formats import coco, hf, voc, yolo
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:  # pragma: no cover
     import datasets
     import pyarrow as pa
+
+    from annover.formats import coco, hf, images, images_size, voc, yolo
+else:  # the training formats' writers and image helpers: only for an export with --images
+    coco = lazy("annover.formats.coco")
+    hf = lazy("annover.formats.hf")
+    images = lazy("annover.formats.images")
+    images_size = lazy("annover.formats.images_size")
+    voc = lazy("annover.formats.voc")
+    yolo = lazy("annover.formats.yolo")
 
 __all__ = ["COCO_IMAGES", "COCO_JSON", "WITH_IMAGES", "Mismatch", "Placed", "check_images_option", "find_images",
            "label_files", "place_images", "with_images"]
@@ -227,10 +234,10 @@ def _wanted(fmt: str, tasks: "pa.Table", cfg_text: str | None, files: dict[str, 
     for key, data_json, h in zip(tasks.column("task_key").to_pylist(), tasks.column("data").to_pylist(), hashes):
         data = json.loads(data_json)
         try:
-            value = data[image_field(cfg, data, None)]
+            value = data[images.image_field(cfg, data, None)]
         except (InputError, KeyError):
             continue  # no image: the writers wrote no label file for it either
-        dest, label = _destination(fmt, file_name_of(value), data)
+        dest, label = _destination(fmt, images.file_name_of(value), data)
         if label in files:
             found = _VOC_SIZE.search(files[label]) if fmt == Format.VOC else None
             size = (int(found[1]), int(found[2])) if found else (sizes[dest]["width"], sizes[dest]["height"]) \
@@ -272,7 +279,7 @@ def _coco_wanted(tasks: "pa.Table", cfg: LabelingConfig | None, files: dict[str,
             key = task_of[im["id"]]
             data = datas[row[key]]
             size = (im["width"], im["height"]) if im.get("width") and im.get("height") else None
-            out.append((key, str(data[image_field(cfg, data, None)]), _coco_place(folder, im["file_name"], key),
+            out.append((key, str(data[images.image_field(cfg, data, None)]), _coco_place(folder, im["file_name"], key),
                         hashes[row[key]], size))
     return out
 
@@ -308,7 +315,7 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
                          "images' folder with it", "give --out a folder outside the images' folder")
     index = _index(root, skip)
     wanted = _wanted(fmt, tasks, cfg_text, files, rows)
-    tails = [path_tails(w[1]) for w in wanted]
+    tails = [images.path_tails(w[1]) for w in wanted]
     lost = [(w[0], w[1]) for w, ts in zip(wanted, tails) if not any(t in index for t in ts)]
     if lost:
         more = f" (and {len(lost) - 1} more)" if len(lost) > 1 else ""
@@ -322,7 +329,7 @@ def find_images(fmt: str, images_dir: str | Path, tasks: "pa.Table", cfg_text: s
     for n, ((key, value, dest, h, recorded), ts) in enumerate(zip(wanted, tails), 1):
         f = _one(index, ts, key, value, h, root)
         _no_stray_link(f, root)
-        actual = image_size(f) if recorded else None
+        actual = images_size.image_size(f) if recorded else None
         if actual and actual != recorded:
             mismatched.append(Mismatch(key, f, recorded, actual))  # type: ignore[arg-type]
         if h:

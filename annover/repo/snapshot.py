@@ -36,8 +36,7 @@ from annover.files import sha256_file, write_atomic
 from annover.formats.predictions import predictions_table, read_prediction_records
 from annover.formats.read import read_source
 from annover.formats.tables import Tables, empty, finish
-from annover.formats.train import config_needed
-from annover.formats.training import TRAIN_FORMATS
+from annover.formats import TRAIN_FORMATS
 from annover.model import canonical as C
 from annover.model import stats as S
 from annover.model.config import LabelingConfig
@@ -57,8 +56,11 @@ if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
     import pyarrow as pa
     import pyarrow.compute as pc
+
+    from annover.formats import train
 else:
     np = lazy("numpy")
+    train = lazy("annover.formats.train")  # the training formats' helpers: only for a version read from one
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
@@ -357,7 +359,7 @@ def generated_config(tables: Tables, source: object) -> LabelingConfig:
     Label Studio's refusal of a config the user never wrote (exit 5), nor recorded with a labels
     control of no label (refused later by Label Studio). The readers themselves read such a file
     (a round trip of no label holds): only a version needs the config."""
-    problem = config_needed(tables.format or "", tables.config_text or "", source)
+    problem = train.config_needed(tables.format or "", tables.config_text or "", source)
     if problem is not None:
         raise problem
     return LabelingConfig(tables.config_text or "", source=f"the config generated for {source}")

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from annover._lazy import lazy
 from annover.errors import InputError, NotFoundError
 from annover.files import sha256_file
-from annover.formats.images import path_tails
 from annover.formats.text import refuse_special
 from annover.model import canonical as C
 from annover.repo.core import RepoCore
@@ -22,7 +21,10 @@ from annover.store import dvc as dvc_adapter
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow as pa
+
+    from annover.formats import images
 else:
+    images = lazy("annover.formats.images")  # the image formats' helpers: only with --source
     pa = lazy("pyarrow")
 
 __all__ = ["data_hashes", "hash_source", "inside"]
@@ -64,7 +66,7 @@ def _file_of(data_json: str, by_suffix: "dict[str, str | None]") -> str | None:
     for v in json.loads(data_json).values():
         if not isinstance(v, str):
             continue
-        for tail in path_tails(v):
+        for tail in images.path_tails(v):
             found = by_suffix.get(tail)
             if found:
                 return found
