@@ -2,7 +2,7 @@
 
 Importing them all cost every ``annover snapshot``, ``export`` and ``diff`` process tens of
 milliseconds of CPU; they are bound through ``annover._lazy.lazy`` where only some paths use them.
-One fresh interpreter imports the modules a snapshot and an export import, reads the sample
+One fresh interpreter imports the modules of the snapshot and export commands, reads the sample
 round, and says which ``annover.formats`` modules got loaded.
 """
 
@@ -22,7 +22,7 @@ NOT_NEEDED = ("coco", "coco_fast", "boxes_fast", "yolo", "voc", "hf", "hf_read",
 PROGRAM = """
 import json, sys
 from pathlib import Path
-import annover.cli, annover.repo.export, annover.repo.snapshot
+import annover.cli.diff_cmd, annover.cli.export, annover.cli.snapshot, annover.repo.export, annover.repo.snapshot
 from annover.formats.read import read_source
 from annover.model.config import LabelingConfig
 sample = Path(sys.argv[1])

@@ -10,8 +10,7 @@ import click
 from annover.cli import (BAR_AFTER, Bars, arrow_without_pandas, emit_json, info, json_option, not_empty, open_repo,
                          quiet_option, short)
 from annover.errors import InputError, UsageError
-from annover.formats import EXPORT_FORMATS
-from annover.formats.conll import SCHEME_NAMES
+from annover.formats import EXPORT_FORMATS, SCHEME_NAMES
 from annover.formats.resolve import RULES
 from annover.formats.text import refuse_special
 from annover.model.canonical import TABLES

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["EXPORT_FORMATS", "FOLDER_FORMATS", "IMAGE_FORMATS", "INPUT_FORMATS", "TRAIN_FORMATS", "Format"]
+__all__ = ["EXPORT_FORMATS", "FOLDER_FORMATS", "IMAGE_FORMATS", "INPUT_FORMATS", "SCHEMES", "SCHEME_NAMES",
+           "TRAIN_FORMATS", "Format"]
 
 
 class Format(StrEnum):
@@ -42,3 +43,7 @@ IMAGE_FORMATS = (Format.COCO, Format.YOLO, Format.YOLO_OBB, Format.VOC)
 TRAIN_FORMATS = (Format.COCO, Format.YOLO, Format.YOLO_OBB, Format.VOC, Format.CONLL, Format.HF)
 #: The formats read and written as a folder (the others as one file).
 FOLDER_FORMATS = (Format.YOLO, Format.YOLO_OBB, Format.VOC, Format.HF)
+#: The tag schemes a CoNLL export writes (seqeval's IOB2, IOB1, IOBES): the first where no file said one.
+SCHEMES = ("bio", "iob1", "bioes")
+#: The names ``--tag-scheme`` takes for each (here, so that ``annover export``'s options do not import the reader).
+SCHEME_NAMES = {"bio": "bio", "iob2": "bio", "iob1": "iob1", "bioes": "bioes", "iobes": "bioes"}

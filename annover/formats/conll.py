@@ -41,6 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.errors import InputError, UsageError, shown
+from annover.formats import SCHEME_NAMES, SCHEMES
 from annover.formats.resolve import Picked, in_task_order
 from annover.formats.text import fail, utf8_text
 from annover.formats.train import TrainInput, labels_tag, refuse_not_xml, unlabeled
@@ -62,10 +63,6 @@ _WS = re.compile(r"\S+")
 #: the document start line the export writes first (CoNLL-2003's)
 DOCSTART = "-DOCSTART- -X- -X- O"
 SPAN_TYPES = ("labels",)
-#: the tag schemes an export writes (seqeval's IOB2, IOB1, IOBES): the first where no file said one
-SCHEMES = ("bio", "iob1", "bioes")
-#: the names ``--tag-scheme`` takes for each
-SCHEME_NAMES = {"bio": "bio", "iob2": "bio", "iob1": "iob1", "bioes": "bioes", "iobes": "bioes"}
 
 
 def tokens(text: str, cuts: set[int] | None = None) -> list[tuple[int, int]]:

@@ -33,10 +33,10 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover._lazy import lazy
 from annover.errors import InputError, ObjectError, UsageError
 from annover.files import sha256_file, write_atomic
+from annover.formats import TRAIN_FORMATS
 from annover.formats.predictions import predictions_table, read_prediction_records
 from annover.formats.read import read_source
 from annover.formats.tables import Tables, empty, finish
-from annover.formats import TRAIN_FORMATS
 from annover.model import canonical as C
 from annover.model import stats as S
 from annover.model.config import LabelingConfig
