@@ -9,7 +9,9 @@ baseline of its kind: `git status` for the commands that read the state, `git lo
 history, `dvc status` for the ones that read the labels and for a snapshot (of the two sample
 rounds in turn, so that each run makes a version). `dataset list` runs only with a Label Studio
 server (LABEL_STUDIO_URL and LABEL_STUDIO_API_KEY set). ``--baseline DIR`` runs each annover
-command with DIR's code too (another checkout), alternately, for before/after figures.
+command with DIR's code too (another checkout), alternately, for before/after figures. Each
+annover command also runs once under ``python -X importtime``: how many modules it imports, and
+how many of them are ``annover.formats`` modules (the readers and writers it loaded).
 
     python benchmarks/bench_cli_start.py                  # 5 runs of each
     python benchmarks/bench_cli_start.py --repeats 9 --only log,status
@@ -126,6 +128,16 @@ def measure(args: Argv, cwd: Path, repeats: int, envs: list[dict[str, str] | Non
             for r in runs]
 
 
+def modules_imported(argv: Argv, cwd: Path, env: dict[str, str] | None) -> dict[str, int]:
+    """How many modules one run imports, and how many of them are annover.formats modules."""
+    args = argv() if callable(argv) else argv
+    p = subprocess.run([sys.executable, "-X", "importtime", "-m", "annover", *args[1:]], cwd=cwd, env=env,
+                       capture_output=True, text=True)
+    names = [m.group(1) for m in (re.match(r"import time:\s+\d+ \|\s+\d+ \| *(\S+)", line)
+                                  for line in p.stderr.splitlines()) if m]
+    return {"modules": len(names), "formats_modules": sum(n.startswith("annover.formats.") for n in names)}
+
+
 def importtime(args: list[str], cwd: Path, top: int = 25) -> list[tuple[str, float]]:
     """Top-level packages a command imports, with their cumulative import ms (``python -X importtime``)."""
     p = subprocess.run([sys.executable, "-X", "importtime", "-m", "annover", *args], cwd=cwd, capture_output=True,
@@ -176,6 +188,9 @@ def main(argv: list[str] | None = None) -> dict:
             envs = [this] + ([{**os.environ, "PYTHONPATH": str(a.baseline.resolve())}]
                              if a.baseline and name.startswith("annover") else [])
             now, *before = measure(args, root, a.repeats, envs)
+            if name.startswith("annover"):
+                for run, env in zip([now, *before], envs):
+                    run.update(modules_imported(args, root, env))
             result["commands"][name] = {**now, "baseline": base, **({"before": before[0]} if before else {})}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -198,12 +213,16 @@ def report(result: dict) -> str:
         base = cmds.get(t["baseline"])
         ratio = f"{t['wall_s'] / base['wall_s']:.1f}x {t['baseline']}" if base else ""
         was = t.get("before")
-        rows.append([name, f"{t['wall_s']:.3f}", f"{t['cpu_s']:.3f}", ratio]
-                    + ([f"{was['wall_s']:.3f}", f"{was['cpu_s']:.3f}"] if was else ["", ""]))
+        rows.append([name, f"{t['wall_s']:.3f}", f"{t['cpu_s']:.3f}", ratio, _modules(t)]
+                    + ([f"{was['wall_s']:.3f}", f"{was['cpu_s']:.3f}", _modules(was)] if was else ["", "", ""]))
     first = next(iter(cmds.values()), {"repeats": 0})
     return "\n".join([f"a new process per run, median of {first['repeats']} runs (after a warm-up), seconds",
-                      common.markdown_table(["command", "wall", "cpu", "wall vs baseline", "--baseline code: wall",
-                                             "cpu"], rows)])
+                      common.markdown_table(["command", "wall", "cpu", "wall vs baseline", "modules (formats)",
+                                             "--baseline code: wall", "cpu", "modules (formats)"], rows)])
+
+
+def _modules(t: dict) -> str:
+    return f"{t['modules']} ({t['formats_modules']})" if "modules" in t else ""
 
 
 if __name__ == "__main__":
