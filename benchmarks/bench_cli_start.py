@@ -15,6 +15,7 @@ how many of them are ``annover.formats`` modules (the readers and writers it loa
 
     python benchmarks/bench_cli_start.py                  # 5 runs of each
     python benchmarks/bench_cli_start.py --repeats 9 --only log,status
+    python benchmarks/bench_cli_start.py --only "new config" --baseline ../old   # the SDK's check of a new config
     python benchmarks/bench_cli_start.py --importtime log # what `annover log` imports, heaviest first
     python benchmarks/bench_cli_start.py --baseline ../old-checkout   # each command with that code too
 """
@@ -94,6 +95,15 @@ def commands(exe: str, dvc: str, out: Path) -> dict[str, tuple[Argv, str]]:
     rounds = itertools.cycle(["round1.json", "round2.json"])  # a new version each run, whichever code runs it
     cmds["annover snapshot"] = (lambda: a + ["snapshot", "--from", str(SAMPLE / next(rounds)), "--config",
                                              str(SAMPLE / "labeling.xml"), "-m", "bench", "-q"], "dvc status")
+    fresh = itertools.count()
+
+    def new_config() -> list[str]:  # a config no verdict cache has seen: label-studio-sdk checks it
+        path = out / f"new-{time.time_ns()}-{next(fresh)}.xml"
+        text = (SAMPLE / "labeling.xml").read_text()
+        path.write_text(text.replace("<View>", f'<View><Header value="{path.stem}"/>', 1))
+        return a + ["config", "validate", str(path)]
+
+    cmds["annover config validate (a new config)"] = (new_config, "git status")
     if os.environ.get("LABEL_STUDIO_URL") and os.environ.get("LABEL_STUDIO_API_KEY"):
         cmds["annover dataset list"] = (a + ["dataset", "list"], "dvc status")
     return cmds
