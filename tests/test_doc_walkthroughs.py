@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+import annover
+
 from .conftest import EXAMPLES, ROOT
 from .ls_fixtures import choice, data_dir, ls_server, png_bytes, sdk_admin  # noqa: F401 - fixtures
 
@@ -190,12 +192,17 @@ def test_the_loop_walkthrough_and_sending_a_sample(tmp_path, env, titles):
          f" && annover snapshot -q --from {EXAMPLES}/round2.json -m r2 && annover snapshot -q --from {r3} -m r3",
          repo, env)
     jq = "jq .drift" if shutil.which("jq") else "python -c 'import json, sys; print(json.load(sys.stdin)[\"drift\"])'"
+    bert_v3 = [{"task_key": t["data"]["ext_id"], "model_version": "bert-v3", "score": p["score"], "result": p["result"]}
+               for t in json.loads(r3.read_text()) for p in t["predictions"] if p["model_version"] == "bert-v2"]
+    (repo / "bert-v3.jsonl").write_text("".join(json.dumps(x) + "\n" for x in bert_v3))  # the block's model run
     said, sample = "", None
     for line in _lines(_block("loop.md", "# The labeling loop", "sh"), titles):
         if "--from-sample" in line:  # the id `annover sample` printed
             sample = next((repo / ".annover" / "samples").glob("*.json")).stem
         said += _run(line.replace("3f9c2a1b7d04", sample or "3f9c2a1b7d04").replace("jq .drift", jq), repo, env)
     assert "Krippendorff" in said and "bert-v2 against the labels of v3" in said and "bert-v1 vs bert-v2" in said
+    models = annover.Repo(repo).read_table("v4", "predictions").column("model_version").to_pylist()
+    assert sorted(set(models)) == ["bert-v1", "bert-v2", "bert-v3"]  # the model run, a version of its own
     picked = (repo / "next.txt").read_text().split()
     unlabeled = {t["data"]["ext_id"] for t in json.loads(r3.read_text())
                  if not any(not a.get("was_cancelled") for a in t["annotations"])}

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import annover
-from annover.errors import InputError, UsageError
+from annover.errors import InputError, NotFoundError, UsageError
 
 from .conftest import EXAMPLES
 from .test_cli import invoke
@@ -94,4 +94,7 @@ def test_predictions_mostly_for_tasks_head_lacks_are_refused(repo, tmp_path):
     assert len(err.strip().splitlines()) <= 2 and "3 of the 5 tasks" in err and "line 3 (key x-rev-002)" in err, err
     code, _, err = invoke("snapshot", "--predictions", str(tmp_path / "wrong.jsonl"), "--config", str(CONFIG))
     assert code == UsageError.exit_code and "--config goes with --from FILE" in err, err
+    code, out, err = invoke("snapshot", "--predictions", str(tmp_path / "missing.jsonl"), "-m", "x")
+    assert code == NotFoundError.exit_code and not out and "Traceback" not in err, err  # was: "a bug in annover"
+    assert len(err.strip().splitlines()) == 1 and "missing.jsonl: no such file (--predictions)" in err, err
     assert repo.head() == head

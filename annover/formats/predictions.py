@@ -22,7 +22,7 @@ from annover.model.config import LabelingConfig
 if TYPE_CHECKING:
     import pyarrow as pa
 
-__all__ = ["PredictionRecords", "predictions_table", "read_prediction_records", "read_predictions",
+__all__ = ["PredictionRecords", "predictions_file", "predictions_table", "read_prediction_records", "read_predictions",
            "read_predictions_table"]
 
 #: Fields of a prediction record that say which task it is for (not part of the prediction).
@@ -63,6 +63,15 @@ def read_predictions(path: str | Path, *, key: str | None = None, files: dict[st
     return read_prediction_records(path, key=key, files=files, what=what, warnings=warnings).by_key
 
 
+def predictions_file(path: str | Path, label: str | None = None) -> Path:
+    """``path`` as a predictions file that can be read; NotFoundError / InputError naming it otherwise."""
+    p = Path(path)
+    check_readable(p, option="--predictions")
+    if not p.is_file():
+        raise NotFoundError(f"{label or path}: no such file (--predictions)", "give a JSON or JSONL file of predictions")
+    return p
+
+
 def read_prediction_records(path: str | Path, *, key: str | None = None, files: dict[str, dict] | None = None,
                             what: str | None = None, warnings: list[str] | None = None) -> PredictionRecords:
     """The predictions in ``path`` by task key, each with its record.
@@ -72,10 +81,7 @@ def read_prediction_records(path: str | Path, *, key: str | None = None, files: 
     given as ids only, left out (a file of nothing else is an error).
     """
     label = what or str(path)
-    p = Path(path)
-    check_readable(p, option="--predictions")
-    if not p.is_file():
-        raise NotFoundError(f"{label}: no such file (--predictions)", "give a JSON or JSONL file of predictions")
+    p = predictions_file(path, label)
     records = read_json_list(p, "predictions")
     out = PredictionRecords(label, origin={}, lines=_lines(p) if p.suffix.lower() in JSONL_SUFFIXES else None)
     ids_only = 0

@@ -34,7 +34,7 @@ from annover._lazy import lazy
 from annover.errors import InputError, ObjectError, UsageError
 from annover.files import sha256_file, write_atomic
 from annover.formats import TRAIN_FORMATS
-from annover.formats.predictions import predictions_table, read_prediction_records
+from annover.formats.predictions import predictions_file, predictions_table, read_prediction_records
 from annover.formats.read import read_source
 from annover.formats.tables import Tables, empty, finish
 from annover.model import canonical as C
@@ -270,7 +270,7 @@ def read_tables(repo: RepoCore, inp: SnapshotInput, cfg: LabelingConfig | None, 
     if inp.predictions_only:  # no tables: the predictions go onto HEAD's (see attach_predictions)
         assert inp.predictions is not None
         origin = {"kind": "predictions", "path": _display_path(repo, inp.predictions),
-                  "sha256": sha256_file(inp.predictions)}
+                  "sha256": sha256_file(predictions_file(inp.predictions))}
         return Tables(empty("tasks"), empty("annotations"), empty(PREDICTIONS)), origin
     if inp.source is None:
         raise UsageError("nothing to snapshot", "give --from FILE (or --label-studio NAME)")
