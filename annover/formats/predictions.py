@@ -68,7 +68,8 @@ def predictions_file(path: str | Path, label: str | None = None) -> Path:
     p = Path(path)
     check_readable(p, option="--predictions")
     if not p.is_file():
-        raise NotFoundError(f"{label or path}: no such file (--predictions)", "give a JSON or JSONL file of predictions")
+        raise NotFoundError(f"{label or path}: no such file (--predictions)",
+                            "give a JSON or JSONL file of predictions")
     return p
 
 
