@@ -199,13 +199,13 @@ def _log_revs(repo: Repo, revs: tuple[str, ...], starts: list[str]) -> "list[Ver
     found: dict[str, Version] = {}
     for vid in dict.fromkeys(wanted):
         if vid not in found and vid not in hidden:
-            found.update((v.id, v) for v in repo.log(vid) if v.id not in found and v.id not in hidden)
+            found.update((k, v) for k, v in core.ancestors(repo, vid).items() if k not in hidden)
     return core.date_order(list(found.values()))
 
 
 def _reach(repo: Repo, vid: str) -> set[str]:
     """The ids of the versions ``vid`` reaches (itself too): what a ``^REV`` leaves out."""
-    return {v.id for v in repo.log(vid)}
+    return set(core.ancestors(repo, vid))
 
 
 def _every_start(repo: Repo) -> "dict[str, list[str]]":
