@@ -20,12 +20,14 @@ from annover.errors import NotARepoError, ObjectError, UsageError
 from annover.files import long_name
 from annover.model import canonical as C
 from annover.repo import remote as remote_
+from annover.repo import revisions
 from annover.repo.outputs import check_output
 from annover.store import git as git_
 from annover.repo.core import RepoCore, ancestors, touched_tasks
 from annover.repo.log_filter import LogFilter
 from annover.repo.results import (ExportResult, InitResult, Log, SnapshotResult, StatusResult, TagResult,
                                   TransferResult)
+from annover.repo.revisions import split_range
 
 # The commands that read, diff or talk to Label Studio bind their modules here and load them
 # on first use (as heavy libraries are bound), so `annover log` does not import the diff,
@@ -134,15 +136,13 @@ def diff_range(repo: RepoCore, a: str, b: str | None = None) -> tuple[str, str]:
     HEAD, as in git), or ``diff A...B``: from the nearest common version of A and B to B, as ``git diff
     A...B`` diffs from their merge base (what a round's branch changed since it left main; ``repo``
     finds that version), for ``annover diff`` and ``Repo.diff`` alike."""
-    if not isinstance(a, str) or ".." not in a:
+    ends = split_range(a) if isinstance(a, str) else None
+    if ends is None:
         return a, "HEAD" if b is None else b  # an empty B is refused as a revision, not taken as HEAD
     if b is not None:
         raise UsageError(f"{a!r} is a range and {b!r} a second version", "give A B or A..B, not both")
-    left, _, right = a.partition("..")
-    if not right.startswith("."):
-        return left or "HEAD", right or "HEAD"
-    right = right[1:] or "HEAD"
-    return fork_point(repo, left or "HEAD", right, a), right
+    left, right, both = ends
+    return (fork_point(repo, left, right, a) if both else left), right
 
 
 def fork_point(repo: RepoCore, a: str, b: str, spec: str) -> str:
@@ -413,12 +413,17 @@ class Repo(RepoCore):
             return export_.load_hf(self, rev, resolve, model_version, split)
         return C.nullable_ids(self.read_table(rev, table, model_version, columns, keys), table)
 
-    def log(self, rev: str = "HEAD", limit: int | None = None, *, tasks: list[str] | None = None,
-            author: str | None = None, grep: str | None = None, since: str | datetime | None = None,
-            until: str | datetime | None = None, ignore_case: bool = False) -> list[Version]:
-        """Versions reachable from ``rev``, newest first (all parents, like ``git log``); with
-        ``tasks`` (task keys), only those that changed those tasks' rows, as ``git log -- PATH``
-        (``annover log --task``; see :mod:`annover.repo.task_log`). ``limit`` (``-n``): at most that many.
+    def log(self, rev: str | list[str] | tuple[str, ...] = "HEAD", limit: int | None = None, *,
+            all: bool = False, tasks: list[str] | None = None, author: str | None = None, grep: str | None = None,
+            since: str | datetime | None = None, until: str | datetime | None = None,
+            ignore_case: bool = False) -> list[Version]:
+        """Versions reachable from ``rev``, newest first (all parents, like ``git log``). ``rev`` may name a
+        set as git rev-list takes it (:mod:`annover.repo.revisions`): ``"v1..v4"`` (what v4 reaches and v1
+        does not), ``"main...side"`` (what either reaches and the other not), ``"^v2"`` (what v2 reaches left
+        out), or a list of those (``["side", "^main"]``; an empty list: HEAD). ``all`` adds HEAD, every
+        branch, remote-tracking branch and tag, as ``git log --all``. With ``tasks`` (task keys, with one
+        ``rev``), only those that changed those tasks' rows, as ``git log -- PATH`` (``annover log --task``;
+        see :mod:`annover.repo.task_log`). ``limit`` (``-n``): at most that many.
         ``author`` / ``grep`` (regular expressions searched in the recorded author and the message;
         ``ignore_case`` as git's ``-i``) and ``since`` / ``until`` (``"2.weeks.ago"``, ``"2026-03-01"``,
         a datetime) keep the versions that match, before ``limit`` cuts, as git log's options
@@ -428,14 +433,25 @@ class Repo(RepoCore):
 
             [(v.id[:12], v.message) for v in repo.log(limit=5)]
             repo.log(author="alice", since="2.weeks.ago")
+            repo.log("v1..v4"); repo.log(["side", "^main"]); repo.log(all=True, limit=10)
         """
         if limit is not None:
             check_int_arg(limit, "limit", 0)
         only = LogFilter.of(author, grep, since, until, ignore_case)
         walk = None if only else limit
-        if tasks is None:
-            return Log(only.pick(super().log(rev, walk), limit), self.tags_of)
-        return Log(only.pick(task_log.log_tasks(self, rev, tasks, walk).versions, limit), self.tags_of)
+        revs = list(rev) if isinstance(rev, (list, tuple)) else [rev]
+        if tasks is not None:
+            if all or revisions.is_set(revs):
+                raise UsageError(f"tasks= reads the versions reachable from one rev, not "
+                                 f"{'all=True' if all else ' '.join(map(str, revs))}",
+                                 "give one rev (repo.log('B', tasks=[...]))")
+            one = revs[0] if revs else "HEAD"
+            return Log(only.pick(task_log.log_tasks(self, one, tasks, walk).versions, limit), self.tags_of)
+        if all and rev == "HEAD":  # all=True takes HEAD, if there is one
+            revs = []
+        if all or isinstance(rev, (list, tuple)) or revisions.is_set(revs):
+            return Log(only.pick(revisions.versions(self, revs, all), limit), self.tags_of)
+        return Log(only.pick(super().log(rev, walk), limit), self.tags_of)
 
     def task_log(self, tasks: list[str] | str, rev: str = "HEAD", limit: int | None = None,
                  patch: bool = False) -> task_log.TaskLog:
