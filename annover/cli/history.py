@@ -17,17 +17,17 @@ from annover.errors import AnnoverError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.cli import diff_cmd
-    from annover.repo import Repo, core, layout, log_filter, reading
+    from annover.repo import Repo, layout, log_filter, reading, revisions
     from annover.repo.history import PruneResult
     from annover.store import refs, versions
     from annover.store.versions import Version
 else:
     diff_cmd = lazy("annover.cli.diff_cmd")  # its rendering of rows, for -p (it imports the diff)
     # the repository's modules load when a command runs, not for its --help
-    core = lazy("annover.repo.core")
     layout = lazy("annover.repo.layout")
     log_filter = lazy("annover.repo.log_filter")
     reading = lazy("annover.repo.reading")
+    revisions = lazy("annover.repo.revisions")
     refs = lazy("annover.store.refs")
     versions = lazy("annover.store.versions")
 
@@ -113,36 +113,35 @@ def log(revs: tuple[str, ...], max_count: int | None, oneline: bool, graph: bool
     --grep, --since and --until keep those that match (all given), before -n cuts, as git log's.
     """
     _check_log_options(revs, patch, every, tasks, graph, as_json)
-    only = log_filter.LogFilter.of(author, grep, since, until, ignore_case)  # a bad date: exit 2, nothing read
-    walk = None if only else max_count
+    filters = {"author": author, "grep": grep, "since": since, "until": until, "ignore_case": ignore_case}
+    only = log_filter.LogFilter.of(**filters)  # a bad date: exit 2, nothing read
     if graph and reverse:
         raise UsageError("--graph draws each version above its parents: --reverse cannot go with it, as in git",
                          "leave one of them out")
     repo = open_repo()
     rev = revs[0] if revs else "HEAD"
     patches: dict = {}
-    if every or graph or len(revs) > 1 or any(".." in r or r.startswith("^") for r in revs):
-        tips = _every_start(repo) if every else {}
-        versions = only.pick(_log_revs(repo, revs, list(tips)), max_count)
-        if any(".." in r or r.startswith("^") for r in revs) or every:
+    if every or graph or revisions.is_set(revs):
+        versions = repo.log(list(revs), max_count, all=every, **filters)
+        if every or revisions.is_set(revs):
             return _print_log(repo, versions[::-1] if reverse else versions, patches, oneline, as_json,
                               _none(only) if only else
                               f"no versions in {' '.join(revs)}: the versions left out reach all the others do", graph,
-                              branches=tips)
+                              branches=revisions.branch_tips(repo) if every else {})
     elif tasks:
         with Progress(quiet) as progress:
             progress(f"reading the versions' rows of {len(tasks)} task(s)")
-            found = repo.task_log(list(tasks), rev, walk, patch)
+            found = repo.task_log(list(tasks), rev, None if only else max_count, patch)
         versions = only.pick(found.versions, max_count)
         patches = {v.id: d for v, d in found.entries if d is not None}
         for key in found.unknown:
             info(f"warning: no version reachable from {rev} holds task {key!r} "
                  "(task keys are those `annover diff --rows` and `annover.load` show)")
     elif max_count is None:
-        versions = only.pick(repo.log(rev))
+        versions = repo.log(rev, **filters)
     else:  # only the printed versions' git tags checked (every tag file still compared with HEAD's)
         with repo.tags_of_versions():
-            versions = only.pick(repo.log(rev, walk), max_count)
+            versions = repo.log(rev, max_count, **filters)
             repo.shown(*(v.id for v in versions))
             _print_log(repo, versions[::-1] if reverse else versions, patches, oneline, as_json, _none(only))
         return
@@ -165,61 +164,13 @@ def _check_log_options(revs: tuple[str, ...], patch: bool, every: bool, tasks: t
     if every and tasks:
         raise UsageError("--all lists every branch's and tag's versions, not --task's",
                          "give --all alone (with -n, --oneline, --graph, --json), or leave it out")
-    if tasks and (len(revs) > 1 or any(".." in r or r.startswith("^") for r in revs)):
+    if tasks and revisions.is_set(revs):
         raise UsageError(f"--task reads the versions reachable from one REV, not {' '.join(revs)}",
                          "give one REV (`annover log B --task KEY`)")
     if graph and (tasks or as_json):
         raise UsageError(f"--graph draws the history in text, not with {'--json' if as_json else '--task'}",
                          "--json gives each version's parents; leave --graph out" if as_json else
                          "leave --graph out with --task (the versions it lists are not each other's parents)")
-
-
-def _log_revs(repo: Repo, revs: tuple[str, ...], starts: list[str]) -> "list[Version]":
-    """The versions ``log REV...`` lists, as git log takes its revisions: those any REV (``--all``: HEAD, every
-    branch, remote-tracking branch and tag; no REV at all: HEAD) reaches, but those a ``^REV`` reaches; ``A..B``
-    is ``^A B`` and ``A...B`` is ``A B`` but what both reach (a side left out is HEAD). Newest first."""
-    wanted: list[str] = list(starts) or ([] if revs else [h for h in [repo.head()] if h])  # none yet: none listed
-    hidden: set[str] = set()
-    for rev in revs:
-        left, dots, right = rev.partition("..")
-        if not dots:
-            if rev.startswith("^"):
-                hidden |= _reach(repo, repo.resolve(rev[1:]))
-            else:
-                wanted.append(repo.resolve(rev))
-            continue
-        both = right.startswith(".")
-        a, b = repo.resolve(left or "HEAD"), repo.resolve((right[1:] if both else right) or "HEAD")
-        if both:
-            wanted += [a, b]
-            hidden |= _reach(repo, a) & _reach(repo, b)
-        else:
-            hidden |= _reach(repo, a)
-            wanted.append(b)
-    found: dict[str, Version] = {}
-    for vid in dict.fromkeys(wanted):
-        if vid not in found and vid not in hidden:
-            found.update((k, v) for k, v in core.ancestors(repo, vid).items() if k not in hidden)
-    return core.date_order(list(found.values()))
-
-
-def _reach(repo: Repo, vid: str) -> set[str]:
-    """The ids of the versions ``vid`` reaches (itself too): what a ``^REV`` leaves out."""
-    return set(core.ancestors(repo, vid))
-
-
-def _every_start(repo: Repo) -> "dict[str, list[str]]":
-    """``log --all``'s starts, each with the branches and remote-tracking branches at it (``log --all`` names them
-    beside its tags, as git log decorates a branch's tip): HEAD, every branch, remote-tracking branch and tag (a
-    ref whose commit holds no version, a branch of code alone, is passed over)."""
-    starts: dict[str, list[str]] = {v: [] for v in [h for h in [repo.head()] if h] + list(repo.tags_of())}
-    for ref in repo.git("for-each-ref", "--format=%(refname)", "refs/heads", "refs/remotes", check=False).split():
-        if not ref.endswith("/HEAD"):
-            try:
-                starts.setdefault(repo.resolve(ref), []).append(ref.split("/", 2)[2])
-            except AnnoverError:
-                pass
-    return starts
 
 
 def _print_log(repo: Repo, versions: "list[Version]", patches: dict, oneline: bool, as_json: bool,
