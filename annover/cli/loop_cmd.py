@@ -14,7 +14,7 @@ from annover.cli import (Progress, arrow_without_pandas, echo, emit_json, info, 
 from annover.cli.suspects_json import suspects_json
 from annover.diffing import POLICIES
 from annover.files import write_atomic
-from annover.loop.report import CONFUSION_LABELS
+from annover.loop.report import CONFUSION_LABELS, region_label_rows
 from annover.loop.sample import STRATEGIES
 from annover.repo.outputs import check_output
 from annover.store.versions import model_named
@@ -175,7 +175,10 @@ def _agreement_text(doc: dict) -> None:
     skips = f" ({doc['skipped']} of them skipped)" if doc["skipped"] else ""
     echo(f"agreement at {v['name']}: {doc['tasks']} task(s) with answers, {doc['answers']} answer(s){skips}, "
          f"{len(doc['annotators'])} annotator(s)")
+    alone = [ctl for ctl, e in doc["controls"].items() if not e["tasks_with_two_or_more"]]
     for ctl, e in doc["controls"].items():
+        if ctl in alone:  # a table of dashes per label said nothing: one line for them all, below
+            continue
         echo("")
         if e["kind"] == "classification":
             _classification_agreement(ctl, e)
@@ -186,6 +189,9 @@ def _agreement_text(doc: dict) -> None:
                 echo(f"  {_name(lab)}: F1 {_stat(x['f1'])}")
         for note in ([e["note"]] if e.get("note") else []) + _undefined(e):
             echo(f"  note: {note}")
+    if alone:
+        echo("")
+        echo(f"no task has two annotators' answers, nothing to compare: {_some(alone)}")
     worst = [p for p in doc["disagreeing_pairs"] if p["disagree"]][:5]
     if worst:
         echo("")
@@ -287,6 +293,9 @@ def _eval_text(doc: dict) -> None:
                 echo(f"  not scored: {e['predicted_not_labeled']} task(s) predicted, not labeled")
             for t, x in e["thresholds"].items():
                 echo(f"  at {t}: precision {_v(x['precision'])}, recall {_v(x['recall'])}, F1 {_v(x['f1'])}")
+            head, rows = region_label_rows(e)  # per entity type / class, as --json has them
+            for line in table([head] + [[_name(r[0])] + [_v(x) for x in r[1:]] for r in rows]):
+                echo(line)
     _notes(doc["notes"])
 
 

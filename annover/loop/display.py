@@ -70,7 +70,7 @@ def agreement_html(doc: dict) -> str:
 def eval_html(doc: dict) -> str:
     """An evaluation (``EvalResult.to_json()``): per control, per label P/R/F1, region thresholds."""
     controls = doc.get("controls") or {}
-    rows, labels, regions = [], [], []
+    rows, labels, regions, by_label = [], [], [], []
     for ctl, e in controls.items():
         if e.get("kind") == "classification":
             rows.append([ctl, e.get("tasks"), e.get("accuracy"), e.get("macro_f1")])
@@ -78,6 +78,8 @@ def eval_html(doc: dict) -> str:
                        for lab, x in (e.get("labels") or {}).items()]
         for t, x in (e.get("thresholds") or {}).items():
             regions.append([ctl, t, x.get("precision"), x.get("recall"), x.get("f1")])
+            by_label += [[ctl, lab, t, y.get("precision"), y.get("recall"), y.get("f1"), y.get("support")]
+                         for lab, y in (x.get("labels") or {}).items()]
     parts = []
     if rows:
         parts += [html_table(["control", "tasks", "accuracy", "macro F1"], rows),
@@ -86,7 +88,10 @@ def eval_html(doc: dict) -> str:
                              more="to_json()['controls']")]
     if regions:
         parts += [html_heading("regions, by IoU / overlap threshold"),
-                  html_table(["control", "threshold", "precision", "recall", "F1"], regions)]
+                  html_table(["control", "threshold", "precision", "recall", "F1"], regions),
+                  html_heading("regions per label"),
+                  html_table(["control", "label", "threshold", "precision", "recall", "F1", "labeled regions"],
+                             by_label, more="to_json()['controls']")]
     parts.append(html_notes(doc.get("notes") or []))
     at = _version(doc.get("version"))
     title = f"eval of {doc.get('model')}" + (f" at {at}" if at else "")

@@ -409,7 +409,8 @@ def _annotators(d: dict) -> str:
         rows) + "</div></div>"
     lab_rows = [[ctl, lab, v.get("answers", "–"), _stat(v.get("krippendorff_alpha") or v.get("f1")),
                  _stat(v.get("fleiss_kappa")), _why(v.get("krippendorff_alpha") or v.get("f1"))]
-                for ctl, e in ag["controls"].items() for lab, v in e.get("labels", {}).items()]
+                for ctl, e in ag["controls"].items() for lab, v in e.get("labels", {}).items()
+                if e["tasks_with_two_or_more"]]  # else a row of dashes per label: the note above says why
     out += '<div class="row">'
     if lab_rows:
         out += "<div><h3>Agreement per label</h3>" + table(
@@ -445,8 +446,24 @@ def _models(d: dict) -> str:
                 out += f"<h4>{_e(ctl)}: matched regions on {e['tasks']} task(s)</h4>" + _not_scored(e) + table(
                     ["IoU / overlap ≥", "precision", "recall", "F1", "labeled regions"],
                     [[t, v["precision"], v["recall"], v["f1"], v["support"]] for t, v in e["thresholds"].items()])
+                out += table(*region_label_rows(e))
         out += "".join(f'<p class="muted">note: {_e(n)}</p>' for n in res["notes"])
     return out
+
+
+def region_label_rows(e: dict) -> tuple[list[str], list[list[Any]]]:
+    """A region control's eval per label (an entity type, a class): its labeled regions, then
+    precision, recall and F1 at each IoU (overlap) threshold, as ``eval --json`` has them under
+    ``thresholds.T.labels``; the labels in the order the first threshold lists them."""
+    at = e["thresholds"]
+    labels = list(dict.fromkeys(lab for x in at.values() for lab in x.get("labels", {})))
+    head = ["label", "labeled regions"] + [f"{k} @{t}" for t in at for k in ("precision", "recall", "F1")]
+    rows = []
+    for lab in labels:
+        got = [x.get("labels", {}).get(lab, {}) for x in at.values()]
+        rows.append([lab, next((g["support"] for g in got if "support" in g), 0)]
+                    + [g.get(k) for g in got for k in ("precision", "recall", "f1")])
+    return head, rows
 
 
 def _confusion(c: dict) -> str:

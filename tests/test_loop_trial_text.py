@@ -1,0 +1,82 @@
+"""What an NLP team's first rounds showed on the corpus's own exports (a user trial).
+
+``annover agreement`` of a round one annotator labeled printed, per control, a table of
+dashes (every label, ``- (n=0)``): the multi-turn chat project's 12 controls made 80 lines that
+said nothing; they are one line now, and the report's per-label table leaves them out (60 rows
+of dashes under the per-control table that says why). ``annover eval`` of a span (NER) control printed the
+control's matched-region figures only: the per-entity-type precision, recall and F1 that
+``--json`` has were in neither the text nor the report.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import annover
+
+from .conftest import shared_corpus
+from .ls_fixtures import cli
+
+LS = shared_corpus("label-studio")
+
+
+@pytest.fixture(scope="module")
+def repos(tmp_path_factory):
+    """name -> repository folder: the chat project (one annotator) and the NER project (its LLM's spans)."""
+    base = tmp_path_factory.mktemp("trial")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("ANNOVER_REMOTE_HOME", str(base / "remotes"))
+        mp.setenv("ANNOVER_CACHE_DIR", str(base / "cache"))
+        out = {}
+        for name, src in (("chat", "multiturn_chat_choices"), ("ner", "ner_predictions_nerine")):
+            r = annover.init(base / name)
+            r.snapshot(str(LS / f"{src}.json"), config=str(LS / f"{src}.xml"), key="id", message=name)
+            out[name] = base / name
+            if name == "chat":  # a model's run over the round, as its own version (v2 over v1's labels)
+                keys = r.load("v1", table="tasks", columns=["task_key"]).column("task_key").to_pylist()
+                res = [{"from_name": "turn1_user_intent", "to_name": "turn1_prg", "type": "choices",
+                        "value": {"choices": ["Product Inquiry"]}}]
+                (base / "m.jsonl").write_text("".join(json.dumps({"task_key": k, "model_version": "intent v1",
+                                                                  "score": 0.5, "result": res}) + "\n" for k in keys))
+                r.snapshot(predictions=str(base / "m.jsonl"), message="intent v1")
+        yield out
+
+
+def test_agreement_of_one_annotator_is_one_line_not_tables_of_dashes(repos, monkeypatch, tmp_path):
+    monkeypatch.chdir(repos["chat"])
+    code, out, err = cli("agreement", "v1")
+    assert code == 0, err
+    doc = json.loads(cli("agreement", "v1", "--json")[1])
+    controls = list(doc["controls"])
+    assert len(controls) == 12 and all(not e["tasks_with_two_or_more"] for e in doc["controls"].values())
+    assert "Krippendorff's alpha" not in out and "(n=0)" not in out
+    line = "no task has two annotators' answers, nothing to compare: " + ", ".join(controls)
+    assert line in out.splitlines()
+    code, _, err = cli("report", "v1", "--out", str(tmp_path / "r.html"))  # the note per control, no label rows
+    page = (tmp_path / "r.html").read_text()
+    assert code == 0 and "Agreement per label" not in page, err
+    assert page.count("no task of this control has two annotators&#x27; answers") == 12
+
+
+def test_eval_of_spans_gives_each_entity_type_in_the_text_and_the_report(repos, monkeypatch, tmp_path):
+    monkeypatch.chdir(repos["ner"])
+    doc = json.loads(cli("eval", "--json")[1])
+    code, out, err = cli("eval")
+    assert code == 0, err
+    at = doc["controls"]["label"]["thresholds"]
+    labels = at["0.5"]["labels"]
+    assert len(labels) == 7
+    rows = {line.split()[0]: line.split()[1:] for line in out.splitlines() if line.startswith("  ")}
+    for lab, x in labels.items():
+        hi = at["0.75"]["labels"][lab]
+        want = [f"{y[k]:.3f}" for y in (x, hi) for k in ("precision", "recall", "f1")]
+        assert rows[lab] == [str(x["support"])] + want
+    code, _, err = cli("report", "--out", str(tmp_path / "r.html"))
+    assert code == 0, err
+    page = (tmp_path / "r.html").read_text()
+    assert "precision @0.5" in page and f"<td>{labels['ITEM']['recall']:.3f}</td>" in page
+    nb = annover.Repo(repos["ner"]).eval("HEAD")._repr_html_()
+    assert "regions per label" in nb and "ITEM" in nb
+
