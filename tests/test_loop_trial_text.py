@@ -80,3 +80,21 @@ def test_eval_of_spans_gives_each_entity_type_in_the_text_and_the_report(repos, 
     nb = annover.Repo(repos["ner"]).eval("HEAD")._repr_html_()
     assert "regions per label" in nb and "ITEM" in nb
 
+
+def test_the_loop_on_the_labels_points_to_the_version_holding_the_models_predictions(repos, monkeypatch):
+    """``snapshot --predictions`` makes a version over the labels' (v2 over v1): ``eval v1`` said
+    "v1 has predictions of 0 model versions — snapshot with --predictions FILE first", as if they
+    were not stored; it names v2 now, and how to ask it."""
+    monkeypatch.chdir(repos["chat"])
+    for args, then in ((["eval", "v1"], "annover eval v2"),
+                       (["eval", "v1", "--model", "intent v1"], "annover eval v2 --model 'intent v1'"),
+                       (["suspects", "v1", "--model", "intent v1"], "annover suspects v2 --model 'intent v1'"),
+                       (["sample", "v1", "-n", "1", "--no-record"], "annover sample v2")):
+        code, out, err = cli(*args)
+        assert code == 2 and out == "", (args, err)
+        assert err.startswith("Error: version v1 (") and f"v2 has them (snapshot --predictions made a version " \
+            f"of its own) — {then}" in err, (args, err)
+    code, out, err = cli("eval", "v2")
+    assert code == 0 and "turn1_user_intent: accuracy" in out, err
+    code, _, err = cli("eval", "v1", "--model", "other")
+    assert code == 2 and "has no predictions of model version 'other' — snapshot --predictions FILE" in err, err

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import shlex
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,10 +23,10 @@ from annover.loop.agreement import AgreementResult, agreement
 from annover.loop.display import series_html
 from annover.loop.drift import COUNT_COLUMNS, drift_of_counts, label_counts
 from annover.loop.evaluate import compare_models, evaluate, model_versions
-from annover.loop.sample import SampleResult, sample, why_none_qualify
+from annover.loop.sample import NEEDS_MODEL, SampleResult, sample, why_none_qualify
 from annover.loop.suspects import DEFAULT_THRESHOLD, SuspectsResult, suspects
 from annover.model.config import cache_dir, config_structure, taxonomy_paths
-from annover.store.versions import check_has_model, models_named
+from annover.store.versions import check_has_model, models_named, version_named
 
 __all__ = ["Series", "versions_in", "name_of", "run_agreement", "run_eval", "run_suspects", "run_sample",
            "run_drift", "diff_drift", "drift_counts", "sample_record", "config_labels", "head_of", "SAMPLES_DIR",
@@ -124,16 +125,16 @@ def run_eval(repo: Any, spec: str, model: str | None, policy: str = DEFAULT_POLI
         if ".." in spec:
             raise UsageError("two models are compared in one version", "give one REV with a second --model")
         v = vs[0]
-        first = _model(repo, v, model)
+        first = _model(repo, v, model, spec)
         for m in (first, against):
-            check_has_model(v, m, spec, _NO_MODEL)
+            _check_model(repo, v, m, spec, "eval")
         out = compare_models(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), first, against, policy)
         out["version"] = head_of(repo, v)
         return Series("compare", [out])
     if ".." not in spec:
         v = vs[0]
-        chosen = _model(repo, v, model)
-        check_has_model(v, chosen, spec, _NO_MODEL)
+        chosen = _model(repo, v, model, spec)
+        _check_model(repo, v, chosen, spec, "eval")
         res = evaluate(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), chosen, policy)
         res.version = head_of(repo, v)
         return res
@@ -168,15 +169,40 @@ def _range_model(repo: Any, vs: list[Any], spec: str) -> str:
                      "name one with --model MODEL_VERSION" if have else "snapshot with --predictions FILE first")
 
 
-def _model(repo: Any, v: Any, model: str | None) -> str:
+def _model(repo: Any, v: Any, model: str | None, spec: str) -> str:
     if model is not None:
         return model
     have = sorted(v.model_versions)
     if len(have) == 1:
         return have[0]
+    if not have:
+        _check_model(repo, v, None, spec, "eval")
     raise UsageError(f"version {name_of(repo, v)} has predictions of {len(have)} model versions"
                      f"{' (' + models_named(have) + ')' if have else ''}",
                      "name one with --model MODEL_VERSION" if have else "snapshot with --predictions FILE first")
+
+
+def _check_model(repo: Any, v: Any, model: str | None, spec: str, command: str) -> None:
+    """Refuse a model version (None: any model) version ``v`` has no predictions of; where a later
+    version of HEAD's history has them, name it: ``snapshot --predictions`` made a version of
+    its own over the labels (v4 over v3's), and ``eval v3`` after it is the natural slip."""
+    if model in v.model_versions or (model is None and v.model_versions):
+        return
+    later = None
+    for w in repo.log("HEAD"):
+        if w.id == v.id:
+            break
+        if (model in w.model_versions) if model is not None else w.model_versions:
+            later = w  # the oldest such version after v: the one made over v's labels
+    if later is None and v.model_versions:  # it has others: name them
+        check_has_model(v, str(model), spec, _NO_MODEL)
+    of = f"model version {model!r}" if model is not None else "any model"
+    what = f"version {version_named(spec, v.id)} has no predictions of {of}"
+    if later is None:
+        raise UsageError(what, "snapshot --predictions FILE -m MSG makes a version of HEAD with a model's predictions")
+    name, m = name_of(repo, later), f" --model {shlex.quote(model)}" if model is not None else ""
+    raise UsageError(f"{what}; {name} has them (snapshot --predictions made a version of its own)",
+                     f"annover {command} {name}{m}")
 
 
 def run_suspects(repo: Any, rev: str, threshold: float = DEFAULT_THRESHOLD, policy: str = DEFAULT_POLICY,
@@ -198,7 +224,7 @@ def run_suspects(repo: Any, rev: str, threshold: float = DEFAULT_THRESHOLD, poli
         prev = repo.load(pv.id, "annotations", tasks=touched)
         since = name_of(repo, pv)
     for m in models or []:
-        check_has_model(v, m, rev, _NO_MODEL)
+        _check_model(repo, v, m, rev, "suspects")
     res = suspects(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), prev, threshold=threshold,
                    policy=policy, models=models, since=since, limit=limit)
     res.options["version"] = head_of(repo, v)
@@ -234,7 +260,9 @@ def run_sample(repo: Any, rev: str, strategy: str, n: int, seed: int = 0, model:
         repo.check_on_branch("the sample's record", instead=", or pass --no-record")
     v = repo.show(rev)
     if model is not None:
-        check_has_model(v, model, rev, _NO_MODEL)
+        _check_model(repo, v, model, rev, "sample")
+    elif strategy in NEEDS_MODEL and not v.model_versions:
+        _check_model(repo, v, None, rev, "sample")
     tables = (repo.load(v.id, "tasks", columns=["task_key"]), repo.load(v.id, "annotations"),
               repo.load(v.id, "predictions"))
     res = sample(*tables, strategy, n, seed, model, stratify, control)

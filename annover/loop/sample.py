@@ -37,10 +37,11 @@ else:
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["STRATEGIES", "SampleResult", "sample", "tie_key", "why_none_qualify"]
+__all__ = ["STRATEGIES", "NEEDS_MODEL", "SampleResult", "sample", "tie_key", "why_none_qualify"]
 
 STRATEGIES = ("uncertainty", "margin", "disagreement", "rare-labels", "unlabeled", "random")
-_NEEDS_MODEL = ("uncertainty", "margin", "rare-labels")
+#: strategies that rank by a model's predictions
+NEEDS_MODEL = ("uncertainty", "margin", "rare-labels")
 #: strategies whose highest scores are picked first (the entropy of the annotators' labels)
 _HIGHER_FIRST = ("disagreement",)
 #: strategies that rank by the predictions' scores alone: a version of regions only (boxes, spans) has them too
@@ -215,15 +216,15 @@ def _model_of(predictions: "pa.Table | None", strategy: str, model: str | None, 
     have = sorted(set(predictions.column("model_version").to_pylist())) if predictions is not None and \
         predictions.num_rows else []
     # stratified, unlabeled and random picks spread over the predicted labels too (else all are "(none)")
-    if model is None and (strategy in _NEEDS_MODEL + ("disagreement",) or stratify) and have:
+    if model is None and (strategy in NEEDS_MODEL + ("disagreement",) or stratify) and have:
         model = have[-1] if len(have) == 1 else None
-        if model is None and strategy in _NEEDS_MODEL:
+        if model is None and strategy in NEEDS_MODEL:
             raise UsageError(f"this version has predictions of {len(have)} model versions ({models_named(have)})",
                              "name one with --model MODEL_VERSION")
         if model is None and strategy == "disagreement":
             notes.append(f"no model's predictions read: this version has {len(have)} model versions "
                          f"({models_named(have)}); name one with --model to count the labels it contradicts")
-    if strategy in _NEEDS_MODEL and model is None:
+    if strategy in NEEDS_MODEL and model is None:
         raise UsageError(f"strategy {strategy!r} needs a model's predictions and this version has none",
                          "snapshot with --predictions FILE, or use --strategy unlabeled or random")
     if model is not None and model not in have:
@@ -284,7 +285,7 @@ def why_none_qualify(tasks: "pa.Table", annotations: "pa.Table", predictions: "p
     ``uncertainty`` and ``margin``, which rank by the score) it gave them no score, as LLM
     pre-annotations often do. The last two are the user's setup, not an empty round: they are
     returned with what to do, so the command refuses rather than record an empty sample."""
-    if res.keys or res.strategy not in _NEEDS_MODEL or res.model is None:
+    if res.keys or res.strategy not in NEEDS_MODEL or res.model is None:
         return None
     done = annotations.filter(pc.invert(pc.fill_null(annotations.column("was_cancelled"), False)))
     open_ = set(tasks.column("task_key").to_pylist()) - set(done.column("task_key").to_pylist())
