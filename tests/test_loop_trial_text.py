@@ -41,6 +41,7 @@ def repos(tmp_path_factory):
                 (base / "m.jsonl").write_text("".join(json.dumps({"task_key": k, "model_version": "intent v1",
                                                                   "score": 0.5, "result": res}) + "\n" for k in keys))
                 r.snapshot(predictions=str(base / "m.jsonl"), message="intent v1")
+                r.snapshot(str(LS / f"{src}.json"), key="id", message="again, no predictions")  # v3
         yield out
 
 
@@ -96,5 +97,8 @@ def test_the_loop_on_the_labels_points_to_the_version_holding_the_models_predict
             f"of its own) — {then}" in err, (args, err)
     code, out, err = cli("eval", "v2")
     assert code == 0 and "turn1_user_intent: accuracy" in out, err
+    code, _, err = cli("sample", "v3", "-n", "1", "--no-record")  # no version after it: sample's own advice
+    assert code == 2 and "needs a model's predictions and this version has none — snapshot with --predictions " \
+        "FILE, or use --strategy unlabeled or random" in err, err
     code, _, err = cli("eval", "v1", "--model", "other")
     assert code == 2 and "has no predictions of model version 'other' — snapshot --predictions FILE" in err, err

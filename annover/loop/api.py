@@ -182,10 +182,11 @@ def _model(repo: Any, v: Any, model: str | None, spec: str) -> str:
                      "name one with --model MODEL_VERSION" if have else "snapshot with --predictions FILE first")
 
 
-def _check_model(repo: Any, v: Any, model: str | None, spec: str, command: str) -> None:
+def _check_model(repo: Any, v: Any, model: str | None, spec: str, command: str, only_later: bool = False) -> None:
     """Refuse a model version (None: any model) version ``v`` has no predictions of; where a later
     version of HEAD's history has them, name it: ``snapshot --predictions`` made a version of
-    its own over the labels (v4 over v3's), and ``eval v3`` after it is the natural slip."""
+    its own over the labels (v4 over v3's), and ``eval v3`` after it is the natural slip.
+    ``only_later``: refuse only then (the caller says what else to do)."""
     if model in v.model_versions or (model is None and v.model_versions):
         return
     later = None
@@ -194,6 +195,8 @@ def _check_model(repo: Any, v: Any, model: str | None, spec: str, command: str) 
             break
         if (model in w.model_versions) if model is not None else w.model_versions:
             later = w  # the oldest such version after v: the one made over v's labels
+    if later is None and only_later:
+        return
     if later is None and v.model_versions:  # it has others: name them
         check_has_model(v, str(model), spec, _NO_MODEL)
     of = f"model version {model!r}" if model is not None else "any model"
@@ -261,8 +264,8 @@ def run_sample(repo: Any, rev: str, strategy: str, n: int, seed: int = 0, model:
     v = repo.show(rev)
     if model is not None:
         _check_model(repo, v, model, rev, "sample")
-    elif strategy in NEEDS_MODEL and not v.model_versions:
-        _check_model(repo, v, None, rev, "sample")
+    elif strategy in NEEDS_MODEL and not v.model_versions:  # a later version's, else sample's own words
+        _check_model(repo, v, None, rev, "sample", only_later=True)
     tables = (repo.load(v.id, "tasks", columns=["task_key"]), repo.load(v.id, "annotations"),
               repo.load(v.id, "predictions"))
     res = sample(*tables, strategy, n, seed, model, stratify, control)
