@@ -36,8 +36,8 @@ def repos(tmp_path_factory):
             out[name] = base / name
             if name == "chat":  # a model's run over the round, as its own version (v2 over v1's labels)
                 keys = r.load("v1", table="tasks", columns=["task_key"]).column("task_key").to_pylist()
-                res = [{"from_name": "turn1_user_intent", "to_name": "turn1_prg", "type": "choices",
-                        "value": {"choices": ["Product Inquiry"]}}]
+                res = [{"from_name": name, "to_name": "turn1_prg", "type": "choices",
+                        "value": {"choices": ["Product Inquiry"]}} for name in ("turn1_user_intent", "turn1_intent")]
                 (base / "m.jsonl").write_text("".join(json.dumps({"task_key": k, "model_version": "intent v1",
                                                                   "score": 0.5, "result": res}) + "\n" for k in keys))
                 r.snapshot(predictions=str(base / "m.jsonl"), message="intent v1")
@@ -82,7 +82,7 @@ def test_eval_of_spans_gives_each_entity_type_in_the_text_and_the_report(repos, 
     assert "regions per label" in nb and "ITEM" in nb
 
 
-def test_the_loop_on_the_labels_points_to_the_version_holding_the_models_predictions(repos, monkeypatch):
+def test_the_loop_on_the_labels_points_to_the_version_holding_the_models_predictions(repos, monkeypatch, tmp_path):
     """``snapshot --predictions`` makes a version over the labels' (v2 over v1): ``eval v1`` said
     "v1 has predictions of 0 model versions — snapshot with --predictions FILE first", as if they
     were not stored; it names v2 now, and how to ask it."""
@@ -97,6 +97,12 @@ def test_the_loop_on_the_labels_points_to_the_version_holding_the_models_predict
             f"of its own) — {then}" in err, (args, err)
     code, out, err = cli("eval", "v2")
     assert code == 0 and "turn1_user_intent: accuracy" in out, err
+    code, out, err = cli("report", "v2", "--out", str(tmp_path / "r.html"))
+    assert code == 0, err
+    # a control the config lacks, "turn1_intent" (a from_name from another project, a typo), says so
+    said = ("the labeling config has no control 'turn1_intent' (did you mean 'turn1_user_intent'?): the model's "
+            "results name another control than the labels' — fix their from_name")
+    assert said in cli("eval", "v2")[1] and said.replace("'", "&#x27;") in (tmp_path / "r.html").read_text()
     code, _, err = cli("sample", "v3", "-n", "1", "--no-record")  # no version after it: sample's own advice
     assert code == 2 and "needs a model's predictions and this version has none — snapshot with --predictions " \
         "FILE, or use --strategy unlabeled or random" in err, err

@@ -135,7 +135,8 @@ def run_eval(repo: Any, spec: str, model: str | None, policy: str = DEFAULT_POLI
         v = vs[0]
         chosen = _model(repo, v, model, spec)
         _check_model(repo, v, chosen, spec, "eval")
-        res = evaluate(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), chosen, policy)
+        res = evaluate(repo.load(v.id, "annotations"), repo.load(v.id, "predictions"), chosen, policy,
+                       config=config_labels(repo, v))
         res.version = head_of(repo, v)
         return res
     model = _range_model(repo, vs, spec) if model is None else model

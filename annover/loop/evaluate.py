@@ -15,6 +15,7 @@ scikit-learn's ``f1_score(average="macro")``.
 
 from __future__ import annotations
 
+import difflib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -29,6 +30,8 @@ from annover.loop.stats import prf
 from annover.store.duck import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
+    from collections.abc import Iterable
+
     import pyarrow as pa
     import pyarrow.compute as pc
 else:
@@ -231,11 +234,12 @@ def _score(s: Q.Session, annotations: "pa.Table", preds: "pa.Table", policy: str
 
 def evaluate(annotations: "pa.Table", predictions: "pa.Table", model: str, policy: str = DEFAULT_POLICY,
              thresholds: tuple[float, ...] = THRESHOLDS, tasks: list[str] | None = None, *,
-             session: Q.Session | None = None) -> EvalResult:
+             session: Q.Session | None = None, config: "Iterable[str] | None" = None) -> EvalResult:
     """Model version ``model``'s predictions against the labels resolved by ``policy`` (see the module);
     ``tasks``: only these task keys (the tasks two models both predicted, say); ``session``: a
     session to work in (``annotations`` registered as ``ann``), whose labels and regions the next
-    model scored in it reuses, as do agreement's ratings and regions there (the report's)."""
+    model scored in it reuses, as do agreement's ratings and regions there (the report's);
+    ``config``: the labeling config's controls, to name a control the model predicts that it lacks."""
     check_model(predictions, model)
     Options(policy=policy).check()
     res = EvalResult(model, policy)
@@ -253,7 +257,22 @@ def evaluate(annotations: "pa.Table", predictions: "pa.Table", model: str, polic
         _score(session, annotations, preds, policy, thresholds, res)
     if not res.controls:
         res.notes.append("no control has both labels and predictions of this model")
+    if config is not None:
+        _not_in_config(res, list(config))
     return res
+
+
+def _not_in_config(res: EvalResult, config: list[str]) -> None:
+    """A control the model predicts, nobody labeled, and the labeling config has not: the model's
+    results name it (a from_name from another project, a typo), and "no task has both a label and
+    a prediction" did not say why, nor that the config's control went unpredicted for it."""
+    for ctl, e in res.controls.items():
+        if e["kind"] == "classification" and ctl not in config and not e["tasks"] and not e["labeled_not_predicted"]:
+            close = difflib.get_close_matches(ctl, config, n=1)
+            some = ", ".join(config[:5]) + (f" and {len(config) - 5} more" if len(config) > 5 else "")
+            e["note"] = (f"the labeling config has no control {ctl!r} "
+                         + (f"(did you mean {close[0]!r}?)" if close else f"(its controls: {some or 'none'})")
+                         + ": the model's results name another control than the labels' — fix their from_name")
 
 
 def compare_models(annotations: "pa.Table", predictions: "pa.Table", a: str, b: str,

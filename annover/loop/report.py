@@ -87,7 +87,7 @@ def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None)
         data["models"] = {}
         for mv in sorted(cur.model_versions):
             say(f"model {mv}")
-            data["models"][mv] = evaluate(ann, preds, mv, session=s).to_json()
+            data["models"][mv] = evaluate(ann, preds, mv, session=s, config=labels).to_json()
         say("suspects")
         data["suspects"] = suspects(ann, preds, before, since=api.name_of(repo, prev) if prev_ann is not None else None,
                                     limit=SUSPECTS_SHOWN, session=s).to_json()
