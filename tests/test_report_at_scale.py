@@ -118,7 +118,7 @@ def test_a_report_of_an_empty_version_draws_no_table_of_headings_only(tmp_path, 
     (root / "labeling.xml").write_text(CONFIG)
     (root / "export.json").write_text("[]")
     monkeypatch.chdir(root)
-    repo.snapshot("export.json", config="labeling.xml", message="empty")
+    repo.snapshot("export.json", config="labeling.xml", message="empty", allow_empty=True)
     out = tmp_path / "r.html"
     repo.report("HEAD", out)
     page_html = out.read_text()

@@ -161,6 +161,9 @@ Examples:
               help="Add the input's tasks, answers and predictions to HEAD's, replacing those of the same keys, "
                    "removing none: a file or project of some of the tasks (a sample's round) comes back into "
                    "the dataset.")
+@click.option("--allow-empty", is_flag=True,
+              help="Record a version of no task from an input that holds none (refused otherwise, exit 3: an "
+                   "export that came out empty would remove every task of HEAD).")
 @click.option("--ls-url", metavar="URL", callback=not_empty,
               help="With --label-studio: the server (default: $LABEL_STUDIO_URL).")
 @click.option("--ls-api-key", metavar="KEY", callback=not_empty,
@@ -175,7 +178,7 @@ Examples:
 @json_option
 def snapshot(source: str | None, ls_project: str | None, config: str | None, message: str | None, tag: str | None,
              key: str | None, source_data: str | None, predictions: str | None, fmt: str | None, level: str | None,
-             no_validate: bool, users: str | None, full: bool, update: bool, ls_url: str | None,
+             no_validate: bool, users: str | None, full: bool, update: bool, allow_empty: bool, ls_url: str | None,
              ls_api_key: str | None, dry_run: bool, quiet: bool, as_json: bool) -> None:
     """Record a new version: canonical snapshots, a git commit and a git tag.
 
@@ -190,7 +193,7 @@ def snapshot(source: str | None, ls_project: str | None, config: str | None, mes
         result = repo.snapshot(source, config=config, message=message or "", tag=tag, key=key, source_data=source_data,
                                predictions=predictions, validate="off" if no_validate else level, fmt=fmt,
                                users=users, label_studio=ls_project, full=full, url=ls_url, api_key=ls_api_key,
-                               progress=progress, dry_run=dry_run, update=update)
+                               progress=progress, dry_run=dry_run, update=update, allow_empty=allow_empty)
     if dry_run:
         return _report_dry(result, quiet, as_json)
     if as_json:

@@ -225,7 +225,7 @@ class Repo(RepoCore):
                  users: str | None = None, label_studio: str | int | None = None, full: bool = False,
                  url: str | None = None, api_key: str | None = None, client: Client | None = None,
                  progress: Progress | None = None, dry_run: bool = False, format: str | None = None,
-                 update: bool = False) -> SnapshotResult:
+                 update: bool = False, allow_empty: bool = False) -> SnapshotResult:
         """``annover snapshot``: a new version from the file ``source`` or the Label Studio
         project ``label_studio`` (``full``, ``url``, ``api_key``, ``client`` are for that pull).
 
@@ -236,7 +236,8 @@ class Repo(RepoCore):
         (``--update``): the input's tasks, answers and predictions are added to HEAD's, those of the
         same keys replaced, nothing of HEAD's removed (a project of some of the tasks: a sample's round).
         ``predictions`` alone (no ``source``, no ``label_studio``): HEAD with that file's predictions
-        added, as ``--update`` adds them (a model run over HEAD's tasks; see docs/loop.md).
+        added, as ``--update`` adds them (a model run over HEAD's tasks; see docs/loop.md). An input of no
+        task is refused (``InputError``: an empty export would remove every task) unless ``allow_empty``.
 
         Returns a :class:`SnapshotResult` (``.version``, ``.tag``, ``.changed``; ``changed=False``:
         HEAD already holds this content, nothing made). Raises ``InputError`` (exit 3: the file),
@@ -272,7 +273,7 @@ class Repo(RepoCore):
                              "alone, to add a model's predictions to HEAD)", "see `annover snapshot --help`")
         inp = snap.SnapshotInput(source=source, config=config, message=message, tag=tag, key=key,
                                  source_data=source_data, predictions=predictions, validate=validate, fmt=fmt,
-                                 users=users, update=bool(update))
+                                 users=users, update=bool(update), allow_empty=bool(allow_empty))
         if label_studio is not None:
             return ls.snapshot_label_studio(self, label_studio, inp, full=full, client=client, url=url,
                                             api_key=api_key, progress=progress or snap.noop, dry_run=dry_run)

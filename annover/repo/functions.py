@@ -161,13 +161,13 @@ def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | 
              users: str | None = None, label_studio: str | int | None = None, full: bool = False,
              url: str | None = None, api_key: str | None = None, client: Client | None = None,
              progress: Callable[[str], None] | None = None, dry_run: bool = False,
-             format: str | None = None, update: bool = False) -> SnapshotResult:
+             format: str | None = None, update: bool = False, allow_empty: bool = False) -> SnapshotResult:
     """``annover snapshot --from FILE`` (or ``--label-studio DATASET``): read, validate, store,
     commit and tag a new version; see :meth:`Repo.snapshot` for every option.
 
     The keywords are the CLI's options: ``source`` is ``--from``, ``source_data`` ``--source``,
     ``format`` (or ``fmt``) ``--format``, ``label_studio`` ``--label-studio``, ``url``/``api_key``
-    ``--ls-url``/``--ls-api-key``, ``dry_run`` ``-n``, ``update`` ``--update``. Returns a :class:`SnapshotResult`
+    ``--ls-url``/``--ls-api-key``, ``dry_run`` ``-n``, ``update`` ``--update``, ``allow_empty`` ``--allow-empty``. Returns a :class:`SnapshotResult`
     (``.version``, ``.tag``, ``.changed``; ``.to_json()`` is ``--json``'s). Raises
     ``InputError`` (bad file), ``ValidationError`` (labels the config does not allow),
     ``ConfigError``, ``UsageError``, as the CLI's exit codes 3, 4, 5, 2.
@@ -179,7 +179,7 @@ def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | 
                                     source_data=source_data, predictions=predictions, validate=validate, fmt=fmt,
                                     users=users, label_studio=label_studio, full=full, url=url, api_key=api_key,
                                     client=client, progress=progress, dry_run=dry_run,
-                                    format=format, update=update)
+                                    format=format, update=update, allow_empty=allow_empty)
 
 
 def diff(a: str, b: str | None = None, *, repo: RepoLike = None, iou_threshold: float | None = None,

@@ -164,7 +164,7 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
     pulled = SnapshotInput(tables=got.tables, origin=got.origin, config_text=got.config_text, message=inp.message,
                            tag=inp.tag, key=key, source_data=inp.source_data, predictions=inp.predictions,
                            validate=inp.validate, learned_users=(client.url, {**_users(client), **got.users}),
-                           update=inp.update)
+                           update=inp.update, allow_empty=inp.allow_empty)
     if dry_run:
         result = dry.dry_run(repo, pulled, progress, f"Label Studio {dataset}")
     else:
