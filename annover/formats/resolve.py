@@ -29,6 +29,7 @@ With ``predictions=MODEL_VERSION`` the answers are that model's predictions inst
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -147,7 +148,19 @@ def _region(r: dict, parsed: dict[str, dict]) -> Region | None:
     if region is None:
         region = parsed[text] = json.loads(text)
     return Region(r["from_name"], r["to_name"], r["type"], list(r["labels"] or []),
-                  json.loads(r["value"]) if r["value"] else {}, dict(region), r.get("score"), r["region_key"])
+                  json.loads(r["value"]) if r["value"] else {}, dict(region), _score(r, region), r["region_key"])
+
+
+def _score(r: dict, region: dict) -> float | None:
+    """A predicted region's score: its own (Label Studio's per-result ``score``, what a detector gives each
+    box) where it has one, else its prediction's, as ``annover suspects`` reads it; None for an answer's
+    region (an answer has no score, whatever its regions kept from the prediction they were made from)."""
+    if "score" not in r:
+        return None
+    own = region.get("score")
+    if isinstance(own, (int, float)) and not isinstance(own, bool) and math.isfinite(own):
+        return float(own)
+    return r["score"]
 
 
 def _time(rows: list[dict]) -> str:
