@@ -3,12 +3,23 @@
 - COCO results (``export --format coco --predictions MODEL``) gave every box its prediction's
   score, not the box's own (Label Studio's per-result ``score``, what a detector gives each box,
   which ``suspects`` already reads): pycocotools ranks a model's boxes by it, so AP was computed
-  on ties."""
+  on ties.
+- ``dataset push DATASET --from v1 --predictions preds.jsonl``, v1 a snapshot of a YOLO, COCO or VOC
+  folder (whose tasks the reader keys by the image's file name, ``stem:data.image``), matched the
+  predictions' ``task_key`` (``img_1``) against the hash of the task data: exit 3, "no task of
+  --predictions ... is in version v1", though v1's tasks are keyed ``img_1``. A version sent
+  without ``--key`` is keyed as it was read (and the dataset remembers it), as ``--from-sample``
+  already did."""
 
 from __future__ import annotations
 
 import json
+import uuid
 
+import pytest
+
+from .conftest import shared_corpus
+from .ls_fixtures import cli, ls, ls_server, sdk_admin  # noqa: F401 - fixtures
 from .test_cli import invoke
 
 CONFIG = """<View>
@@ -41,3 +52,31 @@ def test_coco_results_give_each_box_its_own_score(repo, tmp_path):
     res = COCO(str(gt)).loadRes(str(dt))
     got = sorted((a["bbox"][0], a["score"]) for a in res.anns.values())
     assert got == [(20, 0.93), (100, 0.27), (140, 0.5)]  # a box without its own score: the prediction's
+
+
+@pytest.mark.labelstudio
+def test_a_version_is_pushed_keyed_as_it_was_read(repo, sdk_admin, tmp_path):
+    repo.snapshot(str(shared_corpus("formats") / "yolo_detect_lssdk"), message="yolo")
+    preds = [{"task_key": k, "model_version": "det-1", "score": 0.8, "result": [_box(10, "car", 0.9)]}
+             for k in ("img_1", "img_2")]
+    (tmp_path / "p.jsonl").write_text("".join(json.dumps(p) + "\n" for p in preds))
+    cfg = tmp_path / "c.xml"
+    cfg.write_text(CONFIG.replace('<Label value="car"/>', '<Label value="car"/><Label value="closed_door"/>'
+                                  '<Label value="opened_door"/><Label value="number"/>'))
+    title = f"h2-keyed-{uuid.uuid4().hex[:8]}"
+    code, out, err = cli("dataset", "create", title, "--config", str(cfg))
+    assert code == 0, err
+    pid = int(out.strip().splitlines()[-1])
+    try:
+        code, out, err = cli("dataset", "push", title, "--from", "v1", "--predictions", str(tmp_path / "p.jsonl"),
+                             "--json")
+        assert code == 0, err
+        r = json.loads(out)
+        assert (r["sent"], r["predictions"], r["key"]) == (7, 2, "stem:data.image")
+        assert "keyed with --key stem:data.image, as version v1 was read" in err
+        record = json.loads((repo.dir / "datasets" / f"{title}.json").read_text())
+        assert record["key"] == "stem:data.image"  # remembered: later pushes of files, the first snapshot
+        code, out, err = cli("dataset", "push", title, "--from", "v1", "--json")
+        assert code == 0 and json.loads(out)["already"] == 7, err
+    finally:
+        sdk_admin.projects.delete(id=pid)

@@ -317,7 +317,7 @@ LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and LABEL_STUDIO_LOCAL_FILES_DOCUM
               help="Send the tasks of a recorded sample: its id, its record file, or a file of task keys.")
 @click.option("--key", callback=not_empty,
               help="Task key: a field of the task data, e.g. data.id; remembered by the dataset's record "
-              "(default: the key it was pushed with before, else the hash of the data).")
+              "(default: the key it was pushed with before, else a version's own key, else the hash of the data).")
 @click.option("--predictions", metavar="FILE|VERSION", callback=not_empty,
               help="Model predictions to attach as pre-annotations "
               "(with --from-sample: a MODEL_VERSION stored in the sample's version; default the sample's model).")
@@ -348,6 +348,7 @@ def push(name: str, source: str | None, sample: str | None, key: str | None, pre
         predictions = predictions or chosen.model
     elif source is None:
         raise UsageError("nothing to send", "give --from FOLDER|FILE|VERSION or --from-sample SAMPLE")
+    version_key = _version_key(source) if chosen is None and key is None else None
     ds = _datasets(url, api_key)
     with Bars(quiet or as_json) as bar:
         if chosen is not None:
@@ -358,7 +359,7 @@ def push(name: str, source: str | None, sample: str | None, key: str | None, pre
         else:
             r = ds.push(name, str(source), key=key, predictions=predictions, annotations=annotations,
                         field_name=field_name, document_root=document_root, validate=not no_validate,
-                        dry_run=dry_run, batch_size=batch_size, progress=bar)
+                        dry_run=dry_run, batch_size=batch_size, progress=bar, version_key=version_key)
     for w in r.warnings:
         info(f"warning: {w}")
     for n in r.notes:
@@ -377,6 +378,18 @@ def push(name: str, source: str | None, sample: str | None, key: str | None, pre
         info(f"files served by Label Studio's local storage: {r.storage}")
     if not dry_run:
         echo(r.url)
+
+
+def _version_key(source: str) -> str | None:
+    """The ``--key`` a version sent with ``--from VERSION`` was read with (``stem:data.image`` for an image
+    training format, a ``data.FIELD``), None when ``source`` is a file or folder, or no version here."""
+    if Path(source).exists():
+        return None  # a file of that name wins, as the push reads it
+    try:
+        repo = open_repo()
+        return samples.push_key(repo, source)
+    except (NotARepoError, RevisionError):
+        return None
 
 
 @dataset.command(short_help="Download DATASET's full export to a file.", epilog=f"""\b

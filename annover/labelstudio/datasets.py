@@ -681,16 +681,20 @@ class Datasets:
     def push(self, name: str | int, source: str, *, key: str | None = None, predictions: str | None = None,
              annotations: bool = False, field_name: str | None = None, document_root: str | None = None,
              validate: bool = True, dry_run: bool = False, batch_size: int = tasks.MAX_BATCH_TASKS,
-             progress: tasks.PushProgress = _quiet) -> tasks.PushResult:
+             progress: tasks.PushProgress = _quiet, version_key: str | None = None) -> tasks.PushResult:
         """Send the tasks of ``source`` (folder, records file, or a version of the repository)
         that ``name`` does not have yet, with their predictions.
 
         Bound to a repository that records the dataset, ``key`` defaults to the key its tasks were
         sent with before, and a ``key`` given is recorded (committed) for the next push and the
         first snapshot of the dataset: tasks are matched by one key scheme, as git matches files
-        by one path."""
+        by one path. ``version_key``, the key the version ``source`` was read with, is the key where
+        neither gives one, recorded as a given one is (its predictions' ``task_key`` are its tasks')."""
         project, record, used = self._keyed(name, key)
-        remember = project is not None and record is not None and key is not None and key != record.get("key")
+        own = version_key if used is None else None
+        used = used if own is None else own
+        given = key if key is not None else own
+        remember = project is not None and record is not None and given is not None and given != record.get("key")
         saving = project if remember and not dry_run else None
         # the record's checks (and the lock, held until it is committed) before anything is sent
         with self._recording(saving.title) if saving is not None else nullcontext():
@@ -699,13 +703,15 @@ class Datasets:
                            field_name=field_name, document_root=document_root, validate=validate,
                            repo=self.repo, dry_run=dry_run, batch_size=batch_size, progress=progress)
             if saving is not None:
-                self._save(RecordChange.write(saving, self.client.url, key, remembering=True, key_by="dataset push"))
+                self._save(RecordChange.write(saving, self.client.url, given, remembering=True, key_by="dataset push"))
         r.key = used
-        if key is None and used is not None:
+        if own is not None:
+            r.notes.append(f"tasks keyed with --key {own}, as version {source} was read (--key to choose another)")
+        elif key is None and used is not None:
             r.notes.append(f"tasks keyed with --key {used}, {_key_source(record)} "
                            f"(.annover/{RECORD_DIR}/{slug(r.project.title)}.json)")
         if remember:
-            r.notes.append(f"{'would remember' if dry_run else 'remembered'} --key {key} for {r.project.title!r}: "
+            r.notes.append(f"{'would remember' if dry_run else 'remembered'} --key {given} for {r.project.title!r}: "
                            "its later pushes and its first snapshot key its tasks so")
         return r
 
