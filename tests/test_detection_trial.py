@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 
 import pytest
@@ -80,3 +81,18 @@ def test_a_version_is_pushed_keyed_as_it_was_read(repo, sdk_admin, tmp_path):
         assert code == 0 and json.loads(out)["already"] == 7, err
     finally:
         sdk_admin.projects.delete(id=pid)
+
+
+def test_yolo_labels_without_images_say_so_at_the_snapshot_and_the_export(repo, tmp_path):
+    """Was: the snapshot of a YOLO folder of labels alone (the images elsewhere) said nothing, and the COCO
+    export then asked for original_width/original_height in the results, which a YOLO user never wrote."""
+    src = tmp_path / "yolo"
+    shutil.copytree(shared_corpus("formats") / "yolo_detect_lssdk", src, ignore=shutil.ignore_patterns("sizes.json"))
+    code, _, err = invoke("snapshot", "--from", str(src), "-m", "labels alone")
+    assert code == 0, err
+    assert "7 label file(s) have no image size (e.g. labels/img_1.txt)" in err and "sizes.json" in err
+    code, _, err = invoke("export", "--format", "coco", "--out", str(tmp_path / "c.json"))
+    assert code == 3 and "a version of a YOLO folder: snapshot the folder again" in err, err
+    assert not (tmp_path / "c.json").exists()
+    code, _, err = invoke("snapshot", "--from", str(shared_corpus("formats") / "yolo_detect_lssdk"))
+    assert code == 0 and "no image size" not in err, err

@@ -188,7 +188,8 @@ class Image:
             raise InputError(f"task {self.task_key!r} ({self.file_name}): the image size is not known, "
                              f"and {fmt} needs it",
                              "give original_width/original_height in the results, or width and height "
-                             "in the task data")
+                             "in the task data (a version of a YOLO folder: snapshot the folder again with its "
+                             "images in images/, or a sizes.json beside labels/)")
         return self.width, self.height
 
 

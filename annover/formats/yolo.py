@@ -1029,9 +1029,11 @@ def read(root: Path, obb: bool = False) -> TrainInput:
     beside = sorted({f.parent.relative_to(root).as_posix() for f, _, _ in files}) if _is_darknet(root) else []
     sizes = _sizes(root, ["images", *(s.images for s in layout), *beside], folder)  # Darknet's images: beside
     _check_listed(root, layout, sizes)
-    tasks, kinds, seen = [], set(), _Seen()
+    tasks, kinds, seen, unsized = [], set(), _Seen(), []
     for f, lp, split in files:
         size = sizes.get(lp)
+        if size is None:
+            unsized.append(f)
         result = _file_result(utf8_text(folder.own(f)), f, names, task, kpt, size[:2] if size else None, seen)
         if kp_names:
             for r in result:
@@ -1051,12 +1053,23 @@ def read(root: Path, obb: bool = False) -> TrainInput:
                    "train, val and test) and no images (images/, sizes.json)", "give a YOLO folder with labels/*.txt")
     k_names = kp_names or ([f"kp_{i}" for i in range(kpt[0])] if kpt else [])
     flip = _flip_given(root, doc, kpt)
-    warnings = seen.warnings() + _names_disagree(root, folder, names)
+    warnings = seen.warnings() + _names_disagree(root, folder, names) + _unsized(root, unsized)
     backgrounds: list[str] = []
     tasks += _backgrounds(sizes, tasks, layout, backgrounds)
     warnings += unlabeled(tasks, root, "label line") or backgrounds
     config = image_config(names, kinds, k_names, view=kept_yaml(doc, kpt, str(_names_file(root))))
     return TrainInput(tasks, _with_flip(config, k_names, flip), warnings=warnings)
+
+
+def _unsized(root: Path, files: list[Path]) -> list[str]:
+    """A warning for label files of no image size (no image, no sizes.json entry): their regions stay in
+    percent, which COCO and VOC cannot write, and their image names are guessed without an extension."""
+    if not files:
+        return []
+    return [f"{len(files)} label file(s) have no image size (e.g. {files[0].relative_to(root).as_posix()}): no "
+            "image for them in images/ nor in sizes.json, so their boxes stay in percent (enough for YOLO), and "
+            "an export as COCO or VOC, which are in pixels, will be refused — put the images in images/ (or write "
+            'sizes.json beside labels/: {"images/a.jpg": {"width": 640, "height": 480}}) and snapshot again']
 
 
 class _Seen:
