@@ -96,3 +96,10 @@ def test_yolo_labels_without_images_say_so_at_the_snapshot_and_the_export(repo, 
     assert not (tmp_path / "c.json").exists()
     code, _, err = invoke("snapshot", "--from", str(shared_corpus("formats") / "yolo_detect_lssdk"))
     assert code == 0 and "no image size" not in err, err
+
+
+def test_a_yolo_labels_folder_given_for_its_dataset_names_the_dataset(repo):
+    """``--from ds/labels`` (the folder of the .txt files, the commonest slip) said to give "a YOLO folder"."""
+    ds = shared_corpus("formats") / "yolo_detect_lssdk"
+    code, _, err = invoke("snapshot", "--from", str(ds / "labels"), "-n")
+    assert code == 3 and f"give the YOLO folder it is in, {ds} (its classes.txt and labels/" in err, err

@@ -279,10 +279,27 @@ def _folder(root: Path) -> str:
         what = ("label files under labels/ but no data.yaml or classes.txt" if labels else
                 f"{names[0]} but no label files under labels/" if names else
                 "no data.yaml, classes.txt, obj.names or Pascal VOC *.xml (whose root is <annotation>)")
+        above = _yolo_above(root)
         raise fail(root, f"not a training-format folder: {what}",
+                   f"give the YOLO folder it is in, {above} (its {above_names(above)} and labels/ are read together)"
+                   if above is not None else
                    "give a YOLO folder (data.yaml or classes.txt, labels/*.txt) or a Pascal VOC folder "
                    "(Annotations/*.xml), or pass --format")
     return _yolo_kind(root, names, labels)
+
+
+def _yolo_above(root: Path) -> Path | None:
+    """The YOLO folder ``root`` is a folder of (``--from ds/labels``, ``ds/labels/train``, ``ds/images``): the
+    nearer of its two parents with a data.yaml, classes.txt or obj.names, where ``root`` itself has none."""
+    for up in list(root.absolute().parents)[:2]:
+        if above_names(up):
+            return up
+    return None
+
+
+def above_names(folder: Path) -> str:
+    """The YOLO class-list files ``folder`` has, joined (empty: none)."""
+    return ", ".join(n for n in (*_YAMLS, *_NAMES_TXT) if (folder / n).is_file())
 
 
 def _yolo_kind(root: Path, names: list[str], labels: list[Path]) -> str:
