@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import uuid
 
@@ -103,3 +104,11 @@ def test_a_yolo_labels_folder_given_for_its_dataset_names_the_dataset(repo):
     ds = shared_corpus("formats") / "yolo_detect_lssdk"
     code, _, err = invoke("snapshot", "--from", str(ds / "labels"), "-n")
     assert code == 3 and f"give the YOLO folder it is in, {ds} (its classes.txt and labels/" in err, err
+
+
+def test_a_voc_folder_gives_a_config_of_each_class_once(repo):
+    """Was: the first file's objects all went into the generated config, a label per object: BCCD's
+    first file has 19 RBC cells, so the config (Label Studio's buttons, `dataset create`) had 19 RBC labels."""
+    repo.snapshot(str(shared_corpus("formats") / "voc_bccd"), message="bccd")
+    labels = re.findall(r'<Label value="([^"]+)"', repo.config_text("HEAD"))
+    assert labels == ["WBC", "RBC", "Platelets"]  # first seen: BloodImage_00000 has a WBC, then RBC; Platelets later

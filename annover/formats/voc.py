@@ -424,7 +424,7 @@ def read(root: Path) -> TrainInput:
         if f.stem in listed:
             task["data"]["split"] = listed[f.stem]
         tasks.append(task)
-        names += [lb for lb in labels if lb not in names]
+        names += [lb for lb in dict.fromkeys(labels) if lb not in names]  # a file names a class once per object
     warnings += unlabeled(tasks, root, "<object>") + _renamed(files, tasks)
     return TrainInput(tasks, image_config(names, {"rectanglelabels"}), warnings=warnings)
 
