@@ -112,3 +112,19 @@ def test_a_voc_folder_gives_a_config_of_each_class_once(repo):
     repo.snapshot(str(shared_corpus("formats") / "voc_bccd"), message="bccd")
     labels = re.findall(r'<Label value="([^"]+)"', repo.config_text("HEAD"))
     assert labels == ["WBC", "RBC", "Platelets"]  # first seen: BloodImage_00000 has a WBC, then RBC; Platelets later
+
+
+def test_a_new_class_against_heads_config_says_how_to_add_it(repo, tmp_path):
+    """A second round with a class the first had not (HEAD's generated config lacks it) was told to "fix the
+    results or the labeling config of HEAD", with no word of how; the hint's own commands now work."""
+    formats = shared_corpus("formats")
+    repo.snapshot(str(formats / "voc_bccd"), message="cells")
+    code, _, err = invoke("snapshot", "--from", str(formats / "voc_raccoon_labelimg"))
+    assert code == 4 and "`annover show --config > labeling.xml`, add it there" in err, err
+    code, out, err = invoke("show", "--config")
+    assert code == 0, err
+    added = out.replace('<Label value="WBC"/>', '<Label value="WBC"/><Label value="raccoon"/>')
+    (tmp_path / "labeling.xml").write_text(added)
+    code, _, err = invoke("snapshot", "--from", str(formats / "voc_raccoon_labelimg"), "--config",
+                          str(tmp_path / "labeling.xml"))
+    assert code == 0, err

@@ -709,9 +709,17 @@ def _from_ls_tasks(tasks: list, source: str, config: LabelingConfig | None, key:
                           fmt, source, warnings)
 
 
+#: how a snapshot names the config it reads with when none is given (``annover/repo/snapshot.py``)
+HEAD_CONFIG = "the labeling config of HEAD"
+
+
 def _hint(config: LabelingConfig, level: str) -> str:
-    return (f"fix the results or {config.source}; or choose a strictness: 'warn' keeps them with a warning"
-            if level != "strict" else f"fix the results or {config.source}, or check less strictly")
+    fix = f"fix the results or {config.source}"
+    if config.source == HEAD_CONFIG:  # a new round with a new class: how to give HEAD's config with it
+        fix += (" (a label it lacks: `annover show --config > labeling.xml`, add it there, and snapshot with "
+                "--config labeling.xml)")
+    return (f"{fix}; or choose a strictness: 'warn' keeps them with a warning"
+            if level != "strict" else f"{fix}, or check less strictly")
 
 
 def validate_ls_tasks(tasks: list, config: LabelingConfig, source: str, key: str | None,
