@@ -9,7 +9,9 @@
   predictions' ``task_key`` (``img_1``) against the hash of the task data: exit 3, "no task of
   --predictions ... is in version v1", though v1's tasks are keyed ``img_1``. A version sent
   without ``--key`` is keyed as it was read (and the dataset remembers it), as ``--from-sample``
-  already did."""
+  already did.
+
+The other tests here say what they fix in their own docstrings (each failed before its fix)."""
 
 from __future__ import annotations
 
