@@ -26,6 +26,7 @@ so every command sees the committed state whatever is checked out.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import heapq
 import json
 import os
@@ -46,7 +47,7 @@ from annover.store import dvc as dvc_adapter
 from annover.store.dvc import Dvc
 from annover.store.git import Git, branch_back, checked_out_as, orphan_branch, own_repository, run_git, unborn_clone
 from annover.store.objects import LocalStore, ObjectRef, ObjectStore
-from annover.store.refs import Refs, RepoLock, is_tag_name, is_version_id, not_writable
+from annover.store.refs import Refs, RepoLock, is_tag_name, is_version_id, not_writable, tag_order, version_number
 from annover.store.snapshots import (TASK_HASH, Layout, differing_tasks, hash_probe, object_refs, read_layout,
                                     read_manifest, read_snapshot)
 from annover.store.versions import Version
@@ -788,13 +789,27 @@ class RepoCore:
         """The version HEAD was at in git revision ``name``; RevisionError when git has none."""
         commit = self.scm.rev_parse(name)
         if commit is None:
-            raise RevisionError(f"unknown revision {rev!r}", "use a tag (annover log shows them), a version id, "
-                                "a git branch or commit, HEAD or HEAD~N")
+            raise RevisionError(f"unknown revision {rev!r}", self._near_tags(name) + "use a tag (annover log shows "
+                                "them), a version id, a git branch or commit, HEAD or HEAD~N")
         vid = (self.scm.show(commit, self.rel(self.dir / "HEAD")) or "").strip()
         if not is_version_id(vid):
             raise RevisionError(f"git revision {rev!r} ({commit[:12]}) holds no annover version",
                                 "name a later commit, a tag or a version id (see `annover log`)")
         return vid
+
+    def _near_tags(self, name: str) -> str:
+        """The start of an unknown revision's hint: the tag it may have meant (another case, a typo), or,
+        for a ``vN`` past the numbers given, the highest one ("" when nothing is near)."""
+        tags = sorted(self._current_tags(), key=tag_order)
+        by_lower = {t.lower(): t for t in tags}
+        near = [by_lower[m] for m in difflib.get_close_matches(name.lower(), list(by_lower), n=2, cutoff=0.75)]
+        if near:
+            return f"did you mean {' or '.join(near)}? "
+        numbers = [n for n in map(version_number, tags) if n is not None]
+        wanted = version_number(name.lower())
+        if wanted is not None and numbers and wanted > max(numbers):
+            return f"the versions are numbered up to v{max(numbers)}; "
+        return ""
 
     def show(self, rev: str = "HEAD") -> Version:
         return self.version(self.resolve(rev))
