@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from annover._lazy import lazy
+from annover.errors import AnnoverError, InputError
 from annover.formats import FOLDER_FORMATS, INPUT_FORMATS, TRAIN_FORMATS, Format
 from annover.formats.detect import coco_export_file, detect_train
 from annover.formats.flat import from_flat, is_canonical_row, read_csv, read_jsonl_rows, read_jsonl_table
@@ -57,6 +58,7 @@ def read_source(path: str | Path, *, config: LabelingConfig | None = None, key: 
                 fmt: str | None = None, validate: bool | str = True,
                 users: dict[int, str] | None = None, encoded: bool = False) -> Tables:
     """Read ``path`` into canonical tables; InputError / ValidationError on bad input.
+    A file a ``--format`` (``fmt``) cannot read that reads as another format: its error's hint says which.
 
     ``validate``: True / False or a strictness (``strict``, ``check``, ``warn``, ``off``; see
     :mod:`annover.formats.ls_results`), which Label Studio's own shapes (JSON, JSON-MIN, CSV)
@@ -65,7 +67,27 @@ def read_source(path: str | Path, *, config: LabelingConfig | None = None, key: 
     ``encoded``: text columns a flat file repeats may be dictionary arrays (for a snapshot,
     which hashes and stores them so; see :func:`annover.model.canonical.encoded`).
     """
-    path = Path(path)
+    try:
+        return _read_source(Path(path), config, key, fmt, validate, users, encoded)
+    except InputError as e:
+        if fmt is not None and type(e) is InputError and (seen := _reads_as(Path(path))) not in (None, fmt):
+            e.hint = f"{e.hint + '; ' if e.hint else ''}{Path(path).name} reads as {seen}: give --format {seen}, " \
+                     "or leave --format out"
+        raise
+
+
+def _reads_as(path: Path) -> str | None:
+    """The format detection gives ``path`` (None: none, or a ``.json`` list of either Label Studio shape)."""
+    try:
+        seen = detect_train(path) or (detect_format(coco_export_file(path)) if path.is_file() else None)
+    except AnnoverError:
+        return None
+    return seen if seen in INPUT_FORMATS else None
+
+
+def _read_source(path: Path, config: LabelingConfig | None, key: str | None, fmt: str | None,
+                 validate: bool | str, users: dict[int, str] | None, encoded: bool) -> Tables:
+    """:func:`read_source` with ``fmt`` as given."""
     if not path.exists():
         raise missing(path)
     if fmt in (None, Format.COCO):
