@@ -405,7 +405,10 @@ def test_a_prediction_on_a_labeled_region_is_never_suspect_and_one_far_from_all_
     by = {(i["region"], r["kind"]): r for i in res.items for r in i["reasons"]}
     assert (f"p0/{ctl}", "missed") not in by and (f"g{on}/{ctl}", "swapped") not in by
     assert by[(f"p1/{ctl}", "missed")]["weight"] == round(score, 6)
-    assert all(k in ("missed", "swapped") for _, k in by)  # two annotators: no majority
+    # two annotators: no majority; far from each other, each region is a split unless alice's is ground truth
+    assert all(k in ("missed", "swapped", "split") for _, k in by)
+    assert {r for r, k in by if k == "split"} == ({f"g{i}/{ctl}" for i in range(len(gold))} | {f"b0/{ctl}"}
+                                                   if latest else set())
 
 
 def test_a_scoreless_or_unsure_prediction_is_not_suspect_and_regions_rank_with_labels():

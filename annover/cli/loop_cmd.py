@@ -372,7 +372,8 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
     Spans and boxes: a confident predicted region no labeled region pairs with
     (missed), a labeled region a confident prediction of other labels pairs with
     (swapped), a region most other annotators have no region for or label otherwise
-    (majority), a region relabeled since the earlier version (changed); each says
+    (majority), a region relabeled since the earlier version (changed), a region two
+    annotators disagree on, drawn by one or labeled otherwise (split); each says
     where it is (box x/y/w/h in percent, span start-end and text).
 
     \b
@@ -429,8 +430,9 @@ def sample(rev: str, strategy: str, n: int, seed: int, model: str | None, strati
 
     \b
     uncertainty / margin: unlabeled tasks the model is least sure of; disagreement: tasks
-    whose annotators (or model and label) disagree; rare-labels: unlabeled tasks predicted
-    as the rarest labels; unlabeled; random. The keys go to --out and the choice is
+    whose annotators (or model and label) disagree, spans and boxes by 1 - their F1;
+    rare-labels: unlabeled tasks predicted as the rarest labels (or region labels);
+    unlabeled; random. The keys go to --out and the choice is
     committed as .annover/samples/ID.json (version, strategy, n, seed, params, keys): the
     id is a hash of that content, so the same choice is the same id. Send it to Label
     Studio with `annover dataset push DATASET --from-sample ID`.

@@ -15,6 +15,7 @@ a label nobody used, every answer the same) is None with a note, never NaN.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +35,7 @@ else:
     pa = lazy("pyarrow")
     pc = lazy("pyarrow.compute")
 
-__all__ = ["AgreementResult", "agreement", "codes", "pair_kappas"]
+__all__ = ["AgreementResult", "agreement", "codes", "pair_kappas", "region_pairs", "task_region_f1"]
 
 
 @dataclass
@@ -196,13 +197,13 @@ def _per_label(es: "pa.Table", config_labels: list[str], raters: "np.ndarray") -
     return per_label, pooled
 
 
-def region_pairs(rows: dict[str, list], opts: Options,
-                 answered: "dict[str, list[str]] | None" = None) -> dict[tuple, dict]:
-    """Per (control, annotator a, annotator b): regions of each, pairs matched by shape, and of
-    those the pairs with the same labels, also per label, over the tasks both answered.
-    ``answered``: task -> the annotators who answered it (not a skip); one of them with no region
-    of a control there answered "none", as eval reads an answer with no region (the other's
-    regions are unmatched), rather than being left out of the comparison."""
+def _task_pairs(rows: dict[str, list], opts: Options,
+                answered: "dict[str, list[str]] | None" = None) -> Iterator[tuple]:
+    """Per task and pair of its annotators (a < b): (task, a, b, a's regions, b's regions, their
+    pairs by shape, :func:`annover.diffing.match.match_regions`'). ``answered``: task -> the
+    annotators who answered it (not a skip); one of them with no region of a control there answered
+    "none", as eval reads an answer with no region (the other's regions are unmatched), rather than
+    being left out of the comparison."""
     by_task: dict[str, dict[str, list[Region]]] = {}
     for i, (task, who) in enumerate(zip(rows["task_key"], rows["annotator"])):
         by_task.setdefault(task, {}).setdefault(who, []).append(
@@ -211,28 +212,55 @@ def region_pairs(rows: dict[str, list], opts: Options,
     for task, people in by_task.items():
         for who in (answered or {}).get(task, ()):
             people.setdefault(who, [])
-    out: dict[tuple, dict] = {}
     for task, people in by_task.items():
         names = sorted(people)
         for x in range(len(names)):
             for y in range(x + 1, len(names)):
                 a, b = names[x], names[y]
-                pairs, rest_a, rest_b = match_regions(people[a], people[b], opts)
-                for side, r in [("a", r) for r in people[a]] + [("b", r) for r in people[b]]:
-                    acc = out.setdefault((r.from_name, a, b), {"tasks": set(), "a": 0, "b": 0, "matched": 0,
-                                                               "same": 0, "labels": {}})
-                    acc["tasks"].add(task)
-                    acc[side] += 1
-                    for lab in r.labels or []:
-                        acc["labels"].setdefault(lab, {"a": 0, "b": 0, "same": 0})[side] += 1
-                for ra, rb, how, _ in pairs:
-                    acc = out[(ra.from_name, a, b)]
-                    acc["matched"] += 1
-                    if sorted(ra.labels or []) == sorted(rb.labels or []):
-                        acc["same"] += 1
-                    for lab in set(ra.labels or []) & set(rb.labels or []):
-                        acc["labels"][lab]["same"] += 1
+                yield task, a, b, people[a], people[b], match_regions(people[a], people[b], opts)[0]
+
+
+def _same(ra: Region, rb: Region) -> bool:
+    """Whether two paired regions have the same labels."""
+    return sorted(ra.labels or []) == sorted(rb.labels or [])
+
+
+def region_pairs(rows: dict[str, list], opts: Options,
+                 answered: "dict[str, list[str]] | None" = None) -> dict[tuple, dict]:
+    """Per (control, annotator a, annotator b): regions of each, pairs matched by shape, and of
+    those the pairs with the same labels, also per label, over the tasks both answered
+    (``answered``: :func:`_task_pairs`)."""
+    out: dict[tuple, dict] = {}
+    for task, a, b, mine, theirs, pairs in _task_pairs(rows, opts, answered):
+        for side, r in [("a", r) for r in mine] + [("b", r) for r in theirs]:
+            acc = out.setdefault((r.from_name, a, b), {"tasks": set(), "a": 0, "b": 0, "matched": 0,
+                                                       "same": 0, "labels": {}})
+            acc["tasks"].add(task)
+            acc[side] += 1
+            for lab in r.labels or []:
+                acc["labels"].setdefault(lab, {"a": 0, "b": 0, "same": 0})[side] += 1
+        for ra, rb, how, _ in pairs:
+            acc = out[(ra.from_name, a, b)]
+            acc["matched"] += 1
+            if _same(ra, rb):
+                acc["same"] += 1
+            for lab in set(ra.labels or []) & set(rb.labels or []):
+                acc["labels"][lab]["same"] += 1
     return out
+
+
+def task_region_f1(rows: dict[str, list], opts: Options,
+                   answered: "dict[str, list[str]] | None" = None) -> dict[tuple[str, str], float]:
+    """Per (task, control): the F1 of its annotators' regions, pooled over the task's pairs of
+    annotators as :func:`region_pairs` pools them over tasks (2·same-label pairs / (regions of one +
+    regions of the other)); only the tasks two or more annotators answered (``answered``)."""
+    acc: dict[tuple[str, str], list[int]] = {}
+    for task, _, _, mine, theirs, pairs in _task_pairs(rows, opts, answered):
+        for r in mine + theirs:
+            acc.setdefault((task, r.from_name), [0, 0])[1] += 1
+        for ra, rb, _, _ in pairs:
+            acc[(task, ra.from_name)][0] += 2 * _same(ra, rb)
+    return {k: same / total for k, (same, total) in acc.items()}
 
 
 def _regions(s: Q.Session, opts: Options, res: AgreementResult) -> None:

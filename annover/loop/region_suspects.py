@@ -12,6 +12,11 @@ latest):
 - ``majority``: an annotator's region that a strict majority of the task's other annotators
   (at least two) have no region paired with, or one of other labels; weight: their share of the
   others (an annotator who answered with no region of the control has none there);
+- ``split``: of a task two annotators answered (where no majority can be), a region that pairs
+  with no region of the other's answer, or with one of other labels: no side leads, so the
+  resolved answer (eval's) was taken unless a ground-truth answer decides; weight 0.5 (the share of
+  the answers that do not give it, as a classification split of two; below any ``majority``). One
+  item a disagreement: a region of one side, of a pair of other labels the taken answer's;
 - ``changed``: a region whose labels differ from the same region's (the same answer, the same
   region key) in the earlier version; weight 0.5.
 
@@ -54,6 +59,9 @@ REASON_COLUMNS = (("task_key", "string"), ("from_name", "string"), ("ord", "int3
                   ("other_votes", "int64"), ("others", "int64"), ("score_", "float64"), ("rkey", "string"),
                   ("text_", "string"))
 _PAIRING = Options()
+#: The weight of a region ``split``: the share of the two answers that do not give it, as a classification
+#: label's split of two (below any region ``majority``'s, more than half the others)
+SPLIT_WEIGHT = 0.5
 _HOW = {BY_IOU: "IoU", BY_OVERLAP: "overlap"}
 
 
@@ -126,13 +134,12 @@ def region_reasons(s: "Q.Session", threshold: float, models: list[str] | None, s
         SELECT task_key, list(DISTINCT coalesce(annotator, '-') ORDER BY coalesce(annotator, '-')) FROM ann
         WHERE NOT was_cancelled AND task_key IN (SELECT task_key FROM regions) GROUP BY 1
         HAVING count(DISTINCT coalesce(annotator, '-')) >= 2""").fetchall())
-    two = sum(1 for names in answered.values() if len(names) == 2)
-    if two:
-        out.notes.append(f"{two} task(s) with regions have two annotators: the majority reason needs three or more "
-                         "(`annover agreement` compares two)")
+    taken = _taken(s, [task for task, names in answered.items() if len(names) == 2])
     for task, names in answered.items():
         if len(names) >= 3:
             _majority(found, task, {w: people[task].get(w, []) for w in names}, rows)
+        elif task in taken:
+            _split(found, task, taken[task], {w: people[task].get(w, []) for w in names}, rows)
     if "prev" in s.tables:
         _changed(s, found, people, rows)
     out.reasons, out.items = found.tables()
@@ -226,6 +233,34 @@ def _majority(found: _Found, task: str, people: dict[str, list[Region]], rows: d
                       Q.SEP.join(sorted(said)) or None, round(dissent / others, 6),
                       f"{a}'s region '{Q.shown(label)}': of {others} others, {', '.join(parts)}",
                       votes=dissent, others=others)
+
+
+def _taken(s: "Q.Session", tasks: list[str]) -> dict[str, str]:
+    """Of ``tasks``, task -> the annotator whose answer is the task's resolved one (eval's), unless
+    it is a ground-truth answer (which leads: no split)."""
+    if not tasks:
+        return {}
+    s.put(split_tasks=pa.table({"task_key": pa.array(tasks, pa.string())}))
+    return dict(s.con.execute(f"""
+        SELECT r.task_key, any_value(r.annotator) FROM ({Q.resolved_answers_sql("ann")}) AS r
+        JOIN ann AS a USING (task_key, annotation_key) SEMI JOIN split_tasks USING (task_key)
+        GROUP BY r.task_key HAVING NOT bool_or(coalesce(a.ground_truth, false))""").fetchall())
+
+
+def _split(found: _Found, task: str, taken: str, people: dict[str, list[Region]], rows: dict[str, list]) -> None:
+    """``split``: the regions of a task's two annotators that pair with none of the other's, or with
+    one of other labels: no side leads, and the answer taken (``taken``, eval's) decides; weight
+    :data:`SPLIT_WEIGHT`. An item a disagreement: a pair of other labels is the taken answer's region."""
+    other = next(w for w in people if w != taken)
+    pairs, rest_taken, rest_other = match_regions(people[taken], people[other], _PAIRING)
+    flagged = [(r, taken, None, f"{other}'s answer has no region there") for r in rest_taken] + \
+        [(r, other, None, f"{taken}'s answer, the one taken, has no region there") for r in rest_other] + \
+        [(ra, taken, label_text(rb.labels), f"{other} labels it '{Q.shown(label_text(rb.labels))}'")
+         for ra, rb, _, _ in pairs if label_text(ra.labels) != label_text(rb.labels)]
+    for r, who, said, rest in flagged:
+        mine = f"{who}'s region '{Q.shown(label_text(r.labels))}'" + (" (the answer taken)" if who == taken else "")
+        found.add(task, r, "a" + chr(0) + rows["annotation_key"][r.index], "split", who, said, SPLIT_WEIGHT,
+                  f"no majority of 2 annotators: {mine}; {rest}", votes=1, others=2)
 
 
 def _changed(s: "Q.Session", found: _Found, people: dict, rows: dict[str, list]) -> None:

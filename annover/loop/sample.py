@@ -5,8 +5,12 @@
 - ``margin``: unlabeled tasks with the smallest gap between their two best prediction
   scores (one prediction: ``2·score - 1``, its gap to the most the runner-up can have);
 - ``disagreement``: labeled tasks whose annotators disagree most (entropy of their labels),
-  then tasks where the resolved label and the model's differ;
-- ``rare-labels``: unlabeled tasks whose predicted label is rarest among the labels given;
+  then tasks where the resolved label and the model's differ; of region controls (spans, boxes),
+  tasks two or more annotators answered by 1 - their regions' F1 (agreement's pairing), of the
+  task's most disagreeing region control; a task of both: its greater score;
+- ``rare-labels``: unlabeled tasks whose predicted label is rarest among the labels given; of
+  region controls, by the predicted region label with the fewest regions of the resolved answers;
+  a task of both: its smaller score;
 - ``unlabeled``: unlabeled tasks; ``random``: any task.
 
 "Unlabeled" is a task with no answer other than skips. Ties, and the order of
@@ -23,9 +27,10 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
-from annover.diffing.result import DEFAULT_POLICY
+from annover.diffing.result import DEFAULT_POLICY, Options
 from annover.errors import UsageError
 from annover.loop import queries as Q
+from annover.loop.agreement import task_region_f1
 from annover.loop.display import sample_html
 from annover.store.duck import quoted
 from annover.store.versions import models_named
@@ -46,6 +51,8 @@ NEEDS_MODEL = ("uncertainty", "margin", "rare-labels")
 _HIGHER_FIRST = ("disagreement",)
 #: strategies that rank by the predictions' scores alone: a version of regions only (boxes, spans) has them too
 _BY_SCORE = ("uncertainty", "margin")
+#: strategies that rank by the regions' labels too (spans, boxes): :func:`_region_candidates`
+_BY_REGIONS = ("disagreement", "rare-labels")
 
 
 @dataclass
@@ -165,9 +172,10 @@ def _label_picks(s: "Q.Session", picked: list[dict], c: str, policy: str) -> Non
         r["label"] = labels[r["task_key"]]
 
 
-def _control(s: "Q.Session", control: str | None) -> str | None:
-    """The control whose labels rank and label the tasks: ``control`` (checked), else the one
-    with the most ratings and predictions."""
+def _control(s: "Q.Session", control: str | None, regions: list[str]) -> str | None:
+    """The control whose labels rank and label the tasks: ``control`` (checked: one of those, or of
+    the region controls ``regions`` where the strategy ranks regions), else the one with the most
+    ratings and predictions."""
     if control is None:
         row = s.one("SELECT from_name FROM (SELECT from_name FROM best UNION ALL SELECT from_name FROM ratings) "
                     "GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1")
@@ -177,35 +185,87 @@ def _control(s: "Q.Session", control: str | None) -> str | None:
                                     "ORDER BY 1").to_pylist()]
     if control not in have:
         raise UsageError(f"--control {control!r}: sample ranks tasks by their classification labels (one label "
-                         "per answer: choices, ratings), and this version has none or no predictions on it",
-                         f"use one of: {', '.join(have) or '(none)'}")
+                         "per answer: choices, ratings)" + (" or regions" if regions else "") +
+                         ", and this version has none or no predictions on it",
+                         f"use one of: {', '.join(sorted(have + regions)) or '(none)'}")
     return control
 
 
 def _no_classification(s: "Q.Session", strategy: str) -> None:
-    """Refuse a strategy that ranks by classification labels on a version whose answers and
-    predictions are all regions (spans, boxes) or results with no label (text answers, numbers),
-    rather than pick nothing and say that no task qualifies, or that no annotators disagree. A
-    version with no answer at all picks nothing, as before. ``uncertainty`` and ``margin`` rank
-    a version of regions by its predictions' scores (a detector's or a tagger's, per task)."""
+    """Refuse a strategy that ranks by labels on a version whose answers and predictions are all
+    results with no label (text answers, numbers), rather than pick nothing and say that no task
+    qualifies, or that no annotators disagree. A version with no answer at all picks nothing, as
+    before; one of regions (spans, boxes) is ranked: ``uncertainty`` and ``margin`` by its
+    predictions' scores (a detector's or a tagger's, per task), ``disagreement`` and ``rare-labels``
+    by its regions (:func:`_region_candidates`)."""
     rows = s.fetch(f"""
         SELECT from_name AS f, bool_or({Q.answered(shape=True, skips=False)}) AS shape
         FROM (SELECT * FROM ann UNION ALL BY NAME SELECT * FROM preds) WHERE from_name IS NOT NULL
         GROUP BY 1 ORDER BY 1""").to_pylist()
-    if not rows:
+    if not rows or any(r["shape"] for r in rows):
         return
-    regions = [r["f"] for r in rows if r["shape"]]
-    plain = [r["f"] for r in rows if not r["shape"]]
-    if regions and strategy in _BY_SCORE:  # boxes, spans: ranked by their predictions' own scores
-        return
-    only = ([f"regions of {', '.join(regions)} (spans, boxes)"] if regions else []) + \
-        ([f"results with no label of {', '.join(plain)} (text answers, numbers)"] if plain else [])
+    plain = [r["f"] for r in rows]
     raise UsageError(f"--strategy {strategy} ranks tasks by their classification labels (one label per answer: "
-                     "choices, ratings), and this version has no such labels or predictions, only "
-                     f"{' and '.join(only)}",
-                     ("use --strategy uncertainty or margin (by the predictions' scores), unlabeled or random"
-                      if regions else "use --strategy unlabeled or random") +
-                     ("; `annover agreement` measures how annotators' regions agree" if regions else ""))
+                     "choices, ratings), and this version has no such labels or predictions, only results with no "
+                     f"label of {', '.join(plain)} (text answers, numbers)", "use --strategy unlabeled or random")
+
+
+def _region_controls(s: "Q.Session") -> list[str]:
+    """The controls of the version's region answers and predictions (spans, boxes, polygons)."""
+    shape = Q.answered(shape=True, skips=False)
+    return [r[0] for r in s.con.execute(f"""
+        SELECT DISTINCT from_name FROM (SELECT from_name FROM ann WHERE {shape}
+                                        UNION ALL SELECT from_name FROM preds WHERE {shape})
+        WHERE from_name IS NOT NULL ORDER BY 1""").fetchall()]
+
+
+def _region_candidates(s: "Q.Session", strategy: str, only: str | None) -> "pa.Table":
+    """The region candidates of ``disagreement`` and ``rare-labels`` (task_key, score, rlabel), of
+    the control ``only`` or of every region control.
+
+    ``disagreement``: the tasks two or more annotators answered whose regions disagree; score 1 - the
+    task's region F1 (:func:`annover.loop.agreement.task_region_f1`, agreement's pairing), of its
+    most disagreeing control. ``rare-labels``: the unlabeled tasks the model drew regions of; score
+    the fewest regions of the resolved answers (eval's) that have one of its predicted labels, that
+    label the ``rlabel``."""
+    c = f"from_name = {quoted(only)}" if only else "true"
+    Q.build_regions(s, "ann", "regions")
+    if strategy == "rare-labels":
+        return s.fetch(f"""
+            WITH f AS (SELECT label, count(*) AS k FROM (SELECT unnest(labels) AS label
+                       FROM ({Q.resolved_regions_sql("regions")}) WHERE {c}) GROUP BY 1),
+            p AS (SELECT DISTINCT u.task_key, unnest(p.labels) AS label FROM unl AS u JOIN preds AS p USING (task_key)
+                  WHERE {Q.answered("p.", shape=True, skips=False)} AND {c})
+            SELECT task_key, coalesce(f.k, 0)::DOUBLE AS score, label AS rlabel
+            FROM p LEFT JOIN f USING (label) WHERE label IS NOT NULL
+            QUALIFY row_number() OVER (PARTITION BY task_key ORDER BY coalesce(f.k, 0), label) = 1""")
+    s.make("rtwo", """
+        SELECT task_key, list(DISTINCT coalesce(annotator, '-') ORDER BY coalesce(annotator, '-')) AS who FROM ann
+        WHERE NOT was_cancelled AND task_key IN (SELECT task_key FROM regions) GROUP BY 1
+        HAVING count(DISTINCT coalesce(annotator, '-')) >= 2""")
+    answered = dict(s.con.execute("SELECT task_key, who FROM rtwo").fetchall())
+    rows = s.fetch(f"SELECT task_key, annotator, region_key, from_name, labels, value, region FROM regions "
+                   f"SEMI JOIN rtwo USING (task_key) WHERE {c} ORDER BY task_key, annotator, region_key").to_pydict()
+    worst: dict[str, float] = {}
+    for (task, _), f1 in task_region_f1(rows, Options(), answered).items():
+        worst[task] = max(worst.get(task, 0.0), 1.0 - f1)
+    keys = sorted(k for k, v in worst.items() if v > 0)
+    return pa.table({"task_key": pa.array(keys, pa.string()), "score": pa.array([worst[k] for k in keys], pa.float64()),
+                     "rlabel": pa.array([None] * len(keys), pa.string())})
+
+
+def _all_candidates(s: "Q.Session", strategy: str, c: str, ctl: str | None, control: str | None,
+                    regions: list[str]) -> str:
+    """The query of the candidates (task_key, score, rlabel: a region label that ranked it): the
+    classification control's (``c``), and with region controls (``regions``) theirs, one row a task:
+    its greatest score (``disagreement``) or its least (``rare-labels``, the rarest label)."""
+    cls = f"SELECT task_key, score, NULL::VARCHAR AS rlabel FROM ({_candidates(strategy, c, ctl is None)})"
+    if not regions or (control is not None and control not in regions):
+        return cls
+    s.put(rcand=_region_candidates(s, strategy, control))
+    most = "max" if strategy in _HIGHER_FIRST else "min"
+    return f"""SELECT task_key, {most}(score) AS score, arg_{most}_null(rlabel, score) AS rlabel
+               FROM ({cls} UNION ALL SELECT task_key, score, rlabel FROM rcand) GROUP BY 1"""
 
 
 def _model_of(predictions: "pa.Table | None", strategy: str, model: str | None, stratify: bool,
@@ -256,14 +316,16 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
             s.con.execute(f"CREATE TEMP VIEW ratings AS {Q.ratings_sql(s, 'ann')}")
         else:
             _resolve(s, "ann", policy)
-        ctl = _control(s, control)
-        if ctl is None and strategy not in ("unlabeled", "random"):
+        regions = _region_controls(s) if strategy in _BY_REGIONS else []
+        ctl = _control(s, control, regions) if control not in regions else None
+        if ctl is None and not regions and strategy not in ("unlabeled", "random"):
             _no_classification(s, strategy)
-        c = f"from_name = {quoted(ctl)}" if ctl else "true"
+        c = f"from_name = {quoted(ctl)}" if ctl else "false" if control in regions else "true"
         s.make("unl", "SELECT task_key FROM tasks WHERE task_key NOT IN (SELECT task_key FROM ann WHERE NOT was_cancelled)")
         s.make("label_of", "SELECT task_key, NULL::VARCHAR AS label FROM tasks WHERE false" if late
                else _label_of("tasks", c))
-        s.make("cand", f"""SELECT c.task_key, c.score, l.label FROM ({_candidates(strategy, c, ctl is None)}) AS c
+        s.make("cand", f"""SELECT c.task_key, c.score, coalesce(c.rlabel, l.label) AS label
+                           FROM ({_all_candidates(s, strategy, c, ctl, control, regions)}) AS c
                            LEFT JOIN label_of AS l USING (task_key)""")
         count = int(s.fetch("SELECT count(*) AS n FROM cand").column("n")[0].as_py())
         picked = s.fetch(_ranked(strategy, n, seed, stratify)).to_pylist()
@@ -275,7 +337,7 @@ def sample(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | 
         notes.append("no labeled task has annotators (or the model) disagreeing")
     return SampleResult([r["task_key"] for r in picked], strategy, n, seed, model, count,
                         [None if r["score"] is None else round(float(r["score"]), 6) for r in picked],
-                        [Q.shown(r["label"]) for r in picked], notes, ctl if stratify else None)
+                        [Q.shown(r["label"]) for r in picked], notes, (ctl or control) if stratify else None)
 
 
 def why_none_qualify(tasks: "pa.Table", annotations: "pa.Table", predictions: "pa.Table | None",

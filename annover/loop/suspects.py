@@ -15,9 +15,9 @@ Four reasons for classification controls (an item is a task's label of one contr
   ground-truth policy, a ground-truth answer gives it); weight: the share of the answers that
   do not give it. With two annotators, the only way their disagreement shows.
 
-and four for region controls (spans, boxes, polygons: an item is one region, an answer's or,
+and five for region controls (spans, boxes, polygons: an item is one region, an answer's or,
 ``missed``, a model's), found by :mod:`annover.loop.region_suspects`: ``missed``, ``swapped``,
-``majority`` and ``changed``.
+``majority``, ``changed`` and ``split`` (two annotators whose regions disagree).
 
 An item's score is the sum of its reasons' weights; ties go to the task key. *Library
 choice:* none. cleanlab (AGPL-3.0) cannot ship in an Apache-2.0 project, and its
