@@ -4,6 +4,10 @@ annotators) and a detector's 60,000 predicted boxes (per-box scores), snapshotte
 repository; then the command timed (wall and child CPU, peak memory), three runs, median.
 
     python benchmarks/bench_suspects_regions.py LABEL [WORK_DIR]   # LABEL names the run in the output
+    python benchmarks/bench_suspects_regions.py LABEL WORK_DIR --two   # a third boxed by two annotators
+
+``--two``: the multi-annotator third boxed by two annotators (their disagreements: ``split``), and
+``annover sample --strategy disagreement --n 100 --no-record`` (1 - each task's region F1) timed too.
 
 The export and the repository are made once per WORK_DIR and reused (the same seed gives the same
 export), so two checkouts of annover can be timed on the same version.
@@ -35,13 +39,13 @@ def _box(rng: random.Random, x: float, y: float, label: str, rid: str, jitter: f
                       "height": 15, "rotation": 0, "rectanglelabels": [label]}}
 
 
-def export(n_tasks: int = 12_000, seed: int = 5, three_every: int = 3) -> list[dict]:
-    """The export: every ``three_every``-th task boxed by three annotators, the others by one."""
+def export(n_tasks: int = 12_000, seed: int = 5, three_every: int = 3, many: int = 3) -> list[dict]:
+    """The export: every ``three_every``-th task boxed by ``many`` annotators, the others by one."""
     rng = random.Random(seed)
     out = []
     for i in range(n_tasks):
         objects = [(rng.uniform(0, 85), rng.uniform(0, 80), rng.choice(LABELS)) for _ in range(5)]
-        who = ["ann1@example.com", "ann2@example.com", "ann3@example.com"] if i % three_every == 0 else \
+        who = ["ann1@example.com", "ann2@example.com", "ann3@example.com"][:many] if i % three_every == 0 else \
             [f"ann{1 + i % 3}@example.com"]
         anns = []
         for k, email in enumerate(who):
@@ -82,19 +86,28 @@ def repo_of(work: Path, make_export: Callable[[], list[dict]]) -> tuple[Path, di
 
 
 def main() -> None:
-    label = sys.argv[1]
-    repo, env = repo_of(Path(sys.argv[2] if len(sys.argv) > 2 else "benchmarks/out/suspects-regions"), export)
+    label, two = sys.argv[1], "--two" in sys.argv
+    args = [a for a in sys.argv[2:] if a != "--two"]
+    repo, env = repo_of(Path(args[0] if args else "benchmarks/out/suspects-regions"),
+                        (lambda: export(many=2)) if two else export)
+    timed(label, repo, env, ["suspects", "-q"])
+    if two:
+        timed(label, repo, env, ["sample", "--strategy", "disagreement", "--n", "100", "--no-record", "-q"])
+
+
+def timed(label: str, repo: Path, env: dict, command: list[str]) -> None:
+    """``annover COMMAND`` in ``repo``, three runs: wall and child CPU (median), peak memory."""
     walls, cpus = [], []
     for _ in range(3):
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         t0 = time.perf_counter()
-        p = subprocess.run([sys.executable, "-m", "annover", "suspects", "-q"], cwd=repo, env=env,
+        p = subprocess.run([sys.executable, "-m", "annover", *command], cwd=repo, env=env,
                            capture_output=True, text=True, check=True)
         walls.append(time.perf_counter() - t0)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
         cpus.append(after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    print(label, "wall s", [round(t, 2) for t in walls], "median", round(statistics.median(walls), 2),
+    print(label, command[0], "wall s", [round(t, 2) for t in walls], "median", round(statistics.median(walls), 2),
           "cpu s median", round(statistics.median(cpus), 2), f"peak {peak:.0f} MB", "|",
           p.stdout.splitlines()[0] if p.stdout else "", "|", p.stderr.strip().replace("\n", " / ")[:300])
 
