@@ -17,8 +17,12 @@ from annover.repo.outputs import check_output
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.loop import api as loop_api
+    from annover.model import config as model_config
+    from annover.model import stats as model_stats
 else:
     loop_api = lazy("annover.loop.api")
+    model_config = lazy("annover.model.config")
+    model_stats = lazy("annover.model.stats")
 
 
 def _short(vid: str | None) -> str:
@@ -43,8 +47,9 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.1f}%"
 
 
-def render_summary(s: dict) -> list[str]:
-    """The default, readable summary."""
+def render_summary(s: dict, word: str = "regions") -> list[str]:
+    """The default, readable summary; ``word``: what the answers' items are called ("regions",
+    "results": :func:`annover.model.config.results_word`)."""
     lines = [f"diff {_side(s['a'])} -> {_side(s['b'])}", ""]
     if s["identical"]:
         lines.append("no differences")
@@ -56,7 +61,7 @@ def render_summary(s: dict) -> list[str]:
          f"{t['with_annotation_changes']} with annotation changes"],
         ["Annotations:", f"{a['before']} -> {a['after']}",
          f"+{a['added']} added, -{a['removed']} removed, ~{a['changed']} changed"],
-        ["Regions:", f"{r['before']} -> {r['after']}",
+        [f"{word.capitalize()}:", f"{r['before']} -> {r['after']}",
          f"+{r['added']} added, -{r['removed']} removed, ~{r['changed']} changed"],
         ["Skipped:", f"{k['before']} -> {k['after']}", f"+{k['added']} skips, -{k['removed']} unskipped"],
         ["Labeled:", f"{s['labeled']['before']} -> {s['labeled']['after']}", ""],
@@ -67,14 +72,15 @@ def render_summary(s: dict) -> list[str]:
         lines += table([[lab, f"{c['before']} -> {c['after']}", f"{c['delta']:+d}" if c["delta"] else "="]
                          for lab, c in labels.items()])
     if s["relabels"]:
-        lines += ["", "Relabeled regions:"]
+        lines += ["", f"Relabeled {word}:"]
         lines += table([[r_["control"], f"{r_['from']} -> {r_['to']}", str(r_["count"])] for r_ in s["relabels"][:20]],
                         right={2})
         if len(s["relabels"]) > 20:
             lines.append(f"  ... {len(s['relabels']) - 20} more (see --json)")
     if s["annotators"]:
         lines += ["", "Annotators (answers):"]
-        lines += table([[name, f"{c['before']} -> {c['after']}", _counts(c)] for name, c in s["annotators"].items()])
+        lines += table([[model_stats.annotator_shown(name), f"{c['before']} -> {c['after']}", _counts(c)]
+                        for name, c in s["annotators"].items()])
     lines += ["", "Config: " + _config_line(s["config"])]
     lines += _config_details(s["config"])
     lines += ["", "Predictions:" + ("" if s["predictions"]["model_versions"] else " none")]
@@ -135,15 +141,15 @@ def _source_line(src: dict) -> str:
             f"-{len(src['removed'])} removed, ~{len(src['modified'])} changed, {len(src['renamed'])} renamed")
 
 
-def render_stat(s: dict) -> list[str]:
-    """``--stat``: one line per area."""
+def render_stat(s: dict, word: str = "regions") -> list[str]:
+    """``--stat``: one line per area (``word``: as :func:`render_summary`'s)."""
     if s["identical"]:
         return ["no differences"]
     t = s["tasks"]
     lines = [
         ["tasks", f"+{t['added']} -{t['removed']} ~{t['data_changed']}"],
         ["annotations", _counts(s["annotations"])],
-        ["regions", _counts(s["regions"])],
+        [word, _counts(s["regions"])],
     ]
     deltas = [f"{ctl}:{lab} {c['delta']:+d}" for ctl, labels in s["labels"].items() for lab, c in labels.items()
               if c["delta"]]
@@ -174,7 +180,7 @@ def render_drift(d: dict) -> list[str]:
                 worst = (js, who, ctl)
     line = "Drift: " + ("; ".join(parts) if parts else "no labels on either side")
     if worst is not None and worst[0] > 0:
-        line += f"; annotator most shifted: {worst[1]} on {worst[2]} (JS {worst[0]:.3f})"
+        line += f"; annotator most shifted: {model_stats.annotator_shown(worst[1])} on {worst[2]} (JS {worst[0]:.3f})"
     return ["", line]
 
 
@@ -204,7 +210,7 @@ def render_rows(rows: list[dict]) -> list[str]:
         elif r["table"] == "predictions":
             who, control = f"model {r['model_version']}", r["from_name"] or ""
         else:
-            who, control = r["annotator"] or "-", r["from_name"] or ""
+            who, control = model_stats.annotator_shown(r["annotator"]), r["from_name"] or ""
         kind = ",".join(r["kinds"]) if r["kinds"] else r["change"]
         lines.append([_SIGN[r["change"]], _clip(r["task_key"]), _clip(who), _clip(control), kind, r["description"] or ""])
     return table(lines, indent="")
@@ -327,12 +333,13 @@ def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int | None, 
     if output:
         info(f"wrote {output} ({result.rows.num_rows} rows)")
     n = None if limit == 0 else limit
+    word = model_config.results_word(*(repo.config_text(s[x]["id"]) if s[x].get("id") else None for x in "ab"))
     if as_json:
         emit_json({**result.to_json(rows=show_rows, limit=n), "drift": drift})
     else:
         lines: list[str] = []
         if stat:
-            lines += render_stat(s)
+            lines += render_stat(s, word)
         if show_rows:
             rows = result.rows_json(n)
             if lines:
@@ -347,7 +354,7 @@ def diff(a: str, b: str | None, stat: bool, show_rows: bool, limit: int | None, 
                 lines.append("")
             lines += render_transitions(result.transitions)
         if summary_only:
-            lines += render_summary(s)
+            lines += render_summary(s, word)
             lines += render_drift(drift) if drift is not None else []
         for line in lines:
             echo(line)

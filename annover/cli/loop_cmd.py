@@ -16,6 +16,7 @@ from annover.diffing import POLICIES
 from annover.files import write_atomic
 from annover.loop.report import CONFUSION_LABELS, region_label_rows
 from annover.loop.sample import STRATEGIES
+from annover.model.stats import annotator_shown
 from annover.repo.outputs import check_output
 from annover.store.versions import model_named
 
@@ -197,8 +198,8 @@ def _agreement_text(doc: dict) -> None:
         echo("")
         echo("most disagreeing pairs:")
         for p in worst:
-            echo(f"  {p['control']}: {p['a']} / {p['b']}: {p['disagree']} disagreement(s) on {p['tasks']} "
-                 f"task(s), {p['measure']} {_v(p['score'])}")
+            echo(f"  {p['control']}: {annotator_shown(p['a'])} / {annotator_shown(p['b'])}: {p['disagree']} "
+                 f"disagreement(s) on {p['tasks']} task(s), {p['measure']} {_v(p['score'])}")
     _notes(doc["notes"])
 
 
@@ -212,7 +213,7 @@ def _classification_agreement(ctl: str, e: dict) -> None:
     for line in table(rows):
         echo(line)
     for p in e["pairs"]:
-        echo(f"  Cohen's kappa {p['a']} / {p['b']}: {_stat(p['cohen_kappa'])}, "
+        echo(f"  Cohen's kappa {annotator_shown(p['a'])} / {annotator_shown(p['b'])}: {_stat(p['cohen_kappa'])}, "
              f"{p['agree']} of {p['tasks']} agree")
 
 

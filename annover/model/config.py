@@ -198,6 +198,25 @@ def config_structure(text: str | None) -> dict[str, dict]:
     return _structure(_walk(_readable(text))[0]) if text else {}
 
 
+#: Control tags whose results are regions (a span, a box, a shape), beside every ``...Labels`` tag
+_REGION_TOOLS = frozenset({"Rectangle", "Polygon", "KeyPoint", "Ellipse", "Brush", "MagicWand", "VideoRectangle",
+                           "Bitmask", "Vector"})
+
+
+def results_word(*texts: str | None) -> str:
+    """The word for the items of answers read with these configs, as show and diff say them:
+    "regions" where some config has a region control (spans, boxes...), else "results" (Label
+    Studio's word for each item of an answer's ``result`` list: a classification has no region)."""
+    for text in texts:
+        try:
+            tags = [c["tag"] for c in config_structure(text).values()]
+        except ConfigError:
+            continue
+        if any(t.endswith("Labels") or t in _REGION_TOOLS for t in tags):
+            return "regions"
+    return "results"
+
+
 def _readable(text: str) -> ET.Element:
     """The XML tree of a version's config; ConfigError if it is not readable XML."""
     try:

@@ -19,6 +19,17 @@ else:
     pc = lazy("pyarrow.compute")
 
 
+#: The key of the answers that name no annotator (a Label Studio export without e-mails) in
+#: stats, the diff and agreement; :data:`UNNAMED` is how text output says it.
+UNNAMED_KEY = "-"
+UNNAMED = "(unnamed)"
+
+
+def annotator_shown(name: str | None) -> str:
+    """An annotator as text output says it: the key of none (or None) as :data:`UNNAMED`."""
+    return UNNAMED if name is None or name == UNNAMED_KEY else name
+
+
 def _codes(col: "pa.Array | pa.ChunkedArray", null: str) -> tuple["np.ndarray", list[str]]:
     """(integer code per row, the distinct values) of a string column; nulls count as ``null``."""
     if col.null_count:
@@ -79,7 +90,7 @@ def label_cells(ann: "pa.Table", live: "np.ndarray | None" = None,
     if len(flat) == 0:
         return {}
     ctl_codes, ctls = _codes(ann.column("from_name"), "")
-    who_codes, whos = who or _codes(ann.column("annotator"), "-")
+    who_codes, whos = who or _codes(ann.column("annotator"), UNNAMED_KEY)
     lab_codes, labs = _codes(flat, "")
     nw, nl = max(len(whos), 1), max(len(labs), 1)
     if len(flat) == ann.num_rows and live.all() and _one_each(labels):  # each row its one label, counted
@@ -145,7 +156,7 @@ def tallies(tasks: "pa.Table", ann: "pa.Table", preds: dict[str, "pa.Table"] | N
             labeled = int(np.count_nonzero(np.diff(live_tasks)) + 1) if len(live_tasks) else 0
         else:
             labeled = int(np.count_nonzero(task_start))
-        codes, names = _codes(ann.column("annotator"), "-")
+        codes, names = _codes(ann.column("annotator"), UNNAMED_KEY)
         per_annotator = _counts(codes[rows], names)
         regions = _nonempty(ann.column("region_key"))
         cells = label_cells(ann, ~cancelled, (codes, names))
