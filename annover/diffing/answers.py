@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from annover._lazy import lazy
 from annover.diffing import columns as K
 from annover.diffing import pairing, sql
+from annover.diffing.ids import same_ids
 from annover.diffing.describe import segment
 from annover.diffing.match import MAY_BE_SHAPE, Region, match_regions
 from annover.diffing.result import ADDED, BY_CONTROL, CHANGED, NO_LABEL, REMOVED, Options, fmt_labels
@@ -141,7 +142,11 @@ def touched(con: Any, spec: Spec, an: str, bn: str, prefix: str) -> "tuple[pa.Ta
                            names["u"]: found.filter(in_b).select(["__key", "__bh"])}):
         bt = fetch(con, sql.b_rows_of_touched(spec, bn, names["t"], names["u"]))
     ua = found.filter(pc.invert(in_b)).select(keys + list(spec.cols))
-    return numbered(ua), numbered(bt)
+    # both sides' rows of the touched tasks (B's rows that do not differ stand for A's) paired in
+    # memory: keys that carry no meaning made equal (:func:`annover.diffing.ids.same_ids`)
+    cols = keys + list(spec.cols)
+    same = bt.filter(pc.invert(bt.column("__u"))).select(cols)
+    return touched_in_memory(spec, pa.concat_tables([ua, same.cast(ua.schema)]), bt.select(cols))
 
 
 @dataclass
@@ -204,8 +209,17 @@ def touched_by_stored_hash(con: Any, spec: Spec, a: Source, b: Source, prefix: s
 
 
 def touched_in_memory(spec: Spec, a: "pa.Table", b: "pa.Table") -> "tuple[pa.Table, pa.Table] | None":
-    """:func:`touched` of two tables held in memory, without DuckDB."""
+    """:func:`touched` of two tables held in memory, without DuckDB; keys of the same result
+    that carry no meaning made equal (:func:`annover.diffing.ids.same_ids`) in the tasks touched."""
     found = pairing.touched(spec, a, b)
+    if found is not None:
+        cols = pairing.row_keys(spec) + list(spec.cols)
+        ua, bt = found[0].select(cols), found[1].select(cols)
+        # the touched tasks' rows of both sides: B's rows that do not differ stand for A's
+        same = bt.filter(pc.invert(found[1].column("__u"))).cast(ua.schema)
+        sa, sb = same_ids(spec, pa.concat_tables([ua, same]), bt)
+        if sb is not bt:  # some key changed: the tasks paired again
+            found = pairing.touched(spec, sa, sb)
     return None if found is None else (numbered(found[0]), numbered(found[1]))
 
 

@@ -41,7 +41,7 @@ def row_keys(spec: Spec) -> list[str]:
     return ["task_key", spec.answer_key, "region_key"]
 
 
-def _column(tables: Sequence["pa.Table"], name: str) -> "pa.ChunkedArray":
+def joined_column(tables: Sequence["pa.Table"], name: str) -> "pa.ChunkedArray":
     """Column ``name`` of the tables end to end (of the first table's type; not copied)."""
     typ = tables[0].schema.field(name).type
     return pa.chunked_array([ch if ch.type == typ else ch.cast(typ) for t in tables for ch in t.column(name).chunks],
@@ -111,9 +111,9 @@ def coded(spec: Spec, tables: Sequence["pa.Table"]) -> list["pa.Table"]:
     # one chunk a column (DuckDB gives many): every take and comparison after reads them whole
     tables = [t.drop_columns([c for c in (TASK, ANSWER, ROW, AT_B) if c in t.column_names]).combine_chunks()
               for t in tables]
-    task = then(np.zeros(sum(t.num_rows for t in tables), np.int64), _column(tables, "task_key"), runs=True)
-    answer = then(task, _column(tables, spec.answer_key))
-    row = then(answer, _column(tables, "region_key"))
+    task = then(np.zeros(sum(t.num_rows for t in tables), np.int64), joined_column(tables, "task_key"), runs=True)
+    answer = then(task, joined_column(tables, spec.answer_key))
+    row = then(answer, joined_column(tables, "region_key"))
     return [t.append_column(TASK, pa.array(k)).append_column(ANSWER, pa.array(x)).append_column(ROW, pa.array(y))
             for t, k, x, y in zip(tables, _split(task, tables), _split(answer, tables), _split(row, tables))]
 
@@ -137,7 +137,7 @@ def task_keys(tables: Sequence["pa.Table"]) -> "pa.Array":
     """The distinct task keys of :func:`coded` tables (plain strings), in the order of
     ``pc.unique`` of their keys end to end."""
     rows = first_rows(np.concatenate([stored_codes(t, TASK) for t in tables]))
-    return _column(tables, "task_key").take(pa.array(rows)).combine_chunks().cast(pa.string())
+    return joined_column(tables, "task_key").take(pa.array(rows)).combine_chunks().cast(pa.string())
 
 
 def stored_codes(t: "pa.Table", name: str) -> "np.ndarray":
