@@ -11,8 +11,9 @@ table (one row per changed task, annotation row or prediction row), built when a
 The modules, bottom up: ``result`` (options, result, row schema), ``sources`` (a side:
 Arrow tables or verified parts), ``sql`` (the queries), ``match`` (region matching by
 shape, :mod:`annover.model.geometry`), ``ids`` (result keys that carry no meaning made
-equal), ``words``/``values``/``columns``/``describe`` (the one path that words a row), ``answers``/``tasks`` (one table pair), ``config``/``source_data``,
-``plan``/``summary``/``run`` (one diff), ``tables``/``entry`` (the entries).
+equal), ``words``/``values``/``columns``/``describe`` (the one path that words a row),
+``answers``/``tasks`` (one table pair), ``config``/``source_data``, ``plan``/``summary``/``run``
+(one diff), ``tables``/``entry`` (the entries).
 
 Rows are matched by their keys ``(task_key, annotation_key, region_key)``. Within an
 answer present on both sides, the regions left over are matched by shape: boxes and
