@@ -31,6 +31,7 @@ from annover.errors import AnnoverError, LabelStudioConnectionError, LabelStudio
 from annover.formats.label_studio import from_ls_tasks, users_in
 from annover.formats.ls_results import strictness
 from annover.formats.tables import Tables, finish
+from annover.labelstudio import roundtrip
 from annover.labelstudio.client import ENV_TIMEOUT, Client, Project
 from annover.model.config import LabelingConfig
 
@@ -374,10 +375,12 @@ def _config(text: str, project: Project) -> LabelingConfig:
 
 
 def full_pull(client: Client, project: Project, config_text: str, *, key: str | None, validate: bool | str,
-              progress: Progress = _noop) -> Pull:
-    """Every task of the project, from one export snapshot."""
+              progress: Progress = _noop, pushed: Mapping[str, Any] | None = None) -> Pull:
+    """Every task of the project, from one export snapshot (read through the record of what pushes
+    changed, ``pushed``: :func:`annover.labelstudio.roundtrip.restore`)."""
     cfg = _config(config_text, project)
     exp = export_tasks(client, project, progress=progress)
+    roundtrip.restore(exp.tasks, pushed)
     progress(f"reading {len(exp.tasks)} tasks")
     tables = from_ls_tasks(exp.tasks, source_name(project), config=cfg, key=key, validate=validate)
     origin = _origin(client, project, PullMode.FULL, _since(exp.tasks, exp.created_at), key, validate,
@@ -451,13 +454,15 @@ def _export_changed(client: Client, project: Project, since: str, progress: Prog
 
 
 def incremental_pull(client: Client, project: Project, config_text: str, base: dict[str, "pa.Table"], since: str,
-                     *, key: str | None, validate: bool | str, progress: Progress = _noop) -> Pull:
+                     *, key: str | None, validate: bool | str, progress: Progress = _noop,
+                     pushed: Mapping[str, Any] | None = None) -> Pull:
     """``base`` (the previous tables) with the tasks changed since ``since`` replaced.
 
     Raises ``_NoIncremental`` when the result would not equal a full pull's.
     """
     cfg = _config(config_text, project)
     exp = _export_changed(client, project, since, progress)
+    roundtrip.restore(exp.tasks, pushed)
     source = source_name(project)
     changed = from_ls_tasks(exp.tasks, source, config=cfg, key=key, validate=validate)
     changed_ids = {int(t["id"]) for t in exp.tasks}
@@ -527,11 +532,12 @@ def own_rows(tables: dict[str, "pa.Table"], project_id: int) -> dict[str, "pa.Ta
 
 
 def _try_incremental(client: Client, project: Project, text: str, previous: Previous | None, *, key: str | None,
-                     validate: bool | str, progress: Progress) -> Pull:
+                     validate: bool | str, progress: Progress, pushed: Mapping[str, Any] | None) -> Pull:
     base, since = _base(previous, client, project, key, validate, text)
     progress("fetching the tasks changed since the last pull")
     try:
-        return incremental_pull(client, project, text, base, since, key=key, validate=validate, progress=progress)
+        return incremental_pull(client, project, text, base, since, key=key, validate=validate, progress=progress,
+                                pushed=pushed)
     except (LabelStudioConnectionError, LabelStudioServerError):
         raise  # down, silent or failing: a full export would meet the same server, and ask it for more
     except LabelStudioError as e:  # a refusal, e.g. a key that may not make data-manager views
@@ -566,15 +572,18 @@ def _without_kept(origin: Mapping[str, Any]) -> str:
 
 def pull(client: Client, dataset: str | int, *, previous: Previous | None = None, key: str | None = None,
          config_text: str | None = None, config_source: str | None = None, validate: bool | str = True,
-         full: bool = False, update: bool = False, progress: Progress = _noop) -> Pull:
+         full: bool = False, update: bool = False, progress: Progress = _noop,
+         pushed: Mapping[str, Any] | None = None) -> Pull:
     """The project's tables: incremental from ``previous`` where possible, else a full export.
 
     ``config_text`` (read from ``config_source``) replaces the project's labeling config in
     the result; a warning says so when they differ. ``update``: the tables go on top of
     ``previous`` (``snapshot --update``), so the project is read whole and ``previous`` only
-    gives the config's text.
+    gives the config's text. ``pushed``: the dataset's record, when it names this project: what pushes
+    changed of the tasks they sent is read back as it was (:mod:`annover.labelstudio.roundtrip`).
     """
     project = client.project(dataset)
+    pushed = pushed if pushed is not None and pushed.get("project_id") == project.id else None
     warnings: list[str] = []
     text = _recorded_config(project, config_text, previous)
     if text.strip() != project.label_config.strip():
@@ -597,12 +606,13 @@ def pull(client: Client, dataset: str | int, *, previous: Previous | None = None
     got: Pull | None = None
     if not (full or update):
         try:
-            got = _try_incremental(client, project, text, previous, key=key, validate=validate, progress=progress)
+            got = _try_incremental(client, project, text, previous, key=key, validate=validate, progress=progress,
+                                   pushed=pushed)
         except _NoIncremental as why:
             if not why.quiet:
                 warnings.append(f"full pull: {why.reason}")
                 project = client.project_by_id(project.id)
     if got is None:
-        got = full_pull(client, project, text, key=key, validate=validate, progress=progress)
+        got = full_pull(client, project, text, key=key, validate=validate, progress=progress, pushed=pushed)
     got.warnings = warnings + got.warnings
     return got

@@ -155,7 +155,8 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
     try:
         got = ls_sync.pull(client, dataset, previous=previous, key=reading.key, config_text=config_text,
                            config_source=f"--config {inp.config}" if inp.config else None,
-                           validate=reading.validate, full=full, update=inp.update, progress=progress)
+                           validate=reading.validate, full=full, update=inp.update, progress=progress,
+                           pushed=recorded(repo, dataset, client.url))
     except (NotFoundError, AmbiguousTitleError) as e:  # a dataset this repository records: say what it knows
         raise datasets_on(repo, client).explained(e, dataset) from None
     if head and not inp.update and previous is not None and previous.based_on(client, got.project.id) and (
@@ -227,6 +228,12 @@ def _answers_in(t: "pa.Table") -> int:
 def recorded_key(repo: RepoCore, dataset: str | int, server_url: str) -> str | None:
     """The task key the dataset's record (a project of the server at ``server_url``, named by
     title or id) says its tasks were pushed with (``dataset push --key``), if any."""
+    key = (recorded(repo, dataset, server_url) or {}).get("key")
+    return key if isinstance(key, str) else None
+
+
+def recorded(repo: RepoCore, dataset: str | int, server_url: str) -> dict | None:
+    """The record of the dataset (a project of the server at ``server_url``, named by title or id), if any."""
     folder = repo.dir / RECORD_DIR
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
@@ -236,6 +243,5 @@ def recorded_key(repo: RepoCore, dataset: str | int, server_url: str) -> str | N
         if not isinstance(rec, dict) or str(rec.get("url", "")).rstrip("/") != server_url.rstrip("/"):
             continue
         if rec.get("title") == dataset or str(rec.get("project_id")) == str(dataset):
-            key = rec.get("key")
-            return key if isinstance(key, str) else None
+            return rec
     return None

@@ -1,0 +1,76 @@
+"""What a push changed of a version's tasks and answers, undone when the dataset is pulled back.
+
+A version read from a training format (COCO, YOLO, VOC) holds image paths relative to its folder
+(``images/img_1.jpg``) and answers of no annotator. Label Studio loads neither as they are: a push
+sends the paths as local-files URLs (``/data/local-files/?d=coco/images/img_1.jpg``), and Label
+Studio gives an answer of no annotator to the user of the API key. The dataset's record
+(``.annover/datasets/NAME.json``) keeps what the push did, and a pull reads the project back through
+it: the URLs as the paths they were made from, the answers the push made as answers of no
+annotator. ``annover diff`` of the version pushed and the version pulled then shows what people
+changed in Label Studio, and nothing of the trip.
+
+The record's fields (both lists grow with each push):
+
+- ``pushed_paths``: ``[{"field": "image", "prefix": "/data/local-files/?d=coco/"}, ...]``: a value of
+  that data field starting with the prefix is read as the path after it (URL-decoded).
+- ``unattributed``: the ids of the Label Studio annotations the push made for answers of no
+  annotator. Only those: an answer a person makes in Label Studio has another id, and stays theirs.
+"""
+
+from __future__ import annotations
+
+import urllib.parse
+from typing import Any, Iterable, Mapping
+
+#: the record's fields (see the module's doc)
+PATHS = "pushed_paths"
+UNATTRIBUTED = "unattributed"
+
+
+def merged(record: Mapping[str, Any] | None, prefixes: Iterable[tuple[str, str]], ids: Iterable[int]) -> dict:
+    """The record's round-trip fields with a push's ``prefixes`` ((field, URL prefix)) and
+    annotation ``ids`` added; only the fields that hold something."""
+    had = of_record(record)
+    paths = list(had[PATHS])
+    for f, p in prefixes:
+        if {"field": f, "prefix": p} not in paths:
+            paths.append({"field": f, "prefix": p})
+    out: dict[str, Any] = {}
+    if paths:
+        out[PATHS] = paths
+    unattributed = sorted(set(had[UNATTRIBUTED]) | set(ids))
+    if unattributed:
+        out[UNATTRIBUTED] = unattributed
+    return out
+
+
+def of_record(record: Mapping[str, Any] | None) -> dict[str, list]:
+    """The round-trip fields of a dataset record (empty where it has none, or what it has is not of their shape)."""
+    rec = record or {}
+    paths = rec.get(PATHS)
+    ids = rec.get(UNATTRIBUTED)
+    return {PATHS: [p for p in paths if isinstance(p, dict) and isinstance(p.get("field"), str)
+                    and isinstance(p.get("prefix"), str) and p["prefix"]] if isinstance(paths, list) else [],
+            UNATTRIBUTED: [i for i in ids if type(i) is int] if isinstance(ids, list) else []}
+
+
+def restore(tasks: list[dict], record: Mapping[str, Any] | None) -> None:
+    """Read exported ``tasks`` (in place) as the version pushed: the URLs a push made of paths as the
+    paths, and the answers it made of no annotator as such."""
+    fields = of_record(record)
+    paths: list[dict] = fields[PATHS]
+    ids = set(fields[UNATTRIBUTED])
+    if not paths and not ids:
+        return
+    for t in tasks:
+        data = t.get("data")
+        if paths and isinstance(data, dict):
+            for p in paths:
+                v = data.get(p["field"])
+                if isinstance(v, str) and v.startswith(p["prefix"]) and len(v) > len(p["prefix"]):
+                    data[p["field"]] = urllib.parse.unquote(v[len(p["prefix"]):])
+        if not ids:
+            continue
+        for a in t.get("annotations") or ():
+            if isinstance(a, dict) and a.get("id") in ids:
+                a["completed_by"] = None
