@@ -309,6 +309,8 @@ result}} ("file": the path below the folder sent).
 Local files are served by Label Studio's local storage: start Label Studio with
 LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT=DIR
 (DIR above your data), and set the same LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT here.
+A version's relative image paths (a COCO / YOLO / VOC snapshot's) are sent so too, found
+below --image-root or the folder the version was read from.
 
 {_CONNECTION_HELP}""")
 @click.argument("name", metavar="DATASET")
@@ -327,6 +329,9 @@ LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and LABEL_STUDIO_LOCAL_FILES_DOCUM
               "(default: the config's object for that kind of file).")
 @click.option("--document-root", type=click.Path(file_okay=False), callback=not_empty,
               help="Label Studio's local files document root (default: $LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT).")
+@click.option("--image-root", type=click.Path(file_okay=False), callback=not_empty,
+              help="For a version: the folder its relative image paths are relative to "
+              "(default: the folder it was read from, when in the repository).")
 @click.option("--batch-size", type=click.IntRange(1), default=5000, show_default=True,
               help="Tasks per import call.")
 @click.option("--dry-run", is_flag=True, help="Say what would be sent; send nothing.")
@@ -335,13 +340,15 @@ LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and LABEL_STUDIO_LOCAL_FILES_DOCUM
 @_connection
 @json_option
 def push(name: str, source: str | None, sample: str | None, key: str | None, predictions: str | None,
-         annotations: bool, field_name: str | None, document_root: str | None, batch_size: int, dry_run: bool,
-         no_validate: bool, quiet: bool, url: str | None, api_key: str | None, as_json: bool) -> None:
+         annotations: bool, field_name: str | None, document_root: str | None, image_root: str | None,
+         batch_size: int, dry_run: bool, no_validate: bool, quiet: bool, url: str | None, api_key: str | None,
+         as_json: bool) -> None:
     """Send tasks (and model predictions) to DATASET; those already there are skipped."""
     chosen = None
     if sample is not None:
-        if field_name or document_root:
-            raise UsageError("--field and --document-root are for a folder or records", "drop them with --from-sample")
+        if field_name or document_root or image_root:
+            raise UsageError("--field, --document-root and --image-root are for a folder, records or a version",
+                             "drop them with --from-sample")
         repo = open_repo()
         chosen = samples.find_sample(repo, sample, rev=source)  # before connecting: a bad sample sends nothing
         key = key or samples.push_key(repo, chosen.version)
@@ -359,7 +366,8 @@ def push(name: str, source: str | None, sample: str | None, key: str | None, pre
         else:
             r = ds.push(name, str(source), key=key, predictions=predictions, annotations=annotations,
                         field_name=field_name, document_root=document_root, validate=not no_validate,
-                        dry_run=dry_run, batch_size=batch_size, progress=bar, version_key=version_key)
+                        dry_run=dry_run, batch_size=batch_size, progress=bar, version_key=version_key,
+                        image_root=image_root)
     for w in r.warnings:
         info(f"warning: {w}")
     for n in r.notes:

@@ -33,7 +33,7 @@ from annover.errors import AnnoverError, ConfigError, LabelStudioError, NotFound
 from annover.files import write_atomic
 from annover.formats.label_studio import from_ls_tasks
 from annover.formats.ls_results import labels_of
-from annover.labelstudio import sync, tasks
+from annover.labelstudio import roundtrip, sync, tasks
 from annover.labelstudio.client import AmbiguousTitleError, Client, Project, connect
 from annover.model import stats as model_stats
 from annover.model.config import LabelingConfig
@@ -350,12 +350,14 @@ class RecordChange:
 
     @classmethod
     def write(cls, project: Project, server_url: str, key: str | None = None,
-              remembering: bool = False, kept: bool = False, key_by: str | None = None) -> "RecordChange":
+              remembering: bool = False, kept: bool = False, key_by: str | None = None,
+              trip: dict | None = None) -> "RecordChange":
         """The record of ``project``; ``key``: the task key its tasks were sent with (``dataset
         push --key``), which later pushes and the first snapshot of it take by default
         (``remembering``: the change is that key, and the commit message says so; ``kept``: the
         key the record of a project of that title had, kept for this new project, said so too;
-        ``key_by``: the command that set the key, ``dataset create`` or ``dataset push``, for its notes)."""
+        ``key_by``: the command that set the key, ``dataset create`` or ``dataset push``, for its notes;
+        ``trip``: what pushes changed of the tasks sent, undone by a pull, :mod:`annover.labelstudio.roundtrip`)."""
         base = f"{RECORD_DIR}/{slug(project.title)}"
         meta = {"title": project.title, "project_id": project.id, "url": server_url,
                 "config_sha256": hashlib.sha256(project.label_config.encode("utf-8")).hexdigest()}
@@ -363,6 +365,7 @@ class RecordChange:
             meta["key"] = key
             if key_by is not None:
                 meta["key_by"] = key_by
+        meta.update(trip or {})
         files: dict[str, bytes | None] = {
             f"{base}.json": (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode(),
             f"{base}.xml": project.label_config.encode("utf-8")}
@@ -547,16 +550,18 @@ class Datasets:
         rec = self._read_record(project.title) if self._read_record is not None else None
         had = rec.get("key") if rec is not None and isinstance(rec.get("key"), str) else None
         other = rec is not None and rec.get("project_id") != project.id
+        trip = None if other else roundtrip.merged(rec, (), ())  # the project's own: its pushes' record kept
         where = f".annover/{RECORD_DIR}/{slug(project.title)}.json"
         if key is not None and key != had:
             instead = f" in place of --key {had}" if had is not None else ""
-            return (RecordChange.write(project, self.client.url, key, remembering=True, key_by="dataset create"),
+            return (RecordChange.write(project, self.client.url, key, remembering=True, key_by="dataset create",
+                                       trip=trip),
                     [f"remembered --key {key}{instead} for {project.title!r}: its pushes and its first snapshot "
                      "key its tasks so"])
         by = rec.get("key_by") if rec is not None else None
         if had is None or not other:
             unknown = found and rec is None and had is None and project.tasks and self._read_record is not None
-            return RecordChange.write(project, self.client.url, had, key_by=by), (
+            return RecordChange.write(project, self.client.url, had, key_by=by, trip=trip), (
                 [f"{project.title!r} has {project.tasks} task(s), sent without this repository's record, so the "
                  "key they were sent with is not known here: `annover dataset create` with --key data.FIELD "
                  "remembers it, else the first snapshot keys them by their data's hash"] if unknown else [])
@@ -681,7 +686,8 @@ class Datasets:
     def push(self, name: str | int, source: str, *, key: str | None = None, predictions: str | None = None,
              annotations: bool = False, field_name: str | None = None, document_root: str | None = None,
              validate: bool = True, dry_run: bool = False, batch_size: int = tasks.MAX_BATCH_TASKS,
-             progress: tasks.PushProgress = _quiet, version_key: str | None = None) -> tasks.PushResult:
+             progress: tasks.PushProgress = _quiet, version_key: str | None = None,
+             image_root: str | None = None) -> tasks.PushResult:
         """Send the tasks of ``source`` (folder, records file, or a version of the repository)
         that ``name`` does not have yet, with their predictions.
 
@@ -689,22 +695,36 @@ class Datasets:
         sent with before, and a ``key`` given is recorded (committed) for the next push and the
         first snapshot of the dataset: tasks are matched by one key scheme, as git matches files
         by one path. ``version_key``, the key the version ``source`` was read with, is the key where
-        neither gives one, recorded as a given one is (its predictions' ``task_key`` are its tasks')."""
+        neither gives one, recorded as a given one is (its predictions' ``task_key`` are its tasks').
+        The record also keeps what the push changed of the tasks and answers it sent (a version's relative
+        image paths sent as URLs, found below ``image_root`` or the folder the version was read from; the
+        answers of no annotator Label Studio gives the API key's user), which a pull reads back as they were
+        (:mod:`annover.labelstudio.roundtrip`)."""
         project, record, used = self._keyed(name, key)
         own = version_key if used is None else None
         used = used if own is None else own
         given = key if key is not None else own
         remember = project is not None and record is not None and given is not None and given != record.get("key")
-        saving = project if remember and not dry_run else None
+        # a version's paths, answers of no annotator: what the push changes is recorded for the pull to undo
+        tripping = record is not None and (annotations or tasks._names_version(self.repo, source))
+        saving = project if (remember or tripping) and not dry_run else None
         # the record's checks (and the lock, held until it is committed) before anything is sent
         with self._recording(saving.title) if saving is not None else nullcontext():
             r = tasks.push(self.client, project.id if project is not None else name, source, key=used,  # found once
                            predictions=predictions, annotations=annotations,
                            field_name=field_name, document_root=document_root, validate=validate,
-                           repo=self.repo, dry_run=dry_run, batch_size=batch_size, progress=progress)
-            if saving is not None:
-                self._save(RecordChange.write(saving, self.client.url, given, remembering=True, key_by="dataset push"))
+                           repo=self.repo, dry_run=dry_run, batch_size=batch_size, progress=progress,
+                           image_root=image_root)
+            trip = roundtrip.merged(record, r.pushed_paths, self._unattributed(r)) if saving is not None else {}
+            if saving is not None and (remember or trip != roundtrip.merged(record, (), ())):
+                self._save(RecordChange.write(saving, self.client.url, given if remember else record.get("key"),
+                                              remembering=remember, key_by="dataset push" if remember
+                                              else record.get("key_by"), trip=trip))
         r.key = used
+        if r.unattributed and saving is not None:
+            r.notes.append(f"the dataset's record (.annover/{RECORD_DIR}/{slug(r.project.title)}.json) keeps the "
+                           f"{len(r.unattributed)} answer(s) of no annotator: `annover snapshot --label-studio` reads "
+                           "them back so, not as the API key's user's")
         if own is not None:
             r.notes.append(f"tasks keyed with --key {own}, as version {source} was read (--key to choose another)")
         elif key is None and used is not None:
@@ -714,6 +734,21 @@ class Datasets:
             r.notes.append(f"{'would remember' if dry_run else 'remembered'} --key {given} for {r.project.title!r}: "
                            "its later pushes and its first snapshot key its tasks so")
         return r
+
+    def _unattributed(self, r: tasks.PushResult) -> list[int]:
+        """The ids of the answers of no annotator that push ``r`` made (``r.unattributed``, also set here):
+        the tasks it made read back in one listing, each task's answers by id in the order they were sent."""
+        if not r.unattributed_slots:
+            return []
+        ids = sorted(r.unattributed_slots)
+        query = task_query({"filter": "filter:tasks:id", "operator": "in", "type": "Number",
+                            "value": {"min": ids[0], "max": ids[-1]}})
+        for t in _list_tasks(self.client, r.project, 1000, query):
+            sent, places = r.unattributed_slots.get(t["id"], (0, []))
+            made = sorted(a["id"] for a in t.get("annotations") or [] if type(a.get("id")) is int)
+            if places and len(made) == sent:  # else another answer came meanwhile: which are the push's is unknown
+                r.unattributed += [made[j] for j in places]
+        return r.unattributed
 
     def push_sample(self, name: str | int, version: str, keys: list[str], *, key: str | None = None,
                     model: str | None = None, annotations: bool = False, validate: bool = True,

@@ -53,7 +53,11 @@ else:
 class Repo(Protocol):
     """What sending reads from a repository: versions' tables (``annover.repo.Repo`` is one)."""
 
+    root: Path
+
     def resolve(self, rev: str) -> str: ...
+
+    def version(self, vid: str) -> Any: ...
 
     def read_table(self, rev: str, table: str, model_version: str | None = None, columns: list[str] | None = None,
                    keys: "pa.Array | None" = None) -> "pa.Table": ...
@@ -90,6 +94,11 @@ class PushResult:
     dry_run: bool = False
     key: str | None = None  # the task key the tasks were matched and sent with (None: the data's hash)
     notes: list[str] = field(default_factory=list)  # what it did that was not asked (a key taken from the record)
+    #: (data field, URL prefix) of a version's relative paths sent as local-files URLs (see roundtrip.py)
+    pushed_paths: list[tuple[str, str]] = field(default_factory=list)
+    #: task id -> (answers sent, the places among them of those of no annotator)
+    unattributed_slots: dict[int, tuple[int, list[int]]] = field(default_factory=dict)
+    unattributed: list[int] = field(default_factory=list)  # the Label Studio ids of those answers
 
     def to_json(self) -> dict:
         return {
@@ -113,13 +122,14 @@ class LocalFiles:
         self.root = Path(document_root).expanduser().resolve() if document_root else None
         self.files: list[Path] = []
 
-    def url(self, path: Path, what: str) -> str:
+    def url(self, path: Path, what: str, resolved: bool = False) -> str:
+        """The URL of ``path`` (``resolved``: absolute and normal already, a link in it kept as it is)."""
         if self.root is None:
             raise UsageError(
                 f"{what}: local files need Label Studio's local file serving, and {ENV_DOCUMENT_ROOT} is not set",
                 f"start Label Studio with LABEL_STUDIO_LOCAL_FILES_SERVING_ENABLED=true and {ENV_DOCUMENT_ROOT}=DIR "
                 f"(DIR holding your data), and set the same {ENV_DOCUMENT_ROOT} here (or pass --document-root DIR)")
-        p = path.resolve()
+        p = path if resolved else path.resolve()
         try:
             rel = p.relative_to(self.root)
         except ValueError:
@@ -189,6 +199,8 @@ class Source:
     checked: bool = False
     #: a version's: each item's task fields the version holds and the item does not (see :func:`_task_fields`)
     unsent: list[list[str]] = field(default_factory=list)
+    #: (data field, URL prefix) of relative paths sent as local-files URLs (a version's)
+    prefixes: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _localize(items: list[dict], objects: list[ConfigObject], base: Path, local: LocalFiles, where: str,
@@ -255,8 +267,11 @@ def _file_value(p: Path, kind: str, local: LocalFiles) -> str:
         raise InputError(f"{p}: not UTF-8 text ({e.reason})", "save text files as UTF-8") from None
 
 
-def read_version(repo: "Repo", rev: str, send_annotations: bool) -> Source:
-    """The tasks of version ``rev`` (and, with ``send_annotations``, its annotations)."""
+def read_version(repo: "Repo", rev: str, send_annotations: bool, objects: list[ConfigObject] | None = None,
+                 local: LocalFiles | None = None, image_root: str | None = None) -> Source:
+    """The tasks of version ``rev`` (and, with ``send_annotations``, its annotations); relative paths
+    of its media fields (a training format's) as local-files URLs where they can be served
+    (:func:`localize_version`)."""
     tasks = repo.read_table(rev, "tasks").to_pylist()
     anns = repo.read_table(rev, "annotations").to_pylist() if send_annotations else []
     items, unsent = [], []
@@ -268,7 +283,59 @@ def read_version(repo: "Repo", rev: str, send_annotations: bool) -> Source:
             item["annotations"] = [clean(a, ANNOTATION_SERVER_FIELDS) for a in t["annotations"]]
         items.append(item)
         unsent.append(_task_fields(t))
-    return Source(items, f"version {rev}", checked=True, unsent=unsent)
+    src = Source(items, f"version {rev}", checked=True, unsent=unsent)
+    if objects is not None and local is not None:
+        base = Path(image_root).expanduser() if image_root else version_folder(repo, rev)
+        localize_version(src, objects, base, local, image_root is not None)
+    return src
+
+
+def version_folder(repo: "Repo", rev: str) -> Path | None:
+    """The folder version ``rev`` was read from (a COCO file's, a YOLO or VOC folder), when its origin
+    names one of the repository that is there; None otherwise (a file from outside the repository)."""
+    origin = repo.version(repo.resolve(rev)).record.get("origin") or {}
+    path = origin.get("path")
+    if origin.get("kind") != "file" or not isinstance(path, str) or not path:
+        return None
+    p = Path(repo.root) / path
+    return p if p.is_dir() else p.parent if p.is_file() else None
+
+
+def localize_version(src: Source, objects: list[ConfigObject], base: Path | None, local: LocalFiles,
+                     given: bool) -> None:
+    """A version's relative paths in media fields (``images/img_1.jpg``) as local-files URLs of the
+    files below ``base``, the URL prefix of each field noted in ``src.prefixes`` (a pull reads the URLs
+    back as the paths); when a file is not there, or Label Studio cannot serve them, the data is sent as
+    it is, with one warning saying why and how to serve them. ``given``: ``base`` is ``--image-root``."""
+    media = [o.field for o in objects if o.tag in MEDIA_TAGS]
+    found = [(item, f, v) for item in src.items for f in media if isinstance(v := item["data"].get(f), str)
+             and v and not _is_url_like(v) and not Path(v).is_absolute()]
+    if not found:
+        return
+    root = base.resolve() if base is not None and base.is_dir() else None
+    missing = next((v for _, _, v in found if root is None or not (root / v).is_file()), None)
+    where = f"{'--image-root ' if given else 'the folder it was read from, '}{base}"
+    why = ("the folder they are relative to is unknown (the version was read from outside the repository)"
+           if base is None else f"{missing} is not in {where}" if missing is not None
+           else f"{ENV_DOCUMENT_ROOT} is not set" if local.root is None
+           else f"{where} is not below the document root {local.root}" if not root.is_relative_to(local.root)
+           else f"{found[0][2]} would lie directly in the document root {local.root}, which Label Studio refuses"
+           if root == local.root and any(len(Path(v).parts) < 2 for _, _, v in found) else None)
+    if why is not None:
+        src.warnings.append(
+            f"{src.name}: {len(found)} image path(s) are relative (e.g. {found[0][2]}), which Label Studio cannot "
+            f"load: {why}; serve them as local files with --image-root DIR (the folder they are relative to, below "
+            f"Label Studio's {ENV_DOCUMENT_ROOT}, set here too), or put them in cloud storage connected to the "
+            "project and snapshot a version whose data holds their URLs")
+        return
+    assert root is not None and local.root is not None
+    below = root.relative_to(local.root).as_posix()
+    prefix = LOCAL_FILES_PREFIX + ("" if below == "." else urllib.parse.quote(below) + "/")
+    for item, f, v in found:
+        item["data"] = {**item["data"], f: local.url(Path(os.path.normpath(root / v)), src.name, resolved=True)}
+        src.files[v] = item["data"]
+        if (f, prefix) not in src.prefixes:
+            src.prefixes.append((f, prefix))
 
 
 #: What Label Studio's import keeps of a task: its data and meta, with its answers and predictions. Measured
@@ -323,9 +390,12 @@ def _is_version(repo: "Repo | None", spec: str) -> bool:
 
 
 def read_tasks(source: str, *, objects: list[ConfigObject], field_name: str | None, local: LocalFiles,
-               repo: "Repo | None", send_annotations: bool) -> Source:
+               repo: "Repo | None", send_annotations: bool, image_root: str | None = None) -> Source:
     """Import tasks from a folder of files, a file of records, or a version of ``repo``."""
     p = Path(source)
+    if image_root is not None and (p.exists() or not _is_version(repo, source)):
+        raise UsageError(f"--image-root is for a version; {source} is a file or folder",
+                         "records give paths relative to their file's folder; drop --image-root")
     if p.is_dir():
         return read_folder(p, objects, field_name, local)
     refuse_special(p, "--from")  # was: "no such file" for a named pipe
@@ -337,7 +407,7 @@ def read_tasks(source: str, *, objects: list[ConfigObject], field_name: str | No
         _localize(src.items, objects, p.parent, local, source, src.files)
         return src
     if _is_version(repo, source):
-        return read_version(repo, source, send_annotations)  # type: ignore[arg-type]
+        return read_version(repo, source, send_annotations, objects, local, image_root)  # type: ignore[arg-type]
     raise NotFoundError(f"{source}: no such file, folder{' or version' if repo is not None else ''}",
                         "give a folder of files, a .jsonl / .json / .csv file, or a version of this repo")
 
@@ -517,16 +587,17 @@ def push(client: Client, dataset: str | int, source: str, *, key: str | None = N
          predictions: str | None = None, annotations: bool = False, field_name: str | None = None,
          document_root: str | None = None, validate: bool = True, repo: "Repo | None" = None,
          dry_run: bool = False, batch_size: int = MAX_BATCH_TASKS,
-         progress: PushProgress = _noop) -> PushResult:
+         progress: PushProgress = _noop, image_root: str | None = None) -> PushResult:
     """Send the tasks of ``source`` that the project does not have yet, with their predictions.
 
-    ``source`` is a folder, a .jsonl / .json / .csv file of records, or a version of ``repo``;
+    ``source`` is a folder, a .jsonl / .json / .csv file of records, or a version of ``repo``
+    (its relative image paths found below ``image_root``, else the folder it was read from);
     ``predictions`` a JSON / JSONL file or a version. Nothing is sent before everything has
     been read and checked.
     """
     project, cfg, local = _target(client, dataset, document_root)
     src = read_tasks(source, objects=data_objects(cfg), field_name=field_name, local=local, repo=repo,
-                     send_annotations=annotations)
+                     send_annotations=annotations, image_root=image_root)
     preds = prediction_records(predictions, key=key, repo=repo, files=src.files,
                                warnings=src.warnings) if predictions else PredictionRecords("--predictions")
     return deliver(client, project, cfg, src, preds.by_key, key=key, local=local, what=f"--predictions {predictions}",
@@ -657,13 +728,30 @@ def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, 
                                "annotations travel only with new tasks; add them in Label Studio, or push "
                                "into a new dataset")
     result.storage = local.ensure_storage(client, project, dry_run)
+    result.pushed_paths = list(src.prefixes)
     if not dry_run:
         _send(client, project, new, attach, batch_size, result, progress)
+        if annotations:
+            result.unattributed_slots = _unattributed_slots(new, result.task_ids)
         if not annotations:
             _undo_doubles(client, project, new, key, result, progress)
         if result.predictions:
             _check_kept(client, project, result)
     return result
+
+
+def _unattributed_slots(new: list[dict], task_ids: list[int]) -> dict[int, tuple[int, list[int]]]:
+    """Task id -> (answers sent with it, the places among them of those of no annotator), of the tasks
+    sent (``task_ids``, in the order of ``new``) with such an answer."""
+    if len(new) != len(task_ids):
+        return {}
+    out = {}
+    for item, tid in zip(new, task_ids):
+        answers = item.get("annotations") or []
+        places = [j for j, a in enumerate(answers) if a.get("completed_by") in (None, "")]
+        if places:
+            out[tid] = (len(answers), places)
+    return out
 
 
 def _matched(preds: dict[str, list[dict]], keyed: dict[str, dict], have: dict[str, int], src: str, what: str,
