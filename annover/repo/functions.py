@@ -167,8 +167,9 @@ def snapshot(source: str | None = None, *, repo: RepoLike = None, config: str | 
 
     The keywords are the CLI's options: ``source`` is ``--from``, ``source_data`` ``--source``,
     ``format`` (or ``fmt``) ``--format``, ``label_studio`` ``--label-studio``, ``url``/``api_key``
-    ``--ls-url``/``--ls-api-key``, ``dry_run`` ``-n``, ``update`` ``--update``, ``allow_empty`` ``--allow-empty``. Returns a :class:`SnapshotResult`
-    (``.version``, ``.tag``, ``.changed``; ``.to_json()`` is ``--json``'s). Raises
+    ``--ls-url``/``--ls-api-key``, ``dry_run`` ``-n``, ``update`` ``--update``, ``allow_empty``
+    ``--allow-empty``. Returns a :class:`SnapshotResult` (``.version``, ``.tag``, ``.changed``;
+    ``.to_json()`` is ``--json``'s). Raises
     ``InputError`` (bad file), ``ValidationError`` (labels the config does not allow),
     ``ConfigError``, ``UsageError``, as the CLI's exit codes 3, 4, 5, 2.
 
