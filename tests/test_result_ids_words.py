@@ -126,3 +126,11 @@ def test_show_diff_and_agreement_say_unnamed_and_results(tmp_path, monkeypatch):
     assert f"(0 skipped), {results} results" in show and "regions" not in show, show
     assert "no differences" in out("diff", "v1", "v2")
     assert f"Cohen's kappa (unnamed) / {named}" in out("agreement", "v1")
+    dry = out("snapshot", "--from", str(JSON), "-n")  # the JSON again: the results ids CSV lacked, no change
+    assert "no differences" in dry and "Regions" not in dry, dry
+    (tmp_path / "empty.json").write_text("[]")
+    dry = out("snapshot", "--from", str(tmp_path / "empty.json"), "--allow-empty", "-n")
+    assert f"Results:      {results} -> 0" in dry and "Regions" not in dry, dry
+    report = repo.report("v2", tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text()
+    assert f"<b>{results}</b><span>results</span>" in page and "<span>regions</span>" not in page, report

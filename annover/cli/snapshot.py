@@ -16,9 +16,11 @@ from annover.formats.ls_results import LEVELS
 if TYPE_CHECKING:  # pragma: no cover
     from annover import repo as repo_
     from annover.cli import diff_cmd
-    from annover.repo import SnapshotResult
+    from annover.model import config as model_config
+    from annover.repo import Repo, SnapshotResult
 else:
     diff_cmd = lazy("annover.cli.diff_cmd")  # its summary, for --dry-run (it imports the diff)
+    model_config = lazy("annover.model.config")
     repo_ = lazy("annover.repo")  # when a command runs, not for its --help
 
 
@@ -86,7 +88,7 @@ def _notes(result: SnapshotResult, quiet: bool, as_json: bool) -> None:
             info(f"note: {n}")
 
 
-def _report_dry(result: SnapshotResult, quiet: bool, as_json: bool) -> None:
+def _report_dry(repo: Repo, result: SnapshotResult, quiet: bool, as_json: bool) -> None:
     """A dry run: the diff's summary on stdout (as ``annover diff``), what would happen on stderr."""
     if as_json:
         emit_json(result.to_json())
@@ -98,7 +100,9 @@ def _report_dry(result: SnapshotResult, quiet: bool, as_json: bool) -> None:
     if as_json or quiet:
         return
     assert result.diff is not None
-    for line in diff_cmd.render_summary(result.diff.summary):
+    head_config = repo.config_text(result.head) if result.head else None
+    for line in diff_cmd.render_summary(result.diff.summary, model_config.results_word(head_config,
+                                                                                      result.config_text)):
         click.echo(line)
     if result.changed:
         on = result.diff.summary["a"]["rev"] if result.head else "an empty repository"
@@ -195,7 +199,7 @@ def snapshot(source: str | None, ls_project: str | None, config: str | None, mes
                                users=users, label_studio=ls_project, full=full, url=ls_url, api_key=ls_api_key,
                                progress=progress, dry_run=dry_run, update=update, allow_empty=allow_empty)
     if dry_run:
-        return _report_dry(result, quiet, as_json)
+        return _report_dry(repo, result, quiet, as_json)
     if as_json:
         emit_json(result.to_json())
     elif result.remembered and not quiet:

@@ -28,6 +28,7 @@ from annover.loop.agreement import agreement
 from annover.loop.drift import drift_of_counts
 from annover.loop.evaluate import evaluate
 from annover.loop.suspects import suspects
+from annover.model.config import results_word
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow.compute as pc
@@ -72,7 +73,8 @@ def collect(repo: Any, spec: str, progress: Callable[[str], None] | None = None)
     ann = repo.load(cur.id, "annotations")
     preds = repo.load(cur.id, "predictions")
     labels = api.config_labels(repo, cur)
-    data: dict[str, Any] = {"version": {**api.head_of(repo, cur), "stats": cur.stats}, "config_labels": labels}
+    data: dict[str, Any] = {"version": {**api.head_of(repo, cur), "stats": cur.stats}, "config_labels": labels,
+                            "items_word": results_word(repo.config_text(cur.id))}  # "regions" or "results"
     prev_ann = repo.load(prev.id, "annotations") if prev is not None and prev.id != cur.id else None
     changes, before = None, None
     if prev_ann is not None:  # first: the diff's work is done before the session's tables are made
@@ -378,7 +380,8 @@ def _why(d: dict | None) -> str:
 def _overview(d: dict) -> str:
     st = d["version"]["stats"]
     cards = [("tasks", st.get("tasks")), ("labeled", st.get("labeled")), ("unlabeled", st.get("unlabeled")),
-             ("answers", st.get("annotations")), ("skipped", st.get("skipped")), ("regions", st.get("regions")),
+             ("answers", st.get("annotations")), ("skipped", st.get("skipped")),
+             (d.get("items_word", "regions"), st.get("regions")),
              ("annotators", len(st.get("annotators", {}))), ("model versions", len(st.get("predictions", {})))]
     out = '<div class="cards">' + "".join(f'<div class="card"><b>{_e(_num(v))}</b><span>{_e(k)}</span></div>'
                                           for k, v in cards) + "</div>"

@@ -182,7 +182,8 @@ def dry_run(repo: RepoCore, inp: SnapshotInput, progress: Progress, label: str) 
     diff = compare(repo, parent, content, name, label)
     return SnapshotResult(None, changed, (inp.tag or next_tag(repo)) if changed else None, None, content.warnings,
                           head=head, reading=content.reading.to_json(), remembered=content.remembered,
-                          diff=diff, dry_run=True, users_committed=not changed and content.users_file is not None)
+                          diff=diff, dry_run=True, users_committed=not changed and content.users_file is not None,
+                          config_text=content.config_bytes.decode("utf-8") if content.config_bytes else None)
 
 
 def compare(repo: RepoCore, head: Version | None, content: Content, rev: str, label: str) -> "diffing.DiffResult":

@@ -69,6 +69,9 @@ class SnapshotResult:
     users_committed: bool = False
     #: what it did that was not asked and is not wrong (a key taken from the dataset's record)
     notes: list[str] = field(default_factory=list)
+    #: a dry run: the labeling config the version would hold (its diff's summary names the items of its
+    #: answers by it: :func:`annover.model.config.results_word`)
+    config_text: str | None = None
 
     def __repr__(self) -> str:
         """One readable line in a notebook: the version by tag and short id, not its whole record
