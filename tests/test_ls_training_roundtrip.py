@@ -10,8 +10,11 @@ import json
 import uuid
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import annover
+from annover.labelstudio import roundtrip
 from annover.labelstudio.datasets import RECORD_DIR
 
 from .conftest import shared_corpus
@@ -51,7 +54,7 @@ def test_a_coco_version_round_trip_shows_only_the_edits(ls, sdk_admin, annotator
                               what="reading an image")
         assert served == 200
         record = json.loads((repo.dir / RECORD_DIR / f"{title}.json").read_text())
-        assert len(record["unattributed"]) == 3, record
+        assert sum(last - first + 1 for first, last in record["unattributed"]) == 3, record
         # a person fixes one box (the answer the push made) and adds an answer of their own
         fixed = tasks["img_1.png"].annotations[0]
         result = fixed["result"]
@@ -86,3 +89,12 @@ def test_relative_image_paths_that_cannot_be_served_are_said_in_one_warning(ls, 
     assert code == 0 and len(lines) == 1 and "--image-root" in lines[0] and "cloud storage" in lines[0], err
     assert "29 image path(s)" in lines[0]
     assert code2 == 0 and "is not in --image-root" in err2, err2
+
+
+@given(st.sets(st.integers(1, 200)), st.sets(st.integers(1, 200)))
+def test_the_records_answer_ids_are_runs_that_read_back_as_the_ids(had, pushed):
+    """A push of 50,000 answers wrote a JSON line per id into the committed record; they are runs now."""
+    merged = roundtrip.merged(roundtrip.merged(None, (), had), (), pushed)
+    runs = merged.get(roundtrip.UNATTRIBUTED, [])
+    assert sorted(roundtrip.of_record(merged)[roundtrip.UNATTRIBUTED]) == sorted(had | pushed)
+    assert all(a <= b for a, b in runs) and all(b + 1 < c for (_, b), (c, _) in zip(runs, runs[1:])), runs

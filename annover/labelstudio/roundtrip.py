@@ -14,7 +14,9 @@ The record's fields (both lists grow with each push):
 - ``pushed_paths``: ``[{"field": "image", "prefix": "/data/local-files/?d=coco/"}, ...]``: a value of
   that data field starting with the prefix is read as the path after it (URL-decoded).
 - ``unattributed``: the ids of the Label Studio annotations the push made for answers of no
-  annotator. Only those: an answer a person makes in Label Studio has another id, and stays theirs.
+  annotator, as ranges ``[[first, last], ...]`` (a push's annotations take consecutive ids: a push of
+  50,000 answers is a line or a few, not 50,000). Only those: an answer a person makes in Label Studio
+  has another id, and stays theirs.
 """
 
 from __future__ import annotations
@@ -38,9 +40,31 @@ def merged(record: Mapping[str, Any] | None, prefixes: Iterable[tuple[str, str]]
     out: dict[str, Any] = {}
     if paths:
         out[PATHS] = paths
-    unattributed = sorted(set(had[UNATTRIBUTED]) | set(ids))
+    unattributed = ranges(set(had[UNATTRIBUTED]) | set(ids))
     if unattributed:
         out[UNATTRIBUTED] = unattributed
+    return out
+
+
+def ranges(ids: Iterable[int]) -> list[list[int]]:
+    """``ids`` as sorted ``[first, last]`` runs of consecutive ids."""
+    out: list[list[int]] = []
+    for i in sorted(set(ids)):
+        if out and i == out[-1][1] + 1:
+            out[-1][1] = i
+        else:
+            out.append([i, i])
+    return out
+
+
+def _ids(value: Any) -> list[int]:
+    """The ids a record's ``unattributed`` names (its runs, or bare ids); what is not of that shape: none."""
+    out: list[int] = []
+    for x in value if isinstance(value, list) else ():
+        if type(x) is int:
+            out.append(x)
+        elif isinstance(x, list) and len(x) == 2 and all(type(i) is int for i in x) and 0 <= x[1] - x[0] < 10**7:
+            out.extend(range(x[0], x[1] + 1))
     return out
 
 
@@ -51,7 +75,7 @@ def of_record(record: Mapping[str, Any] | None) -> dict[str, list]:
     ids = rec.get(UNATTRIBUTED)
     return {PATHS: [p for p in paths if isinstance(p, dict) and isinstance(p.get("field"), str)
                     and isinstance(p.get("prefix"), str) and p["prefix"]] if isinstance(paths, list) else [],
-            UNATTRIBUTED: [i for i in ids if type(i) is int] if isinstance(ids, list) else []}
+            UNATTRIBUTED: _ids(ids)}
 
 
 def restore(tasks: list[dict], record: Mapping[str, Any] | None) -> None:
