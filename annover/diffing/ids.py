@@ -61,11 +61,19 @@ def _ranked(code: "np.ndarray") -> "np.ndarray":
     return out
 
 
+def _tool_ids(t: "pa.Table") -> bool:
+    """Whether a row of ``t`` may carry a tool's result id (a region key not a content hash, ``~...``);
+    of a dictionary column, any value of its dictionaries."""
+    col = t.column("region_key")
+    arrays = [c.dictionary for c in col.chunks] if pa.types.is_dictionary(col.type) else col.chunks
+    return any(pc.any(pc.and_(pc.invert(pc.starts_with(x, "~")), pc.not_equal(x, ""))).as_py() for x in arrays)
+
+
 def same_ids(spec: Spec, a: "pa.Table", b: "pa.Table") -> "tuple[pa.Table, pa.Table]":
     """``a`` and ``b``, B's rows given the keys of A's rows they are the same result as (see the
     module); the tables themselves when no key changes."""
-    if not a.num_rows or not b.num_rows:
-        return a, b
+    if not a.num_rows or not b.num_rows or not (_tool_ids(a) or _tool_ids(b)):
+        return a, b  # two content hashes of one content are one key (the readers derive it so): nothing to pair
     tables, n = [a, b], a.num_rows
     answer = _codes(tables, ("task_key", spec.answer_key))
     row = _codes(tables, ("region_key",), answer.copy())
