@@ -47,7 +47,8 @@ Examples:
 @click.option("--format", "fmt", required=True, type=click.Choice(EXPORT_FORMATS), help="Output format.")
 @click.option("-o", "--out", required=True, type=click.Path(), callback=not_empty,
               help="Output file (a folder for yolo, yolo-obb, voc, hf, and coco with --images or of a version with "
-                   "splits, --out not ending in .json); - for standard output.")
+                   "splits, --out not ending in .json; conll of a version with splits, --out of no suffix: "
+                   "train.conll, dev.conll, test.conll); - for standard output.")
 @click.option("--table", type=click.Choice(TABLES), default="annotations",
               help="Table for jsonl/csv/parquet (default annotations).")
 @click.option("--resolve", metavar="RULE", callback=not_empty,

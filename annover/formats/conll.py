@@ -28,11 +28,16 @@ meta, not data: the key stays the text's) and written back by the export; so are
 scheme (``scheme``: the one that writes its entities with the fewest other tags; BIO, the default, is
 not kept) and the tags it gave that its scheme writes otherwise (``tags``: flair's stray ``S-`` in a
 BIO file), written back while the sentence's tokens and entities are those read and no scheme is asked for.
+
+Splits: where the tasks' data name a split (``split``: ``train``, ``val``, ``test``, as YOLO takes it),
+:func:`by_split` writes a file per split (:data:`SPLIT_FILES`), named as flair's ``ColumnCorpus`` finds
+them in a folder; a task of no split beside others with one is in train.
 """
 
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import json
 import re
 from dataclasses import dataclass, field
@@ -45,6 +50,7 @@ from annover.formats import SCHEME_NAMES, SCHEMES
 from annover.formats.resolve import Picked, in_task_order
 from annover.formats.text import fail, utf8_text
 from annover.formats.train import TrainInput, labels_tag, refuse_not_xml, unlabeled
+from annover.formats.yolo import SPLITS, split_of
 from annover.model.config import LabelingConfig
 
 if TYPE_CHECKING:
@@ -53,8 +59,8 @@ if TYPE_CHECKING:
 else:
     pc = lazy("pyarrow.compute")
 
-__all__ = ["SCHEMES", "entity_spans", "file_scheme", "read", "scheme_name", "scheme_tags", "sentence_result",
-           "span_edges", "tokens", "write"]
+__all__ = ["SCHEMES", "SPLIT_FILES", "by_split", "entity_spans", "file_scheme", "read", "scheme_name", "scheme_tags",
+           "sentence_result", "span_edges", "tokens", "write"]
 
 #: task key -> text object (``to_name``) -> the offsets where a span starts or ends
 Edges = dict[str, dict[Any, set[int]]]
@@ -63,6 +69,9 @@ _WS = re.compile(r"\S+")
 #: the document start line the export writes first (CoNLL-2003's)
 DOCSTART = "-DOCSTART- -X- -X- O"
 SPAN_TYPES = ("labels",)
+#: a version whose tasks have splits: a file per split, named so that flair's ``ColumnCorpus(folder, ...)``
+#: finds its train, dev and test files (CoNLL-2003's development set is ``val``'s)
+SPLIT_FILES = {"train": "train.conll", "val": "dev.conll", "test": "test.conll"}
 
 
 def tokens(text: str, cuts: set[int] | None = None) -> list[tuple[int, int]]:
@@ -260,6 +269,27 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges: E
         out = [DOCSTART, ""] + out  # no document start of its own before the first sentence
     _notes(counts, off, notes, left)
     return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def by_split(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges: Edges | None = None,
+             scheme: str = "bio", strict: bool = False) -> dict[str, bytes] | None:
+    """:func:`write` of each split's tasks (``data.split``, :func:`annover.formats.yolo.split_of`), a file per
+    split (:data:`SPLIT_FILES`); tasks of no split beside others with one in train (said in ``notes``, with
+    what each file holds). None where no task has a split. A task is written as :func:`write` writes it in
+    the one file: its tokens do not depend on the other tasks."""
+    given = [split_of(it.data or {}) for it in picked.items]
+    if not any(given):
+        return None
+    loose = given.count(None)
+    if loose:
+        notes.append(f"{loose} task(s) have no split (task data 'split') beside others that have one: "
+                     f"they are in {SPLIT_FILES['train']}")
+    of = [s or "train" for s in given]
+    files = {SPLIT_FILES[s]: write(dataclasses.replace(picked, items=[it for it, x in zip(picked.items, of) if x == s]),
+                                   cfg, [], edges, scheme, strict) for s in SPLITS if s in of}
+    notes.append("CoNLL: a file per split (" + ", ".join(f"{SPLIT_FILES[s]} {of.count(s)} task(s)"
+                                                        for s in SPLITS if s in of) + ")")
+    return files
 
 
 def _token_spans(chosen: list[tuple[int, int, str]], toks: list[tuple[int, int]]) -> list[tuple[int, int, str]]:

@@ -44,6 +44,10 @@ class Rendered:
     items: int = 0
     notes: list[str] = field(default_factory=list)
     tag_scheme: str | None = None  # CoNLL: the tag scheme written (bio, iob1, bioes)
+    #: CoNLL of tasks with splits: a file per split (:func:`annover.formats.conll.by_split`), written instead
+    #: of ``data`` where the export is a folder, and what to say then
+    splits: dict[str, bytes] | None = None
+    split_notes: list[str] = field(default_factory=list)
 
 
 def train_input(path: Path, fmt: str, config: LabelingConfig | None = None) -> TrainInput:
@@ -234,7 +238,9 @@ def _render(fmt: str, tables: dict[str, "pa.Table"], cfg_text: str | None, resol
         out.files = voc.write(picked, cfg, notes)
     elif fmt == Format.CONLL:
         out.tag_scheme = tag_scheme or conll.file_scheme(picked, notes)
-        out.data = conll.write(picked, cfg, notes, conll.span_edges(tables), out.tag_scheme, tag_scheme is not None)
+        edges = conll.span_edges(tables)
+        out.data = conll.write(picked, cfg, notes, edges, out.tag_scheme, tag_scheme is not None)
+        out.splits = conll.by_split(picked, cfg, out.split_notes, edges, out.tag_scheme, tag_scheme is not None)
     elif fmt == Format.HF:
         out.dataset = hf.to_dataset(picked, cfg, notes, conll.span_edges(tables), tables["tasks"])
     else:

@@ -222,18 +222,16 @@ def export(repo: RepoCore, rev: str, fmt: str, out: str | Path, table: str = "an
     path = Path(out)
     check_name(path)
     check_not_owned(repo, path)
-    check_out(path, force, fmt in FOLDER_FORMATS or images is not None or _coco_folder(fmt, path, predictions))
+    check_out(path, force, fmt in FOLDER_FORMATS or images is not None or _coco_folder(fmt, path, predictions)
+              or _conll_folder(fmt, path))
     check_writable(path)
     v, tables, cfg_text = _read_version(repo, rev, predictions, keys)
     missing = _missing(keys, tables)
     if fmt in TRAIN_FORMATS:
         r: Rendered = training.render_train(fmt, tables, cfg_text, resolve, predictions, tag_scheme)
-        placed, files = None, r.files
-        if fmt == Format.COCO and predictions is None:  # a version with splits: one JSON per split, a folder
-            files = _coco_splits(tables["tasks"], r.data, images is None and not _coco_folder(fmt, path, None),
-                                 r.notes)
-            if files is None:
-                check_out(path, force, images is not None)
+        placed, files = None, _split_files(fmt, r, tables["tasks"], path, images is None, predictions)
+        if files is None and fmt in (Format.COCO, Format.CONLL):  # one file after all
+            check_out(path, force, images is not None)
         if images is not None:  # every image found and checked before anything is written
             files = label_files(fmt, files, r.data)  # COCO: annotations.json beside images/, or its splits
             done = None if progress is None else (lambda n, total: progress("finding images", n, total))
@@ -278,6 +276,36 @@ def _coco_folder(fmt: str, path: Path, predictions: str | None) -> bool:
     """Whether a COCO export to ``path`` is a folder where the version's tasks have splits (an
     ``--out`` not ending in ``.json``; the predictions' results list is one file)."""
     return fmt == Format.COCO and predictions is None and path.suffix.lower() != ".json"
+
+
+def _split_files(fmt: str, r: Rendered, tasks: "pa.Table", path: Path, no_images: bool,
+                 predictions: str | None) -> dict[str, bytes] | None:
+    """The files of a folder format (``r.files``); of a version whose tasks have splits, COCO's JSON per
+    split (not of predictions) and CoNLL's file per split, where ``path`` names a folder; None for one file."""
+    if fmt == Format.COCO and predictions is None:  # a version with splits: one JSON per split, a folder
+        return _coco_splits(tasks, r.data, no_images and not _coco_folder(fmt, path, None), r.notes)
+    if fmt == Format.CONLL:
+        return _conll_splits(r, _conll_folder(fmt, path))
+    return r.files
+
+
+def _conll_folder(fmt: str, path: Path) -> bool:
+    """Whether a CoNLL export to ``path`` is a folder where the version's tasks have splits (an ``--out``
+    of no suffix: ``v3-conll``, where ``v3.conll`` or ``v3.txt`` is one file)."""
+    return fmt == Format.CONLL and not path.suffix
+
+
+def _conll_splits(r: Rendered, folder: bool) -> dict[str, bytes] | None:
+    """CoNLL of a version whose tasks have splits: a file per split where the export is a ``folder``; else
+    None, the notes saying that the one file holds every split (a model trained on it sees the test set)."""
+    if r.splits is None:
+        return None
+    if not folder:
+        r.notes.append("the tasks have splits (data 'split'): this one file holds them all; --out a folder name "
+                       f"(no suffix) writes a file per split, {', '.join(conll.SPLIT_FILES.values())}")
+        return None
+    r.notes.extend(r.split_notes)
+    return r.splits
 
 
 def _coco_splits(tasks: "pa.Table", data: bytes | None, one_file: bool, notes: list[str]) -> dict[str, bytes] | None:
@@ -345,6 +373,7 @@ def _to_stdout(repo: RepoCore, rev: str, fmt: str, table: str, resolve: str | No
         assert r.data is not None
         if fmt == Format.COCO and predictions is None:
             _coco_splits(tables["tasks"], r.data, True, r.notes)
+        _conll_splits(r, False)
         _write_all(stream, r.data)
         stream.flush()
         return TrainExportResult(v.id, fmt, STDOUT, len(r.data), r.items, missing, r.notes, resolve or "only",
