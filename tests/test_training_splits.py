@@ -2,6 +2,7 @@
 
 Was: ``annover export v2 --format conll`` wrote every split into one file, and said nothing (a NER model
 trained on it saw the test set), where the COCO, YOLO, VOC and Hugging Face exports lay the splits out.
+And a YOLO export of no split named the same images as ``train`` and ``val`` without a note (VOC's says so).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import annover
 from annover.formats.conll import SPLIT_FILES
+from annover.formats.training import read_train, render_train
 
 from .conftest import shared_corpus
 
@@ -56,3 +58,15 @@ def test_conll_of_a_version_with_splits_is_a_file_per_split(repo, tmp_path):
         got += sents
     assert sorted(map(str, got)) == sorted(map(str, whole)) and len(got) == len(tasks)
 
+
+def test_yolo_of_no_split_says_val_is_the_training_images():
+    """No task has a split: data.yaml's train and val name one folder, and the notes say so; with splits, not."""
+    t = read_train(shared_corpus("formats") / "yolo_detect_lssdk", "yolo", None, True)
+    tables = {"tasks": t.tasks, "annotations": t.annotations, "predictions": t.predictions}
+    notes = render_train("yolo", tables, t.config_text).notes
+    assert any("train and val both name images" in n for n in notes)
+    data = [json.dumps({**json.loads(d), "split": "val" if i % 2 else "train"})
+            for i, d in enumerate(t.tasks.column("data").to_pylist())]
+    split = t.tasks.set_column(t.tasks.schema.get_field_index("data"), "data", [data])
+    notes = render_train("yolo", {**tables, "tasks": split}, t.config_text).notes
+    assert not any("train and val both name" in n for n in notes)

@@ -169,14 +169,16 @@ def _common(folders: list[list[str]]) -> str:
 def split_folders(paths: list[tuple[str, str | None]], notes: list[str]) -> dict[str, list[str]]:
     """data.yaml's ``train`` / ``val`` / ``test``: per split, the folder its images (``paths``: image
     path, split) lie in. Without any split known, ``train`` and ``val`` both name the folder of all
-    images (``images``), as before splits were kept; images without a split beside others with one
-    are in ``train`` (said in ``notes``)."""
+    images (``images``), as before splits were kept (said in ``notes``: validation would score training
+    images); images without a split beside others with one are in ``train`` (said in ``notes``)."""
     by: dict[str | None, list[list[str]]] = {}
     for p, s in paths:
         by.setdefault(s, []).append(p.split("/")[:-1])
     loose = by.pop(None, [])
     if not by:
         d = _common(loose or [["images"]])
+        notes.append(f"no task has a split (data.split): data.yaml's train and val both name {d}, the same images, "
+                     "so validation scores images trained on (give some tasks split 'val')")
         return {"train": [d], "val": [d]}
     out = {s: [_common(by[s])] for s in SPLITS if s in by}
     if loose:
