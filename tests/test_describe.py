@@ -350,13 +350,14 @@ WORDED_PAIRS = [
      (["annotator"], "annotator ann1 -> ann2", None)),
     (ann(value=choices(["a"]), labels=["a"]), ann(value=choices(["a"]), labels=["a"], ground_truth=True,
                                                    was_cancelled=True, extra='{"k":1}'),
-     (["skip", "ground_truth", "attrs"], "skipped; ground truth set; answer attributes changed", None)),
+     (["skip", "ground_truth", "attrs"], "skipped; ground truth set; answer attributes changed: k null -> 1", None)),
     (ann(value=choices(["a"]), labels=["a"]), ann(value=choices(["a"]), labels=["a"]),
      (["region"], "region id changed", None)),
     (ann(value=choices(["a"]), labels=["a"]), ann(value=choices(["a"]), labels=["a"], from_name="other",
                                                    to_name="t2", type="labels", region='{"origin":"x"}'),
      (["control", "to_name", "type", "region"],
-      "control objects -> other; to_name img -> t2; type rectanglelabels -> labels; region attributes changed", None)),
+      "control objects -> other; to_name img -> t2; type rectanglelabels -> labels; "
+      "region attributes changed: origin null -> x", None)),
     # empty answers
     (ann(rk=""), ann(rk="", was_cancelled=True), (["skip"], "skipped", None)),
     (ann(rk=""), ann(value=choices(["a"]), labels=["a"]), (["value"], "result changed", None)),
@@ -410,7 +411,8 @@ def test_prediction_wordings():
             "region": None}
     got = described(PRED, [base] * 3, [{**base, "score": 0.75}, {**base, "model_version": "m2"},
                                        {**base, "extra": '{"k":1}'}])
-    assert [w for _, w, _ in got] == ["score 0.5 -> 0.75", "model version m1 -> m2", "prediction attributes changed"]
+    assert [w for _, w, _ in got] == ["score 0.5 -> 0.75", "model version m1 -> m2",
+                                            "prediction attributes changed: k null -> 1"]
 
 
 def test_empty_tables():

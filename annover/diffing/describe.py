@@ -11,6 +11,7 @@ any other value in Python (:mod:`annover.diffing.words`, whose geometry is
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
@@ -19,7 +20,7 @@ from annover.diffing.result import BY_KEY, TABLE_ORDER, row_schema
 from annover.diffing.sources import Spec
 from annover.diffing.match import MAY_BE_SHAPE
 from annover.diffing.values import value_changes
-from annover.diffing.words import VALUE_CHANGED, num_s, parse_all, shape_suffix, short
+from annover.diffing.words import VALUE_CHANGED, attrs_words, num_s, parse_all, shape_suffix, short
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -95,7 +96,32 @@ def _targets(words: K.Words, ca: dict, cb: dict, both: "np.ndarray") -> None:
         differ = both & K.distinct(ca[col], cb[col])
         if differ.any():
             words.add(kind, differ, K.concat(f"{kind} ", K.str_or(ca[col], "None"), " -> ", K.str_or(cb[col], "None")))
-    words.add("region", both & K.distinct(ca["region"], cb["region"]), "region attributes changed")
+    _attrs(words, "region", both & K.distinct(ca["region"], cb["region"]), ca["region"], cb["region"], "region")
+
+
+def _object(text: str | None) -> Any:
+    """The JSON object a text of attributes holds; None for none, or for a text that is not one."""
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return None
+
+
+def _attrs(words: K.Words, kind: str, differ: "np.ndarray", xa: "pa.Array", xb: "pa.Array", what: str) -> None:
+    """Rows ``differ`` have ``kind``, worded by the attributes (JSON objects ``xa``, ``xb``) that
+    differ (:func:`attrs_words`), once per distinct pair of texts."""
+    idx = np.nonzero(differ)[0]
+    if not len(idx):
+        return
+    ta, tb = xa.take(pa.array(idx)), xb.take(pa.array(idx))
+    once = K.distinct_pairs(ta, tb)
+    pick = pa.array(once[0]) if once is not None else None
+    la, lb = (t.take(pick).to_pylist() if pick is not None else t.to_pylist() for t in (ta, tb))
+    memo: dict[tuple, str] = {}
+    said = [memo.get((x, y)) or memo.setdefault((x, y), attrs_words(what, _object(x), _object(y)))
+            for x, y in zip(la, lb)]
+    text = pa.array(said, pa.string())
+    words.add(kind, differ, K.scatter(words.n, idx, text.take(pa.array(once[1])) if once is not None else text))
 
 
 def _numbers(words: K.Words, ca: dict, cb: dict, col: str, label: str) -> None:
@@ -126,8 +152,8 @@ def _answers(words: K.Words, spec: Spec, ca: dict, cb: dict) -> None:
         if differ.any():
             words.add("model_version", differ, K.concat("model version ", K.str_or(ca["model_version"], "None"),
                                                         " -> ", K.str_or(cb["model_version"], "None")))
-    words.add("attrs", K.distinct(ca["extra"], cb["extra"]),
-              "answer attributes changed" if spec.is_annotations else "prediction attributes changed")
+    _attrs(words, "attrs", K.distinct(ca["extra"], cb["extra"]), ca["extra"], cb["extra"],
+           "answer" if spec.is_annotations else "prediction")
 
 
 def describe_pairs(spec: Spec, a: "pa.Table", b: "pa.Table") -> "tuple[pa.Array, pa.Array, pa.Array]":

@@ -11,7 +11,7 @@ from annover.diffing import sql
 from annover.diffing.answers import count_true
 from annover.diffing.result import ADDED, CHANGED, REMOVED, ROW_FIELDS
 from annover.diffing.sources import Source
-from annover.diffing.words import keys_changed, short
+from annover.diffing.words import attrs_words, keys_changed, short
 from annover.store.duck import cursor, fetch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -100,7 +100,7 @@ def _changed_words(r: dict) -> tuple[list[str], list[str]]:
         words.append(f"source item {(r['data_hash_a'] or '-')[:12]} -> {(r['data_hash_b'] or '-')[:12]}")
     if r["extra_a"] != r["extra_b"]:
         kinds.append("attrs")
-        words.append("task attributes changed")
+        words.append(attrs_words("task", _loads(r["extra_a"]), _loads(r["extra_b"])))
     return kinds, words
 
 

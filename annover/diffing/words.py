@@ -25,6 +25,9 @@ POLYGON_KEYS = frozenset({"points"})
 POINT_KEYS = frozenset({"x", "y"})
 #: How many differing keys of a value the words name before "..."
 KEYS_SHOWN = 3
+#: How many characters of a value the words show, and how many before the first that differs
+SHOWN = 40
+CONTEXT = 12
 VALUE_CHANGED = "value changed"
 
 
@@ -38,18 +41,56 @@ def num_s(v: Any, whole: bool = False) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def short(v: Any, n: int = 40) -> str:
+def short(v: Any, n: int = SHOWN) -> str:
     """A value as a string of at most ``n`` characters (JSON unless a string)."""
     s = v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, sort_keys=True)
     return s if len(s) <= n else s[: n - 3] + "..."
 
 
+def _fits(v: Any, n: int = SHOWN) -> bool:
+    return len(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, sort_keys=True)) <= n
+
+
+def _leaves(path: str, a: Any, b: Any) -> list[tuple[str, Any, Any]]:
+    """(path, a, b) of the parts of two differing values that differ, each shown whole if it fits:
+    a value too long to show is followed into its keys (``chatmessage.content``) and into the
+    items of lists of one length (``text[0]``), so the words name what changed."""
+    if _fits(a) and _fits(b):
+        return [(path, a, b)]
+    if isinstance(a, dict) and isinstance(b, dict):
+        return [leaf for k in sorted(a.keys() | b.keys()) if a.get(k) != b.get(k)
+                for leaf in _leaves(f"{path}.{k}", a.get(k), b.get(k))]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [leaf for i, (x, y) in enumerate(zip(a, b)) if x != y for leaf in _leaves(f"{path}[{i}]", x, y)]
+    return [(path, a, b)]
+
+
+def _excerpts(a: Any, b: Any) -> str:
+    """``a -> b`` whole when both fit, else their JSON texts from a little before the first
+    character they differ at: two long texts that differ near their end do not read the same."""
+    if _fits(a) and _fits(b):
+        return f"{short(a)} -> {short(b)}"
+    ta, tb = (json.dumps(v, ensure_ascii=False, sort_keys=True) for v in (a, b))
+    same = next((i for i, (x, y) in enumerate(zip(ta, tb)) if x != y), min(len(ta), len(tb)))
+    start = max(0, same - CONTEXT)
+    cut = lambda t: short(("..." if start else "") + t[start:])  # noqa: E731
+    return f"{cut(ta)} -> {cut(tb)}"
+
+
 def keys_changed(da: dict, db: dict, prefix: str = "", keys: list[str] | None = None) -> list[str]:
     """Words for the keys whose values differ (``keys``: those, sorted, if known): ``k a -> b``
-    for the first few."""
+    for the first few; of a value too long to show, the part that differs (:func:`_leaves`)."""
     ks = keys if keys is not None else [k for k in sorted(da.keys() | db.keys()) if da.get(k) != db.get(k)]
-    return [f"{prefix}{k} {short(da.get(k))} -> {short(db.get(k))}" for k in ks[:KEYS_SHOWN]] + \
-        (["..."] if len(ks) > KEYS_SHOWN else [])
+    leaves = [leaf for k in ks for leaf in _leaves(f"{prefix}{k}", da.get(k), db.get(k))]
+    return [f"{path} {_excerpts(a, b)}" for path, a, b in leaves[:KEYS_SHOWN]] + \
+        (["..."] if len(leaves) > KEYS_SHOWN else [])
+
+
+def attrs_words(what: str, a: Any, b: Any) -> str:
+    """Words for the attributes of a region, answer or prediction (JSON objects or None) that
+    differ: ``region attributes changed: origin prediction -> prediction-changed``."""
+    said = keys_changed(a if isinstance(a, dict) else {}, b if isinstance(b, dict) else {})
+    return f"{what} attributes changed" + (f": {'; '.join(said)}" if said else "")
 
 
 def _span_words(sa: Shape, sb: Shape, va: dict, vb: dict) -> str:
