@@ -1,5 +1,6 @@
 """The diff's words for Label Studio controls whose values are long or nested, on real exports of the shared
-corpus: an LLM answer edited in a text area, a chat message, a region's ``origin`` and an answer's attributes.
+corpus: an LLM answer edited in a text area, a chat message, a region's ``origin``, an answer's attributes and
+a pose's keypoint (``point moved`` said nothing of which of 17 joints).
 
 Before, a value was shown as its first 40 characters, so a long answer trimmed at its end read
 ``text ["Einstein's theory of relativity exp... -> ["Einstein's theory of relativity exp...`` (both sides the
@@ -17,7 +18,8 @@ import uuid
 import pytest
 
 import annover
-from annover.diffing.words import attrs_words, keys_changed
+from annover.diffing.words import attrs_words, keys_changed, value_change
+from annover.model.canonical import canonical_json
 
 from .conftest import shared_corpus
 from .ls_fixtures import cli, ls_server, sdk_admin  # noqa: F401 - fixtures
@@ -58,6 +60,18 @@ def test_attributes_are_worded_by_the_keys_that_changed():
     assert attrs_words("answer", {"readonly": readonly}, None) == f"answer attributes changed: readonly " \
         f"{json.dumps(readonly)} -> null"
     assert attrs_words("task", None, None) == "task attributes changed"
+
+
+@corpus
+def test_a_moved_keypoint_is_named_by_its_joint():
+    pose = [r for r in _results("sdk_keypoints_pose") if r["type"] == "keypointlabels"]
+    for r in pose[:2]:
+        moved = {**r["value"], "x": r["value"]["x"] + 1}
+        said = value_change(canonical_json(r["value"]), canonical_json(moved)).geometry
+        assert said.startswith(f"{r['value']['keypointlabels'][0]} moved "), said
+    relabeled = {**pose[0]["value"], "x": pose[0]["value"]["x"] + 1, "keypointlabels": ["?"]}
+    said = value_change(canonical_json(pose[0]["value"]), canonical_json(relabeled)).geometry
+    assert said.startswith("point moved "), said  # the relabel words name both labels
 
 
 @pytest.mark.labelstudio

@@ -152,5 +152,5 @@ def test_diff_says_a_keypoint_moved(repo, tmp_path, drop_ids):
     rows = [r for r in pq.read_table(rows_file).to_pylist() if r["type"] == "keypointlabels"]
     assert len(rows) == n
     assert {r["match"] for r in rows} == {"key" if not drop_ids else "point"}
-    assert all(r["description"].startswith("point moved") for r in rows), rows[0]["description"]
+    assert all(r["description"].startswith(f"{r['labels_b'][0]} moved") for r in rows), rows[0]["description"]
     assert all(0.5 < r["score"] < 1 for r in rows)

@@ -1,6 +1,6 @@
 """The words for what changed in a result value: its geometry ("box moved, IoU 0.82", "span
-widened 5-9 -> 3-9", "point moved 1.2% of the image's diagonal, similarity 0.70") and its
-other keys ("text "a" -> "b""). Worked out once per distinct
+widened 5-9 -> 3-9", "nose moved 1.2% of the image's diagonal, similarity 0.70") and its
+other keys ("text "a" -> "b"", of a long value the part that differs). Worked out once per distinct
 pair of value texts, in Python: a value is JSON whose shape only :mod:`annover.model.geometry`
 reads."""
 
@@ -124,6 +124,12 @@ def joined(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1] if words else ""
 
 
+def _point_name(va: dict, vb: dict) -> str:
+    """A keypoint by its label when it kept it ("nose": which of a pose's joints moved), else "point"."""
+    la, lb = ([x for k in sorted(LABEL_KEYS) if isinstance(v.get(k), list) for x in v[k]] for v in (va, vb))
+    return ", ".join(map(str, la)) if la and la == lb else "point"
+
+
 def geometry_words(sa: Shape, sb: Shape, va: dict, vb: dict, score: float | None) -> tuple[str, frozenset]:
     """Words for a change of shape ("" for none), and the value keys they account for."""
     if sa.family == SPAN and sb.family == SPAN:
@@ -131,7 +137,7 @@ def geometry_words(sa: Shape, sb: Shape, va: dict, vb: dict, score: float | None
     if sa.family == POINT and sb.family == POINT:
         d = point_distance(sa, sb)
         similar = f", similarity {score:.2f}" if score is not None else ""
-        return (f"point moved {d:.2g}% of the image's diagonal{similar}" if d else ""), POINT_KEYS
+        return (f"{_point_name(va, vb)} moved {d:.2g}% of the image's diagonal{similar}" if d else ""), POINT_KEYS
     form = sb.form if sa.form == sb.form else f"{sa.form} -> {sb.form}"
     iou = f", IoU {score:.2f}" if score is not None else ""
     if sa.form in (BOX, ELLIPSE) and sb.form == sa.form:
