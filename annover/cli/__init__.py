@@ -386,15 +386,20 @@ def shown_width(text: str) -> int:
 def table(rows: list[list[str]], right: "set[int] | frozenset[int]" = frozenset(), indent: str = "  ") -> list[str]:
     """Rows as aligned columns (``right``: the columns aligned right), padded by the width each
     cell shows (:func:`shown_width`: a label such as '中立', or one with a tab in it, would shift
-    the columns after it if padded by its length)."""
+    the columns after it if padded by its length). A line ends at its last cell's last character:
+    only padding is trimmed, never a cell's own trailing whitespace (a label ending in a newline
+    shows it, as ``\\x0a``, where two labels differing only there would otherwise look the same)."""
     if not rows:
         return []
     widths = [max(shown_width(r[i]) for r in rows) for i in range(len(rows[0]))]
     out = []
     for r in rows:
-        pads = [" " * (w - shown_width(c)) for c, w in zip(r, widths)]
-        cells = [p + c if i in right else c + p for i, (c, p) in enumerate(zip(r, pads))]
-        out.append((indent + "  ".join(cells)).rstrip())
+        n = len(r)
+        while n and not r[n - 1]:  # empty last cells: no padding after the last that shows
+            n -= 1
+        pads = [" " * (w - shown_width(c)) for c, w in zip(r[:n], widths)]
+        cells = [p + c if i in right else c + p if i < n - 1 else c for i, (c, p) in enumerate(zip(r, pads))]
+        out.append(indent + "  ".join(cells) if n else "")
     return out
 
 
