@@ -68,6 +68,12 @@ function el(tag, attrs = {}, ...children) {
   return node;
 }
 
+// Names (labels, annotators) in a line of text, each set apart (<bdi>): a right-to-left one does not
+// draw its neighbours into it ("1 شكوى · 2 Positive" read "1 2 · شكوى Positive", whose answer was whose lost).
+function names(list) {
+  return list.length ? list.flatMap((n, i) => [i ? ", " : "", el("bdi", {}, String(n))]) : ["(nothing)"];
+}
+
 // The shortcut a key press means: its character (Shift or Caps Lock make no difference); when that
 // is no shortcut's, the key at the same place on a US keyboard: a Hebrew, Arabic, Greek or Cyrillic
 // layout's letter (ש is a, ы is s) and AZERTY's unshifted digit row (& is 1) act as on QWERTY.
@@ -318,14 +324,14 @@ function render({ model, el: root }) {
         : textBox(task);
     const pred = task && task.prediction
       ? el("div", { class: "annover-prediction" }, `model ${task.prediction.model_version} suggests `,
-          el("b", {}, task.prediction.labels.join(", ") || "(nothing)"),
+          el("b", {}, ...names(task.prediction.labels)),
           task.prediction.score === null || task.prediction.score === undefined
             ? "" : ` (score ${Number(task.prediction.score).toFixed(2)})`)
       : null;
     // only="disagreement": the answers the reviewer decides between
     const others = task && task.others && task.others.length
       ? el("div", { class: "annover-others" }, "answers: ", ...task.others.flatMap((o, i) => [i ? " · " : "",
-          `${o.annotator} `, el("b", {}, o.labels.join(", ") || "(nothing)")]))
+          el("bdi", {}, String(o.annotator)), " ", el("b", {}, ...names(o.labels))]))
       : null;
     const labels = buttons(v);
     const finding = task && find !== null ? el("div", { class: "annover-find" }, el("kbd", {}, "/"), " ", finder) : null;
