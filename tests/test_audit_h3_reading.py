@@ -10,6 +10,9 @@ name were drawn into it.
   was whose was lost.
 
 Each checks where the browser draws the digit that follows the name: after it, as written.
+
+The report's counts on its heat maps (confusion, transitions) were white on cells as pale as 2.5:1,
+its grey notes 4.48:1: every text there has a contrast of 4.5:1 or more now.
 """
 
 from __future__ import annotations
@@ -22,8 +25,10 @@ from pathlib import Path
 import pytest
 
 import annover
+from annover.loop import report
 from annover.loop.display import suspects_html
 from tests.test_notebook_browser import _open  # the widget's ESM in a page, the real Python widget behind it
+from tests.test_notebook_rough_edges import CONTRAST  # each text's colour against what is behind it
 
 widget = pytest.importorskip("annover.notebook.widget")
 sync_api = pytest.importorskip("playwright.sync_api")
@@ -100,3 +105,41 @@ def test_the_answers_a_reviewer_decides_between_say_whose_is_whose(browser, tmp_
     assert _after(page, ".annover-others", "2")  # annotator 2 after annotator 1's label, as written
     page.close()
 
+
+#: Each count drawn on a heat map's cell, with the contrast of its fill to the cell's (blended over the page)
+ON_CELLS = """() => {
+  const rgba = (c) => {
+    const n = c.match(/[\\d.]+/g).map(Number);
+    return [n[0], n[1], n[2], n.length > 3 ? n[3] : 1];
+  };
+  const over = (f, b) => f.slice(0, 3).map((v, i) => v * f[3] + b[i] * (1 - f[3])).concat(1);
+  const lin = (v) => (v /= 255) <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+  const lum = ([r, g, b]) => 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  const inside = (t, r) => { const a = t.getBoundingClientRect(), b = r.getBoundingClientRect();
+    const x = a.left + a.width / 2, y = a.top + a.height / 2;
+    return x > b.left && x < b.right && y > b.top && y < b.bottom; };
+  const rects = [...document.querySelectorAll("svg rect")];
+  const out = [];
+  for (const t of document.querySelectorAll("svg text")) {
+    const r = rects.find((r) => inside(t, r));
+    if (!r) continue;
+    const b = over(rgba(getComputedStyle(r).fill), [255, 255, 255, 1]), f = over(rgba(getComputedStyle(t).fill), b);
+    const [hi, lo] = [lum(f), lum(b)].sort((x, y) => y - x);
+    out.push([t.textContent, (hi + 0.05) / (lo + 0.05)]);
+  }
+  return out;
+}"""
+
+
+def test_every_text_of_the_report_s_heat_maps_and_notes_reads_4_5_to_1(browser):
+    labels = ["positive", "negative", "neutral", "mixed", report.OTHER]
+    matrix = [[(3 * i + 5 * j) % 14 for j in range(len(labels))] for i in range(len(labels))]  # 0..13: every shade
+    page = browser.new_page(viewport={"width": 900, "height": 700})
+    page.set_content(f'<meta charset="utf-8"><style>{report.CSS}</style><main><p class="muted">the top 25 of 63</p>'
+                     f'{report.heatmap(labels, labels, matrix, "predicted", "label")}</main>')
+    cells = page.evaluate(ON_CELLS)
+    assert len(cells) == len(labels) ** 2
+    low = [(t, round(r, 2)) for t, r in cells + page.evaluate(CONTRAST.replace(".annover-annotator *", "main *"))
+           if r < 4.5]
+    assert not low, low
+    page.close()

@@ -161,6 +161,20 @@ def bars(items: list[tuple[str, float]], width: int = 520, unit: str = "") -> st
     return _svg(width, len(items) * h + 4, "".join(rows))
 
 
+def _linear(c: float) -> float:
+    """An sRGB channel (0-255) as linear light, for WCAG's relative luminance."""
+    c /= 255
+    return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+
+def _ink(rgba: tuple[float, float, float, float]) -> str:
+    """Black or white, whichever reads better on ``rgba`` drawn over the white page: one of them always has
+    a contrast of 4.5:1 or more (white on a count's cell over 55% of the top was 2.5:1 on the pale red)."""
+    r, g, b, a = rgba
+    lum = sum(w * _linear(c * a + 255 * (1 - a)) for w, c in ((0.2126, r), (0.7152, g), (0.0722, b)))
+    return "#fff" if 1.05 / (lum + 0.05) > (lum + 0.05) / 0.05 else "#000"
+
+
 def heatmap(labels_y: list[str], labels_x: list[str], matrix: list[list[float]], x_title: str = "",
             y_title: str = "") -> str:
     """A matrix as coloured cells with their counts (rows: y labels, columns: x labels)."""
@@ -179,10 +193,10 @@ def heatmap(labels_y: list[str], labels_x: list[str], matrix: list[list[float]],
         for j, v in enumerate(matrix[i]):
             t = v / top
             diag = labels_x[j] == ly
-            colour = f"rgba(78,121,167,{0.08 + 0.92 * t:.3f})" if diag or not v else f"rgba(225,87,89,{0.15 + 0.85 * t:.3f})"
+            rgba = (78, 121, 167, 0.08 + 0.92 * t) if diag or not v else (225, 87, 89, 0.15 + 0.85 * t)
             if diag and ly == OTHER:  # the rarer labels merged: kept ones and changed ones, neither blue nor red
-                colour = f"rgba(150,150,150,{0.08 + 0.6 * t:.3f})"
-            ink = "#fff" if t > 0.55 else "#222"
+                rgba = (150, 150, 150, 0.08 + 0.6 * t)
+            colour, ink = f"rgba({rgba[0]},{rgba[1]},{rgba[2]},{rgba[3]:.3f})", _ink(rgba)
             out.append(f'<rect x="{left + j * cell}" y="{y}" width="{cell - 2}" height="{cell - 2}" fill="{colour}">'
                        f'<title>{_e(ly)} → {_e(labels_x[j])}: {v}</title></rect>'
                        f'<text x="{left + j * cell + cell / 2 - 1:.1f}" y="{y + cell / 2 + 4:.1f}" text-anchor="middle" '
@@ -590,7 +604,8 @@ body{font:14px/1.45 system-ui,-apple-system,'Segoe UI',sans-serif;color:#222;mar
 main{max-width:1100px;margin:0 auto;padding:20px 28px;background:#fff}
 h1{font-size:22px;margin:4px 0}h2{font-size:18px;border-bottom:2px solid #4e79a7;padding-bottom:3px;margin-top:30px}
 h3{font-size:15px;margin:18px 0 6px}h4{font-size:13px;margin:12px 0 4px;font-weight:600}
-.muted{color:#777}.not-scored{margin:2px 0 6px;font-size:12.5px}.cards{display:flex;flex-wrap:wrap;gap:10px;margin:10px 0}
+.muted{color:#6b6b6b}.not-scored{margin:2px 0 6px;font-size:12.5px}
+.cards{display:flex;flex-wrap:wrap;gap:10px;margin:10px 0}
 .card{border:1px solid #dde;border-radius:6px;padding:8px 14px;min-width:90px;background:#fafbfd}
 .card b{display:block;font-size:20px}.card span{color:#666;font-size:12px}
 table{border-collapse:collapse;margin:6px 0 10px;font-size:12.5px}th,td{border:1px solid #dde;padding:3px 8px;text-align:left}
@@ -602,7 +617,7 @@ svg.chart{max-width:100%;height:auto}table{display:block;max-width:100%;overflow
 td.brk{overflow-wrap:anywhere;min-width:6em}
 @media (max-width:640px){main{padding:12px}.row{gap:8px}.wide thead{display:none}
 .wide,.wide tbody,.wide tr,.wide td{display:block}.wide tr{border:1px solid #dde;margin-bottom:8px}
-.wide td{border:0;padding:2px 8px}.wide td::before{content:attr(data-h) ": ";color:#777}}
+.wide td{border:0;padding:2px 8px}.wide td::before{content:attr(data-h) ": ";color:#6b6b6b}}
 @media print{body{background:#fff}main{max-width:none;padding:0}nav{display:none}table{display:table}
 tr,svg.chart,.card{break-inside:avoid}h2,h3,h4{break-after:avoid}}
 """
