@@ -143,3 +143,27 @@ def test_every_text_of_the_report_s_heat_maps_and_notes_reads_4_5_to_1(browser):
            if r < 4.5]
     assert not low, low
     page.close()
+
+
+#: Whether every cell of every table is in sight: [tables scrolling sideways, cells past the page's right edge]
+IN_SIGHT = """() => [
+  [...document.querySelectorAll("table")].filter((t) => t.scrollWidth > t.clientWidth + 1).length,
+  [...document.querySelectorAll("td")].filter((c) => c.getBoundingClientRect().right > innerWidth + 1).length]"""
+
+
+def test_on_a_phone_a_report_table_s_figures_are_in_sight(browser):
+    """The most disagreeing pairs (two e-mails, then tasks, disagree, measure, score) at 390 pixels: the
+    score, what the table is for, was past the screen's edge in a table scrolling sideways (so were the
+    kappas and notes of the agreement tables). A table of six columns or more is a block per row there."""
+    who = [f"annotator.number{i}.with.a.long.address@some-labeling-vendor.example.com" for i in range(4)]
+    pairs = report.table(["control", "annotator", "annotator", "tasks", "disagree", "measure", "score"],
+                         [["sentiment", a, b, 4, 3, "cohen_kappa", -0.5] for a, b in zip(who, who[1:])])
+    small = report.table(["label", "precision", "recall", "F1", "support"], [["Positive", 0.5, 0.25, 0.333, 8]])
+    page = browser.new_page(viewport={"width": 390, "height": 800})
+    page.set_content(f'<meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">'
+                     f'<style>{report.CSS}</style><main>{pairs}{small}</main>')
+    assert page.evaluate(IN_SIGHT) == [0, 0]
+    assert page.locator("td", has_text="-0.500").first.is_visible()
+    page.set_viewport_size({"width": 1280, "height": 800})  # a screen: tables as tables, headings over columns
+    assert page.locator("thead").first.is_visible() and page.evaluate(IN_SIGHT) == [0, 0]
+    page.close()

@@ -44,6 +44,8 @@ SUSPECTS_SHOWN = 25
 TRANSITION_LABELS = 7
 #: Labels drawn in a confusion matrix (the table beside it lists them all); the rarer ones are merged so.
 CONFUSION_LABELS = 15
+#: Tables of this many columns or more are one block per row on a phone (their figures in sight).
+WIDE_COLUMNS = 6
 OTHER = "(other)"
 PALETTE = ["#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f", "#edc948", "#b07aa1", "#ff9da7", "#9c755f",
            "#bab0ac"]
@@ -366,12 +368,15 @@ def _td(x: Any, head: str | None) -> str:
 
 
 def table(head: list[str], rows: list[list[Any]], cls: str = "") -> str:
-    """A table; ``cls="wide"`` (the suspects: long keys and reasons) is one block per row on a phone, each
-    cell under its column's name, where five columns left the reasons a few letters wide. No rows: says so,
-    where a row of headings over nothing looked like a table that failed to draw."""
+    """A table; ``cls="wide"`` (the suspects: long keys and reasons), or a table of :data:`WIDE_COLUMNS`
+    columns or more (class ``stack``), is one block per row on a phone, each cell under its column's name,
+    where five columns left the reasons a few letters wide and seven (a pair's two e-mails, then its
+    figures) hid the score past the screen's edge. No rows: says so, where a row of headings over nothing
+    looked like a table that failed to draw."""
     if not rows:
         return '<p class="muted">nothing to show</p>'
-    names = head if cls == "wide" else [None] * len(head)
+    cls = cls or ("stack" if len(head) >= WIDE_COLUMNS else "")
+    names = head if cls in ("wide", "stack") else [None] * len(head)
     body = "".join("<tr>" + "".join(_td(c, h) for c, h in zip(r, names)) + "</tr>" for r in rows)
     return (f'<table class="{cls}"><thead><tr>{"".join(f"<th>{_e(h)}</th>" for h in head)}</tr></thead>'
             f"<tbody>{body}</tbody></table>")
@@ -615,9 +620,11 @@ svg.chart{display:block;margin:4px 0;font-size:12px;font-family:inherit}.row{dis
 nav a{margin-right:12px}.axis{font-size:11px;fill:#555}
 svg.chart{max-width:100%;height:auto}table{display:block;max-width:100%;overflow-x:auto}.row>*{min-width:0;max-width:100%}
 td.brk{overflow-wrap:anywhere;min-width:6em}
-@media (max-width:640px){main{padding:12px}.row{gap:8px}.wide thead{display:none}
-.wide,.wide tbody,.wide tr,.wide td{display:block}.wide tr{border:1px solid #dde;margin-bottom:8px}
-.wide td{border:0;padding:2px 8px}.wide td::before{content:attr(data-h) ": ";color:#6b6b6b}}
+@media (max-width:640px){main{padding:12px}.row{gap:8px}.wide thead,.stack thead{display:none}
+.wide,.wide tbody,.wide tr,.wide td,.stack,.stack tbody,.stack tr,.stack td{display:block}
+.wide tr,.stack tr{border:1px solid #dde;margin-bottom:8px}
+.wide td,.stack td{border:0;padding:2px 8px}.stack td:empty{display:none}
+.wide td::before,.stack td::before{content:attr(data-h) ": ";color:#6b6b6b}}
 @media print{body{background:#fff}main{max-width:none;padding:0}nav{display:none}table{display:table}
 tr,svg.chart,.card{break-inside:avoid}h2,h3,h4{break-after:avoid}}
 """
