@@ -167,3 +167,22 @@ def test_on_a_phone_a_report_table_s_figures_are_in_sight(browser):
     page.set_viewport_size({"width": 1280, "height": 800})  # a screen: tables as tables, headings over columns
     assert page.locator("thead").first.is_visible() and page.evaluate(IN_SIGHT) == [0, 0]
     page.close()
+
+
+def test_a_version_s_task_with_no_image_says_so(tmp_path):
+    """Tasks of an image dataset whose image field is null, empty or missing (a broken import): the
+    placeholder read ``not an image file (by its name): `` and named nothing."""
+    root = tmp_path / "repo"
+    repo = annover.init(root)
+    (root / "c.xml").write_text('<View><Image name="img" value="$image"/><Choices name="s" toName="img">'
+                                '<Choice value="cat"/><Choice value="dog"/></Choices></View>')
+    datas = [{"image": None, "n": "a"}, {"n": "b"}, {"image": " ", "n": "c"}, {"image": "gone.png", "n": "d"}]
+    (root / "t.json").write_text(json.dumps([{"id": i, "data": d} for i, d in enumerate(datas)]))
+    repo.snapshot(str(root / "t.json"), config=str(root / "c.xml"), key="data.n", message="a broken import")
+    ann = annover.annotate(repo, "HEAD", annotator="a@b.c")
+    said = []
+    for _ in datas:
+        said.append(ann.view["task"]["missing"])
+        ann.skip()
+    assert said[3] == "image not found: gone.png"  # a path: named
+    assert all(m.startswith("no image") and not m.endswith(": ") for m in said[:3]), said

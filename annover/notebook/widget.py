@@ -93,7 +93,9 @@ def image_view(value: Any, root: Path) -> tuple[str | None, str | None]:
 def image_file(value: Any, root: Path) -> tuple[str | None, Path | None, str | None]:
     """A task's image without reading it: (a URL the browser fetches, None, None), (None, a local
     image file to inline, None), or (None, None, why it is not shown)."""
-    s = str(value or "")
+    if value is None or (isinstance(value, str) and not value.strip()):  # not "not an image file (by its name): "
+        return None, None, "no image: this task's data has none (its image field is empty or missing)"
+    s = str(value)
     if s.startswith(("http://", "https://", "data:")):
         return s, None, None
     if re.match(r"[a-z][a-z0-9+.-]*://", s):  # s3://, gs://, azure-blob://: Label Studio's cloud storage
