@@ -39,7 +39,8 @@ def escape(x: Any) -> str:
 
 def text(x: Any) -> str:
     """A value as plain text: None "–", a float to 3 decimals, a figure ``{"value", "n"}`` as
-    ``0.812 (n=40)``, a list joined with ", "."""
+    ``0.812 (n=40)`` (n: the tasks; a mean over annotator pairs ``{"value", "pairs"}`` as
+    ``0.812 (pairs=3)``: its "n=1" beside the tasks' "n=70" read as one task), a list joined with ", "."""
     if x is None:
         return "–"
     if isinstance(x, bool):
@@ -47,8 +48,9 @@ def text(x: Any) -> str:
     if isinstance(x, float):
         return f"{x:.3f}"
     if isinstance(x, dict) and "value" in x:
-        n = x.get("n", x.get("pairs"))
-        return text(x["value"]) + (f" (n={n})" if n is not None else "")
+        said = "n" if "n" in x else "pairs"
+        n = x.get(said)
+        return text(x["value"]) + (f" ({said}={n})" if n is not None else "")
     if isinstance(x, (list, tuple)):
         return ", ".join(text(v) for v in x)
     return str(x)

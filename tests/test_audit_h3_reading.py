@@ -17,8 +17,10 @@ its grey notes 4.48:1: every text there has a contrast of 4.5:1 or more now.
 
 from __future__ import annotations
 
+import html
 import json
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -86,22 +88,31 @@ def test_a_suspects_reasons_keep_their_order_around_a_right_to_left_label(browse
     page.close()
 
 
-def test_the_answers_a_reviewer_decides_between_say_whose_is_whose(browser, tmp_path):
-    root = tmp_path / "repo"
+ANSWERS = [(1, NAME), (2, "Positive")]  # by user id, as the corpus's plain export
+
+
+@pytest.fixture(scope="module")
+def two_said(tmp_path_factory):
+    """Three tasks two annotators answered, the first differently (one with the right-to-left label)."""
+    root = tmp_path_factory.mktemp("h3") / "repo"
     repo = annover.init(root)
     (root / "c.xml").write_text(f'<View><Text name="text" value="$text"/><Choices name="sentiment" toName="text">'
                                 f'<Choice value="Positive"/><Choice value="{NAME}"/></Choices></View>')
-    answers = [(1, NAME), (2, "Positive")]  # by user id, as the corpus's plain export
-    task = {"id": 1, "data": {"text": "التوصيل كان متأخرا"}, "annotations": [
-        {"id": who, "completed_by": who, "result": [{"id": f"r{who}", "from_name": "sentiment", "to_name": "text",
-                                                    "type": "choices", "value": {"choices": [label]}}]}
-        for who, label in answers]}
-    (root / "e.json").write_text(json.dumps([task], ensure_ascii=False))
+    agreed = [[(1, "Positive"), (2, "Positive")], [(1, NAME), (2, NAME)]]  # two more tasks: a kappa defined
+    tasks = [{"id": i, "data": {"text": f"التوصيل كان متأخرا {i}"}, "annotations": [
+        {"id": 10 * i + who, "completed_by": who, "result": [
+            {"id": f"r{i}{who}", "from_name": "sentiment", "to_name": "text", "type": "choices",
+             "value": {"choices": [label]}}]} for who, label in said]} for i, said in enumerate([ANSWERS, *agreed])]
+    (root / "e.json").write_text(json.dumps(tasks, ensure_ascii=False))
     repo.snapshot(str(root / "e.json"), config=str(root / "c.xml"), message="two annotators")
-    ann = annover.annotate(repo, "HEAD", only="disagreement", annotator="reviewer@example.com")
+    return repo
+
+
+def test_the_answers_a_reviewer_decides_between_say_whose_is_whose(browser, two_said):
+    ann = annover.annotate(two_said, "HEAD", only="disagreement", annotator="reviewer@example.com")
     page = browser.new_page(viewport={"width": 820, "height": 500})
     _open(page, ann)
-    assert page.inner_text(".annover-others") == "answers: " + " · ".join(f"{w} {lab}" for w, lab in answers)
+    assert page.inner_text(".annover-others") == "answers: " + " · ".join(f"{w} {lab}" for w, lab in ANSWERS)
     assert _after(page, ".annover-others", "2")  # annotator 2 after annotator 1's label, as written
     page.close()
 
@@ -186,3 +197,13 @@ def test_a_version_s_task_with_no_image_says_so(tmp_path):
         ann.skip()
     assert said[3] == "image not found: gone.png"  # a path: named
     assert all(m.startswith("no image") and not m.endswith(": ") for m in said[:3]), said
+
+
+def test_a_mean_over_annotator_pairs_is_not_shown_as_a_count_of_tasks(two_said):
+    """The notebook's agreement table said ``mean Cohen's kappa -1.000 (n=1)`` beside ``(n=1)`` of the tasks:
+    the 1 is one pair of annotators. It says so now, as many as the result has."""
+    res = two_said.agreement("HEAD")
+    mean = res.to_json()["controls"]["sentiment"]["cohen_kappa_mean"]
+    row = re.search(r"<tr>(<td[^>]*>sentiment</td>.*?)</tr>", res._repr_html_())[1]
+    cells = [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
+    assert cells[5] == f"{mean['value']:.3f} (pairs={mean['pairs']})", cells
