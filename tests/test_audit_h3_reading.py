@@ -207,3 +207,19 @@ def test_a_mean_over_annotator_pairs_is_not_shown_as_a_count_of_tasks(two_said):
     row = re.search(r"<tr>(<td[^>]*>sentiment</td>.*?)</tr>", res._repr_html_())[1]
     cells = [html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>", row)]
     assert cells[5] == f"{mean['value']:.3f} (pairs={mean['pairs']})", cells
+
+
+def test_on_a_phone_a_heat_map_s_counts_stay_readable(browser):
+    """A confusion matrix of 15 labels and (other) fitted to a 390-pixel screen drew its counts 5 pixels
+    tall. It shrinks so far, then scrolls sideways in its own box (the page does not), its counts 9 px or more."""
+    labels = [f"Product defect: category {i}" for i in range(15)] + [report.OTHER]
+    matrix = [[(i * 7 + j * 3) % 9 for j in range(len(labels))] for i in range(len(labels))]
+    page = browser.new_page(viewport={"width": 390, "height": 800})
+    page.set_content(f'<meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">'
+                     f'<style>{report.CSS}</style><main><div class="row"><div>'
+                     f'{report.heatmap(labels, labels, matrix, "predicted", "label")}</div></div></main>')
+    tall = page.evaluate("""() => [...document.querySelectorAll("svg text")].filter((t) => /^\\d+$/.test(t.textContent))
+                            .map((t) => t.getBoundingClientRect().height)""")
+    assert len(tall) == len(labels) ** 2 and min(tall) >= 9, min(tall)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390  # the page itself does not scroll sideways
+    page.close()

@@ -44,6 +44,8 @@ SUSPECTS_SHOWN = 25
 TRANSITION_LABELS = 7
 #: Labels drawn in a confusion matrix (the table beside it lists them all); the rarer ones are merged so.
 CONFUSION_LABELS = 15
+#: The least a heat map is scaled down to fit a narrow screen (its counts 12 px at full size); past it, it scrolls.
+HEAT_LEAST = 0.8
 #: Tables of this many columns or more are one block per row on a phone (their figures in sight).
 WIDE_COLUMNS = 6
 OTHER = "(other)"
@@ -208,7 +210,9 @@ def heatmap(labels_y: list[str], labels_x: list[str], matrix: list[list[float]],
     out.append(f'<text x="{left + len(labels_x) * cell / 2:.1f}" y="{h - 6}" text-anchor="middle" class="axis">{_e(x_title)}</text>')
     out.append(f'<text transform="translate(12,{top_m + len(labels_y) * cell / 2:.1f}) rotate(-90)" '
                f'text-anchor="middle" class="axis">{_e(y_title)}</text>')
-    return _svg(w, h, "".join(out))
+    # on a phone it scales down to HEAT_LEAST of its size, no further (16 labels at 390 px drew 5-pixel
+    # counts): past that it scrolls sideways, its counts readable
+    return f'<div class="heat" style="--least:{w * HEAT_LEAST:.0f}px">{_svg(w, h, "".join(out))}</div>'
 
 
 def _xticks(xs: list[str], at: Callable[[int], float], y: float) -> list[str]:
@@ -618,7 +622,8 @@ th{background:#eef2f7}tbody tr:nth-child(even){background:#fafbfd}
 .wide td:last-child{max-width:560px;white-space:pre-line}
 svg.chart{display:block;margin:4px 0;font-size:12px;font-family:inherit}.row{display:flex;gap:24px;align-items:flex-start;flex-wrap:wrap}
 nav a{margin-right:12px}.axis{font-size:11px;fill:#555}
-svg.chart{max-width:100%;height:auto}table{display:block;max-width:100%;overflow-x:auto}.row>*{min-width:0;max-width:100%}
+svg.chart{max-width:100%;height:auto}table{display:block;max-width:100%;overflow-x:auto}
+.heat{max-width:100%;overflow-x:auto}.heat svg.chart{min-width:var(--least)}.row>*{min-width:0;max-width:100%}
 td.brk{overflow-wrap:anywhere;min-width:6em}
 @media (max-width:640px){main{padding:12px}.row{gap:8px}.wide thead,.stack thead{display:none}
 .wide,.wide tbody,.wide tr,.wide td,.stack,.stack tbody,.stack tr,.stack td{display:block}
@@ -626,7 +631,7 @@ td.brk{overflow-wrap:anywhere;min-width:6em}
 .wide td,.stack td{border:0;padding:2px 8px}.stack td:empty{display:none}
 .wide td::before,.stack td::before{content:attr(data-h) ": ";color:#6b6b6b}}
 @media print{body{background:#fff}main{max-width:none;padding:0}nav{display:none}table{display:table}
-tr,svg.chart,.card{break-inside:avoid}h2,h3,h4{break-after:avoid}}
+tr,svg.chart,.card{break-inside:avoid}h2,h3,h4{break-after:avoid}.heat svg.chart{min-width:0}}
 """
 
 
