@@ -114,6 +114,17 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, check:
     return p
 
 
+def dvc_status_clean(root: Path) -> None:
+    """What ``dvc status -q`` checks, exit 0: every output DVC tracks in ``root`` matches its pointer
+    file and is in the cache. DVC's own call in this process (the one its command line makes), where
+    the command was half a second of CPU, most of it imports, at every check."""
+    from dvc.repo import Repo as DvcRepo
+
+    with DvcRepo(str(root)) as dvc:
+        changed = dvc.status()
+    assert changed == {}, changed
+
+
 def git(*args: str, cwd: Path) -> str:
     return subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True, check=True).stdout
 

@@ -22,7 +22,7 @@ import annover.store.objects as objects_mod
 import annover.store.refs as refs
 from annover.errors import NotARepoError
 
-from .conftest import git, run_cli
+from .conftest import dvc_status_clean, git, run_cli
 from .ls_fixtures import ls_server  # noqa: F401 - a fixture
 from .test_cli import invoke  # the in-process CLI with its real error handler
 
@@ -47,9 +47,7 @@ def _assert_consistent(root: Path, st: dict | None = None) -> None:
     p = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr[-3000:]
     assert git("status", "--porcelain", "--", ".annover", cwd=root) == ""
-    dvc = Path(sys.executable).with_name("dvc")
-    out = subprocess.run([str(dvc), "status", "-q"], cwd=root, capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout + out.stderr
+    dvc_status_clean(root)
 
 
 @pytest.fixture

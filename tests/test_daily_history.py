@@ -15,7 +15,7 @@ import pytest
 import annover
 from annover.errors import LockError
 
-from .conftest import git, run_cli
+from .conftest import dvc_status_clean, git, run_cli
 from .test_reading_options import _by_id, _tasks, _users_of, _write
 
 SNAP = ("--key", "data.ext_id")
@@ -44,8 +44,7 @@ def _checkout(root: Path, rev: str) -> None:
 def _clean(root: Path) -> None:
     """git has nothing staged or modified in annover's files; DVC's pointer matches the work tree."""
     assert git("status", "--porcelain", "--", ".annover", cwd=root) == ""
-    out = _dvc("status", "-q", cwd=root)
-    assert out.returncode == 0, out.stdout + out.stderr
+    dvc_status_clean(root)
 
 
 # ---------------------------------------------------------------- 11.3 detached HEAD

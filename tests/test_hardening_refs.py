@@ -17,15 +17,9 @@ import annover
 from annover.errors import UsageError
 from annover.store.refs import Refs, check_tag_name, is_tag_name
 
-from .conftest import git, run_cli
+from .conftest import dvc_status_clean, git, run_cli
 
 SNAP = ("snapshot", "--from", "round2.json", "--key", "data.ext_id", "-m", "round 2")
-
-
-def _dvc_status_clean(root: Path) -> None:
-    exe = Path(sys.executable).with_name("dvc")
-    out = subprocess.run([str(exe), "status", "-q"], cwd=root, capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout + out.stderr
 
 
 @pytest.fixture
@@ -55,7 +49,7 @@ def test_a_kill_around_the_commit_never_stages_the_deletion_of_a_version(v1, sta
     assert (len(ids) == 2) == committed and ids[-1] == old
     assert "repaired:" in log.stderr
     assert git("status", "--porcelain", "--", ".annover", cwd=root) == ""
-    _dvc_status_clean(root)
+    dvc_status_clean(root)
     if committed:
         assert git("rev-parse", "v2^{commit}", cwd=root).strip() == git("rev-parse", "HEAD", cwd=root).strip()
         status = json.loads(run_cli("status", "--json", cwd=root, check=True).stdout)

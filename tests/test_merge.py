@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 import annover
 from annover.errors import MergeConflictError, UsageError
 
-from .conftest import EXAMPLES, ROOT, git, run_cli
+from .conftest import EXAMPLES, ROOT, dvc_status_clean, git, run_cli
 
 KEY = "data.ext_id"
 LABELS = ("positive", "negative", "neutral")
@@ -118,9 +118,7 @@ def _branches(lab: Labels, ours: dict[str, Task], theirs: dict[str, Task], base:
 def _clean(root: Path) -> None:
     assert git("status", "--porcelain", cwd=root) == ""
     assert not (root / ".git" / "MERGE_HEAD").exists()
-    dvc = Path(sys.executable).with_name("dvc")
-    out = subprocess.run([str(dvc), "status", "-q"], cwd=root, capture_output=True, text=True)
-    assert out.returncode == 0, out.stdout + out.stderr
+    dvc_status_clean(root)
 
 
 def _parents(root: Path, rev: str = "HEAD") -> list[str]:
