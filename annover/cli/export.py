@@ -22,16 +22,16 @@ Examples:
   annover export HEAD --format parquet --out labels.parquet
   annover export v1 --format csv --table tasks --out tasks.csv
   annover export v3 --format coco --out v3-coco.json
-  annover export v3 --format yolo --out v3-yolo --resolve ground-truth
+  annover export v3 --format yolo --out v3-yolo-gt --resolve ground-truth
   annover export v3 --format coco --predictions yolov8-2024 --out preds.json
   annover export v3 --format conll --out v3.conll --resolve annotator:ann@example.com
-  annover export v3 --format conll --out v3.conll --tag-scheme bioes   # S-PER, B-ORG I-ORG E-ORG (flair)
+  annover export v3 --format conll --out v3-bioes.conll --tag-scheme bioes --resolve latest   # S-PER, E-ORG (flair)
   annover export v3 --format voc --out v3-voc --force
   annover export v3 --format yolo --out v3-yolo --images data/   # with the images: yolo train data=v3-yolo/data.yaml
   annover export v3 --format coco --out v3-coco --images data/   # v3-coco/annotations.json, v3-coco/images/
-  annover export v3 --format coco --out v3-coco                  # tasks with splits: annotations/instances_val.json...
+  annover export v3 --format coco --out v3-splits                # tasks with splits: annotations/instances_val.json...
   annover export v3 --format hf --out v3-hf --resolve latest     # datasets.load_from_disk("v3-hf")
-  annover export v3 --format hf --out v3-hf --images data/       # its "image" column the images themselves
+  annover export v3 --format hf --out v3-hf-images --images data/   # its "image" column the images themselves
   annover export v3 --format hf --out v3-hf --resolve majority --force   # the label most answers give
   annover export v3 --format coco --out v3.json --resolve consensus      # boxes most annotators drew, once
   annover export v3 --format jsonl --out - | head -3              # to standard output
