@@ -63,6 +63,7 @@ Examples:
   annover gc --force         # remove it
   annover gc -n --json       # the dry run as JSON (objects, bytes, bytes_freed, versions kept)
   annover reset v3 --force && annover gc -f   # drop v4, then free its objects
+
 \b
 Removes from the local DVC cache (and the working store) the objects of versions no one
 can name any more: dropped by `annover reset`, left by a snapshot that did not finish,
@@ -75,6 +76,7 @@ Without --force nothing is removed. The DVC remote is never touched: a version p
 before is pulled again once git reaches its commit again (`git tag NAME COMMIT`, then
 `annover pull ID`). A cache outside the repository (`dvc cache dir`), which other clones
 may share, is removed from only with --shared-cache.
+
 \b
 Exit 2 for --force on a cache outside the repository without --shared-cache; exit 6
 when the repository has pending state (a command killed while writing, or annover's

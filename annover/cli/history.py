@@ -544,6 +544,7 @@ Examples:
   annover revert                # a new version undoing HEAD: its parent's content
   annover revert --to v2        # a new version holding v2's content
   annover revert --to v2 -m "back to the reviewed labels" --json
+
 \b
 Nothing is lost: the undone version keeps its tag and stays in the history
 (see also: annover reset, which drops versions that are not pushed yet).
@@ -582,6 +583,7 @@ Examples:
   annover reset v2 --dry-run    # what would be dropped
   annover reset v2              # asks before dropping the versions after v2
   annover reset HEAD~1 --force  # drop HEAD without asking (scripts)
+
 \b
 HEAD goes back to REV; the versions after it lose their tags (annover's and
 git's) and their records, in a new commit (git's history keeps them). Versions

@@ -116,7 +116,8 @@ Examples:
   annover merge relabel                 # bring branch relabel's versions into this one
   annover merge relabel --dry-run       # what would be taken from each side, and the conflicts
   annover merge relabel --theirs        # conflicting tasks take relabel's answers
-
+
+\b
   # settle the conflicts one by one: a side per task, in a JSON file
   annover merge relabel --dry-run --json \\
     | jq '{tasks: (.conflicts | map({key: .task_key, value: "ours"}) | from_entries)}' > sides.json
@@ -125,6 +126,7 @@ Examples:
   annover merge relabel --resolve sides.json --theirs  # relabel's side for those left out
   annover merge v7 -m "merge bob's round" --json
   annover merge relabel -q              # quiet: only the merged version's id on stdout
+
 \b
 Like git merge: REV already in HEAD's history is "Already up to date"; HEAD's
 version in REV's history is a fast-forward; otherwise a three-way merge by task

@@ -113,6 +113,7 @@ Examples:
   annover status --json
   annover status --timeout 30      # a slow remote
   annover status --no-remote       # offline: do not ask the remote
+
 \b
 Exit 10 when the remote does not answer within --timeout.
 """)
@@ -162,6 +163,7 @@ Examples:
   annover push v1         # one version
   annover push --remote backup --json
   annover push -q         # quiet: nothing on success, errors only
+
 \b
 Exit 8 when an object's copy in the DVC cache is corrupt or missing (named; that version is not
 pushed), 10 when the remote does not answer or does not hold what was sent.
@@ -194,6 +196,7 @@ Examples:
   annover pull            # every version reachable from HEAD and the tags that this clone lacks
   annover pull v1         # one version; then: annover export v1 ... / annover.load('v1')
   annover pull -q         # quiet: nothing on success, errors only
+
 \b
 Exit 8 when a DVC listing or pointer from the remote names anything but the version's own
 objects (refused before anything is written), 10 when the remote does not answer or lacks a
