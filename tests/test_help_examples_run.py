@@ -182,7 +182,7 @@ def _commands(line: str, names: dict[str, str]) -> list[tuple[list[str], str, st
     for word in [*words, "&&"]:
         if word not in ("|", "&&"):
             cmd.append(word)
-        elif cmd[0] == "annover":
+        elif cmd[:1] == ["annover"]:
             out = cmd[cmd.index(">") + 1] if ">" in cmd else None
             found.append((cmd[1:cmd.index(">")] if out else cmd[1:], word, out))
             cmd = []
