@@ -244,8 +244,8 @@ def annotate(name: str, no_browser: bool, url: str | None, api_key: str | None, 
 
 @dataset.command(short_help="Delete DATASET from Label Studio (asks first).", epilog=f"""\b
 Examples:
-  annover dataset delete old-round
-  annover dataset delete 12 --yes
+  annover dataset delete old-round     # asks first, on a terminal
+  annover dataset delete 12 --yes      # project 12, without asking (scripts: no terminal, no --yes is exit 2)
 
 \b
 Deletes the project with its tasks, annotations and predictions from Label Studio;
