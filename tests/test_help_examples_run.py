@@ -6,7 +6,7 @@ run in process, page by page in order, in a copy of a sample repository: the sen
 a branch ``relabel`` whose version conflicts with v3, a git remote ``origin`` at v2, a second DVC remote ``backup``)
 or, for the image formats, the shared corpus's Roboflow COCO file with its images. Only what a user fills in is
 replaced (a file the sample lacks, a model's name); each must exit 0, or the code its line documents. Label Studio
-examples (``dataset``, ``--label-studio``) only parse: a live run of their pages took longer than this whole file.
+examples (``dataset``, ``--label-studio``) only parse: run live, the dataset pages took 12 s more (of 40 s).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from click.testing import CliRunner
 from PIL import Image
 
 import annover
-
 from annover.cli import main, run
 
 from .conftest import EXAMPLES, example_repo, git, shared_corpus
@@ -94,22 +93,13 @@ ELSEWHERE = [_words(line) for page, lines in PAGES if page != "annover" for line
 
 
 def _write_inputs(root: Path) -> None:
-    """The files the examples name that a user has: a model's predictions, records to push."""
+    """The files the examples name that a user has: a model's predictions, merge's sides."""
     tasks = json.loads((root / "round2.json").read_text())
-    for name, control, labels in (("preds.jsonl", "sentiment", ("positive", "negative")),
-                                  ("reviews-preds.jsonl", "label", ("pos", "neg"))):
-        preds = [{"task_key": t["data"]["ext_id"], "model_version": "bert-v2", "score": 0.97,
-                  "result": [{"from_name": control, "to_name": "text", "type": "choices",
-                              "value": {"choices": [labels[i % 2]]}}]} for i, t in enumerate(tasks)]
-        (root / name).write_text("".join(json.dumps(p) + "\n" for p in preds))
-    (root / "model-v3.jsonl").write_text((root / "preds.jsonl").read_text())
-    records = [{"id": t["data"]["ext_id"], "text": t["data"]["text"]} for t in tasks]
-    (root / "reviews.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[:10]))
-    (root / "more.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records[10:]))
-    (root / "reviews.csv").write_text("id,text\n" + "".join(f"{r['id']},\"{r['text']}\"\n" for r in records))
-    (root / "labeling-v2.xml").write_text((root / "labeling.xml").read_text())
+    preds = [{"task_key": t["data"]["ext_id"], "model_version": "bert-v2", "score": 0.97,
+              "result": [{"from_name": "sentiment", "to_name": "text", "type": "choices",
+                          "value": {"choices": ["negative" if i % 2 else "positive"]}}]} for i, t in enumerate(tasks)]
+    (root / "preds.jsonl").write_text("".join(json.dumps(p) + "\n" for p in preds))
     (root / "sides.json").write_text('{"tasks": {"rev-003": "ours"}}')  # what the jq line of merge's writes
-    (root / "data").mkdir()
 
 
 def _relabeled(root: Path, name: str, label: str) -> str:
@@ -249,7 +239,7 @@ def test_every_example_runs(page, lines, sample, detection, tmp_path, monkeypatc
         if page in ONE_BY_ONE:  # from the sample as it is, after a line that changed it: one merges what the next would
             cwd = tmp_path / str(changed)
         if page == "init":
-            cwd.mkdir()
+            cwd.mkdir(exist_ok=True)
         elif not cwd.exists():
             shutil.copytree(detection if image else sample, cwd, symlinks=True)
             (cwd / WRITTEN.get(page, "-")).unlink(missing_ok=True)
