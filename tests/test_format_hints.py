@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from annover.errors import InputError
+from annover.errors import InputError, ValidationError
 from annover.formats.detect import detect_train
 from annover.formats.read import read_source
 
@@ -33,3 +33,20 @@ def test_no_hint_when_the_file_reads_as_nothing_else(tmp_path):
     with pytest.raises(InputError) as e:
         read_source(bad, fmt="coco")
     assert "reads as" not in str(e.value), e.value
+
+
+def test_data_of_another_kind_than_heads_versions_says_heads_config_was_used(repo):
+    """A COCO file snapshotted, no --config, in a repository of text versions: HEAD's config was checked
+    against, which the user did not give; the error said "give a config with one <RectangleLabels> tag, or none
+    to have one generated", where none was given. Nothing is written."""
+    repo.snapshot("round1.json", config="labeling.xml", key="data.ext_id", message="round 1")
+    coco = FORMATS / "coco_chess_roboflow.json"
+    with pytest.raises(ValidationError) as e:
+        repo.snapshot(str(coco))
+    said = f"{e.value} {e.value.hint}"
+    assert "HEAD's labeling config" in said and "<Choices>" in said and "--config FILE" in said, said
+    assert "or none to have one generated" not in said
+    assert len(repo.log()) == 1
+    with pytest.raises(ValidationError) as given:  # a config given: the user's, as before
+        repo.snapshot(str(coco), config="labeling.xml")
+    assert "HEAD" not in str(given.value) and "or none to have one generated" in given.value.hint

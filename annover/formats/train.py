@@ -26,7 +26,7 @@ from annover.formats.label_studio import TASK_ID_KEY, from_ls_tasks, stem_key
 from annover.formats.tables import Tables
 from annover.formats.text import fail
 from annover.model.canonical import canonical_json
-from annover.model.config import LabelingConfig
+from annover.model.config import HEAD_CONFIG, LabelingConfig
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -233,6 +233,21 @@ def image_config(categories: list[str], kinds: set[str], keypoints: list[str] | 
     return out + "</View>\n"
 
 
+def _config_lacks(source: str, given: LabelingConfig, has: str, tag: str) -> ValidationError:
+    """The data needs one ``tag`` where the config checked against has ``has``. HEAD's config (no --config
+    given, :data:`annover.model.config.HEAD_CONFIG`) labels what the repository's versions hold: data of another kind is a
+    repository of its own, or a --config of its own; a config given says so, and no config generates one."""
+    if given.source == HEAD_CONFIG:
+        kinds = ", ".join(sorted({f"<{c.tag}>" for c in given.controls.values()}))
+        return ValidationError(f"{source}: no --config given, so HEAD's labeling config is used, and it has {has} "
+                               f"({kinds}); the data needs one",
+                               f"this repository's versions label other data: snapshot the file in a repository "
+                               f"of its own (`annover init DIR`, where a config is generated for it), or give "
+                               f"--config FILE with one <{tag}> tag")
+    return ValidationError(f"{source}: the labeling config has {has}, and the data needs one",
+                           f"give a config with one <{tag}> tag, or none to have one generated")
+
+
 def _rename(tasks: list[dict], generated: LabelingConfig, given: LabelingConfig, source: str) -> None:
     """Results and data renamed from the generated config's controls and objects to the given one's;
     a control no result is of need not be in the given config (a file of images not labeled yet,
@@ -246,9 +261,7 @@ def _rename(tasks: list[dict], generated: LabelingConfig, given: LabelingConfig,
         mine = [same] if same is not None and same.tag == c.tag else [
             g for g in given.controls.values() if g.tag == c.tag]
         if len(mine) != 1:
-            raise ValidationError(f"{source}: the labeling config has {len(mine)} <{c.tag}> controls, "
-                                  f"and the data needs one", f"give a config with one <{c.tag}> tag, or none "
-                                                            "to have one generated")
+            raise _config_lacks(source, given, f"{len(mine)} <{c.tag}> controls", c.tag)
         names[c.name] = mine[0].name
     objects: dict[str, tuple[str, str]] = {}
     for o in generated.objects.values():
@@ -256,8 +269,7 @@ def _rename(tasks: list[dict], generated: LabelingConfig, given: LabelingConfig,
         mine_o = [same_o] if same_o is not None and same_o.tag == o.tag else [
             g for g in given.objects.values() if g.tag == o.tag]
         if len(mine_o) != 1:
-            raise ValidationError(f"{source}: the labeling config has {len(mine_o)} <{o.tag}> objects, "
-                                  "and the data needs one", f"give a config with one <{o.tag}> tag")
+            raise _config_lacks(source, given, f"{len(mine_o)} <{o.tag}> objects", o.tag)
         objects[o.name] = (mine_o[0].name, mine_o[0].field)
     fields = {generated.objects[n].field: f for n, (_, f) in objects.items()}
     for t in tasks:

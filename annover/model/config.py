@@ -44,9 +44,11 @@ else:
     DET = lazy("defusedxml.ElementTree")
     sdk_li = lazy("label_studio_sdk.label_interface")
 
-__all__ = ["CACHE_FORMAT", "ConfigObject", "Control", "LabelingConfig", "cache_dir", "check_xml",
+__all__ = ["CACHE_FORMAT", "HEAD_CONFIG", "ConfigObject", "Control", "LabelingConfig", "cache_dir", "check_xml",
            "config_structure", "repeated_name", "taxonomy_paths", "verdict_path"]
 
+#: the ``source`` of HEAD's config where a snapshot is given none: errors say it is HEAD's, not the user's
+HEAD_CONFIG = "the labeling config of HEAD"
 #: Version of the verdict cache's entries (part of their key: a new format never reads an old entry).
 CACHE_FORMAT = 2
 #: Elements with ``name`` and ``toName`` that are not controls (the SDK's rule).

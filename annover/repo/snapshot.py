@@ -39,7 +39,7 @@ from annover.formats.read import read_source
 from annover.formats.tables import Tables, empty, finish
 from annover.model import canonical as C
 from annover.model import stats as S
-from annover.model.config import LabelingConfig
+from annover.model.config import HEAD_CONFIG, LabelingConfig
 from annover.repo.core import VERSION_SCHEMA, RepoCore, Stage, maybe_die
 from annover.repo.reading import (USERS_FILE, Reading, Users, key_change, own_reading, read_users_file, reading_of,
                                   remembered)
@@ -244,7 +244,7 @@ def open_config(repo: RepoCore, inp: SnapshotInput) -> LabelingConfig | None:
         return LabelingConfig.from_file(inp.config, background=True)
     head = repo.head()
     if head and repo.version(head).config_ref:
-        return LabelingConfig(repo.config_text("HEAD"), source="the labeling config of HEAD", background=True)
+        return LabelingConfig(repo.config_text("HEAD"), source=HEAD_CONFIG, background=True)
     return None
 
 
