@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -14,6 +15,7 @@ from xml.sax.saxutils import quoteattr, unescape
 
 from annover._lazy import lazy
 from annover.errors import UsageError
+from annover.files import dvc_cache_object
 from annover.formats.label_studio import task_key_of
 from annover.model.config import Control, LabelingConfig
 from annover.notebook.session import IMAGE, TEXT, Earlier, Prediction, Task, check_labels
@@ -286,6 +288,38 @@ def _looks_like_image(value: Any) -> bool:
     return isinstance(value, (str, Path)) and str(value).split("?")[0].lower().endswith(IMAGE_SUFFIXES)
 
 
+def _could_be_image(value: Any) -> bool:
+    """Whether ``value`` may name an image: a URL (of any scheme, with a suffix or not), a path named as an
+    image, or a file that is (or links to) an object of a DVC cache, whose names have no suffix."""
+    if not isinstance(value, (str, Path)):
+        return False
+    s = str(value)
+    if _looks_like_image(s) or re.match(r"[a-zA-Z][a-zA-Z0-9+.-]*://", s) or s.startswith("data:"):
+        return True
+    try:
+        p = Path(s).expanduser()
+        return p.is_file() and dvc_cache_object(os.path.realpath(p))
+    except (OSError, ValueError):  # a text too long to be a path, or holding a NUL
+        return False
+
+
+def _check_images(datas: list[dict], column: str, records: bool, where: str, control: str) -> None:
+    """Refuse task data whose shown field is no image path or URL, for a config that labels images: it
+    would show as a placeholder and be saved as the path of an image."""
+    i = next((i for i, d in enumerate(datas) if not _could_be_image(d[column])), None)
+    if i is None:
+        return
+    what = f"record {i}'s field {column!r}" if records else f"item {i}"
+    raise UsageError(f"{what} ({_cut(datas[i][column])}) is no image path or URL, and {where} labels images "
+                     f"({control})", "give image paths or URLs (kind='image' for files not named as images), "
+                     "or label texts in a repository for them (repo=)")
+
+
+def _cut(v: Any, n: int = 40) -> str:
+    r = repr(v)
+    return r if len(r) <= n else r[:n - 1] + "…"
+
+
 def _records(items: Any) -> tuple[list[Any], bool]:
     """(items, whether they are records): a DataFrame's rows, a list of dicts, or plain values."""
     if hasattr(items, "to_dict") and hasattr(items, "columns"):
@@ -295,8 +329,8 @@ def _records(items: Any) -> tuple[list[Any], bool]:
 
 
 def _task_data(items: Iterable[Any] | str | Path, kind: str | None, column: str | None,
-               root: Path) -> tuple[list[dict], str, str]:
-    """(task data of each item, the field shown, "text" or "image")."""
+               root: Path) -> tuple[list[dict], str, str, bool]:
+    """(task data of each item, the field shown, "text" or "image", whether the items are records)."""
     if isinstance(items, (str, Path)):
         folder = Path(items)
         if not folder.is_dir():
@@ -336,7 +370,7 @@ def _task_data(items: Iterable[Any] | str | Path, kind: str | None, column: str 
         for d in datas:
             v = str(d[column])
             d[column] = v if _is_url(v) else _shown_path(Path(v), root)
-    return datas, column, kind
+    return datas, column, kind, records
 
 
 def from_items(items: Iterable[Any] | str | Path, labels: Sequence[str] | None, *, kind: str | None,
@@ -348,7 +382,7 @@ def from_items(items: Iterable[Any] | str | Path, labels: Sequence[str] | None, 
     then gives the labels and the data field (a new repository gets a config made for ``labels``).
     """
     told = kind or (IMAGE if isinstance(items, (str, Path)) else None)  # kind= or a folder of images
-    datas, column, kind = _task_data(items, kind, column, root)
+    datas, column, kind, records = _task_data(items, kind, column, root)
     if base_config is not None:
         text, base = base_config
         where = "the labeling config of HEAD"
@@ -359,6 +393,8 @@ def from_items(items: Iterable[Any] | str | Path, labels: Sequence[str] | None, 
             raise UsageError(f"these tasks are {told}s, and {where} labels {kind} (control {ctl.name!r} "
                              f"on {to_name!r})", "label them in a repository for them (repo=), or give "
                              f"kind={kind!r} if they are to be {kind}s")
+        if told is None and kind == IMAGE:  # texts into an image dataset: placeholders, saved as image paths
+            _check_images(datas, column, records, where, f"control {ctl.name!r} on {to_name!r}")
         if data_field != column:  # the config reads another field: the shown value goes there
             datas = [{data_field: d.pop(column), **d} for d in datas]
             column = data_field
