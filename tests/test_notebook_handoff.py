@@ -3,11 +3,15 @@
 - ``annotate(["short text", ...])`` in a repository whose labeling config labels images made image tasks
   of the texts: a placeholder each, and a save stored the texts as image paths. Refused, naming the item;
   image URLs without a suffix and files in a DVC cache (md5 names, no suffix) still pass.
+- ``repo.show("v1")`` in a notebook was a line of plain text (a diff, suspects, eval are tables): a version
+  has a ``_repr_html_``, escaped, right-to-left names set apart.
 """
 
 from __future__ import annotations
 
+import html
 import json
+import re
 
 import pytest
 
@@ -17,6 +21,7 @@ from annover.errors import UsageError
 widget = pytest.importorskip("annover.notebook.widget")
 
 ANN = "ann@example.com"
+MESSAGE = "<img src=x onerror=alert(1)> תמונות 2\nsecond line"
 IMAGES = ('<View><Image name="image" value="$image"/><Choices name="animal" toName="image">'
           '<Choice value="cat"/><Choice value="dog"/></Choices></View>')
 
@@ -27,8 +32,10 @@ def images_repo(tmp_path_factory):
     root = tmp_path_factory.mktemp("images") / "repo"
     repo = annover.init(root)
     (root / "c.xml").write_text(IMAGES)
-    (root / "e.json").write_text(json.dumps([{"id": 1, "data": {"image": "pics/a.png"}}]))
-    repo.snapshot(str(root / "e.json"), config=str(root / "c.xml"), message="images")
+    answer = {"id": 1, "completed_by": {"id": 7, "email": "שרה@example.com"}, "result": [
+        {"id": "r", "from_name": "animal", "to_name": "image", "type": "choices", "value": {"choices": ["cat"]}}]}
+    (root / "e.json").write_text(json.dumps([{"id": 1, "data": {"image": "pics/a.png"}, "annotations": [answer]}]))
+    repo.snapshot(str(root / "e.json"), config=str(root / "c.xml"), message=MESSAGE)
     return repo
 
 
@@ -51,3 +58,18 @@ def test_texts_given_to_a_repository_labeling_images_are_refused(images_repo, tm
     assert [t.kind for t in ann.session.tasks] == ["image"] * 4
     ann = annover.annotate(["scan-0001"], repo=images_repo, kind="image", annotator=ANN)  # the user says so
     assert ann.session.tasks[0].kind == "image"
+
+
+def test_a_version_shows_as_a_table_in_a_notebook(images_repo):
+    v = images_repo.show("HEAD")
+    page = v._repr_html_()
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page  # the message is text
+    assert page.count("<bdi>") >= 2  # the Hebrew message and annotator set apart from what follows them
+    cells = dict(re.findall(r"<th[^>]*>([^<]+)</th><td[^>]*>(.*?)</td>", page))
+    s = v.stats
+    assert cells["version"] == v.id and cells["author"] == html.escape(v.author)
+    assert cells["tasks"] == f"{s['tasks']} ({s['labeled']} labeled, {s['unlabeled']} unlabeled)"
+    assert [re.sub("</?bdi>", "", a) for a in cells["annotators"].split(", ")] == [
+        f"{k} {n}" for k, n in s["annotators"].items()]
+    assert re.findall(r"<td[^>]*>(animal)</td><td[^>]*>(cat)</td><td[^>]*>(\d+)</td>", page) == [
+        ("animal", "cat", str(s["labels"]["animal"]["cat"]))]

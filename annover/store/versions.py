@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable
 
+from annover._html import html_block, html_heading, html_pairs, html_table
 from annover.errors import UsageError
+from annover.model.stats import annotator_shown
 from annover.store.objects import ObjectRef
 from annover.store.snapshots import SnapshotRef
 
@@ -23,6 +25,31 @@ class Version:
         s = self.stats
         return (f"Version({self.id[:12]!r}, message={self.message!r}, created_at={self.created_at!r}, "
                 f"tasks={s.get('tasks')}, annotations={s.get('annotations')})")
+
+    def _repr_html_(self) -> str:
+        """In a notebook (``repo.show("v3")``, a version at the end of a cell): what ``annover show`` says
+        without asking the repository (tags, names of other versions): id, parents, author, date, origin,
+        message, the counts, the annotators, each control's label counts. Every value escaped."""
+        s, o = self.stats, self.record.get("origin") or {}
+        where = o.get("path") or (f"{o.get('url')} project {o.get('project_id')}" if o.get("url") else "")
+        where = where or (f"by {o.get('annotator')}" if o.get("annotator") else "")
+        fields = [("version", self.id), ("parents", [p[:12] for p in self.parents] or None),
+                  ("author", self.author), ("date", self.created_at),
+                  ("origin", f"{o.get('kind')} {where}".strip() if o else None), ("message", self.message),
+                  ("tasks", f"{s.get('tasks')} ({s.get('labeled')} labeled, {s.get('unlabeled')} unlabeled)"),
+                  ("annotations", f"{s.get('annotations')} ({s.get('skipped')} skipped), {s.get('regions')} results"),
+                  ("annotators", [f"{annotator_shown(k)} {n}" for k, n in (s.get("annotators") or {}).items()]
+                   or None),
+                  ("predictions", [f"{model_named(m)}: {p.get('tasks')} tasks"
+                                   for m, p in (s.get("predictions") or {}).items()] or None),
+                  ("labeling config", (self.record.get("config") or {}).get("oid", "")[:12] or None)]
+        labels = [[ctl, lab, n] for ctl, counts in (s.get("labels") or {}).items() for lab, n in counts.items()]
+        parts = [html_pairs(fields)]
+        if labels:
+            parts += [html_heading("labels"), html_table(["control", "label", "count"], labels,
+                                                         more=".stats['labels'] holds them all")]
+        first = (self.message or "").splitlines()[0] if self.message else "(no message)"
+        return html_block(f"version {self.id[:12]}", *parts, sub=first)
 
     @property
     def parents(self) -> list[str]:
