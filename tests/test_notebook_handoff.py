@@ -5,12 +5,16 @@
   image URLs without a suffix and files in a DVC cache (md5 names, no suffix) still pass.
 - ``repo.show("v1")`` in a notebook was a line of plain text (a diff, suspects, eval are tables): a version
   has a ``_repr_html_``, escaped, right-to-left names set apart.
+- The widget's status line named two right-to-left labels toggled in a multi-label task in reversed order
+  (``א, ב chosen`` drawn ``ב ,א chosen``), as did the line saying a move leaves them: each is set apart
+  (``<bdi>`` on the status line, U+2068..U+2069 in its tooltip and in the error line).
 """
 
 from __future__ import annotations
 
 import html
 import json
+import os
 import re
 
 import pytest
@@ -19,6 +23,9 @@ import annover
 from annover.errors import UsageError
 
 widget = pytest.importorskip("annover.notebook.widget")
+pytest.importorskip("playwright.sync_api")
+from tests.test_audit_h3_reading import WHERE  # noqa: E402 - where a text is drawn
+from tests.test_notebook_browser import _browser, _chromium, _open  # noqa: E402 - the browser, its shim
 
 ANN = "ann@example.com"
 MESSAGE = "<img src=x onerror=alert(1)> תמונות 2\nsecond line"
@@ -73,3 +80,29 @@ def test_a_version_shows_as_a_table_in_a_notebook(images_repo):
         f"{k} {n}" for k, n in s["annotators"].items()]
     assert re.findall(r"<td[^>]*>(animal)</td><td[^>]*>(cat)</td><td[^>]*>(\d+)</td>", page) == [
         ("animal", "cat", str(s["labels"]["animal"]["cat"]))]
+
+
+def test_two_right_to_left_labels_toggled_read_in_the_order_chosen(_chromium, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    labels = ["\u05d7\u05ea\u05d5\u05dc", "\u05db\u05dc\u05d1", "bird"]  # Hebrew "cat", "dog", then "bird"
+    ann = widget.annotate(["a photo of two pets"], labels=labels, multiple=True, annotator=ANN)
+    with _browser() as b:
+        page = b.new_page(viewport={"width": 900, "height": 500})
+        _open(page, ann)
+        for key in "12":
+            page.keyboard.press(key)
+        page.wait_for_function("document.querySelector('.annover-state').innerText.includes('chosen')")
+        state = page.inner_text(".annover-state")
+        pending = "chosen, not answered yet — press Enter (⏎ submit) to answer with them"
+        assert state == f"{labels[0]}, {labels[1]} {pending}"
+        first, second = (page.evaluate(WHERE, [".annover-state", lab, 0]) for lab in labels[:2])
+        assert first[1] <= second[0] + 0.5, (first, second)  # the first chosen drawn first, left of the second
+        title = page.get_attribute(".annover-state", "title")
+        isolated = [f"\u2068{lab}\u2069" for lab in labels[:2]]
+        assert title == f"{isolated[0]}, {isolated[1]} {pending}"
+        page.keyboard.press("ArrowRight")  # a move away from them is held once, the error line naming them
+        page.wait_for_selector(".annover-error")
+        first, second = (page.evaluate(WHERE, [".annover-error", lab, 0]) for lab in labels[:2])
+        assert first[1] <= second[0] + 0.5, (first, second)
+        page.screenshot(path="/tmp/h6/rtl-state.png") if os.environ.get("ANNOVER_H6_SHOTS") else None
+        page.close()

@@ -76,7 +76,8 @@ def test_the_save_button_with_labels_toggled_and_not_answered_holds_once(tmp_pat
     with _browser() as browser:
         page = _key_then_save(browser, ann)
         assert page.inner_text(".annover-error") == (
-            "good chosen, not answered — press Enter to answer the task, or save again to save without them")
+            "\u2068good\u2069 chosen, not answered — press Enter to answer the task, or save again to save "
+            "without them")
         assert ann.result is None and page.inner_text(".annover-saved") == "journal ready"
         page.keyboard.press("Enter")
         _settle(page, 3)

@@ -301,7 +301,8 @@ class Annotator(anywidget.AnyWidget):
         if self._warned == task.key:
             return False
         self._warned = task.key
-        self._error = f"{', '.join(s.selection)} chosen, not answered — press Enter to answer the task, or {again}"
+        chosen = ", ".join(f"\u2068{lab}\u2069" for lab in s.selection)  # isolated: right-to-left ones keep their order
+        self._error = f"{chosen} chosen, not answered — press Enter to answer the task, or {again}"
         self.refresh()
         return True
 

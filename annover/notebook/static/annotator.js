@@ -350,20 +350,27 @@ function render({ model, el: root }) {
         disabled: saving !== null ? "disabled" : null,
         title: "make a version of the answers, as .save(message=...) does" },
         saving !== null ? "saving…" : "save version"));
-    // the person's own answer in the version (Label Studio, an earlier session): a new answer replaces it
-    const was = task && task.earlier ? (task.earlier.skipped ? "skip" : task.earlier.labels.join(", ") || "(nothing)") : null;
-    const kept = !task ? ""
-      : task.answer ? (task.answer.skipped ? "skipped" : `answered: ${task.answer.labels.join(", ")}`)
-        + (was ? ` · replaces your earlier ${was}` : "")
-      : was ? (task.earlier.skipped ? "skipped before" : `answered before: ${was}`) + " · a new answer replaces it"
-      : "not answered";
+    // the person's own answer in the version (Label Studio, an earlier session): a new answer replaces it;
+    // each label a name set apart ({names}: <bdi> on the line, U+2068..U+2069 in its tooltip), or two
+    // right-to-left ones read in reversed order ("א, ב chosen" drawn "ב ,א chosen")
+    const was = task && task.earlier ? (task.earlier.skipped ? "skip" : { names: task.earlier.labels }) : null;
+    const kept = !task ? [""]
+      : task.answer ? [...(task.answer.skipped ? ["skipped"] : ["answered: ", { names: task.answer.labels, none: "" }]),
+        ...(was ? [" · replaces your earlier ", was] : [])]
+      : was ? (task.earlier.skipped ? ["skipped before"] : ["answered before: ", was]).concat(" · a new answer replaces it")
+      : ["not answered"];
     // multi-label: labels toggled and not answered yet say so, and what answers with them
     const pending = task && Array.isArray(v.pending) ? v.pending : null;
+    const chosen = pending ? { names: pending } : null;
     const state = !pending ? kept
-      : !pending.length ? `${kept} · nothing chosen — toggle a label, then Enter (⏎ submit)`
-      : task.answer ? `${kept} · ${pending.join(", ")} chosen, not kept yet — press Enter (⏎ submit) to answer with them`
-      : (was ? `answered before: ${was} · ` : "")
-        + `${pending.join(", ")} chosen, not answered yet — press Enter (⏎ submit) to answer with them`;
+      : !pending.length ? [...kept, " · nothing chosen — toggle a label, then Enter (⏎ submit)"]
+      : task.answer ? [...kept, " · ", chosen, " chosen, not kept yet — press Enter (⏎ submit) to answer with them"]
+      : [...(was ? ["answered before: ", was, " · "] : []), chosen,
+        " chosen, not answered yet — press Enter (⏎ submit) to answer with them"];
+    const stateTitle = state.map((p) => typeof p === "string" ? p
+      : p.names.length ? p.names.map((n) => `\u2068${n}\u2069`).join(", ") : p.none ?? "(nothing)").join("");
+    const stateNodes = state.flatMap((p) => typeof p === "string" ? [p]
+      : p.names.length ? names(p.names) : [p.none ?? "(nothing)"]);
     // two lines, each one line high whatever it says (cut with …, whole in its tooltip): a count
     // or a message grown longer does not wrap and push the task and the buttons down
     const line = (cls, text) => el("span", { class: cls, title: text }, text);
@@ -381,7 +388,7 @@ function render({ model, el: root }) {
     box.replaceChildren(...[head,
       // each cut to fit (the task to a line, the state to two): the whole in its tooltip
       el("div", { class: "annover-key" }, el("span", { class: "annover-task", title: name }, name),
-        el("span", { class: "annover-state" + (pending ? " pending" : ""), title: state }, state)),
+        el("span", { class: "annover-state" + (pending ? " pending" : ""), title: stateTitle }, ...stateNodes)),
       // an image task's box is as tall as the tallest image drawn: the buttons stay where they are
       // from one image to the next (a wide one, a thumbnail, a placeholder), for a click not to miss
       el("div", { class: "annover-content" + (task && task.kind === "image" ? " annover-frame" : "") }, content),
