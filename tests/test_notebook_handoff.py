@@ -21,6 +21,9 @@ import pytest
 
 import annover
 from annover.errors import UsageError
+from annover.formats.records import data_objects
+from annover.labelstudio.tasks import LocalFiles, read_version
+from annover.model.config import LabelingConfig
 
 widget = pytest.importorskip("annover.notebook.widget")
 pytest.importorskip("playwright.sync_api")
@@ -106,3 +109,23 @@ def test_two_right_to_left_labels_toggled_read_in_the_order_chosen(_chromium, tm
         assert first[1] <= second[0] + 0.5, (first, second)
         page.screenshot(path="/tmp/h6/rtl-state.png") if os.environ.get("ANNOVER_H6_SHOTS") else None
         page.close()
+
+
+def test_a_notebook_version_pushes_its_images_as_files_label_studio_serves(tmp_path, monkeypatch):
+    """A version the annotator saved names its images relative to the repository; its push sent them as they
+    were, with a warning that the folder they are relative to is unknown, unless given --image-root ."""
+    root = tmp_path / "served" / "repo"
+    repo = annover.init(root)
+    (root / "pics").mkdir()
+    for name in ("a.png", "b.png"):
+        (root / "pics" / name).write_bytes(b"\x89PNG\r\n\x1a\n" + name.encode())
+    monkeypatch.chdir(root)
+    ann = annover.annotate("pics/", labels=["cat", "dog"], repo=repo, annotator=ANN)
+    ann.choose("cat")
+    ann.choose("dog")
+    v = ann.save(message="two pictures").version
+    cfg = LabelingConfig(repo.config_text(v.id))
+    src = read_version(repo, v.id, True, objects=data_objects(cfg), local=LocalFiles(str(tmp_path / "served")))
+    assert src.warnings == []
+    sent = sorted(item["data"][o.field] for item in src.items for o in data_objects(cfg) if o.tag == "Image")
+    assert sent == [f"/data/local-files/?d=repo/pics/{n}" for n in ("a.png", "b.png")], sent

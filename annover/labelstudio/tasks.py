@@ -292,8 +292,11 @@ def read_version(repo: "Repo", rev: str, send_annotations: bool, objects: list[C
 
 def version_folder(repo: "Repo", rev: str) -> Path | None:
     """The folder version ``rev`` was read from (a COCO file's, a YOLO or VOC folder), when its origin
-    names one of the repository that is there; None otherwise (a file from outside the repository)."""
+    names one of the repository that is there; the repository's of a version the notebook annotator saved
+    (its image paths are relative to the repository); None otherwise (a file from outside the repository)."""
     origin = repo.version(repo.resolve(rev)).record.get("origin") or {}
+    if origin.get("kind") == "notebook":
+        return Path(repo.root)
     path = origin.get("path")
     if origin.get("kind") != "file" or not isinstance(path, str) or not path:
         return None
