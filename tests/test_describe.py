@@ -315,32 +315,32 @@ WORDED_PAIRS = [
      (["relabel"], "positive -> negative", None)),
     # moved, resized, rotated 0 -> 360, moved with long floats, relabeled and moved, relabeled only, far
     (ann(value=rect(36, 76, 14, 9, ["car"]), labels=["car"]), ann(value=rect(37, 76, 14, 9, ["car"]), labels=["car"]),
-     (["geometry"], "box moved, IoU 0.87", 0.866667)),
+     (["geometry"], "car box moved, IoU 0.87", 0.866667)),
     (ann(value=rect(1, 2, 3, 4, ["car"]), labels=["car"]), ann(value=rect(1, 2, 5, 4, ["car"]), labels=["car"]),
-     (["geometry"], "box resized, IoU 0.60", 0.6)),
+     (["geometry"], "car box resized, IoU 0.60", 0.6)),
     (ann(value=rect(1, 2, 3, 4, ["car"]), labels=["car"]),
-     ann(value=rect(1, 2, 3, 4, ["car"], rotation=360), labels=["car"]), (["geometry"], "box rotated, IoU 1.00", 1.0)),
+     ann(value=rect(1, 2, 3, 4, ["car"], rotation=360), labels=["car"]), (["geometry"], "car box rotated, IoU 1.00", 1.0)),
     (ann(value=rect(12.345678901234567, 45.67890123456789, 10.5, 20.25, ["cat"]), labels=["cat"]),
      ann(value=rect(13.345678901234567, 45.67890123456789, 10.5, 22.25, ["cat"]), labels=["cat"]),
-     (["geometry"], "box moved and resized, IoU 0.76", 0.757755)),
+     (["geometry"], "cat box moved and resized, IoU 0.76", 0.757755)),
     (ann(value=rect(1, 2, 3, 4, ["cat"]), labels=["cat"]), ann(value=rect(2, 2, 3, 4, ["dog"]), labels=["dog"]),
      (["relabel", "geometry"], "cat -> dog; box moved, IoU 0.50", 0.5)),
     (ann(value=rect(1, 2, 3, 4, ["cat"]), labels=["cat"]), ann(value=rect(1, 2, 3, 4, ["dog"]), labels=["dog"]),
      (["relabel"], "cat -> dog", None)),
     (ann(value=rect(0, 0, 10, 10, ["cat"]), labels=["cat"]), ann(value=rect(50, 50, 10, 10, ["cat"]), labels=["cat"]),
-     (["geometry"], "box moved, IoU 0.00", 0.0)),
+     (["geometry"], "cat box moved, IoU 0.00", 0.0)),
     # spans moved, widened, relabeled, their text changed
     (ann(value=span_value(3, 9, ["PER"]), labels=["PER"], type="labels"),
      ann(value=span_value(4, 10, ["PER"], "bcd"), labels=["PER"], type="labels"),
-     (["geometry"], "span moved 3-9 -> 4-10", 0.833333)),
+     (["geometry"], "PER span moved 3-9 -> 4-10", 0.833333)),
     (ann(value=span_value(3, 9, ["PER"]), labels=["PER"], type="labels"),
      ann(value=span_value(2, 9, ["PER"]), labels=["PER"], type="labels"),
-     (["geometry"], "span widened 3-9 -> 2-9", 1.0)),
+     (["geometry"], "PER span widened 3-9 -> 2-9", 1.0)),
     (ann(value=span_value(3, 9, ["PER"]), labels=["PER"], type="labels"),
      ann(value=span_value(3, 9, ["ORG"]), labels=["ORG"], type="labels"), (["relabel"], "PER -> ORG", None)),
     (ann(value=span_value(3, 9, ["PER"], "a"), labels=["PER"]), ann(value=span_value(3, 9, ["PER"], "b"),
                                                                      labels=["PER"]),
-     (["geometry"], "span text changed", 1.0)),
+     (["geometry"], "PER span text changed", 1.0)),
     # answer-level changes, the same content, columns of the result
     (ann(value=choices(["a"]), labels=["a"]), ann(value=choices(["a"]), labels=["a"], lead_time=13.0),
      (["lead_time"], "lead time 12.5 -> 13", None)),
@@ -364,11 +364,11 @@ WORDED_PAIRS = [
     # polygons (exact IoU), a rotated box, other keys of a value, an ellipse, a change of form, a text area
     (ann(value=poly([[0, 0], [4, 0], [4, 4]]), labels=["cat"]), ann(value=poly([[1, 0], [5, 0], [5, 4]]),
                                                                      labels=["cat"]),
-     (["geometry"], "polygon moved, IoU 0.39", 0.391304)),
+     (["geometry"], "cat polygon moved, IoU 0.39", 0.391304)),
     (ann(value=poly([[0, 0], [4, 0], [4, 4]]), labels=["cat"]),
-     ann(value=poly([[0, 0], [4, 0], [4, 4], [0, 4]]), labels=["cat"]), (["geometry"], "polygon changed, IoU 0.50", 0.5)),
+     ann(value=poly([[0, 0], [4, 0], [4, 4], [0, 4]]), labels=["cat"]), (["geometry"], "cat polygon changed, IoU 0.50", 0.5)),
     (ann(value=rect(1, 2, 3, 4, ["cat"], 30), labels=["cat"]), ann(value=rect(2, 2, 3, 4, ["cat"], 30), labels=["cat"]),
-     (["geometry"], "box moved, IoU 0.45", 0.45181)),
+     (["geometry"], "cat box moved, IoU 0.45", 0.45181)),
     (ann(value={**rect(1, 2, 3, 4, ["cat"]), "meta": 1}, labels=["cat"]),
      ann(value={**rect(1, 2, 3, 4, ["cat"]), "meta": 2}, labels=["cat"]), (["value"], "meta 1 -> 2", 1.0)),
     (ann(value={"x": 10, "y": 10, "radiusX": 5, "radiusY": 3}, labels=["cat"]),
@@ -376,7 +376,7 @@ WORDED_PAIRS = [
      (["geometry"], "ellipse moved, IoU 0.77", 0.773813)),
     (ann(value=rect(0, 0, 10, 10, ["cat"]), labels=["cat"]), ann(value=poly([[0, 0], [10, 0], [10, 5]]),
                                                                   labels=["cat"]),
-     (["geometry"], "box -> polygon changed, IoU 0.25", 0.25)),
+     (["geometry"], "cat box -> polygon changed, IoU 0.25", 0.25)),
     (ann(value={"text": ["a"]}, type="textarea"), ann(value={"text": ["b"]}, type="textarea"),
      (["value"], 'text ["a"] -> ["b"]', None)),
 ]
@@ -498,7 +498,7 @@ def test_moved_boxes_say_their_iou(moves):
         b.append(ann(value=rect(x + d, y, w + 2 * d, h, ["cat"]), labels=["cat"]))
     for (kinds, words, score), (x, y, w, h, d) in zip(described(ANN, a, b), moves):
         iou = round(box_iou((x, y, w, h), (x + d, y, w + 2 * d, h)), 6)
-        assert kinds == ["geometry"] and score == iou and words == f"box moved and resized, IoU {iou:.2f}"
+        assert kinds == ["geometry"] and score == iou and words == f"cat box moved and resized, IoU {iou:.2f}"
 
 
 def _edited():

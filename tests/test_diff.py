@@ -405,11 +405,13 @@ def test_diff_reports_exactly_the_edits(case):
             (hit,) = [r for r in rows if r["task_key"] == e[1] and "geometry" in r["kinds"]]
             iou = naive_iou(e[4], e[5])
             assert hit["score"] == pytest.approx(iou, abs=1e-6)
-            assert hit["description"] == f"box moved, IoU {iou:.2f}"
+            # named by the label it kept (which of the image's boxes moved)
+            assert hit["labels_a"] == hit["labels_b"] and hit["labels_b"]
+            assert hit["description"] == f"{', '.join(hit['labels_b'])} box moved, IoU {iou:.2f}"
             assert hit["match"] == ("key" if hit["region_key_a"] == hit["region_key_b"] else "iou")
         if e[0] == "widen_span":
             (hit,) = [r for r in rows if r["task_key"] == e[1] and "geometry" in r["kinds"]]
-            assert hit["description"].startswith("span widened")
+            assert hit["description"].startswith(f"{', '.join(hit['labels_b'])} span widened")
             assert hit["match"] == ("key" if hit["region_key_a"] == hit["region_key_b"] else "overlap")
 
     # config: exactly the logged label changes; a warning for each used label the config lacks
@@ -761,6 +763,11 @@ def test_geometry_implementations_agree():
 
 @pytest.mark.parametrize("before, after, words", [
     ({"start": 5, "end": 9}, {"start": 3, "end": 9}, "span widened 5-9 -> 3-9"),
+    # a region that kept its labels is named by them: which of an image's boxes or a text's spans
+    ({"start": 5, "end": 9, "labels": ["PER"]}, {"start": 3, "end": 9, "labels": ["PER"]},
+     "PER span widened 5-9 -> 3-9"),
+    ({"x": 0, "y": 0, "width": 10, "height": 10, "rectanglelabels": ["car"]},
+     {"x": 1, "y": 0, "width": 10, "height": 10, "rectanglelabels": ["car"]}, f"car box moved, IoU {90 / 110:.2f}"),
     ({"start": 5, "end": 9}, {"start": 6, "end": 9}, "span narrowed 5-9 -> 6-9"),
     ({"start": 5, "end": 9}, {"start": 7, "end": 12}, "span moved 5-9 -> 7-12"),
     ({"x": 0, "y": 0, "width": 10, "height": 10}, {"x": 0, "y": 0, "width": 12, "height": 10},

@@ -174,7 +174,7 @@ def test_the_benchmark_s_pairs():
               text({"height": 14, "rectanglelabels": ["bird"], "rotation": 0, "width": 16, "x": 45, "y": 59})),
              (text({"choices": ["negative"]}), text({"choices": ["neutral"]}))]
     got = value_changes([p[0] for p in pairs], [p[1] for p in pairs])
-    assert got.geometry == ["box moved, IoU 0.88", None] and got.keys == [None, None]
+    assert got.geometry == ["bird box moved, IoU 0.88", None] and got.keys == [None, None]
     assert got.changed.tolist() == [True, True] and got.labels_only.tolist() == [False, True]
     assert got.score[0] == 0.882353 and math.isnan(got.score[1])
     check(pairs)

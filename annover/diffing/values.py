@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, NamedTuple, Sequence
 
 from annover._lazy import lazy
-from annover.diffing.words import BOX_KEYS, LABEL_KEYS, ValueChange, joined, parse_all, value_change
+from annover.diffing.words import BOX_KEYS, LABEL_KEYS, ValueChange, joined, parse_all, region_name, value_change
 
 if TYPE_CHECKING:  # pragma: no cover
     import numpy as np
@@ -101,7 +101,7 @@ def value_changes(texts_a: Sequence[str | None], texts_b: Sequence[str | None],
     score = np.full(n, np.nan)
     geometry: list[str | None] = [None] * n
     keys: list[str | None] = [None] * n
-    boxes: list[tuple[int, tuple, tuple]] = []
+    boxes: list[tuple[int, tuple, tuple, str]] = []
     memo: dict[tuple, ValueChange] = {}
     for i, (ta, tb, region) in enumerate(zip(texts_a, texts_b, regions)):
         va, vb = parsed[ta], parsed[tb]
@@ -116,7 +116,8 @@ def value_changes(texts_a: Sequence[str | None], texts_b: Sequence[str | None],
                 ba, bb = _box(va), _box(vb)
                 if ba is not None and bb is not None:
                     if va != vb:
-                        boxes.append((i, ba, bb))
+                        name = region_name(va, vb)
+                        boxes.append((i, ba, bb, f"{name} box " if name else "box "))
                     continue
         c = memo.get((ta, tb, region))
         if c is None:
@@ -134,7 +135,7 @@ def value_changes(texts_a: Sequence[str | None], texts_b: Sequence[str | None],
         changed[at] = True
         labels_only[at] = ~(moved | resized | rotated)  # only the labels the value holds differ
         score[at] = ious
-        for i, m, s, r, iou in zip(at.tolist(), moved.tolist(), resized.tolist(), rotated.tolist(), ious):
+        for (i, _, _, box), m, s, r, iou in zip(boxes, moved.tolist(), resized.tolist(), rotated.tolist(), ious):
             if m or s or r:
-                geometry[i] = f"box {_MOVES[m, s, r]}, IoU {iou:.2f}"
+                geometry[i] = f"{box}{_MOVES[m, s, r]}, IoU {iou:.2f}"
     return ValueChanges(changed, geometry, keys, score, labels_only)

@@ -16,6 +16,7 @@ from annover.model.geometry import BOX, ELLIPSE, POINT, POLYGON, SPAN, Shape, po
 #: Keys of a result value that hold its labels (as the Label Studio reader defines them);
 #: the relabel words account for them.
 LABEL_KEYS = frozenset(getattr(_ls, "LABEL_KEYS", None) or _ls._LABEL_KEYS)
+_LABEL_ORDER = tuple(sorted(LABEL_KEYS))
 SPAN_KEYS = frozenset({"start", "end", "text", "globalOffsets", "startOffset", "endOffset"})
 AREA_KEYS = frozenset({"x", "y", "width", "height", "rotation", "points", "radiusX", "radiusY"})
 BOX_KEYS = frozenset({"x", "y", "width", "height", "rotation"})
@@ -124,21 +125,28 @@ def joined(words: list[str]) -> str:
     return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1] if words else ""
 
 
-def _point_name(va: dict, vb: dict) -> str:
-    """A keypoint by its label when it kept it ("nose": which of a pose's joints moved), else "point"."""
-    la, lb = ([x for k in sorted(LABEL_KEYS) if isinstance(v.get(k), list) for x in v[k]] for v in (va, vb))
-    return ", ".join(map(str, la)) if la and la == lb else "point"
+def region_name(va: dict, vb: dict) -> str:
+    """The labels a region kept on both sides ("car", "nose": which of an image's 12 cars or a
+    pose's joints changed), "" for none: unlabeled or relabeled (the relabel words name both)."""
+    la, lb = ([x for k in _LABEL_ORDER if isinstance(v.get(k), list) for x in v[k]] for v in (va, vb))
+    return ", ".join(map(str, la)) if la and la == lb else ""
+
+
+def _named(name: str, what: str) -> str:
+    return f"{name} {what}" if name else what
 
 
 def geometry_words(sa: Shape, sb: Shape, va: dict, vb: dict, score: float | None) -> tuple[str, frozenset]:
     """Words for a change of shape ("" for none), and the value keys they account for."""
+    name = region_name(va, vb)
     if sa.family == SPAN and sb.family == SPAN:
-        return _span_words(sa, sb, va, vb), SPAN_KEYS
+        said = _span_words(sa, sb, va, vb)
+        return (_named(name, said) if said else ""), SPAN_KEYS
     if sa.family == POINT and sb.family == POINT:
         d = point_distance(sa, sb)
         similar = f", similarity {score:.2f}" if score is not None else ""
-        return (f"{_point_name(va, vb)} moved {d:.2g}% of the image's diagonal{similar}" if d else ""), POINT_KEYS
-    form = sb.form if sa.form == sb.form else f"{sa.form} -> {sb.form}"
+        return (f"{name or 'point'} moved {d:.2g}% of the image's diagonal{similar}" if d else ""), POINT_KEYS
+    form = _named(name, sb.form if sa.form == sb.form else f"{sa.form} -> {sb.form}")
     iou = f", IoU {score:.2f}" if score is not None else ""
     if sa.form in (BOX, ELLIPSE) and sb.form == sa.form:
         moves = _moves(sa.form, va, vb)
@@ -149,8 +157,8 @@ def geometry_words(sa: Shape, sb: Shape, va: dict, vb: dict, score: float | None
         if len(sa.geom) == len(sb.geom):
             d = {(round(q[0] - p[0], 9), round(q[1] - p[1], 9)) for p, q in zip(sa.geom, sb.geom)}
             if len(d) == 1:
-                return f"polygon moved{iou}", POLYGON_KEYS
-        return f"polygon changed{iou}", POLYGON_KEYS
+                return f"{form} moved{iou}", POLYGON_KEYS
+        return f"{form} changed{iou}", POLYGON_KEYS
     return f"{form} changed{iou}", AREA_KEYS
 
 
