@@ -68,6 +68,20 @@ def _box(v: dict) -> tuple | None:
     return None
 
 
+def _box_name(va: dict, vb: dict, ka: "set | frozenset") -> str:
+    """The start of a changed box's words, "car box " (:func:`region_name`; ``ka``: the keys of both,
+    box keys and labels): one label kept under one key, the common case, without its sorts."""
+    labels = ka - BOX_KEYS
+    if len(labels) == 1:
+        (k,) = labels
+        a = va[k]
+        if type(a) is list and len(a) == 1 and a == vb[k]:
+            name = str(a[0])
+            return f"{name} box " if name else "box "
+    name = region_name(va, vb)
+    return f"{name} box " if name else "box "
+
+
 def _min(a: "np.ndarray", b: "np.ndarray") -> "np.ndarray":
     return np.where(b < a, b, a)  # Python's min(a, b)
 
@@ -116,8 +130,7 @@ def value_changes(texts_a: Sequence[str | None], texts_b: Sequence[str | None],
                 ba, bb = _box(va), _box(vb)
                 if ba is not None and bb is not None:
                     if va != vb:
-                        name = region_name(va, vb)
-                        boxes.append((i, ba, bb, f"{name} box " if name else "box "))
+                        boxes.append((i, ba, bb, _box_name(va, vb, ka)))
                     continue
         c = memo.get((ta, tb, region))
         if c is None:

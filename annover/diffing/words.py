@@ -16,7 +16,6 @@ from annover.model.geometry import BOX, ELLIPSE, POINT, POLYGON, SPAN, Shape, po
 #: Keys of a result value that hold its labels (as the Label Studio reader defines them);
 #: the relabel words account for them.
 LABEL_KEYS = frozenset(getattr(_ls, "LABEL_KEYS", None) or _ls._LABEL_KEYS)
-_LABEL_ORDER = tuple(sorted(LABEL_KEYS))
 SPAN_KEYS = frozenset({"start", "end", "text", "globalOffsets", "startOffset", "endOffset"})
 AREA_KEYS = frozenset({"x", "y", "width", "height", "rotation", "points", "radiusX", "radiusY"})
 BOX_KEYS = frozenset({"x", "y", "width", "height", "rotation"})
@@ -128,7 +127,7 @@ def joined(words: list[str]) -> str:
 def region_name(va: dict, vb: dict) -> str:
     """The labels a region kept on both sides ("car", "nose": which of an image's 12 cars or a
     pose's joints changed), "" for none: unlabeled or relabeled (the relabel words name both)."""
-    la, lb = ([x for k in _LABEL_ORDER if isinstance(v.get(k), list) for x in v[k]] for v in (va, vb))
+    la, lb = ([x for k in sorted(v.keys() & LABEL_KEYS) if isinstance(v[k], list) for x in v[k]] for v in (va, vb))
     return ", ".join(map(str, la)) if la and la == lb else ""
 
 
