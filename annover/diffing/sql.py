@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from annover.diffing.match import MAY_BE_SHAPE
 from annover.diffing.result import NO_LABEL, NO_TASK
 from annover.diffing.sources import Spec
 from annover.store.duck import quoted
@@ -21,6 +22,13 @@ POLICY_RANK = {
     "majority": "struct_pack(votes, ts, annotation_key)",
     "ground-truth": "struct_pack(gt, votes, ts, annotation_key)",
 }
+
+
+#: A row that is a region (a value with a shape) of a region control: a box, a span, a polygon, a
+#: keypoint; not a classification, though a per-region one carries its region's shape (the loop's
+#: reading of a region row, ``annover.loop.queries.answered(shape=True)``).
+REGION_ROW = ("coalesce(type, '') NOT IN ('choices', 'taxonomy', 'textarea', 'rating', 'number', 'datetime') "
+              f"AND regexp_matches(coalesce(value, ''), '{MAY_BE_SHAPE.pattern.replace(chr(39), chr(39) * 2)}')")
 
 
 def differing(name: str, a: str, b: str, keys: list[str], content: list[str]) -> str:
@@ -107,11 +115,11 @@ def replaced(src: str, unnamed_as_one: bool = False) -> str:
         QUALIFY row_number() OVER (PARTITION BY task_key, annotator ORDER BY ts DESC, annotation_key DESC) > 1"""
 
 
-def resolved(src: str, policy: str) -> str:
-    """Per (task, control): the label (sorted distinct labels of one answer, ', '-joined) the policy
-    picks among each annotator's latest answer (:func:`replaced`: one vote per annotator)."""
+def _votes(src: str) -> str:
+    """The CTEs ``r`` (per task, answer and control: its label, ground truth, time) and ``v`` (those
+    of each annotator's latest answer, :func:`replaced`, with the votes for their label)."""
     return f"""
-        WITH r AS (
+        r AS (
             SELECT task_key, annotation_key, from_name,
                    array_to_string(list_sort(list_distinct(flatten(list(labels)))), ', ') AS label,
                    bool_or(ground_truth) AS gt,
@@ -121,7 +129,14 @@ def resolved(src: str, policy: str) -> str:
               AND labels IS NOT NULL AND len(labels) > 0
             GROUP BY task_key, annotation_key, from_name),
         v AS (SELECT *, count(*) OVER (PARTITION BY task_key, from_name, label) AS votes
-              FROM r ANTI JOIN ({replaced(src)}) USING (task_key, annotation_key))
+              FROM r ANTI JOIN ({replaced(src)}) USING (task_key, annotation_key))"""
+
+
+def resolved(src: str, policy: str) -> str:
+    """Per (task, control): the label (sorted distinct labels of one answer, ', '-joined) the policy
+    picks among each annotator's latest answer (:func:`replaced`: one vote per annotator)."""
+    return f"""
+        WITH {_votes(src)}
         SELECT task_key, from_name, arg_max(label, {POLICY_RANK[policy]}) AS label FROM v
         GROUP BY task_key, from_name"""
 
@@ -154,18 +169,80 @@ def transitions(ann_a: str, ann_b: str, tasks_a: str, tasks_b: str, touched: str
         GROUP BY ALL ORDER BY control, count DESC, "from", "to" """
 
 
-def agreement(labels: str, preds: str) -> str:
-    """How many (task, control) pairs have both a resolved label and a prediction, and how many agree;
-    ``labels``: the answers' labels as :func:`resolved` gives them (a table, or a query in parentheses)."""
+def _top_predictions(preds: str) -> str:
+    """Per (task, control), the labels and key of the top-scored prediction (then the smaller key)."""
     return f"""
-        WITH ann AS (SELECT * FROM {labels}),
-        p AS (SELECT task_key, prediction_key, from_name,
-                     array_to_string(list_sort(list_distinct(flatten(list(labels)))), ', ') AS label,
-                     max(score) AS score
-              FROM {preds} WHERE region_key <> '' AND from_name IS NOT NULL AND labels IS NOT NULL
-                AND len(labels) > 0
-              GROUP BY task_key, prediction_key, from_name),
-        best AS (SELECT * FROM p QUALIFY row_number() OVER (
-                    PARTITION BY task_key, from_name ORDER BY score DESC NULLS LAST, prediction_key) = 1)
-        SELECT count(*) AS pairs, count(*) FILTER (WHERE ann.label = best.label) AS agree
+        SELECT * FROM (
+            SELECT task_key, prediction_key, from_name,
+                   array_to_string(list_sort(list_distinct(flatten(list(labels)))), ', ') AS label,
+                   bool_or({REGION_ROW}) AS regions, max(score) AS score
+            FROM {preds} WHERE region_key <> '' AND from_name IS NOT NULL AND labels IS NOT NULL
+              AND len(labels) > 0
+            GROUP BY task_key, prediction_key, from_name)
+        QUALIFY row_number() OVER (PARTITION BY task_key, from_name
+                                   ORDER BY score DESC NULLS LAST, prediction_key) = 1"""
+
+
+def agreement(labels: str, preds: str) -> str:
+    """How many (task, control) pairs of a classification control have both a resolved label and a
+    prediction, and how many agree; ``labels``: the answers' labels as :func:`resolved` gives them
+    (a table, or a query in parentheses). Pairs of a region control are only counted (``region_pairs``):
+    :func:`region_agreement` scores them."""
+    return f"""
+        WITH ann AS (SELECT * FROM {labels}), best AS ({_top_predictions(preds)})
+        SELECT count(*) FILTER (WHERE NOT best.regions) AS pairs,
+               count(*) FILTER (WHERE NOT best.regions AND ann.label = best.label) AS agree,
+               count(*) FILTER (WHERE best.regions) AS region_pairs
         FROM ann JOIN best ON ann.task_key = best.task_key AND ann.from_name = best.from_name"""
+
+
+def _picked(src: str, policy: str) -> str:
+    """The CTEs of :func:`_votes` and ``pick``: per (task, control), the answer whose label the
+    policy picks (:func:`resolved`), whose regions stand for the task's."""
+    return f"""{_votes(src)},
+        pick AS (SELECT task_key, from_name, arg_max(annotation_key, {POLICY_RANK[policy]}) AS annotation_key
+                 FROM v GROUP BY task_key, from_name)"""
+
+
+def region_controls(ann_a: str, ann_b: str) -> str:
+    """The controls some region (:data:`REGION_ROW`) of either side belongs to."""
+    return f"""SELECT DISTINCT from_name FROM (SELECT from_name, type, value FROM {ann_a} UNION ALL
+                                              SELECT from_name, type, value FROM {ann_b})
+               WHERE from_name IS NOT NULL AND {REGION_ROW}"""
+
+
+def picked_regions(src: str, policy: str, tasks: str, controls: str, anti: bool = False) -> str:
+    """The labeled regions of controls ``controls`` (a table of ``from_name``) of the answer the policy
+    picks per (task, control), of the tasks of table ``tasks`` (``anti``: of the other tasks)."""
+    within = f"(SELECT * FROM {src} {'ANTI' if anti else 'SEMI'} JOIN {tasks} USING (task_key))"
+    return f"""
+        WITH {_picked(within, policy)}
+        SELECT x.task_key, x.from_name, x.region_key, x.labels, x.value, x.region
+        FROM {within} AS x JOIN pick USING (task_key, from_name, annotation_key) SEMI JOIN {controls} USING (from_name)
+        WHERE x.region_key <> '' AND len(x.labels) > 0 AND {REGION_ROW}
+        ORDER BY x.task_key, x.from_name, x.region_key"""
+
+
+def kept_regions(src: str, policy: str, touched: str, controls: str) -> str:
+    """Per control and label, the picked regions (:func:`picked_regions`) of the tasks not touched."""
+    return f"""
+        SELECT from_name AS control, array_to_string(list_sort(list_distinct(labels)), ', ') AS label, count(*) AS n
+        FROM ({picked_regions(src, policy, touched, controls, anti=True)}) GROUP BY ALL"""
+
+
+def region_agreement(ann: str, preds: str, policy: str) -> str:
+    """The regions to pair, per (task, region control) that has both: of the answer the policy picks
+    (as :func:`resolved` picks its label) and of the top-scored prediction; ``side`` 'a' (answer) or
+    'p' (prediction), ordered for pairing."""
+    cols = "x.task_key, x.from_name, x.region_key, x.labels, x.value, x.region"
+    return f"""
+        WITH {_picked(ann, policy)},
+        best AS ({_top_predictions(preds)}),
+        both_ AS (SELECT pick.task_key, pick.from_name, pick.annotation_key, best.prediction_key
+                  FROM pick JOIN best USING (task_key, from_name) WHERE best.regions)
+        SELECT 'a' AS side, {cols} FROM {ann} AS x JOIN both_ USING (task_key, from_name, annotation_key)
+        WHERE x.region_key <> '' AND len(x.labels) > 0 AND {REGION_ROW}
+        UNION ALL
+        SELECT 'p', {cols} FROM {preds} AS x JOIN both_ USING (task_key, from_name, prediction_key)
+        WHERE x.region_key <> '' AND len(x.labels) > 0 AND {REGION_ROW}
+        ORDER BY task_key, from_name, side, region_key"""

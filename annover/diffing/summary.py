@@ -6,16 +6,42 @@ from typing import Any
 
 from annover.diffing import sql
 from annover.diffing.answers import TableDiff
+from annover.diffing.match import Region, match_regions
 from annover.diffing.plan import Compared, Plan
 from annover.diffing.result import ADDED, CHANGED, REMOVED, SCHEMA, Options
 from annover.store.duck import fetch
 
 
-def _agreement(con: Any, plan: Plan, side: str, mv: str, policy: str, prefix: str, made: dict[str, str]) -> dict:
+def _agreement(con: Any, plan: Plan, side: str, mv: str, opts: Options, prefix: str, made: dict[str, str]) -> dict:
+    """Agreement of model version ``mv`` with side ``side``'s answers, over its (task, control) pairs:
+    of a classification control, 1 where the labels equal the resolved label; of a region control,
+    the pair's region F1 (:func:`_region_f1`). ``measure`` says which the pairs were."""
     p = plan.whole.predictions(side, mv).register(con, f"{prefix}_pred")
-    r = fetch(con, sql.agreement(_resolved(con, plan, side, policy, made), p)).to_pylist()[0]
-    pairs, agree = int(r["pairs"]), int(r["agree"] or 0)
-    return {"pairs": pairs, "agree": agree, "rate": round(agree / pairs, 6) if pairs else None}
+    r = fetch(con, sql.agreement(_resolved(con, plan, side, opts.policy, made), p)).to_pylist()[0]
+    pairs, agree = int(r["pairs"]), float(r["agree"] or 0)
+    f1s: list[float] = []
+    if r["region_pairs"]:  # the regions are read only for a model that predicts some
+        a = plan.whole.annotations(side).register(con, f"lab_{side}_ann")
+        f1s = _region_f1(fetch(con, sql.region_agreement(a, p, opts.policy)).to_pydict(), opts)
+    measure = [m for m, n in (("labels", pairs), ("region F1", len(f1s))) if n]
+    pairs, agree = pairs + len(f1s), agree + sum(f1s)
+    return {"pairs": pairs, "rate": round(agree / pairs, 6) if pairs else None, "measure": measure}
+
+
+def _region_f1(rows: dict[str, list], opts: Options) -> list[float]:
+    """Per (task, control) of ``rows`` (:func:`annover.diffing.sql.region_agreement`): the F1 of the
+    prediction's regions against the answer's, paired by shape as the diff, ``agreement`` and ``eval``
+    pair them (:func:`annover.diffing.match.match_regions`): 2 * pairs with the same labels / regions."""
+    groups: dict[tuple, tuple[list[Region], list[Region]]] = {}
+    for i, (side, task, ctl) in enumerate(zip(rows["side"], rows["task_key"], rows["from_name"])):
+        groups.setdefault((task, ctl), ([], []))[side == "p"].append(
+            Region(rows["region_key"][i], ctl, rows["labels"][i], rows["value"][i], i, rows["region"][i]))
+    out = []
+    for ga, gb in groups.values():
+        pairs = match_regions(ga, gb, opts)[0]
+        same = sum(sorted(ra.labels or []) == sorted(rb.labels or []) for ra, rb, _, _ in pairs)
+        out.append(2 * same / (len(ga) + len(gb)))
+    return out
 
 
 def _resolved(con: Any, plan: Plan, side: str, policy: str, made: dict[str, str]) -> str:
@@ -44,10 +70,10 @@ def _model_version(con: Any, plan: Plan, opts: Options, mv: str, d: TableDiff, i
     status = ADDED if not in_a else REMOVED if not in_b else CHANGED if d.any_rows else "unchanged"
     agree: dict[str, dict | None] = {"a": None, "b": None}
     if in_a:
-        agree["a"] = _agreement(con, plan, "a", mv, opts.policy, f"ag{i}a", made)
+        agree["a"] = _agreement(con, plan, "a", mv, opts, f"ag{i}a", made)
     if in_b:
         same = in_a and plan.whole.same_agreement_input(mv)
-        agree["b"] = agree["a"] if same else _agreement(con, plan, "b", mv, opts.policy, f"ag{i}b", made)
+        agree["b"] = agree["a"] if same else _agreement(con, plan, "b", mv, opts, f"ag{i}b", made)
     sa, sb = plan.stats_a.get("predictions", {}).get(mv, {}), plan.stats_b.get("predictions", {}).get(mv, {})
     if in_a != in_b:  # a whole model version added or removed: its predictions and regions all are
         d = _whole(con, plan, "a" if in_a else "b", mv, (sa if in_a else sb).get("regions", 0), f"wh{i}")
@@ -59,8 +85,16 @@ def _model_version(con: Any, plan: Plan, opts: Options, mv: str, d: TableDiff, i
         "agreement": {"before": agree["a"]["rate"] if agree["a"] else None,
                       "after": agree["b"]["rate"] if agree["b"] else None,
                       "pairs_before": agree["a"]["pairs"] if agree["a"] else 0,
-                      "pairs_after": agree["b"]["pairs"] if agree["b"] else 0},
+                      "pairs_after": agree["b"]["pairs"] if agree["b"] else 0,
+                      "measure": _measure(agree["a"], agree["b"])},
     }
+
+
+def _measure(a: dict | None, b: dict | None) -> str | None:
+    """What the agreement figures are: "labels" (classification controls: the share of pairs that
+    agree), "region F1" (region controls: the mean of the pairs' F1), or "labels and region F1"."""
+    used = {m for x in (a, b) if x for m in x["measure"]}
+    return " and ".join(m for m in ("labels", "region F1") if m in used) or None
 
 
 def predictions(con: Any, plan: Plan, opts: Options, preds: dict[str, TableDiff]) -> dict:
