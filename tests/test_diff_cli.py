@@ -300,7 +300,7 @@ def test_transitions(in_repo):
         got = Counter({(c["from"], c["to"]): c["count"] for c in doc["transitions"]["controls"]["sentiment"]})
         assert got == want
     out = ok("diff", "v1", "v2", "--transitions")
-    assert "Transitions sentiment (policy ground-truth" in out
+    assert "Transitions sentiment (tasks, policy ground-truth" in out
     moved = [(f, t, n) for (f, t), n in want.items() if f != t]
     line = next(ln for ln in out.split("Transitions sentiment")[1].splitlines() if ln.strip().startswith("changed:"))
     for f, t, n in moved:

@@ -10,6 +10,7 @@ import pytest
 
 import pyarrow.compute as pc
 
+from annover.cli.diff_cmd import render_summary, render_transitions
 from annover.diffing import Side, diff_tables
 from annover.formats.ingest import from_ls_tasks
 from tests.conftest import shared_corpus
@@ -58,6 +59,8 @@ def test_three_relabeled_spans_lower_the_region_f1_of_their_task_only(ner):
     # a set of labels per task (the figure before) read 80%: one task of five, whatever its 11 other spans
     assert ag["after"] == pytest.approx(_expected(ner, {0: 3}), abs=1e-6)
     assert ag["measure"] == "region F1" and ag["pairs_before"] == ag["pairs_after"] == len(ner)
+    line = next(x for x in render_summary(doc) if "m1" in x)
+    assert "agreement with annotations (region F1) 100.0% -> " in line, line  # the text says what it is
 
 
 def test_a_box_moved_off_its_object_is_one_region_the_model_misses():
@@ -96,3 +99,5 @@ def test_transitions_of_spans_count_regions_paired_by_position(ner):
     before[gone["value"]["labels"][0]] -= 1
     assert cells == {(lab, lab): n for lab, n in before.items() if n}
     assert tr["regions"] == ["label"]
+    head = render_transitions(tr)[0]
+    assert head.startswith("Transitions label (regions paired by shape, policy "), head

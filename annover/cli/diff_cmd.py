@@ -88,7 +88,8 @@ def render_summary(s: dict, word: str = "regions") -> list[str]:
         sign = {"added": "+", "removed": "-", "changed": "~", "unchanged": " "}[p["status"]]
         ag = p["agreement"]
         lines.append(f"  {sign} {mv or '(no model version)'}  {p['status']}; tasks {p['tasks']['before']} -> "
-                     f"{p['tasks']['after']}; agreement with annotations {_pct(ag['before'])} -> {_pct(ag['after'])}"
+                     f"{p['tasks']['after']}; agreement with annotations{_measured(ag)} {_pct(ag['before'])} -> "
+                     f"{_pct(ag['after'])}"
                      + (f"; predictions {_counts(p['predictions'])}" if p["status"] == "changed" else ""))
     src = s["source"]
     if src is not None:
@@ -220,14 +221,22 @@ def _clip(s: str, n: int = 32) -> str:
     return s if len(s) <= n else s[: n - 1] + "~"
 
 
+def _measured(agreement: dict) -> str:
+    """What a prediction agreement figure is, where a region control's pairs count (``region F1``)."""
+    m = agreement.get("measure")
+    return f" ({m})" if m and "region F1" in m else ""
+
+
 def render_transitions(tr: dict) -> list[str]:
-    """``--transitions``: a from/to matrix per control of the label each task resolves to."""
+    """``--transitions``: a from/to matrix per control of the label each task resolves to; of a region
+    control (``tr["regions"]``), of each region, paired by shape."""
     lines = []
     for ctl, cells in tr["controls"].items():
         labels_from = sorted({c["from"] for c in cells}, key=_label_order)
         labels_to = sorted({c["to"] for c in cells}, key=_label_order)
         grid = {(c["from"], c["to"]): c["count"] for c in cells}
-        lines.append(f"Transitions {ctl} (policy {tr['policy']}; rows: before, columns: after)")
+        each = "regions paired by shape" if ctl in tr.get("regions", ()) else "tasks"
+        lines.append(f"Transitions {ctl} ({each}, policy {tr['policy']}; rows: before, columns: after)")
         rows = [["", *labels_to]]
         for f in labels_from:
             rows.append([f, *[str(grid[(f, t)]) if (f, t) in grid else "." for t in labels_to]])

@@ -515,7 +515,10 @@ def _not_scored(e: dict) -> str:
 
 
 def _transitions(d: dict) -> str:
-    out = f'<p>From {_e(d["previous"]["name"])} to {_e(d["version"]["name"])}, one task per count, labels resolved by ' \
+    regions = d["transitions"].get("regions") or []
+    each = "one task per count" + (f" (one region per count, paired by shape, for {_e(', '.join(regions))})"
+                                   if regions else "")
+    out = f'<p>From {_e(d["previous"]["name"])} to {_e(d["version"]["name"])}, {each}, labels resolved by ' \
           f'the {_e(d["transitions"]["policy"])} policy.</p>'
     charts = []
     for ctl, rows in sorted(d["transitions"]["controls"].items()):
