@@ -13,6 +13,7 @@ import copy
 import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -482,7 +483,9 @@ def test_diff_of_a_version_with_itself_is_empty(tasks):
 # transitions and agreement against a plain-Python oracle of the policies
 
 
-def oracle_resolve(tasks: list[dict], policy: str) -> dict[tuple[str, str], str]:
+def oracle_resolve(tasks: list[dict], policy: str, regions: bool = False) -> dict[tuple[str, str], Any]:
+    """(task key, control) -> the label set of the answer the policy picks; ``regions``: the labels of
+    that answer's regions, one entry a region."""
     out = {}
     for t in tasks:
         per_ctl: dict[str, list[tuple]] = {}
@@ -491,14 +494,17 @@ def oracle_resolve(tasks: list[dict], policy: str) -> dict[tuple[str, str], str]
                 continue
             who = x["completed_by"]["email"]
             labs: dict[str, set] = {}
+            each: dict[str, list[str]] = {}
             for r in x["result"]:
                 v = r["value"]
                 ls = v.get("choices") or v.get("labels") or v.get("rectanglelabels")
                 if ls:
                     labs.setdefault(r["from_name"], set()).update(ls)
+                    each.setdefault(r["from_name"], []).append(", ".join(sorted(ls)))
             for ctl, ls in labs.items():
                 ts = x.get("updated_at") or x.get("created_at") or ""
-                per_ctl.setdefault(ctl, []).append((", ".join(sorted(ls)), x["ground_truth"], ts, f"{who}#0"))
+                per_ctl.setdefault(ctl, []).append((", ".join(sorted(ls)), x["ground_truth"], ts, f"{who}#0",
+                                                    each[ctl]))
         for ctl, answers in per_ctl.items():
             votes = Counter(a[0] for a in answers)
             if policy == "latest":
@@ -507,7 +513,7 @@ def oracle_resolve(tasks: list[dict], policy: str) -> dict[tuple[str, str], str]
                 key = lambda a: (votes[a[0]], a[2], a[3])  # noqa: E731
             else:
                 key = lambda a: (a[1], votes[a[0]], a[2], a[3])  # noqa: E731
-            out[(t["data"]["ext_id"], ctl)] = max(answers, key=key)[0]
+            out[(t["data"]["ext_id"], ctl)] = max(answers, key=key)[4 if regions else 0]
     return out
 
 
@@ -515,14 +521,16 @@ def oracle_resolve(tasks: list[dict], policy: str) -> dict[tuple[str, str], str]
 @given(edited(), st.sampled_from(POLICIES), st.booleans())
 def test_transitions_match_an_oracle(case, policy, stored_hashes):
     """Every task's labels resolved on both sides, by a plain-Python oracle, give the transitions
-    the diff counts (resolving A's labels only for the tasks it found touched, by either path)."""
+    the diff counts (resolving A's labels only for the tasks it found touched, by either path). A region
+    control counts regions paired by shape: each side's labels, region by region, are its margins."""
     tasks_a, cfg_a, tasks_b, cfg_b, _, _ = case
     res = diff_tables(side(tasks_a, cfg_a), side(tasks_b, cfg_b), transitions=True, policy=policy,
                       stored_hashes=stored_hashes)
     ra, rb = oracle_resolve(tasks_a, policy), oracle_resolve(tasks_b, policy)
     keys_a = {t["data"]["ext_id"] for t in tasks_a}
     keys_b = {t["data"]["ext_id"] for t in tasks_b}
-    controls = {c for _, c in ra} | {c for _, c in rb}
+    regions = set(res.transitions.get("regions", []))
+    controls = ({c for _, c in ra} | {c for _, c in rb}) - regions
     want: dict[str, Counter] = {}
     for ctl in controls:
         for k in keys_a | keys_b:
@@ -531,7 +539,17 @@ def test_transitions_match_an_oracle(case, policy, stored_hashes):
             want.setdefault(ctl, Counter())[(f, t)] += 1
     got = {ctl: Counter({(c["from"], c["to"]): c["count"] for c in cells})
            for ctl, cells in res.transitions["controls"].items()}
-    assert got == want
+    assert {c: got.get(c) for c in controls} == want
+    each_a, each_b = oracle_resolve(tasks_a, policy, regions=True), oracle_resolve(tasks_b, policy, regions=True)
+    for ctl in regions:
+        side_a = Counter(lab for (_, c), labs in each_a.items() if c == ctl for lab in labs)
+        side_b = Counter(lab for (_, c), labs in each_b.items() if c == ctl for lab in labs)
+        margin_a, margin_b = Counter(), Counter()
+        for (f, t), n in got.get(ctl, Counter()).items():
+            assert (f, t) != ("(none)", "(none)")
+            margin_a[f] += n if f not in ("(none)", "(no task)") else 0
+            margin_b[t] += n if t not in ("(none)", "(no task)") else 0
+        assert +margin_a == side_a and +margin_b == side_b, ctl
     assert res.transitions["policy"] == policy
 
 
