@@ -11,7 +11,8 @@ cell = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_siz
 
 
 def test_a_label_ending_in_a_newline_shows_it_where_two_labels_differ_only_there():
-    lines = [safe(line) for line in table([["3", "sentiment", "neutral \n"], ["3", "sentiment", "neutral "]], right={0})]
+    rows = [["3", "sentiment", "neutral \n"], ["3", "sentiment", "neutral "]]
+    lines = [safe(line) for line in table(rows, right={0})]
     assert lines[0] != lines[1]
     assert "neutral \\x0a" in lines[0]
 

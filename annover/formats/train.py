@@ -234,9 +234,10 @@ def image_config(categories: list[str], kinds: set[str], keypoints: list[str] | 
 
 
 def _config_lacks(source: str, given: LabelingConfig, has: str, tag: str) -> ValidationError:
-    """The data needs one ``tag`` where the config checked against has ``has``. HEAD's config (no --config
-    given, :data:`annover.model.config.HEAD_CONFIG`) labels what the repository's versions hold: data of another kind is a
-    repository of its own, or a --config of its own; a config given says so, and no config generates one."""
+    """The data needs one ``tag`` where the config checked against has ``has``. HEAD's config (no
+    --config given, :data:`annover.model.config.HEAD_CONFIG`) labels what the repository's versions hold:
+    data of another kind is a repository of its own, or a --config of its own; a config given says so,
+    and no config generates one."""
     if given.source == HEAD_CONFIG:
         kinds = ", ".join(sorted({f"<{c.tag}>" for c in given.controls.values()}))
         return ValidationError(f"{source}: no --config given, so HEAD's labeling config is used, and it has {has} "
