@@ -281,7 +281,7 @@ def _whole_transitions(r, i: int, j: int) -> dict:
     keys = pa.concat_arrays([s.annotations.column("task_key").combine_chunks() for s in sides]).unique()
     con = cursor(ordered=False)
     try:
-        return transitions(con, _Whole({"a": sides[0], "b": sides[1]}), keys, D.DEFAULT_POLICY)
+        return transitions(con, _Whole({"a": sides[0], "b": sides[1]}), keys, D.Options(policy=D.DEFAULT_POLICY))
     finally:
         con.close()
 
