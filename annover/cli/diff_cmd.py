@@ -88,8 +88,7 @@ def render_summary(s: dict, word: str = "regions") -> list[str]:
         sign = {"added": "+", "removed": "-", "changed": "~", "unchanged": " "}[p["status"]]
         ag = p["agreement"]
         lines.append(f"  {sign} {mv or '(no model version)'}  {p['status']}; tasks {p['tasks']['before']} -> "
-                     f"{p['tasks']['after']}; agreement with annotations{_measured(ag)} {_pct(ag['before'])} -> "
-                     f"{_pct(ag['after'])}"
+                     f"{p['tasks']['after']}; agreement with annotations {_pct(ag['before'])} -> {_pct(ag['after'])}"
                      + (f"; predictions {_counts(p['predictions'])}" if p["status"] == "changed" else ""))
     src = s["source"]
     if src is not None:
@@ -219,12 +218,6 @@ def render_rows(rows: list[dict]) -> list[str]:
 
 def _clip(s: str, n: int = 32) -> str:
     return s if len(s) <= n else s[: n - 1] + "~"
-
-
-def _measured(agreement: dict) -> str:
-    """What a prediction agreement figure is, where a region control's pairs count (``region F1``)."""
-    m = agreement.get("measure")
-    return f" ({m})" if m and "region F1" in m else ""
 
 
 def render_transitions(tr: dict) -> list[str]:

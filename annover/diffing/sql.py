@@ -175,7 +175,7 @@ def _top_predictions(preds: str) -> str:
         SELECT * FROM (
             SELECT task_key, prediction_key, from_name,
                    array_to_string(list_sort(list_distinct(flatten(list(labels)))), ', ') AS label,
-                   bool_or({REGION_ROW}) AS regions, max(score) AS score
+                   max(score) AS score
             FROM {preds} WHERE region_key <> '' AND from_name IS NOT NULL AND labels IS NOT NULL
               AND len(labels) > 0
             GROUP BY task_key, prediction_key, from_name)
@@ -184,15 +184,11 @@ def _top_predictions(preds: str) -> str:
 
 
 def agreement(labels: str, preds: str) -> str:
-    """How many (task, control) pairs of a classification control have both a resolved label and a
-    prediction, and how many agree; ``labels``: the answers' labels as :func:`resolved` gives them
-    (a table, or a query in parentheses). Pairs of a region control are only counted (``region_pairs``):
-    :func:`region_agreement` scores them."""
+    """How many (task, control) pairs have both a resolved label and a prediction, and how many agree;
+    ``labels``: the answers' labels as :func:`resolved` gives them (a table, or a query in parentheses)."""
     return f"""
         WITH ann AS (SELECT * FROM {labels}), best AS ({_top_predictions(preds)})
-        SELECT count(*) FILTER (WHERE NOT best.regions) AS pairs,
-               count(*) FILTER (WHERE NOT best.regions AND ann.label = best.label) AS agree,
-               count(*) FILTER (WHERE best.regions) AS region_pairs
+        SELECT count(*) AS pairs, count(*) FILTER (WHERE ann.label = best.label) AS agree
         FROM ann JOIN best ON ann.task_key = best.task_key AND ann.from_name = best.from_name"""
 
 
@@ -229,20 +225,3 @@ def kept_regions(src: str, policy: str, touched: str, controls: str) -> str:
         SELECT from_name AS control, array_to_string(list_sort(list_distinct(labels)), ', ') AS label, count(*) AS n
         FROM ({picked_regions(src, policy, touched, controls, anti=True)}) GROUP BY ALL"""
 
-
-def region_agreement(ann: str, preds: str, policy: str) -> str:
-    """The regions to pair, per (task, region control) that has both: of the answer the policy picks
-    (as :func:`resolved` picks its label) and of the top-scored prediction; ``side`` 'a' (answer) or
-    'p' (prediction), ordered for pairing."""
-    cols = "x.task_key, x.from_name, x.region_key, x.labels, x.value, x.region"
-    return f"""
-        WITH {_picked(ann, policy)},
-        best AS ({_top_predictions(preds)}),
-        both_ AS (SELECT pick.task_key, pick.from_name, pick.annotation_key, best.prediction_key
-                  FROM pick JOIN best USING (task_key, from_name) WHERE best.regions)
-        SELECT 'a' AS side, {cols} FROM {ann} AS x JOIN both_ USING (task_key, from_name, annotation_key)
-        WHERE x.region_key <> '' AND len(x.labels) > 0 AND {REGION_ROW}
-        UNION ALL
-        SELECT 'p', {cols} FROM {preds} AS x JOIN both_ USING (task_key, from_name, prediction_key)
-        WHERE x.region_key <> '' AND len(x.labels) > 0 AND {REGION_ROW}
-        ORDER BY task_key, from_name, side, region_key"""

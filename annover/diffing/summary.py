@@ -6,42 +6,18 @@ from typing import Any
 
 from annover.diffing import sql
 from annover.diffing.answers import TableDiff
-from annover.diffing.match import Region, match_regions
 from annover.diffing.plan import Compared, Plan
 from annover.diffing.result import ADDED, CHANGED, REMOVED, SCHEMA, Options
 from annover.store.duck import fetch
 
 
 def _agreement(con: Any, plan: Plan, side: str, mv: str, opts: Options, prefix: str, made: dict[str, str]) -> dict:
-    """Agreement of model version ``mv`` with side ``side``'s answers, over its (task, control) pairs:
-    of a classification control, 1 where the labels equal the resolved label; of a region control,
-    the pair's region F1 (:func:`_region_f1`). ``measure`` says which the pairs were."""
+    """Agreement of model version ``mv`` with side ``side``'s answers: the share of its (task, control)
+    pairs whose top-scored prediction's labels equal the resolved label (``measure``: ``labels``)."""
     p = plan.whole.predictions(side, mv).register(con, f"{prefix}_pred")
     r = fetch(con, sql.agreement(_resolved(con, plan, side, opts.policy, made), p)).to_pylist()[0]
-    pairs, agree = int(r["pairs"]), float(r["agree"] or 0)
-    f1s: list[float] = []
-    if r["region_pairs"]:  # the regions are read only for a model that predicts some
-        a = plan.whole.annotations(side).register(con, f"lab_{side}_ann")
-        f1s = _region_f1(fetch(con, sql.region_agreement(a, p, opts.policy)).to_pydict(), opts)
-    measure = [m for m, n in (("labels", pairs), ("region F1", len(f1s))) if n]
-    pairs, agree = pairs + len(f1s), agree + sum(f1s)
-    return {"pairs": pairs, "rate": round(agree / pairs, 6) if pairs else None, "measure": measure}
-
-
-def _region_f1(rows: dict[str, list], opts: Options) -> list[float]:
-    """Per (task, control) of ``rows`` (:func:`annover.diffing.sql.region_agreement`): the F1 of the
-    prediction's regions against the answer's, paired by shape as the diff, ``agreement`` and ``eval``
-    pair them (:func:`annover.diffing.match.match_regions`): 2 * pairs with the same labels / regions."""
-    groups: dict[tuple, tuple[list[Region], list[Region]]] = {}
-    for i, (side, task, ctl) in enumerate(zip(rows["side"], rows["task_key"], rows["from_name"])):
-        groups.setdefault((task, ctl), ([], []))[side == "p"].append(
-            Region(rows["region_key"][i], ctl, rows["labels"][i], rows["value"][i], i, rows["region"][i]))
-    out = []
-    for ga, gb in groups.values():
-        pairs = match_regions(ga, gb, opts)[0]
-        same = sum(sorted(ra.labels or []) == sorted(rb.labels or []) for ra, rb, _, _ in pairs)
-        out.append(2 * same / (len(ga) + len(gb)))
-    return out
+    pairs, agree = int(r["pairs"]), int(r["agree"] or 0)
+    return {"pairs": pairs, "rate": round(agree / pairs, 6) if pairs else None, "measure": ["labels"] if pairs else []}
 
 
 def _resolved(con: Any, plan: Plan, side: str, policy: str, made: dict[str, str]) -> str:
@@ -91,8 +67,8 @@ def _model_version(con: Any, plan: Plan, opts: Options, mv: str, d: TableDiff, i
 
 
 def _measure(a: dict | None, b: dict | None) -> str | None:
-    """What the agreement figures are: "labels" (classification controls: the share of pairs that
-    agree), "region F1" (region controls: the mean of the pairs' F1), or "labels and region F1"."""
+    """What the agreement figures are: "labels" (the share of pairs whose labels agree), None where no
+    pair is on either side."""
     used = {m for x in (a, b) if x for m in x["measure"]}
     return " and ".join(m for m in ("labels", "region F1") if m in used) or None
 
