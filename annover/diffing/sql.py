@@ -169,25 +169,19 @@ def transitions(ann_a: str, ann_b: str, tasks_a: str, tasks_b: str, touched: str
         GROUP BY ALL ORDER BY control, count DESC, "from", "to" """
 
 
-def _top_predictions(preds: str) -> str:
-    """Per (task, control), the labels and key of the top-scored prediction (then the smaller key)."""
-    return f"""
-        SELECT * FROM (
-            SELECT task_key, prediction_key, from_name,
-                   array_to_string(list_sort(list_distinct(flatten(list(labels)))), ', ') AS label,
-                   max(score) AS score
-            FROM {preds} WHERE region_key <> '' AND from_name IS NOT NULL AND labels IS NOT NULL
-              AND len(labels) > 0
-            GROUP BY task_key, prediction_key, from_name)
-        QUALIFY row_number() OVER (PARTITION BY task_key, from_name
-                                   ORDER BY score DESC NULLS LAST, prediction_key) = 1"""
-
-
 def agreement(labels: str, preds: str) -> str:
     """How many (task, control) pairs have both a resolved label and a prediction, and how many agree;
     ``labels``: the answers' labels as :func:`resolved` gives them (a table, or a query in parentheses)."""
     return f"""
-        WITH ann AS (SELECT * FROM {labels}), best AS ({_top_predictions(preds)})
+        WITH ann AS (SELECT * FROM {labels}),
+        p AS (SELECT task_key, prediction_key, from_name,
+                     array_to_string(list_sort(list_distinct(flatten(list(labels)))), ', ') AS label,
+                     max(score) AS score
+              FROM {preds} WHERE region_key <> '' AND from_name IS NOT NULL AND labels IS NOT NULL
+                AND len(labels) > 0
+              GROUP BY task_key, prediction_key, from_name),
+        best AS (SELECT * FROM p QUALIFY row_number() OVER (
+                    PARTITION BY task_key, from_name ORDER BY score DESC NULLS LAST, prediction_key) = 1)
         SELECT count(*) AS pairs, count(*) FILTER (WHERE ann.label = best.label) AS agree
         FROM ann JOIN best ON ann.task_key = best.task_key AND ann.from_name = best.from_name"""
 

@@ -11,13 +11,11 @@ from annover.diffing.result import ADDED, CHANGED, REMOVED, SCHEMA, Options
 from annover.store.duck import fetch
 
 
-def _agreement(con: Any, plan: Plan, side: str, mv: str, opts: Options, prefix: str, made: dict[str, str]) -> dict:
-    """Agreement of model version ``mv`` with side ``side``'s answers: the share of its (task, control)
-    pairs whose top-scored prediction's labels equal the resolved label (``measure``: ``labels``)."""
+def _agreement(con: Any, plan: Plan, side: str, mv: str, policy: str, prefix: str, made: dict[str, str]) -> dict:
     p = plan.whole.predictions(side, mv).register(con, f"{prefix}_pred")
-    r = fetch(con, sql.agreement(_resolved(con, plan, side, opts.policy, made), p)).to_pylist()[0]
+    r = fetch(con, sql.agreement(_resolved(con, plan, side, policy, made), p)).to_pylist()[0]
     pairs, agree = int(r["pairs"]), int(r["agree"] or 0)
-    return {"pairs": pairs, "rate": round(agree / pairs, 6) if pairs else None, "measure": ["labels"] if pairs else []}
+    return {"pairs": pairs, "agree": agree, "rate": round(agree / pairs, 6) if pairs else None}
 
 
 def _resolved(con: Any, plan: Plan, side: str, policy: str, made: dict[str, str]) -> str:
@@ -46,10 +44,10 @@ def _model_version(con: Any, plan: Plan, opts: Options, mv: str, d: TableDiff, i
     status = ADDED if not in_a else REMOVED if not in_b else CHANGED if d.any_rows else "unchanged"
     agree: dict[str, dict | None] = {"a": None, "b": None}
     if in_a:
-        agree["a"] = _agreement(con, plan, "a", mv, opts, f"ag{i}a", made)
+        agree["a"] = _agreement(con, plan, "a", mv, opts.policy, f"ag{i}a", made)
     if in_b:
         same = in_a and plan.whole.same_agreement_input(mv)
-        agree["b"] = agree["a"] if same else _agreement(con, plan, "b", mv, opts, f"ag{i}b", made)
+        agree["b"] = agree["a"] if same else _agreement(con, plan, "b", mv, opts.policy, f"ag{i}b", made)
     sa, sb = plan.stats_a.get("predictions", {}).get(mv, {}), plan.stats_b.get("predictions", {}).get(mv, {})
     if in_a != in_b:  # a whole model version added or removed: its predictions and regions all are
         d = _whole(con, plan, "a" if in_a else "b", mv, (sa if in_a else sb).get("regions", 0), f"wh{i}")
@@ -61,16 +59,8 @@ def _model_version(con: Any, plan: Plan, opts: Options, mv: str, d: TableDiff, i
         "agreement": {"before": agree["a"]["rate"] if agree["a"] else None,
                       "after": agree["b"]["rate"] if agree["b"] else None,
                       "pairs_before": agree["a"]["pairs"] if agree["a"] else 0,
-                      "pairs_after": agree["b"]["pairs"] if agree["b"] else 0,
-                      "measure": _measure(agree["a"], agree["b"])},
+                      "pairs_after": agree["b"]["pairs"] if agree["b"] else 0},
     }
-
-
-def _measure(a: dict | None, b: dict | None) -> str | None:
-    """What the agreement figures are: "labels" (the share of pairs whose labels agree), None where no
-    pair is on either side."""
-    used = {m for x in (a, b) if x for m in x["measure"]}
-    return " and ".join(m for m in ("labels", "region F1") if m in used) or None
 
 
 def predictions(con: Any, plan: Plan, opts: Options, preds: dict[str, TableDiff]) -> dict:
