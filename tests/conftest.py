@@ -105,13 +105,43 @@ def two_rounds(repo):
 
 
 def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, check: bool = False,
-            timeout: float = 120) -> subprocess.CompletedProcess:
-    """Run the real `annover` entry point in a subprocess (for kill and concurrency tests)."""
-    p = subprocess.run([sys.executable, "-m", "annover", *args], cwd=cwd, capture_output=True, text=True,
-                       env={**os.environ, **(env or {})}, timeout=timeout)
+            timeout: float = 120, process: bool = False) -> subprocess.CompletedProcess:
+    """``annover ARGS`` as a user runs it: exit code, stdout, stderr.
+
+    In this process by default (``annover.cli.run``, the entry point's own handler of errors and
+    exit codes, with ``cwd`` and ``env`` set for the call), as a notebook calls the library again and
+    again; a command's process cost about half a second of CPU, most of it imports, at every call.
+    ``process=True`` (or ``ANNOVER_TEST_CLI_PROCESS=1`` for every call) runs the real entry point in
+    a subprocess: for kill, concurrency and terminal tests, and what depends on a fresh process; a call
+    that sets ``ANNOVER_TEST_KILL_AT`` (the command kills itself at a stage) always has its process."""
+    if process or os.environ.get("ANNOVER_TEST_CLI_PROCESS") or "ANNOVER_TEST_KILL_AT" in (env or {}):
+        p = subprocess.run([sys.executable, "-m", "annover", *args], cwd=cwd, capture_output=True, text=True,
+                           env={**os.environ, **(env or {})}, timeout=timeout)
+    else:
+        p = _run_here(list(args), cwd, env or {})
     if check and p.returncode != 0:
         raise AssertionError(f"annover {' '.join(args)} -> {p.returncode}\n{p.stdout}\n{p.stderr}")
     return p
+
+
+def _run_here(args: list[str], cwd: Path | None, env: dict) -> subprocess.CompletedProcess:
+    """:func:`run_cli` in this process: stdin empty, stdout and stderr captured apart."""
+    from click.testing import CliRunner
+
+    from annover.cli import run
+
+    before = Path.cwd()
+    try:
+        os.chdir(cwd or before)
+        with CliRunner().isolation(env={k: str(v) for k, v in env.items()}) as (out, err, _):
+            code = run(args)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            stdout, stderr = out.getvalue(), err.getvalue()
+    finally:
+        os.chdir(before)
+    return subprocess.CompletedProcess(["annover", *args], code, stdout.decode(errors="replace"),
+                                       stderr.decode(errors="replace"))
 
 
 def dvc_status_clean(root: Path) -> None:
