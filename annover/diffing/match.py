@@ -12,6 +12,27 @@ from annover.model.geometry import POINT, SHAPE_KEYS, SPAN, Shape, score_matrix,
 #: A value text that may be a shape (one of :data:`SHAPE_KEYS` as a key): most values
 #: (choices, text) have none and are not parsed.
 MAY_BE_SHAPE = re.compile("\"(?:" + "|".join(SHAPE_KEYS) + ")\":")
+#: Result types whose values are never shapes (a choice, a taxonomy path, a text, a number), as SQL.
+PLAIN_TYPES = "('choices', 'taxonomy', 'textarea', 'rating', 'number', 'datetime')"
+
+
+def plain_sql(p: str = "") -> str:
+    """Whether a row (columns prefixed ``p``) is of a type whose value is never a shape (DuckDB);
+    tested before :func:`has_shape_sql`, it spares the regular expression most rows."""
+    return f"coalesce({p}type, '') IN {PLAIN_TYPES}"
+
+
+def has_shape_sql(p: str = "") -> str:
+    """Whether a row's value text may be a shape (:data:`MAY_BE_SHAPE`), as SQL (DuckDB)."""
+    return f"regexp_matches(coalesce({p}value, ''), '{MAY_BE_SHAPE.pattern.replace(chr(39), chr(39) * 2)}')"
+
+
+def region_row_sql(p: str = "") -> str:
+    """Whether a row is a region (a value with a shape) of a region control: a box, a span, a polygon,
+    a keypoint; not a classification, though a per-region one carries its region's shape. The one
+    reading of a region row of the diff (:mod:`annover.diffing.sql`) and the loop
+    (``annover.loop.queries.answered(shape=True)``)."""
+    return f"NOT {plain_sql(p)} AND {has_shape_sql(p)}"
 _UNSET: Any = object()
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from annover.diffing.match import MAY_BE_SHAPE
+from annover.diffing.match import region_row_sql
 from annover.diffing.result import NO_LABEL, NO_TASK
 from annover.diffing.sources import Spec
 from annover.store.duck import quoted
@@ -24,11 +24,8 @@ POLICY_RANK = {
 }
 
 
-#: A row that is a region (a value with a shape) of a region control: a box, a span, a polygon, a
-#: keypoint; not a classification, though a per-region one carries its region's shape (the loop's
-#: reading of a region row, ``annover.loop.queries.answered(shape=True)``).
-REGION_ROW = ("coalesce(type, '') NOT IN ('choices', 'taxonomy', 'textarea', 'rating', 'number', 'datetime') "
-              f"AND regexp_matches(coalesce(value, ''), '{MAY_BE_SHAPE.pattern.replace(chr(39), chr(39) * 2)}')")
+#: A row that is a region of a region control (:func:`annover.diffing.match.region_row_sql`).
+REGION_ROW = region_row_sql()
 
 
 def differing(name: str, a: str, b: str, keys: list[str], content: list[str]) -> str:
@@ -209,7 +206,7 @@ def picked_regions(src: str, policy: str, tasks: str, controls: str, anti: bool 
         WITH {_picked(within, policy)}
         SELECT x.task_key, x.from_name, x.region_key, x.labels, x.value, x.region
         FROM {within} AS x JOIN pick USING (task_key, from_name, annotation_key) SEMI JOIN {controls} USING (from_name)
-        WHERE x.region_key <> '' AND len(x.labels) > 0 AND {REGION_ROW}
+        WHERE x.region_key <> '' AND len(x.labels) > 0 AND {region_row_sql('x.')}
         ORDER BY x.task_key, x.from_name, x.region_key"""
 
 

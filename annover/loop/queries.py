@@ -7,7 +7,7 @@ that answer gives the control (none: no row, the control is not rated there); of
 that answer's regions (none: the annotator drew none there). A control is a *classification* control
 where its results carry labels and no shape (Choices, Taxonomy) and a *region* control
 where they have a shape (spans, boxes, polygons: the diff's rule,
-:data:`annover.diffing.match.MAY_BE_SHAPE`). A label is the sorted distinct labels of one
+:func:`annover.diffing.match.region_row_sql`). A label is the sorted distinct labels of one
 answer for one control, joined with :data:`SEP` (shown ``a, b`` as the diff shows them). Resolving a task's
 label uses the diff's policies (:data:`annover.diffing.sql.POLICY_ORDER`).
 """
@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
-from annover.diffing.match import MAY_BE_SHAPE
+from annover.diffing.match import PLAIN_TYPES, has_shape_sql, plain_sql, region_row_sql
 from annover.diffing.sql import POLICY_ORDER, replaced
 from annover.store.duck import cursor, fetch
 
@@ -26,11 +26,10 @@ if TYPE_CHECKING:  # pragma: no cover
 else:
     pa = lazy("pyarrow")
 
-__all__ = ["Session", "SHAPE_RE", "ratings_sql", "best_sql", "build_ratings", "build_regions", "resolved", "votes_sql",
+__all__ = ["Session", "ratings_sql", "best_sql", "build_ratings", "build_regions", "resolved", "votes_sql",
            "resolved_of_votes", "build_best", "answered", "PLAIN_TYPES", "SEP", "shown", "shown_sql", "split",
            "resolved_regions_sql", "resolved_answers_sql", "replaced_sql", "latest_answers_sql"]
 
-SHAPE_RE = MAY_BE_SHAPE.pattern.replace("'", "''")
 #: What joins an answer's labels into its ``label`` text inside the queries (a character no
 #: label holds); :func:`shown` writes it as the diff does, ``a, b``.
 SEP = "\x1f"
@@ -51,8 +50,6 @@ def split(label: str) -> list[str]:
     return label.split(SEP) if label else []
 
 
-#: Result types whose values are never shapes (a choice, a taxonomy path, a text, a number).
-PLAIN_TYPES = "('choices', 'taxonomy', 'textarea', 'rating', 'number', 'datetime')"
 #: Result types whose empty label list is an answer of no label (no choice ticked), not a text or a number.
 EMPTY_TYPES = "('choices', 'taxonomy')"
 
@@ -60,9 +57,7 @@ EMPTY_TYPES = "('choices', 'taxonomy')"
 def answered(p: str = "", shape: bool = False, skips: bool = True, empty: bool = False) -> str:
     """The rows that give labels (of a classification control, or with ``shape`` of a region control);
     ``empty``: also a choice result that gives none (a model's ``{"choices": []}``: no label, predicted)."""
-    plain = f"coalesce({p}type, '') IN {PLAIN_TYPES}"  # spares the regular expression most rows
-    has_shape = f"regexp_matches(coalesce({p}value, ''), '{SHAPE_RE}')"
-    kind = f"NOT {plain} AND {has_shape}" if shape else f"({plain} OR NOT {has_shape})"
+    kind = region_row_sql(p) if shape else f"({plain_sql(p)} OR NOT {has_shape_sql(p)})"
     some = f"(len({p}labels) > 0 OR {p}type IN {EMPTY_TYPES})" if empty else f"len({p}labels) > 0"
     return (f"{f'NOT {p}was_cancelled AND ' if skips else ''}{p}region_key <> '' AND {p}from_name IS NOT NULL "
             f"AND {p}labels IS NOT NULL AND {some} AND {kind}")
