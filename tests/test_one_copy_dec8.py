@@ -1,5 +1,5 @@
-"""Things spelled once (Dec 8): the SQL reading of "a region row" that the diff and the loop share and the loop
-share."""
+"""Things spelled once (Dec 8): the SQL reading of "a region row" that the diff and the loop share,
+and the name of the labeling config of HEAD that snapshots, the trainer and the notebook give."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from pathlib import Path
 import annover
 from annover.diffing import match, sql
 from annover.loop import queries
+from annover.model.config import HEAD_CONFIG
 
 PACKAGE = Path(annover.__file__).parent
 
@@ -24,3 +25,7 @@ def test_region_row_is_spelled_once():
     assert sql.REGION_ROW == match.region_row_sql()
     assert match.region_row_sql("p.") in queries.answered("p.", shape=True)
 
+
+def test_head_config_is_named_once():
+    """Every message about HEAD's config says it with :data:`annover.model.config.HEAD_CONFIG`."""
+    assert _holders(f'"{HEAD_CONFIG}"') == ["model/config.py"]

@@ -22,7 +22,7 @@ from annover.formats.ls_writer import (AS_EMBEDDED, AS_ID, answer_out, diff, dum
 from annover.formats.tables import DuplicateKey, Tables, rows_to_tables
 from annover.formats.text import check_json_values, json_kind
 from annover.model.canonical import canonical_json, canonical_json_plain
-from annover.model.config import LabelingConfig
+from annover.model.config import HEAD_CONFIG, LabelingConfig
 
 __all__ = ["IMAGE_KEY", "LABEL_KEYS", "Place", "RecordError", "Rows", "STEM_PREFIX", "TASK_ID_KEY", "TaskPredictions",
            "annotator_of", "check_annotation", "from_ls_tasks", "labels_of", "parse_tasks", "stem_key", "task_key_of",
@@ -707,10 +707,6 @@ def _from_ls_tasks(tasks: list, source: str, config: LabelingConfig | None, key:
                         "with --label-studio so the repository learns them")
     return rows_to_tables({"tasks": rows.tasks, "annotations": rows.annotations, "predictions": rows.predictions},
                           fmt, source, warnings)
-
-
-#: how a snapshot names the config it reads with when none is given (``annover/repo/snapshot.py``)
-HEAD_CONFIG = "the labeling config of HEAD"
 
 
 def _hint(config: LabelingConfig, level: str) -> str:

@@ -23,7 +23,7 @@ from annover.formats.label_studio import RecordError, annotator_of, parse_tasks
 from annover.formats.ls_writer import annotator_out, dump, to_tasks
 from annover.formats.tables import Tables, finish
 from annover.model import canonical as C
-from annover.model.config import config_structure
+from annover.model.config import HEAD_CONFIG, config_structure
 from annover.notebook.session import Answer, Session
 from annover.notebook.sources import add_choices
 from annover.notebook.who import Who, who_in
@@ -287,7 +287,7 @@ def _with_labels(text: str | None, session: Session) -> str | None:
     ctl = config_structure(text).get(session.from_name)
     if text is None or ctl is None or set(session.labels) <= set(ctl["labels"]):
         return text
-    return add_choices(text, session.from_name, session.labels, "the labeling config of HEAD")
+    return add_choices(text, session.from_name, session.labels, HEAD_CONFIG)
 
 
 def _save_on(session: Session, repo: Repo, config_text: str | None, start: str | None, *, message: str,

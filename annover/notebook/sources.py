@@ -17,7 +17,7 @@ from annover._lazy import lazy
 from annover.errors import UsageError
 from annover.files import dvc_cache_object
 from annover.formats.label_studio import task_key_of
-from annover.model.config import Control, LabelingConfig
+from annover.model.config import HEAD_CONFIG, Control, LabelingConfig
 from annover.notebook.session import IMAGE, TEXT, Earlier, Prediction, Task, check_labels
 from annover.notebook.who import Who, who_in
 from annover.repo import Repo
@@ -385,7 +385,7 @@ def from_items(items: Iterable[Any] | str | Path, labels: Sequence[str] | None, 
     datas, column, kind, records = _task_data(items, kind, column, root)
     if base_config is not None:
         text, base = base_config
-        where = "the labeling config of HEAD"
+        where = HEAD_CONFIG
         cfg = LabelingConfig(text, source=where, validate=False)
         ctl = pick_control(cfg, None, where)
         to_name, kind, data_field = _kind_and_field(cfg, ctl, where)  # shown as the config shows it
