@@ -17,7 +17,6 @@ from annover.errors import AnnoverError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.cli import diff_cmd
-    from annover.model import config as model_config
     from annover.model import stats as model_stats
     from annover.repo import Repo, layout, log_filter, reading, revisions
     from annover.repo.history import PruneResult
@@ -27,7 +26,6 @@ else:
     diff_cmd = lazy("annover.cli.diff_cmd")  # its rendering of rows, for -p (it imports the diff)
     # the repository's modules load when a command runs, not for its --help
     layout = lazy("annover.repo.layout")
-    model_config = lazy("annover.model.config")
     model_stats = lazy("annover.model.stats")
     log_filter = lazy("annover.repo.log_filter")
     reading = lazy("annover.repo.reading")
@@ -395,7 +393,7 @@ def _show(repo: Repo, rev: str, as_json: bool) -> None:
                    f"{'dvc ' + src['dvc_md5'] if src.get('dvc_md5') else 'sha256 ' + src['sha256'][:12]}")
     echo("")
     echo(f"Tasks:       {s['tasks']} ({s['labeled']} labeled, {s['unlabeled']} unlabeled)")
-    word = model_config.results_word(repo.config_text(v.id)) if r.get("config") else "results"
+    word = v.items_word
     echo(f"Annotations: {s['annotations']} ({s['skipped']} skipped), {s['regions']} {word}")
     if s.get("annotators"):
         names = _annotator_names(repo)

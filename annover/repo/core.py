@@ -513,7 +513,7 @@ class RepoCore:
         if C.json_digest(record) != vid:
             raise ObjectError(f"version record {vid[:12]} does not match its id (edited or corrupt)",
                               f"restore it from git: git checkout -- {self.rel(p)}")
-        v = Version(vid, record)
+        v = Version(vid, record, config_text=lambda: self.config_text(vid))
         if source:  # its ancestors' records are in the same tree
             for pid in v.parents:
                 self._record_hint.setdefault(pid, source)

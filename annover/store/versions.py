@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Iterable
+from dataclasses import dataclass, field
+from typing import Callable, Iterable
 
 from annover._html import html_block, html_heading, html_pairs, html_table
-from annover.errors import UsageError
+from annover.errors import AnnoverError, UsageError
+from annover.model.config import results_word
 from annover.model.stats import annotator_shown
 from annover.store.objects import ObjectRef
 from annover.store.snapshots import SnapshotRef
@@ -18,6 +19,12 @@ class Version:
 
     id: str
     record: dict
+    #: reads the version's labeling config (given by the repository that read the record; a copy or a
+    #: pickle leaves it out): what :attr:`items_word` reads
+    config_text: "Callable[[], str | None] | None" = field(default=None, compare=False, repr=False)
+
+    def __reduce__(self) -> tuple:  # a copy or a pickle keeps the record, not the repository
+        return Version, (self.id, self.record)
 
     def __repr__(self) -> str:
         """One line in a notebook (``repo.log()``, ``repo.show("v2")``): the short id, message, date and
@@ -37,7 +44,8 @@ class Version:
                   ("author", self.author), ("date", self.created_at),
                   ("origin", f"{o.get('kind')} {where}".strip() if o else None), ("message", self.message),
                   ("tasks", f"{s.get('tasks')} ({s.get('labeled')} labeled, {s.get('unlabeled')} unlabeled)"),
-                  ("annotations", f"{s.get('annotations')} ({s.get('skipped')} skipped), {s.get('regions')} results"),
+                  ("annotations",
+                   f"{s.get('annotations')} ({s.get('skipped')} skipped), {s.get('regions')} {self._word()}"),
                   ("annotators", [f"{annotator_shown(k)} {n}" for k, n in (s.get("annotators") or {}).items()]
                    or None),
                   ("predictions", [f"{model_named(m)}: {p.get('tasks')} tasks"
@@ -50,6 +58,22 @@ class Version:
                                                          more=".stats['labels'] holds them all")]
         first = (self.message or "").splitlines()[0] if self.message else "(no message)"
         return html_block(f"version {self.id[:12]}", *parts, sub=first)
+
+    @property
+    def items_word(self) -> str:
+        """What ``annover show`` and the notebook call the items of the answers: "regions" where the labeling
+        config has a region control (spans, boxes...), else "results"
+        (:func:`annover.model.config.results_word`); "results" with no config, or none to read it with."""
+        if self.config_text is None or not self.record.get("config"):
+            return "results"
+        return results_word(self.config_text())
+
+    def _word(self) -> str:
+        """:attr:`items_word`, or "results" where the config cannot be read here (not pulled): a repr never fails."""
+        try:
+            return self.items_word
+        except AnnoverError:
+            return "results"
 
     @property
     def parents(self) -> list[str]:
