@@ -452,6 +452,17 @@ def say_repaired(repo: "repo_.Repo") -> None:
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON on stdout.")
 quiet_option = click.option("-q", "--quiet", is_flag=True, help="No progress on stderr.")
+#: ``-q`` as ``git -q`` (docs/commands.md): what :func:`say` leaves out, and what is still said.
+QUIET_HELP = ("Quiet, as git -q: no progress, no summary (the 'wrote ...' line), no notes on stderr; warnings "
+              "and errors are still said there, and stdout is as without it.")
+quiet_said_option = click.option("-q", "--quiet", is_flag=True, help=QUIET_HELP)
+
+
+def say(msg: str, quiet: bool) -> None:
+    """A message ``-q`` leaves out (:data:`QUIET_HELP`): a summary, a note; a warning, a repair and
+    an error go through :func:`info`, said with ``-q`` too."""
+    if not quiet:
+        info(msg)
 
 
 def not_empty(ctx: click.Context, param: click.Parameter, value: Any) -> Any:

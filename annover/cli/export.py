@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from annover.cli import (BAR_AFTER, Bars, arrow_without_pandas, emit_json, info, json_option, not_empty, open_repo,
-                         quiet_option, short)
+                         quiet_said_option, say, short)
 from annover.errors import InputError, UsageError
 from annover.formats import EXPORT_FORMATS, SCHEME_NAMES
 from annover.formats.resolve import RULES
@@ -69,7 +69,7 @@ Examples:
                    "CoNLL file read in had, bio for labels from elsewhere.")
 @click.option("--force", is_flag=True, help="Replace --out if it exists.")
 @json_option
-@quiet_option
+@quiet_said_option
 def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predictions: str | None,
            tasks: tuple[str, ...], tasks_from: str | None, images: str | None, tag_scheme: str | None, force: bool,
            as_json: bool, quiet: bool) -> None:
@@ -88,8 +88,8 @@ def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predic
                           progress=bar, tasks=keys, images=images, tag_scheme=tag_scheme)
     if as_json:
         emit_json(res.to_json())
-    for note in getattr(res, "notes", []):  # on stderr with --json too
-        info(f"note: {note}")
+    for note in getattr(res, "notes", []):  # on stderr with --json too, not with -q
+        say(f"note: {note}", quiet)
     for warning in getattr(res, "warnings", []):  # images of another size than their labels' (YOLO)
         info(f"warning: {warning}")
     if res.missing_tasks:
@@ -98,7 +98,7 @@ def export(rev: str, fmt: str, out: str, table: str, resolve: str | None, predic
     if as_json:
         return
     where = "standard output" if out == "-" else res.path
-    info(f"wrote {where} ({res.format}, {res.bytes} bytes) from {short(res.version)}")
+    say(f"wrote {where} ({res.format}, {res.bytes} bytes) from {short(res.version)}", quiet)
 
 
 def read_keys(path: str | None) -> list[str]:

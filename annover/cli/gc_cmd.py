@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from annover.cli import (BAR_AFTER, Bars, echo, emit_json, info, json_option, quiet_option, say_repaired, short,
+from annover.cli import (BAR_AFTER, Bars, echo, emit_json, info, json_option, quiet_said_option, say_repaired, short,
                          size_text)
 from annover.errors import UsageError
 from annover.repo import Repo
@@ -92,7 +92,7 @@ also when an annover pull, or a DVC command (a plain `dvc pull`), holds its lock
               help="Remove from a DVC cache outside the repository too (`dvc cache dir`): only when no other "
                    "clone or project uses it (without it, --force on such a cache is exit 2).")
 @json_option
-@quiet_option
+@quiet_said_option
 def gc(dry_run: bool, force: bool, shared_cache: bool, as_json: bool, quiet: bool) -> None:
     """Remove from the local DVC cache the objects no reachable version or tag needs.
 

@@ -8,7 +8,7 @@ import click
 
 from annover._lazy import lazy
 from annover.cli import (Progress, arrow_without_pandas, emit_json, info, json_option, not_blank, not_empty, open_repo,
-                         short)
+                         say, short)
 from annover.errors import UsageError
 from annover.formats import INPUT_FORMATS
 from annover.formats.ls_results import LEVELS
@@ -83,9 +83,8 @@ def _report(result: SnapshotResult, users: str | None) -> None:
 
 def _notes(result: SnapshotResult, quiet: bool, as_json: bool) -> None:
     """What the snapshot did that was not asked (``--json`` has them under ``notes``)."""
-    if not (quiet or as_json):
-        for n in result.notes:
-            info(f"note: {n}")
+    for n in result.notes:
+        say(f"note: {n}", quiet or as_json)
 
 
 def _report_dry(repo: Repo, result: SnapshotResult, quiet: bool, as_json: bool) -> None:
