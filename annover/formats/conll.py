@@ -42,9 +42,10 @@ import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from annover._lazy import lazy
+from annover._runtime import no_gc
 from annover.errors import InputError, UsageError, shown
 from annover.formats import SCHEME_NAMES, SCHEMES
 from annover.formats.resolve import Picked, in_task_order
@@ -59,8 +60,8 @@ if TYPE_CHECKING:
 else:
     pc = lazy("pyarrow.compute")
 
-__all__ = ["SCHEMES", "SPLIT_FILES", "by_split", "entity_spans", "file_scheme", "read", "scheme_name", "scheme_tags",
-           "sentence_result", "span_edges", "tokens", "write"]
+__all__ = ["SCHEMES", "SPLIT_FILES", "SplitFiles", "by_split", "entity_spans", "file_scheme", "read", "scheme_name",
+           "scheme_tags", "sentence_result", "span_edges", "tokens", "write"]
 
 #: task key -> text object (``to_name``) -> the offsets where a span starts or ends
 Edges = dict[str, dict[Any, set[int]]]
@@ -271,12 +272,33 @@ def write(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges: E
     return ("\n".join(out) + "\n").encode("utf-8")
 
 
+class SplitFiles(Mapping[str, bytes]):
+    """CoNLL's file per split (:data:`SPLIT_FILES` name -> bytes), each written (:func:`write`) when first
+    read: an export to one file reads none (it wrote every split twice, the file and the split's file)."""
+
+    def __init__(self, parts: dict[str, Picked], render: Callable[[Picked], bytes]) -> None:
+        self._parts, self._render = parts, render
+        self._done: dict[str, bytes] = {}
+
+    def __getitem__(self, name: str) -> bytes:
+        if name not in self._done:
+            with no_gc():  # as render_train renders the one file: the collector's passes cost a third of the time
+                self._done[name] = self._render(self._parts[name])
+        return self._done[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parts)
+
+    def __len__(self) -> int:
+        return len(self._parts)
+
+
 def by_split(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges: Edges | None = None,
-             scheme: str = "bio", strict: bool = False) -> dict[str, bytes] | None:
+             scheme: str = "bio", strict: bool = False) -> SplitFiles | None:
     """:func:`write` of each split's tasks (``data.split``, :func:`annover.formats.yolo.split_of`), a file per
-    split (:data:`SPLIT_FILES`); tasks of no split beside others with one in train (said in ``notes``, with
-    what each file holds). None where no task has a split. A task is written as :func:`write` writes it in
-    the one file: its tokens do not depend on the other tasks."""
+    split (:data:`SPLIT_FILES`), written as each is read (:class:`SplitFiles`); tasks of no split beside others
+    with one in train (said in ``notes``, with what each file holds). None where no task has a split. A task
+    is written as :func:`write` writes it in the one file: its tokens do not depend on the other tasks."""
     given = [split_of(it.data or {}) for it in picked.items]
     if not any(given):
         return None
@@ -285,11 +307,11 @@ def by_split(picked: Picked, cfg: LabelingConfig | None, notes: list[str], edges
         notes.append(f"{loose} task(s) have no split (task data 'split') beside others that have one: "
                      f"they are in {SPLIT_FILES['train']}")
     of = [s or "train" for s in given]
-    files = {SPLIT_FILES[s]: write(dataclasses.replace(picked, items=[it for it, x in zip(picked.items, of) if x == s]),
-                                   cfg, [], edges, scheme, strict) for s in SPLITS if s in of}
+    parts = {SPLIT_FILES[s]: dataclasses.replace(picked, items=[it for it, x in zip(picked.items, of) if x == s])
+             for s in SPLITS if s in of}
     notes.append("CoNLL: a file per split (" + ", ".join(f"{SPLIT_FILES[s]} {of.count(s)} task(s)"
                                                         for s in SPLITS if s in of) + ")")
-    return files
+    return SplitFiles(parts, lambda part: write(part, cfg, [], edges, scheme, strict))
 
 
 def _token_spans(chosen: list[tuple[int, int, str]], toks: list[tuple[int, int]]) -> list[tuple[int, int, str]]:

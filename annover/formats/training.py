@@ -45,8 +45,8 @@ class Rendered:
     notes: list[str] = field(default_factory=list)
     tag_scheme: str | None = None  # CoNLL: the tag scheme written (bio, iob1, bioes)
     #: CoNLL of tasks with splits: a file per split (:func:`annover.formats.conll.by_split`), written instead
-    #: of ``data`` where the export is a folder, and what to say then
-    splits: dict[str, bytes] | None = None
+    #: of ``data`` where the export is a folder (each file rendered as it is read), and what to say then
+    splits: "conll.SplitFiles | None" = None
     split_notes: list[str] = field(default_factory=list)
 
 
