@@ -332,10 +332,12 @@ class RecordChange:
     files: dict[str, bytes | None]
     message: str
     title: str = ""
+    url: str = ""  # the server of the project, when known: a record of it under another title is its own
 
     def renamed(self, path: str) -> "RecordChange":
-        """This change applied to the record at ``path`` (a legacy name, :func:`legacy_slug`)
-        instead: a REMOVE removes that record; a WRITE writes its own and removes that one."""
+        """This change applied to the record at ``path`` (a legacy name, :func:`legacy_slug`, or the
+        project's former title) instead: a REMOVE removes that record; a WRITE writes its own and removes
+        that one."""
         base, old = path[: -len(".json")], {path: None, path[: -len(".json")] + ".xml": None}
         if self.action is RecordAction.REMOVE:
             return dataclasses.replace(self, path=path, files={f"{base}.json": None, f"{base}.xml": None})
@@ -372,13 +374,14 @@ class RecordChange:
         said = "remembers" if remembering else "keeps" if kept else None
         what = f" {said} --key {key}" if key is not None and said is not None else ""
         return cls(RecordAction.WRITE, project.id, f"{base}.json", files,
-                   f"annover: dataset {project.title}{what} (Label Studio project {project.id})", project.title)
+                   f"annover: dataset {project.title}{what} (Label Studio project {project.id})", project.title,
+                   server_url)
 
     @classmethod
-    def remove(cls, project: Project) -> "RecordChange":
+    def remove(cls, project: Project, server_url: str = "") -> "RecordChange":
         base = f"{RECORD_DIR}/{slug(project.title)}"
         return cls(RecordAction.REMOVE, project.id, f"{base}.json", {f"{base}.json": None, f"{base}.xml": None},
-                   f"annover: forget dataset {project.title} (deleted from Label Studio)", project.title)
+                   f"annover: forget dataset {project.title} (deleted from Label Studio)", project.title, server_url)
 
 
 RecordSaver = Callable[[RecordChange], "str | None"]
@@ -433,14 +436,16 @@ class Datasets:
     def __init__(self, client: Client | None = None, repo: Any = None, *,
                  save_record: RecordSaver | None = None,
                  check_record: "Callable[[str], ContextManager[None]] | None" = None,
-                 read_record: "Callable[[str], dict | None] | None" = None) -> None:
+                 read_record: "Callable[[str | int], dict | None] | None" = None) -> None:
         self._client = client
         self.repo = repo
         self._save_record = save_record
         #: around a change on the server whose record is saved: refuses first when the record could not be
         #: saved, and holds what saving needs (the repository's lock) until the record is saved
         self._check_record = check_record
-        self._read_record = read_record  # the record of a title in the repository (its JSON), if any
+        #: the repository's record (its JSON), if any, of a title, or of a project id of this server (whatever
+        #: title it was recorded under: the project may have been renamed in Label Studio since)
+        self._read_record = read_record
 
     @property
     def client(self) -> Client:
@@ -548,6 +553,7 @@ class Datasets:
         repository, whose record holds their key): said, since the first snapshot would key them
         by their data's hash."""
         rec = self._read_record(project.title) if self._read_record is not None else None
+        rec = rec if rec is not None else self._renamed_record(project)
         had = rec.get("key") if rec is not None and isinstance(rec.get("key"), str) else None
         other = rec is not None and rec.get("project_id") != project.id
         trip = None if other else roundtrip.merged(rec, (), ())  # the project's own: its pushes' record kept
@@ -623,9 +629,19 @@ class Datasets:
         return self._save_record(change) if self._save_record is not None else None
 
     def _record(self, project: Project) -> dict | None:
-        """The bound repository's record of ``project`` (its JSON), if it has one."""
+        """The bound repository's record of ``project`` (its JSON), if it has one: under its title, else under
+        the title it had (renamed in Label Studio since)."""
         rec = self._read_record(project.title) if self._read_record is not None else None
-        return rec if rec is not None and rec.get("project_id") == project.id else None
+        return rec if rec is not None and rec.get("project_id") == project.id else self._renamed_record(project)
+
+    def _renamed_record(self, project: Project) -> dict | None:
+        """The bound repository's record of ``project`` made under another title, which someone renamed
+        in Label Studio since: found by its id and this server's URL."""
+        rec = self._read_record(project.id) if self._read_record is not None else None
+        if not rec or rec.get("project_id") != project.id \
+                or str(rec.get("url", "")).rstrip("/") != self.client.url.rstrip("/"):
+            return None
+        return rec
 
     def _keyed(self, name: str | int, key: str | None) -> tuple[Project | None, dict | None, str | None]:
         """(the project, its record, the key to push with): ``key`` when given, else the one the
@@ -665,7 +681,7 @@ class Datasets:
         with self._recording(project.title):
             self.client.raw("DELETE", f"api/projects/{project.id}/", what=f"deleting project {project.title!r}",
                             retries=0)
-            return Deleted(project, self._save(RecordChange.remove(project)))
+            return Deleted(project, self._save(RecordChange.remove(project, self.client.url)))
 
     def forget(self, name: str | int) -> Deleted | None:
         """Remove the record of dataset ``name`` whose project this server no longer has (deleted
@@ -721,15 +737,16 @@ class Datasets:
                                               remembering=remember, key_by="dataset push" if remember
                                               else record.get("key_by"), trip=trip))
         r.key = used
+        # the record's file: under the project's title, else (renamed in Label Studio, not saved since) the one it had
+        where = f".annover/{RECORD_DIR}/{slug(r.project.title if saving or not record else str(record['title']))}.json"
         if r.unattributed and saving is not None:
-            r.notes.append(f"the dataset's record (.annover/{RECORD_DIR}/{slug(r.project.title)}.json) keeps the "
+            r.notes.append(f"the dataset's record ({where}) keeps the "
                            f"{len(r.unattributed)} answer(s) of no annotator: `annover snapshot --label-studio` reads "
                            "them back so, not as the API key's user's")
         if own is not None:
             r.notes.append(f"tasks keyed with --key {own}, as version {source} was read (--key to choose another)")
         elif key is None and used is not None:
-            r.notes.append(f"tasks keyed with --key {used}, {_key_source(record)} "
-                           f"(.annover/{RECORD_DIR}/{slug(r.project.title)}.json)")
+            r.notes.append(f"tasks keyed with --key {used}, {_key_source(record)} ({where})")
         if remember:
             r.notes.append(f"{'would remember' if dry_run else 'remembered'} --key {given} for {r.project.title!r}: "
                            "its later pushes and its first snapshot key its tasks so")

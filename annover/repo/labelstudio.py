@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Iterator
 
 from annover._lazy import lazy
@@ -38,12 +39,17 @@ Progress = Callable[[str], None]
 
 def _with_legacy_record(repo: RepoCore, change: RecordChange) -> RecordChange:
     """``change`` applied to the record of its project under the name a title in another script
-    had before (:func:`legacy_slug`: ``dataset.json``) when that record is there."""
+    had before (:func:`legacy_slug`: ``dataset.json``) when that record is there, else under the
+    project's former title (renamed in Label Studio since) when the change's own is not its project's."""
     legacy = f"{RECORD_DIR}/{legacy_slug(change.title)}.json"
     path = repo.dir / legacy
-    if not change.title or legacy == change.path or not path.is_file() or not change.names_project(path.read_bytes()):
+    if change.title and legacy != change.path and path.is_file() and change.names_project(path.read_bytes()):
+        return change.renamed(legacy)
+    own = repo.dir / change.path
+    if not change.url or (own.is_file() and change.names_project(own.read_bytes())):
         return change
-    return change.renamed(legacy)
+    former = _record_file(repo, change.project_id, change.url)
+    return change if former is None else change.renamed(former.relative_to(repo.dir).as_posix())
 
 
 def save_dataset_record(repo: RepoCore, change: RecordChange) -> str | None:
@@ -114,9 +120,11 @@ def datasets_on(repo: RepoCore, client: Client | None = None) -> Datasets:
     """The datasets of a Label Studio server (``client``, else the environment's on first use),
     bound to ``repo``: records are committed there, versions can be sent."""
     # every save follows a change made under recording_dataset, which holds the lock
-    return Datasets(client, repo, save_record=lambda change: _save_locked(repo, change),
-                    check_record=lambda title: recording_dataset(repo, title),
-                    read_record=lambda title: dataset_record(repo, title))
+    ds = Datasets(client, repo, save_record=lambda change: _save_locked(repo, change),
+                  check_record=lambda title: recording_dataset(repo, title),
+                  read_record=lambda name: dataset_record(repo, name) if isinstance(name, str)
+                  else recorded(repo, name, ds.client.url))
+    return ds
 
 
 def dataset_record(repo: RepoCore, title: str) -> dict | None:
@@ -146,7 +154,7 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
     head = repo.head()
     key, notes = inp.key, []
     if key is None and head is None:  # a first snapshot keys the tasks as `dataset push --key` sent them
-        key = recorded_key(repo, dataset, client.url)
+        key = recorded_key(repo, dataset, client.url, client)
         if key is not None:
             notes.append(f"reading with --key {key}, the key `annover dataset push` sent the dataset's tasks with "
                          "(--key auto to key them by their data's hash)")
@@ -156,7 +164,7 @@ def snapshot_label_studio(repo: RepoCore, dataset: str | int, inp: SnapshotInput
         got = ls_sync.pull(client, dataset, previous=previous, key=reading.key, config_text=config_text,
                            config_source=f"--config {inp.config}" if inp.config else None,
                            validate=reading.validate, full=full, update=inp.update, progress=progress,
-                           pushed=recorded(repo, dataset, client.url))
+                           pushed=recorded(repo, dataset, client.url, client))
     except (NotFoundError, AmbiguousTitleError) as e:  # a dataset this repository records: say what it knows
         raise datasets_on(repo, client).explained(e, dataset) from None
     if head and not inp.update and previous is not None and previous.based_on(client, got.project.id) and (
@@ -225,23 +233,40 @@ def _answers_in(t: "pa.Table") -> int:
     return t.select(["task_key", key]).group_by(["task_key", key], use_threads=False).aggregate([]).num_rows
 
 
-def recorded_key(repo: RepoCore, dataset: str | int, server_url: str) -> str | None:
+def recorded_key(repo: RepoCore, dataset: str | int, server_url: str, client: Client | None = None) -> str | None:
     """The task key the dataset's record (a project of the server at ``server_url``, named by
-    title or id) says its tasks were pushed with (``dataset push --key``), if any."""
-    key = (recorded(repo, dataset, server_url) or {}).get("key")
+    title or id; with ``client``, renamed since) says its tasks were pushed with (``dataset push --key``), if any."""
+    key = (recorded(repo, dataset, server_url, client) or {}).get("key")
     return key if isinstance(key, str) else None
 
 
-def recorded(repo: RepoCore, dataset: str | int, server_url: str) -> dict | None:
-    """The record of the dataset (a project of the server at ``server_url``, named by title or id), if any."""
+def _records(repo: RepoCore, server_url: str) -> Iterator[tuple[Path, dict]]:
+    """The dataset records of projects of the server at ``server_url``: (file, JSON)."""
     folder = repo.dir / RECORD_DIR
     for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
         try:
             rec = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        if not isinstance(rec, dict) or str(rec.get("url", "")).rstrip("/") != server_url.rstrip("/"):
-            continue
-        if rec.get("title") == dataset or str(rec.get("project_id")) == str(dataset):
-            return rec
-    return None
+        if isinstance(rec, dict) and str(rec.get("url", "")).rstrip("/") == server_url.rstrip("/"):
+            yield path, rec
+
+
+def _record_file(repo: RepoCore, project_id: int, server_url: str) -> Path | None:
+    """The file of the record of project ``project_id`` of the server at ``server_url``, whatever its title."""
+    return next((path for path, rec in _records(repo, server_url) if rec.get("project_id") == project_id), None)
+
+
+def recorded(repo: RepoCore, dataset: str | int, server_url: str, client: Client | None = None) -> dict | None:
+    """The record of the dataset (a project of the server at ``server_url``, named by title or id), if any.
+    With ``client``, a title no record has is looked up on the server: the record of the project it names,
+    made under the title the project had (renamed in Label Studio since)."""
+    found = [rec for _, rec in _records(repo, server_url)]
+    rec = next((r for r in found if r.get("title") == dataset or str(r.get("project_id")) == str(dataset)), None)
+    if rec is not None or client is None or not found:
+        return rec
+    try:
+        pid = client.project(dataset).id
+    except (NotFoundError, AmbiguousTitleError):
+        return None  # the pull says so, with what the records know
+    return next((r for r in found if r.get("project_id") == pid), None)

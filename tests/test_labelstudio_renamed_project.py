@@ -1,0 +1,57 @@
+"""A dataset whose project was renamed in Label Studio, as a team does in its first week.
+
+The hint of a name that no longer exists says "name it so, or by its id": after following it, the
+commands read the repository's record of the project (found by its id on that server) as before the
+rename, rather than as if the dataset had none.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from .ls_fixtures import TEXT_CONFIG, cli, ls_server, sdk_admin  # noqa: F401 - fixtures
+
+pytestmark = pytest.mark.labelstudio
+
+
+def _records(rows: list[dict]) -> str:
+    return "".join(json.dumps(r) + "\n" for r in rows)
+
+
+def test_a_renamed_project_keeps_its_record(ls_server, repo, sdk_admin):  # noqa: F811
+    """`dataset push --key data.id` records the key; the project is renamed in Label Studio. A push by its
+    new title (or id) keyed the tasks by their data's hash: a record whose text was fixed was sent again as a
+    new task. The first snapshot keyed by the hash too, and `dataset delete` by the new title left the old
+    record behind. The record is the project's, found by its id: all three read it, and delete removes it."""
+    title = f"t-{uuid.uuid4().hex[:8]}-week"
+    (repo.root / "labeling.xml").write_text(TEXT_CONFIG)
+    code, out, err = cli("dataset", "create", title, "--config", "labeling.xml")
+    assert code == 0, err
+    pid = int(out.strip().splitlines()[-1])
+    renamed = title + " (week 1)"
+    record = repo.root / ".annover" / "datasets" / f"{title}.json"
+    try:
+        rows = [{"id": "r1", "text": "good"}, {"id": "r2", "text": "bda"}]
+        (repo.root / "day1.jsonl").write_text(_records(rows))
+        code, _, err = cli("dataset", "push", title, "--from", "day1.jsonl", "--key", "data.id")
+        assert code == 0, err
+        sdk_admin.projects.update(id=pid, title=renamed)
+        rows[1]["text"] = "bad"  # a typo fixed in the source
+        (repo.root / "day2.jsonl").write_text(_records(rows))
+        for name in (renamed, str(pid)):
+            code, out, err = cli("dataset", "push", name, "--from", "day2.jsonl", "--json")
+            assert code == 0, err
+            got = json.loads(out)
+            assert (got["key"], got["sent"], got["already"]) == ("data.id", 0, 2), got
+            assert any(".annover/datasets/" in n for n in got["notes"]), got["notes"]
+        code, out, err = cli("snapshot", "--label-studio", renamed, "-m", "day 1", "--json")
+        assert code == 0, err
+        assert any("reading with --key data.id" in n for n in json.loads(out)["notes"]), out
+        assert sorted(t["task_key"] for t in repo.load("HEAD", table="tasks").to_pylist()) == ["r1", "r2"]
+    finally:
+        code, _, err = cli("dataset", "delete", renamed, "--yes")
+    assert code == 0, err
+    assert not record.exists() and not list(record.parent.glob("*.json")), list(record.parent.iterdir())
