@@ -55,3 +55,30 @@ def test_a_renamed_project_keeps_its_record(ls_server, repo, sdk_admin):  # noqa
         code, _, err = cli("dataset", "delete", renamed, "--yes")
     assert code == 0, err
     assert not record.exists() and not list(record.parent.glob("*.json")), list(record.parent.iterdir())
+
+
+def test_a_folder_pushed_to_a_dataset_keyed_by_a_field_says_where_the_key_came_from(ls_server, repo):  # noqa: F811
+    """New texts arrive as a folder of .txt files, pushed to a dataset whose record remembers --key data.id.
+    The error said 'choose --key data.FIELD that every task has' with no --key on the command line: the key
+    comes from the record, and a folder's tasks hold only the field its files go in. It says both, nothing
+    is sent, and the record keeps its key."""
+    title = f"t-{uuid.uuid4().hex[:8]}-folder"
+    (repo.root / "labeling.xml").write_text(TEXT_CONFIG)
+    code, out, err = cli("dataset", "create", title, "--config", "labeling.xml")
+    assert code == 0, err
+    try:
+        (repo.root / "day1.jsonl").write_text(_records([{"id": "r1", "text": "good"}]))
+        code, _, err = cli("dataset", "push", title, "--from", "day1.jsonl", "--key", "data.id")
+        assert code == 0, err
+        (repo.root / "incoming").mkdir()
+        (repo.root / "incoming" / "a.txt").write_text("Ünïcödé 日本語 review\n")
+        code, out, err = cli("dataset", "push", title, "--from", "incoming")
+        assert code == 3 and out == "" and err.count("\n") == 1, err
+        assert f"--key data.id is the key the dataset's tasks were sent with, which .annover/datasets/{title}.json " \
+               "remembers" in err, err
+        assert "a folder's tasks hold only the field its files go in" in err, err
+        code, out, _ = cli("dataset", "stats", title, "--json")
+        assert json.loads(out)["tasks"] == 1
+    finally:
+        code, _, err = cli("dataset", "delete", title, "--yes")
+    assert code == 0, err

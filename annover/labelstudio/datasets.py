@@ -24,10 +24,10 @@ import json
 import re
 import shlex
 import unicodedata
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Sequence
+from typing import Any, Callable, ContextManager, Iterator, Sequence
 
 from annover.errors import AnnoverError, ConfigError, LabelStudioError, NotFoundError, UsageError
 from annover.files import write_atomic
@@ -387,6 +387,19 @@ class RecordChange:
 RecordSaver = Callable[[RecordChange], "str | None"]
 
 
+@contextmanager
+def _said_remembered(key: str | None, record: dict | None) -> Iterator[None]:
+    """A task without the field of ``key``, the one the dataset's ``record`` remembers (no --key given): the
+    error says where that key came from, which the command line did not show."""
+    try:
+        yield
+    except tasks.KeyFieldMissing as e:
+        if key is not None and record is not None:
+            e.hint = (f"--key {key} is the key the dataset's tasks were sent with, which "
+                      f".annover/{RECORD_DIR}/{slug(str(record.get('title')))}.json remembers; {e.hint}")
+        raise
+
+
 def _key_source(record: dict | None) -> str:
     """Where a dataset record's key came from, as a push's note says it."""
     by = (record or {}).get("key_by")
@@ -725,7 +738,8 @@ class Datasets:
         tripping = record is not None and (annotations or tasks._names_version(self.repo, source))
         saving = project if (remember or tripping) and not dry_run else None
         # the record's checks (and the lock, held until it is committed) before anything is sent
-        with self._recording(saving.title) if saving is not None else nullcontext():
+        with self._recording(saving.title) if saving is not None else nullcontext(), \
+                _said_remembered(used if key is None and own is None else None, record):
             r = tasks.push(self.client, project.id if project is not None else name, source, key=used,  # found once
                            predictions=predictions, annotations=annotations,
                            field_name=field_name, document_root=document_root, validate=validate,

@@ -819,6 +819,10 @@ def _check_kept(client: Client, project: Project, result: PushResult) -> None:
             "push again to attach them to the tasks that lack them")
 
 
+class KeyFieldMissing(InputError):
+    """A task to send lacks the task key's field (``--key data.FIELD``, or the one a dataset's record remembers)."""
+
+
 def _keyed(src: Source, key: str | None, needed: list[str]) -> dict[str, dict]:
     """task key -> item, in source order; keys unique, every item holding the ``needed`` data fields."""
     keyed: dict[str, dict] = {}
@@ -828,7 +832,10 @@ def _keyed(src: Source, key: str | None, needed: list[str]) -> dict[str, dict]:
         try:
             k = task_key_of(item, key, where)
         except RecordError as e:
-            raise InputError(str(e), "choose --key data.FIELD that every task has") from None
+            raise KeyFieldMissing(str(e), "a folder's tasks hold only the field its files go in: send a records file "
+                                  "(.jsonl, .csv) whose records hold the key's field, or choose --key data.FIELD that "
+                                  "every task has" if src.files and Path(src.name).is_dir()
+                                  else "choose --key data.FIELD that every task has") from None
         if k in first:
             raise InputError(f"{src.name}: tasks {first[k]} and {i} have the same key {k!r}",
                              "tasks need unique keys: choose a unique data field with --key data.FIELD")
