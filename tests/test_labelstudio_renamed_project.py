@@ -12,6 +12,7 @@ import uuid
 
 import pytest
 
+from .conftest import git
 from .ls_fixtures import TEXT_CONFIG, cli, ls_server, sdk_admin  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.labelstudio
@@ -47,6 +48,11 @@ def test_a_renamed_project_keeps_its_record(ls_server, repo, sdk_admin):  # noqa
             got = json.loads(out)
             assert (got["key"], got["sent"], got["already"]) == ("data.id", 0, 2), got
             assert any(".annover/datasets/" in n for n in got["notes"]), got["notes"]
+        code, _, err = cli("dataset", "create", renamed, "--config", "labeling.xml")  # the record moves, key kept
+        assert code == 0, err
+        moved = record.parent / f"{title}-week-1.json"
+        assert not record.exists() and json.loads(moved.read_text())["key"] == "data.id"
+        assert f"its record moved from .annover/datasets/{title}.json" in git("log", "-1", "--format=%s", cwd=repo.root)
         code, out, err = cli("snapshot", "--label-studio", renamed, "-m", "day 1", "--json")
         assert code == 0, err
         assert any("reading with --key data.id" in n for n in json.loads(out)["notes"]), out
@@ -54,7 +60,7 @@ def test_a_renamed_project_keeps_its_record(ls_server, repo, sdk_admin):  # noqa
     finally:
         code, _, err = cli("dataset", "delete", renamed, "--yes")
     assert code == 0, err
-    assert not record.exists() and not list(record.parent.glob("*.json")), list(record.parent.iterdir())
+    assert not list(record.parent.glob("*.json")), list(record.parent.iterdir())
 
 
 def test_a_folder_pushed_to_a_dataset_keyed_by_a_field_says_where_the_key_came_from(ls_server, repo):  # noqa: F811

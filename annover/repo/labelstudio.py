@@ -6,6 +6,7 @@ The Label Studio layer returns data (a :class:`~annover.labelstudio.sync.Pull`, 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from contextlib import contextmanager
 from pathlib import Path
@@ -49,7 +50,13 @@ def _with_legacy_record(repo: RepoCore, change: RecordChange) -> RecordChange:
     if not change.url or (own.is_file() and change.names_project(own.read_bytes())):
         return change
     former = _record_file(repo, change.project_id, change.url)
-    return change if former is None else change.renamed(former.relative_to(repo.dir).as_posix())
+    if former is None:
+        return change
+    moved = change.renamed(former.relative_to(repo.dir).as_posix())
+    if change.action is RecordAction.WRITE:  # the commit says where the record was
+        moved = dataclasses.replace(moved, message=f"{change.message}: renamed in Label Studio, its record moved "
+                                                   f"from {repo.rel(former)}")
+    return moved
 
 
 def save_dataset_record(repo: RepoCore, change: RecordChange) -> str | None:
