@@ -464,7 +464,9 @@ def incremental_pull(client: Client, project: Project, config_text: str, base: d
     exp = _export_changed(client, project, since, progress)
     roundtrip.restore(exp.tasks, pushed)
     source = source_name(project)
-    changed = from_ls_tasks(exp.tasks, source, config=cfg, key=key, validate=validate)
+    # what the checks say (kept labels, a task's place) is of these tasks, not of the project's
+    read = f"{source}, the {len(exp.tasks)} task(s) changed since the last pull"
+    changed = from_ls_tasks(exp.tasks, read, config=cfg, key=key, validate=validate)
     changed_ids = {int(t["id"]) for t in exp.tasks}
     base_ids = {i for i in base["tasks"].column("ls_task_id").to_pylist() if i is not None}
     deleted: set[int] = set()

@@ -1,8 +1,9 @@
-"""A dataset whose project was renamed in Label Studio, as a team does in its first week.
+"""A labeling team's first week with a live Label Studio: what the trial found wrong.
 
-The hint of a name that no longer exists says "name it so, or by its id": after following it, the
-commands read the repository's record of the project (found by its id on that server) as before the
-rename, rather than as if the dataset had none.
+A project renamed in Label Studio: the hint of a name that no longer exists says "name it so, or by
+its id"; after following it, the commands read the repository's record of the project (found by its
+id on that server) as before the rename, rather than as if the dataset had none. A folder of new texts
+pushed to a dataset keyed by a field; the warnings of an incremental pull.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import uuid
 import pytest
 
 from .conftest import git
-from .ls_fixtures import TEXT_CONFIG, cli, ls_server, sdk_admin  # noqa: F401 - fixtures
+from .ls_fixtures import TEXT_CONFIG, choice, cli, ls_server, sdk_admin  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.labelstudio
 
@@ -85,6 +86,38 @@ def test_a_folder_pushed_to_a_dataset_keyed_by_a_field_says_where_the_key_came_f
         assert "a folder's tasks hold only the field its files go in" in err, err
         code, out, _ = cli("dataset", "stats", title, "--json")
         assert json.loads(out)["tasks"] == 1
+    finally:
+        code, _, err = cli("dataset", "delete", title, "--yes")
+    assert code == 0, err
+
+
+def test_an_incremental_pull_says_its_warnings_are_of_the_tasks_it_read(ls_server, repo, sdk_admin):  # noqa: F811
+    """A label dropped from the config while two predictions still carry it: the full pull (--validate warn)
+    warns '2 x label ...', the next, incremental, pull '1 x' with the same source name and task places counted
+    in its export of changed tasks, while the version still holds both: it read as if one was left. It names
+    the tasks it read."""
+    title = f"t-{uuid.uuid4().hex[:8]}-warn"
+    (repo.root / "labeling.xml").write_text(TEXT_CONFIG)
+    code, out, err = cli("dataset", "create", title, "--config", "labeling.xml")
+    assert code == 0, err
+    pid = int(out.strip().splitlines()[-1])
+    try:
+        (repo.root / "t.jsonl").write_text(_records([{"id": f"r{i}", "text": f"t{i}"} for i in range(3)]))
+        (repo.root / "p.jsonl").write_text(_records([{"task_key": f"r{i}", "model_version": "m1", "score": 0.5,
+                                                      "result": choice("neutral")} for i in range(2)]))
+        code, _, err = cli("dataset", "push", title, "--from", "t.jsonl", "--key", "data.id",
+                           "--predictions", "p.jsonl")
+        assert code == 0, err
+        (repo.root / "labeling2.xml").write_text(TEXT_CONFIG.replace('<Choice value="neutral"/>', ""))
+        code, _, err = cli("dataset", "create", title, "--config", "labeling2.xml", "--update-config")
+        assert code == 0, err
+        code, _, err = cli("snapshot", "--label-studio", title, "-m", "full", "--validate", "warn")
+        assert code == 0 and f"Label Studio project {title!r} ({pid}): kept, not checked" in err and "2 ×" in err, err
+        task = next(t for t in sdk_admin.tasks.list(project=pid) if t.data["id"] == "r0")
+        sdk_admin.annotations.create(id=task.id, result=choice("pos"))
+        code, _, err = cli("snapshot", "--label-studio", title, "-m", "incremental")
+        assert code == 0 and "1 ×" in err, err
+        assert f"Label Studio project {title!r} ({pid}), the 1 task(s) changed since the last pull: kept" in err, err
     finally:
         code, _, err = cli("dataset", "delete", title, "--yes")
     assert code == 0, err
