@@ -121,3 +121,33 @@ def test_an_incremental_pull_says_its_warnings_are_of_the_tasks_it_read(ls_serve
     finally:
         code, _, err = cli("dataset", "delete", title, "--yes")
     assert code == 0, err
+
+
+def test_a_task_imported_twice_is_named_by_its_label_studio_ids(ls_server, repo, sdk_admin):  # noqa: F811
+    """A colleague imports a record again through Label Studio's UI: the next pull stopped with 'duplicate
+    task (task_key='r1')' (incremental) or 'task 0 ... task 2 has the same key' (full: places in an export),
+    and a hint to change --key, while the fix is to delete the copy, which neither named. Both pulls name
+    the two Label Studio task ids, the copy made last, and nothing is written."""
+    title = f"t-{uuid.uuid4().hex[:8]}-twice"
+    (repo.root / "labeling.xml").write_text(TEXT_CONFIG)
+    code, out, err = cli("dataset", "create", title, "--config", "labeling.xml")
+    assert code == 0, err
+    pid = int(out.strip().splitlines()[-1])
+    try:
+        (repo.root / "t.jsonl").write_text(_records([{"id": f"r{i}", "text": f"t{i}"} for i in range(2)]))
+        code, _, err = cli("dataset", "push", title, "--from", "t.jsonl", "--key", "data.id")
+        assert code == 0, err
+        code, _, err = cli("snapshot", "--label-studio", title, "-m", "day 1")
+        assert code == 0, err
+        sdk_admin.projects.import_tasks(id=pid, request=[{"data": {"id": "r1", "text": "t1, again"}}])
+        ids = sorted(t.id for t in sdk_admin.tasks.list(project=pid) if t.data["id"] == "r1")
+        head = git("rev-parse", "HEAD", cwd=repo.root)
+        for full in ([], ["--full"]):
+            code, out, err = cli("snapshot", "--label-studio", title, "-m", "day 2", *full)
+            assert code == 3 and out == "" and err.count("\n") == 1, err
+            assert f"tasks {ids[0]} and {ids[1]} have the same task key 'r1' (--key data.id)" in err, err
+            assert f"delete the copy in Label Studio (task {ids[1]} was made last)" in err, err
+        assert git("rev-parse", "HEAD", cwd=repo.root) == head
+    finally:
+        code, _, err = cli("dataset", "delete", title, "--yes")
+    assert code == 0, err

@@ -24,13 +24,13 @@ import enum
 import json
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, Mapping
 
 from annover._lazy import lazy
 from annover.errors import AnnoverError, LabelStudioConnectionError, LabelStudioError, LabelStudioServerError
-from annover.formats.label_studio import from_ls_tasks, users_in
+from annover.formats.label_studio import RecordError, from_ls_tasks, task_key_of, users_in
 from annover.formats.ls_results import strictness
-from annover.formats.tables import Tables, finish
+from annover.formats.tables import DuplicateKey, Tables, finish
 from annover.labelstudio import roundtrip
 from annover.labelstudio.client import ENV_TIMEOUT, Client, Project
 from annover.model.config import LabelingConfig
@@ -382,10 +382,37 @@ def full_pull(client: Client, project: Project, config_text: str, *, key: str | 
     exp = export_tasks(client, project, progress=progress)
     roundtrip.restore(exp.tasks, pushed)
     progress(f"reading {len(exp.tasks)} tasks")
-    tables = from_ls_tasks(exp.tasks, source_name(project), config=cfg, key=key, validate=validate)
+    try:
+        tables = from_ls_tasks(exp.tasks, source_name(project), config=cfg, key=key, validate=validate)
+    except DuplicateKey as e:
+        raise _doubled(project, key, _keys_of(exp.tasks, key)) or e from None
     origin = _origin(client, project, PullMode.FULL, _since(exp.tasks, exp.created_at), key, validate,
                      len(exp.tasks), 0)
     return Pull(tables, project, config_text, origin, PullMode.FULL, len(exp.tasks), users=users_in(exp.tasks))
+
+
+def _keys_of(tasks: list[dict], key: str | None) -> Iterator[tuple[str, Any]]:
+    """(task key, Label Studio id) of the exported ``tasks`` that have a key."""
+    for t in tasks:
+        try:
+            yield task_key_of(t, key, ""), t.get("id")
+        except RecordError:
+            continue
+
+
+def _doubled(project: Project, key: str | None, pairs: Iterable[tuple[str, Any]]) -> DuplicateKey | None:
+    """Tasks of ``project`` that share a task key (a task imported twice, by a colleague or two pushes at
+    once): the error naming their Label Studio ids and what to delete; None when no two share one."""
+    ids: dict[str, list[int]] = {}
+    for k, tid in pairs:
+        ids.setdefault(k, []).append(tid)
+    k, same = next(((k, sorted(v)) for k, v in ids.items() if len(v) > 1), (None, []))
+    if k is None:
+        return None
+    by = f"--key {key}" if key else "keyed by the hash of their data: the same data"
+    return DuplicateKey(f"{source_name(project)}: tasks {', '.join(map(str, same[:-1]))} and {same[-1]} have the same task key {k!r} "
+                        f"({by})", f"delete the copy in Label Studio (task {same[-1]} was made last) and pull again, "
+                                   "or pull with --key data.FIELD that tells them apart")
 
 
 def _answers(t: "pa.Table", key: str) -> tuple[int, int]:
@@ -478,7 +505,12 @@ def incremental_pull(client: Client, project: Project, config_text: str, base: d
     for name in TABLES:
         old = base[name]
         keep = old.filter(pc.invert(pc.fill_null(pc.is_in(old.column("ls_task_id"), value_set=drop), False)))
-        merged[name] = finish(pa.concat_tables([keep, getattr(changed, name)]), name, source)
+        rows = pa.concat_tables([keep, getattr(changed, name)])
+        try:
+            merged[name] = finish(rows, name, source)
+        except DuplicateKey as e:
+            pairs = zip(rows.column("task_key").to_pylist(), rows.column("ls_task_id").to_pylist())
+            raise (_doubled(project, key, pairs) if name == "tasks" else None) or e from None
     _check_totals(merged, project)
     _check_models(client, project, merged)
     tables = Tables(merged["tasks"], merged["annotations"], merged["predictions"], "label-studio", changed.warnings)
