@@ -23,16 +23,21 @@ def _records(rows: list[dict]) -> str:
     return "".join(json.dumps(r) + "\n" for r in rows)
 
 
+def _created(repo, name: str) -> tuple[str, int]:
+    """A dataset of TEXT_CONFIG made with `dataset create` in ``repo``: (its title, its project id)."""
+    title = f"t-{uuid.uuid4().hex[:8]}-{name}"
+    (repo.root / "labeling.xml").write_text(TEXT_CONFIG)
+    code, out, err = cli("dataset", "create", title, "--config", "labeling.xml")
+    assert code == 0, err
+    return title, int(out.strip().splitlines()[-1])
+
+
 def test_a_renamed_project_keeps_its_record(ls_server, repo, sdk_admin):  # noqa: F811
     """`dataset push --key data.id` records the key; the project is renamed in Label Studio. A push by its
     new title (or id) keyed the tasks by their data's hash: a record whose text was fixed was sent again as a
     new task. The first snapshot keyed by the hash too, and `dataset delete` by the new title left the old
     record behind. The record is the project's, found by its id: all three read it, and delete removes it."""
-    title = f"t-{uuid.uuid4().hex[:8]}-week"
-    (repo.root / "labeling.xml").write_text(TEXT_CONFIG)
-    code, out, err = cli("dataset", "create", title, "--config", "labeling.xml")
-    assert code == 0, err
-    pid = int(out.strip().splitlines()[-1])
+    title, pid = _created(repo, "week")
     renamed = title + " (week 1)"
     record = repo.root / ".annover" / "datasets" / f"{title}.json"
     try:
@@ -69,10 +74,7 @@ def test_a_folder_pushed_to_a_dataset_keyed_by_a_field_says_where_the_key_came_f
     The error said 'choose --key data.FIELD that every task has' with no --key on the command line: the key
     comes from the record, and a folder's tasks hold only the field its files go in. It says both, nothing
     is sent, and the record keeps its key."""
-    title = f"t-{uuid.uuid4().hex[:8]}-folder"
-    (repo.root / "labeling.xml").write_text(TEXT_CONFIG)
-    code, out, err = cli("dataset", "create", title, "--config", "labeling.xml")
-    assert code == 0, err
+    title, _ = _created(repo, "folder")
     try:
         (repo.root / "day1.jsonl").write_text(_records([{"id": "r1", "text": "good"}]))
         code, _, err = cli("dataset", "push", title, "--from", "day1.jsonl", "--key", "data.id")
@@ -96,11 +98,7 @@ def test_an_incremental_pull_says_its_warnings_are_of_the_tasks_it_read(ls_serve
     warns '2 x label ...', the next, incremental, pull '1 x' with the same source name and task places counted
     in its export of changed tasks, while the version still holds both: it read as if one was left. It names
     the tasks it read."""
-    title = f"t-{uuid.uuid4().hex[:8]}-warn"
-    (repo.root / "labeling.xml").write_text(TEXT_CONFIG)
-    code, out, err = cli("dataset", "create", title, "--config", "labeling.xml")
-    assert code == 0, err
-    pid = int(out.strip().splitlines()[-1])
+    title, pid = _created(repo, "warn")
     try:
         (repo.root / "t.jsonl").write_text(_records([{"id": f"r{i}", "text": f"t{i}"} for i in range(3)]))
         (repo.root / "p.jsonl").write_text(_records([{"task_key": f"r{i}", "model_version": "m1", "score": 0.5,
@@ -128,11 +126,7 @@ def test_a_task_imported_twice_is_named_by_its_label_studio_ids(ls_server, repo,
     task (task_key='r1')' (incremental) or 'task 0 ... task 2 has the same key' (full: places in an export),
     and a hint to change --key, while the fix is to delete the copy, which neither named. Both pulls name
     the two Label Studio task ids, the copy made last, and nothing is written."""
-    title = f"t-{uuid.uuid4().hex[:8]}-twice"
-    (repo.root / "labeling.xml").write_text(TEXT_CONFIG)
-    code, out, err = cli("dataset", "create", title, "--config", "labeling.xml")
-    assert code == 0, err
-    pid = int(out.strip().splitlines()[-1])
+    title, pid = _created(repo, "twice")
     try:
         (repo.root / "t.jsonl").write_text(_records([{"id": f"r{i}", "text": f"t{i}"} for i in range(2)]))
         code, _, err = cli("dataset", "push", title, "--from", "t.jsonl", "--key", "data.id")

@@ -410,9 +410,10 @@ def _doubled(project: Project, key: str | None, pairs: Iterable[tuple[str, Any]]
     if k is None:
         return None
     by = f"--key {key}" if key else "keyed by the hash of their data: the same data"
-    return DuplicateKey(f"{source_name(project)}: tasks {', '.join(map(str, same[:-1]))} and {same[-1]} have the same task key {k!r} "
-                        f"({by})", f"delete the copy in Label Studio (task {same[-1]} was made last) and pull again, "
-                                   "or pull with --key data.FIELD that tells them apart")
+    named = f"{', '.join(map(str, same[:-1]))} and {same[-1]}"
+    return DuplicateKey(f"{source_name(project)}: tasks {named} have the same task key {k!r} ({by})",
+                        f"delete the copy in Label Studio (task {same[-1]} was made last) and pull again, "
+                        "or pull with --key data.FIELD that tells them apart")
 
 
 def _answers(t: "pa.Table", key: str) -> tuple[int, int]:
