@@ -94,7 +94,9 @@ def test_a_folder_pushed_to_a_dataset_keyed_by_a_field_says_where_the_key_came_f
 
 
 def test_an_incremental_pull_says_its_warnings_are_of_the_tasks_it_read(ls_server, repo, sdk_admin):  # noqa: F811
-    """A label dropped from the config while two predictions still carry it: the full pull (--validate warn)
+    """A label dropped from the config while two predictions still carry it: `--update-config` said nothing
+    of them (Label Studio checks the answers only), and every pull then stopped with exit 4. It says so. The
+    full pull (--validate warn)
     warns '2 x label ...', the next, incremental, pull '1 x' with the same source name and task places counted
     in its export of changed tasks, while the version still holds both: it read as if one was left. It names
     the tasks it read."""
@@ -108,7 +110,9 @@ def test_an_incremental_pull_says_its_warnings_are_of_the_tasks_it_read(ls_serve
         assert code == 0, err
         (repo.root / "labeling2.xml").write_text(TEXT_CONFIG.replace('<Choice value="neutral"/>', ""))
         code, _, err = cli("dataset", "create", title, "--config", "labeling2.xml", "--update-config")
-        assert code == 0, err
+        assert code == 0, err  # Label Studio checks the answers only: said, with what a pull then does
+        assert "use what the new labeling config lacks: label 'neutral' of control 'sentiment' (2 predictions)" \
+            in err and "stops on them (exit 4) unless given --validate warn" in err, err
         code, _, err = cli("snapshot", "--label-studio", title, "-m", "full", "--validate", "warn")
         assert code == 0 and f"Label Studio project {title!r} ({pid}): kept, not checked" in err and "2 ×" in err, err
         task = next(t for t in sdk_admin.tasks.list(project=pid) if t.data["id"] == "r0")

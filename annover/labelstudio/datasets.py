@@ -49,6 +49,8 @@ UNLABELED_FILTER = {**LABELED_FILTER, "operator": "equal"}
 UNSKIPPED_FILTER = {**SKIPPED_FILTER, "operator": "equal"}
 #: Tasks with an annotation of any kind, from the annotations themselves (a join, never a counter)
 ANNOTATED_FILTER = {"filter": "filter:tasks:annotations_ids", "operator": "greater", "type": "Number", "value": 0}
+#: Tasks with a prediction, as the tasks' stored counter says
+PREDICTED_FILTER = {"filter": "filter:tasks:total_predictions", "operator": "greater", "type": "Number", "value": 0}
 #: Where dataset records live, relative to the repository's ``.annover/`` folder.
 RECORD_DIR = "datasets"
 
@@ -162,12 +164,12 @@ def labeled_count(found: list[dict]) -> int:
                                        for a in t.get("annotations") or []))
 
 
-def orphaned(found: list[dict], config: LabelingConfig) -> dict[str, int]:
-    """What ``config`` lacks that the annotations of listed tasks use ("control 'x'", "label 'y' of
-    control 'x'") -> how many annotations use it, in the order first met."""
+def orphaned(found: list[dict], config: LabelingConfig, answers: str = "annotations") -> dict[str, int]:
+    """What ``config`` lacks that the annotations (or ``answers="predictions"``) of listed tasks use
+    ("control 'x'", "label 'y' of control 'x'") -> how many of them use it, in the order first met."""
     lacking: dict[str, int] = {}
     for t in found:
-        for a in t.get("annotations") or []:
+        for a in t.get(answers) or []:
             result = a.get("result") if isinstance(a, dict) else None
             missing: set[str] = set()
             for item in result if isinstance(result, list) else ():
@@ -554,6 +556,8 @@ class Datasets:
                 created = True
             change, notes = self._created_record(project, key, found=not created)
             recorded = self._save(change)
+        if updated:
+            notes += self._stale_predictions(project, config)
         return Created(project, self.client.project_url(project), created, updated, recorded, tuple(notes))
 
     def _created_record(self, project: Project, key: str | None, found: bool = False
@@ -630,6 +634,22 @@ class Datasets:
                               f"{' ...' if len(lacking) > 5 else ''}",
                               "keep what the project's annotations use in the config (labels, control "
                               "names), or change those annotations first; nothing was changed")
+
+    def _stale_predictions(self, project: Project, config: LabelingConfig) -> list[str]:
+        """After ``--update-config``: what the new config lacks that the project's predictions use, which
+        Label Studio's check of a config leaves out and a pull's check of labels refuses (exit 4)."""
+        if not project.predictions:
+            return []
+        found = _list_tasks(self.client, project, 1000, task_query(PREDICTED_FILTER))
+        if sum(len(t.get("predictions") or []) for t in found) != project.predictions:  # a counter that lagged
+            found = _list_tasks(self.client, project, 1000, None)
+        lacking = orphaned(found, config, "predictions")
+        if not lacking:
+            return []
+        shown = "; ".join(f"{what} ({n} prediction{'s' if n > 1 else ''})" for what, n in list(lacking.items())[:5])
+        return [f"the predictions of {project.title!r} use what the new labeling config lacks: {shown}"
+                f"{' ...' if len(lacking) > 5 else ''}. `annover snapshot --label-studio` stops on them (exit 4) "
+                "unless given --validate warn, which keeps them with a warning; or delete them in Label Studio"]
 
     def _make(self, title: str, text: str, description: str | None) -> Project:
         body: dict[str, Any] = {"title": title, "label_config": text}
