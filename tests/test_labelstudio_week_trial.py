@@ -149,3 +149,27 @@ def test_a_task_imported_twice_is_named_by_its_label_studio_ids(ls_server, repo,
     finally:
         code, _, err = cli("dataset", "delete", title, "--yes")
     assert code == 0, err
+
+
+def test_a_pull_keeps_no_relative_time_of_the_server(ls_server, repo, sdk_admin):  # noqa: F811
+    """Label Studio's export says how long ago each prediction was made (``created_ago``: "0 minutes", then
+    "1 minute", "2 hours"), a text of the moment of the export. Kept as provenance, it made every pull's
+    predictions differ from the last pull's though nothing changed, so each new version stored its
+    predictions' parts again. A pull keeps ``created_at`` (the time itself) and leaves the relative text."""
+    title, _ = _created(repo, "ago")
+    try:
+        (repo.root / "t.jsonl").write_text(_records([{"id": f"r{i}", "text": f"t{i}"} for i in range(2)]))
+        (repo.root / "p.jsonl").write_text(_records([{"task_key": f"r{i}", "model_version": "m1", "score": 0.5,
+                                                      "result": choice("neutral")} for i in range(2)]))
+        code, _, err = cli("dataset", "push", title, "--from", "t.jsonl", "--key", "data.id",
+                           "--predictions", "p.jsonl")
+        assert code == 0, err
+        code, _, err = cli("snapshot", "--label-studio", title, "-m", "pulled")
+        assert code == 0, err
+        preds = repo.load("HEAD", table="predictions").to_pylist()
+        assert len(preds) == 2 and all(p["created_at"] for p in preds), preds
+        kept = [p["ls_original"] for p in preds if p.get("ls_original")]  # what the export gives back
+        assert kept and not [o for o in kept if "created_ago" in o], kept
+    finally:
+        code, _, err = cli("dataset", "delete", title, "--yes")
+    assert code == 0, err

@@ -159,7 +159,26 @@ def export_tasks(client: Client, project: Project, *, view: int | None = None,
                                "retry; see the Label Studio server log") from None
     if not isinstance(tasks, list):
         raise LabelStudioError(f"the export of project {project.id} is not a list of tasks", "retry")
-    return Export(tasks, parse_time(str(snap["created_at"])), raw)
+    return Export(_without_relative_times(tasks), parse_time(str(snap["created_at"])), raw)
+
+
+#: What the server writes relative to the moment of the export ("0 minutes", "2 hours"): kept, a pull's
+#: predictions and answers would differ from the last pull's though nothing changed, and each new version
+#: would store them again. ``created_at`` keeps the time itself; ``raw`` (``dataset export``) keeps them.
+RELATIVE_TIMES = ("created_ago",)
+
+
+def _without_relative_times(tasks: list[Any]) -> list[Any]:
+    for task in tasks:
+        for item in (*_items(task, "annotations"), *_items(task, "predictions")):
+            for name in RELATIVE_TIMES:
+                item.pop(name, None)
+    return tasks
+
+
+def _items(task: Any, field: str) -> list[dict]:
+    got = task.get(field) if isinstance(task, dict) else None
+    return [x for x in got if isinstance(x, dict)] if isinstance(got, list) else []
 
 
 def _delete_export(client: Client, project: Project, eid: int) -> None:
