@@ -110,8 +110,8 @@ def test_a_prediction_deleted_in_label_studio_is_gone_from_the_pull(project_fact
 
 def test_validate_warn_is_heard_by_a_pull(project_factory, sdk_admin, tmp_path, monkeypatch):
     """After a label was renamed in the project's config (Label Studio accepts it while only
-    predictions use the label), the pull is refused, exit 4, saying "choose a strictness: 'warn'
-    keeps them"; `--validate warn` was read as `check` and refused the same."""
+    predictions use the label), the pull is refused, exit 4, saying "keep them with a warning: --validate
+    warn"; `--validate warn` was read as `check` and refused the same."""
     p = project_factory("validate-warn")
     src = tmp_path / "r.jsonl"
     src.write_text("".join(json.dumps({"id": f"r{i}", "text": f"review {i}"}) + "\n" for i in (1, 2)))
@@ -126,7 +126,7 @@ def test_validate_warn_is_heard_by_a_pull(project_factory, sdk_admin, tmp_path, 
     config = sdk_admin.projects.get(id=p.id).label_config
     sdk_admin.projects.update(id=p.id, label_config=config.replace('"neutral"', '"mixed"'))
     code, _, err = cli("snapshot", "--label-studio", str(p.id), "-m", "r2")
-    assert code == 4 and "'warn' keeps them" in err, err
+    assert code == 4 and "--validate warn (validate='warn' in Python)" in err, err
     code, out, err = cli("snapshot", "--label-studio", str(p.id), "-m", "r2", "--validate", "warn")
     assert code == 0, err
     assert "label 'neutral' is not in control 'sentiment'" in err

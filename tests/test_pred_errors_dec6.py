@@ -149,7 +149,7 @@ def test_snapshot_checks_the_predictions_at_its_strictness(repo):
     its line (before, the predictions were checked or not, and warn was still exit 4)."""
     _jsonl(repo / "preds.jsonl", [_pred("r-001", "Postive")])
     code, out, err = _snapshot("--key", "data.ext_id", "--predictions", "preds.jsonl")
-    assert code == 4 and "'warn' keeps them" in err, err
+    assert code == 4 and "--validate warn (validate='warn' in Python)" in err, err
     _one_line(err)
     assert _versions(repo) == []
     code, out, err = _snapshot("--validate", "warn", "--key", "data.ext_id", "--predictions", "preds.jsonl")

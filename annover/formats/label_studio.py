@@ -709,13 +709,17 @@ def _from_ls_tasks(tasks: list, source: str, config: LabelingConfig | None, key:
                           fmt, source, warnings)
 
 
+#: The way out of a validation error, named as a command line and a Python call give it.
+KEEP_WITH_A_WARNING = "keep them with a warning: --validate warn (validate='warn' in Python)"
+
+
 def _hint(config: LabelingConfig, level: str) -> str:
     fix = f"fix the results or {config.source}"
     if config.source == HEAD_CONFIG:  # a new round with a new class: how to give HEAD's config with it
         fix += (" (a label it lacks: `annover show --config > labeling.xml`, add it there, and snapshot with "
                 "--config labeling.xml)")
-    return (f"{fix}; or choose a strictness: 'warn' keeps them with a warning"
-            if level != "strict" else f"{fix}, or check less strictly")
+    less = KEEP_WITH_A_WARNING if level != "strict" else "check less strictly: --validate check"
+    return f"{fix}; or {less}"
 
 
 def validate_ls_tasks(tasks: list, config: LabelingConfig, source: str, key: str | None,

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from annover.errors import InputError, NotFoundError
-from annover.formats.label_studio import RecordError, from_ls_tasks, task_key_of, task_predictions
+from annover.formats.label_studio import KEEP_WITH_A_WARNING, RecordError, from_ls_tasks, task_key_of, task_predictions
 from annover.formats.ls_results import check_answers, strictness
 from annover.formats.tables import empty
 from annover.formats.text import JSONL_SUFFIXES, check_readable, read_json_list
@@ -180,7 +180,7 @@ def _hint(config: LabelingConfig, validate: bool | str) -> str:
         return f"fix the predictions' results or {config.source}, or pass --no-validate (nothing is checked then)"
     if validate == "strict":
         return f"fix the predictions' results or {config.source}, or check less strictly"
-    return f"fix the predictions' results or {config.source}; or choose a strictness: 'warn' keeps them with a warning"
+    return f"fix the predictions' results or {config.source}; or {KEEP_WITH_A_WARNING}"
 
 
 def read_predictions_table(path: str, key: str | None, config: LabelingConfig | None,
