@@ -341,6 +341,11 @@ def short(vid: str | None) -> str:
     return vid[:12] if vid else "-"
 
 
+def counted(n: int, things: str) -> str:
+    """``n`` and a plural noun as git says them: "1 task", "2 tasks", "0 tasks"."""
+    return f"{n} {things[:-1] if n == 1 and things.endswith('s') else things}"
+
+
 def size_text(n: float) -> str:
     """A byte count as shown to people (1000-based units: 12 B, 4.1 KB, 6.9 MB)."""
     for unit in ("B", "KB", "MB", "GB"):

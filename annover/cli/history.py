@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from annover._lazy import lazy
-from annover.cli import (Progress, echo, emit_json, info, json_option, not_blank, not_empty, open_repo, safe,
+from annover.cli import (Progress, counted, echo, emit_json, info, json_option, not_blank, not_empty, open_repo, safe,
                          say_repaired, short, size_text, table, version_config)
 from annover.errors import AnnoverError, UsageError
 
@@ -205,8 +205,8 @@ def _version_lines(v: "Version", deco: str) -> list[str]:
     """A version as ``log`` shows it without --oneline, a line each (git log's medium format)."""
     s = v.stats
     merge = ["Merge:   " + " ".join(short(p) for p in v.parents)] if len(v.parents) > 1 else []
-    stats = (f"Stats:   {s.get('tasks', 0)} tasks, {s.get('labeled', 0)} labeled, {s.get('annotations', 0)} "
-             f"annotations, {s.get('skipped', 0)} skipped")
+    stats = (f"Stats:   {counted(s.get('tasks', 0), 'tasks')}, {s.get('labeled', 0)} labeled, "
+             f"{counted(s.get('annotations', 0), 'annotations')}, {s.get('skipped', 0)} skipped")
     message = [f"    {line}" for line in (v.message or "(no message)").splitlines()]
     return [f"version {v.id}{deco}", *merge, f"Author:  {v.author}", f"Date:    {v.created_at}", stats, "",
             *message, ""]
@@ -402,7 +402,8 @@ def _show(repo: Repo, rev: str, as_json: bool) -> None:
     for ctl, counts in s.get("labels", {}).items():
         echo(f"Labels {ctl}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
     for mv, p in s.get("predictions", {}).items():
-        echo(f"Predictions of model {versions.model_named(mv)}: {p['tasks']} tasks, {p['regions']} {word}")
+        echo(f"Predictions of model {versions.model_named(mv)}: {counted(p['tasks'], 'tasks')}, "
+             f"{counted(p['regions'], word)}")
 
 
 @click.command(epilog="""\b

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING
 import click
 
 from annover._lazy import lazy
-from annover.cli import (Progress, arrow_without_pandas, emit_json, info, json_option, not_blank, not_empty, open_repo,
-                         say, short)
+from annover.cli import (Progress, arrow_without_pandas, counted, emit_json, info, json_option, not_blank, not_empty,
+                         open_repo, say, short)
 from annover.errors import UsageError
 from annover.formats import INPUT_FORMATS
 from annover.formats.ls_results import LEVELS
@@ -76,7 +76,8 @@ def _report(result: SnapshotResult, users: str | None) -> None:
                  "(a Label Studio file's ids are mapped; flat rows' annotators are taken as written)")
         return
     s = v.stats
-    info(f"{result.tag} {short(v.id)}  {s['tasks']} tasks, {s['labeled']} labeled, {s['annotations']} annotations"
+    info(f"{result.tag} {short(v.id)}  {counted(s['tasks'], 'tasks')}, {s['labeled']} labeled, "
+         f"{counted(s['annotations'], 'annotations')}"
          f"{', ' + str(len(s['predictions'])) + ' model version(s)' if s['predictions'] else ''}")
     click.echo(v.id)
 
