@@ -753,6 +753,31 @@ def test_a_clashing_number_pushed_where_the_remotes_tag_names_another_version_is
     _clean(bob.root)
 
 
+def test_a_clash_this_branch_published_says_to_merge_the_other_way_and_that_works(tmp_path, monkeypatch):
+    """Bob's unpushed v2 sits on his branch ``mine``; his main took Alice's published v2. Merging
+    ``mine`` into main cannot renumber main's v2 (on origin): the merge, and its dry run alike, say
+    so and name the merge the other way, which, typed literally, renumbers Bob's v2 and then
+    fast-forwards main; `annover revert --to` (which would drop Alice's round) is not offered."""
+    alice, bob = two_clones(tmp_path, monkeypatch)
+    bobs, alices = bob.repo.resolve("v2"), alice.repo.resolve("v2")
+    bob.git("branch", "mine")
+    bob.git("reset", "-q", "--hard", "origin/a")
+    dry = run_cli("merge", "mine", "--dry-run", cwd=bob.root)
+    real = run_cli("merge", "mine", cwd=bob.root)
+    hint = "merge the other way, which renumbers it (`git switch mine && annover merge main`), then " \
+           "`git switch main && annover merge mine`"
+    for p in (dry, real):
+        assert p.returncode == 16 and "each gave tag v2" in p.stderr and hint in p.stderr, p.stderr
+        assert "revert --to" not in p.stderr and "make them agree with a commit" not in p.stderr, p.stderr
+    for cmd in ("git switch -q mine", "annover merge main", "git switch -q main", "annover merge mine"):
+        p = bob.git(*cmd.split()[1:]) if cmd.startswith("git") else run_cli(*cmd.split()[1:], cwd=bob.root)
+        assert cmd.startswith("git") or p.returncode == 0, (cmd, p.stderr)
+    repo = annover.Repo(bob.root)
+    assert (repo.resolve("v2"), repo.resolve("v3")) == (alices, bobs)
+    assert repo.show("HEAD").parents == [bobs, alices]
+    _clean(bob.root)
+
+
 # ---------------------------------------------------------------- crash safety
 
 

@@ -221,7 +221,9 @@ def _report(repo: Repo, res: MergeResult, quiet: bool) -> None:
     _render(res, quiet)
     if res.dry_run and stops:
         r = res.resolution
-        if res.files and not (res.unsettled or res.unsettled_blobs):
+        if res.clash:  # as the merge itself would say it
+            info(f"the merge would stop: {res.clash}")
+        elif res.files and not (res.unsettled or res.unsettled_blobs):
             info("the merge would stop at the files git cannot merge: make them agree with a commit on either "
                  "branch first")
         elif r is None:

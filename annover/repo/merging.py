@@ -117,6 +117,8 @@ class MergeResult:
     taken: dict[str, str] = field(default_factory=dict)
     #: the conflicts settled one by one (``--resolve``), or None
     resolution: Resolution | None = None
+    #: why tags both sides gave stop the merge, and what to do (a dry run says it as the merge would)
+    clash: str | None = None
 
     @property
     def conflicted(self) -> bool:
@@ -317,9 +319,14 @@ class _GitPlan:
     renumber: dict[str, str] = field(default_factory=dict)
     #: those of ``local`` that are untracked files (``git stash`` leaves them where they are)
     untracked: list[str] = field(default_factory=list)
+    #: the branch HEAD is on, when ``tags`` cannot be renumbered here but REV's (a local branch)
+    #: can by merging the other way: that branch into REV, then REV into it
+    other_way: str | None = None
 
 
-def _git_plan(repo: RepoCore, ours_commit: str, theirs_commit: str) -> _GitPlan:
+def _git_plan(repo: RepoCore, ours_commit: str, theirs_commit: str, rev: str | None = None) -> _GitPlan:
+    """What git makes of the merge; with ``rev``, also whether clashing tags it cannot renumber
+    here could be merged the other way (``other_way``)."""
     tree, conflicted = repo.scm.merge_tree(ours_commit, theirs_commit)
     own = set(_own_paths(repo).values())
     tags_dir = _tags_dir(repo) + "/"
@@ -327,8 +334,12 @@ def _git_plan(repo: RepoCore, ours_commit: str, theirs_commit: str) -> _GitPlan:
     files = [p for p in conflicted if p not in own and not p.startswith(tags_dir)]
     changed = [p for p in repo.scm.changed_paths(ours_commit, tree) if p not in own]
     local = repo.scm.local_changes(changed)
-    return _GitPlan(tree, files, local, tags, _renumbering(repo, tags, ours_commit, theirs_commit) if tags else {},
+    plan = _GitPlan(tree, files, local, tags, _renumbering(repo, tags, ours_commit, theirs_commit) if tags else {},
                     _untracked(repo, ours_commit, local))
+    if tags and not plan.renumber and rev is not None and f"refs/heads/{rev}" in repo.scm.branches_named(rev) \
+            and _renumbering(repo, tags, theirs_commit, ours_commit):
+        plan.other_way = (repo.scm.branch() or "").removeprefix("refs/heads/") or None
+    return plan
 
 
 def _untracked(repo: RepoCore, commit: str, local: list[str]) -> list[str]:
@@ -340,11 +351,7 @@ def _refuse_git(plan: _GitPlan, rev: str, result: MergeResult, renumber: bool = 
     """Refuse what git cannot merge, nothing written; tags both sides gave pass when this
     branch's can be renumbered (``renumber``: a three-way merge, which does so)."""
     if plan.tags and not (renumber and plan.renumber):
-        raise MergeConflictError(
-            f"this branch and {rev} each gave tag {plan.tags[0]} to a version of their own (made in two clones), "
-            "and this branch's is not a number annover gave, or is on a git remote already; nothing written",
-            f"a name of your own: delete it on one side (`annover tag -d {plan.tags[0]}`, then name that version "
-            f"anew); a number already pushed: bring {rev}'s labels over with `annover revert --to {rev}`", result)
+        raise MergeConflictError(*_clash(plan, rev), result)
     if plan.files:
         listed = ", ".join(plan.files[:5]) + (f" and {len(plan.files) - 5} more" if len(plan.files) > 5 else "")
         raise MergeConflictError(
@@ -363,6 +370,19 @@ def _refuse_git(plan: _GitPlan, rev: str, result: MergeResult, renumber: bool = 
                          "those names); nothing written",
                          "move or remove them (or `git stash -u`: plain `git stash` leaves untracked files), then "
                          "run annover merge again")
+
+
+def _clash(plan: _GitPlan, rev: str) -> tuple[str, str]:
+    """Why the tags both sides gave (``plan.tags``) stop the merge, and what to do."""
+    tag = plan.tags[0]
+    said = (f"this branch and {rev} each gave tag {tag} to a version of their own (made in two clones), and this "
+            "branch's is not a number annover gave, or is on a git remote already; nothing written")
+    if plan.other_way:
+        return said, (f"{rev}'s {tag} is on no git remote: merge the other way, which renumbers it (`git switch {rev}"
+                      f" && annover merge {plan.other_way}`), then `git switch {plan.other_way} && annover merge "
+                      f"{rev}`")
+    return said, (f"a name of your own: delete it on one side (`annover tag -d {tag}`, then name that version anew); "
+                  f"a number already pushed: bring {rev}'s labels over with `annover revert --to {rev}`")
 
 
 def _unmergeable(repo: RepoCore, plan: _GitPlan, renumber: bool = True) -> list[str]:
@@ -553,8 +573,10 @@ def _three_way(repo: RepoCore, res: MergeResult, sides: _Sides, tags: dict[str, 
     config_ref, source = _merge_blobs(res, (base_v, ours_v, theirs_v))
     if resolution is not None:  # before anything is written, in a dry run too
         check_against(resolution, res.conflicts, {"config": res.config, "source": res.source}, rev)
-    git_plan = _git_plan(repo, sides.head_commit, sides.theirs_commit)
+    git_plan = _git_plan(repo, sides.head_commit, sides.theirs_commit, rev)
     res.files, res.git, res.renumbered = _unmergeable(repo, git_plan), "merge commit", dict(git_plan.renumber)
+    if git_plan.tags and not git_plan.renumber:
+        res.clash = " — ".join(_clash(git_plan, rev))
     config_bytes = repo.store.get(ObjectRef.from_json(config_ref), "labeling config") if config_ref else None
     if res.config in ("ours", "theirs", "conflict"):
         res.warnings += _check_labels(config_bytes, merged.whole(), ours_read.validate)
@@ -587,7 +609,7 @@ def _write(repo: RepoCore, res: MergeResult, sides: _Sides, content: Content, tr
            tag_name: str | None, progress: Progress) -> None:
     """Store the merged content as a new version in a git merge commit (or refuse, writing nothing)."""
     rev = res.rev
-    _refuse_git(_git_plan(repo, sides.head_commit, sides.theirs_commit), rev, res, renumber=True)
+    _refuse_git(_git_plan(repo, sides.head_commit, sides.theirs_commit, rev), rev, res, renumber=True)
     if res.stops:
         raise _conflict_error(res, rev)
     if tag_name is not None:
@@ -625,7 +647,7 @@ def _write(repo: RepoCore, res: MergeResult, sides: _Sides, content: Content, tr
 def _settle_tags(repo: RepoCore, res: MergeResult, sides: _Sides) -> tuple[str, str]:
     """(head commit, merged tree) to commit the merge on: git's plan checked again under the
     lock, and this branch's numbers that REV gave too renamed first, in a commit of their own."""
-    plan = _git_plan(repo, sides.head_commit, sides.theirs_commit)
+    plan = _git_plan(repo, sides.head_commit, sides.theirs_commit, res.rev)
     _refuse_git(plan, res.rev, res, renumber=True)
     if not plan.tags:
         return sides.head_commit, plan.tree
