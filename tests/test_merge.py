@@ -778,6 +778,27 @@ def test_a_clash_this_branch_published_says_to_merge_the_other_way_and_that_work
     _clean(bob.root)
 
 
+def test_a_version_a_git_merge_left_out_gets_a_free_number_when_merged_in(tmp_path, monkeypatch):
+    """Bob settles the diverged histories with `git merge -X theirs origin/a`: HEAD's files take
+    Alice's v2, his own v2 is left out and keeps git's tag v2. `annover merge ID`, as status says,
+    brought it in still named v2 by git's tag (HEAD's files give v2 to Alice's): `git push --tags`
+    refused, a moved-tag warning on every command. It is renumbered, as a clash git shows is."""
+    alice, bob = two_clones(tmp_path, monkeypatch)
+    bobs, alices = bob.repo.resolve("v2"), alice.repo.resolve("v2")
+    bob.git("merge", "-q", "-X", "theirs", "origin/a", "-m", "plain git merge")
+    dry = bob.repo.merge(bobs, dry_run=True)
+    assert (dry.renumbered, dry.tag, dry.written) == ({"v2": "v3"}, "v4", False)
+    p = run_cli("merge", bobs, cwd=bob.root)
+    assert p.returncode == 0 and f"renumbered {bobs}'s v2 as v3" in p.stderr, p.stderr
+    repo = annover.Repo(bob.root)
+    assert (repo.resolve("v2"), repo.resolve("v3")) == (alices, bobs)
+    tags = repo.scm.tag_commits()
+    assert (tags["v2"], tags["v3"]) == (repo.commit_of(alices), repo.commit_of(bobs))
+    assert repo.show("HEAD").parents[1] == bobs and repo.resolve("v4") == repo.head()
+    assert "moved tag" not in run_cli("status", "--no-remote", cwd=bob.root).stdout
+    _clean(bob.root)
+
+
 # ---------------------------------------------------------------- crash safety
 
 

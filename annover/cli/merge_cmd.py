@@ -34,8 +34,13 @@ def _render(res: MergeResult, quiet: bool = False) -> None:
         _render_sides(res)
     _render_conflicts(res)
     for old, new in res.renumbered.items():
-        info(f"  {'renumbered' if res.written else 'would renumber'} this branch's {old} as {new}: {res.rev} gave "
-             f"{old} to a version of its own (two clones numbered alike; this branch's was on no git remote)")
+        done = 'renumbered' if res.written else 'would renumber'
+        if old in res.theirs_renumbered:
+            info(f"  {done} {res.rev}'s {old} as {new}: this branch gave {old} to a version of its own (a git merge "
+                 f"kept this branch's tag files; {res.rev}'s was on no git remote)")
+        else:
+            info(f"  {done} this branch's {old} as {new}: {res.rev} gave {old} to a version of its own (two clones "
+                 "numbered alike; this branch's was on no git remote)")
     for w in res.warnings:
         info(f"warning: {w}")
 

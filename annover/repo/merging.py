@@ -35,7 +35,7 @@ import json
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from annover._lazy import lazy
 from annover.errors import (GitError, LockError, MergeConflictError, ObjectError, RevisionError, UsageError,
@@ -119,6 +119,8 @@ class MergeResult:
     resolution: Resolution | None = None
     #: why tags both sides gave stop the merge, and what to do (a dry run says it as the merge would)
     clash: str | None = None
+    #: those of ``renumbered`` that were REV's (a git merge kept this branch's tag files: :func:`_left_numbers`)
+    theirs_renumbered: list[str] = field(default_factory=list)
 
     @property
     def conflicted(self) -> bool:
@@ -445,6 +447,46 @@ def _unpublished(repo: RepoCore, name: str, commit: str, asked: "dict[str, dict[
     return True
 
 
+def _left_numbers(repo: RepoCore, tree: str, theirs_commit: str, taken: "Iterable[str]") -> dict[str, str]:
+    """REV's version numbers that git's merged ``tree`` gives to other versions while git's tag still
+    names REV's: a ``git merge -X`` (or a side taken by hand) kept this branch's tag files, so no clash
+    shows. Their next free numbers after ``taken``, when no git remote knows REV's by them; else {}."""
+    tags_dir, git_tags, found = _tags_dir(repo), repo.scm.tag_commits(), {}
+    changed = repo.scm.run("diff-tree", "-r", "-z", "--name-only", "--diff-filter=M", tree, theirs_commit, "--",
+                           tags_dir)  # the tag files both have, naming different versions
+    for path in filter(None, changed.split("\0")):
+        name = path[len(tags_dir) + 1:]
+        if version_number(name) is None or name not in git_tags:
+            continue
+        ours, theirs = ((repo.scm.show(c, path) or "").strip() for c in (tree, theirs_commit))
+        commit = repo.commit_of(theirs) if ours and theirs else None
+        if commit is not None and git_tags[name] == commit:
+            found[name] = commit
+    asked: dict[str, dict[str, str] | None] = {}
+    if not found or not all(_unpublished(repo, n, c, asked) for n, c in found.items()):
+        return {}
+    free = max([*_numbers(repo, tree, theirs_commit), *(int(t[1:]) for t in taken)], default=0) + 1
+    return {n: f"v{free + i}" for i, n in enumerate(sorted(found, key=lambda x: int(x[1:])))}
+
+
+def _renumber_theirs(repo: RepoCore, names: dict[str, str], head_commit: str, theirs_commit: str, rev: str) -> str:
+    """Give REV's versions of ``names`` their new numbers in a commit on this branch, and move git's
+    tags with them (the old names' git tags are made again for this branch's versions by
+    ``ensure_git_tags``); returns the new head commit. Under the repository lock."""
+    tags_dir = _tags_dir(repo)
+    vids = {old: (repo.scm.show(theirs_commit, f"{tags_dir}/{old}") or "").strip() for old in names}
+    files: dict[str, bytes | None] = {f"{tags_dir}/{new}": (vids[old] + "\n").encode() for old, new in names.items()}
+    title = "annover: renumber " + ", ".join(f"{o} -> {n}" for o, n in names.items()) + \
+        f" ({rev}'s: this branch gave those numbers to versions of its own)"
+    commit = repo.commit(files, title, head_commit, "the renumbering of the merged branch's versions")
+    for old, new in names.items():
+        made = repo.commit_of(vids[old])
+        if made:
+            repo.scm.tag(new, made, force=True)
+            repo.scm.delete_tag(old, old=made)
+    return commit
+
+
 def _renumber(repo: RepoCore, plan: _GitPlan, head_commit: str, rev: str) -> str:
     """Rename this branch's clashing numbers (``plan.renumber``) in one commit, and move git's
     tags with them; returns the new head commit. Under the repository lock."""
@@ -577,6 +619,10 @@ def _three_way(repo: RepoCore, res: MergeResult, sides: _Sides, tags: dict[str, 
     res.files, res.git, res.renumbered = _unmergeable(repo, git_plan), "merge commit", dict(git_plan.renumber)
     if git_plan.tags and not git_plan.renumber:
         res.clash = " — ".join(_clash(git_plan, rev))
+    elif res.dry_run:  # what _settle_left will renumber
+        left = _left_numbers(repo, git_plan.tree, sides.theirs_commit, res.renumbered.values())
+        res.renumbered.update(left)
+        res.theirs_renumbered = list(left)
     config_bytes = repo.store.get(ObjectRef.from_json(config_ref), "labeling config") if config_ref else None
     if res.config in ("ours", "theirs", "conflict"):
         res.warnings += _check_labels(config_bytes, merged.whole(), ours_read.validate)
@@ -650,11 +696,25 @@ def _settle_tags(repo: RepoCore, res: MergeResult, sides: _Sides) -> tuple[str, 
     plan = _git_plan(repo, sides.head_commit, sides.theirs_commit, res.rev)
     _refuse_git(plan, res.rev, res, renumber=True)
     if not plan.tags:
-        return sides.head_commit, plan.tree
+        return _settle_left(repo, res, sides, sides.head_commit, plan.tree)
     head = _renumber(repo, plan, sides.head_commit, res.rev)
     res.renumbered = dict(plan.renumber)
     plan = _git_plan(repo, head, sides.theirs_commit)
     _refuse_git(plan, res.rev, res)  # no clash is left
+    return _settle_left(repo, res, sides, head, plan.tree)
+
+
+def _settle_left(repo: RepoCore, res: MergeResult, sides: _Sides, head: str, tree: str) -> tuple[str, str]:
+    """(head commit, merged tree) once REV's numbers a git merge left to this branch's versions are
+    renumbered (:func:`_left_numbers`), in a commit of their own."""
+    left = _left_numbers(repo, tree, sides.theirs_commit, res.renumbered.values())
+    if not left:
+        return head, tree
+    head = _renumber_theirs(repo, left, head, sides.theirs_commit, res.rev)
+    res.renumbered.update(left)
+    res.theirs_renumbered = list(left)
+    plan = _git_plan(repo, head, sides.theirs_commit)
+    _refuse_git(plan, res.rev, res)
     return head, plan.tree
 
 
