@@ -159,7 +159,7 @@ def export_tasks(client: Client, project: Project, *, view: int | None = None,
                                "retry; see the Label Studio server log") from None
     if not isinstance(tasks, list):
         raise LabelStudioError(f"the export of project {project.id} is not a list of tasks", "retry")
-    return Export(_without_relative_times(tasks), parse_time(str(snap["created_at"])), raw)
+    return Export(without_relative_times(tasks), parse_time(str(snap["created_at"])), raw)
 
 
 #: What the server writes relative to the moment of the export ("0 minutes", "2 hours"): kept, a pull's
@@ -168,7 +168,8 @@ def export_tasks(client: Client, project: Project, *, view: int | None = None,
 RELATIVE_TIMES = ("created_ago",)
 
 
-def _without_relative_times(tasks: list[Any]) -> list[Any]:
+def without_relative_times(tasks: list[Any]) -> list[Any]:
+    """``tasks`` (an export) without :data:`RELATIVE_TIMES` in their answers and predictions (changed in place)."""
     for task in tasks:
         for item in (*_items(task, "annotations"), *_items(task, "predictions")):
             for name in RELATIVE_TIMES:
