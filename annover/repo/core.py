@@ -177,10 +177,13 @@ class RepoCore:
         self._held_tags: dict[str, str] | None = None  # tags() kept by held_tags() (None: read each time)
         self._held_commits: dict[str, str] | None = None  # git_tag_commits() kept by held_tags()
         self._holding = False
+        self._locked = 0  # the lock is held (what moved_tags() read is kept within)
         #: within :meth:`tags_of_versions`: (the versions printed, the tag names asked for), and the
         #: tag files and HEAD's as read once for it
         self._scope: tuple[set[str], set[str]] | None = None
         self._scope_files: tuple[dict[str, str], dict[str, str]] | None = None
+        self._listed_at: dict[str, dict[str, str]] = {}  # commit -> its tag files' blob ids (_tag_blobs_at_head)
+        self._blob_texts: dict[str, str] = {}  # blob id -> the text of a tag file read from git
         self._no_head_at: str | None = None  # a commit known to hold no .annover/HEAD (no version yet)
         self._ambiguity_checked: set[str] = set()  # tag names looked for among git's branches (one warning each)
         self._check_git_elsewhere()
@@ -237,19 +240,26 @@ class RepoCore:
             timeout = lock_timeout()
         with RepoLock(self.dir / "lock", timeout) as held:
             self._killed = self._killed or held.inherited
-            self._moved = None
-            if expect_head is not _ANY:
-                self.check_unmoved(expect_head)  # type: ignore[arg-type]
+            self._moved, self._locked = None, self._locked + 1
             try:
-                yield held
-            except KeyboardInterrupt:  # Ctrl-C: what it wrote that no commit names goes now, not at the next write
-                self._undo_refused_write()
+                yield from self._locked_body(held, expect_head)
+            finally:
+                self._locked -= 1
+
+    def _locked_body(self, held: RepoLock, expect_head: "str | None | object") -> Iterator[RepoLock]:
+        """:meth:`lock`'s body, the lock held: HEAD checked, a refused write taken back."""
+        if expect_head is not _ANY:
+            self.check_unmoved(expect_head)  # type: ignore[arg-type]
+        try:
+            yield held
+        except KeyboardInterrupt:  # Ctrl-C: what it wrote that no commit names goes now, not at the next write
+            self._undo_refused_write()
+            raise
+        except OSError as e:  # a write refused: taken back, and told as annover's error (exit 6)
+            if e.errno not in REFUSED:
                 raise
-            except OSError as e:  # a write refused: taken back, and told as annover's error (exit 6)
-                if e.errno not in REFUSED:
-                    raise
-                self._undo_refused_write()
-                raise not_writable(e) from e
+            self._undo_refused_write()
+            raise not_writable(e) from e
 
     def _undo_refused_write(self) -> None:
         """A write the machine refused (a full disk, a quota, a file-size limit, a read-only DVC
@@ -663,24 +673,36 @@ class RepoCore:
         if self._scope is not None and self._scope_files is not None:
             return self._scope_files
         files = self.refs.tags()
+        listed = self._tag_blobs_at_head()
+        at_head = {n: files[n] for n, oid in listed.items()
+                   if n in files and self.scm.blob_id(f"{files[n]}\n".encode(), oid) == oid}
+        rest = sorted(n for n in listed if n not in at_head and listed[n] not in self._blob_texts)
+        for n, data in zip(rest, self.scm.blobs([listed[n] for n in rest]) if rest else []):
+            if data is not None:  # a blob never changes: kept by its id
+                self._blob_texts[listed[n]] = data.decode("ascii", "replace").strip()
+        at_head.update({n: self._blob_texts.get(oid, "") for n, oid in listed.items() if n not in at_head})
+        if self._scope is not None:
+            self._scope_files = (files, at_head)
+        return files, at_head
+
+    def _tag_blobs_at_head(self) -> dict[str, str]:
+        """``{name: blob id}`` of the tag files git's HEAD commit holds (one ``git ls-tree``), kept by
+        the commit's id (a commit never changes; HEAD's moves are seen as another id)."""
+        head = self.scm.head_oid()
+        if head is not None and head in self._listed_at:
+            return self._listed_at[head]
         tag_dir = self.rel(self.dir / "refs" / "tags")
-        head = self.scm.head_oid() or "HEAD"
         listed: dict[str, str] = {}
-        out = run_git(["--literal-pathspecs", "ls-tree", "-r", "-z", head, "--", f"{tag_dir}/"], self.toplevel,
-                      check=False)
+        out = run_git(["--literal-pathspecs", "ls-tree", "-r", "-z", head or "HEAD", "--", f"{tag_dir}/"],
+                      self.toplevel, check=False)
         for rec in out.decode("utf-8", "replace").split("\0"):
             meta, tab, path = rec.partition("\t")
             parts = meta.split()
             if tab and len(parts) == 3 and parts[1] == "blob" and path.startswith(f"{tag_dir}/"):
                 listed[path[len(tag_dir) + 1:]] = parts[2]
-        at_head = {n: files[n] for n, oid in listed.items()
-                   if n in files and self.scm.blob_id(f"{files[n]}\n".encode(), oid) == oid}
-        rest = sorted(n for n in listed if n not in at_head)
-        for n, data in zip(rest, self.scm.blobs([listed[n] for n in rest]) if rest else []):
-            at_head[n] = (data or b"").decode("ascii", "replace").strip()
-        if self._scope is not None:
-            self._scope_files = (files, at_head)
-        return files, at_head
+        if head is not None and listed:  # an empty answer may be git's failure: asked again next time
+            self._listed_at[head] = listed
+        return listed
 
     def resolve_all(self, *revs: str) -> list[str]:
         """:meth:`resolve` of each revision, git's tags read once for them all (a diff's two)."""
@@ -690,8 +712,8 @@ class RepoCore:
         return [self._resolve(r, tags) for r in revs]
 
     def _current_tags(self) -> dict[str, str]:
-        """:meth:`tags`, read by :meth:`moved_tags` when it has not looked yet, else read now."""
-        fresh = self._moved is None  # moved_tags() reads the tags (as tags() would) once
+        """:meth:`tags`, read by :meth:`moved_tags` when it has not looked yet (or keeps nothing), else read now."""
+        fresh = self._moved is None or not self._keeps_moved()  # moved_tags() reads the tags (as tags() would) once
         self.moved_tags()
         if self._scope is not None:  # read once for the block
             return self._tags_read
@@ -724,7 +746,7 @@ class RepoCore:
             vid = tags.get(base) or self._by_prefix_or_none_yet(base, rev)
             if base in tags:
                 self._warn_if_branch(base, vid)
-            moved = next((m for m in self.moved_tags() if m.name == base), None)
+            moved = next((m for m in self._moved_just_read() if m.name == base), None)
             if moved is not None:
                 raise RevisionError(moved.describe(self), moved.fix())
         for op, n in re.findall(r"([~^])(\d*)", ops):  # ~N: N first parents back; ^N: parent N (of a merge)
@@ -865,7 +887,7 @@ class RepoCore:
         and not committed (within :meth:`tags_of_versions`: the git tags of the versions printed).
         Where git's tags agree with HEAD's tag files, one ``ls-tree`` of HEAD's tag files and one
         batch read of the tagged commits' HEAD files; else also one walk of the tag files' history."""
-        if self._moved is not None:
+        if self._moved is not None and self._keeps_moved():
             return self._moved
         tag_dir = self.rel(self.dir / "refs" / "tags")
 
@@ -898,6 +920,16 @@ class RepoCore:
                 moved.setdefault(name, MovedTag(name, was if is_version_id(was) else None, files[name], "file"))
         self._moved = list(moved.values())
         return self._moved
+
+    def _keeps_moved(self) -> bool:
+        """Whether :meth:`moved_tags` answers with what it read before: within a command (the lock held,
+        :meth:`tags_of_versions`, :meth:`held_tags`). Outside, each call reads again: a ``Repo`` kept open
+        (a notebook's) sees a ``git tag -f``, an ``annover tag --force`` made beside it in a terminal."""
+        return self._locked > 0 or self._scope is not None or self._holding
+
+    def _moved_just_read(self) -> list["MovedTag"]:
+        """:meth:`moved_tags` as :meth:`_current_tags` just read it (with the tags a revision was resolved by)."""
+        return self._moved if self._moved is not None else self.moved_tags()
 
     # ------------------------------------------------------------------ tables
 
