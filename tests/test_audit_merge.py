@@ -75,7 +75,7 @@ def test_a_merge_over_a_hand_edited_annover_head_is_refused_and_keeps_the_edit(b
     for args in (["merge", "x", "--dry-run"], ["merge", "x"], ["merge", "x", "--theirs"]):
         p = run_cli(*args, cwd=root)
         assert p.returncode == 8, (args, p.stderr)
-        assert "git checkout -- .annover/HEAD" in p.stderr and "Traceback" not in p.stderr, p.stderr
+        assert "git checkout HEAD -- .annover/HEAD" in p.stderr and "Traceback" not in p.stderr, p.stderr
         assert _state(root) == before, args
     git("checkout", "--", ".annover/HEAD", cwd=root)
     p = run_cli("merge", "x", cwd=root)  # restored: the merge goes on

@@ -55,20 +55,20 @@ def test_every_write_refuses_a_hand_edited_or_deleted_annover_file(two_rounds, e
     for args in WRITES:
         p = run_cli(*args, cwd=root)
         assert p.returncode == 8, (args, p.returncode, p.stderr)
-        assert f"git checkout -- {path}" in p.stderr and "Traceback" not in p.stderr, (args, p.stderr)
+        assert f"git checkout HEAD -- {path}" in p.stderr and "Traceback" not in p.stderr, (args, p.stderr)
         assert p.stderr.count("\n") == 1, (args, p.stderr)
         assert _state(root) == before, args
     assert not (root / ".annover" / "samples").exists()
     p = run_cli("status", "--no-remote", cwd=root)  # a read: says it, as a pending state with its fix
     assert p.returncode == 0, p.stderr
-    assert f"edited by hand: {path}" in p.stdout and f"git checkout -- {path}" in p.stdout, p.stdout
+    assert f"edited by hand: {path}" in p.stdout and f"git checkout HEAD -- {path}" in p.stdout, p.stdout
     assert f"HEAD: {v2.id} (v2)" in p.stdout, p.stdout  # read from git's HEAD commit
     hand_edit = json.loads(run_cli("status", "--no-remote", "--json", cwd=root).stdout)["hand_edit"]
-    assert f"git checkout -- {path}" in hand_edit
+    assert f"git checkout HEAD -- {path}" in hand_edit
     for args in (["log"], ["show"], ["diff", "v1", "v2"]):  # HEAD's file is named; a record is read from git
         p = run_cli(*args, cwd=root)
         assert p.returncode == (0 if edit == "record" or args[0] == "diff" else 8), (args, p.stderr)
-        assert p.returncode == 0 or f"git checkout -- {path}" in p.stderr, p.stderr
+        assert p.returncode == 0 or f"git checkout HEAD -- {path}" in p.stderr, p.stderr
     assert _state(root) == before
     git("checkout", "--", path, cwd=root)
     assert "edited by hand" not in run_cli("status", "--no-remote", cwd=root).stdout

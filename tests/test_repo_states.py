@@ -118,14 +118,14 @@ def test_a_record_that_is_not_json_names_the_command_that_restores_it(two_rounds
     p = repo.version_path(v2.id)
     p.write_text(p.read_text()[:-20])
     err = _one_line_error(run_cli("show", cwd=repo.root), 8)
-    assert f"git checkout -- .annover/versions/{v2.id}.json" in err, err
+    assert f"git checkout HEAD -- .annover/versions/{v2.id}.json" in err, err
 
 
 def test_a_hand_edited_head_file_is_named(two_rounds):
     repo, _, v2 = two_rounds
     (repo.dir / "HEAD").write_text(v2.id + "\nx\n")
     err = _one_line_error(run_cli("show", cwd=repo.root), 8)
-    assert ".annover/HEAD" in err and "git checkout -- .annover/HEAD" in err, err
+    assert ".annover/HEAD" in err and "git checkout HEAD -- .annover/HEAD" in err, err
 
 
 def test_an_orphan_branch_that_dropped_annovers_files_names_the_branch_to_go_back_to(two_rounds):
@@ -292,10 +292,10 @@ def test_a_file_of_annovers_deleted_from_the_work_tree_is_named_with_the_command
     for args in (["log"], ["show"], ["gc"], ["status", "--no-remote"]):
         if name == "HEAD" and args[0] == "status":  # said as a pending state, exit 0 (tests/test_hand_edits.py)
             out = run_cli(*args, cwd=repo.root, check=True).stdout
-            assert "edited by hand: .annover/HEAD is missing" in out and "git checkout -- .annover/HEAD" in out, out
+            assert "edited by hand: .annover/HEAD is missing" in out and "git checkout HEAD -- .annover/HEAD" in out, out
             continue
         err = _one_line_error(run_cli(*args, cwd=repo.root), 8 if name == "HEAD" and args != ["gc"] else 6)
-        assert f"git checkout -- .annover/{name}" in err and "annover init" not in err, err
+        assert f"git checkout HEAD -- .annover/{name}" in err and "annover init" not in err, err
     assert not (repo.dir / name).exists()  # a read changes nothing
     git("checkout", "--", f".annover/{name}", cwd=repo.root)
     assert json.loads(run_cli("show", "--json", cwd=repo.root, check=True).stdout)["id"] == v2.id

@@ -131,7 +131,7 @@ def _check_config_not_deleted(adir: Path) -> None:
     tree while git's HEAD commit has it (not a folder to move away and `annover init` again)."""
     if run_git(["ls-tree", "--name-only", "HEAD", "--", f"{ANNOVER_DIR}/config.json"], adir.parent, check=False):
         raise NotARepoError(f"{adir / 'config.json'} is missing, and git's HEAD commit has it (deleted by hand?)",
-                            f"restore it from git: git checkout -- {ANNOVER_DIR}/config.json")
+                            f"restore it from git: git checkout HEAD -- {ANNOVER_DIR}/config.json")
 
 
 def _check_not_orphan(root: Path) -> None:
@@ -155,7 +155,7 @@ class RepoCore:
             cfg = json.loads((self.dir / "config.json").read_text())
         except (OSError, json.JSONDecodeError) as e:
             raise NotARepoError(f"{self.dir / 'config.json'} is unreadable: {e}",
-                                "restore it from git: git checkout -- .annover/config.json") from None
+                                "restore it from git: git checkout HEAD -- .annover/config.json") from None
         if cfg.get("format") != FORMAT:
             raise NotARepoError(f"unsupported annover repository format {cfg.get('format')!r}",
                                 "upgrade annover")
@@ -469,7 +469,7 @@ class RepoCore:
         commit = self.head_commit()
         if commit is not None and not self.scm.in_progress() and self.scm.show(commit, path):
             raise ObjectError(f"{path}, the record of HEAD's version {vid[:12]}, is missing, and git's HEAD commit "
-                              "has it (deleted by hand?)", f"restore it from git: git checkout -- {path}")
+                              "has it (deleted by hand?)", f"restore it from git: git checkout HEAD -- {path}")
         return vid
 
     def _check_head_not_deleted(self) -> None:
@@ -484,7 +484,7 @@ class RepoCore:
             self._no_head_at = commit
             return
         raise ObjectError(f"{path} is missing, and git's HEAD commit has it (deleted by hand?)",
-                          f"restore it from git: git checkout -- {path}")
+                          f"restore it from git: git checkout HEAD -- {path}")
 
     def _bad_head(self, text: str, committed: bool) -> ObjectError:
         """``.annover/HEAD`` holding ``text``, not a version id: edited by hand (``git checkout``
@@ -492,7 +492,7 @@ class RepoCore:
         path = self.rel(self.dir / "HEAD")
         if not committed:
             return ObjectError(f"{path} holds {text[:80]!r}, not a version id (edited by hand, or a conflict)",
-                               f"restore it from git: git checkout -- {path}")
+                               f"restore it from git: git checkout HEAD -- {path}")
         return ObjectError(f"{path} holds {text[:80]!r} in git's HEAD commit, not a version id (a git merge "
                            "committed with its conflict markers, or an edit committed by hand)",
                            "take that commit back (`git reset --hard HEAD~1`, or `git revert -m 1 HEAD` once pushed) "
@@ -519,10 +519,10 @@ class RepoCore:
             record = json.loads(data)
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ObjectError(f"version record {vid[:12]} is not JSON: {e}",
-                              f"restore it from git: git checkout -- {self.rel(p)}") from None
+                              f"restore it from git: git checkout HEAD -- {self.rel(p)}") from None
         if C.json_digest(record) != vid:
             raise ObjectError(f"version record {vid[:12]} does not match its id (edited or corrupt)",
-                              f"restore it from git: git checkout -- {self.rel(p)}")
+                              f"restore it from git: git checkout HEAD -- {self.rel(p)}")
         v = Version(vid, record, config_text=lambda: self.config_text(vid))
         if source:  # its ancestors' records are in the same tree
             for pid in v.parents:

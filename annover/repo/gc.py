@@ -437,7 +437,7 @@ def check_settled(repo: RepoCore, held: RepoLock) -> None:
         if (committed or None) != (here or None):
             raise NotARepoError(f"{repo.rel(path)} differs from git's HEAD commit (a snapshot that did not finish, "
                                 "or an edit by hand)",
-                                f"restore it: git checkout -- {repo.rel(path)} && dvc checkout, then run gc again")
+                                f"restore it: git checkout HEAD -- {repo.rel(path)} && dvc checkout, then run gc again")
     if repo.scm.index_differences(repo.rel(repo.dir)):
         raise NotARepoError(f"git's index stages changes to annover's files ({repo.rel(repo.dir)})",
                             f"unstage them: git restore --staged {repo.rel(repo.dir)}, then run gc again")

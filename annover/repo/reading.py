@@ -246,7 +246,7 @@ class Users:
             return cls({url: _ids(m, str(p)) for url, m in (doc.get("servers") or {}).items()},
                        _ids(doc.get("given") or {}, str(p)))
         except (ValueError, AttributeError, InputError, RecursionError):  # RecursionError: nested too deep
-            raise UsageError(f"{p} is damaged", "restore it with `git checkout -- .annover/users.json`") from None
+            raise UsageError(f"{p} is damaged", "restore it with `git checkout HEAD -- .annover/users.json`") from None
 
     def learn(self, server: str | None, users: Mapping[int, str]) -> None:
         if server is None:

@@ -1087,7 +1087,7 @@ class Dvc:
         if recorded != listing:
             raise ObjectError(f"refused {self.path(pointer)}: it records the listing {recorded}, the commit that made "
                               f"{what} records {listing}; nothing was written",
-                              f"put the committed one back (git checkout -- {self.path(pointer)}) if you did not "
+                              f"put the committed one back (git checkout HEAD -- {self.path(pointer)}) if you did not "
                               "change it on purpose")
         with self.repo() as d:
             try:
