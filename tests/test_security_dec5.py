@@ -147,7 +147,7 @@ def test_a_users_json_nested_too_deep_is_damaged_not_a_recursion_error(empty_rep
     (tmp_path / "c.xml").write_text(_CONFIG)
     (empty_repo / ".annover" / "users.json").write_text("[" * 200_000 + "]" * 200_000)
     _refused(empty_repo, 2, ["snapshot", "--from", str(tmp_path / "t.json"), "--config", str(tmp_path / "c.xml"),
-                             "-m", "t"], "users.json is damaged", "git checkout -- .annover/users.json")
+                             "-m", "t"], "users.json is damaged", "git checkout HEAD -- .annover/users.json")
 
 
 # ---------------------------------------------------------------------------
