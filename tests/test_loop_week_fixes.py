@@ -38,11 +38,12 @@ def test_two_models_compared_on_boxes_give_each_one_s_figures(repo, tmp_path):
     code, js, _ = invoke("eval", "--model", "1", "--model", "2", "--json")
     doc = json.loads(js)["versions"][0]
     lines = out.splitlines()
-    assert lines[0] == f"1 vs 2 on {doc['tasks']} task(s) both predicted"
+    assert lines[0] == f"model 1 vs model 2 on {doc['tasks']} task(s) both predicted, against the labels of v1 " \
+                       "(ground-truth)"
     for side in ("a", "b"):
         e = doc[side]["controls"]["label"]
         x = e["thresholds"]["0.5"]
-        line = next(ln for ln in lines if ln.startswith(f"  {doc[side]['model']} label: "))
+        line = next(ln for ln in lines if ln.startswith(f"  model {doc[side]['model']} label: "))
         assert f"matched regions on {e['tasks']} task(s)" in line
         assert f"at 0.5: precision {x['precision']:.3f}, recall {x['recall']:.3f}, F1 {x['f1']:.3f}" in line
 

@@ -223,8 +223,8 @@ def test_evalme_boxes_of_three_annotators_and_a_model():
     for i in res.items:
         for r in i["reasons"]:
             if r["kind"] == "missed":
-                assert r["text"] == f"1 predicts '{i['label']}' (score 0.95); no region of annotator2@example.com's " \
-                                    "answer is there"
+                assert r["text"] == f"model 1 predicts '{i['label']}' (score 0.95); no region of " \
+                                    "annotator2@example.com's answer is there"
             else:
                 assert r["text"].startswith(f"{r['annotator']}'s region '{i['label']}': of 2 others, ")
     # a stricter threshold than the model's score: only the annotators' majority is left

@@ -14,11 +14,11 @@ from annover.cli import (Progress, arrow_without_pandas, echo, emit_json, info, 
 from annover.cli.suspects_json import suspects_json
 from annover.diffing import POLICIES
 from annover.files import write_atomic
+from annover.loop.display import model_as_subject
 from annover.loop.report import CONFUSION_LABELS, region_label_rows
 from annover.loop.sample import STRATEGIES
 from annover.model.stats import annotator_shown
 from annover.repo.outputs import check_output
-from annover.store.versions import model_named
 
 __all__ = ["agreement", "eval_", "suspects", "sample", "report"]
 
@@ -219,16 +219,18 @@ def _classification_agreement(ctl: str, e: dict) -> None:
 
 def _compared(c: dict) -> None:
     """``eval --model A --model B``: each model's figures on the tasks both predicted, and how often they agree."""
-    echo(f"{model_named(c['models'][0])} vs {model_named(c['models'][1])} on {c['tasks']} task(s) both predicted")
+    policy = c["a"]["policy"]
+    echo(f"{model_as_subject(c['models'][0])} vs {model_as_subject(c['models'][1])} on {c['tasks']} task(s) both "
+         f"predicted, against the labels of {c['version']['name']} ({policy})")
     for side in ("a", "b"):
         for ctl, e in c[side]["controls"].items():
             if e["kind"] == "classification":
-                echo(f"  {model_named(c[side]['model'])} {ctl}: accuracy {_v(e['accuracy'])}, "
+                echo(f"  {model_as_subject(c[side]['model'])} {ctl}: accuracy {_v(e['accuracy'])}, "
                      f"macro F1 {_v(e['macro_f1'])}")
             else:  # a region control: its matched regions, as eval of one model gives them
                 at = "; ".join(f"at {t}: precision {_v(x['precision'])}, recall {_v(x['recall'])}, F1 {_v(x['f1'])}"
                                for t, x in e["thresholds"].items())
-                echo(f"  {model_named(c[side]['model'])} {ctl}: matched regions on {e['tasks']} task(s), {at}")
+                echo(f"  {model_as_subject(c[side]['model'])} {ctl}: matched regions on {e['tasks']} task(s), {at}")
     for ctl, a in c["agreement"].items():
         echo(f"  same label on {ctl}: {a['same']} of {a['tasks']} ({_v(a['rate'])})")
 
@@ -275,7 +277,7 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
         _compared(doc["versions"][0])
         return
     if doc.get("range"):
-        echo(f"{model_named(doc['model'])} against the labels of {rev} ({doc['policy']})")
+        echo(f"{model_as_subject(doc['model'])} against the labels of {rev} ({doc['policy']})")
         _series(doc)
         return
     _eval_text(doc)
@@ -283,7 +285,7 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
 
 def _eval_text(doc: dict) -> None:
     """``annover eval REV --model M``'s text of its ``--json`` document: per control, then the notes."""
-    echo(f"{model_named(doc['model'])} against the labels of {doc['version']['name']} ({doc['policy']})")
+    echo(f"{model_as_subject(doc['model'])} against the labels of {doc['version']['name']} ({doc['policy']})")
     for ctl, e in doc["controls"].items():
         echo("")
         if e["kind"] == "classification":
@@ -402,7 +404,7 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
         _notes(res.notes)  # on stderr too, as in the text
         return
     total = res.total
-    echo(f"{total} suspect label(s)" + (f", top {limit}:" if total > limit else ":" if total else ""))
+    echo(f"{total} suspect label(s)" + (f", top {limit}:" if total > limit > 0 else ":" if total and limit else ""))
     for i in res.top(limit):  # only the items shown are worded
         at = f" ({i['region']}: {i['where']})" if "region" in i else ""
         echo(f"  {i['score']:.2f}  {i['task_key']}  {i['control']}={i['label']}{at}  "

@@ -20,7 +20,7 @@ from annover.diffing.result import DEFAULT_POLICY
 from annover.errors import ObjectError, UsageError
 from annover.files import write_atomic
 from annover.loop.agreement import AgreementResult, agreement
-from annover.loop.display import series_html
+from annover.loop.display import model_as_subject, series_html
 from annover.loop.drift import COUNT_COLUMNS, drift_of_counts, label_counts
 from annover.loop.evaluate import compare_models, evaluate, model_versions
 from annover.loop.sample import NEEDS_MODEL, SampleResult, sample, why_none_qualify
@@ -144,7 +144,7 @@ def run_eval(repo: Any, spec: str, model: str | None, policy: str = DEFAULT_POLI
     for v in vs:
         preds = repo.load(v.id, "predictions")
         if model not in model_versions(preds):
-            series.versions.append({**head_of(repo, v), "note": f"no predictions of {model}"})
+            series.versions.append({**head_of(repo, v), "note": f"no predictions of {model_as_subject(model)}"})
             continue
         res = evaluate(repo.load(v.id, "annotations"), preds, model, policy)
         series.versions.append({**head_of(repo, v), "controls": {

@@ -10,8 +10,16 @@ from __future__ import annotations
 from typing import Any
 
 from annover._html import ROWS, html_block, html_heading, html_notes, html_table, text
+from annover.store.versions import model_named
 
-__all__ = ["agreement_html", "eval_html", "suspects_html", "sample_html", "series_html"]
+__all__ = ["agreement_html", "eval_html", "model_as_subject", "suspects_html", "sample_html", "series_html"]
+
+
+def model_as_subject(model: str) -> str:
+    """Model version ``model`` as the subject of a sentence (``... says 'x'``, ``... against the labels``):
+    as :func:`~annover.store.versions.model_named` names it (``""`` (no model_version) when empty, where
+    the sentence had no subject), and ``model 1`` where it has no letter, which read as a count."""
+    return f"model {model}" if model and not any(c.isalpha() for c in model) else model_named(model)
 
 
 def _version(doc: dict | None) -> str:

@@ -39,6 +39,7 @@ from annover.diffing.match import Region, match_regions
 from annover.diffing.result import BY_IOU, BY_OVERLAP, Options
 from annover.diffing.words import num_s, short
 from annover.loop import queries as Q
+from annover.loop.display import model_as_subject
 from annover.model.geometry import BOX, ELLIPSE, POINT, POLYGON, SPAN
 from annover.store.duck import quoted
 
@@ -174,8 +175,8 @@ def _predicted(s: "Q.Session", threshold: float, models: list[str] | None, out: 
           AND p.task_key IN (SELECT task_key FROM ann WHERE NOT coalesce(was_cancelled, false))""")
     for model, n in s.con.execute("SELECT model_version, count(*) FROM rpreds WHERE conf IS NULL "
                                   "GROUP BY 1 ORDER BY 1").fetchall():
-        out.notes.append(f"{model}: {n} predicted region(s) of labeled tasks have no score: none can be missed "
-                         "or swapped (that needs a score of at least --threshold)")
+        out.notes.append(f"{model_as_subject(model)}: {n} predicted region(s) of labeled tasks have no score: none "
+                         "can be missed or swapped (that needs a score of at least --threshold)")
     return s.fetch(f"SELECT * FROM rpreds WHERE conf >= {float(threshold)!r} "
                    "ORDER BY task_key, model_version, region_key").to_pydict()
 
@@ -190,7 +191,7 @@ def _model_reasons(found: _Found, people: dict, rows: dict[str, list], gold: dic
             Region(preds["region_key"][i], preds["from_name"][i], preds["labels"][i], preds["value"][i], i,
                    preds["region"][i]))
     for (task, model), mine in by.items():
-        key, whose = gold.get(task, (None, None))
+        key, whose, named = *gold.get(task, (None, None)), model_as_subject(model)
         theirs = [r for rs in people.get(task, {}).values() for r in rs if rows["annotation_key"][r.index] == key]
         pairs, _, missed = match_regions(theirs, mine, _PAIRING)
         for ra, rb, how, sim in pairs:
@@ -198,13 +199,13 @@ def _model_reasons(found: _Found, people: dict, rows: dict[str, list], gold: dic
             if label != other:
                 conf = preds["conf"][rb.index]
                 found.add(task, ra, "a" + chr(0) + key, "swapped", model, other, round(conf, 6),
-                          f"{whose} labeled '{Q.shown(label)}'; {model} predicts '{Q.shown(other)}' there "
+                          f"{whose} labeled '{Q.shown(label)}'; {named} predicts '{Q.shown(other)}' there "
                           f"(score {conf:.2f}, {_HOW.get(how, 'similarity')} {sim:.2f})", score=conf)
         for rb in missed:
             conf = preds["conf"][rb.index]
             there = f"no region of {whose}'s answer is there" if whose else "no answer has a region there"
             found.add(task, rb, "p" + chr(0) + preds["prediction_key"][rb.index], "missed", model, None,
-                      round(conf, 6), f"{model} predicts '{Q.shown(label_text(rb.labels))}' (score {conf:.2f}); "
+                      round(conf, 6), f"{named} predicts '{Q.shown(label_text(rb.labels))}' (score {conf:.2f}); "
                                       f"{there}", score=conf)
 
 

@@ -25,6 +25,7 @@ from annover.files import write_atomic
 from annover.loop import api
 from annover.loop import queries as Q
 from annover.loop.agreement import agreement
+from annover.loop.display import model_as_subject
 from annover.loop.drift import drift_of_counts
 from annover.loop.evaluate import evaluate
 from annover.loop.suspects import suspects
@@ -456,7 +457,7 @@ def _annotators(d: dict) -> str:
 def _models(d: dict) -> str:
     out = ""
     for mv, res in d["models"].items():
-        out += f"<h3>{_e(mv)}</h3>"
+        out += f"<h3>{_e(model_as_subject(mv))}</h3>"
         for ctl, e in res["controls"].items():
             if e["kind"] == "classification":
                 out += (f"<h4>{_e(ctl)}: accuracy {_num(e['accuracy'])} on {e['tasks']} task(s), "

@@ -30,6 +30,7 @@ model confidently contradicts), written as one DuckDB join.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,7 @@ from annover._lazy import lazy
 from annover.diffing.result import DEFAULT_POLICY, Options
 from annover.errors import UsageError
 from annover.loop import queries as Q
-from annover.loop.display import suspects_html
+from annover.loop.display import model_as_subject, suspects_html
 from annover.loop.evaluate import check_model
 from annover.loop.region_suspects import ORD, REASON_COLUMNS, RegionFound, region_reasons
 from annover.store.duck import quoted
@@ -274,7 +275,8 @@ def _worded(found: "pa.Table", since: str | None) -> "pa.Table":
     who, label, other = col("who"), _shown(col("label")), _shown(col("other"))
     majority = text(who, " said '", label, "'; ", pc.cast(col("other_votes"), pa.string()), " of ",
                     pc.cast(col("others"), pa.string()), " others said '", other, "'")
-    model = text("labeled '", label, "'; ", who, " says '", other, "' (score ", _two_places(col("score_")), ")")
+    model = text("labeled '", label, "'; ", _each(who, model_as_subject), " says '", other, "' (score ",
+                 _two_places(col("score_")), ")")
     changed = text(who, f"'s answer changed since {since or 'the earlier version'}: '", other, "' -> '", label, "'")
     split = text("no majority: '", label, "', '", pc.replace_substring(other, _TIED, "', '"), "' have ",
                  pc.cast(col("other_votes"), pa.string()), " of ", pc.cast(col("others"), pa.string()),
@@ -292,9 +294,14 @@ def _shown(labels: "pa.ChunkedArray") -> "pa.ChunkedArray":
 
 
 def _two_places(scores: "pa.ChunkedArray") -> "pa.Array":
-    """Each score as Python writes it with ``:.2f`` (each distinct score once)."""
-    codes = pc.dictionary_encode(scores).combine_chunks()
-    values = pa.array([None if x is None else f"{x:.2f}" for x in codes.dictionary.to_pylist()], pa.string())
+    """Each score as Python writes it with ``:.2f``."""
+    return _each(scores, lambda x: f"{x:.2f}")
+
+
+def _each(column: "pa.ChunkedArray", word: Callable[[Any], str]) -> "pa.Array":
+    """``word`` of each value of ``column`` (null where it is null), called once per distinct value."""
+    codes = pc.dictionary_encode(column).combine_chunks()
+    values = pa.array([None if x is None else word(x) for x in codes.dictionary.to_pylist()], pa.string())
     return pc.take(values, codes.indices)
 
 
