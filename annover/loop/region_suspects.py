@@ -41,6 +41,7 @@ from annover.diffing.words import num_s, short
 from annover.loop import queries as Q
 from annover.loop.display import model_as_subject
 from annover.model.geometry import BOX, ELLIPSE, POINT, POLYGON, SPAN
+from annover.model.stats import annotator_shown
 from annover.store.duck import quoted
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -191,7 +192,8 @@ def _model_reasons(found: _Found, people: dict, rows: dict[str, list], gold: dic
             Region(preds["region_key"][i], preds["from_name"][i], preds["labels"][i], preds["value"][i], i,
                    preds["region"][i]))
     for (task, model), mine in by.items():
-        key, whose, named = *gold.get(task, (None, None)), model_as_subject(model)
+        key, whose = gold.get(task, (None, None))
+        named, shown = model_as_subject(model), annotator_shown(whose)
         theirs = [r for rs in people.get(task, {}).values() for r in rs if rows["annotation_key"][r.index] == key]
         pairs, _, missed = match_regions(theirs, mine, _PAIRING)
         for ra, rb, how, sim in pairs:
@@ -199,11 +201,11 @@ def _model_reasons(found: _Found, people: dict, rows: dict[str, list], gold: dic
             if label != other:
                 conf = preds["conf"][rb.index]
                 found.add(task, ra, "a" + chr(0) + key, "swapped", model, other, round(conf, 6),
-                          f"{whose} labeled '{Q.shown(label)}'; {named} predicts '{Q.shown(other)}' there "
+                          f"{shown} labeled '{Q.shown(label)}'; {named} predicts '{Q.shown(other)}' there "
                           f"(score {conf:.2f}, {_HOW.get(how, 'similarity')} {sim:.2f})", score=conf)
         for rb in missed:
             conf = preds["conf"][rb.index]
-            there = f"no region of {whose}'s answer is there" if whose else "no answer has a region there"
+            there = f"no region of {shown}'s answer is there" if whose else "no answer has a region there"
             found.add(task, rb, "p" + chr(0) + preds["prediction_key"][rb.index], "missed", model, None,
                       round(conf, 6), f"{named} predicts '{Q.shown(label_text(rb.labels))}' (score {conf:.2f}); "
                                       f"{there}", score=conf)
@@ -232,7 +234,7 @@ def _majority(found: _Found, task: str, people: dict[str, list[Region]], rows: d
                 [f"{n} label{'s' if n == 1 else ''} it '{Q.shown(lab)}'" for lab, n in sorted(said.items())]
             found.add(task, r, "a" + chr(0) + rows["annotation_key"][r.index], "majority", a,
                       Q.SEP.join(sorted(said)) or None, round(dissent / others, 6),
-                      f"{a}'s region '{Q.shown(label)}': of {others} others, {', '.join(parts)}",
+                      f"{annotator_shown(a)}'s region '{Q.shown(label)}': of {others} others, {', '.join(parts)}",
                       votes=dissent, others=others)
 
 
@@ -254,12 +256,14 @@ def _split(found: _Found, task: str, taken: str, people: dict[str, list[Region]]
     :data:`SPLIT_WEIGHT`. An item a disagreement: a pair of other labels is the taken answer's region."""
     other = next(w for w in people if w != taken)
     pairs, rest_taken, rest_other = match_regions(people[taken], people[other], _PAIRING)
-    flagged = [(r, taken, None, f"{other}'s answer has no region there") for r in rest_taken] + \
-        [(r, other, None, f"{taken}'s answer, the one taken, has no region there") for r in rest_other] + \
-        [(ra, taken, label_text(rb.labels), f"{other} labels it '{Q.shown(label_text(rb.labels))}'")
+    them, us = annotator_shown(other), annotator_shown(taken)
+    flagged = [(r, taken, None, f"{them}'s answer has no region there") for r in rest_taken] + \
+        [(r, other, None, f"{us}'s answer, the one taken, has no region there") for r in rest_other] + \
+        [(ra, taken, label_text(rb.labels), f"{them} labels it '{Q.shown(label_text(rb.labels))}'")
          for ra, rb, _, _ in pairs if label_text(ra.labels) != label_text(rb.labels)]
     for r, who, said, rest in flagged:
-        mine = f"{who}'s region '{Q.shown(label_text(r.labels))}'" + (" (the answer taken)" if who == taken else "")
+        mine = f"{annotator_shown(who)}'s region '{Q.shown(label_text(r.labels))}'" + \
+            (" (the answer taken)" if who == taken else "")
         found.add(task, r, "a" + chr(0) + rows["annotation_key"][r.index], "split", who, said, SPLIT_WEIGHT,
                   f"no majority of 2 annotators: {mine}; {rest}", votes=1, others=2)
 
@@ -277,8 +281,8 @@ def _changed(s: "Q.Session", found: _Found, people: dict, rows: dict[str, list])
         for r in people[task][who]:
             if r.region_key == region_key and rows["annotation_key"][r.index] == answer:
                 found.add(task, r, "a" + chr(0) + answer, "changed", who, label_text(before), 0.5,
-                          f"{who}'s region changed since {found.since}: '{Q.shown(label_text(before))}' -> "
-                          f"'{Q.shown(label_text(r.labels))}'")
+                          f"{annotator_shown(who)}'s region changed since {found.since}: "
+                          f"'{Q.shown(label_text(before))}' -> '{Q.shown(label_text(r.labels))}'")
 
 
 def _n(v: float) -> str:

@@ -40,6 +40,7 @@ from annover.diffing.result import DEFAULT_POLICY, Options
 from annover.errors import UsageError
 from annover.loop import queries as Q
 from annover.loop.display import model_as_subject, suspects_html
+from annover.model.stats import annotator_shown
 from annover.loop.evaluate import check_model
 from annover.loop.region_suspects import ORD, REASON_COLUMNS, RegionFound, region_reasons
 from annover.store.duck import quoted
@@ -273,14 +274,15 @@ def _worded(found: "pa.Table", since: str | None) -> "pa.Table":
         return pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="None")
 
     who, label, other = col("who"), _shown(col("label")), _shown(col("other"))
-    majority = text(who, " said '", label, "'; ", pc.cast(col("other_votes"), pa.string()), " of ",
+    person, model_named = _each(who, annotator_shown, model_as_subject)  # an annotator's who, a model's
+    majority = text(person, " said '", label, "'; ", pc.cast(col("other_votes"), pa.string()), " of ",
                     pc.cast(col("others"), pa.string()), " others said '", other, "'")
-    model = text("labeled '", label, "'; ", _each(who, model_as_subject), " says '", other, "' (score ",
+    model = text("labeled '", label, "'; ", model_named, " says '", other, "' (score ",
                  _two_places(col("score_")), ")")
-    changed = text(who, f"'s answer changed since {since or 'the earlier version'}: '", other, "' -> '", label, "'")
+    changed = text(person, f"'s answer changed since {since or 'the earlier version'}: '", other, "' -> '", label, "'")
     split = text("no majority: '", label, "', '", pc.replace_substring(other, _TIED, "', '"), "' have ",
                  pc.cast(col("other_votes"), pa.string()), " of ", pc.cast(col("others"), pa.string()),
-                 " answers each; ", who, "'s, the latest, was taken")
+                 " answers each; ", person, "'s, the latest, was taken")
     kind = col("kind")
     worded = pc.case_when(pc.make_struct(pc.is_valid(col("text_")), pc.equal(kind, "majority"),
                                          pc.equal(kind, "model"), pc.equal(kind, "changed")),
@@ -295,14 +297,15 @@ def _shown(labels: "pa.ChunkedArray") -> "pa.ChunkedArray":
 
 def _two_places(scores: "pa.ChunkedArray") -> "pa.Array":
     """Each score as Python writes it with ``:.2f``."""
-    return _each(scores, lambda x: f"{x:.2f}")
+    return _each(scores, lambda x: f"{x:.2f}")[0]
 
 
-def _each(column: "pa.ChunkedArray", word: Callable[[Any], str]) -> "pa.Array":
-    """``word`` of each value of ``column`` (null where it is null), called once per distinct value."""
+def _each(column: "pa.ChunkedArray", *words: Callable[[Any], str]) -> list["pa.Array"]:
+    """Each of ``words`` of each value of ``column`` (null where it is null), called once per distinct value."""
     codes = pc.dictionary_encode(column).combine_chunks()
-    values = pa.array([None if x is None else word(x) for x in codes.dictionary.to_pylist()], pa.string())
-    return pc.take(values, codes.indices)
+    distinct = codes.dictionary.to_pylist()
+    return [pc.take(pa.array([None if x is None else word(x) for x in distinct], pa.string()), codes.indices)
+            for word in words]
 
 
 def _empty_ranked() -> "pa.Table":

@@ -1,0 +1,57 @@
+"""The suspects' reasons name an annotator as every other loop text does: answers that name no annotator
+(a COCO file's, most of a Label Studio example's) are ``(unnamed)``, as ``agreement`` and ``show`` say, where
+the reasons said "- said 'Neutral'" and "no region of -'s answer is there"."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+from annover.model.stats import UNNAMED
+
+from .conftest import shared_corpus
+from .test_cli import invoke
+
+CORPUS = shared_corpus("label-studio")
+FORMATS = shared_corpus("formats")
+
+
+def test_an_unnamed_annotator_outvoted_on_a_choice_is_named_so(repo, tmp_path):
+    """The corpus's sentiment task answered by no one named and by annotator 2, given a third answer:
+    the unnamed one says 'Neutral' where the two others say 'Negative'."""
+    tasks = json.loads((CORPUS / "fe_sentiment_two_annotators.json").read_text())
+    answers = tasks[0]["annotations"]
+    answers[0]["result"][0]["value"]["choices"] = ["Neutral"]
+    third = copy.deepcopy(answers[1])
+    third.update(id=99, completed_by=3)
+    answers.append(third)
+    (tmp_path / "three.json").write_text(json.dumps(tasks))
+    code, _, err = invoke("snapshot", "--from", str(tmp_path / "three.json"), "--config",
+                          str(CORPUS / "fe_sentiment_two_annotators.xml"), "-m", "three")
+    assert code == 0, err
+    code, out, err = invoke("suspects", "v1")
+    assert code == 0 and f"  {UNNAMED} said 'Neutral'; 2 of 2 others said 'Negative'" in out, (out, err)
+    assert "- said" not in out
+
+
+def test_a_box_the_detector_finds_on_an_unnamed_answer_names_it_so(repo, tmp_path):
+    """The corpus's COCO chess boards (answers of no annotator), a detector that finds each board's
+    boxes and one more (score 0.95) on the first board: that box is missed by the unnamed answer."""
+    code, _, err = invoke("snapshot", "--from", str(FORMATS / "coco_chess_roboflow.json"), "-m", "coco")
+    assert code == 0, err
+    code, _, err = invoke("export", "v1", "--format", "label-studio", "--out", str(tmp_path / "ls.json"))
+    assert code == 0, err
+    tasks = json.loads((tmp_path / "ls.json").read_text())
+    board = next(t for t in tasks if t["annotations"][0]["result"])
+    extra = copy.deepcopy(board["annotations"][0]["result"][0])
+    extra["value"].update(x=0.5, y=0.5, width=3, height=3)
+    preds = [{"data": t["data"], "predictions": [{"model_version": "yolo", "score": 0.95, "result":
+                                                  t["annotations"][0]["result"] + ([extra] if t is board else [])}]}
+             for t in tasks]
+    (tmp_path / "preds.json").write_text(json.dumps(preds))
+    code, _, err = invoke("snapshot", "--predictions", str(tmp_path / "preds.json"), "-m", "yolo")
+    assert code == 0, err
+    code, out, err = invoke("suspects", "v2")
+    assert code == 0, err
+    missed = [ln for ln in out.splitlines() if " predicts '" in ln]
+    assert len(missed) == 1 and missed[0].endswith(f"(score 0.95); no region of {UNNAMED}'s answer is there"), out
