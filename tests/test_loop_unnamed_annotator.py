@@ -55,3 +55,22 @@ def test_a_box_the_detector_finds_on_an_unnamed_answer_names_it_so(repo, tmp_pat
     assert code == 0, err
     missed = [ln for ln in out.splitlines() if " predicts '" in ln]
     assert len(missed) == 1 and missed[0].endswith(f"(score 0.95); no region of {UNNAMED}'s answer is there"), out
+
+
+def test_an_image_both_the_labels_and_the_detector_leave_empty_is_a_task_scored(repo, tmp_path):
+    """The corpus's COCO chess boards hold one image of no box; a detector that finds every board's boxes,
+    and none on that image: `eval` scored "matched regions on 28 task(s)" of the 29 labeled and predicted,
+    where an image the labels leave empty and the model fills counts (its boxes false positives)."""
+    code, _, err = invoke("snapshot", "--from", str(FORMATS / "coco_chess_roboflow.json"), "-m", "coco")
+    assert code == 0, err
+    invoke("export", "v1", "--format", "label-studio", "--out", str(tmp_path / "ls.json"))
+    tasks = json.loads((tmp_path / "ls.json").read_text())
+    assert sum(not t["annotations"][0]["result"] for t in tasks) == 1
+    preds = [{"data": t["data"], "predictions": [{"model_version": "yolo", "score": 0.9,
+                                                  "result": t["annotations"][0]["result"]}]} for t in tasks]
+    (tmp_path / "preds.json").write_text(json.dumps(preds))
+    code, _, err = invoke("snapshot", "--predictions", str(tmp_path / "preds.json"), "-m", "yolo")
+    assert code == 0, err
+    doc = json.loads(invoke("eval", "v2", "--json")[1])
+    e = doc["controls"]["label"]
+    assert e["tasks"] == len(tasks) and e["thresholds"]["0.5"]["f1"] == 1.0, doc

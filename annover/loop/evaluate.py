@@ -174,10 +174,11 @@ def _regions(s: Q.Session, res: EvalResult, thresholds: tuple[float, ...]) -> No
     p = _shape_regions(pred)
     controls = sorted(set(gold["from_name"]) | set(pred["from_name"]))
     ran = {r[0] for r in s.con.execute("SELECT DISTINCT task_key FROM epreds").fetchall()}
-    # a task nobody answered (or only skipped) is not labeled: its predicted regions are not false positives
+    # a task nobody answered (or only skipped) is not labeled: its predicted regions are not false positives;
+    # one answered and predicted is scored, also where neither side has a region (an image both leave empty)
     labeled = {r[0] for r in s.con.execute("SELECT DISTINCT task_key FROM ann WHERE NOT coalesce(was_cancelled, false)")
                .fetchall()}
-    tasks = sorted((set(g) | (set(p) & labeled)) & ran)
+    tasks = sorted(labeled & ran)
     predicted = set(pred["from_name"])
     for ctl in controls:
         if ctl not in predicted:
