@@ -74,3 +74,37 @@ def test_an_image_both_the_labels_and_the_detector_leave_empty_is_a_task_scored(
     doc = json.loads(invoke("eval", "v2", "--json")[1])
     e = doc["controls"]["label"]
     assert e["tasks"] == len(tasks) and e["thresholds"]["0.5"]["f1"] == 1.0, doc
+
+
+def test_the_report_names_an_unnamed_annotator_so(repo, tmp_path):
+    """The report of the COCO boards, two versions: its answers per annotator and its per-annotator drift
+    named the annotator of none '-'."""
+    code, _, err = invoke("snapshot", "--from", str(FORMATS / "coco_chess_roboflow.json"), "-m", "coco")
+    assert code == 0, err
+    invoke("export", "v1", "--format", "label-studio", "--out", str(tmp_path / "ls.json"))
+    preds = [{"data": t["data"], "predictions": [{"model_version": "yolo", "score": 0.9,
+                                                  "result": t["annotations"][0]["result"]}]}
+             for t in json.loads((tmp_path / "ls.json").read_text())]
+    (tmp_path / "preds.json").write_text(json.dumps(preds))
+    for args in (["snapshot", "--predictions", str(tmp_path / "preds.json"), "-m", "yolo"],
+                 ["report", "v1..v2", "--out", str(tmp_path / "r.html")]):
+        code, _, err = invoke(*args)
+        assert code == 0, (args, err)
+    page = (tmp_path / "r.html").read_text()
+    assert f'data-h="annotator">{UNNAMED}<' in page and 'data-h="annotator">-<' not in page
+    assert f"{UNNAMED}: 29" in page and "-: 29" not in page
+
+
+def test_the_report_s_disagreeing_pairs_name_an_unnamed_annotator_so(repo, tmp_path):
+    """The corpus's sentiment task answered by no one named ('Neutral', here) and by annotator 2
+    ('Negative'): the report's most disagreeing pairs named the first '-'."""
+    tasks = json.loads((CORPUS / "fe_sentiment_two_annotators.json").read_text())
+    tasks[0]["annotations"][0]["result"][0]["value"]["choices"] = ["Neutral"]
+    (tmp_path / "two.json").write_text(json.dumps(tasks))
+    for args in (["snapshot", "--from", str(tmp_path / "two.json"), "--config",
+                  str(CORPUS / "fe_sentiment_two_annotators.xml"), "-m", "two"],
+                 ["report", "v1", "--out", str(tmp_path / "r.html")]):
+        code, _, err = invoke(*args)
+        assert code == 0, (args, err)
+    page = (tmp_path / "r.html").read_text()
+    assert "Most disagreeing pairs" in page and 'data-h="annotator">-<' not in page

@@ -30,6 +30,7 @@ from annover.loop.drift import drift_of_counts
 from annover.loop.evaluate import evaluate
 from annover.loop.suspects import suspects
 from annover.model.config import results_word
+from annover.model.stats import annotator_shown
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyarrow.compute as pc
@@ -421,7 +422,8 @@ def _annotators(d: dict) -> str:
     st = d["version"]["stats"]
     ag = d["agreement"]
     out = '<div class="row"><div><h3>Answers per annotator</h3>' + bars(
-        sorted(st.get("annotators", {}).items(), key=lambda kv: (-kv[1], kv[0])), 440) + "</div>"
+        sorted(((annotator_shown(k), n) for k, n in st.get("annotators", {}).items()), key=lambda kv: (-kv[1], kv[0])),
+        440) + "</div>"
     rows = []
     for ctl, e in ag["controls"].items():
         if e["kind"] == "classification":
@@ -446,7 +448,8 @@ def _annotators(d: dict) -> str:
     if pairs:
         out += "<div><h3>Most disagreeing pairs</h3>" + table(
             ["control", "annotator", "annotator", "tasks", "disagree", "measure", "score"],
-            [[p["control"], p["a"], p["b"], p["tasks"], p["disagree"], p["measure"], p["score"]] for p in pairs]) \
+            [[p["control"], annotator_shown(p["a"]), annotator_shown(p["b"]), p["tasks"], p["disagree"], p["measure"],
+              p["score"]] for p in pairs]) \
             + "</div>"
     out += "</div>"
     if ag["notes"]:
@@ -556,7 +559,8 @@ def _drift(d: dict) -> str:
         rows.append([ctl, sum(e["a"]), sum(e["b"]), cs.get("statistic"), cs.get("dof"), cs.get("p_value"),
                      e["jensen_shannon"]])
         for who, p in e["annotators"].items():
-            people.append([ctl, who, p["regions_a"], p["regions_b"], p["jensen_shannon"], p["chi_square"].get("p_value")])
+            people.append([ctl, annotator_shown(who), p["regions_a"], p["regions_b"], p["jensen_shannon"],
+                           p["chi_square"].get("p_value")])
     people.sort(key=lambda r: -(r[4] or 0))
     return (table(["control", f"labels in {d['previous']['name']}", f"labels in {d['version']['name']}", "χ²", "dof",
                    "p-value", "Jensen-Shannon"], rows)
