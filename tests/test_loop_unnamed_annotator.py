@@ -108,3 +108,5 @@ def test_the_report_s_disagreeing_pairs_name_an_unnamed_annotator_so(repo, tmp_p
         assert code == 0, (args, err)
     page = (tmp_path / "r.html").read_text()
     assert "Most disagreeing pairs" in page and 'data-h="annotator">-<' not in page
+    notebook = repo.agreement("v1")._repr_html_()  # a notebook's table of the same pairs
+    assert "most disagreeing pairs" in notebook and f">{UNNAMED}<" in notebook and ">-<" not in notebook, notebook

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from annover._html import ROWS, html_block, html_heading, html_notes, html_table, text
+from annover.model.stats import annotator_shown
 from annover.store.versions import model_named
 
 __all__ = ["agreement_html", "eval_html", "model_as_subject", "suspects_html", "sample_html", "series_html"]
@@ -65,8 +66,9 @@ def agreement_html(doc: dict) -> str:
         parts += [html_heading("per label"),
                   html_table(["control", "label", "answers", "alpha / F1", "Fleiss' kappa"], labels,
                              more="to_json()['controls']")]
-    pairs = [[p.get("control"), p.get("a"), p.get("b"), p.get("tasks"), p.get("disagree"), p.get("measure"),
-              p.get("score")] for p in doc.get("disagreeing_pairs") or [] if p.get("disagree")]
+    pairs = [[p.get("control"), annotator_shown(p.get("a")), annotator_shown(p.get("b")), p.get("tasks"),
+              p.get("disagree"), p.get("measure"), p.get("score")]
+             for p in doc.get("disagreeing_pairs") or [] if p.get("disagree")]
     if pairs:
         parts += [html_heading("most disagreeing pairs"),
                   html_table(["control", "annotator", "annotator", "tasks", "disagree", "measure", "score"], pairs,
