@@ -314,7 +314,7 @@ def _classification_eval(ctl: str, e: dict) -> None:
         echo(f"  note: {e.get('note') or 'no task has both a label and a prediction of this control'}")
         return
     rows = [["label", "precision", "recall", "F1", "support"]]
-    rows += [[k, _v(x["precision"]), _v(x["recall"]), _v(x["f1"]), str(x["support"])]
+    rows += [[_name(k), _v(x["precision"]), _v(x["recall"]), _v(x["f1"]), str(x["support"])]
              for k, x in e["labels"].items()]
     for line in table(rows):
         echo(line)
