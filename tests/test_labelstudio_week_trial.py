@@ -32,6 +32,15 @@ def _created(repo, name: str) -> tuple[str, int]:
     return title, int(out.strip().splitlines()[-1])
 
 
+def _pushed_with_predictions(repo, title: str, n: int) -> None:
+    """Tasks r0..r{n-1} pushed to ``title`` keyed by data.id, with model m1's 'neutral' for r0 and r1."""
+    (repo.root / "t.jsonl").write_text(_records([{"id": f"r{i}", "text": f"t{i}"} for i in range(n)]))
+    (repo.root / "p.jsonl").write_text(_records([{"task_key": f"r{i}", "model_version": "m1", "score": 0.5,
+                                                  "result": choice("neutral")} for i in range(2)]))
+    code, _, err = cli("dataset", "push", title, "--from", "t.jsonl", "--key", "data.id", "--predictions", "p.jsonl")
+    assert code == 0, err
+
+
 def test_a_renamed_project_keeps_its_record(ls_server, repo, sdk_admin):  # noqa: F811
     """`dataset push --key data.id` records the key; the project is renamed in Label Studio. A push by its
     new title (or id) keyed the tasks by their data's hash: a record whose text was fixed was sent again as a
@@ -102,12 +111,7 @@ def test_an_incremental_pull_says_its_warnings_are_of_the_tasks_it_read(ls_serve
     the tasks it read."""
     title, pid = _created(repo, "warn")
     try:
-        (repo.root / "t.jsonl").write_text(_records([{"id": f"r{i}", "text": f"t{i}"} for i in range(3)]))
-        (repo.root / "p.jsonl").write_text(_records([{"task_key": f"r{i}", "model_version": "m1", "score": 0.5,
-                                                      "result": choice("neutral")} for i in range(2)]))
-        code, _, err = cli("dataset", "push", title, "--from", "t.jsonl", "--key", "data.id",
-                           "--predictions", "p.jsonl")
-        assert code == 0, err
+        _pushed_with_predictions(repo, title, 3)
         (repo.root / "labeling2.xml").write_text(TEXT_CONFIG.replace('<Choice value="neutral"/>', ""))
         code, _, err = cli("dataset", "create", title, "--config", "labeling2.xml", "--update-config")
         assert code == 0, err  # Label Studio checks the answers only: said, with what a pull then does
@@ -158,12 +162,7 @@ def test_a_pull_keeps_no_relative_time_of_the_server(ls_server, repo, sdk_admin)
     predictions' parts again. A pull keeps ``created_at`` (the time itself) and leaves the relative text."""
     title, _ = _created(repo, "ago")
     try:
-        (repo.root / "t.jsonl").write_text(_records([{"id": f"r{i}", "text": f"t{i}"} for i in range(2)]))
-        (repo.root / "p.jsonl").write_text(_records([{"task_key": f"r{i}", "model_version": "m1", "score": 0.5,
-                                                      "result": choice("neutral")} for i in range(2)]))
-        code, _, err = cli("dataset", "push", title, "--from", "t.jsonl", "--key", "data.id",
-                           "--predictions", "p.jsonl")
-        assert code == 0, err
+        _pushed_with_predictions(repo, title, 2)
         code, _, err = cli("snapshot", "--label-studio", title, "-m", "pulled")
         assert code == 0, err
         preds = repo.load("HEAD", table="predictions").to_pylist()

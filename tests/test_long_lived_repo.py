@@ -77,7 +77,8 @@ def _as_kept(repo, rev: str) -> "str | int":
 
 def test_kept_repo_answers_as_a_fresh_one_after_each_terminal_step(kept):
     repo, v1, v2 = kept
-    steps = [["annover", "tag", "best", "v1"], ["git", "tag", "-f", "v2", "v1"], ["git", "reset", "-q", "--hard", "HEAD~1"],
+    steps = [["annover", "tag", "best", "v1"], ["git", "tag", "-f", "v2", "v1"],
+             ["git", "reset", "-q", "--hard", "HEAD~1"],
              ["git", "reset", "-q", "--hard", "HEAD@{1}"], ["annover", "tag", "v2", v2, "--force"],
              ["git", "tag", "-d", "best"]]
     for step in steps:
