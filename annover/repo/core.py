@@ -907,9 +907,11 @@ class RepoCore:
                 recorded = {n: text(d) for n, d in zip(last, self.scm.blobs(list(last.values())))}
         except (NotARepoError, GitError):
             return []
-        moved: dict[str, MovedTag] = {}
+        moved = self._clashes(git_tags, at_head)
         for name, commit in sorted(git_tags.items()):
             was, now = recorded.get(name), self._version_at.get(commit)
+            if name in moved:
+                continue
             if was and is_version_id(was) and now != was:
                 moved[name] = MovedTag(name, was, now, "git", commit)
             elif name in deleted and now:
@@ -920,6 +922,24 @@ class RepoCore:
                 moved.setdefault(name, MovedTag(name, was if is_version_id(was) else None, files[name], "file"))
         self._moved = list(moved.values())
         return self._moved
+
+    def _clashes(self, git_tags: dict[str, str], at_head: dict[str, str]) -> dict[str, "MovedTag"]:
+        """The version numbers two branches gave out alike: git's tag ``vN`` names a version this branch
+        does not have (made on another branch, not merged), while HEAD's tag file gives ``vN`` to another
+        (a ``git pull`` brought a teammate's ``vN`` over one made here). Read through, ``vN`` would be this
+        clone's own version where every other clone's is the teammate's. Asked of git only where they differ."""
+        head = None
+        out: dict[str, MovedTag] = {}
+        for name, commit in sorted(git_tags.items()):
+            said, now = at_head.get(name, ""), self._version_at.get(commit)
+            if version_number(name) is None or not is_version_id(said) or not now or now == said:
+                continue
+            head = head or self.scm.head_oid()
+            if head and not self.scm.merge_base_is(commit, head):
+                made_on = self.scm.refs_containing(commit, "refs/heads", short=True)
+                out[name] = MovedTag(name, said, now, "clash", commit, made_on[0] if made_on else None,
+                                     (self.scm.branch() or "").removeprefix("refs/heads/") or None)
+        return out
 
     def _keeps_moved(self) -> bool:
         """Whether :meth:`moved_tags` answers with what it read before: within a command (the lock held,
@@ -1187,6 +1207,8 @@ class MovedTag:
     now: str | None
     by: str
     commit: str | None = None
+    branch: str | None = None  # clash: the branch that made ``now``, and the one checked out (not in to_json)
+    here: str | None = None
 
     def describe(self, repo: "RepoCore") -> str:
         def named(vid: str) -> str:
@@ -1200,6 +1222,10 @@ class MovedTag:
         if self.by == "deleted":
             return (f"tag {self.name} was deleted (`annover tag -d`, in a commit on a branch here), but git's tag "
                     f"{self.name} is left and names {now}")
+        if self.by == "clash":
+            return (f"tag {self.name} names two versions: this branch's record gives {self.name} to "
+                    f"{named(self.recorded or '')}, git's tag {self.name} names {now}, made on "
+                    f"{f'branch {self.branch}' if self.branch else 'another branch'} and not merged here (two branches numbered a version {self.name})")
         was = f"it was made for {named(self.recorded)}" if self.recorded else "annover never recorded it"
         if self.by == "git":  # a git tag -f here, or (in a team) an annover tag --force in another clone
             return (f"git's tag {self.name} does not name the version annover recorded (moved with git here, or "
@@ -1209,6 +1235,13 @@ class MovedTag:
                 f"was changed by hand to {now}")
 
     def fix(self) -> str:
+        if self.by == "clash":
+            if not self.branch:
+                return f"`annover tag --prune` deletes git's tag {self.name} of a version no branch has"
+            here = self.here or "THIS-BRANCH"
+            return (f"merge the other way, which renumbers {self.branch}'s {self.name}: `git switch {self.branch} && "
+                    f"annover merge {here}`, then `git switch {here} && annover merge {self.branch}`; until then "
+                    "name either version by its id")
         if self.by == "deleted":
             return (f"`git tag -d {self.name}` removes git's tag (`git fetch --prune --prune-tags` does so for every "
                     f"tag the git remote deleted), or `annover tag {self.name} REV --force` makes it again")
