@@ -1225,7 +1225,8 @@ class MovedTag:
         if self.by == "clash":
             return (f"tag {self.name} names two versions: this branch's record gives {self.name} to "
                     f"{named(self.recorded or '')}, git's tag {self.name} names {now}, made on "
-                    f"{f'branch {self.branch}' if self.branch else 'another branch'} and not merged here (two branches numbered a version {self.name})")
+                    f"{f'branch {self.branch}' if self.branch else 'another branch'} and not merged here "
+                    f"(two branches numbered a version {self.name})")
         was = f"it was made for {named(self.recorded)}" if self.recorded else "annover never recorded it"
         if self.by == "git":  # a git tag -f here, or (in a team) an annover tag --force in another clone
             return (f"git's tag {self.name} does not name the version annover recorded (moved with git here, or "
