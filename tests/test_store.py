@@ -164,14 +164,22 @@ def test_md5s_are_checked_before_a_fallback_lookup(tmp_path, md5):
         store.get(ObjectRef("a" * 64, md5, 1))
 
 
-def test_fallbacks_are_looked_up_once_and_only_when_needed(tmp_path):
+def test_fallbacks_are_looked_up_only_on_a_miss_and_again_at_each(tmp_path):
+    """Never when the folder has the object; at each miss, where the fallbacks are now (a kept
+    Repo finds the DVC cache `dvc cache dir` moved), a folder no longer named left out."""
+    found = [[tmp_path / "cache"]]
     calls = []
-    store = LocalStore(tmp_path / "objects", find_fallbacks=lambda: calls.append(1) or [tmp_path / "cache"])
+    store = LocalStore(tmp_path / "objects", find_fallbacks=lambda: calls.append(1) or found[0])
     ref = store.put(b"here")
     assert store.get(ref) == b"here" and calls == []
     missing = ObjectRef.of(b"not here")
     assert not store.has(missing) and not store.has(missing)
-    assert calls == [1] and store.fallbacks == [tmp_path / "cache"]
+    assert calls == [1, 1] and store.fallbacks == [tmp_path / "cache"]
+    moved = tmp_path / "moved"
+    (moved / missing.md5[:2]).mkdir(parents=True)
+    (moved / missing.md5[:2] / missing.md5[2:]).write_bytes(b"not here")
+    found[0] = [moved]
+    assert store.get(missing) == b"not here" and store.fallbacks == [moved]
 
 
 def test_threads_that_miss_at_once_all_find_the_fallbacks(tmp_path):

@@ -129,8 +129,9 @@ class ObjectStore(ABC):
 class LocalStore(ObjectStore):
     """Objects in a folder (the DVC-tracked working store), with md5-addressed fallbacks to read from.
 
-    ``find_fallbacks`` is called once, when an object is first missing from the folder,
-    so that reading the newest version never looks for the DVC cache.
+    ``find_fallbacks`` is called when an object is in neither the folder nor the fallbacks
+    found so far, so that reading the newest version never looks for the DVC cache, and a
+    Repo kept open (a notebook's) finds the cache again after ``dvc cache dir`` moved it.
     """
 
     writable = True
@@ -140,8 +141,10 @@ class LocalStore(ObjectStore):
         self.root = Path(root)
         #: md5-addressed folders (DVC's ``files/md5``) tried when the folder lacks an object.
         self.fallbacks = list(fallbacks)
+        self._given = list(fallbacks)
         self._find_fallbacks = find_fallbacks
         self._finding = threading.Lock()
+        self._looked = 0  # how many times find_fallbacks was called
 
     def path(self, oid: str) -> Path:
         """Where object ``oid`` lives (or would) in the folder."""
@@ -181,14 +184,16 @@ class LocalStore(ObjectStore):
         return self._fallback(ref)
 
     def _fallback(self, ref: ObjectRef) -> Path | None:
-        """The object's file in a fallback (the DVC cache), looked for once when first needed."""
+        """The object's file in a fallback (the DVC cache); on a miss the fallbacks are looked for
+        again (the cache may have moved since: a config read, on a miss only)."""
+        looked = self._looked
         q = self._in_fallbacks(ref)
         if q is None and self._find_fallbacks is not None:
             with self._finding:  # parts are read in threads: the others wait for the first to find them
-                if self._find_fallbacks is not None:
-                    found = self._find_fallbacks()
-                    self.fallbacks += [f for f in found if f not in self.fallbacks]
-                    self._find_fallbacks = None
+                if self._looked == looked:  # no other thread looked since this one missed
+                    found = list(self._find_fallbacks())
+                    self.fallbacks = self._given + [f for f in found if f not in self._given]
+                    self._looked += 1
             q = self._in_fallbacks(ref)
         return q
 

@@ -1,0 +1,23 @@
+"""Three things a session's trials found: a Repo kept open (a notebook's) reads from DVC's cache
+after ``dvc cache dir`` moved it; ``annover tag`` on a detached HEAD says what it would commit (a
+tag makes no version); a merge missing objects names every version it lacks at once."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import annover
+
+
+def test_a_kept_repo_reads_an_older_version_after_dvc_cache_dir_moved_the_cache(two_rounds, tmp_path):
+    repo, _, _ = two_rounds
+    before = repo.load("v1").to_pylist()  # the cache looked for once, here
+    elsewhere = tmp_path / "elsewhere"
+    shutil.move(repo.root / ".dvc" / "cache", elsewhere)
+    dvc = Path(sys.executable).with_name("dvc")
+    subprocess.run([str(dvc), "cache", "dir", str(elsewhere)], cwd=repo.root, check=True, capture_output=True)
+    assert repo.load("v1").to_pylist() == before
+    assert annover.load("v1", repo=repo.root).to_pylist() == before
