@@ -11,6 +11,8 @@ from pathlib import Path
 
 import annover
 
+from .conftest import git, run_cli
+
 
 def test_a_kept_repo_reads_an_older_version_after_dvc_cache_dir_moved_the_cache(two_rounds, tmp_path):
     repo, _, _ = two_rounds
@@ -21,3 +23,12 @@ def test_a_kept_repo_reads_an_older_version_after_dvc_cache_dir_moved_the_cache(
     subprocess.run([str(dvc), "cache", "dir", str(elsewhere)], cwd=repo.root, check=True, capture_output=True)
     assert repo.load("v1").to_pylist() == before
     assert annover.load("v1", repo=repo.root).to_pylist() == before
+
+
+def test_tag_on_a_detached_head_says_the_tag_s_commit_would_be_on_no_branch(two_rounds):
+    repo, _, _ = two_rounds
+    git("checkout", "-q", "v1", cwd=repo.root)
+    p = run_cli("tag", "foo", cwd=repo.root)
+    assert p.returncode == 6, p.stderr
+    assert "the commit recording tag foo would be on no branch" in p.stderr, p.stderr
+    assert "a version made here" not in p.stderr and p.stderr.count("\n") == 1, p.stderr

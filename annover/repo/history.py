@@ -93,7 +93,7 @@ def tag(repo: RepoCore, name: str, rev: str = "HEAD", force: bool = False) -> Ta
     commit that made it). An existing name moves only with ``force``; the result says what
     it named before (``replaced``)."""
     check_tag_name(name)
-    repo.check_on_branch()
+    repo.check_on_branch(f"the commit recording tag {name}")  # a tag makes no version: say what would be lost
     with repo.lock():
         repo.recover()
         vid = repo.resolve(rev)  # after the repair: never a version an interrupted command left
