@@ -606,8 +606,7 @@ def _three_way(repo: RepoCore, res: MergeResult, sides: _Sides, tags: dict[str, 
     if (reading_of(base_v) or Reading()).key != ours_read.key:
         res.warnings.append(f"both sides changed the task key scheme since {repo.name_of(base_v.id, True, tags)}: its "
                             "tasks show as removed, and theirs as added, on both")
-    for v, r in ((base_v, base_v.id[:12]), (ours_v, "HEAD"), (theirs_v, rev)):
-        repo.check_objects_here(v, r)
+    _check_objects_here(repo, rev, (base_v, ours_v, theirs_v), tags)
     resolution = res.resolution
     merged = _merged(repo, (base_v, ours_v, theirs_v), rev, favor, resolution.tasks if resolution else None, progress)
     report = merged.merged
@@ -634,6 +633,28 @@ def _three_way(repo: RepoCore, res: MergeResult, sides: _Sides, tags: dict[str, 
         origin["resolved"] = recorded(resolution, res.conflicts, res.taken)
     tasks, annotations, by_model = merged.tables()
     return Content(tasks, annotations, by_model, origin, config_bytes, source), git_plan.tree
+
+
+def _check_objects_here(repo: RepoCore, rev: str, versions: "tuple[Version, Version, Version]",
+                        tags: dict[str, list[str]]) -> None:
+    """ObjectError (exit 8) naming, at once, every version of the merge (base, ours, theirs)
+    whose objects are not all here, and the pulls that fetch them: ``annover pull`` those HEAD
+    reaches, ``annover pull REV`` REV's (it may be on no tag nor HEAD's history)."""
+    missing: list[tuple[str, str]] = []  # (the side, the version as named)
+    for v, side in zip(versions, ("the base", "HEAD", rev)):
+        try:
+            repo.check_objects_here(v, side)
+        except ObjectError:
+            name = repo.name_of(v.id, True, tags)
+            given = side == rev and rev not in tags.get(v.id, []) and not v.id.startswith(rev)
+            missing.append((side, f"{rev} at {name}" if given else f"{side} {name}" if side != rev else name))
+    if not missing:
+        return
+    said = ", ".join(named for _, named in missing)
+    pulls = ["`annover pull`"] if any(side != rev for side, _ in missing) else []
+    pulls += [f"`annover pull {rev}`"] if any(side == rev for side, _ in missing) else []
+    raise ObjectError(f"merging {rev} reads {len(missing)} version(s) whose objects are not all here: {said}",
+                      f"fetch them from the DVC remote first: {' then '.join(pulls)}, then run the merge again")
 
 
 def _merge_blobs(res: MergeResult, versions: "tuple[Version, Version, Version]") -> "tuple[dict | None, dict | None]":
