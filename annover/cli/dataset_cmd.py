@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
+import socket
 import sys
 import webbrowser
 from pathlib import Path
@@ -207,9 +209,32 @@ def stats(name: str, url: str | None, api_key: str | None, as_json: bool) -> Non
 
 
 def _has_display() -> bool:
+    """Whether a browser can show a page here: macOS, Windows, or a Wayland or X display that answers
+    (DISPLAY naming a display that is gone, as a stale ssh or tmux session leaves it, is none)."""
     if sys.platform in ("darwin", "win32"):
         return True
-    return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    wayland = os.environ.get("WAYLAND_DISPLAY")
+    if wayland and _answers(socket.AF_UNIX, os.path.join(os.environ.get("XDG_RUNTIME_DIR", ""), wayland)):
+        return True
+    display = os.environ.get("DISPLAY") or ""
+    m = re.fullmatch(r"(?P<host>[^:]*):(?P<n>\d+)(?:\.\d+)?", display)
+    if m is None:  # XQuartz's launchd socket path, or no display at all
+        return bool(display) and os.path.exists(display.rsplit(":", 1)[0])
+    host, n = m["host"], int(m["n"])
+    if host in ("", "unix"):  # the X server's socket: its file, else Linux's abstract one of that name
+        return any(_answers(socket.AF_UNIX, p) for p in (f"/tmp/.X11-unix/X{n}", f"\0/tmp/.X11-unix/X{n}"))
+    return _answers(socket.AF_INET, (host, 6000 + n))
+
+
+def _answers(family: int, address: Any) -> bool:
+    """Whether something accepts a connection at ``address`` (within a second)."""
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as s:
+            s.settimeout(1.0)
+            s.connect(address)
+            return True
+    except (OSError, ValueError):
+        return False
 
 
 @dataset.command(short_help="Print DATASET's labeling URL; open it in a browser.", epilog=f"""\b
@@ -218,7 +243,8 @@ Examples:
   annover dataset annotate reviews --no-browser
 
 \b
-Prints the URL; opens it in a browser only where there is a display.
+Prints the URL; opens it in a browser only where there is a display that answers
+(else says to open the URL).
 
 {_CONNECTION_HELP}""")
 @click.argument("name", metavar="DATASET")
@@ -240,6 +266,8 @@ def annotate(name: str, no_browser: bool, url: str | None, api_key: str | None, 
     echo(link.url)
     if opened:
         info("opened in your browser")
+    elif not no_browser:
+        info(f"no browser could be opened here (no display that answers): open {link.url} in a browser")
 
 
 @dataset.command(short_help="Delete DATASET from Label Studio (asks first).", epilog=f"""\b
@@ -293,6 +321,7 @@ Examples:
   annover dataset push reviews-round-2 --from v2 --predictions v2   # tasks + predictions of a version
   annover dataset push restored --from v2.json --annotations    # an export, with its annotations
   annover dataset push reviews --from more.jsonl --key data.id --dry-run
+  annover dataset push reviews --from reviews.jsonl --restore     # also tasks deleted in Label Studio
   annover dataset push reviews --from-sample 3f9c2a1b7d04            # what `annover sample` picked
   annover dataset push reviews --from-sample next.txt --from v3 --predictions bert-v2
 
@@ -304,6 +333,13 @@ hash of the task data) are not sent again; a prediction is not sent to a task th
 one of its model_version already. Predictions (--predictions FILE|VERSION): Label Studio
 tasks with "predictions", or records {{task_key | data | file, model_version, score,
 result}} ("file": the path below the folder sent).
+
+\b
+Tasks deleted in Label Studio are not sent back: a task of --from whose key the dataset had
+at its last push (the dataset's record keeps the keys each push sent or found) or its last
+pull (HEAD, when pulled from the dataset with that key) and has no more was deleted there on
+purpose, and is left out; the push says how many, and which (--json: "deleted").
+--restore sends them again. Tasks never seen before are sent.
 
 \b
 Local files are served by Label Studio's local storage: start Label Studio with
@@ -336,19 +372,21 @@ below --image-root or the folder the version was read from.
               help="Tasks per import call.")
 @click.option("--dry-run", is_flag=True, help="Say what would be sent; send nothing.")
 @click.option("--no-validate", is_flag=True, help="Do not check predictions and data against the config.")
+@click.option("--restore", is_flag=True,
+              help="Also send the tasks deleted in Label Studio since the last push or pull (left out by default).")
 @click.option("-q", "--quiet", is_flag=True, help="No progress bar.")
 @_connection
 @json_option
 def push(name: str, source: str | None, sample: str | None, key: str | None, predictions: str | None,
          annotations: bool, field_name: str | None, document_root: str | None, image_root: str | None,
-         batch_size: int, dry_run: bool, no_validate: bool, quiet: bool, url: str | None, api_key: str | None,
-         as_json: bool) -> None:
+         batch_size: int, dry_run: bool, no_validate: bool, restore: bool, quiet: bool, url: str | None,
+         api_key: str | None, as_json: bool) -> None:
     """Send tasks (and model predictions) to DATASET; those already there are skipped."""
     chosen = None
     if sample is not None:
-        if field_name or document_root or image_root:
-            raise UsageError("--field, --document-root and --image-root are for a folder, records or a version",
-                             "drop them with --from-sample")
+        if field_name or document_root or image_root or restore:
+            raise UsageError("--field, --document-root, --image-root and --restore are for a folder, records or a "
+                             "version", "drop them with --from-sample (which sends the sample's tasks as picked)")
         repo = open_repo()
         chosen = samples.find_sample(repo, sample, rev=source)  # before connecting: a bad sample sends nothing
         key = key or samples.push_key(repo, chosen.version)
@@ -367,7 +405,7 @@ def push(name: str, source: str | None, sample: str | None, key: str | None, pre
             r = ds.push(name, str(source), key=key, predictions=predictions, annotations=annotations,
                         field_name=field_name, document_root=document_root, validate=not no_validate,
                         dry_run=dry_run, batch_size=batch_size, progress=bar, version_key=version_key,
-                        image_root=image_root)
+                        image_root=image_root, restore=restore)
     for w in r.warnings:
         info(f"warning: {w}")
     for n in r.notes:

@@ -402,6 +402,14 @@ def _said_remembered(key: str | None, record: dict | None) -> Iterator[None]:
         raise
 
 
+def _deleted_note(r: tasks.PushResult, source: str, dry_run: bool) -> str:
+    """What a push says of the tasks of ``source`` it did not send, deleted in Label Studio (``r.deleted``)."""
+    shown = ", ".join(r.deleted[:5]) + (", ..." if len(r.deleted) > 5 else "")
+    return (f"{len(r.deleted)} task(s) of {source} {'would not be' if dry_run else 'were not'} sent: "
+            f"{r.project.title!r} had them at its last push or pull and they were deleted in Label Studio since "
+            f"({shown}); --restore sends them again")
+
+
 def _key_source(record: dict | None) -> str:
     """Where a dataset record's key came from, as a push's note says it."""
     by = (record or {}).get("key_by")
@@ -736,7 +744,7 @@ class Datasets:
              annotations: bool = False, field_name: str | None = None, document_root: str | None = None,
              validate: bool = True, dry_run: bool = False, batch_size: int = tasks.MAX_BATCH_TASKS,
              progress: tasks.PushProgress = _quiet, version_key: str | None = None,
-             image_root: str | None = None) -> tasks.PushResult:
+             image_root: str | None = None, restore: bool = False) -> tasks.PushResult:
         """Send the tasks of ``source`` (folder, records file, or a version of the repository)
         that ``name`` does not have yet, with their predictions.
 
@@ -748,15 +756,20 @@ class Datasets:
         The record also keeps what the push changed of the tasks and answers it sent (a version's relative
         image paths sent as URLs, found below ``image_root`` or the folder the version was read from; the
         answers of no annotator Label Studio gives the API key's user), which a pull reads back as they were
-        (:mod:`annover.labelstudio.roundtrip`)."""
+        (:mod:`annover.labelstudio.roundtrip`), and the keys of the tasks it sent or found in the project.
+
+        A task of ``source`` whose key the project had at the last push (the record) or pull (HEAD, pulled
+        from the project with that key) and has no more was deleted in Label Studio: it is not sent
+        (``restore``: it is), and a note says so."""
         project, record, used = self._keyed(name, key)
         own = version_key if used is None else None
         used = used if own is None else own
         given = key if key is not None else own
         remember = project is not None and record is not None and given is not None and given != record.get("key")
-        # a version's paths, answers of no annotator: what the push changes is recorded for the pull to undo
-        tripping = record is not None and (annotations or tasks._names_version(self.repo, source))
-        saving = project if (remember or tripping) and not dry_run else None
+        # the keys of the tasks sent and found, a version's paths, answers of no annotator: recorded
+        saving = project if record is not None and not dry_run else None
+        known = self._known(project, record, used) if project is not None and not restore else None
+        saved = False
         # the record's checks (and the lock, held until it is committed) before anything is sent
         with self._recording(saving.title) if saving is not None else nullcontext(), \
                 _said_remembered(used if key is None and own is None else None, record):
@@ -764,16 +777,20 @@ class Datasets:
                            predictions=predictions, annotations=annotations,
                            field_name=field_name, document_root=document_root, validate=validate,
                            repo=self.repo, dry_run=dry_run, batch_size=batch_size, progress=progress,
-                           image_root=image_root)
-            trip = roundtrip.merged(record, r.pushed_paths, self._unattributed(r)) if saving is not None else {}
+                           image_root=image_root, known=known)
+            trip = roundtrip.merged(record, r.pushed_paths, self._unattributed(r), (used, r.found)) \
+                if saving is not None else {}
             if saving is not None and (remember or trip != roundtrip.merged(record, (), ())):
+                saved = True
                 self._save(RecordChange.write(saving, self.client.url, given if remember else record.get("key"),
                                               remembering=remember, key_by="dataset push" if remember
                                               else record.get("key_by"), trip=trip))
         r.key = used
         # the record's file: under the project's title, else (renamed in Label Studio, not saved since) the one it had
-        where = f".annover/{RECORD_DIR}/{slug(r.project.title if saving or not record else str(record['title']))}.json"
-        if r.unattributed and saving is not None:
+        where = f".annover/{RECORD_DIR}/{slug(r.project.title if saved or not record else str(record['title']))}.json"
+        if r.deleted:
+            r.notes.append(_deleted_note(r, source, dry_run))
+        if r.unattributed and saved:
             r.notes.append(f"the dataset's record ({where}) keeps the "
                            f"{len(r.unattributed)} answer(s) of no annotator: `annover snapshot --label-studio` reads "
                            "them back so, not as the API key's user's")
@@ -785,6 +802,17 @@ class Datasets:
             r.notes.append(f"{'would remember' if dry_run else 'remembered'} --key {given} for {r.project.title!r}: "
                            "its later pushes and its first snapshot key its tasks so")
         return r
+
+    def _known(self, project: Project, record: dict | None, key: str | None) -> set[str]:
+        """The keys (of task key ``key``) of the tasks ``project`` had at the last push (its ``record``)
+        and at the last pull (HEAD, when pulled from it with that key)."""
+        had, keys = roundtrip.pushed_keys(record)
+        known = set(keys) if had == key else set()
+        previous = sync.Previous.of(self.repo) if self.repo is not None else None
+        if previous is not None and previous.pulled_from(self.client, project.id) and previous.sync.get("key") == key:
+            t = self.repo.read_table("HEAD", "tasks", columns=["task_key", "ls_project_id"]).to_pydict()
+            known.update(k for k, p in zip(t["task_key"], t["ls_project_id"]) if p == project.id)
+        return known
 
     def _unattributed(self, r: tasks.PushResult) -> list[int]:
         """The ids of the answers of no annotator that push ``r`` made (``r.unattributed``, also set here):

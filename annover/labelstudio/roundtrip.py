@@ -17,6 +17,9 @@ The record's fields (both lists grow with each push):
   annotator, as ranges ``[[first, last], ...]`` (a push's annotations take consecutive ids: a push of
   50,000 answers is a line or a few, not 50,000). Only those: an answer a person makes in Label Studio
   has another id, and stays theirs.
+- ``pushed_tasks``: ``{"key": "data.id", "keys": [...]}``: the keys of the tasks pushes found in the
+  project or sent (not undone by a pull: a push reads them, so that a task deleted in Label Studio is
+  not sent again, see :func:`annover.labelstudio.datasets.Datasets.push`).
 """
 
 from __future__ import annotations
@@ -27,11 +30,17 @@ from typing import Any, Iterable, Mapping
 #: the record's fields (see the module's doc)
 PATHS = "pushed_paths"
 UNATTRIBUTED = "unattributed"
+#: the task keys of the tasks pushes found in the project or sent: ``{"key": KEY or null, "keys": [...]}``
+#: (``key``: the task key they are of); a key of them the project no longer has was deleted in Label Studio
+PUSHED = "pushed_tasks"
 
 
-def merged(record: Mapping[str, Any] | None, prefixes: Iterable[tuple[str, str]], ids: Iterable[int]) -> dict:
+def merged(record: Mapping[str, Any] | None, prefixes: Iterable[tuple[str, str]], ids: Iterable[int],
+           pushed: tuple[str | None, Iterable[str]] | None = None) -> dict:
     """The record's round-trip fields with a push's ``prefixes`` ((field, URL prefix)) and
-    annotation ``ids`` added; only the fields that hold something."""
+    annotation ``ids`` added, and ``pushed`` ((task key, keys of tasks the push found or sent): added to
+    the keys the record has of that task key, in place of those of another); only the fields that hold
+    something."""
     had = of_record(record)
     paths = list(had[PATHS])
     for f, p in prefixes:
@@ -43,7 +52,23 @@ def merged(record: Mapping[str, Any] | None, prefixes: Iterable[tuple[str, str]]
     unattributed = ranges(set(had[UNATTRIBUTED]) | set(ids))
     if unattributed:
         out[UNATTRIBUTED] = unattributed
+    key, keys = pushed_keys(record)
+    if pushed is not None:
+        keys = (keys if pushed[0] == key else set()) | set(pushed[1])
+        key = pushed[0]
+    if keys:
+        out[PUSHED] = {"key": key, "keys": sorted(keys)}
     return out
+
+
+def pushed_keys(record: Mapping[str, Any] | None) -> tuple[str | None, set[str]]:
+    """(the task key, the keys of the tasks pushes found in the project or sent) a dataset record keeps
+    (none when it has none, or what it has is not of that shape)."""
+    got = (record or {}).get(PUSHED)
+    if not isinstance(got, dict) or not isinstance(got.get("keys"), list) \
+            or not isinstance(got.get("key"), (str, type(None))):
+        return None, set()
+    return got["key"], {k for k in got["keys"] if isinstance(k, str)}
 
 
 def ranges(ids: Iterable[int]) -> list[list[int]]:

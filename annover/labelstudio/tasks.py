@@ -99,6 +99,9 @@ class PushResult:
     #: task id -> (answers sent, the places among them of those of no annotator)
     unattributed_slots: dict[int, tuple[int, list[int]]] = field(default_factory=dict)
     unattributed: list[int] = field(default_factory=list)  # the Label Studio ids of those answers
+    #: keys of the source's tasks not sent: known in the project before (a push, a pull) and deleted there since
+    deleted: list[str] = field(default_factory=list)
+    found: list[str] = field(default_factory=list)  # keys of the source's tasks in the project or sent
 
     def to_json(self) -> dict:
         return {
@@ -106,7 +109,7 @@ class PushResult:
             "key": self.key, "notes": self.notes,
             "tasks": self.tasks, "sent": self.sent, "already": self.already, "predictions": self.predictions,
             "predictions_already": self.predictions_already, "predictions_unmatched": self.predictions_unmatched,
-            "annotations": self.annotations,
+            "annotations": self.annotations, "deleted": len(self.deleted),
             "storage": self.storage, "warnings": self.warnings, "dry_run": self.dry_run,
         }
 
@@ -590,13 +593,15 @@ def push(client: Client, dataset: str | int, source: str, *, key: str | None = N
          predictions: str | None = None, annotations: bool = False, field_name: str | None = None,
          document_root: str | None = None, validate: bool = True, repo: "Repo | None" = None,
          dry_run: bool = False, batch_size: int = MAX_BATCH_TASKS,
-         progress: PushProgress = _noop, image_root: str | None = None) -> PushResult:
+         progress: PushProgress = _noop, image_root: str | None = None, known: set[str] | None = None
+         ) -> PushResult:
     """Send the tasks of ``source`` that the project does not have yet, with their predictions.
 
     ``source`` is a folder, a .jsonl / .json / .csv file of records, or a version of ``repo``
     (its relative image paths found below ``image_root``, else the folder it was read from);
     ``predictions`` a JSON / JSONL file or a version. Nothing is sent before everything has
-    been read and checked.
+    been read and checked. ``known``: keys of tasks the project had (at a push, a pull): one it has
+    no more was deleted in Label Studio, and is not sent (``result.deleted``).
     """
     project, cfg, local = _target(client, dataset, document_root)
     src = read_tasks(source, objects=data_objects(cfg), field_name=field_name, local=local, repo=repo,
@@ -605,7 +610,7 @@ def push(client: Client, dataset: str | int, source: str, *, key: str | None = N
                                warnings=src.warnings) if predictions else PredictionRecords("--predictions")
     return deliver(client, project, cfg, src, preds.by_key, key=key, local=local, what=f"--predictions {predictions}",
                    annotations=annotations, validate=validate, dry_run=dry_run, batch_size=batch_size,
-                   progress=progress, place=preds.place,
+                   progress=progress, place=preds.place, known=known,
                    preds_checked=bool(predictions) and _names_version(repo, predictions))  # type: ignore[arg-type]
 
 
@@ -686,8 +691,9 @@ def _sample_predictions(repo: "Repo", rev: str, want: "pa.Array", model: str | N
 def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, preds: dict[str, list[dict]], *,
             key: str | None, local: LocalFiles, what: str, annotations: bool, validate: bool, dry_run: bool,
             batch_size: int, progress: PushProgress, place: Callable[[str, int], str] | None = None,
-            preds_checked: bool = False) -> PushResult:
-    """Check ``src``'s tasks and ``preds`` (task key -> predictions), then send what the project lacks;
+            preds_checked: bool = False, known: set[str] | None = None) -> PushResult:
+    """Check ``src``'s tasks and ``preds`` (task key -> predictions), then send what the project lacks
+    but for the tasks of ``known`` keys (deleted in Label Studio since they were there);
     ``place(k, j)`` names prediction ``j`` of task ``k`` in errors (default: ``WHAT (task K)``).
     ``preds_checked``: ``preds`` are a version's (as ``src.checked``)."""
     place = place or (lambda k, j: f"{what} (task {k})")
@@ -716,15 +722,17 @@ def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, 
                                "another task of it (sent twice, as two pushes at once do); `annover snapshot "
                                "--label-studio` stops on duplicate keys: delete the copies in Label Studio")
     preds = _matched(preds, keyed, have, src.name, what, key, place, result)
-    new, attach = _plan(client, project, keyed, preds, have, result)
+    new, attach = _plan(client, project, keyed, preds, have, result, known or set())
+    known = known or set()
     fields = dict(zip(keyed, src.unsent))  # task key -> its version's fields not sent
-    lost = _unkept(new, attach, [fields.get(k, []) for k in keyed if k not in have], project.title, dry_run)
+    sending = [k for k in keyed if k not in have and k not in known]  # the keys of ``new``, in its order
+    lost = _unkept(new, attach, [fields.get(k, []) for k in sending], project.title, dry_run)
     if lost:
         result.warnings.insert(0, lost)  # first: what the next pull will say changed
     if annotations:  # each new task named by its place in the source and its key, as _keyed names them
         at = {k: i for i, k in enumerate(keyed)}
-        result.annotations = _check_annotators(client, [(f"task {at[k]} (key {k})", it) for k, it in keyed.items()
-                                                        if k not in have], src.name, result.warnings)
+        result.annotations = _check_annotators(client, [(f"task {at[k]} (key {k})", keyed[k]) for k in sending],
+                                               src.name, result.warnings)
     left = sum(len(it.get("annotations") or []) for k, it in keyed.items() if k in have) if annotations else 0
     if left:
         result.warnings.append(f"{src.name}: {left} annotation(s) of tasks already in the project were not sent: "
@@ -872,11 +880,16 @@ def _distinct(ps: list[dict]) -> list[dict]:
 
 
 def _plan(client: Client, project: Project, keyed: dict[str, dict], preds: dict[str, list[dict]],
-          have: dict[str, int], result: PushResult) -> tuple[list[dict], list[dict]]:
-    """(new tasks to send with their predictions, predictions to attach to tasks already there)."""
+          have: dict[str, int], result: PushResult, known: set[str]) -> tuple[list[dict], list[dict]]:
+    """(new tasks to send with their predictions, predictions to attach to tasks already there); the tasks
+    of ``known`` keys the project has no more (deleted in Label Studio) neither, said in ``result.deleted``."""
     new: list[dict] = []
     old_targets: dict[str, list[dict]] = {k: _distinct(ps) for k, ps in preds.items() if k not in keyed}
+    result.deleted = [k for k in keyed if k not in have and k in known]
+    result.found = [k for k in keyed if k in have or k not in known]
     for k, item in keyed.items():
+        if k in known and k not in have:
+            continue
         ps = _distinct([*item.get("predictions", []), *preds.get(k, [])])
         if k in have:  # the task is there; its predictions may still be new
             result.already += 1
