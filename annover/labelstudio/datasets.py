@@ -756,11 +756,9 @@ class Datasets:
         The record also keeps what the push changed of the tasks and answers it sent (a version's relative
         image paths sent as URLs, found below ``image_root`` or the folder the version was read from; the
         answers of no annotator Label Studio gives the API key's user), which a pull reads back as they were
-        (:mod:`annover.labelstudio.roundtrip`), and the keys of the tasks it sent or found in the project.
-
-        A task of ``source`` whose key the project had at the last push (the record) or pull (HEAD, pulled
-        from the project with that key) and has no more was deleted in Label Studio: it is not sent
-        (``restore``: it is), and a note says so."""
+        (:mod:`annover.labelstudio.roundtrip`), and the keys of the tasks it sent or found in the project: a
+        task of ``source`` the project had at the last push or pull (:meth:`_known`) and has no more was deleted
+        in Label Studio, and is not sent (``restore``: it is); a note says so."""
         project, record, used = self._keyed(name, key)
         own = version_key if used is None else None
         used = used if own is None else own
@@ -769,7 +767,6 @@ class Datasets:
         # the keys of the tasks sent and found, a version's paths, answers of no annotator: recorded
         saving = project if record is not None and not dry_run else None
         known = self._known(project, record, used) if project is not None and not restore else None
-        saved = False
         # the record's checks (and the lock, held until it is committed) before anything is sent
         with self._recording(saving.title) if saving is not None else nullcontext(), \
                 _said_remembered(used if key is None and own is None else None, record):
@@ -780,8 +777,8 @@ class Datasets:
                            image_root=image_root, known=known)
             trip = roundtrip.merged(record, r.pushed_paths, self._unattributed(r), (used, r.found)) \
                 if saving is not None else {}
-            if saving is not None and (remember or trip != roundtrip.merged(record, (), ())):
-                saved = True
+            saved = saving is not None and (remember or trip != roundtrip.merged(record, (), ()))
+            if saved and saving is not None:
                 self._save(RecordChange.write(saving, self.client.url, given if remember else record.get("key"),
                                               remembering=remember, key_by="dataset push" if remember
                                               else record.get("key_by"), trip=trip))

@@ -723,9 +723,8 @@ def deliver(client: Client, project: Project, cfg: LabelingConfig, src: Source, 
                                "--label-studio` stops on duplicate keys: delete the copies in Label Studio")
     preds = _matched(preds, keyed, have, src.name, what, key, place, result)
     new, attach = _plan(client, project, keyed, preds, have, result, known or set())
-    known = known or set()
     fields = dict(zip(keyed, src.unsent))  # task key -> its version's fields not sent
-    sending = [k for k in keyed if k not in have and k not in known]  # the keys of ``new``, in its order
+    sending = [k for k in keyed if k not in have and k not in (known or ())]  # the keys of ``new``, in its order
     lost = _unkept(new, attach, [fields.get(k, []) for k in sending], project.title, dry_run)
     if lost:
         result.warnings.insert(0, lost)  # first: what the next pull will say changed
