@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+from .conftest import git
 from .ls_fixtures import TEXT_CONFIG, cli, ls_server, sdk_admin  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.labelstudio
@@ -71,6 +72,27 @@ def test_tasks_deleted_in_label_studio_are_not_pushed_again(ls_server, repo, sdk
         code, _, err = cli("dataset", "delete", title, "--yes")
     assert code == 0, err
 
+
+def test_a_push_from_a_detached_head_is_not_refused_for_the_keys_it_would_record(ls_server, repo):  # noqa: F811
+    """`git checkout v1` and push new data: the push commits the keys it sent to the dataset's record where
+    git HEAD is on a branch; on a detached HEAD, which takes no commit, it sends and records nothing, as a push
+    did before it kept keys (it was refused, exit 6, over a record it had no need to write)."""
+    title = f"t-{uuid.uuid4().hex[:8]}-detached"
+    (repo.root / "labeling.xml").write_text(TEXT_CONFIG)
+    code, out, err = cli("dataset", "create", title, "--config", "labeling.xml")
+    assert code == 0, err
+    try:
+        _source(repo, ["r0"])
+        assert _push(title, "--from", "src.jsonl", "--key", "data.id")["sent"] == 1
+        git("checkout", "-q", "--detach", cwd=repo.root)
+        before = git("rev-parse", "HEAD", cwd=repo.root)
+        _source(repo, ["r0", "r1"])
+        assert _push(title, "--from", "src.jsonl")["sent"] == 1
+        assert git("rev-parse", "HEAD", cwd=repo.root) == before
+    finally:
+        git("checkout", "-q", "-", cwd=repo.root)  # back on the branch, where the record's removal is committed
+        code, _, err = cli("dataset", "delete", title, "--yes")
+    assert code == 0, err
 
 def test_annotate_without_a_display_says_to_open_the_url(ls_server, repo):  # noqa: F811
     """DISPLAY naming a display that is gone (a stale ssh session): it said 'opened in your browser'

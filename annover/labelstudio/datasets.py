@@ -764,8 +764,9 @@ class Datasets:
         used = used if own is None else own
         given = key if key is not None else own
         remember = project is not None and record is not None and given is not None and given != record.get("key")
-        # the keys of the tasks sent and found, a version's paths, answers of no annotator: recorded
-        saving = project if record is not None and not dry_run else None
+        tripping = record is not None and (annotations or tasks._names_version(self.repo, source))
+        keeping = record is not None and self._on_branch()
+        saving = project if (remember or tripping or keeping) and not dry_run else None
         known = self._known(project, record, used) if project is not None and not restore else None
         # the record's checks (and the lock, held until it is committed) before anything is sent
         with self._recording(saving.title) if saving is not None else nullcontext(), \
@@ -775,8 +776,8 @@ class Datasets:
                            field_name=field_name, document_root=document_root, validate=validate,
                            repo=self.repo, dry_run=dry_run, batch_size=batch_size, progress=progress,
                            image_root=image_root, known=known)
-            trip = roundtrip.merged(record, r.pushed_paths, self._unattributed(r), (used, r.found)) \
-                if saving is not None else {}
+            found = (used, r.found) if keeping else None
+            trip = roundtrip.merged(record, r.pushed_paths, self._unattributed(r), found) if saving is not None else {}
             saved = saving is not None and (remember or trip != roundtrip.merged(record, (), ()))
             if saved and saving is not None:
                 self._save(RecordChange.write(saving, self.client.url, given if remember else record.get("key"),
@@ -799,6 +800,12 @@ class Datasets:
             r.notes.append(f"{'would remember' if dry_run else 'remembered'} --key {given} for {r.project.title!r}: "
                            "its later pushes and its first snapshot key its tasks so")
         return r
+
+    def _on_branch(self) -> bool:
+        """Whether a push may commit the keys of the tasks it sent and found to the record: git HEAD on a
+        branch. A push from a detached HEAD (`git checkout v2`) is not refused for them (as for a version's
+        paths and answers of no annotator, which a pull must undo); a pull still knows what it read."""
+        return self.repo is not None and self.repo.scm.branch() is not None
 
     def _known(self, project: Project, record: dict | None, key: str | None) -> set[str]:
         """The keys (of task key ``key``) of the tasks ``project`` had at the last push (its ``record``)
