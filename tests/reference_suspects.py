@@ -145,11 +145,11 @@ def _majority(s: "Q.Session", add: Any) -> None:
                                AND o.label = mine.label
         WHERE other <> o.label AND others >= 2 AND other_votes * 2 > others AND other_votes > mine.votes
         ORDER BY o.task_key, o.from_name, annotator""").to_pylist():
-        r = _shown(r)
+        raw, r = r, _shown(r)  # the reasons name each label of the raw text
         add(r["task_key"], r["from_name"], r["label"], {
             "kind": "majority", "weight": round(int(r["other_votes"]) / int(r["others"]), 6), "annotator": r["annotator"],
-            "text": f"{r['annotator']} said {_q(r['label'])}; {r['other_votes']} of {r['others']} others said "
-                    f"{_q(r['other'])}"})
+            "text": f"{r['annotator']} said {_q(raw['label'])}; {r['other_votes']} of {r['others']} others said "
+                    f"{_q(raw['other'])}"})
 
 
 def _label_resolved(s: "Q.Session", found: dict[tuple[str, str], dict]) -> None:
@@ -164,8 +164,9 @@ def _label_resolved(s: "Q.Session", found: dict[tuple[str, str], dict]) -> None:
 
 
 def _q(label: Any) -> str:
-    """A label as written, in quotes (not Python's repr: ``say "hi" it's`` stays as it is)."""
-    return f"'{label}'"
+    """A label text as the reasons name it: each label as every text output names it (quoted as Python
+    quotes text where it would read as several or as a quoted one, else as it is)."""
+    return Q.named(label)
 
 
 def _model(s: "Q.Session", add: Any, threshold: float, models: list[str] | None) -> None:
@@ -177,10 +178,10 @@ def _model(s: "Q.Session", add: Any, threshold: float, models: list[str] | None)
         FROM res AS r JOIN best AS p ON r.task_key = p.task_key AND r.from_name = p.from_name
         WHERE p.score >= {float(threshold)!r} AND p.label <> r.label {only}
         ORDER BY r.task_key, r.from_name, p.model_version""").to_pylist():
-        r = _shown(r)
+        raw, r = r, _shown(r)  # the reasons name each label of the raw text
         add(r["task_key"], r["from_name"], r["label"], {
             "kind": "model", "weight": round(float(r["score"]), 6), "model": r["model_version"],
-            "text": f"labeled {_q(r['label'])}; {r['model_version']} says {_q(r['predicted'])} "
+            "text": f"labeled {_q(raw['label'])}; {r['model_version']} says {_q(raw['predicted'])} "
                     f"(score {r['score']:.2f})"})
 
 
@@ -192,11 +193,11 @@ def _changed(s: "Q.Session", add: Any, since: str | None) -> None:
         FROM ratings AS r JOIN pratings AS p
           ON r.task_key = p.task_key AND r.from_name = p.from_name AND r.annotation_key = p.annotation_key
         WHERE r.label <> p.label ORDER BY r.task_key, r.from_name, r.annotator""").to_pylist():
-        r = _shown(r)
+        raw, r = r, _shown(r)  # the reasons name each label of the raw text
         add(r["task_key"], r["from_name"], r["label"], {
             "kind": "changed", "weight": CHANGED_WEIGHT, "annotator": r["annotator"],
             "text": f"{r['annotator']}'s answer changed since {since or 'the earlier version'}: "
-                    f"{_q(r['before'])} -> {_q(r['label'])}"})
+                    f"{_q(raw['before'])} -> {_q(raw['label'])}"})
 
 
 def _split(s: "Q.Session", add: Any, policy: str) -> None:
@@ -218,5 +219,5 @@ def _split(s: "Q.Session", add: Any, policy: str) -> None:
         who = max(mine, key=lambda r: (r["ts"], r["annotation_key"]))["annotator"]
         add(task, ctl, Q.shown(label), {
             "kind": "split", "weight": round(1 - most / len(rows), 6), "annotator": who,
-            "text": f"no majority: {', '.join(_q(Q.shown(x)) for x in [label, *tied])} have {most} of {len(rows)} "
+            "text": f"no majority: {', '.join(_q(x) for x in [label, *tied])} have {most} of {len(rows)} "
                     f"answers each; {who}'s, the latest, was taken"})

@@ -284,7 +284,7 @@ def test_suspects_show_where_two_annotators_split(in_story):
     assert got == {"t5": ("Negative", 1.45, ["model", "split"]), "t2": ("Neutral", 0.5, ["split"])}
     assert [i["task_key"] for i in doc["suspects"]] == ["t5", "t2"] and doc["counts"] == {"model": 1, "split": 2}
     (split,) = [r for r in doc["suspects"][1]["reasons"]]
-    assert split["text"].startswith("no majority: 'Neutral', 'Negative' have 1 of 2 answers each; ")
+    assert split["text"].startswith("no majority: Neutral, Negative have 1 of 2 answers each; ")
     assert split["text"].endswith("'s, the latest, was taken")
     code, out, err = cli("suspects", "v1")
     assert out.splitlines()[0] == "2 suspect label(s):" and "t2  sentiment=Neutral  no majority" in out

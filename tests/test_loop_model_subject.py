@@ -48,8 +48,8 @@ def numbered_models(repo, tmp_path):
 def test_a_model_of_no_model_version_is_named_where_it_contradicts_a_label(unnamed_model):
     code, out, err = invoke("suspects", "v1")
     assert code == 0, err
-    said = [ln for ln in out.splitlines() if "says 'Positive'" in ln]
-    assert said and all(f"; {NO_MODEL_VERSION} says 'Positive' (score 0.97)" in ln for ln in said), out
+    said = [ln for ln in out.splitlines() if "says Positive" in ln]
+    assert said and all(f"; {NO_MODEL_VERSION} says Positive (score 0.97)" in ln for ln in said), out
     code, js, err = invoke("suspects", "v1", "--json")
     reasons = [r for s in json.loads(js)["suspects"] for r in s["reasons"] if r["kind"] == "model"]
     assert reasons and all(r["model"] == "" and f"{NO_MODEL_VERSION} says" in r["text"] for r in reasons), js
@@ -57,11 +57,12 @@ def test_a_model_of_no_model_version_is_named_where_it_contradicts_a_label(unnam
 
 def test_a_model_version_that_is_a_number_is_called_a_model(numbered_models):
     code, out, err = invoke("eval", "v1", "--model", "1")
-    assert code == 0 and out.splitlines()[0] == "model 1 against the labels of v1 (ground-truth)", (out, err)
+    assert code == 0 and out.splitlines()[0] == ("model 1 against the labels of v1 (regions of a ground-truth answer, "
+                                                 "else of the latest)"), (out, err)
     code, out, err = invoke("suspects", "v1", "--model", "1", "-n", "100")
     assert code == 0, err
-    predicted = [ln for ln in out.splitlines() if " predicts '" in ln]
-    assert predicted and all("  model 1 predicts '" in ln for ln in predicted), out
+    predicted = [ln for ln in out.splitlines() if " predicts " in ln]
+    assert predicted and all("  model 1 predicts " in ln for ln in predicted), out
     code, js, _ = invoke("suspects", "v1", "--model", "1", "--json")
     models = [r for s in json.loads(js)["suspects"] for r in s["reasons"] if r["kind"] in ("missed", "swapped")]
     assert models and all(r["model"] == "1" and r["text"].startswith("model 1 predicts") for r in models
@@ -74,7 +75,8 @@ def test_two_models_compared_say_against_which_labels(numbered_models):
     doc = json.loads(invoke("eval", "v1", "--model", "1", "--model", "2", "--resolve", "majority", "--json")[1])
     tasks = doc["versions"][0]["tasks"]
     assert out.splitlines()[0] == (f"model 1 vs model 2 on {tasks} task(s) both predicted, "
-                                   "against the labels of v1 (majority)"), out
+                                   "against the labels of v1 (regions of a ground-truth answer, else of the latest)"), \
+        out
 
 
 def test_suspects_n_0_counts_them_and_lists_none(unnamed_model):

@@ -39,7 +39,7 @@ def test_two_models_compared_on_boxes_give_each_one_s_figures(repo, tmp_path):
     doc = json.loads(js)["versions"][0]
     lines = out.splitlines()
     assert lines[0] == f"model 1 vs model 2 on {doc['tasks']} task(s) both predicted, against the labels of v1 " \
-                       "(ground-truth)"
+                       "(regions of a ground-truth answer, else of the latest)"
     for side in ("a", "b"):
         e = doc[side]["controls"]["label"]
         x = e["thresholds"]["0.5"]

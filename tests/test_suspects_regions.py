@@ -223,10 +223,10 @@ def test_evalme_boxes_of_three_annotators_and_a_model():
     for i in res.items:
         for r in i["reasons"]:
             if r["kind"] == "missed":
-                assert r["text"] == f"model 1 predicts '{i['label']}' (score 0.95); no region of " \
+                assert r["text"] == f"model 1 predicts {i['label']} (score 0.95); no region of " \
                                     "annotator2@example.com's answer is there"
             else:
-                assert r["text"].startswith(f"{r['annotator']}'s region '{i['label']}': of 2 others, ")
+                assert r["text"].startswith(f"{r['annotator']}'s region {i['label']}: of 2 others, ")
     # a stricter threshold than the model's score: only the annotators' majority is left
     strict = suspects(t.annotations, t.predictions, threshold=0.96)
     assert _got(strict) == _expected(export, _task_keys(t), 0.96) and "missed" not in strict.counts
@@ -280,7 +280,7 @@ def test_ner_spans_against_a_model():
     places = _places(derived)
     assert all(i["where"] in places[i["region"]] for i in res.items)
     swapped = next(i for i in res.items if i["reasons"][0]["kind"] == "swapped")
-    assert swapped["reasons"][0]["text"].startswith(f"2 labeled '{swapped['label']}'; ner-v2 predicts '")
+    assert swapped["reasons"][0]["text"].startswith(f"2 labeled {swapped['label']}; ner-v2 predicts ")
     assert swapped["reasons"][0]["text"].endswith("there (score 0.95, overlap 1.00)")
 
 
@@ -336,7 +336,7 @@ def test_the_command_line_on_a_reviewed_box_version(repo, tmp_path):
     assert doc["suspects"] == res.items and doc["counts"]["changed"] == 1
     (changed,) = [i for i in res.items if any(r["kind"] == "changed" for r in i["reasons"])]
     assert changed["region"] == f"{box['id']}/label" and changed["label"] == "Obstacle"
-    assert "annotator3@example.com's region changed since v1: 'Car' -> 'Obstacle'" in \
+    assert "annotator3@example.com's region changed since v1: Car -> Obstacle" in \
         [r["text"] for r in changed["reasons"]]
     keys = tmp_path / "keys.txt"
     code, out, err = invoke("suspects", "--out", str(keys), "-n", "3")
@@ -432,7 +432,7 @@ def test_a_scoreless_or_unsure_prediction_is_not_suspect_and_regions_rank_with_l
     assert res.items[1] == {"task_key": "t1", "control": "ner", "region": "p1/ner", "label": "B",
                             "where": "span 10-14 'xxxx'", "score": 0.97, "reasons": [
                                 {"kind": "missed", "weight": 0.97, "model": "m",
-                                 "text": "m predicts 'B' (score 0.97); no region of alice's answer is there"}]}
+                                 "text": "m predicts B (score 0.97); no region of alice's answer is there"}]}
     assert res.notes == ["n: 1 predicted region(s) of labeled tasks have no score: none can be missed or swapped "
                          "(that needs a score of at least --threshold)"]
     assert res.task_keys() == ["t1"] and _written(res) == emitted(res.to_json())

@@ -31,10 +31,10 @@ def test_a_tie_is_split_unless_ground_truth_decides_it():
         assert {k for k, kinds in _kinds(got).items() if "split" in kinds} == splits, policy
     items = {i["task_key"]: i for i in suspects(ann).to_json()["suspects"]}
     assert items["t1"]["label"] == "b" and items["t1"]["score"] == 0.5
-    assert items["t1"]["reasons"][0]["text"] == "no majority: 'b', 'a' have 1 of 2 answers each; bob's, the latest, " \
+    assert items["t1"]["reasons"][0]["text"] == "no majority: b, a have 1 of 2 answers each; bob's, the latest, " \
                                                "was taken"
     assert items["t4"]["label"] == "b" and items["t4"]["score"] == 0.666667
-    assert items["t4"]["reasons"][0]["text"].startswith("no majority: 'b', 'a', 'c' have 1 of 3 answers each; bob's")
+    assert items["t4"]["reasons"][0]["text"].startswith("no majority: b, a, c have 1 of 3 answers each; bob's")
 
 
 def test_a_two_two_tie_is_split_not_four_majorities():

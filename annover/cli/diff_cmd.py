@@ -11,6 +11,7 @@ from annover._lazy import lazy
 from annover.cli import (Progress, arrow_without_pandas, echo, emit_json, info, json_option, not_empty, open_repo,
                          table)
 from annover.diffing import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, POLICIES
+from annover.diffing.words import label_name, label_set_name, labels_named
 from annover.errors import UsageError
 from annover.repo.commands import diff_range
 from annover.repo.outputs import check_output
@@ -69,12 +70,12 @@ def render_summary(s: dict, word: str = "regions") -> list[str]:
     ], indent="")
     for ctl, labels in s["labels"].items():
         lines += ["", f"Labels {ctl}:"]
-        lines += table([[lab, f"{c['before']} -> {c['after']}", f"{c['delta']:+d}" if c["delta"] else "="]
+        lines += table([[label_name(lab), f"{c['before']} -> {c['after']}", f"{c['delta']:+d}" if c["delta"] else "="]
                          for lab, c in labels.items()])
     if s["relabels"]:
         lines += ["", f"Relabeled {word}:"]
-        lines += table([[r_["control"], f"{r_['from']} -> {r_['to']}", str(r_["count"])] for r_ in s["relabels"][:20]],
-                        right={2})
+        lines += table([[r_["control"], f"{_set(r_['from'], s, r_['control'])} -> {_set(r_['to'], s, r_['control'])}",
+                         str(r_["count"])] for r_ in s["relabels"][:20]], right={2})
         if len(s["relabels"]) > 20:
             lines.append(f"  ... {len(s['relabels']) - 20} more (see --json)")
     if s["annotators"]:
@@ -103,6 +104,12 @@ def render_summary(s: dict, word: str = "regions") -> list[str]:
     return lines
 
 
+def _set(shown: str, s: dict, control: str) -> str:
+    """A relabel's label set (``a, b``) as :func:`annover.diffing.words.label_set_name` names it among
+    the control's labels counted on either side."""
+    return label_set_name(shown, set(s["labels"].get(control, {})))
+
+
 def _config_line(c: dict) -> str:
     if not c["changed"]:
         return "unchanged"
@@ -125,11 +132,11 @@ def _config_details(c: dict) -> list[str]:
     for ch in c["controls_changed"]:
         out += [f"  ~ control {ch['control']}: {k} {v[0]} -> {v[1]}" for k, v in ch.items() if k != "control"]
     for ctl, labs in c["labels_added"].items():
-        out.append(f"  + {ctl}: {', '.join(labs)}")
+        out.append(f"  + {ctl}: {labels_named(labs)}")
     for ctl, labs in c["labels_removed"].items():
-        out.append(f"  - {ctl}: {', '.join(labs)}")
+        out.append(f"  - {ctl}: {labels_named(labs)}")
     for ctl, pairs in c["labels_renamed"].items():
-        out.append(f"  > {ctl}: " + ", ".join(f"{p['from']} -> {p['to']}" for p in pairs))
+        out.append(f"  > {ctl}: " + ", ".join(f"{label_name(p['from'])} -> {label_name(p['to'])}" for p in pairs))
     return out
 
 
@@ -151,7 +158,7 @@ def render_stat(s: dict, word: str = "regions") -> list[str]:
         ["annotations", _counts(s["annotations"])],
         [word, _counts(s["regions"])],
     ]
-    deltas = [f"{ctl}:{lab} {c['delta']:+d}" for ctl, labels in s["labels"].items() for lab, c in labels.items()
+    deltas = [f"{ctl}:{label_name(lab)} {c['delta']:+d}" for ctl, labels in s["labels"].items() for lab, c in labels.items()
               if c["delta"]]
     lines.append(["labels", ", ".join(deltas) if deltas else "="])
     lines.append(["config", _config_line(s["config"])])
@@ -230,13 +237,15 @@ def render_transitions(tr: dict) -> list[str]:
         grid = {(c["from"], c["to"]): c["count"] for c in cells}
         each = "regions paired by shape" if ctl in tr.get("regions", ()) else "tasks"
         lines.append(f"Transitions {ctl} ({each}, policy {tr['policy']}; rows: before, columns: after)")
-        rows = [["", *labels_to]]
+        singles = {c[k] for c in cells for k in ("from", "to")}
+        rows = [["", *(label_set_name(t, singles) for t in labels_to)]]
         for f in labels_from:
-            rows.append([f, *[str(grid[(f, t)]) if (f, t) in grid else "." for t in labels_to]])
+            rows.append([label_set_name(f, singles), *[str(grid[(f, t)]) if (f, t) in grid else "." for t in labels_to]])
         lines += table(rows, right=set(range(1, len(labels_to) + 1)))
         moved = sorted((c for c in cells if c["from"] != c["to"]), key=lambda c: (-c["count"], c["from"], c["to"]))
         if moved:
-            lines.append("  changed: " + ", ".join(f"{c['count']} {c['from']} -> {c['to']}" for c in moved[:12])
+            lines.append("  changed: " + ", ".join(f"{c['count']} {label_set_name(c['from'], singles)} -> "
+                                                   f"{label_set_name(c['to'], singles)}" for c in moved[:12])
                          + (", ..." if len(moved) > 12 else ""))
         else:
             lines.append("  changed: none")

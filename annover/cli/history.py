@@ -13,6 +13,7 @@ import click
 from annover._lazy import lazy
 from annover.cli import (Progress, counted, echo, emit_json, info, json_option, not_blank, not_empty, open_repo, safe,
                          say_repaired, short, size_text, table, version_config)
+from annover.diffing.words import label_name
 from annover.errors import AnnoverError, UsageError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -400,7 +401,7 @@ def _show(repo: Repo, rev: str, as_json: bool) -> None:
         echo("Annotators:  " + ", ".join(f"{names.get(k, model_stats.annotator_shown(k))} {n}"
                                          for k, n in s["annotators"].items()))
     for ctl, counts in s.get("labels", {}).items():
-        echo(f"Labels {ctl}: " + ", ".join(f"{k} {n}" for k, n in counts.items()))
+        echo(f"Labels {ctl}: " + ", ".join(f"{label_name(k)} {n}" for k, n in counts.items()))
     for mv, p in s.get("predictions", {}).items():
         echo(f"Predictions of model {versions.model_named(mv)}: {counted(p['tasks'], 'tasks')}, "
              f"{counted(p['regions'], word)}")

@@ -13,6 +13,7 @@ from annover.cli import (Progress, arrow_without_pandas, echo, emit_json, info, 
                          quiet_option, table)
 from annover.cli.suspects_json import suspects_json
 from annover.diffing import POLICIES
+from annover.diffing.words import label_name, label_set_name, labels_named
 from annover.files import write_atomic
 from annover.loop.display import model_as_subject
 from annover.loop.report import CONFUSION_LABELS, region_label_rows
@@ -57,37 +58,12 @@ UNUSED_SHOWN = 15
 NOBODY = "nobody used this label"
 
 
-def _name(label: str) -> str:
-    """A label as a list or a note names it: quoted (as Python quotes text) where it would read as
-    several, or run into what follows (``a, b`` among ``c, d: nobody used...``), else as it is."""
-    if not label or ", " in label or ": " in label or label != label.strip() or label[0] in "'\"":
-        return repr(label)
-    return label
-
-
-def _label_set(shown: str, singles: set[str]) -> str:
-    """A label set as the JSON writes it (``a, b, c``: labels joined with ", ") with each label as
-    :func:`_name` writes it, where ``singles`` (the control's labels) split it one way only:
-    ``'damaged, missing', refund``, a label and another, not three. Split no way (``(none)``) or several:
-    as it is."""
-    parts = shown.split(", ")
-
-    def ways(i: int) -> list[list[str]]:
-        if i == len(parts):
-            return [[]]
-        return [[head, *rest] for j in range(i + 1, len(parts) + 1) if (head := ", ".join(parts[i:j])) in singles
-                for rest in ways(j)]
-
-    found = ways(0) if len(parts) <= 12 else []  # a set of a dozen labels or more is split no way
-    return ", ".join(map(_name, found[0])) if len(found) == 1 else shown
-
-
 def _some(names: list[str]) -> str:
-    """Names comma-separated (each :func:`_name`), past :data:`UNUSED_SHOWN` the first of them and how many
+    """Names comma-separated (each :func:`label_name`), past :data:`UNUSED_SHOWN` the first of them and how many
     more (a config of thousands of classes made a note of every unused one, a line of tens of kilobytes)."""
     if len(names) <= UNUSED_SHOWN:
-        return ", ".join(map(_name, names))
-    return f"{', '.join(map(_name, names[:10]))} and {len(names) - 10:,} more (--json lists them)"
+        return labels_named(names)
+    return f"{labels_named(names[:10])} and {len(names) - 10:,} more (--json lists them)"
 
 
 def _label_rows(e: dict) -> list[list[str]]:
@@ -95,8 +71,8 @@ def _label_rows(e: dict) -> list[list[str]]:
     the used ones (the config's thousands of classes gave a row of dashes each)."""
     unused = [lab for lab, x in e["labels"].items() if x["krippendorff_alpha"].get("note") == NOBODY]
     drop = set(unused) if len(unused) > UNUSED_SHOWN else set()
-    return [[lab, _stat(x["krippendorff_alpha"]), _stat(x["fleiss_kappa"])] for lab, x in e["labels"].items()
-            if lab not in drop]
+    return [[label_name(lab), _stat(x["krippendorff_alpha"]), _stat(x["fleiss_kappa"])]
+            for lab, x in e["labels"].items() if lab not in drop]
 
 
 def _notes(notes: list[str]) -> None:
@@ -187,7 +163,7 @@ def _agreement_text(doc: dict) -> None:
             echo(f"{ctl} (regions; {e['tasks_with_two_or_more']} task(s) with two annotators or more)")
             echo(f"  F1 {_stat(e['f1'])}; ignoring labels {_stat(e['f1_any_label'])}")
             for lab, x in e["labels"].items():
-                echo(f"  {_name(lab)}: F1 {_stat(x['f1'])}")
+                echo(f"  {label_name(lab)}: F1 {_stat(x['f1'])}")
         for note in ([e["note"]] if e.get("note") else []) + _undefined(e):
             echo(f"  note: {note}")
     if alone:
@@ -219,9 +195,8 @@ def _classification_agreement(ctl: str, e: dict) -> None:
 
 def _compared(c: dict) -> None:
     """``eval --model A --model B``: each model's figures on the tasks both predicted, and how often they agree."""
-    policy = c["a"]["policy"]
     echo(f"{model_as_subject(c['models'][0])} vs {model_as_subject(c['models'][1])} on {c['tasks']} task(s) both "
-         f"predicted, against the labels of {c['version']['name']} ({policy})")
+         f"predicted, against the labels of {c['version']['name']} ({_resolved_by(c['a']['policy'], [c['a']])})")
     for side in ("a", "b"):
         for ctl, e in c[side]["controls"].items():
             if e["kind"] == "classification":
@@ -277,15 +252,28 @@ def eval_(rev: str, models: tuple[str, ...], policy: str | None, as_json: bool, 
         _compared(doc["versions"][0])
         return
     if doc.get("range"):
-        echo(f"{model_as_subject(doc['model'])} against the labels of {rev} ({doc['policy']})")
+        echo(f"{model_as_subject(doc['model'])} against the labels of {rev} "
+             f"({_resolved_by(doc['policy'], doc['versions'])})")
         _series(doc)
         return
     _eval_text(doc)
 
 
+#: how ``annover eval`` picks the labeled regions of a task, whatever ``--resolve`` says (docs/loop.md)
+REGIONS_RESOLVED = "regions of a ground-truth answer, else of the latest"
+
+
+def _resolved_by(policy: str, docs: list[dict]) -> str:
+    """What eval's header says the labels were resolved by: ``policy`` for classification controls,
+    :data:`REGIONS_RESOLVED` for region ones (a config of regions only is not resolved by ``majority``)."""
+    kinds = {"thresholds" not in e for d in docs for e in (d.get("controls") or {}).values()}  # True: classes
+    return "; ".join(([policy] if True in kinds or not kinds else []) + ([REGIONS_RESOLVED] if False in kinds else []))
+
+
 def _eval_text(doc: dict) -> None:
     """``annover eval REV --model M``'s text of its ``--json`` document: per control, then the notes."""
-    echo(f"{model_as_subject(doc['model'])} against the labels of {doc['version']['name']} ({doc['policy']})")
+    echo(f"{model_as_subject(doc['model'])} against the labels of {doc['version']['name']} "
+         f"({_resolved_by(doc['policy'], [doc])})")
     for ctl, e in doc["controls"].items():
         echo("")
         if e["kind"] == "classification":
@@ -297,7 +285,7 @@ def _eval_text(doc: dict) -> None:
             for t, x in e["thresholds"].items():
                 echo(f"  at {t}: precision {_v(x['precision'])}, recall {_v(x['recall'])}, F1 {_v(x['f1'])}")
             head, rows = region_label_rows(e)  # per entity type / class, as --json has them
-            for line in table([head] + [[_name(r[0])] + [_v(x) for x in r[1:]] for r in rows]):
+            for line in table([head] + [[label_name(r[0])] + [_v(x) for x in r[1:]] for r in rows]):
                 echo(line)
     _notes(doc["notes"])
 
@@ -314,12 +302,12 @@ def _classification_eval(ctl: str, e: dict) -> None:
         echo(f"  note: {e.get('note') or 'no task has both a label and a prediction of this control'}")
         return
     rows = [["label", "precision", "recall", "F1", "support"]]
-    rows += [[_name(k), _v(x["precision"]), _v(x["recall"]), _v(x["f1"]), str(x["support"])]
+    rows += [[label_name(k), _v(x["precision"]), _v(x["recall"]), _v(x["f1"]), str(x["support"])]
              for k, x in e["labels"].items()]
     for line in table(rows):
         echo(line)
     singles = set(e["labels"])
-    for line in _confusion_lines([_label_set(x, singles) for x in e["confusion"]["labels"]], e["confusion"]["matrix"]):
+    for line in _confusion_lines([label_set_name(x, singles) for x in e["confusion"]["labels"]], e["confusion"]["matrix"]):
         echo(line)
 
 
@@ -405,9 +393,9 @@ def suspects(rev: str, threshold: float | None, since: str | None, models: tuple
         return
     total = res.total
     echo(f"{total} suspect label(s)" + (f", top {limit}:" if total > limit > 0 else ":" if total and limit else ""))
-    for i in res.top(limit):  # only the items shown are worded
+    for i, label in zip(res.top(limit), res.named_labels(limit)):  # only the items shown are worded
         at = f" ({i['region']}: {i['where']})" if "region" in i else ""
-        echo(f"  {i['score']:.2f}  {i['task_key']}  {i['control']}={i['label']}{at}  "
+        echo(f"  {i['score']:.2f}  {i['task_key']}  {i['control']}={label}{at}  "
              + "; ".join(r["text"] for r in i["reasons"]))
     _notes(res.notes)
 

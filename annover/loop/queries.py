@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 from annover._lazy import lazy
 from annover.diffing.match import PLAIN_TYPES, has_shape_sql, plain_sql, region_row_sql
+from annover.diffing.result import NO_LABEL
 from annover.diffing.sql import POLICY_ORDER, replaced
+from annover.diffing.words import labels_named
 from annover.store.duck import cursor, fetch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -27,7 +29,7 @@ else:
     pa = lazy("pyarrow")
 
 __all__ = ["Session", "ratings_sql", "best_sql", "build_ratings", "build_regions", "resolved", "votes_sql",
-           "resolved_of_votes", "build_best", "answered", "PLAIN_TYPES", "SEP", "shown", "shown_sql", "split",
+           "resolved_of_votes", "build_best", "answered", "PLAIN_TYPES", "SEP", "shown", "named", "shown_sql", "split",
            "resolved_regions_sql", "resolved_answers_sql", "replaced_sql", "latest_answers_sql"]
 
 #: What joins an answer's labels into its ``label`` text inside the queries (a character no
@@ -38,6 +40,12 @@ SEP = "\x1f"
 def shown(label: str | None) -> str | None:
     """A ``label`` text of the queries as people read it (and ``annover diff`` writes it)."""
     return None if label is None else label.replace(SEP, ", ")
+
+
+def named(label: str | None) -> str | None:
+    """A ``label`` text of the queries as a text output names it: each label as
+    :func:`annover.diffing.words.label_name` names it (``'damaged, missing', refund``: two labels, not three; none: ``(none)``)."""
+    return None if label is None else labels_named(split(label)) or NO_LABEL
 
 
 def shown_sql(expr: str) -> str:

@@ -201,13 +201,13 @@ def _model_reasons(found: _Found, people: dict, rows: dict[str, list], gold: dic
             if label != other:
                 conf = preds["conf"][rb.index]
                 found.add(task, ra, "a" + chr(0) + key, "swapped", model, other, round(conf, 6),
-                          f"{shown} labeled '{Q.shown(label)}'; {named} predicts '{Q.shown(other)}' there "
+                          f"{shown} labeled {Q.named(label)}; {named} predicts {Q.named(other)} there "
                           f"(score {conf:.2f}, {_HOW.get(how, 'similarity')} {sim:.2f})", score=conf)
         for rb in missed:
             conf = preds["conf"][rb.index]
             there = f"no region of {shown}'s answer is there" if whose else "no answer has a region there"
             found.add(task, rb, "p" + chr(0) + preds["prediction_key"][rb.index], "missed", model, None,
-                      round(conf, 6), f"{named} predicts '{Q.shown(label_text(rb.labels))}' (score {conf:.2f}); "
+                      round(conf, 6), f"{named} predicts {Q.named(label_text(rb.labels))} (score {conf:.2f}); "
                                       f"{there}", score=conf)
 
 
@@ -231,10 +231,10 @@ def _majority(found: _Found, task: str, people: dict[str, list[Region]], rows: d
             if dissent * 2 <= others:
                 continue
             parts = ([f"{none} {'has' if none == 1 else 'have'} no region there"] if none else []) + \
-                [f"{n} label{'s' if n == 1 else ''} it '{Q.shown(lab)}'" for lab, n in sorted(said.items())]
+                [f"{n} label{'s' if n == 1 else ''} it {Q.named(lab)}" for lab, n in sorted(said.items())]
             found.add(task, r, "a" + chr(0) + rows["annotation_key"][r.index], "majority", a,
                       Q.SEP.join(sorted(said)) or None, round(dissent / others, 6),
-                      f"{annotator_shown(a)}'s region '{Q.shown(label)}': of {others} others, {', '.join(parts)}",
+                      f"{annotator_shown(a)}'s region {Q.named(label)}: of {others} others, {', '.join(parts)}",
                       votes=dissent, others=others)
 
 
@@ -259,10 +259,10 @@ def _split(found: _Found, task: str, taken: str, people: dict[str, list[Region]]
     them, us = annotator_shown(other), annotator_shown(taken)
     flagged = [(r, taken, None, f"{them}'s answer has no region there") for r in rest_taken] + \
         [(r, other, None, f"{us}'s answer, the one taken, has no region there") for r in rest_other] + \
-        [(ra, taken, label_text(rb.labels), f"{them} labels it '{Q.shown(label_text(rb.labels))}'")
+        [(ra, taken, label_text(rb.labels), f"{them} labels it {Q.named(label_text(rb.labels))}")
          for ra, rb, _, _ in pairs if label_text(ra.labels) != label_text(rb.labels)]
     for r, who, said, rest in flagged:
-        mine = f"{annotator_shown(who)}'s region '{Q.shown(label_text(r.labels))}'" + \
+        mine = f"{annotator_shown(who)}'s region {Q.named(label_text(r.labels))}" + \
             (" (the answer taken)" if who == taken else "")
         found.add(task, r, "a" + chr(0) + rows["annotation_key"][r.index], "split", who, said, SPLIT_WEIGHT,
                   f"no majority of 2 annotators: {mine}; {rest}", votes=1, others=2)
@@ -282,7 +282,7 @@ def _changed(s: "Q.Session", found: _Found, people: dict, rows: dict[str, list])
             if r.region_key == region_key and rows["annotation_key"][r.index] == answer:
                 found.add(task, r, "a" + chr(0) + answer, "changed", who, label_text(before), 0.5,
                           f"{annotator_shown(who)}'s region changed since {found.since}: "
-                          f"'{Q.shown(label_text(before))}' -> '{Q.shown(label_text(r.labels))}'")
+                          f"{Q.named(label_text(before))} -> {Q.named(label_text(r.labels))}")
 
 
 def _n(v: float) -> str:

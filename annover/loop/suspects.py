@@ -120,6 +120,12 @@ class SuspectsResult:
                           "where": ranked.column("where")})
         return items, _worded(found, self.options.get("since"))
 
+    def named_labels(self, n: int | None) -> list[str]:
+        """The labels of the first ``n`` items (all: None) as a text output names them
+        (:func:`annover.loop.queries.named`: ``'damaged, missing', refund``, where ``label`` is ambiguous)."""
+        labels = self.ranked.column("label") if self.ranked is not None else pa.chunked_array([], pa.string())
+        return _each(labels.slice(0, n), Q.named)[0].to_pylist()
+
     def task_keys(self) -> list[str]:
         """The tasks in rank order, each once (what ``--out`` writes)."""
         if self.ranked is None:
@@ -273,16 +279,14 @@ def _worded(found: "pa.Table", since: str | None) -> "pa.Table":
     def text(*parts: Any) -> "pa.ChunkedArray":  # as an f-string joins them (None -> "None")
         return pc.binary_join_element_wise(*parts, "", null_handling="replace", null_replacement="None")
 
-    who, label, other = col("who"), _shown(col("label")), _shown(col("other"))
+    who, (label,), (other, tied) = col("who"), _each(col("label"), Q.named), _each(col("other"), Q.named, _tied)
     person, model_named = _each(who, annotator_shown, model_as_subject)  # an annotator's who, a model's
-    majority = text(person, " said '", label, "'; ", pc.cast(col("other_votes"), pa.string()), " of ",
-                    pc.cast(col("others"), pa.string()), " others said '", other, "'")
-    model = text("labeled '", label, "'; ", model_named, " says '", other, "' (score ",
-                 _two_places(col("score_")), ")")
-    changed = text(person, f"'s answer changed since {since or 'the earlier version'}: '", other, "' -> '", label, "'")
-    split = text("no majority: '", label, "', '", pc.replace_substring(other, _TIED, "', '"), "' have ",
-                 pc.cast(col("other_votes"), pa.string()), " of ", pc.cast(col("others"), pa.string()),
-                 " answers each; ", person, "'s, the latest, was taken")
+    majority = text(person, " said ", label, "; ", pc.cast(col("other_votes"), pa.string()), " of ",
+                    pc.cast(col("others"), pa.string()), " others said ", other)
+    model = text("labeled ", label, "; ", model_named, " says ", other, " (score ", _two_places(col("score_")), ")")
+    changed = text(person, f"'s answer changed since {since or 'the earlier version'}: ", other, " -> ", label)
+    split = text("no majority: ", label, ", ", tied, " have ", pc.cast(col("other_votes"), pa.string()), " of ",
+                 pc.cast(col("others"), pa.string()), " answers each; ", person, "'s, the latest, was taken")
     kind = col("kind")
     worded = pc.case_when(pc.make_struct(pc.is_valid(col("text_")), pc.equal(kind, "majority"),
                                          pc.equal(kind, "model"), pc.equal(kind, "changed")),
@@ -290,9 +294,9 @@ def _worded(found: "pa.Table", since: str | None) -> "pa.Table":
     return pa.table({"item": col("item"), "kind": kind, "weight": col("weight"), "who": who, "text": worded})
 
 
-def _shown(labels: "pa.ChunkedArray") -> "pa.ChunkedArray":
-    """:func:`annover.loop.queries.shown` of a column."""
-    return pc.replace_substring(labels, Q.SEP, ", ")
+def _tied(other: str) -> str:
+    """The labels tied with an item's (the ``split`` reason's ``other``: label texts joined by :data:`_TIED`), named."""
+    return ", ".join(Q.named(x) or "" for x in other.split(_TIED))
 
 
 def _two_places(scores: "pa.ChunkedArray") -> "pa.Array":
