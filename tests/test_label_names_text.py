@@ -41,7 +41,8 @@ def _sentiment(root):
     (root / "c.xml").write_text(config)
     tasks = json.loads(_renamed((src / "fe_sentiment_two_annotators.json").read_text(), names))
     for i, t in enumerate(tasks):
-        t["predictions"] = [{"model_version": "m", "score": 0.95, "result": _choice(["Positive", COMMA, QUOTED][i % 3])}]
+        predicted = ["Positive", COMMA, QUOTED][i % 3]
+        t["predictions"] = [{"model_version": "m", "score": 0.95, "result": _choice(predicted)}]
         t["annotations"].append({"completed_by": 3, "result": _choice(COMMA)})
     repo = annover.init(root)
     (root / "t1.json").write_text(json.dumps(tasks))

@@ -158,8 +158,8 @@ def render_stat(s: dict, word: str = "regions") -> list[str]:
         ["annotations", _counts(s["annotations"])],
         [word, _counts(s["regions"])],
     ]
-    deltas = [f"{ctl}:{label_name(lab)} {c['delta']:+d}" for ctl, labels in s["labels"].items() for lab, c in labels.items()
-              if c["delta"]]
+    deltas = [f"{ctl}:{label_name(lab)} {c['delta']:+d}" for ctl, labels in s["labels"].items()
+              for lab, c in labels.items() if c["delta"]]
     lines.append(["labels", ", ".join(deltas) if deltas else "="])
     lines.append(["config", _config_line(s["config"])])
     p = s["predictions"]
@@ -240,7 +240,8 @@ def render_transitions(tr: dict) -> list[str]:
         singles = {c[k] for c in cells for k in ("from", "to")}
         rows = [["", *(label_set_name(t, singles) for t in labels_to)]]
         for f in labels_from:
-            rows.append([label_set_name(f, singles), *[str(grid[(f, t)]) if (f, t) in grid else "." for t in labels_to]])
+            rows.append([label_set_name(f, singles),
+                         *[str(grid[(f, t)]) if (f, t) in grid else "." for t in labels_to]])
         lines += table(rows, right=set(range(1, len(labels_to) + 1)))
         moved = sorted((c for c in cells if c["from"] != c["to"]), key=lambda c: (-c["count"], c["from"], c["to"]))
         if moved:

@@ -307,7 +307,8 @@ def _classification_eval(ctl: str, e: dict) -> None:
     for line in table(rows):
         echo(line)
     singles = set(e["labels"])
-    for line in _confusion_lines([label_set_name(x, singles) for x in e["confusion"]["labels"]], e["confusion"]["matrix"]):
+    named = [label_set_name(x, singles) for x in e["confusion"]["labels"]]
+    for line in _confusion_lines(named, e["confusion"]["matrix"]):
         echo(line)
 
 

@@ -44,7 +44,8 @@ def shown(label: str | None) -> str | None:
 
 def named(label: str | None) -> str | None:
     """A ``label`` text of the queries as a text output names it: each label as
-    :func:`annover.diffing.words.label_name` names it (``'damaged, missing', refund``: two labels, not three; none: ``(none)``)."""
+    :func:`annover.diffing.words.label_name` names it (``'damaged, missing', refund``: two labels, not three;
+    none: ``(none)``)."""
     return None if label is None else labels_named(split(label)) or NO_LABEL
 
 
