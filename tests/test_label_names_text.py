@@ -1,4 +1,4 @@
-"""Every text output names a label one way (:func:`annover.diffing.words.label_name`): a label holding
+"""Every text output names a label one way (:func:`annover.model.names.label_name`): a label holding
 ", " (``damaged, missing``) or quotes is quoted as Python quotes text, any other as it is, so
 ``Labels sentiment: 'damaged, missing' 4, Positive 1`` names two labels, not three. ``show``, ``diff`` (its
 summary, ``--stat``, ``--transitions``), ``agreement``, ``eval``, ``suspects`` (the item and its reasons)

@@ -11,8 +11,8 @@ from annover._lazy import lazy
 from annover.cli import (Progress, arrow_without_pandas, echo, emit_json, info, json_option, not_empty, open_repo,
                          table)
 from annover.diffing import DEFAULT_IOU, DEFAULT_OVERLAP, DEFAULT_POLICY, POLICIES
-from annover.diffing.words import label_name, label_set_name, labels_named
 from annover.errors import UsageError
+from annover.model.names import label_name, label_set_name, labels_named
 from annover.repo.commands import diff_range
 from annover.repo.outputs import check_output
 
@@ -105,7 +105,7 @@ def render_summary(s: dict, word: str = "regions") -> list[str]:
 
 
 def _set(shown: str, s: dict, control: str) -> str:
-    """A relabel's label set (``a, b``) as :func:`annover.diffing.words.label_set_name` names it among
+    """A relabel's label set (``a, b``) as :func:`annover.model.names.label_set_name` names it among
     the control's labels counted on either side."""
     return label_set_name(shown, set(s["labels"].get(control, {})))
 

@@ -13,8 +13,8 @@ import click
 from annover._lazy import lazy
 from annover.cli import (Progress, counted, echo, emit_json, info, json_option, not_blank, not_empty, open_repo, safe,
                          say_repaired, short, size_text, table, version_config)
-from annover.diffing.words import label_name
 from annover.errors import AnnoverError, UsageError
+from annover.model.names import label_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from annover.cli import diff_cmd

@@ -13,11 +13,11 @@ from annover.cli import (Progress, arrow_without_pandas, echo, emit_json, info, 
                          quiet_option, table)
 from annover.cli.suspects_json import suspects_json
 from annover.diffing import POLICIES
-from annover.diffing.words import label_name, label_set_name, labels_named
 from annover.files import write_atomic
 from annover.loop.display import model_as_subject
 from annover.loop.report import CONFUSION_LABELS, region_label_rows
 from annover.loop.sample import STRATEGIES
+from annover.model.names import label_name, label_set_name, labels_named
 from annover.model.stats import annotator_shown
 from annover.repo.outputs import check_output
 

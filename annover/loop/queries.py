@@ -20,7 +20,7 @@ from annover._lazy import lazy
 from annover.diffing.match import PLAIN_TYPES, has_shape_sql, plain_sql, region_row_sql
 from annover.diffing.result import NO_LABEL
 from annover.diffing.sql import POLICY_ORDER, replaced
-from annover.diffing.words import labels_named
+from annover.model.names import labels_named
 from annover.store.duck import cursor, fetch
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -44,7 +44,7 @@ def shown(label: str | None) -> str | None:
 
 def named(label: str | None) -> str | None:
     """A ``label`` text of the queries as a text output names it: each label as
-    :func:`annover.diffing.words.label_name` names it (``'damaged, missing', refund``: two labels, not three;
+    :func:`annover.model.names.label_name` names it (``'damaged, missing', refund``: two labels, not three;
     none: ``(none)``)."""
     return None if label is None else labels_named(split(label)) or NO_LABEL
 
