@@ -916,22 +916,24 @@ def _send(client: Client, project: Project, new: list[dict], attach: list[dict],
           result: PushResult, progress: PushProgress) -> None:
     """Import the new tasks, then the predictions of tasks already there, in batches. A Ctrl-C
     after some batches says how many went, and that the same push sends the rest."""
-    done = 0
+    done = flying = 0  # flying: the tasks of the batch under way (the server may have them before we hear)
     try:
         for batch in batches(new, max(1, batch_size), MAX_BATCH_BYTES):
             progress("sending tasks", done, len(new))
+            flying = len(batch)
             r = client.call(f"sending {len(batch)} task(s) to {project.title!r}", client.sdk.projects.import_tasks,
                             id=project.id, request=batch, return_task_ids=True,
                             request_options={"max_retries": 0, "timeout_in_seconds": client.timeout})
             result.task_ids += list(r.task_ids or [])
-            done += len(batch)
+            done, flying = done + len(batch), 0
             progress("sending tasks", done, len(new))
     except KeyboardInterrupt as e:
-        if not done:
+        if not done and not flying:
             raise
+        maybe = f", and the {flying} being sent may be there too" if flying else ""
         raise InterruptedPartway(f"at least {done} of {len(new)} task(s) were sent to {project.title!r} "
-                                 f"(project {project.id}) before Ctrl-C", "run the same push again to send the "
-                                 "rest: the tasks already there are not sent twice") from e
+                                 f"(project {project.id}) before Ctrl-C{maybe}", "run the same push again to send "
+                                 "the rest: the tasks already there are not sent twice") from e
     done = 0
     for batch in batches(attach, max(1, batch_size), MAX_BATCH_BYTES):
         progress("sending predictions to tasks already there", done, len(attach))
